@@ -1,0 +1,59 @@
+"""An immutable summary of an actor's state, published after each message for the status dump
+(read by the supervisor without asking the actor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading.model import OrderPurpose, OrderStatus, SymbolState
+
+
+@dataclass(frozen=True, slots=True)
+class ActorView:
+    phase: str
+    position: dict | None
+    stop_price: str | None
+    protected: bool
+    trailing: dict | None
+    cooldown_until: float
+    close_attempts: int
+    quarantined: bool
+    quarantine_reason: str | None
+    last_tick_at: float | None
+    reconciled: bool
+
+
+def view_of(state: SymbolState, last_tick_at: float | None, *, reconciled: bool) -> ActorView:
+    pos = state.position
+    position = None
+    if pos is not None:
+        mark = state.last_price
+        upnl = (mark - pos.entry_price) * pos.contracts * pos.side.sign if mark is not None else None
+        position = {
+            "side": pos.side.value,
+            "contracts": str(pos.contracts),
+            "entry_price": str(pos.entry_price),
+            "mark_price": None if mark is None else str(mark),
+            "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
+        }
+    t = state.trailing
+    trailing = None if t is None else {
+        "state": t.state.value,
+        "activation_price": str(t.activation_price),
+        "trigger_price": None if t.trigger_price is None else str(t.trigger_price),
+    }
+    protected = any(o.purpose is OrderPurpose.STOP and o.status is OrderStatus.OPEN for o in state.orders)
+    return ActorView(
+        phase=state.phase.value,
+        position=position,
+        stop_price=None if state.stop_price is None else str(state.stop_price),
+        protected=protected,
+        trailing=trailing,
+        cooldown_until=state.cooldown_until,
+        close_attempts=state.close_attempts,
+        quarantined=state.quarantined,
+        quarantine_reason=state.quarantine_reason,
+        last_tick_at=last_tick_at,
+        reconciled=reconciled,
+    )

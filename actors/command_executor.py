@@ -1,0 +1,119 @@
+"""Executes a committed decision's commands through the exchange port.
+
+Every outcome becomes an event for the same actor: acknowledgements, fills, rejections, and
+exceptions raised by our own code (a bug in the close path counts as a failed close attempt
+instead of looping; incident 2). When a call to place an order raises anything, the order is
+first looked up by its client order id: an order that did land is adopted, never sent again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import ccxt
+
+from actors.order_results import events_for
+from exchange.port import ExchangePort
+from trading.commands import CancelOrder, CancelOthers, Command, Escalate, PlaceOrder
+from trading.events import Event, OrderCanceled, OrderFailed
+from trading.model import OrderPurpose
+
+EscalationHook = Callable[[str, Escalate], None]
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+
+
+class CommandExecutor:
+    def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
+                 log: Any, lookup_attempts: int = 3, sleep: Callable[[float], None] | None = None) -> None:
+        self.symbol = symbol
+        self.exchange = exchange
+        self.on_escalate = on_escalate
+        self.log = log
+        self.lookup_attempts = lookup_attempts
+        self.sleep = sleep
+
+    def execute(self, command: Command) -> list[Event]:
+        match command:
+            case PlaceOrder(order=order):
+                return self._place(order)
+            case CancelOrder(client_order_id=cid, exchange_id=eid):
+                return self._cancel(cid, eid)
+            case CancelOthers(keep=keep):
+                return self._cancel_others(keep)
+            case Escalate():
+                self.on_escalate(self.symbol, command)
+                return []
+        raise TypeError(f"unknown command {command!r}")
+
+    def _place(self, order: Any) -> list[Event]:
+        params: dict[str, Any] = {"clientOrderId": order.client_order_id}
+        if order.reduce_only:
+            params["reduceOnly"] = True
+        if order.purpose is OrderPurpose.STOP:
+            params["stopLossPrice"] = order.stop_price
+        try:
+            result = self.exchange.create_order(self.symbol, "market", order.side, order.amount,
+                                                None, params)
+            return events_for(order.client_order_id, result, pending=True)
+        except Exception as exc:  # noqa: BLE001 - every failure is resolved by lookup, then an event
+            self.log.warning("create_order {} failed: {}; looking it up by client id",
+                             order.client_order_id, describe(exc))
+            return self._resolve(order.client_order_id, exc)
+
+    def _resolve(self, cid: str, exc: BaseException) -> list[Event]:
+        """After a failed create_order: did the order land anyway?"""
+        for _ in range(self.lookup_attempts):
+            try:
+                found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
+            except ccxt.OrderNotFound:
+                return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
+            except ccxt.NetworkError:
+                continue
+            except Exception as lookup_exc:  # noqa: BLE001
+                self.log.error("lookup of {} failed: {}", cid, describe(lookup_exc))
+                break
+            return events_for(cid, found, pending=True)
+        self.log.warning("outcome of {} unknown; reconciliation will resolve it", cid)
+        return []
+
+    def _cancel(self, cid: str | None, exchange_id: str | None) -> list[Event]:
+        params = {"clientOrderId": cid} if cid else {}
+        try:
+            self.exchange.cancel_order(exchange_id if not cid else exchange_id, self.symbol, params)
+        except ccxt.OrderNotFound:
+            if cid:
+                return self._after_missing_cancel(cid)
+            return []
+        except Exception as exc:  # noqa: BLE001 - left open; the next reconciliation cancels again
+            self.log.warning("cancel {} failed: {}", cid or exchange_id, describe(exc))
+            return []
+        return [OrderCanceled(client_order_id=cid)] if cid else []
+
+    def _after_missing_cancel(self, cid: str) -> list[Event]:
+        """Nothing to cancel: find out whether it filled (then book it) or is gone."""
+        try:
+            found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
+        except ccxt.OrderNotFound:
+            return [OrderCanceled(client_order_id=cid)]
+        except Exception as exc:  # noqa: BLE001
+            self.log.warning("lookup of {} after cancel failed: {}", cid, describe(exc))
+            return []
+        return events_for(cid, found, pending=False)
+
+    def _cancel_others(self, keep: tuple[str, ...]) -> list[Event]:
+        events: list[Event] = []
+        try:
+            open_orders = self.exchange.fetch_open_orders(self.symbol)
+        except Exception as exc:  # noqa: BLE001
+            self.log.error("emergency path: fetch_open_orders failed: {}", describe(exc))
+            return events
+        for o in open_orders:
+            cid = o.get("clientOrderId")
+            if cid in keep:
+                continue
+            events.extend(self._cancel(cid, o.get("id")))
+        return events

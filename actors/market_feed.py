@@ -1,0 +1,93 @@
+"""The market feed: polls the exchange for all symbols' prices in one call and for new fills,
+and delivers them to each symbol's mailbox. One thread; it holds no lock while delivering."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from decimal import Decimal
+from typing import Any, Callable
+
+from actors.messages import OrderActivity, Tick
+from exchange.port import ExchangePort
+
+Deliver = Callable[[str, Any], bool]
+
+
+class MarketFeed:
+    def __init__(self, *, exchange: ExchangePort, symbols: list[str], deliver: Deliver,
+                 interval_s: float, own_prefix: str, logger: Any,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.exchange = exchange
+        self.symbols = list(symbols)
+        self.deliver = deliver
+        self.interval_s = interval_s
+        self.own_prefix = own_prefix
+        self.log = logger
+        self.clock = clock
+        self.since_ms = int(clock() * 1000) - 60_000
+        self._seen: deque[str] = deque(maxlen=10_000)
+        self._seen_set: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
+        self.polls = 0
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.poll_once()
+            except Exception as exc:  # noqa: BLE001 - a feed hiccup must not stop the feed
+                self.log.warning("market feed poll failed: {}", exc)
+            self._stop.wait(max(self.interval_s - (time.monotonic() - started), 0.0))
+
+    def poll_once(self) -> None:
+        now = self.clock()
+        tickers = self.exchange.fetch_tickers(self.symbols)
+        for symbol in self.symbols:
+            t = tickers.get(symbol)
+            if not t or t.get("last") is None:
+                continue
+            volume = t.get("baseVolume")
+            tick = Tick(price=Decimal(str(t["last"])),
+                        volume=None if volume is None else Decimal(str(volume)), sent_at=now)
+            if not self.deliver(symbol, tick):
+                self.dropped += 1
+        self._poll_fills()
+        self.polls += 1
+
+    def _poll_fills(self) -> None:
+        trades = self.exchange.fetch_my_trades(None, self.since_ms)
+        by_symbol: dict[str, set[str]] = defaultdict(set)
+        unknown: set[str] = set()
+        newest = self.since_ms
+        for t in trades:
+            tid = str(t.get("id"))
+            newest = max(newest, int(t.get("timestamp") or 0))
+            if tid in self._seen_set:
+                continue
+            self._remember(tid)
+            cid = t.get("clientOrderId") or (t.get("info") or {}).get("clientOrderId") or ""
+            if cid.startswith(self.own_prefix):
+                by_symbol[t["symbol"]].add(cid)
+            else:
+                unknown.add(t["symbol"])
+        for symbol in set(by_symbol) | unknown:
+            self.deliver(symbol, OrderActivity(client_order_ids=tuple(sorted(by_symbol.get(symbol, ()))),
+                                               unknown=symbol in unknown))
+        self.since_ms = max(self.since_ms, newest - 5_000)  # overlap; duplicates are skipped
+
+    def _remember(self, trade_id: str) -> None:
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(trade_id)
+        self._seen_set.add(trade_id)

@@ -1,0 +1,66 @@
+"""Messages to a SymbolActor's mailbox. Everything about a symbol goes through its mailbox, in
+order, including reconciliation (incident 8: nothing is dropped while a sync runs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading.model import Side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick:
+    price: Decimal
+    """Last price from the feed."""
+    volume: Decimal | None = None
+    """24h base volume, for the strategy's volume filter."""
+    sent_at: float = 0.0
+    """When the feed sent it (for latency measurement)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExternalSignal:
+    """A signal from outside the strategy (manual command, signal receiver)."""
+
+    side: Side | None
+    signal_id: str | None = None
+    size_usdt: Decimal | None = None
+    reason: str = "external"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderActivity:
+    """The exchange reported fills for these orders; the actor looks them up."""
+
+    client_order_ids: tuple[str, ...] = ()
+    unknown: bool = False
+    """A fill nobody's client id explains: reconcile."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconcile:
+    """Compare storage with the exchange and fix what differs."""
+
+    reason: str = "periodic"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timer:
+    """Periodic wake-up from the supervisor: due close retries, missing stops."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ping:
+    """Heartbeat (sent with ask and a timeout); the reply is the actor's current view."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BlockEntries:
+    blocked: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume:
+    by: str = "operator"

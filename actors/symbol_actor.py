@@ -1,0 +1,211 @@
+"""SymbolActor: the imperative shell around one symbol's pure decision core.
+
+One pykka ThreadingActor per symbol, with a private mailbox; no lock is shared with another
+symbol. For every message: build an event, `decide`, commit the new state with its journal and
+order intents in one transaction (write-ahead), then execute the commands; their results come
+back as events handled in the same message. Restore-and-reconcile in `on_start` is the only way
+an actor begins, whether on a cold start or a supervisor restart (crash-only).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pykka
+
+from actors import exchange_snapshot
+from actors.actor_view import ActorView, view_of
+from actors.command_executor import CommandExecutor, describe
+from actors.messages import (
+    BlockEntries,
+    ExternalSignal,
+    OrderActivity,
+    Ping,
+    Reconcile,
+    Resume,
+    Tick,
+    Timer,
+)
+from actors.order_results import events_for
+from exchange.port import ExchangePort
+from storage.repository import Repository
+from strategies.base import Strategy
+from trading.commands import Escalate
+from trading.decide import SymbolCore
+from trading.events import (
+    EntriesBlocked,
+    Event,
+    PriceTicked,
+    QuarantineLifted,
+    SignalRaised,
+    TimerFired,
+)
+from trading.model import Phase, SymbolState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActorDeps:
+    """Everything an actor needs, built once by the composition root and shared read-only."""
+
+    exchange: ExchangePort
+    repo: Repository
+    core_for: Callable[[str], SymbolCore]
+    strategy_for: Callable[[str], Strategy]
+    logger: Any
+    """loguru logger; each actor binds its symbol so its lines go to logs/<symbol>.log."""
+    report: Callable[[str, int, str, BaseException | None], None]
+    """Supervisor callback: (symbol, incarnation, what, error) for started/failed events."""
+    on_escalate: Callable[[str, Escalate], None]
+    entries_blocked: Callable[[], bool] = lambda: False
+    views: dict[str, ActorView] | None = None
+    """Where each actor publishes its latest view for the status dump (one key per symbol)."""
+    clock: Callable[[], float] = time.time
+
+
+class SymbolActor(pykka.ThreadingActor):
+    use_daemon_thread = True  # a hung, replaced actor must not keep the process alive
+
+    def __init__(self, symbol: str, deps: ActorDeps) -> None:
+        super().__init__()
+        self.symbol = symbol
+        self.deps = deps
+        self.log = deps.logger.bind(symbol=symbol)
+        self.core = deps.core_for(symbol)
+        self.strategy = deps.strategy_for(symbol)
+        self.executor = CommandExecutor(symbol, deps.exchange, on_escalate=deps.on_escalate, log=self.log)
+        self.incarnation = 0
+        self.state = SymbolState(symbol=symbol)
+        self.reconciled = False
+        self.last_tick_at: float | None = None
+        self.view: ActorView = view_of(self.state, None, reconciled=False)
+        rules = self.core.rules
+        self.own_prefix = f"{rules.account}-{rules.id_tag}-"
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def on_start(self) -> None:
+        try:
+            self.incarnation = self.deps.repo.claim(self.symbol)
+            self.state = self.deps.repo.load(self.symbol)
+            if self.deps.entries_blocked():
+                self._apply(EntriesBlocked(blocked=True, reason="kill switch"))
+            self._reconcile("start")
+        except Exception as exc:
+            self.log.error("failed to start: {}", describe(exc))
+            self.deps.report(self.symbol, self.incarnation, "start_failed", exc)
+            raise
+        self.log.info("started (incarnation {}, phase {}, reconciled {})",
+                      self.incarnation, self.state.phase.value, self.reconciled)
+        self.deps.report(self.symbol, self.incarnation, "started", None)
+
+    def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.log.opt(exception=(exc_type, exc, tb)).error("crashed: {}", describe(exc) if exc else exc_type)
+        self.deps.report(self.symbol, self.incarnation, "crashed", exc)
+
+    def on_stop(self) -> None:
+        self.log.info("stopped (phase {}, position {})", self.state.phase.value,
+                      "none" if self.state.position is None else
+                      f"{self.state.position.side.value} {self.state.position.contracts}")
+        self.deps.report(self.symbol, self.incarnation, "stopped", None)
+
+    # -- messages ---------------------------------------------------------------------------
+    def on_receive(self, message: Any) -> Any:
+        match message:
+            case Tick():
+                self._tick(message)
+            case ExternalSignal():
+                self._signal(SignalRaised(side=message.side, reason=message.reason,
+                                          signal_id=message.signal_id, size_usdt=message.size_usdt))
+            case OrderActivity():
+                self._activity(message)
+            case Reconcile(reason=reason):
+                self._reconcile(reason)
+            case Timer():
+                if not self.reconciled:
+                    self._reconcile("retry")
+                self._apply(TimerFired())
+            case Ping():
+                return self.view
+            case BlockEntries(blocked=blocked, reason=reason):
+                self._apply(EntriesBlocked(blocked=blocked, reason=reason))
+            case Resume(by=by):
+                self._apply(QuarantineLifted(by=by))
+                self._reconcile("resume")
+            case _:
+                self.log.warning("ignored unknown message {!r}", message)
+        return None
+
+    def _tick(self, tick: Tick) -> None:
+        self.last_tick_at = self.deps.clock()
+        self._apply(PriceTicked(price=tick.price))
+        pos = self.state.position
+        signal = self.strategy.on_price(tick.price, tick.volume, self.last_tick_at,
+                                        pos.side if pos is not None and self.state.phase is Phase.OPEN else None)
+        if signal is not None:
+            self._signal(signal)
+
+    def _signal(self, signal: SignalRaised) -> None:
+        if not self.reconciled and signal.side is not None:
+            self.deps.repo.record(self.symbol, "SignalSkipped",
+                                  {"reason": "not reconciled with the exchange yet",
+                                   "signal_id": signal.signal_id},
+                                  correlation_id=uuid.uuid4().hex[:16])
+            return
+        self._apply(signal)
+
+    def _activity(self, message: OrderActivity) -> None:
+        if message.unknown:
+            self._reconcile("unknown fill")
+        for cid in message.client_order_ids:
+            order = self.state.order(cid)
+            if order is None:
+                continue
+            try:
+                found = self.deps.exchange.fetch_order(order.exchange_id, self.symbol,
+                                                       {"clientOrderId": cid})
+            except Exception as exc:  # noqa: BLE001 - next reconciliation catches up
+                self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
+                continue
+            for event in events_for(cid, found, pending=order.status.value == "pending"):
+                self._apply(event)
+
+    def _reconcile(self, reason: str) -> None:
+        try:
+            snapshot = exchange_snapshot.gather(self.deps.exchange, self.state, self.own_prefix)
+        except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
+            self.reconciled = False
+            self.log.warning("reconciliation ({}) failed: {}; entries wait until it succeeds",
+                             reason, describe(exc))
+            self._publish()
+            return
+        self._apply(snapshot)
+        self.reconciled = True
+        self._publish()
+
+    # -- the decide / commit / execute loop -------------------------------------------------
+    def _apply(self, first: Event) -> None:
+        correlation_id = uuid.uuid4().hex[:16]
+        pending: deque[Event] = deque([first])
+        while pending:
+            event = pending.popleft()
+            now = self.deps.clock()
+            decision = self.core.decide(self.state, event, now)
+            if not decision.changed and decision.state == self.state:
+                self.state = decision.state
+                continue
+            self.deps.repo.commit(self.symbol, self.incarnation, self.state, decision,
+                                  correlation_id=correlation_id, created_at=now)
+            self.state = decision.state
+            for entry in decision.journal:
+                self.log.info("{} {}", entry.type, entry.data)
+            for command in decision.commands:
+                pending.extend(self.executor.execute(command))
+        self._publish()
+
+    def _publish(self) -> None:
+        self.view = view_of(self.state, self.last_tick_at, reconciled=self.reconciled)
+        if self.deps.views is not None:
+            self.deps.views[self.symbol] = self.view

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Command line and composition root of the trading bot.
+
+    python bot.py [run] [--config PATH] [--data-dir DIR] [--duration SECONDS]
+    python bot.py status [--json]
+    python bot.py logs SYMBOL [-f] [-n LINES]
+    python bot.py resume SYMBOL
+    python bot.py signal SYMBOL long|short|exit [--size USDT]
+
+Exit codes: 0 clean stop; 2 startup or usage error (one line on stderr); 3 another bot holds the
+data dir's lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="config.toml", help="config file (default: config.toml)")
+    p.add_argument("--data-dir", default=None,
+                   help="directory for the database, lock file and logs/ (default: bot.data_dir from the config)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="bot.py", description="Actor-model perpetual-futures trading bot.")
+    _common(top)
+    top.add_argument("--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully")
+    sub = top.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run the bot (the default)")
+    _common(run)
+    run.add_argument("--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully")
+    status = sub.add_parser("status", help="print the supervisor status dump")
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    logs = sub.add_parser("logs", help="print a symbol's log stream")
+    _common(logs)
+    logs.add_argument("symbol", help='e.g. "BTC/USDT:USDT", or "bot" for the whole bot log')
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
+    resume = sub.add_parser("resume", help="lift a symbol's quarantine after a person has looked")
+    _common(resume)
+    resume.add_argument("symbol")
+    sig = sub.add_parser("signal", help="send a manual signal to the running bot")
+    _common(sig)
+    sig.add_argument("symbol")
+    sig.add_argument("side", choices=["long", "short", "exit"])
+    sig.add_argument("--size", default=None, help="order size in USDT (default: risk.order_size_usdt)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from runtime import cli  # deferred so that --help is instant
+
+    return cli.dispatch(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The emergency close for a symbol whose actor cannot run (crash loop past the restart limit).
+
+A separate path from the actor's: it reads the position from the exchange, cancels the symbol's
+open orders except stops (the stop keeps protecting if this fails too), and sends one reduce-only
+market order with a fresh client order id that is journaled before the call (write-ahead).
+Runs on its own thread so the supervisor is never blocked on the exchange.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from exchange.port import ExchangePort
+from storage.repository import Repository
+from trading.client_ids import symbol_code
+
+
+class EmergencyCloser:
+    def __init__(self, *, exchange: ExchangePort, repo: Repository, prefix: str, logger: Any) -> None:
+        self.exchange = exchange
+        self.repo = repo
+        self.prefix = prefix
+        self.log = logger
+        self._threads: list[threading.Thread] = []
+
+    def close(self, symbol: str, reason: str) -> None:
+        t = threading.Thread(target=self._run, args=(symbol, reason), name=f"emergency-{symbol}", daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def wait(self, timeout: float = 30.0) -> None:
+        for t in self._threads:
+            t.join(timeout)
+
+    def _run(self, symbol: str, reason: str) -> None:
+        log = self.log.bind(symbol=symbol)
+        corr = uuid.uuid4().hex[:16]
+        try:
+            positions = [p for p in self.exchange.fetch_positions([symbol])
+                         if p.get("symbol") == symbol and Decimal(str(p.get("contracts") or 0)) > 0]
+            if not positions:
+                log.warning("emergency close: no position on the exchange")
+                return
+            for o in self.exchange.fetch_open_orders(symbol):
+                if o.get("stopLossPrice") or o.get("triggerPrice"):
+                    continue  # keep the protective stop
+                self.exchange.cancel_order(o.get("id"), symbol, {"clientOrderId": o.get("clientOrderId")})
+            pos = positions[0]
+            side = "sell" if pos["side"] == "long" else "buy"
+            cid = f"{self.prefix}{symbol_code(symbol)}-x{int(time.time()) % 10**8}"
+            self.repo.record(symbol, "EmergencyCloseRequested",
+                             {"order": cid, "reason": reason, "contracts": str(pos["contracts"])},
+                             correlation_id=corr)
+            self.exchange.create_order(symbol, "market", side, Decimal(str(pos["contracts"])), None,
+                                       {"clientOrderId": cid, "reduceOnly": True})
+            log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
+        except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
+            log.error("emergency close failed: {}", exc)
+            self.repo.record(symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr)

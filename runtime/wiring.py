@@ -1,0 +1,104 @@
+"""Building the bot's parts from settings: exchange, per-symbol rules, strategies, actors."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+from config.settings import Settings
+from exchange.port import ExchangePort
+from strategies.base import Strategy
+from strategies.mean_reversion import MeanReversion
+from trading.decide import SymbolCore
+from trading.rules import MarketRules, RiskRules, Rules
+
+
+class StartupError(Exception):
+    """A problem that stops the bot from starting; the message is the one line users see."""
+
+
+def dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def market_rules(exchange: ExchangePort, symbol: str) -> MarketRules:
+    m = exchange.market(symbol)
+    precision, limits = m.get("precision") or {}, m.get("limits") or {}
+    amount_min = (limits.get("amount") or {}).get("min")
+    cost_min = (limits.get("cost") or {}).get("min")
+    return MarketRules(
+        amount_step=dec(precision["amount"]),
+        price_tick=dec(precision["price"]),
+        min_amount=dec(amount_min) if amount_min is not None else dec(precision["amount"]),
+        min_cost=dec(cost_min) if cost_min is not None else Decimal(0),
+    )
+
+
+def risk_rules(settings: Settings) -> RiskRules:
+    r, s = settings.risk, settings.supervision
+    return RiskRules(
+        order_size_usdt=r.order_size_usdt,
+        stop_loss_pct=r.stop_loss_pct,
+        trailing_activation_pct=r.trailing_activation_pct,
+        trailing_callback_pct=r.trailing_callback_pct,
+        trailing_step_pct=r.trailing_step_pct,
+        take_profit_pct=r.take_profit_pct,
+        cooldown_after_loss_s=r.cooldown_after_loss_s,
+        max_close_attempts=s.max_close_attempts,
+        close_backoff_initial_s=s.close_backoff_initial_s,
+        close_backoff_max_s=s.close_backoff_max_s,
+        adopt_unknown_positions=s.adopt_unknown_positions,
+        bot_side_stops=settings.exchange.stop_mode == "bot",
+    )
+
+
+def core_factory(settings: Settings, exchange: ExchangePort, id_tag: str) -> Callable[[str], SymbolCore]:
+    risk = risk_rules(settings)
+
+    def build(symbol: str) -> SymbolCore:
+        return SymbolCore(Rules(symbol=symbol, account=settings.bot.account, id_tag=id_tag,
+                                market=market_rules(exchange, symbol), risk=risk))
+
+    return build
+
+
+def strategy_factory(settings: Settings) -> Callable[[str], Strategy]:
+    s = settings.strategy
+
+    def build(symbol: str) -> Strategy:
+        return MeanReversion(window=s.window, entry_z=s.entry_z, exit_z=s.exit_z,
+                             min_volatility_pct=float(s.min_volatility_pct),
+                             min_volume=float(s.min_volume), allow_short=s.allow_short)
+
+    return build
+
+
+def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
+    markets = exchange.load_markets()
+    for symbol in symbols:
+        m = markets.get(symbol)
+        if m is None:
+            raise StartupError(f"symbols.list: {symbol!r} is not a market on {exchange.id}")
+        if not (m.get("swap") and m.get("linear")):
+            raise StartupError(f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}")
+
+
+def running_version(settings: Settings) -> str:
+    if settings.bot.version:
+        return settings.bot.version
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5, check=True)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "0.1.0"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,27 @@
+"""The control table: how `bot.py resume` / `bot.py signal` reach a running (or later) bot."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from storage.models import ControlRow
+from storage.queries import pending_controls
+from storage.repository import Repository
+
+
+def request(repo: Repository, command: str, symbol: str, **args: Any) -> int:
+    now = time.time()
+    return repo.writer.submit(lambda: ControlRow.insert(
+        command=command, symbol=symbol, args=json.dumps(args, default=str), created_at=now).execute())
+
+
+def take_pending(repo: Repository) -> list[tuple[int, str, str, dict[str, Any]]]:
+    return [(r.id, r.command, r.symbol, json.loads(r.args)) for r in pending_controls()]
+
+
+def mark_done(repo: Repository, control_id: int, result: str) -> None:
+    now = time.time()
+    repo.writer.submit(lambda: ControlRow.update(done_at=now, result=result).where(
+        ControlRow.id == control_id).execute())

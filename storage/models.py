@@ -1,0 +1,171 @@
+"""Peewee models. `storage/` is the only package that imports peewee.
+
+Every per-symbol read and write goes through an index on `symbol` (or the primary key), never a
+scan of all positions (incident 6). Decimals are stored as text so no float ever touches money.
+"""
+
+from __future__ import annotations
+
+import peewee as pw
+
+database_proxy = pw.DatabaseProxy()
+
+SCHEMA_VERSION = 2
+
+
+class DecimalText(pw.TextField):
+    """Decimal stored as its exact string; read back as text and parsed by the repository, so
+    a corrupt value surfaces as a named field error instead of a crash inside peewee."""
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class Meta(BaseModel):
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class ActorStateRow(BaseModel):
+    symbol = pw.CharField(primary_key=True)
+    incarnation = pw.IntegerField(default=0)
+    phase = pw.CharField(default="flat")
+    order_seq = pw.IntegerField(default=0)
+    cooldown_until = pw.FloatField(default=0.0)
+    close_attempts = pw.IntegerField(default=0)
+    next_close_at = pw.FloatField(null=True)
+    close_reason = pw.TextField(null=True)
+    last_close_error = pw.TextField(null=True)
+    needs_stop = pw.BooleanField(default=False)
+    stop_price = DecimalText(null=True)
+    take_profit_price = DecimalText(null=True)
+    quarantined = pw.BooleanField(default=False)
+    quarantine_reason = pw.TextField(null=True)
+    restarts = pw.IntegerField(default=0)
+    updated_at = pw.FloatField(default=0.0)
+
+    class Meta:
+        table_name = "actor_state"
+
+
+class PositionRow(BaseModel):
+    position_id = pw.CharField(primary_key=True)
+    symbol = pw.CharField(index=True)
+    side = pw.CharField()
+    contracts = DecimalText()
+    entry_price = DecimalText()
+    opened_at = pw.FloatField()
+    closed_at = pw.FloatField(null=True)
+    status = pw.CharField(default="open")
+    realized_pnl = DecimalText(default="0")
+    fees = DecimalText(default="0")
+    close_reason = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "positions"
+        indexes = ((("symbol", "status"), False),)
+
+
+class TrailingStopRow(BaseModel):
+    symbol = pw.CharField(primary_key=True)
+    position_id = pw.CharField()
+    state = pw.CharField()
+    activation_price = DecimalText()
+    callback_pct = DecimalText()
+    best_price = DecimalText(null=True)
+    trigger_price = DecimalText(null=True)
+
+    class Meta:
+        table_name = "trailing_stops"
+
+
+class OrderRow(BaseModel):
+    client_order_id = pw.CharField(primary_key=True)
+    symbol = pw.CharField()
+    position_id = pw.CharField(null=True)
+    purpose = pw.CharField()
+    side = pw.CharField()
+    amount = DecimalText()
+    stop_price = DecimalText(null=True)
+    reduce_only = pw.BooleanField(default=False)
+    status = pw.CharField()
+    exchange_id = pw.CharField(null=True)
+    filled = DecimalText(default="0")
+    average = DecimalText(null=True)
+    fee = DecimalText(default="0")
+    replaces = pw.CharField(null=True)
+    last_error = pw.TextField(null=True)
+    created_at = pw.FloatField()
+    updated_at = pw.FloatField()
+
+    class Meta:
+        table_name = "orders"
+        indexes = ((("symbol", "status"), False),)
+
+
+class FillRow(BaseModel):
+    """The ledger: one row per confirmed fill, the only source of realized P&L."""
+
+    id = pw.AutoField()
+    symbol = pw.CharField(index=True)
+    client_order_id = pw.CharField(index=True)
+    position_id = pw.CharField(index=True)
+    side = pw.CharField()
+    amount = DecimalText()
+    price = DecimalText()
+    fee = DecimalText()
+    realized_pnl = DecimalText()
+    created_at = pw.FloatField()
+
+    class Meta:
+        table_name = "fills"
+
+
+class EventRow(BaseModel):
+    """The journal. created_at: when it happened; recorded_at: when it was committed."""
+
+    id = pw.AutoField()
+    symbol = pw.CharField(index=True)
+    type = pw.CharField()
+    data = pw.TextField()
+    correlation_id = pw.CharField(index=True)
+    created_at = pw.FloatField()
+    recorded_at = pw.FloatField()
+
+    class Meta:
+        table_name = "events"
+
+
+class EscalationRow(BaseModel):
+    id = pw.AutoField()
+    symbol = pw.CharField(index=True)
+    reason = pw.TextField()
+    attempts = pw.IntegerField()
+    last_error = pw.TextField(null=True)
+    created_at = pw.FloatField()
+    resolved_at = pw.FloatField(null=True)
+
+    class Meta:
+        table_name = "escalations"
+
+
+class ControlRow(BaseModel):
+    """Requests from the command line to the running bot (resume, manual signal). The bot applies
+    pending rows each heartbeat (and at start), then marks them done."""
+
+    id = pw.AutoField()
+    command = pw.CharField()
+    symbol = pw.CharField()
+    args = pw.TextField(default="{}")
+    created_at = pw.FloatField()
+    done_at = pw.FloatField(null=True, index=True)
+    result = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "control"
+
+
+ALL_MODELS = [ControlRow, Meta, ActorStateRow, PositionRow, TrailingStopRow, OrderRow, FillRow, EventRow, EscalationRow]

@@ -1,0 +1,156 @@
+"""Reading a symbol's persisted rows back into a SymbolState, tolerantly.
+
+Enums are read in any casing; a value that still cannot be read raises CorruptRow naming the
+table, the row and the field, so the supervisor can quarantine that one symbol and start the
+others (incident 7).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, Callable, TypeVar
+
+import peewee as pw
+
+from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
+from trading.model import (
+    OrderPurpose,
+    OrderRecord,
+    OrderStatus,
+    Phase,
+    Position,
+    Side,
+    SymbolState,
+    TrailingState,
+    TrailingStop,
+    parse_enum,
+)
+
+T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
+
+LIVE = ("pending", "open")
+
+
+class CorruptRow(Exception):
+    def __init__(self, table: str, key: str, field: str, value: Any, error: str) -> None:
+        self.table, self.key, self.field = table, key, field
+        super().__init__(f"{table} row {key!r}: field {field!r} = {value!r}: {error}")
+
+
+class _Reader:
+    def __init__(self, table: str, row: pw.Model, key: str) -> None:
+        self.table, self.row, self.key = table, row, key
+
+    def get(self, field: str, parse: Callable[[Any], T]) -> T:
+        value = getattr(self.row, field)
+        try:
+            return parse(value)
+        except (ValueError, TypeError, KeyError, InvalidOperation, ArithmeticError) as exc:
+            raise CorruptRow(self.table, self.key, field, value, str(exc) or type(exc).__name__) from exc
+
+    def dec(self, field: str) -> Decimal:
+        return self.get(field, _decimal)
+
+    def opt_dec(self, field: str) -> Decimal | None:
+        return self.get(field, lambda v: None if v in (None, "") else _decimal(v))
+
+    def enum(self, field: str, cls: type[E]) -> E:
+        return self.get(field, lambda v: parse_enum(cls, v))
+
+
+def _decimal(value: Any) -> Decimal:
+    d = Decimal(str(value))
+    if not d.is_finite():
+        raise ValueError("not a finite number")
+    return d
+
+
+def load_state(symbol: str) -> SymbolState:
+    row = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
+    if row is None:
+        return SymbolState(symbol=symbol)
+    r = _Reader("actor_state", row, symbol)
+    state = SymbolState(
+        symbol=symbol,
+        phase=r.enum("phase", Phase),
+        order_seq=r.get("order_seq", int),
+        cooldown_until=r.get("cooldown_until", float),
+        close_attempts=r.get("close_attempts", int),
+        next_close_at=r.get("next_close_at", lambda v: None if v is None else float(v)),
+        close_reason=row.close_reason,
+        last_close_error=row.last_close_error,
+        needs_stop=bool(row.needs_stop),
+        stop_price=r.opt_dec("stop_price"),
+        take_profit_price=r.opt_dec("take_profit_price"),
+        quarantined=bool(row.quarantined),
+        quarantine_reason=row.quarantine_reason,
+        position=_position(symbol),
+        trailing=_trailing(symbol),
+        orders=_orders(symbol),
+    )
+    return state
+
+
+def _position(symbol: str) -> Position | None:
+    q = PositionRow.select().where(
+        (PositionRow.symbol == symbol) & (pw.fn.LOWER(PositionRow.status) == "open")
+    )
+    rows = list(q.limit(2))
+    if not rows:
+        return None
+    if len(rows) > 1:
+        raise CorruptRow("positions", symbol, "status", "open", "more than one open position")
+    row = rows[0]
+    r = _Reader("positions", row, row.position_id)
+    return Position(
+        position_id=row.position_id,
+        side=r.enum("side", Side),
+        contracts=r.dec("contracts"),
+        entry_price=r.dec("entry_price"),
+        opened_at=r.get("opened_at", float),
+        fees=r.dec("fees"),
+        realized_pnl=r.dec("realized_pnl"),
+    )
+
+
+def _trailing(symbol: str) -> TrailingStop | None:
+    row = TrailingStopRow.get_or_none(TrailingStopRow.symbol == symbol)
+    if row is None:
+        return None
+    r = _Reader("trailing_stops", row, symbol)
+    return TrailingStop(
+        state=r.enum("state", TrailingState),
+        activation_price=r.dec("activation_price"),
+        callback_pct=r.dec("callback_pct"),
+        best_price=r.opt_dec("best_price"),
+        trigger_price=r.opt_dec("trigger_price"),
+    )
+
+
+def _orders(symbol: str) -> tuple[OrderRecord, ...]:
+    q = (OrderRow.select()
+         .where((OrderRow.symbol == symbol) & (pw.fn.LOWER(OrderRow.status).in_(LIVE)))
+         .order_by(OrderRow.created_at, OrderRow.client_order_id))
+    out = []
+    for row in q:
+        r = _Reader("orders", row, row.client_order_id)
+        out.append(OrderRecord(
+            client_order_id=row.client_order_id,
+            purpose=r.enum("purpose", OrderPurpose),
+            side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
+            amount=r.dec("amount"),
+            stop_price=r.opt_dec("stop_price"),
+            reduce_only=bool(row.reduce_only),
+            status=r.enum("status", OrderStatus),
+            exchange_id=row.exchange_id,
+            filled=r.dec("filled"),
+            average=r.opt_dec("average"),
+            fee=r.dec("fee"),
+            position_id=row.position_id,
+            created_at=r.get("created_at", float),
+            last_error=row.last_error,
+            replaces=row.replaces,
+        ))
+    return tuple(out)

@@ -1,0 +1,81 @@
+"""Mean reversion on a rolling z-score of prices, with a volatility and volume filter.
+
+Enter long when the price is `entry_z` standard deviations below its rolling mean (short when
+above, if allowed); signal an exit once the z-score is back within `exit_z`. Entries need
+enough movement: the standard deviation of one-step returns (in percent) must be at least
+`min_volatility_pct`, so a flat market does not trade noise. Statistics use floats (they are not
+money); prices and sizes stay Decimal elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from decimal import Decimal
+
+from trading.events import SignalRaised
+from trading.model import Side
+
+
+class MeanReversion:
+    name = "mean_reversion"
+
+    def __init__(self, *, window: int, entry_z: float, exit_z: float, min_volatility_pct: float,
+                 min_volume: float = 0.0, allow_short: bool = True) -> None:
+        self.window = window
+        self.entry_z = entry_z
+        self.exit_z = exit_z
+        self.min_volatility_pct = min_volatility_pct
+        self.min_volume = min_volume
+        self.allow_short = allow_short
+        self._prices: deque[float] = deque(maxlen=window)
+        self._sum = 0.0
+        self._sumsq = 0.0
+
+    def _push(self, p: float) -> None:
+        if len(self._prices) == self.window:
+            old = self._prices[0]
+            self._sum -= old
+            self._sumsq -= old * old
+        self._prices.append(p)
+        self._sum += p
+        self._sumsq += p * p
+
+    def zscore(self) -> float | None:
+        n = len(self._prices)
+        if n < self.window:
+            return None
+        mean = self._sum / n
+        var = max(self._sumsq / n - mean * mean, 0.0)
+        std = math.sqrt(var)
+        if std <= mean * 1e-12:
+            return None
+        return (self._prices[-1] - mean) / std
+
+    def volatility_pct(self) -> float:
+        ps = list(self._prices)
+        rets = [(b - a) / a * 100 for a, b in zip(ps, ps[1:]) if a > 0]
+        if len(rets) < 2:
+            return 0.0
+        m = sum(rets) / len(rets)
+        return math.sqrt(sum((r - m) ** 2 for r in rets) / (len(rets) - 1))
+
+    def on_price(self, price: Decimal, volume: Decimal | None, now: float,
+                 position: Side | None) -> SignalRaised | None:
+        self._push(float(price))
+        z = self.zscore()
+        if z is None:
+            return None
+        if position is not None:
+            if abs(z) <= self.exit_z:
+                return SignalRaised(side=None, reason="mean_reverted")
+            return None
+        if volume is not None and float(volume) < self.min_volume:
+            return None
+        if abs(z) < self.entry_z or self.volatility_pct() < self.min_volatility_pct:
+            return None
+        if z <= -self.entry_z:
+            return SignalRaised(side=Side.LONG, reason=f"z={z:.2f}")
+        if self.allow_short:
+            return SignalRaised(side=Side.SHORT, reason=f"z={z:.2f}")
+        return None

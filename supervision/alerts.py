@@ -1,0 +1,56 @@
+"""Alerts for escalations: an ERROR line (in the symbol's and the bot's log), and optional
+notification hooks from config: a command to run and/or a webhook to POST to. Hooks run on a
+short-lived background thread with a timeout, so a slow hook never blocks trading."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import threading
+import urllib.request
+from typing import Any
+
+
+class Alerts:
+    def __init__(self, *, logger: Any, command: str = "", webhook: str = "", timeout_s: float = 10.0) -> None:
+        self.logger = logger
+        self.command = command
+        self.webhook = webhook
+        self.timeout_s = timeout_s
+        self.sent: list[dict[str, Any]] = []
+        self._threads: list[threading.Thread] = []
+
+    def alert(self, symbol: str | None, kind: str, message: str, **data: Any) -> None:
+        payload = {"symbol": symbol, "kind": kind, "message": message, **data}
+        self.sent.append(payload)
+        log = self.logger.bind(symbol=symbol) if symbol else self.logger
+        log.error("ALERT {}: {}", kind, message)
+        if self.command or self.webhook:
+            t = threading.Thread(target=self._notify, args=(payload,), name="alert-hook", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def wait(self, timeout: float = 15.0) -> None:
+        for t in self._threads:
+            t.join(timeout)
+
+    def _notify(self, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload, default=str)
+        if self.command:
+            env = {**os.environ, "BOT_ALERT": body, "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
+                   "BOT_ALERT_KIND": payload["kind"]}
+            try:
+                subprocess.run(shlex.split(self.command), env=env, timeout=self.timeout_s,
+                               check=False, capture_output=True)
+            except (OSError, subprocess.SubprocessError) as exc:
+                self.logger.warning("alert command failed: {}", exc)
+        if self.webhook:
+            req = urllib.request.Request(self.webhook, data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout_s):
+                    pass
+            except OSError as exc:
+                self.logger.warning("alert webhook failed: {}", exc)

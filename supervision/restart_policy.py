@@ -1,0 +1,44 @@
+"""Restart intensity and backoff, Erlang/OTP style. Pure: fed failure times, returns a verdict."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestartPolicy:
+    max_restarts: int
+    """At most this many restarts within `period_s`; one more failure escalates."""
+    period_s: float
+    backoff_initial_s: float
+    backoff_max_s: float
+    stable_after_s: float
+    """A child that ran this long without failing starts over with the initial backoff."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    escalate: bool
+    delay_s: float
+    restarts_in_period: int
+
+
+@dataclass(slots=True)
+class RestartHistory:
+    failures: deque[float] = field(default_factory=deque)
+    consecutive: int = 0
+    last_failure_at: float | None = None
+
+    def on_failure(self, policy: RestartPolicy, now: float) -> Verdict:
+        if self.last_failure_at is not None and now - self.last_failure_at >= policy.stable_after_s:
+            self.consecutive = 0
+        self.last_failure_at = now
+        self.failures.append(now)
+        while self.failures and now - self.failures[0] > policy.period_s:
+            self.failures.popleft()
+        if len(self.failures) > policy.max_restarts:
+            return Verdict(escalate=True, delay_s=0.0, restarts_in_period=len(self.failures) - 1)
+        delay = min(policy.backoff_initial_s * (2 ** self.consecutive), policy.backoff_max_s)
+        self.consecutive += 1
+        return Verdict(escalate=False, delay_s=delay, restarts_in_period=len(self.failures))

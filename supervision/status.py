@@ -1,0 +1,118 @@
+"""The supervisor status dump: one dict for `--json`, the same data as a table.
+
+The running bot writes it to `<data dir>/status.json` (temp file, fsync, rename) every
+`bot.status_interval_s`; `bot.py status` reads that file and asks the OS whether the instance
+lock is still held, so it works while the bot runs and after it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from storage.atomic_file import atomic_write_text
+from supervision.child import ChildState
+
+STATUS_FILE = "status.json"
+
+
+def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[dict[str, Any]]) -> dict[str, Any]:
+    actors = []
+    open_positions = protected = 0
+    for symbol, child in sup.children.items():
+        view = sup.views.get(symbol)
+        mailbox = child.ref.actor_inbox.qsize() if child.ref is not None else 0
+        state = child.state.value
+        if view is not None and view.quarantined and child.state is ChildState.RUNNING:
+            state = ChildState.QUARANTINED.value
+        entry: dict[str, Any] = {
+            "symbol": symbol, "state": state, "incarnation": child.incarnation,
+            "restarts": child.restarts, "mailbox": mailbox, "last_failure": child.last_failure,
+            "position": None, "stop_price": None, "trailing": None, "cooldown_until": None,
+            "close_failures": 0, "last_tick_age_s": None, "phase": None, "protected": False,
+            "quarantine_reason": None, "reconciled": False,
+        }
+        if view is not None:
+            entry.update(
+                phase=view.phase, position=view.position, stop_price=view.stop_price,
+                trailing=view.trailing, protected=view.protected,
+                cooldown_until=view.cooldown_until if view.cooldown_until > now else None,
+                close_failures=view.close_attempts if view.phase == "closing" or view.quarantined else 0,
+                last_tick_age_s=None if view.last_tick_at is None else round(now - view.last_tick_at, 3),
+                quarantine_reason=view.quarantine_reason, reconciled=view.reconciled)
+            if view.position is not None:
+                open_positions += 1
+                protected += 1 if view.protected else 0
+        actors.append(entry)
+    coverage = 1.0 if open_positions == 0 else protected / open_positions
+    return {
+        "bot": {**bot, "heartbeat_at": now},
+        "actors": actors,
+        "health": {"open_positions": open_positions, "protected_positions": protected,
+                   "ts_coverage": round(coverage, 4)},
+        "escalations": escalations,
+        "kill_switch": sup.kill_switch,
+    }
+
+
+def write_status(data_dir: Path, status: dict[str, Any]) -> None:
+    atomic_write_text(data_dir / STATUS_FILE, json.dumps(status, indent=1, default=str))
+
+
+def read_status(data_dir: Path) -> dict[str, Any] | None:
+    path = data_dir / STATUS_FILE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def render_table(status: dict[str, Any]) -> str:
+    bot = status["bot"]
+    lines = [
+        f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  mode {bot.get('mode')}  "
+        f"version {bot.get('version')}  started {_ts(bot.get('started_at'))}  heartbeat {_ts(bot.get('heartbeat_at'))}",
+    ]
+    h = status["health"]
+    lines.append(f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
+                 f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if status.get('kill_switch') else 'off'}")
+    header = ("SYMBOL", "STATE", "PHASE", "POSITION", "ENTRY", "MARK", "UPNL", "STOP", "TRAIL", "RST", "FAIL", "MBOX", "TICK")
+    rows = [header]
+    for a in status["actors"]:
+        p = a.get("position") or {}
+        t = a.get("trailing") or {}
+        rows.append((
+            a["symbol"], a["state"], a.get("phase") or "-",
+            f"{p['side']} {p['contracts']}" if p else "-", p.get("entry_price") or "-",
+            p.get("mark_price") or "-", p.get("unrealized_pnl") or "-", a.get("stop_price") or "-",
+            f"{t['state']}@{t.get('trigger_price') or t.get('activation_price')}" if t else "-",
+            str(a.get("restarts", 0)), str(a.get("close_failures", 0)), str(a.get("mailbox", 0)),
+            "-" if a.get("last_tick_age_s") is None else f"{a['last_tick_age_s']:.1f}s",
+        ))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    for a in status["actors"]:
+        if a.get("last_failure"):
+            f = a["last_failure"]
+            lines.append(f"last failure {a['symbol']}: {f['where']}: {f['error']} at {_ts(f['time'])}")
+    for e in status.get("escalations", []):
+        lines.append(f"ESCALATION {e['symbol']}: {e['reason']} (attempts {e['attempts']}, last error: {e['last_error']})")
+    return "\n".join(lines)
+
+
+def _ts(value: Any) -> str:
+    if value is None:
+        return "-"
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(float(value), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,283 @@
+"""The supervisor: starts one actor per symbol, watches them, restarts them from storage.
+
+pykka has no supervision; this adds it with Erlang/OTP semantics:
+- failure = an exception in a tell handler (pykka drops the mailbox and calls on_failure), a
+  failed restore/reconcile in on_start, no heartbeat reply within the timeout, or a mailbox
+  past its bound;
+- a failed child is restarted after an exponential backoff, built only from storage through
+  the same restore-and-reconcile path as a cold start; its incarnation number fences off any
+  zombie thread of the old one;
+- more than `max_restarts` within `restart_period_s` escalates the symbol instead;
+- escalations within a window past a bound trip a global kill switch (no new entries anywhere).
+The monitor runs on its own thread and never `ask`s from inside an actor.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+import pykka
+
+from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
+from storage.repository import Repository
+from supervision.alerts import Alerts
+from supervision.child import Child, ChildState
+from supervision.restart_policy import RestartPolicy
+from trading.commands import Escalate
+
+ActorStarter = Callable[[str], tuple[pykka.ActorRef, Any]]
+"""Starts a symbol's actor; returns (ref, anything)."""
+
+
+class Supervisor:
+    def __init__(self, *, symbols: list[str], start_actor: ActorStarter, repo: Repository,
+                 policy: RestartPolicy, alerts: Alerts, logger: Any, heartbeat_interval_s: float,
+                 heartbeat_timeout_s: float, mailbox_max: int, reconcile_interval_s: float,
+                 kill_switch_escalations: int, kill_switch_window_s: float,
+                 on_heartbeat: Callable[[], None] | None = None,
+                 emergency_close: Callable[[str, str], None] | None = None,
+                 views: dict[str, Any] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.children = {s: Child(symbol=s) for s in symbols}
+        self._start_actor = start_actor
+        self.repo = repo
+        self.policy = policy
+        self.alerts = alerts
+        self.log = logger
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        self.mailbox_max = mailbox_max
+        self.reconcile_interval_s = reconcile_interval_s
+        self.kill_switch_escalations = kill_switch_escalations
+        self.kill_switch_window_s = kill_switch_window_s
+        self.on_heartbeat = on_heartbeat
+        self.emergency_close = emergency_close
+        self.clock = clock
+        self.views: dict[str, Any] = views if views is not None else {}
+        self.kill_switch = repo.get_meta("kill_switch") == "1"
+        self.escalations: list[dict[str, Any]] = []
+        self._inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
+        self._next_reconcile = 0.0
+
+    # -- called from any thread --------------------------------------------------------------
+    def report(self, symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
+        self._inbox.put(("report", symbol, incarnation, what, error, self.clock()))
+
+    def escalated(self, symbol: str, esc: Escalate) -> None:
+        self._inbox.put(("escalated", symbol, esc, self.clock()))
+
+    def entries_blocked(self) -> bool:
+        return self.kill_switch or self._stopping.is_set()
+
+    def tell(self, symbol: str, message: Any) -> bool:
+        """Deliver to the symbol's mailbox; False when the actor is not running."""
+        child = self.children.get(symbol)
+        if child is None or child.ref is None or child.state is not ChildState.RUNNING:
+            return False
+        try:
+            child.ref.tell(message)
+        except pykka.ActorDeadError:
+            return False
+        return True
+
+    def resume(self, symbol: str, by: str = "operator") -> bool:
+        self._inbox.put(("resume", symbol, by, self.clock()))
+        return True
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        now = self.clock()
+        for child in self.children.values():
+            self._spawn(child, now)
+        self._next_reconcile = now + self.reconcile_interval_s
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> list[str]:
+        """Graceful: no new entries, each actor finishes its current message and stops."""
+        self._stopping.set()
+        futures = []
+        for child in self.children.values():
+            if child.ref is not None and child.state in (ChildState.RUNNING, ChildState.STARTING):
+                try:
+                    child.ref.tell(BlockEntries(blocked=True, reason="shutdown"))
+                except pykka.ActorDeadError:
+                    pass
+                futures.append((child, child.ref.stop(block=False)))
+        deadline = time.monotonic() + timeout_s
+        stuck = []
+        for child, fut in futures:
+            try:
+                fut.get(timeout=max(deadline - time.monotonic(), 0.01))
+                child.state = ChildState.STOPPED
+            except Exception:  # noqa: BLE001 - a hung actor; its stop is still queued
+                stuck.append(child.symbol)
+        self._thread.join(timeout=5)
+        return stuck
+
+    # -- monitor thread -----------------------------------------------------------------------
+    def _run(self) -> None:
+        next_beat = self.clock()
+        while not self._stopping.is_set():
+            wait = max(min(next_beat, self._next_restart()) - self.clock(), 0.0)
+            try:
+                item = self._inbox.get(timeout=min(wait, self.heartbeat_interval_s))
+                self._handle(item)
+            except queue.Empty:
+                pass
+            except Exception as exc:  # noqa: BLE001 - the supervisor itself must not die
+                self.log.opt(exception=exc).error("supervisor error: {}", exc)
+            now = self.clock()
+            if self._stopping.is_set():
+                break
+            self._restart_due(now)
+            if now >= next_beat:
+                next_beat = now + self.heartbeat_interval_s
+                self._heartbeat(now)
+
+    def _next_restart(self) -> float:
+        due = [c.restart_at for c in self.children.values() if c.restart_at is not None]
+        return min(due) if due else float("inf")
+
+    def _handle(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if kind == "report":
+            _, symbol, incarnation, what, error, at = item
+            self._on_report(self.children[symbol], incarnation, what, error, at)
+        elif kind == "escalated":
+            _, symbol, esc, at = item
+            self._on_escalation(symbol, esc.reason, esc.attempts, esc.last_error, at)
+        elif kind == "resume":
+            _, symbol, by, at = item
+            self._on_resume(self.children[symbol], by, at)
+
+    def _on_report(self, child: Child, inc: int, what: str, error: BaseException | None, at: float) -> None:
+        if what == "started":
+            child.incarnation = inc
+            if child.state in (ChildState.STARTING, ChildState.RESTARTING):
+                child.state = ChildState.RUNNING
+                child.started_at = at
+                if child.failed_at is not None:
+                    child.restart_durations.append(at - child.failed_at)
+                    child.failed_at = None
+            return
+        if what == "stopped" or child.state in (ChildState.QUARANTINED, ChildState.STOPPED):
+            return
+        if inc and child.incarnation and inc < child.incarnation:
+            return  # a zombie of a replaced incarnation
+        where = "on_start" if what == "start_failed" else "handler"
+        self._fail(child, f"{type(error).__name__}: {error}" if error else what, where, at)
+
+    def _fail(self, child: Child, error: str, where: str, at: float) -> None:
+        child.last_failure = {"time": at, "error": error[:500], "where": where}
+        child.failed_at = at
+        child.ping = None
+        self.log.bind(symbol=child.symbol).error("actor failed in {}: {}", where, error)
+        if child.ref is not None:
+            child.ref.stop(block=False)  # a hung actor gets it whenever it wakes; it is fenced anyway
+        verdict = child.history.on_failure(self.policy, at)
+        if verdict.escalate:
+            child.state = ChildState.QUARANTINED
+            child.restart_at = None
+            reason = f"restarted {verdict.restarts_in_period} times in {self.policy.period_s:.0f}s; last: {error}"
+            self.repo.quarantine(child.symbol, reason, correlation_id=uuid.uuid4().hex[:16])
+            self.repo.add_escalation(child.symbol, reason, verdict.restarts_in_period, error)
+            if self.emergency_close is not None:
+                self.emergency_close(child.symbol, reason)
+            self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
+            return
+        child.state = ChildState.BACKING_OFF
+        child.restart_at = at + verdict.delay_s
+
+    def _restart_due(self, now: float) -> None:
+        for child in self.children.values():
+            if child.restart_at is not None and now >= child.restart_at:
+                child.restart_at = None
+                child.restarts += 1
+                self.repo.count_restart(child.symbol)
+                self.log.bind(symbol=child.symbol).warning("restarting from storage (restart #{})", child.restarts)
+                self._spawn(child, now, restarting=True)
+
+    def _spawn(self, child: Child, now: float, restarting: bool = False) -> None:
+        child.state = ChildState.RESTARTING if restarting else ChildState.STARTING
+        child.ping = None
+        try:
+            child.ref, child.actor = self._start_actor(child.symbol)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", now)
+
+    def _heartbeat(self, now: float) -> None:
+        for child in self.children.values():
+            if child.ref is None or child.state is not ChildState.RUNNING:
+                continue
+            if self._check_hung(child, now):
+                continue
+            try:
+                child.ref.tell(Timer())
+                if now >= self._next_reconcile:
+                    child.ref.tell(Reconcile(reason="periodic"))
+                if child.ping is None:
+                    child.ping = child.ref.ask(Ping(), block=False)
+                    child.ping_sent_at = now
+            except pykka.ActorDeadError:
+                pass  # its failure report is on the way
+        if now >= self._next_reconcile:
+            self._next_reconcile = now + self.reconcile_interval_s
+        if self.on_heartbeat is not None:
+            self.on_heartbeat()
+
+    def _check_hung(self, child: Child, now: float) -> bool:
+        assert child.ref is not None
+        size = child.ref.actor_inbox.qsize()
+        if size > self.mailbox_max:
+            self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})", "mailbox", now)
+            return True
+        if child.ping is None:
+            return False
+        try:
+            child.ping.get(timeout=0)
+            child.ping = None
+            return False
+        except pykka.Timeout:
+            pass
+        except Exception:  # noqa: BLE001 - actor died; failure report handles it
+            child.ping = None
+            return False
+        if child.ping_sent_at is not None and now - child.ping_sent_at > self.heartbeat_timeout_s:
+            self._fail(child, f"no heartbeat reply within {self.heartbeat_timeout_s}s", "heartbeat", now)
+            return True
+        return False
+
+    def _on_escalation(self, symbol: str, reason: str, attempts: int, error: str | None, at: float) -> None:
+        record = {"symbol": symbol, "reason": reason, "attempts": attempts, "last_error": error, "time": at}
+        self.escalations.append(record)
+        self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)
+        recent = [e for e in self.escalations if at - e["time"] <= self.kill_switch_window_s]
+        if len(recent) > self.kill_switch_escalations and not self.kill_switch:
+            self.trip_kill_switch(f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s")
+
+    def trip_kill_switch(self, reason: str) -> None:
+        self.kill_switch = True
+        self.repo.set_meta("kill_switch", "1")
+        self.alerts.alert(None, "kill_switch", f"kill switch: no new entries anywhere ({reason})")
+        for child in self.children.values():
+            if child.ref is not None:
+                try:
+                    child.ref.tell(BlockEntries(blocked=True, reason="kill switch"))
+                except pykka.ActorDeadError:
+                    pass
+
+    def _on_resume(self, child: Child, by: str, at: float) -> None:
+        if child.state is ChildState.QUARANTINED:
+            child.history = type(child.history)()
+            self._spawn(child, at, restarting=True)
+        if child.ref is not None:
+            try:
+                child.ref.tell(Resume(by=by))
+            except pykka.ActorDeadError:
+                pass

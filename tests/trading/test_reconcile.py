@@ -1,0 +1,115 @@
+"""Reconciliation cases from the crash-safety issue, on the pure core."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.trading.conftest import make_rules
+from tests.trading.scenario import Scenario
+from trading.commands import CancelOrder, PlaceOrder
+from trading.decide import SymbolCore
+from trading.events import (
+    ExchangeOrder,
+    ExchangePosition,
+    ExternalFill,
+    PriceTicked,
+    Reconciled,
+    SignalRaised,
+)
+from trading.model import OrderPurpose, OrderStatus, Phase, Side
+
+D = Decimal
+
+
+def pending_entry(core: SymbolCore) -> Scenario:
+    sc = Scenario(core, auto_exchange=False)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    return sc
+
+
+def test_intent_never_acknowledged_and_absent_is_marked_failed_not_resent(core):
+    sc = pending_entry(core)
+    d = sc.send(Reconciled(position=None, orders={}, price=D("100")))
+    assert sc.state.phase is Phase.FLAT
+    assert not [c for c in d.commands if isinstance(c, PlaceOrder)]
+    assert d.state.finished_orders[0].status is OrderStatus.FAILED
+    assert "IntentNotOnExchange" in [j.type for j in d.journal]
+
+
+def test_intent_that_filled_is_adopted_and_protected(core):
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    d = sc.send(Reconciled(
+        position=ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100")),
+        orders={cid: ExchangeOrder(client_order_id=cid, exchange_id="9", status="closed",
+                                   filled=D("1"), average=D("100"), fee=D("0.05"))},
+        price=D("100")))
+    assert sc.state.phase is Phase.OPEN and sc.state.position.contracts == D("1")
+    stops = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert [o.purpose for o in stops] == [OrderPurpose.STOP]
+    assert len(d.ledger) == 1 and d.ledger[0].fee == D("0.05")
+
+
+def test_position_closed_by_its_stop_while_down_books_pnl_from_the_stop_fill(core):
+    sc = Scenario(core)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    stop = sc.state.active_stop()
+    d = sc.send(Reconciled(position=None, orders={stop.client_order_id: ExchangeOrder(
+        client_order_id=stop.client_order_id, exchange_id="s", status="closed", filled=D("1"),
+        average=D("99"), fee=D("0.05"))}, price=D("98")))
+    closed = [j for j in d.journal if j.type == "PositionClosed"]
+    assert closed and closed[0].data["reason"] == "stop_loss"
+    assert d.ledger[0].realized_pnl == D("-1")
+    assert sc.state.phase is Phase.FLAT
+
+
+def test_position_gone_without_our_fills_uses_external_fills_not_phantom(core):
+    sc = Scenario(core)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    stop = sc.state.active_stop()
+    d = sc.send(Reconciled(
+        position=None,
+        orders={stop.client_order_id: ExchangeOrder(client_order_id=stop.client_order_id, exchange_id="s",
+                                                    status="canceled", filled=D("0"), average=None, fee=D("0"))},
+        external_fills=(ExternalFill(side="sell", amount=D("1"), price=D("103"), fee=D("0.1")),),
+        price=D("103")))
+    closed = [j for j in d.journal if j.type == "PositionClosed"][0]
+    assert closed.data["reason"] == "closed_on_exchange"
+    assert D(closed.data["realized_pnl"]) == D("3")
+
+
+def test_unknown_position_is_adopted_and_protected(core):
+    sc = Scenario(core, auto_exchange=False)
+    d = sc.send(Reconciled(position=ExchangePosition(side=Side.SHORT, contracts=D("2"), entry_price=D("50")),
+                           price=D("50")))
+    assert sc.state.phase is Phase.OPEN and sc.state.position.side is Side.SHORT
+    (stop,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert stop.purpose is OrderPurpose.STOP and stop.stop_price == D("50.5") and stop.amount == D("2")
+
+
+def test_unknown_position_flagged_when_configured():
+    sc = Scenario(SymbolCore(make_rules(adopt_unknown_positions=False)), auto_exchange=False)
+    d = sc.send(Reconciled(position=ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100"))))
+    assert sc.state.quarantined and not d.commands
+    assert d.journal[0].type == "UnknownPositionFlagged"
+
+
+def test_orphans_are_cancelled_and_missing_stop_is_placed(core):
+    sc = Scenario(core)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    stop = sc.state.active_stop()
+    sc.auto_exchange = False
+    orphan = ExchangeOrder(client_order_id="someone-else", exchange_id="o1", status="open",
+                           filled=D("0"), average=None, fee=D("0"))
+    d = sc.send(Reconciled(position=ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100")),
+                           orders={}, orphans=(orphan,), price=D("100")))
+    cancels = [c for c in d.commands if isinstance(c, CancelOrder)]
+    assert [c.exchange_id for c in cancels] == ["o1"]
+    new_stops = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert new_stops and new_stops[0].purpose is OrderPurpose.STOP
+    assert new_stops[0].client_order_id != stop.client_order_id
+    assert "OrphanCanceled" in [j.type for j in d.journal]

@@ -1,0 +1,253 @@
+"""decide(state, event, now) -> Decision: the whole trading logic of one symbol, pure.
+
+No pykka, ccxt, peewee, loguru or wall clock here: the actor shell persists the decision in one
+transaction and then executes its commands. The same code runs live, on paper, in replay and in
+property tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trading import lifecycle as lc
+from trading import trailing_stop as ts
+from trading.commands import CancelOrder
+from trading.decision import Ctx, Decision
+from trading.events import (
+    EntriesBlocked,
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFailed,
+    OrderFilled,
+    PriceTicked,
+    QuarantineLifted,
+    Reconciled,
+    SignalRaised,
+    TimerFired,
+)
+from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, SymbolState
+from trading.reconcile import reconcile
+from trading.rules import Rules
+
+
+class SymbolCore:
+    """The decision function bound to one symbol's frozen rules."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+
+    def decide(self, state: SymbolState, event: Event, now: float) -> Decision:
+        ctx = Ctx(rules=self.rules, now=now)
+        state = replace(state, finished_orders=())
+        match event:
+            case PriceTicked():
+                state = on_price(state, event, ctx)
+            case SignalRaised():
+                state = on_signal(state, event, ctx)
+            case OrderAccepted():
+                state = on_accepted(state, event, ctx)
+            case OrderFilled():
+                state = on_filled(state, event, ctx)
+            case OrderCanceled():
+                state = on_canceled(state, event, ctx)
+            case OrderFailed():
+                state = on_failed(state, event, ctx)
+            case Reconciled():
+                state = reconcile(state, event, ctx, on_accepted, on_filled, on_canceled, on_failed)
+                state = maintain(state, ctx)
+            case TimerFired():
+                state = maintain(state, ctx)
+            case EntriesBlocked(blocked=blocked, reason=reason):
+                if blocked != state.entries_blocked:
+                    ctx.record("EntriesBlocked" if blocked else "EntriesAllowed", reason=reason)
+                state = replace(state, entries_blocked=blocked)
+            case QuarantineLifted(by=by):
+                state = on_lifted(state, by, ctx)
+            case _:
+                raise TypeError(f"decide: unknown event {event!r}")
+        return ctx.decision(state)
+
+
+def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """Time-driven duties: a due close retry, a missing stop."""
+    state = lc.retry_close_due(state, ctx)
+    return protect(state, ctx)
+
+
+def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """Place the exchange stop if the open position has none (retried every stop_retry_s)."""
+    if state.phase is not Phase.OPEN or state.position is None or not state.needs_stop:
+        return state
+    if state.live_orders(OrderPurpose.STOP) or ctx.now < state.next_stop_at:
+        return state
+    stop = lc.intended_stop(state, ctx)
+    price = state.last_price
+    if price is not None and ts.crossed_against(state.position.side, price, stop):
+        ctx.record("StopAlreadyCrossed", stop_price=stop, price=price)
+        return lc.start_close(replace(state, needs_stop=False), "stop_loss", ctx)
+    ctx.record("StopRequested", stop_price=stop)
+    return lc.place_stop(replace(state, next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s), stop, ctx)
+
+
+def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
+    state = maintain(replace(state, last_price=ev.price), ctx)
+    pos = state.position
+    if state.phase is not Phase.OPEN or pos is None:
+        return state
+    if state.trailing is not None:
+        state = _trail(state, ev, ctx)
+    reason = _exit_reason(state, ev)
+    return lc.start_close(state, reason, ctx) if reason else state
+
+
+def _trail(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
+    pos, old = state.position, state.trailing
+    assert pos is not None and old is not None
+    new = ts.advance(old, pos.side, ev.price, ctx.rules.market)
+    if new == old:
+        return state
+    if new.state is not old.state:
+        ctx.record("TrailingStopActivated", price=ev.price, trigger_price=new.trigger_price)
+    state = replace(state, trailing=new)
+    trigger = new.trigger_price
+    if trigger is None or ctx.rules.risk.bot_side_stops:
+        return state
+    if any(o.status is OrderStatus.PENDING for o in state.live_orders(OrderPurpose.STOP)):
+        return state  # one stop move at a time
+    current = state.active_stop()
+    if current is None or not ts.stop_should_move(
+        pos.side, state.stop_price, trigger, ev.price, ctx.rules.risk.trailing_step_pct
+    ):
+        return state
+    ctx.record("StopMoveRequested", old_stop=state.stop_price, new_stop=trigger)
+    return lc.place_stop(state, trigger, ctx, replaces=current.client_order_id)
+
+
+def _exit_reason(state: SymbolState, ev: PriceTicked) -> str | None:
+    pos, trailing = state.position, state.trailing
+    assert pos is not None
+    if trailing and trailing.trigger_price is not None:
+        if ts.crossed_against(pos.side, ev.price, trailing.trigger_price):
+            return "trailing_stop"
+    if state.take_profit_price is not None and ts.reached(pos.side, ev.price, state.take_profit_price):
+        return "take_profit"
+    protective = state.stop_price
+    unprotected = state.needs_stop and not state.live_orders(OrderPurpose.STOP)
+    if protective is not None and ts.crossed_against(pos.side, ev.price, protective):
+        if state.active_stop() is None or unprotected:
+            return "stop_loss"  # no exchange stop will do it for us
+    return None
+
+
+def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
+    if ev.side is None:
+        if state.phase is Phase.OPEN:
+            return lc.start_close(state, ev.reason, ctx)
+        return state
+    skip = _entry_blocker(state, ctx)
+    price = state.last_price
+    amount = ZERO
+    if skip is None and price is not None:
+        size = ev.size_usdt or ctx.rules.risk.order_size_usdt
+        amount = ctx.rules.market.amount_down(size / price)
+        m = ctx.rules.market
+        if amount < m.min_amount or amount * price < m.min_cost:
+            skip = f"size {size} USDT is below the market minimum"
+    elif skip is None:
+        skip = "no price yet"
+    if skip is not None:
+        ctx.record("SignalSkipped", side=ev.side, reason=skip, signal_id=ev.signal_id)
+        return state
+    return lc.open_entry(state, ev.side, amount, ctx, ev.reason)
+
+
+def _entry_blocker(state: SymbolState, ctx: Ctx) -> str | None:
+    if state.quarantined:
+        return f"quarantined: {state.quarantine_reason}"
+    if state.entries_blocked:
+        return "entries are blocked (kill switch or shutdown)"
+    if state.phase is not Phase.FLAT:
+        return f"already {state.phase.value}"
+    if ctx.now < state.cooldown_until:
+        return f"cooldown after a losing close for {state.cooldown_until - ctx.now:.0f}s"
+    return None
+
+
+def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None or order.status is not OrderStatus.PENDING:
+        return state
+    order = replace(order, status=OrderStatus.OPEN, exchange_id=ev.exchange_id)
+    state = state.with_order(order)
+    if order.purpose is not OrderPurpose.STOP:
+        return state
+    if state.position is None:  # the position closed while this stop was in flight
+        ctx.emit(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
+        return state
+    ctx.record("StopPlaced", stop_price=order.stop_price, order=order.client_order_id)
+    state = replace(state, stop_price=order.stop_price, needs_stop=False)
+    old = state.order(order.replaces) if order.replaces else None
+    if old is not None and old.status is OrderStatus.OPEN:
+        ctx.emit(CancelOrder(client_order_id=old.client_order_id, exchange_id=old.exchange_id))
+    return state
+
+
+def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state
+    return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id, ev.complete, ctx)
+
+
+def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state
+    state = state.with_order(replace(order, status=OrderStatus.CANCELED))
+    ctx.record("OrderCanceled", order=order.client_order_id, purpose=order.purpose)
+    if order.purpose is OrderPurpose.STOP and state.phase is Phase.OPEN and not state.live_orders(OrderPurpose.STOP):
+        return replace(state, needs_stop=True, next_stop_at=0.0)  # someone removed our stop
+    if order.purpose is OrderPurpose.CLOSE and state.phase is Phase.CLOSING:
+        return lc.close_failed(state, "close order canceled", ctx)
+    if order.purpose is OrderPurpose.ENTRY and state.phase is Phase.ENTERING:
+        return replace(state, phase=Phase.OPEN if state.position else Phase.FLAT)
+    return state
+
+
+def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state
+    status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
+    state = state.with_order(replace(order, status=status, last_error=ev.error))
+    ctx.record("OrderFailed", order=order.client_order_id, purpose=order.purpose, error=ev.error)
+    match order.purpose:
+        case OrderPurpose.ENTRY:
+            if state.phase is Phase.ENTERING:
+                state = replace(state, phase=Phase.OPEN if state.position else Phase.FLAT)
+                if state.position is not None:
+                    state = lc.arm_protection(state, ctx)
+            return state
+        case OrderPurpose.STOP:
+            if state.position is not None and not state.active_stop():
+                state = replace(state, needs_stop=True,
+                                next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s)
+            return state
+        case OrderPurpose.CLOSE:
+            return lc.close_failed(state, ev.error, ctx) if state.phase is Phase.CLOSING else state
+        case _:
+            ctx.record("EmergencyCloseFailed", error=ev.error)
+            return state
+
+
+def on_lifted(state: SymbolState, by: str, ctx: Ctx) -> SymbolState:
+    if not state.quarantined:
+        return state
+    ctx.record("QuarantineLifted", by=by, reason=state.quarantine_reason)
+    phase = state.phase
+    if state.position is not None and phase is Phase.CLOSING:
+        phase = Phase.OPEN
+    return replace(state, quarantined=False, quarantine_reason=None, close_attempts=0,
+                   next_close_at=None, last_close_error=None, phase=phase,
+                   needs_stop=state.position is not None and not state.live_orders(OrderPurpose.STOP))

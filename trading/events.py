@@ -1,0 +1,144 @@
+"""Events: what happened, as input to `decide`. Past tense, frozen, no I/O objects inside."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from trading.model import Side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceTicked:
+    price: Decimal
+    """Last traded price from the exchange's ticker."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalRaised:
+    """A strategy or an external source wants a position (side) or wants out (side=None)."""
+
+    side: Side | None
+    reason: str = "strategy"
+    signal_id: str | None = None
+    size_usdt: Decimal | None = None
+    """Overrides risk.order_size_usdt for this entry."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAccepted:
+    """The exchange acknowledged an order that now rests (a stop)."""
+
+    client_order_id: str
+    exchange_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFilled:
+    """Cumulative fill state of one of our orders as the exchange reports it.
+
+    Cumulative values make the event idempotent: applying the same report twice books nothing
+    the second time (P&L is booked once, from confirmed fills).
+    """
+
+    client_order_id: str
+    exchange_id: str | None
+    filled: Decimal
+    average: Decimal
+    fee: Decimal
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCanceled:
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFailed:
+    """Placing or handling an order failed: exchange rejection or an exception in our code.
+
+    `never_reached` is True only when a lookup by client order id proved the exchange does not
+    have it.
+    """
+
+    client_order_id: str
+    error: str
+    never_reached: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeOrder:
+    client_order_id: str
+    exchange_id: str | None
+    status: str
+    """ccxt status: open, closed, canceled, rejected, expired."""
+    filled: Decimal
+    average: Decimal | None
+    fee: Decimal
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangePosition:
+    side: Side
+    contracts: Decimal
+    entry_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExternalFill:
+    """A fill on this symbol that none of our orders explains (manual close, liquidation)."""
+
+    side: str
+    amount: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconciled:
+    """What the exchange says about this symbol, gathered by the shell for reconciliation."""
+
+    position: ExchangePosition | None
+    orders: dict[str, ExchangeOrder] = field(default_factory=dict)
+    """Our live orders looked up by client order id; a missing key = the exchange has no such
+    order."""
+    orphans: tuple[ExchangeOrder, ...] = ()
+    """Open orders on the exchange for this symbol that none of our live orders owns."""
+    external_fills: tuple[ExternalFill, ...] = ()
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntriesBlocked:
+    """Kill switch or shutdown: no new entries while blocked."""
+
+    blocked: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineLifted:
+    """A person ran `bot.py resume SYMBOL`."""
+
+    by: str = "operator"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerFired:
+    """Time passed (supervisor heartbeat): lets retries happen without price ticks."""
+
+
+Event = (
+    PriceTicked
+    | SignalRaised
+    | OrderAccepted
+    | OrderFilled
+    | OrderCanceled
+    | OrderFailed
+    | Reconciled
+    | EntriesBlocked
+    | QuarantineLifted
+    | TimerFired
+)

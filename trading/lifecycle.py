@@ -1,0 +1,207 @@
+"""Position lifecycle transitions: entry, fills, stop placement, close attempts, escalation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from trading import trailing_stop as ts
+from trading.commands import CancelOrder, CancelOthers, Escalate, LedgerEntry
+from trading.decision import Ctx
+from trading.model import (
+    ZERO,
+    OrderPurpose,
+    OrderRecord,
+    OrderStatus,
+    Phase,
+    Position,
+    Side,
+    SymbolState,
+)
+
+CLOSE_REASONS = {
+    OrderPurpose.STOP: "stop_loss",
+    OrderPurpose.CLOSE: None,  # the state's close_reason says why
+    OrderPurpose.EMERGENCY: "emergency_close",
+}
+
+
+def open_entry(state: SymbolState, side: Side, amount: Decimal, ctx: Ctx, why: str) -> SymbolState:
+    state = ctx.new_order(state, OrderPurpose.ENTRY, side.entry_order_side, amount)
+    entry = state.orders[-1]
+    ctx.record("EntryRequested", side=side, amount=amount, reason=why, order=entry.client_order_id)
+    return replace(state, phase=Phase.ENTERING)
+
+
+def apply_fill(
+    state: SymbolState, order: OrderRecord, filled: Decimal, average: Decimal, fee: Decimal,
+    exchange_id: str | None, complete: bool, ctx: Ctx,
+) -> SymbolState:
+    """Apply a cumulative fill report; only the increase since the last report is booked."""
+    delta = filled - order.filled
+    fee_delta = fee - order.fee
+    status = OrderStatus.FILLED if complete else order.status
+    updated = replace(order, filled=max(filled, order.filled), average=average, fee=max(fee, order.fee),
+                      exchange_id=exchange_id or order.exchange_id, status=status)
+    state = state.with_order(updated)
+    if delta <= ZERO:
+        return state
+    if order.filled > ZERO and order.average is not None:
+        price = (average * filled - order.average * order.filled) / delta
+    else:
+        price = average
+    fee_delta = max(fee_delta, ZERO)
+    if order.purpose is OrderPurpose.ENTRY:
+        return _entry_filled(state, updated, delta, price, fee_delta, complete, ctx)
+    return _exit_filled(state, updated, delta, price, fee_delta, ctx)
+
+
+def _entry_filled(
+    state: SymbolState, order: OrderRecord, qty: Decimal, price: Decimal, fee: Decimal,
+    complete: bool, ctx: Ctx,
+) -> SymbolState:
+    side = Side.LONG if order.side == "buy" else Side.SHORT
+    pos = state.position
+    if pos is None:
+        pos = Position(position_id=order.client_order_id, side=side, contracts=qty,
+                       entry_price=price, opened_at=ctx.now, fees=fee)
+    else:
+        total = pos.contracts + qty
+        entry = (pos.entry_price * pos.contracts + price * qty) / total
+        pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=pos.position_id,
+                                  side=order.side, amount=qty, price=price, fee=fee,
+                                  realized_pnl=ZERO))
+    state = replace(state, position=pos)
+    if not complete:
+        return state
+    ctx.record("PositionOpened", side=pos.side, contracts=pos.contracts, entry_price=pos.entry_price,
+               position_id=pos.position_id)
+    return arm_protection(replace(state, phase=Phase.OPEN), ctx)
+
+
+def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """Set stop, trailing stop and take-profit from the entry price and place the stop."""
+    pos = state.position
+    assert pos is not None
+    risk, market = ctx.rules.risk, ctx.rules.market
+    stop = ts.initial_stop(pos.side, pos.entry_price, risk.stop_loss_pct, market)
+    trailing = state.trailing or ts.new_trailing(
+        pos.side, pos.entry_price, risk.trailing_activation_pct, risk.trailing_callback_pct, market)
+    tp = (ts.target_price(pos.side, pos.entry_price, risk.take_profit_pct, market)
+          if risk.take_profit_pct else None)
+    state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True, next_stop_at=0.0)
+    return place_stop(state, stop, ctx)
+
+
+def intended_stop(state: SymbolState, ctx: Ctx) -> Decimal:
+    pos = state.position
+    assert pos is not None
+    stop = ts.initial_stop(pos.side, pos.entry_price, ctx.rules.risk.stop_loss_pct, ctx.rules.market)
+    for level in (state.stop_price, state.trailing and state.trailing.trigger_price):
+        if level is not None and ts.better(pos.side, level, stop):
+            stop = level
+    return stop
+
+
+def place_stop(state: SymbolState, stop_price: Decimal, ctx: Ctx, replaces: str | None = None) -> SymbolState:
+    pos = state.position
+    assert pos is not None
+    if ctx.rules.risk.bot_side_stops:
+        return replace(state, stop_price=stop_price, needs_stop=False)
+    state = ctx.new_order(state, OrderPurpose.STOP, pos.side.exit_order_side, pos.contracts,
+                          stop_price=stop_price, position_id=pos.position_id, replaces=replaces)
+    return state
+
+
+def _exit_filled(
+    state: SymbolState, order: OrderRecord, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
+) -> SymbolState:
+    pos = state.position
+    if pos is None:
+        ctx.record("FillWithoutPosition", order=order.client_order_id, amount=qty, price=price)
+        return state
+    qty = min(qty, pos.contracts)
+    gross = (price - pos.entry_price) * qty * pos.side.sign
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=pos.position_id,
+                                  side=order.side, amount=qty, price=price, fee=fee,
+                                  realized_pnl=gross))
+    pos = replace(pos, contracts=pos.contracts - qty, realized_pnl=pos.realized_pnl + gross,
+                  fees=pos.fees + fee)
+    state = replace(state, position=pos)
+    if pos.contracts > ZERO:
+        return state
+    reason = CLOSE_REASONS.get(order.purpose) or state.close_reason or "close"
+    if order.purpose is OrderPurpose.STOP and state.trailing and state.trailing.trigger_price is not None:
+        reason = "trailing_stop"
+    return position_closed(state, reason, ctx, closing_order=order.client_order_id)
+
+
+def position_closed(state: SymbolState, reason: str, ctx: Ctx, closing_order: str | None = None) -> SymbolState:
+    pos = state.position
+    assert pos is not None
+    net = pos.realized_pnl - pos.fees
+    ctx.record("PositionClosed", position_id=pos.position_id, side=pos.side, reason=reason,
+               realized_pnl=pos.realized_pnl, fees=pos.fees, net_pnl=net)
+    for other in state.orders:  # every order of the position goes (incident 9)
+        if other.client_order_id != closing_order and other.status is OrderStatus.OPEN:
+            ctx.emit(CancelOrder(client_order_id=other.client_order_id, exchange_id=other.exchange_id))
+    cooldown = state.cooldown_until
+    if net < ZERO:
+        cooldown = max(cooldown, ctx.now + ctx.rules.risk.cooldown_after_loss_s)
+    return replace(state, phase=Phase.FLAT, position=None, trailing=None, stop_price=None,
+                   take_profit_price=None, close_attempts=0, next_close_at=None, close_reason=None,
+                   last_close_error=None, needs_stop=False, cooldown_until=cooldown)
+
+
+def start_close(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:
+    if state.phase is not Phase.OPEN or state.position is None:
+        return state
+    return send_close(replace(state, phase=Phase.CLOSING, close_reason=reason), ctx)
+
+
+def send_close(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """One close attempt: counted and persisted before it is sent."""
+    pos = state.position
+    assert pos is not None
+    attempts = state.close_attempts + 1
+    state = ctx.new_order(state, OrderPurpose.CLOSE, pos.side.exit_order_side, pos.contracts,
+                          position_id=pos.position_id)
+    ctx.record("CloseRequested", reason=state.close_reason, attempt=attempts,
+               order=state.orders[-1].client_order_id)
+    return replace(state, close_attempts=attempts, next_close_at=None)
+
+
+def close_failed(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
+    risk = ctx.rules.risk
+    state = replace(state, last_close_error=error)
+    if state.close_attempts >= risk.max_close_attempts:
+        return escalate(state, f"close failed {state.close_attempts} times", ctx)
+    delay = risk.close_backoff(state.close_attempts)
+    ctx.record("CloseFailed", attempt=state.close_attempts, error=error, retry_in_s=delay)
+    return replace(state, next_close_at=ctx.now + delay)
+
+
+def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:
+    due = state.next_close_at is not None and ctx.now >= state.next_close_at
+    if state.phase is Phase.CLOSING and not state.quarantined and due and state.position:
+        if not state.live_orders(OrderPurpose.CLOSE):
+            return send_close(state, ctx)
+    return state
+
+
+def escalate(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:
+    """Quarantine: no new entries, one emergency close through a separate path, an alert. The
+    exchange stop is kept so the position stays protected if the emergency close fails too."""
+    ctx.record("Escalated", reason=reason, attempts=state.close_attempts, error=state.last_close_error)
+    ctx.emit(Escalate(reason=reason, attempts=state.close_attempts, last_error=state.last_close_error))
+    state = replace(state, quarantined=True, quarantine_reason=reason, next_close_at=None)
+    pos = state.position
+    if pos is None:
+        return state
+    keep = tuple(o.client_order_id for o in state.orders if o.purpose is OrderPurpose.STOP)
+    ctx.emit(CancelOthers(keep=keep))
+    state = ctx.new_order(state, OrderPurpose.EMERGENCY, pos.side.exit_order_side, pos.contracts,
+                          position_id=pos.position_id)
+    ctx.record("EmergencyCloseRequested", order=state.orders[-1].client_order_id)
+    return state

@@ -1,0 +1,123 @@
+"""Reconciliation: bring one symbol's stored state in line with what the exchange says.
+
+The same function runs on a cold start, after a supervisor restart, and periodically. Every fix
+is journaled. The shell gathers the facts (our live orders looked up by client order id, the
+position, open orders nobody owns, fills nobody explains); this module decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Callable
+
+from trading import lifecycle as lc
+from trading.commands import CancelOrder, LedgerEntry
+from trading.decision import Ctx
+from trading.events import (
+    ExchangeOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFailed,
+    OrderFilled,
+    Reconciled,
+)
+from trading.model import ZERO, OrderStatus, Phase, Position, SymbolState
+
+Handler = Callable[..., SymbolState]
+
+
+def reconcile(
+    state: SymbolState, ev: Reconciled, ctx: Ctx,
+    on_accepted: Handler, on_filled: Handler, on_canceled: Handler, on_failed: Handler,
+) -> SymbolState:
+    if ev.price is not None:
+        state = replace(state, last_price=ev.price)
+    for order in list(state.orders):
+        state = _order(state, order.client_order_id, order.status, ev.orders.get(order.client_order_id),
+                       ctx, on_accepted, on_filled, on_canceled, on_failed)
+    state = _position(state, ev, ctx)
+    for orphan in ev.orphans:
+        ctx.record("OrphanCanceled", order=orphan.client_order_id, exchange_id=orphan.exchange_id)
+        ctx.emit(CancelOrder(client_order_id=orphan.client_order_id, exchange_id=orphan.exchange_id))
+    if state.phase is Phase.OPEN and state.position is not None and not state.live_orders_stop():
+        state = replace(state, needs_stop=True, next_stop_at=0.0)
+    if state.phase is Phase.CLOSING and state.next_close_at is None and not state.quarantined:
+        if not [o for o in state.orders if o.purpose.value == "close"]:
+            state = replace(state, next_close_at=ctx.now)
+    return state
+
+
+def _order(
+    state: SymbolState, cid: str, status: OrderStatus, found: ExchangeOrder | None, ctx: Ctx,
+    on_accepted: Handler, on_filled: Handler, on_canceled: Handler, on_failed: Handler,
+) -> SymbolState:
+    if found is None:
+        if status is OrderStatus.PENDING:
+            ctx.record("IntentNotOnExchange", order=cid)
+            return on_failed(state, OrderFailed(client_order_id=cid, error="not found on exchange",
+                                                never_reached=True), ctx)
+        return on_canceled(state, OrderCanceled(client_order_id=cid), ctx)
+    if found.filled > ZERO:
+        return on_filled(state, OrderFilled(
+            client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
+            average=found.average or ZERO, fee=found.fee, complete=found.status != "open"), ctx)
+    if found.status == "open":
+        return on_accepted(state, OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id), ctx)
+    if status is OrderStatus.PENDING:  # never acknowledged, and the exchange did not execute it
+        return on_failed(state, OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
+                                            never_reached=False), ctx)
+    return on_canceled(state, OrderCanceled(client_order_id=cid), ctx)
+
+
+def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
+    mine, theirs = state.position, ev.position
+    if mine is not None and theirs is None:
+        return _closed_elsewhere(state, ev, ctx)
+    if mine is None and theirs is not None:
+        if state.phase is Phase.ENTERING and state.live_orders_entry():
+            return state  # our entry is still being resolved
+        if not ctx.rules.risk.adopt_unknown_positions:
+            ctx.record("UnknownPositionFlagged", side=theirs.side, contracts=theirs.contracts)
+            return replace(state, quarantined=True,
+                           quarantine_reason="position on the exchange that storage does not know")
+        seq = state.order_seq + 1
+        pos = Position(position_id=f"adopted-{seq}", side=theirs.side, contracts=theirs.contracts,
+                       entry_price=theirs.entry_price, opened_at=ctx.now)
+        ctx.record("PositionAdopted", side=theirs.side, contracts=theirs.contracts,
+                   entry_price=theirs.entry_price)
+        state = replace(state, order_seq=seq, position=pos, phase=Phase.OPEN)
+        return lc.arm_protection(state, ctx)
+    if mine is not None and theirs is not None:
+        if theirs.side is not mine.side:
+            ctx.record("PositionSideMismatch", stored=mine.side, exchange=theirs.side)
+            return replace(state, quarantined=True, quarantine_reason="position side differs from exchange")
+        if theirs.contracts != mine.contracts:
+            ctx.record("PositionResized", stored=mine.contracts, exchange=theirs.contracts)
+            state = replace(state, position=replace(mine, contracts=theirs.contracts))
+        if state.phase is Phase.ENTERING and not state.live_orders_entry():
+            state = lc.arm_protection(replace(state, phase=Phase.OPEN), ctx)
+    return state
+
+
+def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
+    """The exchange has no position but storage still does: closed while we were away (manual,
+    liquidation, or fills we could not match). Book P&L from the exchange's fills."""
+    pos = state.position
+    assert pos is not None
+    remaining = pos.contracts
+    for fill in ev.external_fills:
+        if remaining <= ZERO:
+            break
+        qty = min(fill.amount, remaining)
+        gross = (fill.price - pos.entry_price) * qty * pos.side.sign
+        ctx.ledger.append(LedgerEntry(client_order_id="external", position_id=pos.position_id,
+                                      side=fill.side, amount=qty, price=fill.price, fee=fill.fee,
+                                      realized_pnl=gross))
+        pos = replace(pos, realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fill.fee)
+        remaining -= qty
+    if remaining > ZERO:
+        ctx.record("CloseWithoutFills", contracts=remaining,
+                   note="the exchange shows no fills for this part; booked with zero P&L")
+    pos = replace(pos, contracts=Decimal(0))
+    return lc.position_closed(replace(state, position=pos), "closed_on_exchange", ctx)

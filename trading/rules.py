@@ -1,0 +1,62 @@
+"""Frozen parameters the decision core needs: market precision, risk limits, close policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketRules:
+    amount_step: Decimal
+    price_tick: Decimal
+    min_amount: Decimal
+    min_cost: Decimal
+
+    def amount_down(self, amount: Decimal) -> Decimal:
+        steps = (amount / self.amount_step).to_integral_value(rounding=ROUND_DOWN)
+        return (steps * self.amount_step).normalize() if steps else Decimal(0)
+
+    def price_round(self, price: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
+        ticks = (price / self.price_tick).to_integral_value(rounding=rounding)
+        return ticks * self.price_tick
+
+    def price_floor(self, price: Decimal) -> Decimal:
+        return self.price_round(price, ROUND_FLOOR)
+
+    def price_ceil(self, price: Decimal) -> Decimal:
+        return self.price_round(price, ROUND_CEILING)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskRules:
+    order_size_usdt: Decimal
+    stop_loss_pct: Decimal
+    trailing_activation_pct: Decimal
+    trailing_callback_pct: Decimal
+    trailing_step_pct: Decimal
+    take_profit_pct: Decimal | None
+    cooldown_after_loss_s: float
+    max_close_attempts: int
+    close_backoff_initial_s: float
+    close_backoff_max_s: float
+    stop_retry_s: float = 2.0
+    adopt_unknown_positions: bool = True
+    bot_side_stops: bool = False
+    """True only when config chose stop_mode = "bot": the bot closes at the stop price itself."""
+
+    def close_backoff(self, attempts: int) -> float:
+        """Delay before close attempt `attempts + 1`: exponential with a ceiling."""
+        delay = self.close_backoff_initial_s * (2 ** max(attempts - 1, 0))
+        return min(delay, self.close_backoff_max_s)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rules:
+    symbol: str
+    account: str
+    id_tag: str
+    """Short random tag created once per database, so client ids never repeat across a wiped
+    database on the same exchange account."""
+    market: MarketRules
+    risk: RiskRules
