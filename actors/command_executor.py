@@ -62,7 +62,10 @@ class CommandExecutor:
         except Exception as exc:  # noqa: BLE001 - every failure is resolved by lookup, then an event
             self.log.warning("create_order {} failed: {}; looking it up by client id",
                              order.client_order_id, describe(exc))
-            return self._resolve(order.client_order_id, exc)
+            events = self._resolve(order.client_order_id, exc)
+            if order.reduce_only and order.purpose is not OrderPurpose.STOP:
+                events = [self._mark_if_position_gone(e) for e in events]
+            return events
 
     def _resolve(self, cid: str, exc: BaseException) -> list[Event]:
         """After a failed create_order: did the order land anyway?"""
@@ -79,6 +82,20 @@ class CommandExecutor:
             return events_for(cid, found, pending=True)
         self.log.warning("outcome of {} unknown; reconciliation will resolve it", cid)
         return []
+
+    def _mark_if_position_gone(self, event: Event) -> Event:
+        """A rejected close may only mean something else closed the position first."""
+        if not isinstance(event, OrderFailed):
+            return event
+        try:
+            positions = self.exchange.fetch_positions([self.symbol])
+        except Exception as exc:  # noqa: BLE001 - unknown: count it as a failed attempt
+            self.log.warning("fetch_positions after a failed close failed: {}", describe(exc))
+            return event
+        if any(p.get("symbol") == self.symbol and (p.get("contracts") or 0) > 0 for p in positions):
+            return event
+        return OrderFailed(client_order_id=event.client_order_id, error=event.error,
+                           never_reached=event.never_reached, position_gone=True)
 
     def _cancel(self, cid: str | None, exchange_id: str | None) -> list[Event]:
         params = {"clientOrderId": cid} if cid else {}

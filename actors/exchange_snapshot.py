@@ -13,9 +13,24 @@ from trading.events import ExchangeOrder, ExchangePosition, ExternalFill, Reconc
 from trading.model import Side, SymbolState
 
 
-def gather(exchange: ExchangePort, state: SymbolState, own_prefix: str) -> Reconciled:
+class SnapshotUnstable(Exception):
+    """The position kept changing while the snapshot was taken."""
+
+
+def gather(exchange: ExchangePort, state: SymbolState, booked: set[str], attempts: int = 3) -> Reconciled:
+    """A consistent snapshot: the position is read before and after the orders, and the whole
+    read is repeated if it changed in between (a stop can fill between two calls)."""
+    for _ in range(attempts):
+        before = _position(exchange, state.symbol)
+        snapshot = _read(exchange, state, booked, before)
+        if _position(exchange, state.symbol) == before:
+            return snapshot
+    raise SnapshotUnstable(f"{state.symbol}: position changed during {attempts} snapshot attempts")
+
+
+def _read(exchange: ExchangePort, state: SymbolState, booked: set[str],
+          position: ExchangePosition | None) -> Reconciled:
     symbol = state.symbol
-    position = _position(exchange, symbol)
     orders: dict[str, ExchangeOrder] = {}
     for order in state.orders:
         try:
@@ -31,7 +46,8 @@ def gather(exchange: ExchangePort, state: SymbolState, own_prefix: str) -> Recon
     )
     external: tuple[ExternalFill, ...] = ()
     if state.position is not None and position is None:
-        external = _external_fills(exchange, symbol, state.position.opened_at, own_prefix)
+        known = booked | live
+        external = _external_fills(exchange, symbol, state.position.opened_at, known)
     tickers = exchange.fetch_tickers([symbol])
     price = tickers.get(symbol, {}).get("last")
     return Reconciled(position=position, orders=orders, orphans=orphans,
@@ -51,14 +67,15 @@ def _position(exchange: ExchangePort, symbol: str) -> ExchangePosition | None:
 
 
 def _external_fills(exchange: ExchangePort, symbol: str, since_s: float,
-                    own_prefix: str) -> tuple[ExternalFill, ...]:
+                    known: set[str]) -> tuple[ExternalFill, ...]:
+    """Fills since the position opened that no booked or live order of ours explains."""
     trades: list[dict[str, Any]] = exchange.fetch_my_trades(symbol, int(since_s * 1000))
     out = []
     for t in trades:
         cid = t.get("clientOrderId") or (t.get("info") or {}).get("clientOrderId") or ""
-        if cid.startswith(own_prefix):
-            continue  # ours: booked through the order it belongs to
+        if cid in known:
+            continue  # booked already, or applied through its order
         fee = (t.get("fee") or {}).get("cost")
-        out.append(ExternalFill(side=str(t.get("side")), amount=_dec(t.get("amount")),
+        out.append(ExternalFill(client_order_id=cid or None, side=str(t.get("side")), amount=_dec(t.get("amount")),
                                 price=_dec(t.get("price")), fee=_dec(fee) if fee is not None else Decimal(0)))
     return tuple(out)

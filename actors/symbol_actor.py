@@ -39,6 +39,7 @@ from trading.decide import SymbolCore
 from trading.events import (
     EntriesBlocked,
     Event,
+    OrderFailed,
     PriceTicked,
     QuarantineLifted,
     SignalRaised,
@@ -82,8 +83,6 @@ class SymbolActor(pykka.ThreadingActor):
         self.reconciled = False
         self.last_tick_at: float | None = None
         self.view: ActorView = view_of(self.state, None, reconciled=False)
-        rules = self.core.rules
-        self.own_prefix = f"{rules.account}-{rules.id_tag}-"
 
     # -- lifecycle --------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -174,7 +173,9 @@ class SymbolActor(pykka.ThreadingActor):
 
     def _reconcile(self, reason: str) -> None:
         try:
-            snapshot = exchange_snapshot.gather(self.deps.exchange, self.state, self.own_prefix)
+            pos = self.state.position
+            booked = self.deps.repo.booked_orders(pos.position_id) if pos is not None else set()
+            snapshot = exchange_snapshot.gather(self.deps.exchange, self.state, booked)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
             self.reconciled = False
             self.log.warning("reconciliation ({}) failed: {}; entries wait until it succeeds",
@@ -189,6 +190,7 @@ class SymbolActor(pykka.ThreadingActor):
     def _apply(self, first: Event) -> None:
         correlation_id = uuid.uuid4().hex[:16]
         pending: deque[Event] = deque([first])
+        raced = False
         while pending:
             event = pending.popleft()
             now = self.deps.clock()
@@ -203,7 +205,10 @@ class SymbolActor(pykka.ThreadingActor):
                 self.log.info("{} {}", entry.type, entry.data)
             for command in decision.commands:
                 pending.extend(self.executor.execute(command))
+            raced = raced or (isinstance(event, OrderFailed) and event.position_gone)
         self._publish()
+        if raced:
+            self._reconcile("close raced with another fill")
 
     def _publish(self) -> None:
         self.view = view_of(self.state, self.last_tick_at, reconciled=self.reconciled)

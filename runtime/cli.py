@@ -47,6 +47,11 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(str(exc), EXIT_LOCKED)
     except (StartupError, StorageError) as exc:
         return fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - one clear line; the traceback goes to the bot log
+        from loguru import logger
+
+        logger.opt(exception=exc).error("unexpected error in {}", command)
+        return fail(f"unexpected {type(exc).__name__}: {exc} (traceback in logs/bot.log)")
     return fail(f"unknown command {command}")
 
 

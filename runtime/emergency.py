@@ -51,7 +51,7 @@ class EmergencyCloser:
                 self.exchange.cancel_order(o.get("id"), symbol, {"clientOrderId": o.get("clientOrderId")})
             pos = positions[0]
             side = "sell" if pos["side"] == "long" else "buy"
-            cid = f"{self.prefix}{symbol_code(symbol)}-x{int(time.time()) % 10**8}"
+            cid = f"{self.prefix}{symbol_code(symbol)}-z{int(time.time()) % 10**8}"
             self.repo.record(symbol, "EmergencyCloseRequested",
                              {"order": cid, "reason": reason, "contracts": str(pos["contracts"])},
                              correlation_id=corr)

@@ -50,7 +50,7 @@ class Bot:
         lock.acquire()  # AlreadyRunning propagates: one clear line, non-zero exit
         streams = setup_logging(self.data_dir / "logs", level=s.logging.level, console=s.logging.console,
                                 rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
-        log = logger.bind(symbol=None)
+        log = logger
         repo = exchange = None
         try:
             repo = Repository(s.resolve(s.storage.path), synchronous=s.storage.synchronous)

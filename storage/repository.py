@@ -145,6 +145,11 @@ class Repository:
         if rows:
             EventRow.insert_many(rows).execute()
 
+    def booked_orders(self, position_id: str) -> set[str]:
+        """Client order ids with fills already in the ledger for a position (indexed)."""
+        return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(
+            FillRow.position_id == position_id)}
+
     # -- journal and supervision records ----------------------------------------------------
     def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
                created_at: float | None = None) -> None:

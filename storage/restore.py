@@ -48,7 +48,8 @@ class _Reader:
         try:
             return parse(value)
         except (ValueError, TypeError, KeyError, InvalidOperation, ArithmeticError) as exc:
-            raise CorruptRow(self.table, self.key, field, value, str(exc) or type(exc).__name__) from exc
+            detail = "not a decimal number" if isinstance(exc, InvalidOperation) else str(exc)
+            raise CorruptRow(self.table, self.key, field, value, detail or type(exc).__name__) from exc
 
     def dec(self, field: str) -> Decimal:
         return self.get(field, _decimal)

@@ -24,6 +24,7 @@ import pykka
 
 from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
 from storage.repository import Repository
+from storage.restore import CorruptRow
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState
 from supervision.restart_policy import RestartPolicy
@@ -171,6 +172,9 @@ class Supervisor:
         if inc and child.incarnation and inc < child.incarnation:
             return  # a zombie of a replaced incarnation
         where = "on_start" if what == "start_failed" else "handler"
+        if isinstance(error, CorruptRow):
+            self._quarantine_unreadable(child, str(error), at)
+            return
         self._fail(child, f"{type(error).__name__}: {error}" if error else what, where, at)
 
     def _fail(self, child: Child, error: str, where: str, at: float) -> None:
@@ -193,6 +197,17 @@ class Supervisor:
             return
         child.state = ChildState.BACKING_OFF
         child.restart_at = at + verdict.delay_s
+
+    def _quarantine_unreadable(self, child: Child, error: str, at: float) -> None:
+        """Persisted state that cannot be read: restarting would fail the same way, so the
+        symbol is quarantined at once; every other symbol keeps running (incident 7)."""
+        child.last_failure = {"time": at, "error": error[:500], "where": "restore"}
+        child.state = ChildState.QUARANTINED
+        child.restart_at = None
+        self.log.bind(symbol=child.symbol).error("state cannot be restored, symbol quarantined: {}", error)
+        self.repo.quarantine(child.symbol, f"unreadable state: {error}", correlation_id=uuid.uuid4().hex[:16])
+        self.repo.add_escalation(child.symbol, "unreadable persisted state", 0, error)
+        self._on_escalation(child.symbol, "unreadable persisted state", 0, error, at)
 
     def _restart_due(self, now: float) -> None:
         for child in self.children.values():

@@ -11,6 +11,13 @@ import re
 
 from trading.model import OrderPurpose
 
+PURPOSE_LETTER = {
+    OrderPurpose.ENTRY: "e",
+    OrderPurpose.STOP: "s",
+    OrderPurpose.CLOSE: "c",
+    OrderPurpose.EMERGENCY: "x",
+}
+
 VALID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
 
@@ -21,7 +28,7 @@ def symbol_code(symbol: str) -> str:
 
 
 def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: OrderPurpose) -> str:
-    cid = f"{account}-{tag}-{symbol_code(symbol)}-{seq}{purpose.value[0]}"
+    cid = f"{account}-{tag}-{symbol_code(symbol)}-{seq}{PURPOSE_LETTER[purpose]}"
     if not VALID.match(cid):
         raise ValueError(f"client order id {cid!r} is not valid for exchanges (max 36 chars)")
     return cid

@@ -128,8 +128,10 @@ def _exit_reason(state: SymbolState, ev: PriceTicked) -> str | None:
     pos, trailing = state.position, state.trailing
     assert pos is not None
     if trailing and trailing.trigger_price is not None:
-        if ts.crossed_against(pos.side, ev.price, trailing.trigger_price):
-            return "trailing_stop"
+        exchange_stop_lags = state.stop_price is None or ts.better(
+            pos.side, trailing.trigger_price, state.stop_price) or state.active_stop() is None
+        if exchange_stop_lags and ts.crossed_against(pos.side, ev.price, trailing.trigger_price):
+            return "trailing_stop"  # the exchange stop is not at the trigger: close ourselves
     if state.take_profit_price is not None and ts.reached(pos.side, ev.price, state.take_profit_price):
         return "take_profit"
     protective = state.stop_price
@@ -235,7 +237,12 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
                                 next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s)
             return state
         case OrderPurpose.CLOSE:
-            return lc.close_failed(state, ev.error, ctx) if state.phase is Phase.CLOSING else state
+            if state.phase is not Phase.CLOSING:
+                return state
+            if ev.position_gone:
+                ctx.record("CloseRaced", error=ev.error, note="position already closed on the exchange")
+                return replace(state, next_close_at=ctx.now + ctx.rules.risk.stop_retry_s)
+            return lc.close_failed(state, ev.error, ctx)
         case _:
             ctx.record("EmergencyCloseFailed", error=ev.error)
             return state

@@ -65,6 +65,9 @@ class OrderFailed:
     client_order_id: str
     error: str
     never_reached: bool = True
+    position_gone: bool = False
+    """For a reduce-only close: the exchange shows no position any more (another order, e.g.
+    the exchange stop, closed it first). Not a failed attempt; reconciliation books the fill."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,12 +91,14 @@ class ExchangePosition:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExternalFill:
-    """A fill on this symbol that none of our orders explains (manual close, liquidation)."""
+    """A fill on this symbol that no booked or live order of ours explains (manual close,
+    liquidation, or one of our orders whose fill was never applied)."""
 
     side: str
     amount: Decimal
     price: Decimal
     fee: Decimal
+    client_order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

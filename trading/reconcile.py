@@ -111,7 +111,8 @@ def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolSta
             break
         qty = min(fill.amount, remaining)
         gross = (fill.price - pos.entry_price) * qty * pos.side.sign
-        ctx.ledger.append(LedgerEntry(client_order_id="external", position_id=pos.position_id,
+        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
+                                      position_id=pos.position_id,
                                       side=fill.side, amount=qty, price=fill.price, fee=fill.fee,
                                       realized_pnl=gross))
         pos = replace(pos, realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fill.fee)

@@ -105,7 +105,16 @@ def test_small_trailing_moves_do_not_move_the_exchange_stop():
     assert sc.state.stop_price == D("100.1")
 
 
-def test_trailing_cross_closes_and_books_pnl_once(core):
+def test_exchange_stop_at_the_trigger_is_left_to_close_the_position(core):
+    sc = opened(core)
+    sc.send(PriceTicked(price=D("101")))
+    assert sc.state.stop_price == sc.state.trailing.trigger_price == D("100.6")
+    d = sc.send(PriceTicked(price=D("100.6")))
+    assert not d.commands and sc.state.phase is Phase.OPEN  # no race with the exchange's own stop
+
+
+def test_trailing_cross_closes_and_books_pnl_once():
+    core = SymbolCore(make_rules(trailing_step_pct=D("5")))  # the exchange stop lags far behind
     sc = opened(core)
     sc.send(PriceTicked(price=D("101")))
     sc.send(PriceTicked(price=D("100.6")))  # trigger floor(101*0.997)=100.6 -> close
@@ -120,8 +129,8 @@ def test_trailing_cross_closes_and_books_pnl_once(core):
     assert not sc.state.orders
 
 
-def test_duplicate_fill_report_books_nothing(core):
-    sc = opened(core)
+def test_duplicate_fill_report_books_nothing():
+    sc = opened(SymbolCore(make_rules(trailing_step_pct=D("5"))))
     sc.send(PriceTicked(price=D("101")))
     sc.send(PriceTicked(price=D("100.6")))
     close = [p.order for p in sc.placed if p.order.purpose is OrderPurpose.CLOSE][0]

@@ -1,0 +1,90 @@
+"""Load ``config.toml`` into frozen ``Settings``; every problem is a one-line ``ConfigError``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from config.errors import ConfigError
+from config.messages import problem_lines
+from config.secrets import check_secrets_file
+from config.settings import Settings
+
+
+def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
+    """Parse a TOML file; missing/unreadable files and syntax errors become ConfigError."""
+    label = label or str(path)
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{label}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{label}: is a directory, expected a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"{label}: cannot read the file (permission denied)") from None
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{label}: not valid UTF-8 (byte offset {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: TOML syntax error: {exc}") from None
+
+
+def _raise_problems(label: str, lines: list[str]) -> NoReturn:
+    problems = tuple(f"{label}: {line}" for line in lines)
+    message = problems[0]
+    if len(problems) > 1:
+        others = ", ".join(line.split(":", 1)[0] for line in lines[1:4])
+        more = "..." if len(problems) > 4 else ""
+        message += f" (and {len(problems) - 1} more: {others}{more})"
+    raise ConfigError(message, problems)
+
+
+def _apply_data_dir_override(raw: dict[str, Any], override: str | Path | None) -> None:
+    if not override:
+        return
+    bot = raw.setdefault("bot", {})
+    if isinstance(bot, dict):
+        bot["data_dir"] = str(Path(override).expanduser().absolute())
+
+
+def _file_checks(settings: Settings) -> list[str]:
+    """Checks that need the file system (run only once the values themselves are valid)."""
+    problems = []
+    secrets = settings.secrets_path()
+    if secrets is not None:
+        problem = check_secrets_file(secrets)
+        if problem:
+            problems.append(f"exchange.secrets_file: {problem}")
+    if settings.paper.price_source == "csv":
+        for symbol, name in settings.paper.csv_files.items():
+            path = settings.resolve_config_path(name)
+            if not path.is_file():
+                problems.append(f'paper.csv_files["{symbol}"]: file not found: {path}')
+    return problems
+
+
+def load_settings(path: str | Path, data_dir_override: str | Path | None = None) -> Settings:
+    """Read and validate the TOML file at ``path``.
+
+    Relative paths inside the file (``bot.data_dir``, ``exchange.secrets_file``,
+    ``paper.csv_files``) are resolved against the file's folder; ``data_dir_override`` (e.g. a
+    ``--data-dir`` flag) is resolved against the current directory and replaces ``bot.data_dir``.
+    """
+    path = Path(path)
+    label = str(path)
+    raw = read_toml(path, label)
+    _apply_data_dir_override(raw, data_dir_override)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        _raise_problems(label, problem_lines(Settings, exc))
+    settings._base_dir = path.expanduser().absolute().parent
+    file_problems = _file_checks(settings)
+    if file_problems:
+        _raise_problems(label, file_problems)
+    return settings

@@ -1,0 +1,145 @@
+"""Turn pydantic validation errors into one-line, human-oriented messages.
+
+Each problem becomes ``<dotted.key>: <what is allowed> (got <value>)``, for example
+``risk.stop_loss_pct: must be > 0 and <= 50 (got -1)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import annotated_types as at
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_BOUNDS = ((at.Gt, "gt", ">"), (at.Ge, "ge", ">="), (at.Lt, "lt", "<"), (at.Le, "le", "<="))
+_TYPE_MESSAGES = {
+    "model_type": "expected a table",
+    "dict_type": "expected a table",
+    "model_attributes_type": "expected a table",
+    "tuple_type": "expected an array",
+    "list_type": "expected an array",
+    "string_type": "expected a string",
+    "string_too_short": "must not be empty",
+}
+_RANGE_TYPES = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+
+
+def show(value: Any, limit: int = 60) -> str:
+    """A short TOML-like rendering of ``value`` for messages."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, (int, float, Decimal)):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``('symbols', 'list', 3)`` -> ``symbols.list[3]``; odd keys are quoted in brackets."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.match(str(part)):
+            out += f".{part}" if out else str(part)
+        else:
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
+    return out
+
+
+def _walk(
+    root: type[BaseModel], loc: tuple[Any, ...]
+) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+    """(model reached by following ``loc``, FieldInfo of the last key) where they exist."""
+    model: type[BaseModel] | None = root
+    info: FieldInfo | None = None
+    for part in loc:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            return None, None
+        info = model.model_fields[part]
+        annotation = info.annotation
+        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        model = annotation if is_model else None
+    return model, info
+
+
+def _range_text(info: FieldInfo | None) -> str | None:
+    if info is None:
+        return None
+    parts = []
+    for meta in info.metadata:
+        for kind, attr, op in _BOUNDS:
+            if isinstance(meta, kind):
+                parts.append(f"{op} {show(getattr(meta, attr))}")
+    return "must be " + " and ".join(parts) if parts else None
+
+
+def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    owner, _ = _walk(root, loc[:-1])
+    if owner is None:
+        return "unknown key"
+    allowed = list(owner.model_fields)
+    hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    text = f"unknown key (allowed: {', '.join(allowed)})"
+    return text + (f"; did you mean {hint[0]}?" if hint else "")
+
+
+def _literal_text(error: dict[str, Any]) -> str:
+    expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+    return "must be one of " + ", ".join(json.dumps(e) for e in expected)
+
+
+def _length_text(error: dict[str, Any], info: FieldInfo | None) -> str:
+    low, high = 0, None
+    for meta in info.metadata if info else ():
+        low = getattr(meta, "min_length", None) or low
+        high = getattr(meta, "max_length", None) or high
+    return f"must have {low}..{high} entries (got {len(error.get('input') or ())})"
+
+
+def _describe(root: type[BaseModel], error: dict[str, Any]) -> tuple[str, str, bool]:
+    """(dotted key, message, append-the-input?) for one pydantic error."""
+    kind, loc = error["type"], tuple(error["loc"])
+    if loc and loc[-1] == "[key]":  # a bad key inside a table (e.g. paper.csv_files)
+        key, message, with_input = _describe(root, {**error, "loc": loc[:-1]})
+        return key, f"key {message}", with_input
+    _, info = _walk(root, loc)
+    key = dotted(loc)
+    if kind == "extra_forbidden":
+        return key, _unknown_key(root, loc), False
+    if kind == "missing":
+        return key, f"required {'section' if len(loc) == 1 else 'key'} is missing", False
+    if kind == "cross_field":
+        field = str(error["ctx"]["field"])
+        joiner = "" if not key or field.startswith("[") else "."
+        return f"{key}{joiner}{field}", str(error["ctx"]["detail"]), False
+    if kind in _RANGE_TYPES:
+        return key, _range_text(info) or error["msg"], True
+    if kind == "literal_error":
+        return key, _literal_text(error), True
+    if kind in ("too_short", "too_long"):
+        return key, _length_text(error, info), False
+    if kind == "string_pattern_mismatch":
+        wanted = info.description if info and info.description else None
+        pattern = error.get("ctx", {}).get("pattern", "?")
+        return key, f"must be {wanted}" if wanted else f"must match {pattern}", True
+    return key, _TYPE_MESSAGES.get(kind, error["msg"].splitlines()[0]), True
+
+
+def problem_lines(root: type[BaseModel], exc: ValidationError) -> list[str]:
+    """One ``key: message (got value)`` line per error in ``exc``."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        key, message, with_input = _describe(root, error)
+        suffix = f" (got {show(error['input'])})" if with_input and "input" in error else ""
+        lines.append(f"{key or '<top level>'}: {message}{suffix}")
+    return lines

@@ -1,0 +1,261 @@
+"""Typed, frozen settings for the bot (one pydantic model per TOML section).
+
+Every key has a default except ``symbols.list``. Load them with ``config.loader.load_settings``,
+which turns validation problems into one-line ``ConfigError`` messages.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
+from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol
+
+# Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
+KNOWN_STRATEGIES: dict[str, str] = {
+    "mean_reversion": "rolling z-score of prices; enter when |z| > entry_z, exit when |z| < exit_z",
+}
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+MAX_SYMBOLS = 5000
+
+
+def _cross(field: str, detail: str) -> PydanticCustomError:
+    """An error about ``field`` (dotted, relative to the model raising it) that involves others."""
+    return PydanticCustomError("cross_field", "{detail}", {"field": field, "detail": detail})
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BotSettings(_Section):
+    mode: Literal["paper", "live", "dry-run"] = "paper"
+    data_dir: Str = Field(default="data", min_length=1)
+    account: Str = Field(
+        default="main", pattern=r"^[a-z0-9_]{1,12}$", description="1..12 characters of a-z, 0-9, _"
+    )
+    status_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
+    version: Str = ""
+
+
+class ExchangeSettings(_Section):
+    id: Str = "paper"
+    api_key_env: Str = "BOT_API_KEY"
+    api_secret_env: Str = "BOT_API_SECRET"
+    secrets_file: Str = ""
+    sandbox: Bool = False
+    demo: Bool = False
+    hedge_mode: Bool = False
+    stop_mode: Literal["exchange", "bot"] = "exchange"
+    markets_cache: Str = Field(default="markets.json", min_length=1)
+    poll_interval_s: Float = Field(default=0.5, ge=0.05, le=60)
+    timeout_ms: Int = Field(default=10000, ge=100, le=600_000)
+    rate_limit_per_s: Float = Field(default=10.0, gt=0)
+
+    @field_validator("id")
+    @classmethod
+    def _known_exchange(cls, value: str) -> str:
+        if value == "paper":
+            return value
+        import ccxt  # deferred: importing ccxt takes a while and paper mode never needs it
+
+        if value not in ccxt.exchanges:
+            raise PydanticCustomError(
+                "bad_exchange",
+                'must be "paper" or a ccxt exchange id such as "bybit", "binanceusdm"',
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sandbox_or_demo(self) -> ExchangeSettings:
+        if self.sandbox and self.demo:
+            raise _cross("demo", "cannot be combined with exchange.sandbox (pick one)")
+        return self
+
+
+class SymbolsSettings(_Section):
+    list: Annotated[tuple[Symbol, ...], ARRAY] = Field(min_length=1, max_length=MAX_SYMBOLS)
+
+    @field_validator("list")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        first_seen: dict[str, int] = {}
+        for index, symbol in enumerate(value):
+            if symbol in first_seen:
+                raise _cross(
+                    f"[{index}]",
+                    f"duplicate of symbols.list[{first_seen[symbol]}] (got \"{symbol}\")",
+                )
+            first_seen[symbol] = index
+        return value
+
+
+class StrategySettings(_Section):
+    name: Str = "mean_reversion"
+    window: Int = Field(default=40, ge=5, le=10000)
+    entry_z: Float = Field(default=2.0, gt=0)
+    exit_z: Float = Field(default=0.3, ge=0)
+    min_volatility_pct: Dec = Field(default=Decimal("0.005"), ge=0)
+    min_volume: Dec = Field(default=Decimal(0), ge=0)
+    allow_short: Bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in KNOWN_STRATEGIES:
+            allowed = ", ".join(f'"{name}"' for name in sorted(KNOWN_STRATEGIES))
+            raise PydanticCustomError(
+                "bad_strategy", "must be one of {allowed}", {"allowed": allowed}
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exit_below_entry(self) -> StrategySettings:
+        if self.exit_z >= self.entry_z:
+            detail = f"must be < strategy.entry_z ({self.entry_z}) (got {self.exit_z})"
+            raise _cross("exit_z", detail)
+        return self
+
+
+class RiskSettings(_Section):
+    order_size_usdt: Dec = Field(default=Decimal(100), gt=0)
+    leverage: Int = Field(default=5, ge=1, le=125)
+    stop_loss_pct: Dec = Field(default=Decimal("1.0"), gt=0, le=50)
+    trailing_activation_pct: Dec = Field(default=Decimal("0.5"), ge=0)
+    trailing_callback_pct: Dec = Field(default=Decimal("0.3"), gt=0, le=50)
+    trailing_step_pct: Dec = Field(default=Decimal("0.1"), ge=0)
+    take_profit_pct: Dec | None = Field(default=None, gt=0)
+    cooldown_after_loss_s: Float = Field(default=120.0, ge=0)
+    max_open_positions: Int = Field(default=20, ge=1)
+
+
+class SupervisionSettings(_Section):
+    heartbeat_interval_s: Float = Field(default=1.0, gt=0)
+    heartbeat_timeout_s: Float = Field(default=5.0, gt=0)
+    mailbox_max: Int = Field(default=10000, ge=1)
+    max_restarts: Int = Field(default=5, ge=0)
+    restart_period_s: Float = Field(default=60.0, gt=0)
+    backoff_initial_s: Float = Field(default=0.5, gt=0)
+    backoff_max_s: Float = Field(default=30.0, gt=0)
+    stable_after_s: Float = Field(default=120.0, ge=0)
+    max_close_attempts: Int = Field(default=5, ge=1, le=100)
+    close_backoff_initial_s: Float = Field(default=1.0, gt=0)
+    close_backoff_max_s: Float = Field(default=60.0, gt=0)
+    kill_switch_escalations: Int = Field(default=3, ge=1)
+    kill_switch_window_s: Float = Field(default=600.0, gt=0)
+    alert_command: Str = ""
+    alert_webhook: Str = Field(
+        default="", pattern=r"^(https?://\S+)?$", description='an http(s):// URL or ""'
+    )
+    adopt_unknown_positions: Bool = True
+    reconcile_interval_s: Float = Field(default=30.0, ge=1, le=86400)
+
+    @model_validator(mode="after")
+    def _ordering(self) -> SupervisionSettings:
+        pairs = (
+            ("heartbeat_timeout_s", "heartbeat_interval_s", False),
+            ("backoff_max_s", "backoff_initial_s", True),
+            ("close_backoff_max_s", "close_backoff_initial_s", True),
+        )
+        for big, small, equal_ok in pairs:
+            got, floor = getattr(self, big), getattr(self, small)
+            if got < floor or (got == floor and not equal_ok):
+                op = ">=" if equal_ok else ">"
+                raise _cross(big, f"must be {op} supervision.{small} ({floor}) (got {got})")
+        return self
+
+
+class StorageSettings(_Section):
+    path: Str = Field(default="bot.sqlite", min_length=1)
+    synchronous: Literal["full", "normal"] = "full"
+
+
+class LoggingSettings(_Section):
+    level: Annotated[Literal[LOG_LEVELS], BeforeValidator(_upper)] = "INFO"  # type: ignore
+    console: Bool = True
+    rotate_mb: Float = Field(default=20.0, gt=0)
+    retention: Int = Field(default=5, ge=1, le=1000)
+
+    @property
+    def rotate_bytes(self) -> int:
+        return max(1, int(self.rotate_mb * 2**20))
+
+
+class PaperSettings(_Section):
+    starting_balance_usdt: Dec = Field(default=Decimal(10000), gt=0)
+    latency_ms: Int = Field(default=20, ge=0, le=10000)
+    taker_fee: Dec = Field(default=Decimal("0.00055"), ge=0, lt=1)
+    maker_fee: Dec = Field(default=Decimal("0.0002"), ge=Decimal("-0.01"), lt=1)
+    slippage_bps: Dec = Field(default=Decimal(1), ge=0, le=10000)
+    price_source: Literal["generator", "csv"] = "generator"
+    seed: Int = 7
+    step_ms: Int = Field(default=250, ge=1, le=60000)
+    speed: Float = Field(default=60.0, gt=0)
+    csv_files: Annotated[dict[Symbol, Str], TABLE] = Field(default_factory=dict)
+    store: Str = Field(default="paper_exchange.sqlite", min_length=1)
+
+
+class Settings(_Section):
+    bot: BotSettings = Field(default_factory=BotSettings)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    symbols: SymbolsSettings
+    strategy: StrategySettings = Field(default_factory=StrategySettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    paper: PaperSettings = Field(default_factory=PaperSettings)
+
+    # Directory that relative paths in the file are resolved against (the config file's folder).
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @model_validator(mode="after")
+    def _cross_section(self) -> Settings:
+        if self.bot.mode == "live" and self.exchange.id == "paper":
+            raise _cross("exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"')
+        if self.paper.price_source == "csv":
+            if not self.paper.csv_files:
+                detail = 'must list a file per symbol when price_source = "csv"'
+                raise _cross("paper.csv_files", detail)
+            missing = [s for s in self.symbols.list if s not in self.paper.csv_files]
+            if missing:
+                detail = f'missing an entry for "{missing[0]}" (every symbol needs one)'
+                raise _cross("paper.csv_files", detail)
+        extra = [s for s in self.paper.csv_files if s not in self.symbols.list]
+        if extra:
+            raise _cross("paper.csv_files", f'"{extra[0]}" is not in symbols.list')
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    def data_dir_path(self, override: str | Path | None = None) -> Path:
+        """Absolute data directory: ``override`` (relative to the cwd) or ``bot.data_dir``."""
+        if override:
+            return Path(override).expanduser().absolute()
+        return (self._base_dir / Path(self.bot.data_dir).expanduser()).absolute()
+
+    def resolve(self, path_in_data_dir: str | Path) -> Path:
+        """``path_in_data_dir`` made absolute: kept if absolute, else placed under the data dir."""
+        path = Path(path_in_data_dir).expanduser()
+        return path if path.is_absolute() else self.data_dir_path() / path
+
+    def secrets_path(self) -> Path | None:
+        """``exchange.secrets_file`` as an absolute path, or None when not configured."""
+        name = self.exchange.secrets_file
+        return self.resolve_config_path(name) if name else None
+
+    def resolve_config_path(self, path: str | Path) -> Path:
+        """A path from the config file (secrets, CSV files), relative to the file's folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (self._base_dir / candidate).absolute()

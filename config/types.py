@@ -1,0 +1,95 @@
+"""Strict field types for TOML-backed settings.
+
+TOML values are already typed, so nothing is coerced from strings: ``"5"`` is not a number and
+``1`` is not a boolean. Money and percentages become ``Decimal`` (built from the float's shortest
+repr, so ``0.00055`` stays exactly ``Decimal("0.00055")``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+# ccxt unified symbol of a linear perpetual swap: BASE/QUOTE:SETTLE with SETTLE == QUOTE.
+_SYMBOL_RE = re.compile(r"^([A-Za-z0-9]+)/([A-Za-z0-9]+):([A-Za-z0-9]+)$")
+SYMBOL_HINT = (
+    'a ccxt linear perpetual "BASE/QUOTE:SETTLE" with SETTLE == QUOTE, e.g. "BTC/USDT:USDT"'
+)
+
+
+def _is_real_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> Any:
+    if not _is_real_number(value):
+        raise PydanticCustomError("expected_number", "expected a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError("expected_number", "expected a finite number")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise PydanticCustomError("expected_number", "expected a finite number")
+    return value
+
+
+def _to_float(value: Any) -> float:
+    return float(_number(value))
+
+
+def _to_decimal(value: Any) -> Decimal:
+    value = _number(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("expected_integer", "expected an integer")
+    return value
+
+
+def _to_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise PydanticCustomError("expected_bool", "expected true or false")
+    return value
+
+
+def _to_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("expected_string", "expected a string")
+    return value
+
+
+def _to_symbol(value: Any) -> str:
+    value = _to_str(value)
+    match = _SYMBOL_RE.match(value)
+    if match is None or match.group(2) != match.group(3):
+        raise PydanticCustomError("bad_symbol", "must be {hint}", {"hint": SYMBOL_HINT})
+    return value
+
+
+def _to_array(value: Any) -> Any:
+    if not isinstance(value, (list, tuple)):
+        raise PydanticCustomError("expected_array", "expected an array")
+    return tuple(value)
+
+
+def _to_table(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise PydanticCustomError("expected_table", "expected a table")
+    return value
+
+
+Float = Annotated[float, BeforeValidator(_to_float)]
+Dec = Annotated[Decimal, BeforeValidator(_to_decimal)]
+Int = Annotated[int, BeforeValidator(_to_int)]
+Bool = Annotated[bool, BeforeValidator(_to_bool)]
+Str = Annotated[str, BeforeValidator(_to_str)]
+Symbol = Annotated[str, BeforeValidator(_to_symbol)]
+ARRAY = BeforeValidator(_to_array)
+TABLE = BeforeValidator(_to_table)

@@ -1,0 +1,121 @@
+"""Replay of recorded candles (ccxt `fetch_ohlcv` CSV layout) as a price source.
+
+Candle i occupies wall time [epoch + i*step, epoch + (i+1)*step) and yields four points at
+quarter-steps: open, then the extremes in the order a bar of that colour would take them
+(up bar: low then high; down bar: high then low), then close. After the last candle the price
+holds at the last close (no more points).
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
+
+
+def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
+    where = f"{path}, line {line_no}"
+    if len(row) != len(HEADER):
+        raise ValueError(f"{where}: expected {len(HEADER)} fields, got {len(row)}: {row!r}")
+    try:
+        int(row[0])
+        o, h, low, c, v = (Decimal(field.strip()) for field in row[1:])
+    except (ValueError, InvalidOperation) as exc:
+        raise ValueError(f"{where}: not a number in {row!r}") from exc
+    if not all(x.is_finite() and x > 0 for x in (o, h, low, c)) or not v.is_finite():
+        raise ValueError(f"{where}: prices must be finite and positive: {row!r}")
+    if low > min(o, c) or h < max(o, c):
+        raise ValueError(f"{where}: high/low do not contain open/close: {row!r}")
+    return o, h, low, c
+
+
+def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal, ...]]:
+    """(open, high, low, close) per candle, prices multiplied by `scale`."""
+    path = Path(path)
+    candles: list[tuple[Decimal, ...]] = []
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header] != HEADER:
+            raise ValueError(f"{path}, line 1: expected header {','.join(HEADER)}, got {header!r}")
+        for row in reader:
+            if not row or all(not field.strip() for field in row):
+                continue
+            candle = _parse_row(path, reader.line_num, row)
+            candles.append(tuple(x * scale for x in candle))
+    if not candles:
+        raise ValueError(f"{path}: no candles")
+    return candles
+
+
+def candle_points(candle: tuple[Decimal, ...]) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    o, h, low, c = candle
+    return (o, low, h, c) if c >= o else (o, h, low, c)
+
+
+class CsvPriceSource:
+    """Replays OHLC candles, one candle per `step_ms` of wall time starting at `epoch_ms`."""
+
+    def __init__(
+        self,
+        *,
+        files: dict[str, Path],
+        step_ms: int,
+        epoch_ms: int,
+        scale: dict[str, Decimal] | None = None,
+    ) -> None:
+        if step_ms < 4:
+            raise ValueError("step_ms must be at least 4 (four points per candle)")
+        self.step_ms = int(step_ms)
+        self.epoch_ms = int(epoch_ms)
+        scale = scale or {}
+        self._candles = {
+            symbol: load_candles(Path(path), Decimal(scale.get(symbol, 1)))
+            for symbol, path in files.items()
+        }
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._candles)
+
+    def _require(self, symbol: str) -> list[tuple[Decimal, ...]]:
+        try:
+            return self._candles[symbol]
+        except KeyError:
+            raise KeyError(f"CsvPriceSource has no data for {symbol}") from None
+
+    def initial_price(self, symbol: str) -> Decimal:
+        return self._require(symbol)[0][0]
+
+    def _point_time(self, index: int) -> int:
+        """Wall time of point `index` (4 per candle, at quarter steps)."""
+        candle, quarter = divmod(index, 4)
+        return self.epoch_ms + candle * self.step_ms + quarter * self.step_ms // 4
+
+    def _first_index_after(self, ms: int, count: int) -> int:
+        """Smallest point index whose time is > ms (binary search; times are increasing)."""
+        lo, hi = 0, count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._point_time(mid) > ms:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def path(self, symbol: str, from_ms: int, to_ms: int) -> list[tuple[int, Decimal]]:
+        candles = self._require(symbol)
+        count = 4 * len(candles)
+        start = self._first_index_after(int(from_ms), count)
+        points: list[tuple[int, Decimal]] = []
+        index = start
+        while index < count:
+            ts = self._point_time(index)
+            if ts > to_ms:
+                break
+            candle, quarter = divmod(index, 4)
+            points.append((ts, candle_points(candles[candle])[quarter]))
+            index += 1
+        return points

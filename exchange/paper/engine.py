@@ -1,0 +1,217 @@
+"""Per-symbol order book state and the matching rules applied at each price point.
+
+A `Book` holds one symbol's committed state (under its own lock). Changes are computed on a
+`Draft` (copy-on-write orders and position) and only installed into the book after the
+transaction that persists them has committed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from exchange.paper import ledger
+from exchange.paper.markets import price_tick, round_to_tick
+from exchange.paper.models import ZERO, OrderRec, PositionRec, TradeRec
+
+
+class Book:
+    """One symbol: raw price (as the price source gave it), position, open orders."""
+
+    def __init__(self, symbol: str, market: dict[str, Any], price: Decimal, last_ms: int) -> None:
+        self.symbol = symbol
+        self.market = market
+        self.tick = price_tick(market)
+        self.lock = threading.RLock()
+        self.price = price
+        self.last_ms = last_ms
+        self.position = PositionRec(symbol)
+        self.open_orders: dict[str, OrderRec] = {}
+        self.checkpoint_dirty = False
+
+    @property
+    def mark(self) -> Decimal:
+        return round_to_tick(self.price, self.tick)
+
+    def used_margin(self, leverage: int) -> Decimal:
+        position = abs(self.position.qty) * self.position.entry / leverage
+        return position + sum((o.reserved for o in self.open_orders.values()), ZERO)
+
+    def unrealized(self) -> Decimal:
+        return (self.mark - self.position.entry) * self.position.qty
+
+    def find_open(self, order_id: str | None, client_id: str | None) -> OrderRec | None:
+        if order_id is not None:
+            return self.open_orders.get(order_id)
+        for order in self.open_orders.values():
+            if order.client_order_id == client_id:
+                return order
+        return None
+
+
+class Draft:
+    """A pending change to one book at time `ts` with mark price `mark`."""
+
+    def __init__(self, book: Book, ts: int, mark: Decimal) -> None:
+        self.book = book
+        self.ts = ts
+        self.mark = mark
+        self.position = replace(book.position)
+        self.position_changed = False
+        self.orders: dict[str, OrderRec] = {}
+        self.trades: list[TradeRec] = []
+        self.wallet_delta = ZERO
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.orders or self.trades or self.position_changed)
+
+    def touch(self, order: OrderRec) -> OrderRec:
+        """The draft's own (mutable) copy of an order."""
+        mine = self.orders.get(order.id)
+        if mine is None:
+            mine = self.orders[order.id] = replace(order)
+        return mine
+
+    def add(self, order: OrderRec) -> OrderRec:
+        self.orders[order.id] = order
+        return order
+
+    def open_orders(self) -> list[OrderRec]:
+        merged = {**self.book.open_orders, **self.orders}
+        return sorted((o for o in merged.values() if o.is_open), key=lambda o: o.seq)
+
+
+@dataclass
+class Fees:
+    taker: Decimal
+    maker: Decimal
+    slippage_bps: Decimal
+    leverage: int
+
+
+def trigger_hit(order: OrderRec, mark: Decimal) -> bool:
+    assert order.trigger_price is not None
+    if order.trigger_direction == "above":
+        return mark >= order.trigger_price
+    return mark <= order.trigger_price
+
+
+def limit_crossed(order: OrderRec, mark: Decimal) -> bool:
+    assert order.price is not None
+    return mark <= order.price if order.side == "buy" else mark >= order.price
+
+
+class Matcher:
+    """Fills, triggers and reduce-only rules. `free_balance` reads the account's free USDT."""
+
+    def __init__(
+        self, fees: Fees, next_trade_seq: Callable[[], int], free_balance: Callable[[], Decimal]
+    ) -> None:
+        self.fees = fees
+        self.next_trade_seq = next_trade_seq
+        self.free_balance = free_balance
+
+    # ---- fills -------------------------------------------------------------------------
+
+    def fill(self, d: Draft, order: OrderRec, price: Decimal, *, maker: bool) -> None:
+        """Fill the whole remaining amount of `order` at `price` (reduce-only cut first)."""
+        o = d.touch(order)
+        qty = o.remaining
+        if o.reduce_only:
+            qty = ledger.reducible(d.position.qty, o.side, o.remaining)
+            if qty <= 0:
+                self.finish(d, o, "canceled")
+                return
+            o.amount = o.filled + qty  # like a venue amending an oversized reduce-only order
+        cost = qty * price
+        fee = ledger.fee(cost, self.fees.maker if maker else self.fees.taker)
+        new_qty, new_entry, realized = ledger.apply_fill(
+            d.position.qty, d.position.entry, o.side, qty, price
+        )
+        d.position = replace(d.position, qty=new_qty, entry=new_entry, updated_ms=d.ts)
+        d.position_changed = True
+        o.filled += qty
+        o.cost += cost
+        o.fee += fee
+        o.last_trade_ms = d.ts
+        d.wallet_delta += realized - fee
+        seq = self.next_trade_seq()
+        d.trades.append(TradeRec(
+            seq=seq, id=str(seq), order_id=o.id, client_order_id=o.client_order_id,
+            symbol=o.symbol, side=o.side, price=price, amount=qty, cost=cost, fee=fee,
+            realized_pnl=realized, taker_or_maker="maker" if maker else "taker",
+            reduce_only=o.reduce_only, ts=d.ts,
+        ))
+        self.finish(d, o, "closed")
+
+    def finish(self, d: Draft, order: OrderRec, status: str) -> None:
+        o = d.touch(order)
+        o.status = status
+        o.reserved = ZERO
+        o.updated_ms = d.ts
+
+    def market_price(self, d: Draft, side: str) -> Decimal:
+        return ledger.slipped(d.mark, side, self.fees.slippage_bps, d.book.tick)
+
+    def execute_market(self, d: Draft, order: OrderRec) -> None:
+        self.fill(d, order, self.market_price(d, order.side), maker=False)
+
+    def marketable(self, order: OrderRec, mark: Decimal) -> bool:
+        return limit_crossed(order, mark)
+
+    def execute_limit_now(self, d: Draft, order: OrderRec) -> None:
+        """A limit order that crosses on arrival fills as taker, never worse than its price."""
+        assert order.price is not None
+        ask_or_bid = self.market_price(d, order.side)
+        if order.side == "buy":
+            price = min(order.price, ask_or_bid)
+        else:
+            price = max(order.price, ask_or_bid)
+        self.fill(d, order, price, maker=False)
+
+    # ---- margin ------------------------------------------------------------------------
+
+    def required_margin(self, d: Draft, side: str, amount: Decimal, price: Decimal) -> Decimal:
+        """Initial margin for the opening part of an order plus its taker fee."""
+        opening = ledger.opening_amount(d.position.qty, side, amount)
+        return opening * price / self.fees.leverage + ledger.fee(amount * price, self.fees.taker)
+
+    def affordable(self, d: Draft, order: OrderRec, price: Decimal) -> bool:
+        if order.reduce_only:
+            return True
+        need = self.required_margin(d, order.side, order.remaining, price)
+        return self.free_balance() + d.wallet_delta >= need
+
+    # ---- price points ------------------------------------------------------------------
+
+    def on_point(self, d: Draft) -> None:
+        """Process every open order of the book at the draft's mark price, oldest first."""
+        for order in d.open_orders():
+            if order.waiting_for_trigger:
+                if trigger_hit(order, d.mark):
+                    self.trigger(d, order)
+            elif order.type == "limit" and limit_crossed(order, d.mark):
+                assert order.price is not None
+                self.fill(d, order, order.price, maker=True)
+
+    def trigger(self, d: Draft, order: OrderRec) -> None:
+        o = d.touch(order)
+        o.triggered = True
+        o.updated_ms = d.ts
+        if o.type == "market":
+            if self.affordable(d, o, self.market_price(d, o.side)):
+                self.execute_market(d, o)
+            else:
+                self.finish(d, o, "rejected")
+            return
+        assert o.price is not None
+        if not self.affordable(d, o, o.price):
+            self.finish(d, o, "rejected")
+        elif self.marketable(o, d.mark):
+            self.execute_limit_now(d, o)
+        elif not o.reduce_only:
+            o.reserved = o.remaining * o.price / self.fees.leverage

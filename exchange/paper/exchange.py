@@ -1,0 +1,388 @@
+"""PaperExchange: a simulated linear-perpetuals exchange behind the ExchangePort.
+
+Concurrency: each symbol has its own lock (`Book.lock`) for order/position work; the account
+has a short lock for balance; SQLite writes go through the store's small lock. Lock order is
+always book -> account -> store, and the latency sleep happens outside every lock.
+
+Prices advance lazily: every call touching a symbol first walks the price source's points
+from the symbol's last processed time up to `clock()`, processing resting orders at each
+point, so stops also fire for time when no bot was calling (the exchange "kept running").
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ccxt
+
+from exchange.paper.account import Account
+from exchange.paper.engine import Book, Draft, Fees, Matcher
+from exchange.paper.faults import Fault, FaultInjector
+from exchange.paper.markets import amount_step, build_market, price_tick, round_to_tick, truncate
+from exchange.paper.models import SETTLE, OrderRec, Submission, order_view
+from exchange.paper.orders import OrderRequest, check_against_book, parse_request
+from exchange.paper.prices import PriceSource
+from exchange.paper.queries import QueryMixin
+from exchange.paper.store import Store, Tx
+
+
+class PaperExchange(QueryMixin):
+    """Implements `exchange.port.ExchangePort` on simulated prices, persisted in SQLite."""
+
+    id = "paper"
+
+    def __init__(
+        self,
+        *,
+        store_path: str | Path,
+        symbols: list[str],
+        price_source: PriceSource,
+        starting_balance: Decimal = Decimal("10000"),
+        taker_fee: Decimal = Decimal("0.00055"),
+        maker_fee: Decimal = Decimal("0.0002"),
+        slippage_bps: Decimal = Decimal("1"),
+        leverage: int = 5,
+        latency_s: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._latency_s = latency_s
+        self._source = price_source
+        self.leverage = int(leverage)
+        self.faults = FaultInjector()
+        self._closed = False
+        self._store = Store(store_path, SETTLE)
+        self._store.initialise(self._now_ms(), Decimal(starting_balance))
+        snapshot = self._store.load()
+        self.created_ms = snapshot.created_ms
+        fees = Fees(Decimal(taker_fee), Decimal(maker_fee), Decimal(slippage_bps), self.leverage)
+        self.markets: dict[str, dict[str, Any]] = {}
+        self._books: dict[str, Book] = {}
+        stateful = {p.symbol for p in snapshot.positions} | {o.symbol for o in snapshot.open_orders}
+        for symbol in dict.fromkeys([*symbols, *sorted(stateful)]):
+            self._add_book(symbol, fees, snapshot.checkpoints.get(symbol))
+        self.symbols = list(self.markets)
+        for position in snapshot.positions:
+            self._books[position.symbol].position = position
+        for order in snapshot.open_orders:
+            self._books[order.symbol].open_orders[order.id] = order
+        self._account = Account(snapshot.wallet)
+        with self._account.lock:
+            for book in self._books.values():
+                self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+        self._ids_lock = threading.Lock()
+        self._order_seq = itertools.count(snapshot.max_order_seq + 1)
+        self._trade_seq = itertools.count(snapshot.max_trade_seq + 1)
+        self._client_ids = snapshot.client_ids
+        self._matcher = Matcher(fees, self._next_trade_seq, self._account.free)
+
+    def _add_book(self, symbol: str, fees: Fees, checkpoint: tuple[int, Decimal] | None) -> None:
+        initial = Decimal(self._source.initial_price(symbol))
+        self.markets[symbol] = build_market(symbol, initial, fees.maker, fees.taker)
+        last_ms, price = checkpoint if checkpoint else (0, initial)
+        if checkpoint is not None:
+            resume = getattr(self._source, "resume_from", None)
+            if resume is not None:
+                resume(symbol, last_ms, price)
+        self._books[symbol] = Book(symbol, self.markets[symbol], price, last_ms)
+
+    # ---- plumbing ----------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _next_trade_seq(self) -> int:
+        with self._ids_lock:
+            return next(self._trade_seq)
+
+    def _next_order_seq(self) -> int:
+        with self._ids_lock:
+            return next(self._order_seq)
+
+    def _book(self, symbol: str) -> Book:
+        book = self._books.get(symbol)
+        if book is None:
+            raise ccxt.BadSymbol(f"paper: unknown symbol {symbol!r}")
+        return book
+
+    def _enter(self, method: str, call: dict[str, Any]) -> Fault | None:
+        """Network round trip (outside any lock), then scripted faults. Raises a pre-accept
+        fault; returns an after-accept fault for the caller to raise after the work."""
+        if self._closed:
+            raise ccxt.ExchangeNotAvailable("paper: exchange is closed")
+        if self._latency_s > 0:
+            self._sleep(self._latency_s)
+        fault = self.faults.take(method, call)
+        if fault is not None and not fault.after_accept:
+            raise fault.error
+        return fault
+
+    def _call(self, method: str, call: dict[str, Any], work: Callable[[], Any]) -> Any:
+        fault = self._enter(method, call)
+        try:
+            result = work()
+        finally:
+            self._store.flush()  # nothing is reported before it is durable
+        if fault is not None:
+            raise fault.error
+        return result
+
+    # ---- time --------------------------------------------------------------------------
+
+    def _catch_up(self, book: Book, now_ms: int) -> None:
+        """Walk the book's price points up to now, processing resting orders (holds book.lock)."""
+        if now_ms <= book.last_ms:
+            return
+        points = self._source.path(book.symbol, book.last_ms, now_ms)
+        index = 0
+        while index < len(points) and book.open_orders:
+            ts, raw = points[index]
+            draft = Draft(book, ts, round_to_tick(raw, book.tick))
+            self._matcher.on_point(draft)
+            if draft.changed:
+                self._commit(draft, raw_price=raw, last_ms=ts)
+            index += 1
+        if points:
+            book.price = points[-1][1]
+        book.last_ms = now_ms
+        book.checkpoint_dirty = True
+        with self._account.lock:
+            self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+
+    def _active_books(self, *, positions: bool = True) -> list[Book]:
+        return [
+            b for b in self._books.values()
+            if b.open_orders or (positions and b.position.qty != 0)
+        ]
+
+    # ---- committing --------------------------------------------------------------------
+
+    def _commit(
+        self,
+        d: Draft,
+        *,
+        raw_price: Decimal,
+        last_ms: int,
+        required: Decimal | None = None,
+        submissions: list[Submission] | None = None,
+    ) -> None:
+        """Queue a draft's transaction and install it in memory (holds book.lock).
+
+        Changes are queued in the order they happen (under the account lock) and made durable
+        by group commit in `Store.flush`, which every public method runs before returning.
+        If storage fails, the store refuses all further work (a restart reloads the file)."""
+        book = d.book
+        tx = Tx(
+            orders=list(d.orders.values()),
+            trades=d.trades,
+            positions=[d.position] if d.position_changed else [],
+            checkpoints=[(book.symbol, last_ms, raw_price)],
+            submissions=submissions or [],
+        )
+        with self._account.lock:
+            free = self._account.free()
+            if required is not None and free < required:
+                raise ccxt.InsufficientFunds(
+                    f"paper: {book.symbol} needs {required:.4f} USDT of margin and fees, "
+                    f"free balance is {free:.4f} USDT"
+                )
+            if d.wallet_delta:
+                tx.wallet = self._account.wallet + d.wallet_delta
+            self._store.enqueue(tx)
+            if tx.wallet is not None:
+                self._account.wallet = tx.wallet
+            self._install(d, raw_price, last_ms)
+            self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+
+    @staticmethod
+    def _install(d: Draft, raw_price: Decimal, last_ms: int) -> None:
+        book = d.book
+        book.position = d.position
+        for order in d.orders.values():
+            if order.is_open:
+                book.open_orders[order.id] = order
+            else:
+                book.open_orders.pop(order.id, None)
+        book.price = raw_price
+        book.last_ms = last_ms
+        book.checkpoint_dirty = False
+
+    # ---- orders ------------------------------------------------------------------------
+
+    def create_order(
+        self,
+        symbol: str,
+        type: str,  # noqa: A002 - ccxt's name
+        side: str,
+        amount: Decimal,
+        price: Decimal | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        params = dict(params or {})
+        call = {"symbol": symbol, "type": type, "side": side, "amount": amount,
+                "price": price, "params": params}
+        try:
+            fault = self._enter("create_order", call)
+        except ccxt.BaseError as exc:
+            if not self._closed:
+                self._record_attempt(call, "fault", exc)
+                self._store.flush()
+            raise
+        note = None if fault is None else f"after-accept fault: {type_name(fault.error)}"
+        try:
+            result = self._create(call, note)
+        except ccxt.BaseError as exc:
+            self._record_attempt(call, "rejected", exc)
+            if fault is not None:
+                raise fault.error from exc
+            raise
+        finally:
+            self._store.flush()
+        if fault is not None:
+            raise fault.error
+        return result
+
+    def _record_attempt(self, call: dict[str, Any], outcome: str, exc: BaseException) -> None:
+        self._store.record_submission(self._submission(call, outcome, None, f"{type_name(exc)}: {exc}"))
+
+    def _submission(
+        self, call: dict[str, Any], outcome: str, order_id: str | None, error: str | None
+    ) -> Submission:
+        return Submission(
+            ts=self._now_ms(), client_order_id=call["params"].get("clientOrderId"),
+            symbol=call["symbol"], type=call["type"], side=call["side"], amount=call["amount"],
+            price=call["price"], params=call["params"], outcome=outcome, order_id=order_id,
+            error=error,
+        )
+
+    def _create(self, call: dict[str, Any], note: str | None) -> dict[str, Any]:
+        book = self._book(call["symbol"])
+        req = parse_request(book.market, call["type"], call["side"], call["amount"],
+                            call["price"], call["params"])
+        with book.lock:
+            now = self._now_ms()
+            self._catch_up(book, now)
+            check_against_book(req, book.mark, book.position.qty)
+            self._reserve_client_id(req)
+            try:
+                order = self._place(book, req, now, self._submission(call, "accepted", None, note))
+            except BaseException:
+                self._release_client_id(req)
+                raise
+        return order
+
+    def _reserve_client_id(self, req: OrderRequest) -> None:
+        if req.client_id is None:
+            return
+        with self._ids_lock:
+            if req.client_id in self._client_ids:
+                raise ccxt.InvalidOrder(
+                    f"paper: duplicate clientOrderId {req.client_id!r} ({req.symbol})"
+                )
+            self._client_ids.add(req.client_id)
+
+    def _release_client_id(self, req: OrderRequest) -> None:
+        if req.client_id is not None:
+            with self._ids_lock:
+                self._client_ids.discard(req.client_id)
+
+    def _place(self, book: Book, req: OrderRequest, now: int, sub: Submission) -> dict[str, Any]:
+        d = Draft(book, now, book.mark)
+        seq = self._next_order_seq()
+        order = d.add(OrderRec(
+            seq=seq, id=str(seq), client_order_id=req.client_id, symbol=req.symbol,
+            type=req.type, side=req.side, amount=req.amount, price=req.price,
+            reduce_only=req.reduce_only, created_ms=now, trigger_price=req.trigger_price,
+            trigger_direction=req.trigger_direction, stop_loss_price=req.stop_loss_price,
+            updated_ms=now,
+        ))
+        required = self._execute_on_arrival(d, order)
+        sub.order_id = order.id
+        self._commit(d, raw_price=book.price, last_ms=now, required=required, submissions=[sub])
+        return order_view(d.orders[order.id])
+
+    def _execute_on_arrival(self, d: Draft, order: OrderRec) -> Decimal | None:
+        """Fill or rest a new order on the draft; returns the margin it needs (None: none)."""
+        m = self._matcher
+        if order.trigger_price is not None:
+            return None
+        if order.type == "market" or m.marketable(order, d.mark):
+            price = m.market_price(d, order.side)
+            if order.type == "limit":
+                assert order.price is not None
+                price = min(order.price, price) if order.side == "buy" else max(order.price, price)
+            required = None if order.reduce_only else m.required_margin(d, order.side, order.amount, price)
+            m.execute_market(d, order) if order.type == "market" else m.execute_limit_now(d, order)
+            return required
+        if order.reduce_only:
+            return None
+        assert order.price is not None
+        order.reserved = order.amount * order.price / self.leverage
+        return order.reserved + order.amount * order.price * m.fees.maker
+
+    def cancel_order(
+        self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
+    ) -> dict[str, Any]:
+        params = dict(params or {})
+        call = {"id": id, "symbol": symbol, "params": params}
+        return self._call("cancel_order", call, lambda: self._cancel(id, symbol, params))
+
+    def _cancel(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> dict[str, Any]:
+        client_id = params.get("clientOrderId")
+        if order_id is None and client_id is None:
+            raise ccxt.ArgumentsRequired("paper: cancel_order needs an id or params['clientOrderId']")
+        book = self._book(symbol)
+        with book.lock:
+            now = self._now_ms()
+            self._catch_up(book, now)
+            order = book.find_open(order_id, client_id)
+            if order is None:
+                raise ccxt.OrderNotFound(
+                    f"paper: {symbol} order {order_id or client_id} is not open "
+                    "(unknown, filled or already canceled)"
+                )
+            d = Draft(book, now, book.mark)
+            self._matcher.finish(d, order, "canceled")
+            self._commit(d, raw_price=book.price, last_ms=now)
+            return order_view(d.orders[order.id])
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Persist every symbol's price checkpoint, then close the database."""
+        if self._closed:
+            return
+        checkpoints = []
+        for book in self._books.values():
+            with book.lock:
+                if book.checkpoint_dirty:
+                    checkpoints.append((book.symbol, book.last_ms, book.price))
+                    book.checkpoint_dirty = False
+        self._closed = True
+        if checkpoints:
+            self._store.enqueue(Tx(checkpoints=checkpoints))
+        self._store.close()
+
+    # ---- precision ---------------------------------------------------------------------
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        return self._book(symbol).market
+
+    def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
+        return truncate(Decimal(str(amount)), amount_step(self.market(symbol)))
+
+    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+        return round_to_tick(Decimal(str(price)), price_tick(self.market(symbol)))
+
+
+def type_name(exc: BaseException) -> str:
+    return type(exc).__name__
+

@@ -1,0 +1,142 @@
+"""Validation of create_order requests, with the messages a real venue would give."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import ccxt
+
+from exchange.paper.markets import MIN_COST, amount_step, is_multiple, price_tick
+
+CLIENT_ID_PATTERN = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+DIRECTIONS = {
+    "above": "above", "ascending": "above", "up": "above", "1": "above",
+    "below": "below", "descending": "below", "down": "below", "2": "below",
+}
+
+
+@dataclass
+class OrderRequest:
+    symbol: str
+    type: str
+    side: str
+    amount: Decimal
+    price: Decimal | None
+    client_id: str | None
+    reduce_only: bool
+    trigger_price: Decimal | None
+    trigger_direction: str | None
+    stop_loss_price: Decimal | None
+
+
+def to_decimal(value: Any, what: str, symbol: str) -> Decimal:
+    if isinstance(value, bool):
+        raise ccxt.InvalidOrder(f"paper: {symbol} {what} must be a number, got {value!r}")
+    try:
+        result = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ccxt.InvalidOrder(f"paper: {symbol} {what} must be a number, got {value!r}") from None
+    if not result.is_finite() or result <= 0:
+        raise ccxt.InvalidOrder(f"paper: {symbol} {what} must be positive, got {value!r}")
+    return result
+
+
+def _optional_decimal(params: dict[str, Any], key: str, symbol: str) -> Decimal | None:
+    value = params.get(key)
+    return None if value is None else to_decimal(value, key, symbol)
+
+
+def _check_client_id(client_id: Any, symbol: str) -> str | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.match(client_id):
+        raise ccxt.InvalidOrder(
+            f"paper: {symbol} clientOrderId {client_id!r} must match {CLIENT_ID_PATTERN.pattern}"
+        )
+    return client_id
+
+
+def _check_on_grid(value: Decimal, step: Decimal, what: str, symbol: str) -> None:
+    if not is_multiple(value, step):
+        raise ccxt.InvalidOrder(f"paper: {symbol} {what} {value} is not a multiple of {step}")
+
+
+def _trigger(params: dict[str, Any], side: str, symbol: str) -> tuple[Decimal | None, str | None]:
+    trigger = _optional_decimal(params, "triggerPrice", symbol)
+    if trigger is None:
+        return None, None
+    raw = params.get("triggerDirection")
+    direction = DIRECTIONS.get(str(raw).lower()) if raw is not None else None
+    if direction is None:
+        raise ccxt.InvalidOrder(
+            f"paper: {symbol} triggerPrice needs triggerDirection 'above' or 'below', got {raw!r}"
+        )
+    return trigger, direction
+
+
+def parse_request(
+    market: dict[str, Any], type_: Any, side: Any, amount: Any, price: Any, params: dict[str, Any]
+) -> OrderRequest:
+    """Stateless checks: shape, grid, limits. Raises ccxt.InvalidOrder naming the rule."""
+    symbol = market["symbol"]
+    if type_ not in ("market", "limit"):
+        raise ccxt.InvalidOrder(f"paper: {symbol} order type must be 'market' or 'limit', got {type_!r}")
+    if side not in ("buy", "sell"):
+        raise ccxt.InvalidOrder(f"paper: {symbol} side must be 'buy' or 'sell', got {side!r}")
+    qty = to_decimal(amount, "amount", symbol)
+    limits = market["limits"]["amount"]
+    _check_on_grid(qty, amount_step(market), "amount", symbol)
+    if qty < limits["min"]:
+        raise ccxt.InvalidOrder(f"paper: {symbol} amount {qty} is below the minimum {limits['min']}")
+    if limits["max"] is not None and qty > limits["max"]:
+        raise ccxt.InvalidOrder(f"paper: {symbol} amount {qty} is above the maximum {limits['max']}")
+    limit_price = None
+    if type_ == "limit":
+        if price is None:
+            raise ccxt.InvalidOrder(f"paper: {symbol} limit order needs a price")
+        limit_price = to_decimal(price, "price", symbol)
+    stop_loss = _optional_decimal(params, "stopLossPrice", symbol)
+    trigger, direction = _trigger(params, side, symbol)
+    if stop_loss is not None and trigger is not None:
+        raise ccxt.InvalidOrder(f"paper: {symbol} give stopLossPrice or triggerPrice, not both")
+    if stop_loss is not None:
+        trigger, direction = stop_loss, ("below" if side == "sell" else "above")
+    for what, value in (("price", limit_price), ("trigger price", trigger)):
+        if value is not None:
+            _check_on_grid(value, price_tick(market), what, symbol)
+    return OrderRequest(
+        symbol=symbol, type=type_, side=side, amount=qty, price=limit_price,
+        client_id=_check_client_id(params.get("clientOrderId"), symbol),
+        reduce_only=bool(params.get("reduceOnly")) or stop_loss is not None,
+        trigger_price=trigger, trigger_direction=direction, stop_loss_price=stop_loss,
+    )
+
+
+def check_against_book(req: OrderRequest, mark: Decimal, position_qty: Decimal) -> None:
+    """Checks that need the current price and position."""
+    symbol = req.symbol
+    reference = req.price or req.trigger_price or mark
+    if not req.reduce_only and req.amount * reference < MIN_COST:
+        raise ccxt.InvalidOrder(
+            f"paper: {symbol} order value {req.amount * reference:.2f} USDT is below the minimum "
+            f"{MIN_COST} USDT"
+        )
+    if req.trigger_price is not None:
+        above = req.trigger_direction == "above"
+        if (above and req.trigger_price <= mark) or (not above and req.trigger_price >= mark):
+            relation = "above" if above else "below"
+            raise ccxt.InvalidOrder(
+                f"paper: {symbol} trigger price {req.trigger_price} must be {relation} the "
+                f"current price {mark}"
+            )
+    if req.reduce_only:
+        if position_qty == 0:
+            raise ccxt.InvalidOrder(f"paper: {symbol} reduce-only order but the position is zero")
+        if (req.side == "sell") != (position_qty > 0):
+            raise ccxt.InvalidOrder(
+                f"paper: {symbol} reduce-only {req.side} would increase the "
+                f"{'long' if position_qty > 0 else 'short'} position"
+            )

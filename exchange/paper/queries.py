@@ -1,0 +1,162 @@
+"""Read-side methods of the paper exchange (tickers, orders, positions, balance, trades).
+
+Mixed into `PaperExchange`; every read first brings the symbols it reports on up to now.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import ccxt
+
+from exchange.paper import ledger
+from exchange.paper.models import SETTLE, ZERO, iso8601, order_view, position_view, trade_view
+
+if TYPE_CHECKING:
+    from exchange.paper.exchange import PaperExchange as _Base
+else:
+    _Base = object
+
+
+def _limited(items: list[Any], since: int | None, limit: int | None, key: str) -> list[Any]:
+    if since is not None:
+        items = [i for i in items if i[key] >= since]
+    if limit is not None:
+        items = items[:limit] if since is not None else items[-limit:] if limit > 0 else []
+    return items
+
+
+class QueryMixin(_Base):
+    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+        return self._call("load_markets", {"reload": reload}, lambda: self.markets)
+
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        wanted = list(symbols) if symbols is not None else list(self._books)
+        return self._call("fetch_tickers", {"symbols": wanted}, lambda: self._tickers(wanted))
+
+    def _tickers(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
+        result = {}
+        for symbol in symbols:
+            book = self._book(symbol)
+            with book.lock:
+                now = self._now_ms()
+                self._catch_up(book, now)
+                last = book.mark
+            slip = self._matcher.fees.slippage_bps
+            result[symbol] = {
+                "symbol": symbol, "timestamp": now, "datetime": iso8601(now),
+                "last": last, "close": last,
+                "bid": ledger.slipped(last, "sell", slip, book.tick),
+                "ask": ledger.slipped(last, "buy", slip, book.tick),
+                "baseVolume": ZERO, "info": {},
+            }
+        return result
+
+    def fetch_order(
+        self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
+    ) -> dict[str, Any]:
+        params = dict(params or {})
+        call = {"id": id, "symbol": symbol, "params": params}
+        return self._call("fetch_order", call, lambda: self._fetch_order(id, symbol, params))
+
+    def _fetch_order(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> dict[str, Any]:
+        client_id = params.get("clientOrderId")
+        if order_id is None and client_id is None:
+            raise ccxt.ArgumentsRequired("paper: fetch_order needs an id or params['clientOrderId']")
+        book = self._book(symbol)
+        with book.lock:
+            self._catch_up(book, self._now_ms())
+            order = book.find_open(order_id, client_id)
+            if order is None:
+                order = self._store.find_order(order_id=order_id, client_id=client_id)
+        if order is None or order.symbol != symbol:
+            raise ccxt.OrderNotFound(f"paper: {symbol} order {order_id or client_id} not found")
+        return order_view(order)
+
+    def fetch_open_orders(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        call = {"symbol": symbol, "since": since, "limit": limit, "params": dict(params or {})}
+        return self._call("fetch_open_orders", call, lambda: self._open_orders(symbol, since, limit))
+
+    def _open_orders(self, symbol: str | None, since: int | None, limit: int | None) -> list[dict]:
+        books = [self._book(symbol)] if symbol is not None else self._active_books(positions=False)
+        orders = []
+        for book in books:
+            with book.lock:
+                self._catch_up(book, self._now_ms())
+                orders.extend(book.open_orders.values())
+        orders.sort(key=lambda o: o.seq)
+        return _limited([order_view(o) for o in orders], since, limit, "timestamp")
+
+    def fetch_positions(
+        self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        call = {"symbols": symbols, "params": dict(params or {})}
+        return self._call("fetch_positions", call, lambda: self._positions(symbols))
+
+    def _positions(self, symbols: list[str] | None) -> list[dict[str, Any]]:
+        books = [self._book(s) for s in symbols] if symbols is not None else self._active_books()
+        result = []
+        for book in books:
+            with book.lock:
+                now = self._now_ms()
+                self._catch_up(book, now)
+                if book.position.qty != 0:
+                    result.append(position_view(book.position, book.mark, self.leverage, now))
+        return result
+
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._call("fetch_balance", {"params": dict(params or {})}, self._balance)
+
+    def _balance(self) -> dict[str, Any]:
+        for book in self._active_books():
+            with book.lock:
+                self._catch_up(book, self._now_ms())
+        wallet, used, unrealized = self._account.totals()
+        total = wallet + unrealized
+        free = total - used
+        return {
+            SETTLE: {"free": free, "used": used, "total": total},
+            "free": {SETTLE: free},
+            "used": {SETTLE: used},
+            "total": {SETTLE: total},
+            "info": {"walletBalance": wallet, "unrealizedPnl": unrealized},
+        }
+
+    def fetch_my_trades(
+        self,
+        symbol: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        call = {"symbol": symbol, "since": since, "limit": limit, "params": dict(params or {})}
+        return self._call("fetch_my_trades", call, lambda: self._my_trades(symbol, since, limit))
+
+    def _my_trades(self, symbol: str | None, since: int | None, limit: int | None) -> list[dict]:
+        books = [self._book(symbol)] if symbol is not None else self._active_books(positions=False)
+        for book in books:
+            with book.lock:
+                self._catch_up(book, self._now_ms())
+        trades = [trade_view(t) for t in self._store.trades(symbol, since)]
+        return _limited(trades, None, limit, "timestamp") if since is None else trades[:limit]
+
+    # ---- exchange-side inspection (not part of the port) ---------------------------------
+
+    def submissions(self, client_order_id: str | None = None) -> list[dict[str, Any]]:
+        """Every create_order attempt ever received (persisted), oldest first."""
+        return self._store.submissions(client_order_id)
+
+    def realized_pnl_total(self, symbol: str | None = None) -> Decimal:
+        """Sum of realized P&L minus fees over all persisted fills (the exchange's view)."""
+        return sum((t.realized_pnl - t.fee for t in self._store.trades(symbol)), ZERO)
+
+    def wallet_balance(self) -> Decimal:
+        """Wallet balance (starting balance + realized P&L - fees), without unrealized P&L."""
+        return self._account.totals()[0]

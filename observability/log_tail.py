@@ -1,0 +1,121 @@
+"""Reading log files: last N lines, and ``tail -F``-style following across rotations."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+_BLOCK = 64 * 1024
+
+
+def _last_lines(path: Path, n: int) -> list[str]:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return []
+    with handle:
+        end = handle.seek(0, os.SEEK_END)
+        data, position = b"", end
+        while position > 0 and data.count(b"\n") <= n:
+            step = min(_BLOCK, position)
+            position -= step
+            handle.seek(position)
+            data = handle.read(step) + data
+    text = data.decode("utf-8", "replace")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the file ends with a newline
+    if position > 0 and lines:
+        lines.pop(0)  # possibly a partial first line
+    return lines[-n:] if n else []
+
+
+def tail_lines(path: Path, n: int = 50, *, include_rotated: bool = True) -> list[str]:
+    """The last ``n`` lines of ``path`` (no newlines); tops up from ``path.1`` after a rotation."""
+    path = Path(path)
+    lines = _last_lines(path, n)
+    rotated = path.with_name(path.name + ".1")
+    if include_rotated and len(lines) < n and rotated.exists():
+        lines = _last_lines(rotated, n - len(lines)) + lines
+    return lines
+
+
+def _open(path: Path, at_end: bool) -> BinaryIO | None:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return None
+    if at_end:
+        handle.seek(0, os.SEEK_END)
+    return handle
+
+
+def _replaced(handle: BinaryIO, path: Path) -> bool:
+    """True when ``path`` no longer names the file we hold (rotated away or deleted)."""
+    try:
+        current = os.stat(path)
+    except FileNotFoundError:
+        return True
+    mine = os.fstat(handle.fileno())
+    return (current.st_ino, current.st_dev) != (mine.st_ino, mine.st_dev)
+
+
+def _split(pending: bytes, chunk: bytes) -> tuple[list[str], bytes]:
+    *complete, rest = (pending + chunk).split(b"\n")
+    return [line.decode("utf-8", "replace") for line in complete], rest
+
+
+def follow(
+    path: Path,
+    stop: threading.Event | None = None,
+    *,
+    poll_interval: float = 0.1,
+    from_start: bool = False,
+) -> Iterator[str]:
+    """Yield lines appended to ``path`` until ``stop`` is set, surviving rotation and deletion.
+
+    The file is opened by this call (not lazily at the first ``next()``): reading starts at its
+    end as of now, or at its beginning with ``from_start``; a file that does not exist yet is read
+    from its beginning once it appears. When the file is rotated, the rest of the old file is read
+    first, then the new file from its beginning. ``stop=None`` follows forever.
+    """
+    path = Path(path)
+    handle = _open(path, at_end=not from_start)
+    return _follow(path, handle, stop or threading.Event(), poll_interval)
+
+
+def _follow(
+    path: Path, handle: BinaryIO | None, stop: threading.Event, poll_interval: float
+) -> Iterator[str]:
+    pending = b""
+    try:
+        while not stop.is_set():
+            if handle is None:
+                handle = _open(path, at_end=False)
+                if handle is None:
+                    stop.wait(poll_interval)
+                    continue
+            chunk = handle.read(_BLOCK)
+            if chunk:
+                lines, pending = _split(pending, chunk)
+                yield from lines
+                continue
+            if _replaced(handle, path):
+                lines, pending = _split(pending, handle.read())
+                yield from lines
+                if pending:
+                    yield pending.decode("utf-8", "replace")
+                    pending = b""
+                handle.close()
+                handle = None
+                continue
+            if os.fstat(handle.fileno()).st_size < handle.tell():
+                handle.seek(0)  # truncated in place
+                continue
+            stop.wait(poll_interval)
+    finally:
+        if handle is not None:
+            handle.close()

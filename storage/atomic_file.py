@@ -1,0 +1,69 @@
+"""Crash-safe whole-file replacement: readers see the old content or the new, never a mix.
+
+Write to a unique temp file in the target's directory, fsync it, ``os.replace`` it onto the
+target, then fsync the directory so the rename itself survives a power loss.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import stat
+import threading
+from pathlib import Path
+
+_counter = itertools.count()
+_TMP_SUFFIX = ".tmp"
+
+
+def _temp_path(path: Path) -> Path:
+    # Unique per process, thread and call; hidden and recognisable as ours.
+    unique = f"{os.getpid()}.{threading.get_ident()}.{next(_counter)}"
+    return path.with_name(f".{path.name}.{unique}{_TMP_SUFFIX}")
+
+
+def _target_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o644
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically and durably (keeps an existing file's mode)."""
+    path = Path(path)
+    view = memoryview(data)
+    tmp = _temp_path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        try:
+            os.fchmod(fd, _target_mode(path))
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, encoding: str = "utf-8"
+) -> None:
+    """``atomic_write_bytes`` for text (no newline translation)."""
+    atomic_write_bytes(path, text.encode(encoding))

@@ -1,0 +1,50 @@
+"""Running `python bot.py` as a real subprocess on a temporary data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(path: Path, symbols: list[str], **sections: dict[str, Any]) -> Path:
+    lines = ["[symbols]", "list = [" + ", ".join(f'"{s}"' for s in symbols) + "]"]
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        for k, v in values.items():
+            lines.append(f"{k} = {json.dumps(v) if not isinstance(v, bool) else str(v).lower()}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start_bot(config: Path, data_dir: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
+                             "--data-dir", str(data_dir), *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def cli(config: Path, data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args, "--config", str(config),
+                           "--data-dir", str(data_dir)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def status(config: Path, data_dir: Path) -> dict[str, Any] | None:
+    r = cli(config, data_dir, "status", "--json")
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def wait_status(config: Path, data_dir: Path, check, timeout: float = 60, message: str = "status"):  # noqa: ANN001
+    def probe():  # noqa: ANN202
+        s = status(config, data_dir)
+        return s if s is not None and check(s) else None
+
+    return wait_until(probe, timeout=timeout, interval=0.3, message=message)

@@ -1,0 +1,108 @@
+"""The bot as users run it: `python bot.py` in a subprocess, status while running and after,
+single-instance lock, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from tests.e2e.bot_process import ROOT, cli, start_bot, status, wait_status, write_config
+from tests.support.waiting import wait_until
+
+SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_config(
+        tmp_path / "config.toml", SYMBOLS,
+        bot={"status_interval_s": 0.2},
+        exchange={"poll_interval_s": 0.1},
+        strategy={"window": 10, "entry_z": 1.0, "exit_z": 0.2, "min_volatility_pct": 0},
+        paper={"latency_ms": 1, "step_ms": 100, "speed": 600.0},
+        logging={"console": False},
+    )
+
+
+def test_run_status_lock_and_duration(config, tmp_path):
+    data = tmp_path / "data"
+    proc = start_bot(config, data, "--duration", "12")
+    try:
+        s = wait_status(config, data, lambda s: s["bot"]["running"] and all(
+            a["state"] == "running" for a in s["actors"]), message="all actors running")
+        assert {a["symbol"] for a in s["actors"]} == set(SYMBOLS)
+        assert s["bot"]["pid"] == proc.pid and s["bot"]["version"]
+        # a second instance on the same data dir is refused and names the PID
+        second = start_bot(config, data)
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 3
+        assert str(proc.pid) in err and err.strip().count("\n") == 0
+        s = wait_status(config, data, lambda s: s["health"]["open_positions"] > 0, message="a position")
+        samples = [s] + [status(config, data) for _ in range(5)]
+        for sample in samples:  # every open position has its exchange stop, every time we look
+            assert sample["health"]["ts_coverage"] == 1.0, sample["health"]
+        opened = [a for a in s["actors"] if a["position"]]
+        assert all(a["stop_price"] and a["trailing"] for a in opened)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    s = status(config, data)
+    assert s["bot"]["running"] is False and s["bot"]["heartbeat_at"] > 0
+    logs = data / "logs"
+    for sym in SYMBOLS:
+        path = logs / (sym.replace("/", "_").replace(":", "_") + ".log")
+        assert path.exists() and "stopped" in path.read_text().splitlines()[-1]
+    assert "bot stopped" in (logs / "bot.log").read_text().splitlines()[-1]
+    r = cli(config, data, "logs", "BTC/USDT:USDT", "-n", "3")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 3
+
+
+def test_sigterm_stops_gracefully_and_releases_the_lock(config, tmp_path):
+    data = tmp_path / "data"
+    proc = start_bot(config, data)
+    try:
+        wait_status(config, data, lambda s: s["health"]["open_positions"] > 0, message="activity")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    log = (data / "logs" / "bot.log").read_text()
+    assert "received SIGTERM" in log and log.rstrip().endswith("bot stopped")
+    # nothing half-done: every order intent was answered and recorded
+    import sqlite3
+
+    con = sqlite3.connect(data / "bot.sqlite")
+    pending = con.execute("SELECT count(*) FROM orders WHERE status='pending'").fetchone()[0]
+    con.close()
+    assert pending == 0
+    again = start_bot(config, data, "--duration", "2")  # the lock was released
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err[-2000:]
+
+
+def test_after_kill_9_the_next_start_succeeds_at_once(config, tmp_path):
+    data = tmp_path / "data"
+    proc = start_bot(config, data)
+    wait_status(config, data, lambda s: s["bot"]["running"], message="running")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    again = start_bot(config, data, "--duration", "3")
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err[-2000:]
+
+
+def test_startup_errors_are_one_line_and_non_zero(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[risk]\nstop_loss_pct = -1\n')
+    r = subprocess.run([os.sys.executable, str(ROOT / "bot.py"), "--config", str(bad),
+                        "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "risk.stop_loss_pct" in r.stderr and r.stderr.strip().count("\n") == 0

@@ -1,0 +1,267 @@
+"""Per-symbol log streams: routing, format, durability (kill -9), rotation, tail and follow."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from loguru import logger
+
+from observability.log_streams import follow, safe_name, setup_logging, symbol_log_path, tail_lines
+
+REPO = Path(__file__).resolve().parents[2]
+LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \| (\w+) \| (\S+) \| (.*)$")
+BTC = "BTC/USDT:USDT"
+
+
+@pytest.fixture
+def streams(tmp_path: Path):
+    streams = setup_logging(tmp_path / "logs", level="DEBUG", console=False)
+    yield streams
+    streams.close()
+
+
+def read_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def wait_for(condition, timeout: float = 10.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def test_safe_names():
+    assert safe_name(BTC) == "BTC_USDT_USDT"
+    assert safe_name("1000PEPE/USDT:USDT") == "1000PEPE_USDT_USDT"
+    assert safe_name("a b/c\\d*é") == "a_b_c_d__"
+    assert safe_name("x.y-z_1") == "x.y-z_1"
+    assert safe_name("..") == "_.." and safe_name("bot") == "_bot"
+    assert symbol_log_path(Path("/l"), BTC) == Path("/l/BTC_USDT_USDT.log")
+
+
+@given(st.text(max_size=40))
+def test_safe_name_is_always_a_plain_file_name(symbol: str):
+    name = safe_name(symbol)
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", name)
+    assert name not in (".", "..", "bot")
+
+
+def test_symbol_lines_go_to_both_files_and_are_on_disk_at_once(streams):
+    logger.info("unbound line")
+    logger.bind(symbol=BTC).info("btc line {}", 1)
+    logger.bind(symbol="ETH/USDT:USDT").warning("eth line")
+    logger.bind(symbol=BTC).debug("btc debug")
+    # Read without closing or flushing anything: the lines must already be in the files.
+    main = read_lines(streams.main_path)
+    btc = read_lines(streams.path_for(BTC))
+    eth = read_lines(streams.path_for("ETH/USDT:USDT"))
+    assert [LINE.match(line).groups() for line in main] == [
+        ("INFO", "-", "unbound line"),
+        ("INFO", BTC, "btc line 1"),
+        ("WARNING", "ETH/USDT:USDT", "eth line"),
+        ("DEBUG", BTC, "btc debug"),
+    ]
+    assert btc == [main[1], main[3]]
+    assert eth == [main[2]]
+    assert sorted(p.name for p in streams.logs_dir.iterdir()) == [
+        "BTC_USDT_USDT.log", "ETH_USDT_USDT.log", "bot.log",
+    ]
+
+
+def test_level_filter_and_exception_traceback(tmp_path: Path):
+    streams = setup_logging(tmp_path, level="warning", console=False)
+    try:
+        logger.bind(symbol=BTC).info("too quiet")
+        try:
+            raise ValueError("bad tick")
+        except ValueError:
+            logger.bind(symbol=BTC).exception("failed")
+        text = streams.path_for(BTC).read_text()
+    finally:
+        streams.close()
+    assert "too quiet" not in text
+    assert f"| ERROR | {BTC} | failed\nTraceback (most recent call last):" in text
+    assert "ValueError: bad tick" in text
+
+
+def test_close_detaches_the_sink(tmp_path: Path):
+    streams = setup_logging(tmp_path, console=False)
+    logger.info("before")
+    streams.close()
+    logger.info("after")
+    assert [line.endswith("before") for line in read_lines(tmp_path / "bot.log")] == [True]
+
+
+def test_rotation_keeps_retention_files(tmp_path: Path):
+    streams = setup_logging(tmp_path, console=False, rotate_bytes=300, retention=3)
+    try:
+        for i in range(200):
+            logger.bind(symbol=BTC).info("line {:04d}", i)
+    finally:
+        streams.close()
+    base = tmp_path / "BTC_USDT_USDT.log"
+    names = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(base.name))
+    assert names == [base.name, base.name + ".1", base.name + ".2", base.name + ".3"]
+    kept = []
+    for path in (Path(f"{base}.3"), Path(f"{base}.2"), Path(f"{base}.1"), base):
+        assert path.stat().st_size <= 300
+        kept += [int(line.rsplit(" ", 1)[1]) for line in read_lines(path)]
+    assert kept == list(range(kept[0], 200))  # newest lines, contiguous, in order
+    assert len(list(tmp_path.glob("bot.log*"))) == 4
+
+
+def test_many_symbols_with_few_open_files(tmp_path: Path):
+    streams = setup_logging(tmp_path, console=False, max_open_files=3)
+    try:
+        symbols = [f"S{i}/USDT:USDT" for i in range(10)]
+        for round_ in range(3):
+            for symbol in symbols:
+                logger.bind(symbol=symbol).info("r{}", round_)
+        assert streams.open_files() <= 4
+    finally:
+        streams.close()
+    for symbol in symbols:
+        lines = read_lines(symbol_log_path(tmp_path, symbol))
+        assert [line[-2:] for line in lines] == ["r0", "r1", "r2"]
+
+
+def test_tail_lines(tmp_path: Path):
+    path = tmp_path / "x.log"
+    assert tail_lines(path) == []
+    path.write_text("".join(f"line {i}\n" for i in range(100_000)))
+    assert tail_lines(path, 3) == ["line 99997", "line 99998", "line 99999"]
+    assert tail_lines(path, 0) == []
+    small = tmp_path / "s.log"
+    small.write_text("a\nb")
+    assert tail_lines(small, 5) == ["a", "b"]
+    Path(f"{small}.1").write_text("old1\nold2\n")
+    assert tail_lines(small, 3) == ["old2", "a", "b"]
+
+
+def test_follow_continues_across_rotation(tmp_path: Path):
+    streams = setup_logging(tmp_path, console=False, rotate_bytes=400, retention=2)
+    path = streams.path_for(BTC)
+    logger.bind(symbol=BTC).info("followed -1")
+    stop, seen = threading.Event(), []
+
+    def reader_main() -> None:
+        for line in follow(path, stop, poll_interval=0.01, from_start=True):
+            seen.append(line)
+
+
+    reader = threading.Thread(target=reader_main)
+    reader.start()
+    try:
+        for i in range(40):  # ~60 bytes per line: the file rotates every ~6 lines
+            logger.bind(symbol=BTC).info("followed {}", i)
+            wait_for(lambda: len(seen) >= i + 2, what=f"line {i}")
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+        streams.close()
+    assert not reader.is_alive()
+    assert [line.rsplit(" ", 1)[1] for line in seen] == [str(i) for i in range(-1, 40)]
+    assert Path(f"{path}.2").exists()
+
+
+def test_follow_starts_at_the_end_and_waits_for_a_missing_file(tmp_path: Path):
+    path = tmp_path / "later.log"
+    stop, seen = threading.Event(), []
+    lines = follow(path, stop, poll_interval=0.01)  # the file does not exist yet
+    reader = threading.Thread(target=lambda: seen.extend(lines))
+    reader.start()
+    try:
+        path.write_text("first\nsecond\n")
+        wait_for(lambda: len(seen) == 2, what="lines of the new file")
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+    assert seen == ["first", "second"]
+    existing = tmp_path / "existing.log"
+    existing.write_text("old\n")
+    lines = follow(existing, poll_interval=0.01)
+    with existing.open("a") as handle:
+        handle.write("new\n")
+    assert next(lines) == "new"  # opened at its end by the follow() call: "old" is skipped
+    lines.close()
+
+
+def _read_acks(proc: subprocess.Popen, minimum: int, timeout: float = 20.0) -> int:
+    """Read the child's "<n>\\n" acknowledgements until n >= minimum; return the last n."""
+    buffer, last, deadline = b"", -1, time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    while last < minimum:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0 and proc.poll() is None, "child stopped logging"
+        if select.select([fd], [], [], remaining)[0]:
+            buffer += os.read(fd, 65536)
+            *done, buffer = buffer.split(b"\n")
+            last = int(done[-1]) if done else last
+    return last
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from loguru import logger
+from observability.log_streams import setup_logging
+setup_logging(Path(sys.argv[1]), console=False)
+log = logger.bind(symbol="BTC/USDT:USDT")
+i = 0
+while True:
+    log.info("line {}", i)
+    sys.stdout.write(f"{i}\\n")
+    sys.stdout.flush()
+    i += 1
+"""
+
+
+def test_sigkill_loses_no_logged_line(tmp_path: Path):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, cwd=REPO, env=env
+    )
+    try:
+        first = _read_acks(proc, 2000)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    # Every acknowledgement the child wrote before dying was written after its log call returned.
+    later = proc.stdout.read().split(b"\n")
+    proc.stdout.close()
+    last = max([first] + [int(n) for n in later[:-1] if n])  # the last piece may be partial
+    for path in (tmp_path / "bot.log", tmp_path / "BTC_USDT_USDT.log"):
+        numbers = [int(line.rsplit(" ", 1)[1]) for line in read_lines(path)]
+        assert numbers[: last + 1] == list(range(last + 1)), path
+        assert all(LINE.match(line) for line in read_lines(path))
+
+
+def test_print_throughput_1_vs_500_symbols(tmp_path: Path):
+    """Not an assertion: prints lines/s so a regression to per-symbol sinks is visible."""
+    results = {}
+    for count in (1, 500):
+        streams = setup_logging(tmp_path / str(count), console=False)
+        bound = [logger.bind(symbol=f"S{i}/USDT:USDT") for i in range(count)]
+        lines = 20_000
+        start = time.perf_counter()
+        for i in range(lines):
+            bound[i % count].info("tick {} price {}", i, 1.25)
+        results[count] = lines / (time.perf_counter() - start)
+        streams.close()
+    print(
+        f"\nlog throughput: 1 symbol {results[1]:,.0f} lines/s; "
+        f"500 symbols {results[500]:,.0f} lines/s"
+    )
