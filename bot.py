@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from runtime import shutdown
+
+    shutdown.install()
     args = parser().parse_args(argv)
     from runtime import cli  # deferred so that --help is instant
 

@@ -18,8 +18,10 @@ Deliver = Callable[[str, Any], bool]
 class MarketFeed:
     def __init__(self, *, exchange: ExchangePort, symbols: list[str], deliver: Deliver,
                  interval_s: float, own_prefix: str, logger: Any,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 fetch_fills: Callable[[int], list[dict[str, Any]]] | None = None) -> None:
         self.exchange = exchange
+        self.fetch_fills = fetch_fills or (lambda since_ms: exchange.fetch_my_trades(None, since_ms))
         self.symbols = list(symbols)
         self.deliver = deliver
         self.interval_s = interval_s
@@ -66,7 +68,7 @@ class MarketFeed:
         self.polls += 1
 
     def _poll_fills(self) -> None:
-        trades = self.exchange.fetch_my_trades(None, self.since_ms)
+        trades = self.fetch_fills(self.since_ms)
         by_symbol: dict[str, set[str]] = defaultdict(set)
         unknown: set[str] = set()
         newest = self.since_ms

@@ -60,6 +60,9 @@ class ExchangeSettings(_Section):
     poll_interval_s: Float = Field(default=0.5, ge=0.05, le=60)
     timeout_ms: Int = Field(default=10000, ge=100, le=600_000)
     rate_limit_per_s: Float = Field(default=10.0, gt=0)
+    api_url: Str = Field(
+        default="", pattern=r"^(https?://[^/\s]+)?$",
+        description='"" or http(s)://host[:port] replacing the exchange API host (tests, proxies)')
 
     @field_validator("id")
     @classmethod

@@ -1,7 +1,7 @@
 """The exchange port: the one interface trading code uses to talk to an exchange.
 
 Its vocabulary is ccxt's unified API (method names, argument order, result dict keys), so a
-real ccxt exchange (`exchange/ccxt_gateway.py`) and the paper exchange (`exchange/paper/`) both
+real ccxt exchange (`exchange/ccxt/gateway.py`) and the paper exchange (`exchange/paper/`) both
 sit behind it and trading code never asks which one it has.
 
 One deliberate difference from raw ccxt: every numeric field in a result (prices, amounts,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 from decimal import Decimal
@@ -18,9 +17,9 @@ from actors.messages import ExternalSignal
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
 from observability.log_streams import setup_logging
-from runtime import wiring
+from runtime import shutdown, wiring
 from runtime.emergency import EmergencyCloser
-from runtime.exchanges import build_exchange
+from runtime.exchanges import build_exchange, fills_poller
 from storage import control, queries
 from storage.repository import Repository
 from storage.restore import CorruptRow
@@ -38,7 +37,7 @@ class Bot:
     def __init__(self, settings: Settings, data_dir: Path) -> None:
         self.settings = settings
         self.data_dir = data_dir
-        self.stop_event = threading.Event()
+        self.stop_event = shutdown.requested
         self.started_at = time.time()
         self.version = wiring.running_version(settings)
         self.views: dict[str, Any] = {}
@@ -92,7 +91,8 @@ class Bot:
                          strategy_for=wiring.strategy_factory(s), logger=logger, report=sup.report,
                          on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views)
         feed = MarketFeed(exchange=exchange, symbols=symbols, deliver=sup.tell,
-                          interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=logger)
+                          interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=logger,
+                          fetch_fills=fills_poller(exchange, symbols))
         self._install_signal_handlers(log)
         sup.start()
         feed.start()
@@ -123,12 +123,13 @@ class Bot:
         return SymbolActor.start(symbol, deps), None
 
     def _install_signal_handlers(self, log: Any) -> None:
-        def handler(signum: int, _frame: Any) -> None:
-            log.info("received {}; stopping gracefully", signal.Signals(signum).name)
-            self.stop_event.set()
+        shutdown.install()  # idempotent; bot.py installed it before the imports
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        def announce() -> None:
+            self.stop_event.wait()
+            log.info("received {}; stopping gracefully", ", ".join(shutdown.received) or "stop request")
+
+        threading.Thread(target=announce, name="stop-announcer", daemon=True).start()
 
     def _write_status(self, sup: Supervisor, *, running: bool) -> None:
         bot = {"pid": os.getpid(), "running": running, "mode": self.settings.bot.mode,

@@ -113,11 +113,11 @@ def read_status(data: Path) -> dict | None:
         return None
 
 
-def wait_reconciled(data: Path, started: float, timeout: float = 60) -> bool:
+def wait_reconciled(data: Path, pid: int, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         s = read_status(data)
-        if s and s["bot"].get("started_at", 0) >= started - 1 and s["actors"] and all(
+        if s and s["bot"].get("pid") == pid and s["bot"].get("running") and s["actors"] and all(
                 a["state"] == "running" and a["reconciled"] for a in s["actors"]):
             return True
         time.sleep(0.05)
@@ -222,7 +222,8 @@ class Chaos:
     def _restart_and_check(self) -> float:
         t0 = time.time()
         started = self.start()
-        ok = wait_reconciled(self.data, started)
+        assert self.proc is not None
+        ok = wait_reconciled(self.data, self.proc.pid)
         self.report.check(ok, "restart: actors not all running and reconciled within 60s")
         self.report.restart_s.append(time.time() - t0)
         self._check_unique_ids()
@@ -283,7 +284,10 @@ class Chaos:
             bot.close()
 
     def _check_ledger(self, before_ms: int | None) -> None:
-        ex, mine = exchange_fills(self.paper), bot_fills(self.db)
+        # the bot first: it only books a fill after the exchange committed it, so anything in
+        # this read of the ledger must be in the exchange read that follows
+        mine = bot_fills(self.db)
+        ex = exchange_fills(self.paper)
         for cid, (amount, fee, realized) in mine.items():
             theirs = ex.get(cid)
             ok = theirs is not None and theirs[0] == amount and theirs[1] == fee and theirs[2] == realized
@@ -298,11 +302,12 @@ class Chaos:
         self.proc.wait(timeout=60)
         self.report.check(self.proc.returncode == 0, f"final SIGTERM exit code {self.proc.returncode}")
         # one last start to reconcile anything the last moments left behind, then stop
-        started = self.start()
-        wait_reconciled(self.data, started)
+        self.start()
+        wait_reconciled(self.data, self.proc.pid)
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
-        ex, mine = exchange_fills(self.paper), bot_fills(self.db)
+        mine = bot_fills(self.db)
+        ex = exchange_fills(self.paper)
         total_ex = sum((v[2] - v[1] for v in ex.values()), Decimal(0))
         total_bot = sum((v[2] - v[1] for v in mine.values()), Decimal(0))
         self.report.check(total_ex == total_bot, f"ledger total {total_bot} != exchange {total_ex}")

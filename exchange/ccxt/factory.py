@@ -1,0 +1,86 @@
+"""Building a CcxtGateway from settings fields.
+
+`gateway_from_settings(s)` reads these attributes of any settings object (missing ones take
+the defaults shown): exchange (ccxt id, required), api_key_env=None, api_secret_env=None,
+secrets_file=None, sandbox=False, demo=False, hedge_mode=False, stop_mode="exchange",
+markets_cache=None, rate_limit_per_s=None (ccxt's own rate), timeout_ms=10000, symbols=None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import ccxt
+
+from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.secrets import load_credentials
+
+# Options that keep start-up to what a USDT-perp bot needs: Bybit loads linear markets only;
+# Binance USDⓈ-M skips the spot-wallet coin list and margin pairs (a futures-only key may not
+# read them).
+DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
+    "bybit": {"defaultType": "swap", "fetchMarkets": {"types": ["linear"]}},
+    "binanceusdm": {"fetchCurrencies": False, "fetchMargins": False},
+}
+
+
+def point_api_at(exchange: ccxt.Exchange, base_url: str) -> ccxt.Exchange:
+    """Send every API call to `base_url` (scheme://host[:port]), keeping each endpoint's path:
+    for a local emulator or a forwarding proxy."""
+    target = urlsplit(base_url)
+
+    def rewrite(url: str) -> str:
+        parts = urlsplit(url.replace("{hostname}", "example.invalid"))
+        return urlunsplit((target.scheme, target.netloc, parts.path, "", ""))
+
+    api = exchange.urls["api"]
+    if isinstance(api, str):
+        exchange.urls["api"] = rewrite(api)
+    else:
+        exchange.urls["api"] = {k: rewrite(v) if isinstance(v, str) else v for k, v in api.items()}
+    return exchange
+
+
+def exchange_factory(exchange_id: str, timeout_ms: int = 10_000,
+                     options: dict[str, Any] | None = None,
+                     api_url: str = "") -> Callable[[], ccxt.Exchange]:
+    """A factory of fresh, keyless, unthrottled sync ccxt instances for `exchange_id`."""
+    if exchange_id not in ccxt.exchanges:
+        raise ValueError(f"unknown ccxt exchange id {exchange_id!r}")
+    cls = getattr(ccxt, exchange_id)
+    opts = {**DEFAULT_OPTIONS.get(exchange_id, {}), **(options or {})}
+
+    def build() -> ccxt.Exchange:
+        ex = cls({"timeout": int(timeout_ms), "enableRateLimit": False, "options": dict(opts)})
+        return point_api_at(ex, api_url) if api_url else ex
+
+    return build
+
+
+def gateway_from_settings(settings: Any, *, environ: Mapping[str, str] | None = None,
+                          **overrides: Any) -> CcxtGateway:
+    """CcxtGateway configured from settings fields (see module docstring). `environ` defaults
+    to os.environ; keyword overrides win over settings (e.g. exchange_factory, clock)."""
+    def get(name: str, default: Any = None) -> Any:
+        return getattr(settings, name, default)
+
+    exchange_id = get("exchange")
+    timeout_ms = int(get("timeout_ms", 10_000) or 10_000)
+    credentials = load_credentials(
+        api_key_env=get("api_key_env"), api_secret_env=get("api_secret_env"),
+        secrets_file=Path(get("secrets_file")) if get("secrets_file") else None,
+        exchange_id=exchange_id, environ=environ)
+    cache = get("markets_cache")
+    kwargs: dict[str, Any] = dict(
+        credentials=credentials, sandbox=bool(get("sandbox", False)),
+        demo=bool(get("demo", False)), hedge_mode=bool(get("hedge_mode", False)),
+        stop_mode=get("stop_mode", "exchange"), markets_cache=Path(cache) if cache else None,
+        rate_limit_per_s=get("rate_limit_per_s"), timeout_ms=timeout_ms,
+        symbols=get("symbols"))
+    kwargs.update(overrides)
+    factory = kwargs.pop("exchange_factory", None) or exchange_factory(
+        exchange_id, timeout_ms, api_url=get("api_url", "") or "")
+    return CcxtGateway(factory, **kwargs)

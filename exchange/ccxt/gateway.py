@@ -1,0 +1,374 @@
+"""CcxtGateway: the `ExchangePort` over a real ccxt exchange (sync API).
+
+Threads: each calling thread gets its own ccxt instance (see `instances.py` for why), all
+sharing one markets dict and one `TokenBucket`. Numbers: inputs are rounded with ccxt's
+amount/price_to_precision and handed over as float (amount, price) or str (trigger prices);
+results are converted to Decimal (`convert.py`).
+
+Order creation and ambiguity (write-ahead clientOrderId):
+  - permanent error -> raised at once, never retried;
+  - rate-limit / DDoS / nonce errors (the exchange refused before acting) -> backoff, resend
+    with the SAME clientOrderId;
+  - any other failure of the network kind (timeout, Binance -1007, connection dropped, bad
+    response) -> look the order up by clientOrderId first (twice, one backoff apart, for
+    propagation lag). Found -> return it. Not found after a timeout/ambiguous error -> raise
+    `OrderOutcomeUnknown` (the caller reconciles later by clientOrderId; we never resend, as a
+    market order that filled would no longer block a duplicate client id). Not found after a
+    plain connection error -> resend with the same clientOrderId (bounded attempts).
+  - no clientOrderId given -> nothing can be looked up: ambiguous errors raise
+    OrderOutcomeUnknown, other network errors are raised as they are.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import ccxt
+from loguru import logger
+
+from exchange.ccxt import lookup, markets_cache
+from exchange.ccxt import order_params as op
+from exchange.ccxt.convert import to_decimal
+from exchange.ccxt.instances import InstancePool
+from exchange.ccxt.recovery import OrderRecoveryMixin
+from exchange.ccxt.rate_limit import TokenBucket
+from exchange.ccxt.retry import Retrier
+from exchange.ccxt.secrets import Credentials
+
+REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
+                "fetchMyTrades")
+TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
+
+
+class CcxtGateway(OrderRecoveryMixin):
+    """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
+
+    def __init__(
+        self,
+        exchange_factory: Callable[[], ccxt.Exchange],
+        *,
+        credentials: Credentials | None = None,
+        sandbox: bool = False,
+        demo: bool = False,
+        hedge_mode: bool = False,
+        stop_mode: Literal["exchange", "bot"] = "exchange",
+        markets_cache: Path | None = None,
+        markets_max_age_s: float = 24 * 3600,
+        rate_limit_per_s: float | None = None,
+        rate_burst: float = 1.0,
+        timeout_ms: int | None = None,
+        symbols: list[str] | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        max_attempts: int = 5,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 8.0,
+    ) -> None:
+        if stop_mode not in ("exchange", "bot"):
+            raise ValueError(f"stop_mode must be 'exchange' or 'bot', got {stop_mode!r}")
+        probe = exchange_factory()  # never used for requests: capabilities only
+        self.id: str = probe.id
+        self.hedge_mode, self.stop_mode, self.sandbox, self.demo = hedge_mode, stop_mode, sandbox, demo
+        self._has = dict(probe.has)
+        self._features = self._market_features(probe)
+        self.venue = op.venue_for(self.id, self._features.get("createOrder"))
+        self._symbols = list(symbols) if symbols else None
+        self._clock = clock
+        self._cache_path = Path(markets_cache) if markets_cache else None
+        self._cache_max_age_s = markets_max_age_s
+        self._credentials = credentials
+        redactions = credentials.redaction_list() if credentials else ()
+        self.retry = Retrier(max_attempts=max_attempts, base_s=backoff_base_s,
+                             max_s=backoff_max_s, sleep=sleep, rng=rng or random.Random(),
+                             redactions=redactions)
+        rate = rate_limit_per_s or 1000.0 / max(float(probe.rateLimit or 50), 1.0)
+        self.bucket = TokenBucket(rate, rate_burst, clock=monotonic, sleep=sleep)
+        self._pool = InstancePool(exchange_factory, bucket=self.bucket, credentials=credentials,
+                                  sandbox=sandbox, demo=demo, timeout_ms=timeout_ms,
+                                  learned_keys=self.venue.learned_options)
+        self._markets: dict[str, Any] | None = None
+        self._seen_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._cid_by_order: OrderedDict[str, str] = OrderedDict()
+        self._memo_lock = threading.Lock()  # guards the two bounded memos above
+        self.validate()
+
+    # ---------------------------------------------------------------- setup / capabilities
+    @staticmethod
+    def _market_features(probe: ccxt.Exchange) -> dict[str, Any]:
+        features = getattr(probe, "features", None) or {}
+        return dict((features.get("swap") or {}).get("linear") or {})
+
+    def validate(self) -> None:
+        """Raise ccxt.NotSupported with a one-line reason if this exchange can't serve the bot."""
+        missing = [name for name in REQUIRED_HAS if not self._has.get(name)]
+        if not (self._has.get("fetchOrder") or self._has.get("fetchOpenOrders")):
+            missing.append("fetchOrder|fetchOpenOrders")
+        if missing:
+            raise ccxt.NotSupported(f"{self.id} lacks required capability: {', '.join(missing)}")
+        reason = op.stop_impossible_reason(self.venue, self._features.get("createOrder"), self._has)
+        if reason and self.stop_mode == "exchange":
+            raise ccxt.NotSupported(
+                f"{self.id} cannot place a reduce-only stop-market ({reason}); "
+                "use stop_mode='bot' to let the bot manage stops"
+            )
+        if reason:
+            logger.warning("!!! {} has NO reduce-only exchange stop ({}); stop_mode='bot': stops "
+                           "live only in the bot and die with it !!!", self.id, reason)
+        self._stop_reason = reason
+        try:
+            self._pool.new_instance()  # applies sandbox/demo: refuses unsupported modes
+        except (ccxt.NotSupported, KeyError) as exc:
+            mode = "demo" if self.demo else "sandbox"
+            raise ccxt.NotSupported(f"{self.id} does not support {mode} mode: {exc}") from None
+
+    def __repr__(self) -> str:
+        creds = "set" if self._credentials else "none"
+        return (f"CcxtGateway(id={self.id!r}, sandbox={self.sandbox}, demo={self.demo}, "
+                f"hedge_mode={self.hedge_mode}, stop_mode={self.stop_mode!r}, credentials={creds})")
+
+    __str__ = __repr__
+
+    def status(self) -> dict[str, Any]:
+        """Operational status (never contains credentials)."""
+        return {"id": self.id, "markets_loaded": self._markets is not None,
+                "instances": self._pool.instance_count(), "requests": self.bucket.acquired,
+                "stop_mode": self.stop_mode, "exchange_stops": self._stop_reason is None,
+                "credentials": "set" if self._credentials else "none"}
+
+    def exchange_for_current_thread(self) -> ccxt.Exchange:
+        """The calling thread's own ccxt instance (markets loaded)."""
+        self._ensure_markets()
+        return self._pool.get()
+
+    # ---------------------------------------------------------------- plumbing
+    def _run(self, fn: Callable[[ccxt.Exchange], Any], what: str) -> Any:
+        def attempt() -> Any:
+            ex = self._pool.get()
+            result = fn(ex)
+            self._pool.remember_learned(ex)
+            return result
+
+        return self.retry.run(attempt, what)
+
+    def _ensure_markets(self) -> dict[str, Any]:
+        return self._markets if self._markets is not None else self.load_markets()
+
+    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+        if self._markets is not None and not reload:
+            return self._markets
+        key = self.id + ("/sandbox" if self.sandbox else "/demo" if self.demo else "")
+        max_age = 0.0 if reload else self._cache_max_age_s
+        markets = markets_cache.load_or_fetch(
+            self._cache_path, key, self._fetch_markets, max_age_s=max_age,
+            now_ms=lambda: int(self._clock() * 1000))
+        self._pool.set_markets(markets)
+        self._markets = self._pool.get().markets
+        return self._markets
+
+    def _fetch_markets(self) -> dict[str, Any]:
+        has_cache = self._cache_path is not None and self._cache_path.exists()
+        if has_cache:  # one attempt: a slow exchange falls back to the cache at once
+            ex = self._pool.get()
+            return ex.load_markets(True)
+        return self._run(lambda ex: ex.load_markets(True), "load_markets")
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        self._ensure_markets()
+        return to_decimal(self._pool.get().market(symbol))
+
+    def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
+        self._ensure_markets()
+        return Decimal(self._pool.get().amount_to_precision(symbol, op.num(Decimal(amount))))
+
+    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+        self._ensure_markets()
+        return Decimal(self._pool.get().price_to_precision(symbol, op.num(Decimal(price))))
+
+    # ---------------------------------------------------------------- reads
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        self._ensure_markets()
+        return to_decimal(self._run(lambda ex: ex.fetch_tickers(symbols), "fetch_tickers"))
+
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._ensure_markets()
+        return to_decimal(self._run(lambda ex: ex.fetch_balance(dict(params or {})),
+                                    "fetch_balance"))
+
+    def fetch_positions(self, symbols: list[str] | None = None,
+                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self._ensure_markets()
+        raw = self._run(lambda ex: ex.fetch_positions(symbols, dict(params or {})),
+                        "fetch_positions")
+        return [to_decimal(p) for p in raw if p.get("contracts") and float(p["contracts"]) != 0]
+
+    def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
+                        limit: int | None = None, params: dict[str, Any] | None = None) -> list:
+        self._ensure_markets()
+        trades = self._run(lambda ex: ex.fetch_my_trades(symbol, since, limit, dict(params or {})),
+                           "fetch_my_trades")
+        return [to_decimal(self._with_client_id(t)) for t in trades]
+
+    def _with_client_id(self, trade: dict[str, Any]) -> dict[str, Any]:
+        """ccxt trades carry no clientOrderId: take Bybit's orderLinkId from info, else the id
+        this gateway saw when it created the order (Binance userTrades has only orderId)."""
+        info = trade.get("info") or {}
+        cid = (trade.get("clientOrderId") or info.get("orderLinkId") or info.get("clientOrderId")
+               or self._known_cid(trade.get("order")))
+        return {**trade, "clientOrderId": cid}
+
+    def _known_cid(self, order_id: Any) -> str | None:
+        with self._memo_lock:
+            return self._cid_by_order.get(str(order_id))
+
+    def _remember_cid(self, order: dict[str, Any]) -> None:
+        if order.get("id") is not None and order.get("clientOrderId"):
+            with self._memo_lock:
+                self._cid_by_order[str(order["id"])] = order["clientOrderId"]
+                while len(self._cid_by_order) > 20_000:
+                    self._cid_by_order.popitem(last=False)
+
+    def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
+                          limit: int | None = None, params: dict[str, Any] | None = None) -> list:
+        self._ensure_markets()
+        return to_decimal(self._run(
+            lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params),
+            "fetch_open_orders"))
+
+    def fetch_order(self, id: str | None, symbol: str,  # noqa: A002
+                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._ensure_markets()
+        params = params or {}
+        cid = params.get("clientOrderId")
+        found = self._find(symbol, id, cid, params.get("trigger"))
+        if found is None:
+            raise ccxt.OrderNotFound(f"{self.id} order id={id} clientOrderId={cid} not found "
+                                     f"on {symbol}")
+        return to_decimal(found)
+
+    def _find(self, symbol, order_id, cid, trigger_hint) -> dict[str, Any] | None:
+        return self._run(lambda ex: lookup.find_order(
+            ex, self.venue, symbol, order_id=order_id, client_order_id=cid,
+            trigger_hint=trigger_hint), "fetch_order")
+
+    def poll_updates(self, since_ms: int, symbols: list[str] | None = None) -> list[dict]:
+        """New own fills since `since_ms` (each trade returned once), oldest first."""
+        self._ensure_markets()
+        wanted = symbols if symbols is not None else self._symbols
+        if (self._features.get("fetchMyTrades") or {}).get("symbolRequired"):
+            if not wanted:
+                raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
+            trades = [t for s in wanted for t in self.fetch_my_trades(s, since_ms)]
+        else:
+            trades = self.fetch_my_trades(None, since_ms)
+            if wanted:
+                trades = [t for t in trades if t.get("symbol") in set(wanted)]
+        fresh = []
+        with self._memo_lock:
+            for trade in sorted(trades, key=lambda t: t.get("timestamp") or 0):
+                key = (str(trade.get("symbol")), str(trade.get("id")))
+                if key not in self._seen_trades and (trade.get("timestamp") or since_ms) >= since_ms:
+                    self._seen_trades[key] = None
+                    fresh.append(trade)
+            while len(self._seen_trades) > 20_000:
+                self._seen_trades.popitem(last=False)
+        return fresh
+
+    # ---------------------------------------------------------------- orders
+    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,  # noqa: A002
+                     price: Decimal | None = None,
+                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._ensure_markets()
+        ccxt_params = op.translate(self.venue, side, params, hedge_mode=self.hedge_mode)
+        is_stop = any(k in ccxt_params for k in TRIGGER_KEYS)
+        return self._submit(symbol, type, side, amount, price, ccxt_params, is_stop)
+
+    def place_stop(self, symbol: str, side: str, amount: Decimal, stop_price: Decimal,
+                   client_order_id: str) -> dict[str, Any]:
+        """Reduce-only stop-market; `side` closes the position (sell for a long)."""
+        if self._stop_reason:
+            raise ccxt.NotSupported(f"{self.id}: no exchange stops ({self._stop_reason})")
+        self._ensure_markets()
+        params = op.stop_params(self.venue, side=side, stop_price=op.num(Decimal(stop_price)),
+                                client_order_id=client_order_id, hedge_mode=self.hedge_mode)
+        return self._submit(symbol, "market", side, amount, None, params, True)
+
+    def _submit(self, symbol, type_, side, amount, price, params, is_stop) -> dict[str, Any]:
+        cid = params.get("clientOrderId")
+        if cid is not None:
+            op.validate_client_order_id(self.venue, cid)
+        ex = self._pool.get()
+        op.check_features(self.id, params, self._features.get("createOrder"), ex.has)
+        amt = self.amount_to_precision(symbol, amount)
+        px = self.price_to_precision(symbol, price) if price is not None else None
+        for key in TRIGGER_KEYS:
+            if params.get(key) is not None:
+                params[key] = op.num(self.price_to_precision(symbol, Decimal(str(params[key]))))
+        ref = px if px is not None else next(
+            (Decimal(str(params[k])) for k in TRIGGER_KEYS if params.get(k) is not None), None)
+        self._check_minimums(symbol, amt, ref, bool(params.get("reduceOnly")))
+        order = self._create_with_recovery(symbol, type_, side, amt, px, params, cid, is_stop)
+        if _sparse(order):
+            order = self._refetch(symbol, order, cid, is_stop, defaults={
+                "symbol": symbol, "type": type_, "side": side, "amount": amt, "price": px,
+                "clientOrderId": cid, "status": "open", "reduceOnly": params.get("reduceOnly")})
+        self._remember_cid(order)
+        return to_decimal(order)
+
+    def cancel_order(self, id: str | None, symbol: str,  # noqa: A002
+                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._ensure_markets()
+        params = params or {}
+        cid, hint = params.get("clientOrderId"), params.get("trigger")
+        order = self._run(lambda ex: lookup.cancel(ex, self.venue, symbol, order_id=id,
+                                                   client_order_id=cid, trigger_hint=hint),
+                          f"cancel_order {symbol} {id or cid}")
+        if _sparse(order):
+            order = self._refetch(symbol, order, cid or order.get("clientOrderId"), hint,
+                                  defaults={"id": id, "clientOrderId": cid, "symbol": symbol,
+                                            "status": "canceled"})
+        return to_decimal(order)
+
+    def move_stop(self, symbol: str, old: dict[str, Any], new_stop_price: Decimal,
+                  new_client_order_id: str) -> dict[str, Any]:
+        """Move a stop: amend in place where the exchange can (the result keeps the OLD
+        clientOrderId), else place the new stop FIRST and then cancel the old one. If that
+        cancel fails the error is raised; the new stop stands (known by its clientOrderId)."""
+        self._ensure_markets()
+        if self.venue.amend_trigger and self._has.get("editOrder"):
+            return self._amend_stop(symbol, old, new_stop_price)
+        new = self.place_stop(symbol, old["side"], Decimal(str(old["amount"])), new_stop_price,
+                              new_client_order_id)
+        try:
+            self.cancel_order(old.get("id"), symbol,
+                              {"clientOrderId": old.get("clientOrderId"), "trigger": True})
+        except ccxt.OrderNotFound:
+            logger.warning("{} old stop {} already gone (triggered or cancelled)", self.id,
+                           old.get("clientOrderId") or old.get("id"))
+        return new
+
+    def _amend_stop(self, symbol, old, new_stop_price) -> dict[str, Any]:
+        px = op.num(self.price_to_precision(symbol, Decimal(new_stop_price)))
+        side = old["side"]
+        order = self._run(lambda ex: ex.edit_order(old["id"], symbol, "market", side, None, None,
+                                                   {"triggerPrice": px}), f"amend stop {old['id']}")
+        if _sparse(order):
+            order = self._refetch(symbol, order, old.get("clientOrderId"), True, defaults={
+                **{k: v for k, v in old.items() if k != "info"}, "triggerPrice": Decimal(px)})
+        return to_decimal(order)
+
+    def close(self) -> None:
+        self._pool.close_all()
+
+
+def _sparse(order: dict[str, Any] | None) -> bool:
+    """True for an order that carries little more than ids (e.g. Bybit create/amend/cancel)."""
+    return not order or order.get("status") is None or order.get("amount") is None

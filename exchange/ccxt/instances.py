@@ -1,0 +1,130 @@
+"""One ccxt instance per calling thread, all sharing markets and one rate limit.
+
+Why: a sync ccxt instance is not thread-safe (its `throttle()` keeps unsynchronised state and
+it owns one `requests.Session`), and one actor thread per symbol calls the gateway
+concurrently. Alternatives rejected: one shared instance behind a lock serialises every symbol
+behind the slowest request; a pool of N instances still needs a lock-protected checkout and
+gives no benefit over a per-thread instance, which needs no locking at all on the hot path.
+
+So: `InstancePool.get()` returns the calling thread's own instance, creating it on first use
+with the injected factory, then:
+  - credentials, timeout, sandbox / demo mode applied;
+  - `enableRateLimit = False` (ccxt's per-instance throttle would not limit the aggregate) and
+    the instance's `fetch2` (the single funnel every REST request of ccxt goes through) wrapped
+    so it first waits on the ONE shared `TokenBucket`, with ccxt's own per-endpoint cost
+    weight as the token cost. The bucket never holds its lock while sleeping;
+  - `set_markets(shared_markets)`, so markets are fetched (or read from the cache) once;
+  - options an instance learns from the exchange (e.g. Bybit's unified-account status) and
+    that other instances would otherwise re-fetch are copied in from `learned`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import ccxt
+
+from exchange.ccxt.rate_limit import TokenBucket
+from exchange.ccxt.secrets import Credentials
+
+
+class InstancePool:
+    """Thread-local ccxt instances built by `factory`."""
+
+    def __init__(
+        self,
+        factory: Callable[[], ccxt.Exchange],
+        *,
+        bucket: TokenBucket,
+        credentials: Credentials | None,
+        sandbox: bool,
+        demo: bool,
+        timeout_ms: int | None,
+        learned_keys: tuple[str, ...] = (),
+    ) -> None:
+        self._factory = factory
+        self._bucket = bucket
+        self._credentials = credentials
+        self._sandbox = sandbox
+        self._demo = demo
+        self._timeout_ms = timeout_ms
+        self._learned_keys = learned_keys
+        self._learned: dict[str, Any] = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[ccxt.Exchange] = []
+        self._markets: dict[str, Any] | None = None
+
+    def set_markets(self, markets: dict[str, Any]) -> None:
+        """Share `markets` with every instance, existing and future."""
+        with self._lock:
+            self._markets = markets
+            existing = list(self._all)
+        for inst in existing:  # other threads' instances: only touched here, at (re)load
+            inst.set_markets(markets)
+
+    def new_instance(self) -> ccxt.Exchange:
+        """A configured instance not bound to any thread (used for validation/market load)."""
+        inst = self._factory()
+        if self._timeout_ms is not None:
+            inst.timeout = int(self._timeout_ms)
+        if self._credentials is not None:
+            inst.apiKey = self._credentials.api_key
+            inst.secret = self._credentials.secret
+        if self._sandbox:
+            inst.set_sandbox_mode(True)
+        if self._demo:
+            inst.enable_demo_trading(True)
+        inst.enableRateLimit = False
+        self._meter(inst)
+        return inst
+
+    def get(self) -> ccxt.Exchange:
+        """The calling thread's instance."""
+        inst = getattr(self._local, "exchange", None)
+        if inst is not None:
+            return inst
+        inst = self.new_instance()
+        with self._lock:
+            markets = self._markets
+            inst.options.update(self._learned)
+            self._all.append(inst)
+        if markets is not None:
+            inst.set_markets(markets)
+        self._local.exchange = inst
+        return inst
+
+    def remember_learned(self, inst: ccxt.Exchange) -> None:
+        """Copy options `inst` learned from the exchange so new instances start with them."""
+        if not self._learned_keys:
+            return
+        found = {k: inst.options[k] for k in self._learned_keys if inst.options.get(k) is not None}
+        if found and any(self._learned.get(k) != v for k, v in found.items()):
+            with self._lock:
+                self._learned.update(found)
+
+    def instance_count(self) -> int:
+        with self._lock:
+            return len(self._all)
+
+    def close_all(self) -> None:
+        with self._lock:
+            instances, self._all = list(self._all), []
+        for inst in instances:
+            session = getattr(inst, "session", None)
+            if session is not None:
+                session.close()
+        self._local = threading.local()
+
+    def _meter(self, inst: ccxt.Exchange) -> None:
+        bucket = self._bucket
+        inner = inst.fetch2
+
+        def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
+            cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
+            bucket.acquire(float(cost) if cost else 1.0)
+            return inner(path, api, method, params, config)
+
+        inst.fetch2 = metered_fetch2

@@ -1,0 +1,117 @@
+"""Find, cancel and list orders - including stop (trigger / algo) orders - by exchange id or
+by our clientOrderId, using each exchange's native way (all through ccxt's unified methods):
+
+bybit    GET /v5/order/realtime with orderLinkId|orderId (open + untriggered conditional orders),
+         then GET /v5/order/history with the same key (filled / cancelled / triggered).
+         Cancel: POST /v5/order/cancel with orderLinkId|orderId (works for conditional orders).
+binance  GET /fapi/v1/order with origClientOrderId|orderId, then GET /fapi/v1/algoOrder with
+         clientAlgoId|algoId (ccxt: params {'trigger': True}); stops first when the caller
+         knows it is a stop. Cancel likewise: DELETE /fapi/v1/order, then /fapi/v1/algoOrder.
+generic  fetch_order with {'clientOrderId': ...}, then fetch_open_orders filtered.
+
+Functions take one ccxt instance and make raw ccxt calls; the gateway wraps them in its
+retry policy (these are idempotent reads / cancels).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt
+
+from exchange.ccxt.order_params import Venue
+
+Order = dict[str, Any]
+
+
+def _matches(order: Order, order_id: str | None, cid: str | None) -> bool:
+    if cid is not None:
+        return order.get("clientOrderId") == cid
+    return str(order.get("id")) == str(order_id)
+
+
+def _first(orders: list[Order], order_id: str | None, cid: str | None) -> Order | None:
+    return next((o for o in orders if _matches(o, order_id, cid)), None)
+
+
+def _book_flags(venue: Venue, trigger_hint: bool | None) -> list[dict[str, Any]]:
+    if not venue.separate_trigger_book:
+        return [{}]
+    flags = [{}, dict(venue.trigger_flag)]
+    return flags[::-1] if trigger_hint else flags
+
+
+def find_order(
+    ex: ccxt.Exchange,
+    venue: Venue,
+    symbol: str,
+    *,
+    order_id: str | None = None,
+    client_order_id: str | None = None,
+    trigger_hint: bool | None = None,
+) -> Order | None:
+    """The order with this id / clientOrderId in any state, or None if the exchange has none."""
+    if order_id is None and client_order_id is None:
+        raise ccxt.ArgumentsRequired("find_order needs an id or params['clientOrderId']")
+    if venue.lookup == "bybit":
+        key = {"orderLinkId": client_order_id} if client_order_id else {"orderId": order_id}
+        found = _first(ex.fetch_open_orders(symbol, None, None, dict(key)), order_id, client_order_id)
+        if found is None:
+            history = ex.fetch_canceled_and_closed_orders(symbol, None, None, dict(key))
+            found = _first(history, order_id, client_order_id)
+        return found
+    if venue.lookup == "binance":
+        for flag in _book_flags(venue, trigger_hint):
+            params = dict(flag)
+            if client_order_id:
+                params["clientOrderId"] = client_order_id
+            try:
+                return ex.fetch_order(order_id, symbol, params)
+            except ccxt.OrderNotFound:
+                continue
+        return None
+    return _find_generic(ex, symbol, order_id, client_order_id)
+
+
+def _find_generic(ex, symbol, order_id, client_order_id) -> Order | None:
+    params = {"clientOrderId": client_order_id} if client_order_id else {}
+    if ex.has.get("fetchOrder"):
+        try:
+            return ex.fetch_order(order_id, symbol, params)
+        except ccxt.OrderNotFound:
+            pass
+    return _first(ex.fetch_open_orders(symbol), order_id, client_order_id)
+
+
+def cancel(
+    ex: ccxt.Exchange,
+    venue: Venue,
+    symbol: str,
+    *,
+    order_id: str | None,
+    client_order_id: str | None,
+    trigger_hint: bool | None = None,
+) -> Order:
+    """Cancel by id or clientOrderId, trying the stop book too where stops live apart.
+    Raises ccxt.OrderNotFound if no book has it."""
+    if order_id is None and client_order_id is None:
+        raise ccxt.ArgumentsRequired("cancel_order needs an id or params['clientOrderId']")
+    last: ccxt.OrderNotFound | None = None
+    for flag in _book_flags(venue, trigger_hint):
+        params = dict(flag)
+        if client_order_id:
+            params[venue.cancel_client_id_key] = client_order_id
+        try:
+            return ex.cancel_order(order_id if not client_order_id else None, symbol, params)
+        except ccxt.OrderNotFound as exc:
+            last = exc
+    assert last is not None
+    raise last
+
+
+def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit, params) -> list:
+    """Open orders including untriggered stops."""
+    orders = list(ex.fetch_open_orders(symbol, since, limit, dict(params or {})))
+    if venue.separate_trigger_book and not (params or {}).get("trigger"):
+        orders += ex.fetch_open_orders(symbol, since, limit, {**(params or {}), **venue.trigger_flag})
+    return orders

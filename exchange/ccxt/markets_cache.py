@@ -1,0 +1,92 @@
+"""Markets loaded once and kept on disk.
+
+File layout (JSON): {"exchange": "<id[/sandbox|/demo]>", "saved_at_ms": int, "markets": {...}}
+where "markets" is ccxt's unified markets dict as returned by `load_markets()` (fed back into
+every ccxt instance with `set_markets`). Written atomically: temp file in the same directory,
+fsync, rename, fsync of the directory.
+
+`load_or_fetch` policy: a cache younger than `max_age_s` is used without touching the network;
+otherwise the exchange is asked; if that fails with a network-type error (slow / unreachable /
+down) and ANY cache for this exchange exists, the stale cache is used and a warning logged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ccxt
+from loguru import logger
+
+Markets = dict[str, dict[str, Any]]
+
+
+def save(path: Path, exchange_key: str, markets: Markets, now_ms: int) -> None:
+    """Atomically write the cache file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"exchange": exchange_key, "saved_at_ms": int(now_ms), "markets": markets}
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, separators=(",", ":"), default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read(path: Path, exchange_key: str) -> tuple[int, Markets] | None:
+    """(saved_at_ms, markets) if the file exists, parses and is for this exchange, else None."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logger.warning("markets cache {} unreadable, ignoring it: {}", path, exc)
+        return None
+    if payload.get("exchange") != exchange_key or not isinstance(payload.get("markets"), dict):
+        logger.warning("markets cache {} is not for {}, ignoring it", path, exchange_key)
+        return None
+    return int(payload.get("saved_at_ms", 0)), payload["markets"]
+
+
+def load_or_fetch(
+    path: Path | None,
+    exchange_key: str,
+    fetch: Callable[[], Markets],
+    *,
+    max_age_s: float,
+    now_ms: Callable[[], int],
+) -> Markets:
+    """Fresh cache, else `fetch()` (and save), else any-age cache with a warning."""
+    cached = read(path, exchange_key) if path is not None else None
+    if cached is not None and now_ms() - cached[0] <= max_age_s * 1000:
+        logger.info("markets for {} loaded from cache {}", exchange_key, path)
+        return cached[1]
+    try:
+        markets = fetch()
+    except (ccxt.NetworkError, ccxt.BadResponse) as exc:
+        if cached is None:
+            raise
+        age_s = (now_ms() - cached[0]) / 1000
+        logger.warning(
+            "markets for {} could not be fetched ({}: {}); using cache {} aged {:.0f}s",
+            exchange_key, type(exc).__name__, exc, path, age_s,
+        )
+        return cached[1]
+    if path is not None:
+        save(path, exchange_key, markets, now_ms())
+    return markets

@@ -1,0 +1,174 @@
+"""Per-exchange order facts and a pure builder from port params to ccxt params.
+
+Verified against ccxt 4.5.90's source (`bybit.create_order_request`,
+`binance.create_order` / `create_order_request` / `fetch_order` / `cancel_order`):
+
+bybit (linear swap), reduce-only stop-market:
+  create_order(sym, 'market', side, qty, None, {'stopLossPrice': p, 'reduceOnly': True,
+               'clientOrderId': cid})
+  -> POST /v5/order/create {category: linear, orderType: Market, side, qty, triggerPrice: p,
+     triggerDirection: 2 for a sell stop (falls to p) / 1 for a buy stop (rises to p),
+     reduceOnly: true, orderLinkId: cid}. Hedge mode: 'hedged': True -> positionIdx 1 (long
+     position) / 2 (short). Stops are in the same order lists (no flag needed); amend with
+     edit_order(... {'triggerPrice': p}) -> POST /v5/order/amend.
+binanceusdm, reduce-only stop-market (conditional orders use the algo API in 4.5.90):
+  create_order(sym, 'market', side, qty, None, {'stopLossPrice': p, 'reduceOnly': True,
+               'clientOrderId': cid})
+  -> POST /fapi/v1/algoOrder {algoType: CONDITIONAL, type: STOP_MARKET, side, quantity,
+     triggerPrice: p, reduceOnly: true, clientAlgoId: cid}. Hedge mode: 'hedged': True ->
+     positionSide LONG/SHORT and reduceOnly dropped (Binance rejects it in hedge mode).
+     Fetch/cancel with {'trigger': True} (+ 'clientOrderId' -> clientAlgoId) hit
+     GET/DELETE /fapi/v1/algoOrder; open stops: GET /fapi/v1/openAlgoOrders. No amend for
+     conditional orders: move = place new, then cancel old.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ccxt
+
+PORT_CLIENT_ID = r"^[.A-Z:/a-z0-9_-]{1,36}$"
+
+
+@dataclass(frozen=True)
+class Venue:
+    """What the gateway needs to know about one exchange beyond ccxt's `has`/`features`."""
+
+    exchange_id: str
+    client_id_pattern: str = PORT_CLIENT_ID
+    stop_style: str | None = "stopLossPrice"  # 'stopLossPrice' | 'triggerPrice' | None
+    trigger_flag: dict[str, Any] = field(default_factory=dict)  # marks a stop in fetch/cancel
+    separate_trigger_book: bool = False  # stops live in their own book (Binance algo)
+    amend_trigger: bool = False  # edit_order can move an untriggered stop's trigger price
+    cancel_client_id_key: str = "clientOrderId"  # param name ccxt forwards for cancel by cid
+    lookup: str = "generic"  # 'bybit' | 'binance' | 'generic' (see lookup.py)
+    learned_options: tuple[str, ...] = ()  # ccxt options one instance learns, copied to others
+    direction_by_type: bool = False  # trigger direction is implied by STOP vs TAKE_PROFIT
+
+
+VENUES: dict[str, Venue] = {
+    "bybit": Venue(
+        "bybit",
+        client_id_pattern=r"^[A-Za-z0-9_-]{1,36}$",  # orderLinkId: letters, digits, - and _
+        amend_trigger=True,
+        cancel_client_id_key="orderLinkId",
+        lookup="bybit",
+        learned_options=("enableUnifiedMargin", "enableUnifiedAccount", "unifiedMarginStatus"),
+    ),
+    "binanceusdm": Venue(
+        "binanceusdm",
+        trigger_flag={"trigger": True},
+        separate_trigger_book=True,
+        lookup="binance",
+        learned_options=("leverageBrackets",),
+        direction_by_type=True,
+    ),
+}
+
+
+def venue_for(exchange_id: str, create_features: dict[str, Any] | None) -> Venue:
+    """The table entry, or one derived from ccxt `features` for an exchange not in the table."""
+    if exchange_id in VENUES:
+        return VENUES[exchange_id]
+    feats = create_features or {}
+    if feats.get("stopLossPrice"):
+        style: str | None = "stopLossPrice"
+    elif feats.get("triggerPrice") and feats.get("triggerDirection"):
+        style = "triggerPrice"
+    else:
+        style = None
+    return Venue(exchange_id, stop_style=style)
+
+
+def validate_client_order_id(venue: Venue, client_order_id: Any) -> str:
+    """Raise ccxt.InvalidOrder unless the id fits both the port's and the exchange's rule."""
+    cid = client_order_id
+    if not isinstance(cid, str) or not re.fullmatch(PORT_CLIENT_ID, cid):
+        raise ccxt.InvalidOrder(f"clientOrderId {cid!r} must match {PORT_CLIENT_ID}")
+    if not re.fullmatch(venue.client_id_pattern, cid):
+        raise ccxt.InvalidOrder(
+            f"clientOrderId {cid!r} not accepted by {venue.exchange_id}: "
+            f"must match {venue.client_id_pattern}"
+        )
+    return cid
+
+
+def num(value: Any) -> Any:
+    """Decimal -> str for ccxt params (ccxt's number_to_string/price_to_precision take str)."""
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
+def stop_params(
+    venue: Venue, *, side: str, stop_price: str, client_order_id: str, hedge_mode: bool
+) -> dict[str, Any]:
+    """ccxt params for a reduce-only stop-market on `venue` (side = the closing side)."""
+    if venue.stop_style == "stopLossPrice":
+        params: dict[str, Any] = {"stopLossPrice": stop_price}
+    elif venue.stop_style == "triggerPrice":
+        direction = "descending" if side == "sell" else "ascending"
+        params = {"triggerPrice": stop_price, "triggerDirection": direction}
+    else:
+        raise ccxt.NotSupported(f"{venue.exchange_id} cannot place a reduce-only stop-market")
+    params["reduceOnly"] = True
+    params["clientOrderId"] = client_order_id
+    if hedge_mode:
+        params["hedged"] = True
+    return params
+
+
+def translate(
+    venue: Venue, side: str, params: dict[str, Any] | None, *, hedge_mode: bool
+) -> dict[str, Any]:
+    """Port params -> ccxt params: Decimals to str, hedge flag, and Binance's trigger
+    direction (implied by STOP vs TAKE_PROFIT type) mapped onto stop/take-profit prices."""
+    out = {key: num(value) for key, value in (params or {}).items()}
+    if "stopLossPrice" in out:
+        out.setdefault("reduceOnly", True)  # port meaning: a reduce-only stop-market
+    if venue.direction_by_type and "triggerPrice" in out and "triggerDirection" in out:
+        direction = str(out.pop("triggerDirection")).lower()
+        price = out.pop("triggerPrice")
+        rising = direction in ("above", "ascending", "1")
+        # STOP_MARKET: buy fires on a rise, sell on a fall; TAKE_PROFIT_MARKET the opposite.
+        key = "stopLossPrice" if rising == (side == "buy") else "takeProfitPrice"
+        out[key] = price
+    explicit_side = "positionIdx" in out or "positionSide" in out
+    if hedge_mode and not explicit_side:
+        out["hedged"] = True
+    return out
+
+
+def check_features(
+    exchange_id: str, params: dict[str, Any], create_features: dict[str, Any] | None, has: dict
+) -> None:
+    """Raise ccxt.NotSupported if `params` asks for something ccxt says the exchange lacks."""
+    feats = create_features or {}
+    needs = {
+        "stopLossPrice": feats.get("stopLossPrice"),
+        "takeProfitPrice": feats.get("takeProfitPrice"),
+        "triggerPrice": feats.get("triggerPrice"),
+        "triggerDirection": feats.get("triggerDirection") or feats.get("triggerPrice"),
+        "hedged": feats.get("hedged"),
+        "reduceOnly": has.get("createReduceOnlyOrder") is not False,
+    }
+    for key, supported in needs.items():
+        if key in params and params[key] not in (None, False) and not supported:
+            raise ccxt.NotSupported(f"{exchange_id} createOrder does not support '{key}'")
+    tif = params.get("timeInForce")
+    if tif and feats.get("timeInForce") and not feats["timeInForce"].get(str(tif).upper()):
+        raise ccxt.NotSupported(f"{exchange_id} createOrder does not support timeInForce {tif}")
+
+
+def stop_impossible_reason(venue: Venue, create_features: dict | None, has: dict) -> str | None:
+    """Why a reduce-only exchange stop-market cannot be placed, or None if it can."""
+    feats = create_features or {}
+    if venue.stop_style is None:
+        return "features.createOrder has neither stopLossPrice nor triggerPrice+triggerDirection"
+    if not feats.get(venue.stop_style):
+        return f"features.createOrder.{venue.stop_style} is not supported"
+    if has.get("createReduceOnlyOrder") is False:
+        return "has.createReduceOnlyOrder is False"
+    return None

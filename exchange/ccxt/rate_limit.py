@@ -1,0 +1,61 @@
+"""One thread-safe token bucket shared by every ccxt instance of a gateway.
+
+Reservation scheme: `acquire(cost)` takes the lock only to refill and to book `cost` tokens
+(the balance may go negative, which queues later callers behind earlier ones in arrival
+order), computes how long this caller must wait for its booking to be covered, releases the
+lock and only THEN sleeps. No lock is held while sleeping, so hundreds of actor threads wait
+concurrently and the aggregate rate still never exceeds `rate_per_s` (after an initial
+`burst`). Clock and sleep are injected so tests can count instead of time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """`rate_per_s` tokens per second, at most `burst` banked. Cost is in tokens (ccxt cost
+    units when hooked into a ccxt instance: 1 = the exchange's cheapest request)."""
+
+    def __init__(
+        self,
+        rate_per_s: float,
+        burst: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate_per_s <= 0:
+            raise ValueError(f"rate_per_s must be > 0, got {rate_per_s}")
+        if burst < 1:
+            raise ValueError(f"burst must be >= 1, got {burst}")
+        self.rate_per_s = float(rate_per_s)
+        self.burst = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = float(burst)
+        self._stamp = clock()
+        self.acquired = 0  # number of acquire() calls served (for status/tests)
+
+    def reserve(self, cost: float = 1.0) -> float:
+        """Book `cost` tokens; return how many seconds the caller must wait before using them."""
+        with self._lock:
+            now = self._clock()
+            elapsed = max(0.0, now - self._stamp)
+            self._stamp = max(self._stamp, now)
+            self._tokens = min(self.burst, self._tokens + elapsed * self.rate_per_s)
+            self._tokens -= cost
+            self.acquired += 1
+            if self._tokens >= 0:
+                return 0.0
+            return -self._tokens / self.rate_per_s
+
+    def acquire(self, cost: float = 1.0) -> float:
+        """Block (without holding the lock) until `cost` tokens are ours; return the wait."""
+        wait = self.reserve(cost)
+        if wait > 0:
+            self._sleep(wait)
+        return wait

@@ -1,0 +1,76 @@
+"""Retry policy: exponential backoff with jitter, bounded attempts, injected sleep/rng.
+
+Only `classify(...) == "retryable"` errors are retried here. Order creation has its own
+recovery (see `CcxtGateway._submit`), because a failed create must be looked up by clientOrderId
+before anything is resent.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import TypeVar
+
+import ccxt
+from loguru import logger
+
+from exchange.ccxt.errors import classify, redact
+
+T = TypeVar("T")
+
+
+class Retrier:
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 5,
+        base_s: float = 0.5,
+        max_s: float = 8.0,
+        jitter: float = 0.5,
+        sleep: Callable[[float], None],
+        rng: random.Random,
+        redactions: tuple[str, ...] = (),
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        self.max_attempts = max_attempts
+        self._base = base_s
+        self._max = max_s
+        self._jitter = jitter
+        self._sleep = sleep
+        self._rng = rng
+        self._redactions = redactions
+
+    def delay(self, attempt: int) -> float:
+        """Wait before retry number `attempt` (1-based): base*2^(n-1), capped, plus jitter."""
+        raw = min(self._max, self._base * (2 ** (attempt - 1)))
+        return raw * (1 + self._jitter * self._rng.random())
+
+    def backoff(self, attempt: int, exc: BaseException, what: str) -> None:
+        wait = self.delay(attempt)
+        logger.warning(
+            "{} failed ({}: {}); retry {}/{} in {:.2f}s",
+            what, type(exc).__name__, self.clean(exc), attempt, self.max_attempts - 1, wait,
+        )
+        self._sleep(wait)
+
+    def clean(self, exc: BaseException) -> BaseException:
+        return redact(exc, self._redactions)
+
+    def run(self, fn: Callable[[], T], what: str) -> T:
+        """Call `fn`, retrying retryable ccxt errors; re-raise others (secrets redacted)."""
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except ccxt.BaseError as exc:
+                attempt += 1
+                if classify(exc, order_call=False) != "retryable" or attempt >= self.max_attempts:
+                    self.reraise(exc)
+                self.backoff(attempt, exc, what)
+
+    def reraise(self, exc: BaseException):
+        cleaned = self.clean(exc)
+        if cleaned is exc:
+            raise exc
+        raise cleaned from None

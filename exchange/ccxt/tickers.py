@@ -1,0 +1,105 @@
+"""LiveTickerSource: real prices for dry runs, polled on its own thread.
+
+One `fetch_tickers(symbols)` call per interval for ALL symbols (public data: give it a gateway
+built without credentials). Implements the paper exchange's price-source protocol:
+`initial_price(symbol) -> Decimal` and `path(symbol, from_ms, to_ms) -> [(ts_ms, Decimal)]`
+(the latest polled price if its timestamp is in (from_ms, to_ms], else []).
+A ticker without an exchange timestamp is stamped with the local clock at receipt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Protocol
+
+from loguru import logger
+
+
+class TickerFetcher(Protocol):
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]: ...
+
+
+class LiveTickerSource:
+    def __init__(
+        self,
+        fetcher: TickerFetcher,
+        symbols: list[str],
+        *,
+        interval_s: float = 2.0,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        if not symbols:
+            raise ValueError("LiveTickerSource needs at least one symbol")
+        self._fetcher = fetcher
+        self.symbols = list(symbols)
+        self.interval_s = interval_s
+        self._clock_ms = clock_ms
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[int, Decimal]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.polls = 0
+        self.errors = 0
+
+    def poll_once(self) -> None:
+        """One fetch for all symbols; keeps the previous price of any symbol missing/bad."""
+        tickers = self._fetcher.fetch_tickers(self.symbols)
+        received = self._clock_ms()
+        fresh: dict[str, tuple[int, Decimal]] = {}
+        for symbol in self.symbols:
+            ticker = tickers.get(symbol) or {}
+            price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
+            if price is None:
+                continue
+            ts = ticker.get("timestamp")
+            fresh[symbol] = (int(ts) if ts is not None else received, Decimal(str(price)))
+        with self._lock:
+            for symbol, (ts, price) in fresh.items():
+                previous = self._last.get(symbol)
+                if previous is None or ts >= previous[0]:
+                    self._last[symbol] = (ts, price)
+            self.polls += 1
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # keep polling through outages; never crash the thread
+                self.errors += 1
+                logger.warning("ticker poll failed ({}): {}", type(exc).__name__, exc)
+            self._stop.wait(self.interval_s)
+
+    def start(self) -> LiveTickerSource:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="live-tickers", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def last(self, symbol: str) -> tuple[int, Decimal] | None:
+        with self._lock:
+            return self._last.get(symbol)
+
+    # --- paper exchange price-source protocol
+    def initial_price(self, symbol: str) -> Decimal:
+        latest = self.last(symbol)
+        if latest is None:
+            self.poll_once()
+            latest = self.last(symbol)
+        if latest is None:
+            raise KeyError(f"no live price for {symbol}")
+        return latest[1]
+
+    def path(self, symbol: str, from_ms: int, to_ms: int) -> list[tuple[int, Decimal]]:
+        latest = self.last(symbol)
+        if latest is None or not (from_ms < latest[0] <= to_ms):
+            return []
+        return [latest]

@@ -1,0 +1,237 @@
+"""Binance USDⓈ-M futures (/fapi) answered from an in-memory Book, incl. the algo (conditional)
+order endpoints ccxt 4.5.90 uses for stop orders. Shapes follow ccxt's binance.py comments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tests.exchange.ccxt.emu_book import Book, EmuOrder
+
+ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+               "TRAILING_STOP_MARKET"]
+
+
+def _symbol(sym: str, base: str, tick: str, step: str, min_qty: str, price_prec: int,
+            qty_prec: int) -> dict[str, Any]:
+    return {
+        "symbol": sym, "pair": sym, "contractType": "PERPETUAL", "deliveryDate": 4133404800000,
+        "onboardDate": 1569398400000, "status": "TRADING", "maintMarginPercent": "2.5000",
+        "requiredMarginPercent": "5.0000", "baseAsset": base, "quoteAsset": "USDT",
+        "marginAsset": "USDT", "pricePrecision": price_prec, "quantityPrecision": qty_prec,
+        "baseAssetPrecision": 8, "quotePrecision": 8, "underlyingType": "COIN",
+        "underlyingSubType": ["PoW"], "settlePlan": 0, "triggerProtect": "0.0500",
+        "liquidationFee": "0.012500", "marketTakeBound": "0.05", "maxMoveOrderLimit": 10000,
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "4529764",
+             "tickSize": tick},
+            {"filterType": "LOT_SIZE", "stepSize": step, "maxQty": "1000", "minQty": min_qty},
+            {"filterType": "MARKET_LOT_SIZE", "stepSize": step, "maxQty": "120",
+             "minQty": min_qty},
+            {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+            {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+            {"filterType": "MIN_NOTIONAL", "notional": "100"},
+            {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500",
+             "multiplierDown": "0.9500", "multiplierDecimal": "4"},
+        ],
+        "orderTypes": ORDER_TYPES, "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+    }
+
+
+EXCHANGE_INFO = {
+    "timezone": "UTC", "serverTime": 1_700_000_000_000, "futuresType": "U_MARGINED",
+    "rateLimits": [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+                    "limit": 2400}],
+    "exchangeFilters": [],
+    "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
+    "symbols": [_symbol("BTCUSDT", "BTC", "0.10", "0.001", "0.001", 2, 3),
+                _symbol("ETHUSDT", "ETH", "0.01", "0.001", "0.001", 2, 3)],
+}
+
+STATUS = {"open": "NEW", "untriggered": "NEW", "filled": "FILLED", "canceled": "CANCELED"}
+
+
+def s(value: Decimal | None) -> str:
+    return "0" if value is None else format(value, "f")
+
+
+def error(code: int, msg: str, status: int = 400) -> tuple[int, Any]:
+    return status, {"code": code, "msg": msg}
+
+
+def order_json(o: EmuOrder) -> dict[str, Any]:
+    return {
+        "orderId": int(o.oid), "symbol": o.symbol, "status": STATUS[o.status],
+        "clientOrderId": o.cid, "price": s(o.price), "avgPrice": s(o.avg),
+        "origQty": s(o.qty), "executedQty": s(o.filled), "cumQty": s(o.filled),
+        "cumQuote": s(o.filled * (o.avg or 0)), "timeInForce": "GTC",
+        "type": o.type.upper(), "reduceOnly": o.reduce_only, "closePosition": False,
+        "side": o.side.upper(), "positionSide": o.extra.get("positionSide", "BOTH"),
+        "stopPrice": "0", "workingType": "CONTRACT_PRICE", "priceProtect": False,
+        "origType": o.type.upper(), "priceMatch": "NONE", "selfTradePreventionMode": "NONE",
+        "goodTillDate": 0, "time": o.created_ms, "updateTime": o.updated_ms,
+    }
+
+
+def algo_json(o: EmuOrder) -> dict[str, Any]:
+    status = {"untriggered": "NEW", "canceled": "CANCELED", "filled": "FINISHED"}[o.status]
+    return {
+        "algoId": int(o.oid), "clientAlgoId": o.cid, "algoType": "CONDITIONAL",
+        "orderType": o.extra["type"], "symbol": o.symbol, "side": o.side.upper(),
+        "positionSide": o.extra.get("positionSide", "BOTH"), "timeInForce": "GTC",
+        "quantity": s(o.qty), "algoStatus": status, "triggerPrice": s(o.trigger),
+        "price": "0", "icebergQuantity": None, "selfTradePreventionMode": "EXPIRE_MAKER",
+        "workingType": "CONTRACT_PRICE", "priceMatch": "NONE", "closePosition": False,
+        "priceProtect": False, "reduceOnly": o.reduce_only, "createTime": o.created_ms,
+        "updateTime": o.updated_ms, "triggerTime": 0, "goodTillDate": 0,
+    }
+
+
+class BinanceVenue:
+    def __init__(self, book: Book) -> None:
+        self.book = book
+
+    def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
+        name = f"{method.lower()}_" + path.strip("/").replace("/", "_")
+        handler = getattr(self, name, None)
+        if handler is None:
+            return 404, {"code": -1, "msg": f"emulator: no route {method} {path}"}
+        with self.book.lock:
+            return handler(p)
+
+    def get_fapi_v1_exchangeInfo(self, p):  # noqa: N802
+        return 200, EXCHANGE_INFO
+
+    def get_sapi_v1_capital_config_getall(self, p):
+        return 200, []  # coin config (ccxt's fetchCurrencies); not needed by the futures tests
+
+    def get_sapi_v1_margin_allPairs(self, p):  # noqa: N802
+        return 200, []  # ccxt's margin pairs (options.fetchMargins); spot-only, not needed here
+
+    def get_sapi_v1_margin_isolated_allPairs(self, p):  # noqa: N802
+        return 200, []
+
+    def get_fapi_v1_time(self, p):
+        return 200, {"serverTime": self.book.now_ms}
+
+    def get_fapi_v1_ticker_24hr(self, p):
+        rows = [{"symbol": sym, "priceChange": "0", "priceChangePercent": "0",
+                 "weightedAvgPrice": s(px), "lastPrice": s(px), "lastQty": "0.01",
+                 "openPrice": s(px), "highPrice": s(px), "lowPrice": s(px), "volume": "100",
+                 "quoteVolume": s(px * 100), "openTime": self.book.now_ms - 86_400_000,
+                 "closeTime": self.book.now_ms, "firstId": 1, "lastId": 2, "count": 2}
+                for sym, px in self.book.prices.items()
+                if not p.get("symbol") or p["symbol"] == sym]
+        return 200, rows
+
+    def post_fapi_v1_order(self, p):
+        if p.get("type") != "MARKET" and p.get("type") != "LIMIT":
+            return error(-4120, "Order type not supported for this endpoint. Please use the "
+                                "Algo Order API endpoints instead.")
+        cid = p.get("newClientOrderId")
+        if cid and self.book.find(cid=cid, stops=False) and self._live(cid, stops=False):
+            return error(-4116, "ClientOrderId is duplicated.")
+        order = self.book.place(
+            cid=cid, symbol=p["symbol"], side=p["side"].lower(), type=p["type"].lower(),
+            qty=Decimal(p["quantity"]), price=Decimal(p["price"]) if p.get("price") else None,
+            trigger=None, trigger_direction=None, reduce_only=p.get("reduceOnly") == "true",
+            extra={"positionSide": p.get("positionSide", "BOTH")})
+        return 200, order_json(order)
+
+    def _live(self, cid: str, stops: bool) -> bool:
+        order = self.book.find(cid=cid, stops=stops)
+        return order is not None and order.status in ("open", "untriggered")
+
+    def get_fapi_v1_order(self, p):
+        order = self.book.find(oid=p.get("orderId"), cid=p.get("origClientOrderId"), stops=False)
+        if order is None:
+            return error(-2013, "Order does not exist.")
+        return 200, order_json(order)
+
+    def delete_fapi_v1_order(self, p):
+        order = self.book.find(oid=p.get("orderId"), cid=p.get("origClientOrderId"), stops=False)
+        if order is None or not self.book.cancel(order):
+            return error(-2011, "Unknown order sent.")
+        return 200, order_json(order)
+
+    def get_fapi_v1_openOrders(self, p):  # noqa: N802
+        return 200, [order_json(o) for o in self.book.orders.values()
+                     if o.trigger is None and o.status == "open"
+                     and (not p.get("symbol") or o.symbol == p["symbol"])]
+
+    def post_fapi_v1_algoOrder(self, p):  # noqa: N802
+        cid = p.get("clientAlgoId")
+        if cid and self._live(cid, stops=True):
+            return error(-4116, "ClientOrderId is duplicated.")
+        order = self.book.place(
+            cid=cid, symbol=p["symbol"], side=p["side"].lower(), type="market",
+            qty=Decimal(p["quantity"]), price=None, trigger=Decimal(p["triggerPrice"]),
+            trigger_direction=None, reduce_only=p.get("reduceOnly") == "true",
+            extra={"positionSide": p.get("positionSide", "BOTH"), "type": p["type"]})
+        return 200, algo_json(order)
+
+    def get_fapi_v1_algoOrder(self, p):  # noqa: N802
+        order = self.book.find(oid=p.get("algoId"), cid=p.get("clientAlgoId"), stops=True)
+        if order is None:
+            return error(-2013, "Order does not exist.")
+        return 200, algo_json(order)
+
+    def delete_fapi_v1_algoOrder(self, p):  # noqa: N802
+        order = self.book.find(oid=p.get("algoId"), cid=p.get("clientAlgoId"), stops=True)
+        if order is None or not self.book.cancel(order):
+            return error(-2011, "Unknown order sent.")
+        return 200, {"algoId": int(order.oid), "clientAlgoId": order.cid, "code": "200",
+                     "msg": "success"}
+
+    def get_fapi_v1_openAlgoOrders(self, p):  # noqa: N802
+        return 200, [algo_json(o) for o in self.book.orders.values()
+                     if o.status == "untriggered"
+                     and (not p.get("symbol") or o.symbol == p["symbol"])]
+
+    def get_fapi_v1_leverageBracket(self, p):  # noqa: N802
+        bracket = {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000,
+                   "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}
+        return 200, [{"symbol": sym, "brackets": [bracket]} for sym in self.book.prices]
+
+    def get_fapi_v3_positionRisk(self, p):  # noqa: N802
+        rows = []
+        for sym, mark in self.book.prices.items():
+            size, entry = self.book.positions.get(sym, (Decimal(0), Decimal(0)))
+            rows.append({
+                "symbol": sym, "positionSide": "BOTH", "positionAmt": s(size),
+                "entryPrice": s(entry), "breakEvenPrice": s(entry), "markPrice": s(mark),
+                "unRealizedProfit": s((mark - entry) * size), "liquidationPrice": "0",
+                "isolatedMargin": "0", "notional": s(size * mark), "marginAsset": "USDT",
+                "isolatedWallet": "0", "initialMargin": s(abs(size * mark) / 10),
+                "maintMargin": "0", "positionInitialMargin": s(abs(size * mark) / 10),
+                "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0",
+                "askNotional": "0", "updateTime": self.book.now_ms})
+        return 200, rows
+
+    def get_fapi_v2_balance(self, p):
+        return 200, [self._asset()]
+
+    def _asset(self) -> dict[str, Any]:
+        bal = s(self.book.balance)
+        return {"accountAlias": "SgsR", "asset": "USDT", "balance": bal, "walletBalance": bal,
+                "crossWalletBalance": bal, "crossUnPnl": "0", "availableBalance": bal,
+                "maxWithdrawAmount": bal, "marginAvailable": True, "updateTime": self.book.now_ms}
+
+    def get_fapi_v3_account(self, p):
+        bal = s(self.book.balance)
+        return 200, {"totalInitialMargin": "0", "totalMaintMargin": "0", "totalWalletBalance": bal,
+                     "totalUnrealizedProfit": "0", "totalMarginBalance": bal,
+                     "availableBalance": bal, "maxWithdrawAmount": bal,
+                     "assets": [self._asset()], "positions": []}
+
+    get_fapi_v2_account = get_fapi_v3_account
+
+    def get_fapi_v1_userTrades(self, p):  # noqa: N802
+        since = int(p.get("startTime") or 0)
+        return 200, [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
+                      "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
+                      "realizedPnl": "0", "quoteQty": s(t.price * t.qty), "commission": s(t.fee),
+                      "commissionAsset": "USDT", "time": t.ts, "buyer": t.order.side == "buy",
+                      "maker": False, "positionSide": "BOTH"}
+                     for t in self.book.trades
+                     if t.ts >= since and t.order.symbol == p.get("symbol")]

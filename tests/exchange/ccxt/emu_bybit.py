@@ -1,0 +1,212 @@
+"""Bybit v5 (unified account, linear USDT perps) answered from an in-memory Book.
+Response shapes follow Bybit's v5 docs as quoted in ccxt's bybit.py comments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tests.exchange.ccxt.emu_book import Book, EmuOrder
+
+INSTRUMENTS = [
+    {"symbol": "BTCUSDT", "contractType": "LinearPerpetual", "status": "Trading",
+     "baseCoin": "BTC", "quoteCoin": "USDT", "settleCoin": "USDT", "launchTime": "1585526400000",
+     "deliveryTime": "0", "deliveryFeeRate": "", "priceScale": "2",
+     "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
+     "priceFilter": {"minPrice": "0.10", "maxPrice": "1999999.80", "tickSize": "0.10"},
+     "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": "0.001", "qtyStep": "0.001",
+                       "postOnlyMaxOrderQty": "1190.000", "maxMktOrderQty": "119.000",
+                       "minNotionalValue": "5"},
+     "unifiedMarginTrade": True, "fundingInterval": 480, "copyTrading": "both",
+     "upperFundingRate": "0.00375", "lowerFundingRate": "-0.00375", "isPreListing": False},
+    {"symbol": "ETHUSDT", "contractType": "LinearPerpetual", "status": "Trading",
+     "baseCoin": "ETH", "quoteCoin": "USDT", "settleCoin": "USDT", "launchTime": "1585526400000",
+     "deliveryTime": "0", "deliveryFeeRate": "", "priceScale": "2",
+     "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
+     "priceFilter": {"minPrice": "0.01", "maxPrice": "199999.98", "tickSize": "0.01"},
+     "lotSizeFilter": {"maxOrderQty": "7240.00", "minOrderQty": "0.01", "qtyStep": "0.01",
+                       "postOnlyMaxOrderQty": "7240.00", "maxMktOrderQty": "724.00",
+                       "minNotionalValue": "5"},
+     "unifiedMarginTrade": True, "fundingInterval": 480, "copyTrading": "both",
+     "upperFundingRate": "0.00375", "lowerFundingRate": "-0.00375", "isPreListing": False},
+]
+
+STATUS = {"open": "New", "untriggered": "Untriggered", "filled": "Filled", "canceled": "Cancelled"}
+
+
+def ok(result: Any, now_ms: int) -> tuple[int, Any]:
+    return 200, {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": now_ms}
+
+
+def err(code: int, msg: str, now_ms: int = 0) -> tuple[int, Any]:
+    return 200, {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now_ms}
+
+
+def s(value: Decimal | None) -> str:
+    return "" if value is None else format(value, "f")
+
+
+def order_json(o: EmuOrder) -> dict[str, Any]:
+    return {
+        "orderId": o.oid, "orderLinkId": o.cid, "blockTradeId": "", "symbol": o.symbol,
+        "price": s(o.price) or "0", "qty": s(o.qty), "side": o.side.capitalize(),
+        "isLeverage": "", "positionIdx": int(o.extra.get("positionIdx", 0)),
+        "orderStatus": STATUS[o.status], "cancelType": "UNKNOWN", "rejectReason": "EC_NoError",
+        "avgPrice": s(o.avg) or "0", "leavesQty": s(o.qty - o.filled),
+        "leavesValue": "0", "cumExecQty": s(o.filled),
+        "cumExecValue": s(o.filled * (o.avg or 0)), "cumExecFee": "0",
+        "timeInForce": "IOC" if o.type == "market" else "GTC",
+        "orderType": o.type.capitalize(), "stopOrderType": "Stop" if o.trigger else "",
+        "orderIv": "", "triggerPrice": s(o.trigger) or "0", "takeProfit": "0", "stopLoss": "0",
+        "tpTriggerBy": "", "slTriggerBy": "", "triggerDirection": o.trigger_direction or 0,
+        "triggerBy": "LastPrice" if o.trigger else "", "lastPriceOnCreated": "",
+        "reduceOnly": o.reduce_only, "closeOnTrigger": False, "smpType": "None",
+        "smpGroup": 0, "smpOrderId": "", "tpslMode": "", "tpLimitPrice": "", "slLimitPrice": "",
+        "placeType": "", "createdTime": str(o.created_ms), "updatedTime": str(o.updated_ms),
+    }
+
+
+class BybitVenue:
+    def __init__(self, book: Book) -> None:
+        self.book = book
+
+    def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
+        handler = getattr(self, "h_" + path.strip("/").replace("/", "_").replace("-", "_"), None)
+        if handler is None:
+            return 404, {"retCode": 404, "retMsg": f"emulator: no route {method} {path}"}
+        with self.book.lock:
+            return handler(p)
+
+    def _ok(self, result: Any) -> tuple[int, Any]:
+        return ok(result, self.book.now_ms)
+
+    def h_v5_market_time(self, p):
+        sec = self.book.now_ms // 1000
+        return self._ok({"timeSecond": str(sec), "timeNano": str(self.book.now_ms * 1_000_000)})
+
+    def h_v5_market_instruments_info(self, p):
+        rows = INSTRUMENTS if p.get("category") == "linear" else []
+        return self._ok({"category": p.get("category"), "list": rows, "nextPageCursor": ""})
+
+    def h_v5_asset_coin_query_info(self, p):
+        return self._ok({"rows": []})
+
+    def h_v5_user_query_api(self, p):
+        return self._ok({"id": "1", "readOnly": 0, "unified": 0, "uta": 1, "isMaster": True})
+
+    def h_v5_account_info(self, p):
+        return self._ok({"marginMode": "REGULAR_MARGIN", "unifiedMarginStatus": 5,
+                         "updatedTime": "1697078946000"})
+
+    def h_v5_market_tickers(self, p):
+        rows = [{"symbol": sym, "lastPrice": s(px), "markPrice": s(px), "indexPrice": s(px),
+                 "bid1Price": s(px), "ask1Price": s(px), "bid1Size": "1", "ask1Size": "1",
+                 "prevPrice24h": s(px), "price24hPcnt": "0", "highPrice24h": s(px),
+                 "lowPrice24h": s(px), "volume24h": "1000", "turnover24h": "1000000",
+                 "fundingRate": "0.0001", "nextFundingTime": "0", "openInterest": "1"}
+                for sym, px in self.book.prices.items()
+                if not p.get("symbol") or p["symbol"] == sym]
+        return self._ok({"category": "linear", "list": rows})
+
+    def h_v5_order_create(self, p):
+        cid = p.get("orderLinkId") or f"emu-{self.book.next_id()}"
+        if self.book.find(cid=cid):
+            return err(110072, "OrderLinkedID is duplicate")
+        trigger = p.get("triggerPrice")
+        order = self.book.place(
+            cid=cid, symbol=p["symbol"], side=p["side"].lower(), type=p["orderType"].lower(),
+            qty=Decimal(p["qty"]), price=Decimal(p["price"]) if p.get("price") else None,
+            trigger=Decimal(trigger) if trigger else None,
+            trigger_direction=int(p["triggerDirection"]) if p.get("triggerDirection") else None,
+            reduce_only=bool(p.get("reduceOnly")),
+            extra={"positionIdx": p.get("positionIdx", 0)})
+        return self._ok({"orderId": order.oid, "orderLinkId": order.cid})
+
+    def _select(self, p, live: bool) -> list[EmuOrder]:
+        rows = []
+        for o in self.book.orders.values():
+            if (o.status in ("open", "untriggered")) != live:
+                continue
+            if p.get("symbol") and o.symbol != p["symbol"]:
+                continue
+            if p.get("orderId") and o.oid != p["orderId"]:
+                continue
+            if p.get("orderLinkId") and o.cid != p["orderLinkId"]:
+                continue
+            if p.get("orderFilter") == "StopOrder" and o.trigger is None:
+                continue
+            rows.append(o)
+        return sorted(rows, key=lambda o: -o.created_ms)
+
+    def h_v5_order_realtime(self, p):
+        rows = [order_json(o) for o in self._select(p, live=True)]
+        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+
+    def h_v5_order_history(self, p):
+        rows = [order_json(o) for o in self._select(p, live=False)]
+        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+
+    def h_v5_order_cancel(self, p):
+        order = self.book.find(oid=p.get("orderId"), cid=p.get("orderLinkId"))
+        if order is None or not self.book.cancel(order):
+            return err(110001, "order not exists or too late to cancel")
+        return self._ok({"orderId": order.oid, "orderLinkId": order.cid})
+
+    def h_v5_order_amend(self, p):
+        order = self.book.find(oid=p.get("orderId"), cid=p.get("orderLinkId"))
+        if order is None or order.status not in ("open", "untriggered"):
+            return err(110001, "order not exists or too late to replace")
+        if p.get("triggerPrice"):
+            order.trigger = Decimal(p["triggerPrice"])
+        if p.get("qty"):
+            order.qty = Decimal(p["qty"])
+        order.updated_ms = self.book.tick()
+        return self._ok({"orderId": order.oid, "orderLinkId": order.cid})
+
+    def h_v5_position_list(self, p):
+        rows = []
+        for sym in self.book.prices:
+            if p.get("symbol") and p["symbol"] != sym:
+                continue
+            size, entry = self.book.positions.get(sym, (Decimal(0), Decimal(0)))
+            mark = self.book.prices[sym]
+            side = "" if size == 0 else ("Buy" if size > 0 else "Sell")
+            rows.append({
+                "positionIdx": 0, "riskId": 1, "riskLimitValue": "2000000", "symbol": sym,
+                "side": side, "size": s(abs(size)), "avgPrice": s(entry),
+                "positionValue": s(abs(size) * entry), "tradeMode": 0, "autoAddMargin": 0,
+                "positionStatus": "Normal", "leverage": "10", "markPrice": s(mark),
+                "liqPrice": "", "bustPrice": "", "positionIM": "0", "positionMM": "0",
+                "positionBalance": "0", "takeProfit": "0", "stopLoss": "0", "trailingStop": "0",
+                "unrealisedPnl": s((mark - entry) * size), "curRealisedPnl": "0",
+                "cumRealisedPnl": "0", "adlRankIndicator": 0, "isReduceOnly": False,
+                "createdTime": "1676538056258", "updatedTime": str(self.book.now_ms), "seq": 1})
+        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+
+    def h_v5_account_wallet_balance(self, p):
+        bal = s(self.book.balance)
+        coin = {"coin": "USDT", "equity": bal, "usdValue": bal, "walletBalance": bal,
+                "free": "", "locked": "0", "borrowAmount": "0", "availableToWithdraw": "",
+                "availableToBorrow": "", "accruedInterest": "0", "totalOrderIM": "0",
+                "totalPositionIM": "0", "totalPositionMM": "0", "unrealisedPnl": "0",
+                "cumRealisedPnl": "0", "bonus": "0", "marginCollateral": True,
+                "collateralSwitch": True, "spotBorrow": "0"}
+        acct = {"accountType": "UNIFIED", "totalEquity": bal, "totalWalletBalance": bal,
+                "totalMarginBalance": bal, "totalAvailableBalance": bal,
+                "totalPerpUPL": "0", "totalInitialMargin": "0", "totalMaintenanceMargin": "0",
+                "accountIMRate": "0", "accountMMRate": "0", "accountLTV": "0", "coin": [coin]}
+        return self._ok({"list": [acct]})
+
+    def h_v5_execution_list(self, p):
+        since = int(p.get("startTime") or 0)
+        rows = [{"symbol": t.order.symbol, "orderId": t.order.oid, "orderLinkId": t.order.cid,
+                 "side": t.order.side.capitalize(), "orderPrice": s(t.price), "orderQty": s(t.qty),
+                 "leavesQty": "0", "orderType": t.order.type.capitalize(), "stopOrderType": "",
+                 "execFee": s(t.fee), "execId": t.tid, "execPrice": s(t.price), "execQty": s(t.qty),
+                 "execType": "Trade", "execValue": s(t.qty * t.price), "execTime": str(t.ts),
+                 "feeCurrency": "USDT", "isMaker": False, "feeRate": "0.00055", "tradeIv": "",
+                 "markIv": "", "markPrice": s(t.price), "indexPrice": "", "underlyingPrice": "",
+                 "blockTradeId": "", "closedSize": "0", "seq": 1}
+                for t in self.book.trades
+                if t.ts >= since and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
+        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})

@@ -1,0 +1,127 @@
+"""errors.classify, order_params (client ids, translation, features) and capability refusal."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import ccxt
+import pytest
+from loguru import logger
+
+from exchange.ccxt import order_params as op
+from exchange.ccxt.errors import OrderOutcomeUnknown, classify
+from exchange.ccxt.gateway import CcxtGateway
+
+
+@pytest.mark.parametrize(
+    ("exc", "order_call", "kind"),
+    [
+        (ccxt.RequestTimeout("t"), True, "ambiguous"),
+        (ccxt.RequestTimeout("t"), False, "retryable"),
+        (ccxt.BadResponse("b"), True, "ambiguous"),
+        (ccxt.NullResponse("n"), True, "ambiguous"),
+        (ccxt.BadResponse("b"), False, "retryable"),
+        (ccxt.NetworkError("n"), True, "retryable"),
+        (ccxt.RateLimitExceeded("r"), True, "retryable"),
+        (ccxt.DDoSProtection("d"), False, "retryable"),
+        (ccxt.ExchangeNotAvailable("x"), True, "retryable"),
+        (ccxt.OnMaintenance("m"), False, "retryable"),
+        (ccxt.InvalidNonce("n"), True, "retryable"),
+        (ccxt.InsufficientFunds("f"), True, "permanent"),
+        (ccxt.InvalidOrder("i"), True, "permanent"),
+        (ccxt.OrderNotFound("o"), False, "permanent"),
+        (ccxt.BadSymbol("s"), False, "permanent"),
+        (ccxt.AuthenticationError("a"), False, "permanent"),
+        (ccxt.PermissionDenied("p"), True, "permanent"),
+        (ccxt.ExchangeError("e"), True, "permanent"),
+        (OrderOutcomeUnknown("u"), True, "ambiguous"),
+        (ValueError("v"), False, "permanent"),
+    ],
+)
+def test_classify(exc, order_call, kind):
+    assert classify(exc, order_call=order_call) == kind
+
+
+def test_binance_minus_1007_maps_to_an_ambiguous_error():
+    ex = ccxt.binanceusdm()
+    assert classify(ex.exceptions["exact"]["-1007"]("x"), order_call=True) == "ambiguous"
+
+
+@pytest.mark.parametrize("cid", ["abc", "A-b_9", "x" * 36])
+def test_client_ids_accepted_by_both(cid):
+    for venue in op.VENUES.values():
+        assert op.validate_client_order_id(venue, cid) == cid
+
+
+@pytest.mark.parametrize("cid", ["", "x" * 37, "has space", "ümlaut", None, 12])
+def test_client_ids_rejected(cid):
+    with pytest.raises(ccxt.InvalidOrder):
+        op.validate_client_order_id(op.VENUES["binanceusdm"], cid)
+
+
+def test_binance_accepts_dots_colons_slashes_bybit_does_not():
+    assert op.validate_client_order_id(op.VENUES["binanceusdm"], "a.b:c/d")
+    with pytest.raises(ccxt.InvalidOrder, match="bybit"):
+        op.validate_client_order_id(op.VENUES["bybit"], "a.b:c/d")
+
+
+def test_translate_decimals_hedge_and_binance_trigger_direction():
+    bybit, binance = op.VENUES["bybit"], op.VENUES["binanceusdm"]
+    out = op.translate(bybit, "sell", {"stopLossPrice": D("1.50")}, hedge_mode=True)
+    assert out == {"stopLossPrice": "1.50", "reduceOnly": True, "hedged": True}
+    out = op.translate(binance, "buy", {"triggerPrice": D("10"), "triggerDirection": "above"},
+                       hedge_mode=False)
+    assert out == {"stopLossPrice": "10"}  # STOP_MARKET buy fires on a rise
+    out = op.translate(binance, "buy", {"triggerPrice": D("10"), "triggerDirection": "below"},
+                       hedge_mode=False)
+    assert out == {"takeProfitPrice": "10"}
+    out = op.translate(bybit, "buy", {"positionIdx": 1}, hedge_mode=True)
+    assert "hedged" not in out
+
+
+def test_stop_params_per_exchange():
+    assert op.stop_params(op.VENUES["bybit"], side="sell", stop_price="9", client_order_id="c",
+                          hedge_mode=False) == {"stopLossPrice": "9", "reduceOnly": True,
+                                                "clientOrderId": "c"}
+    generic = op.venue_for("x", {"triggerPrice": True, "triggerDirection": True})
+    assert op.stop_params(generic, side="buy", stop_price="9", client_order_id="c",
+                          hedge_mode=True)["triggerDirection"] == "ascending"
+
+
+def test_check_features_refuses_unsupported_params():
+    feats = ccxt.binanceusdm().features["swap"]["linear"]["createOrder"]
+    op.check_features("binanceusdm", {"stopLossPrice": "1", "reduceOnly": True}, feats, {})
+    with pytest.raises(ccxt.NotSupported, match="triggerDirection"):
+        op.check_features("binanceusdm", {"triggerDirection": "above"}, {"triggerPrice": False}, {})
+    with pytest.raises(ccxt.NotSupported, match="timeInForce"):
+        op.check_features("bybit", {"timeInForce": "GTD"},
+                          ccxt.bybit().features["swap"]["linear"]["createOrder"], {})
+
+
+def test_exchange_without_reduce_only_stop_is_refused_unless_bot_stops(tmp_path):
+    # digifinex (real ccxt class): swap createOrder has no stopLossPrice / triggerPrice
+    with pytest.raises(ccxt.NotSupported, match="digifinex cannot place a reduce-only stop"):
+        CcxtGateway(ccxt.digifinex, markets_cache=tmp_path / "m.json")
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING")
+    try:
+        gw = CcxtGateway(ccxt.digifinex, stop_mode="bot", markets_cache=tmp_path / "m.json")
+    finally:
+        logger.remove(sink)
+    assert any("NO reduce-only exchange stop" in line for line in lines)
+    with pytest.raises(ccxt.NotSupported):
+        gw.place_stop("BTC/USDT:USDT", "sell", D("1"), D("1"), "c")
+
+
+def test_exchange_missing_a_required_method_is_refused_with_its_name():
+    with pytest.raises(ccxt.NotSupported, match="lacks required capability: .*fetchPositions"):
+        CcxtGateway(ccxt.bitstamp)
+
+
+def test_sandbox_and_demo_modes_are_applied_per_instance():
+    gw = CcxtGateway(ccxt.bybit, sandbox=True)
+    assert gw._pool.new_instance().isSandboxModeEnabled
+    gw = CcxtGateway(ccxt.bybit, demo=True)
+    assert gw._pool.new_instance().options["enableDemoTrading"] is True
+    with pytest.raises(ccxt.NotSupported, match="demo"):
+        CcxtGateway(ccxt.bybit, sandbox=True, demo=True)

@@ -1,0 +1,124 @@
+"""CcxtGateway over a REAL ccxt.binanceusdm talking to the local /fapi emulator."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import ccxt
+import pytest
+
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from exchange.ccxt.errors import OrderOutcomeUnknown
+
+BTC = "BTC/USDT:USDT"
+
+
+@pytest.fixture
+def emu():
+    server = start_emulator("binanceusdm")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gw(emu, tmp_path):
+    gateway = make_gateway("binanceusdm", emu, tmp_path)
+    gateway.load_markets()
+    emu.clear()
+    yield gateway
+    gateway.close()
+
+
+def test_markets_cached_then_reused_without_exchange_info(emu, tmp_path):
+    cache = tmp_path / "b.json"
+    make_gateway("binanceusdm", emu, tmp_path, cache=cache).load_markets()
+    assert len(emu.hits("/fapi/v1/exchangeInfo")) == 1
+    gw = make_gateway("binanceusdm", emu, tmp_path, cache=cache)
+    assert gw.market(BTC)["limits"]["cost"]["min"] == D("100")
+    assert len(emu.hits("/fapi/v1/exchangeInfo")) == 1
+
+
+def test_entry_uses_new_client_order_id(gw, emu):
+    order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e.1:a/b"})
+    sent = emu.hits("/fapi/v1/order", "POST")[0].params
+    assert sent["newClientOrderId"] == "e.1:a/b" and sent["type"] == "MARKET"
+    assert sent["quantity"] == "0.01"
+    assert order["status"] == "closed" and order["filled"] == D("0.01")
+
+
+def test_stop_goes_to_the_algo_endpoint_and_moves_by_place_then_cancel(gw, emu):
+    gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-2"})
+    stop = gw.place_stop(BTC, "sell", D("0.01"), D("49000.06"), "s-1")
+    sent = emu.hits("/fapi/v1/algoOrder", "POST")[0].params
+    assert sent["algoType"] == "CONDITIONAL" and sent["type"] == "STOP_MARKET"
+    assert sent["triggerPrice"] == "49000.1" and sent["reduceOnly"] == "true"
+    assert sent["clientAlgoId"] == "s-1" and sent["side"] == "SELL"
+    assert stop["status"] == "open" and stop["clientOrderId"] == "s-1"
+
+    emu.clear()
+    moved = gw.move_stop(BTC, stop, D("49500"), "s-2")
+    order_of_calls = [(r.method, r.path) for r in emu.requests if "algoOrder" in r.path]
+    assert order_of_calls[:2] == [("POST", "/fapi/v1/algoOrder"), ("DELETE", "/fapi/v1/algoOrder")]
+    assert emu.requests[1].params["clientAlgoId"] == "s-1"
+    assert moved["clientOrderId"] == "s-2" and moved["triggerPrice"] == D("49500")
+    assert [o["clientOrderId"] for o in gw.fetch_open_orders(BTC)] == ["s-2"]
+
+    found = gw.fetch_order(None, BTC, {"clientOrderId": "s-2"})
+    assert found["triggerPrice"] == D("49500")
+    canceled = gw.cancel_order(None, BTC, {"clientOrderId": "s-2"})
+    assert canceled["status"] == "canceled"
+
+
+def test_hedge_mode_sends_position_side_instead_of_reduce_only(emu, tmp_path):
+    gw = make_gateway("binanceusdm", emu, tmp_path, hedge_mode=True)
+    gw.place_stop(BTC, "sell", D("0.01"), D("49000"), "s-h")
+    sent = emu.hits("/fapi/v1/algoOrder", "POST")[0].params
+    assert sent["positionSide"] == "LONG" and "reduceOnly" not in sent
+    gw.close()
+
+
+def test_timeout_after_landing_found_by_client_id_once(emu, tmp_path):
+    gw = make_gateway("binanceusdm", emu, tmp_path, timeout_ms=300)
+    gw.load_markets()
+    emu.fail_next("/fapi/v1/order", hold="after")
+    order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "t-1"})
+    assert order["clientOrderId"] == "t-1"
+    assert len(emu.hits("/fapi/v1/order", "POST")) == 1
+    gw.close()
+
+
+def test_binance_1007_on_create_is_ambiguous_and_looked_up(gw, emu):
+    emu.fail_next("/fapi/v1/order", status=503,
+                  body={"code": -1007, "msg": "Timeout waiting for response from backend "
+                        "server. Send status unknown; execution status unknown."})
+    with pytest.raises(OrderOutcomeUnknown):
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "t-2"})
+    assert len(emu.hits("/fapi/v1/order", "POST")) == 1
+    assert emu.hits("/fapi/v1/order", "GET")[0].params["origClientOrderId"] == "t-2"
+
+
+def test_rate_limit_429_backs_off_and_insufficient_margin_does_not(gw, emu):
+    emu.fail_next("/fapi/v1/order", status=429, body={"code": -1003, "msg": "Too many requests"})
+    assert gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "r-1"})
+    assert len(emu.hits("/fapi/v1/order", "POST")) == 2
+    emu.clear()
+    emu.fail_next("/fapi/v1/order", body={"code": -2019, "msg": "Margin is insufficient."},
+                  status=400)
+    with pytest.raises(ccxt.InsufficientFunds):
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "f-1"})
+    assert len(emu.hits("/fapi/v1/order", "POST")) == 1
+
+
+def test_unknown_order_cancel_tries_both_books_then_raises(gw, emu):
+    with pytest.raises(ccxt.OrderNotFound):
+        gw.cancel_order(None, BTC, {"clientOrderId": "ghost"})
+    assert [r.path for r in emu.requests] == ["/fapi/v1/order", "/fapi/v1/algoOrder"]
+
+
+def test_positions_filter_zero_and_trades_polled_per_active_symbol(gw, emu):
+    gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "p-1"})
+    positions = gw.fetch_positions()
+    assert [(p["symbol"], p["contracts"]) for p in positions] == [(BTC, D("0.01"))]
+    fills = gw.poll_updates(0, symbols=[BTC])
+    assert [(f["clientOrderId"], f["price"]) for f in fills] == [("p-1", D("50000"))]
+    assert [r.params["symbol"] for r in emu.hits("/fapi/v1/userTrades")] == ["BTCUSDT"]

@@ -1,0 +1,77 @@
+"""The shared token bucket: arithmetic, no lock held while sleeping, shared by all threads."""
+
+from __future__ import annotations
+
+import threading
+
+from exchange.ccxt.rate_limit import TokenBucket
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
+
+
+def test_bucket_books_waits_at_the_configured_rate():
+    fake = FakeTime(0.0)
+    frozen = lambda: 0.0  # noqa: E731 - the clock never moves: every wait is pure booking
+    bucket = TokenBucket(10.0, burst=2, clock=frozen, sleep=fake.sleep)
+    waits = [bucket.reserve() for _ in range(5)]
+    assert [round(w, 9) for w in waits] == [0.0, 0.0, 0.1, 0.2, 0.3]
+
+
+def test_bucket_refills_with_time():
+    fake = FakeTime(0.0)
+    bucket = TokenBucket(10.0, burst=1, clock=fake.clock, sleep=fake.sleep)
+    assert bucket.acquire() == 0.0
+    assert abs(bucket.acquire() - 0.1) < 1e-9  # fake sleep advanced the clock by 0.1
+    fake.sleep(1.0)  # idle: refills to burst only
+    assert bucket.acquire() == 0.0
+    assert abs(bucket.acquire() - 0.1) < 1e-9
+
+
+def test_sleeping_caller_does_not_hold_the_lock():
+    release = threading.Event()
+    entered = threading.Event()
+
+    def blocking_sleep(_seconds: float) -> None:
+        entered.set()
+        release.wait(5)
+
+    bucket = TokenBucket(1.0, burst=1, clock=lambda: 0.0, sleep=blocking_sleep)
+    bucket.acquire()
+    sleeper = threading.Thread(target=bucket.acquire)
+    sleeper.start()
+    assert entered.wait(5)
+    got = bucket.reserve()  # would deadlock if the sleeper held the lock
+    release.set()
+    sleeper.join(5)
+    assert got == 2.0
+
+
+def test_all_threads_share_one_bucket_through_the_gateway(tmp_path):
+    """N threads x M calls: total booked wait >= (N*M - burst) / rate, counted not timed."""
+    emu = start_emulator("bybit")
+    fake = FakeTime()
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=5.0)
+        gw.load_markets()
+        before = gw.bucket.acquired
+        n_threads, m_calls = 8, 3
+        barrier = threading.Barrier(n_threads)
+
+        def work() -> None:
+            barrier.wait(5)
+            for _ in range(m_calls):
+                gw.fetch_tickers(["BTC/USDT:USDT"])
+
+        threads = [threading.Thread(target=work) for _ in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        calls = gw.bucket.acquired - before
+        assert calls == n_threads * m_calls == len(emu.hits("/v5/market/tickers"))
+        # every request waited on the same bucket: the fake clock advanced by at least the
+        # time the shared limit needs for these requests (ccxt cost 1 each for tickers)
+        assert fake.now - 1_700_000_000.0 >= (calls - 1) / 5.0 - 1e-6
+        assert gw.status()["instances"] == n_threads + 1  # + the loader thread's instance
+        gw.close()
+    finally:
+        emu.stop()

@@ -1,0 +1,67 @@
+"""Credentials from env / 0600 TOML; never in repr, logs, status or exception messages."""
+
+from __future__ import annotations
+
+import pickle
+from decimal import Decimal as D
+
+import ccxt
+import pytest
+from loguru import logger
+
+from exchange.ccxt.secrets import Credentials, CredentialsError, load_credentials
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, make_gateway, start_emulator
+
+
+def test_env_vars_by_name():
+    creds = load_credentials(api_key_env="K", api_secret_env="S",
+                             environ={"K": "key-1", "S": "sec-1"})
+    assert (creds.api_key, creds.secret) == ("key-1", "sec-1")
+    with pytest.raises(CredentialsError, match="S"):
+        load_credentials(api_key_env="K", api_secret_env="S", environ={"K": "key-1"})
+
+
+def test_secrets_file_must_be_0600(tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text('[bybit]\napi_key = "file-key"\nsecret = "file-secret"\n')
+    path.chmod(0o644)
+    with pytest.raises(CredentialsError) as info:
+        load_credentials(secrets_file=path, exchange_id="bybit", environ={})
+    assert str(path) in str(info.value) and "0644" in str(info.value)
+    assert "file-secret" not in str(info.value)
+    path.chmod(0o600)
+    creds = load_credentials(secrets_file=path, exchange_id="bybit", environ={})
+    assert creds.secret == "file-secret" and creds.source == f"file:{path}"
+
+
+def test_credentials_do_not_print_or_pickle():
+    creds = Credentials("visible-key", "visible-secret", source="test")
+    for text in (repr(creds), str(creds), f"{creds}", repr([creds])):
+        assert "visible-key" not in text and "visible-secret" not in text
+    with pytest.raises(TypeError):
+        pickle.dumps(creds)
+
+
+def test_gateway_repr_status_logs_and_errors_never_show_keys(tmp_path):
+    emu = start_emulator("bybit")
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="DEBUG")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path)
+        gw.load_markets()
+        # an exchange error that echoes the request's API key back in its message
+        body = {"retCode": 10003, "retMsg": f"API key {API_KEY} is invalid", "result": {}}
+        emu.fail_next("/v5/order/create", body=body)
+        with pytest.raises(ccxt.AuthenticationError) as info:
+            gw.create_order("BTC/USDT:USDT", "market", "buy", D("0.01"), None,
+                            {"clientOrderId": "k-1"})
+        emu.fail_next("/v5/market/tickers", 1, status=503, body=f"echo {API_SECRET}")
+        gw.fetch_tickers(["BTC/USDT:USDT"])  # retried after the 503, logged on the way
+        texts = [repr(gw), str(gw), repr(gw.status()), str(info.value), *lines]
+        gw.close()
+    finally:
+        logger.remove(sink)
+        emu.stop()
+    assert any("retry 1/" in line for line in lines)
+    for text in texts:
+        assert API_KEY not in text and API_SECRET not in text
