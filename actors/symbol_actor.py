@@ -91,6 +91,7 @@ class SymbolActor(pykka.ThreadingActor):
             self.state = self.deps.repo.load(self.symbol)
             if self.deps.entries_blocked():
                 self._apply(EntriesBlocked(blocked=True, reason="kill switch"))
+            self._skip_lost_signals()
             self._reconcile("start")
         except Exception as exc:
             self.log.error("failed to start: {}", describe(exc))
@@ -99,6 +100,15 @@ class SymbolActor(pykka.ThreadingActor):
         self.log.info("started (incarnation {}, phase {}, reconciled {})",
                       self.incarnation, self.state.phase.value, self.reconciled)
         self.deps.report(self.symbol, self.incarnation, "started", None)
+
+    def _skip_lost_signals(self) -> None:
+        """Signals that reached the journal but died with the previous actor's mailbox: prices
+        have moved since, so they are recorded as skipped rather than applied late."""
+        for data in self.deps.repo.unhandled_signals(self.symbol):
+            self.deps.repo.record(self.symbol, "SignalSkipped",
+                                  {**data, "reason": "arrived while the actor was down or restarting"},
+                                  correlation_id=data["signal_id"])
+            self.log.warning("signal {} skipped: it arrived while the actor was down", data["signal_id"])
 
     def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         self.log.opt(exception=(exc_type, exc, tb)).error("crashed: {}", describe(exc) if exc else exc_type)
@@ -118,6 +128,9 @@ class SymbolActor(pykka.ThreadingActor):
             case ExternalSignal():
                 self._signal(SignalRaised(side=message.side, reason=message.reason,
                                           signal_id=message.signal_id, size_usdt=message.size_usdt))
+                if message.signal_id:
+                    self.deps.repo.record(self.symbol, "SignalHandled", {"signal_id": message.signal_id},
+                                          correlation_id=message.signal_id)
             case OrderActivity():
                 self._activity(message)
             case Reconcile(reason=reason):

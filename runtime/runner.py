@@ -150,8 +150,9 @@ class Bot:
             elif command == "signal":
                 side = None if args.get("side") == "exit" else Side(args["side"])
                 size = Decimal(str(args["size_usdt"])) if args.get("size_usdt") else None
-                ok = sup.tell(symbol, ExternalSignal(side=side, signal_id=args.get("signal_id"),
-                                                     size_usdt=size, reason="manual"))
+                ok = sup.deliver_signal(symbol, ExternalSignal(
+                    side=side, signal_id=args.get("signal_id") or f"cli-{cid}", size_usdt=size,
+                    reason="manual"))
                 result = "delivered" if ok else "actor not running"
             else:
                 result = f"unknown command {command}"

@@ -145,6 +145,23 @@ class Repository:
         if rows:
             EventRow.insert_many(rows).execute()
 
+    def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
+        """Signals journaled as received whose handling was never journaled (indexed by symbol)."""
+        rows = (EventRow.select(EventRow.type, EventRow.data)
+                .where((EventRow.symbol == symbol) & EventRow.type.in_(
+                    ["SignalReceived", "SignalHandled", "SignalSkipped"])).order_by(EventRow.id))
+        received: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            data = json.loads(row.data)
+            sid = data.get("signal_id")
+            if not sid:
+                continue
+            if row.type == "SignalReceived":
+                received[sid] = data
+            else:
+                received.pop(sid, None)
+        return list(received.values())
+
     def booked_orders(self, position_id: str) -> set[str]:
         """Client order ids with fills already in the ledger for a position (indexed)."""
         return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(

@@ -87,6 +87,19 @@ class Supervisor:
             return False
         return True
 
+    def deliver_signal(self, symbol: str, signal: Any) -> bool:
+        """Journal an external signal, then deliver it. If the actor is down, or dies before
+        handling it (pykka drops a dead actor's mailbox), the journal still has it and the
+        restarted actor records it as skipped: a signal is never silently lost."""
+        data = {"signal_id": signal.signal_id, "side": signal.side.value if signal.side else "exit",
+                "size_usdt": None if signal.size_usdt is None else str(signal.size_usdt)}
+        self.repo.record(symbol, "SignalReceived", data, correlation_id=signal.signal_id or "signal")
+        if self.tell(symbol, signal):
+            return True
+        self.repo.record(symbol, "SignalSkipped", {**data, "reason": "actor not running"},
+                         correlation_id=signal.signal_id or "signal")
+        return False
+
     def resume(self, symbol: str, by: str = "operator") -> bool:
         self._inbox.put(("resume", symbol, by, self.clock()))
         return True

@@ -222,3 +222,40 @@ def test_restart_while_entry_in_flight_sends_no_duplicate(tmp_path):
     assert len(entries) == 1
     assert h.child(BTC).restarts == 1  # the zombie's fenced crash was not counted as a failure
     h.stop()
+
+
+class BlockThenCrash:
+    """The first price blocks until the test releases it, then raises: whatever was told to the
+    actor meanwhile sits in its mailbox when it dies."""
+
+    name = "block-then-crash"
+
+    def __init__(self, gate: threading.Event, entered: list) -> None:
+        self.gate, self.entered = gate, entered
+
+    def on_price(self, price, volume, now, position):  # noqa: ANN001
+        if not self.entered:
+            self.entered.append(True)
+            self.gate.wait(30)
+            raise RuntimeError("bug on the first tick")
+        return None
+
+
+def test_signal_lost_with_a_dead_mailbox_is_recorded_as_skipped(tmp_path):
+    gate, entered = threading.Event(), []
+    h = Harness(tmp_path, [BTC], strategy_for=lambda s: BlockThenCrash(gate, entered)).start()
+    h.tick(BTC, Decimal("60000"))
+    wait_until(lambda: entered, message="actor busy in its handler")
+    assert h.signal(BTC, Side.LONG)  # queued behind the tick that is about to crash
+    gate.set()
+    wait_until(lambda: h.child(BTC).restarts == 1 and h.child(BTC).state.value == "running",
+               message="restart")
+    h.idle(BTC)
+    (received,) = queries.events(BTC, "SignalReceived")
+    sid = received["data"]["signal_id"]
+    outcome = [e for e in queries.events(BTC) if e["type"] in ("SignalSkipped", "SignalHandled")
+               and e["data"].get("signal_id") == sid]
+    assert [e["type"] for e in outcome] == ["SignalSkipped"]
+    assert "down" in outcome[0]["data"]["reason"]
+    assert h.exchange_position(BTC) is None  # not applied late either
+    h.stop()

@@ -105,8 +105,8 @@ class Harness:
         self.feed.poll_once()
 
     def signal(self, symbol: str, side: Side | None, size: str | None = None) -> bool:
-        return self.sup.tell(symbol, ExternalSignal(side=side, signal_id=uuid.uuid4().hex[:8],
-                                                    size_usdt=Decimal(size) if size else None))
+        return self.sup.deliver_signal(symbol, ExternalSignal(
+            side=side, signal_id=uuid.uuid4().hex[:8], size_usdt=Decimal(size) if size else None))
 
     def tick(self, symbol: str, price: Decimal) -> bool:
         return self.sup.tell(symbol, Tick(price=price))
