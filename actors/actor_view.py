@@ -10,6 +10,18 @@ from trading.model import OrderPurpose, OrderStatus, SymbolState
 
 
 @dataclass(frozen=True, slots=True)
+class Published:
+    """What an actor publishes after each message: its immutable state and two facts."""
+
+    state: SymbolState
+    last_tick_at: float | None
+    reconciled: bool
+
+    def view(self) -> "ActorView":
+        return view_of(self.state, self.last_tick_at, reconciled=self.reconciled)
+
+
+@dataclass(frozen=True, slots=True)
 class ActorView:
     phase: str
     position: dict | None

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import pykka
 
 from actors import exchange_snapshot
-from actors.actor_view import ActorView, view_of
+from actors.actor_view import ActorView, Published, view_of
 from actors.command_executor import CommandExecutor, describe
 from actors.messages import (
     BlockEntries,
@@ -82,7 +82,7 @@ class SymbolActor(pykka.ThreadingActor):
         self.state = SymbolState(symbol=symbol)
         self.reconciled = False
         self.last_tick_at: float | None = None
-        self.view: ActorView = view_of(self.state, None, reconciled=False)
+        self.published = Published(self.state, None, False)
 
     # -- lifecycle --------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -140,7 +140,7 @@ class SymbolActor(pykka.ThreadingActor):
                     self._reconcile("retry")
                 self._apply(TimerFired())
             case Ping():
-                return self.view
+                return self.published
             case BlockEntries(blocked=blocked, reason=reason):
                 self._apply(EntriesBlocked(blocked=blocked, reason=reason))
             case Resume(by=by):
@@ -201,7 +201,7 @@ class SymbolActor(pykka.ThreadingActor):
 
     # -- the decide / commit / execute loop -------------------------------------------------
     def _apply(self, first: Event) -> None:
-        correlation_id = uuid.uuid4().hex[:16]
+        correlation_id = ""  # made only when something is committed (most ticks change nothing)
         pending: deque[Event] = deque([first])
         raced = False
         while pending:
@@ -211,6 +211,7 @@ class SymbolActor(pykka.ThreadingActor):
             if not decision.changed and decision.state == self.state:
                 self.state = decision.state
                 continue
+            correlation_id = correlation_id or uuid.uuid4().hex[:16]
             self.deps.repo.commit(self.symbol, self.incarnation, self.state, decision,
                                   correlation_id=correlation_id, created_at=now)
             self.state = decision.state
@@ -224,6 +225,14 @@ class SymbolActor(pykka.ThreadingActor):
             self._reconcile("close raced with another fill")
 
     def _publish(self) -> None:
-        self.view = view_of(self.state, self.last_tick_at, reconciled=self.reconciled)
+        """Publish a reference to the current immutable state; the status dump builds the view
+        from it (building it here on every tick cost ~12 us per tick)."""
+        published = Published(self.state, self.last_tick_at, self.reconciled)
+        self.published = published
         if self.deps.views is not None:
-            self.deps.views[self.symbol] = self.view
+            self.deps.views[self.symbol] = published
+
+    @property
+    def view(self) -> ActorView:
+        p = self.published
+        return view_of(p.state, p.last_tick_at, reconciled=p.reconciled)

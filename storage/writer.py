@@ -85,11 +85,15 @@ class GroupCommitWriter:
     def _commit(self, batch: list[_Unit]) -> None:
         try:
             with self._db.atomic():
+                conn = self._db.connection()
                 for unit in batch:
+                    conn.execute("SAVEPOINT unit")
                     try:
-                        with self._db.atomic():
-                            unit.result = unit.work()
+                        unit.result = unit.work()
+                        conn.execute("RELEASE unit")
                     except Exception as exc:  # noqa: BLE001 - handed to that unit's caller
+                        conn.execute("ROLLBACK TO unit")
+                        conn.execute("RELEASE unit")
                         unit.error = exc
         except Exception as exc:  # noqa: BLE001 - the commit itself failed: nobody is acknowledged
             for unit in batch:

@@ -22,7 +22,8 @@ def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[di
     actors = []
     open_positions = protected = 0
     for symbol, child in sup.children.items():
-        view = sup.views.get(symbol)
+        published = sup.views.get(symbol)
+        view = published.view() if published is not None else None
         mailbox = child.ref.actor_inbox.qsize() if child.ref is not None else 0
         state = child.state.value
         if view is not None and view.quarantined and child.state is ChildState.RUNNING:

@@ -115,6 +115,10 @@ class Supervisor:
     def stop(self, timeout_s: float = 30.0) -> list[str]:
         """Graceful: no new entries, each actor finishes its current message and stops."""
         self._stopping.set()
+        for child in self.children.values():
+            child.restart_at = None
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)  # the monitor starts nothing after this
         futures = []
         for child in self.children.values():
             if child.ref is not None and child.state in (ChildState.RUNNING, ChildState.STARTING):
@@ -131,7 +135,6 @@ class Supervisor:
                 child.state = ChildState.STOPPED
             except Exception:  # noqa: BLE001 - a hung actor; its stop is still queued
                 stuck.append(child.symbol)
-        self._thread.join(timeout=5)
         return stuck
 
     # -- monitor thread -----------------------------------------------------------------------
@@ -140,19 +143,21 @@ class Supervisor:
         while not self._stopping.is_set():
             wait = max(min(next_beat, self._next_restart()) - self.clock(), 0.0)
             try:
-                item = self._inbox.get(timeout=min(wait, self.heartbeat_interval_s))
-                self._handle(item)
-            except queue.Empty:
-                pass
+                try:
+                    self._handle(self._inbox.get(timeout=min(wait, self.heartbeat_interval_s)))
+                except queue.Empty:
+                    pass
+                if self._stopping.is_set():
+                    break
+                now = self.clock()
+                self._restart_due(now)
+                if now >= next_beat:
+                    next_beat = now + self.heartbeat_interval_s
+                    self._heartbeat(now)
             except Exception as exc:  # noqa: BLE001 - the supervisor itself must not die
+                if self._stopping.is_set():
+                    break
                 self.log.opt(exception=exc).error("supervisor error: {}", exc)
-            now = self.clock()
-            if self._stopping.is_set():
-                break
-            self._restart_due(now)
-            if now >= next_beat:
-                next_beat = now + self.heartbeat_interval_s
-                self._heartbeat(now)
 
     def _next_restart(self) -> float:
         due = [c.restart_at for c in self.children.values() if c.restart_at is not None]
@@ -224,6 +229,8 @@ class Supervisor:
 
     def _restart_due(self, now: float) -> None:
         for child in self.children.values():
+            if self._stopping.is_set():
+                return  # never start an actor after shutdown began (the repository closes next)
             if child.restart_at is not None and now >= child.restart_at:
                 child.restart_at = None
                 child.restarts += 1

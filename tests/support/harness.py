@@ -112,7 +112,8 @@ class Harness:
         return self.sup.tell(symbol, Tick(price=price))
 
     def view(self, symbol: str):  # noqa: ANN201
-        return self.views.get(symbol)
+        published = self.views.get(symbol)
+        return published.view() if published is not None else None
 
     def idle(self, symbol: str, timeout: float = 10.0) -> None:
         """Wait until the actor has processed everything sent so far (an ask round trip)."""

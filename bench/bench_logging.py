@@ -1,0 +1,82 @@
+"""6. Logging: lines/s through observability.log_streams (one loguru sink dispatching by
+`logger.bind(symbol=...)` to bot.log and <symbol>.log), with 1 and 500 threads each logging bound
+to its own symbol. Flat means lines/s at 500 threads close to lines/s at 1 thread.
+
+    python bench/bench_logging.py [--runs 5] [--lines 40000] [--threads 1,500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+
+from common import (  # noqa: I001 - common puts the repository on sys.path
+    CpuMeter, TempDir, fmt, header, pct, symbols, table, write_json,
+)
+from loguru import logger
+
+from observability.log_streams import setup_logging
+
+
+def run(logs_dir, n_threads: int, lines: int) -> dict:
+    streams = setup_logging(logs_dir, level="INFO", console=False)
+    try:
+        per = max(lines // n_threads, 1)
+        syms = symbols(n_threads)
+        barrier = threading.Barrier(n_threads + 1)
+
+        def worker(s: str) -> None:
+            log = logger.bind(symbol=s)
+            barrier.wait()
+            for i in range(per):
+                log.info("TrailingStopMoved {} best={} trigger={}", i, "101.25", "100.95")
+
+        threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in syms]
+        for t in threads:
+            t.start()
+        with CpuMeter() as cpu:
+            barrier.wait()
+            t0 = time.perf_counter()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - t0
+        return {"rate": per * n_threads / wall, "cpu_per_wall": cpu.ratio, "lines": per * n_threads}
+    finally:
+        streams.close()
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--lines", type=int, default=40000)
+    ap.add_argument("--threads", default="1,500")
+    args = ap.parse_args()
+    header("bench_logging", f"{args.lines} lines per run")
+    sizes = [int(x) for x in args.threads.split(",")]
+    tmp = TempDir("logging")
+    res: dict = {n: [] for n in sizes}
+    try:
+        for r in range(args.runs):  # interleaved
+            for n in sizes:
+                res[n].append(run(tmp.sub(f"r{r}-{n}"), n, args.lines))
+    finally:
+        tmp.cleanup()
+    base = pct([x["rate"] for x in res[sizes[0]]], 50)
+    rows = []
+    for n in sizes:
+        rates = [x["rate"] for x in res[n]]
+        rows.append([f"{n} thread(s)", len(rates), fmt(pct(rates, 50), "/s"), fmt(min(rates), "/s"),
+                     fmt(pct(rates, 50) / base, "x"), f"{pct([x['cpu_per_wall'] for x in res[n]], 50):.2f}"])
+    print(table("Logging lines/s (bot.log + per-symbol file per line)",
+                ["config", "runs", "median", "worst run", f"vs {sizes[0]} thread", "cpu/wall"], rows))
+    top = pct([x["rate"] for x in res[sizes[-1]]], 50)
+    print(f"  target >= 50k lines/s at {sizes[-1]} threads and flat: "
+          f"{'MET' if top >= 50_000 and top / base >= 0.8 else 'MISSED'} ({top:,.0f}/s, {top / base:.2f}x of {sizes[0]})")
+    out = {"config": vars(args), "rates": {n: [x["rate"] for x in res[n]] for n in sizes}}
+    write_json("logging", out)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""5. Storage: durable commits with many writer threads.
+
+Ours: 500 threads (one per symbol, like the actors) each committing decisions through
+`Repository.commit` (synchronous=FULL, group-commit writer; each caller blocks until its unit is
+durable). Each unit is what a trailing-stop move writes: actor state, position, trailing stop, the
+live stop order and one journal line.
+
+Baseline, same run: raw sqlite3, one connection per thread, same pragmas (WAL, synchronous=FULL,
+busy_timeout=10000), each commit its own transaction (BEGIN IMMEDIATE; UPDATE state; INSERT
+journal; COMMIT). "database is locked" errors are counted in both.
+
+    python bench/bench_storage.py [--runs 5] [--threads 500] [--commits 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+from common import (  # noqa: I001 - common puts the repository on sys.path
+    TempDir, fmt, header, pct, summary, symbols, table, write_json,
+)
+from storage.repository import Repository, is_database_locked_error
+from trading.commands import JournalEntry
+from trading.decision import Decision
+from trading.model import OrderPurpose, OrderRecord, OrderStatus, Phase, Position, Side, SymbolState, TrailingState, TrailingStop
+
+D = Decimal
+
+
+def states(symbol: str, k: int) -> tuple[SymbolState, Decision]:
+    pos = Position(position_id=f"{symbol}-p", side=Side.LONG, contracts=D("0.01"), entry_price=D("100"),
+                   opened_at=1.0)
+    stop = OrderRecord(client_order_id=f"{symbol[:8]}-{k}s", purpose=OrderPurpose.STOP, side="sell",
+                       amount=D("0.01"), stop_price=D("99"), reduce_only=True, status=OrderStatus.OPEN,
+                       exchange_id=str(k), position_id=pos.position_id)
+    before = SymbolState(symbol=symbol, phase=Phase.OPEN, position=pos, stop_price=D("99"), orders=(stop,),
+                         trailing=TrailingStop(state=TrailingState.ACTIVE, activation_price=D("100.5"),
+                                               callback_pct=D("0.3"), best_price=D(100 + k),
+                                               trigger_price=D(100 + k) * D("0.997")))
+    after = SymbolState(symbol=symbol, phase=Phase.OPEN, position=pos, stop_price=D("99"), orders=(stop,),
+                        trailing=TrailingStop(state=TrailingState.ACTIVE, activation_price=D("100.5"),
+                                              callback_pct=D("0.3"), best_price=D(101 + k),
+                                              trigger_price=D(101 + k) * D("0.997")))
+    return before, Decision(state=after, journal=(JournalEntry(type="TrailingMoved", data={"best": str(101 + k)}),))
+
+
+def run_ours(path, syms: list[str], commits: int) -> dict:
+    repo = Repository(path, synchronous="full")
+    try:
+        incs = {s: repo.claim(s) for s in syms}
+        lat: list[float] = []
+        locked = 0
+        other = 0
+        lock = threading.Lock()
+        barrier = threading.Barrier(len(syms) + 1)
+        units0, commits0 = repo.writer.units, repo.writer.commits
+
+        def worker(s: str) -> None:
+            nonlocal locked, other
+            mine = []
+            prepared = [states(s, k) for k in range(commits)]
+            barrier.wait()
+            for before, decision in prepared:
+                t = time.perf_counter()
+                try:
+                    repo.commit(s, incs[s], before, decision, correlation_id=uuid.uuid4().hex[:16], created_at=time.time())
+                    mine.append(time.perf_counter() - t)
+                except Exception as exc:  # noqa: BLE001
+                    with lock:
+                        if is_database_locked_error(exc) or "locked" in str(exc):
+                            locked += 1
+                        else:
+                            other += 1
+            with lock:
+                lat.extend(mine)
+
+        threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in syms]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        txs = repo.writer.commits - commits0
+        return {"rate": len(lat) / wall, "lat": lat, "locked": locked, "other_errors": other, "wall": wall,
+                "transactions": txs, "units": repo.writer.units - units0}
+    finally:
+        repo.close()
+
+
+def run_raw(path, syms: list[str], commits: int) -> dict:
+    con = sqlite3.connect(str(path), isolation_level=None)
+    con.execute("pragma journal_mode=wal")
+    con.execute("create table if not exists state (symbol text primary key, best text, updated_at real)")
+    con.execute("create table if not exists journal (id integer primary key, symbol text, type text, data text, "
+                "created_at real)")
+    con.executemany("insert or ignore into state values (?, '0', 0)", [(s,) for s in syms])
+    con.close()
+    lat: list[float] = []
+    locked = 0
+    other = 0
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(syms) + 1)
+
+    def worker(s: str) -> None:
+        nonlocal locked, other
+        c = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+        c.execute("pragma journal_mode=wal")
+        c.execute("pragma synchronous=FULL")
+        c.execute("pragma busy_timeout=10000")
+        c.execute("pragma foreign_keys=1")
+        mine = []
+        barrier.wait()
+        for k in range(commits):
+            t = time.perf_counter()
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                c.execute("update state set best=?, updated_at=? where symbol=?", (str(101 + k), time.time(), s))
+                c.execute("insert into journal (symbol, type, data, created_at) values (?, ?, ?, ?)",
+                          (s, "TrailingMoved", '{"best": "%d"}' % (101 + k), time.time()))
+                c.execute("COMMIT")
+                mine.append(time.perf_counter() - t)
+            except sqlite3.OperationalError as exc:
+                with lock:
+                    if "locked" in str(exc) or "busy" in str(exc):
+                        locked += 1
+                    else:
+                        other += 1
+                try:
+                    c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+        c.close()
+        with lock:
+            lat.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in syms]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"rate": len(lat) / wall, "lat": lat, "locked": locked, "other_errors": other, "wall": wall,
+            "transactions": len(lat), "units": len(lat)}
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=500)
+    ap.add_argument("--commits", type=int, default=3, help="commits per thread per run")
+    args = ap.parse_args()
+    header("bench_storage", f"{args.threads} writer threads x {args.commits} commits, synchronous=FULL")
+    syms = symbols(args.threads)
+    tmp = TempDir("storage")
+    res: dict = {"ours": [], "raw": []}
+    try:
+        for r in range(args.runs):  # interleaved so machine noise hits both alike
+            res["ours"].append(run_ours(tmp.path / f"ours{r}.sqlite", syms, args.commits))
+            res["raw"].append(run_raw(tmp.path / f"raw{r}.sqlite", syms, args.commits))
+            print(f"  run {r + 1}: ours {res['ours'][-1]['rate']:,.0f}/s ({res['ours'][-1]['transactions']} tx)"
+                  f"  raw {res['raw'][-1]['rate']:,.0f}/s", flush=True)
+    finally:
+        tmp.cleanup()
+    rows = []
+    out: dict = {"config": vars(args)}
+    for name, label in (("ours", "Repository (group commit)"), ("raw", "raw sqlite3, conn per thread")):
+        runs = res[name]
+        rates = [r["rate"] for r in runs]
+        lat = [x for r in runs for x in r["lat"]]
+        s = summary(lat)
+        rows.append([label, len(runs), fmt(pct(rates, 50), "/s"), fmt(min(rates), "/s"), fmt(s["median"], "ms"),
+                     fmt(s["p99"], "ms"), fmt(s["max"], "ms"), sum(r["locked"] for r in runs),
+                     sum(r["other_errors"] for r in runs),
+                     f"{pct([r['units'] / max(r['transactions'], 1) for r in runs], 50):.0f}"])
+        out[name] = {"rates": rates, "latency": s, "locked": sum(r["locked"] for r in runs),
+                     "other_errors": sum(r["other_errors"] for r in runs),
+                     "units_per_tx": [r["units"] / max(r["transactions"], 1) for r in runs]}
+    ratio = pct(out["ours"]["rates"], 50) / pct(out["raw"]["rates"], 50)
+    rows.append(["ratio ours/raw (medians)", "-", fmt(ratio, "x"), "-", "-", "-", "-", "-", "-", "-"])
+    print(table("Durable commits, 500 writer threads (synchronous=FULL)",
+                ["config", "runs", "commits/s", "worst run", "lat median", "lat p99", "lat max", "locked", "other err",
+                 "units/tx"], rows))
+    print(f"  target 0 'database is locked' for ours: {'MET' if out['ours']['locked'] == 0 else 'MISSED'} "
+          f"(ours {out['ours']['locked']}, raw {out['raw']['locked']})")
+    out["ratio"] = ratio
+    write_json("storage", out)
+    return out
+
+
+if __name__ == "__main__":
+    main()
