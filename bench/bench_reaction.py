@@ -35,7 +35,7 @@ def feed_run(bot: BenchBot, stamper: CloseStamper, syms: list[str], rate: float,
     activation: dict[str, Decimal] = {}
     noise: dict[str, list[Decimal]] = {}
     for s in syms:
-        v = bot.views[s]
+        v = bot.view(s)
         e = Decimal(v.position["entry_price"])
         tick = bot._rules[s].price_tick
         entry[s] = e

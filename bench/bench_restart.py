@@ -51,7 +51,7 @@ def crash_series(bot: BenchBot, syms: list[str], count: int, offset: int) -> dic
         child = bot.sup.children[s]
         before = len(child.restart_durations)
         old_ref = child.ref
-        bot.sup.tell(s, Tick(price=Decimal(bot.views[s].position["entry_price"]), volume=CRASH))
+        bot.sup.tell(s, Tick(price=Decimal(bot.view(s).position["entry_price"]), volume=CRASH))
         ok = wait_for(lambda: len(child.restart_durations) > before and child.state is ChildState.RUNNING
                       and child.ref is not old_ref, 30, poll=0.0005, what=f"restart of {s}")
         if not ok:
@@ -115,7 +115,7 @@ def main() -> dict:
         bot = BenchBot(cold_dir, syms)
         try:
             cold.append(bot.start())
-            assert all(bot.views[s].phase == "open" for s in syms), "positions not restored"
+            assert all(bot.view(s).phase == "open" for s in syms), "positions not restored"
         finally:
             bot.stop()
     tmp.cleanup()

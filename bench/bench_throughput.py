@@ -42,7 +42,7 @@ def plan(bot: BenchBot, syms: list[str], per_symbol: int) -> list[tuple[str, Tic
     """Interleaved ticks (round robin over symbols); every 10th tick of a symbol is a new high."""
     seqs = {}
     for s in syms:
-        v = bot.views[s]
+        v = bot.view(s)
         tick = bot._rules[s].price_tick
         best = (Decimal(v.trailing["activation_price"]) * Decimal("1.001")).quantize(tick)
         if v.trailing["state"] == "active" and v.position:

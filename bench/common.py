@@ -268,7 +268,7 @@ class BenchBot:
     def all_ready(self) -> bool:
         for s in self.symbols:
             c = self.sup.children[s]
-            v = self.views.get(s)
+            v = self.view(s)
             if c.state is not ChildState.RUNNING or v is None or not v.reconciled:
                 return False
         return True
@@ -294,12 +294,17 @@ class BenchBot:
         for f in futs:
             f.get(timeout=timeout)
 
+    def view(self, symbol: str) -> Any:
+        """The actor's current view, built from the state it published (or None)."""
+        published = self.views.get(symbol)
+        return published.view() if published is not None else None
+
     def protected(self, symbol: str) -> bool:
-        v = self.views.get(symbol)
+        v = self.view(symbol)
         return bool(v is not None and v.phase == "open" and v.protected and v.trailing is not None)
 
     def flat(self, symbol: str) -> bool:
-        v = self.views.get(symbol)
+        v = self.view(symbol)
         return bool(v is not None and v.phase == "flat")
 
     def open_all(self, timeout: float = 120.0) -> float:

@@ -207,6 +207,33 @@ class PaperSettings(_Section):
     store: Str = Field(default="paper_exchange.sqlite", min_length=1)
 
 
+class SignalsSettings(_Section):
+    enabled: Bool = False
+    http_enabled: Bool = True
+    host: Str = "127.0.0.1"
+    port: Int = Field(default=8787, ge=0, le=65535)
+    path: Str = Field(default="/signals", pattern=r"^/\S*$")
+    token_env: Str = "BOT_SIGNAL_TOKEN"
+    websocket_url: Str = Field(default="", pattern=r"^(wss?://\S+)?$")
+    websocket_token_env: Str = ""
+    max_per_wave: Int = Field(default=20, ge=1)
+    wave_window_s: Float = Field(default=2.0, gt=0, le=3600)
+    max_open_positions: Int = Field(default=0, ge=0)
+    entry_reserve_s: Float = Field(default=10.0, gt=0)
+    max_size_usdt: Dec | None = Field(default=None, gt=0)
+    max_body_bytes: Int = Field(default=65536, ge=256, le=1_048_576)
+    reconnect_initial_s: Float = Field(default=0.5, gt=0)
+    reconnect_max_s: Float = Field(default=30.0, gt=0)
+    reconnect_jitter: Float = Field(default=0.2, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _reconnect_order(self) -> SignalsSettings:
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise _cross("reconnect_max_s", f"must be >= signals.reconnect_initial_s "
+                                            f"({self.reconnect_initial_s}) (got {self.reconnect_max_s})")
+        return self
+
+
 class Settings(_Section):
     bot: BotSettings = Field(default_factory=BotSettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
@@ -217,6 +244,7 @@ class Settings(_Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     paper: PaperSettings = Field(default_factory=PaperSettings)
+    signals: SignalsSettings = Field(default_factory=SignalsSettings)
 
     # Directory that relative paths in the file are resolved against (the config file's folder).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -93,9 +93,12 @@ class Bot:
         feed = MarketFeed(exchange=exchange, symbols=symbols, deliver=sup.tell,
                           interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=logger,
                           fetch_fills=fills_poller(exchange, symbols))
+        receiver = self._signal_receiver(repo, sup, symbols)
         self._install_signal_handlers(log)
         sup.start()
         feed.start()
+        if receiver is not None:
+            receiver.start()
         deadline = None if duration_s is None else time.monotonic() + duration_s
         try:
             while not self.stop_event.is_set():
@@ -110,6 +113,8 @@ class Bot:
                 self.stop_event.wait(wait)
         finally:
             log.info("stopping: no new entries, letting each actor finish its current message")
+            if receiver is not None and not receiver.stop(timeout_s=5):
+                log.warning("signal receiver did not stop within 5 s")
             feed.stop()
             stuck = sup.stop()
             if stuck:
@@ -118,6 +123,19 @@ class Bot:
             alerts.wait(timeout=5)
             self._write_status(sup, running=False)
             pykka.ActorRegistry.stop_all(block=False)
+
+    def _signal_receiver(self, repo: Repository, sup: Supervisor, symbols: list[str]) -> Any:
+        s = self.settings
+        if not s.signals.enabled:
+            return None
+        from signals.wiring import (SignalsConfig, build_signal_services,
+                                    open_positions_from_views, repository_journal)
+
+        return build_signal_services(
+            SignalsConfig.from_mapping(s.signals.model_dump()), symbols=symbols,
+            deliver=sup.deliver_signal, journal=repository_journal(repo), seen=queries.signal_seen,
+            open_positions=open_positions_from_views(self.views),
+            max_open_positions=s.risk.max_open_positions, logger=logger)
 
     def _start_actor(self, symbol: str, deps: ActorDeps) -> tuple[pykka.ActorRef, None]:
         return SymbolActor.start(symbol, deps), None

@@ -57,3 +57,12 @@ def actor_rows() -> dict[str, ActorStateRow]:
 
 def pending_controls() -> list[ControlRow]:
     return list(ControlRow.select().where(ControlRow.done_at.is_null()).order_by(ControlRow.id))
+
+
+def signal_seen(signal_id: str) -> bool:
+    """An external signal id already journaled (received or rejected), under any symbol; uses
+    the index on events.correlation_id."""
+    return (EventRow.select(EventRow.id)
+            .where((EventRow.correlation_id == signal_id)
+                   & EventRow.type.in_(("SignalReceived", "SignalRejected")))
+            .exists())

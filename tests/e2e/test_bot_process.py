@@ -106,3 +106,45 @@ def test_startup_errors_are_one_line_and_non_zero(tmp_path):
                         "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "risk.stop_loss_pct" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
+def test_signal_receiver_inside_the_bot_opens_a_protected_position(tmp_path):
+    import json
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = write_config(
+        tmp_path / "signals.toml", SYMBOLS,
+        bot={"status_interval_s": 0.2}, exchange={"poll_interval_s": 0.1},
+        strategy={"window": 10000, "entry_z": 5.0, "exit_z": 0.1},  # the strategy stays quiet
+        paper={"latency_ms": 1}, logging={"console": False},
+        signals={"enabled": True, "port": port},
+    )
+    data = tmp_path / "data"
+    env = {**os.environ, "BOT_SIGNAL_TOKEN": "s3cret-token"}
+    proc = subprocess.Popen([os.sys.executable, str(ROOT / "bot.py"), "--config", str(config),
+                             "--data-dir", str(data)], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_status(config, data, lambda s: all(a["state"] == "running" and a["reconciled"]
+                                                for a in s["actors"]) and all(
+            a["last_tick_age_s"] is not None for a in s["actors"]), message="running with prices")
+        body = json.dumps({"id": "tv-1", "symbol": "ETH/USDT:USDT", "side": "short"}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/signals", data=body, method="POST",
+                                     headers={"Authorization": "Bearer s3cret-token",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 202 and json.loads(resp.read())["status"] == "accepted"
+        s = wait_status(config, data, lambda s: s["health"]["open_positions"] == 1, message="position")
+        eth = next(a for a in s["actors"] if a["symbol"] == "ETH/USDT:USDT")
+        assert eth["position"]["side"] == "short" and s["health"]["ts_coverage"] == 1.0
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "s3cret-token" not in (data / "logs" / "bot.log").read_text()

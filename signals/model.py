@@ -1,0 +1,73 @@
+"""Plain data of the signal receiver: a validated signal and the outcome of handling one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from actors.messages import ExternalSignal
+from trading.model import Side
+
+BOT_SYMBOL = "signals"
+"""Journal symbol for rejections that name no configured symbol (malformed, unknown symbol)."""
+
+
+class Rejected(Exception):
+    """A signal that is refused; `status` is the HTTP status that reports it."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalRequest:
+    signal_id: str
+    symbol: str
+    side: Side | None
+    """None means exit."""
+    size_usdt: Decimal | None = None
+    stop: Decimal | None = None
+    take_profit: Decimal | None = None
+    expires_at: Decimal | None = None
+    """Epoch seconds."""
+
+    @property
+    def is_entry(self) -> bool:
+        return self.side is not None
+
+    @property
+    def side_name(self) -> str:
+        return "exit" if self.side is None else self.side.value
+
+    def to_external(self, source: str) -> ExternalSignal:
+        return ExternalSignal(side=self.side, signal_id=self.signal_id, size_usdt=self.size_usdt,
+                              reason=f"signal:{source}")
+
+    def journal_data(self) -> dict[str, Any]:
+        def s(v: Decimal | None) -> str | None:
+            return None if v is None else str(v)
+
+        return {"signal_id": self.signal_id, "symbol": self.symbol, "side": self.side_name,
+                "size_usdt": s(self.size_usdt), "stop": s(self.stop),
+                "take_profit": s(self.take_profit), "expires_at": s(self.expires_at)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What became of one signal. `status`: accepted, duplicate, rejected, skipped or error."""
+
+    status: str
+    http_status: int
+    signal_id: str | None = None
+    reason: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        if self.signal_id is not None:
+            out["id"] = self.signal_id
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out

@@ -1,0 +1,98 @@
+"""Turn a JSON signal into a `SignalRequest`, or raise `Rejected` naming what is wrong.
+
+Accepted shape: {"id", "symbol", "side": "long"|"short"|"exit", "size_usdt"?, "stop"?,
+"take_profit"?, "expires_at"? (epoch seconds)}. Unknown keys are ignored. Numbers may be JSON
+numbers or numeric strings; NaN and Infinity are refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from signals.model import Rejected, SignalRequest
+from trading.model import Side
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/\-]{0,127}$")
+MAX_EPOCH_S = Decimal(10) ** 11
+"""An expires_at above this is almost surely milliseconds, not seconds."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def decode(raw: bytes | str) -> Any:
+    """JSON text to Python values, decimals kept exact."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise Rejected(f"malformed JSON: {exc}", 400) from None
+
+
+def signal_id_of(obj: Any) -> str:
+    if not isinstance(obj, dict):
+        raise Rejected("a signal must be a JSON object", 400)
+    sid = obj.get("id")
+    if not isinstance(sid, str) or not ID_PATTERN.match(sid):
+        raise Rejected("id: must be a string of 1..128 characters (letters, digits, ._:@/-)", 400)
+    return sid
+
+
+def symbol_of(obj: dict[str, Any]) -> str:
+    symbol = obj.get("symbol")
+    if not isinstance(symbol, str) or not symbol.strip():
+        raise Rejected("symbol: required, a string such as \"BTC/USDT:USDT\"", 400)
+    return symbol.strip()
+
+
+def _side(obj: dict[str, Any]) -> Side | None:
+    side = obj.get("side")
+    if not isinstance(side, str) or side.strip().lower() not in ("long", "short", "exit"):
+        raise Rejected('side: must be "long", "short" or "exit"', 400)
+    text = side.strip().lower()
+    return None if text == "exit" else Side(text)
+
+
+def _positive(obj: dict[str, Any], key: str) -> Decimal | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise Rejected(f"{key}: must be a number", 400)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise Rejected(f"{key}: must be a number (got {str(value)[:40]!r})", 400) from None
+    if not number.is_finite() or number <= 0:
+        raise Rejected(f"{key}: must be a finite number > 0 (got {str(value)[:40]})", 400)
+    return number
+
+
+def _check_levels(side: Side | None, stop: Decimal | None, tp: Decimal | None) -> None:
+    if side is None and (stop is not None or tp is not None):
+        raise Rejected("stop/take_profit: only allowed on long or short signals", 400)
+    if stop is None or tp is None:
+        return
+    if side is Side.LONG and not stop < tp:
+        raise Rejected(f"stop ({stop}) must be below take_profit ({tp}) for a long", 400)
+    if side is Side.SHORT and not stop > tp:
+        raise Rejected(f"stop ({stop}) must be above take_profit ({tp}) for a short", 400)
+
+
+def parse(obj: Any) -> SignalRequest:
+    """Validate a decoded JSON value (shape and field types only; no symbol list, no clock)."""
+    sid = signal_id_of(obj)
+    symbol = symbol_of(obj)
+    side = _side(obj)
+    stop, tp = _positive(obj, "stop"), _positive(obj, "take_profit")
+    _check_levels(side, stop, tp)
+    expires_at = _positive(obj, "expires_at")
+    if expires_at is not None and expires_at > MAX_EPOCH_S:
+        raise Rejected("expires_at: must be epoch seconds (this looks like milliseconds)", 400)
+    return SignalRequest(signal_id=sid, symbol=symbol, side=side,
+                         size_usdt=_positive(obj, "size_usdt"), stop=stop, take_profit=tp,
+                         expires_at=expires_at)

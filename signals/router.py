@@ -1,0 +1,157 @@
+"""The one path every external signal takes, whatever transport brought it.
+
+decode -> id -> duplicate? -> validate -> known symbol? -> expired? -> limits -> journal -> deliver.
+Every refusal is journaled (`SignalRejected` with the reason) and returned as an `Outcome`; a
+repeated id is journaled as `SignalDuplicate` and otherwise ignored. Duplicates are caught in
+memory (also between concurrent requests) and across restarts through the injected `seen`,
+which looks in the journal. Nothing here raises to the transport: an unexpected error becomes
+an "error" outcome and a log line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from decimal import Decimal
+from typing import Any, Callable, Collection
+
+from actors.messages import ExternalSignal
+from signals import parsing
+from signals.limits import OpenPositionGate, WaveLimiter
+from signals.model import BOT_SYMBOL, Outcome, Rejected, SignalRequest
+
+Deliver = Callable[[str, ExternalSignal], bool]
+Journal = Callable[[str, str, dict[str, Any], str], None]
+"""journal(symbol, event_type, data, correlation_id)."""
+
+MEMORY_IDS = 100_000
+
+
+class SignalRouter:
+    def __init__(self, *, symbols: Collection[str], deliver: Deliver, journal: Journal,
+                 seen: Callable[[str], bool], logger: Any, wave: WaveLimiter | None = None,
+                 positions: OpenPositionGate | None = None, max_size_usdt: Any = None,
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.symbols = frozenset(symbols)
+        self._deliver = deliver
+        self._journal = journal
+        self._seen = seen
+        self.log = logger
+        self.wave = wave
+        self.positions = positions
+        self.max_size_usdt = max_size_usdt
+        self.clock = clock
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self.counts: dict[str, int] = {}
+
+    # -- entry points --------------------------------------------------------------------------
+    def handle_raw(self, raw: bytes | str, source: str) -> Outcome:
+        """A JSON text from a transport."""
+        try:
+            return self.handle(parsing.decode(raw), source)
+        except Rejected as rej:
+            return self._reject(None, BOT_SYMBOL, rej, source, {})
+
+    def handle(self, obj: Any, source: str) -> Outcome:
+        """A decoded JSON value."""
+        sid: str | None = None
+        try:
+            sid = parsing.signal_id_of(obj)
+            if self._claim_is_duplicate(sid):
+                return self._duplicate(sid, obj, source)
+            return self._route(parsing.parse(obj), source)
+        except Rejected as rej:
+            symbol = self._journal_symbol(obj)
+            return self._reject(sid, symbol, rej, source, obj if isinstance(obj, dict) else {})
+        except Exception as exc:  # noqa: BLE001 - a bad signal must never take the receiver down
+            self.log.opt(exception=exc).error("signal {} from {} failed: {}", sid, source, exc)
+            self._release(sid)
+            return self._count(Outcome(status="error", http_status=500, signal_id=sid,
+                                       reason=f"internal error: {type(exc).__name__}"))
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _claim_is_duplicate(self, sid: str) -> bool:
+        with self._lock:
+            if sid in self._ids:
+                return True
+            self._ids[sid] = None
+            while len(self._ids) > MEMORY_IDS:
+                self._ids.popitem(last=False)
+        return bool(self._seen(sid))
+
+    def _route(self, req: SignalRequest, source: str) -> Outcome:
+        if req.symbol not in self.symbols:
+            raise Rejected(f"unknown symbol {req.symbol[:64]!r} (not in symbols.list)", 422)
+        if req.expires_at is not None and req.expires_at <= self._now_decimal():
+            raise Rejected(f"expired at {req.expires_at} (now {self.clock():.3f})", 409)
+        if self.max_size_usdt is not None and req.size_usdt is not None and req.size_usdt > self.max_size_usdt:
+            raise Rejected(f"size_usdt {req.size_usdt} is above signals.max_size_usdt {self.max_size_usdt}", 422)
+        if req.is_entry:
+            self._admit_entry()
+        data = {**req.journal_data(), "source": source, "levels_applied": False}
+        self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
+        if self._deliver(req.symbol, req.to_external(source)):
+            self.log.info("signal {} {} {} from {} delivered", req.signal_id, req.symbol, req.side_name, source)
+            return self._count(Outcome(status="accepted", http_status=202, signal_id=req.signal_id))
+        self.log.warning("signal {} {}: actor not running, journaled as skipped", req.signal_id, req.symbol)
+        return self._count(Outcome(status="skipped", http_status=409, signal_id=req.signal_id,
+                                   reason=f"the actor for {req.symbol} is not running"))
+
+    def _admit_entry(self) -> None:
+        with self._lock:
+            now = self.monotonic()
+            for limit in (self.wave, self.positions):
+                reason = limit.check(now) if limit is not None else None
+                if reason is not None:
+                    raise Rejected(reason, 429 if limit is self.wave else 409)
+            for limit in (self.wave, self.positions):
+                if limit is not None:
+                    limit.take(now)
+
+    def _duplicate(self, sid: str, obj: dict[str, Any], source: str) -> Outcome:
+        symbol = self._journal_symbol(obj)
+        self._safe_journal(symbol, "SignalDuplicate", {"signal_id": sid, "source": source}, sid)
+        self.log.info("signal {} from {} is a duplicate; ignored", sid, source)
+        return self._count(Outcome(status="duplicate", http_status=200, signal_id=sid,
+                                   reason="this signal id was already received"))
+
+    def _reject(self, sid: str | None, symbol: str, rej: Rejected, source: str,
+                obj: dict[str, Any]) -> Outcome:
+        data = {"signal_id": sid, "reason": rej.reason, "source": source,
+                "symbol": str(obj.get("symbol"))[:64] if obj.get("symbol") is not None else None,
+                "side": str(obj.get("side"))[:16] if obj.get("side") is not None else None}
+        self._safe_journal(symbol, "SignalRejected", data, sid or f"signal-{uuid.uuid4().hex[:12]}")
+        self.log.warning("signal {} from {} rejected: {}", sid, source, rej.reason)
+        return self._count(Outcome(status="rejected", http_status=rej.status, signal_id=sid,
+                                   reason=rej.reason))
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _journal_symbol(self, obj: Any) -> str:
+        symbol = obj.get("symbol") if isinstance(obj, dict) else None
+        return symbol.strip() if isinstance(symbol, str) and symbol.strip() in self.symbols else BOT_SYMBOL
+
+    def _safe_journal(self, symbol: str, type_: str, data: dict[str, Any], cid: str) -> None:
+        try:
+            self._journal(symbol, type_, data, cid)
+        except Exception as exc:  # noqa: BLE001 - the answer still goes out; the log has it
+            self.log.opt(exception=exc).error("could not journal {} {}: {}", type_, data, exc)
+
+    def _now_decimal(self) -> Decimal:
+        return Decimal(repr(self.clock()))
+
+    def _release(self, sid: str | None) -> None:
+        """Forget an id whose handling failed before it reached the journal, so a retry is
+        not mistaken for a duplicate (`seen` still catches it if it did reach the journal)."""
+        if sid is not None:
+            with self._lock:
+                self._ids.pop(sid, None)
+
+    def _count(self, outcome: Outcome) -> Outcome:
+        with self._lock:
+            self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        return outcome

@@ -1,0 +1,141 @@
+"""Assembling the receiver for the running bot: config, token, router, HTTP server, WebSocket
+client. Storage is reached only through the injected callables (`journal`, `seen`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any, Callable, Collection, Mapping
+
+from config.errors import ConfigError
+from signals.backoff import Backoff
+from signals.http_server import SignalHttpServer
+from signals.limits import OpenPositionGate, WaveLimiter
+from signals.router import Deliver, Journal, SignalRouter
+from signals.ws_client import SignalWebSocketClient
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignalsConfig:
+    """The `[signals]` section."""
+
+    enabled: bool = False
+    http_enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8787
+    path: str = "/signals"
+    token_env: str = "BOT_SIGNAL_TOKEN"
+    websocket_url: str = ""
+    websocket_token_env: str = ""
+    """Token sent to the WebSocket server as a Bearer header; "" sends none."""
+    max_per_wave: int = 20
+    wave_window_s: float = 2.0
+    max_open_positions: int = 0
+    """0: use risk.max_open_positions."""
+    entry_reserve_s: float = 10.0
+    max_size_usdt: Decimal | None = None
+    max_body_bytes: int = 65536
+    reconnect_initial_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    reconnect_jitter: float = 0.2
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> SignalsConfig:
+        """From `settings.signals.model_dump()` (or any mapping with these keys)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"signals.{unknown[0]}: unknown key")
+        data = dict(values)
+        if data.get("max_size_usdt") is not None:
+            data["max_size_usdt"] = Decimal(str(data["max_size_usdt"]))
+        return cls(**data)
+
+
+def env_token(env_name: str, environ: Mapping[str, str], key: str) -> str:
+    token = environ.get(env_name, "").strip() if env_name else ""
+    if not token:
+        raise ConfigError(f"{key}: environment variable {env_name or '(none)'} must hold the token")
+    return token
+
+
+class SignalServices:
+    """The router plus whichever transports are configured; start/stop them together."""
+
+    def __init__(self, router: SignalRouter, http: SignalHttpServer | None,
+                 websocket: SignalWebSocketClient | None) -> None:
+        self.router = router
+        self.http = http
+        self.websocket = websocket
+
+    def start(self) -> None:
+        if self.http is not None:
+            self.http.start()
+        if self.websocket is not None:
+            self.websocket.start()
+
+    def stop(self, timeout_s: float = 5.0) -> bool:
+        """True when every transport stopped within `timeout_s` each."""
+        ok = True
+        if self.websocket is not None:
+            ok = self.websocket.stop(timeout_s) and ok
+        if self.http is not None:
+            ok = self.http.stop(timeout_s) and ok
+        return ok
+
+
+def build_signal_services(config: SignalsConfig, *, symbols: Collection[str], deliver: Deliver,
+                          journal: Journal, seen: Callable[[str], bool],
+                          open_positions: Callable[[], int], max_open_positions: int, logger: Any,
+                          environ: Mapping[str, str] | None = None) -> SignalServices:
+    """Build (not start) the receiver. The HTTP port is bound here, so a missing token or a port
+    in use is a one-line `ConfigError` at startup rather than a silently missing endpoint."""
+    env = os.environ if environ is None else environ
+    limit = config.max_open_positions or max_open_positions
+    router = SignalRouter(
+        symbols=symbols, deliver=deliver, journal=journal, seen=seen, logger=logger,
+        wave=WaveLimiter(config.max_per_wave, config.wave_window_s),
+        positions=OpenPositionGate(limit, open_positions, config.entry_reserve_s),
+        max_size_usdt=config.max_size_usdt)
+    http = None
+    if config.http_enabled:
+        if config.host not in ("127.0.0.1", "::1", "localhost"):
+            logger.warning("signal endpoint binds {}: the token travels in plain HTTP", config.host)
+        token = env_token(config.token_env, env, "signals.token_env")
+        try:
+            http = SignalHttpServer(router=router, token=token, logger=logger, host=config.host,
+                                    port=config.port, path=config.path, max_body_bytes=config.max_body_bytes)
+        except OSError as exc:
+            raise ConfigError(f"signals.port: cannot listen on {config.host}:{config.port} ({exc})") from exc
+    websocket = None
+    if config.websocket_url:
+        ws_token = (env_token(config.websocket_token_env, env, "signals.websocket_token_env")
+                    if config.websocket_token_env else None)
+        websocket = SignalWebSocketClient(
+            url=config.websocket_url, handle=router.handle_raw, logger=logger, token=ws_token,
+            backoff=Backoff(config.reconnect_initial_s, config.reconnect_max_s,
+                            jitter=config.reconnect_jitter))
+    return SignalServices(router, http, websocket)
+
+
+def repository_journal(repo: Any) -> Journal:
+    """`journal` for the bot: one journal event through `Repository.record` (blocks until committed)."""
+
+    def journal(symbol: str, type_: str, data: dict[str, Any], correlation_id: str) -> None:
+        repo.record(symbol, type_, data, correlation_id=correlation_id)
+
+    return journal
+
+
+def open_positions_from_views(views: Mapping[str, Any]) -> Callable[[], int]:
+    """`open_positions` for the bot: actors whose published state is not flat (entering counts)."""
+
+    def count() -> int:
+        return sum(1 for entry in list(views.values()) if _phase(entry) not in (None, "flat"))
+
+    return count
+
+
+def _phase(entry: Any) -> str | None:
+    return None if entry is None else entry.state.phase.value

@@ -1,0 +1,131 @@
+"""The WebSocket client: connects to a signal feed, hands every text/binary message (one JSON
+signal each) to the router, and reconnects with exponential backoff and jitter when the
+connection fails or the server drops it. One asyncio loop on its own thread; `stop()` cancels
+it and returns within its bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+
+from signals.backoff import Backoff
+
+Handle = Callable[[str | bytes, str], Any]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class SignalWebSocketClient:
+    def __init__(self, *, url: str, handle: Handle, logger: Any, token: str | None = None,
+                 backoff: Backoff | None = None, sleep: Sleep | None = None,
+                 connect_timeout_s: float = 10.0, heartbeat_s: float = 20.0,
+                 stable_after_s: float = 30.0, max_message_bytes: int = 65536,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.url = url
+        self._handle = handle
+        self.log = logger
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.backoff = backoff or Backoff()
+        self._sleep = sleep or asyncio.sleep
+        self.connect_timeout_s = connect_timeout_s
+        self.heartbeat_s = heartbeat_s
+        self.stable_after_s = stable_after_s
+        self.max_message_bytes = max_message_bytes
+        self.monotonic = monotonic
+        self.connected = threading.Event()
+        self.connections = 0
+        self.messages = 0
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._run, name="signal-ws", daemon=True)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> bool:
+        """Cancel the connection loop; True when its thread ended within `timeout_s`."""
+        self._stopping.set()
+        if not self._thread.is_alive():
+            return True
+        self._ready.wait(timeout_s)
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # the loop already closed
+                pass
+        self._thread.join(timeout=timeout_s)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._task = loop.create_task(self._main())
+            self._ready.set()
+            loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - logged; trading goes on without the feed
+            self.log.opt(exception=exc).error("signal websocket client stopped: {}", exc)
+        finally:
+            self._ready.set()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            self.connected.clear()
+
+    # -- connection loop ------------------------------------------------------------------------
+    async def _main(self) -> None:
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout_s,
+                                        sock_connect=self.connect_timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while not self._stopping.is_set():
+                reason, up_s = await self._connect_once(session)
+                if self._stopping.is_set():
+                    break
+                if up_s is not None and up_s >= self.stable_after_s:
+                    self.backoff.reset()
+                delay = self.backoff.next_delay()
+                self.log.warning("signal websocket {}: {}; reconnecting in {:.2f}s", self.url, reason, delay)
+                await self._sleep(delay)
+
+    async def _connect_once(self, session: aiohttp.ClientSession) -> tuple[str, float | None]:
+        """One connection, until it ends; returns why it ended and how long it was up."""
+        started: float | None = None
+        try:
+            async with session.ws_connect(self.url, headers=self._headers, heartbeat=self.heartbeat_s,
+                                          max_msg_size=self.max_message_bytes) as ws:
+                started = self.monotonic()
+                self.connections += 1
+                self.connected.set()
+                self.log.info("signal websocket connected to {} (connection #{})", self.url, self.connections)
+                await self._receive(ws)
+                reason = f"connection closed (code {ws.close_code})"
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.connected.clear()
+        return reason, None if started is None else self.monotonic() - started
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                self.messages += 1
+                self._dispatch(msg.data)
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                self.log.warning("signal websocket error: {}", ws.exception())
+                return
+
+    def _dispatch(self, data: str | bytes) -> None:
+        try:
+            outcome = self._handle(data, "websocket")
+            self.log.debug("websocket signal: {}", getattr(outcome, "status", outcome))
+        except Exception as exc:  # noqa: BLE001 - the router answers everything; belt and braces
+            self.log.opt(exception=exc).error("websocket signal handling failed: {}", exc)

@@ -1,0 +1,68 @@
+"""Assembling the receiver from config: token from the environment, transports, stop."""
+
+from __future__ import annotations
+
+import socket
+from types import SimpleNamespace
+
+import pytest
+from loguru import logger
+
+from config.errors import ConfigError
+from signals.wiring import SignalsConfig, build_signal_services, open_positions_from_views
+from tests.signals.support import TOKEN, FakeDeliver, FakeJournal, LocalWsServer, post
+from tests.support.waiting import wait_until
+from trading.model import Phase
+
+BTC = "BTC/USDT:USDT"
+
+
+def build(config: SignalsConfig, environ: dict[str, str], journal: FakeJournal, deliver: FakeDeliver):
+    return build_signal_services(config, symbols=[BTC], deliver=deliver, journal=journal, seen=journal.seen,
+                                 open_positions=lambda: 0, max_open_positions=5, logger=logger,
+                                 environ=environ)
+
+
+def test_config_from_mapping_and_missing_token():
+    config = SignalsConfig.from_mapping({"enabled": True, "port": 0, "max_size_usdt": "250"})
+    assert config.port == 0 and str(config.max_size_usdt) == "250"
+    with pytest.raises(ConfigError, match="signals.colour: unknown key"):
+        SignalsConfig.from_mapping({"colour": "blue"})
+    with pytest.raises(ConfigError, match="signals.token_env: environment variable BOT_SIGNAL_TOKEN"):
+        build(config, {}, FakeJournal(), FakeDeliver())
+
+
+def test_port_in_use_is_a_config_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = SignalsConfig(enabled=True, port=taken.getsockname()[1])
+        with pytest.raises(ConfigError, match="signals.port: cannot listen on 127.0.0.1"):
+            build(config, {"BOT_SIGNAL_TOKEN": TOKEN}, FakeJournal(), FakeDeliver())
+
+
+def test_both_transports_route_to_one_router_and_stop_together():
+    feed = LocalWsServer().start()
+    journal, deliver = FakeJournal(), FakeDeliver()
+    config = SignalsConfig(enabled=True, port=0, websocket_url=feed.url, max_per_wave=1, wave_window_s=60)
+    services = build(config, {"BOT_SIGNAL_TOKEN": TOKEN}, journal, deliver)
+    services.start()
+    try:
+        assert post(services.http.url, {"id": "h1", "symbol": BTC, "side": "long"})[0] == 202
+        wait_until(lambda: feed.client_count() == 1, message="websocket connected")
+        feed.send({"id": "w1", "symbol": BTC, "side": "short"})  # the wave is shared: rejected
+        feed.send({"id": "h1", "symbol": BTC, "side": "long"})  # and so is dedup
+        wait_until(lambda: services.websocket.messages == 2, message="websocket messages handled")
+    finally:
+        assert services.stop(timeout_s=5)
+        feed.stop()
+    assert [s.signal_id for _, s in deliver.calls] == ["h1"]
+    assert [cid for _, _, _, cid in journal.of("SignalRejected")] == ["w1"]
+    assert [cid for _, _, _, cid in journal.of("SignalDuplicate")] == ["h1"]
+
+
+def test_open_positions_counts_every_actor_that_is_not_flat():
+    views = {"A": SimpleNamespace(state=SimpleNamespace(phase=Phase.OPEN)),
+             "B": SimpleNamespace(state=SimpleNamespace(phase=Phase.FLAT)),
+             "C": SimpleNamespace(state=SimpleNamespace(phase=Phase.ENTERING)), "D": None}
+    assert open_positions_from_views(views)() == 2

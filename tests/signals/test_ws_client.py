@@ -1,0 +1,91 @@
+"""The WebSocket client against a local WebSocket server: signals are routed, a dropped
+connection is re-established after a backoff wait (recorded through the injected sleep)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+from loguru import logger
+
+from signals.backoff import Backoff
+from signals.ws_client import SignalWebSocketClient
+from tests.signals.support import LocalWsServer, make_router
+from tests.support.waiting import wait_until
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.waits.append(delay)
+        await asyncio.sleep(0)
+
+
+def test_receives_signals_and_reconnects_after_the_server_drops_it():
+    server = LocalWsServer(token="feed-token").start()
+    router, journal, deliver = make_router()
+    sleep = RecordingSleep()
+    client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=logger,
+                                   token="feed-token", sleep=sleep,
+                                   backoff=Backoff(initial_s=0.5, max_s=8.0, jitter=0.2, rand=lambda: 0.5))
+    client.start()
+    try:
+        wait_until(lambda: server.client_count() == 1, message="client connected")
+        assert server.send({"id": "ws1", "symbol": BTC, "side": "long"}) == 1
+        server.send({"id": "ws1", "symbol": BTC, "side": "long"})  # repeated by the feed
+        server.send({"id": "ws-bad", "symbol": "NOPE/USDT:USDT", "side": "long"})
+        wait_until(lambda: client.messages == 3, message="three messages handled")
+        server.drop()
+        wait_until(lambda: server.connections == 2 and server.client_count() == 1, message="reconnected")
+        assert sleep.waits == [0.45]  # 0.5 s, shortened by 0.2 * 0.5 jitter
+        server.send({"id": "ws2", "symbol": ETH, "side": "exit"})
+        wait_until(lambda: len(deliver.calls) == 2, message="signal after the reconnect")
+        server.drop()
+        wait_until(lambda: server.connections == 3, message="reconnected again")
+        assert sleep.waits == [0.45, 0.9]  # backs off further; resets only after a stable connection
+    finally:
+        started = time.monotonic()
+        assert client.stop(timeout_s=5)
+        assert time.monotonic() - started < 5
+        server.stop()
+    assert [(s, sig.signal_id) for s, sig in deliver.calls] == [(BTC, "ws1"), (ETH, "ws2")]
+    assert [cid for _, _, _, cid in journal.of("SignalDuplicate")] == ["ws1"]
+    assert [d["reason"][:14] for _, _, d, _ in journal.of("SignalRejected")] == ["unknown symbol"]
+
+
+def test_unreachable_server_backs_off_exponentially_and_stops_promptly():
+    server = LocalWsServer(token="right").start()  # refuses the handshake: wrong token
+    router, _, _ = make_router()
+    sleep = RecordingSleep()
+    client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=logger, token="wrong",
+                                   sleep=sleep, backoff=Backoff(initial_s=1.0, max_s=4.0, jitter=0.0))
+    client.start()
+    try:
+        wait_until(lambda: len(sleep.waits) >= 5, message="five reconnect attempts")
+        assert sleep.waits[:5] == [1.0, 2.0, 4.0, 4.0, 4.0]
+        assert server.refused >= 5 and server.connections == 0
+    finally:
+        assert client.stop(timeout_s=5)
+        server.stop()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_stop_interrupts_a_real_backoff_wait():
+    client = SignalWebSocketClient(url=f"ws://127.0.0.1:{closed_port()}/never",
+                                   handle=lambda raw, src: None, logger=logger,
+                                   backoff=Backoff(initial_s=60.0, max_s=60.0, jitter=0.0))
+    client.start()
+    wait_until(lambda: client.backoff.attempt >= 1, message="first failed attempt")
+    started = time.monotonic()
+    assert client.stop(timeout_s=5)
+    assert time.monotonic() - started < 5
