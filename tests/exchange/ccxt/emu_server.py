@@ -11,13 +11,15 @@ Held connections are released (and closed) by `stop()`.
 
 from __future__ import annotations
 
+from exchange.ccxt.factory import point_api_at
+
 import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 
 class Venue(Protocol):
@@ -163,16 +165,6 @@ class EmulatorServer:
 
 
 def point_at(exchange: Any, base_url: str) -> Any:
-    """Rewrite every URL in `exchange.urls['api']` to the emulator, keeping the path."""
-    target = urlsplit(base_url)
-
-    def rewrite(url: str) -> str:
-        parts = urlsplit(url.replace("{hostname}", "example.invalid"))
-        return urlunsplit((target.scheme, target.netloc, parts.path, "", ""))
-
-    api = exchange.urls["api"]
-    if isinstance(api, str):
-        exchange.urls["api"] = rewrite(api)
-    else:
-        exchange.urls["api"] = {k: rewrite(v) if isinstance(v, str) else v for k, v in api.items()}
-    return exchange
+    """Rewrite every URL in `exchange.urls['api']` to the emulator, keeping the path (the same
+    function the bot uses for `exchange.api_url`)."""
+    return point_api_at(exchange, base_url)
