@@ -10,7 +10,6 @@ import subprocess
 import pytest
 
 from tests.e2e.bot_process import ROOT, cli, start_bot, status, wait_status, write_config
-from tests.support.waiting import wait_until
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT"]
 pytestmark = pytest.mark.slow
