@@ -60,3 +60,43 @@ def test_live_config_pointed_at_emulator_opens_and_protects_a_position(tmp_path)
         assert API_SECRET not in logs and API_KEY not in logs
     finally:
         emu.stop()
+
+
+def test_dry_run_trades_on_live_prices_with_simulated_fills(tmp_path):
+    """mode = "dry-run": public tickers from the (emulated) exchange, no keys, fills simulated by
+    the paper exchange; no order ever reaches the exchange."""
+    import subprocess
+    import sys
+
+    emu = start_emulator("bybit")
+    try:
+        config = write_config(
+            tmp_path / "dry.toml", ["BTC/USDT:USDT", "ETH/USDT:USDT"],
+            bot={"mode": "dry-run", "status_interval_s": 0.2},
+            exchange={"id": "bybit", "api_url": emu.base_url, "poll_interval_s": 0.2,
+                      "rate_limit_per_s": 1000.0, "timeout_ms": 5000},
+            logging={"console": False},
+        )
+        data = tmp_path / "data"
+        env = {k: v for k, v in os.environ.items() if k not in ("BOT_API_KEY", "BOT_API_SECRET")}
+        proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "--config", str(config),
+                                 "--data-dir", str(data)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_status(config, data, lambda s: all(a["state"] == "running" and a["last_tick_age_s"] is not None
+                                                    for a in s["actors"]), message="dry-run prices flowing")
+            assert cli(config, data, "signal", "ETH/USDT:USDT", "short").returncode == 0
+            s = wait_status(config, data, lambda s: s["health"]["open_positions"] == 1
+                            and s["health"]["ts_coverage"] == 1.0, message="simulated position")
+            eth = next(a for a in s["actors"] if a["symbol"] == "ETH/USDT:USDT")
+            assert eth["position"]["side"] == "short"
+            assert 2900 < float(eth["position"]["entry_price"]) < 3100  # the emulator's live price
+            assert emu.hits("/v5/order/create", "POST") == []  # nothing was sent to the exchange
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err[-2000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        emu.stop()
