@@ -100,7 +100,7 @@ class CommandExecutor:
     def _cancel(self, cid: str | None, exchange_id: str | None) -> list[Event]:
         params = {"clientOrderId": cid} if cid else {}
         try:
-            self.exchange.cancel_order(exchange_id if not cid else exchange_id, self.symbol, params)
+            self.exchange.cancel_order(exchange_id, self.symbol, params)
         except ccxt.OrderNotFound:
             if cid:
                 return self._after_missing_cancel(cid)

@@ -262,8 +262,8 @@ class BenchBot:
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=self.repo.id_tag,
                                 market=self._rules[symbol], risk=self.risk))
 
-    def _start(self, symbol: str) -> tuple[pykka.ActorRef, None]:
-        return SymbolActor.start(symbol, self.deps), None
+    def _start(self, symbol: str) -> pykka.ActorRef:
+        return SymbolActor.start(symbol, self.deps)
 
     def all_ready(self) -> bool:
         for s in self.symbols:

@@ -22,7 +22,6 @@ from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller
 from storage import control, queries
 from storage.repository import Repository
-from storage.restore import CorruptRow
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
 from supervision.restart_policy import RestartPolicy
@@ -137,8 +136,8 @@ class Bot:
             open_positions=open_positions_from_views(self.views),
             max_open_positions=s.risk.max_open_positions, logger=logger)
 
-    def _start_actor(self, symbol: str, deps: ActorDeps) -> tuple[pykka.ActorRef, None]:
-        return SymbolActor.start(symbol, deps), None
+    def _start_actor(self, symbol: str, deps: ActorDeps) -> pykka.ActorRef:
+        return SymbolActor.start(symbol, deps)
 
     def _install_signal_handlers(self, log: Any) -> None:
         shutdown.install()  # idempotent; bot.py installed it before the imports
@@ -177,5 +176,3 @@ class Bot:
             log.info("control {} {}: {}", command, symbol, result)
             control.mark_done(repo, cid, result)
 
-
-__all__ = ["Bot", "CorruptRow"]

@@ -24,8 +24,6 @@ class ChildState(StrEnum):
 class Child:
     symbol: str
     ref: pykka.ActorRef | None = None
-    actor: Any = None
-    """The actor object, read only for its published `view` (never called across threads)."""
     state: ChildState = ChildState.STARTING
     incarnation: int = 0
     history: RestartHistory = field(default_factory=RestartHistory)

@@ -30,8 +30,8 @@ from supervision.child import Child, ChildState
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
-ActorStarter = Callable[[str], tuple[pykka.ActorRef, Any]]
-"""Starts a symbol's actor; returns (ref, anything)."""
+ActorStarter = Callable[[str], pykka.ActorRef]
+"""Starts a symbol's actor and returns its ref."""
 
 
 class Supervisor:
@@ -242,7 +242,7 @@ class Supervisor:
         child.state = ChildState.RESTARTING if restarting else ChildState.STARTING
         child.ping = None
         try:
-            child.ref, child.actor = self._start_actor(child.symbol)
+            child.ref = self._start_actor(child.symbol)
         except Exception as exc:  # noqa: BLE001
             self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", now)
 

@@ -166,12 +166,6 @@ class SymbolState:
     def live_orders(self, purpose: OrderPurpose) -> list[OrderRecord]:
         return [o for o in self.orders if o.purpose is purpose]
 
-    def live_orders_stop(self) -> list[OrderRecord]:
-        return self.live_orders(OrderPurpose.STOP)
-
-    def live_orders_entry(self) -> list[OrderRecord]:
-        return self.live_orders(OrderPurpose.ENTRY)
-
     def active_stop(self) -> OrderRecord | None:
         """The acknowledged stop that protects the position (the newest open one)."""
         stops = [o for o in self.orders if o.purpose is OrderPurpose.STOP]

@@ -22,7 +22,7 @@ from trading.events import (
     OrderFilled,
     Reconciled,
 )
-from trading.model import ZERO, OrderStatus, Phase, Position, SymbolState
+from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, SymbolState
 
 Handler = Callable[..., SymbolState]
 
@@ -40,10 +40,10 @@ def reconcile(
     for orphan in ev.orphans:
         ctx.record("OrphanCanceled", order=orphan.client_order_id, exchange_id=orphan.exchange_id)
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id, exchange_id=orphan.exchange_id))
-    if state.phase is Phase.OPEN and state.position is not None and not state.live_orders_stop():
+    if state.phase is Phase.OPEN and state.position is not None and not state.live_orders(OrderPurpose.STOP):
         state = replace(state, needs_stop=True, next_stop_at=0.0)
     if state.phase is Phase.CLOSING and state.next_close_at is None and not state.quarantined:
-        if not [o for o in state.orders if o.purpose.value == "close"]:
+        if not state.live_orders(OrderPurpose.CLOSE):
             state = replace(state, next_close_at=ctx.now)
     return state
 
@@ -75,7 +75,7 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
     if mine is not None and theirs is None:
         return _closed_elsewhere(state, ev, ctx)
     if mine is None and theirs is not None:
-        if state.phase is Phase.ENTERING and state.live_orders_entry():
+        if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
             return state  # our entry is still being resolved
         if not ctx.rules.risk.adopt_unknown_positions:
             ctx.record("UnknownPositionFlagged", side=theirs.side, contracts=theirs.contracts)
@@ -95,7 +95,7 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
         if theirs.contracts != mine.contracts:
             ctx.record("PositionResized", stored=mine.contracts, exchange=theirs.contracts)
             state = replace(state, position=replace(mine, contracts=theirs.contracts))
-        if state.phase is Phase.ENTERING and not state.live_orders_entry():
+        if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
             state = lc.arm_protection(replace(state, phase=Phase.OPEN), ctx)
     return state
 

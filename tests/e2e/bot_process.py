@@ -24,8 +24,10 @@ def write_config(path: Path, symbols: list[str], **sections: dict[str, Any]) -> 
     return path
 
 
-def start_bot(config: Path, data_dir: Path, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def start_bot(config: Path, data_dir: Path, *extra: str,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`python bot.py run` on a config and data dir; `env` replaces the inherited environment."""
+    env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
                              "--data-dir", str(data_dir), *extra], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -124,9 +124,7 @@ def test_signal_receiver_inside_the_bot_opens_a_protected_position(tmp_path):
     )
     data = tmp_path / "data"
     env = {**os.environ, "BOT_SIGNAL_TOKEN": "s3cret-token"}
-    proc = subprocess.Popen([os.sys.executable, str(ROOT / "bot.py"), "--config", str(config),
-                             "--data-dir", str(data)], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start_bot(config, data, env=env)
     try:
         wait_status(config, data, lambda s: all(a["state"] == "running" and a["reconciled"]
                                                 for a in s["actors"]) and all(

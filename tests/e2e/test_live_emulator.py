@@ -9,16 +9,13 @@ import signal
 
 import pytest
 
-from tests.e2e.bot_process import ROOT, cli, wait_status, write_config
+from tests.e2e.bot_process import cli, start_bot, wait_status, write_config
 from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, start_emulator
 
 pytestmark = pytest.mark.slow
 
 
 def test_live_config_pointed_at_emulator_opens_and_protects_a_position(tmp_path):
-    import subprocess
-    import sys
-
     emu = start_emulator("bybit")
     try:
         config = write_config(
@@ -31,9 +28,7 @@ def test_live_config_pointed_at_emulator_opens_and_protects_a_position(tmp_path)
         )
         data = tmp_path / "data"
         env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET}
-        proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "--config", str(config),
-                                 "--data-dir", str(data)], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = start_bot(config, data, env=env)
         try:
             wait_status(config, data, lambda s: all(a["state"] == "running" and a["reconciled"]
                                                     for a in s["actors"]), message="live actors running")
@@ -65,9 +60,6 @@ def test_live_config_pointed_at_emulator_opens_and_protects_a_position(tmp_path)
 def test_dry_run_trades_on_live_prices_with_simulated_fills(tmp_path):
     """mode = "dry-run": public tickers from the (emulated) exchange, no keys, fills simulated by
     the paper exchange; no order ever reaches the exchange."""
-    import subprocess
-    import sys
-
     emu = start_emulator("bybit")
     try:
         config = write_config(
@@ -79,9 +71,7 @@ def test_dry_run_trades_on_live_prices_with_simulated_fills(tmp_path):
         )
         data = tmp_path / "data"
         env = {k: v for k, v in os.environ.items() if k not in ("BOT_API_KEY", "BOT_API_SECRET")}
-        proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "--config", str(config),
-                                 "--data-dir", str(data)], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = start_bot(config, data, env=env)
         try:
             wait_status(config, data, lambda s: all(a["state"] == "running" and a["last_tick_age_s"] is not None
                                                     for a in s["actors"]), message="dry-run prices flowing")

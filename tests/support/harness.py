@@ -80,8 +80,8 @@ class Harness:
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=self.repo.id_tag,
                                 market=market_rules(self.paper, symbol), risk=base.risk))
 
-    def _start(self, symbol: str) -> tuple[pykka.ActorRef, None]:
-        return SymbolActor.start(symbol, self.deps), None
+    def _start(self, symbol: str) -> pykka.ActorRef:
+        return SymbolActor.start(symbol, self.deps)
 
     # -- driving -------------------------------------------------------------------------------
     def start(self, wait: bool = True) -> "Harness":
