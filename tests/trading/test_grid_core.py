@@ -1,0 +1,276 @@
+"""The hedge-grid decision core, pure: every seed race bug is checked at the decision level."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from trading.commands import CancelOrder, Escalate
+from trading.events import (
+    EntriesBlocked,
+    ExchangeOrder,
+    ExchangePosition,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFailed,
+    OrderFilled,
+    PriceTicked,
+)
+from trading.grid.core import GridCore, PlaceGridOrder
+from trading.grid.events import GridReconciled
+from trading.grid.model import GridKind, GridState
+from trading.grid.rules import GridRules
+from trading.model import OrderStatus, Side
+from trading.rules import MarketRules
+
+SYMBOL = "BTC/USDT:USDT"
+
+
+def rules(**over) -> GridRules:
+    base = dict(symbol=SYMBOL, account="acc", id_tag="t1",
+                market=MarketRules(amount_step=D("0.001"), price_tick=D("0.1"), min_amount=D("0.001"),
+                                   min_cost=D(5)),
+                order_size_usdt=D(100), levels=3, step_pct=D(1), size_multiplier=D(2),
+                take_profit_pct=D("0.5"), stop_loss_pct=D(5), recalc_pct=D(2), leverage=5,
+                max_close_attempts=3)
+    base.update(over)
+    return GridRules(**base)
+
+
+class Book:
+    """Drives the core the way the actor does: apply a decision, remember the state."""
+
+    def __init__(self, **over) -> None:
+        self.core = GridCore(rules(**over))
+        self.state = GridState(symbol=SYMBOL)
+        self.now = 1000.0
+        self.commands: list = []
+        self.journal: list = []
+        self.ledger: list = []
+
+    def send(self, event):
+        self.now += 1
+        d = self.core.decide(self.state, event, self.now)
+        self.state = d.state
+        self.commands = list(d.commands)
+        self.journal += [j.type for j in d.journal]
+        self.ledger += list(d.ledger)
+        return d
+
+    def placed(self, kind: GridKind | None = None, leg: Side | None = None):
+        return [c.order for c in self.commands if isinstance(c, PlaceGridOrder)
+                and (kind is None or c.order.kind is kind) and (leg is None or c.order.leg is leg)]
+
+    def cancels(self):
+        return [c.client_order_id for c in self.commands if isinstance(c, CancelOrder)]
+
+    def fill(self, order, price, amount=None, fee=D("0.01")):
+        amount = order.amount if amount is None else amount
+        return self.send(OrderFilled(client_order_id=order.client_order_id, exchange_id="x" + order.client_order_id,
+                                     filled=amount, average=D(price), fee=fee))
+
+    def accept(self, order):
+        return self.send(OrderAccepted(client_order_id=order.client_order_id, exchange_id="x" + order.client_order_id))
+
+    def open_both(self, price="100"):
+        self.send(PriceTicked(price=D(price)))
+        opens = {o.leg: o for o in self.placed(GridKind.OPEN)}
+        self.fill(opens[Side.LONG], price)
+        long_orders = self.placed()
+        self.fill(opens[Side.SHORT], price)
+        short_orders = self.placed()
+        for o in long_orders + short_orders:
+            self.accept(o)
+        return opens
+
+
+def test_flat_grid_opens_both_legs_with_a_margin_check_each():
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    opens = b.placed(GridKind.OPEN)
+    assert {o.leg for o in opens} == {Side.LONG, Side.SHORT}
+    assert all(o.amount == D("1") for o in opens)  # 100 USDT / 100
+    margins = [c.margin for c in b.commands]
+    assert margins == [D(20), D(20)]  # amount * price / leverage, one per order
+    # write-ahead: both are in the committed state as pending before any is sent
+    assert {o.client_order_id for o in b.state.orders} == {o.client_order_id for o in opens}
+
+
+def test_open_fill_places_stop_take_profit_and_next_level():
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    long_open = b.placed(GridKind.OPEN, Side.LONG)[0]
+    d = b.fill(long_open, "100")
+    leg = d.state.long
+    assert (leg.contracts, leg.entry_price, leg.stop_price, leg.ref_qty) == (D(1), D(100), D("95.0"), D(1))
+    stop, tp, add = (b.placed(k, Side.LONG)[0] for k in (GridKind.STOP, GridKind.TP, GridKind.ADD))
+    assert (stop.amount, stop.price) == (D(1), D("95.0"))
+    assert (tp.amount, tp.price, tp.side) == (D(1), D("100.5"), "sell")
+    assert (add.amount, add.price, add.level, add.side) == (D(2), D("99.0"), 1, "buy")  # ref * 2**1
+    # incident 10: the take-profit's id is in the committed state before the exchange call
+    assert d.state.order(tp.client_order_id).status is OrderStatus.PENDING
+    assert [e.realized_pnl for e in b.ledger] == [D(0)]
+
+
+def test_averaging_fill_moves_entry_and_replaces_stop_and_take_profit_new_first():
+    b = Book()
+    b.open_both()
+    add = b.state.orders_of(Side.LONG, GridKind.ADD)[0]
+    old_stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
+    old_tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    b.fill(add, "99")
+    leg = b.state.long
+    assert leg.contracts == D(3) and leg.level == 1
+    assert leg.entry_price == (D(100) + D(99) * 2) / 3
+    assert leg.stop_price == D("95.0")  # the stop level is fixed beyond every grid level
+    new_stop = b.placed(GridKind.STOP, Side.LONG)[0]
+    new_tp = b.placed(GridKind.TP, Side.LONG)[0]
+    nxt = b.placed(GridKind.ADD, Side.LONG)[0]
+    assert (new_stop.amount, new_stop.replaces) == (D(3), old_stop.client_order_id)
+    assert new_tp.replaces == old_tp.client_order_id and new_tp.amount == D(3)
+    assert (nxt.level, nxt.amount, nxt.price) == (2, D(4), D("98.0"))  # from the last fill, 99
+    assert b.cancels() == []  # the old stop stays until the new one rests
+    b.accept(new_stop)
+    assert b.cancels() == [old_stop.client_order_id]
+    assert b.state.protected(Side.LONG)
+
+
+def test_take_profit_close_cancels_both_sides_pending_levels_and_reopens_only_after_confirmation():
+    b = Book()
+    b.open_both()
+    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    long_stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
+    long_add = b.state.orders_of(Side.LONG, GridKind.ADD)[0]
+    short_add = b.state.orders_of(Side.SHORT, GridKind.ADD)[0]
+    short_stop = b.state.orders_of(Side.SHORT, GridKind.STOP)[0]
+    b.fill(tp, "100.5")
+    assert "LegClosed" in b.journal and not b.state.long.is_open
+    assert set(b.cancels()) == {long_stop.client_order_id, long_add.client_order_id, short_add.client_order_id}
+    assert short_stop.client_order_id not in b.cancels()  # the open short stays protected
+    assert b.placed(GridKind.OPEN) == []
+    b.send(OrderCanceled(client_order_id=long_stop.client_order_id))
+    b.send(OrderCanceled(client_order_id=long_add.client_order_id))
+    b.send(PriceTicked(price=D("100.2")))
+    assert b.placed(GridKind.OPEN) == []  # the short's level is not confirmed gone yet
+    b.send(OrderCanceled(client_order_id=short_add.client_order_id))
+    reopened = b.placed(GridKind.OPEN, Side.LONG)
+    assert len(reopened) == 1 and reopened[0].amount == D(1)  # the side's reference quantity
+    assert len(b.placed(GridKind.ADD, Side.SHORT)) == 1  # the short's level is placed again
+    net = b.ledger[-1].realized_pnl
+    assert net == D("0.5")
+
+
+def test_an_orphan_that_fills_before_its_cancel_is_booked_and_the_reopen_waits_for_every_cancel():
+    b = Book()
+    b.open_both()
+    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    short_add = b.state.orders_of(Side.SHORT, GridKind.ADD)[0]
+    b.fill(tp, "100.5")
+    b.fill(short_add, "101")  # it filled on the exchange before our cancel arrived
+    assert b.state.short.contracts == D(3) and b.ledger[-1].client_order_id == short_add.client_order_id
+    waiting = [o.client_order_id for o in b.state.orders if o.cancel_requested_at is not None]
+    assert waiting  # the closed long's stop and level
+    for cid in waiting[:-1]:
+        b.send(OrderCanceled(client_order_id=cid))
+        assert b.placed(GridKind.OPEN) == []
+    b.send(OrderCanceled(client_order_id=waiting[-1]))
+    assert [o.leg for o in b.placed(GridKind.OPEN)] == [Side.LONG]
+
+
+def test_pending_level_is_recalculated_after_a_large_move():
+    b = Book()
+    b.open_both()
+    add = b.state.orders_of(Side.SHORT, GridKind.ADD)[0]
+    assert add.price == D("101.0")
+    b.send(PriceTicked(price=D("98.5")))  # 1.5 %: below recalc_pct
+    assert b.cancels() == []
+    b.send(PriceTicked(price=D("97.5")))  # 2.5 % away from the short's anchor (100)
+    assert add.client_order_id in b.cancels() and "LevelRecalculated" in b.journal
+    b.send(PriceTicked(price=D("97.4")))
+    assert b.placed(GridKind.ADD, Side.SHORT) == []  # not before the cancel is confirmed
+    b.send(OrderCanceled(client_order_id=add.client_order_id))
+    new = b.placed(GridKind.ADD, Side.SHORT)
+    assert len(new) == 1 and new[0].price == D("98.5")  # 1 % above the new anchor 97.5
+
+
+def test_reference_quantities_are_cleared_when_both_legs_are_flat():
+    b = Book()
+    b.open_both()
+    for side in (Side.LONG, Side.SHORT):
+        stop = b.state.orders_of(side, GridKind.STOP)[0]
+        b.fill(stop, "95" if side is Side.LONG else "105")
+    assert b.state.long.ref_qty is None and b.state.short.ref_qty is None
+    assert "ReferenceQuantitiesCleared" in b.journal
+    b.send(PriceTicked(price=D(50)))
+    for o in list(b.state.orders):
+        b.send(OrderCanceled(client_order_id=o.client_order_id))
+    assert {o.amount for o in b.placed(GridKind.OPEN)} == {D(2)}  # fresh: 100 USDT / 50
+
+
+def test_take_profit_fill_seen_by_reconciliation_is_booked_once():
+    b = Book()
+    b.open_both()
+    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    snap = GridReconciled(
+        positions={Side.SHORT: ExchangePosition(side=Side.SHORT, contracts=D(1), entry_price=D(100))},
+        orders={o.client_order_id: ExchangeOrder(client_order_id=o.client_order_id, exchange_id=o.exchange_id,
+                                                 status="open", filled=D(0), average=None, fee=D(0))
+                for o in b.state.orders},
+        price=D("100.5"))
+    snap.orders[tp.client_order_id] = ExchangeOrder(client_order_id=tp.client_order_id, exchange_id=tp.exchange_id,
+                                                    status="closed", filled=D(1), average=D("100.5"), fee=D("0.01"))
+    b.send(snap)
+    assert b.journal.count("LegClosed") == 1
+    booked = len(b.ledger)
+    b.fill(tp, "100.5")  # the same fill reported again afterwards
+    assert len(b.ledger) == booked and b.journal.count("LegClosed") == 1
+
+
+def test_reconciliation_cancels_orphans_and_adopts_an_unknown_leg():
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    for o in b.placed(GridKind.OPEN):
+        b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
+    orphan = ExchangeOrder(client_order_id="acc-t1-x-9a", exchange_id="e9", status="open", filled=D(0),
+                           average=None, fee=D(0))
+    b.send(GridReconciled(positions={Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(2), entry_price=D(100))},
+                          orphans=(orphan,), price=D(100)))
+    assert "e9" in [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)]
+    assert b.state.long.contracts == D(2) and "LegAdopted" in b.journal
+    assert b.placed(GridKind.STOP, Side.LONG)[0].amount == D(2)
+
+
+def test_close_failures_escalate_once_and_do_not_loop():
+    b = Book(max_close_attempts=2)
+    b.send(PriceTicked(price=D(100)))
+    b.fill(b.placed(GridKind.OPEN, Side.LONG)[0], "100")
+    stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
+    b.send(OrderFailed(client_order_id=stop.client_order_id, error="rejected"))
+    escalations = 0
+    closes = 0
+    for _ in range(30):
+        b.now += 100
+        d = b.send(PriceTicked(price=D(90)))  # below the 95 stop, and no stop rests
+        for c in d.commands:
+            if isinstance(c, PlaceGridOrder) and c.order.kind is GridKind.CLOSE:
+                closes += 1
+                b.send(OrderFailed(client_order_id=c.order.client_order_id, error="boom"))
+                escalations += sum(isinstance(x, Escalate) for x in b.commands)
+            if isinstance(c, PlaceGridOrder) and c.order.kind is GridKind.STOP:
+                b.send(OrderFailed(client_order_id=c.order.client_order_id, error="rejected"))
+    assert closes == 2 and escalations == 1
+    assert b.state.quarantined and b.state.long.contracts == D(1)  # never forgotten
+
+
+def test_kill_switch_takes_pending_levels_off_and_opens_nothing():
+    b = Book()
+    b.open_both()
+    adds = [o.client_order_id for o in b.state.orders if o.kind is GridKind.ADD]
+    b.send(EntriesBlocked(blocked=True, reason="kill switch"))
+    assert sorted(b.cancels()) == sorted(adds)
+    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    b.fill(tp, "100.5")
+    for o in list(b.state.orders):
+        if o.cancel_requested_at is not None:
+            b.send(OrderCanceled(client_order_id=o.client_order_id))
+    b.send(PriceTicked(price=D(100)))
+    assert b.placed(GridKind.OPEN) == [] and b.placed(GridKind.ADD) == []

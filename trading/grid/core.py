@@ -1,0 +1,509 @@
+"""GridCore.decide(state, event, now) -> GridDecision: the whole hedge-grid logic of one symbol.
+
+Pure, like `trading/decide.py`. The seed grid bot's race bugs are impossible by construction:
+- every exchange event is an event here, handled in mailbox order; reconciliation is one more
+  event, so a take-profit fill is never dropped while a sync runs (incident 8);
+- when a leg closes, every order of that leg and the pending levels of both legs are cancelled,
+  and the leg reopens only once each cancel is confirmed (incident 9);
+- every order, the take-profit included, has its client id committed before it is sent
+  (incident 10);
+- a pending level is recomputed after the price moves more than `recalc_pct` from the price it
+  was computed from; reference quantities are cleared when both legs are flat.
+After every event `maintain` brings the orders in line with the legs: each open leg has a stop
+covering it and a take-profit, and the next level rests on the exchange while levels remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from trading.commands import CancelOrder, Escalate, JournalEntry, LedgerEntry
+from trading.decision import _plain
+from trading.events import (
+    EntriesBlocked,
+    ExchangeOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFailed,
+    OrderFilled,
+    PriceTicked,
+    QuarantineLifted,
+    SignalRaised,
+    TimerFired,
+)
+from trading.grid.events import GridReconciled
+from trading.grid.model import GridKind, GridOrder, GridState, Leg
+from trading.grid.rules import GridRules
+from trading.model import ZERO, OrderStatus, Side
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceGridOrder:
+    """Send an order that is already committed as pending (write-ahead). For an order that
+    can grow a position, `margin` is what it needs free: the shell checks the balance right
+    before this one placement (one check, one place)."""
+
+    order: GridOrder
+    margin: Decimal | None = None
+
+
+GridCommand = PlaceGridOrder | CancelOrder | Escalate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridDecision:
+    state: GridState
+    commands: tuple[GridCommand, ...] = ()
+    journal: tuple[JournalEntry, ...] = ()
+    ledger: tuple[LedgerEntry, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.commands or self.journal or self.ledger or self.state.finished_orders)
+
+
+@dataclass(slots=True)
+class _Ctx:
+    rules: GridRules
+    now: float
+    commands: list[GridCommand] = field(default_factory=list)
+    journal: list[JournalEntry] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+
+    def record(self, type_: str, **data: Any) -> None:
+        self.journal.append(JournalEntry(type=type_, data={k: _plain(v) for k, v in data.items()}))
+
+    def place(self, state: GridState, leg: Side, kind: GridKind, side: str, amount: Decimal, *,
+              price: Decimal | None = None, level: int = 0, replaces: str | None = None,
+              margin: Decimal | None = None) -> GridState:
+        seq = state.order_seq + 1
+        order = GridOrder(client_order_id=self.rules.client_order_id(seq, kind), leg=leg, kind=kind,
+                          side=side, amount=amount, price=price, level=level, created_at=self.now,
+                          replaces=replaces)
+        self.commands.append(PlaceGridOrder(order=order, margin=margin))
+        return replace(state, order_seq=seq).with_order(order)
+
+    def cancel(self, state: GridState, order: GridOrder) -> GridState:
+        self.commands.append(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
+        return state.with_order(replace(order, cancel_requested_at=self.now))
+
+
+class GridCore:
+    def __init__(self, rules: GridRules) -> None:
+        self.rules = rules
+
+    def decide(self, state: GridState, event: Any, now: float, *, maintain_after: bool = True) -> GridDecision:
+        ctx = _Ctx(rules=self.rules, now=now)
+        state = replace(state, finished_orders=())
+        match event:
+            case PriceTicked(price=price):
+                state = replace(state, last_price=price)
+            case OrderAccepted():
+                state = on_accepted(state, event, ctx)
+            case OrderFilled():
+                state = on_filled(state, event, ctx)
+            case OrderCanceled():
+                state = on_canceled(state, event.client_order_id, ctx)
+            case OrderFailed():
+                state = on_failed(state, event, ctx)
+            case GridReconciled():
+                state = reconcile(state, event, ctx)
+            case TimerFired():
+                pass
+            case EntriesBlocked(blocked=blocked, reason=reason):
+                state = on_blocked(state, blocked, reason, ctx)
+            case QuarantineLifted(by=by):
+                if state.quarantined:
+                    ctx.record("QuarantineLifted", by=by, reason=state.quarantine_reason)
+                    state = replace(state, quarantined=False, quarantine_reason=None,
+                                    long=replace(state.long, close_attempts=0),
+                                    short=replace(state.short, close_attempts=0))
+            case SignalRaised():
+                ctx.record("SignalSkipped", side=event.side, signal_id=event.signal_id,
+                           reason="the hedge grid trades its own levels, not external signals")
+            case _:
+                raise TypeError(f"grid decide: unknown event {event!r}")
+        if maintain_after:
+            state = maintain(state, ctx)
+        return GridDecision(state=state, commands=tuple(ctx.commands), journal=tuple(ctx.journal),
+                            ledger=tuple(ctx.ledger))
+
+
+# -- prices ---------------------------------------------------------------------------------
+def _pct(price: Decimal, pct: Decimal, sign: int) -> Decimal:
+    return price * (1 + sign * pct / HUNDRED)
+
+
+def stop_level(r: GridRules, side: Side, opened_at_price: Decimal) -> Decimal:
+    raw = _pct(opened_at_price, r.stop_loss_pct, -side.sign)
+    return r.market.price_floor(raw) if side is Side.LONG else r.market.price_ceil(raw)
+
+
+def take_profit_level(r: GridRules, side: Side, entry: Decimal) -> Decimal:
+    raw = _pct(entry, r.take_profit_pct, side.sign)
+    return r.market.price_ceil(raw) if side is Side.LONG else r.market.price_floor(raw)
+
+
+def next_level_price(r: GridRules, side: Side, anchor: Decimal) -> Decimal:
+    raw = _pct(anchor, r.step_pct, -side.sign)
+    return r.market.price_floor(raw) if side is Side.LONG else r.market.price_ceil(raw)
+
+
+def level_amount(r: GridRules, ref_qty: Decimal, level: int) -> Decimal:
+    return r.market.amount_down(ref_qty * r.size_multiplier ** level)
+
+
+def _tradable(r: GridRules, amount: Decimal, price: Decimal) -> bool:
+    return amount >= r.market.min_amount and amount > ZERO and amount * price >= r.market.min_cost
+
+
+def _crossed_stop(side: Side, price: Decimal, stop: Decimal) -> bool:
+    return price <= stop if side is Side.LONG else price >= stop
+
+
+# -- events ---------------------------------------------------------------------------------
+def on_accepted(state: GridState, ev: OrderAccepted, ctx: _Ctx) -> GridState:
+    order = state.order(ev.client_order_id)
+    if order is None or order.status is not OrderStatus.PENDING:
+        return state
+    order = replace(order, status=OrderStatus.OPEN, exchange_id=ev.exchange_id)
+    state = state.with_order(order)
+    leg = state.leg(order.leg)
+    if order.kind.reduces and not leg.is_open:  # the leg closed while this order was in flight
+        return ctx.cancel(state, order)
+    if order.kind is GridKind.STOP:
+        ctx.record("StopPlaced", leg=order.leg, stop_price=order.price, amount=order.amount,
+                   order=order.client_order_id)
+    elif order.kind is GridKind.TP:
+        ctx.record("TakeProfitPlaced", leg=order.leg, price=order.price, amount=order.amount,
+                   order=order.client_order_id)
+    elif order.kind is GridKind.ADD:
+        ctx.record("LevelPlaced", leg=order.leg, level=order.level, price=order.price,
+                   amount=order.amount, order=order.client_order_id)
+    old = state.order(order.replaces) if order.replaces else None
+    if old is not None and old.status is OrderStatus.OPEN and old.cancel_requested_at is None:
+        state = ctx.cancel(state, old)  # the new one rests first, then the old one goes
+    return state
+
+
+def on_filled(state: GridState, ev: OrderFilled, ctx: _Ctx) -> GridState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state
+    delta = ev.filled - order.filled
+    status = OrderStatus.FILLED if ev.complete else OrderStatus.OPEN
+    if delta <= ZERO:
+        if ev.complete and order.status.live and ev.filled >= order.filled:
+            state = state.with_order(replace(order, status=OrderStatus.FILLED, exchange_id=ev.exchange_id))
+        return state
+    prev_value = (order.average or ZERO) * order.filled
+    price = (ev.average * ev.filled - prev_value) / delta
+    fee = ev.fee - order.fee
+    state = state.with_order(replace(order, status=status, filled=ev.filled, average=ev.average,
+                                     fee=ev.fee, exchange_id=ev.exchange_id or order.exchange_id))
+    leg = state.leg(order.leg)
+    if order.kind.reduces:
+        return _reduce(state, leg, order, delta, price, fee, ctx)
+    return _grow(state, leg, order, delta, price, fee, ctx)
+
+
+def _grow(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
+          ctx: _Ctx) -> GridState:
+    r = ctx.rules
+    if not leg.is_open:
+        leg = Leg(side=leg.side, position_id=order.client_order_id, opened_at=ctx.now,
+                  ref_qty=leg.ref_qty or order.amount, stop_price=stop_level(r, leg.side, price))
+        ctx.record("LegOpened", leg=leg.side, position_id=leg.position_id, price=price, amount=delta,
+                   stop_price=leg.stop_price, ref_qty=leg.ref_qty)
+    else:
+        ctx.record("LegAveraged", leg=leg.side, level=order.level, price=price, amount=delta)
+    contracts = leg.contracts + delta
+    entry = price if leg.entry_price is None else (leg.entry_price * leg.contracts + price * delta) / contracts
+    leg = replace(leg, contracts=contracts, entry_price=entry, fees=leg.fees + fee, anchor=price,
+                  level=max(leg.level, order.level))
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=leg.position_id or "",
+                                  side=order.side, amount=delta, price=price, fee=fee, realized_pnl=ZERO))
+    return state.with_leg(leg)
+
+
+def _reduce(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
+            ctx: _Ctx) -> GridState:
+    if not leg.is_open or leg.entry_price is None:
+        ctx.record("FillWithoutLeg", leg=order.leg, order=order.client_order_id, amount=delta, price=price)
+        return state
+    amount = min(delta, leg.contracts)
+    if delta > leg.contracts:
+        ctx.record("FillExceedsLeg", leg=order.leg, order=order.client_order_id, amount=delta,
+                   contracts=leg.contracts)
+    pnl = (price - leg.entry_price) * amount * leg.side.sign
+    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
+                  fees=leg.fees + fee)
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=leg.position_id or "",
+                                  side=order.side, amount=amount, price=price, fee=fee, realized_pnl=pnl))
+    state = state.with_leg(leg)
+    if leg.is_open:
+        ctx.record("LegReduced", leg=leg.side, order=order.client_order_id, amount=amount, price=price)
+        return state
+    reason = {GridKind.TP: "take_profit", GridKind.STOP: "stop_loss", GridKind.CLOSE: "stop_loss_bot"}
+    return close_leg(state, leg.side, reason.get(order.kind, "closed"), ctx)
+
+
+def close_leg(state: GridState, side: Side, reason: str, ctx: _Ctx) -> GridState:
+    """The leg is flat: book it, then cancel every order it owned and the pending levels of both
+    legs; it reopens once all of those are confirmed gone."""
+    leg = state.leg(side)
+    ctx.record("LegClosed", leg=side, position_id=leg.position_id, reason=reason,
+               realized_pnl=leg.realized_pnl, fees=leg.fees, net_pnl=leg.realized_pnl - leg.fees)
+    state = state.with_leg(Leg(side=side, ref_qty=leg.ref_qty))
+    for order in state.orders:
+        if order.cancel_requested_at is None and (order.leg is side or order.kind is GridKind.ADD):
+            state = ctx.cancel(state, order)
+    state = replace(state, reopen=tuple(dict.fromkeys(state.reopen + (side,))))
+    if not state.long.is_open and not state.short.is_open:
+        if state.long.ref_qty is not None or state.short.ref_qty is not None:
+            ctx.record("ReferenceQuantitiesCleared", long=state.long.ref_qty, short=state.short.ref_qty)
+        state = replace(state, long=replace(state.long, ref_qty=None), short=replace(state.short, ref_qty=None))
+    return state
+
+
+def on_canceled(state: GridState, cid: str, ctx: _Ctx) -> GridState:
+    order = state.order(cid)
+    if order is None:
+        return state
+    ctx.record("OrderCanceled", order=cid, leg=order.leg, kind=order.kind)
+    return state.with_order(replace(order, status=OrderStatus.CANCELED))
+
+
+def on_failed(state: GridState, ev: OrderFailed, ctx: _Ctx) -> GridState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state
+    r = ctx.rules
+    status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
+    state = state.with_order(replace(order, status=status, last_error=ev.error))
+    ctx.record("OrderFailed", order=order.client_order_id, leg=order.leg, kind=order.kind, error=ev.error)
+    leg = state.leg(order.leg)
+    if order.kind is GridKind.OPEN:
+        return replace(state, next_open_at=ctx.now + r.open_retry_s)
+    if order.kind is not GridKind.CLOSE:
+        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))  # maintain retries
+    if ev.position_gone or not leg.is_open:
+        ctx.record("CloseRaced", leg=order.leg, error=ev.error)
+        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
+    attempts = leg.close_attempts + 1
+    state = state.with_leg(replace(leg, close_attempts=attempts, retry_at=ctx.now + r.close_backoff(attempts)))
+    if attempts >= r.max_close_attempts:
+        ctx.commands.append(Escalate(reason=f"{order.leg.value} leg: close failed {attempts} times",
+                                     attempts=attempts, last_error=ev.error))
+        ctx.record("Escalated", leg=order.leg, attempts=attempts, last_error=ev.error)
+        state = replace(state, quarantined=True,
+                        quarantine_reason=f"{order.leg.value} leg close failed {attempts} times: {ev.error}")
+    return state
+
+
+def on_blocked(state: GridState, blocked: bool, reason: str, ctx: _Ctx) -> GridState:
+    if blocked != state.entries_blocked:
+        ctx.record("EntriesBlocked" if blocked else "EntriesAllowed", reason=reason)
+    state = replace(state, entries_blocked=blocked)
+    if blocked:  # a resting level would still grow a position: take them off
+        for order in state.orders:
+            if order.kind is GridKind.ADD and order.cancel_requested_at is None:
+                state = ctx.cancel(state, order)
+    return state
+
+
+# -- reconciliation -------------------------------------------------------------------------
+def reconcile(state: GridState, ev: GridReconciled, ctx: _Ctx) -> GridState:
+    if ev.price is not None:
+        state = replace(state, last_price=ev.price)
+    for order in list(state.orders):
+        found = ev.orders.get(order.client_order_id)
+        state = _apply_exchange_order(state, order, found, ctx)
+    for orphan in ev.orphans:
+        ctx.record("OrphanCanceled", order=orphan.client_order_id, exchange_id=orphan.exchange_id)
+        ctx.commands.append(CancelOrder(client_order_id=orphan.client_order_id or None,
+                                        exchange_id=orphan.exchange_id))
+    for side in (Side.LONG, Side.SHORT):
+        state = _adopt_position(state, side, ev, ctx)
+    return state
+
+
+def _apply_exchange_order(state: GridState, order: GridOrder, found: ExchangeOrder | None,
+                          ctx: _Ctx) -> GridState:
+    cid = order.client_order_id
+    if found is None:
+        if order.status is OrderStatus.PENDING:
+            return on_failed(state, OrderFailed(client_order_id=cid, error="never reached the exchange"), ctx)
+        return on_canceled(state, cid, ctx)
+    if found.filled > order.filled or (found.filled > ZERO and found.status != "open" and order.status.live):
+        average = found.average if found.average is not None else (order.price or ZERO)
+        state = on_filled(state, OrderFilled(client_order_id=cid, exchange_id=found.exchange_id,
+                                             filled=found.filled, average=average, fee=found.fee,
+                                             complete=found.status != "open"), ctx)
+        order = state.order(cid) or order
+        if not order.status.live:
+            return state
+    if found.status == "open":
+        if order.status is OrderStatus.PENDING:
+            return on_accepted(state, OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id), ctx)
+        return state
+    if found.status == "closed":
+        if order.status.live:
+            state = state.with_order(replace(order, status=OrderStatus.FILLED if order.filled else OrderStatus.CANCELED))
+        return state
+    if order.status is OrderStatus.PENDING and found.filled == ZERO:
+        return on_failed(state, OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
+                                            never_reached=False), ctx)
+    return on_canceled(state, cid, ctx)
+
+
+def _adopt_position(state: GridState, side: Side, ev: GridReconciled, ctx: _Ctx) -> GridState:
+    leg = state.leg(side)
+    ex = ev.positions.get(side)
+    contracts = ex.contracts if ex is not None else ZERO
+    if contracts == leg.contracts:
+        return state
+    if contracts == ZERO:
+        ctx.record("LegClosedOnExchange", leg=side, ours=leg.contracts,
+                   note="closed while we were not looking; its closing fill was not ours to book")
+        return close_leg(state, side, "closed_on_exchange", ctx)
+    assert ex is not None
+    if not leg.is_open:
+        adopted = Leg(side=side, position_id=f"adopted-{ctx.rules.client_order_id(state.order_seq + 1, GridKind.OPEN)}",
+                      contracts=contracts, entry_price=ex.entry_price, opened_at=ctx.now,
+                      ref_qty=leg.ref_qty or contracts, anchor=ex.entry_price,
+                      stop_price=stop_level(ctx.rules, side, ex.entry_price))
+        ctx.record("LegAdopted", leg=side, contracts=contracts, entry_price=ex.entry_price,
+                   stop_price=adopted.stop_price)
+        return replace(state, order_seq=state.order_seq + 1).with_leg(adopted)
+    ctx.record("LegAdjusted", leg=side, ours=leg.contracts, exchange=contracts, entry_price=ex.entry_price)
+    return state.with_leg(replace(leg, contracts=contracts, entry_price=ex.entry_price))
+
+
+# -- keeping the orders in line with the legs -----------------------------------------------
+def maintain(state: GridState, ctx: _Ctx) -> GridState:
+    price = state.last_price
+    if price is None:
+        return state
+    state = _retry_cancels(state, ctx)
+    for side in (Side.LONG, Side.SHORT):
+        if state.leg(side).is_open:
+            state = _protect(state, side, price, ctx)
+            state = _take_profit(state, side, ctx)
+    state = _open_legs(state, price, ctx)
+    for side in (Side.LONG, Side.SHORT):
+        if state.leg(side).is_open:
+            state = _next_level(state, side, price, ctx)
+    return state
+
+
+def _retry_cancels(state: GridState, ctx: _Ctx) -> GridState:
+    for order in state.orders:
+        at = order.cancel_requested_at
+        if at is not None and ctx.now - at >= ctx.rules.retry_s:
+            state = ctx.cancel(state, order)
+    return state
+
+
+def _throttled(state: GridState, side: Side, ctx: _Ctx) -> bool:
+    """After a failed order on this leg, the next one waits (retry_s, or the close backoff)."""
+    return ctx.now < state.leg(side).retry_at
+
+
+def _active(orders: list[GridOrder]) -> list[GridOrder]:
+    return [o for o in orders if o.cancel_requested_at is None]
+
+
+def _protect(state: GridState, side: Side, price: Decimal, ctx: _Ctx) -> GridState:
+    leg = state.leg(side)
+    assert leg.stop_price is not None
+    stops = _active(state.orders_of(side, GridKind.STOP))
+    if _crossed_stop(side, price, leg.stop_price) and not state.protected(side):
+        if state.quarantined or state.orders_of(side, GridKind.CLOSE) or _throttled(state, side, ctx):
+            return state
+        ctx.record("StopCrossedUnprotected", leg=side, stop_price=leg.stop_price, price=price)
+        return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
+    if _throttled(state, side, ctx):
+        return state
+    if not stops:
+        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts, price=leg.stop_price)
+    newest = stops[-1]
+    if newest.amount != leg.contracts and not any(o.status is OrderStatus.PENDING for o in stops):
+        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts,
+                         price=leg.stop_price, replaces=newest.client_order_id)
+    return state
+
+
+def _take_profit(state: GridState, side: Side, ctx: _Ctx) -> GridState:
+    leg = state.leg(side)
+    if state.quarantined or leg.entry_price is None or _throttled(state, side, ctx):
+        return state
+    target = take_profit_level(ctx.rules, side, leg.entry_price)
+    tps = _active(state.orders_of(side, GridKind.TP))
+    if not tps:
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target)
+    newest = tps[-1]
+    if (newest.price, newest.amount) != (target, leg.contracts) and not any(
+            o.status is OrderStatus.PENDING for o in tps):
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target,
+                         replaces=newest.client_order_id)
+    return state
+
+
+def _entries_allowed(state: GridState) -> bool:
+    return not (state.quarantined or state.entries_blocked)
+
+
+def _open_legs(state: GridState, price: Decimal, ctx: _Ctx) -> GridState:
+    if not _entries_allowed(state) or ctx.now < state.next_open_at:
+        return state
+    if state.reopen:
+        waiting = [o for o in state.orders if o.kind is GridKind.ADD or o.leg in state.reopen]
+        if waiting:
+            return state  # cancels not confirmed yet: no orphan may fill into the new leg
+        ctx.record("ReopenCleared", sides=",".join(s.value for s in state.reopen))
+        state = replace(state, reopen=())
+    r = ctx.rules
+    for side in (Side.LONG, Side.SHORT):
+        leg = state.leg(side)
+        if leg.is_open or state.orders_of(side, GridKind.OPEN):
+            continue
+        amount = leg.ref_qty or r.market.amount_down(r.order_size_usdt / price)
+        if not _tradable(r, amount, price):
+            ctx.record("OpenSkipped", leg=side, reason=f"size {amount} is below the market minimum")
+            return replace(state, next_open_at=ctx.now + r.open_retry_s)
+        state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount,
+                          margin=amount * price / r.leverage)
+    return state
+
+
+def _next_level(state: GridState, side: Side, price: Decimal, ctx: _Ctx) -> GridState:
+    r = ctx.rules
+    leg = state.leg(side)
+    if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
+        return state
+    adds = state.orders_of(side, GridKind.ADD)
+    if adds:
+        add = adds[-1]
+        anchor = leg.anchor or price
+        moved = abs(price - anchor) / anchor * HUNDRED
+        if add.status is OrderStatus.OPEN and add.cancel_requested_at is None and moved > r.recalc_pct:
+            ctx.record("LevelRecalculated", leg=side, level=add.level, old_price=add.price, anchor=anchor,
+                       price=price, moved_pct=moved.quantize(Decimal("0.001")))
+            state = state.with_leg(replace(leg, anchor=price))
+            state = ctx.cancel(state, add)
+        return state
+    if _throttled(state, side, ctx):
+        return state
+    anchor = leg.anchor or leg.entry_price or price
+    level = leg.level + 1
+    target = next_level_price(r, side, anchor)
+    amount = level_amount(r, leg.ref_qty, level)
+    if not _tradable(r, amount, target):
+        return state
+    return ctx.place(state, side, GridKind.ADD, side.entry_order_side, amount, price=target, level=level,
+                     margin=amount * target / r.leverage)

@@ -1,0 +1,122 @@
+"""Frozen state of one hedge-grid symbol: two legs and the orders each of them owns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+
+from trading.model import ZERO, OrderStatus, Side
+
+
+class GridKind(StrEnum):
+    OPEN = "open"  # market order that opens a leg (level 0)
+    ADD = "add"  # resting limit order at the leg's next grid level (averaging)
+    TP = "tp"  # resting reduce-only limit at the leg's take-profit
+    STOP = "stop"  # resting reduce-only stop-market protecting the leg
+    CLOSE = "close"  # market reduce-only close sent by the bot (stop crossed without a stop)
+
+    @property
+    def reduces(self) -> bool:
+        return self in (GridKind.TP, GridKind.STOP, GridKind.CLOSE)
+
+    @property
+    def letter(self) -> str:
+        return {"open": "o", "add": "a", "tp": "t", "stop": "s", "close": "c"}[self.value]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridOrder:
+    client_order_id: str
+    leg: Side
+    kind: GridKind
+    side: str
+    """'buy' or 'sell'."""
+    amount: Decimal
+    price: Decimal | None = None
+    """Limit price (add, tp) or trigger price (stop); None for market orders."""
+    level: int = 0
+    status: OrderStatus = OrderStatus.PENDING
+    exchange_id: str | None = None
+    filled: Decimal = ZERO
+    """Cumulative filled amount already applied to the leg."""
+    average: Decimal | None = None
+    fee: Decimal = ZERO
+    created_at: float = 0.0
+    replaces: str | None = None
+    cancel_requested_at: float | None = None
+    """Set when we asked the exchange to cancel; the order stays live until that is confirmed."""
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Leg:
+    side: Side
+    position_id: str | None = None
+    contracts: Decimal = ZERO
+    entry_price: Decimal | None = None
+    """Average entry price of the leg."""
+    level: int = 0
+    """Grid levels filled after the opening entry (0..levels)."""
+    ref_qty: Decimal | None = None
+    """Reference quantity of this side: level k adds ref_qty * multiplier**k. Kept while the
+    other side is open (a reopened side trades the same size), cleared when both are flat."""
+    anchor: Decimal | None = None
+    """Price the next level was computed from (last fill, or the market on a recalculation)."""
+    stop_price: Decimal | None = None
+    """The leg's stop level, fixed when the leg opens (beyond every grid level)."""
+    opened_at: float = 0.0
+    realized_pnl: Decimal = ZERO
+    fees: Decimal = ZERO
+    close_attempts: int = 0
+    retry_at: float = 0.0
+    """After a failed stop, take-profit, level or close order: no new one before this time."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.contracts > ZERO
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridState:
+    symbol: str
+    long: Leg = field(default_factory=lambda: Leg(side=Side.LONG))
+    short: Leg = field(default_factory=lambda: Leg(side=Side.SHORT))
+    orders: tuple[GridOrder, ...] = ()
+    order_seq: int = 0
+    reopen: tuple[Side, ...] = ()
+    """Sides that closed and reopen only once every pending order of both sides (and every order
+    of the closed side) is confirmed gone (incident 9)."""
+    next_open_at: float = 0.0
+    quarantined: bool = False
+    quarantine_reason: str | None = None
+    entries_blocked: bool = False
+    last_price: Decimal | None = field(default=None, compare=False)
+    finished_orders: tuple[GridOrder, ...] = field(default=(), compare=False)
+
+    def leg(self, side: Side) -> Leg:
+        return self.long if side is Side.LONG else self.short
+
+    def with_leg(self, leg: Leg) -> GridState:
+        return replace(self, long=leg) if leg.side is Side.LONG else replace(self, short=leg)
+
+    def order(self, client_order_id: str) -> GridOrder | None:
+        for order in self.orders:
+            if order.client_order_id == client_order_id:
+                return order
+        return None
+
+    def orders_of(self, side: Side, kind: GridKind | None = None) -> list[GridOrder]:
+        return [o for o in self.orders if o.leg is side and (kind is None or o.kind is kind)]
+
+    def with_order(self, order: GridOrder) -> GridState:
+        others = tuple(o for o in self.orders if o.client_order_id != order.client_order_id)
+        if order.status.live:
+            return replace(self, orders=others + (order,))
+        return replace(self, orders=others, finished_orders=self.finished_orders + (order,))
+
+    def protected(self, side: Side) -> bool:
+        """An acknowledged stop covering the whole leg rests on the exchange."""
+        leg = self.leg(side)
+        return any(o.status is OrderStatus.OPEN and o.amount >= leg.contracts
+                   for o in self.orders_of(side, GridKind.STOP))

@@ -1,0 +1,48 @@
+"""Frozen parameters of a hedge grid (from `[strategy]` with name = "hedge_grid" and `[risk]`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading.client_ids import VALID, symbol_code
+from trading.grid.model import GridKind
+from trading.rules import MarketRules
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridRules:
+    symbol: str
+    account: str
+    id_tag: str
+    market: MarketRules
+    order_size_usdt: Decimal
+    """Notional of a leg's opening entry; its quantity becomes the side's reference quantity."""
+    levels: int
+    """Averaging entries a leg may add after its opening entry."""
+    step_pct: Decimal
+    """Distance of the next level from the leg's anchor (last fill or recalculation price), %."""
+    size_multiplier: Decimal
+    """Level k adds ref_qty * size_multiplier**k."""
+    take_profit_pct: Decimal
+    """Take-profit distance from the leg's average entry, %."""
+    stop_loss_pct: Decimal
+    """Stop distance from the leg's opening price, %; beyond every grid level."""
+    recalc_pct: Decimal
+    """A pending level is cancelled and recomputed after the price moves this far (%) from the
+    price it was computed from."""
+    leverage: int
+    retry_s: float = 2.0
+    open_retry_s: float = 10.0
+    max_close_attempts: int = 5
+    close_backoff_initial_s: float = 1.0
+    close_backoff_max_s: float = 60.0
+
+    def client_order_id(self, seq: int, kind: GridKind) -> str:
+        cid = f"{self.account}-{self.id_tag}-{symbol_code(self.symbol)}-{seq}{kind.letter}"
+        if not VALID.match(cid):
+            raise ValueError(f"client order id {cid!r} is not valid for exchanges (max 36 chars)")
+        return cid
+
+    def close_backoff(self, attempts: int) -> float:
+        return min(self.close_backoff_initial_s * (2 ** max(attempts - 1, 0)), self.close_backoff_max_s)
