@@ -19,6 +19,8 @@ from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol
 # Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
 KNOWN_STRATEGIES: dict[str, str] = {
     "mean_reversion": "rolling z-score of prices; enter when |z| > entry_z, exit when |z| < exit_z",
+    "hedge_grid": "a long and a short leg at once (exchange hedge mode), averaging at grid levels, "
+                  "take-profit per leg, then reopen",
 }
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 MAX_SYMBOLS = 5000
@@ -102,6 +104,23 @@ class SymbolsSettings(_Section):
         return value
 
 
+class GridSettings(_Section):
+    """`[strategy.grid]`: the hedge grid (strategy.name = "hedge_grid")."""
+
+    levels: Int = Field(default=4, ge=0, le=50)
+    step_pct: Dec = Field(default=Decimal("1.0"), gt=0, le=50)
+    size_multiplier: Dec = Field(default=Decimal("1.0"), gt=0, le=10)
+    take_profit_pct: Dec = Field(default=Decimal("0.6"), gt=0, le=50)
+    recalc_pct: Dec = Field(default=Decimal("2.0"), gt=0, le=50)
+
+    @model_validator(mode="after")
+    def _recalc_beyond_step(self) -> GridSettings:
+        if self.recalc_pct <= self.step_pct:
+            raise _cross("recalc_pct", f"must be > strategy.grid.step_pct ({self.step_pct}) (got {self.recalc_pct}); "
+                                       "otherwise a pending level chases the price before it can fill")
+        return self
+
+
 class StrategySettings(_Section):
     name: Str = "mean_reversion"
     window: Int = Field(default=40, ge=5, le=10000)
@@ -110,6 +129,7 @@ class StrategySettings(_Section):
     min_volatility_pct: Dec = Field(default=Decimal("0.005"), ge=0)
     min_volume: Dec = Field(default=Decimal(0), ge=0)
     allow_short: Bool = True
+    grid: GridSettings = Field(default_factory=GridSettings)
 
     @field_validator("name")
     @classmethod
@@ -253,6 +273,19 @@ class Settings(_Section):
     def _cross_section(self) -> Settings:
         if self.bot.mode == "live" and self.exchange.id == "paper":
             raise _cross("exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"')
+        if self.strategy.name == "hedge_grid":
+            if not self.exchange.hedge_mode:
+                raise _cross("exchange.hedge_mode", 'must be true when strategy.name = "hedge_grid" '
+                                                    "(the grid holds a long and a short at once)")
+            g = self.strategy.grid
+            deepest = g.step_pct * g.levels
+            if self.risk.stop_loss_pct <= deepest:
+                raise _cross("risk.stop_loss_pct", f"must be > strategy.grid.step_pct * strategy.grid.levels "
+                                                   f"({deepest}) for the hedge grid, so the stop sits beyond "
+                                                   f"every level (got {self.risk.stop_loss_pct})")
+        elif self.exchange.hedge_mode:
+            raise _cross("exchange.hedge_mode", f'is only supported with strategy.name = "hedge_grid" '
+                                                f'(got "{self.strategy.name}")')
         if self.paper.price_source == "csv":
             if not self.paper.csv_files:
                 detail = 'must list a file per symbol when price_source = "csv"'

@@ -36,6 +36,18 @@ class EmergencyCloser:
         for t in self._threads:
             t.join(timeout)
 
+    def _close(self, symbol: str, pos: dict[str, Any], reason: str, corr: str, log: Any) -> None:
+        side = "sell" if pos["side"] == "long" else "buy"
+        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos['side'][0]}{int(time.time()) % 10**7}"
+        params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
+        if pos.get("hedged"):
+            params["positionIdx"] = 1 if pos["side"] == "long" else 2
+        self.repo.record(symbol, "EmergencyCloseRequested",
+                         {"order": cid, "reason": reason, "side": pos["side"], "contracts": str(pos["contracts"])},
+                         correlation_id=corr)
+        self.exchange.create_order(symbol, "market", side, Decimal(str(pos["contracts"])), None, params)
+        log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
+
     def _run(self, symbol: str, reason: str) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
@@ -49,15 +61,8 @@ class EmergencyCloser:
                 if o.get("stopLossPrice") or o.get("triggerPrice"):
                     continue  # keep the protective stop
                 self.exchange.cancel_order(o.get("id"), symbol, {"clientOrderId": o.get("clientOrderId")})
-            pos = positions[0]
-            side = "sell" if pos["side"] == "long" else "buy"
-            cid = f"{self.prefix}{symbol_code(symbol)}-z{int(time.time()) % 10**8}"
-            self.repo.record(symbol, "EmergencyCloseRequested",
-                             {"order": cid, "reason": reason, "contracts": str(pos["contracts"])},
-                             correlation_id=corr)
-            self.exchange.create_order(symbol, "market", side, Decimal(str(pos["contracts"])), None,
-                                       {"clientOrderId": cid, "reduceOnly": True})
-            log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
+            for pos in positions:  # one in one-way mode; one per leg in hedge mode
+                self._close(symbol, pos, reason, corr, log)
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             log.error("emergency close failed: {}", exc)
             self.repo.record(symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr)

@@ -40,6 +40,7 @@ class Bot:
         self.started_at = time.time()
         self.version = wiring.running_version(settings)
         self.views: dict[str, Any] = {}
+        self.grid_deps: Any = None
 
     def run(self, duration_s: float | None) -> int:
         s = self.settings
@@ -89,6 +90,10 @@ class Bot:
         deps = ActorDeps(exchange=exchange, repo=repo, core_for=wiring.core_factory(s, exchange, repo.id_tag),
                          strategy_for=wiring.strategy_factory(s), logger=logger, report=sup.report,
                          on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views)
+        if s.strategy.name == "hedge_grid":
+            from actors.grid_actor import GridDeps
+            self.grid_deps = GridDeps(core_for=wiring.grid_core_factory(s, exchange, repo.id_tag),
+                                      emergency_close=closer.close)
         feed = MarketFeed(exchange=exchange, symbols=symbols, deliver=sup.tell,
                           interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=logger,
                           fetch_fills=fills_poller(exchange, symbols))
@@ -137,6 +142,9 @@ class Bot:
             max_open_positions=s.risk.max_open_positions, logger=logger)
 
     def _start_actor(self, symbol: str, deps: ActorDeps) -> pykka.ActorRef:
+        if self.grid_deps is not None:
+            from actors.grid_actor import GridActor
+            return GridActor.start(symbol, deps, self.grid_deps)
         return SymbolActor.start(symbol, deps)
 
     def _install_signal_handlers(self, log: Any) -> None:

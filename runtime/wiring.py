@@ -65,6 +65,24 @@ def core_factory(settings: Settings, exchange: ExchangePort, id_tag: str) -> Cal
     return build
 
 
+def grid_core_factory(settings: Settings, exchange: ExchangePort, id_tag: str) -> Callable[[str], Any]:
+    """The hedge grid's core per symbol (strategy.name = "hedge_grid")."""
+    from trading.grid.core import GridCore
+    from trading.grid.rules import GridRules
+
+    g, r, s = settings.strategy.grid, settings.risk, settings.supervision
+
+    def build(symbol: str) -> GridCore:
+        return GridCore(GridRules(
+            symbol=symbol, account=settings.bot.account, id_tag=id_tag, market=market_rules(exchange, symbol),
+            order_size_usdt=r.order_size_usdt, levels=g.levels, step_pct=g.step_pct,
+            size_multiplier=g.size_multiplier, take_profit_pct=g.take_profit_pct, stop_loss_pct=r.stop_loss_pct,
+            recalc_pct=g.recalc_pct, leverage=r.leverage, max_close_attempts=s.max_close_attempts,
+            close_backoff_initial_s=s.close_backoff_initial_s, close_backoff_max_s=s.close_backoff_max_s))
+
+    return build
+
+
 def strategy_factory(settings: Settings) -> Callable[[str], Strategy]:
     s = settings.strategy
 

@@ -168,4 +168,16 @@ class ControlRow(BaseModel):
         table_name = "control"
 
 
-ALL_MODELS = [ControlRow, Meta, ActorStateRow, PositionRow, TrailingStopRow, OrderRow, FillRow, EventRow, EscalationRow]
+class GridStateRow(BaseModel):
+    """A hedge-grid symbol's state (two legs and their live orders) as one JSON document,
+    written in the same transaction as its journal and ledger (storage/grid_codec.py)."""
+
+    symbol = pw.CharField(primary_key=True)
+    data = pw.TextField()
+    updated_at = pw.FloatField()
+
+    class Meta:
+        table_name = "grid_state"
+
+
+ALL_MODELS = [GridStateRow, ControlRow, Meta, ActorStateRow, PositionRow, TrailingStopRow, OrderRow, FillRow, EventRow, EscalationRow]

@@ -76,6 +76,26 @@ class Repository:
 
         self.writer.submit(work)
 
+    def commit_grid(self, symbol: str, incarnation: int, before: Any, decision: Any,
+                    *, correlation_id: str, created_at: float) -> None:
+        """The hedge grid's version of `commit` (storage/grid_store.py); same fencing."""
+        from storage.grid_store import write_grid_decision
+
+        def work() -> None:
+            try:
+                write_grid_decision(self.db.connection(), symbol, incarnation, before, decision,
+                                    correlation_id, created_at, self.clock())
+            except FencedOff:
+                raise Fenced(f"{symbol}: incarnation {incarnation} was replaced") from None
+
+        self.writer.submit(work)
+
+    def load_grid(self, symbol: str) -> Any:
+        from storage.grid_store import load_grid
+
+        with self.db.connection_context():
+            return load_grid(self.db.connection(), symbol)
+
     def booked_orders(self, position_id: str) -> set[str]:
         """Client order ids with fills already in the ledger for a position (indexed)."""
         with self.db.connection_context():

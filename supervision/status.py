@@ -44,8 +44,13 @@ def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[di
                 last_tick_age_s=None if view.last_tick_at is None else round(now - view.last_tick_at, 3),
                 quarantine_reason=view.quarantine_reason, reconciled=view.reconciled)
             if view.position is not None:
-                open_positions += 1
-                protected += 1 if view.protected else 0
+                legs = view.position.get("legs")  # a hedge grid: one position per leg
+                if legs:
+                    open_positions += len(legs)
+                    protected += sum(1 for leg in legs if leg["protected"])
+                else:
+                    open_positions += 1
+                    protected += 1 if view.protected else 0
         actors.append(entry)
     coverage = 1.0 if open_positions == 0 else protected / open_positions
     return {

@@ -1,0 +1,62 @@
+"""Persistence of hedge-grid symbols: one transaction per decision, fenced like the one-way
+core's (storage/commit_sql.py): the state document, leg positions, ledger fills, journal and an
+escalation row commit together before any command is sent (write-ahead)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from storage import grid_codec
+from storage.commit_sql import (
+    CLOSE_POSITION,
+    INSERT_ESCALATION,
+    INSERT_FILL,
+    UPSERT_POSITION,
+    FencedOff,
+    journal,
+)
+from trading.commands import Escalate
+from trading.grid.core import GridDecision
+from trading.grid.model import GridState, Leg
+
+FENCE = "UPDATE actor_state SET order_seq=?, quarantined=?, quarantine_reason=?, updated_at=? WHERE symbol=? AND incarnation=?"
+UPSERT_GRID = "INSERT OR REPLACE INTO grid_state (symbol, data, updated_at) VALUES (?,?,?)"
+
+
+def write_grid_decision(conn: sqlite3.Connection, symbol: str, incarnation: int, before: GridState,
+                        decision: GridDecision, correlation_id: str, created_at: float, now: float) -> None:
+    s = decision.state
+    cur = conn.execute(FENCE, (s.order_seq, int(s.quarantined), s.quarantine_reason, now, symbol, incarnation))
+    if cur.rowcount != 1:
+        raise FencedOff(symbol)
+    conn.execute(UPSERT_GRID, (symbol, grid_codec.dumps(s), now))
+    for old, new in ((before.long, s.long), (before.short, s.short)):
+        _leg_row(conn, symbol, old, new, now)
+    if decision.ledger:
+        conn.executemany(INSERT_FILL, [
+            (symbol, f.client_order_id, f.position_id, f.side, str(f.amount), str(f.price),
+             str(f.fee), str(f.realized_pnl), created_at) for f in decision.ledger])
+    journal(conn, symbol, decision.journal, correlation_id, created_at, now)
+    for cmd in decision.commands:
+        if isinstance(cmd, Escalate):
+            conn.execute(INSERT_ESCALATION, (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at))
+
+
+def _leg_row(conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float) -> None:
+    if old.position_id is not None and old.position_id != new.position_id:
+        conn.execute(CLOSE_POSITION, (now, str(old.realized_pnl), str(old.fees), "closed", old.position_id))
+    if new.position_id is not None and new != old and new.entry_price is not None:
+        conn.execute(UPSERT_POSITION, (new.position_id, symbol, new.side.value, str(new.contracts),
+                                       str(new.entry_price), new.opened_at, str(new.realized_pnl), str(new.fees)))
+
+
+def load_grid(conn: Any, symbol: str) -> GridState:
+    row = conn.execute("SELECT data FROM grid_state WHERE symbol=?", (symbol,)).fetchone()
+    flags = conn.execute("SELECT quarantined, quarantine_reason FROM actor_state WHERE symbol=?",
+                         (symbol,)).fetchone()
+    state = GridState(symbol=symbol) if row is None else grid_codec.loads(symbol, row[0])
+    if flags is not None and flags[0] and not state.quarantined:
+        from dataclasses import replace
+        state = replace(state, quarantined=True, quarantine_reason=flags[1])
+    return state
