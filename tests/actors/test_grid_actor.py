@@ -1,0 +1,258 @@
+"""The hedge grid end to end in one process: real GridActors under the real supervisor, a real
+SQLite file, and the paper exchange in hedge mode on scripted prices and a manual clock."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+from loguru import logger
+
+from actors.grid_actor import GridActor, GridDeps
+from actors.market_feed import MarketFeed
+from actors.messages import Ping, Reconcile
+from actors.symbol_actor import ActorDeps
+from exchange.paper.exchange import PaperExchange
+from runtime.wiring import market_rules
+from storage.repository import Repository
+from supervision.alerts import Alerts
+from supervision.restart_policy import RestartPolicy
+from supervision.supervisor import Supervisor
+from tests.exchange.paper.paper_support import BTC, ETH, FakeClock, Market, ScriptedPrices
+from tests.support.waiting import wait_until
+from trading.grid.core import GridCore
+from trading.grid.model import GridKind
+from trading.grid.rules import GridRules
+from trading.model import Side
+
+
+class Gate:
+    """Wraps the exchange; when armed, the next fetch_positions blocks until released."""
+
+    def __init__(self, inner: PaperExchange) -> None:
+        self.inner = inner
+        self.armed = False
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def fetch_positions(self, symbols=None, params=None):  # noqa: ANN001, ANN201
+        if self.armed:
+            self.armed = False
+            self.reached.set()
+            assert self.release.wait(30), "gate never released"
+        return self.inner.fetch_positions(symbols, params)
+
+
+class GridBot:
+    def __init__(self, tmp: Path, *, balance: str = "10000", symbols: tuple[str, ...] = (BTC,)) -> None:
+        self.clock = FakeClock()
+        self.prices = ScriptedPrices({BTC: D("100"), ETH: D("50")})
+        self.market = Market(self.clock, self.prices)
+        self.tmp = tmp
+        self.symbols = list(symbols)
+        self.paper = PaperExchange(store_path=tmp / "paper.sqlite", symbols=self.symbols,
+                                   price_source=self.prices, clock=self.clock, hedge_mode=True,
+                                   starting_balance=D(balance), slippage_bps=D(0))
+        self.exchange = Gate(self.paper)
+        self.repo = Repository(tmp / "bot.sqlite", synchronous="normal", clock=self.clock)
+        self.views: dict[str, Any] = {}
+        self.sup = Supervisor(
+            symbols=self.symbols, start_actor=self._start, repo=self.repo,
+            policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01, backoff_max_s=0.1,
+                                 stable_after_s=30),
+            alerts=Alerts(logger=logger), logger=logger, heartbeat_interval_s=0.05, heartbeat_timeout_s=5,
+            mailbox_max=100_000, reconcile_interval_s=3600, kill_switch_escalations=100,
+            kill_switch_window_s=600, views=self.views)
+        self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=None,  # type: ignore[arg-type]
+                              strategy_for=None, logger=logger, report=self.sup.report,  # type: ignore[arg-type]
+                              on_escalate=self.sup.escalated, entries_blocked=self.sup.entries_blocked,
+                              views=self.views, clock=self.clock)
+        self.grid = GridDeps(core_for=self.core_for)
+        self.feed = MarketFeed(exchange=self.exchange, symbols=self.symbols, deliver=self.sup.tell,
+                               interval_s=3600, own_prefix=f"acc-{self.repo.id_tag}-", logger=logger,
+                               clock=self.clock)
+
+    def core_for(self, symbol: str) -> GridCore:
+        return GridCore(GridRules(symbol=symbol, account="acc", id_tag=self.repo.id_tag,
+                                  market=market_rules(self.paper, symbol), order_size_usdt=D(100), levels=3,
+                                  step_pct=D(1), size_multiplier=D(1), take_profit_pct=D("0.5"),
+                                  stop_loss_pct=D(5), recalc_pct=D(2), leverage=5))
+
+    def _start(self, symbol: str) -> pykka.ActorRef:
+        return GridActor.start(symbol, self.deps, self.grid)
+
+    def start(self) -> "GridBot":
+        self.sup.start()
+        wait_until(lambda: all(c.state.value == "running" for c in self.sup.children.values()),
+                   message="grid actors running")
+        return self
+
+    def stop(self) -> None:
+        self.sup.stop(timeout_s=10)
+        pykka.ActorRegistry.stop_all(block=False)
+        self.repo.close()
+        self.paper.close()
+
+    def settle(self, symbol: str = BTC) -> None:
+        self.sup.children[symbol].ref.ask(Ping(), timeout=10)
+
+    def move(self, *path: str, symbol: str = BTC) -> None:
+        """The market moves, the feed polls (ticks and fills), the actor handles all of it."""
+        for price in path:
+            self.market.move(symbol, price)
+            self.feed.poll_once()
+            self.settle(symbol)
+
+    def state(self, symbol: str = BTC):  # noqa: ANN201
+        return self.views[symbol].state
+
+    def positions(self, symbol: str = BTC) -> dict[str, D]:
+        return {p["side"]: p["contracts"] for p in self.paper.fetch_positions([symbol]) if p["contracts"] > 0}
+
+    def open_orders(self, symbol: str = BTC) -> dict[str, dict]:
+        return {o["clientOrderId"]: o for o in self.paper.fetch_open_orders(symbol)}
+
+    def events(self, type_: str) -> list[dict]:
+        with sqlite3.connect(self.tmp / "bot.sqlite") as c:
+            return [json.loads(d) for (d,) in c.execute("SELECT data FROM events WHERE type=? ORDER BY id", (type_,))]
+
+    def fills(self, cid: str) -> int:
+        with sqlite3.connect(self.tmp / "bot.sqlite") as c:
+            return c.execute("SELECT count(*) FROM fills WHERE client_order_id=?", (cid,)).fetchone()[0]
+
+
+@pytest.fixture
+def bot(tmp_path: Path):
+    b = GridBot(tmp_path)
+    yield b
+    b.stop()
+
+
+def _assert_in_sync(bot: GridBot) -> None:
+    """The exchange and the actor agree: legs, and every open order is one the actor owns."""
+    s = bot.state()
+    assert bot.positions() == {leg.side.value: leg.contracts for leg in (s.long, s.short) if leg.is_open}
+    owned = {o.client_order_id for o in s.orders}
+    assert set(bot.open_orders()) <= owned, "an order on the exchange that nobody owns"
+
+
+def test_both_legs_open_protected_with_take_profit_and_next_level(bot: GridBot):
+    bot.start()
+    bot.move("100")
+    s = bot.state()
+    assert s.long.contracts == D(1) and s.short.contracts == D(1)
+    assert bot.positions() == {"long": D(1), "short": D(1)}
+    for side in (Side.LONG, Side.SHORT):
+        kinds = sorted(o.kind.value for o in s.orders_of(side))
+        assert kinds == ["add", "stop", "tp"], (side, kinds)
+        assert s.protected(side)
+    resting = bot.open_orders()
+    assert len(resting) == 6
+    assert {o["info"].get("positionIdx") for o in resting.values()} == {1, 2} or \
+        {str(o["info"].get("positionIdx")) for o in resting.values()} == {"1", "2"}
+    view = bot.views[BTC].view()
+    assert view.protected and len(view.position["legs"]) == 2
+    _assert_in_sync(bot)
+
+
+def test_level_fill_averages_and_replaces_the_stop_and_take_profit(bot: GridBot):
+    bot.start()
+    bot.move("100")
+    old_stop = bot.state().orders_of(Side.LONG, GridKind.STOP)[0].client_order_id
+    bot.move("99.5", "98.9")  # the long's level at 99.0 fills
+    s = bot.state()
+    assert s.long.contracts == D(2) and s.long.level == 1
+    assert s.long.entry_price == (D(100) + D("99.0")) / 2
+    stops = s.orders_of(Side.LONG, GridKind.STOP)
+    assert [o.amount for o in stops] == [D(2)] and old_stop not in bot.open_orders()
+    tp = s.orders_of(Side.LONG, GridKind.TP)[0]
+    assert tp.amount == D(2) and tp.price == D("100.0")  # 99.5 * 1.005 = 99.9975 -> tick up
+    add = s.orders_of(Side.LONG, GridKind.ADD)[0]
+    assert add.level == 2 and add.price == D("98.0")
+    _assert_in_sync(bot)
+
+
+def test_take_profit_closes_a_leg_cancels_both_sides_levels_then_reopens(bot: GridBot):
+    bot.start()
+    bot.move("100")
+    s = bot.state()
+    tp = s.orders_of(Side.LONG, GridKind.TP)[0].client_order_id
+    short_add = s.orders_of(Side.SHORT, GridKind.ADD)[0].client_order_id
+    first_long = s.long.position_id
+    bot.move("100.3", "100.6")  # the long's take-profit at 100.5 fills; the short's level at 101 rests
+    s = bot.state()
+    assert bot.fills(tp) == 1
+    closed = [e for e in bot.events("LegClosed") if e["leg"] == "long"]
+    assert len(closed) == 1 and closed[0]["reason"] == "take_profit" and D(closed[0]["realized_pnl"]) == D("0.5")
+    assert short_add not in bot.open_orders()  # cancelled and confirmed before the reopen
+    assert s.long.is_open and s.long.position_id != first_long  # reopened at the market
+    assert bot.events("ReopenCleared")
+    assert len(s.orders_of(Side.SHORT, GridKind.ADD)) == 1  # the short's level, placed again
+    _assert_in_sync(bot)
+
+
+def test_take_profit_during_a_reconciliation_is_handled_right_after_it(bot: GridBot):
+    bot.start()
+    bot.move("100")
+    tp = bot.state().orders_of(Side.SHORT, GridKind.TP)[0].client_order_id
+    bot.exchange.armed = True
+    bot.sup.children[BTC].ref.tell(Reconcile(reason="periodic"))
+    assert bot.exchange.reached.wait(10), "reconciliation did not start"
+    bot.market.move(BTC, "99.4")  # the short's take-profit (99.5) fills while the sync runs
+    bot.feed.poll_once()  # its fill report queues behind the reconciliation in the mailbox
+    bot.exchange.release.set()
+    bot.settle()
+    wait_until(lambda: bot.fills(tp) == 1, message="take-profit booked")
+    assert len([e for e in bot.events("LegClosed") if e["leg"] == "short"]) == 1
+    bot.move("99.4")
+    assert bot.fills(tp) == 1
+    _assert_in_sync(bot)
+
+
+def test_restart_restores_both_legs_and_sends_nothing_twice(tmp_path: Path):
+    bot = GridBot(tmp_path).start()
+    bot.move("100", "98.9")
+    before = bot.state()
+    submitted = len(bot.paper.submissions())
+    bot.sup.stop(timeout_s=10)
+    pykka.ActorRegistry.stop_all(block=True)
+    bot.repo.close()
+    bot.paper.close()
+
+    again = GridBot(tmp_path)
+    again.clock.t = bot.clock.t
+    again.prices.points = bot.prices.points
+    try:
+        again.start()
+        again.settle()
+        s = again.state()
+        assert (s.long, s.short) == (before.long, before.short)
+        assert {o.client_order_id for o in s.orders} == {o.client_order_id for o in before.orders}
+        assert len(again.paper.submissions()) == submitted  # reconciliation found everything in place
+        _assert_in_sync(again)
+    finally:
+        again.stop()
+
+
+def test_every_entry_is_preceded_by_one_balance_check_and_refused_when_short(tmp_path: Path):
+    bot = GridBot(tmp_path, balance="30")  # one leg's 20 USDT margin fits, the second does not
+    try:
+        bot.start()
+        bot.move("100")
+        failed = bot.events("OrderFailed")
+        assert any("insufficient balance" in e["error"] for e in failed)
+        entries = [s for s in bot.paper.submissions() if not s.get("params", {}).get("reduceOnly")]
+        opened = {p for p, c in bot.positions().items() if c > 0}
+        assert len(opened) == 1
+        assert len([e for e in entries if e["type"] == "market"]) == 1  # the refused one was never sent
+    finally:
+        bot.stop()
