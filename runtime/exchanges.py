@@ -12,6 +12,7 @@ from config.settings import Settings
 from exchange.paper.csv_prices import CsvPriceSource
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource, PriceSource
+from exchange.paper.store import PositionModeMismatch
 from exchange.port import ExchangePort
 from runtime.wiring import StartupError
 
@@ -45,11 +46,16 @@ def build_paper(settings: Settings, data_dir: Path, price_source: PriceSource | 
     store = Path(p.store)
     store = store if store.is_absolute() else data_dir / store
     source = price_source or paper_price_source(settings, paper_epoch_ms(store))
-    return PaperExchange(
-        store_path=store, symbols=list(settings.symbols.list), price_source=source,
-        starting_balance=p.starting_balance_usdt, taker_fee=p.taker_fee, maker_fee=p.maker_fee,
-        slippage_bps=p.slippage_bps, leverage=settings.risk.leverage, latency_s=p.latency_ms / 1000,
-    )
+    try:
+        return PaperExchange(
+            store_path=store, symbols=list(settings.symbols.list), price_source=source,
+            starting_balance=p.starting_balance_usdt, taker_fee=p.taker_fee, maker_fee=p.maker_fee,
+            slippage_bps=p.slippage_bps, leverage=settings.risk.leverage,
+            latency_s=p.latency_ms / 1000, hedge_mode=settings.exchange.hedge_mode,
+        )
+    except PositionModeMismatch as exc:
+        raise StartupError(f"exchange.hedge_mode = {str(settings.exchange.hedge_mode).lower()}: "
+                           f"{exc}") from exc
 
 
 @dataclass(frozen=True)

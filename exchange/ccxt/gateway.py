@@ -289,7 +289,8 @@ class CcxtGateway(OrderRecoveryMixin):
         self._ensure_markets()
         ccxt_params = op.translate(self.venue, side, params, hedge_mode=self.hedge_mode)
         is_stop = any(k in ccxt_params for k in TRIGGER_KEYS)
-        return self._submit(symbol, type, side, amount, price, ccxt_params, is_stop)
+        return self._submit(symbol, type, side, amount, price, ccxt_params, is_stop,
+                            reducing=op.is_reducing(side, params))
 
     def place_stop(self, symbol: str, side: str, amount: Decimal, stop_price: Decimal,
                    client_order_id: str) -> dict[str, Any]:
@@ -301,7 +302,8 @@ class CcxtGateway(OrderRecoveryMixin):
                                 client_order_id=client_order_id, hedge_mode=self.hedge_mode)
         return self._submit(symbol, "market", side, amount, None, params, True)
 
-    def _submit(self, symbol, type_, side, amount, price, params, is_stop) -> dict[str, Any]:
+    def _submit(self, symbol, type_, side, amount, price, params, is_stop,
+                reducing: bool | None = None) -> dict[str, Any]:
         cid = params.get("clientOrderId")
         if cid is not None:
             op.validate_client_order_id(self.venue, cid)
@@ -314,7 +316,9 @@ class CcxtGateway(OrderRecoveryMixin):
                 params[key] = op.num(self.price_to_precision(symbol, Decimal(str(params[key]))))
         ref = px if px is not None else next(
             (Decimal(str(params[k])) for k in TRIGGER_KEYS if params.get(k) is not None), None)
-        self._check_minimums(symbol, amt, ref, bool(params.get("reduceOnly")))
+        if reducing is None:
+            reducing = bool(params.get("reduceOnly"))
+        self._check_minimums(symbol, amt, ref, reducing)
         order = self._create_with_recovery(symbol, type_, side, amt, px, params, cid, is_stop)
         if _sparse(order):
             order = self._refetch(symbol, order, cid, is_stop, defaults={

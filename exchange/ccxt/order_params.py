@@ -20,6 +20,16 @@ binanceusdm, reduce-only stop-market (conditional orders use the algo API in 4.5
      Fetch/cancel with {'trigger': True} (+ 'clientOrderId' -> clientAlgoId) hit
      GET/DELETE /fapi/v1/algoOrder; open stops: GET /fapi/v1/openAlgoOrders. No amend for
      conditional orders: move = place new, then cancel old.
+
+Explicit hedge-mode position side (port params positionIdx 0/1/2 or positionSide
+'BOTH'/'LONG'/'SHORT', either spelling, any case) is sent in the venue's own vocabulary:
+  bybit: positionIdx 0|1|2 (int) in the create request body; reduceOnly kept as given.
+  binanceusdm: positionSide BOTH|LONG|SHORT on /fapi/v1/order and /fapi/v1/algoOrder; with
+     LONG/SHORT reduceOnly is dropped (Binance rejects it in hedge mode: the side given with
+     the opposite order side already only closes).
+  other exchanges: passed through as given.
+A side that contradicts the gateway's configured mode (1/2 in one-way, 0/BOTH in hedge) is
+refused before sending with ccxt.InvalidOrder ("position idx not match position mode").
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ class Venue:
     lookup: str = "generic"  # 'bybit' | 'binance' | 'generic' (see lookup.py)
     learned_options: tuple[str, ...] = ()  # ccxt options one instance learns, copied to others
     direction_by_type: bool = False  # trigger direction is implied by STOP vs TAKE_PROFIT
+    position_param: str | None = None  # 'positionIdx' (Bybit) | 'positionSide' (Binance)
 
 
 VENUES: dict[str, Venue] = {
@@ -58,6 +69,7 @@ VENUES: dict[str, Venue] = {
         cancel_client_id_key="orderLinkId",
         lookup="bybit",
         learned_options=("enableUnifiedMargin", "enableUnifiedAccount", "unifiedMarginStatus"),
+        position_param="positionIdx",
     ),
     "binanceusdm": Venue(
         "binanceusdm",
@@ -66,6 +78,7 @@ VENUES: dict[str, Venue] = {
         lookup="binance",
         learned_options=("leverageBrackets",),
         direction_by_type=True,
+        position_param="positionSide",
     ),
 }
 
@@ -120,6 +133,63 @@ def stop_params(
     return params
 
 
+POSITION_IDX = {"0": 0, "1": 1, "2": 2}
+IDX_BY_NAME = {"BOTH": 0, "LONG": 1, "SHORT": 2}
+NAME_BY_IDX = {0: "BOTH", 1: "LONG", 2: "SHORT"}
+MODE_MISMATCH = "position idx not match position mode"
+
+
+def explicit_position_idx(params: dict[str, Any] | None) -> int | None:
+    """positionIdx (0/1/2) or positionSide ('BOTH'/'LONG'/'SHORT', any case) as Bybit's idx;
+    None when neither is given. Raises ccxt.InvalidOrder for other values or a disagreement."""
+    params = params or {}
+    by_idx = by_name = None
+    raw_idx, raw_name = params.get("positionIdx"), params.get("positionSide")
+    if raw_idx is not None:
+        by_idx = None if isinstance(raw_idx, bool) else POSITION_IDX.get(str(raw_idx).strip())
+        if by_idx is None:
+            raise ccxt.InvalidOrder(f"positionIdx must be 0, 1 or 2, got {raw_idx!r}")
+    if raw_name is not None:
+        by_name = IDX_BY_NAME.get(raw_name.upper()) if isinstance(raw_name, str) else None
+        if by_name is None:
+            raise ccxt.InvalidOrder(f"positionSide must be 'BOTH', 'LONG' or 'SHORT', got {raw_name!r}")
+    if by_idx is not None and by_name is not None and by_idx != by_name:
+        raise ccxt.InvalidOrder(f"positionIdx {raw_idx!r} and positionSide {raw_name!r} disagree")
+    return by_idx if by_idx is not None else by_name
+
+
+def is_reducing(side: str, params: dict[str, Any] | None) -> bool:
+    """True for an order that can only reduce: reduceOnly, a stop-loss, or (hedge mode) a sell
+    on the long side / a buy on the short side."""
+    params = params or {}
+    if params.get("reduceOnly") or params.get("stopLossPrice") is not None:
+        return True
+    idx = explicit_position_idx(params)
+    return (idx == 1 and side == "sell") or (idx == 2 and side == "buy")
+
+
+def _position_side(venue: Venue, out: dict[str, Any], *, hedge_mode: bool) -> None:
+    """Check an explicit position side against the mode and rewrite it for the venue."""
+    idx = explicit_position_idx(out)
+    if idx is None:
+        return
+    if hedge_mode and idx == 0:
+        raise ccxt.InvalidOrder(f"{venue.exchange_id}: {MODE_MISMATCH}: hedge mode needs "
+                                "positionIdx 1 / 2 or positionSide 'LONG' / 'SHORT'")
+    if not hedge_mode and idx != 0:
+        raise ccxt.InvalidOrder(f"{venue.exchange_id}: {MODE_MISMATCH}: positionIdx {idx} / "
+                                f"positionSide {NAME_BY_IDX[idx]} is for hedge mode, the gateway "
+                                "is in one-way mode (exchange.hedge_mode = false)")
+    if venue.position_param == "positionIdx":
+        out.pop("positionSide", None)
+        out["positionIdx"] = idx
+    elif venue.position_param == "positionSide":
+        out.pop("positionIdx", None)
+        out["positionSide"] = NAME_BY_IDX[idx]
+        if idx != 0:
+            out.pop("reduceOnly", None)  # Binance hedge mode rejects reduceOnly
+
+
 def translate(
     venue: Venue, side: str, params: dict[str, Any] | None, *, hedge_mode: bool
 ) -> dict[str, Any]:
@@ -135,8 +205,10 @@ def translate(
         # STOP_MARKET: buy fires on a rise, sell on a fall; TAKE_PROFIT_MARKET the opposite.
         key = "stopLossPrice" if rising == (side == "buy") else "takeProfitPrice"
         out[key] = price
-    explicit_side = "positionIdx" in out or "positionSide" in out
-    if hedge_mode and not explicit_side:
+    explicit_side = out.get("positionIdx") is not None or out.get("positionSide") is not None
+    if explicit_side:
+        _position_side(venue, out, hedge_mode=hedge_mode)
+    elif hedge_mode:
         out["hedged"] = True
     return out
 

@@ -15,20 +15,26 @@ from typing import Any
 
 from exchange.paper import ledger
 from exchange.paper.markets import price_tick, round_to_tick
-from exchange.paper.models import ZERO, OrderRec, PositionRec, TradeRec
+from exchange.paper.models import ONE_WAY_SIDES, ZERO, OrderRec, PositionRec, TradeRec
 
 
 class Book:
-    """One symbol: raw price (as the price source gave it), position, open orders."""
+    """One symbol: raw price (as the price source gave it), positions, open orders.
 
-    def __init__(self, symbol: str, market: dict[str, Any], price: Decimal, last_ms: int) -> None:
+    `positions` has one entry per position side: {'net'} in one-way mode, {'long', 'short'}
+    in hedge mode."""
+
+    def __init__(
+        self, symbol: str, market: dict[str, Any], price: Decimal, last_ms: int,
+        sides: tuple[str, ...] = ONE_WAY_SIDES,
+    ) -> None:
         self.symbol = symbol
         self.market = market
         self.tick = price_tick(market)
         self.lock = threading.RLock()
         self.price = price
         self.last_ms = last_ms
-        self.position = PositionRec(symbol)
+        self.positions: dict[str, PositionRec] = {s: PositionRec(symbol, s) for s in sides}
         self.open_orders: dict[str, OrderRec] = {}
         self.checkpoint_dirty = False
 
@@ -36,12 +42,17 @@ class Book:
     def mark(self) -> Decimal:
         return round_to_tick(self.price, self.tick)
 
+    @property
+    def has_position(self) -> bool:
+        return any(p.qty != 0 for p in self.positions.values())
+
     def used_margin(self, leverage: int) -> Decimal:
-        position = abs(self.position.qty) * self.position.entry / leverage
-        return position + sum((o.reserved for o in self.open_orders.values()), ZERO)
+        """Initial margin of every side's position plus margin reserved by resting orders."""
+        positions = sum((abs(p.qty) * p.entry / leverage for p in self.positions.values()), ZERO)
+        return positions + sum((o.reserved for o in self.open_orders.values()), ZERO)
 
     def unrealized(self) -> Decimal:
-        return (self.mark - self.position.entry) * self.position.qty
+        return sum(((self.mark - p.entry) * p.qty for p in self.positions.values()), ZERO)
 
     def find_open(self, order_id: str | None, client_id: str | None) -> OrderRec | None:
         if order_id is not None:
@@ -59,15 +70,18 @@ class Draft:
         self.book = book
         self.ts = ts
         self.mark = mark
-        self.position = replace(book.position)
-        self.position_changed = False
+        self.positions = {side: replace(p) for side, p in book.positions.items()}
+        self.changed_sides: set[str] = set()
         self.orders: dict[str, OrderRec] = {}
         self.trades: list[TradeRec] = []
         self.wallet_delta = ZERO
 
     @property
     def changed(self) -> bool:
-        return bool(self.orders or self.trades or self.position_changed)
+        return bool(self.orders or self.trades or self.changed_sides)
+
+    def changed_positions(self) -> list[PositionRec]:
+        return [self.positions[side] for side in sorted(self.changed_sides)]
 
     def touch(self, order: OrderRec) -> OrderRec:
         """The draft's own (mutable) copy of an order."""
@@ -120,9 +134,10 @@ class Matcher:
     def fill(self, d: Draft, order: OrderRec, price: Decimal, *, maker: bool) -> None:
         """Fill the whole remaining amount of `order` at `price` (reduce-only cut first)."""
         o = d.touch(order)
+        position = d.positions[o.position_side]
         qty = o.remaining
         if o.reduce_only:
-            qty = ledger.reducible(d.position.qty, o.side, o.remaining)
+            qty = ledger.reducible(position.qty, o.side, o.remaining)
             if qty <= 0:
                 self.finish(d, o, "canceled")
                 return
@@ -130,10 +145,12 @@ class Matcher:
         cost = qty * price
         fee = ledger.fee(cost, self.fees.maker if maker else self.fees.taker)
         new_qty, new_entry, realized = ledger.apply_fill(
-            d.position.qty, d.position.entry, o.side, qty, price
+            position.qty, position.entry, o.side, qty, price
         )
-        d.position = replace(d.position, qty=new_qty, entry=new_entry, updated_ms=d.ts)
-        d.position_changed = True
+        d.positions[o.position_side] = replace(
+            position, qty=new_qty, entry=new_entry, updated_ms=d.ts
+        )
+        d.changed_sides.add(o.position_side)
         o.filled += qty
         o.cost += cost
         o.fee += fee
@@ -144,7 +161,7 @@ class Matcher:
             seq=seq, id=str(seq), order_id=o.id, client_order_id=o.client_order_id,
             symbol=o.symbol, side=o.side, price=price, amount=qty, cost=cost, fee=fee,
             realized_pnl=realized, taker_or_maker="maker" if maker else "taker",
-            reduce_only=o.reduce_only, ts=d.ts,
+            reduce_only=o.reduce_only, ts=d.ts, position_side=o.position_side,
         ))
         self.finish(d, o, "closed")
 
@@ -175,15 +192,17 @@ class Matcher:
 
     # ---- margin ------------------------------------------------------------------------
 
-    def required_margin(self, d: Draft, side: str, amount: Decimal, price: Decimal) -> Decimal:
+    def required_margin(
+        self, d: Draft, side: str, amount: Decimal, price: Decimal, position_side: str
+    ) -> Decimal:
         """Initial margin for the opening part of an order plus its taker fee."""
-        opening = ledger.opening_amount(d.position.qty, side, amount)
+        opening = ledger.opening_amount(d.positions[position_side].qty, side, amount)
         return opening * price / self.fees.leverage + ledger.fee(amount * price, self.fees.taker)
 
     def affordable(self, d: Draft, order: OrderRec, price: Decimal) -> bool:
         if order.reduce_only:
             return True
-        need = self.required_margin(d, order.side, order.remaining, price)
+        need = self.required_margin(d, order.side, order.remaining, price, order.position_side)
         return self.free_balance() + d.wallet_delta >= need
 
     # ---- price points ------------------------------------------------------------------

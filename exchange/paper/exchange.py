@@ -7,6 +7,10 @@ always book -> account -> store, and the latency sleep happens outside every loc
 Prices advance lazily: every call touching a symbol first walks the price source's points
 from the symbol's last processed time up to `clock()`, processing resting orders at each
 point, so stops also fire for time when no bot was calling (the exchange "kept running").
+
+Position mode: one-way (default; one net position per symbol) or hedge (`hedge_mode=True`; a
+long and a short position per symbol, every order names its side with positionIdx /
+positionSide). The mode is persisted in the store; see `exchange/port.py` for the contract.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from exchange.paper.account import Account
 from exchange.paper.engine import Book, Draft, Fees, Matcher
 from exchange.paper.faults import Fault, FaultInjector
 from exchange.paper.markets import amount_step, build_market, price_tick, round_to_tick, truncate
-from exchange.paper.models import SETTLE, OrderRec, Submission, order_view
-from exchange.paper.orders import OrderRequest, check_against_book, parse_request
+from exchange.paper.models import (
+    HEDGE_SIDES, ONE_WAY_SIDES, SETTLE, OrderRec, Submission, order_view,
+)
+from exchange.paper.orders import OrderRequest, check_against_book, parse_request, position_side
 from exchange.paper.prices import PriceSource
 from exchange.paper.queries import QueryMixin
 from exchange.paper.store import Store, Tx
@@ -51,8 +57,11 @@ class PaperExchange(QueryMixin):
         latency_s: float = 0.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        hedge_mode: bool = False,
     ) -> None:
         self._clock = clock
+        self.hedge_mode = bool(hedge_mode)
+        self._sides = HEDGE_SIDES if self.hedge_mode else ONE_WAY_SIDES
         self._sleep = sleep
         self._latency_s = latency_s
         self._source = price_source
@@ -60,7 +69,12 @@ class PaperExchange(QueryMixin):
         self.faults = FaultInjector()
         self._closed = False
         self._store = Store(store_path, SETTLE)
-        self._store.initialise(self._now_ms(), Decimal(starting_balance))
+        try:
+            self._store.initialise(self._now_ms(), Decimal(starting_balance),
+                                   hedge_mode=self.hedge_mode)
+        except BaseException:
+            self._store.close()
+            raise
         snapshot = self._store.load()
         self.created_ms = snapshot.created_ms
         fees = Fees(Decimal(taker_fee), Decimal(maker_fee), Decimal(slippage_bps), self.leverage)
@@ -71,7 +85,12 @@ class PaperExchange(QueryMixin):
             self._add_book(symbol, fees, snapshot.checkpoints.get(symbol))
         self.symbols = list(self.markets)
         for position in snapshot.positions:
-            self._books[position.symbol].position = position
+            book = self._books[position.symbol]
+            if position.side in book.positions:
+                book.positions[position.side] = position
+            elif position.qty != 0:  # the store's mode check makes this unreachable
+                raise RuntimeError(f"{store_path}: {position.symbol} has a {position.side!r} "
+                                   f"position, which a {self._mode_name} exchange cannot hold")
         for order in snapshot.open_orders:
             self._books[order.symbol].open_orders[order.id] = order
         self._account = Account(snapshot.wallet)
@@ -92,9 +111,13 @@ class PaperExchange(QueryMixin):
             resume = getattr(self._source, "resume_from", None)
             if resume is not None:
                 resume(symbol, last_ms, price)
-        self._books[symbol] = Book(symbol, self.markets[symbol], price, last_ms)
+        self._books[symbol] = Book(symbol, self.markets[symbol], price, last_ms, self._sides)
 
     # ---- plumbing ----------------------------------------------------------------------
+
+    @property
+    def _mode_name(self) -> str:
+        return "hedge-mode" if self.hedge_mode else "one-way"
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -160,7 +183,7 @@ class PaperExchange(QueryMixin):
     def _active_books(self, *, positions: bool = True) -> list[Book]:
         return [
             b for b in self._books.values()
-            if b.open_orders or (positions and b.position.qty != 0)
+            if b.open_orders or (positions and b.has_position)
         ]
 
     # ---- committing --------------------------------------------------------------------
@@ -183,7 +206,7 @@ class PaperExchange(QueryMixin):
         tx = Tx(
             orders=list(d.orders.values()),
             trades=d.trades,
-            positions=[d.position] if d.position_changed else [],
+            positions=d.changed_positions(),
             checkpoints=[(book.symbol, last_ms, raw_price)],
             submissions=submissions or [],
         )
@@ -205,7 +228,7 @@ class PaperExchange(QueryMixin):
     @staticmethod
     def _install(d: Draft, raw_price: Decimal, last_ms: int) -> None:
         book = d.book
-        book.position = d.position
+        book.positions = d.positions
         for order in d.orders.values():
             if order.is_open:
                 book.open_orders[order.id] = order
@@ -251,29 +274,43 @@ class PaperExchange(QueryMixin):
         return result
 
     def _record_attempt(self, call: dict[str, Any], outcome: str, exc: BaseException) -> None:
-        self._store.record_submission(self._submission(call, outcome, None, f"{type_name(exc)}: {exc}"))
+        sub = self._submission(call, outcome, None, f"{type_name(exc)}: {exc}")
+        sub.position_side = self._declared_position_side(call)
+        self._store.record_submission(sub)
+
+    def _declared_position_side(self, call: dict[str, Any]) -> str | None:
+        """The position side a (rejected) request named, if it named a valid one."""
+        params = call["params"]
+        reduce_only = bool(params.get("reduceOnly")) or params.get("stopLossPrice") is not None
+        try:
+            return position_side(params, call["side"], reduce_only, hedge_mode=self.hedge_mode,
+                                 symbol=str(call["symbol"]))
+        except Exception:  # noqa: BLE001 - a request that names no valid side
+            return None
 
     def _submission(
-        self, call: dict[str, Any], outcome: str, order_id: str | None, error: str | None
+        self, call: dict[str, Any], outcome: str, order_id: str | None, error: str | None,
+        position_side: str | None = None,
     ) -> Submission:
         return Submission(
             ts=self._now_ms(), client_order_id=call["params"].get("clientOrderId"),
             symbol=call["symbol"], type=call["type"], side=call["side"], amount=call["amount"],
             price=call["price"], params=call["params"], outcome=outcome, order_id=order_id,
-            error=error,
+            error=error, position_side=position_side,
         )
 
     def _create(self, call: dict[str, Any], note: str | None) -> dict[str, Any]:
         book = self._book(call["symbol"])
         req = parse_request(book.market, call["type"], call["side"], call["amount"],
-                            call["price"], call["params"])
+                            call["price"], call["params"], hedge_mode=self.hedge_mode)
         with book.lock:
             now = self._now_ms()
             self._catch_up(book, now)
-            check_against_book(req, book.mark, book.position.qty)
+            check_against_book(req, book.mark, book.positions[req.position_side].qty)
             self._reserve_client_id(req)
+            sub = self._submission(call, "accepted", None, note, req.position_side)
             try:
-                order = self._place(book, req, now, self._submission(call, "accepted", None, note))
+                order = self._place(book, req, now, sub)
             except BaseException:
                 self._release_client_id(req)
                 raise
@@ -302,7 +339,7 @@ class PaperExchange(QueryMixin):
             type=req.type, side=req.side, amount=req.amount, price=req.price,
             reduce_only=req.reduce_only, created_ms=now, trigger_price=req.trigger_price,
             trigger_direction=req.trigger_direction, stop_loss_price=req.stop_loss_price,
-            updated_ms=now,
+            updated_ms=now, position_side=req.position_side,
         ))
         required = self._execute_on_arrival(d, order)
         sub.order_id = order.id
@@ -319,7 +356,8 @@ class PaperExchange(QueryMixin):
             if order.type == "limit":
                 assert order.price is not None
                 price = min(order.price, price) if order.side == "buy" else max(order.price, price)
-            required = None if order.reduce_only else m.required_margin(d, order.side, order.amount, price)
+            required = None if order.reduce_only else m.required_margin(
+                d, order.side, order.amount, price, order.position_side)
             m.execute_market(d, order) if order.type == "market" else m.execute_limit_now(d, order)
             return required
         if order.reduce_only:

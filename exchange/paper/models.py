@@ -9,7 +9,13 @@ from typing import Any
 
 ZERO = Decimal(0)
 SETTLE = "USDT"
-NET = "net"  # position side key in one-way mode; hedge mode would use 'long' / 'short'
+NET = "net"  # position side key in one-way mode
+LONG = "long"  # hedge mode: the long side (positionIdx 1, positionSide LONG)
+SHORT = "short"  # hedge mode: the short side (positionIdx 2, positionSide SHORT)
+ONE_WAY_SIDES = (NET,)
+HEDGE_SIDES = (LONG, SHORT)
+POSITION_IDX = {NET: "0", LONG: "1", SHORT: "2"}  # Bybit's positionIdx, as a string
+POSITION_SIDE = {NET: "BOTH", LONG: "LONG", SHORT: "SHORT"}  # Binance's positionSide
 
 
 def iso8601(ms: int | None) -> str | None:
@@ -42,6 +48,7 @@ class OrderRec:
     triggered: bool = False
     updated_ms: int = 0
     last_trade_ms: int | None = None
+    position_side: str = NET  # the position it acts on: 'net' | 'long' | 'short'
 
     @property
     def is_open(self) -> bool:
@@ -76,11 +83,14 @@ class TradeRec:
     taker_or_maker: str
     reduce_only: bool
     ts: int
+    position_side: str = NET
 
 
 @dataclass
 class PositionRec:
-    """Net position. `qty` is signed: > 0 long, < 0 short. Keyed by (symbol, side)."""
+    """One position, keyed by (symbol, side): side 'net' in one-way mode, 'long' / 'short' in
+    hedge mode. `qty` is signed: > 0 long, < 0 short (a 'long' row is never < 0, a 'short'
+    row never > 0)."""
 
     symbol: str
     side: str = NET
@@ -106,6 +116,7 @@ class Submission:
     outcome: str = "accepted"  # 'accepted' | 'rejected' | 'fault'
     order_id: str | None = None
     error: str | None = None
+    position_side: str | None = None  # None: the request named no valid position side
 
 
 def fee_dict(cost: Decimal) -> dict[str, Any]:
@@ -142,7 +153,11 @@ def order_view(o: OrderRec) -> dict[str, Any]:
         "stopPrice": trigger,
         "stopLossPrice": o.stop_loss_price,
         "takeProfitPrice": None,
-        "info": {"triggerDirection": o.trigger_direction, "triggered": o.triggered},
+        "info": {
+            "triggerDirection": o.trigger_direction, "triggered": o.triggered,
+            "positionIdx": POSITION_IDX[o.position_side],
+            "positionSide": POSITION_SIDE[o.position_side],
+        },
     }
 
 
@@ -162,8 +177,16 @@ def trade_view(t: TradeRec) -> dict[str, Any]:
         "fee": fee_dict(t.fee),
         "fees": [fee_dict(t.fee)],
         "takerOrMaker": t.taker_or_maker,
-        "info": {"realizedPnl": t.realized_pnl, "reduceOnly": t.reduce_only},
+        "info": _trade_info(t),
     }
+
+
+def _trade_info(t: TradeRec) -> dict[str, Any]:
+    info: dict[str, Any] = {"realizedPnl": t.realized_pnl, "reduceOnly": t.reduce_only}
+    if t.position_side != NET:  # hedge mode: which side the fill acted on
+        info["positionIdx"] = POSITION_IDX[t.position_side]
+        info["positionSide"] = POSITION_SIDE[t.position_side]
+    return info
 
 
 def position_view(p: PositionRec, mark: Decimal, leverage: int, ts: int) -> dict[str, Any]:
@@ -171,11 +194,16 @@ def position_view(p: PositionRec, mark: Decimal, leverage: int, ts: int) -> dict
     notional = contracts * mark
     unrealized = (mark - p.entry) * p.qty
     margin = contracts * p.entry / leverage
+    side = p.side if p.side != NET else ("long" if p.qty > 0 else "short")
     return {
-        "info": {},
+        "info": {
+            "positionIdx": POSITION_IDX[p.side],
+            "positionSide": POSITION_SIDE[p.side],
+            "side": "Buy" if side == "long" else "Sell",
+        },
         "id": None,
         "symbol": p.symbol,
-        "side": "long" if p.qty > 0 else "short",
+        "side": side,
         "contracts": contracts,
         "contractSize": Decimal(1),
         "entryPrice": p.entry,
@@ -187,7 +215,7 @@ def position_view(p: PositionRec, mark: Decimal, leverage: int, ts: int) -> dict
         "initialMargin": margin,
         "collateral": margin,
         "marginMode": "cross",
-        "hedged": False,
+        "hedged": p.side != NET,
         "liquidationPrice": None,
         "percentage": (unrealized / margin * 100) if margin else ZERO,
         "timestamp": ts,

@@ -10,12 +10,16 @@ from typing import Any
 import ccxt
 
 from exchange.paper.markets import MIN_COST, amount_step, is_multiple, price_tick
+from exchange.paper.models import LONG, NET, SHORT
 
 CLIENT_ID_PATTERN = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 DIRECTIONS = {
     "above": "above", "ascending": "above", "up": "above", "1": "above",
     "below": "below", "descending": "below", "down": "below", "2": "below",
 }
+IDX_SIDES = {0: NET, 1: LONG, 2: SHORT}  # Bybit positionIdx
+NAMED_SIDES = {"BOTH": NET, "LONG": LONG, "SHORT": SHORT}  # Binance positionSide
+MODE_MISMATCH = "position idx not match position mode"  # Bybit's words (retCode 10001)
 
 
 @dataclass
@@ -30,6 +34,7 @@ class OrderRequest:
     trigger_price: Decimal | None
     trigger_direction: str | None
     stop_loss_price: Decimal | None
+    position_side: str = NET  # 'net' (one-way) | 'long' | 'short' (hedge mode)
 
 
 def to_decimal(value: Any, what: str, symbol: str) -> Decimal:
@@ -77,8 +82,70 @@ def _trigger(params: dict[str, Any], side: str, symbol: str) -> tuple[Decimal | 
     return trigger, direction
 
 
+def _declared_side(params: dict[str, Any], symbol: str) -> str | None:
+    """The position side named by positionIdx / positionSide (None: neither given)."""
+    by_idx = by_name = None
+    raw_idx = params.get("positionIdx")
+    if raw_idx is not None:
+        idx = None
+        if not isinstance(raw_idx, bool) and str(raw_idx).strip() in ("0", "1", "2"):
+            idx = int(str(raw_idx).strip())
+        if idx is None:
+            raise ccxt.InvalidOrder(
+                f"paper: {symbol} positionIdx must be 0 (one-way), 1 (long) or 2 (short), "
+                f"got {raw_idx!r}"
+            )
+        by_idx = IDX_SIDES[idx]
+    raw_name = params.get("positionSide")
+    if raw_name is not None:
+        by_name = NAMED_SIDES.get(raw_name.upper()) if isinstance(raw_name, str) else None
+        if by_name is None:
+            raise ccxt.InvalidOrder(
+                f"paper: {symbol} positionSide must be 'BOTH', 'LONG' or 'SHORT', got {raw_name!r}"
+            )
+    if by_idx is not None and by_name is not None and by_idx != by_name:
+        raise ccxt.InvalidOrder(
+            f"paper: {symbol} positionIdx {raw_idx!r} and positionSide {raw_name!r} disagree"
+        )
+    return by_idx or by_name
+
+
+def position_side(
+    params: dict[str, Any], side: str, reduce_only: bool, *, hedge_mode: bool, symbol: str
+) -> str:
+    """The position an order acts on: 'net' in one-way mode, 'long' / 'short' in hedge mode.
+
+    positionIdx (0/1/2) or positionSide ('BOTH'/'LONG'/'SHORT', any case) names it; ccxt's
+    unified `hedged: True` derives it like ccxt does (long for a buy, or for a reduce-only sell).
+    """
+    declared = _declared_side(params, symbol)
+    if declared is None and params.get("hedged") is True:
+        declared = LONG if (side == "sell" if reduce_only else side == "buy") else SHORT
+    if hedge_mode:
+        if declared in (None, NET):
+            got = "neither was given" if declared is None else "got 0 / 'BOTH'"
+            raise ccxt.InvalidOrder(
+                f"paper: {symbol} {MODE_MISMATCH}: the account is in hedge mode, every order "
+                f"needs params positionIdx 1 (long) / 2 (short) or positionSide 'LONG' / "
+                f"'SHORT' ({got})"
+            )
+        return declared
+    if declared not in (None, NET):
+        raise ccxt.InvalidOrder(
+            f"paper: {symbol} {MODE_MISMATCH}: the account is in one-way mode, positionIdx / "
+            f"positionSide must be 0 / 'BOTH' or absent (got the {declared} side)"
+        )
+    return NET
+
+
+def closes(side: str, pos_side: str) -> bool:
+    """In hedge mode a sell on the long side or a buy on the short side only reduces it."""
+    return (pos_side == LONG and side == "sell") or (pos_side == SHORT and side == "buy")
+
+
 def parse_request(
-    market: dict[str, Any], type_: Any, side: Any, amount: Any, price: Any, params: dict[str, Any]
+    market: dict[str, Any], type_: Any, side: Any, amount: Any, price: Any, params: dict[str, Any],
+    *, hedge_mode: bool = False,
 ) -> OrderRequest:
     """Stateless checks: shape, grid, limits. Raises ccxt.InvalidOrder naming the rule."""
     symbol = market["symbol"]
@@ -107,11 +174,14 @@ def parse_request(
     for what, value in (("price", limit_price), ("trigger price", trigger)):
         if value is not None:
             _check_on_grid(value, price_tick(market), what, symbol)
+    reduce_only = bool(params.get("reduceOnly")) or stop_loss is not None
+    pos_side = position_side(params, side, reduce_only, hedge_mode=hedge_mode, symbol=symbol)
     return OrderRequest(
         symbol=symbol, type=type_, side=side, amount=qty, price=limit_price,
         client_id=_check_client_id(params.get("clientOrderId"), symbol),
-        reduce_only=bool(params.get("reduceOnly")) or stop_loss is not None,
+        reduce_only=reduce_only or closes(side, pos_side),
         trigger_price=trigger, trigger_direction=direction, stop_loss_price=stop_loss,
+        position_side=pos_side,
     )
 
 
@@ -133,8 +203,9 @@ def check_against_book(req: OrderRequest, mark: Decimal, position_qty: Decimal) 
                 f"current price {mark}"
             )
     if req.reduce_only:
+        the = "the " if req.position_side == NET else f"the {req.position_side} "
         if position_qty == 0:
-            raise ccxt.InvalidOrder(f"paper: {symbol} reduce-only order but the position is zero")
+            raise ccxt.InvalidOrder(f"paper: {symbol} reduce-only order but {the}position is zero")
         if (req.side == "sell") != (position_qty > 0):
             raise ccxt.InvalidOrder(
                 f"paper: {symbol} reduce-only {req.side} would increase the "

@@ -107,8 +107,9 @@ class QueryMixin(_Base):
             with book.lock:
                 now = self._now_ms()
                 self._catch_up(book, now)
-                if book.position.qty != 0:
-                    result.append(position_view(book.position, book.mark, self.leverage, now))
+                for position in book.positions.values():  # hedge mode: long, then short
+                    if position.qty != 0:
+                        result.append(position_view(position, book.mark, self.leverage, now))
         return result
 
     def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -153,9 +154,14 @@ class QueryMixin(_Base):
         """Every create_order attempt ever received (persisted), oldest first."""
         return self._store.submissions(client_order_id)
 
-    def realized_pnl_total(self, symbol: str | None = None) -> Decimal:
-        """Sum of realized P&L minus fees over all persisted fills (the exchange's view)."""
-        return sum((t.realized_pnl - t.fee for t in self._store.trades(symbol)), ZERO)
+    def realized_pnl_total(self, symbol: str | None = None, position_side: str | None = None) -> Decimal:
+        """Sum of realized P&L minus fees over all persisted fills (the exchange's view);
+        `position_side` 'long' / 'short' (hedge mode) or 'net' (one-way) keeps one side's."""
+        return sum(
+            (t.realized_pnl - t.fee for t in self._store.trades(symbol)
+             if position_side is None or t.position_side == position_side),
+            ZERO,
+        )
 
     def wallet_balance(self) -> Decimal:
         """Wallet balance (starting balance + realized P&L - fees), without unrealized P&L."""

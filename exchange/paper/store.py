@@ -3,6 +3,10 @@
 Every state change is one transaction (`Store.write`), so a kill -9 at any moment leaves a
 consistent exchange that a new instance on the same file continues from. Decimals are stored
 as TEXT, exactly.
+
+The position mode ('one-way' or 'hedge') is stored in `meta.position_mode`. Reopening a file
+in the other mode switches it only when the account holds no position and no open order (as a
+real venue allows switching); otherwise `PositionModeMismatch` is raised.
 """
 
 from __future__ import annotations
@@ -17,10 +21,18 @@ from typing import Any
 
 import ccxt
 
-from exchange.paper.models import OrderRec, PositionRec, Submission, TradeRec
+from exchange.paper.models import (
+    POSITION_IDX, POSITION_SIDE, OrderRec, PositionRec, Submission, TradeRec,
+)
 from exchange.paper.wal import Checkpointer
 
 SCHEMA_VERSION = 1
+ONE_WAY, HEDGE = "one-way", "hedge"
+
+
+class PositionModeMismatch(RuntimeError):
+    """The store holds positions or open orders of the other position mode."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +47,7 @@ CREATE TABLE IF NOT EXISTS orders (
     trigger_price TEXT, trigger_direction TEXT, stop_loss_price TEXT,
     status TEXT NOT NULL, filled TEXT NOT NULL, cost TEXT NOT NULL, fee TEXT NOT NULL,
     reserved TEXT NOT NULL, triggered INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
-    last_trade_ms INTEGER);
+    last_trade_ms INTEGER, position_side TEXT NOT NULL DEFAULT 'net');
 CREATE UNIQUE INDEX IF NOT EXISTS orders_client_id ON orders (client_order_id)
     WHERE client_order_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS orders_symbol_status ON orders (symbol, status);
@@ -43,25 +55,33 @@ CREATE TABLE IF NOT EXISTS trades (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL,
     client_order_id TEXT, symbol TEXT NOT NULL, side TEXT NOT NULL, price TEXT NOT NULL,
     amount TEXT NOT NULL, cost TEXT NOT NULL, fee TEXT NOT NULL, realized_pnl TEXT NOT NULL,
-    taker_or_maker TEXT NOT NULL, reduce_only INTEGER NOT NULL, ts INTEGER NOT NULL);
+    taker_or_maker TEXT NOT NULL, reduce_only INTEGER NOT NULL, ts INTEGER NOT NULL,
+    position_side TEXT NOT NULL DEFAULT 'net');
 CREATE INDEX IF NOT EXISTS trades_symbol_ts ON trades (symbol, ts);
 CREATE TABLE IF NOT EXISTS submissions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, client_order_id TEXT,
     symbol TEXT, type TEXT, side TEXT, amount TEXT, price TEXT, params TEXT NOT NULL,
-    outcome TEXT NOT NULL, order_id TEXT, error TEXT);
+    outcome TEXT NOT NULL, order_id TEXT, error TEXT, position_side TEXT);
 CREATE INDEX IF NOT EXISTS submissions_client_id ON submissions (client_order_id);
 CREATE TABLE IF NOT EXISTS prices (
     symbol TEXT PRIMARY KEY, last_ms INTEGER NOT NULL, price TEXT NOT NULL);
 """
+# Columns added later within schema 1 (additive, with defaults, so older code still reads the
+# file); `initialise` adds any a file lacks.
+MIGRATIONS = [
+    ("orders", "position_side", "TEXT NOT NULL DEFAULT 'net'"),
+    ("trades", "position_side", "TEXT NOT NULL DEFAULT 'net'"),
+    ("submissions", "position_side", "TEXT"),
+]
 
 ORDER_COLUMNS = [
     "seq", "id", "client_order_id", "symbol", "type", "side", "amount", "price", "reduce_only",
     "created_ms", "trigger_price", "trigger_direction", "stop_loss_price", "status", "filled",
-    "cost", "fee", "reserved", "triggered", "updated_ms", "last_trade_ms",
+    "cost", "fee", "reserved", "triggered", "updated_ms", "last_trade_ms", "position_side",
 ]
 TRADE_COLUMNS = [
     "seq", "id", "order_id", "client_order_id", "symbol", "side", "price", "amount", "cost",
-    "fee", "realized_pnl", "taker_or_maker", "reduce_only", "ts",
+    "fee", "realized_pnl", "taker_or_maker", "reduce_only", "ts", "position_side",
 ]
 DECIMAL_FIELDS = {
     "amount", "price", "trigger_price", "stop_loss_price", "filled", "cost", "fee", "reserved",
@@ -158,14 +178,17 @@ class Store:
         with self._lock:
             self._conn.close()
 
-    def initialise(self, now_ms: int, starting_balance: Decimal) -> None:
-        """Write meta and the starting balance on a new file (no-op on an existing one)."""
+    def initialise(self, now_ms: int, starting_balance: Decimal, *, hedge_mode: bool = False) -> None:
+        """Write meta and the starting balance on a new file; on an existing one migrate older
+        schemas and check (or, when flat, switch) the position mode."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
                 if "schema_version" in meta and int(meta["schema_version"]) != SCHEMA_VERSION:
                     raise RuntimeError(f"{self.path}: unsupported schema {meta['schema_version']}")
+                self._migrate()
+                self._set_position_mode(meta, HEDGE if hedge_mode else ONE_WAY, now_ms)
                 for key, value in (("created_ms", now_ms), ("schema_version", SCHEMA_VERSION)):
                     self._conn.execute(
                         "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, str(value))
@@ -178,6 +201,31 @@ class Store:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    def _migrate(self) -> None:
+        for table, column, decl in MIGRATIONS:
+            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+    def _set_position_mode(self, meta: dict[str, str], wanted: str, now_ms: int) -> None:
+        """Persist the position mode; a file from before modes existed is one-way."""
+        c = self._conn
+        stored = meta.get("position_mode", ONE_WAY if "created_ms" in meta else wanted)
+        if stored != wanted:
+            positions = sum(1 for (q,) in c.execute("SELECT qty FROM positions") if Decimal(q) != 0)
+            (orders,) = c.execute("SELECT COUNT(*) FROM orders WHERE status = 'open'").fetchone()
+            if positions or orders:
+                raise PositionModeMismatch(
+                    f"{self.path} is a {stored} paper account with {positions} open position(s) "
+                    f"and {orders} open order(s); it cannot be opened in {wanted} mode "
+                    f"(set hedge_mode={stored == HEDGE}, or close everything in {stored} mode "
+                    "first, or use a new store file)"
+                )
+            c.execute("DELETE FROM positions")  # only zero rows of the old mode's sides
+            c.execute("INSERT OR REPLACE INTO meta (key, value) "
+                      "VALUES ('position_mode_changed_ms', ?)", (str(now_ms),))
+        c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('position_mode', ?)", (wanted,))
 
     def load(self) -> Snapshot:
         with self._lock:
@@ -300,13 +348,14 @@ class Store:
     def _insert_submission(self, s: Submission) -> None:
         self._conn.execute(
             "INSERT INTO submissions (ts, client_order_id, symbol, type, side, amount, price, "
-            "params, outcome, order_id, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "params, outcome, order_id, error, position_side) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 s.ts, s.client_order_id, s.symbol, s.type, s.side,
                 None if s.amount is None else str(s.amount),
                 None if s.price is None else str(s.price),
                 json.dumps(s.params, default=_json_default, sort_keys=True),
-                s.outcome, s.order_id, s.error,
+                s.outcome, s.order_id, s.error, s.position_side,
             ),
         )
 
@@ -336,7 +385,7 @@ class Store:
         self.flush()
         sql = (
             "SELECT seq, ts, client_order_id, symbol, type, side, amount, price, params, "
-            "outcome, order_id, error FROM submissions"
+            "outcome, order_id, error, position_side FROM submissions"
         )
         args: tuple = ()
         if client_id is not None:
@@ -349,6 +398,9 @@ class Store:
         result = []
         for row in rows:
             item = dict(zip(keys, row))
+            side = row[-1]
+            item["info"] = {"positionIdx": POSITION_IDX.get(side),
+                            "positionSide": POSITION_SIDE.get(side)}
             item["params"] = json.loads(item["params"])
             for key in ("amount", "price"):
                 item[key] = _maybe_decimal(item[key])
