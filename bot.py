@@ -17,20 +17,23 @@ import argparse
 import sys
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default="config.toml", help="config file (default: config.toml)")
-    p.add_argument("--data-dir", default=None,
+def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
+    # On a subcommand the options default to SUPPRESS, so `bot.py --config X status` keeps the X
+    # given before the subcommand instead of resetting it to the default.
+    p.add_argument("--config", default=argparse.SUPPRESS if sub else "config.toml",
+                   help="config file (default: config.toml)")
+    p.add_argument("--data-dir", default=argparse.SUPPRESS if sub else None,
                    help="directory for the database, lock file and logs/ (default: bot.data_dir from the config)")
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bot.py", description="Actor-model perpetual-futures trading bot.")
-    _common(top)
+    _common(top, sub=False)
     top.add_argument("--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully")
     sub = top.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the bot (the default)")
     _common(run)
-    run.add_argument("--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully")
+    run.add_argument("--duration", type=float, default=argparse.SUPPRESS, help="stop by itself after SECONDS, gracefully")
     status = sub.add_parser("status", help="print the supervisor status dump")
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")

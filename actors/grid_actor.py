@@ -154,6 +154,11 @@ class GridPublished:
         return grid_view(self.state, self.last_tick_at, self.reconciled)
 
 
+def _short(value: Decimal) -> str:
+    """An average entry for display: 8 decimal places at most (the state keeps every digit)."""
+    return str(value.quantize(Decimal("1e-8")).normalize()) if value.as_tuple().exponent < -8 else str(value)
+
+
 def grid_view(state: GridState, last_tick_at: float | None, reconciled: bool) -> ActorView:
     mark = state.last_price
     legs = []
@@ -163,7 +168,7 @@ def grid_view(state: GridState, last_tick_at: float | None, reconciled: bool) ->
         upnl = None if mark is None else (mark - leg.entry_price) * leg.contracts * leg.side.sign
         stops = [o for o in state.orders_of(leg.side, GridKind.STOP) if o.status is OrderStatus.OPEN]
         tps = [o for o in state.orders_of(leg.side, GridKind.TP) if o.status is OrderStatus.OPEN]
-        legs.append({"side": leg.side.value, "contracts": str(leg.contracts), "entry_price": str(leg.entry_price),
+        legs.append({"side": leg.side.value, "contracts": str(leg.contracts), "entry_price": _short(leg.entry_price),
                      "mark_price": None if mark is None else str(mark),
                      "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
                      "level": leg.level, "stop_price": str(leg.stop_price), "protected": bool(stops),

@@ -177,7 +177,7 @@ def test_level_fill_averages_and_replaces_the_stop_and_take_profit(bot: GridBot)
     tp = s.orders_of(Side.LONG, GridKind.TP)[0]
     assert tp.amount == D(2) and tp.price == D("100.0")  # 99.5 * 1.005 = 99.9975 -> tick up
     add = s.orders_of(Side.LONG, GridKind.ADD)[0]
-    assert add.level == 2 and add.price == D("98.0")
+    assert add.level == 2 and add.price == D("98.01")  # 1 % below the last fill (99.0)
     _assert_in_sync(bot)
 
 
@@ -223,8 +223,8 @@ def test_restart_restores_both_legs_and_sends_nothing_twice(tmp_path: Path):
     bot.move("100", "98.9")
     before = bot.state()
     submitted = len(bot.paper.submissions())
+    pykka.ActorRegistry.stop_all(block=True)  # the actors just end (no graceful-shutdown work)
     bot.sup.stop(timeout_s=10)
-    pykka.ActorRegistry.stop_all(block=True)
     bot.repo.close()
     bot.paper.close()
 
