@@ -353,9 +353,10 @@ def test_faults_keep_working_in_hedge_mode(hx: PaperExchange) -> None:
 
 def test_runtime_builds_the_paper_exchange_in_the_configured_mode(tmp_path, prices) -> None:
     def settings(hedge: bool) -> Settings:
+        grid = {"strategy": {"name": "hedge_grid"}, "risk": {"stop_loss_pct": 5}} if hedge else {}
         return Settings.model_validate({
             "symbols": {"list": [BTC]}, "exchange": {"hedge_mode": hedge},
-            "paper": {"store": "paper.db"},
+            "paper": {"store": "paper.db"}, **grid,
         })
 
     ex = build_paper(settings(True), tmp_path, price_source=prices)
