@@ -458,3 +458,21 @@ def _check_hedge_ledger(ex: PaperExchange) -> None:
     reserved = sum((o["price"] * o["remaining"] / 5 for o in ex.fetch_open_orders()
                     if o["type"] == "limit" and not o["reduceOnly"]), D(0))
     assert abs(balance["USDT"]["used"] - (margin + reserved)) < D("1e-18")  # both sides count
+
+
+def test_a_store_from_before_position_modes_opens_as_one_way(make_exchange, tmp_path) -> None:
+    old = make_exchange()
+    old.create_order(BTC, "market", "buy", D("0.01"), params={"clientOrderId": "old"})
+    positions = old.fetch_positions()
+    old.close()
+    with sqlite3.connect(tmp_path / "paper.db") as db:  # back to the layout before this change
+        for table in ("orders", "trades", "submissions"):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN position_side")
+        db.execute("DELETE FROM meta WHERE key = 'position_mode'")
+    with pytest.raises(PositionModeMismatch, match="one-way paper account with 1 open position"):
+        make_exchange(hedge_mode=True)
+    reopened = make_exchange()
+    assert reopened.fetch_positions() == positions
+    assert reopened.fetch_order(None, BTC, {"clientOrderId": "old"})["info"]["positionIdx"] == "0"
+    assert "positionIdx" not in reopened.fetch_my_trades()[0]["info"]
+    assert reopened.submissions("old")[0]["info"] == {"positionIdx": None, "positionSide": None}
