@@ -256,3 +256,31 @@ def test_every_entry_is_preceded_by_one_balance_check_and_refused_when_short(tmp
         assert len([e for e in entries if e["type"] == "market"]) == 1  # the refused one was never sent
     finally:
         bot.stop()
+
+
+def test_an_unreadable_grid_row_quarantines_only_its_symbol(tmp_path: Path):
+    first = GridBot(tmp_path, symbols=(BTC, ETH)).start()
+    first.move("100")
+    first.move("50", symbol=ETH)
+    pykka.ActorRegistry.stop_all(block=True)
+    first.sup.stop(timeout_s=10)
+    first.repo.close()
+    first.paper.close()
+    with sqlite3.connect(tmp_path / "bot.sqlite") as c:
+        data = json.loads(c.execute("SELECT data FROM grid_state WHERE symbol=?", (BTC,)).fetchone()[0])
+        data["long"]["contracts"] = "lots"
+        c.execute("UPDATE grid_state SET data=? WHERE symbol=?", (json.dumps(data), BTC))
+
+    again = GridBot(tmp_path, symbols=(BTC, ETH))
+    again.clock.t = first.clock.t
+    again.prices.points = first.prices.points
+    try:
+        again.sup.start()
+        wait_until(lambda: again.sup.children[BTC].state.value == "quarantined"
+                   and again.sup.children[ETH].state.value == "running", message="BTC quarantined, ETH running")
+        failure = again.sup.children[BTC].last_failure
+        assert "grid_state" in failure["error"] and "data.long.contracts" in failure["error"] and "'lots'" in failure["error"]
+        again.move("50.6", symbol=ETH)  # ETH keeps trading: its long's take-profit (50.25) fills
+        assert [e["leg"] for e in again.events("LegClosed")] == ["long"]
+    finally:
+        again.stop()
