@@ -72,6 +72,12 @@ def write_decision(conn: sqlite3.Connection, symbol: str, incarnation: int, befo
             _order(conn, symbol, order, now)
     for order in s.finished_orders:
         _order(conn, symbol, order, now)
+    write_records(conn, symbol, decision, correlation_id, created_at, now)
+
+
+def write_records(conn: sqlite3.Connection, symbol: str, decision: Decision, correlation_id: str,
+                  created_at: float, now: float) -> None:
+    """What every decision writes besides its state: ledger fills, journal, escalation rows."""
     if decision.ledger:
         conn.executemany(INSERT_FILL, [
             (symbol, f.client_order_id, f.position_id, f.side, str(f.amount), str(f.price),

@@ -8,15 +8,7 @@ import sqlite3
 from typing import Any
 
 from storage import grid_codec
-from storage.commit_sql import (
-    CLOSE_POSITION,
-    INSERT_ESCALATION,
-    INSERT_FILL,
-    UPSERT_POSITION,
-    FencedOff,
-    journal,
-)
-from trading.commands import Escalate
+from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, write_records
 from trading.grid.core import GridDecision
 from trading.grid.model import GridState, Leg
 
@@ -33,14 +25,7 @@ def write_grid_decision(conn: sqlite3.Connection, symbol: str, incarnation: int,
     conn.execute(UPSERT_GRID, (symbol, grid_codec.dumps(s), now))
     for old, new in ((before.long, s.long), (before.short, s.short)):
         _leg_row(conn, symbol, old, new, now)
-    if decision.ledger:
-        conn.executemany(INSERT_FILL, [
-            (symbol, f.client_order_id, f.position_id, f.side, str(f.amount), str(f.price),
-             str(f.fee), str(f.realized_pnl), created_at) for f in decision.ledger])
-    journal(conn, symbol, decision.journal, correlation_id, created_at, now)
-    for cmd in decision.commands:
-        if isinstance(cmd, Escalate):
-            conn.execute(INSERT_ESCALATION, (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at))
+    write_records(conn, symbol, decision, correlation_id, created_at, now)
 
 
 def _leg_row(conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float) -> None:

@@ -14,8 +14,10 @@ from trading.rules import Rules
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
-    state: SymbolState
-    commands: tuple[Command, ...] = ()
+    """A decision of either core: the one-way `SymbolState` or the hedge grid's `GridState`."""
+
+    state: Any
+    commands: tuple[Any, ...] = ()
     journal: tuple[JournalEntry, ...] = ()
     ledger: tuple[LedgerEntry, ...] = ()
 

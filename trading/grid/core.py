@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading.commands import CancelOrder, Escalate, JournalEntry, LedgerEntry
-from trading.decision import _plain
+from trading.decision import Decision, _plain
 from trading.events import (
     EntriesBlocked,
     ExchangeOrder,
@@ -54,16 +54,7 @@ class PlaceGridOrder:
 GridCommand = PlaceGridOrder | CancelOrder | Escalate
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GridDecision:
-    state: GridState
-    commands: tuple[GridCommand, ...] = ()
-    journal: tuple[JournalEntry, ...] = ()
-    ledger: tuple[LedgerEntry, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.commands or self.journal or self.ledger or self.state.finished_orders)
+GridDecision = Decision  # its state is a GridState
 
 
 @dataclass(slots=True)
