@@ -57,12 +57,12 @@ def safe_name(symbol: str) -> str:
     return name
 
 
-def symbol_log_path(logs_dir: Path, symbol: str, account: str | None = None) -> Path:
-    """``logs/<symbol>.log``; with an account ``logs/<account>/<symbol>.log`` (``symbol`` None or
-    "bot": that account's lines that name no symbol, ``logs/<account>/bot.log``)."""
+def symbol_log_path(logs_dir: Path, symbol: str | None, account: str | None = None) -> Path:
+    """``logs/<symbol>.log``; with an account ``logs/<account>/<symbol>.log`` (``symbol`` None:
+    that account's lines that name no symbol, ``logs/<account>/bot.log``)."""
     if account is None:
-        return Path(logs_dir) / f"{safe_name(symbol)}.log"
-    name = MAIN_LOG if symbol in (None, "bot") else f"{safe_name(symbol)}.log"
+        return Path(logs_dir) / f"{safe_name(str(symbol))}.log"
+    name = MAIN_LOG if symbol is None else f"{safe_name(symbol)}.log"
     return Path(logs_dir) / safe_name(account) / name
 
 

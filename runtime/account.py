@@ -43,9 +43,11 @@ class AccountRuntime:
     """``open()`` (database, exchange, checks) -> ``start()`` -> ``stop()`` -> ``close()``."""
 
     def __init__(self, settings: Settings, data_dir: Path, *, logger: Any, tagged: bool,
-                 build_exchange_: ExchangeBuilder = build_exchange,
+                 config_key: str = "", build_exchange_: ExchangeBuilder = build_exchange,
                  start_actor: ActorStarter = _start_symbol_actor) -> None:
         self.settings = settings
+        self.config_key = config_key
+        """Where this account is in the config file (``accounts[1].``), for startup errors."""
         self.name = settings.bot.account
         self.data_dir = data_dir
         self.tagged = tagged
@@ -70,7 +72,7 @@ class AccountRuntime:
         try:
             wiring.check_symbols(self.exchange, self.symbols)
         except wiring.StartupError as exc:
-            raise wiring.StartupError(f"account {self.name}: {exc}" if self.tagged else str(exc)) from None
+            raise wiring.StartupError(f"{self.config_key}{exc}") from None
 
     def build(self) -> None:
         s, repo, exchange = self.settings, self.repo, self.exchange

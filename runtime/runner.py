@@ -59,8 +59,9 @@ class Bot:
                                 rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
         log = logger
         try:
-            self.accounts = [AccountRuntime(a, self.data_dir, logger=logger, tagged=s.has_accounts)
-                             for a in s.account_settings()]
+            self.accounts = [AccountRuntime(a, self.data_dir, logger=logger, tagged=s.has_accounts,
+                                            config_key=f"accounts[{i}]." if s.has_accounts else "")
+                             for i, a in enumerate(s.account_settings())]
             for account in self.accounts:
                 account.open()
             symbols = sum(len(a.symbols) for a in self.accounts)

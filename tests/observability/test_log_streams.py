@@ -285,3 +285,6 @@ def test_account_lines_go_to_the_accounts_folder(streams):
     assert read_lines(logs / "BTC_USDT_USDT.log") == [main[3]]  # no account: the classic layout
     assert symbol_log_path(logs, BTC, "beta") == logs / "beta" / "BTC_USDT_USDT.log"
     assert symbol_log_path(logs, None, "beta") == logs / "beta" / "bot.log"
+    logger.bind(account="alpha", symbol="bot").info("a symbol called bot")
+    assert read_lines(logs / "alpha" / "_bot.log")[-1].endswith("a symbol called bot")
+    assert read_lines(logs / "alpha" / "bot.log") == [main[2]]
