@@ -2,10 +2,13 @@
 """Command line and composition root of the trading bot.
 
     python bot.py [run] [--config PATH] [--data-dir DIR] [--duration SECONDS]
-    python bot.py status [--json]
-    python bot.py logs SYMBOL [-f] [-n LINES]
-    python bot.py resume SYMBOL
-    python bot.py signal SYMBOL long|short|exit [--size USDT]
+    python bot.py status [--json] [--account NAME]
+    python bot.py logs SYMBOL [-f] [-n LINES] [--account NAME]
+    python bot.py resume SYMBOL [--account NAME]
+    python bot.py signal SYMBOL long|short|exit [--size USDT] [--account NAME]
+
+--account picks one of the config's [[accounts]]; it is needed when the symbol is traded by more
+than one of them (resume and signal need it whenever several accounts are configured).
 
 Exit codes: 0 clean stop; 2 startup or usage error (one line on stderr); 3 another bot holds the
 data dir's lock.
@@ -26,6 +29,10 @@ def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
                    help="directory for the database, lock file and logs/ (default: bot.data_dir from the config)")
 
 
+def _account(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--account", default=None, help=f"{text}; one of the config's [[accounts]] names")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bot.py", description="Actor-model perpetual-futures trading bot.")
     _common(top, sub=False)
@@ -37,16 +44,20 @@ def parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="print the supervisor status dump")
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _account(status, "show only this account")
     logs = sub.add_parser("logs", help="print a symbol's log stream")
     _common(logs)
     logs.add_argument("symbol", help='e.g. "BTC/USDT:USDT", or "bot" for the whole bot log')
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
+    _account(logs, "the account whose log to print (needed when several trade the symbol)")
     resume = sub.add_parser("resume", help="lift a symbol's quarantine after a person has looked")
     _common(resume)
+    _account(resume, "the account (needed when several are configured)")
     resume.add_argument("symbol")
     sig = sub.add_parser("signal", help="send a manual signal to the running bot")
     _common(sig)
+    _account(sig, "the account (needed when several are configured)")
     sig.add_argument("symbol")
     sig.add_argument("side", choices=["long", "short", "exit"])
     sig.add_argument("--size", default=None, help="order size in USDT (default: risk.order_size_usdt)")

@@ -55,17 +55,33 @@ def _apply_data_dir_override(raw: dict[str, Any], override: str | Path | None) -
 def _file_checks(settings: Settings) -> list[str]:
     """Checks that need the file system (run only once the values themselves are valid)."""
     problems = []
-    secrets = settings.secrets_path()
-    if secrets is not None:
-        problem = check_secrets_file(secrets)
-        if problem:
-            problems.append(f"exchange.secrets_file: {problem}")
-    if settings.paper.price_source == "csv":
-        for symbol, name in settings.paper.csv_files.items():
-            path = settings.resolve_config_path(name)
-            if not path.is_file():
-                problems.append(f'paper.csv_files["{symbol}"]: file not found: {path}')
+    for index, account in enumerate(settings.account_settings()):
+        at = f"accounts[{index}]." if settings.has_accounts else ""
+        secrets = account.secrets_path()
+        if secrets is not None:
+            problem = check_secrets_file(secrets)
+            if problem:
+                problems.append(f"{at}exchange.secrets_file: {problem}")
+        if account.paper.price_source == "csv":
+            for symbol in account.symbols.list:
+                name = account.paper.csv_files[symbol]
+                path = account.resolve_config_path(name)
+                if not path.is_file():
+                    problems.append(f'{at}paper.csv_files["{symbol}"]: file not found: {path}')
     return problems
+
+
+def _without_inherited(lines: list[str]) -> list[str]:
+    """Drop ``accounts[i].<key>`` problems that repeat a top-level ``<key>`` problem: the
+    account only inherited the bad value, and the top-level line already names it."""
+    top = {line.split(":", 1)[0] for line in lines if not line.startswith("accounts[")}
+    kept = []
+    for line in lines:
+        key = line.split(":", 1)[0]
+        if key.startswith("accounts[") and "]." in key and key.split("].", 1)[1] in top:
+            continue
+        kept.append(line)
+    return kept
 
 
 def load_settings(path: str | Path, data_dir_override: str | Path | None = None) -> Settings:
@@ -82,7 +98,7 @@ def load_settings(path: str | Path, data_dir_override: str | Path | None = None)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        _raise_problems(label, problem_lines(Settings, exc))
+        _raise_problems(label, _without_inherited(problem_lines(Settings, exc)))
     settings._base_dir = path.expanduser().absolute().parent
     file_problems = _file_checks(settings)
     if file_problems:

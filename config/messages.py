@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import types
+import typing
 from decimal import Decimal
 from typing import Any
 
@@ -62,14 +64,36 @@ def _walk(
     """(model reached by following ``loc``, FieldInfo of the last key) where they exist."""
     model: type[BaseModel] | None = root
     info: FieldInfo | None = None
+    items: type[BaseModel] | None = None  # the entry model of an array of tables ([[accounts]])
     for part in loc:
+        if isinstance(part, int) and items is not None:
+            model, items, info = items, None, None
+            continue
         if model is None or not isinstance(part, str) or part not in model.model_fields:
             return None, None
         info = model.model_fields[part]
-        annotation = info.annotation
+        annotation = _without_none(info.annotation)
         is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
         model = annotation if is_model else None
+        items = _entry_model(annotation)
     return model, info
+
+
+def _without_none(annotation: Any) -> Any:
+    """``X`` for ``X | None`` (an optional section), else ``annotation``."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
+
+
+def _entry_model(annotation: Any) -> type[BaseModel] | None:
+    """``X`` for ``tuple[X, ...]`` / ``list[X]`` where X is a model, else None."""
+    if typing.get_origin(annotation) not in (tuple, list):
+        return None
+    args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+    entry = args[0] if len(args) == 1 else None
+    return entry if isinstance(entry, type) and issubclass(entry, BaseModel) else None
 
 
 def _range_text(info: FieldInfo | None) -> str | None:
@@ -112,12 +136,13 @@ def _describe(root: type[BaseModel], error: dict[str, Any]) -> tuple[str, str, b
     if loc and loc[-1] == "[key]":  # a bad key inside a table (e.g. paper.csv_files)
         key, message, with_input = _describe(root, {**error, "loc": loc[:-1]})
         return key, f"key {message}", with_input
-    _, info = _walk(root, loc)
+    section, info = _walk(root, loc)
     key = dotted(loc)
     if kind == "extra_forbidden":
         return key, _unknown_key(root, loc), False
     if kind == "missing":
-        return key, f"required {'section' if len(loc) == 1 else 'key'} is missing", False
+        what = "section" if len(loc) == 1 or section is not None else "key"
+        return key, f"required {what} is missing", False
     if kind == "cross_field":
         field = str(error["ctx"]["field"])
         joiner = "" if not key or field.startswith("[") else "."
@@ -139,7 +164,18 @@ def problem_lines(root: type[BaseModel], exc: ValidationError) -> list[str]:
     """One ``key: message (got value)`` line per error in ``exc``."""
     lines = []
     for error in exc.errors(include_url=False):
+        if _length_artifact(error):
+            continue
         key, message, with_input = _describe(root, error)
         suffix = f" (got {show(error['input'])})" if with_input and "input" in error else ""
         lines.append(f"{key or '<top level>'}: {message}{suffix}")
     return lines
+
+
+def _length_artifact(error: dict[str, Any]) -> bool:
+    """pydantic also reports an array as too short when some of its entries failed (it counts
+    the valid ones); the failing entries have their own lines, so this one is noise."""
+    ctx, given = error.get("ctx") or {}, error.get("input")
+    if error["type"] != "too_short" or not isinstance(given, (list, tuple)):
+        return False
+    return len(given) >= int(ctx.get("min_length", 0))

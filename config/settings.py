@@ -22,6 +22,14 @@ KNOWN_STRATEGIES: dict[str, str] = {
     "hedge_grid": "a long and a short leg at once (exchange hedge mode), averaging at grid levels, "
                   "take-profit per leg, then reopen",
 }
+ACCOUNT_NAME = r"^[a-z0-9_]{1,12}$"
+ACCOUNT_NAME_TEXT = "1..12 characters of a-z, 0-9, _"
+ACCOUNT_SECTIONS = ("exchange", "symbols", "strategy", "risk", "supervision", "paper")
+"""Sections an ``[[accounts]]`` entry may give; the ones it leaves out (and the keys it leaves
+out of the ones it gives) come from the top-level section of the same name."""
+ACCOUNTS_DIR = "accounts"
+"""With ``[[accounts]]``, each account's database and paper store live in data_dir/accounts/<name>/."""
+MAX_ACCOUNTS = 64
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 MAX_SYMBOLS = 5000
 
@@ -42,9 +50,7 @@ class _Section(BaseModel):
 class BotSettings(_Section):
     mode: Literal["paper", "live", "dry-run"] = "paper"
     data_dir: Str = Field(default="data", min_length=1)
-    account: Str = Field(
-        default="main", pattern=r"^[a-z0-9_]{1,12}$", description="1..12 characters of a-z, 0-9, _"
-    )
+    account: Str = Field(default="main", pattern=ACCOUNT_NAME, description=ACCOUNT_NAME_TEXT)
     status_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
     version: Str = ""
 
@@ -254,10 +260,57 @@ class SignalsSettings(_Section):
         return self
 
 
+def _check_strategy(exchange: ExchangeSettings, strategy: StrategySettings, risk: RiskSettings, *, at: str) -> None:
+    """The hedge grid needs hedge mode and a stop beyond its deepest level; hedge mode is only
+    for the grid (the one-way core's orders name no position side)."""
+    if strategy.name == "hedge_grid":
+        if not exchange.hedge_mode:
+            raise _cross(f"{at}exchange.hedge_mode", 'must be true when strategy.name = "hedge_grid" '
+                                                     "(the grid holds a long and a short at once)")
+        g = strategy.grid
+        deepest = g.step_pct * g.levels
+        if risk.stop_loss_pct <= deepest:
+            raise _cross(f"{at}risk.stop_loss_pct", f"must be > strategy.grid.step_pct * strategy.grid.levels "
+                                                    f"({deepest}) for the hedge grid, so the stop sits beyond "
+                                                    f"every level (got {risk.stop_loss_pct})")
+    elif exchange.hedge_mode:
+        raise _cross(f"{at}exchange.hedge_mode", f'is only supported with strategy.name = "hedge_grid" '
+                                                 f'(got "{strategy.name}")')
+
+
+def _check_prices(paper: PaperSettings, symbols: SymbolsSettings, *, extra_ok: bool, at: str) -> None:
+    """paper.csv_files against the symbols it must cover; ``at`` prefixes the error's key."""
+    if paper.price_source == "csv":
+        if not paper.csv_files:
+            raise _cross(f"{at}paper.csv_files", 'must list a file per symbol when price_source = "csv"')
+        missing = [s for s in symbols.list if s not in paper.csv_files]
+        if missing:
+            detail = f'missing an entry for "{missing[0]}" (every symbol needs one)'
+            raise _cross(f"{at}paper.csv_files", detail)
+    extra = [s for s in paper.csv_files if s not in symbols.list]
+    if extra and not extra_ok:
+        raise _cross(f"{at}paper.csv_files", f'"{extra[0]}" is not in symbols.list')
+
+
+class AccountSettings(_Section):
+    """One ``[[accounts]]`` entry: an account with its own exchange (and keys), symbols,
+    strategy, risk, supervision and paper settings. The section types are the top-level ones,
+    so a key added to a section is accepted per account too."""
+
+    name: Str = Field(pattern=ACCOUNT_NAME, description=ACCOUNT_NAME_TEXT)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    symbols: SymbolsSettings
+    strategy: StrategySettings = Field(default_factory=StrategySettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
+    paper: PaperSettings = Field(default_factory=PaperSettings)
+
+
 class Settings(_Section):
     bot: BotSettings = Field(default_factory=BotSettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
-    symbols: SymbolsSettings
+    symbols: SymbolsSettings | None = None
+    """Required without ``[[accounts]]``; with them, the list accounts inherit unless they give one."""
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
@@ -265,39 +318,97 @@ class Settings(_Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     paper: PaperSettings = Field(default_factory=PaperSettings)
     signals: SignalsSettings = Field(default_factory=SignalsSettings)
+    accounts: Annotated[tuple[AccountSettings, ...], ARRAY] = Field(default=(), min_length=1,
+                                                                    max_length=MAX_ACCOUNTS)
 
     # Directory that relative paths in the file are resolved against (the config file's folder).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_into_accounts(cls, data: Any) -> Any:
+        """Each account's sections start from the top-level ones: keys an account gives replace
+        the top-level keys (a table such as paper.csv_files is replaced whole), the rest are kept."""
+        if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
+            return data
+        merged = []
+        for entry in data["accounts"]:
+            if isinstance(entry, dict):
+                entry = dict(entry)
+                for section in ACCOUNT_SECTIONS:
+                    top, own = data.get(section), entry.get(section)
+                    if isinstance(top, dict) and (own is None or isinstance(own, dict)):
+                        entry[section] = {**top, **(own or {})}
+            merged.append(entry)
+        return {**data, "accounts": merged}
+
     @model_validator(mode="after")
     def _cross_section(self) -> Settings:
-        if self.bot.mode == "live" and self.exchange.id == "paper":
-            raise _cross("exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"')
-        if self.strategy.name == "hedge_grid":
-            if not self.exchange.hedge_mode:
-                raise _cross("exchange.hedge_mode", 'must be true when strategy.name = "hedge_grid" '
-                                                    "(the grid holds a long and a short at once)")
-            g = self.strategy.grid
-            deepest = g.step_pct * g.levels
-            if self.risk.stop_loss_pct <= deepest:
-                raise _cross("risk.stop_loss_pct", f"must be > strategy.grid.step_pct * strategy.grid.levels "
-                                                   f"({deepest}) for the hedge grid, so the stop sits beyond "
-                                                   f"every level (got {self.risk.stop_loss_pct})")
-        elif self.exchange.hedge_mode:
-            raise _cross("exchange.hedge_mode", f'is only supported with strategy.name = "hedge_grid" '
-                                                f'(got "{self.strategy.name}")')
-        if self.paper.price_source == "csv":
-            if not self.paper.csv_files:
-                detail = 'must list a file per symbol when price_source = "csv"'
-                raise _cross("paper.csv_files", detail)
-            missing = [s for s in self.symbols.list if s not in self.paper.csv_files]
-            if missing:
-                detail = f'missing an entry for "{missing[0]}" (every symbol needs one)'
-                raise _cross("paper.csv_files", detail)
-        extra = [s for s in self.paper.csv_files if s not in self.symbols.list]
-        if extra:
-            raise _cross("paper.csv_files", f'"{extra[0]}" is not in symbols.list')
+        if not self.accounts:
+            if self.symbols is None:
+                raise _cross("symbols", "required section is missing")
+            if self.bot.mode == "live" and self.exchange.id == "paper":
+                raise _cross("exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"')
+            _check_prices(self.paper, self.symbols, extra_ok=False, at="")
+            _check_strategy(self.exchange, self.strategy, self.risk, at="")
+            return self
+        seen: dict[str, int] = {}
+        for index, account in enumerate(self.accounts):
+            at = f"accounts[{index}]."
+            if account.name in seen:
+                raise _cross(f"{at}name", f'duplicate of accounts[{seen[account.name]}].name (got "{account.name}")')
+            seen[account.name] = index
+            if self.bot.mode == "live" and account.exchange.id == "paper":
+                raise _cross(f"{at}exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"')
+            _check_prices(account.paper, account.symbols, extra_ok=True, at=at)
+            _check_strategy(account.exchange, account.strategy, account.risk, at=at)
+            if Path(account.paper.store).expanduser().is_absolute():
+                raise _cross(f"{at}paper.store", "must be a relative path with [[accounts]] "
+                                                 f"(placed in data_dir/{ACCOUNTS_DIR}/<name>/)")
+        if Path(self.storage.path).expanduser().is_absolute():
+            raise _cross("storage.path", "must be a relative path with [[accounts]] "
+                                         f"(each account's database is data_dir/{ACCOUNTS_DIR}/<name>/<path>)")
         return self
+
+    # -- accounts -------------------------------------------------------------------------------
+    @property
+    def has_accounts(self) -> bool:
+        """True when the file lists ``[[accounts]]`` (per-account layout: accounts/<name>/,
+        logs/<name>/); False for the classic single-account file (its layout is unchanged)."""
+        return bool(self.accounts)
+
+    def account_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.accounts) if self.accounts else (self.bot.account,)
+
+    def account_settings(self) -> tuple[Settings, ...]:
+        """One complete ``Settings`` per account, in file order: the sections an account runs
+        with, ``bot.account`` set to its name, and its files (database, paper store, markets
+        cache) under data_dir/accounts/<name>/. Without ``[[accounts]]``: ``(self,)``."""
+        if not self.accounts:
+            return (self,)
+        return tuple(self._for_account(a) for a in self.accounts)
+
+    def for_account(self, name: str) -> Settings:
+        for settings in self.account_settings():
+            if settings.bot.account == name:
+                return settings
+        raise KeyError(name)
+
+    def _for_account(self, account: AccountSettings) -> Settings:
+        def inside(path: str) -> str:
+            return path if Path(path).expanduser().is_absolute() else f"{ACCOUNTS_DIR}/{account.name}/{path}"
+
+        copy = self.model_copy(update={
+            "bot": self.bot.model_copy(update={"account": account.name}),
+            "exchange": account.exchange.model_copy(update={"markets_cache": inside(account.exchange.markets_cache)}),
+            "symbols": account.symbols, "strategy": account.strategy, "risk": account.risk,
+            "supervision": account.supervision,
+            "paper": account.paper.model_copy(update={"store": inside(account.paper.store)}),
+            "storage": self.storage.model_copy(update={"path": inside(self.storage.path)}),
+            "accounts": (),
+        })
+        copy._base_dir = self._base_dir
+        return copy
 
     @property
     def base_dir(self) -> Path:

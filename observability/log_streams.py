@@ -8,6 +8,9 @@ to ``<logs_dir>/<safe name>.log``. Design constraints:
 * constant cost per line whatever the number of symbols: a single sink dispatches on
   ``record["extra"]["symbol"]`` through a dict of lazily opened descriptors (loguru would run the
   filter of every sink on every line if we added one sink per symbol);
+* lines bound with ``account`` as well (a bot running ``[[accounts]]``) go to
+  ``<logs_dir>/<account>/<safe symbol>.log``, or ``<logs_dir>/<account>/bot.log`` when they name
+  no symbol; the account shows in the line's tag (``alpha BTC/USDT:USDT``);
 * size-based rotation per file (``X.log`` -> ``X.log.1`` ... ``X.log.<retention>``), using a size
   counter kept in memory instead of a ``stat`` per line.
 """
@@ -54,12 +57,24 @@ def safe_name(symbol: str) -> str:
     return name
 
 
-def symbol_log_path(logs_dir: Path, symbol: str) -> Path:
-    return Path(logs_dir) / f"{safe_name(symbol)}.log"
+def symbol_log_path(logs_dir: Path, symbol: str | None, account: str | None = None) -> Path:
+    """``logs/<symbol>.log``; with an account ``logs/<account>/<symbol>.log`` (``symbol`` None:
+    that account's lines that name no symbol, ``logs/<account>/bot.log``)."""
+    if account is None:
+        return Path(logs_dir) / f"{safe_name(str(symbol))}.log"
+    name = MAIN_LOG if symbol is None else f"{safe_name(symbol)}.log"
+    return Path(logs_dir) / safe_name(account) / name
+
+
+_ACCOUNT_FORMAT = _TIME + " | {level} | {extra[account]} {extra[symbol]} | {message}\n{exception}"
+_ACCOUNT_ONLY_FORMAT = _TIME + " | {level} | {extra[account]} - | {message}\n{exception}"
 
 
 def _format(record: dict[str, Any]) -> str:
-    return LINE_FORMAT if "symbol" in record["extra"] else _UNBOUND_FORMAT
+    extra = record["extra"]
+    if "account" in extra:
+        return _ACCOUNT_FORMAT if "symbol" in extra else _ACCOUNT_ONLY_FORMAT
+    return LINE_FORMAT if "symbol" in extra else _UNBOUND_FORMAT
 
 
 def _file_format(record: dict[str, Any]) -> str:
@@ -151,43 +166,52 @@ class LogStreams:
         self._clock = _UtcClock()
         self._main: _AppendFile | None = _AppendFile(self.main_path, rotate_bytes, retention)
         # symbol -> open file, least recently used first (bounded to stay under the fd limit).
-        self._streams: OrderedDict[str, _AppendFile] = OrderedDict()
+        self._streams: OrderedDict[Any, _AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []
 
     @property
     def main_path(self) -> Path:
         return self.logs_dir / MAIN_LOG
 
-    def path_for(self, symbol: str) -> Path:
-        return symbol_log_path(self.logs_dir, symbol)
+    def path_for(self, symbol: str | None, account: str | None = None) -> Path:
+        return symbol_log_path(self.logs_dir, symbol, account)
 
     def open_files(self) -> int:
         return len(self._streams) + (1 if self._main else 0)
 
-    def _stream(self, symbol: str) -> _AppendFile:
-        stream = self._streams.get(symbol)
+    def _stream(self, symbol: str | None, account: str | None = None) -> _AppendFile:
+        key = symbol if account is None else (account, symbol)
+        stream = self._streams.get(key)
         if stream is not None:
-            self._streams.move_to_end(symbol)
+            self._streams.move_to_end(key)
             return stream
         while len(self._streams) >= self._max_open:
             self._streams.popitem(last=False)[1].close()
-        stream = _AppendFile(self.path_for(symbol), self._rotate_bytes, self._retention)
-        self._streams[symbol] = stream
+        path = self.path_for(symbol, account)
+        if account is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        stream = _AppendFile(path, self._rotate_bytes, self._retention)
+        self._streams[key] = stream
         return stream
 
     def emit(self, message: Any) -> None:
         """Loguru sink: ``message`` is "<message>\\n<exception>" with the record attached."""
         record = message.record
         symbol = record["extra"].get("symbol")
+        account = record["extra"].get("account")
         with self._lock:
             if self._main is None:
                 return  # closed: a late line from a thread racing close()
             stamp = self._clock.format(record["time"].timestamp())
             tag = "-" if symbol is None else symbol
+            if account is not None:
+                tag = f"{account} {tag}"
             line = f"{stamp} | {record['level'].name} | {tag} | {message}"
             data = line.encode("utf-8", "backslashreplace")
             self._main.write(data)
-            if symbol is not None:
+            if account is not None:
+                self._stream(None if symbol is None else str(symbol), str(account)).write(data)
+            elif symbol is not None:
                 self._stream(str(symbol)).write(data)
 
     def close(self) -> None:

@@ -36,9 +36,9 @@ def dispatch(args: argparse.Namespace) -> int:
         if command == "run":
             return _run(settings, data_dir, args.duration)
         if command == "status":
-            return _status(data_dir, args.json)
+            return _status(settings, data_dir, args.json, args.account)
         if command == "logs":
-            return _logs(data_dir, args.symbol, args.follow, args.lines)
+            return _logs(settings, data_dir, args.symbol, args.follow, args.lines, args.account)
         if command in ("resume", "signal"):
             return _control(settings, data_dir, args)
     except ConfigError as exc:
@@ -63,18 +63,71 @@ def _run(settings: Settings, data_dir: Path, duration: float | None) -> int:
     return Bot(settings, data_dir).run(duration)
 
 
-def _status(data_dir: Path, as_json: bool) -> int:
+class UsageError(Exception):
+    """A command-line problem; the message is the one line users see."""
+
+
+def _choices(settings: Settings) -> str:
+    return ", ".join(settings.account_names())
+
+
+def pick_account(settings: Settings, account: str | None, symbol: str | None = None, *,
+                 required: bool) -> str | None:
+    """The account a command acts on: ``--account`` (checked against the config), or the only
+    one that fits. ``required``: a command that must name one when several are configured;
+    otherwise the only account trading ``symbol`` is taken, and None means "no account"."""
+    names = settings.account_names()
+    if account is not None:
+        if account not in names:
+            raise UsageError(f"--account: unknown account {account!r} (choose from: {_choices(settings)})")
+        return account
+    if len(names) == 1:
+        return names[0]
+    if symbol is not None and not required:
+        owners = [a.bot.account for a in settings.account_settings() if symbol in a.symbols.list]
+        if len(owners) == 1:
+            return owners[0]
+        if len(owners) > 1:
+            raise UsageError(f"--account: required, {symbol} is traded by accounts {', '.join(owners)}")
+        return None
+    if required:
+        raise UsageError(f"--account: required when several accounts are configured "
+                         f"(choose from: {_choices(settings)})")
+    return None
+
+
+def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | None) -> int:
     status = read_status(data_dir)
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
     status["bot"]["running"] = is_locked(data_dir / "bot.lock")
-    print(json.dumps(status, indent=2, default=str) if as_json else render_table(status))
+    if account is not None:
+        if account not in status.get("accounts", {}):
+            known = ", ".join(status.get("accounts", {})) or "none"
+            return fail(f"--account: no account {account!r} in the status (accounts: {known})")
+        if as_json:
+            status = {"bot": status["bot"], **status["accounts"][account]}
+    print(json.dumps(status, indent=2, default=str) if as_json else render_table(status, account))
     return 0
 
 
-def _logs(data_dir: Path, symbol: str, follow_: bool, lines: int) -> int:
+def _logs(settings: Settings, data_dir: Path, symbol: str, follow_: bool, lines: int,
+          account: str | None) -> int:
     logs_dir = data_dir / "logs"
-    path = logs_dir / "bot.log" if symbol == "bot" else symbol_log_path(logs_dir, symbol)
+    try:
+        if not settings.has_accounts:
+            pick_account(settings, account, required=False)  # only checks a given --account
+            path = logs_dir / "bot.log" if symbol == "bot" else symbol_log_path(logs_dir, symbol)
+        elif symbol == "bot":
+            name = pick_account(settings, account, required=False) if account else None
+            path = logs_dir / "bot.log" if name is None else symbol_log_path(logs_dir, None, name)
+        else:
+            name = pick_account(settings, account, symbol, required=False)
+            if name is None:
+                return fail(f"{symbol!r} is not traded by any account in the config")
+            path = symbol_log_path(logs_dir, symbol, name)
+    except UsageError as exc:
+        return fail(str(exc))
     if not path.exists():
         return fail(f"no log for {symbol!r} at {path}")
     for line in tail_lines(path, lines):
@@ -93,8 +146,16 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
     from storage import control
     from storage.repository import Repository
 
+    try:
+        name = pick_account(settings, args.account, required=True)
+    except UsageError as exc:
+        return fail(str(exc))
+    assert name is not None
+    tagged = settings.has_accounts
+    settings = settings.for_account(name)
     if args.symbol not in settings.symbols.list:
-        return fail(f"{args.symbol!r} is not in symbols.list of {args.config}")
+        where = f"symbols.list of account {name}" if tagged else "symbols.list"
+        return fail(f"{args.symbol!r} is not in {where} of {args.config}")
     extra: dict[str, object] = {}
     if args.command == "signal":
         extra["side"] = args.side
@@ -111,5 +172,6 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         repo.close()
     running = is_locked(data_dir / "bot.lock")
     where = "the running bot applies it within a second" if running else "applied when the bot next starts"
-    print(f"{args.command} {args.symbol}: queued; {where}")
+    target = f"{args.symbol} (account {name})" if tagged else args.symbol
+    print(f"{args.command} {target}: queued; {where}")
     return 0

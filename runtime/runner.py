@@ -5,33 +5,29 @@ from __future__ import annotations
 import os
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pykka
 from loguru import logger
 
-from actors.market_feed import MarketFeed
-from actors.messages import ExternalSignal
-from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
-from runtime.emergency import EmergencyCloser
-from runtime.exchanges import build_exchange, fills_poller
-from storage import control, queries
-from storage.repository import Repository
-from supervision.alerts import Alerts
+from runtime.account import AccountRuntime, stop_all
 from supervision.instance_lock import InstanceLock
-from supervision.restart_policy import RestartPolicy
-from supervision.status import build_status, write_status
-from supervision.supervisor import Supervisor
-from trading.model import Side
+from supervision.status import combine_status, write_status
+
+LOCKS_DIR = "locks"
+
+
+def account_lock_path(data_dir: Path, account: str) -> Path:
+    """The per-account lock: no two bots trade one account from one data dir."""
+    return data_dir / LOCKS_DIR / f"{account}.lock"
 
 
 class Bot:
-    """The composition of one running bot on one data dir."""
+    """The composition of one running bot on one data dir: one AccountRuntime per account."""
 
     def __init__(self, settings: Settings, data_dir: Path) -> None:
         self.settings = settings
@@ -39,75 +35,72 @@ class Bot:
         self.stop_event = shutdown.requested
         self.started_at = time.time()
         self.version = wiring.running_version(settings)
-        self.views: dict[str, Any] = {}
-        self.grid_deps: Any = None
+        self.accounts: list[AccountRuntime] = []
+
+    @property
+    def views(self) -> dict[str, Any]:
+        """The single account's published views (kept for callers of the one-account bot)."""
+        return self.accounts[0].views if self.accounts else {}
 
     def run(self, duration_s: float | None) -> int:
         s = self.settings
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        lock = InstanceLock(self.data_dir / "bot.lock")
-        lock.acquire()  # AlreadyRunning propagates: one clear line, non-zero exit
+        locks = [InstanceLock(self.data_dir / "bot.lock")]
+        locks += [InstanceLock(account_lock_path(self.data_dir, name), subject=f"account {name}")
+                  for name in s.account_names()]
+        try:
+            for lock in locks:
+                lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
+        except BaseException:
+            for lock in reversed(locks):
+                lock.release()
+            raise
         streams = setup_logging(self.data_dir / "logs", level=s.logging.level, console=s.logging.console,
                                 rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
         log = logger
-        repo = exchange = None
         try:
-            repo = Repository(s.resolve(s.storage.path), synchronous=s.storage.synchronous)
-            exchange = build_exchange(s, self.data_dir)
-            wiring.check_symbols(exchange, list(s.symbols.list))
-            log.info("bot starting: pid {} mode {} exchange {} version {} symbols {}", os.getpid(),
-                     s.bot.mode, exchange.id, self.version, len(s.symbols.list))
-            self._serve(repo, exchange, log, duration_s)
+            self.accounts = [AccountRuntime(a, self.data_dir, logger=logger, tagged=s.has_accounts,
+                                            config_key=f"accounts[{i}]." if s.has_accounts else "")
+                             for i, a in enumerate(s.account_settings())]
+            for account in self.accounts:
+                account.open()
+            symbols = sum(len(a.symbols) for a in self.accounts)
+            exchanges = ",".join(sorted({a.exchange.id for a in self.accounts}))
+            if s.has_accounts:
+                log.info("bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
+                         os.getpid(), s.bot.mode, ",".join(a.name for a in self.accounts), exchanges,
+                         self.version, symbols)
+            else:
+                log.info("bot starting: pid {} mode {} exchange {} version {} symbols {}", os.getpid(),
+                         s.bot.mode, exchanges, self.version, symbols)
+            self._serve(log, duration_s)
         finally:
-            if exchange is not None:
-                exchange.close()
-            if repo is not None:
-                repo.close()
+            for account in reversed(self.accounts):
+                try:
+                    account.close()
+                except Exception as exc:  # noqa: BLE001 - close the others too
+                    log.opt(exception=exc).error("closing account {} failed: {}", account.name, exc)
             log.info("bot stopped")
             streams.close()
-            lock.release()
+            for lock in reversed(locks):
+                lock.release()
         return 0
 
-    def _serve(self, repo: Repository, exchange: Any, log: Any, duration_s: float | None) -> None:
+    def _serve(self, log: Any, duration_s: float | None) -> None:
         s = self.settings
-        symbols = list(s.symbols.list)
-        alerts = Alerts(logger=logger, command=s.supervision.alert_command, webhook=s.supervision.alert_webhook)
-        prefix = f"{s.bot.account}-{repo.id_tag}-"
-        closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=prefix, logger=logger)
-        sup = Supervisor(
-            symbols=symbols, start_actor=lambda sym: self._start_actor(sym, deps), repo=repo,
-            policy=RestartPolicy(max_restarts=s.supervision.max_restarts, period_s=s.supervision.restart_period_s,
-                                 backoff_initial_s=s.supervision.backoff_initial_s,
-                                 backoff_max_s=s.supervision.backoff_max_s,
-                                 stable_after_s=s.supervision.stable_after_s),
-            alerts=alerts, logger=logger, heartbeat_interval_s=s.supervision.heartbeat_interval_s,
-            heartbeat_timeout_s=s.supervision.heartbeat_timeout_s, mailbox_max=s.supervision.mailbox_max,
-            reconcile_interval_s=s.supervision.reconcile_interval_s,
-            kill_switch_escalations=s.supervision.kill_switch_escalations,
-            kill_switch_window_s=s.supervision.kill_switch_window_s, emergency_close=closer.close,
-            views=self.views,
-        )
-        deps = ActorDeps(exchange=exchange, repo=repo, core_for=wiring.core_factory(s, exchange, repo.id_tag),
-                         strategy_for=wiring.strategy_factory(s), logger=logger, report=sup.report,
-                         on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views)
-        if s.strategy.name == "hedge_grid":
-            from actors.grid_actor import GridDeps
-            self.grid_deps = GridDeps(core_for=wiring.grid_core_factory(s, exchange, repo.id_tag),
-                                      emergency_close=closer.close)
-        feed = MarketFeed(exchange=exchange, symbols=symbols, deliver=sup.tell,
-                          interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=logger,
-                          fetch_fills=fills_poller(exchange, symbols))
-        receiver = self._signal_receiver(repo, sup, symbols)
+        for account in self.accounts:
+            account.build()
+        receiver = self._signal_receiver()
         self._install_signal_handlers(log)
-        sup.start()
-        feed.start()
+        for account in self.accounts:
+            account.start()
         if receiver is not None:
             receiver.start()
         deadline = None if duration_s is None else time.monotonic() + duration_s
         try:
             while not self.stop_event.is_set():
-                self._write_status(sup, running=True)
-                self._apply_controls(repo, sup, log)
+                self._write_status(running=True)
+                self._apply_controls(log)
                 if deadline is not None and time.monotonic() >= deadline:
                     log.info("duration reached; stopping")
                     break
@@ -119,33 +112,19 @@ class Bot:
             log.info("stopping: no new entries, letting each actor finish its current message")
             if receiver is not None and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")
-            feed.stop()
-            stuck = sup.stop()
-            if stuck:
-                log.error("actors did not stop in time: {}", ", ".join(stuck))
-            closer.wait()
-            alerts.wait(timeout=5)
-            self._write_status(sup, running=False)
+            stop_all(self.accounts, log)
+            self._write_status(running=False)
             pykka.ActorRegistry.stop_all(block=False)
 
-    def _signal_receiver(self, repo: Repository, sup: Supervisor, symbols: list[str]) -> Any:
+    def _signal_receiver(self) -> Any:
         s = self.settings
         if not s.signals.enabled:
             return None
-        from signals.wiring import (SignalsConfig, build_signal_services,
-                                    open_positions_from_views, repository_journal)
+        from signals.wiring import SignalsConfig, build_account_signal_services
 
-        return build_signal_services(
-            SignalsConfig.from_mapping(s.signals.model_dump()), symbols=symbols,
-            deliver=sup.deliver_signal, journal=repository_journal(repo), seen=queries.signal_seen,
-            open_positions=open_positions_from_views(self.views),
-            max_open_positions=s.risk.max_open_positions, logger=logger)
-
-    def _start_actor(self, symbol: str, deps: ActorDeps) -> pykka.ActorRef:
-        if self.grid_deps is not None:
-            from actors.grid_actor import GridActor
-            return GridActor.start(symbol, deps, self.grid_deps)
-        return SymbolActor.start(symbol, deps)
+        return build_account_signal_services(
+            SignalsConfig.from_mapping(s.signals.model_dump()),
+            accounts=[a.signal_account() for a in self.accounts], logger=logger)
 
     def _install_signal_handlers(self, log: Any) -> None:
         shutdown.install()  # idempotent; bot.py installed it before the imports
@@ -156,31 +135,27 @@ class Bot:
 
         threading.Thread(target=announce, name="stop-announcer", daemon=True).start()
 
-    def _write_status(self, sup: Supervisor, *, running: bool) -> None:
-        bot = {"pid": os.getpid(), "running": running, "mode": self.settings.bot.mode,
-               "account": self.settings.bot.account, "version": self.version,
-               "started_at": self.started_at, "exchange": self.settings.exchange.id}
-        status = build_status(sup, bot, time.time(), queries.open_escalations())
-        write_status(self.data_dir, status)
+    def _write_status(self, *, running: bool) -> None:
+        s = self.settings
+        bot = {"pid": os.getpid(), "running": running, "mode": s.bot.mode, "version": self.version,
+               "started_at": self.started_at,
+               "exchange": ",".join(dict.fromkeys(a.settings.exchange.id for a in self.accounts))}
+        if s.has_accounts:
+            bot["accounts"] = [a.name for a in self.accounts]
+        else:
+            bot["account"] = s.bot.account
+        now = time.time()
+        per_account = {}
+        for account in self.accounts:
+            try:
+                per_account[account.name] = account.status(bot, now)
+            except Exception as exc:  # noqa: BLE001 - one account's trouble never hides the others
+                logger.opt(exception=exc).error("status of account {} failed: {}", account.name, exc)
+        write_status(self.data_dir, combine_status(bot, per_account, now, grouped=s.has_accounts))
 
-    def _apply_controls(self, repo: Repository, sup: Supervisor, log: Any) -> None:
-        for cid, command, symbol, args in control.take_pending(repo):
-            if symbol not in sup.children:
-                control.mark_done(repo, cid, f"unknown symbol {symbol}")
-                continue
-            if command == "resume":
-                repo.resolve_escalations(symbol)
-                sup.resume(symbol, by=args.get("by", "operator"))
-                result = "resumed"
-            elif command == "signal":
-                side = None if args.get("side") == "exit" else Side(args["side"])
-                size = Decimal(str(args["size_usdt"])) if args.get("size_usdt") else None
-                ok = sup.deliver_signal(symbol, ExternalSignal(
-                    side=side, signal_id=args.get("signal_id") or f"cli-{cid}", size_usdt=size,
-                    reason="manual"))
-                result = "delivered" if ok else "actor not running"
-            else:
-                result = f"unknown command {command}"
-            log.info("control {} {}: {}", command, symbol, result)
-            control.mark_done(repo, cid, result)
-
+    def _apply_controls(self, log: Any) -> None:
+        for account in self.accounts:
+            try:
+                account.apply_controls()
+            except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
+                log.opt(exception=exc).error("controls of account {} failed: {}", account.name, exc)

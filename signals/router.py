@@ -74,6 +74,26 @@ class SignalRouter:
             return self._count(Outcome(status="error", http_status=500, signal_id=sid,
                                        reason=f"internal error: {type(exc).__name__}"))
 
+    def knows(self, signal_id: str) -> bool:
+        """This id was already received here (in memory or in the journal)."""
+        with self._lock:
+            if signal_id in self._ids:
+                return True
+        return bool(self._seen(signal_id))
+
+    def refuse(self, obj: Any, rejected: Rejected, source: str) -> Outcome:
+        """Reject a signal for a reason found before it reached a router (e.g. its account, by
+        signals.accounts.AccountDispatcher): journaled here and its id remembered, as any rejection."""
+        try:
+            sid: str | None = parsing.signal_id_of(obj)
+        except Rejected:
+            sid = None
+        if sid is not None:
+            with self._lock:
+                self._ids[sid] = None
+        return self._reject(sid, self._journal_symbol(obj), rejected, source,
+                            obj if isinstance(obj, dict) else {})
+
     # -- steps ---------------------------------------------------------------------------------
     def _claim_is_duplicate(self, sid: str) -> bool:
         with self._lock:

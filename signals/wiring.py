@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Callable, Collection, Mapping
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from config.errors import ConfigError
+from signals.accounts import AccountDispatcher
 from signals.backoff import Backoff
 from signals.http_server import SignalHttpServer
 from signals.limits import OpenPositionGate, WaveLimiter
@@ -63,7 +64,7 @@ def env_token(env_name: str, environ: Mapping[str, str], key: str) -> str:
 class SignalServices:
     """The router plus whichever transports are configured; start/stop them together."""
 
-    def __init__(self, router: SignalRouter, http: SignalHttpServer | None,
+    def __init__(self, router: Any, http: SignalHttpServer | None,
                  websocket: SignalWebSocketClient | None) -> None:
         self.router = router
         self.http = http
@@ -91,13 +92,46 @@ def build_signal_services(config: SignalsConfig, *, symbols: Collection[str], de
                           environ: Mapping[str, str] | None = None) -> SignalServices:
     """Build (not start) the receiver. The HTTP port is bound here, so a missing token or a port
     in use is a one-line `ConfigError` at startup rather than a silently missing endpoint."""
-    env = os.environ if environ is None else environ
-    limit = config.max_open_positions or max_open_positions
-    router = SignalRouter(
-        symbols=symbols, deliver=deliver, journal=journal, seen=seen, logger=logger,
-        wave=WaveLimiter(config.max_per_wave, config.wave_window_s),
-        positions=OpenPositionGate(limit, open_positions, config.entry_reserve_s),
+    account = SignalAccount(name="", symbols=tuple(symbols), deliver=deliver, journal=journal, seen=seen,
+                            open_positions=open_positions, max_open_positions=max_open_positions)
+    return _transports(config, _router(config, account, logger), logger,
+                       os.environ if environ is None else environ)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignalAccount:
+    """What the receiver needs of one account: its symbols, delivery, journal and limits."""
+
+    name: str
+    symbols: tuple[str, ...]
+    deliver: Deliver
+    journal: Journal
+    seen: Callable[[str], bool]
+    open_positions: Callable[[], int]
+    max_open_positions: int
+    """The account's risk.max_open_positions (used when signals.max_open_positions is 0)."""
+
+
+def build_account_signal_services(config: SignalsConfig, *, accounts: Sequence[SignalAccount],
+                                  logger: Any, environ: Mapping[str, str] | None = None) -> SignalServices:
+    """One receiver for the whole bot; each account has its own router (journal, duplicates,
+    wave and open-position limits) and signals go to the account that trades their symbol, or
+    to the one they name in ``account`` (see signals.accounts)."""
+    routers = {a.name: _router(config, a, logger) for a in accounts}
+    return _transports(config, AccountDispatcher(routers, logger), logger,
+                       os.environ if environ is None else environ)
+
+
+def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> SignalRouter:
+    limit = config.max_open_positions or account.max_open_positions
+    return SignalRouter(
+        symbols=account.symbols, deliver=account.deliver, journal=account.journal, seen=account.seen,
+        logger=logger, wave=WaveLimiter(config.max_per_wave, config.wave_window_s),
+        positions=OpenPositionGate(limit, account.open_positions, config.entry_reserve_s),
         max_size_usdt=config.max_size_usdt)
+
+
+def _transports(config: SignalsConfig, router: Any, logger: Any, env: Mapping[str, str]) -> SignalServices:
     http = None
     if config.http_enabled:
         if config.host not in ("127.0.0.1", "::1", "localhost"):

@@ -18,7 +18,7 @@ def request(repo: Repository, command: str, symbol: str, **args: Any) -> int:
 
 
 def take_pending(repo: Repository) -> list[tuple[int, str, str, dict[str, Any]]]:
-    return [(r.id, r.command, r.symbol, json.loads(r.args)) for r in pending_controls()]
+    return [(r.id, r.command, r.symbol, json.loads(r.args)) for r in repo.read(pending_controls)]
 
 
 def mark_done(repo: Repository, control_id: int, result: str) -> None:

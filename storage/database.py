@@ -1,6 +1,8 @@
 """Opening the bot's database: SQLite in WAL mode under the data dir, schema version, migrations.
 
-One database per process: the models are bound through `database_proxy`.
+The models are bound through `database_proxy`: its default is the last database opened (tests
+and the single-account bot use that); a Repository routes its own threads to its own file, so
+several accounts, one SQLite file each, share a process.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase
     database_proxy.initialize(db)
     try:
         db.connect(reuse_if_open=True)
-        _create_or_migrate(db)
+        with database_proxy.using(db):
+            _create_or_migrate(db)
     except pw.DatabaseError as exc:
         raise StorageError(f"{path}: cannot open database: {exc}") from exc
     return db

@@ -6,9 +6,55 @@ scan of all positions (incident 6). Decimals are stored as text so no float ever
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
 import peewee as pw
 
-database_proxy = pw.DatabaseProxy()
+
+class RoutingDatabaseProxy(pw.DatabaseProxy):
+    """The models' database: a default (the last opened one, as with peewee's own proxy) that a
+    thread can point at another database for a while (``using``) or for its life (``bind_thread``).
+
+    Several accounts run in one process, each with its own SQLite file: every Repository routes
+    its reads and its writer thread to its own file, so one account's rows never land in another's.
+    """
+
+    __slots__ = ("_default", "_local")
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_local", threading.local())
+        object.__setattr__(self, "_default", None)
+        super().__init__()
+
+    def __setattr__(self, attr: str, value: object) -> None:
+        object.__setattr__(self, attr, value)
+
+    @property  # type: ignore[override]
+    def obj(self) -> pw.Database | None:
+        return getattr(self._local, "db", None) or self._default
+
+    @obj.setter
+    def obj(self, value: pw.Database | None) -> None:
+        object.__setattr__(self, "_default", value)
+
+    def bind_thread(self, db: pw.Database | None) -> None:
+        """Route this thread's model queries to ``db`` (None: back to the default)."""
+        self._local.db = db
+
+    @contextmanager
+    def using(self, db: pw.Database) -> Iterator[None]:
+        """Route this thread's model queries to ``db`` inside the block."""
+        previous = getattr(self._local, "db", None)
+        self._local.db = db
+        try:
+            yield
+        finally:
+            self._local.db = previous
+
+
+database_proxy = RoutingDatabaseProxy()
 
 SCHEMA_VERSION = 2
 

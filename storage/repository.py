@@ -11,18 +11,22 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
 import peewee as pw
 
 from storage.commit_sql import FencedOff, journal, write_decision
 from storage.database import open_database
-from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta
+from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
 from storage.restore import load_state
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
 from trading.decision import Decision
 from trading.model import SymbolState
+
+
+T = TypeVar("T")
 
 
 class Fenced(Exception):
@@ -35,12 +39,25 @@ class Repository:
         self.db = open_database(self.path, synchronous=synchronous)
         self.writer = GroupCommitWriter(self.db)
         self.clock = clock
-        self.id_tag = Meta.get(Meta.key == "id_tag").value
+        with database_proxy.using(self.db):
+            self.id_tag = Meta.get(Meta.key == "id_tag").value
         self.db.close()  # the opening thread keeps no connection; readers open short-lived ones
 
     def close(self) -> None:
         self.writer.close()
         self.db.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """A short-lived connection to this repository's file, with the models routed to it
+        on this thread (several repositories, one per account, can be open in one process)."""
+        with database_proxy.using(self.db), self.db.connection_context():
+            yield
+
+    def read(self, query: Callable[..., T], *args: Any) -> T:
+        """Run a read-only query (e.g. from storage.queries) against this repository's file."""
+        with self.reading():
+            return query(*args)
 
     # -- per-symbol lifecycle -------------------------------------------------------------
     def claim(self, symbol: str) -> int:
@@ -59,7 +76,7 @@ class Repository:
     def load(self, symbol: str) -> SymbolState:
         """Restore a symbol's state on a short-lived connection (actor threads must not each keep
         a SQLite connection open: 500 of them cost ~50 MB)."""
-        with self.db.connection_context():
+        with self.reading():
             return load_state(symbol)
 
     def commit(self, symbol: str, incarnation: int, before: SymbolState, decision: Decision,
@@ -98,13 +115,13 @@ class Repository:
 
     def booked_orders(self, position_id: str) -> set[str]:
         """Client order ids with fills already in the ledger for a position (indexed)."""
-        with self.db.connection_context():
+        with self.reading():
             return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(
                 FillRow.position_id == position_id)}
 
     def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
         """Signals journaled as received whose handling was never journaled (indexed by symbol)."""
-        with self.db.connection_context():
+        with self.reading():
             rows = list(EventRow.select(EventRow.type, EventRow.data)
                         .where((EventRow.symbol == symbol) & EventRow.type.in_(
                             ["SignalReceived", "SignalHandled", "SignalSkipped"])).order_by(EventRow.id))
@@ -158,7 +175,7 @@ class Repository:
         self.writer.submit(lambda: Meta.replace(key=key, value=value).execute())
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        with self.db.connection_context():
+        with self.reading():
             row = Meta.get_or_none(Meta.key == key)
         return default if row is None else row.value
 

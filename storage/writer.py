@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import peewee as pw
 
+from storage.models import database_proxy
+
 
 class WriterStopped(RuntimeError):
     pass
@@ -63,6 +65,9 @@ class GroupCommitWriter:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        # The units use the peewee models: on this thread they reach this writer's database,
+        # whichever database the process opened last (one file per account).
+        database_proxy.bind_thread(self._db)
         while True:
             first = self._queue.get()
             if first is _STOP:

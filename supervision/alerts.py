@@ -14,8 +14,11 @@ from typing import Any
 
 
 class Alerts:
-    def __init__(self, *, logger: Any, command: str = "", webhook: str = "", timeout_s: float = 10.0) -> None:
+    def __init__(self, *, logger: Any, command: str = "", webhook: str = "", timeout_s: float = 10.0,
+                 account: str | None = None) -> None:
         self.logger = logger
+        self.account = account
+        """Named in every alert's payload when the bot runs several accounts."""
         self.command = command
         self.webhook = webhook
         self.timeout_s = timeout_s
@@ -24,6 +27,8 @@ class Alerts:
 
     def alert(self, symbol: str | None, kind: str, message: str, **data: Any) -> None:
         payload = {"symbol": symbol, "kind": kind, "message": message, **data}
+        if self.account is not None:
+            payload["account"] = self.account
         self.sent.append(payload)
         log = self.logger.bind(symbol=symbol) if symbol else self.logger
         log.error("ALERT {}: {}", kind, message)
@@ -40,7 +45,7 @@ class Alerts:
         body = json.dumps(payload, default=str)
         if self.command:
             env = {**os.environ, "BOT_ALERT": body, "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
-                   "BOT_ALERT_KIND": payload["kind"]}
+                   "BOT_ALERT_KIND": payload["kind"], "BOT_ALERT_ACCOUNT": payload.get("account") or ""}
             try:
                 subprocess.run(shlex.split(self.command), env=env, timeout=self.timeout_s,
                                check=False, capture_output=True)

@@ -18,13 +18,16 @@ _PROBE_GRACE_S = 0.2
 
 
 class AlreadyRunning(RuntimeError):
-    def __init__(self, pid: int | None, path: Path) -> None:
+    def __init__(self, pid: int | None, path: Path, subject: str | None = None) -> None:
         self.pid = pid
         self.path = Path(path)
+        self.subject = subject
         holder = f"PID {pid}" if pid is not None else "an unknown PID"
-        super().__init__(
-            f"another bot is already running on {self.path.parent} ({holder} holds {self.path})"
-        )
+        if subject is None:
+            text = f"another bot is already running on {self.path.parent} ({holder} holds {self.path})"
+        else:
+            text = f"another bot is already trading {subject} ({holder} holds {self.path})"
+        super().__init__(text)
 
 
 def holder_pid(path: Path) -> int | None:
@@ -54,10 +57,14 @@ def is_locked(path: Path) -> bool:
 
 
 class InstanceLock:
-    """``with InstanceLock(data_dir / "bot.lock"):`` or ``acquire()`` / ``release()``."""
+    """``with InstanceLock(data_dir / "bot.lock"):`` or ``acquire()`` / ``release()``.
 
-    def __init__(self, path: Path) -> None:
+    ``subject`` (e.g. "account alpha") names what the lock guards in the refusal message;
+    without it the message names the data dir."""
+
+    def __init__(self, path: Path, subject: str | None = None) -> None:
         self.path = Path(path)
+        self.subject = subject
         self._fd: int | None = None
 
     @property
@@ -90,7 +97,7 @@ class InstanceLock:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                     raise
             if time.monotonic() >= deadline:
-                raise AlreadyRunning(holder_pid(self.path), self.path)
+                raise AlreadyRunning(holder_pid(self.path), self.path, self.subject)
             time.sleep(0.01)
 
     def release(self) -> None:

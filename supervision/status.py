@@ -63,6 +63,48 @@ def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[di
     }
 
 
+def combine_status(bot: dict[str, Any], per_account: dict[str, dict[str, Any]], now: float,
+                   *, grouped: bool) -> dict[str, Any]:
+    """The whole bot's dump from each account's ``build_status`` (plus its ``exchange``).
+
+    ``accounts`` maps each account to its own actors, health, escalations and kill switch.
+    The top-level ``actors``/``health``/``escalations``/``kill_switch`` stay as they always were
+    for the single-account bot; with several accounts (``grouped``) they cover every account:
+    each actor and escalation names its ``account``, health adds up, and ``kill_switch`` is true
+    when any account's is on (see ``accounts`` for which)."""
+    accounts = {
+        name: {"exchange": st.get("exchange"), "kill_switch": st["kill_switch"], "health": st["health"],
+               "escalations": st["escalations"], "actors": st["actors"]}
+        for name, st in per_account.items()
+    }
+    if not grouped and len(per_account) == 1:
+        only = next(iter(per_account.values()))
+        return {"bot": {**bot, "heartbeat_at": now}, "actors": only["actors"], "health": only["health"],
+                "escalations": only["escalations"], "kill_switch": only["kill_switch"],
+                "accounts": accounts}
+    actors, escalations = [], []
+    open_positions = protected = 0
+    for name, entry in accounts.items():
+        for actor in entry["actors"]:
+            actor["account"] = name
+            actors.append(actor)
+        for esc in entry["escalations"]:
+            esc["account"] = name
+            escalations.append(esc)
+        open_positions += entry["health"]["open_positions"]
+        protected += entry["health"]["protected_positions"]
+    coverage = 1.0 if open_positions == 0 else protected / open_positions
+    return {
+        "bot": {**bot, "heartbeat_at": now},
+        "actors": actors,
+        "health": {"open_positions": open_positions, "protected_positions": protected,
+                   "ts_coverage": round(coverage, 4)},
+        "escalations": escalations,
+        "kill_switch": any(e["kill_switch"] for e in accounts.values()),
+        "accounts": accounts,
+    }
+
+
 def write_status(data_dir: Path, status: dict[str, Any]) -> None:
     atomic_write_text(data_dir / STATUS_FILE, json.dumps(status, indent=1, default=str))
 
@@ -74,12 +116,27 @@ def read_status(data_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
-def render_table(status: dict[str, Any]) -> str:
+def render_table(status: dict[str, Any], account: str | None = None) -> str:
+    """The table view; with several accounts, one section per account (or only ``account``)."""
     bot = status["bot"]
     lines = [
         f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  mode {bot.get('mode')}  "
         f"version {bot.get('version')}  started {_ts(bot.get('started_at'))}  heartbeat {_ts(bot.get('heartbeat_at'))}",
     ]
+    if not bot.get("accounts"):
+        return "\n".join(lines + _section(status))
+    h = status["health"]
+    lines.append(f"all accounts: {len(bot['accounts'])}  open {h['open_positions']}  "
+                 f"protected {h['protected_positions']}  ts_coverage {h['ts_coverage']:.0%}")
+    for name, entry in status.get("accounts", {}).items():
+        if account is not None and name != account:
+            continue
+        lines += ["", f"== account {name} (exchange {entry.get('exchange')})"] + _section(entry)
+    return "\n".join(lines)
+
+
+def _section(status: dict[str, Any]) -> list[str]:
+    lines = []
     h = status["health"]
     lines.append(f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
                  f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if status.get('kill_switch') else 'off'}")
@@ -104,7 +161,7 @@ def render_table(status: dict[str, Any]) -> str:
             lines.append(f"last failure {a['symbol']}: {f['where']}: {f['error']} at {_ts(f['time'])}")
     for e in status.get("escalations", []):
         lines.append(f"ESCALATION {e['symbol']}: {e['reason']} (attempts {e['attempts']}, last error: {e['last_error']})")
-    return "\n".join(lines)
+    return lines
 
 
 def _ts(value: Any) -> str:

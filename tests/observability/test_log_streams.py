@@ -265,3 +265,26 @@ def test_print_throughput_1_vs_500_symbols(tmp_path: Path):
         f"\nlog throughput: 1 symbol {results[1]:,.0f} lines/s; "
         f"500 symbols {results[500]:,.0f} lines/s"
     )
+
+
+def test_account_lines_go_to_the_accounts_folder(streams):
+    """A bot with [[accounts]] binds each account's logger: logs/<account>/<symbol>.log, the
+    account's lines that name no symbol in logs/<account>/bot.log, everything in logs/bot.log."""
+    alpha, beta = logger.bind(account="alpha"), logger.bind(account="beta")
+    alpha.bind(symbol=BTC).info("alpha btc")
+    beta.bind(symbol=BTC).info("beta btc")
+    alpha.info("alpha feed")
+    logger.bind(symbol=BTC).info("classic btc")
+    main = read_lines(streams.main_path)
+    assert [line.split(" | ", 3)[3] for line in main] == ["alpha btc", "beta btc", "alpha feed", "classic btc"]
+    assert " | alpha BTC/USDT:USDT | alpha btc" in main[0] and " | alpha - | alpha feed" in main[2]
+    logs = streams.logs_dir
+    assert read_lines(logs / "alpha" / "BTC_USDT_USDT.log") == [main[0]]
+    assert read_lines(logs / "beta" / "BTC_USDT_USDT.log") == [main[1]]
+    assert read_lines(logs / "alpha" / "bot.log") == [main[2]]
+    assert read_lines(logs / "BTC_USDT_USDT.log") == [main[3]]  # no account: the classic layout
+    assert symbol_log_path(logs, BTC, "beta") == logs / "beta" / "BTC_USDT_USDT.log"
+    assert symbol_log_path(logs, None, "beta") == logs / "beta" / "bot.log"
+    logger.bind(account="alpha", symbol="bot").info("a symbol called bot")
+    assert read_lines(logs / "alpha" / "_bot.log")[-1].endswith("a symbol called bot")
+    assert read_lines(logs / "alpha" / "bot.log") == [main[2]]

@@ -167,3 +167,39 @@ def test_v1_database_is_migrated(tmp_path):
         con.close()
     finally:
         repo.close()
+
+
+def test_two_repositories_in_one_process_keep_their_rows_apart(tmp_path):
+    """One SQLite file per account: each repository's writer thread and reads reach its own file,
+    whichever was opened last, even when both write the same symbol at the same time."""
+    a = Repository(tmp_path / "a" / "bot.sqlite", synchronous="normal")
+    b = Repository(tmp_path / "b" / "bot.sqlite", synchronous="normal")
+    try:
+        assert a.claim(SYM) == 1 and b.claim(SYM) == 1 and a.claim(SYM) == 2
+
+        def write(repo: Repository, tag: str) -> None:
+            for i in range(50):
+                repo.record(SYM, "Note", {"by": tag, "i": i}, correlation_id=tag)
+
+        threads = [threading.Thread(target=write, args=(r, t)) for r, t in ((a, "a"), (b, "b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        a.set_meta("kill_switch", "1")
+        assert {e["data"]["by"] for e in a.read(queries.events, SYM, "Note")} == {"a"}
+        assert {e["data"]["by"] for e in b.read(queries.events, SYM, "Note")} == {"b"}
+        assert len(b.read(queries.events, SYM, "Note")) == 50
+        assert a.get_meta("kill_switch") == "1" and b.get_meta("kill_switch") is None
+        assert a.read(queries.actor_rows)[SYM].incarnation == 2 and b.read(queries.actor_rows)[SYM].incarnation == 1
+        assert a.id_tag and b.id_tag
+    finally:
+        a.close()
+        b.close()
+    for name, count in (("a", 50), ("b", 50)):
+        con = sqlite3.connect(tmp_path / name / "bot.sqlite")
+        try:
+            rows = con.execute("SELECT data FROM events WHERE type='Note'").fetchall()
+        finally:
+            con.close()
+        assert len(rows) == count and all(f'"by": "{name}"' in r[0] for r in rows)

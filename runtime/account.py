@@ -1,0 +1,210 @@
+"""One account of a running bot: its own database, exchange, supervisor subtree, market feed,
+emergency closer and alerts. Nothing here is shared with another account, so a crash loop, an
+escalation or a tripped kill switch in one account never stops or blocks another.
+
+Several accounts share only the process, the log sink, the signal receiver (which routes each
+signal to one account) and the run loop that writes the status dump and applies CLI controls.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import pykka
+
+from actors.market_feed import MarketFeed
+from actors.messages import ExternalSignal
+from actors.symbol_actor import ActorDeps, SymbolActor
+from config.settings import Settings
+from runtime import wiring
+from runtime.emergency import EmergencyCloser
+from runtime.exchanges import build_exchange, fills_poller
+from storage import control, queries
+from storage.repository import Repository
+from supervision.alerts import Alerts
+from supervision.restart_policy import RestartPolicy
+from supervision.status import build_status
+from supervision.supervisor import Supervisor
+from trading.model import Side
+
+ExchangeBuilder = Callable[[Settings, Path], Any]
+ActorStarter = Callable[[str, ActorDeps], pykka.ActorRef]
+
+
+def _start_symbol_actor(symbol: str, deps: ActorDeps) -> pykka.ActorRef:
+    return SymbolActor.start(symbol, deps)
+
+
+class AccountRuntime:
+    """``open()`` (database, exchange, checks) -> ``start()`` -> ``stop()`` -> ``close()``."""
+
+    def __init__(self, settings: Settings, data_dir: Path, *, logger: Any, tagged: bool,
+                 config_key: str = "", build_exchange_: ExchangeBuilder = build_exchange,
+                 start_actor: ActorStarter | None = None) -> None:
+        self.settings = settings
+        self.config_key = config_key
+        """Where this account is in the config file (``accounts[1].``), for startup errors."""
+        self.name = settings.bot.account
+        self.data_dir = data_dir
+        self.tagged = tagged
+        """True with ``[[accounts]]``: lines carry the account and go to logs/<account>/."""
+        self.log = logger.bind(account=self.name) if tagged else logger
+        self.symbols = list(settings.symbols.list)
+        self.views: dict[str, Any] = {}
+        self._build_exchange = build_exchange_
+        self._start_actor = start_actor or _start_symbol_actor
+        if start_actor is None and settings.strategy.name == "hedge_grid":
+            self._start_actor = self._start_grid_actor
+        self._grid: Any = None
+        self.repo: Repository | None = None
+        self.exchange: Any = None
+        self.sup: Supervisor | None = None
+        self.feed: MarketFeed | None = None
+        self.closer: EmergencyCloser | None = None
+        self.alerts: Alerts | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def open(self) -> None:
+        s = self.settings
+        self.repo = Repository(s.resolve(s.storage.path), synchronous=s.storage.synchronous)
+        self.exchange = self._build_exchange(s, self.data_dir)
+        try:
+            wiring.check_symbols(self.exchange, self.symbols)
+        except wiring.StartupError as exc:
+            raise wiring.StartupError(f"{self.config_key}{exc}") from None
+
+    def build(self) -> None:
+        s, repo, exchange = self.settings, self.repo, self.exchange
+        assert repo is not None and exchange is not None, "open() first"
+        sv = s.supervision
+        self.alerts = Alerts(logger=self.log, command=sv.alert_command, webhook=sv.alert_webhook,
+                             account=self.name if self.tagged else None)
+        prefix = f"{self.name}-{repo.id_tag}-"
+        self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=prefix, logger=self.log)
+        sup = Supervisor(
+            symbols=self.symbols, start_actor=lambda sym: self._start_actor(sym, deps), repo=repo,
+            policy=RestartPolicy(max_restarts=sv.max_restarts, period_s=sv.restart_period_s,
+                                 backoff_initial_s=sv.backoff_initial_s, backoff_max_s=sv.backoff_max_s,
+                                 stable_after_s=sv.stable_after_s),
+            alerts=self.alerts, logger=self.log, heartbeat_interval_s=sv.heartbeat_interval_s,
+            heartbeat_timeout_s=sv.heartbeat_timeout_s, mailbox_max=sv.mailbox_max,
+            reconcile_interval_s=sv.reconcile_interval_s,
+            kill_switch_escalations=sv.kill_switch_escalations,
+            kill_switch_window_s=sv.kill_switch_window_s, emergency_close=self.closer.close,
+            views=self.views,
+        )
+        deps = ActorDeps(exchange=exchange, repo=repo, core_for=wiring.core_factory(s, exchange, repo.id_tag),
+                         strategy_for=wiring.strategy_factory(s), logger=self.log, report=sup.report,
+                         on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views)
+        if s.strategy.name == "hedge_grid":
+            from actors.grid_actor import GridDeps
+            self._grid = GridDeps(core_for=wiring.grid_core_factory(s, exchange, repo.id_tag),
+                                  emergency_close=self.closer.close)
+        self.feed = MarketFeed(exchange=exchange, symbols=self.symbols, deliver=sup.tell,
+                               interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=self.log,
+                               fetch_fills=fills_poller(exchange, self.symbols))
+        self.sup = sup
+
+    def _start_grid_actor(self, symbol: str, deps: ActorDeps) -> pykka.ActorRef:
+        from actors.grid_actor import GridActor
+
+        return GridActor.start(symbol, deps, self._grid)
+
+    def start(self) -> None:
+        assert self.sup is not None and self.feed is not None, "build() first"
+        if self.tagged:
+            self.log.info("account starting: exchange {} symbols {}", self.exchange.id, len(self.symbols))
+        self.sup.start()
+        self.feed.start()
+
+    def stop(self) -> list[str]:
+        """No new entries, each actor finishes its current message; returns the stuck symbols."""
+        stuck: list[str] = []
+        if self.feed is not None:
+            self.feed.stop()
+        if self.sup is not None:
+            stuck = self.sup.stop()
+        if self.closer is not None:
+            self.closer.wait()
+        if self.alerts is not None:
+            self.alerts.wait(timeout=5)
+        return stuck
+
+    def close(self) -> None:
+        exchange, self.exchange = self.exchange, None
+        repo, self.repo = self.repo, None
+        try:
+            if exchange is not None:
+                exchange.close()
+        finally:
+            if repo is not None:
+                repo.close()
+
+    # -- the run loop's calls ----------------------------------------------------------------------
+    def status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:
+        assert self.sup is not None and self.repo is not None
+        status = build_status(self.sup, bot, now, self.repo.read(queries.open_escalations))
+        status["exchange"] = self.settings.exchange.id
+        return status
+
+    def signal_account(self) -> Any:
+        """This account as the signal receiver sees it (signals reach storage only through it)."""
+        from signals.wiring import SignalAccount, open_positions_from_views, repository_journal
+
+        repo, sup = self.repo, self.sup
+        assert repo is not None and sup is not None
+        return SignalAccount(
+            name=self.name, symbols=tuple(self.symbols), deliver=sup.deliver_signal,
+            journal=repository_journal(repo), seen=lambda sid: repo.read(queries.signal_seen, sid),
+            open_positions=open_positions_from_views(self.views),
+            max_open_positions=self.settings.risk.max_open_positions)
+
+    def apply_controls(self) -> None:
+        repo, sup = self.repo, self.sup
+        assert repo is not None and sup is not None
+        for cid, command, symbol, args in control.take_pending(repo):
+            if symbol not in sup.children:
+                control.mark_done(repo, cid, f"unknown symbol {symbol}")
+                continue
+            if command == "resume":
+                repo.resolve_escalations(symbol)
+                sup.resume(symbol, by=args.get("by", "operator"))
+                result = "resumed"
+            elif command == "signal":
+                side = None if args.get("side") == "exit" else Side(args["side"])
+                size = Decimal(str(args["size_usdt"])) if args.get("size_usdt") else None
+                ok = sup.deliver_signal(symbol, ExternalSignal(
+                    side=side, signal_id=args.get("signal_id") or f"cli-{cid}", size_usdt=size,
+                    reason="manual"))
+                result = "delivered" if ok else "actor not running"
+            else:
+                result = f"unknown command {command}"
+            self.log.info("control {} {}: {}", command, symbol, result)
+            control.mark_done(repo, cid, result)
+
+
+def stop_all(accounts: list[AccountRuntime], log: Any) -> None:
+    """Stop every account at once (each on its own thread), so one slow account does not hold
+    the others' shutdown back."""
+    results: dict[str, list[str]] = {}
+
+    def stop(account: AccountRuntime) -> None:
+        try:
+            results[account.name] = account.stop()
+        except Exception as exc:  # noqa: BLE001 - the other accounts still stop
+            log.opt(exception=exc).error("account {} did not stop cleanly: {}", account.name, exc)
+
+    threads = [threading.Thread(target=stop, args=(a,), name=f"stop-{a.name}") for a in accounts]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    for t in threads:
+        t.join(max(deadline - time.monotonic(), 0.1))
+    for name, stuck in results.items():
+        if stuck:
+            log.error("actors did not stop in time{}: {}", "" if len(accounts) == 1 else f" in {name}",
+                      ", ".join(stuck))

@@ -1,0 +1,86 @@
+"""Routing external signals between accounts: one SignalRouter per account behind one receiver.
+
+A signal names its symbol and, optionally, its ``account``. The account is required when more
+than one account trades the symbol; an unknown account, or one that does not trade the symbol,
+is refused with the reason. Each account's router then does everything else (duplicates,
+validation, expiry, its own wave and open-position limits, journal in the account's database,
+delivery to the account's actor). Signal ids are unique across accounts: an id any account has
+already received is answered as a duplicate by that account. Refusals that belong to no account
+are journaled by the first account (under the symbol ``signals``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from signals import parsing
+from signals.model import Outcome, Rejected
+from signals.router import SignalRouter
+
+
+class AccountDispatcher:
+    """The receiver's handler (``handle_raw``/``handle``, as a SignalRouter) for several accounts."""
+
+    def __init__(self, routers: Mapping[str, SignalRouter], logger: Any) -> None:
+        if not routers:
+            raise ValueError("at least one account")
+        self.routers = dict(routers)
+        self.default = next(iter(self.routers.values()))
+        self.log = logger
+        self.owners: dict[str, list[str]] = {}
+        for name, router in self.routers.items():
+            for symbol in router.symbols:
+                self.owners.setdefault(symbol, []).append(name)
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        return frozenset(self.owners)
+
+    def handle_raw(self, raw: bytes | str, source: str) -> Outcome:
+        try:
+            obj = parsing.decode(raw)
+        except Rejected:
+            return self.default.handle_raw(raw, source)  # it answers and journals the bad JSON
+        return self.handle(obj, source)
+
+    def handle(self, obj: Any, source: str) -> Outcome:
+        try:
+            router = self._known_id_router(obj) or self._route(obj)
+        except Rejected as rej:
+            return self.default.refuse(obj, rej, source)
+        except Exception as exc:  # noqa: BLE001 - a bad signal must never take the receiver down
+            self.log.opt(exception=exc).error("signal from {} could not be routed: {}", source, exc)
+            return Outcome(status="error", http_status=500, reason=f"internal error: {type(exc).__name__}")
+        return router.handle(obj, source)
+
+    def _known_id_router(self, obj: Any) -> SignalRouter | None:
+        if len(self.routers) == 1:
+            return None  # the one router finds its duplicates itself
+        try:
+            sid = parsing.signal_id_of(obj)
+        except Rejected:
+            return None
+        return next((r for r in self.routers.values() if r.knows(sid)), None)
+
+    def _route(self, obj: Any) -> SignalRouter:
+        if not isinstance(obj, dict):
+            return self.default  # it rejects the shape
+        raw_symbol = obj.get("symbol")
+        symbol = raw_symbol.strip() if isinstance(raw_symbol, str) else None
+        owners = self.owners.get(symbol, []) if symbol else []
+        account = obj.get("account")
+        if account is not None:
+            name = account.strip() if isinstance(account, str) else None
+            if name not in self.routers:
+                raise Rejected(f"account: unknown account {str(account)[:32]!r} "
+                               f"(configured: {', '.join(self.routers)})", 422)
+            if owners and name not in owners:
+                raise Rejected(f"account: {name} does not trade {symbol} (traded by: {', '.join(owners)})",
+                               422)
+            return self.routers[name]
+        if len(owners) > 1:
+            raise Rejected(f"account: required, {symbol} is traded by more than one account "
+                           f"({', '.join(owners)})", 400)
+        if len(owners) == 1:
+            return self.routers[owners[0]]
+        return self.default  # it rejects the unknown symbol (or the missing one)
