@@ -147,12 +147,14 @@ def test_live_mode_and_files_are_checked_per_account(tmp_path: Path):
     assert "accounts[1].exchange.secrets_file: file not found" in error(tmp_path, secrets)
 
 
-def test_the_example_config_runs_three_paper_accounts_sharing_a_symbol():
+def test_the_example_config_runs_four_paper_accounts_sharing_symbols_one_of_them_a_grid():
     settings = load_settings(REPO / "examples" / "multi_account.toml")
     accounts = settings.account_settings()
-    assert [a.bot.account for a in accounts] == ["alpha", "beta", "gamma"]
+    assert [a.bot.account for a in accounts] == ["alpha", "beta", "gamma", "delta"]
     assert all(a.bot.mode == "paper" and a.exchange.id == "paper" for a in accounts)
-    alpha, beta, gamma = accounts
+    alpha, beta, gamma, delta = accounts
     assert set(alpha.symbols.list) & set(beta.symbols.list) == {ETH}
-    assert len({a.risk for a in accounts}) == 3
+    assert len({a.risk for a in accounts}) == 4
+    assert [a.strategy.name for a in accounts] == ["mean_reversion"] * 3 + ["hedge_grid"]
+    assert delta.exchange.hedge_mode and not alpha.exchange.hedge_mode
     assert not set(gamma.symbols.list) & (set(alpha.symbols.list) | set(beta.symbols.list))

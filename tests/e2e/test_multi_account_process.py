@@ -1,4 +1,4 @@
-"""examples/multi_account.toml as users run it: three paper accounts in one `python bot.py`,
+"""examples/multi_account.toml as users run it: four paper accounts (one a hedge grid) in one `python bot.py`,
 status grouped by account, logs/<account>/<symbol>.log, one database per account, --account."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ ACCOUNTS = {
     "alpha": ["BTC/USDT:USDT", ETH, "SOL/USDT:USDT"],
     "beta": [ETH, "XRP/USDT:USDT", "DOGE/USDT:USDT"],
     "gamma": ["BNB/USDT:USDT", "ADA/USDT:USDT", "LINK/USDT:USDT"],
+    "delta": ["BTC/USDT:USDT", "XRP/USDT:USDT"],
 }
 pytestmark = pytest.mark.slow
 
@@ -51,10 +52,13 @@ def test_the_example_runs_three_accounts_grouped_in_status_logs_and_databases(tm
 
         # ETH is traded by alpha and beta: the CLI wants to know which
         missing = cli(EXAMPLE, data, "signal", ETH, "long")
-        assert missing.returncode == 2 and "choose from: alpha, beta, gamma" in missing.stderr
+        assert missing.returncode == 2 and "choose from: alpha, beta, gamma, delta" in missing.stderr
         sent = cli(EXAMPLE, data, "signal", ETH, "long", "--account", "beta")
         assert sent.returncode == 0, sent.stderr
         s = wait_status(EXAMPLE, data, beta_eth_open, message="beta's ETH position open and protected")
+        s = wait_status(EXAMPLE, data, lambda s: any(
+            a["position"] and len(a["position"]["legs"]) == 2 and a["protected"]
+            for a in s["accounts"]["delta"]["actors"]), message="delta's grid holding both legs, protected")
         assert s["accounts"]["beta"]["health"]["open_positions"] >= 1
         table = cli(EXAMPLE, data, "status")
         assert table.returncode == 0 and all(f"== account {n} (exchange paper)" in table.stdout for n in ACCOUNTS)
