@@ -14,6 +14,7 @@ from loguru import logger
 
 from actors.market_feed import MarketFeed
 from actors.messages import ExternalSignal
+from actors.price_slots import PriceSlots
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
 from observability.log_streams import setup_logging
@@ -86,12 +87,14 @@ class Bot:
             kill_switch_window_s=s.supervision.kill_switch_window_s, emergency_close=closer.close,
             views=self.views,
         )
+        prices = PriceSlots(symbols)
         deps = ActorDeps(exchange=exchange, repo=repo, core_for=wiring.core_factory(s, exchange, repo.id_tag),
                          strategy_for=wiring.strategy_factory(s), logger=logger, report=sup.report,
-                         on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views)
+                         on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views,
+                         prices=prices)
         feed = MarketFeed(exchange=exchange, symbols=symbols, deliver=sup.tell,
                           interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=logger,
-                          fetch_fills=fills_poller(exchange, symbols))
+                          fetch_fills=fills_poller(exchange, symbols), prices=prices)
         receiver = self._signal_receiver(repo, sup, symbols)
         self._install_signal_handlers(log)
         sup.start()
