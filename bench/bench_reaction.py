@@ -52,6 +52,7 @@ def feed_run(bot: BenchBot, stamper: CloseStamper, syms: list[str], rate: float,
     lag: list[float] = []
     sent = 0
     dropped = 0
+    deliver = bot.feed.deliver_tick
     with CpuMeter() as cpu:
         t0 = time.perf_counter()
         for r in range(rounds):
@@ -70,7 +71,7 @@ def feed_run(bot: BenchBot, stamper: CloseStamper, syms: list[str], rate: float,
                 else:
                     price = noise[s][r % 16]
                 t = time.perf_counter()
-                if not bot.sup.tell(s, Tick(price=price, sent_at=t)):
+                if not deliver(s, Tick(price=price, sent_at=t)):
                     dropped += 1
                 if s in crs:
                     cross_sent[s] = t
@@ -98,8 +99,12 @@ def main() -> dict:
     ap.add_argument("--rate", type=float, default=20.0, help="ticks per second per symbol")
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--crossing", type=int, default=200, help="symbols crossing their trigger per run")
+    ap.add_argument("--synchronous", default="full", choices=["full", "normal"],
+                    help="SQLite synchronous mode of the bot's database (the close intent is committed "
+                         "before the order is sent)")
     args = ap.parse_args()
-    header("bench_reaction", f"{args.symbols} symbols x {args.rate:g} ticks/s, latency_s=0")
+    header("bench_reaction", f"{args.symbols} symbols x {args.rate:g} ticks/s, latency_s=0, "
+                             f"synchronous={args.synchronous}")
     tmp = TempDir("reaction")
     box: dict = {}
 
@@ -108,7 +113,8 @@ def main() -> dict:
         return box["w"]
 
     syms = symbols(args.symbols)
-    bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap, risk={"trailing_step_pct": Decimal("50")})
+    bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap, risk={"trailing_step_pct": Decimal("50")},
+                   synchronous=args.synchronous)
     rng = random.Random(7)
     runs = []
     try:
