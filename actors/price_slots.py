@@ -100,6 +100,12 @@ class PriceSlot:
     def waiting(self) -> bool:
         return self._tick is not None
 
+    def waiting_quiet(self) -> bool:
+        """A price waits without a wake because the actor's band calls it quiet."""
+        with self._lock:
+            tick, band = self._tick, self._band
+            return tick is not None and band is not None and band.contains_price(tick.price)
+
 
 class PriceSlots:
     """The slots of all symbols, built once by the composition root and shared by the feed and

@@ -73,7 +73,9 @@ def run_full(bot: BenchBot, syms: list[str], per_symbol: int) -> dict:
             deliver(s, m)
         bot.drain(syms, timeout=300)
         wall = time.perf_counter() - t0
-    final_ok = all(bot.view(s).position["mark_price"] == str(seq[-1].price)
+    # every actor decided its last price, or that price waits in its slot as a quiet one (it
+    # changes nothing but the mark price; the next wake or Timer takes it)
+    final_ok = all(bot.view(s).position["mark_price"] == str(seq[-1].price) or bot.prices.get(s).waiting_quiet()
                    for s, seq in last_ticks(msgs).items())
     return {"rate": len(msgs) / wall, "wall": wall, "cpu_per_wall": cpu.ratio,
             "commits": bot.repo.writer.units - commits0, "messages": len(msgs),
@@ -152,7 +154,7 @@ def main() -> dict:
               flush=True)
     print(table("Tick throughput: full path vs raw pykka tell (same run)",
                 ["config", "runs", "full median", "full p1 (slow)", "raw median", "raw p1 (slow)", "full/raw",
-                 "decided/tick", "decided/s", "last price decided", "commits/tick", "cpu/wall full", "cpu/wall raw", "wall per tick"], rows))
+                 "decided/tick", "decided/s", "last price decided or quiet", "commits/tick", "cpu/wall full", "cpu/wall raw", "wall per tick"], rows))
     worst = min(v["ratio_of_medians"] for v in out["sizes"].values())
     print(f"  target full >= 50 % of raw: {'MET' if worst >= 0.5 else 'MISSED'} (worst {worst * 100:.1f} %)")
     write_json("throughput", out)
