@@ -1,5 +1,9 @@
 """The market feed: polls the exchange for all symbols' prices in one call and for new fills,
-and delivers them to each symbol's mailbox. One thread; it holds no lock while delivering."""
+and delivers them to each symbol's mailbox. One thread; it holds no lock while delivering.
+
+Prices are conflated per symbol when the composition root passes `PriceSlots`: the latest price
+goes into the symbol's slot and the actor gets one `TickReady` wake when none is pending
+(actors/price_slots.py). Fills are delivered as messages, in order, as before."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from collections import defaultdict, deque
 from decimal import Decimal
 from typing import Any, Callable
 
-from actors.messages import OrderActivity, Tick
+from actors.messages import TICK_READY, OrderActivity, Tick
+from actors.price_slots import PriceSlots
 from exchange.port import ExchangePort
 
 Deliver = Callable[[str, Any], bool]
@@ -19,7 +24,8 @@ class MarketFeed:
     def __init__(self, *, exchange: ExchangePort, symbols: list[str], deliver: Deliver,
                  interval_s: float, own_prefix: str, logger: Any,
                  clock: Callable[[], float] = time.time,
-                 fetch_fills: Callable[[int], list[dict[str, Any]]] | None = None) -> None:
+                 fetch_fills: Callable[[int], list[dict[str, Any]]] | None = None,
+                 prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25) -> None:
         self.exchange = exchange
         self.fetch_fills = fetch_fills or (lambda since_ms: exchange.fetch_my_trades(None, since_ms))
         self.symbols = list(symbols)
@@ -28,6 +34,8 @@ class MarketFeed:
         self.own_prefix = own_prefix
         self.log = logger
         self.clock = clock
+        self.prices = prices
+        self.quiet_wake_s = quiet_wake_s
         self.since_ms = int(clock() * 1000) - 60_000
         self._seen: deque[str] = deque(maxlen=10_000)
         self._seen_set: set[str] = set()
@@ -62,10 +70,23 @@ class MarketFeed:
             volume = t.get("baseVolume")
             tick = Tick(price=Decimal(str(t["last"])),
                         volume=None if volume is None else Decimal(str(volume)), sent_at=now)
-            if not self.deliver(symbol, tick):
+            if not self.deliver_tick(symbol, tick):
                 self.dropped += 1
         self._poll_fills()
         self.polls += 1
+
+    def deliver_tick(self, symbol: str, tick: Tick) -> bool:
+        """Hand one price to the symbol's actor: into its slot (waking it if no wake is
+        pending), or as a `Tick` message without slots. False when the actor is not running."""
+        slot = self.prices.get(symbol) if self.prices is not None else None
+        if slot is None:
+            return self.deliver(symbol, tick)
+        if not slot.offer(tick, time.monotonic(), self.quiet_wake_s):
+            return True  # a pending wake, the next wake or the next Timer picks this price up
+        if self.deliver(symbol, TICK_READY):
+            return True
+        slot.wake_failed()
+        return False
 
     def _poll_fills(self) -> None:
         trades = self.fetch_fills(self.since_ms)

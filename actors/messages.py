@@ -20,6 +20,15 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TickReady:
+    """Wake-up from the market feed: the symbol's price slot holds a new latest price
+    (actors/price_slots.py). At most one is pending per symbol."""
+
+
+TICK_READY = TickReady()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ExternalSignal:
     """A signal from outside the strategy (manual command, signal receiver)."""
 

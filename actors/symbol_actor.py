@@ -5,6 +5,11 @@ symbol. For every message: build an event, `decide`, commit the new state with i
 order intents in one transaction (write-ahead), then execute the commands; their results come
 back as events handled in the same message. Restore-and-reconcile in `on_start` is the only way
 an actor begins, whether on a cold start or a supervisor restart (crash-only).
+
+Prices arrive conflated (actors/price_slots.py): a `TickReady` wake makes the actor take the
+latest price from its slot. A price inside the state's quiet band (`SymbolCore.quiet_band`:
+no trigger crossed, nothing due) changes only `last_price`, so it skips `decide` and the commit;
+every other price goes through the full decide / commit / execute loop.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import pykka
@@ -28,14 +33,16 @@ from actors.messages import (
     Reconcile,
     Resume,
     Tick,
+    TickReady,
     Timer,
 )
 from actors.order_results import events_for
+from actors.price_slots import PriceSlots
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
-from trading.commands import Escalate
-from trading.decide import SymbolCore
+from trading.commands import Escalate, JournalEntry
+from trading.decide import QuietBand, SymbolCore
 from trading.events import (
     EntriesBlocked,
     Event,
@@ -65,6 +72,8 @@ class ActorDeps:
     views: dict[str, ActorView] | None = None
     """Where each actor publishes its latest view for the status dump (one key per symbol)."""
     clock: Callable[[], float] = time.time
+    prices: PriceSlots | None = None
+    """Latest-price slots shared with the market feed (None: prices come as `Tick` messages)."""
 
 
 class SymbolActor(pykka.ThreadingActor):
@@ -83,16 +92,24 @@ class SymbolActor(pykka.ThreadingActor):
         self.reconciled = False
         self.last_tick_at: float | None = None
         self.published = Published(self.state, None, False)
+        self.slot = deps.prices.get(symbol) if deps.prices is not None else None
+        self._quiet: QuietBand | None = None
+        self._quiet_for: SymbolState | None = None
+        """The state `_quiet` was computed for (a price-only change carries it over)."""
+        self._band_published: object = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def on_start(self) -> None:
         try:
+            if self.slot is not None:
+                self.slot.reset()  # re-arm the wake; reconciliation fetches a fresh price
             self.incarnation = self.deps.repo.claim(self.symbol)
             self.state = self.deps.repo.load(self.symbol)
             if self.deps.entries_blocked():
                 self._apply(EntriesBlocked(blocked=True, reason="kill switch"))
             self._skip_lost_signals()
             self._reconcile("start")
+            self._sync_band()
         except Exception as exc:
             self.log.error("failed to start: {}", describe(exc))
             self.deps.report(self.symbol, self.incarnation, "start_failed", exc)
@@ -122,25 +139,29 @@ class SymbolActor(pykka.ThreadingActor):
 
     # -- messages ---------------------------------------------------------------------------
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Ping):
+            return self.published
+        self._handle(message)
+        self._sync_band()
+        return None
+
+    def _handle(self, message: Any) -> None:
         match message:
+            case TickReady():
+                self._take_price()
             case Tick():
                 self._tick(message)
             case ExternalSignal():
-                self._signal(SignalRaised(side=message.side, reason=message.reason,
-                                          signal_id=message.signal_id, size_usdt=message.size_usdt))
-                if message.signal_id:
-                    self.deps.repo.record(self.symbol, "SignalHandled", {"signal_id": message.signal_id},
-                                          correlation_id=message.signal_id)
+                self._external(message)
             case OrderActivity():
                 self._activity(message)
             case Reconcile(reason=reason):
                 self._reconcile(reason)
             case Timer():
+                self._take_price()  # a wake lost with a crashed actor's mailbox
                 if not self.reconciled:
                     self._reconcile("retry")
                 self._apply(TimerFired())
-            case Ping():
-                return self.published
             case BlockEntries(blocked=blocked, reason=reason):
                 self._apply(EntriesBlocked(blocked=blocked, reason=reason))
             case Resume(by=by):
@@ -148,25 +169,67 @@ class SymbolActor(pykka.ThreadingActor):
                 self._reconcile("resume")
             case _:
                 self.log.warning("ignored unknown message {!r}", message)
-        return None
+
+    def _take_price(self) -> None:
+        tick = self.slot.take() if self.slot is not None else None
+        if tick is not None:
+            self._tick(tick)
+
+    def _band(self) -> QuietBand | None:
+        """The current state's quiet band (computed once per state; a price-only change keeps it)."""
+        if self._quiet_for is not self.state:
+            self._quiet = self.core.quiet_band(self.state)
+            self._quiet_for = self.state
+        return self._quiet
+
+    def _sync_band(self) -> None:
+        """Tell the feed (through the slot) which prices may wait; decide at once on a waiting
+        price the new band no longer calls quiet."""
+        if self.slot is None:
+            return
+        while (band := self._band()) is not self._band_published:
+            self._band_published = band
+            tick = self.slot.publish_band(band)
+            if tick is None:
+                return
+            self._tick(tick)
 
     def _tick(self, tick: Tick) -> None:
-        self.last_tick_at = self.deps.clock()
-        self._apply(PriceTicked(price=tick.price))
+        self.last_tick_at = now = self.deps.clock()
+        quiet = self._band()
+        if quiet is not None and quiet.contains(tick.price, now):
+            # What decide would return for this tick, without building it (see quiet_band).
+            self.state = self._quiet_for = replace(self.state, last_price=tick.price, finished_orders=())
+            self._publish()
+        else:
+            self._apply(PriceTicked(price=tick.price))
         pos = self.state.position
         signal = self.strategy.on_price(tick.price, tick.volume, self.last_tick_at,
                                         pos.side if pos is not None and self.state.phase is Phase.OPEN else None)
         if signal is not None:
             self._signal(signal)
 
-    def _signal(self, signal: SignalRaised) -> None:
+    def _external(self, message: ExternalSignal) -> None:
+        """An external signal; `SignalHandled` is journaled in the same transaction as the first
+        decision it causes (correlated by the signal id), or on its own if nothing changed."""
+        sid = message.signal_id
+        handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
+        signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
+                              size_usdt=message.size_usdt)
+        if self._signal(signal, correlation_id=sid or "", also=handled) or not sid:
+            return
+        self.deps.repo.record(self.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
+
+    def _signal(self, signal: SignalRaised, *, correlation_id: str = "",
+                also: tuple[JournalEntry, ...] = ()) -> bool:
+        """Returns whether `also` was committed."""
         if not self.reconciled and signal.side is not None:
             self.deps.repo.record(self.symbol, "SignalSkipped",
                                   {"reason": "not reconciled with the exchange yet",
                                    "signal_id": signal.signal_id},
                                   correlation_id=uuid.uuid4().hex[:16])
-            return
-        self._apply(signal)
+            return False
+        return self._apply(signal, correlation_id=correlation_id, also=also)
 
     def _activity(self, message: OrderActivity) -> None:
         if message.unknown:
@@ -200,8 +263,10 @@ class SymbolActor(pykka.ThreadingActor):
         self._publish()
 
     # -- the decide / commit / execute loop -------------------------------------------------
-    def _apply(self, first: Event) -> None:
-        correlation_id = ""  # made only when something is committed (most ticks change nothing)
+    def _apply(self, first: Event, *, correlation_id: str = "", also: tuple[JournalEntry, ...] = ()) -> bool:
+        """Decide, commit, execute until no event is left. `also`: journal entries committed
+        with the first decision that changes something; returns whether that happened."""
+        # a correlation id is made only when something is committed (most ticks change nothing)
         pending: deque[Event] = deque([first])
         raced = False
         while pending:
@@ -212,7 +277,11 @@ class SymbolActor(pykka.ThreadingActor):
                 self.state = decision.state
                 continue
             correlation_id = correlation_id or uuid.uuid4().hex[:16]
-            self.deps.repo.commit(self.symbol, self.incarnation, self.state, decision,
+            stored = decision
+            if also:
+                stored = replace(decision, journal=decision.journal + also)
+                also = ()
+            self.deps.repo.commit(self.symbol, self.incarnation, self.state, stored,
                                   correlation_id=correlation_id, created_at=now)
             self.state = decision.state
             for entry in decision.journal:
@@ -223,6 +292,7 @@ class SymbolActor(pykka.ThreadingActor):
         self._publish()
         if raced:
             self._reconcile("close raced with another fill")
+        return not also
 
     def _publish(self) -> None:
         """Publish a reference to the current immutable state; the status dump builds the view

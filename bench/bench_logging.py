@@ -46,6 +46,39 @@ def run(logs_dir, n_threads: int, lines: int) -> dict:
         streams.close()
 
 
+def reference(kind: str, n_threads: int, lines: int) -> dict:
+    """Same threads and calls without our sink: loguru with a sink that does nothing
+    ("noop"), or plain Python work of similar size instead of logging ("python"). Shows what
+    the interpreter alone does with 500 threads (the GIL), apart from any file I/O."""
+    handler = logger.add(lambda m: None, format="{message}", level="INFO") if kind == "noop" else None
+    try:
+        per = max(lines // n_threads, 1)
+        barrier = threading.Barrier(n_threads + 1)
+
+        def worker(s: str) -> None:
+            log = logger.bind(symbol=s)
+            barrier.wait()
+            for i in range(per):
+                if handler is not None:
+                    log.info("TrailingStopMoved {} best={} trigger={}", i, "101.25", "100.95")
+                else:
+                    "|".join([s, "TrailingStopMoved {} best={} trigger={}".format(i, "101.25", "100.95")] * 8)
+
+        threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in symbols(n_threads)]
+        for t in threads:
+            t.start()
+        with CpuMeter() as cpu:
+            barrier.wait()
+            t0 = time.perf_counter()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - t0
+        return {"rate": per * n_threads / wall, "cpu_per_wall": cpu.ratio}
+    finally:
+        if handler is not None:
+            logger.remove(handler)
+
+
 def main() -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -62,18 +95,30 @@ def main() -> dict:
                 res[n].append(run(tmp.sub(f"r{r}-{n}"), n, args.lines))
     finally:
         tmp.cleanup()
+    refs: dict = {}
+    logger.remove()
+    for kind in ("noop", "python"):
+        for n in sizes:
+            refs[(kind, n)] = [reference(kind, n, args.lines) for _ in range(max(args.runs // 2, 1))]
     base = pct([x["rate"] for x in res[sizes[0]]], 50)
     rows = []
     for n in sizes:
         rates = [x["rate"] for x in res[n]]
         rows.append([f"{n} thread(s)", len(rates), fmt(pct(rates, 50), "/s"), fmt(min(rates), "/s"),
                      fmt(pct(rates, 50) / base, "x"), f"{pct([x['cpu_per_wall'] for x in res[n]], 50):.2f}"])
+    for kind, label in (("noop", "reference: loguru, sink does nothing"), ("python", "reference: plain Python work/s")):
+        kb = pct([x["rate"] for x in refs[(kind, sizes[0])]], 50)
+        for n in sizes:
+            rates = [x["rate"] for x in refs[(kind, n)]]
+            rows.append([f"{label}, {n} thread(s)", len(rates), fmt(pct(rates, 50), "/s"), fmt(min(rates), "/s"),
+                         fmt(pct(rates, 50) / kb, "x"), f"{pct([x['cpu_per_wall'] for x in refs[(kind, n)]], 50):.2f}"])
     print(table("Logging lines/s (bot.log + per-symbol file per line)",
                 ["config", "runs", "median", "worst run", f"vs {sizes[0]} thread", "cpu/wall"], rows))
     top = pct([x["rate"] for x in res[sizes[-1]]], 50)
     print(f"  target >= 50k lines/s at {sizes[-1]} threads and flat: "
           f"{'MET' if top >= 50_000 and top / base >= 0.8 else 'MISSED'} ({top:,.0f}/s, {top / base:.2f}x of {sizes[0]})")
-    out = {"config": vars(args), "rates": {n: [x["rate"] for x in res[n]] for n in sizes}}
+    out = {"config": vars(args), "rates": {n: [x["rate"] for x in res[n]] for n in sizes},
+           "references": {f"{k}-{n}": [x["rate"] for x in v] for (k, n), v in refs.items()}}
     write_json("logging", out)
     return out
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sqlite3
 import time
 from decimal import Decimal
 
@@ -52,6 +53,7 @@ def feed_run(bot: BenchBot, stamper: CloseStamper, syms: list[str], rate: float,
     lag: list[float] = []
     sent = 0
     dropped = 0
+    deliver = bot.feed.deliver_tick
     with CpuMeter() as cpu:
         t0 = time.perf_counter()
         for r in range(rounds):
@@ -70,7 +72,7 @@ def feed_run(bot: BenchBot, stamper: CloseStamper, syms: list[str], rate: float,
                 else:
                     price = noise[s][r % 16]
                 t = time.perf_counter()
-                if not bot.sup.tell(s, Tick(price=price, sent_at=t)):
+                if not deliver(s, Tick(price=price, sent_at=t)):
                     dropped += 1
                 if s in crs:
                     cross_sent[s] = t
@@ -91,6 +93,24 @@ def feed_run(bot: BenchBot, stamper: CloseStamper, syms: list[str], rate: float,
             "feeder_lag_p99_s": pct(lag, 99), "feeder_lag_max_s": max(lag)}
 
 
+def commit_floor(path, synchronous: str, n: int = 300) -> dict:
+    """The disk's share: one small WAL transaction committed with this synchronous mode, alone
+    in an idle process (the close intent is committed like this before the order is sent)."""
+    con = sqlite3.connect(str(path), isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    lat = []
+    for i in range(n):
+        t = time.perf_counter()
+        con.execute("BEGIN")
+        con.execute("INSERT INTO t (v) VALUES (?)", (f"close intent {i}",))
+        con.execute("COMMIT")
+        lat.append(time.perf_counter() - t)
+    con.close()
+    return summary(lat)
+
+
 def main() -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -98,8 +118,12 @@ def main() -> dict:
     ap.add_argument("--rate", type=float, default=20.0, help="ticks per second per symbol")
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--crossing", type=int, default=200, help="symbols crossing their trigger per run")
+    ap.add_argument("--synchronous", default="full", choices=["full", "normal"],
+                    help="SQLite synchronous mode of the bot's database (the close intent is committed "
+                         "before the order is sent)")
     args = ap.parse_args()
-    header("bench_reaction", f"{args.symbols} symbols x {args.rate:g} ticks/s, latency_s=0")
+    header("bench_reaction", f"{args.symbols} symbols x {args.rate:g} ticks/s, latency_s=0, "
+                             f"synchronous={args.synchronous}")
     tmp = TempDir("reaction")
     box: dict = {}
 
@@ -107,8 +131,10 @@ def main() -> dict:
         box["w"] = CloseStamper(paper)
         return box["w"]
 
+    floor = commit_floor(tmp.path / "floor.sqlite", args.synchronous)
     syms = symbols(args.symbols)
-    bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap, risk={"trailing_step_pct": Decimal("50")})
+    bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap, risk={"trailing_step_pct": Decimal("50")},
+                   synchronous=args.synchronous)
     rng = random.Random(7)
     runs = []
     try:
@@ -141,6 +167,8 @@ def main() -> dict:
          fmt(pct([r["tick_rate"] for r in runs], 50), "/s"), "-", "-"],
         ["process cpu/wall while feeding", len(runs), f"{pct([r['cpu_per_wall'] for r in runs], 50):.2f}", "-",
          f"{max(r['cpu_per_wall'] for r in runs):.2f}"],
+        [f"one WAL commit alone (synchronous={args.synchronous})", floor["n"], fmt(floor["median"], "ms"),
+         fmt(floor["p99"], "ms"), fmt(floor["max"], "ms")],
         ["feeder schedule lag", len(runs), "-", fmt(pct([r['feeder_lag_p99_s'] for r in runs], 50), "ms"),
          fmt(max(r['feeder_lag_max_s'] for r in runs), "ms")],
     ]
@@ -149,7 +177,7 @@ def main() -> dict:
     print(f"  crossings without a close: {missing}; ticks dropped (actor not running): {sum(r['dropped'] for r in runs)}")
     print(f"  target p99 < 2 ms: {'MET' if s['p99'] < 0.002 else 'MISSED'} (pooled p99 {fmt(s['p99'], 'ms')})")
     out = {"runs": [{k: v for k, v in r.items() if k != "latencies"} | {"summary": summary(r["latencies"])} for r in runs],
-           "pooled": s, "config": vars(args)}
+           "pooled": s, "commit_floor": floor, "config": vars(args)}
     write_json("reaction", out)
     return out
 

@@ -27,7 +27,9 @@ if str(ROOT) not in sys.path:
 import pykka  # noqa: E402
 from loguru import logger  # noqa: E402
 
+from actors.market_feed import MarketFeed  # noqa: E402
 from actors.messages import ExternalSignal, Ping  # noqa: E402
+from actors.price_slots import PriceSlots  # noqa: E402
 from actors.symbol_actor import ActorDeps, SymbolActor  # noqa: E402
 from exchange.paper.exchange import PaperExchange  # noqa: E402
 from exchange.paper.prices import GeneratorPriceSource  # noqa: E402
@@ -253,10 +255,16 @@ class BenchBot:
             reconcile_interval_s=reconcile_interval_s, kill_switch_escalations=10_000,
             kill_switch_window_s=600, views=self.views)
         self._rules = {s: market_rules(self.paper, s) for s in syms}
+        self.prices = PriceSlots(syms)
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=self.core_for,
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,
                               report=self.sup.report, on_escalate=self.sup.escalated,
-                              entries_blocked=self.sup.entries_blocked, views=self.views)
+                              entries_blocked=self.sup.entries_blocked, views=self.views,
+                              prices=self.prices)
+        # The production feed's delivery path (never started: benchmarks call deliver_tick from
+        # their own feeder thread instead of polling the paper exchange).
+        self.feed = MarketFeed(exchange=self.exchange, symbols=syms, deliver=self.sup.tell, interval_s=3600,
+                               own_prefix=f"main-{self.repo.id_tag}-", logger=logger, prices=self.prices)
 
     def core_for(self, symbol: str) -> SymbolCore:
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=self.repo.id_tag,

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pykka
 
 from actors.market_feed import MarketFeed
+from actors.price_slots import PriceSlots
 from actors.messages import ExternalSignal
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
@@ -97,16 +98,21 @@ class AccountRuntime:
             kill_switch_window_s=sv.kill_switch_window_s, emergency_close=self.closer.close,
             views=self.views,
         )
+        # Ticks are conflated into per-symbol price slots for the one-way actors (actors/price_slots.py);
+        # the hedge grid's actors take every tick as a message (its decisions are not on that fast path).
+        grid = s.strategy.name == "hedge_grid"
+        prices = None if grid else PriceSlots(self.symbols)
         deps = ActorDeps(exchange=exchange, repo=repo, core_for=wiring.core_factory(s, exchange, repo.id_tag),
                          strategy_for=wiring.strategy_factory(s), logger=self.log, report=sup.report,
-                         on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views)
-        if s.strategy.name == "hedge_grid":
+                         on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views,
+                         prices=prices)
+        if grid:
             from actors.grid_actor import GridDeps
             self._grid = GridDeps(core_for=wiring.grid_core_factory(s, exchange, repo.id_tag),
                                   emergency_close=self.closer.close)
         self.feed = MarketFeed(exchange=exchange, symbols=self.symbols, deliver=sup.tell,
                                interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=self.log,
-                               fetch_fills=fills_poller(exchange, self.symbols))
+                               fetch_fills=fills_poller(exchange, self.symbols), prices=prices)
         self.sup = sup
 
     def _start_grid_actor(self, symbol: str, deps: ActorDeps) -> pykka.ActorRef:

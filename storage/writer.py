@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import peewee as pw
@@ -24,12 +23,19 @@ class WriterStopped(RuntimeError):
     pass
 
 
-@dataclass(slots=True)
 class _Unit:
-    work: Callable[[], Any]
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Any = None
-    error: BaseException | None = None
+    """One caller's work. `done` is a lock taken at creation and released by the writer once
+    the unit is committed: waiting on a bare lock costs a fraction of `threading.Event`'s
+    Condition machinery, and a 500-actor wave waits ~3 times per symbol."""
+
+    __slots__ = ("work", "done", "result", "error")
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.work = work
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.result: Any = None
+        self.error: BaseException | None = None
 
 
 _STOP = object()
@@ -52,7 +58,7 @@ class GroupCommitWriter:
             raise WriterStopped("database writer is stopped")
         unit = _Unit(work)
         self._queue.put(unit)
-        if not unit.done.wait(timeout):
+        if not unit.done.acquire(timeout=-1 if timeout is None else timeout):
             raise TimeoutError("database commit did not finish in time")
         if unit.error is not None:
             raise unit.error
@@ -106,4 +112,4 @@ class GroupCommitWriter:
         self.commits += 1
         self.units += len(batch)
         for unit in batch:
-            unit.done.set()
+            unit.done.release()

@@ -7,7 +7,8 @@ property tests.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
@@ -26,7 +27,7 @@ from trading.events import (
     SignalRaised,
     TimerFired,
 )
-from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, SymbolState
+from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Side, SymbolState, TrailingState
 from trading.reconcile import reconcile
 from trading.rules import Rules
 
@@ -39,7 +40,8 @@ class SymbolCore:
 
     def decide(self, state: SymbolState, event: Event, now: float) -> Decision:
         ctx = Ctx(rules=self.rules, now=now)
-        state = replace(state, finished_orders=())
+        if state.finished_orders:
+            state = replace(state, finished_orders=())
         match event:
             case PriceTicked():
                 state = on_price(state, event, ctx)
@@ -67,6 +69,84 @@ class SymbolCore:
             case _:
                 raise TypeError(f"decide: unknown event {event!r}")
         return ctx.decision(state)
+
+    def quiet_band(self, state: SymbolState) -> QuietBand | None:
+        """The prices at which `decide(state, PriceTicked(price), now)` changes nothing but
+        `last_price` (no command, no journal entry, no other field), or None when this state has
+        no such shortcut. See `quiet_band`."""
+        return quiet_band(state)
+
+
+@dataclass(frozen=True, slots=True)
+class QuietBand:
+    """Prices (and a time limit) for which a price tick is a no-op.
+
+    A price is quiet when ``price > gt``, ``price < lt``, ``price >= ge`` and ``price <= le``
+    (a None bound is no bound) and ``now < until`` (None: no time limit). Built from the same
+    predicates `on_price` uses, never wider: when in doubt the tick takes the full path.
+    """
+
+    gt: Decimal | None = None
+    lt: Decimal | None = None
+    ge: Decimal | None = None
+    le: Decimal | None = None
+    until: float | None = None
+
+    def contains(self, price: Decimal, now: float) -> bool:
+        return ((self.gt is None or price > self.gt) and (self.lt is None or price < self.lt)
+                and (self.ge is None or price >= self.ge) and (self.le is None or price <= self.le)
+                and (self.until is None or now < self.until))
+
+    def contains_price(self, price: Decimal) -> bool:
+        """The price part only (for a caller on another clock); a time-limited band is never
+        quiet here."""
+        return self.until is None and self.contains(price, 0.0)
+
+
+ALWAYS_QUIET = QuietBand()
+
+
+def quiet_band(state: SymbolState) -> QuietBand | None:
+    """Mirror of `on_price` (maintain, trailing advance, exit reasons) as price bounds.
+
+    - flat / entering: `maintain` only acts on closing or open positions, `on_price` stops there;
+    - closing: only a due close retry acts (`retry_close_due`), so quiet until `next_close_at`;
+    - open: quiet while no protective level is crossed (stop, trailing trigger: `crossed_against`),
+      no favourable level is reached (take-profit, trailing activation: `reached`), the price is
+      not a new best for an active trailing stop (`better`), and no stop placement is due
+      (`protect`: until `next_stop_at`).
+    """
+    phase = state.phase
+    if phase is Phase.FLAT or phase is Phase.ENTERING:
+        return ALWAYS_QUIET
+    if phase is Phase.CLOSING:
+        if state.quarantined or state.next_close_at is None or state.position is None:
+            return ALWAYS_QUIET
+        return QuietBand(until=state.next_close_at)
+    pos = state.position
+    if pos is None:
+        return None  # an open phase without a position: leave it to the full path
+    until = None
+    if state.needs_stop and not state.live_orders(OrderPurpose.STOP):
+        until = state.next_stop_at
+    protective = [lvl for lvl in (state.stop_price,) if lvl is not None]
+    favourable = [] if state.take_profit_price is None else [state.take_profit_price]
+    best = None
+    t = state.trailing
+    if t is not None:
+        if t.trigger_price is not None:
+            protective.append(t.trigger_price)
+        if t.state is TrailingState.WAITING:
+            favourable.append(t.activation_price)
+        elif t.best_price is None:
+            return None
+        else:
+            best = t.best_price
+    if pos.side is Side.LONG:  # crossed_against: price <= level; reached: price >= level
+        return QuietBand(gt=max(protective) if protective else None,
+                         lt=min(favourable) if favourable else None, le=best, until=until)
+    return QuietBand(lt=min(protective) if protective else None,
+                     gt=max(favourable) if favourable else None, ge=best, until=until)
 
 
 def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:

@@ -14,6 +14,7 @@ from loguru import logger
 
 from actors.market_feed import MarketFeed
 from actors.messages import ExternalSignal, Tick
+from actors.price_slots import PriceSlots
 from actors.symbol_actor import ActorDeps, SymbolActor
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource
@@ -67,13 +68,15 @@ class Harness:
             heartbeat_timeout_s=heartbeat_timeout_s, mailbox_max=mailbox_max,
             reconcile_interval_s=3600, kill_switch_escalations=kill_switch_escalations,
             kill_switch_window_s=600, views=self.views)
+        self.prices = PriceSlots(symbols)
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=self.core_for,
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,
                               report=self.sup.report, on_escalate=self.sup.escalated,
-                              entries_blocked=self.sup.entries_blocked, views=self.views, clock=self.clock)
+                              entries_blocked=self.sup.entries_blocked, views=self.views, clock=self.clock,
+                              prices=self.prices)
         self.feed = MarketFeed(exchange=self.exchange, symbols=symbols, deliver=self.sup.tell,
                                interval_s=3600, own_prefix=f"main-{self.repo.id_tag}-", logger=logger,
-                               clock=self.clock)
+                               clock=self.clock, prices=self.prices)
 
     def core_for(self, symbol: str) -> SymbolCore:
         base = make_rules(**self.risk)
