@@ -19,7 +19,8 @@ import threading
 import time
 
 from common import (
-    BenchBot, CpuMeter, GlobalLockExchange, TempDir, fmt, header, pct, summary, symbols, table, write_json,
+    BenchBot, CpuMeter, GlobalLockExchange, Probe, TempDir, fmt, header, pct, summary, symbols, table,
+    write_json,
 )
 
 COVERAGE_AT = (0.1, 0.2, 0.3, 0.5, 1.0, 2.0)
@@ -57,9 +58,11 @@ def one_wave(n: int, locked: bool, timeout: float) -> dict:
         samples: list[tuple[float, int]] = []
         stop = threading.Event()
 
+        sampled = Probe(syms, bot.protected)
+
         def sampler() -> None:
             while not stop.is_set():
-                samples.append((time.perf_counter(), sum(1 for s in syms if bot.protected(s))))
+                samples.append((time.perf_counter(), sampled.count()))
                 time.sleep(0.01)
 
         th = threading.Thread(target=sampler, daemon=True)
@@ -72,8 +75,9 @@ def one_wave(n: int, locked: bool, timeout: float) -> dict:
         sent = time.perf_counter() - t0
         done_at = None
         deadline = t0 + timeout
+        probe = Probe(syms, bot.protected)
         while time.perf_counter() < deadline:
-            if all(bot.protected(s) for s in syms):
+            if probe.all_done():
                 done_at = time.perf_counter()
                 break
             time.sleep(0.002)

@@ -23,7 +23,7 @@ def test_single_account_needs_no_account_but_checks_a_given_one():
 
 def test_several_accounts():
     settings = load_settings(ROOT / "examples" / "multi_account.toml")
-    with pytest.raises(UsageError, match=r"required when several accounts are configured \(choose from: alpha, beta, gamma\)"):
+    with pytest.raises(UsageError, match=r"required when several accounts are configured \(choose from: alpha, beta, gamma, delta\)"):
         pick_account(settings, None, BTC, required=True)
     assert pick_account(settings, None, BNB, required=False) == "gamma"  # the only one trading it
     with pytest.raises(UsageError, match="ETH/USDT:USDT is traded by accounts alpha, beta"):
