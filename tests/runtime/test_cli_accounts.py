@@ -30,5 +30,5 @@ def test_several_accounts():
         pick_account(settings, None, ETH, required=False)
     assert pick_account(settings, "beta", ETH, required=True) == "beta"
     assert pick_account(settings, None, "XYZ/USDT:USDT", required=False) is None
-    with pytest.raises(UsageError, match="unknown account 'delta'"):
-        pick_account(settings, "delta", ETH, required=False)
+    with pytest.raises(UsageError, match="unknown account 'omega'"):
+        pick_account(settings, "omega", ETH, required=False)
