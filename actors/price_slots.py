@@ -48,11 +48,17 @@ class PriceSlot:
         `quiet_wake_s` ago (None: never; the next wake or `Timer` picks it up). Any other price
         wakes it now."""
         with self._lock:
-            self._tick = tick
             self.offered += 1
+            band = self._band
+            held = self._tick
+            # A quiet price never replaces one the actor has not taken that is not quiet (it
+            # crosses a level): a dip through a trigger that reverses on the next tick is still
+            # acted on, while a quiet price would change nothing but the mark price anyway.
+            if not (held is not None and band is not None and band.contains_price(tick.price)
+                    and not band.contains_price(held.price)):
+                self._tick = tick
             if self._wake_pending:
                 return False
-            band = self._band
             if (band is not None and band.contains_price(tick.price)
                     and (quiet_wake_s is None or now - self._woken_at < quiet_wake_s)):
                 return False

@@ -51,6 +51,17 @@ def test_quiet_prices_wait_but_a_crossing_price_wakes_at_once():
     assert slot.offer(tick("100.5"), now=0.3, quiet_wake_s=0.25)
 
 
+def test_a_crossing_price_is_not_replaced_by_a_quiet_one_before_the_actor_takes_it():
+    slot = PriceSlot()
+    slot.publish_band(QuietBand(gt=D("99"), lt=D("101")))
+    assert slot.offer(tick("98"), now=0.0, quiet_wake_s=None)  # crosses: wake sent
+    assert not slot.offer(tick("100"), now=0.0, quiet_wake_s=None)  # back inside before the take
+    assert slot.take() == tick("98")  # the dip is still acted on
+    assert slot.offer(tick("97"), now=0.0, quiet_wake_s=None)
+    assert not slot.offer(tick("102"), now=0.0, quiet_wake_s=None)  # also crossing: the latest wins
+    assert slot.take() == tick("102")
+
+
 def test_time_limited_band_is_never_quiet_for_the_feed():
     slot = PriceSlot()
     slot.publish_band(QuietBand(gt=D("99"), until=1e12))
