@@ -46,7 +46,8 @@ from trading.events import (
     SignalRaised,
     TimerFired,
 )
-from trading.grid.core import GridCore, PlaceGridOrder
+from trading.grid.context import PlaceGridOrder
+from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind, GridOrder, GridState
 from trading.model import OrderStatus, Side

@@ -233,8 +233,7 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
     if skip is None and price is not None:
         size = ev.size_usdt or ctx.rules.risk.order_size_usdt
         amount = ctx.rules.market.amount_down(size / price)
-        m = ctx.rules.market
-        if amount < m.min_amount or amount * price < m.min_cost:
+        if not ctx.rules.market.tradable(amount, price):
             skip = f"size {size} USDT is below the market minimum"
     elif skip is None:
         skip = "no price yet"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+ZERO_AMOUNT = Decimal(0)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketRules:
@@ -20,6 +22,10 @@ class MarketRules:
     def price_round(self, price: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
         ticks = (price / self.price_tick).to_integral_value(rounding=rounding)
         return ticks * self.price_tick
+
+    def tradable(self, amount: Decimal, price: Decimal) -> bool:
+        """At least the minimum amount and the minimum order value."""
+        return ZERO_AMOUNT < amount and amount >= self.min_amount and amount * price >= self.min_cost
 
     def price_floor(self, price: Decimal) -> Decimal:
         return self.price_round(price, ROUND_FLOOR)

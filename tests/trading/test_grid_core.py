@@ -15,7 +15,8 @@ from trading.events import (
     OrderFilled,
     PriceTicked,
 )
-from trading.grid.core import GridCore, PlaceGridOrder
+from trading.grid.context import PlaceGridOrder
+from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind, GridState
 from trading.grid.rules import GridRules

@@ -9,18 +9,20 @@ Pure, like `trading/decide.py`. The seed grid bot's race bugs are impossible by 
   (incident 10);
 - a pending level is recomputed after the price moves more than `recalc_pct` from the price it
   was computed from; reference quantities are cleared when both legs are flat.
-After every event `maintain` brings the orders in line with the legs: each open leg has a stop
-covering it and a take-profit, and the next level rests on the exchange while levels remain.
+After every event `maintain` (trading/grid/maintain.py) brings the orders in line with the legs:
+each open leg has a stop covering it and a take-profit, and the next level rests on the exchange
+while levels remain.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from trading.commands import CancelOrder, Escalate, JournalEntry, LedgerEntry
-from trading.decision import Decision, _plain
+from trading import trailing_stop as ts
+from trading.commands import CancelOrder, Escalate, LedgerEntry
+from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
     ExchangeOrder,
@@ -33,54 +35,14 @@ from trading.events import (
     SignalRaised,
     TimerFired,
 )
+from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
+from trading.grid.maintain import maintain
 from trading.grid.model import GridKind, GridOrder, GridState, Leg
 from trading.grid.rules import GridRules
 from trading.model import ZERO, OrderStatus, Side
 
-HUNDRED = Decimal(100)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlaceGridOrder:
-    """Send an order that is already committed as pending (write-ahead). For an order that
-    can grow a position, `margin` is what it needs free: the shell checks the balance right
-    before this one placement (one check, one place)."""
-
-    order: GridOrder
-    margin: Decimal | None = None
-
-
-GridCommand = PlaceGridOrder | CancelOrder | Escalate
-
-
 GridDecision = Decision  # its state is a GridState
-
-
-@dataclass(slots=True)
-class _Ctx:
-    rules: GridRules
-    now: float
-    commands: list[GridCommand] = field(default_factory=list)
-    journal: list[JournalEntry] = field(default_factory=list)
-    ledger: list[LedgerEntry] = field(default_factory=list)
-
-    def record(self, type_: str, **data: Any) -> None:
-        self.journal.append(JournalEntry(type=type_, data={k: _plain(v) for k, v in data.items()}))
-
-    def place(self, state: GridState, leg: Side, kind: GridKind, side: str, amount: Decimal, *,
-              price: Decimal | None = None, level: int = 0, replaces: str | None = None,
-              margin: Decimal | None = None) -> GridState:
-        seq = state.order_seq + 1
-        order = GridOrder(client_order_id=self.rules.client_order_id(seq, kind), leg=leg, kind=kind,
-                          side=side, amount=amount, price=price, level=level, created_at=self.now,
-                          replaces=replaces)
-        self.commands.append(PlaceGridOrder(order=order, margin=margin))
-        return replace(state, order_seq=seq).with_order(order)
-
-    def cancel(self, state: GridState, order: GridOrder) -> GridState:
-        self.commands.append(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
-        return state.with_order(replace(order, cancel_requested_at=self.now))
 
 
 class GridCore:
@@ -88,7 +50,7 @@ class GridCore:
         self.rules = rules
 
     def decide(self, state: GridState, event: Any, now: float, *, maintain_after: bool = True) -> GridDecision:
-        ctx = _Ctx(rules=self.rules, now=now)
+        ctx = GridCtx(rules=self.rules, now=now)  # type: ignore[arg-type]
         state = replace(state, finished_orders=())
         match event:
             case PriceTicked(price=price):
@@ -120,44 +82,11 @@ class GridCore:
                 raise TypeError(f"grid decide: unknown event {event!r}")
         if maintain_after:
             state = maintain(state, ctx)
-        return GridDecision(state=state, commands=tuple(ctx.commands), journal=tuple(ctx.journal),
-                            ledger=tuple(ctx.ledger))
-
-
-# -- prices ---------------------------------------------------------------------------------
-def _pct(price: Decimal, pct: Decimal, sign: int) -> Decimal:
-    return price * (1 + sign * pct / HUNDRED)
-
-
-def stop_level(r: GridRules, side: Side, opened_at_price: Decimal) -> Decimal:
-    raw = _pct(opened_at_price, r.stop_loss_pct, -side.sign)
-    return r.market.price_floor(raw) if side is Side.LONG else r.market.price_ceil(raw)
-
-
-def take_profit_level(r: GridRules, side: Side, entry: Decimal) -> Decimal:
-    raw = _pct(entry, r.take_profit_pct, side.sign)
-    return r.market.price_ceil(raw) if side is Side.LONG else r.market.price_floor(raw)
-
-
-def next_level_price(r: GridRules, side: Side, anchor: Decimal) -> Decimal:
-    raw = _pct(anchor, r.step_pct, -side.sign)
-    return r.market.price_floor(raw) if side is Side.LONG else r.market.price_ceil(raw)
-
-
-def level_amount(r: GridRules, ref_qty: Decimal, level: int) -> Decimal:
-    return r.market.amount_down(ref_qty * r.size_multiplier ** level)
-
-
-def _tradable(r: GridRules, amount: Decimal, price: Decimal) -> bool:
-    return amount >= r.market.min_amount and amount > ZERO and amount * price >= r.market.min_cost
-
-
-def _crossed_stop(side: Side, price: Decimal, stop: Decimal) -> bool:
-    return price <= stop if side is Side.LONG else price >= stop
+        return ctx.decision(state)
 
 
 # -- events ---------------------------------------------------------------------------------
-def on_accepted(state: GridState, ev: OrderAccepted, ctx: _Ctx) -> GridState:
+def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
     order = state.order(ev.client_order_id)
     if order is None or order.status is not OrderStatus.PENDING:
         return state
@@ -181,7 +110,7 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: _Ctx) -> GridState:
     return state
 
 
-def on_filled(state: GridState, ev: OrderFilled, ctx: _Ctx) -> GridState:
+def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state
@@ -203,11 +132,11 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: _Ctx) -> GridState:
 
 
 def _grow(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
-          ctx: _Ctx) -> GridState:
+          ctx: GridCtx) -> GridState:
     r = ctx.rules
     if not leg.is_open:
         leg = Leg(side=leg.side, position_id=order.client_order_id, opened_at=ctx.now,
-                  ref_qty=leg.ref_qty or order.amount, stop_price=stop_level(r, leg.side, price))
+                  ref_qty=leg.ref_qty or order.amount, stop_price=ts.initial_stop(leg.side, price, r.stop_loss_pct, r.market))
         ctx.record("LegOpened", leg=leg.side, position_id=leg.position_id, price=price, amount=delta,
                    stop_price=leg.stop_price, ref_qty=leg.ref_qty)
     else:
@@ -222,7 +151,7 @@ def _grow(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: D
 
 
 def _reduce(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
-            ctx: _Ctx) -> GridState:
+            ctx: GridCtx) -> GridState:
     if not leg.is_open or leg.entry_price is None:
         ctx.record("FillWithoutLeg", leg=order.leg, order=order.client_order_id, amount=delta, price=price)
         return state
@@ -243,7 +172,7 @@ def _reduce(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price:
     return close_leg(state, leg.side, reason.get(order.kind, "closed"), ctx)
 
 
-def close_leg(state: GridState, side: Side, reason: str, ctx: _Ctx) -> GridState:
+def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridState:
     """The leg is flat: book it, then cancel every order it owned and the pending levels of both
     legs; it reopens once all of those are confirmed gone."""
     leg = state.leg(side)
@@ -261,7 +190,7 @@ def close_leg(state: GridState, side: Side, reason: str, ctx: _Ctx) -> GridState
     return state
 
 
-def on_canceled(state: GridState, cid: str, ctx: _Ctx) -> GridState:
+def on_canceled(state: GridState, cid: str, ctx: GridCtx) -> GridState:
     order = state.order(cid)
     if order is None:
         return state
@@ -269,7 +198,7 @@ def on_canceled(state: GridState, cid: str, ctx: _Ctx) -> GridState:
     return state.with_order(replace(order, status=OrderStatus.CANCELED))
 
 
-def on_failed(state: GridState, ev: OrderFailed, ctx: _Ctx) -> GridState:
+def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state
@@ -288,7 +217,7 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: _Ctx) -> GridState:
     attempts = leg.close_attempts + 1
     state = state.with_leg(replace(leg, close_attempts=attempts, retry_at=ctx.now + r.close_backoff(attempts)))
     if attempts >= r.max_close_attempts:
-        ctx.commands.append(Escalate(reason=f"{order.leg.value} leg: close failed {attempts} times",
+        ctx.emit(Escalate(reason=f"{order.leg.value} leg: close failed {attempts} times",
                                      attempts=attempts, last_error=ev.error))
         ctx.record("Escalated", leg=order.leg, attempts=attempts, last_error=ev.error)
         state = replace(state, quarantined=True,
@@ -296,7 +225,7 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: _Ctx) -> GridState:
     return state
 
 
-def on_blocked(state: GridState, blocked: bool, reason: str, ctx: _Ctx) -> GridState:
+def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> GridState:
     if blocked != state.entries_blocked:
         ctx.record("EntriesBlocked" if blocked else "EntriesAllowed", reason=reason)
     state = replace(state, entries_blocked=blocked)
@@ -308,7 +237,7 @@ def on_blocked(state: GridState, blocked: bool, reason: str, ctx: _Ctx) -> GridS
 
 
 # -- reconciliation -------------------------------------------------------------------------
-def reconcile(state: GridState, ev: GridReconciled, ctx: _Ctx) -> GridState:
+def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
     if ev.price is not None:
         state = replace(state, last_price=ev.price)
     for order in list(state.orders):
@@ -316,7 +245,7 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: _Ctx) -> GridState:
         state = _apply_exchange_order(state, order, found, ctx)
     for orphan in ev.orphans:
         ctx.record("OrphanCanceled", order=orphan.client_order_id, exchange_id=orphan.exchange_id)
-        ctx.commands.append(CancelOrder(client_order_id=orphan.client_order_id or None,
+        ctx.emit(CancelOrder(client_order_id=orphan.client_order_id or None,
                                         exchange_id=orphan.exchange_id))
     for side in (Side.LONG, Side.SHORT):
         state = _adopt_position(state, side, ev, ctx)
@@ -324,7 +253,7 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: _Ctx) -> GridState:
 
 
 def _apply_exchange_order(state: GridState, order: GridOrder, found: ExchangeOrder | None,
-                          ctx: _Ctx) -> GridState:
+                          ctx: GridCtx) -> GridState:
     cid = order.client_order_id
     if found is None:
         if order.status is OrderStatus.PENDING:
@@ -352,7 +281,7 @@ def _apply_exchange_order(state: GridState, order: GridOrder, found: ExchangeOrd
     return on_canceled(state, cid, ctx)
 
 
-def _adopt_position(state: GridState, side: Side, ev: GridReconciled, ctx: _Ctx) -> GridState:
+def _adopt_position(state: GridState, side: Side, ev: GridReconciled, ctx: GridCtx) -> GridState:
     leg = state.leg(side)
     ex = ev.positions.get(side)
     contracts = ex.contracts if ex is not None else ZERO
@@ -367,134 +296,9 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled, ctx: _Ctx)
         adopted = Leg(side=side, position_id=f"adopted-{ctx.rules.client_order_id(state.order_seq + 1, GridKind.OPEN)}",
                       contracts=contracts, entry_price=ex.entry_price, opened_at=ctx.now,
                       ref_qty=leg.ref_qty or contracts, anchor=ex.entry_price,
-                      stop_price=stop_level(ctx.rules, side, ex.entry_price))
+                      stop_price=ts.initial_stop(side, ex.entry_price, ctx.rules.stop_loss_pct, ctx.rules.market))
         ctx.record("LegAdopted", leg=side, contracts=contracts, entry_price=ex.entry_price,
                    stop_price=adopted.stop_price)
         return replace(state, order_seq=state.order_seq + 1).with_leg(adopted)
     ctx.record("LegAdjusted", leg=side, ours=leg.contracts, exchange=contracts, entry_price=ex.entry_price)
     return state.with_leg(replace(leg, contracts=contracts, entry_price=ex.entry_price))
-
-
-# -- keeping the orders in line with the legs -----------------------------------------------
-def maintain(state: GridState, ctx: _Ctx) -> GridState:
-    price = state.last_price
-    if price is None:
-        return state
-    state = _retry_cancels(state, ctx)
-    for side in (Side.LONG, Side.SHORT):
-        if state.leg(side).is_open:
-            state = _protect(state, side, price, ctx)
-            state = _take_profit(state, side, ctx)
-    state = _open_legs(state, price, ctx)
-    for side in (Side.LONG, Side.SHORT):
-        if state.leg(side).is_open:
-            state = _next_level(state, side, price, ctx)
-    return state
-
-
-def _retry_cancels(state: GridState, ctx: _Ctx) -> GridState:
-    for order in state.orders:
-        at = order.cancel_requested_at
-        if at is not None and ctx.now - at >= ctx.rules.retry_s:
-            state = ctx.cancel(state, order)
-    return state
-
-
-def _throttled(state: GridState, side: Side, ctx: _Ctx) -> bool:
-    """After a failed order on this leg, the next one waits (retry_s, or the close backoff)."""
-    return ctx.now < state.leg(side).retry_at
-
-
-def _active(orders: list[GridOrder]) -> list[GridOrder]:
-    return [o for o in orders if o.cancel_requested_at is None]
-
-
-def _protect(state: GridState, side: Side, price: Decimal, ctx: _Ctx) -> GridState:
-    leg = state.leg(side)
-    assert leg.stop_price is not None
-    stops = _active(state.orders_of(side, GridKind.STOP))
-    if _crossed_stop(side, price, leg.stop_price) and not state.protected(side):
-        if state.quarantined or state.orders_of(side, GridKind.CLOSE) or _throttled(state, side, ctx):
-            return state
-        ctx.record("StopCrossedUnprotected", leg=side, stop_price=leg.stop_price, price=price)
-        return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
-    if _throttled(state, side, ctx):
-        return state
-    if not stops:
-        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts, price=leg.stop_price)
-    newest = stops[-1]
-    if newest.amount != leg.contracts and not any(o.status is OrderStatus.PENDING for o in stops):
-        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts,
-                         price=leg.stop_price, replaces=newest.client_order_id)
-    return state
-
-
-def _take_profit(state: GridState, side: Side, ctx: _Ctx) -> GridState:
-    leg = state.leg(side)
-    if state.quarantined or leg.entry_price is None or _throttled(state, side, ctx):
-        return state
-    target = take_profit_level(ctx.rules, side, leg.entry_price)
-    tps = _active(state.orders_of(side, GridKind.TP))
-    if not tps:
-        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target)
-    newest = tps[-1]
-    if (newest.price, newest.amount) != (target, leg.contracts) and not any(
-            o.status is OrderStatus.PENDING for o in tps):
-        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target,
-                         replaces=newest.client_order_id)
-    return state
-
-
-def _entries_allowed(state: GridState) -> bool:
-    return not (state.quarantined or state.entries_blocked)
-
-
-def _open_legs(state: GridState, price: Decimal, ctx: _Ctx) -> GridState:
-    if not _entries_allowed(state) or ctx.now < state.next_open_at:
-        return state
-    if state.reopen:
-        waiting = [o for o in state.orders if o.kind is GridKind.ADD or o.leg in state.reopen]
-        if waiting:
-            return state  # cancels not confirmed yet: no orphan may fill into the new leg
-        ctx.record("ReopenCleared", sides=",".join(s.value for s in state.reopen))
-        state = replace(state, reopen=())
-    r = ctx.rules
-    for side in (Side.LONG, Side.SHORT):
-        leg = state.leg(side)
-        if leg.is_open or state.orders_of(side, GridKind.OPEN):
-            continue
-        amount = leg.ref_qty or r.market.amount_down(r.order_size_usdt / price)
-        if not _tradable(r, amount, price):
-            ctx.record("OpenSkipped", leg=side, reason=f"size {amount} is below the market minimum")
-            return replace(state, next_open_at=ctx.now + r.open_retry_s)
-        state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount,
-                          margin=amount * price / r.leverage)
-    return state
-
-
-def _next_level(state: GridState, side: Side, price: Decimal, ctx: _Ctx) -> GridState:
-    r = ctx.rules
-    leg = state.leg(side)
-    if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
-        return state
-    adds = state.orders_of(side, GridKind.ADD)
-    if adds:
-        add = adds[-1]
-        anchor = leg.anchor or price
-        moved = abs(price - anchor) / anchor * HUNDRED
-        if add.status is OrderStatus.OPEN and add.cancel_requested_at is None and moved > r.recalc_pct:
-            ctx.record("LevelRecalculated", leg=side, level=add.level, old_price=add.price, anchor=anchor,
-                       price=price, moved_pct=moved.quantize(Decimal("0.001")))
-            state = state.with_leg(replace(leg, anchor=price))
-            state = ctx.cancel(state, add)
-        return state
-    if _throttled(state, side, ctx):
-        return state
-    anchor = leg.anchor or leg.entry_price or price
-    level = leg.level + 1
-    target = next_level_price(r, side, anchor)
-    amount = level_amount(r, leg.ref_qty, level)
-    if not _tradable(r, amount, target):
-        return state
-    return ctx.place(state, side, GridKind.ADD, side.entry_order_side, amount, price=target, level=level,
-                     margin=amount * target / r.leverage)

@@ -1,0 +1,140 @@
+"""After every grid event: bring the orders in line with the legs. Each open leg gets a stop
+covering it (or a bot-side close if its stop level is crossed without one) and a take-profit;
+flat legs open (or reopen once every cancel is confirmed); and the next level rests on the
+exchange while levels remain, recalculated after a move past `recalc_pct`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from trading import trailing_stop as ts
+from trading.grid.context import GridCtx
+from trading.grid.model import GridKind, GridOrder, GridState
+from trading.model import OrderStatus, Side
+
+HUNDRED = Decimal(100)
+
+
+def maintain(state: GridState, ctx: GridCtx) -> GridState:
+    price = state.last_price
+    if price is None:
+        return state
+    state = _retry_cancels(state, ctx)
+    for side in (Side.LONG, Side.SHORT):
+        if state.leg(side).is_open:
+            state = _protect(state, side, price, ctx)
+            state = _take_profit(state, side, ctx)
+    state = _open_legs(state, price, ctx)
+    for side in (Side.LONG, Side.SHORT):
+        if state.leg(side).is_open:
+            state = _next_level(state, side, price, ctx)
+    return state
+
+
+def _retry_cancels(state: GridState, ctx: GridCtx) -> GridState:
+    for order in state.orders:
+        at = order.cancel_requested_at
+        if at is not None and ctx.now - at >= ctx.rules.retry_s:
+            state = ctx.cancel(state, order)
+    return state
+
+
+def _throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
+    """After a failed order on this leg, the next one waits (retry_s, or the close backoff)."""
+    return ctx.now < state.leg(side).retry_at
+
+
+def _active(orders: list[GridOrder]) -> list[GridOrder]:
+    return [o for o in orders if o.cancel_requested_at is None]
+
+
+def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
+    leg = state.leg(side)
+    assert leg.stop_price is not None
+    stops = _active(state.orders_of(side, GridKind.STOP))
+    if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
+        if state.quarantined or state.orders_of(side, GridKind.CLOSE) or _throttled(state, side, ctx):
+            return state
+        ctx.record("StopCrossedUnprotected", leg=side, stop_price=leg.stop_price, price=price)
+        return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
+    if _throttled(state, side, ctx):
+        return state
+    if not stops:
+        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts, price=leg.stop_price)
+    newest = stops[-1]
+    if newest.amount != leg.contracts and not any(o.status is OrderStatus.PENDING for o in stops):
+        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts,
+                         price=leg.stop_price, replaces=newest.client_order_id)
+    return state
+
+
+def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
+    leg = state.leg(side)
+    if state.quarantined or leg.entry_price is None or _throttled(state, side, ctx):
+        return state
+    target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
+    tps = _active(state.orders_of(side, GridKind.TP))
+    if not tps:
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target)
+    newest = tps[-1]
+    if (newest.price, newest.amount) != (target, leg.contracts) and not any(
+            o.status is OrderStatus.PENDING for o in tps):
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target,
+                         replaces=newest.client_order_id)
+    return state
+
+
+def _entries_allowed(state: GridState) -> bool:
+    return not (state.quarantined or state.entries_blocked)
+
+
+def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
+    if not _entries_allowed(state) or ctx.now < state.next_open_at:
+        return state
+    if state.reopen:
+        waiting = [o for o in state.orders if o.kind is GridKind.ADD or o.leg in state.reopen]
+        if waiting:
+            return state  # cancels not confirmed yet: no orphan may fill into the new leg
+        ctx.record("ReopenCleared", sides=",".join(s.value for s in state.reopen))
+        state = replace(state, reopen=())
+    r = ctx.rules
+    for side in (Side.LONG, Side.SHORT):
+        leg = state.leg(side)
+        if leg.is_open or state.orders_of(side, GridKind.OPEN):
+            continue
+        amount = leg.ref_qty or r.market.amount_down(r.order_size_usdt / price)
+        if not r.market.tradable(amount, price):
+            ctx.record("OpenSkipped", leg=side, reason=f"size {amount} is below the market minimum")
+            return replace(state, next_open_at=ctx.now + r.open_retry_s)
+        state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount,
+                          margin=amount * price / r.leverage)
+    return state
+
+
+def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
+    r = ctx.rules
+    leg = state.leg(side)
+    if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
+        return state
+    adds = state.orders_of(side, GridKind.ADD)
+    if adds:
+        add = adds[-1]
+        anchor = leg.anchor or price
+        moved = abs(price - anchor) / anchor * HUNDRED
+        if add.status is OrderStatus.OPEN and add.cancel_requested_at is None and moved > r.recalc_pct:
+            ctx.record("LevelRecalculated", leg=side, level=add.level, old_price=add.price, anchor=anchor,
+                       price=price, moved_pct=moved.quantize(Decimal("0.001")))
+            state = state.with_leg(replace(leg, anchor=price))
+            state = ctx.cancel(state, add)
+        return state
+    if _throttled(state, side, ctx):
+        return state
+    anchor = leg.anchor or leg.entry_price or price
+    level = leg.level + 1
+    target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
+    amount = r.market.amount_down(leg.ref_qty * r.size_multiplier ** level)
+    if not r.market.tradable(amount, target):
+        return state
+    return ctx.place(state, side, GridKind.ADD, side.entry_order_side, amount, price=target, level=level,
+                     margin=amount * target / r.leverage)
