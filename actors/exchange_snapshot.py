@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable, Iterable, TypeVar
 
 import ccxt
 
@@ -13,57 +13,83 @@ from trading.events import ExchangeOrder, ExchangePosition, ExternalFill, Reconc
 from trading.model import Side, SymbolState
 
 
+P = TypeVar("P")
+R = TypeVar("R")
+
+
 class SnapshotUnstable(Exception):
     """The position kept changing while the snapshot was taken."""
 
 
 def gather(exchange: ExchangePort, state: SymbolState, booked: set[str], attempts: int = 3) -> Reconciled:
-    """A consistent snapshot: the position is read before and after the orders, and the whole
-    read is repeated if it changed in between (a stop can fill between two calls)."""
+    """A consistent snapshot of the one-way position, our orders, orphans and the price."""
+    return consistent(state.symbol, lambda: position(exchange, state.symbol),
+                      lambda pos: _read(exchange, state, booked, pos), attempts)
+
+
+def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P], R], attempts: int = 3) -> R:
+    """The position(s) are read before and after everything else, and the whole read is
+    repeated if they changed in between (a stop can fill between two calls)."""
     for _ in range(attempts):
-        before = _position(exchange, state.symbol)
-        snapshot = _read(exchange, state, booked, before)
-        if _position(exchange, state.symbol) == before:
-            return snapshot
-    raise SnapshotUnstable(f"{state.symbol}: position changed during {attempts} snapshot attempts")
+        before = read_positions()
+        result = read(before)
+        if read_positions() == before:
+            return result
+    raise SnapshotUnstable(f"{symbol}: position changed during {attempts} snapshot attempts")
+
+
+def lookup_orders(exchange: ExchangePort, symbol: str, orders: Iterable[Any]) -> dict[str, ExchangeOrder]:
+    """Each of our live orders as the exchange has it, by client order id (absent: not found)."""
+    found: dict[str, ExchangeOrder] = {}
+    for order in orders:
+        try:
+            raw = exchange.fetch_order(order.exchange_id, symbol, {"clientOrderId": order.client_order_id})
+        except ccxt.OrderNotFound:
+            continue
+        found[order.client_order_id] = exchange_order(raw, order.client_order_id)
+    return found
+
+
+def orphans(exchange: ExchangePort, symbol: str, live: set[str]) -> tuple[ExchangeOrder, ...]:
+    """Open orders on the symbol that none of our live orders owns."""
+    return tuple(exchange_order(o) for o in exchange.fetch_open_orders(symbol)
+                 if o.get("clientOrderId") not in live)
+
+
+def last_price(exchange: ExchangePort, symbol: str) -> Decimal | None:
+    price = exchange.fetch_tickers([symbol]).get(symbol, {}).get("last")
+    return _dec(price) if price is not None else None
 
 
 def _read(exchange: ExchangePort, state: SymbolState, booked: set[str],
           position: ExchangePosition | None) -> Reconciled:
     symbol = state.symbol
-    orders: dict[str, ExchangeOrder] = {}
-    for order in state.orders:
-        try:
-            found = exchange.fetch_order(order.exchange_id, symbol,
-                                         {"clientOrderId": order.client_order_id})
-        except ccxt.OrderNotFound:
-            continue
-        orders[order.client_order_id] = exchange_order(found, order.client_order_id)
     live = {o.client_order_id for o in state.orders}
-    orphans = tuple(
-        exchange_order(o) for o in exchange.fetch_open_orders(symbol)
-        if o.get("clientOrderId") not in live
-    )
+    orders = lookup_orders(exchange, symbol, state.orders)
+    unowned = orphans(exchange, symbol, live)
     external: tuple[ExternalFill, ...] = ()
     if state.position is not None and position is None:
-        known = booked | live
-        external = _external_fills(exchange, symbol, state.position.opened_at, known)
-    tickers = exchange.fetch_tickers([symbol])
-    price = tickers.get(symbol, {}).get("last")
-    return Reconciled(position=position, orders=orders, orphans=orphans,
-                      external_fills=external, price=_dec(price) if price is not None else None)
+        external = _external_fills(exchange, symbol, state.position.opened_at, booked | live)
+    return Reconciled(position=position, orders=orders, orphans=unowned,
+                      external_fills=external, price=last_price(exchange, symbol))
 
 
-def _position(exchange: ExchangePort, symbol: str) -> ExchangePosition | None:
+def positions(exchange: ExchangePort, symbol: str) -> dict[Side, ExchangePosition]:
+    """The symbol's nonzero positions by side (one in one-way mode, one per leg in hedge mode;
+    ccxt lists flat positions on some exchanges)."""
+    out: dict[Side, ExchangePosition] = {}
     for p in exchange.fetch_positions([symbol]):
-        if p.get("symbol") != symbol:
-            continue
         contracts = _dec(p.get("contracts"))
-        if contracts <= 0:
-            continue  # ccxt lists flat positions on some exchanges
-        return ExchangePosition(side=Side(str(p.get("side")).lower()), contracts=contracts,
-                                entry_price=_dec(p.get("entryPrice")))
-    return None
+        if p.get("symbol") != symbol or contracts <= 0:
+            continue
+        side = Side(str(p.get("side")).lower())
+        out[side] = ExchangePosition(side=side, contracts=contracts, entry_price=_dec(p.get("entryPrice")))
+    return out
+
+
+def position(exchange: ExchangePort, symbol: str) -> ExchangePosition | None:
+    """The one-way position (the first nonzero one), or None."""
+    return next(iter(positions(exchange, symbol).values()), None)
 
 
 def _external_fills(exchange: ExchangePort, symbol: str, since_s: float,

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
-import ccxt
 import pykka
 
 from actors.actor_view import ActorView
+from actors import exchange_snapshot as snap
 from actors.command_executor import CommandExecutor, describe
 from actors.messages import (
     BlockEntries,
@@ -31,14 +31,13 @@ from actors.messages import (
     Tick,
     Timer,
 )
-from actors.order_results import _dec, events_for, exchange_order
+from actors.order_results import _dec, events_for
 from actors.symbol_actor import ActorDeps
 from exchange.port import ExchangePort
 from trading.commands import CancelOrder, Escalate
 from trading.events import (
     EntriesBlocked,
     Event,
-    ExchangeOrder,
     ExchangePosition,
     OrderFailed,
     PriceTicked,
@@ -112,37 +111,16 @@ class GridExecutor(CommandExecutor):
 
 
 def gather(exchange: ExchangePort, state: GridState, attempts: int = 3) -> GridReconciled:
-    """A consistent snapshot of both legs: positions read before and after the orders, repeated
-    if they changed in between (a stop or take-profit can fill between two calls)."""
-    for _ in range(attempts):
-        before = _positions(exchange, state.symbol)
-        orders: dict[str, ExchangeOrder] = {}
-        for order in state.orders:
-            try:
-                found = exchange.fetch_order(order.exchange_id, state.symbol,
-                                             {"clientOrderId": order.client_order_id})
-            except ccxt.OrderNotFound:
-                continue
-            orders[order.client_order_id] = exchange_order(found, order.client_order_id)
+    """A consistent snapshot of both legs, the same way as the one-way actor's
+    (actors/exchange_snapshot.py): positions read before and after the orders."""
+    symbol = state.symbol
+
+    def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
         live = {o.client_order_id for o in state.orders}
-        orphans = tuple(exchange_order(o) for o in exchange.fetch_open_orders(state.symbol)
-                        if o.get("clientOrderId") not in live)
-        if _positions(exchange, state.symbol) == before:
-            price = exchange.fetch_tickers([state.symbol]).get(state.symbol, {}).get("last")
-            return GridReconciled(positions=before, orders=orders, orphans=orphans,
-                                  price=_dec(price) if price is not None else None)
-    raise RuntimeError(f"{state.symbol}: positions changed during {attempts} snapshot attempts")
+        return GridReconciled(positions=legs, orders=snap.lookup_orders(exchange, symbol, state.orders),
+                              orphans=snap.orphans(exchange, symbol, live), price=snap.last_price(exchange, symbol))
 
-
-def _positions(exchange: ExchangePort, symbol: str) -> dict[Side, ExchangePosition]:
-    out: dict[Side, ExchangePosition] = {}
-    for p in exchange.fetch_positions([symbol]):
-        contracts = _dec(p.get("contracts"))
-        if p.get("symbol") != symbol or contracts <= 0:
-            continue
-        side = Side(str(p.get("side")).lower())
-        out[side] = ExchangePosition(side=side, contracts=contracts, entry_price=_dec(p.get("entryPrice")))
-    return out
+    return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,15 +52,20 @@ def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[di
                     open_positions += 1
                     protected += 1 if view.protected else 0
         actors.append(entry)
-    coverage = 1.0 if open_positions == 0 else protected / open_positions
     return {
         "bot": {**bot, "heartbeat_at": now},
         "actors": actors,
-        "health": {"open_positions": open_positions, "protected_positions": protected,
-                   "ts_coverage": round(coverage, 4)},
+        "health": _health(open_positions, protected),
         "escalations": escalations,
         "kill_switch": sup.kill_switch,
     }
+
+
+def _health(open_positions: int, protected: int) -> dict[str, Any]:
+    """Trailing-stop coverage: protected / open positions (1.0 when nothing is open)."""
+    coverage = 1.0 if open_positions == 0 else protected / open_positions
+    return {"open_positions": open_positions, "protected_positions": protected,
+            "ts_coverage": round(coverage, 4)}
 
 
 def combine_status(bot: dict[str, Any], per_account: dict[str, dict[str, Any]], now: float,
@@ -93,12 +98,10 @@ def combine_status(bot: dict[str, Any], per_account: dict[str, dict[str, Any]], 
             escalations.append(esc)
         open_positions += entry["health"]["open_positions"]
         protected += entry["health"]["protected_positions"]
-    coverage = 1.0 if open_positions == 0 else protected / open_positions
     return {
         "bot": {**bot, "heartbeat_at": now},
         "actors": actors,
-        "health": {"open_positions": open_positions, "protected_positions": protected,
-                   "ts_coverage": round(coverage, 4)},
+        "health": _health(open_positions, protected),
         "escalations": escalations,
         "kill_switch": any(e["kill_switch"] for e in accounts.values()),
         "accounts": accounts,
