@@ -32,6 +32,7 @@ from actors.messages import (
     Timer,
 )
 from actors.order_results import _dec, events_for
+from actors.shell import ShellMixin
 from actors.symbol_actor import ActorDeps
 from exchange.port import ExchangePort
 from trading.commands import CancelOrder, Escalate
@@ -168,8 +169,9 @@ def grid_view(state: GridState, last_tick_at: float | None, reconciled: bool) ->
         last_tick_at=last_tick_at, reconciled=reconciled)
 
 
-class GridActor(pykka.ThreadingActor):
+class GridActor(ShellMixin, pykka.ThreadingActor):
     use_daemon_thread = True
+    waiting_note = "the grid waits until it succeeds"
 
     def __init__(self, symbol: str, deps: ActorDeps, grid: GridDeps) -> None:
         super().__init__()
@@ -200,10 +202,6 @@ class GridActor(pykka.ThreadingActor):
         self.log.info("started (incarnation {}, hedge grid, long {}, short {}, reconciled {})", self.incarnation,
                       self.state.long.contracts, self.state.short.contracts, self.reconciled)
         self.deps.report(self.symbol, self.incarnation, "started", None)
-
-    def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        self.log.opt(exception=(exc_type, exc, tb)).error("crashed: {}", describe(exc) if exc else exc_type)
-        self.deps.report(self.symbol, self.incarnation, "crashed", exc)
 
     def on_stop(self) -> None:
         self.log.info("stopped (hedge grid, long {}, short {})", self.state.long.contracts, self.state.short.contracts)
@@ -246,33 +244,8 @@ class GridActor(pykka.ThreadingActor):
                 self.log.warning("ignored unknown message {!r}", message)
         return None
 
-    def _activity(self, message: OrderActivity) -> None:
-        if message.unknown:
-            self._reconcile("unknown fill")
-        for cid in message.client_order_ids:
-            order = self.state.order(cid)
-            if order is None:
-                continue
-            try:
-                found = self.deps.exchange.fetch_order(order.exchange_id, self.symbol, {"clientOrderId": cid})
-            except Exception as exc:  # noqa: BLE001 - the next reconciliation catches up
-                self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
-                continue
-            for event in events_for(cid, found, pending=order.status is OrderStatus.PENDING):
-                self._apply(event)
-
-    def _reconcile(self, reason: str) -> None:
-        try:
-            snapshot = gather(self.deps.exchange, self.state)
-        except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
-            self.reconciled = False
-            self.log.warning("reconciliation ({}) failed: {}; the grid waits until it succeeds",
-                             reason, describe(exc))
-            self._publish()
-            return
-        self._apply(snapshot)
-        self.reconciled = True
-        self._publish()
+    def _snapshot(self) -> GridReconciled:
+        return gather(self.deps.exchange, self.state)
 
     # -- decide / commit / execute ----------------------------------------------------------
     def _apply(self, first: Any) -> None:

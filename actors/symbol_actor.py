@@ -36,8 +36,8 @@ from actors.messages import (
     TickReady,
     Timer,
 )
-from actors.order_results import events_for
 from actors.price_slots import PriceSlots
+from actors.shell import ShellMixin
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -76,7 +76,7 @@ class ActorDeps:
     """Latest-price slots shared with the market feed (None: prices come as `Tick` messages)."""
 
 
-class SymbolActor(pykka.ThreadingActor):
+class SymbolActor(ShellMixin, pykka.ThreadingActor):
     use_daemon_thread = True  # a hung, replaced actor must not keep the process alive
 
     def __init__(self, symbol: str, deps: ActorDeps) -> None:
@@ -126,10 +126,6 @@ class SymbolActor(pykka.ThreadingActor):
                                   {**data, "reason": "arrived while the actor was down or restarting"},
                                   correlation_id=data["signal_id"])
             self.log.warning("signal {} skipped: it arrived while the actor was down", data["signal_id"])
-
-    def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        self.log.opt(exception=(exc_type, exc, tb)).error("crashed: {}", describe(exc) if exc else exc_type)
-        self.deps.report(self.symbol, self.incarnation, "crashed", exc)
 
     def on_stop(self) -> None:
         self.log.info("stopped (phase {}, position {})", self.state.phase.value,
@@ -231,36 +227,10 @@ class SymbolActor(pykka.ThreadingActor):
             return False
         return self._apply(signal, correlation_id=correlation_id, also=also)
 
-    def _activity(self, message: OrderActivity) -> None:
-        if message.unknown:
-            self._reconcile("unknown fill")
-        for cid in message.client_order_ids:
-            order = self.state.order(cid)
-            if order is None:
-                continue
-            try:
-                found = self.deps.exchange.fetch_order(order.exchange_id, self.symbol,
-                                                       {"clientOrderId": cid})
-            except Exception as exc:  # noqa: BLE001 - next reconciliation catches up
-                self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
-                continue
-            for event in events_for(cid, found, pending=order.status.value == "pending"):
-                self._apply(event)
-
-    def _reconcile(self, reason: str) -> None:
-        try:
-            pos = self.state.position
-            booked = self.deps.repo.booked_orders(pos.position_id) if pos is not None else set()
-            snapshot = exchange_snapshot.gather(self.deps.exchange, self.state, booked)
-        except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
-            self.reconciled = False
-            self.log.warning("reconciliation ({}) failed: {}; entries wait until it succeeds",
-                             reason, describe(exc))
-            self._publish()
-            return
-        self._apply(snapshot)
-        self.reconciled = True
-        self._publish()
+    def _snapshot(self) -> Event:
+        pos = self.state.position
+        booked = self.deps.repo.booked_orders(pos.position_id) if pos is not None else set()
+        return exchange_snapshot.gather(self.deps.exchange, self.state, booked)
 
     # -- the decide / commit / execute loop -------------------------------------------------
     def _apply(self, first: Event, *, correlation_id: str = "", also: tuple[JournalEntry, ...] = ()) -> bool:
