@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Callable
 
 from trading.model import OrderPurpose, OrderStatus, SymbolState
 
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """What an actor publishes after each message: its immutable state and two facts."""
+    """What an actor publishes after each message: its immutable state, two facts, and how its
+    core renders a view of that state (built only when the status dump asks)."""
 
-    state: SymbolState
+    state: Any
     last_tick_at: float | None
     reconciled: bool
+    render: Callable[[Any, float | None, bool], "ActorView"] | None = None
+    """The core's view builder (None: the one-way view)."""
 
     def view(self) -> "ActorView":
+        if self.render is not None:
+            return self.render(self.state, self.last_tick_at, self.reconciled)
         return view_of(self.state, self.last_tick_at, reconciled=self.reconciled)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import pykka
 
+from actors.entry_gate import AccountGate
 from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
 from actors.messages import ExternalSignal
@@ -58,9 +59,7 @@ class AccountRuntime:
         self.views: dict[str, Any] = {}
         self._build_exchange = build_exchange_
         self._start_actor = start_actor or _start_symbol_actor
-        if start_actor is None and settings.strategy.name == "hedge_grid":
-            self._start_actor = self._start_grid_actor
-        self._grid: Any = None
+        self.gate: AccountGate | None = None
         self.repo: Repository | None = None
         self.exchange: Any = None
         self.sup: Supervisor | None = None
@@ -98,27 +97,20 @@ class AccountRuntime:
             kill_switch_window_s=sv.kill_switch_window_s, emergency_close=self.closer.close,
             views=self.views,
         )
-        # Ticks are conflated into per-symbol price slots for the one-way actors (actors/price_slots.py);
-        # the hedge grid's actors take every tick as a message (its decisions are not on that fast path).
+        # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
+        prices = PriceSlots(self.symbols)
+        self.gate = AccountGate(max_open_positions=s.risk.max_open_positions, kill_switch=sup.entries_blocked)
         grid = s.strategy.name == "hedge_grid"
-        prices = None if grid else PriceSlots(self.symbols)
-        deps = ActorDeps(exchange=exchange, repo=repo, core_for=wiring.core_factory(s, exchange, repo.id_tag),
+        core_for = (wiring.grid_core_factory(s, exchange, repo.id_tag) if grid
+                    else wiring.core_factory(s, exchange, repo.id_tag))
+        deps = ActorDeps(exchange=exchange, repo=repo, core_for=core_for,
                          strategy_for=wiring.strategy_factory(s), logger=self.log, report=sup.report,
                          on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views,
-                         prices=prices)
-        if grid:
-            from actors.grid_actor import GridDeps
-            self._grid = GridDeps(core_for=wiring.grid_core_factory(s, exchange, repo.id_tag),
-                                  emergency_close=self.closer.close)
+                         prices=prices, gate=self.gate)
         self.feed = MarketFeed(exchange=exchange, symbols=self.symbols, deliver=sup.tell,
                                interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=self.log,
                                fetch_fills=fills_poller(exchange, self.symbols), prices=prices)
         self.sup = sup
-
-    def _start_grid_actor(self, symbol: str, deps: ActorDeps) -> pykka.ActorRef:
-        from actors.grid_actor import GridActor
-
-        return GridActor.start(symbol, deps, self._grid)
 
     def start(self) -> None:
         assert self.sup is not None and self.feed is not None, "build() first"

@@ -1,4 +1,4 @@
-"""The commit hot path as constant, parameterised SQL on the writer's own sqlite3 connection.
+"""The commit hot path (the one-way core's state rows and every decision's records) as constant, parameterised SQL on the writer's own sqlite3 connection.
 
 Building the same statements through peewee's query builder cost ~0.8 ms of CPU per decision
 (measured by bench/bench_storage.py and a profile of the writer thread), and the single writer
@@ -55,8 +55,28 @@ def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def write_decision(conn: sqlite3.Connection, symbol: str, incarnation: int, before: SymbolState,
-                   decision: Decision, correlation_id: str, created_at: float, now: float) -> None:
+class OneWayStore:
+    """How a one-way symbol's state is stored: scalar columns in actor_state (the fence), its
+    position, trailing stop and order rows. The repository writes the records around it."""
+
+    name = "one_way"
+
+    def load(self, conn: sqlite3.Connection, symbol: str) -> SymbolState:
+        """Runs inside `Repository.reading()` (the peewee models are routed to this file)."""
+        from storage.restore import load_state
+
+        return load_state(symbol)
+
+    def write(self, conn: sqlite3.Connection, symbol: str, incarnation: int, before: SymbolState,
+              decision: Decision, now: float) -> None:
+        write_state(conn, symbol, incarnation, before, decision, now)
+
+
+ONE_WAY = OneWayStore()
+
+
+def write_state(conn: sqlite3.Connection, symbol: str, incarnation: int, before: SymbolState,
+                decision: Decision, now: float) -> None:
     s = decision.state
     cur = conn.execute(UPDATE_ACTOR, (
         s.phase.value, s.order_seq, s.cooldown_until, s.close_attempts, s.next_close_at,
@@ -72,7 +92,6 @@ def write_decision(conn: sqlite3.Connection, symbol: str, incarnation: int, befo
             _order(conn, symbol, order, now)
     for order in s.finished_orders:
         _order(conn, symbol, order, now)
-    write_records(conn, symbol, decision, correlation_id, created_at, now)
 
 
 def write_records(conn: sqlite3.Connection, symbol: str, decision: Decision, correlation_id: str,

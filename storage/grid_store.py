@@ -1,6 +1,7 @@
-"""Persistence of hedge-grid symbols: one transaction per decision, fenced like the one-way
-core's (storage/commit_sql.py): the state document, leg positions, ledger fills, journal and an
-escalation row commit together before any command is sent (write-ahead)."""
+"""How hedge-grid symbols are stored (the grid's `StateStore`): the state document and one
+position row per leg, fenced like the one-way core's. `Repository.commit` writes them with the
+decision's ledger fills, journal and escalation row in one transaction, before any command is
+sent (write-ahead); `Repository.load` reads them back."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sqlite3
 from typing import Any
 
 from storage import grid_codec
-from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, write_records
+from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff
 from trading.grid.core import GridDecision
 from trading.grid.model import GridState, Leg
 
@@ -16,16 +17,28 @@ FENCE = "UPDATE actor_state SET order_seq=?, quarantined=?, quarantine_reason=?,
 UPSERT_GRID = "INSERT OR REPLACE INTO grid_state (symbol, data, updated_at) VALUES (?,?,?)"
 
 
-def write_grid_decision(conn: sqlite3.Connection, symbol: str, incarnation: int, before: GridState,
-                        decision: GridDecision, correlation_id: str, created_at: float, now: float) -> None:
-    s = decision.state
-    cur = conn.execute(FENCE, (s.order_seq, int(s.quarantined), s.quarantine_reason, now, symbol, incarnation))
-    if cur.rowcount != 1:
-        raise FencedOff(symbol)
-    conn.execute(UPSERT_GRID, (symbol, grid_codec.dumps(s), now))
-    for old, new in ((before.long, s.long), (before.short, s.short)):
-        _leg_row(conn, symbol, old, new, now)
-    write_records(conn, symbol, decision, correlation_id, created_at, now)
+class GridStore:
+    """How a hedge-grid symbol's state is stored: the state document in grid_state, one
+    position row per leg, and the fence on actor_state (scalar flags only)."""
+
+    name = "hedge_grid"
+
+    def load(self, conn: Any, symbol: str) -> GridState:
+        return load_grid(conn, symbol)
+
+    def write(self, conn: sqlite3.Connection, symbol: str, incarnation: int, before: GridState,
+              decision: GridDecision, now: float) -> None:
+        s = decision.state
+        cur = conn.execute(FENCE, (s.order_seq, int(s.quarantined), s.quarantine_reason, now, symbol,
+                                   incarnation))
+        if cur.rowcount != 1:
+            raise FencedOff(symbol)
+        conn.execute(UPSERT_GRID, (symbol, grid_codec.dumps(s), now))
+        for old, new in ((before.long, s.long), (before.short, s.short)):
+            _leg_row(conn, symbol, old, new, now)
+
+
+HEDGE_GRID = GridStore()
 
 
 def _leg_row(conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float) -> None:

@@ -12,18 +12,16 @@ import json
 import time
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Protocol, TypeVar
 
 import peewee as pw
 
-from storage.commit_sql import FencedOff, journal, write_decision
+from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
-from storage.restore import load_state
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
 from trading.decision import Decision
-from trading.model import SymbolState
 
 
 T = TypeVar("T")
@@ -31,6 +29,19 @@ T = TypeVar("T")
 
 class Fenced(Exception):
     """A commit from an actor incarnation that has been replaced."""
+
+
+class StateStore(Protocol):
+    """How one trading style's state is stored (storage/commit_sql.py ONE_WAY,
+    storage/grid_store.py HEDGE_GRID). `write` starts with the incarnation fence: it raises
+    FencedOff when its fencing UPDATE matches no row."""
+
+    name: str
+
+    def load(self, conn: Any, symbol: str) -> Any: ...
+
+    def write(self, conn: Any, symbol: str, incarnation: int, before: Any, decision: Decision,
+              now: float) -> None: ...
 
 
 class Repository:
@@ -73,45 +84,28 @@ class Repository:
 
         return self.writer.submit(work)
 
-    def load(self, symbol: str) -> SymbolState:
+    def load(self, symbol: str, store: StateStore = ONE_WAY) -> Any:
         """Restore a symbol's state on a short-lived connection (actor threads must not each keep
         a SQLite connection open: 500 of them cost ~50 MB)."""
         with self.reading():
-            return load_state(symbol)
+            return store.load(self.db.connection(), symbol)
 
-    def commit(self, symbol: str, incarnation: int, before: SymbolState, decision: Decision,
-               *, correlation_id: str, created_at: float) -> None:
-        """One transaction: the new state (changed rows only), its journal entries, ledger
-        fills, order intents and escalation record. Raises Fenced for a replaced incarnation."""
-
-        def work() -> None:
-            try:
-                write_decision(self.db.connection(), symbol, incarnation, before, decision,
-                               correlation_id, created_at, self.clock())
-            except FencedOff:
-                raise Fenced(f"{symbol}: incarnation {incarnation} was replaced") from None
-
-        self.writer.submit(work)
-
-    def commit_grid(self, symbol: str, incarnation: int, before: Any, decision: Any,
-                    *, correlation_id: str, created_at: float) -> None:
-        """The hedge grid's version of `commit` (storage/grid_store.py); same fencing."""
-        from storage.grid_store import write_grid_decision
+    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision,
+               *, correlation_id: str, created_at: float, store: StateStore = ONE_WAY) -> None:
+        """One transaction: the new state as `store` encodes it (fenced by the incarnation), its
+        journal entries, ledger fills and escalation record. Raises Fenced for a replaced
+        incarnation. The one commit path of both trading styles."""
 
         def work() -> None:
+            conn = self.db.connection()
+            now = self.clock()
             try:
-                write_grid_decision(self.db.connection(), symbol, incarnation, before, decision,
-                                    correlation_id, created_at, self.clock())
+                store.write(conn, symbol, incarnation, before, decision, now)
             except FencedOff:
                 raise Fenced(f"{symbol}: incarnation {incarnation} was replaced") from None
+            write_records(conn, symbol, decision, correlation_id, created_at, now)
 
         self.writer.submit(work)
-
-    def load_grid(self, symbol: str) -> Any:
-        from storage.grid_store import load_grid
-
-        with self.db.connection_context():
-            return load_grid(self.db.connection(), symbol)
 
     def booked_orders(self, position_id: str) -> set[str]:
         """Client order ids with fills already in the ledger for a position (indexed)."""

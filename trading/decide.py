@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Callable
 
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
@@ -38,8 +39,10 @@ class SymbolCore:
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
 
-    def decide(self, state: SymbolState, event: Event, now: float) -> Decision:
-        ctx = Ctx(rules=self.rules, now=now)
+    def decide(self, state: SymbolState, event: Event, now: float,
+               admit: Callable[[str, Decimal | None], str | None] | None = None) -> Decision:
+        ctx = Ctx(rules=self.rules, now=now) if admit is None else Ctx(rules=self.rules, now=now,
+                                                                       admit=admit)
         if state.finished_orders:
             state = replace(state, finished_orders=())
         match event:
@@ -237,6 +240,8 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
             skip = f"size {size} USDT is below the market minimum"
     elif skip is None:
         skip = "no price yet"
+    if skip is None:  # the account's gate is asked last: it reserves a slot when it admits
+        skip = ctx.admit("signal", None)
     if skip is not None:
         ctx.record("SignalSkipped", side=ev.side, reason=skip, signal_id=ev.signal_id)
         return state

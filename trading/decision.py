@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from trading.client_ids import client_order_id
 from trading.commands import Command, JournalEntry, LedgerEntry, PlaceOrder
@@ -32,6 +32,9 @@ class Ctx:
 
     rules: Rules
     now: float
+    admit: Callable[[str, Decimal | None], str | None] = field(default=lambda kind, margin: None)
+    """The account's entry gate (trading/gate.py): called once right before an order that
+    opens a position is created; a returned reason refuses the entry (it is journaled)."""
     commands: list[Command] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder, Escalate, LedgerEntry
@@ -49,8 +49,11 @@ class GridCore:
     def __init__(self, rules: GridRules) -> None:
         self.rules = rules
 
-    def decide(self, state: GridState, event: Any, now: float, *, maintain_after: bool = True) -> GridDecision:
+    def decide(self, state: GridState, event: Any, now: float, *, maintain_after: bool = True,
+               admit: Callable[[str, Decimal | None], str | None] | None = None) -> GridDecision:
         ctx = GridCtx(rules=self.rules, now=now)  # type: ignore[arg-type]
+        if admit is not None:
+            ctx.admit = admit
         state = replace(state, finished_orders=())
         match event:
             case PriceTicked(price=price):

@@ -107,8 +107,12 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         if not r.market.tradable(amount, price):
             ctx.record("OpenSkipped", leg=side, reason=f"size {amount} is below the market minimum")
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
-        state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount,
-                          margin=amount * price / r.leverage)
+        margin = amount * price / r.leverage
+        refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
+        if refused is not None:
+            ctx.record("EntryRefused", leg=side, reason=refused)
+            return replace(state, next_open_at=ctx.now + r.open_retry_s)
+        state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount, margin=margin)
     return state
 
 

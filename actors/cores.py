@@ -1,0 +1,175 @@
+"""The core protocol: what the one decision loop (actors/loop.py) needs from a trading style.
+
+A style is a pure core (`decide`, its state, its quiet band) plus four answers the loop cannot
+know: how to take its reconciliation snapshot, how its state is stored (`store`, used by the
+one commit and one load path of the repository), how its commands are executed, and how its
+state is shown. Two styles exist: the one-way core (trading/decide.py) and the hedge grid
+(trading/grid/core.py). A new style adds one class here, never a second shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Protocol
+
+from actors import exchange_snapshot as snap
+from actors.actor_view import ActorView, view_of
+from actors.command_executor import CommandExecutor, EscalationHook
+from actors.grid_executor import GridExecutor
+from actors.grid_view import grid_view
+from exchange.port import ExchangePort
+from storage.commit_sql import ONE_WAY
+from storage.grid_store import HEDGE_GRID
+from storage.repository import Repository, StateStore
+from trading.decide import QuietBand, SymbolCore
+from trading.decision import Decision
+from trading.events import Event, ExchangePosition
+from trading.grid.core import GridCore
+from trading.grid.events import GridReconciled
+from trading.grid.model import GridKind, GridState
+from trading.model import Phase, Side, SymbolState
+
+Admit = Callable[[str, Decimal | None], str | None]
+"""The entry gate as the core sees it: (kind, margin) -> refusal reason or None."""
+
+
+class Core(Protocol):
+    """One trading style as the decision loop drives it."""
+
+    style: str
+    store: StateStore
+    """How the state is encoded in the repository (one commit path, one load path)."""
+    uses_strategy: bool
+    """Whether prices also go to the symbol's strategy (its signals enter through the gate)."""
+
+    def decide(self, state: Any, event: Any, now: float, *, settled: bool, admit: Admit) -> Decision:
+        """`settled`: no other result of this message is waiting (the grid maintains then)."""
+        ...
+
+    def quiet_band(self, state: Any) -> QuietBand | None:
+        """Prices that would change nothing but the mark price (None: every price decides)."""
+        ...
+
+    def snapshot(self, exchange: ExchangePort, repo: Repository, state: Any) -> Any:
+        """The exchange's view of this symbol, as the event that reconciles the state."""
+        ...
+
+    def executor(self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook,
+                 log: Any) -> Callable[[Any], list[Event]]:
+        """What executes one committed command and returns its results as events."""
+        ...
+
+    def view(self, state: Any, last_tick_at: float | None, reconciled: bool) -> ActorView: ...
+
+    def exposure(self, state: Any) -> int:
+        """Open positions plus entries in flight (what the account's gate counts)."""
+        ...
+
+    def summary(self, state: Any) -> str:
+        """One phrase for the start and stop log lines."""
+        ...
+
+
+class OneWayCore:
+    """The one-way core (trading/decide.py): one position per symbol, trailing stop."""
+
+    style = "one_way"
+    store: StateStore = ONE_WAY
+    uses_strategy = True
+
+    def __init__(self, core: SymbolCore) -> None:
+        self.core = core
+
+    def decide(self, state: SymbolState, event: Any, now: float, *, settled: bool,
+               admit: Admit) -> Decision:
+        return self.core.decide(state, event, now, admit=admit)
+
+    def quiet_band(self, state: SymbolState) -> QuietBand | None:
+        return self.core.quiet_band(state)
+
+    def snapshot(self, exchange: ExchangePort, repo: Repository, state: SymbolState) -> Event:
+        pos = state.position
+        booked = repo.booked_orders(pos.position_id) if pos is not None else set()
+        return snap.gather(exchange, state, booked)
+
+    def executor(self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook,
+                 log: Any) -> Callable[[Any], list[Event]]:
+        return CommandExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute
+
+    def view(self, state: SymbolState, last_tick_at: float | None, reconciled: bool) -> ActorView:
+        return view_of(state, last_tick_at, reconciled=reconciled)
+
+    def exposure(self, state: SymbolState) -> int:
+        return 1 if state.position is not None or state.phase is Phase.ENTERING else 0
+
+    def summary(self, state: SymbolState) -> str:
+        pos = state.position
+        held = "none" if pos is None else f"{pos.side.value} {pos.contracts}"
+        return f"phase {state.phase.value}, position {held}"
+
+
+class HedgeGridCore:
+    """The hedge grid (trading/grid/core.py): a long and a short leg, levels, take-profits.
+
+    Quiet band: none. Every price decides, because `maintain` re-evaluates the legs' stops,
+    take-profits and level recalculation on each one; a grid band would have to mirror all of
+    maintain's predicates and has not been built (the slot still conflates a burst of prices
+    to the latest one)."""
+
+    style = "hedge_grid"
+    store: StateStore = HEDGE_GRID
+    uses_strategy = False
+
+    def __init__(self, core: GridCore) -> None:
+        self.core = core
+
+    def decide(self, state: GridState, event: Any, now: float, *, settled: bool,
+               admit: Admit) -> Decision:
+        # results of this message's commands are applied before the orders are maintained
+        return self.core.decide(state, event, now, maintain_after=settled, admit=admit)
+
+    def quiet_band(self, state: GridState) -> QuietBand | None:
+        return None
+
+    def snapshot(self, exchange: ExchangePort, repo: Repository, state: GridState) -> GridReconciled:
+        return gather(exchange, state)
+
+    def executor(self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook,
+                 log: Any) -> Callable[[Any], list[Event]]:
+        return GridExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute_grid
+
+    def view(self, state: GridState, last_tick_at: float | None, reconciled: bool) -> ActorView:
+        return grid_view(state, last_tick_at, reconciled)
+
+    def exposure(self, state: GridState) -> int:
+        legs = sum(1 for leg in (state.long, state.short) if leg.is_open)
+        entering = sum(1 for o in state.orders if o.kind is GridKind.OPEN and o.status.live
+                       and not state.leg(o.leg).is_open)
+        return legs + entering
+
+    def summary(self, state: GridState) -> str:
+        return f"hedge grid, long {state.long.contracts}, short {state.short.contracts}"
+
+
+def gather(exchange: ExchangePort, state: GridState, attempts: int = 3) -> GridReconciled:
+    """A consistent snapshot of both legs, the same way as the one-way core's
+    (actors/exchange_snapshot.py): positions read before and after the orders."""
+    symbol = state.symbol
+
+    def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
+        live = {o.client_order_id for o in state.orders}
+        return GridReconciled(positions=legs, orders=snap.lookup_orders(exchange, symbol, state.orders),
+                              orphans=snap.orphans(exchange, symbol, live),
+                              price=snap.last_price(exchange, symbol))
+
+    return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
+
+
+def as_core(core: Any) -> Core:
+    """The protocol object for a bare trading core (what the wiring's factories build)."""
+    if isinstance(core, SymbolCore):
+        return OneWayCore(core)
+    if isinstance(core, GridCore):
+        return HedgeGridCore(core)
+    return core  # already a Core

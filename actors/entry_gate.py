@@ -1,0 +1,80 @@
+"""The account's entry gate: one per account, shared by all of its symbols' decision loops.
+
+It holds the account-level facts the pure verdict (trading/gate.py) needs: how many positions
+are open or entering across the account's symbols, the kill switch, the last known free margin
+and the registered `EntryCheck`s (daily loss limit, drawdown, ...).
+
+Concurrency (incident 5: no lock shared between symbols may be held across I/O). The only lock
+here guards the count: `admit` takes it for a compare and two increments, `settle` for three
+assignments; nothing inside it calls out (no I/O, no logging, no check). The checks and the
+facts are evaluated before the lock is taken. So a wave of signals on many symbols is never
+serialised behind another symbol's exchange call or database write.
+
+Reservations: `admit` reserves one slot for the symbol before the entry order is committed;
+after every committed decision the loop calls `settle(symbol, exposure)` with what the symbol's
+state now holds (open positions + entries in flight), which keeps a reservation that became an
+entry, and releases one whose entry was refused later in the decision, failed, or whose position
+closed. A decision that raises before its commit settles to the old state's exposure, releasing
+its reservation. On start each loop settles the restored state, so a restart counts the restored
+open positions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from trading.gate import EntryCheck, EntryFacts, cap_refusal, refusal
+
+
+class AccountGate:
+    def __init__(self, *, max_open_positions: int | None, kill_switch: Callable[[], bool] = lambda: False,
+                 checks: Iterable[EntryCheck] = (), clock: Callable[[], float] = time.time) -> None:
+        self.max_open_positions = max_open_positions
+        self.kill_switch = kill_switch
+        self.checks: list[EntryCheck] = list(checks)
+        self.clock = clock
+        self.free_margin: Decimal | None = None
+        """Last known free margin (set by whoever reads the balance; None: unknown)."""
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+        self._open = 0
+
+    def add_check(self, check: EntryCheck) -> None:
+        """Register a protection; it is asked for every later entry of every symbol."""
+        self.checks = [*self.checks, check]  # copy-on-write: admit iterates without a lock
+
+    def note_free_margin(self, free: Decimal | None) -> None:
+        self.free_margin = free
+
+    def admit(self, symbol: str, kind: str, *, reconciled: bool,
+              margin: Decimal | None = None) -> str | None:
+        """None: admitted, one slot reserved for `symbol`. Otherwise the reason it is refused."""
+        facts = EntryFacts(symbol=symbol, kind=kind, kill_switch=self.kill_switch(), reconciled=reconciled,
+                           free_margin=self.free_margin, margin=margin)
+        reason = refusal(facts, self.checks, self.clock())
+        if reason is not None:
+            return reason
+        with self._lock:  # a compare and two increments: never held across anything else
+            reason = cap_refusal(self._open, self.max_open_positions)
+            if reason is None:
+                self._held[symbol] = self._held.get(symbol, 0) + 1
+                self._open += 1
+        return reason
+
+    def settle(self, symbol: str, exposure: int) -> None:
+        """The symbol now holds `exposure` positions or entries in flight (keeps or releases
+        what `admit` reserved)."""
+        with self._lock:
+            self._open += exposure - self._held.get(symbol, 0)
+            self._held[symbol] = exposure
+
+    def open_positions(self) -> int:
+        """Open positions plus entries in flight across the account."""
+        return self._open
+
+    def held(self) -> dict[str, int]:
+        with self._lock:
+            return {s: n for s, n in self._held.items() if n}

@@ -1,0 +1,305 @@
+"""The one decision loop: decide -> commit (write-ahead) -> execute -> results back as events.
+
+Pykka-free, so the actor (actors/symbol_actor.py) is a thin wrapper that hands it messages, and
+tests drive the very same object and see production's order of events. It serves every trading
+style through the core protocol (actors/cores.py): the one-way core and the hedge grid.
+
+It lives in `actors/` and not in `trading/` because it is the imperative shell: it talks to
+the repository, the exchange port and the price slot; `trading/` stays pure.
+
+What it guarantees, for both styles:
+- every decision that changes something is committed (state, journal, ledger, order intents)
+  in one transaction before any of its commands is sent; results of the commands come back as
+  events and are decided in the same message;
+- a message that keeps producing events is a bug: after MAX_STEPS decisions it raises, naming
+  the event that started it (incident 2), and the supervisor handles the crash;
+- a close rejected because the position was already gone triggers a reconciliation;
+- an external signal's `SignalHandled` is journaled in the transaction of the first decision it
+  causes; signals journaled while the previous incarnation was down are recorded as skipped;
+- `Timer` means one thing: take a price left in the slot, retry a failed reconciliation, then
+  the core's time-driven duties (`TimerFired`);
+- prices come through the symbol's price slot (latest price wins) and skip `decide` inside the
+  core's quiet band (the grid has none: each price decides);
+- prices before the first successful reconciliation are decided like any other (stops and
+  closes still act on the restored state); every entry is refused meanwhile by the entry gate
+  with the reason "not reconciled with the exchange yet", journaled;
+- every entry asks the account's gate (actors/entry_gate.py); after each commit the symbol's
+  exposure is settled with it, which releases reservations of entries that did not happen.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from actors.actor_view import ActorView, Published
+from actors.command_executor import EscalationHook, describe
+from actors.cores import Core
+from actors.entry_gate import AccountGate
+from actors.messages import (
+    BlockEntries,
+    ExternalSignal,
+    OrderActivity,
+    Reconcile,
+    Resume,
+    Tick,
+    TickReady,
+    Timer,
+)
+from actors.order_results import events_for
+from actors.price_slots import PriceSlot
+from exchange.port import ExchangePort
+from storage.repository import Repository
+from strategies.base import Strategy
+from trading.commands import JournalEntry
+from trading.decide import QuietBand
+from trading.events import (
+    EntriesBlocked,
+    Event,
+    OrderFailed,
+    PriceTicked,
+    QuarantineLifted,
+    SignalRaised,
+    TimerFired,
+)
+from trading.model import OrderStatus, Phase
+
+MAX_STEPS = 1000
+"""Decisions one message may cause; past it the loop raises (a bug must not send orders in a loop)."""
+
+
+class RunawayLoop(RuntimeError):
+    """A message kept producing events past MAX_STEPS."""
+
+
+class DecisionLoop:
+    def __init__(self, symbol: str, *, core: Core, exchange: ExchangePort, repo: Repository, log: Any,
+                 on_escalate: EscalationHook, strategy: Strategy | None = None,
+                 clock: Callable[[], float] = time.time,
+                 entries_blocked: Callable[[], bool] = lambda: False, gate: AccountGate | None = None,
+                 slot: PriceSlot | None = None,
+                 publish: Callable[[Published], None] | None = None) -> None:
+        self.symbol = symbol
+        self.core = core
+        self.exchange = exchange
+        self.repo = repo
+        self.log = log
+        self.strategy = strategy if core.uses_strategy else None
+        self.clock = clock
+        self.entries_blocked = entries_blocked
+        self.gate = gate or AccountGate(max_open_positions=None, kill_switch=entries_blocked, clock=clock)
+        self.slot = slot
+        self._publish_to = publish
+        self.execute = core.executor(symbol, exchange, on_escalate, log)
+        self.incarnation = 0
+        self.state: Any = None
+        self.reconciled = False
+        self.last_tick_at: float | None = None
+        self.published = Published(None, None, False, core.view)
+        self._quiet: QuietBand | None = None
+        self._quiet_for: Any = None
+        """The state `_quiet` was computed for (a price-only change carries it over)."""
+        self._band_published: object = None
+
+    # -- start ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Claim a new incarnation, restore, reconcile: cold start and restart are one path."""
+        if self.slot is not None:
+            self.slot.reset()  # re-arm the wake; reconciliation fetches a fresh price
+        self.incarnation = self.repo.claim(self.symbol)
+        self.state = self.repo.load(self.symbol, store=self.core.store)
+        self.gate.settle(self.symbol, self.core.exposure(self.state))  # restored positions count
+        if self.entries_blocked():
+            self.apply(EntriesBlocked(blocked=True, reason="kill switch"))
+        self.skip_lost_signals()
+        self.reconcile("start")
+        self.sync_band()
+
+    def skip_lost_signals(self) -> None:
+        """Signals that reached the journal but died with the previous actor's mailbox: prices
+        have moved since, so they are recorded as skipped rather than applied late."""
+        for data in self.repo.unhandled_signals(self.symbol):
+            self.repo.record(self.symbol, "SignalSkipped",
+                             {**data, "reason": "arrived while the actor was down or restarting"},
+                             correlation_id=data["signal_id"])
+            self.log.warning("signal {} skipped: it arrived while the actor was down", data["signal_id"])
+
+    # -- messages ---------------------------------------------------------------------------
+    def handle(self, message: Any) -> None:
+        """One mailbox message, then tell the price slot the (possibly new) quiet band."""
+        match message:
+            case TickReady():
+                self.take_price()
+            case Tick():
+                self.tick(message)
+            case ExternalSignal():
+                self.external(message)
+            case OrderActivity():
+                self.activity(message)
+            case Reconcile(reason=reason):
+                self.reconcile(reason)
+            case Timer():
+                self.take_price()  # a wake lost with a crashed actor's mailbox
+                if not self.reconciled:
+                    self.reconcile("retry")
+                self.apply(TimerFired())
+            case BlockEntries(blocked=blocked, reason=reason):
+                self.apply(EntriesBlocked(blocked=blocked, reason=reason))
+            case Resume(by=by):
+                self.apply(QuarantineLifted(by=by))
+                self.reconcile("resume")
+            case _:
+                self.log.warning("ignored unknown message {!r}", message)
+        self.sync_band()
+
+    def take_price(self) -> None:
+        tick = self.slot.take() if self.slot is not None else None
+        if tick is not None:
+            self.tick(tick)
+
+    def tick(self, tick: Tick) -> None:
+        self.last_tick_at = now = self.clock()
+        quiet = self._band()
+        if quiet is not None and quiet.contains(tick.price, now):
+            # What decide would return for this tick, without building it (see quiet_band).
+            self.state = self._quiet_for = replace(self.state, last_price=tick.price, finished_orders=())
+            self._publish()
+        else:
+            self.apply(PriceTicked(price=tick.price))
+        if self.strategy is None:
+            return
+        pos = self.state.position
+        open_side = pos.side if pos is not None and self.state.phase is Phase.OPEN else None
+        signal = self.strategy.on_price(tick.price, tick.volume, now, open_side)
+        if signal is not None:
+            self.apply(signal)
+
+    def external(self, message: ExternalSignal) -> None:
+        """An external signal; `SignalHandled` is journaled in the same transaction as the first
+        decision it causes (correlated by the signal id), or on its own if nothing changed."""
+        sid = message.signal_id
+        handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
+        signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
+                              size_usdt=message.size_usdt)
+        if self.apply(signal, correlation_id=sid or "", also=handled) or not sid:
+            return
+        self.repo.record(self.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
+
+    def activity(self, message: OrderActivity) -> None:
+        """The exchange reported fills: look each of our orders up and apply what it says."""
+        if message.unknown:
+            self.reconcile("unknown fill")
+        for cid in message.client_order_ids:
+            order = self.state.order(cid)
+            if order is None:
+                continue
+            try:
+                found = self.exchange.fetch_order(order.exchange_id, self.symbol, {"clientOrderId": cid})
+            except Exception as exc:  # noqa: BLE001 - the next reconciliation catches up
+                self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
+                continue
+            for event in events_for(cid, found, pending=order.status is OrderStatus.PENDING):
+                self.apply(event)
+
+    def reconcile(self, reason: str) -> None:
+        """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
+        try:
+            snapshot = self.core.snapshot(self.exchange, self.repo, self.state)
+        except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
+            self.reconciled = False
+            self.log.warning("reconciliation ({}) failed: {}; entries wait until it succeeds",
+                             reason, describe(exc))
+            self._publish()
+            return
+        self.reconciled = True  # the snapshot's own decision acts on the reconciled state
+        self.apply(snapshot)
+
+    # -- the decide / commit / execute loop -------------------------------------------------
+    def apply(self, first: Event, *, correlation_id: str = "", also: tuple[JournalEntry, ...] = ()) -> bool:
+        """Decide, commit, execute until no event is left. `also`: journal entries committed
+        with the first decision that changes something; returns whether that happened."""
+        # a correlation id is made only when something is committed (most ticks change nothing)
+        pending: deque[Event] = deque([first])
+        raced = False
+        steps = 0
+        try:
+            while pending:
+                steps += 1
+                if steps > MAX_STEPS:
+                    raise RunawayLoop(f"{self.symbol}: decision loop did not settle after {MAX_STEPS} "
+                                      f"steps, started by {first!r}")
+                event = pending.popleft()
+                committed = self._step(event, settled=not pending, correlation_id=correlation_id, also=also)
+                if committed is None:
+                    continue
+                correlation_id, also, commands = committed
+                for command in commands:
+                    pending.extend(self.execute(command))
+                raced = raced or (isinstance(event, OrderFailed) and event.position_gone)
+        finally:
+            self.gate.settle(self.symbol, self.core.exposure(self.state))
+        self._publish()
+        if raced:
+            self.reconcile("close raced with another fill")
+        return not also
+
+    def _step(self, event: Event, *, settled: bool, correlation_id: str,
+              also: tuple[JournalEntry, ...]) -> tuple[str, tuple[JournalEntry, ...], tuple[Any, ...]] | None:
+        """One decision, committed if it changes something. Returns the correlation id, the
+        `also` entries still to commit and the commands to execute; None: nothing committed."""
+        now = self.clock()
+        decision = self.core.decide(self.state, event, now, settled=settled, admit=self._admit)
+        if not decision.changed and decision.state == self.state:
+            self.state = decision.state
+            return None
+        correlation_id = correlation_id or uuid.uuid4().hex[:16]
+        stored = decision
+        if also:
+            stored = replace(decision, journal=decision.journal + also)
+            also = ()
+        self.repo.commit(self.symbol, self.incarnation, self.state, stored, correlation_id=correlation_id,
+                         created_at=now, store=self.core.store)
+        self.state = decision.state
+        for entry in decision.journal:
+            self.log.info("{} {}", entry.type, entry.data)
+        return correlation_id, also, decision.commands
+
+    def _admit(self, kind: str, margin: Decimal | None) -> str | None:
+        return self.gate.admit(self.symbol, kind, reconciled=self.reconciled, margin=margin)
+
+    # -- price slot and publishing ------------------------------------------------------------
+    def _band(self) -> QuietBand | None:
+        """The current state's quiet band (computed once per state; a price-only change keeps it)."""
+        if self._quiet_for is not self.state:
+            self._quiet = self.core.quiet_band(self.state)
+            self._quiet_for = self.state
+        return self._quiet
+
+    def sync_band(self) -> None:
+        """Tell the feed (through the slot) which prices may wait; decide at once on a waiting
+        price the new band no longer calls quiet."""
+        if self.slot is None:
+            return
+        while (band := self._band()) is not self._band_published:
+            self._band_published = band
+            tick = self.slot.publish_band(band)
+            if tick is None:
+                return
+            self.tick(tick)
+
+    def _publish(self) -> None:
+        """Publish a reference to the current immutable state; the status dump builds the view
+        from it (building it here on every tick cost ~12 us per tick)."""
+        published = Published(self.state, self.last_tick_at, self.reconciled, self.core.view)
+        self.published = published
+        if self._publish_to is not None:
+            self._publish_to(published)
+
+    @property
+    def view(self) -> ActorView:
+        return self.published.view()

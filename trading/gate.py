@@ -1,0 +1,63 @@
+"""The entry gate's verdict, pure: may this symbol open a position now, given the account's facts?
+
+Every way into a position (a strategy signal, an external signal, a hedge-grid leg opening) asks
+the same question through `Ctx.admit`; the account-level holder of the facts and of the
+open-position count is `actors/entry_gate.py`. Later protections (daily loss limit, drawdown)
+plug in as `EntryCheck`s: each is asked for every entry and may return a refusal reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+
+class EntryCheck(Protocol):
+    """One extra protection; `refuse` returns why the entry must not happen, or None."""
+
+    name: str
+
+    def refuse(self, symbol: str, now: float) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryFacts:
+    """What the gate knows about the account and the symbol when an entry is asked for."""
+
+    symbol: str
+    """The symbol that wants to open a position."""
+    kind: str
+    """Which way in: "signal" (strategy or external) or "grid_leg"."""
+    kill_switch: bool
+    """Entries are blocked account-wide (kill switch tripped, or shutting down)."""
+    reconciled: bool
+    """This symbol's state has been compared with the exchange since its actor started."""
+    free_margin: Decimal | None = None
+    """Last known free margin of the account (None: unknown, not checked)."""
+    margin: Decimal | None = None
+    """Margin this entry needs (None: the core does not say)."""
+
+
+def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str | None:
+    """The first reason to refuse, from the account facts and then each registered check."""
+    if facts.kill_switch:
+        return "entries are blocked account-wide (kill switch or shutdown)"
+    if not facts.reconciled:
+        return "not reconciled with the exchange yet"
+    if facts.free_margin is not None and facts.margin is not None and facts.free_margin < facts.margin:
+        return f"free margin {facts.free_margin} < {facts.margin} needed"
+    for check in checks:
+        reason = check.refuse(facts.symbol, now)
+        if reason is not None:
+            return f"{check.name}: {reason}"
+    return None
+
+
+def cap_refusal(open_positions: int, max_open_positions: int | None) -> str | None:
+    """The position cap; `open_positions` counts open positions and entries in flight."""
+    if max_open_positions is not None and open_positions >= max_open_positions:
+        return (f"risk.max_open_positions {max_open_positions} reached "
+                f"({open_positions} open or entering)")
+    return None
