@@ -14,6 +14,7 @@ import pykka
 import pytest
 from loguru import logger
 
+from actors.entry_gate import AccountGate
 from actors.grid_actor import GridActor, GridDeps
 from actors.market_feed import MarketFeed
 from actors.messages import Ping, Reconcile
@@ -53,7 +54,8 @@ class Gate:
 
 
 class GridBot:
-    def __init__(self, tmp: Path, *, balance: str = "10000", symbols: tuple[str, ...] = (BTC,)) -> None:
+    def __init__(self, tmp: Path, *, balance: str = "10000", symbols: tuple[str, ...] = (BTC,),
+                 max_open_positions: int | None = None) -> None:
         self.clock = FakeClock()
         self.prices = ScriptedPrices({BTC: D("100"), ETH: D("50")})
         self.market = Market(self.clock, self.prices)
@@ -75,7 +77,9 @@ class GridBot:
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=None,  # type: ignore[arg-type]
                               strategy_for=None, logger=logger, report=self.sup.report,  # type: ignore[arg-type]
                               on_escalate=self.sup.escalated, entries_blocked=self.sup.entries_blocked,
-                              views=self.views, clock=self.clock)
+                              views=self.views, clock=self.clock,
+                              gate=AccountGate(max_open_positions=max_open_positions,
+                                               kill_switch=self.sup.entries_blocked, clock=self.clock))
         self.grid = GridDeps(core_for=self.core_for)
         self.feed = MarketFeed(exchange=self.exchange, symbols=self.symbols, deliver=self.sup.tell,
                                interval_s=3600, own_prefix=f"acc-{self.repo.id_tag}-", logger=logger,
@@ -284,3 +288,24 @@ def test_an_unreadable_grid_row_quarantines_only_its_symbol(tmp_path: Path):
         assert [e["leg"] for e in again.events("LegClosed")] == ["long"]
     finally:
         again.stop()
+
+
+def test_grid_legs_count_against_the_accounts_position_cap(tmp_path: Path):
+    """Two grid symbols want two legs each; a cap of 3 lets three legs open, the fourth is refused
+    with its reason journaled (and retried later, still refused while the cap is full)."""
+    bot = GridBot(tmp_path, symbols=(BTC, ETH), max_open_positions=3)
+    try:
+        bot.start()
+        bot.move("100")
+        bot.move("50", symbol=ETH)
+        legs = sum(len(bot.positions(s)) for s in (BTC, ETH))
+        assert legs == 3
+        refused = bot.events("EntryRefused")
+        assert refused and all(e["reason"].startswith("risk.max_open_positions 3 reached") for e in refused)
+        bot.clock.t += 60  # past open_retry_s: the refused leg asks again and is refused again
+        bot.move("100")
+        bot.move("50", symbol=ETH)
+        assert sum(len(bot.positions(s)) for s in (BTC, ETH)) == 3
+        assert len(bot.events("EntryRefused")) > len(refused)
+    finally:
+        bot.stop()

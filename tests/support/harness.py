@@ -12,6 +12,7 @@ from typing import Any, Callable
 import pykka
 from loguru import logger
 
+from actors.entry_gate import AccountGate
 from actors.market_feed import MarketFeed
 from actors.messages import ExternalSignal, Tick
 from actors.price_slots import PriceSlots
@@ -46,7 +47,8 @@ class Harness:
                  policy: RestartPolicy | None = None, risk: dict[str, Any] | None = None,
                  heartbeat_interval_s: float = 0.05, heartbeat_timeout_s: float = 1.0,
                  mailbox_max: int = 100_000, kill_switch_escalations: int = 100,
-                 latency_s: float = 0.0, paper_store: Path | None = None, db: Path | None = None) -> None:
+                 latency_s: float = 0.0, paper_store: Path | None = None, db: Path | None = None,
+                 max_open_positions: int | None = None) -> None:
         self.tmp = tmp
         self.symbols = symbols
         self.clock = clock or ManualClock()
@@ -69,11 +71,13 @@ class Harness:
             reconcile_interval_s=3600, kill_switch_escalations=kill_switch_escalations,
             kill_switch_window_s=600, views=self.views)
         self.prices = PriceSlots(symbols)
+        self.gate = AccountGate(max_open_positions=max_open_positions, kill_switch=self.sup.entries_blocked,
+                                clock=self.clock)
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=self.core_for,
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,
                               report=self.sup.report, on_escalate=self.sup.escalated,
                               entries_blocked=self.sup.entries_blocked, views=self.views, clock=self.clock,
-                              prices=self.prices)
+                              prices=self.prices, gate=self.gate)
         self.feed = MarketFeed(exchange=self.exchange, symbols=symbols, deliver=self.sup.tell,
                                interval_s=3600, own_prefix=f"main-{self.repo.id_tag}-", logger=logger,
                                clock=self.clock, prices=self.prices)
