@@ -1,9 +1,14 @@
-"""The emergency close for a symbol whose actor cannot run (crash loop past the restart limit).
+"""The one emergency close of every trading style, run by the supervisor on every escalation.
 
-A separate path from the actor's: it reads the position from the exchange, cancels the symbol's
-open orders except stops (the stop keeps protecting if this fails too), and sends one reduce-only
-market order with a fresh client order id that is journaled before the call (write-ahead).
-Runs on its own thread so the supervisor is never blocked on the exchange.
+An escalation (close attempts exhausted in the one-way core, a grid leg's close failing past its
+bound, or an actor crash-looping past the restart limit) comes to the supervisor, which runs
+this closer once. It reads the positions from the exchange, cancels the symbol's open orders
+except stops (the stop keeps protecting if this fails too), and sends one reduce-only market
+order per position: one in one-way mode, one per leg in hedge mode, each naming its leg with
+positionIdx. Each order's client order id is journaled before the call (write-ahead). Runs on its
+own thread so the supervisor is never blocked on the exchange; when it is done, `done` runs (the
+supervisor then asks the symbol's actor to reconcile, which books the closing fills from the
+exchange and lets go of the position only on that evidence).
 """
 
 from __future__ import annotations
@@ -12,43 +17,50 @@ import threading
 import time
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from trading.client_ids import symbol_code
 
+POSITION_IDX = {"long": 1, "short": 2}
+
 
 class EmergencyCloser:
-    def __init__(self, *, exchange: ExchangePort, repo: Repository, prefix: str, logger: Any) -> None:
+    def __init__(self, *, exchange: ExchangePort, repo: Repository, prefix: str, logger: Any,
+                 clock: Callable[[], float] = time.time) -> None:
         self.exchange = exchange
         self.repo = repo
         self.prefix = prefix
         self.log = logger
+        self.clock = clock
         self._threads: list[threading.Thread] = []
 
-    def close(self, symbol: str, reason: str) -> None:
-        t = threading.Thread(target=self._run, args=(symbol, reason), name=f"emergency-{symbol}", daemon=True)
+    def close(self, symbol: str, reason: str, done: Callable[[], None] | None = None) -> None:
+        t = threading.Thread(target=self._run, args=(symbol, reason, done), name=f"emergency-{symbol}",
+                             daemon=True)
         self._threads.append(t)
         t.start()
 
     def wait(self, timeout: float = 30.0) -> None:
-        for t in self._threads:
+        for t in list(self._threads):
             t.join(timeout)
 
     def _close(self, symbol: str, pos: dict[str, Any], reason: str, corr: str, log: Any) -> None:
         side = "sell" if pos["side"] == "long" else "buy"
-        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos['side'][0]}{int(time.time()) % 10**7}"
+        # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py)
+        stamp = int(self.clock() * 1000) % 10**7
+        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos['side'][0]}{stamp}x"
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
         if pos.get("hedged"):
-            params["positionIdx"] = 1 if pos["side"] == "long" else 2
+            params["positionIdx"] = POSITION_IDX[pos["side"]]
         self.repo.record(symbol, "EmergencyCloseRequested",
                          {"order": cid, "reason": reason, "side": pos["side"], "contracts": str(pos["contracts"])},
                          correlation_id=corr)
         self.exchange.create_order(symbol, "market", side, Decimal(str(pos["contracts"])), None, params)
         log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
 
-    def _run(self, symbol: str, reason: str) -> None:
+    def _run(self, symbol: str, reason: str, done: Callable[[], None] | None) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
         try:
@@ -66,3 +78,6 @@ class EmergencyCloser:
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             log.error("emergency close failed: {}", exc)
             self.repo.record(symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr)
+        finally:
+            if done is not None:
+                done()

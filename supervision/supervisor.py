@@ -40,7 +40,7 @@ class Supervisor:
                  heartbeat_timeout_s: float, mailbox_max: int, reconcile_interval_s: float,
                  kill_switch_escalations: int, kill_switch_window_s: float,
                  on_heartbeat: Callable[[], None] | None = None,
-                 emergency_close: Callable[[str, str], None] | None = None,
+                 emergency_close: Callable[[str, str, Callable[[], None]], None] | None = None,
                  views: dict[str, Any] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}
@@ -209,8 +209,6 @@ class Supervisor:
             reason = f"restarted {verdict.restarts_in_period} times in {self.policy.period_s:.0f}s; last: {error}"
             self.repo.quarantine(child.symbol, reason, correlation_id=uuid.uuid4().hex[:16])
             self.repo.add_escalation(child.symbol, reason, verdict.restarts_in_period, error)
-            if self.emergency_close is not None:
-                self.emergency_close(child.symbol, reason)
             self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
             return
         child.state = ChildState.BACKING_OFF
@@ -225,7 +223,8 @@ class Supervisor:
         self.log.bind(symbol=child.symbol).error("state cannot be restored, symbol quarantined: {}", error)
         self.repo.quarantine(child.symbol, f"unreadable state: {error}", correlation_id=uuid.uuid4().hex[:16])
         self.repo.add_escalation(child.symbol, "unreadable persisted state", 0, error)
-        self._on_escalation(child.symbol, "unreadable persisted state", 0, error, at)
+        # no emergency close: the position is not understood, its exchange stop keeps protecting
+        self._on_escalation(child.symbol, "unreadable persisted state", 0, error, at, close=False)
 
     def _restart_due(self, now: float) -> None:
         for child in self.children.values():
@@ -288,7 +287,12 @@ class Supervisor:
             return True
         return False
 
-    def _on_escalation(self, symbol: str, reason: str, attempts: int, error: str | None, at: float) -> None:
+    def _on_escalation(self, symbol: str, reason: str, attempts: int, error: str | None, at: float,
+                       close: bool = True) -> None:
+        """Every escalation of every style: the one emergency close (runtime/emergency.py), then
+        a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
+        if close and self.emergency_close is not None:
+            self.emergency_close(symbol, reason, lambda: self.tell(symbol, Reconcile(reason="emergency close")))
         record = {"symbol": symbol, "reason": reason, "attempts": attempts, "last_error": error, "time": at}
         self.escalations.append(record)
         self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)

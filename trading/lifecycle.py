@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from trading import trailing_stop as ts
-from trading.commands import CancelOrder, CancelOthers, Escalate, LedgerEntry
+from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
 from trading.model import (
     ZERO,
@@ -191,17 +191,10 @@ def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:
 
 
 def escalate(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:
-    """Quarantine: no new entries, one emergency close through a separate path, an alert. The
-    exchange stop is kept so the position stays protected if the emergency close fails too."""
+    """Quarantine: no new entries, an alert, and the supervisor's emergency close (the one
+    emergency path of every style: runtime/emergency.py, run on `Escalate`). The exchange stop
+    is kept so the position stays protected if the emergency close fails too; the position stays
+    tracked until a reconciliation finds it closed and books the exchange's fills."""
     ctx.record("Escalated", reason=reason, attempts=state.close_attempts, error=state.last_close_error)
     ctx.emit(Escalate(reason=reason, attempts=state.close_attempts, last_error=state.last_close_error))
-    state = replace(state, quarantined=True, quarantine_reason=reason, next_close_at=None)
-    pos = state.position
-    if pos is None:
-        return state
-    keep = tuple(o.client_order_id for o in state.orders if o.purpose is OrderPurpose.STOP)
-    ctx.emit(CancelOthers(keep=keep))
-    state = ctx.new_order(state, OrderPurpose.EMERGENCY, pos.side.exit_order_side, pos.contracts,
-                          position_id=pos.position_id)
-    ctx.record("EmergencyCloseRequested", order=state.orders[-1].client_order_id)
-    return state
+    return replace(state, quarantined=True, quarantine_reason=reason, next_close_at=None)

@@ -54,6 +54,7 @@ def test_bug_in_close_path_makes_bounded_attempts_then_escalates(tmp_path):
         h.sup.tell(BTC, __import__("actors.messages", fromlist=["Timer"]).Timer())
         h.idle(BTC)
     h.alerts.wait()
+    h.closer.wait()  # the supervisor's emergency close runs on its own thread
     closes = [c for c in close_calls if c.endswith("c")]
     emergency = [c for c in close_calls if c.endswith("x")]
     assert len(closes) == 3, close_calls
@@ -82,6 +83,8 @@ def test_exchange_rejecting_every_close_escalates_and_emergency_close_runs_once(
         h.clock.advance(5)
         h.sup.tell(BTC, Timer())
         h.idle(BTC)
+    wait_until(lambda: h.sup.escalations, message="the escalation reached the supervisor")
+    h.closer.wait()
     subs = [s for s in h.paper.submissions() if s["symbol"] == BTC]
     closes = [s for s in subs if s["clientOrderId"].endswith("c")]
     emergencies = [s for s in subs if s["clientOrderId"].endswith("x")]
@@ -260,4 +263,39 @@ def test_signal_lost_with_a_dead_mailbox_is_recorded_as_skipped(tmp_path):
     assert [e["type"] for e in outcome] == ["SignalSkipped"]
     assert "down" in outcome[0]["data"]["reason"]
     assert h.exchange_position(BTC) is None  # not applied late either
+    h.stop()
+
+
+def test_escalation_runs_the_supervisors_emergency_close_and_books_its_fill_once(tmp_path):
+    """One emergency path: closes fail past the bound, the core escalates, the supervisor's
+    closer closes the position (journaled before it is sent), and the actor's reconciliation
+    books the closing fill from the exchange, exactly once, before it lets go of the position."""
+    box: dict = {}
+
+    def wrap(paper):
+        box["fx"] = FaultyExchange(paper)
+        return box["fx"]
+
+    h = Harness(tmp_path, [BTC], wrap=wrap, risk={"max_close_attempts": 2, "close_backoff_initial_s": 1.0}).start()
+    open_long(h, BTC)
+
+    def bug(name, args, kwargs):
+        cid = params_of(args, kwargs).get("clientOrderId", "")
+        if is_close_order(args, kwargs) and cid.endswith("c"):
+            raise NameError("name 'Decimal' is not defined")
+
+    box["fx"].before["create_order"] = bug
+    h.signal(BTC, None)
+    h.idle(BTC)
+    from actors.messages import Timer
+    for _ in range(4):
+        h.clock.advance(5)
+        h.sup.tell(BTC, Timer())
+        h.idle(BTC)
+    wait_until(lambda: h.exchange_position(BTC) is None, message="the emergency close filled")
+    wait_until(lambda: h.view(BTC).position is None, message="the actor reconciled the close")
+    requested = queries.events(BTC, "EmergencyCloseRequested")
+    assert len(requested) == 1 and requested[0]["data"]["order"].endswith("x")
+    assert queries.ledger_net_pnl(BTC) == h.paper.realized_pnl_total(BTC)  # booked once, from the fill
+    assert h.view(BTC).quarantined and not h.exchange_stops(BTC)  # its stop went with the position
     h.stop()

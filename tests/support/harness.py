@@ -19,6 +19,7 @@ from actors.price_slots import PriceSlots
 from actors.symbol_actor import ActorDeps, SymbolActor
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource
+from runtime.emergency import EmergencyCloser
 from runtime.wiring import market_rules
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -62,6 +63,8 @@ class Harness:
         self.alerts = Alerts(logger=logger)
         self.views: dict[str, Any] = {}
         self.risk = risk or {}
+        self.closer = EmergencyCloser(exchange=self.exchange, repo=self.repo, prefix=f"main-{self.repo.id_tag}-",
+                                      logger=logger, clock=self.clock)
         self.sup = Supervisor(
             symbols=symbols, start_actor=self._start, repo=self.repo,
             policy=policy or RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
@@ -69,7 +72,7 @@ class Harness:
             alerts=self.alerts, logger=logger, heartbeat_interval_s=heartbeat_interval_s,
             heartbeat_timeout_s=heartbeat_timeout_s, mailbox_max=mailbox_max,
             reconcile_interval_s=3600, kill_switch_escalations=kill_switch_escalations,
-            kill_switch_window_s=600, views=self.views)
+            kill_switch_window_s=600, views=self.views, emergency_close=self.closer.close)
         self.prices = PriceSlots(symbols)
         self.gate = AccountGate(max_open_positions=max_open_positions, kill_switch=self.sup.entries_blocked,
                                 clock=self.clock)
@@ -100,6 +103,7 @@ class Harness:
 
     def stop(self) -> None:
         self.sup.stop(timeout_s=10)
+        self.closer.wait()
         pykka.ActorRegistry.stop_all(block=False)
         self.repo.close()
         self.paper.close()
