@@ -83,7 +83,10 @@ class DecisionLoop:
                  clock: Callable[[], float] = time.time,
                  entries_blocked: Callable[[], bool] = lambda: False, gate: AccountGate | None = None,
                  slot: PriceSlot | None = None,
-                 publish: Callable[[Published], None] | None = None) -> None:
+                 publish: Callable[[Published], None] | None = None,
+                 execute: Callable[[Any], list[Event]] | None = None) -> None:
+        """`execute`: runs one command and returns its results as events (default: the core's
+        executor on `exchange`; tests that play the exchange's part pass their own)."""
         self.symbol = symbol
         self.core = core
         self.exchange = exchange
@@ -95,7 +98,7 @@ class DecisionLoop:
         self.gate = gate or AccountGate(max_open_positions=None, kill_switch=entries_blocked, clock=clock)
         self.slot = slot
         self._publish_to = publish
-        self.execute = core.executor(symbol, exchange, on_escalate, log)
+        self.execute = execute or core.executor(symbol, exchange, on_escalate, log)
         self.incarnation = 0
         self.state: Any = None
         self.reconciled = False
@@ -119,6 +122,15 @@ class DecisionLoop:
         self.skip_lost_signals()
         self.reconcile("start")
         self.sync_band()
+
+    def adopt(self, state: Any, *, reconciled: bool = True) -> None:
+        """Begin from `state` instead of `start()`'s restore and reconciliation: for a driver
+        that plays the exchange's part itself (the decision-level tests)."""
+        self.incarnation = self.incarnation or 1
+        self.state = state
+        self.reconciled = reconciled
+        self.gate.settle(self.symbol, self.core.exposure(state))
+        self._publish()
 
     def skip_lost_signals(self) -> None:
         """Signals that reached the journal but died with the previous actor's mailbox: prices

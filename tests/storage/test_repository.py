@@ -13,7 +13,7 @@ from tests.trading.conftest import make_rules
 from tests.trading.scenario import Scenario
 from trading.decide import SymbolCore
 from trading.events import PriceTicked, SignalRaised
-from trading.model import Phase, Side, TrailingState
+from trading.model import Phase, Side, SymbolState, TrailingState
 
 D = Decimal
 SYM = "BTC/USDT:USDT"
@@ -110,13 +110,14 @@ def test_many_writer_threads_commit_without_lock_errors(repo):
     def actor(sym: str) -> None:
         try:
             inc = repo.claim(sym)
-            sc = Scenario(SymbolCore(make_rules()))
+            core = SymbolCore(make_rules())
+            state = SymbolState(symbol=sym)
             for k in range(5):
-                before = sc.state
-                d = sc.core.decide(sc.state, PriceTicked(price=D(100 + k)), sc.now)
-                sc.state = d.state
+                before = state
+                d = core.decide(state, PriceTicked(price=D(100 + k)), 1000.0 + k)
+                state = d.state
                 repo.record(sym, "Tick", {"k": k}, correlation_id=f"{sym}-{k}")
-                repo.commit(sym, inc, before, d, correlation_id="x", created_at=sc.now)
+                repo.commit(sym, inc, before, d, correlation_id="x", created_at=1000.0 + k)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 

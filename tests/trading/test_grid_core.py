@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from tests.trading.scenario import loop_for
 from trading.commands import CancelOrder, Escalate
+from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
     ExchangeOrder,
@@ -38,20 +40,28 @@ def rules(**over) -> GridRules:
 
 
 class Book:
-    """Drives the core the way the actor does: apply a decision, remember the state."""
+    """Drives the hedge-grid core through production's decision loop (actors/loop.py); the test
+    plays the exchange: commands are collected, their answers are sent by the test."""
 
     def __init__(self, **over) -> None:
         self.core = GridCore(rules(**over))
-        self.state = GridState(symbol=SYMBOL)
         self.now = 1000.0
+        self.loop, self.repo = loop_for(self.core, GridState(symbol=SYMBOL), clock=lambda: self.now,
+                                        execute=lambda command: [])
         self.commands: list = []
         self.journal: list = []
         self.ledger: list = []
 
+    @property
+    def state(self) -> GridState:
+        return self.loop.state
+
     def send(self, event):
         self.now += 1
-        d = self.core.decide(self.state, event, self.now)
-        self.state = d.state
+        start = len(self.repo.decisions)
+        self.loop.apply(event)
+        new = self.repo.decisions[start:]
+        d = new[0] if new else Decision(state=self.loop.state)
         self.commands = list(d.commands)
         self.journal += [j.type for j in d.journal]
         self.ledger += list(d.ledger)
