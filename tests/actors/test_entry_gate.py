@@ -10,7 +10,6 @@ from typing import Any
 from actors.entry_gate import AccountGate
 from storage import queries
 from tests.support.harness import Harness
-from tests.support.waiting import wait_until
 from trading.model import Side
 
 SYMBOLS = [f"W{i:02d}/USDT:USDT" for i in range(30)]

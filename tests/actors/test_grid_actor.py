@@ -18,6 +18,7 @@ from actors.entry_gate import AccountGate
 from actors.grid_actor import GridActor, GridDeps
 from actors.market_feed import MarketFeed
 from actors.messages import Ping, Reconcile
+from actors.price_slots import PriceSlots
 from actors.symbol_actor import ActorDeps
 from exchange.paper.exchange import PaperExchange
 from runtime.wiring import market_rules
@@ -67,6 +68,7 @@ class GridBot:
         self.exchange = Gate(self.paper)
         self.repo = Repository(tmp / "bot.sqlite", synchronous="normal", clock=self.clock)
         self.views: dict[str, Any] = {}
+        self.slots = PriceSlots(self.symbols)  # the grid takes prices through slots, as in production
         self.sup = Supervisor(
             symbols=self.symbols, start_actor=self._start, repo=self.repo,
             policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01, backoff_max_s=0.1,
@@ -77,13 +79,13 @@ class GridBot:
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=None,  # type: ignore[arg-type]
                               strategy_for=None, logger=logger, report=self.sup.report,  # type: ignore[arg-type]
                               on_escalate=self.sup.escalated, entries_blocked=self.sup.entries_blocked,
-                              views=self.views, clock=self.clock,
+                              views=self.views, clock=self.clock, prices=self.slots,
                               gate=AccountGate(max_open_positions=max_open_positions,
                                                kill_switch=self.sup.entries_blocked, clock=self.clock))
         self.grid = GridDeps(core_for=self.core_for)
         self.feed = MarketFeed(exchange=self.exchange, symbols=self.symbols, deliver=self.sup.tell,
                                interval_s=3600, own_prefix=f"acc-{self.repo.id_tag}-", logger=logger,
-                               clock=self.clock)
+                               clock=self.clock, prices=self.slots)
 
     def core_for(self, symbol: str) -> GridCore:
         return GridCore(GridRules(symbol=symbol, account="acc", id_tag=self.repo.id_tag,
@@ -128,6 +130,12 @@ class GridBot:
     def events(self, type_: str) -> list[dict]:
         with sqlite3.connect(self.tmp / "bot.sqlite") as c:
             return [json.loads(d) for (d,) in c.execute("SELECT data FROM events WHERE type=? ORDER BY id", (type_,))]
+
+    def rows(self, type_: str) -> list[tuple[str, dict]]:
+        """(correlation id, data) of each journal row of this type."""
+        with sqlite3.connect(self.tmp / "bot.sqlite") as c:
+            return [(cid, json.loads(d)) for cid, d in c.execute(
+                "SELECT correlation_id, data FROM events WHERE type=? ORDER BY id", (type_,))]
 
     def fills(self, cid: str) -> int:
         with sqlite3.connect(self.tmp / "bot.sqlite") as c:

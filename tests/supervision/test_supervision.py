@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import ccxt
 
+from actors.messages import Timer
 from storage import queries
 from supervision.restart_policy import RestartPolicy
 from tests.support.faulty_exchange import FaultyExchange, is_close_order, params_of
@@ -23,6 +24,14 @@ def open_long(h: Harness, symbol: str) -> None:
     assert h.signal(symbol, Side.LONG)
     h.idle(symbol)
     assert h.exchange_position(symbol) is not None
+
+
+def timers(h: Harness, n: int, step_s: float = 5.0) -> None:
+    """Time passes; each step the supervisor's Timer reaches BTC's actor and is handled."""
+    for _ in range(n):
+        h.clock.advance(step_s)
+        h.sup.tell(BTC, Timer())
+        h.idle(BTC)
 
 
 def test_bug_in_close_path_makes_bounded_attempts_then_escalates(tmp_path):
@@ -49,10 +58,7 @@ def test_bug_in_close_path_makes_bounded_attempts_then_escalates(tmp_path):
     fx.before["create_order"] = bug
     h.signal(BTC, None)
     h.idle(BTC)
-    for _ in range(10):  # time passes; the supervisor's timer drives the retries
-        h.clock.advance(5)
-        h.sup.tell(BTC, __import__("actors.messages", fromlist=["Timer"]).Timer())
-        h.idle(BTC)
+    timers(h, 10)  # time passes; the supervisor's timer drives the retries
     h.alerts.wait()
     h.closer.wait()  # the supervisor's emergency close runs on its own thread
     closes = [c for c in close_calls if c.endswith("c")]
@@ -78,11 +84,7 @@ def test_exchange_rejecting_every_close_escalates_and_emergency_close_runs_once(
                              and "stopLossPrice" not in (call.get("params") or {}))
     h.signal(BTC, None)
     h.idle(BTC)
-    from actors.messages import Timer
-    for _ in range(6):
-        h.clock.advance(5)
-        h.sup.tell(BTC, Timer())
-        h.idle(BTC)
+    timers(h, 6)
     wait_until(lambda: h.sup.escalations, message="the escalation reached the supervisor")
     h.closer.wait()
     subs = [s for s in h.paper.submissions() if s["symbol"] == BTC]
@@ -287,11 +289,7 @@ def test_escalation_runs_the_supervisors_emergency_close_and_books_its_fill_once
     box["fx"].before["create_order"] = bug
     h.signal(BTC, None)
     h.idle(BTC)
-    from actors.messages import Timer
-    for _ in range(4):
-        h.clock.advance(5)
-        h.sup.tell(BTC, Timer())
-        h.idle(BTC)
+    timers(h, 4)
     wait_until(lambda: h.exchange_position(BTC) is None, message="the emergency close filled")
     wait_until(lambda: h.view(BTC).position is None, message="the actor reconciled the close")
     requested = queries.events(BTC, "EmergencyCloseRequested")
