@@ -16,8 +16,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from exchange.port import ExchangePort
 from storage.repository import Repository
@@ -36,7 +37,7 @@ class EmergencyCloser:
         self.clock = clock
         self._threads: list[threading.Thread] = []
 
-    def close(self, symbol: str, reason: str, done: Callable[[], None] | None = None) -> None:
+    def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
         t = threading.Thread(target=self._run, args=(symbol, reason, done), name=f"emergency-{symbol}",
                              daemon=True)
         self._threads.append(t)
@@ -60,7 +61,7 @@ class EmergencyCloser:
         self.exchange.create_order(symbol, "market", side, Decimal(str(pos["contracts"])), None, params)
         log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
 
-    def _run(self, symbol: str, reason: str, done: Callable[[], None] | None) -> None:
+    def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
         try:

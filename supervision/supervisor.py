@@ -40,7 +40,7 @@ class Supervisor:
                  heartbeat_timeout_s: float, mailbox_max: int, reconcile_interval_s: float,
                  kill_switch_escalations: int, kill_switch_window_s: float,
                  on_heartbeat: Callable[[], None] | None = None,
-                 emergency_close: Callable[[str, str, Callable[[], None]], None] | None = None,
+                 emergency_close: Callable[[str, str, Callable[[], object]], None] | None = None,
                  views: dict[str, Any] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}

@@ -30,7 +30,7 @@ class EntryWatch:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def create_order(self, symbol, type_, side, amount, price=None, params=None):  # noqa: ANN001, ANN201
+    def create_order(self, symbol, type_, side, amount, price=None, params=None):
         entry = not (params or {}).get("reduceOnly")
         if entry:
             with self.lock:
@@ -174,8 +174,8 @@ def test_gate_refuses_before_reconciliation_and_under_the_kill_switch_without_re
     blocked["on"] = True
     assert "kill switch" in (gate.admit("A", "signal", reconciled=True) or "")
     blocked["on"] = False
-    gate.note_free_margin(Decimal("10"))
-    assert gate.admit("A", "grid_leg", reconciled=True, margin=Decimal("20")) == "free margin 10 < 20 needed"
+    gate.note_free_margin(Decimal(10))
+    assert gate.admit("A", "grid_leg", reconciled=True, margin=Decimal(20)) == "free margin 10 < 20 needed"
     assert gate.open_positions() == 0
     assert gate.admit("A", "signal", reconciled=True) is None
     assert "max_open_positions 1 reached" in (gate.admit("B", "signal", reconciled=True) or "")

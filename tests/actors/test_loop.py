@@ -64,7 +64,7 @@ def test_grid_prices_before_reconciliation_are_decided_and_entries_wait_journale
         wait_until(lambda: bot.sup.children[BTC].state.value == "running", message="grid actor running")
         bot.move("101")
         view = bot.views[BTC]
-        assert not view.reconciled and view.state.last_price == D("101")  # the price was not lost
+        assert not view.reconciled and view.state.last_price == D(101)  # the price was not lost
         refused = bot.events("EntryRefused")
         assert refused and {e["reason"] for e in refused} == {"not reconciled with the exchange yet"}
         assert not [s for s in bot.paper.submissions() if s["symbol"] == BTC]  # nothing was sent

@@ -17,7 +17,7 @@ from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
 def test_hedge_legs_are_each_closed_with_their_position_idx(tmp_path):
     clock = FakeClock()
     paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC], clock=clock,
-                          price_source=ScriptedPrices({BTC: D("100")}), hedge_mode=True,
+                          price_source=ScriptedPrices({BTC: D(100)}), hedge_mode=True,
                           starting_balance=D(10000), slippage_bps=D(0))
     repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
     try:

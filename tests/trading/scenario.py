@@ -8,9 +8,10 @@ production loop's, so these tests see the same event order as the live bot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from actors.cores import as_core
 from actors.loop import DecisionLoop
@@ -25,7 +26,7 @@ from trading.model import SymbolState
 class QuietLog:
     """A logger that drops every line (property tests make thousands of decisions)."""
 
-    def bind(self, **_: Any) -> "QuietLog":
+    def bind(self, **_: Any) -> QuietLog:
         return self
 
     def __getattr__(self, _name: str) -> Callable[..., None]:
