@@ -108,6 +108,8 @@ class DecisionLoop:
         self._quiet_for: Any = None
         """The state `_quiet` was computed for (a price-only change carries it over)."""
         self._band_published: object = None
+        self._reserved = False
+        """A slot was reserved by the gate during the current `apply` (settled at its end)."""
 
     # -- start ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -239,6 +241,7 @@ class DecisionLoop:
         pending: deque[Event] = deque([first])
         raced = False
         steps = 0
+        before = self.state
         try:
             while pending:
                 steps += 1
@@ -254,7 +257,9 @@ class DecisionLoop:
                     pending.extend(self.execute(command))
                 raced = raced or (isinstance(event, OrderFailed) and event.position_gone)
         finally:
-            self.gate.settle(self.symbol, self.core.exposure(self.state))
+            if self._reserved or self.state is not before:  # most ticks: neither
+                self._reserved = False
+                self.gate.settle(self.symbol, self.core.exposure(self.state))
         self._publish()
         if raced:
             self.reconcile("close raced with another fill")
@@ -282,7 +287,9 @@ class DecisionLoop:
         return correlation_id, also, decision.commands
 
     def _admit(self, kind: str, margin: Decimal | None) -> str | None:
-        return self.gate.admit(self.symbol, kind, reconciled=self.reconciled, margin=margin)
+        refused = self.gate.admit(self.symbol, kind, reconciled=self.reconciled, margin=margin)
+        self._reserved = self._reserved or refused is None
+        return refused
 
     # -- price slot and publishing ------------------------------------------------------------
     def _band(self) -> QuietBand | None:
