@@ -1,5 +1,6 @@
-"""Messages to a SymbolActor's mailbox. Everything about a symbol goes through its mailbox, in
-order, including reconciliation (incident 8: nothing is dropped while a sync runs)."""
+"""Messages to a SymbolActor's mailbox, handled by its DecisionLoop (actors/loop.py). Everything
+about a symbol goes through its mailbox, in order, including reconciliation (incident 8: nothing
+is dropped while a sync runs)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,9 @@ class Reconcile:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Timer:
-    """Periodic wake-up from the supervisor: due close retries, missing stops."""
+    """Periodic wake-up from the supervisor, with one meaning for every style: take a price left
+    in the slot, retry a failed reconciliation, then the core's time-driven duties (due close
+    retries, missing stops, the grid's order maintenance)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
