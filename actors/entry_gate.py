@@ -15,8 +15,9 @@ after every committed decision the loop calls `settle(symbol, exposure)` with wh
 state now holds (open positions + entries in flight), which keeps a reservation that became an
 entry, and releases one whose entry was refused later in the decision, failed, or whose position
 closed. A decision that raises before its commit settles to the old state's exposure, releasing
-its reservation. On start each loop settles the restored state, so a restart counts the restored
-open positions.
+its reservation. The account seeds the gate from storage's open positions before any actor
+starts, and each loop settles its restored state on start, so a restart counts the restored open
+positions, also those of a symbol whose actor cannot start.
 """
 
 from __future__ import annotations
@@ -63,6 +64,13 @@ class AccountGate:
                 self._held[symbol] = self._held.get(symbol, 0) + 1
                 self._open += 1
         return reason
+
+    def seed(self, open_positions: dict[str, int]) -> None:
+        """Open positions per symbol as storage has them, before the actors start: a symbol
+        whose actor cannot start (unreadable state, crash loop) still counts its positions; each
+        actor that starts settles its own count from its restored and reconciled state."""
+        for symbol, count in open_positions.items():
+            self.settle(symbol, count)
 
     def settle(self, symbol: str, exposure: int) -> None:
         """The symbol now holds `exposure` positions or entries in flight (keeps or releases

@@ -100,6 +100,7 @@ class AccountRuntime:
         # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
         prices = PriceSlots(self.symbols)
         self.gate = AccountGate(max_open_positions=s.risk.max_open_positions, kill_switch=sup.entries_blocked)
+        self.gate.seed(repo.read(queries.open_positions_of, self.symbols))
         grid = s.strategy.name == "hedge_grid"
         core_for = (wiring.grid_core_factory(s, exchange, repo.id_tag) if grid
                     else wiring.core_factory(s, exchange, repo.id_tag))

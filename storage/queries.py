@@ -66,3 +66,14 @@ def signal_seen(signal_id: str) -> bool:
             .where((EventRow.correlation_id == signal_id)
                    & EventRow.type.in_(("SignalReceived", "SignalRejected")))
             .exists())
+
+
+def open_positions_of(symbols: list[str]) -> dict[str, int]:
+    """Open position rows per symbol (one indexed lookup on (symbol, status) per symbol), for
+    seeding the account's entry gate before any actor starts."""
+    counts: dict[str, int] = {}
+    for symbol in symbols:
+        n = PositionRow.select().where((PositionRow.symbol == symbol) & (PositionRow.status == "open")).count()
+        if n:
+            counts[symbol] = n
+    return counts

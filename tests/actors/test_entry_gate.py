@@ -3,6 +3,7 @@ entry, under a wave where every symbol wants in at once, and refusals are journa
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from decimal import Decimal
 from typing import Any
@@ -181,3 +182,27 @@ def test_gate_refuses_before_reconciliation_and_under_the_kill_switch_without_re
     assert "max_open_positions 1 reached" in (gate.admit("B", "signal", reconciled=True) or "")
     gate.settle("A", 0)  # the entry failed: the slot is free again
     assert gate.admit("B", "signal", reconciled=True) is None and gate.held() == {"B": 1}
+
+
+def test_positions_of_a_symbol_that_cannot_start_still_count(tmp_path):
+    a, b, c, d = SYMBOLS[:4]
+    h = Harness(tmp_path, [a, b, c, d], max_open_positions=3).start()
+    h.poll()
+    for s in (a, b):
+        assert h.signal(s, Side.LONG)
+        h.idle(s)
+    h.stop()
+    con = sqlite3.connect(tmp_path / "bot.sqlite")
+    con.execute("UPDATE trailing_stops SET activation_price='garbage' WHERE symbol=?", (b,))
+    con.commit()
+    con.close()
+    again = Harness(tmp_path, [a, b, c, d], clock=h.clock, max_open_positions=3).start()
+    assert again.child(b).state.value == "quarantined"  # its state cannot be read
+    assert again.gate.held() == {a: 1, b: 1}  # seeded from storage's open positions
+    again.poll()
+    for s in (c, d):
+        assert again.signal(s, Side.LONG)
+        again.idle(s)
+    assert open_symbols(again.paper) == {a, b, c}
+    assert [e["symbol"] for e in skipped_by_cap(again)] == [d]
+    again.stop()

@@ -21,6 +21,7 @@ from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource
 from runtime.emergency import EmergencyCloser
 from runtime.wiring import market_rules
+from storage import queries
 from storage.repository import Repository
 from strategies.base import Strategy
 from supervision.alerts import Alerts
@@ -76,6 +77,7 @@ class Harness:
         self.prices = PriceSlots(symbols)
         self.gate = AccountGate(max_open_positions=max_open_positions, kill_switch=self.sup.entries_blocked,
                                 clock=self.clock)
+        self.gate.seed(self.repo.read(queries.open_positions_of, symbols))
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=self.core_for,
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,
                               report=self.sup.report, on_escalate=self.sup.escalated,
