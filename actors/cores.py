@@ -43,7 +43,9 @@ class Core(Protocol):
     uses_strategy: bool
     """Whether prices also go to the symbol's strategy (its signals enter through the gate)."""
 
-    def decide(self, state: Any, event: Any, now: float, *, settled: bool, admit: Admit) -> Decision:
+    def decide(
+        self, state: Any, event: Any, now: float, *, settled: bool, admit: Admit
+    ) -> Decision:
         """`settled`: no other result of this message is waiting (the grid maintains then)."""
         ...
 
@@ -55,8 +57,9 @@ class Core(Protocol):
         """The exchange's view of this symbol, as the event that reconciles the state."""
         ...
 
-    def executor(self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook,
-                 log: Any) -> Callable[[Any], list[Event]]:
+    def executor(
+        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
+    ) -> Callable[[Any], list[Event]]:
         """What executes one committed command and returns its results as events."""
         ...
 
@@ -81,8 +84,9 @@ class OneWayCore:
     def __init__(self, core: SymbolCore) -> None:
         self.core = core
 
-    def decide(self, state: SymbolState, event: Any, now: float, *, settled: bool,
-               admit: Admit) -> Decision:
+    def decide(
+        self, state: SymbolState, event: Any, now: float, *, settled: bool, admit: Admit
+    ) -> Decision:
         return self.core.decide(state, event, now, admit=admit)
 
     def quiet_band(self, state: SymbolState) -> QuietBand | None:
@@ -93,8 +97,9 @@ class OneWayCore:
         booked = repo.booked_orders(pos.position_id) if pos is not None else set()
         return snap.gather(exchange, state, booked)
 
-    def executor(self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook,
-                 log: Any) -> Callable[[Any], list[Event]]:
+    def executor(
+        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
+    ) -> Callable[[Any], list[Event]]:
         return CommandExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute
 
     def view(self, state: SymbolState, last_tick_at: float | None, reconciled: bool) -> ActorView:
@@ -124,19 +129,23 @@ class HedgeGridCore:
     def __init__(self, core: GridCore) -> None:
         self.core = core
 
-    def decide(self, state: GridState, event: Any, now: float, *, settled: bool,
-               admit: Admit) -> Decision:
+    def decide(
+        self, state: GridState, event: Any, now: float, *, settled: bool, admit: Admit
+    ) -> Decision:
         # results of this message's commands are applied before the orders are maintained
         return self.core.decide(state, event, now, maintain_after=settled, admit=admit)
 
     def quiet_band(self, state: GridState) -> QuietBand | None:
         return None
 
-    def snapshot(self, exchange: ExchangePort, repo: Repository, state: GridState) -> GridReconciled:
+    def snapshot(
+        self, exchange: ExchangePort, repo: Repository, state: GridState
+    ) -> GridReconciled:
         return gather(exchange, state)
 
-    def executor(self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook,
-                 log: Any) -> Callable[[Any], list[Event]]:
+    def executor(
+        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
+    ) -> Callable[[Any], list[Event]]:
         return GridExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute_grid
 
     def view(self, state: GridState, last_tick_at: float | None, reconciled: bool) -> ActorView:
@@ -144,8 +153,11 @@ class HedgeGridCore:
 
     def exposure(self, state: GridState) -> int:
         legs = sum(1 for leg in (state.long, state.short) if leg.is_open)
-        entering = sum(1 for o in state.orders if o.kind is GridKind.OPEN and o.status.live
-                       and not state.leg(o.leg).is_open)
+        entering = sum(
+            1
+            for o in state.orders
+            if o.kind is GridKind.OPEN and o.status.live and not state.leg(o.leg).is_open
+        )
         return legs + entering
 
     def summary(self, state: GridState) -> str:
@@ -159,9 +171,12 @@ def gather(exchange: ExchangePort, state: GridState, attempts: int = 3) -> GridR
 
     def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
         live = {o.client_order_id for o in state.orders}
-        return GridReconciled(positions=legs, orders=snap.lookup_orders(exchange, symbol, state.orders),
-                              orphans=snap.orphans(exchange, symbol, live),
-                              price=snap.last_price(exchange, symbol))
+        return GridReconciled(
+            positions=legs,
+            orders=snap.lookup_orders(exchange, symbol, state.orders),
+            orphans=snap.orphans(exchange, symbol, live),
+            price=snap.last_price(exchange, symbol),
+        )
 
     return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
 

@@ -31,8 +31,14 @@ from trading.gate import EntryCheck, EntryFacts, cap_refusal, refusal
 
 
 class AccountGate:
-    def __init__(self, *, max_open_positions: int | None, kill_switch: Callable[[], bool] = lambda: False,
-                 checks: Iterable[EntryCheck] = (), clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        max_open_positions: int | None,
+        kill_switch: Callable[[], bool] = lambda: False,
+        checks: Iterable[EntryCheck] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.max_open_positions = max_open_positions
         self.kill_switch = kill_switch
         self.checks: list[EntryCheck] = list(checks)
@@ -50,11 +56,18 @@ class AccountGate:
     def note_free_margin(self, free: Decimal | None) -> None:
         self.free_margin = free
 
-    def admit(self, symbol: str, kind: str, *, reconciled: bool,
-              margin: Decimal | None = None) -> str | None:
+    def admit(
+        self, symbol: str, kind: str, *, reconciled: bool, margin: Decimal | None = None
+    ) -> str | None:
         """None: admitted, one slot reserved for `symbol`. Otherwise the reason it is refused."""
-        facts = EntryFacts(symbol=symbol, kind=kind, kill_switch=self.kill_switch(), reconciled=reconciled,
-                           free_margin=self.free_margin, margin=margin)
+        facts = EntryFacts(
+            symbol=symbol,
+            kind=kind,
+            kill_switch=self.kill_switch(),
+            reconciled=reconciled,
+            free_margin=self.free_margin,
+            margin=margin,
+        )
         reason = refusal(facts, self.checks, self.clock())
         if reason is not None:
             return reason

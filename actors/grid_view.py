@@ -25,24 +25,47 @@ def grid_view(state: GridState, last_tick_at: float | None, reconciled: bool) ->
         if not leg.is_open or leg.entry_price is None:
             continue
         upnl = None if mark is None else (mark - leg.entry_price) * leg.contracts * leg.side.sign
-        stops = [o for o in state.orders_of(leg.side, GridKind.STOP) if o.status is OrderStatus.OPEN]
+        stops = [
+            o for o in state.orders_of(leg.side, GridKind.STOP) if o.status is OrderStatus.OPEN
+        ]
         tps = [o for o in state.orders_of(leg.side, GridKind.TP) if o.status is OrderStatus.OPEN]
-        legs.append({"side": leg.side.value, "contracts": str(leg.contracts), "entry_price": _short(leg.entry_price),
-                     "mark_price": None if mark is None else str(mark),
-                     "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
-                     "level": leg.level, "stop_price": str(leg.stop_price), "protected": bool(stops),
-                     "take_profit": str(tps[-1].price) if tps else None})
+        legs.append(
+            {
+                "side": leg.side.value,
+                "contracts": str(leg.contracts),
+                "entry_price": _short(leg.entry_price),
+                "mark_price": None if mark is None else str(mark),
+                "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
+                "level": leg.level,
+                "stop_price": str(leg.stop_price),
+                "protected": bool(stops),
+                "take_profit": str(tps[-1].price) if tps else None,
+            }
+        )
     position: dict[str, Any] | None = None
     if legs:
-        position = dict(legs[0]) if len(legs) == 1 else {
-            "side": "hedge", "contracts": "/".join(x["contracts"] for x in legs),
-            "entry_price": "/".join(x["entry_price"] for x in legs), "mark_price": legs[0]["mark_price"],
-            "unrealized_pnl": str(sum(Decimal(x["unrealized_pnl"] or 0) for x in legs))}
+        position = (
+            dict(legs[0])
+            if len(legs) == 1
+            else {
+                "side": "hedge",
+                "contracts": "/".join(x["contracts"] for x in legs),
+                "entry_price": "/".join(x["entry_price"] for x in legs),
+                "mark_price": legs[0]["mark_price"],
+                "unrealized_pnl": str(sum(Decimal(x["unrealized_pnl"] or 0) for x in legs)),
+            }
+        )
         position["legs"] = legs
     return ActorView(
-        phase="open" if legs else ("reopening" if state.reopen else "flat"), position=position,
+        phase="open" if legs else ("reopening" if state.reopen else "flat"),
+        position=position,
         stop_price="/".join(x["stop_price"] for x in legs) or None,
-        protected=bool(legs) and all(x["protected"] for x in legs), trailing=None, cooldown_until=0.0,
+        protected=bool(legs) and all(x["protected"] for x in legs),
+        trailing=None,
+        cooldown_until=0.0,
         close_attempts=max(state.long.close_attempts, state.short.close_attempts),
-        quarantined=state.quarantined, quarantine_reason=state.quarantine_reason,
-        last_tick_at=last_tick_at, reconciled=reconciled)
+        quarantined=state.quarantined,
+        quarantine_reason=state.quarantine_reason,
+        last_tick_at=last_tick_at,
+        reconciled=reconciled,
+    )

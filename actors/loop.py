@@ -70,7 +70,7 @@ from trading.events import (
 from trading.model import OrderStatus, Phase
 
 MAX_STEPS = 1000
-"""Decisions one message may cause; past it the loop raises (a bug must not send orders in a loop)."""
+"""Decisions one message may cause; past it the loop raises (a bug must not loop sending orders)."""
 
 
 class RunawayLoop(RuntimeError):
@@ -78,13 +78,23 @@ class RunawayLoop(RuntimeError):
 
 
 class DecisionLoop:
-    def __init__(self, symbol: str, *, core: Core, exchange: ExchangePort, repo: Repository, log: Any,
-                 on_escalate: EscalationHook, strategy: Strategy | None = None,
-                 clock: Callable[[], float] = time.time,
-                 entries_blocked: Callable[[], bool] = lambda: False, gate: AccountGate | None = None,
-                 slot: PriceSlot | None = None,
-                 publish: Callable[[Published], None] | None = None,
-                 execute: Callable[[Any], list[Event]] | None = None) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        *,
+        core: Core,
+        exchange: ExchangePort,
+        repo: Repository,
+        log: Any,
+        on_escalate: EscalationHook,
+        strategy: Strategy | None = None,
+        clock: Callable[[], float] = time.time,
+        entries_blocked: Callable[[], bool] = lambda: False,
+        gate: AccountGate | None = None,
+        slot: PriceSlot | None = None,
+        publish: Callable[[Published], None] | None = None,
+        execute: Callable[[Any], list[Event]] | None = None,
+    ) -> None:
         """`execute`: runs one command and returns its results as events (default: the core's
         executor on `exchange`; tests that play the exchange's part pass their own)."""
         self.symbol = symbol
@@ -95,7 +105,9 @@ class DecisionLoop:
         self.strategy = strategy if core.uses_strategy else None
         self.clock = clock
         self.entries_blocked = entries_blocked
-        self.gate = gate or AccountGate(max_open_positions=None, kill_switch=entries_blocked, clock=clock)
+        self.gate = gate or AccountGate(
+            max_open_positions=None, kill_switch=entries_blocked, clock=clock
+        )
         self.slot = slot
         self._publish_to = publish
         self.execute = execute or core.executor(symbol, exchange, on_escalate, log)
@@ -138,10 +150,15 @@ class DecisionLoop:
         """Signals that reached the journal but died with the previous actor's mailbox: prices
         have moved since, so they are recorded as skipped rather than applied late."""
         for data in self.repo.unhandled_signals(self.symbol):
-            self.repo.record(self.symbol, "SignalSkipped",
-                             {**data, "reason": "arrived while the actor was down or restarting"},
-                             correlation_id=data["signal_id"])
-            self.log.warning("signal {} skipped: it arrived while the actor was down", data["signal_id"])
+            self.repo.record(
+                self.symbol,
+                "SignalSkipped",
+                {**data, "reason": "arrived while the actor was down or restarting"},
+                correlation_id=data["signal_id"],
+            )
+            self.log.warning(
+                "signal {} skipped: it arrived while the actor was down", data["signal_id"]
+            )
 
     # -- messages ---------------------------------------------------------------------------
     def handle(self, message: Any) -> None:
@@ -181,7 +198,9 @@ class DecisionLoop:
         quiet = self._band()
         if quiet is not None and quiet.contains(tick.price, now):
             # What decide would return for this tick, without building it (see quiet_band).
-            self.state = self._quiet_for = replace(self.state, last_price=tick.price, finished_orders=())
+            self.state = self._quiet_for = replace(
+                self.state, last_price=tick.price, finished_orders=()
+            )
             self._publish()
         else:
             self.apply(PriceTicked(price=tick.price))
@@ -198,8 +217,9 @@ class DecisionLoop:
         decision it causes (correlated by the signal id), or on its own if nothing changed."""
         sid = message.signal_id
         handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
-        signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
-                              size_usdt=message.size_usdt)
+        signal = SignalRaised(
+            side=message.side, reason=message.reason, signal_id=sid, size_usdt=message.size_usdt
+        )
         if self.apply(signal, correlation_id=sid or "", also=handled) or not sid:
             return
         self.repo.record(self.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
@@ -213,7 +233,9 @@ class DecisionLoop:
             if order is None:
                 continue
             try:
-                found = self.exchange.fetch_order(order.exchange_id, self.symbol, {"clientOrderId": cid})
+                found = self.exchange.fetch_order(
+                    order.exchange_id, self.symbol, {"clientOrderId": cid}
+                )
             except Exception as exc:  # noqa: BLE001 - the next reconciliation catches up
                 self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
                 continue
@@ -226,15 +248,20 @@ class DecisionLoop:
             snapshot = self.core.snapshot(self.exchange, self.repo, self.state)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
             self.reconciled = False
-            self.log.warning("reconciliation ({}) failed: {}; entries wait until it succeeds",
-                             reason, describe(exc))
+            self.log.warning(
+                "reconciliation ({}) failed: {}; entries wait until it succeeds",
+                reason,
+                describe(exc),
+            )
             self._publish()
             return
         self.reconciled = True  # the snapshot's own decision acts on the reconciled state
         self.apply(snapshot)
 
     # -- the decide / commit / execute loop -------------------------------------------------
-    def apply(self, first: Event, *, correlation_id: str = "", also: tuple[JournalEntry, ...] = ()) -> bool:
+    def apply(
+        self, first: Event, *, correlation_id: str = "", also: tuple[JournalEntry, ...] = ()
+    ) -> bool:
         """Decide, commit, execute until no event is left. `also`: journal entries committed
         with the first decision that changes something; returns whether that happened."""
         # a correlation id is made only when something is committed (most ticks change nothing)
@@ -246,10 +273,14 @@ class DecisionLoop:
             while pending:
                 steps += 1
                 if steps > MAX_STEPS:
-                    raise RunawayLoop(f"{self.symbol}: decision loop did not settle after {MAX_STEPS} "
-                                      f"steps, started by {first!r}")
+                    raise RunawayLoop(
+                        f"{self.symbol}: decision loop did not settle after {MAX_STEPS} "
+                        f"steps, started by {first!r}"
+                    )
                 event = pending.popleft()
-                committed = self._step(event, settled=not pending, correlation_id=correlation_id, also=also)
+                committed = self._step(
+                    event, settled=not pending, correlation_id=correlation_id, also=also
+                )
                 if committed is None:
                     continue
                 correlation_id, also, commands = committed
@@ -265,8 +296,9 @@ class DecisionLoop:
             self.reconcile("close raced with another fill")
         return not also
 
-    def _step(self, event: Event, *, settled: bool, correlation_id: str,
-              also: tuple[JournalEntry, ...]) -> tuple[str, tuple[JournalEntry, ...], tuple[Any, ...]] | None:
+    def _step(
+        self, event: Event, *, settled: bool, correlation_id: str, also: tuple[JournalEntry, ...]
+    ) -> tuple[str, tuple[JournalEntry, ...], tuple[Any, ...]] | None:
         """One decision, committed if it changes something. Returns the correlation id, the
         `also` entries still to commit and the commands to execute; None: nothing committed."""
         now = self.clock()
@@ -279,8 +311,15 @@ class DecisionLoop:
         if also:
             stored = replace(decision, journal=decision.journal + also)
             also = ()
-        self.repo.commit(self.symbol, self.incarnation, self.state, stored, correlation_id=correlation_id,
-                         created_at=now, store=self.core.store)
+        self.repo.commit(
+            self.symbol,
+            self.incarnation,
+            self.state,
+            stored,
+            correlation_id=correlation_id,
+            created_at=now,
+            store=self.core.store,
+        )
         self.state = decision.state
         for entry in decision.journal:
             self.log.info("{} {}", entry.type, entry.data)
@@ -293,7 +332,8 @@ class DecisionLoop:
 
     # -- price slot and publishing ------------------------------------------------------------
     def _band(self) -> QuietBand | None:
-        """The current state's quiet band (computed once per state; a price-only change keeps it)."""
+        """The current state's quiet band (computed once per state; a price-only change keeps
+        it)."""
         if self._quiet_for is not self.state:
             self._quiet = self.core.quiet_band(self.state)
             self._quiet_for = self.state

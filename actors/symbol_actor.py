@@ -66,11 +66,19 @@ class SymbolActor(pykka.ThreadingActor):
         strategy = deps.strategy_for(symbol) if core.uses_strategy and deps.strategy_for else None
         views = deps.views
         self.loop = DecisionLoop(
-            symbol, core=core, exchange=deps.exchange, repo=deps.repo, log=self.log,
-            on_escalate=deps.on_escalate, strategy=strategy, clock=deps.clock,
-            entries_blocked=deps.entries_blocked, gate=deps.gate,
+            symbol,
+            core=core,
+            exchange=deps.exchange,
+            repo=deps.repo,
+            log=self.log,
+            on_escalate=deps.on_escalate,
+            strategy=strategy,
+            clock=deps.clock,
+            entries_blocked=deps.entries_blocked,
+            gate=deps.gate,
             slot=deps.prices.get(symbol) if deps.prices is not None else None,
-            publish=None if views is None else lambda p: views.__setitem__(symbol, p))
+            publish=None if views is None else lambda p: views.__setitem__(symbol, p),
+        )
 
     def on_start(self) -> None:
         try:
@@ -79,8 +87,12 @@ class SymbolActor(pykka.ThreadingActor):
             self.log.error("failed to start: {}", describe(exc))
             self.deps.report(self.symbol, self.loop.incarnation, "start_failed", exc)
             raise
-        self.log.info("started (incarnation {}, {}, reconciled {})", self.loop.incarnation,
-                      self.loop.core.summary(self.loop.state), self.loop.reconciled)
+        self.log.info(
+            "started (incarnation {}, {}, reconciled {})",
+            self.loop.incarnation,
+            self.loop.core.summary(self.loop.state),
+            self.loop.reconciled,
+        )
         self.deps.report(self.symbol, self.loop.incarnation, "started", None)
 
     def on_stop(self) -> None:
@@ -89,7 +101,9 @@ class SymbolActor(pykka.ThreadingActor):
         self.deps.report(self.symbol, self.loop.incarnation, "stopped", None)
 
     def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        self.log.opt(exception=(exc_type, exc, tb)).error("crashed: {}", describe(exc) if exc else exc_type)
+        self.log.opt(exception=(exc_type, exc, tb)).error(
+            "crashed: {}", describe(exc) if exc else exc_type
+        )
         self.deps.report(self.symbol, self.loop.incarnation, "crashed", exc)
 
     def on_receive(self, message: Any) -> Any:

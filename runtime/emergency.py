@@ -28,8 +28,15 @@ POSITION_IDX = {"long": 1, "short": 2}
 
 
 class EmergencyCloser:
-    def __init__(self, *, exchange: ExchangePort, repo: Repository, prefix: str, logger: Any,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        exchange: ExchangePort,
+        repo: Repository,
+        prefix: str,
+        logger: Any,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.exchange = exchange
         self.repo = repo
         self.prefix = prefix
@@ -38,8 +45,9 @@ class EmergencyCloser:
         self._threads: list[threading.Thread] = []
 
     def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
-        t = threading.Thread(target=self._run, args=(symbol, reason, done), name=f"emergency-{symbol}",
-                             daemon=True)
+        t = threading.Thread(
+            target=self._run, args=(symbol, reason, done), name=f"emergency-{symbol}", daemon=True
+        )
         self._threads.append(t)
         t.start()
 
@@ -55,30 +63,47 @@ class EmergencyCloser:
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
         if pos.get("hedged"):
             params["positionIdx"] = POSITION_IDX[pos["side"]]
-        self.repo.record(symbol, "EmergencyCloseRequested",
-                         {"order": cid, "reason": reason, "side": pos["side"], "contracts": str(pos["contracts"])},
-                         correlation_id=corr)
-        self.exchange.create_order(symbol, "market", side, Decimal(str(pos["contracts"])), None, params)
+        self.repo.record(
+            symbol,
+            "EmergencyCloseRequested",
+            {
+                "order": cid,
+                "reason": reason,
+                "side": pos["side"],
+                "contracts": str(pos["contracts"]),
+            },
+            correlation_id=corr,
+        )
+        self.exchange.create_order(
+            symbol, "market", side, Decimal(str(pos["contracts"])), None, params
+        )
         log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
 
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
         try:
-            positions = [p for p in self.exchange.fetch_positions([symbol])
-                         if p.get("symbol") == symbol and Decimal(str(p.get("contracts") or 0)) > 0]
+            positions = [
+                p
+                for p in self.exchange.fetch_positions([symbol])
+                if p.get("symbol") == symbol and Decimal(str(p.get("contracts") or 0)) > 0
+            ]
             if not positions:
                 log.warning("emergency close: no position on the exchange")
                 return
             for o in self.exchange.fetch_open_orders(symbol):
                 if o.get("stopLossPrice") or o.get("triggerPrice"):
                     continue  # keep the protective stop
-                self.exchange.cancel_order(o.get("id"), symbol, {"clientOrderId": o.get("clientOrderId")})
+                self.exchange.cancel_order(
+                    o.get("id"), symbol, {"clientOrderId": o.get("clientOrderId")}
+                )
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
                 self._close(symbol, pos, reason, corr, log)
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             log.error("emergency close failed: {}", exc)
-            self.repo.record(symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr)
+            self.repo.record(
+                symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr
+            )
         finally:
             if done is not None:
                 done()

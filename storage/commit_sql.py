@@ -1,4 +1,5 @@
-"""The commit hot path (the one-way core's state rows and every decision's records) as constant, parameterised SQL on the writer's own sqlite3 connection.
+"""The commit hot path (the one-way core's state rows and every decision's records) as constant,
+parameterised SQL on the writer's own sqlite3 connection.
 
 Building the same statements through peewee's query builder cost ~0.8 ms of CPU per decision
 (measured by bench/bench_storage.py and a profile of the writer thread), and the single writer

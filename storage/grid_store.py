@@ -29,8 +29,8 @@ class GridStore:
     def write(self, conn: sqlite3.Connection, symbol: str, incarnation: int, before: GridState,
               decision: GridDecision, now: float) -> None:
         s = decision.state
-        cur = conn.execute(FENCE, (s.order_seq, int(s.quarantined), s.quarantine_reason, now, symbol,
-                                   incarnation))
+        fence = (s.order_seq, int(s.quarantined), s.quarantine_reason, now, symbol, incarnation)
+        cur = conn.execute(FENCE, fence)
         if cur.rowcount != 1:
             raise FencedOff(symbol)
         conn.execute(UPSERT_GRID, (symbol, grid_codec.dumps(s), now))

@@ -73,7 +73,9 @@ def open_positions_of(symbols: list[str]) -> dict[str, int]:
     seeding the account's entry gate before any actor starts."""
     counts: dict[str, int] = {}
     for symbol in symbols:
-        n = PositionRow.select().where((PositionRow.symbol == symbol) & (PositionRow.status == "open")).count()
+        rows = PositionRow.select().where(
+            (PositionRow.symbol == symbol) & (PositionRow.status == "open"))
+        n = rows.count()
         if n:
             counts[symbol] = n
     return counts

@@ -292,7 +292,8 @@ class Supervisor:
         """Every escalation of every style: the one emergency close (runtime/emergency.py), then
         a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
         if close and self.emergency_close is not None:
-            self.emergency_close(symbol, reason, lambda: self.tell(symbol, Reconcile(reason="emergency close")))
+            then = Reconcile(reason="emergency close")
+            self.emergency_close(symbol, reason, lambda: self.tell(symbol, then))
         record = {"symbol": symbol, "reason": reason, "attempts": attempts, "last_error": error, "time": at}
         self.escalations.append(record)
         self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)

@@ -46,7 +46,11 @@ def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str 
         return "entries are blocked account-wide (kill switch or shutdown)"
     if not facts.reconciled:
         return "not reconciled with the exchange yet"
-    if facts.free_margin is not None and facts.margin is not None and facts.free_margin < facts.margin:
+    if (
+        facts.free_margin is not None
+        and facts.margin is not None
+        and facts.free_margin < facts.margin
+    ):
         return f"free margin {facts.free_margin} < {facts.margin} needed"
     for check in checks:
         reason = check.refuse(facts.symbol, now)
@@ -58,6 +62,8 @@ def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str 
 def cap_refusal(open_positions: int, max_open_positions: int | None) -> str | None:
     """The position cap; `open_positions` counts open positions and entries in flight."""
     if max_open_positions is not None and open_positions >= max_open_positions:
-        return (f"risk.max_open_positions {max_open_positions} reached "
-                f"({open_positions} open or entering)")
+        return (
+            f"risk.max_open_positions {max_open_positions} reached "
+            f"({open_positions} open or entering)"
+        )
     return None

@@ -68,8 +68,11 @@ def wave(h: Harness, symbols: list[str], side: Side = Side.LONG) -> None:
 
 
 def skipped_by_cap(h: Harness) -> list[dict]:
-    return [e for e in h.repo.read(queries.events, None, "SignalSkipped")
-            if "max_open_positions" in e["data"].get("reason", "")]
+    return [
+        e
+        for e in h.repo.read(queries.events, None, "SignalSkipped")
+        if "max_open_positions" in e["data"].get("reason", "")
+    ]
 
 
 def test_thirty_symbols_signalling_at_once_never_exceed_a_cap_of_three(tmp_path):
@@ -176,7 +179,10 @@ def test_gate_refuses_before_reconciliation_and_under_the_kill_switch_without_re
     assert "kill switch" in (gate.admit("A", "signal", reconciled=True) or "")
     blocked["on"] = False
     gate.note_free_margin(Decimal(10))
-    assert gate.admit("A", "grid_leg", reconciled=True, margin=Decimal(20)) == "free margin 10 < 20 needed"
+    assert (
+        gate.admit("A", "grid_leg", reconciled=True, margin=Decimal(20))
+        == "free margin 10 < 20 needed"
+    )
     assert gate.open_positions() == 0
     assert gate.admit("A", "signal", reconciled=True) is None
     assert "max_open_positions 1 reached" in (gate.admit("B", "signal", reconciled=True) or "")

@@ -68,7 +68,7 @@ class GridBot:
         self.exchange = Gate(self.paper)
         self.repo = Repository(tmp / "bot.sqlite", synchronous="normal", clock=self.clock)
         self.views: dict[str, Any] = {}
-        self.slots = PriceSlots(self.symbols)  # the grid takes prices through slots, as in production
+        self.slots = PriceSlots(self.symbols)  # prices through slots, as in production
         self.sup = Supervisor(
             symbols=self.symbols, start_actor=self._start, repo=self.repo,
             policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01, backoff_max_s=0.1,
@@ -80,8 +80,8 @@ class GridBot:
                               strategy_for=None, logger=logger, report=self.sup.report,  # type: ignore[arg-type]
                               on_escalate=self.sup.escalated, entries_blocked=self.sup.entries_blocked,
                               views=self.views, clock=self.clock, prices=self.slots,
-                              gate=AccountGate(max_open_positions=max_open_positions,
-                                               kill_switch=self.sup.entries_blocked, clock=self.clock))
+                              gate=AccountGate(max_open_positions=max_open_positions, clock=self.clock,
+                                               kill_switch=self.sup.entries_blocked))
         self.grid = GridDeps(core_for=self.core_for)
         self.feed = MarketFeed(exchange=self.exchange, symbols=self.symbols, deliver=self.sup.tell,
                                interval_s=3600, own_prefix=f"acc-{self.repo.id_tag}-", logger=logger,
@@ -309,7 +309,8 @@ def test_grid_legs_count_against_the_accounts_position_cap(tmp_path: Path):
         legs = sum(len(bot.positions(s)) for s in (BTC, ETH))
         assert legs == 3
         refused = bot.events("EntryRefused")
-        assert refused and all(e["reason"].startswith("risk.max_open_positions 3 reached") for e in refused)
+        cap = "risk.max_open_positions 3 reached"
+        assert refused and all(e["reason"].startswith(cap) for e in refused)
         bot.clock.t += 60  # past open_retry_s: the refused leg asks again and is refused again
         bot.move("100")
         bot.move("50", symbol=ETH)

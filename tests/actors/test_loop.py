@@ -47,9 +47,12 @@ def test_a_runaway_decision_loop_raises_naming_the_event_that_started_it():
         executed.append(command)
         return [OrderCanceled(client_order_id="c1")]
 
-    loop, repo = loop_for(OneWayCore(core), SymbolState(symbol="BTC/USDT:USDT"), clock=lambda: 1000.0,
-                          execute=execute)  # type: ignore[arg-type]
-    with pytest.raises(RunawayLoop, match=r"did not settle after 1000 steps, started by TimerFired"):
+    loop, repo = loop_for(
+        OneWayCore(core), SymbolState(symbol="BTC/USDT:USDT"), clock=lambda: 1000.0, execute=execute
+    )  # type: ignore[arg-type]
+    with pytest.raises(
+        RunawayLoop, match=r"did not settle after 1000 steps, started by TimerFired"
+    ):
         loop.apply(TimerFired())
     assert core.decided == MAX_STEPS and len(executed) == MAX_STEPS
     assert len(repo.decisions) == MAX_STEPS  # each step was committed before its command ran
@@ -61,12 +64,16 @@ def test_grid_prices_before_reconciliation_are_decided_and_entries_wait_journale
     bot.paper.faults.fail_next("fetch_positions", 10_000, down)
     try:
         bot.sup.start()
-        wait_until(lambda: bot.sup.children[BTC].state.value == "running", message="grid actor running")
+        wait_until(
+            lambda: bot.sup.children[BTC].state.value == "running", message="grid actor running"
+        )
         bot.move("101")
         view = bot.views[BTC]
         assert not view.reconciled and view.state.last_price == D(101)  # the price was not lost
         refused = bot.events("EntryRefused")
-        assert refused and {e["reason"] for e in refused} == {"not reconciled with the exchange yet"}
+        assert refused and {e["reason"] for e in refused} == {
+            "not reconciled with the exchange yet"
+        }
         assert not [s for s in bot.paper.submissions() if s["symbol"] == BTC]  # nothing was sent
         bot.paper.faults.clear()
         bot.sup.tell(BTC, Timer())  # Timer: retry the reconciliation, then the time-driven duties
@@ -78,7 +85,9 @@ def test_grid_prices_before_reconciliation_are_decided_and_entries_wait_journale
         bot.stop()
 
 
-def test_grid_journals_signal_handling_in_the_decisions_transaction_and_skips_lost_ones(tmp_path: Path):
+def test_grid_journals_signal_handling_in_the_decisions_transaction_and_skips_lost_ones(
+    tmp_path: Path,
+):
     bot = GridBot(tmp_path).start()
     try:
         bot.move("100")
@@ -89,12 +98,19 @@ def test_grid_journals_signal_handling_in_the_decisions_transaction_and_skips_lo
         assert len(skipped) == 1 and len(handled) == 1
         assert skipped[0][0] == handled[0][0]  # one correlation id: one transaction
         # a signal journaled while the actor is down is recorded as skipped by the next one
-        bot.repo.record(BTC, "SignalReceived", {"signal_id": "sig-2", "side": "long"}, correlation_id="sig-2")
+        bot.repo.record(
+            BTC, "SignalReceived", {"signal_id": "sig-2", "side": "long"}, correlation_id="sig-2"
+        )
         bot.repo.claim(BTC)  # fences the running incarnation off: its next commit raises Fenced
         bot.market.move(BTC, "100.5")
         bot.feed.poll_once()
-        wait_until(lambda: bot.sup.children[BTC].restarts == 1
-                   and bot.sup.children[BTC].state.value == "running", message="restarted")
+        wait_until(
+            lambda: (
+                bot.sup.children[BTC].restarts == 1
+                and bot.sup.children[BTC].state.value == "running"
+            ),
+            message="restarted",
+        )
         lost = [e for e in bot.rows("SignalSkipped") if e[1].get("signal_id") == "sig-2"]
         assert len(lost) == 1 and "down or restarting" in lost[0][1]["reason"]
     finally:

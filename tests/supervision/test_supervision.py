@@ -278,7 +278,8 @@ def test_escalation_runs_the_supervisors_emergency_close_and_books_its_fill_once
         box["fx"] = FaultyExchange(paper)
         return box["fx"]
 
-    h = Harness(tmp_path, [BTC], wrap=wrap, risk={"max_close_attempts": 2, "close_backoff_initial_s": 1.0}).start()
+    risk = {"max_close_attempts": 2, "close_backoff_initial_s": 1.0}
+    h = Harness(tmp_path, [BTC], wrap=wrap, risk=risk).start()
     open_long(h, BTC)
 
     def bug(name, args, kwargs):
@@ -294,6 +295,7 @@ def test_escalation_runs_the_supervisors_emergency_close_and_books_its_fill_once
     wait_until(lambda: h.view(BTC).position is None, message="the actor reconciled the close")
     requested = queries.events(BTC, "EmergencyCloseRequested")
     assert len(requested) == 1 and requested[0]["data"]["order"].endswith("x")
-    assert queries.ledger_net_pnl(BTC) == h.paper.realized_pnl_total(BTC)  # booked once, from the fill
+    # booked once, from the exchange's fill
+    assert queries.ledger_net_pnl(BTC) == h.paper.realized_pnl_total(BTC)
     assert h.view(BTC).quarantined and not h.exchange_stops(BTC)  # its stop went with the position
     h.stop()

@@ -64,8 +64,8 @@ class Harness:
         self.alerts = Alerts(logger=logger)
         self.views: dict[str, Any] = {}
         self.risk = risk or {}
-        self.closer = EmergencyCloser(exchange=self.exchange, repo=self.repo, prefix=f"main-{self.repo.id_tag}-",
-                                      logger=logger, clock=self.clock)
+        self.closer = EmergencyCloser(exchange=self.exchange, repo=self.repo, logger=logger,
+                                      prefix=f"main-{self.repo.id_tag}-", clock=self.clock)
         self.sup = Supervisor(
             symbols=symbols, start_actor=self._start, repo=self.repo,
             policy=policy or RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
@@ -75,8 +75,8 @@ class Harness:
             reconcile_interval_s=3600, kill_switch_escalations=kill_switch_escalations,
             kill_switch_window_s=600, views=self.views, emergency_close=self.closer.close)
         self.prices = PriceSlots(symbols)
-        self.gate = AccountGate(max_open_positions=max_open_positions, kill_switch=self.sup.entries_blocked,
-                                clock=self.clock)
+        self.gate = AccountGate(max_open_positions=max_open_positions,
+                                kill_switch=self.sup.entries_blocked, clock=self.clock)
         self.gate.seed(self.repo.read(queries.open_positions_of, symbols))
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=self.core_for,
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,

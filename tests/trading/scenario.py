@@ -47,13 +47,29 @@ class MemoryRepository:
     def load(self, symbol: str, store: Any = None) -> Any:
         return self.state
 
-    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision, *,
-               correlation_id: str, created_at: float, store: Any = None) -> None:
+    def commit(
+        self,
+        symbol: str,
+        incarnation: int,
+        before: Any,
+        decision: Decision,
+        *,
+        correlation_id: str,
+        created_at: float,
+        store: Any = None,
+    ) -> None:
         self.decisions.append(decision)
         self.state = decision.state
 
-    def record(self, symbol: str, type_: str, data: dict, *, correlation_id: str,
-               created_at: float | None = None) -> None:
+    def record(
+        self,
+        symbol: str,
+        type_: str,
+        data: dict,
+        *,
+        correlation_id: str,
+        created_at: float | None = None,
+    ) -> None:
         self.records.append((type_, data))
 
     def unhandled_signals(self, symbol: str) -> list[dict]:
@@ -63,12 +79,21 @@ class MemoryRepository:
         return set()
 
 
-def loop_for(core: Any, state: Any, *, clock: Callable[[], float],
-             execute: Callable[[Any], list[Event]]) -> tuple[DecisionLoop, MemoryRepository]:
+def loop_for(
+    core: Any, state: Any, *, clock: Callable[[], float], execute: Callable[[Any], list[Event]]
+) -> tuple[DecisionLoop, MemoryRepository]:
     """Production's loop around `core`, starting reconciled from `state`."""
     repo = MemoryRepository(state)
-    loop = DecisionLoop(state.symbol, core=as_core(core), exchange=None, repo=repo,  # type: ignore[arg-type]
-                        log=QuietLog(), on_escalate=lambda symbol, esc: None, clock=clock, execute=execute)
+    loop = DecisionLoop(
+        state.symbol,
+        core=as_core(core),
+        exchange=None,
+        repo=repo,  # type: ignore[arg-type]
+        log=QuietLog(),
+        on_escalate=lambda symbol, esc: None,
+        clock=clock,
+        execute=execute,
+    )
     loop.adopt(state)
     return loop, repo
 
@@ -88,7 +113,9 @@ class Scenario:
 
     def __post_init__(self) -> None:
         state = self.state0 or SymbolState(symbol=self.core.rules.symbol)
-        self.loop, self.repo = loop_for(self.core, state, clock=lambda: self.now, execute=self._execute)
+        self.loop, self.repo = loop_for(
+            self.core, state, clock=lambda: self.now, execute=self._execute
+        )
 
     @property
     def state(self) -> SymbolState:
@@ -118,11 +145,22 @@ class Scenario:
             self.placed.append(cmd)
             o = cmd.order
             if o.stop_price is not None:
-                return [OrderAccepted(client_order_id=o.client_order_id, exchange_id="x" + o.client_order_id)]
+                return [
+                    OrderAccepted(
+                        client_order_id=o.client_order_id, exchange_id="x" + o.client_order_id
+                    )
+                ]
             price = self.state.last_price
             assert price is not None
-            return [OrderFilled(client_order_id=o.client_order_id, exchange_id="x" + o.client_order_id,
-                                filled=o.amount, average=price, fee=o.amount * price * self.fee_rate)]
+            return [
+                OrderFilled(
+                    client_order_id=o.client_order_id,
+                    exchange_id="x" + o.client_order_id,
+                    filled=o.amount,
+                    average=price,
+                    fee=o.amount * price * self.fee_rate,
+                )
+            ]
         if isinstance(cmd, CancelOrder):
             self.canceled.append(cmd)
             return [OrderCanceled(client_order_id=cmd.client_order_id)]
