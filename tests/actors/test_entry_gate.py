@@ -11,6 +11,7 @@ from typing import Any
 from actors.entry_gate import AccountGate
 from storage import queries
 from tests.support.harness import Harness
+from trading.events import SignalRaised
 from trading.model import Side
 
 SYMBOLS = [f"W{i:02d}/USDT:USDT" for i in range(30)]
@@ -212,3 +213,25 @@ def test_positions_of_a_symbol_that_cannot_start_still_count(tmp_path):
     assert open_symbols(again.paper) == {a, b, c}
     assert [e["symbol"] for e in skipped_by_cap(again)] == [d]
     again.stop()
+
+
+class AlwaysLong:
+    """A strategy that wants a long on every price while flat (the wave comes from the feed)."""
+
+    name = "always_long"
+
+    def on_price(self, price, volume, now, position):  # noqa: ANN001, ANN201
+        return SignalRaised(side=Side.LONG, reason="strategy") if position is None else None
+
+
+def test_strategy_entries_obey_the_cap_too(tmp_path):
+    symbols = SYMBOLS[:8]
+    h = Harness(tmp_path, symbols, strategy_for=lambda s: AlwaysLong(), max_open_positions=2)
+    h.start()
+    h.poll()  # one price to every actor at once: eight strategies want in
+    for s in symbols:
+        h.idle(s)
+    assert len(open_symbols(h.paper)) == 2 and h.gate.open_positions() == 2
+    refused = skipped_by_cap(h)
+    assert {e["symbol"] for e in refused} == set(symbols) - open_symbols(h.paper)
+    h.stop()
