@@ -48,6 +48,9 @@ class AccountGate:
         self._lock = threading.Lock()
         self._held: dict[str, int] = {}
         self._open = 0
+        self._incarnation: dict[str, int] = {}
+        """The newest actor incarnation seen per symbol: a replaced one (a zombie) can neither
+        reserve nor settle (fencing covers the gate as it covers commits)."""
 
     def add_check(self, check: EntryCheck) -> None:
         """Register a protection; it is asked for every later entry of every symbol."""
@@ -57,7 +60,13 @@ class AccountGate:
         self.free_margin = free
 
     def admit(
-        self, symbol: str, kind: str, *, reconciled: bool, margin: Decimal | None = None
+        self,
+        symbol: str,
+        kind: str,
+        *,
+        reconciled: bool,
+        margin: Decimal | None = None,
+        incarnation: int = 0,
     ) -> str | None:
         """None: admitted, one slot reserved for `symbol`. Otherwise the reason it is refused."""
         facts = EntryFacts(
@@ -71,7 +80,9 @@ class AccountGate:
         reason = refusal(facts, self.checks, self.clock())
         if reason is not None:
             return reason
-        with self._lock:  # a compare and two increments: never held across anything else
+        with self._lock:  # a few compares and increments: never held across anything else
+            if incarnation < self._incarnation.get(symbol, 0):
+                return "this actor incarnation was replaced"
             reason = cap_refusal(self._open, self.max_open_positions)
             if reason is None:
                 self._held[symbol] = self._held.get(symbol, 0) + 1
@@ -85,10 +96,13 @@ class AccountGate:
         for symbol, count in open_positions.items():
             self.settle(symbol, count)
 
-    def settle(self, symbol: str, exposure: int) -> None:
+    def settle(self, symbol: str, exposure: int, incarnation: int = 0) -> None:
         """The symbol now holds `exposure` positions or entries in flight (keeps or releases
-        what `admit` reserved)."""
+        what `admit` reserved). Ignored from an incarnation older than one already seen."""
         with self._lock:
+            if incarnation < self._incarnation.get(symbol, 0):
+                return
+            self._incarnation[symbol] = incarnation
             self._open += exposure - self._held.get(symbol, 0)
             self._held[symbol] = exposure
 

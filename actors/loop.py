@@ -130,7 +130,7 @@ class DecisionLoop:
             self.slot.reset()  # re-arm the wake; reconciliation fetches a fresh price
         self.incarnation = self.repo.claim(self.symbol)
         self.state = self.repo.load(self.symbol, store=self.core.store)
-        self.gate.settle(self.symbol, self.core.exposure(self.state))  # restored positions count
+        self._settle()  # restored positions count
         if self.entries_blocked():
             self.apply(EntriesBlocked(blocked=True, reason="kill switch"))
         self.skip_lost_signals()
@@ -143,7 +143,7 @@ class DecisionLoop:
         self.incarnation = self.incarnation or 1
         self.state = state
         self.reconciled = reconciled
-        self.gate.settle(self.symbol, self.core.exposure(state))
+        self._settle()
         self._publish()
 
     def skip_lost_signals(self) -> None:
@@ -290,7 +290,7 @@ class DecisionLoop:
         finally:
             if self._reserved or self.state is not before:  # most ticks: neither
                 self._reserved = False
-                self.gate.settle(self.symbol, self.core.exposure(self.state))
+                self._settle()
         self._publish()
         if raced:
             self.reconcile("close raced with another fill")
@@ -326,9 +326,19 @@ class DecisionLoop:
         return correlation_id, also, decision.commands
 
     def _admit(self, kind: str, margin: Decimal | None) -> str | None:
-        refused = self.gate.admit(self.symbol, kind, reconciled=self.reconciled, margin=margin)
+        refused = self.gate.admit(
+            self.symbol,
+            kind,
+            reconciled=self.reconciled,
+            margin=margin,
+            incarnation=self.incarnation,
+        )
         self._reserved = self._reserved or refused is None
         return refused
+
+    def _settle(self) -> None:
+        """Tell the gate what this symbol holds now (fenced by the incarnation like a commit)."""
+        self.gate.settle(self.symbol, self.core.exposure(self.state), self.incarnation)
 
     # -- price slot and publishing ------------------------------------------------------------
     def _band(self) -> QuietBand | None:

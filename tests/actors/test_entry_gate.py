@@ -235,3 +235,14 @@ def test_strategy_entries_obey_the_cap_too(tmp_path):
     refused = skipped_by_cap(h)
     assert {e["symbol"] for e in refused} == set(symbols) - open_symbols(h.paper)
     h.stop()
+
+
+def test_a_replaced_incarnation_can_neither_reserve_nor_settle():
+    gate = AccountGate(max_open_positions=2, clock=lambda: 0.0)
+    gate.settle("A", 0, incarnation=1)
+    assert gate.admit("A", "signal", reconciled=True, incarnation=1) is None
+    gate.settle("A", 1, incarnation=2)  # a restarted actor restored the position
+    replaced = gate.admit("A", "signal", reconciled=True, incarnation=1)
+    assert replaced == "this actor incarnation was replaced"
+    gate.settle("A", 0, incarnation=1)  # the zombie's stale view is ignored
+    assert gate.held() == {"A": 1} and gate.open_positions() == 1
