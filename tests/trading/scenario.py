@@ -121,6 +121,11 @@ class Scenario:
     def state(self) -> SymbolState:
         return self.loop.state
 
+    @state.setter
+    def state(self, value: SymbolState) -> None:
+        """Continue from another state (the loop adopts it, reconciled)."""
+        self.loop.adopt(value)
+
     @property
     def decisions(self) -> list[Decision]:
         """Every committed decision, in the loop's order."""
