@@ -68,6 +68,13 @@ def wave(h: Harness, symbols: list[str], side: Side = Side.LONG) -> None:
         t.join(10)
 
 
+def enter(h: Harness, *symbols: str) -> None:
+    """A long signal to each symbol in turn, each handled before the next is sent."""
+    for s in symbols:
+        assert h.signal(s, Side.LONG)
+        h.idle(s)
+
+
 def skipped_by_cap(h: Harness) -> list[dict]:
     return [
         e
@@ -116,11 +123,7 @@ def test_a_closed_position_frees_its_slot_and_a_restart_counts_restored_position
     a, b, c, d = SYMBOLS[:4]
     h = Harness(tmp_path, [a, b, c, d], max_open_positions=2).start()
     h.poll()
-    for s in (a, b):
-        assert h.signal(s, Side.LONG)
-        h.idle(s)
-    assert h.signal(c, Side.LONG)
-    h.idle(c)
+    enter(h, a, b, c)
     assert open_symbols(h.paper) == {a, b} and len(skipped_by_cap(h)) == 1
     h.signal(b, None)  # exit: b's slot is released when its position closes
     h.idle(b)
@@ -195,9 +198,7 @@ def test_positions_of_a_symbol_that_cannot_start_still_count(tmp_path):
     a, b, c, d = SYMBOLS[:4]
     h = Harness(tmp_path, [a, b, c, d], max_open_positions=3).start()
     h.poll()
-    for s in (a, b):
-        assert h.signal(s, Side.LONG)
-        h.idle(s)
+    enter(h, a, b)
     h.stop()
     con = sqlite3.connect(tmp_path / "bot.sqlite")
     con.execute("UPDATE trailing_stops SET activation_price='garbage' WHERE symbol=?", (b,))
