@@ -25,7 +25,8 @@ def _leg(leg: Leg) -> dict[str, Any]:
             "level": leg.level, "ref_qty": _s(leg.ref_qty), "anchor": _s(leg.anchor),
             "stop_price": _s(leg.stop_price), "opened_at": leg.opened_at,
             "realized_pnl": str(leg.realized_pnl), "fees": str(leg.fees),
-            "close_attempts": leg.close_attempts, "retry_at": leg.retry_at}
+            "close_attempts": leg.close_attempts, "retry_at": leg.retry_at,
+            "close_retry_at": leg.close_retry_at}
 
 
 def _order(o: GridOrder) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
                anchor=r.opt_dec("anchor"), stop_price=r.opt_dec("stop_price"),
                opened_at=r.get("opened_at", float, 0.0), realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
                fees=r.get("fees", _decimal, Decimal(0)), close_attempts=r.get("close_attempts", int, 0),
-               retry_at=r.get("retry_at", float, 0.0))
+               retry_at=r.get("retry_at", float, 0.0), close_retry_at=r.get("close_retry_at", float, 0.0))
 
 
 def _load_order(symbol: str, index: int, data: Any) -> GridOrder:

@@ -43,6 +43,7 @@ from trading.grid.rules import GridRules
 from trading.model import ZERO, OrderStatus, Side
 
 GridDecision = Decision  # its state is a GridState
+STOPPED_OUT = ("stop_loss", "stop_loss_bot", "closed_on_exchange")
 
 
 class GridCore:
@@ -54,7 +55,7 @@ class GridCore:
         state = replace(state, finished_orders=())
         match event:
             case PriceTicked(price=price):
-                state = replace(state, last_price=price)
+                state = replace(state, last_price=price, price_seq=state.price_seq + 1)
             case OrderAccepted():
                 state = on_accepted(state, event, ctx)
             case OrderFilled():
@@ -182,7 +183,10 @@ def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridSt
     for order in state.orders:
         if order.cancel_requested_at is None and (order.leg is side or order.kind is GridKind.ADD):
             state = ctx.cancel(state, order)
-    state = replace(state, reopen=tuple(dict.fromkeys(state.reopen + (side,))))
+    state = replace(state, reopen=tuple(dict.fromkeys(state.reopen + (side,))),
+                    reopen_after_seq=state.price_seq)
+    if reason in STOPPED_OUT:  # a stop-out waits before the side trades again
+        state = replace(state, next_open_at=max(state.next_open_at, ctx.now + ctx.rules.reopen_after_stop_s))
     if not state.long.is_open and not state.short.is_open:
         if state.long.ref_qty is not None or state.short.ref_qty is not None:
             ctx.record("ReferenceQuantitiesCleared", long=state.long.ref_qty, short=state.short.ref_qty)
@@ -209,13 +213,18 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     leg = state.leg(order.leg)
     if order.kind is GridKind.OPEN:
         return replace(state, next_open_at=ctx.now + r.open_retry_s)
+    if order.kind is GridKind.STOP and leg.is_open and _stop_through(state, leg):
+        # the price is already through the stop level: no stop can rest there, close now
+        # (maintain places the close on this very decision; issue 16 item 2)
+        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
     if order.kind is not GridKind.CLOSE:
         return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))  # maintain retries
     if ev.position_gone or not leg.is_open:
         ctx.record("CloseRaced", leg=order.leg, error=ev.error)
-        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
+        return state.with_leg(replace(leg, close_retry_at=ctx.now + r.retry_s))
     attempts = leg.close_attempts + 1
-    state = state.with_leg(replace(leg, close_attempts=attempts, retry_at=ctx.now + r.close_backoff(attempts)))
+    state = state.with_leg(replace(leg, close_attempts=attempts,
+                                   close_retry_at=ctx.now + r.close_backoff(attempts)))
     if attempts >= r.max_close_attempts:
         ctx.emit(Escalate(reason=f"{order.leg.value} leg: close failed {attempts} times",
                                      attempts=attempts, last_error=ev.error))
@@ -223,6 +232,11 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         state = replace(state, quarantined=True,
                         quarantine_reason=f"{order.leg.value} leg close failed {attempts} times: {ev.error}")
     return state
+
+
+def _stop_through(state: GridState, leg: Leg) -> bool:
+    price = state.last_price
+    return price is not None and leg.stop_price is not None and ts.crossed_against(leg.side, price, leg.stop_price)
 
 
 def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> GridState:
@@ -239,7 +253,7 @@ def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> Gr
 # -- reconciliation -------------------------------------------------------------------------
 def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
     if ev.price is not None:
-        state = replace(state, last_price=ev.price)
+        state = replace(state, last_price=ev.price, price_seq=state.price_seq + 1)
     for order in list(state.orders):
         found = ev.orders.get(order.client_order_id)
         state = _apply_exchange_order(state, order, found, ctx)
