@@ -213,12 +213,11 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     leg = state.leg(order.leg)
     if order.kind is GridKind.OPEN:
         return replace(state, next_open_at=ctx.now + r.open_retry_s)
-    if order.kind is GridKind.STOP and leg.is_open and _stop_through(state, leg):
-        # the price is already through the stop level: no stop can rest there, close now
-        # (maintain places the close on this very decision; issue 16 item 2)
-        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
     if order.kind is not GridKind.CLOSE:
-        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))  # maintain retries
+        # maintain retries after retry_s; a stop refused because the price is through it is
+        # replaced by a close in this same decision (maintain: the close is never throttled by
+        # retry_at; issue 16 item 2)
+        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
     if ev.position_gone or not leg.is_open:
         ctx.record("CloseRaced", leg=order.leg, error=ev.error)
         return state.with_leg(replace(leg, close_retry_at=ctx.now + r.retry_s))
@@ -232,11 +231,6 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         state = replace(state, quarantined=True,
                         quarantine_reason=f"{order.leg.value} leg close failed {attempts} times: {ev.error}")
     return state
-
-
-def _stop_through(state: GridState, leg: Leg) -> bool:
-    price = state.last_price
-    return price is not None and leg.stop_price is not None and ts.crossed_against(leg.side, price, leg.stop_price)
 
 
 def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> GridState:

@@ -74,6 +74,8 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     leg = state.leg(side)
     if state.quarantined or leg.entry_price is None or _throttled(state, side, ctx):
         return state
+    if state.orders_of(side, GridKind.CLOSE):
+        return state  # the leg is being closed: a take-profit would only be refused later
     target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
     tps = _active(state.orders_of(side, GridKind.TP))
     if not tps:
