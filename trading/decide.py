@@ -245,9 +245,18 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
     elif skip is None:
         skip = "no price yet"
     if skip is not None:
+        kind = skip_kind(skip)
+        if ev.signal_id is None and state.skipped_for == kind:
+            return state  # the strategy asks again for the same reason: recorded once already
         ctx.record("SignalSkipped", side=ev.side, reason=skip, signal_id=ev.signal_id)
-        return state
-    return lc.open_entry(state, ev.side, amount, ctx, ev.reason)
+        return replace(state, skipped_for=kind if ev.signal_id is None else state.skipped_for)
+    return lc.open_entry(replace(state, skipped_for=None), ev.side, amount, ctx, ev.reason)
+
+
+def skip_kind(reason: str) -> str:
+    """A skip reason without its figures ("cooldown after a losing close for 53s" and "... 52s"
+    are one reason)."""
+    return "".join(c for c in reason if not (c.isdigit() or c == "."))
 
 
 def _entry_blocker(state: SymbolState, ctx: Ctx) -> str | None:
