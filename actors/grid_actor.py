@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -20,6 +20,7 @@ import pykka
 
 from actors.actor_view import ActorView
 from actors import exchange_snapshot as snap
+from actors import fill_pnl
 from actors.command_executor import CommandExecutor, describe
 from actors.messages import (
     BlockEntries,
@@ -40,7 +41,9 @@ from trading.events import (
     EntriesBlocked,
     Event,
     ExchangePosition,
+    ExternalFill,
     OrderFailed,
+    OrderFilled,
     PriceTicked,
     QuarantineLifted,
     SignalRaised,
@@ -111,15 +114,62 @@ class GridExecutor(CommandExecutor):
         return None
 
 
-def gather(exchange: ExchangePort, state: GridState, attempts: int = 3) -> GridReconciled:
+def _reducing_fill(state: GridState, cid: str, found: Any) -> bool:
+    order = state.order(cid)
+    return order is not None and order.kind.reduces and found.filled > order.filled
+
+
+def _with_pnl(state: GridState, cid: str, found: Any, trades: list[dict[str, Any]]) -> Any:
+    if not _reducing_fill(state, cid, found):
+        return found
+    return replace(found, realized_pnl=fill_pnl.reported_pnl(
+        t for t in trades if fill_pnl.trade_client_id(t) == cid))
+
+
+def _unexplained(state: GridState, gone: list[Any], trades: list[dict[str, Any]], live: set[str],
+                 booked: Callable[[set[str]], set[str]]) -> tuple[ExternalFill, ...]:
+    """Fills that reduced a leg that is flat on the exchange but open in our books, since that
+    leg opened, that no booked or live order of ours explains."""
+    sides = {leg.side for leg in gone}
+    if not sides:
+        return ()
+    known = live | booked({fill_pnl.trade_client_id(t) for t in trades} - {""})
+    out = []
+    for t in trades:
+        info = t.get("info") or {}
+        side = {"1": Side.LONG, "2": Side.SHORT, "LONG": Side.LONG, "SHORT": Side.SHORT}.get(
+            str(info.get("positionIdx") or info.get("positionSide") or "").upper())
+        cid = fill_pnl.trade_client_id(t)
+        reducing = side is not None and t.get("side") == side.exit_order_side
+        if cid in known or side not in sides or not reducing:
+            continue
+        pnl = info.get("realizedPnl")
+        fee = (t.get("fee") or {}).get("cost")
+        out.append(ExternalFill(client_order_id=cid or None, side=str(t.get("side")), amount=_dec(t.get("amount")),
+                                price=_dec(t.get("price")), fee=_dec(fee), position_side=side,
+                                realized_pnl=None if pnl is None else _dec(pnl)))
+    return tuple(out)
+
+
+def gather(exchange: ExchangePort, state: GridState, attempts: int = 3,
+           booked: Callable[[set[str]], set[str]] = lambda cids: set()) -> GridReconciled:
     """A consistent snapshot of both legs, the same way as the one-way actor's
-    (actors/exchange_snapshot.py): positions read before and after the orders."""
+    (actors/exchange_snapshot.py): positions read before and after the orders. `booked`: which of
+    some client ids already have fills in the ledger (so nothing is booked twice)."""
     symbol = state.symbol
 
     def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
         live = {o.client_order_id for o in state.orders}
-        return GridReconciled(positions=legs, orders=snap.lookup_orders(exchange, symbol, state.orders),
-                              orphans=snap.orphans(exchange, symbol, live), price=snap.last_price(exchange, symbol))
+        orders = snap.lookup_orders(exchange, symbol, state.orders)
+        gone = [state.leg(side) for side in (Side.LONG, Side.SHORT)
+                if state.leg(side).is_open and side not in legs]
+        trades = (exchange.fetch_my_trades(symbol, int(min(leg.opened_at for leg in gone) * 1000)
+                                           - fill_pnl.SLACK_MS)
+                  if gone or any(_reducing_fill(state, cid, o) for cid, o in orders.items()) else [])
+        orders = {cid: _with_pnl(state, cid, o, trades) for cid, o in orders.items()}
+        return GridReconciled(positions=legs, orders=orders,
+                              orphans=snap.orphans(exchange, symbol, live), price=snap.last_price(exchange, symbol),
+                              external_fills=_unexplained(state, gone, trades, live, booked))
 
     return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
 
@@ -245,7 +295,7 @@ class GridActor(ShellMixin, pykka.ThreadingActor):
         return None
 
     def _snapshot(self) -> GridReconciled:
-        return gather(self.deps.exchange, self.state)
+        return gather(self.deps.exchange, self.state, booked=self.deps.repo.booked_among)
 
     # -- decide / commit / execute ----------------------------------------------------------
     def _apply(self, first: Any) -> None:
@@ -256,7 +306,7 @@ class GridActor(ShellMixin, pykka.ThreadingActor):
             steps += 1
             if steps > 1000:  # a bug must not become a loop that sends orders (incident 2)
                 raise RuntimeError(f"grid decision loop did not settle after 1000 steps at {first!r}")
-            event = pending.popleft()
+            event = self._with_exchange_pnl(pending.popleft())
             now = self.deps.clock()
             # results of this message's commands are applied before the orders are maintained
             decision = self.core.decide(self.state, event, now, maintain_after=not pending)
@@ -272,6 +322,23 @@ class GridActor(ShellMixin, pykka.ThreadingActor):
             for command in decision.commands:
                 pending.extend(self.executor.execute_grid(command))
         self._publish()
+
+    def _with_exchange_pnl(self, event: Any) -> Any:
+        """A fill of a reducing order carries the P&L the exchange booked for it (where the
+        exchange reports one): see actors/fill_pnl.py."""
+        if not isinstance(event, OrderFilled) or event.realized_pnl is not None:
+            return event
+        order = self.state.order(event.client_order_id)
+        if order is None or not order.kind.reduces or event.filled <= order.filled:
+            return event
+        try:
+            pnl = fill_pnl.order_pnl(self.deps.exchange, self.symbol, order.client_order_id,
+                                     order.created_at)
+        except Exception as exc:  # noqa: BLE001 - the core computes it instead
+            self.log.warning("trades of {} unreadable: {}; computing its P&L", order.client_order_id,
+                             describe(exc))
+            return event
+        return replace(event, realized_pnl=pnl)
 
     def _publish(self) -> None:
         published = GridPublished(self.state, self.last_tick_at, self.reconciled)

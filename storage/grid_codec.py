@@ -34,7 +34,8 @@ def _order(o: GridOrder) -> dict[str, Any]:
             "amount": str(o.amount), "price": _s(o.price), "level": o.level, "status": o.status.value,
             "exchange_id": o.exchange_id, "filled": str(o.filled), "average": _s(o.average),
             "fee": str(o.fee), "created_at": o.created_at, "replaces": o.replaces,
-            "cancel_requested_at": o.cancel_requested_at, "last_error": o.last_error}
+            "cancel_requested_at": o.cancel_requested_at, "last_error": o.last_error,
+            "realized_pnl": str(o.realized_pnl), "position_id": o.position_id}
 
 
 def dumps(state: GridState) -> str:
@@ -101,7 +102,8 @@ def _load_order(symbol: str, index: int, data: Any) -> GridOrder:
         fee=r.get("fee", _decimal, Decimal(0)), created_at=r.get("created_at", float, 0.0),
         replaces=data.get("replaces"),
         cancel_requested_at=r.get("cancel_requested_at", lambda v: None if v is None else float(v), None),
-        last_error=data.get("last_error"))
+        last_error=data.get("last_error"), realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
+        position_id=data.get("position_id"))
 
 
 def loads(symbol: str, text: str) -> GridState:

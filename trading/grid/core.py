@@ -16,8 +16,8 @@ while levels remain.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from trading import trailing_stop as ts
@@ -26,6 +26,7 @@ from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
     ExchangeOrder,
+    ExternalFill,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -124,12 +125,26 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     prev_value = (order.average or ZERO) * order.filled
     price = (ev.average * ev.filled - prev_value) / delta
     fee = ev.fee - order.fee
+    reported = None if ev.realized_pnl is None else ev.realized_pnl - order.realized_pnl
+    booked = order.realized_pnl if ev.realized_pnl is None else ev.realized_pnl
     state = state.with_order(replace(order, status=status, filled=ev.filled, average=ev.average,
-                                     fee=ev.fee, exchange_id=ev.exchange_id or order.exchange_id))
+                                     fee=ev.fee, exchange_id=ev.exchange_id or order.exchange_id,
+                                     realized_pnl=booked))
     leg = state.leg(order.leg)
     if order.kind.reduces:
-        return _reduce(state, leg, order, delta, price, fee, ctx)
+        return _reduce(state, leg, order, Fill(delta, price, fee, reported), ctx)
     return _grow(state, leg, order, delta, price, fee, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """The part of an order's cumulative report that is new: amount, price, fee and, when the
+    exchange reports it, its realized P&L."""
+
+    amount: Decimal
+    price: Decimal
+    fee: Decimal
+    realized_pnl: Decimal | None
 
 
 def _grow(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
@@ -151,26 +166,42 @@ def _grow(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: D
     return state.with_leg(leg)
 
 
-def _reduce(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
-            ctx: GridCtx) -> GridState:
+def _reduce(state: GridState, leg: Leg, order: GridOrder, fill: Fill, ctx: GridCtx) -> GridState:
+    """Every fill of a reducing order is booked, once, with the exchange's realized P&L where it
+    reports one (issue 16 item 3): the exchange may have applied fills in another order than
+    we learn of them, and its averaging decides the P&L of each."""
+    pnl = fill.realized_pnl
     if not leg.is_open or leg.entry_price is None:
-        ctx.record("FillWithoutLeg", leg=order.leg, order=order.client_order_id, amount=delta, price=price)
-        return state
-    amount = min(delta, leg.contracts)
-    if delta > leg.contracts:
-        ctx.record("FillExceedsLeg", leg=order.leg, order=order.client_order_id, amount=delta,
+        ctx.record("FillWithoutLeg", leg=order.leg, order=order.client_order_id, amount=fill.amount,
+                   price=fill.price, realized_pnl=pnl)
+        return _book(state, order, order.position_id or "", fill, pnl or ZERO, ctx)
+    amount = min(fill.amount, leg.contracts)
+    if fill.amount > leg.contracts:
+        ctx.record("FillExceedsLeg", leg=order.leg, order=order.client_order_id, amount=fill.amount,
                    contracts=leg.contracts)
-    pnl = (price - leg.entry_price) * amount * leg.side.sign
+    if pnl is None:
+        pnl = q8((fill.price - leg.entry_price) * amount * leg.side.sign)
     leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
-                  fees=leg.fees + fee)
-    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=leg.position_id or "",
-                                  side=order.side, amount=amount, price=price, fee=fee, realized_pnl=pnl))
-    state = state.with_leg(leg)
+                  fees=leg.fees + fill.fee)
+    state = _book(state.with_leg(leg), order, leg.position_id or "", fill, pnl, ctx)
     if leg.is_open:
-        ctx.record("LegReduced", leg=leg.side, order=order.client_order_id, amount=amount, price=price)
+        ctx.record("LegReduced", leg=leg.side, order=order.client_order_id, amount=amount, price=fill.price)
         return state
     reason = {GridKind.TP: "take_profit", GridKind.STOP: "stop_loss", GridKind.CLOSE: "stop_loss_bot"}
     return close_leg(state, leg.side, reason.get(order.kind, "closed"), ctx)
+
+
+def _book(state: GridState, order: GridOrder, position_id: str, fill: Fill, pnl: Decimal,
+          ctx: GridCtx) -> GridState:
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=position_id,
+                                  side=order.side, amount=fill.amount, price=fill.price, fee=fill.fee,
+                                  realized_pnl=pnl))
+    return state
+
+
+def q8(value: Decimal) -> Decimal:
+    """USDT amounts to 8 places, half up, as the venues book realized P&L."""
+    return value.quantize(Decimal("1e-8"), rounding=ROUND_HALF_UP)
 
 
 def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridState:
@@ -233,6 +264,25 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     return state
 
 
+def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
+    leg = state.leg(side)
+    if not leg.is_open or leg.entry_price is None:
+        return state
+    amount = min(f.amount, leg.contracts)
+    pnl = f.realized_pnl
+    if pnl is None:
+        pnl = q8((f.price - leg.entry_price) * amount * side.sign)
+    ctx.ledger.append(LedgerEntry(client_order_id=f.client_order_id or "external",
+                                  position_id=leg.position_id or "", side=f.side, amount=f.amount,
+                                  price=f.price, fee=f.fee, realized_pnl=pnl))
+    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
+                  fees=leg.fees + f.fee)
+    state = state.with_leg(leg)
+    if leg.is_open:
+        return state
+    return close_leg(state, side, "closed_on_exchange", ctx)
+
+
 def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> GridState:
     if blocked != state.entries_blocked:
         ctx.record("EntriesBlocked" if blocked else "EntriesAllowed", reason=reason)
@@ -271,7 +321,8 @@ def _apply_exchange_order(state: GridState, order: GridOrder, found: ExchangeOrd
         average = found.average if found.average is not None else (order.price or ZERO)
         state = on_filled(state, OrderFilled(client_order_id=cid, exchange_id=found.exchange_id,
                                              filled=found.filled, average=average, fee=found.fee,
-                                             complete=found.status != "open"), ctx)
+                                             complete=found.status != "open",
+                                             realized_pnl=found.realized_pnl), ctx)
         order = state.order(cid) or order
         if not order.status.live:
             return state
@@ -296,9 +347,13 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled, ctx: GridC
     if contracts == leg.contracts:
         return state
     if contracts == ZERO:
-        ctx.record("LegClosedOnExchange", leg=side, ours=leg.contracts,
-                   note="closed while we were not looking; its closing fill was not ours to book")
-        return close_leg(state, side, "closed_on_exchange", ctx)
+        fills = [f for f in ev.external_fills if f.position_side in (side, None)]
+        ctx.record("LegClosedOnExchange", leg=side, ours=leg.contracts, fills=len(fills))
+        for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3)
+            state = _book_external(state, side, f, ctx)
+        if state.leg(side).is_open:
+            return close_leg(state, side, "closed_on_exchange", ctx)
+        return state
     assert ex is not None
     if not leg.is_open:
         adopted = Leg(side=side, position_id=f"adopted-{ctx.rules.client_order_id(state.order_seq + 1, GridKind.OPEN)}",

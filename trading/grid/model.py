@@ -42,6 +42,10 @@ class GridOrder:
     """Cumulative filled amount already applied to the leg."""
     average: Decimal | None = None
     fee: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    """Realized P&L already booked from this order's fills (cumulative, like `filled`)."""
+    position_id: str | None = None
+    """The leg position this order belongs to (None for the order that opens a leg)."""
     created_at: float = 0.0
     replaces: str | None = None
     cancel_requested_at: float | None = None
