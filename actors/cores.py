@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from actors import exchange_snapshot as snap
+from actors import grid_snapshot
 from actors.actor_view import ActorView, view_of
 from actors.command_executor import CommandExecutor, EscalationHook
 from actors.grid_executor import GridExecutor
@@ -57,6 +58,11 @@ class Core(Protocol):
         """The exchange's view of this symbol, as the event that reconciles the state."""
         ...
 
+    def with_exchange_facts(self, exchange: ExchangePort, state: Any, event: Any, log: Any) -> Any:
+        """An event completed with what only the exchange knows and the core needs (the grid:
+        the realized P&L the exchange booked for a fill); most events pass unchanged."""
+        ...
+
     def executor(
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
     ) -> Callable[[Any], list[Event]]:
@@ -96,6 +102,9 @@ class OneWayCore:
         pos = state.position
         booked = repo.booked_orders(pos.position_id) if pos is not None else set()
         return snap.gather(exchange, state, booked)
+
+    def with_exchange_facts(self, exchange: ExchangePort, state: SymbolState, event: Any, log: Any) -> Any:
+        return event
 
     def executor(
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
@@ -141,7 +150,10 @@ class HedgeGridCore:
     def snapshot(
         self, exchange: ExchangePort, repo: Repository, state: GridState
     ) -> GridReconciled:
-        return gather(exchange, state)
+        return grid_snapshot.gather(exchange, state, booked=repo.booked_among)
+
+    def with_exchange_facts(self, exchange: ExchangePort, state: GridState, event: Any, log: Any) -> Any:
+        return grid_snapshot.with_exchange_pnl(exchange, state, event, log)
 
     def executor(
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
@@ -162,23 +174,6 @@ class HedgeGridCore:
 
     def summary(self, state: GridState) -> str:
         return f"hedge grid, long {state.long.contracts}, short {state.short.contracts}"
-
-
-def gather(exchange: ExchangePort, state: GridState, attempts: int = 3) -> GridReconciled:
-    """A consistent snapshot of both legs, the same way as the one-way core's
-    (actors/exchange_snapshot.py): positions read before and after the orders."""
-    symbol = state.symbol
-
-    def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
-        live = {o.client_order_id for o in state.orders}
-        return GridReconciled(
-            positions=legs,
-            orders=snap.lookup_orders(exchange, symbol, state.orders),
-            orphans=snap.orphans(exchange, symbol, live),
-            price=snap.last_price(exchange, symbol),
-        )
-
-    return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
 
 
 def as_core(core: Any) -> Core:

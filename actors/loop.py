@@ -277,7 +277,9 @@ class DecisionLoop:
                         f"{self.symbol}: decision loop did not settle after {MAX_STEPS} "
                         f"steps, started by {first!r}"
                     )
-                event = pending.popleft()
+                event = self.core.with_exchange_facts(
+                    self.exchange, self.state, pending.popleft(), self.log
+                )
                 committed = self._step(
                     event, settled=not pending, correlation_id=correlation_id, also=also
                 )

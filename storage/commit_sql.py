@@ -122,11 +122,22 @@ def _position(conn: sqlite3.Connection, symbol: str, before: SymbolState, s: Sym
     if old is not None and (pos is None or pos.position_id != old.position_id):
         reason = next((str(j.data.get("reason")) for j in decision.journal if j.type == "PositionClosed"),
                       "closed")
-        conn.execute(CLOSE_POSITION, (now, str(old.realized_pnl), str(old.fees), reason, old.position_id))
+        pnl, fees = closed_totals(old.position_id, old.realized_pnl, old.fees, decision)
+        conn.execute(CLOSE_POSITION, (now, str(pnl), str(fees), reason, old.position_id))
     if pos is not None and pos != old:
         conn.execute(UPSERT_POSITION, (pos.position_id, symbol, pos.side.value, str(pos.contracts),
                                        str(pos.entry_price), pos.opened_at, str(pos.realized_pnl),
                                        str(pos.fees)))
+
+
+def closed_totals(position_id: str, realized_pnl: Decimal, fees: Decimal,
+                  decision: Decision) -> tuple[Decimal, Decimal]:
+    """A closing position's totals: what it had booked before this decision plus this decision's
+    ledger fills for it (the closing fill itself), so the row agrees with the ledger (issue 16
+    item 6: the row used to be written from the state before the closing fill)."""
+    mine = [f for f in decision.ledger if f.position_id == position_id]
+    return (realized_pnl + sum((f.realized_pnl for f in mine), Decimal(0)),
+            fees + sum((f.fee for f in mine), Decimal(0)))
 
 
 def _trailing(conn: sqlite3.Connection, symbol: str, s: SymbolState) -> None:

@@ -25,7 +25,8 @@ def _leg(leg: Leg) -> dict[str, Any]:
             "level": leg.level, "ref_qty": _s(leg.ref_qty), "anchor": _s(leg.anchor),
             "stop_price": _s(leg.stop_price), "opened_at": leg.opened_at,
             "realized_pnl": str(leg.realized_pnl), "fees": str(leg.fees),
-            "close_attempts": leg.close_attempts, "retry_at": leg.retry_at}
+            "close_attempts": leg.close_attempts, "retry_at": leg.retry_at,
+            "close_retry_at": leg.close_retry_at}
 
 
 def _order(o: GridOrder) -> dict[str, Any]:
@@ -33,7 +34,8 @@ def _order(o: GridOrder) -> dict[str, Any]:
             "amount": str(o.amount), "price": _s(o.price), "level": o.level, "status": o.status.value,
             "exchange_id": o.exchange_id, "filled": str(o.filled), "average": _s(o.average),
             "fee": str(o.fee), "created_at": o.created_at, "replaces": o.replaces,
-            "cancel_requested_at": o.cancel_requested_at, "last_error": o.last_error}
+            "cancel_requested_at": o.cancel_requested_at, "last_error": o.last_error,
+            "realized_pnl": str(o.realized_pnl), "position_id": o.position_id}
 
 
 def dumps(state: GridState) -> str:
@@ -83,7 +85,7 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
                anchor=r.opt_dec("anchor"), stop_price=r.opt_dec("stop_price"),
                opened_at=r.get("opened_at", float, 0.0), realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
                fees=r.get("fees", _decimal, Decimal(0)), close_attempts=r.get("close_attempts", int, 0),
-               retry_at=r.get("retry_at", float, 0.0))
+               retry_at=r.get("retry_at", float, 0.0), close_retry_at=r.get("close_retry_at", float, 0.0))
 
 
 def _load_order(symbol: str, index: int, data: Any) -> GridOrder:
@@ -100,7 +102,8 @@ def _load_order(symbol: str, index: int, data: Any) -> GridOrder:
         fee=r.get("fee", _decimal, Decimal(0)), created_at=r.get("created_at", float, 0.0),
         replaces=data.get("replaces"),
         cancel_requested_at=r.get("cancel_requested_at", lambda v: None if v is None else float(v), None),
-        last_error=data.get("last_error"))
+        last_error=data.get("last_error"), realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
+        position_id=data.get("position_id"))
 
 
 def loads(symbol: str, text: str) -> GridState:

@@ -9,7 +9,7 @@ import sqlite3
 from typing import Any
 
 from storage import grid_codec
-from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff
+from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, closed_totals
 from trading.grid.core import GridDecision
 from trading.grid.model import GridState, Leg
 
@@ -35,15 +35,19 @@ class GridStore:
             raise FencedOff(symbol)
         conn.execute(UPSERT_GRID, (symbol, grid_codec.dumps(s), now))
         for old, new in ((before.long, s.long), (before.short, s.short)):
-            _leg_row(conn, symbol, old, new, now)
+            _leg_row(conn, symbol, old, new, now, decision)
 
 
 HEDGE_GRID = GridStore()
 
 
-def _leg_row(conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float) -> None:
+def _leg_row(conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float,
+             decision: GridDecision) -> None:
     if old.position_id is not None and old.position_id != new.position_id:
-        conn.execute(CLOSE_POSITION, (now, str(old.realized_pnl), str(old.fees), "closed", old.position_id))
+        pnl, fees = closed_totals(old.position_id, old.realized_pnl, old.fees, decision)
+        reason = next((str(j.data.get("reason")) for j in decision.journal
+                       if j.type == "LegClosed" and j.data.get("position_id") == old.position_id), "closed")
+        conn.execute(CLOSE_POSITION, (now, str(pnl), str(fees), reason, old.position_id))
     if new.position_id is not None and new != old and new.entry_price is not None:
         conn.execute(UPSERT_POSITION, (new.position_id, symbol, new.side.value, str(new.contracts),
                                        str(new.entry_price), new.opened_at, str(new.realized_pnl), str(new.fees)))

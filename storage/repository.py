@@ -113,6 +113,14 @@ class Repository:
             return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(
                 FillRow.position_id == position_id)}
 
+    def booked_among(self, client_order_ids: set[str]) -> set[str]:
+        """Which of these client order ids have fills in the ledger (indexed lookups)."""
+        if not client_order_ids:
+            return set()
+        with self.reading():
+            return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(
+                FillRow.client_order_id.in_(sorted(client_order_ids)))}
+
     def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
         """Signals journaled as received whose handling was never journaled (indexed by symbol)."""
         with self.reading():

@@ -297,7 +297,9 @@ class Supervisor:
         record = {"symbol": symbol, "reason": reason, "attempts": attempts, "last_error": error, "time": at}
         self.escalations.append(record)
         self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)
-        recent = [e for e in self.escalations if at - e["time"] <= self.kill_switch_window_s]
+        # distinct symbols, not records: one symbol that a person resumes into the same crash loop
+        # a few times is one problem, not several (issue 16 item 12)
+        recent = {e["symbol"] for e in self.escalations if at - e["time"] <= self.kill_switch_window_s}
         if len(recent) > self.kill_switch_escalations and not self.kill_switch:
             self.trip_kill_switch(f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s")
 

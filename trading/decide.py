@@ -77,6 +77,12 @@ class SymbolCore:
         """The prices at which `decide(state, PriceTicked(price), now)` changes nothing but
         `last_price` (no command, no journal entry, no other field), or None when this state has
         no such shortcut. See `quiet_band`."""
+        pos = state.position
+        if state.stop_price is None and pos is not None and state.phase is Phase.OPEN:
+            # no stop acknowledged yet: the exit check guards the intended level (issue 16 item 5)
+            risk = self.rules.risk
+            stop = ts.initial_stop(pos.side, pos.entry_price, risk.stop_loss_pct, self.rules.market)
+            return quiet_band(state, stop)
         return quiet_band(state)
 
 
@@ -109,7 +115,7 @@ class QuietBand:
 ALWAYS_QUIET = QuietBand()
 
 
-def quiet_band(state: SymbolState) -> QuietBand | None:
+def quiet_band(state: SymbolState, intended_stop: Decimal | None = None) -> QuietBand | None:
     """Mirror of `on_price` (maintain, trailing advance, exit reasons) as price bounds.
 
     - flat / entering: `maintain` only acts on closing or open positions, `on_price` stops there;
@@ -132,7 +138,7 @@ def quiet_band(state: SymbolState) -> QuietBand | None:
     until = None
     if state.needs_stop and not state.live_orders(OrderPurpose.STOP):
         until = state.next_stop_at
-    protective = [lvl for lvl in (state.stop_price,) if lvl is not None]
+    protective = [lvl for lvl in (state.stop_price, intended_stop) if lvl is not None]
     favourable = [] if state.take_profit_price is None else [state.take_profit_price]
     best = None
     t = state.trailing
@@ -180,7 +186,7 @@ def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
         return state
     if state.trailing is not None:
         state = _trail(state, ev, ctx)
-    reason = _exit_reason(state, ev)
+    reason = _exit_reason(state, ev, ctx)
     return lc.start_close(state, reason, ctx) if reason else state
 
 
@@ -207,7 +213,7 @@ def _trail(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     return lc.place_stop(state, trigger, ctx, replaces=current.client_order_id)
 
 
-def _exit_reason(state: SymbolState, ev: PriceTicked) -> str | None:
+def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:
     pos, trailing = state.position, state.trailing
     assert pos is not None
     if trailing and trailing.trigger_price is not None:
@@ -217,7 +223,8 @@ def _exit_reason(state: SymbolState, ev: PriceTicked) -> str | None:
             return "trailing_stop"  # the exchange stop is not at the trigger: close ourselves
     if state.take_profit_price is not None and ts.reached(pos.side, ev.price, state.take_profit_price):
         return "take_profit"
-    protective = state.stop_price
+    # before the first stop is acknowledged the intended level protects (issue 16 item 5)
+    protective = state.stop_price if state.stop_price is not None else lc.intended_stop(state, ctx)
     unprotected = state.needs_stop and not state.live_orders(OrderPurpose.STOP)
     if protective is not None and ts.crossed_against(pos.side, ev.price, protective):
         if state.active_stop() is None or unprotected:
@@ -243,9 +250,18 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
     if skip is None:  # the account's gate is asked last: it reserves a slot when it admits
         skip = ctx.admit("signal", None)
     if skip is not None:
+        kind = skip_kind(skip)
+        if ev.signal_id is None and state.skipped_for == kind:
+            return state  # the strategy asks again for the same reason: recorded once already
         ctx.record("SignalSkipped", side=ev.side, reason=skip, signal_id=ev.signal_id)
-        return state
-    return lc.open_entry(state, ev.side, amount, ctx, ev.reason)
+        return replace(state, skipped_for=kind if ev.signal_id is None else state.skipped_for)
+    return lc.open_entry(replace(state, skipped_for=None), ev.side, amount, ctx, ev.reason)
+
+
+def skip_kind(reason: str) -> str:
+    """A skip reason without its figures ("cooldown after a losing close for 53s" and "... 52s"
+    are one reason)."""
+    return "".join(c for c in reason if not (c.isdigit() or c == "."))
 
 
 def _entry_blocker(state: SymbolState, ctx: Ctx) -> str | None:
@@ -316,6 +332,13 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
                     state = lc.arm_protection(state, ctx)
             return state
         case OrderPurpose.STOP:
+            pos, price = state.position, state.last_price
+            if (pos is not None and state.phase is Phase.OPEN and order.stop_price is not None
+                    and price is not None and ts.crossed_against(pos.side, price, order.stop_price)):
+                # refused because the price is already through it: no stop can rest there
+                ctx.record("StopAlreadyCrossed", stop_price=order.stop_price, price=price)
+                return lc.start_close(replace(state, needs_stop=False),
+                                      "trailing_stop" if order.replaces else "stop_loss", ctx)
             if state.position is not None and not state.active_stop():
                 state = replace(state, needs_stop=True,
                                 next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s)

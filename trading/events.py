@@ -47,6 +47,9 @@ class OrderFilled:
     average: Decimal
     fee: Decimal
     complete: bool = True
+    realized_pnl: Decimal | None = None
+    """Cumulative realized P&L of the order's fills as the exchange reports it (paper and
+    Binance report it per trade, Bybit does not: None, and the core computes it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +83,8 @@ class ExchangeOrder:
     average: Decimal | None
     fee: Decimal
     reduce_only: bool = False
+    realized_pnl: Decimal | None = None
+    """As in OrderFilled: the exchange's cumulative realized P&L for the order, if reported."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +104,10 @@ class ExternalFill:
     price: Decimal
     fee: Decimal
     client_order_id: str | None = None
+    realized_pnl: Decimal | None = None
+    """The exchange's realized P&L for this fill, if it reports it."""
+    position_side: Side | None = None
+    """Hedge mode: the leg the fill acted on (None: unknown or one-way)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

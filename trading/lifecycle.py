@@ -132,9 +132,19 @@ def _exit_filled(
     if pos.contracts > ZERO:
         return state
     reason = CLOSE_REASONS.get(order.purpose) or state.close_reason or "close"
-    if order.purpose is OrderPurpose.STOP and state.trailing and state.trailing.trigger_price is not None:
+    if order.purpose is OrderPurpose.STOP and _trailed(pos, order, ctx):
         reason = "trailing_stop"
     return position_closed(state, reason, ctx, closing_order=order.client_order_id)
+
+
+def _trailed(pos: Position, stop: OrderRecord, ctx: Ctx) -> bool:
+    """Whether a stop that filled had been moved by the trailing stop: its level is better than
+    the initial stop. The original stop is a stop-loss even while a trailing trigger exists
+    (issue 16 item 7: every such fill used to be labelled trailing_stop)."""
+    if stop.stop_price is None:
+        return False
+    initial = ts.initial_stop(pos.side, pos.entry_price, ctx.rules.risk.stop_loss_pct, ctx.rules.market)
+    return ts.better(pos.side, stop.stop_price, initial)
 
 
 def position_closed(state: SymbolState, reason: str, ctx: Ctx, closing_order: str | None = None) -> SymbolState:

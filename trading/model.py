@@ -156,6 +156,10 @@ class SymbolState:
     """Latest price seen; not compared, so a tick alone never makes the state dirty."""
     finished_orders: tuple[OrderRecord, ...] = field(default=(), compare=False)
     """Orders that became terminal in the last decision (for storage); not persisted state."""
+    skipped_for: str | None = field(default=None, compare=False)
+    """Why the strategy's last entry signal was skipped (the kind of reason, without figures):
+    the same reason again is not journaled on every price (issue 16 item 17). Not persisted: a
+    restart records it once more."""
 
     def order(self, client_order_id: str) -> OrderRecord | None:
         for order in self.orders:

@@ -180,7 +180,9 @@ def test_level_fill_averages_and_replaces_the_stop_and_take_profit(bot: GridBot)
     bot.start()
     bot.move("100")
     old_stop = bot.state().orders_of(Side.LONG, GridKind.STOP)[0].client_order_id
-    bot.move("99.5", "98.9")  # the long's level at 99.0 fills
+    # the short's take-profit (99.5) fills at 99.5; the short reopens on the next, fresh price
+    # (99.4) and the long's level (99.0, cancelled with the short's close) rests again; it fills
+    bot.move("99.5", "99.4", "98.99")
     s = bot.state()
     assert s.long.contracts == D(2) and s.long.level == 1
     assert s.long.entry_price == (D(100) + D("99.0")) / 2
@@ -201,6 +203,8 @@ def test_take_profit_closes_a_leg_cancels_both_sides_levels_then_reopens(bot: Gr
     short_add = s.orders_of(Side.SHORT, GridKind.ADD)[0].client_order_id
     first_long = s.long.position_id
     bot.move("100.3", "100.6")  # the long's take-profit at 100.5 fills; the short's level at 101 rests
+    assert not bot.state().long.is_open  # never reopened on the price it closed on
+    bot.move("100.6")  # a fresh price
     s = bot.state()
     assert bot.fills(tp) == 1
     closed = [e for e in bot.events("LegClosed") if e["leg"] == "long"]
@@ -232,7 +236,7 @@ def test_take_profit_during_a_reconciliation_is_handled_right_after_it(bot: Grid
 
 def test_restart_restores_both_legs_and_sends_nothing_twice(tmp_path: Path):
     bot = GridBot(tmp_path).start()
-    bot.move("100", "98.9")
+    bot.move("100", "98.9", "98.9")  # the short's take-profit fills at 99.5; the repeated price reopens it
     before = bot.state()
     submitted = len(bot.paper.submissions())
     pykka.ActorRegistry.stop_all(block=True)  # the actors just end (no graceful-shutdown work)

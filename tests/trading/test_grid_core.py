@@ -86,11 +86,12 @@ class Book:
         self.send(PriceTicked(price=D(price)))
         opens = {o.leg: o for o in self.placed(GridKind.OPEN)}
         self.fill(opens[Side.LONG], price)
-        long_orders = self.placed()
+        waiting = self.placed()
         self.fill(opens[Side.SHORT], price)
-        short_orders = self.placed()
-        for o in long_orders + short_orders:
-            self.accept(o)
+        waiting += self.placed()
+        while waiting:  # the exchange acknowledges each order; levels follow their leg's stop
+            self.accept(waiting.pop(0))
+            waiting += self.placed()
         return opens
 
 
@@ -113,7 +114,10 @@ def test_open_fill_places_stop_take_profit_and_next_level():
     d = b.fill(long_open, "100")
     leg = d.state.long
     assert (leg.contracts, leg.entry_price, leg.stop_price, leg.ref_qty) == (D(1), D(100), D("95.0"), D(1))
-    stop, tp, add = (b.placed(k, Side.LONG)[0] for k in (GridKind.STOP, GridKind.TP, GridKind.ADD))
+    stop, tp = (b.placed(k, Side.LONG)[0] for k in (GridKind.STOP, GridKind.TP))
+    assert b.placed(GridKind.ADD) == []  # no level before the leg's stop rests (issue 16 item 2)
+    b.accept(stop)
+    add = b.placed(GridKind.ADD, Side.LONG)[0]
     assert (stop.amount, stop.price) == (D(1), D("95.0"))
     assert (tp.amount, tp.price, tp.side) == (D(1), D("100.5"), "sell")
     assert (add.amount, add.price, add.level, add.side) == (D(2), D("99.0"), 1, "buy")  # ref * 2**1
@@ -135,14 +139,15 @@ def test_averaging_fill_moves_entry_and_replaces_stop_and_take_profit_new_first(
     assert leg.stop_price == D("95.0")  # the stop level is fixed beyond every grid level
     new_stop = b.placed(GridKind.STOP, Side.LONG)[0]
     new_tp = b.placed(GridKind.TP, Side.LONG)[0]
-    nxt = b.placed(GridKind.ADD, Side.LONG)[0]
     assert (new_stop.amount, new_stop.replaces) == (D(3), old_stop.client_order_id)
     assert new_tp.replaces == old_tp.client_order_id and new_tp.amount == D(3)
-    assert (nxt.level, nxt.amount, nxt.price) == (2, D(4), D("98.0"))  # from the last fill, 99
+    assert b.placed(GridKind.ADD) == []  # the next level waits until a stop covers all 3
     assert b.cancels() == []  # the old stop stays until the new one rests
     b.accept(new_stop)
     assert b.cancels() == [old_stop.client_order_id]
     assert b.state.protected(Side.LONG)
+    nxt = b.placed(GridKind.ADD, Side.LONG)[0]
+    assert (nxt.level, nxt.amount, nxt.price) == (2, D(4), D("98.0"))  # from the last fill, 99
 
 
 def test_take_profit_close_cancels_both_sides_pending_levels_and_reopens_only_after_confirmation():
@@ -184,6 +189,8 @@ def test_an_orphan_that_fills_before_its_cancel_is_booked_and_the_reopen_waits_f
         b.send(OrderCanceled(client_order_id=cid))
         assert b.placed(GridKind.OPEN) == []
     b.send(OrderCanceled(client_order_id=waiting[-1]))
+    assert b.placed(GridKind.OPEN) == []  # never on the price the leg closed on
+    b.send(PriceTicked(price=D("100.4")))
     assert [o.leg for o in b.placed(GridKind.OPEN)] == [Side.LONG]
 
 
@@ -211,9 +218,12 @@ def test_reference_quantities_are_cleared_when_both_legs_are_flat():
         b.fill(stop, "95" if side is Side.LONG else "105")
     assert b.state.long.ref_qty is None and b.state.short.ref_qty is None
     assert "ReferenceQuantitiesCleared" in b.journal
-    b.send(PriceTicked(price=D(50)))
     for o in list(b.state.orders):
         b.send(OrderCanceled(client_order_id=o.client_order_id))
+    b.send(PriceTicked(price=D(50)))
+    assert b.placed(GridKind.OPEN) == []  # stopped out: the cooldown runs first
+    b.now += b.core.rules.reopen_after_stop_s
+    b.send(PriceTicked(price=D(50)))
     assert {o.amount for o in b.placed(GridKind.OPEN)} == {D(2)}  # fresh: 100 USDT / 50
 
 

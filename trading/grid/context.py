@@ -38,7 +38,7 @@ class GridCtx(Ctx):
         seq = state.order_seq + 1
         order = GridOrder(client_order_id=self.rules.client_order_id(seq, kind), leg=leg, kind=kind,
                           side=side, amount=amount, price=price, level=level, created_at=self.now,
-                          replaces=replaces)
+                          replaces=replaces, position_id=state.leg(leg).position_id)
         self.emit(PlaceGridOrder(order=order, margin=margin))
         return replace(state, order_seq=seq).with_order(order)
 

@@ -16,8 +16,8 @@ while levels remain.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 from trading import trailing_stop as ts
@@ -26,6 +26,7 @@ from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
     ExchangeOrder,
+    ExternalFill,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -43,6 +44,7 @@ from trading.grid.rules import GridRules
 from trading.model import ZERO, OrderStatus, Side
 
 GridDecision = Decision  # its state is a GridState
+STOPPED_OUT = ("stop_loss", "stop_loss_bot", "closed_on_exchange")
 
 
 class GridCore:
@@ -57,7 +59,7 @@ class GridCore:
         state = replace(state, finished_orders=())
         match event:
             case PriceTicked(price=price):
-                state = replace(state, last_price=price)
+                state = replace(state, last_price=price, price_seq=state.price_seq + 1)
             case OrderAccepted():
                 state = on_accepted(state, event, ctx)
             case OrderFilled():
@@ -126,12 +128,26 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     prev_value = (order.average or ZERO) * order.filled
     price = (ev.average * ev.filled - prev_value) / delta
     fee = ev.fee - order.fee
+    reported = None if ev.realized_pnl is None else ev.realized_pnl - order.realized_pnl
+    booked = order.realized_pnl if ev.realized_pnl is None else ev.realized_pnl
     state = state.with_order(replace(order, status=status, filled=ev.filled, average=ev.average,
-                                     fee=ev.fee, exchange_id=ev.exchange_id or order.exchange_id))
+                                     fee=ev.fee, exchange_id=ev.exchange_id or order.exchange_id,
+                                     realized_pnl=booked))
     leg = state.leg(order.leg)
     if order.kind.reduces:
-        return _reduce(state, leg, order, delta, price, fee, ctx)
+        return _reduce(state, leg, order, Fill(delta, price, fee, reported), ctx)
     return _grow(state, leg, order, delta, price, fee, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """The part of an order's cumulative report that is new: amount, price, fee and, when the
+    exchange reports it, its realized P&L."""
+
+    amount: Decimal
+    price: Decimal
+    fee: Decimal
+    realized_pnl: Decimal | None
 
 
 def _grow(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
@@ -153,26 +169,42 @@ def _grow(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: D
     return state.with_leg(leg)
 
 
-def _reduce(state: GridState, leg: Leg, order: GridOrder, delta: Decimal, price: Decimal, fee: Decimal,
-            ctx: GridCtx) -> GridState:
+def _reduce(state: GridState, leg: Leg, order: GridOrder, fill: Fill, ctx: GridCtx) -> GridState:
+    """Every fill of a reducing order is booked, once, with the exchange's realized P&L where it
+    reports one (issue 16 item 3): the exchange may have applied fills in another order than
+    we learn of them, and its averaging decides the P&L of each."""
+    pnl = fill.realized_pnl
     if not leg.is_open or leg.entry_price is None:
-        ctx.record("FillWithoutLeg", leg=order.leg, order=order.client_order_id, amount=delta, price=price)
-        return state
-    amount = min(delta, leg.contracts)
-    if delta > leg.contracts:
-        ctx.record("FillExceedsLeg", leg=order.leg, order=order.client_order_id, amount=delta,
+        ctx.record("FillWithoutLeg", leg=order.leg, order=order.client_order_id, amount=fill.amount,
+                   price=fill.price, realized_pnl=pnl)
+        return _book(state, order, order.position_id or "", fill, pnl or ZERO, ctx)
+    amount = min(fill.amount, leg.contracts)
+    if fill.amount > leg.contracts:
+        ctx.record("FillExceedsLeg", leg=order.leg, order=order.client_order_id, amount=fill.amount,
                    contracts=leg.contracts)
-    pnl = (price - leg.entry_price) * amount * leg.side.sign
+    if pnl is None:
+        pnl = q8((fill.price - leg.entry_price) * amount * leg.side.sign)
     leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
-                  fees=leg.fees + fee)
-    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=leg.position_id or "",
-                                  side=order.side, amount=amount, price=price, fee=fee, realized_pnl=pnl))
-    state = state.with_leg(leg)
+                  fees=leg.fees + fill.fee)
+    state = _book(state.with_leg(leg), order, leg.position_id or "", fill, pnl, ctx)
     if leg.is_open:
-        ctx.record("LegReduced", leg=leg.side, order=order.client_order_id, amount=amount, price=price)
+        ctx.record("LegReduced", leg=leg.side, order=order.client_order_id, amount=amount, price=fill.price)
         return state
     reason = {GridKind.TP: "take_profit", GridKind.STOP: "stop_loss", GridKind.CLOSE: "stop_loss_bot"}
     return close_leg(state, leg.side, reason.get(order.kind, "closed"), ctx)
+
+
+def _book(state: GridState, order: GridOrder, position_id: str, fill: Fill, pnl: Decimal,
+          ctx: GridCtx) -> GridState:
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=position_id,
+                                  side=order.side, amount=fill.amount, price=fill.price, fee=fill.fee,
+                                  realized_pnl=pnl))
+    return state
+
+
+def q8(value: Decimal) -> Decimal:
+    """USDT amounts to 8 places, half up, as the venues book realized P&L."""
+    return value.quantize(Decimal("1e-8"), rounding=ROUND_HALF_UP)
 
 
 def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridState:
@@ -185,7 +217,10 @@ def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridSt
     for order in state.orders:
         if order.cancel_requested_at is None and (order.leg is side or order.kind is GridKind.ADD):
             state = ctx.cancel(state, order)
-    state = replace(state, reopen=tuple(dict.fromkeys(state.reopen + (side,))))
+    state = replace(state, reopen=tuple(dict.fromkeys(state.reopen + (side,))),
+                    reopen_after_seq=state.price_seq)
+    if reason in STOPPED_OUT:  # a stop-out waits before the side trades again
+        state = replace(state, next_open_at=max(state.next_open_at, ctx.now + ctx.rules.reopen_after_stop_s))
     if not state.long.is_open and not state.short.is_open:
         if state.long.ref_qty is not None or state.short.ref_qty is not None:
             ctx.record("ReferenceQuantitiesCleared", long=state.long.ref_qty, short=state.short.ref_qty)
@@ -213,12 +248,16 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     if order.kind is GridKind.OPEN:
         return replace(state, next_open_at=ctx.now + r.open_retry_s)
     if order.kind is not GridKind.CLOSE:
-        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))  # maintain retries
+        # maintain retries after retry_s; a stop refused because the price is through it is
+        # replaced by a close in this same decision (maintain: the close is never throttled by
+        # retry_at; issue 16 item 2)
+        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
     if ev.position_gone or not leg.is_open:
         ctx.record("CloseRaced", leg=order.leg, error=ev.error)
-        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
+        return state.with_leg(replace(leg, close_retry_at=ctx.now + r.retry_s))
     attempts = leg.close_attempts + 1
-    state = state.with_leg(replace(leg, close_attempts=attempts, retry_at=ctx.now + r.close_backoff(attempts)))
+    state = state.with_leg(replace(leg, close_attempts=attempts,
+                                   close_retry_at=ctx.now + r.close_backoff(attempts)))
     if attempts >= r.max_close_attempts:
         ctx.emit(Escalate(reason=f"{order.leg.value} leg: close failed {attempts} times",
                                      attempts=attempts, last_error=ev.error))
@@ -226,6 +265,25 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         state = replace(state, quarantined=True,
                         quarantine_reason=f"{order.leg.value} leg close failed {attempts} times: {ev.error}")
     return state
+
+
+def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
+    leg = state.leg(side)
+    if not leg.is_open or leg.entry_price is None:
+        return state
+    amount = min(f.amount, leg.contracts)
+    pnl = f.realized_pnl
+    if pnl is None:
+        pnl = q8((f.price - leg.entry_price) * amount * side.sign)
+    ctx.ledger.append(LedgerEntry(client_order_id=f.client_order_id or "external",
+                                  position_id=leg.position_id or "", side=f.side, amount=f.amount,
+                                  price=f.price, fee=f.fee, realized_pnl=pnl))
+    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
+                  fees=leg.fees + f.fee)
+    state = state.with_leg(leg)
+    if leg.is_open:
+        return state
+    return close_leg(state, side, "closed_on_exchange", ctx)
 
 
 def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> GridState:
@@ -242,7 +300,7 @@ def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> Gr
 # -- reconciliation -------------------------------------------------------------------------
 def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
     if ev.price is not None:
-        state = replace(state, last_price=ev.price)
+        state = replace(state, last_price=ev.price, price_seq=state.price_seq + 1)
     for order in list(state.orders):
         found = ev.orders.get(order.client_order_id)
         state = _apply_exchange_order(state, order, found, ctx)
@@ -266,7 +324,8 @@ def _apply_exchange_order(state: GridState, order: GridOrder, found: ExchangeOrd
         average = found.average if found.average is not None else (order.price or ZERO)
         state = on_filled(state, OrderFilled(client_order_id=cid, exchange_id=found.exchange_id,
                                              filled=found.filled, average=average, fee=found.fee,
-                                             complete=found.status != "open"), ctx)
+                                             complete=found.status != "open",
+                                             realized_pnl=found.realized_pnl), ctx)
         order = state.order(cid) or order
         if not order.status.live:
             return state
@@ -291,9 +350,13 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled, ctx: GridC
     if contracts == leg.contracts:
         return state
     if contracts == ZERO:
-        ctx.record("LegClosedOnExchange", leg=side, ours=leg.contracts,
-                   note="closed while we were not looking; its closing fill was not ours to book")
-        return close_leg(state, side, "closed_on_exchange", ctx)
+        fills = [f for f in ev.external_fills if f.position_side in (side, None)]
+        ctx.record("LegClosedOnExchange", leg=side, ours=leg.contracts, fills=len(fills))
+        for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3)
+            state = _book_external(state, side, f, ctx)
+        if state.leg(side).is_open:
+            return close_leg(state, side, "closed_on_exchange", ctx)
+        return state
     assert ex is not None
     if not leg.is_open:
         adopted = Leg(side=side, position_id=f"adopted-{ctx.rules.client_order_id(state.order_seq + 1, GridKind.OPEN)}",

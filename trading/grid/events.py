@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from trading.events import ExchangeOrder, ExchangePosition
+from trading.events import ExchangeOrder, ExchangePosition, ExternalFill
 from trading.model import Side
 
 
@@ -19,3 +19,6 @@ class GridReconciled:
     orphans: tuple[ExchangeOrder, ...] = ()
     """Open orders on the symbol that none of our live orders owns."""
     price: Decimal | None = None
+    external_fills: tuple[ExternalFill, ...] = ()
+    """Fills of a leg that is open in our books but flat on the exchange, since it opened, that
+    no booked or live order of ours explains (closed while the bot was down or not looking)."""

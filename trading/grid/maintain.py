@@ -54,7 +54,8 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     assert leg.stop_price is not None
     stops = _active(state.orders_of(side, GridKind.STOP))
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
-        if state.quarantined or state.orders_of(side, GridKind.CLOSE) or _throttled(state, side, ctx):
+        # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
+        if state.quarantined or state.orders_of(side, GridKind.CLOSE) or ctx.now < leg.close_retry_at:
             return state
         ctx.record("StopCrossedUnprotected", leg=side, stop_price=leg.stop_price, price=price)
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
@@ -73,6 +74,8 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     leg = state.leg(side)
     if state.quarantined or leg.entry_price is None or _throttled(state, side, ctx):
         return state
+    if state.orders_of(side, GridKind.CLOSE):
+        return state  # the leg is being closed: a take-profit would only be refused later
     target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
     tps = _active(state.orders_of(side, GridKind.TP))
     if not tps:
@@ -83,6 +86,11 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
         return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target,
                          replaces=newest.client_order_id)
     return state
+
+
+def _has_resting_stop(state: GridState, side: Side) -> bool:
+    return any(o.status is OrderStatus.OPEN and o.cancel_requested_at is None
+               for o in state.orders_of(side, GridKind.STOP))
 
 
 def _entries_allowed(state: GridState) -> bool:
@@ -96,6 +104,8 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         waiting = [o for o in state.orders if o.kind is GridKind.ADD or o.leg in state.reopen]
         if waiting:
             return state  # cancels not confirmed yet: no orphan may fill into the new leg
+        if state.price_seq <= state.reopen_after_seq:
+            return state  # never reopen on the price the leg closed on: wait for a fresh one
         ctx.record("ReopenCleared", sides=",".join(s.value for s in state.reopen))
         state = replace(state, reopen=())
     r = ctx.rules
@@ -122,6 +132,11 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
     if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
         return state
     adds = state.orders_of(side, GridKind.ADD)
+    if not _has_resting_stop(state, side):
+        # no stop rests for this leg (rejected, or not acknowledged yet): nothing may add to it
+        for add in _active(adds):
+            state = ctx.cancel(state, add)
+        return state
     if adds:
         add = adds[-1]
         anchor = leg.anchor or price
@@ -138,7 +153,9 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
     level = leg.level + 1
     target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
     amount = r.market.amount_down(leg.ref_qty * r.size_multiplier ** level)
-    if not r.market.tradable(amount, target):
+    if not r.market.tradable(amount, target) or not state.protected(side):
         return state
+    if leg.stop_price is not None and ts.crossed_against(side, target, leg.stop_price):
+        return state  # a level at or beyond the stop would add where the leg must already be closed
     return ctx.place(state, side, GridKind.ADD, side.entry_order_side, amount, price=target, level=level,
                      margin=amount * target / r.leverage)

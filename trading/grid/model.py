@@ -42,6 +42,10 @@ class GridOrder:
     """Cumulative filled amount already applied to the leg."""
     average: Decimal | None = None
     fee: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    """Realized P&L already booked from this order's fills (cumulative, like `filled`)."""
+    position_id: str | None = None
+    """The leg position this order belongs to (None for the order that opens a leg)."""
     created_at: float = 0.0
     replaces: str | None = None
     cancel_requested_at: float | None = None
@@ -71,6 +75,9 @@ class Leg:
     close_attempts: int = 0
     retry_at: float = 0.0
     """After a failed stop, take-profit, level or close order: no new one before this time."""
+    close_retry_at: float = 0.0
+    """After a failed close: no new close before this time (the close backoff). Kept apart from
+    `retry_at` so a rejected stop never delays the close that replaces it."""
 
     @property
     def is_open(self) -> bool:
@@ -92,6 +99,11 @@ class GridState:
     quarantine_reason: str | None = None
     entries_blocked: bool = False
     last_price: Decimal | None = field(default=None, compare=False)
+    price_seq: int = field(default=0, compare=False)
+    """How many prices this incarnation has seen (ticks and reconciliations)."""
+    reopen_after_seq: int = field(default=0, compare=False)
+    """A leg closed on the price numbered this: it reopens only on a newer price, never on the
+    one it closed on (a close-and-reopen loop inside one message, issue 16 item 1)."""
     finished_orders: tuple[GridOrder, ...] = field(default=(), compare=False)
 
     def leg(self, side: Side) -> Leg:

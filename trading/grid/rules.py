@@ -34,6 +34,8 @@ class GridRules:
     leverage: int
     retry_s: float = 2.0
     open_retry_s: float = 10.0
+    reopen_after_stop_s: float = 10.0
+    """A side stopped out waits this long before it opens again (and always for a fresh price)."""
     max_close_attempts: int = 5
     close_backoff_initial_s: float = 1.0
     close_backoff_max_s: float = 60.0

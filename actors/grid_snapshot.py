@@ -1,0 +1,101 @@
+"""What the exchange says about a hedge-grid symbol: the reconciliation snapshot, and the
+exchange's own realized P&L for fills of reducing orders (actors/fill_pnl.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from actors import exchange_snapshot as snap
+from actors import fill_pnl
+from actors.command_executor import describe
+from actors.order_results import _dec
+from exchange.port import ExchangePort
+from trading.events import ExchangePosition, ExternalFill, OrderFilled
+from trading.grid.events import GridReconciled
+from trading.grid.model import GridState, Leg
+from trading.model import Side
+
+LEG_OF = {"1": Side.LONG, "2": Side.SHORT, "LONG": Side.LONG, "SHORT": Side.SHORT}
+
+
+def gather(exchange: ExchangePort, state: GridState, attempts: int = 3,
+           booked: Callable[[set[str]], set[str]] = lambda cids: set()) -> GridReconciled:
+    """A consistent snapshot of both legs, the same way as the one-way core's
+    (actors/exchange_snapshot.py): positions read before and after the orders. `booked`: which of
+    some client ids already have fills in the ledger (so nothing is booked twice)."""
+    symbol = state.symbol
+
+    def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
+        live = {o.client_order_id for o in state.orders}
+        orders = snap.lookup_orders(exchange, symbol, state.orders)
+        gone = [state.leg(s) for s in (Side.LONG, Side.SHORT) if state.leg(s).is_open and s not in legs]
+        need_trades = gone or any(_reducing_fill(state, cid, o) for cid, o in orders.items())
+        trades = _trades_since(exchange, symbol, gone, state) if need_trades else []
+        return GridReconciled(
+            positions=legs,
+            orders={cid: _with_pnl(state, cid, o, trades) for cid, o in orders.items()},
+            orphans=snap.orphans(exchange, symbol, live),
+            price=snap.last_price(exchange, symbol),
+            external_fills=_unexplained(gone, trades, live, booked),
+        )
+
+    return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
+
+
+def with_exchange_pnl(exchange: ExchangePort, state: GridState, event: Any, log: Any) -> Any:
+    """A fill of a reducing order carries the P&L the exchange booked for it, where the exchange
+    reports one (see actors/fill_pnl.py)."""
+    if not isinstance(event, OrderFilled) or event.realized_pnl is not None:
+        return event
+    order = state.order(event.client_order_id)
+    if order is None or not order.kind.reduces or event.filled <= order.filled:
+        return event
+    try:
+        pnl = fill_pnl.order_pnl(exchange, state.symbol, order.client_order_id, order.created_at)
+    except Exception as exc:  # noqa: BLE001 - the core computes it instead
+        log.warning("trades of {} unreadable: {}; computing its P&L", order.client_order_id,
+                    describe(exc))
+        return event
+    return replace(event, realized_pnl=pnl)
+
+
+def _trades_since(exchange: ExchangePort, symbol: str, gone: list[Leg],
+                  state: GridState) -> list[dict[str, Any]]:
+    opened = [leg.opened_at for leg in gone] or [o.created_at for o in state.orders]
+    return exchange.fetch_my_trades(symbol, int(min(opened, default=0.0) * 1000) - fill_pnl.SLACK_MS)
+
+
+def _reducing_fill(state: GridState, cid: str, found: Any) -> bool:
+    order = state.order(cid)
+    return order is not None and order.kind.reduces and found.filled > order.filled
+
+
+def _with_pnl(state: GridState, cid: str, found: Any, trades: list[dict[str, Any]]) -> Any:
+    if not _reducing_fill(state, cid, found):
+        return found
+    return replace(found, realized_pnl=fill_pnl.reported_pnl(
+        t for t in trades if fill_pnl.trade_client_id(t) == cid))
+
+
+def _unexplained(gone: list[Leg], trades: list[dict[str, Any]], live: set[str],
+                 booked: Callable[[set[str]], set[str]]) -> tuple[ExternalFill, ...]:
+    """Fills that reduced a leg that is flat on the exchange but open in our books, since that
+    leg opened, that no booked or live order of ours explains."""
+    sides = {leg.side for leg in gone}
+    if not sides:
+        return ()
+    known = live | booked({fill_pnl.trade_client_id(t) for t in trades} - {""})
+    out = []
+    for t in trades:
+        info = t.get("info") or {}
+        side = LEG_OF.get(str(info.get("positionIdx") or info.get("positionSide") or "").upper())
+        cid = fill_pnl.trade_client_id(t)
+        if cid in known or side not in sides or t.get("side") != side.exit_order_side:
+            continue
+        pnl, fee = info.get("realizedPnl"), (t.get("fee") or {}).get("cost")
+        out.append(ExternalFill(client_order_id=cid or None, side=str(t.get("side")),
+                                amount=_dec(t.get("amount")), price=_dec(t.get("price")), fee=_dec(fee),
+                                position_side=side, realized_pnl=None if pnl is None else _dec(pnl)))
+    return tuple(out)

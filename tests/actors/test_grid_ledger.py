@@ -1,0 +1,90 @@
+"""Issue 16 item 3: every fill of every hedge-grid order is booked exactly once with the P&L the
+exchange booked for it, including fills the exchange applied in another order than we learn of
+them and a leg closed while the bot was down. Real GridActors, real SQLite, the paper exchange in
+hedge mode."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from decimal import Decimal as D
+from pathlib import Path
+
+import pykka
+
+from tests.actors.test_grid_actor import BTC, GridBot
+from trading.grid.model import GridKind
+from trading.model import Side
+
+
+def _per_order(rows) -> dict[str, tuple[D, D, D]]:
+    out: dict[str, list[D]] = defaultdict(lambda: [D(0), D(0), D(0)])
+    for cid, pnl, fee, amount in rows:
+        o = out[cid]
+        o[0] += D(pnl)
+        o[1] += D(fee)
+        o[2] += D(amount)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _assert_ledger_is_the_exchanges(bot: GridBot) -> dict[str, tuple[D, D, D]]:
+    with sqlite3.connect(bot.tmp / "bot.sqlite") as c:
+        ledger = _per_order(c.execute("SELECT client_order_id, realized_pnl, fee, amount FROM fills"))
+    exchange = _per_order((t["clientOrderId"] or "manual", t["info"]["realizedPnl"], t["fee"]["cost"],
+                           t["amount"]) for t in bot.paper.fetch_my_trades(BTC, 0))
+    assert ledger == exchange
+    return ledger
+
+
+def test_a_level_and_the_old_stop_filling_in_one_poll_are_booked_as_the_exchange_booked_them(tmp_path: Path):
+    bot = GridBot(tmp_path).start()
+    try:
+        _level_and_stop_in_one_poll(bot)
+    finally:
+        bot.stop()
+
+
+def _level_and_stop_in_one_poll(bot: GridBot) -> None:
+    bot.move("100")
+    stop = bot.state().orders_of(Side.LONG, GridKind.STOP)[0].client_order_id
+    level = bot.state().orders_of(Side.LONG, GridKind.ADD)[0].client_order_id
+    # one poll: the long's level (99.0) fills and its old stop (95.0, covering only the opening
+    # contract) triggers in the gap; we learn of both at once, after the exchange booked them
+    bot.move("94.5")
+    ledger = _assert_ledger_is_the_exchanges(bot)
+    assert ledger[level][2] > 0 and ledger[stop][2] > 0  # the race this test is about happened
+    assert not bot.state().long.is_open  # the rest was closed by the bot (the stop was short)
+
+
+def test_a_leg_closed_while_the_bot_was_down_is_booked_from_the_exchanges_fill(tmp_path: Path):
+    bot = GridBot(tmp_path).start()
+    bot.move("100")
+    pykka.ActorRegistry.stop_all(block=True)
+    bot.sup.stop(timeout_s=10)
+    bot.repo.close()
+    # while the bot is down a person closes the long on the exchange at 99.8
+    bot.market.move(BTC, "99.8")
+    bot.paper.create_order(BTC, "market", "sell", D(1), None,
+                           {"positionIdx": 1, "reduceOnly": True, "clientOrderId": "by-hand-1"})
+    bot.paper.close()
+
+    again = GridBot(tmp_path)
+    again.clock.t = bot.clock.t
+    again.prices.points = bot.prices.points
+    try:
+        again.start()
+        again.settle()
+        closed = [e for e in again.events("LegClosedOnExchange") if e["leg"] == "long"]
+        assert len(closed) == 1 and closed[0]["fills"] == 1
+        with sqlite3.connect(tmp_path / "bot.sqlite") as c:
+            (pnl,) = c.execute("SELECT realized_pnl FROM fills WHERE client_order_id='by-hand-1'").fetchone()
+            row = c.execute("SELECT realized_pnl, close_reason FROM positions WHERE side='long' AND "
+                            "status='closed'").fetchone()
+        trade = next(t for t in again.paper.fetch_my_trades(BTC, 0) if t["clientOrderId"] == "by-hand-1")
+        assert D(pnl) == trade["info"]["realizedPnl"] == D("-0.2")  # (99.8 - 100) * 1, booked once
+        assert row is not None and D(row[0]) == D("-0.2") and row[1] == "closed_on_exchange"
+        again.settle()
+        with sqlite3.connect(tmp_path / "bot.sqlite") as c:
+            assert c.execute("SELECT count(*) FROM fills WHERE client_order_id='by-hand-1'").fetchone()[0] == 1
+    finally:
+        again.stop()

@@ -1,0 +1,62 @@
+"""Issue 16 item 12: the kill switch counts distinct escalated symbols, not escalation records.
+One symbol that a person resumes back into the same crash loop a few times is one problem; it
+must not halt every other symbol of the account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from supervision.restart_policy import RestartPolicy
+from tests.support.harness import Harness, NoSignals
+from tests.support.waiting import wait_until
+
+SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT"]
+
+
+class Crashes:
+    name = "buggy"
+
+    def on_price(self, price, volume, now, position):  # noqa: ANN001, ANN201
+        raise ZeroDivisionError("bug in the strategy")
+
+
+def _bot(tmp_path: Path, crashing: set[str]) -> Harness:
+    return Harness(tmp_path, SYMBOLS, kill_switch_escalations=2,
+                   policy=RestartPolicy(max_restarts=1, period_s=60, backoff_initial_s=0.01,
+                                        backoff_max_s=0.02, stable_after_s=30),
+                   strategy_for=lambda s: Crashes() if s in crashing else NoSignals())
+
+
+def _escalations(h: Harness, symbol: str) -> int:
+    return sum(1 for e in h.sup.escalations if e["symbol"] == symbol)
+
+
+def _crash_into_quarantine(h: Harness, symbol: str, times: int) -> None:
+    for _ in range(times):
+        before = _escalations(h, symbol)
+        wait_until(lambda: h.child(symbol).state.value == "running", message=f"{symbol} running")
+        wait_until(lambda: (h.poll(), _escalations(h, symbol) > before)[1], timeout=20,
+                   message=f"{symbol} escalated again")
+
+
+def test_one_symbol_resumed_into_its_crash_loop_does_not_trip_the_kill_switch(tmp_path: Path):
+    h = _bot(tmp_path, {"BTC/USDT:USDT"}).start()
+    try:
+        _crash_into_quarantine(h, "BTC/USDT:USDT", 1)
+        for _ in range(3):  # a person resumes it; it crash-loops into quarantine again
+            wait_until(lambda: h.child("BTC/USDT:USDT").state.value == "quarantined", message="quarantined")
+            assert h.sup.resume("BTC/USDT:USDT", by="test")
+            _crash_into_quarantine(h, "BTC/USDT:USDT", 1)
+        assert _escalations(h, "BTC/USDT:USDT") == 4
+        assert not h.sup.kill_switch and not h.sup.entries_blocked()
+    finally:
+        h.stop()
+
+
+def test_three_distinct_symbols_escalating_trip_the_kill_switch(tmp_path: Path):
+    h = _bot(tmp_path, {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"}).start()
+    try:
+        wait_until(lambda: (h.poll(), h.sup.kill_switch)[1], timeout=30, message="kill switch")
+        assert len({e["symbol"] for e in h.sup.escalations}) == 3
+    finally:
+        h.stop()

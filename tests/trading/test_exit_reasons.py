@@ -1,0 +1,54 @@
+"""Issue 16 item 7: a fill of the original stop is a stop-loss even while a trailing trigger
+exists; only a stop the trailing stop has moved is labelled trailing_stop."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from trading.commands import PlaceOrder
+from trading.decide import SymbolCore
+from trading.events import OrderAccepted, OrderFilled, PriceTicked, SignalRaised
+from trading.model import OrderPurpose, Side, SymbolState
+
+from tests.trading.conftest import make_rules
+
+
+def _open_with_stop(core: SymbolCore):
+    d = core.decide(SymbolState(symbol=core.rules.symbol), PriceTicked(price=D("100")), 1000.0)
+    d = core.decide(d.state, SignalRaised(side=Side.LONG), 1001.0)
+    (entry,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    d = core.decide(d.state, OrderFilled(client_order_id=entry.client_order_id, exchange_id="e",
+                                         filled=entry.amount, average=D("100"), fee=D(0)), 1002.0)
+    (stop,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    d = core.decide(d.state, OrderAccepted(client_order_id=stop.client_order_id, exchange_id="s"), 1003.0)
+    return d.state, stop
+
+
+def _reason(decision) -> str:
+    (closed,) = [j for j in decision.journal if j.type == "PositionClosed"]
+    return closed.data["reason"]
+
+
+def test_the_original_stop_filling_in_a_gap_is_a_stop_loss_although_a_trailing_trigger_exists():
+    core = SymbolCore(make_rules(trailing_step_pct=D("50")))  # the exchange stop is never moved
+    state, stop = _open_with_stop(core)
+    state = core.decide(state, PriceTicked(price=D("101")), 1004.0).state
+    assert state.trailing is not None and state.trailing.trigger_price is not None
+    assert state.active_stop().client_order_id == stop.client_order_id  # still the original
+    # the market gaps from 101 to 98.9: the exchange's original stop (99.0) fills first
+    d = core.decide(state, OrderFilled(client_order_id=stop.client_order_id, exchange_id="s",
+                                       filled=stop.amount, average=D("99.0"), fee=D(0)), 1005.0)
+    assert _reason(d) == "stop_loss"
+
+
+def test_a_stop_moved_by_the_trailing_stop_is_labelled_trailing_stop():
+    core = SymbolCore(make_rules())
+    state, stop = _open_with_stop(core)
+    d = core.decide(state, PriceTicked(price=D("101")), 1004.0)
+    (move,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert move.purpose is OrderPurpose.STOP and move.stop_price > stop.stop_price
+    state = core.decide(d.state, OrderAccepted(client_order_id=move.client_order_id, exchange_id="m"),
+                        1004.5).state
+    d = core.decide(state, OrderFilled(client_order_id=move.client_order_id, exchange_id="m",
+                                       filled=move.amount, average=move.stop_price, fee=D(0)), 1005.0)
+    assert _reason(d) == "trailing_stop"
