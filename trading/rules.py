@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from trading.client_ids import check_fits
+
 ZERO_AMOUNT = Decimal(0)
 
 
@@ -66,3 +68,6 @@ class Rules:
     database on the same exchange account."""
     market: MarketRules
     risk: RiskRules
+
+    def __post_init__(self) -> None:
+        check_fits(self.account, self.id_tag, self.symbol)  # refuse now, not at some order
