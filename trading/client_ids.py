@@ -18,7 +18,6 @@ intersection of Bybit's orderLinkId and Binance's newClientOrderId) is refused w
 
 from __future__ import annotations
 
-import base64
 import re
 
 from trading.orders import OrderPurpose
@@ -40,44 +39,67 @@ _ESCAPE = "_"
 def symbol_code(symbol: str) -> str:
     """An injective, id-safe code for a unified ccxt symbol.
 
+    Structured forms, for symbols whose parts are alphanumeric (told apart by how many `_`
+    they hold):
     - ``BASE/USDT:USDT`` (linear USDT perpetuals, the common case) -> ``BASE``;
     - ``BASE/QUOTE:QUOTE`` -> ``BASE_QUOTE``;
     - ``BASE/QUOTE:SETTLE`` -> ``BASE_QUOTE_SETTLE`` (SETTLE != QUOTE);
-    - anything else (spot, dated futures, non-alphanumeric parts) -> ``_`` + base32 of the
-      whole symbol (lower-case, no padding).
-    The first three forms have only alphanumeric parts and 0, 1 or 2 underscores, the last one
-    starts with an underscore, so no two symbols share a code.
+    - ``BASE/QUOTE:SETTLE-EXPIRY`` (dated futures) -> ``BASE_QUOTE_SETTLE_EXPIRY``;
+    anything else (spot, options, other characters) -> ``_`` + the symbol with every character
+    but A-Z a-z 0-9 written as `_` and two hex digits per UTF-8 byte. Only that form starts
+    with `_`, so no two symbols share a code (`symbol_from_code` reads every code back).
     """
     parts = _split(symbol)
-    if parts is not None:
-        base, quote, settle = parts
-        if quote == settle:
-            return base if quote == _DEFAULT_QUOTE else f"{base}_{quote}"
-        return f"{base}_{quote}_{settle}"
-    raw = base64.b32encode(symbol.encode()).decode().rstrip("=").lower()
-    return f"{_ESCAPE}{raw}"
+    if parts is None:
+        return _ESCAPE + "".join(ch if _ALNUM.fullmatch(ch) else _hex(ch) for ch in symbol)
+    base, quote, settle, expiry = parts
+    if expiry:
+        return f"{base}_{quote}_{settle}_{expiry}"
+    if quote == settle:
+        return base if quote == _DEFAULT_QUOTE else f"{base}_{quote}"
+    return f"{base}_{quote}_{settle}"
 
 
 def symbol_from_code(code: str) -> str:
     """The inverse of `symbol_code` (the proof of injectivity, used by the tests)."""
     if code.startswith(_ESCAPE):
-        raw = code[1:].upper()
-        return base64.b32decode(raw + "=" * (-len(raw) % 8)).decode()
+        raw = re.sub(r"_([0-9a-f]{2})", lambda m: f"%{m.group(1)}", code[1:])
+        return bytes(_unquote(raw)).decode()
     parts = code.split("_")
     if len(parts) == 1:
         return f"{parts[0]}/{_DEFAULT_QUOTE}:{_DEFAULT_QUOTE}"
     if len(parts) == 2:
         return f"{parts[0]}/{parts[1]}:{parts[1]}"
-    base, quote, settle = parts
-    return f"{base}/{quote}:{settle}"
+    if len(parts) == 3:
+        return f"{parts[0]}/{parts[1]}:{parts[2]}"
+    base, quote, settle, expiry = parts
+    return f"{base}/{quote}:{settle}-{expiry}"
 
 
-def _split(symbol: str) -> tuple[str, str, str] | None:
+def _hex(ch: str) -> str:
+    return "".join(f"_{byte:02x}" for byte in ch.encode())
+
+
+def _unquote(raw: str) -> bytearray:
+    out, i = bytearray(), 0
+    while i < len(raw):
+        if raw[i] == "%":
+            out.append(int(raw[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.extend(raw[i].encode())
+            i += 1
+    return out
+
+
+def _split(symbol: str) -> tuple[str, str, str, str] | None:
     base, slash, rest = symbol.partition("/")
-    quote, colon, settle = rest.partition(":")
-    if not (slash and colon) or not all(_ALNUM.fullmatch(p) for p in (base, quote, settle)):
+    quote, colon, rest = rest.partition(":")
+    settle, dash, expiry = rest.partition("-")
+    parts = (base, quote, settle) + ((expiry,) if dash else ())
+    if not (slash and colon) or not all(_ALNUM.fullmatch(p) for p in parts):
         return None
-    return base, quote, settle
+    return base, quote, settle, expiry
 
 
 def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: OrderPurpose) -> str:
