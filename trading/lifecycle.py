@@ -68,9 +68,9 @@ def _entry_filled(
         total = pos.contracts + qty
         entry = (pos.entry_price * pos.contracts + price * qty) / total
         pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
-    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=pos.position_id,
-                                  side=order.side, amount=qty, price=price, fee=fee,
-                                  realized_pnl=ZERO))
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
+                                  position_id=pos.position_id, side=order.side, amount=qty,
+                                  price=price, fee=fee, realized_pnl=ZERO))
     state = replace(state, position=pos)
     if not complete:
         return state
@@ -89,7 +89,8 @@ def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
         pos.side, pos.entry_price, risk.trailing_activation_pct, risk.trailing_callback_pct, market)
     tp = (ts.target_price(pos.side, pos.entry_price, risk.take_profit_pct, market)
           if risk.take_profit_pct else None)
-    state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True, next_stop_at=0.0)
+    state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True,
+                    next_stop_at=0.0)
     return place_stop(state, stop, ctx)
 
 

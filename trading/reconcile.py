@@ -67,10 +67,12 @@ def _order(
             client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
             average=found.average or ZERO, fee=found.fee, complete=found.status != "open"), ctx)
     if found.status == "open":
-        return on_accepted(state, OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id), ctx)
+        accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)
+        return on_accepted(state, accepted, ctx)
     if status is OrderStatus.PENDING:  # never acknowledged, and the exchange did not execute it
-        return on_failed(state, OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
-                                            never_reached=False), ctx)
+        failed = OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
+                             never_reached=False)
+        return on_failed(state, failed, ctx)
     return on_canceled(state, OrderCanceled(client_order_id=cid), ctx)
 
 

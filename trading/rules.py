@@ -27,7 +27,8 @@ class MarketRules:
 
     def tradable(self, amount: Decimal, price: Decimal) -> bool:
         """At least the minimum amount and the minimum order value."""
-        return ZERO_AMOUNT < amount and amount >= self.min_amount and amount * price >= self.min_cost
+        return (ZERO_AMOUNT < amount and amount >= self.min_amount
+                and amount * price >= self.min_cost)
 
     def price_floor(self, price: Decimal) -> Decimal:
         return self.price_round(price, ROUND_FLOOR)

@@ -86,8 +86,8 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     newest = tps[-1]
     if (newest.price, newest.amount) != (target, leg.contracts) and not any(
             o.status is OrderStatus.PENDING for o in tps):
-        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target,
-                         replaces=newest.client_order_id)
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts,
+                         price=target, replaces=newest.client_order_id)
     return state
 
 

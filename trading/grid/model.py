@@ -82,7 +82,8 @@ class GridState:
         return None
 
     def orders_of(self, side: Side, purpose: OrderPurpose | None = None) -> list[Order]:
-        return [o for o in self.orders if o.leg is side and (purpose is None or o.purpose is purpose)]
+        return [o for o in self.orders
+                if o.leg is side and (purpose is None or o.purpose is purpose)]
 
     def with_order(self, order: Order) -> GridState:
         others = tuple(o for o in self.orders if o.client_order_id != order.client_order_id)
