@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from trading.client_ids import client_order_id
-from trading.commands import Command, LedgerEntry, PlaceOrder
-from trading.journal import JournalItem, JournalRecord
+from trading.commands import Command, JournalEntry, LedgerEntry, PlaceOrder
+from trading.journal import JournalItem, JournalRecord, plain
 from trading.model import OrderPurpose, OrderRecord, SymbolState
 from trading.orders import Order
 from trading.rules import Rules
@@ -48,14 +48,21 @@ class BaseCtx(Generic[R]):
     rules: R
     now: float
     commands: list[Command] = field(default_factory=list)
-    journal: list[JournalRecord] = field(default_factory=list)
+    journal: list[JournalItem] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)
 
     def emit(self, command: Command) -> None:
         self.commands.append(command)
 
-    def record(self, record: JournalRecord) -> None:
-        self.journal.append(record)
+    def record(self, record: JournalRecord | str, **data: Any) -> None:
+        """Journal a typed record (trading/journal_events.py). The old free-string form
+        `record("Type", **data)` still works so code written against it (the decision-loop
+        branch) merges as is; it stores the same row, but new code should add a record."""
+        if isinstance(record, str):
+            row = {key: plain(value) for key, value in data.items()}
+            self.journal.append(JournalEntry(type=record, data=row))
+        else:
+            self.journal.append(record)
 
     def decision(self, state: S) -> Decision[S]:
         return Decision(state=state, commands=tuple(self.commands), journal=tuple(self.journal),
@@ -95,3 +102,4 @@ class Ctx(BaseCtx[Rules]):
         )
         self.emit(PlaceOrder(order=order))
         return replace(state, order_seq=seq).with_order(order)
+

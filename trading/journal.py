@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
-from trading.orders import OrderPurpose, parse_purpose
+from trading.orders import parse_purpose
 from trading.primitives import Side, parse_enum
 
 
@@ -46,7 +46,7 @@ class JournalRecord:
 
     @property
     def data(self) -> dict[str, Any]:
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
 
     def to_row(self) -> tuple[str, dict[str, Any]]:
         return self.type, self.data
@@ -69,7 +69,8 @@ class UnknownRecord(JournalRecord):
         return dict(self.row_data)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A field value as JSON keeps it: Decimal as its string, an enum as its value."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, StrEnum):
@@ -126,4 +127,4 @@ def _parse(cls: type[JournalRecord], name: str, value: Any) -> Any:
     return value
 
 
-__all__ = ["JournalItem", "JournalRecord", "OrderPurpose", "UnknownRecord", "decode"]
+__all__ = ["JournalItem", "JournalRecord", "UnknownRecord", "decode", "plain"]

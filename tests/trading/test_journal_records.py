@@ -3,19 +3,23 @@ journal had, a `.type`/`.data` surface storage uses unchanged, and a decoder tha
 
 from __future__ import annotations
 
+import ast
 import typing
 from dataclasses import fields
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
 import trading.grid.journal_events
-import trading.journal_events  # noqa: F401 - registers the position records
+import trading.journal_events
 from storage import queries
 from storage.repository import Repository
 from tests.trading.conftest import make_rules
 from tests.trading.scenario import Scenario
+from trading.commands import JournalEntry
 from trading.decide import SymbolCore
+from trading.decision import Ctx
 from trading.events import OrderFailed, PriceTicked, SignalRaised
 from trading.journal import JournalRecord, UnknownRecord, _registry, decode
 from trading.orders import OrderPurpose
@@ -143,3 +147,26 @@ def test_records_go_through_real_storage_unchanged_and_decode_back(tmp_path):
     assert [r["type"] for r in rows] == ["EntryRequested", "OrderFailed"]
     assert [decode(r["type"], r["data"]) for r in rows] == recorded
     assert rows[1]["data"] == {"order": entry, "purpose": "entry", "error": "insufficient margin"}
+
+
+def test_the_cores_record_typed_records_only():
+    root = Path(__file__).resolve().parents[2] / "trading"
+    free_strings = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "record" and node.args):
+                first = node.args[0]
+                branches = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+                if not all(isinstance(b, ast.Call) for b in branches):
+                    free_strings.append(f"{path.name}:{node.lineno}")
+    assert free_strings == []
+
+
+def test_the_old_free_string_form_still_stores_the_same_row():
+    # kept so code written against `ctx.record("Type", **data)` merges; it is not used in trading/
+    ctx = Ctx(rules=make_rules(), now=1.0)
+    ctx.record("StopRequested", stop_price=D("99.0"))
+    ctx.record(trading.journal_events.StopRequested(stop_price=D("99.0")))
+    (old, new) = ctx.journal
+    assert isinstance(old, JournalEntry) and (old.type, old.data) == (new.type, new.data)

@@ -123,7 +123,7 @@ def _clear_reopen(state: GridState, ctx: GridCtx) -> GridState:
     reopened meanwhile is open already and stays so)."""
     for side in state.reopen:
         if not state.leg(side).is_open:
-            leg_change(f"{state.symbol} {side.value}", LegPhase.CLOSED, LegPhase.FLAT)
+            leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.FLAT)
     ctx.record(ge.ReopenCleared(sides=",".join(s.value for s in state.reopen)))
     return replace(state, reopen=())
 
