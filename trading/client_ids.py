@@ -1,6 +1,7 @@
 """The one client order id builder, for both trading styles.
 
-Format: ``<account>-<tag>-<symbol code>-<purpose letter><seq>``.
+Format: ``<account>-<tag>-<symbol code>-<seq><purpose letter>`` (the layout of before, so
+tests and tools that read the purpose from the last letter keep working).
 
 Unique per account by construction (issue 16 item 9: the old code was the first 5 characters of
 the base plus 3 hex digits of a hash, so `ZZTOP2` and `ZZTOP24` could share it):
@@ -8,9 +9,10 @@ the base plus 3 hex digits of a hash, so `ZZTOP2` and `ZZTOP24` could share it):
 - `symbol_code` is injective (a symbol can be read back from its code, see `symbol_from_code`),
   so two symbols never share a code, and the code contains no `-`;
 - `<seq>` is the symbol's persisted order sequence, which only grows; the letter says the
-  purpose. The tail after the last `-` is a letter then digits, so the split is unambiguous.
-- Ids of the previous format ended in the letter (`...-12e`); ids of this one end in a digit,
-  so a new id can never equal one an older version sent on the same account.
+  purpose. Neither the code nor the tail holds a `-`, so the split is unambiguous.
+- No code equals a code of the previous version (up to 5 alphanumerics + 3 lower-case hex
+  digits, `BTC1f2`): a bare base that looks like one is written `BASE_USDT` instead. So a new
+  id never equals one an older version sent on the same account.
 An id that would not fit the venues' rule (<= 36 characters of `[A-Za-z0-9_-]`, the
 intersection of Bybit's orderLinkId and Binance's newClientOrderId) is refused with a
 `ValueError` naming the symbol: never shortened, because shortening is how ids collide.
@@ -32,6 +34,8 @@ the letter is also the tail of the emergency path's id (runtime/emergency.py: `-
 digits>`), so a symbol that passes `check_fits` fits there too."""
 
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
+_OLD_CODE = re.compile(r"[A-Za-z0-9]{0,5}[0-9a-f]{3}")
+"""What the previous version's symbol codes looked like (base prefix + 3 hex of a hash)."""
 _DEFAULT_QUOTE = "USDT"
 _ESCAPE = "_"
 
@@ -41,7 +45,8 @@ def symbol_code(symbol: str) -> str:
 
     Structured forms, for symbols whose parts are alphanumeric (told apart by how many `_`
     they hold):
-    - ``BASE/USDT:USDT`` (linear USDT perpetuals, the common case) -> ``BASE``;
+    - ``BASE/USDT:USDT`` (linear USDT perpetuals, the common case) -> ``BASE``, or
+      ``BASE_USDT`` when ``BASE`` alone looks like an old code (e.g. ``1000``);
     - ``BASE/QUOTE:QUOTE`` -> ``BASE_QUOTE``;
     - ``BASE/QUOTE:SETTLE`` -> ``BASE_QUOTE_SETTLE`` (SETTLE != QUOTE);
     - ``BASE/QUOTE:SETTLE-EXPIRY`` (dated futures) -> ``BASE_QUOTE_SETTLE_EXPIRY``;
@@ -56,7 +61,8 @@ def symbol_code(symbol: str) -> str:
     if expiry:
         return f"{base}_{quote}_{settle}_{expiry}"
     if quote == settle:
-        return base if quote == _DEFAULT_QUOTE else f"{base}_{quote}"
+        short = quote == _DEFAULT_QUOTE and not _OLD_CODE.fullmatch(base)
+        return base if short else f"{base}_{quote}"
     return f"{base}_{quote}_{settle}"
 
 
@@ -104,7 +110,7 @@ def _split(symbol: str) -> tuple[str, str, str, str] | None:
 
 def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: OrderPurpose) -> str:
     """The id of order number `seq` of `symbol` on this account; ValueError if it cannot fit."""
-    cid = f"{account}-{tag}-{symbol_code(symbol)}-{purpose.letter}{seq}"
+    cid = f"{account}-{tag}-{symbol_code(symbol)}-{seq}{purpose.letter}"
     if not SAFE.match(cid):
         raise ValueError(f"{symbol}: client order id {cid!r} does not fit the exchanges' rule "
                          f"(<= {MAX_LEN} characters of A-Z a-z 0-9 _ -); use a shorter account "

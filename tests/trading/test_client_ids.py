@@ -52,6 +52,7 @@ ADVERSARIAL = [
     "btc/USDT:USDT", "BTC/USDT:USDT", "BTC/USDT", "BTC/USD:BTC", "BTC/USDT:USDT-250328",
     "BTC_USDT/USDT:USDT", "BTC/USDT_USDT:USDT", "A-B/USDT:USDT", "_x/USDT:USDT", "BTC",
     "BTCUSDT/USDT:USDT", "ÄPFEL/USDT:USDT", "X/Y:Z", "X/Y:Y", "X_Y/Y:Y",
+    "1000/USDT:USDT", "BTC1f2/USDT:USDT", "abc/USDT:USDT", "1000_USDT/USDT:USDT",
 ]
 
 
@@ -87,7 +88,8 @@ def test_no_two_symbols_share_an_id_on_one_account():
     symbols = [s for s in every if fits("main", s)]
     refused = sorted(set(every) - set(symbols))  # escaped or dated names are long: refused
     assert refused == sorted(["BTC/USDT:USDT-250328", "BTC_USDT/USDT:USDT", "A-B/USDT:USDT",
-                              "BTC/USDT_USDT:USDT", "_x/USDT:USDT", "ÄPFEL/USDT:USDT"])
+                              "BTC/USDT_USDT:USDT", "_x/USDT:USDT", "ÄPFEL/USDT:USDT",
+                              "1000_USDT/USDT:USDT"])
     ids = [client_order_id("main", TAG, s, seq, p)
            for s, seq, p in itertools.product(symbols, range(1, 120), OrderPurpose)]
     assert len(set(ids)) == len(ids) == len(symbols) * 119 * len(OrderPurpose)
@@ -96,19 +98,26 @@ def test_no_two_symbols_share_an_id_on_one_account():
 def test_zztop2_and_zztop24_no_longer_collide():
     a = client_order_id("main", TAG, "ZZTOP2/USDT:USDT", 24, OrderPurpose.STOP)
     b = client_order_id("main", TAG, "ZZTOP24/USDT:USDT", 24, OrderPurpose.STOP)
-    assert a == "main-ab12-ZZTOP2-s24" and b == "main-ab12-ZZTOP24-s24"
+    assert a == "main-ab12-ZZTOP2-24s" and b == "main-ab12-ZZTOP24-24s"
     # nor by shifting digits between the code and the sequence
     assert client_order_id("main", TAG, "ZZTOP2/USDT:USDT", 41, OrderPurpose.STOP) != \
         client_order_id("main", TAG, "ZZTOP24/USDT:USDT", 1, OrderPurpose.STOP)
 
 
+# The previous version's ids: <account>-<tag>-<first 5 alphanumerics of the base><3 hex of a
+# sha1 of the symbol>-<seq><letter>, e.g. main-ab12-BTC1f2-2s.
+OLD_ID = re.compile(r"main-ab12-(?P<code>[A-Za-z0-9]{0,5}[0-9a-f]{3})-\d+[a-z]")
+
+
 def test_new_ids_can_never_equal_an_id_of_the_previous_format():
-    # the previous format ended in the purpose letter (`...-BTC1f2-2s`); this one in a digit
-    for symbol, purpose in itertools.product(ADVERSARIAL, OrderPurpose):
-        if not fits("main", symbol):
-            continue
+    symbols = [s for s in sorted(set(ADVERSARIAL + venue_symbols())) if fits("main", s)]
+    assert "1000/USDT:USDT" in symbols and "BTC1f2/USDT:USDT" in symbols
+    for symbol, purpose in itertools.product(symbols, OrderPurpose):
         cid = client_order_id("main", TAG, symbol, 7, purpose)
-        assert re.search(r"-[a-z]\d+$", cid) and not re.search(r"\d[a-z]$", cid)
+        assert re.fullmatch(r"main-ab12-[A-Za-z0-9_]+-7[a-z]", cid)  # the same layout
+        assert not OLD_ID.fullmatch(cid), cid
+    assert symbol_code("1000/USDT:USDT") == "1000_USDT"  # "1000" alone looks like an old code
+    assert symbol_code("BTC1f2/USDT:USDT") == "BTC1f2_USDT"
 
 
 def test_too_long_ids_are_refused_at_construction_not_shortened():
