@@ -121,4 +121,11 @@ def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: Orde
 def check_fits(account: str, tag: str, symbol: str) -> None:
     """Raise ValueError now (at startup) if this symbol's ids would outgrow the venues' limit
     before its sequence reaches `SEQ_RESERVE`, instead of on some later order."""
-    client_order_id(account, tag, symbol, SEQ_RESERVE, OrderPurpose.ENTRY)
+    try:
+        client_order_id(account, tag, symbol, SEQ_RESERVE, OrderPurpose.ENTRY)
+    except ValueError:
+        code = symbol_code(symbol)
+        raise ValueError(
+            f"{symbol}: its client order ids ({account}-{tag}-{code}-<seq><letter>) would be "
+            f"longer than {MAX_LEN} characters; they are never shortened (that is how ids "
+            f"collide): use a shorter account name than {account!r}") from None

@@ -128,8 +128,9 @@ def test_too_long_ids_are_refused_at_construction_not_shortened():
         Rules(symbol=symbol, account=LONGEST_ACCOUNT, id_tag=TAG, market=market,
               risk=make_rules().risk)
     message = str(err.value)
-    assert message.startswith(f"{symbol}: client order id") and "\n" not in message
-    with pytest.raises(ValueError, match="does not fit"):
+    assert message.startswith(f"{symbol}: its client order ids") and "\n" not in message
+    assert "never shortened" in message and "'abcdefghijkl'" in message
+    with pytest.raises(ValueError, match="would be longer than 36 characters"):
         GridRules(symbol=symbol, account=LONGEST_ACCOUNT, id_tag=TAG, market=market,
                   order_size_usdt=D(1), levels=1, step_pct=D(1), size_multiplier=D(1),
                   take_profit_pct=D(1), stop_loss_pct=D(1), recalc_pct=D(1), leverage=1)
