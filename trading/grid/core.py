@@ -17,12 +17,12 @@ while levels remain.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from trading import journal_events as je
 from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
+    Event,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -48,13 +48,15 @@ from trading.grid.reconcile import reconcile
 from trading.grid.rules import GridRules
 
 GridDecision = Decision[GridState]
+GridEvent = Event | GridReconciled
+"""The one-way core's events (its `Reconciled` excepted) and the grid's reconciliation."""
 
 
 class GridCore:
     def __init__(self, rules: GridRules) -> None:
         self.rules = rules
 
-    def decide(self, state: GridState, event: Any, now: float, *,
+    def decide(self, state: GridState, event: GridEvent, now: float, *,
                maintain_after: bool = True) -> GridDecision:
         ctx = GridCtx(rules=self.rules, now=now)
         state = replace(state, finished_orders=())
