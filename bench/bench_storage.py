@@ -36,7 +36,7 @@ def states(symbol: str, k: int) -> tuple[SymbolState, Decision]:
     pos = Position(position_id=f"{symbol}-p", side=Side.LONG, contracts=D("0.01"), entry_price=D("100"),
                    opened_at=1.0)
     stop = OrderRecord(client_order_id=f"{symbol[:8]}-{k}s", purpose=OrderPurpose.STOP, side="sell",
-                       amount=D("0.01"), stop_price=D("99"), reduce_only=True, status=OrderStatus.OPEN,
+                       amount=D("0.01"), price=D("99"), reduce_only=True, status=OrderStatus.OPEN,
                        exchange_id=str(k), position_id=pos.position_id)
     before = SymbolState(symbol=symbol, phase=Phase.OPEN, position=pos, stop_price=D("99"), orders=(stop,),
                          trailing=TrailingStop(state=TrailingState.ACTIVE, activation_price=D("100.5"),

@@ -5,12 +5,14 @@ only that symbol is quarantined."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from storage.restore import CorruptRow
-from trading.grid.model import GridKind, GridOrder, GridState, Leg
+from trading.grid.model import GridState, Leg
 from trading.model import OrderStatus, Side, parse_enum
+from trading.orders import Order, parse_purpose
 
 T = TypeVar("T")
 TABLE = "grid_state"
@@ -29,8 +31,9 @@ def _leg(leg: Leg) -> dict[str, Any]:
             "close_retry_at": leg.close_retry_at}
 
 
-def _order(o: GridOrder) -> dict[str, Any]:
-    return {"client_order_id": o.client_order_id, "leg": o.leg.value, "kind": o.kind.value, "side": o.side,
+def _order(o: Order) -> dict[str, Any]:
+    leg = None if o.leg is None else o.leg.value
+    return {"client_order_id": o.client_order_id, "leg": leg, "kind": o.kind.value, "side": o.side,
             "amount": str(o.amount), "price": _s(o.price), "level": o.level, "status": o.status.value,
             "exchange_id": o.exchange_id, "filled": str(o.filled), "average": _s(o.average),
             "fee": str(o.fee), "created_at": o.created_at, "replaces": o.replaces,
@@ -88,13 +91,14 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
                retry_at=r.get("retry_at", float, 0.0), close_retry_at=r.get("close_retry_at", float, 0.0))
 
 
-def _load_order(symbol: str, index: int, data: Any) -> GridOrder:
+def _load_order(symbol: str, index: int, data: Any) -> Order:
     if not isinstance(data, dict):
         raise CorruptRow(TABLE, symbol, f"data.orders[{index}]", data, "not an object")
     r = _Reader(symbol, data, f"orders[{index}].")
-    return GridOrder(
+    purpose = r.get("kind", parse_purpose)  # the grid's old `open` reads as `entry`
+    return Order(
         client_order_id=r.get("client_order_id", str), leg=r.get("leg", lambda v: parse_enum(Side, v)),
-        kind=r.get("kind", lambda v: parse_enum(GridKind, v)),
+        purpose=purpose, reduce_only=purpose.reduces,
         side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
         amount=r.dec("amount"), price=r.opt_dec("price"), level=r.get("level", int, 0),
         status=r.get("status", lambda v: parse_enum(OrderStatus, v)), exchange_id=data.get("exchange_id"),

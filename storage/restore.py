@@ -7,16 +7,16 @@ others (incident 7).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import peewee as pw
 
 from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
 from trading.model import (
-    OrderPurpose,
-    OrderRecord,
+    Order,
     OrderStatus,
     Phase,
     Position,
@@ -25,6 +25,7 @@ from trading.model import (
     TrailingState,
     TrailingStop,
     parse_enum,
+    parse_purpose,
 )
 
 T = TypeVar("T")
@@ -130,19 +131,19 @@ def _trailing(symbol: str) -> TrailingStop | None:
     )
 
 
-def _orders(symbol: str) -> tuple[OrderRecord, ...]:
+def _orders(symbol: str) -> tuple[Order, ...]:
     q = (OrderRow.select()
          .where((OrderRow.symbol == symbol) & (pw.fn.LOWER(OrderRow.status).in_(LIVE)))
          .order_by(OrderRow.created_at, OrderRow.client_order_id))
     out = []
     for row in q:
         r = _Reader("orders", row, row.client_order_id)
-        out.append(OrderRecord(
+        out.append(Order(
             client_order_id=row.client_order_id,
-            purpose=r.enum("purpose", OrderPurpose),
+            purpose=r.get("purpose", parse_purpose),  # legacy names too (trading/orders.py)
             side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
             amount=r.dec("amount"),
-            stop_price=r.opt_dec("stop_price"),
+            price=r.opt_dec("stop_price"),  # the one-way table stores a stop's trigger only
             reduce_only=bool(row.reduce_only),
             status=r.enum("status", OrderStatus),
             exchange_id=row.exchange_id,

@@ -1,34 +1,131 @@
-"""Client order ids derived from the persisted record: account, database tag, symbol, sequence.
+"""The one client order id builder, for both trading styles.
 
-Format `<account>-<tag>-<code>-<seq><purpose>` fits Bybit's orderLinkId (<= 36 chars) and
-Binance's newClientOrderId (^[.A-Z:/a-z0-9_-]{1,36}$).
+Format: ``<account>-<tag>-<symbol code>-<seq><purpose letter>`` (the layout of before, so
+tests and tools that read the purpose from the last letter keep working).
+
+Unique per account by construction (issue 16 item 9: the old code was the first 5 characters of
+the base plus 3 hex digits of a hash, so `ZZTOP2` and `ZZTOP24` could share it):
+- `<account>-<tag>-` is fixed for one account and database;
+- `symbol_code` is injective (a symbol can be read back from its code, see `symbol_from_code`),
+  so two symbols never share a code, and the code contains no `-`;
+- `<seq>` is the symbol's persisted order sequence, which only grows; the letter says the
+  purpose. Neither the code nor the tail holds a `-`, so the split is unambiguous.
+- No code equals a code of the previous version (up to 5 alphanumerics + 3 lower-case hex
+  digits, `BTC1f2`): a bare base that looks like one is written `BASE_USDT` instead. So a new
+  id never equals one an older version sent on the same account.
+An id that would not fit the venues' rule (<= 36 characters of `[A-Za-z0-9_-]`, the
+intersection of Bybit's orderLinkId and Binance's newClientOrderId) is refused with a
+`ValueError` naming the symbol: never shortened, because shortening is how ids collide.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 
-from trading.model import OrderPurpose
-
-PURPOSE_LETTER = {
-    OrderPurpose.ENTRY: "e",
-    OrderPurpose.STOP: "s",
-    OrderPurpose.CLOSE: "c",
-    OrderPurpose.EMERGENCY: "x",
-}
+from trading.orders import OrderPurpose
 
 VALID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+"""Binance's rule; Bybit's is stricter (no `.`, `:`, `/`), which `SAFE` below respects."""
+SAFE = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+MAX_LEN = 36
+SEQ_RESERVE = 10**8 - 1
+"""The largest sequence `check_fits` proves an account/symbol pair can reach. Eight digits plus
+the letter is also the tail of the emergency path's id (runtime/emergency.py: `-z<side><7
+digits>`), so a symbol that passes `check_fits` fits there too."""
+
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
+_OLD_CODE = re.compile(r"[A-Za-z0-9]{0,5}[0-9a-f]{3}")
+"""What the previous version's symbol codes looked like (base prefix + 3 hex of a hash)."""
+_DEFAULT_QUOTE = "USDT"
+_ESCAPE = "_"
 
 
 def symbol_code(symbol: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9]", "", symbol.split("/")[0])[:5]
-    digest = hashlib.sha1(symbol.encode()).hexdigest()[:3]
-    return f"{base}{digest}"
+    """An injective, id-safe code for a unified ccxt symbol.
+
+    Structured forms, for symbols whose parts are alphanumeric (told apart by how many `_`
+    they hold):
+    - ``BASE/USDT:USDT`` (linear USDT perpetuals, the common case) -> ``BASE``, or
+      ``BASE_USDT`` when ``BASE`` alone looks like an old code (e.g. ``1000``);
+    - ``BASE/QUOTE:QUOTE`` -> ``BASE_QUOTE``;
+    - ``BASE/QUOTE:SETTLE`` -> ``BASE_QUOTE_SETTLE`` (SETTLE != QUOTE);
+    - ``BASE/QUOTE:SETTLE-EXPIRY`` (dated futures) -> ``BASE_QUOTE_SETTLE_EXPIRY``;
+    anything else (spot, options, other characters) -> ``_`` + the symbol with every character
+    but A-Z a-z 0-9 written as `_` and two hex digits per UTF-8 byte. Only that form starts
+    with `_`, so no two symbols share a code (`symbol_from_code` reads every code back).
+    """
+    parts = _split(symbol)
+    if parts is None:
+        return _ESCAPE + "".join(ch if _ALNUM.fullmatch(ch) else _hex(ch) for ch in symbol)
+    base, quote, settle, expiry = parts
+    if expiry:
+        return f"{base}_{quote}_{settle}_{expiry}"
+    if quote == settle:
+        short = quote == _DEFAULT_QUOTE and not _OLD_CODE.fullmatch(base)
+        return base if short else f"{base}_{quote}"
+    return f"{base}_{quote}_{settle}"
+
+
+def symbol_from_code(code: str) -> str:
+    """The inverse of `symbol_code` (the proof of injectivity, used by the tests)."""
+    if code.startswith(_ESCAPE):
+        raw = re.sub(r"_([0-9a-f]{2})", lambda m: f"%{m.group(1)}", code[1:])
+        return bytes(_unquote(raw)).decode()
+    parts = code.split("_")
+    if len(parts) == 1:
+        return f"{parts[0]}/{_DEFAULT_QUOTE}:{_DEFAULT_QUOTE}"
+    if len(parts) == 2:
+        return f"{parts[0]}/{parts[1]}:{parts[1]}"
+    if len(parts) == 3:
+        return f"{parts[0]}/{parts[1]}:{parts[2]}"
+    base, quote, settle, expiry = parts
+    return f"{base}/{quote}:{settle}-{expiry}"
+
+
+def _hex(ch: str) -> str:
+    return "".join(f"_{byte:02x}" for byte in ch.encode())
+
+
+def _unquote(raw: str) -> bytearray:
+    out, i = bytearray(), 0
+    while i < len(raw):
+        if raw[i] == "%":
+            out.append(int(raw[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.extend(raw[i].encode())
+            i += 1
+    return out
+
+
+def _split(symbol: str) -> tuple[str, str, str, str] | None:
+    base, slash, rest = symbol.partition("/")
+    quote, colon, rest = rest.partition(":")
+    settle, dash, expiry = rest.partition("-")
+    parts = (base, quote, settle) + ((expiry,) if dash else ())
+    if not (slash and colon) or not all(_ALNUM.fullmatch(p) for p in parts):
+        return None
+    return base, quote, settle, expiry
 
 
 def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: OrderPurpose) -> str:
-    cid = f"{account}-{tag}-{symbol_code(symbol)}-{seq}{PURPOSE_LETTER[purpose]}"
-    if not VALID.match(cid):
-        raise ValueError(f"client order id {cid!r} is not valid for exchanges (max 36 chars)")
+    """The id of order number `seq` of `symbol` on this account; ValueError if it cannot fit."""
+    cid = f"{account}-{tag}-{symbol_code(symbol)}-{seq}{purpose.letter}"
+    if not SAFE.match(cid):
+        raise ValueError(f"{symbol}: client order id {cid!r} does not fit the exchanges' rule "
+                         f"(<= {MAX_LEN} characters of A-Z a-z 0-9 _ -); use a shorter account "
+                         "name")
     return cid
+
+
+def check_fits(account: str, tag: str, symbol: str) -> None:
+    """Raise ValueError now (at startup) if this symbol's ids would outgrow the venues' limit
+    before its sequence reaches `SEQ_RESERVE`, instead of on some later order."""
+    try:
+        client_order_id(account, tag, symbol, SEQ_RESERVE, OrderPurpose.ENTRY)
+    except ValueError:
+        code = symbol_code(symbol)
+        raise ValueError(
+            f"{symbol}: its client order ids ({account}-{tag}-{code}-<seq><letter>) would be "
+            f"longer than {MAX_LEN} characters; they are never shortened (that is how ids "
+            f"collide): use a shorter account name than {account!r}") from None

@@ -6,18 +6,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from trading.model import OrderRecord
+from trading.orders import Order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlaceOrder:
-    order: OrderRecord
+    """Send an order of either style (the grid's former `PlaceGridOrder` is this command)."""
+
+    order: Order
     """Already persisted (status pending) when this command runs: write-ahead."""
+    margin: Decimal | None = None
+    """For a grid order that can grow a position: the free margin it needs; the shell checks
+    the balance right before this one placement (one check, one place). None: no check."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CancelOrder:
-    client_order_id: str
+    client_order_id: str | None
+    """None only for an orphan that carries no client id (cancelled by exchange id)."""
     exchange_id: str | None
 
 
@@ -42,7 +48,9 @@ Command = PlaceOrder | CancelOrder | Escalate | CancelOthers
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JournalEntry:
-    """A domain event to be recorded in the journal in the same transaction as the state."""
+    """A journal row as storage keeps it: a type and JSON data. The cores emit typed records
+    (trading/journal.py) with the same `.type`/`.data` surface; this plain form remains for rows
+    written outside the cores and for rows read back."""
 
     type: str
     data: dict[str, Any] = field(default_factory=dict)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Callable
 
+from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder
@@ -31,6 +32,7 @@ from trading.events import (
 from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Side, SymbolState, TrailingState
 from trading.reconcile import reconcile
 from trading.rules import Rules
+from trading.transitions import order_change
 
 
 class SymbolCore:
@@ -40,7 +42,8 @@ class SymbolCore:
         self.rules = rules
 
     def decide(self, state: SymbolState, event: Event, now: float,
-               admit: Callable[[str, Decimal | None], str | None] | None = None) -> Decision:
+               admit: Callable[[str, Decimal | None], str | None] | None = None
+               ) -> Decision[SymbolState]:
         ctx = Ctx(rules=self.rules, now=now) if admit is None else Ctx(rules=self.rules, now=now,
                                                                        admit=admit)
         if state.finished_orders:
@@ -65,7 +68,8 @@ class SymbolCore:
                 state = maintain(state, ctx)
             case EntriesBlocked(blocked=blocked, reason=reason):
                 if blocked != state.entries_blocked:
-                    ctx.record("EntriesBlocked" if blocked else "EntriesAllowed", reason=reason)
+                    ctx.record(je.EntriesBlocked(reason=reason) if blocked
+                               else je.EntriesAllowed(reason=reason))
                 state = replace(state, entries_blocked=blocked)
             case QuarantineLifted(by=by):
                 state = on_lifted(state, by, ctx)
@@ -173,21 +177,30 @@ def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
     stop = lc.intended_stop(state, ctx)
     price = state.last_price
     if price is not None and ts.crossed_against(state.position.side, price, stop):
-        ctx.record("StopAlreadyCrossed", stop_price=stop, price=price)
+        ctx.record(je.StopAlreadyCrossed(stop_price=stop, price=price))
         return lc.start_close(replace(state, needs_stop=False), "stop_loss", ctx)
-    ctx.record("StopRequested", stop_price=stop)
-    return lc.place_stop(replace(state, next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s), stop, ctx)
+    ctx.record(je.StopRequested(stop_price=stop))
+    retry_at = ctx.now + ctx.rules.risk.stop_retry_s
+    return lc.place_stop(replace(state, next_stop_at=retry_at), stop, ctx)
 
 
 def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
+    """Maintain, ratchet the trailing stop, then exit or move the exchange stop.
+
+    When one price both ratchets the trailing stop and triggers an exit (say it reaches the
+    take-profit while making a new best), only the close is sent: the stop move would reach the
+    exchange first and delay the close by a whole round trip, and the close cancels every
+    resting order of the position anyway. The old exchange stop keeps protecting the position
+    until the close fills (or while its retries run)."""
     state = maintain(replace(state, last_price=ev.price), ctx)
-    pos = state.position
-    if state.phase is not Phase.OPEN or pos is None:
+    if state.phase is not Phase.OPEN or state.position is None:
         return state
     if state.trailing is not None:
         state = _trail(state, ev, ctx)
     reason = _exit_reason(state, ev, ctx)
-    return lc.start_close(state, reason, ctx) if reason else state
+    if reason:
+        return lc.start_close(state, reason, ctx)
+    return _move_stop(state, ev, ctx)
 
 
 def _trail(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
@@ -197,9 +210,15 @@ def _trail(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     if new == old:
         return state
     if new.state is not old.state:
-        ctx.record("TrailingStopActivated", price=ev.price, trigger_price=new.trigger_price)
-    state = replace(state, trailing=new)
-    trigger = new.trigger_price
+        ctx.record(je.TrailingStopActivated(price=ev.price, trigger_price=new.trigger_price))
+    return replace(state, trailing=new)
+
+
+def _move_stop(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
+    """Move the exchange stop up to the trailing trigger when it ratcheted far enough."""
+    pos, trailing = state.position, state.trailing
+    assert pos is not None
+    trigger = trailing.trigger_price if trailing is not None else None
     if trigger is None or ctx.rules.risk.bot_side_stops:
         return state
     if any(o.status is OrderStatus.PENDING for o in state.live_orders(OrderPurpose.STOP)):
@@ -209,7 +228,7 @@ def _trail(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
         pos.side, state.stop_price, trigger, ev.price, ctx.rules.risk.trailing_step_pct
     ):
         return state
-    ctx.record("StopMoveRequested", old_stop=state.stop_price, new_stop=trigger)
+    ctx.record(je.StopMoveRequested(old_stop=state.stop_price, new_stop=trigger))
     return lc.place_stop(state, trigger, ctx, replaces=current.client_order_id)
 
 
@@ -221,14 +240,15 @@ def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:
             pos.side, trailing.trigger_price, state.stop_price) or state.active_stop() is None
         if exchange_stop_lags and ts.crossed_against(pos.side, ev.price, trailing.trigger_price):
             return "trailing_stop"  # the exchange stop is not at the trigger: close ourselves
-    if state.take_profit_price is not None and ts.reached(pos.side, ev.price, state.take_profit_price):
+    tp = state.take_profit_price
+    if tp is not None and ts.reached(pos.side, ev.price, tp):
         return "take_profit"
     # before the first stop is acknowledged the intended level protects (issue 16 item 5)
     protective = state.stop_price if state.stop_price is not None else lc.intended_stop(state, ctx)
     unprotected = state.needs_stop and not state.live_orders(OrderPurpose.STOP)
-    if protective is not None and ts.crossed_against(pos.side, ev.price, protective):
-        if state.active_stop() is None or unprotected:
-            return "stop_loss"  # no exchange stop will do it for us
+    crossed = protective is not None and ts.crossed_against(pos.side, ev.price, protective)
+    if crossed and (state.active_stop() is None or unprotected):
+        return "stop_loss"  # no exchange stop will do it for us
     return None
 
 
@@ -253,7 +273,7 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
         kind = skip_kind(skip)
         if ev.signal_id is None and state.skipped_for == kind:
             return state  # the strategy asks again for the same reason: recorded once already
-        ctx.record("SignalSkipped", side=ev.side, reason=skip, signal_id=ev.signal_id)
+        ctx.record(je.SignalSkipped(side=ev.side, reason=skip, signal_id=ev.signal_id))
         return replace(state, skipped_for=kind if ev.signal_id is None else state.skipped_for)
     return lc.open_entry(replace(state, skipped_for=None), ev.side, amount, ctx, ev.reason)
 
@@ -278,16 +298,18 @@ def _entry_blocker(state: SymbolState, ctx: Ctx) -> str | None:
 
 def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
-    if order is None or order.status is not OrderStatus.PENDING:
-        return state
-    order = replace(order, status=OrderStatus.OPEN, exchange_id=ev.exchange_id)
+    if order is None:
+        return state  # not ours, or already final (final orders leave the state): a late report
+    if order.status is OrderStatus.OPEN:
+        return state  # a repeated acknowledgement (reconciliation reports every resting order)
+    order = order_change(order, OrderStatus.OPEN, exchange_id=ev.exchange_id)
     state = state.with_order(order)
     if order.purpose is not OrderPurpose.STOP:
         return state
     if state.position is None:  # the position closed while this stop was in flight
         ctx.emit(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
         return state
-    ctx.record("StopPlaced", stop_price=order.stop_price, order=order.client_order_id)
+    ctx.record(je.StopPlaced(stop_price=order.stop_price, order=order.client_order_id))
     state = replace(state, stop_price=order.stop_price, needs_stop=False)
     old = state.order(order.replaces) if order.replaces else None
     if old is not None and old.status is OrderStatus.OPEN:
@@ -298,36 +320,38 @@ def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
 def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
-        return state
-    return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id, ev.complete, ctx)
+        return state  # not ours, or already final: its fill was booked when it became final
+    return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
+                         ev.complete, ctx)
 
 
 def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
-        return state
-    state = state.with_order(replace(order, status=OrderStatus.CANCELED))
-    ctx.record("OrderCanceled", order=order.client_order_id, purpose=order.purpose)
-    if order.purpose is OrderPurpose.STOP and state.phase is Phase.OPEN and not state.live_orders(OrderPurpose.STOP):
+        return state  # not ours, or already final (a late or repeated report)
+    state = state.with_order(order_change(order, OrderStatus.CANCELED))
+    ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
+    stops_left = state.live_orders(OrderPurpose.STOP)
+    if order.purpose is OrderPurpose.STOP and state.phase is Phase.OPEN and not stops_left:
         return replace(state, needs_stop=True, next_stop_at=0.0)  # someone removed our stop
     if order.purpose is OrderPurpose.CLOSE and state.phase is Phase.CLOSING:
         return lc.close_failed(state, "close order canceled", ctx)
     if order.purpose is OrderPurpose.ENTRY and state.phase is Phase.ENTERING:
-        return replace(state, phase=Phase.OPEN if state.position else Phase.FLAT)
+        return lc.to_phase(state, Phase.OPEN if state.position else Phase.FLAT)
     return state
 
 
 def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
-        return state
+        return state  # not ours, or already final (a late or repeated report)
     status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
-    state = state.with_order(replace(order, status=status, last_error=ev.error))
-    ctx.record("OrderFailed", order=order.client_order_id, purpose=order.purpose, error=ev.error)
+    state = state.with_order(order_change(order, status, last_error=ev.error))
+    ctx.record(je.OrderFailed(order=order.client_order_id, purpose=order.purpose, error=ev.error))
     match order.purpose:
         case OrderPurpose.ENTRY:
             if state.phase is Phase.ENTERING:
-                state = replace(state, phase=Phase.OPEN if state.position else Phase.FLAT)
+                state = lc.to_phase(state, Phase.OPEN if state.position else Phase.FLAT)
                 if state.position is not None:
                     state = lc.arm_protection(state, ctx)
             return state
@@ -336,7 +360,7 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
             if (pos is not None and state.phase is Phase.OPEN and order.stop_price is not None
                     and price is not None and ts.crossed_against(pos.side, price, order.stop_price)):
                 # refused because the price is already through it: no stop can rest there
-                ctx.record("StopAlreadyCrossed", stop_price=order.stop_price, price=price)
+                ctx.record(je.StopAlreadyCrossed(stop_price=order.stop_price, price=price))
                 return lc.start_close(replace(state, needs_stop=False),
                                       "trailing_stop" if order.replaces else "stop_loss", ctx)
             if state.position is not None and not state.active_stop():
@@ -347,21 +371,20 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
             if state.phase is not Phase.CLOSING:
                 return state
             if ev.position_gone:
-                ctx.record("CloseRaced", error=ev.error, note="position already closed on the exchange")
+                ctx.record(je.CloseRaced(error=ev.error))
                 return replace(state, next_close_at=ctx.now + ctx.rules.risk.stop_retry_s)
             return lc.close_failed(state, ev.error, ctx)
         case _:
-            ctx.record("EmergencyCloseFailed", error=ev.error)
+            ctx.record(je.EmergencyCloseFailed(error=ev.error))
             return state
 
 
 def on_lifted(state: SymbolState, by: str, ctx: Ctx) -> SymbolState:
     if not state.quarantined:
         return state
-    ctx.record("QuarantineLifted", by=by, reason=state.quarantine_reason)
-    phase = state.phase
-    if state.position is not None and phase is Phase.CLOSING:
-        phase = Phase.OPEN
+    ctx.record(je.QuarantineLifted(by=by, reason=state.quarantine_reason))
+    if state.position is not None and state.phase is Phase.CLOSING:
+        state = lc.to_phase(state, Phase.OPEN)
+    unprotected = state.position is not None and not state.live_orders(OrderPurpose.STOP)
     return replace(state, quarantined=False, quarantine_reason=None, close_attempts=0,
-                   next_close_at=None, last_close_error=None, phase=phase,
-                   needs_stop=state.position is not None and not state.live_orders(OrderPurpose.STOP))
+                   next_close_at=None, last_close_error=None, needs_stop=unprotected)

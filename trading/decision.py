@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from trading.client_ids import client_order_id
 from trading.commands import Command, JournalEntry, LedgerEntry, PlaceOrder
+from trading.journal import JournalItem, JournalRecord, plain
 from trading.model import OrderPurpose, OrderRecord, SymbolState
+from trading.orders import Order
 from trading.rules import Rules
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
-    """A decision of either core: the one-way `SymbolState` or the hedge grid's `GridState`."""
+class CoreState(Protocol):
+    """What the decision loop needs of a core's state (`SymbolState`, `GridState`)."""
 
-    state: Any
-    commands: tuple[Any, ...] = ()
-    journal: tuple[JournalEntry, ...] = ()
+    @property
+    def finished_orders(self) -> tuple[Order, ...]: ...
+
+
+S = TypeVar("S", bound=CoreState)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision(Generic[S]):
+    """A decision of either core: `Decision[SymbolState]` or `Decision[GridState]`."""
+
+    state: S
+    commands: tuple[Command, ...] = ()
+    journal: tuple[JournalItem, ...] = ()
+    """Typed records from the cores (trading/journal.py); a shell may add plain JournalEntry
+    rows (e.g. SignalHandled). Both have the `.type`/`.data` storage keeps."""
     ledger: tuple[LedgerEntry, ...] = ()
 
     @property
@@ -26,24 +41,41 @@ class Decision:
         return bool(self.commands or self.journal or self.ledger or self.state.finished_orders)
 
 
-@dataclass(slots=True)
-class Ctx:
-    """Per-decision scratchpad: rules, the decision time, and what to emit."""
+@dataclass(slots=True, kw_only=True)
+class BaseCtx(Generic[R]):
+    """Per-decision scratchpad of either core: its rules, the decision time, what to emit."""
 
-    rules: Rules
+    rules: R
     now: float
     admit: Callable[[str, Decimal | None], str | None] = field(default=lambda kind, margin: None)
     """The account's entry gate (trading/gate.py): called once right before an order that
     opens a position is created; a returned reason refuses the entry (it is journaled)."""
     commands: list[Command] = field(default_factory=list)
-    journal: list[JournalEntry] = field(default_factory=list)
+    journal: list[JournalItem] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)
 
     def emit(self, command: Command) -> None:
         self.commands.append(command)
 
-    def record(self, type_: str, **data: Any) -> None:
-        self.journal.append(JournalEntry(type=type_, data={k: _plain(v) for k, v in data.items()}))
+    def record(self, record: JournalRecord | str, **data: Any) -> None:
+        """Journal a typed record (trading/journal_events.py). The old free-string form
+        `record("Type", **data)` still works so code written against it (the decision-loop
+        branch) merges as is; it stores the same row, but new code should add a record."""
+        if isinstance(record, str):
+            row = {key: plain(value) for key, value in data.items()}
+            self.journal.append(JournalEntry(type=record, data=row))
+        else:
+            self.journal.append(record)
+
+    def decision(self, state: S) -> Decision[S]:
+        return Decision(state=state, commands=tuple(self.commands), journal=tuple(self.journal),
+                        ledger=tuple(self.ledger))
+
+
+class Ctx(BaseCtx[Rules]):
+    """The one-way core's context."""
+
+    __slots__ = ()
 
     def new_order(
         self,
@@ -52,7 +84,7 @@ class Ctx:
         side: str,
         amount: Decimal,
         *,
-        stop_price: Decimal | None = None,
+        price: Decimal | None = None,
         position_id: str | None = None,
         replaces: str | None = None,
     ) -> SymbolState:
@@ -65,7 +97,7 @@ class Ctx:
             purpose=purpose,
             side=side,
             amount=amount,
-            stop_price=stop_price,
+            price=price,
             reduce_only=purpose.reduces,
             position_id=position_id,
             created_at=self.now,
@@ -74,18 +106,3 @@ class Ctx:
         self.emit(PlaceOrder(order=order))
         return replace(state, order_seq=seq).with_order(order)
 
-    def decision(self, state: SymbolState) -> Decision:
-        return Decision(
-            state=state,
-            commands=tuple(self.commands),
-            journal=tuple(self.journal),
-            ledger=tuple(self.ledger),
-        )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
-        return value.value
-    return value

@@ -5,19 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from trading import journal_events as je
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
-from trading.model import (
-    ZERO,
-    OrderPurpose,
-    OrderRecord,
-    OrderStatus,
-    Phase,
-    Position,
-    Side,
-    SymbolState,
-)
+from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, Side, SymbolState
+from trading.orders import Order
+from trading.transitions import order_change, phase_change
 
 CLOSE_REASONS = {
     OrderPurpose.STOP: "stop_loss",
@@ -26,23 +20,28 @@ CLOSE_REASONS = {
 }
 
 
+def to_phase(state: SymbolState, phase: Phase) -> SymbolState:
+    """The one way a position's phase changes: checked against trading/transitions.py."""
+    return replace(state, phase=phase_change(state.symbol, state.phase, phase))
+
+
 def open_entry(state: SymbolState, side: Side, amount: Decimal, ctx: Ctx, why: str) -> SymbolState:
     state = ctx.new_order(state, OrderPurpose.ENTRY, side.entry_order_side, amount)
     entry = state.orders[-1]
-    ctx.record("EntryRequested", side=side, amount=amount, reason=why, order=entry.client_order_id)
-    return replace(state, phase=Phase.ENTERING)
+    ctx.record(je.EntryRequested(side=side, amount=amount, reason=why, order=entry.client_order_id))
+    return to_phase(state, Phase.ENTERING)
 
 
 def apply_fill(
-    state: SymbolState, order: OrderRecord, filled: Decimal, average: Decimal, fee: Decimal,
+    state: SymbolState, order: Order, filled: Decimal, average: Decimal, fee: Decimal,
     exchange_id: str | None, complete: bool, ctx: Ctx,
 ) -> SymbolState:
     """Apply a cumulative fill report; only the increase since the last report is booked."""
     delta = filled - order.filled
     fee_delta = fee - order.fee
     status = OrderStatus.FILLED if complete else order.status
-    updated = replace(order, filled=max(filled, order.filled), average=average, fee=max(fee, order.fee),
-                      exchange_id=exchange_id or order.exchange_id, status=status)
+    updated = order_change(order, status, filled=max(filled, order.filled), average=average,
+                           fee=max(fee, order.fee), exchange_id=exchange_id or order.exchange_id)
     state = state.with_order(updated)
     if delta <= ZERO:
         return state
@@ -57,7 +56,7 @@ def apply_fill(
 
 
 def _entry_filled(
-    state: SymbolState, order: OrderRecord, qty: Decimal, price: Decimal, fee: Decimal,
+    state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal,
     complete: bool, ctx: Ctx,
 ) -> SymbolState:
     side = Side.LONG if order.side == "buy" else Side.SHORT
@@ -69,15 +68,15 @@ def _entry_filled(
         total = pos.contracts + qty
         entry = (pos.entry_price * pos.contracts + price * qty) / total
         pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
-    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=pos.position_id,
-                                  side=order.side, amount=qty, price=price, fee=fee,
-                                  realized_pnl=ZERO))
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
+                                  position_id=pos.position_id, side=order.side, amount=qty,
+                                  price=price, fee=fee, realized_pnl=ZERO))
     state = replace(state, position=pos)
     if not complete:
         return state
-    ctx.record("PositionOpened", side=pos.side, contracts=pos.contracts, entry_price=pos.entry_price,
-               position_id=pos.position_id)
-    return arm_protection(replace(state, phase=Phase.OPEN), ctx)
+    ctx.record(je.PositionOpened(side=pos.side, contracts=pos.contracts,
+                                 entry_price=pos.entry_price, position_id=pos.position_id))
+    return arm_protection(to_phase(state, Phase.OPEN), ctx)
 
 
 def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
@@ -90,42 +89,45 @@ def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
         pos.side, pos.entry_price, risk.trailing_activation_pct, risk.trailing_callback_pct, market)
     tp = (ts.target_price(pos.side, pos.entry_price, risk.take_profit_pct, market)
           if risk.take_profit_pct else None)
-    state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True, next_stop_at=0.0)
+    state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True,
+                    next_stop_at=0.0)
     return place_stop(state, stop, ctx)
 
 
 def intended_stop(state: SymbolState, ctx: Ctx) -> Decimal:
     pos = state.position
     assert pos is not None
-    stop = ts.initial_stop(pos.side, pos.entry_price, ctx.rules.risk.stop_loss_pct, ctx.rules.market)
-    for level in (state.stop_price, state.trailing and state.trailing.trigger_price):
+    stop = ts.initial_stop(pos.side, pos.entry_price, ctx.rules.risk.stop_loss_pct,
+                           ctx.rules.market)
+    trigger = state.trailing.trigger_price if state.trailing is not None else None
+    for level in (state.stop_price, trigger):
         if level is not None and ts.better(pos.side, level, stop):
             stop = level
     return stop
 
 
-def place_stop(state: SymbolState, stop_price: Decimal, ctx: Ctx, replaces: str | None = None) -> SymbolState:
+def place_stop(state: SymbolState, stop_price: Decimal, ctx: Ctx,
+               replaces: str | None = None) -> SymbolState:
     pos = state.position
     assert pos is not None
     if ctx.rules.risk.bot_side_stops:
         return replace(state, stop_price=stop_price, needs_stop=False)
-    state = ctx.new_order(state, OrderPurpose.STOP, pos.side.exit_order_side, pos.contracts,
-                          stop_price=stop_price, position_id=pos.position_id, replaces=replaces)
-    return state
+    return ctx.new_order(state, OrderPurpose.STOP, pos.side.exit_order_side, pos.contracts,
+                         price=stop_price, position_id=pos.position_id, replaces=replaces)
 
 
 def _exit_filled(
-    state: SymbolState, order: OrderRecord, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
+    state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
 ) -> SymbolState:
     pos = state.position
     if pos is None:
-        ctx.record("FillWithoutPosition", order=order.client_order_id, amount=qty, price=price)
+        ctx.record(je.FillWithoutPosition(order=order.client_order_id, amount=qty, price=price))
         return state
     qty = min(qty, pos.contracts)
     gross = (price - pos.entry_price) * qty * pos.side.sign
-    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id, position_id=pos.position_id,
-                                  side=order.side, amount=qty, price=price, fee=fee,
-                                  realized_pnl=gross))
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
+                                  position_id=pos.position_id, side=order.side, amount=qty,
+                                  price=price, fee=fee, realized_pnl=gross))
     pos = replace(pos, contracts=pos.contracts - qty, realized_pnl=pos.realized_pnl + gross,
                   fees=pos.fees + fee)
     state = replace(state, position=pos)
@@ -137,37 +139,42 @@ def _exit_filled(
     return position_closed(state, reason, ctx, closing_order=order.client_order_id)
 
 
-def _trailed(pos: Position, stop: OrderRecord, ctx: Ctx) -> bool:
+def _trailed(pos: Position, stop: Order, ctx: Ctx) -> bool:
     """Whether a stop that filled had been moved by the trailing stop: its level is better than
     the initial stop. The original stop is a stop-loss even while a trailing trigger exists
     (issue 16 item 7: every such fill used to be labelled trailing_stop)."""
     if stop.stop_price is None:
         return False
-    initial = ts.initial_stop(pos.side, pos.entry_price, ctx.rules.risk.stop_loss_pct, ctx.rules.market)
+    risk, market = ctx.rules.risk, ctx.rules.market
+    initial = ts.initial_stop(pos.side, pos.entry_price, risk.stop_loss_pct, market)
     return ts.better(pos.side, stop.stop_price, initial)
 
 
-def position_closed(state: SymbolState, reason: str, ctx: Ctx, closing_order: str | None = None) -> SymbolState:
+def position_closed(state: SymbolState, reason: str, ctx: Ctx,
+                    closing_order: str | None = None) -> SymbolState:
     pos = state.position
     assert pos is not None
     net = pos.realized_pnl - pos.fees
-    ctx.record("PositionClosed", position_id=pos.position_id, side=pos.side, reason=reason,
-               realized_pnl=pos.realized_pnl, fees=pos.fees, net_pnl=net)
+    ctx.record(je.PositionClosed(position_id=pos.position_id, side=pos.side, reason=reason,
+                                 realized_pnl=pos.realized_pnl, fees=pos.fees, net_pnl=net))
     for other in state.orders:  # every order of the position goes (incident 9)
         if other.client_order_id != closing_order and other.status is OrderStatus.OPEN:
-            ctx.emit(CancelOrder(client_order_id=other.client_order_id, exchange_id=other.exchange_id))
+            ctx.emit(CancelOrder(client_order_id=other.client_order_id,
+                                 exchange_id=other.exchange_id))
     cooldown = state.cooldown_until
     if net < ZERO:
         cooldown = max(cooldown, ctx.now + ctx.rules.risk.cooldown_after_loss_s)
-    return replace(state, phase=Phase.FLAT, position=None, trailing=None, stop_price=None,
+    state = to_phase(state, Phase.FLAT)
+    return replace(state, position=None, trailing=None, stop_price=None,
                    take_profit_price=None, close_attempts=0, next_close_at=None, close_reason=None,
                    last_close_error=None, needs_stop=False, cooldown_until=cooldown)
 
 
 def start_close(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:
-    if state.phase is not Phase.OPEN or state.position is None:
-        return state
-    return send_close(replace(state, phase=Phase.CLOSING, close_reason=reason), ctx)
+    """Open -> closing. Every caller checks the phase first; any other phase is a bug and
+    raises IllegalTransition (it used to return silently)."""
+    state = to_phase(state, Phase.CLOSING)
+    return send_close(replace(state, close_reason=reason), ctx)
 
 
 def send_close(state: SymbolState, ctx: Ctx) -> SymbolState:
@@ -177,8 +184,8 @@ def send_close(state: SymbolState, ctx: Ctx) -> SymbolState:
     attempts = state.close_attempts + 1
     state = ctx.new_order(state, OrderPurpose.CLOSE, pos.side.exit_order_side, pos.contracts,
                           position_id=pos.position_id)
-    ctx.record("CloseRequested", reason=state.close_reason, attempt=attempts,
-               order=state.orders[-1].client_order_id)
+    ctx.record(je.CloseRequested(reason=state.close_reason, attempt=attempts,
+                                 order=state.orders[-1].client_order_id))
     return replace(state, close_attempts=attempts, next_close_at=None)
 
 
@@ -188,15 +195,15 @@ def close_failed(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
     if state.close_attempts >= risk.max_close_attempts:
         return escalate(state, f"close failed {state.close_attempts} times", ctx)
     delay = risk.close_backoff(state.close_attempts)
-    ctx.record("CloseFailed", attempt=state.close_attempts, error=error, retry_in_s=delay)
+    ctx.record(je.CloseFailed(attempt=state.close_attempts, error=error, retry_in_s=delay))
     return replace(state, next_close_at=ctx.now + delay)
 
 
 def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:
     due = state.next_close_at is not None and ctx.now >= state.next_close_at
-    if state.phase is Phase.CLOSING and not state.quarantined and due and state.position:
-        if not state.live_orders(OrderPurpose.CLOSE):
-            return send_close(state, ctx)
+    closing = state.phase is Phase.CLOSING and not state.quarantined and state.position
+    if closing and due and not state.live_orders(OrderPurpose.CLOSE):
+        return send_close(state, ctx)
     return state
 
 
@@ -205,6 +212,8 @@ def escalate(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:
     emergency path of every style: runtime/emergency.py, run on `Escalate`). The exchange stop
     is kept so the position stays protected if the emergency close fails too; the position stays
     tracked until a reconciliation finds it closed and books the exchange's fills."""
-    ctx.record("Escalated", reason=reason, attempts=state.close_attempts, error=state.last_close_error)
-    ctx.emit(Escalate(reason=reason, attempts=state.close_attempts, last_error=state.last_close_error))
+    ctx.record(je.Escalated(reason=reason, attempts=state.close_attempts,
+                            error=state.last_close_error))
+    ctx.emit(Escalate(reason=reason, attempts=state.close_attempts,
+                      last_error=state.last_close_error))
     return replace(state, quarantined=True, quarantine_reason=reason, next_close_at=None)

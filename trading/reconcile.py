@@ -7,10 +7,11 @@ position, open orders nobody owns, fills nobody explains); this module decides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Callable
 
+from trading import journal_events as je
 from trading import lifecycle as lc
 from trading.commands import CancelOrder, LedgerEntry
 from trading.decision import Ctx
@@ -34,17 +35,20 @@ def reconcile(
     if ev.price is not None:
         state = replace(state, last_price=ev.price)
     for order in list(state.orders):
-        state = _order(state, order.client_order_id, order.status, ev.orders.get(order.client_order_id),
+        found = ev.orders.get(order.client_order_id)
+        state = _order(state, order.client_order_id, order.status, found,
                        ctx, on_accepted, on_filled, on_canceled, on_failed)
     state = _position(state, ev, ctx)
     for orphan in ev.orphans:
-        ctx.record("OrphanCanceled", order=orphan.client_order_id, exchange_id=orphan.exchange_id)
-        ctx.emit(CancelOrder(client_order_id=orphan.client_order_id, exchange_id=orphan.exchange_id))
-    if state.phase is Phase.OPEN and state.position is not None and not state.live_orders(OrderPurpose.STOP):
+        ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
+        ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
+                             exchange_id=orphan.exchange_id))
+    unprotected = not state.live_orders(OrderPurpose.STOP)
+    if state.phase is Phase.OPEN and state.position is not None and unprotected:
         state = replace(state, needs_stop=True, next_stop_at=0.0)
-    if state.phase is Phase.CLOSING and state.next_close_at is None and not state.quarantined:
-        if not state.live_orders(OrderPurpose.CLOSE):
-            state = replace(state, next_close_at=ctx.now)
+    stalled = state.phase is Phase.CLOSING and state.next_close_at is None
+    if stalled and not state.quarantined and not state.live_orders(OrderPurpose.CLOSE):
+        state = replace(state, next_close_at=ctx.now)
     return state
 
 
@@ -54,7 +58,7 @@ def _order(
 ) -> SymbolState:
     if found is None:
         if status is OrderStatus.PENDING:
-            ctx.record("IntentNotOnExchange", order=cid)
+            ctx.record(je.IntentNotOnExchange(order=cid))
             return on_failed(state, OrderFailed(client_order_id=cid, error="not found on exchange",
                                                 never_reached=True), ctx)
         return on_canceled(state, OrderCanceled(client_order_id=cid), ctx)
@@ -63,10 +67,12 @@ def _order(
             client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
             average=found.average or ZERO, fee=found.fee, complete=found.status != "open"), ctx)
     if found.status == "open":
-        return on_accepted(state, OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id), ctx)
+        accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)
+        return on_accepted(state, accepted, ctx)
     if status is OrderStatus.PENDING:  # never acknowledged, and the exchange did not execute it
-        return on_failed(state, OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
-                                            never_reached=False), ctx)
+        failed = OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
+                             never_reached=False)
+        return on_failed(state, failed, ctx)
     return on_canceled(state, OrderCanceled(client_order_id=cid), ctx)
 
 
@@ -78,25 +84,28 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
         if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
             return state  # our entry is still being resolved
         if not ctx.rules.risk.adopt_unknown_positions:
-            ctx.record("UnknownPositionFlagged", side=theirs.side, contracts=theirs.contracts)
+            ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
             return replace(state, quarantined=True,
                            quarantine_reason="position on the exchange that storage does not know")
         seq = state.order_seq + 1
         pos = Position(position_id=f"adopted-{seq}", side=theirs.side, contracts=theirs.contracts,
                        entry_price=theirs.entry_price, opened_at=ctx.now)
-        ctx.record("PositionAdopted", side=theirs.side, contracts=theirs.contracts,
-                   entry_price=theirs.entry_price)
-        state = replace(state, order_seq=seq, position=pos, phase=Phase.OPEN)
+        ctx.record(je.PositionAdopted(side=theirs.side, contracts=theirs.contracts,
+                                      entry_price=theirs.entry_price))
+        state = replace(state, order_seq=seq, position=pos)
+        if state.phase is not Phase.OPEN:  # an open phase without a position: keep it
+            state = lc.to_phase(state, Phase.OPEN)
         return lc.arm_protection(state, ctx)
     if mine is not None and theirs is not None:
         if theirs.side is not mine.side:
-            ctx.record("PositionSideMismatch", stored=mine.side, exchange=theirs.side)
-            return replace(state, quarantined=True, quarantine_reason="position side differs from exchange")
+            ctx.record(je.PositionSideMismatch(stored=mine.side, exchange=theirs.side))
+            return replace(state, quarantined=True,
+                           quarantine_reason="position side differs from exchange")
         if theirs.contracts != mine.contracts:
-            ctx.record("PositionResized", stored=mine.contracts, exchange=theirs.contracts)
+            ctx.record(je.PositionResized(stored=mine.contracts, exchange=theirs.contracts))
             state = replace(state, position=replace(mine, contracts=theirs.contracts))
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
-            state = lc.arm_protection(replace(state, phase=Phase.OPEN), ctx)
+            state = lc.arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
     return state
 
 
@@ -118,7 +127,6 @@ def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolSta
         pos = replace(pos, realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fill.fee)
         remaining -= qty
     if remaining > ZERO:
-        ctx.record("CloseWithoutFills", contracts=remaining,
-                   note="the exchange shows no fills for this part; booked with zero P&L")
+        ctx.record(je.CloseWithoutFills(contracts=remaining))
     pos = replace(pos, contracts=Decimal(0))
     return lc.position_closed(replace(state, position=pos), "closed_on_exchange", ctx)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from trading.client_ids import check_fits
+
 ZERO_AMOUNT = Decimal(0)
 
 
@@ -25,7 +27,8 @@ class MarketRules:
 
     def tradable(self, amount: Decimal, price: Decimal) -> bool:
         """At least the minimum amount and the minimum order value."""
-        return ZERO_AMOUNT < amount and amount >= self.min_amount and amount * price >= self.min_cost
+        return (ZERO_AMOUNT < amount and amount >= self.min_amount
+                and amount * price >= self.min_cost)
 
     def price_floor(self, price: Decimal) -> Decimal:
         return self.price_round(price, ROUND_FLOOR)
@@ -66,3 +69,6 @@ class Rules:
     database on the same exchange account."""
     market: MarketRules
     risk: RiskRules
+
+    def __post_init__(self) -> None:
+        check_fits(self.account, self.id_tag, self.symbol)  # refuse now, not at some order

@@ -65,7 +65,8 @@ def advance(ts: TrailingStop, side: Side, price: Decimal, m: MarketRules) -> Tra
     else:
         ts = replace(ts, best_price=price)
     assert ts.best_price is not None
-    candidate = _away(side, ts.best_price - side.sign * ts.best_price * ts.callback_pct / HUNDRED, m)
+    offset = ts.best_price * ts.callback_pct / HUNDRED
+    candidate = _away(side, ts.best_price - side.sign * offset, m)
     if ts.trigger_price is None or better(side, candidate, ts.trigger_price):
         ts = replace(ts, trigger_price=candidate)
     return ts

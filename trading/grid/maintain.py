@@ -9,9 +9,12 @@ from dataclasses import replace
 from decimal import Decimal
 
 from trading import trailing_stop as ts
+from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
-from trading.grid.model import GridKind, GridOrder, GridState
-from trading.model import OrderStatus, Side
+from trading.grid.model import GridKind, GridState
+from trading.orders import Order, OrderStatus
+from trading.primitives import Side
+from trading.transitions import LegPhase, leg_change
 
 HUNDRED = Decimal(100)
 
@@ -45,7 +48,7 @@ def _throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
     return ctx.now < state.leg(side).retry_at
 
 
-def _active(orders: list[GridOrder]) -> list[GridOrder]:
+def _active(orders: list[Order]) -> list[Order]:
     return [o for o in orders if o.cancel_requested_at is None]
 
 
@@ -55,14 +58,16 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     stops = _active(state.orders_of(side, GridKind.STOP))
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
-        if state.quarantined or state.orders_of(side, GridKind.CLOSE) or ctx.now < leg.close_retry_at:
+        closing = state.orders_of(side, GridKind.CLOSE)
+        if state.quarantined or closing or ctx.now < leg.close_retry_at:
             return state
-        ctx.record("StopCrossedUnprotected", leg=side, stop_price=leg.stop_price, price=price)
+        ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
     if _throttled(state, side, ctx):
         return state
     if not stops:
-        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts, price=leg.stop_price)
+        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts,
+                         price=leg.stop_price)
     newest = stops[-1]
     if newest.amount != leg.contracts and not any(o.status is OrderStatus.PENDING for o in stops):
         return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts,
@@ -79,12 +84,13 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
     tps = _active(state.orders_of(side, GridKind.TP))
     if not tps:
-        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target)
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts,
+                         price=target)
     newest = tps[-1]
     if (newest.price, newest.amount) != (target, leg.contracts) and not any(
             o.status is OrderStatus.PENDING for o in tps):
-        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target,
-                         replaces=newest.client_order_id)
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts,
+                         price=target, replaces=newest.client_order_id)
     return state
 
 
@@ -106,8 +112,7 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
             return state  # cancels not confirmed yet: no orphan may fill into the new leg
         if state.price_seq <= state.reopen_after_seq:
             return state  # never reopen on the price the leg closed on: wait for a fresh one
-        ctx.record("ReopenCleared", sides=",".join(s.value for s in state.reopen))
-        state = replace(state, reopen=())
+        state = _clear_reopen(state, ctx)
     r = ctx.rules
     for side in (Side.LONG, Side.SHORT):
         leg = state.leg(side)
@@ -115,15 +120,26 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
             continue
         amount = leg.ref_qty or r.market.amount_down(r.order_size_usdt / price)
         if not r.market.tradable(amount, price):
-            ctx.record("OpenSkipped", leg=side, reason=f"size {amount} is below the market minimum")
+            ctx.record(ge.OpenSkipped(leg=side,
+                                      reason=f"size {amount} is below the market minimum"))
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         margin = amount * price / r.leverage
         refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
         if refused is not None:
-            ctx.record("EntryRefused", leg=side, reason=refused)
+            ctx.record(ge.EntryRefused(leg=side, reason=refused))
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount, margin=margin)
     return state
+
+
+def _clear_reopen(state: GridState, ctx: GridCtx) -> GridState:
+    """Every cancel of the closed legs is confirmed: closed -> flat (a leg that a late fill
+    reopened meanwhile is open already and stays so)."""
+    for side in state.reopen:
+        if not state.leg(side).is_open:
+            leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.FLAT)
+    ctx.record(ge.ReopenCleared(sides=",".join(s.value for s in state.reopen)))
+    return replace(state, reopen=())
 
 
 def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
@@ -142,8 +158,9 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         anchor = leg.anchor or price
         moved = abs(price - anchor) / anchor * HUNDRED
         if add.status is OrderStatus.OPEN and add.cancel_requested_at is None and moved > r.recalc_pct:
-            ctx.record("LevelRecalculated", leg=side, level=add.level, old_price=add.price, anchor=anchor,
-                       price=price, moved_pct=moved.quantize(Decimal("0.001")))
+            ctx.record(ge.LevelRecalculated(leg=side, level=add.level, old_price=add.price,
+                                            anchor=anchor, price=price,
+                                            moved_pct=moved.quantize(Decimal("0.001"))))
             state = state.with_leg(replace(leg, anchor=price))
             state = ctx.cancel(state, add)
         return state

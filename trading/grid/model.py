@@ -4,53 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from enum import StrEnum
 
-from trading.model import ZERO, OrderStatus, Side
+from trading.orders import Order, OrderPurpose, OrderStatus
+from trading.primitives import ZERO, Side
+from trading.transitions import LegPhase
 
-
-class GridKind(StrEnum):
-    OPEN = "open"  # market order that opens a leg (level 0)
-    ADD = "add"  # resting limit order at the leg's next grid level (averaging)
-    TP = "tp"  # resting reduce-only limit at the leg's take-profit
-    STOP = "stop"  # resting reduce-only stop-market protecting the leg
-    CLOSE = "close"  # market reduce-only close sent by the bot (stop crossed without a stop)
-
-    @property
-    def reduces(self) -> bool:
-        return self in (GridKind.TP, GridKind.STOP, GridKind.CLOSE)
-
-    @property
-    def letter(self) -> str:
-        return {"open": "o", "add": "a", "tp": "t", "stop": "s", "close": "c"}[self.value]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GridOrder:
-    client_order_id: str
-    leg: Side
-    kind: GridKind
-    side: str
-    """'buy' or 'sell'."""
-    amount: Decimal
-    price: Decimal | None = None
-    """Limit price (add, tp) or trigger price (stop); None for market orders."""
-    level: int = 0
-    status: OrderStatus = OrderStatus.PENDING
-    exchange_id: str | None = None
-    filled: Decimal = ZERO
-    """Cumulative filled amount already applied to the leg."""
-    average: Decimal | None = None
-    fee: Decimal = ZERO
-    realized_pnl: Decimal = ZERO
-    """Realized P&L already booked from this order's fills (cumulative, like `filled`)."""
-    position_id: str | None = None
-    """The leg position this order belongs to (None for the order that opens a leg)."""
-    created_at: float = 0.0
-    replaces: str | None = None
-    cancel_requested_at: float | None = None
-    """Set when we asked the exchange to cancel; the order stays live until that is confirmed."""
-    last_error: str | None = None
+GridKind = OrderPurpose
+"""The grid's former name of the one order purpose enum (OPEN = ENTRY, ADD = LEVEL, TP =
+TAKE_PROFIT are aliases there)."""
+GridOrder = Order
+"""The grid's former name of the one order model (trading/orders.py)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +52,7 @@ class GridState:
     symbol: str
     long: Leg = field(default_factory=lambda: Leg(side=Side.LONG))
     short: Leg = field(default_factory=lambda: Leg(side=Side.SHORT))
-    orders: tuple[GridOrder, ...] = ()
+    orders: tuple[Order, ...] = ()
     order_seq: int = 0
     reopen: tuple[Side, ...] = ()
     """Sides that closed and reopen only once every pending order of both sides (and every order
@@ -104,24 +67,33 @@ class GridState:
     reopen_after_seq: int = field(default=0, compare=False)
     """A leg closed on the price numbered this: it reopens only on a newer price, never on the
     one it closed on (a close-and-reopen loop inside one message, issue 16 item 1)."""
-    finished_orders: tuple[GridOrder, ...] = field(default=(), compare=False)
+    finished_orders: tuple[Order, ...] = field(default=(), compare=False)
 
     def leg(self, side: Side) -> Leg:
         return self.long if side is Side.LONG else self.short
 
+    def leg_phase(self, side: Side) -> LegPhase:
+        """Read, not stored (see trading/transitions.py LegPhase). A leg whose contracts just
+        reached zero keeps its position id until `close_leg` books it: still open until then."""
+        leg = self.leg(side)
+        if leg.is_open or leg.position_id is not None:
+            return LegPhase.OPEN
+        return LegPhase.CLOSED if side in self.reopen else LegPhase.FLAT
+
     def with_leg(self, leg: Leg) -> GridState:
         return replace(self, long=leg) if leg.side is Side.LONG else replace(self, short=leg)
 
-    def order(self, client_order_id: str) -> GridOrder | None:
+    def order(self, client_order_id: str) -> Order | None:
         for order in self.orders:
             if order.client_order_id == client_order_id:
                 return order
         return None
 
-    def orders_of(self, side: Side, kind: GridKind | None = None) -> list[GridOrder]:
-        return [o for o in self.orders if o.leg is side and (kind is None or o.kind is kind)]
+    def orders_of(self, side: Side, purpose: OrderPurpose | None = None) -> list[Order]:
+        return [o for o in self.orders
+                if o.leg is side and (purpose is None or o.purpose is purpose)]
 
-    def with_order(self, order: GridOrder) -> GridState:
+    def with_order(self, order: Order) -> GridState:
         others = tuple(o for o in self.orders if o.client_order_id != order.client_order_id)
         if order.status.live:
             return replace(self, orders=others + (order,))
@@ -131,4 +103,4 @@ class GridState:
         """An acknowledged stop covering the whole leg rests on the exchange."""
         leg = self.leg(side)
         return any(o.status is OrderStatus.OPEN and o.amount >= leg.contracts
-                   for o in self.orders_of(side, GridKind.STOP))
+                   for o in self.orders_of(side, OrderPurpose.STOP))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading.client_ids import VALID, symbol_code
-from trading.grid.model import GridKind
+from trading.client_ids import check_fits, client_order_id
+from trading.orders import OrderPurpose
 from trading.rules import MarketRules
 
 
@@ -40,11 +40,13 @@ class GridRules:
     close_backoff_initial_s: float = 1.0
     close_backoff_max_s: float = 60.0
 
-    def client_order_id(self, seq: int, kind: GridKind) -> str:
-        cid = f"{self.account}-{self.id_tag}-{symbol_code(self.symbol)}-{seq}{kind.letter}"
-        if not VALID.match(cid):
-            raise ValueError(f"client order id {cid!r} is not valid for exchanges (max 36 chars)")
-        return cid
+    def __post_init__(self) -> None:
+        check_fits(self.account, self.id_tag, self.symbol)
+
+    def client_order_id(self, seq: int, purpose: OrderPurpose) -> str:
+        """The one builder (trading/client_ids.py), as the one-way core uses it."""
+        return client_order_id(self.account, self.id_tag, self.symbol, seq, purpose)
 
     def close_backoff(self, attempts: int) -> float:
-        return min(self.close_backoff_initial_s * (2 ** max(attempts - 1, 0)), self.close_backoff_max_s)
+        delay = self.close_backoff_initial_s * (2 ** max(attempts - 1, 0))
+        return min(delay, self.close_backoff_max_s)

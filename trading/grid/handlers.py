@@ -1,0 +1,244 @@
+"""The hedge grid's event handlers: acknowledgements, fills (growing and reducing a leg),
+cancels, failures, the kill switch and a lifted quarantine. Pure; `GridCore.decide` calls them
+and reconciliation (trading/grid/reconcile.py) replays what the exchange says through them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+from trading import journal_events as je
+from trading import trailing_stop as ts
+from trading.commands import Escalate, LedgerEntry
+from trading.events import OrderAccepted, OrderFailed, OrderFilled
+from trading.grid import journal_events as ge
+from trading.grid.context import GridCtx
+from trading.grid.model import GridState, Leg
+from trading.orders import Order, OrderPurpose, OrderStatus
+from trading.primitives import ZERO, Side
+from trading.transitions import LegPhase, leg_change, order_change
+
+K = OrderPurpose
+STOPPED_OUT = ("stop_loss", "stop_loss_bot", "closed_on_exchange")
+
+
+def on_lifted(state: GridState, by: str, ctx: GridCtx) -> GridState:
+    if not state.quarantined:
+        return state
+    ctx.record(je.QuarantineLifted(by=by, reason=state.quarantine_reason))
+    return replace(state, quarantined=False, quarantine_reason=None,
+                   long=replace(state.long, close_attempts=0),
+                   short=replace(state.short, close_attempts=0))
+
+
+def _leg_of(state: GridState, order: Order) -> Leg:
+    if order.leg is None:
+        raise ValueError(f"{state.symbol}: grid order {order.client_order_id} names no leg")
+    return state.leg(order.leg)
+
+
+def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state  # not ours, or already final (final orders leave the state): late report
+    if order.status is OrderStatus.OPEN:
+        return state  # a repeated acknowledgement (reconciliation reports every resting order)
+    order = order_change(order, OrderStatus.OPEN, exchange_id=ev.exchange_id)
+    state = state.with_order(order)
+    leg = _leg_of(state, order)
+    if order.purpose.reduces and not leg.is_open:  # the leg closed while this was in flight
+        return ctx.cancel(state, order)
+    cid = order.client_order_id
+    if order.purpose is K.STOP:
+        ctx.record(ge.LegStopPlaced(leg=order.leg, stop_price=order.price, amount=order.amount,
+                                    order=cid))
+    elif order.purpose is K.TAKE_PROFIT:
+        ctx.record(ge.TakeProfitPlaced(leg=order.leg, price=order.price, amount=order.amount,
+                                       order=cid))
+    elif order.purpose is K.LEVEL:
+        ctx.record(ge.LevelPlaced(leg=order.leg, level=order.level, price=order.price,
+                                  amount=order.amount, order=cid))
+    old = state.order(order.replaces) if order.replaces else None
+    if old is not None and old.status is OrderStatus.OPEN and old.cancel_requested_at is None:
+        state = ctx.cancel(state, old)  # the new one rests first, then the old one goes
+    return state
+
+
+def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state  # not ours, or already final: its fill was booked when it became final
+    delta = ev.filled - order.filled
+    status = OrderStatus.FILLED if ev.complete else OrderStatus.OPEN
+    if delta <= ZERO:
+        if ev.complete and ev.filled >= order.filled:
+            state = state.with_order(order_change(order, OrderStatus.FILLED,
+                                                  exchange_id=ev.exchange_id))
+        return state
+    prev_value = (order.average or ZERO) * order.filled
+    price = (ev.average * ev.filled - prev_value) / delta
+    fee = ev.fee - order.fee
+    reported = None if ev.realized_pnl is None else ev.realized_pnl - order.realized_pnl
+    booked = order.realized_pnl if ev.realized_pnl is None else ev.realized_pnl
+    state = state.with_order(order_change(order, status, filled=ev.filled, average=ev.average,
+                                          fee=ev.fee, realized_pnl=booked,
+                                          exchange_id=ev.exchange_id or order.exchange_id))
+    leg = _leg_of(state, order)
+    if order.purpose.reduces:
+        return _reduce(state, leg, order, Fill(delta, price, fee, reported), ctx)
+    return _grow(state, leg, order, delta, price, fee, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """The new part of an order's cumulative report: amount, price, fee and, when the exchange
+    reports it, its realized P&L."""
+
+    amount: Decimal
+    price: Decimal
+    fee: Decimal
+    realized_pnl: Decimal | None
+
+
+def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decimal,
+          fee: Decimal, ctx: GridCtx) -> GridState:
+    r = ctx.rules
+    if not leg.is_open:
+        leg_change(f"{state.symbol} {leg.side.value}", state.leg_phase(leg.side), LegPhase.OPEN)
+        stop = ts.initial_stop(leg.side, price, r.stop_loss_pct, r.market)
+        leg = Leg(side=leg.side, position_id=order.client_order_id, opened_at=ctx.now,
+                  ref_qty=leg.ref_qty or order.amount, stop_price=stop)
+        ctx.record(ge.LegOpened(leg=leg.side, position_id=leg.position_id, price=price,
+                                amount=delta, stop_price=leg.stop_price, ref_qty=leg.ref_qty))
+    else:
+        ctx.record(ge.LegAveraged(leg=leg.side, level=order.level, price=price, amount=delta))
+    contracts = leg.contracts + delta
+    entry = price if leg.entry_price is None else (
+        (leg.entry_price * leg.contracts + price * delta) / contracts)
+    leg = replace(leg, contracts=contracts, entry_price=entry, fees=leg.fees + fee, anchor=price,
+                  level=max(leg.level, order.level))
+    ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
+                                  position_id=leg.position_id or "", side=order.side,
+                                  amount=delta, price=price, fee=fee, realized_pnl=ZERO))
+    return state.with_leg(leg)
+
+
+def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) -> GridState:
+    """Every fill of a reducing order is booked, once, with the exchange's realized P&L where it
+    reports one (issue 16 item 3): the exchange may have applied fills in another order than we
+    learn of them, and its averaging decides each fill's P&L."""
+    cid, pnl = order.client_order_id, fill.realized_pnl
+    if not leg.is_open or leg.entry_price is None:
+        ctx.record(ge.FillWithoutLeg(leg=order.leg, order=cid, amount=fill.amount, price=fill.price,
+                                     realized_pnl=pnl))
+        book(order, order.position_id or "", fill, pnl or ZERO, ctx)
+        return state
+    amount = min(fill.amount, leg.contracts)
+    if fill.amount > leg.contracts:
+        ctx.record(ge.FillExceedsLeg(leg=order.leg, order=cid, amount=fill.amount,
+                                     contracts=leg.contracts))
+    if pnl is None:
+        pnl = q8((fill.price - leg.entry_price) * amount * leg.side.sign)
+    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
+                  fees=leg.fees + fill.fee)
+    book(order, leg.position_id or "", fill, pnl, ctx)
+    state = state.with_leg(leg)
+    if leg.is_open:
+        ctx.record(ge.LegReduced(leg=leg.side, order=cid, amount=amount, price=fill.price))
+        return state
+    reason = {K.TAKE_PROFIT: "take_profit", K.STOP: "stop_loss", K.CLOSE: "stop_loss_bot"}
+    return close_leg(state, leg.side, reason.get(order.purpose, "closed"), ctx)
+
+
+def book(order: Order | None, position_id: str, fill: Fill, pnl: Decimal, ctx: GridCtx,
+         side: str = "") -> None:
+    cid = order.client_order_id if order is not None else "external"
+    ctx.ledger.append(LedgerEntry(client_order_id=cid, position_id=position_id,
+                                  side=order.side if order is not None else side,
+                                  amount=fill.amount, price=fill.price, fee=fill.fee,
+                                  realized_pnl=pnl))
+
+
+def q8(value: Decimal) -> Decimal:
+    """USDT amounts to 8 places, half up, as the venues book realized P&L."""
+    return value.quantize(Decimal("1e-8"), rounding=ROUND_HALF_UP)
+
+
+def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridState:
+    """The leg is flat: book it, then cancel every order it owned and the pending levels of both
+    legs; it reopens once all of those are confirmed gone."""
+    leg = state.leg(side)
+    leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.CLOSED)
+    ctx.record(ge.LegClosed(leg=side, position_id=leg.position_id, reason=reason,
+                            realized_pnl=leg.realized_pnl, fees=leg.fees,
+                            net_pnl=leg.realized_pnl - leg.fees))
+    state = state.with_leg(Leg(side=side, ref_qty=leg.ref_qty))
+    for order in state.orders:
+        if order.cancel_requested_at is None and (order.leg is side or order.purpose is K.LEVEL):
+            state = ctx.cancel(state, order)
+    state = replace(state, reopen=tuple(dict.fromkeys(state.reopen + (side,))),
+                    reopen_after_seq=state.price_seq)
+    if reason in STOPPED_OUT:  # a stop-out waits before the side trades again
+        state = replace(state, next_open_at=max(state.next_open_at,
+                                                ctx.now + ctx.rules.reopen_after_stop_s))
+    if not state.long.is_open and not state.short.is_open:
+        if state.long.ref_qty is not None or state.short.ref_qty is not None:
+            ctx.record(ge.ReferenceQuantitiesCleared(long=state.long.ref_qty,
+                                                     short=state.short.ref_qty))
+        state = replace(state, long=replace(state.long, ref_qty=None),
+                        short=replace(state.short, ref_qty=None))
+    return state
+
+
+def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
+    order = state.order(cid) if cid is not None else None
+    if order is None:
+        return state  # not ours, or already final (a late or repeated report)
+    ctx.record(ge.LegOrderCanceled(order=order.client_order_id, leg=order.leg,
+                                   kind=order.purpose))
+    return state.with_order(order_change(order, OrderStatus.CANCELED))
+
+
+def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state  # not ours, or already final (a late or repeated report)
+    r = ctx.rules
+    status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
+    state = state.with_order(order_change(order, status, last_error=ev.error))
+    ctx.record(ge.LegOrderFailed(order=order.client_order_id, leg=order.leg, kind=order.purpose,
+                                 error=ev.error))
+    leg = _leg_of(state, order)
+    if order.purpose is K.ENTRY:
+        return replace(state, next_open_at=ctx.now + r.open_retry_s)
+    if order.purpose is not K.CLOSE:
+        # maintain retries after retry_s; a stop refused because the price is through it is
+        # replaced by a close in this same decision (maintain: the close is never throttled by
+        # retry_at; issue 16 item 2)
+        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
+    if ev.position_gone or not leg.is_open:
+        ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))
+        return state.with_leg(replace(leg, close_retry_at=ctx.now + r.retry_s))
+    attempts = leg.close_attempts + 1
+    retry_at = ctx.now + r.close_backoff(attempts)
+    state = state.with_leg(replace(leg, close_attempts=attempts, close_retry_at=retry_at))
+    if attempts >= r.max_close_attempts:
+        name = leg.side.value
+        ctx.emit(Escalate(reason=f"{name} leg: close failed {attempts} times",
+                          attempts=attempts, last_error=ev.error))
+        ctx.record(ge.LegEscalated(leg=order.leg, attempts=attempts, last_error=ev.error))
+        state = replace(state, quarantined=True,
+                        quarantine_reason=f"{name} leg close failed {attempts} times: {ev.error}")
+    return state
+
+
+def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> GridState:
+    if blocked != state.entries_blocked:
+        ctx.record(je.EntriesBlocked(reason=reason) if blocked
+                   else je.EntriesAllowed(reason=reason))
+    state = replace(state, entries_blocked=blocked)
+    if blocked:  # a resting level would still grow a position: take them off
+        for order in state.orders:
+            if order.purpose is K.LEVEL and order.cancel_requested_at is None:
+                state = ctx.cancel(state, order)
+    return state

@@ -1,0 +1,130 @@
+"""Reconciliation of a hedge-grid symbol: what the exchange says about our live orders and
+both legs, replayed through the same handlers as live events (trading/grid/handlers.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trading import journal_events as je
+from trading import trailing_stop as ts
+from trading.commands import CancelOrder
+from trading.events import ExchangeOrder, ExternalFill, OrderAccepted, OrderFailed, OrderFilled
+from trading.grid import journal_events as ge
+from trading.grid.context import GridCtx
+from trading.grid.events import GridReconciled
+from trading.grid.handlers import (
+    Fill,
+    book,
+    close_leg,
+    on_accepted,
+    on_canceled,
+    on_failed,
+    on_filled,
+    q8,
+)
+from trading.grid.model import GridState, Leg
+from trading.orders import Order, OrderPurpose, OrderStatus
+from trading.primitives import ZERO, Side
+from trading.transitions import LegPhase, leg_change, order_change
+
+K = OrderPurpose
+
+
+def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
+    if ev.price is not None:
+        state = replace(state, last_price=ev.price, price_seq=state.price_seq + 1)
+    for order in list(state.orders):
+        found = ev.orders.get(order.client_order_id)
+        state = _apply_exchange_order(state, order, found, ctx)
+    for orphan in ev.orphans:
+        ctx.record(je.OrphanCanceled(order=orphan.client_order_id,
+                                     exchange_id=orphan.exchange_id))
+        ctx.emit(CancelOrder(client_order_id=orphan.client_order_id or None,
+                             exchange_id=orphan.exchange_id))
+    for side in (Side.LONG, Side.SHORT):
+        state = _adopt_position(state, side, ev, ctx)
+    return state
+
+
+def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder | None,
+                          ctx: GridCtx) -> GridState:
+    cid = order.client_order_id
+    if found is None:
+        if order.status is OrderStatus.PENDING:
+            failed = OrderFailed(client_order_id=cid, error="never reached the exchange")
+            return on_failed(state, failed, ctx)
+        return on_canceled(state, cid, ctx)
+    done = found.status != "open"
+    if found.filled > order.filled or (found.filled > ZERO and done and order.status.live):
+        average = found.average if found.average is not None else (order.price or ZERO)
+        state = on_filled(state, OrderFilled(client_order_id=cid, exchange_id=found.exchange_id,
+                                             filled=found.filled, average=average, fee=found.fee,
+                                             complete=done, realized_pnl=found.realized_pnl), ctx)
+        current = state.order(cid)
+        if current is None:
+            return state  # final now: it left the live orders
+        order = current
+    if found.status == "open":
+        if order.status is OrderStatus.PENDING:
+            accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)
+            return on_accepted(state, accepted, ctx)
+        return state
+    if found.status == "closed":
+        final = OrderStatus.FILLED if order.filled else OrderStatus.CANCELED
+        return state.with_order(order_change(order, final))
+    if order.status is OrderStatus.PENDING and found.filled == ZERO:
+        failed = OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
+                             never_reached=False)
+        return on_failed(state, failed, ctx)
+    return on_canceled(state, cid, ctx)
+
+
+def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
+    leg = state.leg(side)
+    if not leg.is_open or leg.entry_price is None:
+        return state
+    amount = min(f.amount, leg.contracts)
+    pnl = f.realized_pnl
+    if pnl is None:
+        pnl = q8((f.price - leg.entry_price) * amount * side.sign)
+    book(None, leg.position_id or "", Fill(f.amount, f.price, f.fee, pnl), pnl, ctx, side=f.side)
+    if f.client_order_id:  # the ledger names the exchange's order id of the fill
+        ctx.ledger[-1] = replace(ctx.ledger[-1], client_order_id=f.client_order_id)
+    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
+                  fees=leg.fees + f.fee)
+    state = state.with_leg(leg)
+    if leg.is_open:
+        return state
+    return close_leg(state, side, "closed_on_exchange", ctx)
+
+
+def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
+                    ctx: GridCtx) -> GridState:
+    leg = state.leg(side)
+    ex = ev.positions.get(side)
+    contracts = ex.contracts if ex is not None else ZERO
+    if contracts == leg.contracts:
+        return state
+    if contracts == ZERO:
+        fills = [f for f in ev.external_fills if f.position_side in (side, None)]
+        ctx.record(ge.LegClosedOnExchange(leg=side, ours=leg.contracts, fills=len(fills)))
+        for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3)
+            state = _book_external(state, side, f, ctx)
+        if state.leg(side).is_open:
+            return close_leg(state, side, "closed_on_exchange", ctx)
+        return state
+    assert ex is not None
+    r = ctx.rules
+    if not leg.is_open:
+        leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.OPEN)
+        seq = state.order_seq + 1
+        adopted = Leg(side=side, position_id=f"adopted-{r.client_order_id(seq, K.ENTRY)}",
+                      contracts=contracts, entry_price=ex.entry_price, opened_at=ctx.now,
+                      ref_qty=leg.ref_qty or contracts, anchor=ex.entry_price,
+                      stop_price=ts.initial_stop(side, ex.entry_price, r.stop_loss_pct, r.market))
+        ctx.record(ge.LegAdopted(leg=side, contracts=contracts, entry_price=ex.entry_price,
+                                 stop_price=adopted.stop_price))
+        return replace(state, order_seq=seq).with_leg(adopted)
+    ctx.record(ge.LegAdjusted(leg=side, ours=leg.contracts, exchange=contracts,
+                              entry_price=ex.entry_price))
+    return state.with_leg(replace(leg, contracts=contracts, entry_price=ex.entry_price))

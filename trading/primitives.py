@@ -1,0 +1,42 @@
+"""The smallest shared vocabulary of the domain: sides, zero, and tolerant enum parsing.
+
+Enum values are lower-case; `parse_enum` reads any casing (incident 7: rows written by an older
+version held `WAITING` where the code said `waiting`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import TypeVar
+
+ZERO = Decimal(0)
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_enum(cls: type[E], value: object) -> E:
+    """Read an enum value case-insensitively; raise ValueError naming the allowed values."""
+    text = str(value).strip().lower()
+    for member in cls:
+        if member.value == text:
+            return member
+    allowed = ", ".join(m.value for m in cls)
+    raise ValueError(f"{value!r} is not a valid {cls.__name__} (allowed: {allowed})")
+
+
+class Side(StrEnum):
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.LONG else -1
+
+    @property
+    def entry_order_side(self) -> str:
+        return "buy" if self is Side.LONG else "sell"
+
+    @property
+    def exit_order_side(self) -> str:
+        return "sell" if self is Side.LONG else "buy"
