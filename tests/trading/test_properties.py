@@ -95,7 +95,7 @@ def trips(draw, take_profit: Decimal | None, kinds: tuple[str, ...] = EXITS) -> 
     entry = draw(st.integers(500, 1500))  # 50.0 .. 150.0
     quiet = max(ticks_for(entry, D("0.3")) - 1, 0)  # below activation (0.5 %) and stop (1 %)
     wander = tuple(draw(st.lists(st.integers(-quiet, quiet), max_size=6)))
-    kind = draw(st.sampled_from([k for k in kinds if take_profit is not None or k != "take_profit"]))
+    kind = draw(st.sampled_from([k for k in kinds if take_profit or k != "take_profit"]))
     noise = draw(st.booleans())
     if kind == "signal":
         return Trip(side=side, entry=entry, wander=wander, exit=kind, noise=noise)
@@ -184,7 +184,7 @@ def play(rules: Rules, plan: list[Trip]) -> tuple[Scenario, Run]:
         tick(sc, trip.entry, run, stops, dt=COOLDOWN_GAP_S)
         sc.send(SignalRaised(side=trip.side))
         pos = sc.state.position
-        assert pos is not None, f"trip {n}: {trip.side.value} entry at {price(trip.entry)} not filled"
+        assert pos is not None, f"trip {n}: entry at {price(trip.entry)} not filled"
         amount = rules.market.amount_down(rules.risk.order_size_usdt / price(trip.entry))
         assert pos.entry_price == price(trip.entry) and pos.contracts == amount
         assert sc.state.stop_price is not None, f"trip {n}: no stop after the entry fill"
