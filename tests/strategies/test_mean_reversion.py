@@ -26,10 +26,9 @@ BACK = ["90", "100", "100", "100", "100"]  # z = +0.5 (mean 98, std 4)
 
 
 def strategy(**overrides) -> MeanReversion:
-    args: dict = dict(window=5, entry_z=2.0, exit_z=0.5, min_volatility_pct=0.0, min_volume=0.0,
-                      allow_short=True)
-    args.update(overrides)
-    return MeanReversion(**args)
+    args: dict = {"window": 5, "entry_z": 2.0, "exit_z": 0.5, "min_volatility_pct": 0.0,
+                  "min_volume": 0.0, "allow_short": True}
+    return MeanReversion(**(args | overrides))
 
 
 def feed(s: MeanReversion, prices: list[str], position: Side | None = None,
