@@ -43,19 +43,19 @@ class Durable:
     def __init__(self, db: Path, logs: Path) -> None:
         self.db, self.logs = db, logs
         self.events: dict[int, tuple] = {}
-        self.lines: dict[str, bytes] = {}
+        self.lines: dict[str, bytearray] = {}
 
     def refresh(self) -> None:
         self.events.update(snapshot_events(self.db, max(self.events, default=0)))
         if not self.logs.exists():
             return
         for path in self.logs.glob("*.log"):
-            seen = self.lines.get(path.name, b"")
+            seen = self.lines.setdefault(path.name, bytearray())
             with path.open("rb") as f:
                 if f.seek(0, 2) < len(seen):  # rotated: start over
-                    seen = b""
+                    seen.clear()
                 f.seek(len(seen))
-                self.lines[path.name] = seen + f.read()
+                seen += f.read()
 
     def lost(self) -> tuple[list[int], list[str]]:
         """After the kill: journal rows that are gone or changed, log files that lost lines."""

@@ -1,5 +1,7 @@
-"""kill -9 at chosen moments, at least 20 times, with invariants checked after every restart;
-external signals arrive over HTTP throughout.
+"""kill -9 at chosen moments with invariants checked after every restart; external signals
+arrive over HTTP throughout. CI runs 12 kills (every moment once, then random ones and retries of
+missed moments), about a minute on two cores; each restart costs ~2-4 s of interpreter start and
+reconciliation, so more kills belong in a longer local run.
 
 Every kill moment the run chose must have been reached: proven from the dead bot's files, not
 from a log line seen before the kill (see tests/e2e/chaos_moments.py).
@@ -15,10 +17,11 @@ import pytest
 from tests.e2e.chaos import TARGETS, Chaos
 
 pytestmark = pytest.mark.slow
+CI_KILLS = 12
 
 
 def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path):
-    kills = max(20, int(os.environ.get("CHAOS_KILLS", "20")))
+    kills = max(len(TARGETS), int(os.environ.get("CHAOS_KILLS", CI_KILLS)))
     report = Chaos(tmp_path, seed=int(os.environ.get("CHAOS_SEED", "7"))).run(kills)
     print(report.summary())
     for line in report.evidence + report.misses:
@@ -28,7 +31,7 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path):
     assert report.kills == kills
     assert report.checks > kills * 4
     assert report.violations == [], report.violations[:10]
-    # every moment was chosen (20 kills cycle through all of them first) and reached
+    # every moment was chosen (the first kills cycle through all of them) and reached
     assert set(report.targets) == set(TARGETS), dict(report.targets)
     assert report.unreached() == [], (report.unreached(), report.misses)
     assert sum(report.reached.values()) + len(report.misses) == kills
