@@ -178,7 +178,7 @@ def tick(sc: Scenario, ticks: int, run: Run, stops: dict[str, Decimal], dt: floa
 
 def play(rules: Rules, plan: list[Trip]) -> tuple[Scenario, Run]:
     sc = Scenario(SymbolCore(rules))
-    run, stops = Run(), {}
+    run, stops = Run(), dict[str, Decimal]()
     for n, trip in enumerate(plan):
         sign = trip.side.sign
         tick(sc, trip.entry, run, stops, dt=COOLDOWN_GAP_S)
@@ -195,8 +195,8 @@ def play(rules: Rules, plan: list[Trip]) -> tuple[Scenario, Run]:
             sc.send(SignalRaised(side=trip.side))  # already open: skipped, nothing placed
         if trip.exit == "signal":
             sc.send(SignalRaised(side=None))
-            if sc.state.position is None:
-                last = sc.state.last_price
+            if sc.state.position is None:  # closed at the last price this test sent
+                last = price(trip.entry + sign * (trip.wander[-1] if trip.wander else 0))
                 run.expected_gross.append((last - pos.entry_price) * pos.contracts * pos.side.sign)
         elif trip.exit == "stop":
             tick(sc, trip.entry - sign * trip.fall, run, stops)
