@@ -241,6 +241,7 @@ def check_ledger(rules: Rules, plan: list[Trip]) -> Run:
 def test_ledger_pnl_equals_fills_minus_fees_on_round_trips(example):
     rules, plan = example
     run = check_ledger(rules, plan)
+    event("traded" if run.exits else "no trade")  # the share --hypothesis-show-statistics shows
     for reason in run.exits:
         event(f"closed by {reason}")
     event(f"round trips: {len(run.exits)}")
