@@ -47,8 +47,11 @@ from tests.e2e.chaos_signals import TOKEN, SignalSender, check_signals, lost_in_
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT", "DOGE/USDT:USDT",
            "BNB/USDT:USDT", "ADA/USDT:USDT", "LINK/USDT:USDT", "AVAX/USDT:USDT", "LTC/USDT:USDT"]
 TARGETS = list(MOMENTS)
-MOMENT_TIMEOUT_S = 8.0
-MAX_RETRIES = 2  # a missed moment is tried again by the next kill, at most this many times
+MOMENT_TIMEOUT_S = 15.0
+STARTUP_TIMEOUT_S = 60.0  # includes the interpreter's start, 2-10 s on a loaded machine
+# A missed moment is tried again by the next kill, at most this many times: a kill can land a
+# few ms late on a loaded machine (measured: 3 of 28 in-flight kills missed at load 8 on 2 cores)
+MAX_RETRIES = 4
 # Every exchange call of the paper exchange takes this long: the window in which an order is in
 # flight (intent committed, answer not yet) is at least this wide, so a kill can land in it.
 LATENCY_MS = 25
@@ -202,7 +205,8 @@ class Chaos:
             # start within milliseconds of each other, so a late k would mostly miss
             waiting = replace(moment, inside=starting(self.rng.randrange(len(SYMBOLS) // 2)))
         t0 = time.monotonic()
-        evidence = wait_inside(waiting, self.probe(), MOMENT_TIMEOUT_S,
+        timeout = STARTUP_TIMEOUT_S if target == "startup" else MOMENT_TIMEOUT_S
+        evidence = wait_inside(waiting, self.probe(), timeout,
                                alive=lambda: proc.poll() is None)
         self.report.phase_s["moments"] += time.monotonic() - t0
         self.durable.refresh()
@@ -224,7 +228,7 @@ class Chaos:
             self.report.evidence.append(f"kill {n}: {target}: {proof}")
             self._last_proof = (target, proof)
             return
-        why = (f"not reached within {MOMENT_TIMEOUT_S:.0f}s" if evidence is None
+        why = ("not reached in time" if evidence is None
                else f"reached ({evidence}) but left before the kill landed")
         self.report.misses.append(f"kill {n}: {target} {why}")
         self._last_proof = None

@@ -1,10 +1,11 @@
 """External signals over HTTP across kills: a sender thread and the invariants it must keep.
 
 While the chaos run kills and restarts the bot, `SignalSender` posts signals to the bot's real
-HTTP endpoint on 127.0.0.1: for one symbol an entry and right behind it an exit (the second waits
-in the actor's mailbox while the first one's order is in flight, which is the moment a kill
-loses a mailbox), and now and then an id it already had accepted, which must come back as a
-duplicate, also after a restart. Every answer is kept with the time it arrived.
+HTTP endpoint on 127.0.0.1: for one symbol a burst of entry, exit, entry, exit (the later ones
+wait in the actor's mailbox while the earlier ones' orders are in flight, which is the moment a
+kill loses a mailbox; a burst keeps that window ~100-200 ms wide), and now and then an id it
+already had accepted, which must come back as a duplicate, also after a restart. Every answer
+is kept with the time it arrived.
 
 Invariants (`check_signals`, after every restart once the actors are reconciled):
   acknowledged   every signal answered 202 before the kill was journaled (SignalReceived)
@@ -44,7 +45,7 @@ class Sent:
 
 
 class SignalSender:
-    def __init__(self, *, port: int, symbols: list[str], seed: int, interval_s: float = 0.25,
+    def __init__(self, *, port: int, symbols: list[str], seed: int, interval_s: float = 0.5,
                  prefix: str = "chaos") -> None:
         self.url = f"http://127.0.0.1:{port}/signals"
         self.symbols = symbols
@@ -77,8 +78,9 @@ class SignalSender:
                 continue
             symbol = self.rng.choice(self.symbols)
             side = self.rng.choice(["long", "short"])
-            if self._post(self._next_id(), symbol, side) is not None:
-                self._post(self._next_id(), symbol, "exit")
+            for s in (side, "exit", side, "exit"):
+                if self._post(self._next_id(), symbol, s) is None:
+                    break  # the bot is down
 
     def _next_id(self) -> str:
         self._seq += 1
