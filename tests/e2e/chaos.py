@@ -8,8 +8,11 @@ stop move / close order in flight, the replaced stop's or a closed position's st
 flight, an external signal still in a mailbox, or a random moment); the run polls the bot's
 database and log until the bot is inside it, kills, and proves from the dead bot's files that the
 kill landed inside it. A kill that missed (the bot finished the step first, or never got there
-within 8 s) is reported as a miss and the next kill tries the same moment again.
+in time) is reported as a miss and the next kill tries the same moment again (at most
+MAX_RETRIES times; the pytest wrapper fails if a moment is never reached).
 External signals (tests/e2e/chaos_signals.py) arrive over HTTP throughout, across every kill.
+
+A port for the signal endpoint is picked free before the run and reused by every restart.
 
 Invariants checked after every kill and restart:
   events     every journal row committed before the kill is still there, unchanged
@@ -130,7 +133,8 @@ class Chaos:
         self.sender = SignalSender(port=port, symbols=SYMBOLS, seed=seed) if port else None
         self._plan: dict[int, str] = {}
         self.durable = Durable(self.db, self.data / "logs")
-        self._last_proof: tuple[str, str] | None = None
+        self._in_mailbox: list[str] = []
+        """Signal ids a kill proved to be in a mailbox, until a restart's check sees them."""
 
     @property
     def db(self) -> Path:
@@ -226,12 +230,12 @@ class Chaos:
         if proof is not None:
             self.report.reached[target] += 1
             self.report.evidence.append(f"kill {n}: {target}: {proof}")
-            self._last_proof = (target, proof)
+            if target == "signal_in_mailbox":
+                self._in_mailbox.append(proof.split()[-1])
             return
         why = ("not reached in time" if evidence is None
                else f"reached ({evidence}) but left before the kill landed")
         self.report.misses.append(f"kill {n}: {target} {why}")
-        self._last_proof = None
 
     def _restart_and_check(self, killed_at: float) -> None:
         t0 = self.start()
@@ -254,11 +258,10 @@ class Chaos:
         for problem in check_signals(self.db, self.sender.snapshot(), killed_at, restarted_at):
             self.report.check(False, problem)
         self.report.check(True, "signals")
-        proof = self._last_proof
-        if proof is not None and proof[0] == "signal_in_mailbox":
-            sid = proof[1].split()[-1]
+        for sid in self._in_mailbox:
             self.report.check(lost_in_mailbox(self.db, sid),
                               f"signal {sid} killed in a mailbox was not recorded as lost")
+        self._in_mailbox.clear()
 
     def _check_no_guesswork(self) -> None:
         """Every order here is the bot's own, so reconciliation must never have to adopt an
@@ -332,7 +335,6 @@ class Chaos:
         # one last start to reconcile anything the last moments left behind, then stop
         stopped_at, t0 = time.time(), self.start()
         wait_reconciled(self.data, self.proc.pid)
-        self._last_proof = None
         self._check_signals(stopped_at, t0)
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
