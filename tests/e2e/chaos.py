@@ -201,7 +201,6 @@ class Chaos:
         moment = MOMENTS[target]
         assert self.proc is not None
         proc = self.proc
-        self.durable.refresh()
         if target == "random":
             time.sleep(self.rng.uniform(0.05, 2.0))
         waiting = moment
@@ -210,11 +209,10 @@ class Chaos:
             waiting = replace(moment, inside=starting(self.rng.randrange(len(SYMBOLS) // 2)))
         t0 = time.monotonic()
         timeout = STARTUP_TIMEOUT_S if target == "startup" else MOMENT_TIMEOUT_S
-        evidence = wait_inside(waiting, self.probe(), timeout,
-                               alive=lambda: proc.poll() is None)
+        evidence = wait_inside(waiting, self.probe(), timeout, alive=lambda: proc.poll() is None,
+                               before_each=self.durable.refresh)
+        os.kill(proc.pid, signal.SIGKILL)  # at once: the bot may leave the moment any time
         self.report.phase_s["moments"] += time.monotonic() - t0
-        self.durable.refresh()
-        os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         killed_at = time.time()
         self.report.kills += 1

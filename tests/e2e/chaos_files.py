@@ -37,7 +37,7 @@ def snapshot_events(db: Path, after_id: int = 0) -> dict[int, tuple]:
 
 class Durable:
     """What was durable before a kill: journal rows and log bytes, read incrementally so the
-    last read before the kill (right after the moment was reached) takes about a millisecond,
+    last read before the kill (just before the moment is seen) takes about a millisecond,
     and the kill lands while the bot is still inside the moment."""
 
     def __init__(self, db: Path, logs: Path) -> None:

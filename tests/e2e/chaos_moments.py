@@ -146,10 +146,14 @@ MOMENTS: dict[str, Moment] = {m.name: m for m in (
 
 
 def wait_inside(moment: Moment, probe: Probe, timeout: float, alive: Callable[[], bool],
+                before_each: Callable[[], None] = lambda: None,
                 poll_s: float = 0.002) -> str | None:
-    """Poll until the bot is inside `moment` (evidence) or `timeout` passes or it died (None)."""
+    """Poll until the bot is inside `moment` (evidence) or `timeout` passes or it died (None).
+    `before_each` runs before every look (the caller's snapshot of what is durable), so the
+    caller can kill the moment this returns evidence."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and alive():
+        before_each()
         evidence = moment.inside(probe)
         if evidence is not None:
             return evidence
