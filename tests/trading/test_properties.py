@@ -35,6 +35,9 @@ FEE_RATE = D("0.0005")
 COOLDOWN_GAP_S = 200  # > make_rules' cooldown_after_loss_s (120): every planned entry may enter
 EXITS = ("signal", "stop", "trailing", "take_profit")
 MIN_SHARE = 0.9
+RISK = make_rules().risk  # the levels the paths are built to cross (or to stay inside)
+STOP, ACTIVATION, CALLBACK = RISK.stop_loss_pct, RISK.trailing_activation_pct, \
+    RISK.trailing_callback_pct
 
 sides = st.sampled_from([Side.LONG, Side.SHORT])
 
@@ -77,7 +80,7 @@ class Trip:
     """Offsets from the entry in ticks, all inside the quiet zone (no level is crossed)."""
     exit: str
     run: tuple[int, ...] = ()
-    """In-favour offsets (ticks) of a trailing or take-profit run, increasing."""
+    """In-favour offsets (ticks) of a trailing or take-profit run, never decreasing."""
     fall: int = 0
     """Ticks the price falls back from the run's peak (trailing) or jumps against (stop)."""
     noise: bool = False
@@ -93,27 +96,28 @@ def ticks_for(entry: int, pct: Decimal) -> int:
 def trips(draw, take_profit: Decimal | None, kinds: tuple[str, ...] = EXITS) -> Trip:
     side = draw(sides)
     entry = draw(st.integers(500, 1500))  # 50.0 .. 150.0
-    quiet = max(ticks_for(entry, D("0.3")) - 1, 0)  # below activation (0.5 %) and stop (1 %)
+    quiet = max(ticks_for(entry, min(ACTIVATION, STOP) / 2) - 1, 0)  # crosses no level
     wander = tuple(draw(st.lists(st.integers(-quiet, quiet), max_size=6)))
     kind = draw(st.sampled_from([k for k in kinds if take_profit or k != "take_profit"]))
     noise = draw(st.booleans())
     if kind == "signal":
         return Trip(side=side, entry=entry, wander=wander, exit=kind, noise=noise)
-    if kind == "stop":  # a gap through the 1 % stop, up to 4 % against
-        gap = ticks_for(entry, D("1")) + 2 + draw(st.integers(0, ticks_for(entry, D("3"))))
+    if kind == "stop":  # a gap through the stop, up to 3 % beyond it
+        gap = ticks_for(entry, STOP) + 2 + draw(st.integers(0, ticks_for(entry, D("3"))))
         return Trip(side=side, entry=entry, wander=wander, exit=kind, fall=gap, noise=noise)
     if kind == "take_profit":
         assert take_profit is not None
         top = ticks_for(entry, take_profit) + draw(st.integers(0, 5))
         return Trip(side=side, entry=entry, wander=wander, exit=kind, run=(top,), noise=noise)
-    # trailing: past the 0.5 % activation in 1-4 rising steps, then back through the 0.3 % callback
+    # trailing: past the activation in 1-4 rising steps, then back through the callback
     steps = draw(st.lists(st.integers(1, max(ticks_for(entry, D("0.8")), 1)), min_size=1,
                           max_size=4))
-    run, level = [], ticks_for(entry, D("0.5")) + 1
+    run, level = [], ticks_for(entry, ACTIVATION) + 1
+    below_tp = ticks_for(entry, take_profit) - 1 if take_profit else None  # a trailing exit
     for s in steps:
-        level += s
+        level = level + s if below_tp is None else min(level + s, below_tp)
         run.append(level)
-    callback = ticks_for(entry + run[-1], D("0.3")) + 2  # just through the trigger
+    callback = ticks_for(entry + run[-1], CALLBACK) + 2  # just through the trigger
     fall = max(run[-1], callback) if draw(st.booleans()) else callback  # or back to the entry
     return Trip(side=side, entry=entry, wander=wander, exit=kind, run=tuple(run), fall=fall,
                 noise=noise)
