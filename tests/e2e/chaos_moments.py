@@ -95,11 +95,12 @@ def starting(at_least: int = 0) -> Predicate:
 
 def _old_stop_cancel(p: Probe) -> str | None:
     """The new stop is acknowledged (committed as open), the old one it replaces is still open
-    in the bot's view: the cancel of the old stop is in flight."""
+    in the bot's view: the cancel of the old stop is in flight. The new stop was made by this
+    process (a pair left over from an earlier kill, being reconciled, does not count)."""
     return _first(p.query(
         "SELECT o.symbol, o.client_order_id FROM orders o JOIN orders n "
         "ON n.replaces = o.client_order_id WHERE o.status = 'open' AND n.status = 'open' "
-        "AND n.updated_at >= ? LIMIT 1", p.since))
+        "AND n.created_at >= ? LIMIT 1", p.since))
 
 
 def _cancel_after_close(p: Probe) -> str | None:
