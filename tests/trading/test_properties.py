@@ -35,6 +35,8 @@ FEE_RATE = D("0.0005")
 COOLDOWN_GAP_S = 200  # > make_rules' cooldown_after_loss_s (120): every planned entry may enter
 EXITS = ("signal", "stop", "trailing", "take_profit")
 MIN_SHARE = 0.9
+STOP_FILLS = ("whole", "parts", "repeat")
+EXIT_FILLS = {"whole": 1, "parts": 2, "repeat": 1}  # ledger rows a stop fill must book
 RISK = make_rules().risk  # the levels the paths are built to cross (or to stay inside)
 STOP, ACTIVATION, CALLBACK = RISK.stop_loss_pct, RISK.trailing_activation_pct, \
     RISK.trailing_callback_pct
@@ -85,6 +87,9 @@ class Trip:
     """Ticks the price falls back from the run's peak (trailing) or jumps against (stop)."""
     noise: bool = False
     """Send a redundant entry signal while the position is open (it must be skipped)."""
+    stop_fill: str = "whole"
+    """How the exchange reports a stop's fill: "whole", in two "parts" (cumulative reports),
+    or whole and then the same report again ("repeat": it must book nothing the second time)."""
 
 
 def ticks_for(entry: int, pct: Decimal) -> int:
@@ -102,9 +107,11 @@ def trips(draw, take_profit: Decimal | None, kinds: tuple[str, ...] = EXITS) -> 
     noise = draw(st.booleans())
     if kind == "signal":
         return Trip(side=side, entry=entry, wander=wander, exit=kind, noise=noise)
+    how = draw(st.sampled_from(STOP_FILLS))
     if kind == "stop":  # a gap through the stop, up to 3 % beyond it
         gap = ticks_for(entry, STOP) + 2 + draw(st.integers(0, ticks_for(entry, D("3"))))
-        return Trip(side=side, entry=entry, wander=wander, exit=kind, fall=gap, noise=noise)
+        return Trip(side=side, entry=entry, wander=wander, exit=kind, fall=gap, noise=noise,
+                    stop_fill=how)
     if kind == "take_profit":
         assert take_profit is not None
         top = ticks_for(entry, take_profit) + draw(st.integers(0, 5))
@@ -120,7 +127,7 @@ def trips(draw, take_profit: Decimal | None, kinds: tuple[str, ...] = EXITS) -> 
     callback = ticks_for(entry + run[-1], CALLBACK) + 2  # just through the trigger
     fall = max(run[-1], callback) if draw(st.booleans()) else callback  # or back to the entry
     return Trip(side=side, entry=entry, wander=wander, exit=kind, run=tuple(run), fall=fall,
-                noise=noise)
+                noise=noise, stop_fill=how)
 
 
 @st.composite
@@ -141,33 +148,45 @@ class Run:
     expected_gross: list[Decimal] = field(default_factory=list)
     stop_moves: int = 0
     exits: list[str] = field(default_factory=list)
+    stop_fills: dict[str, str] = field(default_factory=dict)
+    """position id -> how the exchange reported the stop fill that closed it."""
 
 
 def price(ticks: int) -> Decimal:
     return D(ticks) * TICK
 
 
-def fill_crossed_stops(sc: Scenario, at: Decimal) -> bool:
+def fill_crossed_stops(sc: Scenario, at: Decimal, how: str, run: Run) -> None:
     """The exchange's part Scenario does not play: a resting stop-market order fills when the
-    price reaches its trigger, at that price (a gap fills beyond the trigger). True if one did."""
+    price reaches its trigger, at that price (a gap fills beyond the trigger), reported `how`."""
     pos = sc.state.position
     if pos is None:
-        return False
+        return
     for o in sc.state.live_orders(OrderPurpose.STOP):
         if o.status is OrderStatus.OPEN and o.stop_price is not None and \
                 ts.crossed_against(pos.side, at, o.stop_price):
-            sc.send(OrderFilled(client_order_id=o.client_order_id, exchange_id=o.exchange_id,
-                                filled=o.amount, average=at, fee=o.amount * at * FEE_RATE))
-            return True
-    return False
+            run.stop_fills[pos.position_id] = how
+            reports = [o.amount]
+            if how == "parts":
+                reports = [sc.core.rules.market.amount_down(o.amount / 2), o.amount]
+            elif how == "repeat":
+                reports = [o.amount, o.amount]
+            for n, filled in enumerate(reports, 1):  # cumulative, as the exchange reports
+                sc.send(OrderFilled(client_order_id=o.client_order_id, exchange_id=o.exchange_id,
+                                    filled=filled, average=at, fee=filled * at * FEE_RATE,
+                                    complete=filled == o.amount))
+                assert how != "parts" or n == 2 or sc.state.position is not None, \
+                    "a partial stop fill closed the whole position"
+            return
 
 
-def tick(sc: Scenario, ticks: int, run: Run, stops: dict[str, Decimal], dt: float = 1) -> None:
+def tick(sc: Scenario, ticks: int, run: Run, stops: dict[str, Decimal], dt: float = 1,
+         how: str = "whole") -> None:
     """One price: the core's own reaction, then the exchange's (a crossed stop fills)."""
     pos_before = sc.state.position
     p = price(ticks)
     sc.send(PriceTicked(price=p), dt=dt)
-    fill_crossed_stops(sc, p)
+    fill_crossed_stops(sc, p, how, run)
     pos = sc.state.position
     if pos is not None and sc.state.stop_price is not None:
         prev = stops.get(pos.position_id)
@@ -203,12 +222,13 @@ def play(rules: Rules, plan: list[Trip]) -> tuple[Scenario, Run]:
                 last = price(trip.entry + sign * (trip.wander[-1] if trip.wander else 0))
                 run.expected_gross.append((last - pos.entry_price) * pos.contracts * pos.side.sign)
         elif trip.exit == "stop":
-            tick(sc, trip.entry - sign * trip.fall, run, stops)
+            tick(sc, trip.entry - sign * trip.fall, run, stops, how=trip.stop_fill)
         else:
             for off in trip.run:
-                tick(sc, trip.entry + sign * off, run, stops)
+                tick(sc, trip.entry + sign * off, run, stops, how=trip.stop_fill)
             if trip.fall:
-                tick(sc, trip.entry + sign * (trip.run[-1] - trip.fall), run, stops)
+                tick(sc, trip.entry + sign * (trip.run[-1] - trip.fall), run, stops,
+                     how=trip.stop_fill)
         assert sc.state.position is None, f"trip {n} ({trip.exit}) did not close: {sc.state}"
     return sc, run
 
@@ -223,18 +243,20 @@ def check_ledger(rules: Rules, plan: list[Trip]) -> Run:
     assert len(closed) == len(plan), "every planned round trip opens and closes one position"
     run.exits = [c["reason"] for c in closed]
     ledger = sc.ledger()
-    fills = [entry.client_order_id for entry in ledger]
-    assert len(fills) == len(set(fills)), "a fill was booked twice"
     for c, gross in zip(closed, run.expected_gross, strict=True):
-        mine = [e for e in ledger if e.position_id == c["position_id"]]
-        assert len(mine) == 2, f"one entry fill and one exit fill per position: {mine}"
-        entry, exit_ = mine
+        entry, *exits = [e for e in ledger if e.position_id == c["position_id"]]
+        # every fill booked once: as many rows as the exchange reported new quantity, and the
+        # exits add up to the entry (a repeated cumulative report books nothing)
+        assert len(exits) == EXIT_FILLS.get(run.stop_fills.get(c["position_id"], "whole")), exits
+        assert sum((e.amount for e in exits), D(0)) == entry.amount
         # P&L from the fills themselves, and from the prices this test sent (the hand model)
         sign = Side(c["side"]).sign
-        assert exit_.realized_pnl == (exit_.price - entry.price) * exit_.amount * sign
-        assert exit_.realized_pnl == gross == D(c["realized_pnl"])
-        assert D(c["fees"]) == entry.fee + exit_.fee
-        assert D(c["net_pnl"]) == gross - entry.fee - exit_.fee
+        realized = sum((e.realized_pnl for e in exits), D(0))
+        assert realized == sum(((e.price - entry.price) * e.amount * sign for e in exits), D(0))
+        assert realized == gross == D(c["realized_pnl"])
+        fees = entry.fee + sum((e.fee for e in exits), D(0))
+        assert D(c["fees"]) == fees
+        assert D(c["net_pnl"]) == gross - fees
     booked = sum((e.realized_pnl - e.fee for e in ledger), D(0))
     assert booked == sum((D(c["net_pnl"]) for c in closed), D(0))
     return run
@@ -248,6 +270,8 @@ def test_ledger_pnl_equals_fills_minus_fees_on_round_trips(example):
     event("traded" if run.exits else "no trade")  # the share --hypothesis-show-statistics shows
     for reason in run.exits:
         event(f"closed by {reason}")
+    for how in run.stop_fills.values():
+        event(f"stop fill reported {how}")
     event(f"round trips: {len(run.exits)}")
     target(float(len(run.exits)), label="closed positions")
 
