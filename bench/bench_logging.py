@@ -2,7 +2,11 @@
 `logger.bind(symbol=...)` to bot.log and <symbol>.log), with 1 and 500 threads each logging bound
 to its own symbol. Flat means lines/s at 500 threads close to lines/s at 1 thread.
 
-    python bench/bench_logging.py [--runs 5] [--lines 40000] [--threads 1,500]
+`--symbols 1,500` adds the single-thread view: one thread logging round-robin through 1 and 500
+symbol-bound loggers (one sink per symbol would make the 500 case slower; the dispatching sink
+should keep it flat). This replaced a test that could only print the same numbers.
+
+    python bench/bench_logging.py [--runs 5] [--lines 40000] [--threads 1,500] [--symbols 1,500]
 """
 
 from __future__ import annotations
@@ -11,8 +15,15 @@ import argparse
 import threading
 import time
 
-from common import (  # noqa: I001 - common puts the repository on sys.path
-    CpuMeter, TempDir, fmt, header, pct, symbols, table, write_json,
+from common import (  # common puts the repository on sys.path: import it first
+    CpuMeter,
+    TempDir,
+    fmt,
+    header,
+    pct,
+    symbols,
+    table,
+    write_json,
 )
 from loguru import logger
 
@@ -44,6 +55,36 @@ def run(logs_dir, n_threads: int, lines: int) -> dict:
         return {"rate": per * n_threads / wall, "cpu_per_wall": cpu.ratio, "lines": per * n_threads}
     finally:
         streams.close()
+
+
+def run_symbols(logs_dir, n_symbols: int, lines: int) -> dict:
+    """One thread, `n_symbols` bound loggers used round-robin: the cost of many symbols alone,
+    without thread switching."""
+    streams = setup_logging(logs_dir, level="INFO", console=False)
+    try:
+        bound = [logger.bind(symbol=s) for s in symbols(n_symbols)]
+        with CpuMeter() as cpu:
+            t0 = time.perf_counter()
+            for i in range(lines):
+                bound[i % n_symbols].info("tick {} price {}", i, 1.25)
+            wall = time.perf_counter() - t0
+        return {"rate": lines / wall, "cpu_per_wall": cpu.ratio, "lines": lines}
+    finally:
+        streams.close()
+
+
+def symbols_table(res: dict[int, list[dict]]) -> str:
+    sizes = sorted(res)
+    base = pct([x["rate"] for x in res[sizes[0]]], 50)
+    rows = []
+    for n in sizes:
+        rates = [x["rate"] for x in res[n]]
+        rows.append([f"1 thread, {n} symbol(s)", len(rates), fmt(pct(rates, 50), "/s"),
+                     fmt(min(rates), "/s"), fmt(pct(rates, 50) / base, "x"),
+                     f"{pct([x['cpu_per_wall'] for x in res[n]], 50):.2f}"])
+    return table("Logging lines/s, one thread, symbols round-robin",
+                 ["config", "runs", "median", "worst run", f"vs {sizes[0]} symbol", "cpu/wall"],
+                 rows)
 
 
 def reference(kind: str, n_threads: int, lines: int) -> dict:
@@ -84,15 +125,21 @@ def main() -> dict:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--lines", type=int, default=40000)
     ap.add_argument("--threads", default="1,500")
+    ap.add_argument("--symbols", default="1,500",
+                    help="single-thread runs over this many symbols ('' to skip)")
     args = ap.parse_args()
     header("bench_logging", f"{args.lines} lines per run")
     sizes = [int(x) for x in args.threads.split(",")]
+    sym_sizes = [int(x) for x in args.symbols.split(",") if x]
     tmp = TempDir("logging")
     res: dict = {n: [] for n in sizes}
+    sym_res: dict = {n: [] for n in sym_sizes}
     try:
         for r in range(args.runs):  # interleaved
             for n in sizes:
                 res[n].append(run(tmp.sub(f"r{r}-{n}"), n, args.lines))
+            for n in sym_sizes:
+                sym_res[n].append(run_symbols(tmp.sub(f"r{r}-s{n}"), n, args.lines))
     finally:
         tmp.cleanup()
     refs: dict = {}
@@ -117,7 +164,10 @@ def main() -> dict:
     top = pct([x["rate"] for x in res[sizes[-1]]], 50)
     print(f"  target >= 50k lines/s at {sizes[-1]} threads and flat: "
           f"{'MET' if top >= 50_000 and top / base >= 0.8 else 'MISSED'} ({top:,.0f}/s, {top / base:.2f}x of {sizes[0]})")
+    if sym_sizes:
+        print(symbols_table(sym_res))
     out = {"config": vars(args), "rates": {n: [x["rate"] for x in res[n]] for n in sizes},
+           "single_thread_symbols": {n: [x["rate"] for x in sym_res[n]] for n in sym_sizes},
            "references": {f"{k}-{n}": [x["rate"] for x in v] for (k, n), v in refs.items()}}
     write_json("logging", out)
     return out

@@ -1,7 +1,18 @@
 """Chaos run: start the bot as a subprocess, SIGKILL it at chosen moments, restart, check.
 
 Run it directly for a long run:  python -m tests.e2e.chaos --kills 100
-The pytest wrapper (tests/e2e/test_chaos.py) runs it with 20+ kills in CI.
+The pytest wrapper (tests/e2e/test_chaos.py) runs it with 12 kills in CI.
+
+Kill moments (tests/e2e/chaos_moments.py): each kill targets one (startup, an entry / first stop /
+stop move / close order in flight, the replaced stop's or a closed position's stop cancel in
+flight, an external signal still in a mailbox, or a random moment); the run polls the bot's
+database and log until the bot is inside it, kills, and proves from the dead bot's files that the
+kill landed inside it. A kill that missed (the bot finished the step first, or never got there
+in time) is reported as a miss and the next kill tries the same moment again (at most
+MAX_RETRIES times; the pytest wrapper fails if a moment is never reached).
+External signals (tests/e2e/chaos_signals.py) arrive over HTTP throughout, across every kill.
+
+A port for the signal endpoint is picked free before the run and reused by every restart.
 
 Invariants checked after every kill and restart:
   events     every journal row committed before the kill is still there, unchanged
@@ -12,30 +23,41 @@ Invariants checked after every kill and restart:
   ledger     every fill the bot booked matches the exchange's fills for that order (no phantom,
              no double booking); after reconciliation every earlier exchange fill is booked,
              and at the end the ledger's realized P&L equals the exchange's, to the cent and below
+  signals    see chaos_signals.py: acknowledged signals journaled, none received twice, each
+             handled or skipped (a signal killed in a mailbox is skipped as lost), one entry each
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import signal
-import sqlite3
+import socket
 import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from tests.e2e.bot_process import start_bot, write_config
+from tests.e2e.chaos_files import Durable, bot_fills, exchange_fills, ro, wait_reconciled
+from tests.e2e.chaos_moments import MOMENTS, Probe, starting, wait_inside
+from tests.e2e.chaos_signals import TOKEN, SignalSender, check_signals, lost_in_mailbox
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT", "DOGE/USDT:USDT",
            "BNB/USDT:USDT", "ADA/USDT:USDT", "LINK/USDT:USDT", "AVAX/USDT:USDT", "LTC/USDT:USDT"]
-TARGETS = ["startup", "EntryRequested", "StopMoveRequested", "CloseRequested", "StopPlaced",
-           "PositionClosed", "random"]
+TARGETS = list(MOMENTS)
+MOMENT_TIMEOUT_S = 15.0
+STARTUP_TIMEOUT_S = 60.0  # includes the interpreter's start, 2-10 s on a loaded machine
+# A missed moment is tried again by the next kill, at most this many times: a kill can land a
+# few ms late on a loaded machine (measured: 3 of 28 in-flight kills missed at load 8 on 2 cores)
+MAX_RETRIES = 4
+# Every exchange call of the paper exchange takes this long: the window in which an order is in
+# flight (intent committed, answer not yet) is at least this wide, so a kill can land in it.
+LATENCY_MS = 25
 
 
 @dataclass
@@ -44,128 +66,75 @@ class Report:
     checks: int = 0
     violations: list[str] = field(default_factory=list)
     targets: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """Kills per chosen moment."""
+    reached: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    """Kills proven (from the dead bot's files) to have landed inside their chosen moment."""
+    misses: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
     restart_s: list[float] = field(default_factory=list)
+    signals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    phase_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Wall time per phase of the run (waiting for moments, restarting, checking)."""
 
     def check(self, ok: bool, what: str) -> None:
         self.checks += 1
         if not ok:
             self.violations.append(what)
 
+    def unreached(self) -> list[str]:
+        """Moments chosen at least once and never reached."""
+        return [t for t in self.targets if not self.reached.get(t)]
+
     def summary(self) -> str:
         rs = sorted(self.restart_s)
         med = rs[len(rs) // 2] if rs else 0.0
         return (f"chaos: kills={self.kills} invariant_checks={self.checks} "
-                f"violations={len(self.violations)} kill_moments={dict(self.targets)} "
-                f"restart_to_reconciled_median_s={med:.2f} max_s={max(rs, default=0):.2f}")
+                f"violations={len(self.violations)} kill_moments_chosen={dict(self.targets)} "
+                f"reached={dict(self.reached)} misses={len(self.misses)} "
+                f"signals={dict(self.signals)} "
+                f"restart_to_reconciled_median_s={med:.2f} max_s={max(rs, default=0):.2f} "
+                f"time_s={ {k: round(v, 1) for k, v in self.phase_s.items()} }")
 
 
-def chaos_config(path: Path) -> Path:
-    return write_config(
-        path, SYMBOLS,
-        bot={"status_interval_s": 0.2},
-        exchange={"poll_interval_s": 0.05},
-        strategy={"window": 5, "entry_z": 0.8, "exit_z": 0.1, "min_volatility_pct": 0},
-        risk={"order_size_usdt": 50, "stop_loss_pct": 0.4, "trailing_activation_pct": 0.15,
-              "trailing_callback_pct": 0.1, "trailing_step_pct": 0.03, "cooldown_after_loss_s": 0},
-        supervision={"reconcile_interval_s": 3},
-        paper={"latency_ms": 2, "step_ms": 50, "speed": 5000.0},
-        logging={"console": False},
-    )
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def ro(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    con.execute("PRAGMA busy_timeout=30000")
-    return con
-
-
-def snapshot_events(db: Path) -> dict[int, tuple]:
-    if not db.exists():
-        return {}
-    con = ro(db)
-    try:
-        return {r[0]: r[1:] for r in con.execute(
-            "SELECT id, symbol, type, data, correlation_id, created_at, recorded_at FROM events")}
-    finally:
-        con.close()
-
-
-def snapshot_logs(logs: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in logs.glob("*.log")} if logs.exists() else {}
-
-
-def wait_log_line(logs: Path, needle: str, after: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    path = logs / "bot.log"
-    while time.monotonic() < deadline:
-        if path.exists():
-            data = path.read_bytes()[after:]
-            if needle.encode() in data:
-                return True
-        time.sleep(0.005)
-    return False
-
-
-def read_status(data: Path) -> dict | None:
-    try:
-        return json.loads((data / "status.json").read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def wait_reconciled(data: Path, pid: int, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        s = read_status(data)
-        if s and s["bot"].get("pid") == pid and s["bot"].get("running") and s["actors"] and all(
-                a["state"] == "running" and a["reconciled"] for a in s["actors"]):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def exchange_fills(paper: Path) -> dict[str, tuple[Decimal, Decimal, Decimal, int]]:
-    """Per client order id: (amount, fee, realized, newest ts) from the paper exchange."""
-    con = ro(paper)
-    try:
-        cols = {r[1] for r in con.execute("PRAGMA table_info(trades)")}
-        rows = con.execute("SELECT client_order_id, amount, fee, realized_pnl, ts FROM trades").fetchall() \
-            if "realized_pnl" in cols else []
-    finally:
-        con.close()
-    out: dict[str, list] = {}
-    for cid, amount, fee, realized, ts in rows:
-        a = out.setdefault(cid or "", [Decimal(0), Decimal(0), Decimal(0), 0])
-        a[0] += Decimal(amount)
-        a[1] += Decimal(fee)
-        a[2] += Decimal(realized)
-        a[3] = max(a[3], int(ts))
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def bot_fills(db: Path) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    con = ro(db)
-    try:
-        rows = con.execute("SELECT client_order_id, amount, fee, realized_pnl FROM fills").fetchall()
-    finally:
-        con.close()
-    out: dict[str, list] = {}
-    for cid, amount, fee, realized in rows:
-        a = out.setdefault(cid, [Decimal(0), Decimal(0), Decimal(0)])
-        a[0] += Decimal(amount)
-        a[1] += Decimal(fee)
-        a[2] += Decimal(realized)
-    return {k: tuple(v) for k, v in out.items()}
+def chaos_config(path: Path, signal_port: int | None = None) -> Path:
+    sections: dict = {
+        "bot": {"status_interval_s": 0.2},
+        "exchange": {"poll_interval_s": 0.05},
+        "strategy": {"window": 5, "entry_z": 0.8, "exit_z": 0.1, "min_volatility_pct": 0},
+        "risk": {"order_size_usdt": 50, "stop_loss_pct": 0.4, "trailing_activation_pct": 0.15,
+                 "trailing_callback_pct": 0.1, "trailing_step_pct": 0.03,
+                 "cooldown_after_loss_s": 0},
+        "supervision": {"reconcile_interval_s": 3},
+        "paper": {"latency_ms": LATENCY_MS, "step_ms": 50, "speed": 5000.0},
+        "logging": {"console": False},
+    }
+    if signal_port is not None:
+        sections["signals"] = {"enabled": True, "port": signal_port}
+    return write_config(path, SYMBOLS, **sections)
 
 
 class Chaos:
-    def __init__(self, workdir: Path, seed: int = 1) -> None:
+    def __init__(self, workdir: Path, seed: int = 1, signals: bool = True) -> None:
         self.dir = workdir
         self.data = workdir / "data"
-        self.config = chaos_config(workdir / "chaos.toml")
+        port = free_port() if signals else None
+        self.config = chaos_config(workdir / "chaos.toml", port)
         self.rng = random.Random(seed)
         self.report = Report()
         self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.log_offset = 0
+        self.sender = SignalSender(port=port, symbols=SYMBOLS, seed=seed) if port else None
+        self._plan: dict[int, str] = {}
+        self.durable = Durable(self.db, self.data / "logs")
+        self._in_mailbox: list[str] = []
+        """Signal ids a kill proved to be in a mailbox, until a restart's check sees them."""
 
     @property
     def db(self) -> Path:
@@ -175,62 +144,122 @@ class Chaos:
     def paper(self) -> Path:
         return self.data / "paper_exchange.sqlite"
 
+    @property
+    def bot_log(self) -> Path:
+        return self.data / "logs" / "bot.log"
+
     def start(self) -> float:
-        started = time.time()
-        self.proc = start_bot(self.config, self.data)
-        return started
+        self.log_offset = self.bot_log.stat().st_size if self.bot_log.exists() else 0
+        self.started_at = time.time()
+        self.proc = start_bot(self.config, self.data, env={**os.environ, "BOT_SIGNAL_TOKEN": TOKEN})
+        return self.started_at
+
+    def probe(self) -> Probe:
+        assert self.proc is not None
+        return Probe(db=self.db, log=self.bot_log, log_offset=self.log_offset,
+                     since=self.started_at, actors=len(SYMBOLS), pid=self.proc.pid)
 
     def run(self, kills: int) -> Report:
-        started = self.start()
+        self.start()
+        if self.sender is not None:
+            self.sender.start()
         try:
             for n in range(kills):
-                self._one_kill(n, started)
-                started = self._restart_and_check()
+                killed_at = self._one_kill(n)
+                if n + 1 < kills and self._choose(n + 1) == "startup":
+                    # the next kill interrupts this start; the restart after it checks both
+                    self.start()
+                else:
+                    self._restart_and_check(killed_at)
+            if self.sender is not None:
+                self.sender.stop()
+                for s in self.sender.snapshot():
+                    self.report.signals[str(s.status or "no answer")] += 1
+            t0 = time.monotonic()
             self._final_check()
+            self.report.phase_s["final"] += time.monotonic() - t0
         finally:
+            if self.sender is not None:
+                self.sender.stop()
             if self.proc and self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
         return self.report
 
-    def _one_kill(self, n: int, started: float) -> None:
-        target = TARGETS[n % len(TARGETS)] if n < len(TARGETS) else self.rng.choice(TARGETS)
-        logs = self.data / "logs"
-        offset = (logs / "bot.log").stat().st_size if (logs / "bot.log").exists() else 0
-        if target == "startup":
-            time.sleep(self.rng.uniform(0.0, 0.3))
-            wait_log_line(logs, "reconciled", offset, 10)
-        elif target == "random":
-            time.sleep(self.rng.uniform(0.05, 2.0))
-        elif not wait_log_line(logs, target, offset, 8):
-            target = "timeout"
-        time.sleep(self.rng.uniform(0, 0.02))
-        events = snapshot_events(self.db)
-        lines = snapshot_logs(logs)
+    def _choose(self, n: int) -> str:
+        """Kill n's moment: the first moment not reached yet (a missed one is tried again, up to
+        MAX_RETRIES more times), then moments at random. Asked again for the same n, the same
+        answer (the run peeks at the next kill's moment)."""
+        if n not in self._plan:
+            todo = [t for t in TARGETS if not self.report.reached.get(t)
+                    and self.report.targets.get(t, 0) <= MAX_RETRIES]
+            self._plan[n] = todo[0] if todo else self.rng.choice(TARGETS)
+        return self._plan[n]
+
+    def _one_kill(self, n: int) -> float:
+        target = self._choose(n)
+        moment = MOMENTS[target]
         assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        proc = self.proc
+        if target == "random":
+            time.sleep(self.rng.uniform(0.05, 2.0))
+        waiting = moment
+        if target == "startup":  # not always before the first actor started; the actors
+            # start within milliseconds of each other, so a late k would mostly miss
+            waiting = replace(moment, inside=starting(self.rng.randrange(len(SYMBOLS) // 2)))
+        t0 = time.monotonic()
+        timeout = STARTUP_TIMEOUT_S if target == "startup" else MOMENT_TIMEOUT_S
+        evidence = wait_inside(waiting, self.probe(), timeout, alive=lambda: proc.poll() is None,
+                               before_each=self.durable.refresh)
+        os.kill(proc.pid, signal.SIGKILL)  # at once: the bot may leave the moment any time
+        self.report.phase_s["moments"] += time.monotonic() - t0
+        proc.wait()
+        killed_at = time.time()
         self.report.kills += 1
         self.report.targets[target] += 1
-        after = snapshot_events(self.db)
-        lost = [i for i, row in events.items() if after.get(i) != row]
-        self.report.check(not lost, f"kill {n}: {len(lost)} committed events lost or changed")
-        for name, content in lines.items():
-            now = (logs / name).read_bytes() if (logs / name).exists() else b""
-            self.report.check(now.startswith(content), f"kill {n}: log lines lost in {name}")
+        proof = moment.inside(self.probe()) if evidence is not None else None
+        self._tally(n, target, evidence, proof)
+        rows, files = self.durable.lost()
+        self.report.check(not rows, f"kill {n}: {len(rows)} committed events lost or changed")
+        self.report.check(not files, f"kill {n}: log lines lost in {files}")
+        return killed_at
 
-    def _restart_and_check(self) -> float:
-        t0 = time.time()
-        started = self.start()
+    def _tally(self, n: int, target: str, evidence: str | None, proof: str | None) -> None:
+        if proof is not None:
+            self.report.reached[target] += 1
+            self.report.evidence.append(f"kill {n}: {target}: {proof}")
+            if target == "signal_in_mailbox":
+                self._in_mailbox.append(proof.split()[-1])
+            return
+        why = ("not reached in time" if evidence is None
+               else f"reached ({evidence}) but left before the kill landed")
+        self.report.misses.append(f"kill {n}: {target} {why}")
+
+    def _restart_and_check(self, killed_at: float) -> None:
+        t0 = self.start()
         assert self.proc is not None
         ok = wait_reconciled(self.data, self.proc.pid)
         self.report.check(ok, "restart: actors not all running and reconciled within 60s")
         self.report.restart_s.append(time.time() - t0)
+        self.report.phase_s["restarts"] += time.time() - t0
+        t1 = time.monotonic()
         self._check_unique_ids()
         self._check_protected()
         self._check_ledger(before_ms=int(t0 * 1000))
         self._check_no_guesswork()
-        return started
+        self._check_signals(killed_at, t0)
+        self.report.phase_s["checks"] += time.monotonic() - t1
+
+    def _check_signals(self, killed_at: float, restarted_at: float) -> None:
+        if self.sender is None:
+            return
+        for problem in check_signals(self.db, self.sender.snapshot(), killed_at, restarted_at):
+            self.report.check(False, problem)
+        self.report.check(True, "signals")
+        for sid in self._in_mailbox:
+            self.report.check(lost_in_mailbox(self.db, sid),
+                              f"signal {sid} killed in a mailbox was not recorded as lost")
+        self._in_mailbox.clear()
 
     def _check_no_guesswork(self) -> None:
         """Every order here is the bot's own, so reconciliation must never have to adopt an
@@ -302,8 +331,9 @@ class Chaos:
         self.proc.wait(timeout=60)
         self.report.check(self.proc.returncode == 0, f"final SIGTERM exit code {self.proc.returncode}")
         # one last start to reconcile anything the last moments left behind, then stop
-        self.start()
+        stopped_at, t0 = time.time(), self.start()
         wait_reconciled(self.data, self.proc.pid)
+        self._check_signals(stopped_at, t0)
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
         mine = bot_fills(self.db)
@@ -326,6 +356,8 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     report = Chaos(workdir, seed=a.seed).run(a.kills)
     print(report.summary())
+    for line in report.evidence + report.misses:
+        print(" ", line)
     for v in report.violations[:20]:
         print("VIOLATION:", v)
     return 1 if report.violations else 0

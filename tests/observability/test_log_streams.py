@@ -158,8 +158,7 @@ def test_follow_continues_across_rotation(tmp_path: Path):
     stop, seen = threading.Event(), []
 
     def reader_main() -> None:
-        for line in follow(path, stop, poll_interval=0.01, from_start=True):
-            seen.append(line)
+        seen.extend(follow(path, stop, poll_interval=0.01, from_start=True))  # line by line
 
 
     reader = threading.Thread(target=reader_main)
@@ -167,7 +166,7 @@ def test_follow_continues_across_rotation(tmp_path: Path):
     try:
         for i in range(40):  # ~60 bytes per line: the file rotates every ~6 lines
             logger.bind(symbol=BTC).info("followed {}", i)
-            wait_for(lambda: len(seen) >= i + 2, what=f"line {i}")
+            wait_for(lambda n=i + 2: len(seen) >= n, what=f"line {i}")
     finally:
         stop.set()
         reader.join(timeout=5)
@@ -247,24 +246,6 @@ def test_sigkill_loses_no_logged_line(tmp_path: Path):
         numbers = [int(line.rsplit(" ", 1)[1]) for line in read_lines(path)]
         assert numbers[: last + 1] == list(range(last + 1)), path
         assert all(LINE.match(line) for line in read_lines(path))
-
-
-def test_print_throughput_1_vs_500_symbols(tmp_path: Path):
-    """Not an assertion: prints lines/s so a regression to per-symbol sinks is visible."""
-    results = {}
-    for count in (1, 500):
-        streams = setup_logging(tmp_path / str(count), console=False)
-        bound = [logger.bind(symbol=f"S{i}/USDT:USDT") for i in range(count)]
-        lines = 20_000
-        start = time.perf_counter()
-        for i in range(lines):
-            bound[i % count].info("tick {} price {}", i, 1.25)
-        results[count] = lines / (time.perf_counter() - start)
-        streams.close()
-    print(
-        f"\nlog throughput: 1 symbol {results[1]:,.0f} lines/s; "
-        f"500 symbols {results[500]:,.0f} lines/s"
-    )
 
 
 def test_account_lines_go_to_the_accounts_folder(streams):

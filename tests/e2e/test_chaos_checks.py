@@ -1,0 +1,71 @@
+"""The chaos run's signal invariants can fail: each violation, written into a journal by hand,
+is reported (a checker that never reports anything would make the chaos test pass vacuously)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.e2e.chaos_signals import Sent, check_signals, lost_in_mailbox
+
+KILL, RESTART = 100.0, 105.0
+LOST_REASON = "arrived while the actor was down or restarting"
+
+
+def journal(tmp_path: Path, rows: list[tuple[str, str, dict, float]]) -> Path:
+    db = tmp_path / "bot.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, symbol TEXT, type TEXT, data TEXT, "
+                "correlation_id TEXT, created_at REAL, recorded_at REAL)")
+    con.executemany("INSERT INTO events (symbol, type, data, correlation_id, created_at, "
+                    "recorded_at) VALUES ('ETH', ?, ?, ?, ?, ?)",
+                    [(t, json.dumps(d), cid, at, at) for t, cid, d, at in rows])
+    con.commit()
+    con.close()
+    return db
+
+
+def sent(sid: str, status: int | None = 202, at: float = 90.0) -> Sent:
+    return Sent(signal_id=sid, symbol="ETH", side="long", status=status, answered_at=at)
+
+
+def test_a_clean_journal_has_no_violation(tmp_path):
+    db = journal(tmp_path, [
+        ("SignalReceived", "s1", {"signal_id": "s1"}, 90.0),
+        ("SignalHandled", "s1", {"signal_id": "s1"}, 90.1),
+        ("EntryRequested", "s1", {}, 90.1),
+        ("SignalReceived", "s2", {"signal_id": "s2"}, 99.0),
+        ("SignalSkipped", "s2", {"signal_id": "s2", "reason": LOST_REASON}, 106.0),
+    ])
+    assert check_signals(db, [sent("s1"), sent("s2", at=99.0)], KILL, RESTART) == []
+    assert lost_in_mailbox(db, "s2") and not lost_in_mailbox(db, "s1")
+
+
+def test_each_violation_is_reported(tmp_path):
+    db = journal(tmp_path, [
+        ("SignalReceived", "twice", {"signal_id": "twice"}, 90.0),
+        ("SignalReceived", "twice", {"signal_id": "twice"}, 106.0),
+        ("SignalHandled", "twice", {"signal_id": "twice"}, 90.1),
+        ("SignalReceived", "dangling", {"signal_id": "dangling"}, 99.0),
+        ("SignalReceived", "both", {"signal_id": "both"}, 99.0),
+        ("SignalHandled", "both", {"signal_id": "both"}, 99.1),
+        ("SignalSkipped", "both", {"signal_id": "both", "reason": LOST_REASON}, 106.0),
+        ("SignalReceived", "entries", {"signal_id": "entries"}, 91.0),
+        ("SignalHandled", "entries", {"signal_id": "entries"}, 91.1),
+        ("EntryRequested", "entries", {}, 91.1),
+        ("EntryRequested", "entries", {}, 107.0),
+    ])
+    ids = ["unjournaled", "twice", "dangling", "both", "entries"]
+    problems = check_signals(db, [sent(i) for i in ids], KILL, RESTART)
+    assert len(problems) == 5, problems
+    for sid, words in zip(ids, ["not journaled", "received twice", "neither handled",
+                                "handled and skipped", "more than one entry"], strict=True):
+        assert any(sid in p and words in p for p in problems), (sid, problems)
+
+
+def test_an_answer_after_the_kill_or_without_202_need_not_be_journaled(tmp_path):
+    db = journal(tmp_path, [])
+    late = sent("late", at=KILL + 0.5)
+    refused = sent("refused", status=None)
+    assert check_signals(db, [late, refused, sent("rejected", status=422)], KILL, RESTART) == []

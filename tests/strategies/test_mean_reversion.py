@@ -1,0 +1,158 @@
+"""The default strategy, `strategies/mean_reversion.py`, against values computed by hand.
+
+Windows are chosen so every statistic is exact in binary floating point: for the window
+100, 100, 100, 100, 90 the mean is 98, the population variance (4 * 2^2 + 8^2) / 5 = 16, the
+standard deviation 4 and the z-score of the last price (90 - 98) / 4 = -2.0; its one-step returns
+in percent are 0, 0, 0, -10 (mean -2.5), whose sample standard deviation
+sqrt((3 * 2.5^2 + 7.5^2) / 3) = 5.0 is the volatility the filter compares.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from decimal import Decimal
+
+import pytest
+
+from strategies.mean_reversion import MeanReversion
+from trading.events import SignalRaised
+from trading.model import Side
+
+D = Decimal
+DIP = ["100", "100", "100", "100", "90"]  # z = -2.0, volatility 5.0 %
+SPIKE = ["100", "100", "100", "100", "110"]  # z = +2.0, volatility 5.0 %
+BACK = ["90", "100", "100", "100", "100"]  # z = +0.5 (mean 98, std 4)
+
+
+def strategy(**overrides) -> MeanReversion:
+    args: dict = {"window": 5, "entry_z": 2.0, "exit_z": 0.5, "min_volatility_pct": 0.0,
+                  "min_volume": 0.0, "allow_short": True}
+    return MeanReversion(**(args | overrides))
+
+
+def feed(s: MeanReversion, prices: list[str], position: Side | None = None,
+         volume: Decimal | None = None) -> list[SignalRaised | None]:
+    return [s.on_price(D(p), volume, 1000.0 + i, position) for i, p in enumerate(prices)]
+
+
+def test_hand_computed_statistics():
+    s = strategy()
+    feed(s, DIP)
+    assert s.zscore() == -2.0
+    assert s.volatility_pct() == 5.0
+    s = strategy()
+    feed(s, BACK)
+    assert s.zscore() == 0.5
+
+
+def test_long_entry_at_exactly_entry_z_below_the_mean():
+    assert feed(strategy(), DIP)[-1] == SignalRaised(side=Side.LONG, reason="z=-2.00")
+    assert feed(strategy(entry_z=2.0001), DIP)[-1] is None
+
+
+def test_short_entry_at_exactly_entry_z_above_the_mean():
+    assert feed(strategy(), SPIKE)[-1] == SignalRaised(side=Side.SHORT, reason="z=2.00")
+    assert feed(strategy(entry_z=2.0001), SPIKE)[-1] is None
+
+
+def test_allow_short_false_never_shorts_but_still_goes_long():
+    assert feed(strategy(allow_short=False), SPIKE) == [None] * 5
+    assert feed(strategy(allow_short=False), DIP)[-1] == SignalRaised(side=Side.LONG,
+                                                                       reason="z=-2.00")
+    # with a position, allow_short does not matter: the exit is the same for both sides
+    assert feed(strategy(allow_short=False), BACK, position=Side.SHORT)[-1] == SignalRaised(
+        side=None, reason="mean_reverted")
+
+
+@pytest.mark.parametrize("side", [Side.LONG, Side.SHORT])
+def test_exit_once_the_zscore_is_back_within_exit_z(side):
+    assert feed(strategy(exit_z=0.5), BACK, position=side)[-1] == SignalRaised(
+        side=None, reason="mean_reverted")
+    assert feed(strategy(exit_z=0.4999), BACK, position=side)[-1] is None
+
+
+def test_no_entry_signal_while_a_position_is_open():
+    """Far from the mean with a position: neither a second entry nor an exit."""
+    assert feed(strategy(), DIP, position=Side.LONG) == [None] * 5
+    assert feed(strategy(), SPIKE, position=Side.SHORT) == [None] * 5
+
+
+def test_window_warm_up_gives_no_signal_until_the_window_is_full():
+    s = strategy(window=5, entry_z=0.1)
+    out = feed(s, ["100", "50", "150", "20"])  # wild, but only 4 of 5 prices
+    assert out == [None] * 4 and s.zscore() is None
+    assert feed(s, ["100"]) != [None]  # the fifth price fills the window
+
+
+def test_window_rolls_the_oldest_price_out():
+    """A price older than the window no longer counts: 50 then DIP equals DIP alone."""
+    s = strategy()
+    out = feed(s, ["50"] + DIP)
+    assert s.zscore() == -2.0
+    assert out[-1] == SignalRaised(side=Side.LONG, reason="z=-2.00")
+
+
+def test_flat_market_gives_no_zscore_and_no_signal():
+    s = strategy(entry_z=0.0001)
+    assert feed(s, ["100"] * 12) == [None] * 12
+    assert s.zscore() is None  # zero deviation: no division by zero, no signal
+
+
+@pytest.mark.parametrize("floor, signals", [(0.0, True), (5.0, True), (5.0001, False)])
+def test_min_volatility_pct_filters_entries(floor, signals):
+    out = feed(strategy(min_volatility_pct=floor), DIP)[-1]
+    assert (out == SignalRaised(side=Side.LONG, reason="z=-2.00")) is signals
+    out = feed(strategy(min_volatility_pct=floor), SPIKE)[-1]
+    assert (out == SignalRaised(side=Side.SHORT, reason="z=2.00")) is signals
+
+
+def test_min_volatility_pct_does_not_hold_an_exit_back():
+    s = strategy(min_volatility_pct=50.0)
+    assert feed(s, BACK, position=Side.LONG)[-1] == SignalRaised(side=None,
+                                                                 reason="mean_reverted")
+
+
+@pytest.mark.parametrize("volume, enters", [(None, True), (D("1000"), True), (D("999.99"), False),
+                                            (D("0"), False)])
+def test_min_volume_filters_entries(volume, enters):
+    out = feed(strategy(min_volume=1000.0), DIP, volume=volume)[-1]
+    assert (out is not None) is enters
+    if enters:
+        assert out == SignalRaised(side=Side.LONG, reason="z=-2.00")
+
+
+def test_min_volume_does_not_hold_an_exit_back():
+    out = feed(strategy(min_volume=1000.0), BACK, position=Side.LONG, volume=D("0"))
+    assert out[-1] == SignalRaised(side=None, reason="mean_reverted")
+
+
+def test_decimal_inputs_of_any_scale():
+    """Decimal prices with many places and tiny or huge magnitudes give the same z-score as
+    the integer window scaled (the z-score is scale-free)."""
+    for scale in (D("0.00000001"), D("0.0173"), D("65432.1"), D("1E+6")):
+        s = strategy(entry_z=1.99)  # scaled, -2.0 is only -2.0 to ~1e-12
+        for i, p in enumerate(DIP):
+            sig = s.on_price(D(p) * scale, D("5E+9"), float(i), None)
+        z = s.zscore()
+        assert z is not None and math.isclose(z, -2.0, rel_tol=1e-9), (scale, z)
+        assert math.isclose(s.volatility_pct(), 5.0, rel_tol=1e-9)
+        assert sig is not None and sig.side is Side.LONG
+
+
+def test_long_run_rolling_sums_agree_with_a_fresh_window():
+    """The rolling sums are updated incrementally; after 20,000 BTC-sized prices the z-score
+    must still be what a strategy that saw only the last window computes."""
+    rng = random.Random(3)
+    price, s = 60_000.0, strategy(window=40, entry_z=2.0, exit_z=0.3)
+    history: list[str] = []
+    for i in range(20_000):
+        price += rng.gauss(0, 5)
+        p = f"{price:.1f}"
+        history.append(p)
+        s.on_price(D(p), None, float(i), None)
+    fresh = strategy(window=40, entry_z=2.0, exit_z=0.3)
+    feed(fresh, history[-40:])
+    z, z_fresh = s.zscore(), fresh.zscore()
+    assert z is not None and z_fresh is not None
+    assert math.isclose(z, z_fresh, rel_tol=1e-6, abs_tol=1e-6), (z, z_fresh)
