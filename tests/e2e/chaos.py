@@ -44,7 +44,7 @@ from pathlib import Path
 
 from tests.e2e.bot_process import start_bot, write_config
 from tests.e2e.chaos_files import Durable, bot_fills, exchange_fills, ro, wait_reconciled
-from tests.e2e.chaos_moments import MOMENTS, Probe, starting, wait_inside
+from tests.e2e.chaos_moments import MOMENTS, Moment, Probe, starting, wait_inside
 from tests.e2e.chaos_signals import TOKEN, SignalSender, check_signals, lost_in_mailbox
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT", "DOGE/USDT:USDT",
@@ -120,6 +120,10 @@ def chaos_config(path: Path, signal_port: int | None = None) -> Path:
 
 
 class Chaos:
+    moments: dict[str, Moment] = MOMENTS
+    """The kill moments of this run (a subclass for another trading style brings its own)."""
+    symbols: list[str] = SYMBOLS
+
     def __init__(self, workdir: Path, seed: int = 1, signals: bool = True) -> None:
         self.dir = workdir
         self.data = workdir / "data"
@@ -157,7 +161,7 @@ class Chaos:
     def probe(self) -> Probe:
         assert self.proc is not None
         return Probe(db=self.db, log=self.bot_log, log_offset=self.log_offset,
-                     since=self.started_at, actors=len(SYMBOLS), pid=self.proc.pid)
+                     since=self.started_at, actors=len(self.symbols), pid=self.proc.pid)
 
     def run(self, kills: int) -> Report:
         self.start()
@@ -191,14 +195,15 @@ class Chaos:
         MAX_RETRIES more times), then moments at random. Asked again for the same n, the same
         answer (the run peeks at the next kill's moment)."""
         if n not in self._plan:
-            todo = [t for t in TARGETS if not self.report.reached.get(t)
+            targets = list(self.moments)
+            todo = [t for t in targets if not self.report.reached.get(t)
                     and self.report.targets.get(t, 0) <= MAX_RETRIES]
-            self._plan[n] = todo[0] if todo else self.rng.choice(TARGETS)
+            self._plan[n] = todo[0] if todo else self.rng.choice(targets)
         return self._plan[n]
 
     def _one_kill(self, n: int) -> float:
         target = self._choose(n)
-        moment = MOMENTS[target]
+        moment = self.moments[target]
         assert self.proc is not None
         proc = self.proc
         if target == "random":
@@ -206,7 +211,7 @@ class Chaos:
         waiting = moment
         if target == "startup":  # not always before the first actor started; the actors
             # start within milliseconds of each other, so a late k would mostly miss
-            waiting = replace(moment, inside=starting(self.rng.randrange(len(SYMBOLS) // 2)))
+            waiting = replace(moment, inside=starting(self.rng.randrange(len(self.symbols) // 2)))
         t0 = time.monotonic()
         timeout = STARTUP_TIMEOUT_S if target == "startup" else MOMENT_TIMEOUT_S
         evidence = wait_inside(waiting, self.probe(), timeout, alive=lambda: proc.poll() is None,

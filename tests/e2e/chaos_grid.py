@@ -20,9 +20,57 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from tests.e2e.chaos import Chaos, ro
+from tests.e2e.chaos import Chaos
+from tests.e2e.chaos_files import ro
+from tests.e2e.chaos_moments import Moment, Predicate, Probe, starting
 
-GRID_TARGETS = ["startup", "LegOpened", "StopPlaced", "LegAveraged", "LegClosed", "random"]
+GRID_SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT"]
+
+
+def _grid_order(kind: str, status: str = "pending") -> Predicate:
+    """A grid order of this kind in this status in a state document this process wrote (the grid
+    keeps its orders in grid_state, not in the orders table)."""
+    def inside(p: Probe) -> str | None:
+        rows = p.query(
+            "SELECT g.symbol, json_extract(o.value, '$.client_order_id') FROM grid_state g, "
+            "json_each(g.data, '$.orders') o WHERE json_extract(o.value, '$.kind') = ? AND "
+            "json_extract(o.value, '$.status') = ? AND g.updated_at >= ? LIMIT 1",
+            kind, status, p.since)
+        return " ".join(str(v) for v in rows[0]) if rows else None
+    return inside
+
+
+def _cancels_after_close(p: Probe) -> str | None:
+    """A leg closed (its side waits to reopen) while cancels of its orders are in flight: the
+    reopen must wait for every one of them (incident 9)."""
+    rows = p.query(
+        "SELECT g.symbol, json_extract(o.value, '$.client_order_id') FROM grid_state g, "
+        "json_each(g.data, '$.orders') o WHERE json_array_length(g.data, '$.reopen') > 0 AND "
+        "json_extract(o.value, '$.cancel_requested_at') IS NOT NULL AND g.updated_at >= ? LIMIT 1",
+        p.since)
+    return " ".join(str(v) for v in rows[0]) if rows else None
+
+
+def _anytime(p: Probe) -> str | None:
+    import time
+
+    return f"{time.time() - p.since:.2f}s after start"
+
+
+GRID_MOMENTS: dict[str, Moment] = {m.name: m for m in (
+    Moment(name="startup", what="actors starting and reconciling", inside=starting()),
+    Moment(name="leg_entry_in_flight", what="a leg's opening order sent, its answer not committed",
+           inside=_grid_order("entry")),
+    Moment(name="leg_stop_in_flight", what="a leg's stop order in flight",
+           inside=_grid_order("stop")),
+    Moment(name="level_in_flight", what="a level order in flight", inside=_grid_order("add")),
+    Moment(name="take_profit_in_flight", what="a take-profit order in flight",
+           inside=_grid_order("tp")),
+    Moment(name="cancels_after_close_in_flight", what="a closed leg's cancels in flight",
+           inside=_cancels_after_close),
+    Moment(name="random", what="any moment", inside=_anytime),
+)}
+GRID_TARGETS = list(GRID_MOMENTS)
 
 CONFIG = """
 [bot]
@@ -53,29 +101,20 @@ reconcile_interval_s = 3
 console = false
 [paper]
 starting_balance_usdt = 100000
-latency_ms = 2
+latency_ms = 25
 step_ms = 100
 speed = 5000.0
 """
 
 
 class GridChaos(Chaos):
-    targets = GRID_TARGETS
+    moments = GRID_MOMENTS
+    symbols = GRID_SYMBOLS
 
     def __init__(self, workdir: Path, seed: int = 1) -> None:
-        super().__init__(workdir, seed)
+        super().__init__(workdir, seed, signals=False)  # the grid trades no external signals
         self.config = workdir / "chaos_grid.toml"
         self.config.write_text(CONFIG)
-
-    def _one_kill(self, n: int, started: float) -> None:
-        import tests.e2e.chaos as base
-
-        saved = base.TARGETS
-        base.TARGETS = GRID_TARGETS  # the kill moments are the grid's journal lines
-        try:
-            super()._one_kill(n, started)
-        finally:
-            base.TARGETS = saved
 
     def _unprotected(self) -> list[str]:
         ex, bot = ro(self.paper), ro(self.db)
