@@ -95,8 +95,8 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
         now = ts / 1000
         driver = drivers[i]
         driver.tick(mark, volume, now)
-        if traded:
-            driver.fills(traded, now)
+        if traded:  # as the market feed reports them: one OrderActivity, ids sorted
+            driver.fills(sorted(set(traded)), now)
         points += 1
         if progress is not None and points % progress_every == 0:
             progress(points // 4)
