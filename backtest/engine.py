@@ -27,6 +27,7 @@ from config.settings import Settings
 from exchange.paper.csv_prices import candle_points
 from exchange.paper.markets import price_tick, round_to_tick
 from runtime import wiring
+from strategies.base import Strategy
 
 ID_TAG = "bt"  # fixed: client order ids (and so every record) are the same on every run
 Progress = Callable[[int], None]
@@ -64,24 +65,27 @@ def _points(index: int, c: Candles, tick: Decimal) -> Iterator[tuple[int, int, D
             yield ts + q, index, raw, mark, v
 
 
-def _drivers(settings: Settings, ex: SimExchange, recorder: Recorder) -> list[Any]:
+def _drivers(settings: Settings, ex: SimExchange, recorder: Recorder,
+             strategy_for: Callable[[str], Strategy] | None) -> list[Any]:
     symbols = list(settings.symbols.list)
     if settings.strategy.name == "hedge_grid":
         grid_core = wiring.grid_core_factory(settings, ex, ID_TAG)
         return [GridDriver(s, grid_core(s), ex, recorder) for s in symbols]
     core = wiring.core_factory(settings, ex, ID_TAG)
-    strategy = wiring.strategy_factory(settings)
+    strategy = strategy_for or wiring.strategy_factory(settings)
     return [OneWayDriver(s, core(s), strategy(s), ex, recorder) for s in symbols]
 
 
 def run(settings: Settings, candles: dict[str, Candles], progress: Progress | None = None,
-        progress_every: int = 4096) -> RunResult:
-    """Replay every configured symbol's candles through its core; deterministic."""
+        progress_every: int = 4096,
+        strategy_for: Callable[[str], Strategy] | None = None) -> RunResult:
+    """Replay every configured symbol's candles through its core; deterministic.
+    `strategy_for` replaces the configured strategy (tests script entries with it)."""
     started = time.perf_counter()
     symbols = list(settings.symbols.list)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
     recorder = Recorder()
-    drivers = _drivers(settings, ex, recorder)
+    drivers = _drivers(settings, ex, recorder, strategy_for)
     first = min(candles[s].ts[0] for s in symbols)
     ex.at(first - 1)
     for d in drivers:
