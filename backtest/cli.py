@@ -70,7 +70,7 @@ def file_name(symbol: str, timeframe: str) -> str:
 def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
     symbols = list(settings.symbols.list)
     files: dict[str, Path] = {}
-    if args.data is None and not args.csv:
+    if args.data is None:  # --csv replaces single symbols' files
         files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
     if args.data is not None:
         folder = Path(args.data)

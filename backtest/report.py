@@ -76,8 +76,9 @@ def render(report: dict[str, Any], width: int = 100) -> str:
     s = report["summary"]
     out = io.StringIO()
     console = Console(file=out, width=width, force_terminal=False, color_system=None)
-    head = Table(title=f"Backtest {_when(s['start'])} .. {_when(s['end'])} UTC, "
-                       f"{report['config']['strategy']}", title_justify="left", show_header=False)
+    out.write(f"Backtest {_when(s['start'])} .. {_when(s['end'])} UTC, "
+              f"{report['config']['strategy']}, {', '.join(report['config']['symbols'])}\n")
+    head = Table(show_header=False)
     head.add_column("metric")
     head.add_column("value", justify="right")
     rows = [
@@ -101,11 +102,11 @@ def render(report: dict[str, Any], width: int = 100) -> str:
     console.print(head)
     console.print(_group_table("Per symbol", "symbol", report["per_symbol"]))
     console.print(_group_table("Per exit reason", "exit", report["per_exit_reason"]))
-    for sym, d in report["data"].items():
+    for sym, d in report["data"].items():  # plain lines: never wrapped
         if d["gaps"]:
-            console.print(f"{sym}: ran with {len(d['gaps'])} gaps in {d['file']} "
-                          f"(first at line {d['gaps'][0]['line']})")
+            out.write(f"{sym}: ran with {len(d['gaps'])} gaps in {d['file']} "
+                      f"(first at line {d['gaps'][0]['line']})\n")
     run = report["run"]
-    console.print(f"{run['candles']:,} candles, {run['decisions']:,} decisions in "
-                  f"{run['seconds']:.2f} s")
+    out.write(f"{run['candles']:,} candles, {run['decisions']:,} decisions in "
+              f"{run['seconds']:.2f} s\n")
     return out.getvalue()
