@@ -111,6 +111,9 @@ def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    import ccxt
+
+    from backtest.download import DownloadError
     from config.errors import ConfigError
 
     try:
@@ -119,8 +122,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
             return run_download(args)
         return _backtest(args)
-    except (DataError, SweepError, ConfigError) as exc:
+    except (DataError, SweepError, ConfigError, DownloadError) as exc:
         return fail(str(exc))
+    except ccxt.BaseError as exc:
+        return fail(f"{args.command}: {type(exc).__name__}: {str(exc)[:300]}")
 
 
 def _backtest(args: argparse.Namespace) -> int:
