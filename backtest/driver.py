@@ -102,6 +102,10 @@ class OneWayDriver(_Base):
         self.executor = CommandExecutor(symbol, exchange, on_escalate=self._escalated, log=self.log)
         self._band: QuietBand | None = None
         self._band_for: SymbolState | None = None
+        self._quiet_price: Decimal | None = None
+        """The last quiet price not yet written into the state: the actor writes it at once
+        (`replace(state, last_price=...)`, ~25 us); here it is written before the next decide,
+        which then sees the very state the actor's would."""
 
     def start(self, now: float) -> None:
         self.apply(exchange_snapshot.gather(self.exchange, self.state, set()), now)
@@ -112,7 +116,7 @@ class OneWayDriver(_Base):
             self._band_for = self.state
         band = self._band
         if band is not None and band.contains(price, now):
-            self.state = self._band_for = replace(self.state, last_price=price, finished_orders=())
+            self._quiet_price = price
         else:
             self.apply(PriceTicked(price=price), now)
         state = self.state
@@ -124,6 +128,9 @@ class OneWayDriver(_Base):
 
     def apply(self, first: Any, now: float) -> None:
         self._now = now
+        if self._quiet_price is not None:
+            self.state = replace(self.state, last_price=self._quiet_price, finished_orders=())
+            self._quiet_price = None
         pending: deque[Any] = deque([first])
         raced = False
         while pending:

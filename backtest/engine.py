@@ -17,7 +17,7 @@ import heapq
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from backtest.candles import Candles
@@ -54,14 +54,13 @@ def _points(index: int, c: Candles, tick: Decimal) -> Iterator[tuple[int, int, D
                                                                        Decimal]]:
     """(time ms, symbol index, raw price, mark, candle volume) for every point of every candle."""
     quarter = [q * c.timeframe_ms // 4 for q in range(4)]
-    marks: dict[Decimal, Decimal] = {}
+    # For a fractional power-of-ten tick, quantize(HALF_UP) is round_to_tick exactly (same
+    # value, same exponent) at a fraction of the cost; any other tick takes round_to_tick.
+    decimal_tick = tick < 1 and tick == Decimal(1).scaleb(tick.adjusted())
     for ts, o, h, lo, cl, v in zip(c.ts, c.open, c.high, c.low, c.close, c.volume):
         for q, raw in zip(quarter, candle_points((o, h, lo, cl))):
-            mark = marks.get(raw)
-            if mark is None:
-                if len(marks) > 100_000:
-                    marks.clear()
-                mark = marks[raw] = round_to_tick(raw, tick)
+            mark = (raw.quantize(tick, ROUND_HALF_UP) if decimal_tick
+                    else round_to_tick(raw, tick))
             yield ts + q, index, raw, mark, v
 
 
