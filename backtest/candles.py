@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from pathlib import Path
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
@@ -98,9 +100,9 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     ts = cols[0]
     if len(ts) < 2 and timeframe_ms is None:
         raise DataError(f"{path}: needs at least 2 candles to know its timeframe")
-    step = timeframe_ms or min(b - a for a, b in zip(ts, ts[1:]))
+    step = timeframe_ms or min(b - a for a, b in pairwise(ts))
     gaps = tuple(Gap(after_ms=a, before_ms=b, line=lines[i + 1])
-                 for i, (a, b) in enumerate(zip(ts, ts[1:])) if b - a != step)
+                 for i, (a, b) in enumerate(pairwise(ts)) if b - a != step)
     lo = 0 if from_ms is None else _first_at_or_after(ts, from_ms)
     hi = len(ts) if to_ms is None else _first_at_or_after(ts, to_ms)
     if lo >= hi:
@@ -121,9 +123,9 @@ def _first_at_or_after(ts: list[int], ms: int) -> int:
 def _fmt(ms: int | None) -> str:
     if ms is None:
         return "-"
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def describe_gaps(c: Candles, limit: int = 5) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ def parse_when(text: str | None, option: str) -> int | None:
         return None
     for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
-            return int(datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp() * 1000)
+            return int(datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp() * 1000)
         except ValueError:
             continue
     raise DataError(f"{option}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC), got {text!r}")
@@ -104,14 +104,14 @@ def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
     candles = {s: load(p, from_ms=start, to_ms=end) for s, p in data_files(settings, args).items()}
     gappy = [(s, c) for s, c in candles.items() if c.gaps]
     if gappy and not args.allow_gaps:
-        s, c = gappy[0]
+        _, c = gappy[0]
         raise DataError(f"{c.path}: {len(c.gaps)} gaps ({describe_gaps(c, 3)}); "
                         "run with --allow-gaps to backtest across them")
     return candles
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    import ccxt
+    import ccxt  # type: ignore[import-untyped]
 
     from backtest.download import DownloadError
     from config.errors import ConfigError

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ccxt
+import ccxt  # type: ignore[import-untyped]
 
 from backtest.candles import HEADER
 

@@ -16,13 +16,15 @@ Narrow interface, so the loop can be swapped for the shared decision loop once i
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from actors import exchange_snapshot
 from actors.command_executor import CommandExecutor
-from actors.grid_actor import GridExecutor, gather as grid_gather
+from actors.grid_actor import GridExecutor
+from actors.grid_actor import gather as grid_gather
 from actors.order_results import events_for
 from strategies.base import Strategy
 from trading.commands import Escalate, JournalEntry, LedgerEntry

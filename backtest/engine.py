@@ -43,6 +43,11 @@ class RunResult:
     points: int
 
 
+def symbols_of(settings: Settings) -> list[str]:
+    assert settings.symbols is not None, "the config validator requires symbols.list"
+    return list(settings.symbols.list)
+
+
 def sim_settings(settings: Settings) -> SimSettings:
     p = settings.paper
     return SimSettings(starting_balance=p.starting_balance_usdt, taker_fee=p.taker_fee,
@@ -66,7 +71,7 @@ def _points(index: int, c: Candles, tick: Decimal) -> Iterator[tuple[int, int, D
 
 def _drivers(settings: Settings, ex: SimExchange, recorder: Recorder,
              strategy_for: Callable[[str], Strategy] | None) -> list[Any]:
-    symbols = list(settings.symbols.list)
+    symbols = symbols_of(settings)
     if settings.strategy.name == "hedge_grid":
         grid_core = wiring.grid_core_factory(settings, ex, ID_TAG)
         return [GridDriver(s, grid_core(s), ex, recorder) for s in symbols]
@@ -81,7 +86,7 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
     """Replay every configured symbol's candles through its core; deterministic.
     `strategy_for` replaces the configured strategy (tests script entries with it)."""
     started = time.perf_counter()
-    symbols = list(settings.symbols.list)
+    symbols = symbols_of(settings)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
     recorder = Recorder()
     drivers = _drivers(settings, ex, recorder, strategy_for)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from backtest.engine import RunResult
+from backtest.engine import RunResult, symbols_of
 from backtest.metrics import equity_curve, group, summary
 from backtest.trades import closed_trades
 
@@ -21,7 +21,7 @@ def build(result: RunResult) -> dict[str, Any]:
     eq = equity_curve(result)
     s = result.settings
     return {
-        "config": {"strategy": s.strategy.name, "symbols": list(s.symbols.list),
+        "config": {"strategy": s.strategy.name, "symbols": symbols_of(s),
                    "hedge_mode": s.exchange.hedge_mode},
         "data": {sym: {"file": str(c.path), "candles": len(c), "timeframe_ms": c.timeframe_ms,
                        "gaps": [{"line": g.line, "after_ms": g.after_ms, "before_ms": g.before_ms,
@@ -49,7 +49,7 @@ def _plain(value: Any) -> Any:
 
 
 def _when(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _num(value: Any, digits: int = 2, suffix: str = "") -> str:

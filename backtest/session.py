@@ -19,8 +19,13 @@ from config.settings import Settings
 
 
 def _progress_bar(total: int) -> Any:
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[rate]} candles/s"), TimeRemainingColumn(),

@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import ccxt
+import ccxt  # type: ignore[import-untyped]
 
 from exchange.paper.engine import Book, Draft, Fees, Matcher, limit_crossed, trigger_hit
-from exchange.paper.markets import build_market, round_to_tick
+from exchange.paper.markets import amount_step, build_market, price_tick, round_to_tick, truncate
 from exchange.paper.models import (
-    HEDGE_SIDES, ONE_WAY_SIDES, SETTLE, ZERO, OrderRec, PositionRec, TradeRec, order_view,
+    HEDGE_SIDES,
+    ONE_WAY_SIDES,
+    SETTLE,
+    ZERO,
+    OrderRec,
+    PositionRec,
+    TradeRec,
+    order_view,
     position_view,
 )
 from exchange.paper.orders import check_against_book, parse_request
@@ -156,7 +163,7 @@ class SimExchange:
         return {s: {"symbol": s, "timestamp": self.now_ms, "last": self._book(s).mark,
                     "close": self._book(s).mark, "baseVolume": ZERO, "info": {}} for s in wanted}
 
-    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,  # noqa: A002
+    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,
                      price: Decimal | None = None,
                      params: dict[str, Any] | None = None) -> dict[str, Any]:
         book = self._book(symbol)
@@ -179,7 +186,7 @@ class SimExchange:
         self._install(d, required)
         return order_view(d.orders[order.id])
 
-    def cancel_order(self, id: str | None, symbol: str,  # noqa: A002
+    def cancel_order(self, id: str | None, symbol: str,
                      params: dict[str, Any] | None = None) -> dict[str, Any]:
         book = self._book(symbol)
         order = book.find_open(id, (params or {}).get("clientOrderId"))
@@ -190,7 +197,7 @@ class SimExchange:
         self._install(d)
         return order_view(d.orders[order.id])
 
-    def fetch_order(self, id: str | None, symbol: str,  # noqa: A002
+    def fetch_order(self, id: str | None, symbol: str,
                     params: dict[str, Any] | None = None) -> dict[str, Any]:
         cid = (params or {}).get("clientOrderId")
         book = self._book(symbol)
@@ -224,6 +231,12 @@ class SimExchange:
                         limit: int | None = None,
                         params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return []  # fills reach the loop directly from `point`
+
+    def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
+        return truncate(Decimal(str(amount)), amount_step(self.market(symbol)))
+
+    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+        return round_to_tick(Decimal(str(price)), price_tick(self.market(symbol)))
 
     def positions_of(self, symbol: str) -> list[PositionRec]:
         return list(self._books[symbol].positions.values())

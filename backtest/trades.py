@@ -61,8 +61,8 @@ def closed_trades(rec: Recorder) -> list[Trade]:
     """One trade per closed position (one-way) or closed leg (hedge grid), in closing order."""
     opened: dict[str, tuple[float, str]] = {}
     fills: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
-    for _, _, entry in rec.ledger:
-        fills.setdefault(entry.position_id, []).append((entry.side, entry.amount, entry.price))
+    for _, _, booked in rec.ledger:
+        fills.setdefault(booked.position_id, []).append((booked.side, booked.amount, booked.price))
     trades: list[Trade] = []
     for now, symbol, j in rec.journal:
         d = j.data

@@ -28,12 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backtest import candles as C  # noqa: E402
-from backtest import engine  # noqa: E402
-from backtest.trades import closed_trades  # noqa: E402
-from config.loader import load_settings  # noqa: E402
-from exchange.paper.markets import build_market, price_tick  # noqa: E402
-from runtime import wiring  # noqa: E402
+from backtest import candles as C
+from backtest import engine
+from backtest.trades import closed_trades
+from config.loader import load_settings
+from exchange.paper.markets import build_market, price_tick
+from runtime import wiring
 
 START_MS = 1_600_000_000_000 - 1_600_000_000_000 % 60_000
 

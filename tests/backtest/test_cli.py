@@ -46,7 +46,7 @@ def test_the_cli_writes_report_json_and_charts_privately(tmp_path: Path) -> None
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE),
                            "--from", "2018-01-12", "--to", "2018-01-14", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     for line in ("Per symbol", "Per exit reason", "max drawdown", "Sharpe (daily)",
                  "Sortino (daily)", "profit factor", "exposure", "average hold",
