@@ -31,6 +31,8 @@ def add_parsers(sub: Any, common: Any) -> None:
     bt.add_argument("--out", default=None, help="report folder (default: <data dir>/backtest)")
     bt.add_argument("--no-charts", action="store_true", help="skip chart.html and equity.png")
     bt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bt.add_argument("--journal", default=None, metavar="FILE",
+                    help="also write every decision to a bot database (SQLite) at FILE")
     bt.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2",
                     help="run every combination (repeatable), e.g. strategy.entry_z=1.5,2,2.5")
     bt.add_argument("--rank", default="net_pnl", choices=RANKABLE, help="sweep ranking metric")
@@ -138,11 +140,14 @@ def _backtest(args: argparse.Namespace) -> int:
         return fail(f"{config}: backtest runs a single-account config ([[accounts]] not supported)")
     candles = load_all(settings, args)  # checks the data once, before any process starts
     out = Path(args.out) if args.out else settings.data_dir_path(getattr(args, "data_dir", None)) / "backtest"
+    if args.journal and args.sweep:
+        return fail("--journal: not with --sweep (one database per run would be needed)")
     if not args.sweep:
         from backtest.session import run_one
 
         report, paths = run_one(settings, candles, out, charts=not args.no_charts,
-                                progress=not args.no_progress and not args.json)
+                                progress=not args.no_progress and not args.json,
+                                journal=Path(args.journal) if args.journal else None)
         print(json.dumps(report, indent=2, default=str) if args.json else report["text"], end="")
         if not args.json:
             print("\n".join(f"wrote {p}" for p in paths))

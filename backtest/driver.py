@@ -43,6 +43,8 @@ class Recorder:
     ledger: list[tuple[float, str, LedgerEntry]] = field(default_factory=list)
     escalations: list[tuple[float, str, str]] = field(default_factory=list)
     decisions: int = 0
+    sink: Callable[[str, Any, Any, float, bool], None] | None = None
+    """`--journal`: (symbol, state before, decision, market time, grid?) for every decision."""
 
 
 class QuietLog:
@@ -71,9 +73,13 @@ class _Base:
 
     _now = 0.0
 
-    def _record(self, decision: Any, now: float) -> None:
+    grid = False
+
+    def _record(self, before: Any, decision: Any, now: float) -> None:
         rec = self.recorder
         rec.decisions += 1
+        if rec.sink is not None:
+            rec.sink(self.symbol, before, decision, now, self.grid)
         for entry in decision.journal:
             rec.journal.append((now, self.symbol, entry))
         for entry in decision.ledger:
@@ -141,7 +147,7 @@ class OneWayDriver(_Base):
             if not decision.changed and decision.state == self.state:
                 self.state = decision.state
                 continue
-            self._record(decision, now)
+            self._record(self.state, decision, now)
             self.state = decision.state
             for command in decision.commands:
                 pending.extend(self.executor.execute(command))
@@ -153,6 +159,8 @@ class OneWayDriver(_Base):
 
 class GridDriver(_Base):
     """`GridActor` without pykka: every price is decided (the grid has no quiet band)."""
+
+    grid = True
 
     def __init__(self, symbol: str, core: Any, exchange: Any, recorder: Recorder) -> None:
         super().__init__(symbol, core, exchange, recorder)
@@ -180,7 +188,7 @@ class GridDriver(_Base):
             if not decision.changed and decision.state == self.state:
                 self.state = decision.state
                 continue
-            self._record(decision, now)
+            self._record(self.state, decision, now)
             self.state = decision.state
             for command in decision.commands:
                 pending.extend(self.executor.execute_grid(command))

@@ -14,6 +14,7 @@ stream on one account (ties: config order).
 from __future__ import annotations
 
 import heapq
+from pathlib import Path
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -82,13 +83,32 @@ def _drivers(settings: Settings, ex: SimExchange, recorder: Recorder,
 
 def run(settings: Settings, candles: dict[str, Candles], progress: Progress | None = None,
         progress_every: int = 4096,
-        strategy_for: Callable[[str], Strategy] | None = None) -> RunResult:
+        strategy_for: Callable[[str], Strategy] | None = None,
+        journal: Path | None = None) -> RunResult:
     """Replay every configured symbol's candles through its core; deterministic.
     `strategy_for` replaces the configured strategy (tests script entries with it)."""
     started = time.perf_counter()
     symbols = symbols_of(settings)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
     recorder = Recorder()
+    sink = None
+    if journal is not None:
+        from backtest.journal import JournalSink
+
+        sink = recorder.sink = JournalSink(journal)
+    try:
+        points = _replay(settings, candles, ex, recorder, strategy_for, progress, progress_every)
+    finally:
+        if sink is not None:
+            sink.close()
+    return RunResult(settings=settings, candles=candles, recorder=recorder, exchange=ex,
+                     elapsed_s=time.perf_counter() - started, points=points)
+
+
+def _replay(settings: Settings, candles: dict[str, Candles], ex: SimExchange, recorder: Recorder,
+            strategy_for: Callable[[str], Strategy] | None, progress: Progress | None,
+            progress_every: int) -> int:
+    symbols = symbols_of(settings)
     drivers = _drivers(settings, ex, recorder, strategy_for)
     first = min(candles[s].ts[0] for s in symbols)
     ex.at(first - 1)
@@ -110,5 +130,4 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
             progress(points // 4)
     if progress is not None:
         progress(points // 4)
-    return RunResult(settings=settings, candles=candles, recorder=recorder, exchange=ex,
-                     elapsed_s=time.perf_counter() - started, points=points)
+    return points

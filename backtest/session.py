@@ -33,7 +33,8 @@ def _progress_bar(total: int) -> Any:
 
 
 def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, charts: bool = True,
-            progress: bool = False) -> tuple[dict[str, Any], list[Path]]:
+            progress: bool = False,
+            journal: Path | None = None) -> tuple[dict[str, Any], list[Path]]:
     """Run, build the report, write report.txt / report.json (and the charts) into `out`."""
     total = sum(len(c) for c in candles.values())
     bar = _progress_bar(total) if progress else nullcontext()
@@ -49,7 +50,7 @@ def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, chart
                 rate = done / max(time.perf_counter() - t0, 1e-9)
                 live.update(task, completed=done, rate=f"{rate:,.0f}")
 
-        result = engine.run(settings, candles, progress=callback)
+        result = engine.run(settings, candles, progress=callback, journal=journal)
     rep = report.build(result)
     text = report.render(rep)
     private_dir(out)
@@ -58,6 +59,8 @@ def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, chart
     write_private(paths[1], report.to_json(rep).encode())
     if charts:
         paths += chart_files.write(out, result, equity_curve(result), closed_trades(result.recorder))
+    if journal is not None:
+        paths.append(journal)
     rep["text"] = text
     return rep, paths
 

@@ -138,3 +138,26 @@ def test_a_symbol_the_config_does_not_trade_and_an_empty_range(tmp_path: Path,
     code, _, err = _bt(capsys, "--from", "2019-01-01", "--no-charts")
     assert code == 2 and "no candles in the range 2019-01-01 00:00" in err
     assert err.count("\n") == 1
+
+
+def test_journal_writes_the_bots_rows_for_every_decision(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from storage import queries
+    from storage.repository import Repository
+
+    db = tmp_path / "journal.sqlite"
+    code, _, err = _bt(capsys, "--to", "2018-01-11", "--no-charts", "--no-progress", "--out",
+                       str(tmp_path / "o"), "--journal", str(db))
+    assert code == 0, err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    repo = Repository(db)
+    try:
+        closed = repo.read(queries.events, None, "PositionClosed")
+        fills = repo.read(queries.fills)
+    finally:
+        repo.close()
+    assert len(closed) == report["summary"]["trades"] > 0
+    assert [e["data"]["net_pnl"] for e in closed] == [t["net_pnl"] for t in report["trades"]]
+    assert len(fills) == 2 * len(closed) + report["summary"]["open_at_end"]
+    code, _, err = _bt(capsys, "--to", "2018-01-11", "--no-charts", "--journal", str(db))
+    assert code == 2 and "the file exists" in err
