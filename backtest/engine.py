@@ -14,11 +14,11 @@ stream on one account (ties: config order).
 from __future__ import annotations
 
 import heapq
-from pathlib import Path
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 from backtest.candles import Candles
