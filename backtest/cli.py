@@ -140,6 +140,7 @@ def _backtest(args: argparse.Namespace) -> int:
         return fail(f"{config}: backtest runs a single-account config ([[accounts]] not supported)")
     candles = load_all(settings, args)  # checks the data once, before any process starts
     out = Path(args.out) if args.out else settings.data_dir_path(getattr(args, "data_dir", None)) / "backtest"
+    out = out.resolve()
     if args.journal and args.sweep:
         return fail("--journal: not with --sweep (one database per run would be needed)")
     if not args.sweep:

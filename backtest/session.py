@@ -92,14 +92,15 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
 
     keys = list(rows[0]["overrides"]) if rows else []
     t = Table(title=f"Sweep ranked by {metric}", title_justify="left")
-    for col in ("#", *keys, "trades", "win rate", "net P&L", "max DD %", "Sharpe", "report"):
+    for col in ("#", *keys, "trades", "win rate", "net P&L", "max DD %", "Sharpe", "folder"):
         t.add_column(col)
     for rank, row in enumerate(rows, start=1):
         s = row["summary"]
         t.add_row(str(rank), *(str(row["overrides"][k]) for k in keys), str(s["trades"]),
                   "-" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f} %",
                   f"{float(s['net_pnl']):.4f}", f"{s['max_drawdown_pct']:.2f}",
-                  "-" if s["sharpe_daily"] is None else f"{s['sharpe_daily']:.2f}", row["report"])
+                  "-" if s["sharpe_daily"] is None else f"{s['sharpe_daily']:.2f}",
+                  Path(row["report"]).parent.name)
     out = io.StringIO()
     Console(file=out, width=160, force_terminal=False, color_system=None).print(t)
     return out.getvalue()
