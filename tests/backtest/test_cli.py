@@ -161,3 +161,17 @@ def test_journal_writes_the_bots_rows_for_every_decision(tmp_path: Path,
     assert len(fills) == 2 * len(closed) + report["summary"]["open_at_end"]
     code, _, err = _bt(capsys, "--to", "2018-01-11", "--no-charts", "--journal", str(db))
     assert code == 2 and "the file exists" in err
+
+
+def test_progress_reports_candles_done_up_to_the_total(tmp_path: Path) -> None:
+    from backtest import candles as C
+    from backtest import engine
+    from config.loader import load_settings
+
+    settings = load_settings(EXAMPLE)
+    files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
+    data = {s: C.load(p, to_ms=1_515_600_000_000) for s, p in files.items()}
+    seen: list[int] = []
+    engine.run(settings, data, progress=seen.append, progress_every=400)
+    total = sum(len(c) for c in data.values())
+    assert len(seen) > 5 and seen == sorted(seen) and seen[-1] == total
