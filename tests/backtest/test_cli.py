@@ -172,6 +172,6 @@ def test_progress_reports_candles_done_up_to_the_total(tmp_path: Path) -> None:
     files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
     data = {s: C.load(p, to_ms=1_515_600_000_000) for s, p in files.items()}
     seen: list[int] = []
-    engine.run(settings, data, progress=seen.append, progress_every=400)
+    engine.run(settings, data, progress=seen.append, progress_every=40)
     total = sum(len(c) for c in data.values())
     assert len(seen) > 5 and seen == sorted(seen) and seen[-1] == total
