@@ -20,8 +20,8 @@ EXIT_USAGE = 2
 def add_parsers(sub: Any, common: Any) -> None:
     bt = sub.add_parser("backtest", help="replay candles through the same cores, print a report")
     common(bt)
-    bt.add_argument("--from", dest="from_", default=None, help="first candle, YYYY-MM-DD[THH:MM] UTC")
-    bt.add_argument("--to", default=None, help="end (exclusive), YYYY-MM-DD[THH:MM] UTC")
+    bt.add_argument("--from", dest="from_", default=None, metavar="DATE", help="first candle, YYYY-MM-DD[THH:MM] UTC")
+    bt.add_argument("--to", default=None, metavar="DATE", help="end (exclusive), YYYY-MM-DD[THH:MM] UTC")
     bt.add_argument("--data", default=None, help="folder of <SYMBOL>-<timeframe>.csv files (bot.py download)")
     bt.add_argument("--timeframe", default=None, help="with --data: which files, e.g. 1m, 5m, 1h")
     bt.add_argument("--csv", action="append", default=[], metavar="SYMBOL=FILE",
@@ -41,7 +41,7 @@ def add_parsers(sub: Any, common: Any) -> None:
     dl.add_argument("--exchange", required=True, help="ccxt exchange id, e.g. bybit")
     dl.add_argument("--symbols", required=True, nargs="+", help="e.g. BTC/USDT:USDT")
     dl.add_argument("--timeframe", default="1m")
-    dl.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD[THH:MM] UTC")
+    dl.add_argument("--from", dest="from_", required=True, metavar="DATE", help="YYYY-MM-DD[THH:MM] UTC")
     dl.add_argument("--to", default=None, help="end (exclusive), default: now")
     dl.add_argument("--data", default="data/candles", help="folder to write into")
     dl.add_argument("--api-url", default="", help="replace the exchange's API host (emulator)")

@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 
@@ -59,31 +60,48 @@ def config(folder: Path, symbols: list[str]) -> Path:
     return path
 
 
-def read_loop(path: Path, symbol: str) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    c = C.load(path)
-    tick = price_tick(build_market(symbol, c.open[0], Decimal("0.0002"), Decimal("0.00055")))
-    points = sum(1 for _ in engine._points(0, c, tick))
-    return time.perf_counter() - t0, points
+class Clocks:
+    """Wall and CPU seconds of one measured section (the machine may be shared: CPU time
+    is what this process itself spent)."""
+
+    def __enter__(self) -> Self:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall0
+        self.cpu = time.process_time() - self.cpu0
 
 
-def strategy_loop(path: Path, symbol: str, settings) -> float:
-    t0 = time.perf_counter()
-    c = C.load(path)
-    tick = price_tick(build_market(symbol, c.open[0], Decimal("0.0002"), Decimal("0.00055")))
-    strategy = wiring.strategy_factory(settings)(symbol)
-    for ts, _, _, mark, volume in engine._points(0, c, tick):
-        strategy.on_price(mark, volume, ts / 1000, None)
-    return time.perf_counter() - t0
+def read_loop(path: Path, symbol: str) -> tuple[Clocks, int]:
+    with Clocks() as clocks:
+        c = C.load(path)
+        tick = price_tick(build_market(symbol, c.open[0], Decimal("0.0002"), Decimal("0.00055")))
+        points = sum(1 for _ in engine._points(0, c, tick))
+    return clocks, points
 
 
-def backtest(path: Path, symbol: str, cfg: Path) -> tuple[float, int, int]:
+def strategy_loop(path: Path, symbol: str, settings: Any) -> Clocks:
+    with Clocks() as clocks:
+        c = C.load(path)
+        tick = price_tick(build_market(symbol, c.open[0], Decimal("0.0002"), Decimal("0.00055")))
+        strategy = wiring.strategy_factory(settings)(symbol)
+        for ts, _, _, mark, volume in engine._points(0, c, tick):
+            strategy.on_price(mark, volume, ts / 1000, None)
+    return clocks
+
+
+def backtest(path: Path, symbol: str, cfg: Path) -> tuple[Clocks, int, int]:
     """Load + run, as `bot.py backtest` does (report and charts not included)."""
-    t0 = time.perf_counter()
-    settings = load_settings(cfg)
-    result = engine.run(settings, {symbol: C.load(path)})
-    elapsed = time.perf_counter() - t0
-    return elapsed, result.recorder.decisions, len(closed_trades(result.recorder))
+    with Clocks() as clocks:
+        settings = load_settings(cfg)
+        result = engine.run(settings, {symbol: C.load(path)})
+    return clocks, result.recorder.decisions, len(closed_trades(result.recorder))
+
+
+def _line(name: str, c: Clocks, n: int, extra: str = "") -> None:
+    print(f"  {name:<14} wall {c.wall:8.2f} s  cpu {c.cpu:8.2f} s  "
+          f"{n / c.cpu:10,.0f} candles/cpu-s{extra}", flush=True)
 
 
 def one_symbol(folder: Path, n: int) -> None:
@@ -92,28 +110,28 @@ def one_symbol(folder: Path, n: int) -> None:
     write_candles(path, n, seed=7)
     cfg = config(folder, [symbol])
     settings = load_settings(cfg)
-    read_s, points = read_loop(path, symbol)
-    strat_s = strategy_loop(path, symbol, settings)
-    run_s, decisions, trades = backtest(path, symbol, cfg)
-    print(f"one symbol, {n:,} one-minute candles ({points:,} price points), default strategy")
-    print(f"  read loop      {read_s:8.2f} s  {n / read_s:12,.0f} candles/s")
-    print(f"  + strategy     {strat_s:8.2f} s  {n / strat_s:12,.0f} candles/s")
-    print(f"  full backtest  {run_s:8.2f} s  {n / run_s:12,.0f} candles/s  "
-          f"({decisions:,} decisions, {trades:,} trades)")
-    print(f"  ratio backtest / read loop: {run_s / read_s:.1f}x; "
-          f"target 1,000,000 candles in < 5 s: {'met' if run_s * 1e6 / n < 5 else 'missed'} "
-          f"(this run: {run_s * 1e6 / n:.1f} s per 1,000,000 candles)")
+    print(f"one symbol, {n:,} one-minute candles, default strategy", flush=True)
+    read, points = read_loop(path, symbol)
+    _line("read loop", read, n, f"  ({points:,} price points)")
+    strat = strategy_loop(path, symbol, settings)
+    _line("+ strategy", strat, n)
+    run, decisions, trades = backtest(path, symbol, cfg)
+    _line("full backtest", run, n, f"  ({decisions:,} decisions, {trades:,} trades)")
+    per_million = run.cpu * 1e6 / n
+    print(f"  ratio backtest / read loop (cpu): {run.cpu / read.cpu:.1f}x; target 1,000,000 "
+          f"candles in < 5 s: {'met' if per_million < 5 else 'missed'} "
+          f"({per_million:.1f} cpu-s per 1,000,000 candles)", flush=True)
 
 
-def _symbol_job(args: tuple[str, int, int]) -> tuple[int, float]:
+def _symbol_job(args: tuple[str, int, int]) -> tuple[int, float, float]:
     folder, index, n = args
     symbol = f"S{index:02d}/USDT:USDT"
     path = Path(folder) / f"S{index:02d}.csv"
     own = Path(folder) / f"c{index:02d}"
     own.mkdir()
     cfg = config(own, [symbol])
-    elapsed, _, _ = backtest(path, symbol, cfg)
-    return n, elapsed
+    clocks, _, _ = backtest(path, symbol, cfg)
+    return n, clocks.wall, clocks.cpu
 
 
 def many_symbols(folder: Path, symbols: int, n: int, processes: int) -> None:
@@ -124,11 +142,13 @@ def many_symbols(folder: Path, symbols: int, n: int, processes: int) -> None:
         results = list(pool.map(_symbol_job, [(str(folder), i, n) for i in range(symbols)]))
     wall = time.perf_counter() - t0
     total = sum(r[0] for r in results)
-    per = sorted(r[0] / r[1] for r in results)
+    per = sorted(r[0] / r[2] for r in results)
+    cpu = sum(r[2] for r in results)
     print(f"{symbols} symbols x {n:,} candles across {processes} processes "
           f"(one backtest per symbol)")
-    print(f"  wall {wall:.2f} s  {total / wall:12,.0f} candles/s in total; per symbol median "
-          f"{per[len(per) // 2]:,.0f} candles/s")
+    print(f"  wall {wall:.2f} s  {total / wall:10,.0f} candles/s in total (wall); "
+          f"cpu {cpu:.2f} s; per symbol median {per[len(per) // 2]:,.0f} candles/cpu-s",
+          flush=True)
 
 
 def main() -> None:
