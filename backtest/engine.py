@@ -119,7 +119,7 @@ def _replay(settings: Settings, candles: dict[str, Candles], ex: SimExchange, re
     points = 0
     for ts, i, raw, mark, volume in merged:
         symbol = symbols[i]
-        traded = ex.point(symbol, ts, raw)
+        traded = ex.point(symbol, ts, raw, mark)
         now = ts / 1000
         driver = drivers[i]
         driver.tick(mark, volume, now)

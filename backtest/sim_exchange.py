@@ -89,16 +89,18 @@ class SimExchange:
     def at(self, ts_ms: int) -> None:
         self.now_ms = ts_ms
 
-    def point(self, symbol: str, ts_ms: int, raw: Decimal) -> list[str]:
+    def point(self, symbol: str, ts_ms: int, raw: Decimal, mark: Decimal | None = None) -> list[str]:
         """Advance one symbol to a price point: resting orders act at its mark (as the paper
-        exchange's catch-up does). Returns the client ids of orders that traded."""
+        exchange's catch-up does). `mark`: the raw price on the tick, when the caller has it
+        (the engine computes it once per point). Returns the client ids of orders that traded."""
         book = self._books[symbol]
         book.price = raw
         book.last_ms = ts_ms
         self.now_ms = ts_ms
         if not book.open_orders:
             return []
-        mark = round_to_tick(raw, book.tick)
+        if mark is None:
+            mark = round_to_tick(raw, book.tick)
         if not any(_acts(o, mark) for o in book.open_orders.values()):
             return []
         draft = Draft(book, ts_ms, mark)
