@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from backtest.candles import Candles, DataError, describe_gaps, load
-from backtest.sweep import RANKABLE, SweepError
 
 EXIT_USAGE = 2
+RANKABLE = ("net_pnl", "win_rate", "sharpe_daily", "sortino_daily", "profit_factor",
+            "max_drawdown", "max_drawdown_pct", "trades", "final_equity")
+"""Summary metrics a sweep can be ranked by (higher is better for each, drawdowns are <= 0)."""
 
 
 def add_parsers(sub: Any, common: Any) -> None:
@@ -116,6 +118,7 @@ def dispatch(args: argparse.Namespace) -> int:
     import ccxt  # type: ignore[import-untyped]
 
     from backtest.download import DownloadError
+    from backtest.sweep import SweepError
     from config.errors import ConfigError
 
     try:

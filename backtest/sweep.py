@@ -18,9 +18,6 @@ from pydantic import ValidationError
 from config.loader import read_toml
 from config.settings import Settings
 
-RANKABLE = ("net_pnl", "win_rate", "sharpe_daily", "sortino_daily", "profit_factor",
-            "max_drawdown", "max_drawdown_pct", "trades", "final_equity")
-
 
 class SweepError(ValueError):
     """A bad --sweep option; the message is the one line users see."""
