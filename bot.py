@@ -6,6 +6,8 @@
     python bot.py logs SYMBOL [-f] [-n LINES] [--account NAME]
     python bot.py resume SYMBOL [--account NAME]
     python bot.py signal SYMBOL long|short|exit [--size USDT] [--account NAME]
+    python bot.py backtest [--from DATE] [--to DATE] [--data DIR | --csv SYMBOL=FILE ...] [--json]
+    python bot.py download --exchange ID --symbols ... --timeframe 1m --from DATE [--to DATE]
 
 --account picks one of the config's [[accounts]]; it is needed when the symbol is traded by more
 than one of them (resume and signal need it whenever several accounts are configured).
@@ -61,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
     sig.add_argument("symbol")
     sig.add_argument("side", choices=["long", "short", "exit"])
     sig.add_argument("--size", default=None, help="order size in USDT (default: risk.order_size_usdt)")
+    from backtest.cli import add_parsers  # backtest and download (argparse only, no heavy imports)
+
+    add_parsers(sub, _common)
     return top
 
 

@@ -30,6 +30,10 @@ def fail(message: str, code: int = EXIT_STARTUP) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     command = args.command or "run"
+    if command in ("backtest", "download"):
+        from backtest.cli import dispatch as backtest_dispatch
+
+        return backtest_dispatch(args)
     try:
         settings = load_settings(args.config, data_dir_override=args.data_dir)
         data_dir = settings.data_dir_path(args.data_dir)

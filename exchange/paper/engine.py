@@ -190,6 +190,29 @@ class Matcher:
             price = max(order.price, ask_or_bid)
         self.fill(d, order, price, maker=False)
 
+    def arrive(self, d: Draft, order: OrderRec) -> Decimal | None:
+        """Fill or rest a new order on the draft; returns the margin it needs (None: none).
+        Shared by the paper exchange and the backtester's simulated exchange."""
+        if order.trigger_price is not None:
+            return None
+        if order.type == "market" or self.marketable(order, d.mark):
+            price = self.market_price(d, order.side)
+            if order.type == "limit":
+                assert order.price is not None
+                price = min(order.price, price) if order.side == "buy" else max(order.price, price)
+            required = None if order.reduce_only else self.required_margin(
+                d, order.side, order.amount, price, order.position_side)
+            if order.type == "market":
+                self.execute_market(d, order)
+            else:
+                self.execute_limit_now(d, order)
+            return required
+        if order.reduce_only:
+            return None
+        assert order.price is not None
+        order.reserved = order.amount * order.price / self.fees.leverage
+        return order.reserved + order.amount * order.price * self.fees.maker
+
     # ---- margin ------------------------------------------------------------------------
 
     def required_margin(

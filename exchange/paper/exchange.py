@@ -341,30 +341,10 @@ class PaperExchange(QueryMixin):
             trigger_direction=req.trigger_direction, stop_loss_price=req.stop_loss_price,
             updated_ms=now, position_side=req.position_side,
         ))
-        required = self._execute_on_arrival(d, order)
+        required = self._matcher.arrive(d, order)
         sub.order_id = order.id
         self._commit(d, raw_price=book.price, last_ms=now, required=required, submissions=[sub])
         return order_view(d.orders[order.id])
-
-    def _execute_on_arrival(self, d: Draft, order: OrderRec) -> Decimal | None:
-        """Fill or rest a new order on the draft; returns the margin it needs (None: none)."""
-        m = self._matcher
-        if order.trigger_price is not None:
-            return None
-        if order.type == "market" or m.marketable(order, d.mark):
-            price = m.market_price(d, order.side)
-            if order.type == "limit":
-                assert order.price is not None
-                price = min(order.price, price) if order.side == "buy" else max(order.price, price)
-            required = None if order.reduce_only else m.required_margin(
-                d, order.side, order.amount, price, order.position_side)
-            m.execute_market(d, order) if order.type == "market" else m.execute_limit_now(d, order)
-            return required
-        if order.reduce_only:
-            return None
-        assert order.price is not None
-        order.reserved = order.amount * order.price / self.leverage
-        return order.reserved + order.amount * order.price * m.fees.maker
 
     def cancel_order(
         self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002

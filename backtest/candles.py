@@ -1,0 +1,135 @@
+"""Reading candle files (ccxt `fetch_ohlcv` layout) for a backtest, with one-line errors.
+
+`timestamp,open,high,low,close,volume` per line, timestamp in ms since the epoch (UTC). Every
+problem names the file and the line: a malformed row, NaN or non-positive prices, high/low
+that do not contain open/close, a timestamp that is not after the previous one (unsorted or
+duplicate). Holes (a step larger than the file's timeframe) are listed, not filled: the
+backtest refuses them unless asked to run with them (`--allow-gaps`).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+from pathlib import Path
+
+HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
+
+
+class DataError(ValueError):
+    """Bad candle data; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gap:
+    after_ms: int
+    before_ms: int
+    line: int
+    """The line of the first candle after the hole."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candles:
+    """One symbol's candles, oldest first. Prices are exact Decimals."""
+
+    path: Path
+    timeframe_ms: int
+    ts: list[int]
+    open: list[Decimal]
+    high: list[Decimal]
+    low: list[Decimal]
+    close: list[Decimal]
+    volume: list[Decimal]
+    gaps: tuple[Gap, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def missing_candles(self, gap: Gap) -> int:
+        return (gap.before_ms - gap.after_ms) // self.timeframe_ms - 1
+
+
+def _row(path: Path, line: int, row: list[str]) -> tuple[int, Decimal, Decimal, Decimal, Decimal,
+                                                          Decimal]:
+    where = f"{path}, line {line}"
+    if len(row) != len(HEADER):
+        raise DataError(f"{where}: expected {len(HEADER)} fields, got {len(row)}")
+    try:
+        ts = int(row[0])
+        o, h, low, c, v = (Decimal(x.strip()) for x in row[1:])
+    except (ValueError, InvalidOperation):
+        raise DataError(f"{where}: not a number in {','.join(row)}") from None
+    if not all(x.is_finite() and x > 0 for x in (o, h, low, c)):
+        raise DataError(f"{where}: prices must be finite and positive (got {','.join(row[1:5])})")
+    if not v.is_finite() or v < 0:
+        raise DataError(f"{where}: volume must be finite and >= 0 (got {row[5]})")
+    if low > min(o, c) or h < max(o, c):
+        raise DataError(f"{where}: high/low do not contain open/close ({','.join(row[1:5])})")
+    return ts, o, h, low, c, v
+
+
+def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
+         timeframe_ms: int | None = None) -> Candles:
+    """Read and check a whole file, then keep the candles in [from_ms, to_ms)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    cols: list[list] = [[], [], [], [], [], []]
+    lines: list[int] = []
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header] != HEADER:
+            raise DataError(f"{path}, line 1: expected the header {','.join(HEADER)}")
+        last = None
+        for row in reader:
+            if not row or all(not x.strip() for x in row):
+                continue
+            values = _row(path, reader.line_num, row)
+            if last is not None and values[0] <= last:
+                what = "duplicate" if values[0] == last else "unsorted"
+                raise DataError(f"{path}, line {reader.line_num}: {what} timestamp {values[0]} "
+                                f"(previous {last})")
+            last = values[0]
+            for col, value in zip(cols, values):
+                col.append(value)
+            lines.append(reader.line_num)
+    ts = cols[0]
+    if len(ts) < 2 and timeframe_ms is None:
+        raise DataError(f"{path}: needs at least 2 candles to know its timeframe")
+    step = timeframe_ms or min(b - a for a, b in pairwise(ts))
+    gaps = tuple(Gap(after_ms=a, before_ms=b, line=lines[i + 1])
+                 for i, (a, b) in enumerate(pairwise(ts)) if b - a != step)
+    lo = 0 if from_ms is None else _first_at_or_after(ts, from_ms)
+    hi = len(ts) if to_ms is None else _first_at_or_after(ts, to_ms)
+    if lo >= hi:
+        raise DataError(f"{path}: no candles in the range {_fmt(from_ms)} .. {_fmt(to_ms)} "
+                        f"(the file covers {_fmt(ts[0])} .. {_fmt(ts[-1])})")
+    gaps = tuple(g for g in gaps if ts[lo] <= g.after_ms < ts[hi - 1])
+    return Candles(path=path, timeframe_ms=step, ts=ts[lo:hi], open=cols[1][lo:hi],
+                   high=cols[2][lo:hi], low=cols[3][lo:hi], close=cols[4][lo:hi],
+                   volume=cols[5][lo:hi], gaps=gaps)
+
+
+def _first_at_or_after(ts: list[int], ms: int) -> int:
+    import bisect
+
+    return bisect.bisect_left(ts, ms)
+
+
+def _fmt(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def describe_gaps(c: Candles, limit: int = 5) -> str:
+    parts = [f"line {g.line}: {c.missing_candles(g)} candles missing after {_fmt(g.after_ms)}"
+             for g in c.gaps[:limit]]
+    more = f" and {len(c.gaps) - limit} more" if len(c.gaps) > limit else ""
+    return "; ".join(parts) + more

@@ -1,0 +1,110 @@
+"""Charts next to the report: one standalone HTML file (plotly, its script inline, opens with no
+network) and a PNG of the equity / drawdown panel (matplotlib's Agg backend: no display)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backtest.engine import RunResult
+from backtest.files import write_private
+from backtest.metrics import Equity
+from backtest.trades import Trade
+
+MAX_POINTS = 20_000  # per line in the HTML; longer series are thinned by an even stride
+
+
+def _stride(n: int) -> int:
+    return max(1, -(-n // MAX_POINTS))
+
+
+def _dates(ms: np.ndarray) -> np.ndarray:
+    return ms.astype("datetime64[ms]")
+
+
+def _levels(result: RunResult, symbol: str, types: dict[str, str]) -> tuple[list, list]:
+    """A step line of a stop level from the journal; None breaks it when the position closes."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    for now, sym, j in result.recorder.journal:
+        if sym != symbol:
+            continue
+        if j.type in types and j.data.get(types[j.type]) is not None:
+            xs.append(np.datetime64(int(now * 1000), "ms"))
+            ys.append(float(j.data[types[j.type]]))
+        elif j.type in ("PositionClosed", "LegClosed"):
+            xs.append(np.datetime64(int(now * 1000), "ms"))
+            ys.append(None)
+    return xs, ys
+
+
+def html(result: RunResult, eq: Equity, trades: list[Trade]) -> str:
+    import plotly.graph_objects as go  # type: ignore[import-untyped]
+    from plotly.subplots import make_subplots  # type: ignore[import-untyped]
+
+    symbols = list(result.candles)
+    fig = make_subplots(rows=2 + len(symbols), cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        subplot_titles=["equity (USDT)", "drawdown (USDT)", *symbols])
+    k = _stride(len(eq.ts_ms))
+    x = _dates(eq.ts_ms[::k])
+    fig.add_trace(go.Scattergl(x=x, y=eq.equity[::k], name="equity"), row=1, col=1)
+    fig.add_trace(go.Scattergl(x=x, y=eq.drawdown[::k], name="drawdown", fill="tozeroy"),
+                  row=2, col=1)
+    for row, symbol in enumerate(symbols, start=3):
+        c = result.candles[symbol]
+        k = _stride(len(c.ts))
+        fig.add_trace(go.Scattergl(x=_dates(np.asarray(c.ts[::k], dtype=np.int64)),
+                                   y=np.asarray(c.close[::k], dtype=float), name=f"{symbol} close",
+                                   line={"width": 1}), row=row, col=1)
+        own = [t for t in trades if t.symbol == symbol]
+        for label, when, price, symbol_ in (
+                ("entries", lambda t: t.opened_at, lambda t: t.entry_price, "triangle-up"),
+                ("exits", lambda t: t.closed_at, lambda t: t.exit_price, "x")):
+            fig.add_trace(go.Scattergl(
+                x=[np.datetime64(int(when(t) * 1000), "ms") for t in own],
+                y=[float(price(t)) for t in own], mode="markers", name=f"{symbol} {label}",
+                marker={"symbol": symbol_, "size": 7},
+                text=[f"{t.side} {t.reason} net {t.net}" for t in own]), row=row, col=1)
+        for name, types in (("stop", {"StopPlaced": "stop_price"}),
+                            ("trailing", {"TrailingStopActivated": "trigger_price",
+                                          "StopMoveRequested": "new_stop"})):
+            xs, ys = _levels(result, symbol, types)
+            if xs:
+                fig.add_trace(go.Scattergl(x=xs, y=ys, name=f"{symbol} {name}",
+                                           line={"shape": "hv", "width": 1, "dash": "dot"}),
+                              row=row, col=1)
+    fig.update_layout(height=500 + 300 * len(symbols), title="Backtest", hovermode="x unified")
+    return fig.to_html(full_html=True, include_plotlyjs=True)
+
+
+def png(eq: Equity) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
+                                      gridspec_kw={"height_ratios": [2, 1]})
+    x = _dates(eq.ts_ms)
+    top.plot(x, eq.equity, linewidth=1)
+    top.set_ylabel("equity (USDT)")
+    top.grid(alpha=0.3)
+    bottom.fill_between(x, eq.drawdown, 0, color="tab:red", alpha=0.4, linewidth=0)
+    bottom.set_ylabel("drawdown (USDT)")
+    bottom.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def write(out_dir: Path, result: RunResult, eq: Equity, trades: list[Trade]) -> list[Path]:
+    paths = [out_dir / "chart.html", out_dir / "equity.png"]
+    write_private(paths[0], html(result, eq, trades).encode())
+    write_private(paths[1], png(eq))
+    return paths

@@ -1,0 +1,172 @@
+"""`bot.py backtest` and `bot.py download`: arguments and handlers.
+
+Errors are one line on stderr and exit code 2 (bad data names the file and line)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backtest.candles import Candles, DataError, describe_gaps, load
+
+EXIT_USAGE = 2
+RANKABLE = ("net_pnl", "win_rate", "sharpe_daily", "sortino_daily", "profit_factor",
+            "max_drawdown", "max_drawdown_pct", "trades", "final_equity")
+"""Summary metrics a sweep can be ranked by (higher is better for each, drawdowns are <= 0)."""
+
+
+def add_parsers(sub: Any, common: Any) -> None:
+    bt = sub.add_parser("backtest", help="replay candles through the same cores, print a report")
+    common(bt)
+    bt.add_argument("--from", dest="from_", default=None, metavar="DATE", help="first candle, YYYY-MM-DD[THH:MM] UTC")
+    bt.add_argument("--to", default=None, metavar="DATE", help="end (exclusive), YYYY-MM-DD[THH:MM] UTC")
+    bt.add_argument("--data", default=None, help="folder of <SYMBOL>-<timeframe>.csv files (bot.py download)")
+    bt.add_argument("--timeframe", default=None, help="with --data: which files, e.g. 1m, 5m, 1h")
+    bt.add_argument("--csv", action="append", default=[], metavar="SYMBOL=FILE",
+                    help="a candle file for one symbol (repeatable); default: paper.csv_files")
+    bt.add_argument("--allow-gaps", action="store_true", help="run with holes in the data (listed)")
+    bt.add_argument("--json", action="store_true", help="print the report as JSON")
+    bt.add_argument("--out", default=None, help="report folder (default: <data dir>/backtest)")
+    bt.add_argument("--no-charts", action="store_true", help="skip chart.html and equity.png")
+    bt.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bt.add_argument("--journal", default=None, metavar="FILE",
+                    help="also write every decision to a bot database (SQLite) at FILE")
+    bt.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2",
+                    help="run every combination (repeatable), e.g. strategy.entry_z=1.5,2,2.5")
+    bt.add_argument("--rank", default="net_pnl", choices=RANKABLE, help="sweep ranking metric")
+    bt.add_argument("--processes", type=int, default=None, help="sweep processes (default: all cores)")
+    dl = sub.add_parser("download", help="fetch candles through ccxt into a data folder")
+    dl.add_argument("--exchange", required=True, help="ccxt exchange id, e.g. bybit")
+    dl.add_argument("--symbols", required=True, nargs="+", help="e.g. BTC/USDT:USDT")
+    dl.add_argument("--timeframe", default="1m")
+    dl.add_argument("--from", dest="from_", required=True, metavar="DATE", help="YYYY-MM-DD[THH:MM] UTC")
+    dl.add_argument("--to", default=None, help="end (exclusive), default: now")
+    dl.add_argument("--data", default="data/candles", help="folder to write into")
+    dl.add_argument("--api-url", default="", help="replace the exchange's API host (emulator)")
+    dl.add_argument("--limit", type=int, default=1000, help="candles per request")
+
+
+def fail(message: str) -> int:
+    print(f"bot.py: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def parse_when(text: str | None, option: str) -> int | None:
+    if text is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return int(datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp() * 1000)
+        except ValueError:
+            continue
+    raise DataError(f"{option}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC), got {text!r}")
+
+
+def file_name(symbol: str, timeframe: str) -> str:
+    """'BTC/USDT:USDT', '1m' -> 'BTC_USDT_USDT-1m.csv' (the download's and --data's naming)."""
+    return symbol.replace("/", "_").replace(":", "_") + f"-{timeframe}.csv"
+
+
+def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
+    symbols = list(settings.symbols.list)
+    files: dict[str, Path] = {}
+    if args.data is None:  # --csv replaces single symbols' files
+        files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
+    if args.data is not None:
+        folder = Path(args.data)
+        for s in symbols:
+            if args.timeframe:
+                files[s] = folder / file_name(s, args.timeframe)
+                continue
+            found = sorted(folder.glob(file_name(s, "*")))
+            if len(found) > 1:
+                raise DataError(f"--data {folder}: several files for {s} "
+                                f"({', '.join(p.name for p in found)}); pick one with --timeframe")
+            if found:
+                files[s] = found[0]
+    for item in args.csv:
+        symbol, sep, name = item.partition("=")
+        if not sep or not name:
+            raise DataError(f"--csv {item!r}: expected SYMBOL=FILE")
+        if symbol not in symbols:
+            raise DataError(f"--csv {symbol}: the config does not trade this symbol "
+                            f"(symbols.list: {', '.join(symbols)})")
+        files[symbol] = Path(name)
+    missing = [s for s in symbols if s not in files]
+    if missing:
+        raise DataError(f"no candle data for {missing[0]}: give --csv {missing[0]}=FILE, --data DIR "
+                        "or paper.csv_files in the config")
+    return files
+
+
+def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
+    start, end = parse_when(args.from_, "--from"), parse_when(args.to, "--to")
+    candles = {s: load(p, from_ms=start, to_ms=end) for s, p in data_files(settings, args).items()}
+    gappy = [(s, c) for s, c in candles.items() if c.gaps]
+    if gappy and not args.allow_gaps:
+        _, c = gappy[0]
+        raise DataError(f"{c.path}: {len(c.gaps)} gaps ({describe_gaps(c, 3)}); "
+                        "run with --allow-gaps to backtest across them")
+    return candles
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    import ccxt  # type: ignore[import-untyped]
+
+    from backtest.download import DownloadError
+    from backtest.sweep import SweepError
+    from config.errors import ConfigError
+
+    try:
+        if args.command == "download":
+            from backtest.download import run_download
+
+            return run_download(args)
+        return _backtest(args)
+    except (DataError, SweepError, ConfigError, DownloadError) as exc:
+        return fail(str(exc))
+    except ccxt.BaseError as exc:
+        return fail(f"{args.command}: {type(exc).__name__}: {str(exc)[:300]}")
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from backtest import sweep
+    from config.loader import load_settings
+
+    config = Path(getattr(args, "config", "config.toml"))
+    settings = load_settings(config, data_dir_override=getattr(args, "data_dir", None))
+    if settings.has_accounts:
+        return fail(f"{config}: backtest runs a single-account config ([[accounts]] not supported)")
+    candles = load_all(settings, args)  # checks the data once, before any process starts
+    out = Path(args.out) if args.out else settings.data_dir_path(getattr(args, "data_dir", None)) / "backtest"
+    out = out.resolve()
+    if args.journal and args.sweep:
+        return fail("--journal: not with --sweep (one database per run would be needed)")
+    if not args.sweep:
+        from backtest.session import run_one
+
+        report, paths = run_one(settings, candles, out, charts=not args.no_charts,
+                                progress=not args.no_progress and not args.json,
+                                journal=Path(args.journal) if args.journal else None)
+        print(json.dumps(report, indent=2, default=str) if args.json else report["text"], end="")
+        if not args.json:
+            print("\n".join(f"wrote {p}" for p in paths))
+        return 0
+    axes = [sweep.parse_axis(o) for o in args.sweep]
+    runs = sweep.combinations(axes)
+    for r in runs:
+        sweep.settings_with(config, r)  # a bad value fails here, in one line
+    from backtest.session import SweepWorker, render_ranking
+
+    worker = SweepWorker(config=config, args=vars(args), out=out, charts=not args.no_charts)
+    rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), args.rank)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(render_ranking(rows, args.rank), end="")
+        print(f"wrote {len(rows)} reports under {out}")
+    return 0

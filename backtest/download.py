@@ -1,0 +1,136 @@
+"""`bot.py download`: closed candles through ccxt `fetch_ohlcv` into `<data>/<SYMBOL>-<tf>.csv`.
+
+- Pagination: one request per `limit` candles, each asking for [since, since + limit * tf)
+  (`until`), so venues that answer the newest candles of a window page forward correctly.
+- Rate limit: ccxt's own throttle (`enableRateLimit`) spaces the calls at the venue's
+  `rateLimit`; a network error or exchange hiccup is retried with exponential backoff.
+- Resumable: pages are appended to `<file>.part` (0600) and fsynced one by one; a restart
+  drops a torn last line and continues after the last complete candle. When the range is
+  done the part file is renamed onto the final name (atomic). Running it again with a later
+  `--to` extends the file from where it ends.
+- Only closed candles are written (timestamp + timeframe <= now).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ccxt  # type: ignore[import-untyped]
+
+from backtest.candles import HEADER
+
+MAX_RETRIES = 5
+
+
+class DownloadError(Exception):
+    """A problem the user must fix; the message is the one line they see."""
+
+
+def _resume_point(part: Path) -> int | None:
+    """The last complete candle's timestamp in the part file (a torn last line is cut)."""
+    data = part.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        with part.open("r+b") as handle:
+            handle.truncate(end)
+            os.fsync(handle.fileno())
+    lines = data[:end].splitlines()
+    if len(lines) <= 1:
+        return None
+    return int(lines[-1].split(b",", 1)[0])
+
+
+def _open_part(final: Path) -> tuple[Path, int | None]:
+    part = final.with_name(final.name + ".part")
+    if final.exists() and not part.exists():
+        os.replace(final, part)  # extend a finished file: it becomes the part again
+    if not part.exists():
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, (",".join(HEADER) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return part, None
+    return part, _resume_point(part)
+
+
+def _fetch(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: int,
+           sleep: Callable[[float], None]) -> list[list[Any]]:
+    delay = 1.0
+    for attempt in range(MAX_RETRIES):
+        try:
+            return ex.fetch_ohlcv(symbol, timeframe, since=since, limit=limit,
+                                  params={"until": until})
+        except (ccxt.NetworkError, ccxt.ExchangeNotAvailable) as exc:
+            if attempt == MAX_RETRIES - 1:
+                raise DownloadError(f"{symbol}: fetch_ohlcv failed {MAX_RETRIES} times: {exc}") from exc
+            sleep(delay)
+            delay = min(delay * 2, 30.0)
+    return []
+
+
+def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: int,
+                    folder: Path, *, limit: int = 1000, now_ms: Callable[[], int] | None = None,
+                    sleep: Callable[[float], None] = time.sleep) -> tuple[Path, int]:
+    """Fetch [since_ms, to_ms) of closed candles; returns (file, candles written now)."""
+    from backtest.cli import file_name
+
+    tf = ex.parse_timeframe(timeframe) * 1000
+    now = (now_ms or (lambda: int(time.time() * 1000)))()
+    end = min(to_ms, now - now % tf)  # candles that have closed
+    final = folder / file_name(symbol, timeframe)
+    part, last = _open_part(final)
+    since = since_ms if last is None else max(since_ms, last + tf)
+    written = 0
+    with part.open("a", newline="") as out:
+        while since < end:
+            rows = _fetch(ex, symbol, timeframe, since, limit, min(since + limit * tf, end) - 1,
+                          sleep)
+            rows = [r for r in rows if since <= r[0] < end]
+            if not rows:
+                break  # nothing more from the venue in this range
+            out.write("".join(f"{int(r[0])},{r[1]},{r[2]},{r[3]},{r[4]},{r[5]}\n" for r in rows))
+            out.flush()
+            os.fsync(out.fileno())  # a kill loses at most the page in flight
+            written += len(rows)
+            since = int(rows[-1][0]) + tf
+    os.replace(part, final)
+    return final, written
+
+
+def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
+    from backtest.cli import parse_when
+    from backtest.files import private_dir
+
+    if args.exchange not in ccxt.exchanges:
+        raise DownloadError(f"--exchange: unknown ccxt exchange id {args.exchange!r}")
+    ex = exchange or _exchange(args.exchange, args.api_url)
+    if args.timeframe not in (ex.timeframes or {}):
+        raise DownloadError(f"--timeframe {args.timeframe}: {args.exchange} offers "
+                            f"{', '.join(ex.timeframes or {})}")
+    start = parse_when(args.from_, "--from")
+    end = parse_when(args.to, "--to") or int(time.time() * 1000)
+    assert start is not None
+    folder = private_dir(Path(args.data))
+    markets = ex.load_markets()
+    for symbol in args.symbols:
+        if symbol not in markets:
+            raise DownloadError(f"--symbols: {symbol!r} is not a market on {args.exchange}")
+    for symbol in args.symbols:
+        path, count = download_symbol(ex, symbol, args.timeframe, start, end, folder,
+                                      limit=args.limit)
+        print(f"{symbol}: {count} new candles -> {path}")
+    return 0
+
+
+def _exchange(exchange_id: str, api_url: str) -> Any:
+    from exchange.ccxt.factory import point_api_at
+
+    ex = getattr(ccxt, exchange_id)({"enableRateLimit": True, "timeout": 30_000})
+    return point_api_at(ex, api_url) if api_url else ex

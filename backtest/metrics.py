@@ -1,0 +1,155 @@
+"""The report's numbers: equity curve, drawdown, daily Sharpe / Sortino, trade statistics.
+
+Totals (net P&L, fees, per-symbol and per-reason sums) are exact Decimal sums of the trades.
+The equity curve (for drawdown, Sharpe, Sortino and the charts) is evaluated at every candle
+close with numpy: wallet (exact Decimal, converted once per fill) plus each open side's
+unrealized P&L at the close; nothing is accumulated in floats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backtest.engine import RunResult
+from backtest.trades import ZERO, Trade
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Equity:
+    ts_ms: np.ndarray
+    equity: np.ndarray
+    drawdown: np.ndarray
+    """Equity minus its running peak (<= 0)."""
+
+
+def equity_curve(result: RunResult) -> Equity:
+    candles = result.candles
+    times = np.unique(np.concatenate([np.asarray(c.ts, dtype=np.int64) for c in candles.values()]))
+    ends = times + min(c.timeframe_ms for c in candles.values())
+    fills = result.exchange.fills
+    start = result.exchange.settings.starting_balance
+    wallet_steps = np.empty(len(fills) + 1)
+    wallet_steps[0] = float(start)
+    running = start
+    for i, f in enumerate(fills):
+        running += f.trade.realized_pnl - f.trade.fee
+        wallet_steps[i + 1] = float(running)
+    fill_ts = np.asarray([f.trade.ts for f in fills], dtype=np.int64)
+    equity = wallet_steps[np.searchsorted(fill_ts, ends, side="left")]
+    for symbol, c in candles.items():
+        close = _forward_filled(np.asarray(c.ts, dtype=np.int64), np.asarray(c.close, dtype=float),
+                                times)
+        by_side: dict[str, list[Any]] = {}
+        for f in fills:
+            if f.trade.symbol == symbol:
+                by_side.setdefault(f.trade.position_side, []).append(f)
+        for side_fills in by_side.values():
+            ts = np.asarray([f.trade.ts for f in side_fills], dtype=np.int64)
+            qty = np.concatenate([[0.0], [float(f.qty_after) for f in side_fills]])
+            entry = np.concatenate([[0.0], [float(f.entry_after) for f in side_fills]])
+            k = np.searchsorted(ts, ends, side="left")
+            equity = equity + qty[k] * (close - entry[k])
+    drawdown = equity - np.maximum.accumulate(equity)
+    return Equity(ts_ms=ends, equity=equity, drawdown=drawdown)
+
+
+def _forward_filled(ts: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    idx = np.searchsorted(ts, at, side="right") - 1
+    return values[np.clip(idx, 0, len(values) - 1)]
+
+
+def daily_ratios(eq: Equity) -> tuple[float | None, float | None]:
+    """Sharpe and Sortino of daily returns (last equity of each UTC day), annualised with
+    sqrt(365); None with fewer than two days or no variation."""
+    days = eq.ts_ms // DAY_MS
+    last = np.r_[days[1:] != days[:-1], True]
+    closes = eq.equity[last]
+    if len(closes) < 3:
+        return None, None
+    rets = np.diff(closes) / closes[:-1]
+    mean = float(rets.mean())
+    std = float(rets.std(ddof=1))
+    downside = rets[rets < 0]
+    dstd = float(math.sqrt(float((downside ** 2).sum()) / len(rets))) if len(downside) else 0.0
+    sharpe = mean / std * math.sqrt(365) if std > 0 else None
+    sortino = mean / dstd * math.sqrt(365) if dstd > 0 else None
+    return sharpe, sortino
+
+
+def exposure(trades: list[Trade], start_s: float, end_s: float) -> float:
+    """Share of the backtest's time with at least one open position."""
+    span = end_s - start_s
+    if span <= 0 or not trades:
+        return 0.0
+    covered, cur_start, cur_end = 0.0, None, None
+    for t in sorted(trades, key=lambda t: t.opened_at):
+        if cur_end is None or t.opened_at > cur_end:
+            if cur_end is not None and cur_start is not None:
+                covered += cur_end - cur_start
+            cur_start, cur_end = t.opened_at, t.closed_at
+        else:
+            cur_end = max(cur_end, t.closed_at)
+    if cur_end is not None and cur_start is not None:
+        covered += cur_end - cur_start
+    return covered / span
+
+
+def longest_losing_streak(trades: list[Trade]) -> int:
+    best = cur = 0
+    for t in trades:
+        cur = cur + 1 if t.net < ZERO else 0
+        best = max(best, cur)
+    return best
+
+
+def group(trades: list[Trade], key: str) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for t in trades:
+        name = t.symbol if key == "symbol" else t.exit_kind
+        r = rows.setdefault(name, {"trades": 0, "wins": 0, "net_pnl": ZERO, "fees": ZERO})
+        r["trades"] += 1
+        r["wins"] += t.net > ZERO
+        r["net_pnl"] += t.net
+        r["fees"] += t.fees
+    for r in rows.values():
+        r["win_rate"] = r["wins"] / r["trades"]
+    return dict(sorted(rows.items()))
+
+
+def summary(result: RunResult, trades: list[Trade], eq: Equity) -> dict[str, Any]:
+    wins = [t.net for t in trades if t.net > ZERO]
+    losses = [t.net for t in trades if t.net < ZERO]
+    gross_loss = -sum(losses, ZERO)
+    start = float(result.exchange.settings.starting_balance)
+    peak_at = np.maximum.accumulate(eq.equity)
+    dd_pct = float((eq.drawdown / peak_at).min()) * 100 if len(eq.equity) else 0.0
+    sharpe, sortino = daily_ratios(eq)
+    first = min(c.ts[0] for c in result.candles.values()) / 1000
+    last = max(c.ts[-1] + c.timeframe_ms for c in result.candles.values()) / 1000
+    holds = [t.hold_s for t in trades]
+    return {
+        "trades": len(trades),
+        "win_rate": len(wins) / len(trades) if trades else None,
+        "net_pnl": sum((t.net for t in trades), ZERO),
+        "fees": sum((t.fees for t in trades), ZERO),
+        "final_equity": float(eq.equity[-1]) if len(eq.equity) else start,
+        "max_drawdown": float(eq.drawdown.min()) if len(eq.drawdown) else 0.0,
+        "max_drawdown_pct": dd_pct,
+        "sharpe_daily": sharpe,
+        "sortino_daily": sortino,
+        "profit_factor": (sum(wins, ZERO) / gross_loss) if gross_loss > 0 else None,
+        "exposure_pct": exposure(trades, first, last) * 100,
+        "avg_hold_s": sum(holds) / len(holds) if holds else None,
+        "longest_losing_streak": longest_losing_streak(trades),
+        "escalations": len(result.recorder.escalations),
+        "open_at_end": sum(1 for s in result.candles for p in result.exchange.positions_of(s)
+                           if p.qty != 0),
+        "start": first,
+        "end": last,
+    }

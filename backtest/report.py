@@ -1,0 +1,112 @@
+"""The backtest report: a dict (for `--json` and sweeps), rendered as text with rich tables."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from backtest.engine import RunResult, symbols_of
+from backtest.metrics import equity_curve, group, summary
+from backtest.trades import closed_trades
+
+
+def build(result: RunResult) -> dict[str, Any]:
+    trades = closed_trades(result.recorder)
+    eq = equity_curve(result)
+    s = result.settings
+    return {
+        "config": {"strategy": s.strategy.name, "symbols": symbols_of(s),
+                   "hedge_mode": s.exchange.hedge_mode},
+        "data": {sym: {"file": str(c.path), "candles": len(c), "timeframe_ms": c.timeframe_ms,
+                       "gaps": [{"line": g.line, "after_ms": g.after_ms, "before_ms": g.before_ms,
+                                 "missing": c.missing_candles(g)} for g in c.gaps]}
+                 for sym, c in result.candles.items()},
+        "summary": summary(result, trades, eq),
+        "per_symbol": group(trades, "symbol"),
+        "per_exit_reason": group(trades, "exit"),
+        "trades": [t.as_dict() for t in trades],
+        "run": {"candles": result.points // 4, "decisions": result.recorder.decisions,
+                "seconds": round(result.elapsed_s, 3)},
+    }
+
+
+def to_json(report: dict[str, Any]) -> str:
+    """Decimals as strings (exact), the same text on every run for the same input, except
+    the run's own timing."""
+    return json.dumps(report, indent=2, default=_plain, sort_keys=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON: {value!r}")
+
+
+def _when(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _num(value: Any, digits: int = 2, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):,.{digits}f}{suffix}"
+
+
+def _hours(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 3600:.1f} h"
+
+
+def _group_table(title: str, first: str, rows: dict[str, dict[str, Any]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col in (first, "trades", "win rate", "net P&L", "fees"):
+        t.add_column(col, justify="left" if col == first else "right")
+    for name, r in rows.items():
+        t.add_row(name, str(r["trades"]), _num(r["win_rate"] * 100, 1, " %"),
+                  _num(r["net_pnl"], 4), _num(r["fees"], 4))
+    return t
+
+
+def render(report: dict[str, Any], width: int = 100) -> str:
+    s = report["summary"]
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=False, color_system=None)
+    out.write(f"Backtest {_when(s['start'])} .. {_when(s['end'])} UTC, "
+              f"{report['config']['strategy']}, {', '.join(report['config']['symbols'])}\n")
+    head = Table(show_header=False)
+    head.add_column("metric")
+    head.add_column("value", justify="right")
+    rows = [
+        ("trades", str(s["trades"])),
+        ("win rate", _num(None if s["win_rate"] is None else s["win_rate"] * 100, 1, " %")),
+        ("net P&L (after fees)", _num(s["net_pnl"], 4) + " USDT"),
+        ("fees", _num(s["fees"], 4) + " USDT"),
+        ("final equity", _num(s["final_equity"], 2) + " USDT"),
+        ("max drawdown", f"{_num(s['max_drawdown'], 2)} USDT ({_num(s['max_drawdown_pct'], 2)} %)"),
+        ("Sharpe (daily)", _num(s["sharpe_daily"])),
+        ("Sortino (daily)", _num(s["sortino_daily"])),
+        ("profit factor", _num(s["profit_factor"])),
+        ("exposure", _num(s["exposure_pct"], 1, " %")),
+        ("average hold", _hours(s["avg_hold_s"])),
+        ("longest losing streak", str(s["longest_losing_streak"])),
+        ("escalations", str(s["escalations"])),
+        ("positions open at the end", str(s["open_at_end"])),
+    ]
+    for k, v in rows:
+        head.add_row(k, v)
+    console.print(head)
+    console.print(_group_table("Per symbol", "symbol", report["per_symbol"]))
+    console.print(_group_table("Per exit reason", "exit", report["per_exit_reason"]))
+    for sym, d in report["data"].items():  # plain lines: never wrapped
+        if d["gaps"]:
+            out.write(f"{sym}: ran with {len(d['gaps'])} gaps in {d['file']} "
+                      f"(first at line {d['gaps'][0]['line']})\n")
+    run = report["run"]
+    out.write(f"{run['candles']:,} candles, {run['decisions']:,} decisions in "
+              f"{run['seconds']:.2f} s\n")
+    return out.getvalue()

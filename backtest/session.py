@@ -1,0 +1,106 @@
+"""One backtest from settings and candles to the files next to the report; sweep workers."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backtest import charts as chart_files
+from backtest import engine, report
+from backtest.candles import Candles
+from backtest.files import private_dir, write_private
+from backtest.metrics import equity_curve
+from backtest.trades import closed_trades
+from config.settings import Settings
+
+
+def _progress_bar(total: int) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]} candles/s"), TimeRemainingColumn(),
+                    transient=True)
+
+
+def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, charts: bool = True,
+            progress: bool = False,
+            journal: Path | None = None) -> tuple[dict[str, Any], list[Path]]:
+    """Run, build the report, write report.txt / report.json (and the charts) into `out`."""
+    total = sum(len(c) for c in candles.values())
+    bar = _progress_bar(total) if progress else nullcontext()
+    with bar as live:
+        callback = None
+        if live is not None:
+            import time
+
+            task = live.add_task("run", total=total, rate="-")
+            t0 = time.perf_counter()
+
+            def callback(done: int) -> None:
+                rate = done / max(time.perf_counter() - t0, 1e-9)
+                live.update(task, completed=done, rate=f"{rate:,.0f}")
+
+        result = engine.run(settings, candles, progress=callback, journal=journal)
+    rep = report.build(result)
+    text = report.render(rep)
+    private_dir(out)
+    paths = [out / "report.txt", out / "report.json"]
+    write_private(paths[0], text.encode())
+    write_private(paths[1], report.to_json(rep).encode())
+    if charts:
+        paths += chart_files.write(out, result, equity_curve(result), closed_trades(result.recorder))
+    if journal is not None:
+        paths.append(journal)
+    rep["text"] = text
+    return rep, paths
+
+
+@dataclass(frozen=True, slots=True)
+class SweepWorker:
+    """Runs one sweep combination in a worker process (picklable: only plain data inside)."""
+
+    config: Path
+    args: dict[str, Any]
+    out: Path
+    charts: bool
+
+    def __call__(self, index: int, overrides: dict[str, Any]) -> dict[str, Any]:
+        from backtest import sweep
+        from backtest.cli import load_all
+
+        settings = sweep.settings_with(self.config, overrides)
+        candles = load_all(settings, argparse.Namespace(**self.args))
+        folder = self.out / f"run-{index:03d}"
+        rep, _ = run_one(settings, candles, folder, charts=self.charts)
+        return {"run": index, "overrides": overrides, "summary": rep["summary"],
+                "report": str(folder / "report.txt")}
+
+
+def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    keys = list(rows[0]["overrides"]) if rows else []
+    t = Table(title=f"Sweep ranked by {metric}", title_justify="left")
+    for col in ("#", *keys, "trades", "win rate", "net P&L", "max DD %", "Sharpe", "folder"):
+        t.add_column(col)
+    for rank, row in enumerate(rows, start=1):
+        s = row["summary"]
+        t.add_row(str(rank), *(str(row["overrides"][k]) for k in keys), str(s["trades"]),
+                  "-" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f} %",
+                  f"{float(s['net_pnl']):.4f}", f"{s['max_drawdown_pct']:.2f}",
+                  "-" if s["sharpe_daily"] is None else f"{s['sharpe_daily']:.2f}",
+                  Path(row["report"]).parent.name)
+    out = io.StringIO()
+    Console(file=out, width=160, force_terminal=False, color_system=None).print(t)
+    return out.getvalue()

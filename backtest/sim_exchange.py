@@ -1,0 +1,255 @@
+"""The backtester's simulated exchange: the paper exchange's rules without its database.
+
+It implements the part of the exchange port the decision loop's executors and the
+reconciliation snapshot use (`create_order`, `cancel_order`, `fetch_order`, `fetch_open_orders`,
+`fetch_positions`, `fetch_balance`, `fetch_tickers`, `market`) with the paper exchange's own
+pieces: markets and precision (`build_market`), request validation (`parse_request`,
+`check_against_book`), and the matcher (`Matcher`: fills, fees, slippage, reduce-only cuts,
+trigger and limit checks). Only the persistence differs: a change is installed in memory at
+once (no store, no thread, no lock taken, no sleep).
+
+Time and price are set by the driver (`at(ts_ms)`, `point(symbol, ts_ms, raw)`); nothing here
+reads a clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ccxt  # type: ignore[import-untyped]
+
+from exchange.paper.engine import Book, Draft, Fees, Matcher, limit_crossed, trigger_hit
+from exchange.paper.markets import amount_step, build_market, price_tick, round_to_tick, truncate
+from exchange.paper.models import (
+    HEDGE_SIDES,
+    ONE_WAY_SIDES,
+    SETTLE,
+    ZERO,
+    OrderRec,
+    PositionRec,
+    TradeRec,
+    order_view,
+    position_view,
+)
+from exchange.paper.orders import check_against_book, parse_request
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimSettings:
+    """The paper exchange's parameters (config `[paper]` and `risk.leverage`)."""
+
+    starting_balance: Decimal
+    taker_fee: Decimal
+    maker_fee: Decimal
+    slippage_bps: Decimal
+    leverage: int
+    hedge_mode: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class Fill:
+    """One trade with the position side it left behind (for the equity curve and the report)."""
+
+    trade: TradeRec
+    qty_after: Decimal
+    entry_after: Decimal
+
+
+@dataclass(slots=True)
+class _Ledger:
+    wallet: Decimal
+    fills: list[Fill] = field(default_factory=list)
+
+
+class SimExchange:
+    """One account on simulated prices, for one or more symbols."""
+
+    id = "backtest"
+
+    def __init__(self, settings: SimSettings, initial_prices: dict[str, Decimal]) -> None:
+        self.settings = settings
+        fees = Fees(settings.taker_fee, settings.maker_fee, settings.slippage_bps,
+                    settings.leverage)
+        sides = HEDGE_SIDES if settings.hedge_mode else ONE_WAY_SIDES
+        self.markets = {s: build_market(s, p, fees.maker, fees.taker)
+                        for s, p in initial_prices.items()}
+        self._books = {s: Book(s, self.markets[s], p, 0, sides) for s, p in initial_prices.items()}
+        self._ledger = _Ledger(wallet=settings.starting_balance)
+        self._order_seq = itertools.count(1)
+        self._trade_seq = itertools.count(1)
+        self._done: dict[str, OrderRec] = {}
+        """Finished orders by client id (the paper exchange's store lookup)."""
+        self._matcher = Matcher(fees, lambda: next(self._trade_seq), self._free)
+        self.now_ms = 0
+
+    # ---- driver side -------------------------------------------------------------------
+    def at(self, ts_ms: int) -> None:
+        self.now_ms = ts_ms
+
+    def point(self, symbol: str, ts_ms: int, raw: Decimal, mark: Decimal | None = None) -> list[str]:
+        """Advance one symbol to a price point: resting orders act at its mark (as the paper
+        exchange's catch-up does). `mark`: the raw price on the tick, when the caller has it
+        (the engine computes it once per point). Returns the client ids of orders that traded."""
+        book = self._books[symbol]
+        book.price = raw
+        book.last_ms = ts_ms
+        self.now_ms = ts_ms
+        if not book.open_orders:
+            return []
+        if mark is None:
+            mark = round_to_tick(raw, book.tick)
+        if not any(_acts(o, mark) for o in book.open_orders.values()):
+            return []
+        draft = Draft(book, ts_ms, mark)
+        self._matcher.on_point(draft)
+        return self._install(draft)
+
+    def has_open_orders(self, symbol: str) -> bool:
+        return bool(self._books[symbol].open_orders)
+
+    def resting(self, symbol: str) -> list[OrderRec]:
+        return list(self._books[symbol].open_orders.values())
+
+    @property
+    def fills(self) -> list[Fill]:
+        return self._ledger.fills
+
+    @property
+    def wallet(self) -> Decimal:
+        return self._ledger.wallet
+
+    def _free(self) -> Decimal:
+        lev = self.settings.leverage
+        used = sum((b.used_margin(lev) for b in self._books.values()), ZERO)
+        unrealized = sum((b.unrealized() for b in self._books.values()), ZERO)
+        return self._ledger.wallet + unrealized - used
+
+    def _install(self, d: Draft, required: Decimal | None = None) -> list[str]:
+        if required is not None and self._free() < required:
+            raise ccxt.InsufficientFunds(
+                f"backtest: {d.book.symbol} needs {required:.4f} USDT of margin and fees, "
+                f"free balance is {self._free():.4f} USDT")
+        book = d.book
+        book.positions = d.positions
+        for order in d.orders.values():
+            if order.is_open:
+                book.open_orders[order.id] = order
+            else:
+                book.open_orders.pop(order.id, None)
+                if order.client_order_id:
+                    self._done[order.client_order_id] = order
+        self._ledger.wallet += d.wallet_delta
+        for t in d.trades:
+            pos = book.positions[t.position_side]
+            self._ledger.fills.append(Fill(trade=t, qty_after=pos.qty, entry_after=pos.entry))
+        return [t.client_order_id for t in d.trades if t.client_order_id]
+
+    # ---- the port ----------------------------------------------------------------------
+    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+        return self.markets
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        return self._book(symbol).market
+
+    def _book(self, symbol: str) -> Book:
+        book = self._books.get(symbol)
+        if book is None:
+            raise ccxt.BadSymbol(f"backtest: unknown symbol {symbol!r}")
+        return book
+
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        wanted = symbols if symbols is not None else list(self._books)
+        return {s: {"symbol": s, "timestamp": self.now_ms, "last": self._book(s).mark,
+                    "close": self._book(s).mark, "baseVolume": ZERO, "info": {}} for s in wanted}
+
+    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,
+                     price: Decimal | None = None,
+                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+        book = self._book(symbol)
+        req = parse_request(book.market, type, side, amount, price, dict(params or {}),
+                            hedge_mode=self.settings.hedge_mode)
+        check_against_book(req, book.mark, book.positions[req.position_side].qty)
+        if req.client_id is not None and (req.client_id in self._done or any(
+                o.client_order_id == req.client_id for o in book.open_orders.values())):
+            raise ccxt.InvalidOrder(f"backtest: duplicate clientOrderId {req.client_id!r}")
+        d = Draft(book, self.now_ms, book.mark)
+        seq = next(self._order_seq)
+        order = d.add(OrderRec(
+            seq=seq, id=str(seq), client_order_id=req.client_id, symbol=req.symbol,
+            type=req.type, side=req.side, amount=req.amount, price=req.price,
+            reduce_only=req.reduce_only, created_ms=self.now_ms, trigger_price=req.trigger_price,
+            trigger_direction=req.trigger_direction, stop_loss_price=req.stop_loss_price,
+            updated_ms=self.now_ms, position_side=req.position_side,
+        ))
+        required = self._matcher.arrive(d, order)
+        self._install(d, required)
+        return order_view(d.orders[order.id])
+
+    def cancel_order(self, id: str | None, symbol: str,
+                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+        book = self._book(symbol)
+        order = book.find_open(id, (params or {}).get("clientOrderId"))
+        if order is None:
+            raise ccxt.OrderNotFound(f"backtest: {symbol} order {id} is not open")
+        d = Draft(book, self.now_ms, book.mark)
+        self._matcher.finish(d, order, "canceled")
+        self._install(d)
+        return order_view(d.orders[order.id])
+
+    def fetch_order(self, id: str | None, symbol: str,
+                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+        cid = (params or {}).get("clientOrderId")
+        book = self._book(symbol)
+        order = book.find_open(id, cid) or (self._done.get(cid) if cid else None)
+        if order is None:
+            raise ccxt.OrderNotFound(f"backtest: {symbol} order {id or cid} not found")
+        return order_view(order)
+
+    def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
+                          limit: int | None = None,
+                          params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        books = [self._book(symbol)] if symbol else list(self._books.values())
+        orders = sorted((o for b in books for o in b.open_orders.values()), key=lambda o: o.seq)
+        return [order_view(o) for o in orders]
+
+    def fetch_positions(self, symbols: list[str] | None = None,
+                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        books = [self._book(s) for s in symbols] if symbols else list(self._books.values())
+        return [position_view(p, b.mark, self.settings.leverage, self.now_ms)
+                for b in books for p in b.positions.values() if p.qty != 0]
+
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        free = self._free()
+        lev = self.settings.leverage
+        used = sum((b.used_margin(lev) for b in self._books.values()), ZERO)
+        total = free + used
+        return {SETTLE: {"free": free, "used": used, "total": total},
+                "free": {SETTLE: free}, "used": {SETTLE: used}, "total": {SETTLE: total}}
+
+    def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
+                        limit: int | None = None,
+                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return []  # fills reach the loop directly from `point`
+
+    def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
+        return truncate(Decimal(str(amount)), amount_step(self.market(symbol)))
+
+    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+        return round_to_tick(Decimal(str(price)), price_tick(self.market(symbol)))
+
+    def positions_of(self, symbol: str) -> list[PositionRec]:
+        return list(self._books[symbol].positions.values())
+
+    def close(self) -> None:
+        pass
+
+
+def _acts(order: OrderRec, mark: Decimal) -> bool:
+    """Would the matcher do anything with this resting order at `mark`? (cheap pre-check with
+    the matcher's own predicates, so a quiet point skips building a draft)."""
+    if order.waiting_for_trigger:
+        return trigger_hit(order, mark)
+    return order.type == "limit" and limit_crossed(order, mark)

@@ -1,0 +1,84 @@
+"""Closed trades rebuilt from what the cores recorded: journal (opened / closed, reason) and
+ledger (every confirmed fill with its price and fee). Money stays Decimal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from backtest.driver import Recorder
+
+ZERO = Decimal(0)
+EXIT_KINDS = {
+    "stop_loss": "stop", "stop_loss_bot": "stop", "trailing_stop": "trailing stop",
+    "take_profit": "take-profit", "emergency_close": "escalation",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trade:
+    symbol: str
+    position_id: str
+    side: str
+    opened_at: float
+    closed_at: float
+    contracts: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    gross: Decimal
+    fees: Decimal
+    net: Decimal
+    reason: str
+    """What the core said (stop_loss, trailing_stop, take_profit, mean_reverted, ...)."""
+
+    @property
+    def exit_kind(self) -> str:
+        """The report's exit category: stop, trailing stop, take-profit, strategy exit,
+        escalation."""
+        return EXIT_KINDS.get(self.reason, "strategy exit")
+
+    @property
+    def hold_s(self) -> float:
+        return self.closed_at - self.opened_at
+
+    def as_dict(self) -> dict[str, object]:
+        return {"symbol": self.symbol, "position_id": self.position_id, "side": self.side,
+                "opened_at": self.opened_at, "closed_at": self.closed_at,
+                "contracts": str(self.contracts), "entry_price": str(self.entry_price),
+                "exit_price": str(self.exit_price), "gross_pnl": str(self.gross),
+                "fees": str(self.fees), "net_pnl": str(self.net), "reason": self.reason,
+                "exit": self.exit_kind}
+
+
+def _avg(fills: list[tuple[Decimal, Decimal]]) -> tuple[Decimal, Decimal]:
+    qty = sum((q for q, _ in fills), ZERO)
+    if qty == ZERO:
+        return ZERO, ZERO
+    return qty, sum((q * p for q, p in fills), ZERO) / qty
+
+
+def closed_trades(rec: Recorder) -> list[Trade]:
+    """One trade per closed position (one-way) or closed leg (hedge grid), in closing order."""
+    opened: dict[str, tuple[float, str]] = {}
+    fills: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
+    for _, _, booked in rec.ledger:
+        fills.setdefault(booked.position_id, []).append((booked.side, booked.amount, booked.price))
+    trades: list[Trade] = []
+    for now, symbol, j in rec.journal:
+        d = j.data
+        if j.type in ("PositionOpened", "LegOpened"):
+            opened.setdefault(d["position_id"], (now, str(d.get("side") or d.get("leg"))))
+        elif j.type in ("PositionClosed", "LegClosed"):
+            pid = d["position_id"]
+            side = str(d.get("side") or d.get("leg"))
+            at = opened.pop(pid, (now, side))[0]
+            buy = side == "long"
+            own = fills.get(pid, [])
+            qty, entry = _avg([(q, p) for s, q, p in own if (s == "buy") == buy])
+            _, exit_ = _avg([(q, p) for s, q, p in own if (s == "buy") != buy])
+            trades.append(Trade(
+                symbol=symbol, position_id=pid, side=side, opened_at=at, closed_at=now,
+                contracts=qty, entry_price=entry, exit_price=exit_,
+                gross=Decimal(d["realized_pnl"]), fees=Decimal(d["fees"]),
+                net=Decimal(d["net_pnl"]), reason=str(d["reason"])))
+    return trades

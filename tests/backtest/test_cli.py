@@ -1,0 +1,177 @@
+"""`bot.py backtest`: determinism, the files it writes, sweeps, and one-line errors for bad data."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import bot
+from runtime import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "backtest.toml"
+ETH = "ETHBTC/USDT:USDT"
+HEADER = "timestamp,open,high,low,close,volume\n"
+
+
+def _bt(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.dispatch(bot.parser().parse_args(["backtest", "--config", str(EXAMPLE), *argv]))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_same_config_and_data_give_the_same_report_every_run(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    reports = []
+    for name in ("a", "b"):
+        code, _, err = _bt(capsys, "--to", "2018-01-16", "--out", str(tmp_path / name),
+                           "--no-charts", "--no-progress")
+        assert code == 0, err
+        report = json.loads((tmp_path / name / "report.json").read_text())
+        report.pop("run")
+        reports.append(report)
+    assert reports[0]["summary"]["trades"] > 50
+    assert reports[0] == reports[1]
+    text = [(tmp_path / n / "report.txt").read_text().splitlines()[:-1] for n in ("a", "b")]
+    assert text[0] == text[1]
+
+
+def test_the_cli_writes_report_json_and_charts_privately(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE),
+                           "--from", "2018-01-12", "--to", "2018-01-14", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    for line in ("Per symbol", "Per exit reason", "max drawdown", "Sharpe (daily)",
+                 "Sortino (daily)", "profit factor", "exposure", "average hold",
+                 "longest losing streak", f"wrote {out / 'chart.html'}", f"wrote {out / 'equity.png'}"):
+        assert line in proc.stdout
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
+    for name in ("report.txt", "report.json", "chart.html", "equity.png"):
+        assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o600
+    assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (out / "chart.html").read_text()
+    assert '<script src="http' not in html and len(html) > 1_000_000  # plotly.js inline
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["per_exit_reason"]) <= {"stop", "trailing stop", "take-profit",
+                                              "strategy exit", "escalation"}
+    assert sum(r["trades"] for r in report["per_symbol"].values()) == report["summary"]["trades"]
+
+
+def test_json_output_is_machine_readable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, _ = _bt(capsys, "--to", "2018-01-12", "--json", "--no-charts", "--out", str(tmp_path))
+    assert code == 0
+    summary = json.loads(out)["summary"]
+    for key in ("trades", "win_rate", "net_pnl", "fees", "max_drawdown", "max_drawdown_pct",
+                "sharpe_daily", "sortino_daily", "profit_factor", "exposure_pct", "avg_hold_s",
+                "longest_losing_streak"):
+        assert key in summary
+
+
+def test_a_sweep_runs_every_combination_and_ranks_them(capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path) -> None:
+    code, out, err = _bt(capsys, "--to", "2018-01-12", "--no-charts", "--out", str(tmp_path),
+                         "--sweep", "strategy.entry_z=1.5,2.5", "--sweep",
+                         "risk.trailing_callback_pct=0.2,0.5", "--processes", "2", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 4
+    assert {(r["overrides"]["strategy.entry_z"], r["overrides"]["risk.trailing_callback_pct"])
+            for r in rows} == {(1.5, 0.2), (1.5, 0.5), (2.5, 0.2), (2.5, 0.5)}
+    pnl = [float(r["summary"]["net_pnl"]) for r in rows]
+    assert pnl == sorted(pnl, reverse=True)
+    assert len({r["summary"]["trades"] for r in rows}) > 1  # the parameters changed something
+    for r in rows:
+        assert Path(r["report"]).is_file()
+
+
+def _csv(tmp: Path, body: str) -> Path:
+    path = tmp / "bad.csv"
+    path.write_text(HEADER + body)
+    return path
+
+
+GOOD = "1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,0.2,0.05,0.15,1\n"
+
+
+@pytest.mark.parametrize("body, words", [
+    ("1515560400000,0.1,0.2,0.05,0.15,1\n1515560100000,0.1,0.2,0.05,0.15,1\n",
+     "line 3: unsorted timestamp"),
+    ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560100000,0.1,0.2,0.05,0.15,1\n",
+     "line 3: duplicate timestamp"),
+    ("1515560100000,NaN,0.2,0.05,0.15,1\n", "line 2: prices must be finite and positive"),
+    ("1515560100000,0.1,0.2,0,0.15,1\n", "line 2: prices must be finite and positive"),
+    ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,x,0.05,0.15,1\n", "line 3: not a number"),
+    (GOOD + "1515561000000,0.1,0.2,0.05,0.15,1\n", "1 gaps (line 4: 1 candles missing"),
+])
+def test_bad_data_is_one_line_naming_file_and_line(tmp_path: Path, body: str, words: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(tmp_path, body)
+    code, _, err = _bt(capsys, "--csv", f"{ETH}={path}", "--no-charts", "--out", str(tmp_path))
+    assert code == 2
+    assert err.count("\n") == 1 and str(path) in err and words in err, err
+
+
+def test_gaps_run_when_allowed_and_are_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = (ROOT / "examples/data/ETHBTC_USDT_USDT-5m.csv").read_text().splitlines()
+    path = tmp_path / "holes.csv"
+    path.write_text("\n".join(lines[:200] + lines[230:600]) + "\n")
+    code, out, err = _bt(capsys, "--csv", f"{ETH}={path}", "--allow-gaps", "--no-charts",
+                         "--no-progress", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    assert f"{ETH}: ran with 1 gaps in {path} (first at line 201)" in out
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["data"][ETH]["gaps"][0]["missing"] == 30
+
+
+def test_a_symbol_the_config_does_not_trade_and_an_empty_range(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = _csv(tmp_path, GOOD)
+    code, _, err = _bt(capsys, "--csv", f"DOGE/USDT:USDT={path}")
+    assert code == 2 and "--csv DOGE/USDT:USDT: the config does not trade this symbol" in err
+    code, _, err = _bt(capsys, "--from", "2019-01-01", "--no-charts")
+    assert code == 2 and "no candles in the range 2019-01-01 00:00" in err
+    assert err.count("\n") == 1
+
+
+def test_journal_writes_the_bots_rows_for_every_decision(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from storage import queries
+    from storage.repository import Repository
+
+    db = tmp_path / "journal.sqlite"
+    code, _, err = _bt(capsys, "--to", "2018-01-11", "--no-charts", "--no-progress", "--out",
+                       str(tmp_path / "o"), "--journal", str(db))
+    assert code == 0, err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    repo = Repository(db)
+    try:
+        closed = repo.read(queries.events, None, "PositionClosed")
+        fills = repo.read(queries.fills)
+    finally:
+        repo.close()
+    assert len(closed) == report["summary"]["trades"] > 0
+    assert [e["data"]["net_pnl"] for e in closed] == [t["net_pnl"] for t in report["trades"]]
+    assert len(fills) == 2 * len(closed) + report["summary"]["open_at_end"]
+    code, _, err = _bt(capsys, "--to", "2018-01-11", "--no-charts", "--journal", str(db))
+    assert code == 2 and "the file exists" in err
+
+
+def test_progress_reports_candles_done_up_to_the_total(tmp_path: Path) -> None:
+    from backtest import candles as C
+    from backtest import engine
+    from config.loader import load_settings
+
+    settings = load_settings(EXAMPLE)
+    files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
+    data = {s: C.load(p, to_ms=1_515_600_000_000) for s, p in files.items()}
+    seen: list[int] = []
+    engine.run(settings, data, progress=seen.append, progress_every=40)
+    total = sum(len(c) for c in data.values())
+    assert len(seen) > 5 and seen == sorted(seen) and seen[-1] == total

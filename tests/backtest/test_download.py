@@ -1,0 +1,147 @@
+"""`bot.py download` against a local Bybit emulator (127.0.0.1): pagination, the rate limit,
+retries, resume after a kill, and that the result backtests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.support.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+MINUTE = 60_000
+START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE  # 2023-11-14 22:13 UTC
+
+
+class KlineVenue(BybitVenue):
+    """Bybit's /v5/market/kline: the newest `limit` candles in [start, end], newest first."""
+
+    def __init__(self, book: Book, candles: int, hang_on_call: int = 0) -> None:
+        super().__init__(book)
+        self.candles = candles
+        self.calls = 0
+        self.hang_on_call = hang_on_call
+        self.release = threading.Event()
+        self.book.now_ms = START + candles * MINUTE + 30_000  # the last candle has closed
+
+    def h_v5_market_kline(self, p: dict[str, Any]) -> tuple[int, Any]:
+        self.calls += 1
+        if self.calls == self.hang_on_call:
+            self.release.wait(30)  # a request that never answers (the client gets killed)
+            return 503, {"retCode": 10006, "retMsg": "released"}
+        start, limit = int(p["start"]), int(p.get("limit", 200))
+        end = int(p.get("end", self.book.now_ms))
+        rows = []
+        for i in range(self.candles):
+            ts = START + i * MINUTE
+            if start <= ts <= end:
+                o = Decimal(30000 + i % 97)
+                rows.append([str(ts), str(o), str(o + 5), str(o - 5), str(o + 1), "2.5", "75000"])
+        rows = rows[-limit:][::-1]
+        return self._ok({"category": "linear", "symbol": p["symbol"], "list": rows})
+
+
+def _download(emu: EmulatorServer, data: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "bot.py", "download", "--exchange", "bybit", "--symbols", "BTC/USDT:USDT",
+         "--timeframe", "1m", "--from", "2023-11-14T22:13", "--to", "2023-11-17",
+         "--data", str(data), "--api-url", emu.base_url, *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_download_paginates_within_the_rate_limit_and_the_file_backtests(tmp_path: Path) -> None:
+    venue = KlineVenue(Book({"BTC/USDT:USDT": Decimal(30000)}), candles=2_500)
+    emu = EmulatorServer(venue).start()
+    try:
+        emu.fail_next("/v5/market/kline", 1, status=503, body={"retCode": 10006, "retMsg": "busy"})
+        proc = _download(emu, tmp_path / "candles", "--limit", "1000")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        hits = emu.hits("/v5/market/kline")
+    finally:
+        emu.stop()
+    path = tmp_path / "candles" / "BTC_USDT_USDT-1m.csv"
+    assert f"BTC/USDT:USDT: 2500 new candles -> {path}" in out
+    lines = path.read_text().splitlines()
+    assert lines[0] == "timestamp,open,high,low,close,volume" and len(lines) == 2_501
+    ts = [int(x.split(",")[0]) for x in lines[1:]]
+    assert ts == [START + i * MINUTE for i in range(2_500)]
+    # one refused (retried), three pages of <= 1000, one empty answer that ends the range
+    assert [int(h.params["start"]) for h in hits] == [START, START, START + 1000 * MINUTE,
+                                                       START + 2000 * MINUTE, START + 2500 * MINUTE]
+    assert [int(h.params["end"]) for h in hits[1:3]] == [START + 1000 * MINUTE - 1,
+                                                          START + 2000 * MINUTE - 1]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+    config = tmp_path / "bt.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[strategy]\nmin_volatility_pct = 0\n')
+    done = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(config),
+                           "--data", str(tmp_path / "candles"), "--no-charts", "--no-progress",
+                           "--out", str(tmp_path / "report")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "2,500 candles" in done.stdout
+
+
+def test_a_killed_download_resumes_after_the_last_complete_candle(tmp_path: Path) -> None:
+    venue = KlineVenue(Book({"BTC/USDT:USDT": Decimal(30000)}), candles=2_900, hang_on_call=2)
+    emu = EmulatorServer(venue).start()
+    data = tmp_path / "candles"
+    part = data / "BTC_USDT_USDT-1m.csv.part"
+    try:
+        proc = _download(emu, data, "--limit", "1000")
+        wait_until(lambda: len(emu.hits("/v5/market/kline")) >= 2, timeout=60,
+                   message="the second page request")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        lines = part.read_text().splitlines()
+        assert len(lines) == 1 + 1000
+        with part.open("a") as handle:
+            handle.write("1700060000000,300")  # a torn line from a kill mid-write
+        venue.release.set()
+        emu.clear()
+        proc = _download(emu, data, "--limit", "1000")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        starts = [int(h.params["start"]) for h in emu.hits("/v5/market/kline")]
+    finally:
+        emu.stop()
+    assert starts == [START + 1000 * MINUTE, START + 2000 * MINUTE, START + 2900 * MINUTE]
+    assert "1900 new candles" in out
+    final = data / "BTC_USDT_USDT-1m.csv"
+    ts = [int(x.split(",")[0]) for x in final.read_text().splitlines()[1:]]
+    assert ts == [START + i * MINUTE for i in range(2_900)] and not part.exists()
+
+
+def test_ccxt_spaces_requests_at_the_venues_rate_limit(tmp_path: Path) -> None:
+    import ccxt
+
+    from backtest.download import _exchange, download_symbol
+
+    venue = KlineVenue(Book({"BTC/USDT:USDT": Decimal(30000)}), candles=1_000)
+    emu = EmulatorServer(venue).start()
+    try:
+        ex = _exchange("bybit", emu.base_url)
+        ex.rateLimit = 100  # ms between calls, ccxt's throttle (bybit's default is 20)
+        assert isinstance(ex, ccxt.bybit) and ex.enableRateLimit
+        ex.load_markets()
+        started = time.monotonic()
+        _, count = download_symbol(ex, "BTC/USDT:USDT", "1m", START, START + 1000 * MINUTE,
+                                   tmp_path, limit=100, now_ms=lambda: venue.book.now_ms)
+        elapsed = time.monotonic() - started
+    finally:
+        emu.stop()
+    assert count == 1000
+    assert len(emu.hits("/v5/market/kline")) == 10
+    assert elapsed >= 0.8  # ten calls, at least 100 ms apart after the first
