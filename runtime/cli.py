@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import threading
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,9 @@ def fail(message: str, code: int = EXIT_STARTUP) -> int:
 
 def dispatch(args: argparse.Namespace) -> int:
     command = args.command or "run"
+    problem = check_arguments(args)
+    if problem is not None:
+        return fail(problem)
     try:
         settings = load_settings(args.config, data_dir_override=args.data_dir)
         data_dir = settings.data_dir_path(args.data_dir)
@@ -55,12 +59,40 @@ def dispatch(args: argparse.Namespace) -> int:
     return fail(f"unknown command {command}")
 
 
+def check_arguments(args: argparse.Namespace) -> str | None:
+    """Values argparse lets through but that mean nothing (one line naming the option), or None."""
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not str(data_dir).strip():
+        return "--data-dir: must not be empty (omit it to use bot.data_dir from the config)"
+    duration = getattr(args, "duration", None)
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        return f"--duration: must be a finite number of seconds > 0 (got {duration})"
+    lines = getattr(args, "lines", None)
+    if lines is not None and lines < 0:
+        return f"-n/--lines: must be >= 0 (got {lines})"
+    return None
+
+
 def _run(settings: Settings, data_dir: Path, duration: float | None) -> int:
     from runtime.runner import Bot  # deferred: pulls in pykka, ccxt, peewee
 
-    if duration is not None and duration <= 0:
-        return fail("--duration must be > 0 seconds")
     return Bot(settings, data_dir).run(duration)
+
+
+def signal_size(text: str, configured_cap: Decimal | None) -> Decimal:
+    """``--size``: a finite number of USDT > 0 and <= the signal size cap; UsageError otherwise."""
+    from signals.limits import size_cap
+
+    try:
+        size = Decimal(text.strip())
+    except InvalidOperation:
+        raise UsageError(f"--size: expected a number of USDT (got {text!r})") from None
+    if not size.is_finite() or size <= 0:
+        raise UsageError(f"--size: must be a finite number of USDT > 0 (got {text!r})")
+    cap, cap_name = size_cap(configured_cap)
+    if size > cap:
+        raise UsageError(f"--size: {text} USDT is above {cap_name}")
+    return size
 
 
 class UsageError(Exception):
@@ -161,9 +193,9 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         extra["side"] = args.side
         if args.size is not None:
             try:
-                extra["size_usdt"] = str(Decimal(args.size))
-            except InvalidOperation:
-                return fail(f"--size: expected a number of USDT (got {args.size!r})")
+                extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
+            except UsageError as exc:
+                return fail(str(exc))
     repo = Repository(settings.resolve(settings.storage.path) if not args.data_dir else
                       data_dir / settings.storage.path, synchronous=settings.storage.synchronous)
     try:
