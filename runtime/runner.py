@@ -15,7 +15,7 @@ from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
-from supervision.instance_lock import InstanceLock
+from supervision.instance_lock import FileLock, InstanceLock
 from supervision.status import combine_status, write_status
 
 LOCKS_DIR = "locks"
@@ -24,6 +24,21 @@ LOCKS_DIR = "locks"
 def account_lock_path(data_dir: Path, account: str) -> Path:
     """The per-account lock: no two bots trade one account from one data dir."""
     return data_dir / LOCKS_DIR / f"{account}.lock"
+
+
+def shared_files(settings: Settings, data_dir: Path) -> list[Path]:
+    """The files a bot must own alone: each account's database and paper exchange store. They
+    are locked themselves (not only the data dir), so a config whose absolute storage.path or
+    paper.store points at a running bot's files is refused (issue 16 item 10)."""
+    paths: dict[str, Path] = {}
+    for account in settings.account_settings():
+        files = [account.resolve(account.storage.path)]
+        if account.exchange.id == "paper":
+            store = Path(account.paper.store).expanduser()
+            files.append(store if store.is_absolute() else data_dir / store)
+        for path in files:
+            paths.setdefault(os.path.realpath(path), path)  # one lock per file, however named
+    return list(paths.values())
 
 
 class Bot:
@@ -48,6 +63,7 @@ class Bot:
         locks = [InstanceLock(self.data_dir / "bot.lock")]
         locks += [InstanceLock(account_lock_path(self.data_dir, name), subject=f"account {name}")
                   for name in s.account_names()]
+        locks += [FileLock(path) for path in shared_files(s, self.data_dir)]
         try:
             for lock in locks:
                 lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
