@@ -24,7 +24,7 @@ import ccxt
 from exchange.paper.models import (
     POSITION_IDX, POSITION_SIDE, OrderRec, PositionRec, Submission, TradeRec,
 )
-from exchange.paper.wal import Checkpointer
+from exchange.paper.wal import JOURNAL_SIZE_LIMIT, Checkpointer
 
 SCHEMA_VERSION = 1
 ONE_WAY, HEDGE = "one-way", "hedge"
@@ -166,6 +166,7 @@ class Store:
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         self._conn.executescript(SCHEMA)
         self._checkpointer = Checkpointer(self.path)
         # Checkpoints (which fsync) run on the checkpointer's own connection and thread, so no
