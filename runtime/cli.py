@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import threading
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail_lines
 from runtime.wiring import StartupError
 from storage.database import StorageError
-from supervision.instance_lock import AlreadyRunning, is_locked
+from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
 from supervision.status import read_status, render_table
 
 EXIT_STARTUP = 2
@@ -34,9 +36,13 @@ def dispatch(args: argparse.Namespace) -> int:
     problem = check_arguments(args)
     if problem is not None:
         return fail(problem)
+    data_dir: Path | None = None
     try:
         settings = load_settings(args.config, data_dir_override=args.data_dir)
         data_dir = settings.data_dir_path(args.data_dir)
+        if data_dir.exists() and not data_dir.is_dir():
+            return fail(f"data dir {data_dir} is a file, expected a directory (bot.data_dir or "
+                        "--data-dir)")
         if command == "run":
             return _run(settings, data_dir, args.duration)
         if command == "status":
@@ -49,14 +55,38 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except AlreadyRunning as exc:
         return fail(str(exc), EXIT_LOCKED)
-    except (StartupError, StorageError) as exc:
+    except (StartupError, StorageError, LockFileError) as exc:
         return fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - one clear line; the traceback goes to the bot log
-        from loguru import logger
+        from exchange.paper.store import StoreUnreadable
 
-        logger.opt(exception=exc).error("unexpected error in {}", command)
-        return fail(f"unexpected {type(exc).__name__}: {exc} (traceback in logs/bot.log)")
+        if isinstance(exc, StoreUnreadable):
+            return fail(str(exc))
+        return fail(unexpected(exc, command, data_dir))
     return fail(f"unknown command {command}")
+
+
+def unexpected(exc: BaseException, command: str, data_dir: Path | None) -> str:
+    """The one line for an error nobody foresaw, and its traceback appended to logs/bot.log
+    directly (the bot's log sink is already closed by then), saying where it really went."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, chain=False))
+    line = f"unexpected {type(exc).__name__} in {command}: {exc}"
+    if data_dir is None:
+        return f"{line} (no data dir yet, so no traceback was written)"
+    path = data_dir / "logs" / "bot.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | CRITICAL | - | "
+                         f"{line}\n{text}".encode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
+    except OSError as write_error:
+        return f"{line} (the traceback could not be written to {path}: {write_error.strerror})"
+    return f"{line} (traceback in {path})"
 
 
 def check_arguments(args: argparse.Namespace) -> str | None:
@@ -129,7 +159,12 @@ def pick_account(settings: Settings, account: str | None, symbol: str | None = N
 
 
 def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | None) -> int:
-    status = read_status(data_dir)
+    try:
+        status = read_status(data_dir)
+    except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = exc.strerror if isinstance(exc, OSError) else f"not valid JSON: {exc}"
+        return fail(f"{data_dir / 'status.json'}: cannot read the status ({reason}); a running "
+                    "bot rewrites it every bot.status_interval_s")
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
     status["bot"]["running"] = is_locked(data_dir / "bot.lock")

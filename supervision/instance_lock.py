@@ -30,6 +30,22 @@ class AlreadyRunning(RuntimeError):
         super().__init__(text)
 
 
+class LockFileError(RuntimeError):
+    """A lock file that cannot be opened (read-only, a directory, a read-only file system)."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: cannot open the lock file ({exc.strerror or exc})")
+
+
+def _open_lock_file(path: Path, mode: int) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        raise LockFileError(path, exc) from None
+
+
 def holder_pid(path: Path) -> int | None:
     """The PID recorded in the lock file, or None (missing, empty or garbled file)."""
     try:
@@ -75,8 +91,7 @@ class InstanceLock:
         """Take the lock or raise ``AlreadyRunning``; the descriptor stays open until release."""
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = _open_lock_file(self.path, 0o600)
         try:
             self._lock_or_raise(fd)
             os.ftruncate(fd, 0)
@@ -160,8 +175,7 @@ class FileLock(InstanceLock):
     def acquire(self) -> None:
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = _open_lock_file(self.path, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
