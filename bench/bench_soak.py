@@ -93,7 +93,8 @@ def sample(pid: int, data: Path, since: float, started: float) -> tuple[dict, fl
     lags, newest = journal_lag(data / "bot.sqlite", since)
     probes = [probe_commit(data / "bot.sqlite") for _ in range(5)]
     row = {"t_s": time.monotonic() - started, "rss_mb": rss_mb(pid),
-           "bot_db_mb": size_mb(data / "bot.sqlite"), "bot_wal_mb": size_mb(data / "bot.sqlite-wal"),
+           "bot_db_mb": size_mb(data / "bot.sqlite"),
+           "bot_wal_mb": size_mb(data / "bot.sqlite-wal"),
            "paper_db_mb": size_mb(data / "paper_exchange.sqlite"),
            "paper_wal_mb": size_mb(data / "paper_exchange.sqlite-wal"),
            "events": len(lags), "lag_p50_s": pct(lags, 50), "lag_p99_s": pct(lags, 99),
@@ -131,10 +132,11 @@ def main() -> int:
         _, err = proc.communicate(timeout=120)
     if proc.returncode != 0:
         print(f"bot exited {proc.returncode}: {err[-2000:]}", file=sys.stderr)
-    print(table("soak samples", ["t", "RSS", "bot db", "bot wal", "paper db", "paper wal", "events",
-                                 "lag p50", "lag p99", "probe p50", "probe max"],
+    print(table("soak samples", ["t", "RSS", "bot db", "bot wal", "paper db", "paper wal",
+                                 "events", "lag p50", "lag p99", "probe p50", "probe max"],
                 [[f"{r['t_s']:.0f} s", fmt(r["rss_mb"], "MB"), fmt(r["bot_db_mb"], "MB"),
-                  fmt(r["bot_wal_mb"], "MB"), fmt(r["paper_db_mb"], "MB"), fmt(r["paper_wal_mb"], "MB"),
+                  fmt(r["bot_wal_mb"], "MB"), fmt(r["paper_db_mb"], "MB"),
+                  fmt(r["paper_wal_mb"], "MB"),
                   r["events"], fmt(r["lag_p50_s"], "ms"), fmt(r["lag_p99_s"], "ms"),
                   fmt(r["probe_p50_s"], "ms"), fmt(r["probe_max_s"], "ms")] for r in rows]))
     if rows:
@@ -142,7 +144,8 @@ def main() -> int:
                    "rss_max_mb": max(r["rss_mb"] for r in rows),
                    "bot_wal_max_mb": max(r["bot_wal_mb"] for r in rows),
                    "paper_wal_max_mb": max(r["paper_wal_mb"] for r in rows),
-                   "bot_db_last_mb": rows[-1]["bot_db_mb"], "paper_db_last_mb": rows[-1]["paper_db_mb"]}
+                   "bot_db_last_mb": rows[-1]["bot_db_mb"],
+                   "paper_db_last_mb": rows[-1]["paper_db_mb"]}
         print("summary:", json.dumps({k: round(v, 2) for k, v in summary.items()}))
         write_json("soak", {"minutes": args.minutes, "symbols": args.symbols, "samples": rows,
                             "summary": summary, "exit_code": proc.returncode})

@@ -49,8 +49,8 @@ def test_status_write_fault_degrades_and_files_are_private(tmp_path):
     assert str(data / "status.json") in faults[0] and "(Is a directory)" in faults[0]
     assert "Traceback" not in log and log.rstrip().endswith("bot stopped")
     with sqlite3.connect(data / "bot.sqlite") as db:  # trading went on after the fault
-        filled = db.execute("SELECT count(*) FROM events WHERE type = 'PositionOpened'").fetchone()[0]
-    assert filled > 0
+        opened = db.execute("SELECT count(*) FROM events WHERE type = 'PositionOpened'").fetchone()
+    assert opened[0] > 0
 
     stdin_alerts = [json.loads(x) for x in stdin_file.read_text().splitlines() if x.strip()]
     env_alerts = [json.loads(x) for x in env_file.read_text().splitlines() if x.strip()]

@@ -39,7 +39,8 @@ def test_data_dir_that_is_a_file(config, tmp_path):
 def test_lock_file_that_cannot_be_opened(config, tmp_path):
     data = tmp_path / "data"
     (data / "bot.lock").mkdir(parents=True)  # root ignores 0400, so a directory is the fault
-    one_line(cli(config, data, "run", "--duration", "5"), f"{data / 'bot.lock'}: cannot open the lock file")
+    one_line(cli(config, data, "run", "--duration", "5"),
+             f"{data / 'bot.lock'}: cannot open the lock file")
 
 
 def test_corrupt_status_json(config, tmp_path):
@@ -55,7 +56,8 @@ def test_corrupt_paper_store(config, tmp_path):
     data.mkdir()
     (data / "paper_exchange.sqlite").write_bytes(b"this is not an SQLite file at all" * 100)
     one_line(cli(config, data, "run", "--duration", "5"),
-             f"{data / 'paper_exchange.sqlite'}: the paper exchange store is not a readable database")
+             f"{data / 'paper_exchange.sqlite'}: the paper exchange store is not a "
+             "readable database")
 
 
 def test_csv_step_below_four_is_refused_naming_the_key(tmp_path):

@@ -44,7 +44,8 @@ def test_controls_queued_while_stopped_are_applied_at_start(tmp_path):
             "SELECT correlation_id FROM events WHERE type = 'SignalReceived'")}
     assert all(done_at is not None for _, _, done_at, _ in rows), rows
     results = {cid: result for cid, _, _, result in rows}
-    assert results[bad_id].startswith(f"control row {bad_id} (signal ETH/USDT:USDT): unreadable args")
+    assert results[bad_id].startswith(
+        f"control row {bad_id} (signal ETH/USDT:USDT): unreadable args")
     good = [cid for cid in results if cid != bad_id]
     assert [results[cid] for cid in good] == ["delivered", "delivered"]
     assert {f"cli-{cid}" for cid in good} <= received and skipped == [], skipped

@@ -42,7 +42,8 @@ def test_size_above_the_default_cap_is_refused_without_a_configured_cap():
 def test_configured_cap_still_wins():
     server, journal, deliver = serve(max_size_usdt=Decimal(500))
     try:
-        status, reply = post(server.url, {"id": "c1", "symbol": BTC, "side": "long", "size_usdt": 501})
+        status, reply = post(server.url, {"id": "c1", "symbol": BTC, "side": "long",
+                                          "size_usdt": 501})
         assert status == 422 and "signals.max_size_usdt 500" in reply["reason"]
     finally:
         assert server.stop(timeout_s=5)
