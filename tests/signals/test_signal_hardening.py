@@ -106,3 +106,23 @@ def test_throttle_records_the_first_of_each_interval_and_sums_the_rest():
     record, held = throttle.admit("a", 11.0)
     assert record and held is not None and held.count == 2 and held.reasons == {"a": 1, "b": 1}
     assert throttle.flush() is None
+
+
+def test_a_flood_without_a_token_costs_a_line_per_second_not_per_request():
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m), level="WARNING", format="{message}")
+    server, journal, deliver = serve()
+    try:
+        import time
+
+        started = time.monotonic()
+        for i in range(200):
+            assert post(server.url, {"id": f"u{i}", "symbol": BTC, "side": "long"},
+                        token="wrong")[0] == 401
+        elapsed = time.monotonic() - started
+    finally:
+        assert server.stop(timeout_s=5)
+        logger.remove(sink)
+    noted = [line for line in lines if "without a valid token" in line]
+    assert 1 <= len(noted) <= 2 * (int(elapsed) + 1) < 200
+    assert journal.entries == [] and deliver.calls == []
