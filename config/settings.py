@@ -32,6 +32,7 @@ ACCOUNTS_DIR = "accounts"
 MAX_ACCOUNTS = 64
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 MAX_SYMBOLS = 5000
+CSV_MIN_STEP_MS = 4
 
 
 def _cross(field: str, detail: str) -> PydanticCustomError:
@@ -287,6 +288,9 @@ def _check_prices(paper: PaperSettings, symbols: SymbolsSettings, *, extra_ok: b
         if missing:
             detail = f'missing an entry for "{missing[0]}" (every symbol needs one)'
             raise _cross(f"{at}paper.csv_files", detail)
+        if paper.step_ms < CSV_MIN_STEP_MS:  # a candle is replayed as 4 points (open, high, low, close)
+            raise _cross(f"{at}paper.step_ms", f'must be >= {CSV_MIN_STEP_MS} with price_source = "csv" '
+                                               f"(4 price points per candle) (got {paper.step_ms})")
     extra = [s for s in paper.csv_files if s not in symbols.list]
     if extra and not extra_ok:
         raise _cross(f"{at}paper.csv_files", f'"{extra[0]}" is not in symbols.list')

@@ -25,7 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from loguru import logger
 
@@ -106,22 +106,28 @@ def default_max_open_files() -> int:
     return max(64, min(8192, soft // 2))
 
 
+Write = Callable[[int, memoryview], int]
+
+
 class _AppendFile:
     """An O_APPEND descriptor with an in-memory size counter and size-based rotation."""
 
-    def __init__(self, path: Path, rotate_bytes: int, retention: int) -> None:
+    def __init__(self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write) -> None:
         self.path = path
         self._rotate_bytes = rotate_bytes
         self._retention = retention
-        self._fd = os.open(path, _OPEN_FLAGS, 0o644)
+        self._os_write = write
+        self._fd = os.open(path, _OPEN_FLAGS, 0o600)
         self._size = os.fstat(self._fd).st_size
 
     def write(self, data: bytes) -> None:
+        if self._fd < 0:
+            self._reopen()  # a rotation that failed half-way (e.g. disk full) left it closed
         if self._size and self._size + len(data) > self._rotate_bytes:
             self._rotate()
         view = memoryview(data)
         while view:
-            written = os.write(self._fd, view)
+            written = self._os_write(self._fd, view)
             view = view[written:]
         self._size += len(data)
 
@@ -134,7 +140,10 @@ class _AppendFile:
                 os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
         if self.path.exists():
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self._fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+        self._reopen()
+
+    def _reopen(self) -> None:
+        self._fd = os.open(self.path, _OPEN_FLAGS, 0o600)
         self._size = os.fstat(self._fd).st_size
 
     def close(self) -> None:
@@ -153,8 +162,12 @@ class LogStreams:
         rotate_bytes: int = 20 * 2**20,
         retention: int = 5,
         max_open_files: int | None = None,
+        write: Write = os.write,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         max_open_files = max_open_files or default_max_open_files()
+        self._write = write
+        self._faults = WriteFaults(report or _to_stderr)
         if rotate_bytes < 1 or retention < 1 or max_open_files < 1:
             raise ValueError("rotate_bytes, retention and max_open_files must be >= 1")
         self.logs_dir = Path(logs_dir)
@@ -164,7 +177,7 @@ class LogStreams:
         self._max_open = max_open_files
         self._lock = threading.Lock()
         self._clock = _UtcClock()
-        self._main: _AppendFile | None = _AppendFile(self.main_path, rotate_bytes, retention)
+        self._main: _AppendFile | None = _AppendFile(self.main_path, rotate_bytes, retention, write)
         # symbol -> open file, least recently used first (bounded to stay under the fd limit).
         self._streams: OrderedDict[Any, _AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []
@@ -190,7 +203,7 @@ class LogStreams:
         path = self.path_for(symbol, account)
         if account is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        stream = _AppendFile(path, self._rotate_bytes, self._retention)
+        stream = _AppendFile(path, self._rotate_bytes, self._retention, self._write)
         self._streams[key] = stream
         return stream
 
@@ -208,11 +221,29 @@ class LogStreams:
                 tag = f"{account} {tag}"
             line = f"{stamp} | {record['level'].name} | {tag} | {message}"
             data = line.encode("utf-8", "backslashreplace")
-            self._main.write(data)
+            self._guarded(None, lambda: self._main.write(data))  # type: ignore[union-attr]
             if account is not None:
-                self._stream(None if symbol is None else str(symbol), str(account)).write(data)
+                key: tuple[str | None, str | None] = (None if symbol is None else str(symbol),
+                                                      str(account))
             elif symbol is not None:
-                self._stream(str(symbol)).write(data)
+                key = (str(symbol), None)
+            else:
+                return
+            self._guarded(key, lambda: self._stream(*key).write(data))
+
+    def _guarded(self, key: tuple[str | None, str | None] | None, write: Callable[[], None]) -> None:
+        """A line that cannot be written (disk full, read-only dir) is lost, not the bot: the
+        fault is reported once per file and reason, and the file is tried again next line."""
+        try:
+            write()
+        except OSError as exc:
+            self._faults.failed(self._key_path(key), exc)
+        else:
+            if self._faults.failing:  # the path is only worked out while something fails
+                self._faults.ok(self._key_path(key))
+
+    def _key_path(self, key: tuple[str | None, str | None] | None) -> Path:
+        return self.main_path if key is None else self.path_for(*key)
 
     def close(self) -> None:
         for handler_id in self.handler_ids:
@@ -234,6 +265,39 @@ class LogStreams:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _to_stderr(text: str) -> None:
+    try:
+        sys.__stderr__.write(text + "\n")  # type: ignore[union-attr]
+        sys.__stderr__.flush()  # type: ignore[union-attr]
+    except (OSError, ValueError, AttributeError):
+        pass  # nowhere left to say it
+
+
+class WriteFaults:
+    """One line per log file and reason when writing fails, and one when it works again."""
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self._report = report
+        self._failing: dict[Path, tuple[str, int]] = {}
+
+    def failed(self, path: Path, exc: OSError) -> None:
+        reason = exc.strerror or str(exc)
+        known = self._failing.get(path)
+        if known is None or known[0] != reason:
+            self._report(f"log file {path} cannot be written ({reason}); its lines are lost "
+                         "until it can, the bot keeps trading")
+        self._failing[path] = (reason, (known[1] if known else 0) + 1)
+
+    @property
+    def failing(self) -> bool:
+        return bool(self._failing)
+
+    def ok(self, path: Path) -> None:
+        if path in self._failing:
+            _, lost = self._failing.pop(path)
+            self._report(f"log file {path} is written again ({lost} lines were lost)")
 
 
 def setup_logging(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,19 +18,17 @@ import pykka
 from actors.entry_gate import AccountGate
 from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
-from actors.messages import ExternalSignal
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller
-from storage import control, queries
+from storage import queries
 from storage.repository import Repository
 from supervision.alerts import Alerts
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status
 from supervision.supervisor import Supervisor
-from trading.model import Side
 
 ExchangeBuilder = Callable[[Settings, Path], Any]
 ActorStarter = Callable[[str, ActorDeps], pykka.ActorRef]
@@ -163,27 +160,15 @@ class AccountRuntime:
             max_open_positions=self.settings.risk.max_open_positions)
 
     def apply_controls(self) -> None:
+        """Apply the controls queued by the command line (see runtime/controls.py)."""
         repo, sup = self.repo, self.sup
         assert repo is not None and sup is not None
-        for cid, command, symbol, args in control.take_pending(repo):
-            if symbol not in sup.children:
-                control.mark_done(repo, cid, f"unknown symbol {symbol}")
-                continue
-            if command == "resume":
-                repo.resolve_escalations(symbol)
-                sup.resume(symbol, by=args.get("by", "operator"))
-                result = "resumed"
-            elif command == "signal":
-                side = None if args.get("side") == "exit" else Side(args["side"])
-                size = Decimal(str(args["size_usdt"])) if args.get("size_usdt") else None
-                ok = sup.deliver_signal(symbol, ExternalSignal(
-                    side=side, signal_id=args.get("signal_id") or f"cli-{cid}", size_usdt=size,
-                    reason="manual"))
-                result = "delivered" if ok else "actor not running"
-            else:
-                result = f"unknown command {command}"
-            self.log.info("control {} {}: {}", command, symbol, result)
-            control.mark_done(repo, cid, result)
+        applier = getattr(self, "_controls", None)
+        if applier is None or applier.sup is not sup:
+            from runtime.controls import ControlApplier
+
+            applier = self._controls = ControlApplier(repo=repo, sup=sup, log=self.log)
+        applier.apply()
 
 
 def stop_all(accounts: list[AccountRuntime], log: Any) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import threading
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail_lines
 from runtime.wiring import StartupError
 from storage.database import StorageError
-from supervision.instance_lock import AlreadyRunning, is_locked
+from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
 from supervision.status import read_status, render_table
 
 EXIT_STARTUP = 2
@@ -34,9 +37,16 @@ def dispatch(args: argparse.Namespace) -> int:
         from backtest.cli import dispatch as backtest_dispatch
 
         return backtest_dispatch(args)
+    problem = check_arguments(args)
+    if problem is not None:
+        return fail(problem)
+    data_dir: Path | None = None
     try:
         settings = load_settings(args.config, data_dir_override=args.data_dir)
         data_dir = settings.data_dir_path(args.data_dir)
+        if data_dir.exists() and not data_dir.is_dir():
+            return fail(f"data dir {data_dir} is a file, expected a directory (bot.data_dir or "
+                        "--data-dir)")
         if command == "run":
             return _run(settings, data_dir, args.duration)
         if command == "status":
@@ -49,22 +59,74 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except AlreadyRunning as exc:
         return fail(str(exc), EXIT_LOCKED)
-    except (StartupError, StorageError) as exc:
+    except (StartupError, StorageError, LockFileError) as exc:
         return fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - one clear line; the traceback goes to the bot log
-        from loguru import logger
+        from exchange.paper.store import StoreUnreadable
 
-        logger.opt(exception=exc).error("unexpected error in {}", command)
-        return fail(f"unexpected {type(exc).__name__}: {exc} (traceback in logs/bot.log)")
+        if isinstance(exc, StoreUnreadable):
+            return fail(str(exc))
+        return fail(unexpected(exc, command, data_dir))
     return fail(f"unknown command {command}")
+
+
+def unexpected(exc: BaseException, command: str, data_dir: Path | None) -> str:
+    """The one line for an error nobody foresaw, and its traceback appended to logs/bot.log
+    directly (the bot's log sink is already closed by then), saying where it really went."""
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, chain=False))
+    line = f"unexpected {type(exc).__name__} in {command}: {exc}"
+    if data_dir is None:
+        return f"{line} (no data dir yet, so no traceback was written)"
+    path = data_dir / "logs" / "bot.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | CRITICAL | - | "
+                         f"{line}\n{text}".encode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
+    except OSError as write_error:
+        return f"{line} (the traceback could not be written to {path}: {write_error.strerror})"
+    return f"{line} (traceback in {path})"
+
+
+def check_arguments(args: argparse.Namespace) -> str | None:
+    """Values argparse lets through but that mean nothing (one line naming the option), or None."""
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not str(data_dir).strip():
+        return "--data-dir: must not be empty (omit it to use bot.data_dir from the config)"
+    duration = getattr(args, "duration", None)
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        return f"--duration: must be a finite number of seconds > 0 (got {duration})"
+    lines = getattr(args, "lines", None)
+    if lines is not None and lines < 0:
+        return f"-n/--lines: must be >= 0 (got {lines})"
+    return None
 
 
 def _run(settings: Settings, data_dir: Path, duration: float | None) -> int:
     from runtime.runner import Bot  # deferred: pulls in pykka, ccxt, peewee
 
-    if duration is not None and duration <= 0:
-        return fail("--duration must be > 0 seconds")
     return Bot(settings, data_dir).run(duration)
+
+
+def signal_size(text: str, configured_cap: Decimal | None) -> Decimal:
+    """``--size``: a finite number of USDT > 0 and <= the signal size cap; UsageError otherwise."""
+    from signals.limits import size_cap
+
+    try:
+        size = Decimal(text.strip())
+    except InvalidOperation:
+        raise UsageError(f"--size: expected a number of USDT (got {text!r})") from None
+    if not size.is_finite() or size <= 0:
+        raise UsageError(f"--size: must be a finite number of USDT > 0 (got {text!r})")
+    cap, cap_name = size_cap(configured_cap)
+    if size > cap:
+        raise UsageError(f"--size: {text} USDT is above {cap_name}")
+    return size
 
 
 class UsageError(Exception):
@@ -101,7 +163,12 @@ def pick_account(settings: Settings, account: str | None, symbol: str | None = N
 
 
 def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | None) -> int:
-    status = read_status(data_dir)
+    try:
+        status = read_status(data_dir)
+    except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = exc.strerror if isinstance(exc, OSError) else f"not valid JSON: {exc}"
+        return fail(f"{data_dir / 'status.json'}: cannot read the status ({reason}); a running "
+                    "bot rewrites it every bot.status_interval_s")
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
     status["bot"]["running"] = is_locked(data_dir / "bot.lock")
@@ -165,9 +232,9 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         extra["side"] = args.side
         if args.size is not None:
             try:
-                extra["size_usdt"] = str(Decimal(args.size))
-            except InvalidOperation:
-                return fail(f"--size: expected a number of USDT (got {args.size!r})")
+                extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
+            except UsageError as exc:
+                return fail(str(exc))
     repo = Repository(settings.resolve(settings.storage.path) if not args.data_dir else
                       data_dir / settings.storage.path, synchronous=settings.storage.synchronous)
     try:

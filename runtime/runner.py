@@ -15,8 +15,10 @@ from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
-from supervision.instance_lock import InstanceLock
-from supervision.status import combine_status, write_status
+from runtime.private_files import make_private
+from runtime.status_writer import StatusWriter
+from supervision.instance_lock import FileLock, InstanceLock
+from supervision.status import combine_status
 
 LOCKS_DIR = "locks"
 
@@ -24,6 +26,21 @@ LOCKS_DIR = "locks"
 def account_lock_path(data_dir: Path, account: str) -> Path:
     """The per-account lock: no two bots trade one account from one data dir."""
     return data_dir / LOCKS_DIR / f"{account}.lock"
+
+
+def shared_files(settings: Settings, data_dir: Path) -> list[Path]:
+    """The files a bot must own alone: each account's database and paper exchange store. They
+    are locked themselves (not only the data dir), so a config whose absolute storage.path or
+    paper.store points at a running bot's files is refused (issue 16 item 10)."""
+    paths: dict[str, Path] = {}
+    for account in settings.account_settings():
+        files = [account.resolve(account.storage.path)]
+        if account.exchange.id == "paper":
+            store = Path(account.paper.store).expanduser()
+            files.append(store if store.is_absolute() else data_dir / store)
+        for path in files:
+            paths.setdefault(os.path.realpath(path), path)  # one lock per file, however named
+    return list(paths.values())
 
 
 class Bot:
@@ -36,6 +53,7 @@ class Bot:
         self.started_at = time.time()
         self.version = wiring.running_version(settings)
         self.accounts: list[AccountRuntime] = []
+        self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert_all)
 
     @property
     def views(self) -> dict[str, Any]:
@@ -44,10 +62,11 @@ class Bot:
 
     def run(self, duration_s: float | None) -> int:
         s = self.settings
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_problems = make_private(self.data_dir)
         locks = [InstanceLock(self.data_dir / "bot.lock")]
         locks += [InstanceLock(account_lock_path(self.data_dir, name), subject=f"account {name}")
                   for name in s.account_names()]
+        locks += [FileLock(path) for path in shared_files(s, self.data_dir)]
         try:
             for lock in locks:
                 lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
@@ -58,6 +77,8 @@ class Bot:
         streams = setup_logging(self.data_dir / "logs", level=s.logging.level, console=s.logging.console,
                                 rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
         log = logger
+        for problem in private_problems:
+            log.warning("{}", problem)
         try:
             self.accounts = [AccountRuntime(a, self.data_dir, logger=logger, tagged=s.has_accounts,
                                             config_key=f"accounts[{i}]." if s.has_accounts else "")
@@ -151,7 +172,13 @@ class Bot:
                 per_account[account.name] = account.status(bot, now)
             except Exception as exc:  # noqa: BLE001 - one account's trouble never hides the others
                 logger.opt(exception=exc).error("status of account {} failed: {}", account.name, exc)
-        write_status(self.data_dir, combine_status(bot, per_account, now, grouped=s.has_accounts))
+        self.status_writer.write(combine_status(bot, per_account, now, grouped=s.has_accounts))
+
+    def _alert_all(self, kind: str, message: str, **data: Any) -> None:
+        """A bot-wide fault (not one account's): every account's alert hooks hear of it."""
+        for account in self.accounts:
+            if account.alerts is not None:
+                account.alerts.alert(None, kind, message, **data)
 
     def _apply_controls(self, log: Any) -> None:
         for account in self.accounts:

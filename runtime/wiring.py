@@ -94,8 +94,36 @@ def strategy_factory(settings: Settings) -> Callable[[str], Strategy]:
     return build
 
 
-def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
+def _unusable(markets: dict[str, Any], symbols: list[str]) -> str | None:
+    """Why these markets cannot be traded from as loaded (a cache gone bad), or None."""
+    if not markets:
+        return "no markets at all"
+    for symbol in symbols:
+        precision = (markets.get(symbol) or {}).get("precision") or {}
+        if symbol in markets and (precision.get("amount") is None or precision.get("price") is None):
+            return f"{symbol} has no precision.amount/precision.price"
+    return None
+
+
+def loaded_markets(exchange: ExchangePort, symbols: list[str]) -> dict[str, Any]:
+    """The exchange's markets; a load that is empty or lacks a symbol's precision (a damaged
+    markets cache) is refetched once, and still bad is a StartupError about the exchange's
+    data, not the config (issue 16 item 15: it blamed symbols.list, or crash-looped on
+    KeyError: 'amount')."""
     markets = exchange.load_markets()
+    problem = _unusable(markets, symbols)
+    if problem is None:
+        return markets
+    markets = exchange.load_markets(reload=True)
+    again = _unusable(markets, symbols)
+    if again is not None:
+        raise StartupError(f"exchange {exchange.id}: markets unusable after a refetch ({again}); "
+                           "check exchange.markets_cache and the exchange's answer")
+    return markets
+
+
+def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
+    markets = loaded_markets(exchange, symbols)
     for symbol in symbols:
         m = markets.get(symbol)
         if m is None:

@@ -32,6 +32,10 @@ class AccountDispatcher:
             for symbol in router.symbols:
                 self.owners.setdefault(symbol, []).append(name)
 
+    def flush_rejections(self) -> None:
+        for router in self.routers.values():
+            router.flush_rejections()
+
     @property
     def symbols(self) -> frozenset[str]:
         return frozenset(self.owners)

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from signals.reject_throttle import RejectionThrottle
 from signals.router import SignalRouter
 
 
@@ -36,6 +37,15 @@ class SignalHttpServer:
         self._started = False
         self._busy = threading.Condition()
         self._in_flight = 0
+        self._unauthorized = RejectionThrottle(1.0)
+        """Requests without a valid token are logged at most once a second, with a count."""
+
+    def log_unauthorized(self, client: str) -> None:
+        record, held = self._unauthorized.admit("missing or bad token", time.monotonic())
+        if held is not None:
+            self.log.warning("signal endpoint: {} more requests without a valid token", held.count)
+        if record:
+            self.log.warning("signal endpoint: request from {} without a valid token", client)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -100,8 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, {"status": "rejected", "reason": "not found"})
             return
         if not self._authorized():
-            self.owner.log.warning("signal endpoint: request from {} without a valid token",
-                                   self.client_address[0])
+            self.owner.log_unauthorized(self.client_address[0])
             self._send(HTTPStatus.UNAUTHORIZED, {"status": "unauthorized", "reason": "missing or bad token"},
                        {"WWW-Authenticate": "Bearer"})
             return

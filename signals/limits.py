@@ -4,7 +4,21 @@ under its lock, check first and take only when every limit allows the signal."""
 from __future__ import annotations
 
 from collections import deque
+from decimal import Decimal
 from typing import Callable
+
+DEFAULT_MAX_SIZE_USDT = Decimal(100_000)
+"""The largest ``size_usdt`` a signal (HTTP, WebSocket or ``bot.py signal --size``) may ask for
+when ``signals.max_size_usdt`` is not set: a typo or a unit mix-up (1e12) must never become an
+order. 100,000 USDT is far above any sane manual size for this bot and far below a runaway one."""
+
+
+def size_cap(configured: Decimal | None) -> tuple[Decimal, str]:
+    """The cap in force and how to name it in a refusal."""
+    if configured is not None:
+        return configured, f"signals.max_size_usdt {configured}"
+    return DEFAULT_MAX_SIZE_USDT, (f"the default cap {DEFAULT_MAX_SIZE_USDT} "
+                                   "(set signals.max_size_usdt to change it)")
 
 
 class WaveLimiter:

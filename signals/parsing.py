@@ -31,6 +31,10 @@ def decode(raw: bytes | str) -> Any:
         return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise Rejected(f"malformed JSON: {exc}", 400) from None
+    except RecursionError:
+        # json's C decoder recurses per nesting level: 30k levels of [[[... would otherwise
+        # escape as a RecursionError and close the connection without an answer or a record.
+        raise Rejected("malformed JSON: nested too deeply", 400) from None
 
 
 def signal_id_of(obj: Any) -> str:

@@ -19,8 +19,9 @@ from typing import Any, Callable, Collection
 
 from actors.messages import ExternalSignal
 from signals import parsing
-from signals.limits import OpenPositionGate, WaveLimiter
+from signals.limits import OpenPositionGate, WaveLimiter, size_cap
 from signals.model import BOT_SYMBOL, Outcome, Rejected, SignalRequest
+from signals.reject_throttle import RejectionThrottle, Suppressed
 
 Deliver = Callable[[str, ExternalSignal], bool]
 Journal = Callable[[str, str, dict[str, Any], str], None]
@@ -34,7 +35,8 @@ class SignalRouter:
                  seen: Callable[[str], bool], logger: Any, wave: WaveLimiter | None = None,
                  positions: OpenPositionGate | None = None, max_size_usdt: Any = None,
                  clock: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 throttle: RejectionThrottle | None = None) -> None:
         self.symbols = frozenset(symbols)
         self._deliver = deliver
         self._journal = journal
@@ -45,6 +47,7 @@ class SignalRouter:
         self.max_size_usdt = max_size_usdt
         self.clock = clock
         self.monotonic = monotonic
+        self.throttle = throttle or RejectionThrottle(0.0)  # 0: every rejection recorded
         self._lock = threading.Lock()
         self._ids: OrderedDict[str, None] = OrderedDict()
         self.counts: dict[str, int] = {}
@@ -109,8 +112,9 @@ class SignalRouter:
             raise Rejected(f"unknown symbol {req.symbol[:64]!r} (not in symbols.list)", 422)
         if req.expires_at is not None and req.expires_at <= self._now_decimal():
             raise Rejected(f"expired at {req.expires_at} (now {self.clock():.3f})", 409)
-        if self.max_size_usdt is not None and req.size_usdt is not None and req.size_usdt > self.max_size_usdt:
-            raise Rejected(f"size_usdt {req.size_usdt} is above signals.max_size_usdt {self.max_size_usdt}", 422)
+        cap, cap_name = size_cap(self.max_size_usdt)
+        if req.size_usdt is not None and req.size_usdt > cap:
+            raise Rejected(f"size_usdt {req.size_usdt} is above {cap_name}", 422)
         if req.is_entry:
             self._admit_entry()
         data = {**req.journal_data(), "source": source, "levels_applied": False}
@@ -142,13 +146,30 @@ class SignalRouter:
 
     def _reject(self, sid: str | None, symbol: str, rej: Rejected, source: str,
                 obj: dict[str, Any]) -> Outcome:
-        data = {"signal_id": sid, "reason": rej.reason, "source": source,
-                "symbol": str(obj.get("symbol"))[:64] if obj.get("symbol") is not None else None,
-                "side": str(obj.get("side"))[:16] if obj.get("side") is not None else None}
-        self._safe_journal(symbol, "SignalRejected", data, sid or f"signal-{uuid.uuid4().hex[:12]}")
-        self.log.warning("signal {} from {} rejected: {}", sid, source, rej.reason)
+        record, held = self.throttle.admit(rej.reason, self.monotonic())
+        if held is not None:
+            self._record_suppressed(held)
+        if record:
+            data = {"signal_id": sid, "reason": rej.reason, "source": source,
+                    "symbol": str(obj.get("symbol"))[:64] if obj.get("symbol") is not None else None,
+                    "side": str(obj.get("side"))[:16] if obj.get("side") is not None else None}
+            self._safe_journal(symbol, "SignalRejected", data, sid or f"signal-{uuid.uuid4().hex[:12]}")
+            self.log.warning("signal {} from {} rejected: {}", sid, source, rej.reason)
         return self._count(Outcome(status="rejected", http_status=rej.status, signal_id=sid,
                                    reason=rej.reason))
+
+    def flush_rejections(self) -> None:
+        """Record the rejections the throttle still holds back (at stop, or from a timer)."""
+        held = self.throttle.flush()
+        if held is not None:
+            self._record_suppressed(held)
+
+    def _record_suppressed(self, held: Suppressed) -> None:
+        data = {"signal_id": None, "reason": f"{held.count} more rejections not recorded one by one",
+                "suppressed": held.count, "reasons": held.reasons}
+        self._safe_journal(BOT_SYMBOL, "SignalRejected", data, f"signal-{uuid.uuid4().hex[:12]}")
+        self.log.warning("signals: {} more rejections within {:g}s not recorded one by one: {}",
+                         held.count, self.throttle.interval_s, held.reasons)
 
     # -- helpers -------------------------------------------------------------------------------
     def _journal_symbol(self, obj: Any) -> str:

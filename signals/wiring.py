@@ -13,6 +13,7 @@ from signals.accounts import AccountDispatcher
 from signals.backoff import Backoff
 from signals.http_server import SignalHttpServer
 from signals.limits import OpenPositionGate, WaveLimiter
+from signals.reject_throttle import RejectionThrottle
 from signals.router import Deliver, Journal, SignalRouter
 from signals.ws_client import SignalWebSocketClient
 
@@ -61,6 +62,11 @@ def env_token(env_name: str, environ: Mapping[str, str], key: str) -> str:
     return token
 
 
+REJECT_RECORD_INTERVAL_S = 1.0
+"""The running bot journals and logs at most one rejected signal per second in full; the others
+are answered, counted and summarised (signals/reject_throttle.py)."""
+
+
 class SignalServices:
     """The router plus whichever transports are configured; start/stop them together."""
 
@@ -83,6 +89,9 @@ class SignalServices:
             ok = self.websocket.stop(timeout_s) and ok
         if self.http is not None:
             ok = self.http.stop(timeout_s) and ok
+        flush = getattr(self.router, "flush_rejections", None)
+        if flush is not None:
+            flush()  # the count of a flood's last interval is not lost
         return ok
 
 
@@ -125,6 +134,7 @@ def build_account_signal_services(config: SignalsConfig, *, accounts: Sequence[S
 def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> SignalRouter:
     limit = config.max_open_positions or account.max_open_positions
     return SignalRouter(
+        throttle=RejectionThrottle(REJECT_RECORD_INTERVAL_S),
         symbols=account.symbols, deliver=account.deliver, journal=account.journal, seen=account.seen,
         logger=logger, wave=WaveLimiter(config.max_per_wave, config.wave_window_s),
         positions=OpenPositionGate(limit, account.open_positions, config.entry_reserve_s),

@@ -26,7 +26,7 @@ def _target_mode(path: Path) -> int:
     try:
         return stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:
-        return 0o644
+        return 0o600  # private by default: status and exports name positions and orders
 
 
 def fsync_dir(directory: Path) -> None:

@@ -16,6 +16,12 @@ from storage import migrations
 from storage.models import ALL_MODELS, SCHEMA_VERSION, Meta, database_proxy
 
 
+BUSY_TIMEOUT_MS = 10_000
+JOURNAL_SIZE_LIMIT = 8 * 2**20
+"""Bytes the WAL file is truncated to after a checkpoint resets it (SQLite otherwise keeps the
+file at its high-water mark: issue 16 item 18 saw it outgrow the database)."""
+
+
 class StorageError(Exception):
     """The database cannot be opened or migrated; the message names the file and the cause."""
 
@@ -28,8 +34,9 @@ def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase
         pragmas={
             "journal_mode": "wal",
             "synchronous": synchronous.upper(),
-            "busy_timeout": 10_000,
+            "busy_timeout": BUSY_TIMEOUT_MS,
             "foreign_keys": 1,
+            "journal_size_limit": JOURNAL_SIZE_LIMIT,
         },
         check_same_thread=False,
     )

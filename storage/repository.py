@@ -8,7 +8,6 @@ The per-decision hot path is plain SQL (storage/commit_sql.py); the rest uses th
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ import peewee as pw
 from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
+from storage.restore import journal_data
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
 from trading.decision import Decision
@@ -124,12 +124,12 @@ class Repository:
     def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
         """Signals journaled as received whose handling was never journaled (indexed by symbol)."""
         with self.reading():
-            rows = list(EventRow.select(EventRow.type, EventRow.data)
+            rows = list(EventRow.select(EventRow.id, EventRow.type, EventRow.data)
                         .where((EventRow.symbol == symbol) & EventRow.type.in_(
                             ["SignalReceived", "SignalHandled", "SignalSkipped"])).order_by(EventRow.id))
         received: dict[str, dict[str, Any]] = {}
         for row in rows:
-            data = json.loads(row.data)
+            data = journal_data(row.id, row.data)  # garbage quarantines the symbol, naming the row
             sid = data.get("signal_id")
             if not sid:
                 continue

@@ -7,6 +7,7 @@ others (incident 7).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -60,6 +61,20 @@ class _Reader:
 
     def enum(self, field: str, cls: type[E]) -> E:
         return self.get(field, lambda v: parse_enum(cls, v))
+
+
+def journal_data(row_id: int, text: Any) -> dict[str, Any]:
+    """The ``data`` of one journal (``events``) row as an object; garbage raises CorruptRow
+    naming the table and the row, so the supervisor quarantines that one symbol with a clear
+    error instead of restarting it into the same JSONDecodeError (issue 16 item 15)."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        shown = text[:80] if isinstance(text, str) else text
+        raise CorruptRow("events", str(row_id), "data", shown, f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CorruptRow("events", str(row_id), "data", data, "not a JSON object")
+    return data
 
 
 def _decimal(value: Any) -> Decimal:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any, Callable
 
 import peewee as pw
 
+from storage.database import BUSY_TIMEOUT_MS
 from storage.models import database_proxy
 
 
@@ -39,11 +41,23 @@ class _Unit:
 
 
 _STOP = object()
+CHECKPOINT_INTERVAL_S = 30.0
+"""How often the writer truncates the WAL when it is idle (and at 3x that even when busy)."""
+CHECKPOINT_BUSY_MS = 100
+"""How long a TRUNCATE checkpoint may wait for readers before giving up until next time."""
 
 
 class GroupCommitWriter:
-    def __init__(self, db: pw.SqliteDatabase, *, max_batch: int = 1000) -> None:
+    def __init__(self, db: pw.SqliteDatabase, *, max_batch: int = 1000,
+                 checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._db = db
+        self._checkpoint_s = checkpoint_interval_s
+        self._clock = clock
+        self._last_checkpoint = clock()
+        self._dirty = False
+        self.checkpoints: list[tuple[int, int, int]] = []
+        """(busy, wal frames, frames checkpointed) of recent TRUNCATE checkpoints (last 100)."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._stopped = threading.Event()
@@ -75,7 +89,7 @@ class GroupCommitWriter:
         # whichever database the process opened last (one file per account).
         database_proxy.bind_thread(self._db)
         while True:
-            first = self._queue.get()
+            first = self._next()
             if first is _STOP:
                 return
             batch = [first]
@@ -92,6 +106,39 @@ class GroupCommitWriter:
             self._commit(batch)
             if stop_after:
                 return
+            self._checkpoint_if_due(idle=self._queue.empty())
+
+    def _next(self) -> Any:
+        while True:
+            try:
+                return self._queue.get(timeout=self._checkpoint_s)
+            except queue.Empty:
+                self._checkpoint_if_due(idle=True)
+
+    def _checkpoint_if_due(self, *, idle: bool) -> None:
+        """Keep the WAL bounded over long runs (issue 16 item 18): SQLite's automatic PASSIVE
+        checkpoints never shrink the file and are starved by steady readers, so the WAL
+        outgrew the database. A TRUNCATE checkpoint from this thread, between units, with a
+        short busy wait, resets it; journal_size_limit (storage/database.py) caps it between."""
+        elapsed = self._clock() - self._last_checkpoint
+        due = elapsed >= (self._checkpoint_s if idle else 3 * self._checkpoint_s)
+        if not (self._dirty and due):
+            return
+        self._last_checkpoint = self._clock()
+        self._dirty = False
+        try:
+            conn = self._db.connection()
+            conn.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
+            try:
+                row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except Exception:  # noqa: BLE001 - a checkpoint is housekeeping; the next one retries
+            self._dirty = True
+            return
+        self.checkpoints = [*self.checkpoints[-99:], tuple(row)]
+        if row and row[0]:
+            self._dirty = True  # readers kept it from finishing: try again next interval
 
     def _commit(self, batch: list[_Unit]) -> None:
         try:
@@ -111,5 +158,6 @@ class GroupCommitWriter:
                 unit.error = unit.error or exc
         self.commits += 1
         self.units += len(batch)
+        self._dirty = True
         for unit in batch:
             unit.done.release()

@@ -47,8 +47,9 @@ class Alerts:
             env = {**os.environ, "BOT_ALERT": body, "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
                    "BOT_ALERT_KIND": payload["kind"], "BOT_ALERT_ACCOUNT": payload.get("account") or ""}
             try:
+                # The alert as JSON on stdin (what config.toml promises) and in $BOT_ALERT.
                 subprocess.run(shlex.split(self.command), env=env, timeout=self.timeout_s,
-                               check=False, capture_output=True)
+                               check=False, capture_output=True, input=body.encode())
             except (OSError, subprocess.SubprocessError) as exc:
                 self.logger.warning("alert command failed: {}", exc)
         if self.webhook:

@@ -30,6 +30,22 @@ class AlreadyRunning(RuntimeError):
         super().__init__(text)
 
 
+class LockFileError(RuntimeError):
+    """A lock file that cannot be opened (read-only, a directory, a read-only file system)."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: cannot open the lock file ({exc.strerror or exc})")
+
+
+def _open_lock_file(path: Path, mode: int) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        raise LockFileError(path, exc) from None
+
+
 def holder_pid(path: Path) -> int | None:
     """The PID recorded in the lock file, or None (missing, empty or garbled file)."""
     try:
@@ -75,8 +91,7 @@ class InstanceLock:
         """Take the lock or raise ``AlreadyRunning``; the descriptor stays open until release."""
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = _open_lock_file(self.path, 0o600)
         try:
             self._lock_or_raise(fd)
             os.ftruncate(fd, 0)
@@ -116,3 +131,56 @@ class InstanceLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def flock_holder(path: Path) -> int | None:
+    """The PID holding a ``flock`` on ``path``, read from the kernel's lock table (/proc/locks,
+    keyed by device and inode), or None when it cannot be told."""
+    try:
+        st = os.stat(path)
+        table = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" ("->" marks a waiter)
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == key and fields[4].isdigit():
+            return int(fields[4])
+    return None
+
+
+class FileInUse(AlreadyRunning):
+    """A file the bot must own alone (a database) is locked by another process."""
+
+    def __init__(self, pid: int | None, path: Path) -> None:
+        super().__init__(pid, path)
+        holder = f"PID {pid}" if pid is not None else "an unknown PID"
+        self.args = (f"another bot is already using {self.path} ({holder} holds a lock on it; "
+                     "check storage.path and paper.store)",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class FileLock(InstanceLock):
+    """An exclusive ``flock`` on a shared file itself (a SQLite database), held for the process
+    lifetime: whatever path or symlink leads to the file, and even if every ``*.lock`` file was
+    deleted, a second bot cannot open it for trading. The file's content is never touched.
+
+    SQLite's own locks are POSIX (``fcntl``) locks, independent of ``flock`` on Linux. Closing
+    any descriptor of a file drops the process's POSIX locks on it, so ``release()`` must come
+    after every connection to the file is closed (the runner releases locks last)."""
+
+    def acquire(self) -> None:
+        if self._fd is not None:
+            return
+        fd = _open_lock_file(self.path, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            raise FileInUse(flock_holder(self.path), self.path) from None
+        self._fd = fd

@@ -24,7 +24,7 @@ import ccxt
 from exchange.paper.models import (
     POSITION_IDX, POSITION_SIDE, OrderRec, PositionRec, Submission, TradeRec,
 )
-from exchange.paper.wal import Checkpointer
+from exchange.paper.wal import JOURNAL_SIZE_LIMIT, Checkpointer
 
 SCHEMA_VERSION = 1
 ONE_WAY, HEDGE = "one-way", "hedge"
@@ -151,6 +151,28 @@ class Snapshot:
     max_trade_seq: int
 
 
+class StoreUnreadable(RuntimeError):
+    """The paper exchange's file cannot be opened as its database; one line naming the file."""
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    except sqlite3.Error as exc:
+        raise StoreUnreadable(f"{path}: cannot open the paper exchange store ({exc})") from None
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+        conn.executescript(SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreUnreadable(
+            f"{path}: the paper exchange store is not a readable database ({exc}); move it "
+            "aside to start a fresh paper account") from None
+    return conn
+
+
 class Store:
     def __init__(self, path: str | Path, currency: str) -> None:
         self.path = Path(path)
@@ -161,12 +183,7 @@ class Store:
         self._enqueued = 0
         self._durable = 0
         self._failed: Exception | None = None
-        self._conn = sqlite3.connect(
-            str(self.path), isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(SCHEMA)
+        self._conn = _open(self.path)
         self._checkpointer = Checkpointer(self.path)
         # Checkpoints (which fsync) run on the checkpointer's own connection and thread, so no
         # writer stalls behind one while holding the store lock.

@@ -1,0 +1,91 @@
+"""Applying the controls queued by ``bot.py resume`` / ``bot.py signal`` (the control table).
+
+A signal queued while the bot was stopped reaches an actor that is still starting when the run
+loop first looks: it waits (stays pending) until the actor runs, and only after ``WAIT_S`` or
+when the symbol is quarantined is it journaled as skipped with that reason (issue 16 item 13).
+One row that cannot be read or applied is marked done with a one-line error naming the row and
+never blocks the rows after it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from actors.messages import ExternalSignal
+from storage import control
+from storage.repository import Repository
+from supervision.child import ChildState
+from trading.model import Side
+
+WAIT_S = 60.0
+"""How long a queued signal waits for its actor to run (a start, a restart, a backoff)."""
+_MAY_COME_UP = (ChildState.STARTING, ChildState.RESTARTING, ChildState.BACKING_OFF)
+
+
+class ControlApplier:
+    def __init__(self, *, repo: Repository, sup: Any, log: Any, wait_s: float = WAIT_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.repo = repo
+        self.sup = sup
+        self.log = log
+        self.wait_s = wait_s
+        self.clock = clock
+        self._waiting_since: dict[int, float] = {}
+
+    def apply(self) -> None:
+        rows, problems = control.take_readable(self.repo)
+        for problem in problems:
+            self.log.error("{}", problem)
+        for cid, command, symbol, args in rows:
+            try:
+                result = self._apply_one(cid, command, symbol, args)
+            except Exception as exc:  # noqa: BLE001 - one bad row never blocks the others
+                result = f"control row {cid} ({command} {symbol}): {type(exc).__name__}: {exc}"
+                self.log.error("{}", result)
+            if result is None:
+                continue  # waits for its actor; tried again next round
+            self._waiting_since.pop(cid, None)
+            self.log.info("control {} {}: {}", command, symbol, result)
+            control.mark_done(self.repo, cid, result[:500])
+
+    def _apply_one(self, cid: int, command: str, symbol: str, args: dict[str, Any]) -> str | None:
+        if symbol not in self.sup.children:
+            return f"unknown symbol {symbol}"
+        if command == "resume":
+            self.repo.resolve_escalations(symbol)
+            self.sup.resume(symbol, by=args.get("by", "operator"))
+            return "resumed"
+        if command == "signal":
+            return self._signal(cid, symbol, args)
+        return f"unknown command {command}"
+
+    def _signal(self, cid: int, symbol: str, args: dict[str, Any]) -> str | None:
+        side = None if args.get("side") == "exit" else Side(args["side"])
+        size = _size(args.get("size_usdt"))
+        state = self.sup.children[symbol].state
+        if state is not ChildState.RUNNING and state in _MAY_COME_UP:
+            first = self._waiting_since.setdefault(cid, self.clock())
+            if self.clock() - first < self.wait_s:
+                return None
+        ok = self.sup.deliver_signal(symbol, ExternalSignal(
+            side=side, signal_id=args.get("signal_id") or f"cli-{cid}", size_usdt=size,
+            reason="manual"))
+        if ok:
+            return "delivered"
+        waited = f" after waiting {self.wait_s:g}s" if cid in self._waiting_since else ""
+        return f"skipped: the actor is {state.value}{waited} (journaled as SignalSkipped)"
+
+
+def _size(value: Any) -> Decimal | None:
+    """A size queued by an older CLI is checked again: finite and > 0, or the row is refused."""
+    if value in (None, ""):
+        return None
+    try:
+        size = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"size_usdt {value!r} is not a number") from None
+    if not size.is_finite() or size <= 0:
+        raise ValueError(f"size_usdt must be a finite number > 0 (got {value})")
+    return size

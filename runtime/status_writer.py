@@ -1,0 +1,51 @@
+"""Writing the status snapshot without letting a full disk or a read-only data dir end the bot.
+
+The snapshot is for people and ``bot.py status``; trading does not depend on it. A write that
+fails is reported once (an ERROR line naming the file and the reason, and an alert), the bot
+keeps trading and keeps its stops, and each later round tries again; the first success after a
+failure is logged too (issue 16 item 11: a read-only data dir once ended the bot with exit 2
+after 302 tracebacks that named no file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from supervision.status import STATUS_FILE, write_status
+
+Writer = Callable[[Path, dict[str, Any]], None]
+Alert = Callable[..., None]
+
+
+class StatusWriter:
+    def __init__(self, data_dir: Path, *, logger: Any, alert: Alert,
+                 write: Writer = write_status) -> None:
+        self.path = Path(data_dir) / STATUS_FILE
+        self._data_dir = Path(data_dir)
+        self._log = logger
+        self._alert = alert
+        self._write = write
+        self.failing: str | None = None
+        """The reason of the current failure, None while writes succeed."""
+        self.failures = 0
+
+    def write(self, status: dict[str, Any]) -> bool:
+        """True when the snapshot was written."""
+        try:
+            self._write(self._data_dir, status)
+        except OSError as exc:
+            self.failures += 1
+            reason = exc.strerror or str(exc)
+            if self.failing != reason:
+                self.failing = reason
+                message = (f"status snapshot {self.path} cannot be written ({reason}); trading "
+                           "and stops continue, `bot.py status` shows the last good snapshot")
+                self._log.error("{}", message)
+                self._alert("status_write_failed", message, file=str(self.path), error=reason)
+            return False
+        if self.failing is not None:
+            self._log.info("status snapshot {} written again after {} failed writes",
+                           self.path, self.failures)
+            self.failing = None
+            self.failures = 0
+        return True

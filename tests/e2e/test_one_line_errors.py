@@ -1,0 +1,80 @@
+"""Issue 16 item 15: faults users meet at start print one line naming the problem, not a
+traceback (real subprocesses), and the "traceback in logs/bot.log" promise is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.errors import ConfigError
+from config.loader import load_settings
+from runtime.cli import unexpected
+from tests.e2e.bot_process import ROOT, cli, write_config
+
+SYMBOLS = ["BTC/USDT:USDT"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_config(tmp_path / "config.toml", SYMBOLS, bot={"status_interval_s": 0.2},
+                        paper={"latency_ms": 1}, logging={"console": False})
+
+
+def one_line(result, *needles: str) -> str:
+    err = result.stderr
+    assert result.returncode == 2, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, err
+    return err
+
+
+def test_data_dir_that_is_a_file(config, tmp_path):
+    data = tmp_path / "data"
+    data.write_text("not a folder")
+    one_line(cli(config, data, "run", "--duration", "5"), f"data dir {data} is a file")
+    one_line(cli(config, data, "status"), "is a file")
+
+
+def test_lock_file_that_cannot_be_opened(config, tmp_path):
+    data = tmp_path / "data"
+    (data / "bot.lock").mkdir(parents=True)  # root ignores 0400, so a directory is the fault
+    one_line(cli(config, data, "run", "--duration", "5"),
+             f"{data / 'bot.lock'}: cannot open the lock file")
+
+
+def test_corrupt_status_json(config, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "status.json").write_text('{"bot": {"pid": 1, ')
+    one_line(cli(config, data, "status"), f"{data / 'status.json'}: cannot read the status",
+             "not valid JSON")
+
+
+def test_corrupt_paper_store(config, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "paper_exchange.sqlite").write_bytes(b"this is not an SQLite file at all" * 100)
+    one_line(cli(config, data, "run", "--duration", "5"),
+             f"{data / 'paper_exchange.sqlite'}: the paper exchange store is not a "
+             "readable database")
+
+
+def test_csv_step_below_four_is_refused_naming_the_key(tmp_path):
+    csv = ROOT / "tests" / "data" / "ETH_BTC-5m.csv"
+    path = tmp_path / "c.toml"
+    path.write_text(f'[symbols]\nlist = ["ETH/USDT:USDT"]\n[paper]\nprice_source = "csv"\n'
+                    f'step_ms = 3\ncsv_files = {{"ETH/USDT:USDT" = "{csv}"}}\n')
+    with pytest.raises(ConfigError, match=r"paper\.step_ms: must be >= 4 .* \(got 3\)"):
+        load_settings(path)
+
+
+def test_unexpected_error_traceback_really_is_in_the_bot_log(tmp_path):
+    try:
+        {}["amount"]
+    except KeyError as exc:
+        line = unexpected(exc, "run", tmp_path)
+    log = tmp_path / "logs" / "bot.log"
+    assert line == f"unexpected KeyError in run: 'amount' (traceback in {log})"
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "KeyError: 'amount'" in text

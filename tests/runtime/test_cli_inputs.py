@@ -1,0 +1,54 @@
+"""Issue 16 item 14: command-line values argparse lets through are refused with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import bot
+from runtime import cli
+from storage import control
+from storage.repository import Repository
+
+ROOT = Path(__file__).resolve().parents[2]
+BTC = "BTC/USDT:USDT"
+
+
+def run(argv: list[str]) -> int:
+    return cli.dispatch(bot.parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("size", ["-50", "0", "NaN", "nan", "Infinity", "-inf", "1e30", "abc"])
+def test_signal_size_is_refused(size, tmp_path, capsys):
+    code = run(["signal", BTC, "long", f"--size={size}", "--config", str(ROOT / "config.toml"),
+                "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--size" in err
+    assert not (tmp_path / "bot.sqlite").exists()  # nothing was queued
+
+
+def test_a_sane_size_is_queued(tmp_path, capsys):
+    code = run(["signal", BTC, "long", "--size", "25.5", "--config", str(ROOT / "config.toml"),
+                "--data-dir", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    repo = Repository(tmp_path / "bot.sqlite")
+    try:
+        [(_, command, symbol, args)] = control.take_pending(repo)
+    finally:
+        repo.close()
+    assert (command, symbol, args["size_usdt"]) == ("signal", BTC, "25.5")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--duration", "nan"], "--duration"),
+    (["run", "--duration", "inf"], "--duration"),
+    (["run", "--duration", "-1"], "--duration"),
+    (["logs", "bot", "-n", "-5"], "-n/--lines: must be >= 0"),
+    (["status", "--data-dir", ""], "--data-dir: must not be empty"),
+    (["--data-dir", "", "run", "--duration", "1"], "--data-dir: must not be empty"),
+])
+def test_meaningless_values_are_refused(argv, needle, capsys):
+    code = run(argv + ["--config", str(ROOT / "config.toml")])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1

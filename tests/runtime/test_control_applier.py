@@ -1,0 +1,72 @@
+"""Issue 16 item 13, the waiting rules of runtime/controls.py over a real repository (SQLite)
+and a supervisor stand-in injected through the constructor: a queued signal waits while its
+actor is starting, is skipped with a reason after the wait or at once when quarantined."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from runtime.controls import ControlApplier
+from storage import control
+from storage.models import ControlRow
+from storage.repository import Repository
+from supervision.child import ChildState
+from tests.support.clock import ManualClock
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+@dataclass
+class Child:
+    state: ChildState
+
+
+@dataclass
+class Sup:
+    children: dict[str, Child]
+    delivered: list[tuple[str, Any]] = field(default_factory=list)
+
+    def deliver_signal(self, symbol: str, signal: Any) -> bool:
+        if self.children[symbol].state is not ChildState.RUNNING:
+            return False
+        self.delivered.append((symbol, signal))
+        return True
+
+
+def results(repo: Repository) -> dict[int, str | None]:
+    return repo.read(lambda: {r.id: r.result for r in ControlRow.select()})
+
+
+def test_signal_waits_for_a_starting_actor_then_is_delivered_or_skipped(tmp_path):
+    repo = Repository(tmp_path / "bot.sqlite")
+    clock = ManualClock()
+    sup = Sup({BTC: Child(ChildState.STARTING), ETH: Child(ChildState.QUARANTINED)})
+    applier = ControlApplier(repo=repo, sup=sup, log=logger, wait_s=60, clock=clock)
+    try:
+        first = control.request(repo, "signal", BTC, side="long", size_usdt="100")
+        quarantined = control.request(repo, "signal", ETH, side="short")
+        applier.apply()
+        assert results(repo) == {first: None, quarantined:
+                                 "skipped: the actor is quarantined (journaled as SignalSkipped)"}
+        clock.advance(30)
+        applier.apply()
+        assert results(repo)[first] is None  # still waiting, not dropped
+        sup.children[BTC].state = ChildState.RUNNING
+        applier.apply()
+        assert results(repo)[first] == "delivered" and sup.delivered[0][1].size_usdt == 100
+        sup.children[BTC].state = ChildState.BACKING_OFF
+        late = control.request(repo, "signal", BTC, side="exit")
+        applier.apply()
+        clock.advance(61)
+        applier.apply()
+        assert results(repo)[late] == ("skipped: the actor is backing_off after waiting 60s "
+                                       "(journaled as SignalSkipped)")
+        bad = control.request(repo, "signal", BTC, side="long", size_usdt="NaN")
+        applier.apply()
+        assert results(repo)[bad] == (f"control row {bad} (signal {BTC}): ValueError: "
+                                      "size_usdt must be a finite number > 0 (got NaN)")
+    finally:
+        repo.close()

@@ -1,0 +1,56 @@
+"""Issue 16 item 15: a markets cache with no markets, or a market missing its precision, is
+refetched from the exchange instead of blaming symbols.list or crash-looping on
+KeyError: 'amount'; still unusable after the refetch is one line about the exchange's data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runtime.wiring import StartupError, check_symbols, market_rules
+
+BTC = "BTC/USDT:USDT"
+GOOD = {BTC: {"symbol": BTC, "swap": True, "linear": True,
+              "precision": {"amount": "0.001", "price": "0.1"},
+              "limits": {"amount": {"min": "0.001"}, "cost": {"min": "5"}}}}
+
+
+class CachedThenFresh:
+    """An exchange port whose first load_markets answers from a damaged cache."""
+
+    id = "emu"
+
+    def __init__(self, cached: dict[str, Any], fresh: dict[str, Any]) -> None:
+        self.answers = {False: cached, True: fresh}
+        self.current: dict[str, Any] = {}
+        self.calls: list[bool] = []
+
+    def load_markets(self, reload: bool = False) -> dict[str, Any]:
+        self.calls.append(reload)
+        self.current = self.answers[reload]
+        return self.current
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        return self.current[symbol]
+
+
+@pytest.mark.parametrize("cached", [{}, {BTC: {**GOOD[BTC], "precision": {}}}])
+def test_damaged_cache_is_refetched(cached):
+    exchange = CachedThenFresh(cached, GOOD)
+    check_symbols(exchange, [BTC])
+    assert exchange.calls == [False, True]
+    assert str(market_rules(exchange, BTC).amount_step) == "0.001"
+
+
+def test_still_empty_after_refetch_names_the_exchange_not_the_config():
+    with pytest.raises(StartupError, match=r"exchange emu: markets unusable after a refetch "
+                                           r"\(no markets at all\)") as info:
+        check_symbols(CachedThenFresh({}, {}), [BTC])
+    assert "symbols.list" not in str(info.value)
+
+
+def test_good_cache_is_not_refetched():
+    exchange = CachedThenFresh(GOOD, GOOD)
+    check_symbols(exchange, [BTC])
+    assert exchange.calls == [False]

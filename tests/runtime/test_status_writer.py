@@ -1,0 +1,34 @@
+"""Issue 16 item 11: a status snapshot that cannot be written degrades: one ERROR naming the file
+and the reason, one alert, later rounds retry, recovery is logged. Real files: the snapshot path
+is made a directory (root ignores 0500 permissions, so a directory is the fault used)."""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from runtime.status_writer import StatusWriter
+from supervision.alerts import Alerts
+from supervision.status import read_status
+
+
+def test_unwritable_snapshot_is_reported_once_and_retried(tmp_path):
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="INFO", format="{level} {message}")
+    alerts = Alerts(logger=logger)
+    writer = StatusWriter(tmp_path, logger=logger,
+                          alert=lambda kind, msg, **d: alerts.alert(None, kind, msg, **d))
+    (tmp_path / "status.json").mkdir()
+    try:
+        for i in range(20):
+            assert writer.write({"bot": {"round": i}}) is False  # never raises
+        (tmp_path / "status.json").rmdir()
+        assert writer.write({"bot": {"round": 20}}) is True
+    finally:
+        logger.remove(sink)
+    errors = [line for line in lines if line.startswith("ERROR status snapshot")]
+    assert len(errors) == 1
+    assert str(tmp_path / "status.json") in errors[0] and "Is a directory" in errors[0]
+    assert [a["kind"] for a in alerts.sent] == ["status_write_failed"]
+    assert alerts.sent[0]["file"] == str(tmp_path / "status.json")
+    assert any("written again after 20 failed writes" in line for line in lines)
+    assert read_status(tmp_path) == {"bot": {"round": 20}}

@@ -1,0 +1,128 @@
+"""Issue 16 items 14 and 16 on the signal endpoint: size cap without a configured one, deeply
+nested JSON answered with a 400 and journaled, and a flood of rejections costing a few rows and
+lines instead of one fsync'd row and one WARNING per request (the production wiring, real HTTP)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from loguru import logger
+
+from signals.http_server import SignalHttpServer
+from signals.limits import DEFAULT_MAX_SIZE_USDT
+from signals.reject_throttle import RejectionThrottle
+from signals.wiring import REJECT_RECORD_INTERVAL_S, SignalsConfig, build_signal_services
+from tests.signals.support import TOKEN, FakeDeliver, FakeJournal, make_router, post
+
+BTC = "BTC/USDT:USDT"
+
+
+def serve(**router_kwargs):
+    router, journal, deliver = make_router(**router_kwargs)
+    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
+    server.start()
+    return server, journal, deliver
+
+
+def test_size_above_the_default_cap_is_refused_without_a_configured_cap():
+    server, journal, deliver = serve()
+    try:
+        status, reply = post(server.url, {"id": "big1", "symbol": BTC, "side": "long",
+                                          "size_usdt": 1e12})
+        assert status == 422 and "above the default cap" in reply["reason"]
+        assert str(DEFAULT_MAX_SIZE_USDT) in reply["reason"]
+        assert deliver.calls == [] and len(journal.of("SignalRejected")) == 1
+        ok = {"id": "ok1", "symbol": BTC, "side": "long", "size_usdt": 250}
+        assert post(server.url, ok)[0] == 202
+        assert deliver.calls[0][1].size_usdt == Decimal(250)
+    finally:
+        assert server.stop(timeout_s=5)
+
+
+def test_configured_cap_still_wins():
+    server, journal, deliver = serve(max_size_usdt=Decimal(500))
+    try:
+        status, reply = post(server.url, {"id": "c1", "symbol": BTC, "side": "long",
+                                          "size_usdt": 501})
+        assert status == 422 and "signals.max_size_usdt 500" in reply["reason"]
+    finally:
+        assert server.stop(timeout_s=5)
+
+
+def test_30k_deep_json_gets_a_400_and_a_journal_row():
+    server, journal, deliver = serve()
+    depth = 30_000
+    body = ("[" * depth + "]" * depth).encode()
+    try:
+        status, reply = post(server.url, body)
+        assert status == 400 and reply["reason"] == "malformed JSON: nested too deeply"
+        rows = journal.of("SignalRejected")
+        assert len(rows) == 1 and rows[0][2]["reason"] == "malformed JSON: nested too deeply"
+        assert deliver.calls == []
+    finally:
+        assert server.stop(timeout_s=5)
+
+
+def test_a_flood_of_rejections_costs_one_row_and_line_per_interval():
+    journal, deliver = FakeJournal(), FakeDeliver()
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m), level="WARNING", format="{message}")
+    services = build_signal_services(
+        SignalsConfig(enabled=True, port=0), symbols=[BTC], deliver=deliver, journal=journal,
+        seen=journal.seen, open_positions=lambda: 0, max_open_positions=5, logger=logger,
+        environ={"BOT_SIGNAL_TOKEN": TOKEN})
+    assert services.http is not None
+    services.start()
+    flood = 300
+    try:
+        import time
+
+        started = time.monotonic()
+        for i in range(flood):
+            status, reply = post(services.http.url, {"id": f"f{i}", "symbol": "NOPE/USDT:USDT",
+                                                      "side": "long"})
+            assert status == 422 and "unknown symbol" in reply["reason"]  # each is answered
+        elapsed = time.monotonic() - started
+    finally:
+        assert services.stop(timeout_s=5)
+        logger.remove(sink)
+    rows = journal.of("SignalRejected")
+    intervals = int(elapsed / REJECT_RECORD_INTERVAL_S) + 1
+    # One full row per interval plus one summary per interval (the last one written by stop()).
+    assert len(rows) <= 2 * intervals + 1 < flood
+    summarised = sum(r[2].get("suppressed", 0) for r in rows)
+    full = [r for r in rows if "suppressed" not in r[2]]
+    assert len(full) + summarised == flood  # every rejection is accounted for
+    assert any("unknown symbol" in reason for r in rows for reason in r[2].get("reasons", {}))
+    assert len(lines) == len(rows)
+    assert services.router.counts["rejected"] == flood
+
+
+def test_throttle_records_the_first_of_each_interval_and_sums_the_rest():
+    throttle = RejectionThrottle(1.0)
+    assert throttle.admit("a", 10.0) == (True, None)
+    assert throttle.admit("a", 10.5)[0] is False
+    assert throttle.admit("b", 10.9)[0] is False
+    record, held = throttle.admit("a", 11.0)
+    assert record and held is not None and held.count == 2 and held.reasons == {"a": 1, "b": 1}
+    assert throttle.flush() is None
+
+
+def test_a_flood_without_a_token_costs_a_line_per_second_not_per_request():
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m), level="WARNING", format="{message}")
+    server, journal, deliver = serve()
+    try:
+        import time
+
+        started = time.monotonic()
+        for i in range(200):
+            assert post(server.url, {"id": f"u{i}", "symbol": BTC, "side": "long"},
+                        token="wrong")[0] == 401
+        elapsed = time.monotonic() - started
+    finally:
+        assert server.stop(timeout_s=5)
+        logger.remove(sink)
+    noted = [line for line in lines if "without a valid token" in line]
+    assert 1 <= len(noted) <= 2 * (int(elapsed) + 1) < 200
+    assert journal.entries == [] and deliver.calls == []
