@@ -31,7 +31,7 @@ from actors.messages import (
     Tick,
     Timer,
 )
-from actors.order_results import _dec, events_for
+from actors.order_results import events_for
 from actors.shell import ShellMixin
 from actors.symbol_actor import ActorDeps
 from exchange.port import ExchangePort
@@ -101,8 +101,7 @@ class GridExecutor(CommandExecutor):
 
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
         try:
-            balance = self.exchange.fetch_balance()
-            free = _dec((balance.get(SETTLE) or {}).get("free"))
+            free = self.exchange.fetch_balance().free(SETTLE)
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place
             return OrderFailed(client_order_id=cid, error=f"balance check failed: {describe(exc)}")
         if free < margin:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from exchange.port import ExchangePort
+from exchange.records import VenuePosition
 from storage.repository import Repository
 from trading.client_ids import symbol_code
 
@@ -36,31 +36,31 @@ class EmergencyCloser:
         for t in self._threads:
             t.join(timeout)
 
-    def _close(self, symbol: str, pos: dict[str, Any], reason: str, corr: str, log: Any) -> None:
-        side = "sell" if pos["side"] == "long" else "buy"
-        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos['side'][0]}{int(time.time()) % 10**7}"
+    def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any) -> None:
+        side = "sell" if pos.side == "long" else "buy"
+        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos.side[0]}{int(time.time()) % 10**7}"
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
-        if pos.get("hedged"):
-            params["positionIdx"] = 1 if pos["side"] == "long" else 2
+        if pos.hedged:
+            params["positionIdx"] = pos.position_side.idx
         self.repo.record(symbol, "EmergencyCloseRequested",
-                         {"order": cid, "reason": reason, "side": pos["side"], "contracts": str(pos["contracts"])},
+                         {"order": cid, "reason": reason, "side": pos.side, "contracts": str(pos.contracts)},
                          correlation_id=corr)
-        self.exchange.create_order(symbol, "market", side, Decimal(str(pos["contracts"])), None, params)
-        log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
+        self.exchange.create_order(symbol, "market", side, pos.contracts, None, params)
+        log.error("emergency close sent: {} {} ({})", side, pos.contracts, cid)
 
     def _run(self, symbol: str, reason: str) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
         try:
             positions = [p for p in self.exchange.fetch_positions([symbol])
-                         if p.get("symbol") == symbol and Decimal(str(p.get("contracts") or 0)) > 0]
+                         if p.symbol == symbol and p.contracts > 0]
             if not positions:
                 log.warning("emergency close: no position on the exchange")
                 return
             for o in self.exchange.fetch_open_orders(symbol):
-                if o.get("stopLossPrice") or o.get("triggerPrice"):
+                if o.is_stop:
                     continue  # keep the protective stop
-                self.exchange.cancel_order(o.get("id"), symbol, {"clientOrderId": o.get("clientOrderId")})
+                self.exchange.cancel_order(o.id, symbol, {"clientOrderId": o.client_order_id})
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
                 self._close(symbol, pos, reason, corr, log)
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop

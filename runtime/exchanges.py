@@ -14,6 +14,7 @@ from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource, PriceSource
 from exchange.paper.store import PositionModeMismatch
 from exchange.port import ExchangePort
+from exchange.records import VenueFill
 from runtime.wiring import StartupError
 
 
@@ -123,7 +124,7 @@ def build_exchange(settings: Settings, data_dir: Path) -> ExchangePort:
     raise StartupError(f"bot.mode = {settings.bot.mode!r} is not supported")
 
 
-def fills_poller(exchange: ExchangePort, symbols: list[str]) -> Callable[[int], list[dict[str, Any]]]:
+def fills_poller(exchange: ExchangePort, symbols: list[str]) -> Callable[[int], list[VenueFill]]:
     """How the feed learns about fills: one call for all symbols where the exchange allows it
     (the gateway's poll_updates knows which exchanges need one call per symbol)."""
     poll = getattr(exchange, "poll_updates", None)

@@ -20,20 +20,13 @@ class StartupError(Exception):
     """A problem that stops the bot from starting; the message is the one line users see."""
 
 
-def dec(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def market_rules(exchange: ExchangePort, symbol: str) -> MarketRules:
     m = exchange.market(symbol)
-    precision, limits = m.get("precision") or {}, m.get("limits") or {}
-    amount_min = (limits.get("amount") or {}).get("min")
-    cost_min = (limits.get("cost") or {}).get("min")
     return MarketRules(
-        amount_step=dec(precision["amount"]),
-        price_tick=dec(precision["price"]),
-        min_amount=dec(amount_min) if amount_min is not None else dec(precision["amount"]),
-        min_cost=dec(cost_min) if cost_min is not None else Decimal(0),
+        amount_step=m.amount_step,
+        price_tick=m.price_tick,
+        min_amount=m.min_amount if m.min_amount is not None else m.amount_step,
+        min_cost=m.min_cost if m.min_cost is not None else Decimal(0),
     )
 
 
@@ -100,7 +93,7 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
         m = markets.get(symbol)
         if m is None:
             raise StartupError(f"symbols.list: {symbol!r} is not a market on {exchange.id}")
-        if not (m.get("swap") and m.get("linear")):
+        if not (m.swap and m.linear):
             raise StartupError(f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}")
 
 

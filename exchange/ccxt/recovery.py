@@ -15,7 +15,9 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt.convert import to_float
-from exchange.ccxt.errors import REJECTED_BEFORE_PROCESSING, OrderOutcomeUnknown, classify
+from exchange.ccxt.errors import REJECTED_BEFORE_PROCESSING, classify
+from exchange.decimals import to_decimal
+from exchange.errors import OrderOutcomeUnknown
 
 
 class OrderRecoveryMixin:
@@ -25,13 +27,13 @@ class OrderRecoveryMixin:
                         reduce_only: bool) -> None:
         limits = self._pool.get().market(symbol).get("limits") or {}
         min_amount = (limits.get("amount") or {}).get("min")
-        if amount <= 0 or (min_amount is not None and amount < Decimal(str(min_amount))):
+        if amount <= 0 or (min_amount is not None and amount < to_decimal(min_amount)):
             raise ccxt.InvalidOrder(f"{self.id} {symbol}: amount {amount} is below the minimum "
                                     f"{min_amount} (after rounding to the amount step)")
         min_cost = (limits.get("cost") or {}).get("min")
         if reduce_only or price is None or min_cost is None:
             return  # reduce-only orders are exempt from min notional; no price: can't check
-        if amount * price < Decimal(str(min_cost)):
+        if amount * price < to_decimal(min_cost):
             raise ccxt.InvalidOrder(f"{self.id} {symbol}: notional {amount * price} is below the "
                                     f"minimum cost {min_cost}")
 

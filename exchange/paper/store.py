@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ccxt
+from exchange import errors
 
 from exchange.paper.models import (
     POSITION_IDX, POSITION_SIDE, OrderRec, PositionRec, Submission, TradeRec,
@@ -290,7 +290,7 @@ class Store:
                 self._write_batch(batch)
             except Exception as exc:
                 self._failed = exc
-                raise ccxt.ExchangeNotAvailable(f"paper: storage failed: {exc}") from exc
+                raise errors.ExchangeUnavailable(f"paper: storage failed: {exc}") from exc
             self._durable = upto
         self._checkpointer.committed()
 
@@ -300,7 +300,7 @@ class Store:
 
     def _raise_if_failed(self) -> None:
         if self._failed is not None:
-            raise ccxt.ExchangeNotAvailable(f"paper: storage failed: {self._failed}")
+            raise errors.ExchangeUnavailable(f"paper: storage failed: {self._failed}")
 
     def _write_batch(self, batch: list[Tx]) -> None:
         c = self._conn
