@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from decimal import Decimal
 
-import ccxt
+from exchange import errors
 
 from storage import queries
 from supervision.restart_policy import RestartPolicy
@@ -72,7 +72,7 @@ def test_bug_in_close_path_makes_bounded_attempts_then_escalates(tmp_path):
 def test_exchange_rejecting_every_close_escalates_and_emergency_close_runs_once(tmp_path):
     h = Harness(tmp_path, [BTC], risk={"max_close_attempts": 2, "close_backoff_initial_s": 1.0}).start()
     open_long(h, BTC)
-    h.paper.faults.fail_next("create_order", 100, ccxt.InvalidOrder("reduce-only order rejected"),
+    h.paper.faults.fail_next("create_order", 100, errors.InvalidOrder("reduce-only order rejected"),
                              match=lambda call: bool((call.get("params") or {}).get("reduceOnly"))
                              and "stopLossPrice" not in (call.get("params") or {}))
     h.signal(BTC, None)
