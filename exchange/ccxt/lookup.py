@@ -66,11 +66,22 @@ def find_order(
             if client_order_id:
                 params["clientOrderId"] = client_order_id
             try:
-                return ex.fetch_order(order_id, symbol, params)
+                return _with_actual_fill(ex, symbol, ex.fetch_order(order_id, symbol, params))
             except ccxt.OrderNotFound:
                 continue
         return None
     return _find_generic(ex, symbol, order_id, client_order_id)
+
+
+def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
+    """A triggered Binance algo (stop) order reports no fill itself: the trigger placed a new
+    order (`actualOrderId`) that filled. Report the stop with that order's fill."""
+    actual = (order.get("info") or {}).get("actualOrderId")
+    if not actual or order.get("status") != "closed" or order.get("filled"):
+        return order
+    child = ex.fetch_order(str(actual), symbol)
+    return {**order, "filled": child.get("filled"), "average": child.get("average"),
+            "cost": child.get("cost"), "lastTradeTimestamp": child.get("lastTradeTimestamp")}
 
 
 def _find_generic(ex, symbol, order_id, client_order_id) -> Order | None:

@@ -204,7 +204,7 @@ def test_restart_while_entry_in_flight_sends_no_duplicate(tmp_path):
 
     def stall_after_send(name, args, kwargs, result):
         if not params_of(args, kwargs).get("reduceOnly") and not blocked:
-            blocked.append(result["clientOrderId"])
+            blocked.append(result.client_order_id)
             gate.wait(30)  # the order reached the exchange; the reply is never processed
 
     fx.after["create_order"] = stall_after_send

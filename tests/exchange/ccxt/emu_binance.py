@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.exchange.ccxt.emu_book import Book, EmuOrder
+from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected
 
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
                "TRAILING_STOP_MARKET"]
@@ -75,6 +75,7 @@ def order_json(o: EmuOrder) -> dict[str, Any]:
 
 def algo_json(o: EmuOrder) -> dict[str, Any]:
     status = {"untriggered": "NEW", "canceled": "CANCELED", "filled": "FINISHED"}[o.status]
+    actual = o.extra.get("actualOrderId")
     return {
         "algoId": int(o.oid), "clientAlgoId": o.cid, "algoType": "CONDITIONAL",
         "orderType": o.extra["type"], "symbol": o.symbol, "side": o.side.upper(),
@@ -83,14 +84,13 @@ def algo_json(o: EmuOrder) -> dict[str, Any]:
         "price": "0", "icebergQuantity": None, "selfTradePreventionMode": "EXPIRE_MAKER",
         "workingType": "CONTRACT_PRICE", "priceMatch": "NONE", "closePosition": False,
         "priceProtect": False, "reduceOnly": o.reduce_only, "createTime": o.created_ms,
-        "updateTime": o.updated_ms, "triggerTime": 0, "goodTillDate": 0,
+        "updateTime": o.updated_ms, "goodTillDate": 0,
+        "triggerTime": o.updated_ms if actual else 0,
+        "actualOrderId": actual or "", "actualPrice": "",
     }
 
 
 class BinanceVenue:
-    def __init__(self, book: Book) -> None:
-        self.book = book
-
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         name = f"{method.lower()}_" + path.strip("/").replace("/", "_")
         handler = getattr(self, name, None)
@@ -124,6 +124,10 @@ class BinanceVenue:
                 if not p.get("symbol") or p["symbol"] == sym]
         return 200, rows
 
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        book.child_orders = True
+
     def post_fapi_v1_order(self, p):
         if p.get("type") != "MARKET" and p.get("type") != "LIMIT":
             return error(-4120, "Order type not supported for this endpoint. Please use the "
@@ -131,11 +135,16 @@ class BinanceVenue:
         cid = p.get("newClientOrderId")
         if cid and self.book.find(cid=cid, stops=False) and self._live(cid, stops=False):
             return error(-4116, "ClientOrderId is duplicated.")
-        order = self.book.place(
-            cid=cid, symbol=p["symbol"], side=p["side"].lower(), type=p["type"].lower(),
-            qty=Decimal(p["quantity"]), price=Decimal(p["price"]) if p.get("price") else None,
-            trigger=None, trigger_direction=None, reduce_only=p.get("reduceOnly") == "true",
-            extra={"positionSide": p.get("positionSide", "BOTH")})
+        try:
+            order = self.book.place(
+                cid=cid, symbol=p["symbol"], side=p["side"].lower(), type=p["type"].lower(),
+                qty=Decimal(p["quantity"]), price=Decimal(p["price"]) if p.get("price") else None,
+                trigger=None, trigger_direction=None, reduce_only=p.get("reduceOnly") == "true",
+                extra={"positionSide": p.get("positionSide", "BOTH")})
+        except Rejected as exc:
+            if exc.kind == "reduce_only":
+                return error(-2022, "ReduceOnly Order is rejected.")
+            return error(-2019, "Margin is insufficient.")
         return 200, order_json(order)
 
     def _live(self, cid: str, stops: bool) -> bool:
@@ -230,7 +239,7 @@ class BinanceVenue:
         since = int(p.get("startTime") or 0)
         return 200, [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
-                      "realizedPnl": "0", "quoteQty": s(t.price * t.qty), "commission": s(t.fee),
+                      "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty), "commission": s(t.fee),
                       "commissionAsset": "USDT", "time": t.ts, "buyer": t.order.side == "buy",
                       "maker": False, "positionSide": "BOTH"}
                      for t in self.book.trades
