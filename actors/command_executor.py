@@ -27,7 +27,8 @@ def describe(exc: BaseException) -> str:
 
 class CommandExecutor:
     def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
-                 log: Any, lookup_attempts: int = 3, sleep: Callable[[float], None] | None = None) -> None:
+                 log: Any, lookup_attempts: int = 3,
+                 sleep: Callable[[float], None] | None = None) -> None:
         self.symbol = symbol
         self.exchange = exchange
         self.on_escalate = on_escalate

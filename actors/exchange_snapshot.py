@@ -11,7 +11,6 @@ from exchange.port import ExchangePort
 from trading.events import ExchangeOrder, ExchangePosition, ExternalFill, Reconciled
 from trading.model import Side, SymbolState
 
-
 P = TypeVar("P")
 R = TypeVar("R")
 
@@ -20,13 +19,15 @@ class SnapshotUnstable(Exception):
     """The position kept changing while the snapshot was taken."""
 
 
-def gather(exchange: ExchangePort, state: SymbolState, booked: set[str], attempts: int = 3) -> Reconciled:
+def gather(exchange: ExchangePort, state: SymbolState, booked: set[str],
+           attempts: int = 3) -> Reconciled:
     """A consistent snapshot of the one-way position, our orders, orphans and the price."""
     return consistent(state.symbol, lambda: position(exchange, state.symbol),
                       lambda pos: _read(exchange, state, booked, pos), attempts)
 
 
-def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P], R], attempts: int = 3) -> R:
+def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P], R],
+               attempts: int = 3) -> R:
     """The position(s) are read before and after everything else, and the whole read is
     repeated if they changed in between (a stop can fill between two calls)."""
     for _ in range(attempts):
@@ -37,12 +38,14 @@ def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P],
     raise SnapshotUnstable(f"{symbol}: position changed during {attempts} snapshot attempts")
 
 
-def lookup_orders(exchange: ExchangePort, symbol: str, orders: Iterable[Any]) -> dict[str, ExchangeOrder]:
+def lookup_orders(exchange: ExchangePort, symbol: str,
+                  orders: Iterable[Any]) -> dict[str, ExchangeOrder]:
     """Each of our live orders as the exchange has it, by client order id (absent: not found)."""
     found: dict[str, ExchangeOrder] = {}
     for order in orders:
         try:
-            raw = exchange.fetch_order(order.exchange_id, symbol, {"clientOrderId": order.client_order_id})
+            raw = exchange.fetch_order(order.exchange_id, symbol,
+                                       {"clientOrderId": order.client_order_id})
         except errors.OrderNotFound:
             continue
         found[order.client_order_id] = exchange_order(raw, order.client_order_id)

@@ -27,7 +27,8 @@ class MarketFeed:
                  fetch_fills: Callable[[int], list[VenueFill]] | None = None,
                  prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25) -> None:
         self.exchange = exchange
-        self.fetch_fills = fetch_fills or (lambda since_ms: exchange.fetch_my_trades(None, since_ms))
+        self.fetch_fills = fetch_fills or (
+            lambda since_ms: exchange.fetch_my_trades(None, since_ms))
         self.symbols = list(symbols)
         self.deliver = deliver
         self.interval_s = interval_s
@@ -103,7 +104,8 @@ class MarketFeed:
             else:
                 unknown.add(t.symbol)
         for symbol in set(by_symbol) | unknown:
-            self.deliver(symbol, OrderActivity(client_order_ids=tuple(sorted(by_symbol.get(symbol, ()))),
+            cids = tuple(sorted(by_symbol.get(symbol, ())))
+            self.deliver(symbol, OrderActivity(client_order_ids=cids,
                                                unknown=symbol in unknown))
         self.since_ms = max(self.since_ms, newest - 5_000)  # overlap; duplicates are skipped
 

@@ -84,7 +84,12 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from exchange.records import (
-    VenueBalance, VenueFill, VenueMarket, VenueOrder, VenuePosition, VenueTicker,
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenuePosition,
+    VenueTicker,
 )
 
 

@@ -6,7 +6,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from config.settings import Settings
 from exchange.paper.csv_prices import CsvPriceSource
@@ -42,7 +42,8 @@ def paper_price_source(settings: Settings, epoch_ms: int) -> PriceSource:
     return GeneratorPriceSource(seed=p.seed, step_ms=p.step_ms, speed=p.speed, epoch_ms=epoch_ms)
 
 
-def build_paper(settings: Settings, data_dir: Path, price_source: PriceSource | None = None) -> PaperExchange:
+def build_paper(settings: Settings, data_dir: Path,
+                price_source: PriceSource | None = None) -> PaperExchange:
     p = settings.paper
     store = Path(p.store)
     store = store if store.is_absolute() else data_dir / store
@@ -84,7 +85,8 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
     return _GatewayFields(
         exchange=e.id, api_key_env=e.api_key_env if keys else None,
         api_secret_env=e.api_secret_env if keys else None,
-        secrets_file=str(settings.resolve_config_path(e.secrets_file)) if keys and e.secrets_file else None,
+        secrets_file=(str(settings.resolve_config_path(e.secrets_file))
+                      if keys and e.secrets_file else None),
         sandbox=e.sandbox, demo=e.demo, hedge_mode=e.hedge_mode, stop_mode=e.stop_mode,
         markets_cache=str(cache if cache.is_absolute() else data_dir / cache),
         rate_limit_per_s=e.rate_limit_per_s, timeout_ms=e.timeout_ms,

@@ -19,8 +19,16 @@ import ccxt
 
 from exchange.decimals import decimal_or_none, to_decimal
 from exchange.records import (
-    Fee, Funds, PositionSide, VenueBalance, VenueFill, VenueMarket, VenueOrder, VenueOrderStatus,
-    VenuePosition, VenueTicker,
+    Fee,
+    Funds,
+    PositionSide,
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenueOrderStatus,
+    VenuePosition,
+    VenueTicker,
 )
 
 Raw = dict[str, Any]
@@ -121,7 +129,8 @@ def position(raw: Raw) -> VenuePosition:
     if named is None:
         named = PositionSide(side) if hedged else PositionSide.NET
     return VenuePosition(
-        symbol=str(raw.get("symbol")), side=side, contracts=abs(_num(raw, "contracts") or 0),
+        symbol=str(raw.get("symbol")), side=side,
+        contracts=abs(_num(raw, "contracts") or Decimal(0)),
         entry_price=_num(raw, "entryPrice"), mark_price=_num(raw, "markPrice"),
         unrealized_pnl=_num(raw, "unrealizedPnl"), position_side=named,
         hedged=hedged or named is not PositionSide.NET, timestamp=_int(raw.get("timestamp")),
@@ -144,8 +153,9 @@ def balance(raw: Raw) -> VenueBalance:
         free, used, total = _num(funds, "free"), _num(funds, "used"), _num(funds, "total")
         if free is None and used is None and total is None:
             continue
-        currencies[code] = Funds(free=free or Decimal(0), used=used or Decimal(0),
-                                 total=total if total is not None else (free or 0) + (used or 0))
+        free, used = free or Decimal(0), used or Decimal(0)
+        currencies[code] = Funds(free=free, used=used,
+                                 total=total if total is not None else free + used)
     return VenueBalance(currencies=currencies)
 
 

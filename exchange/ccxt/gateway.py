@@ -34,18 +34,23 @@ from typing import Any, Literal
 import ccxt
 from loguru import logger
 
-from exchange import errors
 from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
 from exchange.ccxt.errors import translated
 from exchange.ccxt.instances import InstancePool
-from exchange.ccxt.recovery import OrderRecoveryMixin
 from exchange.ccxt.rate_limit import TokenBucket
+from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
+from exchange.ccxt.stops import StopsMixin
 from exchange.decimals import to_decimal
 from exchange.records import (
-    VenueBalance, VenueFill, VenueMarket, VenueOrder, VenuePosition, VenueTicker,
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenuePosition,
+    VenueTicker,
 )
 
 REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
@@ -53,7 +58,7 @@ REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", 
 TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 
 
-class CcxtGateway(OrderRecoveryMixin):
+class CcxtGateway(StopsMixin, OrderRecoveryMixin):
     """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
 
     def __init__(
@@ -83,7 +88,8 @@ class CcxtGateway(OrderRecoveryMixin):
             raise ValueError(f"stop_mode must be 'exchange' or 'bot', got {stop_mode!r}")
         probe = exchange_factory()  # never used for requests: capabilities only
         self.id: str = probe.id
-        self.hedge_mode, self.stop_mode, self.sandbox, self.demo = hedge_mode, stop_mode, sandbox, demo
+        self.hedge_mode, self.stop_mode = hedge_mode, stop_mode
+        self.sandbox, self.demo = sandbox, demo
         self._has = dict(probe.has)
         self._features = self._market_features(probe)
         self.venue = op.venue_for(self.id, self._features.get("createOrder"))
@@ -336,17 +342,6 @@ class CcxtGateway(OrderRecoveryMixin):
         return self._order(self._submit(symbol, type, side, amount, price, ccxt_params, is_stop,
                                         reducing=op.is_reducing(side, params)))
 
-    @translated
-    def place_stop(self, symbol: str, side: str, amount: Decimal, stop_price: Decimal,
-                   client_order_id: str) -> VenueOrder:
-        """Reduce-only stop-market; `side` closes the position (sell for a long)."""
-        if self._stop_reason:
-            raise ccxt.NotSupported(f"{self.id}: no exchange stops ({self._stop_reason})")
-        self._ensure_markets()
-        params = op.stop_params(self.venue, side=side, stop_price=op.num(to_decimal(stop_price)),
-                                client_order_id=client_order_id, hedge_mode=self.hedge_mode)
-        return self._order(self._submit(symbol, "market", side, amount, None, params, True))
-
     def _submit(self, symbol, type_, side, amount, price, params, is_stop,
                 reducing: bool | None = None) -> dict[str, Any]:
         cid = params.get("clientOrderId")
@@ -365,7 +360,7 @@ class CcxtGateway(OrderRecoveryMixin):
             reducing = bool(params.get("reduceOnly"))
         self._check_minimums(symbol, amt, ref, reducing)
         order = self._create_with_recovery(symbol, type_, side, amt, px, params, cid, is_stop)
-        if _sparse(order):
+        if sparse(order):
             order = self._refetch(symbol, order, cid, is_stop, defaults={
                 "symbol": symbol, "type": type_, "side": side, "amount": amt, "price": px,
                 "clientOrderId": cid, "status": "open", "reduceOnly": params.get("reduceOnly")})
@@ -381,47 +376,12 @@ class CcxtGateway(OrderRecoveryMixin):
         order = self._run(lambda ex: lookup.cancel(ex, self.venue, symbol, order_id=id,
                                                    client_order_id=cid, trigger_hint=hint),
                           f"cancel_order {symbol} {id or cid}")
-        if _sparse(order):
+        if sparse(order):
             order = self._refetch(symbol, order, cid or order.get("clientOrderId"), hint,
                                   defaults={"id": id, "clientOrderId": cid, "symbol": symbol,
                                             "status": "canceled"})
         return self._order(order)
 
-    @translated
-    def move_stop(self, symbol: str, old: VenueOrder, new_stop_price: Decimal,
-                  new_client_order_id: str) -> VenueOrder:
-        """Move a stop: amend in place where the exchange can (the result keeps the OLD
-        clientOrderId), else place the new stop FIRST and then cancel the old one. If that
-        cancel fails the error is raised; the new stop stands (known by its clientOrderId)."""
-        self._ensure_markets()
-        if self.venue.amend_trigger and self._has.get("editOrder"):
-            return self._amend_stop(symbol, old, new_stop_price)
-        if old.amount is None:
-            raise ccxt.ArgumentsRequired(f"{self.id} move_stop: the old stop has no amount")
-        new = self.place_stop(symbol, old.side, old.amount, new_stop_price, new_client_order_id)
-        try:
-            self.cancel_order(old.id, symbol,
-                              {"clientOrderId": old.client_order_id, "trigger": True})
-        except errors.OrderNotFound:
-            logger.warning("{} old stop {} already gone (triggered or cancelled)", self.id,
-                           old.client_order_id or old.id)
-        return new
-
-    def _amend_stop(self, symbol: str, old: VenueOrder, new_stop_price: Decimal) -> VenueOrder:
-        px = op.num(self.price_to_precision(symbol, to_decimal(new_stop_price)))
-        order = self._run(lambda ex: ex.edit_order(old.id, symbol, "market", old.side, None, None,
-                                                   {"triggerPrice": px}), f"amend stop {old.id}")
-        if _sparse(order):
-            order = self._refetch(symbol, order, old.client_order_id, True, defaults={
-                "id": old.id, "clientOrderId": old.client_order_id, "symbol": symbol,
-                "type": old.type, "side": old.side, "amount": old.amount, "status": "open",
-                "reduceOnly": old.reduce_only, "triggerPrice": px})
-        return self._order(order)
-
     def close(self) -> None:
         self._pool.close_all()
 
-
-def _sparse(order: dict[str, Any] | None) -> bool:
-    """True for an order that carries little more than ids (e.g. Bybit create/amend/cancel)."""
-    return not order or order.get("status") is None or order.get("amount") is None

@@ -55,7 +55,8 @@ def find_order(
         raise ccxt.ArgumentsRequired("find_order needs an id or params['clientOrderId']")
     if venue.lookup == "bybit":
         key = {"orderLinkId": client_order_id} if client_order_id else {"orderId": order_id}
-        found = _first(ex.fetch_open_orders(symbol, None, None, dict(key)), order_id, client_order_id)
+        live = ex.fetch_open_orders(symbol, None, None, dict(key))
+        found = _first(live, order_id, client_order_id)
         if found is None:
             history = ex.fetch_canceled_and_closed_orders(symbol, None, None, dict(key))
             found = _first(history, order_id, client_order_id)
@@ -124,5 +125,6 @@ def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limi
     """Open orders including untriggered stops."""
     orders = list(ex.fetch_open_orders(symbol, since, limit, dict(params or {})))
     if venue.separate_trigger_book and not (params or {}).get("trigger"):
-        orders += ex.fetch_open_orders(symbol, since, limit, {**(params or {}), **venue.trigger_flag})
+        stops = {**(params or {}), **venue.trigger_flag}
+        orders += ex.fetch_open_orders(symbol, since, limit, stops)
     return orders

@@ -9,7 +9,7 @@ OrderOutcomeUnknown.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ccxt
 from loguru import logger
@@ -19,9 +19,21 @@ from exchange.ccxt.errors import REJECTED_BEFORE_PROCESSING, classify
 from exchange.decimals import to_decimal
 from exchange.errors import OrderOutcomeUnknown
 
+if TYPE_CHECKING:
+    from exchange.ccxt.instances import InstancePool
+    from exchange.ccxt.retry import Retrier
+
 
 class OrderRecoveryMixin:
     """Needs from the host: id, retry, _pool, _find(symbol, order_id, cid, trigger_hint)."""
+
+    id: str
+    retry: Retrier
+    _pool: InstancePool
+
+    if TYPE_CHECKING:  # provided by CcxtGateway
+        def _find(self, symbol: str, order_id: str | None, cid: str | None,
+                  trigger_hint: bool | None) -> dict[str, Any] | None: ...
 
     def _check_minimums(self, symbol, amount: Decimal, price: Decimal | None,
                         reduce_only: bool) -> None:
@@ -101,3 +113,8 @@ class OrderRecoveryMixin:
             return found
         merged = {k: v for k, v in order.items() if v is not None}
         return {**defaults, **merged}
+
+
+def sparse(order: dict[str, Any] | None) -> bool:
+    """True for an order that carries little more than ids (e.g. Bybit create/amend/cancel)."""
+    return not order or order.get("status") is None or order.get("amount") is None

@@ -24,16 +24,25 @@ from pathlib import Path
 from typing import Any
 
 from exchange import errors
-
+from exchange.decimals import to_decimal
 from exchange.paper.account import Account
 from exchange.paper.engine import Book, Draft, Fees, Matcher
 from exchange.paper.faults import Fault, FaultInjector
-from exchange.decimals import to_decimal
 from exchange.paper.markets import (
-    amount_step, build_market, price_tick, round_to_tick, truncate, venue_market,
+    amount_step,
+    build_market,
+    price_tick,
+    round_to_tick,
+    truncate,
+    venue_market,
 )
 from exchange.paper.models import (
-    HEDGE_SIDES, ONE_WAY_SIDES, SETTLE, OrderRec, Submission, order_view,
+    HEDGE_SIDES,
+    ONE_WAY_SIDES,
+    SETTLE,
+    OrderRec,
+    Submission,
+    order_view,
 )
 from exchange.paper.orders import OrderRequest, check_against_book, parse_request, position_side
 from exchange.paper.prices import PriceSource
@@ -100,7 +109,8 @@ class PaperExchange(QueryMixin):
         self._account = Account(snapshot.wallet)
         with self._account.lock:
             for book in self._books.values():
-                self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+                self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
+                                         book.unrealized())
         self._ids_lock = threading.Lock()
         self._order_seq = itertools.count(snapshot.max_order_seq + 1)
         self._trade_seq = itertools.count(snapshot.max_trade_seq + 1)
@@ -182,7 +192,8 @@ class PaperExchange(QueryMixin):
         book.last_ms = now_ms
         book.checkpoint_dirty = True
         with self._account.lock:
-            self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+            self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
+                                     book.unrealized())
 
     def _active_books(self, *, positions: bool = True) -> list[Book]:
         return [
@@ -227,7 +238,8 @@ class PaperExchange(QueryMixin):
             if tx.wallet is not None:
                 self._account.wallet = tx.wallet
             self._install(d, raw_price, last_ms)
-            self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+            self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
+                                     book.unrealized())
 
     @staticmethod
     def _install(d: Draft, raw_price: Decimal, last_ms: int) -> None:

@@ -12,9 +12,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from exchange import errors
-from exchange.records import VenueMarket
-
 from exchange.paper.prices import REFERENCE_PRICES, base_of
+from exchange.records import VenueMarket
 
 MIN_COST = Decimal("5")
 MAX_NOTIONAL = Decimal("10000000")
@@ -132,7 +131,8 @@ def round_to_tick(value: Decimal, tick: Decimal) -> Decimal:
 
 def _exp(step: Decimal) -> Decimal:
     """Quantization exponent for a step: its own for fractional steps, units otherwise."""
-    return step if step.as_tuple().exponent <= 0 else Decimal(1)
+    exponent = step.as_tuple().exponent
+    return step if isinstance(exponent, int) and exponent <= 0 else Decimal(1)
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:

@@ -9,7 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from exchange.records import (
-    Fee, PositionSide, VenueFill, VenueOrder, VenueOrderStatus, VenuePosition,
+    Fee,
+    PositionSide,
+    VenueFill,
+    VenueOrder,
+    VenueOrderStatus,
+    VenuePosition,
 )
 
 ZERO = Decimal(0)

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from exchange import decimals, errors
-
 from exchange.paper.markets import MIN_COST, amount_step, is_multiple, price_tick
 from exchange.paper.models import LONG, NET, SHORT
 
@@ -41,7 +40,8 @@ def positive_decimal(value: Any, what: str, symbol: str) -> Decimal:
     try:
         result = decimals.to_decimal(value)
     except ValueError:
-        raise errors.InvalidOrder(f"paper: {symbol} {what} must be a number, got {value!r}") from None
+        raise errors.InvalidOrder(
+            f"paper: {symbol} {what} must be a number, got {value!r}") from None
     if not result.is_finite() or result <= 0:
         raise errors.InvalidOrder(f"paper: {symbol} {what} must be positive, got {value!r}")
     return result
@@ -148,16 +148,19 @@ def parse_request(
     """Stateless checks: shape, grid, limits. Raises errors.InvalidOrder naming the rule."""
     symbol = market["symbol"]
     if type_ not in ("market", "limit"):
-        raise errors.InvalidOrder(f"paper: {symbol} order type must be 'market' or 'limit', got {type_!r}")
+        raise errors.InvalidOrder(
+            f"paper: {symbol} order type must be 'market' or 'limit', got {type_!r}")
     if side not in ("buy", "sell"):
         raise errors.InvalidOrder(f"paper: {symbol} side must be 'buy' or 'sell', got {side!r}")
     qty = positive_decimal(amount, "amount", symbol)
     limits = market["limits"]["amount"]
     _check_on_grid(qty, amount_step(market), "amount", symbol)
     if qty < limits["min"]:
-        raise errors.InvalidOrder(f"paper: {symbol} amount {qty} is below the minimum {limits['min']}")
+        raise errors.InvalidOrder(
+            f"paper: {symbol} amount {qty} is below the minimum {limits['min']}")
     if limits["max"] is not None and qty > limits["max"]:
-        raise errors.InvalidOrder(f"paper: {symbol} amount {qty} is above the maximum {limits['max']}")
+        raise errors.InvalidOrder(
+            f"paper: {symbol} amount {qty} is above the maximum {limits['max']}")
     limit_price = None
     if type_ == "limit":
         if price is None:
@@ -203,7 +206,8 @@ def check_against_book(req: OrderRequest, mark: Decimal, position_qty: Decimal) 
     if req.reduce_only:
         the = "the " if req.position_side == NET else f"the {req.position_side} "
         if position_qty == 0:
-            raise errors.InvalidOrder(f"paper: {symbol} reduce-only order but {the}position is zero")
+            raise errors.InvalidOrder(
+                f"paper: {symbol} reduce-only order but {the}position is zero")
         if (req.side == "sell") != (position_qty > 0):
             raise errors.InvalidOrder(
                 f"paper: {symbol} reduce-only {req.side} would increase the "

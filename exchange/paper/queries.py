@@ -9,12 +9,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from exchange import errors
-
 from exchange.paper import ledger
 from exchange.paper.markets import venue_market
 from exchange.paper.models import SETTLE, ZERO, order_view, position_view, trade_view
 from exchange.records import (
-    Funds, VenueBalance, VenueFill, VenueMarket, VenueOrder, VenuePosition, VenueTicker,
+    Funds,
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenuePosition,
+    VenueTicker,
 )
 
 if TYPE_CHECKING:
@@ -95,7 +100,8 @@ class QueryMixin(_Base):
         params: dict[str, Any] | None = None,
     ) -> list[VenueOrder]:
         call = {"symbol": symbol, "since": since, "limit": limit, "params": dict(params or {})}
-        return self._call("fetch_open_orders", call, lambda: self._open_orders(symbol, since, limit))
+        return self._call("fetch_open_orders", call,
+                          lambda: self._open_orders(symbol, since, limit))
 
     def _open_orders(self, symbol: str | None, since: int | None,
                      limit: int | None) -> list[VenueOrder]:
@@ -163,7 +169,8 @@ class QueryMixin(_Base):
         """Every create_order attempt ever received (persisted), oldest first."""
         return self._store.submissions(client_order_id)
 
-    def realized_pnl_total(self, symbol: str | None = None, position_side: str | None = None) -> Decimal:
+    def realized_pnl_total(self, symbol: str | None = None,
+                           position_side: str | None = None) -> Decimal:
         """Sum of realized P&L minus fees over all persisted fills (the exchange's view);
         `position_side` 'long' / 'short' (hedge mode) or 'net' (one-way) keeps one side's."""
         return sum(

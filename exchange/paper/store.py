@@ -20,9 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from exchange import errors
-
 from exchange.paper.models import (
-    POSITION_IDX, POSITION_SIDE, OrderRec, PositionRec, Submission, TradeRec,
+    POSITION_IDX,
+    POSITION_SIDE,
+    OrderRec,
+    PositionRec,
+    Submission,
+    TradeRec,
 )
 from exchange.paper.wal import Checkpointer
 
@@ -178,7 +182,8 @@ class Store:
         with self._lock:
             self._conn.close()
 
-    def initialise(self, now_ms: int, starting_balance: Decimal, *, hedge_mode: bool = False) -> None:
+    def initialise(self, now_ms: int, starting_balance: Decimal, *,
+                   hedge_mode: bool = False) -> None:
         """Write meta and the starting balance on a new file; on an existing one migrate older
         schemas and check (or, when flat, switch) the position mode."""
         with self._lock:
@@ -253,7 +258,8 @@ class Store:
                 )
             }
             checkpoints = {
-                s: (ms, Decimal(p)) for s, ms, p in c.execute("SELECT symbol, last_ms, price FROM prices")
+                s: (ms, Decimal(p))
+                for s, ms, p in c.execute("SELECT symbol, last_ms, price FROM prices")
             }
             max_order = c.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()[0]
             max_trade = c.execute("SELECT COALESCE(MAX(seq), 0) FROM trades").fetchone()[0]
@@ -361,7 +367,8 @@ class Store:
 
     # ---- queries -----------------------------------------------------------------------
 
-    def find_order(self, *, order_id: str | None = None, client_id: str | None = None) -> OrderRec | None:
+    def find_order(self, *, order_id: str | None = None,
+                   client_id: str | None = None) -> OrderRec | None:
         self.flush()
         column, value = ("id", order_id) if order_id is not None else ("client_order_id", client_id)
         with self._lock:

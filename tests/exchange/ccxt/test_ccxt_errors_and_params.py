@@ -6,10 +6,9 @@ from decimal import Decimal as D
 
 import ccxt
 import pytest
-
-from exchange import errors
 from loguru import logger
 
+from exchange import errors
 from exchange.ccxt import order_params as op
 from exchange.ccxt.errors import OrderOutcomeUnknown, classify
 from exchange.ccxt.gateway import CcxtGateway

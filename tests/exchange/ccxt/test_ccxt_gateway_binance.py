@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-import ccxt
 import pytest
 
 from exchange import errors
-
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
 from exchange.errors import OrderOutcomeUnknown
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
 
 BTC = "BTC/USDT:USDT"
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 
-import ccxt
 import pytest
 
 from exchange import errors
-
-from tests.exchange.ccxt.ccxt_fixtures import FakeTime, factory_for, make_gateway, start_emulator
 from exchange.errors import OrderOutcomeUnknown
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime, factory_for, make_gateway, start_emulator
 
 BTC = "BTC/USDT:USDT"
 

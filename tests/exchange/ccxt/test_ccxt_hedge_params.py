@@ -9,7 +9,6 @@ import ccxt
 import pytest
 
 from exchange import errors
-
 from exchange.ccxt import order_params as op
 from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
 

@@ -7,12 +7,10 @@ import threading
 import time
 from decimal import Decimal as D
 
-import ccxt
 import pytest
-
-from exchange import errors
 from loguru import logger
 
+from exchange import errors
 from exchange.ccxt import markets_cache
 from exchange.ccxt.tickers import LiveTickerSource
 from exchange.records import VenueTicker

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pickle
 from decimal import Decimal as D
 
-import ccxt
 import pytest
-
-from exchange import errors
 from loguru import logger
 
+from exchange import errors
 from exchange.ccxt.secrets import Credentials, CredentialsError, load_credentials
 from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, make_gateway, start_emulator
 

@@ -17,8 +17,15 @@ import pytest
 from exchange import errors
 from exchange.port import ExchangePort
 from exchange.records import (
-    Funds, PositionSide, VenueBalance, VenueFill, VenueMarket, VenueOrder, VenueOrderStatus,
-    VenuePosition, VenueTicker,
+    Funds,
+    PositionSide,
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenueOrderStatus,
+    VenuePosition,
+    VenueTicker,
 )
 from tests.exchange.contract.venues import NAMES, Venue, build
 

@@ -9,12 +9,11 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-
-from exchange import errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.settings import Settings
+from exchange import errors
 from exchange.paper import GeneratorPriceSource, PaperExchange
 from exchange.paper.store import PositionModeMismatch
 from runtime.exchanges import build_paper

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from exchange import errors
-
 import threading
 import time
 from decimal import Decimal as D

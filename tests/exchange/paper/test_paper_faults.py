@@ -8,7 +8,6 @@ from decimal import Decimal as D
 import pytest
 
 from exchange import errors
-
 from exchange.paper import PaperExchange
 from tests.exchange.paper.paper_support import BTC, ETH
 

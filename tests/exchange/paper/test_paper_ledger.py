@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from exchange import errors
-
 import tempfile
 from collections import defaultdict
 from decimal import Decimal as D
@@ -12,6 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exchange import errors
 from exchange.paper import GeneratorPriceSource, PaperExchange
 from tests.exchange.paper.paper_support import BTC, DOGE, ETH, FakeClock
 

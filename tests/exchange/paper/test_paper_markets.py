@@ -7,11 +7,9 @@ from decimal import Decimal
 import pytest
 
 from exchange import errors
-
 from exchange.paper import GeneratorPriceSource, PaperExchange
 from exchange.paper.markets import derived_steps
 from exchange.port import ExchangePort
-
 from tests.exchange.paper.paper_support import BTC, DOGE, ETH
 
 

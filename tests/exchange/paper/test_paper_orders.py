@@ -7,7 +7,6 @@ from decimal import Decimal as D
 import pytest
 
 from exchange import errors
-
 from exchange.paper import PaperExchange
 from exchange.records import Fee
 from tests.exchange.paper.paper_support import BTC, DOGE, ETH

@@ -90,6 +90,7 @@ def test_feed_passes_quote_volume_and_min_volume_lets_entries_through(tmp_path: 
     ticks, signals = run_feed(tmp_path, min_volume=10_000.0)
     assert ticks[-1].price == D("90") and ticks[-1].volume == D(10) * (
         D("90") + 11 * D("100") + 12 * D("100.5"))  # 24 candles of quote volume
-    assert signals and set(signals) == {Side.LONG}  # min_volume 10,000 < ~24,000 USDT traded: the entry passes
+    # min_volume 10,000 < ~24,000 USDT traded: the entry passes
+    assert signals and set(signals) == {Side.LONG}
     _, blocked = run_feed(tmp_path, min_volume=1_000_000.0)
     assert blocked == []  # the same market below min_volume: filtered, as configured
