@@ -91,6 +91,10 @@ def algo_json(o: EmuOrder) -> dict[str, Any]:
 
 
 class BinanceVenue:
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        book.child_orders = True
+
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         name = f"{method.lower()}_" + path.strip("/").replace("/", "_")
         handler = getattr(self, name, None)
@@ -123,10 +127,6 @@ class BinanceVenue:
                 for sym, px in self.book.prices.items()
                 if not p.get("symbol") or p["symbol"] == sym]
         return 200, rows
-
-    def __init__(self, book: Book) -> None:
-        self.book = book
-        book.child_orders = True
 
     def post_fapi_v1_order(self, p):
         if p.get("type") != "MARKET" and p.get("type") != "LIMIT":
