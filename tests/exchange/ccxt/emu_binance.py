@@ -3,6 +3,7 @@ order endpoints ccxt 4.5.90 uses for stop orders. Shapes follow ccxt's binance.p
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -144,6 +145,8 @@ class BinanceVenue:
         except Rejected as exc:
             if exc.kind == "reduce_only":
                 return error(-2022, "ReduceOnly Order is rejected.")
+            if exc.kind == "mode":
+                return error(-4061, "Order's position side does not match user's setting.")
             return error(-2019, "Margin is insufficient.")
         return 200, order_json(order)
 
@@ -204,10 +207,11 @@ class BinanceVenue:
 
     def get_fapi_v3_positionRisk(self, p):  # noqa: N802
         rows = []
-        for sym, mark in self.book.prices.items():
-            size, entry = self.book.positions.get(sym, (Decimal(0), Decimal(0)))
+        legs = (("LONG", "long"), ("SHORT", "short")) if self.book.hedge else (("BOTH", "net"),)
+        for (sym, mark), (named, leg) in itertools.product(self.book.prices.items(), legs):
+            size, entry = self.book.position(sym, leg)
             rows.append({
-                "symbol": sym, "positionSide": "BOTH", "positionAmt": s(size),
+                "symbol": sym, "positionSide": named, "positionAmt": s(size),
                 "entryPrice": s(entry), "breakEvenPrice": s(entry), "markPrice": s(mark),
                 "unRealizedProfit": s((mark - entry) * size), "liquidationPrice": "0",
                 "isolatedMargin": "0", "notional": s(size * mark), "marginAsset": "USDT",
@@ -241,6 +245,6 @@ class BinanceVenue:
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
                       "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty), "commission": s(t.fee),
                       "commissionAsset": "USDT", "time": t.ts, "buyer": t.order.side == "buy",
-                      "maker": False, "positionSide": "BOTH"}
+                      "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
                      for t in self.book.trades
                      if t.ts >= since and t.order.symbol == p.get("symbol")]

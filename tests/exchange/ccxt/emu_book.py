@@ -1,5 +1,7 @@
 """In-memory order book shared by the venue emulators: market orders fill at the set price,
-limit orders and trigger (stop) orders rest open; one net position per symbol.
+limit orders and trigger (stop) orders rest open; one net position per symbol, or in hedge
+mode (`hedge = True`, the account setting) a long and a short leg per symbol, named by each
+order's positionIdx 1 / 2 (Bybit) or positionSide LONG / SHORT (Binance).
 
 Like the venues: a reduce-only order that would not reduce the position, and an opening order
 whose initial margin (leverage 10) exceeds the available balance, are refused (`Rejected`,
@@ -49,7 +51,8 @@ LEVERAGE = Decimal(10)
 
 
 class Rejected(Exception):
-    """The venue refuses the order: kind 'reduce_only' or 'margin'."""
+    """The venue refuses the order: kind 'reduce_only', 'margin' or 'mode' (the order's
+    position side does not fit the account's position mode)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -61,7 +64,9 @@ class Book:
         self.prices = dict(prices)
         self.orders: dict[str, EmuOrder] = {}
         self.trades: list[EmuTrade] = []
-        self.positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (signed size, entry)
+        # (symbol, leg) -> (signed size, entry); leg 'net' one-way, 'long' / 'short' hedge mode
+        self.positions: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        self.hedge = False
         self.balance = Decimal("10000")
         self.now_ms = now_ms
         self.lock = threading.RLock()
@@ -88,8 +93,26 @@ class Book:
             self.orders[order.oid] = order
             return order
 
+    @staticmethod
+    def leg_of(order: EmuOrder) -> str:
+        idx = str(order.extra.get("positionIdx", 0))
+        named = str(order.extra.get("positionSide", "BOTH")).upper()
+        if idx == "1" or named == "LONG":
+            return "long"
+        if idx == "2" or named == "SHORT":
+            return "short"
+        return "net"
+
+    def position(self, symbol: str, leg: str = "net") -> tuple[Decimal, Decimal]:
+        return self.positions.get((symbol, leg), (Decimal(0), Decimal(0)))
+
+    def _closes(self, order: EmuOrder) -> bool:
+        leg = self.leg_of(order)
+        return order.reduce_only or (leg == "long" and order.side == "sell") or (
+            leg == "short" and order.side == "buy")
+
     def _reducible(self, order: EmuOrder) -> Decimal:
-        size = self.positions.get(order.symbol, (Decimal(0), Decimal(0)))[0]
+        size = self.position(order.symbol, self.leg_of(order))[0]
         if size == 0 or (size > 0) == (order.side == "buy"):
             return Decimal(0)
         return min(abs(size), order.qty)
@@ -100,12 +123,13 @@ class Book:
         return self.balance - used
 
     def _check(self, order: EmuOrder) -> None:
-        if str(order.extra.get("positionIdx", 0)) in ("1", "2") or \
-                order.extra.get("positionSide", "BOTH") != "BOTH":
-            return  # hedge-mode legs: this book keeps one net position, so it cannot judge
-        if order.reduce_only:
-            if self._reducible(order) == 0:
+        if (self.leg_of(order) == "net") == self.hedge:
+            raise Rejected("mode")
+        if self._closes(order):
+            reducible = self._reducible(order)
+            if reducible == 0:
                 raise Rejected("reduce_only")
+            order.qty = reducible  # a close larger than the leg is cut to it
             return
         price = order.price or self.prices[order.symbol]
         if order.qty * price / LEVERAGE > self.available():
@@ -127,7 +151,7 @@ class Book:
             return fired
 
     def _trigger(self, order: EmuOrder, price: Decimal) -> None:
-        if order.reduce_only:
+        if self._closes(order):
             qty = self._reducible(order)
             if qty == 0:
                 order.status, order.updated_ms = "canceled", self.tick()
@@ -151,7 +175,8 @@ class Book:
         order.status, order.filled, order.avg = "filled", order.qty, price
         order.updated_ms = self.tick()
         fee = (order.qty * price * Decimal("0.00055")).quantize(Decimal("0.00000001"))
-        size, entry = self.positions.get(order.symbol, (Decimal(0), Decimal(0)))
+        key = (order.symbol, self.leg_of(order))
+        size, entry = self.positions.get(key, (Decimal(0), Decimal(0)))
         delta = order.qty if order.side == "buy" else -order.qty
         new = size + delta
         realized = Decimal(0)
@@ -166,7 +191,7 @@ class Book:
                 entry = price  # flipped: the rest opens at this price
         self.trades.append(EmuTrade(self.next_id(), order, price, order.qty, fee, self.tick(),
                                     realized))
-        self.positions[order.symbol] = (new, entry)
+        self.positions[key] = (new, entry)
         self.balance += realized - fee
 
     def fees_of(self, order: EmuOrder) -> Decimal:

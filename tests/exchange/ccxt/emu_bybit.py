@@ -118,6 +118,8 @@ class BybitVenue:
         except Rejected as exc:
             if exc.kind == "reduce_only":
                 return err(110017, "Reduce-only rule not satisfied")
+            if exc.kind == "mode":
+                return err(10001, "position idx not match position mode")
             return err(110007, "ab not enough for new order")
         return self._ok({"orderId": order.oid, "orderLinkId": order.cid})
 
@@ -173,14 +175,19 @@ class BybitVenue:
 
     def h_v5_position_list(self, p):
         rows = []
+        legs = ((1, "long"), (2, "short")) if self.book.hedge else ((0, "net"),)
         for sym in self.book.prices:
             if p.get("symbol") and p["symbol"] != sym:
                 continue
-            size, entry = self.book.positions.get(sym, (Decimal(0), Decimal(0)))
-            mark = self.book.prices[sym]
-            side = "" if size == 0 else ("Buy" if size > 0 else "Sell")
-            rows.append({
-                "positionIdx": 0, "riskId": 1, "riskLimitValue": "2000000", "symbol": sym,
+            for idx, leg in legs:
+                rows.append(self._position_row(sym, idx, *self.book.position(sym, leg)))
+        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+
+    def _position_row(self, sym: str, idx: int, size: Decimal, entry: Decimal) -> dict:
+        mark = self.book.prices[sym]
+        side = "" if size == 0 else ("Buy" if size > 0 else "Sell")
+        return {
+                "positionIdx": idx, "riskId": 1, "riskLimitValue": "2000000", "symbol": sym,
                 "side": side, "size": s(abs(size)), "avgPrice": s(entry),
                 "positionValue": s(abs(size) * entry), "tradeMode": 0, "autoAddMargin": 0,
                 "positionStatus": "Normal", "leverage": "10", "markPrice": s(mark),
@@ -188,8 +195,7 @@ class BybitVenue:
                 "positionBalance": "0", "takeProfit": "0", "stopLoss": "0", "trailingStop": "0",
                 "unrealisedPnl": s((mark - entry) * size), "curRealisedPnl": "0",
                 "cumRealisedPnl": "0", "adlRankIndicator": 0, "isReduceOnly": False,
-                "createdTime": "1676538056258", "updatedTime": str(self.book.now_ms), "seq": 1})
-        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+                "createdTime": "1676538056258", "updatedTime": str(self.book.now_ms), "seq": 1}
 
     def h_v5_account_wallet_balance(self, p):
         bal = s(self.book.balance)

@@ -38,6 +38,7 @@ def binance():
 
 def gateway(venue, tmp_path, *, hedge_mode: bool):
     exchange_id, emu = venue
+    emu.venue.book.hedge = hedge_mode  # the venue account's position mode
     gw = make_gateway(exchange_id, emu, tmp_path, hedge_mode=hedge_mode)
     gw.load_markets()
     emu.clear()

@@ -106,15 +106,21 @@ def test_closing_fill_reports_realized_pnl_where_the_venue_does(venue: Venue) ->
     venue.move_to(venue.price() * D("1.01"))
     close = venue.port.create_order(venue.symbol, "market", "sell", AMOUNT, None,
                                     {"clientOrderId": "c-close", **venue.closing("long")})
-    assert close.status == "closed" and close.filled == AMOUNT and close.reduce_only
+    assert close.status == "closed" and close.filled == AMOUNT
+    assert close.reduce_only is venue.flags_closes
     assert venue.port.fetch_positions([venue.symbol]) == []
     fill = next(f for f in venue.port.fetch_my_trades(venue.symbol) if f.order_id == close.id)
     if venue.fill_pnl:
         assert fill.realized_pnl is not None and fill.realized_pnl > 0
     else:
         assert fill.realized_pnl is None
-    if venue.hedge:
-        assert fill.position_side is PositionSide.LONG
+    if not venue.fill_sides:
+        assert fill.position_side is None
+        order = venue.port.fetch_order(fill.order_id, venue.symbol,
+                                       {"clientOrderId": fill.client_order_id})
+        assert order.position_side is leg(venue, "long")  # the join the port documents
+    else:
+        assert fill.position_side is leg(venue, "long")
 
 
 def test_unknown_order_is_order_not_found(venue: Venue) -> None:
@@ -178,7 +184,8 @@ def test_a_stop_rests_then_triggers_and_closes_the_position(venue: Venue) -> Non
     trigger = venue.port.price_to_precision(venue.symbol, price * D("0.98"))
     stop = venue.port.create_order(venue.symbol, "market", "sell", AMOUNT, None, {
         "clientOrderId": "c-stop", "stopLossPrice": trigger, **venue.closing("long")})
-    assert stop.status is VenueOrderStatus.OPEN and stop.is_stop and stop.reduce_only
+    assert stop.status is VenueOrderStatus.OPEN and stop.is_stop
+    assert stop.reduce_only is venue.flags_closes
     assert stop.trigger_price == trigger and stop.filled == 0
     [resting] = venue.port.fetch_open_orders(venue.symbol)
     assert resting.client_order_id == "c-stop" and resting.trigger_price == trigger

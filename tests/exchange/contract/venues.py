@@ -4,7 +4,8 @@ make a create time out after the order landed, and which facts its venue reports
 
   paper-one-way / paper-hedge  PaperExchange on a scripted price path and an injected clock
   bybit / binanceusdm          CcxtGateway over the REAL ccxt classes, pointed at the local
-                               venue emulators (tests/exchange/ccxt/emu_*.py) on 127.0.0.1
+  (and their -hedge variants)  venue emulators (tests/exchange/ccxt/emu_*.py) on 127.0.0.1,
+                               the account in one-way or hedge mode
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emul
 from tests.exchange.ccxt.emu_server import EmulatorServer
 from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
 
-NAMES = ["paper-one-way", "paper-hedge", "bybit", "binanceusdm"]
+NAMES = ["paper-one-way", "paper-hedge", "bybit", "bybit-hedge", "binanceusdm",
+         "binanceusdm-hedge"]
 CREATE_PATH = {"bybit": "/v5/order/create", "binanceusdm": "/fapi/v1/order"}
 READ_PATH = {"bybit": "/v5/position/list", "binanceusdm": "/fapi/v3/positionRisk"}
 
@@ -36,6 +38,11 @@ class Venue:
     """The venue reports a fee on the order itself (Binance futures orders carry none)."""
     fill_pnl: bool
     """The venue reports realized P&L on each fill (Bybit executions do not)."""
+    fill_sides: bool = True
+    """Fills name their position side (Bybit executions do not: join them to their order)."""
+    flags_closes: bool = True
+    """A closing order comes back with reduce_only set (Binance in hedge mode takes no
+    reduceOnly: the position side alone makes an order a close)."""
     symbol: str = BTC
     too_much: Decimal = Decimal("5")
     """An amount whose margin no account here can cover."""
@@ -90,6 +97,7 @@ class PaperVenue(Venue):
 @dataclass
 class EmulatedVenue(Venue):
     emu: EmulatorServer | None = None
+    exchange_id: str = "bybit"
 
     def move_to(self, price: Decimal) -> None:
         assert self.emu is not None
@@ -97,11 +105,12 @@ class EmulatedVenue(Venue):
 
     def land_then_time_out(self) -> None:
         assert self.emu is not None
-        self.emu.fail_next(CREATE_PATH[self.name], 1, hold="after")
+        self.emu.fail_next(CREATE_PATH[self.exchange_id], 1, hold="after")
 
     def fail_reads(self) -> None:
         assert self.emu is not None
-        self.emu.fail_next(READ_PATH[self.name], 10, status=503, body="Service Unavailable")
+        self.emu.fail_next(READ_PATH[self.exchange_id], 10, status=503,
+                           body="Service Unavailable")
 
     def close(self) -> None:
         super().close()
@@ -118,8 +127,14 @@ def build(name: str, tmp_path: Path) -> Venue:
                              price_source=prices, clock=clock, hedge_mode=hedge)
         return PaperVenue(name=name, port=port, hedge=hedge, order_fees=True, fill_pnl=True,
                           clock=clock, prices=prices)
-    emu = start_emulator(name)
-    gateway: CcxtGateway = make_gateway(name, emu, tmp_path, fake=FakeTime())
+    exchange_id, hedge = name.removesuffix("-hedge"), name.endswith("-hedge")
+    emu = start_emulator(exchange_id)
+    emu.venue.book.hedge = hedge  # the account's position mode, as set on the venue
+    gateway: CcxtGateway = make_gateway(exchange_id, emu, tmp_path, fake=FakeTime(),
+                                        hedge_mode=hedge)
     gateway.load_markets()
-    return EmulatedVenue(name=name, port=gateway, hedge=False, order_fees=name == "bybit",
-                         fill_pnl=name == "binanceusdm", emu=emu)
+    binance = exchange_id == "binanceusdm"
+    return EmulatedVenue(name=name, port=gateway, hedge=hedge, order_fees=not binance,
+                         fill_pnl=binance, fill_sides=binance,
+                         flags_closes=not (binance and hedge), emu=emu,
+                         exchange_id=exchange_id)
