@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import ccxt
-
 from actors.order_results import events_for
+from exchange import errors
 from exchange.port import ExchangePort
 from trading.commands import CancelOrder, CancelOthers, Command, Escalate, PlaceOrder
 from trading.events import Event, OrderCanceled, OrderFailed
@@ -28,7 +27,8 @@ def describe(exc: BaseException) -> str:
 
 class CommandExecutor:
     def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
-                 log: Any, lookup_attempts: int = 3, sleep: Callable[[float], None] | None = None) -> None:
+                 log: Any, lookup_attempts: int = 3,
+                 sleep: Callable[[float], None] | None = None) -> None:
         self.symbol = symbol
         self.exchange = exchange
         self.on_escalate = on_escalate
@@ -72,9 +72,9 @@ class CommandExecutor:
         for _ in range(self.lookup_attempts):
             try:
                 found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
-            except ccxt.OrderNotFound:
+            except errors.OrderNotFound:
                 return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
-            except ccxt.NetworkError:
+            except errors.TemporaryError:
                 continue
             except Exception as lookup_exc:  # noqa: BLE001
                 self.log.error("lookup of {} failed: {}", cid, describe(lookup_exc))
@@ -92,7 +92,7 @@ class CommandExecutor:
         except Exception as exc:  # noqa: BLE001 - unknown: count it as a failed attempt
             self.log.warning("fetch_positions after a failed close failed: {}", describe(exc))
             return event
-        if any(p.get("symbol") == self.symbol and (p.get("contracts") or 0) > 0 for p in positions):
+        if any(p.symbol == self.symbol and p.contracts > 0 for p in positions):
             return event
         return OrderFailed(client_order_id=event.client_order_id, error=event.error,
                            never_reached=event.never_reached, position_gone=True)
@@ -101,7 +101,7 @@ class CommandExecutor:
         params = {"clientOrderId": cid} if cid else {}
         try:
             self.exchange.cancel_order(exchange_id, self.symbol, params)
-        except ccxt.OrderNotFound:
+        except errors.OrderNotFound:
             if cid:
                 return self._after_missing_cancel(cid)
             return []
@@ -114,7 +114,7 @@ class CommandExecutor:
         """Nothing to cancel: find out whether it filled (then book it) or is gone."""
         try:
             found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
-        except ccxt.OrderNotFound:
+        except errors.OrderNotFound:
             return [OrderCanceled(client_order_id=cid)]
         except Exception as exc:  # noqa: BLE001
             self.log.warning("lookup of {} after cancel failed: {}", cid, describe(exc))
@@ -129,8 +129,7 @@ class CommandExecutor:
             self.log.error("emergency path: fetch_open_orders failed: {}", describe(exc))
             return events
         for o in open_orders:
-            cid = o.get("clientOrderId")
-            if cid in keep:
+            if o.client_order_id in keep:
                 continue
-            events.extend(self._cancel(cid, o.get("id")))
+            events.extend(self._cancel(o.client_order_id, o.id))
         return events

@@ -5,13 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable, Iterable, TypeVar
 
-import ccxt
-
-from actors.order_results import _dec, exchange_order
+from actors.order_results import exchange_order
+from exchange import errors
 from exchange.port import ExchangePort
 from trading.events import ExchangeOrder, ExchangePosition, ExternalFill, Reconciled
 from trading.model import Side, SymbolState
-
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -21,13 +19,15 @@ class SnapshotUnstable(Exception):
     """The position kept changing while the snapshot was taken."""
 
 
-def gather(exchange: ExchangePort, state: SymbolState, booked: set[str], attempts: int = 3) -> Reconciled:
+def gather(exchange: ExchangePort, state: SymbolState, booked: set[str],
+           attempts: int = 3) -> Reconciled:
     """A consistent snapshot of the one-way position, our orders, orphans and the price."""
     return consistent(state.symbol, lambda: position(exchange, state.symbol),
                       lambda pos: _read(exchange, state, booked, pos), attempts)
 
 
-def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P], R], attempts: int = 3) -> R:
+def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P], R],
+               attempts: int = 3) -> R:
     """The position(s) are read before and after everything else, and the whole read is
     repeated if they changed in between (a stop can fill between two calls)."""
     for _ in range(attempts):
@@ -38,13 +38,15 @@ def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P],
     raise SnapshotUnstable(f"{symbol}: position changed during {attempts} snapshot attempts")
 
 
-def lookup_orders(exchange: ExchangePort, symbol: str, orders: Iterable[Any]) -> dict[str, ExchangeOrder]:
+def lookup_orders(exchange: ExchangePort, symbol: str,
+                  orders: Iterable[Any]) -> dict[str, ExchangeOrder]:
     """Each of our live orders as the exchange has it, by client order id (absent: not found)."""
     found: dict[str, ExchangeOrder] = {}
     for order in orders:
         try:
-            raw = exchange.fetch_order(order.exchange_id, symbol, {"clientOrderId": order.client_order_id})
-        except ccxt.OrderNotFound:
+            raw = exchange.fetch_order(order.exchange_id, symbol,
+                                       {"clientOrderId": order.client_order_id})
+        except errors.OrderNotFound:
             continue
         found[order.client_order_id] = exchange_order(raw, order.client_order_id)
     return found
@@ -53,12 +55,12 @@ def lookup_orders(exchange: ExchangePort, symbol: str, orders: Iterable[Any]) ->
 def orphans(exchange: ExchangePort, symbol: str, live: set[str]) -> tuple[ExchangeOrder, ...]:
     """Open orders on the symbol that none of our live orders owns."""
     return tuple(exchange_order(o) for o in exchange.fetch_open_orders(symbol)
-                 if o.get("clientOrderId") not in live)
+                 if o.client_order_id not in live)
 
 
 def last_price(exchange: ExchangePort, symbol: str) -> Decimal | None:
-    price = exchange.fetch_tickers([symbol]).get(symbol, {}).get("last")
-    return _dec(price) if price is not None else None
+    ticker = exchange.fetch_tickers([symbol]).get(symbol)
+    return ticker.last if ticker is not None else None
 
 
 def _read(exchange: ExchangePort, state: SymbolState, booked: set[str],
@@ -79,11 +81,11 @@ def positions(exchange: ExchangePort, symbol: str) -> dict[Side, ExchangePositio
     ccxt lists flat positions on some exchanges)."""
     out: dict[Side, ExchangePosition] = {}
     for p in exchange.fetch_positions([symbol]):
-        contracts = _dec(p.get("contracts"))
-        if p.get("symbol") != symbol or contracts <= 0:
+        if p.symbol != symbol or p.contracts <= 0:
             continue
-        side = Side(str(p.get("side")).lower())
-        out[side] = ExchangePosition(side=side, contracts=contracts, entry_price=_dec(p.get("entryPrice")))
+        side = Side(p.side)
+        out[side] = ExchangePosition(side=side, contracts=p.contracts,
+                                     entry_price=p.entry_price or Decimal(0))
     return out
 
 
@@ -95,13 +97,10 @@ def position(exchange: ExchangePort, symbol: str) -> ExchangePosition | None:
 def _external_fills(exchange: ExchangePort, symbol: str, since_s: float,
                     known: set[str]) -> tuple[ExternalFill, ...]:
     """Fills since the position opened that no booked or live order of ours explains."""
-    trades: list[dict[str, Any]] = exchange.fetch_my_trades(symbol, int(since_s * 1000))
     out = []
-    for t in trades:
-        cid = t.get("clientOrderId") or (t.get("info") or {}).get("clientOrderId") or ""
-        if cid in known:
+    for t in exchange.fetch_my_trades(symbol, int(since_s * 1000)):
+        if (t.client_order_id or "") in known:
             continue  # booked already, or applied through its order
-        fee = (t.get("fee") or {}).get("cost")
-        out.append(ExternalFill(client_order_id=cid or None, side=str(t.get("side")), amount=_dec(t.get("amount")),
-                                price=_dec(t.get("price")), fee=_dec(fee) if fee is not None else Decimal(0)))
+        out.append(ExternalFill(client_order_id=t.client_order_id, side=t.side, amount=t.amount,
+                                price=t.price, fee=t.fee_cost))
     return tuple(out)

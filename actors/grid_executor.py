@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors.command_executor import CommandExecutor, describe
-from actors.order_results import _dec, events_for
+from actors.order_results import events_for
 from trading.commands import CancelOrder, Escalate
 from trading.events import Event, OrderFailed
 from trading.grid.context import PlaceGridOrder
@@ -56,8 +56,7 @@ class GridExecutor(CommandExecutor):
 
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
         try:
-            balance = self.exchange.fetch_balance()
-            free = _dec((balance.get(SETTLE) or {}).get("free"))
+            free = self.exchange.fetch_balance().free(SETTLE)
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place
             return OrderFailed(client_order_id=cid, error=f"balance check failed: {describe(exc)}")
         if free < margin:

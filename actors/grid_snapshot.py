@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from actors import exchange_snapshot as snap
 from actors import fill_pnl
 from actors.command_executor import describe
-from actors.order_results import _dec
 from exchange.port import ExchangePort
+from exchange.records import PositionSide, VenueFill
 from trading.events import ExchangePosition, ExternalFill, OrderFilled
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridState, Leg
 from trading.model import Side
 
-LEG_OF = {"1": Side.LONG, "2": Side.SHORT, "LONG": Side.LONG, "SHORT": Side.SHORT}
+LEG_OF = {PositionSide.LONG: Side.LONG, PositionSide.SHORT: Side.SHORT}
 
 
 def gather(exchange: ExchangePort, state: GridState, attempts: int = 3,
@@ -62,7 +63,7 @@ def with_exchange_pnl(exchange: ExchangePort, state: GridState, event: Any, log:
 
 
 def _trades_since(exchange: ExchangePort, symbol: str, gone: list[Leg],
-                  state: GridState) -> list[dict[str, Any]]:
+                  state: GridState) -> list[VenueFill]:
     opened = [leg.opened_at for leg in gone] or [o.created_at for o in state.orders]
     return exchange.fetch_my_trades(symbol, int(min(opened, default=0.0) * 1000) - fill_pnl.SLACK_MS)
 
@@ -72,30 +73,28 @@ def _reducing_fill(state: GridState, cid: str, found: Any) -> bool:
     return order is not None and order.kind.reduces and found.filled > order.filled
 
 
-def _with_pnl(state: GridState, cid: str, found: Any, trades: list[dict[str, Any]]) -> Any:
+def _with_pnl(state: GridState, cid: str, found: Any, trades: list[VenueFill]) -> Any:
     if not _reducing_fill(state, cid, found):
         return found
     return replace(found, realized_pnl=fill_pnl.reported_pnl(
-        t for t in trades if fill_pnl.trade_client_id(t) == cid))
+        t for t in trades if t.client_order_id == cid))
 
 
-def _unexplained(gone: list[Leg], trades: list[dict[str, Any]], live: set[str],
+def _unexplained(gone: list[Leg], trades: list[VenueFill], live: set[str],
                  booked: Callable[[set[str]], set[str]]) -> tuple[ExternalFill, ...]:
     """Fills that reduced a leg that is flat on the exchange but open in our books, since that
     leg opened, that no booked or live order of ours explains."""
     sides = {leg.side for leg in gone}
     if not sides:
         return ()
-    known = live | booked({fill_pnl.trade_client_id(t) for t in trades} - {""})
+    known = live | booked({t.client_order_id for t in trades if t.client_order_id})
     out = []
     for t in trades:
-        info = t.get("info") or {}
-        side = LEG_OF.get(str(info.get("positionIdx") or info.get("positionSide") or "").upper())
-        cid = fill_pnl.trade_client_id(t)
-        if cid in known or side not in sides or t.get("side") != side.exit_order_side:
+        side = LEG_OF.get(t.position_side) if t.position_side is not None else None
+        cid = t.client_order_id or ""
+        if cid in known or side not in sides or t.side != side.exit_order_side:
             continue
-        pnl, fee = info.get("realizedPnl"), (t.get("fee") or {}).get("cost")
-        out.append(ExternalFill(client_order_id=cid or None, side=str(t.get("side")),
-                                amount=_dec(t.get("amount")), price=_dec(t.get("price")), fee=_dec(fee),
-                                position_side=side, realized_pnl=None if pnl is None else _dec(pnl)))
+        out.append(ExternalFill(client_order_id=cid or None, side=t.side, amount=t.amount,
+                                price=t.price, fee=t.fee.cost if t.fee is not None else Decimal(0),
+                                position_side=side, realized_pnl=t.realized_pnl))
     return tuple(out)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from decimal import Decimal
 from typing import Any, Callable
 
 from actors.messages import TICK_READY, OrderActivity, Tick
 from actors.price_slots import PriceSlots
 from exchange.port import ExchangePort
+from exchange.records import VenueFill
 
 Deliver = Callable[[str, Any], bool]
 
@@ -24,10 +24,11 @@ class MarketFeed:
     def __init__(self, *, exchange: ExchangePort, symbols: list[str], deliver: Deliver,
                  interval_s: float, own_prefix: str, logger: Any,
                  clock: Callable[[], float] = time.time,
-                 fetch_fills: Callable[[int], list[dict[str, Any]]] | None = None,
+                 fetch_fills: Callable[[int], list[VenueFill]] | None = None,
                  prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25) -> None:
         self.exchange = exchange
-        self.fetch_fills = fetch_fills or (lambda since_ms: exchange.fetch_my_trades(None, since_ms))
+        self.fetch_fills = fetch_fills or (
+            lambda since_ms: exchange.fetch_my_trades(None, since_ms))
         self.symbols = list(symbols)
         self.deliver = deliver
         self.interval_s = interval_s
@@ -65,11 +66,10 @@ class MarketFeed:
         tickers = self.exchange.fetch_tickers(self.symbols)
         for symbol in self.symbols:
             t = tickers.get(symbol)
-            if not t or t.get("last") is None:
+            if t is None or t.last is None:
                 continue
-            volume = t.get("baseVolume")
-            tick = Tick(price=Decimal(str(t["last"])),
-                        volume=None if volume is None else Decimal(str(volume)), sent_at=now)
+            # strategy.min_volume is 24 h quote volume (USDT), so the tick carries that
+            tick = Tick(price=t.last, volume=t.quote_volume, sent_at=now)
             if not self.deliver_tick(symbol, tick):
                 self.dropped += 1
         self._poll_fills()
@@ -94,18 +94,18 @@ class MarketFeed:
         unknown: set[str] = set()
         newest = self.since_ms
         for t in trades:
-            tid = str(t.get("id"))
-            newest = max(newest, int(t.get("timestamp") or 0))
-            if tid in self._seen_set:
+            newest = max(newest, t.timestamp or 0)
+            if t.id in self._seen_set:
                 continue
-            self._remember(tid)
-            cid = t.get("clientOrderId") or (t.get("info") or {}).get("clientOrderId") or ""
+            self._remember(t.id)
+            cid = t.client_order_id or ""
             if cid.startswith(self.own_prefix):
-                by_symbol[t["symbol"]].add(cid)
+                by_symbol[t.symbol].add(cid)
             else:
-                unknown.add(t["symbol"])
+                unknown.add(t.symbol)
         for symbol in set(by_symbol) | unknown:
-            self.deliver(symbol, OrderActivity(client_order_ids=tuple(sorted(by_symbol.get(symbol, ()))),
+            cids = tuple(sorted(by_symbol.get(symbol, ())))
+            self.deliver(symbol, OrderActivity(client_order_ids=cids,
                                                unknown=symbol in unknown))
         self.since_ms = max(self.since_ms, newest - 5_000)  # overlap; duplicates are skipped
 

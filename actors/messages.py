@@ -15,7 +15,7 @@ class Tick:
     price: Decimal
     """Last price from the feed."""
     volume: Decimal | None = None
-    """24h base volume, for the strategy's volume filter."""
+    """24h quote volume (USDT), for the strategy's volume filter (strategy.min_volume)."""
     sent_at: float = 0.0
     """When the feed sent it (for latency measurement)."""
 

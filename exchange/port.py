@@ -1,17 +1,18 @@
 """The exchange port: the one interface trading code uses to talk to an exchange.
 
-Its vocabulary is ccxt's unified API (method names, argument order, result dict keys), so a
-real ccxt exchange (`exchange/ccxt/gateway.py`) and the paper exchange (`exchange/paper/`) both
-sit behind it and trading code never asks which one it has.
+Method names and argument order are ccxt's unified API, so a real ccxt exchange
+(`exchange/ccxt/gateway.py`) and the paper exchange (`exchange/paper/`) both sit behind it and
+trading code never asks which one it has. What comes back is the project's own:
 
-One deliberate difference from raw ccxt: every numeric field in a result (prices, amounts,
-costs, fees, balances, P&L) is a `decimal.Decimal`, never a float. The ccxt gateway converts at
-the boundary (`Decimal(str(x))`); the paper exchange computes in Decimal throughout. Inputs
-(amount, price, trigger prices in params) may be given as Decimal.
-
-Errors are ccxt's exception classes (`ccxt.NetworkError`, `ccxt.RequestTimeout`,
-`ccxt.InsufficientFunds`, `ccxt.InvalidOrder`, `ccxt.OrderNotFound`, `ccxt.BadSymbol`,
-`ccxt.ExchangeNotAvailable`, ...), whichever exchange is behind the port.
+  Results are typed records (`exchange/records.py`): VenueOrder, VenuePosition, VenueFill,
+  VenueTicker, VenueBalance, VenueMarket. Every money field is a `decimal.Decimal`. The ccxt
+  gateway builds them in one place (`exchange/ccxt/convert.py`); the paper exchange builds
+  them from its own state. Nobody outside `exchange/` reads a venue's raw answer.
+  Errors are the project's own classes (`exchange/errors.py`): TemporaryError (NetworkError,
+  RequestTimeout, RateLimited, ExchangeUnavailable) vs PermanentError (InsufficientFunds,
+  InvalidOrder, OrderNotFound, BadSymbol, AuthenticationError, NotSupported, BadRequest),
+  plus OrderOutcomeUnknown. ccxt's exceptions never leave `exchange/ccxt/`.
+  Inputs (amount, price, trigger prices in params) may be given as Decimal.
 
 Order params understood by every implementation:
   clientOrderId: str      our id, assigned and persisted before the call (<= 36 chars,
@@ -27,12 +28,12 @@ Order params understood by every implementation:
 Position modes (the exchange's account setting: `hedge_mode` on PaperExchange and CcxtGateway,
 `exchange.hedge_mode` in the config):
   One-way (default): one net position per symbol. positionIdx / positionSide may be omitted,
-    or be 0 / 'BOTH'. 1 / 2 / 'LONG' / 'SHORT' -> ccxt.InvalidOrder
+    or be 0 / 'BOTH'. 1 / 2 / 'LONG' / 'SHORT' -> InvalidOrder
     "... position idx not match position mode ...".
   Hedge: a long and a short position per symbol, open at the same time, each with its own
     average entry price, margin, unrealized and realized P&L. EVERY create_order must name its
     side: positionIdx 1 | 2 or positionSide 'LONG' | 'SHORT' (if both are given they must
-    agree, else InvalidOrder "... disagree"). Missing, 0 or 'BOTH' -> ccxt.InvalidOrder naming
+    agree, else InvalidOrder "... disagree"). Missing, 0 or 'BOTH' -> InvalidOrder naming
     positionIdx / positionSide ("position idx not match position mode"). (The paper exchange
     also accepts ccxt's unified `hedged: True`, side derived as ccxt does: a buy -> long, a
     sell -> short, inverted when reduceOnly / stopLossPrice. The ccxt gateway in hedge mode
@@ -61,34 +62,20 @@ Position modes (the exchange's account setting: `hedge_mode` on PaperExchange an
     dropped, the side already closes); a side that contradicts the configured mode is refused
     with InvalidOrder before sending.
 
-Order dicts carry at least: id, clientOrderId, timestamp, symbol, type, side, price, amount,
-filled, remaining, status ('open' | 'closed' | 'canceled' | 'rejected' | 'expired'), average,
-cost, fee {cost, currency}, reduceOnly, triggerPrice, stopLossPrice, info.
-Trade dicts: id, order, clientOrderId, symbol, side, price, amount, cost, fee {cost, currency},
-timestamp, takerOrMaker, info.
-Position dicts: symbol, side ('long' | 'short'), contracts, contractSize, entryPrice, markPrice,
-unrealizedPnl, notional, leverage, hedged, timestamp, info. Callers ignore positions with 0
-contracts.
+fetch_positions lists open positions only (contracts > 0).
 
-Position side in results (attribute fills to a side by info.positionIdx):
-  Position: hedge mode -> one dict per side with nonzero contracts (paper: per symbol the
-    long first, then the short), side 'long' | 'short', hedged True, info {positionIdx '1' |
-    '2', positionSide 'LONG' | 'SHORT', side 'Buy' | 'Sell'}; one-way -> hedged False, info
-    {positionIdx '0', positionSide 'BOTH', side 'Buy' | 'Sell'} (paper; a real venue's info
-    is its raw position row, which for Bybit has positionIdx and for Binance positionSide).
-  Order (create_order, fetch_order, fetch_open_orders): paper info.positionIdx '0' | '1' |
-    '2' and info.positionSide 'BOTH' | 'LONG' | 'SHORT'. Real venues: Bybit info.positionIdx
-    (int), Binance info.positionSide.
-  Trade (fetch_my_trades): paper hedge mode info.positionIdx '1' | '2' and info.positionSide
-    next to info.realizedPnl (that fill's realized P&L, fee not deducted) and info.reduceOnly;
-    one-way trades carry no positionIdx (read a missing one as '0'). Real venues: Binance
-    trades have info.positionSide; Bybit executions carry no side, so join a fill to its
-    order (trade['order'] / clientOrderId) and read the order's side.
+Position side in results (`position_side`: PositionSide.NET | LONG | SHORT):
+  VenuePosition: hedge mode -> one record per side with nonzero contracts (paper: per symbol
+    the long first, then the short), side 'long' | 'short', hedged True; one-way -> NET.
+  VenueOrder: the side the order acts on (None where a venue does not say).
+  VenueFill: paper and Binance report it; Bybit executions carry no side (None), so join a
+    fill to its order (order_id / client_order_id) and read the order's side. realized_pnl
+    is that fill's realized P&L (fee not deducted) where the venue reports it.
   Paper submissions(): info {positionIdx, positionSide} of the side the request named (None
     when it named no valid one); PaperExchange.realized_pnl_total(symbol, position_side)
     sums realized P&L minus fees for 'long' / 'short' ('net' in one-way), exact Decimal.
-  Balance: used margin counts both sides' positions (and margin reserved by resting opening
-    orders); total includes both sides' unrealized P&L.
+  VenueBalance: used margin counts both sides' positions (and margin reserved by resting
+    opening orders); total includes both sides' unrealized P&L.
 """
 
 from __future__ import annotations
@@ -96,22 +83,31 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from exchange.records import (
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenuePosition,
+    VenueTicker,
+)
+
 
 @runtime_checkable
 class ExchangePort(Protocol):
-    """What the bot needs from an exchange, in ccxt's unified names."""
+    """What the bot needs from an exchange: ccxt's unified names, the project's records."""
 
     id: str
 
-    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]: ...
+    def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]: ...
 
-    def market(self, symbol: str) -> dict[str, Any]: ...
+    def market(self, symbol: str) -> VenueMarket: ...
 
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal: ...
 
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal: ...
 
-    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]: ...
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]: ...
 
     def create_order(
         self,
@@ -121,15 +117,15 @@ class ExchangePort(Protocol):
         amount: Decimal,
         price: Decimal | None = None,
         params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]: ...
+    ) -> VenueOrder: ...
 
     def cancel_order(
         self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
-    ) -> dict[str, Any]: ...
+    ) -> VenueOrder: ...
 
     def fetch_order(
         self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
-    ) -> dict[str, Any]: ...
+    ) -> VenueOrder: ...
 
     def fetch_open_orders(
         self,
@@ -137,13 +133,13 @@ class ExchangePort(Protocol):
         since: int | None = None,
         limit: int | None = None,
         params: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[VenueOrder]: ...
 
     def fetch_positions(
         self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[VenuePosition]: ...
 
-    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> VenueBalance: ...
 
     def fetch_my_trades(
         self,
@@ -151,6 +147,6 @@ class ExchangePort(Protocol):
         since: int | None = None,
         limit: int | None = None,
         params: dict[str, Any] | None = None,
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[VenueFill]: ...
 
     def close(self) -> None: ...

@@ -17,10 +17,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from exchange.port import ExchangePort
+from exchange.records import VenuePosition
 from storage.repository import Repository
 from trading.client_ids import symbol_code
 
@@ -48,55 +48,43 @@ class EmergencyCloser:
         t = threading.Thread(
             target=self._run, args=(symbol, reason, done), name=f"emergency-{symbol}", daemon=True
         )
+        t.start()  # started before it is listed: `wait` may run on another thread at any time
         self._threads.append(t)
-        t.start()
 
     def wait(self, timeout: float = 30.0) -> None:
         for t in list(self._threads):
             t.join(timeout)
 
-    def _close(self, symbol: str, pos: dict[str, Any], reason: str, corr: str, log: Any) -> None:
-        side = "sell" if pos["side"] == "long" else "buy"
+    def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any) -> None:
+        side = "sell" if pos.side == "long" else "buy"
         # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py)
         stamp = int(self.clock() * 1000) % 10**7
-        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos['side'][0]}{stamp}x"
+        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos.side[0]}{stamp}x"
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
-        if pos.get("hedged"):
-            params["positionIdx"] = POSITION_IDX[pos["side"]]
+        if pos.hedged:
+            params["positionIdx"] = pos.position_side.idx
         self.repo.record(
             symbol,
             "EmergencyCloseRequested",
-            {
-                "order": cid,
-                "reason": reason,
-                "side": pos["side"],
-                "contracts": str(pos["contracts"]),
-            },
+            {"order": cid, "reason": reason, "side": pos.side, "contracts": str(pos.contracts)},
             correlation_id=corr,
         )
-        self.exchange.create_order(
-            symbol, "market", side, Decimal(str(pos["contracts"])), None, params
-        )
-        log.error("emergency close sent: {} {} ({})", side, pos["contracts"], cid)
+        self.exchange.create_order(symbol, "market", side, pos.contracts, None, params)
+        log.error("emergency close sent: {} {} ({})", side, pos.contracts, cid)
 
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
         try:
-            positions = [
-                p
-                for p in self.exchange.fetch_positions([symbol])
-                if p.get("symbol") == symbol and Decimal(str(p.get("contracts") or 0)) > 0
-            ]
+            positions = [p for p in self.exchange.fetch_positions([symbol])
+                         if p.symbol == symbol and p.contracts > 0]
             if not positions:
                 log.warning("emergency close: no position on the exchange")
                 return
             for o in self.exchange.fetch_open_orders(symbol):
-                if o.get("stopLossPrice") or o.get("triggerPrice"):
+                if o.is_stop:
                     continue  # keep the protective stop
-                self.exchange.cancel_order(
-                    o.get("id"), symbol, {"clientOrderId": o.get("clientOrderId")}
-                )
+                self.exchange.cancel_order(o.id, symbol, {"clientOrderId": o.client_order_id})
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
                 self._close(symbol, pos, reason, corr, log)
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop

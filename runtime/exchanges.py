@@ -6,7 +6,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from config.settings import Settings
 from exchange.paper.csv_prices import CsvPriceSource
@@ -14,6 +14,7 @@ from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource, PriceSource
 from exchange.paper.store import PositionModeMismatch
 from exchange.port import ExchangePort
+from exchange.records import VenueFill
 from runtime.wiring import StartupError
 
 
@@ -41,7 +42,8 @@ def paper_price_source(settings: Settings, epoch_ms: int) -> PriceSource:
     return GeneratorPriceSource(seed=p.seed, step_ms=p.step_ms, speed=p.speed, epoch_ms=epoch_ms)
 
 
-def build_paper(settings: Settings, data_dir: Path, price_source: PriceSource | None = None) -> PaperExchange:
+def build_paper(settings: Settings, data_dir: Path,
+                price_source: PriceSource | None = None) -> PaperExchange:
     p = settings.paper
     store = Path(p.store)
     store = store if store.is_absolute() else data_dir / store
@@ -83,7 +85,8 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
     return _GatewayFields(
         exchange=e.id, api_key_env=e.api_key_env if keys else None,
         api_secret_env=e.api_secret_env if keys else None,
-        secrets_file=str(settings.resolve_config_path(e.secrets_file)) if keys and e.secrets_file else None,
+        secrets_file=(str(settings.resolve_config_path(e.secrets_file))
+                      if keys and e.secrets_file else None),
         sandbox=e.sandbox, demo=e.demo, hedge_mode=e.hedge_mode, stop_mode=e.stop_mode,
         markets_cache=str(cache if cache.is_absolute() else data_dir / cache),
         rate_limit_per_s=e.rate_limit_per_s, timeout_ms=e.timeout_ms,
@@ -123,7 +126,7 @@ def build_exchange(settings: Settings, data_dir: Path) -> ExchangePort:
     raise StartupError(f"bot.mode = {settings.bot.mode!r} is not supported")
 
 
-def fills_poller(exchange: ExchangePort, symbols: list[str]) -> Callable[[int], list[dict[str, Any]]]:
+def fills_poller(exchange: ExchangePort, symbols: list[str]) -> Callable[[int], list[VenueFill]]:
     """How the feed learns about fills: one call for all symbols where the exchange allows it
     (the gateway's poll_updates knows which exchanges need one call per symbol)."""
     poll = getattr(exchange, "poll_updates", None)

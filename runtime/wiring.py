@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from config.settings import Settings
+from exchange.errors import ExchangeError
 from exchange.port import ExchangePort
 from strategies.base import Strategy
 from strategies.mean_reversion import MeanReversion
@@ -20,20 +21,13 @@ class StartupError(Exception):
     """A problem that stops the bot from starting; the message is the one line users see."""
 
 
-def dec(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def market_rules(exchange: ExchangePort, symbol: str) -> MarketRules:
     m = exchange.market(symbol)
-    precision, limits = m.get("precision") or {}, m.get("limits") or {}
-    amount_min = (limits.get("amount") or {}).get("min")
-    cost_min = (limits.get("cost") or {}).get("min")
     return MarketRules(
-        amount_step=dec(precision["amount"]),
-        price_tick=dec(precision["price"]),
-        min_amount=dec(amount_min) if amount_min is not None else dec(precision["amount"]),
-        min_cost=dec(cost_min) if cost_min is not None else Decimal(0),
+        amount_step=m.amount_step,
+        price_tick=m.price_tick,
+        min_amount=m.min_amount if m.min_amount is not None else m.amount_step,
+        min_cost=m.min_cost if m.min_cost is not None else Decimal(0),
     )
 
 
@@ -95,27 +89,36 @@ def strategy_factory(settings: Settings) -> Callable[[str], Strategy]:
 
 
 def _unusable(markets: dict[str, Any], symbols: list[str]) -> str | None:
-    """Why these markets cannot be traded from as loaded (a cache gone bad), or None."""
+    """Why these markets cannot be traded from as loaded (a cache gone bad), or None. A market
+    without precision is refused by the port's converter (exchange/ccxt/convert.py), so here it
+    shows up as a failed load."""
     if not markets:
         return "no markets at all"
     for symbol in symbols:
-        precision = (markets.get(symbol) or {}).get("precision") or {}
-        if symbol in markets and (precision.get("amount") is None or precision.get("price") is None):
-            return f"{symbol} has no precision.amount/precision.price"
+        m = markets.get(symbol)
+        if m is not None and not (m.amount_step > 0 and m.price_tick > 0):
+            return f"{symbol} has no usable amount step / price tick"
     return None
 
 
+def _load(exchange: ExchangePort, reload: bool) -> tuple[dict[str, Any], str | None]:
+    try:
+        markets = exchange.load_markets(reload=reload) if reload else exchange.load_markets()
+    except ExchangeError as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
+    return markets, None
+
+
 def loaded_markets(exchange: ExchangePort, symbols: list[str]) -> dict[str, Any]:
-    """The exchange's markets; a load that is empty or lacks a symbol's precision (a damaged
-    markets cache) is refetched once, and still bad is a StartupError about the exchange's
-    data, not the config (issue 16 item 15: it blamed symbols.list, or crash-looped on
-    KeyError: 'amount')."""
-    markets = exchange.load_markets()
-    problem = _unusable(markets, symbols)
-    if problem is None:
+    """The exchange's markets; a load that fails, is empty or lacks a symbol's precision (a
+    damaged markets cache) is refetched once, and still bad is a StartupError about the
+    exchange's data, not the config (issue 16 item 15: it blamed symbols.list, or crash-looped
+    on KeyError: 'amount')."""
+    markets, failed = _load(exchange, reload=False)
+    if failed is None and _unusable(markets, symbols) is None:
         return markets
-    markets = exchange.load_markets(reload=True)
-    again = _unusable(markets, symbols)
+    markets, failed = _load(exchange, reload=True)
+    again = failed or _unusable(markets, symbols)
     if again is not None:
         raise StartupError(f"exchange {exchange.id}: markets unusable after a refetch ({again}); "
                            "check exchange.markets_cache and the exchange's answer")
@@ -128,7 +131,7 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
         m = markets.get(symbol)
         if m is None:
             raise StartupError(f"symbols.list: {symbol!r} is not a market on {exchange.id}")
-        if not (m.get("swap") and m.get("linear")):
+        if not (m.swap and m.linear):
             raise StartupError(f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}")
 
 

@@ -1,34 +1,182 @@
-"""Decimal at the boundary: every number ccxt returns becomes a `Decimal` (via `str`), except
-integer timestamps/counters, booleans and the raw exchange payload under 'info'."""
+"""The one place ccxt's unified dicts become the port's records (`exchange/records.py`).
+
+Every number goes through `exchange.decimals` (Decimal via str). Fields ccxt leaves out but
+the venue's raw answer (`info`) carries are read here too, so no caller ever looks at `info`:
+the position side (Bybit `positionIdx`, Binance `positionSide`), a fill's realized P&L
+(Binance `realizedPnl`, Bybit `closedPnl` where present) and Bybit's order fee when ccxt found
+no `cumFeeDetail` (then `cumExecFee`, in the market's settle currency).
+
+An answer that cannot be read (a status ccxt does not know, a fill without a price) raises
+`ccxt.BadResponse`, which the gateway treats like any other unreadable answer.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-_INT_KEYS = frozenset({"timestamp", "lastTradeTimestamp", "lastUpdateTimestamp", "since",
-                       "nonce", "seq", "count"})
+import ccxt
 
+from exchange.decimals import decimal_or_none, to_decimal
+from exchange.records import (
+    Fee,
+    Funds,
+    PositionSide,
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenueOrderStatus,
+    VenuePosition,
+    VenueTicker,
+)
 
-def _keep_int(key: str | None) -> bool:
-    return key is not None and (key in _INT_KEYS or key.endswith("Timestamp") or key.endswith("Time"))
-
-
-def to_decimal(value: Any, key: str | None = None) -> Any:
-    """Recursively convert floats (and non-timestamp ints) to Decimal; leave 'info' alone."""
-    if isinstance(value, bool) or value is None or isinstance(value, (str, Decimal)):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, int):
-        return value if _keep_int(key) else Decimal(value)
-    if isinstance(value, dict):
-        return {k: (v if k == "info" else to_decimal(v, k)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_decimal(item, key) for item in value]
-    return value
+Raw = dict[str, Any]
+_BY_NAME = {"BOTH": PositionSide.NET, "LONG": PositionSide.LONG, "SHORT": PositionSide.SHORT}
+_BALANCE_KEYS = frozenset({"info", "free", "used", "total", "timestamp", "datetime", "debt"})
 
 
 def to_float(value: Decimal | float | int | str | None) -> float | None:
     """Port input -> ccxt's float (amounts/prices already rounded by *_to_precision)."""
     return None if value is None else float(value)
+
+
+def _num(raw: Raw, *keys: str) -> Decimal | None:
+    """The first of `keys` that `raw` has a number for."""
+    for key in keys:
+        try:
+            value = decimal_or_none(raw.get(key))
+        except ValueError:
+            raise ccxt.BadResponse(f"unreadable {key} {raw.get(key)!r}") from None
+        if value is not None:
+            return value
+    return None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def position_side(info: Raw | None) -> PositionSide | None:
+    """The side the venue's raw row names, or None when it names none."""
+    info = info or {}
+    idx = info.get("positionIdx")
+    if idx is not None and str(idx).strip() in ("0", "1", "2"):
+        return PositionSide.from_idx(int(str(idx).strip()))
+    name = info.get("positionSide")
+    return _BY_NAME.get(name.upper()) if isinstance(name, str) else None
+
+
+def fee(raw: Raw, *, info_fee_key: str | None = None, currency: str | None = None) -> Fee | None:
+    """ccxt's fee (or the sum of its fees); else the raw `info_fee_key`; else None."""
+    single = raw.get("fee") or {}
+    if single.get("cost") is not None:
+        return Fee(cost=to_decimal(single["cost"]), currency=single.get("currency"))
+    listed = [f for f in raw.get("fees") or [] if f and f.get("cost") is not None]
+    if listed:
+        return Fee(cost=sum((to_decimal(f["cost"]) for f in listed), Decimal(0)),
+                   currency=listed[0].get("currency"))
+    cost = _num(raw.get("info") or {}, info_fee_key) if info_fee_key else None
+    return None if cost is None else Fee(cost=cost, currency=currency)
+
+
+def status(raw_status: Any) -> VenueOrderStatus:
+    try:
+        return VenueOrderStatus(str(raw_status).lower())
+    except ValueError:
+        raise ccxt.BadResponse(f"unknown order status {raw_status!r}") from None
+
+
+def order(raw: Raw, *, settle: str | None = None) -> VenueOrder:
+    info = raw.get("info") or {}
+    return VenueOrder(
+        id=_str(raw.get("id")), client_order_id=_str(raw.get("clientOrderId")),
+        symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(),
+        type=str(raw.get("type") or "market").lower(), status=status(raw.get("status")),
+        amount=_num(raw, "amount"), filled=_num(raw, "filled") or Decimal(0),
+        average=_num(raw, "average"), price=_num(raw, "price"),
+        trigger_price=_num(raw, "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice"),
+        reduce_only=str(raw.get("reduceOnly")).lower() == "true",
+        position_side=position_side(info),
+        fee=fee(raw, info_fee_key="cumExecFee", currency=settle),
+        timestamp=_int(raw.get("timestamp")),
+    )
+
+
+def fill(raw: Raw, *, client_order_id: str | None = None) -> VenueFill:
+    info = raw.get("info") or {}
+    price, amount = _num(raw, "price"), _num(raw, "amount")
+    if price is None or amount is None:
+        raise ccxt.BadResponse(f"trade {raw.get('id')} has no price or amount")
+    return VenueFill(
+        id=str(raw.get("id")), order_id=_str(raw.get("order")),
+        client_order_id=client_order_id or _str(raw.get("clientOrderId")),
+        symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(), price=price,
+        amount=amount, fee=fee(raw), realized_pnl=_num(info, "realizedPnl", "closedPnl"),
+        position_side=position_side(info), taker_or_maker=_str(raw.get("takerOrMaker")),
+        timestamp=_int(raw.get("timestamp")),
+    )
+
+
+def position(raw: Raw) -> VenuePosition:
+    side = str(raw.get("side")).lower()
+    hedged = bool(raw.get("hedged"))
+    named = position_side(raw.get("info"))
+    if named is None:
+        named = PositionSide(side) if hedged else PositionSide.NET
+    return VenuePosition(
+        symbol=str(raw.get("symbol")), side=side,
+        contracts=abs(_num(raw, "contracts") or Decimal(0)),
+        entry_price=_num(raw, "entryPrice"), mark_price=_num(raw, "markPrice"),
+        unrealized_pnl=_num(raw, "unrealizedPnl"), position_side=named,
+        hedged=hedged or named is not PositionSide.NET, timestamp=_int(raw.get("timestamp")),
+    )
+
+
+def ticker(raw: Raw) -> VenueTicker:
+    return VenueTicker(
+        symbol=str(raw.get("symbol")), last=_num(raw, "last", "close"), bid=_num(raw, "bid"),
+        ask=_num(raw, "ask"), base_volume=_num(raw, "baseVolume"),
+        quote_volume=_num(raw, "quoteVolume"), timestamp=_int(raw.get("timestamp")),
+    )
+
+
+def balance(raw: Raw) -> VenueBalance:
+    currencies = {}
+    for code, funds in raw.items():
+        if code in _BALANCE_KEYS or not isinstance(funds, dict):
+            continue
+        free, used, total = _num(funds, "free"), _num(funds, "used"), _num(funds, "total")
+        if free is None and used is None and total is None:
+            continue
+        free, used = free or Decimal(0), used or Decimal(0)
+        currencies[code] = Funds(free=free, used=used,
+                                 total=total if total is not None else free + used)
+    return VenueBalance(currencies=currencies)
+
+
+def _step(value: Any, tick_size_mode: bool) -> Decimal:
+    number = to_decimal(value)
+    return number if tick_size_mode else Decimal(1).scaleb(-int(number))
+
+
+def market(raw: Raw, *, tick_size_mode: bool) -> VenueMarket:
+    """ccxt's market; precision is a step in TICK_SIZE mode, else a count of decimals."""
+    precision, limits = raw.get("precision") or {}, raw.get("limits") or {}
+    if precision.get("amount") is None or precision.get("price") is None:
+        raise ccxt.BadResponse(f"market {raw.get('symbol')} has no amount/price precision")
+    amount_step = _step(precision["amount"], tick_size_mode)
+    return VenueMarket(
+        symbol=str(raw.get("symbol")), amount_step=amount_step,
+        price_tick=_step(precision["price"], tick_size_mode),
+        min_amount=_num(limits.get("amount") or {}, "min"),
+        max_amount=_num(limits.get("amount") or {}, "max"),
+        min_cost=_num(limits.get("cost") or {}, "min"),
+        contract_size=_num(raw, "contractSize") or Decimal(1),
+        linear=bool(raw.get("linear")), swap=bool(raw.get("swap")),
+        settle=_str(raw.get("settle")), maker_fee=_num(raw, "maker"), taker_fee=_num(raw, "taker"),
+    )

@@ -1,4 +1,5 @@
-"""Error classification for ccxt calls, and the one error the gateway adds.
+"""ccxt's exceptions, classified for the gateway's retry policy and translated into the
+port's own errors (`exchange/errors.py`) once, where they leave the gateway (`translated`).
 
 `classify(exc, order_call=...)` sorts a ccxt exception into:
 
@@ -14,13 +15,23 @@
              is not a ccxt error. Raise at once.
 
 On a non-order call, BadResponse is retryable (reads are idempotent).
+
+`OrderOutcomeUnknown` is the port's own (`exchange.errors`): the gateway raises it itself.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Literal, ParamSpec, TypeVar
 
 import ccxt
+
+from exchange import errors
+from exchange.errors import OrderOutcomeUnknown
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 Kind = Literal["retryable", "ambiguous", "permanent"]
 
@@ -31,16 +42,6 @@ REJECTED_BEFORE_PROCESSING: tuple[type[BaseException], ...] = (
     ccxt.DDoSProtection,
     ccxt.InvalidNonce,
 )
-
-
-class OrderOutcomeUnknown(ccxt.ExchangeError):
-    """An order-creating call failed ambiguously and the order could not be found by its
-    clientOrderId afterwards. It may or may not exist; the caller must reconcile later
-    (look it up again by clientOrderId), never resend it under a new id."""
-
-    def __init__(self, message: str, client_order_id: str | None = None) -> None:
-        super().__init__(message)
-        self.client_order_id = client_order_id
 
 
 def classify(exc: BaseException, *, order_call: bool) -> Kind:
@@ -70,3 +71,46 @@ def redact(exc: BaseException, secrets: tuple[str, ...]) -> BaseException:
         return type(exc)(cleaned)
     except Exception:  # pragma: no cover - exotic constructor
         return ccxt.ExchangeError(cleaned)
+
+
+# Most specific first: ccxt's classes form a tree (OrderNotFound is an InvalidOrder, BadSymbol a
+# BadRequest, RequestTimeout a NetworkError, BadResponse an ExchangeError).
+_TRANSLATION: tuple[tuple[type[ccxt.BaseError], type[errors.ExchangeError]], ...] = (
+    (ccxt.RequestTimeout, errors.RequestTimeout),
+    (ccxt.RateLimitExceeded, errors.RateLimited),
+    (ccxt.DDoSProtection, errors.RateLimited),
+    (ccxt.ExchangeNotAvailable, errors.ExchangeUnavailable),
+    (ccxt.NetworkError, errors.NetworkError),
+    (ccxt.BadResponse, errors.NetworkError),
+    (ccxt.OrderNotFound, errors.OrderNotFound),
+    (ccxt.InsufficientFunds, errors.InsufficientFunds),
+    (ccxt.InvalidOrder, errors.InvalidOrder),
+    (ccxt.BadSymbol, errors.BadSymbol),
+    (ccxt.AuthenticationError, errors.AuthenticationError),
+    (ccxt.AccountSuspended, errors.AuthenticationError),
+    (ccxt.NotSupported, errors.NotSupported),
+    (ccxt.BadRequest, errors.BadRequest),
+    (ccxt.ArgumentsRequired, errors.BadRequest),
+)
+
+
+def translate(exc: ccxt.BaseError) -> errors.ExchangeError:
+    """The port's error for a ccxt exception (same message; secrets already redacted by the
+    gateway's retry layer). Anything unlisted is permanent, as `classify` treats it."""
+    for ccxt_class, ours in _TRANSLATION:
+        if isinstance(exc, ccxt_class):
+            return ours(str(exc))
+    return errors.PermanentError(f"{type(exc).__name__}: {exc}")
+
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """A gateway method that raises the port's errors instead of ccxt's."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except ccxt.BaseError as exc:
+            raise translate(exc) from None
+
+    return wrapper

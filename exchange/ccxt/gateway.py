@@ -3,7 +3,8 @@
 Threads: each calling thread gets its own ccxt instance (see `instances.py` for why), all
 sharing one markets dict and one `TokenBucket`. Numbers: inputs are rounded with ccxt's
 amount/price_to_precision and handed over as float (amount, price) or str (trigger prices);
-results are converted to Decimal (`convert.py`).
+results become the port's records (`convert.py`) and ccxt's exceptions the port's errors
+(`errors.translated`), once, where they leave the gateway.
 
 Order creation and ambiguity (write-ahead clientOrderId):
   - permanent error -> raised at once, never retried;
@@ -33,21 +34,31 @@ from typing import Any, Literal
 import ccxt
 from loguru import logger
 
-from exchange.ccxt import lookup, markets_cache
+from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
-from exchange.ccxt.convert import to_decimal
+from exchange.ccxt.errors import translated
 from exchange.ccxt.instances import InstancePool
-from exchange.ccxt.recovery import OrderRecoveryMixin
 from exchange.ccxt.rate_limit import TokenBucket
+from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
+from exchange.ccxt.stops import StopsMixin
+from exchange.decimals import to_decimal
+from exchange.records import (
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenuePosition,
+    VenueTicker,
+)
 
 REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
                 "fetchMyTrades")
 TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 
 
-class CcxtGateway(OrderRecoveryMixin):
+class CcxtGateway(StopsMixin, OrderRecoveryMixin):
     """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
 
     def __init__(
@@ -77,7 +88,8 @@ class CcxtGateway(OrderRecoveryMixin):
             raise ValueError(f"stop_mode must be 'exchange' or 'bot', got {stop_mode!r}")
         probe = exchange_factory()  # never used for requests: capabilities only
         self.id: str = probe.id
-        self.hedge_mode, self.stop_mode, self.sandbox, self.demo = hedge_mode, stop_mode, sandbox, demo
+        self.hedge_mode, self.stop_mode = hedge_mode, stop_mode
+        self.sandbox, self.demo = sandbox, demo
         self._has = dict(probe.has)
         self._features = self._market_features(probe)
         self.venue = op.venue_for(self.id, self._features.get("createOrder"))
@@ -96,6 +108,7 @@ class CcxtGateway(OrderRecoveryMixin):
                                   sandbox=sandbox, demo=demo, timeout_ms=timeout_ms,
                                   learned_keys=self.venue.learned_options)
         self._markets: dict[str, Any] | None = None
+        self._records: dict[str, VenueMarket] = {}
         self._seen_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._cid_by_order: OrderedDict[str, str] = OrderedDict()
         self._memo_lock = threading.Lock()  # guards the two bounded memos above
@@ -107,6 +120,7 @@ class CcxtGateway(OrderRecoveryMixin):
         features = getattr(probe, "features", None) or {}
         return dict((features.get("swap") or {}).get("linear") or {})
 
+    @translated
     def validate(self) -> None:
         """Raise ccxt.NotSupported with a one-line reason if this exchange can't serve the bot."""
         missing = [name for name in REQUIRED_HAS if not self._has.get(name)]
@@ -162,9 +176,11 @@ class CcxtGateway(OrderRecoveryMixin):
     def _ensure_markets(self) -> dict[str, Any]:
         return self._markets if self._markets is not None else self.load_markets()
 
-    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+    @translated
+    def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]:
+        """Every market ccxt could read (one without precision is left out: not tradable)."""
         if self._markets is not None and not reload:
-            return self._markets
+            return dict(self._records)
         key = self.id + ("/sandbox" if self.sandbox else "/demo" if self.demo else "")
         max_age = 0.0 if reload else self._cache_max_age_s
         markets = markets_cache.load_or_fetch(
@@ -172,7 +188,15 @@ class CcxtGateway(OrderRecoveryMixin):
             now_ms=lambda: int(self._clock() * 1000))
         self._pool.set_markets(markets)
         self._markets = self._pool.get().markets
-        return self._markets
+        tick_mode = self._pool.get().precisionMode == ccxt.TICK_SIZE
+        records = {}
+        for symbol, raw in self._markets.items():
+            try:
+                records[symbol] = convert.market(raw, tick_size_mode=tick_mode)
+            except ccxt.BadResponse as exc:
+                logger.debug("{} market {} left out: {}", self.id, symbol, exc)
+        self._records = records
+        return dict(records)
 
     def _fetch_markets(self) -> dict[str, Any]:
         has_cache = self._cache_path is not None and self._cache_path.exists()
@@ -181,49 +205,67 @@ class CcxtGateway(OrderRecoveryMixin):
             return ex.load_markets(True)
         return self._run(lambda ex: ex.load_markets(True), "load_markets")
 
-    def market(self, symbol: str) -> dict[str, Any]:
+    @translated
+    def market(self, symbol: str) -> VenueMarket:
         self._ensure_markets()
-        return to_decimal(self._pool.get().market(symbol))
+        found = self._records.get(symbol)
+        if found is None:
+            self._pool.get().market(symbol)  # raises BadSymbol for a market ccxt does not list
+            raise ccxt.BadResponse(f"{self.id} market {symbol} has no amount/price precision")
+        return found
 
+    @translated
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
         self._ensure_markets()
-        return Decimal(self._pool.get().amount_to_precision(symbol, op.num(Decimal(amount))))
+        return to_decimal(self._pool.get().amount_to_precision(symbol, op.num(to_decimal(amount))))
 
+    @translated
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
         self._ensure_markets()
-        return Decimal(self._pool.get().price_to_precision(symbol, op.num(Decimal(price))))
+        return to_decimal(self._pool.get().price_to_precision(symbol, op.num(to_decimal(price))))
+
+    def _settle(self, symbol: str) -> str | None:
+        market = self._records.get(symbol)
+        return market.settle if market is not None else None
 
     # ---------------------------------------------------------------- reads
-    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    @translated
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]:
         self._ensure_markets()
-        return to_decimal(self._run(lambda ex: ex.fetch_tickers(symbols), "fetch_tickers"))
+        raw = self._run(lambda ex: ex.fetch_tickers(symbols), "fetch_tickers")
+        return {symbol: convert.ticker(t) for symbol, t in raw.items()}
 
-    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    @translated
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> VenueBalance:
         self._ensure_markets()
-        return to_decimal(self._run(lambda ex: ex.fetch_balance(dict(params or {})),
-                                    "fetch_balance"))
+        return convert.balance(self._run(lambda ex: ex.fetch_balance(dict(params or {})),
+                                         "fetch_balance"))
 
+    @translated
     def fetch_positions(self, symbols: list[str] | None = None,
-                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                        params: dict[str, Any] | None = None) -> list[VenuePosition]:
+        """Open positions only (venues also list flat ones)."""
         self._ensure_markets()
         raw = self._run(lambda ex: ex.fetch_positions(symbols, dict(params or {})),
                         "fetch_positions")
-        return [to_decimal(p) for p in raw if p.get("contracts") and float(p["contracts"]) != 0]
+        positions = [convert.position(p) for p in raw]
+        return [p for p in positions if p.contracts != 0]
 
+    @translated
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
-                        limit: int | None = None, params: dict[str, Any] | None = None) -> list:
+                        limit: int | None = None,
+                        params: dict[str, Any] | None = None) -> list[VenueFill]:
         self._ensure_markets()
         trades = self._run(lambda ex: ex.fetch_my_trades(symbol, since, limit, dict(params or {})),
                            "fetch_my_trades")
-        return [to_decimal(self._with_client_id(t)) for t in trades]
+        return [convert.fill(t, client_order_id=self._client_id_of(t)) for t in trades]
 
-    def _with_client_id(self, trade: dict[str, Any]) -> dict[str, Any]:
+    def _client_id_of(self, trade: dict[str, Any]) -> str | None:
         """ccxt trades carry no clientOrderId: take Bybit's orderLinkId from info, else the id
         this gateway saw when it created the order (Binance userTrades has only orderId)."""
         info = trade.get("info") or {}
-        cid = (trade.get("clientOrderId") or info.get("orderLinkId") or info.get("clientOrderId")
-               or self._known_cid(trade.get("order")))
-        return {**trade, "clientOrderId": cid}
+        return (trade.get("clientOrderId") or info.get("orderLinkId") or info.get("clientOrderId")
+                or self._known_cid(trade.get("order")))
 
     def _known_cid(self, order_id: Any) -> str | None:
         with self._memo_lock:
@@ -236,15 +278,21 @@ class CcxtGateway(OrderRecoveryMixin):
                 while len(self._cid_by_order) > 20_000:
                     self._cid_by_order.popitem(last=False)
 
+    @translated
     def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
-                          limit: int | None = None, params: dict[str, Any] | None = None) -> list:
+                          limit: int | None = None,
+                          params: dict[str, Any] | None = None) -> list[VenueOrder]:
         self._ensure_markets()
-        return to_decimal(self._run(
-            lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params),
-            "fetch_open_orders"))
+        raw = self._run(lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params),
+                        "fetch_open_orders")
+        return [self._order(o) for o in raw]
 
+    def _order(self, raw: dict[str, Any]) -> VenueOrder:
+        return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
+
+    @translated
     def fetch_order(self, id: str | None, symbol: str,  # noqa: A002
-                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+                    params: dict[str, Any] | None = None) -> VenueOrder:
         self._ensure_markets()
         params = params or {}
         cid = params.get("clientOrderId")
@@ -252,14 +300,15 @@ class CcxtGateway(OrderRecoveryMixin):
         if found is None:
             raise ccxt.OrderNotFound(f"{self.id} order id={id} clientOrderId={cid} not found "
                                      f"on {symbol}")
-        return to_decimal(found)
+        return self._order(found)
 
     def _find(self, symbol, order_id, cid, trigger_hint) -> dict[str, Any] | None:
         return self._run(lambda ex: lookup.find_order(
             ex, self.venue, symbol, order_id=order_id, client_order_id=cid,
             trigger_hint=trigger_hint), "fetch_order")
 
-    def poll_updates(self, since_ms: int, symbols: list[str] | None = None) -> list[dict]:
+    @translated
+    def poll_updates(self, since_ms: int, symbols: list[str] | None = None) -> list[VenueFill]:
         """New own fills since `since_ms` (each trade returned once), oldest first."""
         self._ensure_markets()
         wanted = symbols if symbols is not None else self._symbols
@@ -270,12 +319,12 @@ class CcxtGateway(OrderRecoveryMixin):
         else:
             trades = self.fetch_my_trades(None, since_ms)
             if wanted:
-                trades = [t for t in trades if t.get("symbol") in set(wanted)]
+                trades = [t for t in trades if t.symbol in set(wanted)]
         fresh = []
         with self._memo_lock:
-            for trade in sorted(trades, key=lambda t: t.get("timestamp") or 0):
-                key = (str(trade.get("symbol")), str(trade.get("id")))
-                if key not in self._seen_trades and (trade.get("timestamp") or since_ms) >= since_ms:
+            for trade in sorted(trades, key=lambda t: t.timestamp or 0):
+                key = (trade.symbol, trade.id)
+                if key not in self._seen_trades and (trade.timestamp or since_ms) >= since_ms:
                     self._seen_trades[key] = None
                     fresh.append(trade)
             while len(self._seen_trades) > 20_000:
@@ -283,24 +332,15 @@ class CcxtGateway(OrderRecoveryMixin):
         return fresh
 
     # ---------------------------------------------------------------- orders
+    @translated
     def create_order(self, symbol: str, type: str, side: str, amount: Decimal,  # noqa: A002
                      price: Decimal | None = None,
-                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+                     params: dict[str, Any] | None = None) -> VenueOrder:
         self._ensure_markets()
         ccxt_params = op.translate(self.venue, side, params, hedge_mode=self.hedge_mode)
         is_stop = any(k in ccxt_params for k in TRIGGER_KEYS)
-        return self._submit(symbol, type, side, amount, price, ccxt_params, is_stop,
-                            reducing=op.is_reducing(side, params))
-
-    def place_stop(self, symbol: str, side: str, amount: Decimal, stop_price: Decimal,
-                   client_order_id: str) -> dict[str, Any]:
-        """Reduce-only stop-market; `side` closes the position (sell for a long)."""
-        if self._stop_reason:
-            raise ccxt.NotSupported(f"{self.id}: no exchange stops ({self._stop_reason})")
-        self._ensure_markets()
-        params = op.stop_params(self.venue, side=side, stop_price=op.num(Decimal(stop_price)),
-                                client_order_id=client_order_id, hedge_mode=self.hedge_mode)
-        return self._submit(symbol, "market", side, amount, None, params, True)
+        return self._order(self._submit(symbol, type, side, amount, price, ccxt_params, is_stop,
+                                        reducing=op.is_reducing(side, params)))
 
     def _submit(self, symbol, type_, side, amount, price, params, is_stop,
                 reducing: bool | None = None) -> dict[str, Any]:
@@ -313,66 +353,35 @@ class CcxtGateway(OrderRecoveryMixin):
         px = self.price_to_precision(symbol, price) if price is not None else None
         for key in TRIGGER_KEYS:
             if params.get(key) is not None:
-                params[key] = op.num(self.price_to_precision(symbol, Decimal(str(params[key]))))
+                params[key] = op.num(self.price_to_precision(symbol, to_decimal(params[key])))
         ref = px if px is not None else next(
-            (Decimal(str(params[k])) for k in TRIGGER_KEYS if params.get(k) is not None), None)
+            (to_decimal(params[k]) for k in TRIGGER_KEYS if params.get(k) is not None), None)
         if reducing is None:
             reducing = bool(params.get("reduceOnly"))
         self._check_minimums(symbol, amt, ref, reducing)
         order = self._create_with_recovery(symbol, type_, side, amt, px, params, cid, is_stop)
-        if _sparse(order):
+        if sparse(order):
             order = self._refetch(symbol, order, cid, is_stop, defaults={
                 "symbol": symbol, "type": type_, "side": side, "amount": amt, "price": px,
                 "clientOrderId": cid, "status": "open", "reduceOnly": params.get("reduceOnly")})
         self._remember_cid(order)
-        return to_decimal(order)
+        return order
 
+    @translated
     def cancel_order(self, id: str | None, symbol: str,  # noqa: A002
-                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+                     params: dict[str, Any] | None = None) -> VenueOrder:
         self._ensure_markets()
         params = params or {}
         cid, hint = params.get("clientOrderId"), params.get("trigger")
         order = self._run(lambda ex: lookup.cancel(ex, self.venue, symbol, order_id=id,
                                                    client_order_id=cid, trigger_hint=hint),
                           f"cancel_order {symbol} {id or cid}")
-        if _sparse(order):
+        if sparse(order):
             order = self._refetch(symbol, order, cid or order.get("clientOrderId"), hint,
                                   defaults={"id": id, "clientOrderId": cid, "symbol": symbol,
                                             "status": "canceled"})
-        return to_decimal(order)
-
-    def move_stop(self, symbol: str, old: dict[str, Any], new_stop_price: Decimal,
-                  new_client_order_id: str) -> dict[str, Any]:
-        """Move a stop: amend in place where the exchange can (the result keeps the OLD
-        clientOrderId), else place the new stop FIRST and then cancel the old one. If that
-        cancel fails the error is raised; the new stop stands (known by its clientOrderId)."""
-        self._ensure_markets()
-        if self.venue.amend_trigger and self._has.get("editOrder"):
-            return self._amend_stop(symbol, old, new_stop_price)
-        new = self.place_stop(symbol, old["side"], Decimal(str(old["amount"])), new_stop_price,
-                              new_client_order_id)
-        try:
-            self.cancel_order(old.get("id"), symbol,
-                              {"clientOrderId": old.get("clientOrderId"), "trigger": True})
-        except ccxt.OrderNotFound:
-            logger.warning("{} old stop {} already gone (triggered or cancelled)", self.id,
-                           old.get("clientOrderId") or old.get("id"))
-        return new
-
-    def _amend_stop(self, symbol, old, new_stop_price) -> dict[str, Any]:
-        px = op.num(self.price_to_precision(symbol, Decimal(new_stop_price)))
-        side = old["side"]
-        order = self._run(lambda ex: ex.edit_order(old["id"], symbol, "market", side, None, None,
-                                                   {"triggerPrice": px}), f"amend stop {old['id']}")
-        if _sparse(order):
-            order = self._refetch(symbol, order, old.get("clientOrderId"), True, defaults={
-                **{k: v for k, v in old.items() if k != "info"}, "triggerPrice": Decimal(px)})
-        return to_decimal(order)
+        return self._order(order)
 
     def close(self) -> None:
         self._pool.close_all()
 
-
-def _sparse(order: dict[str, Any] | None) -> bool:
-    """True for an order that carries little more than ids (e.g. Bybit create/amend/cancel)."""
-    return not order or order.get("status") is None or order.get("amount") is None

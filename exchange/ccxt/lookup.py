@@ -55,7 +55,8 @@ def find_order(
         raise ccxt.ArgumentsRequired("find_order needs an id or params['clientOrderId']")
     if venue.lookup == "bybit":
         key = {"orderLinkId": client_order_id} if client_order_id else {"orderId": order_id}
-        found = _first(ex.fetch_open_orders(symbol, None, None, dict(key)), order_id, client_order_id)
+        live = ex.fetch_open_orders(symbol, None, None, dict(key))
+        found = _first(live, order_id, client_order_id)
         if found is None:
             history = ex.fetch_canceled_and_closed_orders(symbol, None, None, dict(key))
             found = _first(history, order_id, client_order_id)
@@ -66,11 +67,22 @@ def find_order(
             if client_order_id:
                 params["clientOrderId"] = client_order_id
             try:
-                return ex.fetch_order(order_id, symbol, params)
+                return _with_actual_fill(ex, symbol, ex.fetch_order(order_id, symbol, params))
             except ccxt.OrderNotFound:
                 continue
         return None
     return _find_generic(ex, symbol, order_id, client_order_id)
+
+
+def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
+    """A triggered Binance algo (stop) order reports no fill itself: the trigger placed a new
+    order (`actualOrderId`) that filled. Report the stop with that order's fill."""
+    actual = (order.get("info") or {}).get("actualOrderId")
+    if not actual or order.get("status") != "closed" or order.get("filled"):
+        return order
+    child = ex.fetch_order(str(actual), symbol)
+    return {**order, "filled": child.get("filled"), "average": child.get("average"),
+            "cost": child.get("cost"), "lastTradeTimestamp": child.get("lastTradeTimestamp")}
 
 
 def _find_generic(ex, symbol, order_id, client_order_id) -> Order | None:
@@ -113,5 +125,6 @@ def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limi
     """Open orders including untriggered stops."""
     orders = list(ex.fetch_open_orders(symbol, since, limit, dict(params or {})))
     if venue.separate_trigger_book and not (params or {}).get("trigger"):
-        orders += ex.fetch_open_orders(symbol, since, limit, {**(params or {}), **venue.trigger_flag})
+        stops = {**(params or {}), **venue.trigger_flag}
+        orders += ex.fetch_open_orders(symbol, since, limit, stops)
     return orders

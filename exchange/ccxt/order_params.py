@@ -152,7 +152,8 @@ def explicit_position_idx(params: dict[str, Any] | None) -> int | None:
     if raw_name is not None:
         by_name = IDX_BY_NAME.get(raw_name.upper()) if isinstance(raw_name, str) else None
         if by_name is None:
-            raise ccxt.InvalidOrder(f"positionSide must be 'BOTH', 'LONG' or 'SHORT', got {raw_name!r}")
+            raise ccxt.InvalidOrder(
+                f"positionSide must be 'BOTH', 'LONG' or 'SHORT', got {raw_name!r}")
     if by_idx is not None and by_name is not None and by_idx != by_name:
         raise ccxt.InvalidOrder(f"positionIdx {raw_idx!r} and positionSide {raw_name!r} disagree")
     return by_idx if by_idx is not None else by_name

@@ -9,29 +9,43 @@ OrderOutcomeUnknown.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ccxt
 from loguru import logger
 
 from exchange.ccxt.convert import to_float
-from exchange.ccxt.errors import REJECTED_BEFORE_PROCESSING, OrderOutcomeUnknown, classify
+from exchange.ccxt.errors import REJECTED_BEFORE_PROCESSING, classify
+from exchange.decimals import to_decimal
+from exchange.errors import OrderOutcomeUnknown
+
+if TYPE_CHECKING:
+    from exchange.ccxt.instances import InstancePool
+    from exchange.ccxt.retry import Retrier
 
 
 class OrderRecoveryMixin:
     """Needs from the host: id, retry, _pool, _find(symbol, order_id, cid, trigger_hint)."""
 
+    id: str
+    retry: Retrier
+    _pool: InstancePool
+
+    if TYPE_CHECKING:  # provided by CcxtGateway
+        def _find(self, symbol: str, order_id: str | None, cid: str | None,
+                  trigger_hint: bool | None) -> dict[str, Any] | None: ...
+
     def _check_minimums(self, symbol, amount: Decimal, price: Decimal | None,
                         reduce_only: bool) -> None:
         limits = self._pool.get().market(symbol).get("limits") or {}
         min_amount = (limits.get("amount") or {}).get("min")
-        if amount <= 0 or (min_amount is not None and amount < Decimal(str(min_amount))):
+        if amount <= 0 or (min_amount is not None and amount < to_decimal(min_amount)):
             raise ccxt.InvalidOrder(f"{self.id} {symbol}: amount {amount} is below the minimum "
                                     f"{min_amount} (after rounding to the amount step)")
         min_cost = (limits.get("cost") or {}).get("min")
         if reduce_only or price is None or min_cost is None:
             return  # reduce-only orders are exempt from min notional; no price: can't check
-        if amount * price < Decimal(str(min_cost)):
+        if amount * price < to_decimal(min_cost):
             raise ccxt.InvalidOrder(f"{self.id} {symbol}: notional {amount * price} is below the "
                                     f"minimum cost {min_cost}")
 
@@ -99,3 +113,8 @@ class OrderRecoveryMixin:
             return found
         merged = {k: v for k, v in order.items() if v is not None}
         return {**defaults, **merged}
+
+
+def sparse(order: dict[str, Any] | None) -> bool:
+    """True for an order that carries little more than ids (e.g. Bybit create/amend/cancel)."""
+    return not order or order.get("status") is None or order.get("amount") is None

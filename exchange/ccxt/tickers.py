@@ -13,13 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from loguru import logger
 
+from exchange.records import VenueTicker
+
 
 class TickerFetcher(Protocol):
-    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]: ...
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]: ...
 
 
 class LiveTickerSource:
@@ -50,12 +52,11 @@ class LiveTickerSource:
         received = self._clock_ms()
         fresh: dict[str, tuple[int, Decimal]] = {}
         for symbol in self.symbols:
-            ticker = tickers.get(symbol) or {}
-            price = ticker.get("last") if ticker.get("last") is not None else ticker.get("close")
-            if price is None:
+            ticker = tickers.get(symbol)
+            if ticker is None or ticker.last is None:
                 continue
-            ts = ticker.get("timestamp")
-            fresh[symbol] = (int(ts) if ts is not None else received, Decimal(str(price)))
+            ts = ticker.timestamp
+            fresh[symbol] = (ts if ts is not None else received, ticker.last)
         with self._lock:
             for symbol, (ts, price) in fresh.items():
                 previous = self._last.get(symbol)

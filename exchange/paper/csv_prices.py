@@ -4,15 +4,35 @@ Candle i occupies wall time [epoch + i*step, epoch + (i+1)*step) and yields four
 quarter-steps: open, then the extremes in the order a bar of that colour would take them
 (up bar: low then high; down bar: high then low), then close. After the last candle the price
 holds at the last close (no more points).
+
+Volumes: the ticker's 24 h volume at a moment is the sum of the volumes of the candles whose
+recorded timestamps lie in the 24 h up to the candle being replayed then (base volume as
+recorded; quote volume = each candle's volume times its close).
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
+import itertools
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
+DAY_MS = 24 * 3600 * 1000
+
+
+class _Volumes:
+    """Prefix sums of one file's candle volumes, for 24 h windows by recorded timestamp."""
+
+    def __init__(self, stamps: list[int], base: list[Decimal], quote: list[Decimal]) -> None:
+        self.stamps = stamps
+        self.base = list(itertools.accumulate(base, initial=Decimal(0)))
+        self.quote = list(itertools.accumulate(quote, initial=Decimal(0)))
+
+    def day_up_to(self, index: int) -> tuple[Decimal, Decimal]:
+        first = bisect.bisect_right(self.stamps, self.stamps[index] - DAY_MS, 0, index + 1)
+        return (self.base[index + 1] - self.base[first], self.quote[index + 1] - self.quote[first])
 
 
 def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
@@ -24,15 +44,17 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
         o, h, low, c, v = (Decimal(field.strip()) for field in row[1:])
     except (ValueError, InvalidOperation) as exc:
         raise ValueError(f"{where}: not a number in {row!r}") from exc
+    if v < 0:
+        raise ValueError(f"{where}: volume must not be negative: {row!r}")
     if not all(x.is_finite() and x > 0 for x in (o, h, low, c)) or not v.is_finite():
         raise ValueError(f"{where}: prices must be finite and positive: {row!r}")
     if low > min(o, c) or h < max(o, c):
         raise ValueError(f"{where}: high/low do not contain open/close: {row!r}")
-    return o, h, low, c
+    return o, h, low, c, v
 
 
 def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal, ...]]:
-    """(open, high, low, close) per candle, prices multiplied by `scale`."""
+    """(open, high, low, close, volume) per candle, prices multiplied by `scale`."""
     path = Path(path)
     candles: list[tuple[Decimal, ...]] = []
     with path.open(newline="") as handle:
@@ -43,15 +65,16 @@ def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal,
         for row in reader:
             if not row or all(not field.strip() for field in row):
                 continue
-            candle = _parse_row(path, reader.line_num, row)
-            candles.append(tuple(x * scale for x in candle))
+            *prices, volume = _parse_row(path, reader.line_num, row)
+            stamp = Decimal(int(row[0]))
+            candles.append((*(x * scale for x in prices), volume, stamp))
     if not candles:
         raise ValueError(f"{path}: no candles")
     return candles
 
 
 def candle_points(candle: tuple[Decimal, ...]) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    o, h, low, c = candle
+    o, h, low, c = candle[:4]
     return (o, low, h, c) if c >= o else (o, h, low, c)
 
 
@@ -75,6 +98,11 @@ class CsvPriceSource:
             symbol: load_candles(Path(path), Decimal(scale.get(symbol, 1)))
             for symbol, path in files.items()
         }
+        self._volumes = {
+            symbol: _Volumes([int(c[5]) for c in candles], [c[4] for c in candles],
+                             [c[4] * c[3] for c in candles])
+            for symbol, candles in self._candles.items()
+        }
 
     @property
     def symbols(self) -> list[str]:
@@ -88,6 +116,13 @@ class CsvPriceSource:
 
     def initial_price(self, symbol: str) -> Decimal:
         return self._require(symbol)[0][0]
+
+    def volume_24h(self, symbol: str, at_ms: int) -> tuple[Decimal, Decimal]:
+        """(base, quote) volume of the 24 h of recorded candles up to the one replayed at
+        `at_ms` (the first candle before the replay starts, the last one after it ends)."""
+        volumes = self._volumes[symbol]
+        index = min(max((int(at_ms) - self.epoch_ms) // self.step_ms, 0), len(volumes.stamps) - 1)
+        return volumes.day_up_to(index)
 
     def _point_time(self, index: int) -> int:
         """Wall time of point `index` (4 per candle, at quarter steps)."""

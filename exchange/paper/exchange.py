@@ -23,19 +23,32 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ccxt
-
+from exchange import errors
+from exchange.decimals import to_decimal
 from exchange.paper.account import Account
 from exchange.paper.engine import Book, Draft, Fees, Matcher
 from exchange.paper.faults import Fault, FaultInjector
-from exchange.paper.markets import amount_step, build_market, price_tick, round_to_tick, truncate
+from exchange.paper.markets import (
+    amount_step,
+    build_market,
+    price_tick,
+    round_to_tick,
+    truncate,
+    venue_market,
+)
 from exchange.paper.models import (
-    HEDGE_SIDES, ONE_WAY_SIDES, SETTLE, OrderRec, Submission, order_view,
+    HEDGE_SIDES,
+    ONE_WAY_SIDES,
+    SETTLE,
+    OrderRec,
+    Submission,
+    order_view,
 )
 from exchange.paper.orders import OrderRequest, check_against_book, parse_request, position_side
 from exchange.paper.prices import PriceSource
 from exchange.paper.queries import QueryMixin
 from exchange.paper.store import Store, Tx
+from exchange.records import VenueMarket, VenueOrder
 
 
 class PaperExchange(QueryMixin):
@@ -96,7 +109,8 @@ class PaperExchange(QueryMixin):
         self._account = Account(snapshot.wallet)
         with self._account.lock:
             for book in self._books.values():
-                self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+                self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
+                                         book.unrealized())
         self._ids_lock = threading.Lock()
         self._order_seq = itertools.count(snapshot.max_order_seq + 1)
         self._trade_seq = itertools.count(snapshot.max_trade_seq + 1)
@@ -133,14 +147,14 @@ class PaperExchange(QueryMixin):
     def _book(self, symbol: str) -> Book:
         book = self._books.get(symbol)
         if book is None:
-            raise ccxt.BadSymbol(f"paper: unknown symbol {symbol!r}")
+            raise errors.BadSymbol(f"paper: unknown symbol {symbol!r}")
         return book
 
     def _enter(self, method: str, call: dict[str, Any]) -> Fault | None:
         """Network round trip (outside any lock), then scripted faults. Raises a pre-accept
         fault; returns an after-accept fault for the caller to raise after the work."""
         if self._closed:
-            raise ccxt.ExchangeNotAvailable("paper: exchange is closed")
+            raise errors.ExchangeUnavailable("paper: exchange is closed")
         if self._latency_s > 0:
             self._sleep(self._latency_s)
         fault = self.faults.take(method, call)
@@ -178,7 +192,8 @@ class PaperExchange(QueryMixin):
         book.last_ms = now_ms
         book.checkpoint_dirty = True
         with self._account.lock:
-            self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+            self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
+                                     book.unrealized())
 
     def _active_books(self, *, positions: bool = True) -> list[Book]:
         return [
@@ -213,7 +228,7 @@ class PaperExchange(QueryMixin):
         with self._account.lock:
             free = self._account.free()
             if required is not None and free < required:
-                raise ccxt.InsufficientFunds(
+                raise errors.InsufficientFunds(
                     f"paper: {book.symbol} needs {required:.4f} USDT of margin and fees, "
                     f"free balance is {free:.4f} USDT"
                 )
@@ -223,7 +238,8 @@ class PaperExchange(QueryMixin):
             if tx.wallet is not None:
                 self._account.wallet = tx.wallet
             self._install(d, raw_price, last_ms)
-            self._account.set_symbol(book.symbol, book.used_margin(self.leverage), book.unrealized())
+            self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
+                                     book.unrealized())
 
     @staticmethod
     def _install(d: Draft, raw_price: Decimal, last_ms: int) -> None:
@@ -248,13 +264,13 @@ class PaperExchange(QueryMixin):
         amount: Decimal,
         price: Decimal | None = None,
         params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> VenueOrder:
         params = dict(params or {})
         call = {"symbol": symbol, "type": type, "side": side, "amount": amount,
                 "price": price, "params": params}
         try:
             fault = self._enter("create_order", call)
-        except ccxt.BaseError as exc:
+        except errors.ExchangeError as exc:
             if not self._closed:
                 self._record_attempt(call, "fault", exc)
                 self._store.flush()
@@ -262,7 +278,7 @@ class PaperExchange(QueryMixin):
         note = None if fault is None else f"after-accept fault: {type_name(fault.error)}"
         try:
             result = self._create(call, note)
-        except ccxt.BaseError as exc:
+        except errors.ExchangeError as exc:
             self._record_attempt(call, "rejected", exc)
             if fault is not None:
                 raise fault.error from exc
@@ -299,7 +315,7 @@ class PaperExchange(QueryMixin):
             error=error, position_side=position_side,
         )
 
-    def _create(self, call: dict[str, Any], note: str | None) -> dict[str, Any]:
+    def _create(self, call: dict[str, Any], note: str | None) -> VenueOrder:
         book = self._book(call["symbol"])
         req = parse_request(book.market, call["type"], call["side"], call["amount"],
                             call["price"], call["params"], hedge_mode=self.hedge_mode)
@@ -321,7 +337,7 @@ class PaperExchange(QueryMixin):
             return
         with self._ids_lock:
             if req.client_id in self._client_ids:
-                raise ccxt.InvalidOrder(
+                raise errors.InvalidOrder(
                     f"paper: duplicate clientOrderId {req.client_id!r} ({req.symbol})"
                 )
             self._client_ids.add(req.client_id)
@@ -331,7 +347,7 @@ class PaperExchange(QueryMixin):
             with self._ids_lock:
                 self._client_ids.discard(req.client_id)
 
-    def _place(self, book: Book, req: OrderRequest, now: int, sub: Submission) -> dict[str, Any]:
+    def _place(self, book: Book, req: OrderRequest, now: int, sub: Submission) -> VenueOrder:
         d = Draft(book, now, book.mark)
         seq = self._next_order_seq()
         order = d.add(OrderRec(
@@ -348,22 +364,22 @@ class PaperExchange(QueryMixin):
 
     def cancel_order(
         self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
-    ) -> dict[str, Any]:
+    ) -> VenueOrder:
         params = dict(params or {})
         call = {"id": id, "symbol": symbol, "params": params}
         return self._call("cancel_order", call, lambda: self._cancel(id, symbol, params))
 
-    def _cancel(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _cancel(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> VenueOrder:
         client_id = params.get("clientOrderId")
         if order_id is None and client_id is None:
-            raise ccxt.ArgumentsRequired("paper: cancel_order needs an id or params['clientOrderId']")
+            raise errors.BadRequest("paper: cancel_order needs an id or params['clientOrderId']")
         book = self._book(symbol)
         with book.lock:
             now = self._now_ms()
             self._catch_up(book, now)
             order = book.find_open(order_id, client_id)
             if order is None:
-                raise ccxt.OrderNotFound(
+                raise errors.OrderNotFound(
                     f"paper: {symbol} order {order_id or client_id} is not open "
                     "(unknown, filled or already canceled)"
                 )
@@ -391,14 +407,16 @@ class PaperExchange(QueryMixin):
 
     # ---- precision ---------------------------------------------------------------------
 
-    def market(self, symbol: str) -> dict[str, Any]:
-        return self._book(symbol).market
+    def market(self, symbol: str) -> VenueMarket:
+        return venue_market(self._book(symbol).market)
 
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
-        return truncate(Decimal(str(amount)), amount_step(self.market(symbol)))
+        market = self._book(symbol).market
+        return truncate(to_decimal(amount), amount_step(market))
 
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
-        return round_to_tick(Decimal(str(price)), price_tick(self.market(symbol)))
+        market = self._book(symbol).market
+        return round_to_tick(to_decimal(price), price_tick(market))
 
 
 def type_name(exc: BaseException) -> str:

@@ -1,6 +1,6 @@
 """Fault injection for the paper exchange, driven by tests through the port.
 
-`exchange.faults.fail_next('create_order', 1, ccxt.RequestTimeout('...'), after_accept=True)`
+`exchange.faults.fail_next('create_order', 1, errors.RequestTimeout('...'), after_accept=True)`
 makes the next matching create_order process and persist the order, then raise the timeout:
 the case where the exchange accepted an order but the response was lost.
 """

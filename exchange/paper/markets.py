@@ -11,9 +11,9 @@ import math
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-import ccxt
-
+from exchange import errors
 from exchange.paper.prices import REFERENCE_PRICES, base_of
+from exchange.records import VenueMarket
 
 MIN_COST = Decimal("5")
 MAX_NOTIONAL = Decimal("10000000")
@@ -63,7 +63,7 @@ def steps_for(symbol: str, initial_price: Decimal) -> tuple[Decimal, Decimal, De
 def split_symbol(symbol: str) -> tuple[str, str, str]:
     """'BTC/USDT:USDT' -> ('BTC', 'USDT', 'USDT')."""
     if "/" not in symbol:
-        raise ccxt.BadSymbol(f"paper: malformed symbol {symbol!r} (expected BASE/QUOTE:SETTLE)")
+        raise errors.BadSymbol(f"paper: malformed symbol {symbol!r} (expected BASE/QUOTE:SETTLE)")
     base, rest = symbol.split("/", 1)
     quote, _, settle = rest.partition(":")
     return base, quote, settle or quote
@@ -107,6 +107,18 @@ def build_market(
     }
 
 
+def venue_market(market: dict[str, Any]) -> VenueMarket:
+    """The port's record of a paper market (built by `build_market`)."""
+    limits = market["limits"]
+    return VenueMarket(
+        symbol=market["symbol"], amount_step=amount_step(market), price_tick=price_tick(market),
+        min_amount=limits["amount"]["min"], max_amount=limits["amount"]["max"],
+        min_cost=limits["cost"]["min"], contract_size=market["contractSize"],
+        linear=market["linear"], swap=market["swap"], settle=market["settle"],
+        maker_fee=market["maker"], taker_fee=market["taker"],
+    )
+
+
 def truncate(value: Decimal, step: Decimal) -> Decimal:
     """Round DOWN to a multiple of step (ccxt TRUNCATE)."""
     return ((value / step).to_integral_value(rounding=ROUND_DOWN) * step).quantize(_exp(step))
@@ -119,7 +131,8 @@ def round_to_tick(value: Decimal, tick: Decimal) -> Decimal:
 
 def _exp(step: Decimal) -> Decimal:
     """Quantization exponent for a step: its own for fractional steps, units otherwise."""
-    return step if step.as_tuple().exponent <= 0 else Decimal(1)
+    exponent = step.as_tuple().exponent
+    return step if isinstance(exponent, int) and exponent <= 0 else Decimal(1)
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:

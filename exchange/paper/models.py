@@ -1,4 +1,5 @@
-"""State records of the paper exchange and their ccxt-shaped views."""
+"""State records of the paper exchange and the port records (`exchange/records.py`) they
+are reported as."""
 
 from __future__ import annotations
 
@@ -6,6 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
+
+from exchange.records import (
+    Fee,
+    PositionSide,
+    VenueFill,
+    VenueOrder,
+    VenueOrderStatus,
+    VenuePosition,
+)
 
 ZERO = Decimal(0)
 SETTLE = "USDT"
@@ -119,105 +129,33 @@ class Submission:
     position_side: str | None = None  # None: the request named no valid position side
 
 
-def fee_dict(cost: Decimal) -> dict[str, Any]:
-    return {"cost": cost, "currency": SETTLE}
+def _fee(cost: Decimal) -> Fee:
+    return Fee(cost=cost, currency=SETTLE)
 
 
-def order_view(o: OrderRec) -> dict[str, Any]:
-    price = o.price if o.type == "limit" else o.average
-    trigger = o.trigger_price
-    return {
-        "id": o.id,
-        "clientOrderId": o.client_order_id,
-        "timestamp": o.created_ms,
-        "datetime": iso8601(o.created_ms),
-        "lastTradeTimestamp": o.last_trade_ms,
-        "lastUpdateTimestamp": o.updated_ms,
-        "symbol": o.symbol,
-        "type": o.type,
-        "timeInForce": "GTC" if o.type == "limit" else "IOC",
-        "postOnly": False,
-        "side": o.side,
-        "price": price,
-        "amount": o.amount,
-        "filled": o.filled,
-        "remaining": o.remaining if o.is_open else ZERO,
-        "status": o.status,
-        "average": o.average,
-        "cost": o.cost,
-        "fee": fee_dict(o.fee),
-        "fees": [fee_dict(o.fee)],
-        "trades": [],
-        "reduceOnly": o.reduce_only,
-        "triggerPrice": trigger,
-        "stopPrice": trigger,
-        "stopLossPrice": o.stop_loss_price,
-        "takeProfitPrice": None,
-        "info": {
-            "triggerDirection": o.trigger_direction, "triggered": o.triggered,
-            "positionIdx": POSITION_IDX[o.position_side],
-            "positionSide": POSITION_SIDE[o.position_side],
-        },
-    }
+def order_view(o: OrderRec) -> VenueOrder:
+    return VenueOrder(
+        id=o.id, client_order_id=o.client_order_id, symbol=o.symbol, side=o.side, type=o.type,
+        status=VenueOrderStatus(o.status), amount=o.amount, filled=o.filled, average=o.average,
+        price=o.price if o.type == "limit" else o.average, trigger_price=o.trigger_price,
+        reduce_only=o.reduce_only, position_side=PositionSide(o.position_side), fee=_fee(o.fee),
+        timestamp=o.created_ms,
+    )
 
 
-def trade_view(t: TradeRec) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "order": t.order_id,
-        "clientOrderId": t.client_order_id,
-        "timestamp": t.ts,
-        "datetime": iso8601(t.ts),
-        "symbol": t.symbol,
-        "type": None,
-        "side": t.side,
-        "price": t.price,
-        "amount": t.amount,
-        "cost": t.cost,
-        "fee": fee_dict(t.fee),
-        "fees": [fee_dict(t.fee)],
-        "takerOrMaker": t.taker_or_maker,
-        "info": _trade_info(t),
-    }
+def trade_view(t: TradeRec) -> VenueFill:
+    return VenueFill(
+        id=t.id, order_id=t.order_id, client_order_id=t.client_order_id, symbol=t.symbol,
+        side=t.side, price=t.price, amount=t.amount, fee=_fee(t.fee),
+        realized_pnl=t.realized_pnl, position_side=PositionSide(t.position_side),
+        taker_or_maker=t.taker_or_maker, timestamp=t.ts,
+    )
 
 
-def _trade_info(t: TradeRec) -> dict[str, Any]:
-    info: dict[str, Any] = {"realizedPnl": t.realized_pnl, "reduceOnly": t.reduce_only}
-    if t.position_side != NET:  # hedge mode: which side the fill acted on
-        info["positionIdx"] = POSITION_IDX[t.position_side]
-        info["positionSide"] = POSITION_SIDE[t.position_side]
-    return info
-
-
-def position_view(p: PositionRec, mark: Decimal, leverage: int, ts: int) -> dict[str, Any]:
-    contracts = abs(p.qty)
-    notional = contracts * mark
-    unrealized = (mark - p.entry) * p.qty
-    margin = contracts * p.entry / leverage
+def position_view(p: PositionRec, mark: Decimal, ts: int) -> VenuePosition:
     side = p.side if p.side != NET else ("long" if p.qty > 0 else "short")
-    return {
-        "info": {
-            "positionIdx": POSITION_IDX[p.side],
-            "positionSide": POSITION_SIDE[p.side],
-            "side": "Buy" if side == "long" else "Sell",
-        },
-        "id": None,
-        "symbol": p.symbol,
-        "side": side,
-        "contracts": contracts,
-        "contractSize": Decimal(1),
-        "entryPrice": p.entry,
-        "markPrice": mark,
-        "lastPrice": mark,
-        "notional": notional,
-        "leverage": Decimal(leverage),
-        "unrealizedPnl": unrealized,
-        "initialMargin": margin,
-        "collateral": margin,
-        "marginMode": "cross",
-        "hedged": p.side != NET,
-        "liquidationPrice": None,
-        "percentage": (unrealized / margin * 100) if margin else ZERO,
-        "timestamp": ts,
-        "datetime": iso8601(ts),
-    }
+    return VenuePosition(
+        symbol=p.symbol, side=side, contracts=abs(p.qty), entry_price=p.entry, mark_price=mark,
+        unrealized_pnl=(mark - p.entry) * p.qty, position_side=PositionSide(p.side),
+        hedged=p.side != NET, timestamp=ts,
+    )

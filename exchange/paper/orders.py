@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-import ccxt
-
+from exchange import decimals, errors
 from exchange.paper.markets import MIN_COST, amount_step, is_multiple, price_tick
 from exchange.paper.models import LONG, NET, SHORT
 
@@ -37,28 +36,27 @@ class OrderRequest:
     position_side: str = NET  # 'net' (one-way) | 'long' | 'short' (hedge mode)
 
 
-def to_decimal(value: Any, what: str, symbol: str) -> Decimal:
-    if isinstance(value, bool):
-        raise ccxt.InvalidOrder(f"paper: {symbol} {what} must be a number, got {value!r}")
+def positive_decimal(value: Any, what: str, symbol: str) -> Decimal:
     try:
-        result = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise ccxt.InvalidOrder(f"paper: {symbol} {what} must be a number, got {value!r}") from None
+        result = decimals.to_decimal(value)
+    except ValueError:
+        raise errors.InvalidOrder(
+            f"paper: {symbol} {what} must be a number, got {value!r}") from None
     if not result.is_finite() or result <= 0:
-        raise ccxt.InvalidOrder(f"paper: {symbol} {what} must be positive, got {value!r}")
+        raise errors.InvalidOrder(f"paper: {symbol} {what} must be positive, got {value!r}")
     return result
 
 
 def _optional_decimal(params: dict[str, Any], key: str, symbol: str) -> Decimal | None:
     value = params.get(key)
-    return None if value is None else to_decimal(value, key, symbol)
+    return None if value is None else positive_decimal(value, key, symbol)
 
 
 def _check_client_id(client_id: Any, symbol: str) -> str | None:
     if client_id is None:
         return None
     if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.match(client_id):
-        raise ccxt.InvalidOrder(
+        raise errors.InvalidOrder(
             f"paper: {symbol} clientOrderId {client_id!r} must match {CLIENT_ID_PATTERN.pattern}"
         )
     return client_id
@@ -66,7 +64,7 @@ def _check_client_id(client_id: Any, symbol: str) -> str | None:
 
 def _check_on_grid(value: Decimal, step: Decimal, what: str, symbol: str) -> None:
     if not is_multiple(value, step):
-        raise ccxt.InvalidOrder(f"paper: {symbol} {what} {value} is not a multiple of {step}")
+        raise errors.InvalidOrder(f"paper: {symbol} {what} {value} is not a multiple of {step}")
 
 
 def _trigger(params: dict[str, Any], side: str, symbol: str) -> tuple[Decimal | None, str | None]:
@@ -76,7 +74,7 @@ def _trigger(params: dict[str, Any], side: str, symbol: str) -> tuple[Decimal | 
     raw = params.get("triggerDirection")
     direction = DIRECTIONS.get(str(raw).lower()) if raw is not None else None
     if direction is None:
-        raise ccxt.InvalidOrder(
+        raise errors.InvalidOrder(
             f"paper: {symbol} triggerPrice needs triggerDirection 'above' or 'below', got {raw!r}"
         )
     return trigger, direction
@@ -91,7 +89,7 @@ def _declared_side(params: dict[str, Any], symbol: str) -> str | None:
         if not isinstance(raw_idx, bool) and str(raw_idx).strip() in ("0", "1", "2"):
             idx = int(str(raw_idx).strip())
         if idx is None:
-            raise ccxt.InvalidOrder(
+            raise errors.InvalidOrder(
                 f"paper: {symbol} positionIdx must be 0 (one-way), 1 (long) or 2 (short), "
                 f"got {raw_idx!r}"
             )
@@ -100,11 +98,11 @@ def _declared_side(params: dict[str, Any], symbol: str) -> str | None:
     if raw_name is not None:
         by_name = NAMED_SIDES.get(raw_name.upper()) if isinstance(raw_name, str) else None
         if by_name is None:
-            raise ccxt.InvalidOrder(
+            raise errors.InvalidOrder(
                 f"paper: {symbol} positionSide must be 'BOTH', 'LONG' or 'SHORT', got {raw_name!r}"
             )
     if by_idx is not None and by_name is not None and by_idx != by_name:
-        raise ccxt.InvalidOrder(
+        raise errors.InvalidOrder(
             f"paper: {symbol} positionIdx {raw_idx!r} and positionSide {raw_name!r} disagree"
         )
     return by_idx or by_name
@@ -124,14 +122,14 @@ def position_side(
     if hedge_mode:
         if declared in (None, NET):
             got = "neither was given" if declared is None else "got 0 / 'BOTH'"
-            raise ccxt.InvalidOrder(
+            raise errors.InvalidOrder(
                 f"paper: {symbol} {MODE_MISMATCH}: the account is in hedge mode, every order "
                 f"needs params positionIdx 1 (long) / 2 (short) or positionSide 'LONG' / "
                 f"'SHORT' ({got})"
             )
         return declared
     if declared not in (None, NET):
-        raise ccxt.InvalidOrder(
+        raise errors.InvalidOrder(
             f"paper: {symbol} {MODE_MISMATCH}: the account is in one-way mode, positionIdx / "
             f"positionSide must be 0 / 'BOTH' or absent (got the {declared} side)"
         )
@@ -147,28 +145,31 @@ def parse_request(
     market: dict[str, Any], type_: Any, side: Any, amount: Any, price: Any, params: dict[str, Any],
     *, hedge_mode: bool = False,
 ) -> OrderRequest:
-    """Stateless checks: shape, grid, limits. Raises ccxt.InvalidOrder naming the rule."""
+    """Stateless checks: shape, grid, limits. Raises errors.InvalidOrder naming the rule."""
     symbol = market["symbol"]
     if type_ not in ("market", "limit"):
-        raise ccxt.InvalidOrder(f"paper: {symbol} order type must be 'market' or 'limit', got {type_!r}")
+        raise errors.InvalidOrder(
+            f"paper: {symbol} order type must be 'market' or 'limit', got {type_!r}")
     if side not in ("buy", "sell"):
-        raise ccxt.InvalidOrder(f"paper: {symbol} side must be 'buy' or 'sell', got {side!r}")
-    qty = to_decimal(amount, "amount", symbol)
+        raise errors.InvalidOrder(f"paper: {symbol} side must be 'buy' or 'sell', got {side!r}")
+    qty = positive_decimal(amount, "amount", symbol)
     limits = market["limits"]["amount"]
     _check_on_grid(qty, amount_step(market), "amount", symbol)
     if qty < limits["min"]:
-        raise ccxt.InvalidOrder(f"paper: {symbol} amount {qty} is below the minimum {limits['min']}")
+        raise errors.InvalidOrder(
+            f"paper: {symbol} amount {qty} is below the minimum {limits['min']}")
     if limits["max"] is not None and qty > limits["max"]:
-        raise ccxt.InvalidOrder(f"paper: {symbol} amount {qty} is above the maximum {limits['max']}")
+        raise errors.InvalidOrder(
+            f"paper: {symbol} amount {qty} is above the maximum {limits['max']}")
     limit_price = None
     if type_ == "limit":
         if price is None:
-            raise ccxt.InvalidOrder(f"paper: {symbol} limit order needs a price")
-        limit_price = to_decimal(price, "price", symbol)
+            raise errors.InvalidOrder(f"paper: {symbol} limit order needs a price")
+        limit_price = positive_decimal(price, "price", symbol)
     stop_loss = _optional_decimal(params, "stopLossPrice", symbol)
     trigger, direction = _trigger(params, side, symbol)
     if stop_loss is not None and trigger is not None:
-        raise ccxt.InvalidOrder(f"paper: {symbol} give stopLossPrice or triggerPrice, not both")
+        raise errors.InvalidOrder(f"paper: {symbol} give stopLossPrice or triggerPrice, not both")
     if stop_loss is not None:
         trigger, direction = stop_loss, ("below" if side == "sell" else "above")
     for what, value in (("price", limit_price), ("trigger price", trigger)):
@@ -190,7 +191,7 @@ def check_against_book(req: OrderRequest, mark: Decimal, position_qty: Decimal) 
     symbol = req.symbol
     reference = req.price or req.trigger_price or mark
     if not req.reduce_only and req.amount * reference < MIN_COST:
-        raise ccxt.InvalidOrder(
+        raise errors.InvalidOrder(
             f"paper: {symbol} order value {req.amount * reference:.2f} USDT is below the minimum "
             f"{MIN_COST} USDT"
         )
@@ -198,16 +199,17 @@ def check_against_book(req: OrderRequest, mark: Decimal, position_qty: Decimal) 
         above = req.trigger_direction == "above"
         if (above and req.trigger_price <= mark) or (not above and req.trigger_price >= mark):
             relation = "above" if above else "below"
-            raise ccxt.InvalidOrder(
+            raise errors.InvalidOrder(
                 f"paper: {symbol} trigger price {req.trigger_price} must be {relation} the "
                 f"current price {mark}"
             )
     if req.reduce_only:
         the = "the " if req.position_side == NET else f"the {req.position_side} "
         if position_qty == 0:
-            raise ccxt.InvalidOrder(f"paper: {symbol} reduce-only order but {the}position is zero")
+            raise errors.InvalidOrder(
+                f"paper: {symbol} reduce-only order but {the}position is zero")
         if (req.side == "sell") != (position_qty > 0):
-            raise ccxt.InvalidOrder(
+            raise errors.InvalidOrder(
                 f"paper: {symbol} reduce-only {req.side} would increase the "
                 f"{'long' if position_qty > 0 else 'short'} position"
             )

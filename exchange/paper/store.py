@@ -19,10 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ccxt
-
+from exchange import errors
 from exchange.paper.models import (
-    POSITION_IDX, POSITION_SIDE, OrderRec, PositionRec, Submission, TradeRec,
+    POSITION_IDX,
+    POSITION_SIDE,
+    OrderRec,
+    PositionRec,
+    Submission,
+    TradeRec,
 )
 from exchange.paper.wal import JOURNAL_SIZE_LIMIT, Checkpointer
 
@@ -195,7 +199,8 @@ class Store:
         with self._lock:
             self._conn.close()
 
-    def initialise(self, now_ms: int, starting_balance: Decimal, *, hedge_mode: bool = False) -> None:
+    def initialise(self, now_ms: int, starting_balance: Decimal, *,
+                   hedge_mode: bool = False) -> None:
         """Write meta and the starting balance on a new file; on an existing one migrate older
         schemas and check (or, when flat, switch) the position mode."""
         with self._lock:
@@ -270,7 +275,8 @@ class Store:
                 )
             }
             checkpoints = {
-                s: (ms, Decimal(p)) for s, ms, p in c.execute("SELECT symbol, last_ms, price FROM prices")
+                s: (ms, Decimal(p))
+                for s, ms, p in c.execute("SELECT symbol, last_ms, price FROM prices")
             }
             max_order = c.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()[0]
             max_trade = c.execute("SELECT COALESCE(MAX(seq), 0) FROM trades").fetchone()[0]
@@ -307,7 +313,7 @@ class Store:
                 self._write_batch(batch)
             except Exception as exc:
                 self._failed = exc
-                raise ccxt.ExchangeNotAvailable(f"paper: storage failed: {exc}") from exc
+                raise errors.ExchangeUnavailable(f"paper: storage failed: {exc}") from exc
             self._durable = upto
         self._checkpointer.committed()
 
@@ -317,7 +323,7 @@ class Store:
 
     def _raise_if_failed(self) -> None:
         if self._failed is not None:
-            raise ccxt.ExchangeNotAvailable(f"paper: storage failed: {self._failed}")
+            raise errors.ExchangeUnavailable(f"paper: storage failed: {self._failed}")
 
     def _write_batch(self, batch: list[Tx]) -> None:
         c = self._conn
@@ -378,7 +384,8 @@ class Store:
 
     # ---- queries -----------------------------------------------------------------------
 
-    def find_order(self, *, order_id: str | None = None, client_id: str | None = None) -> OrderRec | None:
+    def find_order(self, *, order_id: str | None = None,
+                   client_id: str | None = None) -> OrderRec | None:
         self.flush()
         column, value = ("id", order_id) if order_id is not None else ("client_order_id", client_id)
         with self._lock:

@@ -50,7 +50,7 @@ class EntryWatch:
 
 
 def open_symbols(paper: Any) -> set[str]:
-    return {p["symbol"] for p in paper.fetch_positions() if p["contracts"] > 0}
+    return {p.symbol for p in paper.fetch_positions() if p.contracts > 0}
 
 
 def wave(h: Harness, symbols: list[str], side: Side = Side.LONG) -> None:

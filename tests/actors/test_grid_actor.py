@@ -122,10 +122,10 @@ class GridBot:
         return self.views[symbol].state
 
     def positions(self, symbol: str = BTC) -> dict[str, D]:
-        return {p["side"]: p["contracts"] for p in self.paper.fetch_positions([symbol]) if p["contracts"] > 0}
+        return {p.side: p.contracts for p in self.paper.fetch_positions([symbol]) if p.contracts > 0}
 
     def open_orders(self, symbol: str = BTC) -> dict[str, dict]:
-        return {o["clientOrderId"]: o for o in self.paper.fetch_open_orders(symbol)}
+        return {o.client_order_id: o for o in self.paper.fetch_open_orders(symbol)}
 
     def events(self, type_: str) -> list[dict]:
         with sqlite3.connect(self.tmp / "bot.sqlite") as c:
@@ -169,8 +169,7 @@ def test_both_legs_open_protected_with_take_profit_and_next_level(bot: GridBot):
         assert s.protected(side)
     resting = bot.open_orders()
     assert len(resting) == 6
-    assert {o["info"].get("positionIdx") for o in resting.values()} == {1, 2} or \
-        {str(o["info"].get("positionIdx")) for o in resting.values()} == {"1", "2"}
+    assert {o.position_side.idx for o in resting.values()} == {1, 2}
     view = bot.views[BTC].view()
     assert view.protected and len(view.position["legs"]) == 2
     _assert_in_sync(bot)

@@ -30,8 +30,8 @@ def _per_order(rows) -> dict[str, tuple[D, D, D]]:
 def _assert_ledger_is_the_exchanges(bot: GridBot) -> dict[str, tuple[D, D, D]]:
     with sqlite3.connect(bot.tmp / "bot.sqlite") as c:
         ledger = _per_order(c.execute("SELECT client_order_id, realized_pnl, fee, amount FROM fills"))
-    exchange = _per_order((t["clientOrderId"] or "manual", t["info"]["realizedPnl"], t["fee"]["cost"],
-                           t["amount"]) for t in bot.paper.fetch_my_trades(BTC, 0))
+    exchange = _per_order((t.client_order_id or "manual", t.realized_pnl, t.fee.cost if t.fee else 0,
+                           t.amount) for t in bot.paper.fetch_my_trades(BTC, 0))
     assert ledger == exchange
     return ledger
 
@@ -80,8 +80,8 @@ def test_a_leg_closed_while_the_bot_was_down_is_booked_from_the_exchanges_fill(t
             (pnl,) = c.execute("SELECT realized_pnl FROM fills WHERE client_order_id='by-hand-1'").fetchone()
             row = c.execute("SELECT realized_pnl, close_reason FROM positions WHERE side='long' AND "
                             "status='closed'").fetchone()
-        trade = next(t for t in again.paper.fetch_my_trades(BTC, 0) if t["clientOrderId"] == "by-hand-1")
-        assert D(pnl) == trade["info"]["realizedPnl"] == D("-0.2")  # (99.8 - 100) * 1, booked once
+        trade = next(t for t in again.paper.fetch_my_trades(BTC, 0) if t.client_order_id == "by-hand-1")
+        assert D(pnl) == trade.realized_pnl == D("-0.2")  # (99.8 - 100) * 1, booked once
         assert row is not None and D(row[0]) == D("-0.2") and row[1] == "closed_on_exchange"
         again.settle()
         with sqlite3.connect(tmp_path / "bot.sqlite") as c:

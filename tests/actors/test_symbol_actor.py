@@ -26,12 +26,12 @@ def test_signal_opens_position_with_reduce_only_exchange_stop(bot):
     assert bot.signal(BTC, Side.LONG)
     bot.idle(BTC)
     pos = bot.exchange_position(BTC)
-    assert pos is not None and pos["side"] == "long"
+    assert pos is not None and pos.side == "long"
     (stop,) = bot.exchange_stops(BTC)
-    assert stop["reduceOnly"] and stop["side"] == "sell" and stop["amount"] == pos["contracts"]
+    assert stop.reduce_only and stop.side == "sell" and stop.amount == pos.contracts
     view = bot.view(BTC)
     assert view.phase == "open" and view.protected
-    assert Decimal(view.stop_price) == stop["stopLossPrice"]
+    assert Decimal(view.stop_price) == stop.trigger_price
     types = [e["type"] for e in queries.events(BTC)]
     assert types[:3] == ["EntryRequested", "PositionOpened", "StopRequested"] or "StopPlaced" in types
     assert bot.exchange_position(ETH) is None
@@ -41,7 +41,7 @@ def test_stop_triggered_on_exchange_books_pnl_equal_to_exchange(bot):
     bot.poll()
     bot.signal(BTC, Side.LONG)
     bot.idle(BTC)
-    stop_price = bot.exchange_stops(BTC)[0]["stopLossPrice"]
+    stop_price = bot.exchange_stops(BTC)[0].trigger_price
     # walk the clock until the paper price path crosses the stop
     for _ in range(20000):
         bot.clock.advance(60)
@@ -81,8 +81,8 @@ def test_restart_reconciles_position_closed_while_down(tmp_path):
     h2 = Harness(tmp_path, [BTC], clock=h.clock)
     pos = h2.exchange_position(BTC)
     for o in h2.paper.fetch_open_orders(BTC):
-        h2.paper.cancel_order(o["id"], BTC)
-    h2.paper.create_order(BTC, "market", "sell", pos["contracts"], None,
+        h2.paper.cancel_order(o.id, BTC)
+    h2.paper.create_order(BTC, "market", "sell", pos.contracts, None,
                           {"reduceOnly": True, "clientOrderId": "manual-close-1"})
     h2.start()
     wait_until(lambda: h2.view(BTC) and h2.view(BTC).reconciled, message="reconciled")
@@ -101,13 +101,13 @@ def test_restart_places_missing_stop_and_cancels_orphans(tmp_path):
     h.stop()
     h2 = Harness(tmp_path, [BTC], clock=h.clock)
     for o in h2.paper.fetch_open_orders(BTC):  # the stop vanished
-        h2.paper.cancel_order(o["id"], BTC)
-    price = h2.paper.fetch_tickers([BTC])[BTC]["last"]
+        h2.paper.cancel_order(o.id, BTC)
+    price = h2.paper.fetch_tickers([BTC])[BTC].last
     far = h2.paper.price_to_precision(BTC, price * Decimal("0.5"))
     h2.paper.create_order(BTC, "limit", "buy", Decimal("0.001"), far, {"clientOrderId": "stray-1"})
     h2.start()
     wait_until(lambda: h2.view(BTC) and h2.view(BTC).protected, message="stop placed again")
-    open_ids = [o["clientOrderId"] for o in h2.paper.fetch_open_orders(BTC)]
+    open_ids = [o.client_order_id for o in h2.paper.fetch_open_orders(BTC)]
     assert "stray-1" not in open_ids and len(h2.exchange_stops(BTC)) == 1
     types = [e["type"] for e in queries.events(BTC)]
     assert "OrphanCanceled" in types

@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
+from decimal import Decimal as D
+
+from exchange.errors import BadRequest
+from exchange.records import VenueMarket
 from runtime.wiring import StartupError, check_symbols, market_rules
 
 BTC = "BTC/USDT:USDT"
-GOOD = {BTC: {"symbol": BTC, "swap": True, "linear": True,
-              "precision": {"amount": "0.001", "price": "0.1"},
-              "limits": {"amount": {"min": "0.001"}, "cost": {"min": "5"}}}}
+GOOD = {BTC: VenueMarket(symbol=BTC, swap=True, linear=True, amount_step=D("0.001"),
+                         price_tick=D("0.1"), min_amount=D("0.001"), min_cost=D(5))}
+NO_PRECISION = BadRequest(f"market {BTC} has no amount/price precision")
 
 
 class CachedThenFresh:
@@ -21,21 +25,24 @@ class CachedThenFresh:
 
     id = "emu"
 
-    def __init__(self, cached: dict[str, Any], fresh: dict[str, Any]) -> None:
+    def __init__(self, cached: dict[str, Any] | Exception, fresh: dict[str, Any]) -> None:
         self.answers = {False: cached, True: fresh}
         self.current: dict[str, Any] = {}
         self.calls: list[bool] = []
 
     def load_markets(self, reload: bool = False) -> dict[str, Any]:
         self.calls.append(reload)
-        self.current = self.answers[reload]
+        answer = self.answers[reload]
+        if isinstance(answer, Exception):  # the port's converter refuses a market without precision
+            raise answer
+        self.current = answer
         return self.current
 
     def market(self, symbol: str) -> dict[str, Any]:
         return self.current[symbol]
 
 
-@pytest.mark.parametrize("cached", [{}, {BTC: {**GOOD[BTC], "precision": {}}}])
+@pytest.mark.parametrize("cached", [{}, NO_PRECISION])
 def test_damaged_cache_is_refetched(cached):
     exchange = CachedThenFresh(cached, GOOD)
     check_symbols(exchange, [BTC])

@@ -55,7 +55,7 @@ def outcome(h: Harness, symbol: str, signal_id: str) -> str | None:
     """"open" (position + reduce-only exchange stop + actor view protected), "rejected" (a
     journaled reason), or None while still undecided."""
     pos, stops, view = h.exchange_position(symbol), h.exchange_stops(symbol), h.view(symbol)
-    if pos is not None and stops and all(o["reduceOnly"] for o in stops) and view is not None and view.protected:
+    if pos is not None and stops and all(o.reduce_only for o in stops) and view is not None and view.protected:
         return "open"
     for type_ in ("SignalRejected", "SignalSkipped"):
         if any(e["data"].get("signal_id") == signal_id and e["data"].get("reason")

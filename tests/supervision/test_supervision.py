@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from decimal import Decimal
 
-import ccxt
+from exchange import errors
 
 from actors.messages import Timer
 from storage import queries
@@ -59,8 +59,10 @@ def test_bug_in_close_path_makes_bounded_attempts_then_escalates(tmp_path):
     h.signal(BTC, None)
     h.idle(BTC)
     timers(h, 10)  # time passes; the supervisor's timer drives the retries
-    h.alerts.wait()
-    h.closer.wait()  # the supervisor's emergency close runs on its own thread
+    # the supervisor escalates and runs the emergency close on threads of its own: wait for them
+    wait_until(lambda: any(c.endswith("x") for c in close_calls), message="emergency close sent")
+    wait_until(lambda: [a["kind"] for a in h.alerts.sent] == ["escalation"], message="one alert")
+    h.closer.wait()
     closes = [c for c in close_calls if c.endswith("c")]
     emergency = [c for c in close_calls if c.endswith("x")]
     assert len(closes) == 3, close_calls
@@ -79,7 +81,7 @@ def test_bug_in_close_path_makes_bounded_attempts_then_escalates(tmp_path):
 def test_exchange_rejecting_every_close_escalates_and_emergency_close_runs_once(tmp_path):
     h = Harness(tmp_path, [BTC], risk={"max_close_attempts": 2, "close_backoff_initial_s": 1.0}).start()
     open_long(h, BTC)
-    h.paper.faults.fail_next("create_order", 100, ccxt.InvalidOrder("reduce-only order rejected"),
+    h.paper.faults.fail_next("create_order", 100, errors.InvalidOrder("reduce-only order rejected"),
                              match=lambda call: bool((call.get("params") or {}).get("reduceOnly"))
                              and "stopLossPrice" not in (call.get("params") or {}))
     h.signal(BTC, None)
@@ -209,7 +211,7 @@ def test_restart_while_entry_in_flight_sends_no_duplicate(tmp_path):
 
     def stall_after_send(name, args, kwargs, result):
         if not params_of(args, kwargs).get("reduceOnly") and not blocked:
-            blocked.append(result["clientOrderId"])
+            blocked.append(result.client_order_id)
             gate.wait(30)  # the order reached the exchange; the reply is never processed
 
     fx.after["create_order"] = stall_after_send

@@ -137,9 +137,9 @@ class Harness:
 
     def exchange_position(self, symbol: str) -> dict | None:
         for p in self.paper.fetch_positions([symbol]):
-            if p["symbol"] == symbol and p["contracts"] > 0:
+            if p.symbol == symbol and p.contracts > 0:
                 return p
         return None
 
     def exchange_stops(self, symbol: str) -> list[dict]:
-        return [o for o in self.paper.fetch_open_orders(symbol) if o.get("stopLossPrice") or o.get("triggerPrice")]
+        return [o for o in self.paper.fetch_open_orders(symbol) if o.is_stop]

@@ -10,12 +10,12 @@ from typing import Any
 
 import ccxt
 
+from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.secrets import Credentials
 from tests.exchange.ccxt.emu_binance import BinanceVenue
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer, point_at
-from exchange.ccxt.gateway import CcxtGateway
-from exchange.ccxt.secrets import Credentials
 
 API_KEY = "TESTKEY-abcdef0123456789"
 API_SECRET = "TESTSECRET-zyxwvu9876543210"

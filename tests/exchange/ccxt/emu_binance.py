@@ -3,10 +3,11 @@ order endpoints ccxt 4.5.90 uses for stop orders. Shapes follow ccxt's binance.p
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from typing import Any
 
-from tests.exchange.ccxt.emu_book import Book, EmuOrder
+from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected
 
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
                "TRAILING_STOP_MARKET"]
@@ -75,6 +76,7 @@ def order_json(o: EmuOrder) -> dict[str, Any]:
 
 def algo_json(o: EmuOrder) -> dict[str, Any]:
     status = {"untriggered": "NEW", "canceled": "CANCELED", "filled": "FINISHED"}[o.status]
+    actual = o.extra.get("actualOrderId")
     return {
         "algoId": int(o.oid), "clientAlgoId": o.cid, "algoType": "CONDITIONAL",
         "orderType": o.extra["type"], "symbol": o.symbol, "side": o.side.upper(),
@@ -83,13 +85,16 @@ def algo_json(o: EmuOrder) -> dict[str, Any]:
         "price": "0", "icebergQuantity": None, "selfTradePreventionMode": "EXPIRE_MAKER",
         "workingType": "CONTRACT_PRICE", "priceMatch": "NONE", "closePosition": False,
         "priceProtect": False, "reduceOnly": o.reduce_only, "createTime": o.created_ms,
-        "updateTime": o.updated_ms, "triggerTime": 0, "goodTillDate": 0,
+        "updateTime": o.updated_ms, "goodTillDate": 0,
+        "triggerTime": o.updated_ms if actual else 0,
+        "actualOrderId": actual or "", "actualPrice": "",
     }
 
 
 class BinanceVenue:
     def __init__(self, book: Book) -> None:
         self.book = book
+        book.child_orders = True
 
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         name = f"{method.lower()}_" + path.strip("/").replace("/", "_")
@@ -131,11 +136,18 @@ class BinanceVenue:
         cid = p.get("newClientOrderId")
         if cid and self.book.find(cid=cid, stops=False) and self._live(cid, stops=False):
             return error(-4116, "ClientOrderId is duplicated.")
-        order = self.book.place(
-            cid=cid, symbol=p["symbol"], side=p["side"].lower(), type=p["type"].lower(),
-            qty=Decimal(p["quantity"]), price=Decimal(p["price"]) if p.get("price") else None,
-            trigger=None, trigger_direction=None, reduce_only=p.get("reduceOnly") == "true",
-            extra={"positionSide": p.get("positionSide", "BOTH")})
+        try:
+            order = self.book.place(
+                cid=cid, symbol=p["symbol"], side=p["side"].lower(), type=p["type"].lower(),
+                qty=Decimal(p["quantity"]), price=Decimal(p["price"]) if p.get("price") else None,
+                trigger=None, trigger_direction=None, reduce_only=p.get("reduceOnly") == "true",
+                extra={"positionSide": p.get("positionSide", "BOTH")})
+        except Rejected as exc:
+            if exc.kind == "reduce_only":
+                return error(-2022, "ReduceOnly Order is rejected.")
+            if exc.kind == "mode":
+                return error(-4061, "Order's position side does not match user's setting.")
+            return error(-2019, "Margin is insufficient.")
         return 200, order_json(order)
 
     def _live(self, cid: str, stops: bool) -> bool:
@@ -195,10 +207,11 @@ class BinanceVenue:
 
     def get_fapi_v3_positionRisk(self, p):  # noqa: N802
         rows = []
-        for sym, mark in self.book.prices.items():
-            size, entry = self.book.positions.get(sym, (Decimal(0), Decimal(0)))
+        legs = (("LONG", "long"), ("SHORT", "short")) if self.book.hedge else (("BOTH", "net"),)
+        for (sym, mark), (named, leg) in itertools.product(self.book.prices.items(), legs):
+            size, entry = self.book.position(sym, leg)
             rows.append({
-                "symbol": sym, "positionSide": "BOTH", "positionAmt": s(size),
+                "symbol": sym, "positionSide": named, "positionAmt": s(size),
                 "entryPrice": s(entry), "breakEvenPrice": s(entry), "markPrice": s(mark),
                 "unRealizedProfit": s((mark - entry) * size), "liquidationPrice": "0",
                 "isolatedMargin": "0", "notional": s(size * mark), "marginAsset": "USDT",
@@ -230,8 +243,8 @@ class BinanceVenue:
         since = int(p.get("startTime") or 0)
         return 200, [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
-                      "realizedPnl": "0", "quoteQty": s(t.price * t.qty), "commission": s(t.fee),
+                      "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty), "commission": s(t.fee),
                       "commissionAsset": "USDT", "time": t.ts, "buyer": t.order.side == "buy",
-                      "maker": False, "positionSide": "BOTH"}
+                      "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
                      for t in self.book.trades
                      if t.ts >= since and t.order.symbol == p.get("symbol")]

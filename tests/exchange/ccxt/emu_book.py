@@ -1,5 +1,12 @@
 """In-memory order book shared by the venue emulators: market orders fill at the set price,
-limit orders and trigger (stop) orders rest open; one net position per symbol."""
+limit orders and trigger (stop) orders rest open; one net position per symbol, or in hedge
+mode (`hedge = True`, the account setting) a long and a short leg per symbol, named by each
+order's positionIdx 1 / 2 (Bybit) or positionSide LONG / SHORT (Binance).
+
+Like the venues: a reduce-only order that would not reduce the position, and an opening order
+whose initial margin (leverage 10) exceeds the available balance, are refused (`Rejected`,
+which each venue answers with its own error code); `set_price` fires the stops it crosses (a
+reduce-only stop with nothing left to reduce is cancelled); closing fills book realized P&L."""
 
 from __future__ import annotations
 
@@ -37,6 +44,19 @@ class EmuTrade:
     qty: Decimal
     fee: Decimal
     ts: int
+    realized: Decimal = Decimal(0)
+
+
+LEVERAGE = Decimal(10)
+
+
+class Rejected(Exception):
+    """The venue refuses the order: kind 'reduce_only', 'margin' or 'mode' (the order's
+    position side does not fit the account's position mode)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 class Book:
@@ -44,11 +64,14 @@ class Book:
         self.prices = dict(prices)
         self.orders: dict[str, EmuOrder] = {}
         self.trades: list[EmuTrade] = []
-        self.positions: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (signed size, entry)
+        # (symbol, leg) -> (signed size, entry); leg 'net' one-way, 'long' / 'short' hedge mode
+        self.positions: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+        self.hedge = False
         self.balance = Decimal("10000")
         self.now_ms = now_ms
         self.lock = threading.RLock()
         self._ids = itertools.count(1001)
+        self.child_orders = False  # Binance: a triggered stop fills through a new order
 
     def tick(self) -> int:
         self.now_ms += 1000
@@ -61,6 +84,8 @@ class Book:
         with self.lock:
             order = EmuOrder(oid=self.next_id(), created_ms=self.tick(), **fields)
             order.updated_ms = order.created_ms
+            if order.trigger is None:
+                self._check(order)
             if order.trigger is not None:
                 order.status = "untriggered"
             elif order.type == "market":
@@ -68,19 +93,109 @@ class Book:
             self.orders[order.oid] = order
             return order
 
+    @staticmethod
+    def leg_of(order: EmuOrder) -> str:
+        idx = str(order.extra.get("positionIdx", 0))
+        named = str(order.extra.get("positionSide", "BOTH")).upper()
+        if idx == "1" or named == "LONG":
+            return "long"
+        if idx == "2" or named == "SHORT":
+            return "short"
+        return "net"
+
+    def position(self, symbol: str, leg: str = "net") -> tuple[Decimal, Decimal]:
+        return self.positions.get((symbol, leg), (Decimal(0), Decimal(0)))
+
+    def _closes(self, order: EmuOrder) -> bool:
+        leg = self.leg_of(order)
+        return order.reduce_only or (leg == "long" and order.side == "sell") or (
+            leg == "short" and order.side == "buy")
+
+    def _reducible(self, order: EmuOrder) -> Decimal:
+        size = self.position(order.symbol, self.leg_of(order))[0]
+        if size == 0 or (size > 0) == (order.side == "buy"):
+            return Decimal(0)
+        return min(abs(size), order.qty)
+
+    def available(self) -> Decimal:
+        used = sum((abs(size) * entry / LEVERAGE for size, entry in self.positions.values()),
+                   Decimal(0))
+        return self.balance - used
+
+    def _check(self, order: EmuOrder) -> None:
+        if (self.leg_of(order) == "net") == self.hedge:
+            raise Rejected("mode")
+        if self._closes(order):
+            reducible = self._reducible(order)
+            if reducible == 0:
+                raise Rejected("reduce_only")
+            order.qty = reducible  # a close larger than the leg is cut to it
+            return
+        price = order.price or self.prices[order.symbol]
+        if order.qty * price / LEVERAGE > self.available():
+            raise Rejected("margin")
+
+    def set_price(self, symbol: str, price: Decimal) -> list[EmuOrder]:
+        """Move the market; fire every stop the new price crosses. Returns the fired stops."""
+        with self.lock:
+            self.prices[symbol] = price
+            fired = []
+            for order in list(self.orders.values()):
+                if order.symbol != symbol or order.status != "untriggered":
+                    continue
+                rising = (order.trigger_direction or (1 if order.side == "buy" else 2)) == 1
+                assert order.trigger is not None
+                if (price >= order.trigger) if rising else (price <= order.trigger):
+                    self._trigger(order, price)
+                    fired.append(order)
+            return fired
+
+    def _trigger(self, order: EmuOrder, price: Decimal) -> None:
+        if self._closes(order):
+            qty = self._reducible(order)
+            if qty == 0:
+                order.status, order.updated_ms = "canceled", self.tick()
+                return
+            order.qty = qty
+        if not self.child_orders:
+            self._fill(order, price)
+            return
+        # Binance's algo orders: the trigger places a new regular order (its own id), and the
+        # algo order finishes pointing at it (actualOrderId); the fill belongs to the child
+        child = EmuOrder(oid=self.next_id(), cid=f"x-{order.oid}", symbol=order.symbol,
+                         side=order.side, type="market", qty=order.qty, price=None, trigger=None,
+                         trigger_direction=None, reduce_only=order.reduce_only,
+                         created_ms=self.tick(), extra=dict(order.extra))
+        self.orders[child.oid] = child
+        self._fill(child, price)
+        order.status, order.updated_ms = "filled", self.tick()
+        order.extra["actualOrderId"] = child.oid
+
     def _fill(self, order: EmuOrder, price: Decimal) -> None:
         order.status, order.filled, order.avg = "filled", order.qty, price
+        order.updated_ms = self.tick()
         fee = (order.qty * price * Decimal("0.00055")).quantize(Decimal("0.00000001"))
-        self.trades.append(EmuTrade(self.next_id(), order, price, order.qty, fee, self.tick()))
-        size, entry = self.positions.get(order.symbol, (Decimal(0), Decimal(0)))
+        key = (order.symbol, self.leg_of(order))
+        size, entry = self.positions.get(key, (Decimal(0), Decimal(0)))
         delta = order.qty if order.side == "buy" else -order.qty
         new = size + delta
+        realized = Decimal(0)
         if size == 0 or (size > 0) == (delta > 0):
             entry = (abs(size) * entry + abs(delta) * price) / abs(new) if new else Decimal(0)
-        elif new == 0:
-            entry = Decimal(0)
-        self.positions[order.symbol] = (new, entry)
-        self.balance -= fee
+        else:
+            closed = min(abs(size), abs(delta))
+            realized = (price - entry) * closed * (1 if size > 0 else -1)
+            if new == 0:
+                entry = Decimal(0)
+            elif (new > 0) != (size > 0):
+                entry = price  # flipped: the rest opens at this price
+        self.trades.append(EmuTrade(self.next_id(), order, price, order.qty, fee, self.tick(),
+                                    realized))
+        self.positions[key] = (new, entry)
+        self.balance += realized - fee
+
+    def fees_of(self, order: EmuOrder) -> Decimal:
+        return sum((t.fee for t in self.trades if t.order is order), Decimal(0))
 
     def find(self, oid: str | None = None, cid: str | None = None, stops: bool | None = None):
         with self.lock:

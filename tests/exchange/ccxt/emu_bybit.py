@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.exchange.ccxt.emu_book import Book, EmuOrder
+from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected
 
 INSTRUMENTS = [
     {"symbol": "BTCUSDT", "contractType": "LinearPerpetual", "status": "Trading",
@@ -46,7 +46,7 @@ def s(value: Decimal | None) -> str:
     return "" if value is None else format(value, "f")
 
 
-def order_json(o: EmuOrder) -> dict[str, Any]:
+def order_json(o: EmuOrder, fee: Decimal) -> dict[str, Any]:
     return {
         "orderId": o.oid, "orderLinkId": o.cid, "blockTradeId": "", "symbol": o.symbol,
         "price": s(o.price) or "0", "qty": s(o.qty), "side": o.side.capitalize(),
@@ -54,7 +54,7 @@ def order_json(o: EmuOrder) -> dict[str, Any]:
         "orderStatus": STATUS[o.status], "cancelType": "UNKNOWN", "rejectReason": "EC_NoError",
         "avgPrice": s(o.avg) or "0", "leavesQty": s(o.qty - o.filled),
         "leavesValue": "0", "cumExecQty": s(o.filled),
-        "cumExecValue": s(o.filled * (o.avg or 0)), "cumExecFee": "0",
+        "cumExecValue": s(o.filled * (o.avg or 0)), "cumExecFee": s(fee),
         "timeInForce": "IOC" if o.type == "market" else "GTC",
         "orderType": o.type.capitalize(), "stopOrderType": "Stop" if o.trigger else "",
         "orderIv": "", "triggerPrice": s(o.trigger) or "0", "takeProfit": "0", "stopLoss": "0",
@@ -113,14 +113,24 @@ class BybitVenue:
         if self.book.find(cid=cid):
             return err(110072, "OrderLinkedID is duplicate")
         trigger = p.get("triggerPrice")
-        order = self.book.place(
+        try:
+            order = self._place(cid, trigger, p)
+        except Rejected as exc:
+            if exc.kind == "reduce_only":
+                return err(110017, "Reduce-only rule not satisfied")
+            if exc.kind == "mode":
+                return err(10001, "position idx not match position mode")
+            return err(110007, "ab not enough for new order")
+        return self._ok({"orderId": order.oid, "orderLinkId": order.cid})
+
+    def _place(self, cid: str, trigger: str | None, p: dict[str, Any]) -> EmuOrder:
+        return self.book.place(
             cid=cid, symbol=p["symbol"], side=p["side"].lower(), type=p["orderType"].lower(),
             qty=Decimal(p["qty"]), price=Decimal(p["price"]) if p.get("price") else None,
             trigger=Decimal(trigger) if trigger else None,
             trigger_direction=int(p["triggerDirection"]) if p.get("triggerDirection") else None,
             reduce_only=bool(p.get("reduceOnly")),
             extra={"positionIdx": p.get("positionIdx", 0)})
-        return self._ok({"orderId": order.oid, "orderLinkId": order.cid})
 
     def _select(self, p, live: bool) -> list[EmuOrder]:
         rows = []
@@ -139,11 +149,11 @@ class BybitVenue:
         return sorted(rows, key=lambda o: -o.created_ms)
 
     def h_v5_order_realtime(self, p):
-        rows = [order_json(o) for o in self._select(p, live=True)]
+        rows = [order_json(o, self.book.fees_of(o)) for o in self._select(p, live=True)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def h_v5_order_history(self, p):
-        rows = [order_json(o) for o in self._select(p, live=False)]
+        rows = [order_json(o, self.book.fees_of(o)) for o in self._select(p, live=False)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def h_v5_order_cancel(self, p):
@@ -165,14 +175,19 @@ class BybitVenue:
 
     def h_v5_position_list(self, p):
         rows = []
+        legs = ((1, "long"), (2, "short")) if self.book.hedge else ((0, "net"),)
         for sym in self.book.prices:
             if p.get("symbol") and p["symbol"] != sym:
                 continue
-            size, entry = self.book.positions.get(sym, (Decimal(0), Decimal(0)))
-            mark = self.book.prices[sym]
-            side = "" if size == 0 else ("Buy" if size > 0 else "Sell")
-            rows.append({
-                "positionIdx": 0, "riskId": 1, "riskLimitValue": "2000000", "symbol": sym,
+            for idx, leg in legs:
+                rows.append(self._position_row(sym, idx, *self.book.position(sym, leg)))
+        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+
+    def _position_row(self, sym: str, idx: int, size: Decimal, entry: Decimal) -> dict:
+        mark = self.book.prices[sym]
+        side = "" if size == 0 else ("Buy" if size > 0 else "Sell")
+        return {
+                "positionIdx": idx, "riskId": 1, "riskLimitValue": "2000000", "symbol": sym,
                 "side": side, "size": s(abs(size)), "avgPrice": s(entry),
                 "positionValue": s(abs(size) * entry), "tradeMode": 0, "autoAddMargin": 0,
                 "positionStatus": "Normal", "leverage": "10", "markPrice": s(mark),
@@ -180,8 +195,7 @@ class BybitVenue:
                 "positionBalance": "0", "takeProfit": "0", "stopLoss": "0", "trailingStop": "0",
                 "unrealisedPnl": s((mark - entry) * size), "curRealisedPnl": "0",
                 "cumRealisedPnl": "0", "adlRankIndicator": 0, "isReduceOnly": False,
-                "createdTime": "1676538056258", "updatedTime": str(self.book.now_ms), "seq": 1})
-        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+                "createdTime": "1676538056258", "updatedTime": str(self.book.now_ms), "seq": 1}
 
     def h_v5_account_wallet_balance(self, p):
         bal = s(self.book.balance)
@@ -206,7 +220,8 @@ class BybitVenue:
                  "execType": "Trade", "execValue": s(t.qty * t.price), "execTime": str(t.ts),
                  "feeCurrency": "USDT", "isMaker": False, "feeRate": "0.00055", "tradeIv": "",
                  "markIv": "", "markPrice": s(t.price), "indexPrice": "", "underlyingPrice": "",
-                 "blockTradeId": "", "closedSize": "0", "seq": 1}
+                 "blockTradeId": "", "seq": 1,
+                 "closedSize": s(t.qty) if t.realized or t.order.reduce_only else "0"}
                 for t in self.book.trades
                 if t.ts >= since and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})

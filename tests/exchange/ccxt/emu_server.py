@@ -11,8 +11,6 @@ Held connections are released (and closed) by `stop()`.
 
 from __future__ import annotations
 
-from exchange.ccxt.factory import point_api_at
-
 import json
 import threading
 from collections import deque
@@ -20,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
+
+from exchange.ccxt.factory import point_api_at
 
 
 class Venue(Protocol):

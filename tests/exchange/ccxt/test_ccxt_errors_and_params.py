@@ -8,6 +8,7 @@ import ccxt
 import pytest
 from loguru import logger
 
+from exchange import errors
 from exchange.ccxt import order_params as op
 from exchange.ccxt.errors import OrderOutcomeUnknown, classify
 from exchange.ccxt.gateway import CcxtGateway
@@ -100,7 +101,7 @@ def test_check_features_refuses_unsupported_params():
 
 def test_exchange_without_reduce_only_stop_is_refused_unless_bot_stops(tmp_path):
     # digifinex (real ccxt class): swap createOrder has no stopLossPrice / triggerPrice
-    with pytest.raises(ccxt.NotSupported, match="digifinex cannot place a reduce-only stop"):
+    with pytest.raises(errors.NotSupported, match="digifinex cannot place a reduce-only stop"):
         CcxtGateway(ccxt.digifinex, markets_cache=tmp_path / "m.json")
     lines: list[str] = []
     sink = logger.add(lines.append, level="WARNING")
@@ -109,12 +110,12 @@ def test_exchange_without_reduce_only_stop_is_refused_unless_bot_stops(tmp_path)
     finally:
         logger.remove(sink)
     assert any("NO reduce-only exchange stop" in line for line in lines)
-    with pytest.raises(ccxt.NotSupported):
+    with pytest.raises(errors.NotSupported):
         gw.place_stop("BTC/USDT:USDT", "sell", D("1"), D("1"), "c")
 
 
 def test_exchange_missing_a_required_method_is_refused_with_its_name():
-    with pytest.raises(ccxt.NotSupported, match="lacks required capability: .*fetchPositions"):
+    with pytest.raises(errors.NotSupported, match="lacks required capability: .*fetchPositions"):
         CcxtGateway(ccxt.bitstamp)
 
 
@@ -123,5 +124,5 @@ def test_sandbox_and_demo_modes_are_applied_per_instance():
     assert gw._pool.new_instance().isSandboxModeEnabled
     gw = CcxtGateway(ccxt.bybit, demo=True)
     assert gw._pool.new_instance().options["enableDemoTrading"] is True
-    with pytest.raises(ccxt.NotSupported, match="demo"):
+    with pytest.raises(errors.NotSupported, match="demo"):
         CcxtGateway(ccxt.bybit, sandbox=True, demo=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-import ccxt
 import pytest
 
+from exchange import errors
+from exchange.errors import OrderOutcomeUnknown
 from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
-from exchange.ccxt.errors import OrderOutcomeUnknown
 
 BTC = "BTC/USDT:USDT"
 
@@ -34,7 +34,7 @@ def test_markets_cached_then_reused_without_exchange_info(emu, tmp_path):
     make_gateway("binanceusdm", emu, tmp_path, cache=cache).load_markets()
     assert len(emu.hits("/fapi/v1/exchangeInfo")) == 1
     gw = make_gateway("binanceusdm", emu, tmp_path, cache=cache)
-    assert gw.market(BTC)["limits"]["cost"]["min"] == D("100")
+    assert gw.market(BTC).min_cost == D("100")
     assert len(emu.hits("/fapi/v1/exchangeInfo")) == 1
 
 
@@ -43,7 +43,7 @@ def test_entry_uses_new_client_order_id(gw, emu):
     sent = emu.hits("/fapi/v1/order", "POST")[0].params
     assert sent["newClientOrderId"] == "e.1:a/b" and sent["type"] == "MARKET"
     assert sent["quantity"] == "0.01"
-    assert order["status"] == "closed" and order["filled"] == D("0.01")
+    assert order.status == "closed" and order.filled == D("0.01")
 
 
 def test_stop_goes_to_the_algo_endpoint_and_moves_by_place_then_cancel(gw, emu):
@@ -53,20 +53,20 @@ def test_stop_goes_to_the_algo_endpoint_and_moves_by_place_then_cancel(gw, emu):
     assert sent["algoType"] == "CONDITIONAL" and sent["type"] == "STOP_MARKET"
     assert sent["triggerPrice"] == "49000.1" and sent["reduceOnly"] == "true"
     assert sent["clientAlgoId"] == "s-1" and sent["side"] == "SELL"
-    assert stop["status"] == "open" and stop["clientOrderId"] == "s-1"
+    assert stop.status == "open" and stop.client_order_id == "s-1"
 
     emu.clear()
     moved = gw.move_stop(BTC, stop, D("49500"), "s-2")
     order_of_calls = [(r.method, r.path) for r in emu.requests if "algoOrder" in r.path]
     assert order_of_calls[:2] == [("POST", "/fapi/v1/algoOrder"), ("DELETE", "/fapi/v1/algoOrder")]
     assert emu.requests[1].params["clientAlgoId"] == "s-1"
-    assert moved["clientOrderId"] == "s-2" and moved["triggerPrice"] == D("49500")
-    assert [o["clientOrderId"] for o in gw.fetch_open_orders(BTC)] == ["s-2"]
+    assert moved.client_order_id == "s-2" and moved.trigger_price == D("49500")
+    assert [o.client_order_id for o in gw.fetch_open_orders(BTC)] == ["s-2"]
 
     found = gw.fetch_order(None, BTC, {"clientOrderId": "s-2"})
-    assert found["triggerPrice"] == D("49500")
+    assert found.trigger_price == D("49500")
     canceled = gw.cancel_order(None, BTC, {"clientOrderId": "s-2"})
-    assert canceled["status"] == "canceled"
+    assert canceled.status == "canceled"
 
 
 def test_hedge_mode_sends_position_side_instead_of_reduce_only(emu, tmp_path):
@@ -82,7 +82,7 @@ def test_timeout_after_landing_found_by_client_id_once(emu, tmp_path):
     gw.load_markets()
     emu.fail_next("/fapi/v1/order", hold="after")
     order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "t-1"})
-    assert order["clientOrderId"] == "t-1"
+    assert order.client_order_id == "t-1"
     assert len(emu.hits("/fapi/v1/order", "POST")) == 1
     gw.close()
 
@@ -104,13 +104,13 @@ def test_rate_limit_429_backs_off_and_insufficient_margin_does_not(gw, emu):
     emu.clear()
     emu.fail_next("/fapi/v1/order", body={"code": -2019, "msg": "Margin is insufficient."},
                   status=400)
-    with pytest.raises(ccxt.InsufficientFunds):
+    with pytest.raises(errors.InsufficientFunds):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "f-1"})
     assert len(emu.hits("/fapi/v1/order", "POST")) == 1
 
 
 def test_unknown_order_cancel_tries_both_books_then_raises(gw, emu):
-    with pytest.raises(ccxt.OrderNotFound):
+    with pytest.raises(errors.OrderNotFound):
         gw.cancel_order(None, BTC, {"clientOrderId": "ghost"})
     assert [r.path for r in emu.requests] == ["/fapi/v1/order", "/fapi/v1/algoOrder"]
 
@@ -118,7 +118,7 @@ def test_unknown_order_cancel_tries_both_books_then_raises(gw, emu):
 def test_positions_filter_zero_and_trades_polled_per_active_symbol(gw, emu):
     gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "p-1"})
     positions = gw.fetch_positions()
-    assert [(p["symbol"], p["contracts"]) for p in positions] == [(BTC, D("0.01"))]
+    assert [(p.symbol, p.contracts) for p in positions] == [(BTC, D("0.01"))]
     fills = gw.poll_updates(0, symbols=[BTC])
-    assert [(f["clientOrderId"], f["price"]) for f in fills] == [("p-1", D("50000"))]
+    assert [(f.client_order_id, f.price) for f in fills] == [("p-1", D("50000"))]
     assert [r.params["symbol"] for r in emu.hits("/fapi/v1/userTrades")] == ["BTCUSDT"]

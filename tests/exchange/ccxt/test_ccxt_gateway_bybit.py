@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 
-import ccxt
 import pytest
 
+from exchange import errors
+from exchange.errors import OrderOutcomeUnknown
 from tests.exchange.ccxt.ccxt_fixtures import FakeTime, factory_for, make_gateway, start_emulator
-from exchange.ccxt.errors import OrderOutcomeUnknown
 
 BTC = "BTC/USDT:USDT"
 
@@ -45,7 +45,7 @@ def test_markets_from_cache_do_not_hit_the_market_endpoint(emu, tmp_path):
     second = make_gateway("bybit", emu, tmp_path, cache=cache)
     markets = second.load_markets()
     assert {BTC, "ETH/USDT:USDT"} <= set(markets)
-    assert second.market(BTC)["limits"]["amount"]["min"] == D("0.001")
+    assert second.market(BTC).min_amount == D("0.001")
     assert not emu.hits("/v5/market/instruments-info")
     second.close()
 
@@ -54,8 +54,8 @@ def test_entry_market_order_is_refetched_into_a_full_decimal_order(gw, emu):
     order = gw.create_order(BTC, "market", "buy", D("0.0105"), None, {"clientOrderId": "e-1"})
     sent = creates(emu)[0].params
     assert sent["qty"] == "0.01" and sent["orderLinkId"] == "e-1" and sent["side"] == "Buy"
-    assert order["status"] == "closed" and order["clientOrderId"] == "e-1"
-    assert order["filled"] == D("0.01") and isinstance(order["average"], D)
+    assert order.status == "closed" and order.client_order_id == "e-1"
+    assert order.filled == D("0.01") and isinstance(order.average, D)
     assert emu.hits("/v5/order/realtime")  # Bybit create returns ids only -> re-fetched
 
 
@@ -66,18 +66,18 @@ def test_place_move_cancel_stop_send_reduce_only_trigger_fields(gw, emu):
     assert sent["orderType"] == "Market" and sent["side"] == "Sell"
     assert sent["triggerPrice"] == "49000" and sent["triggerDirection"] == 2
     assert sent["reduceOnly"] is True and sent["orderLinkId"] == "s-1"
-    assert stop["status"] == "open" and stop["triggerPrice"] == D("49000")
+    assert stop.status == "open" and stop.trigger_price == D("49000")
 
     moved = gw.move_stop(BTC, stop, D("49500"), "s-2")
     amend = emu.hits("/v5/order/amend", "POST")[0].params
-    assert amend["orderId"] == stop["id"] and amend["triggerPrice"] == "49500"
-    assert moved["triggerPrice"] == D("49500") and moved["clientOrderId"] == "s-1"
+    assert amend["orderId"] == stop.id and amend["triggerPrice"] == "49500"
+    assert moved.trigger_price == D("49500") and moved.client_order_id == "s-1"
     assert len(creates(emu)) == 2  # amended in place, no second stop
 
     canceled = gw.cancel_order(None, BTC, {"clientOrderId": "s-1"})
     assert emu.hits("/v5/order/cancel", "POST")[0].params["orderLinkId"] == "s-1"
-    assert canceled["status"] == "canceled"
-    assert gw.fetch_order(None, BTC, {"clientOrderId": "s-1"})["status"] == "canceled"
+    assert canceled.status == "canceled"
+    assert gw.fetch_order(None, BTC, {"clientOrderId": "s-1"}).status == "canceled"
 
 
 def test_buy_stop_for_a_short_rises_and_hedge_mode_sets_position_idx(emu, tmp_path):
@@ -91,7 +91,7 @@ def test_buy_stop_for_a_short_rises_and_hedge_mode_sets_position_idx(emu, tmp_pa
 
 def test_close_position_then_zero_contract_positions_are_ignored(gw, emu):
     gw.create_order(BTC, "market", "buy", D("0.02"), None, {"clientOrderId": "e-3"})
-    assert [p["contracts"] for p in gw.fetch_positions()] == [D("0.02")]
+    assert [p.contracts for p in gw.fetch_positions()] == [D("0.02")]
     gw.create_order(BTC, "market", "sell", D("0.02"), None,
                     {"clientOrderId": "x-3", "reduceOnly": True})
     assert creates(emu)[-1].params["reduceOnly"] is True
@@ -103,7 +103,7 @@ def test_timeout_after_the_order_landed_is_resolved_by_client_id(emu, tmp_path):
     gw.load_markets()
     emu.fail_next("/v5/order/create", hold="after")
     order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "t-1"})
-    assert order["clientOrderId"] == "t-1" and order["status"] == "closed"
+    assert order.client_order_id == "t-1" and order.status == "closed"
     assert len(creates(emu)) == 1
     gw.close()
 
@@ -125,7 +125,7 @@ def test_rate_limit_backs_off_then_succeeds(gw, emu):
     body = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "time": 0}
     emu.fail_next("/v5/order/create", 2, body=body)
     order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "r-1"})
-    assert order["clientOrderId"] == "r-1"
+    assert order.client_order_id == "r-1"
     assert len(creates(emu)) == 3
     # FakeTime.sleep records both backoff waits and (tiny) token-bucket waits
     waits = [w for w in gw.retry._sleep.__self__.sleeps if w >= 0.1]
@@ -136,37 +136,37 @@ def test_rate_limit_backs_off_then_succeeds(gw, emu):
 def test_insufficient_funds_is_not_retried(gw, emu):
     body = {"retCode": 110007, "retMsg": "ab not enough for new order", "result": {}, "time": 0}
     emu.fail_next("/v5/order/create", body=body)
-    with pytest.raises(ccxt.InsufficientFunds):
+    with pytest.raises(errors.InsufficientFunds):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "f-1"})
     assert len(creates(emu)) == 1 and not emu.hits("/v5/order/realtime")
 
 
 def test_cancel_unknown_order_raises_order_not_found(gw, emu):
-    with pytest.raises(ccxt.OrderNotFound):
+    with pytest.raises(errors.OrderNotFound):
         gw.cancel_order(None, BTC, {"clientOrderId": "nope"})
-    with pytest.raises(ccxt.OrderNotFound):
+    with pytest.raises(errors.OrderNotFound):
         gw.fetch_order("123", BTC)
 
 
 def test_minimums_and_client_ids_are_checked_before_sending(gw, emu):
-    with pytest.raises(ccxt.InvalidOrder, match="minimum"):
+    with pytest.raises(errors.InvalidOrder, match="minimum"):
         gw.create_order(BTC, "market", "buy", D("0.0004"), None, {"clientOrderId": "m-1"})
-    with pytest.raises(ccxt.InvalidOrder, match="minimum cost"):
+    with pytest.raises(errors.InvalidOrder, match="minimum cost"):
         gw.create_order(BTC, "limit", "buy", D("0.001"), D("100"), {"clientOrderId": "m-2"})
-    with pytest.raises(ccxt.InvalidOrder, match="clientOrderId"):
+    with pytest.raises(errors.InvalidOrder, match="clientOrderId"):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "a.b"})
-    with pytest.raises(ccxt.InvalidOrder, match="clientOrderId"):
+    with pytest.raises(errors.InvalidOrder, match="clientOrderId"):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "x" * 37})
     assert creates(emu) == []
 
 
 def test_reads_balance_tickers_and_polled_fills_are_decimal(gw, emu):
     gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "p-1"})
-    assert gw.fetch_balance()["USDT"]["total"] > D("9999")
-    assert gw.fetch_tickers([BTC])[BTC]["last"] == D("50000")
+    assert gw.fetch_balance().funds("USDT").total > D("9999")
+    assert gw.fetch_tickers([BTC])[BTC].last == D("50000")
     fills = gw.poll_updates(0)
-    assert [(f["clientOrderId"], f["amount"]) for f in fills] == [("p-1", D("0.01"))]
-    assert isinstance(fills[0]["timestamp"], int)
+    assert [(f.client_order_id, f.amount) for f in fills] == [("p-1", D("0.01"))]
+    assert isinstance(fills[0].timestamp, int)
     assert gw.poll_updates(0) == []  # each fill reported once
     assert len(emu.hits("/v5/execution/list")) == 2  # one call for all symbols
 
@@ -213,5 +213,5 @@ def test_built_from_settings_fields_and_satisfies_the_port(emu, tmp_path):
     assert isinstance(gw, ExchangePort) and gw.bucket.rate_per_s == 100.0
     ex = gw.exchange_for_current_thread()
     assert ex.timeout == 1500 and ex.apiKey == "k-env"
-    assert gw.fetch_tickers([BTC])[BTC]["last"] == D("50000")
+    assert gw.fetch_tickers([BTC])[BTC].last == D("50000")
     gw.close()

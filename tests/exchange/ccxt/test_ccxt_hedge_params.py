@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import ccxt
 import pytest
 
+from exchange import errors
 from exchange.ccxt import order_params as op
 from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
 
@@ -37,6 +38,7 @@ def binance():
 
 def gateway(venue, tmp_path, *, hedge_mode: bool):
     exchange_id, emu = venue
+    emu.venue.book.hedge = hedge_mode  # the venue account's position mode
     gw = make_gateway(exchange_id, emu, tmp_path, hedge_mode=hedge_mode)
     gw.load_markets()
     emu.clear()
@@ -64,7 +66,7 @@ def test_bybit_gets_position_idx_for_either_spelling(bybit, tmp_path):
         assert stop["positionIdx"] == 2 and stop["triggerPrice"] == "52000"
         assert stop["triggerDirection"] == 1 and stop["reduceOnly"] is True  # buy stop: rises
         assert not any("hedged" in p for p in (entry, short, tp, stop))
-        assert close["info"]["positionIdx"] == 1  # Bybit's own order echo carries the side
+        assert close.position_side.idx == 1  # Bybit's own order echo carries the side
     finally:
         gw.close()
 
@@ -89,7 +91,7 @@ def test_binance_gets_position_side_and_no_reduce_only_in_hedge_mode(binance, tm
         assert stop["triggerPrice"] == "48000" and stop["clientAlgoId"] == "sl"
         for sent in (entry, short, tp_sent, stop):
             assert "reduceOnly" not in sent and "positionIdx" not in sent
-        assert tp["info"]["positionSide"] == "SHORT"
+        assert tp.position_side == "short"
     finally:
         gw.close()
 
@@ -99,9 +101,9 @@ def test_mode_mismatch_is_refused_before_anything_is_sent(venue, tmp_path):
     one_way = gateway(venue, tmp_path, hedge_mode=False)
     try:
         for params in ({"positionIdx": 1}, {"positionSide": "SHORT"}):
-            with pytest.raises(ccxt.InvalidOrder, match="position idx not match position mode"):
+            with pytest.raises(errors.InvalidOrder, match="position idx not match position mode"):
                 one_way.create_order(BTC, "market", "buy", D("0.01"), None, params)
-        with pytest.raises(ccxt.InvalidOrder, match="disagree"):
+        with pytest.raises(errors.InvalidOrder, match="disagree"):
             one_way.create_order(BTC, "market", "buy", D("0.01"), None,
                                  {"positionIdx": 1, "positionSide": "SHORT"})
         assert not [r for r in emu.requests if r.method == "POST"]
@@ -110,7 +112,7 @@ def test_mode_mismatch_is_refused_before_anything_is_sent(venue, tmp_path):
         one_way.close()
     hedge = gateway(venue, tmp_path, hedge_mode=True)
     try:
-        with pytest.raises(ccxt.InvalidOrder, match="position idx not match position mode"):
+        with pytest.raises(errors.InvalidOrder, match="position idx not match position mode"):
             hedge.create_order(BTC, "market", "buy", D("0.01"), None, {"positionIdx": 0})
     finally:
         hedge.close()

@@ -7,12 +7,13 @@ import threading
 import time
 from decimal import Decimal as D
 
-import ccxt
 import pytest
 from loguru import logger
 
+from exchange import errors
 from exchange.ccxt import markets_cache
 from exchange.ccxt.tickers import LiveTickerSource
+from exchange.records import VenueTicker
 from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
 
 
@@ -66,7 +67,7 @@ def test_no_cache_and_unreachable_exchange_raises(tmp_path):
     emu.fail_next("/v5/asset/coin/query-info", 10, status=503, body="Service Unavailable")
     try:
         gw = make_gateway("bybit", emu, tmp_path, max_attempts=2)
-        with pytest.raises(ccxt.ExchangeNotAvailable):
+        with pytest.raises(errors.ExchangeUnavailable):
             gw.load_markets()
     finally:
         emu.stop()
@@ -79,7 +80,8 @@ class _Tickers:
 
     def fetch_tickers(self, symbols=None):
         self.calls.append(list(symbols))
-        return {s: {"last": self.price, "timestamp": 1_000 * len(self.calls)} for s in symbols}
+        return {s: VenueTicker(symbol=s, last=self.price, timestamp=1_000 * len(self.calls))
+                for s in symbols}
 
 
 def test_ticker_source_protocol_and_single_call_for_all_symbols():

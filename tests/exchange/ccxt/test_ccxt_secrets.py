@@ -5,10 +5,10 @@ from __future__ import annotations
 import pickle
 from decimal import Decimal as D
 
-import ccxt
 import pytest
 from loguru import logger
 
+from exchange import errors
 from exchange.ccxt.secrets import Credentials, CredentialsError, load_credentials
 from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, make_gateway, start_emulator
 
@@ -52,7 +52,7 @@ def test_gateway_repr_status_logs_and_errors_never_show_keys(tmp_path):
         # an exchange error that echoes the request's API key back in its message
         body = {"retCode": 10003, "retMsg": f"API key {API_KEY} is invalid", "result": {}}
         emu.fail_next("/v5/order/create", body=body)
-        with pytest.raises(ccxt.AuthenticationError) as info:
+        with pytest.raises(errors.AuthenticationError) as info:
             gw.create_order("BTC/USDT:USDT", "market", "buy", D("0.01"), None,
                             {"clientOrderId": "k-1"})
         emu.fail_next("/v5/market/tickers", 1, status=503, body=f"echo {API_SECRET}")

@@ -8,12 +8,12 @@ from collections import defaultdict
 from decimal import Decimal as D
 from pathlib import Path
 
-import ccxt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.settings import Settings
+from exchange import errors
 from exchange.paper import GeneratorPriceSource, PaperExchange
 from exchange.paper.store import PositionModeMismatch
 from runtime.exchanges import build_paper
@@ -30,48 +30,48 @@ def hx(make_exchange) -> PaperExchange:
 
 
 def sides(ex: PaperExchange, symbol: str | None = None) -> dict[str, dict]:
-    return {p["side"]: p for p in ex.fetch_positions([symbol] if symbol else None)}
+    return {p.side: p for p in ex.fetch_positions([symbol] if symbol else None)}
 
 
 def test_long_and_short_open_at_once_on_one_symbol(hx: PaperExchange) -> None:
     buy = hx.create_order(BTC, "market", "buy", D("0.01"), params={**LONG, "clientOrderId": "l1"})
     sell = hx.create_order(BTC, "market", "sell", D("0.02"), params={**SHORT, "clientOrderId": "s1"})
-    assert buy["info"]["positionIdx"] == "1" and sell["info"]["positionIdx"] == "2"
-    assert buy["reduceOnly"] is False and sell["reduceOnly"] is False
+    assert buy.position_side.idx == 1 and sell.position_side.idx == 2
+    assert buy.reduce_only is False and sell.reduce_only is False
     long, short = hx.fetch_positions([BTC])  # long first, then short
-    assert (long["side"], long["contracts"], long["entryPrice"]) == ("long", D("0.01"), D("60006.0"))
-    assert (short["side"], short["contracts"], short["entryPrice"]) == ("short", D("0.02"), D("59994.0"))
-    assert long["unrealizedPnl"] == D("-0.060") and short["unrealizedPnl"] == D("-0.120")
+    assert (long.side, long.contracts, long.entry_price) == ("long", D("0.01"), D("60006.0"))
+    assert (short.side, short.contracts, short.entry_price) == ("short", D("0.02"), D("59994.0"))
+    assert long.unrealized_pnl == D("-0.060") and short.unrealized_pnl == D("-0.120")
     balance = hx.fetch_balance()
     # used margin counts both sides: 0.01 * 60006.0 / 5 + 0.02 * 59994.0 / 5
-    assert balance["USDT"]["used"] == D("120.012") + D("239.976")
+    assert balance.funds("USDT").used == D("120.012") + D("239.976")
     fees = D("0.33003300") + D("0.65993400")
-    assert balance["USDT"]["total"] == D("10000") - fees - D("0.18")
+    assert balance.funds("USDT").total == D("10000") - fees - D("0.18")
     trades = hx.fetch_my_trades(BTC)
-    assert [t["info"]["positionIdx"] for t in trades] == ["1", "2"]
-    assert [t["info"]["positionSide"] for t in trades] == ["LONG", "SHORT"]
-    assert [t["info"]["realizedPnl"] for t in trades] == [0, 0]
+    assert [t.position_side for t in trades] == ["long", "short"]
+    assert [t.position_side.idx for t in trades] == [1, 2]
+    assert [t.realized_pnl for t in trades] == [0, 0]
 
 
-def test_position_dict_shape_in_both_modes(hx: PaperExchange, make_exchange, tmp_path) -> None:
+def test_position_record_shape_in_both_modes(hx: PaperExchange, make_exchange, tmp_path) -> None:
     hx.create_order(ETH, "market", "buy", D("1"), params=LONG)
     hx.create_order(ETH, "market", "sell", D("2"), params=SHORT)
     long, short = hx.fetch_positions()
-    assert long["hedged"] is True and short["hedged"] is True
-    assert long["info"] == {"positionIdx": "1", "positionSide": "LONG", "side": "Buy"}
-    assert short["info"] == {"positionIdx": "2", "positionSide": "SHORT", "side": "Sell"}
+    assert long.hedged is True and short.hedged is True
+    assert (long.side, long.position_side, long.position_side.idx) == ("long", "long", 1)
+    assert (short.side, short.position_side, short.position_side.idx) == ("short", "short", 2)
     for p in (long, short):
-        assert p["symbol"] == ETH and p["contractSize"] == 1 and p["leverage"] == 5
-        assert p["notional"] == p["contracts"] * p["markPrice"]
-        assert p["initialMargin"] == p["contracts"] * p["entryPrice"] / 5
+        assert p.symbol == ETH and p.mark_price == D("3000.00")
+        assert p.unrealized_pnl == (p.mark_price - p.entry_price) * p.contracts * (
+            1 if p.side == "long" else -1)
     hx.create_order(ETH, "market", "sell", D("1"), params=LONG)  # closes the long
-    assert [p["side"] for p in hx.fetch_positions()] == ["short"]  # a 0 side is not listed
+    assert [p.side for p in hx.fetch_positions()] == ["short"]  # a 0 side is not listed
 
     one_way = make_exchange(store_path=tmp_path / "one-way.db")
     one_way.create_order(ETH, "market", "sell", D("1"))
     [net] = one_way.fetch_positions()
-    assert net["side"] == "short" and net["hedged"] is False
-    assert net["info"] == {"positionIdx": "0", "positionSide": "BOTH", "side": "Sell"}
+    assert net.side == "short" and net.hedged is False
+    assert net.position_side == "net" and net.position_side.idx == 0
 
 
 def test_averaging_on_the_long_side_with_a_resting_grid_limit(hx: PaperExchange, market) -> None:
@@ -79,18 +79,18 @@ def test_averaging_on_the_long_side_with_a_resting_grid_limit(hx: PaperExchange,
     hx.create_order(BTC, "market", "sell", D("0.01"), params=SHORT)  # 59994.0
     grid = hx.create_order(BTC, "limit", "buy", D("0.01"), D("59000"),
                            {**LONG, "clientOrderId": "grid-1"})
-    assert grid["status"] == "open" and grid["reduceOnly"] is False
-    assert grid["info"]["positionIdx"] == "1"
+    assert grid.status == "open" and grid.reduce_only is False
+    assert grid.position_side.idx == 1
     market.move(BTC, "59500", "58990")
-    assert hx.fetch_order(None, BTC, {"clientOrderId": "grid-1"})["status"] == "closed"
+    assert hx.fetch_order(None, BTC, {"clientOrderId": "grid-1"}).status == "closed"
     long, short = hx.fetch_positions([BTC])
-    assert long["contracts"] == D("0.02")
-    assert long["entryPrice"] == (D("0.01") * D("60006.0") + D("0.01") * D("59000")) / D("0.02")
-    assert long["entryPrice"] == D("59503.0")
-    assert (short["contracts"], short["entryPrice"]) == (D("0.01"), D("59994.0"))
+    assert long.contracts == D("0.02")
+    assert long.entry_price == (D("0.01") * D("60006.0") + D("0.01") * D("59000")) / D("0.02")
+    assert long.entry_price == D("59503.0")
+    assert (short.contracts, short.entry_price) == (D("0.01"), D("59994.0"))
     fill = hx.fetch_my_trades(BTC)[-1]
-    assert fill["takerOrMaker"] == "maker" and fill["info"]["positionIdx"] == "1"
-    assert fill["info"]["realizedPnl"] == 0  # adding to the long does not touch the short
+    assert fill.taker_or_maker == "maker" and fill.position_side.idx == 1
+    assert fill.realized_pnl == 0  # adding to the long does not touch the short
 
 
 def test_long_stop_fires_and_only_reduces_the_long(hx: PaperExchange, market) -> None:
@@ -100,21 +100,20 @@ def test_long_stop_fires_and_only_reduces_the_long(hx: PaperExchange, market) ->
                                 params={**LONG, "stopLossPrice": D("59000"), "clientOrderId": "ls"})
     short_stop = hx.create_order(BTC, "market", "buy", D("0.01"),
                                  params={"positionSide": "SHORT", "stopLossPrice": D("61000")})
-    assert long_stop["reduceOnly"] is True and long_stop["info"]["positionIdx"] == "1"
-    assert short_stop["info"]["positionIdx"] == "2"
+    assert long_stop.reduce_only is True and long_stop.position_side.idx == 1
+    assert short_stop.position_side.idx == 2
     wallet = hx.wallet_balance()
     market.move(BTC, "59500", "58900", "59800")
-    done = hx.fetch_order(long_stop["id"], BTC)
-    assert done["status"] == "closed" and done["average"] == D("58894.1")
+    done = hx.fetch_order(long_stop.id, BTC)
+    assert done.status == "closed" and done.average == D("58894.1")
     [short] = hx.fetch_positions([BTC])
-    assert (short["side"], short["contracts"], short["entryPrice"]) == ("short", D("0.01"), D("59994.0"))
-    assert [o["id"] for o in hx.fetch_open_orders(BTC)] == [short_stop["id"]]
+    assert (short.side, short.contracts, short.entry_price) == ("short", D("0.01"), D("59994.0"))
+    assert [o.id for o in hx.fetch_open_orders(BTC)] == [short_stop.id]
     trade = hx.fetch_my_trades(BTC)[-1]
     realized = (D("58894.1") - D("60006.0")) * D("0.01")
-    assert trade["info"] == {"realizedPnl": realized, "reduceOnly": True, "positionIdx": "1",
-                             "positionSide": "LONG"}
-    assert hx.wallet_balance() - wallet == realized - trade["fee"]["cost"]
-    assert hx.realized_pnl_total(BTC, "long") == realized - trade["fee"]["cost"] - D("0.33003300")
+    assert (trade.realized_pnl, trade.position_side) == (realized, "long")
+    assert hx.wallet_balance() - wallet == realized - trade.fee.cost
+    assert hx.realized_pnl_total(BTC, "long") == realized - trade.fee.cost - D("0.33003300")
 
 
 def test_conditional_trigger_price_orders_work_per_side(hx: PaperExchange, market) -> None:
@@ -122,15 +121,15 @@ def test_conditional_trigger_price_orders_work_per_side(hx: PaperExchange, marke
     hx.create_order(ETH, "market", "buy", D("1"), params=LONG)  # 3000.30
     entry = hx.create_order(ETH, "market", "sell", D("1"), params={
         **SHORT, "triggerPrice": D("2950"), "triggerDirection": "below"})
-    assert entry["reduceOnly"] is False
+    assert entry.reduce_only is False
     close = hx.create_order(ETH, "market", "sell", D("1"), params={
         **LONG, "triggerPrice": D("2900"), "triggerDirection": "descending"})
-    assert close["reduceOnly"] is True  # a sell on the long side only ever reduces it
+    assert close.reduce_only is True  # a sell on the long side only ever reduces it
     market.move(ETH, "2940")
-    assert {s: p["contracts"] for s, p in sides(hx).items()} == {"long": D("1"), "short": D("1")}
+    assert {s: p.contracts for s, p in sides(hx).items()} == {"long": D("1"), "short": D("1")}
     market.move(ETH, "2890")
     [short] = hx.fetch_positions()
-    assert short["side"] == "short" and short["entryPrice"] == D("2939.71")
+    assert short.side == "short" and short.entry_price == D("2939.71")
 
 
 def test_short_take_profit_limit_fills_when_crossed_and_only_reduces_the_short(
@@ -138,36 +137,36 @@ def test_short_take_profit_limit_fills_when_crossed_and_only_reduces_the_short(
 ) -> None:
     hx.create_order(BTC, "market", "buy", D("0.01"), params=LONG)  # 60006.0
     hx.create_order(BTC, "market", "sell", D("0.01"), params=SHORT)  # 59994.0
-    used = hx.fetch_balance()["USDT"]["used"]
+    used = hx.fetch_balance().funds("USDT").used
     tp = hx.create_order(BTC, "limit", "buy", D("0.01"), D("59000"),
                          {**SHORT, "reduceOnly": True, "clientOrderId": "tp-s"})
-    assert tp["status"] == "open" and tp["reduceOnly"] is True
-    assert tp["info"]["positionIdx"] == "2" and tp["info"]["positionSide"] == "SHORT"
-    assert hx.fetch_balance()["USDT"]["used"] == used  # a closing order reserves no margin
-    assert [o["clientOrderId"] for o in hx.fetch_open_orders(BTC)] == ["tp-s"]
+    assert tp.status == "open" and tp.reduce_only is True
+    assert tp.position_side.idx == 2 and tp.position_side == "short"
+    assert hx.fetch_balance().funds("USDT").used == used  # a closing order reserves no margin
+    assert [o.client_order_id for o in hx.fetch_open_orders(BTC)] == ["tp-s"]
     market.move(BTC, "59200", "59000.1")
-    assert hx.fetch_order(tp["id"], BTC)["status"] == "open"
+    assert hx.fetch_order(tp.id, BTC).status == "open"
     market.move(BTC, "58950")
-    filled = hx.fetch_order(tp["id"], BTC)
-    assert filled["status"] == "closed" and filled["average"] == D("59000")
+    filled = hx.fetch_order(tp.id, BTC)
+    assert filled.status == "closed" and filled.average == D("59000")
     [long] = hx.fetch_positions([BTC])
-    assert (long["side"], long["contracts"], long["entryPrice"]) == ("long", D("0.01"), D("60006.0"))
+    assert (long.side, long.contracts, long.entry_price) == ("long", D("0.01"), D("60006.0"))
     trade = hx.fetch_my_trades(BTC)[-1]
-    assert trade["takerOrMaker"] == "maker" and trade["fee"]["cost"] == D("0.118")
-    assert trade["info"]["realizedPnl"] == (D("59994.0") - D("59000")) * D("0.01")
-    assert trade["info"]["positionIdx"] == "2"
+    assert trade.taker_or_maker == "maker" and trade.fee.cost == D("0.118")
+    assert trade.realized_pnl == (D("59994.0") - D("59000")) * D("0.01")
+    assert trade.position_side.idx == 2
 
 
 def test_close_larger_than_its_side_is_capped_and_leaves_the_other_side(hx: PaperExchange) -> None:
     hx.create_order(BTC, "market", "buy", D("0.01"), params=LONG)
     hx.create_order(BTC, "market", "sell", D("0.03"), params=SHORT)
     cut = hx.create_order(BTC, "market", "sell", D("0.05"), params=LONG)  # no reduceOnly needed
-    assert cut["status"] == "closed" and cut["filled"] == cut["amount"] == D("0.01")
-    assert cut["reduceOnly"] is True
+    assert cut.status == "closed" and cut.filled == cut.amount == D("0.01")
+    assert cut.reduce_only is True
     [short] = hx.fetch_positions()
-    assert (short["side"], short["contracts"]) == ("short", D("0.03"))
+    assert (short.side, short.contracts) == ("short", D("0.03"))
     part = hx.create_order(BTC, "market", "buy", D("0.001"), params=SHORT)
-    assert part["filled"] == D("0.001") and sides(hx)["short"]["contracts"] == D("0.029")
+    assert part.filled == D("0.001") and sides(hx)["short"].contracts == D("0.029")
 
 
 def test_closing_order_left_without_its_side_is_canceled_when_it_would_fill(
@@ -179,20 +178,20 @@ def test_closing_order_left_without_its_side_is_canceled_when_it_would_fill(
                            params={**LONG, "stopLossPrice": D("59000")})
     tp = hx.create_order(BTC, "limit", "sell", D("0.01"), D("61000"), LONG)
     hx.create_order(BTC, "market", "sell", D("0.01"), params=LONG)  # the long is closed by hand
-    assert {o["id"] for o in hx.fetch_open_orders(BTC)} == {stop["id"], tp["id"]}  # still resting
+    assert {o.id for o in hx.fetch_open_orders(BTC)} == {stop.id, tp.id}  # still resting
     trades = len(hx.fetch_my_trades())
     market.move(BTC, "58000")
-    assert hx.fetch_order(stop["id"], BTC)["status"] == "canceled"
+    assert hx.fetch_order(stop.id, BTC).status == "canceled"
     market.move(BTC, "61500")
-    assert hx.fetch_order(tp["id"], BTC)["status"] == "canceled"
+    assert hx.fetch_order(tp.id, BTC).status == "canceled"
     assert len(hx.fetch_my_trades()) == trades
     [short] = hx.fetch_positions()
-    assert (short["side"], short["contracts"]) == ("short", D("0.01"))
+    assert (short.side, short.contracts) == ("short", D("0.01"))
 
 
 def test_hedge_mode_rejects_orders_without_a_position_side(hx: PaperExchange) -> None:
     for params in ({}, {"positionIdx": 0}, {"positionSide": "BOTH"}, {"positionSide": "both"}):
-        with pytest.raises(ccxt.InvalidOrder, match="positionIdx .*positionSide"):
+        with pytest.raises(errors.InvalidOrder, match="positionIdx .*positionSide"):
             hx.create_order(BTC, "market", "buy", D("0.01"), params={**params, "clientOrderId": "x"})
     for params, needle in (
         ({"positionIdx": 3}, "positionIdx must be 0"),
@@ -200,7 +199,7 @@ def test_hedge_mode_rejects_orders_without_a_position_side(hx: PaperExchange) ->
         ({"positionSide": "UP"}, "positionSide must be"),
         ({"positionIdx": 1, "positionSide": "SHORT"}, "disagree"),
     ):
-        with pytest.raises(ccxt.InvalidOrder, match=needle):
+        with pytest.raises(errors.InvalidOrder, match=needle):
             hx.create_order(BTC, "market", "buy", D("0.01"), params=params)
     # rejected ids are not consumed, every attempt is logged
     assert hx.create_order(BTC, "market", "buy", D("0.01"), params={**LONG, "clientOrderId": "x"})
@@ -210,15 +209,15 @@ def test_hedge_mode_rejects_orders_without_a_position_side(hx: PaperExchange) ->
 
 
 def test_hedge_mode_closing_and_reduce_only_rules(hx: PaperExchange) -> None:
-    with pytest.raises(ccxt.InvalidOrder, match="the long position is zero"):
+    with pytest.raises(errors.InvalidOrder, match="the long position is zero"):
         hx.create_order(BTC, "market", "sell", D("0.01"), params=LONG)
-    with pytest.raises(ccxt.InvalidOrder, match="the short position is zero"):
+    with pytest.raises(errors.InvalidOrder, match="the short position is zero"):
         hx.create_order(BTC, "limit", "buy", D("0.01"), D("59000"), SHORT)
     hx.create_order(BTC, "market", "buy", D("0.01"), params=LONG)
     hx.create_order(BTC, "market", "sell", D("0.01"), params=SHORT)
-    with pytest.raises(ccxt.InvalidOrder, match="reduce-only buy would increase the long position"):
+    with pytest.raises(errors.InvalidOrder, match="reduce-only buy would increase the long position"):
         hx.create_order(BTC, "market", "buy", D("0.01"), params={**LONG, "reduceOnly": True})
-    with pytest.raises(ccxt.InvalidOrder, match="reduce-only sell would increase the short"):
+    with pytest.raises(errors.InvalidOrder, match="reduce-only sell would increase the short"):
         hx.create_order(BTC, "market", "sell", D("0.01"),
                         params={**SHORT, "stopLossPrice": D("59000")})  # a stop on the wrong side
 
@@ -226,14 +225,14 @@ def test_hedge_mode_closing_and_reduce_only_rules(hx: PaperExchange) -> None:
 def test_one_way_mode_rejects_hedge_position_sides(ex: PaperExchange) -> None:
     for params in ({"positionIdx": 1}, {"positionIdx": "2"}, {"positionSide": "LONG"},
                    {"positionSide": "short"}, {"hedged": True}):
-        with pytest.raises(ccxt.InvalidOrder, match="position idx not match position mode"):
+        with pytest.raises(errors.InvalidOrder, match="position idx not match position mode"):
             ex.create_order(BTC, "market", "buy", D("0.01"), params=params)
     assert ex.fetch_positions() == [] and ex.wallet_balance() == D("10000")
     a = ex.create_order(BTC, "market", "buy", D("0.01"), params={"positionIdx": 0})
     b = ex.create_order(BTC, "market", "buy", D("0.01"), params={"positionSide": "BOTH"})
-    assert a["info"]["positionIdx"] == b["info"]["positionIdx"] == "0"
-    assert a["info"]["positionSide"] == "BOTH"
-    assert "positionIdx" not in ex.fetch_my_trades()[0]["info"]  # one-way trades: unchanged
+    assert a.position_side.idx == b.position_side.idx == 0
+    assert a.position_side == "net"
+    assert ex.fetch_my_trades()[0].position_side == "net"  # one-way trades: the net side
     assert ex.submissions()[-1]["info"] == {"positionIdx": "0", "positionSide": "BOTH"}
 
 
@@ -254,19 +253,19 @@ def test_one_way_mode_rejects_hedge_position_sides(ex: PaperExchange) -> None:
 )
 def test_position_side_spellings(hx: PaperExchange, params, side, expected) -> None:
     order = hx.create_order(ETH, "market", side, D("1"), params={**params, "clientOrderId": "o"})
-    assert order["info"]["positionIdx"] == expected
-    assert hx.fetch_order(order["id"], ETH)["info"]["positionIdx"] == expected
-    assert hx.fetch_my_trades(ETH)[0]["info"]["positionIdx"] == expected
+    assert order.position_side.idx == int(expected)
+    assert hx.fetch_order(order.id, ETH).position_side.idx == int(expected)
+    assert hx.fetch_my_trades(ETH)[0].position_side.idx == int(expected)
     assert hx.submissions("o")[0]["info"]["positionIdx"] == expected
     [position] = hx.fetch_positions()
-    assert position["info"]["positionIdx"] == expected
+    assert position.position_side.idx == int(expected)
 
 
 def test_hedged_flag_with_reduce_only_closes_the_opposite_side(hx: PaperExchange) -> None:
     hx.create_order(ETH, "market", "buy", D("2"), params=LONG)
     close = hx.create_order(ETH, "market", "sell", D("1"), params={"hedged": True, "reduceOnly": True})
-    assert close["info"]["positionIdx"] == "1"
-    assert sides(hx).keys() == {"long"} and sides(hx)["long"]["contracts"] == D("1")
+    assert close.position_side.idx == 1
+    assert sides(hx).keys() == {"long"} and sides(hx)["long"].contracts == D("1")
 
 
 def test_reopening_keeps_both_positions_orders_and_the_mode(make_exchange, market, tmp_path) -> None:
@@ -285,18 +284,18 @@ def test_reopening_keeps_both_positions_orders_and_the_mode(make_exchange, marke
 
     ex2 = make_exchange(hedge_mode=True)
     assert ex2.fetch_positions() == positions and ex2.fetch_balance() == balance
-    assert [(o["id"], o["info"]["positionIdx"]) for o in ex2.fetch_open_orders()] == [
-        (stop["id"], "1"), (tp["id"], "2")]
+    assert [(o.id, str(o.position_side.idx)) for o in ex2.fetch_open_orders()] == [
+        (stop.id, "1"), (tp.id, "2")]
     # the market moved while nobody was connected: the long's stop fired, the short kept going
     market.move(BTC, "58900", "57500")
     [short] = ex2.fetch_positions()
-    assert short["side"] == "short" and short["contracts"] == D("0.02")
-    assert ex2.fetch_order(stop["id"], BTC)["status"] == "closed"
-    assert ex2.fetch_order(None, BTC, {"clientOrderId": "tp"})["status"] == "open"
+    assert short.side == "short" and short.contracts == D("0.02")
+    assert ex2.fetch_order(stop.id, BTC).status == "closed"
+    assert ex2.fetch_order(None, BTC, {"clientOrderId": "tp"}).status == "open"
     ex2.close()
     market.move(BTC, "56900")  # while closed again: the short's take-profit fills
     ex3 = make_exchange(hedge_mode=True)
-    assert ex3.fetch_order(None, BTC, {"clientOrderId": "tp"})["status"] == "closed"
+    assert ex3.fetch_order(None, BTC, {"clientOrderId": "tp"}).status == "closed"
     assert ex3.fetch_positions() == []
 
 
@@ -307,7 +306,7 @@ def test_reopening_in_the_other_mode_fails_while_anything_is_open(make_exchange)
     with pytest.raises(PositionModeMismatch, match="is a hedge paper account with 1 open position"):
         make_exchange()
     reopened = make_exchange(hedge_mode=True)  # the failed open changed nothing
-    assert sides(reopened)["long"]["contracts"] == D("0.01")
+    assert sides(reopened)["long"].contracts == D("0.01")
     reopened.close()
 
 
@@ -336,17 +335,17 @@ def test_a_flat_account_switches_mode_like_a_venue(make_exchange, tmp_path) -> N
 
 def test_faults_keep_working_in_hedge_mode(hx: PaperExchange) -> None:
     hx.create_order(BTC, "market", "sell", D("0.02"), params=SHORT)
-    hx.faults.fail_next("create_order", 1, ccxt.RequestTimeout("lost"), after_accept=True,
+    hx.faults.fail_next("create_order", 1, errors.RequestTimeout("lost"), after_accept=True,
                         match=lambda call: call["params"].get("positionIdx") == 2)
-    hx.faults.fail_next("create_order", 1, ccxt.NetworkError("reset"),
+    hx.faults.fail_next("create_order", 1, errors.NetworkError("reset"),
                         match=lambda call: call["params"].get("positionIdx") == 1)
-    with pytest.raises(ccxt.NetworkError):
+    with pytest.raises(errors.NetworkError):
         hx.create_order(BTC, "market", "buy", D("0.01"), params={**LONG, "clientOrderId": "f1"})
-    with pytest.raises(ccxt.RequestTimeout):
+    with pytest.raises(errors.RequestTimeout):
         hx.create_order(BTC, "market", "buy", D("0.01"), params={**SHORT, "clientOrderId": "f2"})
-    assert sides(hx).keys() == {"short"} and sides(hx)["short"]["contracts"] == D("0.01")
+    assert sides(hx).keys() == {"short"} and sides(hx)["short"].contracts == D("0.01")
     found = hx.fetch_order(None, BTC, {"clientOrderId": "f2"})
-    assert found["status"] == "closed" and found["info"]["positionIdx"] == "2"
+    assert found.status == "closed" and found.position_side.idx == 2
     assert [(s["outcome"], s["info"]["positionIdx"]) for s in hx.submissions()[-2:]] == [
         ("fault", "1"), ("accepted", "2")]
 
@@ -387,7 +386,7 @@ action = st.tuples(
 
 def _act(ex: PaperExchange, kind, symbol, side, idx, steps, bps) -> None:
     amount = STEPS[symbol] * steps
-    last = ex.fetch_tickers([symbol])[symbol]["last"]
+    last = ex.fetch_tickers([symbol])[symbol].last
     price = ex.price_to_precision(symbol, last * (1 + D(bps) / 10000))
     params = {"positionIdx": idx}
     if kind == "market":
@@ -402,7 +401,7 @@ def _act(ex: PaperExchange, kind, symbol, side, idx, steps, bps) -> None:
                         params={**params, "triggerPrice": price, "triggerDirection": direction})
     else:
         for order in ex.fetch_open_orders(symbol)[:1]:
-            ex.cancel_order(order["id"], symbol)
+            ex.cancel_order(order.id, symbol)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -417,7 +416,7 @@ def test_per_side_realized_pnl_sums_to_the_wallet_change_minus_fees(seed: int, a
             for kind, symbol, side, idx, steps, bps, dt in actions:
                 try:
                     _act(ex, kind, symbol, side, idx, steps, bps)
-                except (ccxt.InvalidOrder, ccxt.InsufficientFunds):
+                except (errors.InvalidOrder, errors.InsufficientFunds):
                     pass
                 clock.advance(dt)
             _check_hedge_ledger(ex)
@@ -430,34 +429,34 @@ def _check_hedge_ledger(ex: PaperExchange) -> None:
     per_side: dict[str, D] = defaultdict(D)
     held: dict[tuple[str, str], D] = defaultdict(D)
     for t in trades:
-        side = {"1": "long", "2": "short"}[t["info"]["positionIdx"]]
-        per_side[side] += t["info"]["realizedPnl"] - t["fee"]["cost"]
-        held[(t["symbol"], side)] += t["amount"] if t["side"] == "buy" else -t["amount"]
+        side = t.position_side.value
+        per_side[side] += t.realized_pnl - t.fee.cost
+        held[(t.symbol, side)] += t.amount if t.side == "buy" else -t.amount
         if side == "long":  # a side never crosses zero
-            assert held[(t["symbol"], side)] >= 0
+            assert held[(t.symbol, side)] >= 0
         else:
-            assert held[(t["symbol"], side)] <= 0
+            assert held[(t.symbol, side)] <= 0
     wallet_change = ex.wallet_balance() - D("2000")
     assert wallet_change == per_side["long"] + per_side["short"] == ex.realized_pnl_total()
     assert ex.realized_pnl_total(position_side="long") == per_side["long"]
     assert ex.realized_pnl_total(position_side="short") == per_side["short"]
     positions = ex.fetch_positions(SYMBOLS)  # per symbol: long, then short
     for p in positions:
-        assert p["hedged"] is True and p["contracts"] > 0
-        signed = p["contracts"] if p["side"] == "long" else -p["contracts"]
-        assert signed == held[(p["symbol"], p["side"])]
-    listed = {(p["symbol"], p["side"]) for p in positions}
+        assert p.hedged is True and p.contracts > 0
+        signed = p.contracts if p.side == "long" else -p.contracts
+        assert signed == held[(p.symbol, p.side)]
+    listed = {(p.symbol, p.side) for p in positions}
     assert all(qty == 0 for key, qty in held.items() if key not in listed)
     balance = ex.fetch_balance()
     # summed the way the account does (per symbol, long then short): averaged entries are
     # 28-digit quotients, so a different summation order could round differently
-    unrealized = sum((sum((p["unrealizedPnl"] for p in positions if p["symbol"] == s), D(0))
+    unrealized = sum((sum((p.unrealized_pnl for p in positions if p.symbol == s), D(0))
                       for s in SYMBOLS), D(0))
-    assert balance["USDT"]["total"] == ex.wallet_balance() + unrealized
-    margin = sum((p["initialMargin"] for p in positions), D(0))
-    reserved = sum((o["price"] * o["remaining"] / 5 for o in ex.fetch_open_orders()
-                    if o["type"] == "limit" and not o["reduceOnly"]), D(0))
-    assert abs(balance["USDT"]["used"] - (margin + reserved)) < D("1e-18")  # both sides count
+    assert balance.funds("USDT").total == ex.wallet_balance() + unrealized
+    margin = sum((p.contracts * p.entry_price / 5 for p in positions), D(0))
+    reserved = sum((o.price * o.remaining / 5 for o in ex.fetch_open_orders()
+                    if o.type == "limit" and not o.reduce_only), D(0))
+    assert abs(balance.funds("USDT").used - (margin + reserved)) < D("1e-18")  # both sides count
 
 
 def test_a_store_from_before_position_modes_opens_as_one_way(make_exchange, tmp_path) -> None:
@@ -473,6 +472,6 @@ def test_a_store_from_before_position_modes_opens_as_one_way(make_exchange, tmp_
         make_exchange(hedge_mode=True)
     reopened = make_exchange()
     assert reopened.fetch_positions() == positions
-    assert reopened.fetch_order(None, BTC, {"clientOrderId": "old"})["info"]["positionIdx"] == "0"
-    assert "positionIdx" not in reopened.fetch_my_trades()[0]["info"]
+    assert reopened.fetch_order(None, BTC, {"clientOrderId": "old"}).position_side.idx == 0
+    assert reopened.fetch_my_trades()[0].position_side == "net"
     assert reopened.submissions("old")[0]["info"] == {"positionIdx": None, "positionSide": None}

@@ -42,7 +42,7 @@ def _exchange(tmp_path: Path, symbols: list[str], latency: float) -> PaperExchan
 
 
 def _order_amount(ex: PaperExchange, symbol: str) -> D:
-    price = ex.market(symbol)["precision"]["amount"]
+    price = ex.market(symbol).amount_step
     step_value = price * GeneratorPriceSource(seed=1, epoch_ms=0).initial_price(symbol)
     return price * (int(D(20) / step_value) + 1)  # about 20 USDT, on the grid
 
@@ -58,11 +58,11 @@ def test_200_threads_on_distinct_symbols(tmp_path: Path) -> None:
 
         elapsed = _run_threads(200, place)
         print(f"\n200 threads x 1 order, 50 ms latency: {elapsed:.3f} s (serial >= 10 s)")
-        positions = {p["symbol"] for p in ex.fetch_positions()}
+        positions = {p.symbol for p in ex.fetch_positions()}
         assert positions == set(symbols)
-        filled = {t["clientOrderId"]: t["symbol"] for t in ex.fetch_my_trades()}
+        filled = {t.client_order_id: t.symbol for t in ex.fetch_my_trades()}
         assert filled == {f"c{i}": symbol for i, symbol in enumerate(symbols)}
-        assert ex.fetch_order(None, symbols[7], {"clientOrderId": "c7"})["status"] == "closed"
+        assert ex.fetch_order(None, symbols[7], {"clientOrderId": "c7"}).status == "closed"
         assert len(ex.submissions()) == 200
         assert ex.wallet_balance() == D("10000000") + ex.realized_pnl_total()
     finally:
@@ -101,9 +101,9 @@ def test_many_threads_on_one_symbol_keep_the_ledger_exact(tmp_path: Path) -> Non
         _run_threads(50, trade)
         trades = ex.fetch_my_trades()
         assert len(trades) == 250
-        net = sum((t["amount"] if t["side"] == "buy" else -t["amount"] for t in trades), D(0))
+        net = sum((t.amount if t.side == "buy" else -t.amount for t in trades), D(0))
         positions = ex.fetch_positions()
-        held = D(0) if not positions else positions[0]["contracts"] * (1 if positions[0]["side"] == "long" else -1)
+        held = D(0) if not positions else positions[0].contracts * (1 if positions[0].side == "long" else -1)
         assert held == net
         assert ex.wallet_balance() == D("10000000") + ex.realized_pnl_total()
     finally:
@@ -118,7 +118,7 @@ def test_latency_sleep_happens_outside_locks(make_exchange) -> None:
         calls.append(seconds)
         if len(calls) == 1:  # while the first call "is on the wire", another thread trades
             t = threading.Thread(target=lambda: inner_done.append(
-                ex.create_order(BTC, "market", "buy", D("0.001"))["status"] == "closed"))
+                ex.create_order(BTC, "market", "buy", D("0.001")).status == "closed"))
             t.start()
             t.join(timeout=10)
 

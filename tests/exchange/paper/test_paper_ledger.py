@@ -7,10 +7,10 @@ from collections import defaultdict
 from decimal import Decimal as D
 from pathlib import Path
 
-import ccxt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exchange import errors
 from exchange.paper import GeneratorPriceSource, PaperExchange
 from tests.exchange.paper.paper_support import BTC, DOGE, ETH, FakeClock
 
@@ -29,7 +29,7 @@ action = st.tuples(
 
 def _act(ex: PaperExchange, kind: str, symbol: str, side: str, steps: int, bps: int) -> None:
     amount = STEPS[symbol] * steps
-    last = ex.fetch_tickers([symbol])[symbol]["last"]
+    last = ex.fetch_tickers([symbol])[symbol].last
     price = ex.price_to_precision(symbol, last * (1 + D(bps) / 10000))
     if kind == "market":
         ex.create_order(symbol, "market", side, amount)
@@ -41,7 +41,7 @@ def _act(ex: PaperExchange, kind: str, symbol: str, side: str, steps: int, bps: 
         ex.create_order(symbol, "market", side, amount, params={"stopLossPrice": price})
     else:
         for order in ex.fetch_open_orders(symbol)[:1]:
-            ex.cancel_order(order["id"], symbol)
+            ex.cancel_order(order.id, symbol)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -56,7 +56,7 @@ def test_balance_change_equals_realized_minus_fees(seed: int, actions: list) -> 
             for kind, symbol, side, steps, bps, dt in actions:
                 try:
                     _act(ex, kind, symbol, side, steps, bps)
-                except (ccxt.InvalidOrder, ccxt.InsufficientFunds):
+                except (errors.InvalidOrder, errors.InsufficientFunds):
                     pass
                 clock.advance(dt)
             _check_ledger(ex)
@@ -66,19 +66,19 @@ def test_balance_change_equals_realized_minus_fees(seed: int, actions: list) -> 
 
 def _check_ledger(ex: PaperExchange) -> None:
     trades = ex.fetch_my_trades()
-    realized = sum((t["info"]["realizedPnl"] for t in trades), D(0))
-    fees = sum((t["fee"]["cost"] for t in trades), D(0))
+    realized = sum((t.realized_pnl for t in trades), D(0))
+    fees = sum((t.fee.cost for t in trades), D(0))
     assert ex.wallet_balance() - D("2000") == realized - fees == ex.realized_pnl_total()
     net: dict[str, D] = defaultdict(D)
     for t in trades:
-        net[t["symbol"]] += t["amount"] if t["side"] == "buy" else -t["amount"]
-    positions = {p["symbol"]: p for p in ex.fetch_positions()}
+        net[t.symbol] += t.amount if t.side == "buy" else -t.amount
+    positions = {p.symbol: p for p in ex.fetch_positions()}
     for symbol in SYMBOLS:
         p = positions.get(symbol)
-        held = D(0) if p is None else p["contracts"] * (1 if p["side"] == "long" else -1)
+        held = D(0) if p is None else p.contracts * (1 if p.side == "long" else -1)
         assert held == net[symbol]
     balance = ex.fetch_balance()
-    unrealized = sum((p["unrealizedPnl"] for p in positions.values()), D(0))
-    assert balance["USDT"]["total"] == ex.wallet_balance() + unrealized
+    unrealized = sum((p.unrealized_pnl for p in positions.values()), D(0))
+    assert balance.funds("USDT").total == ex.wallet_balance() + unrealized
     for order in ex.fetch_open_orders():
-        assert order["status"] == "open" and order["filled"] == 0
+        assert order.status == "open" and order.filled == 0

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import ccxt
 import pytest
 
+from exchange import errors
 from exchange.paper import GeneratorPriceSource, PaperExchange
 from exchange.paper.markets import derived_steps
 from exchange.port import ExchangePort
-
 from tests.exchange.paper.paper_support import BTC, DOGE, ETH
 
 
@@ -22,15 +21,15 @@ def test_is_an_exchange_port(ex: PaperExchange) -> None:
 def test_known_market_shape(ex: PaperExchange) -> None:
     markets = ex.load_markets()
     btc = markets[BTC]
-    assert btc is ex.market(BTC)
-    assert (btc["id"], btc["base"], btc["quote"], btc["settle"]) == ("BTCUSDT", "BTC", "USDT", "USDT")
-    assert btc["type"] == "swap" and btc["swap"] and btc["linear"] and btc["contract"]
-    assert btc["contractSize"] == Decimal(1)
-    assert btc["precision"] == {"amount": Decimal("0.001"), "price": Decimal("0.1")}
-    assert btc["limits"]["amount"]["min"] == Decimal("0.001")
-    assert btc["limits"]["cost"]["min"] == Decimal("5")
-    assert ex.market(ETH)["precision"] == {"amount": Decimal("0.01"), "price": Decimal("0.01")}
-    assert btc["taker"] == Decimal("0.00055") and btc["maker"] == Decimal("0.0002")
+    assert btc == ex.market(BTC)
+    assert (btc.symbol, btc.settle, btc.swap, btc.linear) == (BTC, "USDT", True, True)
+    assert btc.contract_size == Decimal(1)
+    assert (btc.amount_step, btc.price_tick) == (Decimal("0.001"), Decimal("0.1"))
+    assert btc.min_amount == Decimal("0.001")
+    assert btc.min_cost == Decimal("5")
+    assert (ex.market(ETH).amount_step, ex.market(ETH).price_tick) == (Decimal("0.01"),
+                                                                       Decimal("0.01"))
+    assert btc.taker_fee == Decimal("0.00055") and btc.maker_fee == Decimal("0.0002")
 
 
 def test_unknown_symbols_get_derived_steps(tmp_path, clock) -> None:
@@ -41,10 +40,10 @@ def test_unknown_symbols_get_derived_steps(tmp_path, clock) -> None:
         for symbol in symbols:
             market = ex.market(symbol)
             price = source.initial_price(symbol)
-            step, tick = market["precision"]["amount"], market["precision"]["price"]
+            step, tick = market.amount_step, market.price_tick
             assert Decimal("0.1") <= step * price <= Decimal("1")
             assert tick <= price * Decimal("1e-4") < tick * 10
-            assert market["id"] == symbol.split("/")[0] + "USDT"
+            assert market.symbol == symbol and ex.markets[symbol]["id"] == symbol.split("/")[0] + "USDT"
     finally:
         ex.close()
 
@@ -63,21 +62,20 @@ def test_precision_helpers(ex: PaperExchange) -> None:
 
 
 def test_unknown_symbol_is_bad_symbol(ex: PaperExchange) -> None:
-    with pytest.raises(ccxt.BadSymbol):
+    with pytest.raises(errors.BadSymbol):
         ex.market("NOPE/USDT:USDT")
-    with pytest.raises(ccxt.BadSymbol):
+    with pytest.raises(errors.BadSymbol):
         ex.create_order("NOPE/USDT:USDT", "market", "buy", Decimal(1))
-    with pytest.raises(ccxt.BadSymbol):
+    with pytest.raises(errors.BadSymbol):
         ex.fetch_tickers(["NOPE/USDT:USDT"])
 
 
 def test_tickers_follow_the_clock(ex: PaperExchange, market) -> None:
     first = ex.fetch_tickers()
     assert set(first) == {BTC, ETH, DOGE}
-    assert first[BTC]["last"] == Decimal("60000.0")
-    assert first[BTC]["bid"] < first[BTC]["last"] < first[BTC]["ask"]
+    assert first[BTC].last == Decimal("60000.0")
+    assert first[BTC].bid < first[BTC].last < first[BTC].ask
     market.move(BTC, "60100", "60250.5")
     ticker = ex.fetch_tickers([BTC])[BTC]
-    assert ticker["last"] == ticker["close"] == Decimal("60250.5")
-    assert ticker["timestamp"] == market.clock.ms
-    assert ticker["datetime"].endswith("Z")
+    assert ticker.last == Decimal("60250.5")
+    assert ticker.timestamp == market.clock.ms

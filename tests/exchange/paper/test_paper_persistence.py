@@ -33,12 +33,12 @@ def test_state_survives_a_new_instance(make_exchange, market) -> None:
     ex2 = make_exchange(starting_balance=D("1"))  # ignored: the file already has an account
     assert ex2.fetch_balance() == balance1
     assert ex2.fetch_positions() == positions1
-    assert [o["id"] for o in ex2.fetch_open_orders()] == [stop["id"], limit["id"]]
-    assert ex2.fetch_order(None, BTC, {"clientOrderId": "e1"})["status"] == "closed"
+    assert [o.id for o in ex2.fetch_open_orders()] == [stop.id, limit.id]
+    assert ex2.fetch_order(None, BTC, {"clientOrderId": "e1"}).status == "closed"
     with pytest.raises(Exception, match="duplicate clientOrderId"):
         ex2.create_order(BTC, "market", "buy", D("0.01"), params={"clientOrderId": "e1"})
     new = ex2.create_order(BTC, "market", "buy", D("0.001"))
-    assert int(new["id"]) > int(limit["id"])  # ids continue
+    assert int(new.id) > int(limit.id)  # ids continue
     assert len(ex2.submissions()) == 5
 
 
@@ -54,11 +54,11 @@ def test_stop_triggers_during_downtime(make_exchange, market) -> None:
     crash_ms = market.clock.ms - 1_200_000
     ex2 = make_exchange()
     assert ex2.fetch_open_orders() == []
-    assert ex2.fetch_order(stop["id"], BTC)["status"] == "closed"
+    assert ex2.fetch_order(stop.id, BTC).status == "closed"
     trade = ex2.fetch_my_trades(BTC)[-1]
-    assert trade["timestamp"] == crash_ms and trade["price"] == D("58944.1")
+    assert trade.timestamp == crash_ms and trade.price == D("58944.1")
     assert ex2.fetch_positions() == []
-    assert ex2.wallet_balance() == wallet + trade["info"]["realizedPnl"] - trade["fee"]["cost"]
+    assert ex2.wallet_balance() == wallet + trade.realized_pnl - trade.fee.cost
 
 
 def test_generator_prices_continue_from_checkpoint(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ def test_generator_prices_continue_from_checkpoint(tmp_path: Path) -> None:
     ex2 = PaperExchange(store_path=path, symbols=[BTC], price_source=fresh_src, clock=clock)
     try:
         expected = src.path(BTC, clock.ms - 250, clock.ms)[-1][1]
-        assert ex2.fetch_tickers()[BTC]["last"] == ex2.price_to_precision(BTC, expected)
+        assert ex2.fetch_tickers()[BTC].last == ex2.price_to_precision(BTC, expected)
         # the fresh source was seeded from the persisted checkpoint, not recomputed from 0
         assert min(fresh_src._walk(BTC).checkpoints) == 0
         assert 2400 in fresh_src._walk(BTC).checkpoints
@@ -108,7 +108,7 @@ CHILD = textwrap.dedent("""
     i = 0
     while True:
         s = symbols[i % len(symbols)]
-        last = ex.fetch_tickers([s])[s]["last"]
+        last = ex.fetch_tickers([s])[s].last
         amount = ex.amount_to_precision(s, D(20) / last)
         side = "buy" if (i // 8) % 3 else "sell"
         try:
@@ -148,11 +148,11 @@ def test_kill_9_leaves_a_consistent_exchange(tmp_path: Path) -> None:
         assert len(trades) >= 150
         net: dict[str, D] = defaultdict(D)
         for t in trades:
-            net[t["symbol"]] += t["amount"] if t["side"] == "buy" else -t["amount"]
-        positions = {p["symbol"]: p for p in ex.fetch_positions()}
+            net[t.symbol] += t.amount if t.side == "buy" else -t.amount
+        positions = {p.symbol: p for p in ex.fetch_positions()}
         for symbol in symbols:
             held = positions.get(symbol)
-            signed = D(0) if held is None else held["contracts"] * (1 if held["side"] == "long" else -1)
+            signed = D(0) if held is None else held.contracts * (1 if held.side == "long" else -1)
             assert signed == net[symbol]
         assert ex.wallet_balance() == D("10000") + ex.realized_pnl_total()
         ids = [s["clientOrderId"] for s in ex.submissions() if s["outcome"] == "accepted"]
