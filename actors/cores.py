@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from actors import exchange_snapshot as snap
 from actors import grid_snapshot
+from actors.exchange_facts import with_market_price
 from actors.actor_view import ActorView, view_of
 from actors.command_executor import CommandExecutor, EscalationHook
 from actors.grid_executor import GridExecutor
@@ -104,7 +105,7 @@ class OneWayCore:
         return snap.gather(exchange, state, booked)
 
     def with_exchange_facts(self, exchange: ExchangePort, state: SymbolState, event: Any, log: Any) -> Any:
-        return event
+        return with_market_price(exchange, state, event, log)
 
     def executor(
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
@@ -153,6 +154,7 @@ class HedgeGridCore:
         return grid_snapshot.gather(exchange, state, booked=repo.booked_among)
 
     def with_exchange_facts(self, exchange: ExchangePort, state: GridState, event: Any, log: Any) -> Any:
+        event = with_market_price(exchange, state, event, log)
         return grid_snapshot.with_exchange_pnl(exchange, state, event, log)
 
     def executor(

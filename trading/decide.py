@@ -345,6 +345,8 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final (a late or repeated report)
+    if ev.market_price is not None:  # a fresh price read right after a refused stop
+        state = replace(state, last_price=ev.market_price)
     status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
     state = state.with_order(order_change(order, status, last_error=ev.error))
     ctx.record(je.OrderFailed(order=order.client_order_id, purpose=order.purpose, error=ev.error))

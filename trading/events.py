@@ -71,6 +71,10 @@ class OrderFailed:
     position_gone: bool = False
     """For a reduce-only close: the exchange shows no position any more (another order, e.g.
     the exchange stop, closed it first). Not a failed attempt; reconciliation books the fill."""
+    market_price: Decimal | None = None
+    """For a refused stop: the exchange's last price right after the refusal (the shell reads
+    it). A stop is refused mostly because the price is already through it, and the last price
+    the core saw may be far behind: with this one it can close at once (issue 16 items 2, 5)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -150,3 +150,17 @@ def test_a_level_is_never_placed_at_or_beyond_the_legs_stop():
     assert run.state.order(long_add.client_order_id) is None  # cancelled and confirmed
     adds = [o for o in run.state.orders_of(Side.LONG, GridKind.ADD)]
     assert all(o.price > run.state.long.stop_price for o in adds), adds
+
+
+def test_a_stop_refused_with_the_exchanges_price_through_it_closes_at_once():
+    run = Run()
+    run.send(PriceTicked(price=D("100")), answer=False)
+    opens = {o.leg: o for o in run.placed if o.kind is GridKind.OPEN}
+    run.send(OrderFilled(client_order_id=opens[Side.LONG].client_order_id, exchange_id="x",
+                         filled=opens[Side.LONG].amount, average=D(100), fee=D(0)), answer=False)
+    stop = next(o for o in run.state.orders_of(Side.LONG, GridKind.STOP))
+    before = len(run.placed)
+    # the actor's last price is still 100; the exchange refused the stop at 94
+    run.send(OrderFailed(client_order_id=stop.client_order_id, error="trigger price above market",
+                         never_reached=False, market_price=D("94")), answer=False)
+    assert run.kinds(before) == [(GridKind.CLOSE, Side.LONG)]

@@ -68,3 +68,14 @@ def test_before_the_stop_is_acknowledged_a_price_through_the_intended_stop_close
     # the acknowledgement that arrives afterwards changes nothing about the close
     d = core.decide(d.state, OrderAccepted(client_order_id=stop.client_order_id, exchange_id="s1"), 1002.8)
     assert d.state.phase is Phase.CLOSING
+
+
+def test_a_refused_stop_carrying_the_exchanges_price_closes_although_the_last_tick_was_safe():
+    """The shell reads the exchange's price right after a refused stop (OrderFailed.market_price):
+    the last tick the actor saw (100) is far behind the market (98.7), and no fresh tick may ever
+    come (at a shutdown)."""
+    core = SymbolCore(make_rules())
+    state, stop = _opened(core)
+    d = core.decide(state, OrderFailed(client_order_id=stop.client_order_id, error="refused",
+                                       never_reached=False, market_price=D("98.7")), 1002.6)
+    assert len(_closes(d)) == 1 and d.state.phase is Phase.CLOSING

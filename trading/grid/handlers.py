@@ -204,6 +204,8 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     if order is None:
         return state  # not ours, or already final (a late or repeated report)
     r = ctx.rules
+    if ev.market_price is not None:  # a fresh price read right after a refused stop
+        state = replace(state, last_price=ev.market_price, price_seq=state.price_seq + 1)
     status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
     state = state.with_order(order_change(order, status, last_error=ev.error))
     ctx.record(ge.LegOrderFailed(order=order.client_order_id, leg=order.leg, kind=order.purpose,

@@ -1,0 +1,31 @@
+"""What only the exchange knows and a core needs to decide on an event, read by the shell right
+before the event is decided (the core protocol's `with_exchange_facts`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from actors.command_executor import describe
+from actors.exchange_snapshot import last_price
+from exchange.port import ExchangePort
+from trading.events import OrderFailed
+from trading.orders import OrderPurpose
+
+
+def with_market_price(exchange: ExchangePort, state: Any, event: Any, log: Any) -> Any:
+    """A refused stop carries the exchange's last price: when the price ran through the stop
+    level, the core closes now instead of waiting for a fresh tick (which, at a shutdown, never
+    comes) with the position unprotected."""
+    if not isinstance(event, OrderFailed) or event.market_price is not None:
+        return event
+    order = state.order(event.client_order_id)
+    if order is None or order.purpose is not OrderPurpose.STOP:
+        return event
+    try:
+        price = last_price(exchange, state.symbol)
+    except Exception as exc:  # noqa: BLE001 - decided on the last price seen instead
+        log.warning("price after the refused stop {} unreadable: {}", order.client_order_id,
+                    describe(exc))
+        return event
+    return replace(event, market_price=price)
