@@ -23,6 +23,7 @@ from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
+from protections.wiring import build_guard, journal_control
 from runtime.exchanges import build_exchange, fills_poller
 from storage import control, queries
 from storage.repository import Repository
@@ -67,6 +68,8 @@ class AccountRuntime:
         self.feed: MarketFeed | None = None
         self.closer: EmergencyCloser | None = None
         self.alerts: Alerts | None = None
+        self.guard: Any = None
+        """Protections, operator pause and the P&L summary (protections/guard.py)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -114,6 +117,7 @@ class AccountRuntime:
                                interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=self.log,
                                fetch_fills=fills_poller(exchange, self.symbols), prices=prices)
         self.sup = sup
+        self.guard = build_guard(s, repo, sup, self.alerts, self.log)
 
     def _start_grid_actor(self, symbol: str, deps: ActorDeps) -> pykka.ActorRef:
         from actors.grid_actor import GridActor
@@ -155,6 +159,8 @@ class AccountRuntime:
         assert self.sup is not None and self.repo is not None
         status = build_status(self.sup, bot, now, self.repo.read(queries.open_escalations))
         status["exchange"] = self.settings.exchange.id
+        if self.guard is not None:
+            status.update(self.guard.status_fields(now))
         return status
 
     def signal_account(self) -> Any:
@@ -173,6 +179,12 @@ class AccountRuntime:
         repo, sup = self.repo, self.sup
         assert repo is not None and sup is not None
         for cid, command, symbol, args in control.take_pending(repo):
+            if self.guard is not None and self.guard.handles(command):
+                result = self.guard.apply(command, symbol, args)
+                journal_control(repo, cid, command, symbol, args, result)
+                self.log.info("control {} {}: {}", command, symbol, result)
+                control.mark_done(repo, cid, result)
+                continue
             if symbol not in sup.children:
                 control.mark_done(repo, cid, f"unknown symbol {symbol}")
                 continue
@@ -189,6 +201,7 @@ class AccountRuntime:
                 result = "delivered" if ok else "actor not running"
             else:
                 result = f"unknown command {command}"
+            journal_control(repo, cid, command, symbol, args, result)
             self.log.info("control {} {}: {}", command, symbol, result)
             control.mark_done(repo, cid, result)
 

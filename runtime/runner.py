@@ -90,15 +90,21 @@ class Bot:
         s = self.settings
         for account in self.accounts:
             account.build()
+        from dashboard.wiring import OperatorServices  # deferred: aiohttp, prometheus_client
+
+        services = OperatorServices(settings=s, data_dir=self.data_dir, accounts=self.accounts,
+                                    logger=logger)
         receiver = self._signal_receiver()
         self._install_signal_handlers(log)
         for account in self.accounts:
             account.start()
         if receiver is not None:
             receiver.start()
+        services.start()
         deadline = None if duration_s is None else time.monotonic() + duration_s
         try:
             while not self.stop_event.is_set():
+                services.tick()
                 self._write_status(running=True)
                 self._apply_controls(log)
                 if deadline is not None and time.monotonic() >= deadline:
@@ -110,6 +116,7 @@ class Bot:
                 self.stop_event.wait(wait)
         finally:
             log.info("stopping: no new entries, letting each actor finish its current message")
+            services.stop()
             if receiver is not None and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")
             stop_all(self.accounts, log)
