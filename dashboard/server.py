@@ -40,9 +40,10 @@ class DashboardServer:
         self.push_interval_s = push_interval_s
         self._loop = asyncio.new_event_loop()
         self._closing = asyncio.Event()
-        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False,
+                                     shutdown_timeout=1.0)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, host, port, shutdown_timeout=1.0)
+        site = web.TCPSite(self._runner, host, port)
         try:
             self._loop.run_until_complete(site.start())
         except OSError:

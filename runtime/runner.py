@@ -36,6 +36,8 @@ class Bot:
         self.started_at = time.time()
         self.version = wiring.running_version(settings)
         self.accounts: list[AccountRuntime] = []
+        self.services: Any = None
+        """Dashboard, metrics, Telegram and the protections' tick (dashboard/wiring.py)."""
 
     @property
     def views(self) -> dict[str, Any]:
@@ -92,8 +94,8 @@ class Bot:
             account.build()
         from dashboard.wiring import OperatorServices  # deferred: aiohttp, prometheus_client
 
-        services = OperatorServices(settings=s, data_dir=self.data_dir, accounts=self.accounts,
-                                    logger=logger)
+        services = self.services = OperatorServices(settings=s, data_dir=self.data_dir,
+                                                    accounts=self.accounts, logger=logger)
         receiver = self._signal_receiver()
         self._install_signal_handlers(log)
         for account in self.accounts:
@@ -147,6 +149,8 @@ class Bot:
         bot = {"pid": os.getpid(), "running": running, "mode": s.bot.mode, "version": self.version,
                "started_at": self.started_at,
                "exchange": ",".join(dict.fromkeys(a.settings.exchange.id for a in self.accounts))}
+        if self.services is not None and self.services.dashboard is not None:
+            bot["dashboard"] = self.services.dashboard.url
         if s.has_accounts:
             bot["accounts"] = [a.name for a in self.accounts]
         else:
