@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { status: null, session: null, account: null, journalBefore: null, detail: "" };
+const state = { status: null, session: null, journalBefore: null, paged: false };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -257,8 +257,8 @@ async function loadDetail(reset) {
   }
   $("#log-tail").textContent = l.ok ? l.body.lines.join("\n") : ((l.body && l.body.reason) || "");
 }
-$("#detail-symbol").addEventListener("change", () => loadDetail(true));
-$("#journal-older").addEventListener("click", () => loadDetail(false));
+$("#detail-symbol").addEventListener("change", () => { state.paged = false; loadDetail(true); });
+$("#journal-older").addEventListener("click", () => { state.paged = true; loadDetail(false); });
 
 // -- live updates -------------------------------------------------------------------------------
 function connect() {
@@ -277,5 +277,5 @@ function connect() {
   connect();
   setTimeout(loadExtras, 500);
   setInterval(loadExtras, 5000);
-  setInterval(() => loadDetail(true), 5000);
+  setInterval(() => { if (!state.paged) loadDetail(true); }, 5000);  // never undo a person's paging
 })();

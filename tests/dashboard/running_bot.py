@@ -8,7 +8,7 @@ import os
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tests.e2e.bot_process import start_bot, wait_status, write_config
 
@@ -30,9 +30,11 @@ def fast_config(path: Path) -> Path:
 
 
 class RunningBot:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, before_start: Callable[[Path], None] | None = None) -> None:
         self.config = fast_config(tmp / "config.toml")
         self.data = tmp / "data"
+        if before_start is not None:
+            before_start(self.data)
         self.proc = start_bot(self.config, self.data, env={**os.environ, "BOT_DASHBOARD_TOKEN": TOKEN})
         status = wait_status(self.config, self.data, lambda s: s["bot"].get("dashboard")
                              and s["health"]["open_positions"] > 0, timeout=90,
