@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -50,7 +51,7 @@ class DashboardServer:
             self._loop.run_until_complete(self._runner.cleanup())
             self._loop.close()
             raise
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        sockets = getattr(site._server, "sockets", None) or []
         self.address: tuple[str, int] = tuple(sockets[0].getsockname()[:2])  # type: ignore[assignment]
         self._thread = threading.Thread(target=self._loop.run_forever, name="dashboard",
                                         daemon=True)
@@ -167,7 +168,7 @@ class DashboardServer:
                     await response.write(f"event: status\ndata: {dumps(status)}\n\n".encode())
                 try:
                     await asyncio.wait_for(self._closing.wait(), self.push_interval_s)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         except (ConnectionResetError, asyncio.CancelledError):
             pass

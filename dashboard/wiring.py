@@ -129,8 +129,8 @@ class OperatorServices:
             if callable(status):
                 try:
                     stats[account.name] = dict(status())
-                except Exception:  # noqa: BLE001 - a scrape never breaks on one exchange
-                    continue
+                except Exception as exc:  # noqa: BLE001 - a scrape never breaks on one exchange
+                    self.log.warning("metrics: exchange status of {} failed: {}", account.name, exc)
         return stats
 
     def _notification_stats(self) -> dict[str, dict[str, Any]]:

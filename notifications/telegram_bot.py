@@ -8,7 +8,8 @@ Alerts always go (escalation, kill switch, protection tripped, takeover); trade 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from notifications.sender import BackgroundSender, Outgoing
 from notifications.telegram import SendFailed, TelegramApi

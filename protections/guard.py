@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from actors.messages import BlockEntries
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip

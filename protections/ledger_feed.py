@@ -8,7 +8,7 @@ the same totals by replaying the ledger from the start once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,7 @@ ZERO = Decimal(0)
 
 def day_start(now: float) -> float:
     """00:00 UTC of ``now``'s day (the daily loss limit's day)."""
-    d = datetime.fromtimestamp(now, tz=timezone.utc)
+    d = datetime.fromtimestamp(now, tz=UTC)
     return d.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 

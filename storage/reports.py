@@ -42,7 +42,7 @@ def stop_outs(symbol: str, since: float) -> list[float]:
          .where((PositionRow.symbol == symbol) & (PositionRow.status == "closed")
                 & (PositionRow.close_reason == "stop_loss") & (PositionRow.closed_at >= since))
          .order_by(PositionRow.closed_at))
-    return [float(p.closed_at) for p in q]
+    return [float(p.closed_at) for p in q if p.closed_at is not None]
 
 
 def trades(limit: int = 50, offset: int = 0, symbol: str | None = None) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ import shlex
 import subprocess
 import threading
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Alerts:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console, Group
@@ -99,4 +99,4 @@ def _actors(actors: list[dict[str, Any]]) -> Table:
 def _ts(value: Any) -> str:
     if value is None:
         return "-"
-    return datetime.fromtimestamp(float(value), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(float(value), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

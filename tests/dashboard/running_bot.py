@@ -7,8 +7,9 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tests.e2e.bot_process import start_bot, wait_status, write_config
 

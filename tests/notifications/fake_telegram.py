@@ -72,7 +72,7 @@ class FakeTelegram:
                 self._new_update.clear()
                 try:
                     await asyncio.wait_for(self._new_update.wait(), min(body.get("timeout", 0), 2))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 pending = [u for u in self.updates if u["update_id"] >= offset]
             return web.json_response({"ok": True, "result": pending})

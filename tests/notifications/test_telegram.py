@@ -31,7 +31,7 @@ def lines():
     logger.remove(sink)
 
 
-def make_bot(fake: FakeTelegram, **kw) -> TelegramBot:  # noqa: ANN003
+def make_bot(fake: FakeTelegram, **kw) -> TelegramBot:
     state = {"paused_by": []}
 
     def pause(by: str) -> str:

@@ -35,7 +35,7 @@ class StreakRig:
         self.tmp = tmp
         self.symbols = [BTC, ETH]
         self.clock = FakeClock()
-        self.prices = ScriptedPrices({BTC: D("100"), ETH: D("50")})
+        self.prices = ScriptedPrices({BTC: D(100), ETH: D(50)})
         self.market = Market(self.clock, self.prices)
         self.paper = PaperExchange(store_path=tmp / "paper.sqlite", symbols=self.symbols,
                                    price_source=self.prices, clock=self.clock, slippage_bps=D(0))
@@ -74,7 +74,7 @@ class StreakRig:
     def _start(self, symbol: str) -> pykka.ActorRef:
         return SymbolActor.start(symbol, self.deps)
 
-    def start(self) -> "StreakRig":
+    def start(self) -> StreakRig:
         self.sup.start()
         wait_until(lambda: all(c.state.value == "running" for c in self.sup.children.values()),
                    message="actors running")
@@ -115,5 +115,5 @@ class StreakRig:
 class _NoSignals:
     name = "none"
 
-    def on_price(self, price, volume, now, position):  # noqa: ANN001, ANN201
+    def on_price(self, price, volume, now, position):
         return None

@@ -24,10 +24,10 @@ TOKEN = "999:streak-token"
 LIMIT = D(3)
 
 
-def protections(**kw):  # noqa: ANN003, ANN201
-    base = dict(daily_loss_limit_usdt=LIMIT, daily_loss_limit_pct=None, max_drawdown_usdt=None,
-                max_drawdown_pct=None, stoploss_guard_count=0, stoploss_guard_window_s=3600.0,
-                stoploss_guard_pause_s=3600.0)
+def protections(**kw):
+    base = {"daily_loss_limit_usdt": LIMIT, "daily_loss_limit_pct": None,
+            "max_drawdown_usdt": None, "max_drawdown_pct": None, "stoploss_guard_count": 0,
+            "stoploss_guard_window_s": 3600.0, "stoploss_guard_pause_s": 3600.0}
     return SimpleNamespace(**{**base, **kw})
 
 
