@@ -280,10 +280,10 @@ class ProtectionsSettings(_Section):
 
 class DashboardSettings(_Section):
     """`[dashboard]`: web dashboard, JSON API and /metrics served by the bot (dashboard/).
-    Off unless a config turns it on (the shipped config.toml does): a bot started from a bare
-    config, as tests and scripts do, never fights another one for the port."""
+    On by default on 127.0.0.1; a port another program holds costs the dashboard (one ERROR
+    line), never the trading."""
 
-    enabled: Bool = False
+    enabled: Bool = True
     host: Str = "127.0.0.1"
     port: Int = Field(default=8780, ge=0, le=65535)
     token_env: Str = "BOT_DASHBOARD_TOKEN"

@@ -52,10 +52,11 @@ class OperatorServices:
             return DashboardServer(source=self.source, auth=auth, logger=self.log,
                                    metrics=self.metrics.render, host=cfg.host, port=cfg.port,
                                    push_interval_s=cfg.push_interval_s)
-        except OSError as exc:
-            raise ConfigError(f"dashboard.port: cannot listen on {cfg.host}:{cfg.port} "
-                              f"({exc.strerror or exc}); set another port or "
-                              "dashboard.enabled = false") from None
+        except OSError as exc:  # trading goes on without its view; the status dump shows none
+            self.log.error("dashboard.port: cannot listen on {}:{} ({}); running without the "
+                           "dashboard (set another port or dashboard.enabled = false)",
+                           cfg.host, cfg.port, exc.strerror or exc)
+            return None
 
     def _telegram(self) -> Any:
         cfg = self.settings.telegram

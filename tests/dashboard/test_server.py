@@ -147,3 +147,27 @@ def test_off_loopback_without_a_token_is_a_one_line_startup_error(tmp_path):
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "dashboard.host" in lines[0] and "token" in lines[0]
+
+
+def test_a_taken_port_costs_the_dashboard_not_the_trading(tmp_path):
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        config = write_config(tmp_path / "c.toml", ["BTC/USDT:USDT"], logging={"console": False},
+                              bot={"status_interval_s": 0.2},
+                              dashboard={"enabled": True, "port": port})
+        data = tmp_path / "data"
+        r = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
+                            "--data-dir", str(data), "--duration", "3"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=90, check=False)
+    finally:
+        holder.close()
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = (data / "logs" / "bot.log").read_text()
+    assert f"dashboard.port: cannot listen on 127.0.0.1:{port}" in log
+    status = json.loads((data / "status.json").read_text())
+    assert "dashboard" not in status["bot"] and status["actors"][0]["state"] == "stopped"
