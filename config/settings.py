@@ -302,7 +302,8 @@ class TelegramSettings(_Section):
     chat_ids: Annotated[tuple[int, ...], ARRAY] = ()
     commands: Bool = True
     notify_trades: Bool = False
-    """Also send position opened/closed (escalations, kill switch and protections always go)."""
+    """Also send position opened/closed and a daily summary at 00:00 UTC (escalations, the kill
+    switch and protections always go)."""
     retry_initial_s: Float = Field(default=1.0, gt=0)
     retry_max_s: Float = Field(default=60.0, gt=0)
     poll_timeout_s: Int = Field(default=25, ge=0, le=50)

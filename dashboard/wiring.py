@@ -79,6 +79,9 @@ class OperatorServices:
                           retry_initial_s=cfg.retry_initial_s, retry_max_s=cfg.retry_max_s)
         for account in self.accounts:
             account.alerts.listeners.append(bot.on_alert)
+            if cfg.notify_trades:
+                prefix = f"{account.name}: " if self.settings.has_accounts else ""
+                account.guard.on_trade = lambda text, p=prefix: bot.broadcast(p + text, "trade")
         return bot
 
     # -- lifecycle -----------------------------------------------------------------------------

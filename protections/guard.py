@@ -56,7 +56,11 @@ class AccountGuard:
         self.clock = clock
         self.totals = LedgerTotals(base=base)
         self.paused: dict[str, Any] | None = None
+        self.on_trade: Callable[[str], None] | None = None
+        """Optional notices (position opened/closed, daily summary) for people, e.g. Telegram."""
         self._sent: dict[str, tuple[int, str | None]] = {}
+        self._replayed = False
+        self._open_seen: set[str] = set()
         self._load()
 
     # -- the entry gate's view -----------------------------------------------------------------
@@ -77,7 +81,11 @@ class AccountGuard:
         ids = sorted({f["position_id"] for f in fills})
         positions = self.repo.read(reports.positions_by_id, ids)
         before = self._state()
+        day, day_net = self.totals.day, self.totals.day_net
         self.totals.apply(fills, positions, now)
+        if self._replayed:  # the first tick replays the whole ledger: nothing new to announce
+            self._announce(positions, day, day_net)
+        self._replayed = True
         trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
         if self._state() != before:
             self._save()
@@ -97,6 +105,23 @@ class AccountGuard:
             message = BlockEntries(blocked=reason is not None, reason=reason or "protections clear")
             if self.sup.tell(symbol, message):
                 self._sent[symbol] = key
+
+    def _announce(self, positions: list[dict[str, Any]], day: float, day_net: Decimal) -> None:
+        if self.on_trade is None:
+            return
+        for p in positions:
+            pid, what = p["position_id"], f"{p['symbol']} {p['side']}"
+            if p["status"] == "open" and pid not in self._open_seen:
+                self._open_seen.add(pid)
+                self.on_trade(f"opened {what} {p['contracts']} @ {p['entry_price']}")
+            elif p["status"] == "closed":
+                self._open_seen.discard(pid)
+                self.on_trade(f"closed {what}: net {p['net_pnl']:.4f} USDT ({p['close_reason']})")
+        if day and self.totals.day != day:  # the first tick of a new UTC day
+            t = self.totals
+            self.on_trade(f"daily summary {time.strftime('%Y-%m-%d', time.gmtime(day))}: "
+                          f"realized {day_net:.2f} USDT; total {t.net:.2f}, equity "
+                          f"{t.equity:.2f}, {t.wins}W/{t.losses}L")
 
     def _tripped(self, trip: Trip) -> None:
         data = {"protection": trip.name, "reason": trip.reason}

@@ -28,11 +28,11 @@ def fills_after(last_id: int, limit: int = 5000) -> list[dict[str, Any]]:
 
 
 def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:
-    """The named positions (primary key)."""
+    """The named positions (primary key), their P&L from the ledger."""
     if not position_ids:
         return []
-    q = PositionRow.select().where(PositionRow.position_id.in_(position_ids))
-    return [_position(p) for p in q]
+    q = list(PositionRow.select().where(PositionRow.position_id.in_(position_ids)))
+    return _with_ledger(q)
 
 
 def stop_outs(symbol: str, since: float) -> list[float]:
@@ -51,7 +51,7 @@ def trades(limit: int = 50, offset: int = 0, symbol: str | None = None) -> list[
     if symbol is not None:
         q = q.where(PositionRow.symbol == symbol)
     q = q.order_by(PositionRow.closed_at.desc()).limit(_page(limit)).offset(max(offset, 0))
-    return [_position(p) for p in q]
+    return _with_ledger(list(q))
 
 
 def journal(symbol: str | None = None, before_id: int | None = None,
@@ -83,8 +83,23 @@ def equity_points(base: Decimal, max_points: int = 500) -> list[dict[str, Any]]:
     return points
 
 
-def _position(p: PositionRow) -> dict[str, Any]:
-    realized, fees = Decimal(p.realized_pnl), Decimal(p.fees)
+def _with_ledger(rows: list[PositionRow]) -> list[dict[str, Any]]:
+    """Positions with realized P&L and fees summed from their fills (index on position_id).
+
+    The ledger, not the positions row, is the source: the row's totals are written from the
+    state before the closing fill (storage/commit_sql.py ``_position``), so they miss it."""
+    ids = [p.position_id for p in rows]
+    booked: dict[str, tuple[Decimal, Decimal]] = {}
+    fills = FillRow.select(FillRow.position_id, FillRow.realized_pnl, FillRow.fee).where(
+        FillRow.position_id.in_(ids)) if ids else []
+    for f in fills:
+        realized, fee = booked.get(f.position_id, (Decimal(0), Decimal(0)))
+        booked[f.position_id] = (realized + Decimal(f.realized_pnl), fee + Decimal(f.fee))
+    return [_position(p, booked.get(p.position_id)) for p in rows]
+
+
+def _position(p: PositionRow, booked: tuple[Decimal, Decimal] | None) -> dict[str, Any]:
+    realized, fees = booked if booked is not None else (Decimal(p.realized_pnl), Decimal(p.fees))
     return {"position_id": p.position_id, "symbol": p.symbol, "side": p.side,
             "contracts": p.contracts, "entry_price": p.entry_price, "opened_at": p.opened_at,
             "closed_at": p.closed_at, "status": p.status, "realized_pnl": realized,

@@ -143,3 +143,24 @@ def test_stoploss_guard_pauses_only_that_symbol_for_a_while(tmp_path):
         assert rig.view(BTC).phase == "open"
     finally:
         rig.stop()
+
+
+def test_trade_notices_and_the_daily_summary_come_from_the_ledger(tmp_path):
+    rig = StreakRig(tmp_path, protections(daily_loss_limit_usdt=None))
+    rig.guard.tick()  # the first tick replays the ledger
+    notices: list[str] = []
+    rig.guard.on_trade = notices.append
+    rig.start()
+    try:
+        rig.step(BTC, "100")
+        rig.enter_long(BTC)
+        rig.step(BTC, "100")
+        assert len(notices) == 1 and notices[0].startswith("opened BTC/USDT:USDT long")
+        rig.step(BTC, "99.5", "98.5")
+        assert len(notices) == 2 and notices[1].startswith("closed BTC/USDT:USDT long: net -1.")
+        assert notices[1].endswith("(stop_loss)")
+        rig.clock.advance(86_400)
+        rig.step(BTC, "100")
+        assert len(notices) == 3 and notices[2].startswith("daily summary 2023-11-14: realized -1.")
+    finally:
+        rig.stop()
