@@ -17,6 +17,8 @@ from observability.log_tail import tail_lines
 from storage import reports
 
 MAX_LOG_LINES = 500
+WHO = web.RequestKey("who", str)
+"""How a control request authenticated (set by the server's guard), journaled as ``by``."""
 
 
 def dumps(value: Any) -> str:
@@ -110,7 +112,7 @@ class Api:
         except KeyError as exc:
             return error(404, exc.args[0])
         try:
-            result = await off_loop(queue_control, account, body, request["who"])
+            result = await off_loop(queue_control, account, body, request[WHO])
         except BadControl as exc:
             return error(400, str(exc))
         return reply(result, 202)

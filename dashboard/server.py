@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dashboard.api import Api, dumps, error, off_loop, reply
+from dashboard.api import WHO, Api, dumps, error, off_loop, reply
 from dashboard.auth import COOKIE, SESSION_TTL_S, Auth
 from dashboard.source import DashboardSource
 
@@ -109,7 +109,7 @@ class DashboardServer:
                     request.headers, request.scheme, request.host):
                 self.log.warning("dashboard: control from {} refused: cross-origin", peer)
                 return error(403, "cross-origin request refused")
-            request["who"] = who
+            request[WHO] = who
             return None
         if request.method == "POST" and not self.auth.same_origin(
                 request.headers, request.scheme, request.host) and "Origin" in request.headers:

@@ -171,3 +171,35 @@ def test_a_taken_port_costs_the_dashboard_not_the_trading(tmp_path):
     assert f"dashboard.port: cannot listen on 127.0.0.1:{port}" in log
     status = json.loads((data / "status.json").read_text())
     assert "dashboard" not in status["bot"] and status["actors"][0]["state"] == "stopped"
+
+
+def test_several_accounts_each_control_lands_in_its_own_account(tmp_path):
+    repos = {n: Repository(tmp_path / n / "bot.sqlite", synchronous="normal") for n in ("alpha", "beta")}
+    try:
+        write_status(tmp_path, json.loads(json.dumps(STATUS)))
+        source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[
+            AccountHandle(name=n, symbols=("ETH/USDT:USDT",), repo=r, capital=D(100),
+                          log_path=lambda s: tmp_path / "x.log") for n, r in repos.items()])
+        server = DashboardServer(source=source, auth=Auth(token=TOKEN, host="127.0.0.1"),
+                                 logger=logger)
+        server.start()
+        try:
+            code, body = call(server.url + "/api/trades")
+            assert code == 404 and "choose from: alpha, beta" in body
+            assert call(server.url + "/api/trades?account=beta")[0] == 200
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            code, body = call(server.url + "/api/control", headers=bearer,
+                              body={"account": "beta", "command": "close", "symbol": "ETH/USDT:USDT"})
+            assert code == 202, body
+            code, body = call(server.url + "/api/control", headers=bearer,
+                              body={"account": "beta", "command": "close", "symbol": "<b>X</b>"})
+            assert code == 400 and "not traded by account beta" in body
+        finally:
+            server.stop()
+        assert control.take_pending(repos["alpha"]) == []
+        [(_, command, symbol, args)] = control.take_pending(repos["beta"])
+        assert (command, symbol, args["side"]) == ("signal", "ETH/USDT:USDT", "exit")
+        assert args["by"] == "dashboard bearer token from 127.0.0.1" and args["requested_at"] > 0
+    finally:
+        for r in repos.values():
+            r.close()
