@@ -63,6 +63,23 @@ class BotMetrics:
         return generate_latest(self.registry)
 
 
+class NullMetrics:
+    """The observe functions doing nothing: the default where no registry is wired (tests,
+    benchmarks), so call sites never test for None."""
+
+    def observe_commit(self, seconds: float, account: str = "main") -> None:
+        return None
+
+    def observe_tick_to_order(self, seconds: float, account: str = "main") -> None:
+        return None
+
+    def observe_mailbox(self, depth: int, account: str = "main") -> None:
+        return None
+
+
+NULL_METRICS = NullMetrics()
+
+
 def _g(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, labels=labels)
 

@@ -23,7 +23,8 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
     console.print(Text(
         f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  "
         f"mode {bot.get('mode')}  version {bot.get('version')}  started {_ts(bot.get('started_at'))}"
-        f"  heartbeat {_ts(bot.get('heartbeat_at'))}", style="bold"))
+        f"  heartbeat {_ts(bot.get('heartbeat_at'))}"
+        f"{'  dashboard ' + bot['dashboard'] if bot.get('dashboard') else ''}", style="bold"))
     if not bot.get("accounts"):
         console.print(_section(status))
     else:
