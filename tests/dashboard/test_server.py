@@ -203,3 +203,29 @@ def test_several_accounts_each_control_lands_in_its_own_account(tmp_path):
     finally:
         for r in repos.values():
             r.close()
+
+
+def test_no_websocket_way_in(tmp_path, repo):
+    """Controls are POSTs only: a WebSocket handshake (which browsers send cross-origin with
+    cookies) is refused on every path, so it cannot carry a control."""
+    import asyncio
+
+    import aiohttp
+
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+
+    async def attempt(path: str) -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                async with session.ws_connect(server.url + path,
+                                              headers={"Origin": "http://evil.example"}):
+                    return 101
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+
+    try:
+        for path in ("/api/control", "/api/events", "/", "/ws"):
+            assert asyncio.run(attempt(path)) != 101, path
+        assert control.take_pending(repo) == []
+    finally:
+        server.stop()

@@ -18,6 +18,8 @@ class FakeTelegram:
         self.fail_next: list[int] = []
         """HTTP statuses to answer the next sendMessage calls with (then success)."""
         self.calls = 0
+        self.hold: threading.Event | None = None
+        """While set to an unset Event, sendMessage answers only once it is set."""
         self.bad_token_calls = 0
         self._loop = asyncio.new_event_loop()
         self._new_update = asyncio.Event()
@@ -59,6 +61,9 @@ class FakeTelegram:
         body = await request.json()
         method = request.match_info["method"]
         if method == "sendMessage":
+            hold = self.hold
+            if hold is not None:
+                await asyncio.get_running_loop().run_in_executor(None, hold.wait, 30)
             if self.fail_next:
                 status = self.fail_next.pop(0)
                 return web.json_response({"ok": False, "description": f"failure {status}"},
