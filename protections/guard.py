@@ -23,6 +23,7 @@ from storage import reports
 
 STATE_KEY = "protections"
 PAUSE_KEY = "entries_paused"
+FEED_BATCH = 5000
 ACCOUNT_SUBJECT = "*"
 """The journal's symbol for account-wide controls and trips."""
 Alert = Callable[..., None]
@@ -77,14 +78,17 @@ class AccountGuard:
     # -- the run loop ----------------------------------------------------------------------------
     def tick(self, now: float | None = None) -> list[Trip]:
         now = self.clock() if now is None else now
-        fills = self.repo.read(reports.fills_after, self.totals.last_fill_id)
-        ids = sorted({f["position_id"] for f in fills})
-        positions = self.repo.read(reports.positions_by_id, ids)
         before = self._state()
-        day, day_net = self.totals.day, self.totals.day_net
-        self.totals.apply(fills, positions, now)
-        if self._replayed:  # the first tick replays the whole ledger: nothing new to announce
-            self._announce(positions, day, day_net)
+        while True:  # in batches: the first tick replays the whole ledger (a restart)
+            fills = self.repo.read(reports.fills_after, self.totals.last_fill_id, FEED_BATCH)
+            ids = sorted({f["position_id"] for f in fills})
+            positions = self.repo.read(reports.positions_by_id, ids)
+            day, day_net = self.totals.day, self.totals.day_net
+            self.totals.apply(fills, positions, now)
+            if self._replayed:  # nothing in a replay is news to announce
+                self._announce(positions, day, day_net)
+            if len(fills) < FEED_BATCH:
+                break
         self._replayed = True
         trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
         if self._state() != before:
@@ -110,13 +114,14 @@ class AccountGuard:
         if self.on_trade is None:
             return
         for p in positions:
-            pid, what = p["position_id"], f"{p['symbol']} {p['side']}"
-            if p["status"] == "open" and pid not in self._open_seen:
-                self._open_seen.add(pid)
-                self.on_trade(f"opened {what} {p['contracts']} @ {p['entry_price']}")
-            elif p["status"] == "closed":
-                self._open_seen.discard(pid)
-                self.on_trade(f"closed {what}: net {p['net_pnl']:.4f} USDT ({p['close_reason']})")
+            if p["status"] == "open" and p["position_id"] not in self._open_seen:
+                self._open_seen.add(p["position_id"])
+                self.on_trade(f"opened {p['symbol']} {p['side']} {p['contracts']} @ "
+                              f"{p['entry_price']}")
+        for p, net in self.totals.closed_now:
+            self._open_seen.discard(p["position_id"])
+            self.on_trade(f"closed {p['symbol']} {p['side']}: net {net:.4f} USDT "
+                          f"({p['close_reason']})")
         if day and self.totals.day != day:  # the first tick of a new UTC day
             t = self.totals
             self.on_trade(f"daily summary {time.strftime('%Y-%m-%d', time.gmtime(day))}: "

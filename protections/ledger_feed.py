@@ -41,7 +41,11 @@ class LedgerTotals:
     losses: int = 0
     stop_outs: list[tuple[str, float]] = field(default_factory=list)
     """(symbol, closed_at) of stop-loss closes seen by the last ``apply`` (consumed by the guard)."""
+    closed_now: list[tuple[dict[str, Any], Decimal]] = field(default_factory=list)
+    """Positions the last ``apply`` saw closed, with their net P&L from the ledger."""
     _counted: set[str] = field(default_factory=set)
+    _open_net: dict[str, Decimal] = field(default_factory=dict)
+    """Net P&L so far of positions not yet seen closed (their fills, summed as they come)."""
 
     @property
     def net(self) -> Decimal:
@@ -70,10 +74,11 @@ class LedgerTotals:
         """Add new ledger rows (oldest first) and the positions they touched."""
         self.roll_day(now)
         since = max(self.day, self.daily_reset_at)
-        self.stop_outs = []
+        self.stop_outs, self.closed_now = [], []
         for f in fills:
             self.last_fill_id = max(self.last_fill_id, int(f["id"]))
             net = f["realized_pnl"] - f["fee"]
+            self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
             self.realized += f["realized_pnl"]
             self.fees += f["fee"]
             if f["created_at"] >= since:
@@ -85,7 +90,9 @@ class LedgerTotals:
             if p["status"] != "closed" or p["position_id"] in self._counted:
                 continue
             self._counted.add(p["position_id"])
-            if p["net_pnl"] > ZERO:
+            position_net = self._open_net.pop(p["position_id"], ZERO)
+            self.closed_now.append((p, position_net))
+            if position_net > ZERO:
                 self.wins += 1
             else:
                 self.losses += 1
