@@ -12,18 +12,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import time
 import urllib.request
 from decimal import Decimal
 from types import SimpleNamespace
 
-from common import TempDir, fmt, header, summary, table, write_json  # noqa: I001
+from common import TempDir, fmt, header, summary, table, write_json
+from loguru import logger
+
 from dashboard.auth import Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource
-from loguru import logger
 from observability.metrics import BotMetrics
 from protections.guard import AccountGuard, build_checks
 from storage.repository import Repository
@@ -35,7 +35,7 @@ CFG = SimpleNamespace(daily_loss_limit_usdt=Decimal(10**9), daily_loss_limit_pct
                       stoploss_guard_pause_s=3600.0)
 
 
-def fill_ledger(path, start: int, n: int, now: float) -> None:  # noqa: ANN001
+def fill_ledger(path, start: int, n: int, now: float) -> None:
     """n fills on n/2 positions (entry + closing fill), the way the bot books them."""
     with sqlite3.connect(path) as c:
         c.executemany(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from storage.models import EventRow, FillRow, PositionRow
 
@@ -62,7 +62,7 @@ def trades(limit: int = 50, offset: int = 0, symbol: str | None = None) -> list[
     if symbol is not None:
         q = q.where(PositionRow.symbol == symbol)
     q = q.order_by(PositionRow.closed_at.desc()).limit(_page(limit)).offset(max(offset, 0))
-    return _with_ledger(list(q.dicts()))
+    return _with_ledger(cast(list[dict[str, Any]], list(q.dicts())))
 
 
 def journal(symbol: str | None = None, before_id: int | None = None,
