@@ -159,6 +159,8 @@ def test_trade_notices_and_the_daily_summary_come_from_the_ledger(tmp_path):
         rig.step(BTC, "99.5", "98.5")
         assert len(notices) == 2 and notices[1].startswith("closed BTC/USDT:USDT long: net -1.")
         assert notices[1].endswith("(stop_loss)")
+        [trade] = rig.repo.read(reports.trades, 5, 0, BTC)  # the API's trades: the ledger's net
+        assert trade["net_pnl"] == rig.repo.read(queries.ledger_net_pnl, BTC) < D(-1)
         rig.clock.advance(86_400)
         rig.step(BTC, "100")
         assert len(notices) == 3 and notices[2].startswith("daily summary 2023-11-14: realized -1.")
