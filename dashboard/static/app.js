@@ -141,18 +141,19 @@ function positionsTable(account, actors) {
     const legs = p.legs || [{ ...p, stop_price: a.stop_price, protected: a.protected }];
     for (const leg of legs) {
       const t = a.trailing;
+      // the stop and whether it is on the exchange come first: on a phone they stay in view
       rows.push(el("tr", { "data-symbol": a.symbol, class: "position" },
         el("td", { text: a.symbol }), el("td", { text: `${leg.side} ${leg.contracts}` }),
-        el("td", { text: fmt(leg.entry_price ?? leg.entry, 4) }), el("td", { text: fmt(p.mark_price, 4) }),
-        el("td", { class: signClass(p.unrealized_pnl), text: fmt(p.unrealized_pnl, 4) }),
         el("td", { class: "stop", text: fmt(leg.stop_price ?? leg.stop, 4) }),
-        el("td", { text: t ? `${t.state} @ ${fmt(t.trigger_price || t.activation_price, 4)}` : "-" }),
         el("td", { class: leg.protected ? "pos" : "neg", text: leg.protected ? "protected" : "NOT PROTECTED" }),
+        el("td", { class: signClass(p.unrealized_pnl), text: fmt(p.unrealized_pnl, 4) }),
+        el("td", { text: fmt(leg.entry_price ?? leg.entry, 4) }), el("td", { text: fmt(p.mark_price, 4) }),
+        el("td", { text: t ? `${t.state} @ ${fmt(t.trigger_price || t.activation_price, 4)}` : "-" }),
         el("td", {}, button("close", account, "close", { symbol: a.symbol }, true))));
     }
   }
   if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "9", text: "no open position" })));
-  return table(["symbol", "position", "entry", "mark", "uPnL", "stop", "trailing", "", ""], rows);
+  return table(["symbol", "position", "stop", "exchange stop", "uPnL", "entry", "mark", "trailing", ""], rows);
 }
 
 function actorsTable(account, actors) {
