@@ -17,7 +17,7 @@ SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT"]
 TOKEN = "dash-9f8e7d6c5b4a-token"
 
 
-def fast_config(path: Path) -> Path:
+def fast_config(path: Path, **extra: dict[str, Any]) -> Path:
     """Opens positions within seconds (the e2e tests' settings) and serves the dashboard."""
     return write_config(
         path, SYMBOLS,
@@ -27,16 +27,19 @@ def fast_config(path: Path) -> Path:
         paper={"latency_ms": 1, "step_ms": 100, "speed": 600.0},
         logging={"console": False},
         dashboard={"enabled": True, "port": 0, "push_interval_s": 0.3},
+        **extra,
     )
 
 
 class RunningBot:
-    def __init__(self, tmp: Path, before_start: Callable[[Path], None] | None = None) -> None:
-        self.config = fast_config(tmp / "config.toml")
+    def __init__(self, tmp: Path, before_start: Callable[[Path], None] | None = None, *,
+                 env: dict[str, str] | None = None, **extra: dict[str, Any]) -> None:
+        self.config = fast_config(tmp / "config.toml", **extra)
         self.data = tmp / "data"
         if before_start is not None:
             before_start(self.data)
-        self.proc = start_bot(self.config, self.data, env={**os.environ, "BOT_DASHBOARD_TOKEN": TOKEN})
+        self.proc = start_bot(self.config, self.data,
+                              env={**os.environ, "BOT_DASHBOARD_TOKEN": TOKEN, **(env or {})})
         status = wait_status(self.config, self.data, lambda s: s["bot"].get("dashboard")
                              and s["health"]["open_positions"] > 0, timeout=90,
                              message="dashboard up and a position open")
