@@ -107,9 +107,12 @@ function renderAccount(name, a) {
     kpi("win rate", pnl.win_rate === null || pnl.win_rate === undefined ? "-" :
         `${Math.round(pnl.win_rate * 100)}% (${pnl.wins}W/${pnl.losses}L)`),
     kpi("drawdown", fmt(pnl.drawdown))));
-  for (const p of a.protections || [])
-    card.append(el("div", { class: "alert", "data-testid": "protection",
-                            text: `${p.name}${p.symbol ? " " + p.symbol : ""}: ${p.reason}` }));
+  for (const p of a.protections || []) {
+    const extra = p.symbol ? { name: p.name, symbol: p.symbol } : { name: p.name };
+    card.append(el("div", { class: "alert row", "data-testid": "protection" },
+      el("span", { text: `${p.name}${p.symbol ? " " + p.symbol : ""}: ${p.reason} (since ${ts(p.tripped_since)})` }),
+      button("reset", name, "reset_protection", extra)));
+  }
   for (const e of a.escalations || [])
     card.append(el("div", { class: "alert", text: `escalation ${e.symbol}: ${e.reason} (last error: ${e.last_error || "-"})` }));
   card.append(el("div", { class: "row" },

@@ -137,3 +137,34 @@ def test_the_token_never_reaches_a_page_a_log_or_the_status_dump(bot):
     for path in bot.data.rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_tripped_protection_shows_everywhere_and_a_person_resets_it(tmp_path):
+    bot = RunningBot(tmp_path, protections={"daily_loss_limit_usdt": 0.01})
+    try:
+        s = wait_until(lambda: (st := bot.get("/api/status")).get("protections") and st,
+                       timeout=90, message="the daily loss limit tripped")
+        [row] = s["protections"]
+        assert row["name"] == "daily_loss_limit" and float(s["pnl"]["realized_today"]) <= -0.01
+        text = bot.get("/metrics")
+        assert 'bot_protection_tripped{account="main",protection="daily_loss_limit",symbol=""} 1.0' in text
+        tripped = [e for e in bot.get("/api/journal?symbol=*&limit=50")["events"]
+                   if e["type"] == "ProtectionTripped"]
+        assert len(tripped) == 1
+        # no entry while tripped: every actor has entries blocked with the protection's reason
+        blocked = bot.get(f"/api/journal?symbol={SYMBOLS[0]}&limit=200")["events"]
+        assert any(e["type"] == "EntriesBlocked" and "daily loss limit" in e["data"]["reason"]
+                   for e in blocked)
+        later = [e for sym in SYMBOLS for e in bot.get(f"/api/journal?symbol={sym}&limit=200")[
+            "events"] if e["type"] == "EntryRequested" and e["created_at"] > row["tripped_since"] + 0.5]
+        assert later == []  # the run loop's BlockEntries reached every actor within its tick
+        code, _, _ = bot.request("/api/control", headers=BEARER,
+                                 body={"command": "reset_protection", "name": "daily_loss_limit"})
+        assert code == 202
+        wait_until(lambda: any(e["type"] == "ControlApplied"
+                               and e["data"]["result"] == "daily_loss_limit reset"
+                               for e in bot.get("/api/journal?symbol=*&limit=50")["events"]),
+                   timeout=15, message="the reset applied")
+    finally:
+        code, err = bot.stop()
+    assert code == 0, err[-2000:]
