@@ -33,16 +33,19 @@ def fast_config(path: Path, **extra: dict[str, Any]) -> Path:
 
 class RunningBot:
     def __init__(self, tmp: Path, before_start: Callable[[Path], None] | None = None, *,
-                 env: dict[str, str] | None = None, **extra: dict[str, Any]) -> None:
+                 env: dict[str, str] | None = None,
+                 ready: Callable[[dict[str, Any]], bool] | None = None,
+                 **extra: dict[str, Any]) -> None:
         self.config = fast_config(tmp / "config.toml", **extra)
         self.data = tmp / "data"
         if before_start is not None:
             before_start(self.data)
         self.proc = start_bot(self.config, self.data,
                               env={**os.environ, "BOT_DASHBOARD_TOKEN": TOKEN, **(env or {})})
+        ready = ready or (lambda s: s["health"]["open_positions"] > 0)
         status = wait_status(self.config, self.data, lambda s: s["bot"].get("dashboard")
-                             and s["health"]["open_positions"] > 0, timeout=90,
-                             message="dashboard up and a position open")
+                             and s["bot"]["pid"] == self.proc.pid and ready(s), timeout=90,
+                             message="dashboard up and the bot ready")
         self.url: str = status["bot"]["dashboard"]
 
     def stop(self) -> tuple[int, str]:

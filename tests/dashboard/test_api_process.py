@@ -160,13 +160,27 @@ def test_a_tripped_protection_shows_everywhere_and_a_person_resets_it(tmp_path):
             block = min(e["id"] for e in events if e["type"] == "EntriesBlocked"
                         and "daily loss limit" in e["data"]["reason"])
             assert not [e for e in events if e["type"] == "EntryRequested" and e["id"] > block]
-        code, _, _ = bot.request("/api/control", headers=BEARER,
-                                 body={"command": "reset_protection", "name": "daily_loss_limit"})
-        assert code == 202
-        wait_until(lambda: any(e["type"] == "ControlApplied"
-                               and e["data"]["result"] == "daily_loss_limit reset"
-                               for e in bot.get("/api/journal?symbol=*&limit=50")["events"]),
-                   timeout=15, message="the reset applied")
     finally:
         code, err = bot.stop()
     assert code == 0, err[-2000:]
+
+    # a restart keeps it tripped (persisted), without a second trip or alert
+    again = RunningBot(tmp_path, protections={"daily_loss_limit_usdt": 0.01},
+                       ready=lambda s: bool(s.get("protections")))
+    try:
+        s = again.get("/api/status")
+        assert s["protections"][0]["tripped_since"] == row["tripped_since"]
+        journal = again.get("/api/journal?symbol=*&limit=50")["events"]
+        assert [e["type"] for e in journal].count("ProtectionTripped") == 1
+        code, _, _ = again.request("/api/control", headers=BEARER,
+                                   body={"command": "reset_protection", "name": "daily_loss_limit"})
+        assert code == 202
+        wait_until(lambda: any(e["type"] == "ControlApplied"
+                               and e["data"]["result"] == "daily_loss_limit reset"
+                               for e in again.get("/api/journal?symbol=*&limit=50")["events"]),
+                   timeout=15, message="the reset applied")
+    finally:
+        code, err = again.stop()
+    assert code == 0, err[-2000:]
+    log = (again.data / "logs" / "bot.log").read_text()
+    assert log.count("ALERT protection") == 1
