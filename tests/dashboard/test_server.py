@@ -229,3 +229,20 @@ def test_no_websocket_way_in(tmp_path, repo):
         assert control.take_pending(repo) == []
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("telegram, env, expected", [
+    ({"enabled": True, "chat_ids": [1]}, {}, "telegram.token_env: environment variable "
+                                              "BOT_TELEGRAM_TOKEN must hold the bot token"),
+    ({"enabled": True}, {"BOT_TELEGRAM_TOKEN": "1:x"}, "telegram.chat_ids: list at least one"),
+])
+def test_telegram_misconfigured_is_a_one_line_startup_error(tmp_path, telegram, env, expected):
+    config = write_config(tmp_path / "c.toml", ["BTC/USDT:USDT"], logging={"console": False},
+                          dashboard={"enabled": False}, telegram=telegram)
+    r = subprocess.run([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
+                        "--data-dir", str(tmp_path / "data"), "--duration", "5"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60, check=False,
+                       env={"PATH": "/usr/bin:/bin", **env})
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bot.py: error: ") and expected in lines[0]
