@@ -232,8 +232,8 @@ def test_no_websocket_way_in(tmp_path, repo):
 
 
 @pytest.mark.parametrize("telegram, env, expected", [
-    ({"enabled": True, "chat_ids": [1]}, {}, "telegram.token_env: environment variable "
-                                              "BOT_TELEGRAM_TOKEN must hold the bot token"),
+    ({"enabled": True, "chat_ids": [1]}, {},
+     "telegram.token_env: environment variable BOT_TELEGRAM_TOKEN must hold the bot token"),
     ({"enabled": True}, {"BOT_TELEGRAM_TOKEN": "1:x"}, "telegram.chat_ids: list at least one"),
 ])
 def test_telegram_misconfigured_is_a_one_line_startup_error(tmp_path, telegram, env, expected):
