@@ -127,12 +127,15 @@ class OperatorServices:
         return f"pausing new entries on {len(self.accounts)} account(s); positions stay protected"
 
     def _exchange_stats(self) -> dict[str, dict[str, Any]]:
-        stats = {}
+        stats: dict[str, dict[str, Any]] = {}
         for account in self.accounts:
+            entry = stats.setdefault(account.name, {})
+            if account.feed is not None:
+                entry.update(feed_polls=account.feed.polls, feed_undelivered=account.feed.dropped)
             status = getattr(account.exchange, "status", None)
             if callable(status):
                 try:
-                    stats[account.name] = dict(status())
+                    entry["requests"] = dict(status())["requests"]
                 except Exception as exc:  # noqa: BLE001 - a scrape never breaks on one exchange
                     self.log.warning("metrics: exchange status of {} failed: {}", account.name, exc)
         return stats

@@ -100,12 +100,7 @@ class _SnapshotCollector(Collector):
         yield from _account_families(status)
         yield from _actor_families(status)
         if self.exchange_stats is not None:
-            requests = CounterMetricFamily("bot_exchange_requests", "REST requests sent to the "
-                                           "exchange (rate budget tokens taken)", labels=["account"])
-            for account, stats in self.exchange_stats().items():
-                if "requests" in stats:
-                    requests.add_metric([account], float(stats["requests"]))
-            yield requests
+            yield from _exchange_families(self.exchange_stats())
         if self.notification_stats is not None:
             yield from _notification_families(self.notification_stats())
 
@@ -192,6 +187,24 @@ def _actor_families(status: dict[str, Any]) -> Iterator[Any]:
             mailbox.add_metric(labels, float(a.get("mailbox") or 0))
             state.add_metric([*labels, str(a.get("state"))], 1.0)
     yield from (restarts, failures, mailbox, state)
+
+
+EXCHANGE_COUNTERS = (
+    ("requests", "bot_exchange_requests",
+     "REST requests sent to the exchange (rate budget tokens taken; ccxt gateway only)"),
+    ("feed_polls", "bot_market_feed_polls", "Market feed polls (prices and fills)"),
+    ("feed_undelivered", "bot_market_feed_undelivered_ticks",
+     "Prices not delivered because the symbol's actor was not running"),
+)
+
+
+def _exchange_families(stats: dict[str, dict[str, Any]]) -> Iterator[Any]:
+    for key, name, doc in EXCHANGE_COUNTERS:
+        family = CounterMetricFamily(name, doc, labels=["account"])
+        for account, values in stats.items():
+            if key in values:
+                family.add_metric([account], float(values[key]))
+        yield family
 
 
 def _notification_families(stats: dict[str, dict[str, Any]]) -> Iterator[Any]:

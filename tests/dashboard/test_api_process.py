@@ -42,6 +42,7 @@ def test_api_and_metrics_show_what_status_shows(bot):
     value = {f.name: {tuple(sorted(s.labels.items())): s.value for s in f.samples}
              for f in metrics.values()}
     assert value["bot_up"][()] == 1.0
+    assert value["bot_market_feed_polls"][(("account", "main"),)] > 0
     assert value["bot_stop_coverage_ratio"][(("account", "main"),)] == 1.0
     assert {dict(k)["symbol"] for k in value["bot_actor_mailbox_messages"]} == set(SYMBOLS)
     assert value["bot_equity_usdt"][(("account", "main"),)] == pytest.approx(
