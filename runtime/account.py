@@ -21,9 +21,9 @@ from actors.price_slots import PriceSlots
 from actors.messages import ExternalSignal
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
+from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
-from protections.wiring import build_guard, journal_control
 from runtime.exchanges import build_exchange, fills_poller
 from storage import control, queries
 from storage.repository import Repository
