@@ -24,7 +24,7 @@ KNOWN_STRATEGIES: dict[str, str] = {
 }
 ACCOUNT_NAME = r"^[a-z0-9_]{1,12}$"
 ACCOUNT_NAME_TEXT = "1..12 characters of a-z, 0-9, _"
-ACCOUNT_SECTIONS = ("exchange", "symbols", "strategy", "risk", "supervision", "paper")
+ACCOUNT_SECTIONS = ("exchange", "symbols", "strategy", "risk", "supervision", "paper", "protections")
 """Sections an ``[[accounts]]`` entry may give; the ones it leaves out (and the keys it leaves
 out of the ones it gives) come from the top-level section of the same name."""
 ACCOUNTS_DIR = "accounts"
@@ -261,6 +261,55 @@ class SignalsSettings(_Section):
         return self
 
 
+class ProtectionsSettings(_Section):
+    """`[protections]`: account-level entry refusals fed from the ledger (protections/)."""
+
+    daily_loss_limit_usdt: Dec | None = Field(default=None, gt=0)
+    """Realized net loss (fees included) since 00:00 UTC that stops new entries for the day."""
+    daily_loss_limit_pct: Dec | None = Field(default=None, gt=0, le=100)
+    """The same as a percentage of ``capital_usdt``."""
+    max_drawdown_usdt: Dec | None = Field(default=None, gt=0)
+    """Fall of the ledger's equity from its peak that stops new entries until a person resets."""
+    max_drawdown_pct: Dec | None = Field(default=None, gt=0, le=100)
+    capital_usdt: Dec | None = Field(default=None, gt=0)
+    """Base for the percentages (default: paper.starting_balance_usdt)."""
+    stoploss_guard_count: Int = Field(default=0, ge=0, le=1000)
+    """N stop-outs of one symbol within the window pause that symbol (0 = off)."""
+    stoploss_guard_window_s: Float = Field(default=3600.0, gt=0)
+    stoploss_guard_pause_s: Float = Field(default=3600.0, gt=0)
+
+
+class DashboardSettings(_Section):
+    """`[dashboard]`: web dashboard, JSON API and /metrics served by the bot (dashboard/).
+    On by default on 127.0.0.1; a port another program holds costs the dashboard (one ERROR
+    line), never the trading."""
+
+    enabled: Bool = True
+    host: Str = "127.0.0.1"
+    port: Int = Field(default=8780, ge=0, le=65535)
+    token_env: Str = "BOT_DASHBOARD_TOKEN"
+    token_file: Str = ""
+    """A 0600 file holding the token (instead of the environment variable)."""
+    push_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
+
+
+class TelegramSettings(_Section):
+    """`[telegram]`: alerts to Telegram chats, /status and /pause from allow-listed chats."""
+
+    enabled: Bool = False
+    token_env: Str = "BOT_TELEGRAM_TOKEN"
+    token_file: Str = ""
+    api_url: Str = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
+    chat_ids: Annotated[tuple[int, ...], ARRAY] = ()
+    commands: Bool = True
+    notify_trades: Bool = False
+    """Also send position opened/closed and a daily summary at 00:00 UTC (escalations, the kill
+    switch and protections always go)."""
+    retry_initial_s: Float = Field(default=1.0, gt=0)
+    retry_max_s: Float = Field(default=60.0, gt=0)
+    poll_timeout_s: Int = Field(default=25, ge=0, le=50)
+
+
 def _check_strategy(exchange: ExchangeSettings, strategy: StrategySettings, risk: RiskSettings, *, at: str) -> None:
     """The hedge grid needs hedge mode and a stop beyond its deepest level; hedge mode is only
     for the grid (the one-way core's orders name no position side)."""
@@ -308,6 +357,7 @@ class AccountSettings(_Section):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
     paper: PaperSettings = Field(default_factory=PaperSettings)
+    protections: ProtectionsSettings = Field(default_factory=ProtectionsSettings)
 
 
 class Settings(_Section):
@@ -322,6 +372,9 @@ class Settings(_Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     paper: PaperSettings = Field(default_factory=PaperSettings)
     signals: SignalsSettings = Field(default_factory=SignalsSettings)
+    protections: ProtectionsSettings = Field(default_factory=ProtectionsSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     accounts: Annotated[tuple[AccountSettings, ...], ARRAY] = Field(default=(), min_length=1,
                                                                     max_length=MAX_ACCOUNTS)
 
@@ -406,7 +459,7 @@ class Settings(_Section):
             "bot": self.bot.model_copy(update={"account": account.name}),
             "exchange": account.exchange.model_copy(update={"markets_cache": inside(account.exchange.markets_cache)}),
             "symbols": account.symbols, "strategy": account.strategy, "risk": account.risk,
-            "supervision": account.supervision,
+            "supervision": account.supervision, "protections": account.protections,
             "paper": account.paper.model_copy(update={"store": inside(account.paper.store)}),
             "storage": self.storage.model_copy(update={"path": inside(self.storage.path)}),
             "accounts": (),

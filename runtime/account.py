@@ -20,6 +20,7 @@ from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
+from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller
@@ -63,6 +64,8 @@ class AccountRuntime:
         self.feed: MarketFeed | None = None
         self.closer: EmergencyCloser | None = None
         self.alerts: Alerts | None = None
+        self.guard: Any = None
+        """Protections, operator pause and the P&L summary (protections/guard.py)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -109,6 +112,9 @@ class AccountRuntime:
                                interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=self.log,
                                fetch_fills=fills_poller(exchange, self.symbols), prices=prices)
         self.sup = sup
+        self.guard = build_guard(s, repo, sup, self.alerts, self.log)
+        if self.guard is not None:  # the protections refuse entries through the one gate
+            self.gate.add_check(self.guard)
 
     def start(self) -> None:
         assert self.sup is not None and self.feed is not None, "build() first"
@@ -145,6 +151,8 @@ class AccountRuntime:
         assert self.sup is not None and self.repo is not None
         status = build_status(self.sup, bot, now, self.repo.read(queries.open_escalations))
         status["exchange"] = self.settings.exchange.id
+        if self.guard is not None:
+            status.update(self.guard.status_fields(now))
         return status
 
     def signal_account(self) -> Any:
@@ -167,7 +175,8 @@ class AccountRuntime:
         if applier is None or applier.sup is not sup:
             from runtime.controls import ControlApplier
 
-            applier = self._controls = ControlApplier(repo=repo, sup=sup, log=self.log)
+            applier = self._controls = ControlApplier(repo=repo, sup=sup, log=self.log,
+                                                      guard=self.guard, journal=journal_control)
         applier.apply()
 
 

@@ -26,10 +26,15 @@ _MAY_COME_UP = (ChildState.STARTING, ChildState.RESTARTING, ChildState.BACKING_O
 
 class ControlApplier:
     def __init__(self, *, repo: Repository, sup: Any, log: Any, wait_s: float = WAIT_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, guard: Any = None,
+                 journal: Callable[..., None] | None = None) -> None:
+        """`guard`: the account's protections (pause, kill switch, protection resets: the
+        dashboard's controls), asked first; `journal`: records who applied what, when."""
         self.repo = repo
         self.sup = sup
         self.log = log
+        self.guard = guard
+        self.journal = journal
         self.wait_s = wait_s
         self.clock = clock
         self._waiting_since: dict[int, float] = {}
@@ -40,13 +45,18 @@ class ControlApplier:
             self.log.error("{}", problem)
         for cid, command, symbol, args in rows:
             try:
-                result = self._apply_one(cid, command, symbol, args)
+                if self.guard is not None and self.guard.handles(command):
+                    result = self.guard.apply(command, symbol, args)
+                else:
+                    result = self._apply_one(cid, command, symbol, args)
             except Exception as exc:  # noqa: BLE001 - one bad row never blocks the others
                 result = f"control row {cid} ({command} {symbol}): {type(exc).__name__}: {exc}"
                 self.log.error("{}", result)
             if result is None:
                 continue  # waits for its actor; tried again next round
             self._waiting_since.pop(cid, None)
+            if self.journal is not None:
+                self.journal(self.repo, cid, command, symbol, args, result)
             self.log.info("control {} {}: {}", command, symbol, result)
             control.mark_done(self.repo, cid, result[:500])
 

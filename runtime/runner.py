@@ -54,6 +54,8 @@ class Bot:
         self.version = wiring.running_version(settings)
         self.accounts: list[AccountRuntime] = []
         self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert_all)
+        self.services: Any = None
+        """Dashboard, metrics, Telegram and the protections' tick (dashboard/wiring.py)."""
 
     @property
     def views(self) -> dict[str, Any]:
@@ -111,15 +113,21 @@ class Bot:
         s = self.settings
         for account in self.accounts:
             account.build()
+        from dashboard.wiring import OperatorServices  # deferred: aiohttp, prometheus_client
+
+        services = self.services = OperatorServices(settings=s, data_dir=self.data_dir,
+                                                    accounts=self.accounts, logger=logger)
         receiver = self._signal_receiver()
         self._install_signal_handlers(log)
         for account in self.accounts:
             account.start()
         if receiver is not None:
             receiver.start()
+        services.start()
         deadline = None if duration_s is None else time.monotonic() + duration_s
         try:
             while not self.stop_event.is_set():
+                services.tick()
                 self._write_status(running=True)
                 self._apply_controls(log)
                 if deadline is not None and time.monotonic() >= deadline:
@@ -131,6 +139,7 @@ class Bot:
                 self.stop_event.wait(wait)
         finally:
             log.info("stopping: no new entries, letting each actor finish its current message")
+            services.stop()
             if receiver is not None and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")
             stop_all(self.accounts, log)
@@ -161,6 +170,8 @@ class Bot:
         bot = {"pid": os.getpid(), "running": running, "mode": s.bot.mode, "version": self.version,
                "started_at": self.started_at,
                "exchange": ",".join(dict.fromkeys(a.settings.exchange.id for a in self.accounts))}
+        if self.services is not None and self.services.dashboard is not None:
+            bot["dashboard"] = self.services.dashboard.url
         if s.has_accounts:
             bot["accounts"] = [a.name for a in self.accounts]
         else:

@@ -10,6 +10,7 @@ import shlex
 import subprocess
 import threading
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 
@@ -23,6 +24,9 @@ class Alerts:
         self.webhook = webhook
         self.timeout_s = timeout_s
         self.sent: list[dict[str, Any]] = []
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Called with each alert's payload on the alerting thread; each must return at once
+        (e.g. notifications.telegram_bot hands it to its own sender thread)."""
         self._threads: list[threading.Thread] = []
 
     def alert(self, symbol: str | None, kind: str, message: str, **data: Any) -> None:
@@ -32,6 +36,11 @@ class Alerts:
         self.sent.append(payload)
         log = self.logger.bind(symbol=symbol) if symbol else self.logger
         log.error("ALERT {}: {}", kind, message)
+        for listener in list(self.listeners):
+            try:
+                listener(payload)
+            except Exception as exc:  # noqa: BLE001 - one broken channel never stops an alert
+                self.logger.opt(exception=exc).error("alert listener failed: {}", exc)
         if self.command or self.webhook:
             t = threading.Thread(target=self._notify, args=(payload,), name="alert-hook", daemon=True)
             self._threads.append(t)

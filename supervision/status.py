@@ -16,6 +16,8 @@ from storage.atomic_file import atomic_write_text
 from supervision.child import ChildState
 
 STATUS_FILE = "status.json"
+OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paused")
+"""Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
 
 
 def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -79,14 +81,15 @@ def combine_status(bot: dict[str, Any], per_account: dict[str, dict[str, Any]], 
     when any account's is on (see ``accounts`` for which)."""
     accounts = {
         name: {"exchange": st.get("exchange"), "kill_switch": st["kill_switch"], "health": st["health"],
-               "escalations": st["escalations"], "actors": st["actors"]}
+               "escalations": st["escalations"], "actors": st["actors"],
+               **{k: st[k] for k in OPERATOR_FIELDS if k in st}}
         for name, st in per_account.items()
     }
     if not grouped and len(per_account) == 1:
         only = next(iter(per_account.values()))
         return {"bot": {**bot, "heartbeat_at": now}, "actors": only["actors"], "health": only["health"],
                 "escalations": only["escalations"], "kill_switch": only["kill_switch"],
-                "accounts": accounts}
+                **{k: only[k] for k in OPERATOR_FIELDS if k in only}, "accounts": accounts}
     actors, escalations = [], []
     open_positions = protected = 0
     for name, entry in accounts.items():
@@ -120,58 +123,10 @@ def read_status(data_dir: Path) -> dict[str, Any] | None:
 
 
 def render_table(status: dict[str, Any], account: str | None = None) -> str:
-    """The table view; with several accounts, one section per account (or only ``account``)."""
-    bot = status["bot"]
-    lines = [
-        f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  mode {bot.get('mode')}  "
-        f"version {bot.get('version')}  started {_ts(bot.get('started_at'))}  heartbeat {_ts(bot.get('heartbeat_at'))}",
-    ]
-    if not bot.get("accounts"):
-        return "\n".join(lines + _section(status))
-    h = status["health"]
-    lines.append(f"all accounts: {len(bot['accounts'])}  open {h['open_positions']}  "
-                 f"protected {h['protected_positions']}  ts_coverage {h['ts_coverage']:.0%}")
-    for name, entry in status.get("accounts", {}).items():
-        if account is not None and name != account:
-            continue
-        lines += ["", f"== account {name} (exchange {entry.get('exchange')})"] + _section(entry)
-    return "\n".join(lines)
+    """The table view (rich); with several accounts, one section per account (or only ``account``)."""
+    from supervision.status_view import render
 
-
-def _section(status: dict[str, Any]) -> list[str]:
-    lines = []
-    h = status["health"]
-    lines.append(f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
-                 f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if status.get('kill_switch') else 'off'}")
-    header = ("SYMBOL", "STATE", "PHASE", "POSITION", "ENTRY", "MARK", "UPNL", "STOP", "TRAIL", "RST", "FAIL", "MBOX", "TICK")
-    rows = [header]
-    for a in status["actors"]:
-        p = a.get("position") or {}
-        t = a.get("trailing") or {}
-        rows.append((
-            a["symbol"], a["state"], a.get("phase") or "-",
-            f"{p['side']} {p['contracts']}" if p else "-", p.get("entry_price") or "-",
-            p.get("mark_price") or "-", p.get("unrealized_pnl") or "-", a.get("stop_price") or "-",
-            f"{t['state']}@{t.get('trigger_price') or t.get('activation_price')}" if t else "-",
-            str(a.get("restarts", 0)), str(a.get("close_failures", 0)), str(a.get("mailbox", 0)),
-            "-" if a.get("last_tick_age_s") is None else f"{a['last_tick_age_s']:.1f}s",
-        ))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    for a in status["actors"]:
-        if a.get("last_failure"):
-            f = a["last_failure"]
-            lines.append(f"last failure {a['symbol']}: {f['where']}: {f['error']} at {_ts(f['time'])}")
-    for e in status.get("escalations", []):
-        lines.append(f"ESCALATION {e['symbol']}: {e['reason']} (attempts {e['attempts']}, last error: {e['last_error']})")
-    return lines
-
-
-def _ts(value: Any) -> str:
-    if value is None:
-        return "-"
-    from datetime import datetime, timezone
-    return datetime.fromtimestamp(float(value), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return render(status, account)
 
 
 def pid_alive(pid: int | None) -> bool:

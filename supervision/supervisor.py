@@ -314,6 +314,14 @@ class Supervisor:
                 except pykka.ActorDeadError:
                     pass
 
+    def reset_kill_switch(self, by: str) -> None:
+        """A person lifts the kill switch; escalations so far no longer count toward tripping
+        it again. Entries are allowed again by whoever blocks them per symbol (protections/)."""
+        self.kill_switch = False
+        self.escalations = []
+        self.repo.set_meta("kill_switch", "0")
+        self.log.warning("kill switch reset by {}", by)
+
     def _on_resume(self, child: Child, by: str, at: float) -> None:
         if child.state is ChildState.QUARANTINED:
             child.history = type(child.history)()

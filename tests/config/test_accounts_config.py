@@ -106,7 +106,8 @@ def test_account_sections_are_the_top_level_section_types():
         ('[[accounts]]\nsymbols.list = []', "accounts[0].name: required key is missing"),
         ('[[accounts]]\nname = "a"\n[[accounts]]\nname = "a"', 'accounts[1].name: duplicate of accounts[0].name'),
         ('[[accounts]]\nname = "a"\nriks.order_size_usdt = 1',
-         "accounts[0].riks: unknown key (allowed: name, exchange, symbols, strategy, risk, supervision, paper)"),
+         "accounts[0].riks: unknown key (allowed: name, exchange, symbols, strategy, risk, supervision, paper, "
+         "protections)"),
         ('[[accounts]]\nname = "a"\nrisk.stop_loss_pct = 0',
          "accounts[0].risk.stop_loss_pct: must be > 0 and <= 50 (got 0)"),
         ('[[accounts]]\nname = "a"\nstrategy.entry_z = 0.2',

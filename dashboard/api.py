@@ -1,0 +1,118 @@
+"""The JSON API's handlers (aiohttp). Database reads and control writes run on the executor,
+so a slow disk never stalls the event loop (and with it the live updates)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+
+from dashboard.controls import BadControl, queue_control
+from dashboard.source import DashboardSource
+from observability.log_tail import tail_lines
+from storage import reports
+
+MAX_LOG_LINES = 500
+WHO = web.RequestKey("who", str)
+"""How a control request authenticated (set by the server's guard), journaled as ``by``."""
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps,
+                             headers={"Cache-Control": "no-store"})
+
+
+def error(status: int, reason: str) -> web.Response:
+    return reply({"status": "error", "reason": reason}, status)
+
+
+async def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args))
+
+
+def _int(request: web.Request, key: str, default: int | None) -> int | None:
+    raw = request.query.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=dumps({"status": "error", "reason": f"{key}: expected an "
+                                             "integer"}), content_type="application/json") from None
+
+
+class Api:
+    def __init__(self, source: DashboardSource) -> None:
+        self.source = source
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/api/status", self.status), web.get("/api/trades", self.trades),
+                web.get("/api/journal", self.journal), web.get("/api/equity", self.equity),
+                web.get("/api/logs", self.logs), web.post("/api/control", self.control)]
+
+    def _account(self, request: web.Request) -> Any:
+        try:
+            return self.source.account(request.query.get("account"))
+        except KeyError as exc:
+            raise web.HTTPNotFound(text=dumps({"status": "error", "reason": exc.args[0]}),
+                                   content_type="application/json") from None
+
+    async def status(self, request: web.Request) -> web.Response:
+        status = await off_loop(self.source.status)
+        if status is None:
+            return error(503, "no status yet (the bot has not written status.json)")
+        return reply(status)
+
+    async def trades(self, request: web.Request) -> web.Response:
+        account = self._account(request)
+        rows = await off_loop(account.repo.read, reports.trades, _int(request, "limit", 50),
+                              _int(request, "offset", 0), request.query.get("symbol"))
+        return reply({"account": account.name, "trades": rows})
+
+    async def journal(self, request: web.Request) -> web.Response:
+        account = self._account(request)
+        rows = await off_loop(account.repo.read, reports.journal, request.query.get("symbol"),
+                              _int(request, "before_id", None), _int(request, "limit", 50))
+        more = rows[-1]["id"] if rows else None
+        return reply({"account": account.name, "events": rows, "next_before_id": more})
+
+    async def equity(self, request: web.Request) -> web.Response:
+        account = self._account(request)
+        points = await off_loop(account.repo.read, reports.equity_points, account.capital,
+                                _int(request, "points", 500))
+        return reply({"account": account.name, "capital": str(account.capital), "points": points})
+
+    async def logs(self, request: web.Request) -> web.Response:
+        account = self._account(request)
+        symbol = request.query.get("symbol", "")
+        if symbol not in account.symbols:
+            return error(404, f"symbol: {symbol[:60]!r} is not traded by account {account.name}")
+        lines = min(max(_int(request, "lines", 100) or 100, 1), MAX_LOG_LINES)
+        text = await off_loop(tail_lines, account.log_path(symbol), lines)
+        return reply({"account": account.name, "symbol": symbol,
+                      "lines": [line.rstrip("\n") for line in text]})
+
+    async def control(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(400, "body: expected a JSON object")
+        if not isinstance(body, dict):
+            return error(400, "body: expected a JSON object")
+        try:
+            account = self.source.account(body.get("account"))
+        except KeyError as exc:
+            return error(404, exc.args[0])
+        try:
+            result = await off_loop(queue_control, account, body, request[WHO])
+        except BadControl as exc:
+            return error(400, str(exc))
+        return reply(result, 202)

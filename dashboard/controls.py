@@ -1,0 +1,59 @@
+"""Control actions from the dashboard and the API, written to the account's control table.
+
+The run loop applies them (``AccountRuntime.apply_controls``): each goes to its symbol's mailbox
+(``Resume``, ``ExternalSignal(side=None)`` to close, ``BlockEntries`` for a pause or the kill
+switch) and is journaled with who asked and when. The table works across processes, so the
+dashboard never needs a reference to an actor.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from dashboard.source import AccountHandle
+from storage import control
+
+ACCOUNT_COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset")
+SYMBOL_COMMANDS = ("resume", "close")
+PROTECTIONS = ("daily_loss_limit", "max_drawdown", "stoploss_guard")
+
+
+class BadControl(ValueError):
+    """The request names an unknown command, symbol or protection (one line, shown as 400)."""
+
+
+def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict[str, Any]:
+    command = str(body.get("command") or "")
+    symbol = body.get("symbol")
+    extra: dict[str, Any] = {}
+    if command in ACCOUNT_COMMANDS:
+        symbol = "*"
+    elif command in SYMBOL_COMMANDS:
+        _check_symbol(account, symbol)
+        if command == "close":
+            command = "signal"
+            extra = {"side": "exit", "signal_id": f"dashboard-{uuid.uuid4().hex[:12]}"}
+    elif command == "reset_protection":
+        name = str(body.get("name") or "")
+        if name not in PROTECTIONS:
+            raise BadControl(f"name: unknown protection {name!r} (choose from: "
+                             f"{', '.join(PROTECTIONS)})")
+        if name == "stoploss_guard":
+            _check_symbol(account, symbol)
+        else:
+            symbol = "*"
+        extra = {"name": name}
+    else:
+        allowed = ", ".join((*ACCOUNT_COMMANDS, *SYMBOL_COMMANDS, "reset_protection"))
+        raise BadControl(f"command: unknown {command!r} (choose from: {allowed})")
+    cid = control.request(account.repo, command, str(symbol), by=by, requested_at=time.time(),
+                          **extra)
+    return {"status": "queued", "control_id": cid, "account": account.name, "command": command,
+            "symbol": symbol}
+
+
+def _check_symbol(account: AccountHandle, symbol: Any) -> None:
+    if symbol not in account.symbols:
+        raise BadControl(f"symbol: {str(symbol)[:60]!r} is not traded by account {account.name}")

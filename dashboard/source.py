@@ -1,0 +1,51 @@
+"""What the dashboard reads: the status snapshot (``status.json``, the file ``status --json``
+reads) and each account's database (ledger, journal, control table).
+
+It holds no reference to actors or the supervisor, so the same source works from another
+process (e.g. one dashboard for several ``--workers``): give it the data dir and a Repository
+per account database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from supervision.status import read_status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountHandle:
+    name: str
+    symbols: tuple[str, ...]
+    repo: Any
+    """The account's storage.repository.Repository (reads, and the control table)."""
+    capital: Decimal
+    """Where the equity curve starts (protections.capital_usdt or the paper balance)."""
+    log_path: Callable[[str], Path]
+    """A symbol's log file."""
+
+
+class DashboardSource:
+    def __init__(self, *, data_dir: Path, accounts: list[AccountHandle],
+                 running: Callable[[], bool]) -> None:
+        self.data_dir = data_dir
+        self.accounts = {a.name: a for a in accounts}
+        self.running = running
+
+    def status(self) -> dict[str, Any] | None:
+        status = read_status(self.data_dir)
+        if status is not None:
+            status["bot"]["running"] = self.running()
+        return status
+
+    def account(self, name: str | None) -> AccountHandle:
+        """The named account, or the only one; KeyError with the choices otherwise."""
+        if name is None and len(self.accounts) == 1:
+            return next(iter(self.accounts.values()))
+        if name not in self.accounts:
+            raise KeyError(f"account: unknown {name!r} (choose from: {', '.join(self.accounts)})")
+        return self.accounts[name]

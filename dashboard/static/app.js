@@ -1,0 +1,285 @@
+// The dashboard page. Every string from the bot reaches the page through textContent or an
+// attribute set by the DOM API, never through innerHTML: symbol names, error texts and journal
+// fields cannot inject markup.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const state = { status: null, session: null, journalBefore: null, paged: false };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+function fmt(v, digits = 2) {
+  if (v === null || v === undefined || v === "") return "-";
+  const n = Number(v);
+  return Number.isFinite(n) ? n.toFixed(digits) : String(v);
+}
+function signClass(v) { const n = Number(v); return n > 0 ? "pos" : n < 0 ? "neg" : ""; }
+function ts(t) { return t ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) : "-"; }
+
+function message(text, ok) {
+  const box = $("#message");
+  box.hidden = false;
+  box.className = ok ? "ok" : "bad";
+  box.textContent = text;
+}
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { credentials: "same-origin", ...options });
+  let body = null;
+  try { body = await res.json(); } catch (e) { body = null; }
+  return { ok: res.ok, status: res.status, body };
+}
+
+// -- session ------------------------------------------------------------------------------------
+async function refreshSession() {
+  const r = await api("/api/session");
+  state.session = r.body || {};
+  const authed = !!state.session.authenticated;
+  $("#login-form").hidden = authed || !state.session.controls_enabled;
+  $("#logout-btn").hidden = !authed;
+  const info = $("#auth-state");
+  info.hidden = false;
+  info.textContent = authed ? "controls enabled" :
+    state.session.controls_enabled ? "read-only (log in for controls)" : "read-only (no token configured)";
+}
+
+$("#login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const token = $("#token").value;
+  const r = await api("/api/login", { method: "POST", headers: { "Content-Type": "application/json" },
+                                      body: JSON.stringify({ token }) });
+  $("#token").value = "";
+  message(r.ok ? "logged in" : "login refused: " + ((r.body && r.body.reason) || r.status), r.ok);
+  await refreshSession();
+  if (state.session.login_required) loadExtras();
+});
+$("#logout-btn").addEventListener("click", async () => {
+  await api("/api/logout", { method: "POST" });
+  await refreshSession();
+});
+
+// -- controls -----------------------------------------------------------------------------------
+async function control(account, command, extra = {}) {
+  const r = await api("/api/control", { method: "POST", headers: { "Content-Type": "application/json" },
+                                        body: JSON.stringify({ account, command, ...extra }) });
+  if (r.ok) message(`${command} ${extra.symbol || ""} queued (control #${r.body.control_id}); applied within a second`, true);
+  else message(`${command} refused: ${(r.body && r.body.reason) || r.status}`, false);
+}
+
+function button(label, account, command, extra = {}, danger = false) {
+  return el("button", { type: "button", class: danger ? "danger" : "", "data-action": command,
+                        "data-symbol": extra.symbol || "", onclick: () => control(account, command, extra) }, label);
+}
+
+// -- rendering ----------------------------------------------------------------------------------
+function kpi(label, value, cls = "") {
+  return el("div", { class: "kpi" }, el("div", { class: "label", text: label }),
+            el("div", { class: "value " + cls, text: value }));
+}
+
+function renderAccount(name, a) {
+  const pnl = a.pnl || {};
+  const h = a.health;
+  const card = el("section", { class: "card", "data-account": name });
+  const badges = el("div", { class: "row" },
+    el("h2", { text: `Account ${name}` }), el("span", { class: "pill", text: a.exchange || "" }),
+    el("span", { class: "pill " + (a.kill_switch ? "bad" : "ok"), "data-testid": "kill-switch",
+                 text: a.kill_switch ? "KILL SWITCH ON" : "kill switch off" }),
+    el("span", { class: "pill " + (h.ts_coverage < 1 ? "bad" : "ok"),
+                 text: `stops ${h.protected_positions}/${h.open_positions}` }));
+  if (a.entries_paused) badges.append(el("span", { class: "pill warn", "data-testid": "paused",
+                                          text: `entries paused by ${a.entries_paused.by}` }));
+  card.append(badges);
+  card.append(el("div", { class: "kpis" },
+    kpi("equity", fmt(pnl.equity)), kpi("realized today", fmt(pnl.realized_today), signClass(pnl.realized_today)),
+    kpi("realized total", fmt(pnl.realized_total), signClass(pnl.realized_total)),
+    kpi("fees", fmt(pnl.fees)),
+    kpi("win rate", pnl.win_rate === null || pnl.win_rate === undefined ? "-" :
+        `${Math.round(pnl.win_rate * 100)}% (${pnl.wins}W/${pnl.losses}L)`),
+    kpi("drawdown", fmt(pnl.drawdown))));
+  for (const p of a.protections || []) {
+    const extra = p.symbol ? { name: p.name, symbol: p.symbol } : { name: p.name };
+    card.append(el("div", { class: "alert row", "data-testid": "protection" },
+      el("span", { text: `${p.name}${p.symbol ? " " + p.symbol : ""}: ${p.reason} (since ${ts(p.tripped_since)})` }),
+      button("reset", name, "reset_protection", extra)));
+  }
+  for (const e of a.escalations || [])
+    card.append(el("div", { class: "alert", text: `escalation ${e.symbol}: ${e.reason} (last error: ${e.last_error || "-"})` }));
+  card.append(el("div", { class: "row" },
+    a.entries_paused ? button("allow entries", name, "unpause") : button("pause entries", name, "pause"),
+    a.kill_switch ? button("reset kill switch", name, "kill_switch_reset")
+                  : button("trip kill switch", name, "kill_switch", {}, true)));
+  card.append(el("h3", { text: "Open positions" }), positionsTable(name, a.actors));
+  card.append(el("h3", { text: "Actors" }), actorsTable(name, a.actors));
+  const chart = el("div", { class: "equity", "data-account": name });
+  card.append(el("h3", { text: "Equity (ledger)" }), chart);
+  card.append(el("h3", { text: "Recent trades" }), el("div", { class: "scroll trades", "data-account": name }));
+  return card;
+}
+
+function table(headers, rows, id) {
+  const t = el("table", id ? { id } : {});
+  t.append(el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { text: h })))));
+  const body = el("tbody");
+  for (const r of rows) body.append(r);
+  t.append(body);
+  return el("div", { class: "scroll" }, t);
+}
+
+function positionsTable(account, actors) {
+  const rows = [];
+  for (const a of actors) {
+    const p = a.position;
+    if (!p) continue;
+    const legs = p.legs || [{ ...p, stop_price: a.stop_price, protected: a.protected }];
+    for (const leg of legs) {
+      const t = a.trailing;
+      // the stop and whether it is on the exchange come first: on a phone they stay in view
+      rows.push(el("tr", { "data-symbol": a.symbol, class: "position" },
+        el("td", { text: a.symbol }), el("td", { text: `${leg.side} ${leg.contracts}` }),
+        el("td", { class: "stop", text: fmt(leg.stop_price ?? leg.stop, 4) }),
+        el("td", { class: leg.protected ? "pos" : "neg", text: leg.protected ? "protected" : "NOT PROTECTED" }),
+        el("td", { class: signClass(p.unrealized_pnl), text: fmt(p.unrealized_pnl, 4) }),
+        el("td", { text: fmt(leg.entry_price ?? leg.entry, 4) }), el("td", { text: fmt(p.mark_price, 4) }),
+        el("td", { text: t ? `${t.state} @ ${fmt(t.trigger_price || t.activation_price, 4)}` : "-" }),
+        el("td", {}, button("close", account, "close", { symbol: a.symbol }, true))));
+    }
+  }
+  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "9", text: "no open position" })));
+  return table(["symbol", "position", "stop", "exchange stop", "uPnL", "entry", "mark", "trailing", ""], rows);
+}
+
+function actorsTable(account, actors) {
+  return table(["symbol", "state", "phase", "restarts", "close fails", "mailbox", "tick age", "note", ""],
+    actors.map((a) => el("tr", { "data-actor": a.symbol },
+      el("td", { text: a.symbol }), el("td", { class: a.state === "running" ? "" : "neg", text: a.state }),
+      el("td", { text: a.phase || "-" }), el("td", { text: a.restarts }), el("td", { text: a.close_failures }),
+      el("td", { text: a.mailbox }),
+      el("td", { text: a.last_tick_age_s === null ? "-" : `${fmt(a.last_tick_age_s, 1)}s` }),
+      el("td", { class: "wrap", text: a.quarantine_reason || (a.last_failure ? a.last_failure.error : "") }),
+      el("td", {}, a.state === "quarantined" ? button("resume", account, "resume", { symbol: a.symbol }) : ""))));
+}
+
+function accountsOf(status) {
+  if (status.accounts && Object.keys(status.accounts).length) return status.accounts;
+  return { main: status };
+}
+
+function render(status) {
+  state.status = status;
+  const b = status.bot;
+  const age = b.heartbeat_at ? Math.max(0, Date.now() / 1000 - b.heartbeat_at) : null;
+  $("#bot-line").textContent = `${b.running ? "running" : "stopped"} · ${b.mode} · version ${b.version} · pid ${b.pid}` +
+    ` · heartbeat ${age === null ? "-" : age.toFixed(1) + "s ago"}`;
+  const root = $("#accounts");
+  const charts = {};
+  for (const node of root.querySelectorAll(".equity, .trades")) charts[node.className + node.dataset.account] = node;
+  root.replaceChildren();
+  const accounts = accountsOf(status);
+  for (const [name, a] of Object.entries(accounts)) {
+    const card = renderAccount(name, a);
+    for (const node of card.querySelectorAll(".equity, .trades")) {  // keep the slower views
+      const old = charts[node.className + name];
+      if (old) node.replaceWith(old);
+    }
+    root.append(card);
+  }
+  const select = $("#detail-symbol");
+  const symbols = [];
+  for (const [name, a] of Object.entries(accounts)) for (const x of a.actors) symbols.push([name, x.symbol]);
+  const key = JSON.stringify(symbols);
+  if (select.dataset.key !== key) {
+    select.dataset.key = key;
+    select.replaceChildren(...symbols.map(([n, s]) => el("option", { value: JSON.stringify([n, s]),
+      text: Object.keys(accounts).length > 1 ? `${n} · ${s}` : s })));
+    loadDetail(true);
+  }
+}
+
+// -- slower views: equity, trades, journal, log ---------------------------------------------------
+function drawEquity(node, points) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("viewBox", "0 0 1000 160");
+  svg.setAttribute("preserveAspectRatio", "none");
+  if (points.length > 1) {
+    const ys = points.map((p) => Number(p.equity));
+    const lo = Math.min(...ys), hi = Math.max(...ys), span = hi - lo || 1;
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", ys.map((y, i) =>
+      `${(i / (ys.length - 1)) * 1000},${150 - ((y - lo) / span) * 140}`).join(" "));
+    svg.append(line);
+    const title = document.createElementNS(ns, "title");
+    title.textContent = `from ${lo.toFixed(2)} to ${hi.toFixed(2)}`;
+    svg.append(title);
+  }
+  node.replaceChildren(svg, el("div", { class: "muted", text: points.length ?
+    `${points.length} points · now ${fmt(points[points.length - 1].equity)}` : "no fills yet" }));
+}
+
+async function loadExtras() {
+  if (!state.status) return;
+  for (const name of Object.keys(accountsOf(state.status))) {
+    const q = `account=${encodeURIComponent(name)}`;
+    const [eq, tr] = await Promise.all([api(`/api/equity?${q}`), api(`/api/trades?${q}&limit=20`)]);
+    const chart = document.querySelector(`.equity[data-account="${CSS.escape(name)}"]`);
+    if (chart && eq.ok) drawEquity(chart, eq.body.points);
+    const trades = document.querySelector(`.trades[data-account="${CSS.escape(name)}"]`);
+    if (trades && tr.ok) trades.replaceChildren(table(["closed", "symbol", "side", "entry", "net", "reason"],
+      tr.body.trades.map((t) => el("tr", {}, el("td", { text: ts(t.closed_at) }), el("td", { text: t.symbol }),
+        el("td", { text: t.side }), el("td", { text: fmt(t.entry_price, 4) }),
+        el("td", { class: signClass(t.net_pnl), text: fmt(t.net_pnl, 4) }), el("td", { text: t.close_reason || "-" })))));
+  }
+}
+
+async function loadDetail(reset) {
+  const raw = $("#detail-symbol").value;
+  if (!raw) return;
+  const [account, symbol] = JSON.parse(raw);
+  const q = `account=${encodeURIComponent(account)}&symbol=${encodeURIComponent(symbol)}`;
+  if (reset) state.journalBefore = null;
+  const before = state.journalBefore ? `&before_id=${state.journalBefore}` : "";
+  const [j, l] = await Promise.all([api(`/api/journal?${q}&limit=30${before}`), api(`/api/logs?${q}&lines=80`)]);
+  const body = $("#journal tbody");
+  if (reset) body.replaceChildren();
+  if (j.ok) {
+    for (const e of j.body.events)
+      body.append(el("tr", { class: "event" }, el("td", { text: e.id }), el("td", { text: ts(e.created_at) }),
+        el("td", { text: e.type }), el("td", { class: "wrap", text: JSON.stringify(e.data) })));
+    state.journalBefore = j.body.next_before_id;
+  }
+  $("#log-tail").textContent = l.ok ? l.body.lines.join("\n") : ((l.body && l.body.reason) || "");
+}
+$("#detail-symbol").addEventListener("change", () => { state.paged = false; loadDetail(true); });
+$("#journal-older").addEventListener("click", () => { state.paged = true; loadDetail(false); });
+
+// -- live updates -------------------------------------------------------------------------------
+function connect() {
+  const conn = $("#conn");
+  const source = new EventSource("/api/events");
+  source.addEventListener("status", (ev) => {
+    conn.textContent = "live";
+    conn.className = "pill ok";
+    render(JSON.parse(ev.data));
+  });
+  source.onerror = () => { conn.textContent = "reconnecting"; conn.className = "pill bad"; };
+}
+
+(async function main() {
+  await refreshSession();
+  connect();
+  setTimeout(loadExtras, 500);
+  setInterval(loadExtras, 5000);
+  setInterval(() => { if (!state.paged) loadDetail(true); }, 5000);  // never undo a person's paging
+})();

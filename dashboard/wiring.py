@@ -1,0 +1,148 @@
+"""The operator's services of one running bot: per-account protections are built with each
+account (runtime/account.py); this adds the metrics registry, the dashboard server and Telegram,
+and the run loop's ``tick`` for the guards. ``bot.py`` (runtime/runner.py) builds it after the
+accounts, starts it with them and stops it first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from config.errors import ConfigError
+from dashboard.auth import Auth
+from dashboard.server import DashboardServer
+from dashboard.source import AccountHandle, DashboardSource
+from notifications.secret import read_token
+from observability.log_streams import symbol_log_path
+from observability.metrics import BotMetrics
+from storage import control
+from supervision.instance_lock import is_locked
+
+
+class OperatorServices:
+    def __init__(self, *, settings: Any, data_dir: Path, accounts: list[Any], logger: Any) -> None:
+        self.settings, self.data_dir, self.accounts, self.log = settings, data_dir, accounts, logger
+        self.source = DashboardSource(data_dir=data_dir, accounts=[self._handle(a) for a in accounts],
+                                      running=lambda: is_locked(data_dir / "bot.lock"))
+        self.telegram = self._telegram()
+        self.metrics = BotMetrics(snapshot=self.source.status, exchange_stats=self._exchange_stats,
+                                  notification_stats=self._notification_stats)
+        self.dashboard = self._dashboard()
+
+    def _handle(self, account: Any) -> AccountHandle:
+        tagged = self.settings.has_accounts
+        logs = self.data_dir / "logs"
+        name = account.name
+        return AccountHandle(
+            name=name, symbols=tuple(account.symbols), repo=account.repo,
+            capital=account.guard.totals.base,
+            log_path=lambda s: symbol_log_path(logs, s, name if tagged else None))
+
+    def _dashboard(self) -> DashboardServer | None:
+        cfg = self.settings.dashboard
+        if not cfg.enabled:
+            return None
+        token = read_token(key="dashboard.token_file", env_name=cfg.token_env, file=cfg.token_file,
+                           base=self.settings.base_dir)
+        auth = Auth(token=token, host=cfg.host)
+        if auth.require_all and not token:
+            raise ConfigError(f"dashboard.host: {cfg.host} is not a loopback address, so a token "
+                              f"is required (set ${cfg.token_env} or dashboard.token_file)")
+        try:
+            return DashboardServer(source=self.source, auth=auth, logger=self.log,
+                                   metrics=self.metrics.render, host=cfg.host, port=cfg.port,
+                                   push_interval_s=cfg.push_interval_s)
+        except OSError as exc:  # trading goes on without its view; the status dump shows none
+            self.log.error("dashboard.port: cannot listen on {}:{} ({}); running without the "
+                           "dashboard (set another port or dashboard.enabled = false)",
+                           cfg.host, cfg.port, exc.strerror or exc)
+            return None
+
+    def _telegram(self) -> Any:
+        cfg = self.settings.telegram
+        if not cfg.enabled:
+            return None
+        from notifications.telegram import TelegramApi
+        from notifications.telegram_bot import TelegramBot
+
+        token = read_token(key="telegram.token_file", env_name=cfg.token_env, file=cfg.token_file,
+                           base=self.settings.base_dir)
+        if not token:
+            raise ConfigError(f"telegram.token_env: environment variable {cfg.token_env} must "
+                              "hold the bot token (or set telegram.token_file)")
+        if not cfg.chat_ids:
+            raise ConfigError("telegram.chat_ids: list at least one chat id to notify")
+        bot = TelegramBot(api=TelegramApi(base_url=cfg.api_url, token=token),
+                          chat_ids=cfg.chat_ids, logger=self.log, status_text=self.status_text,
+                          pause=self.pause_all, commands=cfg.commands,
+                          notify_trades=cfg.notify_trades, poll_timeout_s=cfg.poll_timeout_s,
+                          retry_initial_s=cfg.retry_initial_s, retry_max_s=cfg.retry_max_s)
+        for account in self.accounts:
+            account.alerts.listeners.append(bot.on_alert)
+            if cfg.notify_trades:
+                prefix = f"{account.name}: " if self.settings.has_accounts else ""
+                account.guard.on_trade = lambda text, p=prefix: bot.broadcast(p + text, "trade")
+        return bot
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.telegram is not None:
+            self.telegram.start()
+        if self.dashboard is not None:
+            self.dashboard.start()
+
+    def tick(self) -> None:
+        """The run loop's pass: each account's protections (ledger feed, trips, blocks)."""
+        for account in self.accounts:
+            try:
+                account.guard.tick()
+            except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
+                self.log.opt(exception=exc).error("protections of account {} failed: {}",
+                                                  account.name, exc)
+
+    def stop(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.stop()
+        if self.telegram is not None:
+            self.telegram.stop()
+
+    # -- for Telegram and metrics ----------------------------------------------------------------
+    def status_text(self) -> str:
+        status = self.source.status() or {}
+        lines = []
+        for name, entry in (status.get("accounts") or {}).items():
+            pnl, h = entry.get("pnl") or {}, entry["health"]
+            lines.append(f"{name}: open {h['open_positions']} (protected "
+                         f"{h['protected_positions']}), today {pnl.get('realized_today')} USDT, "
+                         f"total {pnl.get('realized_total')}, equity {pnl.get('equity')}"
+                         f"{', KILL SWITCH' if entry['kill_switch'] else ''}"
+                         f"{', PAUSED' if entry.get('entries_paused') else ''}")
+            lines += [f"  {p['name']} {p.get('symbol') or ''}: {p['reason']}"
+                      for p in entry.get("protections") or []]
+        return "\n".join(lines) or "no status yet"
+
+    def pause_all(self, by: str) -> str:
+        for account in self.accounts:
+            control.request(account.repo, "pause", "*", by=by)
+        return f"pausing new entries on {len(self.accounts)} account(s); positions stay protected"
+
+    def _exchange_stats(self) -> dict[str, dict[str, Any]]:
+        stats: dict[str, dict[str, Any]] = {}
+        for account in self.accounts:
+            entry = stats.setdefault(account.name, {})
+            if account.feed is not None:
+                entry.update(feed_polls=account.feed.polls, feed_undelivered=account.feed.dropped)
+            status = getattr(account.exchange, "status", None)
+            if callable(status):
+                try:
+                    entry["requests"] = dict(status())["requests"]
+                except Exception as exc:  # noqa: BLE001 - a scrape never breaks on one exchange
+                    self.log.warning("metrics: exchange status of {} failed: {}", account.name, exc)
+        return stats
+
+    def _notification_stats(self) -> dict[str, dict[str, Any]]:
+        if self.telegram is None:
+            return {}
+        s = self.telegram.sender
+        return {"telegram": {"sent": s.sent, "failed_attempts": s.failed_attempts,
+                             "pending": s.pending}}

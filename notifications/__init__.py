@@ -1,0 +1,1 @@
+"""Notifications to people: Telegram (Bot API) besides the alert command and webhook."""

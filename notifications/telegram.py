@@ -1,0 +1,70 @@
+"""The Telegram Bot API over HTTP(S): ``sendMessage`` and ``getUpdates`` (long poll).
+
+The base URL is configurable (tests point it at a local fake server). The bot token is part of
+every request path, so no URL, request or exception text leaves this module unscrubbed.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from notifications.secret import scrub
+
+
+class SendFailed(Exception):
+    """A call that did not succeed. ``permanent``: retrying the same message cannot help
+    (e.g. 400 chat not found, 403 bot blocked); ``retry_after``: the server's wait (429)."""
+
+    def __init__(self, *, reason: str, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
+
+
+class TelegramApi:
+    def __init__(self, *, base_url: str, token: str, timeout_s: float = 10.0) -> None:
+        if not token:
+            raise ValueError("telegram needs a bot token")
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self.timeout_s = timeout_s
+
+    def send_message(self, chat_id: int, text: str) -> None:
+        self._call("sendMessage", {"chat_id": chat_id, "text": text[:4000],
+                                   "disable_web_page_preview": True})
+
+    def get_updates(self, offset: int, timeout_s: int) -> list[dict[str, Any]]:
+        result = self._call("getUpdates", {"offset": offset, "timeout": timeout_s,
+                                           "allowed_updates": ["message"]},
+                            timeout_s=timeout_s + self.timeout_s)
+        return list(result or [])
+
+    def _call(self, method: str, body: dict[str, Any], timeout_s: float | None = None) -> Any:
+        url = f"{self._base}/bot{self._token}/{method}"
+        req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s or self.timeout_s) as resp:
+                answer = json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            raise self._http_error(method, exc) from None
+        except (OSError, ValueError) as exc:  # connection refused, timeout, bad JSON
+            raise SendFailed(reason=scrub(f"{method}: {exc}", self._token)) from None
+        if not answer.get("ok"):
+            raise SendFailed(reason=scrub(f"{method}: {answer.get('description')}", self._token))
+        return answer.get("result")
+
+    def _http_error(self, method: str, exc: urllib.error.HTTPError) -> SendFailed:
+        try:
+            answer = json.loads(exc.read() or b"{}")
+        except ValueError:
+            answer = {}
+        text = scrub(f"{method}: HTTP {exc.code} {answer.get('description') or exc.reason}",
+                     self._token)
+        retry_after = (answer.get("parameters") or {}).get("retry_after")
+        permanent = exc.code in (400, 401, 403, 404)
+        return SendFailed(reason=text, permanent=permanent,
+                          retry_after=None if retry_after is None else float(retry_after))

@@ -1,0 +1,95 @@
+"""The bot's Telegram side: alerts out to every allow-listed chat, and ``/status`` / ``/pause``
+in from those chats only (``getUpdates`` long poll on its own thread).
+
+Alerts always go (escalation, kill switch, protection tripped, takeover); trade notices only with
+``notify_trades``. Commands from any other chat are ignored and logged with the chat id.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from notifications.sender import BackgroundSender, Outgoing
+from notifications.telegram import SendFailed, TelegramApi
+
+ALWAYS = ("escalation", "kill_switch", "protection", "takeover")
+HELP = "commands: /status (positions and P&L), /pause (stop new entries on every account)"
+
+
+class TelegramBot:
+    def __init__(self, *, api: TelegramApi, chat_ids: tuple[int, ...], logger: Any,
+                 status_text: Callable[[], str], pause: Callable[[str], str],
+                 commands: bool = True, notify_trades: bool = False, poll_timeout_s: int = 25,
+                 retry_initial_s: float = 1.0, retry_max_s: float = 60.0) -> None:
+        self.api, self.chat_ids, self.log = api, tuple(chat_ids), logger
+        self.status_text, self.pause = status_text, pause
+        self.commands, self.notify_trades = commands, notify_trades
+        self.poll_timeout_s = poll_timeout_s
+        self.sender = BackgroundSender(send=api.send_message, logger=logger,
+                                       retry_initial_s=retry_initial_s, retry_max_s=retry_max_s)
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="telegram-commands", daemon=True)
+        self._offset = 0
+
+    def start(self) -> None:
+        self.sender.start()
+        if self.commands:
+            self._poller.start()
+        self.log.info("telegram: notifying {} chat(s)", len(self.chat_ids))
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self.sender.stop(timeout_s)
+        if self._poller.is_alive():
+            self._poller.join(1.0)  # a long poll in flight ends with its HTTP timeout; daemon
+
+    # -- out ---------------------------------------------------------------------------------------
+    def on_alert(self, payload: dict[str, Any]) -> None:
+        """An ``Alerts`` listener: never blocks (the sender thread does the network)."""
+        kind = str(payload.get("kind"))
+        if kind not in ALWAYS and not (self.notify_trades and kind == "trade"):
+            return
+        where = " ".join(str(p) for p in (payload.get("account"), payload.get("symbol")) if p)
+        text = f"{kind.upper()}{' ' + where if where else ''}: {payload.get('message')}"
+        self.broadcast(text, kind)
+
+    def broadcast(self, text: str, kind: str) -> None:
+        for chat in self.chat_ids:
+            self.sender.submit(Outgoing(chat_id=chat, text=text, kind=kind))
+
+    # -- in ----------------------------------------------------------------------------------------
+    def _poll(self) -> None:
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                updates = self.api.get_updates(self._offset, self.poll_timeout_s)
+                backoff = 1.0
+            except SendFailed as exc:
+                self.log.warning("telegram: getUpdates failed: {}; retrying in {:.0f}s", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            for update in updates:
+                self._offset = max(self._offset, int(update.get("update_id", 0)) + 1)
+                if not self._stop.is_set():
+                    self._command(update.get("message") or {})
+
+    def _command(self, message: dict[str, Any]) -> None:
+        chat = (message.get("chat") or {}).get("id")
+        text = str(message.get("text") or "").strip()
+        if not text.startswith("/"):
+            return
+        if chat not in self.chat_ids:
+            self.log.warning("telegram: command from chat {} ignored (not in telegram.chat_ids)",
+                             chat)
+            return
+        command = text.split()[0].split("@")[0].lower()
+        if command == "/status":
+            reply = self.status_text()
+        elif command == "/pause":
+            reply = self.pause(f"telegram chat {chat}")
+        else:
+            reply = HELP
+        self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply"))

@@ -1,0 +1,152 @@
+"""The protections as entry checks. The one entry gate calls ``refuse(symbol, now)`` of every
+registered check for every entry; a non-None answer is the journaled refusal reason.
+
+``refuse`` only reads the check's own state (no I/O, no lock), so it can run on any actor's
+thread. ``evaluate`` moves the state from the ledger totals; it runs on the account's protection
+loop (protections/guard.py) and returns the trips it caused, for the alert.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from protections.ledger_feed import LedgerTotals, day_start
+
+
+class EntryCheck(Protocol):
+    name: str
+
+    def refuse(self, symbol: str, now: float) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trip:
+    """A protection that just tripped (alerted once, journaled, shown everywhere)."""
+
+    name: str
+    reason: str
+    symbol: str | None = None
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+class DailyLossLimit:
+    """Realized net loss since 00:00 UTC at or past the limit stops entries until the next UTC
+    day (or a person's reset, after which only later losses count)."""
+
+    name = "daily_loss_limit"
+
+    def __init__(self, *, limit: Decimal) -> None:
+        self.limit = limit
+        self.tripped_since: float | None = None
+        self.reason: str | None = None
+
+    def refuse(self, symbol: str, now: float) -> str | None:
+        return self.reason if self.tripped_since is not None else None
+
+    def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
+        if self.tripped_since is not None and day_start(now) > day_start(self.tripped_since):
+            self.tripped_since = self.reason = None  # the reset rule: a new UTC day
+        if self.tripped_since is None and -totals.day_net >= self.limit:
+            self.tripped_since = now
+            self.reason = (f"daily loss limit: {_fmt(totals.day_net)} USDT today "
+                           f"(limit -{_fmt(self.limit)})")
+            return [Trip(name=self.name, reason=self.reason)]
+        return []
+
+    def reset(self, totals: LedgerTotals, now: float) -> None:
+        totals.reset_daily(now)
+        self.tripped_since = self.reason = None
+
+    def state(self) -> dict[str, Any]:
+        return {"tripped_since": self.tripped_since, "reason": self.reason}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.tripped_since, self.reason = data.get("tripped_since"), data.get("reason")
+
+
+class MaxDrawdown:
+    """The ledger's equity falling ``limit`` below its peak stops entries until a person resets
+    it (the peak then restarts from the equity at that moment)."""
+
+    name = "max_drawdown"
+
+    def __init__(self, *, limit: Decimal) -> None:
+        self.limit = limit
+        self.tripped_since: float | None = None
+        self.reason: str | None = None
+
+    def refuse(self, symbol: str, now: float) -> str | None:
+        return self.reason if self.tripped_since is not None else None
+
+    def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
+        if self.tripped_since is None and totals.drawdown >= self.limit:
+            self.tripped_since = now
+            self.reason = (f"max drawdown: equity {_fmt(totals.drawdown)} USDT below its peak "
+                           f"(limit {_fmt(self.limit)})")
+            return [Trip(name=self.name, reason=self.reason)]
+        return []
+
+    def reset(self, totals: LedgerTotals, now: float) -> None:
+        totals.reset_peak()
+        self.tripped_since = self.reason = None
+
+    def state(self) -> dict[str, Any]:
+        return {"tripped_since": self.tripped_since, "reason": self.reason}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.tripped_since, self.reason = data.get("tripped_since"), data.get("reason")
+
+
+class StopLossGuard:
+    """``count`` stop-outs of one symbol within ``window_s`` pause that symbol's entries for
+    ``pause_s`` after the last one; a person's reset lifts the pause and forgets those stop-outs."""
+
+    name = "stoploss_guard"
+
+    def __init__(self, *, count: int, window_s: float, pause_s: float) -> None:
+        self.count, self.window_s, self.pause_s = count, window_s, pause_s
+        self.paused: dict[str, dict[str, Any]] = {}
+        """symbol -> {since, until, reason}"""
+        self.reset_at: dict[str, float] = {}
+        self._recent: dict[str, deque[float]] = {}
+
+    def refuse(self, symbol: str, now: float) -> str | None:
+        entry = self.paused.get(symbol)
+        return entry["reason"] if entry is not None and now < entry["until"] else None
+
+    def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
+        trips: list[Trip] = []
+        for symbol, closed_at in totals.stop_outs:
+            if closed_at <= self.reset_at.get(symbol, 0.0):
+                continue
+            recent = self._recent.setdefault(symbol, deque())
+            recent.append(closed_at)
+            while recent and recent[0] < closed_at - self.window_s:
+                recent.popleft()
+            until = closed_at + self.pause_s
+            if len(recent) >= self.count and until > now and symbol not in self.paused:
+                reason = (f"stop-loss guard: {len(recent)} stop-outs within "
+                          f"{self.window_s:.0f}s; paused for {self.pause_s:.0f}s")
+                self.paused[symbol] = {"since": now, "until": until, "reason": reason}
+                trips.append(Trip(name=self.name, reason=reason, symbol=symbol))
+        for symbol in [s for s, e in self.paused.items() if now >= e["until"]]:
+            del self.paused[symbol]  # the reset rule: the pause ran out
+        return trips
+
+    def reset(self, symbol: str, now: float) -> None:
+        self.paused.pop(symbol, None)
+        self._recent.pop(symbol, None)
+        self.reset_at[symbol] = now
+
+    def state(self) -> dict[str, Any]:
+        return {"paused": self.paused, "reset_at": self.reset_at}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.paused = dict(data.get("paused") or {})
+        self.reset_at = {k: float(v) for k, v in (data.get("reset_at") or {}).items()}

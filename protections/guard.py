@@ -1,0 +1,215 @@
+"""One account's protections at run time: the ledger feed, the checks, their persisted state,
+the operator's pause, and the interim wiring to the actors.
+
+``tick`` runs on the bot's run loop (every ``bot.status_interval_s``): it reads new ledger rows,
+lets each check move its state, persists, journals and alerts each trip once, and then makes
+every actor's ``BlockEntries`` flag agree with ``refuse`` (interim: once the one entry gate
+calls ``checks`` itself, only the feed and the persistence stay here).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from actors.messages import BlockEntries
+from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
+from protections.ledger_feed import LedgerTotals
+from storage import reports
+
+STATE_KEY = "protections"
+PAUSE_KEY = "entries_paused"
+FEED_BATCH = 5000
+ACCOUNT_SUBJECT = "*"
+"""The journal's symbol for account-wide controls and trips."""
+Alert = Callable[..., None]
+
+
+def build_checks(cfg: Any, base: Decimal) -> list[Any]:
+    """The checks ``[protections]`` asks for (a limit in % is taken of ``base``)."""
+    checks: list[Any] = []
+    daily = _limit(cfg.daily_loss_limit_usdt, cfg.daily_loss_limit_pct, base)
+    if daily is not None:
+        checks.append(DailyLossLimit(limit=daily))
+    drawdown = _limit(cfg.max_drawdown_usdt, cfg.max_drawdown_pct, base)
+    if drawdown is not None:
+        checks.append(MaxDrawdown(limit=drawdown))
+    if cfg.stoploss_guard_count > 0:
+        checks.append(StopLossGuard(count=cfg.stoploss_guard_count,
+                                    window_s=cfg.stoploss_guard_window_s,
+                                    pause_s=cfg.stoploss_guard_pause_s))
+    return checks
+
+
+def _limit(quote: Decimal | None, pct: Decimal | None, base: Decimal) -> Decimal | None:
+    values = [v for v in (quote, None if pct is None else base * pct / 100) if v is not None]
+    return min(values) if values else None  # both given: the tighter one
+
+
+class AccountGuard:
+    name = "protections"
+    """As an EntryCheck of the account's gate (actors/entry_gate.py): every entry asks `refuse`."""
+
+    def __init__(self, *, repo: Any, sup: Any, checks: list[Any], base: Decimal, alert: Alert,
+                 logger: Any, clock: Callable[[], float] = time.time) -> None:
+        self.repo, self.sup, self.checks, self.alert, self.log = repo, sup, checks, alert, logger
+        self.clock = clock
+        self.totals = LedgerTotals(base=base)
+        self.paused: dict[str, Any] | None = None
+        self.on_trade: Callable[[str], None] | None = None
+        """Optional notices (position opened/closed, daily summary) for people, e.g. Telegram."""
+        self._sent: dict[str, tuple[int, str | None]] = {}
+        self._replayed = False
+        self._open_seen: set[str] = set()
+        self._load()
+
+    # -- the entry gate's view -----------------------------------------------------------------
+    def refuse(self, symbol: str, now: float) -> str | None:
+        """Why an entry on ``symbol`` is refused now (operator pause first, then each check)."""
+        if self.paused is not None:
+            return f"entries paused by {self.paused.get('by')}"
+        for check in self.checks:
+            reason = check.refuse(symbol, now)
+            if reason is not None:
+                return str(reason)
+        return None
+
+    # -- the run loop ----------------------------------------------------------------------------
+    def tick(self, now: float | None = None) -> list[Trip]:
+        now = self.clock() if now is None else now
+        before = self._state()
+        while True:  # in batches: the first tick replays the whole ledger (a restart)
+            fills = self.repo.read(reports.fills_after, self.totals.last_fill_id, FEED_BATCH)
+            ids = sorted({f["position_id"] for f in fills})
+            positions = self.repo.read(reports.positions_by_id, ids)
+            day, day_net = self.totals.day, self.totals.day_net
+            self.totals.apply(fills, positions, now)
+            if self._replayed:  # nothing in a replay is news to announce
+                self._announce(positions, day, day_net)
+            if len(fills) < FEED_BATCH:
+                break
+        self._replayed = True
+        trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
+        if self._state() != before:
+            self._save()
+        for trip in trips:
+            self._tripped(trip)
+        self.sync_blocks(now)
+        return trips
+
+    def sync_blocks(self, now: float) -> None:
+        """Tell each running actor to block or allow entries when that changed (or the actor is
+        a new incarnation, which starts unblocked unless the kill switch is on)."""
+        for symbol, child in self.sup.children.items():
+            reason = "kill switch" if self.sup.kill_switch else self.refuse(symbol, now)
+            key = (child.incarnation, reason)
+            if self._sent.get(symbol) == key:
+                continue
+            message = BlockEntries(blocked=reason is not None, reason=reason or "protections clear")
+            if self.sup.tell(symbol, message):
+                self._sent[symbol] = key
+
+    def _announce(self, positions: list[dict[str, Any]], day: float, day_net: Decimal) -> None:
+        if self.on_trade is None:
+            return
+        for p in positions:
+            if p["status"] == "open" and p["position_id"] not in self._open_seen:
+                self._open_seen.add(p["position_id"])
+                self.on_trade(f"opened {p['symbol']} {p['side']} {p['contracts']} @ "
+                              f"{p['entry_price']}")
+        for p, net in self.totals.closed_now:
+            self._open_seen.discard(p["position_id"])
+            self.on_trade(f"closed {p['symbol']} {p['side']}: net {net:.4f} USDT "
+                          f"({p['close_reason']})")
+        if day and self.totals.day != day:  # the first tick of a new UTC day
+            t = self.totals
+            self.on_trade(f"daily summary {time.strftime('%Y-%m-%d', time.gmtime(day))}: "
+                          f"realized {day_net:.2f} USDT; total {t.net:.2f}, equity "
+                          f"{t.equity:.2f}, {t.wins}W/{t.losses}L")
+
+    def _tripped(self, trip: Trip) -> None:
+        data = {"protection": trip.name, "reason": trip.reason}
+        self.repo.record(trip.symbol or ACCOUNT_SUBJECT, "ProtectionTripped", data,
+                         correlation_id=uuid.uuid4().hex[:16])
+        self.alert(trip.symbol, "protection", trip.reason, protection=trip.name)
+
+    # -- operator controls (through the control table, applied on the run loop) -----------------
+    COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset", "reset_protection")
+
+    def handles(self, command: str) -> bool:
+        return command in self.COMMANDS
+
+    def apply(self, command: str, symbol: str, args: dict[str, Any]) -> str:
+        by, now = str(args.get("by") or "operator"), self.clock()
+        if command == "pause":
+            self.paused = {"by": by, "at": now}
+            self.repo.set_meta(PAUSE_KEY, json.dumps(self.paused))
+            result = "entries paused"
+        elif command == "unpause":
+            self.paused = None
+            self.repo.set_meta(PAUSE_KEY, "")
+            result = "entries allowed"
+        elif command == "kill_switch":
+            self.sup.trip_kill_switch(f"tripped by {by}")
+            result = "kill switch on"
+        elif command == "kill_switch_reset":
+            self.sup.reset_kill_switch(by)
+            result = "kill switch off"
+        else:
+            result = self._reset(str(args.get("name") or ""), symbol, now)
+        self.sync_blocks(now)
+        return result
+
+    def _reset(self, name: str, symbol: str, now: float) -> str:
+        for check in self.checks:
+            if check.name != name:
+                continue
+            if isinstance(check, StopLossGuard):
+                check.reset(symbol, now)
+            else:
+                check.reset(self.totals, now)
+            self._save()
+            return f"{name} reset"
+        return f"unknown protection {name!r}"
+
+    # -- what the status dump shows --------------------------------------------------------------
+    def status_fields(self, now: float) -> dict[str, Any]:
+        rows = []
+        for check in self.checks:
+            if isinstance(check, StopLossGuard):
+                rows += [{"name": check.name, "symbol": s, "tripped_since": e["since"],
+                          "until": e["until"], "reason": e["reason"]}
+                         for s, e in check.paused.items() if now < e["until"]]
+            elif check.tripped_since is not None:
+                rows.append({"name": check.name, "symbol": None,
+                             "tripped_since": check.tripped_since, "until": None,
+                             "reason": check.reason})
+        return {"pnl": self.totals.summary(), "protections": rows,
+                "protections_configured": [c.name for c in self.checks],
+                "entries_paused": self.paused}
+
+    # -- persistence (meta rows; additive, no schema change) --------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {"checks": {c.name: c.state() for c in self.checks},
+                "daily_reset_at": self.totals.daily_reset_at,
+                "peak_reset_fill_id": self.totals.peak_reset_fill_id}
+
+    def _save(self) -> None:
+        self.repo.set_meta(STATE_KEY, json.dumps(self._state(), default=str))
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.repo.get_meta(STATE_KEY) or "{}")
+            paused = self.repo.get_meta(PAUSE_KEY) or ""
+            self.paused = json.loads(paused) if paused else None
+        except ValueError as exc:  # a damaged row: start untripped, say so (fail loud, not dead)
+            self.log.error("protections: stored state unreadable, starting untripped: {}", exc)
+            return
+        self.totals.daily_reset_at = float(data.get("daily_reset_at") or 0.0)
+        self.totals.peak_reset_fill_id = int(data.get("peak_reset_fill_id") or 0)
+        for check in self.checks:
+            check.restore((data.get("checks") or {}).get(check.name) or {})

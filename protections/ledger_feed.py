@@ -1,0 +1,115 @@
+"""The protections' view of the ledger: running totals kept up to date from new fills only.
+
+``LedgerTotals.apply`` is pure bookkeeping over rows that ``storage.reports`` reads (fills after
+a cursor, the positions they touched), so each refresh costs what is new, and a restart rebuilds
+the same totals by replaying the ledger from the start once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+ZERO = Decimal(0)
+
+
+def day_start(now: float) -> float:
+    """00:00 UTC of ``now``'s day (the daily loss limit's day)."""
+    d = datetime.fromtimestamp(now, tz=UTC)
+    return d.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+@dataclass(slots=True, kw_only=True)
+class LedgerTotals:
+    """Realized P&L and fees (total and today), the equity peak, wins and losses, stop-outs."""
+
+    base: Decimal = ZERO
+    """Capital the equity curve starts from (for percentages)."""
+    last_fill_id: int = 0
+    realized: Decimal = ZERO
+    fees: Decimal = ZERO
+    day: float = 0.0
+    day_net: Decimal = ZERO
+    daily_reset_at: float = 0.0
+    """A person's reset of the daily loss limit: fills before it no longer count today."""
+    peak_net: Decimal = ZERO
+    peak_reset_fill_id: int = 0
+    """A person's reset of the drawdown: the peak restarts at the equity after this fill."""
+    wins: int = 0
+    losses: int = 0
+    stop_outs: list[tuple[str, float]] = field(default_factory=list)
+    """(symbol, closed_at) of stop-loss closes seen by the last ``apply`` (consumed by the guard)."""
+    closed_now: list[tuple[dict[str, Any], Decimal]] = field(default_factory=list)
+    """Positions the last ``apply`` saw closed, with their net P&L from the ledger."""
+    _counted: set[str] = field(default_factory=set)
+    _open_net: dict[str, Decimal] = field(default_factory=dict)
+    """Net P&L so far of positions not yet seen closed (their fills, summed as they come)."""
+
+    @property
+    def net(self) -> Decimal:
+        return self.realized - self.fees
+
+    @property
+    def equity(self) -> Decimal:
+        return self.base + self.net
+
+    @property
+    def drawdown(self) -> Decimal:
+        return self.peak_net - self.net
+
+    @property
+    def win_rate(self) -> float | None:
+        closed = self.wins + self.losses
+        return None if closed == 0 else self.wins / closed
+
+    def roll_day(self, now: float) -> None:
+        today = day_start(now)
+        if today != self.day:
+            self.day, self.day_net = today, ZERO
+
+    def apply(self, fills: list[dict[str, Any]], positions: list[dict[str, Any]],
+              now: float) -> None:
+        """Add new ledger rows (oldest first) and the positions they touched."""
+        self.roll_day(now)
+        since = max(self.day, self.daily_reset_at)
+        self.stop_outs, self.closed_now = [], []
+        for f in fills:
+            self.last_fill_id = max(self.last_fill_id, int(f["id"]))
+            net = f["realized_pnl"] - f["fee"]
+            self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
+            self.realized += f["realized_pnl"]
+            self.fees += f["fee"]
+            if f["created_at"] >= since:
+                self.day_net += net
+            if f["id"] == self.peak_reset_fill_id:
+                self.peak_net = self.net
+            self.peak_net = max(self.peak_net, self.net)
+        for p in positions:
+            if p["status"] != "closed" or p["position_id"] in self._counted:
+                continue
+            self._counted.add(p["position_id"])
+            position_net = self._open_net.pop(p["position_id"], ZERO)
+            self.closed_now.append((p, position_net))
+            if position_net > ZERO:
+                self.wins += 1
+            else:
+                self.losses += 1
+            if p["close_reason"] == "stop_loss" and p["closed_at"] is not None:
+                self.stop_outs.append((p["symbol"], float(p["closed_at"])))
+
+    def reset_daily(self, now: float) -> None:
+        self.daily_reset_at, self.day_net = now, ZERO
+
+    def reset_peak(self) -> None:
+        self.peak_reset_fill_id, self.peak_net = self.last_fill_id, self.net
+
+    def summary(self) -> dict[str, Any]:
+        """The P&L block of the status dump (money as strings: exact decimals in JSON)."""
+        rate = self.win_rate
+        return {"realized_today": str(self.day_net), "realized_total": str(self.net),
+                "gross_realized": str(self.realized), "fees": str(self.fees),
+                "equity": str(self.equity), "drawdown": str(self.drawdown),
+                "wins": self.wins, "losses": self.losses,
+                "win_rate": None if rate is None else round(rate, 4)}

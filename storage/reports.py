@@ -1,0 +1,130 @@
+"""Read-only reports over the ledger and the journal for the operator's views (dashboard, API,
+metrics, protections, the status summary). Run them through ``Repository.read``.
+
+Nothing here writes. The queries the bot repeats every few seconds (``fills_after``,
+``positions_by_id``, ``stop_outs``) use the primary key or the (symbol, status) index, so their
+cost follows what is new, not the size of the history. The page-by-page views (trades, journal,
+equity) run only when someone asks for them.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, cast
+
+from storage.models import EventRow, FillRow, PositionRow
+
+MAX_PAGE = 500
+
+
+def fills_after(last_id: int, limit: int = 5000) -> list[dict[str, Any]]:
+    """Ledger rows with an id above ``last_id``, oldest first (primary-key range). Plain SQL:
+    a restart replays the whole ledger through here, and peewee's row objects cost ~4x."""
+    cursor = FillRow._meta.database.execute_sql(
+        "SELECT id, symbol, position_id, fee, realized_pnl, created_at FROM fills "
+        "WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
+    return [{"id": i, "symbol": symbol, "position_id": pid, "fee": Decimal(fee),
+             "realized_pnl": Decimal(pnl), "created_at": at}
+            for i, symbol, pid, fee, pnl, at in cursor.fetchall()]
+
+
+def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:
+    """The named positions' state (primary key); their P&L is the caller's sum of their fills
+    (see ``_with_ledger`` for why not the row's)."""
+    if not position_ids:
+        return []
+    columns = ("position_id", "symbol", "side", "contracts", "entry_price", "status",
+               "closed_at", "close_reason")
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(position_ids), 500):  # SQLite's bound-parameter limit
+        chunk = position_ids[start:start + 500]
+        cursor = PositionRow._meta.database.execute_sql(
+            f"SELECT {', '.join(columns)} FROM positions WHERE position_id IN "
+            f"({', '.join('?' * len(chunk))})", tuple(chunk))
+        rows += [dict(zip(columns, r)) for r in cursor.fetchall()]
+    return rows
+
+
+def stop_outs(symbol: str, since: float) -> list[float]:
+    """When the symbol's positions closed by their stop-loss since ``since`` ((symbol, status)
+    index), oldest first."""
+    q = (PositionRow.select(PositionRow.closed_at)
+         .where((PositionRow.symbol == symbol) & (PositionRow.status == "closed")
+                & (PositionRow.close_reason == "stop_loss") & (PositionRow.closed_at >= since))
+         .order_by(PositionRow.closed_at))
+    return [float(p.closed_at) for p in q if p.closed_at is not None]
+
+
+def trades(limit: int = 50, offset: int = 0, symbol: str | None = None) -> list[dict[str, Any]]:
+    """Closed positions, most recent first, with their net result (realized minus fees)."""
+    q = PositionRow.select().where(PositionRow.status == "closed")
+    if symbol is not None:
+        q = q.where(PositionRow.symbol == symbol)
+    q = q.order_by(PositionRow.closed_at.desc()).limit(_page(limit)).offset(max(offset, 0))
+    return _with_ledger(cast(list[dict[str, Any]], list(q.dicts())))
+
+
+def journal(symbol: str | None = None, before_id: int | None = None,
+            limit: int = 50) -> list[dict[str, Any]]:
+    """Journal events, newest first; page with ``before_id`` (the last id of the previous page)."""
+    q = EventRow.select()
+    if symbol is not None:
+        q = q.where(EventRow.symbol == symbol)
+    if before_id is not None:
+        q = q.where(EventRow.id < before_id)
+    q = q.order_by(EventRow.id.desc()).limit(_page(limit))
+    return [{"id": e.id, "symbol": e.symbol, "type": e.type, "data": _json(e.data),
+             "correlation_id": e.correlation_id, "created_at": e.created_at,
+             "recorded_at": e.recorded_at} for e in q]
+
+
+def equity_points(base: Decimal, max_points: int = 500) -> list[dict[str, Any]]:
+    """The ledger's equity curve: ``base`` plus the cumulative net of every fill, thinned to at
+    most ``max_points`` (the last point is always the current equity)."""
+    total = FillRow.select().count()
+    step = max(1, -(-total // max(max_points, 1)))
+    points: list[dict[str, Any]] = []
+    equity = base
+    q = FillRow.select(FillRow.id, FillRow.realized_pnl, FillRow.fee, FillRow.created_at)
+    for i, f in enumerate(q.order_by(FillRow.id).iterator()):
+        equity += Decimal(f.realized_pnl) - Decimal(f.fee)
+        if i % step == step - 1 or i == total - 1:
+            points.append({"time": f.created_at, "equity": str(equity)})
+    return points
+
+
+def _with_ledger(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Positions with realized P&L and fees summed from their fills (index on position_id).
+
+    The ledger, not the positions row, is the source: the row's totals are written from the
+    state before the closing fill (storage/commit_sql.py ``_position``), so they miss it."""
+    ids = [p["position_id"] for p in rows]
+    booked: dict[str, tuple[Decimal, Decimal]] = {}
+    fills = FillRow.select(FillRow.position_id, FillRow.realized_pnl, FillRow.fee).where(
+        FillRow.position_id.in_(ids)).tuples() if ids else []
+    for pid, pnl, fee in fills:
+        realized, fees = booked.get(pid, (Decimal(0), Decimal(0)))
+        booked[pid] = (realized + Decimal(pnl), fees + Decimal(fee))
+    return [_position(p, booked.get(p["position_id"])) for p in rows]
+
+
+def _position(p: dict[str, Any], booked: tuple[Decimal, Decimal] | None) -> dict[str, Any]:
+    if booked is None:
+        booked = (Decimal(p["realized_pnl"]), Decimal(p["fees"]))
+    realized, fees = booked
+    keys = ("position_id", "symbol", "side", "contracts", "entry_price", "opened_at",
+            "closed_at", "status", "close_reason")
+    return {**{k: p[k] for k in keys}, "realized_pnl": realized, "fees": fees,
+            "net_pnl": realized - fees}
+
+
+def _page(limit: int) -> int:
+    return min(max(int(limit), 1), MAX_PAGE)
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"raw": text}  # an unreadable row is shown as text, never breaks the page

@@ -1,0 +1,118 @@
+"""A real browser (Debian's headless chromium, driven by Playwright) on the dashboard of a
+running paper bot: open positions with their stops, a control refused without the token and
+applied with it, every string escaped, readable on a phone. Screenshots go to the test's tmp dir
+(and to docs/dashboard.png with UPDATE_DOCS_SCREENSHOT=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from storage.repository import Repository
+from tests.dashboard.running_bot import SYMBOLS, TOKEN, RunningBot
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run must apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+def seed_hostile_journal(data: Path) -> None:
+    """A journal row whose fields carry markup, as an error text or a signal field could."""
+    repo = Repository(data / "bot.sqlite", synchronous="normal")
+    try:
+        repo.record(SYMBOLS[0], "SignalRejected", {"reason": PAYLOAD, "id": PAYLOAD},
+                    correlation_id="hostile")
+    finally:
+        repo.close()
+
+
+def test_dashboard_in_a_real_browser(tmp_path, chromium):
+    from playwright.sync_api import expect, sync_playwright
+
+    bot = RunningBot(tmp_path, before_start=seed_hostile_journal)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page.goto(bot.url)
+                expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
+
+                # open positions and their stops, as the bot reports them
+                row = page.locator("tr.position").first
+                expect(row).to_be_visible(timeout=30_000)
+                symbol = row.get_attribute("data-symbol")
+                assert symbol in SYMBOLS
+                stop_text = row.locator("td.stop").inner_text()
+                assert stop_text != "-" and float(stop_text) > 0
+                expect(row).to_contain_text("protected")
+                expect(page.locator(".equity svg").first).to_be_attached(timeout=10_000)
+                shot = tmp_path / "dashboard.png"
+                page.screenshot(path=str(shot), full_page=True)
+                if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+                    DOCS.parent.mkdir(exist_ok=True)
+                    shutil.copyfile(shot, DOCS)
+
+                # refused without the token: nothing changes
+                page.locator('button[data-action="pause"]').click()
+                expect(page.locator("#message")).to_contain_text("refused", timeout=10_000)
+                expect(page.locator("#message")).to_contain_text("missing or bad token")
+                assert bot.get("/api/status").get("entries_paused") is None
+
+                # with the token (login cookie): the pause reaches every actor and shows
+                page.fill("#token", TOKEN)
+                page.click("#login-btn")
+                expect(page.locator("#auth-state")).to_have_text("controls enabled")
+                page.locator('button[data-action="pause"]').click()
+                expect(page.locator('[data-testid="paused"]')).to_be_visible(timeout=15_000)
+                status = bot.get("/api/status")
+                assert status["entries_paused"]["by"] == "dashboard login from 127.0.0.1"
+                assert TOKEN not in page.content()
+
+                # hostile strings are shown as text, never run
+                page.select_option("#detail-symbol", f'["main", "{SYMBOLS[0]}"]'.replace(" ", ""))
+                cell = page.locator("#journal td", has_text="window.__xss=1").first
+                for _ in range(20):  # the seeded row is the symbol's oldest: page back to it
+                    if cell.count():
+                        break
+                    rows = page.locator("#journal tr.event").count()
+                    page.click("#journal-older")
+                    page.wait_for_function(
+                        f"document.querySelectorAll('#journal tr.event').length > {rows}")
+                expect(cell).to_be_visible(timeout=10_000)
+                assert PAYLOAD in cell.inner_text().replace('\\"', '"')
+                assert page.locator("#journal img, #journal script").count() == 0
+                assert page.evaluate("window.__xss") is None
+
+                page.screenshot(path=str(tmp_path / "dashboard-paused.png"), full_page=True)
+
+                # a phone: nothing wider than the screen (tables scroll inside their cards)
+                phone = browser.new_page(viewport={"width": 390, "height": 844})
+                phone.goto(bot.url)
+                expect(phone.locator("tr.position, td.muted").first).to_be_visible(timeout=15_000)
+                wait_until(lambda: phone.evaluate(
+                    "document.documentElement.scrollWidth <= window.innerWidth + 1"),
+                    timeout=5, message="no sideways scrolling on a phone")
+                phone.screenshot(path=str(tmp_path / "dashboard-phone.png"), full_page=True)
+            finally:
+                browser.close()
+        assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    finally:
+        code, err = bot.stop()
+    assert code == 0, err[-2000:]

@@ -1,0 +1,47 @@
+"""Telegram wired into a running paper bot (a real `python bot.py` subprocess) talking to a
+local fake Bot API: alerts, trade notices, /status and /pause from the allow-listed chat."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dashboard.running_bot import TOKEN, RunningBot
+from tests.notifications.fake_telegram import FakeTelegram
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+BOT_TOKEN = "4242:process-telegram-token"
+CHAT = 7
+
+
+def test_telegram_in_a_running_bot(tmp_path):
+    fake = FakeTelegram(BOT_TOKEN)
+    try:
+        bot = RunningBot(tmp_path, env={"BOT_TELEGRAM_TOKEN": BOT_TOKEN},
+                         telegram={"enabled": True, "api_url": fake.url, "chat_ids": [CHAT],
+                                   "poll_timeout_s": 1, "retry_initial_s": 0.1,
+                                   "notify_trades": True})
+        try:
+            wait_until(lambda: any(t.startswith("opened ") for t in fake.texts(CHAT)), timeout=30,
+                       message="a position-opened notice")
+            fake.add_update(CHAT, "/status")
+            wait_until(lambda: any(t.startswith("main: open ") for t in fake.texts(CHAT)),
+                       timeout=20, message="the /status reply")
+            fake.add_update(99, "/pause")  # not allow-listed: ignored
+            fake.add_update(CHAT, "/pause")
+            wait_until(lambda: (s := bot.get("/api/status")).get("entries_paused") and s,
+                       timeout=20, message="paused from Telegram")
+            assert bot.get("/api/status")["entries_paused"]["by"] == f"telegram chat {CHAT}"
+            bot.request("/api/control", body={"command": "kill_switch"},
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+            wait_until(lambda: any(t.startswith("KILL_SWITCH") for t in fake.texts(CHAT)),
+                       timeout=20, message="the kill switch alert")
+            assert fake.texts(99) == [] and fake.bad_token_calls == 0
+        finally:
+            code, err = bot.stop()
+        assert code == 0, err[-2000:]
+        for path in bot.data.rglob("*"):
+            if path.is_file():
+                assert BOT_TOKEN.encode() not in path.read_bytes(), path
+    finally:
+        fake.stop()

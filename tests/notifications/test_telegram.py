@@ -1,0 +1,116 @@
+"""Telegram against a real local HTTP server: alerts reach every allow-listed chat without
+blocking the caller, failed sends are retried and logged, commands come only from allowed chats."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from loguru import logger
+
+from notifications.telegram import TelegramApi
+from notifications.telegram_bot import TelegramBot
+from tests.notifications.fake_telegram import FakeTelegram
+from tests.support.waiting import wait_until
+
+TOKEN = "123456:secret-bot-token"
+
+
+@pytest.fixture
+def fake():
+    server = FakeTelegram(TOKEN)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lines():
+    captured: list[str] = []
+    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
+    yield captured
+    logger.remove(sink)
+
+
+def make_bot(fake: FakeTelegram, **kw) -> TelegramBot:
+    state = {"paused_by": []}
+
+    def pause(by: str) -> str:
+        state["paused_by"].append(by)
+        return "pausing"
+
+    bot = TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5),
+                      chat_ids=(11, 22), logger=logger, status_text=lambda: "open 2, today -3.5",
+                      pause=pause, poll_timeout_s=1, retry_initial_s=0.05, retry_max_s=0.2, **kw)
+    bot.paused_by = state["paused_by"]  # type: ignore[attr-defined]
+    return bot
+
+
+def test_alert_goes_to_every_chat_without_blocking_and_trade_notices_are_filtered(fake):
+    bot = make_bot(fake, commands=False)
+    bot.start()
+    try:
+        fake.hold = threading.Event()  # the server answers nothing until released
+        fake.fail_next = [500] * 3  # ... and then fails: the caller must never wait for either
+        caller = threading.Thread(target=lambda: (
+            bot.on_alert({"kind": "escalation", "symbol": "BTC/USDT:USDT",
+                          "message": "quarantined", "account": "alpha"}),
+            bot.on_alert({"kind": "trade", "symbol": "BTC/USDT:USDT", "message": "closed"})))
+        caller.start()
+        caller.join(10)
+        assert not caller.is_alive() and fake.messages == []  # returned before anything was sent
+        fake.hold.set()
+        wait_until(lambda: len(fake.messages) == 2, timeout=10, message="both chats notified")
+        assert sorted(m["chat_id"] for m in fake.messages) == [11, 22]
+        assert fake.texts(11) == ["ESCALATION alpha BTC/USDT:USDT: quarantined"]
+    finally:
+        bot.stop()
+
+
+def test_failed_sends_are_retried_and_logged_and_permanent_refusals_logged(fake, lines):
+    bot = make_bot(fake, commands=False)
+    bot.start()
+    try:
+        fake.fail_next = [502, 429]
+        bot.broadcast("kill switch on", "kill_switch")
+        wait_until(lambda: len(fake.messages) == 2, timeout=10, message="delivered after retries")
+        assert fake.texts() == ["kill switch on", "kill switch on"]  # once per chat, no duplicate
+        retries = [line for line in lines if "telegram: sending kill_switch" in line]
+        assert len(retries) == 2 and all("retrying" in line for line in retries)
+        fake.fail_next = [400]
+        bot.broadcast("protection tripped", "protection")
+        wait_until(lambda: any("refused, not retried" in line for line in lines), timeout=10,
+                   message="permanent refusal logged")
+        wait_until(lambda: len(fake.messages) == 3, timeout=10, message="second chat still gets it")
+    finally:
+        bot.stop()
+    assert not any(TOKEN in line for line in lines), "the bot token reached a log line"
+
+
+def test_unsent_messages_are_logged_at_shutdown(lines):
+    # nothing listens on this port: every attempt fails, the message is never dropped silently
+    api = TelegramApi(base_url="http://127.0.0.1:9", token=TOKEN, timeout_s=0.2)
+    bot = TelegramBot(api=api, chat_ids=(11,), logger=logger, status_text=lambda: "",
+                      pause=lambda by: "", commands=False, retry_initial_s=0.05, retry_max_s=0.1)
+    bot.start()
+    bot.broadcast("escalation X", "escalation")
+    wait_until(lambda: any("attempt 2" in line for line in lines), timeout=10, message="retrying")
+    bot.stop(timeout_s=0.3)
+    assert any("not sent before shutdown: escalation X" in line for line in lines)
+    assert not any(TOKEN in line for line in lines)
+
+
+def test_commands_only_from_allow_listed_chats(fake, lines):
+    bot = make_bot(fake)
+    bot.start()
+    try:
+        fake.add_update(99, "/pause")  # a stranger
+        fake.add_update(11, "/status")
+        fake.add_update(22, "/pause@my_bot")
+        wait_until(lambda: len(fake.messages) == 2, timeout=15, message="two replies")
+        assert fake.texts(11) == ["open 2, today -3.5"]
+        assert fake.texts(22) == ["pausing"]
+        assert fake.texts(99) == []
+        assert bot.paused_by == ["telegram chat 22"]  # type: ignore[attr-defined]
+        assert any("command from chat 99 ignored" in line for line in lines)
+    finally:
+        bot.stop()
