@@ -204,8 +204,10 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     if order is None:
         return state  # not ours, or already final (a late or repeated report)
     r = ctx.rules
-    if ev.market_price is not None:  # a fresh price read right after a refused stop
-        state = replace(state, last_price=ev.market_price, price_seq=state.price_seq + 1)
+    if ev.market_price is not None:
+        # the exchange's price read right after a refused stop: the stop check uses it; it is
+        # not a tick (price_seq), so a leg closed in this message still reopens only on the next
+        state = replace(state, last_price=ev.market_price)
     status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
     state = state.with_order(order_change(order, status, last_error=ev.error))
     ctx.record(ge.LegOrderFailed(order=order.client_order_id, leg=order.leg, kind=order.purpose,
