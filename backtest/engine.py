@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from backtest.candles import Candles
-from backtest.driver import GridDriver, OneWayDriver, Recorder
+from backtest.driver import MarketClock, QuietLog, drivers_for
+from backtest.memory_repo import MemoryRepository
 from backtest.sim_exchange import SimExchange, SimSettings
 from config.settings import Settings
 from exchange.paper.csv_prices import candle_points
 from exchange.paper.markets import price_tick, round_to_tick
-from runtime import wiring
 from strategies.base import Strategy
 
-ID_TAG = "bt"  # fixed: client order ids (and so every record) are the same on every run
 Progress = Callable[[int], None]
 
 
@@ -38,8 +37,11 @@ Progress = Callable[[int], None]
 class RunResult:
     settings: Settings
     candles: dict[str, Candles]
-    recorder: Recorder
+    recorder: MemoryRepository
+    """Every committed decision's journal and ledger, at market time; escalations."""
     exchange: SimExchange
+    log: QuietLog
+    """The loops' warnings."""
     elapsed_s: float
     points: int
 
@@ -70,17 +72,6 @@ def _points(index: int, c: Candles, tick: Decimal) -> Iterator[tuple[int, int, D
             yield ts + q, index, raw, mark, v
 
 
-def _drivers(settings: Settings, ex: SimExchange, recorder: Recorder,
-             strategy_for: Callable[[str], Strategy] | None) -> list[Any]:
-    symbols = symbols_of(settings)
-    if settings.strategy.name == "hedge_grid":
-        grid_core = wiring.grid_core_factory(settings, ex, ID_TAG)
-        return [GridDriver(s, grid_core(s), ex, recorder) for s in symbols]
-    core = wiring.core_factory(settings, ex, ID_TAG)
-    strategy = strategy_for or wiring.strategy_factory(settings)
-    return [OneWayDriver(s, core(s), strategy(s), ex, recorder) for s in symbols]
-
-
 def run(settings: Settings, candles: dict[str, Candles], progress: Progress | None = None,
         progress_every: int = 4096,
         strategy_for: Callable[[str], Strategy] | None = None,
@@ -90,26 +81,26 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
     started = time.perf_counter()
     symbols = symbols_of(settings)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
-    recorder = Recorder()
+    clock = MarketClock()
     sink = None
     if journal is not None:
         from backtest.journal import JournalSink
 
-        sink = recorder.sink = JournalSink(journal)
+        sink = JournalSink(journal)
+    repo = MemoryRepository(clock, forward=sink)
+    log = QuietLog()
     try:
-        points = _replay(settings, candles, ex, recorder, strategy_for, progress, progress_every)
+        drivers = drivers_for(settings, ex, repo, clock, log, strategy_for)
+        points = _replay(symbols, candles, ex, drivers, progress, progress_every)
     finally:
         if sink is not None:
             sink.close()
-    return RunResult(settings=settings, candles=candles, recorder=recorder, exchange=ex,
+    return RunResult(settings=settings, candles=candles, recorder=repo, exchange=ex, log=log,
                      elapsed_s=time.perf_counter() - started, points=points)
 
 
-def _replay(settings: Settings, candles: dict[str, Candles], ex: SimExchange, recorder: Recorder,
-            strategy_for: Callable[[str], Strategy] | None, progress: Progress | None,
-            progress_every: int) -> int:
-    symbols = symbols_of(settings)
-    drivers = _drivers(settings, ex, recorder, strategy_for)
+def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, drivers: list[Any],
+            progress: Progress | None, progress_every: int) -> int:
     first = min(candles[s].ts[0] for s in symbols)
     ex.at(first - 1)
     for d in drivers:
