@@ -12,7 +12,9 @@ fills. Only the surroundings are the backtest's own:
 - the exchange is the simulated one (backtest/sim_exchange.py), reached by the loop's own
   executors (`CommandExecutor`, `GridExecutor`) and snapshots;
 - one `AccountGate` is shared by the backtest's symbols, so `risk.max_open_positions` holds
-  across them as it does across an account's actors.
+  across them as it does across an account's actors;
+- a price inside the core's quiet band is written into the state only when the next decision
+  needs it (the loop's `defer_quiet_prices`): nothing reads the state between messages here.
 
 Per symbol, the narrow interface the engine uses:
     driver.start(now)                      claim, restore, reconcile (the actor's `on_start`)
@@ -96,9 +98,13 @@ class SymbolDriver:
 
 def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryRepository,
                 clock: MarketClock, log: QuietLog,
-                strategy_for: Callable[[str], Strategy] | None = None) -> list[SymbolDriver]:
+                strategy_for: Callable[[str], Strategy] | None = None,
+                defer_quiet_prices: bool = True) -> list[SymbolDriver]:
     """One loop per configured symbol, wired as runtime/account.py wires the actors: the
-    configured style's core, the configured strategy (or `strategy_for`), one shared gate."""
+    configured style's core, the configured strategy (or `strategy_for`), one shared gate.
+    `defer_quiet_prices`: the loop's shortcut for prices inside the quiet band (nothing here
+    reads the state or the view between messages; tests/backtest/test_quiet_shortcut.py
+    checks that every decision is the same without it)."""
     assert settings.symbols is not None, "the config validator requires symbols.list"
     if settings.strategy.name == "hedge_grid":
         core_for: Callable[[str], Any] = wiring.grid_core_factory(settings, exchange, ID_TAG)
@@ -112,6 +118,7 @@ def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryReposito
         loop = DecisionLoop(
             symbol, core=core, exchange=exchange, repo=repo,  # type: ignore[arg-type]
             log=log, on_escalate=repo.escalated,
-            strategy=strategy(symbol) if core.uses_strategy else None, clock=clock, gate=gate)
+            strategy=strategy(symbol) if core.uses_strategy else None, clock=clock, gate=gate,
+            defer_quiet_prices=defer_quiet_prices)
         drivers.append(SymbolDriver(loop, clock))
     return drivers
