@@ -98,10 +98,9 @@ class DecisionLoop:
     ) -> None:
         """`execute`: runs one command and returns its results as events (default: the core's
         executor on `exchange`; tests that play the exchange's part pass their own).
-        `defer_quiet_prices`: a quiet price is written into the state (and published) only when
-        the next decision or reconciliation needs the state, which then is exactly the state the
-        immediate write gives; for a driver that reads neither `state.last_price` nor the
-        published view between messages (the backtest: ~25 us per quiet price saved)."""
+        `defer_quiet_prices`: a quiet price reaches the state (and the view) only when a decision
+        or reconciliation needs the state, which is then the same; for a driver that reads
+        neither between messages (the backtest)."""
         self.symbol = symbol
         self.core = core
         self.exchange = exchange
@@ -115,8 +114,7 @@ class DecisionLoop:
         )
         self.slot = slot
         self.defer_quiet_prices = defer_quiet_prices
-        self._quiet_price: Decimal | None = None
-        """A quiet price not yet written into the state (only with `defer_quiet_prices`)."""
+        self._quiet_price: Decimal | None = None  # not yet written into the state
         self._publish_to = publish
         self.execute = execute or core.executor(symbol, exchange, on_escalate, log)
         self.incarnation = 0

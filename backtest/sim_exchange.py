@@ -93,7 +93,8 @@ class SimExchange:
     def at(self, ts_ms: int) -> None:
         self.now_ms = ts_ms
 
-    def point(self, symbol: str, ts_ms: int, raw: Decimal, mark: Decimal | None = None) -> list[str]:
+    def point(self, symbol: str, ts_ms: int, raw: Decimal,
+              mark: Decimal | None = None) -> list[str]:
         """Advance one symbol to a price point: resting orders act at its mark (as the paper
         exchange's catch-up does). `mark`: the raw price on the tick, when the caller has it
         (the engine computes it once per point). Returns the client ids of orders that traded."""
