@@ -94,9 +94,13 @@ class DecisionLoop:
         slot: PriceSlot | None = None,
         publish: Callable[[Published], None] | None = None,
         execute: Callable[[Any], list[Event]] | None = None,
+        defer_quiet_prices: bool = False,
     ) -> None:
         """`execute`: runs one command and returns its results as events (default: the core's
-        executor on `exchange`; tests that play the exchange's part pass their own)."""
+        executor on `exchange`; tests that play the exchange's part pass their own).
+        `defer_quiet_prices`: a quiet price reaches the state (and the view) only when a decision
+        or reconciliation needs the state, which is then the same; for a driver that reads
+        neither between messages (the backtest)."""
         self.symbol = symbol
         self.core = core
         self.exchange = exchange
@@ -109,6 +113,8 @@ class DecisionLoop:
             max_open_positions=None, kill_switch=entries_blocked, clock=clock
         )
         self.slot = slot
+        self.defer_quiet_prices = defer_quiet_prices
+        self._quiet_price: Decimal | None = None  # not yet written into the state
         self._publish_to = publish
         self.execute = execute or core.executor(symbol, exchange, on_escalate, log)
         self.incarnation = 0
@@ -130,6 +136,7 @@ class DecisionLoop:
             self.slot.reset()  # re-arm the wake; reconciliation fetches a fresh price
         self.incarnation = self.repo.claim(self.symbol)
         self.state = self.repo.load(self.symbol, store=self.core.store)
+        self._quiet_price = None
         self._settle()  # restored positions count
         if self.entries_blocked():
             self.apply(EntriesBlocked(blocked=True, reason="kill switch"))
@@ -142,6 +149,7 @@ class DecisionLoop:
         that plays the exchange's part itself (the decision-level tests)."""
         self.incarnation = self.incarnation or 1
         self.state = state
+        self._quiet_price = None
         self.reconciled = reconciled
         self._settle()
         self._publish()
@@ -197,11 +205,10 @@ class DecisionLoop:
         self.last_tick_at = now = self.clock()
         quiet = self._band()
         if quiet is not None and quiet.contains(tick.price, now):
-            # What decide would return for this tick, without building it (see quiet_band).
-            self.state = self._quiet_for = replace(
-                self.state, last_price=tick.price, finished_orders=()
-            )
-            self._publish()
+            self._quiet_price = tick.price
+            if not self.defer_quiet_prices:
+                self._catch_up()
+                self._publish()
         else:
             self.apply(PriceTicked(price=tick.price))
         if self.strategy is None:
@@ -244,6 +251,7 @@ class DecisionLoop:
 
     def reconcile(self, reason: str) -> None:
         """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
+        self._catch_up()
         try:
             snapshot = self.core.snapshot(self.exchange, self.repo, self.state)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
@@ -265,6 +273,7 @@ class DecisionLoop:
         """Decide, commit, execute until no event is left. `also`: journal entries committed
         with the first decision that changes something; returns whether that happened."""
         # a correlation id is made only when something is committed (most ticks change nothing)
+        self._catch_up()
         pending: deque[Event] = deque([first])
         raced = False
         steps = 0
@@ -326,6 +335,16 @@ class DecisionLoop:
         for entry in decision.journal:
             self.log.info("{} {}", entry.type, entry.data)
         return correlation_id, also, decision.commands
+
+    def _catch_up(self) -> None:
+        """Write the last quiet price into the state: what decide would return for that price,
+        without building it (see quiet_band); the state keeps its quiet band."""
+        price = self._quiet_price
+        if price is not None:
+            self._quiet_price = None
+            self.state = self._quiet_for = replace(
+                self.state, last_price=price, finished_orders=()
+            )
 
     def _admit(self, kind: str, margin: Decimal | None) -> str | None:
         refused = self.gate.admit(

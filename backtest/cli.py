@@ -22,9 +22,12 @@ RANKABLE = ("net_pnl", "win_rate", "sharpe_daily", "sortino_daily", "profit_fact
 def add_parsers(sub: Any, common: Any) -> None:
     bt = sub.add_parser("backtest", help="replay candles through the same cores, print a report")
     common(bt)
-    bt.add_argument("--from", dest="from_", default=None, metavar="DATE", help="first candle, YYYY-MM-DD[THH:MM] UTC")
-    bt.add_argument("--to", default=None, metavar="DATE", help="end (exclusive), YYYY-MM-DD[THH:MM] UTC")
-    bt.add_argument("--data", default=None, help="folder of <SYMBOL>-<timeframe>.csv files (bot.py download)")
+    bt.add_argument("--from", dest="from_", default=None, metavar="DATE",
+                    help="first candle, YYYY-MM-DD[THH:MM] UTC")
+    bt.add_argument("--to", default=None, metavar="DATE",
+                    help="end (exclusive), YYYY-MM-DD[THH:MM] UTC")
+    bt.add_argument("--data", default=None,
+                    help="folder of <SYMBOL>-<timeframe>.csv files (bot.py download)")
     bt.add_argument("--timeframe", default=None, help="with --data: which files, e.g. 1m, 5m, 1h")
     bt.add_argument("--csv", action="append", default=[], metavar="SYMBOL=FILE",
                     help="a candle file for one symbol (repeatable); default: paper.csv_files")
@@ -38,12 +41,14 @@ def add_parsers(sub: Any, common: Any) -> None:
     bt.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2",
                     help="run every combination (repeatable), e.g. strategy.entry_z=1.5,2,2.5")
     bt.add_argument("--rank", default="net_pnl", choices=RANKABLE, help="sweep ranking metric")
-    bt.add_argument("--processes", type=int, default=None, help="sweep processes (default: all cores)")
+    bt.add_argument("--processes", type=int, default=None,
+                    help="sweep processes (default: all cores)")
     dl = sub.add_parser("download", help="fetch candles through ccxt into a data folder")
     dl.add_argument("--exchange", required=True, help="ccxt exchange id, e.g. bybit")
     dl.add_argument("--symbols", required=True, nargs="+", help="e.g. BTC/USDT:USDT")
     dl.add_argument("--timeframe", default="1m")
-    dl.add_argument("--from", dest="from_", required=True, metavar="DATE", help="YYYY-MM-DD[THH:MM] UTC")
+    dl.add_argument("--from", dest="from_", required=True, metavar="DATE",
+                    help="YYYY-MM-DD[THH:MM] UTC")
     dl.add_argument("--to", default=None, help="end (exclusive), default: now")
     dl.add_argument("--data", default="data/candles", help="folder to write into")
     dl.add_argument("--api-url", default="", help="replace the exchange's API host (emulator)")
@@ -98,8 +103,8 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
         files[symbol] = Path(name)
     missing = [s for s in symbols if s not in files]
     if missing:
-        raise DataError(f"no candle data for {missing[0]}: give --csv {missing[0]}=FILE, --data DIR "
-                        "or paper.csv_files in the config")
+        raise DataError(f"no candle data for {missing[0]}: give --csv {missing[0]}=FILE, "
+                        "--data DIR or paper.csv_files in the config")
     return files
 
 
@@ -142,7 +147,8 @@ def _backtest(args: argparse.Namespace) -> int:
     if settings.has_accounts:
         return fail(f"{config}: backtest runs a single-account config ([[accounts]] not supported)")
     candles = load_all(settings, args)  # checks the data once, before any process starts
-    out = Path(args.out) if args.out else settings.data_dir_path(getattr(args, "data_dir", None)) / "backtest"
+    data_dir = settings.data_dir_path(getattr(args, "data_dir", None))
+    out = Path(args.out) if args.out else data_dir / "backtest"
     out = out.resolve()
     if args.journal and args.sweep:
         return fail("--journal: not with --sweep (one database per run would be needed)")

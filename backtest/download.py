@@ -69,7 +69,8 @@ def _fetch(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: 
                                   params={"until": until})
         except (ccxt.NetworkError, ccxt.ExchangeNotAvailable) as exc:
             if attempt == MAX_RETRIES - 1:
-                raise DownloadError(f"{symbol}: fetch_ohlcv failed {MAX_RETRIES} times: {exc}") from exc
+                raise DownloadError(
+                    f"{symbol}: fetch_ohlcv failed {MAX_RETRIES} times: {exc}") from exc
             sleep(delay)
             delay = min(delay * 2, 30.0)
     return []

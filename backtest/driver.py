@@ -1,198 +1,124 @@
-"""The one place the backtester drives a decision core: decide -> (record) -> execute -> results
-back as events, for the one-way `SymbolCore` and the hedge grid's `GridCore`.
+"""How the backtester reaches the decision cores: through the bot's one decision loop
+(actors/loop.py `DecisionLoop`), one per symbol, exactly as the actors do, minus pykka.
 
-This mirrors what the actor shells do for one message (`SymbolActor._apply` / `_tick`,
-`GridActor._apply` / `on_receive(Tick)`, `ShellMixin._activity`), minus pykka, storage and
-the wall clock: the clock is the market time of the price point being replayed. Commands are
-executed by the shells' own executors (`CommandExecutor`, `GridExecutor`) against the
-simulated exchange, so the exchange calls and the event translation are the live bot's.
+Every price point, fill report and reconciliation is a message the loop handles as it handles
+the actor's mailbox (`DecisionLoop.handle`): decide -> commit (write-ahead) -> execute -> results
+back as events, the step bound, the quiet band, the entry gate, the exchange's facts for grid
+fills. Only the surroundings are the backtest's own:
+- the clock is the market time of the price point being replayed (`MarketClock`, one for all
+  symbols, injected into every loop and the gate);
+- the repository is in memory (backtest/memory_repo.py) and records the journal and ledger for
+  the report (and forwards them to a bot database with `--journal`);
+- the exchange is the simulated one (backtest/sim_exchange.py), reached by the loop's own
+  executors (`CommandExecutor`, `GridExecutor`) and snapshots;
+- one `AccountGate` is shared by the backtest's symbols, so `risk.max_open_positions` holds
+  across them as it does across an account's actors;
+- a price inside the core's quiet band is written into the state only when the next decision
+  needs it (the loop's `defer_quiet_prices`): nothing reads the state between messages here.
 
-Narrow interface, so the loop can be swapped for the shared decision loop once it exists:
-    driver.start(now)                      reconcile with the exchange (as `on_start` does)
-    driver.tick(price, volume, now)        one price point
-    driver.fills(client_order_ids, now)    the exchange reported trades on these orders
+Per symbol, the narrow interface the engine uses:
+    driver.start(now)                      claim, restore, reconcile (the actor's `on_start`)
+    driver.tick(price, volume, now)        one price point (a `Tick` message)
+    driver.fills(client_order_ids, now)    the exchange reported trades (an `OrderActivity`)
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from actors import exchange_snapshot
-from actors.command_executor import CommandExecutor
-from actors.grid_actor import GridExecutor
-from actors.grid_actor import gather as grid_gather
-from actors.order_results import events_for
+from actors.cores import as_core
+from actors.entry_gate import AccountGate
+from actors.loop import DecisionLoop
+from actors.messages import OrderActivity, Tick
+from backtest.memory_repo import MemoryRepository
+from config.settings import Settings
+from exchange.port import ExchangePort
+from runtime import wiring
 from strategies.base import Strategy
-from trading.commands import Escalate, JournalEntry, LedgerEntry
-from trading.decide import QuietBand, SymbolCore
-from trading.events import OrderFailed, PriceTicked, SignalRaised
-from trading.model import OrderStatus, Phase, SymbolState
 
-MAX_STEPS = 1000
+ID_TAG = "bt"  # fixed: client order ids (and so every record) are the same on every run
 
 
-@dataclass(slots=True)
-class Recorder:
-    """Everything the cores said, in order, with the market time it happened at."""
+class MarketClock:
+    """The market time (seconds) of the price point being replayed; nothing reads the wall
+    clock."""
 
-    journal: list[tuple[float, str, JournalEntry]] = field(default_factory=list)
-    ledger: list[tuple[float, str, LedgerEntry]] = field(default_factory=list)
-    escalations: list[tuple[float, str, str]] = field(default_factory=list)
-    decisions: int = 0
-    sink: Callable[[str, Any, Any, float, bool], None] | None = None
-    """`--journal`: (symbol, state before, decision, market time, grid?) for every decision."""
+    __slots__ = ("now",)
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class QuietLog:
-    """The executors' logger: warnings are kept (a backtest prints no log stream)."""
+    """The loops' logger: warnings and errors are kept (a backtest prints no log stream)."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
 
+    def bind(self, **_: Any) -> QuietLog:
+        return self
+
     def _keep(self, text: str, *args: Any) -> None:
         self.lines.append(text.format(*args))
 
-    warning = error = info = debug = _keep
+    def _drop(self, *_: Any, **__: Any) -> None:
+        return None
+
+    warning = error = _keep
+    info = debug = _drop
 
 
-class _Base:
-    def __init__(self, symbol: str, core: Any, exchange: Any, recorder: Recorder) -> None:
-        self.symbol = symbol
-        self.core = core
-        self.exchange = exchange
-        self.recorder = recorder
-        self.log = QuietLog()
-        self.state: Any = None
+class SymbolDriver:
+    """One symbol's decision loop, fed the replay's messages at market time."""
 
-    def _escalated(self, symbol: str, command: Escalate) -> None:
-        self.recorder.escalations.append((self._now, symbol, command.reason))
+    __slots__ = ("clock", "loop")
 
-    _now = 0.0
+    def __init__(self, loop: DecisionLoop, clock: MarketClock) -> None:
+        self.loop = loop
+        self.clock = clock
 
-    grid = False
+    def start(self, now: float) -> None:
+        self.clock.now = now
+        self.loop.start()
 
-    def _record(self, before: Any, decision: Any, now: float) -> None:
-        rec = self.recorder
-        rec.decisions += 1
-        if rec.sink is not None:
-            rec.sink(self.symbol, before, decision, now, self.grid)
-        for entry in decision.journal:
-            rec.journal.append((now, self.symbol, entry))
-        for entry in decision.ledger:
-            rec.ledger.append((now, self.symbol, entry))
+    def tick(self, price: Decimal, volume: Decimal | None, now: float) -> None:
+        self.clock.now = now
+        self.loop.handle(Tick(price=price, volume=volume))
 
     def fills(self, client_order_ids: list[str], now: float) -> None:
-        """`ShellMixin._activity`: look each of our orders up and apply what it says."""
-        for cid in client_order_ids:
-            order = self.state.order(cid)
-            if order is None:
-                continue
-            found = self.exchange.fetch_order(order.exchange_id, self.symbol, {"clientOrderId": cid})
-            for event in events_for(cid, found, pending=order.status is OrderStatus.PENDING):
-                self.apply(event, now)
-
-    def apply(self, first: Any, now: float) -> None:
-        raise NotImplementedError
+        """As the market feed reports them: one message, ids sorted."""
+        self.clock.now = now
+        self.loop.handle(OrderActivity(client_order_ids=tuple(client_order_ids)))
 
 
-class OneWayDriver(_Base):
-    """`SymbolActor` without pykka: quiet-band shortcut, strategy, decide/execute loop."""
-
-    def __init__(self, symbol: str, core: SymbolCore, strategy: Strategy, exchange: Any,
-                 recorder: Recorder) -> None:
-        super().__init__(symbol, core, exchange, recorder)
-        self.strategy = strategy
-        self.state = SymbolState(symbol=symbol)
-        self.executor = CommandExecutor(symbol, exchange, on_escalate=self._escalated, log=self.log)
-        self._band: QuietBand | None = None
-        self._band_for: SymbolState | None = None
-        self._quiet_price: Decimal | None = None
-        """The last quiet price not yet written into the state: the actor writes it at once
-        (`replace(state, last_price=...)`, ~25 us); here it is written before the next decide,
-        which then sees the very state the actor's would."""
-
-    def start(self, now: float) -> None:
-        self.apply(exchange_snapshot.gather(self.exchange, self.state, set()), now)
-
-    def tick(self, price: Decimal, volume: Decimal | None, now: float) -> None:
-        if self._band_for is not self.state:
-            self._band = self.core.quiet_band(self.state)
-            self._band_for = self.state
-        band = self._band
-        if band is not None and band.contains(price, now):
-            self._quiet_price = price
-        else:
-            self.apply(PriceTicked(price=price), now)
-        state = self.state
-        pos = state.position
-        side = pos.side if pos is not None and state.phase is Phase.OPEN else None
-        signal: SignalRaised | None = self.strategy.on_price(price, volume, now, side)
-        if signal is not None:
-            self.apply(signal, now)
-
-    def apply(self, first: Any, now: float) -> None:
-        self._now = now
-        if self._quiet_price is not None:
-            self.state = replace(self.state, last_price=self._quiet_price, finished_orders=())
-            self._quiet_price = None
-        pending: deque[Any] = deque([first])
-        raced = False
-        while pending:
-            event = pending.popleft()
-            decision = self.core.decide(self.state, event, now)
-            if not decision.changed and decision.state == self.state:
-                self.state = decision.state
-                continue
-            self._record(self.state, decision, now)
-            self.state = decision.state
-            for command in decision.commands:
-                pending.extend(self.executor.execute(command))
-            raced = raced or (isinstance(event, OrderFailed) and event.position_gone)
-        if raced:
-            booked = {e.client_order_id for _, s, e in self.recorder.ledger if s == self.symbol}
-            self.apply(exchange_snapshot.gather(self.exchange, self.state, booked), now)
-
-
-class GridDriver(_Base):
-    """`GridActor` without pykka: every price is decided (the grid has no quiet band)."""
-
-    grid = True
-
-    def __init__(self, symbol: str, core: Any, exchange: Any, recorder: Recorder) -> None:
-        super().__init__(symbol, core, exchange, recorder)
-        from trading.grid.model import GridState
-
-        self.state = GridState(symbol=symbol)
-        self.executor = GridExecutor(symbol, exchange, on_escalate=self._escalated, log=self.log)
-
-    def start(self, now: float) -> None:
-        self.apply(grid_gather(self.exchange, self.state), now)
-
-    def tick(self, price: Decimal, volume: Decimal | None, now: float) -> None:
-        self.apply(PriceTicked(price=price), now)
-
-    def apply(self, first: Any, now: float) -> None:
-        self._now = now
-        pending: deque[Any] = deque([first])
-        steps = 0
-        while pending:
-            steps += 1
-            if steps > MAX_STEPS:
-                raise RuntimeError(f"{self.symbol}: grid decision loop did not settle at {first!r}")
-            event = pending.popleft()
-            decision = self.core.decide(self.state, event, now, maintain_after=not pending)
-            if not decision.changed and decision.state == self.state:
-                self.state = decision.state
-                continue
-            self._record(self.state, decision, now)
-            self.state = decision.state
-            for command in decision.commands:
-                pending.extend(self.executor.execute_grid(command))
-
-
-Driver = OneWayDriver | GridDriver
-DriverFactory = Callable[[str], Driver]
+def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryRepository,
+                clock: MarketClock, log: QuietLog,
+                strategy_for: Callable[[str], Strategy] | None = None,
+                defer_quiet_prices: bool = True) -> list[SymbolDriver]:
+    """One loop per configured symbol, wired as runtime/account.py wires the actors: the
+    configured style's core, the configured strategy (or `strategy_for`), one shared gate.
+    `defer_quiet_prices`: the loop's shortcut for prices inside the quiet band (nothing here
+    reads the state or the view between messages; tests/backtest/test_quiet_shortcut.py
+    checks that every decision is the same without it)."""
+    assert settings.symbols is not None, "the config validator requires symbols.list"
+    if settings.strategy.name == "hedge_grid":
+        core_for: Callable[[str], Any] = wiring.grid_core_factory(settings, exchange, ID_TAG)
+    else:
+        core_for = wiring.core_factory(settings, exchange, ID_TAG)
+    strategy = strategy_for or wiring.strategy_factory(settings)
+    gate = AccountGate(max_open_positions=settings.risk.max_open_positions, clock=clock)
+    drivers = []
+    for symbol in settings.symbols.list:
+        core = as_core(core_for(symbol))
+        loop = DecisionLoop(
+            symbol, core=core, exchange=exchange, repo=repo,  # type: ignore[arg-type]
+            log=log, on_escalate=repo.escalated,
+            strategy=strategy(symbol) if core.uses_strategy else None, clock=clock, gate=gate,
+            defer_quiet_prices=defer_quiet_prices)
+        drivers.append(SymbolDriver(loop, clock))
+    return drivers

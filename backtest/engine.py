@@ -1,4 +1,4 @@
-"""Running a backtest: candles -> price points -> simulated exchange + decision cores.
+"""Running a backtest: candles -> price points -> simulated exchange + the bot's decision loop.
 
 Each candle becomes four price points, the same path and the same times the paper exchange's
 CSV source gives (`exchange.paper.csv_prices.candle_points`): open, then low and high in the
@@ -6,8 +6,9 @@ order a candle of its colour takes them (up candle: O-L-H-C, down candle: O-H-L-
 at quarter steps of the candle's own timeframe, from its own timestamp (a hole in the data is a
 hole in market time). At each point, in this order: resting orders on the simulated exchange
 act at the point's price (a stop inside a gap fills at the first point past it, the open, with
-the paper exchange's slippage); the symbol's core and strategy see the price; then the fills
-of that point come back to the core as events. Symbols are replayed in one time-ordered
+the paper exchange's slippage); the symbol's decision loop (backtest/driver.py) gets the price
+as a `Tick` (core and strategy); then the fills of that point come back to it as one
+`OrderActivity`, as the market feed sends them. Symbols are replayed in one time-ordered
 stream on one account (ties: config order).
 """
 
@@ -22,15 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from backtest.candles import Candles
-from backtest.driver import GridDriver, OneWayDriver, Recorder
+from backtest.driver import MarketClock, QuietLog, drivers_for
+from backtest.memory_repo import Forward, MemoryRepository
 from backtest.sim_exchange import SimExchange, SimSettings
 from config.settings import Settings
 from exchange.paper.csv_prices import candle_points
 from exchange.paper.markets import price_tick, round_to_tick
-from runtime import wiring
 from strategies.base import Strategy
 
-ID_TAG = "bt"  # fixed: client order ids (and so every record) are the same on every run
 Progress = Callable[[int], None]
 
 
@@ -38,8 +38,11 @@ Progress = Callable[[int], None]
 class RunResult:
     settings: Settings
     candles: dict[str, Candles]
-    recorder: Recorder
+    recorder: MemoryRepository
+    """Every committed decision's journal and ledger, at market time; escalations."""
     exchange: SimExchange
+    log: QuietLog
+    """The loops' warnings."""
     elapsed_s: float
     points: int
 
@@ -70,46 +73,40 @@ def _points(index: int, c: Candles, tick: Decimal) -> Iterator[tuple[int, int, D
             yield ts + q, index, raw, mark, v
 
 
-def _drivers(settings: Settings, ex: SimExchange, recorder: Recorder,
-             strategy_for: Callable[[str], Strategy] | None) -> list[Any]:
-    symbols = symbols_of(settings)
-    if settings.strategy.name == "hedge_grid":
-        grid_core = wiring.grid_core_factory(settings, ex, ID_TAG)
-        return [GridDriver(s, grid_core(s), ex, recorder) for s in symbols]
-    core = wiring.core_factory(settings, ex, ID_TAG)
-    strategy = strategy_for or wiring.strategy_factory(settings)
-    return [OneWayDriver(s, core(s), strategy(s), ex, recorder) for s in symbols]
-
-
 def run(settings: Settings, candles: dict[str, Candles], progress: Progress | None = None,
         progress_every: int = 4096,
         strategy_for: Callable[[str], Strategy] | None = None,
-        journal: Path | None = None) -> RunResult:
-    """Replay every configured symbol's candles through its core; deterministic.
-    `strategy_for` replaces the configured strategy (tests script entries with it)."""
+        journal: Path | None = None, forward: Forward | None = None,
+        defer_quiet_prices: bool = True) -> RunResult:
+    """Replay every configured symbol's candles through its decision loop; deterministic.
+    `strategy_for` replaces the configured strategy (tests script entries with it); `journal`
+    also commits every decision to a bot database there, `forward` to any other `Forward`
+    (tests); `defer_quiet_prices=False` turns the loop's quiet-price shortcut off."""
     started = time.perf_counter()
     symbols = symbols_of(settings)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
-    recorder = Recorder()
+    clock = MarketClock()
+    if journal is not None and forward is not None:
+        raise ValueError("engine.run: give journal or forward, not both")
     sink = None
     if journal is not None:
         from backtest.journal import JournalSink
 
-        sink = recorder.sink = JournalSink(journal)
+        sink = JournalSink(journal)
+    repo = MemoryRepository(clock, forward=sink or forward)
+    log = QuietLog()
     try:
-        points = _replay(settings, candles, ex, recorder, strategy_for, progress, progress_every)
+        drivers = drivers_for(settings, ex, repo, clock, log, strategy_for, defer_quiet_prices)
+        points = _replay(symbols, candles, ex, drivers, progress, progress_every)
     finally:
         if sink is not None:
             sink.close()
-    return RunResult(settings=settings, candles=candles, recorder=recorder, exchange=ex,
+    return RunResult(settings=settings, candles=candles, recorder=repo, exchange=ex, log=log,
                      elapsed_s=time.perf_counter() - started, points=points)
 
 
-def _replay(settings: Settings, candles: dict[str, Candles], ex: SimExchange, recorder: Recorder,
-            strategy_for: Callable[[str], Strategy] | None, progress: Progress | None,
-            progress_every: int) -> int:
-    symbols = symbols_of(settings)
-    drivers = _drivers(settings, ex, recorder, strategy_for)
+def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, drivers: list[Any],
+            progress: Progress | None, progress_every: int) -> int:
     first = min(candles[s].ts[0] for s in symbols)
     ex.at(first - 1)
     for d in drivers:

@@ -1,7 +1,7 @@
 """`--journal FILE`: every decision of the backtest committed to a bot database, the same rows
 (state, journal, ledger, order intents) the running bot writes, for inspection with the same
 queries. Timestamps are market time. Off by default: it puts SQLite (and the repository's
-writer thread) into the hot path."""
+writer thread) into the hot path. The backtest's MemoryRepository forwards its commits here."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from backtest.candles import DataError
 from storage.repository import Repository
+from trading.decision import Decision
 
 
 class JournalSink:
@@ -19,18 +20,31 @@ class JournalSink:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.now = 0.0
         self.repo = Repository(path, synchronous="normal", clock=lambda: self.now)
-        self._incarnation: dict[str, int] = {}
         self._count = 0
+        self._last_in = ""
 
-    def __call__(self, symbol: str, before: Any, decision: Any, now: float, grid: bool) -> None:
-        self.now = now
-        incarnation = self._incarnation.get(symbol)
-        if incarnation is None:
-            incarnation = self._incarnation[symbol] = self.repo.claim(symbol)
-        self._count += 1
-        correlation = f"bt-{self._count:09d}"  # deterministic, unlike the bot's random ids
-        commit = self.repo.commit_grid if grid else self.repo.commit
-        commit(symbol, incarnation, before, decision, correlation_id=correlation, created_at=now)
+    def claim(self, symbol: str) -> int:
+        return self.repo.claim(symbol)
+
+    def _correlation(self, given: str) -> str:
+        """Deterministic ids, unlike the bot's random ones; the decisions of one message keep
+        sharing one."""
+        if given != self._last_in or not given:
+            self._last_in = given
+            self._count += 1
+        return f"bt-{self._count:09d}"
+
+    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision, *,
+               correlation_id: str, created_at: float, store: Any) -> None:
+        self.now = created_at
+        self.repo.commit(symbol, incarnation, before, decision, correlation_id=self._correlation(
+            correlation_id), created_at=created_at, store=store)
+
+    def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
+               created_at: float) -> None:
+        self.now = created_at
+        self.repo.record(symbol, type_, data, correlation_id=self._correlation(correlation_id),
+                         created_at=created_at)
 
     def close(self) -> None:
         self.repo.close()

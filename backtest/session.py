@@ -58,7 +58,8 @@ def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, chart
     write_private(paths[0], text.encode())
     write_private(paths[1], report.to_json(rep).encode())
     if charts:
-        paths += chart_files.write(out, result, equity_curve(result), closed_trades(result.recorder))
+        paths += chart_files.write(out, result, equity_curve(result),
+                                   closed_trades(result.recorder))
     if journal is not None:
         paths.append(journal)
     rep["text"] = text

@@ -14,6 +14,7 @@ reads a clock.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,6 +34,7 @@ from exchange.paper.models import (
     TradeRec,
     order_view,
     position_view,
+    trade_view,
 )
 from exchange.paper.orders import check_against_book, parse_request
 
@@ -80,6 +82,8 @@ class SimExchange:
         self._ledger = _Ledger(wallet=settings.starting_balance)
         self._order_seq = itertools.count(1)
         self._trade_seq = itertools.count(1)
+        self._trades: dict[str, list[TradeRec]] = {s: [] for s in initial_prices}
+        """Each symbol's trades in time order (the clock only moves forward)."""
         self._done: dict[str, OrderRec] = {}
         """Finished orders by client id (the paper exchange's store lookup)."""
         self._matcher = Matcher(fees, lambda: next(self._trade_seq), self._free)
@@ -89,7 +93,8 @@ class SimExchange:
     def at(self, ts_ms: int) -> None:
         self.now_ms = ts_ms
 
-    def point(self, symbol: str, ts_ms: int, raw: Decimal, mark: Decimal | None = None) -> list[str]:
+    def point(self, symbol: str, ts_ms: int, raw: Decimal,
+              mark: Decimal | None = None) -> list[str]:
         """Advance one symbol to a price point: resting orders act at its mark (as the paper
         exchange's catch-up does). `mark`: the raw price on the tick, when the caller has it
         (the engine computes it once per point). Returns the client ids of orders that traded."""
@@ -145,6 +150,7 @@ class SimExchange:
         for t in d.trades:
             pos = book.positions[t.position_side]
             self._ledger.fills.append(Fill(trade=t, qty_after=pos.qty, entry_after=pos.entry))
+            self._trades[book.symbol].append(t)
         return [t.client_order_id for t in d.trades if t.client_order_id]
 
     # ---- the port ----------------------------------------------------------------------
@@ -232,7 +238,13 @@ class SimExchange:
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
                         limit: int | None = None,
                         params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return []  # fills reach the loop directly from `point`
+        """The paper exchange's trade records (ccxt layout, `info.realizedPnl` included): the
+        grid books the P&L the exchange reports for a reducing fill (actors/fill_pnl.py)."""
+        books = [self._book(symbol)] if symbol else list(self._books.values())
+        start = -(2**62) if since is None else since
+        found = [t for b in books for t in _trades_since(self._trades[b.symbol], start)]
+        found.sort(key=lambda t: (t.ts, t.seq))
+        return [trade_view(t) for t in found[:limit]]
 
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
         return truncate(Decimal(str(amount)), amount_step(self.market(symbol)))
@@ -245,6 +257,11 @@ class SimExchange:
 
     def close(self) -> None:
         pass
+
+
+def _trades_since(trades: list[TradeRec], since_ms: int) -> list[TradeRec]:
+    """The trades at or after `since_ms` of a list in time order."""
+    return trades[bisect.bisect_left(trades, since_ms, key=lambda t: t.ts):]
 
 
 def _acts(order: OrderRec, mark: Decimal) -> bool:

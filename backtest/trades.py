@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from backtest.driver import Recorder
+from backtest.memory_repo import MemoryRepository
 
 ZERO = Decimal(0)
 EXIT_KINDS = {
@@ -57,7 +57,7 @@ def _avg(fills: list[tuple[Decimal, Decimal]]) -> tuple[Decimal, Decimal]:
     return qty, sum((q * p for q, p in fills), ZERO) / qty
 
 
-def closed_trades(rec: Recorder) -> list[Trade]:
+def closed_trades(rec: MemoryRepository) -> list[Trade]:
     """One trade per closed position (one-way) or closed leg (hedge grid), in closing order."""
     opened: dict[str, tuple[float, str]] = {}
     fills: dict[str, list[tuple[str, Decimal, Decimal]]] = {}

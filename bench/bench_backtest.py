@@ -9,8 +9,9 @@ run measures the same work. Measured in the same run, on the same file:
   read     load + check the CSV (backtest.candles.load) and walk the 4-point path of every
            candle without deciding anything (the floor any backtest over these files pays)
   strategy the read loop plus the default strategy (mean reversion) fed every price point
-  backtest the full run (engine.run): simulated exchange, quiet-band shortcut, strategy,
-           decide / execute for every non-quiet price, fills back as events
+  backtest the full run (engine.run): simulated exchange, and every price through the bot's
+           decision loop (actors/loop.py): quiet band, strategy, decide / commit (in memory) /
+           execute for every non-quiet price, fills back as events
 """
 
 from __future__ import annotations

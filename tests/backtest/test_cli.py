@@ -26,8 +26,8 @@ def _bt(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_the_same_config_and_data_give_the_same_report_every_run(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_same_config_and_data_give_the_same_report_every_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     reports = []
     for name in ("a", "b"):
         code, _, err = _bt(capsys, "--to", "2018-01-16", "--out", str(tmp_path / name),
@@ -50,7 +50,8 @@ def test_the_cli_writes_report_json_and_charts_privately(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     for line in ("Per symbol", "Per exit reason", "max drawdown", "Sharpe (daily)",
                  "Sortino (daily)", "profit factor", "exposure", "average hold",
-                 "longest losing streak", f"wrote {out / 'chart.html'}", f"wrote {out / 'equity.png'}"):
+                 "longest losing streak", f"wrote {out / 'chart.html'}",
+                 f"wrote {out / 'equity.png'}"):
         assert line in proc.stdout
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
     for name in ("report.txt", "report.json", "chart.html", "equity.png"):
@@ -64,8 +65,10 @@ def test_the_cli_writes_report_json_and_charts_privately(tmp_path: Path) -> None
     assert sum(r["trades"] for r in report["per_symbol"].values()) == report["summary"]["trades"]
 
 
-def test_json_output_is_machine_readable(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _ = _bt(capsys, "--to", "2018-01-12", "--json", "--no-charts", "--out", str(tmp_path))
+def test_json_output_is_machine_readable(capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    code, out, _ = _bt(capsys, "--to", "2018-01-12", "--json", "--no-charts",
+                       "--out", str(tmp_path))
     assert code == 0
     summary = json.loads(out)["summary"]
     for key in ("trades", "win_rate", "net_pnl", "fees", "max_drawdown", "max_drawdown_pct",
@@ -107,7 +110,8 @@ GOOD = "1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,0.2,0.05,0.15,1\n"
      "line 3: duplicate timestamp"),
     ("1515560100000,NaN,0.2,0.05,0.15,1\n", "line 2: prices must be finite and positive"),
     ("1515560100000,0.1,0.2,0,0.15,1\n", "line 2: prices must be finite and positive"),
-    ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,x,0.05,0.15,1\n", "line 3: not a number"),
+    ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,x,0.05,0.15,1\n",
+     "line 3: not a number"),
     (GOOD + "1515561000000,0.1,0.2,0.05,0.15,1\n", "1 gaps (line 4: 1 candles missing"),
 ])
 def test_bad_data_is_one_line_naming_file_and_line(tmp_path: Path, body: str, words: str,
@@ -118,7 +122,8 @@ def test_bad_data_is_one_line_naming_file_and_line(tmp_path: Path, body: str, wo
     assert err.count("\n") == 1 and str(path) in err and words in err, err
 
 
-def test_gaps_run_when_allowed_and_are_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_gaps_run_when_allowed_and_are_listed(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     lines = (ROOT / "examples/data/ETHBTC_USDT_USDT-5m.csv").read_text().splitlines()
     path = tmp_path / "holes.csv"
     path.write_text("\n".join(lines[:200] + lines[230:600]) + "\n")
@@ -130,8 +135,8 @@ def test_gaps_run_when_allowed_and_are_listed(tmp_path: Path, capsys: pytest.Cap
     assert report["data"][ETH]["gaps"][0]["missing"] == 30
 
 
-def test_a_symbol_the_config_does_not_trade_and_an_empty_range(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_symbol_the_config_does_not_trade_and_an_empty_range(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _csv(tmp_path, GOOD)
     code, _, err = _bt(capsys, "--csv", f"DOGE/USDT:USDT={path}")
     assert code == 2 and "--csv DOGE/USDT:USDT: the config does not trade this symbol" in err
@@ -140,8 +145,8 @@ def test_a_symbol_the_config_does_not_trade_and_an_empty_range(tmp_path: Path,
     assert err.count("\n") == 1
 
 
-def test_journal_writes_the_bots_rows_for_every_decision(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_journal_writes_the_bots_rows_for_every_decision(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from storage import queries
     from storage.repository import Repository
 

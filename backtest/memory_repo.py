@@ -1,0 +1,99 @@
+"""The backtest's repository: the decision loop's storage interface (storage/repository.py), in
+memory. Every committed decision's journal entries and ledger fills are kept in order, with
+the market time they were committed at, for the report, the trades and the charts.
+
+No database in the hot path: with `--journal` each commit is also forwarded to a bot database
+(backtest/journal.py), the rows the running bot writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from trading.commands import Escalate, JournalEntry, LedgerEntry
+from trading.decision import Decision
+from trading.grid.model import GridState
+from trading.journal import JournalItem
+from trading.model import SymbolState
+
+
+class Forward(Protocol):
+    """Where `--journal` sends every commit (backtest/journal.py JournalSink)."""
+
+    def claim(self, symbol: str) -> int: ...
+
+    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision, *,
+               correlation_id: str, created_at: float, store: Any) -> None: ...
+
+    def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
+               created_at: float) -> None: ...
+
+
+def empty_state(symbol: str, store: Any) -> Any:
+    """A symbol's state before its first decision (a fresh database restores the same)."""
+    if getattr(store, "name", "one_way") == "hedge_grid":
+        return GridState(symbol=symbol)
+    return SymbolState(symbol=symbol)
+
+
+class MemoryRepository:
+    """One backtest account's storage. `clock`: the market time (escalations are stamped
+    with it; commits carry their own)."""
+
+    def __init__(self, clock: Callable[[], float], forward: Forward | None = None) -> None:
+        self.clock = clock
+        self.forward = forward
+        self.journal: list[tuple[float, str, JournalItem]] = []
+        self.ledger: list[tuple[float, str, LedgerEntry]] = []
+        self.escalations: list[tuple[float, str, str]] = []
+        self.decisions = 0
+        """Committed decisions (those that changed something)."""
+        self.states: dict[str, Any] = {}
+        self._booked: dict[str, set[str]] = {}
+        """Client order ids with fills in the ledger, by position id."""
+        self._booked_all: set[str] = set()
+
+    # -- what the decision loop calls ---------------------------------------------------------
+    def claim(self, symbol: str) -> int:
+        return self.forward.claim(symbol) if self.forward is not None else 1
+
+    def load(self, symbol: str, store: Any = None) -> Any:
+        state = self.states.get(symbol)
+        return state if state is not None else empty_state(symbol, store)
+
+    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision, *,
+               correlation_id: str, created_at: float, store: Any = None) -> None:
+        self.decisions += 1
+        self.states[symbol] = decision.state
+        for entry in decision.journal:
+            self.journal.append((created_at, symbol, entry))
+        for fill in decision.ledger:
+            self.ledger.append((created_at, symbol, fill))
+            self._booked.setdefault(fill.position_id, set()).add(fill.client_order_id)
+            self._booked_all.add(fill.client_order_id)
+        if self.forward is not None:
+            self.forward.commit(symbol, incarnation, before, decision,
+                                correlation_id=correlation_id, created_at=created_at, store=store)
+
+    def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
+               created_at: float | None = None) -> None:
+        """A journal row outside a decision (signals from outside the strategy: none here)."""
+        at = self.clock() if created_at is None else created_at
+        self.journal.append((at, symbol, JournalEntry(type=type_, data=data)))
+        if self.forward is not None:
+            self.forward.record(symbol, type_, data, correlation_id=correlation_id, created_at=at)
+
+    def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
+        return []
+
+    def booked_orders(self, position_id: str) -> set[str]:
+        return set(self._booked.get(position_id, ()))
+
+    def booked_among(self, client_order_ids: set[str]) -> set[str]:
+        return client_order_ids & self._booked_all
+
+    # -- the executors' escalation hook --------------------------------------------------------
+    def escalated(self, symbol: str, command: Escalate) -> None:
+        """Counted for the report (the supervisor's quarantine and alert are not simulated)."""
+        self.escalations.append((self.clock(), symbol, command.reason))
