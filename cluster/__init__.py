@@ -1,0 +1,15 @@
+"""Cluster foundations: account leases with a monotonic epoch (fencing) on PostgreSQL or SQLite.
+
+One node owns an account through a lease; the epoch grows on every acquisition and is checked
+in the same transaction as every commit, so a node that lost its lease cannot commit.
+"""
+
+from cluster.database import open_database
+from cluster.keeper import LeaseKeeper
+from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable
+from cluster.lease_store import LeaseStore
+
+__all__ = [
+    "Lease", "LeaseKeeper", "LeaseLost", "LeaseSettings", "LeaseStore", "LeaseStoreUnavailable",
+    "open_database",
+]

@@ -1,0 +1,61 @@
+"""Builders for the lease tests: fast lease timings, stores on a URL, keepers, a recorder."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import peewee
+
+from cluster import LeaseKeeper, LeaseSettings, LeaseStore, open_database
+from cluster.keeper import LeaseChanged
+
+# Fast timings so a takeover takes ~2 s: renew every 0.5 s, stop acting 0.4 s before expiry,
+# take over 0.5 s after it.
+FAST = LeaseSettings(ttl_s=1.5, request_timeout_s=0.5, safety_margin_s=0.4)
+
+
+def make_store(url: str, settings: LeaseSettings = FAST) -> LeaseStore:
+    """A node's own store: its own Database object, so its own connections."""
+    store = LeaseStore(open_database(url, network_timeout_s=1.0), settings)
+    store.create_table()
+    return store
+
+
+@dataclass
+class Recorder:
+    """Collects a keeper's LeaseChanged reports (called from the keeper's thread)."""
+
+    changes: list[LeaseChanged] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, change: LeaseChanged) -> None:
+        with self.lock:
+            self.changes.append(change)
+
+    def reasons(self) -> list[str]:
+        with self.lock:
+            return [c.reason for c in self.changes]
+
+
+def make_keeper(store: LeaseStore, node: str, account: str = "alpha",
+                recorder: Recorder | None = None) -> LeaseKeeper:
+    return LeaseKeeper(store=store, account=account, node_id=node, settings=store.settings,
+                       on_change=recorder)
+
+
+def create_journal(db: peewee.Database) -> None:
+    """A stand-in for the bot's commit: one row per decision, written under a fence."""
+    db.execute_sql("CREATE TABLE IF NOT EXISTS journal (account VARCHAR(64), epoch BIGINT, "
+                   "note VARCHAR(200))")
+
+
+def journal_rows(db: peewee.Database) -> list[tuple[str, int, str]]:
+    rows = db.execute_sql("SELECT account, epoch, note FROM journal ORDER BY note").fetchall()
+    return [(str(a), int(e), str(n)) for a, e, n in rows]
+
+
+def write_journal(db: peewee.Database, account: str, epoch: int, note: str) -> None:
+    p = db.param
+    db.execute_sql(f"INSERT INTO journal (account, epoch, note) VALUES ({p}, {p}, {p})",
+                   (account, epoch, note))
