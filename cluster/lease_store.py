@@ -96,10 +96,29 @@ class LeaseStore:
     @contextmanager
     def fenced(self, lease: Lease) -> Iterator[None]:
         """A transaction that commits only if `lease` is still valid when it starts writing:
-        `with store.fenced(lease): <writes>` raises `LeaseLost` (and rolls back) otherwise."""
-        with self.db.atomic():
+        `with store.fenced(lease): <writes>` raises `LeaseLost` (and rolls back) otherwise, or
+        `LeaseStoreUnavailable` when the database cannot be reached (nothing was written; the
+        dead connection is dropped so the next attempt opens a fresh one)."""
+        txn = self.db.atomic()
+        try:
+            txn.__enter__()
+        except peewee.PeeweeException as exc:
+            self._drop_connection()
+            raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+        try:
             self.check(lease.account, lease.epoch, lease.owner)
+        except BaseException as exc:
+            self._abandon(txn, exc)
+            if isinstance(exc, peewee.PeeweeException):
+                raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+            raise
+        try:
             yield
+        except BaseException as exc:
+            txn.__exit__(type(exc), exc, exc.__traceback__)  # rolls back, never swallows
+            raise
+        else:
+            txn.__exit__(None, None, None)
 
     def current(self, account: str) -> Lease | None:
         """The account's lease row as the database has it (owner None: released)."""
@@ -137,6 +156,15 @@ class LeaseStore:
         except peewee.PeeweeException as exc:
             self._drop_connection()
             raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+
+    def _abandon(self, txn: Any, exc: BaseException) -> None:
+        """Roll back a transaction whose fencing check did not pass (or could not run)."""
+        try:
+            txn.__exit__(type(exc), exc, exc.__traceback__)
+        except peewee.PeeweeException:
+            pass  # the connection is dead: the server rolls back on its own
+        if isinstance(exc, peewee.PeeweeException):
+            self._drop_connection()
 
     def _drop_connection(self) -> None:
         """After an error the connection may be dead; the next call opens a fresh one."""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from cluster import LeaseLost, LeaseStore
+from cluster import Lease, LeaseLost, LeaseStore
 from tests.cluster.leases_support import (
-    FAST, create_journal, journal_rows, make_store, write_journal,
+    FAST,
+    create_journal,
+    journal_rows,
+    make_store,
+    write_journal,
 )
 from tests.support.waiting import wait_until
 
@@ -83,9 +88,9 @@ def test_fenced_commit_is_refused_after_takeover_and_rolled_back(url: str) -> No
     _wait_takeover_allowed(b, lease.expires_at_ms)
     taken = b.acquire("alpha", "node-b")
     assert taken is not None
-    with pytest.raises(LeaseLost, match="node-a no longer holds account alpha at epoch 1"):
-        with a.fenced(lease):
-            write_journal(a.db, "alpha", lease.epoch, "2 zombie write")
+    lost = "node-a no longer holds account alpha at epoch 1"
+    with pytest.raises(LeaseLost, match=lost), a.fenced(lease):
+        write_journal(a.db, "alpha", lease.epoch, "2 zombie write")
     with b.fenced(taken):
         write_journal(b.db, "alpha", taken.epoch, "3 new owner")
     assert journal_rows(b.db) == [("alpha", 1, "1 while holding"), ("alpha", 2, "3 new owner")]
@@ -97,9 +102,8 @@ def test_fenced_commit_is_refused_once_expired_even_before_takeover(url: str) ->
     lease = a.acquire("alpha", "node-a")
     assert lease is not None
     wait_until(lambda: a.db_now_ms() > lease.expires_at_ms, timeout=5, message="expiry")
-    with pytest.raises(LeaseLost):
-        with a.fenced(lease):
-            write_journal(a.db, "alpha", lease.epoch, "late write")
+    with pytest.raises(LeaseLost), a.fenced(lease):
+        write_journal(a.db, "alpha", lease.epoch, "late write")
     assert journal_rows(a.db) == []
 
 
@@ -110,3 +114,31 @@ def test_check_outside_a_transaction_is_refused(url: str) -> None:
     with pytest.raises(RuntimeError, match="inside the commit's transaction"):
         a.check("alpha", lease.epoch, "node-a")
 
+
+
+def test_postgresql_takeover_waits_for_a_fenced_commit_in_progress(pg_url: str) -> None:
+    """The fencing UPDATE holds the lease row until the commit: a takeover that becomes due
+    while the old holder's transaction is open waits for it, so the two never interleave."""
+    a, b, observer = make_store(pg_url), make_store(pg_url), make_store(pg_url)
+    create_journal(a.db)
+    lease = a.acquire("alpha", "node-a")
+    assert lease is not None
+    taken: list[Lease | None] = []
+    with a.fenced(lease):
+        write_journal(a.db, "alpha", lease.epoch, "1 committed under epoch 1")
+        _wait_takeover_allowed(observer, lease.expires_at_ms)
+        thief = threading.Thread(target=lambda: taken.append(b.acquire("alpha", "node-b")))
+        thief.start()
+        wait_until(lambda: _waiting_on_lock(observer), timeout=5,
+                   message="the takeover blocks on the lease row")
+        assert taken == []
+    thief.join(5)
+    assert len(taken) == 1 and taken[0] is not None and taken[0].epoch == lease.epoch + 1
+    assert journal_rows(observer.db) == [("alpha", 1, "1 committed under epoch 1")]
+
+
+def _waiting_on_lock(observer: LeaseStore) -> bool:
+    rows = observer.db.execute_sql(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query LIKE 'INSERT INTO leases%%'").fetchone()
+    return bool(rows and rows[0] >= 1)
