@@ -15,11 +15,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from loguru import logger
 
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
-from cluster.lease_store import LeaseStore
+
+
+class LeaseBackend(Protocol):
+    """What the keeper needs from a lease store (`cluster.lease_store.LeaseStore`)."""
+
+    def acquire(self, account: str, owner: str) -> Lease | None: ...
+
+    def renew(self, lease: Lease) -> Lease | None: ...
+
+    def release(self, lease: Lease) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +48,7 @@ class LeaseKeeper:
     def __init__(
         self,
         *,
-        store: LeaseStore,
+        store: LeaseBackend,
         account: str,
         node_id: str,
         settings: LeaseSettings,

@@ -1,9 +1,14 @@
 """A TCP proxy on 127.0.0.1 that a test controls: put it between a client and a server, then
-`cut()` it to simulate a network partition (every open connection is reset and new ones are
-refused at once) and `heal()` it to let connections through again.
+simulate a network partition and `heal()` it to let connections through again:
 
-A cut resets rather than blackholes, so a client notices on its next read; the code under test
-must not depend on that (a lease keeper stops acting by its own clock, not by an error).
+  cut()        every open connection is reset and new ones are refused at once (the client
+               notices on its next read or write);
+  blackhole()  bytes in both directions are swallowed and new connections are accepted but never
+               answered: the client's calls hang (TCP sees no loss: the proxy's kernel acks), the
+               worst case for code that waits on the network.
+
+Code under test must not depend on noticing either (a lease keeper stops acting by its own
+clock, not by an error).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._open = True
+        self._swallow = False
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._accept_loop, name="tcp-proxy", daemon=True)
         self.connections_made = 0
@@ -42,9 +48,15 @@ class TcpProxy:
         for sock in doomed:
             _reset(sock)
 
+    def blackhole(self) -> None:
+        """Partition that hangs: swallow all bytes, answer no new connection."""
+        with self._lock:
+            self._swallow = True
+
     def heal(self) -> None:
         with self._lock:
             self._open = True
+            self._swallow = False
 
     def stop(self) -> None:
         self._stopped.set()
@@ -65,9 +77,14 @@ class TcpProxy:
             except OSError:
                 return
             with self._lock:
-                allowed = self._open
+                allowed, swallow = self._open, self._swallow
             if not allowed:
                 _reset(client)
+                continue
+            if swallow:
+                with self._lock:
+                    self._sockets.add(client)
+                threading.Thread(target=self._pump, args=(client, None), daemon=True).start()
                 continue
             try:
                 upstream = socket.create_connection(self._target, timeout=5)
@@ -81,27 +98,39 @@ class TcpProxy:
             for src, dst in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket | None) -> None:
+        """Copy src -> dst until either closes; while blackholed (or with no dst) discard."""
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                dst.sendall(data)
+                with self._lock:
+                    swallow = self._swallow
+                if dst is not None and not swallow:
+                    dst.sendall(data)
         except OSError:
             pass
         finally:
             with self._lock:
                 self._sockets.discard(src)
-                self._sockets.discard(dst)
+                if dst is not None:
+                    self._sockets.discard(dst)
             _reset(src)
-            _reset(dst)
+            if dst is not None:
+                _reset(dst)
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with RST (SO_LINGER 0) so the peer sees the connection die immediately."""
+    """Kill a connection so the peer notices at once: SO_LINGER 0 makes the close an RST, and
+    shutdown() first wakes a pump thread blocked in recv() on it (a bare close() from another
+    thread would leave the socket alive until that recv() returns)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
     try:
