@@ -31,6 +31,8 @@ class LeaseBackend(Protocol):
 
     def release(self, lease: Lease) -> bool: ...
 
+    def takeover_in_s(self, account: str) -> float: ...
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeaseChanged:
@@ -126,7 +128,7 @@ class LeaseKeeper:
                 continue
             reported_unreachable = False
             self._settle(held, lease, sent_at)
-            self._stop.wait(self._settings.renew_every_s)
+            self._stop.wait(self._next_attempt_in(lease))
 
     def _current(self) -> Lease | None:
         with self._lock:
@@ -145,6 +147,18 @@ class LeaseKeeper:
             logger.error("{}: lease epoch {} lost (expired or taken over); stopped acting",
                          self.account, held.epoch)
             self._on_change(LeaseChanged(account=self.account, lease=None, reason="lost"))
+
+    def _next_attempt_in(self, lease: Lease | None) -> float:
+        """Holder: renew at TTL/3. Waiting node: try again when the holder's lease becomes
+        takeable (database clock), so a takeover follows expiry + grace by milliseconds rather
+        than by up to a renewal period; at least every TTL/3 in case the row changes."""
+        if lease is not None:
+            return self._settings.renew_every_s
+        try:
+            due = self._store.takeover_in_s(self.account)
+        except LeaseStoreUnavailable:
+            return self._retry_delay()
+        return min(max(due + 0.005, 0.005), self._settings.renew_every_s)
 
     def _retry_delay(self) -> float:
         """While the database is unreachable, retry a few times per renewal period."""

@@ -61,6 +61,8 @@ class LeaseStore:
             "UPDATE leases SET epoch = epoch "
             f"WHERE account = {p} AND owner = {p} AND epoch = {p} AND expires_at_ms > {now}")
         self._read_sql = f"SELECT {_COLUMNS} FROM leases WHERE account = {p}"
+        self._takeable_sql = (
+            f"SELECT owner, expires_at_ms + {p} - {now} FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
         self._run(lambda: self.db.execute_sql(_SCHEMA))
@@ -126,6 +128,14 @@ class LeaseStore:
         if row is None or row[1] is None:
             return None
         return _lease(row)
+
+    def takeover_in_s(self, account: str) -> float:
+        """Seconds (database clock) until `acquire` can take the account: 0 when it can now."""
+        row = self._one(self._takeable_sql, (self.settings.takeover_grace_ms, account),
+                        write=False)
+        if row is None or row[0] is None:
+            return 0.0
+        return max(int(row[1]), 0) / 1000
 
     def db_now_ms(self) -> int:
         row = self._one(f"SELECT {now_ms_sql(self.db)}", (), write=False)

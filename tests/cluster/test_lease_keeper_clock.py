@@ -39,6 +39,9 @@ class HangingStore:
     def release(self, lease: Lease) -> bool:
         return self.inner.release(lease)
 
+    def takeover_in_s(self, account: str) -> float:
+        return self.inner.takeover_in_s(account)
+
 
 def test_may_act_runs_out_by_the_local_clock_while_renewal_hangs(tmp_path: Path) -> None:
     clock = ManualClock(start=1000.0)

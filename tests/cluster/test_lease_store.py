@@ -142,3 +142,18 @@ def _waiting_on_lock(observer: LeaseStore) -> bool:
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
         "AND query LIKE 'INSERT INTO leases%%'").fetchone()
     return bool(rows and rows[0] >= 1)
+
+
+def test_takeover_in_counts_down_to_expiry_plus_grace(url: str) -> None:
+    a, b = make_store(url), make_store(url)
+    assert b.takeover_in_s("alpha") == 0.0  # no row: free
+    lease = a.acquire("alpha", "node-a")
+    assert lease is not None
+    due = b.takeover_in_s("alpha")
+    assert 0 < due <= (FAST.ttl_ms + FAST.takeover_grace_ms) / 1000
+    assert b.acquire("alpha", "node-b") is None
+    wait_until(lambda: b.takeover_in_s("alpha") == 0.0, timeout=5, message="takeable")
+    assert b.acquire("alpha", "node-b") is not None
+    assert a.takeover_in_s("alpha") > 0
+    a.release(lease)  # not the holder any more: changes nothing
+    assert a.takeover_in_s("alpha") > 0
