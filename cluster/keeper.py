@@ -43,7 +43,8 @@ class LeaseChanged:
     lease: Lease | None
     """The new lease (acquired), or None (lost, released or stopped)."""
     reason: str
-    """'acquired' | 'lost' | 'released' | 'unreachable' (may_act ran out without renewal)."""
+    """'acquired' | 'lost' | 'released' | 'unreachable' (may_act ran out without a renewal)
+    | 'recovered' (renewed again, same epoch, before the lease expired)."""
 
 
 class LeaseKeeper:
@@ -110,7 +111,7 @@ class LeaseKeeper:
     # ---- the loop ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        reported_unreachable = False
+        unreachable = False
         while not self._stop.is_set():
             held = self._current()
             sent_at = self._monotonic()
@@ -118,23 +119,30 @@ class LeaseKeeper:
                 lease = self._store.renew(held) if held else self._store.acquire(
                     self.account, self.node_id)
             except LeaseStoreUnavailable as exc:
-                if held is not None and not self.may_act() and not reported_unreachable:
-                    reported_unreachable = True
+                if held is not None and not self.may_act() and not unreachable:
+                    unreachable = True
                     logger.error("{}: lease epoch {} not renewed in time ({}); stopped acting",
                                  self.account, held.epoch, exc)
                     self._on_change(LeaseChanged(account=self.account, lease=None,
                                                  reason="unreachable"))
                 self._stop.wait(self._retry_delay())
                 continue
-            reported_unreachable = False
-            self._settle(held, lease, sent_at)
+            except Exception:  # noqa: BLE001 - a bug must not end the loop; may_act runs out
+                logger.exception("{}: lease keeper step failed", self.account)
+                self._stop.wait(self._retry_delay())
+                continue
+            self._settle(held, lease, sent_at, recovered=unreachable)
+            unreachable = False
             self._stop.wait(self._next_attempt_in(lease))
 
     def _current(self) -> Lease | None:
         with self._lock:
             return self._lease
 
-    def _settle(self, held: Lease | None, lease: Lease | None, sent_at: float) -> None:
+    def _settle(self, held: Lease | None, lease: Lease | None, sent_at: float, *,
+                recovered: bool) -> None:
+        if self._stop.is_set():
+            return  # stopped while the call was in flight: stop() already let go
         deadline = sent_at + self._settings.ttl_s - self._settings.safety_margin_s
         with self._lock:
             self._lease = lease
@@ -147,6 +155,10 @@ class LeaseKeeper:
             logger.error("{}: lease epoch {} lost (expired or taken over); stopped acting",
                          self.account, held.epoch)
             self._on_change(LeaseChanged(account=self.account, lease=None, reason="lost"))
+        elif recovered and lease is not None:
+            logger.warning("{}: lease epoch {} renewed again before it expired", self.account,
+                           lease.epoch)
+            self._on_change(LeaseChanged(account=self.account, lease=lease, reason="recovered"))
 
     def _next_attempt_in(self, lease: Lease | None) -> float:
         """Holder: renew at TTL/3. Waiting node: try again when the holder's lease becomes

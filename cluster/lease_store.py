@@ -62,7 +62,7 @@ class LeaseStore:
             f"WHERE account = {p} AND owner = {p} AND epoch = {p} AND expires_at_ms > {now}")
         self._read_sql = f"SELECT {_COLUMNS} FROM leases WHERE account = {p}"
         self._takeable_sql = (
-            f"SELECT owner, expires_at_ms + {p} - {now} FROM leases WHERE account = {p}")
+            f"SELECT owner, expires_at_ms + {p} + 1 - {now} FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
         self._run(lambda: self.db.execute_sql(_SCHEMA))
@@ -130,7 +130,8 @@ class LeaseStore:
         return _lease(row)
 
     def takeover_in_s(self, account: str) -> float:
-        """Seconds (database clock) until `acquire` can take the account: 0 when it can now."""
+        """Seconds (database clock) until `acquire` can take the account: 0 when it can now
+        (acquire needs now > expires_at + grace, hence the + 1 ms)."""
         row = self._one(self._takeable_sql, (self.settings.takeover_grace_ms, account),
                         write=False)
         if row is None or row[0] is None:
