@@ -66,6 +66,7 @@ class LeaseKeeper:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._lease: Lease | None = None
+        self._previous: Lease | None = None
         self._deadline = float("-inf")
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -85,6 +86,11 @@ class LeaseKeeper:
                 return self._lease
             return None
 
+    def last_lease(self) -> Lease | None:
+        """The lease last held, whether or not the node may still act on it (for messages)."""
+        with self._lock:
+            return self._lease or self._previous
+
     # ---- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> LeaseKeeper:
@@ -98,6 +104,7 @@ class LeaseKeeper:
         self._thread.join(self._settings.ttl_s + 5)
         with self._lock:
             lease, self._lease, self._deadline = self._lease, None, float("-inf")
+            self._previous = lease or self._previous
         if lease is None:
             return
         if release:
@@ -145,6 +152,7 @@ class LeaseKeeper:
             return  # stopped while the call was in flight: stop() already let go
         deadline = sent_at + self._settings.ttl_s - self._settings.safety_margin_s
         with self._lock:
+            self._previous = self._lease or self._previous
             self._lease = lease
             self._deadline = deadline if lease is not None else float("-inf")
         if held is None and lease is not None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import peewee
 
-from cluster import LeaseKeeper, LeaseSettings, LeaseStore, open_database
+from cluster import Lease, LeaseKeeper, LeaseSettings, LeaseStore, open_database
 from cluster.keeper import LeaseChanged
+from tests.support.waiting import wait_until
 
 # Fast timings so a takeover takes ~2 s: renew every 0.5 s, stop acting 0.4 s before expiry,
 # take over 0.5 s after it.
@@ -59,3 +63,44 @@ def write_journal(db: peewee.Database, account: str, epoch: int, note: str) -> N
     p = db.param
     db.execute_sql(f"INSERT INTO journal (account, epoch, note) VALUES ({p}, {p}, {p})",
                    (account, epoch, note))
+
+
+@contextmanager
+def running(*keepers: LeaseKeeper) -> Iterator[None]:
+    for keeper in keepers:
+        keeper.start()
+    try:
+        yield
+    finally:
+        for keeper in keepers:
+            keeper.stop(release=False)
+
+
+def wait_acting(keeper: LeaseKeeper, message: str, timeout: float = 10) -> Lease:
+    lease = wait_until(keeper.acting_lease, timeout=timeout, message=message)
+    assert lease is not None
+    return lease
+
+
+@dataclass
+class FlipRecord:
+    db_now_ms: int
+    row: Lease | None
+
+
+def watch_first_flip(keeper: LeaseKeeper, observer: LeaseStore) -> tuple[threading.Thread,
+                                                                           list[FlipRecord]]:
+    """A thread that notes, on the database clock, when `keeper` first stops acting."""
+    found: list[FlipRecord] = []
+
+    def watch() -> None:
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            if not keeper.may_act():
+                found.append(FlipRecord(observer.db_now_ms(), observer.current(keeper.account)))
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread, found

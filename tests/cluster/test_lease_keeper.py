@@ -4,36 +4,23 @@ before its lease can expire and the survivor takes over only after it expired.""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pytest
 
 from cluster import Lease, LeaseKeeper, LeaseLost, LeaseStore, LeaseStoreUnavailable
-from tests.cluster.leases_support import FAST, Recorder, make_keeper, make_store
+from tests.cluster.leases_support import (
+    FAST,
+    Recorder,
+    make_keeper,
+    make_store,
+    running,
+    wait_acting,
+    watch_first_flip,
+)
 from tests.support.postgres import host_port, with_host_port
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
-
-
-@contextmanager
-def running(*keepers: LeaseKeeper) -> Iterator[None]:
-    for keeper in keepers:
-        keeper.start()
-    try:
-        yield
-    finally:
-        for keeper in keepers:
-            keeper.stop(release=False)
-
-
-def _wait_acting(keeper: LeaseKeeper, message: str, timeout: float = 10) -> Lease:
-    lease = wait_until(keeper.acting_lease, timeout=timeout, message=message)
-    assert lease is not None
-    return lease
 
 
 def _acting(keeper: LeaseKeeper) -> Lease:
@@ -67,7 +54,7 @@ def test_two_keepers_contending_never_both_act_and_crash_takeover_bumps_epoch(
         holder.stop(release=False)  # the holder's node dies: nothing renews, nothing releases
         crashed_row = observer.current("alpha")
         assert crashed_row is not None and crashed_row.owner == holder.node_id
-        taken = _wait_acting(other, "survivor takes over")
+        taken = wait_acting(other, "survivor takes over")
         assert taken.epoch == 2 and taken.owner == other.node_id
         assert taken.renewed_at_ms > crashed_row.expires_at_ms + FAST.takeover_grace_ms
 
@@ -81,33 +68,9 @@ def test_graceful_stop_hands_the_account_over_without_waiting_for_expiry(pg_url:
         first = _acting(a)
         a.stop(release=True)
         assert not a.may_act()
-        taken = _wait_acting(b, "node-b acquires after release", timeout=5)
+        taken = wait_acting(b, "node-b acquires after release", timeout=5)
         assert taken.epoch == first.epoch + 1
         assert taken.renewed_at_ms < first.expires_at_ms  # did not wait for the expiry
-
-
-@dataclass
-class FlipRecord:
-    db_now_ms: int
-    row: Lease | None
-
-
-def _watch_first_flip(keeper: LeaseKeeper, observer: LeaseStore) -> tuple[threading.Thread,
-                                                                           list[FlipRecord]]:
-    """A thread that notes, on the database clock, when `keeper` first stops acting."""
-    found: list[FlipRecord] = []
-
-    def watch() -> None:
-        end = time.monotonic() + 15
-        while time.monotonic() < end:
-            if not keeper.may_act():
-                found.append(FlipRecord(observer.db_now_ms(), observer.current(keeper.account)))
-                return
-            time.sleep(0.002)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread, found
 
 
 @pytest.mark.slow
@@ -125,9 +88,9 @@ def test_partitioned_keeper_stops_before_expiry_and_survivor_takes_over_after(
         a = make_keeper(store_a, "node-a", recorder=rec_a)
         b = make_keeper(make_store(pg_url), "node-b")
         with running(a):
-            held = _wait_acting(a, "node-a acquires", timeout=5)
+            held = wait_acting(a, "node-a acquires", timeout=5)
             with running(b):
-                watcher, flips = _watch_first_flip(a, observer)
+                watcher, flips = watch_first_flip(a, observer)
                 proxy.cut() if partition == "cut" else proxy.blackhole()
                 watcher.join(10)
                 assert flips, "node-a never stopped acting after the partition"
@@ -136,7 +99,7 @@ def test_partitioned_keeper_stops_before_expiry_and_survivor_takes_over_after(
                 assert flip.row.epoch == held.epoch
                 # stopped acting before the lease could expire (database clock)
                 assert flip.db_now_ms < flip.row.expires_at_ms
-                taken = _wait_acting(b, "survivor takes over")
+                taken = wait_acting(b, "survivor takes over")
                 assert taken.epoch == held.epoch + 1
                 assert taken.renewed_at_ms > flip.row.expires_at_ms + FAST.takeover_grace_ms
                 assert not a.may_act()
