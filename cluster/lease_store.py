@@ -61,6 +61,7 @@ class LeaseStore:
             "UPDATE leases SET epoch = epoch "
             f"WHERE account = {p} AND owner = {p} AND epoch = {p} AND expires_at_ms > {now}")
         self._read_sql = f"SELECT {_COLUMNS} FROM leases WHERE account = {p}"
+        self._all_sql = f"SELECT {_COLUMNS}, {now} FROM leases ORDER BY account"
         self._takeable_sql = (
             f"SELECT owner, expires_at_ms + {p} + 1 - {now} FROM leases WHERE account = {p}")
 
@@ -128,6 +129,14 @@ class LeaseStore:
         if row is None or row[1] is None:
             return None
         return _lease(row)
+
+    def all_leases(self) -> tuple[int, list[Lease]]:
+        """(database clock in ms, every held lease by account) for status views: a lease's
+        age is now - renewed_at_ms, it is live while now < expires_at_ms."""
+        rows = self._run(lambda: self.db.execute_sql(self._all_sql).fetchall())
+        if not rows:
+            return self.db_now_ms(), []
+        return int(rows[0][5]), [_lease(r) for r in rows if r[1] is not None]
 
     def takeover_in_s(self, account: str) -> float:
         """Seconds (database clock) until `acquire` can take the account: 0 when it can now

@@ -157,3 +157,18 @@ def test_takeover_in_counts_down_to_expiry_plus_grace(url: str) -> None:
     assert a.takeover_in_s("alpha") > 0
     a.release(lease)  # not the holder any more: changes nothing
     assert a.takeover_in_s("alpha") > 0
+
+
+def test_all_leases_lists_held_accounts_with_the_database_clock(url: str) -> None:
+    a, b = make_store(url), make_store(url)
+    now, leases = b.all_leases()
+    assert leases == [] and now > 0
+    alpha = a.acquire("alpha", "node-a")
+    beta = b.acquire("beta", "node-b")
+    gamma = a.acquire("gamma", "node-a")
+    assert alpha and beta and gamma
+    a.release(gamma)
+    now, leases = b.all_leases()
+    assert [(x.account, x.owner, x.epoch) for x in leases] == [("alpha", "node-a", 1),
+                                                                ("beta", "node-b", 1)]
+    assert all(x.renewed_at_ms <= now < x.expires_at_ms for x in leases)
