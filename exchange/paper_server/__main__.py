@@ -11,10 +11,12 @@ import argparse
 import json
 import os
 import secrets
+import sqlite3
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import ccxt  # type: ignore[import-untyped]
 from aiohttp import web
 from loguru import logger
 
@@ -45,6 +47,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class UsageError(Exception):
+    """A startup problem reported as one line (exit 2), never a traceback."""
+
+
 def load_keys(path: Path) -> ApiKeys:
     key, secret = os.environ.get("PAPER_SERVER_API_KEY"), os.environ.get("PAPER_SERVER_API_SECRET")
     if key and secret:
@@ -59,27 +65,49 @@ def load_keys(path: Path) -> ApiKeys:
         data = json.loads(path.read_text())
         return ApiKeys(secrets={str(data["api_key"]): str(data["api_secret"])})
     except (ValueError, KeyError, TypeError) as exc:
-        raise SystemExit(f"{path}: not a keys file ({{\"api_key\": ..., \"api_secret\": ...}}): "
+        raise UsageError(f"{path}: not a keys file (JSON with api_key and api_secret): "
                          f"{type(exc).__name__}") from None
+
+
+def open_exchange(args: argparse.Namespace) -> PaperExchange:
+    try:
+        balance = Decimal(args.balance)
+    except InvalidOperation:
+        raise UsageError(f"--balance: not a number: {args.balance!r}") from None
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    try:
+        source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
+                                      epoch_ms=paper_epoch_ms(args.store))
+        return PaperExchange(store_path=args.store, symbols=symbols, price_source=source,
+                             starting_balance=balance, hedge_mode=args.hedge_mode)
+    except PositionModeMismatch as exc:
+        raise UsageError(f"--hedge-mode: {exc}") from None
+    except ccxt.BaseError as exc:
+        raise UsageError(f"--symbols: {exc}") from None
+    except (sqlite3.Error, OSError) as exc:
+        raise UsageError(f"--store {args.store}: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--step-ms / --symbols: {exc}") from None
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     try:
-        balance = Decimal(args.balance)
-    except InvalidOperation:
-        print(f"--balance: not a number: {args.balance!r}", file=sys.stderr)
+        keys = load_keys(args.keys or args.store.parent / "paper_server_keys.json")
+        exchange = open_exchange(args)
+    except (UsageError, OSError) as exc:
+        print(f"paper server: {exc}", file=sys.stderr)
         return 2
-    keys = load_keys(args.keys or args.store.parent / "paper_server_keys.json")
-    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
-    source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
-                                  epoch_ms=paper_epoch_ms(args.store))
     try:
-        exchange = PaperExchange(store_path=args.store, symbols=symbols, price_source=source,
-                                 starting_balance=balance, hedge_mode=args.hedge_mode)
-    except PositionModeMismatch as exc:
-        print(f"--hedge-mode: {exc}", file=sys.stderr)
+        return serve(args, exchange, keys)
+    except OSError as exc:  # e.g. the port is taken
+        exchange.close()
+        print(f"paper server: --host {args.host} --port {args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 2
+
+
+def serve(args: argparse.Namespace, exchange: PaperExchange, keys: ApiKeys) -> int:
     app = build_app(BybitApi(exchange), keys)
 
     async def close_exchange(_: web.Application) -> None:
@@ -87,8 +115,8 @@ def main(argv: list[str]) -> int:
         logger.info("paper server: stopped, store {} closed", args.store)
 
     app.on_cleanup.append(close_exchange)
-    logger.info("paper server: {} on http://{}:{} (store {})", ", ".join(symbols), args.host,
-                args.port, args.store)
+    logger.info("paper server: {} on http://{}:{} (store {})", ", ".join(exchange.symbols),
+                args.host, args.port, args.store)
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
     return 0
 
