@@ -30,7 +30,8 @@ async def _handle(request: web.Request) -> web.Response:
     body = await request.text()
     path = request.path
     if path not in PUBLIC_PATHS:
-        payload = body if request.method == "POST" else request.query_string
+        # what the client signed: the raw (still percent-encoded) query string, or the body
+        payload = body if request.method == "POST" else request.rel_url.raw_query_string
         failure = keys.verify(request.headers, payload, api.now_ms())
         if failure is not None:
             logger.warning("paper server: refused {} {}: {}", request.method, path,

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import ccxt  # type: ignore[import-untyped]
+from loguru import logger
 
 from exchange.paper_server import bybit_views as views
 from exchange.port import ExchangePort
@@ -57,6 +58,12 @@ class BybitApi:
             code = next((c for cls, c in ERROR_CODES if isinstance(exc, cls)), 10016)
             prefix = "Not supported symbols: " if isinstance(exc, ccxt.BadSymbol) else ""
             return self._error(code, prefix + str(exc))
+        except (KeyError, ValueError, TypeError) as exc:  # a malformed field in the request
+            return self._error(10001, f"paper server: bad parameter in {path}: "
+                               f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one request's bug never stops the server
+            logger.exception("paper server: {} {} failed", method, path)
+            return self._error(10016, f"paper server: internal error: {type(exc).__name__}")
 
     def _ok(self, result: Json) -> Reply:
         return 200, {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {},
@@ -82,7 +89,8 @@ class BybitApi:
         return {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
 
     def h_v5_market_instruments_info(self, p: Json) -> Json:
-        wanted = self._wanted(p) if p.get("category") == "linear" else []
+        listed = p.get("category") == "linear" and p.get("status") in (None, "", "Trading")
+        wanted = self._wanted(p) if listed else []
         symbols = list(self._markets) if wanted is None else wanted
         rows = [views.instrument(self._markets[s], self._created_ms) for s in symbols]
         return {"category": p.get("category"), "list": rows, "nextPageCursor": ""}

@@ -64,3 +64,35 @@ def test_generated_keys_file_is_private_and_the_secret_never_printed(tmp_path: P
     assert len(keys["api_secret"]) >= 32
     assert proc.output and keys["api_secret"] not in proc.output
     assert "keys written to" in proc.output
+
+
+def signed_post(server: ServerProcess, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    text = json.dumps(body)
+    now = int(time.time() * 1000)
+    signature = hmac.new(API_SECRET.encode(), f"{now}{API_KEY}5000{text}".encode(),
+                         hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{server.base_url}{path}", data=text.encode(), headers={
+        "X-BAPI-API-KEY": API_KEY, "X-BAPI-TIMESTAMP": str(now), "X-BAPI-RECV-WINDOW": "5000",
+        "X-BAPI-SIGN": signature, "Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        return dict(json.loads(reply.read()))
+
+
+def test_signature_covers_the_query_exactly_as_sent_percent_encoding_included(
+    server: ServerProcess,
+) -> None:
+    query = "category=linear&symbol=BTCUSDT&orderLinkId=n1%3Ae%2F1"  # n1:e/1, encoded
+    reply = signed_get(server, "/v5/order/realtime", query, timestamp_ms=int(time.time() * 1000))
+    assert reply["retCode"] == 0 and reply["result"]["list"] == []
+
+
+def test_a_malformed_field_is_refused_and_the_server_keeps_serving(server: ServerProcess) -> None:
+    bad = signed_post(server, "/v5/order/create", {
+        "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
+        "qty": "0.01", "positionIdx": "left", "orderLinkId": "bad-1"})
+    assert bad["retCode"] == 10001
+    assert bad["retMsg"].startswith("paper server: bad parameter in /v5/order/create")
+    good = signed_post(server, "/v5/order/create", {
+        "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
+        "qty": "0.01", "orderLinkId": "good-1"})
+    assert good["retCode"] == 0 and good["result"]["orderLinkId"] == "good-1"
