@@ -7,10 +7,16 @@ in the same transaction as every commit, so a node that lost its lease cannot co
 from cluster.database import open_database
 from cluster.fenced_port import FencedExchange
 from cluster.keeper import LeaseKeeper
-from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable
+from cluster.lease import (
+    Lease,
+    LeaseLost,
+    LeaseSettings,
+    LeaseStoreUnavailable,
+    new_node_id,
+)
 from cluster.lease_store import LeaseStore
 
 __all__ = [
     "FencedExchange", "Lease", "LeaseKeeper", "LeaseLost", "LeaseSettings", "LeaseStore", "LeaseStoreUnavailable",
-    "open_database",
+    "new_node_id", "open_database",
 ]

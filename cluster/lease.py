@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 
 
@@ -75,3 +78,10 @@ class LeaseLost(Exception):
 
 class LeaseStoreUnavailable(Exception):
     """The lease database could not be reached; the outcome of the call is unknown."""
+
+
+def new_node_id() -> str:
+    """A node id unique to this process incarnation (host, pid, random): a restarted process is
+    a new owner, so it must wait out or be handed its old lease like any other node."""
+    host = socket.gethostname().split(".")[0][:60] or "node"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(4)}"
