@@ -1,0 +1,106 @@
+"""FencedExchange: the exchange port as seen by a node that may lose its account lease.
+
+Every call that changes exchange state (create, cancel, place or move a stop) first asks the
+account's LeaseKeeper whether the node may act, and raises `LeaseLost` without sending when it
+may not. Reads pass through: looking at the account never harms its new owner.
+
+This fences each send, not the retries a gateway makes inside one call; those end within the
+exchange request timeout, which the takeover grace (`LeaseSettings.request_timeout_s`) waits
+out before another node takes the account.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from cluster.keeper import LeaseKeeper
+from cluster.lease import LeaseLost
+from exchange.port import ExchangePort
+
+
+class FencedExchange:
+    """Implements `exchange.port.ExchangePort` (plus place_stop / move_stop when the wrapped
+    exchange has them) for one account under one LeaseKeeper."""
+
+    def __init__(self, port: ExchangePort, keeper: LeaseKeeper) -> None:
+        self._port = port
+        self._extras: Any = port  # place_stop / move_stop: the ccxt gateway's, not the port's
+        self._keeper = keeper
+        self.id = port.id
+
+    def _guard(self) -> None:
+        if self._keeper.acting_lease() is None:
+            raise LeaseLost(self._keeper.account, self._last_epoch(), self._keeper.node_id)
+
+    def _last_epoch(self) -> int:
+        lease = self._keeper.last_lease()
+        return lease.epoch if lease is not None else 0
+
+    # ---- state-changing calls: fenced ----------------------------------------------------
+
+    def create_order(self, symbol: str, type: str, side: str,
+                     amount: Decimal, price: Decimal | None = None,
+                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._guard()
+        return self._port.create_order(symbol, type, side, amount, price, params)
+
+    def cancel_order(self, id: str | None, symbol: str,
+                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self._guard()
+        return self._port.cancel_order(id, symbol, params)
+
+    def place_stop(self, symbol: str, side: str, amount: Decimal, stop_price: Decimal,
+                   client_order_id: str) -> dict[str, Any]:
+        self._guard()
+        result: dict[str, Any] = self._extras.place_stop(symbol, side, amount, stop_price,
+                                                          client_order_id)
+        return result
+
+    def move_stop(self, symbol: str, old: dict[str, Any], new_stop_price: Decimal,
+                  new_client_order_id: str) -> dict[str, Any]:
+        self._guard()
+        result: dict[str, Any] = self._extras.move_stop(symbol, old, new_stop_price,
+                                                         new_client_order_id)
+        return result
+
+    # ---- reads: pass through ---------------------------------------------------------------
+
+    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+        return self._port.load_markets(reload)
+
+    def market(self, symbol: str) -> dict[str, Any]:
+        return self._port.market(symbol)
+
+    def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
+        return self._port.amount_to_precision(symbol, amount)
+
+    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+        return self._port.price_to_precision(symbol, price)
+
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        return self._port.fetch_tickers(symbols)
+
+    def fetch_order(self, id: str | None, symbol: str,
+                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._port.fetch_order(id, symbol, params)
+
+    def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
+                          limit: int | None = None,
+                          params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self._port.fetch_open_orders(symbol, since, limit, params)
+
+    def fetch_positions(self, symbols: list[str] | None = None,
+                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self._port.fetch_positions(symbols, params)
+
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._port.fetch_balance(params)
+
+    def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
+                        limit: int | None = None,
+                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self._port.fetch_my_trades(symbol, since, limit, params)
+
+    def close(self) -> None:
+        self._port.close()

@@ -1,0 +1,185 @@
+"""LeaseKeeper: one thread per (node, account) that acquires the account's lease, renews it at
+a third of its TTL, and tells the node whether it may act on the account right now.
+
+`may_act()` is decided by the node's monotonic clock alone, not by the keeper thread making
+progress: each successful acquire/renew sets a deadline of (monotonic time the request was
+SENT) + TTL - safety margin. The database set the expiry to (its clock when it ran the
+statement) + TTL, which is later, so the node stops acting before the lease can expire even if
+the database, the network or this thread hangs. A lost lease (renewal refused) is final for its
+epoch: the keeper goes back to acquiring, which yields a new epoch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from loguru import logger
+
+from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
+
+
+class LeaseBackend(Protocol):
+    """What the keeper needs from a lease store (`storage.leases.LeaseStore`)."""
+
+    def acquire(self, account: str, owner: str) -> Lease | None: ...
+
+    def renew(self, lease: Lease) -> Lease | None: ...
+
+    def release(self, lease: Lease) -> bool: ...
+
+    def takeover_in_s(self, account: str) -> float: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaseChanged:
+    """What the keeper reports to its listener when the node's right to act changes."""
+
+    account: str
+    """The account concerned."""
+    lease: Lease | None
+    """The new lease (acquired), or None (lost, released or stopped)."""
+    reason: str
+    """'acquired' | 'lost' | 'released' | 'unreachable' (may_act ran out without a renewal)
+    | 'recovered' (renewed again, same epoch, before the lease expired)."""
+
+
+class LeaseKeeper:
+    def __init__(
+        self,
+        *,
+        store: LeaseBackend,
+        account: str,
+        node_id: str,
+        settings: LeaseSettings,
+        on_change: Callable[[LeaseChanged], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self.account = account
+        self.node_id = node_id
+        self._settings = settings
+        self._on_change = on_change or (lambda change: None)
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._lease: Lease | None = None
+        self._previous: Lease | None = None
+        self._deadline = float("-inf")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"lease-{account}", daemon=True)
+
+    # ---- what the node asks ----------------------------------------------------------------
+
+    def may_act(self) -> bool:
+        """True while the node holds the lease and its local deadline has not passed."""
+        with self._lock:
+            return self._lease is not None and self._monotonic() < self._deadline
+
+    def acting_lease(self) -> Lease | None:
+        """The lease to act (and fence commits) under, or None when the node must not act."""
+        with self._lock:
+            if self._lease is not None and self._monotonic() < self._deadline:
+                return self._lease
+            return None
+
+    def last_lease(self) -> Lease | None:
+        """The lease last held, whether or not the node may still act on it (for messages)."""
+        with self._lock:
+            return self._lease or self._previous
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def stop(self, *, release: bool = True) -> None:
+        """Stop renewing; with `release`, give the account up at once (call this only after the
+        node stopped acting on it) so another node need not wait for the lease to expire."""
+        self._stop.set()
+        self._thread.join(self._settings.ttl_s + 5)
+        with self._lock:
+            lease, self._lease, self._deadline = self._lease, None, float("-inf")
+            self._previous = lease or self._previous
+        if lease is None:
+            return
+        if release:
+            try:
+                self._store.release(lease)
+            except LeaseStoreUnavailable as exc:
+                logger.warning("{}: release of epoch {} failed ({}); it expires by itself",
+                               self.account, lease.epoch, exc)
+        self._on_change(LeaseChanged(account=self.account, lease=None, reason="released"))
+
+    # ---- the loop ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        unreachable = False
+        while not self._stop.is_set():
+            held = self._current()
+            sent_at = self._monotonic()
+            try:
+                lease = self._store.renew(held) if held else self._store.acquire(
+                    self.account, self.node_id)
+            except LeaseStoreUnavailable as exc:
+                if held is not None and not self.may_act() and not unreachable:
+                    unreachable = True
+                    logger.error("{}: lease epoch {} not renewed in time ({}); stopped acting",
+                                 self.account, held.epoch, exc)
+                    self._on_change(LeaseChanged(account=self.account, lease=None,
+                                                 reason="unreachable"))
+                self._stop.wait(self._retry_delay())
+                continue
+            except Exception:  # noqa: BLE001 - a bug must not end the loop; may_act runs out
+                logger.exception("{}: lease keeper step failed", self.account)
+                self._stop.wait(self._retry_delay())
+                continue
+            self._settle(held, lease, sent_at, recovered=unreachable)
+            unreachable = False
+            self._stop.wait(self._next_attempt_in(lease))
+
+    def _current(self) -> Lease | None:
+        with self._lock:
+            return self._lease
+
+    def _settle(self, held: Lease | None, lease: Lease | None, sent_at: float, *,
+                recovered: bool) -> None:
+        if self._stop.is_set():
+            return  # stopped while the call was in flight: stop() already let go
+        deadline = sent_at + self._settings.ttl_s - self._settings.safety_margin_s
+        with self._lock:
+            self._previous = self._lease or self._previous
+            self._lease = lease
+            self._deadline = deadline if lease is not None else float("-inf")
+        if held is None and lease is not None:
+            logger.info("{}: lease acquired by {} at epoch {}", self.account, self.node_id,
+                        lease.epoch)
+            self._on_change(LeaseChanged(account=self.account, lease=lease, reason="acquired"))
+        elif held is not None and lease is None:
+            logger.error("{}: lease epoch {} lost (expired or taken over); stopped acting",
+                         self.account, held.epoch)
+            self._on_change(LeaseChanged(account=self.account, lease=None, reason="lost"))
+        elif recovered and lease is not None:
+            logger.warning("{}: lease epoch {} renewed again before it expired", self.account,
+                           lease.epoch)
+            self._on_change(LeaseChanged(account=self.account, lease=lease, reason="recovered"))
+
+    def _next_attempt_in(self, lease: Lease | None) -> float:
+        """Holder: renew at TTL/3. Waiting node: try again when the holder's lease becomes
+        takeable (database clock), so a takeover follows expiry + grace by milliseconds rather
+        than by up to a renewal period; at least every TTL/3 in case the row changes."""
+        if lease is not None:
+            return self._settings.renew_every_s
+        try:
+            due = self._store.takeover_in_s(self.account)
+        except LeaseStoreUnavailable:
+            return self._retry_delay()
+        return min(max(due + 0.005, 0.005), self._settings.renew_every_s)
+
+    def _retry_delay(self) -> float:
+        """While the database is unreachable, retry a few times per renewal period."""
+        return self._settings.renew_every_s / 4

@@ -1,0 +1,125 @@
+"""`python -m exchange.paper_server --port N --store FILE`: serve one shared paper exchange.
+
+API keys: PAPER_SERVER_API_KEY and PAPER_SERVER_API_SECRET from the environment, else the
+keys file (`--keys`, default `paper_server_keys.json` next to the store; created with random
+keys, mode 0600, on first start). The secret is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sqlite3
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import ccxt  # type: ignore[import-untyped]
+from aiohttp import web
+from loguru import logger
+
+from exchange.paper.exchange import PaperExchange
+from exchange.paper.prices import GeneratorPriceSource
+from exchange.paper.store import PositionModeMismatch
+from exchange.paper_server.app import build_app
+from exchange.paper_server.auth import ApiKeys
+from exchange.paper_server.bybit_api import BybitApi
+from runtime.exchanges import paper_epoch_ms
+from storage.atomic_file import atomic_write_text
+
+DEFAULT_SYMBOLS = "BTC/USDT:USDT,ETH/USDT:USDT,SOL/USDT:USDT,XRP/USDT:USDT"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m exchange.paper_server",
+                                     description="Serve a shared paper exchange (Bybit v5).")
+    parser.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    parser.add_argument("--store", type=Path, required=True, help="paper exchange SQLite file")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--symbols", default=DEFAULT_SYMBOLS, help="comma-separated symbols")
+    parser.add_argument("--balance", default="10000", help="starting balance in USDT")
+    parser.add_argument("--seed", type=int, default=1, help="price generator seed")
+    parser.add_argument("--step-ms", type=int, default=250, help="price step in ms")
+    parser.add_argument("--hedge-mode", action="store_true", help="hedge position mode")
+    parser.add_argument("--keys", type=Path, default=None, help="API keys file (JSON)")
+    return parser.parse_args(argv)
+
+
+class UsageError(Exception):
+    """A startup problem reported as one line (exit 2), never a traceback."""
+
+
+def load_keys(path: Path) -> ApiKeys:
+    key, secret = os.environ.get("PAPER_SERVER_API_KEY"), os.environ.get("PAPER_SERVER_API_SECRET")
+    if key and secret:
+        return ApiKeys(secrets={key: secret})
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # mode before data
+        keys = {"api_key": "paper-" + secrets.token_hex(8), "api_secret": secrets.token_hex(24)}
+        atomic_write_text(path, json.dumps(keys) + "\n")
+        logger.info("paper server: new API keys written to {}", path)
+    try:
+        data = json.loads(path.read_text())
+        return ApiKeys(secrets={str(data["api_key"]): str(data["api_secret"])})
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: not a keys file (JSON with api_key and api_secret): "
+                         f"{type(exc).__name__}") from None
+
+
+def open_exchange(args: argparse.Namespace) -> PaperExchange:
+    try:
+        balance = Decimal(args.balance)
+    except InvalidOperation:
+        raise UsageError(f"--balance: not a number: {args.balance!r}") from None
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    try:
+        source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
+                                      epoch_ms=paper_epoch_ms(args.store))
+        return PaperExchange(store_path=args.store, symbols=symbols, price_source=source,
+                             starting_balance=balance, hedge_mode=args.hedge_mode)
+    except PositionModeMismatch as exc:
+        raise UsageError(f"--hedge-mode: {exc}") from None
+    except ccxt.BaseError as exc:
+        raise UsageError(f"--symbols: {exc}") from None
+    except (sqlite3.Error, OSError) as exc:
+        raise UsageError(f"--store {args.store}: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--step-ms / --symbols: {exc}") from None
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        keys = load_keys(args.keys or args.store.parent / "paper_server_keys.json")
+        exchange = open_exchange(args)
+    except (UsageError, OSError) as exc:
+        print(f"paper server: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return serve(args, exchange, keys)
+    except OSError as exc:  # e.g. the port is taken
+        exchange.close()
+        print(f"paper server: --host {args.host} --port {args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
+
+
+def serve(args: argparse.Namespace, exchange: PaperExchange, keys: ApiKeys) -> int:
+    app = build_app(BybitApi(exchange), keys)
+
+    async def close_exchange(_: web.Application) -> None:
+        exchange.close()
+        logger.info("paper server: stopped, store {} closed", args.store)
+
+    app.on_cleanup.append(close_exchange)
+    logger.info("paper server: {} on http://{}:{} (store {})", ", ".join(exchange.symbols),
+                args.host, args.port, args.store)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

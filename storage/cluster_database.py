@@ -1,0 +1,57 @@
+"""Opening the cluster database (PostgreSQL for a cluster, SQLite for the single-node default)
+and the one expression that differs between them: the database's own clock.
+
+Why the database's clock: nodes' clocks may disagree by seconds; every lease time is written and
+compared by the one server all nodes share, so a node's wrong clock cannot make a lease look
+alive or expired to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import peewee
+
+# Milliseconds since 1970 on the database's clock. PostgreSQL: clock_timestamp(), not now():
+# now() is frozen at the start of the transaction, so a commit whose transaction began before
+# the lease expired would still pass the fencing check after it.
+_NOW_MS = {
+    "postgresql": "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+    "sqlite": "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+}
+
+CONNECT_TIMEOUT_S = 5
+
+
+def open_database(url: str, *, network_timeout_s: float = 5.0) -> peewee.Database:
+    """`postgresql://user@host:port/db` or a SQLite path (`sqlite:///path` or a plain path).
+
+    `network_timeout_s` bounds how long a PostgreSQL call can hang on a dead network
+    (TCP_USER_TIMEOUT and keepalives), so a lease keeper notices a partition and retries."""
+    if url.startswith(("postgresql://", "postgres://")):
+        timeout_ms = max(int(network_timeout_s * 1000), 1000)
+        return peewee.PostgresqlDatabase(
+            url.replace("postgres://", "postgresql://", 1), autoconnect=True,
+            connect_timeout=CONNECT_TIMEOUT_S, tcp_user_timeout=timeout_ms,
+            keepalives=1, keepalives_idle=max(timeout_ms // 2000, 1), keepalives_interval=1,
+            keepalives_count=2)
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    if "://" in path:
+        raise ValueError(f"cluster database url: unsupported scheme in {url.split('://')[0]!r}"
+                         " (use postgresql://... or a SQLite file path)")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return peewee.SqliteDatabase(
+        path, pragmas={"journal_mode": "wal", "busy_timeout": 5000, "synchronous": "full"})
+
+
+def dialect(db: peewee.Database) -> str:
+    if isinstance(db, peewee.PostgresqlDatabase):
+        return "postgresql"
+    if isinstance(db, peewee.SqliteDatabase):
+        return "sqlite"
+    raise ValueError(f"cluster database: unsupported engine {type(db).__name__}")
+
+
+def now_ms_sql(db: peewee.Database) -> str:
+    """SQL for the database clock in milliseconds (see module doc)."""
+    return _NOW_MS[dialect(db)]

@@ -1,0 +1,206 @@
+"""Account leases in a database table, with fencing by epoch.
+
+Every statement is one conditional write whose WHERE clause is the protocol rule, evaluated by
+the database on its own clock; the same SQL runs on PostgreSQL and SQLite (>= 3.35 for
+RETURNING). Rows are never deleted, so an account's epoch only ever grows.
+
+Fencing (`check`, `fenced`): a conditional UPDATE of the caller's own lease row inside the
+caller's commit transaction. It matches no row once the lease expired, was released or was
+taken over, and raises `LeaseLost`, so the transaction rolls back. On PostgreSQL the UPDATE also
+holds the row lock until the commit, so a takeover (which must update the same row) waits for
+that commit: a fenced commit and a takeover are strictly ordered, never interleaved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import peewee
+
+from storage.cluster_database import now_ms_sql
+from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable
+
+_COLUMNS = "account, owner, epoch, expires_at_ms, renewed_at_ms"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leases (
+    account VARCHAR(64) NOT NULL PRIMARY KEY,
+    owner VARCHAR(200),
+    epoch BIGINT NOT NULL,
+    expires_at_ms BIGINT NOT NULL,
+    renewed_at_ms BIGINT NOT NULL
+)"""
+
+
+class LeaseStore:
+    """Acquire, renew, release and check account leases (one instance per node; peewee gives
+    each thread its own connection)."""
+
+    def __init__(self, db: peewee.Database, settings: LeaseSettings) -> None:
+        self.db = db
+        self.settings = settings
+        now = now_ms_sql(db)
+        p = db.param
+        self._acquire_sql = (
+            f"INSERT INTO leases ({_COLUMNS}) VALUES ({p}, {p}, 1, {now} + {p}, {now}) "
+            "ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, "
+            "epoch = leases.epoch + 1, expires_at_ms = excluded.expires_at_ms, "
+            "renewed_at_ms = excluded.renewed_at_ms "
+            f"WHERE leases.owner IS NULL OR leases.expires_at_ms + {p} < {now} "
+            f"RETURNING {_COLUMNS}")
+        self._renew_sql = (
+            f"UPDATE leases SET expires_at_ms = {now} + {p}, renewed_at_ms = {now} "
+            f"WHERE account = {p} AND owner = {p} AND epoch = {p} AND expires_at_ms > {now} "
+            f"RETURNING {_COLUMNS}")
+        self._release_sql = (
+            f"UPDATE leases SET owner = NULL, expires_at_ms = {now} "
+            f"WHERE account = {p} AND owner = {p} AND epoch = {p}")
+        self._check_sql = (
+            "UPDATE leases SET epoch = epoch "
+            f"WHERE account = {p} AND owner = {p} AND epoch = {p} AND expires_at_ms > {now}")
+        self._read_sql = f"SELECT {_COLUMNS} FROM leases WHERE account = {p}"
+        self._all_sql = f"SELECT {_COLUMNS}, {now} FROM leases ORDER BY account"
+        self._takeable_sql = (
+            f"SELECT owner, expires_at_ms + {p} + 1 - {now} FROM leases WHERE account = {p}")
+
+    def create_table(self) -> None:
+        self._run(lambda: self.db.execute_sql(_SCHEMA))
+
+    def acquire(self, account: str, owner: str) -> Lease | None:
+        """Take the account if nobody holds it, or its lease expired more than the takeover
+        grace ago; returns the new lease (epoch + 1) or None when someone else holds it."""
+        params = (account, owner, self.settings.ttl_ms, self.settings.takeover_grace_ms)
+        row = self._one(self._acquire_sql, params)
+        return None if row is None else _lease(row)
+
+    def renew(self, lease: Lease) -> Lease | None:
+        """Extend the caller's lease by the TTL; None when it is no longer the caller's
+        (expired, taken over or released), which is final: acquire again for a new epoch."""
+        params = (self.settings.ttl_ms, lease.account, lease.owner, lease.epoch)
+        row = self._one(self._renew_sql, params)
+        return None if row is None else _lease(row)
+
+    def release(self, lease: Lease) -> bool:
+        """Give the account up now (after the caller stopped acting on it); True if it was
+        still the caller's. The epoch stays, so the next holder gets epoch + 1."""
+        return self._count(self._release_sql, (lease.account, lease.owner, lease.epoch)) == 1
+
+    def check(self, account: str, epoch: int, owner: str) -> None:
+        """Raise `LeaseLost` unless `owner` still holds `account` at `epoch`. Call it inside the
+        commit transaction (see module doc); outside one it proves nothing about a later
+        commit, so that is refused."""
+        if not self.db.in_transaction():
+            raise RuntimeError("LeaseStore.check must run inside the commit's transaction")
+        if self._count(self._check_sql, (account, owner, epoch)) != 1:
+            raise LeaseLost(account, epoch, owner)
+
+    @contextmanager
+    def fenced(self, lease: Lease) -> Iterator[None]:
+        """A transaction that commits only if `lease` is still valid when it starts writing:
+        `with store.fenced(lease): <writes>` raises `LeaseLost` (and rolls back) otherwise, or
+        `LeaseStoreUnavailable` when the database cannot be reached (nothing was written; the
+        dead connection is dropped so the next attempt opens a fresh one)."""
+        txn = self.db.atomic()
+        try:
+            txn.__enter__()
+        except peewee.PeeweeException as exc:
+            self._drop_connection()
+            raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+        try:
+            self.check(lease.account, lease.epoch, lease.owner)
+        except BaseException as exc:
+            self._abandon(txn, exc)
+            if isinstance(exc, peewee.PeeweeException):
+                raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+            raise
+        try:
+            yield
+        except BaseException as exc:
+            txn.__exit__(type(exc), exc, exc.__traceback__)  # rolls back, never swallows
+            raise
+        else:
+            txn.__exit__(None, None, None)
+
+    def current(self, account: str) -> Lease | None:
+        """The account's lease row as the database has it (owner None: released)."""
+        row = self._one(self._read_sql, (account,), write=False)
+        if row is None or row[1] is None:
+            return None
+        return _lease(row)
+
+    def all_leases(self) -> tuple[int, list[Lease]]:
+        """(database clock in ms, every held lease by account) for status views: a lease's
+        age is now - renewed_at_ms, it is live while now < expires_at_ms."""
+        rows = self._run(lambda: self.db.execute_sql(self._all_sql).fetchall())
+        if not rows:
+            return self.db_now_ms(), []
+        return int(rows[0][5]), [_lease(r) for r in rows if r[1] is not None]
+
+    def takeover_in_s(self, account: str) -> float:
+        """Seconds (database clock) until `acquire` can take the account: 0 when it can now
+        (acquire needs now > expires_at + grace, hence the + 1 ms)."""
+        row = self._one(self._takeable_sql, (self.settings.takeover_grace_ms, account),
+                        write=False)
+        if row is None or row[0] is None:
+            return 0.0
+        return max(int(row[1]), 0) / 1000
+
+    def db_now_ms(self) -> int:
+        row = self._one(f"SELECT {now_ms_sql(self.db)}", (), write=False)
+        assert row is not None
+        return int(row[0])
+
+    # ---- plumbing ------------------------------------------------------------------------
+
+    def _one(self, sql: str, params: tuple[Any, ...], *, write: bool = True) -> Any:
+        def work() -> Any:
+            if not write:
+                return self.db.execute_sql(sql, params).fetchone()
+            with self.db.atomic():
+                return self.db.execute_sql(sql, params).fetchone()
+        return self._run(work)
+
+    def _count(self, sql: str, params: tuple[Any, ...]) -> int:
+        def work() -> int:
+            with self.db.atomic():
+                return int(self.db.execute_sql(sql, params).rowcount)
+        return self._run(work)
+
+    def _run(self, work: Any) -> Any:
+        if self.db.in_transaction():  # inside the caller's transaction: let the caller handle it
+            return work()
+        try:
+            return work()
+        except peewee.PeeweeException as exc:
+            self._drop_connection()
+            raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+
+    def _abandon(self, txn: Any, exc: BaseException) -> None:
+        """Roll back a transaction whose fencing check did not pass (or could not run)."""
+        try:
+            txn.__exit__(type(exc), exc, exc.__traceback__)
+        except peewee.PeeweeException:
+            pass  # the connection is dead: the server rolls back on its own
+        if isinstance(exc, peewee.PeeweeException):
+            self._drop_connection()
+
+    def _drop_connection(self) -> None:
+        """After an error the connection may be dead; the next call opens a fresh one."""
+        if self.db.in_transaction():
+            return
+        try:
+            self.db.close()
+        except peewee.PeeweeException:
+            self.db.dispose()
+
+
+def _lease(row: tuple[Any, ...]) -> Lease:
+    return Lease(account=str(row[0]), owner=str(row[1]), epoch=int(row[2]),
+                 expires_at_ms=int(row[3]), renewed_at_ms=int(row[4]))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,106 @@
+"""Builders for the lease tests: fast lease timings, stores on a URL, keepers, a recorder."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import peewee
+
+from cluster import Lease, LeaseKeeper, LeaseSettings, LeaseStore, open_database
+from cluster.keeper import LeaseChanged
+from tests.support.waiting import wait_until
+
+# Fast timings so a takeover takes ~2 s: renew every 0.5 s, stop acting 0.4 s before expiry,
+# take over 0.5 s after it.
+FAST = LeaseSettings(ttl_s=1.5, request_timeout_s=0.5, safety_margin_s=0.4)
+
+
+def make_store(url: str, settings: LeaseSettings = FAST) -> LeaseStore:
+    """A node's own store: its own Database object, so its own connections."""
+    store = LeaseStore(open_database(url, network_timeout_s=1.0), settings)
+    store.create_table()
+    return store
+
+
+@dataclass
+class Recorder:
+    """Collects a keeper's LeaseChanged reports (called from the keeper's thread)."""
+
+    changes: list[LeaseChanged] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, change: LeaseChanged) -> None:
+        with self.lock:
+            self.changes.append(change)
+
+    def reasons(self) -> list[str]:
+        with self.lock:
+            return [c.reason for c in self.changes]
+
+
+def make_keeper(store: LeaseStore, node: str, account: str = "alpha",
+                recorder: Recorder | None = None) -> LeaseKeeper:
+    return LeaseKeeper(store=store, account=account, node_id=node, settings=store.settings,
+                       on_change=recorder)
+
+
+def create_journal(db: peewee.Database) -> None:
+    """A stand-in for the bot's commit: one row per decision, written under a fence."""
+    db.execute_sql("CREATE TABLE IF NOT EXISTS journal (account VARCHAR(64), epoch BIGINT, "
+                   "note VARCHAR(200))")
+
+
+def journal_rows(db: peewee.Database) -> list[tuple[str, int, str]]:
+    rows = db.execute_sql("SELECT account, epoch, note FROM journal ORDER BY note").fetchall()
+    return [(str(a), int(e), str(n)) for a, e, n in rows]
+
+
+def write_journal(db: peewee.Database, account: str, epoch: int, note: str) -> None:
+    p = db.param
+    db.execute_sql(f"INSERT INTO journal (account, epoch, note) VALUES ({p}, {p}, {p})",
+                   (account, epoch, note))
+
+
+@contextmanager
+def running(*keepers: LeaseKeeper) -> Iterator[None]:
+    for keeper in keepers:
+        keeper.start()
+    try:
+        yield
+    finally:
+        for keeper in keepers:
+            keeper.stop(release=False)
+
+
+def wait_acting(keeper: LeaseKeeper, message: str, timeout: float = 10) -> Lease:
+    lease = wait_until(keeper.acting_lease, timeout=timeout, message=message)
+    assert lease is not None
+    return lease
+
+
+@dataclass
+class FlipRecord:
+    db_now_ms: int
+    row: Lease | None
+
+
+def watch_first_flip(keeper: LeaseKeeper, observer: LeaseStore) -> tuple[threading.Thread,
+                                                                           list[FlipRecord]]:
+    """A thread that notes, on the database clock, when `keeper` first stops acting."""
+    found: list[FlipRecord] = []
+
+    def watch() -> None:
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            if not keeper.may_act():
+                found.append(FlipRecord(observer.db_now_ms(), observer.current(keeper.account)))
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread, found

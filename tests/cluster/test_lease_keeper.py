@@ -1,0 +1,130 @@
+"""LeaseKeeper threads against a real PostgreSQL server: contention, crash takeover, graceful
+hand-over, and a partition (a TCP proxy the test cuts) in which the cut-off node stops acting
+before its lease can expire and the survivor takes over only after it expired."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cluster import Lease, LeaseKeeper, LeaseLost, LeaseStore, LeaseStoreUnavailable
+from tests.cluster.leases_support import (
+    FAST,
+    Recorder,
+    make_keeper,
+    make_store,
+    running,
+    wait_acting,
+    watch_first_flip,
+)
+from tests.support.postgres import host_port, with_host_port
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.waiting import wait_until
+
+
+def _acting(keeper: LeaseKeeper) -> Lease:
+    lease = keeper.acting_lease()
+    assert lease is not None
+    return lease
+
+
+def test_two_keepers_contending_never_both_act_and_crash_takeover_bumps_epoch(
+    pg_url: str,
+) -> None:
+    a = make_keeper(make_store(pg_url), "node-a")
+    b = make_keeper(make_store(pg_url), "node-b")
+    observer = make_store(pg_url)
+    with running(a, b):
+        found = wait_until(lambda: a if a.may_act() else b if b.may_act() else None,
+                           timeout=5, message="one keeper acquires")
+        assert found is not None
+        holder = found
+        other = b if holder is a else a
+        # across 6 renewal periods exactly one of them may act at every sample
+        deadline = time.monotonic() + 6 * FAST.renew_every_s
+        samples = 0
+        while time.monotonic() < deadline:
+            assert (a.may_act(), b.may_act()).count(True) == 1
+            samples += 1
+            time.sleep(0.005)
+        assert samples > 100
+        first = _acting(holder)
+        assert first.epoch == 1
+        holder.stop(release=False)  # the holder's node dies: nothing renews, nothing releases
+        crashed_row = observer.current("alpha")
+        assert crashed_row is not None and crashed_row.owner == holder.node_id
+        taken = wait_acting(other, "survivor takes over")
+        assert taken.epoch == 2 and taken.owner == other.node_id
+        assert taken.renewed_at_ms > crashed_row.expires_at_ms + FAST.takeover_grace_ms
+
+
+def test_graceful_stop_hands_the_account_over_without_waiting_for_expiry(pg_url: str) -> None:
+    a = make_keeper(make_store(pg_url), "node-a")
+    b = make_keeper(make_store(pg_url), "node-b")
+    a.start()
+    wait_until(a.may_act, timeout=5, message="node-a acquires")
+    with running(b):
+        first = _acting(a)
+        a.stop(release=True)
+        assert not a.may_act()
+        taken = wait_acting(b, "node-b acquires after release", timeout=5)
+        assert taken.epoch == first.epoch + 1
+        assert taken.renewed_at_ms < first.expires_at_ms  # did not wait for the expiry
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("partition", ["cut", "blackhole"])
+def test_partitioned_keeper_stops_before_expiry_and_survivor_takes_over_after(
+    pg_url: str, partition: str,
+) -> None:
+    """cut: the database connection is reset (errors at once); blackhole: every call hangs
+    (no error ever comes). Either way the node stops acting by its own clock, in time."""
+    observer = make_store(pg_url)
+    host, port = host_port(pg_url)
+    with TcpProxy(host, port) as proxy:
+        store_a = make_store(with_host_port(pg_url, "127.0.0.1", proxy.port))
+        rec_a = Recorder()
+        a = make_keeper(store_a, "node-a", recorder=rec_a)
+        b = make_keeper(make_store(pg_url), "node-b")
+        with running(a):
+            held = wait_acting(a, "node-a acquires", timeout=5)
+            with running(b):
+                watcher, flips = watch_first_flip(a, observer)
+                proxy.cut() if partition == "cut" else proxy.blackhole()
+                watcher.join(10)
+                assert flips, "node-a never stopped acting after the partition"
+                flip = flips[0]
+                assert flip.row is not None and flip.row.owner == "node-a"
+                assert flip.row.epoch == held.epoch
+                # stopped acting before the lease could expire (database clock)
+                assert flip.db_now_ms < flip.row.expires_at_ms
+                taken = wait_acting(b, "survivor takes over")
+                assert taken.epoch == held.epoch + 1
+                assert taken.renewed_at_ms > flip.row.expires_at_ms + FAST.takeover_grace_ms
+                assert not a.may_act()
+                if partition == "cut":
+                    assert "unreachable" in rec_a.reasons()
+                else:
+                    proxy.cut()  # end the hang the way a TCP timeout eventually would
+                proxy.heal()
+                # the cut-off node comes back: its renewal is refused and it cannot commit
+                wait_until(lambda: "lost" in rec_a.reasons(), timeout=10,
+                           message="node-a learns it lost the lease")
+                assert not a.may_act()
+                assert _zombie_commit_outcomes(store_a, flip.row)[-1] is LeaseLost
+                assert b.may_act() and _acting(b).epoch == taken.epoch
+
+def _zombie_commit_outcomes(store: LeaseStore, lease: Lease) -> list[type[BaseException]]:
+    """Try to commit under a lost lease until the database answers: the first try may find
+    the connection the partition killed (LeaseStoreUnavailable); no try may reach its body."""
+    outcomes: list[type[BaseException]] = []
+    for _ in range(3):
+        try:
+            with store.fenced(lease):
+                pytest.fail("a fenced transaction body ran for a lost lease")
+        except (LeaseLost, LeaseStoreUnavailable) as exc:
+            outcomes.append(type(exc))
+            if isinstance(exc, LeaseLost):
+                break
+    return outcomes

@@ -1,0 +1,98 @@
+"""Bybit's signing rules on the paper server, checked with a signature computed here (not by
+the server's own code), and its generated keys file."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import stat
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = ServerProcess(store=tmp_path / "shared_paper.sqlite").start()
+    yield proc
+    assert proc.stop() == 0
+
+
+def signed_get(server: ServerProcess, path: str, query: str, *, timestamp_ms: int,
+               secret: str = API_SECRET, recv_window: str = "5000") -> dict[str, Any]:
+    text = f"{timestamp_ms}{API_KEY}{recv_window}{query}"
+    signature = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{server.base_url}{path}?{query}", headers={
+        "X-BAPI-API-KEY": API_KEY, "X-BAPI-TIMESTAMP": str(timestamp_ms),
+        "X-BAPI-RECV-WINDOW": recv_window, "X-BAPI-SIGN": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return dict(json.loads(reply.read()))
+    except urllib.error.HTTPError as exc:
+        return dict(json.loads(exc.read()))
+
+
+def test_signature_and_recv_window_rules(server: ServerProcess) -> None:
+    now = int(time.time() * 1000)
+    query = "category=linear&symbol=BTCUSDT"
+    ok = signed_get(server, "/v5/position/list", query, timestamp_ms=now)
+    assert ok["retCode"] == 0 and ok["result"]["list"][0]["symbol"] == "BTCUSDT"
+    stale = signed_get(server, "/v5/position/list", query, timestamp_ms=now - 6000)
+    assert stale["retCode"] == 10002
+    wider = signed_get(server, "/v5/position/list", query, timestamp_ms=now - 6000,
+                       recv_window="20000")
+    assert wider["retCode"] == 0
+    future = signed_get(server, "/v5/position/list", query, timestamp_ms=now + 5000)
+    assert future["retCode"] == 10002
+    forged = signed_get(server, "/v5/position/list", query, timestamp_ms=now, secret="guess")
+    assert forged["retCode"] == 10004
+
+
+def test_generated_keys_file_is_private_and_the_secret_never_printed(tmp_path: Path) -> None:
+    proc = ServerProcess(store=tmp_path / "p.sqlite", env_keys=False).start()
+    assert proc.stop() == 0
+    keys_file = tmp_path / "paper_server_keys.json"
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    keys = json.loads(keys_file.read_text())
+    assert len(keys["api_secret"]) >= 32
+    assert proc.output and keys["api_secret"] not in proc.output
+    assert "keys written to" in proc.output
+
+
+def signed_post(server: ServerProcess, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    text = json.dumps(body)
+    now = int(time.time() * 1000)
+    signature = hmac.new(API_SECRET.encode(), f"{now}{API_KEY}5000{text}".encode(),
+                         hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{server.base_url}{path}", data=text.encode(), headers={
+        "X-BAPI-API-KEY": API_KEY, "X-BAPI-TIMESTAMP": str(now), "X-BAPI-RECV-WINDOW": "5000",
+        "X-BAPI-SIGN": signature, "Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        return dict(json.loads(reply.read()))
+
+
+def test_signature_covers_the_query_exactly_as_sent_percent_encoding_included(
+    server: ServerProcess,
+) -> None:
+    query = "category=linear&symbol=BTCUSDT&orderLinkId=n1%3Ae%2F1"  # n1:e/1, encoded
+    reply = signed_get(server, "/v5/order/realtime", query, timestamp_ms=int(time.time() * 1000))
+    assert reply["retCode"] == 0 and reply["result"]["list"] == []
+
+
+def test_a_malformed_field_is_refused_and_the_server_keeps_serving(server: ServerProcess) -> None:
+    bad = signed_post(server, "/v5/order/create", {
+        "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
+        "qty": "0.01", "positionIdx": "left", "orderLinkId": "bad-1"})
+    assert bad["retCode"] == 10001
+    assert bad["retMsg"].startswith("paper server: bad parameter in /v5/order/create")
+    good = signed_post(server, "/v5/order/create", {
+        "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
+        "qty": "0.01", "orderLinkId": "good-1"})
+    assert good["retCode"] == 0 and good["result"]["orderLinkId"] == "good-1"

@@ -1,0 +1,51 @@
+"""Bad start-up input to `python -m exchange.paper_server` is one line naming the problem and
+exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.exchange.paper_server.server_support import REPO, free_port
+
+
+def run_server(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PAPER_SERVER_API_KEY": "k", "PAPER_SERVER_API_SECRET": "s",
+           **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "exchange.paper_server", *args], cwd=REPO,
+                          env=env, check=False, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--symbols", "FOO"], "--symbols: paper: malformed symbol 'FOO' (expected BASE/QUOTE"),
+    (["--balance", "lots"], "--balance: not a number: 'lots'"),
+])
+def test_bad_arguments_are_one_line(tmp_path: Path, args: list[str], named: str) -> None:
+    r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"), *args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"paper server: {named}")
+    assert "Traceback" not in r.stderr
+
+
+def test_unreadable_keys_file_and_taken_port_are_one_line(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text("not json")
+    r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
+                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": ""})
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"paper server: {keys}: not a keys file" in r.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_server("--port", str(port), "--store", str(tmp_path / "p.sqlite"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"paper server: --host 127.0.0.1 --port {port}: error while attempting to bind on "
+        f"address ('127.0.0.1', {port}): address already in use")

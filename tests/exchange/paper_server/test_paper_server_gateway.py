@@ -1,0 +1,60 @@
+"""The bot's own exchange gateway (CcxtGateway over ccxt bybit, built by the same factory the
+bot uses for `exchange.api_url`) trading on the shared paper server, from two "nodes"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from exchange.ccxt.factory import exchange_factory
+from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.secrets import Credentials
+from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
+
+BTC = "BTC/USDT:USDT"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = ServerProcess(store=tmp_path / "shared_paper.sqlite").start()
+    yield proc
+    assert proc.stop() == 0
+
+
+def node_gateway(server: ServerProcess, tmp_path: Path, name: str) -> CcxtGateway:
+    return CcxtGateway(exchange_factory("bybit", 5000, api_url=server.base_url),
+                       credentials=Credentials(API_KEY, API_SECRET, source="test"),
+                       markets_cache=tmp_path / f"{name}-markets.json", symbols=[BTC])
+
+
+def test_gateway_entry_stop_lookup_and_cancel_across_two_nodes(
+    server: ServerProcess, tmp_path: Path,
+) -> None:
+    one, two = node_gateway(server, tmp_path, "one"), node_gateway(server, tmp_path, "two")
+    try:
+        entry = one.create_order(BTC, "market", "buy", D("0.01"), None,
+                                 {"clientOrderId": "a-e1-1"})
+        assert entry["status"] == "closed" and entry["filled"] == D("0.01")
+        last = one.fetch_tickers([BTC])[BTC]["last"]
+        stop_px = one.price_to_precision(BTC, last * D("0.8"))
+        stop = one.place_stop(BTC, "sell", D("0.01"), stop_px, "a-s1-1")
+        assert stop["status"] == "open" and stop["triggerPrice"] == stop_px
+
+        # the other node finds the same orders by our client ids, and the same position
+        seen = two.fetch_order(None, BTC, {"clientOrderId": "a-s1-1"})
+        assert seen["id"] == stop["id"] and seen["status"] == "open"
+        assert two.fetch_order(None, BTC, {"clientOrderId": "a-e1-1"})["status"] == "closed"
+        positions = [p for p in two.fetch_positions([BTC]) if p["contracts"]]
+        assert [(p["side"], p["contracts"]) for p in positions] == [("long", D("0.01"))]
+        assert [t["clientOrderId"] for t in two.fetch_my_trades(BTC)] == ["a-e1-1"]
+
+        canceled = two.cancel_order(None, BTC, {"clientOrderId": "a-s1-1"})
+        assert canceled["status"] == "canceled"
+        assert one.fetch_open_orders(BTC) == []
+        assert one.fetch_order(None, BTC, {"clientOrderId": "a-s1-1"})["status"] == "canceled"
+    finally:
+        one.close()
+        two.close()
