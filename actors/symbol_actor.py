@@ -21,6 +21,7 @@ from actors.actor_view import ActorView, Published
 from actors.command_executor import describe
 from actors.cores import as_core
 from actors.entry_gate import AccountGate
+from actors.hot_path_metrics import MetricsRelay, TickToOrder, TimedCommits
 from actors.loop import DecisionLoop
 from actors.messages import Ping
 from actors.price_slots import PriceSlots
@@ -52,6 +53,8 @@ class ActorDeps:
     """Latest-price slots shared with the market feed (None: prices come as `Tick` messages)."""
     gate: AccountGate | None = None
     """The account's entry gate (None: a gate of this actor's own, with no position cap)."""
+    metrics: MetricsRelay | None = None
+    """Hot-path measurements (commit, tick -> order, mailbox depth); None: not measured."""
 
 
 class SymbolActor(pykka.ThreadingActor):
@@ -65,11 +68,13 @@ class SymbolActor(pykka.ThreadingActor):
         core = as_core(deps.core_for(symbol))
         strategy = deps.strategy_for(symbol) if core.uses_strategy and deps.strategy_for else None
         views = deps.views
+        metrics = deps.metrics
+        self.tick_to_order = TickToOrder(metrics) if metrics is not None else None
         self.loop = DecisionLoop(
             symbol,
             core=core,
             exchange=deps.exchange,
-            repo=deps.repo,
+            repo=deps.repo if metrics is None else TimedCommits(deps.repo, metrics),
             log=self.log,
             on_escalate=deps.on_escalate,
             strategy=strategy,
@@ -79,6 +84,8 @@ class SymbolActor(pykka.ThreadingActor):
             slot=deps.prices.get(symbol) if deps.prices is not None else None,
             publish=None if views is None else lambda p: views.__setitem__(symbol, p),
         )
+        if self.tick_to_order is not None:
+            self.loop.execute = self.tick_to_order.wrap(self.loop.execute)
 
     def on_start(self) -> None:
         try:
@@ -109,6 +116,9 @@ class SymbolActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Ping):
             return self.loop.published
+        if self.deps.metrics is not None and self.tick_to_order is not None:
+            self.deps.metrics.observe_mailbox(self.actor_inbox.qsize())
+            self.tick_to_order.message(message)
         self.loop.handle(message)
         return None
 

@@ -27,6 +27,10 @@ class OperatorServices:
         self.telegram = self._telegram()
         self.metrics = BotMetrics(snapshot=self.source.status, exchange_stats=self._exchange_stats,
                                   notification_stats=self._notification_stats)
+        for account in accounts:  # the actors' hot-path hooks now reach this registry
+            relay = getattr(account, "metrics", None)
+            if relay is not None:
+                relay.target = self.metrics
         self.dashboard = self._dashboard()
 
     def _handle(self, account: Any) -> AccountHandle:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pykka
 
 from actors.entry_gate import AccountGate
+from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
 from actors.symbol_actor import ActorDeps, SymbolActor
@@ -104,7 +105,8 @@ class AccountRuntime:
         grid = s.strategy.name == "hedge_grid"
         core_for = (wiring.grid_core_factory(s, exchange, repo.id_tag) if grid
                     else wiring.core_factory(s, exchange, repo.id_tag))
-        deps = ActorDeps(exchange=exchange, repo=repo, core_for=core_for,
+        self.metrics = MetricsRelay(self.name)
+        deps = ActorDeps(exchange=exchange, repo=repo, core_for=core_for, metrics=self.metrics,
                          strategy_for=wiring.strategy_factory(s), logger=self.log, report=sup.report,
                          on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views,
                          prices=prices, gate=self.gate)

@@ -45,6 +45,13 @@ def test_api_and_metrics_show_what_status_shows(bot):
     assert value["bot_market_feed_polls"][(("account", "main"),)] > 0
     assert value["bot_stop_coverage_ratio"][(("account", "main"),)] == 1.0
     assert {dict(k)["symbol"] for k in value["bot_actor_mailbox_messages"]} == set(SYMBOLS)
+    # the actors' hot-path histograms have samples: decisions were committed, the strategy's
+    # prices caused orders, and every message taken was measured
+    counts = {s.name: s.value for f in metrics.values() for s in f.samples
+              if s.name.endswith("_count") and s.labels == {"account": "main"}}
+    assert counts["bot_commit_latency_seconds_count"] > 0
+    assert counts["bot_tick_to_order_latency_seconds_count"] > 0
+    assert counts["bot_mailbox_depth_messages_count"] > 0
     assert value["bot_equity_usdt"][(("account", "main"),)] == pytest.approx(
         float(bot.get("/api/status")["pnl"]["equity"]), abs=50)
 
