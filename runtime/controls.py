@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from actors.messages import ExternalSignal
-from storage import control
+from storage import control, queries
 from storage.repository import Repository
 from supervision.child import ChildState
 from trading.model import Side
@@ -79,9 +79,13 @@ class ControlApplier:
             first = self._waiting_since.setdefault(cid, self.clock())
             if self.clock() - first < self.wait_s:
                 return None
+        sid = args.get("signal_id") or f"cli-{cid}"
+        if self.repo.read(queries.signal_received, sid):
+            # delivered by a run that died before it marked the row done: never twice (its
+            # actor handled it, or records it as skipped if it died in the mailbox)
+            return "already delivered before a restart (see the journal)"
         ok = self.sup.deliver_signal(symbol, ExternalSignal(
-            side=side, signal_id=args.get("signal_id") or f"cli-{cid}", size_usdt=size,
-            reason="manual"))
+            side=side, signal_id=sid, size_usdt=size, reason="manual"))
         if ok:
             return "delivered"
         waited = f" after waiting {self.wait_s:g}s" if cid in self._waiting_since else ""

@@ -79,3 +79,9 @@ def open_positions_of(symbols: list[str]) -> dict[str, int]:
         if n:
             counts[symbol] = n
     return counts
+
+
+def signal_received(signal_id: str) -> bool:
+    """Whether a signal with this id was journaled as received (indexed by correlation id)."""
+    return EventRow.select(EventRow.id).where(
+        (EventRow.correlation_id == signal_id) & (EventRow.type == "SignalReceived")).exists()

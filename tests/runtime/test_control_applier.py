@@ -70,3 +70,22 @@ def test_signal_waits_for_a_starting_actor_then_is_delivered_or_skipped(tmp_path
                                       "size_usdt must be a finite number > 0 (got NaN)")
     finally:
         repo.close()
+
+
+def test_a_signal_delivered_by_a_run_that_died_before_marking_it_done_is_not_delivered_again(tmp_path):
+    """Found by the chaos run: killed after the delivery (SignalReceived journaled) but before
+    the row was marked done, the next start delivered cli-N a second time."""
+    repo = Repository(tmp_path / "bot.sqlite")
+    sup = Sup({BTC: Child(ChildState.RUNNING)})
+    try:
+        cid = control.request(repo, "signal", BTC, side="long")
+        repo.record(BTC, "SignalReceived", {"signal_id": f"cli-{cid}", "side": "long"},
+                    correlation_id=f"cli-{cid}")  # what the dead run's delivery journaled
+        ControlApplier(repo=repo, sup=sup, log=logger).apply()
+        assert sup.delivered == []
+        assert results(repo)[cid].startswith("already delivered")
+        fresh = control.request(repo, "signal", BTC, side="short")
+        ControlApplier(repo=repo, sup=sup, log=logger).apply()
+        assert [s.signal_id for _, s in sup.delivered] == [f"cli-{fresh}"]
+    finally:
+        repo.close()
