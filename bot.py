@@ -25,24 +25,42 @@ import sys
 def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
     # On a subcommand the options default to SUPPRESS, so `bot.py --config X status` keeps the X
     # given before the subcommand instead of resetting it to the default.
-    p.add_argument("--config", default=argparse.SUPPRESS if sub else "config.toml",
-                   help="config file (default: config.toml)")
-    p.add_argument("--data-dir", default=argparse.SUPPRESS if sub else None,
-                   help="directory for the database, lock file and logs/ (default: bot.data_dir from the config)")
+    p.add_argument(
+        "--config",
+        default=argparse.SUPPRESS if sub else "config.toml",
+        help="config file (default: config.toml)",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS if sub else None,
+        help="directory for the database, lock file and logs/ "
+        "(default: bot.data_dir from the config)",
+    )
 
 
 def _account(p: argparse.ArgumentParser, text: str) -> None:
-    p.add_argument("--account", default=None, help=f"{text}; one of the config's [[accounts]] names")
+    p.add_argument(
+        "--account", default=None, help=f"{text}; one of the config's [[accounts]] names"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="bot.py", description="Actor-model perpetual-futures trading bot.")
+    top = argparse.ArgumentParser(
+        prog="bot.py", description="Actor-model perpetual-futures trading bot."
+    )
     _common(top, sub=False)
-    top.add_argument("--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully")
+    top.add_argument(
+        "--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully"
+    )
     sub = top.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the bot (the default)")
     _common(run)
-    run.add_argument("--duration", type=float, default=argparse.SUPPRESS, help="stop by itself after SECONDS, gracefully")
+    run.add_argument(
+        "--duration",
+        type=float,
+        default=argparse.SUPPRESS,
+        help="stop by itself after SECONDS, gracefully",
+    )
     status = sub.add_parser("status", help="print the supervisor status dump")
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -51,7 +69,9 @@ def parser() -> argparse.ArgumentParser:
     _common(logs)
     logs.add_argument("symbol", help='e.g. "BTC/USDT:USDT", or "bot" for the whole bot log')
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    logs.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
+    logs.add_argument(
+        "-n", "--lines", type=int, default=50, help="how many last lines (default 50)"
+    )
     _account(logs, "the account whose log to print (needed when several trade the symbol)")
     resume = sub.add_parser("resume", help="lift a symbol's quarantine after a person has looked")
     _common(resume)
@@ -62,7 +82,9 @@ def parser() -> argparse.ArgumentParser:
     _account(sig, "the account (needed when several are configured)")
     sig.add_argument("symbol")
     sig.add_argument("side", choices=["long", "short", "exit"])
-    sig.add_argument("--size", default=None, help="order size in USDT (default: risk.order_size_usdt)")
+    sig.add_argument(
+        "--size", default=None, help="order size in USDT (default: risk.order_size_usdt)"
+    )
     from backtest.cli import add_parsers  # backtest and download (argparse only, no heavy imports)
 
     add_parsers(sub, _common)

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from trading.model import OrderPurpose, OrderStatus, SymbolState
 
@@ -18,10 +19,10 @@ class Published:
     state: Any
     last_tick_at: float | None
     reconciled: bool
-    render: Callable[[Any, float | None, bool], "ActorView"] | None = None
+    render: Callable[[Any, float | None, bool], ActorView] | None = None
     """The core's view builder (None: the one-way view)."""
 
-    def view(self) -> "ActorView":
+    def view(self) -> ActorView:
         if self.render is not None:
             return self.render(self.state, self.last_tick_at, self.reconciled)
         return view_of(self.state, self.last_tick_at, reconciled=self.reconciled)
@@ -47,7 +48,9 @@ def view_of(state: SymbolState, last_tick_at: float | None, *, reconciled: bool)
     position = None
     if pos is not None:
         mark = state.last_price
-        upnl = (mark - pos.entry_price) * pos.contracts * pos.side.sign if mark is not None else None
+        upnl = (
+            (mark - pos.entry_price) * pos.contracts * pos.side.sign if mark is not None else None
+        )
         position = {
             "side": pos.side.value,
             "contracts": str(pos.contracts),
@@ -56,12 +59,18 @@ def view_of(state: SymbolState, last_tick_at: float | None, *, reconciled: bool)
             "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
         }
     t = state.trailing
-    trailing = None if t is None else {
-        "state": t.state.value,
-        "activation_price": str(t.activation_price),
-        "trigger_price": None if t.trigger_price is None else str(t.trigger_price),
-    }
-    protected = any(o.purpose is OrderPurpose.STOP and o.status is OrderStatus.OPEN for o in state.orders)
+    trailing = (
+        None
+        if t is None
+        else {
+            "state": t.state.value,
+            "activation_price": str(t.activation_price),
+            "trigger_price": None if t.trigger_price is None else str(t.trigger_price),
+        }
+    )
+    protected = any(
+        o.purpose is OrderPurpose.STOP and o.status is OrderStatus.OPEN for o in state.orders
+    )
     return ActorView(
         phase=state.phase.value,
         position=position,

@@ -8,12 +8,13 @@ first looked up by its client order id: an order that did land is adopted, never
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from actors.order_results import events_for
 from exchange import errors
 from exchange.port import ExchangePort
-from trading.commands import CancelOrder, CancelOthers, Command, Escalate, PlaceOrder
+from trading.commands import CancelOrder, Command, Escalate, PlaceOrder
 from trading.events import Event, OrderCanceled, OrderFailed
 from trading.model import OrderPurpose
 
@@ -42,8 +43,6 @@ class CommandExecutor:
                 return self._place(order)
             case CancelOrder(client_order_id=cid, exchange_id=eid):
                 return self._cancel(cid, eid)
-            case CancelOthers(keep=keep):
-                return self._cancel_others(keep)
             case Escalate():
                 self.on_escalate(self.symbol, command)
                 return []
@@ -76,7 +75,7 @@ class CommandExecutor:
                 return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
             except errors.TemporaryError:
                 continue
-            except Exception as lookup_exc:  # noqa: BLE001
+            except Exception as lookup_exc:  # noqa: BLE001 - outcome unknown: reconciliation decides
                 self.log.error("lookup of {} failed: {}", cid, describe(lookup_exc))
                 break
             return events_for(cid, found, pending=True)
@@ -116,20 +115,7 @@ class CommandExecutor:
             found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
         except errors.OrderNotFound:
             return [OrderCanceled(client_order_id=cid)]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the next reconciliation looks it up again
             self.log.warning("lookup of {} after cancel failed: {}", cid, describe(exc))
             return []
         return events_for(cid, found, pending=False)
-
-    def _cancel_others(self, keep: tuple[str, ...]) -> list[Event]:
-        events: list[Event] = []
-        try:
-            open_orders = self.exchange.fetch_open_orders(self.symbol)
-        except Exception as exc:  # noqa: BLE001
-            self.log.error("emergency path: fetch_open_orders failed: {}", describe(exc))
-            return events
-        for o in open_orders:
-            if o.client_order_id in keep:
-                continue
-            events.extend(self._cancel(o.client_order_id, o.id))
-        return events

@@ -15,9 +15,9 @@ from typing import Any, Protocol
 
 from actors import exchange_snapshot as snap
 from actors import grid_snapshot
-from actors.exchange_facts import with_market_price
 from actors.actor_view import ActorView, view_of
 from actors.command_executor import CommandExecutor, EscalationHook
+from actors.exchange_facts import with_market_price
 from actors.grid_executor import GridExecutor
 from actors.grid_view import grid_view
 from exchange.port import ExchangePort
@@ -26,11 +26,11 @@ from storage.grid_store import HEDGE_GRID
 from storage.repository import Repository, StateStore
 from trading.decide import QuietBand, SymbolCore
 from trading.decision import Decision
-from trading.events import Event, ExchangePosition
+from trading.events import Event
 from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind, GridState
-from trading.model import Phase, Side, SymbolState
+from trading.model import Phase, SymbolState
 
 Admit = Callable[[str, Decimal | None], str | None]
 """The entry gate as the core sees it: (kind, margin) -> refusal reason or None."""
@@ -104,7 +104,9 @@ class OneWayCore:
         booked = repo.booked_orders(pos.position_id) if pos is not None else set()
         return snap.gather(exchange, state, booked)
 
-    def with_exchange_facts(self, exchange: ExchangePort, state: SymbolState, event: Any, log: Any) -> Any:
+    def with_exchange_facts(
+        self, exchange: ExchangePort, state: SymbolState, event: Any, log: Any
+    ) -> Any:
         return with_market_price(exchange, state, event, log)
 
     def executor(
@@ -153,7 +155,9 @@ class HedgeGridCore:
     ) -> GridReconciled:
         return grid_snapshot.gather(exchange, state, booked=repo.booked_among)
 
-    def with_exchange_facts(self, exchange: ExchangePort, state: GridState, event: Any, log: Any) -> Any:
+    def with_exchange_facts(
+        self, exchange: ExchangePort, state: GridState, event: Any, log: Any
+    ) -> Any:
         event = with_market_price(exchange, state, event, log)
         return grid_snapshot.with_exchange_pnl(exchange, state, event, log)
 

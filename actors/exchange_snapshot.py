@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from actors.order_results import exchange_order
 from exchange import errors

@@ -48,10 +48,14 @@ class GridExecutor(CommandExecutor):
         elif order.kind is GridKind.STOP:
             params["stopLossPrice"] = order.price
         try:
-            result = self.exchange.create_order(self.symbol, kind, order.side, order.amount, price, params)
+            result = self.exchange.create_order(
+                self.symbol, kind, order.side, order.amount, price, params
+            )
             return events_for(cid, result, pending=True)
         except Exception as exc:  # noqa: BLE001 - resolved by lookup, then an event
-            self.log.warning("create_order {} failed: {}; looking it up by client id", cid, describe(exc))
+            self.log.warning(
+                "create_order {} failed: {}; looking it up by client id", cid, describe(exc)
+            )
             return self._resolve(cid, exc)
 
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
@@ -60,6 +64,8 @@ class GridExecutor(CommandExecutor):
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place
             return OrderFailed(client_order_id=cid, error=f"balance check failed: {describe(exc)}")
         if free < margin:
-            return OrderFailed(client_order_id=cid,
-                               error=f"insufficient balance: free {free} {SETTLE} < {margin} needed")
+            return OrderFailed(
+                client_order_id=cid,
+                error=f"insufficient balance: free {free} {SETTLE} < {margin} needed",
+            )
         return None

@@ -21,8 +21,12 @@ from trading.model import Side
 LEG_OF = {PositionSide.LONG: Side.LONG, PositionSide.SHORT: Side.SHORT}
 
 
-def gather(exchange: ExchangePort, state: GridState, attempts: int = 3,
-           booked: Callable[[set[str]], set[str]] = lambda cids: set()) -> GridReconciled:
+def gather(
+    exchange: ExchangePort,
+    state: GridState,
+    attempts: int = 3,
+    booked: Callable[[set[str]], set[str]] = lambda cids: set(),
+) -> GridReconciled:
     """A consistent snapshot of both legs, the same way as the one-way core's
     (actors/exchange_snapshot.py): positions read before and after the orders. `booked`: which of
     some client ids already have fills in the ledger (so nothing is booked twice)."""
@@ -31,7 +35,9 @@ def gather(exchange: ExchangePort, state: GridState, attempts: int = 3,
     def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
         live = {o.client_order_id for o in state.orders}
         orders = snap.lookup_orders(exchange, symbol, state.orders)
-        gone = [state.leg(s) for s in (Side.LONG, Side.SHORT) if state.leg(s).is_open and s not in legs]
+        gone = [
+            state.leg(s) for s in (Side.LONG, Side.SHORT) if state.leg(s).is_open and s not in legs
+        ]
         need_trades = gone or any(_reducing_fill(state, cid, o) for cid, o in orders.items())
         trades = _trades_since(exchange, symbol, gone, state) if need_trades else []
         return GridReconciled(
@@ -56,16 +62,20 @@ def with_exchange_pnl(exchange: ExchangePort, state: GridState, event: Any, log:
     try:
         pnl = fill_pnl.order_pnl(exchange, state.symbol, order.client_order_id, order.created_at)
     except Exception as exc:  # noqa: BLE001 - the core computes it instead
-        log.warning("trades of {} unreadable: {}; computing its P&L", order.client_order_id,
-                    describe(exc))
+        log.warning(
+            "trades of {} unreadable: {}; computing its P&L", order.client_order_id, describe(exc)
+        )
         return event
     return replace(event, realized_pnl=pnl)
 
 
-def _trades_since(exchange: ExchangePort, symbol: str, gone: list[Leg],
-                  state: GridState) -> list[VenueFill]:
+def _trades_since(
+    exchange: ExchangePort, symbol: str, gone: list[Leg], state: GridState
+) -> list[VenueFill]:
     opened = [leg.opened_at for leg in gone] or [o.created_at for o in state.orders]
-    return exchange.fetch_my_trades(symbol, int(min(opened, default=0.0) * 1000) - fill_pnl.SLACK_MS)
+    return exchange.fetch_my_trades(
+        symbol, int(min(opened, default=0.0) * 1000) - fill_pnl.SLACK_MS
+    )
 
 
 def _reducing_fill(state: GridState, cid: str, found: Any) -> bool:
@@ -76,12 +86,14 @@ def _reducing_fill(state: GridState, cid: str, found: Any) -> bool:
 def _with_pnl(state: GridState, cid: str, found: Any, trades: list[VenueFill]) -> Any:
     if not _reducing_fill(state, cid, found):
         return found
-    return replace(found, realized_pnl=fill_pnl.reported_pnl(
-        t for t in trades if t.client_order_id == cid))
+    return replace(
+        found, realized_pnl=fill_pnl.reported_pnl(t for t in trades if t.client_order_id == cid)
+    )
 
 
-def _unexplained(gone: list[Leg], trades: list[VenueFill], live: set[str],
-                 booked: Callable[[set[str]], set[str]]) -> tuple[ExternalFill, ...]:
+def _unexplained(
+    gone: list[Leg], trades: list[VenueFill], live: set[str], booked: Callable[[set[str]], set[str]]
+) -> tuple[ExternalFill, ...]:
     """Fills that reduced a leg that is flat on the exchange but open in our books, since that
     leg opened, that no booked or live order of ours explains."""
     sides = {leg.side for leg in gone}
@@ -94,7 +106,15 @@ def _unexplained(gone: list[Leg], trades: list[VenueFill], live: set[str],
         cid = t.client_order_id or ""
         if cid in known or side not in sides or t.side != side.exit_order_side:
             continue
-        out.append(ExternalFill(client_order_id=cid or None, side=t.side, amount=t.amount,
-                                price=t.price, fee=t.fee.cost if t.fee is not None else Decimal(0),
-                                position_side=side, realized_pnl=t.realized_pnl))
+        out.append(
+            ExternalFill(
+                client_order_id=cid or None,
+                side=t.side,
+                amount=t.amount,
+                price=t.price,
+                fee=t.fee.cost if t.fee is not None else Decimal(0),
+                position_side=side,
+                realized_pnl=t.realized_pnl,
+            )
+        )
     return tuple(out)

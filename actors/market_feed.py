@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
 from actors.price_slots import PriceSlots

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from actors.messages import Tick
 from trading.decide import QuietBand
@@ -54,13 +55,20 @@ class PriceSlot:
             # A quiet price never replaces one the actor has not taken that is not quiet (it
             # crosses a level): a dip through a trigger that reverses on the next tick is still
             # acted on, while a quiet price would change nothing but the mark price anyway.
-            if not (held is not None and band is not None and band.contains_price(tick.price)
-                    and not band.contains_price(held.price)):
+            if not (
+                held is not None
+                and band is not None
+                and band.contains_price(tick.price)
+                and not band.contains_price(held.price)
+            ):
                 self._tick = tick
             if self._wake_pending:
                 return False
-            if (band is not None and band.contains_price(tick.price)
-                    and (quiet_wake_s is None or now - self._woken_at < quiet_wake_s)):
+            if (
+                band is not None
+                and band.contains_price(tick.price)
+                and (quiet_wake_s is None or now - self._woken_at < quiet_wake_s)
+            ):
                 return False
             self._wake_pending = True
             self._woken_at = now
@@ -83,7 +91,11 @@ class PriceSlot:
         with self._lock:
             self._band = band
             tick = self._tick
-            if tick is None or self._wake_pending or (band is not None and band.contains_price(tick.price)):
+            if (
+                tick is None
+                or self._wake_pending
+                or (band is not None and band.contains_price(tick.price))
+            ):
                 return None
             self._tick = None
             self.taken += 1
@@ -124,5 +136,7 @@ class PriceSlots:
         return self._slots.get(symbol)
 
     def counts(self) -> dict[str, Any]:
-        return {"offered": sum(s.offered for s in self._slots.values()),
-                "taken": sum(s.taken for s in self._slots.values())}
+        return {
+            "offered": sum(s.offered for s in self._slots.values()),
+            "taken": sum(s.taken for s in self._slots.values()),
+        }

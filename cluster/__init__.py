@@ -4,7 +4,6 @@ One node owns an account through a lease; the epoch grows on every acquisition a
 in the same transaction as every commit, so a node that lost its lease cannot commit.
 """
 
-from storage.cluster_database import open_database
 from cluster.fenced_port import FencedExchange
 from cluster.keeper import LeaseKeeper
 from cluster.lease import (
@@ -14,9 +13,17 @@ from cluster.lease import (
     LeaseStoreUnavailable,
     new_node_id,
 )
+from storage.cluster_database import open_database
 from storage.leases import LeaseStore
 
 __all__ = [
-    "FencedExchange", "Lease", "LeaseKeeper", "LeaseLost", "LeaseSettings", "LeaseStore", "LeaseStoreUnavailable",
-    "new_node_id", "open_database",
+    "FencedExchange",
+    "Lease",
+    "LeaseKeeper",
+    "LeaseLost",
+    "LeaseSettings",
+    "LeaseStore",
+    "LeaseStoreUnavailable",
+    "new_node_id",
+    "open_database",
 ]

@@ -10,8 +10,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
-from pydantic import field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol
@@ -20,15 +27,24 @@ from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol
 KNOWN_STRATEGIES: dict[str, str] = {
     "mean_reversion": "rolling z-score of prices; enter when |z| > entry_z, exit when |z| < exit_z",
     "hedge_grid": "a long and a short leg at once (exchange hedge mode), averaging at grid levels, "
-                  "take-profit per leg, then reopen",
+    "take-profit per leg, then reopen",
 }
 ACCOUNT_NAME = r"^[a-z0-9_]{1,12}$"
 ACCOUNT_NAME_TEXT = "1..12 characters of a-z, 0-9, _"
-ACCOUNT_SECTIONS = ("exchange", "symbols", "strategy", "risk", "supervision", "paper", "protections")
+ACCOUNT_SECTIONS = (
+    "exchange",
+    "symbols",
+    "strategy",
+    "risk",
+    "supervision",
+    "paper",
+    "protections",
+)
 """Sections an ``[[accounts]]`` entry may give; the ones it leaves out (and the keys it leaves
 out of the ones it gives) come from the top-level section of the same name."""
 ACCOUNTS_DIR = "accounts"
-"""With ``[[accounts]]``, each account's database and paper store live in data_dir/accounts/<name>/."""
+"""With ``[[accounts]]``, each account's database and paper store live in
+data_dir/accounts/<name>/."""
 MAX_ACCOUNTS = 64
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 MAX_SYMBOLS = 5000
@@ -70,8 +86,10 @@ class ExchangeSettings(_Section):
     timeout_ms: Int = Field(default=10000, ge=100, le=600_000)
     rate_limit_per_s: Float = Field(default=10.0, gt=0)
     api_url: Str = Field(
-        default="", pattern=r"^(https?://[^/\s]+)?$",
-        description='"" or http(s)://host[:port] replacing the exchange API host (tests, proxies)')
+        default="",
+        pattern=r"^(https?://[^/\s]+)?$",
+        description='"" or http(s)://host[:port] replacing the exchange API host (tests, proxies)',
+    )
 
     @field_validator("id")
     @classmethod
@@ -105,7 +123,7 @@ class SymbolsSettings(_Section):
             if symbol in first_seen:
                 raise _cross(
                     f"[{index}]",
-                    f"duplicate of symbols.list[{first_seen[symbol]}] (got \"{symbol}\")",
+                    f'duplicate of symbols.list[{first_seen[symbol]}] (got "{symbol}")',
                 )
             first_seen[symbol] = index
         return value
@@ -123,8 +141,11 @@ class GridSettings(_Section):
     @model_validator(mode="after")
     def _recalc_beyond_step(self) -> GridSettings:
         if self.recalc_pct <= self.step_pct:
-            raise _cross("recalc_pct", f"must be > strategy.grid.step_pct ({self.step_pct}) (got {self.recalc_pct}); "
-                                       "otherwise a pending level chases the price before it can fill")
+            raise _cross(
+                "recalc_pct",
+                f"must be > strategy.grid.step_pct ({self.step_pct}) (got {self.recalc_pct}); "
+                "otherwise a pending level chases the price before it can fill",
+            )
         return self
 
 
@@ -256,8 +277,11 @@ class SignalsSettings(_Section):
     @model_validator(mode="after")
     def _reconnect_order(self) -> SignalsSettings:
         if self.reconnect_max_s < self.reconnect_initial_s:
-            raise _cross("reconnect_max_s", f"must be >= signals.reconnect_initial_s "
-                                            f"({self.reconnect_initial_s}) (got {self.reconnect_max_s})")
+            raise _cross(
+                "reconnect_max_s",
+                f"must be >= signals.reconnect_initial_s "
+                f"({self.reconnect_initial_s}) (got {self.reconnect_max_s})",
+            )
         return self
 
 
@@ -310,36 +334,55 @@ class TelegramSettings(_Section):
     poll_timeout_s: Int = Field(default=25, ge=0, le=50)
 
 
-def _check_strategy(exchange: ExchangeSettings, strategy: StrategySettings, risk: RiskSettings, *, at: str) -> None:
+def _check_strategy(
+    exchange: ExchangeSettings, strategy: StrategySettings, risk: RiskSettings, *, at: str
+) -> None:
     """The hedge grid needs hedge mode and a stop beyond its deepest level; hedge mode is only
     for the grid (the one-way core's orders name no position side)."""
     if strategy.name == "hedge_grid":
         if not exchange.hedge_mode:
-            raise _cross(f"{at}exchange.hedge_mode", 'must be true when strategy.name = "hedge_grid" '
-                                                     "(the grid holds a long and a short at once)")
+            raise _cross(
+                f"{at}exchange.hedge_mode",
+                'must be true when strategy.name = "hedge_grid" '
+                "(the grid holds a long and a short at once)",
+            )
         g = strategy.grid
         deepest = g.step_pct * g.levels
         if risk.stop_loss_pct <= deepest:
-            raise _cross(f"{at}risk.stop_loss_pct", f"must be > strategy.grid.step_pct * strategy.grid.levels "
-                                                    f"({deepest}) for the hedge grid, so the stop sits beyond "
-                                                    f"every level (got {risk.stop_loss_pct})")
+            raise _cross(
+                f"{at}risk.stop_loss_pct",
+                f"must be > strategy.grid.step_pct * strategy.grid.levels "
+                f"({deepest}) for the hedge grid, so the stop sits beyond "
+                f"every level (got {risk.stop_loss_pct})",
+            )
     elif exchange.hedge_mode:
-        raise _cross(f"{at}exchange.hedge_mode", f'is only supported with strategy.name = "hedge_grid" '
-                                                 f'(got "{strategy.name}")')
+        raise _cross(
+            f"{at}exchange.hedge_mode",
+            f'is only supported with strategy.name = "hedge_grid" (got "{strategy.name}")',
+        )
 
 
-def _check_prices(paper: PaperSettings, symbols: SymbolsSettings, *, extra_ok: bool, at: str) -> None:
+def _check_prices(
+    paper: PaperSettings, symbols: SymbolsSettings, *, extra_ok: bool, at: str
+) -> None:
     """paper.csv_files against the symbols it must cover; ``at`` prefixes the error's key."""
     if paper.price_source == "csv":
         if not paper.csv_files:
-            raise _cross(f"{at}paper.csv_files", 'must list a file per symbol when price_source = "csv"')
+            raise _cross(
+                f"{at}paper.csv_files", 'must list a file per symbol when price_source = "csv"'
+            )
         missing = [s for s in symbols.list if s not in paper.csv_files]
         if missing:
             detail = f'missing an entry for "{missing[0]}" (every symbol needs one)'
             raise _cross(f"{at}paper.csv_files", detail)
-        if paper.step_ms < CSV_MIN_STEP_MS:  # a candle is replayed as 4 points (open, high, low, close)
-            raise _cross(f"{at}paper.step_ms", f'must be >= {CSV_MIN_STEP_MS} with price_source = "csv" '
-                                               f"(4 price points per candle) (got {paper.step_ms})")
+        if (
+            paper.step_ms < CSV_MIN_STEP_MS
+        ):  # a candle is replayed as 4 points (open, high, low, close)
+            raise _cross(
+                f"{at}paper.step_ms",
+                f'must be >= {CSV_MIN_STEP_MS} with price_source = "csv" '
+                f"(4 price points per candle) (got {paper.step_ms})",
+            )
     extra = [s for s in paper.csv_files if s not in symbols.list]
     if extra and not extra_ok:
         raise _cross(f"{at}paper.csv_files", f'"{extra[0]}" is not in symbols.list')
@@ -364,7 +407,8 @@ class Settings(_Section):
     bot: BotSettings = Field(default_factory=BotSettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
     symbols: SymbolsSettings | None = None
-    """Required without ``[[accounts]]``; with them, the list accounts inherit unless they give one."""
+    """Required without ``[[accounts]]``; with them, the list accounts inherit unless they give
+    one."""
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
@@ -375,8 +419,9 @@ class Settings(_Section):
     protections: ProtectionsSettings = Field(default_factory=ProtectionsSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
-    accounts: Annotated[tuple[AccountSettings, ...], ARRAY] = Field(default=(), min_length=1,
-                                                                    max_length=MAX_ACCOUNTS)
+    accounts: Annotated[tuple[AccountSettings, ...], ARRAY] = Field(
+        default=(), min_length=1, max_length=MAX_ACCOUNTS
+    )
 
     # Directory that relative paths in the file are resolved against (the config file's folder).
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -385,7 +430,8 @@ class Settings(_Section):
     @classmethod
     def _inherit_into_accounts(cls, data: Any) -> Any:
         """Each account's sections start from the top-level ones: keys an account gives replace
-        the top-level keys (a table such as paper.csv_files is replaced whole), the rest are kept."""
+        the top-level keys (a table such as paper.csv_files is replaced whole), the rest are
+        kept."""
         if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
             return data
         merged = []
@@ -405,7 +451,9 @@ class Settings(_Section):
             if self.symbols is None:
                 raise _cross("symbols", "required section is missing")
             if self.bot.mode == "live" and self.exchange.id == "paper":
-                raise _cross("exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"')
+                raise _cross(
+                    "exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"'
+                )
             _check_prices(self.paper, self.symbols, extra_ok=False, at="")
             _check_strategy(self.exchange, self.strategy, self.risk, at="")
             return self
@@ -413,18 +461,29 @@ class Settings(_Section):
         for index, account in enumerate(self.accounts):
             at = f"accounts[{index}]."
             if account.name in seen:
-                raise _cross(f"{at}name", f'duplicate of accounts[{seen[account.name]}].name (got "{account.name}")')
+                raise _cross(
+                    f"{at}name",
+                    f'duplicate of accounts[{seen[account.name]}].name (got "{account.name}")',
+                )
             seen[account.name] = index
             if self.bot.mode == "live" and account.exchange.id == "paper":
-                raise _cross(f"{at}exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"')
+                raise _cross(
+                    f"{at}exchange.id", 'must be a real ccxt exchange id when bot.mode = "live"'
+                )
             _check_prices(account.paper, account.symbols, extra_ok=True, at=at)
             _check_strategy(account.exchange, account.strategy, account.risk, at=at)
             if Path(account.paper.store).expanduser().is_absolute():
-                raise _cross(f"{at}paper.store", "must be a relative path with [[accounts]] "
-                                                 f"(placed in data_dir/{ACCOUNTS_DIR}/<name>/)")
+                raise _cross(
+                    f"{at}paper.store",
+                    "must be a relative path with [[accounts]] "
+                    f"(placed in data_dir/{ACCOUNTS_DIR}/<name>/)",
+                )
         if Path(self.storage.path).expanduser().is_absolute():
-            raise _cross("storage.path", "must be a relative path with [[accounts]] "
-                                         f"(each account's database is data_dir/{ACCOUNTS_DIR}/<name>/<path>)")
+            raise _cross(
+                "storage.path",
+                "must be a relative path with [[accounts]] "
+                f"(each account's database is data_dir/{ACCOUNTS_DIR}/<name>/<path>)",
+            )
         return self
 
     # -- accounts -------------------------------------------------------------------------------
@@ -453,17 +512,28 @@ class Settings(_Section):
 
     def _for_account(self, account: AccountSettings) -> Settings:
         def inside(path: str) -> str:
-            return path if Path(path).expanduser().is_absolute() else f"{ACCOUNTS_DIR}/{account.name}/{path}"
+            return (
+                path
+                if Path(path).expanduser().is_absolute()
+                else f"{ACCOUNTS_DIR}/{account.name}/{path}"
+            )
 
-        copy = self.model_copy(update={
-            "bot": self.bot.model_copy(update={"account": account.name}),
-            "exchange": account.exchange.model_copy(update={"markets_cache": inside(account.exchange.markets_cache)}),
-            "symbols": account.symbols, "strategy": account.strategy, "risk": account.risk,
-            "supervision": account.supervision, "protections": account.protections,
-            "paper": account.paper.model_copy(update={"store": inside(account.paper.store)}),
-            "storage": self.storage.model_copy(update={"path": inside(self.storage.path)}),
-            "accounts": (),
-        })
+        copy = self.model_copy(
+            update={
+                "bot": self.bot.model_copy(update={"account": account.name}),
+                "exchange": account.exchange.model_copy(
+                    update={"markets_cache": inside(account.exchange.markets_cache)}
+                ),
+                "symbols": account.symbols,
+                "strategy": account.strategy,
+                "risk": account.risk,
+                "supervision": account.supervision,
+                "protections": account.protections,
+                "paper": account.paper.model_copy(update={"store": inside(account.paper.store)}),
+                "storage": self.storage.model_copy(update={"path": inside(self.storage.path)}),
+                "accounts": (),
+            }
+        )
         copy._base_dir = self._base_dir
         return copy
 

@@ -22,11 +22,17 @@ from supervision.instance_lock import is_locked
 class OperatorServices:
     def __init__(self, *, settings: Any, data_dir: Path, accounts: list[Any], logger: Any) -> None:
         self.settings, self.data_dir, self.accounts, self.log = settings, data_dir, accounts, logger
-        self.source = DashboardSource(data_dir=data_dir, accounts=[self._handle(a) for a in accounts],
-                                      running=lambda: is_locked(data_dir / "bot.lock"))
+        self.source = DashboardSource(
+            data_dir=data_dir,
+            accounts=[self._handle(a) for a in accounts],
+            running=lambda: is_locked(data_dir / "bot.lock"),
+        )
         self.telegram = self._telegram()
-        self.metrics = BotMetrics(snapshot=self.source.status, exchange_stats=self._exchange_stats,
-                                  notification_stats=self._notification_stats)
+        self.metrics = BotMetrics(
+            snapshot=self.source.status,
+            exchange_stats=self._exchange_stats,
+            notification_stats=self._notification_stats,
+        )
         for account in accounts:  # the actors' hot-path hooks now reach this registry
             relay = getattr(account, "metrics", None)
             if relay is not None:
@@ -38,28 +44,47 @@ class OperatorServices:
         logs = self.data_dir / "logs"
         name = account.name
         return AccountHandle(
-            name=name, symbols=tuple(account.symbols), repo=account.repo,
+            name=name,
+            symbols=tuple(account.symbols),
+            repo=account.repo,
             capital=account.guard.totals.base,
-            log_path=lambda s: symbol_log_path(logs, s, name if tagged else None))
+            log_path=lambda s: symbol_log_path(logs, s, name if tagged else None),
+        )
 
     def _dashboard(self) -> DashboardServer | None:
         cfg = self.settings.dashboard
         if not cfg.enabled:
             return None
-        token = read_token(key="dashboard.token_file", env_name=cfg.token_env, file=cfg.token_file,
-                           base=self.settings.base_dir)
+        token = read_token(
+            key="dashboard.token_file",
+            env_name=cfg.token_env,
+            file=cfg.token_file,
+            base=self.settings.base_dir,
+        )
         auth = Auth(token=token, host=cfg.host)
         if auth.require_all and not token:
-            raise ConfigError(f"dashboard.host: {cfg.host} is not a loopback address, so a token "
-                              f"is required (set ${cfg.token_env} or dashboard.token_file)")
+            raise ConfigError(
+                f"dashboard.host: {cfg.host} is not a loopback address, so a token "
+                f"is required (set ${cfg.token_env} or dashboard.token_file)"
+            )
         try:
-            return DashboardServer(source=self.source, auth=auth, logger=self.log,
-                                   metrics=self.metrics.render, host=cfg.host, port=cfg.port,
-                                   push_interval_s=cfg.push_interval_s)
+            return DashboardServer(
+                source=self.source,
+                auth=auth,
+                logger=self.log,
+                metrics=self.metrics.render,
+                host=cfg.host,
+                port=cfg.port,
+                push_interval_s=cfg.push_interval_s,
+            )
         except OSError as exc:  # trading goes on without its view; the status dump shows none
-            self.log.error("dashboard.port: cannot listen on {}:{} ({}); running without the "
-                           "dashboard (set another port or dashboard.enabled = false)",
-                           cfg.host, cfg.port, exc.strerror or exc)
+            self.log.error(
+                "dashboard.port: cannot listen on {}:{} ({}); running without the "
+                "dashboard (set another port or dashboard.enabled = false)",
+                cfg.host,
+                cfg.port,
+                exc.strerror or exc,
+            )
             return None
 
     def _telegram(self) -> Any:
@@ -69,18 +94,31 @@ class OperatorServices:
         from notifications.telegram import TelegramApi
         from notifications.telegram_bot import TelegramBot
 
-        token = read_token(key="telegram.token_file", env_name=cfg.token_env, file=cfg.token_file,
-                           base=self.settings.base_dir)
+        token = read_token(
+            key="telegram.token_file",
+            env_name=cfg.token_env,
+            file=cfg.token_file,
+            base=self.settings.base_dir,
+        )
         if not token:
-            raise ConfigError(f"telegram.token_env: environment variable {cfg.token_env} must "
-                              "hold the bot token (or set telegram.token_file)")
+            raise ConfigError(
+                f"telegram.token_env: environment variable {cfg.token_env} must "
+                "hold the bot token (or set telegram.token_file)"
+            )
         if not cfg.chat_ids:
             raise ConfigError("telegram.chat_ids: list at least one chat id to notify")
-        bot = TelegramBot(api=TelegramApi(base_url=cfg.api_url, token=token),
-                          chat_ids=cfg.chat_ids, logger=self.log, status_text=self.status_text,
-                          pause=self.pause_all, commands=cfg.commands,
-                          notify_trades=cfg.notify_trades, poll_timeout_s=cfg.poll_timeout_s,
-                          retry_initial_s=cfg.retry_initial_s, retry_max_s=cfg.retry_max_s)
+        bot = TelegramBot(
+            api=TelegramApi(base_url=cfg.api_url, token=token),
+            chat_ids=cfg.chat_ids,
+            logger=self.log,
+            status_text=self.status_text,
+            pause=self.pause_all,
+            commands=cfg.commands,
+            notify_trades=cfg.notify_trades,
+            poll_timeout_s=cfg.poll_timeout_s,
+            retry_initial_s=cfg.retry_initial_s,
+            retry_max_s=cfg.retry_max_s,
+        )
         for account in self.accounts:
             account.alerts.listeners.append(bot.on_alert)
             if cfg.notify_trades:
@@ -101,8 +139,9 @@ class OperatorServices:
             try:
                 account.guard.tick()
             except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
-                self.log.opt(exception=exc).error("protections of account {} failed: {}",
-                                                  account.name, exc)
+                self.log.opt(exception=exc).error(
+                    "protections of account {} failed: {}", account.name, exc
+                )
 
     def stop(self) -> None:
         if self.dashboard is not None:
@@ -116,13 +155,17 @@ class OperatorServices:
         lines = []
         for name, entry in (status.get("accounts") or {}).items():
             pnl, h = entry.get("pnl") or {}, entry["health"]
-            lines.append(f"{name}: open {h['open_positions']} (protected "
-                         f"{h['protected_positions']}), today {pnl.get('realized_today')} USDT, "
-                         f"total {pnl.get('realized_total')}, equity {pnl.get('equity')}"
-                         f"{', KILL SWITCH' if entry['kill_switch'] else ''}"
-                         f"{', PAUSED' if entry.get('entries_paused') else ''}")
-            lines += [f"  {p['name']} {p.get('symbol') or ''}: {p['reason']}"
-                      for p in entry.get("protections") or []]
+            lines.append(
+                f"{name}: open {h['open_positions']} (protected "
+                f"{h['protected_positions']}), today {pnl.get('realized_today')} USDT, "
+                f"total {pnl.get('realized_total')}, equity {pnl.get('equity')}"
+                f"{', KILL SWITCH' if entry['kill_switch'] else ''}"
+                f"{', PAUSED' if entry.get('entries_paused') else ''}"
+            )
+            lines += [
+                f"  {p['name']} {p.get('symbol') or ''}: {p['reason']}"
+                for p in entry.get("protections") or []
+            ]
         return "\n".join(lines) or "no status yet"
 
     def pause_all(self, by: str) -> str:
@@ -148,5 +191,6 @@ class OperatorServices:
         if self.telegram is None:
             return {}
         s = self.telegram.sender
-        return {"telegram": {"sent": s.sent, "failed_attempts": s.failed_attempts,
-                             "pending": s.pending}}
+        return {
+            "telegram": {"sent": s.sent, "failed_attempts": s.failed_attempts, "pending": s.pending}
+        }

@@ -112,7 +112,7 @@ class ExchangePort(Protocol):
     def create_order(
         self,
         symbol: str,
-        type: str,  # noqa: A002 - ccxt's name
+        type: str,
         side: str,
         amount: Decimal,
         price: Decimal | None = None,
@@ -120,11 +120,11 @@ class ExchangePort(Protocol):
     ) -> VenueOrder: ...
 
     def cancel_order(
-        self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
+        self, id: str | None, symbol: str, params: dict[str, Any] | None = None
     ) -> VenueOrder: ...
 
     def fetch_order(
-        self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
+        self, id: str | None, symbol: str, params: dict[str, Any] | None = None
     ) -> VenueOrder: ...
 
     def fetch_open_orders(

@@ -19,16 +19,30 @@ HELP = "commands: /status (positions and P&L), /pause (stop new entries on every
 
 
 class TelegramBot:
-    def __init__(self, *, api: TelegramApi, chat_ids: tuple[int, ...], logger: Any,
-                 status_text: Callable[[], str], pause: Callable[[str], str],
-                 commands: bool = True, notify_trades: bool = False, poll_timeout_s: int = 25,
-                 retry_initial_s: float = 1.0, retry_max_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        api: TelegramApi,
+        chat_ids: tuple[int, ...],
+        logger: Any,
+        status_text: Callable[[], str],
+        pause: Callable[[str], str],
+        commands: bool = True,
+        notify_trades: bool = False,
+        poll_timeout_s: int = 25,
+        retry_initial_s: float = 1.0,
+        retry_max_s: float = 60.0,
+    ) -> None:
         self.api, self.chat_ids, self.log = api, tuple(chat_ids), logger
         self.status_text, self.pause = status_text, pause
         self.commands, self.notify_trades = commands, notify_trades
         self.poll_timeout_s = poll_timeout_s
-        self.sender = BackgroundSender(send=api.send_message, logger=logger,
-                                       retry_initial_s=retry_initial_s, retry_max_s=retry_max_s)
+        self.sender = BackgroundSender(
+            send=api.send_message,
+            logger=logger,
+            retry_initial_s=retry_initial_s,
+            retry_max_s=retry_max_s,
+        )
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="telegram-commands", daemon=True)
         self._offset = 0
@@ -67,7 +81,9 @@ class TelegramBot:
                 updates = self.api.get_updates(self._offset, self.poll_timeout_s)
                 backoff = 1.0
             except SendFailed as exc:
-                self.log.warning("telegram: getUpdates failed: {}; retrying in {:.0f}s", exc, backoff)
+                self.log.warning(
+                    "telegram: getUpdates failed: {}; retrying in {:.0f}s", exc, backoff
+                )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
@@ -82,8 +98,9 @@ class TelegramBot:
         if not text.startswith("/"):
             return
         if chat not in self.chat_ids:
-            self.log.warning("telegram: command from chat {} ignored (not in telegram.chat_ids)",
-                             chat)
+            self.log.warning(
+                "telegram: command from chat {} ignored (not in telegram.chat_ids)", chat
+            )
             return
         command = text.split()[0].split("@")[0].lower()
         if command == "/status":

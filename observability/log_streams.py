@@ -24,8 +24,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from loguru import logger
 
@@ -112,7 +113,9 @@ Write = Callable[[int, memoryview], int]
 class _AppendFile:
     """An O_APPEND descriptor with an in-memory size counter and size-based rotation."""
 
-    def __init__(self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write) -> None:
+    def __init__(
+        self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write
+    ) -> None:
         self.path = path
         self._rotate_bytes = rotate_bytes
         self._retention = retention
@@ -223,15 +226,19 @@ class LogStreams:
             data = line.encode("utf-8", "backslashreplace")
             self._guarded(None, lambda: self._main.write(data))  # type: ignore[union-attr]
             if account is not None:
-                key: tuple[str | None, str | None] = (None if symbol is None else str(symbol),
-                                                      str(account))
+                key: tuple[str | None, str | None] = (
+                    None if symbol is None else str(symbol),
+                    str(account),
+                )
             elif symbol is not None:
                 key = (str(symbol), None)
             else:
                 return
             self._guarded(key, lambda: self._stream(*key).write(data))
 
-    def _guarded(self, key: tuple[str | None, str | None] | None, write: Callable[[], None]) -> None:
+    def _guarded(
+        self, key: tuple[str | None, str | None] | None, write: Callable[[], None]
+    ) -> None:
         """A line that cannot be written (disk full, read-only dir) is lost, not the bot: the
         fault is reported once per file and reason, and the file is tried again next line."""
         try:
@@ -286,8 +293,10 @@ class WriteFaults:
         reason = exc.strerror or str(exc)
         known = self._failing.get(path)
         if known is None or known[0] != reason:
-            self._report(f"log file {path} cannot be written ({reason}); its lines are lost "
-                         "until it can, the bot keeps trading")
+            self._report(
+                f"log file {path} cannot be written ({reason}); its lines are lost "
+                "until it can, the bot keeps trading"
+            )
         self._failing[path] = (reason, (known[1] if known else 0) + 1)
 
     @property

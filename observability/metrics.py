@@ -22,8 +22,22 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-                   5.0, 10.0)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 DEPTH_BUCKETS = (0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000)
 
 Snapshot = Callable[[], dict[str, Any] | None]
@@ -33,20 +47,36 @@ Provider = Callable[[], dict[str, dict[str, Any]]]
 class BotMetrics:
     """One registry per bot (never the global default: tests run several bots in a process)."""
 
-    def __init__(self, *, snapshot: Snapshot, exchange_stats: Provider | None = None,
-                 notification_stats: Provider | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        snapshot: Snapshot,
+        exchange_stats: Provider | None = None,
+        notification_stats: Provider | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.commit_latency = Histogram(
-            "bot_commit_latency_seconds", "Time to commit one decision (state, journal, ledger, "
-            "order intents) in one transaction", ["account"], buckets=LATENCY_BUCKETS,
-            registry=self.registry)
+            "bot_commit_latency_seconds",
+            "Time to commit one decision (state, journal, ledger, "
+            "order intents) in one transaction",
+            ["account"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.tick_to_order = Histogram(
-            "bot_tick_to_order_latency_seconds", "From a price tick reaching the actor to the "
-            "order it caused being sent", ["account"], buckets=LATENCY_BUCKETS,
-            registry=self.registry)
+            "bot_tick_to_order_latency_seconds",
+            "From a price tick reaching the actor to the order it caused being sent",
+            ["account"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.mailbox_depth = Histogram(
-            "bot_mailbox_depth_messages", "Messages waiting in an actor's mailbox when it takes "
-            "one", ["account"], buckets=DEPTH_BUCKETS, registry=self.registry)
+            "bot_mailbox_depth_messages",
+            "Messages waiting in an actor's mailbox when it takes one",
+            ["account"],
+            buckets=DEPTH_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_SnapshotCollector(snapshot, exchange_stats, notification_stats))
 
     # -- hooks for the hot path (see the module docstring for the call sites) --------------------
@@ -85,8 +115,12 @@ def _g(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
 
 
 class _SnapshotCollector(Collector):
-    def __init__(self, snapshot: Snapshot, exchange_stats: Provider | None,
-                 notification_stats: Provider | None) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        exchange_stats: Provider | None,
+        notification_stats: Provider | None,
+    ) -> None:
         self.snapshot = snapshot
         self.exchange_stats = exchange_stats
         self.notification_stats = notification_stats
@@ -110,28 +144,44 @@ def _bot_families(status: dict[str, Any]) -> Iterator[Any]:
     up = _g("bot_up", "1 while the bot holds its instance lock", [])
     up.add_metric([], 1.0 if bot.get("running") else 0.0)
     yield up
-    for key, name, doc in (("heartbeat_at", "bot_heartbeat_timestamp_seconds", "Last status write"),
-                           ("started_at", "bot_start_time_seconds", "When the bot started")):
+    for key, name, doc in (
+        ("heartbeat_at", "bot_heartbeat_timestamp_seconds", "Last status write"),
+        ("started_at", "bot_start_time_seconds", "When the bot started"),
+    ):
         if bot.get(key) is not None:
             g = _g(name, doc, [])
             g.add_metric([], float(bot[key]))
             yield g
     info = InfoMetricFamily("bot_build", "Running version and mode")
-    info.add_metric([], {"version": str(bot.get("version") or ""), "mode": str(bot.get("mode") or "")})
+    info.add_metric(
+        [], {"version": str(bot.get("version") or ""), "mode": str(bot.get("mode") or "")}
+    )
     yield info
 
 
 ACCOUNT_GAUGES = (
-    ("bot_open_positions", "Open positions (a hedge-grid leg counts as one)",
-     lambda a: a["health"]["open_positions"]),
-    ("bot_protected_positions", "Open positions with their exchange stop in place",
-     lambda a: a["health"]["protected_positions"]),
-    ("bot_stop_coverage_ratio", "Protected / open positions (1 when none is open)",
-     lambda a: a["health"]["ts_coverage"]),
+    (
+        "bot_open_positions",
+        "Open positions (a hedge-grid leg counts as one)",
+        lambda a: a["health"]["open_positions"],
+    ),
+    (
+        "bot_protected_positions",
+        "Open positions with their exchange stop in place",
+        lambda a: a["health"]["protected_positions"],
+    ),
+    (
+        "bot_stop_coverage_ratio",
+        "Protected / open positions (1 when none is open)",
+        lambda a: a["health"]["ts_coverage"],
+    ),
     ("bot_kill_switch", "1 while the account's kill switch is on", lambda a: a["kill_switch"]),
     ("bot_open_escalations", "Escalations not yet resolved", lambda a: len(a["escalations"])),
-    ("bot_entries_paused", "1 while a person paused new entries",
-     lambda a: a.get("entries_paused") is not None),
+    (
+        "bot_entries_paused",
+        "1 while a person paused new entries",
+        lambda a: a.get("entries_paused") is not None,
+    ),
 )
 PNL_GAUGES = (
     ("bot_realized_pnl_usdt", "Realized P&L net of fees since the ledger began", "realized_total"),
@@ -139,8 +189,11 @@ PNL_GAUGES = (
     ("bot_fees_usdt", "Fees paid since the ledger began", "fees"),
     ("bot_equity_usdt", "Capital plus realized net P&L", "equity"),
     ("bot_drawdown_usdt", "Equity below its peak", "drawdown"),
-    ("bot_win_rate_ratio", "Closed positions with a positive net result / closed positions",
-     "win_rate"),
+    (
+        "bot_win_rate_ratio",
+        "Closed positions with a positive net result / closed positions",
+        "win_rate",
+    ),
 )
 
 
@@ -162,8 +215,11 @@ def _account_families(status: dict[str, Any]) -> Iterator[Any]:
             if value is not None:
                 g.add_metric([account], float(value))
         yield g
-    tripped = _g("bot_protection_tripped", "1 while a protection refuses entries",
-                 ["account", "protection", "symbol"])
+    tripped = _g(
+        "bot_protection_tripped",
+        "1 while a protection refuses entries",
+        ["account", "protection", "symbol"],
+    )
     for account, entry in accounts.items():
         for row in entry.get("protections") or []:
             tripped.add_metric([account, row["name"], row.get("symbol") or ""], 1.0)
@@ -171,14 +227,22 @@ def _account_families(status: dict[str, Any]) -> Iterator[Any]:
 
 
 def _actor_families(status: dict[str, Any]) -> Iterator[Any]:
-    restarts = CounterMetricFamily("bot_actor_restarts", "Restarts of a symbol's actor",
-                                   labels=["account", "symbol"])
-    failures = _g("bot_actor_close_failures", "Failed close attempts of the current close",
-                  ["account", "symbol"])
-    mailbox = _g("bot_actor_mailbox_messages", "Messages waiting in the actor's mailbox",
-                 ["account", "symbol"])
-    state = _g("bot_actor_state", "1 for the actor's supervision state",
-               ["account", "symbol", "state"])
+    restarts = CounterMetricFamily(
+        "bot_actor_restarts", "Restarts of a symbol's actor", labels=["account", "symbol"]
+    )
+    failures = _g(
+        "bot_actor_close_failures",
+        "Failed close attempts of the current close",
+        ["account", "symbol"],
+    )
+    mailbox = _g(
+        "bot_actor_mailbox_messages",
+        "Messages waiting in the actor's mailbox",
+        ["account", "symbol"],
+    )
+    state = _g(
+        "bot_actor_state", "1 for the actor's supervision state", ["account", "symbol", "state"]
+    )
     for account, entry in _accounts(status).items():
         for a in entry.get("actors") or []:
             labels = [account, a["symbol"]]
@@ -190,11 +254,17 @@ def _actor_families(status: dict[str, Any]) -> Iterator[Any]:
 
 
 EXCHANGE_COUNTERS = (
-    ("requests", "bot_exchange_requests",
-     "REST requests sent to the exchange (rate budget tokens taken; ccxt gateway only)"),
+    (
+        "requests",
+        "bot_exchange_requests",
+        "REST requests sent to the exchange (rate budget tokens taken; ccxt gateway only)",
+    ),
     ("feed_polls", "bot_market_feed_polls", "Market feed polls (prices and fills)"),
-    ("feed_undelivered", "bot_market_feed_undelivered_ticks",
-     "Prices not delivered because the symbol's actor was not running"),
+    (
+        "feed_undelivered",
+        "bot_market_feed_undelivered_ticks",
+        "Prices not delivered because the symbol's actor was not running",
+    ),
 )
 
 
@@ -208,10 +278,14 @@ def _exchange_families(stats: dict[str, dict[str, Any]]) -> Iterator[Any]:
 
 
 def _notification_families(stats: dict[str, dict[str, Any]]) -> Iterator[Any]:
-    sent = CounterMetricFamily("bot_notifications_sent", "Notifications delivered",
-                               labels=["channel"])
-    failed = CounterMetricFamily("bot_notification_failures", "Failed send attempts (each is "
-                                 "retried or logged)", labels=["channel"])
+    sent = CounterMetricFamily(
+        "bot_notifications_sent", "Notifications delivered", labels=["channel"]
+    )
+    failed = CounterMetricFamily(
+        "bot_notification_failures",
+        "Failed send attempts (each is retried or logged)",
+        labels=["channel"],
+    )
     pending = _g("bot_notifications_pending", "Notifications waiting to be sent", ["channel"])
     for channel, s in stats.items():
         sent.add_metric([channel], float(s.get("sent", 0)))

@@ -40,7 +40,8 @@ class LedgerTotals:
     wins: int = 0
     losses: int = 0
     stop_outs: list[tuple[str, float]] = field(default_factory=list)
-    """(symbol, closed_at) of stop-loss closes seen by the last ``apply`` (consumed by the guard)."""
+    """(symbol, closed_at) of stop-loss closes seen by the last ``apply`` (consumed by the
+    guard)."""
     closed_now: list[tuple[dict[str, Any], Decimal]] = field(default_factory=list)
     """Positions the last ``apply`` saw closed, with their net P&L from the ledger."""
     _counted: set[str] = field(default_factory=set)
@@ -69,8 +70,9 @@ class LedgerTotals:
         if today != self.day:
             self.day, self.day_net = today, ZERO
 
-    def apply(self, fills: list[dict[str, Any]], positions: list[dict[str, Any]],
-              now: float) -> None:
+    def apply(
+        self, fills: list[dict[str, Any]], positions: list[dict[str, Any]], now: float
+    ) -> None:
         """Add new ledger rows (oldest first) and the positions they touched."""
         self.roll_day(now)
         since = max(self.day, self.daily_reset_at)
@@ -108,8 +110,14 @@ class LedgerTotals:
     def summary(self) -> dict[str, Any]:
         """The P&L block of the status dump (money as strings: exact decimals in JSON)."""
         rate = self.win_rate
-        return {"realized_today": str(self.day_net), "realized_total": str(self.net),
-                "gross_realized": str(self.realized), "fees": str(self.fees),
-                "equity": str(self.equity), "drawdown": str(self.drawdown),
-                "wins": self.wins, "losses": self.losses,
-                "win_rate": None if rate is None else round(rate, 4)}
+        return {
+            "realized_today": str(self.day_net),
+            "realized_total": str(self.net),
+            "gross_realized": str(self.realized),
+            "fees": str(self.fees),
+            "equity": str(self.equity),
+            "drawdown": str(self.drawdown),
+            "wins": self.wins,
+            "losses": self.losses,
+            "win_rate": None if rate is None else round(rate, 4),
+        }

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pykka
 
@@ -43,9 +44,17 @@ def _start_symbol_actor(symbol: str, deps: ActorDeps) -> pykka.ActorRef:
 class AccountRuntime:
     """``open()`` (database, exchange, checks) -> ``start()`` -> ``stop()`` -> ``close()``."""
 
-    def __init__(self, settings: Settings, data_dir: Path, *, logger: Any, tagged: bool,
-                 config_key: str = "", build_exchange_: ExchangeBuilder = build_exchange,
-                 start_actor: ActorStarter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        data_dir: Path,
+        *,
+        logger: Any,
+        tagged: bool,
+        config_key: str = "",
+        build_exchange_: ExchangeBuilder = build_exchange,
+        start_actor: ActorStarter | None = None,
+    ) -> None:
         self.settings = settings
         self.config_key = config_key
         """Where this account is in the config file (``accounts[1].``), for startup errors."""
@@ -82,37 +91,73 @@ class AccountRuntime:
         s, repo, exchange = self.settings, self.repo, self.exchange
         assert repo is not None and exchange is not None, "open() first"
         sv = s.supervision
-        self.alerts = Alerts(logger=self.log, command=sv.alert_command, webhook=sv.alert_webhook,
-                             account=self.name if self.tagged else None)
+        self.alerts = Alerts(
+            logger=self.log,
+            command=sv.alert_command,
+            webhook=sv.alert_webhook,
+            account=self.name if self.tagged else None,
+        )
         prefix = f"{self.name}-{repo.id_tag}-"
         self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=prefix, logger=self.log)
         sup = Supervisor(
-            symbols=self.symbols, start_actor=lambda sym: self._start_actor(sym, deps), repo=repo,
-            policy=RestartPolicy(max_restarts=sv.max_restarts, period_s=sv.restart_period_s,
-                                 backoff_initial_s=sv.backoff_initial_s, backoff_max_s=sv.backoff_max_s,
-                                 stable_after_s=sv.stable_after_s),
-            alerts=self.alerts, logger=self.log, heartbeat_interval_s=sv.heartbeat_interval_s,
-            heartbeat_timeout_s=sv.heartbeat_timeout_s, mailbox_max=sv.mailbox_max,
+            symbols=self.symbols,
+            start_actor=lambda sym: self._start_actor(sym, deps),
+            repo=repo,
+            policy=RestartPolicy(
+                max_restarts=sv.max_restarts,
+                period_s=sv.restart_period_s,
+                backoff_initial_s=sv.backoff_initial_s,
+                backoff_max_s=sv.backoff_max_s,
+                stable_after_s=sv.stable_after_s,
+            ),
+            alerts=self.alerts,
+            logger=self.log,
+            heartbeat_interval_s=sv.heartbeat_interval_s,
+            heartbeat_timeout_s=sv.heartbeat_timeout_s,
+            mailbox_max=sv.mailbox_max,
             reconcile_interval_s=sv.reconcile_interval_s,
             kill_switch_escalations=sv.kill_switch_escalations,
-            kill_switch_window_s=sv.kill_switch_window_s, emergency_close=self.closer.close,
+            kill_switch_window_s=sv.kill_switch_window_s,
+            emergency_close=self.closer.close,
             views=self.views,
         )
         # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
         prices = PriceSlots(self.symbols)
-        self.gate = AccountGate(max_open_positions=s.risk.max_open_positions, kill_switch=sup.entries_blocked)
+        self.gate = AccountGate(
+            max_open_positions=s.risk.max_open_positions, kill_switch=sup.entries_blocked
+        )
         self.gate.seed(repo.read(queries.open_positions_of, self.symbols))
         grid = s.strategy.name == "hedge_grid"
-        core_for = (wiring.grid_core_factory(s, exchange, repo.id_tag) if grid
-                    else wiring.core_factory(s, exchange, repo.id_tag))
+        core_for = (
+            wiring.grid_core_factory(s, exchange, repo.id_tag)
+            if grid
+            else wiring.core_factory(s, exchange, repo.id_tag)
+        )
         self.metrics = MetricsRelay(self.name)
-        deps = ActorDeps(exchange=exchange, repo=repo, core_for=core_for, metrics=self.metrics,
-                         strategy_for=wiring.strategy_factory(s), logger=self.log, report=sup.report,
-                         on_escalate=sup.escalated, entries_blocked=sup.entries_blocked, views=self.views,
-                         prices=prices, gate=self.gate)
-        self.feed = MarketFeed(exchange=exchange, symbols=self.symbols, deliver=sup.tell,
-                               interval_s=s.exchange.poll_interval_s, own_prefix=prefix, logger=self.log,
-                               fetch_fills=fills_poller(exchange, self.symbols), prices=prices)
+        deps = ActorDeps(
+            exchange=exchange,
+            repo=repo,
+            core_for=core_for,
+            metrics=self.metrics,
+            strategy_for=wiring.strategy_factory(s),
+            logger=self.log,
+            report=sup.report,
+            on_escalate=sup.escalated,
+            entries_blocked=sup.entries_blocked,
+            views=self.views,
+            prices=prices,
+            gate=self.gate,
+        )
+        self.feed = MarketFeed(
+            exchange=exchange,
+            symbols=self.symbols,
+            deliver=sup.tell,
+            interval_s=s.exchange.poll_interval_s,
+            own_prefix=prefix,
+            logger=self.log,
+            fetch_fills=fills_poller(exchange, self.symbols),
+            prices=prices,
+        )
         self.sup = sup
         self.guard = build_guard(s, repo, sup, self.alerts, self.log)
         if self.guard is not None:  # the protections refuse entries through the one gate
@@ -121,7 +166,9 @@ class AccountRuntime:
     def start(self) -> None:
         assert self.sup is not None and self.feed is not None, "build() first"
         if self.tagged:
-            self.log.info("account starting: exchange {} symbols {}", self.exchange.id, len(self.symbols))
+            self.log.info(
+                "account starting: exchange {} symbols {}", self.exchange.id, len(self.symbols)
+            )
         self.sup.start()
         self.feed.start()
 
@@ -164,10 +211,14 @@ class AccountRuntime:
         repo, sup = self.repo, self.sup
         assert repo is not None and sup is not None
         return SignalAccount(
-            name=self.name, symbols=tuple(self.symbols), deliver=sup.deliver_signal,
-            journal=repository_journal(repo), seen=lambda sid: repo.read(queries.signal_seen, sid),
+            name=self.name,
+            symbols=tuple(self.symbols),
+            deliver=sup.deliver_signal,
+            journal=repository_journal(repo),
+            seen=lambda sid: repo.read(queries.signal_seen, sid),
             open_positions=open_positions_from_views(self.views),
-            max_open_positions=self.settings.risk.max_open_positions)
+            max_open_positions=self.settings.risk.max_open_positions,
+        )
 
     def apply_controls(self) -> None:
         """Apply the controls queued by the command line (see runtime/controls.py)."""
@@ -177,8 +228,9 @@ class AccountRuntime:
         if applier is None or applier.sup is not sup:
             from runtime.controls import ControlApplier
 
-            applier = self._controls = ControlApplier(repo=repo, sup=sup, log=self.log,
-                                                      guard=self.guard, journal=journal_control)
+            applier = self._controls = ControlApplier(
+                repo=repo, sup=sup, log=self.log, guard=self.guard, journal=journal_control
+            )
         applier.apply()
 
 
@@ -201,5 +253,8 @@ def stop_all(accounts: list[AccountRuntime], log: Any) -> None:
         t.join(max(deadline - time.monotonic(), 0.1))
     for name, stuck in results.items():
         if stuck:
-            log.error("actors did not stop in time{}: {}", "" if len(accounts) == 1 else f" in {name}",
-                      ", ".join(stuck))
+            log.error(
+                "actors did not stop in time{}: {}",
+                "" if len(accounts) == 1 else f" in {name}",
+                ", ".join(stuck),
+            )

@@ -45,8 +45,9 @@ def dispatch(args: argparse.Namespace) -> int:
         settings = load_settings(args.config, data_dir_override=args.data_dir)
         data_dir = settings.data_dir_path(args.data_dir)
         if data_dir.exists() and not data_dir.is_dir():
-            return fail(f"data dir {data_dir} is a file, expected a directory (bot.data_dir or "
-                        "--data-dir)")
+            return fail(
+                f"data dir {data_dir} is a file, expected a directory (bot.data_dir or --data-dir)"
+            )
         if command == "run":
             return _run(settings, data_dir, args.duration)
         if command == "status":
@@ -84,8 +85,11 @@ def unexpected(exc: BaseException, command: str, data_dir: Path | None) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | CRITICAL | - | "
-                         f"{line}\n{text}".encode("utf-8", "backslashreplace"))
+            os.write(
+                fd,
+                f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | CRITICAL | - | "
+                f"{line}\n{text}".encode("utf-8", "backslashreplace"),
+            )
         finally:
             os.close(fd)
     except OSError as write_error:
@@ -137,15 +141,18 @@ def _choices(settings: Settings) -> str:
     return ", ".join(settings.account_names())
 
 
-def pick_account(settings: Settings, account: str | None, symbol: str | None = None, *,
-                 required: bool) -> str | None:
+def pick_account(
+    settings: Settings, account: str | None, symbol: str | None = None, *, required: bool
+) -> str | None:
     """The account a command acts on: ``--account`` (checked against the config), or the only
     one that fits. ``required``: a command that must name one when several are configured;
     otherwise the only account trading ``symbol`` is taken, and None means "no account"."""
     names = settings.account_names()
     if account is not None:
         if account not in names:
-            raise UsageError(f"--account: unknown account {account!r} (choose from: {_choices(settings)})")
+            raise UsageError(
+                f"--account: unknown account {account!r} (choose from: {_choices(settings)})"
+            )
         return account
     if len(names) == 1:
         return names[0]
@@ -154,11 +161,15 @@ def pick_account(settings: Settings, account: str | None, symbol: str | None = N
         if len(owners) == 1:
             return owners[0]
         if len(owners) > 1:
-            raise UsageError(f"--account: required, {symbol} is traded by accounts {', '.join(owners)}")
+            raise UsageError(
+                f"--account: required, {symbol} is traded by accounts {', '.join(owners)}"
+            )
         return None
     if required:
-        raise UsageError(f"--account: required when several accounts are configured "
-                         f"(choose from: {_choices(settings)})")
+        raise UsageError(
+            f"--account: required when several accounts are configured "
+            f"(choose from: {_choices(settings)})"
+        )
     return None
 
 
@@ -167,8 +178,10 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
         status = read_status(data_dir)
     except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         reason = exc.strerror if isinstance(exc, OSError) else f"not valid JSON: {exc}"
-        return fail(f"{data_dir / 'status.json'}: cannot read the status ({reason}); a running "
-                    "bot rewrites it every bot.status_interval_s")
+        return fail(
+            f"{data_dir / 'status.json'}: cannot read the status ({reason}); a running "
+            "bot rewrites it every bot.status_interval_s"
+        )
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
     status["bot"]["running"] = is_locked(data_dir / "bot.lock")
@@ -182,8 +195,9 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
     return 0
 
 
-def _logs(settings: Settings, data_dir: Path, symbol: str, follow_: bool, lines: int,
-          account: str | None) -> int:
+def _logs(
+    settings: Settings, data_dir: Path, symbol: str, follow_: bool, lines: int, account: str | None
+) -> int:
     logs_dir = data_dir / "logs"
     try:
         if not settings.has_accounts:
@@ -235,14 +249,22 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
                 extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
             except UsageError as exc:
                 return fail(str(exc))
-    repo = Repository(settings.resolve(settings.storage.path) if not args.data_dir else
-                      data_dir / settings.storage.path, synchronous=settings.storage.synchronous)
+    repo = Repository(
+        settings.resolve(settings.storage.path)
+        if not args.data_dir
+        else data_dir / settings.storage.path,
+        synchronous=settings.storage.synchronous,
+    )
     try:
         control.request(repo, args.command, args.symbol, by="cli", **extra)
     finally:
         repo.close()
     running = is_locked(data_dir / "bot.lock")
-    where = "the running bot applies it within a second" if running else "applied when the bot next starts"
+    where = (
+        "the running bot applies it within a second"
+        if running
+        else "applied when the bot next starts"
+    )
     target = f"{args.symbol} (account {name})" if tagged else args.symbol
     print(f"{args.command} {target}: queued; {where}")
     return 0

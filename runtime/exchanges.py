@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from config.settings import Settings
 from exchange.paper.csv_prices import CsvPriceSource
@@ -99,7 +99,7 @@ def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> Exch
     try:
         gateway = gateway_from_settings(gateway_fields(settings, data_dir, keys=keys))
         gateway.validate()
-    except Exception as exc:  # noqa: BLE001 - refused: one clear line
+    except Exception as exc:
         raise StartupError(f"exchange {settings.exchange.id}: {exc}") from exc
     return gateway
 

@@ -66,8 +66,10 @@ class Bot:
         s = self.settings
         private_problems = make_private(self.data_dir)
         locks = [InstanceLock(self.data_dir / "bot.lock")]
-        locks += [InstanceLock(account_lock_path(self.data_dir, name), subject=f"account {name}")
-                  for name in s.account_names()]
+        locks += [
+            InstanceLock(account_lock_path(self.data_dir, name), subject=f"account {name}")
+            for name in s.account_names()
+        ]
         locks += [FileLock(path) for path in shared_files(s, self.data_dir)]
         try:
             for lock in locks:
@@ -76,26 +78,50 @@ class Bot:
             for lock in reversed(locks):
                 lock.release()
             raise
-        streams = setup_logging(self.data_dir / "logs", level=s.logging.level, console=s.logging.console,
-                                rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
+        streams = setup_logging(
+            self.data_dir / "logs",
+            level=s.logging.level,
+            console=s.logging.console,
+            rotate_bytes=s.logging.rotate_bytes,
+            retention=s.logging.retention,
+        )
         log = logger
         for problem in private_problems:
             log.warning("{}", problem)
         try:
-            self.accounts = [AccountRuntime(a, self.data_dir, logger=logger, tagged=s.has_accounts,
-                                            config_key=f"accounts[{i}]." if s.has_accounts else "")
-                             for i, a in enumerate(s.account_settings())]
+            self.accounts = [
+                AccountRuntime(
+                    a,
+                    self.data_dir,
+                    logger=logger,
+                    tagged=s.has_accounts,
+                    config_key=f"accounts[{i}]." if s.has_accounts else "",
+                )
+                for i, a in enumerate(s.account_settings())
+            ]
             for account in self.accounts:
                 account.open()
             symbols = sum(len(a.symbols) for a in self.accounts)
             exchanges = ",".join(sorted({a.exchange.id for a in self.accounts}))
             if s.has_accounts:
-                log.info("bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
-                         os.getpid(), s.bot.mode, ",".join(a.name for a in self.accounts), exchanges,
-                         self.version, symbols)
+                log.info(
+                    "bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
+                    os.getpid(),
+                    s.bot.mode,
+                    ",".join(a.name for a in self.accounts),
+                    exchanges,
+                    self.version,
+                    symbols,
+                )
             else:
-                log.info("bot starting: pid {} mode {} exchange {} version {} symbols {}", os.getpid(),
-                         s.bot.mode, exchanges, self.version, symbols)
+                log.info(
+                    "bot starting: pid {} mode {} exchange {} version {} symbols {}",
+                    os.getpid(),
+                    s.bot.mode,
+                    exchanges,
+                    self.version,
+                    symbols,
+                )
             self._serve(log, duration_s)
         finally:
             for account in reversed(self.accounts):
@@ -115,8 +141,9 @@ class Bot:
             account.build()
         from dashboard.wiring import OperatorServices  # deferred: aiohttp, prometheus_client
 
-        services = self.services = OperatorServices(settings=s, data_dir=self.data_dir,
-                                                    accounts=self.accounts, logger=logger)
+        services = self.services = OperatorServices(
+            settings=s, data_dir=self.data_dir, accounts=self.accounts, logger=logger
+        )
         receiver = self._signal_receiver()
         self._install_signal_handlers(log)
         for account in self.accounts:
@@ -154,22 +181,31 @@ class Bot:
 
         return build_account_signal_services(
             SignalsConfig.from_mapping(s.signals.model_dump()),
-            accounts=[a.signal_account() for a in self.accounts], logger=logger)
+            accounts=[a.signal_account() for a in self.accounts],
+            logger=logger,
+        )
 
     def _install_signal_handlers(self, log: Any) -> None:
         shutdown.install()  # idempotent; bot.py installed it before the imports
 
         def announce() -> None:
             self.stop_event.wait()
-            log.info("received {}; stopping gracefully", ", ".join(shutdown.received) or "stop request")
+            log.info(
+                "received {}; stopping gracefully", ", ".join(shutdown.received) or "stop request"
+            )
 
         threading.Thread(target=announce, name="stop-announcer", daemon=True).start()
 
     def _write_status(self, *, running: bool) -> None:
         s = self.settings
-        bot = {"pid": os.getpid(), "running": running, "mode": s.bot.mode, "version": self.version,
-               "started_at": self.started_at,
-               "exchange": ",".join(dict.fromkeys(a.settings.exchange.id for a in self.accounts))}
+        bot = {
+            "pid": os.getpid(),
+            "running": running,
+            "mode": s.bot.mode,
+            "version": self.version,
+            "started_at": self.started_at,
+            "exchange": ",".join(dict.fromkeys(a.settings.exchange.id for a in self.accounts)),
+        }
         if self.services is not None and self.services.dashboard is not None:
             bot["dashboard"] = self.services.dashboard.url
         if s.has_accounts:
@@ -182,7 +218,9 @@ class Bot:
             try:
                 per_account[account.name] = account.status(bot, now)
             except Exception as exc:  # noqa: BLE001 - one account's trouble never hides the others
-                logger.opt(exception=exc).error("status of account {} failed: {}", account.name, exc)
+                logger.opt(exception=exc).error(
+                    "status of account {} failed: {}", account.name, exc
+                )
         self.status_writer.write(combine_status(bot, per_account, now, grouped=s.has_accounts))
 
     def _alert_all(self, kind: str, message: str, **data: Any) -> None:

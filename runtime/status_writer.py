@@ -8,8 +8,9 @@ after 302 tracebacks that named no file)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from supervision.status import STATUS_FILE, write_status
 

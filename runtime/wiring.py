@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from config.settings import Settings
 from exchange.errors import ExchangeError
@@ -49,17 +50,28 @@ def risk_rules(settings: Settings) -> RiskRules:
     )
 
 
-def core_factory(settings: Settings, exchange: ExchangePort, id_tag: str) -> Callable[[str], SymbolCore]:
+def core_factory(
+    settings: Settings, exchange: ExchangePort, id_tag: str
+) -> Callable[[str], SymbolCore]:
     risk = risk_rules(settings)
 
     def build(symbol: str) -> SymbolCore:
-        return SymbolCore(Rules(symbol=symbol, account=settings.bot.account, id_tag=id_tag,
-                                market=market_rules(exchange, symbol), risk=risk))
+        return SymbolCore(
+            Rules(
+                symbol=symbol,
+                account=settings.bot.account,
+                id_tag=id_tag,
+                market=market_rules(exchange, symbol),
+                risk=risk,
+            )
+        )
 
     return build
 
 
-def grid_core_factory(settings: Settings, exchange: ExchangePort, id_tag: str) -> Callable[[str], Any]:
+def grid_core_factory(
+    settings: Settings, exchange: ExchangePort, id_tag: str
+) -> Callable[[str], Any]:
     """The hedge grid's core per symbol (strategy.name = "hedge_grid")."""
     from trading.grid.core import GridCore
     from trading.grid.rules import GridRules
@@ -67,12 +79,25 @@ def grid_core_factory(settings: Settings, exchange: ExchangePort, id_tag: str) -
     g, r, s = settings.strategy.grid, settings.risk, settings.supervision
 
     def build(symbol: str) -> GridCore:
-        return GridCore(GridRules(
-            symbol=symbol, account=settings.bot.account, id_tag=id_tag, market=market_rules(exchange, symbol),
-            order_size_usdt=r.order_size_usdt, levels=g.levels, step_pct=g.step_pct,
-            size_multiplier=g.size_multiplier, take_profit_pct=g.take_profit_pct, stop_loss_pct=r.stop_loss_pct,
-            recalc_pct=g.recalc_pct, leverage=r.leverage, max_close_attempts=s.max_close_attempts,
-            close_backoff_initial_s=s.close_backoff_initial_s, close_backoff_max_s=s.close_backoff_max_s))
+        return GridCore(
+            GridRules(
+                symbol=symbol,
+                account=settings.bot.account,
+                id_tag=id_tag,
+                market=market_rules(exchange, symbol),
+                order_size_usdt=r.order_size_usdt,
+                levels=g.levels,
+                step_pct=g.step_pct,
+                size_multiplier=g.size_multiplier,
+                take_profit_pct=g.take_profit_pct,
+                stop_loss_pct=r.stop_loss_pct,
+                recalc_pct=g.recalc_pct,
+                leverage=r.leverage,
+                max_close_attempts=s.max_close_attempts,
+                close_backoff_initial_s=s.close_backoff_initial_s,
+                close_backoff_max_s=s.close_backoff_max_s,
+            )
+        )
 
     return build
 
@@ -81,9 +106,14 @@ def strategy_factory(settings: Settings) -> Callable[[str], Strategy]:
     s = settings.strategy
 
     def build(symbol: str) -> Strategy:
-        return MeanReversion(window=s.window, entry_z=s.entry_z, exit_z=s.exit_z,
-                             min_volatility_pct=float(s.min_volatility_pct),
-                             min_volume=float(s.min_volume), allow_short=s.allow_short)
+        return MeanReversion(
+            window=s.window,
+            entry_z=s.entry_z,
+            exit_z=s.exit_z,
+            min_volatility_pct=float(s.min_volatility_pct),
+            min_volume=float(s.min_volume),
+            allow_short=s.allow_short,
+        )
 
     return build
 
@@ -120,8 +150,10 @@ def loaded_markets(exchange: ExchangePort, symbols: list[str]) -> dict[str, Any]
     markets, failed = _load(exchange, reload=True)
     again = failed or _unusable(markets, symbols)
     if again is not None:
-        raise StartupError(f"exchange {exchange.id}: markets unusable after a refetch ({again}); "
-                           "check exchange.markets_cache and the exchange's answer")
+        raise StartupError(
+            f"exchange {exchange.id}: markets unusable after a refetch ({again}); "
+            "check exchange.markets_cache and the exchange's answer"
+        )
     return markets
 
 
@@ -132,7 +164,9 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
         if m is None:
             raise StartupError(f"symbols.list: {symbol!r} is not a market on {exchange.id}")
         if not (m.swap and m.linear):
-            raise StartupError(f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}")
+            raise StartupError(
+                f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}"
+            )
 
 
 def running_version(settings: Settings) -> str:
@@ -140,10 +174,19 @@ def running_version(settings: Settings) -> str:
         return settings.bot.version
     here = Path(__file__).resolve().parent.parent
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5, check=True)
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "0.1.0"

@@ -6,10 +6,19 @@ from signals.http_server import SignalHttpServer
 from signals.limits import OpenPositionGate, WaveLimiter
 from signals.model import Outcome, SignalRequest
 from signals.router import SignalRouter
-from signals.wiring import SignalServices, SignalsConfig, build_signal_services
+from signals.wiring import SignalsConfig, SignalServices, build_signal_services
 from signals.ws_client import SignalWebSocketClient
 
 __all__ = [
-    "Backoff", "OpenPositionGate", "Outcome", "SignalHttpServer", "SignalRequest", "SignalRouter",
-    "SignalServices", "SignalWebSocketClient", "SignalsConfig", "WaveLimiter", "build_signal_services",
+    "Backoff",
+    "OpenPositionGate",
+    "Outcome",
+    "SignalHttpServer",
+    "SignalRequest",
+    "SignalRouter",
+    "SignalServices",
+    "SignalWebSocketClient",
+    "SignalsConfig",
+    "WaveLimiter",
+    "build_signal_services",
 ]

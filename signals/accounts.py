@@ -11,7 +11,8 @@ are journaled by the first account (under the symbol ``signals``).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from signals import parsing
 from signals.model import Outcome, Rejected
@@ -19,7 +20,8 @@ from signals.router import SignalRouter
 
 
 class AccountDispatcher:
-    """The receiver's handler (``handle_raw``/``handle``, as a SignalRouter) for several accounts."""
+    """The receiver's handler (``handle_raw``/``handle``, as a SignalRouter) for several
+    accounts."""
 
     def __init__(self, routers: Mapping[str, SignalRouter], logger: Any) -> None:
         if not routers:
@@ -54,7 +56,9 @@ class AccountDispatcher:
             return self.default.refuse(obj, rej, source)
         except Exception as exc:  # noqa: BLE001 - a bad signal must never take the receiver down
             self.log.opt(exception=exc).error("signal from {} could not be routed: {}", source, exc)
-            return Outcome(status="error", http_status=500, reason=f"internal error: {type(exc).__name__}")
+            return Outcome(
+                status="error", http_status=500, reason=f"internal error: {type(exc).__name__}"
+            )
         return router.handle(obj, source)
 
     def _known_id_router(self, obj: Any) -> SignalRouter | None:
@@ -76,15 +80,22 @@ class AccountDispatcher:
         if account is not None:
             name = account.strip() if isinstance(account, str) else None
             if name not in self.routers:
-                raise Rejected(f"account: unknown account {str(account)[:32]!r} "
-                               f"(configured: {', '.join(self.routers)})", 422)
+                raise Rejected(
+                    f"account: unknown account {str(account)[:32]!r} "
+                    f"(configured: {', '.join(self.routers)})",
+                    422,
+                )
             if owners and name not in owners:
-                raise Rejected(f"account: {name} does not trade {symbol} (traded by: {', '.join(owners)})",
-                               422)
+                raise Rejected(
+                    f"account: {name} does not trade {symbol} (traded by: {', '.join(owners)})", 422
+                )
             return self.routers[name]
         if len(owners) > 1:
-            raise Rejected(f"account: required, {symbol} is traded by more than one account "
-                           f"({', '.join(owners)})", 400)
+            raise Rejected(
+                f"account: required, {symbol} is traded by more than one account "
+                f"({', '.join(owners)})",
+                400,
+            )
         if len(owners) == 1:
             return self.routers[owners[0]]
         return self.default  # it rejects the unknown symbol (or the missing one)

@@ -4,7 +4,7 @@ shortens a delay (so `max_s` is a hard bound)."""
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 
 class Backoff:

@@ -21,17 +21,33 @@ from signals.router import SignalRouter
 
 
 class SignalHttpServer:
-    def __init__(self, *, router: SignalRouter, token: str, logger: Any, host: str = "127.0.0.1",
-                 port: int = 0, path: str = "/signals", max_body_bytes: int = 65536,
-                 request_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        router: SignalRouter,
+        token: str,
+        logger: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/signals",
+        max_body_bytes: int = 65536,
+        request_timeout_s: float = 10.0,
+    ) -> None:
         if not token:
             raise ValueError("the signal endpoint needs a non-empty token")
         self.router = router
         self.log = logger
         self.path = path
-        handler = type("SignalRequestHandler", (_Handler,), {
-            "owner": self, "token": token.encode("utf-8"), "max_body": max_body_bytes,
-            "timeout": request_timeout_s})
+        handler = type(
+            "SignalRequestHandler",
+            (_Handler,),
+            {
+                "owner": self,
+                "token": token.encode("utf-8"),
+                "max_body": max_body_bytes,
+                "timeout": request_timeout_s,
+            },
+        )
         self._server = _Server((host, port), handler, bind_and_activate=True)
         self._thread = threading.Thread(target=self._serve, name="signal-http", daemon=True)
         self._started = False
@@ -72,7 +88,9 @@ class SignalHttpServer:
         if self._started:
             self._thread.join(timeout=max(deadline - time.monotonic(), 0.0))
         with self._busy:
-            self._busy.wait_for(lambda: self._in_flight == 0, timeout=max(deadline - time.monotonic(), 0.0))
+            self._busy.wait_for(
+                lambda: self._in_flight == 0, timeout=max(deadline - time.monotonic(), 0.0)
+            )
             idle = self._in_flight == 0
         return idle and not self._thread.is_alive()
 
@@ -105,14 +123,17 @@ class _Handler(BaseHTTPRequestHandler):
     max_body: int
     server_version = "actorbot-signals"
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         if self.path.split("?", 1)[0] != self.owner.path:
             self._send(HTTPStatus.NOT_FOUND, {"status": "rejected", "reason": "not found"})
             return
         if not self._authorized():
             self.owner.log_unauthorized(self.client_address[0])
-            self._send(HTTPStatus.UNAUTHORIZED, {"status": "unauthorized", "reason": "missing or bad token"},
-                       {"WWW-Authenticate": "Bearer"})
+            self._send(
+                HTTPStatus.UNAUTHORIZED,
+                {"status": "unauthorized", "reason": "missing or bad token"},
+                {"WWW-Authenticate": "Bearer"},
+            )
             return
         body = self._body()
         if body is None:
@@ -120,9 +141,12 @@ class _Handler(BaseHTTPRequestHandler):
         outcome = self.owner._handle(body)
         self._send(outcome.http_status, outcome.body())
 
-    def do_GET(self) -> None:  # noqa: N802
-        self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"status": "rejected", "reason": "POST a JSON signal"},
-                   {"Allow": "POST"})
+    def do_GET(self) -> None:
+        self._send(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            {"status": "rejected", "reason": "POST a JSON signal"},
+            {"Allow": "POST"},
+        )
 
     def _authorized(self) -> bool:
         given = self.headers.get("X-Signal-Token")
@@ -137,15 +161,22 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
-            self._send(HTTPStatus.LENGTH_REQUIRED, {"status": "rejected", "reason": "Content-Length required"})
+            self._send(
+                HTTPStatus.LENGTH_REQUIRED,
+                {"status": "rejected", "reason": "Content-Length required"},
+            )
             return None
         if length < 0 or length > self.max_body:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                       {"status": "rejected", "reason": f"body must be 0..{self.max_body} bytes"})
+            self._send(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                {"status": "rejected", "reason": f"body must be 0..{self.max_body} bytes"},
+            )
             return None
         return self.rfile.read(length)
 
-    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body).encode("utf-8")
         self.send_response(int(status))
         self.send_header("Content-Type", "application/json")

@@ -4,8 +4,8 @@ under its lock, check first and take only when every limit allows the signal."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 DEFAULT_MAX_SIZE_USDT = Decimal(100_000)
 """The largest ``size_usdt`` a signal (HTTP, WebSocket or ``bot.py signal --size``) may ask for
@@ -17,8 +17,9 @@ def size_cap(configured: Decimal | None) -> tuple[Decimal, str]:
     """The cap in force and how to name it in a refusal."""
     if configured is not None:
         return configured, f"signals.max_size_usdt {configured}"
-    return DEFAULT_MAX_SIZE_USDT, (f"the default cap {DEFAULT_MAX_SIZE_USDT} "
-                                   "(set signals.max_size_usdt to change it)")
+    return DEFAULT_MAX_SIZE_USDT, (
+        f"the default cap {DEFAULT_MAX_SIZE_USDT} (set signals.max_size_usdt to change it)"
+    )
 
 
 class WaveLimiter:
@@ -35,8 +36,10 @@ class WaveLimiter:
         while self._times and self._times[0] <= now - self.window_s:
             self._times.popleft()
         if len(self._times) >= self.max_per_wave:
-            return (f"wave limit: {self.max_per_wave} entry signals already accepted within "
-                    f"{self.window_s:g}s")
+            return (
+                f"wave limit: {self.max_per_wave} entry signals already accepted within "
+                f"{self.window_s:g}s"
+            )
         return None
 
     def take(self, now: float) -> None:
@@ -52,7 +55,9 @@ class OpenPositionGate:
     that closed meanwhile frees its slot only when the reservations expire (the safe side).
     """
 
-    def __init__(self, max_open: int, open_positions: Callable[[], int], reserve_s: float = 10.0) -> None:
+    def __init__(
+        self, max_open: int, open_positions: Callable[[], int], reserve_s: float = 10.0
+    ) -> None:
         if max_open < 1 or reserve_s <= 0:
             raise ValueError("max_open must be >= 1 and reserve_s > 0")
         self.max_open = max_open

@@ -14,8 +14,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Collection
 from decimal import Decimal
-from typing import Any, Callable, Collection
+from typing import Any
 
 from actors.messages import ExternalSignal
 from signals import parsing
@@ -31,12 +32,21 @@ MEMORY_IDS = 100_000
 
 
 class SignalRouter:
-    def __init__(self, *, symbols: Collection[str], deliver: Deliver, journal: Journal,
-                 seen: Callable[[str], bool], logger: Any, wave: WaveLimiter | None = None,
-                 positions: OpenPositionGate | None = None, max_size_usdt: Any = None,
-                 clock: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 throttle: RejectionThrottle | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        symbols: Collection[str],
+        deliver: Deliver,
+        journal: Journal,
+        seen: Callable[[str], bool],
+        logger: Any,
+        wave: WaveLimiter | None = None,
+        positions: OpenPositionGate | None = None,
+        max_size_usdt: Any = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        throttle: RejectionThrottle | None = None,
+    ) -> None:
         self.symbols = frozenset(symbols)
         self._deliver = deliver
         self._journal = journal
@@ -74,8 +84,14 @@ class SignalRouter:
         except Exception as exc:  # noqa: BLE001 - a bad signal must never take the receiver down
             self.log.opt(exception=exc).error("signal {} from {} failed: {}", sid, source, exc)
             self._release(sid)
-            return self._count(Outcome(status="error", http_status=500, signal_id=sid,
-                                       reason=f"internal error: {type(exc).__name__}"))
+            return self._count(
+                Outcome(
+                    status="error",
+                    http_status=500,
+                    signal_id=sid,
+                    reason=f"internal error: {type(exc).__name__}",
+                )
+            )
 
     def knows(self, signal_id: str) -> bool:
         """This id was already received here (in memory or in the journal)."""
@@ -86,7 +102,8 @@ class SignalRouter:
 
     def refuse(self, obj: Any, rejected: Rejected, source: str) -> Outcome:
         """Reject a signal for a reason found before it reached a router (e.g. its account, by
-        signals.accounts.AccountDispatcher): journaled here and its id remembered, as any rejection."""
+        signals.accounts.AccountDispatcher): journaled here and its id remembered, as any
+        rejection."""
         try:
             sid: str | None = parsing.signal_id_of(obj)
         except Rejected:
@@ -94,8 +111,9 @@ class SignalRouter:
         if sid is not None:
             with self._lock:
                 self._ids[sid] = None
-        return self._reject(sid, self._journal_symbol(obj), rejected, source,
-                            obj if isinstance(obj, dict) else {})
+        return self._reject(
+            sid, self._journal_symbol(obj), rejected, source, obj if isinstance(obj, dict) else {}
+        )
 
     # -- steps ---------------------------------------------------------------------------------
     def _claim_is_duplicate(self, sid: str) -> bool:
@@ -120,11 +138,25 @@ class SignalRouter:
         data = {**req.journal_data(), "source": source, "levels_applied": False}
         self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
         if self._deliver(req.symbol, req.to_external(source)):
-            self.log.info("signal {} {} {} from {} delivered", req.signal_id, req.symbol, req.side_name, source)
+            self.log.info(
+                "signal {} {} {} from {} delivered",
+                req.signal_id,
+                req.symbol,
+                req.side_name,
+                source,
+            )
             return self._count(Outcome(status="accepted", http_status=202, signal_id=req.signal_id))
-        self.log.warning("signal {} {}: actor not running, journaled as skipped", req.signal_id, req.symbol)
-        return self._count(Outcome(status="skipped", http_status=409, signal_id=req.signal_id,
-                                   reason=f"the actor for {req.symbol} is not running"))
+        self.log.warning(
+            "signal {} {}: actor not running, journaled as skipped", req.signal_id, req.symbol
+        )
+        return self._count(
+            Outcome(
+                status="skipped",
+                http_status=409,
+                signal_id=req.signal_id,
+                reason=f"the actor for {req.symbol} is not running",
+            )
+        )
 
     def _admit_entry(self) -> None:
         with self._lock:
@@ -141,22 +173,36 @@ class SignalRouter:
         symbol = self._journal_symbol(obj)
         self._safe_journal(symbol, "SignalDuplicate", {"signal_id": sid, "source": source}, sid)
         self.log.info("signal {} from {} is a duplicate; ignored", sid, source)
-        return self._count(Outcome(status="duplicate", http_status=200, signal_id=sid,
-                                   reason="this signal id was already received"))
+        return self._count(
+            Outcome(
+                status="duplicate",
+                http_status=200,
+                signal_id=sid,
+                reason="this signal id was already received",
+            )
+        )
 
-    def _reject(self, sid: str | None, symbol: str, rej: Rejected, source: str,
-                obj: dict[str, Any]) -> Outcome:
+    def _reject(
+        self, sid: str | None, symbol: str, rej: Rejected, source: str, obj: dict[str, Any]
+    ) -> Outcome:
         record, held = self.throttle.admit(rej.reason, self.monotonic())
         if held is not None:
             self._record_suppressed(held)
         if record:
-            data = {"signal_id": sid, "reason": rej.reason, "source": source,
-                    "symbol": str(obj.get("symbol"))[:64] if obj.get("symbol") is not None else None,
-                    "side": str(obj.get("side"))[:16] if obj.get("side") is not None else None}
-            self._safe_journal(symbol, "SignalRejected", data, sid or f"signal-{uuid.uuid4().hex[:12]}")
+            data = {
+                "signal_id": sid,
+                "reason": rej.reason,
+                "source": source,
+                "symbol": str(obj.get("symbol"))[:64] if obj.get("symbol") is not None else None,
+                "side": str(obj.get("side"))[:16] if obj.get("side") is not None else None,
+            }
+            self._safe_journal(
+                symbol, "SignalRejected", data, sid or f"signal-{uuid.uuid4().hex[:12]}"
+            )
             self.log.warning("signal {} from {} rejected: {}", sid, source, rej.reason)
-        return self._count(Outcome(status="rejected", http_status=rej.status, signal_id=sid,
-                                   reason=rej.reason))
+        return self._count(
+            Outcome(status="rejected", http_status=rej.status, signal_id=sid, reason=rej.reason)
+        )
 
     def flush_rejections(self) -> None:
         """Record the rejections the throttle still holds back (at stop, or from a timer)."""
@@ -165,16 +211,28 @@ class SignalRouter:
             self._record_suppressed(held)
 
     def _record_suppressed(self, held: Suppressed) -> None:
-        data = {"signal_id": None, "reason": f"{held.count} more rejections not recorded one by one",
-                "suppressed": held.count, "reasons": held.reasons}
+        data = {
+            "signal_id": None,
+            "reason": f"{held.count} more rejections not recorded one by one",
+            "suppressed": held.count,
+            "reasons": held.reasons,
+        }
         self._safe_journal(BOT_SYMBOL, "SignalRejected", data, f"signal-{uuid.uuid4().hex[:12]}")
-        self.log.warning("signals: {} more rejections within {:g}s not recorded one by one: {}",
-                         held.count, self.throttle.interval_s, held.reasons)
+        self.log.warning(
+            "signals: {} more rejections within {:g}s not recorded one by one: {}",
+            held.count,
+            self.throttle.interval_s,
+            held.reasons,
+        )
 
     # -- helpers -------------------------------------------------------------------------------
     def _journal_symbol(self, obj: Any) -> str:
         symbol = obj.get("symbol") if isinstance(obj, dict) else None
-        return symbol.strip() if isinstance(symbol, str) and symbol.strip() in self.symbols else BOT_SYMBOL
+        return (
+            symbol.strip()
+            if isinstance(symbol, str) and symbol.strip() in self.symbols
+            else BOT_SYMBOL
+        )
 
     def _safe_journal(self, symbol: str, type_: str, data: dict[str, Any], cid: str) -> None:
         try:

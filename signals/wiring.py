@@ -4,9 +4,10 @@ client. Storage is reached only through the injected callables (`journal`, `seen
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Callable, Collection, Mapping, Sequence
+from typing import Any
 
 from config.errors import ConfigError
 from signals.accounts import AccountDispatcher
@@ -70,8 +71,9 @@ are answered, counted and summarised (signals/reject_throttle.py)."""
 class SignalServices:
     """The router plus whichever transports are configured; start/stop them together."""
 
-    def __init__(self, router: Any, http: SignalHttpServer | None,
-                 websocket: SignalWebSocketClient | None) -> None:
+    def __init__(
+        self, router: Any, http: SignalHttpServer | None, websocket: SignalWebSocketClient | None
+    ) -> None:
         self.router = router
         self.http = http
         self.websocket = websocket
@@ -95,16 +97,32 @@ class SignalServices:
         return ok
 
 
-def build_signal_services(config: SignalsConfig, *, symbols: Collection[str], deliver: Deliver,
-                          journal: Journal, seen: Callable[[str], bool],
-                          open_positions: Callable[[], int], max_open_positions: int, logger: Any,
-                          environ: Mapping[str, str] | None = None) -> SignalServices:
+def build_signal_services(
+    config: SignalsConfig,
+    *,
+    symbols: Collection[str],
+    deliver: Deliver,
+    journal: Journal,
+    seen: Callable[[str], bool],
+    open_positions: Callable[[], int],
+    max_open_positions: int,
+    logger: Any,
+    environ: Mapping[str, str] | None = None,
+) -> SignalServices:
     """Build (not start) the receiver. The HTTP port is bound here, so a missing token or a port
     in use is a one-line `ConfigError` at startup rather than a silently missing endpoint."""
-    account = SignalAccount(name="", symbols=tuple(symbols), deliver=deliver, journal=journal, seen=seen,
-                            open_positions=open_positions, max_open_positions=max_open_positions)
-    return _transports(config, _router(config, account, logger), logger,
-                       os.environ if environ is None else environ)
+    account = SignalAccount(
+        name="",
+        symbols=tuple(symbols),
+        deliver=deliver,
+        journal=journal,
+        seen=seen,
+        open_positions=open_positions,
+        max_open_positions=max_open_positions,
+    )
+    return _transports(
+        config, _router(config, account, logger), logger, os.environ if environ is None else environ
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,50 +139,84 @@ class SignalAccount:
     """The account's risk.max_open_positions (used when signals.max_open_positions is 0)."""
 
 
-def build_account_signal_services(config: SignalsConfig, *, accounts: Sequence[SignalAccount],
-                                  logger: Any, environ: Mapping[str, str] | None = None) -> SignalServices:
+def build_account_signal_services(
+    config: SignalsConfig,
+    *,
+    accounts: Sequence[SignalAccount],
+    logger: Any,
+    environ: Mapping[str, str] | None = None,
+) -> SignalServices:
     """One receiver for the whole bot; each account has its own router (journal, duplicates,
     wave and open-position limits) and signals go to the account that trades their symbol, or
     to the one they name in ``account`` (see signals.accounts)."""
     routers = {a.name: _router(config, a, logger) for a in accounts}
-    return _transports(config, AccountDispatcher(routers, logger), logger,
-                       os.environ if environ is None else environ)
+    return _transports(
+        config,
+        AccountDispatcher(routers, logger),
+        logger,
+        os.environ if environ is None else environ,
+    )
 
 
 def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> SignalRouter:
     limit = config.max_open_positions or account.max_open_positions
     return SignalRouter(
         throttle=RejectionThrottle(REJECT_RECORD_INTERVAL_S),
-        symbols=account.symbols, deliver=account.deliver, journal=account.journal, seen=account.seen,
-        logger=logger, wave=WaveLimiter(config.max_per_wave, config.wave_window_s),
+        symbols=account.symbols,
+        deliver=account.deliver,
+        journal=account.journal,
+        seen=account.seen,
+        logger=logger,
+        wave=WaveLimiter(config.max_per_wave, config.wave_window_s),
         positions=OpenPositionGate(limit, account.open_positions, config.entry_reserve_s),
-        max_size_usdt=config.max_size_usdt)
+        max_size_usdt=config.max_size_usdt,
+    )
 
 
-def _transports(config: SignalsConfig, router: Any, logger: Any, env: Mapping[str, str]) -> SignalServices:
+def _transports(
+    config: SignalsConfig, router: Any, logger: Any, env: Mapping[str, str]
+) -> SignalServices:
     http = None
     if config.http_enabled:
         if config.host not in ("127.0.0.1", "::1", "localhost"):
             logger.warning("signal endpoint binds {}: the token travels in plain HTTP", config.host)
         token = env_token(config.token_env, env, "signals.token_env")
         try:
-            http = SignalHttpServer(router=router, token=token, logger=logger, host=config.host,
-                                    port=config.port, path=config.path, max_body_bytes=config.max_body_bytes)
+            http = SignalHttpServer(
+                router=router,
+                token=token,
+                logger=logger,
+                host=config.host,
+                port=config.port,
+                path=config.path,
+                max_body_bytes=config.max_body_bytes,
+            )
         except OSError as exc:
-            raise ConfigError(f"signals.port: cannot listen on {config.host}:{config.port} ({exc})") from exc
+            raise ConfigError(
+                f"signals.port: cannot listen on {config.host}:{config.port} ({exc})"
+            ) from exc
     websocket = None
     if config.websocket_url:
-        ws_token = (env_token(config.websocket_token_env, env, "signals.websocket_token_env")
-                    if config.websocket_token_env else None)
+        ws_token = (
+            env_token(config.websocket_token_env, env, "signals.websocket_token_env")
+            if config.websocket_token_env
+            else None
+        )
         websocket = SignalWebSocketClient(
-            url=config.websocket_url, handle=router.handle_raw, logger=logger, token=ws_token,
-            backoff=Backoff(config.reconnect_initial_s, config.reconnect_max_s,
-                            jitter=config.reconnect_jitter))
+            url=config.websocket_url,
+            handle=router.handle_raw,
+            logger=logger,
+            token=ws_token,
+            backoff=Backoff(
+                config.reconnect_initial_s, config.reconnect_max_s, jitter=config.reconnect_jitter
+            ),
+        )
     return SignalServices(router, http, websocket)
 
 
 def repository_journal(repo: Any) -> Journal:
-    """`journal` for the bot: one journal event through `Repository.record` (blocks until committed)."""
+    """`journal` for the bot: one journal event through `Repository.record` (blocks until
+    committed)."""
 
     def journal(symbol: str, type_: str, data: dict[str, Any], correlation_id: str) -> None:
         repo.record(symbol, type_, data, correlation_id=correlation_id)

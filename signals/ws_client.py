@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 
@@ -20,11 +21,21 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class SignalWebSocketClient:
-    def __init__(self, *, url: str, handle: Handle, logger: Any, token: str | None = None,
-                 backoff: Backoff | None = None, sleep: Sleep | None = None,
-                 connect_timeout_s: float = 10.0, heartbeat_s: float = 20.0,
-                 stable_after_s: float = 30.0, max_message_bytes: int = 65536,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        handle: Handle,
+        logger: Any,
+        token: str | None = None,
+        backoff: Backoff | None = None,
+        sleep: Sleep | None = None,
+        connect_timeout_s: float = 10.0,
+        heartbeat_s: float = 20.0,
+        stable_after_s: float = 30.0,
+        max_message_bytes: int = 65536,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = url
         self._handle = handle
         self.log = logger
@@ -83,8 +94,9 @@ class SignalWebSocketClient:
 
     # -- connection loop ------------------------------------------------------------------------
     async def _main(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout_s,
-                                        sock_connect=self.connect_timeout_s)
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self.connect_timeout_s, sock_connect=self.connect_timeout_s
+        )
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while not self._stopping.is_set():
                 reason, up_s = await self._connect_once(session)
@@ -93,22 +105,30 @@ class SignalWebSocketClient:
                 if up_s is not None and up_s >= self.stable_after_s:
                     self.backoff.reset()
                 delay = self.backoff.next_delay()
-                self.log.warning("signal websocket {}: {}; reconnecting in {:.2f}s", self.url, reason, delay)
+                self.log.warning(
+                    "signal websocket {}: {}; reconnecting in {:.2f}s", self.url, reason, delay
+                )
                 await self._sleep(delay)
 
     async def _connect_once(self, session: aiohttp.ClientSession) -> tuple[str, float | None]:
         """One connection, until it ends; returns why it ended and how long it was up."""
         started: float | None = None
         try:
-            async with session.ws_connect(self.url, headers=self._headers, heartbeat=self.heartbeat_s,
-                                          max_msg_size=self.max_message_bytes) as ws:
+            async with session.ws_connect(
+                self.url,
+                headers=self._headers,
+                heartbeat=self.heartbeat_s,
+                max_msg_size=self.max_message_bytes,
+            ) as ws:
                 started = self.monotonic()
                 self.connections += 1
                 self.connected.set()
-                self.log.info("signal websocket connected to {} (connection #{})", self.url, self.connections)
+                self.log.info(
+                    "signal websocket connected to {} (connection #{})", self.url, self.connections
+                )
                 await self._receive(ws)
                 reason = f"connection closed (code {ws.close_code})"
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
         finally:
             self.connected.clear()

@@ -22,30 +22,39 @@ UPDATE_ACTOR = (
     "UPDATE actor_state SET phase=?, order_seq=?, cooldown_until=?, close_attempts=?, "
     "next_close_at=?, close_reason=?, last_close_error=?, needs_stop=?, stop_price=?, "
     "take_profit_price=?, quarantined=?, quarantine_reason=?, updated_at=? "
-    "WHERE symbol=? AND incarnation=?")
+    "WHERE symbol=? AND incarnation=?"
+)
 CLOSE_POSITION = (
     "UPDATE positions SET status='closed', closed_at=?, contracts='0', realized_pnl=?, fees=?, "
-    "close_reason=? WHERE position_id=?")
+    "close_reason=? WHERE position_id=?"
+)
 UPSERT_POSITION = (
-    "INSERT OR REPLACE INTO positions (position_id, symbol, side, contracts, entry_price, opened_at, "
-    "closed_at, status, realized_pnl, fees, close_reason) VALUES (?,?,?,?,?,?,NULL,'open',?,?,NULL)")
+    "INSERT OR REPLACE INTO positions (position_id, symbol, side, contracts, entry_price, "
+    "opened_at, "
+    "closed_at, status, realized_pnl, fees, close_reason) VALUES (?,?,?,?,?,?,NULL,'open',?,?,NULL)"
+)
 DELETE_TRAILING = "DELETE FROM trailing_stops WHERE symbol=?"
 UPSERT_TRAILING = (
     "INSERT OR REPLACE INTO trailing_stops (symbol, position_id, state, activation_price, "
-    "callback_pct, best_price, trigger_price) VALUES (?,?,?,?,?,?,?)")
+    "callback_pct, best_price, trigger_price) VALUES (?,?,?,?,?,?,?)"
+)
 UPSERT_ORDER = (
     "INSERT OR REPLACE INTO orders (client_order_id, symbol, position_id, purpose, side, amount, "
     "stop_price, reduce_only, status, exchange_id, filled, average, fee, replaces, last_error, "
-    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 INSERT_FILL = (
     "INSERT INTO fills (symbol, client_order_id, position_id, side, amount, price, fee, "
-    "realized_pnl, created_at) VALUES (?,?,?,?,?,?,?,?,?)")
+    "realized_pnl, created_at) VALUES (?,?,?,?,?,?,?,?,?)"
+)
 INSERT_EVENT = (
     "INSERT INTO events (symbol, type, data, correlation_id, created_at, recorded_at) "
-    "VALUES (?,?,?,?,?,?)")
+    "VALUES (?,?,?,?,?,?)"
+)
 INSERT_ESCALATION = (
     "INSERT INTO escalations (symbol, reason, attempts, last_error, created_at, resolved_at) "
-    "VALUES (?,?,?,?,?,NULL)")
+    "VALUES (?,?,?,?,?,NULL)"
+)
 
 
 class FencedOff(Exception):
@@ -68,21 +77,50 @@ class OneWayStore:
 
         return load_state(symbol)
 
-    def write(self, conn: sqlite3.Connection, symbol: str, incarnation: int, before: SymbolState,
-              decision: Decision, now: float) -> None:
+    def write(
+        self,
+        conn: sqlite3.Connection,
+        symbol: str,
+        incarnation: int,
+        before: SymbolState,
+        decision: Decision,
+        now: float,
+    ) -> None:
         write_state(conn, symbol, incarnation, before, decision, now)
 
 
 ONE_WAY = OneWayStore()
 
 
-def write_state(conn: sqlite3.Connection, symbol: str, incarnation: int, before: SymbolState,
-                decision: Decision, now: float) -> None:
+def write_state(
+    conn: sqlite3.Connection,
+    symbol: str,
+    incarnation: int,
+    before: SymbolState,
+    decision: Decision,
+    now: float,
+) -> None:
     s = decision.state
-    cur = conn.execute(UPDATE_ACTOR, (
-        s.phase.value, s.order_seq, s.cooldown_until, s.close_attempts, s.next_close_at,
-        s.close_reason, s.last_close_error, int(s.needs_stop), _s(s.stop_price),
-        _s(s.take_profit_price), int(s.quarantined), s.quarantine_reason, now, symbol, incarnation))
+    cur = conn.execute(
+        UPDATE_ACTOR,
+        (
+            s.phase.value,
+            s.order_seq,
+            s.cooldown_until,
+            s.close_attempts,
+            s.next_close_at,
+            s.close_reason,
+            s.last_close_error,
+            int(s.needs_stop),
+            _s(s.stop_price),
+            _s(s.take_profit_price),
+            int(s.quarantined),
+            s.quarantine_reason,
+            now,
+            symbol,
+            incarnation,
+        ),
+    )
     if cur.rowcount != 1:
         raise FencedOff(symbol)
     _position(conn, symbol, before, s, now, decision)
@@ -95,49 +133,102 @@ def write_state(conn: sqlite3.Connection, symbol: str, incarnation: int, before:
         _order(conn, symbol, order, now)
 
 
-def write_records(conn: sqlite3.Connection, symbol: str, decision: Decision, correlation_id: str,
-                  created_at: float, now: float) -> None:
+def write_records(
+    conn: sqlite3.Connection,
+    symbol: str,
+    decision: Decision,
+    correlation_id: str,
+    created_at: float,
+    now: float,
+) -> None:
     """What every decision writes besides its state: ledger fills, journal, escalation rows."""
     if decision.ledger:
-        conn.executemany(INSERT_FILL, [
-            (symbol, f.client_order_id, f.position_id, f.side, str(f.amount), str(f.price),
-             str(f.fee), str(f.realized_pnl), created_at) for f in decision.ledger])
+        conn.executemany(
+            INSERT_FILL,
+            [
+                (
+                    symbol,
+                    f.client_order_id,
+                    f.position_id,
+                    f.side,
+                    str(f.amount),
+                    str(f.price),
+                    str(f.fee),
+                    str(f.realized_pnl),
+                    created_at,
+                )
+                for f in decision.ledger
+            ],
+        )
     journal(conn, symbol, decision.journal, correlation_id, created_at, now)
     for cmd in decision.commands:
         if isinstance(cmd, Escalate):
-            conn.execute(INSERT_ESCALATION, (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at))
+            conn.execute(
+                INSERT_ESCALATION, (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at)
+            )
 
 
-def journal(conn: sqlite3.Connection, symbol: str, entries: tuple[JournalEntry, ...] | list[JournalEntry],
-            correlation_id: str, created_at: float, now: float) -> None:
+def journal(
+    conn: sqlite3.Connection,
+    symbol: str,
+    entries: tuple[JournalEntry, ...] | list[JournalEntry],
+    correlation_id: str,
+    created_at: float,
+    now: float,
+) -> None:
     if entries:
-        conn.executemany(INSERT_EVENT, [
-            (symbol, e.type, json.dumps(e.data, default=str), correlation_id, created_at, now)
-            for e in entries])
+        conn.executemany(
+            INSERT_EVENT,
+            [
+                (symbol, e.type, json.dumps(e.data, default=str), correlation_id, created_at, now)
+                for e in entries
+            ],
+        )
 
 
-def _position(conn: sqlite3.Connection, symbol: str, before: SymbolState, s: SymbolState,
-              now: float, decision: Decision) -> None:
+def _position(
+    conn: sqlite3.Connection,
+    symbol: str,
+    before: SymbolState,
+    s: SymbolState,
+    now: float,
+    decision: Decision,
+) -> None:
     old, pos = before.position, s.position
     if old is not None and (pos is None or pos.position_id != old.position_id):
-        reason = next((str(j.data.get("reason")) for j in decision.journal if j.type == "PositionClosed"),
-                      "closed")
+        reason = next(
+            (str(j.data.get("reason")) for j in decision.journal if j.type == "PositionClosed"),
+            "closed",
+        )
         pnl, fees = closed_totals(old.position_id, old.realized_pnl, old.fees, decision)
         conn.execute(CLOSE_POSITION, (now, str(pnl), str(fees), reason, old.position_id))
     if pos is not None and pos != old:
-        conn.execute(UPSERT_POSITION, (pos.position_id, symbol, pos.side.value, str(pos.contracts),
-                                       str(pos.entry_price), pos.opened_at, str(pos.realized_pnl),
-                                       str(pos.fees)))
+        conn.execute(
+            UPSERT_POSITION,
+            (
+                pos.position_id,
+                symbol,
+                pos.side.value,
+                str(pos.contracts),
+                str(pos.entry_price),
+                pos.opened_at,
+                str(pos.realized_pnl),
+                str(pos.fees),
+            ),
+        )
 
 
-def closed_totals(position_id: str, realized_pnl: Decimal, fees: Decimal,
-                  decision: Decision) -> tuple[Decimal, Decimal]:
+def closed_totals(
+    position_id: str, realized_pnl: Decimal, fees: Decimal, decision: Decision
+) -> tuple[Decimal, Decimal]:
     """A closing position's totals: what it had booked before this decision plus this decision's
     ledger fills for it (the closing fill itself), so the row agrees with the ledger (issue 16
     item 6: the row used to be written from the state before the closing fill)."""
     mine = [f for f in decision.ledger if f.position_id == position_id]
-    return (realized_pnl + sum((f.realized_pnl for f in mine), Decimal(0)),
-            fees + sum((f.fee for f in mine), Decimal(0)))
+    return (
+        realized_pnl + sum((f.realized_pnl for f in mine), Decimal(0)),
+        fees + sum((f.fee for f in mine), Decimal(0)),
+    )
 
 
 def _trailing(conn: sqlite3.Connection, symbol: str, s: SymbolState) -> None:
@@ -145,12 +236,40 @@ def _trailing(conn: sqlite3.Connection, symbol: str, s: SymbolState) -> None:
     if t is None or s.position is None:
         conn.execute(DELETE_TRAILING, (symbol,))
         return
-    conn.execute(UPSERT_TRAILING, (symbol, s.position.position_id, t.state.value, str(t.activation_price),
-                                   str(t.callback_pct), _s(t.best_price), _s(t.trigger_price)))
+    conn.execute(
+        UPSERT_TRAILING,
+        (
+            symbol,
+            s.position.position_id,
+            t.state.value,
+            str(t.activation_price),
+            str(t.callback_pct),
+            _s(t.best_price),
+            _s(t.trigger_price),
+        ),
+    )
 
 
 def _order(conn: sqlite3.Connection, symbol: str, o: OrderRecord, now: float) -> None:
-    conn.execute(UPSERT_ORDER, (
-        o.client_order_id, symbol, o.position_id, o.purpose.value, o.side, str(o.amount),
-        _s(o.stop_price), int(o.reduce_only), o.status.value, o.exchange_id, str(o.filled),
-        _s(o.average), str(o.fee), o.replaces, o.last_error, o.created_at, now))
+    conn.execute(
+        UPSERT_ORDER,
+        (
+            o.client_order_id,
+            symbol,
+            o.position_id,
+            o.purpose.value,
+            o.side,
+            str(o.amount),
+            _s(o.stop_price),
+            int(o.reduce_only),
+            o.status.value,
+            o.exchange_id,
+            str(o.filled),
+            _s(o.average),
+            str(o.fee),
+            o.replaces,
+            o.last_error,
+            o.created_at,
+            now,
+        ),
+    )

@@ -13,8 +13,11 @@ from storage.repository import Repository
 
 def request(repo: Repository, command: str, symbol: str, **args: Any) -> int:
     now = time.time()
-    return repo.writer.submit(lambda: ControlRow.insert(
-        command=command, symbol=symbol, args=json.dumps(args, default=str), created_at=now).execute())
+    return repo.writer.submit(
+        lambda: ControlRow.insert(
+            command=command, symbol=symbol, args=json.dumps(args, default=str), created_at=now
+        ).execute()
+    )
 
 
 def take_pending(repo: Repository) -> list[tuple[int, str, str, dict[str, Any]]]:
@@ -41,5 +44,10 @@ def take_readable(repo: Repository) -> tuple[list[tuple[int, str, str, dict[str,
 
 def mark_done(repo: Repository, control_id: int, result: str) -> None:
     now = time.time()
-    repo.writer.submit(lambda: ControlRow.update(done_at=now, result=result).where(
-        ControlRow.id == control_id).execute())
+    repo.writer.submit(
+        lambda: (
+            ControlRow.update(done_at=now, result=result)
+            .where(ControlRow.id == control_id)
+            .execute()
+        )
+    )

@@ -15,7 +15,6 @@ import peewee as pw
 from storage import migrations
 from storage.models import ALL_MODELS, SCHEMA_VERSION, Meta, database_proxy
 
-
 BUSY_TIMEOUT_MS = 10_000
 JOURNAL_SIZE_LIMIT = 8 * 2**20
 """Bytes the WAL file is truncated to after a checkpoint resets it (SQLite otherwise keeps the

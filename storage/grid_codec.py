@@ -23,32 +23,63 @@ def _s(value: Decimal | None) -> str | None:
 
 
 def _leg(leg: Leg) -> dict[str, Any]:
-    return {"position_id": leg.position_id, "contracts": str(leg.contracts), "entry_price": _s(leg.entry_price),
-            "level": leg.level, "ref_qty": _s(leg.ref_qty), "anchor": _s(leg.anchor),
-            "stop_price": _s(leg.stop_price), "opened_at": leg.opened_at,
-            "realized_pnl": str(leg.realized_pnl), "fees": str(leg.fees),
-            "close_attempts": leg.close_attempts, "retry_at": leg.retry_at,
-            "close_retry_at": leg.close_retry_at}
+    return {
+        "position_id": leg.position_id,
+        "contracts": str(leg.contracts),
+        "entry_price": _s(leg.entry_price),
+        "level": leg.level,
+        "ref_qty": _s(leg.ref_qty),
+        "anchor": _s(leg.anchor),
+        "stop_price": _s(leg.stop_price),
+        "opened_at": leg.opened_at,
+        "realized_pnl": str(leg.realized_pnl),
+        "fees": str(leg.fees),
+        "close_attempts": leg.close_attempts,
+        "retry_at": leg.retry_at,
+        "close_retry_at": leg.close_retry_at,
+    }
 
 
 def _order(o: Order) -> dict[str, Any]:
     leg = None if o.leg is None else o.leg.value
-    return {"client_order_id": o.client_order_id, "leg": leg, "kind": o.kind.value, "side": o.side,
-            "amount": str(o.amount), "price": _s(o.price), "level": o.level, "status": o.status.value,
-            "exchange_id": o.exchange_id, "filled": str(o.filled), "average": _s(o.average),
-            "fee": str(o.fee), "created_at": o.created_at, "replaces": o.replaces,
-            "cancel_requested_at": o.cancel_requested_at, "last_error": o.last_error,
-            "realized_pnl": str(o.realized_pnl), "position_id": o.position_id}
+    return {
+        "client_order_id": o.client_order_id,
+        "leg": leg,
+        "kind": o.kind.value,
+        "side": o.side,
+        "amount": str(o.amount),
+        "price": _s(o.price),
+        "level": o.level,
+        "status": o.status.value,
+        "exchange_id": o.exchange_id,
+        "filled": str(o.filled),
+        "average": _s(o.average),
+        "fee": str(o.fee),
+        "created_at": o.created_at,
+        "replaces": o.replaces,
+        "cancel_requested_at": o.cancel_requested_at,
+        "last_error": o.last_error,
+        "realized_pnl": str(o.realized_pnl),
+        "position_id": o.position_id,
+    }
 
 
 def dumps(state: GridState) -> str:
-    return json.dumps({
-        "version": 1, "long": _leg(state.long), "short": _leg(state.short),
-        "orders": [_order(o) for o in state.orders], "order_seq": state.order_seq,
-        "reopen": [s.value for s in state.reopen], "next_open_at": state.next_open_at,
-        "quarantined": state.quarantined, "quarantine_reason": state.quarantine_reason,
-        "entries_blocked": state.entries_blocked,
-    }, separators=(",", ":"))
+    return json.dumps(
+        {
+            "version": 1,
+            "long": _leg(state.long),
+            "short": _leg(state.short),
+            "orders": [_order(o) for o in state.orders],
+            "order_seq": state.order_seq,
+            "reopen": [s.value for s in state.reopen],
+            "next_open_at": state.next_open_at,
+            "quarantined": state.quarantined,
+            "quarantine_reason": state.quarantine_reason,
+            "entries_blocked": state.entries_blocked,
+        },
+        separators=(",", ":"),
+    )
 
 
 class _Reader:
@@ -62,8 +93,14 @@ class _Reader:
         try:
             return parse(value)
         except (ValueError, TypeError, KeyError, InvalidOperation, ArithmeticError) as exc:
-            detail = "not a decimal number" if isinstance(exc, InvalidOperation) else (str(exc) or type(exc).__name__)
-            raise CorruptRow(TABLE, self.symbol, f"data.{self.prefix}{field}", value, detail) from exc
+            detail = (
+                "not a decimal number"
+                if isinstance(exc, InvalidOperation)
+                else (str(exc) or type(exc).__name__)
+            )
+            raise CorruptRow(
+                TABLE, self.symbol, f"data.{self.prefix}{field}", value, detail
+            ) from exc
 
     def dec(self, field: str) -> Decimal:
         return self.get(field, _decimal)
@@ -83,12 +120,22 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
     if not isinstance(data, dict):
         raise CorruptRow(TABLE, symbol, f"data.{side.value}", data, "not an object")
     r = _Reader(symbol, data, f"{side.value}.")
-    return Leg(side=side, position_id=data.get("position_id"), contracts=r.dec("contracts"),
-               entry_price=r.opt_dec("entry_price"), level=r.get("level", int, 0), ref_qty=r.opt_dec("ref_qty"),
-               anchor=r.opt_dec("anchor"), stop_price=r.opt_dec("stop_price"),
-               opened_at=r.get("opened_at", float, 0.0), realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
-               fees=r.get("fees", _decimal, Decimal(0)), close_attempts=r.get("close_attempts", int, 0),
-               retry_at=r.get("retry_at", float, 0.0), close_retry_at=r.get("close_retry_at", float, 0.0))
+    return Leg(
+        side=side,
+        position_id=data.get("position_id"),
+        contracts=r.dec("contracts"),
+        entry_price=r.opt_dec("entry_price"),
+        level=r.get("level", int, 0),
+        ref_qty=r.opt_dec("ref_qty"),
+        anchor=r.opt_dec("anchor"),
+        stop_price=r.opt_dec("stop_price"),
+        opened_at=r.get("opened_at", float, 0.0),
+        realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
+        fees=r.get("fees", _decimal, Decimal(0)),
+        close_attempts=r.get("close_attempts", int, 0),
+        retry_at=r.get("retry_at", float, 0.0),
+        close_retry_at=r.get("close_retry_at", float, 0.0),
+    )
 
 
 def _load_order(symbol: str, index: int, data: Any) -> Order:
@@ -97,25 +144,37 @@ def _load_order(symbol: str, index: int, data: Any) -> Order:
     r = _Reader(symbol, data, f"orders[{index}].")
     purpose = r.get("kind", parse_purpose)  # the grid's old `open` reads as `entry`
     return Order(
-        client_order_id=r.get("client_order_id", str), leg=r.get("leg", lambda v: parse_enum(Side, v)),
-        purpose=purpose, reduce_only=purpose.reduces,
+        client_order_id=r.get("client_order_id", str),
+        leg=r.get("leg", lambda v: parse_enum(Side, v)),
+        purpose=purpose,
+        reduce_only=purpose.reduces,
         side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
-        amount=r.dec("amount"), price=r.opt_dec("price"), level=r.get("level", int, 0),
-        status=r.get("status", lambda v: parse_enum(OrderStatus, v)), exchange_id=data.get("exchange_id"),
-        filled=r.get("filled", _decimal, Decimal(0)), average=r.opt_dec("average"),
-        fee=r.get("fee", _decimal, Decimal(0)), created_at=r.get("created_at", float, 0.0),
+        amount=r.dec("amount"),
+        price=r.opt_dec("price"),
+        level=r.get("level", int, 0),
+        status=r.get("status", lambda v: parse_enum(OrderStatus, v)),
+        exchange_id=data.get("exchange_id"),
+        filled=r.get("filled", _decimal, Decimal(0)),
+        average=r.opt_dec("average"),
+        fee=r.get("fee", _decimal, Decimal(0)),
+        created_at=r.get("created_at", float, 0.0),
         replaces=data.get("replaces"),
-        cancel_requested_at=r.get("cancel_requested_at", lambda v: None if v is None else float(v), None),
-        last_error=data.get("last_error"), realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
-        position_id=data.get("position_id"))
+        cancel_requested_at=r.get(
+            "cancel_requested_at", lambda v: None if v is None else float(v), None
+        ),
+        last_error=data.get("last_error"),
+        realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
+        position_id=data.get("position_id"),
+    )
 
 
 def loads(symbol: str, text: str) -> GridState:
     try:
         data = json.loads(text)
     except (TypeError, ValueError) as exc:
-        raise CorruptRow(TABLE, symbol, "data", text[:80] if isinstance(text, str) else text,
-                         f"not JSON: {exc}") from exc
+        raise CorruptRow(
+            TABLE, symbol, "data", text[:80] if isinstance(text, str) else text, f"not JSON: {exc}"
+        ) from exc
     if not isinstance(data, dict):
         raise CorruptRow(TABLE, symbol, "data", data, "not an object")
     r = _Reader(symbol, data)
@@ -123,11 +182,14 @@ def loads(symbol: str, text: str) -> GridState:
     if not isinstance(orders, list):
         raise CorruptRow(TABLE, symbol, "data.orders", orders, "not a list")
     return GridState(
-        symbol=symbol, long=_load_leg(symbol, Side.LONG, data.get("long")),
+        symbol=symbol,
+        long=_load_leg(symbol, Side.LONG, data.get("long")),
         short=_load_leg(symbol, Side.SHORT, data.get("short")),
         orders=tuple(_load_order(symbol, i, o) for i, o in enumerate(orders)),
         order_seq=r.get("order_seq", int, 0),
         reopen=r.get("reopen", lambda v: tuple(parse_enum(Side, x) for x in v), ()),
         next_open_at=r.get("next_open_at", float, 0.0),
-        quarantined=bool(data.get("quarantined", False)), quarantine_reason=data.get("quarantine_reason"),
-        entries_blocked=bool(data.get("entries_blocked", False)))
+        quarantined=bool(data.get("quarantined", False)),
+        quarantine_reason=data.get("quarantine_reason"),
+        entries_blocked=bool(data.get("entries_blocked", False)),
+    )

@@ -13,7 +13,10 @@ from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, close
 from trading.grid.core import GridDecision
 from trading.grid.model import GridState, Leg
 
-FENCE = "UPDATE actor_state SET order_seq=?, quarantined=?, quarantine_reason=?, updated_at=? WHERE symbol=? AND incarnation=?"
+FENCE = (
+    "UPDATE actor_state SET order_seq=?, quarantined=?, quarantine_reason=?, updated_at=? "
+    "WHERE symbol=? AND incarnation=?"
+)
 UPSERT_GRID = "INSERT OR REPLACE INTO grid_state (symbol, data, updated_at) VALUES (?,?,?)"
 
 
@@ -26,8 +29,15 @@ class GridStore:
     def load(self, conn: Any, symbol: str) -> GridState:
         return load_grid(conn, symbol)
 
-    def write(self, conn: sqlite3.Connection, symbol: str, incarnation: int, before: GridState,
-              decision: GridDecision, now: float) -> None:
+    def write(
+        self,
+        conn: sqlite3.Connection,
+        symbol: str,
+        incarnation: int,
+        before: GridState,
+        decision: GridDecision,
+        now: float,
+    ) -> None:
         s = decision.state
         fence = (s.order_seq, int(s.quarantined), s.quarantine_reason, now, symbol, incarnation)
         cur = conn.execute(FENCE, fence)
@@ -41,24 +51,44 @@ class GridStore:
 HEDGE_GRID = GridStore()
 
 
-def _leg_row(conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float,
-             decision: GridDecision) -> None:
+def _leg_row(
+    conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float, decision: GridDecision
+) -> None:
     if old.position_id is not None and old.position_id != new.position_id:
         pnl, fees = closed_totals(old.position_id, old.realized_pnl, old.fees, decision)
-        reason = next((str(j.data.get("reason")) for j in decision.journal
-                       if j.type == "LegClosed" and j.data.get("position_id") == old.position_id), "closed")
+        reason = next(
+            (
+                str(j.data.get("reason"))
+                for j in decision.journal
+                if j.type == "LegClosed" and j.data.get("position_id") == old.position_id
+            ),
+            "closed",
+        )
         conn.execute(CLOSE_POSITION, (now, str(pnl), str(fees), reason, old.position_id))
     if new.position_id is not None and new != old and new.entry_price is not None:
-        conn.execute(UPSERT_POSITION, (new.position_id, symbol, new.side.value, str(new.contracts),
-                                       str(new.entry_price), new.opened_at, str(new.realized_pnl), str(new.fees)))
+        conn.execute(
+            UPSERT_POSITION,
+            (
+                new.position_id,
+                symbol,
+                new.side.value,
+                str(new.contracts),
+                str(new.entry_price),
+                new.opened_at,
+                str(new.realized_pnl),
+                str(new.fees),
+            ),
+        )
 
 
 def load_grid(conn: Any, symbol: str) -> GridState:
     row = conn.execute("SELECT data FROM grid_state WHERE symbol=?", (symbol,)).fetchone()
-    flags = conn.execute("SELECT quarantined, quarantine_reason FROM actor_state WHERE symbol=?",
-                         (symbol,)).fetchone()
+    flags = conn.execute(
+        "SELECT quarantined, quarantine_reason FROM actor_state WHERE symbol=?", (symbol,)
+    ).fetchone()
     state = GridState(symbol=symbol) if row is None else grid_codec.loads(symbol, row[0])
     if flags is not None and flags[0] and not state.quarantined:
         from dataclasses import replace
+
         state = replace(state, quarantined=True, quarantine_reason=flags[1])
     return state

@@ -19,8 +19,8 @@ from typing import Any
 
 import peewee
 
-from storage.cluster_database import now_ms_sql
 from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable
+from storage.cluster_database import now_ms_sql
 
 _COLUMNS = "account, owner, epoch, expires_at_ms, renewed_at_ms"
 

@@ -7,7 +7,7 @@ enums; the repository still reads any casing in case a row slipped through.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import peewee as pw
 from playhouse.migrate import SqliteMigrator, migrate

@@ -7,8 +7,8 @@ scan of all positions (incident 6). Decimals are stored as text so no float ever
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import peewee as pw
 
@@ -226,4 +226,15 @@ class GridStateRow(BaseModel):
         table_name = "grid_state"
 
 
-ALL_MODELS = [GridStateRow, ControlRow, Meta, ActorStateRow, PositionRow, TrailingStopRow, OrderRow, FillRow, EventRow, EscalationRow]
+ALL_MODELS = [
+    GridStateRow,
+    ControlRow,
+    Meta,
+    ActorStateRow,
+    PositionRow,
+    TrailingStopRow,
+    OrderRow,
+    FillRow,
+    EventRow,
+    EscalationRow,
+]

@@ -6,7 +6,15 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from storage.models import ActorStateRow, ControlRow, EscalationRow, EventRow, FillRow, OrderRow, PositionRow
+from storage.models import (
+    ActorStateRow,
+    ControlRow,
+    EscalationRow,
+    EventRow,
+    FillRow,
+    OrderRow,
+    PositionRow,
+)
 
 
 def events(symbol: str | None = None, type_: str | None = None) -> list[dict[str, Any]]:
@@ -15,9 +23,18 @@ def events(symbol: str | None = None, type_: str | None = None) -> list[dict[str
         q = q.where(EventRow.symbol == symbol)
     if type_ is not None:
         q = q.where(EventRow.type == type_)
-    return [{"id": e.id, "symbol": e.symbol, "type": e.type, "data": json.loads(e.data),
-             "correlation_id": e.correlation_id, "created_at": e.created_at,
-             "recorded_at": e.recorded_at} for e in q]
+    return [
+        {
+            "id": e.id,
+            "symbol": e.symbol,
+            "type": e.type,
+            "data": json.loads(e.data),
+            "correlation_id": e.correlation_id,
+            "created_at": e.created_at,
+            "recorded_at": e.recorded_at,
+        }
+        for e in q
+    ]
 
 
 def ledger_net_pnl(symbol: str | None = None) -> Decimal:
@@ -42,13 +59,23 @@ def order(client_order_id: str) -> OrderRow | None:
 
 
 def positions(symbol: str) -> list[PositionRow]:
-    return list(PositionRow.select().where(PositionRow.symbol == symbol).order_by(PositionRow.opened_at))
+    return list(
+        PositionRow.select().where(PositionRow.symbol == symbol).order_by(PositionRow.opened_at)
+    )
 
 
 def open_escalations() -> list[dict[str, Any]]:
     q = EscalationRow.select().where(EscalationRow.resolved_at.is_null()).order_by(EscalationRow.id)
-    return [{"symbol": e.symbol, "reason": e.reason, "attempts": e.attempts,
-             "last_error": e.last_error, "time": e.created_at} for e in q]
+    return [
+        {
+            "symbol": e.symbol,
+            "reason": e.reason,
+            "attempts": e.attempts,
+            "last_error": e.last_error,
+            "time": e.created_at,
+        }
+        for e in q
+    ]
 
 
 def actor_rows() -> dict[str, ActorStateRow]:
@@ -62,10 +89,14 @@ def pending_controls() -> list[ControlRow]:
 def signal_seen(signal_id: str) -> bool:
     """An external signal id already journaled (received or rejected), under any symbol; uses
     the index on events.correlation_id."""
-    return (EventRow.select(EventRow.id)
-            .where((EventRow.correlation_id == signal_id)
-                   & EventRow.type.in_(("SignalReceived", "SignalRejected")))
-            .exists())
+    return (
+        EventRow.select(EventRow.id)
+        .where(
+            (EventRow.correlation_id == signal_id)
+            & EventRow.type.in_(("SignalReceived", "SignalRejected"))
+        )
+        .exists()
+    )
 
 
 def open_positions_of(symbols: list[str]) -> dict[str, int]:
@@ -74,7 +105,8 @@ def open_positions_of(symbols: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for symbol in symbols:
         rows = PositionRow.select().where(
-            (PositionRow.symbol == symbol) & (PositionRow.status == "open"))
+            (PositionRow.symbol == symbol) & (PositionRow.status == "open")
+        )
         n = rows.count()
         if n:
             counts[symbol] = n
@@ -83,5 +115,8 @@ def open_positions_of(symbols: list[str]) -> dict[str, int]:
 
 def signal_received(signal_id: str) -> bool:
     """Whether a signal with this id was journaled as received (indexed by correlation id)."""
-    return EventRow.select(EventRow.id).where(
-        (EventRow.correlation_id == signal_id) & (EventRow.type == "SignalReceived")).exists()
+    return (
+        EventRow.select(EventRow.id)
+        .where((EventRow.correlation_id == signal_id) & (EventRow.type == "SignalReceived"))
+        .exists()
+    )

@@ -42,7 +42,7 @@ def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:
         cursor = PositionRow._meta.database.execute_sql(
             f"SELECT {', '.join(columns)} FROM positions WHERE position_id IN "
             f"({', '.join('?' * len(chunk))})", tuple(chunk))
-        rows += [dict(zip(columns, r)) for r in cursor.fetchall()]
+        rows += [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
     return rows
 
 

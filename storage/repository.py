@@ -9,9 +9,10 @@ The per-decision hot path is plain SQL (storage/commit_sql.py); the rest uses th
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Protocol, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import peewee as pw
 
@@ -22,7 +23,6 @@ from storage.restore import journal_data
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
 from trading.decision import Decision
-
 
 T = TypeVar("T")
 
@@ -40,12 +40,15 @@ class StateStore(Protocol):
 
     def load(self, conn: Any, symbol: str) -> Any: ...
 
-    def write(self, conn: Any, symbol: str, incarnation: int, before: Any, decision: Decision,
-              now: float) -> None: ...
+    def write(
+        self, conn: Any, symbol: str, incarnation: int, before: Any, decision: Decision, now: float
+    ) -> None: ...
 
 
 class Repository:
-    def __init__(self, path: Path, *, synchronous: str = "full", clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, *, synchronous: str = "full", clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = Path(path)
         self.db = open_database(self.path, synchronous=synchronous)
         self.writer = GroupCommitWriter(self.db)
@@ -76,11 +79,18 @@ class Repository:
 
         def work() -> int:
             conn = self.db.connection()
-            conn.execute("INSERT OR IGNORE INTO actor_state (symbol, incarnation, phase, order_seq, "
-                         "cooldown_until, close_attempts, needs_stop, quarantined, restarts, updated_at) "
-                         "VALUES (?, 0, 'flat', 0, 0, 0, 0, 0, 0, ?)", (symbol, self.clock()))
-            conn.execute("UPDATE actor_state SET incarnation = incarnation + 1 WHERE symbol=?", (symbol,))
-            return conn.execute("SELECT incarnation FROM actor_state WHERE symbol=?", (symbol,)).fetchone()[0]
+            conn.execute(
+                "INSERT OR IGNORE INTO actor_state (symbol, incarnation, phase, order_seq, "
+                "cooldown_until, close_attempts, needs_stop, quarantined, restarts, updated_at) "
+                "VALUES (?, 0, 'flat', 0, 0, 0, 0, 0, 0, ?)",
+                (symbol, self.clock()),
+            )
+            conn.execute(
+                "UPDATE actor_state SET incarnation = incarnation + 1 WHERE symbol=?", (symbol,)
+            )
+            return conn.execute(
+                "SELECT incarnation FROM actor_state WHERE symbol=?", (symbol,)
+            ).fetchone()[0]
 
         return self.writer.submit(work)
 
@@ -90,8 +100,17 @@ class Repository:
         with self.reading():
             return store.load(self.db.connection(), symbol)
 
-    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision,
-               *, correlation_id: str, created_at: float, store: StateStore = ONE_WAY) -> None:
+    def commit(
+        self,
+        symbol: str,
+        incarnation: int,
+        before: Any,
+        decision: Decision,
+        *,
+        correlation_id: str,
+        created_at: float,
+        store: StateStore = ONE_WAY,
+    ) -> None:
         """One transaction: the new state as `store` encodes it (fenced by the incarnation), its
         journal entries, ledger fills and escalation record. Raises Fenced for a replaced
         incarnation. The one commit path of both trading styles."""
@@ -110,23 +129,36 @@ class Repository:
     def booked_orders(self, position_id: str) -> set[str]:
         """Client order ids with fills already in the ledger for a position (indexed)."""
         with self.reading():
-            return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(
-                FillRow.position_id == position_id)}
+            return {
+                r.client_order_id
+                for r in FillRow.select(FillRow.client_order_id).where(
+                    FillRow.position_id == position_id
+                )
+            }
 
     def booked_among(self, client_order_ids: set[str]) -> set[str]:
         """Which of these client order ids have fills in the ledger (indexed lookups)."""
         if not client_order_ids:
             return set()
         with self.reading():
-            return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(
-                FillRow.client_order_id.in_(sorted(client_order_ids)))}
+            return {
+                r.client_order_id
+                for r in FillRow.select(FillRow.client_order_id).where(
+                    FillRow.client_order_id.in_(sorted(client_order_ids))
+                )
+            }
 
     def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
         """Signals journaled as received whose handling was never journaled (indexed by symbol)."""
         with self.reading():
-            rows = list(EventRow.select(EventRow.id, EventRow.type, EventRow.data)
-                        .where((EventRow.symbol == symbol) & EventRow.type.in_(
-                            ["SignalReceived", "SignalHandled", "SignalSkipped"])).order_by(EventRow.id))
+            rows = list(
+                EventRow.select(EventRow.id, EventRow.type, EventRow.data)
+                .where(
+                    (EventRow.symbol == symbol)
+                    & EventRow.type.in_(["SignalReceived", "SignalHandled", "SignalSkipped"])
+                )
+                .order_by(EventRow.id)
+            )
         received: dict[str, dict[str, Any]] = {}
         for row in rows:
             data = journal_data(row.id, row.data)  # garbage quarantines the symbol, naming the row
@@ -140,21 +172,44 @@ class Repository:
         return list(received.values())
 
     # -- journal and supervision records ----------------------------------------------------
-    def _journal(self, symbol: str, entries: tuple[JournalEntry, ...] | list[JournalEntry],
-                 correlation_id: str, created_at: float, now: float) -> None:
+    def _journal(
+        self,
+        symbol: str,
+        entries: tuple[JournalEntry, ...] | list[JournalEntry],
+        correlation_id: str,
+        created_at: float,
+        now: float,
+    ) -> None:
         journal(self.db.connection(), symbol, entries, correlation_id, created_at, now)
 
-    def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
-               created_at: float | None = None) -> None:
+    def record(
+        self,
+        symbol: str,
+        type_: str,
+        data: dict[str, Any],
+        *,
+        correlation_id: str,
+        created_at: float | None = None,
+    ) -> None:
         created = self.clock() if created_at is None else created_at
         entry = JournalEntry(type=type_, data=data)
-        self.writer.submit(lambda: self._journal(symbol, [entry], correlation_id, created, self.clock()))
+        self.writer.submit(
+            lambda: self._journal(symbol, [entry], correlation_id, created, self.clock())
+        )
 
-    def add_escalation(self, symbol: str, reason: str, attempts: int, last_error: str | None) -> None:
+    def add_escalation(
+        self, symbol: str, reason: str, attempts: int, last_error: str | None
+    ) -> None:
         now = self.clock()
-        self.writer.submit(lambda: EscalationRow.insert(
-            symbol=symbol, reason=reason, attempts=attempts, last_error=last_error,
-            created_at=now).execute())
+        self.writer.submit(
+            lambda: EscalationRow.insert(
+                symbol=symbol,
+                reason=reason,
+                attempts=attempts,
+                last_error=last_error,
+                created_at=now,
+            ).execute()
+        )
 
     def quarantine(self, symbol: str, reason: str, *, correlation_id: str) -> None:
         """Quarantine a symbol whose rows cannot be read (only the scalar flags are touched)."""
@@ -163,15 +218,26 @@ class Repository:
         def work() -> None:
             ActorStateRow.insert(symbol=symbol, updated_at=now).on_conflict_ignore().execute()
             ActorStateRow.update(quarantined=True, quarantine_reason=reason, updated_at=now).where(
-                ActorStateRow.symbol == symbol).execute()
-            self._journal(symbol, [JournalEntry(type="Quarantined", data={"reason": reason})],
-                          correlation_id, now, now)
+                ActorStateRow.symbol == symbol
+            ).execute()
+            self._journal(
+                symbol,
+                [JournalEntry(type="Quarantined", data={"reason": reason})],
+                correlation_id,
+                now,
+                now,
+            )
 
         self.writer.submit(work)
 
     def count_restart(self, symbol: str) -> None:
-        self.writer.submit(lambda: ActorStateRow.update(restarts=ActorStateRow.restarts + 1).where(
-            ActorStateRow.symbol == symbol).execute())
+        self.writer.submit(
+            lambda: (
+                ActorStateRow.update(restarts=ActorStateRow.restarts + 1)
+                .where(ActorStateRow.symbol == symbol)
+                .execute()
+            )
+        )
 
     def set_meta(self, key: str, value: str) -> None:
         self.writer.submit(lambda: Meta.replace(key=key, value=value).execute())
@@ -183,8 +249,13 @@ class Repository:
 
     def resolve_escalations(self, symbol: str) -> None:
         now = self.clock()
-        self.writer.submit(lambda: EscalationRow.update(resolved_at=now).where(
-            (EscalationRow.symbol == symbol) & EscalationRow.resolved_at.is_null()).execute())
+        self.writer.submit(
+            lambda: (
+                EscalationRow.update(resolved_at=now)
+                .where((EscalationRow.symbol == symbol) & EscalationRow.resolved_at.is_null())
+                .execute()
+            )
+        )
 
 
 def is_database_locked_error(exc: BaseException) -> bool:

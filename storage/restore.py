@@ -51,7 +51,9 @@ class _Reader:
             return parse(value)
         except (ValueError, TypeError, KeyError, InvalidOperation, ArithmeticError) as exc:
             detail = "not a decimal number" if isinstance(exc, InvalidOperation) else str(exc)
-            raise CorruptRow(self.table, self.key, field, value, detail or type(exc).__name__) from exc
+            raise CorruptRow(
+                self.table, self.key, field, value, detail or type(exc).__name__
+            ) from exc
 
     def dec(self, field: str) -> Decimal:
         return self.get(field, _decimal)
@@ -147,27 +149,31 @@ def _trailing(symbol: str) -> TrailingStop | None:
 
 
 def _orders(symbol: str) -> tuple[Order, ...]:
-    q = (OrderRow.select()
-         .where((OrderRow.symbol == symbol) & (pw.fn.LOWER(OrderRow.status).in_(LIVE)))
-         .order_by(OrderRow.created_at, OrderRow.client_order_id))
+    q = (
+        OrderRow.select()
+        .where((OrderRow.symbol == symbol) & (pw.fn.LOWER(OrderRow.status).in_(LIVE)))
+        .order_by(OrderRow.created_at, OrderRow.client_order_id)
+    )
     out = []
     for row in q:
         r = _Reader("orders", row, row.client_order_id)
-        out.append(Order(
-            client_order_id=row.client_order_id,
-            purpose=r.get("purpose", parse_purpose),  # legacy names too (trading/orders.py)
-            side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
-            amount=r.dec("amount"),
-            price=r.opt_dec("stop_price"),  # the one-way table stores a stop's trigger only
-            reduce_only=bool(row.reduce_only),
-            status=r.enum("status", OrderStatus),
-            exchange_id=row.exchange_id,
-            filled=r.dec("filled"),
-            average=r.opt_dec("average"),
-            fee=r.dec("fee"),
-            position_id=row.position_id,
-            created_at=r.get("created_at", float),
-            last_error=row.last_error,
-            replaces=row.replaces,
-        ))
+        out.append(
+            Order(
+                client_order_id=row.client_order_id,
+                purpose=r.get("purpose", parse_purpose),  # legacy names too (trading/orders.py)
+                side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
+                amount=r.dec("amount"),
+                price=r.opt_dec("stop_price"),  # the one-way table stores a stop's trigger only
+                reduce_only=bool(row.reduce_only),
+                status=r.enum("status", OrderStatus),
+                exchange_id=row.exchange_id,
+                filled=r.dec("filled"),
+                average=r.opt_dec("average"),
+                fee=r.dec("fee"),
+                position_id=row.position_id,
+                created_at=r.get("created_at", float),
+                last_error=row.last_error,
+                replaces=row.replaces,
+            )
+        )
     return tuple(out)

@@ -6,8 +6,9 @@ state without locks. It never sees the exchange, storage or the clock except thr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable, Protocol
+from typing import Protocol
 
 from trading.events import SignalRaised
 from trading.model import Side

@@ -54,7 +54,7 @@ class MeanReversion:
 
     def volatility_pct(self) -> float:
         ps = list(self._prices)
-        rets = [(b - a) / a * 100 for a, b in zip(ps, ps[1:]) if a > 0]
+        rets = [(b - a) / a * 100 for a, b in zip(ps, ps[1:], strict=False) if a > 0]
         if len(rets) < 2:
             return 0.0
         m = sum(rets) / len(rets)

@@ -15,8 +15,15 @@ from typing import Any
 
 
 class Alerts:
-    def __init__(self, *, logger: Any, command: str = "", webhook: str = "", timeout_s: float = 10.0,
-                 account: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        logger: Any,
+        command: str = "",
+        webhook: str = "",
+        timeout_s: float = 10.0,
+        account: str | None = None,
+    ) -> None:
         self.logger = logger
         self.account = account
         """Named in every alert's payload when the bot runs several accounts."""
@@ -42,7 +49,9 @@ class Alerts:
             except Exception as exc:  # noqa: BLE001 - one broken channel never stops an alert
                 self.logger.opt(exception=exc).error("alert listener failed: {}", exc)
         if self.command or self.webhook:
-            t = threading.Thread(target=self._notify, args=(payload,), name="alert-hook", daemon=True)
+            t = threading.Thread(
+                target=self._notify, args=(payload,), name="alert-hook", daemon=True
+            )
             self._threads.append(t)
             t.start()
 
@@ -53,17 +62,32 @@ class Alerts:
     def _notify(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, default=str)
         if self.command:
-            env = {**os.environ, "BOT_ALERT": body, "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
-                   "BOT_ALERT_KIND": payload["kind"], "BOT_ALERT_ACCOUNT": payload.get("account") or ""}
+            env = {
+                **os.environ,
+                "BOT_ALERT": body,
+                "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
+                "BOT_ALERT_KIND": payload["kind"],
+                "BOT_ALERT_ACCOUNT": payload.get("account") or "",
+            }
             try:
                 # The alert as JSON on stdin (what config.toml promises) and in $BOT_ALERT.
-                subprocess.run(shlex.split(self.command), env=env, timeout=self.timeout_s,
-                               check=False, capture_output=True, input=body.encode())
+                subprocess.run(
+                    shlex.split(self.command),
+                    env=env,
+                    timeout=self.timeout_s,
+                    check=False,
+                    capture_output=True,
+                    input=body.encode(),
+                )
             except (OSError, subprocess.SubprocessError) as exc:
                 self.logger.warning("alert command failed: {}", exc)
         if self.webhook:
-            req = urllib.request.Request(self.webhook, data=body.encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.webhook,
+                data=body.encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout_s):
                     pass

@@ -24,7 +24,9 @@ class AlreadyRunning(RuntimeError):
         self.subject = subject
         holder = f"PID {pid}" if pid is not None else "an unknown PID"
         if subject is None:
-            text = f"another bot is already running on {self.path.parent} ({holder} holds {self.path})"
+            text = (
+                f"another bot is already running on {self.path.parent} ({holder} holds {self.path})"
+            )
         else:
             text = f"another bot is already trading {subject} ({holder} holds {self.path})"
         super().__init__(text)
@@ -156,8 +158,10 @@ class FileInUse(AlreadyRunning):
     def __init__(self, pid: int | None, path: Path) -> None:
         super().__init__(pid, path)
         holder = f"PID {pid}" if pid is not None else "an unknown PID"
-        self.args = (f"another bot is already using {self.path} ({holder} holds a lock on it; "
-                     "check storage.path and paper.store)",)
+        self.args = (
+            f"another bot is already using {self.path} ({holder} holds a lock on it; "
+            "check storage.path and paper.store)",
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])

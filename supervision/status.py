@@ -20,7 +20,9 @@ OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paus
 """Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
 
 
-def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[dict[str, Any]]) -> dict[str, Any]:
+def build_status(
+    sup: Any, bot: dict[str, Any], now: float, escalations: list[dict[str, Any]]
+) -> dict[str, Any]:
     actors = []
     open_positions = protected = 0
     for symbol, child in sup.children.items():
@@ -31,20 +33,40 @@ def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[di
         if view is not None and view.quarantined and child.state is ChildState.RUNNING:
             state = ChildState.QUARANTINED.value
         entry: dict[str, Any] = {
-            "symbol": symbol, "state": state, "incarnation": child.incarnation,
-            "restarts": child.restarts, "mailbox": mailbox, "last_failure": child.last_failure,
-            "position": None, "stop_price": None, "trailing": None, "cooldown_until": None,
-            "close_failures": 0, "last_tick_age_s": None, "phase": None, "protected": False,
-            "quarantine_reason": None, "reconciled": False,
+            "symbol": symbol,
+            "state": state,
+            "incarnation": child.incarnation,
+            "restarts": child.restarts,
+            "mailbox": mailbox,
+            "last_failure": child.last_failure,
+            "position": None,
+            "stop_price": None,
+            "trailing": None,
+            "cooldown_until": None,
+            "close_failures": 0,
+            "last_tick_age_s": None,
+            "phase": None,
+            "protected": False,
+            "quarantine_reason": None,
+            "reconciled": False,
         }
         if view is not None:
             entry.update(
-                phase=view.phase, position=view.position, stop_price=view.stop_price,
-                trailing=view.trailing, protected=view.protected,
+                phase=view.phase,
+                position=view.position,
+                stop_price=view.stop_price,
+                trailing=view.trailing,
+                protected=view.protected,
                 cooldown_until=view.cooldown_until if view.cooldown_until > now else None,
-                close_failures=view.close_attempts if view.phase == "closing" or view.quarantined else 0,
-                last_tick_age_s=None if view.last_tick_at is None else round(now - view.last_tick_at, 3),
-                quarantine_reason=view.quarantine_reason, reconciled=view.reconciled)
+                close_failures=view.close_attempts
+                if view.phase == "closing" or view.quarantined
+                else 0,
+                last_tick_age_s=None
+                if view.last_tick_at is None
+                else round(now - view.last_tick_at, 3),
+                quarantine_reason=view.quarantine_reason,
+                reconciled=view.reconciled,
+            )
             if view.position is not None:
                 legs = view.position.get("legs")  # a hedge grid: one position per leg
                 if legs:
@@ -66,12 +88,16 @@ def build_status(sup: Any, bot: dict[str, Any], now: float, escalations: list[di
 def _health(open_positions: int, protected: int) -> dict[str, Any]:
     """Trailing-stop coverage: protected / open positions (1.0 when nothing is open)."""
     coverage = 1.0 if open_positions == 0 else protected / open_positions
-    return {"open_positions": open_positions, "protected_positions": protected,
-            "ts_coverage": round(coverage, 4)}
+    return {
+        "open_positions": open_positions,
+        "protected_positions": protected,
+        "ts_coverage": round(coverage, 4),
+    }
 
 
-def combine_status(bot: dict[str, Any], per_account: dict[str, dict[str, Any]], now: float,
-                   *, grouped: bool) -> dict[str, Any]:
+def combine_status(
+    bot: dict[str, Any], per_account: dict[str, dict[str, Any]], now: float, *, grouped: bool
+) -> dict[str, Any]:
     """The whole bot's dump from each account's ``build_status`` (plus its ``exchange``).
 
     ``accounts`` maps each account to its own actors, health, escalations and kill switch.
@@ -80,16 +106,27 @@ def combine_status(bot: dict[str, Any], per_account: dict[str, dict[str, Any]], 
     each actor and escalation names its ``account``, health adds up, and ``kill_switch`` is true
     when any account's is on (see ``accounts`` for which)."""
     accounts = {
-        name: {"exchange": st.get("exchange"), "kill_switch": st["kill_switch"], "health": st["health"],
-               "escalations": st["escalations"], "actors": st["actors"],
-               **{k: st[k] for k in OPERATOR_FIELDS if k in st}}
+        name: {
+            "exchange": st.get("exchange"),
+            "kill_switch": st["kill_switch"],
+            "health": st["health"],
+            "escalations": st["escalations"],
+            "actors": st["actors"],
+            **{k: st[k] for k in OPERATOR_FIELDS if k in st},
+        }
         for name, st in per_account.items()
     }
     if not grouped and len(per_account) == 1:
         only = next(iter(per_account.values()))
-        return {"bot": {**bot, "heartbeat_at": now}, "actors": only["actors"], "health": only["health"],
-                "escalations": only["escalations"], "kill_switch": only["kill_switch"],
-                **{k: only[k] for k in OPERATOR_FIELDS if k in only}, "accounts": accounts}
+        return {
+            "bot": {**bot, "heartbeat_at": now},
+            "actors": only["actors"],
+            "health": only["health"],
+            "escalations": only["escalations"],
+            "kill_switch": only["kill_switch"],
+            **{k: only[k] for k in OPERATOR_FIELDS if k in only},
+            "accounts": accounts,
+        }
     actors, escalations = [], []
     open_positions = protected = 0
     for name, entry in accounts.items():
@@ -123,7 +160,8 @@ def read_status(data_dir: Path) -> dict[str, Any] | None:
 
 
 def render_table(status: dict[str, Any], account: str | None = None) -> str:
-    """The table view (rich); with several accounts, one section per account (or only ``account``)."""
+    """The table view (rich); with several accounts, one section per account (or only
+    ``account``)."""
     from supervision.status_view import render
 
     return render(status, account)

@@ -17,25 +17,34 @@ from rich.text import Text
 def render(status: dict[str, Any], account: str | None = None) -> str:
     tty = sys.stdout.isatty()
     width = max(shutil.get_terminal_size((160, 40)).columns, 120) if tty else 200
-    console = Console(file=io.StringIO(), force_terminal=tty, width=width, highlight=False,
-                      no_color=not tty)
+    console = Console(
+        file=io.StringIO(), force_terminal=tty, width=width, highlight=False, no_color=not tty
+    )
     bot = status["bot"]
-    console.print(Text(
-        f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  "
-        f"mode {bot.get('mode')}  version {bot.get('version')}  started {_ts(bot.get('started_at'))}"
-        f"  heartbeat {_ts(bot.get('heartbeat_at'))}"
-        f"{'  dashboard ' + bot['dashboard'] if bot.get('dashboard') else ''}", style="bold"))
+    console.print(
+        Text(
+            f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  "
+            f"mode {bot.get('mode')}  version {bot.get('version')}  "
+            f"started {_ts(bot.get('started_at'))}"
+            f"  heartbeat {_ts(bot.get('heartbeat_at'))}"
+            f"{'  dashboard ' + bot['dashboard'] if bot.get('dashboard') else ''}",
+            style="bold",
+        )
+    )
     if not bot.get("accounts"):
         console.print(_section(status))
     else:
         h = status["health"]
-        console.print(f"all accounts: {len(bot['accounts'])}  open {h['open_positions']}  "
-                      f"protected {h['protected_positions']}  ts_coverage {h['ts_coverage']:.0%}")
+        console.print(
+            f"all accounts: {len(bot['accounts'])}  open {h['open_positions']}  "
+            f"protected {h['protected_positions']}  ts_coverage {h['ts_coverage']:.0%}"
+        )
         for name, entry in status.get("accounts", {}).items():
             if account is not None and name != account:
                 continue
-            console.print(Text(f"\n== account {name} (exchange {entry.get('exchange')})",
-                               style="bold cyan"))
+            console.print(
+                Text(f"\n== account {name} (exchange {entry.get('exchange')})", style="bold cyan")
+            )
             console.print(_section(entry))
     out = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in out.rstrip("\n").splitlines())
@@ -46,54 +55,94 @@ def _section(status: dict[str, Any]) -> Group:
     pnl = status.get("pnl")
     if pnl:
         rate = pnl.get("win_rate")
-        parts.append(Text(
-            f"P&L: realized today {pnl['realized_today']}  total {pnl['realized_total']}  "
-            f"fees {pnl['fees']}  win rate {'-' if rate is None else f'{rate:.0%}'} "
-            f"({pnl['wins']}W/{pnl['losses']}L)  equity {pnl['equity']}  "
-            f"drawdown {pnl['drawdown']}", style="bold"))
+        parts.append(
+            Text(
+                f"P&L: realized today {pnl['realized_today']}  total {pnl['realized_total']}  "
+                f"fees {pnl['fees']}  win rate {'-' if rate is None else f'{rate:.0%}'} "
+                f"({pnl['wins']}W/{pnl['losses']}L)  equity {pnl['equity']}  "
+                f"drawdown {pnl['drawdown']}",
+                style="bold",
+            )
+        )
     h = status["health"]
     kill = status.get("kill_switch")
-    parts.append(Text(f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
-                      f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}",
-                      style="bold red" if kill or h["ts_coverage"] < 1 else ""))
+    parts.append(
+        Text(
+            f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
+            f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}",
+            style="bold red" if kill or h["ts_coverage"] < 1 else "",
+        )
+    )
     if status.get("entries_paused"):
         parts.append(Text(f"ENTRIES PAUSED by {status['entries_paused'].get('by')}", style="red"))
     for p in status.get("protections") or []:
         where = f" {p['symbol']}" if p.get("symbol") else ""
-        parts.append(Text(f"PROTECTION {p['name']}{where}: {p['reason']} "
-                          f"(since {_ts(p['tripped_since'])})", style="red"))
+        parts.append(
+            Text(
+                f"PROTECTION {p['name']}{where}: {p['reason']} (since {_ts(p['tripped_since'])})",
+                style="red",
+            )
+        )
     parts.append(_actors(status["actors"]))
     for a in status["actors"]:
         if a.get("last_failure"):
             f = a["last_failure"]
-            parts.append(Text(f"last failure {a['symbol']}: {f['where']}: {f['error']} "
-                              f"at {_ts(f['time'])}"))
+            parts.append(
+                Text(f"last failure {a['symbol']}: {f['where']}: {f['error']} at {_ts(f['time'])}")
+            )
     for e in status.get("escalations", []):
-        parts.append(Text(f"ESCALATION {e['symbol']}: {e['reason']} (attempts {e['attempts']}, "
-                          f"last error: {e['last_error']})", style="red"))
+        parts.append(
+            Text(
+                f"ESCALATION {e['symbol']}: {e['reason']} (attempts {e['attempts']}, "
+                f"last error: {e['last_error']})",
+                style="red",
+            )
+        )
     return Group(*parts)
 
 
-HEADER = ("SYMBOL", "STATE", "PHASE", "POSITION", "ENTRY", "MARK", "UPNL", "STOP", "TRAIL", "RST",
-          "FAIL", "MBOX", "TICK")
+HEADER = (
+    "SYMBOL",
+    "STATE",
+    "PHASE",
+    "POSITION",
+    "ENTRY",
+    "MARK",
+    "UPNL",
+    "STOP",
+    "TRAIL",
+    "RST",
+    "FAIL",
+    "MBOX",
+    "TICK",
+)
 
 
 def _actors(actors: list[dict[str, Any]]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
     for name in HEADER:
-        table.add_column(name, no_wrap=True, justify="right" if name in ("RST", "FAIL", "MBOX") else "left")
+        table.add_column(
+            name, no_wrap=True, justify="right" if name in ("RST", "FAIL", "MBOX") else "left"
+        )
     for a in actors:
         p = a.get("position") or {}
         t = a.get("trailing") or {}
         state_style = "" if a["state"] == "running" else "red"
         table.add_row(
-            a["symbol"], Text(a["state"], style=state_style), a.get("phase") or "-",
-            f"{p['side']} {p['contracts']}" if p else "-", str(p.get("entry_price") or "-"),
-            str(p.get("mark_price") or "-"), str(p.get("unrealized_pnl") or "-"),
+            a["symbol"],
+            Text(a["state"], style=state_style),
+            a.get("phase") or "-",
+            f"{p['side']} {p['contracts']}" if p else "-",
+            str(p.get("entry_price") or "-"),
+            str(p.get("mark_price") or "-"),
+            str(p.get("unrealized_pnl") or "-"),
             str(a.get("stop_price") or "-"),
             f"{t['state']}@{t.get('trigger_price') or t.get('activation_price')}" if t else "-",
-            str(a.get("restarts", 0)), str(a.get("close_failures", 0)), str(a.get("mailbox", 0)),
-            "-" if a.get("last_tick_age_s") is None else f"{a['last_tick_age_s']:.1f}s")
+            str(a.get("restarts", 0)),
+            str(a.get("close_failures", 0)),
+            str(a.get("mailbox", 0)),
+            "-" if a.get("last_tick_age_s") is None else f"{a['last_tick_age_s']:.1f}s",
+        )
     return table
 
 

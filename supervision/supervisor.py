@@ -18,7 +18,8 @@ import queue
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pykka
 
@@ -35,14 +36,26 @@ ActorStarter = Callable[[str], pykka.ActorRef]
 
 
 class Supervisor:
-    def __init__(self, *, symbols: list[str], start_actor: ActorStarter, repo: Repository,
-                 policy: RestartPolicy, alerts: Alerts, logger: Any, heartbeat_interval_s: float,
-                 heartbeat_timeout_s: float, mailbox_max: int, reconcile_interval_s: float,
-                 kill_switch_escalations: int, kill_switch_window_s: float,
-                 on_heartbeat: Callable[[], None] | None = None,
-                 emergency_close: Callable[[str, str, Callable[[], object]], None] | None = None,
-                 views: dict[str, Any] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        symbols: list[str],
+        start_actor: ActorStarter,
+        repo: Repository,
+        policy: RestartPolicy,
+        alerts: Alerts,
+        logger: Any,
+        heartbeat_interval_s: float,
+        heartbeat_timeout_s: float,
+        mailbox_max: int,
+        reconcile_interval_s: float,
+        kill_switch_escalations: int,
+        kill_switch_window_s: float,
+        on_heartbeat: Callable[[], None] | None = None,
+        emergency_close: Callable[[str, str, Callable[[], object]], None] | None = None,
+        views: dict[str, Any] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}
         self._start_actor = start_actor
         self.repo = repo
@@ -91,13 +104,22 @@ class Supervisor:
         """Journal an external signal, then deliver it. If the actor is down, or dies before
         handling it (pykka drops a dead actor's mailbox), the journal still has it and the
         restarted actor records it as skipped: a signal is never silently lost."""
-        data = {"signal_id": signal.signal_id, "side": signal.side.value if signal.side else "exit",
-                "size_usdt": None if signal.size_usdt is None else str(signal.size_usdt)}
-        self.repo.record(symbol, "SignalReceived", data, correlation_id=signal.signal_id or "signal")
+        data = {
+            "signal_id": signal.signal_id,
+            "side": signal.side.value if signal.side else "exit",
+            "size_usdt": None if signal.size_usdt is None else str(signal.size_usdt),
+        }
+        self.repo.record(
+            symbol, "SignalReceived", data, correlation_id=signal.signal_id or "signal"
+        )
         if self.tell(symbol, signal):
             return True
-        self.repo.record(symbol, "SignalSkipped", {**data, "reason": "actor not running"},
-                         correlation_id=signal.signal_id or "signal")
+        self.repo.record(
+            symbol,
+            "SignalSkipped",
+            {**data, "reason": "actor not running"},
+            correlation_id=signal.signal_id or "signal",
+        )
         return False
 
     def resume(self, symbol: str, by: str = "operator") -> bool:
@@ -175,7 +197,9 @@ class Supervisor:
             _, symbol, by, at = item
             self._on_resume(self.children[symbol], by, at)
 
-    def _on_report(self, child: Child, inc: int, what: str, error: BaseException | None, at: float) -> None:
+    def _on_report(
+        self, child: Child, inc: int, what: str, error: BaseException | None, at: float
+    ) -> None:
         if what == "started":
             child.incarnation = inc
             if child.state in (ChildState.STARTING, ChildState.RESTARTING):
@@ -201,12 +225,15 @@ class Supervisor:
         child.ping = None
         self.log.bind(symbol=child.symbol).error("actor failed in {}: {}", where, error)
         if child.ref is not None:
-            child.ref.stop(block=False)  # a hung actor gets it whenever it wakes; it is fenced anyway
+            child.ref.stop(
+                block=False
+            )  # a hung actor gets it whenever it wakes; it is fenced anyway
         verdict = child.history.on_failure(self.policy, at)
         if verdict.escalate:
             child.state = ChildState.QUARANTINED
             child.restart_at = None
-            reason = f"restarted {verdict.restarts_in_period} times in {self.policy.period_s:.0f}s; last: {error}"
+            reason = (f"restarted {verdict.restarts_in_period} times in "
+                      f"{self.policy.period_s:.0f}s; last: {error}")
             self.repo.quarantine(child.symbol, reason, correlation_id=uuid.uuid4().hex[:16])
             self.repo.add_escalation(child.symbol, reason, verdict.restarts_in_period, error)
             self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
@@ -220,8 +247,12 @@ class Supervisor:
         child.last_failure = {"time": at, "error": error[:500], "where": "restore"}
         child.state = ChildState.QUARANTINED
         child.restart_at = None
-        self.log.bind(symbol=child.symbol).error("state cannot be restored, symbol quarantined: {}", error)
-        self.repo.quarantine(child.symbol, f"unreadable state: {error}", correlation_id=uuid.uuid4().hex[:16])
+        self.log.bind(symbol=child.symbol).error(
+            "state cannot be restored, symbol quarantined: {}", error
+        )
+        self.repo.quarantine(
+            child.symbol, f"unreadable state: {error}", correlation_id=uuid.uuid4().hex[:16]
+        )
         self.repo.add_escalation(child.symbol, "unreadable persisted state", 0, error)
         # no emergency close: the position is not understood, its exchange stop keeps protecting
         self._on_escalation(child.symbol, "unreadable persisted state", 0, error, at, close=False)
@@ -234,7 +265,9 @@ class Supervisor:
                 child.restart_at = None
                 child.restarts += 1
                 self.repo.count_restart(child.symbol)
-                self.log.bind(symbol=child.symbol).warning("restarting from storage (restart #{})", child.restarts)
+                self.log.bind(symbol=child.symbol).warning(
+                    "restarting from storage (restart #{})", child.restarts
+                )
                 self._spawn(child, now, restarting=True)
 
     def _spawn(self, child: Child, now: float, restarting: bool = False) -> None:
@@ -242,7 +275,7 @@ class Supervisor:
         child.ping = None
         try:
             child.ref = self._start_actor(child.symbol)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
             self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", now)
 
     def _heartbeat(self, now: float) -> None:
@@ -269,7 +302,9 @@ class Supervisor:
         assert child.ref is not None
         size = child.ref.actor_inbox.qsize()
         if size > self.mailbox_max:
-            self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})", "mailbox", now)
+            self._fail(
+                child, f"mailbox has {size} messages (bound {self.mailbox_max})", "mailbox", now
+            )
             return True
         if child.ping is None:
             return False
@@ -283,25 +318,44 @@ class Supervisor:
             child.ping = None
             return False
         if child.ping_sent_at is not None and now - child.ping_sent_at > self.heartbeat_timeout_s:
-            self._fail(child, f"no heartbeat reply within {self.heartbeat_timeout_s}s", "heartbeat", now)
+            self._fail(
+                child, f"no heartbeat reply within {self.heartbeat_timeout_s}s", "heartbeat", now
+            )
             return True
         return False
 
-    def _on_escalation(self, symbol: str, reason: str, attempts: int, error: str | None, at: float,
-                       close: bool = True) -> None:
+    def _on_escalation(
+        self,
+        symbol: str,
+        reason: str,
+        attempts: int,
+        error: str | None,
+        at: float,
+        close: bool = True,
+    ) -> None:
         """Every escalation of every style: the one emergency close (runtime/emergency.py), then
         a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
         if close and self.emergency_close is not None:
             then = Reconcile(reason="emergency close")
             self.emergency_close(symbol, reason, lambda: self.tell(symbol, then))
-        record = {"symbol": symbol, "reason": reason, "attempts": attempts, "last_error": error, "time": at}
+        record = {
+            "symbol": symbol,
+            "reason": reason,
+            "attempts": attempts,
+            "last_error": error,
+            "time": at,
+        }
         self.escalations.append(record)
         self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)
         # distinct symbols, not records: one symbol that a person resumes into the same crash loop
         # a few times is one problem, not several (issue 16 item 12)
-        recent = {e["symbol"] for e in self.escalations if at - e["time"] <= self.kill_switch_window_s}
+        recent = {
+            e["symbol"] for e in self.escalations if at - e["time"] <= self.kill_switch_window_s
+        }
         if len(recent) > self.kill_switch_escalations and not self.kill_switch:
-            self.trip_kill_switch(f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s")
+            self.trip_kill_switch(
+                f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s"
+            )
 
     def trip_kill_switch(self, reason: str) -> None:
         self.kill_switch = True

@@ -29,21 +29,14 @@ class CancelOrder:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Escalate:
-    """Quarantine + alert. The emergency close comes as a PlaceOrder in the same decision."""
+    """Quarantine + alert; the supervisor runs its one emergency close (runtime/emergency.py)."""
 
     reason: str
     attempts: int
     last_error: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CancelOthers:
-    """Emergency path: cancel every open order on the symbol except `keep`."""
-
-    keep: tuple[str, ...] = ()
-
-
-Command = PlaceOrder | CancelOrder | Escalate | CancelOthers
+Command = PlaceOrder | CancelOrder | Escalate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,9 +7,9 @@ property tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Callable
 
 from trading import journal_events as je
 from trading import lifecycle as lc
@@ -41,11 +41,18 @@ class SymbolCore:
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
 
-    def decide(self, state: SymbolState, event: Event, now: float,
-               admit: Callable[[str, Decimal | None], str | None] | None = None
-               ) -> Decision[SymbolState]:
-        ctx = Ctx(rules=self.rules, now=now) if admit is None else Ctx(rules=self.rules, now=now,
-                                                                       admit=admit)
+    def decide(
+        self,
+        state: SymbolState,
+        event: Event,
+        now: float,
+        admit: Callable[[str, Decimal | None], str | None] | None = None,
+    ) -> Decision[SymbolState]:
+        ctx = (
+            Ctx(rules=self.rules, now=now)
+            if admit is None
+            else Ctx(rules=self.rules, now=now, admit=admit)
+        )
         if state.finished_orders:
             state = replace(state, finished_orders=())
         match event:
@@ -68,8 +75,11 @@ class SymbolCore:
                 state = maintain(state, ctx)
             case EntriesBlocked(blocked=blocked, reason=reason):
                 if blocked != state.entries_blocked:
-                    ctx.record(je.EntriesBlocked(reason=reason) if blocked
-                               else je.EntriesAllowed(reason=reason))
+                    ctx.record(
+                        je.EntriesBlocked(reason=reason)
+                        if blocked
+                        else je.EntriesAllowed(reason=reason)
+                    )
                 state = replace(state, entries_blocked=blocked)
             case QuarantineLifted(by=by):
                 state = on_lifted(state, by, ctx)
@@ -106,9 +116,13 @@ class QuietBand:
     until: float | None = None
 
     def contains(self, price: Decimal, now: float) -> bool:
-        return ((self.gt is None or price > self.gt) and (self.lt is None or price < self.lt)
-                and (self.ge is None or price >= self.ge) and (self.le is None or price <= self.le)
-                and (self.until is None or now < self.until))
+        return (
+            (self.gt is None or price > self.gt)
+            and (self.lt is None or price < self.lt)
+            and (self.ge is None or price >= self.ge)
+            and (self.le is None or price <= self.le)
+            and (self.until is None or now < self.until)
+        )
 
     def contains_price(self, price: Decimal) -> bool:
         """The price part only (for a caller on another clock); a time-limited band is never
@@ -156,10 +170,18 @@ def quiet_band(state: SymbolState, intended_stop: Decimal | None = None) -> Quie
         else:
             best = t.best_price
     if pos.side is Side.LONG:  # crossed_against: price <= level; reached: price >= level
-        return QuietBand(gt=max(protective) if protective else None,
-                         lt=min(favourable) if favourable else None, le=best, until=until)
-    return QuietBand(lt=min(protective) if protective else None,
-                     gt=max(favourable) if favourable else None, ge=best, until=until)
+        return QuietBand(
+            gt=max(protective) if protective else None,
+            lt=min(favourable) if favourable else None,
+            le=best,
+            until=until,
+        )
+    return QuietBand(
+        lt=min(protective) if protective else None,
+        gt=max(favourable) if favourable else None,
+        ge=best,
+        until=until,
+    )
 
 
 def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:
@@ -236,8 +258,11 @@ def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:
     pos, trailing = state.position, state.trailing
     assert pos is not None
     if trailing and trailing.trigger_price is not None:
-        exchange_stop_lags = state.stop_price is None or ts.better(
-            pos.side, trailing.trigger_price, state.stop_price) or state.active_stop() is None
+        exchange_stop_lags = (
+            state.stop_price is None
+            or ts.better(pos.side, trailing.trigger_price, state.stop_price)
+            or state.active_stop() is None
+        )
         if exchange_stop_lags and ts.crossed_against(pos.side, ev.price, trailing.trigger_price):
             return "trailing_stop"  # the exchange stop is not at the trigger: close ourselves
     tp = state.take_profit_price
@@ -321,8 +346,9 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
-    return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
-                         ev.complete, ctx)
+    return lc.apply_fill(
+        state, order, ev.filled, ev.average, ev.fee, ev.exchange_id, ev.complete, ctx
+    )
 
 
 def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
@@ -359,15 +385,24 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
             return state
         case OrderPurpose.STOP:
             pos, price = state.position, state.last_price
-            if (pos is not None and state.phase is Phase.OPEN and order.stop_price is not None
-                    and price is not None and ts.crossed_against(pos.side, price, order.stop_price)):
+            if (
+                pos is not None
+                and state.phase is Phase.OPEN
+                and order.stop_price is not None
+                and price is not None
+                and ts.crossed_against(pos.side, price, order.stop_price)
+            ):
                 # refused because the price is already through it: no stop can rest there
                 ctx.record(je.StopAlreadyCrossed(stop_price=order.stop_price, price=price))
-                return lc.start_close(replace(state, needs_stop=False),
-                                      "trailing_stop" if order.replaces else "stop_loss", ctx)
+                return lc.start_close(
+                    replace(state, needs_stop=False),
+                    "trailing_stop" if order.replaces else "stop_loss",
+                    ctx,
+                )
             if state.position is not None and not state.active_stop():
-                state = replace(state, needs_stop=True,
-                                next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s)
+                state = replace(
+                    state, needs_stop=True, next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s
+                )
             return state
         case OrderPurpose.CLOSE:
             if state.phase is not Phase.CLOSING:
@@ -388,5 +423,12 @@ def on_lifted(state: SymbolState, by: str, ctx: Ctx) -> SymbolState:
     if state.position is not None and state.phase is Phase.CLOSING:
         state = lc.to_phase(state, Phase.OPEN)
     unprotected = state.position is not None and not state.live_orders(OrderPurpose.STOP)
-    return replace(state, quarantined=False, quarantine_reason=None, close_attempts=0,
-                   next_close_at=None, last_close_error=None, needs_stop=unprotected)
+    return replace(
+        state,
+        quarantined=False,
+        quarantine_reason=None,
+        close_attempts=0,
+        next_close_at=None,
+        last_close_error=None,
+        needs_stop=unprotected,
+    )

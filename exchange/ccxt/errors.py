@@ -69,7 +69,7 @@ def redact(exc: BaseException, secrets: tuple[str, ...]) -> BaseException:
         return exc
     try:
         return type(exc)(cleaned)
-    except Exception:  # pragma: no cover - exotic constructor
+    except Exception:  # noqa: BLE001 - an exotic constructor: fall back to the base class
         return ccxt.ExchangeError(cleaned)
 
 

@@ -291,7 +291,7 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
 
     @translated
-    def fetch_order(self, id: str | None, symbol: str,  # noqa: A002
+    def fetch_order(self, id: str | None, symbol: str,
                     params: dict[str, Any] | None = None) -> VenueOrder:
         self._ensure_markets()
         params = params or {}
@@ -333,7 +333,7 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
 
     # ---------------------------------------------------------------- orders
     @translated
-    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,  # noqa: A002
+    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,
                      price: Decimal | None = None,
                      params: dict[str, Any] | None = None) -> VenueOrder:
         self._ensure_markets()
@@ -368,7 +368,7 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         return order
 
     @translated
-    def cancel_order(self, id: str | None, symbol: str,  # noqa: A002
+    def cancel_order(self, id: str | None, symbol: str,
                      params: dict[str, Any] | None = None) -> VenueOrder:
         self._ensure_markets()
         params = params or {}

@@ -68,7 +68,7 @@ class LiveTickerSource:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception as exc:  # keep polling through outages; never crash the thread
+            except Exception as exc:  # noqa: BLE001 - keep polling through outages; never crash the thread
                 self.errors += 1
                 logger.warning("ticker poll failed ({}): {}", type(exc).__name__, exc)
             self._stop.wait(self.interval_s)

@@ -259,7 +259,7 @@ class PaperExchange(QueryMixin):
     def create_order(
         self,
         symbol: str,
-        type: str,  # noqa: A002 - ccxt's name
+        type: str,
         side: str,
         amount: Decimal,
         price: Decimal | None = None,
@@ -363,7 +363,7 @@ class PaperExchange(QueryMixin):
         return order_view(d.orders[order.id])
 
     def cancel_order(
-        self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
+        self, id: str | None, symbol: str, params: dict[str, Any] | None = None
     ) -> VenueOrder:
         params = dict(params or {})
         call = {"id": id, "symbol": symbol, "params": params}

@@ -4,7 +4,7 @@ are reported as."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,7 @@ POSITION_SIDE = {NET: "BOTH", LONG: "LONG", SHORT: "SHORT"}  # Binance's positio
 def iso8601(ms: int | None) -> str | None:
     if ms is None:
         return None
-    stamp = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 

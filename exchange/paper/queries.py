@@ -71,7 +71,7 @@ class QueryMixin(_Base):
         return volumes if volumes is not None else (None, None)
 
     def fetch_order(
-        self, id: str | None, symbol: str, params: dict[str, Any] | None = None  # noqa: A002
+        self, id: str | None, symbol: str, params: dict[str, Any] | None = None
     ) -> VenueOrder:
         params = dict(params or {})
         call = {"id": id, "symbol": symbol, "params": params}

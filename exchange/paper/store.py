@@ -115,7 +115,7 @@ def _from_db(name: str, value: Any) -> Any:
 
 
 def _record(cls: type, columns: list[str], row: tuple) -> Any:
-    return cls(**{name: _from_db(name, value) for name, value in zip(columns, row)})
+    return cls(**{name: _from_db(name, value) for name, value in zip(columns, row, strict=True)})
 
 
 def _maybe_decimal(value: str | None) -> Any:
@@ -421,7 +421,7 @@ class Store:
                 "params", "outcome", "orderId", "error"]
         result = []
         for row in rows:
-            item = dict(zip(keys, row))
+            item = dict(zip(keys, row[:-1], strict=True))  # the last column: position_side
             side = row[-1]
             item["info"] = {"positionIdx": POSITION_IDX.get(side),
                             "positionSide": POSITION_SIDE.get(side)}

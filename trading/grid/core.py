@@ -16,9 +16,9 @@ while levels remain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Callable
 
 from trading import journal_events as je
 from trading.decision import Decision

@@ -66,12 +66,20 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     if _throttled(state, side, ctx):
         return state
     if not stops:
-        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts,
-                         price=leg.stop_price)
+        return ctx.place(
+            state, side, GridKind.STOP, side.exit_order_side, leg.contracts, price=leg.stop_price
+        )
     newest = stops[-1]
     if newest.amount != leg.contracts and not any(o.status is OrderStatus.PENDING for o in stops):
-        return ctx.place(state, side, GridKind.STOP, side.exit_order_side, leg.contracts,
-                         price=leg.stop_price, replaces=newest.client_order_id)
+        return ctx.place(
+            state,
+            side,
+            GridKind.STOP,
+            side.exit_order_side,
+            leg.contracts,
+            price=leg.stop_price,
+            replaces=newest.client_order_id,
+        )
     return state
 
 
@@ -84,19 +92,30 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
     tps = _active(state.orders_of(side, GridKind.TP))
     if not tps:
-        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts,
-                         price=target)
+        return ctx.place(
+            state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target
+        )
     newest = tps[-1]
     if (newest.price, newest.amount) != (target, leg.contracts) and not any(
-            o.status is OrderStatus.PENDING for o in tps):
-        return ctx.place(state, side, GridKind.TP, side.exit_order_side, leg.contracts,
-                         price=target, replaces=newest.client_order_id)
+        o.status is OrderStatus.PENDING for o in tps
+    ):
+        return ctx.place(
+            state,
+            side,
+            GridKind.TP,
+            side.exit_order_side,
+            leg.contracts,
+            price=target,
+            replaces=newest.client_order_id,
+        )
     return state
 
 
 def _has_resting_stop(state: GridState, side: Side) -> bool:
-    return any(o.status is OrderStatus.OPEN and o.cancel_requested_at is None
-               for o in state.orders_of(side, GridKind.STOP))
+    return any(
+        o.status is OrderStatus.OPEN and o.cancel_requested_at is None
+        for o in state.orders_of(side, GridKind.STOP)
+    )
 
 
 def _entries_allowed(state: GridState) -> bool:
@@ -120,8 +139,9 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
             continue
         amount = leg.ref_qty or r.market.amount_down(r.order_size_usdt / price)
         if not r.market.tradable(amount, price):
-            ctx.record(ge.OpenSkipped(leg=side,
-                                      reason=f"size {amount} is below the market minimum"))
+            ctx.record(
+                ge.OpenSkipped(leg=side, reason=f"size {amount} is below the market minimum")
+            )
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         margin = amount * price / r.leverage
         refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
@@ -157,10 +177,21 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         add = adds[-1]
         anchor = leg.anchor or price
         moved = abs(price - anchor) / anchor * HUNDRED
-        if add.status is OrderStatus.OPEN and add.cancel_requested_at is None and moved > r.recalc_pct:
-            ctx.record(ge.LevelRecalculated(leg=side, level=add.level, old_price=add.price,
-                                            anchor=anchor, price=price,
-                                            moved_pct=moved.quantize(Decimal("0.001"))))
+        if (
+            add.status is OrderStatus.OPEN
+            and add.cancel_requested_at is None
+            and moved > r.recalc_pct
+        ):
+            ctx.record(
+                ge.LevelRecalculated(
+                    leg=side,
+                    level=add.level,
+                    old_price=add.price,
+                    anchor=anchor,
+                    price=price,
+                    moved_pct=moved.quantize(Decimal("0.001")),
+                )
+            )
             state = state.with_leg(replace(leg, anchor=price))
             state = ctx.cancel(state, add)
         return state
@@ -169,10 +200,18 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
     anchor = leg.anchor or leg.entry_price or price
     level = leg.level + 1
     target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
-    amount = r.market.amount_down(leg.ref_qty * r.size_multiplier ** level)
+    amount = r.market.amount_down(leg.ref_qty * r.size_multiplier**level)
     if not r.market.tradable(amount, target) or not state.protected(side):
         return state
     if leg.stop_price is not None and ts.crossed_against(side, target, leg.stop_price):
         return state  # a level at or beyond the stop would add where the leg must already be closed
-    return ctx.place(state, side, GridKind.ADD, side.entry_order_side, amount, price=target, level=level,
-                     margin=amount * target / r.leverage)
+    return ctx.place(
+        state,
+        side,
+        GridKind.ADD,
+        side.entry_order_side,
+        amount,
+        price=target,
+        level=level,
+        margin=amount * target / r.leverage,
+    )
