@@ -16,10 +16,10 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import ccxt  # type: ignore[import-untyped]
 from aiohttp import web
 from loguru import logger
 
+from exchange import errors
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource
 from exchange.paper.store import PositionModeMismatch
@@ -82,7 +82,7 @@ def open_exchange(args: argparse.Namespace) -> PaperExchange:
                              starting_balance=balance, hedge_mode=args.hedge_mode)
     except PositionModeMismatch as exc:
         raise UsageError(f"--hedge-mode: {exc}") from None
-    except ccxt.BaseError as exc:
+    except errors.ExchangeError as exc:
         raise UsageError(f"--symbols: {exc}") from None
     except (sqlite3.Error, OSError) as exc:
         raise UsageError(f"--store {args.store}: {exc}") from None

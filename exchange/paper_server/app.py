@@ -51,6 +51,8 @@ async def _handle(request: web.Request) -> web.Response:
         params.update(decoded)
     loop = asyncio.get_running_loop()
     status, reply = await loop.run_in_executor(None, api.route, request.method, path, params)
+    if isinstance(reply, str):  # no Bybit JSON: the client goes by the HTTP status
+        return web.Response(status=status, text=reply, content_type="text/plain")
     return _json(status, reply)
 
 

@@ -1,9 +1,11 @@
 """Bybit v5 endpoints (the ones ccxt's `bybit` class calls for USDT linear perpetuals) answered
 by an exchange behind the port, normally the shared PaperExchange.
 
-Requests are translated to port calls; results to Bybit's JSON; ccxt errors raised by the port
-to the retCodes ccxt's bybit class maps back to the same error classes. Unsupported requests
-are refused with retCode 10001 and a message naming what is unsupported, never half-done.
+Requests are translated to port calls; the port's records (`exchange/records.py`) to Bybit's
+JSON (`bybit_views`); the port's errors (`exchange/errors.py`) to the retCodes that ccxt's
+bybit class maps to the matching ccxt classes, which the bot's ccxt gateway translates back
+to the same port errors. Unsupported requests are refused with retCode 10001 and a message
+naming what is unsupported, never half-done.
 """
 
 from __future__ import annotations
@@ -13,21 +15,35 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import ccxt  # type: ignore[import-untyped]
 from loguru import logger
 
+from exchange import errors
+from exchange.paper.markets import split_symbol
 from exchange.paper_server import bybit_views as views
 from exchange.port import ExchangePort
+from exchange.records import VenueOrder
 
 Json = dict[str, Any]
-Reply = tuple[int, Json]
+Reply = tuple[int, Json | str]
+"""HTTP status and body: Bybit's JSON, or plain text where Bybit answers with no JSON."""
 PUBLIC_PATHS = frozenset({"/v5/market/time", "/v5/market/instruments-info",
                           "/v5/market/tickers"})
-# ccxt error class -> Bybit retCode that ccxt's bybit maps back to that class (first match wins)
-ERROR_CODES: tuple[tuple[type[Exception], int], ...] = (
-    (ccxt.OrderNotFound, 110001), (ccxt.InsufficientFunds, 110007),
-    (ccxt.BadSymbol, 10001), (ccxt.InvalidOrder, 110032), (ccxt.BadRequest, 10001),
+# port error class -> (Bybit retCode, retMsg prefix) that ccxt 4.5's bybit maps to the ccxt
+# class the gateway translates back to it (first match wins; see `exceptions` in ccxt's bybit)
+ERROR_CODES: tuple[tuple[type[Exception], int, str], ...] = (
+    (errors.OrderNotFound, 110001, ""),  # OrderNotFound
+    (errors.InsufficientFunds, 110007, ""),  # InsufficientFunds
+    (errors.BadSymbol, 10001, "Not supported symbols: "),  # broad match -> BadSymbol
+    (errors.InvalidOrder, 110032, ""),  # InvalidOrder ("Illegal order")
+    (errors.AuthenticationError, 10003, ""),  # AuthenticationError
+    (errors.BadRequest, 10001, ""),  # BadRequest
+    (errors.NotSupported, 10001, ""),  # BadRequest: ccxt's bybit has no trading NotSupported
+    (errors.RateLimited, 10006, ""),  # RateLimitExceeded
+    (errors.RequestTimeout, 170007, ""),  # RequestTimeout
 )
+# Errors with no Bybit retCode: an HTTP status and a non-JSON body, which ccxt's bybit leaves
+# to the HTTP status mapping (503 -> ExchangeNotAvailable), as for Bybit's maintenance page.
+UNAVAILABLE = (errors.ExchangeUnavailable, errors.NetworkError)
 
 
 class RequestError(Exception):
@@ -38,10 +54,11 @@ class BybitApi:
     def __init__(self, port: ExchangePort, *, clock: Callable[[], float] = time.time) -> None:
         self._port = port
         self._clock = clock
-        markets = port.load_markets()
-        self._symbols = {m["id"]: symbol for symbol, m in markets.items()}
-        self._markets = markets
+        self._markets = port.load_markets()
+        self._ids = {symbol: market_id(symbol) for symbol in self._markets}
+        self._symbols = {mid: symbol for symbol, mid in self._ids.items()}
         self._created_ms = int(getattr(port, "created_ms", 0))
+        self._leverage = Decimal(getattr(port, "leverage", 1))
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -54,16 +71,22 @@ class BybitApi:
             return self._ok(handler(params))
         except RequestError as exc:
             return self._error(10001, str(exc))
-        except ccxt.BaseError as exc:
-            code = next((c for cls, c in ERROR_CODES if isinstance(exc, cls)), 10016)
-            prefix = "Not supported symbols: " if isinstance(exc, ccxt.BadSymbol) else ""
-            return self._error(code, prefix + str(exc))
+        except errors.ExchangeError as exc:
+            return self._refusal(exc)
         except (KeyError, ValueError, TypeError) as exc:  # a malformed field in the request
             return self._error(10001, f"paper server: bad parameter in {path}: "
                                f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - one request's bug never stops the server
             logger.exception("paper server: {} {} failed", method, path)
             return self._error(10016, f"paper server: internal error: {type(exc).__name__}")
+
+    def _refusal(self, exc: errors.ExchangeError) -> Reply:
+        for cls, code, prefix in ERROR_CODES:
+            if isinstance(exc, cls):
+                return self._error(code, prefix + str(exc))
+        if isinstance(exc, UNAVAILABLE):
+            return 503, f"paper server: service unavailable: {exc}"
+        return self._error(10016, str(exc))  # ExchangeError
 
     def _ok(self, result: Json) -> Reply:
         return 200, {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {},
@@ -76,7 +99,7 @@ class BybitApi:
     def _symbol(self, market_id: Any) -> str:
         symbol = self._symbols.get(str(market_id or ""))
         if symbol is None:
-            raise ccxt.BadSymbol(f"paper server: unknown symbol {market_id!r}")
+            raise errors.BadSymbol(f"paper server: unknown symbol {market_id!r}")
         return symbol
 
     def _wanted(self, params: Json) -> list[str] | None:
@@ -92,12 +115,13 @@ class BybitApi:
         listed = p.get("category") == "linear" and p.get("status") in (None, "", "Trading")
         wanted = self._wanted(p) if listed else []
         symbols = list(self._markets) if wanted is None else wanted
-        rows = [views.instrument(self._markets[s], self._created_ms) for s in symbols]
+        rows = [views.instrument(self._ids[s], self._markets[s], self._created_ms)
+                for s in symbols]
         return {"category": p.get("category"), "list": rows, "nextPageCursor": ""}
 
     def h_v5_market_tickers(self, p: Json) -> Json:
         tickers = self._port.fetch_tickers(self._wanted(p))
-        rows = [views.ticker(self._markets[s]["id"], t) for s, t in tickers.items()]
+        rows = [views.ticker(self._ids[s], t) for s, t in tickers.items()]
         return {"category": "linear", "list": rows}
 
     # ---- account -----------------------------------------------------------------------------
@@ -113,17 +137,19 @@ class BybitApi:
                 "updatedTime": str(self._created_ms)}
 
     def h_v5_account_wallet_balance(self, p: Json) -> Json:
-        return {"list": [views.wallet(self._port.fetch_balance())]}
+        funds = self._port.fetch_balance().funds(views.SETTLE)
+        wallet_balance = getattr(self._port, "wallet_balance", None)  # the paper exchange's
+        wallet = wallet_balance() if wallet_balance is not None else funds.total
+        return {"list": [views.wallet(funds, wallet)]}
 
     def h_v5_position_list(self, p: Json) -> Json:
         wanted = self._wanted(p)
-        positions = self._port.fetch_positions(wanted)
-        rows = [views.position(self._markets[x["symbol"]]["id"], x,
-                               int((x.get("info") or {}).get("positionIdx") or 0), self.now_ms())
-                for x in positions if x.get("contracts")]
+        positions = [x for x in self._port.fetch_positions(wanted) if x.contracts]
+        now = self.now_ms()
+        rows = [views.position(self._ids[x.symbol], x, self._leverage, now) for x in positions]
         for symbol in wanted or []:
-            if not any(x["symbol"] == symbol for x in positions if x.get("contracts")):
-                rows.append(views.position(self._markets[symbol]["id"], None, 0, self.now_ms()))
+            if not any(x.symbol == symbol for x in positions):
+                rows.append(views.flat_position(self._ids[symbol], now))
         return {"category": "linear", "list": rows, "nextPageCursor": ""}
 
     # ---- orders ------------------------------------------------------------------------------
@@ -143,14 +169,14 @@ class BybitApi:
         price = _decimal(p, "price") if order_type == "limit" else None
         created = self._port.create_order(symbol, order_type, str(p.get("side", "")).lower(),
                                           _decimal(p, "qty"), price, _order_params(p))
-        return {"orderId": str(created["id"]), "orderLinkId": created.get("clientOrderId") or ""}
+        return {"orderId": str(created.id), "orderLinkId": created.client_order_id or ""}
 
     def h_v5_order_cancel(self, p: Json) -> Json:
         symbol = self._symbol(p.get("symbol"))
         link = p.get("orderLinkId") or None
         canceled = self._port.cancel_order(p.get("orderId") or None, symbol,
                                            {"clientOrderId": link} if link else {})
-        return {"orderId": str(canceled["id"]), "orderLinkId": canceled.get("clientOrderId") or ""}
+        return {"orderId": str(canceled.id), "orderLinkId": canceled.client_order_id or ""}
 
     def h_v5_order_amend(self, p: Json) -> Json:
         raise RequestError("paper server: order amend is not supported (the paper exchange has "
@@ -158,34 +184,34 @@ class BybitApi:
 
     def h_v5_order_realtime(self, p: Json) -> Json:
         orders = [o for o in self._port.fetch_open_orders(*self._one_symbol(p)) if _wanted(o, p)]
-        orders.sort(key=lambda o: -int(o["timestamp"]))
-        rows = [views.order(self._markets[o["symbol"]]["id"], o) for o in orders]
+        orders.sort(key=lambda o: -(o.timestamp or 0))
+        rows = [views.order(self._ids[o.symbol], o) for o in orders]
         return {"category": "linear", "list": rows, "nextPageCursor": ""}
 
     def h_v5_order_history(self, p: Json) -> Json:
         """Finished orders: by orderId / orderLinkId any finished order; without one, the
         orders that traded (the paper exchange keeps no list of cancelled orders to page)."""
         symbols = self._wanted(p) or list(self._markets)
-        found: dict[str, Json] = {}
+        found: dict[str, VenueOrder] = {}
         for symbol in symbols:
             for order in self._finished(symbol, p):
-                if order["status"] != "open" and _wanted(order, p):
-                    found[str(order["id"])] = order
-        rows = [views.order(self._markets[o["symbol"]]["id"], o)
-                for o in sorted(found.values(), key=lambda o: -int(o["timestamp"]))]
+                if not order.status.is_open and _wanted(order, p):
+                    found[str(order.id)] = order
+        rows = [views.order(self._ids[o.symbol], o)
+                for o in sorted(found.values(), key=lambda o: -(o.timestamp or 0))]
         limit = int(p.get("limit") or 50)
         return {"category": "linear", "list": rows[:limit], "nextPageCursor": ""}
 
-    def _finished(self, symbol: str, p: Json) -> list[Json]:
+    def _finished(self, symbol: str, p: Json) -> list[VenueOrder]:
         if p.get("orderId") or p.get("orderLinkId"):
             link = p.get("orderLinkId") or None
             try:
                 return [self._port.fetch_order(p.get("orderId") or None, symbol,
                                                {"clientOrderId": link} if link else {})]
-            except ccxt.OrderNotFound:
+            except errors.OrderNotFound:
                 return []
         trades = self._port.fetch_my_trades(symbol)
-        ids = list(dict.fromkeys(str(t["order"]) for t in trades))
+        ids = list(dict.fromkeys(str(t.order_id) for t in trades if t.order_id))
         return [self._port.fetch_order(i, symbol) for i in ids]
 
     def _one_symbol(self, p: Json) -> tuple[str | None]:
@@ -194,26 +220,31 @@ class BybitApi:
     def h_v5_execution_list(self, p: Json) -> Json:
         since = int(p["startTime"]) if p.get("startTime") else None
         symbols = self._wanted(p) or list(self._markets)
-        rows = []
+        rows: list[Json] = []
         for symbol in symbols:
-            for trade in self._port.fetch_my_trades(symbol, since):
-                rows.append(views.execution(self._markets[symbol]["id"], trade, "Market"))
+            trades = self._port.fetch_my_trades(symbol, since)
+            rows.extend(views.execution(self._ids[symbol], t, "Market") for t in trades)
         rows.sort(key=lambda r: -int(r["execTime"]))
         limit = int(p.get("limit") or 50)
         return {"category": "linear", "list": rows[:limit], "nextPageCursor": ""}
 
 
-def _wanted(order: Json, p: Json) -> bool:
-    if p.get("orderId") and str(order["id"]) != str(p["orderId"]):
+def market_id(symbol: str) -> str:
+    """Bybit's id of a market: 'BTC/USDT:USDT' -> 'BTCUSDT' (base and quote, no separator)."""
+    base, quote, _ = split_symbol(symbol)
+    return f"{base}{quote}"
+
+
+def _wanted(order: VenueOrder, p: Json) -> bool:
+    if p.get("orderId") and str(order.id) != str(p["orderId"]):
         return False
-    if p.get("orderLinkId") and order.get("clientOrderId") != p["orderLinkId"]:
+    if p.get("orderLinkId") and order.client_order_id != p["orderLinkId"]:
         return False
-    is_stop = order.get("triggerPrice") is not None or order.get("stopLossPrice") is not None
     match p.get("orderFilter"):
         case "StopOrder" | "tpslOrder":
-            return is_stop
+            return order.is_stop
         case "Order":
-            return not is_stop
+            return not order.is_stop
     return True
 
 

@@ -81,9 +81,9 @@ def test_cut_off_node_sends_nothing_and_the_survivor_trades_after_it(
         # the exchange's record: only a-1 then b-1, and a-1 before node-a stopped acting,
         # b-1 after node-b's lease began (server and database share this machine's clock)
         trades = bybit_client(server).fetch_my_trades(BTC)
-        assert [t["order"] for t in trades] == [sent_a["id"], sent_b["id"]]
-        assert int(sent_a["timestamp"]) <= flips[0].db_now_ms
-        assert int(sent_b["timestamp"]) >= taken.renewed_at_ms
+        assert [t["order"] for t in trades] == [sent_a.id, sent_b.id]
+        assert sent_a.timestamp is not None and sent_a.timestamp <= flips[0].db_now_ms
+        assert sent_b.timestamp is not None and sent_b.timestamp >= taken.renewed_at_ms
         client = bybit_client(server)
         for cid in ("a-2", "b-early"):  # never reached the exchange
             assert client.fetch_canceled_and_closed_orders(BTC, None, None,

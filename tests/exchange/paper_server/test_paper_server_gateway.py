@@ -37,24 +37,25 @@ def test_gateway_entry_stop_lookup_and_cancel_across_two_nodes(
     try:
         entry = one.create_order(BTC, "market", "buy", D("0.01"), None,
                                  {"clientOrderId": "a-e1-1"})
-        assert entry["status"] == "closed" and entry["filled"] == D("0.01")
-        last = one.fetch_tickers([BTC])[BTC]["last"]
+        assert entry.status == "closed" and entry.filled == D("0.01")
+        last = one.fetch_tickers([BTC])[BTC].last
+        assert last is not None
         stop_px = one.price_to_precision(BTC, last * D("0.8"))
         stop = one.place_stop(BTC, "sell", D("0.01"), stop_px, "a-s1-1")
-        assert stop["status"] == "open" and stop["triggerPrice"] == stop_px
+        assert stop.status == "open" and stop.trigger_price == stop_px
 
         # the other node finds the same orders by our client ids, and the same position
         seen = two.fetch_order(None, BTC, {"clientOrderId": "a-s1-1"})
-        assert seen["id"] == stop["id"] and seen["status"] == "open"
-        assert two.fetch_order(None, BTC, {"clientOrderId": "a-e1-1"})["status"] == "closed"
-        positions = [p for p in two.fetch_positions([BTC]) if p["contracts"]]
-        assert [(p["side"], p["contracts"]) for p in positions] == [("long", D("0.01"))]
-        assert [t["clientOrderId"] for t in two.fetch_my_trades(BTC)] == ["a-e1-1"]
+        assert seen.id == stop.id and seen.status == "open"
+        assert two.fetch_order(None, BTC, {"clientOrderId": "a-e1-1"}).status == "closed"
+        positions = two.fetch_positions([BTC])
+        assert [(p.side, p.contracts) for p in positions] == [("long", D("0.01"))]
+        assert [t.client_order_id for t in two.fetch_my_trades(BTC)] == ["a-e1-1"]
 
         canceled = two.cancel_order(None, BTC, {"clientOrderId": "a-s1-1"})
-        assert canceled["status"] == "canceled"
+        assert canceled.status == "canceled"
         assert one.fetch_open_orders(BTC) == []
-        assert one.fetch_order(None, BTC, {"clientOrderId": "a-s1-1"})["status"] == "canceled"
+        assert one.fetch_order(None, BTC, {"clientOrderId": "a-s1-1"}).status == "canceled"
     finally:
         one.close()
         two.close()
