@@ -260,8 +260,10 @@ class SimExchange:
             raise errors.BadRequest("backtest: fetch_order needs an id or params['clientOrderId']")
         book = self._book(symbol)
         order = book.find_open(id, client_id)
-        if order is None:  # the paper store's lookup: by id when given, else by client id
-            order = self._done_ids.get(id) if id is not None else self._done.get(client_id)
+        if order is None and id is not None:  # the paper store's lookup: by id when given,
+            order = self._done_ids.get(id)
+        elif order is None and client_id is not None:  # else by client id
+            order = self._done.get(client_id)
         if order is None or order.symbol != symbol:
             raise errors.OrderNotFound(f"backtest: {symbol} order {id or client_id} not found")
         return order_view(order)
