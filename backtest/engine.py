@@ -28,7 +28,7 @@ from backtest.memory_repo import Forward, MemoryRepository
 from backtest.sim_exchange import SimExchange, SimSettings
 from config.settings import Settings
 from exchange.paper.csv_prices import candle_points
-from exchange.paper.markets import price_tick, round_to_tick
+from exchange.paper.markets import round_to_tick
 from strategies.base import Strategy
 
 Progress = Callable[[int], None]
@@ -111,7 +111,7 @@ def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, dr
     ex.at(first - 1)
     for d in drivers:
         d.start((first - 1) / 1000)
-    streams = [_points(i, candles[s], price_tick(ex.markets[s])) for i, s in enumerate(symbols)]
+    streams = [_points(i, candles[s], ex.market(s).price_tick) for i, s in enumerate(symbols)]
     merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)
     points = 0
     for ts, i, raw, mark, volume in merged:

@@ -1,12 +1,13 @@
 """The backtester's simulated exchange: the paper exchange's rules without its database.
 
-It implements the part of the exchange port the decision loop's executors and the
-reconciliation snapshot use (`create_order`, `cancel_order`, `fetch_order`, `fetch_open_orders`,
-`fetch_positions`, `fetch_balance`, `fetch_tickers`, `market`) with the paper exchange's own
-pieces: markets and precision (`build_market`), request validation (`parse_request`,
-`check_against_book`), and the matcher (`Matcher`: fills, fees, slippage, reduce-only cuts,
-trigger and limit checks). Only the persistence differs: a change is installed in memory at
-once (no store, no thread, no lock taken, no sleep).
+It implements the exchange port (`exchange/port.py`) with the paper exchange's own pieces:
+markets and precision (`build_market`, `venue_market`), request validation (`parse_request`,
+`check_against_book`), the matcher (`Matcher`: fills, fees, slippage, reduce-only cuts, trigger
+and limit checks), and its record builders (`exchange/paper/models.py`: `order_view`,
+`position_view`, `trade_view`), so every answer is the typed record the paper exchange gives in
+the same state, and every refusal the same `exchange/errors.py` class. Only the persistence
+differs: a change is installed in memory at once (no store, no thread, no lock taken, no
+sleep), and there is no fault injection or latency.
 
 Time and price are set by the driver (`at(ts_ms)`, `point(symbol, ts_ms, raw)`); nothing here
 reads a clock.
@@ -20,10 +21,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import ccxt  # type: ignore[import-untyped]
-
+from exchange import errors
+from exchange.decimals import to_decimal
+from exchange.paper import ledger
 from exchange.paper.engine import Book, Draft, Fees, Matcher, limit_crossed, trigger_hit
-from exchange.paper.markets import amount_step, build_market, price_tick, round_to_tick, truncate
+from exchange.paper.markets import (
+    amount_step,
+    build_market,
+    price_tick,
+    round_to_tick,
+    truncate,
+    venue_market,
+)
 from exchange.paper.models import (
     HEDGE_SIDES,
     ONE_WAY_SIDES,
@@ -37,6 +46,16 @@ from exchange.paper.models import (
     trade_view,
 )
 from exchange.paper.orders import check_against_book, parse_request
+from exchange.paper.queries import _limited as limited  # the paper port's since / limit rule
+from exchange.records import (
+    Funds,
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenuePosition,
+    VenueTicker,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +97,9 @@ class SimExchange:
         sides = HEDGE_SIDES if settings.hedge_mode else ONE_WAY_SIDES
         self.markets = {s: build_market(s, p, fees.maker, fees.taker)
                         for s, p in initial_prices.items()}
+        """The paper exchange's market definitions (its `markets`); the port reports them as
+        `VenueMarket` records (`venue_market`), built once: they never change."""
+        self._venue_markets = {s: venue_market(m) for s, m in self.markets.items()}
         self._books = {s: Book(s, self.markets[s], p, 0, sides) for s, p in initial_prices.items()}
         self._ledger = _Ledger(wallet=settings.starting_balance)
         self._order_seq = itertools.count(1)
@@ -85,7 +107,11 @@ class SimExchange:
         self._trades: dict[str, list[TradeRec]] = {s: [] for s in initial_prices}
         """Each symbol's trades in time order (the clock only moves forward)."""
         self._done: dict[str, OrderRec] = {}
-        """Finished orders by client id (the paper exchange's store lookup)."""
+        """Finished orders by client id (the paper exchange's store lookup) ..."""
+        self._done_ids: dict[str, OrderRec] = {}
+        """... and by order id."""
+        self._client_ids: set[str] = set()
+        """Every client order id an accepted order carried (refused again as duplicates)."""
         self._matcher = Matcher(fees, lambda: next(self._trade_seq), self._free)
         self.now_ms = 0
 
@@ -134,7 +160,7 @@ class SimExchange:
 
     def _install(self, d: Draft, required: Decimal | None = None) -> list[str]:
         if required is not None and self._free() < required:
-            raise ccxt.InsufficientFunds(
+            raise errors.InsufficientFunds(
                 f"backtest: {d.book.symbol} needs {required:.4f} USDT of margin and fees, "
                 f"free balance is {self._free():.4f} USDT")
         book = d.book
@@ -144,7 +170,8 @@ class SimExchange:
                 book.open_orders[order.id] = order
             else:
                 book.open_orders.pop(order.id, None)
-                if order.client_order_id:
+                self._done_ids[order.id] = order
+                if order.client_order_id is not None:
                     self._done[order.client_order_id] = order
         self._ledger.wallet += d.wallet_delta
         for t in d.trades:
@@ -153,34 +180,47 @@ class SimExchange:
             self._trades[book.symbol].append(t)
         return [t.client_order_id for t in d.trades if t.client_order_id]
 
-    # ---- the port ----------------------------------------------------------------------
-    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
-        return self.markets
+    # ---- the port (the paper exchange's records, `exchange/paper/queries.py`) ------------
+    def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]:
+        return dict(self._venue_markets)
 
-    def market(self, symbol: str) -> dict[str, Any]:
-        return self._book(symbol).market
+    def market(self, symbol: str) -> VenueMarket:
+        self._book(symbol)
+        return self._venue_markets[symbol]
 
     def _book(self, symbol: str) -> Book:
         book = self._books.get(symbol)
         if book is None:
-            raise ccxt.BadSymbol(f"backtest: unknown symbol {symbol!r}")
+            raise errors.BadSymbol(f"backtest: unknown symbol {symbol!r}")
         return book
 
-    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        wanted = symbols if symbols is not None else list(self._books)
-        return {s: {"symbol": s, "timestamp": self.now_ms, "last": self._book(s).mark,
-                    "close": self._book(s).mark, "baseVolume": ZERO, "info": {}} for s in wanted}
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]:
+        """As the paper exchange's: the mark as last, bid and ask its slipped prices; no
+        volumes (the replay gives the loops each candle's volume with the price)."""
+        wanted = list(symbols) if symbols is not None else list(self._books)
+        slip = self._matcher.fees.slippage_bps
+        result = {}
+        for symbol in wanted:
+            book = self._book(symbol)
+            last = book.mark
+            result[symbol] = VenueTicker(
+                symbol=symbol, timestamp=self.now_ms, last=last,
+                bid=ledger.slipped(last, "sell", slip, book.tick),
+                ask=ledger.slipped(last, "buy", slip, book.tick),
+                base_volume=None, quote_volume=None,
+            )
+        return result
 
     def create_order(self, symbol: str, type: str, side: str, amount: Decimal,
                      price: Decimal | None = None,
-                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+                     params: dict[str, Any] | None = None) -> VenueOrder:
         book = self._book(symbol)
         req = parse_request(book.market, type, side, amount, price, dict(params or {}),
                             hedge_mode=self.settings.hedge_mode)
         check_against_book(req, book.mark, book.positions[req.position_side].qty)
-        if req.client_id is not None and (req.client_id in self._done or any(
-                o.client_order_id == req.client_id for o in book.open_orders.values())):
-            raise ccxt.InvalidOrder(f"backtest: duplicate clientOrderId {req.client_id!r}")
+        if req.client_id is not None and req.client_id in self._client_ids:
+            raise errors.InvalidOrder(
+                f"backtest: duplicate clientOrderId {req.client_id!r} ({req.symbol})")
         d = Draft(book, self.now_ms, book.mark)
         seq = next(self._order_seq)
         order = d.add(OrderRec(
@@ -192,65 +232,81 @@ class SimExchange:
         ))
         required = self._matcher.arrive(d, order)
         self._install(d, required)
+        if req.client_id is not None:
+            self._client_ids.add(req.client_id)
         return order_view(d.orders[order.id])
 
     def cancel_order(self, id: str | None, symbol: str,
-                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+                     params: dict[str, Any] | None = None) -> VenueOrder:
+        client_id = (params or {}).get("clientOrderId")
+        if id is None and client_id is None:
+            raise errors.BadRequest(
+                "backtest: cancel_order needs an id or params['clientOrderId']")
         book = self._book(symbol)
-        order = book.find_open(id, (params or {}).get("clientOrderId"))
+        order = book.find_open(id, client_id)
         if order is None:
-            raise ccxt.OrderNotFound(f"backtest: {symbol} order {id} is not open")
+            raise errors.OrderNotFound(
+                f"backtest: {symbol} order {id or client_id} is not open "
+                "(unknown, filled or already canceled)")
         d = Draft(book, self.now_ms, book.mark)
         self._matcher.finish(d, order, "canceled")
         self._install(d)
         return order_view(d.orders[order.id])
 
     def fetch_order(self, id: str | None, symbol: str,
-                    params: dict[str, Any] | None = None) -> dict[str, Any]:
-        cid = (params or {}).get("clientOrderId")
+                    params: dict[str, Any] | None = None) -> VenueOrder:
+        client_id = (params or {}).get("clientOrderId")
+        if id is None and client_id is None:
+            raise errors.BadRequest("backtest: fetch_order needs an id or params['clientOrderId']")
         book = self._book(symbol)
-        order = book.find_open(id, cid) or (self._done.get(cid) if cid else None)
-        if order is None:
-            raise ccxt.OrderNotFound(f"backtest: {symbol} order {id or cid} not found")
+        order = book.find_open(id, client_id)
+        if order is None and id is not None:  # the paper store's lookup: by id when given,
+            order = self._done_ids.get(id)
+        elif order is None and client_id is not None:  # else by client id
+            order = self._done.get(client_id)
+        if order is None or order.symbol != symbol:
+            raise errors.OrderNotFound(f"backtest: {symbol} order {id or client_id} not found")
         return order_view(order)
 
     def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
                           limit: int | None = None,
-                          params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        books = [self._book(symbol)] if symbol else list(self._books.values())
+                          params: dict[str, Any] | None = None) -> list[VenueOrder]:
+        books = [self._book(symbol)] if symbol is not None else list(self._books.values())
         orders = sorted((o for b in books for o in b.open_orders.values()), key=lambda o: o.seq)
-        return [order_view(o) for o in orders]
+        return limited([order_view(o) for o in orders], since, limit)
 
     def fetch_positions(self, symbols: list[str] | None = None,
-                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        books = [self._book(s) for s in symbols] if symbols else list(self._books.values())
-        return [position_view(p, b.mark, self.settings.leverage, self.now_ms)
+                        params: dict[str, Any] | None = None) -> list[VenuePosition]:
+        """Open positions; hedge mode: per symbol the long, then the short."""
+        books = ([self._book(s) for s in symbols] if symbols is not None
+                 else list(self._books.values()))
+        return [position_view(p, b.mark, self.now_ms)
                 for b in books for p in b.positions.values() if p.qty != 0]
 
-    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        free = self._free()
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> VenueBalance:
         lev = self.settings.leverage
         used = sum((b.used_margin(lev) for b in self._books.values()), ZERO)
-        total = free + used
-        return {SETTLE: {"free": free, "used": used, "total": total},
-                "free": {SETTLE: free}, "used": {SETTLE: used}, "total": {SETTLE: total}}
+        unrealized = sum((b.unrealized() for b in self._books.values()), ZERO)
+        total = self._ledger.wallet + unrealized
+        return VenueBalance(currencies={SETTLE: Funds(free=total - used, used=used, total=total)})
 
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
                         limit: int | None = None,
-                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """The paper exchange's trade records (ccxt layout, `info.realizedPnl` included): the
-        grid books the P&L the exchange reports for a reducing fill (actors/fill_pnl.py)."""
-        books = [self._book(symbol)] if symbol else list(self._books.values())
+                        params: dict[str, Any] | None = None) -> list[VenueFill]:
+        """The paper exchange's fills (`realized_pnl` included): the grid books the P&L the
+        exchange reports for a reducing fill (actors/fill_pnl.py)."""
+        books = [self._book(symbol)] if symbol is not None else list(self._books.values())
         start = -(2**62) if since is None else since
         found = [t for b in books for t in _trades_since(self._trades[b.symbol], start)]
         found.sort(key=lambda t: (t.ts, t.seq))
-        return [trade_view(t) for t in found[:limit]]
+        chosen = limited(found, None, limit) if since is None else found[:limit]
+        return [trade_view(t) for t in chosen]
 
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
-        return truncate(Decimal(str(amount)), amount_step(self.market(symbol)))
+        return truncate(to_decimal(amount), amount_step(self._book(symbol).market))
 
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
-        return round_to_tick(Decimal(str(price)), price_tick(self.market(symbol)))
+        return round_to_tick(to_decimal(price), price_tick(self._book(symbol).market))
 
     def positions_of(self, symbol: str) -> list[PositionRec]:
         return list(self._books[symbol].positions.values())
