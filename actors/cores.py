@@ -174,7 +174,10 @@ class HedgeGridCore:
         entering = sum(
             1
             for o in state.orders
-            if o.kind is GridKind.OPEN and o.status.live and not state.leg(o.leg).is_open
+            if o.kind is GridKind.OPEN
+            and o.status.live
+            and o.leg is not None
+            and not state.leg(o.leg).is_open
         )
         return legs + entering
 

@@ -39,6 +39,8 @@ class GridExecutor(CommandExecutor):
             refused = self._check_balance(cid, margin)
             if refused is not None:
                 return [refused]
+        if order.leg is None:
+            raise ValueError(f"{self.symbol}: grid order {cid} names no leg")
         params: dict[str, Any] = {"clientOrderId": cid, "positionIdx": POSITION_IDX[order.leg]}
         if order.kind.reduces:
             params["reduceOnly"] = True

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pykka
 
@@ -22,6 +22,7 @@ from actors.command_executor import describe
 from actors.cores import as_core
 from actors.entry_gate import AccountGate
 from actors.hot_path_metrics import MetricsRelay, TickToOrder, TimedCommits
+from actors.inbox import inbox_depth
 from actors.loop import DecisionLoop
 from actors.messages import Ping
 from actors.price_slots import PriceSlots
@@ -74,7 +75,9 @@ class SymbolActor(pykka.ThreadingActor):
             symbol,
             core=core,
             exchange=deps.exchange,
-            repo=deps.repo if metrics is None else TimedCommits(deps.repo, metrics),
+            # a timed repository is the repository (a proxy that times `commit`)
+            repo=deps.repo if metrics is None
+            else cast(Repository, TimedCommits(deps.repo, metrics)),
             log=self.log,
             on_escalate=deps.on_escalate,
             strategy=strategy,
@@ -117,7 +120,7 @@ class SymbolActor(pykka.ThreadingActor):
         if isinstance(message, Ping):
             return self.loop.published
         if self.deps.metrics is not None and self.tick_to_order is not None:
-            self.deps.metrics.observe_mailbox(self.actor_inbox.qsize())
+            self.deps.metrics.observe_mailbox(inbox_depth(self.actor_inbox))
             self.tick_to_order.message(message)
         self.loop.handle(message)
         return None

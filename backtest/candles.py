@@ -94,7 +94,7 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
                 raise DataError(f"{path}, line {reader.line_num}: {what} timestamp {values[0]} "
                                 f"(previous {last})")
             last = values[0]
-            for col, value in zip(cols, values):
+            for col, value in zip(cols, values, strict=False):
                 col.append(value)
             lines.append(reader.line_num)
     ts = cols[0]

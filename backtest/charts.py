@@ -42,8 +42,8 @@ def _levels(result: RunResult, symbol: str, types: dict[str, str]) -> tuple[list
 
 
 def html(result: RunResult, eq: Equity, trades: list[Trade]) -> str:
-    import plotly.graph_objects as go  # type: ignore[import-untyped]
-    from plotly.subplots import make_subplots  # type: ignore[import-untyped]
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     symbols = list(result.candles)
     fig = make_subplots(rows=2 + len(symbols), cols=1, shared_xaxes=True, vertical_spacing=0.03,

@@ -120,7 +120,7 @@ def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    import ccxt  # type: ignore[import-untyped]
+    import ccxt
 
     from backtest.download import DownloadError
     from backtest.sweep import SweepError

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ccxt  # type: ignore[import-untyped]
+import ccxt
 
 from backtest.candles import HEADER
 

@@ -66,8 +66,8 @@ def _points(index: int, c: Candles, tick: Decimal) -> Iterator[tuple[int, int, D
     # For a fractional power-of-ten tick, quantize(HALF_UP) is round_to_tick exactly (same
     # value, same exponent) at a fraction of the cost; any other tick takes round_to_tick.
     decimal_tick = tick < 1 and tick == Decimal(1).scaleb(tick.adjusted())
-    for ts, o, h, lo, cl, v in zip(c.ts, c.open, c.high, c.low, c.close, c.volume):
-        for q, raw in zip(quarter, candle_points((o, h, lo, cl))):
+    for ts, o, h, lo, cl, v in zip(c.ts, c.open, c.high, c.low, c.close, c.volume, strict=True):
+        for q, raw in zip(quarter, candle_points((o, h, lo, cl)), strict=True):
             mark = (raw.quantize(tick, ROUND_HALF_UP) if decimal_tick
                     else round_to_tick(raw, tick))
             yield ts + q, index, raw, mark, v

@@ -44,7 +44,7 @@ def parse_axis(option: str) -> Axis:
 
 
 def combinations(axes: list[Axis]) -> list[dict[str, Any]]:
-    return [dict(zip((a.key for a in axes), combo))
+    return [dict(zip((a.key for a in axes), combo, strict=True))
             for combo in itertools.product(*(a.values for a in axes))]
 
 

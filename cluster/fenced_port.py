@@ -17,6 +17,14 @@ from typing import Any
 from cluster.keeper import LeaseKeeper
 from cluster.lease import LeaseLost
 from exchange.port import ExchangePort
+from exchange.records import (
+    VenueBalance,
+    VenueFill,
+    VenueMarket,
+    VenueOrder,
+    VenuePosition,
+    VenueTicker,
+)
 
 
 class FencedExchange:
@@ -41,12 +49,12 @@ class FencedExchange:
 
     def create_order(self, symbol: str, type: str, side: str,
                      amount: Decimal, price: Decimal | None = None,
-                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+                     params: dict[str, Any] | None = None) -> VenueOrder:
         self._guard()
         return self._port.create_order(symbol, type, side, amount, price, params)
 
     def cancel_order(self, id: str | None, symbol: str,
-                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+                     params: dict[str, Any] | None = None) -> VenueOrder:
         self._guard()
         return self._port.cancel_order(id, symbol, params)
 
@@ -66,10 +74,10 @@ class FencedExchange:
 
     # ---- reads: pass through ---------------------------------------------------------------
 
-    def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+    def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]:
         return self._port.load_markets(reload)
 
-    def market(self, symbol: str) -> dict[str, Any]:
+    def market(self, symbol: str) -> VenueMarket:
         return self._port.market(symbol)
 
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
@@ -78,28 +86,28 @@ class FencedExchange:
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
         return self._port.price_to_precision(symbol, price)
 
-    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]:
         return self._port.fetch_tickers(symbols)
 
     def fetch_order(self, id: str | None, symbol: str,
-                    params: dict[str, Any] | None = None) -> dict[str, Any]:
+                    params: dict[str, Any] | None = None) -> VenueOrder:
         return self._port.fetch_order(id, symbol, params)
 
     def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
                           limit: int | None = None,
-                          params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                          params: dict[str, Any] | None = None) -> list[VenueOrder]:
         return self._port.fetch_open_orders(symbol, since, limit, params)
 
     def fetch_positions(self, symbols: list[str] | None = None,
-                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                        params: dict[str, Any] | None = None) -> list[VenuePosition]:
         return self._port.fetch_positions(symbols, params)
 
-    def fetch_balance(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def fetch_balance(self, params: dict[str, Any] | None = None) -> VenueBalance:
         return self._port.fetch_balance(params)
 
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
                         limit: int | None = None,
-                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                        params: dict[str, Any] | None = None) -> list[VenueFill]:
         return self._port.fetch_my_trades(symbol, since, limit, params)
 
     def close(self) -> None:

@@ -63,7 +63,7 @@ def _file_checks(settings: Settings) -> list[str]:
             if problem:
                 problems.append(f"{at}exchange.secrets_file: {problem}")
         if account.paper.price_source == "csv":
-            for symbol in account.symbols.list:
+            for symbol in account.symbol_list:
                 name = account.paper.csv_files[symbol]
                 path = account.resolve_config_path(name)
                 if not path.is_file():

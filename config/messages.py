@@ -11,6 +11,7 @@ import json
 import re
 import types
 import typing
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -117,12 +118,12 @@ def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     return text + (f"; did you mean {hint[0]}?" if hint else "")
 
 
-def _literal_text(error: dict[str, Any]) -> str:
+def _literal_text(error: Mapping[str, Any]) -> str:
     expected = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
     return "must be one of " + ", ".join(json.dumps(e) for e in expected)
 
 
-def _length_text(error: dict[str, Any], info: FieldInfo | None) -> str:
+def _length_text(error: Mapping[str, Any], info: FieldInfo | None) -> str:
     low, high = 0, None
     for meta in info.metadata if info else ():
         low = getattr(meta, "min_length", None) or low
@@ -130,7 +131,7 @@ def _length_text(error: dict[str, Any], info: FieldInfo | None) -> str:
     return f"must have {low}..{high} entries (got {len(error.get('input') or ())})"
 
 
-def _describe(root: type[BaseModel], error: dict[str, Any]) -> tuple[str, str, bool]:
+def _describe(root: type[BaseModel], error: Mapping[str, Any]) -> tuple[str, str, bool]:
     """(dotted key, message, append-the-input?) for one pydantic error."""
     kind, loc = error["type"], tuple(error["loc"])
     if loc and loc[-1] == "[key]":  # a bad key inside a table (e.g. paper.csv_files)
@@ -172,7 +173,7 @@ def problem_lines(root: type[BaseModel], exc: ValidationError) -> list[str]:
     return lines
 
 
-def _length_artifact(error: dict[str, Any]) -> bool:
+def _length_artifact(error: Mapping[str, Any]) -> bool:
     """pydantic also reports an array as too short when some of its entries failed (it counts
     the valid ones); the failing entries have their own lines, so this one is noise."""
     ctx, given = error.get("ctx") or {}, error.get("input")

@@ -409,6 +409,13 @@ class Settings(_Section):
     symbols: SymbolsSettings | None = None
     """Required without ``[[accounts]]``; with them, the list accounts inherit unless they give
     one."""
+
+    @property
+    def symbol_list(self) -> tuple[str, ...]:
+        """The traded symbols (validation guarantees them for a runnable account's settings)."""
+        if self.symbols is None:
+            raise ValueError("symbols.list: no symbols configured")
+        return self.symbols.list
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)

@@ -52,7 +52,8 @@ class DashboardServer:
             self._loop.close()
             raise
         sockets = getattr(site._server, "sockets", None) or []
-        self.address: tuple[str, int] = tuple(sockets[0].getsockname()[:2])  # type: ignore[assignment]
+        host, port = sockets[0].getsockname()[:2]
+        self.address: tuple[str, int] = (host, port)
         self._thread = threading.Thread(target=self._loop.run_forever, name="dashboard",
                                         daemon=True)
 

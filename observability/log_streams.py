@@ -17,6 +17,11 @@ to ``<logs_dir>/<safe name>.log``. Design constraints:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loguru import Record
+
 import os
 import re
 import resource
@@ -71,14 +76,14 @@ _ACCOUNT_FORMAT = _TIME + " | {level} | {extra[account]} {extra[symbol]} | {mess
 _ACCOUNT_ONLY_FORMAT = _TIME + " | {level} | {extra[account]} - | {message}\n{exception}"
 
 
-def _format(record: dict[str, Any]) -> str:
+def _format(record: Record) -> str:
     extra = record["extra"]
     if "account" in extra:
         return _ACCOUNT_FORMAT if "symbol" in extra else _ACCOUNT_ONLY_FORMAT
     return LINE_FORMAT if "symbol" in extra else _UNBOUND_FORMAT
 
 
-def _file_format(record: dict[str, Any]) -> str:
+def _file_format(record: Record) -> str:
     """The file sink builds the line prefix itself (cheaper than loguru's time formatter)."""
     return "{message}\n{exception}"
 

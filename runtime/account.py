@@ -63,7 +63,7 @@ class AccountRuntime:
         self.tagged = tagged
         """True with ``[[accounts]]``: lines carry the account and go to logs/<account>/."""
         self.log = logger.bind(account=self.name) if tagged else logger
-        self.symbols = list(settings.symbols.list)
+        self.symbols = list(settings.symbol_list)
         self.views: dict[str, Any] = {}
         self._build_exchange = build_exchange_
         self._start_actor = start_actor or _start_symbol_actor

@@ -157,7 +157,7 @@ def pick_account(
     if len(names) == 1:
         return names[0]
     if symbol is not None and not required:
-        owners = [a.bot.account for a in settings.account_settings() if symbol in a.symbols.list]
+        owners = [a.bot.account for a in settings.account_settings() if symbol in a.symbol_list]
         if len(owners) == 1:
             return owners[0]
         if len(owners) > 1:
@@ -238,7 +238,7 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
     assert name is not None
     tagged = settings.has_accounts
     settings = settings.for_account(name)
-    if args.symbol not in settings.symbols.list:
+    if args.symbol not in settings.symbol_list:
         where = f"symbols.list of account {name}" if tagged else "symbols.list"
         return fail(f"{args.symbol!r} is not in {where} of {args.config}")
     extra: dict[str, object] = {}

@@ -50,7 +50,7 @@ def build_paper(settings: Settings, data_dir: Path,
     source = price_source or paper_price_source(settings, paper_epoch_ms(store))
     try:
         return PaperExchange(
-            store_path=store, symbols=list(settings.symbols.list), price_source=source,
+            store_path=store, symbols=list(settings.symbol_list), price_source=source,
             starting_balance=p.starting_balance_usdt, taker_fee=p.taker_fee, maker_fee=p.maker_fee,
             slippage_bps=p.slippage_bps, leverage=settings.risk.leverage,
             latency_s=p.latency_ms / 1000, hedge_mode=settings.exchange.hedge_mode,
@@ -90,7 +90,7 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
         sandbox=e.sandbox, demo=e.demo, hedge_mode=e.hedge_mode, stop_mode=e.stop_mode,
         markets_cache=str(cache if cache.is_absolute() else data_dir / cache),
         rate_limit_per_s=e.rate_limit_per_s, timeout_ms=e.timeout_ms,
-        symbols=list(settings.symbols.list), api_url=e.api_url)
+        symbols=list(settings.symbol_list), api_url=e.api_url)
 
 
 def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> ExchangePort:
@@ -109,7 +109,7 @@ def build_dry_run(settings: Settings, data_dir: Path) -> ExchangePort:
     from exchange.ccxt.tickers import LiveTickerSource
 
     public = build_live(settings, data_dir, keys=False)
-    source = LiveTickerSource(public, list(settings.symbols.list),
+    source = LiveTickerSource(public, list(settings.symbol_list),
                               interval_s=settings.exchange.poll_interval_s)
     source.start()
     return build_paper(settings, data_dir, price_source=source)

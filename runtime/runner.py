@@ -198,7 +198,7 @@ class Bot:
 
     def _write_status(self, *, running: bool) -> None:
         s = self.settings
-        bot = {
+        bot: dict[str, Any] = {
             "pid": os.getpid(),
             "running": running,
             "mode": s.bot.mode,

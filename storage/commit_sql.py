@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from decimal import Decimal
 
-from trading.commands import Escalate, JournalEntry
+from trading.commands import Escalate
 from trading.decision import Decision
+from trading.journal import JournalItem
 from trading.model import OrderRecord, SymbolState
 
 UPDATE_ACTOR = (
@@ -171,7 +173,7 @@ def write_records(
 def journal(
     conn: sqlite3.Connection,
     symbol: str,
-    entries: tuple[JournalEntry, ...] | list[JournalEntry],
+    entries: Sequence[JournalItem],
     correlation_id: str,
     created_at: float,
     now: float,

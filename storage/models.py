@@ -31,7 +31,7 @@ class RoutingDatabaseProxy(pw.DatabaseProxy):
     def __setattr__(self, attr: str, value: object) -> None:
         object.__setattr__(self, attr, value)
 
-    @property  # type: ignore[override]
+    @property
     def obj(self) -> pw.Database | None:
         return getattr(self._local, "db", None) or self._default
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pykka
 
+from actors.inbox import inbox_depth
 from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
 from storage.repository import Repository
 from storage.restore import CorruptRow
@@ -300,7 +301,7 @@ class Supervisor:
 
     def _check_hung(self, child: Child, now: float) -> bool:
         assert child.ref is not None
-        size = child.ref.actor_inbox.qsize()
+        size = inbox_depth(child.ref.actor_inbox)
         if size > self.mailbox_max:
             self._fail(
                 child, f"mailbox has {size} messages (bound {self.mailbox_max})", "mailbox", now

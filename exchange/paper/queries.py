@@ -22,11 +22,6 @@ from exchange.records import (
     VenueTicker,
 )
 
-if TYPE_CHECKING:
-    from exchange.paper.exchange import PaperExchange as _Base
-else:
-    _Base = object
-
 
 def _limited(items: list[Any], since: int | None, limit: int | None) -> list[Any]:
     if since is not None:
@@ -36,7 +31,22 @@ def _limited(items: list[Any], since: int | None, limit: int | None) -> list[Any
     return items
 
 
-class QueryMixin(_Base):
+class QueryMixin:
+    """The paper exchange's read side (mixed into PaperExchange, which provides these)."""
+
+    if TYPE_CHECKING:
+        _call: Any
+        _now_ms: Any
+        _catch_up: Any
+        _book: Any
+        _store: Any
+        _active_books: Any
+        _account: Any
+        markets: Any
+        _source: Any
+        _matcher: Any
+        _books: Any
+
     def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]:
         return self._call("load_markets", {"reload": reload},
                           lambda: {s: venue_market(m) for s, m in self.markets.items()})
