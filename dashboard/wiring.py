@@ -179,6 +179,9 @@ class OperatorServices:
             entry = stats.setdefault(account.name, {})
             if account.feed is not None:
                 entry.update(feed_polls=account.feed.polls, feed_undelivered=account.feed.dropped)
+            counts = getattr(account.exchange, "counts", None)
+            if callable(counts):
+                entry.update(counts())
             status = getattr(account.exchange, "status", None)
             if callable(status):
                 try:

@@ -134,7 +134,9 @@ class _SnapshotCollector(Collector):
         yield from _account_families(status)
         yield from _actor_families(status)
         if self.exchange_stats is not None:
-            yield from _exchange_families(self.exchange_stats())
+            stats = self.exchange_stats()
+            yield from _exchange_families(stats)
+            yield from _port_families(stats)
         if self.notification_stats is not None:
             yield from _notification_families(self.notification_stats())
 
@@ -275,6 +277,21 @@ def _exchange_families(stats: dict[str, dict[str, Any]]) -> Iterator[Any]:
             if key in values:
                 family.add_metric([account], float(values[key]))
         yield family
+
+
+def _port_families(stats: dict[str, dict[str, Any]]) -> Iterator[Any]:
+    calls = CounterMetricFamily(
+        "bot_exchange_calls", "Calls through the exchange port, by method",
+        labels=["account", "method"])
+    errors = CounterMetricFamily(
+        "bot_exchange_errors", "Errors the exchange port raised, by kind (exchange/errors.py)",
+        labels=["account", "kind"])
+    for account, values in stats.items():
+        for method, n in sorted((values.get("calls") or {}).items()):
+            calls.add_metric([account, method], float(n))
+        for kind, n in sorted((values.get("errors") or {}).items()):
+            errors.add_metric([account, kind], float(n))
+    yield from (calls, errors)
 
 
 def _notification_families(stats: dict[str, dict[str, Any]]) -> Iterator[Any]:

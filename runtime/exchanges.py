@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from config.settings import Settings
+from exchange.counting import CountingPort
 from exchange.paper.csv_prices import CsvPriceSource
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource, PriceSource
@@ -116,14 +118,17 @@ def build_dry_run(settings: Settings, data_dir: Path) -> ExchangePort:
 
 
 def build_exchange(settings: Settings, data_dir: Path) -> ExchangePort:
+    """The account's exchange port, its calls and errors counted for /metrics."""
     match settings.bot.mode:
         case "paper":
-            return build_paper(settings, data_dir)
+            port: Any = build_paper(settings, data_dir)
         case "live":
-            return build_live(settings, data_dir)
+            port = build_live(settings, data_dir)
         case "dry-run":
-            return build_dry_run(settings, data_dir)
-    raise StartupError(f"bot.mode = {settings.bot.mode!r} is not supported")
+            port = build_dry_run(settings, data_dir)
+        case _:
+            raise StartupError(f"bot.mode = {settings.bot.mode!r} is not supported")
+    return cast(ExchangePort, CountingPort(port))
 
 
 def fills_poller(exchange: ExchangePort, symbols: list[str]) -> Callable[[int], list[VenueFill]]:

@@ -52,6 +52,11 @@ def test_api_and_metrics_show_what_status_shows(bot):
     assert counts["bot_commit_latency_seconds_count"] > 0
     assert counts["bot_tick_to_order_latency_seconds_count"] > 0
     assert counts["bot_mailbox_depth_messages_count"] > 0
+    # every call through the exchange port is counted by method (errors by kind likewise)
+    calls = {s.labels["method"]: s.value for s in metrics["bot_exchange_calls"].samples
+             if s.name == "bot_exchange_calls_total"}
+    assert calls.get("create_order", 0) > 0 and calls.get("fetch_tickers", 0) > 0
+    assert "bot_exchange_errors" in metrics
     assert value["bot_equity_usdt"][(("account", "main"),)] == pytest.approx(
         float(bot.get("/api/status")["pnl"]["equity"]), abs=50)
 
