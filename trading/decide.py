@@ -2,7 +2,8 @@
 
 No pykka, ccxt, peewee, loguru or wall clock here: the actor shell persists the decision in one
 transaction and then executes its commands. The same code runs live, on paper, in replay and in
-property tests.
+property tests. The handlers of order reports (accepted, filled, canceled, failed) are in
+`trading/order_reports.py`.
 """
 
 from __future__ import annotations
