@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors.actor_view import ActorView
-from trading.grid.model import GridKind, GridState
+from trading.grid.model import GridKind, GridState, Leg
 from trading.model import OrderStatus
 
 
@@ -18,47 +18,57 @@ def _short(value: Decimal) -> str:
     return str(value)
 
 
+def _leg_line(state: GridState, leg: Leg, mark: Decimal | None) -> dict[str, Any]:
+    """One open leg as a position line (its entry price is known)."""
+    assert leg.entry_price is not None
+    upnl = None if mark is None else (mark - leg.entry_price) * leg.contracts * leg.side.sign
+    stops = [
+        o for o in state.orders_of(leg.side, GridKind.STOP) if o.status is OrderStatus.OPEN
+    ]
+    tps = [o for o in state.orders_of(leg.side, GridKind.TP) if o.status is OrderStatus.OPEN]
+    return {
+        "side": leg.side.value,
+        "contracts": str(leg.contracts),
+        "entry_price": _short(leg.entry_price),
+        "mark_price": None if mark is None else str(mark),
+        "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
+        "level": leg.level,
+        "stop_price": str(leg.stop_price),
+        "protected": bool(stops),
+        "take_profit": str(tps[-1].price) if tps else None,
+    }
+
+
+def _position(legs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The legs as one position: the leg itself when one is open, a "hedge" summary of both
+    otherwise; either way with the legs under "legs"."""
+    if not legs:
+        return None
+    position = (
+        dict(legs[0])
+        if len(legs) == 1
+        else {
+            "side": "hedge",
+            "contracts": "/".join(x["contracts"] for x in legs),
+            "entry_price": "/".join(x["entry_price"] for x in legs),
+            "mark_price": legs[0]["mark_price"],
+            "unrealized_pnl": str(sum(Decimal(x["unrealized_pnl"] or 0) for x in legs)),
+        }
+    )
+    position["legs"] = legs
+    return position
+
+
 def grid_view(state: GridState, last_tick_at: float | None, reconciled: bool) -> ActorView:
     mark = state.last_price
-    legs: list[dict[str, Any]] = []
-    for leg in (state.long, state.short):
-        if not leg.is_open or leg.entry_price is None:
-            continue
-        upnl = None if mark is None else (mark - leg.entry_price) * leg.contracts * leg.side.sign
-        stops = [
-            o for o in state.orders_of(leg.side, GridKind.STOP) if o.status is OrderStatus.OPEN
-        ]
-        tps = [o for o in state.orders_of(leg.side, GridKind.TP) if o.status is OrderStatus.OPEN]
-        legs.append(
-            {
-                "side": leg.side.value,
-                "contracts": str(leg.contracts),
-                "entry_price": _short(leg.entry_price),
-                "mark_price": None if mark is None else str(mark),
-                "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
-                "level": leg.level,
-                "stop_price": str(leg.stop_price),
-                "protected": bool(stops),
-                "take_profit": str(tps[-1].price) if tps else None,
-            }
-        )
-    position: dict[str, Any] | None = None
-    if legs:
-        position = (
-            dict(legs[0])
-            if len(legs) == 1
-            else {
-                "side": "hedge",
-                "contracts": "/".join(x["contracts"] for x in legs),
-                "entry_price": "/".join(x["entry_price"] for x in legs),
-                "mark_price": legs[0]["mark_price"],
-                "unrealized_pnl": str(sum(Decimal(x["unrealized_pnl"] or 0) for x in legs)),
-            }
-        )
-        position["legs"] = legs
+    legs = [
+        _leg_line(state, leg, mark)
+        for leg in (state.long, state.short)
+        if leg.is_open and leg.entry_price is not None
+    ]
     return ActorView(
         phase="open" if legs else ("reopening" if state.reopen else "flat"),
-        position=position,
+        position=_position(legs),
         stop_price="/".join(x["stop_price"] for x in legs) or None,
         protected=bool(legs) and all(x["protected"] for x in legs),
         trailing=None,

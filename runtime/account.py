@@ -99,9 +99,38 @@ class AccountRuntime:
         )
         prefix = f"{self.name}-{repo.id_tag}-"
         self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=prefix, logger=self.log)
-        sup = Supervisor(
+        sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
+        # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
+        prices = PriceSlots(self.symbols)
+        self.gate = AccountGate(
+            max_open_positions=s.risk.max_open_positions, kill_switch=sup.entries_blocked
+        )
+        self.gate.seed(repo.read(queries.open_positions_of, self.symbols))
+        deps = self._actor_deps(sup, prices)
+        self.feed = MarketFeed(
+            exchange=exchange,
             symbols=self.symbols,
-            start_actor=lambda sym: self._start_actor(sym, deps),
+            deliver=sup.tell,
+            interval_s=s.exchange.poll_interval_s,
+            own_prefix=prefix,
+            logger=self.log,
+            fetch_fills=fills_poller(exchange, self.symbols),
+            prices=prices,
+        )
+        self.sup = sup
+        self.guard = build_guard(s, repo, sup, self.alerts, self.log)
+        if self.guard is not None:  # the protections refuse entries through the one gate
+            self.gate.add_check(self.guard)
+
+    def _supervisor(
+        self, repo: Repository, start_actor: Callable[[str], pykka.ActorRef]
+    ) -> Supervisor:
+        """The account's supervisor, configured from the ``[supervision]`` section."""
+        sv = self.settings.supervision
+        assert self.closer is not None and self.alerts is not None
+        return Supervisor(
+            symbols=self.symbols,
+            start_actor=start_actor,
             repo=repo,
             policy=RestartPolicy(
                 max_restarts=sv.max_restarts,
@@ -121,12 +150,11 @@ class AccountRuntime:
             emergency_close=self.closer.close,
             views=self.views,
         )
-        # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
-        prices = PriceSlots(self.symbols)
-        self.gate = AccountGate(
-            max_open_positions=s.risk.max_open_positions, kill_switch=sup.entries_blocked
-        )
-        self.gate.seed(repo.read(queries.open_positions_of, self.symbols))
+
+    def _actor_deps(self, sup: Supervisor, prices: PriceSlots) -> ActorDeps:
+        """What every symbol actor of the account shares (its core factory by trading style)."""
+        s, repo, exchange = self.settings, self.repo, self.exchange
+        assert repo is not None and exchange is not None and self.gate is not None
         grid = s.strategy.name == "hedge_grid"
         core_for = (
             wiring.grid_core_factory(s, exchange, repo.id_tag)
@@ -134,7 +162,7 @@ class AccountRuntime:
             else wiring.core_factory(s, exchange, repo.id_tag)
         )
         self.metrics = MetricsRelay(self.name)
-        deps = ActorDeps(
+        return ActorDeps(
             exchange=exchange,
             repo=repo,
             core_for=core_for,
@@ -148,20 +176,6 @@ class AccountRuntime:
             prices=prices,
             gate=self.gate,
         )
-        self.feed = MarketFeed(
-            exchange=exchange,
-            symbols=self.symbols,
-            deliver=sup.tell,
-            interval_s=s.exchange.poll_interval_s,
-            own_prefix=prefix,
-            logger=self.log,
-            fetch_fills=fills_poller(exchange, self.symbols),
-            prices=prices,
-        )
-        self.sup = sup
-        self.guard = build_guard(s, repo, sup, self.alerts, self.log)
-        if self.guard is not None:  # the protections refuse entries through the one gate
-            self.gate.add_check(self.guard)
 
     def start(self) -> None:
         assert self.sup is not None and self.feed is not None, "build() first"

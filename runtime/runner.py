@@ -65,6 +65,35 @@ class Bot:
     def run(self, duration_s: float | None) -> int:
         s = self.settings
         private_problems = make_private(self.data_dir)
+        locks = self._acquire_locks()
+        streams = setup_logging(
+            self.data_dir / "logs",
+            level=s.logging.level,
+            console=s.logging.console,
+            rotate_bytes=s.logging.rotate_bytes,
+            retention=s.logging.retention,
+        )
+        log = logger
+        for problem in private_problems:
+            log.warning("{}", problem)
+        try:
+            self._open_accounts(log)
+            self._serve(log, duration_s)
+        finally:
+            for account in reversed(self.accounts):
+                try:
+                    account.close()
+                except Exception as exc:  # noqa: BLE001 - close the others too
+                    log.opt(exception=exc).error("closing account {} failed: {}", account.name, exc)
+            log.info("bot stopped")
+            streams.close()
+            for lock in reversed(locks):
+                lock.release()
+        return 0
+
+    def _acquire_locks(self) -> list[Any]:
+        """The bot's, each account's and every shared file's lock, all taken or none."""
+        s = self.settings
         locks = [InstanceLock(self.data_dir / "bot.lock")]
         locks += [
             InstanceLock(account_lock_path(self.data_dir, name), subject=f"account {name}")
@@ -78,62 +107,44 @@ class Bot:
             for lock in reversed(locks):
                 lock.release()
             raise
-        streams = setup_logging(
-            self.data_dir / "logs",
-            level=s.logging.level,
-            console=s.logging.console,
-            rotate_bytes=s.logging.rotate_bytes,
-            retention=s.logging.retention,
-        )
-        log = logger
-        for problem in private_problems:
-            log.warning("{}", problem)
-        try:
-            self.accounts = [
-                AccountRuntime(
-                    a,
-                    self.data_dir,
-                    logger=logger,
-                    tagged=s.has_accounts,
-                    config_key=f"accounts[{i}]." if s.has_accounts else "",
-                )
-                for i, a in enumerate(s.account_settings())
-            ]
-            for account in self.accounts:
-                account.open()
-            symbols = sum(len(a.symbols) for a in self.accounts)
-            exchanges = ",".join(sorted({a.exchange.id for a in self.accounts}))
-            if s.has_accounts:
-                log.info(
-                    "bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
-                    os.getpid(),
-                    s.bot.mode,
-                    ",".join(a.name for a in self.accounts),
-                    exchanges,
-                    self.version,
-                    symbols,
-                )
-            else:
-                log.info(
-                    "bot starting: pid {} mode {} exchange {} version {} symbols {}",
-                    os.getpid(),
-                    s.bot.mode,
-                    exchanges,
-                    self.version,
-                    symbols,
-                )
-            self._serve(log, duration_s)
-        finally:
-            for account in reversed(self.accounts):
-                try:
-                    account.close()
-                except Exception as exc:  # noqa: BLE001 - close the others too
-                    log.opt(exception=exc).error("closing account {} failed: {}", account.name, exc)
-            log.info("bot stopped")
-            streams.close()
-            for lock in reversed(locks):
-                lock.release()
-        return 0
+        return locks
+
+    def _open_accounts(self, log: Any) -> None:
+        """Build and open every account's runtime, then log the start line."""
+        s = self.settings
+        self.accounts = [
+            AccountRuntime(
+                a,
+                self.data_dir,
+                logger=logger,
+                tagged=s.has_accounts,
+                config_key=f"accounts[{i}]." if s.has_accounts else "",
+            )
+            for i, a in enumerate(s.account_settings())
+        ]
+        for account in self.accounts:
+            account.open()
+        symbols = sum(len(a.symbols) for a in self.accounts)
+        exchanges = ",".join(sorted({a.exchange.id for a in self.accounts}))
+        if s.has_accounts:
+            log.info(
+                "bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
+                os.getpid(),
+                s.bot.mode,
+                ",".join(a.name for a in self.accounts),
+                exchanges,
+                self.version,
+                symbols,
+            )
+        else:
+            log.info(
+                "bot starting: pid {} mode {} exchange {} version {} symbols {}",
+                os.getpid(),
+                s.bot.mode,
+                exchanges,
+                self.version,
+                symbols,
+            )
 
     def _serve(self, log: Any, duration_s: float | None) -> None:
         s = self.settings

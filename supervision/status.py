@@ -28,54 +28,11 @@ def build_status(
     for symbol, child in sup.children.items():
         published = sup.views.get(symbol)
         view = published.view() if published is not None else None
-        mailbox = child.ref.actor_inbox.qsize() if child.ref is not None else 0
-        state = child.state.value
-        if view is not None and view.quarantined and child.state is ChildState.RUNNING:
-            state = ChildState.QUARANTINED.value
-        entry: dict[str, Any] = {
-            "symbol": symbol,
-            "state": state,
-            "incarnation": child.incarnation,
-            "restarts": child.restarts,
-            "mailbox": mailbox,
-            "last_failure": child.last_failure,
-            "position": None,
-            "stop_price": None,
-            "trailing": None,
-            "cooldown_until": None,
-            "close_failures": 0,
-            "last_tick_age_s": None,
-            "phase": None,
-            "protected": False,
-            "quarantine_reason": None,
-            "reconciled": False,
-        }
-        if view is not None:
-            entry.update(
-                phase=view.phase,
-                position=view.position,
-                stop_price=view.stop_price,
-                trailing=view.trailing,
-                protected=view.protected,
-                cooldown_until=view.cooldown_until if view.cooldown_until > now else None,
-                close_failures=view.close_attempts
-                if view.phase == "closing" or view.quarantined
-                else 0,
-                last_tick_age_s=None
-                if view.last_tick_at is None
-                else round(now - view.last_tick_at, 3),
-                quarantine_reason=view.quarantine_reason,
-                reconciled=view.reconciled,
-            )
-            if view.position is not None:
-                legs = view.position.get("legs")  # a hedge grid: one position per leg
-                if legs:
-                    open_positions += len(legs)
-                    protected += sum(1 for leg in legs if leg["protected"])
-                else:
-                    open_positions += 1
-                    protected += 1 if view.protected else 0
-        actors.append(entry)
+        actors.append(_actor_entry(symbol, child, view, now))
+        if view is not None and view.position is not None:
+            opened, covered = _position_counts(view)
+            open_positions += opened
+            protected += covered
     return {
         "bot": {**bot, "heartbeat_at": now},
         "actors": actors,
@@ -83,6 +40,58 @@ def build_status(
         "escalations": escalations,
         "kill_switch": sup.kill_switch,
     }
+
+
+def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, Any]:
+    """One symbol actor's line of the status: its supervision record and published view."""
+    mailbox = child.ref.actor_inbox.qsize() if child.ref is not None else 0
+    state = child.state.value
+    if view is not None and view.quarantined and child.state is ChildState.RUNNING:
+        state = ChildState.QUARANTINED.value
+    entry: dict[str, Any] = {
+        "symbol": symbol,
+        "state": state,
+        "incarnation": child.incarnation,
+        "restarts": child.restarts,
+        "mailbox": mailbox,
+        "last_failure": child.last_failure,
+        "position": None,
+        "stop_price": None,
+        "trailing": None,
+        "cooldown_until": None,
+        "close_failures": 0,
+        "last_tick_age_s": None,
+        "phase": None,
+        "protected": False,
+        "quarantine_reason": None,
+        "reconciled": False,
+    }
+    if view is not None:
+        entry.update(
+            phase=view.phase,
+            position=view.position,
+            stop_price=view.stop_price,
+            trailing=view.trailing,
+            protected=view.protected,
+            cooldown_until=view.cooldown_until if view.cooldown_until > now else None,
+            close_failures=view.close_attempts
+            if view.phase == "closing" or view.quarantined
+            else 0,
+            last_tick_age_s=None
+            if view.last_tick_at is None
+            else round(now - view.last_tick_at, 3),
+            quarantine_reason=view.quarantine_reason,
+            reconciled=view.reconciled,
+        )
+    return entry
+
+
+def _position_counts(view: Any) -> tuple[int, int]:
+    """(open positions, protected ones) of a view holding a position."""
+    legs = view.position.get("legs")  # a hedge grid: one position per leg
+    if legs:
+        return len(legs), sum(1 for leg in legs if leg["protected"])
+    return 1, 1 if view.protected else 0
 
 
 def _health(open_positions: int, protected: int) -> dict[str, Any]:
@@ -127,6 +136,13 @@ def combine_status(
             **{k: only[k] for k in OPERATOR_FIELDS if k in only},
             "accounts": accounts,
         }
+    return _grouped(bot, accounts, now)
+
+
+def _grouped(
+    bot: dict[str, Any], accounts: dict[str, dict[str, Any]], now: float
+) -> dict[str, Any]:
+    """Every account's actors and escalations (each naming its account), health added up."""
     actors, escalations = [], []
     open_positions = protected = 0
     for name, entry in accounts.items():

@@ -107,14 +107,19 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         self._pool = InstancePool(exchange_factory, bucket=self.bucket, credentials=credentials,
                                   sandbox=sandbox, demo=demo, timeout_ms=timeout_ms,
                                   learned_keys=self.venue.learned_options)
+        self._init_caches()
+        self.validate()
+
+    # ---------------------------------------------------------------- setup / capabilities
+    def _init_caches(self) -> None:
+        """Markets (loaded on first use) and the two bounded memos: trades already reported,
+        and the client order id of each exchange order id."""
         self._markets: dict[str, Any] | None = None
         self._records: dict[str, VenueMarket] = {}
         self._seen_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._cid_by_order: OrderedDict[str, str] = OrderedDict()
         self._memo_lock = threading.Lock()  # guards the two bounded memos above
-        self.validate()
 
-    # ---------------------------------------------------------------- setup / capabilities
     @staticmethod
     def _market_features(probe: ccxt.Exchange) -> dict[str, Any]:
         features = getattr(probe, "features", None) or {}

@@ -40,18 +40,16 @@ from exchange.paper.models import (
     HEDGE_SIDES,
     ONE_WAY_SIDES,
     SETTLE,
-    OrderRec,
     Submission,
-    order_view,
 )
-from exchange.paper.orders import OrderRequest, check_against_book, parse_request, position_side
+from exchange.paper.order_entry import OrderEntryMixin
 from exchange.paper.prices import PriceSource
 from exchange.paper.queries import QueryMixin
-from exchange.paper.store import Store, Tx
-from exchange.records import VenueMarket, VenueOrder
+from exchange.paper.store import Snapshot, Store, Tx
+from exchange.records import VenueMarket
 
 
-class PaperExchange(QueryMixin):
+class PaperExchange(OrderEntryMixin, QueryMixin):
     """Implements `exchange.port.ExchangePort` on simulated prices, persisted in SQLite."""
 
     id = "paper"
@@ -91,6 +89,18 @@ class PaperExchange(QueryMixin):
         snapshot = self._store.load()
         self.created_ms = snapshot.created_ms
         fees = Fees(Decimal(taker_fee), Decimal(maker_fee), Decimal(slippage_bps), self.leverage)
+        self._restore(snapshot, symbols, fees, store_path)
+        self._ids_lock = threading.Lock()
+        self._order_seq = itertools.count(snapshot.max_order_seq + 1)
+        self._trade_seq = itertools.count(snapshot.max_trade_seq + 1)
+        self._client_ids = snapshot.client_ids
+        self._matcher = Matcher(fees, self._next_trade_seq, self._account.free)
+
+    def _restore(
+        self, snapshot: Snapshot, symbols: list[str], fees: Fees, store_path: str | Path
+    ) -> None:
+        """Books for the configured symbols and any the store holds state for, with the
+        store's positions, open orders and wallet installed."""
         self.markets: dict[str, dict[str, Any]] = {}
         self._books: dict[str, Book] = {}
         stateful = {p.symbol for p in snapshot.positions} | {o.symbol for o in snapshot.open_orders}
@@ -111,11 +121,6 @@ class PaperExchange(QueryMixin):
             for book in self._books.values():
                 self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
                                          book.unrealized())
-        self._ids_lock = threading.Lock()
-        self._order_seq = itertools.count(snapshot.max_order_seq + 1)
-        self._trade_seq = itertools.count(snapshot.max_trade_seq + 1)
-        self._client_ids = snapshot.client_ids
-        self._matcher = Matcher(fees, self._next_trade_seq, self._account.free)
 
     def _add_book(self, symbol: str, fees: Fees, checkpoint: tuple[int, Decimal] | None) -> None:
         initial = Decimal(self._source.initial_price(symbol))
@@ -254,140 +259,6 @@ class PaperExchange(QueryMixin):
         book.last_ms = last_ms
         book.checkpoint_dirty = False
 
-    # ---- orders ------------------------------------------------------------------------
-
-    def create_order(
-        self,
-        symbol: str,
-        type: str,
-        side: str,
-        amount: Decimal,
-        price: Decimal | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> VenueOrder:
-        params = dict(params or {})
-        call = {"symbol": symbol, "type": type, "side": side, "amount": amount,
-                "price": price, "params": params}
-        try:
-            fault = self._enter("create_order", call)
-        except errors.ExchangeError as exc:
-            if not self._closed:
-                self._record_attempt(call, "fault", exc)
-                self._store.flush()
-            raise
-        note = None if fault is None else f"after-accept fault: {type_name(fault.error)}"
-        try:
-            result = self._create(call, note)
-        except errors.ExchangeError as exc:
-            self._record_attempt(call, "rejected", exc)
-            if fault is not None:
-                raise fault.error from exc
-            raise
-        finally:
-            self._store.flush()
-        if fault is not None:
-            raise fault.error
-        return result
-
-    def _record_attempt(self, call: dict[str, Any], outcome: str, exc: BaseException) -> None:
-        sub = self._submission(call, outcome, None, f"{type_name(exc)}: {exc}")
-        sub.position_side = self._declared_position_side(call)
-        self._store.record_submission(sub)
-
-    def _declared_position_side(self, call: dict[str, Any]) -> str | None:
-        """The position side a (rejected) request named, if it named a valid one."""
-        params = call["params"]
-        reduce_only = bool(params.get("reduceOnly")) or params.get("stopLossPrice") is not None
-        try:
-            return position_side(params, call["side"], reduce_only, hedge_mode=self.hedge_mode,
-                                 symbol=str(call["symbol"]))
-        except Exception:  # noqa: BLE001 - a request that names no valid side
-            return None
-
-    def _submission(
-        self, call: dict[str, Any], outcome: str, order_id: str | None, error: str | None,
-        position_side: str | None = None,
-    ) -> Submission:
-        return Submission(
-            ts=self._now_ms(), client_order_id=call["params"].get("clientOrderId"),
-            symbol=call["symbol"], type=call["type"], side=call["side"], amount=call["amount"],
-            price=call["price"], params=call["params"], outcome=outcome, order_id=order_id,
-            error=error, position_side=position_side,
-        )
-
-    def _create(self, call: dict[str, Any], note: str | None) -> VenueOrder:
-        book = self._book(call["symbol"])
-        req = parse_request(book.market, call["type"], call["side"], call["amount"],
-                            call["price"], call["params"], hedge_mode=self.hedge_mode)
-        with book.lock:
-            now = self._now_ms()
-            self._catch_up(book, now)
-            check_against_book(req, book.mark, book.positions[req.position_side].qty)
-            self._reserve_client_id(req)
-            sub = self._submission(call, "accepted", None, note, req.position_side)
-            try:
-                order = self._place(book, req, now, sub)
-            except BaseException:
-                self._release_client_id(req)
-                raise
-        return order
-
-    def _reserve_client_id(self, req: OrderRequest) -> None:
-        if req.client_id is None:
-            return
-        with self._ids_lock:
-            if req.client_id in self._client_ids:
-                raise errors.InvalidOrder(
-                    f"paper: duplicate clientOrderId {req.client_id!r} ({req.symbol})"
-                )
-            self._client_ids.add(req.client_id)
-
-    def _release_client_id(self, req: OrderRequest) -> None:
-        if req.client_id is not None:
-            with self._ids_lock:
-                self._client_ids.discard(req.client_id)
-
-    def _place(self, book: Book, req: OrderRequest, now: int, sub: Submission) -> VenueOrder:
-        d = Draft(book, now, book.mark)
-        seq = self._next_order_seq()
-        order = d.add(OrderRec(
-            seq=seq, id=str(seq), client_order_id=req.client_id, symbol=req.symbol,
-            type=req.type, side=req.side, amount=req.amount, price=req.price,
-            reduce_only=req.reduce_only, created_ms=now, trigger_price=req.trigger_price,
-            trigger_direction=req.trigger_direction, stop_loss_price=req.stop_loss_price,
-            updated_ms=now, position_side=req.position_side,
-        ))
-        required = self._matcher.arrive(d, order)
-        sub.order_id = order.id
-        self._commit(d, raw_price=book.price, last_ms=now, required=required, submissions=[sub])
-        return order_view(d.orders[order.id])
-
-    def cancel_order(
-        self, id: str | None, symbol: str, params: dict[str, Any] | None = None
-    ) -> VenueOrder:
-        params = dict(params or {})
-        call = {"id": id, "symbol": symbol, "params": params}
-        return self._call("cancel_order", call, lambda: self._cancel(id, symbol, params))
-
-    def _cancel(self, order_id: str | None, symbol: str, params: dict[str, Any]) -> VenueOrder:
-        client_id = params.get("clientOrderId")
-        if order_id is None and client_id is None:
-            raise errors.BadRequest("paper: cancel_order needs an id or params['clientOrderId']")
-        book = self._book(symbol)
-        with book.lock:
-            now = self._now_ms()
-            self._catch_up(book, now)
-            order = book.find_open(order_id, client_id)
-            if order is None:
-                raise errors.OrderNotFound(
-                    f"paper: {symbol} order {order_id or client_id} is not open "
-                    "(unknown, filled or already canceled)"
-                )
-            d = Draft(book, now, book.mark)
-            self._matcher.finish(d, order, "canceled")
-            self._commit(d, raw_price=book.price, last_ms=now)
-            return order_view(d.orders[order.id])
-
     # ---- lifecycle ---------------------------------------------------------------------
 
     def close(self) -> None:
@@ -417,8 +288,3 @@ class PaperExchange(QueryMixin):
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
         market = self._book(symbol).market
         return round_to_tick(to_decimal(price), price_tick(market))
-
-
-def type_name(exc: BaseException) -> str:
-    return type(exc).__name__
-

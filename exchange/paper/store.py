@@ -9,10 +9,7 @@ in the other mode switches it only when the account holds no position and no ope
 real venue allows switching); otherwise `PositionModeMismatch` is raised.
 """
 
-from __future__ import annotations
-
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,94 +25,23 @@ from exchange.paper.models import (
     Submission,
     TradeRec,
 )
-from exchange.paper.wal import JOURNAL_SIZE_LIMIT, Checkpointer
+from exchange.paper.schema import (
+    HEDGE,
+    ONE_WAY,
+    ORDER_COLUMNS,
+    SCHEMA_VERSION,
+    TRADE_COLUMNS,
+    PositionModeMismatch,
+    StoreUnreadable,
+    migrate,
+    open_db,
+    record,
+    set_position_mode,
+    to_db,
+)
+from exchange.paper.wal import Checkpointer
 
-SCHEMA_VERSION = 1
-ONE_WAY, HEDGE = "one-way", "hedge"
-
-
-class PositionModeMismatch(RuntimeError):
-    """The store holds positions or open orders of the other position mode."""
-
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS balance (currency TEXT PRIMARY KEY, wallet TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS positions (
-    symbol TEXT NOT NULL, side TEXT NOT NULL, qty TEXT NOT NULL, entry TEXT NOT NULL,
-    updated_ms INTEGER NOT NULL, PRIMARY KEY (symbol, side));
-CREATE TABLE IF NOT EXISTS orders (
-    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, client_order_id TEXT,
-    symbol TEXT NOT NULL, type TEXT NOT NULL, side TEXT NOT NULL, amount TEXT NOT NULL,
-    price TEXT, reduce_only INTEGER NOT NULL, created_ms INTEGER NOT NULL,
-    trigger_price TEXT, trigger_direction TEXT, stop_loss_price TEXT,
-    status TEXT NOT NULL, filled TEXT NOT NULL, cost TEXT NOT NULL, fee TEXT NOT NULL,
-    reserved TEXT NOT NULL, triggered INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
-    last_trade_ms INTEGER, position_side TEXT NOT NULL DEFAULT 'net');
-CREATE UNIQUE INDEX IF NOT EXISTS orders_client_id ON orders (client_order_id)
-    WHERE client_order_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS orders_symbol_status ON orders (symbol, status);
-CREATE TABLE IF NOT EXISTS trades (
-    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL,
-    client_order_id TEXT, symbol TEXT NOT NULL, side TEXT NOT NULL, price TEXT NOT NULL,
-    amount TEXT NOT NULL, cost TEXT NOT NULL, fee TEXT NOT NULL, realized_pnl TEXT NOT NULL,
-    taker_or_maker TEXT NOT NULL, reduce_only INTEGER NOT NULL, ts INTEGER NOT NULL,
-    position_side TEXT NOT NULL DEFAULT 'net');
-CREATE INDEX IF NOT EXISTS trades_symbol_ts ON trades (symbol, ts);
-CREATE TABLE IF NOT EXISTS submissions (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, client_order_id TEXT,
-    symbol TEXT, type TEXT, side TEXT, amount TEXT, price TEXT, params TEXT NOT NULL,
-    outcome TEXT NOT NULL, order_id TEXT, error TEXT, position_side TEXT);
-CREATE INDEX IF NOT EXISTS submissions_client_id ON submissions (client_order_id);
-CREATE TABLE IF NOT EXISTS prices (
-    symbol TEXT PRIMARY KEY, last_ms INTEGER NOT NULL, price TEXT NOT NULL);
-"""
-# Columns added later within schema 1 (additive, with defaults, so older code still reads the
-# file); `initialise` adds any a file lacks.
-MIGRATIONS = [
-    ("orders", "position_side", "TEXT NOT NULL DEFAULT 'net'"),
-    ("trades", "position_side", "TEXT NOT NULL DEFAULT 'net'"),
-    ("submissions", "position_side", "TEXT"),
-]
-
-ORDER_COLUMNS = [
-    "seq", "id", "client_order_id", "symbol", "type", "side", "amount", "price", "reduce_only",
-    "created_ms", "trigger_price", "trigger_direction", "stop_loss_price", "status", "filled",
-    "cost", "fee", "reserved", "triggered", "updated_ms", "last_trade_ms", "position_side",
-]
-TRADE_COLUMNS = [
-    "seq", "id", "order_id", "client_order_id", "symbol", "side", "price", "amount", "cost",
-    "fee", "realized_pnl", "taker_or_maker", "reduce_only", "ts", "position_side",
-]
-DECIMAL_FIELDS = {
-    "amount", "price", "trigger_price", "stop_loss_price", "filled", "cost", "fee", "reserved",
-    "realized_pnl", "qty", "entry",
-}
-BOOL_FIELDS = {"reduce_only", "triggered"}
-
-
-def _to_db(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in DECIMAL_FIELDS:
-        return str(value)
-    if name in BOOL_FIELDS:
-        return int(bool(value))
-    return value
-
-
-def _from_db(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in DECIMAL_FIELDS:
-        return Decimal(value)
-    if name in BOOL_FIELDS:
-        return bool(value)
-    return value
-
-
-def _record(cls: type, columns: list[str], row: tuple) -> Any:
-    return cls(**{name: _from_db(name, value) for name, value in zip(columns, row, strict=True)})
+__all__ = ["PositionModeMismatch", "Snapshot", "Store", "StoreUnreadable", "Tx"]
 
 
 def _maybe_decimal(value: str | None) -> Any:
@@ -155,28 +81,6 @@ class Snapshot:
     max_trade_seq: int
 
 
-class StoreUnreadable(RuntimeError):
-    """The paper exchange's file cannot be opened as its database; one line naming the file."""
-
-
-def _open(path: Path) -> sqlite3.Connection:
-    try:
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    except sqlite3.Error as exc:
-        raise StoreUnreadable(f"{path}: cannot open the paper exchange store ({exc})") from None
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
-        conn.executescript(SCHEMA)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise StoreUnreadable(
-            f"{path}: the paper exchange store is not a readable database ({exc}); move it "
-            "aside to start a fresh paper account") from None
-    return conn
-
-
 class Store:
     def __init__(self, path: str | Path, currency: str) -> None:
         self.path = Path(path)
@@ -187,7 +91,7 @@ class Store:
         self._enqueued = 0
         self._durable = 0
         self._failed: Exception | None = None
-        self._conn = _open(self.path)
+        self._conn = open_db(self.path)
         self._checkpointer = Checkpointer(self.path)
         # Checkpoints (which fsync) run on the checkpointer's own connection and thread, so no
         # writer stalls behind one while holding the store lock.
@@ -225,29 +129,11 @@ class Store:
                 raise
 
     def _migrate(self) -> None:
-        for table, column, decl in MIGRATIONS:
-            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-            if column not in columns:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        migrate(self._conn)
 
     def _set_position_mode(self, meta: dict[str, str], wanted: str, now_ms: int) -> None:
         """Persist the position mode; a file from before modes existed is one-way."""
-        c = self._conn
-        stored = meta.get("position_mode", ONE_WAY if "created_ms" in meta else wanted)
-        if stored != wanted:
-            positions = sum(1 for (q,) in c.execute("SELECT qty FROM positions") if Decimal(q) != 0)
-            (orders,) = c.execute("SELECT COUNT(*) FROM orders WHERE status = 'open'").fetchone()
-            if positions or orders:
-                raise PositionModeMismatch(
-                    f"{self.path} is a {stored} paper account with {positions} open position(s) "
-                    f"and {orders} open order(s); it cannot be opened in {wanted} mode "
-                    f"(set hedge_mode={stored == HEDGE}, or close everything in {stored} mode "
-                    "first, or use a new store file)"
-                )
-            c.execute("DELETE FROM positions")  # only zero rows of the old mode's sides
-            c.execute("INSERT OR REPLACE INTO meta (key, value) "
-                      "VALUES ('position_mode_changed_ms', ?)", (str(now_ms),))
-        c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('position_mode', ?)", (wanted,))
+        set_position_mode(self._conn, self.path, meta, wanted, now_ms)
 
     def load(self) -> Snapshot:
         with self._lock:
@@ -263,7 +149,7 @@ class Store:
                 )
             ]
             open_orders = [
-                _record(OrderRec, ORDER_COLUMNS, row)
+                record(OrderRec, ORDER_COLUMNS, row)
                 for row in c.execute(
                     f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE status = 'open' "
                     "ORDER BY seq"
@@ -343,13 +229,13 @@ class Store:
             f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))})"
         )
         for o in tx.orders:
-            c.execute(order_sql, [_to_db(n, getattr(o, n)) for n in ORDER_COLUMNS])
+            c.execute(order_sql, [to_db(n, getattr(o, n)) for n in ORDER_COLUMNS])
         trade_sql = (
             f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(TRADE_COLUMNS))})"
         )
         for t in tx.trades:
-            c.execute(trade_sql, [_to_db(n, getattr(t, n)) for n in TRADE_COLUMNS])
+            c.execute(trade_sql, [to_db(n, getattr(t, n)) for n in TRADE_COLUMNS])
         for p in tx.positions:
             c.execute(
                 "INSERT OR REPLACE INTO positions (symbol, side, qty, entry, updated_ms) "
@@ -392,7 +278,7 @@ class Store:
             row = self._conn.execute(
                 f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE {column} = ?", (value,)
             ).fetchone()
-        return None if row is None else _record(OrderRec, ORDER_COLUMNS, row)
+        return None if row is None else record(OrderRec, ORDER_COLUMNS, row)
 
     def trades(self, symbol: str | None = None, since: int | None = None) -> list[TradeRec]:
         self.flush()
@@ -403,7 +289,7 @@ class Store:
             args.append(symbol)
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY ts, seq", args).fetchall()
-        return [_record(TradeRec, TRADE_COLUMNS, row) for row in rows]
+        return [record(TradeRec, TRADE_COLUMNS, row) for row in rows]
 
     def submissions(self, client_id: str | None = None) -> list[dict[str, Any]]:
         self.flush()

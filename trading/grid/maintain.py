@@ -174,27 +174,7 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
             state = ctx.cancel(state, add)
         return state
     if adds:
-        add = adds[-1]
-        anchor = leg.anchor or price
-        moved = abs(price - anchor) / anchor * HUNDRED
-        if (
-            add.status is OrderStatus.OPEN
-            and add.cancel_requested_at is None
-            and moved > r.recalc_pct
-        ):
-            ctx.record(
-                ge.LevelRecalculated(
-                    leg=side,
-                    level=add.level,
-                    old_price=add.price,
-                    anchor=anchor,
-                    price=price,
-                    moved_pct=moved.quantize(Decimal("0.001")),
-                )
-            )
-            state = state.with_leg(replace(leg, anchor=price))
-            state = ctx.cancel(state, add)
-        return state
+        return _recalculate(state, side, adds[-1], price, ctx)
     if _throttled(state, side, ctx):
         return state
     anchor = leg.anchor or leg.entry_price or price
@@ -215,3 +195,32 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         level=level,
         margin=amount * target / r.leverage,
     )
+
+
+def _recalculate(
+    state: GridState, side: Side, add: Order, price: Decimal, ctx: GridCtx
+) -> GridState:
+    """Cancel the leg's pending level once the price moved more than recalc_pct from its
+    anchor (re-anchored at ``price``; the next level is placed from there)."""
+    r = ctx.rules
+    leg = state.leg(side)
+    anchor = leg.anchor or price
+    moved = abs(price - anchor) / anchor * HUNDRED
+    if (
+        add.status is OrderStatus.OPEN
+        and add.cancel_requested_at is None
+        and moved > r.recalc_pct
+    ):
+        ctx.record(
+            ge.LevelRecalculated(
+                leg=side,
+                level=add.level,
+                old_price=add.price,
+                anchor=anchor,
+                price=price,
+                moved_pct=moved.quantize(Decimal("0.001")),
+            )
+        )
+        state = state.with_leg(replace(leg, anchor=price))
+        state = ctx.cancel(state, add)
+    return state

@@ -1,0 +1,331 @@
+"""The settings sections: one frozen pydantic model per TOML table (``[bot]``, ``[risk]``, ...).
+
+``config.settings`` assembles them into ``Settings`` and re-exports every name defined here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol
+
+# Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
+KNOWN_STRATEGIES: dict[str, str] = {
+    "mean_reversion": "rolling z-score of prices; enter when |z| > entry_z, exit when |z| < exit_z",
+    "hedge_grid": "a long and a short leg at once (exchange hedge mode), averaging at grid levels, "
+    "take-profit per leg, then reopen",
+}
+ACCOUNT_NAME = r"^[a-z0-9_]{1,12}$"
+ACCOUNT_NAME_TEXT = "1..12 characters of a-z, 0-9, _"
+ACCOUNT_SECTIONS = (
+    "exchange",
+    "symbols",
+    "strategy",
+    "risk",
+    "supervision",
+    "paper",
+    "protections",
+)
+"""Sections an ``[[accounts]]`` entry may give; the ones it leaves out (and the keys it leaves
+out of the ones it gives) come from the top-level section of the same name."""
+ACCOUNTS_DIR = "accounts"
+"""With ``[[accounts]]``, each account's database and paper store live in
+data_dir/accounts/<name>/."""
+MAX_ACCOUNTS = 64
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+MAX_SYMBOLS = 5000
+CSV_MIN_STEP_MS = 4
+
+
+def _cross(field: str, detail: str) -> PydanticCustomError:
+    """An error about ``field`` (dotted, relative to the model raising it) that involves others."""
+    return PydanticCustomError("cross_field", "{detail}", {"field": field, "detail": detail})
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BotSettings(_Section):
+    mode: Literal["paper", "live", "dry-run"] = "paper"
+    data_dir: Str = Field(default="data", min_length=1)
+    account: Str = Field(default="main", pattern=ACCOUNT_NAME, description=ACCOUNT_NAME_TEXT)
+    status_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
+    version: Str = ""
+
+
+class ExchangeSettings(_Section):
+    id: Str = "paper"
+    api_key_env: Str = "BOT_API_KEY"
+    api_secret_env: Str = "BOT_API_SECRET"
+    secrets_file: Str = ""
+    sandbox: Bool = False
+    demo: Bool = False
+    hedge_mode: Bool = False
+    stop_mode: Literal["exchange", "bot"] = "exchange"
+    markets_cache: Str = Field(default="markets.json", min_length=1)
+    poll_interval_s: Float = Field(default=0.5, ge=0.05, le=60)
+    timeout_ms: Int = Field(default=10000, ge=100, le=600_000)
+    rate_limit_per_s: Float = Field(default=10.0, gt=0)
+    api_url: Str = Field(
+        default="",
+        pattern=r"^(https?://[^/\s]+)?$",
+        description='"" or http(s)://host[:port] replacing the exchange API host (tests, proxies)',
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _known_exchange(cls, value: str) -> str:
+        if value == "paper":
+            return value
+        import ccxt  # deferred: importing ccxt takes a while and paper mode never needs it
+
+        if value not in ccxt.exchanges:
+            raise PydanticCustomError(
+                "bad_exchange",
+                'must be "paper" or a ccxt exchange id such as "bybit", "binanceusdm"',
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sandbox_or_demo(self) -> ExchangeSettings:
+        if self.sandbox and self.demo:
+            raise _cross("demo", "cannot be combined with exchange.sandbox (pick one)")
+        return self
+
+
+class SymbolsSettings(_Section):
+    list: Annotated[tuple[Symbol, ...], ARRAY] = Field(min_length=1, max_length=MAX_SYMBOLS)
+
+    @field_validator("list")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        first_seen: dict[str, int] = {}
+        for index, symbol in enumerate(value):
+            if symbol in first_seen:
+                raise _cross(
+                    f"[{index}]",
+                    f'duplicate of symbols.list[{first_seen[symbol]}] (got "{symbol}")',
+                )
+            first_seen[symbol] = index
+        return value
+
+
+class GridSettings(_Section):
+    """`[strategy.grid]`: the hedge grid (strategy.name = "hedge_grid")."""
+
+    levels: Int = Field(default=4, ge=0, le=50)
+    step_pct: Dec = Field(default=Decimal("1.0"), gt=0, le=50)
+    size_multiplier: Dec = Field(default=Decimal("1.0"), gt=0, le=10)
+    take_profit_pct: Dec = Field(default=Decimal("0.6"), gt=0, le=50)
+    recalc_pct: Dec = Field(default=Decimal("2.0"), gt=0, le=50)
+
+    @model_validator(mode="after")
+    def _recalc_beyond_step(self) -> GridSettings:
+        if self.recalc_pct <= self.step_pct:
+            raise _cross(
+                "recalc_pct",
+                f"must be > strategy.grid.step_pct ({self.step_pct}) (got {self.recalc_pct}); "
+                "otherwise a pending level chases the price before it can fill",
+            )
+        return self
+
+
+class StrategySettings(_Section):
+    name: Str = "mean_reversion"
+    window: Int = Field(default=40, ge=5, le=10000)
+    entry_z: Float = Field(default=2.0, gt=0)
+    exit_z: Float = Field(default=0.3, ge=0)
+    min_volatility_pct: Dec = Field(default=Decimal("0.005"), ge=0)
+    min_volume: Dec = Field(default=Decimal(0), ge=0)
+    allow_short: Bool = True
+    grid: GridSettings = Field(default_factory=GridSettings)
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in KNOWN_STRATEGIES:
+            allowed = ", ".join(f'"{name}"' for name in sorted(KNOWN_STRATEGIES))
+            raise PydanticCustomError(
+                "bad_strategy", "must be one of {allowed}", {"allowed": allowed}
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _exit_below_entry(self) -> StrategySettings:
+        if self.exit_z >= self.entry_z:
+            detail = f"must be < strategy.entry_z ({self.entry_z}) (got {self.exit_z})"
+            raise _cross("exit_z", detail)
+        return self
+
+
+class RiskSettings(_Section):
+    order_size_usdt: Dec = Field(default=Decimal(100), gt=0)
+    leverage: Int = Field(default=5, ge=1, le=125)
+    stop_loss_pct: Dec = Field(default=Decimal("1.0"), gt=0, le=50)
+    trailing_activation_pct: Dec = Field(default=Decimal("0.5"), ge=0)
+    trailing_callback_pct: Dec = Field(default=Decimal("0.3"), gt=0, le=50)
+    trailing_step_pct: Dec = Field(default=Decimal("0.1"), ge=0)
+    take_profit_pct: Dec | None = Field(default=None, gt=0)
+    cooldown_after_loss_s: Float = Field(default=120.0, ge=0)
+    max_open_positions: Int = Field(default=20, ge=1)
+
+
+class SupervisionSettings(_Section):
+    heartbeat_interval_s: Float = Field(default=1.0, gt=0)
+    heartbeat_timeout_s: Float = Field(default=5.0, gt=0)
+    mailbox_max: Int = Field(default=10000, ge=1)
+    max_restarts: Int = Field(default=5, ge=0)
+    restart_period_s: Float = Field(default=60.0, gt=0)
+    backoff_initial_s: Float = Field(default=0.5, gt=0)
+    backoff_max_s: Float = Field(default=30.0, gt=0)
+    stable_after_s: Float = Field(default=120.0, ge=0)
+    max_close_attempts: Int = Field(default=5, ge=1, le=100)
+    close_backoff_initial_s: Float = Field(default=1.0, gt=0)
+    close_backoff_max_s: Float = Field(default=60.0, gt=0)
+    kill_switch_escalations: Int = Field(default=3, ge=1)
+    kill_switch_window_s: Float = Field(default=600.0, gt=0)
+    alert_command: Str = ""
+    alert_webhook: Str = Field(
+        default="", pattern=r"^(https?://\S+)?$", description='an http(s):// URL or ""'
+    )
+    adopt_unknown_positions: Bool = True
+    reconcile_interval_s: Float = Field(default=30.0, ge=1, le=86400)
+
+    @model_validator(mode="after")
+    def _ordering(self) -> SupervisionSettings:
+        pairs = (
+            ("heartbeat_timeout_s", "heartbeat_interval_s", False),
+            ("backoff_max_s", "backoff_initial_s", True),
+            ("close_backoff_max_s", "close_backoff_initial_s", True),
+        )
+        for big, small, equal_ok in pairs:
+            got, floor = getattr(self, big), getattr(self, small)
+            if got < floor or (got == floor and not equal_ok):
+                op = ">=" if equal_ok else ">"
+                raise _cross(big, f"must be {op} supervision.{small} ({floor}) (got {got})")
+        return self
+
+
+class StorageSettings(_Section):
+    path: Str = Field(default="bot.sqlite", min_length=1)
+    synchronous: Literal["full", "normal"] = "full"
+
+
+class LoggingSettings(_Section):
+    level: Annotated[Literal[LOG_LEVELS], BeforeValidator(_upper)] = "INFO"  # type: ignore
+    console: Bool = True
+    rotate_mb: Float = Field(default=20.0, gt=0)
+    retention: Int = Field(default=5, ge=1, le=1000)
+
+    @property
+    def rotate_bytes(self) -> int:
+        return max(1, int(self.rotate_mb * 2**20))
+
+
+class PaperSettings(_Section):
+    starting_balance_usdt: Dec = Field(default=Decimal(10000), gt=0)
+    latency_ms: Int = Field(default=20, ge=0, le=10000)
+    taker_fee: Dec = Field(default=Decimal("0.00055"), ge=0, lt=1)
+    maker_fee: Dec = Field(default=Decimal("0.0002"), ge=Decimal("-0.01"), lt=1)
+    slippage_bps: Dec = Field(default=Decimal(1), ge=0, le=10000)
+    price_source: Literal["generator", "csv"] = "generator"
+    seed: Int = 7
+    step_ms: Int = Field(default=250, ge=1, le=60000)
+    speed: Float = Field(default=60.0, gt=0)
+    csv_files: Annotated[dict[Symbol, Str], TABLE] = Field(default_factory=dict)
+    store: Str = Field(default="paper_exchange.sqlite", min_length=1)
+
+
+class SignalsSettings(_Section):
+    enabled: Bool = False
+    http_enabled: Bool = True
+    host: Str = "127.0.0.1"
+    port: Int = Field(default=8787, ge=0, le=65535)
+    path: Str = Field(default="/signals", pattern=r"^/\S*$")
+    token_env: Str = "BOT_SIGNAL_TOKEN"
+    websocket_url: Str = Field(default="", pattern=r"^(wss?://\S+)?$")
+    websocket_token_env: Str = ""
+    max_per_wave: Int = Field(default=20, ge=1)
+    wave_window_s: Float = Field(default=2.0, gt=0, le=3600)
+    max_open_positions: Int = Field(default=0, ge=0)
+    entry_reserve_s: Float = Field(default=10.0, gt=0)
+    max_size_usdt: Dec | None = Field(default=None, gt=0)
+    max_body_bytes: Int = Field(default=65536, ge=256, le=1_048_576)
+    reconnect_initial_s: Float = Field(default=0.5, gt=0)
+    reconnect_max_s: Float = Field(default=30.0, gt=0)
+    reconnect_jitter: Float = Field(default=0.2, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _reconnect_order(self) -> SignalsSettings:
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise _cross(
+                "reconnect_max_s",
+                f"must be >= signals.reconnect_initial_s "
+                f"({self.reconnect_initial_s}) (got {self.reconnect_max_s})",
+            )
+        return self
+
+
+class ProtectionsSettings(_Section):
+    """`[protections]`: account-level entry refusals fed from the ledger (protections/)."""
+
+    daily_loss_limit_usdt: Dec | None = Field(default=None, gt=0)
+    """Realized net loss (fees included) since 00:00 UTC that stops new entries for the day."""
+    daily_loss_limit_pct: Dec | None = Field(default=None, gt=0, le=100)
+    """The same as a percentage of ``capital_usdt``."""
+    max_drawdown_usdt: Dec | None = Field(default=None, gt=0)
+    """Fall of the ledger's equity from its peak that stops new entries until a person resets."""
+    max_drawdown_pct: Dec | None = Field(default=None, gt=0, le=100)
+    capital_usdt: Dec | None = Field(default=None, gt=0)
+    """Base for the percentages (default: paper.starting_balance_usdt)."""
+    stoploss_guard_count: Int = Field(default=0, ge=0, le=1000)
+    """N stop-outs of one symbol within the window pause that symbol (0 = off)."""
+    stoploss_guard_window_s: Float = Field(default=3600.0, gt=0)
+    stoploss_guard_pause_s: Float = Field(default=3600.0, gt=0)
+
+
+class DashboardSettings(_Section):
+    """`[dashboard]`: web dashboard, JSON API and /metrics served by the bot (dashboard/).
+    On by default on 127.0.0.1; a port another program holds costs the dashboard (one ERROR
+    line), never the trading."""
+
+    enabled: Bool = True
+    host: Str = "127.0.0.1"
+    port: Int = Field(default=8780, ge=0, le=65535)
+    token_env: Str = "BOT_DASHBOARD_TOKEN"
+    token_file: Str = ""
+    """A 0600 file holding the token (instead of the environment variable)."""
+    push_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
+
+
+class TelegramSettings(_Section):
+    """`[telegram]`: alerts to Telegram chats, /status and /pause from allow-listed chats."""
+
+    enabled: Bool = False
+    token_env: Str = "BOT_TELEGRAM_TOKEN"
+    token_file: Str = ""
+    api_url: Str = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
+    chat_ids: Annotated[tuple[int, ...], ARRAY] = ()
+    commands: Bool = True
+    notify_trades: Bool = False
+    """Also send position opened/closed and a daily summary at 00:00 UTC (escalations, the kill
+    switch and protections always go)."""
+    retry_initial_s: Float = Field(default=1.0, gt=0)
+    retry_max_s: Float = Field(default=60.0, gt=0)
+    poll_timeout_s: Int = Field(default=25, ge=0, le=50)

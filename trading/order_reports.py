@@ -1,0 +1,112 @@
+"""The order-report handlers of `trading.decide`: an order acknowledged, filled, canceled or
+failed, applied to one symbol's state. Pure, like the rest of the decision function; the
+reconciler replays its findings through the same four.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from trading import journal_events as je
+from trading import lifecycle as lc
+from trading import trailing_stop as ts
+from trading.commands import CancelOrder
+from trading.decision import Ctx
+from trading.events import OrderAccepted, OrderCanceled, OrderFailed, OrderFilled
+from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
+from trading.transitions import order_change
+
+
+def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state  # not ours, or already final (final orders leave the state): a late report
+    if order.status is OrderStatus.OPEN:
+        return state  # a repeated acknowledgement (reconciliation reports every resting order)
+    order = order_change(order, OrderStatus.OPEN, exchange_id=ev.exchange_id)
+    state = state.with_order(order)
+    if order.purpose is not OrderPurpose.STOP:
+        return state
+    if state.position is None:  # the position closed while this stop was in flight
+        ctx.emit(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
+        return state
+    ctx.record(je.StopPlaced(stop_price=order.stop_price, order=order.client_order_id))
+    state = replace(state, stop_price=order.stop_price, needs_stop=False)
+    old = state.order(order.replaces) if order.replaces else None
+    if old is not None and old.status is OrderStatus.OPEN:
+        ctx.emit(CancelOrder(client_order_id=old.client_order_id, exchange_id=old.exchange_id))
+    return state
+
+
+def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state  # not ours, or already final: its fill was booked when it became final
+    return lc.apply_fill(
+        state, order, ev.filled, ev.average, ev.fee, ev.exchange_id, ev.complete, ctx
+    )
+
+
+def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state  # not ours, or already final (a late or repeated report)
+    state = state.with_order(order_change(order, OrderStatus.CANCELED))
+    ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
+    stops_left = state.live_orders(OrderPurpose.STOP)
+    if order.purpose is OrderPurpose.STOP and state.phase is Phase.OPEN and not stops_left:
+        return replace(state, needs_stop=True, next_stop_at=0.0)  # someone removed our stop
+    if order.purpose is OrderPurpose.CLOSE and state.phase is Phase.CLOSING:
+        return lc.close_failed(state, "close order canceled", ctx)
+    if order.purpose is OrderPurpose.ENTRY and state.phase is Phase.ENTERING:
+        return lc.to_phase(state, Phase.OPEN if state.position else Phase.FLAT)
+    return state
+
+
+def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
+    order = state.order(ev.client_order_id)
+    if order is None:
+        return state  # not ours, or already final (a late or repeated report)
+    if ev.market_price is not None:  # a fresh price read right after a refused stop
+        state = replace(state, last_price=ev.market_price)
+    status = OrderStatus.FAILED if ev.never_reached else OrderStatus.REJECTED
+    state = state.with_order(order_change(order, status, last_error=ev.error))
+    ctx.record(je.OrderFailed(order=order.client_order_id, purpose=order.purpose, error=ev.error))
+    match order.purpose:
+        case OrderPurpose.ENTRY:
+            if state.phase is Phase.ENTERING:
+                state = lc.to_phase(state, Phase.OPEN if state.position else Phase.FLAT)
+                if state.position is not None:
+                    state = lc.arm_protection(state, ctx)
+            return state
+        case OrderPurpose.STOP:
+            pos, price = state.position, state.last_price
+            if (
+                pos is not None
+                and state.phase is Phase.OPEN
+                and order.stop_price is not None
+                and price is not None
+                and ts.crossed_against(pos.side, price, order.stop_price)
+            ):
+                # refused because the price is already through it: no stop can rest there
+                ctx.record(je.StopAlreadyCrossed(stop_price=order.stop_price, price=price))
+                return lc.start_close(
+                    replace(state, needs_stop=False),
+                    "trailing_stop" if order.replaces else "stop_loss",
+                    ctx,
+                )
+            if state.position is not None and not state.active_stop():
+                state = replace(
+                    state, needs_stop=True, next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s
+                )
+            return state
+        case OrderPurpose.CLOSE:
+            if state.phase is not Phase.CLOSING:
+                return state
+            if ev.position_gone:
+                ctx.record(je.CloseRaced(error=ev.error))
+                return replace(state, next_close_at=ctx.now + ctx.rules.risk.stop_retry_s)
+            return lc.close_failed(state, ev.error, ctx)
+        case _:
+            ctx.record(je.EmergencyCloseFailed(error=ev.error))
+            return state
