@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import fmt, header, pct, table, write_json  # noqa: E402
 
 
-def write_config(path: Path, n: int) -> None:
+def write_config(path: Path, n: int, dashboard: bool = True) -> None:
     symbols = ", ".join(f'"B{i:04d}/USDT:USDT"' for i in range(n))
     path.write_text(f"""
 [bot]
@@ -48,6 +48,9 @@ cooldown_after_loss_s = 5
 latency_ms = 5
 [logging]
 console = false
+[dashboard]
+enabled = {str(dashboard).lower()}
+port = 0
 """)
 
 
@@ -107,11 +110,12 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=3.0)
     ap.add_argument("--symbols", type=int, default=100)
     ap.add_argument("--every", type=float, default=15.0, help="seconds between samples")
+    ap.add_argument("--no-dashboard", action="store_true", help="run without the dashboard")
     args = ap.parse_args()
     header("soak", f"{args.symbols} symbols, {args.minutes:g} min")
     tmp = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     config, data = tmp / "config.toml", tmp / "data"
-    write_config(config, args.symbols)
+    write_config(config, args.symbols, dashboard=not args.no_dashboard)
     proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
                              "--data-dir", str(data)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
