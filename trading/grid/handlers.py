@@ -127,22 +127,16 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     """Every fill of a reducing order is booked, once, with the exchange's realized P&L where it
     reports one (issue 16 item 3): the exchange may have applied fills in another order than we
     learn of them, and its averaging decides each fill's P&L."""
-    cid, pnl = order.client_order_id, fill.realized_pnl
+    cid = order.client_order_id
     if not leg.is_open or leg.entry_price is None:
         ctx.record(ge.FillWithoutLeg(leg=order.leg, order=cid, amount=fill.amount, price=fill.price,
-                                     realized_pnl=pnl))
-        book(order, order.position_id or "", fill, pnl or ZERO, ctx)
+                                     realized_pnl=fill.realized_pnl))
+        book(cid, order.side, order.position_id or "", fill, fill.realized_pnl or ZERO, ctx)
         return state
-    amount = min(fill.amount, leg.contracts)
     if fill.amount > leg.contracts:
         ctx.record(ge.FillExceedsLeg(leg=order.leg, order=cid, amount=fill.amount,
                                      contracts=leg.contracts))
-    if pnl is None:
-        pnl = q8((fill.price - leg.entry_price) * amount * leg.side.sign)
-    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
-                  fees=leg.fees + fill.fee)
-    book(order, leg.position_id or "", fill, pnl, ctx)
-    state = state.with_leg(leg)
+    state, leg, amount = take_off(state, leg, cid, order.side, fill, ctx)
     if leg.is_open:
         ctx.record(ge.LegReduced(leg=leg.side, order=cid, amount=amount, price=fill.price))
         return state
@@ -150,11 +144,23 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     return close_leg(state, leg.side, reason.get(order.purpose, "closed"), ctx)
 
 
-def book(order: Order | None, position_id: str, fill: Fill, pnl: Decimal, ctx: GridCtx,
-         side: str = "") -> None:
-    cid = order.client_order_id if order is not None else "external"
-    ctx.ledger.append(LedgerEntry(client_order_id=cid, position_id=position_id,
-                                  side=order.side if order is not None else side,
+def take_off(state: GridState, leg: Leg, cid: str, side: str, fill: Fill,
+             ctx: GridCtx) -> tuple[GridState, Leg, Decimal]:
+    """One reducing fill on an open leg: booked with the exchange's P&L, or ours where it
+    reports none; the leg shrinks by the fill, at most to flat. Returns the amount taken."""
+    assert leg.entry_price is not None
+    amount = min(fill.amount, leg.contracts)
+    pnl = fill.realized_pnl
+    if pnl is None:
+        pnl = q8((fill.price - leg.entry_price) * amount * leg.side.sign)
+    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
+                  fees=leg.fees + fill.fee)
+    book(cid, side, leg.position_id or "", fill, pnl, ctx)
+    return state.with_leg(leg), leg, amount
+
+
+def book(cid: str, side: str, position_id: str, fill: Fill, pnl: Decimal, ctx: GridCtx) -> None:
+    ctx.ledger.append(LedgerEntry(client_order_id=cid, position_id=position_id, side=side,
                                   amount=fill.amount, price=fill.price, fee=fill.fee,
                                   realized_pnl=pnl))
 

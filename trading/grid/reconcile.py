@@ -14,13 +14,12 @@ from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
 from trading.grid.handlers import (
     Fill,
-    book,
     close_leg,
     on_accepted,
     on_canceled,
     on_failed,
     on_filled,
-    q8,
+    take_off,
 )
 from trading.grid.model import GridState, Leg
 from trading.orders import Order, OrderPurpose, OrderStatus
@@ -83,16 +82,8 @@ def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) 
     leg = state.leg(side)
     if not leg.is_open or leg.entry_price is None:
         return state
-    amount = min(f.amount, leg.contracts)
-    pnl = f.realized_pnl
-    if pnl is None:
-        pnl = q8((f.price - leg.entry_price) * amount * side.sign)
-    book(None, leg.position_id or "", Fill(f.amount, f.price, f.fee, pnl), pnl, ctx, side=f.side)
-    if f.client_order_id:  # the ledger names the exchange's order id of the fill
-        ctx.ledger[-1] = replace(ctx.ledger[-1], client_order_id=f.client_order_id)
-    leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
-                  fees=leg.fees + f.fee)
-    state = state.with_leg(leg)
+    fill = Fill(f.amount, f.price, f.fee, f.realized_pnl)
+    state, leg, _ = take_off(state, leg, f.client_order_id or "external", f.side, fill, ctx)
     if leg.is_open:
         return state
     return close_leg(state, side, "closed_on_exchange", ctx)
