@@ -12,25 +12,29 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.messages import Tick, TickReady
-from observability.metrics import NULL_METRICS
+from observability.metrics import BotMetrics
 from trading.commands import PlaceOrder
 
 
+def _ignore(value: float) -> None:
+    pass
+
+
 class MetricsRelay:
-    """The metrics hooks of one account; a no-op until `target` is set to a BotMetrics."""
+    """The metrics hooks of one account; no-ops until `attach` binds them to a registry."""
 
     def __init__(self, account: str = "main") -> None:
         self.account = account
-        self.target: Any = NULL_METRICS
+        self.observe_commit: Callable[[float], None] = _ignore
+        self.observe_tick_to_order: Callable[[float], None] = _ignore
+        self.observe_mailbox: Callable[[float], None] = _ignore
 
-    def observe_commit(self, seconds: float) -> None:
-        self.target.observe_commit(seconds, self.account)
-
-    def observe_tick_to_order(self, seconds: float) -> None:
-        self.target.observe_tick_to_order(seconds, self.account)
-
-    def observe_mailbox(self, depth: int) -> None:
-        self.target.observe_mailbox(depth, self.account)
+    def attach(self, metrics: BotMetrics) -> None:
+        """Bind this account's histogram children once: `labels()` looks its child up under a
+        lock, which the hot path (every message an actor takes) need not pay each time."""
+        self.observe_commit = metrics.commit_latency.labels(self.account).observe
+        self.observe_tick_to_order = metrics.tick_to_order.labels(self.account).observe
+        self.observe_mailbox = metrics.mailbox_depth.labels(self.account).observe
 
 
 class TimedCommits:

@@ -36,7 +36,7 @@ class OperatorServices:
         for account in accounts:  # the actors' hot-path hooks now reach this registry
             relay = getattr(account, "metrics", None)
             if relay is not None:
-                relay.target = self.metrics
+                relay.attach(self.metrics)
         self.dashboard = self._dashboard()
 
     def _handle(self, account: Any) -> AccountHandle:

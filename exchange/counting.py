@@ -31,19 +31,23 @@ class CountingPort:
         attr = getattr(self.inner, name)
         if name not in PORT_METHODS or not callable(attr):
             return attr
-        return self._counted(name, attr)
+        counted = self._counted(name, attr)
+        setattr(self, name, counted)  # built once: later calls find it without __getattr__
+        return counted
 
     def _counted(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
+            error: str | None = None
             try:
                 return method(*args, **kwargs)
             except Exception as exc:
-                with self._lock:
-                    self._errors[type(exc).__name__] += 1
+                error = type(exc).__name__
                 raise
             finally:
                 with self._lock:
                     self._calls[name] += 1
+                    if error is not None:
+                        self._errors[error] += 1
         return call
 
     def counts(self) -> dict[str, dict[str, int]]:
