@@ -35,72 +35,68 @@ def _fmt(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'))}"
 
 
-class DailyLossLimit:
+class _AccountTrip:
+    """An account-wide protection: tripped (since when, why) or not; while tripped it refuses
+    every entry with its reason. Its state is what the guard persists."""
+
+    name = ""
+
+    def __init__(self, *, limit: Decimal) -> None:
+        self.limit = limit
+        self.tripped_since: float | None = None
+        self.reason: str | None = None
+
+    def refuse(self, symbol: str, now: float) -> str | None:
+        return self.reason if self.tripped_since is not None else None
+
+    def _trip(self, now: float, reason: str) -> list[Trip]:
+        self.tripped_since, self.reason = now, reason
+        return [Trip(name=self.name, reason=reason)]
+
+    def _clear(self) -> None:
+        self.tripped_since = self.reason = None
+
+    def state(self) -> dict[str, Any]:
+        return {"tripped_since": self.tripped_since, "reason": self.reason}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.tripped_since, self.reason = data.get("tripped_since"), data.get("reason")
+
+
+class DailyLossLimit(_AccountTrip):
     """Realized net loss since 00:00 UTC at or past the limit stops entries until the next UTC
     day (or a person's reset, after which only later losses count)."""
 
     name = "daily_loss_limit"
 
-    def __init__(self, *, limit: Decimal) -> None:
-        self.limit = limit
-        self.tripped_since: float | None = None
-        self.reason: str | None = None
-
-    def refuse(self, symbol: str, now: float) -> str | None:
-        return self.reason if self.tripped_since is not None else None
-
     def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
         if self.tripped_since is not None and day_start(now) > day_start(self.tripped_since):
-            self.tripped_since = self.reason = None  # the reset rule: a new UTC day
+            self._clear()  # the reset rule: a new UTC day
         if self.tripped_since is None and -totals.day_net >= self.limit:
-            self.tripped_since = now
-            self.reason = (f"daily loss limit: {_fmt(totals.day_net)} USDT today "
-                           f"(limit -{_fmt(self.limit)})")
-            return [Trip(name=self.name, reason=self.reason)]
+            return self._trip(now, f"daily loss limit: {_fmt(totals.day_net)} USDT today "
+                                   f"(limit -{_fmt(self.limit)})")
         return []
 
     def reset(self, totals: LedgerTotals, now: float) -> None:
         totals.reset_daily(now)
-        self.tripped_since = self.reason = None
-
-    def state(self) -> dict[str, Any]:
-        return {"tripped_since": self.tripped_since, "reason": self.reason}
-
-    def restore(self, data: dict[str, Any]) -> None:
-        self.tripped_since, self.reason = data.get("tripped_since"), data.get("reason")
+        self._clear()
 
 
-class MaxDrawdown:
+class MaxDrawdown(_AccountTrip):
     """The ledger's equity falling ``limit`` below its peak stops entries until a person resets
     it (the peak then restarts from the equity at that moment)."""
 
     name = "max_drawdown"
 
-    def __init__(self, *, limit: Decimal) -> None:
-        self.limit = limit
-        self.tripped_since: float | None = None
-        self.reason: str | None = None
-
-    def refuse(self, symbol: str, now: float) -> str | None:
-        return self.reason if self.tripped_since is not None else None
-
     def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
         if self.tripped_since is None and totals.drawdown >= self.limit:
-            self.tripped_since = now
-            self.reason = (f"max drawdown: equity {_fmt(totals.drawdown)} USDT below its peak "
-                           f"(limit {_fmt(self.limit)})")
-            return [Trip(name=self.name, reason=self.reason)]
+            return self._trip(now, f"max drawdown: equity {_fmt(totals.drawdown)} USDT below "
+                                   f"its peak (limit {_fmt(self.limit)})")
         return []
 
     def reset(self, totals: LedgerTotals, now: float) -> None:
         totals.reset_peak()
-        self.tripped_since = self.reason = None
-
-    def state(self) -> dict[str, Any]:
-        return {"tripped_since": self.tripped_since, "reason": self.reason}
-
-    def restore(self, data: dict[str, Any]) -> None:
-        self.tripped_since, self.reason = data.get("tripped_since"), data.get("reason")
+        self._clear()
 
 
 class StopLossGuard:
