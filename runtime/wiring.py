@@ -133,7 +133,7 @@ def _unusable(markets: dict[str, Any], symbols: list[str]) -> str | None:
 
 def _load(exchange: ExchangePort, reload: bool) -> tuple[dict[str, Any], str | None]:
     try:
-        markets = exchange.load_markets(reload=reload) if reload else exchange.load_markets()
+        markets = exchange.load_markets(reload=reload)
     except ExchangeError as exc:
         return {}, f"{type(exc).__name__}: {exc}"
     return markets, None
