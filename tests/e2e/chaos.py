@@ -353,17 +353,18 @@ class Chaos:
         self._check_ledger(before_ms=int(t0 * 1000))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(chaos: type[Chaos] = Chaos, doc: str | None = __doc__, prefix: str = "chaos-") -> int:
+    """The command line of a chaos run (this one, or a subclass's for another style)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kills", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dir", default=None)
     a = ap.parse_args()
     import tempfile
 
-    workdir = Path(a.dir or tempfile.mkdtemp(prefix="chaos-"))
+    workdir = Path(a.dir or tempfile.mkdtemp(prefix=prefix))
     workdir.mkdir(parents=True, exist_ok=True)
-    report = Chaos(workdir, seed=a.seed).run(a.kills)
+    report = chaos(workdir, seed=a.seed).run(a.kills)
     print(report.summary())
     for line in report.evidence + report.misses:
         print(" ", line)

@@ -12,15 +12,14 @@ Run it directly for a long run:  python -m tests.e2e.chaos_grid --kills 100
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tempfile
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 from tests.e2e.chaos import Chaos
+from tests.e2e.chaos import main as chaos_main
 from tests.e2e.chaos_files import ro
 from tests.e2e.chaos_moments import Moment, Predicate, Probe, starting
 
@@ -151,20 +150,5 @@ class GridChaos(Chaos):
         self.report.check(not twice, f"a leg opened twice in one message: {twice[:3]}")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kills", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--dir", default=None)
-    a = ap.parse_args()
-    workdir = Path(a.dir or tempfile.mkdtemp(prefix="chaos-grid-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    report = GridChaos(workdir, seed=a.seed).run(a.kills)
-    print(report.summary())
-    for v in report.violations[:20]:
-        print("VIOLATION:", v)
-    return 1 if report.violations else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(chaos_main(GridChaos, __doc__, prefix="chaos-grid-"))
