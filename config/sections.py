@@ -225,6 +225,24 @@ class SupervisionSettings(_Section):
 class StorageSettings(_Section):
     path: Str = Field(default="bot.sqlite", min_length=1)
     synchronous: Literal["full", "normal"] = "full"
+    # -- PostgreSQL storage (storage/database.py): "" keeps SQLite at `path` --
+    url: Str = Field(
+        default="",
+        pattern=r"^(postgres(ql)?://\S+)?$",
+        description='a postgresql://user@host:port/db URL or ""',
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: str) -> str:
+        from urllib.parse import urlsplit
+
+        if url and urlsplit(url).password is not None:
+            raise ValueError(
+                "must not hold a password (config files are not secret stores): "
+                "give it in PGPASSWORD or ~/.pgpass"
+            )
+        return url
 
 
 class LoggingSettings(_Section):
