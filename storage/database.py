@@ -56,6 +56,8 @@ def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase
             _create_or_migrate(db)
     except pw.DatabaseError as exc:
         raise StorageError(f"{path}: cannot open database: {exc}") from exc
+    except StorageError as exc:
+        raise StorageError(f"{path}: {exc}") from None
     return db
 
 
@@ -85,6 +87,8 @@ def open_postgres_database(
     except pw.PeeweeException as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StorageError(f"{where} schema {schema}: cannot open database: {first}") from exc
+    except StorageError as exc:
+        raise StorageError(f"{where} schema {schema}: {exc}") from None
     return db
 
 
