@@ -226,23 +226,23 @@ class StorageSettings(_Section):
     path: Str = Field(default="bot.sqlite", min_length=1)
     synchronous: Literal["full", "normal"] = "full"
     # -- PostgreSQL storage (storage/database.py): "" keeps SQLite at `path` --
-    url: Str = Field(
-        default="",
-        pattern=r"^(postgres(ql)?://\S+)?$",
-        description='a postgresql://user@host:port/db URL or ""',
-    )
+    url: Str = ""
 
-    @field_validator("url")
-    @classmethod
-    def _no_password(cls, url: str) -> str:
+    @model_validator(mode="after")
+    def _url(self) -> StorageSettings:
+        # checked here, not by a field pattern: a field error would echo the URL, password too
         from urllib.parse import urlsplit
 
-        if url and urlsplit(url).password is not None:
-            raise ValueError(
-                "must not hold a password (config files are not secret stores): "
-                "give it in PGPASSWORD or ~/.pgpass"
-            )
-        return url
+        if not self.url:
+            return self
+        scheme = self.url.split("://", 1)[0] if "://" in self.url else ""
+        if scheme not in ("postgresql", "postgres"):
+            raise _cross("url", f'must be a postgresql://user@host:port/db URL or "" '
+                                f"(got scheme {scheme or 'none'!r})")
+        if urlsplit(self.url).password is not None:
+            raise _cross("url", "must not hold a password (config files are not secret "
+                                "stores): give it in PGPASSWORD or ~/.pgpass")
+        return self
 
 
 class LoggingSettings(_Section):
