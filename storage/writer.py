@@ -61,6 +61,8 @@ class GroupCommitWriter:
                  guard: Callable[[pw.Database], None] | None = None) -> None:
         self._db = db
         self._postgres = is_postgres(db)
+        self._began = False
+        """The current batch's transaction started (a failure before it: nothing ran)."""
         self._guard = guard
         """Run after each unit's work, inside its savepoint (see Repository's commit_guard)."""
         self._checkpoint_s = checkpoint_interval_s
@@ -189,18 +191,24 @@ class GroupCommitWriter:
                 unit.error = exc
 
     def _commit(self, batch: list[_Unit]) -> None:
-        try:
-            with self._db.atomic():
-                if len(batch) == 1:
-                    self._run_alone(batch[0])
-                else:
-                    self._run_each(batch)
-        except _AloneFailed:
-            pass  # that unit's own error, already handed to it; its transaction rolled back
-        except Exception as exc:  # noqa: BLE001 - the commit itself failed: nobody is acknowledged
-            for unit in batch:
-                unit.error = unit.error or exc
-            self._drop_connection()
+        for attempt in (1, 2):
+            self._began = False
+            try:
+                with self._db.atomic():
+                    self._began = True
+                    if len(batch) == 1:
+                        self._run_alone(batch[0])
+                    else:
+                        self._run_each(batch)
+            except _AloneFailed:
+                pass  # that unit's own error, already handed to it; its transaction rolled back
+            except Exception as exc:  # noqa: BLE001 - the commit failed: nobody is acknowledged
+                self._drop_connection()
+                if attempt == 1 and self._postgres and not self._began:
+                    continue  # BEGIN failed on a dead connection: nothing ran, a fresh one may
+                for unit in batch:
+                    unit.error = unit.error or exc
+            break
         self.commits += 1
         self.units += len(batch)
         self._dirty = True
