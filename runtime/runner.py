@@ -169,7 +169,10 @@ class Bot:
         from dashboard.wiring import OperatorServices  # deferred: aiohttp, prometheus_client
 
         services = self.services = OperatorServices(
-            settings=_worker_settings(s) if self.role.is_worker else s, data_dir=self.data_dir, accounts=self.accounts, logger=logger
+            settings=_worker_settings(s) if self.role.is_worker else s,
+            data_dir=self.data_dir,
+            accounts=self.accounts,
+            logger=logger,
         )
         receiver = self._signal_receiver()
         self._install_signal_handlers(log)

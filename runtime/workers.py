@@ -77,6 +77,8 @@ class Worker:
             "started_at": self.started_at,
             "restarts": self.restarts,
             "last_exit": self.last_exit,
+            "heartbeat_at": None,
+            "snapshot_current": False,
         }
 
 
