@@ -178,7 +178,8 @@ def reaction(workers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
             s = summary(runs[-1]["latencies"])
             print(f"  {workers} worker(s) reaction run {len(runs)}: n={s['n']} median "
                   f"{fmt(s['median'], 'ms')} p99 {fmt(s['p99'], 'ms')} "
-                  f"cpu {runs[-1]['cpu_s']:.1f} s / wall {runs[-1]['wall_s']:.1f} s  missing {runs[-1]['missing']}", flush=True)
+                  f"cpu {runs[-1]['cpu_s']:.1f} s / wall {runs[-1]['wall_s']:.1f} s  "
+                  f"missing {runs[-1]['missing']}", flush=True)
     finally:
         close(procs)
     return runs
