@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -209,6 +210,9 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
     status["bot"]["running"] = is_locked(data_dir / "bot.lock")
+    from runtime.workers_status import settle_liveness, worker_lines
+
+    settle_liveness(status, status["bot"]["running"])
     if account is not None:
         if account not in status.get("accounts", {}):
             known = ", ".join(status.get("accounts", {})) or "none"
@@ -216,6 +220,9 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
         if as_json:
             status = {"bot": status["bot"], **status["accounts"][account]}
     print(json.dumps(status, indent=2, default=str) if as_json else render_table(status, account))
+    if not as_json:
+        for line in worker_lines(status):  # run --workers N: each worker's liveness
+            print(line)
     return 0
 
 
@@ -227,6 +234,8 @@ def _logs(
         if not settings.has_accounts:
             pick_account(settings, account, required=False)  # only checks a given --account
             path = logs_dir / "bot.log" if symbol == "bot" else symbol_log_path(logs_dir, symbol)
+        elif re.fullmatch(r"worker-\d+", symbol):  # a worker's whole stream (run --workers)
+            path = logs_dir / f"{symbol}.log"
         elif symbol == "bot":
             name = pick_account(settings, account, required=False) if account else None
             path = logs_dir / "bot.log" if name is None else symbol_log_path(logs_dir, None, name)

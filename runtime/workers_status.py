@@ -63,3 +63,27 @@ def merge_status(
                 status["accounts"][name]["worker"] = worker.index
                 status["accounts"][name]["worker_alive"] = current
     return status
+
+
+def settle_liveness(status: dict[str, Any], running: bool) -> None:
+    """`bot.py status` after the parent is gone: no worker is alive, whatever it last wrote."""
+    if running:
+        return
+    for info in status.get("bot", {}).get("workers", []):
+        info["alive"] = False
+    for entry in status.get("accounts", {}).values():
+        if "worker_alive" in entry:
+            entry["worker_alive"] = False
+
+
+def worker_lines(status: dict[str, Any]) -> list[str]:
+    """One line per worker under the status table (nothing for the one-process bot)."""
+    lines = []
+    for w in status.get("bot", {}).get("workers", []):
+        state = "alive" if w["alive"] else "down"
+        exit_code = "" if w.get("last_exit") is None else f"  last exit {w['last_exit']}"
+        lines.append(
+            f"worker {w['index']}: {state}  pid {w['pid']}  accounts {','.join(w['accounts'])}"
+            f"  restarts {w['restarts']}{exit_code}"
+        )
+    return lines

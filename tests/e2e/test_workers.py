@@ -85,6 +85,12 @@ def test_two_workers_three_accounts_status_signals_kill_restart_and_sigterm(tmp_
                 assert s["accounts"][name]["worker"] == index
                 assert [a["symbol"] for a in s["accounts"][name]["actors"]] == ACCOUNTS[name]
 
+        table = cli(config, data, "status")
+        assert table.returncode == 0
+        assert all(f"== account {n} (exchange paper)" in table.stdout for n in ACCOUNTS)
+        assert f"worker 1: alive  pid {workers[1]['pid']}  accounts alpha,gamma" in table.stdout
+        assert f"worker 2: alive  pid {workers[2]['pid']}  accounts beta" in table.stdout
+
         # a signal to each account, handled by the worker that runs it
         for name, symbols in ACCOUNTS.items():
             sent = cli(config, data, "signal", symbols[0], "long", "--account", name)
@@ -101,6 +107,8 @@ def test_two_workers_three_accounts_status_signals_kill_restart_and_sigterm(tmp_
                 assert f"| {name} " not in other
                 line = cli(config, data, "logs", ACCOUNTS[name][0], "--account", name, "-n", "500")
                 assert line.returncode == 0 and "manual" in line.stdout
+            whole = cli(config, data, "logs", f"worker-{index}", "-n", "2000")
+            assert whole.returncode == 0 and f"| {names[0]} " in whole.stdout
 
         # one writer per file: no log, status or database file is open in two processes
         pids = [proc.pid, workers[1]["pid"], workers[2]["pid"]]
@@ -136,6 +144,8 @@ def test_two_workers_three_accounts_status_signals_kill_restart_and_sigterm(tmp_
                    message=f"worker {pid} gone")
     final = status(config, data)
     assert final is not None and final["bot"]["running"] is False
+    assert not any(w["alive"] for w in final["bot"]["workers"])
+    assert "worker 2: down" in cli(config, data, "status").stdout
     for name, symbols in ACCOUNTS.items():
         for sym in symbols:
             path = logs / name / f"{safe_name(sym)}.log"
