@@ -96,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
     sig.add_argument(
         "--size", default=None, help="order size in USDT (default: risk.order_size_usdt)"
     )
-    worker = sub.add_parser("worker")  # started by `run --workers N` (runtime/workers.py)
+    worker = sub.add_parser("worker", help="internal: one worker process of run --workers N")
     _common(worker)
     worker.add_argument("--index", type=int, required=True)
     worker.add_argument("--accounts", required=True)
