@@ -25,7 +25,9 @@ PLAN = {1: ["alpha", "gamma"], 2: ["beta"]}  # round-robin over two workers
 
 
 def write_accounts_config(path: Path, supervision: str = "") -> Path:
-    """Three paper accounts; the strategy never enters by itself (only manual signals do)."""
+    """Three paper accounts. The strategy's window is never filled during a test, so it neither
+    enters nor exits: only manual signals trade, and their positions stay open (paper prices at
+    market speed 1, far from a 3 % stop) however slow a loaded machine makes the test."""
     accounts = "".join(
         f'[[accounts]]\nname = "{name}"\nsymbols.list = {list(symbols)!r}\n'.replace("'", '"')
         for name, symbols in ACCOUNTS.items()
@@ -33,8 +35,9 @@ def write_accounts_config(path: Path, supervision: str = "") -> Path:
     path.write_text(
         '[bot]\nmode = "paper"\nstatus_interval_s = 0.3\n'
         '[exchange]\nid = "paper"\npoll_interval_s = 0.3\n'
-        '[strategy]\nname = "mean_reversion"\nwindow = 40\nentry_z = 50.0\nexit_z = 0.3\n'
-        "[risk]\norder_size_usdt = 100\nleverage = 5\nstop_loss_pct = 1.0\n"
+        '[strategy]\nname = "mean_reversion"\nwindow = 10000\n'
+        "[risk]\norder_size_usdt = 100\nleverage = 5\nstop_loss_pct = 3.0\n"
+        "[paper]\nspeed = 1.0\n"
         "[dashboard]\nenabled = false\n[logging]\nconsole = false\n"
         f"[supervision]\n{supervision}\n{accounts}"
     )
