@@ -51,16 +51,8 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 
 # -- child processes --------------------------------------------------------------------------
-def child_reaction(args: argparse.Namespace) -> None:
-    """One worker's accounts: READY when every position is protected, a JSON result per GO."""
-    import random
-
-    from bench_reaction import feed_run
-    from loguru import logger
-
-    from observability.log_streams import setup_logging
-
-    tmp = TempDir(f"workers-r{args.index}")
+def build_accounts(tmp: TempDir, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
+    """This worker's accounts: each its own paper exchange, database, supervisor and actors."""
     bots, stampers = [], []
     for a in range(args.here):
         box: dict[str, Any] = {}
@@ -72,6 +64,20 @@ def child_reaction(args: argparse.Namespace) -> None:
         bots.append(BenchBot(tmp.sub(f"acct{a}"), symbols(args.symbols), latency_s=0.0, wrap=wrap,
                              risk={"trailing_step_pct": Decimal("50")}, logging=False))
         stampers.append(box["w"])
+    return bots, stampers
+
+
+def child_reaction(args: argparse.Namespace) -> None:
+    """One worker's accounts: READY when every position is protected, a JSON result per GO."""
+    import random
+
+    from bench_reaction import feed_run
+    from loguru import logger
+
+    from observability.log_streams import setup_logging
+
+    tmp = TempDir(f"workers-r{args.index}")
+    bots, stampers = build_accounts(tmp, args)
     streams = setup_logging(tmp.sub("logs"), level="INFO", console=False)  # one sink a process
     rng = random.Random(7 + args.index)
     try:
@@ -285,21 +291,9 @@ def row(label: str, values: list[float], unit: str, cpu: list[float]) -> list[An
             f"{pct(cpu, 50):.1f} s"]
 
 
-def report(args: argparse.Namespace) -> dict[str, Any]:
-    total = args.accounts * args.symbols
-    header("bench_workers", f"{args.accounts} accounts x {args.symbols} symbols, 1 vs 2 workers; "
-                            f"load average now {os.getloadavg()[0]:.2f} (a shared machine)")
-    tmp = TempDir("workers")
-    res: dict[int, dict[str, Any]] = {}
-    try:
-        config = cold_config(tmp.path / "bot.toml", args)
-        for n in (1, 2):
-            res[n] = {"reaction": reaction(n, args), "logging": logging_rates(n, args), "cold": []}
-        for r in range(args.cold_runs):  # interleaved, each on a fresh data dir
-            for n in (1, 2):
-                res[n]["cold"].append(cold_start(n, config, tmp.sub(f"cold{r}-{n}"), total))
-    finally:
-        tmp.cleanup()
+def summarise(res: dict[int, dict[str, Any]], args: argparse.Namespace, total: int
+              ) -> dict[str, Any]:
+    """Print the table; the JSON record of each worker count."""
     rows, out = [], {"config": vars(args), "load_after": os.getloadavg()}
     for n in (1, 2):
         lat = [x for r in res[n]["reaction"] for x in r["latencies"]]
@@ -320,6 +314,25 @@ def report(args: argparse.Namespace) -> dict[str, Any]:
             "logging": res[n]["logging"], "cold": res[n]["cold"]}
     print(table("Worker processes (median, p99 over runs; CPU seconds summed over processes)",
                 ["metric", "n", "median", "p99", "cpu (median run)"], rows))
+    return out
+
+
+def report(args: argparse.Namespace) -> dict[str, Any]:
+    total = args.accounts * args.symbols
+    header("bench_workers", f"{args.accounts} accounts x {args.symbols} symbols, 1 vs 2 workers; "
+                            f"load average now {os.getloadavg()[0]:.2f} (a shared machine)")
+    tmp = TempDir("workers")
+    res: dict[int, dict[str, Any]] = {}
+    try:
+        config = cold_config(tmp.path / "bot.toml", args)
+        for n in (1, 2):
+            res[n] = {"reaction": reaction(n, args), "logging": logging_rates(n, args), "cold": []}
+        for r in range(args.cold_runs):  # interleaved, each on a fresh data dir
+            for n in (1, 2):
+                res[n]["cold"].append(cold_start(n, config, tmp.sub(f"cold{r}-{n}"), total))
+    finally:
+        tmp.cleanup()
+    out = summarise(res, args, total)
     w1, w2 = out["workers_1"], out["workers_2"]
     ratios = {
         "reaction_p99_1_over_2": w1["reaction"]["p99"] / w2["reaction"]["p99"],
