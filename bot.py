@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Command line and composition root of the trading bot.
 
-    python bot.py [run] [--config PATH] [--data-dir DIR] [--duration SECONDS]
+    python bot.py [run] [--config PATH] [--data-dir DIR] [--duration SECONDS] [--workers N]
     python bot.py status [--json] [--account NAME]
     python bot.py logs SYMBOL [-f] [-n LINES] [--account NAME]
     python bot.py resume SYMBOL [--account NAME]
@@ -44,6 +44,15 @@ def _account(p: argparse.ArgumentParser, text: str) -> None:
     )
 
 
+def _workers(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=argparse.SUPPRESS if sub else 1,
+        help="worker processes to spread the accounts over (default 1: one process)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="bot.py", description="Actor-model perpetual-futures trading bot."
@@ -52,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument(
         "--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully"
     )
+    _workers(top, sub=False)
     sub = top.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the bot (the default)")
     _common(run)
@@ -61,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="stop by itself after SECONDS, gracefully",
     )
+    _workers(run)
     status = sub.add_parser("status", help="print the supervisor status dump")
     _common(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -85,6 +96,11 @@ def parser() -> argparse.ArgumentParser:
     sig.add_argument(
         "--size", default=None, help="order size in USDT (default: risk.order_size_usdt)"
     )
+    worker = sub.add_parser("worker", help="internal: one worker process of run --workers N")
+    _common(worker)
+    worker.add_argument("--index", type=int, required=True)
+    worker.add_argument("--accounts", required=True)
+    worker.add_argument("--parent-pid", type=int, required=True)
     from backtest.cli import add_parsers  # backtest and download (argparse only, no heavy imports)
 
     add_parsers(sub, _common)

@@ -172,6 +172,7 @@ class LogStreams:
         max_open_files: int | None = None,
         write: Write = os.write,
         report: Callable[[str], None] | None = None,
+        main_name: str = MAIN_LOG,
     ) -> None:
         max_open_files = max_open_files or default_max_open_files()
         self._write = write
@@ -180,6 +181,8 @@ class LogStreams:
             raise ValueError("rotate_bytes, retention and max_open_files must be >= 1")
         self.logs_dir = Path(logs_dir)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._main_name = main_name
+        """A worker process's whole stream (runtime/workers_role.py): one writer per file."""
         self._rotate_bytes = rotate_bytes
         self._retention = retention
         self._max_open = max_open_files
@@ -192,7 +195,7 @@ class LogStreams:
 
     @property
     def main_path(self) -> Path:
-        return self.logs_dir / MAIN_LOG
+        return self.logs_dir / self._main_name
 
     def path_for(self, symbol: str | None, account: str | None = None) -> Path:
         return symbol_log_path(self.logs_dir, symbol, account)
@@ -322,10 +325,15 @@ def setup_logging(
     rotate_bytes: int = 20 * 2**20,
     retention: int = 5,
     max_open_files: int | None = None,
+    main_name: str = MAIN_LOG,
 ) -> LogStreams:
     """Replace loguru's default stderr handler with the file streams (and optional console)."""
     streams = LogStreams(
-        logs_dir, rotate_bytes=rotate_bytes, retention=retention, max_open_files=max_open_files
+        logs_dir,
+        rotate_bytes=rotate_bytes,
+        retention=retention,
+        max_open_files=max_open_files,
+        main_name=main_name,
     )
     try:
         logger.remove(0)  # loguru's default handler; absent if someone removed it already

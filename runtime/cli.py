@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -49,7 +50,9 @@ def dispatch(args: argparse.Namespace) -> int:
                 f"data dir {data_dir} is a file, expected a directory (bot.data_dir or --data-dir)"
             )
         if command == "run":
-            return _run(settings, data_dir, args.duration)
+            return _run(settings, data_dir, args.duration, args.workers, args.config)
+        if command == "worker":
+            return _worker(settings, data_dir, args)
         if command == "status":
             return _status(settings, data_dir, args.json, args.account)
         if command == "logs":
@@ -105,16 +108,38 @@ def check_arguments(args: argparse.Namespace) -> str | None:
     duration = getattr(args, "duration", None)
     if duration is not None and not (math.isfinite(duration) and duration > 0):
         return f"--duration: must be a finite number of seconds > 0 (got {duration})"
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        return f"--workers: must be a whole number >= 1 (got {workers})"
     lines = getattr(args, "lines", None)
     if lines is not None and lines < 0:
         return f"-n/--lines: must be >= 0 (got {lines})"
     return None
 
 
-def _run(settings: Settings, data_dir: Path, duration: float | None) -> int:
+def _run(
+    settings: Settings, data_dir: Path, duration: float | None, workers: int, config: str
+) -> int:
+    if workers > 1:
+        from runtime.workers import WorkerParent
+
+        return WorkerParent(settings, data_dir, workers=workers, config=Path(config)).run(duration)
     from runtime.runner import Bot  # deferred: pulls in pykka, ccxt, peewee
 
     return Bot(settings, data_dir).run(duration)
+
+
+def _worker(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
+    """One worker process of `run --workers N`: its accounts, in the one-process bot's code."""
+    from runtime.runner import Bot
+    from runtime.workers_role import ProcessRole
+
+    accounts = tuple(a for a in args.accounts.split(",") if a)
+    unknown = [a for a in accounts if a not in settings.account_names()]
+    if unknown or not accounts:
+        return fail(f"--accounts: unknown account(s) {', '.join(unknown) or '(none)'}")
+    role = ProcessRole(worker=args.index, accounts=accounts, parent_pid=args.parent_pid)
+    return Bot(settings, data_dir, role).run(None)
 
 
 def signal_size(text: str, configured_cap: Decimal | None) -> Decimal:
@@ -185,6 +210,9 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
     status["bot"]["running"] = is_locked(data_dir / "bot.lock")
+    from runtime.workers_status import settle_liveness, worker_lines
+
+    settle_liveness(status, status["bot"]["running"])
     if account is not None:
         if account not in status.get("accounts", {}):
             known = ", ".join(status.get("accounts", {})) or "none"
@@ -192,6 +220,9 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
         if as_json:
             status = {"bot": status["bot"], **status["accounts"][account]}
     print(json.dumps(status, indent=2, default=str) if as_json else render_table(status, account))
+    if not as_json:
+        for line in worker_lines(status):  # run --workers N: each worker's liveness
+            print(line)
     return 0
 
 
@@ -203,6 +234,8 @@ def _logs(
         if not settings.has_accounts:
             pick_account(settings, account, required=False)  # only checks a given --account
             path = logs_dir / "bot.log" if symbol == "bot" else symbol_log_path(logs_dir, symbol)
+        elif re.fullmatch(r"worker-\d+", symbol):  # a worker's whole stream (run --workers)
+            path = logs_dir / f"{symbol}.log"
         elif symbol == "bot":
             name = pick_account(settings, account, required=False) if account else None
             path = logs_dir / "bot.log" if name is None else symbol_log_path(logs_dir, None, name)

@@ -17,6 +17,7 @@ from runtime import shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
+from runtime.workers_role import ProcessRole, watch_parent
 from supervision.instance_lock import FileLock, InstanceLock
 from supervision.status import combine_status
 
@@ -28,12 +29,16 @@ def account_lock_path(data_dir: Path, account: str) -> Path:
     return data_dir / LOCKS_DIR / f"{account}.lock"
 
 
-def shared_files(settings: Settings, data_dir: Path) -> list[Path]:
+def shared_files(
+    settings: Settings, data_dir: Path, role: ProcessRole | None = None
+) -> list[Path]:
     """The files a bot must own alone: each account's database and paper exchange store. They
     are locked themselves (not only the data dir), so a config whose absolute storage.path or
     paper.store points at a running bot's files is refused (issue 16 item 10)."""
     paths: dict[str, Path] = {}
     for account in settings.account_settings():
+        if role is not None and not role.runs(account.bot.account):
+            continue  # another worker's account: that worker locks its files
         # a PostgreSQL-backed account has no database file (its account lock still holds)
         files = [] if account.storage.url else [account.resolve(account.storage.path)]
         if account.exchange.id == "paper":
@@ -45,16 +50,21 @@ def shared_files(settings: Settings, data_dir: Path) -> list[Path]:
 
 
 class Bot:
-    """The composition of one running bot on one data dir: one AccountRuntime per account."""
+    """The composition of one running bot on one data dir: one AccountRuntime per account.
+    ``role``: the whole bot (default) or one worker process running some of the accounts
+    (runtime/workers.py starts those)."""
 
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
+    def __init__(self, settings: Settings, data_dir: Path, role: ProcessRole | None = None) -> None:
         self.settings = settings
         self.data_dir = data_dir
+        self.role = role or ProcessRole()
         self.stop_event = shutdown.requested
         self.started_at = time.time()
         self.version = wiring.running_version(settings)
         self.accounts: list[AccountRuntime] = []
-        self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert_all)
+        self.status_writer = StatusWriter(
+            data_dir, logger=logger, alert=self._alert_all, file=self.role.status_file
+        )
         self.services: Any = None
         """Dashboard, metrics, Telegram and the protections' tick (dashboard/wiring.py)."""
 
@@ -73,8 +83,10 @@ class Bot:
             console=s.logging.console,
             rotate_bytes=s.logging.rotate_bytes,
             retention=s.logging.retention,
+            main_name=self.role.main_log,
         )
         log = logger
+        watch_parent(self.role, self.stop_event, log)
         for problem in private_problems:
             log.warning("{}", problem)
         try:
@@ -95,12 +107,15 @@ class Bot:
     def _acquire_locks(self) -> list[Any]:
         """The bot's, each account's and every shared file's lock, all taken or none."""
         s = self.settings
-        locks = [InstanceLock(self.data_dir / "bot.lock")]
+        role = self.role
+        # a worker's parent holds bot.lock; the worker holds its own accounts' locks
+        locks: list[Any] = [] if role.is_worker else [InstanceLock(self.data_dir / "bot.lock")]
         locks += [
             InstanceLock(account_lock_path(self.data_dir, name), subject=f"account {name}")
             for name in s.account_names()
+            if role.runs(name)
         ]
-        locks += [FileLock(path) for path in shared_files(s, self.data_dir)]
+        locks += [FileLock(path) for path in shared_files(s, self.data_dir, role)]
         try:
             for lock in locks:
                 lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
@@ -122,6 +137,7 @@ class Bot:
                 config_key=f"accounts[{i}]." if s.has_accounts else "",
             )
             for i, a in enumerate(s.account_settings())
+            if self.role.runs(a.bot.account)
         ]
         for account in self.accounts:
             account.open()
@@ -154,7 +170,10 @@ class Bot:
         from dashboard.wiring import OperatorServices  # deferred: aiohttp, prometheus_client
 
         services = self.services = OperatorServices(
-            settings=s, data_dir=self.data_dir, accounts=self.accounts, logger=logger
+            settings=_worker_settings(s) if self.role.is_worker else s,
+            data_dir=self.data_dir,
+            accounts=self.accounts,
+            logger=logger,
         )
         receiver = self._signal_receiver()
         self._install_signal_handlers(log)
@@ -187,7 +206,7 @@ class Bot:
 
     def _signal_receiver(self) -> Any:
         s = self.settings
-        if not s.signals.enabled:
+        if not s.signals.enabled or self.role.is_worker:
             return None
         from signals.wiring import SignalsConfig, build_account_signal_services
 
@@ -220,6 +239,8 @@ class Bot:
         }
         if self.services is not None and self.services.dashboard is not None:
             bot["dashboard"] = self.services.dashboard.url
+        if self.role.is_worker:
+            bot["worker"] = self.role.worker
         if s.has_accounts:
             bot["accounts"] = [a.name for a in self.accounts]
         else:
@@ -247,3 +268,14 @@ class Bot:
                 account.apply_controls()
             except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
                 log.opt(exception=exc).error("controls of account {} failed: {}", account.name, exc)
+
+
+def _worker_settings(settings: Settings) -> Settings:
+    """A worker serves no dashboard and polls no Telegram: one port or one bot token cannot be
+    shared by N processes (the parent says so at start); protections still tick per account."""
+    return settings.model_copy(
+        update={
+            "dashboard": settings.dashboard.model_copy(update={"enabled": False}),
+            "telegram": settings.telegram.model_copy(update={"enabled": False}),
+        }
+    )

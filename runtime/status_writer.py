@@ -8,10 +8,12 @@ after 302 tracebacks that named no file)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from storage.atomic_file import atomic_write_text
 from supervision.status import STATUS_FILE, write_status
 
 Writer = Callable[[Path, dict[str, Any]], None]
@@ -20,8 +22,8 @@ Alert = Callable[..., None]
 
 class StatusWriter:
     def __init__(self, data_dir: Path, *, logger: Any, alert: Alert,
-                 write: Writer = write_status) -> None:
-        self.path = Path(data_dir) / STATUS_FILE
+                 write: Writer = write_status, file: str = STATUS_FILE) -> None:
+        self.path = Path(data_dir) / file
         self._data_dir = Path(data_dir)
         self._log = logger
         self._alert = alert
@@ -33,7 +35,10 @@ class StatusWriter:
     def write(self, status: dict[str, Any]) -> bool:
         """True when the snapshot was written."""
         try:
-            self._write(self._data_dir, status)
+            if self.path.name == STATUS_FILE:
+                self._write(self._data_dir, status)
+            else:  # a worker's own snapshot (runtime/workers_role.py); the parent merges them
+                atomic_write_text(self.path, json.dumps(status, indent=1, default=str))
         except OSError as exc:
             self.failures += 1
             reason = exc.strerror or str(exc)

@@ -1,0 +1,357 @@
+"""Worker processes: 1 worker vs 2 workers, 4 accounts x 125 symbols (paper), in one run.
+
+1. Reaction (as bench_reaction.py: a crossing tick's send time to the close order reaching the
+   exchange port), 20 ticks/s per symbol. Each account is what the bot builds for it: its own
+   paper exchange, database, supervisor, 125 symbol actors and a feeder thread (the market
+   feed's delivery path). With 1 worker one process runs all four accounts; with 2 workers two
+   processes run two accounts each, fed at the same moment.
+2. Logging (as bench_logging.py: bot.log + a per-symbol file per line), 500 threads: one process
+   with 500 threads vs two processes with 250 each, each process its own files (as workers).
+   Aggregate lines/s = all lines / the slower process's wall time.
+3. Cold start of the real `bot.py run --workers N` (N=1 is today's one-process bot): from
+   process start until every one of the 500 actors runs and is reconciled, read from the
+   status snapshots each process writes every 0.1 s; CPU seconds of the whole process tree.
+
+The machine's 2 cores may be shared: every section prints CPU seconds next to wall time.
+
+    python bench/bench_workers.py [--runs 3] [--cold-runs 2] [--seconds 4] [--lines 40000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from common import (  # noqa: I001 - common puts the repository on sys.path
+    ROOT,
+    BenchBot,
+    CloseStamper,
+    TempDir,
+    fmt,
+    header,
+    pct,
+    summary,
+    symbols,
+    table,
+    wait_for,
+    write_json,
+)
+
+HERE = Path(__file__).resolve().parent
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+# -- child processes --------------------------------------------------------------------------
+def build_accounts(tmp: TempDir, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
+    """This worker's accounts: each its own paper exchange, database, supervisor and actors."""
+    bots, stampers = [], []
+    for a in range(args.here):
+        box: dict[str, Any] = {}
+
+        def wrap(paper: Any, box: dict[str, Any] = box) -> Any:
+            box["w"] = CloseStamper(paper)
+            return box["w"]
+
+        bots.append(BenchBot(tmp.sub(f"acct{a}"), symbols(args.symbols), latency_s=0.0, wrap=wrap,
+                             risk={"trailing_step_pct": Decimal("50")}, logging=False))
+        stampers.append(box["w"])
+    return bots, stampers
+
+
+def child_reaction(args: argparse.Namespace) -> None:
+    """One worker's accounts: READY when every position is protected, a JSON result per GO."""
+    import random
+
+    from bench_reaction import feed_run
+    from loguru import logger
+
+    from observability.log_streams import setup_logging
+
+    tmp = TempDir(f"workers-r{args.index}")
+    bots, stampers = build_accounts(tmp, args)
+    streams = setup_logging(tmp.sub("logs"), level="INFO", console=False)  # one sink a process
+    rng = random.Random(7 + args.index)
+    try:
+        for bot in bots:
+            bot.start()
+        while True:
+            for bot in bots:  # (re)open every position, then wait for the parent's GO
+                for s in [s for s in bot.symbols if not bot.protected(s)]:
+                    bot.signal(s)
+                wait_for(lambda b=bot: all(b.protected(s) for s in b.symbols), 120, what="open")
+            print("READY", flush=True)
+            if sys.stdin.readline().strip() != "GO":
+                break
+            results: list[dict[str, Any]] = [{} for _ in bots]
+            c0, w0 = time.process_time(), time.perf_counter()
+
+            def feed(i: int, results: list[dict[str, Any]] = results) -> None:
+                results[i] = feed_run(bots[i], stampers[i], bots[i].symbols, args.rate,
+                                      args.seconds, args.crossing, random.Random(rng.random()))
+
+            threads = [threading.Thread(target=feed, args=(i,)) for i in range(len(bots))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            out = {"latencies": [x for r in results for x in r["latencies"]],
+                   "missing": sum(r["missing"] for r in results),
+                   "ticks": sum(r["ticks"] for r in results),
+                   "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
+            print("RESULT " + json.dumps(out), flush=True)
+    finally:
+        for bot in bots:
+            bot.stop()
+        streams.close()
+        logger.remove()
+        tmp.cleanup()
+
+
+def child_logging(args: argparse.Namespace) -> None:
+    from bench_logging import run
+
+    tmp = TempDir(f"workers-l{args.index}")
+    try:
+        for n, line in enumerate(sys.stdin):
+            if line.strip() != "GO":
+                break
+            c0 = time.process_time()
+            r = run(tmp.sub(f"run{n}"), args.threads, args.lines)
+            r["wall_s"] = r["lines"] / r["rate"]
+            r["cpu_s"] = time.process_time() - c0
+            print("RESULT " + json.dumps(r), flush=True)
+    finally:
+        tmp.cleanup()
+
+
+# -- the parent: spawning, reaction and logging -----------------------------------------------
+def spawn(role: str, index: int, extra: list[str]) -> subprocess.Popen[str]:
+    cmd = [sys.executable, str(HERE / "bench_workers.py"), "--role", role, "--index", str(index)]
+    return subprocess.Popen(cmd + extra, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+
+
+def expect(proc: subprocess.Popen[str], prefix: str) -> str:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(prefix):
+            return line[len(prefix):].strip()
+    raise RuntimeError(f"benchmark child {proc.pid} ended before {prefix!r}")
+
+
+def send(procs: list[subprocess.Popen[str]], text: str) -> None:
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write(text + "\n")
+        p.stdin.flush()
+
+
+def close(procs: list[subprocess.Popen[str]]) -> None:
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.close()
+    for p in procs:
+        p.wait(timeout=120)
+
+
+def reaction(workers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    here = args.accounts // workers
+    crossing = args.crossing // args.accounts  # per account, as in bench_reaction in all
+    extra = ["--here", str(here), "--symbols", str(args.symbols), "--rate", str(args.rate),
+             "--seconds", str(args.seconds), "--crossing", str(crossing)]
+    procs = [spawn("reaction", i, extra) for i in range(workers)]
+    runs = []
+    try:
+        for _ in range(args.runs):
+            for p in procs:
+                expect(p, "READY")
+            send(procs, "GO")
+            parts = [json.loads(expect(p, "RESULT ")) for p in procs]
+            runs.append({"latencies": [x for r in parts for x in r["latencies"]],
+                         "missing": sum(r["missing"] for r in parts),
+                         "ticks": sum(r["ticks"] for r in parts),
+                         "cpu_s": sum(r["cpu_s"] for r in parts),
+                         "wall_s": max(r["wall_s"] for r in parts)})
+            s = summary(runs[-1]["latencies"])
+            print(f"  {workers} worker(s) reaction run {len(runs)}: n={s['n']} median "
+                  f"{fmt(s['median'], 'ms')} p99 {fmt(s['p99'], 'ms')} "
+                  f"cpu {runs[-1]['cpu_s']:.1f} s / wall {runs[-1]['wall_s']:.1f} s  "
+                  f"missing {runs[-1]['missing']}", flush=True)
+    finally:
+        close(procs)
+    return runs
+
+
+def logging_rates(workers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    extra = ["--threads", str(args.threads // workers), "--lines", str(args.lines // workers)]
+    procs = [spawn("logging", i, extra) for i in range(workers)]
+    runs = []
+    try:
+        for _ in range(args.runs):
+            send(procs, "GO")
+            parts = [json.loads(expect(p, "RESULT ")) for p in procs]
+            wall = max(r["wall_s"] for r in parts)
+            runs.append({"rate": sum(r["lines"] for r in parts) / wall, "wall_s": wall,
+                         "cpu_s": sum(r["cpu_s"] for r in parts)})
+    finally:
+        close(procs)
+    return runs
+
+
+# -- cold start of the real bot ----------------------------------------------------------------
+def cold_config(path: Path, args: argparse.Namespace) -> Path:
+    syms = ", ".join(f'"{s}"' for s in symbols(args.symbols))
+    accounts = "".join(f'[[accounts]]\nname = "a{i}"\nsymbols.list = [{syms}]\n'
+                       for i in range(args.accounts))
+    path.write_text('[bot]\nmode = "paper"\nstatus_interval_s = 0.1\n[exchange]\nid = "paper"\n'
+                    '[dashboard]\nenabled = false\n[logging]\nconsole = false\n' + accounts)
+    return path
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
+    return total
+
+
+def snapshots(data: Path, workers: int) -> list[dict[str, Any]]:
+    names = ["status.json"] if workers == 1 else [
+        f"status.worker-{k}.json" for k in range(1, workers + 1)]
+    out = []
+    for name in names:
+        try:
+            out.append(json.loads((data / name).read_text()))
+        except (OSError, ValueError):
+            return []
+    return out
+
+
+def cold_start(workers: int, config: Path, data: Path, total: int) -> dict[str, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
+                             "--data-dir", str(data), "--workers", str(workers)], cwd=ROOT)
+    found: list[dict[str, Any]] = []
+
+    def ready() -> bool:
+        found[:] = snapshots(data, workers)
+        running = sum(1 for st in found for a in st["actors"]
+                      if a["state"] == "running" and a["reconciled"])
+        return running == total
+
+    ok = wait_for(ready, 300, poll=0.02, what="every actor running")
+    wall = time.perf_counter() - t0
+    pids = [proc.pid] + [st["bot"]["pid"] for st in found if st["bot"]["pid"] != proc.pid]
+    cpu = cpu_seconds(pids)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    return {"wall_s": wall if ok else float("nan"), "cpu_s": cpu}
+
+
+# -- report -------------------------------------------------------------------------------------
+def main() -> dict[str, Any]:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--role", default="parent", choices=["parent", "reaction", "logging"])
+    ap.add_argument("--index", type=int, default=0)
+    ap.add_argument("--here", type=int, default=1, help=argparse.SUPPRESS)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cold-runs", type=int, default=2)
+    ap.add_argument("--accounts", type=int, default=4)
+    ap.add_argument("--symbols", type=int, default=125, help="per account")
+    ap.add_argument("--rate", type=float, default=20.0, help="ticks per second per symbol")
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--crossing", type=int, default=200, help="crossings per run in all")
+    ap.add_argument("--threads", type=int, default=500, help="logging threads in all")
+    ap.add_argument("--lines", type=int, default=40000, help="log lines per run in all")
+    args = ap.parse_args()
+    if args.role == "reaction":
+        child_reaction(args)
+        return {}
+    if args.role == "logging":
+        child_logging(args)
+        return {}
+    return report(args)
+
+
+def row(label: str, values: list[float], unit: str, cpu: list[float]) -> list[Any]:
+    return [label, len(values), fmt(pct(values, 50), unit), fmt(pct(values, 99), unit),
+            f"{pct(cpu, 50):.1f} s"]
+
+
+def summarise(res: dict[int, dict[str, Any]], args: argparse.Namespace, total: int
+              ) -> dict[str, Any]:
+    """Print the table; the JSON record of each worker count."""
+    rows, out = [], {"config": vars(args), "load_after": os.getloadavg()}
+    for n in (1, 2):
+        lat = [x for r in res[n]["reaction"] for x in r["latencies"]]
+        rates = [r["rate"] for r in res[n]["logging"]]
+        cold = [c["wall_s"] for c in res[n]["cold"]]
+        rows += [
+            row(f"{n} worker(s): tick -> close order (pooled)", lat, "ms",
+                [r["cpu_s"] for r in res[n]["reaction"]]),
+            row(f"{n} worker(s): log lines/s, {args.threads} threads", rates, "/s",
+                [r["cpu_s"] for r in res[n]["logging"]]),
+            row(f"{n} worker(s): cold start {total} actors", cold, "s",
+                [c["cpu_s"] for c in res[n]["cold"]]),
+        ]
+        out[f"workers_{n}"] = {
+            "reaction": summary(lat) | {"missing": sum(r["missing"] for r in res[n]["reaction"])},
+            "reaction_runs": [{k: v for k, v in r.items() if k != "latencies"}
+                              for r in res[n]["reaction"]],
+            "logging": res[n]["logging"], "cold": res[n]["cold"]}
+    print(table("Worker processes (median, p99 over runs; CPU seconds summed over processes)",
+                ["metric", "n", "median", "p99", "cpu (median run)"], rows))
+    return out
+
+
+def report(args: argparse.Namespace) -> dict[str, Any]:
+    total = args.accounts * args.symbols
+    header("bench_workers", f"{args.accounts} accounts x {args.symbols} symbols, 1 vs 2 workers; "
+                            f"load average now {os.getloadavg()[0]:.2f} (a shared machine)")
+    tmp = TempDir("workers")
+    res: dict[int, dict[str, Any]] = {}
+    try:
+        config = cold_config(tmp.path / "bot.toml", args)
+        for n in (1, 2):
+            res[n] = {"reaction": reaction(n, args), "logging": logging_rates(n, args), "cold": []}
+        for r in range(args.cold_runs):  # interleaved, each on a fresh data dir
+            for n in (1, 2):
+                res[n]["cold"].append(cold_start(n, config, tmp.sub(f"cold{r}-{n}"), total))
+    finally:
+        tmp.cleanup()
+    out = summarise(res, args, total)
+    w1, w2 = out["workers_1"], out["workers_2"]
+    ratios = {
+        "reaction_p99_1_over_2": w1["reaction"]["p99"] / w2["reaction"]["p99"],
+        "log_rate_2_over_1": pct([r["rate"] for r in w2["logging"]], 50)
+        / pct([r["rate"] for r in w1["logging"]], 50),
+        "cold_1_over_2": pct([c["wall_s"] for c in w1["cold"]], 50)
+        / pct([c["wall_s"] for c in w2["cold"]], 50),
+    }
+    out["ratios"] = ratios
+    print("  ratios: reaction p99 1w/2w {reaction_p99_1_over_2:.2f}x, log lines/s 2w/1w "
+          "{log_rate_2_over_1:.2f}x, cold start 1w/2w {cold_1_over_2:.2f}x".format(**ratios))
+    p99, rate = w2["reaction"]["p99"], pct([r["rate"] for r in w2["logging"]], 50)
+    print(f"  2 workers: reaction p99 < 2 ms {'MET' if p99 < 0.002 else 'MISSED'} "
+          f"({fmt(p99, 'ms')}); logging >= 50k lines/s {'MET' if rate >= 50_000 else 'MISSED'} "
+          f"({rate:,.0f}/s); crossings without a close: {w1['reaction']['missing']} (1w), "
+          f"{w2['reaction']['missing']} (2w)")
+    write_json("workers", out)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""`python bot.py run --workers N`: one parent process, N worker processes, accounts spread over
+them (each account wholly inside one worker: rate limits, margin and position mode are per
+account).
+
+The parent holds the data dir's instance lock, writes `logs/bot.log` and the merged
+`status.json`, and restarts a worker that dies with the actors' intensity/backoff rules
+(`[supervision]` max_restarts / restart_period_s / backoff_*); a restarted worker is a cold start
+of its accounts (restore from storage, reconcile with the exchange). Past the intensity the parent
+alerts, stops every worker and exits 1. SIGTERM/SIGINT to the parent: SIGTERM to every worker
+(each stops gracefully as the one-process bot does), then exit 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from config.settings import Settings
+from observability.log_streams import setup_logging
+from runtime import shutdown, wiring
+from runtime.private_files import make_private
+from runtime.status_writer import StatusWriter
+from runtime.workers_status import merge_status
+from supervision.alerts import Alerts
+from supervision.instance_lock import InstanceLock
+from supervision.restart_policy import RestartHistory, RestartPolicy
+
+EXIT_WORKERS_FAILED = 1
+FATAL_EXITS = {2: "startup error", 3: "an account is locked by another bot"}
+"""Worker exit codes a restart cannot cure (bot.py's codes): the parent stops at once."""
+POLL_S = 0.1
+STOP_TIMEOUT_S = 60.0
+"""How long a worker gets to stop gracefully before the parent kills it."""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def plan_workers(accounts: tuple[str, ...], workers: int) -> list[tuple[str, ...]]:
+    """Accounts dealt round-robin over ``workers`` (already clamped to the number of accounts)."""
+    return [tuple(accounts[i::workers]) for i in range(workers)]
+
+
+@dataclass(slots=True, kw_only=True)
+class Worker:
+    """The parent's record of one worker process (mutable: it is the parent's own bookkeeping)."""
+
+    index: int
+    accounts: tuple[str, ...]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float | None = None
+    restarts: int = 0
+    last_exit: int | None = None
+    restart_at: float | None = None
+    history: RestartHistory = field(default_factory=RestartHistory)
+    last_status: dict[str, Any] | None = None
+    """The worker's last snapshot written by its current or an earlier process."""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "pid": self.pid,
+            "alive": self.alive(),
+            "accounts": list(self.accounts),
+            "started_at": self.started_at,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "heartbeat_at": None,
+            "snapshot_current": False,
+        }
+
+
+class WorkerParent:
+    def __init__(
+        self, settings: Settings, data_dir: Path, *, workers: int, config: Path
+    ) -> None:
+        self.settings = settings
+        self.data_dir = data_dir
+        self.config = Path(config).resolve()
+        self.requested = workers
+        self.stop_event = shutdown.requested
+        self.started_at = time.time()
+        self.version = wiring.running_version(settings)
+        sv = settings.supervision
+        self.policy = RestartPolicy(
+            max_restarts=sv.max_restarts,
+            period_s=sv.restart_period_s,
+            backoff_initial_s=sv.backoff_initial_s,
+            backoff_max_s=sv.backoff_max_s,
+            stable_after_s=sv.stable_after_s,
+        )
+        self.alerts = Alerts(logger=logger, command=sv.alert_command, webhook=sv.alert_webhook)
+        self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert)
+        self.workers: list[Worker] = []
+        self.failure: str | None = None
+
+    def run(self, duration_s: float | None) -> int:
+        s = self.settings
+        problems = make_private(self.data_dir)
+        lock = InstanceLock(self.data_dir / "bot.lock")
+        lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
+        streams = setup_logging(
+            self.data_dir / "logs",
+            level=s.logging.level,
+            console=s.logging.console,
+            rotate_bytes=s.logging.rotate_bytes,
+            retention=s.logging.retention,
+        )
+        for problem in problems:
+            logger.warning("{}", problem)
+        try:
+            self._plan()
+            self._announce()
+            for worker in self.workers:
+                self._spawn(worker)
+            self._supervise(duration_s)
+        finally:
+            self._stop_all()
+            self._write_status(running=False)
+            logger.info("bot stopped")
+            streams.close()
+            lock.release()
+        if self.failure is not None:
+            self.alerts.wait()
+            print(f"bot.py: error: {self.failure}", file=sys.stderr)
+            return EXIT_WORKERS_FAILED
+        return 0
+
+    def _plan(self) -> None:
+        names = self.settings.account_names()
+        count = self.requested
+        if count > len(names):
+            logger.warning(
+                "--workers {}: only {} account(s) configured, running {} worker(s)",
+                count,
+                len(names),
+                len(names),
+            )
+            count = len(names)
+        self.workers = [
+            Worker(index=i + 1, accounts=accounts)
+            for i, accounts in enumerate(plan_workers(names, count))
+        ]
+
+    def _announce(self) -> None:
+        s = self.settings
+        logger.info(
+            "bot starting: pid {} mode {} workers {} ({}) version {}",
+            os.getpid(),
+            s.bot.mode,
+            len(self.workers),
+            "; ".join(f"{w.index}: {','.join(w.accounts)}" for w in self.workers),
+            self.version,
+        )
+        off = [
+            name
+            for name, on in (
+                ("dashboard", s.dashboard.enabled),
+                ("telegram", s.telegram.enabled),
+                ("signal endpoint", s.signals.enabled),
+            )
+            if on
+        ]
+        if off:
+            logger.warning(
+                "--workers: {} not served with worker processes (one port or bot token cannot "
+                "be shared by N processes); status, logs, signal and resume work as usual",
+                ", ".join(off),
+            )
+
+    def _command(self, worker: Worker) -> list[str]:
+        return [
+            sys.executable,
+            str(ROOT / "bot.py"),
+            "worker",
+            "--config",
+            str(self.config),
+            "--data-dir",
+            str(self.data_dir),
+            "--index",
+            str(worker.index),
+            "--accounts",
+            ",".join(worker.accounts),
+            "--parent-pid",
+            str(os.getpid()),
+        ]
+
+    def _spawn(self, worker: Worker) -> None:
+        # stdout/stderr inherited: a worker's one-line startup error reaches the user's terminal
+        worker.proc = subprocess.Popen(self._command(worker), cwd=ROOT)
+        worker.started_at = time.time()
+        worker.restart_at = None
+        logger.info(
+            "worker {} started: pid {} accounts {}",
+            worker.index,
+            worker.pid,
+            ",".join(worker.accounts),
+        )
+
+    def _supervise(self, duration_s: float | None) -> None:
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        next_status = 0.0
+        while not self.stop_event.is_set() and self.failure is None:
+            now = time.monotonic()
+            for worker in self.workers:
+                self._check(worker, now)
+            if now >= next_status:
+                self._write_status(running=True)
+                next_status = now + self.settings.bot.status_interval_s
+            if deadline is not None and now >= deadline:
+                logger.info("duration reached; stopping")
+                return
+            self.stop_event.wait(POLL_S)
+        if self.stop_event.is_set():
+            logger.info(
+                "received {}; stopping every worker gracefully",
+                ", ".join(shutdown.received) or "stop request",
+            )
+
+    def _check(self, worker: Worker, now: float) -> None:
+        if worker.restart_at is not None:
+            if now >= worker.restart_at:
+                worker.restarts += 1
+                self._spawn(worker)
+            return
+        if worker.proc is None or worker.alive():
+            return
+        code = worker.proc.returncode
+        worker.last_exit = code
+        if code in FATAL_EXITS:
+            self.failure = f"worker {worker.index} exited with code {code} ({FATAL_EXITS[code]})"
+            logger.error("{}; stopping every worker", self.failure)
+            return
+        verdict = worker.history.on_failure(self.policy, time.time())
+        if verdict.escalate:
+            self.failure = (
+                f"worker {worker.index} (accounts {','.join(worker.accounts)}) died more than "
+                f"{self.policy.max_restarts} times within {self.policy.period_s:g} s "
+                f"(last exit code {code}); stopping every worker"
+            )
+            self._alert("worker_escalation", self.failure, worker=worker.index)
+            return
+        logger.error(
+            "worker {} (pid {}, accounts {}) exited with code {}; restarting in {:.2f} s "
+            "({} restart(s) in the last {:g} s)",
+            worker.index,
+            worker.pid,
+            ",".join(worker.accounts),
+            code,
+            verdict.delay_s,
+            verdict.restarts_in_period,
+            self.policy.period_s,
+        )
+        worker.restart_at = now + verdict.delay_s
+
+    def _stop_all(self) -> None:
+        alive = [w for w in self.workers if w.alive()]
+        for worker in alive:
+            assert worker.proc is not None
+            worker.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for worker in alive:
+            assert worker.proc is not None
+            try:
+                code = worker.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                logger.error(
+                    "worker {} did not stop within {:g} s; killing it (its stops stay on the "
+                    "exchange, the next start reconciles)",
+                    worker.index,
+                    STOP_TIMEOUT_S,
+                )
+                worker.proc.kill()
+                code = worker.proc.wait()
+            worker.last_exit = code
+            logger.info("worker {} stopped (exit code {})", worker.index, code)
+
+    def _alert(self, kind: str, message: str, **data: Any) -> None:
+        """A fault of the whole bot (no account): the log line and the configured hooks."""
+        self.alerts.alert(None, kind, message, **data)
+
+    def _write_status(self, *, running: bool) -> None:
+        s = self.settings
+        bot: dict[str, Any] = {
+            "pid": os.getpid(),
+            "running": running,
+            "mode": s.bot.mode,
+            "version": self.version,
+            "started_at": self.started_at,
+            "exchange": ",".join(dict.fromkeys(a.exchange.id for a in s.account_settings())),
+            "accounts": list(s.account_names()),
+            "workers": [w.info() for w in self.workers],
+        }
+        status = merge_status(
+            self.data_dir, bot, self.workers, time.time(), grouped=s.has_accounts
+        )
+        self.status_writer.write(status)

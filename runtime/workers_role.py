@@ -1,0 +1,73 @@
+"""What one bot process runs: the whole bot (the default) or one worker of `run --workers N`.
+
+A worker runs a subset of the accounts with the same code as the one-process bot (runtime/runner.py
+`Bot`), but the parent owns what exists once per data dir: the instance lock `bot.lock`, the
+main log `logs/bot.log` and `status.json`. So a worker takes only its accounts' locks, writes its
+whole log to `logs/worker-<k>.log` (its accounts' per-symbol files are its alone, since each
+account lives in exactly one worker: no file is written by two processes) and its status to
+`status.worker-<k>.json`, which the parent merges into `status.json`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from supervision.status import STATUS_FILE
+
+MAIN_LOG = "bot.log"
+PARENT_POLL_S = 0.5
+"""How often a worker checks that its parent still lives (a parent killed by SIGKILL)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessRole:
+    worker: int | None = None
+    """The worker's number (1..N); None for the whole bot in one process."""
+    accounts: tuple[str, ...] | None = None
+    """The accounts this process runs; None: every configured account."""
+    parent_pid: int | None = None
+    """The parent's PID: a worker stops gracefully when its parent is gone."""
+
+    @property
+    def is_worker(self) -> bool:
+        return self.worker is not None
+
+    @property
+    def main_log(self) -> str:
+        return MAIN_LOG if self.worker is None else worker_log_name(self.worker)
+
+    @property
+    def status_file(self) -> str:
+        return STATUS_FILE if self.worker is None else worker_status_name(self.worker)
+
+    def runs(self, account: str) -> bool:
+        return self.accounts is None or account in self.accounts
+
+
+def worker_log_name(index: int) -> str:
+    return f"worker-{index}.log"
+
+
+def worker_status_name(index: int) -> str:
+    return f"status.worker-{index}.json"
+
+
+def watch_parent(role: ProcessRole, stop: threading.Event, log: Any) -> threading.Thread | None:
+    """A worker whose parent died (reparented: getppid changed) stops like on SIGTERM, so its
+    account locks are free for the next parent's workers; nothing is left trading unseen."""
+    if role.parent_pid is None:
+        return None
+    parent = role.parent_pid
+
+    def watch() -> None:
+        while not stop.wait(PARENT_POLL_S):
+            if os.getppid() != parent:
+                log.warning("parent process {} is gone; worker {} stops", parent, role.worker)
+                stop.set()
+                return
+
+    thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    thread.start()
+    return thread

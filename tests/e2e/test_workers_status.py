@@ -1,0 +1,107 @@
+"""The parent's merge of its workers' snapshots (runtime/workers_status.py), with real child
+processes standing in for workers: a snapshot counts only when its writer is the worker's
+current process; a dead worker's accounts keep their last snapshot, marked not alive."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtime.workers import Worker
+from runtime.workers_role import worker_status_name
+from runtime.workers_status import merge_status, settle_liveness, worker_lines
+
+
+def account_entry(symbol: str, open_: bool) -> dict:
+    return {
+        "exchange": "paper", "kill_switch": False, "escalations": [],
+        "health": {"open_positions": int(open_), "protected_positions": int(open_),
+                   "ts_coverage": 1.0},
+        "actors": [{"symbol": symbol, "state": "running", "position": {} if open_ else None}],
+    }
+
+
+def snapshot(pid: int, accounts: dict) -> dict:
+    return {"bot": {"pid": pid, "heartbeat_at": 100.0}, "accounts": accounts}
+
+
+def write(data: Path, index: int, status: dict) -> None:
+    (data / worker_status_name(index)).write_text(json.dumps(status))
+
+
+@pytest.fixture
+def procs():
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.kill()
+        p.wait()
+
+
+def bot(workers: list[Worker]) -> dict:
+    return {"pid": 1, "running": True, "accounts": ["alpha", "beta", "gamma"],
+            "workers": [w.info() for w in workers]}
+
+
+def test_fresh_snapshots_merge_in_config_order_with_each_accounts_worker(tmp_path, procs):
+    w1 = Worker(index=1, accounts=("alpha", "gamma"), proc=procs())
+    w2 = Worker(index=2, accounts=("beta",), proc=procs())
+    write(tmp_path, 1, snapshot(w1.pid, {"gamma": account_entry("B", False),
+                                         "alpha": account_entry("A", True)}))
+    write(tmp_path, 2, snapshot(w2.pid, {"beta": account_entry("C", True)}))
+    s = merge_status(tmp_path, bot([w1, w2]), [w1, w2], 200.0, grouped=True)
+    assert list(s["accounts"]) == ["alpha", "beta", "gamma"]
+    assert [(a["account"], a["symbol"]) for a in s["actors"]] == [
+        ("alpha", "A"), ("beta", "C"), ("gamma", "B")]
+    assert s["health"]["open_positions"] == 2 and s["health"]["protected_positions"] == 2
+    assert {n: (e["worker"], e["worker_alive"]) for n, e in s["accounts"].items()} == {
+        "alpha": (1, True), "beta": (2, True), "gamma": (1, True)}
+    assert all(w["snapshot_current"] for w in s["bot"]["workers"])
+
+
+def test_a_dead_workers_accounts_keep_their_last_snapshot_marked_not_alive(tmp_path, procs):
+    w1 = Worker(index=1, accounts=("alpha",), proc=procs())
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": account_entry("A", True)}))
+    merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True)
+    old = w1.proc
+    assert old is not None
+    old.kill()
+    old.wait()
+    w1.proc = procs()  # the restarted worker has not written yet; the old file is stale
+    s = merge_status(tmp_path, bot([w1]), [w1], 201.0, grouped=True)
+    assert s["accounts"]["alpha"]["worker_alive"] is False
+    assert s["accounts"]["alpha"]["health"]["open_positions"] == 1  # not vanished
+    assert s["bot"]["workers"][0]["snapshot_current"] is False
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": account_entry("A", False)}))
+    s = merge_status(tmp_path, bot([w1]), [w1], 202.0, grouped=True)
+    assert s["accounts"]["alpha"]["worker_alive"] is True
+    assert s["accounts"]["alpha"]["health"]["open_positions"] == 0
+
+
+def test_a_worker_that_never_wrote_and_an_unreadable_file_show_no_accounts(tmp_path, procs):
+    w1 = Worker(index=1, accounts=("alpha",), proc=procs())
+    (tmp_path / worker_status_name(1)).write_text("{not json")
+    s = merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True)
+    assert s["accounts"] == {} and s["actors"] == []
+    assert s["bot"]["workers"][0]["alive"] is True
+
+
+def test_status_after_the_parent_is_gone_marks_every_worker_down(tmp_path, procs):
+    w1 = Worker(index=1, accounts=("alpha",), proc=procs(), restarts=2, last_exit=-9)
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": account_entry("A", False)}))
+    s = merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True)
+    assert worker_lines(s) == [
+        f"worker 1: alive  pid {w1.pid}  accounts alpha  restarts 2  last exit -9"]
+    settle_liveness(s, running=False)
+    assert worker_lines(s)[0].startswith("worker 1: down")
+    assert s["accounts"]["alpha"]["worker_alive"] is False
