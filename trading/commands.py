@@ -34,6 +34,9 @@ class Escalate:
     reason: str
     attempts: int
     last_error: str | None
+    close: bool = True
+    """False: an alert only, no emergency close (a persistent contradiction about a position
+    that may still be open and protected: trading/evidence.py)."""
 
 
 Command = PlaceOrder | CancelOrder | Escalate
