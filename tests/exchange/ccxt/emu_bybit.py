@@ -31,6 +31,18 @@ INSTRUMENTS = [
      "upperFundingRate": "0.00375", "lowerFundingRate": "-0.00375", "isPreListing": False},
 ]
 
+# Scripted position-list faults (issue 12 item 3), for `EmulatorServer.fail_next(POSITIONS,
+# n, body=...)`: a well-formed answer listing nothing, and malformed bodies that ccxt 4.5.90's
+# bybit.fetch_positions turns into [] without an error.
+POSITIONS = "/v5/position/list"
+EMPTY_POSITIONS = {"retCode": 0, "retMsg": "OK", "retExtInfo": {}, "time": 0,
+                   "result": {"category": "linear", "list": [], "nextPageCursor": ""}}
+GARBLED_POSITIONS = [
+    {"retCode": 0, "retMsg": "OK", "result": {"category": "linear"}},  # no list at all
+    {"retCode": 0, "retMsg": "OK", "result": None},
+    {"retCode": 0, "retMsg": "OK", "result": {"list": [{"garbage": 1}]}},  # rows without fields
+]
+
 STATUS = {"open": "New", "untriggered": "Untriggered", "filled": "Filled", "canceled": "Cancelled"}
 
 

@@ -1,0 +1,146 @@
+"""Evidence before closing with real parts (issue 12 item 3): a real SymbolActor (pykka thread,
+SQLite) trading through the real ccxt gateway against the Bybit emulator on 127.0.0.1. The
+emulator answers the position list with `retCode 0` and an empty list, or with a garbled body
+ccxt turns into []: the position stays open in our books, its stop stays on the exchange, and
+the persistent contradiction raises an alert. Once the closing fill shows in the executions,
+the close is booked with the exchange's P&L and fee."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+from loguru import logger
+
+from actors.messages import ExternalSignal, Ping, Reconcile
+from actors.symbol_actor import ActorDeps, SymbolActor
+from runtime.wiring import market_rules
+from storage import queries
+from storage.repository import Repository
+from tests.exchange.ccxt import emu_bybit
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, FakeTime, make_gateway
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.support.waiting import wait_until
+from tests.trading.conftest import make_rules
+from trading import evidence
+from trading.commands import Escalate
+from trading.decide import SymbolCore
+from trading.model import Side
+from trading.rules import Rules
+
+BTC = "BTC/USDT:USDT"
+START = Decimal("10000")
+
+
+@dataclass
+class Live:
+    emu: EmulatorServer
+    book: Book
+    ref: Any
+    alerts: list[Escalate]
+
+    def sync(self) -> None:
+        self.ref.ask(Ping(), timeout=10)
+
+    def reconcile(self, times: int) -> None:
+        for _ in range(times):
+            self.ref.tell(Reconcile(reason="test"))
+        self.sync()
+
+    def stops(self) -> list[Any]:
+        return [o for o in self.book.orders.values()
+                if o.trigger is not None and o.status == "untriggered"]
+
+    def position(self) -> Decimal:
+        return self.book.position("BTCUSDT")[0]
+
+    def view(self) -> Any:
+        return self.ref.proxy().view.get(timeout=10)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Live]:
+    # the book's clock is the wall clock, so "fills since the position opened" finds its trades
+    book = Book(PRICES, now_ms=int(time.time() * 1000))
+    emu = EmulatorServer(emu_bybit.BybitVenue(book)).start()
+    gateway = make_gateway("bybit", emu, tmp_path, fake=FakeTime(time.time()))
+    repo = Repository(tmp_path / "bot.sqlite")
+    alerts: list[Escalate] = []
+
+    def core_for(symbol: str) -> SymbolCore:
+        return SymbolCore(Rules(symbol=symbol, account="main", id_tag=repo.id_tag,
+                                market=market_rules(gateway, symbol), risk=make_rules().risk))
+
+    deps = ActorDeps(exchange=gateway, repo=repo, core_for=core_for, strategy_for=None,
+                     logger=logger, report=lambda *args: None,
+                     on_escalate=lambda symbol, esc: alerts.append(esc))
+    ref = SymbolActor.start(BTC, deps)
+    bot = Live(emu, book, ref, alerts)
+    try:
+        ref.tell(ExternalSignal(side=Side.LONG))
+        wait_until(lambda: bot.stops() and bot.view().protected, message="protected long")
+        yield bot
+    finally:
+        pykka.ActorRegistry.stop_all()
+        repo.close()
+        gateway.close()
+        emu.stop()
+
+
+def _kept_open_and_protected(bot: Live, stop_ids: list[str]) -> None:
+    view = bot.view()
+    assert view.phase == "open" and view.protected
+    assert [o.oid for o in bot.stops()] == stop_ids  # the same stop, still on the exchange
+    assert bot.emu.hits("/v5/order/cancel") == []
+    assert queries.events(BTC, "PositionClosed") == []
+    assert queries.ledger_net_pnl(BTC) < 0  # the entry fee only: no close booked
+
+
+def test_empty_position_list_keeps_position_and_stop_and_alerts_when_it_persists(live):
+    stop_ids = [o.oid for o in live.stops()]
+    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=emu_bybit.EMPTY_POSITIONS)
+    live.reconcile(1)
+    _kept_open_and_protected(live, stop_ids)
+    assert live.alerts == []  # one answer is not yet a persistent contradiction
+    live.reconcile(evidence.ALERT_AFTER_RECONCILES + 1)
+    _kept_open_and_protected(live, stop_ids)
+    assert [(a.close, a.attempts) for a in live.alerts] == [
+        (False, evidence.ALERT_AFTER_RECONCILES)]
+    assert len(queries.events(BTC, "CloseUnconfirmed")) >= evidence.ALERT_AFTER_RECONCILES
+    assert live.position() > 0  # the real position was there all along
+
+
+@pytest.mark.parametrize("body", emu_bybit.GARBLED_POSITIONS)
+def test_garbled_position_list_keeps_position_and_stop(live, body):
+    stop_ids = [o.oid for o in live.stops()]
+    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=body)
+    live.reconcile(2)
+    _kept_open_and_protected(live, stop_ids)
+
+
+def test_closing_fill_in_the_executions_books_the_close_with_pnl_and_fee(live):
+    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=emu_bybit.EMPTY_POSITIONS)
+    live.reconcile(2)
+    live.emu.clear_faults(emu_bybit.POSITIONS)
+    # someone closes the position by hand at a higher price: a fill the executions show
+    with live.book.lock:
+        live.book.prices["BTCUSDT"] = Decimal("50500")
+        live.book.place(cid="manual-close-1", symbol="BTCUSDT", side="sell", type="market",
+                        qty=live.position(), price=None, trigger=None, trigger_direction=None,
+                        reduce_only=True, extra={"positionIdx": 0})
+    assert live.position() == 0
+    live.reconcile(1)
+    wait_until(lambda: live.view().phase == "flat", message="close booked")
+    (closed,) = queries.events(BTC, "PositionClosed")
+    assert closed["data"]["reason"] == "closed_on_exchange"
+    assert Decimal(closed["data"]["realized_pnl"]) == Decimal("1.000")  # 0.002 * 500
+    # ledger == wallet change, fees included (entry and exit, both from the venue)
+    assert queries.ledger_net_pnl(BTC) == live.book.balance - START
+    assert live.stops() == []  # the stop went with the position
