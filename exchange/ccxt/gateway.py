@@ -293,7 +293,7 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         return [self._order(o) for o in raw]
 
     def _order(self, raw: dict[str, Any]) -> VenueOrder:
-        return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
+        return convert.order(lookup.with_trade_fees(self._run, self.venue, raw), settle=self._settle(str(raw.get("symbol"))))  # noqa: E501 - issue 12 hook (protect)
 
     @translated
     def fetch_order(self, id: str | None, symbol: str,

@@ -58,8 +58,11 @@ def s(value: Decimal | None) -> str:
     return "" if value is None else format(value, "f")
 
 
-def order_json(o: EmuOrder, fee: Decimal) -> dict[str, Any]:
-    return {
+def order_json(o: EmuOrder, fee: Decimal, fee_detail: bool = True) -> dict[str, Any]:
+    """`fee_detail`: Bybit's unified account adds `cumFeeDetail` (fee per coin, what ccxt
+    4.5.90 reads) next to `cumExecFee`; answers without it exist too (issue 12 item 6)."""
+    detail = {"cumFeeDetail": {"USDT": s(fee)}} if fee_detail and o.filled else {}
+    return detail | {
         "orderId": o.oid, "orderLinkId": o.cid, "blockTradeId": "", "symbol": o.symbol,
         "price": s(o.price) or "0", "qty": s(o.qty), "side": o.side.capitalize(),
         "isLeverage": "", "positionIdx": int(o.extra.get("positionIdx", 0)),
@@ -81,6 +84,7 @@ def order_json(o: EmuOrder, fee: Decimal) -> dict[str, Any]:
 class BybitVenue:
     def __init__(self, book: Book) -> None:
         self.book = book
+        self.fee_detail = True  # False: order answers carry cumExecFee only
 
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         handler = getattr(self, "h_" + path.strip("/").replace("/", "_").replace("-", "_"), None)
@@ -161,11 +165,13 @@ class BybitVenue:
         return sorted(rows, key=lambda o: -o.created_ms)
 
     def h_v5_order_realtime(self, p):
-        rows = [order_json(o, self.book.fees_of(o)) for o in self._select(p, live=True)]
+        rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
+                for o in self._select(p, live=True)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def h_v5_order_history(self, p):
-        rows = [order_json(o, self.book.fees_of(o)) for o in self._select(p, live=False)]
+        rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
+                for o in self._select(p, live=False)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def h_v5_order_cancel(self, p):
