@@ -7,91 +7,21 @@ the close is booked with the exchange's P&L and fee."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
-import pykka
 import pytest
-from loguru import logger
 
-from actors.messages import ExternalSignal, Ping, Reconcile
-from actors.symbol_actor import ActorDeps, SymbolActor
-from runtime.wiring import market_rules
 from storage import queries
-from storage.repository import Repository
+from tests.actors.live_emulator import BTC, START, Live, live_long
 from tests.exchange.ccxt import emu_bybit
-from tests.exchange.ccxt.ccxt_fixtures import PRICES, FakeTime, make_gateway
-from tests.exchange.ccxt.emu_book import Book
-from tests.exchange.ccxt.emu_server import EmulatorServer
 from tests.support.waiting import wait_until
-from tests.trading.conftest import make_rules
 from trading import evidence
-from trading.commands import Escalate
-from trading.decide import SymbolCore
-from trading.model import Side
-from trading.rules import Rules
-
-BTC = "BTC/USDT:USDT"
-START = Decimal("10000")
-
-
-@dataclass
-class Live:
-    emu: EmulatorServer
-    book: Book
-    ref: Any
-    alerts: list[Escalate]
-
-    def sync(self) -> None:
-        self.ref.ask(Ping(), timeout=10)
-
-    def reconcile(self, times: int) -> None:
-        for _ in range(times):
-            self.ref.tell(Reconcile(reason="test"))
-        self.sync()
-
-    def stops(self) -> list[Any]:
-        return [o for o in self.book.orders.values()
-                if o.trigger is not None and o.status == "untriggered"]
-
-    def position(self) -> Decimal:
-        return self.book.position("BTCUSDT")[0]
-
-    def view(self) -> Any:
-        return self.ref.proxy().view.get(timeout=10)
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
-    # the book's clock is the wall clock, so "fills since the position opened" finds its trades
-    book = Book(PRICES, now_ms=int(time.time() * 1000))
-    emu = EmulatorServer(emu_bybit.BybitVenue(book)).start()
-    gateway = make_gateway("bybit", emu, tmp_path, fake=FakeTime(time.time()))
-    repo = Repository(tmp_path / "bot.sqlite")
-    alerts: list[Escalate] = []
-
-    def core_for(symbol: str) -> SymbolCore:
-        return SymbolCore(Rules(symbol=symbol, account="main", id_tag=repo.id_tag,
-                                market=market_rules(gateway, symbol), risk=make_rules().risk))
-
-    deps = ActorDeps(exchange=gateway, repo=repo, core_for=core_for, strategy_for=None,
-                     logger=logger, report=lambda *args: None,
-                     on_escalate=lambda symbol, esc: alerts.append(esc))
-    ref = SymbolActor.start(BTC, deps)
-    bot = Live(emu, book, ref, alerts)
-    try:
-        ref.tell(ExternalSignal(side=Side.LONG))
-        wait_until(lambda: bot.stops() and bot.view().protected, message="protected long")
+def live(tmp_path):
+    with live_long(tmp_path) as bot:
         yield bot
-    finally:
-        pykka.ActorRegistry.stop_all()
-        repo.close()
-        gateway.close()
-        emu.stop()
 
 
 def _kept_open_and_protected(bot: Live, stop_ids: list[str]) -> None:
