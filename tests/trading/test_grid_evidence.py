@@ -63,3 +63,30 @@ def test_the_closing_fill_books_the_leg_with_its_pnl_and_fee():
     assert D(closed[0].data["fees"]) == D("0.05") + D("0.01")  # exit + the opening fill's
     assert not b.state.long.is_open and b.state.unconfirmed_of(Side.LONG) is None
     assert [c for c in d.commands if isinstance(c, CancelOrder)]  # now its orders go
+
+
+# -- the stop watch's report for a grid leg (actors/stop_watch.py sends OrderActivity + Timer;
+#    the actor turns the exchange's "canceled" into OrderCanceled) ------------------------------
+
+def test_a_leg_stop_canceled_on_the_exchange_is_replaced_in_the_same_decision():
+    from trading.events import OrderCanceled
+
+    b = Book()
+    b.open_both()
+    stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
+    b.send(OrderCanceled(client_order_id=stop.client_order_id))
+    (again,) = b.placed(GridKind.STOP, Side.LONG)
+    assert again.amount == stop.amount and again.price == stop.price
+
+
+def test_a_leg_stop_canceled_with_the_price_through_it_closes_the_leg():
+    from trading.events import OrderCanceled, PriceTicked
+
+    b = Book()
+    b.open_both()
+    stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
+    b.send(PriceTicked(price=stop.price - D(1)))  # the exchange stop should have fired
+    b.send(OrderCanceled(client_order_id=stop.client_order_id))
+    closes = b.placed(GridKind.CLOSE, Side.LONG)
+    assert len(closes) == 1 and closes[0].amount == D(1)
+    assert not b.placed(GridKind.STOP, Side.LONG)
