@@ -77,8 +77,8 @@ class AccountRuntime:
         self.closer: EmergencyCloser | None = None
         self.alerts: Alerts | None = None
         self.guard: Any = None
-        self.stop_watch: StopWatch | None = None
         """Protections, operator pause and the P&L summary (protections/guard.py)."""
+        self.stop_watch: StopWatch | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:

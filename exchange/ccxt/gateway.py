@@ -293,7 +293,8 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         return [self._order(o) for o in raw]
 
     def _order(self, raw: dict[str, Any]) -> VenueOrder:
-        return convert.order(lookup.with_trade_fees(self._run, self.venue, raw), settle=self._settle(str(raw.get("symbol"))))  # noqa: E501 - issue 12 hook (protect)
+        raw = lookup.with_trade_fees(self._run, self.venue, raw)  # Binance: fees (issue 12)
+        return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
 
     @translated
     def fetch_order(self, id: str | None, symbol: str,
