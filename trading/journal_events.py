@@ -187,6 +187,23 @@ class StopMoveRequested(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StopAmended(JournalRecord):
+    """The exchange stop was moved in place (amended; same order)."""
+
+    order: str
+    stop_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopAmendFailed(JournalRecord):
+    """The amendment was refused; the move falls back to a new stop, then the old one goes."""
+
+    order: str
+    stop_price: Decimal
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TrailingStopActivated(JournalRecord):
     """The price reached the trailing stop's activation level."""
 

@@ -80,9 +80,12 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit") -> Iterator[Live]:
     alerts: list[Escalate] = []
     views: dict[str, Any] = {}
 
+    # as runtime/wiring.py builds it: stop moves amend where the gateway can (Bybit)
+    risk = make_rules(amend_stops=gateway.can_amend_stops).risk
+
     def core_for(symbol: str) -> SymbolCore:
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=repo.id_tag,
-                                market=market_rules(gateway, symbol), risk=make_rules().risk))
+                                market=market_rules(gateway, symbol), risk=risk))
 
     deps = ActorDeps(exchange=gateway, repo=repo, core_for=core_for, strategy_for=None,
                      logger=logger, report=lambda *args: None, views=views,
