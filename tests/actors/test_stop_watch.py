@@ -75,3 +75,29 @@ def test_resting_stops_come_from_every_published_state(tmp_path):
     with live_long(tmp_path) as bot:
         (stop,) = resting_stops(bot.views)
         assert stop.symbol == BTC and stop.client_order_id == bot.stops()[0].cid
+
+
+def test_a_grid_leg_stop_canceled_on_the_exchange_is_replaced(tmp_path):
+    """The other style: real GridActors under the real supervisor, the paper exchange in hedge
+    mode; the watch reads the legs' stops from the published grid state."""
+    from tests.actors.test_grid_actor import GridBot
+    from trading.grid.model import GridKind
+    from trading.model import Side
+
+    bot = GridBot(tmp_path)
+    try:
+        bot.start()
+        bot.move("100")
+        (stop,) = bot.state().orders_of(Side.LONG, GridKind.STOP)
+        assert {w.client_order_id for w in resting_stops(bot.views)} >= {stop.client_order_id}
+        bot.paper.cancel_order(None, BTC, {"clientOrderId": stop.client_order_id})
+        sw = StopWatch(exchange=bot.exchange, views=bot.views, deliver=bot.sup.tell,
+                       interval_s=0.05, logger=logger)
+        assert sw.check_once() == 1
+        bot.settle()
+        wait_until(lambda: bot.state().protected(Side.LONG), message="leg protected again")
+        (again,) = bot.state().orders_of(Side.LONG, GridKind.STOP)
+        assert again.client_order_id != stop.client_order_id
+        assert again.client_order_id in bot.open_orders()
+    finally:
+        bot.stop()
