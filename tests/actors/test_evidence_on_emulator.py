@@ -74,3 +74,17 @@ def test_closing_fill_in_the_executions_books_the_close_with_pnl_and_fee(live):
     # ledger == wallet change, fees included (entry and exit, both from the venue)
     assert queries.ledger_net_pnl(BTC) == live.book.balance - START
     assert live.stops() == []  # the stop went with the position
+
+
+def test_binance_empty_position_risk_keeps_position_and_stop(tmp_path):
+    """The same on Binance USDⓈ-M: `GET /fapi/v3/positionRisk` answering `[]`."""
+    with live_long(tmp_path, "binanceusdm") as bot:
+        stop_ids = [o.oid for o in bot.stops()]
+        bot.emu.fail_next("/fapi/v3/positionRisk", 1000, body=[])
+        bot.reconcile(evidence.ALERT_AFTER_RECONCILES)
+        view = bot.view()
+        assert view.phase == "open" and view.protected
+        assert [o.oid for o in bot.stops()] == stop_ids
+        assert [r for r in bot.emu.requests if r.method == "DELETE"] == []
+        assert queries.events(BTC, "PositionClosed") == []
+        assert [a.close for a in bot.alerts] == [False]
