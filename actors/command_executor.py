@@ -14,8 +14,8 @@ from typing import Any
 from actors.order_results import events_for
 from exchange import errors
 from exchange.port import ExchangePort
-from trading.commands import CancelOrder, Command, Escalate, PlaceOrder
-from trading.events import Event, OrderCanceled, OrderFailed
+from trading.commands import AmendStop, CancelOrder, Command, Escalate, PlaceOrder
+from trading.events import Event, OrderCanceled, OrderFailed, StopAmended, StopAmendFailed
 from trading.model import OrderPurpose
 
 EscalationHook = Callable[[str, Escalate], None]
@@ -46,7 +46,25 @@ class CommandExecutor:
             case Escalate():
                 self.on_escalate(self.symbol, command)
                 return []
+            case AmendStop():
+                return self._amend(command)
         raise TypeError(f"unknown command {command!r}")
+
+    def _amend(self, c: AmendStop) -> list[Event]:
+        """Move a resting stop in place through the port's optional `amend_stop` (the ccxt
+        gateway where the venue can: Bybit). Any failure is `StopAmendFailed`: the stop rests
+        where it was and the core falls back to a new stop, then cancels the old (issue 12)."""
+        amend = getattr(self.exchange, "amend_stop", None)
+        try:
+            if amend is None:
+                raise errors.NotSupported("this exchange port cannot amend stops")
+            order = amend(self.symbol, c.exchange_id, c.client_order_id, c.side, c.stop_price)
+        except Exception as exc:  # noqa: BLE001 - resolved by the core's fallback
+            self.log.warning("amend of stop {} failed: {}", c.client_order_id, describe(exc))
+            return [StopAmendFailed(client_order_id=c.client_order_id, stop_price=c.stop_price,
+                                    error=describe(exc))]
+        price = order.trigger_price if order.trigger_price is not None else c.stop_price
+        return [StopAmended(client_order_id=c.client_order_id, stop_price=price)]
 
     def _place(self, order: Any) -> list[Event]:
         params: dict[str, Any] = {"clientOrderId": order.client_order_id}

@@ -206,6 +206,10 @@ class SupervisionSettings(_Section):
     )
     adopt_unknown_positions: Bool = True
     reconcile_interval_s: Float = Field(default=30.0, ge=1, le=86400)
+    # -- issue 12 (protect): the stop watch (actors/stop_watch.py) --------------------------
+    stop_check_interval_s: Float = Field(default=1.0, ge=0, le=60)
+    """Seconds between looks at each open position's exchange stop (one call per stop);
+    0 turns the watch off (then a removed stop is found at the next reconciliation)."""
 
     @model_validator(mode="after")
     def _ordering(self) -> SupervisionSettings:

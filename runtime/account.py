@@ -16,10 +16,12 @@ from typing import Any
 
 import pykka
 
+from actors import protection
 from actors.entry_gate import AccountGate
 from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
+from actors.stop_watch import StopWatch
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
 from protections.wiring import build_guard, journal_control
@@ -77,6 +79,7 @@ class AccountRuntime:
         self.alerts: Alerts | None = None
         self.guard: Any = None
         """Protections, operator pause and the P&L summary (protections/guard.py)."""
+        self.stop_watch: StopWatch | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -122,6 +125,8 @@ class AccountRuntime:
         self.guard = build_guard(s, repo, sup, self.alerts, self.log)
         if self.guard is not None:  # the protections refuse entries through the one gate
             self.gate.add_check(self.guard)
+        # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
+        self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log)
 
     def _supervisor(
         self, repo: Repository, start_actor: Callable[[str], pykka.ActorRef]
@@ -186,10 +191,14 @@ class AccountRuntime:
             )
         self.sup.start()
         self.feed.start()
+        if self.stop_watch is not None:
+            self.stop_watch.start()
 
     def stop(self) -> list[str]:
         """No new entries, each actor finishes its current message; returns the stuck symbols."""
         stuck: list[str] = []
+        if self.stop_watch is not None:
+            self.stop_watch.stop()
         if self.feed is not None:
             self.feed.stop()
         if self.sup is not None:

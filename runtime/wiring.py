@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ def core_factory(
     settings: Settings, exchange: ExchangePort, id_tag: str
 ) -> Callable[[str], SymbolCore]:
     risk = risk_rules(settings)
+    # issue 12: stop moves amend in place where the port can (the ccxt gateway on Bybit)
+    risk = replace(risk, amend_stops=bool(getattr(exchange, "can_amend_stops", False)))
 
     def build(symbol: str) -> SymbolCore:
         return SymbolCore(

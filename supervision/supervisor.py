@@ -193,7 +193,7 @@ class Supervisor:
             self._on_report(self.children[symbol], incarnation, what, error, at)
         elif kind == "escalated":
             _, symbol, esc, at = item
-            self._on_escalation(symbol, esc.reason, esc.attempts, esc.last_error, at)
+            self._on_escalation(symbol, esc.reason, esc.attempts, esc.last_error, at, esc.close)
         elif kind == "resume":
             _, symbol, by, at = item
             self._on_resume(self.children[symbol], by, at)

@@ -34,9 +34,23 @@ class Escalate:
     reason: str
     attempts: int
     last_error: str | None
+    close: bool = True
+    """False: an alert only, no emergency close (a persistent contradiction about a position
+    that may still be open and protected: trading/evidence.py)."""
 
 
-Command = PlaceOrder | CancelOrder | Escalate
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AmendStop:
+    """Move a resting stop in place (where the venue can amend a trigger: Bybit). The order
+    keeps its client id; the result comes back as `StopAmended` or `StopAmendFailed`."""
+
+    client_order_id: str
+    exchange_id: str | None
+    side: str
+    stop_price: Decimal
+
+
+Command = PlaceOrder | CancelOrder | Escalate | AmendStop
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
+from trading.commands import AmendStop
 from trading.decision import Ctx, Decision
 from trading.events import (
     EntriesBlocked,
@@ -27,10 +28,19 @@ from trading.events import (
     QuarantineLifted,
     Reconciled,
     SignalRaised,
+    StopAmended,
+    StopAmendFailed,
     TimerFired,
 )
 from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Side, SymbolState, TrailingState
-from trading.order_reports import on_accepted, on_canceled, on_failed, on_filled
+from trading.order_reports import (
+    on_accepted,
+    on_canceled,
+    on_failed,
+    on_filled,
+    on_stop_amend_failed,
+    on_stop_amended,
+)
 from trading.reconcile import reconcile
 from trading.rules import Rules
 
@@ -83,6 +93,10 @@ class SymbolCore:
                 state = replace(state, entries_blocked=blocked)
             case QuarantineLifted(by=by):
                 state = on_lifted(state, by, ctx)
+            case StopAmended():
+                state = on_stop_amended(state, event, ctx)
+            case StopAmendFailed():
+                state = on_stop_amend_failed(state, event, ctx)
             case _:
                 raise TypeError(f"decide: unknown event {event!r}")
         return ctx.decision(state)
@@ -251,6 +265,11 @@ def _move_stop(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     ):
         return state
     ctx.record(je.StopMoveRequested(old_stop=state.stop_price, new_stop=trigger))
+    if ctx.rules.risk.amend_stops and current.exchange_id is not None:
+        ctx.emit(AmendStop(client_order_id=current.client_order_id,
+                           exchange_id=current.exchange_id, side=current.side,
+                           stop_price=trigger))
+        return state  # the answer (StopAmended / StopAmendFailed) is decided in this message
     return lc.place_stop(state, trigger, ctx, replaces=current.client_order_id)
 
 

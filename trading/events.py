@@ -148,6 +148,23 @@ class TimerFired:
     """Time passed (supervisor heartbeat): lets retries happen without price ticks."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopAmended:
+    """The exchange moved our resting stop to `stop_price` (same order, same client id)."""
+
+    client_order_id: str
+    stop_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopAmendFailed:
+    """The exchange did not amend the stop (or could not say): it rests where it was."""
+
+    client_order_id: str
+    stop_price: Decimal
+    error: str
+
+
 Event = (
     PriceTicked
     | SignalRaised
@@ -159,4 +176,6 @@ Event = (
     | EntriesBlocked
     | QuarantineLifted
     | TimerFired
+    | StopAmended
+    | StopAmendFailed
 )

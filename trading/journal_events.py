@@ -138,6 +138,24 @@ class CloseWithoutFills(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CloseUnconfirmed(JournalRecord):
+    """The exchange listed no position but nothing shows it closed (trading/evidence.py): the
+    position stays open in our books and its stop stays on the exchange."""
+
+    contracts: Decimal
+    """What our books still hold (unexplained by fills)."""
+    answers: int
+    """Contradictory answers in a row so far."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseConfirmationAlerted(JournalRecord):
+    """The contradiction persisted: an alert went out (no emergency close)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StopRequested(JournalRecord):
     """The exchange stop is (re)placed."""
 
@@ -166,6 +184,23 @@ class StopMoveRequested(JournalRecord):
 
     old_stop: Decimal | None
     new_stop: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopAmended(JournalRecord):
+    """The exchange stop was moved in place (amended; same order)."""
+
+    order: str
+    stop_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopAmendFailed(JournalRecord):
+    """The amendment was refused; the move falls back to a new stop, then the old one goes."""
+
+    order: str
+    stop_price: Decimal
+    error: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
+from trading.evidence import Unconfirmed
 from trading.orders import Order, OrderPurpose, OrderStatus, parse_purpose
 from trading.primitives import ZERO, Side, parse_enum
 
@@ -85,6 +86,9 @@ class SymbolState:
     """Why the strategy's last entry signal was skipped (the kind of reason, without figures):
     the same reason again is not journaled on every price (issue 16 item 17). Not persisted: a
     restart records it once more."""
+    unconfirmed: Unconfirmed | None = field(default=None, compare=False)
+    """The exchange lists no position and nothing shows it closed (trading/evidence.py): the
+    episode of contradictory answers. Not persisted: a restart starts counting again."""
 
     def order(self, client_order_id: str) -> Order | None:
         for order in self.orders:

@@ -12,7 +12,14 @@ from trading import lifecycle as lc
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder
 from trading.decision import Ctx
-from trading.events import OrderAccepted, OrderCanceled, OrderFailed, OrderFilled
+from trading.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderFailed,
+    OrderFilled,
+    StopAmended,
+    StopAmendFailed,
+)
 from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
 from trading.transitions import order_change
 
@@ -110,3 +117,30 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
         case _:
             ctx.record(je.EmergencyCloseFailed(error=ev.error))
             return state
+
+
+def on_stop_amended(state: SymbolState, ev: StopAmended, ctx: Ctx) -> SymbolState:
+    """The resting stop now sits at the new level (same order, same client id)."""
+    order = state.order(ev.client_order_id)
+    if order is None or order.status is not OrderStatus.OPEN:
+        return state  # filled or gone meanwhile: its own report decides
+    state = state.with_order(order_change(order, OrderStatus.OPEN, price=ev.stop_price))
+    ctx.record(je.StopAmended(order=order.client_order_id, stop_price=ev.stop_price))
+    if state.position is None:
+        return state
+    return replace(state, stop_price=ev.stop_price, needs_stop=False)
+
+
+def on_stop_amend_failed(state: SymbolState, ev: StopAmendFailed, ctx: Ctx) -> SymbolState:
+    """The stop rests where it was: move it the other way, a new stop first, then the old one
+    is cancelled once the new one is acknowledged (on_accepted)."""
+    ctx.record(je.StopAmendFailed(order=ev.client_order_id, stop_price=ev.stop_price,
+                                  error=ev.error))
+    order = state.order(ev.client_order_id)
+    if order is None or order.status is not OrderStatus.OPEN:
+        return state
+    if state.phase is not Phase.OPEN or state.position is None:
+        return state
+    if any(o.status is OrderStatus.PENDING for o in state.live_orders(OrderPurpose.STOP)):
+        return state  # one stop move at a time
+    return lc.place_stop(state, ev.stop_price, ctx, replaces=order.client_order_id)

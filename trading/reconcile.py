@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
+from trading import evidence
 from trading import journal_events as je
 from trading import lifecycle as lc
-from trading.commands import CancelOrder, LedgerEntry
+from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
 from trading.events import (
     ExchangeOrder,
@@ -79,7 +80,12 @@ def _order(
 def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
     mine, theirs = state.position, ev.position
     if mine is not None and theirs is None:
+        exits = (f.amount for f in ev.external_fills if f.side == mine.side.exit_order_side)
+        if not evidence.covered(mine.contracts, exits):
+            return _unconfirmed(state, ev, ctx)
         return _closed_elsewhere(state, ev, ctx)
+    if state.unconfirmed is not None:  # the position is listed again (or gone for good)
+        state = replace(state, unconfirmed=None)
     if mine is None and theirs is not None:
         if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
             return state  # our entry is still being resolved
@@ -109,9 +115,26 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
     return state
 
 
+def _unconfirmed(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
+    """No position listed, and no fill that closed it: an absence is not evidence. The position
+    stays open in our books, its stop stays on the exchange, and the next reconciliation looks
+    again; a contradiction that persists raises one alert (no emergency close: the position may
+    well be open and protected)."""
+    pos = state.position
+    assert pos is not None
+    episode = evidence.note(state.unconfirmed, ctx.now)
+    ctx.record(je.CloseUnconfirmed(contracts=pos.contracts, answers=episode.count))
+    if episode.alert_due(ctx.now):
+        reason = evidence.alert_reason(f"{pos.side.value} position {pos.position_id}", episode)
+        ctx.record(je.CloseConfirmationAlerted(reason=reason))
+        ctx.emit(Escalate(reason=reason, attempts=episode.count, last_error=None, close=False))
+        episode = replace(episode, alerted=True)
+    return replace(state, unconfirmed=episode)
+
+
 def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
-    """The exchange has no position but storage still does: closed while we were away (manual,
-    liquidation, or fills we could not match). Book P&L from the exchange's fills."""
+    """The exchange has no position but storage still does, and the exchange's fills account
+    for it: closed while we were away (manual, liquidation). Book P&L from those fills."""
     pos = state.position
     assert pos is not None
     remaining = pos.contracts
@@ -126,7 +149,6 @@ def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolSta
                                       realized_pnl=gross))
         pos = replace(pos, realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fill.fee)
         remaining -= qty
-    if remaining > ZERO:
-        ctx.record(je.CloseWithoutFills(contracts=remaining))
     pos = replace(pos, contracts=Decimal(0))
-    return lc.position_closed(replace(state, position=pos), "closed_on_exchange", ctx)
+    state = replace(state, position=pos, unconfirmed=None)
+    return lc.position_closed(state, "closed_on_exchange", ctx)

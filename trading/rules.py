@@ -53,6 +53,9 @@ class RiskRules:
     adopt_unknown_positions: bool = True
     bot_side_stops: bool = False
     """True only when config chose stop_mode = "bot": the bot closes at the stop price itself."""
+    amend_stops: bool = False
+    """The venue amends a resting stop's trigger in place (Bybit): a stop move amends instead of
+    placing a new stop and cancelling the old one (issue 12)."""
 
     def close_backoff(self, attempts: int) -> float:
         """Delay before close attempt `attempts + 1`: exponential with a ceiling."""

@@ -293,6 +293,7 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         return [self._order(o) for o in raw]
 
     def _order(self, raw: dict[str, Any]) -> VenueOrder:
+        raw = lookup.with_trade_fees(self._run, self.venue, raw)  # Binance: fees (issue 12)
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
 
     @translated

@@ -15,6 +15,8 @@ retry policy (these are idempotent reads / cancels).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import ccxt
@@ -76,13 +78,57 @@ def find_order(
 
 def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
     """A triggered Binance algo (stop) order reports no fill itself: the trigger placed a new
-    order (`actualOrderId`) that filled. Report the stop with that order's fill."""
+    order (`actualOrderId`) that fills. Report the stop as that order is: filled (a fill, never
+    a cancel), or still open while the triggered order works (algoStatus TRIGGERED, which ccxt
+    4.5.90 maps to 'closed': read as a stop that ended unfilled, it was journaled as
+    `OrderCanceled` and a second stop was placed). Algo statuses per Binance's "Event: Algo
+    Order Update" (developers.binance.com, USDⓈ-M user data streams): NEW, TRIGGERING,
+    TRIGGERED (placed in the matching engine), FINISHED (filled or canceled there), CANCELED,
+    REJECTED, EXPIRED."""
     actual = (order.get("info") or {}).get("actualOrderId")
     if not actual or order.get("status") != "closed" or order.get("filled"):
         return order
     child = ex.fetch_order(str(actual), symbol)
-    return {**order, "filled": child.get("filled"), "average": child.get("average"),
-            "cost": child.get("cost"), "lastTradeTimestamp": child.get("lastTradeTimestamp")}
+    status = "open" if child.get("status") == "open" else order.get("status")
+    return {**order, "status": status, "filled": child.get("filled"),
+            "average": child.get("average"), "cost": child.get("cost"),
+            "lastTradeTimestamp": child.get("lastTradeTimestamp")}
+
+
+Run = Callable[[Callable[[ccxt.Exchange], Any], str], Any]
+
+
+def with_trade_fees(run: Run, venue: Venue, order: Order) -> Order:
+    """Binance USDⓈ-M order answers carry no fee; only the order's trades (`userTrades`, weight
+    5) do. Read them only for an order that filled something and reports no fee: the rate
+    budget pays once per fill, not per symbol per poll (issue 12: a userTrades call per symbol
+    per poll broke the 2,400/min weight limit at 5 symbols). A triggered algo stop's fee is on
+    the order its trigger placed (`actualOrderId`)."""
+    if venue.lookup != "binance" or _fee_known(order) or not _filled(order):
+        return order
+    oid = str((order.get("info") or {}).get("actualOrderId") or order.get("id"))
+    symbol = order.get("symbol")
+    trades = run(lambda ex: ex.fetch_my_trades(symbol, None, None, {"orderId": oid}),
+                 f"trades of order {oid}")
+    fees = [t["fee"] for t in trades
+            if str(t.get("order")) == oid and (t.get("fee") or {}).get("cost") is not None]
+    if not fees:
+        return order
+    total = sum((Decimal(str(f["cost"])) for f in fees), Decimal(0))
+    return {**order, "fee": {"cost": str(total), "currency": fees[0].get("currency")},
+            "fees": []}
+
+
+def _fee_known(order: Order) -> bool:
+    return (order.get("fee") or {}).get("cost") is not None or any(
+        f and f.get("cost") is not None for f in order.get("fees") or [])
+
+
+def _filled(order: Order) -> bool:
+    try:
+        return Decimal(str(order.get("filled") or 0)) > 0
+    except ArithmeticError:
+        return False
 
 
 def _find_generic(ex, symbol, order_id, client_order_id) -> Order | None:

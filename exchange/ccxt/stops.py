@@ -16,7 +16,7 @@ from exchange.ccxt import order_params as op
 from exchange.ccxt.errors import translated
 from exchange.ccxt.recovery import sparse
 from exchange.decimals import to_decimal
-from exchange.records import VenueOrder
+from exchange.records import VenueOrder, VenueOrderStatus
 
 
 class StopsMixin:
@@ -72,6 +72,24 @@ class StopsMixin:
             logger.warning("{} old stop {} already gone (triggered or cancelled)", self.id,
                            old.client_order_id or old.id)
         return new
+
+    @property
+    def can_amend_stops(self) -> bool:
+        """The venue moves a resting stop's trigger in place (Bybit `/v5/order/amend`)."""
+        return bool(self.venue.amend_trigger and self._has.get("editOrder"))
+
+    @translated
+    def amend_stop(self, symbol: str, id: str | None, client_order_id: str, side: str,
+                   stop_price: Decimal) -> VenueOrder:
+        """Move our resting stop (by exchange id) to `stop_price` in place; it keeps its
+        client order id. NotSupported where the venue cannot amend (Binance's algo stops)."""
+        self._ensure_markets()
+        if not self.can_amend_stops or id is None:
+            raise ccxt.NotSupported(f"{self.id}: stops are not amended in place here")
+        old = VenueOrder(id=id, client_order_id=client_order_id, symbol=symbol, side=side,
+                         type="market", status=VenueOrderStatus.OPEN, amount=None,
+                         reduce_only=True)
+        return self._amend_stop(symbol, old, stop_price)
 
     def _amend_stop(self, symbol: str, old: VenueOrder, new_stop_price: Decimal) -> VenueOrder:
         px = op.num(self.price_to_precision(symbol, to_decimal(new_stop_price)))

@@ -71,6 +71,12 @@ PREVIOUS_KEYS: dict[str, list[set[str]]] = {
     "LevelPlaced": [{"leg", "level", "price", "amount", "order"}],
     "LevelRecalculated": [{"leg", "level", "old_price", "anchor", "price", "moved_pct"}],
     "SignalHandled": [{"signal_id"}], "Quarantined": [{"reason"}],
+    # issue 12 (evidence before closing): new records, not renamed old ones
+    "CloseUnconfirmed": [{"contracts", "answers"}],
+    "CloseConfirmationAlerted": [{"reason"}],
+    "LegCloseUnconfirmed": [{"leg", "contracts", "answers"}],
+    "StopAmended": [{"order", "stop_price"}],  # issue 12: stops amended in place (Bybit)
+    "StopAmendFailed": [{"order", "stop_price", "error"}],
 }
 
 SAMPLES = {"Decimal": D("12.50"), "Side": Side.SHORT, "OrderPurpose": OrderPurpose.STOP,
@@ -96,7 +102,7 @@ def test_every_type_and_its_keys_are_what_the_journal_stored_before():
     for type_, classes in registry.items():
         assert sorted(sorted(f.name for f in fields(c)) for c in classes) == sorted(
             sorted(keys) for keys in PREVIOUS_KEYS[type_]), type_
-    assert len(registry) == 47
+    assert len(registry) == 52
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

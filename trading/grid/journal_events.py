@@ -231,3 +231,15 @@ class LegEscalated(JournalRecord):
     leg: Side | None
     attempts: int
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegCloseUnconfirmed(JournalRecord):
+    """The exchange listed the leg flat but nothing shows it closed (trading/evidence.py): the
+    leg stays open in our books and its stop stays on the exchange."""
+
+    leg: Side
+    contracts: Decimal
+    """What our books still hold (unexplained by fills)."""
+    answers: int
+    """Contradictory answers in a row so far."""

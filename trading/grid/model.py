@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from trading.evidence import Unconfirmed
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
 from trading.transitions import LegPhase
@@ -68,6 +69,16 @@ class GridState:
     """A leg closed on the price numbered this: it reopens only on a newer price, never on the
     one it closed on (a close-and-reopen loop inside one message, issue 16 item 1)."""
     finished_orders: tuple[Order, ...] = field(default=(), compare=False)
+    unconfirmed: tuple[tuple[Side, Unconfirmed], ...] = field(default=(), compare=False)
+    """Per leg, an episode of the exchange listing the leg flat with nothing that shows it
+    closed (trading/evidence.py). Not persisted: a restart starts counting again."""
+
+    def unconfirmed_of(self, side: Side) -> Unconfirmed | None:
+        return next((u for s, u in self.unconfirmed if s is side), None)
+
+    def with_unconfirmed(self, side: Side, episode: Unconfirmed | None) -> GridState:
+        others = tuple((s, u) for s, u in self.unconfirmed if s is not side)
+        return replace(self, unconfirmed=others + (((side, episode),) if episode else ()))
 
     def leg(self, side: Side) -> Leg:
         return self.long if side is Side.LONG else self.short

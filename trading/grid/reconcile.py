@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from trading import evidence
 from trading import journal_events as je
 from trading import trailing_stop as ts
-from trading.commands import CancelOrder
+from trading.commands import CancelOrder, Escalate
 from trading.events import ExchangeOrder, ExternalFill, OrderAccepted, OrderFailed, OrderFilled
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
@@ -89,11 +90,31 @@ def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) 
     return close_leg(state, side, "closed_on_exchange", ctx)
 
 
+def _unconfirmed(state: GridState, leg: Leg, ctx: GridCtx) -> GridState:
+    """The leg is listed flat and no fill shows it closed: an absence is not evidence
+    (trading/evidence.py). The leg and its stop stay; a persistent contradiction alerts once."""
+    episode = evidence.note(state.unconfirmed_of(leg.side), ctx.now)
+    ctx.record(ge.LegCloseUnconfirmed(leg=leg.side, contracts=leg.contracts,
+                                      answers=episode.count))
+    if episode.alert_due(ctx.now):
+        reason = evidence.alert_reason(f"{leg.side.value} leg {leg.position_id}", episode)
+        ctx.record(je.CloseConfirmationAlerted(reason=reason))
+        ctx.emit(Escalate(reason=reason, attempts=episode.count, last_error=None, close=False))
+        episode = replace(episode, alerted=True)
+    return state.with_unconfirmed(leg.side, episode)
+
+
 def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
                     ctx: GridCtx) -> GridState:
     leg = state.leg(side)
     ex = ev.positions.get(side)
     contracts = ex.contracts if ex is not None else ZERO
+    if contracts == ZERO and leg.is_open:
+        fills = [f for f in ev.external_fills if f.position_side in (side, None)]
+        exits = (f.amount for f in fills if f.side == side.exit_order_side)
+        if not evidence.covered(leg.contracts, exits):
+            return _unconfirmed(state, leg, ctx)
+    state = state.with_unconfirmed(side, None)
     if contracts == leg.contracts:
         return state
     if contracts == ZERO:

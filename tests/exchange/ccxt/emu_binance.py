@@ -75,7 +75,8 @@ def order_json(o: EmuOrder) -> dict[str, Any]:
 
 
 def algo_json(o: EmuOrder) -> dict[str, Any]:
-    status = {"untriggered": "NEW", "canceled": "CANCELED", "filled": "FINISHED"}[o.status]
+    status = {"untriggered": "NEW", "canceled": "CANCELED", "filled": "FINISHED",
+              "triggered": "TRIGGERED"}[o.status]
     actual = o.extra.get("actualOrderId")
     return {
         "algoId": int(o.oid), "clientAlgoId": o.cid, "algoType": "CONDITIONAL",
@@ -243,8 +244,10 @@ class BinanceVenue:
         since = int(p.get("startTime") or 0)
         return 200, [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
-                      "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty), "commission": s(t.fee),
+                      "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty),
+                      "commission": s(t.fee),
                       "commissionAsset": "USDT", "time": t.ts, "buyer": t.order.side == "buy",
                       "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
                      for t in self.book.trades
-                     if t.ts >= since and t.order.symbol == p.get("symbol")]
+                     if t.ts >= since and t.order.symbol == p.get("symbol")
+                     and (not p.get("orderId") or t.order.oid == str(p["orderId"]))]

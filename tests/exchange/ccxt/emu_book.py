@@ -72,6 +72,7 @@ class Book:
         self.lock = threading.RLock()
         self._ids = itertools.count(1001)
         self.child_orders = False  # Binance: a triggered stop fills through a new order
+        self.hold_children = False  # the triggered stop's new order rests until fill_children
 
     def tick(self) -> int:
         self.now_ms += 1000
@@ -167,9 +168,21 @@ class Book:
                          trigger_direction=None, reduce_only=order.reduce_only,
                          created_ms=self.tick(), extra=dict(order.extra))
         self.orders[child.oid] = child
+        order.extra["actualOrderId"] = child.oid
+        if self.hold_children:  # Binance algoStatus TRIGGERED: in the matching engine
+            order.status, order.updated_ms = "triggered", self.tick()
+            return
         self._fill(child, price)
         order.status, order.updated_ms = "filled", self.tick()
-        order.extra["actualOrderId"] = child.oid
+
+    def fill_children(self) -> None:
+        """Fill the orders held triggered stops placed (hold_children), at the current price."""
+        with self.lock:
+            for order in list(self.orders.values()):
+                child = self.orders.get(order.extra.get("actualOrderId") or "")
+                if order.status == "triggered" and child is not None:
+                    self._fill(child, self.prices[child.symbol])
+                    order.status, order.updated_ms = "filled", self.tick()
 
     def _fill(self, order: EmuOrder, price: Decimal) -> None:
         order.status, order.filled, order.avg = "filled", order.qty, price

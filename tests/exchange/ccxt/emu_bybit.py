@@ -31,6 +31,18 @@ INSTRUMENTS = [
      "upperFundingRate": "0.00375", "lowerFundingRate": "-0.00375", "isPreListing": False},
 ]
 
+# Scripted position-list faults (issue 12 item 3), for `EmulatorServer.fail_next(POSITIONS,
+# n, body=...)`: a well-formed answer listing nothing, and malformed bodies that ccxt 4.5.90's
+# bybit.fetch_positions turns into [] without an error.
+POSITIONS = "/v5/position/list"
+EMPTY_POSITIONS = {"retCode": 0, "retMsg": "OK", "retExtInfo": {}, "time": 0,
+                   "result": {"category": "linear", "list": [], "nextPageCursor": ""}}
+GARBLED_POSITIONS = [
+    {"retCode": 0, "retMsg": "OK", "result": {"category": "linear"}},  # no list at all
+    {"retCode": 0, "retMsg": "OK", "result": None},
+    {"retCode": 0, "retMsg": "OK", "result": {"list": [{"garbage": 1}]}},  # rows without fields
+]
+
 STATUS = {"open": "New", "untriggered": "Untriggered", "filled": "Filled", "canceled": "Cancelled"}
 
 
@@ -46,8 +58,11 @@ def s(value: Decimal | None) -> str:
     return "" if value is None else format(value, "f")
 
 
-def order_json(o: EmuOrder, fee: Decimal) -> dict[str, Any]:
-    return {
+def order_json(o: EmuOrder, fee: Decimal, fee_detail: bool = True) -> dict[str, Any]:
+    """`fee_detail`: Bybit's unified account adds `cumFeeDetail` (fee per coin, what ccxt
+    4.5.90 reads) next to `cumExecFee`; answers without it exist too (issue 12 item 6)."""
+    detail = {"cumFeeDetail": {"USDT": s(fee)}} if fee_detail and o.filled else {}
+    return detail | {
         "orderId": o.oid, "orderLinkId": o.cid, "blockTradeId": "", "symbol": o.symbol,
         "price": s(o.price) or "0", "qty": s(o.qty), "side": o.side.capitalize(),
         "isLeverage": "", "positionIdx": int(o.extra.get("positionIdx", 0)),
@@ -69,6 +84,7 @@ def order_json(o: EmuOrder, fee: Decimal) -> dict[str, Any]:
 class BybitVenue:
     def __init__(self, book: Book) -> None:
         self.book = book
+        self.fee_detail = True  # False: order answers carry cumExecFee only
 
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         handler = getattr(self, "h_" + path.strip("/").replace("/", "_").replace("-", "_"), None)
@@ -149,11 +165,13 @@ class BybitVenue:
         return sorted(rows, key=lambda o: -o.created_ms)
 
     def h_v5_order_realtime(self, p):
-        rows = [order_json(o, self.book.fees_of(o)) for o in self._select(p, live=True)]
+        rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
+                for o in self._select(p, live=True)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def h_v5_order_history(self, p):
-        rows = [order_json(o, self.book.fees_of(o)) for o in self._select(p, live=False)]
+        rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
+                for o in self._select(p, live=False)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def h_v5_order_cancel(self, p):

@@ -151,6 +151,11 @@ class EmulatorServer:
             queue = self._server.state.faults.setdefault(path, deque())
             queue.extend(Fault(status, body, hold) for _ in range(n))
 
+    def clear_faults(self, path: str) -> None:
+        """Drop the faults still scripted for `path` (the venue answers normally again)."""
+        with self._server.state.lock:
+            self._server.state.faults.pop(path, None)
+
     @property
     def requests(self) -> list[Recorded]:
         with self._server.state.lock:

@@ -134,7 +134,8 @@ def build(name: str, tmp_path: Path) -> Venue:
                                         hedge_mode=hedge)
     gateway.load_markets()
     binance = exchange_id == "binanceusdm"
-    return EmulatedVenue(name=name, port=gateway, hedge=hedge, order_fees=not binance,
+    # Binance orders carry no fee; the gateway reads a filled order's trades for it (issue 12)
+    return EmulatedVenue(name=name, port=gateway, hedge=hedge, order_fees=True,
                          fill_pnl=binance, fill_sides=binance,
                          flags_closes=not (binance and hedge), emu=emu,
                          exchange_id=exchange_id)

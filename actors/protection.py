@@ -1,0 +1,23 @@
+"""The account's protection extras of issue 12, built in one place so the composition root
+(runtime/account.py) needs one line: the stop watch (actors/stop_watch.py) and the venue's
+stop capacity at the entry gate (trading/stop_capacity.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from actors.entry_gate import AccountGate
+from actors.stop_watch import Deliver, StopWatch
+from exchange.port import ExchangePort
+from trading.stop_capacity import stop_capacity_for
+
+
+def install(settings: Any, exchange: ExchangePort, gate: AccountGate,
+            views: Mapping[str, Any], deliver: Deliver, logger: Any) -> StopWatch:
+    """Register the stop-capacity check with the gate; return the (not yet started) watch."""
+    check = stop_capacity_for(str(getattr(exchange, "id", "")), gate.open_positions)
+    if check is not None:
+        gate.add_check(check)
+    return StopWatch(exchange=exchange, views=views, deliver=deliver, logger=logger,
+                     interval_s=settings.supervision.stop_check_interval_s)

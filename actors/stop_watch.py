@@ -1,0 +1,137 @@
+"""Stop watch (issue 12): a stop canceled, expired or rejected on the exchange is noticed within
+about one check interval instead of at the next periodic reconciliation (29 s in the emulator
+run, while the bot believed the position protected and a price ran through the level).
+
+One thread per account. Every `interval_s` it reads, from what each actor published, the
+acknowledged stops of open positions (both styles: the one-way position's stop, each grid leg's
+stop), and asks the exchange for that one order by id: one call per resting stop per interval,
+the cheapest look the venue offers, so the rate budget stays predictable (N open positions ->
+N calls per interval). A stop the exchange no longer has open is reported to its symbol's
+mailbox as the same `OrderActivity` the fill feed sends, followed by a `Timer`: the actor looks
+the order up, applies what the exchange says (a fill books the close; a cancel, expiry or
+rejection marks the position unprotected), and its time-driven duty re-places the stop at once,
+or closes the position when the price is already through the stop level (trading/decide.py
+`protect`). The actor decides; the watch only notices, so nothing here changes a state.
+
+A stream of order updates (helper "streams") reports the same cancel through the same
+`OrderActivity`; the watch remains the fallback while a stream is down or silent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from actors.command_executor import describe
+from actors.messages import OrderActivity, Reconcile, Timer
+from exchange import errors
+from exchange.port import ExchangePort
+from trading.orders import OrderPurpose, OrderStatus
+
+Deliver = Callable[[str, Any], bool]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchedStop:
+    symbol: str
+    client_order_id: str
+    exchange_id: str | None
+
+
+def resting_stops(views: Mapping[str, Any]) -> list[WatchedStop]:
+    """The acknowledged (open) stops in the actors' latest published states."""
+    out = []
+    for symbol, published in list(views.items()):
+        orders: Iterable[Any] = getattr(getattr(published, "state", None), "orders", ()) or ()
+        for order in orders:
+            if order.purpose is OrderPurpose.STOP and order.status is OrderStatus.OPEN:
+                out.append(WatchedStop(symbol=symbol, client_order_id=order.client_order_id,
+                                       exchange_id=order.exchange_id))
+    return out
+
+
+class StopWatch:
+    def __init__(self, *, exchange: ExchangePort, views: Mapping[str, Any], deliver: Deliver,
+                 interval_s: float, logger: Any,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.exchange = exchange
+        self.views = views
+        self.deliver = deliver
+        self.interval_s = interval_s
+        self.log = logger
+        self.monotonic = monotonic
+        self.checks = 0
+        """Stop lookups made (one exchange call each)."""
+        self.reported = 0
+        """Stops found gone and reported to their actor."""
+        self._reported: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stop-watch", daemon=True)
+
+    def start(self) -> None:
+        if self.interval_s > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = self.monotonic()
+            try:
+                self.check_once()
+            except Exception as exc:  # noqa: BLE001 - one bad round must not stop the watch
+                self.log.warning("stop watch round failed: {}", describe(exc))
+            self._stop.wait(max(self.interval_s - (self.monotonic() - started), 0.0))
+
+    def check_once(self) -> int:
+        """Look every resting stop up once; returns how many were found gone."""
+        gone = 0
+        watched = resting_stops(self.views)
+        live = {w.client_order_id for w in watched}
+        self._reported &= live  # a stop the actor replaced or dropped is no longer "reported"
+        for stop in watched:
+            if self._stop.is_set():
+                break
+            if stop.client_order_id in self._reported:
+                continue
+            found = self._look(stop)
+            if found is None:
+                continue
+            # a stop the exchange still lists as done: the actor applies that report; one it
+            # has no record of at all: reconciliation treats a missing live order as canceled
+            report = (OrderActivity(client_order_ids=(stop.client_order_id,)) if found
+                      else Reconcile(reason=f"stop {stop.client_order_id} not on the exchange"))
+            if self.deliver(stop.symbol, report):
+                self.deliver(stop.symbol, Timer())  # re-place (or close) in the same breath
+                self._reported.add(stop.client_order_id)
+                self.reported += 1
+                gone += 1
+        return gone
+
+    def _look(self, stop: WatchedStop) -> bool | None:
+        """None: still resting (or unreadable: look again next round). True: the exchange
+        reports it done (canceled, expired, rejected or filled). False: no record of it."""
+        self.checks += 1
+        try:
+            found = self.exchange.fetch_order(
+                stop.exchange_id, stop.symbol,
+                {"clientOrderId": stop.client_order_id, "trigger": True})
+        except errors.OrderNotFound:
+            self.log.bind(symbol=stop.symbol).warning(
+                "stop {} is not on the exchange: reconciling", stop.client_order_id)
+            return False
+        except Exception as exc:  # noqa: BLE001 - unknown is not gone: look again next round
+            self.log.bind(symbol=stop.symbol).warning(
+                "stop {} unreadable: {}", stop.client_order_id, describe(exc))
+            return None
+        if found.status.is_open:
+            return None
+        self.log.bind(symbol=stop.symbol).warning(
+            "stop {} is {} on the exchange", stop.client_order_id, found.status.value)
+        return True

@@ -1,0 +1,103 @@
+"""A real SymbolActor (pykka thread, SQLite) trading through the real ccxt gateway against a
+venue emulator on 127.0.0.1: the shared rig of the issue 12 actor tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pykka
+from loguru import logger
+
+from actors.messages import ExternalSignal, Ping, Reconcile
+from actors.symbol_actor import ActorDeps, SymbolActor
+from exchange.ccxt.gateway import CcxtGateway
+from runtime.wiring import market_rules
+from storage.repository import Repository
+from tests.exchange.ccxt import emu_binance, emu_bybit
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, FakeTime, make_gateway
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.support.waiting import wait_until
+from tests.trading.conftest import make_rules
+from trading.commands import Escalate
+from trading.decide import SymbolCore
+from trading.model import Side
+from trading.rules import Rules
+
+BTC = "BTC/USDT:USDT"
+START = Decimal("10000")
+
+
+@dataclass
+class Live:
+    emu: EmulatorServer
+    book: Book
+    ref: Any
+    alerts: list[Escalate]
+    gateway: CcxtGateway
+    views: dict[str, Any] = field(default_factory=dict)
+
+    def sync(self) -> None:
+        self.ref.ask(Ping(), timeout=10)
+
+    def reconcile(self, times: int) -> None:
+        for _ in range(times):
+            self.ref.tell(Reconcile(reason="test"))
+        self.sync()
+
+    def stops(self) -> list[Any]:
+        return [o for o in self.book.orders.values()
+                if o.trigger is not None and o.status == "untriggered"]
+
+    def position(self) -> Decimal:
+        return self.book.position("BTCUSDT")[0]
+
+    def view(self) -> Any:
+        return self.ref.proxy().view.get(timeout=10)
+
+    def deliver(self, symbol: str, message: Any) -> bool:
+        assert symbol == BTC
+        self.ref.tell(message)
+        return True
+
+
+@contextmanager
+def live_long(tmp_path: Path, exchange_id: str = "bybit") -> Iterator[Live]:
+    """A protected long on BTC through a real actor, the gateway and the emulator."""
+    # the book's clock is the wall clock, so "fills since the position opened" finds its trades
+    book = Book(PRICES, now_ms=int(time.time() * 1000))
+    venue = (emu_bybit.BybitVenue(book) if exchange_id == "bybit"
+             else emu_binance.BinanceVenue(book))
+    emu = EmulatorServer(venue).start()
+    gateway = make_gateway(exchange_id, emu, tmp_path, fake=FakeTime(time.time()))
+    repo = Repository(tmp_path / "bot.sqlite")
+    alerts: list[Escalate] = []
+    views: dict[str, Any] = {}
+
+    # as runtime/wiring.py builds it: stop moves amend where the gateway can (Bybit)
+    risk = make_rules(amend_stops=gateway.can_amend_stops).risk
+
+    def core_for(symbol: str) -> SymbolCore:
+        return SymbolCore(Rules(symbol=symbol, account="main", id_tag=repo.id_tag,
+                                market=market_rules(gateway, symbol), risk=risk))
+
+    deps = ActorDeps(exchange=gateway, repo=repo, core_for=core_for, strategy_for=None,
+                     logger=logger, report=lambda *args: None, views=views,
+                     on_escalate=lambda symbol, esc: alerts.append(esc))
+    ref = SymbolActor.start(BTC, deps)
+    bot = Live(emu, book, ref, alerts, gateway, views)
+    try:
+        ref.tell(ExternalSignal(side=Side.LONG))
+        wait_until(lambda: bot.stops() and bot.view().protected, message="protected long")
+        yield bot
+    finally:
+        pykka.ActorRegistry.stop_all()
+        repo.close()
+        gateway.close()
+        emu.stop()

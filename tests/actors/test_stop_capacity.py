@@ -1,0 +1,55 @@
+"""The venue's cap on open conditional orders at the entry gate (issue 12): an entry that would
+leave its position without room for its stop is refused and journaled; real actors, the paper
+exchange, the account gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from actors.entry_gate import AccountGate
+from storage import queries
+from tests.support.harness import Harness
+from trading.model import Side
+from trading.stop_capacity import CAPS, ConditionalCap, StopCapacity, stop_capacity_for
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+TINY = ConditionalCap(per_account=3, per_symbol=10, source="test venue")
+
+
+def test_an_entry_without_room_for_its_stop_is_refused_and_journaled(tmp_path):
+    h = Harness(tmp_path, [BTC, ETH])
+    h.gate.add_check(StopCapacity(cap=TINY, open_positions=h.gate.open_positions))
+    h.start()
+    try:
+        h.poll()
+        h.signal(BTC, Side.LONG)
+        h.idle(BTC)
+        assert h.view(BTC).protected  # 2 of the 3 conditional orders: stop + a move's stop
+        h.signal(ETH, Side.LONG)
+        h.idle(ETH)
+        assert h.exchange_position(ETH) is None and h.view(ETH).phase == "flat"
+        (skipped,) = queries.events(ETH, "SignalSkipped")
+        assert "stop capacity" in skipped["data"]["reason"]
+        assert "3 the venue allows per account (test venue)" in skipped["data"]["reason"]
+    finally:
+        h.stop()
+
+
+def test_binance_cap_is_known_and_counts_two_stop_orders_per_position():
+    gate = AccountGate(max_open_positions=None)
+    check = stop_capacity_for("binanceusdm", gate.open_positions)
+    assert check is not None and CAPS["binanceusdm"].per_account == 200
+    assert stop_capacity_for("bybit", gate.open_positions) is None
+    gate.add_check(check)
+    admitted = 0
+    while gate.admit(f"S{admitted}", "signal", reconciled=True) is None:
+        admitted += 1
+        assert admitted <= 200
+    assert admitted == 100  # 200 conditional orders / (stop + a move's new stop)
+
+
+@pytest.mark.parametrize("per_symbol", [1])
+def test_a_venue_that_cannot_hold_a_position_and_its_move_refuses_every_entry(per_symbol):
+    cap = ConditionalCap(per_account=200, per_symbol=per_symbol, source="v")
+    reason = StopCapacity(cap=cap, open_positions=lambda: 0).refuse("BTC", 0.0)
+    assert reason is not None and "1 per symbol" in reason
