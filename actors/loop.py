@@ -33,7 +33,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +67,7 @@ from trading.events import (
     SignalRaised,
     TimerFired,
 )
+from trading.frozen import replace
 from trading.model import OrderStatus, Phase
 
 MAX_STEPS = 1000

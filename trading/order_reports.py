@@ -5,14 +5,13 @@ reconciler replays its findings through the same four.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder
 from trading.decision import Ctx
 from trading.events import OrderAccepted, OrderCanceled, OrderFailed, OrderFilled
+from trading.frozen import replace
 from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
 from trading.transitions import order_change
 
