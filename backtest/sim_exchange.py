@@ -132,7 +132,10 @@ class SimExchange:
             return []
         if mark is None:
             mark = round_to_tick(raw, book.tick)
-        if not any(_acts(o, mark) for o in book.open_orders.values()):
+        for order in book.open_orders.values():  # a loop, not any(genexpr): every point
+            if _acts(order, mark):
+                break
+        else:
             return []
         draft = Draft(book, ts_ms, mark)
         self._matcher.on_point(draft)

@@ -20,6 +20,7 @@ intersection of Bybit's orderLinkId and Binance's newClientOrderId) is refused w
 
 from __future__ import annotations
 
+import functools
 import re
 
 from trading.orders import OrderPurpose
@@ -40,6 +41,7 @@ _DEFAULT_QUOTE = "USDT"
 _ESCAPE = "_"
 
 
+@functools.lru_cache(maxsize=4096)  # pure; every new order asks (~45 us profiled to build)
 def symbol_code(symbol: str) -> str:
     """An injective, id-safe code for a unified ccxt symbol.
 

@@ -9,7 +9,7 @@ property tests. The handlers of order reports (accepted, filled, canceled, faile
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from trading import journal_events as je
@@ -32,6 +32,7 @@ from trading.events import (
     StopAmendFailed,
     TimerFired,
 )
+from trading.frozen import replace
 from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Side, SymbolState, TrailingState
 from trading.order_reports import (
     on_accepted,

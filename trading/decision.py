@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
 from trading.client_ids import client_order_id
 from trading.commands import Command, JournalEntry, LedgerEntry, PlaceOrder
+from trading.frozen import replace
 from trading.journal import JournalItem, JournalRecord, plain
 from trading.model import OrderPurpose, OrderRecord, SymbolState
 from trading.orders import Order

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 from trading import journal_events as je
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
+from trading.frozen import replace
 from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, Side, SymbolState
 from trading.orders import Order
 from trading.transitions import order_change, phase_change

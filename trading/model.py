@@ -7,11 +7,12 @@ are lower-case; `parse_enum` reads any casing (incident 7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
 from trading.evidence import Unconfirmed
+from trading.frozen import replace
 from trading.orders import Order, OrderPurpose, OrderStatus, parse_purpose
 from trading.primitives import ZERO, Side, parse_enum
 

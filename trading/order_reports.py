@@ -5,8 +5,6 @@ reconciler replays its findings through the same four.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
@@ -20,6 +18,7 @@ from trading.events import (
     StopAmended,
     StopAmendFailed,
 )
+from trading.frozen import replace
 from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
 from trading.transitions import order_change
 

@@ -3,9 +3,9 @@ position's favour and every price is on the market's tick."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
+from trading.frozen import replace
 from trading.model import Side, TrailingState, TrailingStop
 from trading.rules import MarketRules
 

@@ -17,10 +17,10 @@ no-op.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
+from trading.frozen import replace
 from trading.model import Phase
 from trading.orders import Order, OrderStatus
 

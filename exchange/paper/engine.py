@@ -37,10 +37,15 @@ class Book:
         self.positions: dict[str, PositionRec] = {s: PositionRec(symbol, s) for s in sides}
         self.open_orders: dict[str, OrderRec] = {}
         self.checkpoint_dirty = False
+        self._marked: tuple[Decimal, Decimal] | None = None
+        """(price, its mark): the mark is read many times per price (margin, views, orders)."""
 
     @property
     def mark(self) -> Decimal:
-        return round_to_tick(self.price, self.tick)
+        marked = self._marked
+        if marked is None or marked[0] is not self.price:  # the same (immutable) price object
+            marked = self._marked = (self.price, round_to_tick(self.price, self.tick))
+        return marked[1]
 
     @property
     def has_position(self) -> bool:

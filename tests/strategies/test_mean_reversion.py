@@ -156,3 +156,26 @@ def test_long_run_rolling_sums_agree_with_a_fresh_window():
     z, z_fresh = s.zscore(), fresh.zscore()
     assert z is not None and z_fresh is not None
     assert math.isclose(z, z_fresh, rel_tol=1e-6, abs_tol=1e-6), (z, z_fresh)
+
+
+def test_the_inlined_update_is_bit_identical_to_push_and_zscore():
+    """on_price inlines `_push` and `zscore` for speed: over a long random walk (with flat
+    stretches, where the variance rounds to zero or below) its sums, every z-score and so
+    every signal are exactly those of the plain methods."""
+    rng = random.Random(5)
+    price, fast, plain = 30_000.0, strategy(window=40), strategy(window=40)
+    signals = 0
+    for i in range(30_000):
+        price += 0.0 if (i // 500) % 4 == 3 else rng.gauss(0, 4)
+        p = D(f"{price:.1f}")
+        got = fast.on_price(p, None, float(i), None)
+        plain._push(float(p))
+        assert (fast._sum, fast._sumsq, list(fast._prices)) == (
+            plain._sum, plain._sumsq, list(plain._prices))
+        z = plain.zscore()
+        assert (got is not None) == (z is not None and abs(z) >= 2.0
+                                     and plain.volatility_pct() >= 0.0)
+        if got is not None:
+            assert z is not None and got.reason == f"z={z:.2f}"
+            signals += 1
+    assert signals > 100
