@@ -42,6 +42,13 @@ def build_status(
     }
 
 
+def stream_status(feed: Any) -> dict[str, Any]:
+    """The account's `streams` block (mode stream/rest, connected, last message age,
+    reconnects: actors/stream_feed.py) when the feed runs on streams, else nothing."""
+    block = getattr(feed, "status", None)
+    return {"streams": block()} if callable(block) else {}
+
+
 def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, Any]:
     """One symbol actor's line of the status: its supervision record and published view."""
     mailbox = child.ref.actor_inbox.qsize() if child.ref is not None else 0

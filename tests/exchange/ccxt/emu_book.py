@@ -72,6 +72,13 @@ class Book:
         self.lock = threading.RLock()
         self._ids = itertools.count(1001)
         self.child_orders = False  # Binance: a triggered stop fills through a new order
+        # WebSocket emulators (ws_emu_*.py): called as fn(kind, obj) under the lock on every
+        # change, kind "order" (EmuOrder), "trade" (EmuTrade) or "price" (symbol)
+        self.listeners: list = []
+
+    def emit(self, kind: str, obj: object) -> None:
+        for listener in self.listeners:
+            listener(kind, obj)
 
     def tick(self) -> int:
         self.now_ms += 1000
@@ -91,6 +98,7 @@ class Book:
             elif order.type == "market":
                 self._fill(order, self.prices[order.symbol])
             self.orders[order.oid] = order
+            self.emit("order", order)
             return order
 
     @staticmethod
@@ -147,7 +155,9 @@ class Book:
                 assert order.trigger is not None
                 if (price >= order.trigger) if rising else (price <= order.trigger):
                     self._trigger(order, price)
+                    self.emit("order", order)
                     fired.append(order)
+            self.emit("price", symbol)
             return fired
 
     def _trigger(self, order: EmuOrder, price: Decimal) -> None:
@@ -168,6 +178,7 @@ class Book:
                          created_ms=self.tick(), extra=dict(order.extra))
         self.orders[child.oid] = child
         self._fill(child, price)
+        self.emit("order", child)
         order.status, order.updated_ms = "filled", self.tick()
         order.extra["actualOrderId"] = child.oid
 
@@ -193,6 +204,7 @@ class Book:
                                     realized))
         self.positions[key] = (new, entry)
         self.balance += realized - fee
+        self.emit("trade", self.trades[-1])
 
     def fees_of(self, order: EmuOrder) -> Decimal:
         return sum((t.fee for t in self.trades if t.order is order), Decimal(0))
@@ -211,4 +223,5 @@ class Book:
             if order.status not in ("open", "untriggered"):
                 return False
             order.status, order.updated_ms = "canceled", self.tick()
+            self.emit("order", order)
             return True

@@ -1,0 +1,38 @@
+"""Putting the venue's streams in front of an account's REST market feed (`[exchange] streams`).
+
+Live: prices, own orders and own fills from the streams, REST while they are down. Paper has
+no venue and keeps the REST feed; so does dry-run (its prices come from the paper exchange's
+live ticker source, its fills from the paper exchange, neither from a venue stream).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from actors.market_feed import MarketFeed
+from actors.stream_feed import StreamFeed
+from config.settings import Settings
+
+
+def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: Any,
+                 environ: Any = None) -> MarketFeed | StreamFeed:
+    """`feed` itself when streams are off or not used in this mode, else a StreamFeed that
+    uses `feed` for REST fallback and gap fills."""
+    e = settings.exchange
+    if not e.streams or settings.bot.mode != "live":
+        return feed
+    from exchange.ccxt.factory import pro_exchange_factory
+    from exchange.ccxt.secrets import load_credentials
+    from exchange.ccxt.streams import VenueStreams
+
+    credentials = load_credentials(
+        api_key_env=e.api_key_env, api_secret_env=e.api_secret_env,
+        secrets_file=settings.resolve_config_path(e.secrets_file) if e.secrets_file else None,
+        exchange_id=e.id, environ=environ)
+    build = pro_exchange_factory(e.id, credentials, sandbox=e.sandbox, demo=e.demo,
+                                 timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url)
+    stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger)
+    streams = VenueStreams(build=build, symbols=list(settings.symbol_list), sink=stream_feed,
+                           logger=logger, private=credentials is not None)
+    return stream_feed.attach(streams)
