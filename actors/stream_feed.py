@@ -5,8 +5,8 @@ The streams (exchange/ccxt/streams.py) call `on_tickers` / `on_orders` / `on_fil
 own thread. Prices go into the symbol's price slot exactly as the REST poller's do
 (`MarketFeed.deliver_tick`). A fill is delivered as `OrderActivity` (the actor looks the order
 up), once: trade ids are shared with the REST poller (`TradeIds`). An order update is delivered
-only when it moves the order on (more filled, or finished: filled, canceled, expired,
-rejected); a duplicate or an older update arriving late is dropped.
+when it ends the order without a fill (canceled, expired, rejected: a stop gone on the
+exchange); a duplicate, or an older update arriving late, is dropped.
 
 A watch thread checks the streams' health every poll interval. Down (disconnected, or connected
 but silent for `stale_s`): REST takes over (`MarketFeed.poll_once`: prices and fills), from a
@@ -27,7 +27,13 @@ from typing import Any, Protocol
 
 from actors.market_feed import MarketFeed
 from actors.messages import OrderActivity, Tick
-from exchange.records import VenueFill, VenueOrder, VenueTicker
+from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
+
+_ENDED_WITHOUT_FILL = frozenset(
+    {VenueOrderStatus.CANCELED, VenueOrderStatus.EXPIRED, VenueOrderStatus.REJECTED})
+"""Order updates that reach the mailbox: a fill reaches it as its trade (once per trade id),
+so a filled order's update would only repeat it; a stop canceled, expired or rejected on the
+exchange has no trade and must be seen at once."""
 
 OVERLAP_MS = 30_000
 """How far before the streams' last message REST starts looking for fills (clock skew, fills
@@ -64,7 +70,7 @@ class StreamFeed:
         self._orders_lock = threading.Lock()
         self._healthy_ms = int(clock() * 1000)
         self._last_fill_ms: int | None = None
-        self._last_reconnect = -float("inf")
+        self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-feed", daemon=True)
@@ -121,17 +127,16 @@ class StreamFeed:
             cid = order.client_order_id or ""
             if not cid.startswith(self.own_prefix) or not self._moves_on(order):
                 continue
-            self.rest.deliver(order.symbol, OrderActivity(client_order_ids=(cid,)))
+            if order.status in _ENDED_WITHOUT_FILL:
+                self.rest.deliver(order.symbol, OrderActivity(client_order_ids=(cid,)))
 
     def _moves_on(self, order: VenueOrder) -> bool:
-        """True when `order` is further along than every update seen before for it."""
+        """True when `order` is further along than every update seen before for it (a
+        duplicate, or an older update arriving late, is dropped)."""
         key = order.id or order.client_order_id or ""
         progress = (0 if order.status.is_open else 1, order.filled)
         with self._orders_lock:
             seen = self._orders.get(key)
-            if seen is None and progress == (0, Decimal(0)):
-                self._orders[key] = progress  # placed: the actor knows, nothing to look up
-                return False
             if seen is not None and (progress[0] < seen[0] or progress[1] < seen[1]
                                      or progress == seen):
                 self.dropped_duplicates += 1
@@ -176,7 +181,9 @@ class StreamFeed:
             self._switch("rest")
         assert self.streams is not None
         now = self.monotonic()
-        if self.streams.health().connected and now - self._last_reconnect >= self.stale_s:
+        health = self.streams.health()
+        silent = health.last_message_age_s is None or health.last_message_age_s >= self.stale_s
+        if health.connected and silent and now - self._last_reconnect >= self.stale_s:
             self._last_reconnect = now  # connected but silent: make it resubscribe
             self.streams.reconnect()
         self.rest.poll_once()

@@ -2,7 +2,8 @@
 
 Live: prices, own orders and own fills from the streams, REST while they are down. Paper has
 no venue and keeps the REST feed; so does dry-run (its prices come from the paper exchange's
-live ticker source, its fills from the paper exchange, neither from a venue stream).
+live ticker source, its fills from the paper exchange, neither from a venue stream). With
+`api_url` set (a proxy or an emulator) streams run only when `ws_url` is set too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
     uses `feed` for REST fallback and gap fills."""
     e = settings.exchange
     if not e.streams or settings.bot.mode != "live":
+        return feed
+    if e.api_url and not e.ws_url:
+        # REST goes to a proxy or an emulator: streams must not bypass it to the real venue
+        logger.warning("exchange.streams off: exchange.api_url is set without exchange.ws_url; "
+                       "prices and fills are polled over REST")
         return feed
     from exchange.ccxt.factory import pro_exchange_factory
     from exchange.ccxt.secrets import load_credentials

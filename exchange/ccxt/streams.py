@@ -143,17 +143,23 @@ class VenueStreams:
                 self._subscribed.add(name)
                 await once()
                 self._failed[name] = False
-            except asyncio.CancelledError:
-                raise
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if self._stopping or (task is not None and task.cancelling()):
+                    raise
+                await self._failed_once(name, exc)  # ccxt canceled the watch: socket closed
             except Exception as exc:  # noqa: BLE001 - any failure means "down, retry"
-                self._subscribed.discard(name)
-                self._failed[name] = True
-                self.last_error = f"{name}: {type(exc).__name__}: {exc}"[:200]
-                self.log.warning("stream {} failed, retrying in {} s: {}", name, self.retry_s,
-                                 self.last_error)
-                self._note_connection()
-                await asyncio.sleep(self.retry_s)
-                self._failed[name] = False
+                await self._failed_once(name, exc)
+
+    async def _failed_once(self, name: str, exc: BaseException) -> None:
+        self._subscribed.discard(name)
+        self._failed[name] = True
+        self.last_error = f"{name}: {type(exc).__name__}: {exc}"[:200]
+        self.log.warning("stream {} failed, retrying in {} s: {}", name, self.retry_s,
+                         self.last_error)
+        self._note_connection()
+        await asyncio.sleep(self.retry_s)
+        self._failed[name] = False
 
     async def _watch_connection(self) -> None:
         while not self._stopping:
