@@ -18,6 +18,8 @@ from supervision.child import ChildState
 STATUS_FILE = "status.json"
 OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paused")
 """Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
+ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams")
+"""Per-account fields passed through to the dump: the operator's, and the streams' health."""
 
 
 def build_status(
@@ -128,7 +130,7 @@ def combine_status(
             "health": st["health"],
             "escalations": st["escalations"],
             "actors": st["actors"],
-            **{k: st[k] for k in OPERATOR_FIELDS if k in st},
+            **{k: st[k] for k in ACCOUNT_FIELDS if k in st},
         }
         for name, st in per_account.items()
     }
@@ -140,7 +142,7 @@ def combine_status(
             "health": only["health"],
             "escalations": only["escalations"],
             "kill_switch": only["kill_switch"],
-            **{k: only[k] for k in OPERATOR_FIELDS if k in only},
+            **{k: only[k] for k in ACCOUNT_FIELDS if k in only},
             "accounts": accounts,
         }
     return _grouped(bot, accounts, now)
