@@ -180,12 +180,17 @@ class VenueStreams:
 
     async def _tickers_once(self) -> None:
         ex = self._ex
+        if not isinstance(ex.tickers, ChangedKeys):
+            ex.tickers = ChangedKeys(ex.tickers or {})
         if ex.id == "bybit":
-            raw = await ex.watch_tickers(self.symbols)
+            await ex.watch_tickers(self.symbols)
         else:  # Binance: the all-market stream, one message a second for every symbol
-            raw = await ex.watch_tickers()
+            await ex.watch_tickers()
         self._seen()
-        tickers = [convert.ticker(t) for sym, t in raw.items() if sym in self._wanted]
+        # watch_tickers returns the ticker that woke it; tickers parsed meanwhile are only in
+        # the cache, so take every symbol written since the last call (the latest of each)
+        changed = ex.tickers.drain()
+        tickers = [convert.ticker(ex.tickers[sym]) for sym in changed if sym in self._wanted]
         if tickers:
             self.sink.on_tickers(tickers)
 
@@ -200,6 +205,22 @@ class VenueStreams:
         self._seen()
         fills = [convert.fill(t, client_order_id=_client_id(t)) for t in raw]
         self.sink.on_fills([f for f in fills if f.symbol in self._wanted])
+
+
+class ChangedKeys(dict[str, Any]):
+    """ccxt's ticker cache, remembering which symbols were written since the last `drain`."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._changed: dict[str, None] = {}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._changed[key] = None
+
+    def drain(self) -> list[str]:
+        changed, self._changed = list(self._changed), {}
+        return changed
 
 
 def _client_id(trade: dict[str, Any]) -> str | None:
