@@ -35,6 +35,9 @@ _ENDED_WITHOUT_FILL = frozenset(
 so a filled order's update would only repeat it; a stop canceled, expired or rejected on the
 exchange has no trade and must be seen at once."""
 
+CHECK_S = 0.1
+"""How often the streams' health is looked at (a dict read; REST is polled only while down)."""
+
 OVERLAP_MS = 30_000
 """How far before the streams' last message REST starts looking for fills (clock skew, fills
 stamped before their message went out); ids already delivered are skipped."""
@@ -71,6 +74,8 @@ class StreamFeed:
         self._healthy_ms = int(clock() * 1000)
         self._last_fill_ms: int | None = None
         self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
+        self._reconnects_seen = 0
+        self._last_poll = -float("inf")
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-feed", daemon=True)
@@ -152,41 +157,47 @@ class StreamFeed:
 
     # -- the watch thread --------------------------------------------------------------------
     def _run(self) -> None:
+        # health is looked at every CHECK_S (cheap); REST is polled every poll interval, only
+        # while the streams are down
+        check_s = min(CHECK_S, self.rest.interval_s)
         while not self._stop.is_set():
             started = time.monotonic()
             try:
                 self.check_once()
             except Exception as exc:  # noqa: BLE001 - a REST hiccup must not stop the feed
                 self.log.warning("stream feed: REST poll failed: {}", exc)
-            self._wake.wait(max(self.rest.interval_s - (time.monotonic() - started), 0.0))
+            self._wake.wait(max(check_s - (time.monotonic() - started), 0.0))
             self._wake.clear()
-
-    def healthy(self) -> bool:
-        assert self.streams is not None
-        h = self.streams.health()
-        age = h.last_message_age_s
-        return bool(h.connected) and age is not None and age < self.stale_s
 
     def check_once(self) -> None:
         """Choose the mode from the streams' health; poll REST while they are down."""
-        if self.healthy():
-            self._healthy_ms = int(self.clock() * 1000)
-            if self.mode == "rest":
+        assert self.streams is not None
+        health = self.streams.health()
+        age = health.last_message_age_s
+        if health.connected and age is not None and age < self.stale_s:
+            if self.mode == "rest" or health.reconnects != self._reconnects_seen:
+                if self.mode == "stream":  # resubscribed before we saw it down: same gap
+                    self.rest.since_ms = self._gap_start()
                 self.rest.poll_fills()  # the gap: fills while the streams were down
-                self._switch("stream")
+                self._reconnects_seen = health.reconnects
+                if self.mode == "rest":
+                    self._switch("stream")
+            self._healthy_ms = int(self.clock() * 1000)
             return
         if self.mode == "stream":
-            since = min(self._healthy_ms, self._last_fill_ms or self._healthy_ms) - OVERLAP_MS
-            self.rest.since_ms = since
+            self.rest.since_ms = self._gap_start()
             self._switch("rest")
-        assert self.streams is not None
         now = self.monotonic()
-        health = self.streams.health()
-        silent = health.last_message_age_s is None or health.last_message_age_s >= self.stale_s
-        if health.connected and silent and now - self._last_reconnect >= self.stale_s:
+        if health.connected and now - self._last_reconnect >= self.stale_s:
             self._last_reconnect = now  # connected but silent: make it resubscribe
             self.streams.reconnect()
-        self.rest.poll_once()
+        if now - self._last_poll >= self.rest.interval_s:
+            self._last_poll = now
+            self.rest.poll_once()
+
+    def _gap_start(self) -> int:
+        """Where REST starts looking for fills the streams may have missed."""
+        return min(self._healthy_ms, self._last_fill_ms or self._healthy_ms) - OVERLAP_MS
 
     def _switch(self, mode: str) -> None:
         self.mode = mode

@@ -44,7 +44,7 @@ class StreamHealth:
     last_message_age_s: float | None
     """Seconds since the last message on any stream (None: none yet)."""
     reconnects: int
-    """Times the streams went down after having been up."""
+    """Sockets opened again after the streams had first been up (each look counts once)."""
     last_error: str
     """The last watcher error (for the status dump), '' if none."""
 
@@ -72,7 +72,9 @@ class VenueStreams:
         self._subscribed: set[str] = set()
         self._last_message: float | None = None
         self._was_connected = False
+        self._ever_connected = False
         self.reconnects = 0
+        """Sockets opened again after the streams had first been up."""
         self.last_error = ""
 
     # -- lifecycle (any thread) --------------------------------------------------------------
@@ -100,7 +102,7 @@ class VenueStreams:
         ex = self._ex
         if ex is None or any(self._failed.values()) or len(self._subscribed) < self._expected():
             return False
-        sockets = [c for c in list(ex.clients.values()) if str(c.url).startswith("ws")]
+        sockets = self._sockets()
         return len(sockets) >= (2 if self.private else 1) and not any(c.closed() for c in sockets)
 
     def _expected(self) -> int:
@@ -167,13 +169,26 @@ class VenueStreams:
             await asyncio.sleep(0.02)
 
     def _note_connection(self) -> None:
+        """Count reconnects and tell the sink about every change of `connected`. A socket
+        replaced between two looks (ccxt reconnects on the next watch call) counts too, so a
+        blip too short to be seen as "down" is still a reconnect (the sink fills the gap)."""
         now = self._connected()
-        if now == self._was_connected:
+        fresh = [c for c in self._sockets() if not getattr(c, "_seen_by_streams", False)]
+        for client in fresh:
+            client._seen_by_streams = True
+        if self._ever_connected and fresh:
+            self.reconnects += 1
+        self._ever_connected = self._ever_connected or now
+        if now == self._was_connected and not (fresh and self._ever_connected):
             return
         self._was_connected = now
-        if not now:
-            self.reconnects += 1
         self.sink.on_connection(now)
+
+    def _sockets(self) -> list[Any]:
+        ex = self._ex
+        if ex is None:
+            return []
+        return [c for c in list(ex.clients.values()) if str(c.url).startswith("ws")]
 
     def _seen(self) -> None:
         self._last_message = self._now()
