@@ -2,9 +2,10 @@
 
 The whole trading side of the bot in one process (BenchBot: paper exchange with latency_s=0,
 repository, supervisor, one SymbolActor per symbol with an open, protected position). Prices
-come the way a live bot gets them: a Bybit v5 WebSocket emulator on 127.0.0.1 (`tickers.<SYM>`
-topics, every symbol re-pushed every `--push` seconds as background load) -> the real ccxt.pro
-bybit class -> VenueStreams (its own loop thread) -> StreamFeed -> the price slots -> the actor.
+come the way a live bot gets them: a Bybit v5 WebSocket emulator on 127.0.0.1 in its own
+process (`tickers.<SYM>` topics, every symbol re-pushed every `--push` seconds as background
+load) -> the real ccxt.pro bybit class -> VenueStreams (its own loop thread) -> StreamFeed ->
+the price slots -> the actor.
 
 Each measured symbol first gets a price that arms its trailing stop (the bench waits until
 every actor took it), then, spread at `--cross-rate` per second, a price back at its entry that
@@ -20,6 +21,7 @@ order reaches the exchange port (a wrapper stamps create_order of reduce-only no
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import threading
 import time
@@ -100,6 +102,52 @@ class ArrivalStamps:
         return None
 
 
+def venue_process(conn: Any, natives: list[str], push: float) -> None:
+    """The venue in its own process (a real venue does not share the bot's GIL): the HTTP and
+    WebSocket emulators over one book, driven over a pipe. Stamps (perf_counter, the system-wide
+    CLOCK_MONOTONIC on Linux) are taken just before each price is set, i.e. before its stream
+    message is built and sent."""
+    book = Book({n: Decimal("1") for n in natives}, now_ms=int(time.time() * 1000))
+    http = EmulatorServer(ManyMarkets(book)).start()
+    ws = start_bybit_ws(book, "k", "s", ticker_interval_s=push)
+    conn.send((http.base_url, ws.url))
+    stamps: dict[str, float] = {}
+    while True:
+        cmd, arg = conn.recv()
+        if cmd == "set":
+            for n, price in arg:
+                stamps[n] = time.perf_counter()
+                book.set_price(n, Decimal(price))
+        elif cmd == "stamps":
+            conn.send(dict(stamps))
+        elif cmd == "rest_polls":
+            conn.send(len(http.hits("/v5/market/tickers")))
+        else:
+            break
+    ws.stop()
+    http.stop()
+
+
+class Venue:
+    def __init__(self, natives: list[str], push: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=venue_process, args=(child, natives, push), daemon=True)
+        self.proc.start()
+        self.base_url, self.ws_url = self.conn.recv()
+
+    def set(self, prices: dict[str, Decimal]) -> None:
+        self.conn.send(("set", [(native(s), str(p)) for s, p in prices.items()]))
+
+    def ask(self, cmd: str) -> Any:
+        self.conn.send((cmd, None))
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.send(("stop", None))
+        self.proc.join(10)
+
+
 def last_price(bot: BenchBot, symbol: str) -> Decimal | None:
     published = bot.views.get(symbol)
     return None if published is None else published.state.last_price
@@ -113,24 +161,21 @@ def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
         box["w"] = CloseStamper(paper)
         return box["w"]
 
+    venue = Venue([native(s) for s in syms], args.push)
     bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap,
                    risk={"trailing_step_pct": Decimal("50")}, logging=False,
                    synchronous=args.synchronous)
-    book = Book({native(s): Decimal("1") for s in syms}, now_ms=int(time.time() * 1000))
-    http = EmulatorServer(ManyMarkets(book)).start()
-    ws = start_bybit_ws(book, "k", "s", ticker_interval_s=args.push)
     feed = StreamFeed(rest=bot.feed, stale_s=10.0, logger=logger)
     sink = ArrivalStamps(feed)
-    streams = VenueStreams(build=pro_exchange_factory("bybit", None, api_url=http.base_url,
-                                                      ws_url=ws.url), symbols=syms, sink=sink,
-                           logger=logger, private=False)
+    streams = VenueStreams(build=pro_exchange_factory("bybit", None, api_url=venue.base_url,
+                                                      ws_url=venue.ws_url), symbols=syms,
+                           sink=sink, logger=logger, private=False)
     feed.attach(streams)
     try:
         bot.start()
         bot.open_all()
         entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in syms}
-        for s in syms:  # the background pushes now repeat each position's entry (quiet)
-            book.set_price(native(s), entry[s])
+        venue.set(entry)  # the background pushes now repeat each position's entry (quiet)
         feed.start()
         wait_for(lambda: feed.mode == "stream", 60, what="streams up")
         wait_for(lambda: all(last_price(bot, s) == entry[s] for s in syms), 60,
@@ -142,37 +187,36 @@ def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
             tick = bot._rules[s].price_tick
             armed = Decimal(trailing["activation_price"]) * Decimal("1.001")
             activation[s] = armed.quantize(tick)
-            book.set_price(native(s), activation[s])
+        venue.set(activation)
         wait_for(lambda: all(last_price(bot, s) == activation[s] for s in crossers), 60,
                  what="trailing stops armed from the stream")
         before = {s: len(box["w"].closes.get(s, [])) for s in crossers}
-        sent: dict[str, float] = {}
         t0 = time.perf_counter()
         for i, s in enumerate(crossers):
             due = t0 + i / args.cross_rate
             while (now := time.perf_counter()) < due:
                 time.sleep(min(due - now, 0.002))
-            sent[s] = time.perf_counter()
-            book.set_price(native(s), entry[s])
+            venue.set({s: entry[s]})
         wait_for(lambda: all(len(box["w"].closes.get(s, [])) > before[s] for s in crossers),
                  60, what="every crossing closed")
+        stamps = venue.ask("stamps")
         from_send, from_arrival, missing = [], [], 0
         for s in crossers:
-            closes = [c for c in box["w"].closes.get(s, [])[before[s]:] if c >= sent[s]]
-            arrived = sink.first_arrival(s, entry[s], sent[s])
+            sent = stamps[native(s)]
+            closes = [c for c in box["w"].closes.get(s, [])[before[s]:] if c >= sent]
+            arrived = sink.first_arrival(s, entry[s], sent)
             if not closes or arrived is None:
                 missing += 1
                 continue
-            from_send.append(closes[0] - sent[s])
+            from_send.append(closes[0] - sent)
             from_arrival.append(closes[0] - arrived)
         return {"from_send": summary(from_send), "from_arrival": summary(from_arrival),
-                "missing": missing, "rest_polls_while_streaming": len(http.hits(
-                    "/v5/market/tickers")), "mode": feed.mode}
+                "missing": missing, "rest_polls_while_streaming": venue.ask("rest_polls"),
+                "mode": feed.mode}
     finally:
         feed.stop()
-        ws.stop()
-        http.stop()
         bot.stop()
+        venue.stop()
 
 
 def main() -> dict[str, Any]:

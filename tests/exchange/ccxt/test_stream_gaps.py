@@ -62,8 +62,9 @@ class Rig:
                                deliver=self.deliver, interval_s=1, own_prefix="main-x-",
                                logger=logger, clock=lambda: NOW, fetch_fills=fetch)
         self.streams = FakeStreams()
+        self.mono = 100.0
         self.feed = StreamFeed(rest=self.rest, stale_s=2.0, logger=logger, clock=lambda: NOW,
-                               monotonic=lambda: 100.0).attach(self.streams)
+                               monotonic=lambda: self.mono).attach(self.streams)
 
     def deliver(self, symbol: str, message: object) -> bool:
         self.delivered.append((symbol, message))
@@ -94,7 +95,16 @@ def test_a_silent_connection_goes_to_rest_and_is_made_to_resubscribe():
     rig.streams.h = replace(rig.streams.h, last_message_age_s=5.0)
     rig.feed.check_once()
     assert rig.feed.mode == "rest" and rig.streams.reconnect_calls == 0  # within stale_s of start
-
+    rig.mono += 2.0
+    rig.feed.check_once()
+    assert rig.streams.reconnect_calls == 1
+    rig.mono += 1.0
+    rig.feed.check_once()
+    assert rig.streams.reconnect_calls == 1  # at most once per stale_s
+    rig.streams.h = replace(rig.streams.h, connected=False)
+    rig.mono += 5.0
+    rig.feed.check_once()
+    assert rig.streams.reconnect_calls == 1  # disconnected: ccxt's own retry reconnects
 
 def test_rest_looks_back_from_before_the_streams_last_message():
     rig = Rig()
