@@ -1,9 +1,10 @@
 """Putting the venue's streams in front of an account's REST market feed (`[exchange] streams`).
 
-Live: prices, own orders and own fills from the streams, REST while they are down. Paper has
-no venue and keeps the REST feed; so does dry-run (its prices come from the paper exchange's
-live ticker source, its fills from the paper exchange, neither from a venue stream). With
-`api_url` set (a proxy or an emulator) streams run only when `ws_url` is set too.
+Live: prices, own orders and own fills from the streams, REST while they are down. Dry-run:
+the paper exchange's live price source takes the venue's public ticker stream
+(`dry_run_prices`); its fills are the paper exchange's, and the account's feed reads prices
+from the paper exchange as in paper mode. Paper has no venue. With `api_url` set (a proxy or
+an emulator) streams run only when `ws_url` is set too.
 """
 
 from __future__ import annotations
@@ -42,3 +43,29 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
     streams = VenueStreams(build=build, symbols=list(settings.symbol_list), sink=stream_feed,
                            logger=logger, private=credentials is not None)
     return stream_feed.attach(streams)
+
+
+def dry_run_prices(settings: Settings, public: Any) -> Any:
+    """The dry-run paper exchange's live price source: the venue's public ticker stream (REST
+    polling of `public` while it is down) when streams are on, else REST polling alone."""
+    from exchange.ccxt.tickers import LiveTickerSource
+
+    e = settings.exchange
+    symbols = list(settings.symbol_list)
+    if not e.streams or (e.api_url and not e.ws_url):
+        return LiveTickerSource(public, symbols, interval_s=e.poll_interval_s)
+    from loguru import logger
+
+    from exchange.ccxt.factory import pro_exchange_factory
+    from exchange.ccxt.stream_tickers import StreamedTickerSource
+    from exchange.ccxt.streams import StreamSink, VenueStreams
+
+    build = pro_exchange_factory(e.id, None, sandbox=e.sandbox, demo=e.demo,
+                                 timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url)
+
+    def streams_for(sink: StreamSink) -> VenueStreams:
+        return VenueStreams(build=build, symbols=symbols, sink=sink, logger=logger,
+                            private=False)
+
+    return StreamedTickerSource(public, symbols, interval_s=e.poll_interval_s,
+                                stale_s=e.stream_stale_s, streams_for=streams_for)
