@@ -89,7 +89,7 @@ class ExchangeSettings(_Section):
     )
     # -- streams (actors/stream_feed.py): WebSocket prices, orders and fills; REST fallback --
     streams: Bool = True
-    """live takes prices, orders and fills from the venue's streams (dry-run, paper poll)."""
+    """live takes prices, orders and fills from the venue's streams, dry-run prices."""
     stream_stale_s: Float = Field(default=10.0, ge=0.5, le=300)
     """A connected stream silent this long counts as down: REST polling takes over."""
     ws_url: Str = Field(
