@@ -205,21 +205,35 @@ class VenueStreams:
         # watch_tickers returns the ticker that woke it; tickers parsed meanwhile are only in
         # the cache, so take every symbol written since the last call (the latest of each)
         changed = ex.tickers.drain()
-        tickers = [convert.ticker(ex.tickers[sym]) for sym in changed if sym in self._wanted]
+        wanted = [ex.tickers[sym] for sym in changed if sym in self._wanted]
+        tickers = self._each(wanted, convert.ticker, "ticker")
         if tickers:
             self.sink.on_tickers(tickers)
 
     async def _orders_once(self) -> None:
         raw = await self._ex.watch_orders()
         self._seen()
-        orders = [convert.order(o, settle="USDT") for o in raw]
+        orders = self._each(raw, lambda o: convert.order(o, settle="USDT"), "order update")
         self.sink.on_orders([o for o in orders if o.symbol in self._wanted])
 
     async def _fills_once(self) -> None:
         raw = await self._ex.watch_my_trades()
         self._seen()
-        fills = [convert.fill(t, client_order_id=_client_id(t)) for t in raw]
+        fills = self._each(raw, lambda t: convert.fill(t, client_order_id=_client_id(t)), "fill")
         self.sink.on_fills([f for f in fills if f.symbol in self._wanted])
+
+
+    def _each(self, raw: Any, convert_one: Callable[[Any], Any], what: str) -> list[Any]:
+        """Each item converted; a bad one is skipped with a line naming it, so one symbol's
+        bad data never takes the stream down (REST reconciliation still sees the order)."""
+        out = []
+        for item in raw:
+            try:
+                out.append(convert_one(item))
+            except Exception as exc:  # noqa: BLE001 - skip this item, keep the stream
+                symbol = item.get("symbol") if isinstance(item, dict) else None
+                self.log.warning("stream: skipped a bad {} for {}: {}", what, symbol, exc)
+        return out
 
 
 class ChangedKeys(dict[str, Any]):

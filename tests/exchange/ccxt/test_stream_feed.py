@@ -142,3 +142,26 @@ def test_a_silent_stream_hands_over_to_rest_and_status_shows_it(rig):
     block = stream_status(rig.feed)["streams"]
     assert block["mode"] == "stream" and block["connected"] and block["reconnects"] >= 1
     assert Counter(rig.cids_delivered(BTC))[cid] == 1  # the gap fill did not repeat it
+
+
+def test_a_bad_fill_message_is_skipped_without_taking_the_stream_down(rig):
+    cid = rig.buy()
+    rig.wait_delivered(cid)
+    reconnects = rig.streams.health().reconnects
+    if rig.venue_id == "bybit":
+        (execution,) = _sent(rig, "execution", lambda m: m["data"][0]["orderLinkId"] == cid)
+        bad = copy.deepcopy(execution)
+        bad["data"][0].update(execId="bad-1", execPrice="", execQty="", orderPrice="",
+                              orderQty="", execValue="")  # no price, no amount
+        rig.ws.send_raw("execution", bad)
+    else:
+        (trade,) = _sent(rig, "user", lambda m: m["e"] == "ORDER_TRADE_UPDATE"
+                         and m["o"]["c"] == cid and m["o"]["x"] == "TRADE")
+        bad = copy.deepcopy(trade)
+        bad["o"].update(t=999_999, L="", l="", p="", q="", ap="", z="")  # no price, amount
+        rig.ws.send_raw("user", bad)
+    marker = rig.buy(ETH)
+    rig.wait_delivered(marker, ETH)
+    assert rig.feed.mode == "stream"
+    assert rig.streams.health().reconnects == reconnects
+    assert Counter(rig.cids_delivered(BTC))[cid] == 1
