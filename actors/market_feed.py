@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
 from actors.price_slots import PriceSlots
+from actors.trade_ids import TradeIds
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
 
@@ -26,7 +27,8 @@ class MarketFeed:
                  interval_s: float, own_prefix: str, logger: Any,
                  clock: Callable[[], float] = time.time,
                  fetch_fills: Callable[[int], list[VenueFill]] | None = None,
-                 prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25) -> None:
+                 prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25,
+                 trade_ids: TradeIds | None = None) -> None:
         self.exchange = exchange
         self.fetch_fills = fetch_fills or (
             lambda since_ms: exchange.fetch_my_trades(None, since_ms))
@@ -39,8 +41,8 @@ class MarketFeed:
         self.prices = prices
         self.quiet_wake_s = quiet_wake_s
         self.since_ms = int(clock() * 1000) - 60_000
-        self._seen: deque[str] = deque(maxlen=10_000)
-        self._seen_set: set[str] = set()
+        # shared with the stream feed when streams are on (actors/stream_feed.py)
+        self.trade_ids = trade_ids or TradeIds()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
         self.polls = 0
@@ -89,6 +91,10 @@ class MarketFeed:
         slot.wake_failed()
         return False
 
+    def poll_fills(self) -> None:
+        """New fills since `since_ms` from REST, each delivered once (the streams' gap fill)."""
+        self._poll_fills()
+
     def _poll_fills(self) -> None:
         trades = self.fetch_fills(self.since_ms)
         by_symbol: dict[str, set[str]] = defaultdict(set)
@@ -96,9 +102,8 @@ class MarketFeed:
         newest = self.since_ms
         for t in trades:
             newest = max(newest, t.timestamp or 0)
-            if t.id in self._seen_set:
+            if not self.trade_ids.add(t.id):
                 continue
-            self._remember(t.id)
             cid = t.client_order_id or ""
             if cid.startswith(self.own_prefix):
                 by_symbol[t.symbol].add(cid)
@@ -109,9 +114,3 @@ class MarketFeed:
             self.deliver(symbol, OrderActivity(client_order_ids=cids,
                                                unknown=symbol in unknown))
         self.since_ms = max(self.since_ms, newest - 5_000)  # overlap; duplicates are skipped
-
-    def _remember(self, trade_id: str) -> None:
-        if len(self._seen) == self._seen.maxlen:
-            self._seen_set.discard(self._seen[0])
-        self._seen.append(trade_id)
-        self._seen_set.add(trade_id)

@@ -87,6 +87,16 @@ class ExchangeSettings(_Section):
         pattern=r"^(https?://[^/\s]+)?$",
         description='"" or http(s)://host[:port] replacing the exchange API host (tests, proxies)',
     )
+    # -- streams (actors/stream_feed.py): WebSocket prices, orders and fills; REST fallback --
+    streams: Bool = True
+    """live takes prices, orders and fills from the venue's streams, dry-run prices."""
+    stream_stale_s: Float = Field(default=10.0, ge=0.5, le=300)
+    """A connected stream silent this long counts as down: REST polling takes over."""
+    ws_url: Str = Field(
+        default="",
+        pattern=r"^(wss?://[^/\s]+)?$",
+        description='"" or ws(s)://host[:port] replacing the exchange stream host (tests)',
+    )
 
     @field_validator("id")
     @classmethod

@@ -22,18 +22,20 @@ from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
 from actors.stop_watch import StopWatch
+from actors.stream_feed import StreamFeed
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
 from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller
+from runtime.stream_wiring import with_streams
 from storage import queries
 from storage.opening import open_repository
 from storage.repository import Repository
 from supervision.alerts import Alerts
 from supervision.restart_policy import RestartPolicy
-from supervision.status import build_status
+from supervision.status import build_status, stream_status
 from supervision.supervisor import Supervisor
 
 ExchangeBuilder = Callable[[Settings, Path], Any]
@@ -74,7 +76,7 @@ class AccountRuntime:
         self.repo: Repository | None = None
         self.exchange: Any = None
         self.sup: Supervisor | None = None
-        self.feed: MarketFeed | None = None
+        self.feed: MarketFeed | StreamFeed | None = None
         self.closer: EmergencyCloser | None = None
         self.alerts: Alerts | None = None
         self.guard: Any = None
@@ -121,6 +123,8 @@ class AccountRuntime:
             fetch_fills=fills_poller(exchange, self.symbols),
             prices=prices,
         )
+        # the venue's streams in front of the REST feed when [exchange] streams is on
+        self.feed = with_streams(s, self.data_dir, self.feed, self.log)
         self.sup = sup
         self.guard = build_guard(s, repo, sup, self.alerts, self.log)
         if self.guard is not None:  # the protections refuse entries through the one gate
@@ -224,6 +228,7 @@ class AccountRuntime:
         assert self.sup is not None and self.repo is not None
         status = build_status(self.sup, bot, now, self.repo.read(queries.open_escalations))
         status["exchange"] = self.settings.exchange.id
+        status.update(stream_status(self.feed))
         if self.guard is not None:
             status.update(self.guard.status_fields(now))
         return status

@@ -108,11 +108,10 @@ def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> Exch
 
 def build_dry_run(settings: Settings, data_dir: Path) -> ExchangePort:
     """Live public prices from the real exchange, fills simulated by the paper exchange."""
-    from exchange.ccxt.tickers import LiveTickerSource
+    from runtime.stream_wiring import dry_run_prices  # the ticker stream when streams are on
 
     public = build_live(settings, data_dir, keys=False)
-    source = LiveTickerSource(public, list(settings.symbol_list),
-                              interval_s=settings.exchange.poll_interval_s)
+    source = dry_run_prices(settings, public)
     source.start()
     return build_paper(settings, data_dir, price_source=source)
 

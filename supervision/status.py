@@ -18,6 +18,8 @@ from supervision.child import ChildState
 STATUS_FILE = "status.json"
 OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paused")
 """Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
+ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams")
+"""Per-account fields passed through to the dump: the operator's, and the streams' health."""
 
 
 def build_status(
@@ -40,6 +42,13 @@ def build_status(
         "escalations": escalations,
         "kill_switch": sup.kill_switch,
     }
+
+
+def stream_status(feed: Any) -> dict[str, Any]:
+    """The account's `streams` block (mode stream/rest, connected, last message age,
+    reconnects: actors/stream_feed.py) when the feed runs on streams, else nothing."""
+    block = getattr(feed, "status", None)
+    return {"streams": block()} if callable(block) else {}
 
 
 def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, Any]:
@@ -121,7 +130,7 @@ def combine_status(
             "health": st["health"],
             "escalations": st["escalations"],
             "actors": st["actors"],
-            **{k: st[k] for k in OPERATOR_FIELDS if k in st},
+            **{k: st[k] for k in ACCOUNT_FIELDS if k in st},
         }
         for name, st in per_account.items()
     }
@@ -133,7 +142,7 @@ def combine_status(
             "health": only["health"],
             "escalations": only["escalations"],
             "kill_switch": only["kill_switch"],
-            **{k: only[k] for k in OPERATOR_FIELDS if k in only},
+            **{k: only[k] for k in ACCOUNT_FIELDS if k in only},
             "accounts": accounts,
         }
     return _grouped(bot, accounts, now)

@@ -73,6 +73,8 @@ def _section(status: dict[str, Any]) -> Group:
             style="bold red" if kill or h["ts_coverage"] < 1 else "",
         )
     )
+    if status.get("streams"):
+        parts.append(_streams(status["streams"]))
     if status.get("entries_paused"):
         parts.append(Text(f"ENTRIES PAUSED by {status['entries_paused'].get('by')}", style="red"))
     for p in status.get("protections") or []:
@@ -99,6 +101,16 @@ def _section(status: dict[str, Any]) -> Group:
             )
         )
     return Group(*parts)
+
+
+def _streams(st: dict[str, Any]) -> Text:
+    age = st.get("last_message_age_s")
+    return Text(
+        f"streams: mode {st['mode']}  connected {'yes' if st['connected'] else 'NO'}  "
+        f"last message {'-' if age is None else f'{age:.1f} s'} ago  "
+        f"reconnects {st['reconnects']}",
+        style="" if st["mode"] == "stream" else "bold red",
+    )
 
 
 HEADER = (

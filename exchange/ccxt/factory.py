@@ -44,6 +44,23 @@ def point_api_at(exchange: ccxt.Exchange, base_url: str) -> ccxt.Exchange:
     return exchange
 
 
+def point_ws_at(exchange: Any, ws_base_url: str) -> Any:
+    """Send every WebSocket stream of a ccxt.pro instance to `ws_base_url` (ws[s]://host[:port]),
+    keeping each stream's path: for a local emulator (`point_api_at` does the REST side)."""
+    target = urlsplit(ws_base_url)
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        if not isinstance(value, str):
+            return value
+        parts = urlsplit(value.replace("{hostname}", "example.invalid"))
+        return urlunsplit((target.scheme, target.netloc, parts.path, "", ""))
+
+    exchange.urls["api"]["ws"] = rewrite(exchange.urls["api"]["ws"])
+    return exchange
+
+
 def exchange_factory(exchange_id: str, timeout_ms: int = 10_000,
                      options: dict[str, Any] | None = None,
                      api_url: str = "") -> Callable[[], ccxt.Exchange]:
@@ -84,3 +101,33 @@ def gateway_from_settings(settings: Any, *, environ: Mapping[str, str] | None = 
     factory = kwargs.pop("exchange_factory", None) or exchange_factory(
         exchange_id, timeout_ms, api_url=get("api_url", "") or "")
     return CcxtGateway(factory, **kwargs)
+
+
+def pro_exchange_factory(exchange_id: str, credentials: Any = None, *, sandbox: bool = False,
+                         demo: bool = False, timeout_ms: int = 10_000, api_url: str = "",
+                         ws_url: str = "",
+                         options: dict[str, Any] | None = None) -> Callable[[], Any]:
+    """A factory of ccxt.pro (async, WebSocket) instances for `exchange_id`, keyed with
+    `credentials` (None: public streams only). Call it inside the stream's event loop."""
+    import ccxt.pro  # the async layer loads only when streams are used
+
+    if exchange_id not in ccxt.pro.exchanges:
+        raise ValueError(f"ccxt.pro has no streams for exchange id {exchange_id!r}")
+    cls = getattr(ccxt.pro, exchange_id)
+    opts = {**DEFAULT_OPTIONS.get(exchange_id, {}), **(options or {})}
+
+    def build() -> Any:
+        ex = cls({"timeout": int(timeout_ms), "enableRateLimit": False, "options": dict(opts)})
+        if credentials is not None:
+            ex.apiKey, ex.secret = credentials.api_key, credentials.secret
+        if sandbox:
+            ex.set_sandbox_mode(True)
+        if demo:
+            ex.enable_demo_trading(True)
+        if api_url:
+            point_api_at(ex, api_url)
+        if ws_url:
+            point_ws_at(ex, ws_url)
+        return ex
+
+    return build

@@ -96,6 +96,7 @@ class BinanceVenue:
     def __init__(self, book: Book) -> None:
         self.book = book
         book.child_orders = True
+        self.listen_keys: set[str] = set()  # issued by POST /fapi/v1/listenKey
 
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         name = f"{method.lower()}_" + path.strip("/").replace("/", "_")
@@ -104,6 +105,14 @@ class BinanceVenue:
             return 404, {"code": -1, "msg": f"emulator: no route {method} {path}"}
         with self.book.lock:
             return handler(p)
+
+    def post_fapi_v1_listenKey(self, p):  # noqa: N802 - the user data stream's key (WS emu)
+        key = f"lk{self.book.next_id()}"
+        self.listen_keys.add(key)
+        return 200, {"listenKey": key}
+
+    def put_fapi_v1_listenKey(self, p):  # noqa: N802 - keepalive
+        return 200, {}
 
     def get_fapi_v1_exchangeInfo(self, p):  # noqa: N802
         return 200, EXCHANGE_INFO

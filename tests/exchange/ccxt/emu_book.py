@@ -73,6 +73,13 @@ class Book:
         self._ids = itertools.count(1001)
         self.child_orders = False  # Binance: a triggered stop fills through a new order
         self.hold_children = False  # the triggered stop's new order rests until fill_children
+        # WebSocket emulators (ws_emu_*.py): called as fn(kind, obj) under the lock on every
+        # change, kind "order" (EmuOrder), "trade" (EmuTrade) or "price" (symbol)
+        self.listeners: list = []
+
+    def emit(self, kind: str, obj: object) -> None:
+        for listener in self.listeners:
+            listener(kind, obj)
 
     def tick(self) -> int:
         self.now_ms += 1000
@@ -92,6 +99,7 @@ class Book:
             elif order.type == "market":
                 self._fill(order, self.prices[order.symbol])
             self.orders[order.oid] = order
+            self.emit("order", order)
             return order
 
     @staticmethod
@@ -148,7 +156,9 @@ class Book:
                 assert order.trigger is not None
                 if (price >= order.trigger) if rising else (price <= order.trigger):
                     self._trigger(order, price)
+                    self.emit("order", order)
                     fired.append(order)
+            self.emit("price", symbol)
             return fired
 
     def _trigger(self, order: EmuOrder, price: Decimal) -> None:
@@ -173,6 +183,7 @@ class Book:
             order.status, order.updated_ms = "triggered", self.tick()
             return
         self._fill(child, price)
+        self.emit("order", child)
         order.status, order.updated_ms = "filled", self.tick()
 
     def fill_children(self) -> None:
@@ -206,6 +217,7 @@ class Book:
                                     realized))
         self.positions[key] = (new, entry)
         self.balance += realized - fee
+        self.emit("trade", self.trades[-1])
 
     def fees_of(self, order: EmuOrder) -> Decimal:
         return sum((t.fee for t in self.trades if t.order is order), Decimal(0))
@@ -224,4 +236,5 @@ class Book:
             if order.status not in ("open", "untriggered"):
                 return False
             order.status, order.updated_ms = "canceled", self.tick()
+            self.emit("order", order)
             return True

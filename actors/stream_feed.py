@@ -1,0 +1,226 @@
+"""The stream feed: prices, order updates and fills from the venue's streams into each symbol's
+mailbox, with REST polling taking over while the streams are down.
+
+The streams (exchange/ccxt/streams.py) call `on_tickers` / `on_orders` / `on_fills` on their
+own thread. Prices go into the symbol's price slot exactly as the REST poller's do
+(`MarketFeed.deliver_tick`). A fill is delivered as `OrderActivity` (the actor looks the order
+up), once: trade ids are shared with the REST poller (`TradeIds`). An order update is delivered
+when it ends the order without a fill (canceled, expired, rejected: a stop gone on the
+exchange); a duplicate, or an older update arriving late, is dropped.
+
+A watch thread checks the streams' health every poll interval. Down (disconnected, or connected
+but silent for `stale_s`): REST takes over (`MarketFeed.poll_once`: prices and fills), from a
+point safely before the last message the streams delivered, and a silent connection is
+dropped so the streams resubscribe. Up again: one REST gap fill (fills since the last REST
+poll; ids already delivered are skipped), then the streams carry on alone. So no fill is missed
+or delivered twice across a disconnect.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, Protocol
+
+from actors.market_feed import MarketFeed
+from actors.messages import OrderActivity, Tick, Timer
+from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
+
+_ENDED_WITHOUT_FILL = frozenset(
+    {VenueOrderStatus.CANCELED, VenueOrderStatus.EXPIRED, VenueOrderStatus.REJECTED})
+"""Order updates that reach the mailbox: a fill reaches it as its trade (once per trade id),
+so a filled order's update would only repeat it; a stop canceled, expired or rejected on the
+exchange has no trade and must be seen at once."""
+
+CHECK_S = 0.1
+"""How often the streams' health is looked at (a dict read; REST is polled only while down)."""
+
+OVERLAP_MS = 30_000
+"""How far before the streams' last message REST starts looking for fills (clock skew, fills
+stamped before their message went out); ids already delivered are skipped."""
+
+
+class Streams(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def reconnect(self) -> None: ...
+
+    def health(self) -> Any: ...
+
+
+class StreamFeed:
+    def __init__(self, *, rest: MarketFeed, stale_s: float, logger: Any,
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.rest = rest
+        self.stale_s = stale_s
+        self.log = logger
+        self.clock = clock
+        self.monotonic = monotonic
+        self.streams: Streams | None = None
+        self.own_prefix = rest.own_prefix
+        self.mode = "rest"
+        """'stream' while the streams are healthy, else 'rest'."""
+        self.switches = 0
+        self.fills_streamed = 0
+        self.dropped_duplicates = 0
+        self._orders: OrderedDict[str, tuple[int, Decimal]] = OrderedDict()
+        self._orders_lock = threading.Lock()
+        self._healthy_ms = int(clock() * 1000)
+        self._last_fill_ms: int | None = None
+        self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
+        self._reconnects_seen = 0
+        self._last_poll = -float("inf")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stream-feed", daemon=True)
+
+    def attach(self, streams: Streams) -> StreamFeed:
+        self.streams = streams
+        return self
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        assert self.streams is not None, "attach() the streams first"
+        self.streams.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        if self.streams is not None:
+            self.streams.stop()
+
+    # -- the streams' callbacks (their thread) -----------------------------------------------
+    def on_tickers(self, tickers: list[VenueTicker]) -> None:
+        now = self.clock()
+        for t in tickers:
+            if t.last is None:
+                continue
+            tick = Tick(price=t.last, volume=t.quote_volume, sent_at=now)
+            if not self.rest.deliver_tick(t.symbol, tick):
+                self.rest.dropped += 1
+
+    def on_fills(self, fills: list[VenueFill]) -> None:
+        by_symbol: dict[str, set[str]] = defaultdict(set)
+        unknown: set[str] = set()
+        for f in fills:
+            if not self.rest.trade_ids.add(f.id):
+                self.dropped_duplicates += 1
+                continue
+            self.fills_streamed += 1
+            if f.timestamp:
+                self._last_fill_ms = max(self._last_fill_ms or 0, f.timestamp)
+            cid = f.client_order_id or ""
+            if cid.startswith(self.own_prefix):
+                by_symbol[f.symbol].add(cid)
+            else:
+                unknown.add(f.symbol)
+        for symbol in sorted(set(by_symbol) | unknown):
+            cids = tuple(sorted(by_symbol.get(symbol, ())))
+            self.rest.deliver(symbol, OrderActivity(client_order_ids=cids,
+                                                    unknown=symbol in unknown))
+
+    def on_orders(self, orders: list[VenueOrder]) -> None:
+        for order in orders:
+            cid = order.client_order_id or ""
+            if not cid.startswith(self.own_prefix) or not self._moves_on(order):
+                continue
+            if order.status in _ENDED_WITHOUT_FILL:
+                # a Timer right behind it, as the stop watch does: a removed stop is re-placed
+                # (or the position closed) in the same breath, not at the next timer
+                if self.rest.deliver(order.symbol, OrderActivity(client_order_ids=(cid,))):
+                    self.rest.deliver(order.symbol, Timer())
+
+    def _moves_on(self, order: VenueOrder) -> bool:
+        """True when `order` is further along than every update seen before for it (a
+        duplicate, or an older update arriving late, is dropped)."""
+        key = order.id or order.client_order_id or ""
+        progress = (0 if order.status.is_open else 1, order.filled)
+        with self._orders_lock:
+            seen = self._orders.get(key)
+            if seen is not None and (progress[0] < seen[0] or progress[1] < seen[1]
+                                     or progress == seen):
+                self.dropped_duplicates += 1
+                return False
+            self._orders[key] = progress
+            self._orders.move_to_end(key)
+            while len(self._orders) > 20_000:
+                self._orders.popitem(last=False)
+            return True
+
+    def on_connection(self, connected: bool) -> None:
+        self._wake.set()  # decide on the mode now, not at the next poll
+
+    # -- the watch thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        # health is looked at every CHECK_S (cheap); REST is polled every poll interval, only
+        # while the streams are down
+        check_s = min(CHECK_S, self.rest.interval_s)
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.check_once()
+            except Exception as exc:  # noqa: BLE001 - a REST hiccup must not stop the feed
+                self.log.warning("stream feed: REST poll failed: {}", exc)
+            self._wake.wait(max(check_s - (time.monotonic() - started), 0.0))
+            self._wake.clear()
+
+    def check_once(self) -> None:
+        """Choose the mode from the streams' health; poll REST while they are down."""
+        assert self.streams is not None
+        health = self.streams.health()
+        age = health.last_message_age_s
+        if health.connected and age is not None and age < self.stale_s:
+            if self.mode == "rest" or health.reconnects != self._reconnects_seen:
+                if self.mode == "stream":  # resubscribed before we saw it down: same gap
+                    self.rest.since_ms = self._gap_start()
+                self.rest.poll_fills()  # the gap: fills while the streams were down
+                self._reconnects_seen = health.reconnects
+                if self.mode == "rest":
+                    self._switch("stream")
+            self._healthy_ms = int(self.clock() * 1000)
+            return
+        if self.mode == "stream":
+            self.rest.since_ms = self._gap_start()
+            self._switch("rest")
+        now = self.monotonic()
+        if health.connected and now - self._last_reconnect >= self.stale_s:
+            self._last_reconnect = now  # connected but silent: make it resubscribe
+            self.streams.reconnect()
+        if now - self._last_poll >= self.rest.interval_s:
+            self._last_poll = now
+            self.rest.poll_once()
+
+    def _gap_start(self) -> int:
+        """Where REST starts looking for fills the streams may have missed."""
+        return min(self._healthy_ms, self._last_fill_ms or self._healthy_ms) - OVERLAP_MS
+
+    def _switch(self, mode: str) -> None:
+        self.mode = mode
+        self.switches += 1
+        if mode == "rest":
+            self.log.warning("streams down: prices and fills from REST until they recover")
+        else:
+            self.log.info("streams up: prices, orders and fills from the venue's streams")
+
+    def status(self) -> dict[str, Any]:
+        """The status dump's `streams` block."""
+        h = self.streams.health() if self.streams is not None else None
+        age = None if h is None or h.last_message_age_s is None else h.last_message_age_s
+        return {
+            "mode": self.mode,
+            "connected": bool(h.connected) if h is not None else False,
+            "last_message_age_s": None if age is None else round(age, 3),
+            "reconnects": h.reconnects if h is not None else 0,
+            "switches": self.switches,
+            "fills_streamed": self.fills_streamed,
+            "dropped_duplicates": self.dropped_duplicates,
+            "last_error": h.last_error if h is not None else "",
+        }

@@ -1,0 +1,264 @@
+"""Stream price -> close order at the port, 500 symbols.
+
+The whole trading side of the bot in one process (BenchBot: paper exchange with latency_s=0,
+repository, supervisor, one SymbolActor per symbol with an open, protected position). Prices
+come the way a live bot gets them: a Bybit v5 WebSocket emulator on 127.0.0.1 in its own
+process (`tickers.<SYM>` topics, every symbol re-pushed every `--push` seconds as background
+load) -> the real ccxt.pro bybit class -> VenueStreams (its own loop thread) -> StreamFeed ->
+the price slots -> the actor.
+
+Each measured symbol first gets a price that arms its trailing stop (the bench waits until
+every actor took it), then, spread at `--cross-rate` per second, a price back at its entry that
+crosses the trailing trigger: the actor must close by itself (trailing_step_pct is large, so
+the exchange stop is never moved and sits below). Measured, per crossing, until the close
+order reaches the exchange port (a wrapper stamps create_order of reduce-only non-stop orders):
+  venue send -> close      from just before the emulator sends the crossing message
+  stream arrival -> close  from when the stream feed received the parsed ticker
+
+    python bench/bench_stream_close.py [--symbols 500] [--crossing 200] [--push 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+
+from bench_reaction import commit_floor
+from common import (  # noqa: I001 - common puts the repository on sys.path
+    BenchBot,
+    CloseStamper,
+    TempDir,
+    fmt,
+    header,
+    summary,
+    symbols,
+    table,
+    wait_for,
+    write_json,
+)
+from loguru import logger
+
+from actors.stream_feed import StreamFeed
+from exchange.ccxt.factory import pro_exchange_factory
+from exchange.ccxt.streams import VenueStreams
+from tests.exchange.ccxt import emu_bybit
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+
+
+def native(symbol: str) -> str:
+    return symbol.split("/")[0] + "USDT"
+
+
+class ManyMarkets(BybitVenue):
+    """The HTTP emulator listing every bench symbol (ccxt.pro loads markets over REST)."""
+
+    def __init__(self, book: Book) -> None:
+        super().__init__(book)
+        template = emu_bybit.INSTRUMENTS[0]
+        self.rows = [{**template, "symbol": sym, "baseCoin": sym[:-4]} for sym in book.prices]
+
+    def h_v5_market_instruments_info(self, p: dict[str, Any]) -> tuple[int, Any]:
+        rows = self.rows if p.get("category") == "linear" else []
+        return self._ok({"category": p.get("category"), "list": rows, "nextPageCursor": ""})
+
+
+class ArrivalStamps:
+    """The stream feed as the streams' sink, stamping when each symbol's ticker arrived."""
+
+    def __init__(self, inner: StreamFeed) -> None:
+        self.inner = inner
+        self.arrivals: dict[str, list[tuple[float, Decimal]]] = {}
+        self._lock = threading.Lock()
+
+    def on_tickers(self, tickers: list[Any]) -> None:
+        t = time.perf_counter()
+        with self._lock:
+            for tk in tickers:
+                self.arrivals.setdefault(tk.symbol, []).append((t, tk.last))
+        self.inner.on_tickers(tickers)
+
+    def on_fills(self, fills: list[Any]) -> None:
+        self.inner.on_fills(fills)
+
+    def on_orders(self, orders: list[Any]) -> None:
+        self.inner.on_orders(orders)
+
+    def on_connection(self, connected: bool) -> None:
+        self.inner.on_connection(connected)
+
+    def first_arrival(self, symbol: str, price: Decimal, after: float) -> float | None:
+        with self._lock:
+            for t, px in self.arrivals.get(symbol, []):
+                if t >= after and px == price:
+                    return t
+        return None
+
+
+def venue_process(conn: Any, natives: list[str], push: float) -> None:
+    """The venue in its own process (a real venue does not share the bot's GIL): the HTTP and
+    WebSocket emulators over one book, driven over a pipe. Stamps (perf_counter, the system-wide
+    CLOCK_MONOTONIC on Linux) are taken just before each price is set, i.e. before its stream
+    message is built and sent."""
+    book = Book({n: Decimal("1") for n in natives}, now_ms=int(time.time() * 1000))
+    http = EmulatorServer(ManyMarkets(book)).start()
+    ws = start_bybit_ws(book, "k", "s", ticker_interval_s=push)
+    conn.send((http.base_url, ws.url))
+    stamps: dict[str, float] = {}
+    while True:
+        cmd, arg = conn.recv()
+        if cmd == "set":
+            for n, price in arg:
+                stamps[n] = time.perf_counter()
+                book.set_price(n, Decimal(price))
+        elif cmd == "stamps":
+            conn.send(dict(stamps))
+        elif cmd == "rest_polls":
+            conn.send(len(http.hits("/v5/market/tickers")))
+        else:
+            break
+    ws.stop()
+    http.stop()
+
+
+class Venue:
+    def __init__(self, natives: list[str], push: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=venue_process, args=(child, natives, push), daemon=True)
+        self.proc.start()
+        self.base_url, self.ws_url = self.conn.recv()
+
+    def set(self, prices: dict[str, Decimal]) -> None:
+        self.conn.send(("set", [(native(s), str(p)) for s, p in prices.items()]))
+
+    def ask(self, cmd: str) -> Any:
+        self.conn.send((cmd, None))
+        return self.conn.recv()
+
+    def stop(self) -> None:
+        self.conn.send(("stop", None))
+        self.proc.join(10)
+
+
+def last_price(bot: BenchBot, symbol: str) -> Decimal | None:
+    published = bot.views.get(symbol)
+    return None if published is None else published.state.last_price
+
+
+def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
+    syms = symbols(args.symbols)
+    box: dict[str, CloseStamper] = {}
+
+    def wrap(paper: Any) -> CloseStamper:
+        box["w"] = CloseStamper(paper)
+        return box["w"]
+
+    venue = Venue([native(s) for s in syms], args.push)
+    bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap,
+                   risk={"trailing_step_pct": Decimal("50")}, logging=False,
+                   synchronous=args.synchronous)
+    feed = StreamFeed(rest=bot.feed, stale_s=10.0, logger=logger)
+    sink = ArrivalStamps(feed)
+    streams = VenueStreams(build=pro_exchange_factory("bybit", None, api_url=venue.base_url,
+                                                      ws_url=venue.ws_url), symbols=syms,
+                           sink=sink, logger=logger, private=False)
+    feed.attach(streams)
+    try:
+        bot.start()
+        bot.open_all()
+        entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in syms}
+        venue.set(entry)  # the background pushes now repeat each position's entry (quiet)
+        feed.start()
+        wait_for(lambda: feed.mode == "stream", 60, what="streams up")
+        wait_for(lambda: all(last_price(bot, s) == entry[s] for s in syms), 60,
+                 what="every actor on its stream price")
+        crossers = syms[: args.crossing]
+        activation = {}
+        for s in crossers:
+            trailing = bot.view(s).trailing
+            tick = bot._rules[s].price_tick
+            armed = Decimal(trailing["activation_price"]) * Decimal("1.001")
+            activation[s] = armed.quantize(tick)
+        venue.set(activation)
+        wait_for(lambda: all(last_price(bot, s) == activation[s] for s in crossers), 60,
+                 what="trailing stops armed from the stream")
+        before = {s: len(box["w"].closes.get(s, [])) for s in crossers}
+        t0 = time.perf_counter()
+        for i, s in enumerate(crossers):
+            due = t0 + i / args.cross_rate
+            while (now := time.perf_counter()) < due:
+                time.sleep(min(due - now, 0.002))
+            venue.set({s: entry[s]})
+        wait_for(lambda: all(len(box["w"].closes.get(s, [])) > before[s] for s in crossers),
+                 60, what="every crossing closed")
+        stamps = venue.ask("stamps")
+        from_send, from_arrival, missing = [], [], 0
+        for s in crossers:
+            sent = stamps[native(s)]
+            closes = [c for c in box["w"].closes.get(s, [])[before[s]:] if c >= sent]
+            arrived = sink.first_arrival(s, entry[s], sent)
+            if not closes or arrived is None:
+                missing += 1
+                continue
+            from_send.append(closes[0] - sent)
+            from_arrival.append(closes[0] - arrived)
+        return {"from_send": summary(from_send), "from_arrival": summary(from_arrival),
+                "missing": missing, "rest_polls_while_streaming": venue.ask("rest_polls"),
+                "mode": feed.mode}
+    finally:
+        feed.stop()
+        bot.stop()
+        venue.stop()
+
+
+def main() -> dict[str, Any]:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--symbols", type=int, default=500)
+    ap.add_argument("--crossing", type=int, default=200)
+    ap.add_argument("--cross-rate", type=float, default=100.0, help="crossings per second")
+    ap.add_argument("--push", type=float, default=0.5,
+                    help="seconds between background pushes of every symbol's ticker")
+    ap.add_argument("--synchronous", default="full", choices=["full", "normal"],
+                    help="SQLite synchronous mode of the bot's database (the close intent is "
+                         "committed before the order is sent)")
+    args = ap.parse_args()
+    header("bench_stream_close", f"{args.symbols} symbols, Bybit WS emulator -> ccxt.pro -> "
+                                 f"stream feed -> actor -> close at the port")
+    tmp = TempDir("stream-close")
+    try:
+        floor = commit_floor(tmp.path / "floor.sqlite", args.synchronous)
+        r = run(args, tmp)
+    finally:
+        tmp.cleanup()
+    rows = []
+    for name, key in (("venue send -> close order", "from_send"),
+                      ("stream arrival -> close order", "from_arrival")):
+        s = r[key]
+        rows.append([name, s["n"], fmt(s["median"], "ms"), fmt(s["p99"], "ms"),
+                     fmt(s["max"], "ms")])
+    rows.append([f"one WAL commit alone (synchronous={args.synchronous})", floor["n"],
+                 fmt(floor["median"], "ms"), fmt(floor["p99"], "ms"), fmt(floor["max"], "ms")])
+    print(table(f"Stream price -> close, {args.symbols} symbols, {args.crossing} crossings at "
+                f"{args.cross_rate:g}/s, background push every {args.push:g} s",
+                ["metric", "n", "median", "p99", "max"], rows))
+    print(f"  crossings without a close: {r['missing']}; REST ticker calls: "
+          f"{r['rest_polls_while_streaming']}; feed mode at the end: {r['mode']}")
+    p99 = r["from_send"]["p99"]
+    print(f"  target p99 < 5 ms: {'MET' if p99 < 0.005 else 'MISSED'} "
+          f"(venue send -> close p99 {fmt(p99, 'ms')})")
+    print(f"  machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cpus")
+    write_json("stream_close", {**r, "commit_floor": floor, "config": vars(args)})
+    return r
+
+
+if __name__ == "__main__":
+    main()

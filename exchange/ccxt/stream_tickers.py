@@ -1,0 +1,73 @@
+"""Dry-run prices from the venue's public ticker stream, REST polling while it is down.
+
+A LiveTickerSource (the paper exchange's price source in dry-run) whose prices come from a
+public-only `VenueStreams` (no keys: prices only). Its polling thread keeps running but polls
+REST only while the stream is disconnected or silent for `stale_s`, so a stream outage never
+freezes the simulated market.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from exchange.ccxt.streams import StreamSink
+from exchange.ccxt.tickers import LiveTickerSource, TickerFetcher
+from exchange.records import VenueFill, VenueOrder, VenueTicker
+
+
+class StreamedTickerSource(LiveTickerSource):
+    def __init__(self, fetcher: TickerFetcher, symbols: list[str], *, interval_s: float,
+                 stale_s: float, streams_for: Callable[[StreamSink], Any]) -> None:
+        super().__init__(fetcher, symbols, interval_s=interval_s)
+        self.stale_s = stale_s
+        self._wanted = set(symbols)
+        self.streams = streams_for(self)
+        self.streamed = 0
+        """Tickers taken from the stream (for tests and the log)."""
+
+    # -- the sink the streams call (their thread) --------------------------------------------
+    def on_tickers(self, tickers: list[VenueTicker]) -> None:
+        self._take(tickers)
+        self.streamed += len(tickers)
+
+    def _take(self, tickers: Any) -> None:
+        # stamped on receipt, stream and REST alike: the venue's stamps of the two differ (a
+        # REST 24h ticker carries its window's close time), the later receipt is the newer price
+        received = self._clock_ms()
+        with self._lock:
+            for t in tickers:
+                if t.last is not None:
+                    self._last[t.symbol] = (received, t.last)
+
+    def on_fills(self, fills: list[VenueFill]) -> None:
+        pass  # public stream only: the paper exchange makes the fills
+
+    def on_orders(self, orders: list[VenueOrder]) -> None:
+        pass
+
+    def on_connection(self, connected: bool) -> None:
+        pass
+
+    # -- polling only while the stream is down -----------------------------------------------
+    def stream_healthy(self) -> bool:
+        h = self.streams.health()
+        age = h.last_message_age_s
+        return bool(h.connected) and age is not None and age < self.stale_s
+
+    def poll_once(self) -> None:
+        if self._last and self.stream_healthy():
+            return  # the stream carries the prices
+        tickers = self._fetcher.fetch_tickers(self.symbols)
+        self._take(t for t in tickers.values() if t.symbol in self._wanted)
+        with self._lock:
+            self.polls += 1
+
+    def start(self) -> StreamedTickerSource:
+        self.streams.start()
+        super().start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        super().stop(timeout_s)
+        self.streams.stop()

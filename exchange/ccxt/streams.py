@@ -1,0 +1,258 @@
+"""The venue's WebSocket streams through ccxt.pro: one asyncio loop in one thread per account.
+
+Three watchers run on that loop: prices (`watch_tickers`: Bybit's `tickers.<SYMBOL>` topics,
+Binance's all-market `!miniTicker@arr`), own orders (`watch_orders`) and own fills
+(`watch_my_trades`). Each converts what ccxt parsed into the port's records (convert.py) and
+hands them to a `StreamSink` on this thread; the sink must not block (the delivery side,
+actors/stream_feed.py, only writes price slots and tells mailboxes).
+
+A watcher that fails (the connection dropped, a refused reconnect) marks the streams down and
+calls again after `retry_s`; ccxt.pro opens a new connection and resubscribes on that call.
+`health()` is read from any thread: connected (every watcher subscribed, every socket open),
+the age of the last message, reconnects. `reconnect()` closes the sockets so every watcher
+resubscribes (used when a connected stream has gone silent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from exchange.ccxt import convert
+from exchange.records import VenueFill, VenueOrder, VenueTicker
+
+
+class StreamSink(Protocol):
+    def on_tickers(self, tickers: list[VenueTicker]) -> None: ...
+
+    def on_fills(self, fills: list[VenueFill]) -> None: ...
+
+    def on_orders(self, orders: list[VenueOrder]) -> None: ...
+
+    def on_connection(self, connected: bool) -> None:
+        """Called on every change of `connected` (after a reconnect: True again)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamHealth:
+    connected: bool
+    """Every watcher is subscribed and every socket open."""
+    last_message_age_s: float | None
+    """Seconds since the last message on any stream (None: none yet)."""
+    reconnects: int
+    """Sockets opened again after the streams had first been up (each look counts once)."""
+    last_error: str
+    """The last watcher error (for the status dump), '' if none."""
+
+
+class VenueStreams:
+    def __init__(self, *, build: Callable[[], Any], symbols: list[str], sink: StreamSink,
+                 logger: Any, private: bool = True, retry_s: float = 1.0,
+                 markets: Callable[[], dict[str, Any] | None] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._build = build
+        self.symbols = list(symbols)
+        self._wanted = set(symbols)
+        self.sink = sink
+        self.log = logger
+        self.private = private
+        self.retry_s = retry_s
+        self._markets = markets
+        self._now = monotonic
+        self._loop = asyncio.new_event_loop()
+        self._stop_requested = asyncio.Event()
+        self._thread = threading.Thread(target=self._run, name="venue-streams", daemon=True)
+        self._ex: Any = None
+        self._stopping = False
+        self._failed: dict[str, bool] = {}
+        self._subscribed: set[str] = set()
+        self._last_message: float | None = None
+        self._was_connected = False
+        self._ever_connected = False
+        self.reconnects = 0
+        """Sockets opened again after the streams had first been up."""
+        self.last_error = ""
+
+    # -- lifecycle (any thread) --------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop_requested.set)
+            self._thread.join(10)
+
+    def reconnect(self) -> None:
+        """Close every socket: the watchers resubscribe on fresh connections."""
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._drop_clients(), self._loop)
+
+    def health(self) -> StreamHealth:
+        last = self._last_message
+        return StreamHealth(connected=self._connected(),
+                            last_message_age_s=None if last is None else self._now() - last,
+                            reconnects=self.reconnects, last_error=self.last_error)
+
+    def _connected(self) -> bool:
+        ex = self._ex
+        if ex is None or any(self._failed.values()) or len(self._subscribed) < self._expected():
+            return False
+        sockets = self._sockets()
+        return len(sockets) >= (2 if self.private else 1) and not any(c.closed() for c in sockets)
+
+    def _expected(self) -> int:
+        return 3 if self.private else 1
+
+    # -- the loop thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._ex = self._build()
+        markets = self._markets() if self._markets is not None else None
+        if markets:
+            self._ex.set_markets(markets)
+        watchers = [self._watch("tickers", self._tickers_once)]
+        if self.private:
+            watchers += [self._watch("orders", self._orders_once),
+                         self._watch("fills", self._fills_once)]
+        tasks = [asyncio.ensure_future(w) for w in watchers]
+        tasks.append(asyncio.ensure_future(self._watch_connection()))
+        await self._stop_requested.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._ex.close()
+
+    async def _drop_clients(self) -> None:
+        ex = self._ex
+        if ex is not None:
+            for client in list(ex.clients.values()):
+                await client.close()
+
+    async def _watch(self, name: str, once: Callable[[], Any]) -> None:
+        while not self._stopping:
+            try:
+                self._subscribed.add(name)
+                await once()
+                self._failed[name] = False
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if self._stopping or (task is not None and task.cancelling()):
+                    raise
+                await self._failed_once(name, exc)  # ccxt canceled the watch: socket closed
+            except Exception as exc:  # noqa: BLE001 - any failure means "down, retry"
+                await self._failed_once(name, exc)
+
+    async def _failed_once(self, name: str, exc: BaseException) -> None:
+        self._subscribed.discard(name)
+        self._failed[name] = True
+        self.last_error = f"{name}: {type(exc).__name__}: {exc}"[:200]
+        self.log.warning("stream {} failed, retrying in {} s: {}", name, self.retry_s,
+                         self.last_error)
+        self._note_connection()
+        await asyncio.sleep(self.retry_s)
+        self._failed[name] = False
+
+    async def _watch_connection(self) -> None:
+        while not self._stopping:
+            self._note_connection()
+            await asyncio.sleep(0.02)
+
+    def _note_connection(self) -> None:
+        """Count reconnects and tell the sink about every change of `connected`. A socket
+        replaced between two looks (ccxt reconnects on the next watch call) counts too, so a
+        blip too short to be seen as "down" is still a reconnect (the sink fills the gap)."""
+        now = self._connected()
+        fresh = [c for c in self._sockets() if not getattr(c, "_seen_by_streams", False)]
+        for client in fresh:
+            client._seen_by_streams = True
+        if self._ever_connected and fresh:
+            self.reconnects += 1
+        self._ever_connected = self._ever_connected or now
+        if now == self._was_connected and not (fresh and self._ever_connected):
+            return
+        self._was_connected = now
+        self.sink.on_connection(now)
+
+    def _sockets(self) -> list[Any]:
+        ex = self._ex
+        if ex is None:
+            return []
+        return [c for c in list(ex.clients.values()) if str(c.url).startswith("ws")]
+
+    def _seen(self) -> None:
+        self._last_message = self._now()
+
+    async def _tickers_once(self) -> None:
+        ex = self._ex
+        if not isinstance(ex.tickers, ChangedKeys):
+            ex.tickers = ChangedKeys(ex.tickers or {})
+        if ex.id == "bybit":
+            await ex.watch_tickers(self.symbols)
+        else:  # Binance: the all-market stream, one message a second for every symbol
+            await ex.watch_tickers()
+        self._seen()
+        # watch_tickers returns the ticker that woke it; tickers parsed meanwhile are only in
+        # the cache, so take every symbol written since the last call (the latest of each)
+        changed = ex.tickers.drain()
+        wanted = [ex.tickers[sym] for sym in changed if sym in self._wanted]
+        tickers = self._each(wanted, convert.ticker, "ticker")
+        if tickers:
+            self.sink.on_tickers(tickers)
+
+    async def _orders_once(self) -> None:
+        raw = await self._ex.watch_orders()
+        self._seen()
+        orders = self._each(raw, lambda o: convert.order(o, settle="USDT"), "order update")
+        self.sink.on_orders([o for o in orders if o.symbol in self._wanted])
+
+    async def _fills_once(self) -> None:
+        raw = await self._ex.watch_my_trades()
+        self._seen()
+        fills = self._each(raw, lambda t: convert.fill(t, client_order_id=_client_id(t)), "fill")
+        self.sink.on_fills([f for f in fills if f.symbol in self._wanted])
+
+
+    def _each(self, raw: Any, convert_one: Callable[[Any], Any], what: str) -> list[Any]:
+        """Each item converted; a bad one is skipped with a line naming it, so one symbol's
+        bad data never takes the stream down (REST reconciliation still sees the order)."""
+        out = []
+        for item in raw:
+            try:
+                out.append(convert_one(item))
+            except Exception as exc:  # noqa: BLE001 - skip this item, keep the stream
+                symbol = item.get("symbol") if isinstance(item, dict) else None
+                self.log.warning("stream: skipped a bad {} for {}: {}", what, symbol, exc)
+        return out
+
+
+class ChangedKeys(dict[str, Any]):
+    """ccxt's ticker cache, remembering which symbols were written since the last `drain`."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._changed: dict[str, None] = {}
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._changed[key] = None
+
+    def drain(self) -> list[str]:
+        changed, self._changed = list(self._changed), {}
+        return changed
+
+
+def _client_id(trade: dict[str, Any]) -> str | None:
+    """Bybit's execution carries orderLinkId, Binance's ORDER_TRADE_UPDATE its `c`."""
+    info = trade.get("info") or {}
+    return trade.get("clientOrderId") or info.get("orderLinkId") or info.get("c") or None

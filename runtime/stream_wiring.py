@@ -1,0 +1,71 @@
+"""Putting the venue's streams in front of an account's REST market feed (`[exchange] streams`).
+
+Live: prices, own orders and own fills from the streams, REST while they are down. Dry-run:
+the paper exchange's live price source takes the venue's public ticker stream
+(`dry_run_prices`); its fills are the paper exchange's, and the account's feed reads prices
+from the paper exchange as in paper mode. Paper has no venue. With `api_url` set (a proxy or
+an emulator) streams run only when `ws_url` is set too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from actors.market_feed import MarketFeed
+from actors.stream_feed import StreamFeed
+from config.settings import Settings
+
+
+def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: Any,
+                 environ: Any = None) -> MarketFeed | StreamFeed:
+    """`feed` itself when streams are off or not used in this mode, else a StreamFeed that
+    uses `feed` for REST fallback and gap fills."""
+    e = settings.exchange
+    if not e.streams or settings.bot.mode != "live":
+        return feed
+    if e.api_url and not e.ws_url:
+        # REST goes to a proxy or an emulator: streams must not bypass it to the real venue
+        logger.warning("exchange.streams off: exchange.api_url is set without exchange.ws_url; "
+                       "prices and fills are polled over REST")
+        return feed
+    from exchange.ccxt.factory import pro_exchange_factory
+    from exchange.ccxt.secrets import load_credentials
+    from exchange.ccxt.streams import VenueStreams
+
+    credentials = load_credentials(
+        api_key_env=e.api_key_env, api_secret_env=e.api_secret_env,
+        secrets_file=settings.resolve_config_path(e.secrets_file) if e.secrets_file else None,
+        exchange_id=e.id, environ=environ)
+    build = pro_exchange_factory(e.id, credentials, sandbox=e.sandbox, demo=e.demo,
+                                 timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url)
+    stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger)
+    streams = VenueStreams(build=build, symbols=list(settings.symbol_list), sink=stream_feed,
+                           logger=logger, private=credentials is not None)
+    return stream_feed.attach(streams)
+
+
+def dry_run_prices(settings: Settings, public: Any) -> Any:
+    """The dry-run paper exchange's live price source: the venue's public ticker stream (REST
+    polling of `public` while it is down) when streams are on, else REST polling alone."""
+    from exchange.ccxt.tickers import LiveTickerSource
+
+    e = settings.exchange
+    symbols = list(settings.symbol_list)
+    if not e.streams or (e.api_url and not e.ws_url):
+        return LiveTickerSource(public, symbols, interval_s=e.poll_interval_s)
+    from loguru import logger
+
+    from exchange.ccxt.factory import pro_exchange_factory
+    from exchange.ccxt.stream_tickers import StreamedTickerSource
+    from exchange.ccxt.streams import StreamSink, VenueStreams
+
+    build = pro_exchange_factory(e.id, None, sandbox=e.sandbox, demo=e.demo,
+                                 timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url)
+
+    def streams_for(sink: StreamSink) -> VenueStreams:
+        return VenueStreams(build=build, symbols=symbols, sink=sink, logger=logger,
+                            private=False)
+
+    return StreamedTickerSource(public, symbols, interval_s=e.poll_interval_s,
+                                stale_s=e.stream_stale_s, streams_for=streams_for)

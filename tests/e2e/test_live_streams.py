@@ -1,0 +1,97 @@
+"""The whole bot in live mode on streams: `python bot.py` as a subprocess against the HTTP and
+WebSocket emulators of one venue (one book), both venues. Prices reach the actors from the
+stream (the REST ticker is not called while the stream is up), the entry's fill arrives and
+the position is protected, `bot.py status` shows the streams block; a dropped stream hands
+over to REST and comes back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.bot_process import cli, start_bot, wait_status, write_config
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
+from tests.exchange.ccxt.emu_binance import BinanceVenue
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+
+pytestmark = pytest.mark.slow
+
+TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v1/ticker/24hr"}
+
+
+def _streams(s):
+    return s.get("streams") or {}
+
+
+@pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
+def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
+    book = Book(PRICES, now_ms=int(time.time() * 1000))
+    venue = BybitVenue(book) if venue_id == "bybit" else BinanceVenue(book)
+    http = EmulatorServer(venue).start()
+    ws = (start_bybit_ws(book, API_KEY, API_SECRET) if venue_id == "bybit"
+          else start_binance_ws(book, venue))
+    try:
+        config = write_config(
+            tmp_path / "live.toml", ["BTC/USDT:USDT", "ETH/USDT:USDT"],
+            bot={"mode": "live", "status_interval_s": 0.2},
+            exchange={"id": venue_id, "api_url": http.base_url, "ws_url": ws.url,
+                      "poll_interval_s": 0.2, "rate_limit_per_s": 1000.0, "timeout_ms": 5000,
+                      "stream_stale_s": 2.0},
+            risk={"order_size_usdt": 200},
+            logging={"console": False},
+        )
+        data = tmp_path / "data"
+        env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET}
+        proc = start_bot(config, data, env=env)
+        try:
+            wait_status(config, data, lambda s: _streams(s).get("mode") == "stream"
+                        and all(a["state"] == "running" and a["reconciled"] for a in s["actors"]),
+                        message="live actors running on streams")
+            polls = len(http.hits(TICKERS[venue_id]))
+            r = cli(config, data, "signal", "BTC/USDT:USDT", "long")
+            assert r.returncode == 0, r.stderr
+            wait_status(config, data, lambda s: s["health"]["open_positions"] == 1
+                        and s["health"]["ts_coverage"] == 1.0, message="protected position")
+            book.set_price("BTCUSDT", Decimal("50100"))
+            s = wait_status(config, data, lambda s: _btc(s)["position"]["mark_price"]
+                            in ("50100", "50100.0"), message="stream price at the actor")
+            assert _streams(s)["mode"] == "stream" and _streams(s)["connected"]
+            assert len(http.hits(TICKERS[venue_id])) == polls  # prices came from the stream
+            out = cli(config, data, "status")
+            assert "streams: mode stream" in out.stdout, out.stdout
+
+            ws.refuse(True)
+            ws.drop_all()
+            wait_status(config, data, lambda s: _streams(s).get("mode") == "rest",
+                        message="REST takes over")
+            book.set_price("BTCUSDT", Decimal("50200"))
+            wait_status(config, data, lambda s: _btc(s)["position"]["mark_price"]
+                        in ("50200", "50200.0"), message="REST price at the actor")
+            ws.refuse(False)
+            s = wait_status(config, data, lambda s: _streams(s).get("mode") == "stream",
+                            message="streams back")
+            assert _streams(s)["reconnects"] >= 1
+            assert all(a["restarts"] == 0 for a in s["actors"])
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err[-2000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        logs = (data / "logs" / "bot.log").read_text()
+        assert API_SECRET not in logs and API_KEY not in logs
+    finally:
+        ws.stop()
+        http.stop()
+
+
+def _btc(s):
+    return next(a for a in s["actors"] if a["symbol"] == "BTC/USDT:USDT")

@@ -1,0 +1,135 @@
+"""A stream rig for the stream tests: the HTTP and WebSocket emulators of one venue over one
+book, the real gateway (REST), the real ccxt.pro streams, the real stream feed and REST feed,
+and one real pykka actor per symbol that records what reaches its mailbox (prices through the
+price slot, as the symbol actor takes them)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pykka
+from loguru import logger
+
+from actors.market_feed import MarketFeed
+from actors.messages import OrderActivity, TickReady
+from actors.price_slots import PriceSlots
+from actors.stream_feed import StreamFeed
+from exchange.ccxt.factory import pro_exchange_factory
+from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.secrets import Credentials
+from exchange.ccxt.streams import VenueStreams
+from runtime.exchanges import fills_poller
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES, make_gateway
+from tests.exchange.ccxt.emu_binance import BinanceVenue
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+from tests.exchange.ccxt.ws_emu_server import WsEmulator
+from tests.support.waiting import wait_until
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+SYMBOLS = [BTC, ETH]
+PREFIX = "main-t1-"
+
+
+class Recorder(pykka.ThreadingActor):
+    """Stands in for the symbol actor: takes its price slot on each wake, records the rest."""
+
+    def __init__(self, symbol: str, prices: PriceSlots) -> None:
+        super().__init__()
+        self.slot = prices.get(symbol)
+        self.prices: list[Decimal] = []
+        self.activity: list[OrderActivity] = []
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, TickReady):
+            assert self.slot is not None
+            tick = self.slot.take()
+            if tick is not None:
+                self.prices.append(tick.price)
+        elif isinstance(message, OrderActivity):
+            self.activity.append(message)
+
+
+class StreamRig:
+    def __init__(self, venue_id: str, tmp: Path, *, stale_s: float = 1.0,
+                 poll_s: float = 0.05) -> None:
+        self.venue_id = venue_id
+        self.book = Book(PRICES, now_ms=int(time.time() * 1000))
+        self.venue: Any = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
+        self.http = EmulatorServer(self.venue).start()
+        self.ws: WsEmulator = (start_bybit_ws(self.book, API_KEY, API_SECRET)
+                               if venue_id == "bybit" else start_binance_ws(self.book, self.venue))
+        self.gateway: CcxtGateway = make_gateway(venue_id, self.http, tmp)
+        self.prices = PriceSlots(SYMBOLS)
+        self.recorders = {s: Recorder.start(s, self.prices) for s in SYMBOLS}
+        self.rest = MarketFeed(exchange=self.gateway, symbols=SYMBOLS, deliver=self._deliver,
+                               interval_s=poll_s, own_prefix=PREFIX, logger=logger,
+                               fetch_fills=fills_poller(self.gateway, SYMBOLS), prices=self.prices,
+                               quiet_wake_s=None)
+        self.feed = StreamFeed(rest=self.rest, stale_s=stale_s, logger=logger)
+        build = pro_exchange_factory(venue_id, Credentials(API_KEY, API_SECRET, source="test"),
+                                     api_url=self.http.base_url, ws_url=self.ws.url,
+                                     timeout_ms=3000)
+        self.streams = VenueStreams(build=build, symbols=SYMBOLS, sink=self.feed, logger=logger,
+                                    retry_s=0.2)
+        self.feed.attach(self.streams)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _deliver(self, symbol: str, message: Any) -> bool:
+        self.recorders[symbol].tell(message)
+        return True
+
+    def start(self) -> StreamRig:
+        self.feed.start()
+        return self
+
+    def stop(self) -> None:
+        self.feed.stop()
+        for ref in self.recorders.values():
+            ref.stop()
+        self.ws.stop()
+        self.http.stop()
+
+    # -- reading the recorders ----------------------------------------------------------------
+    def prices_of(self, symbol: str) -> list[Decimal]:
+        return list(self.recorders[symbol].proxy().prices.get(timeout=5))
+
+    def activity_of(self, symbol: str) -> list[OrderActivity]:
+        return list(self.recorders[symbol].proxy().activity.get(timeout=5))
+
+    def cids_delivered(self, symbol: str) -> list[str]:
+        return [c for a in self.activity_of(symbol) for c in a.client_order_ids]
+
+    # -- driving ------------------------------------------------------------------------------
+    def wait_mode(self, mode: str, timeout: float = 15.0) -> None:
+        try:
+            wait_until(lambda: self.feed.mode == mode, timeout=timeout, message=f"mode {mode}")
+        except AssertionError as exc:
+            ex = self.streams._ex
+            clients = {u: c.closed() for u, c in ex.clients.items()} if ex else None
+            raise AssertionError(f"{exc}: {self.streams.health()} clients {clients} "
+                                 f"ws connects {self.ws.connects}") from None
+
+    def buy(self, symbol: str = BTC, amount: str = "0.01") -> str:
+        with self._lock:
+            cid = f"{PREFIX}{next(self._ids)}"
+        self.gateway.create_order(symbol, "market", "buy", Decimal(amount),
+                                  params={"clientOrderId": cid})
+        return cid
+
+    def wait_delivered(self, cid: str, symbol: str = BTC, timeout: float = 15.0) -> None:
+        wait_until(lambda: cid in self.cids_delivered(symbol), timeout=timeout,
+                   message=f"activity for {cid}")
+
+    def rest_polls(self) -> int:
+        path = "/v5/market/tickers" if self.venue_id == "bybit" else "/fapi/v1/ticker/24hr"
+        return len(self.http.hits(path))

@@ -1,0 +1,70 @@
+"""Dry-run on streams: the paper exchange's live price source takes the venue's public ticker
+stream (real ccxt.pro against the WS emulator), and REST polling only while it is silent."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from loguru import logger
+
+from config.loader import load_settings
+from exchange.ccxt.stream_tickers import StreamedTickerSource
+from runtime.stream_wiring import dry_run_prices
+from tests.e2e.bot_process import write_config
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES, make_gateway
+from tests.exchange.ccxt.emu_binance import BinanceVenue
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+from tests.support.waiting import wait_until
+
+BTC = "BTC/USDT:USDT"
+TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v1/ticker/24hr"}
+
+
+@pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
+def test_dry_run_prices_come_from_the_stream_and_from_rest_while_it_is_silent(tmp_path,
+                                                                              venue_id):
+    book = Book(PRICES, now_ms=int(time.time() * 1000))
+    venue = BybitVenue(book) if venue_id == "bybit" else BinanceVenue(book)
+    http = EmulatorServer(venue).start()
+    ws = (start_bybit_ws(book, API_KEY, API_SECRET) if venue_id == "bybit"
+          else start_binance_ws(book, venue))
+    settings = load_settings(write_config(
+        tmp_path / "c.toml", [BTC, "ETH/USDT:USDT"], bot={"mode": "dry-run"},
+        exchange={"id": venue_id, "api_url": http.base_url, "ws_url": ws.url,
+                  "poll_interval_s": 0.1, "stream_stale_s": 1.0}))
+    public = make_gateway(venue_id, http, tmp_path, credentials=None)
+    source = dry_run_prices(settings, public)
+    assert isinstance(source, StreamedTickerSource)
+    try:
+        source.start()
+        wait_until(lambda: source.stream_healthy(), message="ticker stream up")
+        polls = len(http.hits(TICKERS[venue_id]))
+        book.set_price("BTCUSDT", Decimal("50500"))
+        wait_until(lambda: (source.last(BTC) or (0, 0))[1] == Decimal("50500"),
+                   message="stream price")
+        assert len(http.hits(TICKERS[venue_id])) == polls  # no REST poll while streaming
+        ws.silence(True)
+        wait_until(lambda: not source.stream_healthy(), message="stream silent")
+        book.set_price("BTCUSDT", Decimal("50600"))
+        wait_until(lambda: (source.last(BTC) or (0, 0))[1] == Decimal("50600"),
+                   message="REST price while the stream is silent")
+        assert len(http.hits(TICKERS[venue_id])) > polls
+    finally:
+        source.stop()
+        ws.stop()
+        http.stop()
+
+
+def test_dry_run_without_streams_polls_rest(tmp_path):
+    settings = load_settings(write_config(
+        tmp_path / "c.toml", [BTC], bot={"mode": "dry-run"},
+        exchange={"id": "bybit", "streams": False}))
+    source = dry_run_prices(settings, public=object())
+    assert not isinstance(source, StreamedTickerSource)
+    logger.info("dry-run REST ticker source: {}", type(source).__name__)

@@ -1,0 +1,167 @@
+"""Streams end to end at the account's edge, on both venues: the real ccxt.pro classes against
+the WebSocket emulators on 127.0.0.1 (sharing the book with the HTTP emulators the real gateway
+talks to), the real stream feed and REST feed, a real pykka actor per symbol."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from supervision.status import stream_status
+from supervision.status_view import render
+from tests.exchange.ccxt.stream_rig import BTC, ETH, StreamRig
+from tests.support.waiting import wait_until
+
+VENUES = ["bybit", "binanceusdm"]
+
+
+@pytest.fixture(params=VENUES)
+def rig(request, tmp_path):
+    r = StreamRig(request.param, tmp_path).start()
+    try:
+        r.wait_mode("stream")
+        yield r
+    finally:
+        r.stop()
+
+
+def test_prices_reach_the_actor_from_the_stream_not_from_rest(rig):
+    polls = rig.rest_polls()
+    rig.book.set_price("BTCUSDT", Decimal("51234.5"))
+    wait_until(lambda: Decimal("51234.5") in rig.prices_of(BTC), message="stream price")
+    rig.book.set_price("ETHUSDT", Decimal("3111"))
+    wait_until(lambda: Decimal("3111") in rig.prices_of(ETH), message="stream price ETH")
+    assert rig.feed.mode == "stream"
+    assert rig.rest_polls() == polls  # no REST ticker call while the stream carries prices
+
+
+def test_an_order_fill_arrives_once_from_the_order_and_fill_streams(rig):
+    fills_before = rig.feed.fills_streamed
+    cid = rig.buy()
+    rig.wait_delivered(cid)
+    later = rig.buy(ETH)  # a later message on the same socket: everything before is handled
+    rig.wait_delivered(later, ETH)
+    assert rig.feed.fills_streamed == fills_before + 2
+    # Bybit reports the fill on `execution` and the filled order on `order`, Binance in one
+    # ORDER_TRADE_UPDATE: the mailbox gets it once either way
+    assert Counter(rig.cids_delivered(BTC))[cid] == 1
+    assert rig.feed.mode == "stream"
+
+
+def test_a_stop_canceled_on_the_exchange_reaches_the_mailbox_from_the_order_stream(rig):
+    cid = "main-t1-stop-1"
+    rig.buy()
+    rig.gateway.create_order(BTC, "market", "sell", Decimal("0.01"), params={
+        "clientOrderId": cid, "stopLossPrice": Decimal("45000"), "reduceOnly": True})
+    order = rig.book.find(cid=cid)
+    assert order is not None and order.status == "untriggered"
+    rig.book.cancel(order)  # e.g. by hand on the venue's website: no REST call of ours
+    rig.wait_delivered(cid)
+    assert Counter(rig.cids_delivered(BTC))[cid] == 1
+
+
+def _each_once(rig, cids):
+    delivered = Counter(c for c in rig.cids_delivered(BTC) if c in cids)
+    fills = [t.order.cid for t in rig.book.trades]
+    assert sorted(c for c in fills if c in cids) == sorted(cids)  # every order filled once
+    return delivered
+
+
+def test_disconnect_mid_fill_rest_fills_the_gap_nothing_missed_or_doubled(rig):
+    streamed = rig.buy()  # seen on the stream: REST's catch-up window covers it again
+    rig.wait_delivered(streamed)
+    rig.ws.refuse(True)
+    rig.ws.drop_all()
+    lost = rig.buy()  # filled while the socket is gone: no stream message will carry it
+    rig.wait_mode("rest")
+    rig.wait_delivered(lost)  # from REST polling
+    during = rig.buy()
+    rig.wait_delivered(during)
+    rig.ws.refuse(False)
+    rig.wait_mode("stream")
+    after = rig.buy()
+    rig.wait_delivered(after)
+    assert rig.streams.health().reconnects >= 1
+    fills = Counter(rig.feed.rest.trade_ids.__contains__(t.tid) for t in rig.book.trades)
+    assert fills == Counter({True: 4})  # every trade id was delivered (recorded once)
+    delivered = _each_once(rig, [streamed, lost, during, after])
+    assert delivered == Counter({streamed: 1, lost: 1, during: 1, after: 1})
+
+
+def _sent(rig, topic, pred):
+    return [m for t, m in rig.ws.sent if t == topic and pred(m)]
+
+
+def test_duplicate_and_out_of_order_stream_messages_are_dropped(rig):
+    cid = rig.buy()
+    rig.wait_delivered(cid)
+    dropped = rig.feed.dropped_duplicates
+    first = Counter(rig.cids_delivered(BTC))[cid]
+    if rig.venue_id == "bybit":
+        (execution,) = _sent(rig, "execution", lambda m: m["data"][0]["orderLinkId"] == cid)
+        orders = _sent(rig, "order", lambda m: m["data"][0]["orderLinkId"] == cid)
+        filled = orders[-1]
+        older = copy.deepcopy(filled)
+        older["data"][0].update(orderStatus="New", cumExecQty="0", leavesQty="0.01")
+        rig.ws.send_raw("execution", execution)  # the same fill again
+        rig.ws.send_raw("order", filled)  # the same order update again
+        rig.ws.send_raw("order", older)  # an older update arriving late
+    else:
+        (trade,) = _sent(rig, "user", lambda m: m["e"] == "ORDER_TRADE_UPDATE"
+                         and m["o"]["c"] == cid and m["o"]["x"] == "TRADE")
+        older = copy.deepcopy(trade)
+        older["o"].update(x="NEW", X="NEW", z="0", l="0", t=0)
+        rig.ws.send_raw("user", trade)  # the same fill (and order update) again
+        rig.ws.send_raw("user", older)  # an older update arriving late
+    marker = rig.buy(ETH)  # sent after the duplicates on the same socket
+    rig.wait_delivered(marker, ETH)
+    assert Counter(rig.cids_delivered(BTC))[cid] == first
+    assert rig.feed.dropped_duplicates >= dropped + 2
+
+
+def test_a_silent_stream_hands_over_to_rest_and_status_shows_it(rig):
+    rig.ws.silence(True)
+    rig.wait_mode("rest")
+    block = stream_status(rig.feed)["streams"]
+    assert block["mode"] == "rest"
+    age = block["last_message_age_s"]
+    assert age is not None and age >= rig.feed.stale_s
+    rig.book.set_price("BTCUSDT", Decimal("49000"))
+    wait_until(lambda: Decimal("49000") in rig.prices_of(BTC), message="REST price")
+    cid = rig.buy()
+    rig.wait_delivered(cid)  # the fill from REST polling
+    text = render({"bot": {}, "actors": [], "escalations": [], "kill_switch": False,
+                   "health": {"open_positions": 0, "protected_positions": 0,
+                              "ts_coverage": 1.0}, **stream_status(rig.feed)})
+    assert "streams: mode rest" in text
+    rig.ws.silence(False)
+    rig.wait_mode("stream")
+    block = stream_status(rig.feed)["streams"]
+    assert block["mode"] == "stream" and block["connected"] and block["reconnects"] >= 1
+    assert Counter(rig.cids_delivered(BTC))[cid] == 1  # the gap fill did not repeat it
+
+
+def test_a_bad_fill_message_is_skipped_without_taking_the_stream_down(rig):
+    cid = rig.buy()
+    rig.wait_delivered(cid)
+    reconnects = rig.streams.health().reconnects
+    if rig.venue_id == "bybit":
+        (execution,) = _sent(rig, "execution", lambda m: m["data"][0]["orderLinkId"] == cid)
+        bad = copy.deepcopy(execution)
+        bad["data"][0].update(execId="bad-1", execPrice="", execQty="", orderPrice="",
+                              orderQty="", execValue="")  # no price, no amount
+        rig.ws.send_raw("execution", bad)
+    else:
+        (trade,) = _sent(rig, "user", lambda m: m["e"] == "ORDER_TRADE_UPDATE"
+                         and m["o"]["c"] == cid and m["o"]["x"] == "TRADE")
+        bad = copy.deepcopy(trade)
+        bad["o"].update(t=999_999, L="", l="", p="", q="", ap="", z="")  # no price, amount
+        rig.ws.send_raw("user", bad)
+    marker = rig.buy(ETH)
+    rig.wait_delivered(marker, ETH)
+    assert rig.feed.mode == "stream"
+    assert rig.streams.health().reconnects == reconnects
+    assert Counter(rig.cids_delivered(BTC))[cid] == 1

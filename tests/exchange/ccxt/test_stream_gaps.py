@@ -1,0 +1,115 @@
+"""The stream feed's mode decisions on injected stream health (no sockets): a reconnect too
+quick to be seen as "down" still gets its REST gap fill, and REST looks back from before the
+streams' last message."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from loguru import logger
+
+from actors.market_feed import MarketFeed
+from actors.stream_feed import OVERLAP_MS, StreamFeed
+from exchange.ccxt.streams import StreamHealth
+from exchange.records import VenueFill
+
+NOW = 1_800_000_000.0
+
+
+class FakeStreams:
+    def __init__(self) -> None:
+        self.h = StreamHealth(connected=True, last_message_age_s=0.1, reconnects=0,
+                              last_error="")
+        self.reconnect_calls = 0
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def reconnect(self) -> None:
+        self.reconnect_calls += 1
+
+    def health(self) -> StreamHealth:
+        return self.h
+
+
+def _fill(i: int, ts_ms: int) -> VenueFill:
+    return VenueFill(id=f"t{i}", order_id=f"o{i}", client_order_id=f"main-x-{i}",
+                     symbol="BTC/USDT:USDT", side="buy", price=Decimal("1"), amount=Decimal("1"),
+                     timestamp=ts_ms)
+
+
+class NoTickers:
+    """The REST side's exchange: a ticker call answers nothing (prices are not tested here)."""
+
+    def fetch_tickers(self, symbols: list[str]) -> dict:
+        return {}
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.venue_fills: list[VenueFill] = []
+        self.asked_since: list[int] = []
+        self.delivered: list[tuple[str, object]] = []
+
+        def fetch(since: int) -> list[VenueFill]:
+            self.asked_since.append(since)
+            return [f for f in self.venue_fills if (f.timestamp or 0) >= since]
+
+        self.rest = MarketFeed(exchange=NoTickers(),  # type: ignore[arg-type]
+                               symbols=["BTC/USDT:USDT"],
+                               deliver=self.deliver, interval_s=1, own_prefix="main-x-",
+                               logger=logger, clock=lambda: NOW, fetch_fills=fetch)
+        self.streams = FakeStreams()
+        self.mono = 100.0
+        self.feed = StreamFeed(rest=self.rest, stale_s=2.0, logger=logger, clock=lambda: NOW,
+                               monotonic=lambda: self.mono).attach(self.streams)
+
+    def deliver(self, symbol: str, message: object) -> bool:
+        self.delivered.append((symbol, message))
+        return True
+
+    def cids(self) -> list[str]:
+        return [c for _, m in self.delivered for c in getattr(m, "client_order_ids", ())]
+
+
+def test_a_reconnect_never_seen_as_down_still_fills_the_gap_once():
+    rig = Rig()
+    rig.feed.check_once()
+    assert rig.feed.mode == "stream"
+    rig.feed.on_fills([_fill(1, int(NOW * 1000) - 1000)])  # seen on the stream
+    rig.venue_fills = [_fill(1, int(NOW * 1000) - 1000), _fill(2, int(NOW * 1000) - 500)]
+    rig.streams.h = replace(rig.streams.h, reconnects=1)  # socket replaced between two looks
+    rig.feed.check_once()
+    assert rig.feed.mode == "stream"
+    assert rig.asked_since[-1] == int(NOW * 1000) - 1000 - OVERLAP_MS
+    assert rig.cids() == ["main-x-1", "main-x-2"]  # the missed fill once, the seen one not again
+    rig.feed.check_once()  # nothing new: no second gap fill
+    assert len(rig.asked_since) == 2
+
+
+def test_a_silent_connection_goes_to_rest_and_is_made_to_resubscribe():
+    rig = Rig()
+    rig.feed.check_once()
+    rig.streams.h = replace(rig.streams.h, last_message_age_s=5.0)
+    rig.feed.check_once()
+    assert rig.feed.mode == "rest" and rig.streams.reconnect_calls == 0  # within stale_s of start
+    rig.mono += 2.0
+    rig.feed.check_once()
+    assert rig.streams.reconnect_calls == 1
+    rig.mono += 1.0
+    rig.feed.check_once()
+    assert rig.streams.reconnect_calls == 1  # at most once per stale_s
+    rig.streams.h = replace(rig.streams.h, connected=False)
+    rig.mono += 5.0
+    rig.feed.check_once()
+    assert rig.streams.reconnect_calls == 1  # disconnected: ccxt's own retry reconnects
+
+def test_rest_looks_back_from_before_the_streams_last_message():
+    rig = Rig()
+    rig.feed.check_once()
+    rig.streams.h = replace(rig.streams.h, connected=False)
+    rig.feed.check_once()
+    assert rig.feed.mode == "rest"
+    assert rig.rest.since_ms == int(NOW * 1000) - OVERLAP_MS
