@@ -208,3 +208,26 @@ def _serve(bot: Any, run: NodeRun, duration_s: float | None) -> None:
         if deadline is not None:
             wait = max(min(wait, deadline - time.monotonic()), 0.0)
         bot.stop_event.wait(wait)
+
+
+def show_cluster(settings: Settings, as_json: bool) -> int:
+    """`bot.py cluster`: the cluster as the database has it (any machine with the config)."""
+    import json
+
+    from cluster.view import render
+
+    c = settings.cluster
+    if not c.database_url:
+        raise StartupError("cluster.database_url: not set in this config, so there is no "
+                           "cluster to show")
+    lease = lease_settings(settings)
+    try:
+        store = LeaseStore(open_database(c.database_url), lease)
+        registry = ClusterRegistry(store.db)
+        store.create_table()
+        registry.create_tables()
+        view = cluster_view(store, registry, lease)
+    except LeaseStoreUnavailable as exc:
+        raise StartupError(f"cluster.database_url: {exc}") from None
+    print(json.dumps(view, indent=2, default=str) if as_json else render(view))
+    return 0

@@ -313,3 +313,15 @@ def _guarded(db: peewee.Database, work: Any) -> Any:
         except peewee.PeeweeException:
             pass
         raise LeaseStoreUnavailable(f"cluster database: {_first_line(exc)}") from exc
+
+
+def lease_check_in(db: peewee.Database, lease: Lease) -> None:
+    """`LeaseStore.check` on another database object's connection (the repository's, inside its
+    commit transaction, when the account's storage is the cluster database): raise `LeaseLost`
+    unless `lease` is still the account's and unexpired on the database clock."""
+    p = db.param
+    sql = ("UPDATE leases SET epoch = epoch "
+           f"WHERE account = {p} AND owner = {p} AND epoch = {p} "
+           f"AND expires_at_ms > {now_ms_sql(db)}")
+    if db.execute_sql(sql, (lease.account, lease.owner, lease.epoch)).rowcount != 1:
+        raise LeaseLost(lease.account, lease.epoch, lease.owner)

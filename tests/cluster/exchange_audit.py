@@ -20,9 +20,40 @@ def _read(path: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, .
         con.close()
 
 
-def id_tag(shared: Path, account: str) -> str:
-    return str(_read(shared / account / "bot.sqlite",
-                     "SELECT value FROM meta WHERE key = 'id_tag'")[0][0])
+class Books:
+    """The accounts' own databases: PostgreSQL (`storage.url`, schema bot_<account>) when
+    `pg_url` is given, else SQLite files in the cluster's shared dir."""
+
+    def __init__(self, *, pg_url: str | None = None, shared: Path | None = None) -> None:
+        self.pg_url = pg_url
+        self.shared = shared
+
+    def query(self, account: str, sql: str) -> list[tuple[Any, ...]]:
+        if self.pg_url is None:
+            assert self.shared is not None
+            return _read(self.shared / account / "bot.sqlite", sql)
+        import psycopg
+
+        with psycopg.connect(self.pg_url, autocommit=True,
+                             options=f"-c search_path=bot_{account}") as conn:
+            return list(conn.execute(sql).fetchall())
+
+    def id_tag(self, account: str) -> str:
+        return str(self.query(account, "SELECT value FROM meta WHERE key = 'id_tag'")[0][0])
+
+    def prefix(self, account: str) -> str:
+        return f"{account}-{self.id_tag(account)}-"
+
+    def order_ids(self, account: str) -> list[str]:
+        """Client order ids of every order intent the account committed."""
+        return [str(r[0]) for r in self.query(account, "SELECT client_order_id FROM orders")]
+
+    def ledger(self, account: str) -> dict[str, Decimal]:
+        """Filled amount per client order id in the account's ledger (the bot's own books)."""
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for cid, amount in self.query(account, "SELECT client_order_id, amount FROM fills"):
+            out[str(cid)] += Decimal(str(amount))
+        return dict(out)
 
 
 def submissions(store: Path) -> list[tuple[int, str, str, str]]:
@@ -72,22 +103,23 @@ def exchange_fills(store: Path, prefix: str, until_ms: int | None = None) -> dic
     return dict(out)
 
 
-def ledger_fills(shared: Path, account: str) -> dict[str, Decimal]:
-    """Filled amount per client order id in the account's ledger (the bot's own books)."""
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for cid, amount in _read(shared / account / "bot.sqlite",
-                             "SELECT client_order_id, amount FROM fills"):
-        out[str(cid)] += Decimal(str(amount))
-    return dict(out)
-
-
-def ledger_gaps(store: Path, shared: Path, account: str,
+def ledger_gaps(store: Path, books: Books, account: str,
                 until_ms: int | None = None) -> dict[str, tuple[Decimal, Decimal]]:
     """Client ids whose exchange fills (before `until_ms`) differ from the ledger:
     cid -> (exchange amount, ledger amount). Empty when the books agree."""
-    prefix = f"{account}-{id_tag(shared, account)}-"
-    exch = exchange_fills(store, prefix, until_ms)
-    ledger = ledger_fills(shared, account)
+    exch = exchange_fills(store, books.prefix(account), until_ms)
+    ledger = books.ledger(account)
     keys = set(exch) | (set(ledger) if until_ms is None else set())
     return {k: (exch.get(k, Decimal(0)), ledger.get(k, Decimal(0))) for k in sorted(keys)
             if exch.get(k, Decimal(0)) != ledger.get(k, Decimal(0))}
+
+
+def attempts_of_epoch(store: Path, prefix: str, epoch: int, since_ms: int) -> list[str]:
+    """Order requests (accepted or not) of one account's `epoch` that reached the exchange at
+    or after `since_ms`."""
+    out = []
+    for ts, cid, _, _ in submissions(store):
+        parsed = parse_client_order_id(cid, prefix)
+        if parsed is not None and parsed.epoch == epoch and ts >= since_ms:
+            out.append(cid)
+    return out

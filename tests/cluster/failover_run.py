@@ -47,15 +47,21 @@ class FailoverRun:
     nodes: int = 3
     accounts: int = 6
     seed: int = 13
+    storage_on_postgres: bool = True
+    """The accounts' databases on the PostgreSQL server (storage.url), else SQLite files in
+    the cluster's shared dir."""
     say: Callable[[str], None] = print
     takeovers_s: list[float] = field(default_factory=list)
     server: PaperServer | None = None
     running: list[Node] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)
+    """Accounts taken over whose trading again is still to be seen: account -> old epoch."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.names = account_names(self.accounts)
-        self.shared = self.root / "shared"
+        self.books = (audit.Books(pg_url=self.pg_url) if self.storage_on_postgres
+                      else audit.Books(shared=self.root / "shared"))
 
     # ---- setup / teardown ------------------------------------------------------------------
 
@@ -65,7 +71,8 @@ class FailoverRun:
         t = self.timings
         self.config = write_config(self.root, server=self.server, pg_url=self.pg_url,
                                    accounts=self.accounts, ttl_s=t.ttl_s, margin_s=t.margin_s,
-                                   timeout_ms=t.timeout_ms)
+                                   timeout_ms=t.timeout_ms,
+                                   storage_url=self.pg_url if self.storage_on_postgres else None)
         self.watch = ClusterWatch(self.pg_url, t.lease)
         self.running = [self._node(i) for i in range(self.nodes)]
         wait_until(self._all_owned, timeout=90, interval=0.1, message="every account owned")
@@ -95,13 +102,14 @@ class FailoverRun:
         return all(a in owners and self._owner_pid(owners[a][0]) in pids for a in self.names)
 
     def prefix(self, account: str) -> str:
-        return f"{account}-{audit.id_tag(self.shared, account)}-"
+        return self.books.prefix(account)
 
     # ---- one kill ----------------------------------------------------------------------------
 
     def kill_one(self, k: int) -> list[float]:
         """Kill a node that holds accounts; returns each of its accounts' takeover time."""
         wait_until(self._all_owned, timeout=60, interval=0.1, message="every account owned")
+        self.check_traded_again(timeout=60)  # the previous kill's accounts trade again
         time.sleep(self.rng.uniform(0.0, 1.5))  # a random moment in the nodes' work
         owners = self.watch.owners()
         by_pid: dict[int, dict[str, int]] = {}
@@ -115,9 +123,11 @@ class FailoverRun:
         assert victim.proc is not None
         victim.proc.wait(10)
         took = self._taken_over(lost, kill_ms)
-        self.say(f"kill {k}: node pid {victim.pid} held {sorted(lost)}; taken over in "
-                 + ", ".join(f"{s:.2f}s" for s in took))
+        checked = time.monotonic()
         self._check_books(lost, kill_ms)
+        self.say(f"kill {k}: node pid {victim.pid} held {sorted(lost)}; taken over in "
+                 + ", ".join(f"{s:.2f}s" for s in sorted(took))
+                 + f"; books checked in {time.monotonic() - checked:.1f}s")
         self.running[slot] = self._node(slot)
         return took
 
@@ -131,6 +141,7 @@ class FailoverRun:
             return latest if len(latest) == len(lost) else None
 
         found = wait_until(done, timeout=60, interval=0.05, message="accounts taken over")
+        assert found is not None
         return [(int(str(t["ready_ms"])) - kill_ms) / 1000 for t in found.values()]
 
     def _check_books(self, lost: dict[str, int], kill_ms: int) -> None:
@@ -140,18 +151,25 @@ class FailoverRun:
                    interval=0.2, message="every position has its stop on the exchange")
         for account in lost:
             self._books_agree(account, kill_ms)
+        self.pending.update({a: max(e, self.pending.get(a, 0)) for a, e in lost.items()})
+        self.check_fencing()
+
+    def check_traded_again(self, timeout: float) -> None:
+        """Every account taken over has sent an order under a newer epoch than the one it had
+        when its node was killed (checked late, so trading has time to produce one)."""
+        for account, epoch in sorted(self.pending.items()):
             prefix = self.prefix(account)
 
-            def trades_again(p: str = prefix, a: str = account) -> bool:
-                return max(audit.sends_by_epoch(self.store, p), default=0) > lost[a]
+            def traded(p: str = prefix, e: int = epoch) -> bool:
+                return max(audit.sends_by_epoch(self.store, p), default=0) > e
 
-            wait_until(trades_again, timeout=60, interval=0.25,
-                       message=f"{account} trades again")
-        self.check_fencing()
+            wait_until(traded, timeout=timeout, interval=0.25,
+                       message=f"{account} trades again after epoch {epoch}")
+        self.pending.clear()
 
     def _books_agree(self, account: str, until_ms: int | None) -> None:
         def agree() -> bool:
-            return not audit.ledger_gaps(self.store, self.shared, account, until_ms=until_ms)
+            return not audit.ledger_gaps(self.store, self.books, account, until_ms=until_ms)
 
         wait_until(agree, timeout=30, interval=0.25, message=f"{account}: ledger == exchange fills")
 
@@ -170,6 +188,7 @@ class FailoverRun:
                         f"{epoch + 1} began at {nxt}")
 
     def final_checks(self) -> None:
+        self.check_traded_again(timeout=90)
         assert audit.duplicate_ids(self.store) == []
         for account in self.names:
             self._books_agree(account, None)

@@ -77,23 +77,28 @@ def account_names(n: int) -> list[str]:
 
 
 def write_config(root: Path, *, server: PaperServer, pg_url: str, accounts: int,
-                 ttl_s: float = 4.0, margin_s: float = 1.0, timeout_ms: int = 3000) -> Path:
+                 ttl_s: float = 4.0, margin_s: float = 1.0, timeout_ms: int = 3000,
+                 storage_url: str | None = None) -> Path:
     """One config every node uses (as a cluster's nodes share theirs): account i trades
-    SYMBOLS[i] with a quick mean reversion so orders keep flowing."""
+    SYMBOLS[i] with a quick mean reversion so orders keep flowing. The accounts' storage is
+    PostgreSQL with `storage_url` (the production layout), else SQLite files in a shared
+    directory (nodes on one machine)."""
     lines = [
         '[bot]', 'mode = "live"', 'status_interval_s = 0.5',
         '[exchange]', 'id = "bybit"', f'api_url = "{server.base_url}"',
         'api_key_env = "PAPER_SERVER_API_KEY"', 'api_secret_env = "PAPER_SERVER_API_SECRET"',
         'rate_limit_per_s = 1000', 'poll_interval_s = 0.2',
         '[symbols]', f'list = ["{SYMBOLS[0]}"]',
-        '[strategy]', 'window = 5', 'entry_z = 0.8', 'exit_z = 0.5',
+        '[strategy]', 'window = 5', 'entry_z = 0.4', 'exit_z = 0.3',
         'min_volatility_pct = 0',
         '[risk]', 'order_size_usdt = 150', 'cooldown_after_loss_s = 0', 'leverage = 2',
         '[supervision]', 'reconcile_interval_s = 5',
         '[logging]', 'console = false', 'level = "DEBUG"',
         '[dashboard]', 'enabled = false',
+        *(['[storage]', f'url = "{storage_url}"'] if storage_url else []),
         '[cluster]', 'enabled = true', f'database_url = "{pg_url}"',
-        f'shared_dir = "{root / "shared"}"', f'lease_ttl_s = {ttl_s}',
+        *([] if storage_url else [f'shared_dir = "{root / "shared"}"']),
+        f'lease_ttl_s = {ttl_s}',
         f'lease_safety_margin_s = {margin_s}', f'exchange_timeout_ms = {timeout_ms}',
         'balance_interval_s = 1.0',
     ]
