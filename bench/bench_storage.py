@@ -9,7 +9,10 @@ Baseline, same run: raw sqlite3, one connection per thread, same pragmas (WAL, s
 busy_timeout=10000), each commit its own transaction (BEGIN IMMEDIATE; UPDATE state; INSERT
 journal; COMMIT). "database is locked" errors are counted in both.
 
-    python bench/bench_storage.py [--runs 5] [--threads 500] [--commits 3]
+With --pg-url, the same Repository runs on PostgreSQL too (storage.url; one throwaway schema
+per run); the server's fsync / synchronous_commit settings are printed with the numbers.
+
+    python bench/bench_storage.py [--runs 5] [--threads 500] [--commits 3] [--pg-url URL]
 """
 
 from __future__ import annotations
@@ -49,8 +52,10 @@ def states(symbol: str, k: int) -> tuple[SymbolState, Decision]:
     return before, Decision(state=after, journal=(JournalEntry(type="TrailingMoved", data={"best": str(101 + k)}),))
 
 
-def run_ours(path, syms: list[str], commits: int) -> dict:
-    repo = Repository(path, synchronous="full")
+def run_ours(path, syms: list[str], commits: int, pg_url: str = "") -> dict:
+    """`pg_url`: the same through PostgreSQL (a throwaway schema, dropped after the run)."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    repo = Repository(url=pg_url, schema=schema) if pg_url else Repository(path, synchronous="full")
     try:
         incs = {s: repo.claim(s) for s in syms}
         lat: list[float] = []
@@ -92,6 +97,24 @@ def run_ours(path, syms: list[str], commits: int) -> dict:
                 "transactions": txs, "units": repo.writer.units - units0}
     finally:
         repo.close()
+        if pg_url:
+            drop_schema(pg_url, schema)
+
+
+def drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def pg_durability(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        fsync = con.execute("SHOW fsync").fetchone()[0]
+        sync = con.execute("SHOW synchronous_commit").fetchone()[0]
+    return f"fsync={fsync}, synchronous_commit={sync}"
 
 
 def run_raw(path, syms: list[str], commits: int) -> dict:
@@ -157,22 +180,31 @@ def main() -> dict:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=500)
     ap.add_argument("--commits", type=int, default=3, help="commits per thread per run")
+    ap.add_argument("--pg-url", default="", help="also run ours on this PostgreSQL server "
+                    "(storage.url; a throwaway schema per run)")
     args = ap.parse_args()
     header("bench_storage", f"{args.threads} writer threads x {args.commits} commits, synchronous=FULL")
     syms = symbols(args.threads)
     tmp = TempDir("storage")
-    res: dict = {"ours": [], "raw": []}
+    res: dict = {"ours": [], "raw": [], "pg": []}
     try:
         for r in range(args.runs):  # interleaved so machine noise hits both alike
             res["ours"].append(run_ours(tmp.path / f"ours{r}.sqlite", syms, args.commits))
             res["raw"].append(run_raw(tmp.path / f"raw{r}.sqlite", syms, args.commits))
+            if args.pg_url:
+                res["pg"].append(run_ours(None, syms, args.commits, args.pg_url))
+                print(f"  run {r + 1}: ours on PostgreSQL {res['pg'][-1]['rate']:,.0f}/s", flush=True)
             print(f"  run {r + 1}: ours {res['ours'][-1]['rate']:,.0f}/s ({res['ours'][-1]['transactions']} tx)"
                   f"  raw {res['raw'][-1]['rate']:,.0f}/s", flush=True)
     finally:
         tmp.cleanup()
     rows = []
     out: dict = {"config": vars(args)}
-    for name, label in (("ours", "Repository (group commit)"), ("raw", "raw sqlite3, conn per thread")):
+    labels = [("ours", "Repository (group commit)"), ("raw", "raw sqlite3, conn per thread")]
+    if args.pg_url:
+        labels.append(("pg", "Repository on PostgreSQL"))
+        print(f"  PostgreSQL server: {pg_durability(args.pg_url)}")
+    for name, label in labels:
         runs = res[name]
         rates = [r["rate"] for r in runs]
         lat = [x for r in runs for x in r["lat"]]
@@ -192,6 +224,9 @@ def main() -> dict:
     print(f"  target 0 'database is locked' for ours: {'MET' if out['ours']['locked'] == 0 else 'MISSED'} "
           f"(ours {out['ours']['locked']}, raw {out['raw']['locked']})")
     out["ratio"] = ratio
+    if args.pg_url:
+        out["ratio_pg_sqlite"] = pct(out["pg"]["rates"], 50) / pct(out["ours"]["rates"], 50)
+        print(f"  PostgreSQL / SQLite (Repository, medians): {out['ratio_pg_sqlite']:.2f}x")
     write_json("storage", out)
     return out
 

@@ -225,6 +225,24 @@ class SupervisionSettings(_Section):
 class StorageSettings(_Section):
     path: Str = Field(default="bot.sqlite", min_length=1)
     synchronous: Literal["full", "normal"] = "full"
+    # -- PostgreSQL storage (storage/database.py): "" keeps SQLite at `path` --
+    url: Str = ""
+
+    @model_validator(mode="after")
+    def _url(self) -> StorageSettings:
+        # checked here, not by a field pattern: a field error would echo the URL, password too
+        from urllib.parse import urlsplit
+
+        if not self.url:
+            return self
+        scheme = self.url.split("://", 1)[0] if "://" in self.url else ""
+        if scheme not in ("postgresql", "postgres"):
+            raise _cross("url", f'must be a postgresql://user@host:port/db URL or "" '
+                                f"(got scheme {scheme or 'none'!r})")
+        if urlsplit(self.url).password is not None:
+            raise _cross("url", "must not hold a password (config files are not secret "
+                                "stores): give it in PGPASSWORD or ~/.pgpass")
+        return self
 
 
 class LoggingSettings(_Section):

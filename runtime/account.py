@@ -27,6 +27,7 @@ from runtime import wiring
 from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller
 from storage import queries
+from storage.opening import open_repository
 from storage.repository import Repository
 from supervision.alerts import Alerts
 from supervision.restart_policy import RestartPolicy
@@ -84,7 +85,7 @@ class AccountRuntime:
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
         s = self.settings
-        self.repo = Repository(s.resolve(s.storage.path), synchronous=s.storage.synchronous)
+        self.repo = open_repository(s.storage, path=s.resolve(s.storage.path), account=self.name)
         self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)

@@ -233,7 +233,7 @@ def _logs(
 
 def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
     from storage import control
-    from storage.repository import Repository
+    from storage.opening import open_repository
 
     try:
         name = pick_account(settings, args.account, required=True)
@@ -253,11 +253,12 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
                 extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
             except UsageError as exc:
                 return fail(str(exc))
-    repo = Repository(
-        settings.resolve(settings.storage.path)
+    repo = open_repository(
+        settings.storage,
+        path=settings.resolve(settings.storage.path)
         if not args.data_dir
         else data_dir / settings.storage.path,
-        synchronous=settings.storage.synchronous,
+        account=name,
     )
     try:
         control.request(repo, args.command, args.symbol, by="cli", **extra)

@@ -34,7 +34,8 @@ def shared_files(settings: Settings, data_dir: Path) -> list[Path]:
     paper.store points at a running bot's files is refused (issue 16 item 10)."""
     paths: dict[str, Path] = {}
     for account in settings.account_settings():
-        files = [account.resolve(account.storage.path)]
+        # a PostgreSQL-backed account has no database file (its account lock still holds)
+        files = [] if account.storage.url else [account.resolve(account.storage.path)]
         if account.exchange.id == "paper":
             store = Path(account.paper.store).expanduser()
             files.append(store if store.is_absolute() else data_dir / store)

@@ -9,6 +9,7 @@ alive or expired to it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import peewee
 
@@ -23,18 +24,43 @@ _NOW_MS = {
 CONNECT_TIMEOUT_S = 5
 
 
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def postgres_options(network_timeout_s: float = 5.0) -> dict[str, Any]:
+    """psycopg connection options: connect timeout, and TCP_USER_TIMEOUT plus keepalives that
+    bound how long a call can hang on a dead network (see `open_database`)."""
+    timeout_ms = max(int(network_timeout_s * 1000), 1000)
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "tcp_user_timeout": timeout_ms,
+            "keepalives": 1, "keepalives_idle": max(timeout_ms // 2000, 1),
+            "keepalives_interval": 1, "keepalives_count": 2}
+
+
+def open_postgres(url: str, *, network_timeout_s: float = 5.0, search_path: str | None = None,
+                  max_connections: int = 0, wait_timeout_s: float = 30.0) -> peewee.Database:
+    """A PostgreSQL database for `url` with the options above. `search_path` is set on every
+    connection (the bot's storage keeps each account in its own schema). `max_connections` > 0:
+    a pool of at most that many connections (callers beyond it wait up to `wait_timeout_s`)."""
+    options = postgres_options(network_timeout_s)
+    if search_path is not None:
+        options["options"] = f"-c search_path={search_path}"
+    url = url.replace("postgres://", "postgresql://", 1)
+    if max_connections > 0:
+        from playhouse.pool import PooledPostgresqlDatabase
+
+        return PooledPostgresqlDatabase(url, autoconnect=True, max_connections=max_connections,
+                                        timeout=wait_timeout_s, **options)
+    return peewee.PostgresqlDatabase(url, autoconnect=True, **options)
+
+
 def open_database(url: str, *, network_timeout_s: float = 5.0) -> peewee.Database:
     """`postgresql://user@host:port/db` or a SQLite path (`sqlite:///path` or a plain path).
 
     `network_timeout_s` bounds how long a PostgreSQL call can hang on a dead network
     (TCP_USER_TIMEOUT and keepalives), so a lease keeper notices a partition and retries."""
-    if url.startswith(("postgresql://", "postgres://")):
-        timeout_ms = max(int(network_timeout_s * 1000), 1000)
-        return peewee.PostgresqlDatabase(
-            url.replace("postgres://", "postgresql://", 1), autoconnect=True,
-            connect_timeout=CONNECT_TIMEOUT_S, tcp_user_timeout=timeout_ms,
-            keepalives=1, keepalives_idle=max(timeout_ms // 2000, 1), keepalives_interval=1,
-            keepalives_count=2)
+    if is_postgres_url(url):
+        return open_postgres(url, network_timeout_s=network_timeout_s)
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     if "://" in path:
         raise ValueError(f"cluster database url: unsupported scheme in {url.split('://')[0]!r}"

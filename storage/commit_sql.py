@@ -1,20 +1,24 @@
 """The commit hot path (the one-way core's state rows and every decision's records) as constant,
-parameterised SQL on the writer's own sqlite3 connection.
+parameterised SQL on the writer's own connection (sqlite3, or psycopg through
+storage/sql_conn.py: the texts below are valid on both engines).
 
 Building the same statements through peewee's query builder cost ~0.8 ms of CPU per decision
 (measured by bench/bench_storage.py and a profile of the writer thread), and the single writer
 thread made that the ceiling of the whole bot under the GIL. The statements below are compiled
-once by sqlite3's statement cache. Only rows that changed are written. The table and column
-names are the peewee models' in storage/models.py; tests/storage round-trip through both.
+once by sqlite3's statement cache (prepared by the server on PostgreSQL). Upserts are
+ON CONFLICT ... DO UPDATE of every column, which leaves the row exactly as SQLite's INSERT OR
+REPLACE did (no table has foreign keys or triggers that a delete-and-insert would fire). Only
+rows that changed are written. The table and column names are the peewee models' in
+storage/models.py; tests/storage round-trip through both, on both engines.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from decimal import Decimal
 
+from storage.sql_conn import SqlConn
 from trading.commands import Escalate
 from trading.decision import Decision
 from trading.journal import JournalItem
@@ -31,19 +35,34 @@ CLOSE_POSITION = (
     "close_reason=? WHERE position_id=?"
 )
 UPSERT_POSITION = (
-    "INSERT OR REPLACE INTO positions (position_id, symbol, side, contracts, entry_price, "
-    "opened_at, "
-    "closed_at, status, realized_pnl, fees, close_reason) VALUES (?,?,?,?,?,?,NULL,'open',?,?,NULL)"
+    "INSERT INTO positions (position_id, symbol, side, contracts, entry_price, opened_at, "
+    "closed_at, status, realized_pnl, fees, close_reason) "
+    "VALUES (?,?,?,?,?,?,NULL,'open',?,?,NULL) "
+    "ON CONFLICT (position_id) DO UPDATE SET symbol=excluded.symbol, side=excluded.side, "
+    "contracts=excluded.contracts, entry_price=excluded.entry_price, "
+    "opened_at=excluded.opened_at, closed_at=NULL, status='open', "
+    "realized_pnl=excluded.realized_pnl, fees=excluded.fees, close_reason=NULL"
 )
 DELETE_TRAILING = "DELETE FROM trailing_stops WHERE symbol=?"
 UPSERT_TRAILING = (
-    "INSERT OR REPLACE INTO trailing_stops (symbol, position_id, state, activation_price, "
-    "callback_pct, best_price, trigger_price) VALUES (?,?,?,?,?,?,?)"
+    "INSERT INTO trailing_stops (symbol, position_id, state, activation_price, "
+    "callback_pct, best_price, trigger_price) VALUES (?,?,?,?,?,?,?) "
+    "ON CONFLICT (symbol) DO UPDATE SET position_id=excluded.position_id, "
+    "state=excluded.state, activation_price=excluded.activation_price, "
+    "callback_pct=excluded.callback_pct, best_price=excluded.best_price, "
+    "trigger_price=excluded.trigger_price"
 )
 UPSERT_ORDER = (
-    "INSERT OR REPLACE INTO orders (client_order_id, symbol, position_id, purpose, side, amount, "
+    "INSERT INTO orders (client_order_id, symbol, position_id, purpose, side, amount, "
     "stop_price, reduce_only, status, exchange_id, filled, average, fee, replaces, last_error, "
-    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT (client_order_id) DO UPDATE SET symbol=excluded.symbol, "
+    "position_id=excluded.position_id, purpose=excluded.purpose, side=excluded.side, "
+    "amount=excluded.amount, stop_price=excluded.stop_price, "
+    "reduce_only=excluded.reduce_only, status=excluded.status, "
+    "exchange_id=excluded.exchange_id, filled=excluded.filled, average=excluded.average, "
+    "fee=excluded.fee, replaces=excluded.replaces, last_error=excluded.last_error, "
+    "created_at=excluded.created_at, updated_at=excluded.updated_at"
 )
 INSERT_FILL = (
     "INSERT INTO fills (symbol, client_order_id, position_id, side, amount, price, fee, "
@@ -73,7 +92,7 @@ class OneWayStore:
 
     name = "one_way"
 
-    def load(self, conn: sqlite3.Connection, symbol: str) -> SymbolState:
+    def load(self, conn: SqlConn, symbol: str) -> SymbolState:
         """Runs inside `Repository.reading()` (the peewee models are routed to this file)."""
         from storage.restore import load_state
 
@@ -81,7 +100,7 @@ class OneWayStore:
 
     def write(
         self,
-        conn: sqlite3.Connection,
+        conn: SqlConn,
         symbol: str,
         incarnation: int,
         before: SymbolState,
@@ -95,7 +114,7 @@ ONE_WAY = OneWayStore()
 
 
 def write_state(
-    conn: sqlite3.Connection,
+    conn: SqlConn,
     symbol: str,
     incarnation: int,
     before: SymbolState,
@@ -113,10 +132,10 @@ def write_state(
             s.next_close_at,
             s.close_reason,
             s.last_close_error,
-            int(s.needs_stop),
+            bool(s.needs_stop),  # a boolean column on PostgreSQL, 0/1 on SQLite
             _s(s.stop_price),
             _s(s.take_profit_price),
-            int(s.quarantined),
+            bool(s.quarantined),
             s.quarantine_reason,
             now,
             symbol,
@@ -136,7 +155,7 @@ def write_state(
 
 
 def write_records(
-    conn: sqlite3.Connection,
+    conn: SqlConn,
     symbol: str,
     decision: Decision,
     correlation_id: str,
@@ -171,7 +190,7 @@ def write_records(
 
 
 def journal(
-    conn: sqlite3.Connection,
+    conn: SqlConn,
     symbol: str,
     entries: Sequence[JournalItem],
     correlation_id: str,
@@ -189,7 +208,7 @@ def journal(
 
 
 def _position(
-    conn: sqlite3.Connection,
+    conn: SqlConn,
     symbol: str,
     before: SymbolState,
     s: SymbolState,
@@ -233,7 +252,7 @@ def closed_totals(
     )
 
 
-def _trailing(conn: sqlite3.Connection, symbol: str, s: SymbolState) -> None:
+def _trailing(conn: SqlConn, symbol: str, s: SymbolState) -> None:
     t = s.trailing
     if t is None or s.position is None:
         conn.execute(DELETE_TRAILING, (symbol,))
@@ -252,7 +271,7 @@ def _trailing(conn: sqlite3.Connection, symbol: str, s: SymbolState) -> None:
     )
 
 
-def _order(conn: sqlite3.Connection, symbol: str, o: OrderRecord, now: float) -> None:
+def _order(conn: SqlConn, symbol: str, o: OrderRecord, now: float) -> None:
     conn.execute(
         UPSERT_ORDER,
         (
@@ -263,7 +282,7 @@ def _order(conn: sqlite3.Connection, symbol: str, o: OrderRecord, now: float) ->
             o.side,
             str(o.amount),
             _s(o.stop_price),
-            int(o.reduce_only),
+            bool(o.reduce_only),
             o.status.value,
             o.exchange_id,
             str(o.filled),

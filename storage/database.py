@@ -1,24 +1,34 @@
-"""Opening the bot's database: SQLite in WAL mode under the data dir, schema version, migrations.
+"""Opening the bot's database: SQLite in WAL mode under the data dir (the default), or one
+schema per account on a PostgreSQL server (`storage.url`); schema version, migrations.
 
 The models are bound through `database_proxy`: its default is the last database opened (tests
-and the single-account bot use that); a Repository routes its own threads to its own file, so
-several accounts, one SQLite file each, share a process.
+and the single-account bot use that); a Repository routes its own threads to its own database,
+so several accounts, one SQLite file or PostgreSQL schema each, share a process.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import peewee as pw
 
 from storage import migrations
+from storage.cluster_database import open_postgres
 from storage.models import ALL_MODELS, SCHEMA_VERSION, Meta, database_proxy
 
 BUSY_TIMEOUT_MS = 10_000
 JOURNAL_SIZE_LIMIT = 8 * 2**20
 """Bytes the WAL file is truncated to after a checkpoint resets it (SQLite otherwise keeps the
 file at its high-water mark: issue 16 item 18 saw it outgrow the database)."""
+
+
+POOL_SIZE = 8
+"""PostgreSQL connections per account: the writer's one plus readers (actor restores, status,
+dashboard); more readers wait for a free one (bounded, see cluster_database.open_postgres)."""
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 class StorageError(Exception):
@@ -46,15 +56,57 @@ def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase
             _create_or_migrate(db)
     except pw.DatabaseError as exc:
         raise StorageError(f"{path}: cannot open database: {exc}") from exc
+    except StorageError as exc:
+        raise StorageError(f"{path}: {exc}") from None
     return db
 
 
-def _create_or_migrate(db: pw.SqliteDatabase) -> None:
-    fresh = not db.table_exists("actor_state")
+def open_postgres_database(
+    url: str, schema: str, *, pool_size: int = POOL_SIZE, network_timeout_s: float = 5.0
+) -> pw.Database:
+    """An account's storage on PostgreSQL: its own schema (`schema`, created when missing, then
+    the tables, or the migrations from an older schema version) on the server at `url`.
+
+    Every connection has `search_path` = the schema, then public (the cluster's leases table),
+    so the models and the hot path's unqualified SQL reach this account's tables only.
+    Connections come from a pool (readers take one per read; the writer keeps one)."""
+    if not SCHEMA_NAME.fullmatch(schema):
+        raise StorageError(f"storage schema {schema!r}: must match {SCHEMA_NAME.pattern}")
+    db = open_postgres(url, network_timeout_s=network_timeout_s, max_connections=pool_size,
+                       search_path=f"{schema},public")
+    database_proxy.initialize(db)
+    where = _redacted(url)
+    try:
+        with database_proxy.using(db), db.connection_context():
+            with db.atomic():
+                # one opener at a time per schema (several nodes may start together); the
+                # lock ends with this transaction, and PostgreSQL's DDL is transactional
+                db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
+                db.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                _create_or_migrate(db, schema)
+    except pw.PeeweeException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"{where} schema {schema}: cannot open database: {first}") from exc
+    except StorageError as exc:
+        raise StorageError(f"{where} schema {schema}: {exc}") from None
+    return db
+
+
+def _redacted(url: str) -> str:
+    """The URL without a password (it never reaches a log line)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _create_or_migrate(db: pw.Database, schema: str | None = None) -> None:
+    fresh = not db.table_exists("actor_state", schema)
     with db.atomic():
         if fresh:
             db.create_tables(ALL_MODELS)
-            Meta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+            set_meta("schema_version", str(SCHEMA_VERSION))
         else:
             db.create_tables([Meta], safe=True)
             version = schema_version(db)
@@ -62,13 +114,20 @@ def _create_or_migrate(db: pw.SqliteDatabase) -> None:
                 raise StorageError(
                     f"database schema version {version} is newer than this bot ({SCHEMA_VERSION})"
                 )
-            migrations.upgrade(db, version, SCHEMA_VERSION)
+            migrations.upgrade(db, version, SCHEMA_VERSION, schema)
             db.create_tables(ALL_MODELS, safe=True)
-            Meta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+            set_meta("schema_version", str(SCHEMA_VERSION))
         if Meta.get_or_none(Meta.key == "id_tag") is None:
             Meta.insert(key="id_tag", value=secrets.token_hex(2)).execute()
 
 
-def schema_version(db: pw.SqliteDatabase) -> int:
+def set_meta(key: str, value: str) -> None:
+    """Insert or overwrite a meta row (ON CONFLICT: peewee's replace() is SQLite-only)."""
+    Meta.insert(key=key, value=value).on_conflict(
+        conflict_target=[Meta.key], update={Meta.value: value}
+    ).execute()
+
+
+def schema_version(db: pw.Database) -> int:
     row = Meta.get_or_none(Meta.key == "schema_version")
     return int(row.value) if row else 1

@@ -5,11 +5,11 @@ sent (write-ahead); `Repository.load` reads them back."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from storage import grid_codec
 from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, closed_totals
+from storage.sql_conn import SqlConn
 from trading.grid.core import GridDecision
 from trading.grid.model import GridState, Leg
 
@@ -17,7 +17,10 @@ FENCE = (
     "UPDATE actor_state SET order_seq=?, quarantined=?, quarantine_reason=?, updated_at=? "
     "WHERE symbol=? AND incarnation=?"
 )
-UPSERT_GRID = "INSERT OR REPLACE INTO grid_state (symbol, data, updated_at) VALUES (?,?,?)"
+UPSERT_GRID = (
+    "INSERT INTO grid_state (symbol, data, updated_at) VALUES (?,?,?) "
+    "ON CONFLICT (symbol) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at"
+)
 
 
 class GridStore:
@@ -31,7 +34,7 @@ class GridStore:
 
     def write(
         self,
-        conn: sqlite3.Connection,
+        conn: SqlConn,
         symbol: str,
         incarnation: int,
         before: GridState,
@@ -39,7 +42,7 @@ class GridStore:
         now: float,
     ) -> None:
         s = decision.state
-        fence = (s.order_seq, int(s.quarantined), s.quarantine_reason, now, symbol, incarnation)
+        fence = (s.order_seq, bool(s.quarantined), s.quarantine_reason, now, symbol, incarnation)
         cur = conn.execute(FENCE, fence)
         if cur.rowcount != 1:
             raise FencedOff(symbol)
@@ -52,7 +55,7 @@ HEDGE_GRID = GridStore()
 
 
 def _leg_row(
-    conn: sqlite3.Connection, symbol: str, old: Leg, new: Leg, now: float, decision: GridDecision
+    conn: SqlConn, symbol: str, old: Leg, new: Leg, now: float, decision: GridDecision
 ) -> None:
     if old.position_id is not None and old.position_id != new.position_id:
         pnl, fees = closed_totals(old.position_id, old.realized_pnl, old.fees, decision)

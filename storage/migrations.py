@@ -2,7 +2,8 @@
 
 Version 1 (the first release) had no `orders.replaces`, no `actor_state.restarts`, and wrote
 enum values in upper case (`WAITING`, `OPEN`). Version 2 adds the columns and lower-cases the
-enums; the repository still reads any casing in case a row slipped through.
+enums; the repository still reads any casing in case a row slipped through. The same steps run
+on PostgreSQL (peewee's migrator for the engine; the tables are found in the account's schema).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import peewee as pw
-from playhouse.migrate import SqliteMigrator, migrate
+from playhouse.migrate import SchemaMigrator, migrate
 
 ENUM_COLUMNS = {
     "actor_state": ["phase"],
@@ -20,29 +21,33 @@ ENUM_COLUMNS = {
 }
 
 
-def _v1_to_v2(db: pw.SqliteDatabase) -> None:
-    migrator = SqliteMigrator(db)
+def _v1_to_v2(db: pw.Database, schema: str | None) -> None:
+    migrator = SchemaMigrator.from_database(db)
     ops = []
-    if "replaces" not in _columns(db, "orders"):
+    if "replaces" not in _columns(db, "orders", schema):
         ops.append(migrator.add_column("orders", "replaces", pw.CharField(null=True)))
-    if "restarts" not in _columns(db, "actor_state"):
+    if "restarts" not in _columns(db, "actor_state", schema):
         ops.append(migrator.add_column("actor_state", "restarts", pw.IntegerField(default=0)))
     if ops:
         migrate(*ops)
     for table, columns in ENUM_COLUMNS.items():
-        if not db.table_exists(table):
+        if not db.table_exists(table, schema):
             continue
         for column in columns:
             db.execute_sql(f'UPDATE "{table}" SET "{column}" = lower("{column}")')
 
 
-def _columns(db: pw.SqliteDatabase, table: str) -> set[str]:
-    return {c.name for c in db.get_columns(table)} if db.table_exists(table) else set()
+def _columns(db: pw.Database, table: str, schema: str | None) -> set[str]:
+    if not db.table_exists(table, schema):
+        return set()
+    return {c.name for c in db.get_columns(table, schema)}
 
 
-STEPS: dict[int, Callable[[pw.SqliteDatabase], None]] = {1: _v1_to_v2}
+STEPS: dict[int, Callable[[pw.Database, str | None], None]] = {1: _v1_to_v2}
 
 
-def upgrade(db: pw.SqliteDatabase, current: int, target: int) -> None:
+def upgrade(db: pw.Database, current: int, target: int, schema: str | None = None) -> None:
+    """Run the steps from `current` to `target` on SQLite or PostgreSQL (`schema`: the
+    account's schema there, whose name peewee's catalogue queries need; None on SQLite)."""
     for version in range(current, target):
-        STEPS[version](db)
+        STEPS[version](db, schema)

@@ -17,8 +17,9 @@ class RoutingDatabaseProxy(pw.DatabaseProxy):
     """The models' database: a default (the last opened one, as with peewee's own proxy) that a
     thread can point at another database for a while (``using``) or for its life (``bind_thread``).
 
-    Several accounts run in one process, each with its own SQLite file: every Repository routes
-    its reads and its writer thread to its own file, so one account's rows never land in another's.
+    Several accounts run in one process, each with its own SQLite file (or PostgreSQL schema):
+    every Repository routes its reads and its writer thread to its own database, so one
+    account's rows never land in another's.
     """
 
     __slots__ = ("_default", "_local")
@@ -64,6 +65,11 @@ class DecimalText(pw.TextField):
     a corrupt value surfaces as a named field error instead of a crash inside peewee."""
 
 
+class Seconds(pw.DoubleField):
+    """A time in epoch seconds. DOUBLE, not FLOAT: peewee's FloatField is PostgreSQL's 4-byte
+    REAL, which rounds today's epoch seconds to minutes; SQLite's DDL is REAL either way."""
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = database_proxy
@@ -80,9 +86,9 @@ class ActorStateRow(BaseModel):
     incarnation = pw.IntegerField(default=0)
     phase = pw.CharField(default="flat")
     order_seq = pw.IntegerField(default=0)
-    cooldown_until = pw.FloatField(default=0.0)
+    cooldown_until = Seconds(default=0.0)
     close_attempts = pw.IntegerField(default=0)
-    next_close_at = pw.FloatField(null=True)
+    next_close_at = Seconds(null=True)
     close_reason = pw.TextField(null=True)
     last_close_error = pw.TextField(null=True)
     needs_stop = pw.BooleanField(default=False)
@@ -91,7 +97,7 @@ class ActorStateRow(BaseModel):
     quarantined = pw.BooleanField(default=False)
     quarantine_reason = pw.TextField(null=True)
     restarts = pw.IntegerField(default=0)
-    updated_at = pw.FloatField(default=0.0)
+    updated_at = Seconds(default=0.0)
 
     class Meta:
         table_name = "actor_state"
@@ -103,8 +109,8 @@ class PositionRow(BaseModel):
     side = pw.CharField()
     contracts = DecimalText()
     entry_price = DecimalText()
-    opened_at = pw.FloatField()
-    closed_at = pw.FloatField(null=True)
+    opened_at = Seconds()
+    closed_at = Seconds(null=True)
     status = pw.CharField(default="open")
     realized_pnl = DecimalText(default="0")
     fees = DecimalText(default="0")
@@ -144,8 +150,8 @@ class OrderRow(BaseModel):
     fee = DecimalText(default="0")
     replaces = pw.CharField(null=True)
     last_error = pw.TextField(null=True)
-    created_at = pw.FloatField()
-    updated_at = pw.FloatField()
+    created_at = Seconds()
+    updated_at = Seconds()
 
     class Meta:
         table_name = "orders"
@@ -164,7 +170,7 @@ class FillRow(BaseModel):
     price = DecimalText()
     fee = DecimalText()
     realized_pnl = DecimalText()
-    created_at = pw.FloatField()
+    created_at = Seconds()
 
     class Meta:
         table_name = "fills"
@@ -178,8 +184,8 @@ class EventRow(BaseModel):
     type = pw.CharField()
     data = pw.TextField()
     correlation_id = pw.CharField(index=True)
-    created_at = pw.FloatField()
-    recorded_at = pw.FloatField()
+    created_at = Seconds()
+    recorded_at = Seconds()
 
     class Meta:
         table_name = "events"
@@ -191,8 +197,8 @@ class EscalationRow(BaseModel):
     reason = pw.TextField()
     attempts = pw.IntegerField()
     last_error = pw.TextField(null=True)
-    created_at = pw.FloatField()
-    resolved_at = pw.FloatField(null=True)
+    created_at = Seconds()
+    resolved_at = Seconds(null=True)
 
     class Meta:
         table_name = "escalations"
@@ -206,8 +212,8 @@ class ControlRow(BaseModel):
     command = pw.CharField()
     symbol = pw.CharField()
     args = pw.TextField(default="{}")
-    created_at = pw.FloatField()
-    done_at = pw.FloatField(null=True, index=True)
+    created_at = Seconds()
+    done_at = Seconds(null=True, index=True)
     result = pw.TextField(null=True)
 
     class Meta:
@@ -220,7 +226,7 @@ class GridStateRow(BaseModel):
 
     symbol = pw.CharField(primary_key=True)
     data = pw.TextField()
-    updated_at = pw.FloatField()
+    updated_at = Seconds()
 
     class Meta:
         table_name = "grid_state"

@@ -21,9 +21,11 @@ MAX_PAGE = 500
 def fills_after(last_id: int, limit: int = 5000) -> list[dict[str, Any]]:
     """Ledger rows with an id above ``last_id``, oldest first (primary-key range). Plain SQL:
     a restart replays the whole ledger through here, and peewee's row objects cost ~4x."""
-    cursor = FillRow._meta.database.execute_sql(
+    db = FillRow._meta.database
+    p = db.param  # `?` on SQLite, `%s` on PostgreSQL
+    cursor = db.execute_sql(
         "SELECT id, symbol, position_id, fee, realized_pnl, created_at FROM fills "
-        "WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
+        f"WHERE id > {p} ORDER BY id LIMIT {p}", (last_id, limit))
     return [{"id": i, "symbol": symbol, "position_id": pid, "fee": Decimal(fee),
              "realized_pnl": Decimal(pnl), "created_at": at}
             for i, symbol, pid, fee, pnl, at in cursor.fetchall()]
@@ -39,9 +41,10 @@ def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for start in range(0, len(position_ids), 500):  # SQLite's bound-parameter limit
         chunk = position_ids[start:start + 500]
-        cursor = PositionRow._meta.database.execute_sql(
+        db = PositionRow._meta.database
+        cursor = db.execute_sql(
             f"SELECT {', '.join(columns)} FROM positions WHERE position_id IN "
-            f"({', '.join('?' * len(chunk))})", tuple(chunk))
+            f"({', '.join([db.param] * len(chunk))})", tuple(chunk))
         rows += [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
     return rows
 

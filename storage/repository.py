@@ -17,9 +17,10 @@ from typing import Any, Protocol, TypeVar
 import peewee as pw
 
 from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
-from storage.database import open_database
+from storage.database import open_database, open_postgres_database, set_meta
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
 from storage.restore import journal_data
+from storage.sql_conn import raw_connection
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
 from trading.decision import Decision
@@ -45,13 +46,35 @@ class StateStore(Protocol):
     ) -> None: ...
 
 
+CommitGuard = Callable[[pw.Database], None]
+"""Runs inside every write transaction, after the unit's own work (a commit's incarnation fence
+included), on the writer's connection: `db.execute_sql` there is part of the transaction. Raising
+aborts that unit (rolled back, the exception goes to its caller). The cluster passes "my lease
+epoch is still current on the database clock"."""
+
+
 class Repository:
     def __init__(
-        self, path: Path, *, synchronous: str = "full", clock: Callable[[], float] = time.time
+        self,
+        path: Path | None = None,
+        *,
+        synchronous: str = "full",
+        clock: Callable[[], float] = time.time,
+        url: str | None = None,
+        schema: str = "public",
+        commit_guard: CommitGuard | None = None,
     ) -> None:
-        self.path = Path(path)
-        self.db = open_database(self.path, synchronous=synchronous)
-        self.writer = GroupCommitWriter(self.db)
+        """SQLite at `path` (the default), or, with `url` (postgresql://...), the account's
+        `schema` on that PostgreSQL server (`path` is then None)."""
+        if url is not None:
+            self.path: Path | None = None
+            self.db: pw.Database = open_postgres_database(url, schema)
+        elif path is not None:
+            self.path = Path(path)
+            self.db = open_database(self.path, synchronous=synchronous)
+        else:
+            raise ValueError("Repository: a SQLite path or a PostgreSQL url is needed")
+        self.writer = GroupCommitWriter(self.db, guard=commit_guard)
         self.clock = clock
         with database_proxy.using(self.db):
             self.id_tag = Meta.get(Meta.key == "id_tag").value
@@ -63,7 +86,7 @@ class Repository:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """A short-lived connection to this repository's file, with the models routed to it
+        """A short-lived connection to this repository's database, with the models routed to it
         on this thread (several repositories, one per account, can be open in one process)."""
         with database_proxy.using(self.db), self.db.connection_context():
             yield
@@ -78,11 +101,12 @@ class Repository:
         """Start a new incarnation of the symbol's actor; older incarnations are fenced off."""
 
         def work() -> int:
-            conn = self.db.connection()
+            conn = raw_connection(self.db)
             conn.execute(
-                "INSERT OR IGNORE INTO actor_state (symbol, incarnation, phase, order_seq, "
+                "INSERT INTO actor_state (symbol, incarnation, phase, order_seq, "
                 "cooldown_until, close_attempts, needs_stop, quarantined, restarts, updated_at) "
-                "VALUES (?, 0, 'flat', 0, 0, 0, 0, 0, 0, ?)",
+                "VALUES (?, 0, 'flat', 0, 0, 0, FALSE, FALSE, 0, ?) "
+                "ON CONFLICT (symbol) DO NOTHING",
                 (symbol, self.clock()),
             )
             conn.execute(
@@ -98,7 +122,7 @@ class Repository:
         """Restore a symbol's state on a short-lived connection (actor threads must not each keep
         a SQLite connection open: 500 of them cost ~50 MB)."""
         with self.reading():
-            return store.load(self.db.connection(), symbol)
+            return store.load(raw_connection(self.db), symbol)
 
     def commit(
         self,
@@ -116,7 +140,7 @@ class Repository:
         incarnation. The one commit path of both trading styles."""
 
         def work() -> None:
-            conn = self.db.connection()
+            conn = raw_connection(self.db)
             now = self.clock()
             try:
                 store.write(conn, symbol, incarnation, before, decision, now)
@@ -180,7 +204,7 @@ class Repository:
         created_at: float,
         now: float,
     ) -> None:
-        journal(self.db.connection(), symbol, entries, correlation_id, created_at, now)
+        journal(raw_connection(self.db), symbol, entries, correlation_id, created_at, now)
 
     def record(
         self,
@@ -240,7 +264,7 @@ class Repository:
         )
 
     def set_meta(self, key: str, value: str) -> None:
-        self.writer.submit(lambda: Meta.replace(key=key, value=value).execute())
+        self.writer.submit(lambda: set_meta(key, value))
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         with self.reading():

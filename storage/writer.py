@@ -5,7 +5,8 @@ SQLite has one writer at a time and its busy-wait is unfair under many writer th
 is a unit of work handed to one writer thread, which runs all units waiting at that moment in a
 single transaction (each unit in its own savepoint, so one failing unit fails alone) and only
 then wakes their callers. A caller is blocked until its unit is durably committed: this is not a
-fire-and-forget queue, nothing is acknowledged before the commit (incident 3).
+fire-and-forget queue, nothing is acknowledged before the commit (incident 3). The same writer
+serves PostgreSQL (one connection, the same savepoints; batching saves round trips there too).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import peewee as pw
 
 from storage.database import BUSY_TIMEOUT_MS
 from storage.models import database_proxy
+from storage.sql_conn import is_postgres
 
 
 class WriterStopped(RuntimeError):
@@ -49,10 +51,14 @@ CHECKPOINT_BUSY_MS = 100
 
 
 class GroupCommitWriter:
-    def __init__(self, db: pw.SqliteDatabase, *, max_batch: int = 1000,
+    def __init__(self, db: pw.Database, *, max_batch: int = 1000,
                  checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 guard: Callable[[pw.Database], None] | None = None) -> None:
         self._db = db
+        self._postgres = is_postgres(db)
+        self._guard = guard
+        """Run after each unit's work, inside its savepoint (see Repository's commit_guard)."""
         self._checkpoint_s = checkpoint_interval_s
         self._clock = clock
         self._last_checkpoint = clock()
@@ -123,7 +129,7 @@ class GroupCommitWriter:
         short busy wait, resets it; journal_size_limit (storage/database.py) caps it between."""
         elapsed = self._clock() - self._last_checkpoint
         due = elapsed >= (self._checkpoint_s if idle else 3 * self._checkpoint_s)
-        if not (self._dirty and due):
+        if not (self._dirty and due) or self._postgres:  # WAL housekeeping is SQLite's
             return
         self._last_checkpoint = self._clock()
         self._dirty = False
@@ -141,6 +147,17 @@ class GroupCommitWriter:
         if row and row[0]:
             self._dirty = True  # readers kept it from finishing: try again next interval
 
+    def _drop_connection(self) -> None:
+        """After a failed commit on PostgreSQL the connection may be dead (server restart,
+        network): hand it back so the next batch opens a fresh one. SQLite's file connection
+        stays (its errors are not the connection's)."""
+        if not self._postgres or self._db.in_transaction():
+            return
+        try:
+            self._db.close()
+        except pw.PeeweeException:
+            pass  # already unusable: the pool discards it on the next checkout
+
     def _commit(self, batch: list[_Unit]) -> None:
         try:
             with self._db.atomic():
@@ -149,6 +166,8 @@ class GroupCommitWriter:
                     conn.execute("SAVEPOINT unit")
                     try:
                         unit.result = unit.work()
+                        if self._guard is not None:
+                            self._guard(self._db)
                         conn.execute("RELEASE unit")
                     except Exception as exc:  # noqa: BLE001 - handed to that unit's caller
                         conn.execute("ROLLBACK TO unit")
@@ -157,6 +176,7 @@ class GroupCommitWriter:
         except Exception as exc:  # noqa: BLE001 - the commit itself failed: nobody is acknowledged
             for unit in batch:
                 unit.error = unit.error or exc
+            self._drop_connection()
         self.commits += 1
         self.units += len(batch)
         self._dirty = True

@@ -1,0 +1,85 @@
+"""Storage contract, records: ledger fills, journal, escalations, control rows, meta and the
+operator's reports read back the same on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from storage import control, queries, reports
+from tests.storage.contract.backends import Backend
+from tests.storage.contract.test_state import SYM, opened
+from trading.commands import Escalate
+from trading.decision import Decision
+from trading.model import SymbolState
+
+
+def test_fills_journal_and_reports(backend: Backend):
+    repo = backend.open()
+    _, sc = opened(repo)
+    pid = sc.state.position.position_id
+    fills = repo.read(queries.fills, SYM)
+    assert [(f.position_id, D(f.amount)) for f in fills] == [
+        (e.position_id, e.amount) for e in sc.ledger()]
+    assert repo.booked_orders(pid) == {f.client_order_id for f in fills}
+    assert repo.booked_among({fills[0].client_order_id, "nobody"}) == {fills[0].client_order_id}
+    assert repo.read(queries.ledger_net_pnl, SYM) == sum(
+        (e.realized_pnl - e.fee for e in sc.ledger()), D(0))
+    after = repo.read(reports.fills_after, 0)
+    assert [r["id"] for r in after] == [f.id for f in fills]
+    assert after[0]["fee"] == D(fills[0].fee)
+    assert repo.read(reports.fills_after, fills[-1].id) == []
+    (row,) = repo.read(reports.positions_by_id, [pid, "missing"])
+    assert row["position_id"] == pid and row["status"] == "open"
+    types = [e["type"] for e in repo.read(queries.events, SYM)]
+    assert types == sc.journal_types()
+    page = repo.read(reports.journal, SYM, None, 2)
+    assert [e["type"] for e in page] == types[::-1][:2]
+    assert repo.read(reports.equity_points, D(1000))[-1]["equity"] == str(
+        D(1000) + repo.read(queries.ledger_net_pnl, None))
+
+
+def test_signals_journal_and_escalations(backend: Backend):
+    repo = backend.open()
+    repo.record(SYM, "SignalReceived", {"signal_id": "s1", "side": "long"}, correlation_id="s1")
+    repo.record(SYM, "SignalReceived", {"signal_id": "s2", "side": "short"}, correlation_id="s2")
+    repo.record(SYM, "SignalHandled", {"signal_id": "s1"}, correlation_id="s1")
+    assert [s["signal_id"] for s in repo.unhandled_signals(SYM)] == ["s2"]
+    assert repo.read(queries.signal_seen, "s2") and not repo.read(queries.signal_seen, "s9")
+    assert repo.read(queries.signal_received, "s1")
+    inc = repo.claim(SYM)
+    esc = Escalate(reason="stop rejected", attempts=3, last_error="boom")
+    repo.commit(SYM, inc, SymbolState(symbol=SYM),
+                Decision(state=SymbolState(symbol=SYM), commands=(esc,)),
+                correlation_id="e", created_at=1.5)
+    repo.add_escalation("ETH/USDT:USDT", "close failed", 2, None)
+    open_ = repo.read(queries.open_escalations)
+    assert [(e["symbol"], e["reason"], e["attempts"]) for e in open_] == [
+        (SYM, "stop rejected", 3), ("ETH/USDT:USDT", "close failed", 2)]
+    repo.resolve_escalations(SYM)
+    assert [e["symbol"] for e in repo.read(queries.open_escalations)] == ["ETH/USDT:USDT"]
+
+
+def test_control_rows(backend: Backend):
+    repo = backend.open()
+    first = control.request(repo, "signal", SYM, side="long", size_usdt="200")
+    backend.sql("INSERT INTO control (command, symbol, args, created_at) VALUES (?, ?, ?, ?)",
+                ("signal", "ETH/USDT:USDT", "{not json", 2.0))
+    last = control.request(repo, "resume", SYM)
+    assert last > first
+    readable, problems = control.take_readable(repo)
+    assert [(r[0], r[1], r[3]) for r in readable] == [
+        (first, "signal", {"side": "long", "size_usdt": "200"}), (last, "resume", {})]
+    assert len(problems) == 1 and "unreadable args" in problems[0]
+    control.mark_done(repo, first, "delivered")
+    assert [r[0] for r in control.take_pending(repo)] == [last]
+    done = backend.sql("SELECT result FROM control WHERE id = ?", (first,))
+    assert done == [("delivered",)]
+
+
+def test_meta_overwrites(backend: Backend):
+    repo = backend.open()
+    assert repo.get_meta("kill_switch") is None
+    repo.set_meta("kill_switch", "1")
+    repo.set_meta("kill_switch", "0")
+    assert repo.get_meta("kill_switch") == "0"
+    assert len(repo.id_tag) == 4

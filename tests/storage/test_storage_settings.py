@@ -1,0 +1,44 @@
+"""`[storage] url`: one-line config errors that never echo a password, and a PostgreSQL-backed
+account has no database file among the files a bot locks (its account lock stays)."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.errors import ConfigError
+from config.loader import load_settings
+from runtime.runner import shared_files
+
+
+def config(tmp_path, storage: str, accounts: str = ""):  # noqa: ANN001, ANN201
+    path = tmp_path / "config.toml"
+    path.write_text(f'[symbols]\nlist = ["BTC/USDT:USDT"]\n[storage]\n{storage}\n{accounts}')
+    return path
+
+
+@pytest.mark.parametrize(("url", "line"), [
+    ("postgresql://bot:hunter2@db:5432/bot",
+     "storage.url: must not hold a password (config files are not secret stores): "
+     "give it in PGPASSWORD or ~/.pgpass"),
+    ("mysql://bot:hunter2@db/bot",
+     "storage.url: must be a postgresql://user@host:port/db URL or \"\" (got scheme 'mysql')"),
+    ("bot.sqlite",
+     "storage.url: must be a postgresql://user@host:port/db URL or \"\" (got scheme 'none')"),
+])
+def test_a_bad_url_is_one_line_without_the_password(tmp_path, url, line):
+    with pytest.raises(ConfigError) as err:
+        load_settings(config(tmp_path, f'url = "{url}"'))
+    text = str(err.value)
+    assert text.endswith(line) and "\n" not in text and "hunter2" not in text
+
+
+def test_postgresql_accounts_lock_no_database_file(tmp_path):
+    two = '[[accounts]]\nname = "alpha"\n[[accounts]]\nname = "beta"\n'
+    sqlite = load_settings(config(tmp_path, "", two))
+    assert sqlite.storage.url == ""
+    names = {p.name for p in shared_files(sqlite, tmp_path / "data")}
+    assert names == {"bot.sqlite", "paper_exchange.sqlite"}
+    assert len(shared_files(sqlite, tmp_path / "data")) == 4
+    pg = load_settings(config(tmp_path, 'url = "postgresql://bot@127.0.0.1:5432/bot"', two))
+    files = shared_files(pg, tmp_path / "data")
+    assert [p.name for p in files] == ["paper_exchange.sqlite"] * 2  # the paper stores only
