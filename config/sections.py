@@ -357,7 +357,7 @@ class ClusterSettings(_Section):
     node_id: Str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,200}$")
     """Empty: generated per process start (host-pid-random), so a restart is a new owner."""
     database_url: Str = ""
-    """The leases' database (postgresql://...); required when enabled."""
+    """The leases' database (postgresql://...); empty: storage.url (one is required)."""
     shared_dir: Str = ""
     """Where the accounts' SQLite databases live when nodes share one machine (empty: each
     account's storage as configured)."""
@@ -370,8 +370,6 @@ class ClusterSettings(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> ClusterSettings:
-        if self.enabled and not self.database_url:
-            raise _cross("database_url", "required when cluster.enabled = true")
         if not self.lease_safety_margin_s < self.lease_ttl_s * 2 / 3:
             raise _cross("lease_safety_margin_s", "must be < 2/3 of lease_ttl_s (got "
                          f"{self.lease_safety_margin_s} with lease_ttl_s {self.lease_ttl_s})")

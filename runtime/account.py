@@ -57,6 +57,7 @@ class AccountRuntime:
         build_exchange_: ExchangeBuilder = build_exchange,
         start_actor: ActorStarter | None = None,
         epoch: int = 0,
+        commit_guard: Callable[[Any], None] | None = None,
     ) -> None:
         self.settings = settings
         self.config_key = config_key
@@ -81,11 +82,16 @@ class AccountRuntime:
         """Protections, operator pause and the P&L summary (protections/guard.py)."""
         self.epoch = epoch
         """The cluster lease epoch this runtime acts under (0: no cluster); part of its ids."""
+        self._commit_guard = commit_guard
+        """Run inside every commit transaction (a cluster node's lease check)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
         s = self.settings
-        self.repo = open_repository(s.storage, path=s.resolve(s.storage.path), account=self.name)
+        self.repo = open_repository(
+            s.storage, path=s.resolve(s.storage.path), account=self.name,
+            commit_guard=self._commit_guard,
+        )
         self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)

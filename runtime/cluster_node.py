@@ -15,6 +15,7 @@ from typing import Any
 
 from loguru import logger
 
+from cluster.commit_fence import CommitFence
 from cluster.fenced_port import FencedExchange
 from cluster.keeper import LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable, new_node_id
@@ -50,8 +51,21 @@ def node_settings(s: Settings) -> list[Settings]:
     return out
 
 
+def database_url(s: Settings) -> str:
+    """The leases' database: cluster.database_url, else storage.url (the accounts' own)."""
+    url = s.cluster.database_url or s.storage.url
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise StartupError("cluster.database_url: a postgresql://... URL is required when "
+                           "cluster.enabled = true (or set storage.url and leave it empty)")
+    return url
+
+
 def check_node(s: Settings, accounts: list[Settings]) -> None:
     """Startup refusals, one line each, before anything is acquired."""
+    if not s.storage.url and not s.cluster.shared_dir:
+        raise StartupError("storage.url: cluster nodes must share the accounts' databases: "
+                           "set storage.url (PostgreSQL), or cluster.shared_dir for nodes on "
+                           "one machine")
     for i, a in enumerate(accounts):
         key = f"accounts[{i}]." if s.has_accounts else ""
         if a.exchange.id == "paper":
@@ -73,8 +87,10 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
 class NodeAccounts:
     """Starts one account under a lease, the way a single bot starts it."""
 
-    def __init__(self, settings: Settings, accounts: list[Settings], data_dir: Path) -> None:
+    def __init__(self, settings: Settings, accounts: list[Settings], data_dir: Path,
+                 database_url: str) -> None:
         self._settings = settings
+        self._fence_in_database = settings.storage.url == database_url
         self._by_name = {a.bot.account: (i, a) for i, a in enumerate(accounts)}
         self._data_dir = data_dir
 
@@ -85,7 +101,8 @@ class NodeAccounts:
             a, self._data_dir, logger=logger, tagged=s.has_accounts,
             config_key=f"accounts[{i}]." if s.has_accounts else "",
             build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), keeper),
-            epoch=lease.epoch)
+            epoch=lease.epoch,
+            commit_guard=CommitFence(keeper, in_database=self._fence_in_database))
         try:
             runtime.open()
             runtime.build()
@@ -106,9 +123,10 @@ class NodeRun:
         accounts = node_settings(settings)
         check_node(settings, accounts)
         self.node_id = c.node_id or new_node_id()
-        db = open_database(c.database_url, network_timeout_s=self.lease_settings.ttl_s / 3)
+        url = database_url(settings)
+        db = open_database(url, network_timeout_s=self.lease_settings.ttl_s / 3)
         self.store = LeaseStore(db, self.lease_settings)
-        self.registry = ClusterRegistry(open_database(c.database_url))
+        self.registry = ClusterRegistry(open_database(url))
         try:
             self.store.create_table()
             self.registry.create_tables()
@@ -117,7 +135,7 @@ class NodeRun:
         self.node = ClusterNode(
             node_id=self.node_id, accounts=[a.bot.account for a in accounts],
             store=self.store, registry=self.registry, settings=self.lease_settings,
-            start_account=NodeAccounts(settings, accounts, data_dir), logger=logger,
+            start_account=NodeAccounts(settings, accounts, data_dir, url), logger=logger,
             announce=self._announce, balance_interval_s=c.balance_interval_s)
 
     def start(self) -> None:
@@ -216,13 +234,9 @@ def show_cluster(settings: Settings, as_json: bool) -> int:
 
     from cluster.view import render
 
-    c = settings.cluster
-    if not c.database_url:
-        raise StartupError("cluster.database_url: not set in this config, so there is no "
-                           "cluster to show")
     lease = lease_settings(settings)
     try:
-        store = LeaseStore(open_database(c.database_url), lease)
+        store = LeaseStore(open_database(database_url(settings)), lease)
         registry = ClusterRegistry(store.db)
         store.create_table()
         registry.create_tables()
