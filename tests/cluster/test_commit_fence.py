@@ -44,8 +44,9 @@ def notes(repo: Repository) -> list[int]:
 
 
 def open_account(url: str, fence: CommitFence) -> Repository:
-    return open_repository(SimpleNamespace(url=url, synchronous="normal"), path=Path("unused-with-a-url"),
-                           account="main", commit_guard=fence)
+    storage = SimpleNamespace(url=url, synchronous="normal")
+    return open_repository(storage, path=Path("unused-with-a-url"), account="main",
+                           commit_guard=fence)
 
 
 def test_a_commit_after_a_takeover_fails_inside_its_transaction(pg_url: str) -> None:
