@@ -8,8 +8,9 @@ takeover journal's ready time, database clock; same machine). After each kill th
 what tests/cluster/test_failover_kill.py checks (no client id twice on the exchange, every
 position keeps its stop, ledger == exchange fills, no epoch sending after the next began).
 
-The default timings: lease_ttl_s 4, exchange_timeout_ms 3000 (the takeover waits expiry + the
-longest exchange request), so the floor is ~7 s after the node's last renewal.
+The default timings: lease_ttl_s 3, exchange_timeout_ms 2500 (the takeover waits expiry + the
+longest exchange request): 3.5-5.5 s after the kill (it falls between two renewals, ttl/3
+apart), then the account's restore and reconcile.
 
     BOT_TEST_PG_URL=postgresql://... python bench/bench_failover.py [--kills 40] [--seed 13]
 """

@@ -24,7 +24,11 @@ from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
 
 
 class AccountHandle(Protocol):
-    """A running account as the node drives it (runtime.account.AccountRuntime)."""
+    """A running account as the node drives it (runtime/cluster_node.py NodeAccount)."""
+
+    def ready(self) -> bool:
+        """True once every symbol of the account is restored, reconciled and running."""
+        ...
 
     def stop(self) -> list[str]: ...
 
@@ -42,6 +46,11 @@ class Registry(Protocol):
 
     def record_takeover(self, lease: Lease, kind: str) -> None: ...
 
+
+_READY_TIMEOUT_S = 120.0
+_READY_POLL_S = 0.02
+"""How often a newly started account is asked whether it runs (a cheap read of its
+supervisor's child states)."""
 
 StartAccount = Callable[[str, Lease, LeaseKeeper], AccountHandle]
 """Open, restore, reconcile and start one account under `lease` (raises if it cannot)."""
@@ -198,11 +207,25 @@ class ClusterNode:
             return
         with self._lock:
             self._held[account] = Held(lease=lease, handle=handle, started_at=time.time())
+        threading.Thread(target=self._when_ready, args=(account, lease, handle, kind),
+                         name=f"ready-{account}", daemon=True).start()
+
+    def _when_ready(self, account: str, lease: Lease, handle: AccountHandle, kind: str) -> None:
+        """Journal the acquisition once the account runs (every symbol restored and
+        reconciled): its ready time is what a takeover costs."""
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while not handle.ready():
+            if time.monotonic() > deadline or self.held().get(account, None) is None:
+                self._log.warning("{}: not running {:.0f}s after epoch {} began", account,
+                                  _READY_TIMEOUT_S, lease.epoch)
+                return
+            time.sleep(_READY_POLL_S)
         try:
             self._registry.record_takeover(lease, kind)
         except LeaseStoreUnavailable as exc:
             self._log.warning("{}: takeover not journaled in the cluster table: {}", account,
                               exc)
+        self._log.info("{}: running at epoch {} ({})", account, lease.epoch, kind)
         if kind == "takeover":
             self._announce(account, f"account {account} taken over by node {self.node_id} at "
                            f"epoch {lease.epoch} from {lease.previous_owner}",

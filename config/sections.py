@@ -361,9 +361,9 @@ class ClusterSettings(_Section):
     shared_dir: Str = ""
     """Where the accounts' SQLite databases live when nodes share one machine (empty: each
     account's storage as configured)."""
-    lease_ttl_s: Float = Field(default=4.0, gt=0, le=600)
+    lease_ttl_s: Float = Field(default=3.0, gt=0, le=600)
     lease_safety_margin_s: Float = Field(default=1.0, gt=0, le=300)
-    exchange_timeout_ms: Int = Field(default=3000, ge=100, le=600_000)
+    exchange_timeout_ms: Int = Field(default=2500, ge=100, le=600_000)
     """The exchange request timeout the nodes use (replaces exchange.timeout_ms): it is part of
     every takeover's wait (lease expiry = lease_ttl_s + this), so it is kept short."""
     balance_interval_s: Float = Field(default=2.0, gt=0, le=600)

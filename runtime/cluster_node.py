@@ -28,6 +28,7 @@ from runtime.exchanges import build_exchange
 from runtime.wiring import StartupError
 from storage.cluster_database import open_database
 from storage.leases import ClusterRegistry, LeaseStore
+from supervision.child import ChildState
 from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
 
 
@@ -84,6 +85,42 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
                                    "epoch)") from None
 
 
+def check_timing(lease: LeaseSettings, accounts: list[Settings]) -> None:
+    """The takeover grace must cover the longest exchange request a node can have in flight
+    when it stops acting: refuse a node whose accounts' timeout is longer than the grace."""
+    for a in accounts:
+        if a.exchange.timeout_ms > lease.takeover_grace_ms:
+            raise StartupError(
+                f"exchange.timeout_ms = {a.exchange.timeout_ms} (account {a.bot.account}) is "
+                f"longer than the takeover grace {lease.takeover_grace_ms} ms "
+                "(cluster.exchange_timeout_ms): a request could outlive the lease")
+    bound = lease.ttl_s + lease.request_timeout_s
+    if bound >= 10:
+        logger.warning("cluster: a takeover waits up to {:.1f}s after a node's last renewal "
+                       "(lease_ttl_s + exchange_timeout_ms) before the restore even starts",
+                       bound)
+
+
+class NodeAccount:
+    """An account runtime as the cluster node drives it."""
+
+    def __init__(self, runtime: AccountRuntime) -> None:
+        self.runtime = runtime
+
+    def ready(self) -> bool:
+        """Every symbol actor restored, reconciled and running (or quarantined: that symbol
+        waits for a person, the others trade)."""
+        sup = self.runtime.sup
+        done = (ChildState.RUNNING, ChildState.QUARANTINED)
+        return sup is not None and all(c.state in done for c in list(sup.children.values()))
+
+    def stop(self) -> list[str]:
+        return self.runtime.stop()
+
+    def close(self) -> None:
+        self.runtime.close()
+
+
 class NodeAccounts:
     """Starts one account under a lease, the way a single bot starts it."""
 
@@ -94,7 +131,7 @@ class NodeAccounts:
         self._by_name = {a.bot.account: (i, a) for i, a in enumerate(accounts)}
         self._data_dir = data_dir
 
-    def __call__(self, account: str, lease: Lease, keeper: LeaseKeeper) -> AccountRuntime:
+    def __call__(self, account: str, lease: Lease, keeper: LeaseKeeper) -> NodeAccount:
         i, a = self._by_name[account]
         s = self._settings
         runtime = AccountRuntime(
@@ -110,7 +147,7 @@ class NodeAccounts:
         except BaseException:
             runtime.close()
             raise
-        return runtime
+        return NodeAccount(runtime)
 
 
 class NodeRun:
@@ -122,6 +159,7 @@ class NodeRun:
         self.lease_settings = lease_settings(settings)
         accounts = node_settings(settings)
         check_node(settings, accounts)
+        check_timing(self.lease_settings, accounts)
         self.node_id = c.node_id or new_node_id()
         url = database_url(settings)
         db = open_database(url, network_timeout_s=self.lease_settings.ttl_s / 3)
@@ -150,7 +188,7 @@ class NodeRun:
         logger.info("cluster node {} stopped", self.node_id)
 
     def accounts(self) -> list[AccountRuntime]:
-        return [h for h in self.node.handles() if isinstance(h, AccountRuntime)]
+        return [h.runtime for h in self.node.handles() if isinstance(h, NodeAccount)]
 
     def status(self) -> dict[str, Any]:
         """The `cluster` block of the status dump (a database outage shows as an error)."""

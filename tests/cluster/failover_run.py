@@ -10,6 +10,7 @@ import random
 import signal
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +194,17 @@ class FailoverRun:
         for account in self.names:
             self._books_agree(account, None)
         self.check_fencing()
+        self.check_takeovers_journaled()
+
+    def check_takeovers_journaled(self) -> None:
+        """Every takeover is in the account's own journal (ClusterTakeover), once."""
+        taken = Counter(str(t["account"]) for t in self.watch.takeovers()
+                        if t["kind"] == "takeover")
+        for account in self.names:
+            rows = self.books.query(
+                account, "SELECT count(*) FROM events WHERE type = 'ClusterTakeover'")
+            assert int(rows[0][0]) == taken[account], (
+                f"{account}: {rows[0][0]} takeovers journaled, {taken[account]} happened")
 
 
 def distribution(samples: list[float]) -> str:
