@@ -93,6 +93,11 @@ class LeaseKeeper:
                 return self._lease
             return None
 
+    @property
+    def stopped(self) -> bool:
+        """True once `stop` was called: the keeper neither renews nor acquires any more."""
+        return self._stop.is_set()
+
     def last_lease(self) -> Lease | None:
         """The lease last held, whether or not the node may still act on it (for messages)."""
         with self._lock:

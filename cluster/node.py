@@ -188,6 +188,14 @@ class ClusterNode:
                             self._epoch_of(account))
             self._stop_account(account, f"lease {change.reason}")
             self._renew_keeper(account, release=change.reason == "unreachable")
+        elif change.reason == "released":
+            # the node releases only accounts it stopped; anything else (a keeper stopped
+            # under it) still must not leave the account running without a lease
+            self._stop_account(account, "lease released")
+            with self._lock:
+                keeper = self._keepers.get(account)
+            if keeper is not None and keeper.stopped and not self._stop.is_set():
+                self._new_keeper(account)
 
     def _take(self, account: str, lease: Lease) -> None:
         with self._lock:
@@ -215,7 +223,10 @@ class ClusterNode:
         reconciled): its ready time is what a takeover costs."""
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while not handle.ready():
-            if time.monotonic() > deadline or self.held().get(account, None) is None:
+            held = self.held().get(account)
+            if held is None or held.handle is not handle:
+                return  # stopped again before it ran (lease lost, node stopping)
+            if time.monotonic() > deadline:
                 self._log.warning("{}: not running {:.0f}s after epoch {} began", account,
                                   _READY_TIMEOUT_S, lease.epoch)
                 return

@@ -228,23 +228,25 @@ def run_node(bot: Any, duration_s: float | None) -> int:
     problems = make_private(data_dir)
     lock = InstanceLock(data_dir / "bot.lock")
     lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
+    try:
+        run = NodeRun(s, data_dir)  # a refusal is one line, before logging starts
+    except BaseException:
+        lock.release()
+        raise
     streams = setup_logging(data_dir / "logs", level=s.logging.level, console=s.logging.console,
                             rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
-    run: NodeRun | None = None
     try:
         for problem in problems:
             logger.warning("{}", problem)
-        run = NodeRun(s, data_dir)
         bot.cluster_status = run.status
         bot._install_signal_handlers(logger)
         run.start()
         _serve(bot, run, duration_s)
     finally:
-        if run is not None:
-            logger.info("stopping: every account of this node stops, leases are released")
-            run.stop()
-            bot.accounts = []
-            bot._write_status(running=False)
+        logger.info("stopping: every account of this node stops, leases are released")
+        run.stop()
+        bot.accounts = []
+        bot._write_status(running=False)
         logger.info("bot stopped")
         streams.close()
         lock.release()

@@ -118,6 +118,7 @@ class Node:
     config: Path
     data_dir: Path
     db_url_override: str | None = None
+    """Another URL for this node's leases and storage (e.g. through a TCP proxy)."""
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Node:
@@ -173,7 +174,8 @@ class Node:
 def _replace_url(text: str, url: str) -> str:
     out = []
     for line in text.splitlines():
-        out.append(f'database_url = "{url}"' if line.startswith("database_url") else line)
+        replaced = line.startswith(("database_url = ", "url = "))  # leases and storage
+        out.append(f'{line.split(" = ")[0]} = "{url}"' if replaced else line)
     return "\n".join(out) + "\n"
 
 

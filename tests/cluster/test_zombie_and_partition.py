@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +24,7 @@ import pytest
 from tests.cluster import exchange_audit as audit
 from tests.cluster.failover_run import Timings
 from tests.cluster.node_support import ClusterWatch, Node, PaperServer, write_config
+from tests.exchange.paper_server.server_support import REPO
 from tests.support.postgres import host_port, with_host_port
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
@@ -65,6 +68,14 @@ def start_pair(tmp_path: Path, pg_url: str, server: PaperServer,
     return a, b, watch, audit.Books(pg_url=pg_url)
 
 
+def cluster_cli(config: Path) -> dict[str, Any]:
+    """`python bot.py cluster --json` as an operator runs it."""
+    done = subprocess.run([sys.executable, "bot.py", "cluster", "--json", "--config",
+                           str(config)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
 def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
                                                               tmp_path: Path) -> None:
     server = PaperServer(store=tmp_path / "paper.sqlite", symbols=("BTC/USDT:USDT",
@@ -76,6 +87,14 @@ def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
         prefix = books.prefix(account)
         wait_until(lambda: audit.sends_by_epoch(server.store, prefix).get(epoch),
                    timeout=60, interval=0.2, message=f"{account} trades at epoch {epoch}")
+        view = cluster_cli(a.config)
+        nodes = {pid_of(n["node"]): n for n in view["nodes"]}
+        assert nodes[a.pid]["live"] and nodes[a.pid]["accounts"] == [account]
+        assert nodes[b.pid]["live"] and len(nodes[b.pid]["accounts"]) == 1
+        leases = {row["account"]: row for row in view["leases"]}
+        assert leases[account]["epoch"] == epoch and leases[account]["live"]
+        assert 0 <= leases[account]["age_s"] < FAST.ttl_s
+        assert list(node_status(a)["cluster"]["this_node"]["accounts"]) == [account]
         a.signal(signal.SIGSTOP)
         took = wait_until(lambda: taken_over(watch, account, epoch), timeout=30,
                           interval=0.05, message="the other node takes over")
@@ -87,6 +106,9 @@ def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
                    .get("this_node", {}).get("accounts", {account: 1}),
                    timeout=30, interval=0.1, message="the zombie lets go of the account")
         assert f"{account}: lease epoch {epoch} lost" in a.log_text()
+        last = cluster_cli(b.config)["last_takeover"]
+        assert (last["account"], last["epoch"]) == (account, int(took["epoch"]))
+        assert pid_of(last["previous_owner"]) == a.pid
         late = audit.attempts_of_epoch(server.store, prefix, epoch, int(took["acquired_ms"]))
         assert late == [], f"the zombie sent {late} after the takeover"
         assert [c for c in books.order_ids(account) if f"-e{epoch}-" in c] == committed, (
