@@ -95,6 +95,10 @@ def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
         assert leases[account]["epoch"] == epoch and leases[account]["live"]
         assert 0 <= leases[account]["age_s"] < FAST.ttl_s
         assert list(node_status(a)["cluster"]["this_node"]["accounts"]) == [account]
+        table = subprocess.run([sys.executable, "bot.py", "status", "--config", str(a.config),
+                                "--data-dir", str(a.data_dir)], cwd=REPO, capture_output=True,
+                               text=True, timeout=60)
+        assert table.returncode == 0 and account in table.stdout, table.stderr
         a.signal(signal.SIGSTOP)
         took = wait_until(lambda: taken_over(watch, account, epoch), timeout=30,
                           interval=0.05, message="the other node takes over")
