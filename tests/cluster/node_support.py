@@ -119,6 +119,8 @@ class Node:
     data_dir: Path
     db_url_override: str | None = None
     """Another URL for this node's leases and storage (e.g. through a TCP proxy)."""
+    leases_only: bool = False
+    """Apply `db_url_override` to the leases' database only (the storage stays direct)."""
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Node:
@@ -128,7 +130,7 @@ class Node:
         if self.db_url_override is not None:
             config = self.data_dir.parent / f"{self.name}.toml"
             text = self.config.read_text()
-            config.write_text(_replace_url(text, self.db_url_override))
+            config.write_text(_replace_url(text, self.db_url_override, self.leases_only))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.data_dir.parent / f"{self.name}.out", "ab") as out:
             self.proc = subprocess.Popen(
@@ -171,10 +173,11 @@ class Node:
         return "".join(p.read_text(errors="replace") for p in sorted(logs.rglob("*.log")))
 
 
-def _replace_url(text: str, url: str) -> str:
+def _replace_url(text: str, url: str, leases_only: bool = False) -> str:
+    keys = ("database_url = ",) if leases_only else ("database_url = ", "url = ")
     out = []
     for line in text.splitlines():
-        replaced = line.startswith(("database_url = ", "url = "))  # leases and storage
+        replaced = line.startswith(keys)
         out.append(f'{line.split(" = ")[0]} = "{url}"' if replaced else line)
     return "\n".join(out) + "\n"
 

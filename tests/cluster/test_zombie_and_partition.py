@@ -55,13 +55,14 @@ def taken_over(watch: ClusterWatch, account: str, epoch: int) -> dict[str, Any] 
                  and int(t["epoch"]) > epoch and t["kind"] == "takeover"), None)
 
 
-def start_pair(tmp_path: Path, pg_url: str, server: PaperServer,
-               url_a: str | None = None) -> tuple[Node, Node, ClusterWatch, audit.Books]:
+def start_pair(tmp_path: Path, pg_url: str, server: PaperServer, url_a: str | None = None,
+               leases_only: bool = False) -> tuple[Node, Node, ClusterWatch, audit.Books]:
     config = write_config(tmp_path, server=server, pg_url=pg_url, accounts=len(ACCOUNTS),
                           ttl_s=FAST.ttl_s, margin_s=FAST.margin_s, timeout_ms=FAST.timeout_ms,
                           storage_url=pg_url)
     watch = ClusterWatch(pg_url, FAST.lease)
-    a = Node(name="a", config=config, data_dir=tmp_path / "a", db_url_override=url_a).start()
+    a = Node(name="a", config=config, data_dir=tmp_path / "a", db_url_override=url_a,
+             leases_only=leases_only).start()
     b = Node(name="b", config=config, data_dir=tmp_path / "b").start()
     wait_until(lambda: split_evenly(watch, a, b), timeout=90, interval=0.1,
                message="one account on each node")
@@ -142,7 +143,13 @@ def watch_expiry(watch: ClusterWatch, account: str, epoch: int,
     return thread
 
 
-def test_partitioned_node_stops_before_its_lease_expires(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["cut", "hang"])
+def test_partitioned_node_stops_before_its_lease_expires(pg_url: str, tmp_path: Path,
+                                                         how: str) -> None:
+    """cut: leases and storage through the proxy, connections reset (the one-database
+    deployment: nothing can even be committed). hang: only the leases' connection goes through
+    the proxy and it swallows every byte, so the node's account keeps committing and sending
+    until its own deadline, and the renewal call hangs past it: the fences must hold there."""
     server = PaperServer(store=tmp_path / "paper.sqlite", symbols=("BTC/USDT:USDT",
                                                                    "ETH/USDT:USDT")).start()
     host, port = host_port(pg_url)
@@ -150,14 +157,18 @@ def test_partitioned_node_stops_before_its_lease_expires(pg_url: str, tmp_path: 
     try:
         with TcpProxy(host, port) as proxy:
             a, b, watch, books = start_pair(tmp_path, pg_url, server,
-                                           url_a=with_host_port(pg_url, "127.0.0.1", proxy.port))
+                                           url_a=with_host_port(pg_url, "127.0.0.1", proxy.port),
+                                           leases_only=how == "hang")
             (account, epoch), = held_by(watch, a).items()
             prefix = books.prefix(account)
             wait_until(lambda: audit.sends_by_epoch(server.store, prefix).get(epoch),
                        timeout=60, interval=0.2, message=f"{account} trades at epoch {epoch}")
             seen: dict[str, int] = {}
             watcher = watch_expiry(watch, account, epoch, seen)
-            proxy.cut()
+            if how == "cut":
+                proxy.cut()
+            else:
+                proxy.blackhole()
             took = wait_until(lambda: taken_over(watch, account, epoch), timeout=30,
                               interval=0.05, message="the survivor takes over")
             assert took is not None
