@@ -101,6 +101,27 @@ def run_ours(path, syms: list[str], commits: int, pg_url: str = "") -> dict:
             drop_schema(pg_url, schema)
 
 
+def run_solo(path, n: int, pg_url: str = "") -> list[float]:
+    """One thread committing one decision after another (a calm market: every batch is one
+    unit); the latency of each commit in seconds."""
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    repo = Repository(url=pg_url, schema=schema) if pg_url else Repository(path, synchronous="full")
+    try:
+        sym = "SOLO/USDT:USDT"
+        inc = repo.claim(sym)
+        lat = []
+        for k in range(n):
+            before, decision = states(sym, k)
+            t = time.perf_counter()
+            repo.commit(sym, inc, before, decision, correlation_id="solo", created_at=time.time())
+            lat.append(time.perf_counter() - t)
+        return lat
+    finally:
+        repo.close()
+        if pg_url:
+            drop_schema(pg_url, schema)
+
+
 def drop_schema(url: str, schema: str) -> None:
     import psycopg
 
@@ -180,6 +201,7 @@ def main() -> dict:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=500)
     ap.add_argument("--commits", type=int, default=3, help="commits per thread per run")
+    ap.add_argument("--solo", type=int, default=300, help="sequential commits from one thread")
     ap.add_argument("--pg-url", default="", help="also run ours on this PostgreSQL server "
                     "(storage.url; a throwaway schema per run)")
     args = ap.parse_args()
@@ -196,6 +218,9 @@ def main() -> dict:
                 print(f"  run {r + 1}: ours on PostgreSQL {res['pg'][-1]['rate']:,.0f}/s", flush=True)
             print(f"  run {r + 1}: ours {res['ours'][-1]['rate']:,.0f}/s ({res['ours'][-1]['transactions']} tx)"
                   f"  raw {res['raw'][-1]['rate']:,.0f}/s", flush=True)
+        solo = {"sqlite": run_solo(tmp.path / "solo.sqlite", args.solo)}
+        if args.pg_url:
+            solo["postgresql"] = run_solo(None, args.solo, args.pg_url)
     finally:
         tmp.cleanup()
     rows = []
@@ -227,6 +252,14 @@ def main() -> dict:
     if args.pg_url:
         out["ratio_pg_sqlite"] = pct(out["pg"]["rates"], 50) / pct(out["ours"]["rates"], 50)
         print(f"  PostgreSQL / SQLite (Repository, medians): {out['ratio_pg_sqlite']:.2f}x")
+    solo_rows = []
+    for engine, lat in solo.items():
+        s = summary(lat)
+        out[f"solo_{engine}"] = s
+        solo_rows.append([engine, s["n"], fmt(s["median"], "ms"), fmt(s["p99"], "ms"),
+                          fmt(s["max"], "ms")])
+    print(table("One thread, one commit after another (synchronous=FULL)",
+                ["engine", "commits", "lat median", "lat p99", "lat max"], solo_rows))
     write_json("storage", out)
     return out
 

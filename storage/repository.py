@@ -83,6 +83,9 @@ class Repository:
     def close(self) -> None:
         self.writer.close()
         self.db.close()
+        close_all = getattr(self.db, "close_all", None)
+        if close_all is not None:  # a PostgreSQL pool: the server's connections go back now
+            close_all()
 
     @contextmanager
     def reading(self) -> Iterator[None]:

@@ -42,3 +42,21 @@ def test_postgresql_accounts_lock_no_database_file(tmp_path):
     pg = load_settings(config(tmp_path, 'url = "postgresql://bot@127.0.0.1:5432/bot"', two))
     files = shared_files(pg, tmp_path / "data")
     assert [p.name for p in files] == ["paper_exchange.sqlite"] * 2  # the paper stores only
+
+
+def test_an_unreachable_server_stops_startup_in_one_line(tmp_path):
+    import socket
+
+    from tests.e2e.bot_process import start_bot
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = config(tmp_path, f'url = "postgresql://bot@127.0.0.1:{port}/bot"\n[logging]\n'
+                            "console = false")
+    proc = start_bot(path, tmp_path / "data", "--duration", "2")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err[-2000:]
+    (line,) = err.strip().splitlines()
+    assert f"postgresql://bot@127.0.0.1:{port}/bot schema bot_main: cannot open database" in line
+    assert "Connection refused" in line

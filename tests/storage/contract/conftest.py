@@ -23,3 +23,14 @@ def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:  # n
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def pg_backend(tmp_path) -> Iterator[Backend]:  # noqa: ANN001
+    """PostgreSQL only (for what SQLite has no counterpart of: sessions, schemas)."""
+    with fresh_database(server_url()) as url:
+        b = Backend(kind="postgresql", tmp=tmp_path, url=url)
+        try:
+            yield b
+        finally:
+            b.close()
