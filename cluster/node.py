@@ -47,6 +47,9 @@ class Registry(Protocol):
     def record_takeover(self, lease: Lease, kind: str) -> None: ...
 
 
+_WATCHDOG_S = 0.1
+"""How often the node thread looks for accounts whose lease lapsed (a lock and a clock read
+per held account)."""
 _READY_TIMEOUT_S = 120.0
 _READY_POLL_S = 0.02
 """How often a newly started account is asked whether it runs (a cheap read of its
@@ -101,6 +104,10 @@ class ClusterNode:
         self._events: queue.Queue[LeaseChanged | None] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cluster-node", daemon=True)
+        self._seen: tuple[float, list[NodeSeen]] | None = None
+        """The last heartbeat's view of the nodes (monotonic time it was read, rows)."""
+        self._beater = threading.Thread(target=self._beat_loop, name="cluster-heartbeat",
+                                        daemon=True)
 
     # ---- what the runner reads ------------------------------------------------------------
 
@@ -114,10 +121,11 @@ class ClusterNode:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> ClusterNode:
-        self._beat()
+        self._seen = (time.monotonic(), self._beat())
         for account in self.accounts:
             self._new_keeper(account)
         self._thread.start()
+        self._beater.start()
         return self
 
     def stop(self) -> None:
@@ -126,6 +134,7 @@ class ClusterNode:
         self._stop.set()
         self._events.put(None)
         self._thread.join(60)
+        self._beater.join(1)  # a heartbeat hung on a dead connection is left behind (daemon)
         for account in list(self.held()):
             self._stop_account(account, "node stopping")
         with self._lock:
@@ -165,11 +174,13 @@ class ClusterNode:
     def _run(self) -> None:
         next_balance = time.monotonic()
         while not self._stop.is_set():
+            wait = min(max(next_balance - time.monotonic(), 0.01), _WATCHDOG_S)
             try:
-                change = self._events.get(timeout=max(next_balance - time.monotonic(), 0.01))
+                change = self._events.get(timeout=wait)
             except queue.Empty:
                 change = None
             try:
+                self._drop_unrenewed()
                 if change is not None:
                     self._apply(change)
                 if time.monotonic() >= next_balance:
@@ -177,6 +188,19 @@ class ClusterNode:
                     self._balance()
             except Exception as exc:  # noqa: BLE001 - the node keeps managing its accounts
                 self._log.opt(exception=exc).error("cluster node step failed: {}", exc)
+
+    def _drop_unrenewed(self) -> None:
+        """Stop every account whose keeper may no longer act, without waiting for the keeper
+        to say so: its renewal may hang on a connection that never answers (a hung server
+        ACKs and says nothing), and the account must not keep running on a lapsed lease."""
+        for account in list(self.held()):
+            with self._lock:
+                keeper = self._keepers.get(account)
+            if keeper is None or keeper.may_act():
+                continue
+            self._log.error("{}: lease epoch {} not renewed in time; stopping the account "
+                            "without closing positions", account, self._epoch_of(account))
+            self._stop_account(account, "lease not renewed in time")
 
     def _apply(self, change: LeaseChanged) -> None:
         account, lease = change.account, change.lease
@@ -280,13 +304,24 @@ class ClusterNode:
         now, rows = self._registry.nodes()
         return [NodeSeen(node=r["node"], age_ms=now - r["seen_ms"]) for r in rows]
 
+    def _beat_loop(self) -> None:
+        """Heartbeats on their own thread: a database call that hangs must not hold up the
+        node thread (it stops accounts whose lease lapsed)."""
+        while not self._stop.wait(self._balance_every):
+            try:
+                seen = self._beat()
+            except LeaseStoreUnavailable as exc:
+                self._log.warning("cluster: heartbeat failed: {}", exc)
+                continue
+            with self._lock:
+                self._seen = (time.monotonic(), seen)
+
     def _balance(self) -> None:
-        try:
-            seen = self._beat()
-        except LeaseStoreUnavailable as exc:
-            self._log.warning("cluster: heartbeat failed: {}", exc)
-            return
-        live = live_nodes(seen, self.node_id, self._settings.ttl_ms)
+        with self._lock:
+            snapshot = self._seen
+        if snapshot is None or time.monotonic() - snapshot[0] > self._settings.ttl_s:
+            return  # no fresh view of the cluster: keep the current share
+        live = live_nodes(snapshot[1], self.node_id, self._settings.ttl_ms)
         cap = share(len(self.accounts), live)
         with self._lock:
             self._cap = cap

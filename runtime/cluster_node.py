@@ -9,6 +9,7 @@ epoch, and its exchange timeout is the cluster's (it is part of every takeover's
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -175,8 +176,12 @@ class NodeRun:
             store=self.store, registry=self.registry, settings=self.lease_settings,
             start_account=NodeAccounts(settings, accounts, data_dir, url), logger=logger,
             announce=self._announce, balance_interval_s=c.balance_interval_s)
+        self._view: dict[str, Any] = {}
+        self._view_lock = threading.Lock()
+        self._view_stop = threading.Event()
 
     def start(self) -> None:
+        threading.Thread(target=self._refresh_view, name="cluster-view", daemon=True).start()
         logger.info("cluster node {} starting: pid {} accounts {} lease ttl {}s, takeover "
                     "after expiry + {}s", self.node_id, os.getpid(),
                     ",".join(self.node.accounts), self.lease_settings.ttl_s,
@@ -184,6 +189,7 @@ class NodeRun:
         self.node.start()
 
     def stop(self) -> None:
+        self._view_stop.set()
         self.node.stop()
         logger.info("cluster node {} stopped", self.node_id)
 
@@ -191,17 +197,27 @@ class NodeRun:
         return [h.runtime for h in self.node.handles() if isinstance(h, NodeAccount)]
 
     def status(self) -> dict[str, Any]:
-        """The `cluster` block of the status dump (a database outage shows as an error)."""
-        try:
-            view = cluster_view(self.store, self.registry, self.lease_settings, takeovers=5)
-        except LeaseStoreUnavailable as exc:
-            view = {"error": str(exc)}
+        """The `cluster` block of the status dump: the cluster as last read from the database
+        (read on its own thread, so a database that hangs never stalls the dump) and this
+        node's own accounts, always current."""
+        with self._view_lock:
+            view = dict(self._view)
         held = self.node.held()
         view["this_node"] = {
             "node": self.node_id,
             "accounts": {a: {"epoch": h.lease.epoch, "since": h.started_at}
                          for a, h in sorted(held.items())}}
         return view
+
+    def _refresh_view(self) -> None:
+        interval = self.settings.bot.status_interval_s
+        while not self._view_stop.wait(interval):
+            try:
+                view = cluster_view(self.store, self.registry, self.lease_settings, takeovers=5)
+            except LeaseStoreUnavailable as exc:
+                view = {"error": str(exc)}
+            with self._view_lock:
+                self._view = view
 
     def _announce(self, account: str, message: str, data: dict[str, Any]) -> None:
         """Journal the takeover in the account's own journal and alert through its alerts."""

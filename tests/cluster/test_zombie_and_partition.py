@@ -126,6 +126,47 @@ def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
         server.stop()
 
 
+def test_zombie_whose_lease_database_hangs_is_held_by_its_fences(pg_url: str,
+                                                                 tmp_path: Path) -> None:
+    """The zombie again, but its leases' connection goes dark while it is stopped (storage
+    stays reachable): after SIGCONT its renewal hangs for a while, so its account keeps
+    deciding with the lease long gone, and only the deadline-based fences (commit and send)
+    stand between it and the exchange until it notices and lets go."""
+    server = PaperServer(store=tmp_path / "paper.sqlite", symbols=("BTC/USDT:USDT",
+                                                                   "ETH/USDT:USDT")).start()
+    host, port = host_port(pg_url)
+    a = b = None
+    try:
+        with TcpProxy(host, port) as proxy:
+            a, b, watch, books = start_pair(tmp_path, pg_url, server,
+                                           url_a=with_host_port(pg_url, "127.0.0.1", proxy.port),
+                                           leases_only=True)
+            (account, epoch), = held_by(watch, a).items()
+            prefix = books.prefix(account)
+            wait_until(lambda: audit.sends_by_epoch(server.store, prefix).get(epoch),
+                       timeout=60, interval=0.2, message=f"{account} trades at epoch {epoch}")
+            a.signal(signal.SIGSTOP)
+            proxy.blackhole()
+            took = wait_until(lambda: taken_over(watch, account, epoch), timeout=30,
+                              interval=0.05, message="the other node takes over")
+            assert took is not None
+            committed = [c for c in books.order_ids(account) if f"-e{epoch}-" in c]
+            a.signal(signal.SIGCONT)
+            wait_until(lambda: account not in node_status(a).get("cluster", {})
+                       .get("this_node", {}).get("accounts", {account: 1}),
+                       timeout=60, interval=0.2, message="the zombie notices and lets go")
+        late = audit.attempts_of_epoch(server.store, prefix, epoch, int(took["acquired_ms"]))
+        assert late == [], f"the zombie sent {late} after the takeover"
+        assert [c for c in books.order_ids(account) if f"-e{epoch}-" in c] == committed, (
+            "the zombie committed order intents after the takeover")
+        assert f"{account}: lease epoch {epoch} not renewed in time" in a.log_text()
+    finally:
+        for node in (a, b):
+            if node is not None:
+                node.stop()
+        server.stop()
+
+
 def watch_expiry(watch: ClusterWatch, account: str, epoch: int,
                  seen: dict[str, int]) -> threading.Thread:
     """Note the last expiry the database granted `epoch` (renewals stop at the cut)."""
