@@ -38,6 +38,14 @@ class Books:
                              options=f"-c search_path=bot_{account}") as conn:
             return list(conn.execute(sql).fetchall())
 
+    def ready(self, account: str) -> bool:
+        """The account's storage exists (a node opened it at least once)."""
+        try:
+            self.id_tag(account)
+        except Exception:  # noqa: BLE001 - missing schema, table or file: not yet
+            return False
+        return True
+
     def id_tag(self, account: str) -> str:
         return str(self.query(account, "SELECT value FROM meta WHERE key = 'id_tag'")[0][0])
 

@@ -77,6 +77,8 @@ class FailoverRun:
         self.watch = ClusterWatch(self.pg_url, t.lease)
         self.running = [self._node(i) for i in range(self.nodes)]
         wait_until(self._all_owned, timeout=90, interval=0.1, message="every account owned")
+        wait_until(lambda: all(self.books.ready(a) for a in self.names), timeout=60,
+                   interval=0.1, message="the accounts' storage exists")
 
     def stop(self) -> list[int | None]:
         codes = [n.stop() for n in self.running]

@@ -66,7 +66,10 @@ def start_pair(tmp_path: Path, pg_url: str, server: PaperServer, url_a: str | No
     b = Node(name="b", config=config, data_dir=tmp_path / "b").start()
     wait_until(lambda: split_evenly(watch, a, b), timeout=90, interval=0.1,
                message="one account on each node")
-    return a, b, watch, audit.Books(pg_url=pg_url)
+    books = audit.Books(pg_url=pg_url)
+    wait_until(lambda: all(books.ready(acct) for acct in ACCOUNTS), timeout=60, interval=0.1,
+               message="the accounts' storage exists")  # a lease comes before its schema
+    return a, b, watch, books
 
 
 def cluster_cli(config: Path) -> dict[str, Any]:
