@@ -5,6 +5,7 @@
     python bot.py status [--json] [--account NAME]
     python bot.py logs SYMBOL [-f] [-n LINES] [--account NAME]
     python bot.py resume SYMBOL [--account NAME]
+    python bot.py cluster [--json]
     python bot.py signal SYMBOL long|short|exit [--size USDT] [--account NAME]
     python bot.py backtest [--from DATE] [--to DATE] [--data DIR | --csv SYMBOL=FILE ...] [--json]
     python bot.py download --exchange ID --symbols ... --timeframe 1m --from DATE [--to DATE]
@@ -101,6 +102,9 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--index", type=int, required=True)
     worker.add_argument("--accounts", required=True)
     worker.add_argument("--parent-pid", type=int, required=True)
+    cluster = sub.add_parser("cluster", help="show the cluster: nodes, leases, takeovers")
+    _common(cluster)
+    cluster.add_argument("--json", action="store_true", help="print JSON instead of text")
     from backtest.cli import add_parsers  # backtest and download (argparse only, no heavy imports)
 
     add_parsers(sub, _common)

@@ -72,6 +72,19 @@ class FencedExchange:
                                                          new_client_order_id)
         return result
 
+    def amend_stop(self, symbol: str, id: str | None, client_order_id: str, side: str,
+                   stop_price: Decimal) -> VenueOrder:
+        self._guard()
+        result: VenueOrder = self._extras.amend_stop(symbol, id, client_order_id, side,
+                                                     stop_price)
+        return result
+
+    @property
+    def can_amend_stops(self) -> bool:
+        """The wrapped gateway's answer (Bybit amends a stop in place), so a node's stop moves
+        amend as a single node's do; each amend is fenced above."""
+        return bool(getattr(self._extras, "can_amend_stops", False))
+
     # ---- reads: pass through ---------------------------------------------------------------
 
     def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]:

@@ -21,6 +21,9 @@ from loguru import logger
 
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
 
+_WANT_POLL_S = 0.25
+"""How often a keeper whose node does not want the account asks again."""
+
 
 class LeaseBackend(Protocol):
     """What the keeper needs from a lease store (`storage.leases.LeaseStore`)."""
@@ -57,6 +60,7 @@ class LeaseKeeper:
         settings: LeaseSettings,
         on_change: Callable[[LeaseChanged], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        wants: Callable[[], bool] = lambda: True,
     ) -> None:
         self._store = store
         self.account = account
@@ -64,6 +68,9 @@ class LeaseKeeper:
         self._settings = settings
         self._on_change = on_change or (lambda change: None)
         self._monotonic = monotonic
+        self._wants = wants
+        """Asked before each acquisition attempt: the node's balancing says whether it should
+        take one more account now (a held lease is renewed regardless)."""
         self._lock = threading.Lock()
         self._lease: Lease | None = None
         self._previous: Lease | None = None
@@ -85,6 +92,11 @@ class LeaseKeeper:
             if self._lease is not None and self._monotonic() < self._deadline:
                 return self._lease
             return None
+
+    @property
+    def stopped(self) -> bool:
+        """True once `stop` was called: the keeper neither renews nor acquires any more."""
+        return self._stop.is_set()
 
     def last_lease(self) -> Lease | None:
         """The lease last held, whether or not the node may still act on it (for messages)."""
@@ -121,6 +133,9 @@ class LeaseKeeper:
         unreachable = False
         while not self._stop.is_set():
             held = self._current()
+            if held is None and not self._wants():
+                self._stop.wait(min(self._settings.renew_every_s, _WANT_POLL_S))
+                continue
             sent_at = self._monotonic()
             try:
                 lease = self._store.renew(held) if held else self._store.acquire(

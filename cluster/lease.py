@@ -22,6 +22,10 @@ class Lease:
     """Database clock (ms since the epoch) after which the lease is no longer valid."""
     renewed_at_ms: int
     """Database clock of the last acquisition or renewal."""
+    previous_owner: str | None = None
+    """On an acquisition: the node that held the account before (None: first holder)."""
+    handed_over: bool = False
+    """On an acquisition: True when the previous holder released it, False when it expired."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

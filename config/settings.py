@@ -22,6 +22,7 @@ from config.sections import (
     MAX_ACCOUNTS,
     MAX_SYMBOLS,
     BotSettings,
+    ClusterSettings,
     DashboardSettings,
     ExchangeSettings,
     GridSettings,
@@ -66,6 +67,7 @@ __all__ = [
     "SupervisionSettings",
     "SymbolsSettings",
     "TelegramSettings",
+    "ClusterSettings",
 ]
 
 
@@ -161,6 +163,7 @@ class Settings(_Section):
     protections: ProtectionsSettings = Field(default_factory=ProtectionsSettings)
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     accounts: Annotated[tuple[AccountSettings, ...], ARRAY] = Field(
         default=(), min_length=1, max_length=MAX_ACCOUNTS
     )

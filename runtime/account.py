@@ -37,6 +37,7 @@ from supervision.alerts import Alerts
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status, stream_status
 from supervision.supervisor import Supervisor
+from trading.client_ids import epoch_tag
 
 ExchangeBuilder = Callable[[Settings, Path], Any]
 ActorStarter = Callable[[str, ActorDeps], pykka.ActorRef]
@@ -59,6 +60,8 @@ class AccountRuntime:
         config_key: str = "",
         build_exchange_: ExchangeBuilder = build_exchange,
         start_actor: ActorStarter | None = None,
+        epoch: int = 0,
+        commit_guard: Callable[[Any], None] | None = None,
     ) -> None:
         self.settings = settings
         self.config_key = config_key
@@ -82,11 +85,18 @@ class AccountRuntime:
         self.guard: Any = None
         """Protections, operator pause and the P&L summary (protections/guard.py)."""
         self.stop_watch: StopWatch | None = None
+        self.epoch = epoch
+        """The cluster lease epoch this runtime acts under (0: no cluster); part of its ids."""
+        self._commit_guard = commit_guard
+        """Run inside every commit transaction (a cluster node's lease check)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
         s = self.settings
-        self.repo = open_repository(s.storage, path=s.resolve(s.storage.path), account=self.name)
+        self.repo = open_repository(
+            s.storage, path=s.resolve(s.storage.path), account=self.name,
+            commit_guard=self._commit_guard,
+        )
         self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)
@@ -103,8 +113,11 @@ class AccountRuntime:
             webhook=sv.alert_webhook,
             account=self.name if self.tagged else None,
         )
-        prefix = f"{self.name}-{repo.id_tag}-"
-        self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=prefix, logger=self.log)
+        prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
+        tag = epoch_tag(repo.id_tag, self.epoch)
+        self.closer = EmergencyCloser(
+            exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-", logger=self.log
+        )
         sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
         # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
         prices = PriceSlots(self.symbols)
@@ -167,9 +180,9 @@ class AccountRuntime:
         assert repo is not None and exchange is not None and self.gate is not None
         grid = s.strategy.name == "hedge_grid"
         core_for = (
-            wiring.grid_core_factory(s, exchange, repo.id_tag)
+            wiring.grid_core_factory(s, exchange, epoch_tag(repo.id_tag, self.epoch))
             if grid
-            else wiring.core_factory(s, exchange, repo.id_tag)
+            else wiring.core_factory(s, exchange, epoch_tag(repo.id_tag, self.epoch))
         )
         self.metrics = MetricsRelay(self.name)
         return ActorDeps(

@@ -59,6 +59,10 @@ def dispatch(args: argparse.Namespace) -> int:
             return _logs(settings, data_dir, args.symbol, args.follow, args.lines, args.account)
         if command in ("resume", "signal"):
             return _control(settings, data_dir, args)
+        if command == "cluster":
+            from runtime.cluster_node import show_cluster
+
+            return show_cluster(settings, args.json)
     except ConfigError as exc:
         return fail(str(exc))
     except AlreadyRunning as exc:

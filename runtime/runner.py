@@ -67,6 +67,8 @@ class Bot:
         )
         self.services: Any = None
         """Dashboard, metrics, Telegram and the protections' tick (dashboard/wiring.py)."""
+        self.cluster_status: Any = None
+        """Cluster node mode: a callable giving the status dump's `cluster` block."""
 
     @property
     def views(self) -> dict[str, Any]:
@@ -75,6 +77,10 @@ class Bot:
 
     def run(self, duration_s: float | None) -> int:
         s = self.settings
+        if s.cluster.enabled:  # one node of a cluster: accounts come and go with their leases
+            from runtime.cluster_node import run_node
+
+            return run_node(self, duration_s)
         private_problems = make_private(self.data_dir)
         locks = self._acquire_locks()
         streams = setup_logging(
@@ -254,7 +260,10 @@ class Bot:
                 logger.opt(exception=exc).error(
                     "status of account {} failed: {}", account.name, exc
                 )
-        self.status_writer.write(combine_status(bot, per_account, now, grouped=s.has_accounts))
+        status = combine_status(bot, per_account, now, grouped=s.has_accounts)
+        if self.cluster_status is not None:
+            status["cluster"] = self.cluster_status()
+        self.status_writer.write(status)
 
     def _alert_all(self, kind: str, message: str, **data: Any) -> None:
         """A bot-wide fault (not one account's): every account's alert hooks hear of it."""

@@ -30,7 +30,10 @@ CREATE TABLE IF NOT EXISTS leases (
     owner VARCHAR(200),
     epoch BIGINT NOT NULL,
     expires_at_ms BIGINT NOT NULL,
-    renewed_at_ms BIGINT NOT NULL
+    renewed_at_ms BIGINT NOT NULL,
+    last_holder VARCHAR(200),
+    previous_holder VARCHAR(200),
+    handed_over INTEGER NOT NULL DEFAULT 0
 )"""
 
 
@@ -44,12 +47,15 @@ class LeaseStore:
         now = now_ms_sql(db)
         p = db.param
         self._acquire_sql = (
-            f"INSERT INTO leases ({_COLUMNS}) VALUES ({p}, {p}, 1, {now} + {p}, {now}) "
+            f"INSERT INTO leases ({_COLUMNS}, last_holder, handed_over) "
+            f"VALUES ({p}, {p}, 1, {now} + {p}, {now}, {p}, 0) "
             "ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, "
             "epoch = leases.epoch + 1, expires_at_ms = excluded.expires_at_ms, "
-            "renewed_at_ms = excluded.renewed_at_ms "
+            "renewed_at_ms = excluded.renewed_at_ms, previous_holder = leases.last_holder, "
+            "last_holder = excluded.owner, "
+            "handed_over = CASE WHEN leases.owner IS NULL THEN 1 ELSE 0 END "
             f"WHERE leases.owner IS NULL OR leases.expires_at_ms + {p} < {now} "
-            f"RETURNING {_COLUMNS}")
+            f"RETURNING {_COLUMNS}, previous_holder, handed_over")
         self._renew_sql = (
             f"UPDATE leases SET expires_at_ms = {now} + {p}, renewed_at_ms = {now} "
             f"WHERE account = {p} AND owner = {p} AND epoch = {p} AND expires_at_ms > {now} "
@@ -71,7 +77,7 @@ class LeaseStore:
     def acquire(self, account: str, owner: str) -> Lease | None:
         """Take the account if nobody holds it, or its lease expired more than the takeover
         grace ago; returns the new lease (epoch + 1) or None when someone else holds it."""
-        params = (account, owner, self.settings.ttl_ms, self.settings.takeover_grace_ms)
+        params = (account, owner, self.settings.ttl_ms, owner, self.settings.takeover_grace_ms)
         row = self._one(self._acquire_sql, params)
         return None if row is None else _lease(row)
 
@@ -197,10 +203,125 @@ class LeaseStore:
 
 
 def _lease(row: tuple[Any, ...]) -> Lease:
+    """A lease from its row; an acquisition's row also says who held it before and whether
+    that holder released it (a hand-over) or let it expire (a takeover)."""
+    previous = str(row[5]) if len(row) > 6 and row[5] is not None else None
     return Lease(account=str(row[0]), owner=str(row[1]), epoch=int(row[2]),
-                 expires_at_ms=int(row[3]), renewed_at_ms=int(row[4]))
+                 expires_at_ms=int(row[3]), renewed_at_ms=int(row[4]),
+                 previous_owner=previous, handed_over=len(row) > 6 and bool(row[6]))
 
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+_REGISTRY_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS cluster_nodes (
+    node VARCHAR(200) NOT NULL PRIMARY KEY,
+    pid BIGINT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    seen_ms BIGINT NOT NULL,
+    accounts VARCHAR(4000) NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS cluster_takeovers (
+    account VARCHAR(64) NOT NULL,
+    epoch BIGINT NOT NULL,
+    node VARCHAR(200) NOT NULL,
+    previous_owner VARCHAR(200),
+    kind VARCHAR(20) NOT NULL,
+    acquired_ms BIGINT NOT NULL,
+    ready_ms BIGINT NOT NULL,
+    PRIMARY KEY (account, epoch)
+)""",
+)
+
+
+class ClusterRegistry:
+    """Which nodes are alive (a heartbeat row each, on the database clock) and the journal of
+    takeovers: what balancing reads and `bot.py cluster` shows."""
+
+    def __init__(self, db: peewee.Database) -> None:
+        self.db = db
+        now = now_ms_sql(db)
+        p = db.param
+        self._beat_sql = (
+            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts) "
+            f"VALUES ({p}, {p}, {now}, {now}, {p}) ON CONFLICT (node) DO UPDATE SET "
+            "seen_ms = excluded.seen_ms, accounts = excluded.accounts")
+        self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now} "
+                           "FROM cluster_nodes ORDER BY node")
+        self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
+        self._takeover_sql = (
+            "INSERT INTO cluster_takeovers (account, epoch, node, previous_owner, kind, "
+            f"acquired_ms, ready_ms) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {now}) "
+            "ON CONFLICT (account, epoch) DO NOTHING")
+        self._history_sql = (
+            "SELECT account, epoch, node, previous_owner, kind, acquired_ms, ready_ms "
+            f"FROM cluster_takeovers ORDER BY ready_ms DESC, account LIMIT {p}")
+
+    def create_tables(self) -> None:
+        def work() -> None:
+            with self.db.atomic():
+                for sql in _REGISTRY_SCHEMA:
+                    self.db.execute_sql(sql)
+        _guarded(self.db, work)
+
+    def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None:
+        _guarded(self.db, lambda: self._write(self._beat_sql, (node, pid, ",".join(accounts))))
+
+    def leave(self, node: str) -> None:
+        _guarded(self.db, lambda: self._write(self._leave_sql, (node,)))
+
+    def nodes(self) -> tuple[int, list[dict[str, Any]]]:
+        """(database clock ms, one dict per registered node: node, pid, started_ms, seen_ms,
+        accounts); a node is live while now - seen_ms is within the lease TTL."""
+        rows = _guarded(self.db, lambda: self.db.execute_sql(self._nodes_sql).fetchall())
+        if not rows:
+            now_row = _guarded(
+                self.db, lambda: self.db.execute_sql(f"SELECT {now_ms_sql(self.db)}").fetchone())
+            return int(now_row[0]), []
+        return int(rows[0][5]), [
+            {"node": str(r[0]), "pid": int(r[1]), "started_ms": int(r[2]), "seen_ms": int(r[3]),
+             "accounts": [a for a in str(r[4]).split(",") if a]} for r in rows]
+
+    def record_takeover(self, lease: Lease, kind: str) -> None:
+        """Journal an acquisition once the account runs again (ready_ms: database clock)."""
+        params = (lease.account, lease.epoch, lease.owner, lease.previous_owner, kind,
+                  lease.renewed_at_ms)
+        _guarded(self.db, lambda: self._write(self._takeover_sql, params))
+
+    def takeovers(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = _guarded(self.db,
+                        lambda: self.db.execute_sql(self._history_sql, (limit,)).fetchall())
+        keys = ("account", "epoch", "node", "previous_owner", "kind", "acquired_ms", "ready_ms")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        with self.db.atomic():
+            self.db.execute_sql(sql, params)
+
+
+def _guarded(db: peewee.Database, work: Any) -> Any:
+    """Run `work`; a database error becomes LeaseStoreUnavailable (one line, connection
+    dropped so the next call opens a fresh one)."""
+    try:
+        return work()
+    except peewee.PeeweeException as exc:
+        try:
+            db.close()
+        except peewee.PeeweeException:
+            pass
+        raise LeaseStoreUnavailable(f"cluster database: {_first_line(exc)}") from exc
+
+
+def lease_check_in(db: peewee.Database, lease: Lease) -> None:
+    """`LeaseStore.check` on another database object's connection (the repository's, inside its
+    commit transaction, when the account's storage is the cluster database): raise `LeaseLost`
+    unless `lease` is still the account's and unexpired on the database clock."""
+    p = db.param
+    sql = ("UPDATE leases SET epoch = epoch "
+           f"WHERE account = {p} AND owner = {p} AND epoch = {p} "
+           f"AND expires_at_ms > {now_ms_sql(db)}")
+    if db.execute_sql(sql, (lease.account, lease.owner, lease.epoch)).rowcount != 1:
+        raise LeaseLost(lease.account, lease.epoch, lease.owner)

@@ -16,12 +16,19 @@ the base plus 3 hex digits of a hash, so `ZZTOP2` and `ZZTOP24` could share it):
 An id that would not fit the venues' rule (<= 36 characters of `[A-Za-z0-9_-]`, the
 intersection of Bybit's orderLinkId and Binance's newClientOrderId) is refused with a
 `ValueError` naming the symbol: never shortened, because shortening is how ids collide.
+
+Cluster nodes (cluster/) add the account lease's epoch to the tag: ``<account>-<tag>-e<epoch>-
+<symbol code>-<seq><letter>`` (`epoch_tag`). The prefix ``<account>-<tag>-`` stays the same for
+every epoch, so fills and orders of older epochs are still recognised as the account's own; two
+nodes that ever acted on the account under different epochs can never produce the same id.
+Ids without an epoch (a single bot, or older versions) still parse, as epoch 0.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 from trading.orders import OrderPurpose
 
@@ -131,3 +138,51 @@ def check_fits(account: str, tag: str, symbol: str) -> None:
             f"{symbol}: its client order ids ({account}-{tag}-{code}-<seq><letter>) would be "
             f"longer than {MAX_LEN} characters; they are never shortened (that is how ids "
             f"collide): use a shorter account name than {account!r}") from None
+
+
+EPOCH_RESERVE = 10**4 - 1
+"""The largest lease epoch a cluster node proves room for at startup (a larger one is refused
+when the account starts under it, naming the symbol, like any id that does not fit)."""
+_EPOCH = re.compile(r"e([0-9]+)")
+
+
+def epoch_tag(tag: str, epoch: int) -> str:
+    """The id tag a node uses while it holds the account's lease at `epoch` (0: no cluster)."""
+    if epoch < 0:
+        raise ValueError(f"lease epoch must be >= 0 (got {epoch})")
+    return f"{tag}-e{epoch}" if epoch else tag
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedId:
+    """A client order id read back into its parts (`parse_client_order_id`)."""
+
+    epoch: int
+    """The lease epoch it was sent under; 0 for ids without one."""
+    symbol: str
+    """The unified symbol (from its code)."""
+    seq: int
+    """The symbol's order sequence number."""
+    letter: str
+    """The purpose letter (see `OrderPurpose.letter`)."""
+
+
+def parse_client_order_id(cid: str, prefix: str) -> ParsedId | None:
+    """Read one of the account's ids (`prefix` = ``<account>-<tag>-``); None when `cid` is not
+    one (another account's, or hand-made). Works for ids with and without an epoch."""
+    if not cid.startswith(prefix):
+        return None
+    parts = cid[len(prefix):].split("-")
+    epoch = 0
+    if len(parts) == 3:
+        match = _EPOCH.fullmatch(parts[0])
+        if match is None:
+            return None
+        epoch, parts = int(match.group(1)), parts[1:]
+    if len(parts) != 2 or len(parts[1]) < 2 or not parts[1][:-1].isdigit():
+        return None
+    try:
+        symbol = symbol_from_code(parts[0])
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return ParsedId(epoch=epoch, symbol=symbol, seq=int(parts[1][:-1]), letter=parts[1][-1])

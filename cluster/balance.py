@@ -1,0 +1,41 @@
+"""How many accounts a node should hold, from the live nodes the database knows (pure).
+
+A node holds at most ceil(accounts / live nodes) while others are alive; above that it hands
+one account back (releases its lease after stopping it) per balancing step, and below it it
+tries to acquire. A returning or new node therefore gets its share only through the lease
+protocol: holders release, it acquires released leases like any other.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeSeen:
+    """A node's heartbeat row as the balancer reads it."""
+
+    node: str
+    """The node id."""
+    age_ms: int
+    """Database clock now minus the node's last heartbeat."""
+
+
+def live_nodes(nodes: Sequence[NodeSeen], me: str, stale_after_ms: int) -> int:
+    """Nodes whose heartbeat is fresher than `stale_after_ms`, counting this node always."""
+    return len({n.node for n in nodes if n.age_ms <= stale_after_ms} | {me})
+
+
+def share(accounts: int, live: int) -> int:
+    """The most accounts one node should hold with `live` nodes alive (at least one)."""
+    return math.ceil(accounts / max(live, 1))
+
+
+def to_hand_over(held: Sequence[str], cap: int) -> list[str]:
+    """Which held accounts to release to get down to `cap`: one per step (the last by name),
+    so a node never drops several accounts at once on a transient view of the cluster."""
+    if len(held) <= cap:
+        return []
+    return [sorted(held)[-1]]

@@ -1,0 +1,332 @@
+"""ClusterNode: one bot process as a node of a cluster. For every configured account it runs a
+LeaseKeeper; it starts the account (restore and reconcile, the normal cold-start path) when its
+keeper acquires the lease, stops it (positions and their stops stay on the exchange) when the
+lease is lost, cannot be renewed in time, or is handed to another node by balancing.
+
+Lease changes arrive from the keepers' threads and are handled on the node's own thread, in
+order; the keepers themselves already stop the node acting (FencedExchange, the commit guard)
+the moment the lease is gone, before this thread gets to stop the account.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cluster.balance import NodeSeen, live_nodes, share, to_hand_over
+from cluster.keeper import LeaseBackend, LeaseChanged, LeaseKeeper
+from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
+
+
+class AccountHandle(Protocol):
+    """A running account as the node drives it (runtime/cluster_node.py NodeAccount)."""
+
+    def ready(self) -> bool:
+        """True once every symbol of the account is restored, reconciled and running."""
+        ...
+
+    def stop(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class Registry(Protocol):
+    """What the node needs from `storage.leases.ClusterRegistry`."""
+
+    def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None: ...
+
+    def leave(self, node: str) -> None: ...
+
+    def nodes(self) -> tuple[int, list[dict[str, Any]]]: ...
+
+    def record_takeover(self, lease: Lease, kind: str) -> None: ...
+
+
+_WATCHDOG_S = 0.1
+"""How often the node thread looks for accounts whose lease lapsed (a lock and a clock read
+per held account)."""
+_READY_TIMEOUT_S = 120.0
+_READY_POLL_S = 0.02
+"""How often a newly started account is asked whether it runs (a cheap read of its
+supervisor's child states)."""
+
+StartAccount = Callable[[str, Lease, LeaseKeeper], AccountHandle]
+"""Open, restore, reconcile and start one account under `lease` (raises if it cannot)."""
+Announce = Callable[[str, str, dict[str, Any]], None]
+"""(account, message, data): a takeover or hand-over for the journal and the alerts."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Held:
+    """An account this node runs right now."""
+
+    lease: Lease
+    """The lease it runs under (its epoch is in every client order id)."""
+    handle: AccountHandle
+    """The running account."""
+    started_at: float
+    """Wall clock when the account started on this node."""
+
+
+class ClusterNode:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        accounts: list[str],
+        store: LeaseBackend,
+        registry: Registry,
+        settings: LeaseSettings,
+        start_account: StartAccount,
+        logger: Any,
+        announce: Announce,
+        balance_interval_s: float = 2.0,
+    ) -> None:
+        self.node_id = node_id
+        self.accounts = list(accounts)
+        self._store = store
+        self._registry = registry
+        self._settings = settings
+        self._start_account = start_account
+        self._log = logger
+        self._announce = announce
+        self._balance_every = balance_interval_s
+        self._lock = threading.Lock()
+        self._keepers: dict[str, LeaseKeeper] = {}
+        self._acquired: set[str] = set()
+        self._held: dict[str, Held] = {}
+        self._cap = len(self.accounts)
+        self._events: queue.Queue[LeaseChanged | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cluster-node", daemon=True)
+        self._seen: tuple[float, list[NodeSeen]] | None = None
+        """The last heartbeat's view of the nodes (monotonic time it was read, rows)."""
+        self._beater = threading.Thread(target=self._beat_loop, name="cluster-heartbeat",
+                                        daemon=True)
+
+    # ---- what the runner reads ------------------------------------------------------------
+
+    def held(self) -> dict[str, Held]:
+        with self._lock:
+            return dict(self._held)
+
+    def handles(self) -> list[AccountHandle]:
+        return [h.handle for h in self.held().values()]
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> ClusterNode:
+        self._seen = (time.monotonic(), self._beat())
+        for account in self.accounts:
+            self._new_keeper(account)
+        self._thread.start()
+        self._beater.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every account (positions stay protected on the exchange), then release the
+        leases so the other nodes take over at once instead of after expiry."""
+        self._stop.set()
+        self._events.put(None)
+        self._thread.join(60)
+        self._beater.join(1)  # a heartbeat hung on a dead connection is left behind (daemon)
+        for account in list(self.held()):
+            self._stop_account(account, "node stopping")
+        with self._lock:
+            keepers = list(self._keepers.values())
+        for keeper in keepers:
+            keeper.stop(release=True)
+        try:
+            self._registry.leave(self.node_id)
+        except LeaseStoreUnavailable as exc:
+            self._log.warning("cluster: could not deregister node {}: {}", self.node_id, exc)
+
+    # ---- keepers ---------------------------------------------------------------------------
+
+    def _new_keeper(self, account: str) -> None:
+        keeper = LeaseKeeper(store=self._store, account=account, node_id=self.node_id,
+                             settings=self._settings, on_change=self._changed,
+                             wants=self._wants_more)
+        with self._lock:
+            self._keepers[account] = keeper
+        keeper.start()
+
+    def _wants_more(self) -> bool:
+        with self._lock:
+            return not self._stop.is_set() and len(self._acquired) < self._cap
+
+    def _changed(self, change: LeaseChanged) -> None:
+        """Keeper thread: count the lease at once (balancing), act on the node thread."""
+        with self._lock:
+            if change.lease is not None:
+                self._acquired.add(change.account)
+            else:
+                self._acquired.discard(change.account)
+        self._events.put(change)
+
+    # ---- the node thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_balance = time.monotonic()
+        while not self._stop.is_set():
+            wait = min(max(next_balance - time.monotonic(), 0.01), _WATCHDOG_S)
+            try:
+                change = self._events.get(timeout=wait)
+            except queue.Empty:
+                change = None
+            try:
+                self._drop_unrenewed()
+                if change is not None:
+                    self._apply(change)
+                if time.monotonic() >= next_balance:
+                    next_balance = time.monotonic() + self._balance_every
+                    self._balance()
+            except Exception as exc:  # noqa: BLE001 - the node keeps managing its accounts
+                self._log.opt(exception=exc).error("cluster node step failed: {}", exc)
+
+    def _drop_unrenewed(self) -> None:
+        """Stop every account whose keeper may no longer act, without waiting for the keeper
+        to say so: its renewal may hang on a connection that never answers (a hung server
+        ACKs and says nothing), and the account must not keep running on a lapsed lease."""
+        for account in list(self.held()):
+            with self._lock:
+                keeper = self._keepers.get(account)
+            if keeper is None or keeper.may_act():
+                continue
+            self._log.error("{}: lease epoch {} not renewed in time; stopping the account "
+                            "without closing positions", account, self._epoch_of(account))
+            self._stop_account(account, "lease not renewed in time")
+
+    def _apply(self, change: LeaseChanged) -> None:
+        account, lease = change.account, change.lease
+        if change.reason == "acquired" and lease is not None:
+            self._take(account, lease)
+        elif change.reason in ("lost", "unreachable"):
+            self._log.error("{}: lease lost ({}) at epoch {}; stopping the account without "
+                            "closing positions", account, change.reason,
+                            self._epoch_of(account))
+            self._stop_account(account, f"lease {change.reason}")
+            self._renew_keeper(account, release=change.reason == "unreachable")
+        elif change.reason == "released":
+            # the node releases only accounts it stopped; anything else (a keeper stopped
+            # under it) still must not leave the account running without a lease
+            self._stop_account(account, "lease released")
+            with self._lock:
+                keeper = self._keepers.get(account)
+            if keeper is not None and keeper.stopped and not self._stop.is_set():
+                self._new_keeper(account)
+
+    def _take(self, account: str, lease: Lease) -> None:
+        with self._lock:
+            keeper = self._keepers[account]
+        if account in self.held():
+            return
+        kind = ("first start" if lease.previous_owner is None else
+                "hand-over" if lease.handed_over else "takeover")
+        self._log.info("{}: {} at epoch {} (previous owner {}); restoring and reconciling",
+                       account, kind, lease.epoch, lease.previous_owner or "none")
+        try:
+            handle = self._start_account(account, lease, keeper)
+        except Exception as exc:  # noqa: BLE001 - give the account back, try again later
+            self._log.opt(exception=exc).error("{}: could not start at epoch {}: {}", account,
+                                               lease.epoch, exc)
+            self._renew_keeper(account, release=True)
+            return
+        with self._lock:
+            self._held[account] = Held(lease=lease, handle=handle, started_at=time.time())
+        threading.Thread(target=self._when_ready, args=(account, lease, handle, kind),
+                         name=f"ready-{account}", daemon=True).start()
+
+    def _when_ready(self, account: str, lease: Lease, handle: AccountHandle, kind: str) -> None:
+        """Journal the acquisition once the account runs (every symbol restored and
+        reconciled): its ready time is what a takeover costs."""
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while not handle.ready():
+            held = self.held().get(account)
+            if held is None or held.handle is not handle:
+                return  # stopped again before it ran (lease lost, node stopping)
+            if time.monotonic() > deadline:
+                self._log.warning("{}: not running {:.0f}s after epoch {} began", account,
+                                  _READY_TIMEOUT_S, lease.epoch)
+                return
+            time.sleep(_READY_POLL_S)
+        try:
+            self._registry.record_takeover(lease, kind)
+        except LeaseStoreUnavailable as exc:
+            self._log.warning("{}: takeover not journaled in the cluster table: {}", account,
+                              exc)
+        self._log.info("{}: running at epoch {} ({})", account, lease.epoch, kind)
+        if kind == "takeover":
+            self._announce(account, f"account {account} taken over by node {self.node_id} at "
+                           f"epoch {lease.epoch} from {lease.previous_owner}",
+                           {"epoch": lease.epoch, "previous_owner": lease.previous_owner})
+
+    def _stop_account(self, account: str, why: str) -> None:
+        with self._lock:
+            held = self._held.pop(account, None)
+        if held is None:
+            return
+        try:
+            stuck = held.handle.stop()
+            if stuck:
+                self._log.error("{}: actors did not stop in time: {}", account, ", ".join(stuck))
+        finally:
+            held.handle.close()
+        self._log.info("{}: stopped on this node ({}); positions stay protected on the exchange",
+                       account, why)
+
+    def _renew_keeper(self, account: str, *, release: bool) -> None:
+        """A keeper whose lease ended is replaced by a fresh one (acquiring gives a new epoch)."""
+        with self._lock:
+            old = self._keepers.get(account)
+        if old is not None:
+            old.stop(release=release)
+        with self._lock:
+            self._acquired.discard(account)
+        if not self._stop.is_set():
+            self._new_keeper(account)
+
+    def _epoch_of(self, account: str) -> int:
+        with self._lock:
+            keeper = self._keepers.get(account)
+        last = keeper.last_lease() if keeper is not None else None
+        return last.epoch if last is not None else 0
+
+    # ---- balancing -------------------------------------------------------------------------
+
+    def _beat(self) -> list[NodeSeen]:
+        self._registry.heartbeat(self.node_id, os.getpid(), sorted(self.held()))
+        now, rows = self._registry.nodes()
+        return [NodeSeen(node=r["node"], age_ms=now - r["seen_ms"]) for r in rows]
+
+    def _beat_loop(self) -> None:
+        """Heartbeats on their own thread: a database call that hangs must not hold up the
+        node thread (it stops accounts whose lease lapsed)."""
+        while not self._stop.wait(self._balance_every):
+            try:
+                seen = self._beat()
+            except LeaseStoreUnavailable as exc:
+                self._log.warning("cluster: heartbeat failed: {}", exc)
+                continue
+            with self._lock:
+                self._seen = (time.monotonic(), seen)
+
+    def _balance(self) -> None:
+        with self._lock:
+            snapshot = self._seen
+        if snapshot is None or time.monotonic() - snapshot[0] > self._settings.ttl_s:
+            return  # no fresh view of the cluster: keep the current share
+        live = live_nodes(snapshot[1], self.node_id, self._settings.ttl_ms)
+        cap = share(len(self.accounts), live)
+        with self._lock:
+            self._cap = cap
+        for account in to_hand_over(sorted(self.held()), cap):
+            self._log.info("{}: handing over to balance {} accounts across {} live nodes "
+                           "(at most {} each)", account, len(self.accounts), live, cap)
+            self._stop_account(account, "handed over for balance")
+            self._renew_keeper(account, release=True)

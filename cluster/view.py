@@ -1,0 +1,63 @@
+"""The cluster as `bot.py cluster` and the status dump show it: nodes, who holds which account
+at which epoch, lease ages and the last takeovers, every time on the database's clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cluster.lease import LeaseSettings
+
+
+def cluster_view(store: Any, registry: Any, settings: LeaseSettings,
+                 takeovers: int = 10) -> dict[str, Any]:
+    """A JSON-ready snapshot (store: storage.leases.LeaseStore, registry: ClusterRegistry)."""
+    now, leases = store.all_leases()
+    _, nodes = registry.nodes()
+    history = registry.takeovers(takeovers)
+    held: dict[str, list[str]] = {}
+    lease_rows = []
+    for lease in leases:
+        live = now < lease.expires_at_ms
+        if live:
+            held.setdefault(lease.owner, []).append(lease.account)
+        lease_rows.append({
+            "account": lease.account, "owner": lease.owner, "epoch": lease.epoch,
+            "age_s": round((now - lease.renewed_at_ms) / 1000, 3),
+            "expires_in_s": round((lease.expires_at_ms - now) / 1000, 3), "live": live})
+    node_rows = [{
+        "node": n["node"], "pid": n["pid"],
+        "seen_s_ago": round((now - n["seen_ms"]) / 1000, 3),
+        "live": now - n["seen_ms"] <= settings.ttl_ms,
+        "accounts": sorted(held.get(n["node"], [])),
+    } for n in nodes]
+    last = [{**t, "took_s": round((t["ready_ms"] - t["acquired_ms"]) / 1000, 3)}
+            for t in history]
+    return {"db_now_ms": now, "nodes": node_rows, "leases": lease_rows,
+            "last_takeover": next((t for t in last if t["kind"] == "takeover"), None),
+            "history": last}
+
+
+def render(view: dict[str, Any]) -> str:
+    """Plain-text tables (rich would add colour codes to a pipe; these stay greppable)."""
+    lines = ["nodes:"]
+    for n in view["nodes"]:
+        state = "live" if n["live"] else "stale"
+        lines.append(f"  {n['node']}  pid {n['pid']}  {state}  seen {n['seen_s_ago']:.1f}s ago"
+                     f"  accounts: {', '.join(n['accounts']) or '-'}")
+    if not view["nodes"]:
+        lines.append("  (none registered)")
+    lines.append("leases:")
+    for row in view["leases"]:
+        state = "live" if row["live"] else "EXPIRED"
+        lines.append(f"  {row['account']}  owner {row['owner']}  epoch {row['epoch']}  "
+                     f"renewed {row['age_s']:.1f}s ago  {state}")
+    if not view["leases"]:
+        lines.append("  (none held)")
+    last = view["last_takeover"]
+    if last is None:
+        lines.append("last takeover: none")
+    else:
+        lines.append(f"last takeover: {last['account']} epoch {last['epoch']} by {last['node']}"
+                     f" from {last['previous_owner']} (running {last['took_s']:.1f}s after the"
+                     " lease was taken)")
+    return "\n".join(lines)

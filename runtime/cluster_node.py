@@ -1,0 +1,303 @@
+"""`python bot.py run` with `[cluster] enabled = true`: this process is one node of a cluster.
+
+The node runs only the accounts whose lease it holds (cluster/node.py). Each account runs as in
+a single bot (AccountRuntime: restore, reconcile, supervise), with three differences: its
+exchange port is fenced by the lease (FencedExchange), its client order ids carry the lease
+epoch, and its exchange timeout is the cluster's (it is part of every takeover's wait).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from cluster.commit_fence import CommitFence
+from cluster.fenced_port import FencedExchange
+from cluster.keeper import LeaseKeeper
+from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable, new_node_id
+from cluster.node import ClusterNode
+from cluster.view import cluster_view
+from config.settings import Settings
+from protections.guard import ACCOUNT_SUBJECT
+from runtime.account import AccountRuntime
+from runtime.exchanges import build_exchange
+from runtime.wiring import StartupError
+from storage.cluster_database import open_database
+from storage.leases import ClusterRegistry, LeaseStore
+from supervision.child import ChildState
+from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
+
+
+def lease_settings(s: Settings) -> LeaseSettings:
+    """The lease timing from `[cluster]`: the takeover grace is the nodes' exchange timeout."""
+    c = s.cluster
+    return LeaseSettings(ttl_s=c.lease_ttl_s, request_timeout_s=c.exchange_timeout_ms / 1000,
+                         safety_margin_s=c.lease_safety_margin_s)
+
+
+def node_settings(s: Settings) -> list[Settings]:
+    """Every account's settings as a node runs them (cluster exchange timeout, shared dir)."""
+    c, out = s.cluster, []
+    for a in s.account_settings():
+        update: dict[str, Any] = {
+            "exchange": a.exchange.model_copy(update={"timeout_ms": c.exchange_timeout_ms})}
+        if c.shared_dir:
+            shared = s.resolve(c.shared_dir) / a.bot.account / Path(a.storage.path).name
+            update["storage"] = a.storage.model_copy(update={"path": str(shared)})
+        out.append(a.model_copy(update=update))
+    return out
+
+
+def database_url(s: Settings) -> str:
+    """The leases' database: cluster.database_url, else storage.url (the accounts' own)."""
+    url = s.cluster.database_url or s.storage.url
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise StartupError("cluster.database_url: a postgresql://... URL is required when "
+                           "cluster.enabled = true (or set storage.url and leave it empty)")
+    return url
+
+
+def check_node(s: Settings, accounts: list[Settings]) -> None:
+    """Startup refusals, one line each, before anything is acquired."""
+    if not s.storage.url and not s.cluster.shared_dir:
+        raise StartupError("storage.url: cluster nodes must share the accounts' databases: "
+                           "set storage.url (PostgreSQL), or cluster.shared_dir for nodes on "
+                           "one machine")
+    for i, a in enumerate(accounts):
+        key = f"accounts[{i}]." if s.has_accounts else ""
+        if a.exchange.id == "paper":
+            raise StartupError(
+                f"{key}exchange.id = \"paper\" is one process's file and cannot be shared by "
+                "cluster nodes: serve it with `python -m exchange.paper_server` and use "
+                "exchange.id = \"bybit\" with exchange.api_url (README, Cluster)")
+        if a.bot.mode != "live":
+            raise StartupError(f"bot.mode = {a.bot.mode!r}: cluster nodes trade a shared "
+                               "exchange, so bot.mode must be \"live\" (the paper server is one)")
+        for symbol in a.symbol_list:
+            try:
+                check_fits(a.bot.account, epoch_tag("ffff", EPOCH_RESERVE), symbol)
+            except ValueError as exc:
+                raise StartupError(f"{key}symbols.list: {exc} (cluster ids carry the lease "
+                                   "epoch)") from None
+
+
+def check_timing(lease: LeaseSettings, accounts: list[Settings]) -> None:
+    """The takeover grace must cover the longest exchange request a node can have in flight
+    when it stops acting: refuse a node whose accounts' timeout is longer than the grace."""
+    for a in accounts:
+        if a.exchange.timeout_ms > lease.takeover_grace_ms:
+            raise StartupError(
+                f"exchange.timeout_ms = {a.exchange.timeout_ms} (account {a.bot.account}) is "
+                f"longer than the takeover grace {lease.takeover_grace_ms} ms "
+                "(cluster.exchange_timeout_ms): a request could outlive the lease")
+    bound = lease.ttl_s + lease.request_timeout_s
+    if bound >= 10:
+        logger.warning("cluster: a takeover waits up to {:.1f}s after a node's last renewal "
+                       "(lease_ttl_s + exchange_timeout_ms) before the restore even starts",
+                       bound)
+
+
+class NodeAccount:
+    """An account runtime as the cluster node drives it."""
+
+    def __init__(self, runtime: AccountRuntime) -> None:
+        self.runtime = runtime
+
+    def ready(self) -> bool:
+        """Every symbol actor restored, reconciled and running (or quarantined: that symbol
+        waits for a person, the others trade)."""
+        sup = self.runtime.sup
+        done = (ChildState.RUNNING, ChildState.QUARANTINED)
+        return sup is not None and all(c.state in done for c in list(sup.children.values()))
+
+    def stop(self) -> list[str]:
+        return self.runtime.stop()
+
+    def close(self) -> None:
+        self.runtime.close()
+
+
+class NodeAccounts:
+    """Starts one account under a lease, the way a single bot starts it."""
+
+    def __init__(self, settings: Settings, accounts: list[Settings], data_dir: Path,
+                 database_url: str) -> None:
+        self._settings = settings
+        self._fence_in_database = settings.storage.url == database_url
+        self._by_name = {a.bot.account: (i, a) for i, a in enumerate(accounts)}
+        self._data_dir = data_dir
+
+    def __call__(self, account: str, lease: Lease, keeper: LeaseKeeper) -> NodeAccount:
+        i, a = self._by_name[account]
+        s = self._settings
+        runtime = AccountRuntime(
+            a, self._data_dir, logger=logger, tagged=s.has_accounts,
+            config_key=f"accounts[{i}]." if s.has_accounts else "",
+            build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), keeper),
+            epoch=lease.epoch,
+            commit_guard=CommitFence(keeper, in_database=self._fence_in_database))
+        try:
+            runtime.open()
+            runtime.build()
+            runtime.start()
+        except BaseException:
+            runtime.close()
+            raise
+        return NodeAccount(runtime)
+
+
+class NodeRun:
+    """The node's parts for the runner: built from settings, started, stopped."""
+
+    def __init__(self, settings: Settings, data_dir: Path) -> None:
+        c = settings.cluster
+        self.settings = settings
+        self.lease_settings = lease_settings(settings)
+        accounts = node_settings(settings)
+        check_node(settings, accounts)
+        check_timing(self.lease_settings, accounts)
+        self.node_id = c.node_id or new_node_id()
+        url = database_url(settings)
+        db = open_database(url, network_timeout_s=self.lease_settings.ttl_s / 3)
+        self.store = LeaseStore(db, self.lease_settings)
+        self.registry = ClusterRegistry(open_database(url))
+        try:
+            self.store.create_table()
+            self.registry.create_tables()
+        except LeaseStoreUnavailable as exc:
+            raise StartupError(f"cluster.database_url: {exc}") from None
+        self.node = ClusterNode(
+            node_id=self.node_id, accounts=[a.bot.account for a in accounts],
+            store=self.store, registry=self.registry, settings=self.lease_settings,
+            start_account=NodeAccounts(settings, accounts, data_dir, url), logger=logger,
+            announce=self._announce, balance_interval_s=c.balance_interval_s)
+        self._view: dict[str, Any] = {}
+        self._view_lock = threading.Lock()
+        self._view_stop = threading.Event()
+
+    def start(self) -> None:
+        threading.Thread(target=self._refresh_view, name="cluster-view", daemon=True).start()
+        logger.info("cluster node {} starting: pid {} accounts {} lease ttl {}s, takeover "
+                    "after expiry + {}s", self.node_id, os.getpid(),
+                    ",".join(self.node.accounts), self.lease_settings.ttl_s,
+                    self.lease_settings.request_timeout_s)
+        self.node.start()
+
+    def stop(self) -> None:
+        self._view_stop.set()
+        self.node.stop()
+        logger.info("cluster node {} stopped", self.node_id)
+
+    def accounts(self) -> list[AccountRuntime]:
+        return [h.runtime for h in self.node.handles() if isinstance(h, NodeAccount)]
+
+    def status(self) -> dict[str, Any]:
+        """The `cluster` block of the status dump: the cluster as last read from the database
+        (read on its own thread, so a database that hangs never stalls the dump) and this
+        node's own accounts, always current."""
+        with self._view_lock:
+            view = dict(self._view)
+        held = self.node.held()
+        view["this_node"] = {
+            "node": self.node_id,
+            "accounts": {a: {"epoch": h.lease.epoch, "since": h.started_at}
+                         for a, h in sorted(held.items())}}
+        return view
+
+    def _refresh_view(self) -> None:
+        interval = self.settings.bot.status_interval_s
+        while not self._view_stop.wait(interval):
+            try:
+                view = cluster_view(self.store, self.registry, self.lease_settings, takeovers=5)
+            except LeaseStoreUnavailable as exc:
+                view = {"error": str(exc)}
+            with self._view_lock:
+                self._view = view
+
+    def _announce(self, account: str, message: str, data: dict[str, Any]) -> None:
+        """Journal the takeover in the account's own journal and alert through its alerts."""
+        for runtime in self.accounts():
+            if runtime.name != account:
+                continue
+            if runtime.repo is not None:
+                runtime.repo.record(ACCOUNT_SUBJECT, "ClusterTakeover",
+                                    {"node": self.node_id, "at": time.time(), **data},
+                                    correlation_id=f"takeover-{data.get('epoch')}")
+            if runtime.alerts is not None:
+                runtime.alerts.alert(None, "cluster_takeover", message, node=self.node_id,
+                                     **data)
+
+
+def run_node(bot: Any, duration_s: float | None) -> int:
+    """runtime.runner.Bot.run for a cluster node: the data dir's lock (one node per data dir),
+    logging, the node, the status/controls loop, a graceful stop that releases the leases."""
+    from observability.log_streams import setup_logging
+    from runtime.private_files import make_private
+    from supervision.instance_lock import InstanceLock
+
+    s, data_dir = bot.settings, bot.data_dir
+    problems = make_private(data_dir)
+    lock = InstanceLock(data_dir / "bot.lock")
+    lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
+    try:
+        run = NodeRun(s, data_dir)  # a refusal is one line, before logging starts
+    except BaseException:
+        lock.release()
+        raise
+    streams = setup_logging(data_dir / "logs", level=s.logging.level, console=s.logging.console,
+                            rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
+    try:
+        for problem in problems:
+            logger.warning("{}", problem)
+        bot.cluster_status = run.status
+        bot._install_signal_handlers(logger)
+        run.start()
+        _serve(bot, run, duration_s)
+    finally:
+        logger.info("stopping: every account of this node stops, leases are released")
+        run.stop()
+        bot.accounts = []
+        bot._write_status(running=False)
+        logger.info("bot stopped")
+        streams.close()
+        lock.release()
+    return 0
+
+
+def _serve(bot: Any, run: NodeRun, duration_s: float | None) -> None:
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    while not bot.stop_event.is_set():
+        bot.accounts = run.accounts()
+        bot._write_status(running=True)
+        bot._apply_controls(logger)
+        if deadline is not None and time.monotonic() >= deadline:
+            logger.info("duration reached; stopping")
+            return
+        wait = bot.settings.bot.status_interval_s
+        if deadline is not None:
+            wait = max(min(wait, deadline - time.monotonic()), 0.0)
+        bot.stop_event.wait(wait)
+
+
+def show_cluster(settings: Settings, as_json: bool) -> int:
+    """`bot.py cluster`: the cluster as the database has it (any machine with the config)."""
+    import json
+
+    from cluster.view import render
+
+    lease = lease_settings(settings)
+    try:
+        store = LeaseStore(open_database(database_url(settings)), lease)
+        registry = ClusterRegistry(store.db)
+        store.create_table()
+        registry.create_tables()
+        view = cluster_view(store, registry, lease)
+    except LeaseStoreUnavailable as exc:
+        raise StartupError(f"cluster.database_url: {exc}") from None
+    print(json.dumps(view, indent=2, default=str) if as_json else render(view))
+    return 0

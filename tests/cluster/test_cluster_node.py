@@ -1,0 +1,125 @@
+"""ClusterNode in one process on a real PostgreSQL: two nodes, four accounts (accounts are
+fakes injected through the node's constructor; leases, heartbeats and the takeover journal are
+the real tables). The nodes split the accounts 2/2 (at most ceil(accounts/live nodes) each,
+reached by the first holder releasing, never by taking); a node that stops releases its
+accounts and the other runs all four; a lost lease stops the account without closing it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from cluster import Lease, LeaseStore, open_database
+from cluster.keeper import LeaseKeeper
+from cluster.node import ClusterNode
+from storage.leases import ClusterRegistry
+from tests.cluster.leases_support import FAST
+from tests.support.waiting import wait_until
+
+ACCOUNTS = ["a0", "a1", "a2", "a3"]
+
+
+@dataclass
+class FakeAccount:
+    """What the node starts: records its life; `closed_positions` stays False (a node never
+    closes positions when it stops an account)."""
+
+    name: str
+    epoch: int
+    stopped: bool = False
+    closed_positions: bool = False
+
+    def ready(self) -> bool:
+        return True
+
+    def stop(self) -> list[str]:
+        self.stopped = True
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class Starter:
+    started: list[FakeAccount] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, account: str, lease: Lease, keeper: LeaseKeeper) -> FakeAccount:
+        acct = FakeAccount(name=account, epoch=lease.epoch)
+        with self.lock:
+            self.started.append(acct)
+        return acct
+
+
+def make_node(url: str, node_id: str, starter: Starter,
+              announced: list[tuple[str, str]]) -> ClusterNode:
+    store = LeaseStore(open_database(url, network_timeout_s=1.0), FAST)
+    store.create_table()
+    registry = ClusterRegistry(open_database(url))
+    registry.create_tables()
+
+    def announce(account: str, message: str, data: dict[str, Any]) -> None:
+        announced.append((account, message))
+
+    return ClusterNode(node_id=node_id, accounts=ACCOUNTS, store=store, registry=registry,
+                       settings=FAST, start_account=starter, logger=logger,
+                       announce=announce, balance_interval_s=0.2)
+
+
+@pytest.fixture
+def nodes(pg_url: str) -> Iterator[list[ClusterNode]]:
+    made: list[ClusterNode] = []
+    yield made
+    for node in made:
+        node.stop()
+
+
+def test_two_nodes_split_the_accounts_and_one_takes_all_when_the_other_stops(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    announced: list[tuple[str, str]] = []
+    s1, s2 = Starter(), Starter()
+    first = make_node(pg_url, "node-1", s1, announced).start()
+    nodes.append(first)
+    wait_until(lambda: len(first.held()) == 4, timeout=20, message="node-1 runs all four")
+    second = make_node(pg_url, "node-2", s2, announced).start()
+    nodes.append(second)
+    wait_until(lambda: len(first.held()) == 2 and len(second.held()) == 2, timeout=30,
+               interval=0.05, message="two accounts each")
+    handed = [a for a in s1.started if a.stopped]
+    assert len(handed) == 2 and not any(a.closed_positions for a in handed)
+    assert sorted(second.held()) == sorted(a.name for a in handed)
+    assert all(second.held()[a.name].lease.epoch == a.epoch + 1 for a in handed)
+    registry = ClusterRegistry(open_database(pg_url))
+    wait_until(lambda: {t["kind"] for t in registry.takeovers()} == {"first start", "hand-over"},
+               timeout=10, message="hand-overs journaled")
+    first.stop()
+    nodes.remove(first)
+    wait_until(lambda: len(second.held()) == 4, timeout=30, interval=0.05,
+               message="node-2 runs all four after node-1 released them")
+    assert announced == []  # released accounts are hand-overs, not takeovers
+
+
+def test_a_lost_lease_stops_the_account_and_a_takeover_is_announced(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    announced: list[tuple[str, str]] = []
+    s1, s2 = Starter(), Starter()
+    first = make_node(pg_url, "node-1", s1, announced).start()
+    nodes.append(first)
+    wait_until(lambda: len(first.held()) == 4, timeout=20, message="node-1 runs all four")
+    # another process steals nothing: it can only take a lease that expired. Make one expire
+    # by stopping node-1's renewals for a0 (its keeper, as a hung keeper thread would).
+    first._keepers["a0"].stop(release=False)  # noqa: SLF001 - the fault is injected here
+    second = make_node(pg_url, "node-2", s2, announced).start()
+    nodes.append(second)
+    wait_until(lambda: "a0" in second.held(), timeout=30, interval=0.05,
+               message="node-2 takes a0 over after it expired")
+    wait_until(lambda: "a0" not in first.held(), timeout=10, message="node-1 let a0 go")
+    assert [a.stopped for a in s1.started if a.name == "a0"] == [True]
+    wait_until(lambda: any(acct == "a0" and "taken over by node node-2" in msg
+                           for acct, msg in announced), timeout=10, message="announced")

@@ -1,0 +1,87 @@
+"""`[cluster]` settings and a node's startup refusals: one line naming the key, no traceback,
+before any lease is taken."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.errors import ConfigError
+from config.loader import load_settings
+from runtime.cluster_node import check_node, check_timing, database_url, lease_settings
+from runtime.cluster_node import node_settings as for_node
+from runtime.wiring import StartupError
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = """
+[bot]
+mode = "{mode}"
+[exchange]
+id = "{exchange}"
+timeout_ms = 10000
+[symbols]
+list = ["BTC/USDT:USDT"]
+[cluster]
+enabled = true
+{cluster}
+{storage}
+"""
+
+
+def config(tmp_path: Path, *, mode: str = "live", exchange: str = "bybit", cluster: str = "",
+           storage: str = '[storage]\nurl = "postgresql://bot@127.0.0.1:1/bot"') -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(BASE.format(mode=mode, exchange=exchange, cluster=cluster, storage=storage))
+    return path
+
+
+def test_a_safety_margin_too_close_to_the_ttl_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(config(tmp_path, cluster="lease_ttl_s = 3\nlease_safety_margin_s = 2.5"))
+    message = str(err.value)
+    assert "\n" not in message and "cluster.lease_safety_margin_s" in message
+
+
+def test_the_nodes_use_the_cluster_exchange_timeout(tmp_path: Path) -> None:
+    s = load_settings(config(tmp_path))
+    accounts = for_node(s)
+    assert [a.exchange.timeout_ms for a in accounts] == [s.cluster.exchange_timeout_ms]
+    lease = lease_settings(s)
+    assert lease.takeover_grace_ms == s.cluster.exchange_timeout_ms
+    check_node(s, accounts)
+    check_timing(lease, accounts)  # the relation holds for what the node builds
+    with pytest.raises(StartupError, match="exchange.timeout_ms = 10000 .* takeover grace"):
+        check_timing(lease, list(s.account_settings()))  # the account's own 10 s would not
+
+
+def test_the_leases_database_defaults_to_storage_url(tmp_path: Path) -> None:
+    s = load_settings(config(tmp_path))
+    assert database_url(s) == "postgresql://bot@127.0.0.1:1/bot"
+    bare = load_settings(config(tmp_path, storage="", cluster='shared_dir = "shared"'))
+    with pytest.raises(StartupError, match="cluster.database_url: a postgresql://"):
+        database_url(bare)
+
+
+@pytest.mark.parametrize(("kwargs", "named"), [
+    ({"exchange": "paper", "mode": "paper"}, 'exchange.id = "paper" is one process'),
+    ({"mode": "dry-run"}, "bot.mode = 'dry-run'"),
+    ({"storage": ""}, "storage.url: cluster nodes must share"),
+])
+def test_a_node_refuses_what_cannot_be_shared(tmp_path: Path, kwargs: dict[str, str],
+                                              named: str) -> None:
+    s = load_settings(config(tmp_path, **kwargs))
+    with pytest.raises(StartupError, match=named):
+        check_node(s, for_node(s))
+
+
+def test_bot_py_run_says_it_in_one_line(tmp_path: Path) -> None:
+    path = config(tmp_path, exchange="paper", mode="paper")
+    done = subprocess.run([sys.executable, "bot.py", "run", "--config", str(path),
+                           "--data-dir", str(tmp_path / "data")], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'exchange.id = "paper" is one process' in lines[0]
