@@ -175,6 +175,8 @@ class AccountRuntime:
             views=self.views,
             prices=prices,
             gate=self.gate,
+            fences=sup.fences,  # budget: exchange calls fenced by incarnation
+            busy=sup.busy,  # budget: bounded exchange calls are not hangs
         )
 
     def start(self) -> None:

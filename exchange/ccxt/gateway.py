@@ -1,10 +1,10 @@
 """CcxtGateway: the `ExchangePort` over a real ccxt exchange (sync API).
 
 Threads: each calling thread gets its own ccxt instance (see `instances.py` for why), all
-sharing one markets dict and one `TokenBucket`. Numbers: inputs are rounded with ccxt's
-amount/price_to_precision and handed over as float (amount, price) or str (trigger prices);
-results become the port's records (`convert.py`) and ccxt's exceptions the port's errors
-(`errors.translated`), once, where they leave the gateway.
+sharing one markets dict and the venue's rate budget (priorities, fencing: `budget_hook.py`).
+Numbers: inputs are rounded with ccxt's amount/price_to_precision and handed over as float
+(amount, price) or str (trigger prices); results become the port's records (`convert.py`) and
+ccxt's exceptions the port's errors (`errors.translated`), once, where they leave the gateway.
 
 Order creation and ambiguity (write-ahead clientOrderId):
   - permanent error -> raised at once, never retried;
@@ -34,11 +34,13 @@ from typing import Any, Literal
 import ccxt
 from loguru import logger
 
+from exchange.budget_meter import MaxWaits
+from exchange.budget_venues import BudgetRegistry
 from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
+from exchange.ccxt.budget_hook import ProtectiveStops, extra_cap, meter_for, prioritized
 from exchange.ccxt.errors import translated
 from exchange.ccxt.instances import InstancePool
-from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
@@ -58,7 +60,8 @@ REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", 
 TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 
 
-class CcxtGateway(StopsMixin, OrderRecoveryMixin):
+@prioritized
+class CcxtGateway(ProtectiveStops, StopsMixin, OrderRecoveryMixin):
     """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
 
     def __init__(
@@ -74,6 +77,9 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         markets_max_age_s: float = 24 * 3600,
         rate_limit_per_s: float | None = None,
         rate_burst: float = 1.0,
+        rate_budget_share: float = 0.5,
+        budgets: BudgetRegistry | None = None,
+        max_waits: MaxWaits | None = None,
         timeout_ms: int | None = None,
         symbols: list[str] | None = None,
         clock: Callable[[], float] = time.time,
@@ -102,11 +108,12 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         self.retry = Retrier(max_attempts=max_attempts, base_s=backoff_base_s,
                              max_s=backoff_max_s, sleep=sleep, rng=rng or random.Random(),
                              redactions=redactions)
-        rate = rate_limit_per_s or 1000.0 / max(float(probe.rateLimit or 50), 1.0)
-        self.bucket = TokenBucket(rate, rate_burst, clock=monotonic, sleep=sleep)
-        self._pool = InstancePool(exchange_factory, bucket=self.bucket, credentials=credentials,
-                                  sandbox=sandbox, demo=demo, timeout_ms=timeout_ms,
-                                  learned_keys=self.venue.learned_options)
+        self.bucket = extra_cap(rate_limit_per_s, rate_burst, monotonic, sleep)
+        self.meter = meter_for(probe, budgets or BudgetRegistry(), credentials, rate_budget_share,
+                               timeout_ms, max_waits or MaxWaits(), (monotonic, sleep, clock))
+        self._pool = InstancePool(exchange_factory, bucket=self.bucket, meter=self.meter,
+                                  credentials=credentials, sandbox=sandbox, demo=demo,
+                                  timeout_ms=timeout_ms, learned_keys=self.venue.learned_options)
         self._init_caches()
         self.validate()
 
@@ -159,9 +166,10 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
     def status(self) -> dict[str, Any]:
         """Operational status (never contains credentials)."""
         return {"id": self.id, "markets_loaded": self._markets is not None,
-                "instances": self._pool.instance_count(), "requests": self.bucket.acquired,
-                "stop_mode": self.stop_mode, "exchange_stops": self._stop_reason is None,
-                "credentials": "set" if self._credentials else "none"}
+                "instances": self._pool.instance_count(), "requests": self.meter.requests,
+                "budget": self.meter.venue.status(), "stop_mode": self.stop_mode,
+                "exchange_stops": self._stop_reason is None, "credentials": "set" if
+                self._credentials else "none"}
 
     def exchange_for_current_thread(self) -> ccxt.Exchange:
         """The calling thread's own ccxt instance (markets loaded)."""
