@@ -166,3 +166,27 @@ class BudgetRegistry:
 SHARED = BudgetRegistry()
 """The process's registry: every gateway built without its own shares this one, so accounts
 on the same venue and host share one IP budget."""
+
+
+FEED_POLL_COST = {"binanceusdm": (45.0, "ticker/24hr for all symbols 40 + positionRisk 5"),
+                  "bybit": (2.0, "tickers 1 + executions 1")}
+"""What one REST feed poll costs on the venue (prices for every symbol, then own fills;
+userTrades of symbols with activity come on top, seldom)."""
+
+
+def feed_shortfall(exchange_id: str, poll_interval_s: float, share: float) -> str | None:
+    """One line naming the keys when the feed alone needs more than polling may spend (half
+    the budget: the rest stays for protective calls, reconciliation and entries)."""
+    if exchange_id not in FEED_POLL_COST:
+        return None
+    cost, what = FEED_POLL_COST[exchange_id]
+    limits = limits_for(exchange_id, 50)
+    polling = limits.ip_limit * share / limits.ip_window_s * 0.5
+    need = cost / poll_interval_s
+    if need <= polling:
+        return None
+    fastest = cost / polling
+    return (f"exchange.poll_interval_s = {poll_interval_s:g} with exchange.rate_budget_share = "
+            f"{share:g}: the {exchange_id} feed alone needs {need:.1f} {limits.unit}/s ({what} "
+            f"per poll) but polling may use {polling:.1f}/s; set exchange.poll_interval_s >= "
+            f"{fastest:.2f} or raise exchange.rate_budget_share")

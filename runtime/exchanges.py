@@ -76,6 +76,8 @@ class _GatewayFields:
     stop_mode: str
     markets_cache: str
     rate_limit_per_s: float
+    rate_budget_share: float
+    entry_max_wait_s: float
     timeout_ms: int
     symbols: list[str]
     api_url: str
@@ -91,13 +93,19 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
                       if keys and e.secrets_file else None),
         sandbox=e.sandbox, demo=e.demo, hedge_mode=e.hedge_mode, stop_mode=e.stop_mode,
         markets_cache=str(cache if cache.is_absolute() else data_dir / cache),
-        rate_limit_per_s=e.rate_limit_per_s, timeout_ms=e.timeout_ms,
+        rate_limit_per_s=e.rate_limit_per_s, rate_budget_share=e.rate_budget_share,
+        entry_max_wait_s=e.entry_max_wait_s, timeout_ms=e.timeout_ms,
         symbols=list(settings.symbol_list), api_url=e.api_url)
 
 
 def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> ExchangePort:
+    from exchange.budget_venues import feed_shortfall
     from exchange.ccxt.factory import gateway_from_settings  # ccxt import only when needed
 
+    e = settings.exchange
+    short = feed_shortfall(e.id, e.poll_interval_s, e.rate_budget_share)
+    if short:  # budget: settings whose feed alone would exhaust the venue budget never start
+        raise StartupError(short)
     try:
         gateway = gateway_from_settings(gateway_fields(settings, data_dir, keys=keys))
         gateway.validate()
