@@ -7,6 +7,12 @@ retry and each wait in the rate budget inside the gateway, sees the same scope w
 port signature changing. A thread that set no scope (the market feed, the CLI) is unfenced and
 reports no waits.
 
+Lease fencing (cluster/fenced_port.py) can use the same hook: a scope's fence is anything with
+`check()` raising a port error (`FenceCheck`), so a fence that checks the actor incarnation and
+then the account lease (raising `LeaseLost`) makes the lease fence cover every retry inside the
+gateway too, not only each port call; the account runtime would install it where the actor
+builds its scope (actors/symbol_actor.py). Not wired yet: the cluster work owns that.
+
   - `Fence`: the incarnation of the actor that issued the call. The supervisor revokes it when it
     gives up on that incarnation (`FenceBoard.revoke`), and a newer incarnation replaces it; the
     gateway calls `check_fence()` before each attempt and after each sleep, so a replaced
@@ -25,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Protocol
 
 from exchange.errors import ExchangeError
 
@@ -102,9 +109,14 @@ class BusyBoard:
         return 0.0 if until is None else max(until - self._clock(), 0.0)
 
 
+class FenceCheck(Protocol):
+    def check(self) -> None:
+        """Raise (a port error) if the caller may no longer talk to the exchange."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallScope:
-    fence: Fence | None = None
+    fence: FenceCheck | None = None
     busy: Callable[[float], None] | None = None
 
 
