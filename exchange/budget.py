@@ -160,7 +160,8 @@ def call_priority(priority: Priority) -> Iterator[None]:
 
 def current_priority() -> Priority:
     """The priority of the call in progress (a call nobody classified counts as reconcile)."""
-    return _PRIORITY.get() or Priority.RECONCILE
+    found = _PRIORITY.get()  # (PROTECTIVE is 0: never test it for truth)
+    return Priority.RECONCILE if found is None else found
 
 
 @contextmanager

@@ -96,7 +96,8 @@ FIXED: dict[str, Priority] = {"cancel_order": Priority.PROTECTIVE,
 def _wrap(method: Callable[..., Any], priority: Priority | None) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with call_priority(priority or _create_priority(args, kwargs)):
+        chosen = _create_priority(args, kwargs) if priority is None else priority
+        with call_priority(chosen):
             return method(*args, **kwargs)
 
     return wrapper

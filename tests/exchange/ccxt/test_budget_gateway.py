@@ -156,3 +156,38 @@ def test_an_entry_refused_by_the_budget_sends_nothing(tmp_path):
         assert emu.hits("/v5/order/create") == []
     finally:
         emu.stop()
+
+
+def test_each_port_call_is_paid_at_its_priority(tmp_path):
+    fake = FakeTime()
+    emu = start_emulator("bybit")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        ip = gw.meter.venue.ip
+
+        def paid(call) -> dict[str, float]:  # noqa: ANN001
+            before = dict(ip.spent)
+            call()
+            return {p.name.lower(): ip.spent[p] - before[p] for p in ip.spent
+                    if ip.spent[p] != before[p]}
+
+        assert set(paid(lambda: gw.fetch_tickers([BTC]))) == {"polling"}
+        assert set(paid(lambda: gw.poll_updates(0))) == {"polling"}
+        assert set(paid(lambda: gw.create_order(BTC, "market", "buy", D("0.01"), None,
+                                                {"clientOrderId": "p-1"}))) == {"entry"}
+        stop = None
+
+        def place() -> None:
+            nonlocal stop
+            stop = gw.place_stop(BTC, "sell", D("0.01"), D("49000"), "p-s")
+
+        assert set(paid(place)) == {"protective"}
+        assert set(paid(lambda: gw.move_stop(BTC, stop, D("49500"), "p-s2"))) == {"protective"}
+        assert set(paid(lambda: gw.cancel_order(None, BTC, {"clientOrderId": "p-s"}))) \
+            == {"protective"}
+        assert set(paid(lambda: gw.create_order(BTC, "market", "sell", D("0.01"), None, {
+            "clientOrderId": "p-c", "reduceOnly": True}))) == {"protective"}
+        assert set(paid(lambda: gw.fetch_positions([BTC]))) == {"reconcile"}
+    finally:
+        emu.stop()
