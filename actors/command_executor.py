@@ -13,6 +13,7 @@ from typing import Any
 
 from actors.order_results import events_for
 from exchange import errors
+from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from trading.commands import AmendStop, CancelOrder, Command, Escalate, PlaceOrder
 from trading.events import Event, OrderCanceled, OrderFailed, StopAmended, StopAmendFailed
@@ -76,6 +77,8 @@ class CommandExecutor:
             result = self.exchange.create_order(self.symbol, "market", order.side, order.amount,
                                                 None, params)
             return events_for(order.client_order_id, result, pending=True)
+        except Fenced:
+            raise  # this incarnation was replaced: it records nothing and sends nothing more
         except Exception as exc:  # noqa: BLE001 - every failure is resolved by lookup, then an event
             self.log.warning("create_order {} failed: {}; looking it up by client id",
                              order.client_order_id, describe(exc))
@@ -118,6 +121,8 @@ class CommandExecutor:
         params = {"clientOrderId": cid} if cid else {}
         try:
             self.exchange.cancel_order(exchange_id, self.symbol, params)
+        except Fenced:
+            raise
         except errors.OrderNotFound:
             if cid:
                 return self._after_missing_cancel(cid)

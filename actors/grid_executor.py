@@ -8,6 +8,7 @@ from typing import Any
 
 from actors.command_executor import CommandExecutor, describe
 from actors.order_results import events_for
+from exchange.fence import Fenced
 from trading.commands import CancelOrder, Escalate
 from trading.events import Event, OrderFailed
 from trading.grid.context import PlaceGridOrder
@@ -54,6 +55,8 @@ class GridExecutor(CommandExecutor):
                 self.symbol, kind, order.side, order.amount, price, params
             )
             return events_for(cid, result, pending=True)
+        except Fenced:
+            raise  # this incarnation was replaced: it sends and records nothing more
         except Exception as exc:  # noqa: BLE001 - resolved by lookup, then an event
             self.log.warning(
                 "create_order {} failed: {}; looking it up by client id", cid, describe(exc)

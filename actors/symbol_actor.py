@@ -6,6 +6,11 @@ symbol. The actor only turns pykka's lifecycle into the loop's calls: `on_start`
 goes to `DecisionLoop.handle`, `Ping` is answered with the published state, and a crash is
 reported to the supervisor. The same actor serves every trading style; the style comes from
 the core that `core_for` builds (actors/cores.py).
+
+Every message (and the start) runs inside the actor's exchange call scope (exchange/fence.py):
+the fence issued when this actor object was built, which a newer incarnation or the
+supervisor's verdict revokes, and the busy mark the supervisor's heartbeat honours while the
+actor waits in a bounded exchange call.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from actors.inbox import inbox_depth
 from actors.loop import DecisionLoop
 from actors.messages import Ping
 from actors.price_slots import PriceSlots
+from exchange.fence import BusyBoard, CallScope, FenceBoard, call_scope
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -56,6 +62,10 @@ class ActorDeps:
     """The account's entry gate (None: a gate of this actor's own, with no position cap)."""
     metrics: MetricsRelay | None = None
     """Hot-path measurements (commit, tick -> order, mailbox depth); None: not measured."""
+    fences: FenceBoard | None = None
+    """The supervisor's fences: each new actor object takes the symbol's (None: unfenced)."""
+    busy: BusyBoard | None = None
+    """Where the actor marks "in a bounded exchange call until ..." for the heartbeat."""
 
 
 class SymbolActor(pykka.ThreadingActor):
@@ -89,14 +99,30 @@ class SymbolActor(pykka.ThreadingActor):
         )
         if self.tick_to_order is not None:
             self.loop.execute = self.tick_to_order.wrap(self.loop.execute)
+        # built on the supervisor's thread at spawn: from here on the previous incarnation's
+        # exchange calls are refused
+        self.fence = deps.fences.issue(symbol) if deps.fences is not None else None
+        busy = deps.busy
+        self._scope = CallScope(
+            fence=self.fence,
+            busy=None if busy is None else lambda seconds: busy.mark(symbol, seconds))
+
+    def _done_waiting(self) -> None:
+        if self.deps.busy is not None:
+            self.deps.busy.clear(self.symbol)
 
     def on_start(self) -> None:
         try:
-            self.loop.start()
+            with call_scope(self._scope):
+                self.loop.start()
         except Exception as exc:
             self.log.error("failed to start: {}", describe(exc))
             self.deps.report(self.symbol, self.loop.incarnation, "start_failed", exc)
             raise
+        finally:
+            self._done_waiting()
+        if self.fence is not None:
+            self.fence.incarnation = self.loop.incarnation
         self.log.info(
             "started (incarnation {}, {}, reconciled {})",
             self.loop.incarnation,
@@ -122,7 +148,11 @@ class SymbolActor(pykka.ThreadingActor):
         if self.deps.metrics is not None and self.tick_to_order is not None:
             self.deps.metrics.observe_mailbox(inbox_depth(self.actor_inbox))
             self.tick_to_order.message(message)
-        self.loop.handle(message)
+        try:
+            with call_scope(self._scope):
+                self.loop.handle(message)
+        finally:
+            self._done_waiting()
         return None
 
     @property

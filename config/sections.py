@@ -81,7 +81,10 @@ class ExchangeSettings(_Section):
     markets_cache: Str = Field(default="markets.json", min_length=1)
     poll_interval_s: Float = Field(default=0.5, ge=0.05, le=60)
     timeout_ms: Int = Field(default=10000, ge=100, le=600_000)
-    rate_limit_per_s: Float = Field(default=10.0, gt=0)
+    rate_limit_per_s: Float = Field(default=0.0, ge=0)
+    # -- rate budget (issue 12, exchange/budget*.py): the venue's own limits, in its units --
+    rate_budget_share: Float = Field(default=0.5, gt=0, le=1)
+    entry_max_wait_s: Float = Field(default=2.0, ge=0, le=60)
     api_url: Str = Field(
         default="",
         pattern=r"^(https?://[^/\s]+)?$",

@@ -28,7 +28,7 @@ from config.settings import Settings
 from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
-from runtime.exchanges import build_exchange, fills_poller
+from runtime.exchanges import build_exchange, fills_poller, rest_poll_interval
 from runtime.stream_wiring import with_streams
 from storage import queries
 from storage.opening import open_repository
@@ -130,7 +130,7 @@ class AccountRuntime:
             exchange=exchange,
             symbols=self.symbols,
             deliver=sup.tell,
-            interval_s=s.exchange.poll_interval_s,
+            interval_s=rest_poll_interval(s),
             own_prefix=prefix,
             logger=self.log,
             fetch_fills=fills_poller(exchange, self.symbols),
@@ -198,6 +198,8 @@ class AccountRuntime:
             views=self.views,
             prices=prices,
             gate=self.gate,
+            fences=sup.fences,  # budget: exchange calls fenced by incarnation
+            busy=sup.busy,  # budget: bounded exchange calls are not hangs
         )
 
     def start(self) -> None:

@@ -286,17 +286,20 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
                 extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
             except UsageError as exc:
                 return fail(str(exc))
-    repo = open_repository(
-        settings.storage,
-        path=settings.resolve(settings.storage.path)
-        if not args.data_dir
-        else data_dir / settings.storage.path,
-        account=name,
-    )
-    try:
-        control.request(repo, args.command, args.symbol, by="cli", **extra)
-    finally:
-        repo.close()
+    db_path = (settings.resolve(settings.storage.path) if not args.data_dir
+               else data_dir / settings.storage.path)
+    if not settings.storage.url and Path(db_path).exists():
+        # the bot made it: one short write up front, never "database is locked"
+        try:
+            control.request_at(Path(db_path), args.command, args.symbol, {"by": "cli", **extra})
+        except control.ControlWriteFailed as exc:
+            return fail(str(exc))
+    else:  # PostgreSQL (row writes never meet a file lock) or a bot that never ran here
+        repo = open_repository(settings.storage, path=db_path, account=name)
+        try:
+            control.request(repo, args.command, args.symbol, by="cli", **extra)
+        finally:
+            repo.close()
     running = is_locked(data_dir / "bot.lock")
     where = (
         "the running bot applies it within a second"

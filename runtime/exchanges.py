@@ -76,6 +76,8 @@ class _GatewayFields:
     stop_mode: str
     markets_cache: str
     rate_limit_per_s: float
+    rate_budget_share: float
+    entry_max_wait_s: float
     timeout_ms: int
     symbols: list[str]
     api_url: str
@@ -91,19 +93,52 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
                       if keys and e.secrets_file else None),
         sandbox=e.sandbox, demo=e.demo, hedge_mode=e.hedge_mode, stop_mode=e.stop_mode,
         markets_cache=str(cache if cache.is_absolute() else data_dir / cache),
-        rate_limit_per_s=e.rate_limit_per_s, timeout_ms=e.timeout_ms,
+        rate_limit_per_s=e.rate_limit_per_s, rate_budget_share=e.rate_budget_share,
+        entry_max_wait_s=e.entry_max_wait_s, timeout_ms=e.timeout_ms,
         symbols=list(settings.symbol_list), api_url=e.api_url)
 
 
 def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> ExchangePort:
     from exchange.ccxt.factory import gateway_from_settings  # ccxt import only when needed
 
+    check_feed_budget(settings)
     try:
         gateway = gateway_from_settings(gateway_fields(settings, data_dir, keys=keys))
         gateway.validate()
     except Exception as exc:
         raise StartupError(f"exchange {settings.exchange.id}: {exc}") from exc
     return gateway
+
+
+def check_feed_budget(settings: Settings) -> None:
+    """Settings whose REST feed alone would exhaust the venue budget never start. With the
+    venue's streams carrying prices, REST is their fallback and slows to fit instead
+    (`rest_poll_interval`)."""
+    from exchange.budget_venues import feed_shortfall
+
+    e = settings.exchange
+    short = feed_shortfall(e.id, e.poll_interval_s, e.rate_budget_share)
+    if short and not streams_carry_prices(settings):
+        raise StartupError(short)
+
+
+def streams_carry_prices(settings: Settings) -> bool:
+    """Prices come from the venue's streams (REST polling is only their fallback)."""
+    e = settings.exchange
+    return bool(e.streams and settings.bot.mode in ("live", "dry-run")
+                and not (e.api_url and not e.ws_url))
+
+
+def rest_poll_interval(settings: Settings) -> float:
+    """How often the REST feed polls: `exchange.poll_interval_s`, except that a REST feed
+    standing in for the streams slows to what the venue budget allows (startup refuses a
+    REST-only feed that does not fit, see build_live)."""
+    from exchange.budget_venues import fitting_poll_interval
+
+    e = settings.exchange
+    if settings.bot.mode != "live" or not streams_carry_prices(settings):
+        return e.poll_interval_s  # paper and dry-run accounts read the local paper exchange
+    return fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share)
 
 
 def build_dry_run(settings: Settings, data_dir: Path) -> ExchangePort:

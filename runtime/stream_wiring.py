@@ -67,5 +67,9 @@ def dry_run_prices(settings: Settings, public: Any) -> Any:
         return VenueStreams(build=build, symbols=symbols, sink=sink, logger=logger,
                             private=False)
 
-    return StreamedTickerSource(public, symbols, interval_s=e.poll_interval_s,
+    from exchange.budget_venues import fitting_poll_interval
+
+    # REST stands in for the ticker stream only while it is down: at a pace the budget allows
+    fallback_s = fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share)
+    return StreamedTickerSource(public, symbols, interval_s=fallback_s,
                                 stale_s=e.stream_stale_s, streams_for=streams_for)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from storage.models import ControlRow
@@ -51,3 +53,42 @@ def mark_done(repo: Repository, control_id: int, result: str) -> None:
             .execute()
         )
     )
+
+
+LOCK_BUDGET_S = 30.0
+"""How long a control write keeps trying while the running bot holds the write lock."""
+
+
+def request_at(path: Path, command: str, symbol: str, args: dict[str, Any], *,
+               budget_s: float = LOCK_BUDGET_S) -> int:
+    """Queue a control row in the database at `path` (which the bot created) from another
+    process, without opening a Repository: opening one migrates and writes meta, which under
+    the running bot's commits failed with "database is locked" (issue 12 item 8). Here the
+    write lock is taken up front (BEGIN IMMEDIATE, so a read snapshot is never upgraded) and
+    waited for with SQLite's busy timeout, retried within `budget_s`."""
+    table = ControlRow._meta.table_name
+    row = (command, symbol, json.dumps(args, default=str), time.time())
+    deadline = time.monotonic() + budget_s
+    while True:
+        left = max(deadline - time.monotonic(), 0.05)
+        try:
+            con = sqlite3.connect(str(path), timeout=left, isolation_level=None)
+            try:
+                con.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+                con.execute("BEGIN IMMEDIATE")
+                cur = con.execute(f"INSERT INTO {table} (command, symbol, args, created_at) "
+                                  "VALUES (?, ?, ?, ?)", row)
+                con.execute("COMMIT")
+                return int(cur.lastrowid or 0)
+            finally:
+                con.close()
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise ControlWriteFailed(f"{path}: cannot queue {command} {symbol}: {exc}") \
+                    from None
+            time.sleep(0.05)
+
+
+class ControlWriteFailed(Exception):
+    """The control row could not be written (the message names the file and the cause)."""

@@ -6,7 +6,9 @@ pykka has no supervision; this adds it with Erlang/OTP semantics:
   past its bound;
 - a failed child is restarted after an exponential backoff, built only from storage through
   the same restore-and-reconcile path as a cold start; its incarnation number fences off any
-  zombie thread of the old one;
+  zombie thread of the old one, for commits and for exchange calls (`fences`, revoked at once);
+- a heartbeat missed while the actor is in a bounded exchange call (`busy`: rate-budget wait,
+  retry backoff, a request and its timeout) is not a hang: no restart storm under rate limits;
 - more than `max_restarts` within `restart_period_s` escalates the symbol instead;
 - escalations within a window past a bound trip a global kill switch (no new entries anywhere).
 The monitor runs on its own thread and never `ask`s from inside an actor.
@@ -25,6 +27,7 @@ import pykka
 
 from actors.inbox import inbox_depth
 from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
+from exchange.fence import BusyBoard, FenceBoard
 from storage.repository import Repository
 from storage.restore import CorruptRow
 from supervision.alerts import Alerts
@@ -79,6 +82,9 @@ class Supervisor:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
         self._next_reconcile = 0.0
+        self.fences = FenceBoard()
+        self.busy = BusyBoard()
+        self.busy_waits = 0  # missed heartbeats forgiven: the actor was in an exchange call
 
     # -- called from any thread --------------------------------------------------------------
     def report(self, symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
@@ -214,6 +220,9 @@ class Supervisor:
             return
         if inc and child.incarnation and inc < child.incarnation:
             return  # a zombie of a replaced incarnation
+        if child.state is ChildState.BACKING_OFF or (
+                child.state is ChildState.RESTARTING and inc and inc <= child.incarnation):
+            return  # the failed incarnation's thread ending late: that failure is counted
         where = "on_start" if what == "start_failed" else "handler"
         if isinstance(error, CorruptRow):
             self._quarantine_unreadable(child, str(error), at)
@@ -224,11 +233,10 @@ class Supervisor:
         child.last_failure = {"time": at, "error": error[:500], "where": where}
         child.failed_at = at
         child.ping = None
+        self.fences.revoke(child.symbol)  # its exchange calls (retries included) stop here
         self.log.bind(symbol=child.symbol).error("actor failed in {}: {}", where, error)
-        if child.ref is not None:
-            child.ref.stop(
-                block=False
-            )  # a hung actor gets it whenever it wakes; it is fenced anyway
+        if child.ref is not None:  # a hung actor gets it whenever it wakes; it is fenced anyway
+            child.ref.stop(block=False)
         verdict = child.history.on_failure(self.policy, at)
         if verdict.escalate:
             child.state = ChildState.QUARANTINED
@@ -319,6 +327,9 @@ class Supervisor:
             child.ping = None
             return False
         if child.ping_sent_at is not None and now - child.ping_sent_at > self.heartbeat_timeout_s:
+            if self.busy.busy_for(child.symbol) > 0:
+                self.busy_waits += 1
+                return False  # in a bounded exchange call: slow, not hung
             self._fail(
                 child, f"no heartbeat reply within {self.heartbeat_timeout_s}s", "heartbeat", now
             )

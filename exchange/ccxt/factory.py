@@ -3,7 +3,8 @@
 `gateway_from_settings(s)` reads these attributes of any settings object (missing ones take
 the defaults shown): exchange (ccxt id, required), api_key_env=None, api_secret_env=None,
 secrets_file=None, sandbox=False, demo=False, hedge_mode=False, stop_mode="exchange",
-markets_cache=None, rate_limit_per_s=None (ccxt's own rate), timeout_ms=10000, symbols=None.
+markets_cache=None, rate_limit_per_s=None (no extra cap), rate_budget_share=0.5,
+entry_max_wait_s=2.0, timeout_ms=10000, symbols=None.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import ccxt
 
+from exchange.budget_meter import MaxWaits
+from exchange.budget_venues import SHARED
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.secrets import load_credentials
 
@@ -96,7 +99,9 @@ def gateway_from_settings(settings: Any, *, environ: Mapping[str, str] | None = 
         demo=bool(get("demo", False)), hedge_mode=bool(get("hedge_mode", False)),
         stop_mode=get("stop_mode", "exchange"), markets_cache=Path(cache) if cache else None,
         rate_limit_per_s=get("rate_limit_per_s"), timeout_ms=timeout_ms,
-        symbols=get("symbols"))
+        symbols=get("symbols"), budgets=SHARED,  # every account of the process shares it
+        rate_budget_share=float(get("rate_budget_share", 0.5) or 0.5),
+        max_waits=MaxWaits(entry_s=float(get("entry_max_wait_s", 2.0))))
     kwargs.update(overrides)
     factory = kwargs.pop("exchange_factory", None) or exchange_factory(
         exchange_id, timeout_ms, api_url=get("api_url", "") or "")

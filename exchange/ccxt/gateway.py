@@ -1,10 +1,10 @@
 """CcxtGateway: the `ExchangePort` over a real ccxt exchange (sync API).
 
 Threads: each calling thread gets its own ccxt instance (see `instances.py` for why), all
-sharing one markets dict and one `TokenBucket`. Numbers: inputs are rounded with ccxt's
-amount/price_to_precision and handed over as float (amount, price) or str (trigger prices);
-results become the port's records (`convert.py`) and ccxt's exceptions the port's errors
-(`errors.translated`), once, where they leave the gateway.
+sharing one markets dict and the venue's rate budget (priorities, fencing: `budget_hook.py`).
+Numbers: inputs are rounded with ccxt's amount/price_to_precision and handed over as float
+(amount, price) or str (trigger prices); results become the port's records (`convert.py`) and
+ccxt's exceptions the port's errors (`errors.translated`), once, where they leave the gateway.
 
 Order creation and ambiguity (write-ahead clientOrderId):
   - permanent error -> raised at once, never retried;
@@ -34,11 +34,11 @@ from typing import Any, Literal
 import ccxt
 from loguru import logger
 
+from exchange.ccxt import budget_hook as bh
 from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
 from exchange.ccxt.errors import translated
 from exchange.ccxt.instances import InstancePool
-from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
@@ -58,9 +58,9 @@ REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", 
 TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 
 
-class CcxtGateway(StopsMixin, OrderRecoveryMixin):
+@bh.prioritized
+class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin):
     """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
-
     def __init__(
         self,
         exchange_factory: Callable[[], ccxt.Exchange],
@@ -74,6 +74,9 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         markets_max_age_s: float = 24 * 3600,
         rate_limit_per_s: float | None = None,
         rate_burst: float = 1.0,
+        rate_budget_share: float = 0.5,
+        budgets: bh.BudgetRegistry | None = None,
+        max_waits: bh.MaxWaits | None = None,
         timeout_ms: int | None = None,
         symbols: list[str] | None = None,
         clock: Callable[[], float] = time.time,
@@ -102,11 +105,13 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         self.retry = Retrier(max_attempts=max_attempts, base_s=backoff_base_s,
                              max_s=backoff_max_s, sleep=sleep, rng=rng or random.Random(),
                              redactions=redactions)
-        rate = rate_limit_per_s or 1000.0 / max(float(probe.rateLimit or 50), 1.0)
-        self.bucket = TokenBucket(rate, rate_burst, clock=monotonic, sleep=sleep)
-        self._pool = InstancePool(exchange_factory, bucket=self.bucket, credentials=credentials,
-                                  sandbox=sandbox, demo=demo, timeout_ms=timeout_ms,
-                                  learned_keys=self.venue.learned_options)
+        self.bucket = bh.extra_cap(rate_limit_per_s, rate_burst, monotonic, sleep)
+        self.meter = bh.meter_for(probe, budgets or bh.BudgetRegistry(), credentials,
+                                  rate_budget_share, timeout_ms, max_waits or bh.MaxWaits(),
+                                  (monotonic, sleep, clock))
+        self._pool = InstancePool(exchange_factory, bucket=self.bucket, meter=self.meter,
+                                  credentials=credentials, sandbox=sandbox, demo=demo,
+                                  timeout_ms=timeout_ms, learned_keys=self.venue.learned_options)
         self._init_caches()
         self.validate()
 
@@ -119,6 +124,7 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         self._seen_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._cid_by_order: OrderedDict[str, str] = OrderedDict()
         self._memo_lock = threading.Lock()  # guards the two bounded memos above
+        self.active = bh.ActiveSymbols(self._clock)  # whose trades to poll (Binance)
 
     @staticmethod
     def _market_features(probe: ccxt.Exchange) -> dict[str, Any]:
@@ -158,8 +164,8 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
 
     def status(self) -> dict[str, Any]:
         """Operational status (never contains credentials)."""
-        return {"id": self.id, "markets_loaded": self._markets is not None,
-                "instances": self._pool.instance_count(), "requests": self.bucket.acquired,
+        return {"id": self.id, "markets_loaded": self._markets is not None, "budget":
+                self.meter.venue.status(), "instances": self._pool.instance_count(),
                 "stop_mode": self.stop_mode, "exchange_stops": self._stop_reason is None,
                 "credentials": "set" if self._credentials else "none"}
 
@@ -321,7 +327,8 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         if (self._features.get("fetchMyTrades") or {}).get("symbolRequired"):
             if not wanted:
                 raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
-            trades = [t for s in wanted for t in self.fetch_my_trades(s, since_ms)]
+            trades = [t for s in self.active.to_poll(wanted, self.fetch_positions)
+                      for t in self.fetch_my_trades(s, since_ms)]
         else:
             trades = self.fetch_my_trades(None, since_ms)
             if wanted:
@@ -365,6 +372,7 @@ class CcxtGateway(StopsMixin, OrderRecoveryMixin):
         if reducing is None:
             reducing = bool(params.get("reduceOnly"))
         self._check_minimums(symbol, amt, ref, reducing)
+        self.active.ordered(symbol)
         order = self._create_with_recovery(symbol, type_, side, amt, px, params, cid, is_stop)
         if sparse(order):
             order = self._refetch(symbol, order, cid, is_stop, defaults={

@@ -11,8 +11,10 @@ with the injected factory, then:
   - credentials, timeout, sandbox / demo mode applied;
   - `enableRateLimit = False` (ccxt's per-instance throttle would not limit the aggregate) and
     the instance's `fetch2` (the single funnel every REST request of ccxt goes through) wrapped
-    so it first waits on the ONE shared `TokenBucket`, with ccxt's own per-endpoint cost
-    weight as the token cost. The bucket never holds its lock while sleeping;
+    so it first spends the request's units from the venue budget shared by every account on
+    the venue (`exchange/budget_meter.py`: priority, fence, liveness), and after the answer
+    hands the venue's usage headers back to it; an optional extra `TokenBucket` in ccxt cost
+    units (`rate_limit_per_s`) is waited on as well. No lock is held while sleeping;
   - `set_markets(shared_markets)`, so markets are fetched (or read from the cache) once;
   - options an instance learns from the exchange (e.g. Bybit's unified-account status) and
     that other instances would otherwise re-fetch are copied in from `learned`.
@@ -26,6 +28,7 @@ from typing import Any
 
 import ccxt
 
+from exchange.budget_meter import RequestMeter
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
 
@@ -37,7 +40,8 @@ class InstancePool:
         self,
         factory: Callable[[], ccxt.Exchange],
         *,
-        bucket: TokenBucket,
+        bucket: TokenBucket | None,
+        meter: RequestMeter | None = None,
         credentials: Credentials | None,
         sandbox: bool,
         demo: bool,
@@ -46,6 +50,7 @@ class InstancePool:
     ) -> None:
         self._factory = factory
         self._bucket = bucket
+        self._meter_of = meter
         self._credentials = credentials
         self._sandbox = sandbox
         self._demo = demo
@@ -119,12 +124,27 @@ class InstancePool:
         self._local = threading.local()
 
     def _meter(self, inst: ccxt.Exchange) -> None:
-        bucket = self._bucket
+        bucket, meter = self._bucket, self._meter_of
         inner = inst.fetch2
 
         def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
             cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
-            bucket.acquire(float(cost) if cost else 1.0)
-            return inner(path, api, method, params, config)
+            if meter is not None:
+                meter.before(api, method, path, float(cost) if cost else 1.0)
+            if bucket is not None:
+                bucket.acquire(float(cost) if cost else 1.0)
+            if meter is None:
+                return inner(path, api, method, params, config)
+            inst.last_response_headers = None
+            try:
+                result = inner(path, api, method, params, config)
+            except (ccxt.RateLimitExceeded, ccxt.DDoSProtection):
+                meter.after(api, path, inst.last_response_headers, rate_limited=True)
+                raise
+            except ccxt.BaseError:
+                meter.after(api, path, inst.last_response_headers, rate_limited=False)
+                raise
+            meter.after(api, path, inst.last_response_headers, rate_limited=False)
+            return result
 
         inst.fetch2 = metered_fetch2

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ccxt
 from loguru import logger
 
+from exchange.budget import Priority, at_least
 from exchange.ccxt.convert import to_float
 from exchange.ccxt.errors import REJECTED_BEFORE_PROCESSING, classify
 from exchange.decimals import to_decimal
@@ -83,7 +84,8 @@ class OrderRecoveryMixin:
             self.retry.reraise(exc)
         for look in range(2):
             try:
-                found = self._find(symbol, None, cid, is_stop)
+                with at_least(Priority.RECONCILE):  # settles what was sent: never refused
+                    found = self._find(symbol, None, cid, is_stop)
             except ccxt.BaseError as lookup_exc:
                 raise OrderOutcomeUnknown(
                     f"{self.id} create {cid} failed ({why}); lookup failed too "

@@ -1,6 +1,8 @@
 """Retry policy: exponential backoff with jitter, bounded attempts, injected sleep/rng.
 
-Only `classify(...) == "retryable"` errors are retried here. Order creation has its own
+Only `classify(...) == "retryable"` errors are retried here. Each backoff is announced to the
+calling actor's liveness mark before the sleep, and the actor's fence is checked after it, so
+a replaced incarnation's retry never goes out (`exchange/fence.py`). Order creation has its own
 recovery (see `CcxtGateway._submit`), because a failed create must be looked up by clientOrderId
 before anything is resent.
 """
@@ -15,6 +17,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt.errors import classify, redact
+from exchange.fence import check_fence, waiting
 
 T = TypeVar("T")
 
@@ -52,7 +55,9 @@ class Retrier:
             "{} failed ({}: {}); retry {}/{} in {:.2f}s",
             what, type(exc).__name__, self.clean(exc), attempt, self.max_attempts - 1, wait,
         )
+        waiting(wait)
         self._sleep(wait)
+        check_fence()
 
     def clean(self, exc: BaseException) -> BaseException:
         return redact(exc, self._redactions)
@@ -61,6 +66,7 @@ class Retrier:
         """Call `fn`, retrying retryable ccxt errors; re-raise others (secrets redacted)."""
         attempt = 0
         while True:
+            check_fence()
             try:
                 return fn()
             except ccxt.BaseError as exc:

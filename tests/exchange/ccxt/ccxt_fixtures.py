@@ -40,10 +40,11 @@ class FakeTime:
             self.now += seconds
 
 
-def start_emulator(exchange_id: str) -> EmulatorServer:
+def start_emulator(exchange_id: str, limiter: Any = None) -> EmulatorServer:
+    """`limiter`: the venue's rate limits (emu_limits.py); None: unlimited."""
     book = Book(PRICES)
     venue = BybitVenue(book) if exchange_id == "bybit" else BinanceVenue(book)
-    return EmulatorServer(venue).start()
+    return EmulatorServer(venue, limiter=limiter).start()
 
 
 def factory_for(exchange_id: str, emu: EmulatorServer, created: list | None = None, **patch: Any):

@@ -26,6 +26,14 @@ class Venue(Protocol):
     def route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]: ...
 
 
+class Limiter(Protocol):
+    """The venue's rate limits (emu_limits.py): a refusal (status, body, headers) or None, and
+    the usage headers every answer carries."""
+
+    def admit(self, method: str, path: str, params: dict[str, Any]
+              ) -> tuple[tuple[int, Any, dict[str, str]] | None, dict[str, str]]: ...
+
+
 @dataclass
 class Recorded:
     method: str
@@ -39,6 +47,7 @@ class Fault:
     status: int = 200
     body: Any = None
     hold: str | None = None  # None | "before" | "after"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -48,6 +57,7 @@ class _State:
     faults: dict[str, deque[Fault]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
+    limiter: Limiter | None = None
 
 
 def _parse_body(raw: bytes) -> dict[str, Any]:
@@ -83,12 +93,19 @@ class _Handler(BaseHTTPRequestHandler):
             state.release.wait(30)
             self.close_connection = True
             return
+        refusal, extra = None, {}
+        if state.limiter is not None and fault is None:
+            refusal, extra = state.limiter.admit(method, parts.path, params)
         if fault is not None:
-            status, body = fault.status, fault.body
+            status, body, extra = fault.status, fault.body, fault.headers
+        elif refusal is not None:
+            status, body, extra = refusal
         else:
             status, body = state.venue.route(method, parts.path, params)
         payload = json.dumps(body).encode("utf-8")
         self.send_response(status)
+        for key, value in extra.items():
+            self.send_header(key, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -117,10 +134,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class EmulatorServer:
-    def __init__(self, venue: Venue) -> None:
+    def __init__(self, venue: Venue, limiter: Limiter | None = None) -> None:
         self.venue = venue
         self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.state = _State(venue)
+        self._server.state = _State(venue, limiter=limiter)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         kwargs={"poll_interval": 0.05})
 
@@ -146,10 +163,10 @@ class EmulatorServer:
         self.stop()
 
     def fail_next(self, path: str, n: int = 1, *, status: int = 200, body: Any = None,
-                  hold: str | None = None) -> None:
+                  hold: str | None = None, headers: dict[str, str] | None = None) -> None:
         with self._server.state.lock:
             queue = self._server.state.faults.setdefault(path, deque())
-            queue.extend(Fault(status, body, hold) for _ in range(n))
+            queue.extend(Fault(status, body, hold, dict(headers or {})) for _ in range(n))
 
     def clear_faults(self, path: str) -> None:
         """Drop the faults still scripted for `path` (the venue answers normally again)."""

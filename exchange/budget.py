@@ -1,0 +1,179 @@
+"""A rate budget with priorities, in the venue's own units (Binance weight, Bybit requests).
+
+One `PriorityBucket` is a token bucket (`rate_per_s` units per second, at most `capacity`
+banked) that serves four priorities. Each priority may only spend down to its floor, a share
+of the capacity it leaves for the priorities above it:
+
+    PROTECTIVE (stop place/move, close, cancel)   floor 0     books at once, may go negative
+    RECONCILE  (fetch_* lookups, balance)         floor 15 %
+    ENTRY      (an order that opens or adds)      floor 30 %
+    POLLING    (tickers, fills polling)           floor 50 %
+
+So a protective call never queues behind a lower priority: the lower ones cannot take the
+tokens reserved for it, and they never book ahead (only protective calls reserve into
+negative, queueing behind earlier protective calls only). A lower priority waits in short
+steps until the level is above its floor; an entry that would wait past its bound is refused
+(`BudgetRefused`, raised before anything is sent, journaled by the actor as a failed order).
+After the venue says "too many" (429, -1003, 10006) the bucket is blocked until the venue's
+reset: nothing is sent, protective calls included, because it would only be refused again and
+repeated 429s turn into IP bans.
+
+Clock and sleep are injected; the lock is never held while sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from enum import IntEnum
+
+from exchange.errors import RateLimited
+
+
+class Priority(IntEnum):
+    PROTECTIVE = 0
+    RECONCILE = 1
+    ENTRY = 2
+    POLLING = 3
+
+
+FLOOR = {Priority.PROTECTIVE: 0.0, Priority.RECONCILE: 0.15, Priority.ENTRY: 0.30,
+         Priority.POLLING: 0.50}
+"""Share of the capacity each priority leaves untouched for the priorities above it."""
+
+
+class BudgetRefused(RateLimited):
+    """The rate budget could not serve the call within its bound; nothing was sent."""
+
+
+class PriorityBucket:
+    def __init__(self, name: str, *, rate_per_s: float, capacity: float, unit: str,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if rate_per_s <= 0 or capacity <= 0:
+            raise ValueError(f"{name}: rate and capacity must be > 0 ({rate_per_s}, {capacity})")
+        self.name, self.unit = name, unit
+        self.rate_per_s, self.capacity = float(rate_per_s), float(capacity)
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._tokens = self.capacity
+        self._stamp = clock()
+        self._blocked_until = 0.0
+        self.spent = {p: 0.0 for p in Priority}
+        self.refused = 0
+        self.waited_s = 0.0
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self._stamp)
+        self._stamp = max(self._stamp, now)
+        self._tokens = min(self.capacity, self._tokens + elapsed * self.rate_per_s)
+
+    def _try(self, cost: float, priority: Priority) -> float:
+        """Book `cost` if `priority` may; return 0, or how long to wait before asking again
+        (protective: how long to wait for the booking it just made)."""
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            blocked = max(self._blocked_until - now, 0.0)
+            if priority is Priority.PROTECTIVE:
+                self._tokens -= cost
+                self.spent[priority] += cost
+                return max(blocked, -self._tokens / self.rate_per_s)
+            # a small bucket cannot hold floor + cost: then the lower priority needs it full
+            need = min(FLOOR[priority] * self.capacity + cost, self.capacity)
+            if blocked > 0:
+                return blocked
+            if self._tokens >= need:
+                self._tokens -= cost
+                self.spent[priority] += cost
+                return 0.0
+            return (need - self._tokens) / self.rate_per_s
+
+    def take(self, cost: float, priority: Priority, *, max_wait_s: float,
+             before_sleep: Callable[[float], None] = lambda s: None) -> float:
+        """Spend `cost` units for a call of `priority`; return the seconds waited. A lower
+        priority re-checks after each wait; past `max_wait_s` it raises `BudgetRefused`.
+        `before_sleep(seconds)` runs before each wait (liveness mark, incarnation fence)."""
+        waited = 0.0
+        cost = min(float(cost), self.capacity)  # a call dearer than the bucket still goes out
+        while True:
+            wait = self._try(cost, priority)
+            if wait <= 0:
+                return waited
+            if priority is not Priority.PROTECTIVE and waited + wait > max_wait_s:
+                with self._lock:
+                    self.refused += 1
+                raise BudgetRefused(
+                    f"{self.name}: rate budget short for a {priority.name.lower()} call "
+                    f"({cost:g} {self.unit}, would wait {waited + wait:.1f}s > {max_wait_s:g}s)")
+            before_sleep(wait)
+            self._sleep(wait)
+            waited += wait
+            with self._lock:
+                self.waited_s += wait
+            if priority is Priority.PROTECTIVE:
+                return waited
+
+    def cap_remaining(self, remaining: float) -> None:
+        """The venue says only `remaining` units are left in its window: never assume more."""
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens = min(self._tokens, float(remaining))
+
+    def block_for(self, seconds: float) -> None:
+        """The venue refused for rate: send nothing until its reset."""
+        with self._lock:
+            now = self._clock()
+            self._blocked_until = max(self._blocked_until, now + max(seconds, 0.0))
+            self._refill(now)
+            self._tokens = min(self._tokens, 0.0)
+
+    def status(self) -> dict[str, object]:
+        with self._lock:
+            self._refill(self._clock())
+            return {"unit": self.unit, "rate_per_s": round(self.rate_per_s, 3),
+                    "capacity": self.capacity, "available": round(self._tokens, 2),
+                    "blocked_s": round(max(self._blocked_until - self._clock(), 0.0), 2),
+                    "spent": {p.name.lower(): round(v, 1) for p, v in self.spent.items()},
+                    "refused": self.refused, "waited_s": round(self.waited_s, 2)}
+
+
+_PRIORITY: ContextVar[Priority | None] = ContextVar("exchange_call_priority", default=None)
+
+
+@contextmanager
+def call_priority(priority: Priority) -> Iterator[None]:
+    """Run the enclosed exchange calls at `priority`; the outermost port call decides (a fills
+    poll stays polling although it calls fetch_my_trades inside)."""
+    if _PRIORITY.get() is not None:
+        yield
+        return
+    token = _PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
+def current_priority() -> Priority:
+    """The priority of the call in progress (a call nobody classified counts as reconcile)."""
+    found = _PRIORITY.get()  # (PROTECTIVE is 0: never test it for truth)
+    return Priority.RECONCILE if found is None else found
+
+
+@contextmanager
+def at_least(priority: Priority) -> Iterator[None]:
+    """Raise the priority of the enclosed calls to `priority` if it is lower (the lookup of an
+    order whose create failed must not be refused like an entry: it settles what was sent)."""
+    current = _PRIORITY.get()
+    if current is not None and current <= priority:
+        yield
+        return
+    token = _PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)

@@ -1,0 +1,130 @@
+"""Metering one REST request against the venue budget: before it goes out (spend, wait, fence,
+liveness) and after its answer (the venue's usage headers correct the local estimate; a
+rate-limit refusal blocks the bucket until the venue's reset).
+
+Called by the ccxt instance wrapper (exchange/ccxt/instances.py) with ccxt's own cost of the
+endpoint, so the meter never has to parse URLs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from exchange.budget import Priority, PriorityBucket, current_priority
+from exchange.budget_venues import BINANCE_USDM, BYBIT, AccountBudget, VenueBudget, ip_units
+from exchange.fence import check_fence, waiting
+
+BINANCE_ORDER_PATHS = frozenset({"order", "algoOrder", "batchOrders"})
+BYBIT_UID_WINDOW_S = 1.0
+"""Bybit's per-UID endpoint limits count over a rolling second."""
+DEFAULT_BLOCK_S = 1.0
+"""How long to send nothing after a rate-limit refusal that names no reset (the real venues
+name one: Binance's Retry-After, Bybit's reset timestamp)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaxWaits:
+    """How long a call of each lower priority may wait for budget before it is refused."""
+
+    reconcile_s: float = 30.0
+    entry_s: float = 2.0
+    polling_s: float = 5.0
+
+    def of(self, priority: Priority) -> float:
+        return {Priority.RECONCILE: self.reconcile_s, Priority.ENTRY: self.entry_s,
+                Priority.POLLING: self.polling_s}.get(priority, float("inf"))
+
+
+class RequestMeter:
+    def __init__(self, venue: VenueBudget, account: AccountBudget, *, timeout_s: float,
+                 waits: MaxWaits = MaxWaits(),
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self.venue, self.account = venue, account
+        self.timeout_s = timeout_s
+        self.waits = waits
+        self._wall = wall_clock
+        self.requests = 0
+
+    def _hold(self, seconds: float) -> None:
+        """Before each wait: the actor is busy for the wait plus the request that follows."""
+        check_fence()
+        waiting(seconds + self.timeout_s)
+
+    def before(self, api: object, method: str, path: str, ccxt_cost: float) -> None:
+        """Spend this request's units (waiting as its priority allows); raise `Fenced` if the
+        issuing incarnation was replaced, `BudgetRefused` if the wait would be too long."""
+        priority = current_priority()
+        bound = self.waits.of(priority)
+        check_fence()
+        limits = self.venue.limits
+        units = ip_units(limits, api, method, path, ccxt_cost)
+        if units > 0:
+            self.venue.ip.take(units, priority, max_wait_s=bound, before_sleep=self._hold)
+        for bucket in self._account_buckets(api, method, path, ccxt_cost):
+            bucket.take(1.0, priority, max_wait_s=bound, before_sleep=self._hold)
+        check_fence()  # after every wait: a replaced incarnation sends nothing
+        waiting(self.timeout_s)
+        self.requests += 1
+
+    def _account_buckets(self, api: object, method: str, path: str,
+                         ccxt_cost: float) -> list[PriorityBucket]:
+        limits = self.venue.limits
+        if limits is BINANCE_USDM and self.account.orders is not None:
+            if method == "POST" and path in BINANCE_ORDER_PATHS:
+                return [self.account.orders]
+            return []
+        if limits is BYBIT and _private(api):
+            return [self.account.endpoint(path, ccxt_cost)]
+        return []
+
+    def after(self, api: object, path: str, headers: Mapping[str, str] | None,
+              rate_limited: bool) -> None:
+        """Correct the estimate from the venue's headers; on a refusal, wait out its reset."""
+        h = {k.lower(): v for k, v in (headers or {}).items()}
+        limits = self.venue.limits
+        if limits is BINANCE_USDM:
+            self._binance(h, rate_limited)
+        elif limits is BYBIT:
+            self._bybit(api, path, h, rate_limited)
+        elif rate_limited:
+            self.venue.ip.block_for(_number(h.get("retry-after")) or DEFAULT_BLOCK_S)
+
+    def _binance(self, h: dict[str, str], rate_limited: bool) -> None:
+        used = _number(h.get("x-mbx-used-weight-1m"))
+        if used is not None:
+            # what the venue still allows this IP this minute (whoever spent the rest), less a
+            # margin for requests in flight
+            margin = BINANCE_USDM.ip_limit * 0.025
+            self.venue.ip.cap_remaining(BINANCE_USDM.ip_limit - used - margin)
+        if rate_limited:
+            retry = _number(h.get("retry-after"))
+            self.venue.ip.block_for(retry if retry is not None else DEFAULT_BLOCK_S)
+
+    def _bybit(self, api: object, path: str, h: dict[str, str], rate_limited: bool) -> None:
+        left = _number(h.get("x-bapi-limit-status"))
+        reset_ms = _number(h.get("x-bapi-limit-reset-timestamp"))
+        bucket = self.account.endpoint(path, 0) if _private(api) else None
+        if bucket is not None and left is not None:
+            bucket.cap_remaining(left - 1)  # keep one for the window edge
+            if left <= 0 and not rate_limited:
+                bucket.block_for(BYBIT_UID_WINDOW_S)  # none left: the rolling second must pass
+        if not rate_limited:
+            return
+        wait = DEFAULT_BLOCK_S
+        if reset_ms is not None:
+            wait = max(reset_ms / 1000 - self._wall(), 0.05)
+        (bucket or self.venue.ip).block_for(wait)
+
+
+def _private(api: object) -> bool:
+    names = api if isinstance(api, list | tuple) else [api]
+    return any("private" in str(n).lower() for n in names)
+
+
+def _number(value: object) -> float | None:
+    try:
+        return None if value is None else float(str(value))
+    except ValueError:
+        return None

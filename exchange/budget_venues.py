@@ -1,0 +1,202 @@
+"""Each venue's documented limits, in its own units, and the process-wide budget registry.
+
+Figures (checked December 2026; ccxt 4.5.90's cost tables agree):
+  Binance USDⓈ-M: REQUEST_WEIGHT 2,400 per minute per IP (fixed minute; the answer's
+    `X-MBX-USED-WEIGHT-1M` says what this IP used); ccxt's fapi `cost` IS the weight (e.g.
+    ticker/24hr without symbol 40, userTrades 5, positionRisk 5, order 1). ORDERS 1,200 per
+    minute and 300 per 10 s per account (new orders only).
+  Bybit v5: 600 requests per 5 s per IP (any endpoint); per UID and endpoint a per-second limit
+    (ccxt encodes it as cost = 50 / limit: order create 20/s, position/list 10/s ...); every
+    answer carries `X-Bapi-Limit-Status` (left for that endpoint), `X-Bapi-Limit` and
+    `X-Bapi-Limit-Reset-Timestamp` (ms).
+  Any other ccxt venue: ccxt's own units (1000 / rateLimit per second).
+
+The bot spends at most `share` of each limit (the rest is headroom for other programs on the
+same IP and account, and for the venue's own window edges): rate = limit * share / window and
+capacity = that rate over a tenth of the window, so a fixed venue window never sees more than
+share * limit * 1.1.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from exchange.budget import PriorityBucket
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueLimits:
+    venue: str
+    unit: str
+    ip_limit: float
+    ip_window_s: float
+    order_limit: float | None = None
+    order_window_s: float = 60.0
+    per_endpoint: bool = False
+    """Bybit: each private endpoint has its own per-UID per-second limit."""
+
+
+BINANCE_USDM = VenueLimits(venue="binanceusdm", unit="weight", ip_limit=2400, ip_window_s=60,
+                           order_limit=300, order_window_s=10)
+BYBIT = VenueLimits(venue="bybit", unit="requests", ip_limit=600, ip_window_s=5,
+                    per_endpoint=True)
+
+
+def limits_for(exchange_id: str, ccxt_rate_limit_ms: float) -> VenueLimits:
+    if exchange_id in ("binanceusdm", "binance"):
+        return BINANCE_USDM
+    if exchange_id == "bybit":
+        return BYBIT
+    per_s = 1000.0 / max(float(ccxt_rate_limit_ms or 50), 1.0)
+    return VenueLimits(venue=exchange_id, unit="ccxt cost", ip_limit=per_s, ip_window_s=1.0)
+
+
+BINANCE_WEIGHT_FIXES = {("fapiPrivateV3", "GET", "positionRisk"): 5.0,
+                        ("fapiPrivate", "POST", "order"): 0.0}
+"""Where ccxt 4.5.90's table differs from the venue's docs: position risk v3 weighs 5 (ccxt: 1);
+a new order weighs 0 on the IP limit (ccxt: 4), it counts on the account's order limits."""
+
+
+def ip_units(limits: VenueLimits, api: object, method: str, path: str,
+             ccxt_cost: float) -> float:
+    """What one request costs against the venue's IP limit."""
+    if limits is BYBIT:
+        return 1.0  # Bybit counts requests, whatever the endpoint
+    if limits is BINANCE_USDM:
+        name = api[0] if isinstance(api, list | tuple) and api else api
+        fixed = BINANCE_WEIGHT_FIXES.get((str(name), method, path))
+        if fixed is not None:
+            return fixed
+    return float(ccxt_cost) if ccxt_cost else 1.0  # Binance fapi: ccxt cost == weight
+
+
+def _bucket(name: str, limit: float, window_s: float, share: float, unit: str,
+            clock: Callable[[], float], sleep: Callable[[float], None]) -> PriorityBucket:
+    rate = limit * share / window_s
+    capacity = max(rate * window_s / 10, 1.0)
+    return PriorityBucket(name, rate_per_s=rate, capacity=capacity, unit=unit, clock=clock,
+                          sleep=sleep)
+
+
+class AccountBudget:
+    """One account's (API key's) own limits on a venue: order count, per-endpoint limits."""
+
+    def __init__(self, name: str, limits: VenueLimits, share: float,
+                 clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self.name, self.limits, self.share = name, limits, share
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self.orders = (None if limits.order_limit is None else _bucket(
+            f"{name} orders", limits.order_limit, limits.order_window_s, share, "orders",
+            clock, sleep))
+        self._endpoints: dict[str, PriorityBucket] = {}
+
+    def endpoint(self, path: str, ccxt_cost: float) -> PriorityBucket:
+        """The per-UID bucket of one Bybit endpoint (limit/s = 50 / ccxt cost, or the header's)."""
+        with self._lock:
+            found = self._endpoints.get(path)
+            if found is None:
+                per_s = 50.0 / max(float(ccxt_cost or 1.0), 0.1)
+                found = _bucket(f"{self.name} {path}", per_s, 1.0, self.share, "requests",
+                                self._clock, self._sleep)
+                self._endpoints[path] = found
+            return found
+
+    def status(self) -> dict[str, object]:
+        with self._lock:
+            out: dict[str, object] = {k: b.status() for k, b in self._endpoints.items()}
+        if self.orders is not None:
+            out["orders"] = self.orders.status()
+        return out
+
+
+class VenueBudget:
+    """The buckets of one venue and IP, shared by every account on it in this process."""
+
+    def __init__(self, limits: VenueLimits, share: float, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"rate budget share must be in (0, 1], got {share}")
+        self.limits, self.share = limits, share
+        self._clock, self._sleep = clock, sleep
+        self.ip = _bucket(f"{limits.venue} ip", limits.ip_limit, limits.ip_window_s, share,
+                          limits.unit, clock, sleep)
+        self._lock = threading.Lock()
+        self._accounts: dict[str, AccountBudget] = {}
+
+    def account(self, key: str) -> AccountBudget:
+        with self._lock:
+            found = self._accounts.get(key)
+            if found is None:
+                found = AccountBudget(f"{self.limits.venue} {key}", self.limits, self.share,
+                                      self._clock, self._sleep)
+                self._accounts[key] = found
+            return found
+
+    def status(self) -> dict[str, object]:
+        with self._lock:
+            accounts = dict(self._accounts)
+        return {"venue": self.limits.venue, "share": self.share, "ip": self.ip.status(),
+                "accounts": {k: a.status() for k, a in accounts.items()}}
+
+
+class BudgetRegistry:
+    """Venue budgets by (venue, API host): one per IP limit the process is subject to."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._venues: dict[tuple[str, str], VenueBudget] = {}
+
+    def venue(self, limits: VenueLimits, host: str, share: float, *,
+              clock: Callable[[], float] = time.monotonic,
+              sleep: Callable[[float], None] = time.sleep) -> VenueBudget:
+        key = (limits.venue, host)
+        with self._lock:
+            found = self._venues.get(key)
+            if found is None:
+                found = VenueBudget(limits, share, clock=clock, sleep=sleep)
+                self._venues[key] = found
+            return found
+
+
+SHARED = BudgetRegistry()
+"""The process's registry: every gateway built without its own shares this one, so accounts
+on the same venue and host share one IP budget."""
+
+
+FEED_POLL_COST = {"binanceusdm": (45.0, "ticker/24hr for all symbols 40 + positionRisk 5"),
+                  "bybit": (2.0, "tickers 1 + executions 1")}
+"""What one REST feed poll costs on the venue (prices for every symbol, then own fills;
+userTrades of symbols with activity come on top, seldom)."""
+
+
+def fitting_poll_interval(exchange_id: str, poll_interval_s: float, share: float) -> float:
+    """`poll_interval_s`, or the shortest interval whose REST feed fits the polling budget when
+    `poll_interval_s` does not (used where REST is only the streams' fallback)."""
+    if exchange_id not in FEED_POLL_COST:
+        return poll_interval_s
+    limits = limits_for(exchange_id, 50)
+    polling = limits.ip_limit * share / limits.ip_window_s * 0.5
+    return max(poll_interval_s, FEED_POLL_COST[exchange_id][0] / polling)
+
+
+def feed_shortfall(exchange_id: str, poll_interval_s: float, share: float) -> str | None:
+    """One line naming the keys when the feed alone needs more than polling may spend (half
+    the budget: the rest stays for protective calls, reconciliation and entries)."""
+    if exchange_id not in FEED_POLL_COST:
+        return None
+    cost, what = FEED_POLL_COST[exchange_id]
+    limits = limits_for(exchange_id, 50)
+    polling = limits.ip_limit * share / limits.ip_window_s * 0.5
+    need = cost / poll_interval_s
+    if need <= polling:
+        return None
+    fastest = cost / polling
+    return (f"exchange.poll_interval_s = {poll_interval_s:g} with exchange.rate_budget_share = "
+            f"{share:g}: the {exchange_id} feed alone needs {need:.1f} {limits.unit}/s ({what} "
+            f"per poll) but polling may use {polling:.1f}/s; set exchange.poll_interval_s >= "
+            f"{fastest:.2f} or raise exchange.rate_budget_share")

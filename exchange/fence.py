@@ -1,0 +1,146 @@
+"""The scope an exchange call runs in: who issued it (fence) and who waits on it (liveness).
+
+Why a context variable: the gateway is called synchronously on the calling actor's own thread,
+through the port's fixed signatures. The actor sets the scope once around each message it
+handles (actors/symbol_actor.py); every exchange call made while handling it, including each
+retry and each wait in the rate budget inside the gateway, sees the same scope without any
+port signature changing. A thread that set no scope (the market feed, the CLI) is unfenced and
+reports no waits.
+
+Lease fencing (cluster/fenced_port.py) can use the same hook: a scope's fence is anything with
+`check()` raising a port error (`FenceCheck`), so a fence that checks the actor incarnation and
+then the account lease (raising `LeaseLost`) makes the lease fence cover every retry inside the
+gateway too, not only each port call; the account runtime would install it where the actor
+builds its scope (actors/symbol_actor.py). Not wired yet: the cluster work owns that.
+
+  - `Fence`: the incarnation of the actor that issued the call. The supervisor revokes it when it
+    gives up on that incarnation (`FenceBoard.revoke`), and a newer incarnation replaces it; the
+    gateway calls `check_fence()` before each attempt and after each sleep, so a replaced
+    incarnation sends nothing (issue 12 item 4).
+  - `waiting(seconds)`: the gateway is about to block for at most `seconds` (a rate-budget wait,
+    a retry backoff, or one HTTP request with its timeout). The scope's `busy` marks the actor
+    "in a bounded exchange call until <deadline>", which the supervisor's heartbeat honours
+    instead of restarting a slow-but-working actor (issue 12 item 1).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Protocol
+
+from exchange.errors import ExchangeError
+
+
+class Fenced(ExchangeError):
+    """The incarnation that issued this call was replaced: nothing was (or will be) sent."""
+
+
+class Fence:
+    """One actor incarnation's right to talk to the exchange."""
+
+    __slots__ = ("symbol", "incarnation", "_board")
+
+    def __init__(self, symbol: str, board: FenceBoard) -> None:
+        self.symbol = symbol
+        self.incarnation = 0  # filled in once the actor has claimed it (for messages only)
+        self._board = board
+
+    @property
+    def valid(self) -> bool:
+        return self._board.current(self.symbol) is self
+
+    def check(self) -> None:
+        if not self.valid:
+            raise Fenced(f"{self.symbol}: actor incarnation {self.incarnation or '?'} was "
+                         "replaced; its exchange call is not sent")
+
+
+class FenceBoard:
+    """The one valid fence per symbol (in memory: fencing a thread of this process)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: dict[str, Fence] = {}
+
+    def issue(self, symbol: str) -> Fence:
+        """A new incarnation's fence; every older fence of `symbol` is invalid from now on."""
+        fence = Fence(symbol, self)
+        with self._lock:
+            self._current[symbol] = fence
+        return fence
+
+    def revoke(self, symbol: str) -> None:
+        """The supervisor gave up on the symbol's running incarnation (it is restarted later)."""
+        with self._lock:
+            self._current.pop(symbol, None)
+
+    def current(self, symbol: str) -> Fence | None:
+        with self._lock:
+            return self._current.get(symbol)
+
+
+class BusyBoard:
+    """Per symbol: until when its actor is known to be inside a bounded exchange call."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+
+    def mark(self, symbol: str, seconds: float) -> None:
+        until = self._clock() + max(seconds, 0.0)
+        with self._lock:
+            if until > self._until.get(symbol, 0.0):
+                self._until[symbol] = until
+
+    def clear(self, symbol: str) -> None:
+        with self._lock:
+            self._until.pop(symbol, None)
+
+    def busy_for(self, symbol: str) -> float:
+        """Seconds left of the symbol's announced bounded call (0: not in one)."""
+        with self._lock:
+            until = self._until.get(symbol)
+        return 0.0 if until is None else max(until - self._clock(), 0.0)
+
+
+class FenceCheck(Protocol):
+    def check(self) -> None:
+        """Raise (a port error) if the caller may no longer talk to the exchange."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallScope:
+    fence: FenceCheck | None = None
+    busy: Callable[[float], None] | None = None
+
+
+_SCOPE: ContextVar[CallScope | None] = ContextVar("exchange_call_scope", default=None)
+
+
+@contextmanager
+def call_scope(scope: CallScope) -> Iterator[None]:
+    token = _SCOPE.set(scope)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
+
+
+def check_fence() -> None:
+    """Raise `Fenced` if the calling incarnation was replaced (no-op outside an actor)."""
+    scope = _SCOPE.get()
+    if scope is not None and scope.fence is not None:
+        scope.fence.check()
+
+
+def waiting(seconds: float) -> None:
+    """Announce that the caller blocks for at most `seconds` in a bounded exchange call."""
+    scope = _SCOPE.get()
+    if scope is not None and scope.busy is not None:
+        scope.busy(seconds)

@@ -1,0 +1,193 @@
+"""The real gateway (real ccxt classes, real HTTP) against emulators that enforce the venues'
+documented limits: the budget counts what the venue counts, obeys its headers and refusals,
+and a replaced incarnation's retry never goes out."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal as D
+
+import pytest
+
+from exchange import errors
+from exchange.budget import BudgetRefused
+from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.secrets import Credentials
+from exchange.fence import CallScope, FenceBoard, Fenced, call_scope
+from tests.exchange.ccxt.ccxt_fixtures import (
+    API_KEY,
+    API_SECRET,
+    FakeTime,
+    factory_for,
+    make_gateway,
+    start_emulator,
+)
+from tests.exchange.ccxt.emu_limits import BinanceWeightLimiter, BybitLimiter
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+def test_binance_weight_counted_like_the_venue(tmp_path):
+    fake = FakeTime()
+    limiter = BinanceWeightLimiter(clock=fake.clock)
+    emu = start_emulator("binanceusdm", limiter)
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        spent_before, venue_before = sum(gw.meter.venue.ip.spent.values()), limiter.weight_total
+        gw.fetch_tickers([BTC, ETH])
+        gw.fetch_positions()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "w-1"})
+        gw.poll_updates(0, symbols=[BTC, ETH])
+        spent = sum(gw.meter.venue.ip.spent.values()) - spent_before
+        assert spent == limiter.weight_total - venue_before == 40 + 1 + 5 + 2 * 5
+        # (the bot's estimate is the venue's count: tickers, brackets, positions, 2 x userTrades)
+        assert limiter.refused == 0
+        budget = gw.status()["budget"]["ip"]
+        assert budget["unit"] == "weight" and budget["spent"]["polling"] >= 40
+    finally:
+        emu.stop()
+
+
+def test_binance_used_weight_header_stops_polling_before_a_429(tmp_path):
+    fake = FakeTime()
+    limiter = BinanceWeightLimiter(clock=fake.clock)
+    emu = start_emulator("binanceusdm", limiter)
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
+        limiter.used = 2350  # another program on the same IP spent most of this minute
+        gw.fetch_tickers([BTC])
+        with pytest.raises(BudgetRefused):
+            gw.fetch_tickers([BTC])  # polling waits at most 5 s; the header says: not now
+        assert len(emu.hits("/fapi/v1/ticker/24hr")) == 1 and limiter.refused == 0
+        # a protective call still goes at once: polling did not take its share
+        waits = len(fake.sleeps)
+        gw.create_order(BTC, "market", "sell", D("0.01"), None,
+                        {"clientOrderId": "c-1", "reduceOnly": True})
+        assert len(emu.hits("/fapi/v1/order", "POST")) == 2 and len(fake.sleeps) == waits
+    finally:
+        emu.stop()
+
+
+def test_binance_429_blocks_until_retry_after(tmp_path):
+    fake = FakeTime()
+    emu = start_emulator("binanceusdm")
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        emu.fail_next("/fapi/v3/positionRisk", status=429,
+                      body={"code": -1003, "msg": "Too many requests"},
+                      headers={"Retry-After": "7", "X-MBX-USED-WEIGHT-1M": "2401"})
+        before = fake.now
+        gw.fetch_positions()
+        assert fake.now - before >= 7.0  # waited out the venue's reset, then asked once more
+        assert len([r for r in emu.requests if r.path.endswith("positionRisk")]) == 2
+    finally:
+        emu.stop()
+
+
+def test_bybit_limit_headers_make_the_bot_wait_instead_of_asking(tmp_path):
+    fake = FakeTime()
+    limiter = BybitLimiter(uid_limits={"/v5/position/list": 1}, clock=fake.clock)
+    emu = start_emulator("bybit", limiter)
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        gw.fetch_positions([BTC])  # X-Bapi-Limit-Status: 0 left for this second
+        start = fake.now
+        gw.fetch_positions([BTC])
+        assert fake.now - start >= 1.0  # waited for the rolling second instead of asking
+        assert len(emu.hits("/v5/position/list")) == 2 and limiter.refused == 0
+        # a 10006 refusal: nothing is sent again before its reset timestamp
+        reset_ms = int((fake.now + 3.0) * 1000)
+        emu.fail_next("/v5/position/list", body={"retCode": 10006, "retMsg": "Too many visits!",
+                                                 "result": {}, "retExtInfo": {}},
+                      headers={"X-Bapi-Limit-Status": "0", "X-Bapi-Limit": "1",
+                               "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)})
+        gw.fetch_positions([BTC])
+        hits = emu.hits("/v5/position/list")
+        assert len(hits) == 4 and fake.now * 1000 >= reset_ms
+    finally:
+        emu.stop()
+
+
+def test_a_replaced_incarnation_sends_no_retry(tmp_path):
+    """The actor's create gets a 429; during the backoff a newer incarnation takes the symbol's
+    fence: the retry is not sent (the emulator's request log has one create only)."""
+    fake = FakeTime()
+    fences = FenceBoard()
+    emu = start_emulator("bybit")
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        if seconds >= 0.5:  # the retry backoff (not a budget wait): the supervisor restarts
+            fences.issue(BTC)
+
+    try:
+        gw = CcxtGateway(factory_for("bybit", emu), markets_cache=tmp_path / "m.json",
+                         credentials=Credentials(API_KEY, API_SECRET, source="test"),
+                         clock=fake.clock, monotonic=fake.clock, sleep=sleep,
+                         rng=random.Random(7), symbols=[BTC, ETH])
+        gw.load_markets()
+        emu.fail_next("/v5/order/create", status=429, body={"retCode": 10006,
+                                                            "retMsg": "Too many visits!"})
+        old = fences.issue(BTC)
+        with call_scope(CallScope(fence=old)), pytest.raises(Fenced):
+            gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "z-1"})
+        assert len(emu.hits("/v5/order/create")) == 1
+        with call_scope(CallScope(fence=old)), pytest.raises(Fenced):
+            gw.fetch_positions([BTC])  # and nothing else either
+        assert emu.hits("/v5/position/list") == []
+    finally:
+        emu.stop()
+
+
+def test_an_entry_refused_by_the_budget_sends_nothing(tmp_path):
+    fake = FakeTime()
+    emu = start_emulator("bybit")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        gw.meter.venue.ip.block_for(60)  # e.g. after the venue's "too many"
+        with pytest.raises(errors.RateLimited):
+            gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        assert emu.hits("/v5/order/create") == []
+    finally:
+        emu.stop()
+
+
+def test_each_port_call_is_paid_at_its_priority(tmp_path):
+    fake = FakeTime()
+    emu = start_emulator("bybit")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        ip = gw.meter.venue.ip
+
+        def paid(call) -> dict[str, float]:  # noqa: ANN001
+            before = dict(ip.spent)
+            call()
+            return {p.name.lower(): ip.spent[p] - before[p] for p in ip.spent
+                    if ip.spent[p] != before[p]}
+
+        assert set(paid(lambda: gw.fetch_tickers([BTC]))) == {"polling"}
+        assert set(paid(lambda: gw.poll_updates(0))) == {"polling"}
+        assert set(paid(lambda: gw.create_order(BTC, "market", "buy", D("0.01"), None,
+                                                {"clientOrderId": "p-1"}))) == {"entry"}
+        stop = None
+
+        def place() -> None:
+            nonlocal stop
+            stop = gw.place_stop(BTC, "sell", D("0.01"), D("49000"), "p-s")
+
+        assert set(paid(place)) == {"protective"}
+        assert set(paid(lambda: gw.move_stop(BTC, stop, D("49500"), "p-s2"))) == {"protective"}
+        assert set(paid(lambda: gw.cancel_order(None, BTC, {"clientOrderId": "p-s"}))) \
+            == {"protective"}
+        assert set(paid(lambda: gw.create_order(BTC, "market", "sell", D("0.01"), None, {
+            "clientOrderId": "p-c", "reduceOnly": True}))) == {"protective"}
+        assert set(paid(lambda: gw.fetch_positions([BTC]))) == {"reconcile"}
+    finally:
+        emu.stop()

@@ -1,0 +1,152 @@
+"""The priority bucket: protective calls never queue behind lower priorities, lower priorities
+wait bounded then are refused, the venue's word (headers, refusals) corrects the estimate.
+Time is a fake clock whose sleep advances it: waits are counted, not timed."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from exchange.budget import (
+    FLOOR,
+    BudgetRefused,
+    Priority,
+    PriorityBucket,
+    at_least,
+    call_priority,
+    current_priority,
+)
+from exchange.budget_venues import BINANCE_USDM, BYBIT, BudgetRegistry, VenueBudget
+from exchange.fence import (
+    BusyBoard,
+    CallScope,
+    FenceBoard,
+    Fenced,
+    call_scope,
+    check_fence,
+    waiting,
+)
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime
+
+
+def bucket(fake: FakeTime, rate: float = 10.0, capacity: float = 100.0) -> PriorityBucket:
+    return PriorityBucket("t", rate_per_s=rate, capacity=capacity, unit="weight",
+                          clock=fake.clock, sleep=fake.sleep)
+
+
+def test_polling_stops_at_its_floor_and_protective_goes_at_once():
+    fake = FakeTime()
+    b = bucket(fake)
+    spent = 0
+    while True:  # polling spends until only its floor is left, without waiting
+        try:
+            b.take(5, Priority.POLLING, max_wait_s=0)
+        except BudgetRefused:
+            break
+        spent += 5
+    assert spent == 100 * (1 - FLOOR[Priority.POLLING])
+    assert fake.sleeps == []
+    # the reserved half serves protective calls with no wait at all
+    assert b.take(40, Priority.PROTECTIVE, max_wait_s=0) == 0.0
+    assert fake.sleeps == []
+
+
+def test_an_entry_waits_for_its_floor_then_is_refused_past_its_bound():
+    fake = FakeTime()
+    b = bucket(fake, rate=10, capacity=100)
+    b.take(100, Priority.PROTECTIVE, max_wait_s=0)  # drain to 0
+    # an entry needs the level at 30 (its floor) + 5: 3.5 s at 10/s
+    waited = b.take(5, Priority.ENTRY, max_wait_s=5)
+    assert waited == pytest.approx(3.5)
+    b.take(100, Priority.PROTECTIVE, max_wait_s=0)
+    with pytest.raises(BudgetRefused, match="entry call"):
+        b.take(5, Priority.ENTRY, max_wait_s=1.0)
+    assert b.refused == 1
+
+
+def test_protective_queues_only_behind_protective():
+    fake = FakeTime()
+    b = bucket(fake, rate=10, capacity=10)
+    b.take(10, Priority.PROTECTIVE, max_wait_s=0)
+    # below every floor: a protective call books into negative and waits for its own tokens
+    assert b.take(5, Priority.PROTECTIVE, max_wait_s=0) == pytest.approx(0.5)
+    # a polling call must now wait for the whole debt plus its floor, it never jumps ahead
+    with pytest.raises(BudgetRefused):
+        b.take(1, Priority.POLLING, max_wait_s=0.1)
+
+
+def test_a_venue_refusal_blocks_everyone_until_its_reset():
+    fake = FakeTime()
+    b = bucket(fake, rate=100, capacity=100)
+    b.block_for(2.0)
+    assert b.take(1, Priority.PROTECTIVE, max_wait_s=0) == pytest.approx(2.0)
+    b.block_for(2.0)
+    with pytest.raises(BudgetRefused):
+        b.take(1, Priority.RECONCILE, max_wait_s=1.0)
+
+
+def test_header_caps_the_local_estimate():
+    fake = FakeTime()
+    b = bucket(fake, rate=10, capacity=100)
+    b.cap_remaining(20)  # the venue says little is left: polling (floor 50) must wait
+    with pytest.raises(BudgetRefused):
+        b.take(1, Priority.POLLING, max_wait_s=1.0)
+    assert b.take(1, Priority.RECONCILE, max_wait_s=0) == 0.0  # 20 - 1 >= 15
+
+
+def test_budget_is_shared_per_venue_and_host():
+    reg = BudgetRegistry()
+    a = reg.venue(BYBIT, "api.bybit.com", 0.5)
+    assert reg.venue(BYBIT, "api.bybit.com", 0.5) is a
+    assert reg.venue(BYBIT, "api.bytick.com", 0.5) is not a
+    assert a.account("key-1") is a.account("key-1")
+    assert a.account("key-1") is not a.account("key-2")
+
+
+def test_venue_rates_stay_inside_the_documented_window():
+    binance = VenueBudget(BINANCE_USDM, 0.5)
+    # worst case in one fixed minute: the capacity plus a minute of refill
+    assert binance.ip.capacity + binance.ip.rate_per_s * 60 <= 2400
+    bybit = VenueBudget(BYBIT, 0.5)
+    assert bybit.ip.capacity + bybit.ip.rate_per_s * 5 <= 600
+    orders = binance.account("k").orders
+    assert orders is not None and orders.capacity + orders.rate_per_s * 10 <= 300
+
+
+def test_priority_outermost_wins_and_lookups_are_raised():
+    assert current_priority() is Priority.RECONCILE
+    with call_priority(Priority.POLLING):
+        with call_priority(Priority.PROTECTIVE):
+            assert current_priority() is Priority.POLLING
+    with call_priority(Priority.ENTRY):
+        with at_least(Priority.RECONCILE):
+            assert current_priority() is Priority.RECONCILE
+        with at_least(Priority.POLLING):
+            assert current_priority() is Priority.ENTRY
+
+
+def test_fence_and_busy_marks_follow_the_scope():
+    fences, busy = FenceBoard(), BusyBoard()
+    old = fences.issue("BTC")
+    with call_scope(CallScope(fence=old, busy=lambda s: busy.mark("BTC", s))):
+        check_fence()
+        waiting(5.0)
+        assert busy.busy_for("BTC") > 4.0
+        fences.issue("BTC")  # a new incarnation
+        with pytest.raises(Fenced):
+            check_fence()
+    check_fence()  # outside any actor: unfenced
+    seen: list[BaseException] = []
+
+    def other_thread() -> None:  # a scope is per thread: the feed's thread is not fenced
+        try:
+            check_fence()
+        except Fenced as exc:
+            seen.append(exc)
+
+    with call_scope(CallScope(fence=old)):
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join(5)
+    assert seen == []

@@ -1,0 +1,46 @@
+"""Settings whose feed alone would exhaust the venue's rate budget never start: one line that
+names the keys and the value that works."""
+
+from __future__ import annotations
+
+import pytest
+
+from config.loader import load_settings
+from exchange.budget_venues import feed_shortfall
+from runtime.exchanges import build_live, check_feed_budget, rest_poll_interval
+from runtime.wiring import StartupError
+from tests.e2e.bot_process import write_config
+
+
+def test_binance_feed_too_fast_for_the_budget_is_refused_in_one_line(tmp_path):
+    config = write_config(tmp_path / "c.toml", ["BTC/USDT:USDT"], bot={"mode": "live"},
+                          exchange={"id": "binanceusdm", "poll_interval_s": 0.5,
+                                    "streams": False})
+    with pytest.raises(StartupError) as err:
+        build_live(load_settings(config), tmp_path)
+    line = str(err.value)
+    assert "\n" not in line
+    assert "exchange.poll_interval_s" in line and "exchange.rate_budget_share" in line
+    assert ">= 4.50" in line  # (40 + 5) weight per poll / 10 weight/s for polling
+
+
+def test_settings_that_fit_pass():
+    assert feed_shortfall("binanceusdm", 5.0, 0.5) is None
+    assert feed_shortfall("bybit", 0.5, 0.5) is None  # 4 requests/s of 30 for polling
+    assert feed_shortfall("bybit", 0.05, 0.1) is not None  # 40/s against 6/s
+    assert feed_shortfall("okx", 0.05, 0.1) is None  # no documented profile: not judged
+
+
+def test_with_streams_the_shipped_poll_interval_starts_and_rest_fallback_slows_to_fit(tmp_path):
+    """The shipped config (poll_interval_s = 0.5, streams on) in live mode on Binance: prices
+    come from the streams, so startup is not refused; REST, polled only while the streams are
+    down, runs at the interval the budget allows. Bybit's feed fits at 0.5 s as it is."""
+    for venue, expected in (("binanceusdm", 4.5), ("bybit", 0.5)):
+        config = write_config(tmp_path / f"{venue}.toml", ["BTC/USDT:USDT"],
+                              bot={"mode": "live"}, exchange={"id": venue})
+        settings = load_settings(config)
+        assert settings.exchange.poll_interval_s == 0.5 and settings.exchange.streams
+        check_feed_budget(settings)  # no StartupError
+        assert rest_poll_interval(settings) == pytest.approx(expected)
+    paper = load_settings(write_config(tmp_path / "paper.toml", ["BTC/USDT:USDT"]))
+    assert rest_poll_interval(paper) == paper.exchange.poll_interval_s
