@@ -27,6 +27,16 @@ from exchange.records import (
 )
 
 
+def lease_guard(keeper: LeaseKeeper) -> None:
+    """Raise `LeaseLost` when the node may no longer act on the keeper's account. Run before
+    each port call that sends (below) and, through the account's exchange fence
+    (exchange/fence.py `FenceBoard.account_check`), before each request and retry inside the
+    gateway too."""
+    if keeper.acting_lease() is None:
+        lease = keeper.last_lease()
+        raise LeaseLost(keeper.account, lease.epoch if lease is not None else 0, keeper.node_id)
+
+
 class FencedExchange:
     """Implements `exchange.port.ExchangePort` (plus place_stop / move_stop when the wrapped
     exchange has them) for one account under one LeaseKeeper."""
@@ -38,12 +48,7 @@ class FencedExchange:
         self.id = port.id
 
     def _guard(self) -> None:
-        if self._keeper.acting_lease() is None:
-            raise LeaseLost(self._keeper.account, self._last_epoch(), self._keeper.node_id)
-
-    def _last_epoch(self) -> int:
-        lease = self._keeper.last_lease()
-        return lease.epoch if lease is not None else 0
+        lease_guard(self._keeper)
 
     # ---- state-changing calls: fenced ----------------------------------------------------
 

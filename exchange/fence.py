@@ -11,7 +11,8 @@ Lease fencing (cluster/fenced_port.py) can use the same hook: a scope's fence is
 `check()` raising a port error (`FenceCheck`), so a fence that checks the actor incarnation and
 then the account lease (raising `LeaseLost`) makes the lease fence cover every retry inside the
 gateway too, not only each port call; the account runtime would install it where the actor
-builds its scope (actors/symbol_actor.py). Not wired yet: the cluster work owns that.
+builds its scope (actors/symbol_actor.py). Wired: a cluster node sets the board's
+`account_check` to its lease guard (runtime/cluster_node.py).
 
   - `Fence`: the incarnation of the actor that issued the call. The supervisor revokes it when it
     gives up on that incarnation (`FenceBoard.revoke`), and a newer incarnation replaces it; the
@@ -58,6 +59,8 @@ class Fence:
         if not self.valid:
             raise Fenced(f"{self.symbol}: actor incarnation {self.incarnation or '?'} was "
                          "replaced; its exchange call is not sent")
+        if self._board.account_check is not None:
+            self._board.account_check()  # a cluster node's account lease (LeaseLost)
 
 
 class FenceBoard:
@@ -66,6 +69,9 @@ class FenceBoard:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._current: dict[str, Fence] = {}
+        self.account_check: Callable[[], None] | None = None
+        """Checked after the incarnation by every fence of this board: on a cluster node, the
+        account's lease, so each retry inside the gateway is lease-fenced too."""
 
     def issue(self, symbol: str) -> Fence:
         """A new incarnation's fence; every older fence of `symbol` is invalid from now on."""

@@ -62,6 +62,7 @@ class AccountRuntime:
         start_actor: ActorStarter | None = None,
         epoch: int = 0,
         commit_guard: Callable[[Any], None] | None = None,
+        exchange_guard: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.config_key = config_key
@@ -88,6 +89,8 @@ class AccountRuntime:
         self.epoch = epoch
         """The cluster lease epoch this runtime acts under (0: no cluster); part of its ids."""
         self._commit_guard = commit_guard
+        self._exchange_guard = exchange_guard
+        """Checked before each exchange request and retry of every actor (a node's lease)."""
         """Run inside every commit transaction (a cluster node's lease check)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -119,6 +122,7 @@ class AccountRuntime:
             exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-", logger=self.log
         )
         sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
+        sup.fences.account_check = self._exchange_guard
         # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
         prices = PriceSlots(self.symbols)
         self.gate = AccountGate(

@@ -17,7 +17,7 @@ from typing import Any
 from loguru import logger
 
 from cluster.commit_fence import CommitFence
-from cluster.fenced_port import FencedExchange
+from cluster.fenced_port import FencedExchange, lease_guard
 from cluster.keeper import LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable, new_node_id
 from cluster.node import ClusterNode
@@ -140,7 +140,8 @@ class NodeAccounts:
             config_key=f"accounts[{i}]." if s.has_accounts else "",
             build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), keeper),
             epoch=lease.epoch,
-            commit_guard=CommitFence(keeper, in_database=self._fence_in_database))
+            commit_guard=CommitFence(keeper, in_database=self._fence_in_database),
+            exchange_guard=lambda: lease_guard(keeper))  # each retry, not only each call
         try:
             runtime.open()
             runtime.build()
