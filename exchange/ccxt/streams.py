@@ -1,10 +1,11 @@
 """The venue's WebSocket streams through ccxt.pro: one asyncio loop in one thread per account.
 
-Three watchers run on that loop: prices (`watch_tickers`: Bybit's `tickers.<SYMBOL>` topics,
-Binance's all-market `!miniTicker@arr`), own orders (`watch_orders`) and own fills
-(`watch_my_trades`). Each converts what ccxt parsed into the port's records (convert.py) and
-hands them to a `StreamSink` on this thread; the sink must not block (the delivery side,
-actors/stream_feed.py, only writes price slots and tells mailboxes).
+Four watchers run on that loop: prices (`watch_tickers`: Bybit's `tickers.<SYMBOL>` topics,
+Binance's all-market `!miniTicker@arr`), own orders (`watch_orders`), own fills
+(`watch_my_trades`) and positions (`watch_positions`: Bybit's `position` topic, Binance's
+`ACCOUNT_UPDATE`; only when the sink takes them). Each converts what ccxt parsed into the
+port's records (convert.py) and hands them to a `StreamSink` on this thread; the sink must not
+block (the delivery side, actors/stream_feed.py, only writes price slots and tells mailboxes).
 
 A watcher that fails (the connection dropped, a refused reconnect) marks the streams down and
 calls again after `retry_s`; ccxt.pro opens a new connection and resubscribes on that call.
@@ -20,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from exchange.ccxt import convert
-from exchange.records import VenueFill, VenueOrder, VenueTicker
+from exchange.records import PositionSide, VenueFill, VenueOrder, VenuePosition, VenueTicker
 
 
 class StreamSink(Protocol):
@@ -35,6 +37,11 @@ class StreamSink(Protocol):
 
     def on_connection(self, connected: bool) -> None:
         """Called on every change of `connected` (after a reconnect: True again)."""
+
+
+class PositionSink(Protocol):
+    def on_positions(self, positions: list[VenuePosition]) -> None:
+        """Positions whose size changed on the stream (a flat one with contracts 0)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +69,10 @@ class VenueStreams:
         self.private = private
         self.retry_s = retry_s
         self._markets = markets
+        on_positions = getattr(sink, "on_positions", None)
+        self._on_positions: Callable[[list[VenuePosition]], None] | None = (
+            on_positions if private else None)
+        self._position_sizes: dict[tuple[str, PositionSide], tuple[str, Decimal]] = {}
         self._now = monotonic
         self._loop = asyncio.new_event_loop()
         self._stop_requested = asyncio.Event()
@@ -106,7 +117,7 @@ class VenueStreams:
         return len(sockets) >= (2 if self.private else 1) and not any(c.closed() for c in sockets)
 
     def _expected(self) -> int:
-        return 3 if self.private else 1
+        return (3 + (self._on_positions is not None)) if self.private else 1
 
     # -- the loop thread ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -121,10 +132,17 @@ class VenueStreams:
         markets = self._markets() if self._markets is not None else None
         if markets:
             self._ex.set_markets(markets)
+        # no REST position snapshot on each (re)subscription: reconciliation reads positions
+        # over REST already; the stream is only for changes
+        self._ex.options["watchPositions"] = {**self._ex.options.get("watchPositions", {}),
+                                              "fetchPositionsSnapshot": False,
+                                              "awaitPositionsSnapshot": False}
         watchers = [self._watch("tickers", self._tickers_once)]
         if self.private:
             watchers += [self._watch("orders", self._orders_once),
                          self._watch("fills", self._fills_once)]
+        if self._on_positions is not None:
+            watchers.append(self._watch("positions", self._positions_once))
         tasks = [asyncio.ensure_future(w) for w in watchers]
         tasks.append(asyncio.ensure_future(self._watch_connection()))
         await self._stop_requested.wait()
@@ -221,6 +239,31 @@ class VenueStreams:
         self._seen()
         fills = self._each(raw, lambda t: convert.fill(t, client_order_id=_client_id(t)), "fill")
         self.sink.on_fills([f for f in fills if f.symbol in self._wanted])
+
+    async def _positions_once(self) -> None:
+        await self._ex.watch_positions()
+        self._seen()
+        # ccxt resolves a watch once per wake: a second position message parsed before this
+        # coroutine runs again is only in its cache, so read the cache (the newest entry of
+        # each symbol and position side) and pass on the sizes that changed
+        cache = self._ex.positions
+        raw = [p for c in cache.values() for p in c] if isinstance(cache, dict) else list(cache)
+        latest: dict[tuple[str, PositionSide], VenuePosition] = {}
+        for p in self._each(raw, convert.position, "position"):
+            if p.symbol not in self._wanted:
+                continue
+            key = (p.symbol, p.position_side)
+            seen = latest.get(key)
+            if seen is None or (p.timestamp or 0) >= (seen.timestamp or 0):
+                latest[key] = p
+        changed = []
+        for key, p in latest.items():
+            size = (p.side if p.contracts else "", p.contracts)
+            if self._position_sizes.get(key) != size:
+                self._position_sizes[key] = size
+                changed.append(p)
+        if changed and self._on_positions is not None:
+            self._on_positions(changed)
 
 
     def _each(self, raw: Any, convert_one: Callable[[Any], Any], what: str) -> list[Any]:
