@@ -43,8 +43,11 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
     build = pro_exchange_factory(e.id, credentials, sandbox=e.sandbox, demo=e.demo,
                                  timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url)
     stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger, views=views)
+    # the REST gateway's markets (loaded at startup): the streams make no second markets call
+    markets = getattr(feed.exchange, "markets", None)
     streams = VenueStreams(build=build, symbols=list(settings.symbol_list), sink=stream_feed,
-                           logger=logger, private=credentials is not None)
+                           logger=logger, private=credentials is not None,
+                           markets=markets if callable(markets) else None)
     return stream_feed.attach(streams)
 
 
@@ -68,7 +71,7 @@ def dry_run_prices(settings: Settings, public: Any) -> Any:
 
     def streams_for(sink: StreamSink) -> VenueStreams:
         return VenueStreams(build=build, symbols=symbols, sink=sink, logger=logger,
-                            private=False)
+                            private=False, markets=getattr(public, "markets", None))
 
     return StreamedTickerSource(public, symbols, interval_s=e.poll_interval_s,
                                 stale_s=e.stream_stale_s, streams_for=streams_for)

@@ -129,9 +129,7 @@ class VenueStreams:
 
     async def _main(self) -> None:
         self._ex = self._build()
-        markets = self._markets() if self._markets is not None else None
-        if markets:
-            self._ex.set_markets(markets)
+        self._share_markets()
         # no REST position snapshot on each (re)subscription: reconciliation reads positions
         # over REST already; the stream is only for changes
         self._ex.options["watchPositions"] = {**self._ex.options.get("watchPositions", {}),
@@ -150,6 +148,20 @@ class VenueStreams:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._ex.close()
+
+    def _share_markets(self) -> None:
+        """The REST gateway's loaded markets, so the streams do not load them again over REST
+        (one markets call at startup); unavailable: ccxt.pro loads its own on first watch."""
+        if self._markets is None:
+            return
+        try:
+            markets = self._markets()
+        except Exception as exc:  # noqa: BLE001 - the streams still work, at one more call
+            self.log.warning("streams: the gateway's markets unavailable ({}); loading "
+                             "them over REST", exc)
+            return
+        if markets:
+            self._ex.set_markets(markets)
 
     async def _drop_clients(self) -> None:
         ex = self._ex

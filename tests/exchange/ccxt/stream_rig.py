@@ -63,7 +63,8 @@ class Recorder(pykka.ThreadingActor):
 
 class StreamRig:
     def __init__(self, venue_id: str, tmp: Path, *, stale_s: float = 1.0,
-                 poll_s: float = 0.05, views: dict[str, Any] | None = None) -> None:
+                 poll_s: float = 0.05, views: dict[str, Any] | None = None,
+                 share_markets: bool = True) -> None:
         self.venue_id = venue_id
         self.book = Book(PRICES, now_ms=int(time.time() * 1000))
         self.venue: Any = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
@@ -83,7 +84,8 @@ class StreamRig:
                                      api_url=self.http.base_url, ws_url=self.ws.url,
                                      timeout_ms=3000)
         self.streams = VenueStreams(build=build, symbols=SYMBOLS, sink=self.feed, logger=logger,
-                                    retry_s=0.2)
+                                    retry_s=0.2,
+                                    markets=self.gateway.markets if share_markets else None)
         self.feed.attach(self.streams)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
