@@ -79,9 +79,12 @@ class PositionCheck:
         now = self.monotonic()
         with self._lock:
             for p in positions:
-                self._sizes.setdefault(p.symbol, {})[p.position_side] = streamed_size(p)
+                sizes = self._sizes.setdefault(p.symbol, {})
+                size = streamed_size(p)
+                if sizes.get(p.position_side) != size:
+                    self._reported.pop(p.symbol, None)  # news from the venue: report again
+                sizes[p.position_side] = size
                 self.streamed += 1
-                self._reported.pop(p.symbol, None)  # news from the venue: may report again
                 if self._difference(p.symbol) is not None:
                     self._pending.setdefault(p.symbol, now)
 
