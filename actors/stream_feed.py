@@ -6,7 +6,9 @@ own thread. Prices go into the symbol's price slot exactly as the REST poller's 
 (`MarketFeed.deliver_tick`). A fill is delivered as `OrderActivity` (the actor looks the order
 up), once: trade ids are shared with the REST poller (`TradeIds`). An order update is delivered
 when it ends the order without a fill (canceled, expired, rejected: a stop gone on the
-exchange); a duplicate, or an older update arriving late, is dropped.
+exchange); a duplicate, or an older update arriving late, is dropped. A streamed position whose
+size differs from the actor's gets the symbol a `Reconcile` (actors/stream_positions.py), never
+a close.
 
 A watch thread checks the streams' health every poll interval. Down (disconnected, or connected
 but silent for `stale_s`): REST takes over (`MarketFeed.poll_once`: prices and fills), from a
@@ -21,13 +23,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
 from actors.market_feed import MarketFeed
 from actors.messages import OrderActivity, Tick, Timer
-from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
+from actors.stream_positions import PositionCheck
+from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenuePosition, VenueTicker
 
 _ENDED_WITHOUT_FILL = frozenset(
     {VenueOrderStatus.CANCELED, VenueOrderStatus.EXPIRED, VenueOrderStatus.REJECTED})
@@ -55,6 +58,7 @@ class Streams(Protocol):
 
 class StreamFeed:
     def __init__(self, *, rest: MarketFeed, stale_s: float, logger: Any,
+                 views: Mapping[str, Any] | None = None,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.rest = rest
@@ -69,6 +73,9 @@ class StreamFeed:
         self.switches = 0
         self.fills_streamed = 0
         self.dropped_duplicates = 0
+        self.positions = PositionCheck(views=views if views is not None else {},
+                                       deliver=rest.deliver, logger=logger, monotonic=monotonic)
+        """Streamed positions against the actors' views (actors/stream_positions.py)."""
         self._orders: OrderedDict[str, tuple[int, Decimal]] = OrderedDict()
         self._orders_lock = threading.Lock()
         self._healthy_ms = int(clock() * 1000)
@@ -155,6 +162,9 @@ class StreamFeed:
                 self._orders.popitem(last=False)
             return True
 
+    def on_positions(self, positions: list[VenuePosition]) -> None:
+        self.positions.on_positions(positions)
+
     def on_connection(self, connected: bool) -> None:
         self._wake.set()  # decide on the mode now, not at the next poll
 
@@ -166,6 +176,7 @@ class StreamFeed:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
+                self.positions.due()  # first: a REST poll below may take a while
                 self.check_once()
             except Exception as exc:  # noqa: BLE001 - a REST hiccup must not stop the feed
                 self.log.warning("stream feed: REST poll failed: {}", exc)
@@ -222,5 +233,7 @@ class StreamFeed:
             "switches": self.switches,
             "fills_streamed": self.fills_streamed,
             "dropped_duplicates": self.dropped_duplicates,
+            "positions_streamed": self.positions.streamed,
+            "position_reconciles": self.positions.reconciles,
             "last_error": h.last_error if h is not None else "",
         }

@@ -141,7 +141,7 @@ class AccountRuntime:
             prices=prices,
         )
         # the venue's streams in front of the REST feed when [exchange] streams is on
-        self.feed = with_streams(s, self.data_dir, self.feed, self.log)
+        self.feed = with_streams(s, self.data_dir, self.feed, self.log, views=self.views)
         self.sup = sup
         self.guard = build_guard(s, repo, sup, self.alerts, self.log)
         if self.guard is not None:  # the protections refuse entries through the one gate

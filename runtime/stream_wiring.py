@@ -9,6 +9,7 @@ an emulator) streams run only when `ws_url` is set too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ from config.settings import Settings
 
 
 def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: Any,
-                 environ: Any = None) -> MarketFeed | StreamFeed:
+                 environ: Any = None,
+                 views: Mapping[str, Any] | None = None) -> MarketFeed | StreamFeed:
     """`feed` itself when streams are off or not used in this mode, else a StreamFeed that
-    uses `feed` for REST fallback and gap fills."""
+    uses `feed` for REST fallback and gap fills. `views`: the actors' published states, to
+    compare streamed positions with (none: positions are not compared)."""
     e = settings.exchange
     if not e.streams or settings.bot.mode != "live":
         return feed
@@ -39,9 +42,12 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
         exchange_id=e.id, environ=environ)
     build = pro_exchange_factory(e.id, credentials, sandbox=e.sandbox, demo=e.demo,
                                  timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url)
-    stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger)
+    stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger, views=views)
+    # the REST gateway's markets (loaded at startup): the streams make no second markets call
+    markets = getattr(feed.exchange, "markets", None)
     streams = VenueStreams(build=build, symbols=list(settings.symbol_list), sink=stream_feed,
-                           logger=logger, private=credentials is not None)
+                           logger=logger, private=credentials is not None,
+                           markets=markets if callable(markets) else None)
     return stream_feed.attach(streams)
 
 
@@ -65,7 +71,7 @@ def dry_run_prices(settings: Settings, public: Any) -> Any:
 
     def streams_for(sink: StreamSink) -> VenueStreams:
         return VenueStreams(build=build, symbols=symbols, sink=sink, logger=logger,
-                            private=False)
+                            private=False, markets=getattr(public, "markets", None))
 
     from exchange.budget_venues import fitting_poll_interval
 

@@ -187,6 +187,13 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin):
     def _ensure_markets(self) -> dict[str, Any]:
         return self._markets if self._markets is not None else self.load_markets()
 
+    def markets(self) -> dict[str, Any]:
+        """ccxt's loaded markets dict (loaded once if it was not), read-only: a ccxt.pro
+        instance of the same exchange takes it (`set_markets`), so startup loads markets once."""
+        self._ensure_markets()
+        assert self._markets is not None
+        return self._markets
+
     @translated
     def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]:
         """Every market ccxt could read (one without precision is left out: not tradable)."""

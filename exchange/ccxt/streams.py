@@ -1,10 +1,11 @@
 """The venue's WebSocket streams through ccxt.pro: one asyncio loop in one thread per account.
 
-Three watchers run on that loop: prices (`watch_tickers`: Bybit's `tickers.<SYMBOL>` topics,
-Binance's all-market `!miniTicker@arr`), own orders (`watch_orders`) and own fills
-(`watch_my_trades`). Each converts what ccxt parsed into the port's records (convert.py) and
-hands them to a `StreamSink` on this thread; the sink must not block (the delivery side,
-actors/stream_feed.py, only writes price slots and tells mailboxes).
+Four watchers run on that loop: prices (`watch_tickers`: Bybit's `tickers.<SYMBOL>` topics,
+Binance's all-market `!miniTicker@arr`), own orders (`watch_orders`), own fills
+(`watch_my_trades`) and positions (`watch_positions`: Bybit's `position` topic, Binance's
+`ACCOUNT_UPDATE`; only when the sink takes them). Each converts what ccxt parsed into the
+port's records (convert.py) and hands them to a `StreamSink` on this thread; the sink must not
+block (the delivery side, actors/stream_feed.py, only writes price slots and tells mailboxes).
 
 A watcher that fails (the connection dropped, a refused reconnect) marks the streams down and
 calls again after `retry_s`; ccxt.pro opens a new connection and resubscribes on that call.
@@ -20,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from exchange.ccxt import convert
-from exchange.records import VenueFill, VenueOrder, VenueTicker
+from exchange.records import PositionSide, VenueFill, VenueOrder, VenuePosition, VenueTicker
 
 
 class StreamSink(Protocol):
@@ -35,6 +37,11 @@ class StreamSink(Protocol):
 
     def on_connection(self, connected: bool) -> None:
         """Called on every change of `connected` (after a reconnect: True again)."""
+
+
+class PositionSink(Protocol):
+    def on_positions(self, positions: list[VenuePosition]) -> None:
+        """Positions whose size changed on the stream (a flat one with contracts 0)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +69,10 @@ class VenueStreams:
         self.private = private
         self.retry_s = retry_s
         self._markets = markets
+        on_positions = getattr(sink, "on_positions", None)
+        self._on_positions: Callable[[list[VenuePosition]], None] | None = (
+            on_positions if private else None)
+        self._position_sizes: dict[tuple[str, PositionSide], tuple[str, Decimal]] = {}
         self._now = monotonic
         self._loop = asyncio.new_event_loop()
         self._stop_requested = asyncio.Event()
@@ -106,7 +117,7 @@ class VenueStreams:
         return len(sockets) >= (2 if self.private else 1) and not any(c.closed() for c in sockets)
 
     def _expected(self) -> int:
-        return 3 if self.private else 1
+        return (3 + (self._on_positions is not None)) if self.private else 1
 
     # -- the loop thread ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -118,13 +129,18 @@ class VenueStreams:
 
     async def _main(self) -> None:
         self._ex = self._build()
-        markets = self._markets() if self._markets is not None else None
-        if markets:
-            self._ex.set_markets(markets)
+        self._share_markets()
+        # no REST position snapshot on each (re)subscription: reconciliation reads positions
+        # over REST already; the stream is only for changes
+        self._ex.options["watchPositions"] = {**self._ex.options.get("watchPositions", {}),
+                                              "fetchPositionsSnapshot": False,
+                                              "awaitPositionsSnapshot": False}
         watchers = [self._watch("tickers", self._tickers_once)]
         if self.private:
             watchers += [self._watch("orders", self._orders_once),
                          self._watch("fills", self._fills_once)]
+        if self._on_positions is not None:
+            watchers.append(self._watch("positions", self._positions_once))
         tasks = [asyncio.ensure_future(w) for w in watchers]
         tasks.append(asyncio.ensure_future(self._watch_connection()))
         await self._stop_requested.wait()
@@ -132,6 +148,20 @@ class VenueStreams:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._ex.close()
+
+    def _share_markets(self) -> None:
+        """The REST gateway's loaded markets, so the streams do not load them again over REST
+        (one markets call at startup); unavailable: ccxt.pro loads its own on first watch."""
+        if self._markets is None:
+            return
+        try:
+            markets = self._markets()
+        except Exception as exc:  # noqa: BLE001 - the streams still work, at one more call
+            self.log.warning("streams: the gateway's markets unavailable ({}); loading "
+                             "them over REST", exc)
+            return
+        if markets:
+            self._ex.set_markets(markets)
 
     async def _drop_clients(self) -> None:
         ex = self._ex
@@ -195,20 +225,28 @@ class VenueStreams:
 
     async def _tickers_once(self) -> None:
         ex = self._ex
-        if not isinstance(ex.tickers, ChangedKeys):
-            ex.tickers = ChangedKeys(ex.tickers or {})
+        if not isinstance(ex.tickers, LiveTickers):
+            ex.tickers = LiveTickers(ex.tickers or {}, self._ticker_written)
+        # the prices themselves go out as ccxt parses them (LiveTickers); this call keeps the
+        # subscription and notices a dropped socket
         if ex.id == "bybit":
             await ex.watch_tickers(self.symbols)
         else:  # Binance: the all-market stream, one message a second for every symbol
             await ex.watch_tickers()
         self._seen()
-        # watch_tickers returns the ticker that woke it; tickers parsed meanwhile are only in
-        # the cache, so take every symbol written since the last call (the latest of each)
-        changed = ex.tickers.drain()
-        wanted = [ex.tickers[sym] for sym in changed if sym in self._wanted]
-        tickers = self._each(wanted, convert.ticker, "ticker")
-        if tickers:
+
+    def _ticker_written(self, symbol: str, raw: Any) -> None:
+        """Inside ccxt's message handler: one parsed ticker, delivered at once."""
+        self._seen()
+        if symbol not in self._wanted:
+            return
+        tickers = self._each([raw], convert.ticker, "ticker")
+        if not tickers:
+            return
+        try:
             self.sink.on_tickers(tickers)
+        except Exception as exc:  # noqa: BLE001 - never into ccxt's handler: the next price
+            self.log.warning("stream: delivering the price of {} failed: {}", symbol, exc)
 
     async def _orders_once(self) -> None:
         raw = await self._ex.watch_orders()
@@ -221,6 +259,31 @@ class VenueStreams:
         self._seen()
         fills = self._each(raw, lambda t: convert.fill(t, client_order_id=_client_id(t)), "fill")
         self.sink.on_fills([f for f in fills if f.symbol in self._wanted])
+
+    async def _positions_once(self) -> None:
+        await self._ex.watch_positions()
+        self._seen()
+        # ccxt resolves a watch once per wake: a second position message parsed before this
+        # coroutine runs again is only in its cache, so read the cache (the newest entry of
+        # each symbol and position side) and pass on the sizes that changed
+        cache = self._ex.positions
+        raw = [p for c in cache.values() for p in c] if isinstance(cache, dict) else list(cache)
+        latest: dict[tuple[str, PositionSide], VenuePosition] = {}
+        for p in self._each(raw, convert.position, "position"):
+            if p.symbol not in self._wanted:
+                continue
+            key = (p.symbol, p.position_side)
+            seen = latest.get(key)
+            if seen is None or (p.timestamp or 0) >= (seen.timestamp or 0):
+                latest[key] = p
+        changed = []
+        for key, p in latest.items():
+            size = (p.side if p.contracts else "", p.contracts)
+            if self._position_sizes.get(key) != size:
+                self._position_sizes[key] = size
+                changed.append(p)
+        if changed and self._on_positions is not None:
+            self._on_positions(changed)
 
 
     def _each(self, raw: Any, convert_one: Callable[[Any], Any], what: str) -> list[Any]:
@@ -236,20 +299,20 @@ class VenueStreams:
         return out
 
 
-class ChangedKeys(dict[str, Any]):
-    """ccxt's ticker cache, remembering which symbols were written since the last `drain`."""
+class LiveTickers(dict[str, Any]):
+    """ccxt's ticker cache, handing each ticker on as ccxt writes it. ccxt's receive loop parses
+    every buffered message before the event loop runs a watcher again, so a price taken when
+    `watch_tickers` returns waited behind the whole batch (at 500 symbols, a crossing queued
+    behind a background push of every symbol: ~0.3 ms of parsing each); taken here, it leaves
+    as soon as it is parsed. The latest price still wins: the delivery side conflates."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._changed: dict[str, None] = {}
+    def __init__(self, initial: dict[str, Any], on_set: Callable[[str, Any], None]) -> None:
+        super().__init__(initial)
+        self._on_set = on_set
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
-        self._changed[key] = None
-
-    def drain(self) -> list[str]:
-        changed, self._changed = list(self._changed), {}
-        return changed
+        self._on_set(key, value)
 
 
 def _client_id(trade: dict[str, Any]) -> str | None:

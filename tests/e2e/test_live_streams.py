@@ -25,6 +25,13 @@ from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
 pytestmark = pytest.mark.slow
 
 TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v1/ticker/24hr"}
+MARKETS = {"bybit": "/v5/market/instruments-info", "binanceusdm": "/fapi/v1/exchangeInfo"}
+
+
+def _market_loads(http, venue_id):
+    """One request per markets load (Bybit: its first linear page; Binance: exchangeInfo)."""
+    return [r for r in http.hits(MARKETS[venue_id])
+            if r.params.get("category", "linear") == "linear" and "status" not in r.params]
 
 
 def _streams(s):
@@ -56,6 +63,8 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
                         and all(a["state"] == "running" and a["reconciled"] for a in s["actors"]),
                         message="live actors running on streams")
             polls = len(http.hits(TICKERS[venue_id]))
+            # the streams took the REST gateway's markets: one markets load at startup
+            assert len(_market_loads(http, venue_id)) == 1
             r = cli(config, data, "signal", "BTC/USDT:USDT", "long")
             assert r.returncode == 0, r.stderr
             wait_status(config, data, lambda s: s["health"]["open_positions"] == 1
@@ -64,6 +73,7 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
             s = wait_status(config, data, lambda s: _btc(s)["position"]["mark_price"]
                             in ("50100", "50100.0"), message="stream price at the actor")
             assert _streams(s)["mode"] == "stream" and _streams(s)["connected"]
+            assert _streams(s)["positions_streamed"] >= 1  # the entry's position update
             assert len(http.hits(TICKERS[venue_id])) == polls  # prices came from the stream
             out = cli(config, data, "status")
             assert "streams: mode stream" in out.stdout, out.stdout

@@ -16,7 +16,7 @@ import pykka
 from loguru import logger
 
 from actors.market_feed import MarketFeed
-from actors.messages import OrderActivity, TickReady
+from actors.messages import OrderActivity, Reconcile, TickReady
 from actors.price_slots import PriceSlots
 from actors.stream_feed import StreamFeed
 from exchange.ccxt.factory import pro_exchange_factory
@@ -47,6 +47,7 @@ class Recorder(pykka.ThreadingActor):
         self.slot = prices.get(symbol)
         self.prices: list[Decimal] = []
         self.activity: list[OrderActivity] = []
+        self.reconciles: list[Reconcile] = []
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, TickReady):
@@ -56,11 +57,14 @@ class Recorder(pykka.ThreadingActor):
                 self.prices.append(tick.price)
         elif isinstance(message, OrderActivity):
             self.activity.append(message)
+        elif isinstance(message, Reconcile):
+            self.reconciles.append(message)
 
 
 class StreamRig:
     def __init__(self, venue_id: str, tmp: Path, *, stale_s: float = 1.0,
-                 poll_s: float = 0.05) -> None:
+                 poll_s: float = 0.05, views: dict[str, Any] | None = None,
+                 share_markets: bool = True) -> None:
         self.venue_id = venue_id
         self.book = Book(PRICES, now_ms=int(time.time() * 1000))
         self.venue: Any = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
@@ -74,12 +78,14 @@ class StreamRig:
                                interval_s=poll_s, own_prefix=PREFIX, logger=logger,
                                fetch_fills=fills_poller(self.gateway, SYMBOLS), prices=self.prices,
                                quiet_wake_s=None)
-        self.feed = StreamFeed(rest=self.rest, stale_s=stale_s, logger=logger)
+        self.views: dict[str, Any] = views if views is not None else {}
+        self.feed = StreamFeed(rest=self.rest, stale_s=stale_s, logger=logger, views=self.views)
         build = pro_exchange_factory(venue_id, Credentials(API_KEY, API_SECRET, source="test"),
                                      api_url=self.http.base_url, ws_url=self.ws.url,
                                      timeout_ms=3000)
         self.streams = VenueStreams(build=build, symbols=SYMBOLS, sink=self.feed, logger=logger,
-                                    retry_s=0.2)
+                                    retry_s=0.2,
+                                    markets=self.gateway.markets if share_markets else None)
         self.feed.attach(self.streams)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -105,6 +111,9 @@ class StreamRig:
 
     def activity_of(self, symbol: str) -> list[OrderActivity]:
         return list(self.recorders[symbol].proxy().activity.get(timeout=5))
+
+    def reconciles_of(self, symbol: str) -> list[Reconcile]:
+        return list(self.recorders[symbol].proxy().reconciles.get(timeout=5))
 
     def cids_delivered(self, symbol: str) -> list[str]:
         return [c for a in self.activity_of(symbol) for c in a.client_order_ids]

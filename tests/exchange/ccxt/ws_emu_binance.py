@@ -118,12 +118,21 @@ class BinanceWs:
     def account_update(self, t: EmuTrade) -> dict[str, Any]:
         o = t.order
         named = o.extra.get("positionSide", "BOTH")
-        leg = self.book.leg_of(o)
-        size, entry = self.book.position(o.symbol, leg)
+        return self._account(o.symbol, self.book.leg_of(o), named, t.ts, "ORDER")
+
+    def position_event(self, symbol: str, leg: str = "net") -> tuple[str, Any]:
+        """The ACCOUNT_UPDATE for the book's position now (a change without a fill of ours:
+        liquidation, ADL, a test's hand-made size)."""
+        named = {"net": "BOTH", "long": "LONG", "short": "SHORT"}[leg]
+        return USER, self._account(symbol, leg, named, _ms(), "ADL")
+
+    def _account(self, symbol: str, leg: str, named: str, ts: int,
+                 reason: str) -> dict[str, Any]:
+        size, entry = self.book.position(symbol, leg)
         bal = s(self.book.balance)
-        return {"e": "ACCOUNT_UPDATE", "E": _ms(), "T": t.ts, "a": {
-            "m": "ORDER", "B": [{"a": "USDT", "wb": bal, "cw": bal, "bc": "0"}],
-            "P": [{"s": o.symbol, "pa": s(size), "ep": s(entry), "bep": s(entry),
+        return {"e": "ACCOUNT_UPDATE", "E": _ms(), "T": ts, "a": {
+            "m": reason, "B": [{"a": "USDT", "wb": bal, "cw": bal, "bc": "0"}],
+            "P": [{"s": symbol, "pa": s(size), "ep": s(entry), "bep": s(entry),
                    "cr": "0", "up": "0", "mt": "cross", "iw": "0", "ps": named}]}}
 
 

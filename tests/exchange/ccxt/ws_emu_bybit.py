@@ -118,12 +118,19 @@ class BybitWs:
                 "closedSize": s(t.qty) if t.realized or o.reduce_only else "0",
                 "closedPnl": s(t.realized)}
 
+    def position_event(self, symbol: str, leg: str = "net") -> tuple[str, Any]:
+        """The `position` message for the book's position now (a change without a fill of
+        ours: liquidation, ADL, a test's hand-made size)."""
+        return "position", self._private("position", [self.position_of(symbol, leg)])
+
     def position_row(self, o: EmuOrder) -> dict[str, Any]:
-        leg = self.book.leg_of(o)
-        size, entry = self.book.position(o.symbol, leg)
-        mark = self.book.prices[o.symbol]
+        return self.position_of(o.symbol, self.book.leg_of(o))
+
+    def position_of(self, symbol: str, leg: str) -> dict[str, Any]:
+        size, entry = self.book.position(symbol, leg)
+        mark = self.book.prices[symbol]
         idx = {"net": 0, "long": 1, "short": 2}[leg]
-        return {"category": "linear", "symbol": o.symbol, "positionIdx": idx,
+        return {"category": "linear", "symbol": symbol, "positionIdx": idx,
                 "side": "" if size == 0 else ("Buy" if size > 0 else "Sell"),
                 "size": s(abs(size)), "entryPrice": s(entry), "markPrice": s(mark),
                 "positionValue": s(abs(size) * entry), "leverage": "10",

@@ -1,0 +1,131 @@
+"""Positions from the venue's stream (issue 12): a size that differs from what the symbol's actor
+holds gets that symbol a `Reconcile` within about a second, instead of at the periodic one.
+
+A streamed position is never evidence of anything in our books (trading/evidence.py: a position
+is closed only on a fill): a flat or smaller position on the stream only makes the actor look,
+and its reconciliation decides on the exchange's fills and orders. What the actor holds is read
+from what it published (`views`, the way actors/stop_watch.py reads them), never asked.
+
+A stream update usually leads the actor's view: our own entry or close fills on the venue, the
+position message goes out with the fill, and the actor takes the fill a little later. So a
+difference is acted on only when it is still there `grace_s` later; and the same difference
+(same sizes on both sides) is reported once, so a contradiction that reconciliation cannot
+resolve (fills that explain only part of a change) does not become a loop of REST lookups.
+At most one Reconcile per symbol per `min_gap_s`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from actors.messages import Reconcile
+from exchange.records import PositionSide, VenuePosition
+from trading.primitives import ZERO
+
+GRACE_S = 0.5
+"""How long a streamed size may lead the actor's view before the symbol is reconciled."""
+MIN_GAP_S = 1.0
+"""At most one position-stream Reconcile per symbol this often."""
+
+Sizes = dict[PositionSide, Decimal]
+
+
+def held_sizes(state: Any) -> Sizes:
+    """What the actor's published state holds, keyed like streamed positions: NET signed (short
+    < 0), LONG and SHORT as sizes. One-way style: `state.position`; hedge grid: the two legs."""
+    long_, short = ZERO, ZERO
+    if hasattr(state, "long") and hasattr(state, "short"):  # the hedge grid's legs
+        long_, short = state.long.contracts, state.short.contracts
+    else:
+        pos = getattr(state, "position", None)
+        if pos is not None:
+            long_, short = ((pos.contracts, ZERO) if pos.side.sign > 0
+                            else (ZERO, pos.contracts))
+    return {PositionSide.NET: long_ - short, PositionSide.LONG: long_, PositionSide.SHORT: short}
+
+
+def streamed_size(p: VenuePosition) -> Decimal:
+    if p.position_side is PositionSide.NET and p.side == "short":
+        return -p.contracts
+    return p.contracts
+
+
+class PositionCheck:
+    def __init__(self, *, views: Mapping[str, Any], deliver: Callable[[str, Any], bool],
+                 logger: Any, grace_s: float = GRACE_S, min_gap_s: float = MIN_GAP_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.views = views
+        self.deliver = deliver
+        self.log = logger
+        self.grace_s = grace_s
+        self.min_gap_s = min_gap_s
+        self.monotonic = monotonic
+        self.streamed = 0
+        """Position updates taken from the stream."""
+        self.reconciles = 0
+        """Reconciles sent because a streamed size differed from the actor's."""
+        self._sizes: dict[str, Sizes] = {}
+        self._pending: dict[str, float] = {}
+        self._last_sent: dict[str, float] = {}
+        self._reported: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def on_positions(self, positions: list[VenuePosition]) -> None:
+        """The streams' thread: note the sizes; a difference waits for `due` (grace)."""
+        now = self.monotonic()
+        with self._lock:
+            for p in positions:
+                sizes = self._sizes.setdefault(p.symbol, {})
+                size = streamed_size(p)
+                if sizes.get(p.position_side) != size:
+                    self._reported.pop(p.symbol, None)  # news from the venue: report again
+                sizes[p.position_side] = size
+                self.streamed += 1
+                if self._difference(p.symbol) is not None:
+                    self._pending.setdefault(p.symbol, now)
+
+    def due(self) -> int:
+        """Send a Reconcile to each symbol whose difference outlived the grace; returns how
+        many were sent. Called often (the stream feed's watch thread)."""
+        now = self.monotonic()
+        send: list[tuple[str, str]] = []
+        with self._lock:
+            for symbol, since in list(self._pending.items()):
+                diff = self._difference(symbol)
+                if diff is None or self._reported.get(symbol) == diff:
+                    del self._pending[symbol]  # the actor caught up, or this was reported
+                    continue
+                if (now - since < self.grace_s
+                        or now - self._last_sent.get(symbol, -float("inf")) < self.min_gap_s):
+                    continue
+                del self._pending[symbol]
+                self._last_sent[symbol] = now
+                self._reported[symbol] = diff
+                send.append((symbol, diff))
+        for symbol, diff in send:
+            self.log.bind(symbol=symbol).warning("position stream: {}; reconciling", diff)
+            if self.deliver(symbol, Reconcile(reason=f"position stream: {diff}")):
+                self.reconciles += 1
+        return len(send)
+
+    def _difference(self, symbol: str) -> str | None:
+        """'net 0 on the venue, 0.01 in our books' where the sizes differ, else None (also
+        when the symbol has no actor view yet: it reconciles when it starts)."""
+        published = self.views.get(symbol)
+        state = getattr(published, "state", None)
+        if state is None:
+            return None
+        held = held_sizes(state)
+        for side, size in sorted(self._sizes.get(symbol, {}).items()):
+            ours = held[side]
+            if size != ours:
+                return f"{side.value} {_plain(size)} on the venue, {_plain(ours)} in our books"
+        return None
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")

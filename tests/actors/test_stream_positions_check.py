@@ -1,0 +1,84 @@
+"""PositionCheck on injected time: the grace, one Reconcile per difference, per-leg comparison
+for the hedge grid and signed sizes for a one-way short (actors/stream_positions.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from loguru import logger
+
+from actors.actor_view import Published
+from actors.messages import Reconcile
+from actors.stream_positions import PositionCheck
+from exchange.records import PositionSide, VenuePosition
+from trading.grid.model import GridState, Leg
+from trading.model import Phase, Position, SymbolState
+from trading.primitives import Side
+
+BTC = "BTC/USDT:USDT"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _pos(size: str, side: str = "long", named: PositionSide = PositionSide.NET) -> VenuePosition:
+    return VenuePosition(symbol=BTC, side=side, contracts=Decimal(size), entry_price=None,
+                         position_side=named, hedged=named is not PositionSide.NET)
+
+
+def _check(state):
+    sent: list[Reconcile] = []
+    clock = Clock()
+    views = {BTC: Published(state=state, last_tick_at=None, reconciled=True)}
+    check = PositionCheck(views=views, deliver=lambda s, m: sent.append(m) or True,
+                          logger=logger, monotonic=clock)
+    return check, clock, sent, views
+
+
+def test_a_one_way_short_compares_signed_and_waits_for_the_grace():
+    short = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
+        position_id="p", side=Side.SHORT, contracts=Decimal("0.02"),
+        entry_price=Decimal("1"), opened_at=0.0))
+    check, clock, sent, _ = _check(short)
+    check.on_positions([_pos("0.02", "short")])
+    clock.t += 5
+    assert check.due() == 0 and sent == []  # the same short: nothing to do
+    check.on_positions([_pos("0.01", "short")])
+    clock.t += 0.4
+    assert check.due() == 0  # inside the grace
+    clock.t += 0.2
+    assert check.due() == 1
+    assert sent[0].reason == "position stream: net -0.01 on the venue, -0.02 in our books"
+    check.on_positions([_pos("0.01", "short")])  # the same difference again
+    clock.t += 2
+    assert check.due() == 0 and len(sent) == 1
+
+
+def test_the_hedge_grid_compares_each_leg():
+    grid = GridState(symbol=BTC, long=Leg(side=Side.LONG, contracts=Decimal("0.03")),
+                     short=Leg(side=Side.SHORT, contracts=Decimal("0.01")))
+    check, clock, sent, views = _check(grid)
+    check.on_positions([_pos("0.03", "long", PositionSide.LONG),
+                        _pos("0.01", "short", PositionSide.SHORT)])
+    clock.t += 1
+    assert check.due() == 0
+    check.on_positions([_pos("0", "short", PositionSide.SHORT)])  # the short leg liquidated
+    clock.t += 1
+    assert check.due() == 1
+    assert sent[0].reason == "position stream: short 0 on the venue, 0.01 in our books"
+
+
+def test_a_difference_the_actor_catches_up_with_sends_nothing():
+    flat = SymbolState(symbol=BTC)
+    check, clock, sent, views = _check(flat)
+    check.on_positions([_pos("0.01")])
+    views[BTC] = Published(state=SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
+        position_id="p", side=Side.LONG, contracts=Decimal("0.01"), entry_price=Decimal("1"),
+        opened_at=0.0)), last_tick_at=None, reconciled=True)
+    clock.t += 1
+    assert check.due() == 0 and sent == []
