@@ -65,6 +65,13 @@ class MarketFeed:
             self._stop.wait(max(self.interval_s - (time.monotonic() - started), 0.0))
 
     def poll_once(self) -> None:
+        try:
+            self._poll_prices()
+        finally:  # fills even when the prices could not be read (a refused or failed call)
+            self._poll_fills()
+        self.polls += 1
+
+    def _poll_prices(self) -> None:
         now = self.clock()
         tickers = self.exchange.fetch_tickers(self.symbols)
         for symbol in self.symbols:
@@ -75,8 +82,6 @@ class MarketFeed:
             tick = Tick(price=t.last, volume=t.quote_volume, sent_at=now)
             if not self.deliver_tick(symbol, tick):
                 self.dropped += 1
-        self._poll_fills()
-        self.polls += 1
 
     def deliver_tick(self, symbol: str, tick: Tick) -> bool:
         """Hand one price to the symbol's actor: into its slot (waking it if no wake is

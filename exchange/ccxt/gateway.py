@@ -34,9 +34,11 @@ from typing import Any, Literal
 import ccxt
 from loguru import logger
 
+from exchange.budget import Priority, at_least
 from exchange.ccxt import budget_hook as bh
 from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
+from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import translated
 from exchange.ccxt.instances import InstancePool
 from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
@@ -59,7 +61,7 @@ TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 
 
 @bh.prioritized
-class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin):
+class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMemo):
     """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
     def __init__(
         self,
@@ -124,6 +126,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin):
         self._seen_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._cid_by_order: OrderedDict[str, str] = OrderedDict()
         self._memo_lock = threading.Lock()  # guards the two bounded memos above
+        self._markets_lock = threading.Lock()  # one markets load at a time
         self.active = bh.ActiveSymbols(self._clock)  # whose trades to poll (Binance)
 
     @staticmethod
@@ -196,25 +199,29 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin):
 
     @translated
     def load_markets(self, reload: bool = False) -> dict[str, VenueMarket]:
-        """Every market ccxt could read (one without precision is left out: not tradable)."""
-        if self._markets is not None and not reload:
-            return dict(self._records)
-        key = self.id + ("/sandbox" if self.sandbox else "/demo" if self.demo else "")
-        max_age = 0.0 if reload else self._cache_max_age_s
-        markets = markets_cache.load_or_fetch(
-            self._cache_path, key, self._fetch_markets, max_age_s=max_age,
-            now_ms=lambda: int(self._clock() * 1000))
-        self._pool.set_markets(markets)
-        self._markets = self._pool.get().markets
-        tick_mode = self._pool.get().precisionMode == ccxt.TICK_SIZE
-        records = {}
-        for symbol, raw in self._markets.items():
-            try:
-                records[symbol] = convert.market(raw, tick_size_mode=tick_mode)
-            except ccxt.BadResponse as exc:
-                logger.debug("{} market {} left out: {}", self.id, symbol, exc)
-        self._records = records
-        return dict(records)
+        """Every market ccxt could read (one without precision is left out: not tradable).
+        One load at a time: threads that ask meanwhile (the stream thread sharing the markets,
+        the feed, actors) wait for it instead of each loading through the rate budget."""
+        with self._markets_lock:
+            if self._markets is not None and not reload:
+                return dict(self._records)
+            key = self.id + ("/sandbox" if self.sandbox else "/demo" if self.demo else "")
+            markets = markets_cache.load_or_fetch(
+                self._cache_path, key, self._fetch_markets,
+                max_age_s=0.0 if reload else self._cache_max_age_s,
+                now_ms=lambda: int(self._clock() * 1000))
+            self._pool.set_markets(markets)
+            loaded = self._pool.get().markets
+            tick_mode = self._pool.get().precisionMode == ccxt.TICK_SIZE
+            records = {}
+            for symbol, raw in loaded.items():
+                try:
+                    records[symbol] = convert.market(raw, tick_size_mode=tick_mode)
+                except ccxt.BadResponse as exc:
+                    logger.debug("{} market {} left out: {}", self.id, symbol, exc)
+            self._records = records
+            self._markets = loaded  # last: a reader that sees it finds the records too
+            return dict(records)
 
     def _fetch_markets(self) -> dict[str, Any]:
         has_cache = self._cache_path is not None and self._cache_path.exists()
@@ -278,24 +285,6 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin):
                            "fetch_my_trades")
         return [convert.fill(t, client_order_id=self._client_id_of(t)) for t in trades]
 
-    def _client_id_of(self, trade: dict[str, Any]) -> str | None:
-        """ccxt trades carry no clientOrderId: take Bybit's orderLinkId from info, else the id
-        this gateway saw when it created the order (Binance userTrades has only orderId)."""
-        info = trade.get("info") or {}
-        return (trade.get("clientOrderId") or info.get("orderLinkId") or info.get("clientOrderId")
-                or self._known_cid(trade.get("order")))
-
-    def _known_cid(self, order_id: Any) -> str | None:
-        with self._memo_lock:
-            return self._cid_by_order.get(str(order_id))
-
-    def _remember_cid(self, order: dict[str, Any]) -> None:
-        if order.get("id") is not None and order.get("clientOrderId"):
-            with self._memo_lock:
-                self._cid_by_order[str(order["id"])] = order["clientOrderId"]
-                while len(self._cid_by_order) > 20_000:
-                    self._cid_by_order.popitem(last=False)
-
     @translated
     def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
                           limit: int | None = None,
@@ -306,7 +295,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin):
         return [self._order(o) for o in raw]
 
     def _order(self, raw: dict[str, Any]) -> VenueOrder:
-        raw = lookup.with_trade_fees(self._run, self.venue, raw)  # Binance: fees (issue 12)
+        with at_least(Priority.RECONCILE):  # the fee of what was sent: never refused as entry
+            raw = lookup.with_trade_fees(self._run, self.venue, raw)  # Binance (issue 12)
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
 
     @translated

@@ -19,6 +19,7 @@ from actors.market_feed import MarketFeed
 from actors.messages import OrderActivity, Reconcile, TickReady
 from actors.price_slots import PriceSlots
 from actors.stream_feed import StreamFeed
+from exchange.budget_venues import fitting_poll_interval
 from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.secrets import Credentials
@@ -75,7 +76,10 @@ class StreamRig:
         self.prices = PriceSlots(SYMBOLS)
         self.recorders = {s: Recorder.start(s, self.prices) for s in SYMBOLS}
         self.rest = MarketFeed(exchange=self.gateway, symbols=SYMBOLS, deliver=self._deliver,
-                               interval_s=poll_s, own_prefix=PREFIX, logger=logger,
+                               # REST at the pace the venue budget allows, as the bot
+                               # polls it (runtime.exchanges.rest_poll_interval)
+                               interval_s=fitting_poll_interval(venue_id, poll_s, 0.5),
+                               own_prefix=PREFIX, logger=logger,
                                fetch_fills=fills_poller(self.gateway, SYMBOLS), prices=self.prices,
                                quiet_wake_s=None)
         self.views: dict[str, Any] = views if views is not None else {}
