@@ -5,27 +5,12 @@ incarnation by tests/supervision/test_exchange_liveness.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from cluster.fenced_port import lease_guard
 from cluster.lease import LeaseLost
 from exchange.fence import CallScope, FenceBoard, Fenced, call_scope, check_fence
-
-
-class Keeper:
-    account = "main"
-    node_id = "node-a"
-
-    def __init__(self) -> None:
-        self.acting: Any = object()
-
-    def acting_lease(self) -> Any:
-        return self.acting
-
-    def last_lease(self) -> None:
-        return None
+from tests.cluster.test_fenced_amend import Keeper
 
 
 def test_each_check_inside_a_call_asks_the_lease_after_the_incarnation() -> None:
