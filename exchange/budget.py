@@ -33,6 +33,9 @@ from enum import IntEnum
 from exchange.errors import RateLimited
 
 
+MIN_WAIT_S = 0.001
+
+
 class Priority(IntEnum):
     PROTECTIVE = 0
     RECONCILE = 1
@@ -103,6 +106,9 @@ class PriorityBucket:
             wait = self._try(cost, priority)
             if wait <= 0:
                 return waited
+            # a deficit of a few ulps would ask for a sleep that does not move a clock near
+            # 1.7e9 (the loop then never ends): wait at least a millisecond
+            wait = max(wait, MIN_WAIT_S)
             if priority is not Priority.PROTECTIVE and waited + wait > max_wait_s:
                 with self._lock:
                     self.refused += 1

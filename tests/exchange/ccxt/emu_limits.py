@@ -46,6 +46,7 @@ class BinanceWeightLimiter:
         self.used = 0
         self.refused = 0
         self.weight_total = 0
+        self.admitted: list[tuple[float, str, str]] = []  # (venue clock, method, path)
 
     def admit(self, method: str, path: str,
               params: dict[str, Any]) -> tuple[Refusal | None, dict[str, str]]:
@@ -57,6 +58,7 @@ class BinanceWeightLimiter:
                 self._minute, self.used = minute, 0
             self.used += weight  # refused requests count too, as on Binance
             self.weight_total += weight
+            self.admitted.append((now, method, path))
             headers = {"X-MBX-USED-WEIGHT-1M": str(self.used)}
             if self.used <= self.limit:
                 return None, headers
