@@ -82,7 +82,13 @@ def order_priority(side: str, params: dict[str, Any] | None) -> Priority:
     params = params or {}
     if any(params.get(k) is not None for k in ("takeProfitPrice", "triggerPrice", "stopPrice")):
         return Priority.PROTECTIVE
-    return Priority.PROTECTIVE if op.is_reducing(side, params) else Priority.ENTRY
+    try:
+        reducing = op.is_reducing(side, params)
+    except ccxt.BaseError:
+        # params the gateway refuses (e.g. positionIdx and positionSide disagree): the call
+        # itself raises that as the port's InvalidOrder before anything is sent
+        return Priority.ENTRY
+    return Priority.PROTECTIVE if reducing else Priority.ENTRY
 
 
 def _create_priority(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Priority:
