@@ -166,9 +166,22 @@ class FailoverRun:
             def traded(p: str = prefix, e: int = epoch) -> bool:
                 return max(audit.sends_by_epoch(self.store, p), default=0) > e
 
-            wait_until(traded, timeout=timeout, interval=0.25,
-                       message=f"{account} trades again after epoch {epoch}")
+            try:
+                wait_until(traded, timeout=timeout, interval=0.25,
+                           message=f"{account} trades again after epoch {epoch}")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{self._account_tails(account)}") from None
         self.pending.clear()
+
+    def _account_tails(self, account: str, lines: int = 25) -> str:
+        """What a person needs when an account does not trade again: the tail of each of its
+        log files on every node that has them (the owner's are the ones still growing)."""
+        out = [f"owners: {self.watch.owners()}"]
+        for node in self.running:
+            for log in sorted((node.data_dir / "logs" / account).glob("*.log")):
+                tail = log.read_text(errors="replace").splitlines()[-lines:]
+                out += [f"--- {log}", *tail]
+        return "\n".join(out)
 
     def _books_agree(self, account: str, until_ms: int | None) -> None:
         def agree() -> bool:
