@@ -13,6 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 ZERO = Decimal(0)
+COUNTED_KEPT = 10_000
+"""Closed positions remembered against a late fill (one touched again after 10,000 later
+closes would count twice in wins/losses, never in money)."""
 
 
 def day_start(now: float) -> float:
@@ -44,7 +47,9 @@ class LedgerTotals:
     guard)."""
     closed_now: list[tuple[dict[str, Any], Decimal]] = field(default_factory=list)
     """Positions the last ``apply`` saw closed, with their net P&L from the ledger."""
-    _counted: set[str] = field(default_factory=set)
+    _counted: dict[str, None] = field(default_factory=dict)
+    """Closed positions already counted (a late fill can touch one again), oldest first and
+    bounded: a months-long run must not grow it without end."""
     _open_net: dict[str, Decimal] = field(default_factory=dict)
     """Net P&L so far of positions not yet seen closed (their fills, summed as they come)."""
 
@@ -91,7 +96,9 @@ class LedgerTotals:
         for p in positions:
             if p["status"] != "closed" or p["position_id"] in self._counted:
                 continue
-            self._counted.add(p["position_id"])
+            self._counted[p["position_id"]] = None
+            if len(self._counted) > COUNTED_KEPT:
+                del self._counted[next(iter(self._counted))]
             position_net = self._open_net.pop(p["position_id"], ZERO)
             self.closed_now.append((p, position_net))
             if position_net > ZERO:

@@ -63,7 +63,8 @@ class StreakRig:
     def new_guard(self) -> AccountGuard:
         """The account's guard as the bot builds it (a second call = after a restart)."""
         base = D(10000)
-        return AccountGuard(repo=self.repo, sup=self.sup, checks=build_checks(self.protections, base),
+        checks = build_checks(self.protections, base)
+        return AccountGuard(repo=self.repo, sup=self.sup, checks=checks,
                             base=base, alert=self.alerts.alert, logger=logger, clock=self.clock)
 
     def core_for(self, symbol: str) -> SymbolCore:

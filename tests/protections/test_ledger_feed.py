@@ -1,0 +1,34 @@
+"""LedgerTotals counts each closed position once, even when a late fill touches it again, and
+its memory of counted positions stays bounded over a long run."""
+
+from decimal import Decimal as D
+
+from protections.ledger_feed import COUNTED_KEPT, LedgerTotals
+
+
+def _fill(i: int, pid: str, pnl: str, fee: str = "0.1") -> dict:
+    return {"id": i, "position_id": pid, "realized_pnl": D(pnl), "fee": D(fee),
+            "created_at": 1_000.0 + i}
+
+
+def _closed(pid: str) -> dict:
+    return {"position_id": pid, "status": "closed", "close_reason": "strategy_exit",
+            "symbol": "BTC/USDT:USDT", "closed_at": 2_000.0}
+
+
+def test_a_late_fill_on_a_closed_position_counts_money_not_a_second_win():
+    t = LedgerTotals(base=D("1000"))
+    t.apply([_fill(1, "p1", "0"), _fill(2, "p1", "5")], [_closed("p1")], now=3_000.0)
+    assert (t.wins, t.losses) == (1, 0)
+    t.apply([_fill(3, "p1", "0", fee="0.05")], [_closed("p1")], now=3_001.0)  # a late fee
+    assert (t.wins, t.losses) == (1, 0)
+    assert t.fees == D("0.25") and t.realized == D("5") and t.net == D("4.75")
+
+
+def test_counted_positions_are_bounded():
+    t = LedgerTotals(base=D("1000"))
+    n = COUNTED_KEPT + 500
+    for i in range(n):
+        t.apply([_fill(i + 1, f"p{i}", "1")], [_closed(f"p{i}")], now=3_000.0)
+    assert t.wins == n and len(t._counted) == COUNTED_KEPT
+    assert "p0" not in t._counted and f"p{n - 1}" in t._counted
