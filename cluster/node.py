@@ -100,6 +100,9 @@ class ClusterNode:
         self._keepers: dict[str, LeaseKeeper] = {}
         self._acquired: set[str] = set()
         self._held: dict[str, Held] = {}
+        self._dropped: set[str] = set()
+        """Accounts stopped because their lease was not renewed in time while their keeper
+        still holds it: a late renewal can make it valid again without any event."""
         self._cap = len(self.accounts)
         self._events: queue.Queue[LeaseChanged | None] = queue.Queue()
         self._stop = threading.Event()
@@ -181,6 +184,7 @@ class ClusterNode:
                 change = None
             try:
                 self._drop_unrenewed()
+                self._retake_renewed_late()
                 if change is not None:
                     self._apply(change)
                 if time.monotonic() >= next_balance:
@@ -201,6 +205,24 @@ class ClusterNode:
             self._log.error("{}: lease epoch {} not renewed in time; stopping the account "
                             "without closing positions", account, self._epoch_of(account))
             self._stop_account(account, "lease not renewed in time")
+            with self._lock:
+                self._dropped.add(account)
+
+    def _retake_renewed_late(self) -> None:
+        """An account dropped by `_drop_unrenewed` whose keeper renewed after all (the keeper
+        thread was starved or its answer slow, the lease had not expired): the keeper holds a
+        valid lease for an account nobody runs, and would renew it forever. Give that epoch up
+        and acquire the account again, so it restarts (here or on another node) under a new
+        epoch through the normal restore-and-reconcile path."""
+        with self._lock:
+            late = [a for a in self._dropped
+                    if a not in self._held and (k := self._keepers.get(a)) is not None
+                    and k.may_act()]
+        for account in late:
+            self._log.warning("{}: lease epoch {} renewed late after the account stopped; "
+                              "releasing it to take the account again under a new epoch",
+                              account, self._epoch_of(account))
+            self._renew_keeper(account, release=True)
 
     def _apply(self, change: LeaseChanged) -> None:
         account, lease = change.account, change.lease
@@ -284,6 +306,7 @@ class ClusterNode:
         """A keeper whose lease ended is replaced by a fresh one (acquiring gives a new epoch)."""
         with self._lock:
             old = self._keepers.get(account)
+            self._dropped.discard(account)
         if old is not None:
             old.stop(release=release)
         with self._lock:

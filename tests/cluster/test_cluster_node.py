@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from cluster import Lease, LeaseStore, open_database
+from cluster import Lease, LeaseSettings, LeaseStore, open_database
 from cluster.keeper import LeaseKeeper
 from cluster.node import ClusterNode
 from storage.leases import ClusterRegistry
@@ -123,3 +123,66 @@ def test_a_lost_lease_stops_the_account_and_a_takeover_is_announced(
     assert [a.stopped for a in s1.started if a.name == "a0"] == [True]
     wait_until(lambda: any(acct == "a0" and "taken over by node node-2" in msg
                            for acct, msg in announced), timeout=10, message="announced")
+
+
+class LateRenewals:
+    """The real lease store, except that while `hold` is set a renewal waits at `gate` before
+    it reaches the database (a starved keeper thread or a slow answer): the node's local
+    deadline passes, the lease in the database does not expire. Records what late renewals
+    returned."""
+
+    def __init__(self, inner: LeaseStore) -> None:
+        self.inner = inner
+        self.hold, self.waiting, self.gate = (threading.Event(), threading.Event(),
+                                              threading.Event())
+        self.late: list[Lease | None] = []
+
+    def acquire(self, account: str, owner: str) -> Lease | None:
+        return self.inner.acquire(account, owner)
+
+    def renew(self, lease: Lease) -> Lease | None:
+        if not self.hold.is_set():
+            return self.inner.renew(lease)
+        self.waiting.set()
+        self.gate.wait(30)
+        self.hold.clear()
+        renewed = self.inner.renew(lease)
+        self.late.append(renewed)
+        return renewed
+
+    def release(self, lease: Lease) -> bool:
+        return self.inner.release(lease)
+
+    def takeover_in_s(self, account: str) -> float:
+        return self.inner.takeover_in_s(account)
+
+
+def test_an_account_stopped_for_a_late_renewal_runs_again_under_a_new_epoch(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    """Seen in the 20-kill run under load: the node stopped an account whose renewal was late,
+    the renewal then succeeded, and the keeper held the lease for an account nobody ran (no
+    other node could take it): the account was never managed again."""
+    slow = LeaseSettings(ttl_s=6.0, request_timeout_s=0.5, safety_margin_s=3.5)
+    store = LateRenewals(LeaseStore(open_database(pg_url, network_timeout_s=1.0), slow))
+    store.inner.create_table()
+    registry = ClusterRegistry(open_database(pg_url))
+    registry.create_tables()
+    starter = Starter()
+    node = ClusterNode(node_id="node-late", accounts=["late0"], store=store, registry=registry,
+                       settings=slow, start_account=starter, logger=logger,
+                       announce=lambda account, message, data: None, balance_interval_s=0.2)
+    nodes.append(node.start())
+    wait_until(lambda: "late0" in node.held(), timeout=20, message="late0 runs")
+    first_epoch = node.held()["late0"].lease.epoch
+    store.hold.set()
+    wait_until(store.waiting.is_set, timeout=10, message="a renewal is held back")
+    wait_until(lambda: "late0" not in node.held(), timeout=10, interval=0.02,
+               message="the node stops late0 once its local deadline passed")
+    store.gate.set()
+    wait_until(lambda: store.late, timeout=10, message="the late renewal answered")
+    assert store.late[0] is not None  # it succeeded: the database lease had not expired
+    wait_until(lambda: "late0" in node.held()
+               and node.held()["late0"].lease.epoch > first_epoch,
+               timeout=20, interval=0.05, message="late0 runs again under a new epoch")
+    runs = [a for a in starter.started if a.name == "late0"]
+    assert [a.stopped for a in runs] == [True, False] and runs[1].epoch > runs[0].epoch
