@@ -142,7 +142,11 @@ def test_kill_9_leaves_a_consistent_exchange(tmp_path: Path) -> None:
         proc.wait()
     symbols = [f"SYM{i}/USDT:USDT" for i in range(8)]
     src = GeneratorPriceSource(seed=9, epoch_ms=epoch_ms, speed=3600)
-    ex = PaperExchange(store_path=db, symbols=symbols, price_source=src)
+    # one frozen instant for the whole check: at speed 3600 a second of wall time is an hour
+    # of market time, and a stop that triggers between reading the trades and reading the
+    # positions (on a loaded machine) would look like an inconsistency the file does not have
+    frozen = time.time()
+    ex = PaperExchange(store_path=db, symbols=symbols, price_source=src, clock=lambda: frozen)
     try:
         trades = ex.fetch_my_trades()
         assert len(trades) >= 150
