@@ -77,6 +77,28 @@ def test_api_and_metrics_show_what_status_shows(bot):
     assert code == 404
 
 
+def _pause_holding_a_position(bot) -> str:
+    """Pause entries through the API and return a symbol that still holds a position. On a
+    loaded machine every open position can close (stop, strategy exit) while the pause travels:
+    then unpause, wait for an entry, and pause again (at most three rounds)."""
+    for _ in range(3):
+        code, body, _ = bot.request("/api/control", body={"command": "pause"}, headers=BEARER)
+        assert code == 202 and body["status"] == "queued"
+        s = wait_until(lambda: (st := bot.get("/api/status")).get("entries_paused") and st,
+                       timeout=15, message="pause applied")
+        assert s["entries_paused"]["by"] == "dashboard bearer token from 127.0.0.1"
+        held = next((a["symbol"] for a in bot.get("/api/status")["actors"] if a["position"]),
+                    None)
+        if held is not None:
+            return str(held)
+        bot.request("/api/control", body={"command": "unpause"}, headers=BEARER)
+        wait_until(lambda: not bot.get("/api/status").get("entries_paused"), timeout=15,
+                   message="unpaused")
+        wait_until(lambda: bot.get("/api/status")["health"]["open_positions"] > 0, timeout=60,
+                   message="a position opens again")
+    raise AssertionError("no position stayed open across a pause in three rounds")
+
+
 def test_controls_need_the_token_go_through_the_mailbox_and_are_journaled(bot):
     # refused without the token, with a wrong one, and never applied
     for headers in ({}, {"Authorization": "Bearer wrong"}):
@@ -85,14 +107,8 @@ def test_controls_need_the_token_go_through_the_mailbox_and_are_journaled(bot):
     code, body, _ = bot.request("/api/control", body={"command": "nonsense"}, headers=BEARER)
     assert code == 400 and "command" in body["reason"]
 
-    code, body, _ = bot.request("/api/control", body={"command": "pause"}, headers=BEARER)
-    assert code == 202 and body["status"] == "queued"
-    s = wait_until(lambda: (st := bot.get("/api/status")).get("entries_paused") and st,
-                   timeout=15, message="pause applied")
-    assert s["entries_paused"]["by"] == "dashboard bearer token from 127.0.0.1"
-
-    # close one position through its mailbox; paused, so it stays flat
-    held = next(a["symbol"] for a in bot.get("/api/status")["actors"] if a["position"])
+    held = _pause_holding_a_position(bot)
+    # close that position through its mailbox; paused, so it stays flat
     code, _, _ = bot.request("/api/control", body={"command": "close", "symbol": held},
                              headers=BEARER)
     assert code == 202
