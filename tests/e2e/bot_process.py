@@ -49,4 +49,15 @@ def wait_status(config: Path, data_dir: Path, check, timeout: float = 60, messag
         s = status(config, data_dir)
         return s if s is not None and check(s) else None
 
-    return wait_until(probe, timeout=timeout, interval=0.3, message=message)
+    try:
+        return wait_until(probe, timeout=timeout, interval=0.3, message=message)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{log_tails(data_dir)}") from None
+
+
+def log_tails(data_dir: Path, lines: int = 30) -> str:
+    """The end of every log the bot wrote under `data_dir`: what a failed wait needs."""
+    out = []
+    for log in sorted((data_dir / "logs").rglob("*.log")):
+        out += [f"--- {log}", *log.read_text(errors="replace").splitlines()[-lines:]]
+    return "\n".join(out) or f"(no logs under {data_dir / 'logs'})"
