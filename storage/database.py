@@ -108,17 +108,32 @@ def _create_or_migrate(db: pw.Database, schema: str | None = None) -> None:
             db.create_tables(ALL_MODELS)
             set_meta("schema_version", str(SCHEMA_VERSION))
         else:
-            db.create_tables([Meta], safe=True)
-            version = schema_version(db)
-            if version > SCHEMA_VERSION:
-                raise StorageError(
-                    f"database schema version {version} is newer than this bot ({SCHEMA_VERSION})"
-                )
-            migrations.upgrade(db, version, SCHEMA_VERSION, schema)
-            db.create_tables(ALL_MODELS, safe=True)
-            set_meta("schema_version", str(SCHEMA_VERSION))
+            _open_existing(db, schema)
         if Meta.get_or_none(Meta.key == "id_tag") is None:
             Meta.insert(key="id_tag", value=secrets.token_hex(2)).execute()
+
+
+def _open_existing(db: pw.Database, schema: str | None) -> None:
+    """An existing database: migrate it if older, else touch no table. `CREATE INDEX IF NOT
+    EXISTS` takes a SHARE lock on its table before it finds the index there, so on PostgreSQL
+    a new owner opening an account (a takeover) would wait behind any transaction of the old
+    owner still open on that table: a stopped zombie's, for as long as it stays stopped."""
+    existing = set(db.get_tables(schema=schema))
+    if Meta._meta.table_name not in existing:
+        db.create_tables([Meta])
+    version = schema_version(db)
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"database schema version {version} is newer than this bot ({SCHEMA_VERSION})"
+        )
+    if version < SCHEMA_VERSION:
+        migrations.upgrade(db, version, SCHEMA_VERSION, schema)
+        db.create_tables(ALL_MODELS, safe=True)
+        set_meta("schema_version", str(SCHEMA_VERSION))
+        return
+    missing = [m for m in ALL_MODELS if m._meta.table_name not in existing]
+    if missing:  # a table of this version lost by hand: recreate it alone
+        db.create_tables(missing)
 
 
 def set_meta(key: str, value: str) -> None:

@@ -1,0 +1,43 @@
+"""Opening an account's storage on PostgreSQL takes no table lock once the schema exists: a
+new owner (a takeover) must not wait behind a transaction the old owner left open, e.g. a
+zombie node stopped between its INSERT and its COMMIT (seen in the zombie test under load: the
+takeover waited 33 s, then PostgreSQL reported a deadlock)."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from storage.database import open_postgres_database
+from tests.support.postgres import pg_url  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.slow
+SCHEMA = "bot_acct0"
+
+
+@pytest.mark.parametrize("table", ["orders", "events", "actor_state"])
+def test_a_new_owner_opens_while_the_old_one_holds_a_write_transaction(pg_url, table):
+    open_postgres_database(pg_url, SCHEMA).close()
+    with psycopg.connect(pg_url) as old_owner:  # a transaction, as the old owner's commit
+        old_owner.execute(f'LOCK TABLE "{SCHEMA}"."{table}" IN ROW EXCLUSIVE MODE')  # = INSERT
+        opened: list[object] = []
+        failed: list[BaseException] = []
+
+        def open_again() -> None:
+            try:
+                db = open_postgres_database(pg_url, SCHEMA, network_timeout_s=30)
+                opened.append(db)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test thread
+                failed.append(exc)
+
+        thread = threading.Thread(target=open_again, daemon=True)
+        thread.start()
+        thread.join(15)
+        blocked = thread.is_alive()
+        old_owner.rollback()  # lets a blocked opener finish either way
+        thread.join(30)
+    assert not blocked, f"opening the storage waited behind the old owner's lock on {table}"
+    assert not failed and len(opened) == 1
+    opened[0].close()  # type: ignore[attr-defined]
