@@ -22,6 +22,11 @@ _NOW_MS = {
 }
 
 CONNECT_TIMEOUT_S = 5
+IDLE_IN_TRANSACTION_MS = 5000
+"""The server ends a session of ours that sits inside a transaction this long without a
+statement. The bot never waits between the statements of a transaction (exchange calls are
+never inside one), so such a session is a stopped or cut-off process; ending it releases its
+row and table locks, which would otherwise hold up the node that took its accounts over."""
 
 
 def is_postgres_url(url: str) -> bool:
@@ -43,8 +48,10 @@ def open_postgres(url: str, *, network_timeout_s: float = 5.0, search_path: str 
     connection (the bot's storage keeps each account in its own schema). `max_connections` > 0:
     a pool of at most that many connections (callers beyond it wait up to `wait_timeout_s`)."""
     options = postgres_options(network_timeout_s)
+    settings = [f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"]
     if search_path is not None:
-        options["options"] = f"-c search_path={search_path}"
+        settings.append(f"-c search_path={search_path}")
+    options["options"] = " ".join(settings)
     url = url.replace("postgres://", "postgresql://", 1)
     if max_connections > 0:
         from playhouse.pool import PooledPostgresqlDatabase

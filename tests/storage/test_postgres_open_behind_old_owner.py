@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 
+import peewee
 import psycopg
 import pytest
 
+from storage.cluster_database import IDLE_IN_TRANSACTION_MS, open_postgres
 from storage.database import open_postgres_database
 from tests.support.postgres import pg_url  # noqa: F401 - the fixture
 
@@ -41,3 +43,19 @@ def test_a_new_owner_opens_while_the_old_one_holds_a_write_transaction(pg_url, t
     assert not blocked, f"opening the storage waited behind the old owner's lock on {table}"
     assert not failed and len(opened) == 1
     opened[0].close()  # type: ignore[attr-defined]
+
+
+def test_a_session_left_inside_a_transaction_is_ended_by_the_server(pg_url):
+    """A process stopped inside a transaction (SIGSTOP, a frozen VM) holds its locks until the
+    server ends its session: the bot's connections ask the server to do that after
+    IDLE_IN_TRANSACTION_MS, so a waiting writer gets the lock instead of waiting forever."""
+    stuck = open_postgres(pg_url, search_path="public")
+    stuck.execute_sql("CREATE TABLE held (x INT)")
+    stuck.execute_sql("BEGIN")
+    stuck.execute_sql("LOCK TABLE held IN ROW EXCLUSIVE MODE")  # and then nothing more
+    with psycopg.connect(pg_url, autocommit=True) as other:
+        other.execute(f"SET lock_timeout = {IDLE_IN_TRANSACTION_MS * 3}")
+        with other.transaction():
+            other.execute("LOCK TABLE held IN SHARE MODE")  # raises LockNotAvailable if held on
+    with pytest.raises(peewee.DatabaseError, match="idle-in-transaction"):
+        stuck.execute_sql("SELECT 1")  # the server ended the stuck session
