@@ -32,7 +32,6 @@ from enum import IntEnum
 
 from exchange.errors import RateLimited
 
-
 MIN_WAIT_S = 0.001
 
 
