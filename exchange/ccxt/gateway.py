@@ -40,6 +40,7 @@ from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
 from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import translated
+from exchange.ccxt.fresh_read import SAME_COST_FOR_ALL_POSITIONS, FreshRead
 from exchange.ccxt.instances import InstancePool
 from exchange.ccxt.own_fills import ActiveSymbols, OwnFills
 from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
@@ -130,6 +131,9 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self.active = ActiveSymbols(self._clock)  # whose trades to poll (Binance)
         required = (self._features.get("fetchMyTrades") or {}).get("symbolRequired")
         self.fills = OwnFills(self.active, symbol_required=bool(required))
+        self._all_positions = None if self.id not in SAME_COST_FOR_ALL_POSITIONS else FreshRead(
+            lambda: self._run(lambda ex: ex.fetch_positions(None, {}), "fetch_positions"),
+            wait_bound_s=self.meter.waits.reconcile_s + 2 * self.meter.timeout_s)
 
     @staticmethod
     def _market_features(probe: ccxt.Exchange) -> dict[str, Any]:
@@ -277,11 +281,12 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                         params: dict[str, Any] | None = None) -> list[VenuePosition]:
         """Open positions only (venues also list flat ones)."""
         self._ensure_markets()
-        raw = self._run(lambda ex: ex.fetch_positions(symbols, dict(params or {})),
-                        "fetch_positions")
+        shared = self._all_positions if not params else None
+        raw = shared.get() if shared is not None else self._run(
+            lambda ex: ex.fetch_positions(symbols, dict(params or {})), "fetch_positions")
         positions = [p for p in map(convert.position, raw) if p.contracts != 0]
-        self.active.observed(positions, symbols)
-        return positions
+        self.active.observed(positions, None if shared is not None else symbols)
+        return [p for p in positions if symbols is None or p.symbol in symbols]
 
     @translated
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
