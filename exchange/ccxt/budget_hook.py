@@ -81,7 +81,11 @@ def order_priority(side: str, params: dict[str, Any] | None) -> Priority:
     params = params or {}
     if any(params.get(k) is not None for k in ("takeProfitPrice", "triggerPrice", "stopPrice")):
         return Priority.PROTECTIVE
-    return Priority.PROTECTIVE if op.is_reducing(side, params) else Priority.ENTRY
+    try:
+        reducing = op.is_reducing(side, params)
+    except ccxt.BaseError:  # contradictory params: create_order refuses them (as our error,
+        return Priority.ENTRY  # before any request); choosing a priority must not raise first
+    return Priority.PROTECTIVE if reducing else Priority.ENTRY
 
 
 def _create_priority(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Priority:
