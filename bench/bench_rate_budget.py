@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +42,7 @@ from common import BenchBot, TempDir, wait_for  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from actors.market_feed import MarketFeed  # noqa: E402
+from actors.messages import Reconcile  # noqa: E402
 from actors.stop_watch import StopWatch  # noqa: E402
 from actors.stream_feed import StreamFeed  # noqa: E402
 from exchange.budget_venues import BudgetRegistry, fitting_poll_interval  # noqa: E402
@@ -166,7 +168,30 @@ def _endpoint(venue_id: str, r: Any) -> str:
     return f"{r.method} {r.path}{' (all)' if every else ''}"
 
 
-def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str, Any]:
+class OpenOnlyReconciles:
+    """What-if (not the default): the supervisor's periodic Reconcile sent only to the symbols
+    holding a position, every 30 s, as a supervisor that skipped flat symbols would."""
+
+    def __init__(self, bot: BenchBot, symbols: list[str], interval_s: float = 30.0) -> None:
+        self.bot, self.symbols, self.interval_s = bot, symbols, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            for symbol in self.symbols:
+                self.bot.sup.tell(symbol, Reconcile(reason="periodic"))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def measure_streams(venue_id: str, window_s: float, positions: int,
+                    open_only: bool = False) -> dict[str, Any]:
     book = Book({f"{b}USDT": Decimal("100") for b in BASES}, now_ms=int(time.time() * 1000))
     limiter, emu, ws = _counting_venue(venue_id, book)
     symbols = [f"{b}/USDT:USDT" for b in BASES]
@@ -176,8 +201,8 @@ def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str,
                      markets_cache=None, timeout_ms=5000, budgets=BudgetRegistry(),
                      monotonic=never_waits.clock, sleep=never_waits.sleep)
     gw.load_markets()
-    bot = BenchBot(tmp.path, symbols, wrap=lambda paper: gw, reconcile_interval_s=30.0,
-                   logging=False)
+    bot = BenchBot(tmp.path, symbols, wrap=lambda paper: gw,
+                   reconcile_interval_s=10.0**6 if open_only else 30.0, logging=False)
     parts: list[Any] = []
     try:
         _progress(f"{venue_id}: starting {N} actors (each reconciles once)")
@@ -205,6 +230,9 @@ def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str,
         for symbol in symbols[:positions]:
             bot.signal(symbol)
         wait_for(lambda: _stops(book) >= positions, 300, what=f"{positions} protected longs")
+        if open_only:
+            parts.append(OpenOnlyReconciles(bot, symbols[:positions]))
+            parts[-1].start()
         time.sleep(35)  # the entries' own lookups and first reconcile settle (startup)
         _progress(f"{venue_id}: measuring {window_s:g} s")
         first, used = len(emu.requests), _used(limiter)
@@ -260,6 +288,8 @@ def main() -> None:
     ap.add_argument("--rest-window-s", type=float, default=20.0)
     ap.add_argument("--positions", type=int, default=20)
     ap.add_argument("--venue", choices=sorted(LIMITS), action="append")
+    ap.add_argument("--what-if", action="store_true",
+                    help="add a row: periodic reconciliation of the open symbols only")
     args = ap.parse_args()
     logger.remove()
     venues = args.venue or ["bybit", "binanceusdm"]
@@ -279,6 +309,13 @@ def main() -> None:
               f"{r['listen_keys']} (keepalive: 1 per 20 min)")
         for endpoint, per_min in r["top"]:
             print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
+        if args.what_if:
+            w = measure_streams(venue_id, args.window_s, args.positions, open_only=True)
+            label = "what-if: reconcile open only"
+            print(f"{venue_id:<12} {label:<28} {unit:>8} {w['per_min']:>9.1f} {limit:>9} "
+                  f"{100 * w['per_min'] / limit:>7.2f}% {'<= 5%':>7}")
+            for endpoint, per_min in w["top"]:
+                print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
         interval = fitting_poll_interval(venue_id, 0.5, 0.5)
         q = measure(venue_id, interval, args.rest_window_s)
         label = f"streams down: REST feed {interval:g} s"
