@@ -1,14 +1,25 @@
-"""Issue 12 bench (a): REST cost of the live feed at steady state with 500 symbols, against each
-venue's documented limit (target <= 5 %).
+"""Issue 12 bench (a): REST cost at steady state with 500 symbols, against each venue's documented
+limit (target <= 5 %), counted by the emulators as the venue counts it (Binance request weight
+by the documented per-endpoint weights, Bybit requests: tests/exchange/ccxt/emu_limits.py).
 
-Runs the REAL MarketFeed and the REAL CcxtGateway (real ccxt classes, real HTTP on 127.0.0.1)
-against the emulators, widened to 500 listed markets, with the emulators counting what the
-venue would count (tests/exchange/ccxt/emu_limits.py: Binance request weight by the documented
-per-endpoint weights, Bybit requests). Startup (markets load) is excluded; a short window of
-polling at each venue's default interval is measured and extrapolated to a minute (said in the
-output). No position is open (steady state); the cost per active symbol is printed beside it.
+Two rows per venue:
+  streams up (the default)  the bot as runtime/account.py builds it: BenchBot's real supervisor
+      (config.toml defaults: heartbeat 1 s, reconcile every 30 s) with one real SymbolActor per
+      symbol trading through the REAL CcxtGateway (real ccxt classes, HTTP on 127.0.0.1), the
+      real VenueStreams (ccxt.pro against the WebSocket emulator: tickers every 1 s, orders,
+      fills, positions; Binance's listenKey over REST) in front of the real REST MarketFeed,
+      and the real StopWatch (one look per resting stop every 1 s). `--positions` (default
+      20 = risk.max_open_positions) symbols hold a protected long. Every REST request in the
+      window is counted (reconciliation, stop watch, streams' own REST, fee reads), with the
+      three costliest endpoints printed. The gateway's budget runs on a clock that never waits,
+      so the row shows what the bot ASKS for; past the budget, real time would stretch it.
+  streams down (REST only)  the REST MarketFeed alone at its budget-fitting interval, no
+      positions: what prices and fills cost while the streams are down (reconciliation and
+      the stop watch come on top of it, as in the row above).
+Startup (markets load, each actor's first reconciliation, the entries) is excluded; the window
+is measured and extrapolated to a minute (said in the output).
 
-    python bench/bench_rate_budget.py [--window-s 20]
+    python bench/bench_rate_budget.py [--window-s 60] [--positions 20] [--venue bybit]
 """
 
 from __future__ import annotations
@@ -16,25 +27,47 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import pykka  # noqa: E402
+from common import BenchBot, TempDir, wait_for  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from actors.market_feed import MarketFeed  # noqa: E402
+from actors.messages import Reconcile  # noqa: E402
+from actors.stop_watch import StopWatch  # noqa: E402
+from actors.stream_feed import StreamFeed  # noqa: E402
+from exchange.budget_venues import BudgetRegistry, fitting_poll_interval  # noqa: E402
+from exchange.ccxt.factory import pro_exchange_factory  # noqa: E402
 from exchange.ccxt.gateway import CcxtGateway  # noqa: E402
 from exchange.ccxt.secrets import Credentials  # noqa: E402
+from exchange.ccxt.streams import VenueStreams  # noqa: E402
 from runtime.exchanges import fills_poller  # noqa: E402
 from tests.exchange.ccxt import emu_binance, emu_bybit  # noqa: E402
-from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, factory_for  # noqa: E402
+from tests.exchange.ccxt.ccxt_fixtures import (  # noqa: E402
+    API_KEY,
+    API_SECRET,
+    FakeTime,
+    factory_for,
+)
 from tests.exchange.ccxt.emu_book import Book  # noqa: E402
-from tests.exchange.ccxt.emu_limits import BinanceWeightLimiter, BybitLimiter  # noqa: E402
+from tests.exchange.ccxt.emu_limits import (  # noqa: E402
+    BINANCE_NO_SYMBOL,
+    BinanceWeightLimiter,
+    BybitLimiter,
+    binance_weight,
+)
 from tests.exchange.ccxt.emu_server import EmulatorServer  # noqa: E402
+from tests.exchange.ccxt.ws_emu_binance import start_binance_ws  # noqa: E402
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws  # noqa: E402
 
 N = 500
 BASES = [f"C{i:03d}" for i in range(N)]
@@ -74,15 +107,19 @@ def measure(venue_id: str, interval_s: float, window_s: float) -> dict[str, floa
         feed = MarketFeed(exchange=gw, symbols=symbols, deliver=lambda s, m: True,
                           interval_s=interval_s, own_prefix="bench-", logger=logger,
                           fetch_fills=fills_poller(gw, symbols))
-        used = _used(limiter)
+        used, first = _used(limiter), len(emu.requests)
         started = time.monotonic()
         feed.start()
         time.sleep(window_s)  # a measurement window, not a wait for a condition
         feed.stop()
         elapsed = time.monotonic() - started
         spent = _used(limiter) - used
-        return {"polls": feed.polls, "elapsed_s": elapsed, "per_min": spent * 60 / elapsed,
-                "refused": limiter.refused}
+        # per poll times polls per minute: a short window holds a whole number of polls, so
+        # spent / elapsed would over- or under-count the last one
+        return {"polls": feed.polls, "elapsed_s": elapsed,
+                "per_min": spent / max(feed.polls, 1) * 60 / interval_s,
+                "refused": limiter.refused,
+                "top": _top(venue_id, emu.requests[first:], elapsed)}
     finally:
         emu.stop()
 
@@ -91,24 +128,203 @@ def _used(limiter: BybitLimiter | BinanceWeightLimiter) -> float:
     return (limiter.requests if isinstance(limiter, BybitLimiter) else limiter.weight_total)
 
 
+CREDS = Credentials(API_KEY, API_SECRET, source="bench")
+LIMITS = {"bybit": ("requests", 600 * 12), "binanceusdm": ("weight", 2400)}
+
+
+class CountingWeight(BinanceWeightLimiter):
+    """Counts weight as Binance does but neither refuses nor reports it: the bot's budget would
+    otherwise stop asking once the header says the minute is spent (its wait is not measured
+    here, its demand is)."""
+
+    def admit(self, method: str, path: str,
+              params: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+        super().admit(method, path, params)
+        return None, {}
+
+
+def _counting_venue(venue_id: str, book: Book) -> tuple[Any, Any, Any]:
+    """HTTP emulator (counting as the venue counts, never refusing: the row shows demand), its
+    WebSocket emulator (tickers for every symbol each second, as the venues push them)."""
+    if venue_id == "bybit":
+        limiter: Any = BybitLimiter(ip_limit=10**9, uid_limits={})
+        emu = EmulatorServer(Bybit500(book), limiter=limiter).start()
+        ws = start_bybit_ws(book, API_KEY, API_SECRET, ticker_interval_s=1.0)
+    else:
+        limiter = CountingWeight(limit=10**9)
+        venue = Binance500(book)
+        emu = EmulatorServer(venue, limiter=limiter).start()
+        ws = start_binance_ws(book, venue, ticker_interval_s=1.0)
+    return limiter, emu, ws
+
+
+def _weight(venue_id: str, r: Any) -> float:
+    return 1.0 if venue_id == "bybit" else float(binance_weight(r.method, r.path, r.params))
+
+
+def _endpoint(venue_id: str, r: Any) -> str:
+    every = (venue_id == "binanceusdm" and not r.params.get("symbol")
+             and r.path in BINANCE_NO_SYMBOL)
+    return f"{r.method} {r.path}{' (all)' if every else ''}"
+
+
+class OpenOnlyReconciles:
+    """What-if (not the default): the supervisor's periodic Reconcile sent only to the symbols
+    holding a position, every 30 s, as a supervisor that skipped flat symbols would."""
+
+    def __init__(self, bot: BenchBot, symbols: list[str], interval_s: float = 30.0) -> None:
+        self.bot, self.symbols, self.interval_s = bot, symbols, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            for symbol in self.symbols:
+                self.bot.sup.tell(symbol, Reconcile(reason="periodic"))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def measure_streams(venue_id: str, window_s: float, positions: int,
+                    open_only: bool = False) -> dict[str, Any]:
+    book = Book({f"{b}USDT": Decimal("100") for b in BASES}, now_ms=int(time.time() * 1000))
+    limiter, emu, ws = _counting_venue(venue_id, book)
+    symbols = [f"{b}/USDT:USDT" for b in BASES]
+    never_waits = FakeTime(time.monotonic())
+    tmp = TempDir(f"budget-{venue_id}")
+    gw = CcxtGateway(factory_for(venue_id, emu), symbols=symbols, credentials=CREDS,
+                     markets_cache=None, timeout_ms=5000, budgets=BudgetRegistry(),
+                     monotonic=never_waits.clock, sleep=never_waits.sleep)
+    gw.load_markets()
+    bot = BenchBot(tmp.path, symbols, wrap=lambda paper: gw,
+                   reconcile_interval_s=10.0**6 if open_only else 30.0, logging=False)
+    parts: list[Any] = []
+    try:
+        _progress(f"{venue_id}: starting {N} actors (each reconciles once)")
+        bot.start(timeout=900)
+        rest = MarketFeed(exchange=gw, symbols=symbols, deliver=bot.sup.tell,
+                          interval_s=fitting_poll_interval(venue_id, 0.5, 0.5),
+                          own_prefix=f"main-{bot.repo.id_tag}-", logger=logger,
+                          fetch_fills=fills_poller(gw, symbols), prices=bot.prices)
+        feed = StreamFeed(rest=rest, stale_s=10.0, logger=logger, views=bot.views)
+        build = pro_exchange_factory(venue_id, CREDS, api_url=emu.base_url, ws_url=ws.url,
+                                     timeout_ms=5000, meter=gw.meter)
+        feed.attach(VenueStreams(build=build, symbols=symbols, sink=feed, logger=logger,
+                                 markets=gw.markets))
+        feed.start()
+        parts.append(feed)
+        _progress(f"{venue_id}: actors up; streams starting")
+        if not wait_for(lambda: feed.mode == "stream", 120, what="streams up"):
+            raise SystemExit(f"{venue_id}: streams did not come up")
+        # as runtime/account.py wires it: the order stream paces the watch
+        watch = StopWatch(exchange=gw, views=bot.views, deliver=bot.sup.tell, interval_s=1.0,
+                          logger=logger, streams_ok=lambda: feed.mode == "stream")
+        watch.start()
+        parts.append(watch)
+        _progress(f"{venue_id}: streams up; opening {positions} positions")
+        for symbol in symbols[:positions]:
+            bot.signal(symbol)
+        wait_for(lambda: _stops(book) >= positions, 300, what=f"{positions} protected longs")
+        if open_only:
+            parts.append(OpenOnlyReconciles(bot, symbols[:positions]))
+            parts[-1].start()
+        time.sleep(35)  # the entries' own lookups and first reconcile settle (startup)
+        _progress(f"{venue_id}: measuring {window_s:g} s")
+        first, used = len(emu.requests), _used(limiter)
+        started, polls = time.monotonic(), rest.polls
+        time.sleep(window_s)  # a measurement window, not a wait for a condition
+        elapsed = time.monotonic() - started
+        spent = _used(limiter) - used
+        window = emu.requests[first:]
+        return {"per_min": spent * 60 / elapsed, "elapsed_s": elapsed, "mode": feed.mode,
+                "rest_polls": rest.polls - polls, "stops": _stops(book),
+                "positions": sum(1 for s in symbols if book.position(_native(s))[0] != 0),
+                "checks": watch.checks, "listen_keys": len(
+                    [r for r in window if r.path.endswith("listenKey")]),
+                "top": _top(venue_id, window, elapsed)}
+    finally:
+        for part in reversed(parts):
+            part.stop()
+        bot.sup.stop()
+        pykka.ActorRegistry.stop_all()
+        bot.repo.close()
+        gw.close()
+        ws.stop()
+        emu.stop()
+
+
+def _top(venue_id: str, requests: list[Any], elapsed: float) -> list[tuple[str, float]]:
+    """The three costliest endpoints, per minute."""
+    by: dict[str, float] = {}
+    for r in requests:
+        key = _endpoint(venue_id, r)
+        by[key] = by.get(key, 0.0) + _weight(venue_id, r)
+    top = sorted(by.items(), key=lambda kv: -kv[1])[:3]
+    return [(k, v * 60 / elapsed) for k, v in top]
+
+
+def _progress(what: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
+def _native(symbol: str) -> str:
+    return symbol.split("/")[0] + "USDT"
+
+
+def _stops(book: Book) -> int:
+    with book.lock:
+        return sum(1 for o in book.orders.values()
+                   if o.trigger is not None and o.status == "untriggered")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--window-s", type=float, default=20.0)
+    ap.add_argument("--window-s", type=float, default=60.0)
+    ap.add_argument("--rest-window-s", type=float, default=20.0)
+    ap.add_argument("--positions", type=int, default=20)
+    ap.add_argument("--venue", choices=sorted(LIMITS), action="append")
+    ap.add_argument("--what-if", action="store_true",
+                    help="add a row: periodic reconciliation of the open symbols only")
     args = ap.parse_args()
     logger.remove()
-    cases = [("bybit", 0.5, "requests", 600 * 12), ("binanceusdm", 5.0, "weight", 2400)]
-    print(f"REST feed cost at steady state, {N} symbols, measured over {args.window_s:g} s "
-          "and extrapolated to one minute")
-    print(f"{'venue':<12} {'poll s':>6} {'polls':>5} {'unit':>8} {'used/min':>9} "
-          f"{'limit/min':>9} {'% limit':>8} {'target':>7} {'429s':>5}")
-    for venue_id, interval, unit, limit in cases:
-        r = measure(venue_id, interval, args.window_s)
-        share = 100 * r["per_min"] / limit
-        print(f"{venue_id:<12} {interval:>6g} {int(r['polls']):>5} {unit:>8} "
-              f"{r['per_min']:>9.1f} {limit:>9} {share:>7.2f}% {'<= 5%':>7} "
-              f"{int(r['refused']):>5}")
-    print("each symbol with a position or a recent order adds one userTrades call per poll on "
-          "binanceusdm (weight 5); bybit's executions call covers all symbols at once")
+    venues = args.venue or ["bybit", "binanceusdm"]
+    print(f"REST cost at steady state, {N} symbols; streams-up rows measured over "
+          f"{args.window_s:g} s, REST-only rows over {args.rest_window_s:g} s, both "
+          "extrapolated to one minute")
+    print(f"{'venue':<12} {'row':<28} {'unit':>8} {'used/min':>9} {'limit/min':>9} "
+          f"{'% limit':>8} {'target':>7}")
+    for venue_id in venues:
+        unit, limit = LIMITS[venue_id]
+        r = measure_streams(venue_id, args.window_s, args.positions)
+        label = f"streams up, {r['positions']} positions"
+        print(f"{venue_id:<12} {label:<28} {unit:>8} {r['per_min']:>9.1f} {limit:>9} "
+              f"{100 * r['per_min'] / limit:>7.2f}% {'<= 5%':>7}")
+        print(f"{'':<12}   mode {r['mode']}, resting stops {r['stops']}, stop checks "
+              f"{r['checks']}, REST feed polls {r['rest_polls']}, listenKey calls "
+              f"{r['listen_keys']} (keepalive: 1 per 20 min)")
+        for endpoint, per_min in r["top"]:
+            print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
+        if args.what_if:
+            w = measure_streams(venue_id, args.window_s, args.positions, open_only=True)
+            label = "what-if: reconcile open only"
+            print(f"{venue_id:<12} {label:<28} {unit:>8} {w['per_min']:>9.1f} {limit:>9} "
+                  f"{100 * w['per_min'] / limit:>7.2f}% {'<= 5%':>7}")
+            for endpoint, per_min in w["top"]:
+                print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
+        interval = fitting_poll_interval(venue_id, 0.5, 0.5)
+        q = measure(venue_id, interval, args.rest_window_s)
+        label = f"streams down: REST feed {interval:g} s"
+        print(f"{venue_id:<12} {label:<28} {unit:>8} {q['per_min']:>9.1f} {limit:>9} "
+              f"{100 * q['per_min'] / limit:>7.2f}% {'<= 5%':>7}")
+        for endpoint, per_min in q["top"]:
+            print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
+    print("streams down: prices and fills only, no position open; while the streams are down "
+          "the reconciliation and stop-watch cost of the streams-up row comes on top")
 
 
 if __name__ == "__main__":

@@ -148,6 +148,9 @@ class AccountRuntime:
             self.gate.add_check(self.guard)
         # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
         self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log)
+        if isinstance(self.feed, StreamFeed):  # its order stream reports stop cancels itself
+            feed = self.feed
+            self.stop_watch.streams_ok = lambda: feed.mode == "stream"
 
     def _supervisor(
         self, repo: Repository, start_actor: Callable[[str], pykka.ActorRef]

@@ -40,8 +40,13 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
         api_key_env=e.api_key_env, api_secret_env=e.api_secret_env,
         secrets_file=settings.resolve_config_path(e.secrets_file) if e.secrets_file else None,
         exchange_id=e.id, environ=environ)
+    from exchange.budget_meter import RequestMeter
+
+    # the streams' own REST calls (Binance's listenKey) spend from the gateway's venue budget
+    meter = getattr(feed.exchange, "meter", None)
     build = pro_exchange_factory(e.id, credentials, sandbox=e.sandbox, demo=e.demo,
-                                 timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url)
+                                 timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url,
+                                 meter=meter if isinstance(meter, RequestMeter) else None)
     stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger, views=views)
     # the REST gateway's markets (loaded at startup): the streams make no second markets call
     markets = getattr(feed.exchange, "markets", None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -23,12 +22,12 @@ from exchange.budget import Priority, call_priority
 from exchange.budget_meter import MaxWaits, RequestMeter
 from exchange.budget_venues import BudgetRegistry, limits_for
 
-__all__ = ["ActiveSymbols", "BudgetRegistry", "MaxWaits", "ProtectiveStops", "extra_cap",
+__all__ = ["BudgetRegistry", "MaxWaits", "ProtectiveStops", "extra_cap",
            "meter_for", "prioritized"]
 from exchange.ccxt import order_params as op
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
-from exchange.records import VenueOrder, VenuePosition
+from exchange.records import VenueOrder
 
 T = TypeVar("T")
 
@@ -126,31 +125,3 @@ def extra_cap(rate_per_s: float | None, burst: float, monotonic: Callable[[], fl
               sleep: Callable[[float], None]) -> TokenBucket | None:
     """The optional extra cap in ccxt cost units (`rate_limit_per_s`; 0/None: none)."""
     return TokenBucket(rate_per_s, burst, clock=monotonic, sleep=sleep) if rate_per_s else None
-
-
-class ActiveSymbols:
-    """For a venue whose trade history needs a symbol (Binance userTrades, weight 5 each):
-    which symbols can have new fills. One all-symbol position call (weight 5) per poll, then
-    trades only for symbols holding a position now or at the last poll (a stop or close that
-    filled) or with an order placed in the last `order_window_s` (a resting order that fills
-    opens a position, seen from then on). 500 symbols cost 5 + 5 x active, not 2,500."""
-
-    def __init__(self, clock: Callable[[], float], order_window_s: float = 60.0) -> None:
-        self._clock, self._window = clock, order_window_s
-        self._lock = threading.Lock()
-        self._held: set[str] = set()
-        self._ordered: dict[str, float] = {}
-
-    def ordered(self, symbol: str) -> None:
-        with self._lock:
-            self._ordered[symbol] = self._clock()
-
-    def to_poll(self, wanted: list[str], positions: Callable[[], list[VenuePosition]]
-                ) -> list[str]:
-        held = {p.symbol for p in positions()}
-        now = self._clock()
-        with self._lock:
-            recent = {s for s, at in self._ordered.items() if now - at <= self._window}
-            self._ordered = {s: self._ordered[s] for s in recent}
-            active, self._held = held | self._held | recent, held
-        return [s for s in wanted if s in active]

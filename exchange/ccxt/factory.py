@@ -16,9 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import ccxt
 
-from exchange.budget_meter import MaxWaits
+from exchange.budget_meter import MaxWaits, RequestMeter
 from exchange.budget_venues import SHARED
 from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.instances import meter_streams
 from exchange.ccxt.secrets import load_credentials
 
 # Options that keep start-up to what a USDT-perp bot needs: Bybit loads linear markets only;
@@ -110,10 +111,12 @@ def gateway_from_settings(settings: Any, *, environ: Mapping[str, str] | None = 
 
 def pro_exchange_factory(exchange_id: str, credentials: Any = None, *, sandbox: bool = False,
                          demo: bool = False, timeout_ms: int = 10_000, api_url: str = "",
-                         ws_url: str = "",
-                         options: dict[str, Any] | None = None) -> Callable[[], Any]:
+                         ws_url: str = "", options: dict[str, Any] | None = None,
+                         meter: RequestMeter | None = None) -> Callable[[], Any]:
     """A factory of ccxt.pro (async, WebSocket) instances for `exchange_id`, keyed with
-    `credentials` (None: public streams only). Call it inside the stream's event loop."""
+    `credentials` (None: public streams only). Call it inside the stream's event loop.
+    `meter`: the REST gateway's (`CcxtGateway.meter`), so the streams' own REST calls
+    (Binance's listenKey) are counted in the venue budget."""
     import ccxt.pro  # the async layer loads only when streams are used
 
     if exchange_id not in ccxt.pro.exchanges:
@@ -133,6 +136,8 @@ def pro_exchange_factory(exchange_id: str, credentials: Any = None, *, sandbox: 
             point_api_at(ex, api_url)
         if ws_url:
             point_ws_at(ex, ws_url)
+        if meter is not None:
+            meter_streams(ex, meter)
         return ex
 
     return build

@@ -40,7 +40,9 @@ from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
 from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import translated
+from exchange.ccxt.fresh_read import SAME_COST_FOR_ALL_POSITIONS, FreshRead
 from exchange.ccxt.instances import InstancePool
+from exchange.ccxt.own_fills import ActiveSymbols, OwnFills
 from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
@@ -119,15 +121,19 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
 
     # ---------------------------------------------------------------- setup / capabilities
     def _init_caches(self) -> None:
-        """Markets (loaded on first use) and the two bounded memos: trades already reported,
-        and the client order id of each exchange order id."""
+        """Markets (loaded on first use), the client order id of each exchange order id (a
+        bounded memo) and the own fills already reported."""
         self._markets: dict[str, Any] | None = None
         self._records: dict[str, VenueMarket] = {}
-        self._seen_trades: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._cid_by_order: OrderedDict[str, str] = OrderedDict()
-        self._memo_lock = threading.Lock()  # guards the two bounded memos above
+        self._memo_lock = threading.Lock()  # guards the memo above
         self._markets_lock = threading.Lock()  # one markets load at a time
-        self.active = bh.ActiveSymbols(self._clock)  # whose trades to poll (Binance)
+        self.active = ActiveSymbols(self._clock)  # whose trades to poll (Binance)
+        required = (self._features.get("fetchMyTrades") or {}).get("symbolRequired")
+        self.fills = OwnFills(self.active, symbol_required=bool(required))
+        self._all_positions = None if self.id not in SAME_COST_FOR_ALL_POSITIONS else FreshRead(
+            lambda: self._run(lambda ex: ex.fetch_positions(None, {}), "fetch_positions"),
+            wait_bound_s=self.meter.waits.reconcile_s + 2 * self.meter.timeout_s)
 
     @staticmethod
     def _market_features(probe: ccxt.Exchange) -> dict[str, Any]:
@@ -257,7 +263,11 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     @translated
     def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]:
         self._ensure_markets()
-        raw = self._run(lambda ex: ex.fetch_tickers(symbols), "fetch_tickers")
+        if symbols is not None and len(symbols) == 1:  # a reconcile's price: Binance weighs
+            symbol = symbols[0]  # one symbol's ticker 1, the all-symbol one 40
+            raw = {symbol: self._run(lambda ex: ex.fetch_ticker(symbol), "fetch_ticker")}
+        else:
+            raw = self._run(lambda ex: ex.fetch_tickers(symbols), "fetch_tickers")
         return {symbol: convert.ticker(t) for symbol, t in raw.items()}
 
     @translated
@@ -271,10 +281,12 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                         params: dict[str, Any] | None = None) -> list[VenuePosition]:
         """Open positions only (venues also list flat ones)."""
         self._ensure_markets()
-        raw = self._run(lambda ex: ex.fetch_positions(symbols, dict(params or {})),
-                        "fetch_positions")
-        positions = [convert.position(p) for p in raw]
-        return [p for p in positions if p.contracts != 0]
+        shared = self._all_positions if not params else None
+        raw = shared.get() if shared is not None else self._run(
+            lambda ex: ex.fetch_positions(symbols, dict(params or {})), "fetch_positions")
+        positions = [p for p in map(convert.position, raw) if p.contracts != 0]
+        self.active.observed(positions, None if shared is not None else symbols)
+        return [p for p in positions if symbols is None or p.symbol in symbols]
 
     @translated
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
@@ -321,25 +333,10 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         """New own fills since `since_ms` (each trade returned once), oldest first."""
         self._ensure_markets()
         wanted = symbols if symbols is not None else self._symbols
-        if (self._features.get("fetchMyTrades") or {}).get("symbolRequired"):
-            if not wanted:
-                raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
-            trades = [t for s in self.active.to_poll(wanted, self.fetch_positions)
-                      for t in self.fetch_my_trades(s, since_ms)]
-        else:
-            trades = self.fetch_my_trades(None, since_ms)
-            if wanted:
-                trades = [t for t in trades if t.symbol in set(wanted)]
-        fresh = []
-        with self._memo_lock:
-            for trade in sorted(trades, key=lambda t: t.timestamp or 0):
-                key = (trade.symbol, trade.id)
-                if key not in self._seen_trades and (trade.timestamp or since_ms) >= since_ms:
-                    self._seen_trades[key] = None
-                    fresh.append(trade)
-            while len(self._seen_trades) > 20_000:
-                self._seen_trades.popitem(last=False)
-        return fresh
+        if self.fills.symbol_required and not wanted:
+            raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
+        return self.fills.poll(since_ms, wanted, self.fetch_positions,
+                               lambda symbol, since: self.fetch_my_trades(symbol, since))
 
     # ---------------------------------------------------------------- orders
     @translated

@@ -22,6 +22,7 @@ with the injected factory, then:
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -138,13 +139,41 @@ class InstancePool:
             inst.last_response_headers = None
             try:
                 result = inner(path, api, method, params, config)
-            except (ccxt.RateLimitExceeded, ccxt.DDoSProtection):
-                meter.after(api, path, inst.last_response_headers, rate_limited=True)
+            except ccxt.BaseError as exc:
+                _answered(meter, inst, api, path, exc)
                 raise
-            except ccxt.BaseError:
-                meter.after(api, path, inst.last_response_headers, rate_limited=False)
-                raise
-            meter.after(api, path, inst.last_response_headers, rate_limited=False)
+            _answered(meter, inst, api, path, None)
             return result
 
         inst.fetch2 = metered_fetch2
+
+
+def _answered(meter: RequestMeter, inst: ccxt.Exchange, api: object, path: str,
+              exc: BaseException | None) -> None:
+    """Hand the venue's usage headers to the meter; a rate-limit refusal blocks the budget."""
+    limited = isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection)
+    meter.after(api, path, inst.last_response_headers, rate_limited=limited)
+
+
+def meter_streams(inst: Any, meter: RequestMeter) -> None:
+    """A ccxt.pro instance's own REST calls (Binance's listenKey create and its keepalive every
+    20 minutes) spend from the same venue budget as the gateway's, at reconcile priority (no
+    actor scope: nothing to fence). A budget wait runs on a worker thread, so the stream's
+    event loop keeps delivering meanwhile."""
+    inner = inst.fetch2
+
+    async def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
+        cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
+        units = float(cost) if cost else 1.0
+        await asyncio.get_running_loop().run_in_executor(
+            None, meter.before, api, method, path, units)
+        inst.last_response_headers = None
+        try:
+            result = await inner(path, api, method, params, config)
+        except ccxt.BaseError as exc:
+            _answered(meter, inst, api, path, exc)
+            raise
+        _answered(meter, inst, api, path, None)
+        return result
+
+    inst.fetch2 = metered_fetch2

@@ -76,9 +76,6 @@ def test_closing_fill_in_the_executions_books_the_close_with_pnl_and_fee(live):
     assert live.stops() == []  # the stop went with the position
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 12 KNOWN OPEN DEFECT since the rate budget and the protect branch met at merge: on "
-    "Binance this run does not reach its checks before its deadline (in the closing note)"))
 def test_binance_empty_position_risk_keeps_position_and_stop(tmp_path):
     """The same on Binance USDⓈ-M: `GET /fapi/v3/positionRisk` answering `[]`."""
     with live_long(tmp_path, "binanceusdm") as bot:

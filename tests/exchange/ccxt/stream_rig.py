@@ -86,7 +86,7 @@ class StreamRig:
         self.feed = StreamFeed(rest=self.rest, stale_s=stale_s, logger=logger, views=self.views)
         build = pro_exchange_factory(venue_id, Credentials(API_KEY, API_SECRET, source="test"),
                                      api_url=self.http.base_url, ws_url=self.ws.url,
-                                     timeout_ms=3000)
+                                     timeout_ms=3000, meter=self.gateway.meter)
         self.streams = VenueStreams(build=build, symbols=SYMBOLS, sink=self.feed, logger=logger,
                                     retry_s=0.2,
                                     markets=self.gateway.markets if share_markets else None)

@@ -60,9 +60,9 @@ def test_binance_used_weight_header_stops_polling_before_a_429(tmp_path):
         gw.load_markets()
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
         limiter.used = 2350  # another program on the same IP spent most of this minute
-        gw.fetch_tickers([BTC])
+        gw.fetch_tickers([BTC, ETH])  # the all-symbol ticker, weight 40
         with pytest.raises(BudgetRefused):
-            gw.fetch_tickers([BTC])  # polling waits at most 5 s; the header says: not now
+            gw.fetch_tickers([BTC, ETH])  # polling waits at most 5 s; the header says: not now
         assert len(emu.hits("/fapi/v1/ticker/24hr")) == 1 and limiter.refused == 0
         # a protective call still goes at once: polling did not take its share (its fee
         # read afterwards runs at reconcile priority and may wait; the order itself did not)

@@ -8,7 +8,7 @@ import pytest
 
 from exchange import errors
 from exchange.errors import OrderOutcomeUnknown
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
 
 BTC = "BTC/USDT:USDT"
 
@@ -123,3 +123,45 @@ def test_positions_filter_zero_and_trades_polled_per_active_symbol(gw, emu):
     fills = gw.poll_updates(0, symbols=[BTC])
     assert [(f.client_order_id, f.price) for f in fills] == [("p-1", D("50000"))]
     assert [r.params["symbol"] for r in emu.hits("/fapi/v1/userTrades")] == ["BTCUSDT"]
+
+
+def test_one_symbols_price_reads_its_own_ticker_not_all_symbols(gw, emu):
+    """A reconcile asks one symbol's price: the symbol's ticker (weight 1), never the all-symbol
+    one (weight 40: a reconcile of each of 500 symbols would cost 20,000 weight)."""
+    (ticker,) = gw.fetch_tickers([BTC]).values()
+    assert ticker.last == D("50000")
+    assert [r.params.get("symbol") for r in emu.hits("/fapi/v1/ticker/24hr")] == ["BTCUSDT"]
+    spent = gw.meter.venue.ip.spent
+    before = sum(spent.values())
+    assert set(gw.fetch_tickers([BTC, "ETH/USDT:USDT"])) == {BTC, "ETH/USDT:USDT"}
+    assert sum(spent.values()) - before == 40  # several symbols: one all-symbol call
+    assert emu.hits("/fapi/v1/ticker/24hr")[-1].params.get("symbol") is None
+
+
+def test_a_stop_filled_long_after_the_entry_is_polled_once_a_reconcile_saw_the_position(
+        emu, tmp_path):
+    """While the streams carry fills the REST poll does not run; when the socket drops and the
+    stop fills meanwhile, the first poll finds the symbol flat. The reconcile's position read
+    (long before) marked it as holding, so the poll still asks for its trades."""
+    fake = FakeTime()
+    gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake)
+    try:
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        assert [p.symbol for p in gw.fetch_positions([BTC])] == [BTC]  # a reconcile's read
+        fake.sleep(600)  # ten minutes later, the entry is no longer a recent order
+        book = emu.venue.book
+        since_ms = book.now_ms + 1  # after the entry's fill
+        book.place(cid="stop-fill", symbol="BTCUSDT", side="sell", type="market", qty=D("0.01"),
+                   price=None, trigger=None, trigger_direction=None, reduce_only=True,
+                   extra={})
+        assert book.position("BTCUSDT")[0] == 0
+        fills = gw.poll_updates(since_ms, symbols=[BTC, "ETH/USDT:USDT"])
+        assert [f.client_order_id for f in fills] == ["stop-fill"]
+        assert [r.params["symbol"] for r in emu.hits("/fapi/v1/userTrades")][-1:] == ["BTCUSDT"]
+        assert gw.poll_updates(since_ms, symbols=[BTC]) == []  # each fill once
+        fake.sleep(120)  # flat for longer than the window: nothing more to read there
+        emu.clear()
+        assert gw.poll_updates(since_ms, symbols=[BTC]) == []
+        assert emu.hits("/fapi/v1/userTrades") == []
+    finally:
+        gw.close()

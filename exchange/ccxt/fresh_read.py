@@ -1,0 +1,75 @@
+"""One request answering many concurrent callers, never with an answer older than their call.
+
+Why: every symbol's actor reconciles at the same heartbeat, and each reads its position twice
+(before and after its other reads). On Binance the all-symbol `positionRisk` weighs 5, the
+same as one symbol's, so 500 actors asking for their own position cost 5,000 weight a round
+where one all-symbol read per burst would do.
+
+Freshness rule: a caller is answered only by a request SENT AFTER it asked. A caller arriving
+while a request is in flight waits for the next one (the one in flight may predate a fill the
+caller needs to see), and all callers that gathered meanwhile share that next request. The
+request runs on one caller's thread (with its priority, fence and liveness); if it fails, the
+others do not take that failure as theirs: each asks again (leading a request itself if no
+other is running), so every caller's own error is its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar, cast
+
+from exchange.fence import waiting
+
+T = TypeVar("T")
+
+SAME_COST_FOR_ALL_POSITIONS = frozenset({"binanceusdm"})
+"""Venues whose all-symbol position read costs what one symbol's does (Binance positionRisk v3:
+weight 5 either way): there, concurrent position reads share one all-symbol request."""
+
+
+class FreshRead(Generic[T]):
+    def __init__(self, fetch: Callable[[], T], *, wait_bound_s: float) -> None:
+        """`wait_bound_s`: how long a caller may wait for another's request (its budget wait
+        plus its timeout), announced to the caller's liveness mark before it waits."""
+        self._fetch = fetch
+        self._bound = wait_bound_s
+        self._cond = threading.Condition()
+        self._started = 0  # requests started so far (their sequence numbers: 1, 2, ...)
+        self._running = False
+        self._done = 0  # the last request that answered
+        self._value: T | None = None
+        self.requests = 0
+        self.served = 0
+
+    def get(self) -> T:
+        while True:
+            with self._cond:
+                want = self._started + 1  # the first request sent after this call
+                while self._done < want and self._running:
+                    waiting(self._bound)
+                    self._cond.wait(self._bound)
+                if self._done >= want:
+                    self.served += 1
+                    return cast(T, self._value)
+                self._running = True  # none in flight and none answered since: lead one
+                self._started += 1
+                mine = self._started
+            return self._lead(mine)
+
+    def _lead(self, mine: int) -> T:
+        try:
+            value = self._fetch()
+        except BaseException:
+            with self._cond:
+                self._running = False
+                self._cond.notify_all()  # the others ask again: this failure is not theirs
+            raise
+        with self._cond:
+            self._running = False
+            self.requests += 1
+            self.served += 1
+            if mine > self._done:
+                self._done, self._value = mine, value
+            self._cond.notify_all()
+        return value

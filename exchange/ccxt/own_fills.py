@@ -1,0 +1,99 @@
+"""Own fills from REST (the streams' gap fill and the REST-only feed), at the venue's cheapest.
+
+Venues whose trade history needs a symbol (Binance `userTrades`, weight 5 per symbol) would
+cost 5 x 500 per poll if every configured symbol were asked; `ActiveSymbols` narrows the
+poll to the symbols that can have new fills. Each trade is returned once (`OwnFills`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+from exchange.records import VenueFill, VenuePosition
+
+SEEN_TRADES = 20_000
+"""Trade ids remembered: far more than any poll window holds."""
+
+
+class ActiveSymbols:
+    """Which symbols can have new fills: those holding a position at the last observation,
+    those seen going flat (their closing fill) or sent an order within `window_s`.
+
+    Observations come from every position read of the gateway, not only from the poll: while
+    the streams carry the fills the poll does not run, and the reconcile's per-symbol position
+    reads keep this current. So a stop that fills while the socket is down is on a symbol
+    already known to hold, and the first REST poll asks for its trades (a poll that only
+    compared with its own previous answer would find the symbol flat and never ask)."""
+
+    def __init__(self, clock: Callable[[], float], window_s: float = 60.0) -> None:
+        self._clock, self._window = clock, window_s
+        self._lock = threading.Lock()
+        self._held: set[str] = set()
+        self._recent: dict[str, float] = {}  # symbol -> when it was ordered or went flat
+
+    def ordered(self, symbol: str) -> None:
+        with self._lock:
+            self._recent[symbol] = self._clock()
+
+    def observed(self, positions: Iterable[VenuePosition], symbols: list[str] | None) -> None:
+        """A position read answered: `symbols` were asked (None: all), `positions` hold."""
+        held = {p.symbol for p in positions if p.contracts != 0}
+        now = self._clock()
+        with self._lock:
+            asked = set(self._held) if symbols is None else set(symbols)
+            for symbol in (asked & self._held) - held:
+                self._recent[symbol] = now  # went flat: its closing fill is still to be read
+            self._held = (self._held - asked) | held
+
+    def to_poll(self, wanted: list[str], positions: Callable[[], list[VenuePosition]]
+                ) -> list[str]:
+        """`wanted` narrowed to the active symbols, after one all-symbol position read (which
+        reports back through `observed`)."""
+        before = self.held()
+        positions()
+        now = self._clock()
+        with self._lock:
+            self._recent = {s: at for s, at in self._recent.items() if now - at <= self._window}
+            active = before | self._held | set(self._recent)
+        return [s for s in wanted if s in active]
+
+    def held(self) -> set[str]:
+        with self._lock:
+            return set(self._held)
+
+
+class OwnFills:
+    """New own fills since a time, each trade returned once."""
+
+    def __init__(self, active: ActiveSymbols, *, symbol_required: bool) -> None:
+        self.active = active
+        self.symbol_required = symbol_required
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def poll(self, since_ms: int, wanted: list[str] | None,
+             positions: Callable[[], list[VenuePosition]],
+             trades_of: Callable[[str | None, int], list[VenueFill]]) -> list[VenueFill]:
+        if self.symbol_required:
+            trades = [t for s in self.active.to_poll(wanted or [], positions)
+                      for t in trades_of(s, since_ms)]
+        else:
+            trades = trades_of(None, since_ms)
+            if wanted:
+                keep = set(wanted)
+                trades = [t for t in trades if t.symbol in keep]
+        return self._fresh(trades, since_ms)
+
+    def _fresh(self, trades: list[VenueFill], since_ms: int) -> list[VenueFill]:
+        fresh = []
+        with self._lock:
+            for trade in sorted(trades, key=lambda t: t.timestamp or 0):
+                key = (trade.symbol, trade.id)
+                if key not in self._seen and (trade.timestamp or since_ms) >= since_ms:
+                    self._seen[key] = None
+                    fresh.append(trade)
+            while len(self._seen) > SEEN_TRADES:
+                self._seen.popitem(last=False)
+        return fresh

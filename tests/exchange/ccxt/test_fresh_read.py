@@ -1,0 +1,106 @@
+"""FreshRead: concurrent callers share requests, and none is answered by a request sent before
+it asked (real threads; the request blocks on an event the test controls)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal as D
+
+import pytest
+
+from exchange.ccxt.fresh_read import FreshRead
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.support.waiting import wait_until
+
+
+class Venue:
+    """Each request returns its own sequence number; a request may be held open."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.in_flight = 0
+        self.hold = threading.Event()
+        self.hold.set()
+        self.fail_next = False
+        self._lock = threading.Lock()
+
+    def fetch(self) -> int:
+        with self._lock:
+            self.sent += 1
+            number = self.sent
+            self.in_flight += 1
+            fail, self.fail_next = self.fail_next, False
+        try:
+            assert self.hold.wait(10)
+            if fail:
+                raise ConnectionError(f"request {number} failed")
+            return number
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def test_concurrent_callers_share_a_few_requests():
+    venue = Venue()
+    read = FreshRead(venue.fetch, wait_bound_s=5)
+    venue.hold.clear()
+    with ThreadPoolExecutor(50) as pool:
+        first = pool.submit(read.get)
+        wait_until(lambda: venue.in_flight == 1, message="first request in flight")
+        rest = [pool.submit(read.get) for _ in range(49)]
+        venue.hold.set()
+        answers = [first.result(5)] + [f.result(5) for f in rest]
+    assert answers[0] == 1
+    assert set(answers[1:]) <= {2, 3}  # the 49 latecomers never get the request sent before
+    assert venue.sent <= 3 and read.requests == venue.sent and read.served == 50
+
+
+def test_a_caller_is_never_answered_by_a_request_sent_before_it_asked():
+    venue = Venue()
+    read = FreshRead(venue.fetch, wait_bound_s=5)
+    venue.hold.clear()
+    with ThreadPoolExecutor(2) as pool:
+        early = pool.submit(read.get)
+        wait_until(lambda: venue.in_flight == 1, message="request 1 in flight")
+        late = pool.submit(read.get)  # asks while request 1 is out: its answer may be stale
+        venue.hold.set()
+        assert early.result(5) == 1
+        assert late.result(5) == 2
+    assert read.get() == 3  # nothing in flight: a new request, never a cached answer
+
+
+def test_a_failed_request_is_not_taken_as_the_others_failure():
+    venue = Venue()
+    read = FreshRead(venue.fetch, wait_bound_s=5)
+    venue.hold.clear()
+    venue.fail_next = True
+    with ThreadPoolExecutor(2) as pool:
+        leader = pool.submit(read.get)
+        wait_until(lambda: venue.in_flight == 1, message="failing request in flight")
+        follower = pool.submit(read.get)
+        venue.hold.set()
+        with pytest.raises(ConnectionError, match="request 1 failed"):
+            leader.result(5)
+        assert follower.result(5) == 2  # it asked again and got its own answer
+
+
+def test_binance_position_reads_of_many_actors_share_all_symbol_requests(tmp_path):
+    emu = start_emulator("binanceusdm")
+    gw = make_gateway("binanceusdm", emu, tmp_path)
+    try:
+        gw.load_markets()
+        gw.create_order("BTC/USDT:USDT", "market", "buy", D("0.01"), None,
+                        {"clientOrderId": "s-1"})
+        emu.clear()
+        symbols = ["BTC/USDT:USDT", "ETH/USDT:USDT"] * 20
+        with ThreadPoolExecutor(40) as pool:
+            answers = list(pool.map(lambda s: gw.fetch_positions([s]), symbols))
+        assert [[p.symbol for p in a] for a in answers[:2]] == [["BTC/USDT:USDT"], []]
+        assert all(a == answers[i % 2] for i, a in enumerate(answers))
+        reads = emu.hits("/fapi/v3/positionRisk")
+        assert all("symbol" not in r.params for r in reads)  # all-symbol reads (weight 5)
+        assert len(reads) < 40  # shared: 40 actors did not cost 40 requests
+    finally:
+        gw.close()
+        emu.stop()
