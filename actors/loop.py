@@ -30,7 +30,6 @@ What it guarantees, for both styles:
 from __future__ import annotations
 
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
@@ -39,6 +38,7 @@ from typing import Any
 from actors.actor_view import ActorView, Published
 from actors.command_executor import EscalationHook, describe
 from actors.cores import Core
+from actors.correlation import new_correlation_id
 from actors.entry_gate import AccountGate
 from actors.log_text import LazyData
 from actors.messages import (
@@ -318,7 +318,7 @@ class DecisionLoop:
         if not decision.changed and decision.state == self.state:
             self.state = decision.state
             return None
-        correlation_id = correlation_id or uuid.uuid4().hex[:16]
+        correlation_id = correlation_id or new_correlation_id()
         stored = decision
         if also:
             stored = replace(decision, journal=decision.journal + also)

@@ -7,6 +7,7 @@ goes into the symbol's slot and the actor gets one `TickReady` wake when none is
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import defaultdict
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
-from actors.price_slots import PriceSlots
+from actors.price_slots import URGENT_WAKE, PriceSlot, PriceSlots
 from actors.trade_ids import TradeIds
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
@@ -74,14 +75,42 @@ class MarketFeed:
     def _poll_prices(self) -> None:
         now = self.clock()
         tickers = self.exchange.fetch_tickers(self.symbols)
+        ticks = []
         for symbol in self.symbols:
             t = tickers.get(symbol)
             if t is None or t.last is None:
                 continue
             # strategy.min_volume is 24 h quote volume (USDT), so the tick carries that
-            tick = Tick(price=t.last, volume=t.quote_volume, sent_at=now)
-            if not self.deliver_tick(symbol, tick):
-                self.dropped += 1
+            ticks.append((symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now)))
+        self.dropped += self.deliver_ticks(ticks)
+
+    def deliver_ticks(self, ticks: list[tuple[str, Tick]]) -> int:
+        """Many prices at once (one poll, one venue message): every price goes into its slot
+        first, then the wakes go out, those of prices that leave their actor's quiet band
+        first. A crossing price is so never queued behind hundreds of quiet wakes (each one a
+        mailbox put and a thread made runnable); each symbol's slot ends the same as with one
+        `deliver_tick` per price. Returns how many could not be delivered (actor not running)."""
+        if self.prices is None:
+            return sum(1 for symbol, tick in ticks if not self.deliver(symbol, tick))
+        now = time.monotonic()
+        urgent: list[tuple[str, PriceSlot]] = []
+        quiet: list[tuple[str, PriceSlot]] = []
+        dropped = 0
+        for symbol, tick in ticks:
+            slot = self.prices.get(symbol)
+            if slot is None:
+                dropped += not self.deliver(symbol, tick)
+                continue
+            wake = slot.offer(tick, now, self.quiet_wake_s)
+            if wake == URGENT_WAKE:
+                urgent.append((symbol, slot))
+            elif wake:
+                quiet.append((symbol, slot))
+        for symbol, slot in itertools.chain(urgent, quiet):
+            if not self.deliver(symbol, TICK_READY):
+                slot.wake_failed()
+                dropped += 1
+        return dropped
 
     def deliver_tick(self, symbol: str, tick: Tick) -> bool:
         """Hand one price to the symbol's actor: into its slot (waking it if no wake is

@@ -26,6 +26,13 @@ from typing import Any
 from actors.messages import Tick
 from trading.decide import QuietBand
 
+NO_WAKE = 0
+"""`PriceSlot.offer`: the price waits for a pending wake, the next wake or `Timer`."""
+QUIET_WAKE = 1
+"""`PriceSlot.offer`: wake the actor, for a quiet price (the strategy's sampling): no hurry."""
+URGENT_WAKE = 2
+"""`PriceSlot.offer`: wake the actor now: the price leaves its quiet band (or it has none)."""
+
 
 class PriceSlot:
     __slots__ = ("_lock", "_tick", "_wake_pending", "_woken_at", "_band", "offered", "taken")
@@ -41,13 +48,14 @@ class PriceSlot:
         self.taken = 0
         """Ticks the actor took and decided on."""
 
-    def offer(self, tick: Tick, now: float, quiet_wake_s: float | None) -> bool:
-        """Store `tick` as the latest price; True when the caller must wake the actor.
+    def offer(self, tick: Tick, now: float, quiet_wake_s: float | None) -> int:
+        """Store `tick` as the latest price; true (QUIET_WAKE or URGENT_WAKE) when the caller
+        must wake the actor, NO_WAKE (0) when not.
 
         No wake while one is pending. A price inside the actor's published quiet band (it would
         change nothing but the mark price) wakes the actor only if it was last woken at least
-        `quiet_wake_s` ago (None: never; the next wake or `Timer` picks it up). Any other price
-        wakes it now."""
+        `quiet_wake_s` ago (None: never; the next wake or `Timer` picks it up): QUIET_WAKE. Any
+        other price wakes it now: URGENT_WAKE."""
         with self._lock:
             self.offered += 1
             band = self._band
@@ -63,16 +71,13 @@ class PriceSlot:
             ):
                 self._tick = tick
             if self._wake_pending:
-                return False
-            if (
-                band is not None
-                and band.contains_price(tick.price)
-                and (quiet_wake_s is None or now - self._woken_at < quiet_wake_s)
-            ):
-                return False
+                return NO_WAKE
+            quiet = band is not None and band.contains_price(tick.price)
+            if quiet and (quiet_wake_s is None or now - self._woken_at < quiet_wake_s):
+                return NO_WAKE
             self._wake_pending = True
             self._woken_at = now
-            return True
+            return QUIET_WAKE if quiet else URGENT_WAKE
 
     def take(self) -> Tick | None:
         """The latest price not yet taken (None if there is none); re-arms the wake."""

@@ -107,12 +107,10 @@ class StreamFeed:
     # -- the streams' callbacks (their thread) -----------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
         now = self.clock()
-        for t in tickers:
-            if t.last is None:
-                continue
-            tick = Tick(price=t.last, volume=t.quote_volume, sent_at=now)
-            if not self.rest.deliver_tick(t.symbol, tick):
-                self.rest.dropped += 1
+        # one message's prices together: urgent wakes first (MarketFeed.deliver_ticks)
+        self.rest.dropped += self.rest.deliver_ticks(
+            [(t.symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now))
+             for t in tickers if t.last is not None])
 
     def on_fills(self, fills: list[VenueFill]) -> None:
         by_symbol: dict[str, set[str]] = defaultdict(set)

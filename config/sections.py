@@ -67,6 +67,8 @@ class BotSettings(_Section):
     account: Str = Field(default="main", pattern=ACCOUNT_NAME, description=ACCOUNT_NAME_TEXT)
     status_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
     version: Str = ""
+    # latency: the interpreter's thread switch interval, set at startup (runtime/interpreter.py)
+    switch_interval_ms: Float = Field(default=5.0, ge=0.05, le=100)
 
 
 class ExchangeSettings(_Section):

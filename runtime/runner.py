@@ -13,7 +13,7 @@ from loguru import logger
 
 from config.settings import Settings
 from observability.log_streams import setup_logging
-from runtime import shutdown, wiring
+from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
@@ -77,6 +77,7 @@ class Bot:
 
     def run(self, duration_s: float | None) -> int:
         s = self.settings
+        interpreter.apply_switch_interval(s.bot.switch_interval_ms)  # before any thread starts
         if s.cluster.enabled:  # one node of a cluster: accounts come and go with their leases
             from runtime.cluster_node import run_node
 
@@ -241,6 +242,7 @@ class Bot:
             "mode": s.bot.mode,
             "version": self.version,
             "started_at": self.started_at,
+            "switch_interval_ms": interpreter.switch_interval_ms(),
             "exchange": ",".join(dict.fromkeys(a.settings.exchange.id for a in self.accounts)),
         }
         if self.services is not None and self.services.dashboard is not None:

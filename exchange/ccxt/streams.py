@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from exchange.ccxt import convert
+from exchange.ccxt import convert, raw_tickers
 from exchange.records import PositionSide, VenueFill, VenueOrder, VenuePosition, VenueTicker
 
 
@@ -87,6 +87,8 @@ class VenueStreams:
         self.reconnects = 0
         """Sockets opened again after the streams had first been up."""
         self.last_error = ""
+        self.raw_tickers: raw_tickers.RawTickers | None = None
+        """The raw ticker reader, on venues it knows (raw_tickers.py)."""
 
     # -- lifecycle (any thread) --------------------------------------------------------------
     def start(self) -> None:
@@ -135,6 +137,9 @@ class VenueStreams:
         self._ex.options["watchPositions"] = {**self._ex.options.get("watchPositions", {}),
                                               "fetchPositionsSnapshot": False,
                                               "awaitPositionsSnapshot": False}
+        if raw_tickers.handles(self._ex.id):  # prices from the raw messages (raw_tickers.py)
+            self.raw_tickers = raw_tickers.RawTickers(
+                self._ex, self._wanted, self.sink.on_tickers, self._seen, self.log).install()
         watchers = [self._watch("tickers", self._tickers_once)]
         if self.private:
             watchers += [self._watch("orders", self._orders_once),
@@ -227,8 +232,9 @@ class VenueStreams:
         ex = self._ex
         if not isinstance(ex.tickers, LiveTickers):
             ex.tickers = LiveTickers(ex.tickers or {}, self._ticker_written)
-        # the prices themselves go out as ccxt parses them (LiveTickers); this call keeps the
-        # subscription and notices a dropped socket
+        # the prices themselves go out as they arrive (raw_tickers.py; other venues: as ccxt
+        # parses them, LiveTickers); this call keeps the subscription and notices a dropped
+        # socket (with raw tickers it returns only then: ccxt never sees a ticker message)
         if ex.id == "bybit":
             await ex.watch_tickers(self.symbols)
         else:  # Binance: the all-market stream, one message a second for every symbol

@@ -92,6 +92,10 @@ def test_values_are_typed_and_normalised(tmp_path: Path):
             "[bot]\nstatus_interval_s = 0.01",
             "bot.status_interval_s: must be >= 0.1 and <= 60 (got 0.01)",
         ),
+        (
+            "[bot]\nswitch_interval_ms = 0",
+            "bot.switch_interval_ms: must be >= 0.05 and <= 100 (got 0.0)",
+        ),
         ("[risk]\ntake_profit_pct = 0", "risk.take_profit_pct: must be > 0 (got 0)"),
         (
             '[bot]\nmode = "papr"',

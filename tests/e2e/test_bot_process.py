@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 def config(tmp_path):
     return write_config(
         tmp_path / "config.toml", SYMBOLS,
-        bot={"status_interval_s": 0.2},
+        bot={"status_interval_s": 0.2, "switch_interval_ms": 0.5},
         exchange={"poll_interval_s": 0.1},
         strategy={"window": 10, "entry_z": 1.0, "exit_z": 0.2, "min_volatility_pct": 0},
         paper={"latency_ms": 1, "step_ms": 100, "speed": 600.0},
@@ -35,6 +35,7 @@ def test_run_status_lock_and_duration(config, tmp_path):
             a["state"] == "running" for a in s["actors"]), message="all actors running")
         assert {a["symbol"] for a in s["actors"]} == set(SYMBOLS)
         assert s["bot"]["pid"] == proc.pid and s["bot"]["version"]
+        assert s["bot"]["switch_interval_ms"] == 0.5  # the configured interval is in force
         # a second instance on the same data dir is refused and names the PID
         second = start_bot(config, data)
         out, err = second.communicate(timeout=60)
