@@ -32,6 +32,7 @@ import ccxt
 from exchange.budget_meter import RequestMeter
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
+from exchange.fence import check_fence
 
 
 class InstancePool:
@@ -84,6 +85,8 @@ class InstancePool:
         if self._demo:
             inst.enable_demo_trading(True)
         inst.enableRateLimit = False
+        bound_recv_window(inst)
+        fence_sends(inst)
         self._meter(inst)
         return inst
 
@@ -146,6 +149,30 @@ class InstancePool:
             return result
 
         inst.fetch2 = metered_fetch2
+
+
+def bound_recv_window(inst: ccxt.Exchange) -> None:
+    """The venue refuses a signed request that reaches it later than `recvWindow` after its
+    timestamp: never allow more than our own request timeout. A request we would have given
+    up on cannot then act late, and on a cluster node (timeout = the takeover grace) a request
+    signed before the lease ran out and held up past the grace (a process stopped between its
+    last fence check and the socket write) is refused by the venue itself."""
+    window = inst.options.get("recvWindow")
+    if isinstance(window, int) and inst.timeout and inst.timeout < window:
+        inst.options["recvWindow"] = int(inst.timeout)
+
+
+def fence_sends(inst: ccxt.Exchange) -> None:
+    """Check the calling incarnation's fence (and on a cluster node its account lease) after
+    ccxt signed a request and just before it goes on the wire: the last moment our side can
+    stop it (exchange/fence.py). With `bound_recv_window` this leaves no late send."""
+    inner = inst.fetch
+
+    def fenced_fetch(url, method="GET", headers=None, body=None):  # noqa: ANN001, ANN202
+        check_fence()
+        return inner(url, method, headers, body)
+
+    inst.fetch = fenced_fetch
 
 
 def _answered(meter: RequestMeter, inst: ccxt.Exchange, api: object, path: str,
