@@ -12,6 +12,7 @@ import resource
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 Write = Callable[[int, memoryview], int]
 
@@ -93,6 +94,32 @@ class AppendFile:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+class ConsoleCopy:
+    """The bot.log lines of each batch, copied to a console stream (stderr) with one write.
+
+    Best effort: the files are the record; a console that cannot take the lines (closed pipe)
+    loses them silently rather than failing the batch or the bot."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, lines: Sequence[bytes]) -> None:
+        data = b"".join(lines)
+        try:
+            try:
+                fd = self._stream.fileno()
+            except (AttributeError, OSError, ValueError):  # e.g. a capturing test stream
+                self._stream.write(data.decode("utf-8", "replace"))
+                self._stream.flush()
+                return
+            self._stream.flush()  # text written to it before must come first
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except (OSError, ValueError):
+            pass  # see the class docstring
 
 
 def to_stderr(text: str) -> None:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from loguru import Record
 
-import atexit
 import os
 import re
 import sys
@@ -36,17 +35,19 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from loguru import logger
 
 from observability.log_files import (
     AppendFile,
+    ConsoleCopy,
     Write,
     WriteFaults,
     default_max_open_files,
     to_stderr,
 )
+from observability.log_flusher import Flusher
 from observability.log_tail import follow, tail_lines
 
 __all__ = [
@@ -154,6 +155,7 @@ class LogStreams:
         sync_level: int = SYNC_LEVEL,
         max_pending: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        console: TextIO | None = None,
     ) -> None:
         max_open_files = max_open_files or default_max_open_files()
         if rotate_bytes < 1 or retention < 1 or max_open_files < 1:
@@ -181,7 +183,8 @@ class LogStreams:
         self._max_pending = max_pending if flush_interval_s > 0 else 1
         self._sync_level = sync_level
         self._monotonic = clock
-        self._flusher = _Flusher(self.flush, flush_interval_s) if flush_interval_s > 0 else None
+        self._console = ConsoleCopy(console) if console is not None else None
+        self._flusher = Flusher(self.flush, flush_interval_s) if flush_interval_s > 0 else None
 
     @property
     def main_path(self) -> Path:
@@ -257,6 +260,8 @@ class LogStreams:
             self._guarded(None, main)
             for key, lines in groups.items():
                 self._guarded(key, lines)
+            if self._console is not None:
+                self._console.write(main)
 
     def _line(self, item: Pending) -> tuple[Key | None, bytes]:
         """The line for bot.log and the key of its actor's file (None: bot.log only)."""
@@ -313,29 +318,6 @@ class LogStreams:
         self.close()
 
 
-class _Flusher:
-    """The thread that writes pending lines every ``interval`` s; also flushes at interpreter
-    exit, for a program that ends without ``close()``."""
-
-    def __init__(self, flush: Callable[[], None], interval: float) -> None:
-        self._flush = flush
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="log-flusher", daemon=True)
-        self._thread.start()
-        atexit.register(self._flush)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self._flush()
-
-    def stop(self) -> None:
-        atexit.unregister(self._flush)
-        self._stop.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
-
-
 def setup_logging(
     logs_dir: Path,
     *,
@@ -346,13 +328,18 @@ def setup_logging(
     max_open_files: int | None = None,
     main_name: str = MAIN_LOG,
 ) -> LogStreams:
-    """Replace loguru's default stderr handler with the file streams (and optional console)."""
+    """Replace loguru's default stderr handler with the file streams (and optional console).
+
+    The console gets the bot.log lines from the streams' batches (one formatting pass for
+    both), unless stderr is a terminal: there loguru's own sink keeps its colours."""
+    terminal = console and _isatty(sys.stderr)
     streams = LogStreams(
         logs_dir,
         rotate_bytes=rotate_bytes,
         retention=retention,
         max_open_files=max_open_files,
         main_name=main_name,
+        console=sys.stderr if console and not terminal else None,
     )
     try:
         logger.remove(0)  # loguru's default handler; absent if someone removed it already
@@ -361,6 +348,13 @@ def setup_logging(
     options: dict[str, Any] = {"level": level.upper(), "enqueue": False}
     options.update(backtrace=False, diagnose=False)  # diagnose would print variable values
     streams.handler_ids.append(logger.add(streams.emit, format=_FILE_FORMAT, **options))
-    if console:
+    if terminal:
         streams.handler_ids.append(logger.add(sys.stderr, format=_format, **options))
     return streams
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False

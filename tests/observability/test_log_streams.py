@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import select
@@ -163,6 +164,35 @@ def test_unbuffered_mode_writes_every_line_in_its_call(tmp_path: Path):
         assert read_lines(streams.path_for(BTC))[0].endswith("| at once")
     finally:
         logger.remove(handler)
+        streams.close()
+
+
+def test_console_gets_the_bot_log_lines_from_the_same_batch(tmp_path: Path):
+    """Not a terminal (a service's stderr): the console copy is written by the streams, one
+    formatting pass for both; through a descriptor and through a text-only stream."""
+    read_fd, write_fd = os.pipe()
+    with open(write_fd, "w") as pipe:  # noqa: PTH123 - a pipe, not a path
+        for console in (pipe, io.StringIO()):
+            streams = LogStreams(tmp_path / str(id(console)), console=console)
+            handler = logger.add(streams.emit, format="{message}", level="INFO")
+            try:
+                logger.bind(symbol=BTC).info("to both")
+                logger.warning("warned")
+            finally:
+                logger.remove(handler)
+                streams.close()
+            text = os.read(read_fd, 65536).decode() if console is pipe else console.getvalue()
+            assert text == streams.main_path.read_text()
+            assert [line.split(" | ", 2)[2] for line in text.splitlines()] == [
+                f"{BTC} | to both", "- | warned"]
+    os.close(read_fd)
+
+
+def test_setup_logging_copies_to_a_non_terminal_stderr_through_the_streams(tmp_path: Path):
+    streams = setup_logging(tmp_path, console=True)  # pytest's stderr is not a terminal
+    try:
+        assert len(streams.handler_ids) == 1  # no second loguru sink formatting every line
+    finally:
         streams.close()
 
 
