@@ -179,9 +179,9 @@ class LogStreams:
         # The lines not written yet, in logging order.
         self._pending: deque[Pending] = deque()
         self._write_lock = threading.Lock()  # one batch at a time, so batches stay in order
-        self._max_delay = max_delay_s if flush_interval_s > 0 else -1.0
-        self._max_pending = max_pending if flush_interval_s > 0 else 1
-        self._sync_level = sync_level
+        self._max_delay = max_delay_s
+        self._max_pending = max_pending
+        self._sync_level = sync_level if flush_interval_s > 0 else 0  # 0: every line
         self._monotonic = clock
         self._console = ConsoleCopy(console) if console is not None else None
         self._flusher = Flusher(self.flush, flush_interval_s) if flush_interval_s > 0 else None
@@ -211,45 +211,61 @@ class LogStreams:
         self._streams[key] = stream
         return stream
 
+    def attach(self, level: str = "INFO") -> int:
+        """Add the streams to loguru as one handler (``close()`` removes it)."""
+        handler_id = logger.add(
+            self.emit, format=_FILE_FORMAT, filter=self.before_line, level=level.upper(),
+            enqueue=False, backtrace=False, diagnose=False,  # diagnose prints variable values
+        )
+        self.handler_ids.append(handler_id)
+        return handler_id
+
+    def before_line(self, record: Record) -> bool:
+        """Loguru filter (always True): called before loguru's handler lock, unlike ``emit``.
+        A line pending ``max_delay_s`` (or ``max_pending`` lines) is written here, so the
+        500 threads waiting for that lock do not wait behind this batch's writes."""
+        pending = self._pending
+        if pending:
+            try:
+                oldest = pending[0][0]
+            except IndexError:  # the flusher took everything in between
+                return True
+            if (
+                self._monotonic() - oldest >= self._max_delay
+                or len(pending) >= self._max_pending
+            ):
+                self.flush()
+        return True
+
     def emit(self, message: Any) -> None:
         """Loguru sink: ``message`` is "<message>\\n<exception>" with the record attached.
 
         Loguru calls it under its handler lock, which 500 logging threads contend for, so it
-        only queues the message: the line is built when its batch is written."""
-        now = self._monotonic()
+        only queues the message (the line is built when its batch is written), except for a
+        line at ``sync_level`` or above: its call writes the batch."""
         record = message.record
         extra, level = record["extra"], record["level"]
         # Plain values only, not the record: a queued record would live through young GC
         # passes into older generations (in the bot: more full collections of a large heap).
-        symbol, account = extra.get("symbol"), extra.get("account")
-        pending = self._pending
-        # A deque: append and popleft are atomic, so no lock of ours next to loguru's.
-        pending.append((now, record["time"], level.name, symbol, account, str(message)))
-        try:
-            oldest = pending[0][0]
-        except IndexError:  # the flusher took everything in between (a WARNING still waits
-            oldest = now  # in flush() below until that batch is written)
-        if (
-            level.no >= self._sync_level
-            or now - oldest >= self._max_delay
-            or len(pending) >= self._max_pending
-        ):
-            self.flush()
+        item = (self._monotonic(), record["time"], level.name, extra.get("symbol"),
+                extra.get("account"), str(message))
+        self._pending.append(item)  # a deque: append/popleft are atomic, no lock of ours
+        if level.no >= self._sync_level:
+            self.flush()  # waits for a flush in progress, then writes up to this line
 
     def flush(self) -> None:
         """Write every pending line now; returns when they are in the kernel (or lost)."""
         with self._write_lock:
             pending = self._pending
-            count = len(pending)
-            if not count:
-                return
-            if self._main is None:
-                pending.clear()  # closed: a late line from a thread racing close()
-                return
+            # Take the whole batch first: the age check in before_line() then sees the
+            # lines queued after it, not lines this flush is about to write.
+            batch = [pending.popleft() for _ in range(len(pending))]
+            if not batch or self._main is None:
+                return  # nothing, or closed: a late line from a thread racing close()
             main: list[bytes] = []
             groups: dict[Key, list[bytes]] = {}
-            for _ in range(count):
-                key, data = self._line(pending.popleft())
+            for item in batch:
+                key, data = self._line(item)
                 main.append(data)
                 if key is not None:
                     lines = groups.get(key)
@@ -345,11 +361,11 @@ def setup_logging(
         logger.remove(0)  # loguru's default handler; absent if someone removed it already
     except ValueError:
         pass
-    options: dict[str, Any] = {"level": level.upper(), "enqueue": False}
-    options.update(backtrace=False, diagnose=False)  # diagnose would print variable values
-    streams.handler_ids.append(logger.add(streams.emit, format=_FILE_FORMAT, **options))
+    streams.attach(level)
     if terminal:
-        streams.handler_ids.append(logger.add(sys.stderr, format=_format, **options))
+        streams.handler_ids.append(logger.add(
+            sys.stderr, format=_format, level=level.upper(), enqueue=False, backtrace=False,
+            diagnose=False))
     return streams
 
 

@@ -96,7 +96,7 @@ def test_a_warning_is_on_disk_with_every_earlier_line_when_its_call_returns(tmp_
     stopped here by an interval of an hour, so only the logging calls can write them); a
     WARNING writes itself and everything before it, in order, before its call returns."""
     streams = LogStreams(tmp_path, flush_interval_s=3600, max_delay_s=3600)
-    handler = logger.add(streams.emit, format="{message}", level="DEBUG")
+    streams.attach("DEBUG")
     try:
         log = logger.bind(symbol=BTC)
         for i in range(5):
@@ -110,7 +110,6 @@ def test_a_warning_is_on_disk_with_every_earlier_line_when_its_call_returns(tmp_
         log.error("error")
         assert read_lines(streams.path_for(BTC))[-1].endswith("| error")
     finally:
-        logger.remove(handler)
         streams.close()
 
 
@@ -124,46 +123,44 @@ def test_info_lines_reach_the_disk_without_further_logging(streams):
 def test_an_old_pending_line_is_written_by_the_next_logging_call(tmp_path: Path):
     """The bound when the flusher thread does not get the interpreter (an hour's interval
     here): the logging call that finds the oldest pending line max_delay_s old writes the
-    batch. The age is read from the clock given to the streams."""
+    batch before its own line is queued. The age is read from the clock given to the
+    streams."""
     now = [100.0]
     streams = LogStreams(tmp_path, flush_interval_s=3600, max_delay_s=0.05,
                          clock=lambda: now[0])
-    handler = logger.add(streams.emit, format="{message}", level="INFO")
+    streams.attach("INFO")
     try:
         logger.info("first")
         now[0] += 0.049
         logger.info("second")
         assert read_lines(tmp_path / "bot.log") == []  # 49 ms old: still pending
         now[0] += 0.001
-        logger.info("third")
+        logger.info("third")  # writes the pending batch before it queues itself
         assert [line.split(" | ")[-1] for line in read_lines(tmp_path / "bot.log")] == [
-            "first", "second", "third"]
+            "first", "second"]
     finally:
-        logger.remove(handler)
         streams.close()
 
 
 def test_pending_lines_are_bounded_in_number(tmp_path: Path):
     streams = LogStreams(tmp_path, flush_interval_s=3600, max_delay_s=3600, max_pending=10)
-    handler = logger.add(streams.emit, format="{message}", level="INFO")
+    streams.attach("INFO")
     try:
         for i in range(25):
             logger.info("n {}", i)
         assert len(read_lines(tmp_path / "bot.log")) == 20
     finally:
-        logger.remove(handler)
         streams.close()
     assert len(read_lines(tmp_path / "bot.log")) == 25  # close() writes the rest
 
 
 def test_unbuffered_mode_writes_every_line_in_its_call(tmp_path: Path):
     streams = LogStreams(tmp_path, flush_interval_s=0)
-    handler = logger.add(streams.emit, format="{message}", level="INFO")
+    streams.attach("INFO")
     try:
         logger.bind(symbol=BTC).info("at once")
         assert read_lines(streams.path_for(BTC))[0].endswith("| at once")
     finally:
-        logger.remove(handler)
         streams.close()
 
 
@@ -174,12 +171,11 @@ def test_console_gets_the_bot_log_lines_from_the_same_batch(tmp_path: Path):
     with open(write_fd, "w") as pipe:  # noqa: PTH123 - a pipe, not a path
         for console in (pipe, io.StringIO()):
             streams = LogStreams(tmp_path / str(id(console)), console=console)
-            handler = logger.add(streams.emit, format="{message}", level="INFO")
+            streams.attach()
             try:
                 logger.bind(symbol=BTC).info("to both")
                 logger.warning("warned")
             finally:
-                logger.remove(handler)
                 streams.close()
             text = os.read(read_fd, 65536).decode() if console is pipe else console.getvalue()
             assert text == streams.main_path.read_text()
