@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from loguru import Record
 
+import math
 import os
 import re
 import sys
@@ -179,6 +180,7 @@ class LogStreams:
         # The lines not written yet, in logging order.
         self._pending: deque[Pending] = deque()
         self._write_lock = threading.Lock()  # one batch at a time, so batches stay in order
+        self._writing_since: float | None = None  # queue time of the batch being written
         self._max_delay = max_delay_s
         self._max_pending = max_pending
         self._sync_level = sync_level if flush_interval_s > 0 else 0  # 0: every line
@@ -223,18 +225,18 @@ class LogStreams:
     def before_line(self, record: Record) -> bool:
         """Loguru filter (always True): called before loguru's handler lock, unlike ``emit``.
         A line pending ``max_delay_s`` (or ``max_pending`` lines) is written here, so the
-        500 threads waiting for that lock do not wait behind this batch's writes."""
+        500 threads waiting for that lock do not wait behind this batch's writes. A line in
+        a batch still being written counts as pending: flush() waits for that batch."""
         pending = self._pending
-        if pending:
-            try:
-                oldest = pending[0][0]
-            except IndexError:  # the flusher took everything in between
-                return True
-            if (
-                self._monotonic() - oldest >= self._max_delay
-                or len(pending) >= self._max_pending
-            ):
-                self.flush()
+        try:
+            oldest = pending[0][0]  # read before _writing_since: see flush()
+        except IndexError:
+            oldest = math.inf
+        writing = self._writing_since
+        if writing is not None and writing < oldest:
+            oldest = writing
+        if self._monotonic() - oldest >= self._max_delay or len(pending) >= self._max_pending:
+            self.flush()
         return True
 
     def emit(self, message: Any) -> None:
@@ -257,27 +259,36 @@ class LogStreams:
         """Write every pending line now; returns when they are in the kernel (or lost)."""
         with self._write_lock:
             pending = self._pending
-            # Take the whole batch first: the age check in before_line() then sees the
-            # lines queued after it, not lines this flush is about to write.
-            batch = [pending.popleft() for _ in range(len(pending))]
-            if not batch or self._main is None:
-                return  # nothing, or closed: a late line from a thread racing close()
-            main: list[bytes] = []
-            groups: dict[Key, list[bytes]] = {}
-            for item in batch:
-                key, data = self._line(item)
-                main.append(data)
-                if key is not None:
-                    lines = groups.get(key)
-                    if lines is None:
-                        groups[key] = [data]
-                    else:
-                        lines.append(data)
-            self._guarded(None, main)
-            for key, lines in groups.items():
-                self._guarded(key, lines)
-            if self._console is not None:
-                self._console.write(main)
+            try:
+                # Set before the lines leave the deque, so before_line() never finds an old
+                # line in neither place (it reads the deque first).
+                self._writing_since = pending[0][0]
+            except IndexError:
+                return
+            try:
+                self._write_batch([pending.popleft() for _ in range(len(pending))])
+            finally:
+                self._writing_since = None
+
+    def _write_batch(self, batch: list[Pending]) -> None:
+        if self._main is None:
+            return  # closed: a late line from a thread racing close()
+        main: list[bytes] = []
+        groups: dict[Key, list[bytes]] = {}
+        for item in batch:
+            key, data = self._line(item)
+            main.append(data)
+            if key is not None:
+                lines = groups.get(key)
+                if lines is None:
+                    groups[key] = [data]
+                else:
+                    lines.append(data)
+        self._guarded(None, main)
+        for key, lines in groups.items():
+            self._guarded(key, lines)
+        if self._console is not None:
+            self._console.write(main)
 
     def _line(self, item: Pending) -> tuple[Key | None, bytes]:
         """The line for bot.log and the key of its actor's file (None: bot.log only)."""
