@@ -142,6 +142,46 @@ def test_an_old_pending_line_is_written_by_the_next_logging_call(tmp_path: Path)
         streams.close()
 
 
+class GatedDisk:
+    """os.write that holds writes while `hold` is set: a flusher descheduled mid-batch."""
+
+    def __init__(self) -> None:
+        self.hold, self.entered, self.gate = False, threading.Event(), threading.Event()
+
+    def __call__(self, fd: int, data: memoryview) -> int:
+        if self.hold:
+            self.entered.set()
+            self.gate.wait(10)
+        return os.write(fd, data)
+
+
+def test_a_call_waits_for_an_old_line_in_a_batch_still_being_written(tmp_path: Path):
+    disk, now = GatedDisk(), [100.0]
+    streams = LogStreams(tmp_path, write=disk, flush_interval_s=3600, max_delay_s=0.05,
+                         clock=lambda: now[0])
+    streams.attach()
+    try:
+        logger.info("old")
+        disk.hold = True
+        writer = threading.Thread(target=streams.flush)
+        writer.start()
+        assert disk.entered.wait(10)  # the batch holding "old" has left the queue, unwritten
+        now[0] += 0.06
+        returned: list[str] = []
+        caller = threading.Thread(target=lambda: (logger.info("next"), returned.append("next")))
+        caller.start()
+        caller.join(timeout=0.3)  # a wrong filter returns in microseconds
+        assert caller.is_alive() and returned == []
+        disk.hold = False
+        disk.gate.set()
+        caller.join(10)
+        writer.join(10)
+        assert returned == ["next"]
+        assert read_lines(tmp_path / "bot.log")[0].endswith("| old")
+    finally:
+        streams.close()
+
+
 def test_pending_lines_are_bounded_in_number(tmp_path: Path):
     streams = LogStreams(tmp_path, flush_interval_s=3600, max_delay_s=3600, max_pending=10)
     streams.attach("INFO")
