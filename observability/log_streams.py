@@ -3,12 +3,13 @@
 Every line goes to ``<logs_dir>/bot.log``; lines logged through ``logger.bind(symbol=...)`` also go
 to ``<logs_dir>/<safe name>.log``. Design constraints:
 
-* a bounded write-behind buffer: the logging call formats the line once (for both files) and
-  appends it to a pending list; the lines reach the kernel in batches, one ``os.write`` per file
-  per batch, at the latest ``MAX_DELAY_S`` (50 ms) after they were logged while the process runs.
-  A line at WARNING or above is in the kernel, with every line logged before it, when its
-  logging call returns. So ``kill -9`` loses at most the INFO/DEBUG lines of the last 50 ms;
-  every line reaches the kernel in logging order (per file, per actor);
+* a bounded write-behind buffer: the logging call queues the line; the lines reach the kernel
+  in batches (formatted once for bot.log, the actor's file and the console; one ``os.write``
+  per file per batch), written by a flusher thread every 20 ms, by the logging call that finds
+  a line ``MAX_DELAY_S`` (50 ms) old pending, and by the call of a line at WARNING or above,
+  which returns once it and every earlier line are in the kernel. So ``kill -9`` loses at most
+  the INFO/DEBUG lines logged in the last 50 ms before a call that returned; each file gets its
+  lines in logging order;
 * constant cost per line whatever the number of symbols: a single sink dispatches on
   ``record["extra"]["symbol"]`` through a dict of lazily opened descriptors (loguru would run the
   filter of every sink on every line if we added one sink per symbol);
