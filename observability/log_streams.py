@@ -134,12 +134,13 @@ class LogStreams:
     """The sink behind ``setup_logging``; ``close()`` detaches it, writes what is pending and
     closes every file.
 
-    ``emit`` only formats the line and appends it to a pending list; the lines reach the kernel
-    in batches (one ``os.write`` per file per batch), written by whichever comes first:
-    the flusher thread every ``flush_interval_s``; the logging call of a line at ``sync_level``
-    or above (it returns once that line and every earlier one are written); a logging call that
-    finds the oldest pending line ``max_delay_s`` old or ``max_pending`` lines pending.
-    ``flush_interval_s=0`` writes every line in its logging call (no buffering at all).
+    ``emit`` only queues the line's values; the lines are formatted and reach the kernel in
+    batches (one ``os.write`` per file per batch), written by whichever comes first: the flusher
+    thread every ``flush_interval_s``; the logging call of a line at ``sync_level`` or above (it
+    returns once that line and every earlier one are written); a logging call that finds a line
+    ``max_delay_s`` old or ``max_pending`` lines pending (``before_line``, the filter that
+    ``attach()`` installs with ``emit``). ``flush_interval_s=0``: every line is written in its
+    logging call, no buffering at all.
     """
 
     def __init__(
