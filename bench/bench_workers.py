@@ -199,9 +199,13 @@ def logging_rates(workers: int, args: argparse.Namespace) -> list[dict[str, Any]
         for _ in range(args.runs):
             send(procs, "GO")
             parts = [json.loads(expect(p, "RESULT ")) for p in procs]
-            wall = max(r["wall_s"] for r in parts)
-            runs.append({"rate": sum(r["lines"] for r in parts) / wall, "wall_s": wall,
-                         "cpu_s": sum(r["cpu_s"] for r in parts)})
+            wall, lines = max(r["wall_s"] for r in parts), sum(r["lines"] for r in parts)
+            cpu = sum(r["cpu_s"] for r in parts)
+            runs.append({"rate": lines / wall, "wall_s": wall, "cpu_s": cpu,
+                         "load": os.getloadavg()[0]})
+            print(f"  {workers} worker(s) logging run {len(runs)}: {lines / wall:,.0f} lines/s, "
+                  f"cpu {cpu:.2f} s / wall {wall:.2f} s ({cpu / lines * 1e6:.1f} us/line), "
+                  f"load {runs[-1]['load']:.1f}", flush=True)
     finally:
         close(procs)
     return runs

@@ -3,8 +3,13 @@
 Every line goes to ``<logs_dir>/bot.log``; lines logged through ``logger.bind(symbol=...)`` also go
 to ``<logs_dir>/<safe name>.log``. Design constraints:
 
-* no in-process queue and no user-space buffer: each line is one ``os.write`` on an ``O_APPEND``
-  descriptor, so once a logging call returns, the line is in the kernel and survives ``kill -9``;
+* a bounded write-behind buffer: the logging call queues the line; the lines reach the kernel
+  in batches (formatted once for bot.log, the actor's file and the console; one ``os.write``
+  per file per batch), written by a flusher thread every 20 ms, by the logging call that finds
+  a line ``MAX_DELAY_S`` (50 ms) old pending, and by the call of a line at WARNING or above,
+  which returns once it and every earlier line are in the kernel. So ``kill -9`` loses at most
+  the INFO/DEBUG lines logged in the last 50 ms before a call that returned; each file gets its
+  lines in logging order;
 * constant cost per line whatever the number of symbols: a single sink dispatches on
   ``record["extra"]["symbol"]`` through a dict of lazily opened descriptors (loguru would run the
   filter of every sink on every line if we added one sink per symbol);
@@ -22,19 +27,29 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from loguru import Record
 
+import math
 import os
 import re
-import resource
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from loguru import logger
 
+from observability.log_files import (
+    AppendFile,
+    ConsoleCopy,
+    Write,
+    WriteFaults,
+    default_max_open_files,
+    to_stderr,
+)
+from observability.log_flusher import Flusher
 from observability.log_tail import follow, tail_lines
 
 __all__ = [
@@ -52,7 +67,17 @@ _TIME = "{time:YYYY-MM-DDTHH:mm:ss.SSS!UTC}Z"
 LINE_FORMAT = _TIME + " | {level} | {extra[symbol]} | {message}\n{exception}"
 _UNBOUND_FORMAT = _TIME + " | {level} | - | {message}\n{exception}"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+FLUSH_INTERVAL_S = 0.02
+"""The flusher thread writes pending lines this often."""
+MAX_DELAY_S = 0.05
+"""A logging call that finds a line pending this long writes the batch itself (the bound when
+the flusher thread waits for the interpreter lock behind busy threads)."""
+SYNC_LEVEL = 30
+"""WARNING: a line at this level or above is written before its logging call returns."""
+
+Key = tuple[str | None, str | None]
+Pending = tuple[float, datetime, str, Any, Any, str]
+"""A queued line: monotonic time queued, record time, level, symbol, account, message."""
 
 
 def safe_name(symbol: str) -> str:
@@ -83,85 +108,40 @@ def _format(record: Record) -> str:
     return LINE_FORMAT if "symbol" in extra else _UNBOUND_FORMAT
 
 
-def _file_format(record: Record) -> str:
-    """The file sink builds the line prefix itself (cheaper than loguru's time formatter)."""
-    return "{message}\n{exception}"
+_FILE_FORMAT = "{message}"
+"""The file sink builds the line prefix itself (cheaper than loguru's time formatter); a static
+format (not a function) spares loguru a call and a cache lookup per line. Loguru appends
+"\\n{exception}" to a static format."""
 
 
 class _UtcClock:
-    """``2026-11-21T07:03:49.123Z`` from an epoch, caching the formatted second."""
+    """``2026-11-21T07:03:49.123Z`` from an epoch, caching the formatted second (second and
+    text in one tuple: threads format concurrently, outside any lock)."""
 
     def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
+        self._cached: tuple[int, str] = (-1, "")
 
     def format(self, epoch: float) -> str:
-        millis = int(epoch * 1000)
-        second, ms = divmod(millis, 1000)
-        if second != self._second:
-            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._text}.{ms:03d}Z"
-
-
-def default_max_open_files() -> int:
-    """Half the soft descriptor limit (the rest is for sockets, SQLite...), within 64..8192."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return 8192
-    return max(64, min(8192, soft // 2))
-
-
-Write = Callable[[int, memoryview], int]
-
-
-class _AppendFile:
-    """An O_APPEND descriptor with an in-memory size counter and size-based rotation."""
-
-    def __init__(
-        self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write
-    ) -> None:
-        self.path = path
-        self._rotate_bytes = rotate_bytes
-        self._retention = retention
-        self._os_write = write
-        self._fd = os.open(path, _OPEN_FLAGS, 0o600)
-        self._size = os.fstat(self._fd).st_size
-
-    def write(self, data: bytes) -> None:
-        if self._fd < 0:
-            self._reopen()  # a rotation that failed half-way (e.g. disk full) left it closed
-        if self._size and self._size + len(data) > self._rotate_bytes:
-            self._rotate()
-        view = memoryview(data)
-        while view:
-            written = self._os_write(self._fd, view)
-            view = view[written:]
-        self._size += len(data)
-
-    def _rotate(self) -> None:
-        os.close(self._fd)
-        self._fd = -1
-        for index in range(self._retention - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-        if self.path.exists():
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self._reopen()
-
-    def _reopen(self) -> None:
-        self._fd = os.open(self.path, _OPEN_FLAGS, 0o600)
-        self._size = os.fstat(self._fd).st_size
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        second, ms = divmod(int(epoch * 1000), 1000)
+        cached = self._cached
+        if second != cached[0]:
+            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._cached = cached
+        return f"{cached[1]}.{ms:03d}Z"
 
 
 class LogStreams:
-    """The sink behind ``setup_logging``; ``close()`` detaches it and closes every file."""
+    """The sink behind ``setup_logging``; ``close()`` detaches it, writes what is pending and
+    closes every file.
+
+    ``emit`` only queues the line's values; the lines are formatted and reach the kernel in
+    batches (one ``os.write`` per file per batch), written by whichever comes first: the flusher
+    thread every ``flush_interval_s``; the logging call of a line at ``sync_level`` or above (it
+    returns once that line and every earlier one are written); a logging call that finds a line
+    ``max_delay_s`` old or ``max_pending`` lines pending (``before_line``, the filter that
+    ``attach()`` installs with ``emit``). ``flush_interval_s=0``: every line is written in its
+    logging call, no buffering at all.
+    """
 
     def __init__(
         self,
@@ -173,12 +153,20 @@ class LogStreams:
         write: Write = os.write,
         report: Callable[[str], None] | None = None,
         main_name: str = MAIN_LOG,
+        flush_interval_s: float = FLUSH_INTERVAL_S,
+        max_delay_s: float = MAX_DELAY_S,
+        sync_level: int = SYNC_LEVEL,
+        max_pending: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        console: TextIO | None = None,
     ) -> None:
         max_open_files = max_open_files or default_max_open_files()
-        self._write = write
-        self._faults = WriteFaults(report or _to_stderr)
         if rotate_bytes < 1 or retention < 1 or max_open_files < 1:
             raise ValueError("rotate_bytes, retention and max_open_files must be >= 1")
+        if flush_interval_s < 0 or max_delay_s < 0 or max_pending < 1:
+            raise ValueError("flush_interval_s and max_delay_s must be >= 0, max_pending >= 1")
+        self._write = write
+        self._faults = WriteFaults(report or to_stderr)
         self.logs_dir = Path(logs_dir)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self._main_name = main_name
@@ -186,12 +174,21 @@ class LogStreams:
         self._rotate_bytes = rotate_bytes
         self._retention = retention
         self._max_open = max_open_files
-        self._lock = threading.Lock()
         self._clock = _UtcClock()
-        self._main: _AppendFile | None = _AppendFile(self.main_path, rotate_bytes, retention, write)
+        self._main: AppendFile | None = AppendFile(self.main_path, rotate_bytes, retention, write)
         # symbol -> open file, least recently used first (bounded to stay under the fd limit).
-        self._streams: OrderedDict[Any, _AppendFile] = OrderedDict()
+        self._streams: OrderedDict[Any, AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []
+        # The lines not written yet, in logging order.
+        self._pending: deque[Pending] = deque()
+        self._write_lock = threading.Lock()  # one batch at a time, so batches stay in order
+        self._writing_since: float | None = None  # queue time of the batch being written
+        self._max_delay = max_delay_s
+        self._max_pending = max_pending
+        self._sync_level = sync_level if flush_interval_s > 0 else 0  # 0: every line
+        self._monotonic = clock
+        self._console = ConsoleCopy(console) if console is not None else None
+        self._flusher = Flusher(self.flush, flush_interval_s) if flush_interval_s > 0 else None
 
     @property
     def main_path(self) -> Path:
@@ -203,7 +200,7 @@ class LogStreams:
     def open_files(self) -> int:
         return len(self._streams) + (1 if self._main else 0)
 
-    def _stream(self, symbol: str | None, account: str | None = None) -> _AppendFile:
+    def _stream(self, symbol: str | None, account: str | None = None) -> AppendFile:
         key = symbol if account is None else (account, symbol)
         stream = self._streams.get(key)
         if stream is not None:
@@ -214,50 +211,115 @@ class LogStreams:
         path = self.path_for(symbol, account)
         if account is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        stream = _AppendFile(path, self._rotate_bytes, self._retention, self._write)
+        stream = AppendFile(path, self._rotate_bytes, self._retention, self._write)
         self._streams[key] = stream
         return stream
 
-    def emit(self, message: Any) -> None:
-        """Loguru sink: ``message`` is "<message>\\n<exception>" with the record attached."""
-        record = message.record
-        symbol = record["extra"].get("symbol")
-        account = record["extra"].get("account")
-        with self._lock:
-            if self._main is None:
-                return  # closed: a late line from a thread racing close()
-            stamp = self._clock.format(record["time"].timestamp())
-            tag = "-" if symbol is None else symbol
-            if account is not None:
-                tag = f"{account} {tag}"
-            line = f"{stamp} | {record['level'].name} | {tag} | {message}"
-            data = line.encode("utf-8", "backslashreplace")
-            self._guarded(None, lambda: self._main.write(data))  # type: ignore[union-attr]
-            if account is not None:
-                key: tuple[str | None, str | None] = (
-                    None if symbol is None else str(symbol),
-                    str(account),
-                )
-            elif symbol is not None:
-                key = (str(symbol), None)
-            else:
-                return
-            self._guarded(key, lambda: self._stream(*key).write(data))
+    def attach(self, level: str = "INFO") -> int:
+        """Add the streams to loguru as one handler (``close()`` removes it)."""
+        handler_id = logger.add(
+            self.emit, format=_FILE_FORMAT, filter=self.before_line, level=level.upper(),
+            enqueue=False, backtrace=False, diagnose=False,  # diagnose prints variable values
+        )
+        self.handler_ids.append(handler_id)
+        return handler_id
 
-    def _guarded(
-        self, key: tuple[str | None, str | None] | None, write: Callable[[], None]
-    ) -> None:
-        """A line that cannot be written (disk full, read-only dir) is lost, not the bot: the
-        fault is reported once per file and reason, and the file is tried again next line."""
+    def before_line(self, record: Record) -> bool:
+        """Loguru filter (always True): called before loguru's handler lock, unlike ``emit``.
+        A line pending ``max_delay_s`` (or ``max_pending`` lines) is written here, so the
+        500 threads waiting for that lock do not wait behind this batch's writes. A line in
+        a batch still being written counts as pending: flush() waits for that batch."""
+        pending = self._pending
         try:
-            write()
+            oldest = pending[0][0]  # read before _writing_since: see flush()
+        except IndexError:
+            oldest = math.inf
+        writing = self._writing_since
+        if writing is not None and writing < oldest:
+            oldest = writing
+        if self._monotonic() - oldest >= self._max_delay or len(pending) >= self._max_pending:
+            self.flush()
+        return True
+
+    def emit(self, message: Any) -> None:
+        """Loguru sink: ``message`` is "<message>\\n<exception>" with the record attached.
+
+        Loguru calls it under its handler lock, which 500 logging threads contend for, so it
+        only queues the message (the line is built when its batch is written), except for a
+        line at ``sync_level`` or above: its call writes the batch."""
+        record = message.record
+        extra, level = record["extra"], record["level"]
+        # Plain values only, not the record: a queued record would live through young GC
+        # passes into older generations (in the bot: more full collections of a large heap).
+        item = (self._monotonic(), record["time"], level.name, extra.get("symbol"),
+                extra.get("account"), str(message))
+        self._pending.append(item)  # a deque: append/popleft are atomic, no lock of ours
+        if level.no >= self._sync_level:
+            self.flush()  # waits for a flush in progress, then writes up to this line
+
+    def flush(self) -> None:
+        """Write every pending line now; returns when they are in the kernel (or lost)."""
+        with self._write_lock:
+            pending = self._pending
+            try:
+                # Set before the lines leave the deque, so before_line() never finds an old
+                # line in neither place (it reads the deque first).
+                self._writing_since = pending[0][0]
+            except IndexError:
+                return
+            try:
+                self._write_batch([pending.popleft() for _ in range(len(pending))])
+            finally:
+                self._writing_since = None
+
+    def _write_batch(self, batch: list[Pending]) -> None:
+        if self._main is None:
+            return  # closed: a late line from a thread racing close()
+        main: list[bytes] = []
+        groups: dict[Key, list[bytes]] = {}
+        for item in batch:
+            key, data = self._line(item)
+            main.append(data)
+            if key is not None:
+                lines = groups.get(key)
+                if lines is None:
+                    groups[key] = [data]
+                else:
+                    lines.append(data)
+        self._guarded(None, main)
+        for key, lines in groups.items():
+            self._guarded(key, lines)
+        if self._console is not None:
+            self._console.write(main)
+
+    def _line(self, item: Pending) -> tuple[Key | None, bytes]:
+        """The line for bot.log and the key of its actor's file (None: bot.log only)."""
+        _, when, level, symbol, account, message = item
+        key: Key | None = None
+        tag = "-" if symbol is None else symbol
+        if account is not None:
+            tag = f"{account} {tag}"
+            key = (None if symbol is None else str(symbol), str(account))
+        elif symbol is not None:
+            key = (str(symbol), None)
+        stamp = self._clock.format(when.timestamp())
+        line = f"{stamp} | {level} | {tag} | {message}"
+        return key, line.encode("utf-8", "backslashreplace")
+
+    def _guarded(self, key: Key | None, lines: list[bytes]) -> None:
+        """Lines that cannot be written (disk full, read-only dir) are lost, not the bot: the
+        fault is reported once per file and reason, and the file is tried again next batch."""
+        try:
+            stream = self._main if key is None else self._stream(*key)
+            assert stream is not None  # flush() checked that the streams are open
+            stream.write_lines(lines)
         except OSError as exc:
-            self._faults.failed(self._key_path(key), exc)
+            self._faults.failed(self._key_path(key), exc, len(lines))
         else:
             if self._faults.failing:  # the path is only worked out while something fails
                 self._faults.ok(self._key_path(key))
 
-    def _key_path(self, key: tuple[str | None, str | None] | None) -> Path:
+    def _key_path(self, key: Key | None) -> Path:
         return self.main_path if key is None else self.path_for(*key)
 
     def close(self) -> None:
@@ -267,7 +329,10 @@ class LogStreams:
             except ValueError:
                 pass  # already removed (e.g. by logger.remove() elsewhere)
         self.handler_ids.clear()
-        with self._lock:
+        if self._flusher is not None:
+            self._flusher.stop()
+        self.flush()
+        with self._write_lock:
             for stream in self._streams.values():
                 stream.close()
             self._streams.clear()
@@ -282,41 +347,6 @@ class LogStreams:
         self.close()
 
 
-def _to_stderr(text: str) -> None:
-    try:
-        sys.__stderr__.write(text + "\n")  # type: ignore[union-attr]
-        sys.__stderr__.flush()  # type: ignore[union-attr]
-    except (OSError, ValueError, AttributeError):
-        pass  # nowhere left to say it
-
-
-class WriteFaults:
-    """One line per log file and reason when writing fails, and one when it works again."""
-
-    def __init__(self, report: Callable[[str], None]) -> None:
-        self._report = report
-        self._failing: dict[Path, tuple[str, int]] = {}
-
-    def failed(self, path: Path, exc: OSError) -> None:
-        reason = exc.strerror or str(exc)
-        known = self._failing.get(path)
-        if known is None or known[0] != reason:
-            self._report(
-                f"log file {path} cannot be written ({reason}); its lines are lost "
-                "until it can, the bot keeps trading"
-            )
-        self._failing[path] = (reason, (known[1] if known else 0) + 1)
-
-    @property
-    def failing(self) -> bool:
-        return bool(self._failing)
-
-    def ok(self, path: Path) -> None:
-        if path in self._failing:
-            _, lost = self._failing.pop(path)
-            self._report(f"log file {path} is written again ({lost} lines were lost)")
-
-
 def setup_logging(
     logs_dir: Path,
     *,
@@ -327,21 +357,33 @@ def setup_logging(
     max_open_files: int | None = None,
     main_name: str = MAIN_LOG,
 ) -> LogStreams:
-    """Replace loguru's default stderr handler with the file streams (and optional console)."""
+    """Replace loguru's default stderr handler with the file streams (and optional console).
+
+    The console gets the bot.log lines from the streams' batches (one formatting pass for
+    both), unless stderr is a terminal: there loguru's own sink keeps its colours."""
+    terminal = console and _isatty(sys.stderr)
     streams = LogStreams(
         logs_dir,
         rotate_bytes=rotate_bytes,
         retention=retention,
         max_open_files=max_open_files,
         main_name=main_name,
+        console=sys.stderr if console and not terminal else None,
     )
     try:
         logger.remove(0)  # loguru's default handler; absent if someone removed it already
     except ValueError:
         pass
-    options: dict[str, Any] = {"level": level.upper(), "enqueue": False}
-    options.update(backtrace=False, diagnose=False)  # diagnose would print variable values
-    streams.handler_ids.append(logger.add(streams.emit, format=_file_format, **options))
-    if console:
-        streams.handler_ids.append(logger.add(sys.stderr, format=_format, **options))
+    streams.attach(level)
+    if terminal:
+        streams.handler_ids.append(logger.add(
+            sys.stderr, format=_format, level=level.upper(), enqueue=False, backtrace=False,
+            diagnose=False))
     return streams
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False

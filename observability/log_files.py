@@ -1,0 +1,157 @@
+"""The files behind the log streams: append-only descriptors with size-based rotation, and the
+one-line reports when a file cannot be written.
+
+A batch of lines is written with as few ``os.write`` calls as rotation allows (one per file per
+flush in the common case); a file never grows past its rotation size because of a batch.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+Write = Callable[[int, memoryview], int]
+
+OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+def default_max_open_files() -> int:
+    """Half the soft descriptor limit (the rest is for sockets, SQLite...), within 64..8192."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 8192
+    return max(64, min(8192, soft // 2))
+
+
+class AppendFile:
+    """An O_APPEND descriptor (0600) with an in-memory size counter and size-based rotation
+    (``X.log`` -> ``X.log.1`` ... ``X.log.<retention>``), so no ``stat`` per write."""
+
+    def __init__(
+        self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write
+    ) -> None:
+        self.path = path
+        self._rotate_bytes = rotate_bytes
+        self._retention = retention
+        self._os_write = write
+        self._fd = os.open(path, OPEN_FLAGS, 0o600)
+        self._size = os.fstat(self._fd).st_size
+
+    def write(self, data: bytes) -> None:
+        self.write_lines((data,))
+
+    def write_lines(self, lines: Sequence[bytes]) -> None:
+        """Append ``lines`` in order: one write when they fit before the rotation size,
+        otherwise one write per stretch between rotations (the rule is the per-line one: a
+        line that would take a non-empty file past the size starts a new file)."""
+        if self._fd < 0:
+            self._reopen()  # a rotation that failed half-way (e.g. disk full) left it closed
+        total = sum(map(len, lines))
+        if self._size + total <= self._rotate_bytes:
+            self._write(b"".join(lines))
+            return
+        chunk: list[bytes] = []
+        size = self._size
+        for line in lines:
+            if size and size + len(line) > self._rotate_bytes:
+                if chunk:
+                    self._write(b"".join(chunk))
+                    chunk = []
+                self._rotate()
+                size = self._size
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            self._write(b"".join(chunk))
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = self._os_write(self._fd, view)
+            view = view[written:]
+        self._size += len(data)
+
+    def _rotate(self) -> None:
+        os.close(self._fd)
+        self._fd = -1
+        for index in range(self._retention - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{index}")
+            if older.exists():
+                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
+        if self.path.exists():
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._reopen()
+
+    def _reopen(self) -> None:
+        self._fd = os.open(self.path, OPEN_FLAGS, 0o600)
+        self._size = os.fstat(self._fd).st_size
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class ConsoleCopy:
+    """The bot.log lines of each batch, copied to a console stream (stderr) with one write.
+
+    Best effort: the files are the record; a console that cannot take the lines (closed pipe)
+    loses them silently rather than failing the batch or the bot."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, lines: Sequence[bytes]) -> None:
+        data = b"".join(lines)
+        try:
+            try:
+                fd = self._stream.fileno()
+            except (AttributeError, OSError, ValueError):  # e.g. a capturing test stream
+                self._stream.write(data.decode("utf-8", "replace"))
+                self._stream.flush()
+                return
+            self._stream.flush()  # text written to it before must come first
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        except (OSError, ValueError):
+            pass  # see the class docstring
+
+
+def to_stderr(text: str) -> None:
+    try:
+        sys.__stderr__.write(text + "\n")  # type: ignore[union-attr]
+        sys.__stderr__.flush()  # type: ignore[union-attr]
+    except (OSError, ValueError, AttributeError):
+        pass  # nowhere left to say it
+
+
+class WriteFaults:
+    """One line per log file and reason when writing fails, and one when it works again."""
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self._report = report
+        self._failing: dict[Path, tuple[str, int]] = {}
+
+    def failed(self, path: Path, exc: OSError, lines: int = 1) -> None:
+        reason = exc.strerror or str(exc)
+        known = self._failing.get(path)
+        if known is None or known[0] != reason:
+            self._report(
+                f"log file {path} cannot be written ({reason}); its lines are lost "
+                "until it can, the bot keeps trading"
+            )
+        self._failing[path] = (reason, (known[1] if known else 0) + lines)
+
+    @property
+    def failing(self) -> bool:
+        return bool(self._failing)
+
+    def ok(self, path: Path) -> None:
+        if path in self._failing:
+            _, lost = self._failing.pop(path)
+            self._report(f"log file {path} is written again ({lost} lines were lost)")
