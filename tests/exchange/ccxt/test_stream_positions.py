@@ -32,9 +32,11 @@ from trading.model import Phase, Position, SymbolState
 from trading.primitives import Side
 
 VENUES = ["bybit", "binanceusdm"]
-DEADLINE_S = 1.5
+DEADLINE_S = 10.0
 """Position changed on the venue -> Reconcile at the actor: the feed's grace (0.5 s) plus its
-check interval, with room for a loaded machine; the periodic reconcile is 30 s."""
+check interval, about 1 s; the deadline leaves room for a loaded CI machine and stays far
+inside the periodic reconcile's 30 s, so a Reconcile seen in time came from the stream (how
+fast is a benchmark's question, not this test's)."""
 
 
 def _holding(contracts: str) -> Published:
