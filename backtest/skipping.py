@@ -69,17 +69,40 @@ class PricePoints:
 
     def mark_floats(self) -> np.ndarray:
         """float(mark) of every point, in path order."""
-        c, mark = self.c, self.mark_of
-        cols = [np.array([float(mark(x)) for x in col]) for col in (c.open, c.high, c.low,
-                                                                      c.close)]
-        f_open, f_high, f_low, f_close = cols
-        up = np.array([cl >= o for o, cl in zip(c.open, c.close, strict=True)], dtype=bool)
+        c = self.c
+        raws = [np.fromiter(map(float, col), float, len(col))
+                for col in (c.open, c.high, c.low, c.close)]
+        f_open, f_high, f_low, f_close = (self._marks(col, raw) for col, raw in
+                                          zip((c.open, c.high, c.low, c.close), raws,
+                                              strict=True))
+        # the candle's colour (close >= open) from the floats where they differ: a correctly
+        # rounded float keeps order; equal floats are compared as Decimals
+        up = raws[3] > raws[0]
+        for i in np.flatnonzero(raws[3] == raws[0]).tolist():
+            up[i] = c.close[i] >= c.open[i]
         path = np.empty((len(c), 4))
         path[:, 0] = f_open
         path[:, 1] = np.where(up, f_low, f_high)
         path[:, 2] = np.where(up, f_high, f_low)
         path[:, 3] = f_close
         return path.ravel()
+
+    def _marks(self, col: list[Decimal], raw: np.ndarray) -> np.ndarray:
+        """float(mark) for one column, given float(raw). For a tick of 10**-d the mark is
+        M / 10**d with M = round_half_up(raw * 10**d), and float(mark) is the correctly rounded
+        quotient of the exact doubles M and 10**d. M is read off the float raw * 10**d where
+        that cannot be wrong (far from a half, well inside 2**53); elsewhere it is the
+        Decimal's own quantize."""
+        if not self.decimal_tick or -self.tick.adjusted() > 22:
+            return np.fromiter((float(self.mark_of(x)) for x in col), float, len(col))
+        scale = float(10 ** -self.tick.adjusted())
+        scaled = raw * scale
+        whole = np.floor(scaled + 0.5)
+        doubtful = (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | (scaled > 1e9)
+        out = whole / scale
+        for i in np.flatnonzero(doubtful).tolist():
+            out[i] = float(self.mark_of(col[i]))
+        return out
 
 
 class SkipPlan:
@@ -90,10 +113,12 @@ class SkipPlan:
         self.strategy = strategy
         prices = points.mark_floats()
         self.total, self.squares, z, usable = series(strategy.window, prices)
-        volume = np.repeat(np.array([float(v) for v in points.c.volume]), 4)
         absz = np.abs(z)
         # on_price with no open position: volume filter first, then |z| < entry_z -> None
-        enter = usable & ~(volume < strategy.min_volume) & ~(absz < strategy.entry_z)
+        enter = usable & ~(absz < strategy.entry_z)
+        if strategy.min_volume > 0:  # volumes are >= 0 (the reader checks): else no filter
+            volume = np.fromiter(map(float, points.c.volume), float, len(points.c.volume))
+            enter &= ~(np.repeat(volume, 4) < strategy.min_volume)
         leave = usable & (absz <= strategy.exit_z)  # with an open position
         self.may_enter: list[int] = np.flatnonzero(enter).tolist()
         self.may_leave: list[int] = np.flatnonzero(leave).tolist()

@@ -207,3 +207,13 @@ def test_a_resting_order_bounds_the_skip_even_where_the_band_is_quiet(tmp_path: 
                          created_ms=0, trigger_price=mark, trigger_direction=direction)
         assert plan.horizon(100, Flat(), ALWAYS_QUIET, [order]) == k
     assert plan.horizon(100, Flat(), ALWAYS_QUIET, []) == points.count
+
+
+@pytest.mark.parametrize("tick", ["0.0000001", "0.00001", "0.001", "0.0005", "0.0001"])
+def test_the_float_marks_are_the_marks_of_the_path(tick: str) -> None:
+    """Where the tick rounds the data's prices (a coarse tick) as where it does not."""
+    points = PricePoints(C.load(DATA / SAMPLE["ETHBTC/USDT:USDT"]), Decimal(tick))
+    floats = points.mark_floats().tolist()
+    marks = [points.at(k)[2] for k in range(points.count)]
+    assert floats == [float(m) for m in marks]
+    assert len(set(marks)) > 5
