@@ -22,11 +22,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from backtest import skip_replay
 from backtest.candles import Candles
 from backtest.driver import MarketClock, QuietLog, drivers_for
 from backtest.memory_repo import Forward, MemoryRepository
 from backtest.sim_exchange import SimExchange, SimSettings
-from backtest.skipping import PricePoints, SkipError, SkipPlan
 from config.settings import Settings
 from exchange.paper.csv_prices import candle_points
 from exchange.paper.markets import round_to_tick
@@ -87,7 +87,7 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
     also commits every decision to a bot database there, `forward` to any other `Forward`
     (tests); `defer_quiet_prices=False` turns the loop's quiet-price shortcut off;
     `skip_quiet=False` turns off skipping the points proved to decide nothing
-    (backtest/skipping.py; one symbol with the mean-reversion strategy only)."""
+    (backtest/skip_replay.py; the one-way style with the mean-reversion strategy only)."""
     started = time.perf_counter()
     symbols = symbols_of(settings)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
@@ -103,11 +103,11 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
     log = QuietLog()
     try:
         drivers = drivers_for(settings, ex, repo, clock, log, strategy_for, defer_quiet_prices)
-        loop = drivers[0].loop
-        if (skip_quiet and defer_quiet_prices and len(symbols) == 1
-                and loop.core.style == "one_way" and type(loop.strategy) is MeanReversion):
-            points, looped = _replay_skipping(symbols[0], candles[symbols[0]], ex, drivers[0],
-                                              progress, progress_every)
+        if skip_quiet and defer_quiet_prices and all(
+                d.loop.core.style == "one_way" and type(d.loop.strategy) is MeanReversion
+                for d in drivers):
+            points, looped = skip_replay.replay(symbols, candles, ex, drivers, progress,
+                                                progress_every)
         else:
             points = looped = _replay(symbols, candles, ex, drivers, progress, progress_every)
     finally:
@@ -142,42 +142,3 @@ def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, dr
         progress(points // 4)
     return points
 
-
-def _replay_skipping(symbol: str, c: Candles, ex: SimExchange, driver: Any,
-                     progress: Progress | None, progress_every: int) -> tuple[int, int]:
-    """`_replay` for one symbol, skipping the points proved to decide nothing (see
-    backtest/skipping.py): the last point of a skipped run goes through the full path, with the
-    strategy's rolling state set to what the skipped prices left, and must decide nothing."""
-    loop = driver.loop
-    points = PricePoints(c, ex.market(symbol).price_tick)
-    plan = SkipPlan(points, loop.strategy)
-    ex.at(c.ts[0] - 1)
-    driver.start((c.ts[0] - 1) / 1000)
-    band_for: object = None
-    band = None
-    k, count, report_at, looped = 0, points.count, progress_every, 0
-    while k < count:
-        state = loop.state
-        if state is not band_for:
-            band_for, band = state, loop.core.quiet_band(state)
-        j = plan.horizon(k, state, band, ex.resting(symbol))
-        skipped = j - k >= 2
-        if skipped:
-            k = j - 1
-            plan.restore_strategy(k)
-        ts, raw, mark, volume = points.at(k)
-        traded = ex.point(symbol, ts, raw, mark)
-        now = ts / 1000
-        driver.tick(mark, volume, now)
-        if traded:
-            driver.fills(sorted(set(traded)), now)
-        if skipped and (traded or loop.state is not state):
-            raise SkipError(f"{symbol}: point {k} ({ts}, {mark}) decided after a skip")
-        k += 1
-        looped += 1
-        if progress is not None and k >= report_at:
-            report_at = (k // progress_every + 1) * progress_every
-            progress(k // 4)
-    if progress is not None:
-        progress(count // 4)
-    return count, looped

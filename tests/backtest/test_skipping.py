@@ -217,3 +217,51 @@ def test_the_float_marks_are_the_marks_of_the_path(tick: str) -> None:
     marks = [points.at(k)[2] for k in range(points.count)]
     assert floats == [float(m) for m in marks]
     assert len(set(marks)) > 5
+
+
+TWO = """
+[symbols]
+list = ["ETHBTC/USDT:USDT", "LTCBTC/USDT:USDT"]
+[strategy]
+window = 40
+entry_z = 2.0
+exit_z = 0.3
+[paper]
+starting_balance_usdt = {balance}
+[risk]
+leverage = 1
+order_size_usdt = 100
+stop_loss_pct = 1.0
+trailing_activation_pct = 0.4
+trailing_callback_pct = 0.3
+take_profit_pct = 1.5
+cooldown_after_loss_s = 1800
+max_open_positions = {cap}
+"""
+
+
+@pytest.mark.parametrize(("balance", "cap"), [(10_000, 20), (10_000, 1), (195, 20)])
+def test_two_symbols_skipping_changes_no_decision(tmp_path: Path, balance: int,
+                                                  cap: int) -> None:
+    """One account, one gate: with a balance that barely fits two positions (195 USDT, 100 USDT
+    positions at leverage 1), whether an entry is refused depends on the other symbol's
+    unrealized P&L, so on its price at that very point."""
+    config = tmp_path / "bot.toml"
+    config.write_text(TWO.format(balance=balance, cap=cap))
+    candles = {s: C.load(DATA / name) for s, name in SAMPLE.items()}
+    runs = []
+    for skip in (True, False):
+        capture = Capture()
+        result = engine.run(load_settings(config), candles, forward=capture, skip_quiet=skip)
+        rep = report.build(result)
+        rep["run"].pop("seconds")
+        runs.append((result, capture.commits, report.to_json(rep)))
+    (fast, fast_commits, fast_report), (slow, slow_commits, slow_report) = runs
+    assert fast_commits == slow_commits
+    assert [(f.trade, f.qty_after) for f in fast.exchange.fills] == [
+        (f.trade, f.qty_after) for f in slow.exchange.fills]
+    assert fast_report == slow_report and fast.log.lines == slow.log.lines
+    assert fast.looped < fast.points // 3 and slow.looped == slow.points
+    if balance < 1000:
+        refused = [line for line in fast.log.lines if "InsufficientFunds" in line]
+        assert len(refused) >= 5, "no entry was refused for margin"
