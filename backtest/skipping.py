@@ -37,7 +37,7 @@ from exchange.paper.markets import round_to_tick
 from exchange.paper.models import OrderRec
 from strategies.mean_reversion import MeanReversion, series
 from trading.decide import QuietBand
-from trading.model import Phase
+from trading.model import Phase, SymbolState
 
 
 class SkipError(AssertionError):
@@ -123,10 +123,10 @@ class SkipPlan:
         self.may_enter: list[int] = np.flatnonzero(enter).tolist()
         self.may_leave: list[int] = np.flatnonzero(leave).tolist()
         self.prices = array("d", prices.tobytes())
-        self._bounds_for: tuple[object, list[OrderRec]] = (None, [])
+        self._bounds_for: tuple[SymbolState | None, list[OrderRec]] = (None, [])
         self._bounds = (0.0, 0.0)
 
-    def horizon(self, k: int, state: object, band: QuietBand | None,
+    def horizon(self, k: int, state: SymbolState, band: QuietBand | None,
                 resting: list[OrderRec]) -> int:
         """The first point >= k that may decide something, for the loop's `state` and `band`
         and the symbol's resting orders (proved quiet: every point before it)."""
@@ -135,18 +135,20 @@ class SkipPlan:
         lo, hi = self._price_bounds(state, band, resting)
         if not lo < hi:
             return k
-        pos = state.position  # type: ignore[attr-defined]
-        open_side = pos is not None and state.phase is Phase.OPEN  # type: ignore[attr-defined]
+        # the strategy is told of an open position only in the OPEN phase (DecisionLoop.tick)
+        open_side = state.position is not None and state.phase is Phase.OPEN
         signals = self.may_leave if open_side else self.may_enter
         at = bisect.bisect_left(signals, k)
         end = signals[at] if at < len(signals) else self.points.count
+        if lo == -math.inf and hi == math.inf:  # no price bound: only a signal can matter
+            return end
         prices = self.prices
         j = k
         while j < end and lo < prices[j] < hi:
             j += 1
         return j
 
-    def _price_bounds(self, state: object, band: QuietBand,
+    def _price_bounds(self, state: SymbolState, band: QuietBand,
                       resting: list[OrderRec]) -> tuple[float, float]:
         """(lo, hi): a mark strictly between them, as floats, is inside the band and makes no
         resting order act. Cached per state and resting-order set (both change only with a
