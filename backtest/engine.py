@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from backtest import skip_replay
 from backtest.candles import Candles
 from backtest.driver import MarketClock, QuietLog, drivers_for
 from backtest.memory_repo import Forward, MemoryRepository
@@ -30,6 +31,7 @@ from config.settings import Settings
 from exchange.paper.csv_prices import candle_points
 from exchange.paper.markets import round_to_tick
 from strategies.base import Strategy
+from strategies.mean_reversion import MeanReversion
 
 Progress = Callable[[int], None]
 
@@ -45,6 +47,8 @@ class RunResult:
     """The loops' warnings."""
     elapsed_s: float
     points: int
+    looped: int
+    """Points that went through the decision loop (the rest were proved to decide nothing)."""
 
 
 def symbols_of(settings: Settings) -> list[str]:
@@ -77,11 +81,13 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
         progress_every: int = 4096,
         strategy_for: Callable[[str], Strategy] | None = None,
         journal: Path | None = None, forward: Forward | None = None,
-        defer_quiet_prices: bool = True) -> RunResult:
+        defer_quiet_prices: bool = True, skip_quiet: bool = True) -> RunResult:
     """Replay every configured symbol's candles through its decision loop; deterministic.
     `strategy_for` replaces the configured strategy (tests script entries with it); `journal`
     also commits every decision to a bot database there, `forward` to any other `Forward`
-    (tests); `defer_quiet_prices=False` turns the loop's quiet-price shortcut off."""
+    (tests); `defer_quiet_prices=False` turns the loop's quiet-price shortcut off;
+    `skip_quiet=False` turns off skipping the points proved to decide nothing
+    (backtest/skip_replay.py; the one-way style with the mean-reversion strategy only)."""
     started = time.perf_counter()
     symbols = symbols_of(settings)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
@@ -97,12 +103,19 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
     log = QuietLog()
     try:
         drivers = drivers_for(settings, ex, repo, clock, log, strategy_for, defer_quiet_prices)
-        points = _replay(symbols, candles, ex, drivers, progress, progress_every)
+        if skip_quiet and defer_quiet_prices and all(
+                d.loop.core.style == "one_way" and type(d.loop.strategy) is MeanReversion
+                for d in drivers):
+            points, looped = skip_replay.replay(symbols, candles, ex, drivers, progress,
+                                                progress_every)
+        else:
+            points = looped = _replay(symbols, candles, ex, drivers, progress, progress_every)
     finally:
         if sink is not None:
             sink.close()
     return RunResult(settings=settings, candles=candles, recorder=repo, exchange=ex, log=log,
-                     elapsed_s=time.perf_counter() - started, points=points)
+                     elapsed_s=time.perf_counter() - started, points=points,
+                     looped=looped)
 
 
 def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, drivers: list[Any],
@@ -128,3 +141,4 @@ def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, dr
     if progress is not None:
         progress(points // 4)
     return points
+

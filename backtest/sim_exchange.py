@@ -141,6 +141,14 @@ class SimExchange:
         self._matcher.on_point(draft)
         return self._install(draft)
 
+    def show(self, symbol: str, ts_ms: int, raw: Decimal) -> None:
+        """A symbol's price point at which, proved beforehand, no resting order acts (the
+        replay that skips such points, backtest/skip_replay.py): `point` without the order
+        check and without moving the account's clock."""
+        book = self._books[symbol]
+        book.price = raw
+        book.last_ms = ts_ms
+
     def has_open_orders(self, symbol: str) -> bool:
         return bool(self._books[symbol].open_orders)
 

@@ -9,9 +9,12 @@ run measures the same work. Measured in the same run, on the same file:
   read     load + check the CSV (backtest.candles.load) and walk the 4-point path of every
            candle without deciding anything (the floor any backtest over these files pays)
   strategy the read loop plus the default strategy (mean reversion) fed every price point
-  backtest the full run (engine.run): simulated exchange, and every price through the bot's
-           decision loop (actors/loop.py): quiet band, strategy, decide / commit (in memory) /
-           execute for every non-quiet price, fills back as events
+  backtest the full run (engine.run): simulated exchange, and every price the run cannot
+           prove quiet through the bot's decision loop (actors/loop.py): quiet band, strategy,
+           decide / commit (in memory) / execute for every non-quiet price, fills back as
+           events; the points proved to decide nothing are skipped (backtest/skipping.py)
+  --without-skipping  also the full run with every point through the loop (the version
+           before the skipping), in the same run
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def write_candles(path: Path, n: int, seed: int, start: float = 30_000.0) -> Non
     with path.open("w") as f:
         f.write("timestamp,open,high,low,close,volume\n")
         for t, o, h, lo, c in zip(ts.tolist(), open_.tolist(), high.tolist(), low.tolist(),
-                                  close.tolist()):
+                                  close.tolist(), strict=True):
             f.write(f"{t},{o:.1f},{h:.1f},{lo:.1f},{c:.1f},1.5\n")
 
 
@@ -92,12 +95,14 @@ def strategy_loop(path: Path, symbol: str, settings: Any) -> Clocks:
     return clocks
 
 
-def backtest(path: Path, symbol: str, cfg: Path) -> tuple[Clocks, int, int]:
+def backtest(path: Path, symbol: str, cfg: Path,
+             skip: bool = True) -> tuple[Clocks, int, int, str]:
     """Load + run, as `bot.py backtest` does (report and charts not included)."""
     with Clocks() as clocks:
         settings = load_settings(cfg)
-        result = engine.run(settings, {symbol: C.load(path)})
-    return clocks, result.recorder.decisions, len(closed_trades(result.recorder))
+        result = engine.run(settings, {symbol: C.load(path)}, skip_quiet=skip)
+    looped = f"{result.looped:,} of {result.points:,} points looped"
+    return clocks, result.recorder.decisions, len(closed_trades(result.recorder)), looped
 
 
 def _line(name: str, c: Clocks, n: int, extra: str = "") -> None:
@@ -105,7 +110,7 @@ def _line(name: str, c: Clocks, n: int, extra: str = "") -> None:
           f"{n / c.cpu:10,.0f} candles/cpu-s{extra}", flush=True)
 
 
-def one_symbol(folder: Path, n: int) -> None:
+def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
     symbol = "BTC/USDT:USDT"
     path = folder / "BTC_USDT_USDT-1m.csv"
     write_candles(path, n, seed=7)
@@ -116,8 +121,12 @@ def one_symbol(folder: Path, n: int) -> None:
     _line("read loop", read, n, f"  ({points:,} price points)")
     strat = strategy_loop(path, symbol, settings)
     _line("+ strategy", strat, n)
-    run, decisions, trades = backtest(path, symbol, cfg)
-    _line("full backtest", run, n, f"  ({decisions:,} decisions, {trades:,} trades)")
+    run, decisions, trades, looped = backtest(path, symbol, cfg)
+    _line("full backtest", run, n, f"  ({decisions:,} decisions, {trades:,} trades, {looped})")
+    if without_skipping:
+        slow, decisions, trades, looped = backtest(path, symbol, cfg, skip=False)
+        _line("no skipping", slow, n, f"  ({decisions:,} decisions, {trades:,} trades, "
+              f"{looped}); skipping saves {1 - run.cpu / slow.cpu:.0%} of the cpu")
     per_million = run.cpu * 1e6 / n
     print(f"  ratio backtest / read loop (cpu): {run.cpu / read.cpu:.1f}x; target 1,000,000 "
           f"candles in < 5 s: {'met' if per_million < 5 else 'missed'} "
@@ -131,7 +140,7 @@ def _symbol_job(args: tuple[str, int, int]) -> tuple[int, float, float]:
     own = Path(folder) / f"c{index:02d}"
     own.mkdir()
     cfg = config(own, [symbol])
-    clocks, _, _ = backtest(path, symbol, cfg)
+    clocks, _, _, _ = backtest(path, symbol, cfg)
     return n, clocks.wall, clocks.cpu
 
 
@@ -160,10 +169,12 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--skip-one", action="store_true")
     ap.add_argument("--skip-many", action="store_true")
+    ap.add_argument("--without-skipping", action="store_true",
+                    help="also run the full backtest with skipping off (the before number)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not a.skip_one:
-            one_symbol(Path(tmp), a.candles)
+            one_symbol(Path(tmp), a.candles, a.without_skipping)
         if not a.skip_many and a.symbols > 0:
             many_symbols(Path(tmp), a.symbols, a.multi_candles, a.processes)
 

@@ -12,9 +12,13 @@ from __future__ import annotations
 import math
 from collections import deque
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from trading.events import SignalRaised
 from trading.model import Side
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class MeanReversion:
@@ -101,3 +105,48 @@ class MeanReversion:
         if self.allow_short:
             return SignalRaised(side=Side.SHORT, reason=f"z={z:.2f}")
         return None
+
+    # -- for a backtest that skips prices (backtest/skipping.py) -------------------------------
+    def restore(self, prices: list[float], total: float, squares: float) -> None:
+        """Set the rolling state to what `on_price` leaves after a run of prices whose last
+        `window` are `prices` and whose running sums are `total` and `squares` (as `series`
+        computes them)."""
+        self._prices = deque(prices, maxlen=self.window)
+        self._sum = total
+        self._sumsq = squares
+
+
+def series(window: int, prices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                      np.ndarray]:
+    """`on_price`'s rolling statistics for a whole price series at once, bit-identical to
+    feeding the prices one by one: (running sum, running sum of squares after each price,
+    z-score, usable), where `usable` is False where `on_price` returns before its z-score
+    (window not full yet, or `std <= mean * 1e-12`).
+
+    Same IEEE operations in the same order: the running sums are one sequential
+    `np.add.accumulate` (numpy accumulates in order; only reductions sum pairwise) over the
+    interleaved updates `+p0, ..., +p(w-1), -p0, +pw, -p1, +p(w+1), ...` (`total -= old`, then
+    `total + p`, as on_price does); the rest is element-wise."""
+    import numpy as np
+
+    n = len(prices)
+    w = min(window, n)
+    squared = prices * prices
+    sums = []
+    for values in (prices, squared):
+        ops = np.empty(w + 2 * (n - w))
+        ops[:w] = values[:w]
+        ops[w::2] = -values[:n - w]
+        ops[w + 1::2] = values[w:]
+        run = np.add.accumulate(ops)
+        sums.append(np.concatenate((run[:w], run[w + 1::2])))
+    total, squares = sums
+    full = np.arange(n) >= window - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / window
+        var = squares / window - mean * mean
+        var[var < 0.0] = 0.0
+        std = np.sqrt(var)
+        usable = full & ~(std <= mean * 1e-12)
+        z = (prices - mean) / std
+    return total, squares, z, usable
