@@ -175,7 +175,21 @@ function accountsOf(status) {
   return { main: status };
 }
 
+// A render replaces the buttons: one that lands between a person's press and release loses the
+// click (or, with rows shifting, puts another symbol's button under the pointer). While a
+// pointer is pressed, the newest status waits and is drawn on release.
+// (A release outside the window may never arrive: after 2 s the page draws regardless.)
+let pressedAt = 0, waiting = null;
+document.addEventListener("pointerdown", () => { pressedAt = Date.now(); }, true);
+for (const end of ["pointerup", "pointercancel"]) {
+  document.addEventListener(end, () => {
+    pressedAt = 0;
+    if (waiting) { const s = waiting; waiting = null; setTimeout(() => render(s), 0); }
+  }, true);
+}
+
 function render(status) {
+  if (pressedAt && Date.now() - pressedAt < 2000) { waiting = status; return; }
   state.status = status;
   const b = status.bot;
   const age = b.heartbeat_at ? Math.max(0, Date.now() / 1000 - b.heartbeat_at) : null;

@@ -43,9 +43,14 @@ class RunningBot:
         self.proc = start_bot(self.config, self.data,
                               env={**os.environ, "BOT_DASHBOARD_TOKEN": TOKEN, **(env or {})})
         ready = ready or (lambda s: s["health"]["open_positions"] > 0)
-        status = wait_status(self.config, self.data, lambda s: s["bot"].get("dashboard")
-                             and s["bot"]["pid"] == self.proc.pid and ready(s), timeout=90,
-                             message="dashboard up and the bot ready")
+        try:
+            status = wait_status(self.config, self.data, lambda s: s["bot"].get("dashboard")
+                                 and s["bot"]["pid"] == self.proc.pid and ready(s), timeout=90,
+                                 message="dashboard up and the bot ready")
+        except BaseException:
+            self.proc.kill()  # a bot that never got ready must not outlive its test
+            self.proc.communicate(timeout=30)
+            raise
         self.url: str = status["bot"]["dashboard"]
 
     def stop(self) -> tuple[int, str]:

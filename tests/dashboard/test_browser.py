@@ -116,3 +116,37 @@ def test_dashboard_in_a_real_browser(tmp_path, chromium):
     finally:
         code, err = bot.stop()
     assert code == 0, err[-2000:]
+
+
+def test_a_status_arriving_during_a_press_waits_for_the_release(tmp_path, chromium):
+    """The page redraws on every status event; one drawn between a person's press and release
+    replaced the button under the pointer, so the click was lost (seen in CI) or another
+    row's button could take it. While a pointer is pressed the newest status waits."""
+    from playwright.sync_api import expect, sync_playwright
+
+    bot = RunningBot(tmp_path)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page.goto(bot.url)
+                expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
+                pause = page.locator('button[data-action="pause"]')
+                pause.evaluate("b => { b.dataset.mark = 'pressed'; }")
+                box = pause.bounding_box()
+                assert box is not None
+                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.mouse.down()
+                page.wait_for_function("() => waiting !== null", timeout=10_000)  # a status came in
+                assert pause.get_attribute("data-mark") == "pressed"  # not redrawn under us
+                page.mouse.up()
+                expect(page.locator("#message")).to_contain_text("refused", timeout=10_000)
+                page.wait_for_function(
+                    "() => !document.querySelector('button[data-action=\"pause\"][data-mark]')",
+                    timeout=10_000)  # and the waiting status is drawn after the release
+            finally:
+                browser.close()
+    finally:
+        code, err = bot.stop()
+        assert code == 0, err[-2000:]

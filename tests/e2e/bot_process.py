@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -28,9 +29,23 @@ def start_bot(config: Path, data_dir: Path, *extra: str,
               env: dict[str, str] | None = None) -> subprocess.Popen:
     """`python bot.py run` on a config and data dir; `env` replaces the inherited environment."""
     env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
-                             "--data-dir", str(data_dir), *extra], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config",
+                             str(config), "--data-dir", str(data_dir), *extra], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _STARTED.append(proc)
+    return proc
+
+
+_STARTED: list[subprocess.Popen] = []
+
+
+@atexit.register
+def _no_bot_outlives_the_run() -> None:
+    """A test that failed before stopping its bot must not leave it running (and trading on a
+    deleted temp dir) after the test process ends."""
+    for proc in _STARTED:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def cli(config: Path, data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
