@@ -95,20 +95,17 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             raise ValueError(f"stop_mode must be 'exchange' or 'bot', got {stop_mode!r}")
         probe = exchange_factory()  # never used for requests: capabilities only
         self.id: str = probe.id
-        self.hedge_mode, self.stop_mode = hedge_mode, stop_mode
-        self.sandbox, self.demo = sandbox, demo
-        self._has = dict(probe.has)
-        self._features = self._market_features(probe)
+        self.hedge_mode, self.stop_mode, self.sandbox, self.demo = (hedge_mode, stop_mode,
+                                                                   sandbox, demo)
+        self._has, self._features = dict(probe.has), self._market_features(probe)
         self.venue = op.venue_for(self.id, self._features.get("createOrder"))
         self._symbols = list(symbols) if symbols else None
-        self._clock = clock
+        self._clock, self._credentials = clock, credentials
         self._cache_path = Path(markets_cache) if markets_cache else None
         self._cache_max_age_s = markets_max_age_s
-        self._credentials = credentials
-        redactions = credentials.redaction_list() if credentials else ()
         self.retry = Retrier(max_attempts=max_attempts, base_s=backoff_base_s,
                              max_s=backoff_max_s, sleep=sleep, rng=rng or random.Random(),
-                             redactions=redactions)
+                             redactions=credentials.redaction_list() if credentials else ())
         self.bucket = bh.extra_cap(rate_limit_per_s, rate_burst, monotonic, sleep)
         self.meter = bh.meter_for(probe, budgets or bh.BudgetRegistry(), credentials,
                                   rate_budget_share, timeout_ms, max_waits or bh.MaxWaits(),
