@@ -118,6 +118,25 @@ def test_dashboard_in_a_real_browser(tmp_path, chromium):
     assert code == 0, err[-2000:]
 
 
+def _press_on(page, target) -> None:  # noqa: ANN001
+    """Press the mouse on `target`. The page may redraw (and move it) between finding its box
+    and the press, as it may under a person's pointer: release and try again until the press
+    is on it."""
+    for _ in range(20):
+        target.wait_for(state="visible", timeout=10_000)
+        box = target.bounding_box()
+        if box is None:  # redrawn between the two calls
+            continue
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        if page.evaluate("([x, y]) => { const e = document.elementFromPoint(x, y);"
+                         " return !!e && e.dataset.action === 'pause'; }", [x, y]):
+            return
+        page.mouse.up()
+    raise AssertionError("could not press on the button: it kept moving")
+
+
 def test_a_status_arriving_during_a_press_waits_for_the_release(tmp_path, chromium):
     """The page redraws on every status event; one drawn between a person's press and release
     replaced the button under the pointer, so the click was lost (seen in CI) or another
@@ -133,11 +152,8 @@ def test_a_status_arriving_during_a_press_waits_for_the_release(tmp_path, chromi
                 page.goto(bot.url)
                 expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
                 pause = page.locator('button[data-action="pause"]')
+                _press_on(page, pause)  # redraws stop here; mark the button under the pointer
                 pause.evaluate("b => { b.dataset.mark = 'pressed'; }")
-                box = pause.bounding_box()
-                assert box is not None
-                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-                page.mouse.down()
                 page.wait_for_function("() => waiting !== null", timeout=10_000)  # a status came in
                 assert pause.get_attribute("data-mark") == "pressed"  # not redrawn under us
                 page.mouse.up()
