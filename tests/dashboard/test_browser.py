@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +35,22 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+@contextmanager
+def live_dashboard(bot: RunningBot, chromium: Path) -> Iterator[tuple[Any, Any]]:
+    """(browser, page): chromium on the bot's dashboard, once its event stream is live."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(bot.url)
+            expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
+            yield browser, page
+        finally:
+            browser.close()
+
+
 def seed_hostile_journal(data: Path) -> None:
     """A journal row whose fields carry markup, as an error text or a signal field could."""
     repo = Repository(data / "bot.sqlite", synchronous="normal")
@@ -43,75 +62,67 @@ def seed_hostile_journal(data: Path) -> None:
 
 
 def test_dashboard_in_a_real_browser(tmp_path, chromium):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     bot = RunningBot(tmp_path, before_start=seed_hostile_journal)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 1000})
-                page.goto(bot.url)
-                expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
+        with live_dashboard(bot, chromium) as (browser, page):
+            # open positions and their stops, as the bot reports them
+            row = page.locator("tr.position").first
+            expect(row).to_be_visible(timeout=30_000)
+            symbol = row.get_attribute("data-symbol")
+            assert symbol in SYMBOLS
+            stop_text = row.locator("td.stop").inner_text()
+            assert stop_text != "-" and float(stop_text) > 0
+            expect(row).to_contain_text("protected")
+            expect(page.locator(".equity svg").first).to_be_attached(timeout=10_000)
+            shot = tmp_path / "dashboard.png"
+            page.screenshot(path=str(shot), full_page=True)
+            if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+                DOCS.parent.mkdir(exist_ok=True)
+                shutil.copyfile(shot, DOCS)
 
-                # open positions and their stops, as the bot reports them
-                row = page.locator("tr.position").first
-                expect(row).to_be_visible(timeout=30_000)
-                symbol = row.get_attribute("data-symbol")
-                assert symbol in SYMBOLS
-                stop_text = row.locator("td.stop").inner_text()
-                assert stop_text != "-" and float(stop_text) > 0
-                expect(row).to_contain_text("protected")
-                expect(page.locator(".equity svg").first).to_be_attached(timeout=10_000)
-                shot = tmp_path / "dashboard.png"
-                page.screenshot(path=str(shot), full_page=True)
-                if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-                    DOCS.parent.mkdir(exist_ok=True)
-                    shutil.copyfile(shot, DOCS)
+            # refused without the token: nothing changes
+            page.locator('button[data-action="pause"]').click()
+            expect(page.locator("#message")).to_contain_text("refused", timeout=10_000)
+            expect(page.locator("#message")).to_contain_text("missing or bad token")
+            assert bot.get("/api/status").get("entries_paused") is None
 
-                # refused without the token: nothing changes
-                page.locator('button[data-action="pause"]').click()
-                expect(page.locator("#message")).to_contain_text("refused", timeout=10_000)
-                expect(page.locator("#message")).to_contain_text("missing or bad token")
-                assert bot.get("/api/status").get("entries_paused") is None
+            # with the token (login cookie): the pause reaches every actor and shows
+            page.fill("#token", TOKEN)
+            page.click("#login-btn")
+            expect(page.locator("#auth-state")).to_have_text("controls enabled")
+            page.locator('button[data-action="pause"]').click()
+            expect(page.locator('[data-testid="paused"]')).to_be_visible(timeout=15_000)
+            status = bot.get("/api/status")
+            assert status["entries_paused"]["by"] == "dashboard login from 127.0.0.1"
+            assert TOKEN not in page.content()
 
-                # with the token (login cookie): the pause reaches every actor and shows
-                page.fill("#token", TOKEN)
-                page.click("#login-btn")
-                expect(page.locator("#auth-state")).to_have_text("controls enabled")
-                page.locator('button[data-action="pause"]').click()
-                expect(page.locator('[data-testid="paused"]')).to_be_visible(timeout=15_000)
-                status = bot.get("/api/status")
-                assert status["entries_paused"]["by"] == "dashboard login from 127.0.0.1"
-                assert TOKEN not in page.content()
+            # hostile strings are shown as text, never run
+            page.select_option("#detail-symbol", f'["main", "{SYMBOLS[0]}"]'.replace(" ", ""))
+            cell = page.locator("#journal td", has_text="window.__xss=1").first
+            for _ in range(20):  # the seeded row is the symbol's oldest: page back to it
+                if cell.count():
+                    break
+                rows = page.locator("#journal tr.event").count()
+                page.click("#journal-older")
+                page.wait_for_function(
+                    f"document.querySelectorAll('#journal tr.event').length > {rows}")
+            expect(cell).to_be_visible(timeout=10_000)
+            assert PAYLOAD in cell.inner_text().replace('\\"', '"')
+            assert page.locator("#journal img, #journal script").count() == 0
+            assert page.evaluate("window.__xss") is None
 
-                # hostile strings are shown as text, never run
-                page.select_option("#detail-symbol", f'["main", "{SYMBOLS[0]}"]'.replace(" ", ""))
-                cell = page.locator("#journal td", has_text="window.__xss=1").first
-                for _ in range(20):  # the seeded row is the symbol's oldest: page back to it
-                    if cell.count():
-                        break
-                    rows = page.locator("#journal tr.event").count()
-                    page.click("#journal-older")
-                    page.wait_for_function(
-                        f"document.querySelectorAll('#journal tr.event').length > {rows}")
-                expect(cell).to_be_visible(timeout=10_000)
-                assert PAYLOAD in cell.inner_text().replace('\\"', '"')
-                assert page.locator("#journal img, #journal script").count() == 0
-                assert page.evaluate("window.__xss") is None
+            page.screenshot(path=str(tmp_path / "dashboard-paused.png"), full_page=True)
 
-                page.screenshot(path=str(tmp_path / "dashboard-paused.png"), full_page=True)
-
-                # a phone: nothing wider than the screen (tables scroll inside their cards)
-                phone = browser.new_page(viewport={"width": 390, "height": 844})
-                phone.goto(bot.url)
-                expect(phone.locator("tr.position, td.muted").first).to_be_visible(timeout=15_000)
-                wait_until(lambda: phone.evaluate(
-                    "document.documentElement.scrollWidth <= window.innerWidth + 1"),
-                    timeout=5, message="no sideways scrolling on a phone")
-                phone.screenshot(path=str(tmp_path / "dashboard-phone.png"), full_page=True)
-            finally:
-                browser.close()
+            # a phone: nothing wider than the screen (tables scroll inside their cards)
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(bot.url)
+            expect(phone.locator("tr.position, td.muted").first).to_be_visible(timeout=15_000)
+            wait_until(lambda: phone.evaluate(
+                "document.documentElement.scrollWidth <= window.innerWidth + 1"),
+                timeout=5, message="no sideways scrolling on a phone")
+            phone.screenshot(path=str(tmp_path / "dashboard-phone.png"), full_page=True)
         assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     finally:
         code, err = bot.stop()
@@ -130,8 +141,7 @@ def _press_on(page, target) -> None:  # noqa: ANN001
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         page.mouse.move(x, y)
         page.mouse.down()
-        if page.evaluate("([x, y]) => { const e = document.elementFromPoint(x, y);"
-                         " return !!e && e.dataset.action === 'pause'; }", [x, y]):
+        if target.evaluate("(b, [x, y]) => document.elementFromPoint(x, y) === b", [x, y]):
             return
         page.mouse.up()
     raise AssertionError("could not press on the button: it kept moving")
@@ -141,28 +151,21 @@ def test_a_status_arriving_during_a_press_waits_for_the_release(tmp_path, chromi
     """The page redraws on every status event; one drawn between a person's press and release
     replaced the button under the pointer, so the click was lost (seen in CI) or another
     row's button could take it. While a pointer is pressed the newest status waits."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     bot = RunningBot(tmp_path)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 1000})
-                page.goto(bot.url)
-                expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
-                pause = page.locator('button[data-action="pause"]')
-                _press_on(page, pause)  # redraws stop here; mark the button under the pointer
-                pause.evaluate("b => { b.dataset.mark = 'pressed'; }")
-                page.wait_for_function("() => waiting !== null", timeout=10_000)  # a status came in
-                assert pause.get_attribute("data-mark") == "pressed"  # not redrawn under us
-                page.mouse.up()
-                expect(page.locator("#message")).to_contain_text("refused", timeout=10_000)
-                page.wait_for_function(
-                    "() => !document.querySelector('button[data-action=\"pause\"][data-mark]')",
-                    timeout=10_000)  # and the waiting status is drawn after the release
-            finally:
-                browser.close()
+        with live_dashboard(bot, chromium) as (_, page):
+            pause = page.locator('button[data-action="pause"]')
+            _press_on(page, pause)  # redraws stop here; mark the button under the pointer
+            pause.evaluate("b => { b.dataset.mark = 'pressed'; }")
+            page.wait_for_function("() => waiting !== null", timeout=10_000)  # a status came in
+            assert pause.get_attribute("data-mark") == "pressed"  # not redrawn under us
+            page.mouse.up()
+            expect(page.locator("#message")).to_contain_text("refused", timeout=10_000)
+            page.wait_for_function(
+                "() => !document.querySelector('button[data-action=\"pause\"][data-mark]')",
+                timeout=10_000)  # and the waiting status is drawn after the release
     finally:
         code, err = bot.stop()
         assert code == 0, err[-2000:]
