@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import select
 import signal
 import subprocess
@@ -19,22 +18,10 @@ import pytest
 from loguru import logger
 
 from observability.log_streams import MAX_DELAY_S, LogStreams, setup_logging
+from tests.observability.log_support import BTC, LINE, read_lines
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \| (\w+) \| (\S+) \| (.*)$")
-BTC = "BTC/USDT:USDT"
-
-
-@pytest.fixture
-def streams(tmp_path: Path):
-    streams = setup_logging(tmp_path / "logs", level="DEBUG", console=False)
-    yield streams
-    streams.close()
-
-
-def read_lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def test_a_warning_is_on_disk_with_every_earlier_line_when_its_call_returns(tmp_path: Path):

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from loguru import logger
@@ -20,28 +18,8 @@ from observability.log_streams import (
     symbol_log_path,
     tail_lines,
 )
-
-LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \| (\w+) \| (\S+) \| (.*)$")
-BTC = "BTC/USDT:USDT"
-
-
-@pytest.fixture
-def streams(tmp_path: Path):
-    streams = setup_logging(tmp_path / "logs", level="DEBUG", console=False)
-    yield streams
-    streams.close()
-
-
-def read_lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
-
-
-def wait_for(condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+from tests.observability.log_support import BTC, LINE, read_lines
+from tests.support.waiting import wait_until
 
 
 def test_safe_names():
@@ -168,7 +146,7 @@ def test_follow_continues_across_rotation(tmp_path: Path):
     try:
         for i in range(40):  # ~60 bytes per line: the file rotates every ~6 lines
             logger.bind(symbol=BTC).info("followed {}", i)
-            wait_for(lambda n=i + 2: len(seen) >= n, what=f"line {i}")
+            wait_until(lambda n=i + 2: len(seen) >= n, message=f"line {i}")
     finally:
         stop.set()
         reader.join(timeout=5)
@@ -186,7 +164,7 @@ def test_follow_starts_at_the_end_and_waits_for_a_missing_file(tmp_path: Path):
     reader.start()
     try:
         path.write_text("first\nsecond\n")
-        wait_for(lambda: len(seen) == 2, what="lines of the new file")
+        wait_until(lambda: len(seen) == 2, message="lines of the new file")
     finally:
         stop.set()
         reader.join(timeout=5)
