@@ -6,9 +6,7 @@ same market time. And the account's entry gate holds across the backtest's symbo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,7 +14,7 @@ from backtest import candles as C
 from backtest import engine
 from backtest.trades import closed_trades
 from config.loader import load_settings
-from trading.decision import Decision
+from tests.backtest.capture import Capture
 
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 FILES = {"ETHBTC/USDT:USDT": "ETHBTC_USDT_USDT-5m.csv",
@@ -41,24 +39,6 @@ max_open_positions = {cap}
 """
 
 
-@dataclass
-class Capture:
-    """Every commit, as the repository receives it (a `backtest.memory_repo.Forward`)."""
-
-    commits: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def claim(self, symbol: str) -> int:
-        return 1
-
-    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision, *,
-               correlation_id: str, created_at: float, store: Any) -> None:
-        # dataclass equality leaves last_price out (a tick alone is not a change): compare it
-        self.commits.append((created_at, symbol, before, before.last_price, decision,
-                             decision.state.last_price, decision.state.finished_orders))
-
-    def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
-               created_at: float) -> None:
-        self.commits.append((created_at, symbol, type_, data))
 
 
 def _run(tmp: Path, cap: int, *, shortcut: bool) -> tuple[engine.RunResult, Capture]:

@@ -11,10 +11,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,8 +22,8 @@ from backtest.skipping import PricePoints
 from backtest.trades import closed_trades
 from config.loader import load_settings
 from strategies.mean_reversion import MeanReversion, series
+from tests.backtest.capture import Capture
 from tests.backtest.test_speed_exactness import write_walk
-from trading.decision import Decision
 
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 SAMPLE = {"ETHBTC/USDT:USDT": "ETHBTC_USDT_USDT-5m.csv",
@@ -48,24 +46,6 @@ cooldown_after_loss_s = 1800
 """
 
 
-@dataclass
-class Capture:
-    """Every commit and record, as the repository receives them (a `Forward`)."""
-
-    commits: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def claim(self, symbol: str) -> int:
-        return 1
-
-    def commit(self, symbol: str, incarnation: int, before: Any, decision: Decision, *,
-               correlation_id: str, created_at: float, store: Any) -> None:
-        # dataclass equality leaves last_price out (a tick alone is not a change): compare it
-        self.commits.append((created_at, symbol, before, before.last_price, decision,
-                             decision.state.last_price, decision.state.finished_orders))
-
-    def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
-               created_at: float) -> None:
-        self.commits.append((created_at, symbol, type_, data))
 
 
 def _run(config: Path, symbol: str, path: Path, *,
