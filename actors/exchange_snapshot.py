@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from actors.order_results import exchange_order
 from exchange import errors
+from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from trading.events import ExchangeOrder, ExchangePosition, ExternalFill, Reconciled
 from trading.model import Side, SymbolState
@@ -60,7 +61,10 @@ def orphans(exchange: ExchangePort, symbol: str, live: set[str]) -> tuple[Exchan
 
 
 def last_price(exchange: ExchangePort, symbol: str) -> Decimal | None:
-    ticker = exchange.fetch_tickers([symbol]).get(symbol)
+    # a reconciliation's price read is part of the reconciliation, not a poll: at polling
+    # priority a short budget failed the whole reconcile for its price
+    with call_priority(Priority.RECONCILE):
+        ticker = exchange.fetch_tickers([symbol]).get(symbol)
     return ticker.last if ticker is not None else None
 
 

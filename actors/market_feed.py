@@ -17,6 +17,7 @@ from typing import Any
 from actors.messages import TICK_READY, OrderActivity, Tick
 from actors.price_slots import URGENT_WAKE, PriceSlot, PriceSlots
 from actors.trade_ids import TradeIds
+from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
 
@@ -126,8 +127,12 @@ class MarketFeed:
         return False
 
     def poll_fills(self) -> None:
-        """New fills since `since_ms` from REST, each delivered once (the streams' gap fill)."""
-        self._poll_fills()
+        """New fills since `since_ms` from REST, each delivered once (the streams' gap fill).
+        At reconcile priority: it settles what happened while the bot was blind, and the
+        streams count as up only after it; at polling priority the reconciliations that fill
+        the budget while the streams are down starved it, and the streams stayed "down"."""
+        with call_priority(Priority.RECONCILE):
+            self._poll_fills()
 
     def _poll_fills(self) -> None:
         trades = self.fetch_fills(self.since_ms)

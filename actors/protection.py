@@ -20,4 +20,5 @@ def install(settings: Any, exchange: ExchangePort, gate: AccountGate,
     if check is not None:
         gate.add_check(check)
     return StopWatch(exchange=exchange, views=views, deliver=deliver, logger=logger,
-                     interval_s=settings.supervision.stop_check_interval_s)
+                     interval_s=settings.supervision.stop_check_interval_s,
+                     streamed_interval_s=settings.supervision.stop_check_streamed_interval_s)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -41,10 +40,11 @@ import pykka  # noqa: E402
 from common import BenchBot, TempDir, wait_for  # noqa: E402
 from loguru import logger  # noqa: E402
 
+from actors.exchange_sweep import ExchangeSweep  # noqa: E402
 from actors.market_feed import MarketFeed  # noqa: E402
-from actors.messages import Reconcile  # noqa: E402
 from actors.stop_watch import StopWatch  # noqa: E402
 from actors.stream_feed import StreamFeed  # noqa: E402
+from config.sections import SupervisionSettings  # noqa: E402
 from exchange.budget_venues import BudgetRegistry, fitting_poll_interval  # noqa: E402
 from exchange.ccxt.factory import pro_exchange_factory  # noqa: E402
 from exchange.ccxt.gateway import CcxtGateway  # noqa: E402
@@ -129,6 +129,7 @@ def _used(limiter: BybitLimiter | BinanceWeightLimiter) -> float:
 
 
 CREDS = Credentials(API_KEY, API_SECRET, source="bench")
+SV = SupervisionSettings()  # config.toml's [supervision] defaults
 LIMITS = {"bybit": ("requests", 600 * 12), "binanceusdm": ("weight", 2400)}
 
 
@@ -168,30 +169,7 @@ def _endpoint(venue_id: str, r: Any) -> str:
     return f"{r.method} {r.path}{' (all)' if every else ''}"
 
 
-class OpenOnlyReconciles:
-    """What-if (not the default): the supervisor's periodic Reconcile sent only to the symbols
-    holding a position, every 30 s, as a supervisor that skipped flat symbols would."""
-
-    def __init__(self, bot: BenchBot, symbols: list[str], interval_s: float = 30.0) -> None:
-        self.bot, self.symbols, self.interval_s = bot, symbols, interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            for symbol in self.symbols:
-                self.bot.sup.tell(symbol, Reconcile(reason="periodic"))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-def measure_streams(venue_id: str, window_s: float, positions: int,
-                    open_only: bool = False) -> dict[str, Any]:
+def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str, Any]:
     book = Book({f"{b}USDT": Decimal("100") for b in BASES}, now_ms=int(time.time() * 1000))
     limiter, emu, ws = _counting_venue(venue_id, book)
     symbols = [f"{b}/USDT:USDT" for b in BASES]
@@ -202,7 +180,9 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
                      monotonic=never_waits.clock, sleep=never_waits.sleep)
     gw.load_markets()
     bot = BenchBot(tmp.path, symbols, wrap=lambda paper: gw,
-                   reconcile_interval_s=10.0**6 if open_only else 30.0, logging=False)
+                   reconcile_interval_s=SV.reconcile_interval_s, logging=False)
+    bot.sup.schedule.streamed_interval_s = max(SV.streamed_reconcile_interval_s,
+                                               SV.reconcile_interval_s)
     parts: list[Any] = []
     try:
         _progress(f"{venue_id}: starting {N} actors (each reconciles once)")
@@ -221,18 +201,25 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
         _progress(f"{venue_id}: actors up; streams starting")
         if not wait_for(lambda: feed.mode == "stream", 120, what="streams up"):
             raise SystemExit(f"{venue_id}: streams did not come up")
-        # as runtime/account.py wires it: the order stream paces the watch
-        watch = StopWatch(exchange=gw, views=bot.views, deliver=bot.sup.tell, interval_s=1.0,
-                          logger=logger, streams_ok=lambda: feed.mode == "stream")
-        watch.start()
-        parts.append(watch)
+        # as runtime/account.py wires it: while the private streams are up the watch slows
+        # down, flat symbols get no periodic reconcile, and the sweep looks at all of them
+        def up() -> bool:
+            return feed.mode == "stream"
+
+        bot.sup.schedule.streams_ok = up
+        watch = StopWatch(exchange=gw, views=bot.views, deliver=bot.sup.tell,
+                          interval_s=SV.stop_check_interval_s, logger=logger, streams_ok=up,
+                          streamed_interval_s=SV.stop_check_streamed_interval_s)
+        sweep = ExchangeSweep(exchange=gw, symbols=symbols, views=bot.views,
+                              deliver=bot.sup.tell, logger=logger,
+                              interval_s=SV.sweep_interval_s, streams_ok=up)
+        for part in (watch, sweep):
+            part.start()
+            parts.append(part)
         _progress(f"{venue_id}: streams up; opening {positions} positions")
         for symbol in symbols[:positions]:
             bot.signal(symbol)
         wait_for(lambda: _stops(book) >= positions, 300, what=f"{positions} protected longs")
-        if open_only:
-            parts.append(OpenOnlyReconciles(bot, symbols[:positions]))
-            parts[-1].start()
         time.sleep(35)  # the entries' own lookups and first reconcile settle (startup)
         _progress(f"{venue_id}: measuring {window_s:g} s")
         first, used = len(emu.requests), _used(limiter)
@@ -244,7 +231,8 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
         return {"per_min": spent * 60 / elapsed, "elapsed_s": elapsed, "mode": feed.mode,
                 "rest_polls": rest.polls - polls, "stops": _stops(book),
                 "positions": sum(1 for s in symbols if book.position(_native(s))[0] != 0),
-                "checks": watch.checks, "listen_keys": len(
+                "checks": watch.checks, "sweeps": sweep.sweeps,
+                "skipped": bot.sup.schedule.skipped, "listen_keys": len(
                     [r for r in window if r.path.endswith("listenKey")]),
                 "top": _top(venue_id, window, elapsed)}
     finally:
@@ -259,12 +247,12 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
 
 
 def _top(venue_id: str, requests: list[Any], elapsed: float) -> list[tuple[str, float]]:
-    """The three costliest endpoints, per minute."""
+    """The six costliest endpoints, per minute."""
     by: dict[str, float] = {}
     for r in requests:
         key = _endpoint(venue_id, r)
         by[key] = by.get(key, 0.0) + _weight(venue_id, r)
-    top = sorted(by.items(), key=lambda kv: -kv[1])[:3]
+    top = sorted(by.items(), key=lambda kv: -kv[1])[:6]
     return [(k, v * 60 / elapsed) for k, v in top]
 
 
@@ -284,12 +272,12 @@ def _stops(book: Book) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--window-s", type=float, default=60.0)
+    # one whole cycle of the slowest periodic work (open-symbol reconcile, sweep: 300 s)
+    ap.add_argument("--window-s", type=float, default=max(SV.streamed_reconcile_interval_s,
+                                                          SV.sweep_interval_s))
     ap.add_argument("--rest-window-s", type=float, default=20.0)
     ap.add_argument("--positions", type=int, default=20)
     ap.add_argument("--venue", choices=sorted(LIMITS), action="append")
-    ap.add_argument("--what-if", action="store_true",
-                    help="add a row: periodic reconciliation of the open symbols only")
     args = ap.parse_args()
     logger.remove()
     venues = args.venue or ["bybit", "binanceusdm"]
@@ -306,16 +294,10 @@ def main() -> None:
               f"{100 * r['per_min'] / limit:>7.2f}% {'<= 5%':>7}")
         print(f"{'':<12}   mode {r['mode']}, resting stops {r['stops']}, stop checks "
               f"{r['checks']}, REST feed polls {r['rest_polls']}, listenKey calls "
-              f"{r['listen_keys']} (keepalive: 1 per 20 min)")
+              f"{r['listen_keys']} (keepalive: 1 per 20 min), sweeps {r['sweeps']}, "
+              f"periodic reconciles skipped (flat, streams up) {r['skipped']}")
         for endpoint, per_min in r["top"]:
             print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
-        if args.what_if:
-            w = measure_streams(venue_id, args.window_s, args.positions, open_only=True)
-            label = "what-if: reconcile open only"
-            print(f"{venue_id:<12} {label:<28} {unit:>8} {w['per_min']:>9.1f} {limit:>9} "
-                  f"{100 * w['per_min'] / limit:>7.2f}% {'<= 5%':>7}")
-            for endpoint, per_min in w["top"]:
-                print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
         interval = fitting_poll_interval(venue_id, 0.5, 0.5)
         q = measure(venue_id, interval, args.rest_window_s)
         label = f"streams down: REST feed {interval:g} s"

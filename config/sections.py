@@ -225,6 +225,16 @@ class SupervisionSettings(_Section):
     stop_check_interval_s: Float = Field(default=1.0, ge=0, le=60)
     """Seconds between looks at each open position's exchange stop (one call per stop);
     0 turns the watch off (then a removed stop is found at the next reconciliation)."""
+    # -- issue 12 (REST cost): while the venue's private streams are up --------------------
+    stop_check_streamed_interval_s: Float = Field(default=60.0, ge=1, le=3600)
+    """The stop watch's pace while the order stream reports cancels itself (never faster than
+    `stop_check_interval_s`)."""
+    streamed_reconcile_interval_s: Float = Field(default=300.0, ge=1, le=86400)
+    """Seconds between reconciliations of a symbol holding a position or orders while the
+    streams are up (never more often than `reconcile_interval_s`); flat symbols are then left
+    to the streams and the sweep."""
+    sweep_interval_s: Float = Field(default=300.0, ge=10, le=86400)
+    """Seconds between all-symbol looks for positions and orders no actor holds (streams up)."""
 
     @model_validator(mode="after")
     def _ordering(self) -> SupervisionSettings:

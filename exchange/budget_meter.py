@@ -97,7 +97,12 @@ class RequestMeter:
             # what the venue still allows this IP this minute (whoever spent the rest), less a
             # margin for requests in flight
             margin = BINANCE_USDM.ip_limit * 0.025
-            self.venue.ip.cap_remaining(BINANCE_USDM.ip_limit - used - margin)
+            remaining = BINANCE_USDM.ip_limit - used - margin
+            self.venue.ip.cap_remaining(remaining)
+            if remaining <= 0 and not rate_limited:
+                # Binance counts weight per fixed minute: what a local refill would let out
+                # before the minute turns is a 429 (and repeated 429s are an IP ban)
+                self.venue.ip.block_for(60.0 - self._wall() % 60.0)
         if rate_limited:
             retry = _number(h.get("retry-after"))
             self.venue.ip.block_for(retry if retry is not None else DEFAULT_BLOCK_S)

@@ -18,6 +18,7 @@ import pykka
 
 from actors import protection
 from actors.entry_gate import AccountGate
+from actors.exchange_sweep import ExchangeSweep
 from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
@@ -86,6 +87,8 @@ class AccountRuntime:
         self.guard: Any = None
         """Protections, operator pause and the P&L summary (protections/guard.py)."""
         self.stop_watch: StopWatch | None = None
+        self.sweep: ExchangeSweep | None = None
+        """The all-symbol look while the private streams are up (actors/exchange_sweep.py)."""
         self.epoch = epoch
         """The cluster lease epoch this runtime acts under (0: no cluster); part of its ids."""
         self._commit_guard = commit_guard
@@ -148,9 +151,24 @@ class AccountRuntime:
             self.gate.add_check(self.guard)
         # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
         self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log)
-        if isinstance(self.feed, StreamFeed):  # its order stream reports stop cancels itself
-            feed = self.feed
-            self.stop_watch.streams_ok = lambda: feed.mode == "stream"
+        if isinstance(self.feed, StreamFeed):
+            self._streams_report_changes(self.feed, sup)
+
+    def _streams_report_changes(self, feed: StreamFeed, sup: Supervisor) -> None:
+        """While the venue's private streams are up they report cancels, fills and positions:
+        the stop watch slows down, the periodic reconcile skips flat symbols and the sweep
+        looks for what they could have missed (supervision/reconcile_schedule.py)."""
+        def up() -> bool:
+            return feed.mode == "stream" and bool(getattr(feed.streams, "private", False))
+
+        assert self.stop_watch is not None and self.exchange is not None
+        self.stop_watch.streams_ok = up
+        sup.schedule.streams_ok = up
+        self.sweep = ExchangeSweep(
+            exchange=self.exchange, symbols=self.symbols, views=self.views, deliver=sup.tell,
+            logger=self.log, interval_s=self.settings.supervision.sweep_interval_s,
+            streams_ok=up,
+        )
 
     def _supervisor(
         self, repo: Repository, start_actor: Callable[[str], pykka.ActorRef]
@@ -175,6 +193,7 @@ class AccountRuntime:
             heartbeat_timeout_s=sv.heartbeat_timeout_s,
             mailbox_max=sv.mailbox_max,
             reconcile_interval_s=sv.reconcile_interval_s,
+            streamed_reconcile_interval_s=sv.streamed_reconcile_interval_s,
             kill_switch_escalations=sv.kill_switch_escalations,
             kill_switch_window_s=sv.kill_switch_window_s,
             emergency_close=self.closer.close,
@@ -219,12 +238,16 @@ class AccountRuntime:
         self.feed.start()
         if self.stop_watch is not None:
             self.stop_watch.start()
+        if self.sweep is not None:
+            self.sweep.start()
 
     def stop(self) -> list[str]:
         """No new entries, each actor finishes its current message; returns the stuck symbols."""
         stuck: list[str] = []
         if self.stop_watch is not None:
             self.stop_watch.stop()
+        if self.sweep is not None:
+            self.sweep.stop()
         if self.feed is not None:
             self.feed.stop()
         if self.sup is not None:

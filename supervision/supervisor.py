@@ -16,6 +16,7 @@ The monitor runs on its own thread and never `ask`s from inside an actor.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -32,6 +33,7 @@ from storage.repository import Repository
 from storage.restore import CorruptRow
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState
+from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
@@ -59,6 +61,7 @@ class Supervisor:
         emergency_close: Callable[[str, str, Callable[[], object]], None] | None = None,
         views: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
+        streamed_reconcile_interval_s: float | None = None,
     ) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}
         self._start_actor = start_actor
@@ -69,19 +72,21 @@ class Supervisor:
         self.heartbeat_interval_s = heartbeat_interval_s
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.mailbox_max = mailbox_max
-        self.reconcile_interval_s = reconcile_interval_s
         self.kill_switch_escalations = kill_switch_escalations
         self.kill_switch_window_s = kill_switch_window_s
         self.on_heartbeat = on_heartbeat
         self.emergency_close = emergency_close
         self.clock = clock
         self.views: dict[str, Any] = views if views is not None else {}
+        # every symbol, or those holding something while streams are up (`.streams_ok`)
+        self.schedule = ReconcileSchedule(
+            interval_s=reconcile_interval_s, views=self.views,
+            streamed_interval_s=streamed_reconcile_interval_s or reconcile_interval_s)
         self.kill_switch = repo.get_meta("kill_switch") == "1"
         self.escalations: list[dict[str, Any]] = []
         self._inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
-        self._next_reconcile = 0.0
         self.fences = FenceBoard()
         self.busy = BusyBoard()
         self.busy_waits = 0  # missed heartbeats forgiven: the actor was in an exchange call
@@ -138,7 +143,7 @@ class Supervisor:
         now = self.clock()
         for child in self.children.values():
             self._spawn(child, now)
-        self._next_reconcile = now + self.reconcile_interval_s
+        self.schedule.start(now)
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> list[str]:
@@ -151,10 +156,8 @@ class Supervisor:
         futures = []
         for child in self.children.values():
             if child.ref is not None and child.state in (ChildState.RUNNING, ChildState.STARTING):
-                try:
+                with contextlib.suppress(pykka.ActorDeadError):
                     child.ref.tell(BlockEntries(blocked=True, reason="shutdown"))
-                except pykka.ActorDeadError:
-                    pass
                 futures.append((child, child.ref.stop(block=False)))
         deadline = time.monotonic() + timeout_s
         stuck = []
@@ -288,6 +291,7 @@ class Supervisor:
             self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", now)
 
     def _heartbeat(self, now: float) -> None:
+        reconcile = self.schedule.due(now, self.children)
         for child in self.children.values():
             if child.ref is None or child.state is not ChildState.RUNNING:
                 continue
@@ -295,15 +299,13 @@ class Supervisor:
                 continue
             try:
                 child.ref.tell(Timer())
-                if now >= self._next_reconcile:
+                if child.symbol in reconcile:
                     child.ref.tell(Reconcile(reason="periodic"))
                 if child.ping is None:
                     child.ping = child.ref.ask(Ping(), block=False)
                     child.ping_sent_at = now
             except pykka.ActorDeadError:
                 pass  # its failure report is on the way
-        if now >= self._next_reconcile:
-            self._next_reconcile = now + self.reconcile_interval_s
         if self.on_heartbeat is not None:
             self.on_heartbeat()
 
@@ -375,10 +377,8 @@ class Supervisor:
         self.alerts.alert(None, "kill_switch", f"kill switch: no new entries anywhere ({reason})")
         for child in self.children.values():
             if child.ref is not None:
-                try:
+                with contextlib.suppress(pykka.ActorDeadError):
                     child.ref.tell(BlockEntries(blocked=True, reason="kill switch"))
-                except pykka.ActorDeadError:
-                    pass
 
     def reset_kill_switch(self, by: str) -> None:
         """A person lifts the kill switch; escalations so far no longer count toward tripping
@@ -393,7 +393,5 @@ class Supervisor:
             child.history = type(child.history)()
             self._spawn(child, at, restarting=True)
         if child.ref is not None:
-            try:
+            with contextlib.suppress(pykka.ActorDeadError):
                 child.ref.tell(Resume(by=by))
-            except pykka.ActorDeadError:
-                pass

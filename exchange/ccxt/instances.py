@@ -29,6 +29,7 @@ from typing import Any
 
 import ccxt
 
+from exchange.budget import Priority, call_priority
 from exchange.budget_meter import RequestMeter
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
@@ -86,6 +87,7 @@ class InstancePool:
             inst.enable_demo_trading(True)
         inst.enableRateLimit = False
         bound_recv_window(inst)
+        allow_all_symbol_open_orders(inst)
         fence_sends(inst)
         self._meter(inst)
         return inst
@@ -151,6 +153,15 @@ class InstancePool:
         inst.fetch2 = metered_fetch2
 
 
+def allow_all_symbol_open_orders(inst: ccxt.Exchange) -> None:
+    """The all-symbol open-order read is the sweep's (actors/exchange_sweep.py), once per
+    sweep interval, its weight (40 on Binance) spent from the budget like any other; ccxt's
+    Binance classes refuse it unless told the caller knows the cost."""
+    settings = inst.options.get("fetchOpenOrders")
+    if isinstance(settings, dict) and "warnWithoutSymbol" in settings:
+        inst.options["fetchOpenOrders"] = {**settings, "warnWithoutSymbol": False}
+
+
 def bound_recv_window(inst: ccxt.Exchange) -> None:
     """The venue refuses a signed request that reaches it later than `recvWindow` after its
     timestamp: never allow more than our own request timeout. A request we would have given
@@ -182,18 +193,26 @@ def _answered(meter: RequestMeter, inst: ccxt.Exchange, api: object, path: str,
     meter.after(api, path, inst.last_response_headers, rate_limited=limited)
 
 
+def _protective_before(meter: RequestMeter, api: object, method: str, path: str,
+                       units: float) -> None:
+    with call_priority(Priority.PROTECTIVE):  # an executor thread: no context of its caller
+        meter.before(api, method, path, units)
+
+
 def meter_streams(inst: Any, meter: RequestMeter) -> None:
     """A ccxt.pro instance's own REST calls (Binance's listenKey create and its keepalive every
-    20 minutes) spend from the same venue budget as the gateway's, at reconcile priority (no
-    actor scope: nothing to fence). A budget wait runs on a worker thread, so the stream's
-    event loop keeps delivering meanwhile."""
+    20 minutes) spend from the same venue budget as the gateway's, at protective priority (no
+    actor scope: nothing to fence): they are rare and bring the order stream back, so they
+    never wait behind the reconciliations that fill the budget while the streams are down (at
+    reconcile priority a reconnect starved for minutes). A budget wait runs on a worker
+    thread, so the stream's event loop keeps delivering meanwhile."""
     inner = inst.fetch2
 
     async def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
         cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
         units = float(cost) if cost else 1.0
         await asyncio.get_running_loop().run_in_executor(
-            None, meter.before, api, method, path, units)
+            None, _protective_before, meter, api, method, path, units)
         inst.last_response_headers = None
         try:
             result = await inner(path, api, method, params, config)

@@ -1,8 +1,9 @@
 """The whole bot in live mode on streams: `python bot.py` as a subprocess against the HTTP and
 WebSocket emulators of one venue (one book), both venues. Prices reach the actors from the
 stream (the REST ticker is not called while the stream is up), the entry's fill arrives and
-the position is protected, `bot.py status` shows the streams block; a dropped stream hands
-over to REST and comes back."""
+the position is protected, `bot.py status` shows the streams block; while the streams are up
+the flat symbol gets no periodic reconciliation (its open-order reads stop), a dropped stream
+hands over to REST, which reconciles it again, and comes back."""
 
 from __future__ import annotations
 
@@ -26,6 +27,18 @@ pytestmark = pytest.mark.slow
 
 TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v1/ticker/24hr"}
 MARKETS = {"bybit": "/v5/market/instruments-info", "binanceusdm": "/fapi/v1/exchangeInfo"}
+OPEN_ORDERS = {"bybit": "/v5/order/realtime", "binanceusdm": "/fapi/v1/openOrders"}
+
+
+def _feed_polls(http, venue_id):
+    """All-symbol ticker reads: the REST feed's polls (a reconciliation reads one symbol)."""
+    return len([r for r in http.hits(TICKERS[venue_id]) if "symbol" not in r.params])
+
+
+def _eth_reconciles(http, venue_id):
+    """Open-order reads of ETH alone: a reconciliation of ETH (the sweep reads all symbols)."""
+    return len([r for r in http.hits(OPEN_ORDERS[venue_id])
+                if r.params.get("symbol") == "ETHUSDT"])
 
 
 def _market_loads(http, venue_id):
@@ -54,6 +67,7 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
                       "stream_stale_s": 2.0},
             risk={"order_size_usdt": 200},
             logging={"console": False},
+            supervision={"reconcile_interval_s": 1, "streamed_reconcile_interval_s": 3600},
         )
         data = tmp_path / "data"
         env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET}
@@ -62,7 +76,7 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
             wait_status(config, data, lambda s: _streams(s).get("mode") == "stream"
                         and all(a["state"] == "running" and a["reconciled"] for a in s["actors"]),
                         message="live actors running on streams")
-            polls = len(http.hits(TICKERS[venue_id]))
+            polls = _feed_polls(http, venue_id)
             # the streams took the REST gateway's markets: one markets load at startup
             assert len(_market_loads(http, venue_id)) == 1
             r = cli(config, data, "signal", "BTC/USDT:USDT", "long")
@@ -74,14 +88,19 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
                             in ("50100", "50100.0"), message="stream price at the actor")
             assert _streams(s)["mode"] == "stream" and _streams(s)["connected"]
             assert _streams(s)["positions_streamed"] >= 1  # the entry's position update
-            assert len(http.hits(TICKERS[venue_id])) == polls  # prices came from the stream
+            assert _feed_polls(http, venue_id) == polls  # prices came from the stream
             out = cli(config, data, "status")
             assert "streams: mode stream" in out.stdout, out.stdout
+            eth = _eth_reconciles(http, venue_id)
+            time.sleep(3)  # three reconcile ticks: a window in which flat ETH gets none
+            assert _eth_reconciles(http, venue_id) == eth
 
             ws.refuse(True)
             ws.drop_all()
             wait_status(config, data, lambda s: _streams(s).get("mode") == "rest",
                         message="REST takes over")
+            wait_status(config, data, lambda s: _eth_reconciles(http, venue_id) >= eth + 2,
+                        message="flat ETH reconciled again while the streams are down")
             book.set_price("BTCUSDT", Decimal("50200"))
             wait_status(config, data, lambda s: _btc(s)["position"]["mark_price"]
                         in ("50200", "50200.0"), message="REST price at the actor")

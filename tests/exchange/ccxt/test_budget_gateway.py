@@ -195,3 +195,72 @@ def test_each_port_call_is_paid_at_its_priority(tmp_path):
         assert set(paid(lambda: gw.fetch_positions([BTC]))) == {"reconcile"}
     finally:
         emu.stop()
+
+
+def test_gap_fill_and_a_reconciles_price_read_go_out_when_polling_cannot(tmp_path):
+    """While the budget is too short for polling, the streams' gap fill (MarketFeed.poll_fills)
+    and a reconciliation's price read still go out: both run at reconcile priority. At polling
+    priority the gap fill starved while the streams were down (reconciliations filled the
+    budget), and since the streams count as up only after it, they stayed down."""
+    from loguru import logger
+
+    from actors.exchange_snapshot import last_price
+    from actors.market_feed import MarketFeed
+    from runtime.exchanges import fills_poller
+
+    fake = FakeTime(start=1_700_000_030.0)  # 10 s before the venue's minute turns
+    limiter = BinanceWeightLimiter(clock=fake.clock)
+    emu = start_emulator("binanceusdm", limiter)
+
+    def minute_nearly_spent() -> None:
+        limiter.used = 2390  # another program on the same IP spent most of this minute
+        gw.fetch_my_trades(BTC)  # the answer's header says so: nothing until :00
+
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
+        minute_nearly_spent()
+        with pytest.raises(BudgetRefused):
+            gw.fetch_tickers([BTC])  # a poll's price: refused
+        tickers = len(emu.hits("/fapi/v1/ticker/24hr"))
+        assert last_price(gw, BTC) is not None  # a reconciliation's: waits for :00, goes
+        assert len(emu.hits("/fapi/v1/ticker/24hr")) == tickers + 1
+        fake.sleep(50 - fake.clock() % 60)  # :50 of the next minute
+        minute_nearly_spent()
+        with pytest.raises(BudgetRefused):
+            gw.poll_updates(0, symbols=[BTC, ETH])  # a fills poll: refused
+        trades = len(emu.hits("/fapi/v1/userTrades"))
+        feed = MarketFeed(exchange=gw, symbols=[BTC, ETH], deliver=lambda s, m: True,
+                          interval_s=1.0, own_prefix="o-", logger=logger,
+                          fetch_fills=fills_poller(gw, [BTC, ETH]))
+        feed.poll_fills()  # the same read as the streams' gap fill: waits, goes
+        assert len(emu.hits("/fapi/v1/userTrades")) > trades
+        assert limiter.refused == 0
+    finally:
+        emu.stop()
+
+
+def test_binance_spent_minute_sends_nothing_before_it_turns(tmp_path):
+    """Binance counts weight per fixed minute. Once its header says the minute is spent, a
+    local refill must not let a call out before the minute turns (that call is a 429, and
+    repeated 429s are an IP ban): a reconciliation that cannot wait that long (40 s here, its
+    bound is 30 s) is refused locally, and the venue refuses nothing."""
+    from actors.exchange_snapshot import last_price
+
+    fake = FakeTime()  # 40 s before the venue's minute turns
+    limiter = BinanceWeightLimiter(clock=fake.clock)
+    emu = start_emulator("binanceusdm", limiter)
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
+        limiter.used = 2350
+        gw.fetch_tickers([BTC, ETH])  # weight 40: the header now says 2390 of 2400
+        with pytest.raises(BudgetRefused, match="reconcile call"):
+            for _ in range(3):
+                gw.fetch_my_trades(BTC)  # weight 5 each, reconcile priority
+            last_price(gw, BTC)
+        assert limiter.refused == 0
+    finally:
+        emu.stop()

@@ -1,0 +1,129 @@
+"""The all-symbol sweep (issue 12, REST cost): while the venue's streams are up, flat symbols get
+no periodic reconciliation (supervision/reconcile_schedule.py); this looks, for all of them at
+once, for what the streams could have missed: a position or an open order on one of our symbols
+that its actor does not hold.
+
+One thread per account. Every `interval_s`, while `streams_ok()`: one all-symbol position read
+and one all-symbol open-order read (Binance: positionRisk 5 + openOrders 40 + openAlgoOrders 40
+weight; Bybit: one position/list and the open-order reads by settle coin), compared with what
+each actor published (`views`, never asked). A symbol whose exchange position size differs from
+its actor's, or with an open order none of its live orders owns, gets a `Reconcile`; the actor's
+reconciliation decides (adopt, cancel an orphan, book a fill only on evidence). A sweep finds
+differences only, it changes nothing itself. While the streams are down every symbol is
+reconciled every `reconcile_interval_s`, so the sweep then rests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from actors.command_executor import describe
+from actors.messages import Reconcile
+from actors.stream_positions import Sizes, held_sizes, streamed_size
+from exchange.port import ExchangePort
+from exchange.records import PositionSide, VenueOrder, VenuePosition
+from trading.primitives import ZERO
+
+Deliver = Callable[[str, Any], bool]
+
+SWEEP_INTERVAL_S = 300.0
+
+
+def exchange_sizes(positions: list[VenuePosition]) -> dict[str, Sizes]:
+    """Per symbol, the exchange's sizes keyed like `held_sizes` (NET signed, LONG, SHORT)."""
+    out: dict[str, Sizes] = {}
+    for p in positions:
+        sizes = out.setdefault(p.symbol, {side: ZERO for side in PositionSide})
+        size = streamed_size(p)
+        if p.position_side is PositionSide.NET:
+            sizes[PositionSide.NET] += size
+            sizes[PositionSide.LONG if size > 0 else PositionSide.SHORT] += abs(size)
+        else:
+            sizes[p.position_side] += size
+            sign = 1 if p.position_side is PositionSide.LONG else -1
+            sizes[PositionSide.NET] += sign * size
+    return out
+
+
+def differences(views: Mapping[str, Any], symbols: list[str], positions: list[VenuePosition],
+                orders: list[VenueOrder]) -> dict[str, str]:
+    """Per symbol of ours that needs a look, why (one line)."""
+    flat = {side: ZERO for side in PositionSide}
+    on_exchange = exchange_sizes(positions)
+    found: dict[str, str] = {}
+    for symbol in symbols:
+        state = getattr(views.get(symbol), "state", None)
+        if state is None:
+            continue  # not started or not published yet: its start-up reconcile looks
+        held, there = held_sizes(state), on_exchange.get(symbol, flat)
+        if held != there:
+            found[symbol] = (f"sweep: exchange size {there[PositionSide.NET]}, "
+                             f"held {held[PositionSide.NET]}")
+    by_symbol: dict[str, list[VenueOrder]] = {}
+    for order in orders:
+        by_symbol.setdefault(order.symbol, []).append(order)
+    for symbol, listed in by_symbol.items():
+        state = getattr(views.get(symbol), "state", None)
+        if state is None or symbol in found:
+            continue
+        live = {o.client_order_id for o in getattr(state, "orders", ())}
+        unowned = [o for o in listed if o.client_order_id not in live]
+        if unowned:
+            found[symbol] = (f"sweep: open order {unowned[0].client_order_id or unowned[0].id} "
+                             "owned by no live order")
+    return found
+
+
+class ExchangeSweep:
+    def __init__(self, *, exchange: ExchangePort, symbols: list[str], views: Mapping[str, Any],
+                 deliver: Deliver, logger: Any, interval_s: float = SWEEP_INTERVAL_S,
+                 streams_ok: Callable[[], bool] = lambda: False,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.exchange = exchange
+        self.symbols = symbols
+        self.views = views
+        self.deliver = deliver
+        self.log = logger
+        self.interval_s = interval_s
+        self.streams_ok = streams_ok
+        self.monotonic = monotonic
+        self.sweeps = 0
+        self.reconciles = 0
+        """Reconciles sent for a difference found."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="exchange-sweep", daemon=True)
+
+    def start(self) -> None:
+        if self.interval_s > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            if not self.streams_ok():
+                continue  # every symbol is reconciled periodically while the streams are down
+            try:
+                self.sweep_once()
+            except Exception as exc:  # noqa: BLE001 - one failed sweep must not stop the next
+                self.log.warning("exchange sweep failed: {}", describe(exc))
+
+    def sweep_once(self) -> int:
+        """One all-symbol look; returns how many symbols were sent a Reconcile."""
+        ours = set(self.symbols)
+        positions = [p for p in self.exchange.fetch_positions(None) if p.symbol in ours]
+        orders = [o for o in self.exchange.fetch_open_orders(None) if o.symbol in ours]
+        self.sweeps += 1
+        sent = 0
+        for symbol, why in differences(self.views, self.symbols, positions, orders).items():
+            self.log.bind(symbol=symbol).warning("{}; reconciling", why)
+            if self.deliver(symbol, Reconcile(reason=why)):
+                sent += 1
+        self.reconciles += sent
+        return sent

@@ -1,0 +1,107 @@
+"""Issue 12 (REST cost): while the streams are up flat symbols get no periodic reconcile, so the
+all-symbol sweep must find what the streams could have missed: a position opened on one of our
+flat symbols behind the bot's back, and an order nobody of ours owns. Real actors, real
+supervisor, paper exchange; the supervisor's periodic reconcile skips the flat symbols (streams
+up), so only the sweep can make the actors look."""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from actors.exchange_sweep import ExchangeSweep, differences
+from exchange.records import PositionSide, VenuePosition
+from storage import queries
+from tests.actors.live_emulator import live_long
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
+from trading.model import Side, SymbolState
+
+SYMS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+BTC, ETH, SOL = SYMS
+
+
+def sweeping(h: Harness) -> ExchangeSweep:
+    h.sup.schedule.interval_s = 0.05
+    h.sup.schedule.streamed_interval_s = 3600.0
+    h.sup.schedule.streams_ok = lambda: True
+    return ExchangeSweep(exchange=h.exchange, symbols=SYMS, views=h.views, deliver=h.sup.tell,
+                         logger=logger, interval_s=0, streams_ok=lambda: True)
+
+
+def test_sweep_finds_an_unknown_position_and_an_unowned_order(tmp_path) -> None:  # noqa: ANN001
+    h = Harness(tmp_path, SYMS)
+    sweep = sweeping(h)
+    h.start()
+    try:
+        h.poll()
+        assert h.signal(BTC, Side.LONG)
+        wait_until(lambda: h.view(BTC).protected, message="BTC long and protected")
+        assert sweep.sweep_once() == 0  # our own position and stop: nothing to look at
+        # behind the bot's back: a long on ETH, a resting buy far below the price on SOL
+        h.paper.create_order(ETH, "market", "buy", Decimal("0.01"), None,
+                             {"clientOrderId": "by-hand-1"})
+        price = h.paper.fetch_tickers([SOL])[SOL].last
+        far = h.paper.price_to_precision(SOL, price * Decimal("0.5"))
+        h.paper.create_order(SOL, "limit", "buy", Decimal("0.1"), far,
+                             {"clientOrderId": "stray-1"})
+        h.poll()
+        assert h.view(ETH).position is None  # no periodic reconcile reaches a flat symbol
+        assert sweep.sweep_once() == 2
+        wait_until(lambda: h.view(ETH).position is not None and h.view(ETH).protected,
+                   message="ETH's position adopted and protected")
+        wait_until(lambda: "stray-1" not in [o.client_order_id
+                                             for o in h.paper.fetch_open_orders(SOL)],
+                   message="the unowned SOL order canceled")
+        assert "OrphanCanceled" in [e["type"] for e in queries.events(SOL)]
+        wait_until(lambda: sweep.sweep_once() == 0, message="nothing left to look at")
+    finally:
+        h.stop()
+
+
+def test_differences_compare_sizes_per_leg_and_net() -> None:
+    def pos(side: str, size: str, ps: PositionSide) -> Any:
+        return VenuePosition(symbol=BTC, side=side, contracts=Decimal(size), entry_price=None,
+                             position_side=ps)
+
+    short = SimpleNamespace(state=SimpleNamespace(orders=(), position=SimpleNamespace(
+        side=Side.SHORT, contracts=Decimal("0.02"))))
+    views = {BTC: short}
+    assert differences(views, [BTC], [pos("short", "0.02", PositionSide.NET)], []) == {}
+    assert BTC in differences(views, [BTC], [pos("short", "0.03", PositionSide.NET)], [])
+    assert BTC in differences(views, [BTC], [], [])  # the exchange lists none: look
+    grid = SimpleNamespace(state=SimpleNamespace(
+        orders=(), long=SimpleNamespace(contracts=Decimal("0.01")),
+        short=SimpleNamespace(contracts=Decimal("0.01"))))
+    legs = [pos("long", "0.01", PositionSide.LONG), pos("short", "0.01", PositionSide.SHORT)]
+    assert differences({BTC: grid}, [BTC], legs, []) == {}
+    assert BTC in differences({BTC: grid}, [BTC], legs[:1], [])
+    assert differences({}, [BTC], legs, []) == {}  # no actor state yet: its start-up looks
+
+
+@pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
+def test_sweep_through_the_real_gateway_reads_all_symbols_at_once(tmp_path,  # noqa: ANN001
+                                                                  venue_id: str) -> None:
+    """The real ccxt classes against the venue emulator: one all-symbol position read and the
+    all-symbol open-order reads (ccxt's Binance class refuses those unless the gateway says it
+    knows their weight), no per-symbol call; the actor's own long and stop are no difference,
+    a position and a resting order on ETH that no actor holds are."""
+    with live_long(tmp_path, venue_id) as bot:
+        sent: list[tuple[str, Any]] = []
+        flat_eth = SimpleNamespace(state=SymbolState(symbol=ETH), reconciled=True)
+        views = ChainMap({ETH: flat_eth}, bot.views)  # BTC: the live actor's own view
+        sweep = ExchangeSweep(exchange=bot.gateway, symbols=[BTC, ETH], views=views,
+                              deliver=lambda s, m: sent.append((s, m)) or True, logger=logger)
+        first = len(bot.emu.requests)
+        assert sweep.sweep_once() == 0, sent
+        reads = bot.emu.requests[first:]
+        assert reads and not [r for r in reads if r.params.get("symbol")]
+        bot.gateway.create_order(ETH, "market", "buy", Decimal("0.01"), None,
+                                 {"clientOrderId": "by-hand-1"})
+        assert sweep.sweep_once() == 1 and sent[-1][0] == ETH
+        assert "exchange size 0.01" in sent[-1][1].reason
