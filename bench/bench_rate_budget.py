@@ -4,22 +4,26 @@ by the documented per-endpoint weights, Bybit requests: tests/exchange/ccxt/emu_
 
 Two rows per venue:
   streams up (the default)  the bot as runtime/account.py builds it: BenchBot's real supervisor
-      (config.toml defaults: heartbeat 1 s, reconcile every 30 s) with one real SymbolActor per
-      symbol trading through the REAL CcxtGateway (real ccxt classes, HTTP on 127.0.0.1), the
-      real VenueStreams (ccxt.pro against the WebSocket emulator: tickers every 1 s, orders,
-      fills, positions; Binance's listenKey over REST) in front of the real REST MarketFeed,
-      and the real StopWatch (one look per resting stop every 1 s). `--positions` (default
-      20 = risk.max_open_positions) symbols hold a protected long. Every REST request in the
-      window is counted (reconciliation, stop watch, streams' own REST, fee reads), with the
-      three costliest endpoints printed. The gateway's budget runs on a clock that never waits,
-      so the row shows what the bot ASKS for; past the budget, real time would stretch it.
+      with config.toml's [supervision] defaults (heartbeat 1 s; reconcile every 30 s, but while
+      the private streams are up only the symbols holding something, every 300 s) with one
+      real SymbolActor per symbol trading through the REAL CcxtGateway (real ccxt classes,
+      HTTP on 127.0.0.1), the real VenueStreams (ccxt.pro against the WebSocket emulator:
+      tickers every 1 s, orders, fills, positions; Binance's listenKey over REST) in front of
+      the real REST MarketFeed, the real StopWatch (60 s per stop while the order stream is
+      up) and the real ExchangeSweep (all symbols every 300 s). `--positions` (default 20 =
+      risk.max_open_positions) symbols hold a protected long. Every REST request in the window
+      is counted (reconciliation, sweep, stop watch, streams' own REST, fee reads), with the
+      six costliest endpoints printed. The window defaults to one whole cycle of the slowest
+      periodic work (300 s), so each periodic call is counted as often as it happens. The
+      gateway's budget runs on a clock that never waits, so the row shows what the bot ASKS
+      for; past the budget, real time would stretch it.
   streams down (REST only)  the REST MarketFeed alone at its budget-fitting interval, no
       positions: what prices and fills cost while the streams are down (reconciliation and
       the stop watch come on top of it, as in the row above).
 Startup (markets load, each actor's first reconciliation, the entries) is excluded; the window
 is measured and extrapolated to a minute (said in the output).
 
-    python bench/bench_rate_budget.py [--window-s 60] [--positions 20] [--venue bybit]
+    python bench/bench_rate_budget.py [--window-s 300] [--positions 20] [--venue bybit]
 """
 
 from __future__ import annotations
