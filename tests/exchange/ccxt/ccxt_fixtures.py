@@ -12,13 +12,13 @@ import ccxt
 
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.secrets import Credentials
+from tests.exchange.ccxt.emu_auth import API_KEY, API_SECRET
 from tests.exchange.ccxt.emu_binance import BinanceVenue
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer, point_at
 
-API_KEY = "TESTKEY-abcdef0123456789"
-API_SECRET = "TESTSECRET-zyxwvu9876543210"
+__all__ = ["API_KEY", "API_SECRET"]  # the keys the emulators accept (emu_auth.py)
 PRICES = {"BTCUSDT": Decimal("50000"), "ETHUSDT": Decimal("3000")}
 
 

@@ -7,6 +7,7 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
+from tests.exchange.ccxt.emu_auth import API_KEY, API_SECRET, binance_refusal
 from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected
 
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
@@ -97,6 +98,14 @@ class BinanceVenue:
         self.book = book
         book.child_orders = True
         self.listen_keys: set[str] = set()  # issued by POST /fapi/v1/listenKey
+
+    keys: dict[str, str] = {API_KEY: API_SECRET}
+    """The API keys this venue accepts (key -> secret)."""
+
+    def authenticate(self, method: str, path: str, query: str, body: str,
+                     headers: Any) -> tuple[int, Any] | None:
+        """The venue's answer to a request it refuses for its signing, else None."""
+        return binance_refusal(path, query, body, headers, self.keys)
 
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         name = f"{method.lower()}_" + path.strip("/").replace("/", "_")

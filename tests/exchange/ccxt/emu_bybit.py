@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tests.exchange.ccxt.emu_auth import API_KEY, API_SECRET, bybit_refusal
 from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected
 
 INSTRUMENTS = [
@@ -85,6 +86,14 @@ class BybitVenue:
     def __init__(self, book: Book) -> None:
         self.book = book
         self.fee_detail = True  # False: order answers carry cumExecFee only
+
+    keys: dict[str, str] = {API_KEY: API_SECRET}
+    """The API keys this venue accepts (key -> secret)."""
+
+    def authenticate(self, method: str, path: str, query: str, body: str,
+                     headers: Any) -> tuple[int, Any] | None:
+        """The venue's answer to a request it refuses for its signing, else None."""
+        return bybit_refusal(path, method, query, body, headers, self.keys)
 
     def route(self, method: str, path: str, p: dict[str, Any]) -> tuple[int, Any]:
         handler = getattr(self, "h_" + path.strip("/").replace("/", "_").replace("-", "_"), None)

@@ -1,6 +1,7 @@
 """A tiny threaded HTTP exchange emulator on 127.0.0.1 (port 0) for offline ccxt tests.
 
-It records every request (method, path, merged query+body params, headers), lets a venue
+It records every request (method, path, merged query+body params, headers), refuses what the
+venue would refuse for its signing (the venue's `authenticate`, emu_auth.py), lets a venue
 module (`emu_bybit`, `emu_binance`) answer, and supports scripted faults per path:
   fail_next(path, n, status=..., body=...)   answer the next n requests with that error
   fail_next(path, n, hold="after")            process the request (the order lands), then hold
@@ -79,8 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        params.update(_parse_body(self.rfile.read(length) if length else b""))
+        params.update(_parse_body(raw))
         state = self.server.state
         rec = Recorded(method, parts.path, params, dict(self.headers.items()))
         with state.lock:
@@ -96,10 +98,16 @@ class _Handler(BaseHTTPRequestHandler):
         refusal, extra = None, {}
         if state.limiter is not None and fault is None:
             refusal, extra = state.limiter.admit(method, parts.path, params)
+        # signed as the venue checks it (emu_auth.py); the message object: case-insensitive
+        authenticate = getattr(state.venue, "authenticate", None)
+        denied = None if authenticate is None else authenticate(
+            method, parts.path, parts.query, raw.decode("utf-8"), self.headers)
         if fault is not None:
             status, body, extra = fault.status, fault.body, fault.headers
         elif refusal is not None:
             status, body, extra = refusal
+        elif denied is not None:
+            status, body = denied
         else:
             status, body = state.venue.route(method, parts.path, params)
         payload = json.dumps(body).encode("utf-8")
@@ -179,7 +187,8 @@ class EmulatorServer:
             return list(self._server.state.requests)
 
     def hits(self, path: str, method: str | None = None) -> list[Recorded]:
-        return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
+        return [r for r in self.requests
+                if r.path == path and (method is None or r.method == method)]
 
     def clear(self) -> None:
         with self._server.state.lock:

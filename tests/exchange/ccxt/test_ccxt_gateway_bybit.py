@@ -209,6 +209,7 @@ def test_built_from_settings_fields_and_satisfies_the_port(emu, tmp_path):
         exchange="bybit", api_key_env="BOT_KEY", api_secret_env="BOT_SECRET",
         secrets_file=None, sandbox=False, demo=False, hedge_mode=False, stop_mode="exchange",
         markets_cache=str(tmp_path / "s.json"), rate_limit_per_s=100.0, timeout_ms=1500)
+    emu.venue.keys = {"k-env": "s-env"}  # the venue knows the keys from the environment only
     gw = gateway_from_settings(settings, environ={"BOT_KEY": "k-env", "BOT_SECRET": "s-env"},
                                exchange_factory=factory_for("bybit", emu))
     assert isinstance(gw, ExchangePort) and gw.bucket.rate_per_s == 100.0
