@@ -77,6 +77,33 @@ def test_level_filter_and_exception_traceback(tmp_path: Path):
     assert "ValueError: bad tick" in text
 
 
+def test_lines_with_and_without_a_traceback_keep_their_order(streams):
+    """Plain lines are queued by the handler's filter (loguru's sink call skipped), a line with
+    a traceback by the sink once loguru has formatted it: both go into one queue, so each file
+    keeps the logging order and the format; another loguru sink still gets every line."""
+    seen: list[str] = []
+    other = logger.add(lambda m: seen.append(m.record["message"]), format="{message}")
+    try:
+        log = logger.bind(symbol=BTC)
+        log.info("one")
+        try:
+            raise ValueError("bad tick")
+        except ValueError:
+            log.opt(exception=True).info("two")
+        log.info("three")
+    finally:
+        logger.remove(other)
+    streams.flush()
+    for path in (streams.main_path, streams.path_for(BTC)):
+        text = path.read_text()
+        lines = text.splitlines()
+        assert [LINE.match(line).groups() for line in lines if LINE.match(line)] == [
+            ("INFO", BTC, "one"), ("INFO", BTC, "two"), ("INFO", BTC, "three")]
+        assert lines[2] == "Traceback (most recent call last):"
+        assert text.index("ValueError: bad tick") < text.index("| three")
+    assert seen == ["one", "two", "three"]
+
+
 def test_close_detaches_the_sink(tmp_path: Path):
     streams = setup_logging(tmp_path, console=False)
     logger.info("before")
