@@ -1,37 +1,22 @@
 """The text of a log line: ``2026-11-21T07:03:49.123Z | INFO | BTC/USDT:USDT | message``.
 
 The file streams build it themselves from a queued line's plain values, once per line for
-``bot.log``, the actor's file and the console (``LineFormat``); loguru's own format strings
-below are for the coloured terminal sink, which prints the same text.
+``bot.log``, the actor's file and the console (``LineFormat``); ``LINE_FORMAT`` is the same
+text in loguru's format syntax, for a reader of the code.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from loguru import Record
+from typing import Any
 
 _TIME = "{time:YYYY-MM-DDTHH:mm:ss.SSS!UTC}Z"
 LINE_FORMAT = _TIME + " | {level} | {extra[symbol]} | {message}\n{exception}"
-_UNBOUND_FORMAT = _TIME + " | {level} | - | {message}\n{exception}"
-_ACCOUNT_FORMAT = _TIME + " | {level} | {extra[account]} {extra[symbol]} | {message}\n{exception}"
-_ACCOUNT_ONLY_FORMAT = _TIME + " | {level} | {extra[account]} - | {message}\n{exception}"
-
 Key = tuple[str | None, str | None]
 """The file of an actor's lines: (symbol, account); None for the part a line does not name."""
 Pending = tuple[float, datetime, str, Any, Any, str]
 """A queued line: monotonic time queued, record time, level, symbol, account, message."""
-
-
-def terminal_format(record: Record) -> str:
-    """Loguru format of the terminal sink: the file line's text."""
-    extra = record["extra"]
-    if "account" in extra:
-        return _ACCOUNT_FORMAT if "symbol" in extra else _ACCOUNT_ONLY_FORMAT
-    return LINE_FORMAT if "symbol" in extra else _UNBOUND_FORMAT
 
 
 class UtcClock:

@@ -50,7 +50,7 @@ from observability.log_files import (
     to_stderr,
 )
 from observability.log_flusher import Flusher
-from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending, terminal_format
+from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending
 from observability.log_tail import follow, tail_lines
 
 __all__ = [
@@ -340,34 +340,24 @@ def setup_logging(
     retention: int = 5,
     max_open_files: int | None = None,
     main_name: str = MAIN_LOG,
+    stderr: TextIO | None = None,
 ) -> LogStreams:
     """Replace loguru's default stderr handler with the file streams (and optional console).
 
-    The console gets the bot.log lines from the streams' batches (one formatting pass for
-    both), unless stderr is a terminal: there loguru's own sink keeps its colours."""
-    terminal = console and _isatty(sys.stderr)
+    The console (``stderr``, default ``sys.stderr``, a terminal or not) gets the bot.log lines
+    from the streams' batches: one formatting pass for both and no console write in the
+    logging call (a loguru sink on a terminal wrote each line under loguru's handler lock)."""
     streams = LogStreams(
         logs_dir,
         rotate_bytes=rotate_bytes,
         retention=retention,
         max_open_files=max_open_files,
         main_name=main_name,
-        console=sys.stderr if console and not terminal else None,
+        console=(stderr or sys.stderr) if console else None,
     )
     try:
         logger.remove(0)  # loguru's default handler; absent if someone removed it already
     except ValueError:
         pass
     streams.attach(level)
-    if terminal:
-        streams.handler_ids.append(logger.add(
-            sys.stderr, format=terminal_format, level=level.upper(), enqueue=False, backtrace=False,
-            diagnose=False))
     return streams
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False
