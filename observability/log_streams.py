@@ -143,8 +143,8 @@ class LogStreams:
         self._max_open = max_open_files
         self._line = LineFormat()
         self._main: AppendFile | None = AppendFile(self.main_path, rotate_bytes, retention, write)
-        # symbol -> open file, least recently used first (bounded to stay under the fd limit).
-        self._streams: OrderedDict[Any, AppendFile] = OrderedDict()
+        # (symbol, account) -> open file, least recently used first (bounded: the fd limit).
+        self._streams: OrderedDict[Key, AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []
         # The lines not written yet, in logging order.
         self._pending: deque[Pending] = deque()
@@ -167,14 +167,16 @@ class LogStreams:
     def open_files(self) -> int:
         return len(self._streams) + (1 if self._main else 0)
 
-    def _stream(self, symbol: str | None, account: str | None = None) -> AppendFile:
-        key = symbol if account is None else (account, symbol)
+    def _stream(self, key: Key) -> AppendFile:
+        """The open file of ``key`` (symbol, account), opened (and the least recently used
+        one closed) on demand."""
         stream = self._streams.get(key)
         if stream is not None:
             self._streams.move_to_end(key)
             return stream
         while len(self._streams) >= self._max_open:
             self._streams.popitem(last=False)[1].close()
+        symbol, account = key
         path = self.path_for(symbol, account)
         if account is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,8 +232,9 @@ class LogStreams:
         extra, level = record["extra"], record["level"]
         # Plain values only, not the record: a queued record would live through young GC
         # passes into older generations (in the bot: more full collections of a large heap).
-        item = (now, record["time"], level.name, extra.get("symbol"),
-                extra.get("account"), text)
+        # The line's time is taken here, a few microseconds after loguru's record["time"]:
+        # time.time() is cheap, turning loguru's aware datetime into an epoch is not.
+        item = (now, time.time(), level.name, extra.get("symbol"), extra.get("account"), text)
         self._pending.append(item)  # a deque: append/popleft are atomic, no lock of ours
         if level.no >= self._sync_level:
             self.flush()  # waits for a flush in progress, then writes up to this line
@@ -294,7 +297,7 @@ class LogStreams:
         """Lines that cannot be written (disk full, read-only dir) are lost, not the bot: the
         fault is reported once per file and reason, and the file is tried again next batch."""
         try:
-            stream = self._main if key is None else self._stream(*key)
+            stream = self._main if key is None else self._stream(key)
             assert stream is not None  # flush() checked that the streams are open
             stream.write_lines(lines)
         except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import given
@@ -102,6 +103,20 @@ def test_lines_with_and_without_a_traceback_keep_their_order(streams):
         assert lines[2] == "Traceback (most recent call last):"
         assert text.index("ValueError: bad tick") < text.index("| three")
     assert seen == ["one", "two", "three"]
+
+
+def test_line_time_is_utc_and_odd_symbols_are_logged(streams):
+    """The stamp is the UTC time of the logging call (to the millisecond); a symbol bound as
+    an unhashable value still gets its line."""
+    before = datetime.now(UTC)
+    logger.bind(symbol=BTC).info("timed")
+    after = datetime.now(UTC)
+    logger.bind(symbol=["odd"]).info("listed")
+    streams.flush()
+    first, second = read_lines(streams.main_path)
+    stamp = datetime.strptime(first[:23], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+    assert before - timedelta(milliseconds=1) <= stamp <= after
+    assert LINE.match(second).groups() == ("INFO", "['odd']", "listed")
 
 
 def test_close_detaches_the_sink(tmp_path: Path):
