@@ -15,7 +15,7 @@
 
 The machine's 2 cores may be shared: every section prints CPU seconds next to wall time.
 
-    python bench/bench_workers.py [--runs 3] [--cold-runs 2] [--seconds 4] [--lines 40000]
+    python bench/bench_workers.py [--runs 3] [--cold-runs 2] [--seconds 4] [--lines 200000]
 """
 
 from __future__ import annotations
@@ -287,7 +287,9 @@ def main() -> dict[str, Any]:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--crossing", type=int, default=200, help="crossings per run in all")
     ap.add_argument("--threads", type=int, default=500, help="logging threads in all")
-    ap.add_argument("--lines", type=int, default=40000, help="log lines per run in all")
+    ap.add_argument("--lines", type=int, default=200_000,
+                    help="log lines per run in all (400 per thread: the steady state, not the "
+                         "threads' start and exit)")
     args = ap.parse_args()
     if args.role == "reaction":
         child_reaction(args)
