@@ -14,7 +14,7 @@ header the load average: the machine's 2 cores are shared, so a rate alone can s
 the neighbours than us. Rates count what a user gets: after each run the lines are read back
 from bot.log and every symbol's file, and a line counts only if it is in both.
 
-    python bench/bench_logging.py [--runs 5] [--lines 40000] [--threads 1,500] [--symbols 1,500]
+    python bench/bench_logging.py [--runs 3] [--lines 200000] [--threads 1,500] [--symbols 1,500]
                                   [--console 500]
 """
 
@@ -220,8 +220,10 @@ def reference(kind: str, n_threads: int, lines: int) -> dict:
 
 def main() -> dict:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--lines", type=int, default=40000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--lines", type=int, default=200_000,
+                    help="per run (500 threads: 400 lines each, the steady state rather than "
+                         "the threads' start and exit)")
     ap.add_argument("--threads", default="1,500")
     ap.add_argument("--symbols", default="1,500",
                     help="single-thread runs over this many symbols ('' to skip)")
