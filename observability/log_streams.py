@@ -74,7 +74,6 @@ SYNC_LEVEL = 30
 """WARNING: a line at this level or above is written before its logging call returns."""
 
 
-
 def safe_name(symbol: str) -> str:
     """File-name-safe form of a symbol: ``BTC/USDT:USDT`` -> ``BTC_USDT_USDT``."""
     name = _UNSAFE.sub("_", str(symbol))
