@@ -7,14 +7,15 @@
    processes run two accounts each, fed at the same moment.
 2. Logging (as bench_logging.py: bot.log + a per-symbol file per line), 500 threads: one process
    with 500 threads vs two processes with 250 each, each process its own files (as workers).
-   Aggregate lines/s = all lines / the slower process's wall time.
+   Aggregate lines/s = the lines read back from the files / the slower process's wall time;
+   CPU us per line summed over the processes (timed section: logging and the last flush).
 3. Cold start of the real `bot.py run --workers N` (N=1 is today's one-process bot): from
    process start until every one of the 500 actors runs and is reconciled, read from the
    status snapshots each process writes every 0.1 s; CPU seconds of the whole process tree.
 
 The machine's 2 cores may be shared: every section prints CPU seconds next to wall time.
 
-    python bench/bench_workers.py [--runs 3] [--cold-runs 2] [--seconds 4] [--lines 40000]
+    python bench/bench_workers.py [--runs 3] [--cold-runs 2] [--seconds 4] [--lines 200000]
 """
 
 from __future__ import annotations
@@ -125,9 +126,8 @@ def child_logging(args: argparse.Namespace) -> None:
             if line.strip() != "GO":
                 break
             c0 = time.process_time()
-            r = run(tmp.sub(f"run{n}"), args.threads, args.lines)
-            r["wall_s"] = r["lines"] / r["rate"]
-            r["cpu_s"] = time.process_time() - c0
+            r = run(tmp.sub(f"run{n}"), args.threads, args.lines)  # lines: read back from files
+            r["process_cpu_s"] = time.process_time() - c0  # with thread start/stop, read-back
             print("RESULT " + json.dumps(r), flush=True)
     finally:
         tmp.cleanup()
@@ -201,13 +201,21 @@ def logging_rates(workers: int, args: argparse.Namespace) -> list[dict[str, Any]
             parts = [json.loads(expect(p, "RESULT ")) for p in procs]
             wall, lines = max(r["wall_s"] for r in parts), sum(r["lines"] for r in parts)
             cpu = sum(r["cpu_s"] for r in parts)
+            lost = sum(r["logged"] - r["lines"] for r in parts)
+            switches = sum(r["switches_per_line"] * r["lines"] for r in parts)
             runs.append({"rate": lines / wall, "wall_s": wall, "cpu_s": cpu,
-                         "load": os.getloadavg()[0]})
-            print(f"  {workers} worker(s) logging run {len(runs)}: {lines / wall:,.0f} lines/s, "
-                  f"cpu {cpu:.2f} s / wall {wall:.2f} s ({cpu / lines * 1e6:.1f} us/line), "
-                  f"load {runs[-1]['load']:.1f}", flush=True)
+                         "cpu_us": cpu / lines * 1e6, "not_in_files": lost,
+                         "switches_per_line": switches / lines, "load": os.getloadavg()[0]})
+            print(f"  {workers} worker(s) logging run {len(runs)}: {lines / wall:,.0f} lines/s "
+                  f"(lines read back from the files; {lost} logged not found), cpu {cpu:.2f} s / "
+                  f"wall {wall:.2f} s ({cpu / lines * 1e6:.1f} us/line, "
+                  f"{switches / lines:.2f} switches/line), load {runs[-1]['load']:.1f}",
+                  flush=True)
     finally:
         close(procs)
+    print(f"  {workers} worker(s) logging, median of {len(runs)}: "
+          f"{pct([r['rate'] for r in runs], 50):,.0f} lines/s at "
+          f"{pct([r['cpu_us'] for r in runs], 50):.1f} CPU us/line", flush=True)
     return runs
 
 
@@ -279,7 +287,9 @@ def main() -> dict[str, Any]:
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--crossing", type=int, default=200, help="crossings per run in all")
     ap.add_argument("--threads", type=int, default=500, help="logging threads in all")
-    ap.add_argument("--lines", type=int, default=40000, help="log lines per run in all")
+    ap.add_argument("--lines", type=int, default=200_000,
+                    help="log lines per run in all (400 per thread: the steady state, not the "
+                         "threads' start and exit)")
     args = ap.parse_args()
     if args.role == "reaction":
         child_reaction(args)

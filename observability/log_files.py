@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-Write = Callable[[int, memoryview], int]
+Write = Callable[[int, bytes | memoryview], int]
 
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
@@ -50,9 +50,9 @@ class AppendFile:
         line that would take a non-empty file past the size starts a new file)."""
         if self._fd < 0:
             self._reopen()  # a rotation that failed half-way (e.g. disk full) left it closed
-        total = sum(map(len, lines))
-        if self._size + total <= self._rotate_bytes:
-            self._write(b"".join(lines))
+        data = b"".join(lines)
+        if self._size + len(data) <= self._rotate_bytes:
+            self._write(data)
             return
         chunk: list[bytes] = []
         size = self._size
@@ -69,10 +69,11 @@ class AppendFile:
             self._write(b"".join(chunk))
 
     def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = self._os_write(self._fd, view)
-            view = view[written:]
+        written = self._os_write(self._fd, data)
+        if written < len(data):  # a partial write (a signal, a nearly full disk): the rest
+            view = memoryview(data)[written:]
+            while view:
+                view = view[self._os_write(self._fd, view):]
         self._size += len(data)
 
     def _rotate(self) -> None:

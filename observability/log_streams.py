@@ -3,7 +3,8 @@
 Every line goes to ``<logs_dir>/bot.log``; lines logged through ``logger.bind(symbol=...)`` also go
 to ``<logs_dir>/<safe name>.log``. Design constraints:
 
-* a bounded write-behind buffer: the logging call queues the line; the lines reach the kernel
+* a bounded write-behind buffer: the logging call queues the line (in the handler's filter,
+  so loguru's handler lock and second formatting pass are skipped); the lines reach the kernel
   in batches (formatted once for bot.log, the actor's file and the console; one ``os.write``
   per file per batch), written by a flusher thread every 20 ms, by the logging call that finds
   a line ``MAX_DELAY_S`` (50 ms) old pending, and by the call of a line at WARNING or above,
@@ -35,7 +36,6 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -50,6 +50,7 @@ from observability.log_files import (
     to_stderr,
 )
 from observability.log_flusher import Flusher
+from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending
 from observability.log_tail import follow, tail_lines
 
 __all__ = [
@@ -63,9 +64,6 @@ __all__ = [
 ]
 
 MAIN_LOG = "bot.log"
-_TIME = "{time:YYYY-MM-DDTHH:mm:ss.SSS!UTC}Z"
-LINE_FORMAT = _TIME + " | {level} | {extra[symbol]} | {message}\n{exception}"
-_UNBOUND_FORMAT = _TIME + " | {level} | - | {message}\n{exception}"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 FLUSH_INTERVAL_S = 0.02
 """The flusher thread writes pending lines this often."""
@@ -74,10 +72,6 @@ MAX_DELAY_S = 0.05
 the flusher thread waits for the interpreter lock behind busy threads)."""
 SYNC_LEVEL = 30
 """WARNING: a line at this level or above is written before its logging call returns."""
-
-Key = tuple[str | None, str | None]
-Pending = tuple[float, datetime, str, Any, Any, str]
-"""A queued line: monotonic time queued, record time, level, symbol, account, message."""
 
 
 def safe_name(symbol: str) -> str:
@@ -97,50 +91,22 @@ def symbol_log_path(logs_dir: Path, symbol: str | None, account: str | None = No
     return Path(logs_dir) / safe_name(account) / name
 
 
-_ACCOUNT_FORMAT = _TIME + " | {level} | {extra[account]} {extra[symbol]} | {message}\n{exception}"
-_ACCOUNT_ONLY_FORMAT = _TIME + " | {level} | {extra[account]} - | {message}\n{exception}"
-
-
-def _format(record: Record) -> str:
-    extra = record["extra"]
-    if "account" in extra:
-        return _ACCOUNT_FORMAT if "symbol" in extra else _ACCOUNT_ONLY_FORMAT
-    return LINE_FORMAT if "symbol" in extra else _UNBOUND_FORMAT
-
-
 _FILE_FORMAT = "{message}"
-"""The file sink builds the line prefix itself (cheaper than loguru's time formatter); a static
-format (not a function) spares loguru a call and a cache lookup per line. Loguru appends
-"\\n{exception}" to a static format."""
-
-
-class _UtcClock:
-    """``2026-11-21T07:03:49.123Z`` from an epoch, caching the formatted second (second and
-    text in one tuple: threads format concurrently, outside any lock)."""
-
-    def __init__(self) -> None:
-        self._cached: tuple[int, str] = (-1, "")
-
-    def format(self, epoch: float) -> str:
-        second, ms = divmod(int(epoch * 1000), 1000)
-        cached = self._cached
-        if second != cached[0]:
-            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-            self._cached = cached
-        return f"{cached[1]}.{ms:03d}Z"
+"""Only lines with an exception reach the sink (see ``LogStreams.before_line``); the streams
+build the line prefix themselves. Loguru appends "\\n{exception}" to a static format."""
 
 
 class LogStreams:
     """The sink behind ``setup_logging``; ``close()`` detaches it, writes what is pending and
     closes every file.
 
-    ``emit`` only queues the line's values; the lines are formatted and reach the kernel in
+    ``before_line`` (``emit`` for a line with an exception) only queues the line's values,
+    outside loguru's handler lock; the lines are formatted and reach the kernel in
     batches (one ``os.write`` per file per batch), written by whichever comes first: the flusher
     thread every ``flush_interval_s``; the logging call of a line at ``sync_level`` or above (it
     returns once that line and every earlier one are written); a logging call that finds a line
-    ``max_delay_s`` old or ``max_pending`` lines pending (``before_line``, the filter that
-    ``attach()`` installs with ``emit``). ``flush_interval_s=0``: every line is written in its
-    logging call, no buffering at all.
+    ``max_delay_s`` old or ``max_pending`` lines pending (in ``before_line``).
+    ``flush_interval_s=0``: every line is written in its logging call, no buffering at all.
     """
 
     def __init__(
@@ -174,10 +140,10 @@ class LogStreams:
         self._rotate_bytes = rotate_bytes
         self._retention = retention
         self._max_open = max_open_files
-        self._clock = _UtcClock()
+        self._line = LineFormat()
         self._main: AppendFile | None = AppendFile(self.main_path, rotate_bytes, retention, write)
-        # symbol -> open file, least recently used first (bounded to stay under the fd limit).
-        self._streams: OrderedDict[Any, AppendFile] = OrderedDict()
+        # (symbol, account) -> open file, least recently used first (bounded: the fd limit).
+        self._streams: OrderedDict[Key, AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []
         # The lines not written yet, in logging order.
         self._pending: deque[Pending] = deque()
@@ -200,14 +166,16 @@ class LogStreams:
     def open_files(self) -> int:
         return len(self._streams) + (1 if self._main else 0)
 
-    def _stream(self, symbol: str | None, account: str | None = None) -> AppendFile:
-        key = symbol if account is None else (account, symbol)
+    def _stream(self, key: Key) -> AppendFile:
+        """The open file of ``key`` (symbol, account), opened (and the least recently used
+        one closed) on demand."""
         stream = self._streams.get(key)
         if stream is not None:
             self._streams.move_to_end(key)
             return stream
         while len(self._streams) >= self._max_open:
             self._streams.popitem(last=False)[1].close()
+        symbol, account = key
         path = self.path_for(symbol, account)
         if account is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,10 +193,16 @@ class LogStreams:
         return handler_id
 
     def before_line(self, record: Record) -> bool:
-        """Loguru filter (always True): called before loguru's handler lock, unlike ``emit``.
-        A line pending ``max_delay_s`` (or ``max_pending`` lines) is written here, so the
-        500 threads waiting for that lock do not wait behind this batch's writes. A line in
-        a batch still being written counts as pending: flush() waits for that batch."""
+        """Loguru filter, called before loguru's handler lock, unlike ``emit``: it queues the
+        line itself and returns False, so loguru neither formats the line a second time nor
+        takes that lock (500 logging threads convoyed on it: a holder descheduled by the
+        interpreter made every other thread block on the lock and switch, ~1.5 context
+        switches per line). A line with an exception returns True: loguru formats the
+        traceback and ``emit`` queues the result.
+
+        Before that, a line pending ``max_delay_s`` (or ``max_pending`` lines) is written here.
+        A line in a batch still being written counts as pending: flush() waits for that
+        batch."""
         pending = self._pending
         try:
             oldest = pending[0][0]  # read before _writing_since: see flush()
@@ -237,22 +211,29 @@ class LogStreams:
         writing = self._writing_since
         if writing is not None and writing < oldest:
             oldest = writing
-        if self._monotonic() - oldest >= self._max_delay or len(pending) >= self._max_pending:
-            self.flush()
-        return True
+        now = self._monotonic()
+        if now - oldest >= self._max_delay or len(pending) >= self._max_pending:
+            self._write_due()  # (the line below keeps `now`: queued a bit early, written sooner)
+        if record["exception"] is not None:
+            return True
+        # "{message}\n{exception}" is the line loguru would have built (no exception: "").
+        self._queue(record, record["message"] + "\n", now)
+        return False
 
     def emit(self, message: Any) -> None:
-        """Loguru sink: ``message`` is "<message>\\n<exception>" with the record attached.
+        """Loguru sink, only for lines with an exception (see ``before_line``): ``message`` is
+        "<message>\\n<traceback>" with the record attached."""
+        self._queue(message.record, str(message), self._monotonic())
 
-        Loguru calls it under its handler lock, which 500 logging threads contend for, so it
-        only queues the message (the line is built when its batch is written), except for a
-        line at ``sync_level`` or above: its call writes the batch."""
-        record = message.record
+    def _queue(self, record: Record, text: str, now: float) -> None:
+        """Queue the line's values; the line is built when its batch is written. A line at
+        ``sync_level`` or above writes the batch in its call."""
         extra, level = record["extra"], record["level"]
         # Plain values only, not the record: a queued record would live through young GC
         # passes into older generations (in the bot: more full collections of a large heap).
-        item = (self._monotonic(), record["time"], level.name, extra.get("symbol"),
-                extra.get("account"), str(message))
+        # The line's time is taken here, a few microseconds after loguru's record["time"]:
+        # time.time() is cheap, turning loguru's aware datetime into an epoch is not.
+        item = (now, time.time(), level.name, extra.get("symbol"), extra.get("account"), text)
         self._pending.append(item)  # a deque: append/popleft are atomic, no lock of ours
         if level.no >= self._sync_level:
             self.flush()  # waits for a flush in progress, then writes up to this line
@@ -260,25 +241,44 @@ class LogStreams:
     def flush(self) -> None:
         """Write every pending line now; returns when they are in the kernel (or lost)."""
         with self._write_lock:
+            self._write_pending()
+
+    def _write_due(self) -> None:
+        """Wait for a batch being written, then write the pending lines only if they are still
+        due: the threads that queued up behind a long batch (one descheduled between its
+        writes) then add their lines to the next batch instead of writing a line or two each."""
+        with self._write_lock:
             pending = self._pending
             try:
-                # Set before the lines leave the deque, so before_line() never finds an old
-                # line in neither place (it reads the deque first).
-                self._writing_since = pending[0][0]
+                oldest = pending[0][0]
             except IndexError:
                 return
-            try:
-                self._write_batch([pending.popleft() for _ in range(len(pending))])
-            finally:
-                self._writing_since = None
+            if (self._monotonic() - oldest >= self._max_delay
+                    or len(pending) >= self._max_pending):
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        """flush() with the write lock held."""
+        pending = self._pending
+        try:
+            # Set before the lines leave the deque, so before_line() never finds an old
+            # line in neither place (it reads the deque first).
+            self._writing_since = pending[0][0]
+        except IndexError:
+            return
+        try:
+            self._write_batch([pending.popleft() for _ in range(len(pending))])
+        finally:
+            self._writing_since = None
 
     def _write_batch(self, batch: list[Pending]) -> None:
         if self._main is None:
             return  # closed: a late line from a thread racing close()
         main: list[bytes] = []
         groups: dict[Key, list[bytes]] = {}
+        line = self._line
         for item in batch:
-            key, data = self._line(item)
+            key, data = line(item)
             main.append(data)
             if key is not None:
                 lines = groups.get(key)
@@ -292,25 +292,11 @@ class LogStreams:
         if self._console is not None:
             self._console.write(main)
 
-    def _line(self, item: Pending) -> tuple[Key | None, bytes]:
-        """The line for bot.log and the key of its actor's file (None: bot.log only)."""
-        _, when, level, symbol, account, message = item
-        key: Key | None = None
-        tag = "-" if symbol is None else symbol
-        if account is not None:
-            tag = f"{account} {tag}"
-            key = (None if symbol is None else str(symbol), str(account))
-        elif symbol is not None:
-            key = (str(symbol), None)
-        stamp = self._clock.format(when.timestamp())
-        line = f"{stamp} | {level} | {tag} | {message}"
-        return key, line.encode("utf-8", "backslashreplace")
-
     def _guarded(self, key: Key | None, lines: list[bytes]) -> None:
         """Lines that cannot be written (disk full, read-only dir) are lost, not the bot: the
         fault is reported once per file and reason, and the file is tried again next batch."""
         try:
-            stream = self._main if key is None else self._stream(*key)
+            stream = self._main if key is None else self._stream(key)
             assert stream is not None  # flush() checked that the streams are open
             stream.write_lines(lines)
         except OSError as exc:
@@ -356,34 +342,24 @@ def setup_logging(
     retention: int = 5,
     max_open_files: int | None = None,
     main_name: str = MAIN_LOG,
+    stderr: TextIO | None = None,
 ) -> LogStreams:
     """Replace loguru's default stderr handler with the file streams (and optional console).
 
-    The console gets the bot.log lines from the streams' batches (one formatting pass for
-    both), unless stderr is a terminal: there loguru's own sink keeps its colours."""
-    terminal = console and _isatty(sys.stderr)
+    The console (``stderr``, default ``sys.stderr``, a terminal or not) gets the bot.log lines
+    from the streams' batches: one formatting pass for both and no console write in the
+    logging call (a loguru sink on a terminal wrote each line under loguru's handler lock)."""
     streams = LogStreams(
         logs_dir,
         rotate_bytes=rotate_bytes,
         retention=retention,
         max_open_files=max_open_files,
         main_name=main_name,
-        console=sys.stderr if console and not terminal else None,
+        console=(stderr or sys.stderr) if console else None,
     )
     try:
         logger.remove(0)  # loguru's default handler; absent if someone removed it already
     except ValueError:
         pass
     streams.attach(level)
-    if terminal:
-        streams.handler_ids.append(logger.add(
-            sys.stderr, format=_format, level=level.upper(), enqueue=False, backtrace=False,
-            diagnose=False))
     return streams
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False

@@ -165,6 +165,31 @@ def test_setup_logging_copies_to_a_non_terminal_stderr_through_the_streams(tmp_p
         streams.close()
 
 
+def test_a_terminal_gets_the_lines_from_the_batches_too(tmp_path: Path):
+    """A real terminal (a pseudo-terminal) as stderr: still one loguru handler, so the logging
+    call does no console write; the terminal gets bot.log's bytes."""
+    master, slave = os.openpty()
+    with open(slave, "w") as terminal:  # noqa: PTH123 - a terminal, not a path
+        assert terminal.isatty()
+        streams = setup_logging(tmp_path, console=True, stderr=terminal)
+        try:
+            assert len(streams.handler_ids) == 1
+            logger.bind(symbol=BTC).info("on screen")
+            logger.warning("warned")
+        finally:
+            streams.close()
+        expected = streams.main_path.read_bytes()
+        shown = b""
+        while (shown.replace(b"\r\n", b"\n") != expected
+               and select.select([master], [], [], 10)[0]):
+            shown += os.read(master, 65536)
+    os.close(master)
+    # The terminal's line discipline turns "\n" into "\r\n".
+    assert shown.replace(b"\r\n", b"\n") == expected
+    assert [line.split(" | ", 2)[2] for line in expected.decode().splitlines()] == [
+        f"{BTC} | on screen", "- | warned"]
+
+
 def _read_acks(proc: subprocess.Popen, minimum: int, timeout: float = 20.0) -> bytes:
     """Read the child's acknowledgement lines until at least `minimum` have come."""
     buffer, count, deadline = b"", 0, time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import given
@@ -75,6 +76,47 @@ def test_level_filter_and_exception_traceback(tmp_path: Path):
     assert "too quiet" not in text
     assert f"| ERROR | {BTC} | failed\nTraceback (most recent call last):" in text
     assert "ValueError: bad tick" in text
+
+
+def test_lines_with_and_without_a_traceback_keep_their_order(streams):
+    """Plain lines are queued by the handler's filter (loguru's sink call skipped), a line with
+    a traceback by the sink once loguru has formatted it: both go into one queue, so each file
+    keeps the logging order and the format; another loguru sink still gets every line."""
+    seen: list[str] = []
+    other = logger.add(lambda m: seen.append(m.record["message"]), format="{message}")
+    try:
+        log = logger.bind(symbol=BTC)
+        log.info("one")
+        try:
+            raise ValueError("bad tick")
+        except ValueError:
+            log.opt(exception=True).info("two")
+        log.info("three")
+    finally:
+        logger.remove(other)
+    streams.flush()
+    for path in (streams.main_path, streams.path_for(BTC)):
+        text = path.read_text()
+        lines = text.splitlines()
+        assert [LINE.match(line).groups() for line in lines if LINE.match(line)] == [
+            ("INFO", BTC, "one"), ("INFO", BTC, "two"), ("INFO", BTC, "three")]
+        assert lines[2] == "Traceback (most recent call last):"
+        assert text.index("ValueError: bad tick") < text.index("| three")
+    assert seen == ["one", "two", "three"]
+
+
+def test_line_time_is_utc_and_odd_symbols_are_logged(streams):
+    """The stamp is the UTC time of the logging call (to the millisecond); a symbol bound as
+    an unhashable value still gets its line."""
+    before = datetime.now(UTC)
+    logger.bind(symbol=BTC).info("timed")
+    after = datetime.now(UTC)
+    logger.bind(symbol=["odd"]).info("listed")
+    streams.flush()
+    first, second = read_lines(streams.main_path)
+    stamp = datetime.strptime(first[:23], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
+    assert before - timedelta(milliseconds=1) <= stamp <= after
+    assert LINE.match(second).groups() == ("INFO", "['odd']", "listed")
 
 
 def test_close_detaches_the_sink(tmp_path: Path):
