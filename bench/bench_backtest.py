@@ -20,6 +20,7 @@ run measures the same work. Measured in the same run, on the same file:
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 import tempfile
@@ -96,18 +97,30 @@ def strategy_loop(path: Path, symbol: str, settings: Any) -> Clocks:
 
 
 def backtest(path: Path, symbol: str, cfg: Path,
-             skip: bool = True) -> tuple[Clocks, int, int, str]:
+             skip: bool = True) -> tuple[Clocks, int, int, str, engine.RunResult]:
     """Load + run, as `bot.py backtest` does (report and charts not included)."""
     with Clocks() as clocks:
         settings = load_settings(cfg)
         result = engine.run(settings, {symbol: C.load(path)}, skip_quiet=skip)
     looped = f"{result.looped:,} of {result.points:,} points looped"
-    return clocks, result.recorder.decisions, len(closed_trades(result.recorder)), looped
+    return clocks, result.recorder.decisions, len(closed_trades(result.recorder)), looped, result
+
+
+def breakdown(result: engine.RunResult, trades: int) -> None:
+    """What the committed decisions were: the journal rows they wrote, by type (a decision
+    writes one row, a few write two, e.g. a trailing activation with its stop move)."""
+    rows = collections.Counter(entry.type for _, _, entry in result.recorder.journal)
+    total = sum(rows.values())
+    print(f"  journal rows of the {result.recorder.decisions:,} decisions ({total:,} rows, "
+          f"{result.recorder.decisions / max(trades, 1):.2f} decisions per trade):", flush=True)
+    for kind, count in rows.most_common():
+        print(f"    {kind:<24} {count:10,}  {count / total:6.1%}")
 
 
 def _line(name: str, c: Clocks, n: int, extra: str = "") -> None:
     print(f"  {name:<14} wall {c.wall:8.2f} s  cpu {c.cpu:8.2f} s  "
-          f"{n / c.cpu:10,.0f} candles/cpu-s{extra}", flush=True)
+          f"{n / c.cpu:10,.0f} candles/cpu-s  (load avg {os.getloadavg()[0]:.1f}){extra}",
+          flush=True)
 
 
 def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
@@ -121,10 +134,11 @@ def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
     _line("read loop", read, n, f"  ({points:,} price points)")
     strat = strategy_loop(path, symbol, settings)
     _line("+ strategy", strat, n)
-    run, decisions, trades, looped = backtest(path, symbol, cfg)
+    run, decisions, trades, looped, result = backtest(path, symbol, cfg)
     _line("full backtest", run, n, f"  ({decisions:,} decisions, {trades:,} trades, {looped})")
+    breakdown(result, trades)
     if without_skipping:
-        slow, decisions, trades, looped = backtest(path, symbol, cfg, skip=False)
+        slow, decisions, trades, looped, _ = backtest(path, symbol, cfg, skip=False)
         _line("no skipping", slow, n, f"  ({decisions:,} decisions, {trades:,} trades, "
               f"{looped}); skipping saves {1 - run.cpu / slow.cpu:.0%} of the cpu")
     per_million = run.cpu * 1e6 / n
@@ -140,7 +154,7 @@ def _symbol_job(args: tuple[str, int, int]) -> tuple[int, float, float]:
     own = Path(folder) / f"c{index:02d}"
     own.mkdir()
     cfg = config(own, [symbol])
-    clocks, _, _, _ = backtest(path, symbol, cfg)
+    clocks, _, _, _, _ = backtest(path, symbol, cfg)
     return n, clocks.wall, clocks.cpu
 
 
@@ -157,7 +171,8 @@ def many_symbols(folder: Path, symbols: int, n: int, processes: int) -> None:
     print(f"{symbols} symbols x {n:,} candles across {processes} processes "
           f"(one backtest per symbol)")
     print(f"  wall {wall:.2f} s  {total / wall:10,.0f} candles/s in total (wall); "
-          f"cpu {cpu:.2f} s; per symbol median {per[len(per) // 2]:,.0f} candles/cpu-s",
+          f"cpu {cpu:.2f} s (load avg {os.getloadavg()[0]:.1f}); "
+          f"per symbol median {per[len(per) // 2]:,.0f} candles/cpu-s",
           flush=True)
 
 
