@@ -36,10 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backtest import candles as C
 from backtest import engine
+from backtest.skipping import PricePoints, SkipPlan
 from backtest.trades import closed_trades
 from config.loader import load_settings
 from exchange.paper.markets import build_market, price_tick
 from runtime import wiring
+from strategies.mean_reversion import MeanReversion
 
 START_MS = 1_600_000_000_000 - 1_600_000_000_000 % 60_000
 
@@ -96,6 +98,19 @@ def strategy_loop(path: Path, symbol: str, settings: Any) -> Clocks:
     return clocks
 
 
+def plan_setup(path: Path, symbol: str, settings: Any) -> Clocks:
+    """What the backtest computes up front for the strategy (and not per point): the float
+    marks of the path and the strategy's whole z-score series with its signal bands
+    (backtest/skipping.py SkipPlan); the CSV load is outside the measured section."""
+    c = C.load(path)
+    tick = price_tick(build_market(symbol, c.open[0], Decimal("0.0002"), Decimal("0.00055")))
+    strategy = wiring.strategy_factory(settings)(symbol)
+    assert isinstance(strategy, MeanReversion), "the default strategy"
+    with Clocks() as clocks:
+        SkipPlan(PricePoints(c, tick), strategy)
+    return clocks
+
+
 def backtest(path: Path, symbol: str, cfg: Path,
              skip: bool = True) -> tuple[Clocks, int, int, str, engine.RunResult]:
     """Load + run, as `bot.py backtest` does (report and charts not included)."""
@@ -133,9 +148,19 @@ def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
     read, points = read_loop(path, symbol)
     _line("read loop", read, n, f"  ({points:,} price points)")
     strat = strategy_loop(path, symbol, settings)
-    _line("+ strategy", strat, n)
+    _line("+ strategy", strat, n, "  (on_price at every point; the backtest calls it only at "
+          "the points it loops)")
+    plan = plan_setup(path, symbol, settings)
+    _line("skip plan", plan, n, "  (float marks + the strategy's series, computed up front by "
+          "the backtest; no load)")
     run, decisions, trades, looped, result = backtest(path, symbol, cfg)
     _line("full backtest", run, n, f"  ({decisions:,} decisions, {trades:,} trades, {looped})")
+    with Clocks() as load:
+        C.load(path)
+    rest = run.cpu - load.cpu - plan.cpu
+    print(f"  full backtest minus its load ({load.cpu:.2f} cpu-s) and skip plan: {rest:.2f} cpu-s, "
+          f"{rest / max(decisions, 1) * 1e6:.0f} us per committed decision (all of the replay "
+          f"and the decision loop, spread over the decisions)", flush=True)
     breakdown(result, trades)
     if without_skipping:
         slow, decisions, trades, looped, _ = backtest(path, symbol, cfg, skip=False)
