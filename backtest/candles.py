@@ -10,12 +10,16 @@ backtest refuses them unless asked to run with them (`--allow-gaps`).
 from __future__ import annotations
 
 import csv
+import io
+import os
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+
+from backtest import candle_cache
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 
@@ -113,14 +117,15 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    cols: list[list] = [[], [], [], [], [], []]
-    lines: list[int] = []
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or [h.strip().lower() for h in header] != HEADER:
-            raise DataError(f"{path}, line 1: expected the header {','.join(HEADER)}")
-        _read_rows(path, reader, cols, lines)
+    with path.open("rb") as handle:
+        data = handle.read()
+        file_key = candle_cache.key(data, os.fstat(handle.fileno()))
+    cached = candle_cache.read(path, file_key)
+    if cached is not None:
+        cols, lines = cached
+    else:
+        cols, lines = _parse(path, data)
+        candle_cache.write(path, file_key, cols, lines)
     ts = cols[0]
     if len(ts) < 2 and timeframe_ms is None:
         raise DataError(f"{path}: needs at least 2 candles to know its timeframe")
@@ -136,6 +141,18 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     return Candles(path=path, timeframe_ms=step, ts=ts[lo:hi], open=cols[1][lo:hi],
                    high=cols[2][lo:hi], low=cols[3][lo:hi], close=cols[4][lo:hi],
                    volume=cols[5][lo:hi], gaps=gaps)
+
+
+def _parse(path: Path, data: bytes) -> candle_cache.Columns:
+    """Every row of the file's bytes, checked (decoded as `path.open(newline="")` would)."""
+    cols: list[list] = [[], [], [], [], [], []]
+    lines: list[int] = []
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), newline=""))
+    header = next(reader, None)
+    if header is None or [h.strip().lower() for h in header] != HEADER:
+        raise DataError(f"{path}, line 1: expected the header {','.join(HEADER)}")
+    _read_rows(path, reader, cols, lines)
+    return cols, lines
 
 
 def _first_at_or_after(ts: list[int], ms: int) -> int:

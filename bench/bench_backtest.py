@@ -6,8 +6,10 @@ and for many symbols across all cores. Prints numbers; asserts nothing.
 
 Data: a deterministic random walk (numpy, seed 7) of 1-minute candles written as CSV, so every
 run measures the same work. Measured in the same run, on the same file:
-  read     load + check the CSV (backtest.candles.load) and walk the 4-point path of every
-           candle without deciding anything (the floor any backtest over these files pays)
+  load     the first load of the file: parse + check the CSV, write the parsed-file cache
+  read     load the file (from that cache, as every later run of the same file does) and
+           walk the 4-point path of every candle without deciding anything (the floor any
+           backtest over these files pays)
   strategy the read loop plus the default strategy (mean reversion) fed every price point
   backtest the full run (engine.run): simulated exchange, and every price the run cannot
            prove quiet through the bot's decision loop (actors/loop.py): quiet band, strategy,
@@ -145,6 +147,10 @@ def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
     cfg = config(folder, [symbol])
     settings = load_settings(cfg)
     print(f"one symbol, {n:,} one-minute candles, default strategy", flush=True)
+    with Clocks() as cold:
+        C.load(path)
+    _line("load, parse", cold, n, "  (csv parse + checks + writing the parsed-file cache; "
+          "every later load reads the cache, backtest/candle_cache.py)")
     read, points = read_loop(path, symbol)
     _line("read loop", read, n, f"  ({points:,} price points)")
     strat = strategy_loop(path, symbol, settings)
