@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -49,6 +49,9 @@ class Candles:
     close: list[Decimal]
     volume: list[Decimal]
     gaps: tuple[Gap, ...] = ()
+    price_floats: Any = field(default=None, compare=False, repr=False)
+    """float() of open, high, low and close (a 4 x n numpy array), when the reader has them
+    (backtest/candle_cache.py); None: the skip plan converts the Decimals itself."""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -122,10 +125,11 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
         file_key = candle_cache.key(data, os.fstat(handle.fileno()))
     cached = candle_cache.read(path, file_key)
     if cached is not None:
-        cols, lines = cached
+        cols, lines, floats = cached
     else:
         cols, lines = _parse(path, data)
-        candle_cache.write(path, file_key, cols, lines)
+        floats = candle_cache.price_floats(cols)
+        candle_cache.write(path, file_key, cols, lines, floats)
     ts = cols[0]
     if len(ts) < 2 and timeframe_ms is None:
         raise DataError(f"{path}: needs at least 2 candles to know its timeframe")
@@ -140,7 +144,7 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     gaps = tuple(g for g in gaps if ts[lo] <= g.after_ms < ts[hi - 1])
     return Candles(path=path, timeframe_ms=step, ts=ts[lo:hi], open=cols[1][lo:hi],
                    high=cols[2][lo:hi], low=cols[3][lo:hi], close=cols[4][lo:hi],
-                   volume=cols[5][lo:hi], gaps=gaps)
+                   volume=cols[5][lo:hi], gaps=gaps, price_floats=floats[:, lo:hi])
 
 
 def _parse(path: Path, data: bytes) -> candle_cache.Columns:

@@ -47,10 +47,22 @@ def test_a_second_load_reads_the_cache_and_gives_the_same_candles(tmp_path: Path
     assert second.timeframe_ms == first.timeframe_ms == 60_000
     # the second load did come from the cache: a cache with the file's key but another
     # price is believed (which is why the key must catch every change of the file)
-    cols, lines = candle_cache.read(path, _key(path)) or ([], [])
+    cached = candle_cache.read(path, _key(path))
+    assert cached is not None
+    cols, lines, floats = cached
     cols[1][0] = C.Decimal("12.5")
-    candle_cache.write(path, _key(path), cols, lines)
+    candle_cache.write(path, _key(path), cols, lines, floats)
     assert str(C.load(path).open[0]) == "12.5"
+
+
+def test_the_price_floats_are_float_of_each_decimal_from_the_parser_and_the_cache(
+        tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    _write(path, ROWS)
+    for c in (C.load(path), C.load(path), C.load(path, from_ms=1600000060000)):  # parsed, cached
+        assert c.price_floats.shape == (4, len(c))
+        assert c.price_floats.tolist() == [[float(x) for x in col]
+                                           for col in (c.open, c.high, c.low, c.close)]
 
 
 def test_a_changed_file_with_the_same_size_and_mtime_is_parsed_again(tmp_path: Path) -> None:
