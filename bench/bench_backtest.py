@@ -114,13 +114,17 @@ def plan_setup(path: Path, symbol: str, settings: Any) -> Clocks:
 
 
 def backtest(path: Path, symbol: str, cfg: Path,
-             skip: bool = True) -> tuple[Clocks, int, int, str, engine.RunResult]:
-    """Load + run, as `bot.py backtest` does (report and charts not included)."""
+             skip: bool = True) -> tuple[Clocks, int, int, str, engine.RunResult, Clocks]:
+    """Load + run, as `bot.py backtest` does (report and charts not included); the last
+    item is the load's own clocks."""
     with Clocks() as clocks:
         settings = load_settings(cfg)
-        result = engine.run(settings, {symbol: C.load(path)}, skip_quiet=skip)
+        with Clocks() as loading:
+            candles = C.load(path)
+        result = engine.run(settings, {symbol: candles}, skip_quiet=skip)
     looped = f"{result.looped:,} of {result.points:,} points looped"
-    return clocks, result.recorder.decisions, len(closed_trades(result.recorder)), looped, result
+    trades = len(closed_trades(result.recorder))
+    return clocks, result.recorder.decisions, trades, looped, result, loading
 
 
 def breakdown(result: engine.RunResult, trades: int) -> None:
@@ -159,17 +163,15 @@ def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
     plan = plan_setup(path, symbol, settings)
     _line("skip plan", plan, n, "  (float marks + the strategy's series, computed up front by "
           "the backtest; no load)")
-    run, decisions, trades, looped, result = backtest(path, symbol, cfg)
+    run, decisions, trades, looped, result, load = backtest(path, symbol, cfg)
     _line("full backtest", run, n, f"  ({decisions:,} decisions, {trades:,} trades, {looped})")
-    with Clocks() as load:
-        C.load(path)
     rest = run.cpu - load.cpu - plan.cpu
     print(f"  full backtest minus its load ({load.cpu:.2f} cpu-s) and skip plan: {rest:.2f} cpu-s, "
           f"{rest / max(decisions, 1) * 1e6:.0f} us per committed decision (all of the replay "
           f"and the decision loop, spread over the decisions)", flush=True)
     breakdown(result, trades)
     if without_skipping:
-        slow, decisions, trades, looped, _ = backtest(path, symbol, cfg, skip=False)
+        slow, decisions, trades, looped, _, _ = backtest(path, symbol, cfg, skip=False)
         _line("no skipping", slow, n, f"  ({decisions:,} decisions, {trades:,} trades, "
               f"{looped}); skipping saves {1 - run.cpu / slow.cpu:.0%} of the cpu")
     per_million = run.cpu * 1e6 / n
@@ -185,7 +187,7 @@ def _symbol_job(args: tuple[str, int, int]) -> tuple[int, float, float]:
     own = Path(folder) / f"c{index:02d}"
     own.mkdir()
     cfg = config(own, [symbol])
-    clocks, _, _, _, _ = backtest(path, symbol, cfg)
+    clocks, _, _, _, _, _ = backtest(path, symbol, cfg)
     return n, clocks.wall, clocks.cpu
 
 
