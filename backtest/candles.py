@@ -10,12 +10,16 @@ backtest refuses them unless asked to run with them (`--allow-gaps`).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import io
+import os
+from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+
+from backtest import candle_cache
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 
@@ -45,6 +49,9 @@ class Candles:
     close: list[Decimal]
     volume: list[Decimal]
     gaps: tuple[Gap, ...] = ()
+    price_floats: Any = field(default=None, compare=False, repr=False)
+    """float() of open, high, low and close (a 4 x n numpy array), when the reader has them
+    (backtest/candle_cache.py); None: the skip plan converts the Decimals itself."""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -113,14 +120,16 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    cols: list[list] = [[], [], [], [], [], []]
-    lines: list[int] = []
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or [h.strip().lower() for h in header] != HEADER:
-            raise DataError(f"{path}, line 1: expected the header {','.join(HEADER)}")
-        _read_rows(path, reader, cols, lines)
+    with path.open("rb") as handle:
+        data = handle.read()
+        file_key = candle_cache.key(data, os.fstat(handle.fileno()))
+    cached = candle_cache.read(path, file_key)
+    if cached is not None:
+        cols, lines, floats = cached
+    else:
+        cols, lines = _parse(path, data)
+        floats = candle_cache.price_floats(cols)
+        candle_cache.write(path, file_key, cols, lines, floats)
     ts = cols[0]
     if len(ts) < 2 and timeframe_ms is None:
         raise DataError(f"{path}: needs at least 2 candles to know its timeframe")
@@ -135,7 +144,19 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     gaps = tuple(g for g in gaps if ts[lo] <= g.after_ms < ts[hi - 1])
     return Candles(path=path, timeframe_ms=step, ts=ts[lo:hi], open=cols[1][lo:hi],
                    high=cols[2][lo:hi], low=cols[3][lo:hi], close=cols[4][lo:hi],
-                   volume=cols[5][lo:hi], gaps=gaps)
+                   volume=cols[5][lo:hi], gaps=gaps, price_floats=floats[:, lo:hi])
+
+
+def _parse(path: Path, data: bytes) -> candle_cache.Columns:
+    """Every row of the file's bytes, checked (decoded as `path.open(newline="")` would)."""
+    cols: list[list] = [[], [], [], [], [], []]
+    lines: list[int] = []
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), newline=""))
+    header = next(reader, None)
+    if header is None or [h.strip().lower() for h in header] != HEADER:
+        raise DataError(f"{path}, line 1: expected the header {','.join(HEADER)}")
+    _read_rows(path, reader, cols, lines)
+    return cols, lines
 
 
 def _first_at_or_after(ts: list[int], ms: int) -> int:

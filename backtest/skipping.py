@@ -70,8 +70,11 @@ class PricePoints:
     def mark_floats(self) -> np.ndarray:
         """float(mark) of every point, in path order."""
         c = self.c
-        raws = [np.fromiter(map(float, col), float, len(col))
-                for col in (c.open, c.high, c.low, c.close)]
+        if c.price_floats is not None:  # float(Decimal) of the same columns, from the reader
+            raws = list(c.price_floats)
+        else:
+            raws = [np.fromiter(map(float, col), float, len(col))
+                    for col in (c.open, c.high, c.low, c.close)]
         f_open, f_high, f_low, f_close = (self._marks(col, raw) for col, raw in
                                           zip((c.open, c.high, c.low, c.close), raws,
                                               strict=True))

@@ -6,8 +6,10 @@ and for many symbols across all cores. Prints numbers; asserts nothing.
 
 Data: a deterministic random walk (numpy, seed 7) of 1-minute candles written as CSV, so every
 run measures the same work. Measured in the same run, on the same file:
-  read     load + check the CSV (backtest.candles.load) and walk the 4-point path of every
-           candle without deciding anything (the floor any backtest over these files pays)
+  load     the first load of the file: parse + check the CSV, write the parsed-file cache
+  read     load the file (from that cache, as every later run of the same file does) and
+           walk the 4-point path of every candle without deciding anything (the floor any
+           backtest over these files pays)
   strategy the read loop plus the default strategy (mean reversion) fed every price point
   backtest the full run (engine.run): simulated exchange, and every price the run cannot
            prove quiet through the bot's decision loop (actors/loop.py): quiet band, strategy,
@@ -20,6 +22,7 @@ run measures the same work. Measured in the same run, on the same file:
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 import tempfile
@@ -35,10 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backtest import candles as C
 from backtest import engine
+from backtest.skipping import PricePoints, SkipPlan
 from backtest.trades import closed_trades
 from config.loader import load_settings
 from exchange.paper.markets import build_market, price_tick
 from runtime import wiring
+from strategies.mean_reversion import MeanReversion
 
 START_MS = 1_600_000_000_000 - 1_600_000_000_000 % 60_000
 
@@ -95,19 +100,48 @@ def strategy_loop(path: Path, symbol: str, settings: Any) -> Clocks:
     return clocks
 
 
+def plan_setup(path: Path, symbol: str, settings: Any) -> Clocks:
+    """What the backtest computes up front for the strategy (and not per point): the float
+    marks of the path and the strategy's whole z-score series with its signal bands
+    (backtest/skipping.py SkipPlan); the CSV load is outside the measured section."""
+    c = C.load(path)
+    tick = price_tick(build_market(symbol, c.open[0], Decimal("0.0002"), Decimal("0.00055")))
+    strategy = wiring.strategy_factory(settings)(symbol)
+    assert isinstance(strategy, MeanReversion), "the default strategy"
+    with Clocks() as clocks:
+        SkipPlan(PricePoints(c, tick), strategy)
+    return clocks
+
+
 def backtest(path: Path, symbol: str, cfg: Path,
-             skip: bool = True) -> tuple[Clocks, int, int, str]:
-    """Load + run, as `bot.py backtest` does (report and charts not included)."""
+             skip: bool = True) -> tuple[Clocks, int, int, str, engine.RunResult, Clocks]:
+    """Load + run, as `bot.py backtest` does (report and charts not included); the last
+    item is the load's own clocks."""
     with Clocks() as clocks:
         settings = load_settings(cfg)
-        result = engine.run(settings, {symbol: C.load(path)}, skip_quiet=skip)
+        with Clocks() as loading:
+            candles = C.load(path)
+        result = engine.run(settings, {symbol: candles}, skip_quiet=skip)
     looped = f"{result.looped:,} of {result.points:,} points looped"
-    return clocks, result.recorder.decisions, len(closed_trades(result.recorder)), looped
+    trades = len(closed_trades(result.recorder))
+    return clocks, result.recorder.decisions, trades, looped, result, loading
+
+
+def breakdown(result: engine.RunResult, trades: int) -> None:
+    """What the committed decisions were: the journal rows they wrote, by type (a decision
+    writes one row, a few write two, e.g. a trailing activation with its stop move)."""
+    rows = collections.Counter(entry.type for _, _, entry in result.recorder.journal)
+    total = sum(rows.values())
+    print(f"  journal rows of the {result.recorder.decisions:,} decisions ({total:,} rows, "
+          f"{result.recorder.decisions / max(trades, 1):.2f} decisions per trade):", flush=True)
+    for kind, count in rows.most_common():
+        print(f"    {kind:<24} {count:10,}  {count / total:6.1%}")
 
 
 def _line(name: str, c: Clocks, n: int, extra: str = "") -> None:
     print(f"  {name:<14} wall {c.wall:8.2f} s  cpu {c.cpu:8.2f} s  "
-          f"{n / c.cpu:10,.0f} candles/cpu-s{extra}", flush=True)
+          f"{n / c.cpu:10,.0f} candles/cpu-s  (load avg {os.getloadavg()[0]:.1f}){extra}",
+          flush=True)
 
 
 def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
@@ -117,14 +151,27 @@ def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
     cfg = config(folder, [symbol])
     settings = load_settings(cfg)
     print(f"one symbol, {n:,} one-minute candles, default strategy", flush=True)
+    with Clocks() as cold:
+        C.load(path)
+    _line("load, parse", cold, n, "  (csv parse + checks + writing the parsed-file cache; "
+          "every later load reads the cache, backtest/candle_cache.py)")
     read, points = read_loop(path, symbol)
     _line("read loop", read, n, f"  ({points:,} price points)")
     strat = strategy_loop(path, symbol, settings)
-    _line("+ strategy", strat, n)
-    run, decisions, trades, looped = backtest(path, symbol, cfg)
+    _line("+ strategy", strat, n, "  (on_price at every point; the backtest calls it only at "
+          "the points it loops)")
+    plan = plan_setup(path, symbol, settings)
+    _line("skip plan", plan, n, "  (float marks + the strategy's series, computed up front by "
+          "the backtest; no load)")
+    run, decisions, trades, looped, result, load = backtest(path, symbol, cfg)
     _line("full backtest", run, n, f"  ({decisions:,} decisions, {trades:,} trades, {looped})")
+    rest = run.cpu - load.cpu - plan.cpu
+    print(f"  full backtest minus its load ({load.cpu:.2f} cpu-s) and skip plan: {rest:.2f} cpu-s, "
+          f"{rest / max(decisions, 1) * 1e6:.0f} us per committed decision (all of the replay "
+          f"and the decision loop, spread over the decisions)", flush=True)
+    breakdown(result, trades)
     if without_skipping:
-        slow, decisions, trades, looped = backtest(path, symbol, cfg, skip=False)
+        slow, decisions, trades, looped, _, _ = backtest(path, symbol, cfg, skip=False)
         _line("no skipping", slow, n, f"  ({decisions:,} decisions, {trades:,} trades, "
               f"{looped}); skipping saves {1 - run.cpu / slow.cpu:.0%} of the cpu")
     per_million = run.cpu * 1e6 / n
@@ -140,7 +187,7 @@ def _symbol_job(args: tuple[str, int, int]) -> tuple[int, float, float]:
     own = Path(folder) / f"c{index:02d}"
     own.mkdir()
     cfg = config(own, [symbol])
-    clocks, _, _, _ = backtest(path, symbol, cfg)
+    clocks, _, _, _, _, _ = backtest(path, symbol, cfg)
     return n, clocks.wall, clocks.cpu
 
 
@@ -157,7 +204,8 @@ def many_symbols(folder: Path, symbols: int, n: int, processes: int) -> None:
     print(f"{symbols} symbols x {n:,} candles across {processes} processes "
           f"(one backtest per symbol)")
     print(f"  wall {wall:.2f} s  {total / wall:10,.0f} candles/s in total (wall); "
-          f"cpu {cpu:.2f} s; per symbol median {per[len(per) // 2]:,.0f} candles/cpu-s",
+          f"cpu {cpu:.2f} s (load avg {os.getloadavg()[0]:.1f}); "
+          f"per symbol median {per[len(per) // 2]:,.0f} candles/cpu-s",
           flush=True)
 
 

@@ -106,5 +106,8 @@ class Ctx(BaseCtx[Rules]):
             replaces=replaces,
         )
         self.emit(PlaceOrder(order=order))
-        return replace(state, order_seq=seq).with_order(order)
+        # replace(state, order_seq=seq).with_order(order) in one replace: a new order is
+        # pending, so live, and with_order only appends it (after any namesake)
+        others = tuple(o for o in state.orders if o.client_order_id != order.client_order_id)
+        return replace(state, order_seq=seq, orders=others + (order,))
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
@@ -192,11 +193,16 @@ def test_a_resting_order_bounds_the_skip_even_where_the_band_is_quiet(tmp_path: 
 @pytest.mark.parametrize("tick", ["0.0000001", "0.00001", "0.001", "0.0005", "0.0001"])
 def test_the_float_marks_are_the_marks_of_the_path(tick: str) -> None:
     """Where the tick rounds the data's prices (a coarse tick) as where it does not."""
-    points = PricePoints(C.load(DATA / SAMPLE["ETHBTC/USDT:USDT"]), Decimal(tick))
+    c = C.load(DATA / SAMPLE["ETHBTC/USDT:USDT"])
+    assert c.price_floats is not None  # the reader's floats (backtest/candle_cache.py) ...
+    points = PricePoints(c, Decimal(tick))
     floats = points.mark_floats().tolist()
     marks = [points.at(k)[2] for k in range(points.count)]
     assert floats == [float(m) for m in marks]
     assert len(set(marks)) > 5
+    # ... and the plan's own conversion of the Decimals, for candles without them
+    bare = PricePoints(dataclasses.replace(c, price_floats=None), Decimal(tick))
+    assert bare.mark_floats().tolist() == floats
 
 
 TWO = """
