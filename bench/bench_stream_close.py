@@ -10,10 +10,15 @@ the price slots -> the actor.
 Each measured symbol first gets a price that arms its trailing stop (the bench waits until
 every actor took it), then, spread at `--cross-rate` per second, a price back at its entry that
 crosses the trailing trigger: the actor must close by itself (trailing_step_pct is large, so
-the exchange stop is never moved and sits below). Measured, per crossing, until the close
-order reaches the exchange port (a wrapper stamps create_order of reduce-only non-stop orders):
+the exchange stop is never moved and sits below). The venue process paces the crossings itself
+(a pause of the bot's process, e.g. a full collection, cannot hold back the sends and so hide
+itself). Measured, per crossing, until the close order reaches the exchange port (a wrapper
+stamps create_order of reduce-only non-stop orders):
   venue send -> close      from just before the emulator sends the crossing message
-  stream arrival -> close  from when the stream feed received the parsed ticker
+  send -> written          until the emulator wrote the message to the socket (its own queue)
+  written -> arrival       until the bot's stream feed received the parsed ticker
+  stream arrival -> close  from there to the port
+plus the interpreter's collections in the bot's process during the crossings (gc.callbacks).
 
     python bench/bench_stream_close.py [--symbols 500] [--crossing 200] [--push 0.5]
 """
@@ -21,6 +26,7 @@ order reaches the exchange port (a wrapper stamps create_order of reduce-only no
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import threading
@@ -112,20 +118,48 @@ def venue_process(conn: Any, natives: list[str], push: float) -> None:
     ws = start_bybit_ws(book, "k", "s", ticker_interval_s=push)
     conn.send((http.base_url, ws.url))
     stamps: dict[str, float] = {}
+    written = stamp_writes(ws)
     while True:
         cmd, arg = conn.recv()
         if cmd == "set":
             for n, price in arg:
                 stamps[n] = time.perf_counter()
                 book.set_price(n, Decimal(price))
+        elif cmd == "cross":  # paced here, so a pause of the bot's process cannot delay a send
+            prices, rate = arg
+            t0 = time.perf_counter()
+            for i, (n, price) in enumerate(prices):
+                due = t0 + i / rate
+                while (now := time.perf_counter()) < due:
+                    time.sleep(min(due - now, 0.002))
+                stamps[n] = time.perf_counter()
+                book.set_price(n, Decimal(price))
+            conn.send(len(prices))
         elif cmd == "stamps":
-            conn.send(dict(stamps))
+            conn.send((dict(stamps), dict(written)))
         elif cmd == "rest_polls":
             conn.send(len(http.hits("/v5/market/tickers")))
         else:
             break
     ws.stop()
     http.stop()
+
+
+def stamp_writes(ws: Any) -> dict[str, float]:
+    """When each price change's ticker message was written to the socket, per venue symbol: the
+    emulator sends every message as a task on its loop, in order, and a small frame is written
+    in the task's first step, so a callback queued just after the task runs just after the
+    write. Separates the emulator's own queue (its background push) from the bot's."""
+    written: dict[str, float] = {}
+    broadcast = ws._broadcast
+
+    def stamped(topic: str, text: str, msg: Any, record: bool = True) -> None:
+        broadcast(topic, text, msg, record)
+        if record and topic.startswith("tickers."):
+            ws._loop.call_soon(written.__setitem__, topic[8:], time.perf_counter())
+
+    ws._broadcast = stamped
+    return written
 
 
 class Venue:
@@ -138,6 +172,11 @@ class Venue:
 
     def set(self, prices: dict[str, Decimal]) -> None:
         self.conn.send(("set", [(native(s), str(p)) for s, p in prices.items()]))
+
+    def cross(self, prices: dict[str, Decimal], rate: float) -> None:
+        """Set these prices one after another at `rate` per second, paced by the venue."""
+        self.conn.send(("cross", ([(native(s), str(p)) for s, p in prices.items()], rate)))
+        self.conn.recv()
 
     def ask(self, cmd: str) -> Any:
         self.conn.send((cmd, None))
@@ -198,6 +237,27 @@ def handling_cost(base_url: str, natives: list[str], rounds: int) -> dict[str, f
     return {"ccxt_us": ccxt_s * 1e6, "raw_us": raw_s * 1e6, "messages": len(got)}
 
 
+class GcPauses:
+    """The interpreter's collections in the bot's process while the crossings run (each one
+    holds the interpreter lock: every thread of the bot waits), per generation."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seen[info["generation"]].append(time.perf_counter() - self._started)
+
+    def stop(self) -> dict[int, dict[str, float]]:
+        gc.callbacks.remove(self._on_gc)
+        return {g: {"n": len(v), "max_ms": max(v, default=0.0) * 1000,
+                    "total_ms": sum(v) * 1000} for g, v in self.seen.items()}
+
+
 def last_price(bot: BenchBot, symbol: str) -> Decimal | None:
     published = bot.views.get(symbol)
     return None if published is None else published.state.last_price
@@ -242,16 +302,13 @@ def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
         wait_for(lambda: all(last_price(bot, s) == activation[s] for s in crossers), 60,
                  what="trailing stops armed from the stream")
         before = {s: len(box["w"].closes.get(s, [])) for s in crossers}
-        t0 = time.perf_counter()
-        for i, s in enumerate(crossers):
-            due = t0 + i / args.cross_rate
-            while (now := time.perf_counter()) < due:
-                time.sleep(min(due - now, 0.002))
-            venue.set({s: entry[s]})
+        pauses = GcPauses()
+        venue.cross({s: entry[s] for s in crossers}, args.cross_rate)
         wait_for(lambda: all(len(box["w"].closes.get(s, [])) > before[s] for s in crossers),
                  60, what="every crossing closed")
-        stamps = venue.ask("stamps")
-        from_send, from_arrival, missing = [], [], 0
+        gc_seen = pauses.stop()
+        stamps, written = venue.ask("stamps")
+        from_send, from_arrival, to_arrival, to_write, missing = [], [], [], [], 0
         for s in crossers:
             sent = stamps[native(s)]
             closes = [c for c in box["w"].closes.get(s, [])[before[s]:] if c >= sent]
@@ -261,8 +318,12 @@ def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
                 continue
             from_send.append(closes[0] - sent)
             from_arrival.append(closes[0] - arrived)
+            to_write.append(written[native(s)] - sent)
+            to_arrival.append(arrived - written[native(s)])
         return {"from_send": summary(from_send), "from_arrival": summary(from_arrival),
-                "missing": missing, "rest_polls_while_streaming": venue.ask("rest_polls"),
+                "to_write": summary(to_write), "to_arrival": summary(to_arrival),
+                "gc": gc_seen, "missing": missing,
+                "rest_polls_while_streaming": venue.ask("rest_polls"),
                 "mode": feed.mode, "handling": handling}
     finally:
         feed.stop()
@@ -293,7 +354,9 @@ def main() -> dict[str, Any]:
         tmp.cleanup()
     rows = []
     for name, key in (("venue send -> close order", "from_send"),
-                      ("stream arrival -> close order", "from_arrival")):
+                      ("  venue send -> written to the socket (emulator)", "to_write"),
+                      ("  written -> stream arrival (bot)", "to_arrival"),
+                      ("  stream arrival -> close order", "from_arrival")):
         s = r[key]
         rows.append([name, s["n"], fmt(s["median"], "ms"), fmt(s["p99"], "ms"),
                      fmt(s["max"], "ms")])
@@ -304,6 +367,9 @@ def main() -> dict[str, Any]:
                 ["metric", "n", "median", "p99", "max"], rows))
     print(f"  crossings without a close: {r['missing']}; REST ticker calls: "
           f"{r['rest_polls_while_streaming']}; feed mode at the end: {r['mode']}")
+    print("  collections in the bot's process during the crossings: " + "; ".join(
+        f"gen {g}: {v['n']} (max {v['max_ms']:.1f} ms, total {v['total_ms']:.1f} ms)"
+        for g, v in r["gc"].items()))
     h = r["handling"]
     print(f"  one ticker message handled on the stream thread (CPU, {h['messages']} messages): "
           f"ccxt's parser {h['ccxt_us']:.0f} us, raw_tickers {h['raw_us']:.0f} us "
