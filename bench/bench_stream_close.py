@@ -7,20 +7,21 @@ process (`tickers.<SYM>` topics, every symbol re-pushed every `--push` seconds a
 load) -> the real ccxt.pro bybit class -> VenueStreams (its own loop thread) -> StreamFeed ->
 the price slots -> the actor.
 
-Each measured symbol first gets a price that arms its trailing stop (the bench waits until
-every actor took it), then, spread at `--cross-rate` per second, a price back at its entry that
-crosses the trailing trigger: the actor must close by itself (trailing_step_pct is large, so
-the exchange stop is never moved and sits below). The venue process paces the crossings itself
-(a pause of the bot's process, e.g. a full collection, cannot hold back the sends and so hide
-itself). Measured, per crossing, until the close order reaches the exchange port (a wrapper
-stamps create_order of reduce-only non-stop orders):
+Each round, each measured symbol (re)opens, then first gets a price that arms its trailing stop
+(the bench waits until every actor took it), then, spread at `--cross-rate` per second, a price
+back at its entry that crosses the trailing trigger: the actor must close by itself
+(trailing_step_pct is large, so the exchange stop is never moved and sits below). The venue
+process paces the crossings itself (a pause of the bot's process, e.g. a full collection,
+cannot hold back the sends and so hide itself). Measured, per crossing, until the close order
+reaches the exchange port (a wrapper stamps create_order of reduce-only non-stop orders):
   venue send -> close      from just before the emulator sends the crossing message
   send -> written          until the emulator wrote the message to the socket (its own queue)
   written -> arrival       until the bot's stream feed received the parsed ticker
   stream arrival -> close  from there to the port
 plus the interpreter's collections in the bot's process during the crossings (gc.callbacks).
 
-    python bench/bench_stream_close.py [--symbols 500] [--crossing 200] [--push 0.5]
+    python bench/bench_stream_close.py [--symbols 500] [--crossing 200] [--rounds 5]
+                                       [--push 0.5]
 """
 
 from __future__ import annotations
@@ -263,78 +264,123 @@ def last_price(bot: BenchBot, symbol: str) -> Decimal | None:
     return None if published is None else published.state.last_price
 
 
-def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
-    syms = symbols(args.symbols)
-    box: dict[str, CloseStamper] = {}
+class Rig:
+    """The bot, its streams and the venue, for one run of several rounds of crossings."""
 
-    def wrap(paper: Any) -> CloseStamper:
-        box["w"] = CloseStamper(paper)
-        return box["w"]
+    def __init__(self, args: argparse.Namespace, tmp: TempDir) -> None:
+        self.syms = syms = symbols(args.symbols)
+        box: dict[str, CloseStamper] = {}
 
-    venue = Venue([native(s) for s in syms], args.push)
-    bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap,
-                   risk={"trailing_step_pct": Decimal("50")}, logging=False,
-                   synchronous=args.synchronous)
-    feed = StreamFeed(rest=bot.feed, stale_s=10.0, logger=logger)
-    sink = ArrivalStamps(feed)
-    streams = VenueStreams(build=pro_exchange_factory("bybit", None, api_url=venue.base_url,
-                                                      ws_url=venue.ws_url), symbols=syms,
-                           sink=sink, logger=logger, private=False)
-    feed.attach(streams)
-    try:
-        handling = handling_cost(venue.base_url, [native(s) for s in syms], args.cost_rounds)
-        bot.start()
-        bot.open_all()
-        entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in syms}
-        venue.set(entry)  # the background pushes now repeat each position's entry (quiet)
-        feed.start()
-        wait_for(lambda: feed.mode == "stream", 60, what="streams up")
-        wait_for(lambda: all(last_price(bot, s) == entry[s] for s in syms), 60,
-                 what="every actor on its stream price")
-        crossers = syms[: args.crossing]
+        def wrap(paper: Any) -> CloseStamper:
+            box["w"] = CloseStamper(paper)
+            return box["w"]
+
+        self.venue = Venue([native(s) for s in syms], args.push)
+        self.bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap,
+                            risk={"trailing_step_pct": Decimal("50")}, logging=False,
+                            synchronous=args.synchronous)
+        self.stamper = box["w"]
+        self.feed = StreamFeed(rest=self.bot.feed, stale_s=10.0, logger=logger)
+        self.sink = ArrivalStamps(self.feed)
+        build = pro_exchange_factory("bybit", None, api_url=self.venue.base_url,
+                                     ws_url=self.venue.ws_url)
+        self.feed.attach(VenueStreams(build=build, symbols=syms, sink=self.sink, logger=logger,
+                                      private=False))
+        self.pauses: list[dict[int, dict[str, float]]] = []
+        self.not_reopened = 0
+        """Crossers whose position could not be reopened for a round (left out of it)."""
+
+    def on_stream_prices(self, prices: dict[str, Decimal], what: str) -> None:
+        self.venue.set(prices)
+        wait_for(lambda: all(last_price(self.bot, s) == p for s, p in prices.items()), 60,
+                 what=what)
+
+    def one_round(self, crossers: list[str], rate: float, stages: dict[str, list[float]]) -> int:
+        """Open the crossers' positions (if flat), arm their trailing stops from the stream,
+        cross them all; adds each crossing's stages, returns how many had no close."""
+        bot = self.bot
+        if not wait_for(lambda: all(bot.protected(s) or bot.flat(s) for s in crossers), 60):
+            raise RuntimeError("the previous round's positions did not close")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a signal can be dropped while a close settles
+            for s in crossers:
+                if bot.flat(s):
+                    bot.signal(s)
+            if wait_for(lambda: all(bot.protected(s) for s in crossers), 3):
+                break
+        self.not_reopened += sum(not bot.protected(s) for s in crossers)
+        crossers = [s for s in crossers if bot.protected(s)]
+        entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in crossers}
+        self.on_stream_prices(entry, "every crossing actor on its entry price")
         activation = {}
         for s in crossers:
-            trailing = bot.view(s).trailing
-            tick = bot._rules[s].price_tick
-            armed = Decimal(trailing["activation_price"]) * Decimal("1.001")
-            activation[s] = armed.quantize(tick)
-        venue.set(activation)
-        wait_for(lambda: all(last_price(bot, s) == activation[s] for s in crossers), 60,
-                 what="trailing stops armed from the stream")
-        before = {s: len(box["w"].closes.get(s, [])) for s in crossers}
+            armed = Decimal(bot.view(s).trailing["activation_price"]) * Decimal("1.001")
+            activation[s] = armed.quantize(bot._rules[s].price_tick)
+        self.on_stream_prices(activation, "trailing stops armed from the stream")
+        closes = self.stamper.closes
+        before = {s: len(closes.get(s, [])) for s in crossers}
         pauses = GcPauses()
-        venue.cross({s: entry[s] for s in crossers}, args.cross_rate)
-        wait_for(lambda: all(len(box["w"].closes.get(s, [])) > before[s] for s in crossers),
-                 60, what="every crossing closed")
-        gc_seen = pauses.stop()
-        stamps, written = venue.ask("stamps")
-        from_send, from_arrival, to_arrival, to_write, missing = [], [], [], [], 0
+        self.venue.cross({s: entry[s] for s in crossers}, rate)
+        wait_for(lambda: all(len(closes.get(s, [])) > before[s] for s in crossers), 60,
+                 what="every crossing closed")
+        self.pauses.append(pauses.stop())
+        stamps, written = self.venue.ask("stamps")
+        missing = 0
         for s in crossers:
-            sent = stamps[native(s)]
-            closes = [c for c in box["w"].closes.get(s, [])[before[s]:] if c >= sent]
-            arrived = sink.first_arrival(s, entry[s], sent)
-            if not closes or arrived is None:
+            sent, wrote = stamps[native(s)], written[native(s)]
+            closed = [c for c in closes.get(s, [])[before[s]:] if c >= sent]
+            arrived = self.sink.first_arrival(s, entry[s], sent)
+            if not closed or arrived is None:
                 missing += 1
                 continue
-            from_send.append(closes[0] - sent)
-            from_arrival.append(closes[0] - arrived)
-            to_write.append(written[native(s)] - sent)
-            to_arrival.append(arrived - written[native(s)])
-        return {"from_send": summary(from_send), "from_arrival": summary(from_arrival),
-                "to_write": summary(to_write), "to_arrival": summary(to_arrival),
-                "gc": gc_seen, "missing": missing,
-                "rest_polls_while_streaming": venue.ask("rest_polls"),
+            for key, value in (("from_send", closed[0] - sent), ("to_write", wrote - sent),
+                               ("to_arrival", arrived - wrote),
+                               ("from_arrival", closed[0] - arrived)):
+                stages[key].append(value)
+        return missing
+
+    def gc_seen(self) -> dict[int, dict[str, float]]:
+        return {g: {"n": sum(p[g]["n"] for p in self.pauses),
+                    "max_ms": max(p[g]["max_ms"] for p in self.pauses),
+                    "total_ms": sum(p[g]["total_ms"] for p in self.pauses)} for g in (0, 1, 2)}
+
+
+def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
+    rig = Rig(args, tmp)
+    bot, feed = rig.bot, rig.feed
+    try:
+        handling = handling_cost(rig.venue.base_url, [native(s) for s in rig.syms],
+                                 args.cost_rounds)
+        bot.start()
+        bot.open_all()
+        entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in rig.syms}
+        rig.venue.set(entry)  # the background pushes now repeat each position's entry (quiet)
+        feed.start()
+        wait_for(lambda: feed.mode == "stream", 60, what="streams up")
+        wait_for(lambda: all(last_price(bot, s) == entry[s] for s in rig.syms), 60,
+                 what="every actor on its stream price")
+        stages: dict[str, list[float]] = {k: [] for k in ("from_send", "to_write", "to_arrival",
+                                                           "from_arrival")}
+        missing = 0
+        for _ in range(args.rounds):  # the same symbols, reopened: the others stay quiet
+            missing += rig.one_round(rig.syms[: args.crossing], args.cross_rate, stages)
+        return {**{k: summary(v) for k, v in stages.items()}, "gc": rig.gc_seen(),
+                "missing": missing, "not_reopened": rig.not_reopened,
+                "rest_polls_while_streaming": rig.venue.ask("rest_polls"),
                 "mode": feed.mode, "handling": handling}
     finally:
         feed.stop()
         bot.stop()
-        venue.stop()
+        rig.venue.stop()
 
 
 def main() -> dict[str, Any]:
     ap = argparse.ArgumentParser()
     ap.add_argument("--symbols", type=int, default=500)
-    ap.add_argument("--crossing", type=int, default=200)
+    ap.add_argument("--crossing", type=int, default=200, help="symbols crossed each round")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="rounds of crossings (positions reopened between): crossing x rounds "
+                         "crossings in all")
     ap.add_argument("--cross-rate", type=float, default=100.0, help="crossings per second")
     ap.add_argument("--push", type=float, default=0.5,
                     help="seconds between background pushes of every symbol's ticker")
@@ -363,9 +409,11 @@ def main() -> dict[str, Any]:
     rows.append([f"one WAL commit alone (synchronous={args.synchronous})", floor["n"],
                  fmt(floor["median"], "ms"), fmt(floor["p99"], "ms"), fmt(floor["max"], "ms")])
     print(table(f"Stream price -> close, {args.symbols} symbols, {args.crossing} crossings at "
-                f"{args.cross_rate:g}/s, background push every {args.push:g} s",
+                f"{args.cross_rate:g}/s x {args.rounds} rounds, background push every "
+                f"{args.push:g} s",
                 ["metric", "n", "median", "p99", "max"], rows))
-    print(f"  crossings without a close: {r['missing']}; REST ticker calls: "
+    print(f"  crossings without a close: {r['missing']}; positions not reopened for a round "
+          f"(left out): {r['not_reopened']}; REST ticker calls: "
           f"{r['rest_polls_while_streaming']}; feed mode at the end: {r['mode']}")
     print("  collections in the bot's process during the crossings: " + "; ".join(
         f"gen {g}: {v['n']} (max {v['max_ms']:.1f} ms, total {v['total_ms']:.1f} ms)"
