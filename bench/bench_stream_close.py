@@ -53,6 +53,7 @@ from loguru import logger
 from actors.stream_feed import StreamFeed
 from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.streams import VenueStreams
+from runtime.interpreter import apply_switch_interval, switch_interval_ms
 from tests.exchange.ccxt import emu_bybit
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import BybitVenue
@@ -386,10 +387,14 @@ def main() -> dict[str, Any]:
                     help="seconds between background pushes of every symbol's ticker")
     ap.add_argument("--cost-rounds", type=int, default=4,
                     help="rounds of every symbol's ticker message for the handling cost")
+    ap.add_argument("--switch-interval-ms", type=float, default=None,
+                    help="the bot's bot.switch_interval_ms (default: Python's 5 ms)")
     ap.add_argument("--synchronous", default="full", choices=["full", "normal"],
                     help="SQLite synchronous mode of the bot's database (the close intent is "
                          "committed before the order is sent)")
     args = ap.parse_args()
+    if args.switch_interval_ms is not None:  # as runtime/runner.py does, before any thread
+        apply_switch_interval(args.switch_interval_ms)
     header("bench_stream_close", f"{args.symbols} symbols, Bybit WS emulator -> ccxt.pro -> "
                                  f"stream feed -> actor -> close at the port")
     tmp = TempDir("stream-close")
@@ -425,7 +430,8 @@ def main() -> dict[str, Any]:
     p99 = r["from_send"]["p99"]
     print(f"  target p99 < 5 ms: {'MET' if p99 < 0.005 else 'MISSED'} "
           f"(venue send -> close p99 {fmt(p99, 'ms')})")
-    print(f"  machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on "
+    print(f"  switch interval {switch_interval_ms():g} ms; machine load average (1 min) at the "
+          f"end: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cpus")
     write_json("stream_close", {**r, "commit_floor": floor, "config": vars(args)})
     return r
