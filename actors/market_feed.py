@@ -7,6 +7,7 @@ goes into the symbol's slot and the actor gets one `TickReady` wake when none is
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import defaultdict
@@ -14,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
-from actors.price_slots import QUIET_WAKE, URGENT_WAKE, PriceSlot, PriceSlots
-from actors.quiet_wakes import QuietWakes
+from actors.price_slots import URGENT_WAKE, PriceSlot, PriceSlots
 from actors.trade_ids import TradeIds
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
@@ -41,8 +41,6 @@ class MarketFeed:
         self.clock = clock
         self.prices = prices
         self.quiet_wake_s = quiet_wake_s
-        # quiet wakes a few at a time (actors/quiet_wakes.py); `deliver` is read at each call
-        self.quiet_wakes = QuietWakes(lambda symbol, message: self.deliver(symbol, message))
         self.since_ms = int(clock() * 1000) - 60_000
         # shared with the stream feed when streams are on (actors/stream_feed.py)
         self.trade_ids = trade_ids or TradeIds()
@@ -91,8 +89,7 @@ class MarketFeed:
         first, then the wakes go out, those of prices that leave their actor's quiet band
         first. A crossing price is so never queued behind hundreds of quiet wakes (each one a
         mailbox put and a thread made runnable); each symbol's slot ends the same as with one
-        `deliver_tick` per price. Quiet wakes queue in `quiet_wakes` (a few actors at a time).
-        Returns how many urgent wakes could not be delivered (actor not running)."""
+        `deliver_tick` per price. Returns how many could not be delivered (actor not running)."""
         if self.prices is None:
             return sum(1 for symbol, tick in ticks if not self.deliver(symbol, tick))
         now = time.monotonic()
@@ -109,12 +106,10 @@ class MarketFeed:
                 urgent.append((symbol, slot))
             elif wake:
                 quiet.append((symbol, slot))
-        for symbol, slot in urgent:
+        for symbol, slot in itertools.chain(urgent, quiet):
             if not self.deliver(symbol, TICK_READY):
                 slot.wake_failed()
                 dropped += 1
-        if quiet:
-            self.quiet_wakes.submit(quiet)
         return dropped
 
     def deliver_tick(self, symbol: str, tick: Tick) -> bool:
@@ -123,12 +118,8 @@ class MarketFeed:
         slot = self.prices.get(symbol) if self.prices is not None else None
         if slot is None:
             return self.deliver(symbol, tick)
-        wake = slot.offer(tick, time.monotonic(), self.quiet_wake_s)
-        if not wake:
+        if not slot.offer(tick, time.monotonic(), self.quiet_wake_s):
             return True  # a pending wake, the next wake or the next Timer picks this price up
-        if wake == QUIET_WAKE:
-            self.quiet_wakes.submit(((symbol, slot),))
-            return True
         if self.deliver(symbol, TICK_READY):
             return True
         slot.wake_failed()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from actors.messages import Tick
@@ -35,17 +35,12 @@ URGENT_WAKE = 2
 
 
 class PriceSlot:
-    __slots__ = ("_lock", "_tick", "_wake_pending", "_wake_quiet", "_release", "_woken_at",
-                 "_band", "offered", "taken")
+    __slots__ = ("_lock", "_tick", "_wake_pending", "_woken_at", "_band", "offered", "taken")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tick: Tick | None = None
         self._wake_pending = False
-        self._wake_quiet = False
-        """The pending wake is a quiet one (it may still wait in actors/quiet_wakes.py)."""
-        self._release: Callable[[], None] | None = None
-        """Frees the quiet wake's place (QuietWakes) when the actor takes this slot."""
         self._woken_at = -math.inf
         self._band: QuietBand | None = None
         self.offered = 0
@@ -60,8 +55,7 @@ class PriceSlot:
         No wake while one is pending. A price inside the actor's published quiet band (it would
         change nothing but the mark price) wakes the actor only if it was last woken at least
         `quiet_wake_s` ago (None: never; the next wake or `Timer` picks it up): QUIET_WAKE. Any
-        other price wakes it now: URGENT_WAKE, also while a quiet wake is pending (quiet wakes
-        queue, actors/quiet_wakes.py: a crossing must not wait for its turn there)."""
+        other price wakes it now: URGENT_WAKE."""
         with self._lock:
             self.offered += 1
             band = self._band
@@ -77,17 +71,11 @@ class PriceSlot:
             ):
                 self._tick = tick
             if self._wake_pending:
-                held = self._tick
-                if not self._wake_quiet or (band is not None and held is not None
-                                            and band.contains_price(held.price)):
-                    return NO_WAKE
-                self._wake_quiet = False
-                return URGENT_WAKE
+                return NO_WAKE
             quiet = band is not None and band.contains_price(tick.price)
             if quiet and (quiet_wake_s is None or now - self._woken_at < quiet_wake_s):
                 return NO_WAKE
             self._wake_pending = True
-            self._wake_quiet = quiet
             self._woken_at = now
             return QUIET_WAKE if quiet else URGENT_WAKE
 
@@ -97,28 +85,9 @@ class PriceSlot:
             tick = self._tick
             self._tick = None
             self._wake_pending = False
-            release, self._release = self._release, None
             if tick is not None:
                 self.taken += 1
-        if release is not None:
-            release()
-        return tick
-
-    def claim_quiet(self, release: Callable[[], None]) -> bool:
-        """A queued quiet wake is about to go out: `release` runs when the actor takes this
-        slot. False (send nothing) when there is no price left to take or a quiet wake is
-        already out."""
-        with self._lock:
-            if self._tick is None or self._release is not None:
-                return False
-            self._release = release
-            return True
-
-    def unclaim_quiet(self) -> None:
-        """The claimed quiet wake could not be delivered: the next price wakes again."""
-        with self._lock:
-            self._release = None
-            self._wake_pending = False
+            return tick
 
     def publish_band(self, band: QuietBand | None) -> Tick | None:
         """The actor's new quiet band. Returns (and takes) a waiting price that was left
@@ -144,9 +113,6 @@ class PriceSlot:
             self._tick = None
             self._wake_pending = False
             self._band = None
-            release, self._release = self._release, None
-        if release is not None:
-            release()
 
     def wake_failed(self) -> None:
         """The wake could not be delivered (actor not running): the next price wakes again."""

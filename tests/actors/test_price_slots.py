@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from actors.messages import TICK_READY, Tick
-from actors.price_slots import NO_WAKE, QUIET_WAKE, URGENT_WAKE, PriceSlot
-from actors.quiet_wakes import QuietWakes
+from actors.price_slots import PriceSlot
 from storage import queries
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
@@ -173,46 +172,3 @@ def test_signal_handled_is_committed_with_the_decision_it_caused(tmp_path):
         assert len(queries.events(BTC, "SignalHandled")) == 3
     finally:
         h.stop()
-
-
-def test_a_crossing_price_wakes_at_once_while_a_quiet_wake_is_pending():
-    slot = PriceSlot()
-    slot.publish_band(QuietBand(gt=D("99"), lt=D("101")))
-    assert slot.offer(tick("100"), now=1.0, quiet_wake_s=0.25) == QUIET_WAKE  # queued wake
-    assert slot.offer(tick("100.5"), now=1.0, quiet_wake_s=0.25) == NO_WAKE  # still quiet
-    assert slot.offer(tick("98"), now=1.0, quiet_wake_s=0.25) == URGENT_WAKE  # no waiting
-    assert slot.offer(tick("97"), now=1.0, quiet_wake_s=0.25) == NO_WAKE  # the urgent one is out
-    assert slot.take() == tick("97")
-
-
-def test_quiet_wakes_go_out_a_few_at_a_time_and_each_take_lets_the_next_one_out():
-    syms = [f"S{i}" for i in range(6)]
-    slots = {s: PriceSlot() for s in syms}
-    sent: list[str] = []
-    gate = QuietWakes(lambda symbol, message: sent.append(symbol) or True, in_flight=2)
-    for s in syms:
-        slots[s].publish_band(QuietBand(gt=D("99"), lt=D("101")))
-        assert slots[s].offer(tick("100"), now=1.0, quiet_wake_s=0.25) == QUIET_WAKE
-    gate.submit((s, slots[s]) for s in syms)
-    assert sent == ["S0", "S1"] and gate.queued() == 4
-    assert slots["S1"].take() == tick("100")  # S1's actor took its price: S2 goes out
-    assert sent == ["S0", "S1", "S2"]
-    # S3 turns urgent while queued: the feed wakes it directly; its queued wake finds the
-    # slot empty once the actor took the price and is skipped without using a place
-    assert slots["S3"].offer(tick("98"), now=1.0, quiet_wake_s=0.25) == URGENT_WAKE
-    assert slots["S3"].take() == tick("98")
-    slots["S0"].reset()  # a restarted actor frees its place too
-    assert sent == ["S0", "S1", "S2", "S4"] and gate.queued() == 1
-    assert slots["S2"].take() == tick("100")
-    assert sent == ["S0", "S1", "S2", "S4", "S5"] and gate.queued() == 0
-
-
-def test_a_quiet_wake_that_cannot_be_delivered_frees_its_place():
-    slots = [PriceSlot(), PriceSlot()]
-    gate = QuietWakes(lambda symbol, message: symbol == "B", in_flight=1)
-    for slot in slots:
-        slot.publish_band(QuietBand(gt=D("99"), lt=D("101")))
-        assert slot.offer(tick("100"), now=1.0, quiet_wake_s=0.25) == QUIET_WAKE
-    gate.submit([("A", slots[0]), ("B", slots[1])])  # A's actor is not running
-    assert gate.failed == 1 and gate.queued() == 0
-    assert slots[0].offer(tick("100.5"), now=2.0, quiet_wake_s=0.25) == QUIET_WAKE  # re-armed
