@@ -7,20 +7,27 @@ process (`tickers.<SYM>` topics, every symbol re-pushed every `--push` seconds a
 load) -> the real ccxt.pro bybit class -> VenueStreams (its own loop thread) -> StreamFeed ->
 the price slots -> the actor.
 
-Each measured symbol first gets a price that arms its trailing stop (the bench waits until
-every actor took it), then, spread at `--cross-rate` per second, a price back at its entry that
-crosses the trailing trigger: the actor must close by itself (trailing_step_pct is large, so
-the exchange stop is never moved and sits below). Measured, per crossing, until the close
-order reaches the exchange port (a wrapper stamps create_order of reduce-only non-stop orders):
+Each round, each measured symbol (re)opens, then first gets a price that arms its trailing stop
+(the bench waits until every actor took it), then, spread at `--cross-rate` per second, a price
+back at its entry that crosses the trailing trigger: the actor must close by itself
+(trailing_step_pct is large, so the exchange stop is never moved and sits below). The venue
+process paces the crossings itself (a pause of the bot's process, e.g. a full collection,
+cannot hold back the sends and so hide itself). Measured, per crossing, until the close order
+reaches the exchange port (a wrapper stamps create_order of reduce-only non-stop orders):
   venue send -> close      from just before the emulator sends the crossing message
-  stream arrival -> close  from when the stream feed received the parsed ticker
+  send -> written          until the emulator wrote the message to the socket (its own queue)
+  written -> arrival       until the bot's stream feed received the parsed ticker
+  stream arrival -> close  from there to the port
+plus the interpreter's collections in the bot's process during the crossings (gc.callbacks).
 
-    python bench/bench_stream_close.py [--symbols 500] [--crossing 200] [--push 0.5]
+    python bench/bench_stream_close.py [--symbols 500] [--crossing 200] [--rounds 5]
+                                       [--push 0.5]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import threading
@@ -46,6 +53,7 @@ from loguru import logger
 from actors.stream_feed import StreamFeed
 from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.streams import VenueStreams
+from runtime.interpreter import apply_switch_interval, switch_interval_ms
 from tests.exchange.ccxt import emu_bybit
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import BybitVenue
@@ -112,20 +120,48 @@ def venue_process(conn: Any, natives: list[str], push: float) -> None:
     ws = start_bybit_ws(book, "k", "s", ticker_interval_s=push)
     conn.send((http.base_url, ws.url))
     stamps: dict[str, float] = {}
+    written = stamp_writes(ws)
     while True:
         cmd, arg = conn.recv()
         if cmd == "set":
             for n, price in arg:
                 stamps[n] = time.perf_counter()
                 book.set_price(n, Decimal(price))
+        elif cmd == "cross":  # paced here, so a pause of the bot's process cannot delay a send
+            prices, rate = arg
+            t0 = time.perf_counter()
+            for i, (n, price) in enumerate(prices):
+                due = t0 + i / rate
+                while (now := time.perf_counter()) < due:
+                    time.sleep(min(due - now, 0.002))
+                stamps[n] = time.perf_counter()
+                book.set_price(n, Decimal(price))
+            conn.send(len(prices))
         elif cmd == "stamps":
-            conn.send(dict(stamps))
+            conn.send((dict(stamps), dict(written)))
         elif cmd == "rest_polls":
             conn.send(len(http.hits("/v5/market/tickers")))
         else:
             break
     ws.stop()
     http.stop()
+
+
+def stamp_writes(ws: Any) -> dict[str, float]:
+    """When each price change's ticker message was written to the socket, per venue symbol: the
+    emulator sends every message as a task on its loop, in order, and a small frame is written
+    in the task's first step, so a callback queued just after the task runs just after the
+    write. Separates the emulator's own queue (its background push) from the bot's."""
+    written: dict[str, float] = {}
+    broadcast = ws._broadcast
+
+    def stamped(topic: str, text: str, msg: Any, record: bool = True) -> None:
+        broadcast(topic, text, msg, record)
+        if record and topic.startswith("tickers."):
+            ws._loop.call_soon(written.__setitem__, topic[8:], time.perf_counter())
+
+    ws._broadcast = stamped
+    return written
 
 
 class Venue:
@@ -138,6 +174,11 @@ class Venue:
 
     def set(self, prices: dict[str, Decimal]) -> None:
         self.conn.send(("set", [(native(s), str(p)) for s, p in prices.items()]))
+
+    def cross(self, prices: dict[str, Decimal], rate: float) -> None:
+        """Set these prices one after another at `rate` per second, paced by the venue."""
+        self.conn.send(("cross", ([(native(s), str(p)) for s, p in prices.items()], rate)))
+        self.conn.recv()
 
     def ask(self, cmd: str) -> Any:
         self.conn.send((cmd, None))
@@ -198,91 +239,162 @@ def handling_cost(base_url: str, natives: list[str], rounds: int) -> dict[str, f
     return {"ccxt_us": ccxt_s * 1e6, "raw_us": raw_s * 1e6, "messages": len(got)}
 
 
+class GcPauses:
+    """The interpreter's collections in the bot's process while the crossings run (each one
+    holds the interpreter lock: every thread of the bot waits), per generation."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seen[info["generation"]].append(time.perf_counter() - self._started)
+
+    def stop(self) -> dict[int, dict[str, float]]:
+        gc.callbacks.remove(self._on_gc)
+        return {g: {"n": len(v), "max_ms": max(v, default=0.0) * 1000,
+                    "total_ms": sum(v) * 1000} for g, v in self.seen.items()}
+
+
 def last_price(bot: BenchBot, symbol: str) -> Decimal | None:
     published = bot.views.get(symbol)
     return None if published is None else published.state.last_price
 
 
-def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
-    syms = symbols(args.symbols)
-    box: dict[str, CloseStamper] = {}
+class Rig:
+    """The bot, its streams and the venue, for one run of several rounds of crossings."""
 
-    def wrap(paper: Any) -> CloseStamper:
-        box["w"] = CloseStamper(paper)
-        return box["w"]
+    def __init__(self, args: argparse.Namespace, tmp: TempDir) -> None:
+        self.syms = syms = symbols(args.symbols)
+        box: dict[str, CloseStamper] = {}
 
-    venue = Venue([native(s) for s in syms], args.push)
-    bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap,
-                   risk={"trailing_step_pct": Decimal("50")}, logging=False,
-                   synchronous=args.synchronous)
-    feed = StreamFeed(rest=bot.feed, stale_s=10.0, logger=logger)
-    sink = ArrivalStamps(feed)
-    streams = VenueStreams(build=pro_exchange_factory("bybit", None, api_url=venue.base_url,
-                                                      ws_url=venue.ws_url), symbols=syms,
-                           sink=sink, logger=logger, private=False)
-    feed.attach(streams)
-    try:
-        handling = handling_cost(venue.base_url, [native(s) for s in syms], args.cost_rounds)
-        bot.start()
-        bot.open_all()
-        entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in syms}
-        venue.set(entry)  # the background pushes now repeat each position's entry (quiet)
-        feed.start()
-        wait_for(lambda: feed.mode == "stream", 60, what="streams up")
-        wait_for(lambda: all(last_price(bot, s) == entry[s] for s in syms), 60,
-                 what="every actor on its stream price")
-        crossers = syms[: args.crossing]
+        def wrap(paper: Any) -> CloseStamper:
+            box["w"] = CloseStamper(paper)
+            return box["w"]
+
+        self.venue = Venue([native(s) for s in syms], args.push)
+        self.bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap,
+                            risk={"trailing_step_pct": Decimal("50")}, logging=False,
+                            synchronous=args.synchronous)
+        self.stamper = box["w"]
+        self.feed = StreamFeed(rest=self.bot.feed, stale_s=10.0, logger=logger)
+        self.sink = ArrivalStamps(self.feed)
+        build = pro_exchange_factory("bybit", None, api_url=self.venue.base_url,
+                                     ws_url=self.venue.ws_url)
+        self.feed.attach(VenueStreams(build=build, symbols=syms, sink=self.sink, logger=logger,
+                                      private=False))
+        self.pauses: list[dict[int, dict[str, float]]] = []
+        self.not_reopened = 0
+        """Crossers whose position could not be reopened for a round (left out of it)."""
+
+    def on_stream_prices(self, prices: dict[str, Decimal], what: str) -> None:
+        self.venue.set(prices)
+        wait_for(lambda: all(last_price(self.bot, s) == p for s, p in prices.items()), 60,
+                 what=what)
+
+    def one_round(self, crossers: list[str], rate: float, stages: dict[str, list[float]]) -> int:
+        """Open the crossers' positions (if flat), arm their trailing stops from the stream,
+        cross them all; adds each crossing's stages, returns how many had no close."""
+        bot = self.bot
+        if not wait_for(lambda: all(bot.protected(s) or bot.flat(s) for s in crossers), 60):
+            raise RuntimeError("the previous round's positions did not close")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a signal can be dropped while a close settles
+            for s in crossers:
+                if bot.flat(s):
+                    bot.signal(s)
+            if wait_for(lambda: all(bot.protected(s) for s in crossers), 3):
+                break
+        self.not_reopened += sum(not bot.protected(s) for s in crossers)
+        crossers = [s for s in crossers if bot.protected(s)]
+        entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in crossers}
+        self.on_stream_prices(entry, "every crossing actor on its entry price")
         activation = {}
         for s in crossers:
-            trailing = bot.view(s).trailing
-            tick = bot._rules[s].price_tick
-            armed = Decimal(trailing["activation_price"]) * Decimal("1.001")
-            activation[s] = armed.quantize(tick)
-        venue.set(activation)
-        wait_for(lambda: all(last_price(bot, s) == activation[s] for s in crossers), 60,
-                 what="trailing stops armed from the stream")
-        before = {s: len(box["w"].closes.get(s, [])) for s in crossers}
-        t0 = time.perf_counter()
-        for i, s in enumerate(crossers):
-            due = t0 + i / args.cross_rate
-            while (now := time.perf_counter()) < due:
-                time.sleep(min(due - now, 0.002))
-            venue.set({s: entry[s]})
-        wait_for(lambda: all(len(box["w"].closes.get(s, [])) > before[s] for s in crossers),
-                 60, what="every crossing closed")
-        stamps = venue.ask("stamps")
-        from_send, from_arrival, missing = [], [], 0
+            armed = Decimal(bot.view(s).trailing["activation_price"]) * Decimal("1.001")
+            activation[s] = armed.quantize(bot._rules[s].price_tick)
+        self.on_stream_prices(activation, "trailing stops armed from the stream")
+        closes = self.stamper.closes
+        before = {s: len(closes.get(s, [])) for s in crossers}
+        pauses = GcPauses()
+        self.venue.cross({s: entry[s] for s in crossers}, rate)
+        wait_for(lambda: all(len(closes.get(s, [])) > before[s] for s in crossers), 60,
+                 what="every crossing closed")
+        self.pauses.append(pauses.stop())
+        stamps, written = self.venue.ask("stamps")
+        missing = 0
         for s in crossers:
-            sent = stamps[native(s)]
-            closes = [c for c in box["w"].closes.get(s, [])[before[s]:] if c >= sent]
-            arrived = sink.first_arrival(s, entry[s], sent)
-            if not closes or arrived is None:
+            sent, wrote = stamps[native(s)], written[native(s)]
+            closed = [c for c in closes.get(s, [])[before[s]:] if c >= sent]
+            arrived = self.sink.first_arrival(s, entry[s], sent)
+            if not closed or arrived is None:
                 missing += 1
                 continue
-            from_send.append(closes[0] - sent)
-            from_arrival.append(closes[0] - arrived)
-        return {"from_send": summary(from_send), "from_arrival": summary(from_arrival),
-                "missing": missing, "rest_polls_while_streaming": venue.ask("rest_polls"),
+            for key, value in (("from_send", closed[0] - sent), ("to_write", wrote - sent),
+                               ("to_arrival", arrived - wrote),
+                               ("from_arrival", closed[0] - arrived)):
+                stages[key].append(value)
+        return missing
+
+    def gc_seen(self) -> dict[int, dict[str, float]]:
+        return {g: {"n": sum(p[g]["n"] for p in self.pauses),
+                    "max_ms": max(p[g]["max_ms"] for p in self.pauses),
+                    "total_ms": sum(p[g]["total_ms"] for p in self.pauses)} for g in (0, 1, 2)}
+
+
+def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
+    rig = Rig(args, tmp)
+    bot, feed = rig.bot, rig.feed
+    try:
+        handling = handling_cost(rig.venue.base_url, [native(s) for s in rig.syms],
+                                 args.cost_rounds)
+        bot.start()
+        bot.open_all()
+        entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in rig.syms}
+        rig.venue.set(entry)  # the background pushes now repeat each position's entry (quiet)
+        feed.start()
+        wait_for(lambda: feed.mode == "stream", 60, what="streams up")
+        wait_for(lambda: all(last_price(bot, s) == entry[s] for s in rig.syms), 60,
+                 what="every actor on its stream price")
+        stages: dict[str, list[float]] = {k: [] for k in ("from_send", "to_write", "to_arrival",
+                                                           "from_arrival")}
+        missing = 0
+        for _ in range(args.rounds):  # the same symbols, reopened: the others stay quiet
+            missing += rig.one_round(rig.syms[: args.crossing], args.cross_rate, stages)
+        return {**{k: summary(v) for k, v in stages.items()}, "gc": rig.gc_seen(),
+                "missing": missing, "not_reopened": rig.not_reopened,
+                "rest_polls_while_streaming": rig.venue.ask("rest_polls"),
                 "mode": feed.mode, "handling": handling}
     finally:
         feed.stop()
         bot.stop()
-        venue.stop()
+        rig.venue.stop()
 
 
 def main() -> dict[str, Any]:
     ap = argparse.ArgumentParser()
     ap.add_argument("--symbols", type=int, default=500)
-    ap.add_argument("--crossing", type=int, default=200)
+    ap.add_argument("--crossing", type=int, default=200, help="symbols crossed each round")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="rounds of crossings (positions reopened between): crossing x rounds "
+                         "crossings in all")
     ap.add_argument("--cross-rate", type=float, default=100.0, help="crossings per second")
     ap.add_argument("--push", type=float, default=0.5,
                     help="seconds between background pushes of every symbol's ticker")
     ap.add_argument("--cost-rounds", type=int, default=4,
                     help="rounds of every symbol's ticker message for the handling cost")
+    ap.add_argument("--switch-interval-ms", type=float, default=None,
+                    help="the bot's bot.switch_interval_ms (default: Python's 5 ms)")
     ap.add_argument("--synchronous", default="full", choices=["full", "normal"],
                     help="SQLite synchronous mode of the bot's database (the close intent is "
                          "committed before the order is sent)")
     args = ap.parse_args()
+    if args.switch_interval_ms is not None:  # as runtime/runner.py does, before any thread
+        apply_switch_interval(args.switch_interval_ms)
     header("bench_stream_close", f"{args.symbols} symbols, Bybit WS emulator -> ccxt.pro -> "
                                  f"stream feed -> actor -> close at the port")
     tmp = TempDir("stream-close")
@@ -293,17 +405,24 @@ def main() -> dict[str, Any]:
         tmp.cleanup()
     rows = []
     for name, key in (("venue send -> close order", "from_send"),
-                      ("stream arrival -> close order", "from_arrival")):
+                      ("  venue send -> written to the socket (emulator)", "to_write"),
+                      ("  written -> stream arrival (bot)", "to_arrival"),
+                      ("  stream arrival -> close order", "from_arrival")):
         s = r[key]
         rows.append([name, s["n"], fmt(s["median"], "ms"), fmt(s["p99"], "ms"),
                      fmt(s["max"], "ms")])
     rows.append([f"one WAL commit alone (synchronous={args.synchronous})", floor["n"],
                  fmt(floor["median"], "ms"), fmt(floor["p99"], "ms"), fmt(floor["max"], "ms")])
     print(table(f"Stream price -> close, {args.symbols} symbols, {args.crossing} crossings at "
-                f"{args.cross_rate:g}/s, background push every {args.push:g} s",
+                f"{args.cross_rate:g}/s x {args.rounds} rounds, background push every "
+                f"{args.push:g} s",
                 ["metric", "n", "median", "p99", "max"], rows))
-    print(f"  crossings without a close: {r['missing']}; REST ticker calls: "
+    print(f"  crossings without a close: {r['missing']}; positions not reopened for a round "
+          f"(left out): {r['not_reopened']}; REST ticker calls: "
           f"{r['rest_polls_while_streaming']}; feed mode at the end: {r['mode']}")
+    print("  collections in the bot's process during the crossings: " + "; ".join(
+        f"gen {g}: {v['n']} (max {v['max_ms']:.1f} ms, total {v['total_ms']:.1f} ms)"
+        for g, v in r["gc"].items()))
     h = r["handling"]
     print(f"  one ticker message handled on the stream thread (CPU, {h['messages']} messages): "
           f"ccxt's parser {h['ccxt_us']:.0f} us, raw_tickers {h['raw_us']:.0f} us "
@@ -311,7 +430,8 @@ def main() -> dict[str, Any]:
     p99 = r["from_send"]["p99"]
     print(f"  target p99 < 5 ms: {'MET' if p99 < 0.005 else 'MISSED'} "
           f"(venue send -> close p99 {fmt(p99, 'ms')})")
-    print(f"  machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on "
+    print(f"  switch interval {switch_interval_ms():g} ms; machine load average (1 min) at the "
+          f"end: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cpus")
     write_json("stream_close", {**r, "commit_floor": floor, "config": vars(args)})
     return r

@@ -68,6 +68,19 @@ def build_accounts(tmp: TempDir, args: argparse.Namespace) -> tuple[list[Any], l
     return bots, stampers
 
 
+def reopen(bot: BenchBot, timeout: float = 120.0) -> None:
+    """Open every flat position. A signal that reaches an actor still settling its close is
+    refused (no entry while closing), so flat ones are signalled again until all are open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for s in bot.symbols:
+            if not bot.protected(s) and bot.flat(s):
+                bot.signal(s)
+        if wait_for(lambda: all(bot.protected(s) for s in bot.symbols), 3):
+            return
+    raise RuntimeError(f"positions not open after {timeout:g} s")
+
+
 def child_reaction(args: argparse.Namespace) -> None:
     """One worker's accounts: READY when every position is protected, a JSON result per GO."""
     import random
@@ -86,9 +99,7 @@ def child_reaction(args: argparse.Namespace) -> None:
             bot.start()
         while True:
             for bot in bots:  # (re)open every position, then wait for the parent's GO
-                for s in [s for s in bot.symbols if not bot.protected(s)]:
-                    bot.signal(s)
-                wait_for(lambda b=bot: all(b.protected(s) for s in b.symbols), 120, what="open")
+                reopen(bot)
             print("READY", flush=True)
             if sys.stdin.readline().strip() != "GO":
                 break
@@ -285,7 +296,8 @@ def main() -> dict[str, Any]:
     ap.add_argument("--symbols", type=int, default=125, help="per account")
     ap.add_argument("--rate", type=float, default=20.0, help="ticks per second per symbol")
     ap.add_argument("--seconds", type=float, default=4.0)
-    ap.add_argument("--crossing", type=int, default=200, help="crossings per run in all")
+    ap.add_argument("--crossing", type=int, default=400,
+                    help="crossings per run in all (x --runs: at least 1,000 per worker count)")
     ap.add_argument("--threads", type=int, default=500, help="logging threads in all")
     ap.add_argument("--lines", type=int, default=200_000,
                     help="log lines per run in all (400 per thread: the steady state, not the "

@@ -110,7 +110,8 @@ def test_actor_ends_on_the_latest_price_of_a_burst(tmp_path):
             last = entry + D(i % 7) * D("0.1")
             h.feed.deliver_tick(BTC, Tick(price=last))
             h.feed.deliver_tick(ETH, Tick(price=D("3000") + i))
-        wait_until(lambda: h.view(BTC).position["mark_price"] == str(last), message="BTC on its last price")
+        wait_until(lambda: h.view(BTC).position["mark_price"] == str(last),
+                   message="BTC on its last price")
         wait_until(lambda: h.prices.get(ETH).taken > 0 and not h.prices.get(ETH).waiting,
                    message="ETH took its prices")
         assert slot.offered - offered0 == 300 and 1 <= slot.taken - taken0 <= 300
@@ -128,7 +129,8 @@ def test_a_crossing_price_through_the_feed_closes_the_position(tmp_path):
         view = h.view(BTC)
         entry, activation = D(view.position["entry_price"]), D(view.trailing["activation_price"])
         h.feed.deliver_tick(BTC, Tick(price=activation))
-        wait_until(lambda: h.view(BTC).trailing["state"] == "active", message="trailing stop active")
+        wait_until(lambda: h.view(BTC).trailing["state"] == "active",
+                   message="trailing stop active")
         h.feed.deliver_tick(BTC, Tick(price=entry))  # below the trigger
         wait_until(lambda: h.view(BTC).phase == "flat", message="closed by the bot")
         (closed,) = queries.events(BTC, "PositionClosed")
