@@ -16,7 +16,6 @@ reconciled every `reconcile_interval_s`, so the sweep then rests.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -80,8 +79,7 @@ def differences(views: Mapping[str, Any], symbols: list[str], positions: list[Ve
 class ExchangeSweep:
     def __init__(self, *, exchange: ExchangePort, symbols: list[str], views: Mapping[str, Any],
                  deliver: Deliver, logger: Any, interval_s: float = SWEEP_INTERVAL_S,
-                 streams_ok: Callable[[], bool] = lambda: False,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 streams_ok: Callable[[], bool] = lambda: False) -> None:
         self.exchange = exchange
         self.symbols = symbols
         self.views = views
@@ -89,7 +87,6 @@ class ExchangeSweep:
         self.log = logger
         self.interval_s = interval_s
         self.streams_ok = streams_ok
-        self.monotonic = monotonic
         self.sweeps = 0
         self.reconciles = 0
         """Reconciles sent for a difference found."""
