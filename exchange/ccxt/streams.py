@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from exchange.ccxt import convert, raw_tickers
+from exchange.ccxt.stream_acks import SubscriptionAcks
 from exchange.records import PositionSide, VenueFill, VenueOrder, VenuePosition, VenueTicker
 
 
@@ -60,7 +61,8 @@ class VenueStreams:
     def __init__(self, *, build: Callable[[], Any], symbols: list[str], sink: StreamSink,
                  logger: Any, private: bool = True, retry_s: float = 1.0,
                  markets: Callable[[], dict[str, Any] | None] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 confirm_s: float = 10.0) -> None:
         self._build = build
         self.symbols = list(symbols)
         self._wanted = set(symbols)
@@ -89,6 +91,11 @@ class VenueStreams:
         self.last_error = ""
         self.raw_tickers: raw_tickers.RawTickers | None = None
         """The raw ticker reader, on venues it knows (raw_tickers.py)."""
+        self._acks: SubscriptionAcks | None = None
+        """The venue's answers to the private subscriptions (stream_acks.py)."""
+        self.confirm_s = confirm_s
+        self.resubscribed = 0
+        """Private sockets closed because the venue never confirmed their subscriptions."""
 
     # -- lifecycle (any thread) --------------------------------------------------------------
     def start(self) -> None:
@@ -116,7 +123,9 @@ class VenueStreams:
         if ex is None or any(self._failed.values()) or len(self._subscribed) < self._expected():
             return False
         sockets = self._sockets()
-        return len(sockets) >= (2 if self.private else 1) and not any(c.closed() for c in sockets)
+        if len(sockets) < (2 if self.private else 1) or any(c.closed() for c in sockets):
+            return False
+        return self._acks is None or self._acks.confirmed(sockets)
 
     def _expected(self) -> int:
         return (3 + (self._on_positions is not None)) if self.private else 1
@@ -146,6 +155,9 @@ class VenueStreams:
         if raw_tickers.handles(self._ex.id):  # prices from the raw messages (raw_tickers.py)
             self.raw_tickers = raw_tickers.RawTickers(
                 self._ex, self._wanted, self.sink.on_tickers, self._seen, self.log).install()
+        if self.private:
+            self._acks = SubscriptionAcks(self._ex.id, self._expected() - 1, self.confirm_s,
+                                          self._now).install(self._ex)
         watchers = [self._watch("tickers", self._tickers_once)]
         if self.private:
             watchers += [self._watch("orders", self._orders_once),
@@ -207,7 +219,21 @@ class VenueStreams:
     async def _watch_connection(self) -> None:
         while not self._stopping:
             self._note_connection()
+            await self._close_unconfirmed()
             await asyncio.sleep(0.02)
+
+    async def _close_unconfirmed(self) -> None:
+        """A private socket the venue has not confirmed in `confirm_s` is closed, so the
+        watchers subscribe again on a fresh one (stream_acks.py)."""
+        if self._acks is None:
+            return
+        for client in self._acks.overdue(self._sockets()):
+            self.resubscribed += 1
+            self.last_error = (f"the venue did not confirm the private subscriptions within "
+                               f"{self.confirm_s:g} s")
+            self.log.warning("streams: {}; subscribing again on a new connection",
+                             self.last_error)
+            await client.close()
 
     def _note_connection(self) -> None:
         """Count reconnects and tell the sink about every change of `connected`. A socket

@@ -65,7 +65,7 @@ class Recorder(pykka.ThreadingActor):
 class StreamRig:
     def __init__(self, venue_id: str, tmp: Path, *, stale_s: float = 1.0,
                  poll_s: float = 0.05, views: dict[str, Any] | None = None,
-                 share_markets: bool = True) -> None:
+                 share_markets: bool = True, confirm_s: float = 2.0) -> None:
         self.venue_id = venue_id
         self.book = Book(PRICES, now_ms=int(time.time() * 1000))
         self.venue: Any = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
@@ -88,7 +88,7 @@ class StreamRig:
                                      api_url=self.http.base_url, ws_url=self.ws.url,
                                      timeout_ms=3000, meter=self.gateway.meter)
         self.streams = VenueStreams(build=build, symbols=SYMBOLS, sink=self.feed, logger=logger,
-                                    retry_s=0.2,
+                                    retry_s=0.2, confirm_s=confirm_s,
                                     markets=self.gateway.markets if share_markets else None)
         self.feed.attach(self.streams)
         self._ids = itertools.count(1)
@@ -126,11 +126,22 @@ class StreamRig:
     def wait_mode(self, mode: str, timeout: float = 15.0) -> None:
         try:
             wait_until(lambda: self.feed.mode == mode, timeout=timeout, message=f"mode {mode}")
+            if mode == "stream":  # the venue has taken every private subscription
+                wait_until(lambda: all(self.ws.subscribed(t) for t in self.private_topics),
+                           timeout=timeout, message="the private subscriptions")
         except AssertionError as exc:
             ex = self.streams._ex
             clients = {u: c.closed() for u, c in ex.clients.items()} if ex else None
+            topics = [(c.path, sorted(c.topics)) for c in list(self.ws._conns)]  # noqa: SLF001
             raise AssertionError(f"{exc}: {self.streams.health()} clients {clients} "
-                                 f"ws connects {self.ws.connects}") from None
+                                 f"ws connects {self.ws.connects}, topics {topics}") from None
+
+    @property
+    def private_topics(self) -> list[str]:
+        if self.venue_id != "bybit":
+            return ["user"]  # Binance: the listenKey connection carries every private event
+        watched = self.streams._on_positions is not None  # noqa: SLF001 - the rig's own parts
+        return ["order", "execution"] + (["position"] if watched else [])
 
     def buy(self, symbol: str = BTC, amount: str = "0.01") -> str:
         with self._lock:

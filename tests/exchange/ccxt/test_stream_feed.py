@@ -165,3 +165,30 @@ def test_a_bad_fill_message_is_skipped_without_taking_the_stream_down(rig):
     assert rig.feed.mode == "stream"
     assert rig.streams.health().reconnects == reconnects
     assert Counter(rig.cids_delivered(BTC))[cid] == 1
+
+
+def test_a_lost_subscribe_answer_keeps_rest_on_until_the_venue_confirms(tmp_path):
+    """Bybit's answer to the private `auth` is lost: ccxt waits on it for good while the socket
+    stays open and prices flow. The streams must not count as up (REST keeps polling orders
+    and fills); after `confirm_s` the socket is closed and the subscriptions sent again."""
+    r = StreamRig("bybit", tmp_path, confirm_s=4.0)
+    r.ws.lose_replies(1, "/v5/private")  # the first answer on the private socket: the auth
+    r.start()
+    try:
+        wait_until(lambda: r.ws.connects >= 2 and r.streams.raw_tickers is not None
+                   and r.streams.raw_tickers.taken >= 1,
+                   message="both sockets open and a streamed price")
+        polls = r.feed.rest.polls  # counted as up, the next look would stop REST polling
+        wait_until(lambda: r.feed.rest.polls >= polls + 5, message="REST polling going on")
+        assert r.feed.mode == "rest" and r.feed.switches == 0
+        assert not r.streams.health().connected and r.streams.resubscribed == 0
+        assert not r.ws.subscribed("order")  # the venue never took it
+        cid = r.buy()  # a fill while the private stream is dead: REST delivers it
+        r.wait_delivered(cid)
+        r.wait_mode("stream")  # a fresh private socket, subscribed and answered
+        assert r.streams.resubscribed == 1
+        later = r.buy(ETH)
+        r.wait_delivered(later, ETH)
+        assert Counter(r.cids_delivered(BTC))[cid] == 1
+    finally:
+        r.stop()

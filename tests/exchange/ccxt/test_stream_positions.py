@@ -137,6 +137,7 @@ def test_a_flat_position_update_closes_nothing_in_our_books(tmp_path, venue_id):
             held = bot.position()
             assert held > 0
             topic, msg = ws.protocol.position_event("BTCUSDT")
+            wait_until(lambda: ws.subscribed(topic), message=f"the venue taking {topic!r}")
             if venue_id == "bybit":  # a flat row (side "", size 0) for a position still open
                 msg["data"][0].update(side="", size="0", positionValue="0")
             else:

@@ -12,6 +12,8 @@ Faults, for the tests:
   silence(True|False)   keep connections open but send nothing (a stale stream); what would
                         have been sent is lost, as on a venue whose stream stalls
   send_raw(topic, msg)  send a hand-made message (duplicates, out-of-order updates)
+  lose_replies(n, path) the next n answers to client messages at path are lost
+  subscribed(topic)    whether a connection has taken `topic` (wait on it before send_raw)
 `sent` records (topic, message) of everything sent but the periodic ticker push, in order.
 """
 
@@ -67,6 +69,7 @@ class WsEmulator:
         self._conns: set[Conn] = set()
         self._refuse = False
         self._silent = False
+        self._lose: dict[str, int] = {}
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -134,12 +137,22 @@ class WsEmulator:
     def silence(self, on: bool) -> None:
         self._silent = on
 
+    def lose_replies(self, count: int, path: str) -> None:
+        """The next `count` answers to client messages on sockets at `path` are lost (Bybit's
+        auth or subscribe answer that never comes)."""
+        self._lose[path] = count
+
     def send_raw(self, topic: str, msg: Any) -> None:
         self._loop.call_soon_threadsafe(self._broadcast, topic, json.dumps(msg), msg)
 
     @property
     def connections(self) -> int:
         return len(self._conns)
+
+    def subscribed(self, topic: str) -> bool:
+        """Whether an open connection has `topic`: ccxt.pro's watch returns before the venue
+        has taken the subscription, so a test sends its hand-made message only after this."""
+        return any(topic in conn.topics for conn in list(self._conns))
 
     # -- serving -----------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -168,6 +181,9 @@ class WsEmulator:
     async def _on_client(self, conn: Conn, msg: Any) -> None:
         before = set(conn.topics)
         for reply in self.protocol.on_message(conn, msg):
+            if self._lose.get(conn.path, 0) > 0:
+                self._lose[conn.path] -= 1
+                continue
             await self._send(conn, "", reply)
         for topic in conn.topics - before:
             snap = self.protocol.snapshot(topic)
