@@ -3,19 +3,21 @@ no periodic reconciliation (supervision/reconcile_schedule.py); this looks, for 
 once, for what the streams could have missed: a position or an open order on one of our symbols
 that its actor does not hold.
 
-One thread per account. Every `interval_s`, while `streams_ok()`: one all-symbol position read
+One thread per account. Every `interval_s` while `streams_ok()`, and every `down_interval_s`
+while not (the reconcile interval: flat symbols of a live venue are then left to this too,
+supervision/reconcile_schedule.py; None: no sweep while down): one all-symbol position read
 and one all-symbol open-order read (Binance: positionRisk 5 + openOrders 40 + openAlgoOrders 40
 weight; Bybit: one position/list and the open-order reads by settle coin), compared with what
 each actor published (`views`, never asked). A symbol whose exchange position size differs from
 its actor's, or with an open order none of its live orders owns, gets a `Reconcile`; the actor's
 reconciliation decides (adopt, cancel an orphan, book a fill only on evidence). A sweep finds
-differences only, it changes nothing itself. While the streams are down every symbol is
-reconciled every `reconcile_interval_s`, so the sweep then rests.
+differences only, it changes nothing itself.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -79,7 +81,9 @@ def differences(views: Mapping[str, Any], symbols: list[str], positions: list[Ve
 class ExchangeSweep:
     def __init__(self, *, exchange: ExchangePort, symbols: list[str], views: Mapping[str, Any],
                  deliver: Deliver, logger: Any, interval_s: float = SWEEP_INTERVAL_S,
-                 streams_ok: Callable[[], bool] = lambda: False) -> None:
+                 streams_ok: Callable[[], bool] = lambda: False,
+                 down_interval_s: float | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.exchange = exchange
         self.symbols = symbols
         self.views = views
@@ -87,6 +91,8 @@ class ExchangeSweep:
         self.log = logger
         self.interval_s = interval_s
         self.streams_ok = streams_ok
+        self.down_interval_s = down_interval_s
+        self._now = monotonic
         self.sweeps = 0
         self.reconciles = 0
         """Reconciles sent for a difference found."""
@@ -102,10 +108,18 @@ class ExchangeSweep:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
+    def pace(self) -> float | None:
+        """Seconds between sweeps now (None: none while the streams are down)."""
+        return self.interval_s if self.streams_ok() else self.down_interval_s
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            if not self.streams_ok():
-                continue  # every symbol is reconciled periodically while the streams are down
+        look_s = min(self.interval_s, self.down_interval_s or self.interval_s)
+        last = self._now()
+        while not self._stop.wait(look_s):
+            pace = self.pace()
+            if pace is None or self._now() - last < pace - 1e-3:
+                continue
+            last = self._now()
             try:
                 self.sweep_once()
             except Exception as exc:  # noqa: BLE001 - one failed sweep must not stop the next

@@ -234,7 +234,8 @@ class SupervisionSettings(_Section):
     streams are up (never more often than `reconcile_interval_s`); flat symbols are then left
     to the streams and the sweep."""
     sweep_interval_s: Float = Field(default=300.0, ge=10, le=86400)
-    """Seconds between all-symbol looks for positions and orders no actor holds (streams up)."""
+    """Seconds between all-symbol looks for positions and orders no actor holds while the
+    streams are up (live mode; while they are down or off: every `reconcile_interval_s`)."""
 
     @model_validator(mode="after")
     def _ordering(self) -> SupervisionSettings:

@@ -151,23 +151,33 @@ class AccountRuntime:
             self.gate.add_check(self.guard)
         # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
         self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log)
-        if isinstance(self.feed, StreamFeed):
-            self._streams_report_changes(self.feed, sup)
+        self._reconcile_by_reports(sup)
 
-    def _streams_report_changes(self, feed: StreamFeed, sup: Supervisor) -> None:
+    def _reconcile_by_reports(self, sup: Supervisor) -> None:
         """While the venue's private streams are up they report cancels, fills and positions:
-        the stop watch slows down, the periodic reconcile skips flat symbols and the sweep
-        looks for what they could have missed (supervision/reconcile_schedule.py)."""
-        def up() -> bool:
-            return feed.mode == "stream" and bool(getattr(feed.streams, "private", False))
+        the stop watch slows down and the periodic reconcile skips flat symbols. On a live venue
+        flat symbols are never reconciled one by one (streams or not): the sweep looks at all of
+        them at once, every sweep interval while the streams are up and every reconcile interval
+        while they are down (supervision/reconcile_schedule.py)."""
+        feed = self.feed
+        up: Callable[[], bool] = lambda: False  # noqa: E731 - no streams: never up
+        if isinstance(feed, StreamFeed):
+            def streamed() -> bool:
+                return feed.mode == "stream" and bool(getattr(feed.streams, "private", False))
 
-        assert self.stop_watch is not None and self.exchange is not None
-        self.stop_watch.streams_ok = up
-        sup.schedule.streams_ok = up
+            up = streamed
+            assert self.stop_watch is not None
+            self.stop_watch.streams_ok = up
+            sup.schedule.streams_ok = up
+        if self.settings.bot.mode != "live":
+            return  # paper and dry-run reconcile against the paper exchange: no venue budget
+        assert self.exchange is not None
+        sv = self.settings.supervision
+        sup.schedule.flat_by_sweep = True
         self.sweep = ExchangeSweep(
             exchange=self.exchange, symbols=self.symbols, views=self.views, deliver=sup.tell,
-            logger=self.log, interval_s=self.settings.supervision.sweep_interval_s,
-            streams_ok=up,
+            logger=self.log, interval_s=sv.sweep_interval_s, streams_ok=up,
+            down_interval_s=sv.reconcile_interval_s,
         )
 
     def _supervisor(

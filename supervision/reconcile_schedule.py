@@ -14,7 +14,13 @@ of Binance's weight in the 500-symbol bench. So, while `streams_ok()`:
 - a flat symbol is not reconciled periodically; what could surprise it (a position or an order
   nobody of ours owns) is found by the account's all-symbol sweep (supervision/sweep.py) and by
   the position stream.
-The moment the streams are down, the next due tick reconciles everything again.
+The moment the streams are down, the next due tick reconciles everything again, except on a
+live venue (`flat_by_sweep`): there a flat symbol is never reconciled one by one, streams or not,
+and the account's sweep looks at all of them every `interval_s` while the streams are down (or
+absent). One by one, 500 flat symbols cost Binance ~1,750 weight every 30 s: more than the
+bot's whole budget, and the reconciliations outrank polling in the budget (exchange/budget.py
+floors: 15 % against 50 %), so while a round ran the REST price polls that stand in for the
+streams could not get their turn. Symbols that hold something are still reconciled every `interval_s`.
 """
 
 from __future__ import annotations
@@ -42,16 +48,19 @@ def holds_anything(published: Any) -> bool:
 class ReconcileSchedule:
     def __init__(self, *, interval_s: float, streamed_interval_s: float,
                  views: Mapping[str, Any],
-                 streams_ok: Callable[[], bool] | None = None) -> None:
+                 streams_ok: Callable[[], bool] | None = None,
+                 flat_by_sweep: bool = False) -> None:
         self.interval_s = interval_s
         self.streamed_interval_s = max(streamed_interval_s, interval_s)
         self.views = views
         self.streams_ok = streams_ok
         """True while the venue's streams are up (runtime wiring); None: there are none."""
+        self.flat_by_sweep = flat_by_sweep
+        """Live venue: flat symbols are left to the sweep also while the streams are down."""
         self._next = 0.0
         self._last: dict[str, float] = {}
         self.skipped = 0
-        """Periodic reconciliations not sent because the streams were up."""
+        """Periodic reconciliations not sent to flat symbols (streams up, or the sweep's)."""
 
     def start(self, now: float) -> None:
         self._next = now + self.interval_s
@@ -62,11 +71,13 @@ class ReconcileSchedule:
             return set()
         self._next = now + self.interval_s
         symbols = list(symbols)
-        if self.streams_ok is None or not self.streams_ok():
-            chosen = set(symbols)
-        else:
+        if self.streams_ok is not None and self.streams_ok():
             chosen = {s for s in symbols if self._streamed_due(s, now)}
-            self.skipped += len(symbols) - len(chosen)
+        elif self.flat_by_sweep:
+            chosen = {s for s in symbols if holds_anything(self.views.get(s))}
+        else:
+            chosen = set(symbols)
+        self.skipped += len(symbols) - len(chosen)
         for symbol in chosen:
             self._last[symbol] = now
         return chosen

@@ -105,3 +105,65 @@ def test_sweep_through_the_real_gateway_reads_all_symbols_at_once(tmp_path,  # n
                                  {"clientOrderId": "by-hand-1"})
         assert sweep.sweep_once() == 1 and sent[-1][0] == ETH
         assert "exchange size 0.01" in sent[-1][1].reason
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class CountingPort:
+    """Answers the two all-symbol reads with nothing and counts them."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def fetch_positions(self, symbols: Any) -> list:
+        self.reads += 1
+        return []
+
+    def fetch_open_orders(self, symbol: Any) -> list:
+        return []
+
+
+def test_the_sweep_paces_itself_by_the_streams() -> None:
+    up = {"on": True}
+    sweep = ExchangeSweep(exchange=CountingPort(), symbols=SYMS, views={},  # type: ignore[arg-type]
+                          deliver=lambda s, m: True, logger=logger, interval_s=300,
+                          streams_ok=lambda: up["on"], down_interval_s=30)
+    assert sweep.pace() == 300
+    up["on"] = False
+    assert sweep.pace() == 30  # down: every reconcile interval (flat symbols rely on it)
+    rest_only = ExchangeSweep(exchange=CountingPort(), symbols=SYMS, views={},  # type: ignore[arg-type]
+                              deliver=lambda s, m: True, logger=logger, interval_s=300)
+    assert rest_only.pace() is None  # no down interval: no sweep while down
+
+
+def test_a_running_sweep_looks_at_the_down_pace_while_the_streams_are_down() -> None:
+    clock, port = Clock(), CountingPort()
+    up = {"on": True, "looks": 0}
+
+    def streams_ok() -> bool:
+        up["looks"] += 1
+        return up["on"]
+
+    sweep = ExchangeSweep(exchange=port, symbols=SYMS, views={},  # type: ignore[arg-type]
+                          deliver=lambda s, m: True, logger=logger, interval_s=0.3,
+                          streams_ok=streams_ok, down_interval_s=0.02, monotonic=clock)
+    sweep.start()
+    try:
+        clock.t = 0.1  # streams up, inside the 0.3 s pace: no sweep however often it looks
+        wait_until(lambda: up["looks"] >= 3, message="a few looks")
+        assert port.reads == 0
+        up["on"] = False  # down: 0.1 s since the start is past the 0.02 s pace
+        wait_until(lambda: port.reads >= 1, message="a sweep while the streams are down")
+        looks = up["looks"]
+        wait_until(lambda: up["looks"] >= looks + 3, message="more looks")
+        assert port.reads == 1  # the clock stands still: not due again
+        clock.t = 0.2
+        wait_until(lambda: port.reads >= 2, message="the next one, one down pace later")
+    finally:
+        sweep.stop()

@@ -3,7 +3,8 @@ WebSocket emulators of one venue (one book), both venues. Prices reach the actor
 stream (the REST ticker is not called while the stream is up), the entry's fill arrives and
 the position is protected, `bot.py status` shows the streams block; while the streams are up
 the flat symbol gets no periodic reconciliation (its open-order reads stop), a dropped stream
-hands over to REST, which reconciles it again, and comes back."""
+hands over to REST, the sweep then looks at every symbol at once each reconcile interval (the
+flat symbol is still not reconciled one by one), and the streams come back."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def _eth_reconciles(http, venue_id):
     """Open-order reads of ETH alone: a reconciliation of ETH (the sweep reads all symbols)."""
     return len([r for r in http.hits(OPEN_ORDERS[venue_id])
                 if r.params.get("symbol") == "ETHUSDT"])
+
+
+def _sweeps(http, venue_id):
+    """All-symbol open-order reads: the sweep's (a reconciliation names its symbol)."""
+    return len([r for r in http.hits(OPEN_ORDERS[venue_id]) if "symbol" not in r.params])
 
 
 def _market_loads(http, venue_id):
@@ -99,8 +105,10 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
             ws.drop_all()
             wait_status(config, data, lambda s: _streams(s).get("mode") == "rest",
                         message="REST takes over")
-            wait_status(config, data, lambda s: _eth_reconciles(http, venue_id) >= eth + 2,
-                        message="flat ETH reconciled again while the streams are down")
+            sweeps = _sweeps(http, venue_id)
+            wait_status(config, data, lambda s: _sweeps(http, venue_id) >= sweeps + 2,
+                        message="the sweep looks at every symbol while the streams are down")
+            assert _eth_reconciles(http, venue_id) == eth  # flat: never one by one when live
             book.set_price("BTCUSDT", Decimal("50200"))
             wait_status(config, data, lambda s: _btc(s)["position"]["mark_price"]
                         in ("50200", "50200.0"), message="REST price at the actor")

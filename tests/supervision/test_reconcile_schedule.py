@@ -132,3 +132,25 @@ def test_supervisor_skips_flat_symbols_while_streams_are_up(tmp_path) -> None:  
                    message="flat symbols reconciled again while the streams are down")
     finally:
         h.stop()
+
+
+def test_live_venue_flat_symbols_are_left_to_the_sweep_also_while_the_streams_are_down() -> None:
+    """One by one, 500 flat symbols cost Binance more than the bot's budget each round, and
+    their reconciliations outrank the REST price polls that stand in for the streams."""
+    views = {s: flat(s) for s in SYMS}
+    views[BTC] = published(SimpleNamespace(orders=(), position=SimpleNamespace(
+        side=Side.LONG, contracts=Decimal("0.01"))))
+    up = Up()
+    up.up = False
+    sched = ReconcileSchedule(interval_s=30, streamed_interval_s=300, views=views, streams_ok=up,
+                              flat_by_sweep=True)
+    sched.start(0.0)
+    assert sched.due(30.0, SYMS) == {BTC}  # down: the holder every interval, flat ones never
+    assert sched.due(60.0, SYMS) == {BTC}
+    views[SOL] = published(SymbolState(symbol=SOL), reconciled=False)
+    assert sched.due(90.0, SYMS) == {BTC, SOL}  # not reconciled yet: it counts as holding
+    assert sched.skipped == 2 + 2 + 1
+    no_streams = ReconcileSchedule(interval_s=30, streamed_interval_s=300, views=views,
+                                   flat_by_sweep=True)  # live, REST only
+    no_streams.start(0.0)
+    assert no_streams.due(30.0, SYMS) == {BTC, SOL}
