@@ -20,7 +20,8 @@ and the account's sweep looks at all of them every `interval_s` while the stream
 absent). One by one, 500 flat symbols cost Binance ~1,750 weight every 30 s: more than the
 bot's whole budget, and the reconciliations outrank polling in the budget (exchange/budget.py
 floors: 15 % against 50 %), so while a round ran the REST price polls that stand in for the
-streams could not get their turn. Symbols that hold something are still reconciled every `interval_s`.
+streams could not get their turn. Symbols that hold something are still reconciled every
+`interval_s`.
 """
 
 from __future__ import annotations

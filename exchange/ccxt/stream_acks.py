@@ -15,6 +15,13 @@ Subscribe to Topics"); a private socket is confirmed once it has as many as the 
 subscribe to. Binance's user-data stream needs no subscription (the listen key in the URL is
 it), so an open socket there is confirmed. A private socket still unconfirmed `confirm_s` after
 it was first seen is overdue: the streams close it and subscribe again.
+
+Binance has the same failure in another form: when the listen key expires (a keepalive missed,
+the process suspended past the key's 60 minutes) the venue sends {"e": "listenKeyExpired", ...}
+and then no user data event on that socket, which stays open ("Event: User Data Stream
+Expired" in the USDⓈ-M docs). ccxt.pro has no handler for that event and keeps the key as
+valid for 20 more minutes. Here the event marks its socket unconfirmed and overdue at once, and
+clears ccxt's cached key so the resubscription creates a new one.
 """
 
 from __future__ import annotations
@@ -35,28 +42,33 @@ class SubscriptionAcks:
         self._now = now
 
     def install(self, ex: Any) -> SubscriptionAcks:
-        """Count answers in front of ccxt's handler (before the first socket opens: ccxt's
-        client keeps the handler it was created with)."""
-        if self.venue_id != "bybit":
-            return self
+        """Read answers and expiries in front of ccxt's handler (before the first socket opens:
+        ccxt's client keeps the handler it was created with)."""
         inner = ex.handle_message
+        bybit = self.venue_id == "bybit"
 
         def handle_message(client: Any, message: Any) -> Any:
-            if (isinstance(message, dict) and message.get("op") == "subscribe"
-                    and message.get("success") is True):
-                client._stream_acks = getattr(client, "_stream_acks", 0) + 1
+            if isinstance(message, dict):
+                if bybit and message.get("op") == "subscribe" and message.get("success") is True:
+                    client._stream_acks = getattr(client, "_stream_acks", 0) + 1
+                elif not bybit and _event(message) == "listenKeyExpired":
+                    client._stream_expired = True
+                    forget_listen_key(ex)
             return inner(client, message)
 
         ex.handle_message = handle_message
         return self
 
     def confirmed(self, sockets: list[Any]) -> bool:
-        return all(self._answered(c) for c in self._private(sockets))
+        return not any(getattr(c, "_stream_expired", False) for c in sockets) and all(
+            self._answered(c) for c in self._private(sockets))
 
-    def overdue(self, sockets: list[Any]) -> list[Any]:
-        """Open private sockets still unconfirmed `confirm_s` after they were first looked at."""
+    def overdue(self, sockets: list[Any]) -> list[tuple[Any, str]]:
+        """Open private sockets to close, with why: expired, or still unconfirmed `confirm_s`
+        after they were first looked at."""
         now = self._now()
-        late = []
+        late = [(c, "the venue expired the listen key of the private stream") for c in sockets
+                if getattr(c, "_stream_expired", False) and not c.closed()]
         for client in self._private(sockets):
             if self._answered(client) or client.closed():
                 continue
@@ -64,7 +76,8 @@ class SubscriptionAcks:
             if since is None:
                 client._stream_acks_since = now
             elif now - since >= self.confirm_s:
-                late.append(client)
+                late.append((client, f"the venue did not confirm the private subscriptions "
+                                     f"within {self.confirm_s:g} s"))
         return late
 
     def _private(self, sockets: list[Any]) -> list[Any]:
@@ -74,3 +87,17 @@ class SubscriptionAcks:
 
     def _answered(self, client: Any) -> bool:
         return int(getattr(client, "_stream_acks", 0)) >= self.expected
+
+
+def _event(message: dict[str, Any]) -> Any:
+    data = message.get("data")
+    return data.get("e") if isinstance(data, dict) and "stream" in message else message.get("e")
+
+
+def forget_listen_key(ex: Any) -> None:
+    """Clear ccxt.pro's cached Binance listen key(s) (`options[<type>]['listenKey']` with its
+    `lastAuthenticatedTime`), so the next private watch creates a new key."""
+    for value in list(ex.options.values()):
+        if isinstance(value, dict) and "listenKey" in value:
+            value["listenKey"] = None
+            value["lastAuthenticatedTime"] = 0

@@ -223,16 +223,14 @@ class VenueStreams:
             await asyncio.sleep(0.02)
 
     async def _close_unconfirmed(self) -> None:
-        """A private socket the venue has not confirmed in `confirm_s` is closed, so the
-        watchers subscribe again on a fresh one (stream_acks.py)."""
+        """A private socket the venue has not confirmed in `confirm_s`, or whose listen key it
+        expired, is closed, so the watchers subscribe again on a fresh one (stream_acks.py)."""
         if self._acks is None:
             return
-        for client in self._acks.overdue(self._sockets()):
+        for client, why in self._acks.overdue(self._sockets()):
             self.resubscribed += 1
-            self.last_error = (f"the venue did not confirm the private subscriptions within "
-                               f"{self.confirm_s:g} s")
-            self.log.warning("streams: {}; subscribing again on a new connection",
-                             self.last_error)
+            self.last_error = why
+            self.log.warning("streams: {}; subscribing again on a new connection", why)
             await client.close()
 
     def _note_connection(self) -> None:

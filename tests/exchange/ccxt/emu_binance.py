@@ -116,11 +116,14 @@ class BinanceVenue:
             return handler(p)
 
     def post_fapi_v1_listenKey(self, p):  # noqa: N802 - the user data stream's key (WS emu)
-        key = f"lk{self.book.next_id()}"
+        # "If the account has an active listenKey, that listenKey will be returned"
+        key = next(iter(self.listen_keys), None) or f"lk{self.book.next_id()}"
         self.listen_keys.add(key)
         return 200, {"listenKey": key}
 
-    def put_fapi_v1_listenKey(self, p):  # noqa: N802 - keepalive
+    def put_fapi_v1_listenKey(self, p):  # noqa: N802 - keepalive of the account's active key
+        if not self.listen_keys:
+            return 400, {"code": -1125, "msg": "This listenKey does not exist."}
         return 200, {}
 
     def get_fapi_v1_exchangeInfo(self, p):  # noqa: N802

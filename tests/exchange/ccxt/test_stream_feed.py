@@ -13,6 +13,7 @@ import pytest
 from supervision.status import stream_status
 from supervision.status_view import render
 from tests.exchange.ccxt.stream_rig import BTC, ETH, StreamRig
+from tests.exchange.ccxt.ws_emu_binance import expire_listen_key
 from tests.support.waiting import wait_until
 
 VENUES = ["bybit", "binanceusdm"]
@@ -190,5 +191,29 @@ def test_a_lost_subscribe_answer_keeps_rest_on_until_the_venue_confirms(tmp_path
         later = r.buy(ETH)
         r.wait_delivered(later, ETH)
         assert Counter(r.cids_delivered(BTC))[cid] == 1
+    finally:
+        r.stop()
+
+
+def test_an_expired_listen_key_hands_over_to_rest_and_a_new_key_brings_the_stream_back(tmp_path):
+    """Binance expires the listen key: its socket stays open and carries no user data event any
+    more, while prices keep coming. ccxt.pro ignores the event and keeps the key, so the bot
+    must: REST takes the fills, a new key and socket bring the order stream back."""
+    r = StreamRig("binanceusdm", tmp_path)
+    r.start()
+    try:
+        r.wait_mode("stream")
+        first = r.buy()
+        r.wait_delivered(first)
+        keys_before = len(r.http.hits("/fapi/v1/listenKey"))
+        assert expire_listen_key(r.ws, r.venue) == 1
+        wait_until(lambda: r.feed.switches >= 2, message="REST took over and the stream came back")
+        r.wait_mode("stream")
+        assert r.streams.resubscribed == 1
+        assert len(r.http.hits("/fapi/v1/listenKey")) > keys_before  # a new key was created
+        fills = r.feed.fills_streamed
+        later = r.buy(ETH)  # on the new key's socket
+        r.wait_delivered(later, ETH)
+        assert r.feed.fills_streamed == fills + 1
     finally:
         r.stop()

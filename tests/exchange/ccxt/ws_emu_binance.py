@@ -139,3 +139,14 @@ class BinanceWs:
 def start_binance_ws(book: Book, venue: BinanceVenue,
                      ticker_interval_s: float = 0.2) -> WsEmulator:
     return WsEmulator(book, BinanceWs(book, venue), ticker_interval_s).start()
+
+
+def expire_listen_key(ws: WsEmulator, venue: BinanceVenue) -> int:
+    """Binance's listenKeyExpired (USDⓈ-M docs, "Event: User Data Stream Expired"): the key is
+    no longer valid, its socket stays open and carries no user data event any more, and a
+    keepalive answers -1125 until a new key is created. Returns the sockets told."""
+    with venue.book.lock:
+        venue.listen_keys.clear()
+    return ws.end_topic(USER, lambda conn: {"e": "listenKeyExpired", "E": _ms(),
+                                            "listenKey": conn.query.get("listenKey", "")},
+                        "/private/ws")

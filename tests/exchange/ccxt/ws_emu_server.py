@@ -12,6 +12,7 @@ Faults, for the tests:
   silence(True|False)   keep connections open but send nothing (a stale stream); what would
                         have been sent is lost, as on a venue whose stream stalls
   send_raw(topic, msg)  send a hand-made message (duplicates, out-of-order updates)
+  end_topic(topic, last, path) send a last message, then no more of topic (socket stays open)
   lose_replies(n, path) the next n answers to client messages at path are lost
   subscribed(topic)    whether a connection has taken `topic` (wait on it before send_raw)
 `sent` records (topic, message) of everything sent but the periodic ticker push, in order.
@@ -23,6 +24,7 @@ import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
@@ -136,6 +138,19 @@ class WsEmulator:
 
     def silence(self, on: bool) -> None:
         self._silent = on
+
+    def end_topic(self, topic: str, last: Callable[[Conn], Any], path: str) -> int:
+        """Each open connection at `path` with `topic` gets `last(conn)`, then nothing more of
+        that topic; the connection stays open (Binance's listenKeyExpired). Returns how many."""
+        async def end() -> int:
+            ended = 0
+            for conn in [c for c in list(self._conns) if c.path.startswith(path)
+                         and topic in c.topics and not c.ws.closed]:
+                conn.topics.discard(topic)
+                await conn.ws.send_str(json.dumps(last(conn)))
+                ended += 1
+            return ended
+        return asyncio.run_coroutine_threadsafe(end(), self._loop).result(5)
 
     def lose_replies(self, count: int, path: str) -> None:
         """The next `count` answers to client messages on sockets at `path` are lost (Bybit's
