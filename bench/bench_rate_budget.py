@@ -17,9 +17,13 @@ Two rows per venue:
       periodic work (300 s), so each periodic call is counted as often as it happens. The
       gateway's budget runs on a clock that never waits, so the row shows what the bot ASKS
       for; past the budget, real time would stretch it.
+  streams down, now / before  the same whole account after the row above, its streams
+      refused (REST prices and fills, the stop watch at 1 s, reconciliation): one window as
+      the bot runs now (symbols holding something every reconcile interval, the flat ones by
+      the all-symbol sweep) and one as before (every symbol every reconcile interval), in the
+      same run (`--down-window-s`, default two reconcile intervals each).
   streams down (REST only)  the REST MarketFeed alone at its budget-fitting interval, no
-      positions: what prices and fills cost while the streams are down (reconciliation and
-      the stop watch come on top of it, as in the row above).
+      positions: what prices and fills cost while the streams are down.
 Startup (markets load, each actor's first reconciliation, the entries) is excluded; the window
 is measured and extrapolated to a minute (said in the output).
 
@@ -173,7 +177,8 @@ def _endpoint(venue_id: str, r: Any) -> str:
     return f"{r.method} {r.path}{' (all)' if every else ''}"
 
 
-def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str, Any]:
+def measure_streams(venue_id: str, window_s: float, positions: int,
+                    down_window_s: float = 0.0) -> dict[str, Any]:
     book = Book({f"{b}USDT": Decimal("100") for b in BASES}, now_ms=int(time.time() * 1000))
     limiter, emu, ws = _counting_venue(venue_id, book)
     symbols = [f"{b}/USDT:USDT" for b in BASES]
@@ -211,12 +216,14 @@ def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str,
             return feed.mode == "stream"
 
         bot.sup.schedule.streams_ok = up
+        bot.sup.schedule.flat_by_sweep = True  # live: flat symbols by the sweep, streams or not
         watch = StopWatch(exchange=gw, views=bot.views, deliver=bot.sup.tell,
                           interval_s=SV.stop_check_interval_s, logger=logger, streams_ok=up,
                           streamed_interval_s=SV.stop_check_streamed_interval_s)
         sweep = ExchangeSweep(exchange=gw, symbols=symbols, views=bot.views,
                               deliver=bot.sup.tell, logger=logger,
-                              interval_s=SV.sweep_interval_s, streams_ok=up)
+                              interval_s=SV.sweep_interval_s, streams_ok=up,
+                              down_interval_s=SV.reconcile_interval_s)
         for part in (watch, sweep):
             part.start()
             parts.append(part)
@@ -232,13 +239,17 @@ def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str,
         elapsed = time.monotonic() - started
         spent = _used(limiter) - used
         window = emu.requests[first:]
-        return {"per_min": spent * 60 / elapsed, "elapsed_s": elapsed, "mode": feed.mode,
-                "rest_polls": rest.polls - polls, "stops": _stops(book),
-                "positions": sum(1 for s in symbols if book.position(_native(s))[0] != 0),
-                "checks": watch.checks, "sweeps": sweep.sweeps,
-                "skipped": bot.sup.schedule.skipped, "listen_keys": len(
-                    [r for r in window if r.path.endswith("listenKey")]),
-                "top": _top(venue_id, window, elapsed)}
+        result = {"per_min": spent * 60 / elapsed, "elapsed_s": elapsed, "mode": feed.mode,
+                  "rest_polls": rest.polls - polls, "stops": _stops(book),
+                  "positions": sum(1 for s in symbols if book.position(_native(s))[0] != 0),
+                  "checks": watch.checks, "sweeps": sweep.sweeps,
+                  "skipped": bot.sup.schedule.skipped, "listen_keys": len(
+                      [r for r in window if r.path.endswith("listenKey")]),
+                  "top": _top(venue_id, window, elapsed)}
+        if down_window_s > 0:
+            result["down"] = _streams_down(venue_id, bot, ws, feed, rest, sweep, emu, limiter,
+                                           down_window_s)
+        return result
     finally:
         for part in reversed(parts):
             part.stop()
@@ -248,6 +259,32 @@ def measure_streams(venue_id: str, window_s: float, positions: int) -> dict[str,
         gw.close()
         ws.stop()
         emu.stop()
+
+
+def _streams_down(venue_id: str, bot: Any, ws: Any, feed: Any, rest: Any, sweep: Any, emu: Any,
+                  limiter: Any, window_s: float) -> list[dict[str, Any]]:
+    """The same account with its streams refused: REST prices and fills, the stop watch at
+    1 s, and the reconciliation, measured twice in the same run: as the bot runs now (holders
+    every reconcile interval, flat symbols by the sweep) and as before (every symbol every
+    reconcile interval, no sweep while down)."""
+    ws.refuse(True)
+    ws.drop_all()
+    if not wait_for(lambda: feed.mode == "rest", 120, what="REST takes over"):
+        raise SystemExit(f"{venue_id}: the streams did not go down")
+    rows = []
+    for label, by_sweep in (("streams down, now", True), ("streams down, before", False)):
+        bot.sup.schedule.flat_by_sweep = by_sweep
+        sweep.down_interval_s = SV.reconcile_interval_s if by_sweep else None
+        _progress(f"{venue_id}: {label}: measuring {window_s:g} s")
+        first, used = len(emu.requests), _used(limiter)
+        started, polls, sweeps = time.monotonic(), rest.polls, sweep.sweeps
+        time.sleep(window_s)  # a measurement window, not a wait for a condition
+        elapsed = time.monotonic() - started
+        rows.append({"label": label, "per_min": (_used(limiter) - used) * 60 / elapsed,
+                     "rest_polls": rest.polls - polls, "sweeps": sweep.sweeps - sweeps,
+                     "mode": feed.mode,
+                     "top": _top(venue_id, emu.requests[first:], elapsed)})
+    return rows
 
 
 def _top(venue_id: str, requests: list[Any], elapsed: float) -> list[tuple[str, float]]:
@@ -280,6 +317,8 @@ def main() -> None:
     ap.add_argument("--window-s", type=float, default=max(SV.streamed_reconcile_interval_s,
                                                           SV.sweep_interval_s))
     ap.add_argument("--rest-window-s", type=float, default=20.0)
+    ap.add_argument("--down-window-s", type=float, default=2 * SV.reconcile_interval_s,
+                    help="each streams-down window of the whole account (0: none)")
     ap.add_argument("--positions", type=int, default=20)
     ap.add_argument("--venue", choices=sorted(LIMITS), action="append")
     args = ap.parse_args()
@@ -292,7 +331,7 @@ def main() -> None:
           f"{'% limit':>8} {'target':>7}")
     for venue_id in venues:
         unit, limit = LIMITS[venue_id]
-        r = measure_streams(venue_id, args.window_s, args.positions)
+        r = measure_streams(venue_id, args.window_s, args.positions, args.down_window_s)
         label = f"streams up, {r['positions']} positions"
         print(f"{venue_id:<12} {label:<28} {unit:>8} {r['per_min']:>9.1f} {limit:>9} "
               f"{100 * r['per_min'] / limit:>7.2f}% {'<= 5%':>7}")
@@ -302,6 +341,14 @@ def main() -> None:
               f"periodic reconciles skipped (flat, streams up) {r['skipped']}")
         for endpoint, per_min in r["top"]:
             print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
+        for d in r.get("down", []):
+            label = f"{d['label']}, {r['positions']} pos."
+            print(f"{venue_id:<12} {label:<28} {unit:>8} {d['per_min']:>9.1f} {limit:>9} "
+                  f"{100 * d['per_min'] / limit:>7.2f}% {'':>7}")
+            print(f"{'':<12}   mode {d['mode']}, REST feed polls {d['rest_polls']}, sweeps "
+                  f"{d['sweeps']}")
+            for endpoint, per_min in d["top"]:
+                print(f"{'':<12}   {endpoint:<44} {per_min:>8.1f} {unit}/min")
         interval = fitting_poll_interval(venue_id, 0.5, 0.5)
         q = measure(venue_id, interval, args.rest_window_s)
         label = f"streams down: REST feed {interval:g} s"

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from dashboard.controls import BadControl, queue_control
-from dashboard.source import DashboardSource
+from dashboard.source import AccountNotReady, DashboardSource
 from observability.log_tail import tail_lines
 from storage import reports
 
@@ -71,23 +71,30 @@ class Api:
             return error(503, "no status yet (the bot has not written status.json)")
         return reply(status)
 
+    async def _read(self, account: Any, query: Any, *args: Any) -> Any:
+        try:
+            return await off_loop(account.repo.read, query, *args)
+        except AccountNotReady as exc:
+            raise web.HTTPServiceUnavailable(text=dumps({"status": "error", "reason": str(exc)}),
+                                             content_type="application/json") from None
+
     async def trades(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        rows = await off_loop(account.repo.read, reports.trades, _int(request, "limit", 50),
-                              _int(request, "offset", 0), request.query.get("symbol"))
+        rows = await self._read(account, reports.trades, _int(request, "limit", 50),
+                                _int(request, "offset", 0), request.query.get("symbol"))
         return reply({"account": account.name, "trades": rows})
 
     async def journal(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        rows = await off_loop(account.repo.read, reports.journal, request.query.get("symbol"),
-                              _int(request, "before_id", None), _int(request, "limit", 50))
+        rows = await self._read(account, reports.journal, request.query.get("symbol"),
+                                _int(request, "before_id", None), _int(request, "limit", 50))
         more = rows[-1]["id"] if rows else None
         return reply({"account": account.name, "events": rows, "next_before_id": more})
 
     async def equity(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        points = await off_loop(account.repo.read, reports.equity_points, account.capital,
-                                _int(request, "points", 500))
+        points = await self._read(account, reports.equity_points, account.capital,
+                                  _int(request, "points", 500))
         return reply({"account": account.name, "capital": str(account.capital), "points": points})
 
     async def logs(self, request: web.Request) -> web.Response:
@@ -115,4 +122,6 @@ class Api:
             result = await off_loop(queue_control, account, body, request[WHO])
         except BadControl as exc:
             return error(400, str(exc))
+        except AccountNotReady as exc:
+            return error(503, str(exc))
         return reply(result, 202)

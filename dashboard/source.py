@@ -17,6 +17,10 @@ from typing import Any
 from supervision.status import read_status
 
 
+class AccountNotReady(Exception):
+    """The account's database cannot be read yet (its worker has not created it)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AccountHandle:
     name: str

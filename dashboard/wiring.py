@@ -52,40 +52,7 @@ class OperatorServices:
         )
 
     def _dashboard(self) -> DashboardServer | None:
-        cfg = self.settings.dashboard
-        if not cfg.enabled:
-            return None
-        token = read_token(
-            key="dashboard.token_file",
-            env_name=cfg.token_env,
-            file=cfg.token_file,
-            base=self.settings.base_dir,
-        )
-        auth = Auth(token=token, host=cfg.host)
-        if auth.require_all and not token:
-            raise ConfigError(
-                f"dashboard.host: {cfg.host} is not a loopback address, so a token "
-                f"is required (set ${cfg.token_env} or dashboard.token_file)"
-            )
-        try:
-            return DashboardServer(
-                source=self.source,
-                auth=auth,
-                logger=self.log,
-                metrics=self.metrics.render,
-                host=cfg.host,
-                port=cfg.port,
-                push_interval_s=cfg.push_interval_s,
-            )
-        except OSError as exc:  # trading goes on without its view; the status dump shows none
-            self.log.error(
-                "dashboard.port: cannot listen on {}:{} ({}); running without the "
-                "dashboard (set another port or dashboard.enabled = false)",
-                cfg.host,
-                cfg.port,
-                exc.strerror or exc,
-            )
-            return None
+        return build_dashboard(self.settings, self.source, self.metrics.render, self.log)
 
     def _telegram(self) -> Any:
         cfg = self.settings.telegram
@@ -197,3 +164,43 @@ class OperatorServices:
         return {
             "telegram": {"sent": s.sent, "failed_attempts": s.failed_attempts, "pending": s.pending}
         }
+
+
+def build_dashboard(settings: Any, source: DashboardSource, metrics: Any,
+                    logger: Any) -> DashboardServer | None:
+    """The dashboard server from `[dashboard]` (None when off or its port is taken: trading
+    goes on without its view, and the status dump then names no dashboard)."""
+    cfg = settings.dashboard
+    if not cfg.enabled:
+        return None
+    token = read_token(
+        key="dashboard.token_file",
+        env_name=cfg.token_env,
+        file=cfg.token_file,
+        base=settings.base_dir,
+    )
+    auth = Auth(token=token, host=cfg.host)
+    if auth.require_all and not token:
+        raise ConfigError(
+            f"dashboard.host: {cfg.host} is not a loopback address, so a token "
+            f"is required (set ${cfg.token_env} or dashboard.token_file)"
+        )
+    try:
+        return DashboardServer(
+            source=source,
+            auth=auth,
+            logger=logger,
+            metrics=metrics,
+            host=cfg.host,
+            port=cfg.port,
+            push_interval_s=cfg.push_interval_s,
+        )
+    except OSError as exc:
+        logger.error(
+            "dashboard.port: cannot listen on {}:{} ({}); running without the "
+            "dashboard (set another port or dashboard.enabled = false)",
+            cfg.host,
+            cfg.port,
+            exc.strerror or exc,
+        )
+        return None

@@ -105,6 +105,8 @@ class WorkerParent:
         self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert)
         self.workers: list[Worker] = []
         self.failure: str | None = None
+        self.dashboard: Any = None
+        """The accounts' dashboard, served here (dashboard/parent.py), when enabled."""
 
     def run(self, duration_s: float | None) -> int:
         s = self.settings
@@ -123,10 +125,13 @@ class WorkerParent:
         try:
             self._plan()
             self._announce()
+            self._serve_dashboard()
             for worker in self.workers:
                 self._spawn(worker)
             self._supervise(duration_s)
         finally:
+            if self.dashboard is not None:
+                self.dashboard.stop()
             self._stop_all()
             self._write_status(running=False)
             logger.info("bot stopped")
@@ -167,7 +172,6 @@ class WorkerParent:
         off = [
             name
             for name, on in (
-                ("dashboard", s.dashboard.enabled),
                 ("telegram", s.telegram.enabled),
                 ("signal endpoint", s.signals.enabled),
             )
@@ -179,6 +183,17 @@ class WorkerParent:
                 "be shared by N processes); status, logs, signal and resume work as usual",
                 ", ".join(off),
             )
+
+    def _serve_dashboard(self) -> None:
+        """One dashboard for every account, here: it reads status.json and the accounts'
+        databases and writes control rows, which the workers apply (dashboard/parent.py)."""
+        if not self.settings.dashboard.enabled:
+            return
+        from dashboard.parent import ParentDashboard  # deferred: aiohttp, prometheus_client
+
+        self.dashboard = ParentDashboard(settings=self.settings, data_dir=self.data_dir,
+                                         logger=logger)
+        self.dashboard.start()
 
     def _command(self, worker: Worker) -> list[str]:
         return [
@@ -303,6 +318,8 @@ class WorkerParent:
             "accounts": list(s.account_names()),
             "workers": [w.info() for w in self.workers],
         }
+        if self.dashboard is not None and self.dashboard.url is not None:
+            bot["dashboard"] = self.dashboard.url
         status = merge_status(
             self.data_dir, bot, self.workers, time.time(), grouped=s.has_accounts
         )

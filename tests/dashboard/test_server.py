@@ -246,3 +246,34 @@ def test_telegram_misconfigured_is_a_one_line_startup_error(tmp_path, telegram, 
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bot.py: error: ") and expected in lines[0]
+
+
+def test_an_account_whose_database_does_not_exist_yet_answers_503_then_serves(tmp_path):
+    """The workers' parent opens each account's database on first use (dashboard/parent.py):
+    before its worker has created it, reads and controls answer 503 naming the account."""
+    from config.loader import load_settings
+    from dashboard.parent import LazyRepository
+
+    settings = load_settings(write_config(tmp_path / "c.toml", ["BTC/USDT:USDT"]),
+                             data_dir_override=tmp_path / "data")
+    lazy = LazyRepository(settings, "main")
+    server = serve(tmp_path, lazy, token=TOKEN, host="127.0.0.1")  # type: ignore[arg-type]
+    try:
+        code, body = call(server.url + "/api/journal")
+        assert code == 503 and "account main: its database does not exist yet" in body
+        code, body = call(server.url + "/api/control", body={"command": "pause"},
+                          headers={"Authorization": f"Bearer {TOKEN}"})
+        assert code == 503, body
+        Repository(lazy.path, synchronous="normal").close()  # the worker created it
+        assert call(server.url + "/api/journal")[0] == 200
+        code, body = call(server.url + "/api/control", body={"command": "pause"},
+                          headers={"Authorization": f"Bearer {TOKEN}"})
+        assert code == 202, body
+        reader = Repository(lazy.path, synchronous="normal")
+        try:
+            assert [c for _, c, _, _ in control.take_pending(reader)] == ["pause"]
+        finally:
+            reader.close()
+    finally:
+        server.stop()
+        lazy.close()

@@ -1,0 +1,103 @@
+"""The dashboard of `bot.py run --workers N`, served by the parent process.
+
+The dashboard reads only `status.json` and each account's database, and writes only control
+rows (dashboard/source.py), so the parent, which merges the workers' snapshots into
+`status.json`, serves it for every account while the workers trade: one port, one token, as
+with one process. A control (pause, close, resume, ...) is a row in the account's database
+that the worker running it applies within a second, as `bot.py signal` is.
+
+Each account's database is opened on the first request that needs it, once it exists (its
+worker creates it on first start; PostgreSQL is opened at once); before that such a request
+answers 503 naming the account. `/metrics` carries what the status snapshot holds (positions,
+protection, P&L, restarts, mailboxes, streams); the actors' hot-path histograms and the
+exchange call counters live in the workers' processes and are not exported here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dashboard.source import AccountHandle, AccountNotReady, DashboardSource
+from dashboard.wiring import build_dashboard
+from observability.log_streams import symbol_log_path
+from observability.metrics import BotMetrics
+from storage.opening import open_repository
+from storage.repository import Repository
+from supervision.instance_lock import is_locked
+
+
+class LazyRepository:
+    """An account's repository, opened on first use (reads, and the control table's writer)."""
+
+    def __init__(self, settings: Any, name: str) -> None:
+        self.settings = settings
+        self.name = name
+        self.path = settings.resolve(settings.storage.path)
+        self._repo: Repository | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> Repository:
+        with self._lock:
+            if self._repo is None:
+                if not self.settings.storage.url and not Path(self.path).exists():
+                    raise AccountNotReady(f"account {self.name}: its database does not exist "
+                                          "yet (its worker has not started it)")
+                self._repo = open_repository(self.settings.storage, path=self.path,
+                                             account=self.name)
+            return self._repo
+
+    def read(self, query: Any, *args: Any) -> Any:
+        return self._open().read(query, *args)
+
+    @property
+    def writer(self) -> Any:
+        return self._open().writer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._repo is not None:
+                self._repo.close()
+                self._repo = None
+
+
+def _log_path(logs: Path, name: str, tagged: bool) -> Callable[[str], Path]:
+    return lambda symbol: symbol_log_path(logs, symbol, name if tagged else None)
+
+
+def capital_of(settings: Any) -> Decimal:
+    """Where the equity curve starts, as the account's protections count it."""
+    return Decimal(settings.protections.capital_usdt or settings.paper.starting_balance_usdt)
+
+
+class ParentDashboard:
+    def __init__(self, *, settings: Any, data_dir: Path, logger: Any) -> None:
+        logs = data_dir / "logs"
+        tagged = settings.has_accounts
+        self.repos = [LazyRepository(a, a.bot.account) for a in settings.account_settings()]
+        handles = [
+            AccountHandle(name=repo.name, symbols=tuple(a.symbol_list), repo=repo,
+                          capital=capital_of(a), log_path=_log_path(logs, repo.name, tagged))
+            for a, repo in zip(settings.account_settings(), self.repos, strict=True)
+        ]
+        self.source = DashboardSource(data_dir=data_dir, accounts=handles,
+                                      running=lambda: is_locked(data_dir / "bot.lock"))
+        self.metrics = BotMetrics(snapshot=self.source.status)
+        self.server = build_dashboard(settings, self.source, self.metrics.render, logger)
+
+    @property
+    def url(self) -> str | None:
+        return self.server.url if self.server is not None else None
+
+    def start(self) -> None:
+        if self.server is not None:
+            self.server.start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+        for repo in self.repos:
+            repo.close()
