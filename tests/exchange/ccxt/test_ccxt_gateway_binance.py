@@ -165,3 +165,28 @@ def test_a_stop_filled_long_after_the_entry_is_polled_once_a_reconcile_saw_the_p
         assert emu.hits("/fapi/v1/userTrades") == []
     finally:
         gw.close()
+
+
+def test_a_held_position_that_did_not_change_costs_no_trade_reads(emu, tmp_path):
+    """userTrades weighs 5 per symbol: a position holding the same size since the last look
+    has no new fill, so the poll asks nothing for it; a size change (here by hand) is asked."""
+    fake = FakeTime()
+    gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake)
+    try:
+        gw.create_order(BTC, "market", "buy", D("0.02"), None, {"clientOrderId": "h-1"})
+        since_ms = emu.venue.book.now_ms - 1
+        assert [f.client_order_id for f in gw.poll_updates(since_ms, symbols=[BTC])] == ["h-1"]
+        fake.sleep(600)  # the entry is long past; the position is unchanged
+        emu.clear()
+        for _ in range(3):
+            assert gw.poll_updates(since_ms, symbols=[BTC]) == []
+        assert emu.hits("/fapi/v1/userTrades") == []  # three polls, no trade read
+        assert len(emu.hits("/fapi/v3/positionRisk")) == 3  # one all-symbol read (5) each
+        emu.venue.book.place(cid="by-hand", symbol="BTCUSDT", side="sell", type="market",
+                             qty=D("0.005"), price=None, trigger=None, trigger_direction=None,
+                             reduce_only=True, extra={})
+        fills = gw.poll_updates(since_ms, symbols=[BTC])
+        assert [f.client_order_id for f in fills] == ["by-hand"]
+        assert [r.params["symbol"] for r in emu.hits("/fapi/v1/userTrades")] == ["BTCUSDT"]
+    finally:
+        gw.close()
