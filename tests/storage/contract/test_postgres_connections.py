@@ -8,6 +8,7 @@ import psycopg
 
 from storage import queries
 from tests.storage.contract.backends import Backend
+from tests.support.waiting import wait_until
 
 
 def terminate_sessions(backend: Backend) -> int:
@@ -44,4 +45,6 @@ def test_closing_a_repository_gives_its_connections_back(pg_backend: Backend):
     assert repo.read(queries.events, "S", "Note")
     assert 1 <= sessions(pg_backend) <= 8  # the writer's and a reader's, within the pool size
     repo.close()
-    assert sessions(pg_backend) == 0
+    # the client has closed its sockets; the server ends each session's backend a moment later
+    wait_until(lambda: sessions(pg_backend) == 0, timeout=10,
+               message="the server to end the closed repository's sessions")
