@@ -1,7 +1,7 @@
-"""The all-symbol sweep (issue 12, REST cost): while the venue's streams are up, flat symbols get
-no periodic reconciliation (supervision/reconcile_schedule.py); this looks, for all of them at
-once, for what the streams could have missed: a position or an open order on one of our symbols
-that its actor does not hold.
+"""The all-symbol sweep (issue 12, REST cost): on a live account flat symbols get no periodic
+reconciliation of their own (supervision/reconcile_schedule.py); this looks, for all of them at
+once, for what the streams or the REST polls could have missed: a position or an open order on
+one of our symbols that its actor does not hold.
 
 One thread per account. Every `interval_s` while `streams_ok()`, and every `down_interval_s`
 while not (the reconcile interval: flat symbols of a live venue are then left to this too,

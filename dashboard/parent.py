@@ -16,15 +16,13 @@ exchange call counters live in the workers' processes and are not exported here.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from dashboard.source import AccountHandle, AccountNotReady, DashboardSource
-from dashboard.wiring import build_dashboard
-from observability.log_streams import symbol_log_path
+from dashboard.wiring import build_dashboard, symbol_logs
 from observability.metrics import BotMetrics
+from protections.wiring import capital_base
 from storage.opening import open_repository
 from storage.repository import Repository
 from supervision.instance_lock import is_locked
@@ -64,24 +62,15 @@ class LazyRepository:
                 self._repo = None
 
 
-def _log_path(logs: Path, name: str, tagged: bool) -> Callable[[str], Path]:
-    return lambda symbol: symbol_log_path(logs, symbol, name if tagged else None)
-
-
-def capital_of(settings: Any) -> Decimal:
-    """Where the equity curve starts, as the account's protections count it."""
-    return Decimal(settings.protections.capital_usdt or settings.paper.starting_balance_usdt)
-
-
 class ParentDashboard:
     def __init__(self, *, settings: Any, data_dir: Path, logger: Any) -> None:
-        logs = data_dir / "logs"
-        tagged = settings.has_accounts
-        self.repos = [LazyRepository(a, a.bot.account) for a in settings.account_settings()]
+        accounts = settings.account_settings()
+        self.repos = [LazyRepository(a, a.bot.account) for a in accounts]
         handles = [
             AccountHandle(name=repo.name, symbols=tuple(a.symbol_list), repo=repo,
-                          capital=capital_of(a), log_path=_log_path(logs, repo.name, tagged))
-            for a, repo in zip(settings.account_settings(), self.repos, strict=True)
+                          capital=capital_base(a),
+                          log_path=symbol_logs(data_dir, repo.name, settings.has_accounts))
+            for a, repo in zip(accounts, self.repos, strict=True)
         ]
         self.source = DashboardSource(data_dir=data_dir, accounts=handles,
                                       running=lambda: is_locked(data_dir / "bot.lock"))

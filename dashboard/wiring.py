@@ -5,6 +5,7 @@ accounts, starts it with them and stops it first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +41,12 @@ class OperatorServices:
         self.dashboard = self._dashboard()
 
     def _handle(self, account: Any) -> AccountHandle:
-        tagged = self.settings.has_accounts
-        logs = self.data_dir / "logs"
-        name = account.name
         return AccountHandle(
-            name=name,
+            name=account.name,
             symbols=tuple(account.symbols),
             repo=account.repo,
             capital=account.guard.totals.base,
-            log_path=lambda s: symbol_log_path(logs, s, name if tagged else None),
+            log_path=symbol_logs(self.data_dir, account.name, self.settings.has_accounts),
         )
 
     def _dashboard(self) -> DashboardServer | None:
@@ -164,6 +162,12 @@ class OperatorServices:
         return {
             "telegram": {"sent": s.sent, "failed_attempts": s.failed_attempts, "pending": s.pending}
         }
+
+
+def symbol_logs(data_dir: Path, account: str, tagged: bool) -> Callable[[str], Path]:
+    """A symbol's log file of `account` (under its own folder when accounts are named)."""
+    logs = data_dir / "logs"
+    return lambda symbol: symbol_log_path(logs, symbol, account if tagged else None)
 
 
 def build_dashboard(settings: Any, source: DashboardSource, metrics: Any,

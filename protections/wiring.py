@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 from protections.guard import ACCOUNT_SUBJECT, AccountGuard, build_checks
 
 
+def capital_base(settings: Any) -> Decimal:
+    """Where an account's P&L and equity curve start: `protections.capital_usdt`, or the paper
+    balance."""
+    return Decimal(settings.protections.capital_usdt or settings.paper.starting_balance_usdt)
+
+
 def build_guard(settings: Any, repo: Any, sup: Any, alerts: Any, logger: Any) -> AccountGuard:
-    cfg = settings.protections
-    base = cfg.capital_usdt or settings.paper.starting_balance_usdt
-    return AccountGuard(repo=repo, sup=sup, checks=build_checks(cfg, base), base=base,
+    base = capital_base(settings)
+    return AccountGuard(repo=repo, sup=sup, checks=build_checks(settings.protections, base),
+                        base=base,
                         alert=alerts.alert, logger=logger)
 
 

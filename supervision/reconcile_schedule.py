@@ -1,8 +1,9 @@
 """Which symbols the supervisor's periodic `Reconcile` goes to (issue 12, REST cost).
 
-Without the venue's streams (paper mode, REST only, or a stream down or silent) every symbol is
-reconciled every `interval_s`, as before: REST is then the only way the bot learns of a fill, a
-cancel or a position it did not open.
+Without the venue's streams (a stream down or silent, REST only) REST is the only way the bot
+learns of a fill, a cancel or a position it did not open: the symbols holding something are
+reconciled every `interval_s`, and so is every flat one in paper and dry-run (their exchange is
+the paper exchange, which has no budget); live, the flat ones are left to the sweep (below).
 
 While the streams are up they report all of that as it happens: order updates and fills per
 symbol, and positions (a streamed size that differs from the actor's gets the symbol a
@@ -12,7 +13,7 @@ of Binance's weight in the 500-symbol bench. So, while `streams_ok()`:
 - a symbol that holds something (a position or either grid leg, a live order, or a state not
   yet reconciled) is reconciled every `streamed_interval_s`;
 - a flat symbol is not reconciled periodically; what could surprise it (a position or an order
-  nobody of ours owns) is found by the account's all-symbol sweep (supervision/sweep.py) and by
+  nobody of ours owns) is found by the account's all-symbol sweep (actors/exchange_sweep.py) and by
   the position stream.
 The moment the streams are down, the next due tick reconciles everything again, except on a
 live venue (`flat_by_sweep`): there a flat symbol is never reconciled one by one, streams or not,
