@@ -51,8 +51,43 @@ def split_evenly(watch: ClusterWatch, a: Node, b: Node) -> bool:
 
 
 def taken_over(watch: ClusterWatch, account: str, epoch: int) -> dict[str, Any] | None:
-    return next((t for t in watch.takeovers() if t["account"] == account
-                 and int(t["epoch"]) > epoch and t["kind"] == "takeover"), None)
+    """The journal's first acquisition of `account` after `epoch` (ready: the account runs).
+    Its kind is normally "takeover"; on a starved machine the new holder may lose its fresh
+    lease before the account ran and take it again, journaled as a hand-over from itself, and
+    its acquired_ms is then later than the takeover (the late-send check only gets weaker)."""
+    later = sorted((t for t in watch.takeovers() if t["account"] == account
+                    and int(t["epoch"]) > epoch), key=lambda t: int(t["epoch"]))
+    return later[0] if later else None
+
+
+def log_tails(*nodes: Node | None, lines: int = 40) -> str:
+    """The last non-debug lines of each node's main log, for a failure message."""
+    out = []
+    for node in nodes:
+        if node is None:
+            continue
+        path = node.data_dir / "logs" / "bot.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        kept = [line[:240] for line in text.splitlines() if "| DEBUG |" not in line]
+        out.append(f"--- node {node.name} (pid {node.pid}) ---\n" + "\n".join(kept[-lines:]))
+    return "\n".join(out)
+
+
+def wait_for_takeover(watch: ClusterWatch, account: str, epoch: int, zombie: Node,
+                      survivor: Node) -> dict[str, Any]:
+    """Two deadlines: the survivor acquires the lease (expiry + grace: seconds), then the
+    account runs there and the takeover is journaled (restore and reconcile). A failure says
+    which step did not happen and shows both nodes' logs."""
+    try:
+        wait_until(lambda: watch.owners().get(account, ("", 0))[1] > epoch, timeout=30,
+                   interval=0.05, message=f"another node to acquire {account}")
+        took = wait_until(lambda: taken_over(watch, account, epoch), timeout=60,
+                          interval=0.05, message=f"{account} to run on the other node")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nleases {watch.owners()}\n"
+                             f"{log_tails(zombie, survivor)}") from None
+    assert took is not None and pid_of(str(took["node"])) == survivor.pid, took
+    return took
 
 
 def start_pair(tmp_path: Path, pg_url: str, server: PaperServer, url_a: str | None = None,
@@ -104,10 +139,7 @@ def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
                                text=True, timeout=60)
         assert table.returncode == 0 and account in table.stdout, table.stderr
         a.signal(signal.SIGSTOP)
-        took = wait_until(lambda: taken_over(watch, account, epoch), timeout=30,
-                          interval=0.05, message="the other node takes over")
-        assert took is not None
-        assert pid_of(str(took["node"])) == b.pid
+        took = wait_for_takeover(watch, account, epoch, zombie=a, survivor=b)
         committed = [c for c in books.order_ids(account) if f"-e{epoch}-" in c]
         a.signal(signal.SIGCONT)
         wait_until(lambda: account not in node_status(a).get("cluster", {})
@@ -115,8 +147,9 @@ def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
                    timeout=30, interval=0.1, message="the zombie lets go of the account")
         assert f"{account}: lease epoch {epoch} lost" in a.log_text()
         last = cluster_cli(b.config)["last_takeover"]
-        assert (last["account"], last["epoch"]) == (account, int(took["epoch"]))
-        assert pid_of(last["previous_owner"]) == a.pid
+        if took["kind"] == "takeover":  # else see taken_over: the survivor re-took its own
+            assert (last["account"], last["epoch"]) == (account, int(took["epoch"]))
+            assert pid_of(last["previous_owner"]) == a.pid
         late = audit.attempts_of_epoch(server.store, prefix, epoch, int(took["acquired_ms"]))
         assert late == [], f"the zombie sent {late} after the takeover"
         assert [c for c in books.order_ids(account) if f"-e{epoch}-" in c] == committed, (
@@ -150,9 +183,7 @@ def test_zombie_whose_lease_database_hangs_is_held_by_its_fences(pg_url: str,
                        timeout=60, interval=0.2, message=f"{account} trades at epoch {epoch}")
             a.signal(signal.SIGSTOP)
             proxy.blackhole()
-            took = wait_until(lambda: taken_over(watch, account, epoch), timeout=30,
-                              interval=0.05, message="the other node takes over")
-            assert took is not None
+            took = wait_for_takeover(watch, account, epoch, zombie=a, survivor=b)
             committed = [c for c in books.order_ids(account) if f"-e{epoch}-" in c]
             a.signal(signal.SIGCONT)
             wait_until(lambda: account not in node_status(a).get("cluster", {})
@@ -213,9 +244,7 @@ def test_partitioned_node_stops_before_its_lease_expires(pg_url: str, tmp_path: 
                 proxy.cut()
             else:
                 proxy.blackhole()
-            took = wait_until(lambda: taken_over(watch, account, epoch), timeout=30,
-                              interval=0.05, message="the survivor takes over")
-            assert took is not None
+            took = wait_for_takeover(watch, account, epoch, zombie=a, survivor=b)
             watcher.join(10)
             wait_until(lambda: audit.sends_by_epoch(server.store, prefix).get(
                 int(took["epoch"])), timeout=60, interval=0.2, message="the survivor trades")
