@@ -15,7 +15,9 @@ but silent for `stale_s`): REST takes over (`MarketFeed.poll_once`: prices and f
 point safely before the last message the streams delivered, and a silent connection is
 dropped so the streams resubscribe. Up again: one REST gap fill (fills since the last REST
 poll; ids already delivered are skipped), then the streams carry on alone. So no fill is missed
-or delivered twice across a disconnect.
+or delivered twice across a disconnect. While they are up, a symbol the price stream has not
+carried for `silent_s` gets its price from REST at the poll pace until the stream carries it
+again (exchange/ccxt/silent_symbols.py: a refused or dead topic is invisible to the health).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Protocol
 from actors.market_feed import MarketFeed
 from actors.messages import OrderActivity, Tick, Timer
 from actors.stream_positions import PositionCheck
+from exchange.ccxt.silent_symbols import SilentSymbols
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenuePosition, VenueTicker
 
 _ENDED_WITHOUT_FILL = frozenset(
@@ -58,7 +61,7 @@ class Streams(Protocol):
 
 class StreamFeed:
     def __init__(self, *, rest: MarketFeed, stale_s: float, logger: Any,
-                 views: Mapping[str, Any] | None = None,
+                 views: Mapping[str, Any] | None = None, silent_s: float | None = None,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.rest = rest
@@ -83,6 +86,10 @@ class StreamFeed:
         self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
         self._reconnects_seen = 0
         self._last_poll = -float("inf")
+        self.silent = (SilentSymbols(rest.symbols, silent_s=silent_s, logger=logger,
+                                     monotonic=monotonic) if silent_s else None)
+        """Symbols the price stream stopped carrying (None: not watched)."""
+        self._last_silent_poll = -float("inf")
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-feed", daemon=True)
@@ -107,6 +114,10 @@ class StreamFeed:
     # -- the streams' callbacks (their thread) -----------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
         now = self.clock()
+        if self.silent is not None:
+            at = self.monotonic()
+            for t in tickers:
+                self.silent.streamed(t.symbol, at)
         # one message's prices together: urgent wakes first (MarketFeed.deliver_ticks)
         self.rest.dropped += self.rest.deliver_ticks(
             [(t.symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now))
@@ -166,6 +177,12 @@ class StreamFeed:
     def on_connection(self, connected: bool) -> None:
         self._wake.set()  # decide on the mode now, not at the next poll
 
+    def on_unstreamed(self, symbols: list[str]) -> None:
+        if self.silent is not None:
+            self.silent.unstreamed(symbols)
+            self._last_silent_poll = -float("inf")
+            self._wake.set()  # their REST prices now, not after silent_s
+
     # -- the watch thread --------------------------------------------------------------------
     def _run(self) -> None:
         # health is looked at every CHECK_S (cheap); REST is polled every poll interval, only
@@ -192,9 +209,12 @@ class StreamFeed:
                     self.rest.since_ms = self._gap_start()
                 self.rest.poll_fills()  # the gap: fills while the streams were down
                 self._reconnects_seen = health.reconnects
+                if self.silent is not None:
+                    self.silent.restart()
                 if self.mode == "rest":
                     self._switch("stream")
             self._healthy_ms = int(self.clock() * 1000)
+            self._poll_silent()
             return
         if self.mode == "stream":
             self.rest.since_ms = self._gap_start()
@@ -206,6 +226,21 @@ class StreamFeed:
         if now - self._last_poll >= self.rest.interval_s:
             self._last_poll = now
             self.rest.poll_once()
+
+    def _poll_silent(self) -> None:
+        """Streams up: REST prices, at the poll pace, for the symbols the stream left silent."""
+        now = self.monotonic()
+        if self.silent is None or now - self._last_silent_poll < self.rest.interval_s:
+            return
+        self._last_silent_poll = now
+        quiet = self.silent.silent()
+        if not quiet:
+            return
+        tickers = self.silent.fetch(self.rest.exchange.fetch_tickers, quiet)
+        sent_at = self.clock()
+        self.rest.dropped += self.rest.deliver_ticks(
+            [(s, Tick(price=t.last, volume=t.quote_volume, sent_at=sent_at))
+             for s, t in tickers.items() if t.last is not None])
 
     def _gap_start(self) -> int:
         """Where REST starts looking for fills the streams may have missed."""
@@ -234,4 +269,6 @@ class StreamFeed:
             "positions_streamed": self.positions.streamed,
             "position_reconciles": self.positions.reconciles,
             "last_error": h.last_error if h is not None else "",
+            "refused": list(getattr(h, "refused", ())),
+            **(self.silent.status() if self.silent is not None else {}),
         }

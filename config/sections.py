@@ -97,6 +97,9 @@ class ExchangeSettings(_Section):
     """live takes prices, orders and fills from the venue's streams, dry-run prices."""
     stream_stale_s: Float = Field(default=10.0, ge=0.5, le=300)
     """A connected stream silent this long counts as down: REST polling takes over."""
+    stream_symbol_silent_s: Float = Field(default=60.0, ge=1, le=3600)
+    """One symbol without a streamed price this long while the stream is up gets its price
+    from REST at the poll pace until the stream carries it again (>= stream_stale_s)."""
     ws_url: Str = Field(
         default="",
         pattern=r"^(wss?://[^/\s]+)?$",
@@ -121,6 +124,11 @@ class ExchangeSettings(_Section):
     def _sandbox_or_demo(self) -> ExchangeSettings:
         if self.sandbox and self.demo:
             raise _cross("demo", "cannot be combined with exchange.sandbox (pick one)")
+        if self.stream_symbol_silent_s < self.stream_stale_s:
+            raise _cross("stream_symbol_silent_s",
+                         f"must be >= exchange.stream_stale_s ({self.stream_stale_s}) "
+                         f"(got {self.stream_symbol_silent_s}); a whole stream that quiet "
+                         "already counts as down")
         return self
 
 

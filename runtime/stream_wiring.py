@@ -47,7 +47,8 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
     build = pro_exchange_factory(e.id, credentials, sandbox=e.sandbox, demo=e.demo,
                                  timeout_ms=e.timeout_ms, api_url=e.api_url, ws_url=e.ws_url,
                                  meter=meter if isinstance(meter, RequestMeter) else None)
-    stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger, views=views)
+    stream_feed = StreamFeed(rest=feed, stale_s=e.stream_stale_s, logger=logger, views=views,
+                             silent_s=e.stream_symbol_silent_s)
     # the REST gateway's markets (loaded at startup): the streams make no second markets call
     markets = getattr(feed.exchange, "markets", None)
     streams = VenueStreams(build=build, symbols=list(settings.symbol_list), sink=stream_feed,
@@ -83,4 +84,5 @@ def dry_run_prices(settings: Settings, public: Any) -> Any:
     # REST stands in for the ticker stream only while it is down: at a pace the budget allows
     fallback_s = fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share)
     return StreamedTickerSource(public, symbols, interval_s=fallback_s,
-                                stale_s=e.stream_stale_s, streams_for=streams_for)
+                                stale_s=e.stream_stale_s, streams_for=streams_for,
+                                silent_s=e.stream_symbol_silent_s)

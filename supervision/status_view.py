@@ -108,8 +108,10 @@ def _streams(st: dict[str, Any]) -> Text:
     return Text(
         f"streams: mode {st['mode']}  connected {'yes' if st['connected'] else 'NO'}  "
         f"last message {'-' if age is None else f'{age:.1f} s'} ago  "
-        f"reconnects {st['reconnects']}",
-        style="" if st["mode"] == "stream" else "bold red",
+        f"reconnects {st['reconnects']}"
+        + (f"  no stream price (REST): {', '.join(st.get('silent') or [])}"
+           if st.get("silent_symbols") else ""),
+        style="" if st["mode"] == "stream" and not st.get("silent_symbols") else "bold red",
     )
 
 

@@ -26,6 +26,7 @@ clears ccxt's cached key so the resubscription creates a new one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -101,3 +102,13 @@ def forget_listen_key(ex: Any) -> None:
         if isinstance(value, dict) and "listenKey" in value:
             value["listenKey"] = None
             value["lastAuthenticatedTime"] = 0
+
+
+def refused_tickers(error: BaseException, ids: dict[str, str]) -> list[str]:
+    """Our symbols whose ticker topic a failed public subscription names. Bybit answers a
+    subscribe naming an unknown or delisted symbol's topic with `success: false` and the topic
+    in `ret_msg` (e.g. "Invalid symbol :[tickers.XYZUSDT]"); ccxt.pro fails the whole
+    `watch_tickers` call with it, so the same request would be refused on every retry and the
+    streams would never count as up. `ids`: venue market id -> our symbol."""
+    named = re.findall(r"tickers\.([A-Za-z0-9_-]+)", str(error))
+    return sorted({ids[i] for i in named if i in ids})

@@ -3,14 +3,19 @@
 A LiveTickerSource (the paper exchange's price source in dry-run) whose prices come from a
 public-only `VenueStreams` (no keys: prices only). Its polling thread keeps running but polls
 REST only while the stream is disconnected or silent for `stale_s`, so a stream outage never
-freezes the simulated market.
+freezes the simulated market; while it is up, only the symbols it has not carried for
+`silent_s` (silent_symbols.py).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+from loguru import logger as _logger
+
+from exchange.ccxt.silent_symbols import SilentSymbols
 from exchange.ccxt.streams import StreamSink
 from exchange.ccxt.tickers import LiveTickerSource, TickerFetcher
 from exchange.records import VenueFill, VenueOrder, VenueTicker
@@ -18,16 +23,25 @@ from exchange.records import VenueFill, VenueOrder, VenueTicker
 
 class StreamedTickerSource(LiveTickerSource):
     def __init__(self, fetcher: TickerFetcher, symbols: list[str], *, interval_s: float,
-                 stale_s: float, streams_for: Callable[[StreamSink], Any]) -> None:
+                 stale_s: float, streams_for: Callable[[StreamSink], Any],
+                 silent_s: float | None = None, logger: Any = None) -> None:
         super().__init__(fetcher, symbols, interval_s=interval_s)
         self.stale_s = stale_s
         self._wanted = set(symbols)
+        self.silent = (SilentSymbols(symbols, silent_s=silent_s, logger=logger or _logger,
+                                     monotonic=time.monotonic) if silent_s else None)
+        """Symbols the stream stopped carrying while it is up (None: not watched)."""
+        self._was_healthy = False
         self.streams = streams_for(self)
         self.streamed = 0
         """Tickers taken from the stream (for tests and the log)."""
 
     # -- the sink the streams call (their thread) --------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
+        if self.silent is not None:
+            at = time.monotonic()
+            for t in tickers:
+                self.silent.streamed(t.symbol, at)
         self._take(tickers)
         self.streamed += len(tickers)
 
@@ -49,6 +63,10 @@ class StreamedTickerSource(LiveTickerSource):
     def on_connection(self, connected: bool) -> None:
         pass
 
+    def on_unstreamed(self, symbols: list[str]) -> None:
+        if self.silent is not None:
+            self.silent.unstreamed(symbols)
+
     # -- polling only while the stream is down -----------------------------------------------
     def stream_healthy(self) -> bool:
         h = self.streams.health()
@@ -56,8 +74,15 @@ class StreamedTickerSource(LiveTickerSource):
         return bool(h.connected) and age is not None and age < self.stale_s
 
     def poll_once(self) -> None:
-        if self._last and self.stream_healthy():
-            return  # the stream carries the prices
+        healthy = bool(self._last) and self.stream_healthy()
+        if healthy and self.silent is not None and not self._was_healthy:
+            self.silent.restart()  # (re)connected: each symbol gets silent_s to show up
+        self._was_healthy = healthy
+        if healthy:  # the stream carries the prices, but perhaps not every symbol's
+            quiet = self.silent.silent() if self.silent is not None else []
+            if quiet and self.silent is not None:
+                self._take(self.silent.fetch(self._fetcher.fetch_tickers, quiet).values())
+            return
         tickers = self._fetcher.fetch_tickers(self.symbols)
         self._take(t for t in tickers.values() if t.symbol in self._wanted)
         with self._lock:

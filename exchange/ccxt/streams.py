@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from exchange.ccxt import convert, raw_tickers
-from exchange.ccxt.stream_acks import SubscriptionAcks
+from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
 from exchange.records import PositionSide, VenueFill, VenueOrder, VenuePosition, VenueTicker
 
 
@@ -38,6 +38,9 @@ class StreamSink(Protocol):
 
     def on_connection(self, connected: bool) -> None:
         """Called on every change of `connected` (after a reconnect: True again)."""
+
+    def on_unstreamed(self, symbols: list[str]) -> None:
+        """The venue refused these symbols' price topics: their prices must come from REST."""
 
 
 class PositionSink(Protocol):
@@ -55,6 +58,8 @@ class StreamHealth:
     """Sockets opened again after the streams had first been up (each look counts once)."""
     last_error: str
     """The last watcher error (for the status dump), '' if none."""
+    refused: tuple[str, ...] = ()
+    """Symbols whose price topic the venue refused (their prices come from REST)."""
 
 
 class VenueStreams:
@@ -96,6 +101,8 @@ class VenueStreams:
         self.confirm_s = confirm_s
         self.resubscribed = 0
         """Private sockets closed because the venue never confirmed their subscriptions."""
+        self.refused: dict[str, str] = {}
+        """Symbol -> the venue's answer, for price topics it refused (never asked again)."""
 
     # -- lifecycle (any thread) --------------------------------------------------------------
     def start(self) -> None:
@@ -116,7 +123,8 @@ class VenueStreams:
         last = self._last_message
         return StreamHealth(connected=self._connected(),
                             last_message_age_s=None if last is None else self._now() - last,
-                            reconnects=self.reconnects, last_error=self.last_error)
+                            reconnects=self.reconnects, last_error=self.last_error,
+                            refused=tuple(sorted(self.refused)))
 
     def _connected(self) -> bool:
         ex = self._ex
@@ -265,11 +273,38 @@ class VenueStreams:
         # the prices themselves go out as they arrive (raw_tickers.py; other venues: as ccxt
         # parses them, LiveTickers); this call keeps the subscription and notices a dropped
         # socket (with raw tickers it returns only then: ccxt never sees a ticker message)
-        if ex.id == "bybit":
-            await ex.watch_tickers(self.symbols)
+        if ex.id == "bybit" and not self.symbols:  # every topic refused: REST has the prices
+            await asyncio.sleep(60)
+        elif ex.id == "bybit":
+            try:
+                await ex.watch_tickers(self.symbols)
+            except Exception as exc:
+                refused = self._refused_in(exc)
+                if not refused:
+                    raise
+                await self._drop_clients()  # subscribe again, on a clean socket, without them
+                self._drop_refused(refused, exc)  # the sink hears of it once they are closed
+                return
         else:  # Binance: the all-market stream, one message a second for every symbol
             await ex.watch_tickers()
         self._seen()
+
+    def _refused_in(self, error: BaseException) -> list[str]:
+        """Our symbols whose price topic the venue refused by name (stream_acks.py)."""
+        ids = {self._ex.market(s)["id"]: s for s in self.symbols if s in self._ex.markets}
+        return refused_tickers(error, ids)
+
+    def _drop_refused(self, refused: list[str], error: BaseException) -> None:
+        """Stop asking for those topics; their symbols get their prices from REST (the sink
+        is told)."""
+        for symbol in refused:
+            self.refused[symbol] = str(error)[:200]
+        self.symbols = [s for s in self.symbols if s not in self.refused]
+        self.log.error("streams: the venue refused the price topic of {} ({}); their prices "
+                       "come from REST", ", ".join(refused), str(error)[:200])
+        on_unstreamed = getattr(self.sink, "on_unstreamed", None)
+        if on_unstreamed is not None:
+            on_unstreamed(refused)
 
     def _ticker_written(self, symbol: str, raw: Any) -> None:
         """Inside ccxt's message handler: one parsed ticker, delivered at once."""

@@ -65,7 +65,8 @@ class Recorder(pykka.ThreadingActor):
 class StreamRig:
     def __init__(self, venue_id: str, tmp: Path, *, stale_s: float = 1.0,
                  poll_s: float = 0.05, views: dict[str, Any] | None = None,
-                 share_markets: bool = True, confirm_s: float = 2.0) -> None:
+                 share_markets: bool = True, confirm_s: float = 2.0,
+                 silent_s: float | None = None) -> None:
         self.venue_id = venue_id
         self.book = Book(PRICES, now_ms=int(time.time() * 1000))
         self.venue: Any = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
@@ -83,7 +84,8 @@ class StreamRig:
                                fetch_fills=fills_poller(self.gateway, SYMBOLS), prices=self.prices,
                                quiet_wake_s=None)
         self.views: dict[str, Any] = views if views is not None else {}
-        self.feed = StreamFeed(rest=self.rest, stale_s=stale_s, logger=logger, views=self.views)
+        self.feed = StreamFeed(rest=self.rest, stale_s=stale_s, logger=logger, views=self.views,
+                               silent_s=silent_s)
         build = pro_exchange_factory(venue_id, Credentials(API_KEY, API_SECRET, source="test"),
                                      api_url=self.http.base_url, ws_url=self.ws.url,
                                      timeout_ms=3000, meter=self.gateway.meter)
@@ -153,6 +155,19 @@ class StreamRig:
     def wait_delivered(self, cid: str, symbol: str = BTC, timeout: float = 15.0) -> None:
         wait_until(lambda: cid in self.cids_delivered(symbol), timeout=timeout,
                    message=f"activity for {cid}")
+
+    def mute(self, native: str, on: bool = True) -> None:
+        """The stream stops carrying one symbol while it stays up: Bybit refuses its ticker
+        topic (from the next subscription on), Binance's all-market arrays leave it out."""
+        protocol = self.ws.protocol
+        muted = (protocol.refused if self.venue_id == "bybit" else protocol.untraded)
+        name = f"tickers.{native}" if self.venue_id == "bybit" else native
+        (muted.add if on else muted.discard)(name)
+
+    def ticker_calls(self, native: str) -> int:
+        """REST ticker calls for `native` alone (a one-symbol ticker)."""
+        path = "/v5/market/tickers" if self.venue_id == "bybit" else "/fapi/v1/ticker/24hr"
+        return sum(1 for r in self.http.hits(path) if r.params.get("symbol") == native)
 
     def rest_polls(self) -> int:
         path = "/v5/market/tickers" if self.venue_id == "bybit" else "/fapi/v1/ticker/24hr"

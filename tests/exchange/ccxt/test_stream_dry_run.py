@@ -68,3 +68,35 @@ def test_dry_run_without_streams_polls_rest(tmp_path):
     source = dry_run_prices(settings, public=object())
     assert not isinstance(source, StreamedTickerSource)
     logger.info("dry-run REST ticker source: {}", type(source).__name__)
+
+
+def test_dry_run_takes_a_refused_symbols_price_from_rest_while_the_stream_is_up(tmp_path):
+    """Bybit refuses ETH's ticker topic: the stream still comes up for BTC, and ETH's price
+    comes from one-symbol REST calls (exchange.stream_symbol_silent_s), not an all-symbol poll."""
+    book = Book(PRICES, now_ms=int(time.time() * 1000))
+    http = EmulatorServer(BybitVenue(book)).start()
+    ws = start_bybit_ws(book, API_KEY, API_SECRET)
+    ws.protocol.refused.add("tickers.ETHUSDT")
+    settings = load_settings(write_config(
+        tmp_path / "c.toml", [BTC, "ETH/USDT:USDT"], bot={"mode": "dry-run"},
+        exchange={"id": "bybit", "api_url": http.base_url, "ws_url": ws.url,
+                  "poll_interval_s": 0.1, "stream_stale_s": 1.0,
+                  "stream_symbol_silent_s": 1.0}))
+    source = dry_run_prices(settings, make_gateway("bybit", http, tmp_path, credentials=None))
+    try:
+        source.start()
+        wait_until(lambda: source.streams.refused and source.stream_healthy(),
+                   message="ETH refused, the stream up again without it")
+        before = len(http.hits(TICKERS["bybit"]))  # the all-symbol polls while it was down
+        book.set_price("ETHUSDT", Decimal("3155"))
+        wait_until(lambda: (source.last("ETH/USDT:USDT") or (0, 0))[1] == Decimal("3155"),
+                   timeout=15, message="ETH's price from REST")
+        book.set_price("BTCUSDT", Decimal("50700"))
+        wait_until(lambda: (source.last(BTC) or (0, 0))[1] == Decimal("50700"),
+                   message="BTC from the stream")
+        calls = http.hits(TICKERS["bybit"])[before:]
+        assert calls and all(c.params.get("symbol") == "ETHUSDT" for c in calls), calls
+        assert source.stream_healthy()
+    finally:
+        source.stop()
+        ws.stop()

@@ -217,3 +217,54 @@ def test_an_expired_listen_key_hands_over_to_rest_and_a_new_key_brings_the_strea
         assert r.feed.fills_streamed == fills + 1
     finally:
         r.stop()
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_a_symbol_the_stream_does_not_carry_gets_its_price_from_rest(venue, tmp_path):
+    """The stream is up (BTC flows) but never carries ETH. Bybit refuses ETH's ticker topic
+    by name: ccxt.pro then fails the whole watch_tickers call, so before this the same request
+    was refused on every retry and the streams never came up. Binance's all-market array
+    leaves out a symbol with no trade. Either way ETH's price comes from REST, one-symbol calls
+    only, and the status names it; on Binance, once ETH trades again, REST stops."""
+    r = StreamRig(venue, tmp_path, silent_s=1.0)
+    r.mute("ETHUSDT")
+    r.start()
+    try:
+        r.wait_mode("stream")
+        r.book.set_price("ETHUSDT", Decimal("3123.5"))
+        # a one-symbol REST ticker is asked for only by the silent-symbol poll, which runs only
+        # while the streams are up (on Bybit after the refused socket was replaced)
+        wait_until(lambda: r.ticker_calls("ETHUSDT") >= 1 and Decimal("3123.5") in
+                   r.prices_of(ETH), timeout=15, message="ETH's price from REST")
+        all_symbol_polls = r.rest_polls() - r.ticker_calls("ETHUSDT")
+        calls = r.ticker_calls("ETHUSDT")
+        r.book.set_price("ETHUSDT", Decimal("3124"))
+        r.book.set_price("BTCUSDT", Decimal("50321"))
+        wait_until(lambda: Decimal("3124") in r.prices_of(ETH), timeout=15,
+                   message="ETH's next price from REST")
+        wait_until(lambda: Decimal("50321") in r.prices_of(BTC), message="BTC from the stream")
+        assert r.feed.mode == "stream"
+        assert r.ticker_calls("ETHUSDT") > calls
+        assert r.rest_polls() - r.ticker_calls("ETHUSDT") == all_symbol_polls  # no all-symbol
+        block = stream_status(r.feed)["streams"]
+        assert block["silent_symbols"] == 1 and block["silent"] == [ETH], block
+        assert block["silent_polled"] >= 1
+        text = render({"bot": {}, "actors": [], "escalations": [], "kill_switch": False,
+                       "health": {"open_positions": 0, "protected_positions": 0,
+                                  "ts_coverage": 1.0}, **stream_status(r.feed)})
+        assert f"no stream price (REST): {ETH}" in text
+        if venue == "bybit":  # refused by name: never asked for again in this run
+            assert block["refused"] == [ETH], block
+            assert r.streams.reconnects == 0  # one clean resubscription, no retry loop
+            return
+        assert block["refused"] == []
+        r.mute("ETHUSDT", on=False)  # ETH trades again: the array lists it
+        r.book.set_price("ETHUSDT", Decimal("3130"))
+        wait_until(lambda: stream_status(r.feed)["streams"]["silent_symbols"] == 0,
+                   timeout=15, message="ETH streamed again")
+        calls = r.ticker_calls("ETHUSDT")
+        r.book.set_price("ETHUSDT", Decimal("3140"))
+        wait_until(lambda: Decimal("3140") in r.prices_of(ETH), message="ETH from the stream")
+        assert r.ticker_calls("ETHUSDT") == calls  # the stream carries it: no more REST
+    finally:
+        r.stop()

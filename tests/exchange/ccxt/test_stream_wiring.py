@@ -51,6 +51,8 @@ def test_modes_and_settings_that_keep_rest_polling(tmp_path, mode, exchange):
     ("stream_stale_s", 0, "exchange.stream_stale_s"),
     ("ws_url", "http://127.0.0.1:9", "exchange.ws_url"),
     ("streams", "yes", "exchange.streams"),
+    ("stream_symbol_silent_s", 0.5, "exchange.stream_symbol_silent_s"),
+    ("stream_symbol_silent_s", 5, "must be >= exchange.stream_stale_s (10.0)"),
 ])
 def test_bad_stream_settings_name_the_key(tmp_path, key, value, needle):
     with pytest.raises(ConfigError) as err:

@@ -26,6 +26,9 @@ class BinanceWs:
     def __init__(self, book: Book, venue: BinanceVenue) -> None:
         self.book = book
         self.venue = venue
+        self.untraded: set[str] = set()
+        """Symbols with no trade: Binance leaves them out of `!miniTicker@arr` (its docs: only
+        tickers that changed are in the array); their REST ticker still answers."""
 
     def accept(self, path: str, query: dict[str, str]) -> str | None:
         if path.startswith("/market/ws") or path.startswith("/public/ws"):
@@ -70,11 +73,12 @@ class BinanceWs:
         return out
 
     def ticker_push(self) -> list[tuple[str, Any]]:
-        return self._prices(list(self.book.prices))
+        # the all-market arrays list only symbols that traded (`untraded`: none did)
+        return self._prices([x for x in self.book.prices if x not in self.untraded])
 
     def events(self, kind: str, obj: Any) -> list[tuple[str, Any]]:
         if kind == "price":
-            return self._prices([obj])
+            return [] if obj in self.untraded else self._prices([obj])
         if kind == "order":
             if obj.trigger is not None:
                 return [(USER, self.algo_update(obj))]

@@ -25,6 +25,9 @@ class BybitWs:
         self.key, self.secret = api_key, api_secret
         self._ids = itertools.count(1)
         self.auth_failures = 0
+        self.refused: set[str] = set()
+        """Ticker topics the venue refuses (a delisted or unknown symbol): a subscribe naming
+        one is answered `success: false` naming it, the request's other topics are taken."""
 
     def accept(self, path: str, query: dict[str, str]) -> str | None:
         if path in ("/v5/public/linear", "/v5/private"):
@@ -51,10 +54,15 @@ class BybitWs:
             if private and not conn.authed:
                 return [{**base, "success": False, "ret_msg": "Request not authorized"}]
             wanted = PRIVATE_TOPICS if private else None
-            good = [a for a in args if (a in wanted if wanted else a.startswith("tickers."))]
+            good = [a for a in args if (a in wanted if wanted else a.startswith("tickers."))
+                    and a not in self.refused]
             conn.topics.update(good)
-            ok = len(good) == len(args)
-            return [{**base, "success": ok, "ret_msg": "" if ok else "error:handler not found"}]
+            if len(good) == len(args):
+                return [{**base, "success": True, "ret_msg": ""}]
+            bad = [a for a in args if a not in good]
+            why = (f"Invalid symbol :[{bad[0]}]" if bad[0] in self.refused
+                   else "error:handler not found")
+            return [{**base, "success": False, "ret_msg": why}]
         return [{**base, "success": False, "ret_msg": "error:invalid op"}]
 
     def _valid(self, args: list[Any]) -> bool:

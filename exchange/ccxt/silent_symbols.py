@@ -1,0 +1,104 @@
+"""Symbols the price stream has stopped carrying while the stream as a whole is up.
+
+The streams count as up while any message flows, so one symbol without prices goes unseen by
+their health: a ticker topic the venue refused (ccxt.pro ignores Bybit's `success: false`
+answer to a public subscription), a topic the venue stopped pushing, or messages for one symbol
+our reader skips as malformed. Its actor would then decide on a frozen price. This tracks when
+the stream last carried each symbol's price; a symbol silent for `silent_s` is polled over REST
+until the stream carries it again (by the caller, at its REST price pace), with one line when
+it goes silent and one when it comes back.
+
+`silent_s` should be long enough for a quiet market: Binance's all-market mini-ticker lists only
+the symbols that traded in the last second, so a thinly traded symbol can be legitimately quiet
+for a while (its REST price is then the same one, at one request weight).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+SINGLE_CALLS_UP_TO = 5
+"""Up to this many silent symbols are polled one ticker each (Binance: weight 1, Bybit: one
+request); more in one all-symbol call (Binance weight 40)."""
+
+
+class SilentSymbols:
+    def __init__(self, symbols: Iterable[str], *, silent_s: float, logger: Any,
+                 monotonic: Callable[[], float]) -> None:
+        self.silent_s = silent_s
+        self.log = logger
+        self._now = monotonic
+        self._lock = threading.Lock()
+        start = monotonic()
+        self._seen: dict[str, float] = dict.fromkeys(symbols, start)
+        self._silent: set[str] = set()
+        self._refused: set[str] = set()
+        self.polled = 0
+        """Prices taken over REST for silent symbols."""
+
+    def streamed(self, symbol: str, at: float) -> None:
+        """The stream carried `symbol`'s price at monotonic `at` (the streams' thread)."""
+        if symbol in self._seen:
+            self._seen[symbol] = at  # one dict write: the hot path stays lock-free
+            if symbol in self._silent:
+                with self._lock:
+                    if symbol in self._silent:
+                        self._silent.discard(symbol)
+                        self._refused.discard(symbol)
+                        self.log.info("stream: {} has prices again on the stream", symbol)
+
+    def unstreamed(self, symbols: Iterable[str]) -> None:
+        """The venue refused these symbols' price topics: silent from now on, no waiting."""
+        with self._lock:
+            for symbol in symbols:
+                if symbol in self._seen:
+                    self._seen[symbol] = float("-inf")
+                    self._silent.add(symbol)
+                    self._refused.add(symbol)
+
+    def restart(self) -> None:
+        """The stream (re)connected: every symbol gets `silent_s` from now to show up."""
+        now = self._now()
+        with self._lock:
+            for symbol in self._seen:
+                if symbol not in self._refused:
+                    self._seen[symbol] = max(self._seen[symbol], now)
+
+    def silent(self) -> list[str]:
+        """Symbols whose last streamed price is `silent_s` old or older (each newly silent one
+        is logged once)."""
+        cutoff = self._now() - self.silent_s
+        quiet = sorted(s for s, at in list(self._seen.items()) if at <= cutoff)
+        with self._lock:
+            for symbol in quiet:
+                if symbol not in self._silent:
+                    self._silent.add(symbol)
+                    self.log.warning("stream: no price for {} in {:.0f} s while the stream is "
+                                     "up; its price comes from REST until the stream carries "
+                                     "it again", symbol, self.silent_s)
+        return quiet
+
+    def fetch(self, fetch_tickers: Callable[[list[str]], dict[str, Any]],
+              symbols: list[str]) -> dict[str, Any]:
+        """The REST tickers of `symbols` (see SINGLE_CALLS_UP_TO); a symbol whose call fails
+        is left for the next poll with a line naming it, the others still go out."""
+        if len(symbols) > SINGLE_CALLS_UP_TO:
+            tickers = fetch_tickers(symbols)
+            out = {s: tickers[s] for s in symbols if s in tickers}
+        else:
+            out = {}
+            for symbol in symbols:
+                try:
+                    out.update(fetch_tickers([symbol]))
+                except Exception as exc:  # noqa: BLE001 - the next poll tries again
+                    self.log.warning("stream: REST price of silent {} failed: {}", symbol, exc)
+        self.polled += len(out)
+        return out
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            silent = sorted(self._silent)
+        return {"silent_symbols": len(silent), "silent": silent[:20],
+                "silent_polled": self.polled}

@@ -1,0 +1,95 @@
+"""SilentSymbols on an injected clock: which symbols the price stream has stopped carrying,
+when they count as silent, and how their REST prices are asked for."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from exchange.ccxt.silent_symbols import SINGLE_CALLS_UP_TO, SilentSymbols
+from exchange.records import VenueTicker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warning(self, fmt: str, *args: Any) -> None:
+        self.lines.append(fmt.format(*args))
+
+    info = warning
+
+
+def ticker(symbol: str) -> VenueTicker:
+    return VenueTicker(symbol=symbol, last=Decimal("1"), quote_volume=None, timestamp=None)
+
+
+def make(symbols: list[str]) -> tuple[SilentSymbols, Clock, Lines]:
+    clock, log = Clock(), Lines()
+    return SilentSymbols(symbols, silent_s=60, logger=log, monotonic=clock), clock, log
+
+
+def test_a_symbol_is_silent_only_after_silent_s_without_a_price_and_is_logged_once():
+    silent, clock, log = make(["A", "B"])
+    clock.t += 59
+    silent.streamed("A", clock.t)
+    assert silent.silent() == []
+    clock.t += 1
+    assert silent.silent() == ["B"]
+    assert silent.silent() == ["B"]
+    assert len([x for x in log.lines if "no price for B" in x]) == 1
+    silent.streamed("B", clock.t)
+    assert silent.silent() == [] and silent.status()["silent_symbols"] == 0
+    assert any("B has prices again" in x for x in log.lines)
+    silent.streamed("unknown", clock.t)  # a symbol we do not trade is ignored
+    assert "unknown" not in silent.status()["silent"]
+
+
+def test_a_reconnect_gives_every_symbol_silent_s_but_a_refused_one_stays_silent():
+    silent, clock, _ = make(["A", "B"])
+    silent.unstreamed(["B"])
+    assert silent.silent() == ["B"]
+    clock.t += 100
+    assert silent.silent() == ["A", "B"]
+    silent.restart()
+    assert silent.silent() == ["B"]  # refused: no point waiting for it again
+    clock.t += 60
+    assert silent.silent() == ["A", "B"]
+
+
+def test_few_silent_symbols_are_asked_one_by_one_and_one_failure_spares_the_rest():
+    silent, _, log = make([f"S{i}" for i in range(10)])
+    asked: list[list[str]] = []
+
+    def fetch(symbols: list[str]) -> dict[str, VenueTicker]:
+        asked.append(list(symbols))
+        if symbols == ["S1"]:
+            raise RuntimeError("timed out")
+        return {s: ticker(s) for s in symbols}
+
+    got = silent.fetch(fetch, ["S0", "S1", "S2"])
+    assert asked == [["S0"], ["S1"], ["S2"]] and sorted(got) == ["S0", "S2"]
+    assert any("REST price of silent S1 failed: timed out" in x for x in log.lines)
+    many = [f"S{i}" for i in range(SINGLE_CALLS_UP_TO + 1)]
+    asked.clear()
+    got = silent.fetch(fetch, many)
+    assert asked == [many] and sorted(got) == many  # one all-symbol call
+    assert silent.polled == 2 + len(many)
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_no_silent_symbol_no_call(n):
+    silent, _, _ = make(["A"])
+    calls = []
+    assert silent.fetch(lambda s: calls.append(s) or {}, ["A"][:n]) == {}
+    assert len(calls) == n
