@@ -279,8 +279,9 @@ class Rig:
         self.venue = Venue([native(s) for s in syms], args.push)
         self.bot = BenchBot(tmp.path, syms, latency_s=0.0, wrap=wrap,
                             risk={"trailing_step_pct": Decimal("50")}, logging=False,
-                            synchronous=args.synchronous)
+                            synchronous=args.synchronous, heartbeat_interval_s=args.heartbeat_s)
         self.stamper = box["w"]
+        self.bot.feed.quiet_wake_s = args.quiet_wake_s
         self.feed = StreamFeed(rest=self.bot.feed, stale_s=10.0, logger=logger)
         self.sink = ArrivalStamps(self.feed)
         build = pro_exchange_factory("bybit", None, api_url=self.venue.base_url,
@@ -392,6 +393,12 @@ def main() -> dict[str, Any]:
     ap.add_argument("--synchronous", default="full", choices=["full", "normal"],
                     help="SQLite synchronous mode of the bot's database (the close intent is "
                          "committed before the order is sent)")
+    ap.add_argument("--heartbeat-s", type=float, default=1.0,
+                    help="supervision.heartbeat_interval_s (each beat: a Timer and a Ping to "
+                         "every actor)")
+    ap.add_argument("--quiet-wake-s", type=lambda v: None if v == "none" else float(v),
+                    default=0.25, help="MarketFeed.quiet_wake_s: how often a price inside the "
+                    "actor's quiet band wakes it ('none': never)")
     args = ap.parse_args()
     if args.switch_interval_ms is not None:  # as runtime/runner.py does, before any thread
         apply_switch_interval(args.switch_interval_ms)

@@ -31,6 +31,7 @@ from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
 from exchange.fence import BusyBoard, FenceBoard
 from storage.repository import Repository
 from storage.restore import CorruptRow
+from supervision import beats
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState
 from supervision.reconcile_schedule import ReconcileSchedule
@@ -75,6 +76,7 @@ class Supervisor:
         self.kill_switch_escalations = kill_switch_escalations
         self.kill_switch_window_s = kill_switch_window_s
         self.on_heartbeat = on_heartbeat
+        self._reconcile_due: set[str] = set()
         self.emergency_close = emergency_close
         self.clock = clock
         self.views: dict[str, Any] = views if views is not None else {}
@@ -172,6 +174,8 @@ class Supervisor:
     # -- monitor thread -----------------------------------------------------------------------
     def _run(self) -> None:
         next_beat = self.clock()
+        parts = beats.parts_for(self.heartbeat_interval_s, len(self.children))
+        part = 0
         while not self._stopping.is_set():
             wait = max(min(next_beat, self._next_restart()) - self.clock(), 0.0)
             try:
@@ -183,9 +187,10 @@ class Supervisor:
                     break
                 now = self.clock()
                 self._restart_due(now)
-                if now >= next_beat:
-                    next_beat = now + self.heartbeat_interval_s
-                    self._heartbeat(now)
+                if now >= next_beat:  # one part of the actors per beat (supervision/beats.py)
+                    next_beat = now + self.heartbeat_interval_s / parts
+                    self._heartbeat(now, part, parts)
+                    part = (part + 1) % parts
             except Exception as exc:  # noqa: BLE001 - the supervisor itself must not die
                 if self._stopping.is_set():
                     break
@@ -290,9 +295,15 @@ class Supervisor:
         except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
             self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", now)
 
-    def _heartbeat(self, now: float) -> None:
-        reconcile = self.schedule.due(now, self.children)
-        for child in self.children.values():
+    def _heartbeat(self, now: float, part: int = 0, parts: int = 1) -> None:
+        """A Timer and a Ping to part `part` of `parts` of the actors (all: 0 of 1); the
+        periodic reconcile is chosen at part 0 and each actor gets it with its own part."""
+        if part == 0:
+            self._reconcile_due = self.schedule.due(now, self.children)
+            if self.on_heartbeat is not None:
+                self.on_heartbeat()
+        reconcile = self._reconcile_due
+        for child in beats.members(self.children.values(), part, parts):
             if child.ref is None or child.state is not ChildState.RUNNING:
                 continue
             if self._check_hung(child, now):
@@ -306,16 +317,13 @@ class Supervisor:
                     child.ping_sent_at = now
             except pykka.ActorDeadError:
                 pass  # its failure report is on the way
-        if self.on_heartbeat is not None:
-            self.on_heartbeat()
 
     def _check_hung(self, child: Child, now: float) -> bool:
         assert child.ref is not None
         size = inbox_depth(child.ref.actor_inbox)
         if size > self.mailbox_max:
-            self._fail(
-                child, f"mailbox has {size} messages (bound {self.mailbox_max})", "mailbox", now
-            )
+            self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})",
+                       "mailbox", now)
             return True
         if child.ping is None:
             return False
@@ -332,21 +340,13 @@ class Supervisor:
             if self.busy.busy_for(child.symbol) > 0:
                 self.busy_waits += 1
                 return False  # in a bounded exchange call: slow, not hung
-            self._fail(
-                child, f"no heartbeat reply within {self.heartbeat_timeout_s}s", "heartbeat", now
-            )
+            self._fail(child, f"no heartbeat reply within {self.heartbeat_timeout_s}s",
+                       "heartbeat", now)
             return True
         return False
 
-    def _on_escalation(
-        self,
-        symbol: str,
-        reason: str,
-        attempts: int,
-        error: str | None,
-        at: float,
-        close: bool = True,
-    ) -> None:
+    def _on_escalation(self, symbol: str, reason: str, attempts: int, error: str | None,
+                       at: float, close: bool = True) -> None:
         """Every escalation of every style: the one emergency close (runtime/emergency.py), then
         a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
         if close and self.emergency_close is not None:

@@ -9,6 +9,7 @@ block (the delivery side, actors/stream_feed.py, only writes price slots and tel
 
 A watcher that fails (the connection dropped, a refused reconnect) marks the streams down and
 calls again after `retry_s`; ccxt.pro opens a new connection and resubscribes on that call.
+A watcher failing again soon after waits longer each time (stream_retry.py).
 `health()` is read from any thread: connected (every watcher subscribed, every socket open),
 the age of the last message, reconnects. `reconnect()` closes the sockets so every watcher
 resubscribes (used when a connected stream has gone silent).
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 from exchange.ccxt import convert, raw_tickers
 from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
+from exchange.ccxt.stream_retry import RetryPacing
 from exchange.records import PositionSide, VenueFill, VenueOrder, VenuePosition, VenueTicker
 
 
@@ -87,6 +89,7 @@ class VenueStreams:
         self._ex: Any = None
         self._stopping = False
         self._failed: dict[str, bool] = {}
+        self._pacing = RetryPacing(retry_s, monotonic)
         self._subscribed: set[str] = set()
         self._last_message: float | None = None
         self._was_connected = False
@@ -218,10 +221,12 @@ class VenueStreams:
         self._subscribed.discard(name)
         self._failed[name] = True
         self.last_error = f"{name}: {type(exc).__name__}: {exc}"[:200]
-        self.log.warning("stream {} failed, retrying in {} s: {}", name, self.retry_s,
+        delay, streak = self._pacing.failed(name)
+        self.log.warning("stream {} failed{}, retrying in {:g} s: {}", name,
+                         f" ({streak} times in a row)" if streak > 1 else "", delay,
                          self.last_error)
         self._note_connection()
-        await asyncio.sleep(self.retry_s)
+        await asyncio.sleep(delay)
         self._failed[name] = False
 
     async def _watch_connection(self) -> None:

@@ -268,3 +268,31 @@ def test_a_symbol_the_stream_does_not_carry_gets_its_price_from_rest(venue, tmp_
         assert r.ticker_calls("ETHUSDT") == calls  # the stream carries it: no more REST
     finally:
         r.stop()
+
+
+def test_a_private_subscription_the_venue_keeps_refusing_is_asked_again_ever_later(tmp_path):
+    """Bybit refuses the `order` topic on every subscription: the watcher retries after 0.2,
+    0.4, 0.8 s ... (not every 0.2 s for ever, each time on a new connection), the log counts
+    the failures, and REST carries the fills meanwhile."""
+    r = StreamRig("bybit", tmp_path)
+    r.ws.protocol.refused.add("order")
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    r.start()
+    try:
+        def order_subscribes() -> list[float]:
+            return [t for t, topics in list(r.ws.protocol.subscribes) if "order" in topics]
+        wait_until(lambda: len(order_subscribes()) >= 5, timeout=30,
+                   message="five subscriptions of the order topic")
+        times = order_subscribes()
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        # each wait at least doubles (sleep never returns early; 10 ms for scheduling)
+        for k, gap in enumerate(gaps[:4]):
+            assert gap >= 0.2 * 2 ** k - 0.01, (k, gaps)
+        assert any("stream orders failed (4 times in a row)" in line for line in lines)
+        assert r.feed.mode == "rest"
+        cid = r.buy()
+        r.wait_delivered(cid)  # the fill from REST polling
+    finally:
+        logger.remove(sink)
+        r.stop()

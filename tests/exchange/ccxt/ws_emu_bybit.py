@@ -25,6 +25,8 @@ class BybitWs:
         self.key, self.secret = api_key, api_secret
         self._ids = itertools.count(1)
         self.auth_failures = 0
+        self.subscribes: list[tuple[float, tuple[str, ...]]] = []
+        """(monotonic time, topics) of every subscribe request."""
         self.refused: set[str] = set()
         """Ticker topics the venue refuses (a delisted or unknown symbol): a subscribe naming
         one is answered `success: false` naming it, the request's other topics are taken."""
@@ -50,6 +52,7 @@ class BybitWs:
                      else "error:USVC1111"}]
         if op == "subscribe":
             args = list(msg.get("args") or [])
+            self.subscribes.append((time.monotonic(), tuple(args)))
             private = conn.path == "/v5/private"
             if private and not conn.authed:
                 return [{**base, "success": False, "ret_msg": "Request not authorized"}]

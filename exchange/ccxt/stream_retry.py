@@ -1,0 +1,36 @@
+"""How long a failed stream watcher waits before it subscribes again.
+
+`retry_s` after a first failure, doubled for each failure that follows within
+`STREAK_RESET_S` of the one before, at most `MAX_RETRY_S`. A venue that refuses every
+subscription (Bybit answers `success: false` and ccxt.pro raises) is so not asked once a second
+for ever, each time on a new connection, which several accounts on one IP would take to the
+venue's connection limit (Bybit: 500 connections per 5 minutes per IP); REST carries the
+account meanwhile. A watcher that ran for a while before failing starts again at `retry_s`, so
+a dropped connection days later is retried at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+MAX_RETRY_S = 60.0
+"""The longest wait before a failing watcher subscribes again."""
+STREAK_RESET_S = 120.0
+"""A watcher that ran this long since its last failure starts again at `retry_s`."""
+
+
+class RetryPacing:
+    def __init__(self, retry_s: float, monotonic: Callable[[], float]) -> None:
+        self.retry_s = retry_s
+        self._now = monotonic
+        self._streak: dict[str, tuple[int, float]] = {}
+        """Watcher -> (failures in a row, monotonic time of the last one)."""
+
+    def failed(self, name: str) -> tuple[float, int]:
+        """`name` failed now: (seconds to wait before it subscribes again, failures in a
+        row)."""
+        now = self._now()
+        streak, last = self._streak.get(name, (0, -float("inf")))
+        streak = 1 if now - last >= STREAK_RESET_S else streak + 1
+        self._streak[name] = (streak, now)
+        return min(self.retry_s * 2 ** (streak - 1), max(MAX_RETRY_S, self.retry_s)), streak

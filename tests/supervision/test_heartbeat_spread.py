@@ -1,0 +1,81 @@
+"""The heartbeat spread over its interval (supervision/beats.py): a real Supervisor and real
+pykka actors that record when each Timer arrives. Every actor still gets one beat per interval,
+but the actors no longer all get theirs at the same moment."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pykka
+from loguru import logger
+
+from actors.messages import Ping, Timer
+from storage.repository import Repository
+from supervision.alerts import Alerts
+from supervision.beats import members, parts_for
+from supervision.restart_policy import RestartPolicy
+from supervision.supervisor import Supervisor
+from tests.support.waiting import wait_until
+
+INTERVAL_S = 0.4
+SYMBOLS = [f"S{i:02d}/USDT:USDT" for i in range(40)]
+
+
+class Beaten(pykka.ThreadingActor):
+    def __init__(self, symbol: str, sup: Supervisor, seen: dict[str, list[float]],
+                 lock: threading.Lock) -> None:
+        super().__init__()
+        self.symbol, self.sup, self.seen, self.lock = symbol, sup, seen, lock
+
+    def on_start(self) -> None:
+        self.sup.report(self.symbol, 1, "started", None)
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Timer):
+            with self.lock:
+                self.seen.setdefault(self.symbol, []).append(time.monotonic())
+        if isinstance(message, Ping):
+            return True
+        return None
+
+
+def test_every_actor_gets_one_beat_per_interval_at_its_own_phase(tmp_path):
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    box: dict[str, Supervisor] = {}
+    sup = Supervisor(
+        symbols=SYMBOLS, start_actor=lambda s: Beaten.start(s, box["sup"], seen, lock),
+        repo=Repository(tmp_path / "bot.sqlite"),
+        policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
+                             backoff_max_s=0.1, stable_after_s=30),
+        alerts=Alerts(logger=logger), logger=logger, heartbeat_interval_s=INTERVAL_S,
+        heartbeat_timeout_s=5, mailbox_max=1000, reconcile_interval_s=3600,
+        kill_switch_escalations=10, kill_switch_window_s=600)
+    box["sup"] = sup
+    sup.start()
+    try:
+        wait_until(lambda: all(len(seen.get(s, [])) >= 3 for s in SYMBOLS), timeout=30,
+                   message="three beats for every actor")
+        with lock:
+            firsts = sorted(times[0] for times in seen.values())
+            gaps = [b - a for times in seen.values() for a, b in zip(times, times[1:],
+                                                                     strict=False)]
+        # parts are sent one part-interval apart, never early: the 20 parts of one interval
+        # span at least 19 x 20 ms; all at once (before) they arrived within a few ms
+        assert firsts[-1] - firsts[0] >= 0.2, firsts
+        # each actor is beaten once per interval: never twice within much less than that
+        assert min(gaps) >= INTERVAL_S * 0.25, sorted(gaps)[:5]
+    finally:
+        sup.stop(timeout_s=10)
+
+
+def test_parts_cover_every_actor_once_and_never_come_faster_than_20_ms():
+    assert parts_for(1.0, 500) == 20 and parts_for(1.0, 3) == 3 and parts_for(0.01, 500) == 1
+    assert parts_for(0.1, 500) == 5  # 20 ms apart at the most
+    items = list(range(53))
+    parts = parts_for(1.0, len(items))
+    covered = [x for p in range(parts) for x in members(items, p, parts)]
+    assert sorted(covered) == items
+    assert max(len(members(items, p, parts)) for p in range(parts)) <= 3
