@@ -9,6 +9,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+from loguru import logger
 
 from supervision.status import stream_status
 from supervision.status_view import render

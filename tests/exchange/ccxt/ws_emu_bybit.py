@@ -63,8 +63,8 @@ class BybitWs:
             if len(good) == len(args):
                 return [{**base, "success": True, "ret_msg": ""}]
             bad = [a for a in args if a not in good]
-            why = (f"Invalid symbol :[{bad[0]}]" if bad[0] in self.refused
-                   else "error:handler not found")
+            why = (f"Invalid symbol :[{bad[0]}]" if bad[0].startswith("tickers.")
+                   else f"error:handler not found,topic:{bad[0]}")
             return [{**base, "success": False, "ret_msg": why}]
         return [{**base, "success": False, "ret_msg": "error:invalid op"}]
 
