@@ -1,7 +1,10 @@
 """How long a failed stream watcher waits before it subscribes again.
 
-`retry_s` after a first failure, doubled for each failure that follows within
-`STREAK_RESET_S` of the one before, at most `MAX_RETRY_S`. A venue that refuses every
+`retry_s` after a first refusal, doubled for each refusal that follows within
+`STREAK_RESET_S` of the one before, at most `MAX_RETRY_S`. A refusal is the venue's answer
+(ccxt's ExchangeError: a subscription or an authentication refused); a dropped connection, a
+timeout or our own reconnect of a silent socket is always retried after `retry_s` (backing
+off on those kept the streams down for a minute after a few quick drops). A venue that refuses every
 subscription (Bybit answers `success: false` and ccxt.pro raises) is so not asked once a second
 for ever, each time on a new connection, which several accounts on one IP would take to the
 venue's connection limit (Bybit: 500 connections per 5 minutes per IP); REST carries the
@@ -26,9 +29,11 @@ class RetryPacing:
         self._streak: dict[str, tuple[int, float]] = {}
         """Watcher -> (failures in a row, monotonic time of the last one)."""
 
-    def failed(self, name: str) -> tuple[float, int]:
-        """`name` failed now: (seconds to wait before it subscribes again, failures in a
-        row)."""
+    def failed(self, name: str, *, refused: bool = True) -> tuple[float, int]:
+        """`name` failed now: (seconds to wait before it subscribes again, refusals in a
+        row); a failure that is not the venue's refusal waits `retry_s` and counts nothing."""
+        if not refused:
+            return self.retry_s, 0
         now = self._now()
         streak, last = self._streak.get(name, (0, -float("inf")))
         streak = 1 if now - last >= STREAK_RESET_S else streak + 1

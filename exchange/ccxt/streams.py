@@ -9,7 +9,7 @@ block (the delivery side, actors/stream_feed.py, only writes price slots and tel
 
 A watcher that fails (the connection dropped, a refused reconnect) marks the streams down and
 calls again after `retry_s`; ccxt.pro opens a new connection and resubscribes on that call.
-A watcher failing again soon after waits longer each time (stream_retry.py).
+A subscription the venue keeps refusing is asked again later each time (stream_retry.py).
 `health()` is read from any thread: connected (every watcher subscribed, every socket open),
 the age of the last message, reconnects. `reconnect()` closes the sockets so every watcher
 resubscribes (used when a connected stream has gone silent).
@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
+
+import ccxt
 
 from exchange.ccxt import convert, raw_tickers
 from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
@@ -221,7 +223,7 @@ class VenueStreams:
         self._subscribed.discard(name)
         self._failed[name] = True
         self.last_error = f"{name}: {type(exc).__name__}: {exc}"[:200]
-        delay, streak = self._pacing.failed(name)
+        delay, streak = self._pacing.failed(name, refused=isinstance(exc, ccxt.ExchangeError))
         self.log.warning("stream {} failed{}, retrying in {:g} s: {}", name,
                          f" ({streak} times in a row)" if streak > 1 else "", delay,
                          self.last_error)
