@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 SINGLE_CALLS_UP_TO = 5
+FAILURE_LINE_EVERY_S = 60.0
+"""A symbol whose REST price keeps failing (a delisted one) is logged at most this often."""
 """Up to this many silent symbols are polled one ticker each (Binance: weight 1, Bybit: one
 request); more in one all-symbol call (Binance weight 40)."""
 
@@ -35,6 +37,7 @@ class SilentSymbols:
         self._seen: dict[str, float] = dict.fromkeys(symbols, start)
         self._silent: set[str] = set()
         self._refused: set[str] = set()
+        self._failure_logged: dict[str, float] = {}
         self.polled = 0
         """Prices taken over REST for silent symbols."""
 
@@ -93,7 +96,12 @@ class SilentSymbols:
                 try:
                     out.update(fetch_tickers([symbol]))
                 except Exception as exc:  # noqa: BLE001 - the next poll tries again
-                    self.log.warning("stream: REST price of silent {} failed: {}", symbol, exc)
+                    now = self._now()
+                    if now - self._failure_logged.get(symbol, -float("inf")) >= \
+                            FAILURE_LINE_EVERY_S:
+                        self._failure_logged[symbol] = now
+                        self.log.warning("stream: REST price of silent {} failed: {}", symbol,
+                                         exc)
         self.polled += len(out)
         return out
 

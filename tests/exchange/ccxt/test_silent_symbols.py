@@ -68,7 +68,7 @@ def test_a_reconnect_gives_every_symbol_silent_s_but_a_refused_one_stays_silent(
 
 
 def test_few_silent_symbols_are_asked_one_by_one_and_one_failure_spares_the_rest():
-    silent, _, log = make([f"S{i}" for i in range(10)])
+    silent, clock, log = make([f"S{i}" for i in range(10)])
     asked: list[list[str]] = []
 
     def fetch(symbols: list[str]) -> dict[str, VenueTicker]:
@@ -80,11 +80,16 @@ def test_few_silent_symbols_are_asked_one_by_one_and_one_failure_spares_the_rest
     got = silent.fetch(fetch, ["S0", "S1", "S2"])
     assert asked == [["S0"], ["S1"], ["S2"]] and sorted(got) == ["S0", "S2"]
     assert any("REST price of silent S1 failed: timed out" in x for x in log.lines)
+    silent.fetch(fetch, ["S1"])  # failing again at once: no second line
+    assert len([x for x in log.lines if "silent S1 failed" in x]) == 1
+    clock.t += 60
+    silent.fetch(fetch, ["S1"])
+    assert len([x for x in log.lines if "silent S1 failed" in x]) == 2
     many = [f"S{i}" for i in range(SINGLE_CALLS_UP_TO + 1)]
     asked.clear()
     got = silent.fetch(fetch, many)
     assert asked == [many] and sorted(got) == many  # one all-symbol call
-    assert silent.polled == 2 + len(many)
+    assert silent.polled == 2 + len(many)  # S1 never answered
 
 
 @pytest.mark.parametrize("n", [0, 1])
