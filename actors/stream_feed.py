@@ -233,7 +233,7 @@ class StreamFeed:
         if self.silent is None or now - self._last_silent_poll < self.rest.interval_s:
             return
         self._last_silent_poll = now
-        quiet = self.silent.silent()
+        quiet = self.silent.due(self.rest.interval_s)
         if not quiet:
             return
         tickers = self.silent.fetch(self.rest.exchange.fetch_tickers, quiet)

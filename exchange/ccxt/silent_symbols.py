@@ -19,11 +19,14 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-SINGLE_CALLS_UP_TO = 5
+SINGLE_CALLS_UP_TO = 40
+"""Up to this many silent symbols are polled one ticker each (Binance: weight 1, Bybit: one
+request); more in one all-symbol call (Binance weight 40, so never dearer)."""
+QUIET_PACE_SHARE = 1 / 6
+"""A symbol that is merely silent (perhaps a quiet market) is polled every `silent_s` x this
+(10 s at the default 60 s); one whose topic the venue refused, at the REST pace."""
 FAILURE_LINE_EVERY_S = 60.0
 """A symbol whose REST price keeps failing (a delisted one) is logged at most this often."""
-"""Up to this many silent symbols are polled one ticker each (Binance: weight 1, Bybit: one
-request); more in one all-symbol call (Binance weight 40)."""
 
 
 class SilentSymbols:
@@ -38,6 +41,7 @@ class SilentSymbols:
         self._silent: set[str] = set()
         self._refused: set[str] = set()
         self._failure_logged: dict[str, float] = {}
+        self._polled_at: dict[str, float] = {}
         self.polled = 0
         """Prices taken over REST for silent symbols."""
 
@@ -82,6 +86,21 @@ class SilentSymbols:
                                      "up; its price comes from REST until the stream carries "
                                      "it again", symbol, self.silent_s)
         return quiet
+
+    def due(self, pace_s: float) -> list[str]:
+        """The silent symbols whose REST price is due now: a refused one every `pace_s`, any
+        other every max(`pace_s`, `silent_s` x QUIET_PACE_SHARE). At Binance's weight 1 a
+        symbol, 40 silent symbols cost 240 weight a minute (10 % of the IP limit), and more
+        than 40 cost one all-symbol call (weight 40) every 10 s, the same."""
+        now = self._now()
+        quiet_s = max(pace_s, self.silent_s * QUIET_PACE_SHARE)
+        out = []
+        for symbol in self.silent():
+            every = pace_s if symbol in self._refused else quiet_s
+            if now - self._polled_at.get(symbol, -float("inf")) >= every:
+                self._polled_at[symbol] = now
+                out.append(symbol)
+        return out
 
     def fetch(self, fetch_tickers: Callable[[list[str]], dict[str, Any]],
               symbols: list[str]) -> dict[str, Any]:

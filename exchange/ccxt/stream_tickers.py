@@ -79,7 +79,7 @@ class StreamedTickerSource(LiveTickerSource):
             self.silent.restart()  # (re)connected: each symbol gets silent_s to show up
         self._was_healthy = healthy
         if healthy:  # the stream carries the prices, but perhaps not every symbol's
-            quiet = self.silent.silent() if self.silent is not None else []
+            quiet = self.silent.due(self.interval_s) if self.silent is not None else []
             if quiet and self.silent is not None:
                 self._take(self.silent.fetch(self._fetcher.fetch_tickers, quiet).values())
             return
