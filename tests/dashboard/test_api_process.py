@@ -169,7 +169,12 @@ def test_the_token_never_reaches_a_page_a_log_or_the_status_dump(bot):
 
 
 def test_a_tripped_protection_shows_everywhere_and_a_person_resets_it(tmp_path):
-    bot = RunningBot(tmp_path, protections={"daily_loss_limit_usdt": 0.01})
+    # ready once a position is open or the limit has tripped: the limit can trip on the first
+    # position's fees and block every entry while that position closes between two looks at
+    # the status (CI once waited 90 s for an open position that had come and gone)
+    bot = RunningBot(tmp_path, protections={"daily_loss_limit_usdt": 0.01},
+                     ready=lambda s: s["health"]["open_positions"] > 0
+                     or bool(s.get("protections")))
     try:
         s = wait_until(lambda: (st := bot.get("/api/status")).get("protections") and st,
                        timeout=90, message="the daily loss limit tripped")
