@@ -54,7 +54,7 @@ from actors.exchange_sweep import ExchangeSweep  # noqa: E402
 from actors.market_feed import MarketFeed  # noqa: E402
 from actors.stop_watch import StopWatch  # noqa: E402
 from actors.stream_feed import StreamFeed  # noqa: E402
-from config.sections import SupervisionSettings  # noqa: E402
+from config.sections import ExchangeSettings, SupervisionSettings  # noqa: E402
 from exchange.budget_venues import BudgetRegistry, fitting_poll_interval  # noqa: E402
 from exchange.ccxt.factory import pro_exchange_factory  # noqa: E402
 from exchange.ccxt.gateway import CcxtGateway  # noqa: E402
@@ -202,7 +202,8 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
                           interval_s=fitting_poll_interval(venue_id, 0.5, 0.5),
                           own_prefix=f"main-{bot.repo.id_tag}-", logger=logger,
                           fetch_fills=fills_poller(gw, symbols), prices=bot.prices)
-        feed = StreamFeed(rest=rest, stale_s=10.0, logger=logger, views=bot.views)
+        feed = StreamFeed(rest=rest, stale_s=10.0, logger=logger, views=bot.views,
+                          silent_s=ExchangeSettings().stream_symbol_silent_s)  # the default
         build = pro_exchange_factory(venue_id, CREDS, api_url=emu.base_url, ws_url=ws.url,
                                      timeout_ms=5000, meter=gw.meter)
         feed.attach(VenueStreams(build=build, symbols=symbols, sink=feed, logger=logger,

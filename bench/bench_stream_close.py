@@ -51,6 +51,7 @@ from common import (  # noqa: I001 - common puts the repository on sys.path
 from loguru import logger
 
 from actors.stream_feed import StreamFeed
+from config.sections import ExchangeSettings
 from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.streams import VenueStreams
 from runtime.interpreter import apply_switch_interval, switch_interval_ms
@@ -282,7 +283,8 @@ class Rig:
                             synchronous=args.synchronous, heartbeat_interval_s=args.heartbeat_s)
         self.stamper = box["w"]
         self.bot.feed.quiet_wake_s = args.quiet_wake_s
-        self.feed = StreamFeed(rest=self.bot.feed, stale_s=10.0, logger=logger)
+        self.feed = StreamFeed(rest=self.bot.feed, stale_s=10.0, logger=logger,
+                               silent_s=ExchangeSettings().stream_symbol_silent_s)
         self.sink = ArrivalStamps(self.feed)
         build = pro_exchange_factory("bybit", None, api_url=self.venue.base_url,
                                      ws_url=self.venue.ws_url)

@@ -37,7 +37,7 @@ from actors.market_feed import MarketFeed
 from actors.messages import Timer
 from actors.stop_watch import StopWatch
 from actors.stream_feed import StreamFeed
-from config.sections import SupervisionSettings
+from config.sections import ExchangeSettings, SupervisionSettings
 from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.secrets import Credentials
 from exchange.ccxt.streams import VenueStreams
@@ -105,7 +105,8 @@ class Streams:
         rest = MarketFeed(exchange=bot.gateway, symbols=[BTC], deliver=bot.deliver,
                           interval_s=5.0, own_prefix=cid[:cid.index("BTC")], logger=logger,
                           fetch_fills=fills_poller(bot.gateway, [BTC]))
-        self.feed = StreamFeed(rest=rest, stale_s=10.0, logger=logger, views=bot.views)
+        self.feed = StreamFeed(rest=rest, stale_s=10.0, logger=logger, views=bot.views,
+                               silent_s=ExchangeSettings().stream_symbol_silent_s)
         build = pro_exchange_factory(venue, Credentials(API_KEY, API_SECRET, source="bench"),
                                      api_url=bot.emu.base_url, ws_url=self.ws.url,
                                      timeout_ms=5000, meter=bot.gateway.meter)
