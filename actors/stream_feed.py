@@ -115,9 +115,7 @@ class StreamFeed:
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
         now = self.clock()
         if self.silent is not None:
-            at = self.monotonic()
-            for t in tickers:
-                self.silent.streamed(t.symbol, at)
+            self.silent.took(tickers)
         # one message's prices together: urgent wakes first (MarketFeed.deliver_ticks)
         self.rest.dropped += self.rest.deliver_ticks(
             [(t.symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now))
@@ -233,10 +231,7 @@ class StreamFeed:
         if self.silent is None or now - self._last_silent_poll < self.rest.interval_s:
             return
         self._last_silent_poll = now
-        quiet = self.silent.due(self.rest.interval_s)
-        if not quiet:
-            return
-        tickers = self.silent.fetch(self.rest.exchange.fetch_tickers, quiet)
+        tickers = self.silent.poll(self.rest.exchange.fetch_tickers, self.rest.interval_s)
         sent_at = self.clock()
         self.rest.dropped += self.rest.deliver_ticks(
             [(s, Tick(price=t.last, volume=t.quote_volume, sent_at=sent_at))

@@ -1,12 +1,12 @@
 """Symbols the price stream has stopped carrying while the stream as a whole is up.
 
 The streams count as up while any message flows, so one symbol without prices goes unseen by
-their health: a ticker topic the venue refused (ccxt.pro ignores Bybit's `success: false`
-answer to a public subscription), a topic the venue stopped pushing, or messages for one symbol
-our reader skips as malformed. Its actor would then decide on a frozen price. This tracks when
-the stream last carried each symbol's price; a symbol silent for `silent_s` is polled over REST
-until the stream carries it again (by the caller, at its REST price pace), with one line when
-it goes silent and one when it comes back.
+their health: a topic the venue stopped pushing, a symbol Binance's all-market array leaves out,
+or messages for one symbol our reader skips as malformed; a topic the venue refused by name
+(streams.py drops it) is marked silent at once (`unstreamed`). Its actor would then decide on
+a frozen price. This tracks when the stream last carried each symbol's price; a symbol silent
+for `silent_s` is polled over REST until the stream carries it again (by the caller, see
+`due`), with one line when it goes silent and one when it comes back.
 
 `silent_s` should be long enough for a quiet market: Binance's all-market mini-ticker lists only
 the symbols that traded in the last second, so a thinly traded symbol can be legitimately quiet
@@ -56,6 +56,12 @@ class SilentSymbols:
                         self._refused.discard(symbol)
                         self.log.info("stream: {} has prices again on the stream", symbol)
 
+    def took(self, tickers: Iterable[Any]) -> None:
+        """One stream message's tickers (anything with a `.symbol`), stamped now."""
+        at = self._now()
+        for t in tickers:
+            self.streamed(t.symbol, at)
+
     def unstreamed(self, symbols: Iterable[str]) -> None:
         """The venue refused these symbols' price topics: silent from now on, no waiting."""
         with self._lock:
@@ -101,6 +107,12 @@ class SilentSymbols:
                 self._polled_at[symbol] = now
                 out.append(symbol)
         return out
+
+    def poll(self, fetch_tickers: Callable[[list[str]], dict[str, Any]],
+             pace_s: float) -> dict[str, Any]:
+        """`due(pace_s)` then `fetch`: the REST tickers of the silent symbols due now."""
+        quiet = self.due(pace_s)
+        return self.fetch(fetch_tickers, quiet) if quiet else {}
 
     def fetch(self, fetch_tickers: Callable[[list[str]], dict[str, Any]],
               symbols: list[str]) -> dict[str, Any]:

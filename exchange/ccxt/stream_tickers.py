@@ -39,9 +39,7 @@ class StreamedTickerSource(LiveTickerSource):
     # -- the sink the streams call (their thread) --------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
         if self.silent is not None:
-            at = time.monotonic()
-            for t in tickers:
-                self.silent.streamed(t.symbol, at)
+            self.silent.took(tickers)
         self._take(tickers)
         self.streamed += len(tickers)
 
@@ -79,9 +77,8 @@ class StreamedTickerSource(LiveTickerSource):
             self.silent.restart()  # (re)connected: each symbol gets silent_s to show up
         self._was_healthy = healthy
         if healthy:  # the stream carries the prices, but perhaps not every symbol's
-            quiet = self.silent.due(self.interval_s) if self.silent is not None else []
-            if quiet and self.silent is not None:
-                self._take(self.silent.fetch(self._fetcher.fetch_tickers, quiet).values())
+            if self.silent is not None:
+                self._take(self.silent.poll(self._fetcher.fetch_tickers, self.interval_s).values())
             return
         tickers = self._fetcher.fetch_tickers(self.symbols)
         self._take(t for t in tickers.values() if t.symbol in self._wanted)
