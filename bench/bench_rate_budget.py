@@ -180,7 +180,7 @@ def _endpoint(venue_id: str, r: Any) -> str:
 
 
 def measure_streams(venue_id: str, window_s: float, positions: int,
-                    down_window_s: float = 0.0) -> dict[str, Any]:
+                    down_window_s: float = 0.0, timeline: str | None = None) -> dict[str, Any]:
     book = Book({f"{b}USDT": Decimal("100") for b in BASES}, now_ms=int(time.time() * 1000))
     limiter, emu, ws = _counting_venue(venue_id, book)
     symbols = [f"{b}/USDT:USDT" for b in BASES]
@@ -242,6 +242,12 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
         elapsed = time.monotonic() - started
         spent = _used(limiter) - used
         window = emu.requests[first:]
+        if timeline:
+            with open(f"{timeline}.{venue_id}", "w") as out:
+                for r in window:
+                    print(f"{r.at - started:8.2f} {r.method} {r.path} "
+                          f"{r.params.get('symbol', '')} {r.params.get('orderId', '')}"
+                          f"{r.params.get('algoId', '')}", file=out)
         result = {"per_min": spent * 60 / elapsed, "elapsed_s": elapsed, "mode": feed.mode,
                   "rest_polls": rest.polls - polls, "stops": _stops(book),
                   "positions": sum(1 for s in symbols if book.position(_native(s))[0] != 0),
@@ -333,6 +339,9 @@ def main() -> None:
                     help="each streams-down window of the whole account (0: none)")
     ap.add_argument("--positions", type=int, default=20)
     ap.add_argument("--venue", choices=sorted(LIMITS), action="append")
+    ap.add_argument("--timeline", metavar="FILE",
+                    help="write each REST request of the streams-up window (seconds into "
+                         "the window, method, path, symbol, order id) to FILE.<venue>")
     args = ap.parse_args()
     logger.remove()
     venues = args.venue or ["bybit", "binanceusdm"]
@@ -343,7 +352,8 @@ def main() -> None:
           f"{'% limit':>8} {'target':>7}")
     for venue_id in venues:
         unit, limit = LIMITS[venue_id]
-        r = measure_streams(venue_id, args.window_s, args.positions, args.down_window_s)
+        r = measure_streams(venue_id, args.window_s, args.positions, args.down_window_s,
+                            args.timeline)
         label = f"streams up, {r['positions']} positions"
         print(f"{venue_id:<12} {label:<28} {unit:>8} {r['per_min']:>9.1f} {limit:>9} "
               f"{100 * r['per_min'] / limit:>7.2f}% {'<= 5%':>7}")

@@ -297,9 +297,12 @@ class Supervisor:
 
     def _heartbeat(self, now: float, part: int = 0, parts: int = 1) -> None:
         """A Timer and a Ping to part `part` of `parts` of the actors (all: 0 of 1); the
-        periodic reconcile is chosen at part 0 and each actor gets it with its own part."""
+        periodic reconcile is chosen at part 0 and sent then, or with each actor's own part
+        when the round is large (supervision/beats.py)."""
         if part == 0:
-            self._reconcile_due = self.schedule.due(now, self.children)
+            due = self.schedule.due(now, self.children)
+            self._reconcile_due = beats.spread_or_send(
+                due, lambda s: self.tell(s, Reconcile(reason="periodic")))
             if self.on_heartbeat is not None:
                 self.on_heartbeat()
         reconcile = self._reconcile_due

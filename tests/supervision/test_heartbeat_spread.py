@@ -11,10 +11,10 @@ from typing import Any
 import pykka
 from loguru import logger
 
-from actors.messages import Ping, Timer
+from actors.messages import Ping, Reconcile, Timer
 from storage.repository import Repository
 from supervision.alerts import Alerts
-from supervision.beats import members, parts_for
+from supervision.beats import TOGETHER_MAX, members, parts_for
 from supervision.restart_policy import RestartPolicy
 from supervision.supervisor import Supervisor
 from tests.support.waiting import wait_until
@@ -33,31 +33,38 @@ class Beaten(pykka.ThreadingActor):
         self.sup.report(self.symbol, 1, "started", None)
 
     def on_receive(self, message: Any) -> Any:
-        if isinstance(message, Timer):
+        if isinstance(message, Timer | Reconcile):
+            key = self.symbol if isinstance(message, Timer) else f"reconcile {self.symbol}"
             with self.lock:
-                self.seen.setdefault(self.symbol, []).append(time.monotonic())
+                self.seen.setdefault(key, []).append(time.monotonic())
         if isinstance(message, Ping):
             return True
         return None
 
 
-def test_every_actor_gets_one_beat_per_interval_at_its_own_phase(tmp_path):
-    seen: dict[str, list[float]] = {}
-    lock = threading.Lock()
+def _supervisor(tmp_path: Any, symbols: list[str], seen: dict[str, list[float]],
+                lock: threading.Lock, reconcile_interval_s: float = 3600) -> Supervisor:
     box: dict[str, Supervisor] = {}
-    sup = Supervisor(
-        symbols=SYMBOLS, start_actor=lambda s: Beaten.start(s, box["sup"], seen, lock),
+    box["sup"] = Supervisor(
+        symbols=symbols, start_actor=lambda s: Beaten.start(s, box["sup"], seen, lock),
         repo=Repository(tmp_path / "bot.sqlite"),
         policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
                              backoff_max_s=0.1, stable_after_s=30),
         alerts=Alerts(logger=logger), logger=logger, heartbeat_interval_s=INTERVAL_S,
-        heartbeat_timeout_s=5, mailbox_max=1000, reconcile_interval_s=3600,
+        heartbeat_timeout_s=5, mailbox_max=1000, reconcile_interval_s=reconcile_interval_s,
         kill_switch_escalations=10, kill_switch_window_s=600)
-    box["sup"] = sup
+    return box["sup"]
+
+
+def test_every_actor_gets_one_beat_per_interval_at_its_own_phase(tmp_path):
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    sup = _supervisor(tmp_path, SYMBOLS, seen, lock)
     sup.start()
     try:
         wait_until(lambda: all(len(seen.get(s, [])) >= 3 for s in SYMBOLS), timeout=30,
                    message="three beats for every actor")
+        assert not any(k.startswith("reconcile") for k in seen)  # none due in this test
         with lock:
             firsts = sorted(times[0] for times in seen.values())
             gaps = [b - a for times in seen.values() for a, b in zip(times, times[1:],
@@ -79,3 +86,43 @@ def test_parts_cover_every_actor_once_and_never_come_faster_than_20_ms():
     covered = [x for p in range(parts) for x in members(items, p, parts)]
     assert sorted(covered) == items
     assert max(len(members(items, p, parts)) for p in range(parts)) <= 3
+
+
+def _first_round(seen: dict[str, list[float]], symbols: list[str]) -> list[float]:
+    return sorted(seen[f"reconcile {s}"][0] for s in symbols)
+
+
+def test_a_small_periodic_reconcile_goes_out_together_so_its_reads_can_be_shared(tmp_path):
+    """A live account reconciles only its held symbols (20 by default): sent together, their
+    position reads share one request (Binance: one all-symbol positionRisk, weight 5, for all
+    of them); spread one per part each paid its own two reads."""
+    symbols = SYMBOLS[:10]  # 10 parts of 40 ms: spread, the round would span 360 ms
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    sup = _supervisor(tmp_path, symbols, seen, lock, reconcile_interval_s=0.8)
+    sup.start()
+    try:
+        wait_until(lambda: all(f"reconcile {s}" in seen for s in symbols), timeout=30,
+                   message="a periodic reconcile for every actor")
+        with lock:
+            first = _first_round(seen, symbols)
+        assert first[-1] - first[0] < 0.2, first
+    finally:
+        sup.stop(timeout_s=10)
+
+
+def test_a_large_periodic_reconcile_is_spread_with_the_beats(tmp_path):
+    symbols = SYMBOLS  # 40 > TOGETHER_MAX: paper mode's every-symbol round stays spread
+    assert len(symbols) > TOGETHER_MAX
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    sup = _supervisor(tmp_path, symbols, seen, lock, reconcile_interval_s=0.8)
+    sup.start()
+    try:
+        wait_until(lambda: all(f"reconcile {s}" in seen for s in symbols), timeout=30,
+                   message="a periodic reconcile for every actor")
+        with lock:
+            first = _first_round(seen, symbols)
+        assert first[-1] - first[0] >= 0.2, first
+    finally:
+        sup.stop(timeout_s=10)
