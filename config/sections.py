@@ -356,59 +356,11 @@ class ProtectionsSettings(_Section):
     stoploss_guard_pause_s: Float = Field(default=3600.0, gt=0)
 
 
-class DashboardSettings(_Section):
-    """`[dashboard]`: web dashboard, JSON API and /metrics served by the bot (dashboard/).
-    On by default on 127.0.0.1; a port another program holds costs the dashboard (one ERROR
-    line), never the trading."""
+# the sections of the services around the trading (dashboard, Telegram, cluster)
+from config.service_sections import (  # noqa: E402 - they build on _Section above
+    ClusterSettings,
+    DashboardSettings,
+    TelegramSettings,
+)
 
-    enabled: Bool = True
-    host: Str = "127.0.0.1"
-    port: Int = Field(default=8780, ge=0, le=65535)
-    token_env: Str = "BOT_DASHBOARD_TOKEN"
-    token_file: Str = ""
-    """A 0600 file holding the token (instead of the environment variable)."""
-    push_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
-
-
-class TelegramSettings(_Section):
-    """`[telegram]`: alerts to Telegram chats, /status and /pause from allow-listed chats."""
-
-    enabled: Bool = False
-    token_env: Str = "BOT_TELEGRAM_TOKEN"
-    token_file: Str = ""
-    api_url: Str = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
-    chat_ids: Annotated[tuple[int, ...], ARRAY] = ()
-    commands: Bool = True
-    notify_trades: Bool = False
-    """Also send position opened/closed and a daily summary at 00:00 UTC (escalations, the kill
-    switch and protections always go)."""
-    retry_initial_s: Float = Field(default=1.0, gt=0)
-    retry_max_s: Float = Field(default=60.0, gt=0)
-    poll_timeout_s: Int = Field(default=25, ge=0, le=50)
-
-
-class ClusterSettings(_Section):
-    """`[cluster]`: run this bot as one node of a cluster (several processes or machines, one
-    PostgreSQL database): each account is traded by the node holding its lease (cluster/)."""
-
-    enabled: Bool = False
-    node_id: Str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,200}$")
-    """Empty: generated per process start (host-pid-random), so a restart is a new owner."""
-    database_url: Str = ""
-    """The leases' database (postgresql://...); empty: storage.url (one is required)."""
-    shared_dir: Str = ""
-    """Where the accounts' SQLite databases live when nodes share one machine (empty: each
-    account's storage as configured)."""
-    lease_ttl_s: Float = Field(default=3.0, gt=0, le=600)
-    lease_safety_margin_s: Float = Field(default=1.0, gt=0, le=300)
-    exchange_timeout_ms: Int = Field(default=2500, ge=100, le=600_000)
-    """The exchange request timeout the nodes use (replaces exchange.timeout_ms): it is part of
-    every takeover's wait (lease expiry = lease_ttl_s + this), so it is kept short."""
-    balance_interval_s: Float = Field(default=2.0, gt=0, le=600)
-
-    @model_validator(mode="after")
-    def _check(self) -> ClusterSettings:
-        if not self.lease_safety_margin_s < self.lease_ttl_s * 2 / 3:
-            raise _cross("lease_safety_margin_s", "must be < 2/3 of lease_ttl_s (got "
-                         f"{self.lease_safety_margin_s} with lease_ttl_s {self.lease_ttl_s})")
-        return self
+__all__ = ["ClusterSettings", "DashboardSettings", "TelegramSettings"]
