@@ -16,13 +16,12 @@ differences only, it changes nothing itself.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from actors.command_executor import describe
 from actors.messages import Reconcile
+from actors.periodic import Periodic
 from actors.stream_positions import Sizes, held_sizes, streamed_size
 from exchange.port import ExchangePort
 from exchange.records import PositionSide, VenueOrder, VenuePosition
@@ -96,34 +95,21 @@ class ExchangeSweep:
         self.sweeps = 0
         self.reconciles = 0
         """Reconciles sent for a difference found."""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="exchange-sweep", daemon=True)
+        self._loop = Periodic(
+            name="exchange-sweep", work=self.sweep_once, pace=self.pace, logger=logger,
+            look_s=min(interval_s, down_interval_s or interval_s), what="exchange sweep",
+            monotonic=monotonic, first_at_start=False)
 
     def start(self) -> None:
         if self.interval_s > 0:
-            self._thread.start()
+            self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._loop.stop()
 
     def pace(self) -> float | None:
         """Seconds between sweeps now (None: none while the streams are down)."""
         return self.interval_s if self.streams_ok() else self.down_interval_s
-
-    def _run(self) -> None:
-        look_s = min(self.interval_s, self.down_interval_s or self.interval_s)
-        last = self._now()
-        while not self._stop.wait(look_s):
-            pace = self.pace()
-            if pace is None or self._now() - last < pace - 1e-3:
-                continue
-            last = self._now()
-            try:
-                self.sweep_once()
-            except Exception as exc:  # noqa: BLE001 - one failed sweep must not stop the next
-                self.log.warning("exchange sweep failed: {}", describe(exc))
 
     def sweep_once(self) -> int:
         """One all-symbol look; returns how many symbols were sent a Reconcile."""

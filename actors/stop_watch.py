@@ -20,7 +20,6 @@ it is the fallback at full pace while the stream is down or silent.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 
 from actors.command_executor import describe
 from actors.messages import OrderActivity, Reconcile, Timer
+from actors.periodic import Periodic
 from exchange import errors
 from exchange.port import ExchangePort
 from trading.orders import OrderPurpose, OrderStatus
@@ -74,43 +74,27 @@ class StopWatch:
         """True while the venue's order stream reports stop cancels itself (runtime wiring)."""
         self.streamed_interval_s = max(streamed_interval_s, interval_s)
         self.log = logger
-        self.monotonic = monotonic
         self.checks = 0
         """Stop lookups made (one exchange call each)."""
         self.reported = 0
         """Stops found gone and reported to their actor."""
         self._reported: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="stop-watch", daemon=True)
+        self._loop = Periodic(name="stop-watch", work=self.check_once, pace=self.pace,
+                              look_s=interval_s, logger=logger, what="stop watch round",
+                              monotonic=monotonic)
 
     def start(self) -> None:
         if self.interval_s > 0:
-            self._thread.start()
+            self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._loop.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = self.monotonic()
-            try:
-                self.check_once()
-            except Exception as exc:  # noqa: BLE001 - one bad round must not stop the watch
-                self.log.warning("stop watch round failed: {}", describe(exc))
-            self._pause(started)
-
-    def _pause(self, started: float) -> None:
-        """Until the next round: `interval_s`, or `streamed_interval_s` while the order stream
-        carries stop cancels (looked at every `interval_s`, so a stream going down brings the
-        fast pace back within one interval)."""
-        while not self._stop.is_set():
-            pace = self.streamed_interval_s if self.streams_ok() else self.interval_s
-            left = pace - (self.monotonic() - started)
-            if left <= 0:
-                return
-            self._stop.wait(min(left, self.interval_s))
+    def pace(self) -> float:
+        """Seconds between rounds: `interval_s`, or `streamed_interval_s` while the order
+        stream carries stop cancels (looked at every `interval_s`, so a stream going down
+        brings the fast pace back within one interval)."""
+        return self.streamed_interval_s if self.streams_ok() else self.interval_s
 
     def check_once(self) -> int:
         """Look every resting stop up once; returns how many were found gone."""
@@ -119,7 +103,7 @@ class StopWatch:
         live = {w.client_order_id for w in watched}
         self._reported &= live  # a stop the actor replaced or dropped is no longer "reported"
         for stop in watched:
-            if self._stop.is_set():
+            if self._loop.stopping:
                 break
             if stop.client_order_id in self._reported:
                 continue

@@ -1,0 +1,70 @@
+"""The paced thread shared by the stop watch and the all-symbol sweep (actors/periodic.py): a
+real thread on an injected clock. A failing round is one log line and the next round still
+runs; a pace of None holds the rounds; a shorter pace takes effect within one look."""
+
+from __future__ import annotations
+
+import threading
+
+from actors.periodic import Periodic
+from tests.support.waiting import wait_until
+
+
+class Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warning(self, text: str, *args: object) -> None:
+        self.lines.append(text.format(*args))
+
+
+def test_a_failing_round_is_logged_and_the_next_one_runs() -> None:
+    rounds: list[int] = []
+
+    def work() -> None:
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise ConnectionError("venue unreachable")
+
+    log = Lines()
+    loop = Periodic(name="t", work=work, pace=lambda: 0.01, look_s=0.01, logger=log,
+                    what="test round")
+    loop.start()
+    try:
+        wait_until(lambda: len(rounds) >= 3, message="rounds after the failure")
+    finally:
+        loop.stop()
+    assert log.lines[0].startswith("test round failed: ") and "venue unreachable" in log.lines[0]
+    assert len(log.lines) == 1
+
+
+def test_no_round_without_a_pace_and_a_new_pace_within_one_look() -> None:
+    clock = {"t": 0.0}
+    pace: dict[str, float | None] = {"s": None}
+    looks = threading.Semaphore(0)
+    rounds: list[float] = []
+
+    def current() -> float | None:
+        looks.release()
+        return pace["s"]
+
+    loop = Periodic(name="t", work=lambda: rounds.append(clock["t"]), pace=current,
+                    look_s=0.01, logger=Lines(), what="test", monotonic=lambda: clock["t"],
+                    first_at_start=False)
+    loop.start()
+    try:
+        for _ in range(5):  # five looks with no pace: no round
+            assert looks.acquire(timeout=5)
+        assert rounds == []
+        pace["s"] = 10.0
+        clock["t"] = 9.0  # 9 s since the start: not due at a 10 s pace
+        for _ in range(3):
+            assert looks.acquire(timeout=5)
+        assert rounds == []
+        clock["t"] = 10.0
+        wait_until(lambda: rounds == [10.0], message="the round one pace after the start")
+        for _ in range(3):  # the clock stands still: not due again
+            assert looks.acquire(timeout=5)
+        assert rounds == [10.0]
+    finally:
+        loop.stop()
