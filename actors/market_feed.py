@@ -23,6 +23,10 @@ from exchange.records import VenueFill
 
 Deliver = Callable[[str, Any], bool]
 
+SINCE_LAG_MS = 60_000
+"""After a poll answered, the next one starts at most this long before the moment it was asked
+(a trade may show in the venue's history a little after it happened, and clocks differ)."""
+
 
 class MarketFeed:
     def __init__(self, *, exchange: ExchangePort, symbols: list[str], deliver: Deliver,
@@ -135,13 +139,14 @@ class MarketFeed:
             self._poll_fills()
 
     def _poll_fills(self) -> None:
+        asked_ms = int(self.clock() * 1000)
         trades = self.fetch_fills(self.since_ms)
         by_symbol: dict[str, set[str]] = defaultdict(set)
         unknown: set[str] = set()
         newest = self.since_ms
         for t in trades:
             newest = max(newest, t.timestamp or 0)
-            if not self.trade_ids.add(t.id):
+            if not self.trade_ids.add(t.symbol, t.id):
                 continue
             cid = t.client_order_id or ""
             if cid.startswith(self.own_prefix):
@@ -152,4 +157,8 @@ class MarketFeed:
             cids = tuple(sorted(by_symbol.get(symbol, ())))
             self.deliver(symbol, OrderActivity(client_order_ids=cids,
                                                unknown=symbol in unknown))
-        self.since_ms = max(self.since_ms, newest - 5_000)  # overlap; duplicates are skipped
+        # overlap; duplicates are skipped. An empty answer moves the start on too: a start
+        # left days back would be answered with the wrong window (Bybit: the 7 days after it)
+        # and miss every new fill; a page of trades does not (the rest may be behind it)
+        caught_up = asked_ms - SINCE_LAG_MS if not trades else 0
+        self.since_ms = max(self.since_ms, newest - 5_000, caught_up)

@@ -48,6 +48,14 @@ OVERLAP_MS = 30_000
 """How far before the streams' last message REST starts looking for fills (clock skew, fills
 stamped before their message went out); ids already delivered are skipped."""
 
+GAP_LOOKBACK_MS = 3_600_000
+"""The earliest a gap fill looks back (an hour before the last healthy look). Fills older than
+that are found by the reconciliation of the symbols holding something (every
+streamed_reconcile_interval_s while the streams are up)."""
+
+GAP_RETRY_MAX_S = 30.0
+"""The longest wait between two tries of a failing gap fill."""
+
 
 class Streams(Protocol):
     def start(self) -> None: ...
@@ -85,6 +93,9 @@ class StreamFeed:
         self._last_fill_ms: int | None = None
         self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
         self._reconnects_seen = 0
+        self._gap_open = False
+        """A gap whose fills are not read yet (`rest.since_ms` holds its start)."""
+        self._gap_failures, self._gap_retry_at, self._gap_logged_at = 0, 0.0, -float("inf")
         self._last_poll = -float("inf")
         self.silent = (SilentSymbols(rest.symbols, silent_s=silent_s, logger=logger,
                                      monotonic=monotonic) if silent_s else None)
@@ -125,7 +136,7 @@ class StreamFeed:
         by_symbol: dict[str, set[str]] = defaultdict(set)
         unknown: set[str] = set()
         for f in fills:
-            if not self.rest.trade_ids.add(f.id):
+            if not self.rest.trade_ids.add(f.symbol, f.id):
                 self.dropped_duplicates += 1
                 continue
             self.fills_streamed += 1
@@ -155,7 +166,8 @@ class StreamFeed:
     def _moves_on(self, order: VenueOrder) -> bool:
         """True when `order` is further along than every update seen before for it (a
         duplicate, or an older update arriving late, is dropped)."""
-        key = order.id or order.client_order_id or ""
+        # Binance numbers orders per symbol: the id alone is not unique across symbols
+        key = f"{order.symbol}|{order.id or order.client_order_id or ''}"
         progress = (0 if order.status.is_open else 1, order.filled)
         with self._orders_lock:
             seen = self._orders.get(key)
@@ -202,21 +214,24 @@ class StreamFeed:
         health = self.streams.health()
         age = health.last_message_age_s
         if health.connected and age is not None and age < self.stale_s:
-            if self.mode == "rest" or health.reconnects != self._reconnects_seen:
-                if self.mode == "stream":  # resubscribed before we saw it down: same gap
-                    self.rest.since_ms = self._gap_start()
-                self.rest.poll_fills()  # the gap: fills while the streams were down
+            if health.reconnects != self._reconnects_seen:
+                if self.mode == "stream" and not self._gap_open:
+                    self.rest.since_ms = self._gap_start()  # resubscribed before we saw it down
                 self._reconnects_seen = health.reconnects
+                self._gap_open = True
                 if self.silent is not None:
                     self.silent.restart()
+            if (self._gap_open or self.mode == "rest") and self._fill_gap():
                 if self.mode == "rest":
                     self._switch("stream")
             self._healthy_ms = int(self.clock() * 1000)
-            self._poll_silent()
+            self._poll_silent()  # also while a gap fill is failing: the stream's prices flow
             return
         if self.mode == "stream":
-            self.rest.since_ms = self._gap_start()
+            if not self._gap_open:  # an open gap keeps its earlier start
+                self.rest.since_ms = self._gap_start()
             self._switch("rest")
+        self._gap_open = True  # the fills of this outage are read before the streams count
         now = self.monotonic()
         if health.connected and now - self._last_reconnect >= self.stale_s:
             self._last_reconnect = now  # connected but silent: make it resubscribe
@@ -224,6 +239,28 @@ class StreamFeed:
         if now - self._last_poll >= self.rest.interval_s:
             self._last_poll = now
             self.rest.poll_once()
+
+    def _fill_gap(self) -> bool:
+        """The fills the streams may have missed, from REST (the streams count as up only
+        after this). A failure is retried at a growing pace, from the same start, and logged
+        at most once a minute; True once it succeeded."""
+        now = self.monotonic()
+        if now < self._gap_retry_at:
+            return False
+        try:
+            self.rest.poll_fills()
+        except Exception as exc:  # noqa: BLE001 - retried; the streams' prices keep flowing
+            self._gap_failures += 1
+            self._gap_retry_at = now + min(
+                GAP_RETRY_MAX_S, self.rest.interval_s * 2 ** min(self._gap_failures - 1, 10))
+            if now - self._gap_logged_at >= 60.0:
+                self._gap_logged_at = now
+                self.log.warning("stream feed: the fills missed while the streams were down "
+                                 "could not be read from REST ({} tries so far): {}",
+                                 self._gap_failures, exc)
+            return False
+        self._gap_open, self._gap_failures, self._gap_retry_at = False, 0, 0.0
+        return True
 
     def _poll_silent(self) -> None:
         """Streams up: REST prices, at the poll pace, for the symbols the stream left silent."""
@@ -238,8 +275,14 @@ class StreamFeed:
              for s, t in tickers.items() if t.last is not None])
 
     def _gap_start(self) -> int:
-        """Where REST starts looking for fills the streams may have missed."""
-        return min(self._healthy_ms, self._last_fill_ms or self._healthy_ms) - OVERLAP_MS
+        """Where REST starts looking for fills the streams may have missed: the last fill the
+        streams delivered (a dead private socket can hide behind flowing prices) or the last
+        healthy look, whichever is earlier, but at most GAP_LOOKBACK_MS back (older fills are
+        reconciliation's; Bybit answers a start older than 7 days with that week only), less
+        the time a dead stream takes to be seen (`stale_s`) or OVERLAP_MS."""
+        healthy = self._healthy_ms
+        start = max(min(healthy, self._last_fill_ms or healthy), healthy - GAP_LOOKBACK_MS)
+        return start - max(OVERLAP_MS, int(self.stale_s * 1000))
 
     def _switch(self, mode: str) -> None:
         self.mode = mode

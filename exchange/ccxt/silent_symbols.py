@@ -72,11 +72,13 @@ class SilentSymbols:
                     self._refused.add(symbol)
 
     def restart(self) -> None:
-        """The stream (re)connected: every symbol gets `silent_s` from now to show up."""
+        """The stream (re)connected: every symbol gets `silent_s` from now to show up, except
+        the silent ones: they stay on REST until the stream carries them again (a dead topic
+        would otherwise go `silent_s` without any price after every reconnect)."""
         now = self._now()
         with self._lock:
             for symbol in self._seen:
-                if symbol not in self._refused:
+                if symbol not in self._silent:
                     self._seen[symbol] = max(self._seen[symbol], now)
 
     def silent(self) -> list[str]:

@@ -55,16 +55,24 @@ def test_a_symbol_is_silent_only_after_silent_s_without_a_price_and_is_logged_on
     assert "unknown" not in silent.status()["silent"]
 
 
-def test_a_reconnect_gives_every_symbol_silent_s_but_a_refused_one_stays_silent():
-    silent, clock, _ = make(["A", "B"])
+def test_a_reconnect_gives_every_symbol_silent_s_but_a_silent_one_stays_on_rest():
+    silent, clock, _ = make(["A", "B", "C"])
     silent.unstreamed(["B"])
     assert silent.silent() == ["B"]
     clock.t += 100
+    silent.streamed("C", clock.t)
     assert silent.silent() == ["A", "B"]
+    clock.t += 30
     silent.restart()
-    assert silent.silent() == ["B"]  # refused: no point waiting for it again
-    clock.t += 60
+    # A (silent 130 s: a dead topic or a quiet market) and B (refused) stay on REST until the
+    # stream carries them; before, A went another silent_s without any price
     assert silent.silent() == ["A", "B"]
+    silent.streamed("A", clock.t)
+    assert silent.silent() == ["B"]
+    clock.t += 59  # C's last price was 89 s ago, but the reconnect gave it silent_s
+    assert silent.silent() == ["B"]
+    clock.t += 1  # 60 s after the reconnect: C, and A since its one streamed price
+    assert silent.silent() == ["A", "B", "C"]
 
 
 def test_few_silent_symbols_are_asked_one_by_one_and_one_failure_spares_the_rest():

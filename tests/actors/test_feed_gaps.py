@@ -1,0 +1,178 @@
+"""The stream feed's bookkeeping across gaps, with the real StreamFeed and MarketFeed and fakes
+given through their constructors (a venue port, the streams' health, the clocks), driving the
+production `check_once` / `on_fills` / `on_orders` / `poll_fills` paths:
+
+- trade and order ids are per symbol (Binance numbers them per symbol): the same number on
+  two symbols is two fills, two orders;
+- a gap fill never starts days back (Bybit answers a start older than 7 days with the 7 days
+  after it, and the outage's fills would be outside), and empty REST answers move the start on;
+- a gap fill that fails is retried at a growing pace, logged at most once a minute, and the
+  silent symbols' REST prices still go out meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from actors.market_feed import SINCE_LAG_MS, MarketFeed
+from actors.messages import OrderActivity, Timer
+from actors.stream_feed import GAP_LOOKBACK_MS, StreamFeed
+from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+DAY_MS = 86_400_000
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _add(self, text: str, *args: object) -> None:
+        self.lines.append(text.format(*args))
+
+    warning = info = debug = error = _add
+
+
+@dataclass
+class Health:
+    connected: bool = True
+    last_message_age_s: float | None = 0.1
+    reconnects: int = 0
+
+
+class Streams:
+    def __init__(self) -> None:
+        self.now = Health()
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def reconnect(self) -> None: ...
+
+    def health(self) -> Health:
+        return self.now
+
+
+class Venue:
+    """The REST side: the fills answer (or a failure) and the tickers asked for."""
+
+    def __init__(self) -> None:
+        self.fills: list[VenueFill] = []
+        self.fail: Exception | None = None
+        self.asked_since: list[int] = []
+        self.tickers_asked: list[list[str]] = []
+
+    def fetch_fills(self, since_ms: int) -> list[VenueFill]:
+        self.asked_since.append(since_ms)
+        if self.fail is not None:
+            raise self.fail
+        return list(self.fills)
+
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]:
+        wanted = list(symbols or [BTC, ETH])
+        self.tickers_asked.append(wanted)
+        return {s: VenueTicker(symbol=s, last=Decimal(100)) for s in wanted}
+
+
+def fill(symbol: str, trade_id: str, cid: str, ts: int = 1) -> VenueFill:
+    return VenueFill(id=trade_id, order_id="8389765", client_order_id=cid, symbol=symbol,
+                     side="buy", price=Decimal(1), amount=Decimal(1), timestamp=ts)
+
+
+def rig(now_s: float = 1_700_000_000.0, silent_s: float | None = None) -> tuple[
+        StreamFeed, Venue, list[tuple[str, Any]], Clock, Clock, Lines]:
+    venue, got, wall, mono, log = Venue(), [], Clock(now_s), Clock(1000.0), Lines()
+    rest = MarketFeed(exchange=venue, symbols=[BTC, ETH],  # type: ignore[arg-type]
+                      deliver=lambda s, m: got.append((s, m)) or True, interval_s=1.0,
+                      own_prefix="p-", logger=log, clock=wall, fetch_fills=venue.fetch_fills)
+    feed = StreamFeed(rest=rest, stale_s=10.0, logger=log, silent_s=silent_s, clock=wall,
+                      monotonic=mono).attach(Streams())
+    return feed, venue, got, wall, mono, log
+
+
+def test_the_same_trade_number_on_two_symbols_is_two_fills_and_each_is_delivered_once():
+    feed, venue, got, *_ = rig()
+    feed.on_fills([fill(BTC, "700123456", "p-btc")])
+    feed.on_fills([fill(ETH, "700123456", "p-eth")])  # Binance: its own counter per symbol
+    assert [(s, m.client_order_ids) for s, m in got] == [(BTC, ("p-btc",)), (ETH, ("p-eth",))]
+    assert feed.dropped_duplicates == 0
+    venue.fills = [fill(BTC, "700123456", "p-btc"), fill(ETH, "700123456", "p-eth")]
+    feed.rest.poll_fills()  # the REST gap fill sees both again: neither is delivered twice
+    assert len(got) == 2
+
+
+def test_the_same_order_number_on_two_symbols_is_two_orders():
+    feed, _, got, *_ = rig()
+
+    def canceled(symbol: str, cid: str) -> VenueOrder:
+        return VenueOrder(id="4011", client_order_id=cid, symbol=symbol, side="sell",
+                          type="market", status=VenueOrderStatus.CANCELED,
+                          amount=Decimal(1), filled=Decimal(0))
+
+    feed.on_orders([canceled(BTC, "p-stop-btc")])
+    feed.on_orders([canceled(ETH, "p-stop-eth")])  # a removed stop: re-placed at once
+    assert [(s, type(m)) for s, m in got] == [(BTC, OrderActivity), (BTC, Timer),
+                                              (ETH, OrderActivity), (ETH, Timer)]
+
+
+def test_a_gap_fill_after_a_week_without_fills_starts_an_hour_back_not_a_week():
+    feed, venue, _, wall, _, _ = rig()
+    feed.on_fills([fill(BTC, "1", "p-a", ts=int(wall.t * 1000))])
+    feed.check_once()  # healthy: the start-up gap fill, stream mode
+    assert feed.mode == "stream"
+    wall.t += 8 * 86_400  # eight quiet days on the stream
+    feed.check_once()
+    feed.streams.now = Health(reconnects=1)  # type: ignore[union-attr]
+    feed.check_once()  # resubscribed: the gap's fills from REST
+    healthy_ms = int(wall.t * 1000)
+    start = venue.asked_since[-1]
+    assert healthy_ms - GAP_LOOKBACK_MS - 30_000 <= start <= healthy_ms - 10_000, \
+        (healthy_ms - start) / DAY_MS
+
+
+def test_empty_rest_answers_move_the_start_on_so_it_never_falls_days_behind():
+    feed, venue, _, wall, _, _ = rig()
+    feed.rest.poll_once()
+    wall.t += 8 * 86_400  # REST only (streams down), nothing traded for eight days
+    feed.rest.poll_once()
+    feed.rest.poll_once()
+    assert venue.asked_since[-1] >= int(wall.t * 1000) - SINCE_LAG_MS
+    quiet_since = venue.asked_since[-1]
+    wall.t += 600  # ten minutes later a page of trades comes back (the rest may follow it)
+    venue.fills = [fill(BTC, str(i), "p-x", ts=quiet_since + 1_000 * (i + 1)) for i in range(50)]
+    feed.rest.poll_once()
+    feed.rest.poll_once()
+    newest = quiet_since + 50_000
+    assert venue.asked_since[-1] == newest - 5_000  # not now - 60 s: the page's tail is kept
+
+
+def test_a_failing_gap_fill_backs_off_logs_once_a_minute_and_silent_symbols_keep_prices():
+    feed, venue, got, wall, mono, log = rig(silent_s=60.0)
+    venue.fail = ConnectionError("503 Service Unavailable")
+    feed.on_unstreamed([ETH])  # the venue refused ETH's ticker topic
+    for _ in range(300):  # 30 s of checks every 0.1 s
+        feed.check_once()
+        mono.t += 0.1
+        wall.t += 0.1
+    tries = len(venue.asked_since)
+    assert 3 <= tries <= 8, tries  # 1, 2, 4, 8, 16 s apart: not 300 tries
+    assert len([x for x in log.lines if "could not be read from REST" in x]) == 1
+    assert feed.mode == "rest"  # the streams count as up only after the gap is read
+    assert sum(1 for s, m in got if s == ETH) >= 20  # ETH's REST price, once a second
+    start = venue.asked_since[0]
+    assert set(venue.asked_since) == {start}  # every retry from the same start
+    venue.fail = None
+    mono.t += 30
+    feed.check_once()
+    assert feed.mode == "stream" and venue.asked_since[-1] == start
