@@ -62,6 +62,7 @@ class Supervisor:
         emergency_close: Callable[[str, str, Callable[[], object]], None] | None = None,
         views: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         streamed_reconcile_interval_s: float | None = None,
     ) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}
@@ -78,7 +79,8 @@ class Supervisor:
         self.on_heartbeat = on_heartbeat
         self._reconcile_due: set[str] = set()
         self.emergency_close = emergency_close
-        self.clock = clock
+        self.clock = clock  # the records' times; the beats, restarts and pings: `monotonic`
+        self._mono = monotonic  # (a wall clock stepped back stopped every beat until it caught up)
         self.views: dict[str, Any] = views if views is not None else {}
         # every symbol, or those holding something while streams are up (`.streams_ok`)
         self.schedule = ReconcileSchedule(
@@ -142,10 +144,9 @@ class Supervisor:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        now = self.clock()
         for child in self.children.values():
-            self._spawn(child, now)
-        self.schedule.start(now)
+            self._spawn(child)
+        self.schedule.start(self._mono())
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> list[str]:
@@ -173,11 +174,11 @@ class Supervisor:
 
     # -- monitor thread -----------------------------------------------------------------------
     def _run(self) -> None:
-        next_beat = self.clock()
+        next_beat = self._mono()
         parts = beats.parts_for(self.heartbeat_interval_s, len(self.children))
         part = 0
         while not self._stopping.is_set():
-            wait = max(min(next_beat, self._next_restart()) - self.clock(), 0.0)
+            wait = max(min(next_beat, self._next_restart()) - self._mono(), 0.0)
             try:
                 try:
                     self._handle(self._inbox.get(timeout=min(wait, self.heartbeat_interval_s)))
@@ -185,7 +186,7 @@ class Supervisor:
                     pass
                 if self._stopping.is_set():
                     break
-                now = self.clock()
+                now = self._mono()
                 self._restart_due(now)
                 if now >= next_beat:  # one part of the actors per beat (supervision/beats.py)
                     next_beat = now + self.heartbeat_interval_s / parts
@@ -256,7 +257,7 @@ class Supervisor:
             self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
             return
         child.state = ChildState.BACKING_OFF
-        child.restart_at = at + verdict.delay_s
+        child.restart_at = self._mono() + verdict.delay_s
 
     def _quarantine_unreadable(self, child: Child, error: str, at: float) -> None:
         """Persisted state that cannot be read: restarting would fail the same way, so the
@@ -285,20 +286,19 @@ class Supervisor:
                 self.log.bind(symbol=child.symbol).warning(
                     "restarting from storage (restart #{})", child.restarts
                 )
-                self._spawn(child, now, restarting=True)
+                self._spawn(child, restarting=True)
 
-    def _spawn(self, child: Child, now: float, restarting: bool = False) -> None:
+    def _spawn(self, child: Child, restarting: bool = False) -> None:
         child.state = ChildState.RESTARTING if restarting else ChildState.STARTING
         child.ping = None
         try:
             child.ref = self._start_actor(child.symbol)
         except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
-            self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", now)
+            self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", self.clock())
 
     def _heartbeat(self, now: float, part: int = 0, parts: int = 1) -> None:
         """A Timer and a Ping to part `part` of `parts` of the actors (all: 0 of 1); the
-        periodic reconcile is chosen at part 0 and sent then, or with each actor's own part
-        when the round is large (supervision/beats.py)."""
+        periodic reconcile is chosen at part 0 (supervision/beats.py)."""
         if part == 0:
             due = self.schedule.due(now, self.children)
             self._reconcile_due = beats.spread_or_send(
@@ -326,7 +326,7 @@ class Supervisor:
         size = inbox_depth(child.ref.actor_inbox)
         if size > self.mailbox_max:
             self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})",
-                       "mailbox", now)
+                       "mailbox", self.clock())
             return True
         if child.ping is None:
             return False
@@ -344,7 +344,7 @@ class Supervisor:
                 self.busy_waits += 1
                 return False  # in a bounded exchange call: slow, not hung
             self._fail(child, f"no heartbeat reply within {self.heartbeat_timeout_s}s",
-                       "heartbeat", now)
+                       "heartbeat", self.clock())
             return True
         return False
 
@@ -394,7 +394,7 @@ class Supervisor:
     def _on_resume(self, child: Child, by: str, at: float) -> None:
         if child.state is ChildState.QUARANTINED:
             child.history = type(child.history)()
-            self._spawn(child, at, restarting=True)
+            self._spawn(child, restarting=True)
         if child.ref is not None:
             with contextlib.suppress(pykka.ActorDeadError):
                 child.ref.tell(Resume(by=by))

@@ -126,3 +126,33 @@ def test_a_large_periodic_reconcile_is_spread_with_the_beats(tmp_path):
         assert first[-1] - first[0] >= 0.2, first
     finally:
         sup.stop(timeout_s=10)
+
+
+def test_a_wall_clock_stepped_back_an_hour_does_not_stop_the_beats(tmp_path):
+    """The beats, restarts and pings run on the monotonic clock; the wall clock (here one a
+    test steps back, as NTP or a VM restore can) only stamps the records. On the wall clock a
+    step back of an hour stopped every beat for that hour: no Timer, no hung check."""
+    wall = {"t": 1_800_000_000.0}
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    box: dict[str, Supervisor] = {}
+    symbols = SYMBOLS[:4]
+    box["sup"] = sup = Supervisor(
+        symbols=symbols, start_actor=lambda s: Beaten.start(s, box["sup"], seen, lock),
+        repo=Repository(tmp_path / "bot.sqlite"),
+        policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
+                             backoff_max_s=0.1, stable_after_s=30),
+        alerts=Alerts(logger=logger), logger=logger, heartbeat_interval_s=0.1,
+        heartbeat_timeout_s=5, mailbox_max=1000, reconcile_interval_s=3600,
+        kill_switch_escalations=10, kill_switch_window_s=600, clock=lambda: wall["t"])
+    sup.start()
+    try:
+        wait_until(lambda: all(len(seen.get(s, [])) >= 2 for s in symbols), timeout=30,
+                   message="beats before the step")
+        with lock:
+            before = {s: len(seen[s]) for s in symbols}
+        wall["t"] -= 3600
+        wait_until(lambda: all(len(seen[s]) >= before[s] + 3 for s in symbols), timeout=30,
+                   message="beats after the wall clock went back an hour")
+    finally:
+        sup.stop(timeout_s=10)
