@@ -18,7 +18,10 @@ TOKEN = "dash-9f8e7d6c5b4a-token"
 
 
 def fast_config(path: Path, **extra: dict[str, Any]) -> Path:
-    """Opens positions within seconds (the e2e tests' settings) and serves the dashboard."""
+    """Opens positions within seconds (the e2e tests' settings) and serves the dashboard. No
+    cooldown after a loss: with the default 120 s, four symbols that each lost once left the
+    bot without any position for two minutes, and a test waiting to see one timed out (CI)."""
+    extra = {**extra, "risk": {"cooldown_after_loss_s": 0, **extra.get("risk", {})}}
     return write_config(
         path, SYMBOLS,
         bot={"status_interval_s": 0.2},
