@@ -29,6 +29,11 @@ FAILURE_LINE_EVERY_S = 60.0
 """A symbol whose REST price keeps failing (a delisted one) is logged at most this often."""
 
 
+SILENCE_LINE_EVERY_S = 3600.0
+"""A symbol's "no price" line (and its "prices again" line) at most once in this long: a thinly
+traded Binance symbol that goes quiet every minute would otherwise log two lines a minute."""
+
+
 class SilentSymbols:
     def __init__(self, symbols: Iterable[str], *, silent_s: float, logger: Any,
                  monotonic: Callable[[], float]) -> None:
@@ -41,6 +46,8 @@ class SilentSymbols:
         self._silent: set[str] = set()
         self._refused: set[str] = set()
         self._failure_logged: dict[str, float] = {}
+        self._silence_logged: dict[str, float] = {}  # symbol -> when its last "no price" line
+        self._spell_logged: set[str] = set()  # silent now, and this silence was logged
         self._polled_at: dict[str, float] = {}
         self.polled = 0
         """Prices taken over REST for silent symbols."""
@@ -54,7 +61,9 @@ class SilentSymbols:
                     if symbol in self._silent:
                         self._silent.discard(symbol)
                         self._refused.discard(symbol)
-                        self.log.info("stream: {} has prices again on the stream", symbol)
+                        if symbol in self._spell_logged:
+                            self._spell_logged.discard(symbol)
+                            self.log.info("stream: {} has prices again on the stream", symbol)
 
     def took(self, tickers: Iterable[Any]) -> None:
         """One stream message's tickers (anything with a `.symbol`), stamped now."""
@@ -84,12 +93,17 @@ class SilentSymbols:
     def silent(self) -> list[str]:
         """Symbols whose last streamed price is `silent_s` old or older (each newly silent one
         is logged once)."""
-        cutoff = self._now() - self.silent_s
+        now = self._now()
+        cutoff = now - self.silent_s
         quiet = sorted(s for s, at in list(self._seen.items()) if at <= cutoff)
         with self._lock:
             for symbol in quiet:
                 if symbol not in self._silent:
                     self._silent.add(symbol)
+                    if now - self._silence_logged.get(symbol, -float("inf")) < SILENCE_LINE_EVERY_S:
+                        continue  # a thin market going quiet every minute: one line an hour
+                    self._silence_logged[symbol] = now
+                    self._spell_logged.add(symbol)
                     self.log.warning("stream: no price for {} in {:.0f} s while the stream is "
                                      "up; its price comes from REST until the stream carries "
                                      "it again", symbol, self.silent_s)

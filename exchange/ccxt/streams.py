@@ -21,49 +21,16 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import ccxt
 
 from exchange.ccxt import convert, raw_tickers
 from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
 from exchange.ccxt.stream_retry import RetryPacing
-from exchange.records import PositionSide, VenueFill, VenueOrder, VenuePosition, VenueTicker
-
-
-class StreamSink(Protocol):
-    def on_tickers(self, tickers: list[VenueTicker]) -> None: ...
-
-    def on_fills(self, fills: list[VenueFill]) -> None: ...
-
-    def on_orders(self, orders: list[VenueOrder]) -> None: ...
-
-    def on_connection(self, connected: bool) -> None:
-        """Called on every change of `connected` (after a reconnect: True again)."""
-
-    def on_unstreamed(self, symbols: list[str]) -> None:
-        """The venue refused these symbols' price topics: their prices must come from REST."""
-
-
-class PositionSink(Protocol):
-    def on_positions(self, positions: list[VenuePosition]) -> None:
-        """Positions whose size changed on the stream (a flat one with contracts 0)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StreamHealth:
-    connected: bool
-    """Every watcher is subscribed and every socket open."""
-    last_message_age_s: float | None
-    """Seconds since the last message on any stream (None: none yet)."""
-    reconnects: int
-    """Sockets opened again after the streams had first been up (each look counts once)."""
-    last_error: str
-    """The last watcher error (for the status dump), '' if none."""
-    refused: tuple[str, ...] = ()
-    """Symbols whose price topic the venue refused (their prices come from REST)."""
+from exchange.ccxt.stream_types import StreamHealth, StreamSink
+from exchange.records import PositionSide, VenuePosition
 
 
 class VenueStreams:
@@ -148,6 +115,10 @@ class VenueStreams:
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._main())
+        except Exception as exc:  # noqa: BLE001 - said once; the feed stays on REST
+            self.last_error = f"start: {type(exc).__name__}: {exc}"[:200]
+            self.log.error("streams stopped ({}): prices and fills come from REST",
+                           self.last_error)
         finally:
             self._loop.close()
 

@@ -120,3 +120,17 @@ def test_a_refused_symbol_is_polled_at_the_rest_pace_a_merely_silent_one_every_1
     assert silent.due(2.0) == ["B"]  # A (merely silent) waits 60 / 6 = 10 s
     clock.t += 8
     assert silent.due(2.0) == ["A", "B"]
+
+
+def test_a_thin_market_going_quiet_every_minute_logs_once_an_hour_not_twice_a_minute():
+    silent, clock, log = make(["A"])
+    for _ in range(30):  # an hour: 60 s without a trade, then one, over and over
+        clock.t += 61
+        assert silent.silent() == ["A"]  # still priced from REST each time
+        silent.streamed("A", clock.t)
+        clock.t += 60
+    assert len([x for x in log.lines if "no price for A" in x]) == 1
+    assert len([x for x in log.lines if "A has prices again" in x]) == 1
+    clock.t += 61
+    assert silent.silent() == ["A"]
+    assert len([x for x in log.lines if "no price for A" in x]) == 2  # an hour on: said again
