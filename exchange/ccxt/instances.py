@@ -37,7 +37,10 @@ from exchange.fence import check_fence
 
 
 class InstancePool:
-    """Thread-local ccxt instances built by `factory`."""
+    """Thread-local ccxt instances built by `factory`. An instance whose thread has ended (a
+    replaced actor incarnation, an emergency-close thread) is dropped and its HTTP session
+    closed when the next instance is made: kept, each restart added one instance and its
+    keep-alive sockets for good."""
 
     def __init__(
         self,
@@ -62,14 +65,14 @@ class InstancePool:
         self._learned: dict[str, Any] = {}
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[ccxt.Exchange] = []
+        self._all: list[tuple[threading.Thread, ccxt.Exchange]] = []
         self._markets: dict[str, Any] | None = None
 
     def set_markets(self, markets: dict[str, Any]) -> None:
         """Share `markets` with every instance, existing and future."""
         with self._lock:
             self._markets = markets
-            existing = list(self._all)
+            existing = [inst for _, inst in self._all]
         for inst in existing:  # other threads' instances: only touched here, at (re)load
             inst.set_markets(markets)
 
@@ -101,7 +104,10 @@ class InstancePool:
         with self._lock:
             markets = self._markets
             inst.options.update(self._learned)
-            self._all.append(inst)
+            ended = [old for thread, old in self._all if not thread.is_alive()]
+            self._all = [(t, i) for t, i in self._all if t.is_alive()]
+            self._all.append((threading.current_thread(), inst))
+        _close(ended)
         if markets is not None:
             inst.set_markets(markets)
         self._local.exchange = inst
@@ -122,11 +128,8 @@ class InstancePool:
 
     def close_all(self) -> None:
         with self._lock:
-            instances, self._all = list(self._all), []
-        for inst in instances:
-            session = getattr(inst, "session", None)
-            if session is not None:
-                session.close()
+            instances, self._all = [inst for _, inst in self._all], []
+        _close(instances)
         self._local = threading.local()
 
     def _meter(self, inst: ccxt.Exchange) -> None:
@@ -151,6 +154,13 @@ class InstancePool:
             return result
 
         inst.fetch2 = metered_fetch2
+
+
+def _close(instances: list[ccxt.Exchange]) -> None:
+    for inst in instances:
+        session = getattr(inst, "session", None)
+        if session is not None:
+            session.close()
 
 
 def allow_all_symbol_open_orders(inst: ccxt.Exchange) -> None:
