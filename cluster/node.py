@@ -277,16 +277,18 @@ class ClusterNode:
                                   _READY_TIMEOUT_S, lease.epoch)
                 return
             time.sleep(_READY_POLL_S)
+        # the account's own journal first, then the cluster table: a node killed between the
+        # two leaves a journaled takeover the table lacks, never a recorded one unjournaled
+        if kind == "takeover":
+            self._announce(account, f"account {account} taken over by node {self.node_id} at "
+                           f"epoch {lease.epoch} from {lease.previous_owner}",
+                           {"epoch": lease.epoch, "previous_owner": lease.previous_owner})
         try:
             self._registry.record_takeover(lease, kind)
         except LeaseStoreUnavailable as exc:
             self._log.warning("{}: takeover not journaled in the cluster table: {}", account,
                               exc)
         self._log.info("{}: running at epoch {} ({})", account, lease.epoch, kind)
-        if kind == "takeover":
-            self._announce(account, f"account {account} taken over by node {self.node_id} at "
-                           f"epoch {lease.epoch} from {lease.previous_owner}",
-                           {"epoch": lease.epoch, "previous_owner": lease.previous_owner})
 
     def _stop_account(self, account: str, why: str) -> None:
         with self._lock:
