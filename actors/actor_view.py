@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from trading.model import OrderPurpose, OrderStatus, SymbolState
+from trading.model import SymbolState
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +68,7 @@ def view_of(state: SymbolState, last_tick_at: float | None, *, reconciled: bool)
             "trigger_price": None if t.trigger_price is None else str(t.trigger_price),
         }
     )
-    protected = any(
-        o.purpose is OrderPurpose.STOP and o.status is OrderStatus.OPEN for o in state.orders
-    )
+    protected = state.active_stop() is not None  # a closed position's stray stop is not it
     return ActorView(
         phase=state.phase.value,
         position=position,

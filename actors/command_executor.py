@@ -127,7 +127,8 @@ class CommandExecutor:
             if cid:
                 return self._after_missing_cancel(cid)
             return []
-        except Exception as exc:  # noqa: BLE001 - left open; the next reconciliation cancels again
+        except Exception as exc:  # noqa: BLE001 - left open: a stop of a closed position never
+            # counts as protection (SymbolState.owns); every reconciliation cancels it again
             self.log.warning("cancel {} failed: {}", cid or exchange_id, describe(exc))
             return []
         return [OrderCanceled(client_order_id=cid)] if cid else []

@@ -47,7 +47,8 @@ class QuarantineLifted(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrphanCanceled(JournalRecord):
-    """An open order on the symbol that none of ours owns was cancelled."""
+    """An open order on the symbol that none of ours owns was cancelled (or one of ours left
+    resting from a position that is closed: its first cancel failed)."""
 
     order: str | None
     exchange_id: str | None

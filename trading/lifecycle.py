@@ -43,21 +43,53 @@ def apply_fill(
     updated = order_change(order, status, filled=max(filled, order.filled), average=average,
                            fee=max(fee, order.fee), exchange_id=exchange_id or order.exchange_id)
     state = state.with_order(updated)
-    if delta <= ZERO:
+    if delta > ZERO:
+        if order.filled > ZERO and order.average is not None:
+            price = (average * filled - order.average * order.filled) / delta
+        else:
+            price = average
+        fee_delta = max(fee_delta, ZERO)
+        if order.purpose is OrderPurpose.ENTRY:
+            state = _entry_filled(state, updated, delta, price, fee_delta, ctx)
+        else:
+            state = _exit_filled(state, updated, delta, price, fee_delta, ctx)
+    # the order is done even when this report adds nothing (the venue expired the rest)
+    return _order_done(state, updated, ctx) if complete else state
+
+
+def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
+    """An order of ours filled as far as it ever will: finish what it leaves behind."""
+    pos = state.position
+    if pos is None:
         return state
-    if order.filled > ZERO and order.average is not None:
-        price = (average * filled - order.average * order.filled) / delta
-    else:
-        price = average
-    fee_delta = max(fee_delta, ZERO)
     if order.purpose is OrderPurpose.ENTRY:
-        return _entry_filled(state, updated, delta, price, fee_delta, complete, ctx)
-    return _exit_filled(state, updated, delta, price, fee_delta, ctx)
+        return finish_entry(state, ctx) if state.phase is Phase.ENTERING else state
+    if not state.owns(order):
+        return state  # an order of a position closed before: nothing of this one to finish
+    if state.phase is Phase.CLOSING and order.purpose is OrderPurpose.CLOSE:
+        if state.quarantined or state.live_orders(OrderPurpose.CLOSE):
+            return state
+        # partly filled, the rest expired: the remainder is closed again (bounded, backed off)
+        return close_failed(state, f"close {order.client_order_id} left {pos.contracts} "
+                                   "contracts open", ctx)
+    if state.phase is Phase.OPEN and order.purpose is OrderPurpose.STOP \
+            and not state.live_orders(OrderPurpose.STOP):
+        return replace(state, needs_stop=True, next_stop_at=0.0)  # a stop filled only in part
+    return state
+
+
+def finish_entry(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """The entry order is done (filled, or partly filled and the rest gone): the position is
+    open; protect it."""
+    pos = state.position
+    assert pos is not None
+    ctx.record(je.PositionOpened(side=pos.side, contracts=pos.contracts,
+                                 entry_price=pos.entry_price, position_id=pos.position_id))
+    return arm_protection(to_phase(state, Phase.OPEN), ctx)
 
 
 def _entry_filled(
-    state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal,
-    complete: bool, ctx: Ctx,
+    state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
 ) -> SymbolState:
     side = Side.LONG if order.side == "buy" else Side.SHORT
     pos = state.position
@@ -71,12 +103,7 @@ def _entry_filled(
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=pos.position_id, side=order.side, amount=qty,
                                   price=price, fee=fee, realized_pnl=ZERO))
-    state = replace(state, position=pos)
-    if not complete:
-        return state
-    ctx.record(je.PositionOpened(side=pos.side, contracts=pos.contracts,
-                                 entry_price=pos.entry_price, position_id=pos.position_id))
-    return arm_protection(to_phase(state, Phase.OPEN), ctx)
+    return replace(state, position=pos)
 
 
 def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
@@ -196,6 +223,21 @@ def close_failed(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
         return escalate(state, f"close failed {state.close_attempts} times", ctx)
     delay = risk.close_backoff(state.close_attempts)
     ctx.record(je.CloseFailed(attempt=state.close_attempts, error=error, retry_in_s=delay))
+    return replace(state, next_close_at=ctx.now + delay)
+
+
+def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
+    """A close refused while the exchange listed no position: most likely another order closed
+    it first (the reconciliation that follows books it). If the venue keeps saying so and
+    nothing shows the position closed, the retries are bounded and backed off like any failed
+    close, then escalate."""
+    risk = ctx.rules.risk
+    ctx.record(je.CloseRaced(error=error))
+    if state.close_attempts >= risk.max_close_attempts:
+        return escalate(replace(state, last_close_error=error),
+                        f"close refused {state.close_attempts} times while the exchange "
+                        "listed no position", ctx)
+    delay = max(risk.stop_retry_s, risk.close_backoff(state.close_attempts))
     return replace(state, next_close_at=ctx.now + delay)
 
 

@@ -98,11 +98,26 @@ class SymbolState:
         return None
 
     def live_orders(self, purpose: OrderPurpose) -> list[Order]:
+        """Live orders of one purpose. A stop counts only for the position it was placed for:
+        a closed position's stop whose cancel failed protects nothing (`strays`)."""
+        if purpose is OrderPurpose.STOP:
+            return [o for o in self.orders if o.purpose is purpose and self.owns(o)]
         return [o for o in self.orders if o.purpose is purpose]
 
+    def owns(self, order: Order) -> bool:
+        """Whether the order was placed for the current position (none while flat)."""
+        pos = self.position
+        return pos is not None and order.position_id == pos.position_id
+
+    def strays(self) -> list[Order]:
+        """Resting reduce-only orders of no current position: a closed position's stop whose
+        cancel failed (a timeout, a 429). They are cancelled again, never counted."""
+        return [o for o in self.orders
+                if o.status is OrderStatus.OPEN and o.purpose.reduces and not self.owns(o)]
+
     def active_stop(self) -> Order | None:
-        """The acknowledged stop that protects the position (the newest open one)."""
-        stops = [o for o in self.orders if o.purpose is OrderPurpose.STOP]
+        """The acknowledged stop that protects the position (the newest open one of it)."""
+        stops = self.live_orders(OrderPurpose.STOP)
         open_stops = [o for o in stops if o.status is OrderStatus.OPEN]
         return open_stops[-1] if open_stops else None
 

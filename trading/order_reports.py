@@ -33,7 +33,7 @@ def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
     state = state.with_order(order)
     if order.purpose is not OrderPurpose.STOP:
         return state
-    if state.position is None:  # the position closed while this stop was in flight
+    if not state.owns(order):  # its position closed while this stop was in flight
         ctx.emit(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
         return state
     ctx.record(je.StopPlaced(stop_price=order.stop_price, order=order.client_order_id))
@@ -59,14 +59,23 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
         return state  # not ours, or already final (a late or repeated report)
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
     ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
-    stops_left = state.live_orders(OrderPurpose.STOP)
+    stops_left = state.live_orders(OrderPurpose.STOP)  # the current position's only
     if order.purpose is OrderPurpose.STOP and state.phase is Phase.OPEN and not stops_left:
         return replace(state, needs_stop=True, next_stop_at=0.0)  # someone removed our stop
-    if order.purpose is OrderPurpose.CLOSE and state.phase is Phase.CLOSING:
+    closing = state.phase is Phase.CLOSING and state.owns(order)
+    if order.purpose is OrderPurpose.CLOSE and closing:
         return lc.close_failed(state, "close order canceled", ctx)
     if order.purpose is OrderPurpose.ENTRY and state.phase is Phase.ENTERING:
-        return lc.to_phase(state, Phase.OPEN if state.position else Phase.FLAT)
+        return _entry_ended(state, ctx)
     return state
+
+
+def _entry_ended(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """The entry order ended unfilled or partly filled: flat, or open with what filled, and
+    protected like any opened position (stop, trailing stop, take-profit)."""
+    if state.position is None:
+        return lc.to_phase(state, Phase.FLAT)
+    return lc.finish_entry(state, ctx)
 
 
 def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
@@ -80,13 +89,11 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
     ctx.record(je.OrderFailed(order=order.client_order_id, purpose=order.purpose, error=ev.error))
     match order.purpose:
         case OrderPurpose.ENTRY:
-            if state.phase is Phase.ENTERING:
-                state = lc.to_phase(state, Phase.OPEN if state.position else Phase.FLAT)
-                if state.position is not None:
-                    state = lc.arm_protection(state, ctx)
-            return state
+            return _entry_ended(state, ctx) if state.phase is Phase.ENTERING else state
         case OrderPurpose.STOP:
             pos, price = state.position, state.last_price
+            if not state.owns(order):
+                return state  # a stop of a position closed before protects nothing now
             if (
                 pos is not None
                 and state.phase is Phase.OPEN
@@ -107,11 +114,10 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
                 )
             return state
         case OrderPurpose.CLOSE:
-            if state.phase is not Phase.CLOSING:
+            if state.phase is not Phase.CLOSING or not state.owns(order):
                 return state
             if ev.position_gone:
-                ctx.record(je.CloseRaced(error=ev.error))
-                return replace(state, next_close_at=ctx.now + ctx.rules.risk.stop_retry_s)
+                return lc.close_raced(state, ev.error, ctx)
             return lc.close_failed(state, ev.error, ctx)
         case _:
             ctx.record(je.EmergencyCloseFailed(error=ev.error))

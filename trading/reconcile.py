@@ -44,6 +44,7 @@ def reconcile(
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
                              exchange_id=orphan.exchange_id))
+    _cancel_strays(state, ctx)
     unprotected = not state.live_orders(OrderPurpose.STOP)
     if state.phase is Phase.OPEN and state.position is not None and unprotected:
         state = replace(state, needs_stop=True, next_stop_at=0.0)
@@ -51,6 +52,19 @@ def reconcile(
     if stalled and not state.quarantined and not state.live_orders(OrderPurpose.CLOSE):
         state = replace(state, next_close_at=ctx.now)
     return state
+
+
+def _cancel_strays(state: SymbolState, ctx: Ctx) -> None:
+    """A resting stop (or close) of a position that is no longer ours to protect: its cancel
+    failed when the position closed (a timeout, a 429). Ask again on every reconciliation until
+    the exchange confirms it; it is never counted as the current position's protection."""
+    asked = {c.client_order_id for c in ctx.commands if isinstance(c, CancelOrder)}
+    for order in state.strays():
+        if order.client_order_id in asked:
+            continue  # cancelled in this decision already (the position closed just now)
+        ctx.record(je.OrphanCanceled(order=order.client_order_id, exchange_id=order.exchange_id))
+        ctx.emit(CancelOrder(client_order_id=order.client_order_id,
+                             exchange_id=order.exchange_id))
 
 
 def _order(

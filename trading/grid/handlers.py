@@ -46,8 +46,8 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
     order = order_change(order, OrderStatus.OPEN, exchange_id=ev.exchange_id)
     state = state.with_order(order)
     leg = _leg_of(state, order)
-    if order.purpose.reduces and not leg.is_open:  # the leg closed while this was in flight
-        return ctx.cancel(state, order)
+    if order.purpose.reduces and not (leg.is_open and state.of_current(order)):
+        return ctx.cancel(state, order)  # its leg closed while this was in flight
     cid = order.client_order_id
     if order.purpose is K.STOP:
         ctx.record(ge.LegStopPlaced(leg=order.leg, stop_price=order.price, amount=order.amount,
@@ -228,9 +228,19 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
     if ev.position_gone or not leg.is_open:
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))
+    if not leg.is_open:  # booked closed already: nothing to retry
         return state.with_leg(replace(leg, close_retry_at=ctx.now + r.retry_s))
+    return _close_failed(state, leg, order, ev, ctx)
+
+
+def _close_failed(state: GridState, leg: Leg, order: Order, ev: OrderFailed,
+                  ctx: GridCtx) -> GridState:
+    """A failed close of an open leg, raced (the exchange listed the leg flat) or refused:
+    counted, backed off, and escalated after max_close_attempts, so a venue that keeps listing
+    the leg flat while refusing the close is not asked forever."""
+    r = ctx.rules
     attempts = leg.close_attempts + 1
-    retry_at = ctx.now + r.close_backoff(attempts)
+    retry_at = ctx.now + max(r.retry_s if ev.position_gone else 0.0, r.close_backoff(attempts))
     state = state.with_leg(replace(leg, close_attempts=attempts, close_retry_at=retry_at))
     if attempts >= r.max_close_attempts:
         name = leg.side.value

@@ -113,7 +113,7 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
 
 def _has_resting_stop(state: GridState, side: Side) -> bool:
     return any(
-        o.status is OrderStatus.OPEN and o.cancel_requested_at is None
+        o.status is OrderStatus.OPEN and o.cancel_requested_at is None and state.of_current(o)
         for o in state.orders_of(side, GridKind.STOP)
     )
 

@@ -111,7 +111,17 @@ class GridState:
         return replace(self, orders=others, finished_orders=self.finished_orders + (order,))
 
     def protected(self, side: Side) -> bool:
-        """An acknowledged stop covering the whole leg rests on the exchange."""
+        """An acknowledged stop covering the whole leg rests on the exchange. A stop being
+        cancelled, or one placed for an earlier position of the side (a late fill reopened it
+        while that stop's cancel was unconfirmed), does not count."""
         leg = self.leg(side)
         return any(o.status is OrderStatus.OPEN and o.amount >= leg.contracts
+                   and o.cancel_requested_at is None and self.of_current(o)
                    for o in self.orders_of(side, OrderPurpose.STOP))
+
+    def of_current(self, order: Order) -> bool:
+        """Placed for the leg's current position (orders stored before position ids were
+        recorded on grid orders name none: they count)."""
+        if order.leg is None:
+            return False
+        return order.position_id in (None, self.leg(order.leg).position_id)
