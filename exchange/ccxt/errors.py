@@ -4,17 +4,24 @@ port's own errors (`exchange/errors.py`) once, where they leave the gateway (`tr
 `classify(exc, order_call=...)` sorts a ccxt exception into:
 
   retryable  the request was not (or need not be) acted on: retry with backoff.
-             NetworkError family (incl. RateLimitExceeded, DDoSProtection, ExchangeNotAvailable,
-             InvalidNonce) - and RequestTimeout when the call does not create an order.
-  ambiguous  an order-creating call whose outcome is unknown: RequestTimeout (a NetworkError,
-             so it is checked FIRST), Binance -1007 (ccxt maps it to RequestTimeout), BadResponse
-             / NullResponse (the exchange answered something we could not read). The order may
-             exist: look it up by clientOrderId, never resend blindly.
+             Order calls: only REJECTED_BEFORE_PROCESSING (rate limit, DDoS protection,
+             invalid nonce: the venue refused before acting). Other calls (reads, cancels):
+             the whole NetworkError family and BadResponse / NullResponse too.
+  ambiguous  an order-creating call whose outcome is unknown: every OperationFailed (the
+             NetworkError family - timeouts, 5xx answers (ExchangeNotAvailable), a connection
+             dropped after the request was written - BadResponse, and ccxt's plain
+             OperationFailed, e.g. Binance -1000 / -1006 "execution status unknown") and the
+             venue codes of UNKNOWN_OUTCOME_CODES (Bybit 10000 "Server Timeout", 10016 "System
+             error", which ccxt raises as plain ExchangeError). The order may exist: look it up
+             by clientOrderId; never resend (Binance accepts a client id again once its first
+             order is no longer open, so a resent market order fills twice).
   permanent  everything else: InsufficientFunds, InvalidOrder (incl. OrderNotFound), BadSymbol,
-             AuthenticationError (incl. PermissionDenied), other ExchangeError, and anything that
-             is not a ccxt error. Raise at once.
+             AuthenticationError (incl. PermissionDenied), BadRequest, other ExchangeError, and
+             anything that is not a ccxt error. Raise at once. (A read's OperationFailed that
+             is no NetworkError stays permanent, as before.)
 
-On a non-order call, BadResponse is retryable (reads are idempotent).
+`scrub` / `redact` mask the API key and secret and every request signature (ccxt puts the
+signed URL, `...&signature=<hex>`, into timeout and network error messages).
 
 `OrderOutcomeUnknown` is the port's own (`exchange.errors`): the gateway raises it itself.
 """
@@ -22,6 +29,7 @@ On a non-order call, BadResponse is retryable (reads are idempotent).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Literal, ParamSpec, TypeVar
 
@@ -43,28 +51,53 @@ REJECTED_BEFORE_PROCESSING: tuple[type[BaseException], ...] = (
     ccxt.InvalidNonce,
 )
 
+UNKNOWN_OUTCOME_CODES = frozenset({
+    "-1000", "-1006", "-1007",  # Binance: unknown error; execution status unknown; timeout
+    "10000", "10016",  # Bybit: server timeout; system error (ccxt: plain ExchangeError)
+})
+"""Venue error codes that leave an order's outcome unknown, whatever class ccxt gives them."""
+
+_CODE = re.compile(r'"(?:code|retCode|ret_code)"\s*:\s*"?(-?\d+)')
+_SIGNATURE = re.compile(
+    r"(?i)(\b(?:signature|sign|x-bapi-sign|x-mbx-signature)[\"']?\s*[=:]\s*[\"']?)"
+    r"[^\s&\"',}]+")
+
+
+def venue_code(exc: BaseException) -> str | None:
+    """The venue's error code in a ccxt message (ccxt puts the answer's body in it)."""
+    found = _CODE.search(str(exc))
+    return found.group(1) if found else None
+
 
 def classify(exc: BaseException, *, order_call: bool) -> Kind:
     """Sort `exc` into retryable / ambiguous / permanent (see module docstring)."""
     if isinstance(exc, OrderOutcomeUnknown):
         return "ambiguous"
-    if isinstance(exc, ccxt.RequestTimeout):  # before NetworkError: it is one
-        return "ambiguous" if order_call else "retryable"
-    if isinstance(exc, ccxt.BadResponse):  # incl. NullResponse
-        return "ambiguous" if order_call else "retryable"
-    if isinstance(exc, ccxt.NetworkError):
+    if isinstance(exc, REJECTED_BEFORE_PROCESSING):
         return "retryable"
+    if not order_call:
+        return "retryable" if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse) else (
+            "permanent")
+    if isinstance(exc, ccxt.OperationFailed):
+        return "ambiguous"
+    if isinstance(exc, ccxt.BaseError) and venue_code(exc) in UNKNOWN_OUTCOME_CODES:
+        return "ambiguous"
     return "permanent"
 
 
-def redact(exc: BaseException, secrets: tuple[str, ...]) -> BaseException:
-    """Return `exc`, or a copy of the same class with every secret string masked out of its
-    message (ccxt messages can carry request/response text)."""
-    message = str(exc)
-    cleaned = message
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` with every secret string and every request signature masked."""
     for secret in secrets:
         if secret:
-            cleaned = cleaned.replace(secret, "***")
+            text = text.replace(secret, "***")
+    return _SIGNATURE.sub(r"\1***", text)
+
+
+def redact(exc: BaseException, secrets: tuple[str, ...]) -> BaseException:
+    """Return `exc`, or a copy of the same class with every secret string and signature masked
+    out of its message (ccxt messages can carry request/response text)."""
+    message = str(exc)
+    cleaned = scrub(message, secrets)
     if cleaned == message:
         return exc
     try:
@@ -95,12 +128,13 @@ _TRANSLATION: tuple[tuple[type[ccxt.BaseError], type[errors.ExchangeError]], ...
 
 
 def translate(exc: ccxt.BaseError) -> errors.ExchangeError:
-    """The port's error for a ccxt exception (same message; secrets already redacted by the
-    gateway's retry layer). Anything unlisted is permanent, as `classify` treats it."""
+    """The port's error for a ccxt exception (same message, signatures masked; secrets already
+    redacted by the gateway's retry layer). Anything unlisted is permanent."""
+    message = scrub(str(exc))
     for ccxt_class, ours in _TRANSLATION:
         if isinstance(exc, ccxt_class):
-            return ours(str(exc))
-    return errors.PermanentError(f"{type(exc).__name__}: {exc}")
+            return ours(message)
+    return errors.PermanentError(f"{type(exc).__name__}: {message}")
 
 
 def translated(method: Callable[P, R]) -> Callable[P, R]:

@@ -6,18 +6,16 @@ Numbers: inputs are rounded with ccxt's amount/price_to_precision and handed ove
 (amount, price) or str (trigger prices); results become the port's records (`convert.py`) and
 ccxt's exceptions the port's errors (`errors.translated`), once, where they leave the gateway.
 
-Order creation and ambiguity (write-ahead clientOrderId):
-  - permanent error -> raised at once, never retried;
+Order creation and ambiguity (write-ahead clientOrderId; `recovery.py`, `errors.classify`):
+  - permanent error (a clear rejection) -> raised at once, never retried;
   - rate-limit / DDoS / nonce errors (the exchange refused before acting) -> backoff, resend
     with the SAME clientOrderId;
-  - any other failure of the network kind (timeout, Binance -1007, connection dropped, bad
-    response) -> look the order up by clientOrderId first (twice, one backoff apart, for
-    propagation lag). Found -> return it. Not found after a timeout/ambiguous error -> raise
-    `OrderOutcomeUnknown` (the caller reconciles later by clientOrderId; we never resend, as a
-    market order that filled would no longer block a duplicate client id). Not found after a
-    plain connection error -> resend with the same clientOrderId (bounded attempts).
-  - no clientOrderId given -> nothing can be looked up: ambiguous errors raise
-    OrderOutcomeUnknown, other network errors are raised as they are.
+  - anything else (timeout, 5xx, connection dropped, unreadable answer, "execution status
+    unknown") -> the order may exist: look it up by clientOrderId (twice, one backoff apart,
+    for read lag). Found -> return it; not found, or the lookup failed -> `OrderOutcomeUnknown`
+    (the caller reconciles later by clientOrderId). Never resent: a market order that filled
+    no longer blocks a duplicate client id (Binance), so a resend could fill twice.
+  - no clientOrderId given -> nothing can be looked up: `OrderOutcomeUnknown` at once.
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ from typing import Any, Literal
 import ccxt
 from loguru import logger
 
-from exchange.budget import Priority, at_least
 from exchange.ccxt import budget_hook as bh
 from exchange.ccxt import convert, lookup, markets_cache
 from exchange.ccxt import order_params as op
@@ -42,8 +39,8 @@ from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import translated
 from exchange.ccxt.fresh_read import SAME_COST_FOR_ALL_POSITIONS, FreshRead
 from exchange.ccxt.instances import InstancePool
-from exchange.ccxt.own_fills import ActiveSymbols, OwnFills
-from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
+from exchange.ccxt.own_fills import ActiveSymbols, OwnFills, all_pages
+from exchange.ccxt.recovery import SENT, OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
 from exchange.ccxt.stops import StopsMixin
@@ -304,8 +301,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         return [self._order(o) for o in raw]
 
     def _order(self, raw: dict[str, Any]) -> VenueOrder:
-        with at_least(Priority.RECONCILE):  # the fee of what was sent: never refused as entry
-            raw = lookup.with_trade_fees(self._run, self.venue, raw)  # Binance (issue 12)
+        raw = self._with_fees(raw)  # Binance (issue 12)
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
 
     @translated
@@ -332,8 +328,14 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         wanted = symbols if symbols is not None else self._symbols
         if self.fills.symbol_required and not wanted:
             raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
-        return self.fills.poll(since_ms, wanted, self.fetch_positions,
-                               lambda symbol, since: self.fetch_my_trades(symbol, since))
+        return self.fills.poll(since_ms, wanted, self.fetch_positions, self._own_trades)
+
+    def _own_trades(self, symbol: str | None, since: int) -> list[VenueFill]:
+        """Every own trade of `symbol` (None: all) since `since`, all pages."""
+        trades = all_pages(lambda start, limit, params: self._run(
+            lambda ex: ex.fetch_my_trades(symbol, start, limit, dict(params)),
+            "fetch_my_trades"), self.venue.lookup, since)
+        return [convert.fill(t, client_order_id=self._client_id_of(t)) for t in trades]
 
     # ---------------------------------------------------------------- orders
     @translated
@@ -370,7 +372,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                 "symbol": symbol, "type": type_, "side": side, "amount": amt, "price": px,
                 "clientOrderId": cid, "status": "open", "reduceOnly": params.get("reduceOnly")})
         self._remember_cid(order)
-        return order
+        return {**order, SENT: True}
 
     @translated
     def cancel_order(self, id: str | None, symbol: str,
@@ -385,7 +387,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             order = self._refetch(symbol, order, cid or order.get("clientOrderId"), hint,
                                   defaults={"id": id, "clientOrderId": cid, "symbol": symbol,
                                             "status": "canceled"})
-        return self._order(order)
+        return self._order({**order, SENT: True})
 
     def close(self) -> None:
         self._pool.close_all()

@@ -3,6 +3,9 @@
 Venues whose trade history needs a symbol (Binance `userTrades`, weight 5 per symbol) would
 cost 5 x 500 per poll if every configured symbol were asked; `ActiveSymbols` narrows the
 poll to the symbols that can have new fills. Each trade is returned once (`OwnFills`).
+A poll reads every page of trades since its start (`all_pages`): Bybit's execution list
+answers 50 rows unless asked for up to 100, Binance's userTrades 500 unless asked for up to
+1,000, and a poll that read one default page lost the rest of a busy interval for good.
 """
 
 from __future__ import annotations
@@ -11,11 +14,55 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any
+
+from loguru import logger
 
 from exchange.records import VenueFill, VenuePosition
 
 SEEN_TRADES = 20_000
 """Trade ids remembered: far more than any poll window holds."""
+PAGE_ROWS = {"bybit": 100, "binance": 1000}
+"""Own trades asked per page, by the venue's lookup style (`order_params.Venue.lookup`): the
+venue's maximum (Bybit /v5/execution/list `limit` 1-100, default 50; Binance USDⓈ-M
+/fapi/v1/userTrades `limit` up to 1,000, default 500). Other venues: ccxt's default, one page."""
+MAX_PAGES = 50
+"""Pages read in one poll at most (5,000 Bybit rows, 50,000 Binance rows)."""
+
+Trade = dict[str, Any]
+Page = Callable[[int | None, int | None, dict[str, Any]], list[Trade]]
+"""fetch_my_trades(since, limit, params) of one symbol (or all), raw ccxt trades."""
+
+
+def all_pages(fetch: Page, style: str, since: int) -> list[Trade]:
+    """Every own trade since `since`: page after page while a page comes back full. Bybit
+    pages by its cursor (newest first: a missed page is the oldest trades), Binance by trade
+    id (`fromId`, which the venue refuses together with startTime)."""
+    limit = PAGE_ROWS.get(style)
+    page = fetch(since, limit, {})
+    trades = list(page)
+    for _ in range(MAX_PAGES - 1):
+        params = _next_page(style, page, limit)
+        if params is None:
+            return trades
+        page = fetch(None if "fromId" in params else since, limit, params)
+        trades += page
+    if _next_page(style, page, limit) is not None:
+        logger.warning("own trades since {}: stopped after {} full pages; some trades were "
+                       "not read", since, MAX_PAGES)
+    return trades
+
+
+def _next_page(style: str, page: list[Trade], limit: int | None) -> dict[str, Any] | None:
+    """The params of the page after a full `page`; None after the last one."""
+    if limit is None or len(page) < limit:
+        return None
+    if style == "bybit":  # ccxt puts the answer's nextPageCursor into one row's info
+        cursors = [(t.get("info") or {}).get("nextPageCursor") for t in page]
+        cursor = next((str(c) for c in cursors if c), None)
+        return {"cursor": cursor} if cursor else None
+    ids = [int(t["id"]) for t in page if str(t.get("id") or "").isdigit()]
+    return {"fromId": max(ids) + 1} if ids else None
 
 
 class ActiveSymbols:

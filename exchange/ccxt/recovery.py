@@ -1,13 +1,17 @@
 """Order-creation recovery for CcxtGateway (a mixin, split out to keep modules small).
 
 See `gateway.py`'s docstring for the policy: permanent -> raise; rejected-before-processing
-(rate limit / DDoS / nonce) -> backoff + resend with the same clientOrderId; anything else ->
-look the order up by clientOrderId before any resend; ambiguous and not found ->
-OrderOutcomeUnknown.
+(rate limit / DDoS / nonce) -> backoff + resend with the same clientOrderId; anything else
+(the outcome is unknown) -> look the order up by clientOrderId, never resend: found -> return
+it, else OrderOutcomeUnknown. After a send nothing raises a "nothing was sent" error (the rate
+budget's BudgetRefused, the actor's Fenced): the lookup, the re-fetch of a sparse answer and
+the fee read run at reconcile priority at least, and their failures become
+OrderOutcomeUnknown (lookup) or the order as far as known (re-fetch, fee).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -15,26 +19,36 @@ import ccxt
 from loguru import logger
 
 from exchange.budget import Priority, at_least
+from exchange.ccxt import lookup
 from exchange.ccxt.convert import to_float
-from exchange.ccxt.errors import REJECTED_BEFORE_PROCESSING, classify
+from exchange.ccxt.errors import classify
 from exchange.decimals import to_decimal
 from exchange.errors import OrderOutcomeUnknown
 
 if TYPE_CHECKING:
     from exchange.ccxt.instances import InstancePool
+    from exchange.ccxt.order_params import Venue
     from exchange.ccxt.retry import Retrier
+
+SENT = "_sent_by_gateway"
+"""Key marking a raw order this gateway just created / cancelled / amended (its fee read may
+fail without failing the call)."""
 
 
 class OrderRecoveryMixin:
-    """Needs from the host: id, retry, _pool, _find(symbol, order_id, cid, trigger_hint)."""
+    """Needs from the host: id, retry, venue, _pool, _run, _find(symbol, order_id, cid,
+    trigger_hint)."""
 
     id: str
     retry: Retrier
+    venue: Venue
     _pool: InstancePool
 
     if TYPE_CHECKING:  # provided by CcxtGateway
         def _find(self, symbol: str, order_id: str | None, cid: str | None,
                   trigger_hint: bool | None) -> dict[str, Any] | None: ...
+
+        def _run(self, fn: Callable[[ccxt.Exchange], Any], what: str) -> Any: ...
 
     def _check_minimums(self, symbol, amount: Decimal, price: Decimal | None,
                         reduce_only: bool) -> None:
@@ -51,6 +65,8 @@ class OrderRecoveryMixin:
                                     f"minimum cost {min_cost}")
 
     def _create_with_recovery(self, symbol, type_, side, amt, px, params, cid, is_stop):
+        """Send the create; resend (same clientOrderId) only after a refusal that proves the
+        venue did not act on it; after any other unclear failure look the order up instead."""
         what = f"create_order {symbol} {side} {amt} cid={cid}"
         attempt = 0
         while True:
@@ -64,57 +80,76 @@ class OrderRecoveryMixin:
                 kind = classify(exc, order_call=True)
                 if kind == "permanent":
                     self.retry.reraise(exc)
-                if not isinstance(exc, REJECTED_BEFORE_PROCESSING):
-                    found = self._recover(symbol, cid, is_stop, exc, kind)
-                    if found is not None:
-                        return found
-                attempt += 1
+                if kind == "ambiguous":
+                    return self._recover(symbol, cid, is_stop, exc)
+                attempt += 1  # refused before processing: nothing was done, resend
                 if attempt >= self.retry.max_attempts:
                     self.retry.reraise(exc)
                 self.retry.backoff(attempt, exc, what)
 
-    def _recover(self, symbol, cid, is_stop, exc, kind) -> dict[str, Any] | None:
-        """After an unclear create failure: the order if it landed; None if it surely did not
-        and a resend is safe; else raise OrderOutcomeUnknown."""
+    def _recover(self, symbol, cid, is_stop, exc) -> dict[str, Any]:
+        """After a create that may have landed: the order if the lookup by clientOrderId finds
+        it (twice, one backoff apart, for the venue's read lag), else OrderOutcomeUnknown.
+        Never None, never a resend. Whatever fails meanwhile (a ccxt error, the budget's
+        refusal, the actor's fence or lease) also ends in OrderOutcomeUnknown: the order was
+        sent, so no error may say that nothing was."""
         why = f"{type(exc).__name__}: {self.retry.clean(exc)}"
         if cid is None:
-            if kind == "ambiguous":
-                raise OrderOutcomeUnknown(f"{self.id} create on {symbol} failed ({why}) and has "
-                                          "no clientOrderId to look it up") from None
-            self.retry.reraise(exc)
-        for look in range(2):
-            try:
+            raise OrderOutcomeUnknown(f"{self.id} create on {symbol} failed ({why}) and has "
+                                      "no clientOrderId to look it up") from None
+        try:
+            for look in range(2):
                 with at_least(Priority.RECONCILE):  # settles what was sent: never refused
                     found = self._find(symbol, None, cid, is_stop)
-            except ccxt.BaseError as lookup_exc:
-                raise OrderOutcomeUnknown(
-                    f"{self.id} create {cid} failed ({why}); lookup failed too "
-                    f"({type(lookup_exc).__name__})", cid) from None
-            if found is not None:
-                logger.warning("{} create {} failed ({}) but the order exists: {}", self.id, cid,
-                               why, found.get("id"))
-                return found
-            if look == 0:
-                self.retry.backoff(1, exc, f"lookup of {cid}")
-        if kind == "ambiguous":
-            raise OrderOutcomeUnknown(f"{self.id} create {cid} on {symbol} failed ({why}) and "
-                                      "the order was not found; reconcile by clientOrderId", cid)
-        return None
+                if found is not None:
+                    logger.warning("{} create {} failed ({}) but the order exists: {}", self.id,
+                                   cid, why, found.get("id"))
+                    return found
+                if look == 0:
+                    self.retry.backoff(1, exc, f"lookup of {cid}")
+        except Exception as lookup_exc:  # noqa: BLE001 - after the send: the outcome is unknown
+            raise OrderOutcomeUnknown(
+                f"{self.id} create {cid} failed ({why}); lookup failed too "
+                f"({type(lookup_exc).__name__}: {self._clean(lookup_exc)})", cid) from None
+        raise OrderOutcomeUnknown(f"{self.id} create {cid} on {symbol} failed ({why}) and the "
+                                  "order was not found; reconcile by clientOrderId", cid)
+
+    def _clean(self, exc: BaseException) -> str:
+        return str(self.retry.clean(exc))
 
     def _refetch(self, symbol, order, cid, is_stop, defaults) -> dict[str, Any]:
-        """Full order for a sparse exchange answer; falls back to what we sent/know."""
+        """Full order for a sparse exchange answer (after a create, cancel or amend was sent);
+        falls back to what we sent/know. Read at reconcile priority at least (an entry's 2 s
+        bound must not fail what was already sent), and no error of the read escapes: the
+        call it follows went through."""
         oid = order.get("id")
         cid = cid or order.get("clientOrderId")
         try:
-            found = self._find(symbol, None if cid else oid, cid, is_stop)
-        except ccxt.BaseError as exc:
-            logger.warning("{} re-fetch of order {} failed: {}", self.id, oid,
-                           self.retry.clean(exc))
+            with at_least(Priority.RECONCILE):
+                found = self._find(symbol, None if cid else oid, cid, is_stop)
+        except Exception as exc:  # noqa: BLE001 - the order was sent: return what we know
+            logger.warning("{} re-fetch of order {} failed ({}: {}); returning what was sent",
+                           self.id, oid or cid, type(exc).__name__, self._clean(exc))
             found = None
         if found is not None:
-            return found
+            return {**found, SENT: True}
         merged = {k: v for k, v in order.items() if v is not None}
-        return {**defaults, **merged}
+        return {**defaults, **merged, SENT: True}
+
+    def _with_fees(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """`raw` with its trades' fee where the venue's order has none (Binance), read at
+        reconcile priority at least. For an order this gateway just sent (marked SENT) a
+        failed read returns the order without its fee instead of raising."""
+        with at_least(Priority.RECONCILE):  # the fee of what was sent: never refused as entry
+            if not raw.get(SENT):
+                return lookup.with_trade_fees(self._run, self.venue, raw)
+            try:
+                return lookup.with_trade_fees(self._run, self.venue, raw)
+            except Exception as exc:  # noqa: BLE001 - the order was sent: return it, fee unread
+                logger.warning("{} fee read of order {} failed ({}: {}); returned without its "
+                               "fee", self.id, raw.get("id"), type(exc).__name__,
+                               self._clean(exc))
+                return raw
 
 
 def sparse(order: dict[str, Any] | None) -> bool:

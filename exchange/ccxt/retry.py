@@ -63,7 +63,8 @@ class Retrier:
         return redact(exc, self._redactions)
 
     def run(self, fn: Callable[[], T], what: str) -> T:
-        """Call `fn`, retrying retryable ccxt errors; re-raise others (secrets redacted)."""
+        """Call `fn`, retrying retryable ccxt errors; re-raise others (secrets and request
+        signatures masked, `errors.scrub`)."""
         attempt = 0
         while True:
             check_fence()

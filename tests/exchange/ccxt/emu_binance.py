@@ -262,7 +262,14 @@ class BinanceVenue:
     get_fapi_v2_account = get_fapi_v3_account
 
     def get_fapi_v1_userTrades(self, p):  # noqa: N802
-        since = int(p.get("startTime") or 0)
+        """Like the venue: oldest first from startTime, or from trade id `fromId` (never both),
+        `limit` rows (up to 1,000, default 500)."""
+        since, from_id = int(p.get("startTime") or 0), int(p.get("fromId") or 0)
+        limit = int(p.get("limit") or 500)
+        if from_id and (p.get("startTime") or p.get("endTime")):
+            return error(-1128, "Combination of optional parameters invalid.")
+        if not 1 <= limit <= 1000:
+            return error(-1130, "Data sent for paramter 'limit' is not valid.")
         return 200, [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
                       "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty),
@@ -270,5 +277,6 @@ class BinanceVenue:
                       "commissionAsset": "USDT", "time": t.ts, "buyer": t.order.side == "buy",
                       "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
                      for t in self.book.trades
-                     if t.ts >= since and t.order.symbol == p.get("symbol")
-                     and (not p.get("orderId") or t.order.oid == str(p["orderId"]))]
+                     if t.ts >= since and int(t.tid) >= from_id
+                     and t.order.symbol == p.get("symbol")
+                     and (not p.get("orderId") or t.order.oid == str(p["orderId"]))][:limit]

@@ -239,7 +239,12 @@ class BybitVenue:
         return self._ok({"list": [acct]})
 
     def h_v5_execution_list(self, p):
+        """Like the venue: newest first, `limit` rows (1-100, default 50) a page, the next page
+        by `cursor` (here: the offset) named in `nextPageCursor` ("" after the last)."""
         since = int(p.get("startTime") or 0)
+        limit, start = int(p.get("limit") or 50), int(p.get("cursor") or 0)
+        if not 1 <= limit <= 100:
+            return err(10001, "limit must be in [1, 100]", self.book.now_ms)
         rows = [{"symbol": t.order.symbol, "orderId": t.order.oid, "orderLinkId": t.order.cid,
                  "side": t.order.side.capitalize(), "orderPrice": s(t.price), "orderQty": s(t.qty),
                  "leavesQty": "0", "orderType": t.order.type.capitalize(), "stopOrderType": "",
@@ -249,6 +254,8 @@ class BybitVenue:
                  "markIv": "", "markPrice": s(t.price), "indexPrice": "", "underlyingPrice": "",
                  "blockTradeId": "", "seq": 1,
                  "closedSize": s(t.qty) if t.realized or t.order.reduce_only else "0"}
-                for t in self.book.trades
+                for t in reversed(self.book.trades)
                 if t.ts >= since and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
-        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+        more = len(rows) > start + limit
+        return self._ok({"category": "linear", "list": rows[start:start + limit],
+                         "nextPageCursor": str(start + limit) if more else ""})

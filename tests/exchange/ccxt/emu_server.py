@@ -7,6 +7,12 @@ module (`emu_bybit`, `emu_binance`) answer, and supports scripted faults per pat
   fail_next(path, n, hold="after")            process the request (the order lands), then hold
                                               the connection until the client times out
   fail_next(path, n, hold="before")           hold without processing (the order never lands)
+  fail_next(path, n, hold="drop")             process the request, then close the connection
+                                              without an answer (the client: NetworkError)
+  fail_next(path, n, status=..., body=..., land=True)
+                                              process the request (the order lands), then
+                                              answer the error; body None and status 200: the
+                                              venue's own answer (with the fault's headers)
 Held connections are released (and closed) by `stop()`.
 """
 
@@ -50,8 +56,9 @@ class Recorded:
 class Fault:
     status: int = 200
     body: Any = None
-    hold: str | None = None  # None | "before" | "after"
+    hold: str | None = None  # None | "before" | "after" | "drop"
     headers: dict[str, str] = field(default_factory=dict)
+    land: bool = False  # the venue processes the request before the fault answers
 
 
 @dataclass
@@ -93,11 +100,13 @@ class _Handler(BaseHTTPRequestHandler):
             queue = state.faults.get(parts.path)
             fault = queue.popleft() if queue else None
         if fault is not None and fault.hold:
-            if fault.hold == "after":
+            if fault.hold in ("after", "drop"):
                 state.venue.route(method, parts.path, params)
-            state.release.wait(30)
+            if fault.hold != "drop":
+                state.release.wait(30)
             self.close_connection = True
             return
+        landed = state.venue.route(method, parts.path, params) if fault and fault.land else None
         refusal, extra = None, {}
         if state.limiter is not None and fault is None:
             refusal, extra = state.limiter.admit(method, parts.path, params)
@@ -107,6 +116,8 @@ class _Handler(BaseHTTPRequestHandler):
             method, parts.path, parts.query, raw.decode("utf-8"), self.headers)
         if fault is not None:
             status, body, extra = fault.status, fault.body, fault.headers
+            if landed is not None and body is None and status == 200:
+                status, body = landed
         elif refusal is not None:
             status, body, extra = refusal
         elif denied is not None:
@@ -174,10 +185,11 @@ class EmulatorServer:
         self.stop()
 
     def fail_next(self, path: str, n: int = 1, *, status: int = 200, body: Any = None,
-                  hold: str | None = None, headers: dict[str, str] | None = None) -> None:
+                  hold: str | None = None, headers: dict[str, str] | None = None,
+                  land: bool = False) -> None:
         with self._server.state.lock:
             queue = self._server.state.faults.setdefault(path, deque())
-            queue.extend(Fault(status, body, hold, dict(headers or {})) for _ in range(n))
+            queue.extend(Fault(status, body, hold, dict(headers or {}), land) for _ in range(n))
 
     def clear_faults(self, path: str) -> None:
         """Drop the faults still scripted for `path` (the venue answers normally again)."""

@@ -10,7 +10,7 @@ from loguru import logger
 
 from exchange import errors
 from exchange.ccxt import order_params as op
-from exchange.ccxt.errors import OrderOutcomeUnknown, classify
+from exchange.ccxt.errors import OrderOutcomeUnknown, classify, redact, scrub, translate
 from exchange.ccxt.gateway import CcxtGateway
 
 
@@ -22,11 +22,24 @@ from exchange.ccxt.gateway import CcxtGateway
         (ccxt.BadResponse("b"), True, "ambiguous"),
         (ccxt.NullResponse("n"), True, "ambiguous"),
         (ccxt.BadResponse("b"), False, "retryable"),
-        (ccxt.NetworkError("n"), True, "retryable"),
+        # a create whose request may have been acted on: looked up, never resent
+        (ccxt.NetworkError("n"), True, "ambiguous"),  # e.g. the connection dropped mid-answer
+        (ccxt.NetworkError("n"), False, "retryable"),
         (ccxt.RateLimitExceeded("r"), True, "retryable"),
         (ccxt.DDoSProtection("d"), False, "retryable"),
-        (ccxt.ExchangeNotAvailable("x"), True, "retryable"),
+        (ccxt.ExchangeNotAvailable("x"), True, "ambiguous"),  # ccxt's class for 5xx answers
+        (ccxt.ExchangeNotAvailable("x"), False, "retryable"),
         (ccxt.OnMaintenance("m"), False, "retryable"),
+        (ccxt.OperationFailed("f"), True, "ambiguous"),  # Binance -1000 / -1006 in ccxt 4.5.90
+        (ccxt.OperationFailed("f"), False, "permanent"),
+        (ccxt.ExchangeError('bybit {"retCode":10000,"retMsg":"Server Timeout"}'), True,
+         "ambiguous"),
+        (ccxt.ExchangeError('bybit {"retCode": 10016, "retMsg": "System error."}'), True,
+         "ambiguous"),
+        (ccxt.ExchangeError('bybit {"retCode":10016,"retMsg":"System error."}'), False,
+         "permanent"),
+        (ccxt.ExchangeError('bybit {"retCode":110001,"retMsg":"order not exists"}'), True,
+         "permanent"),
         (ccxt.InvalidNonce("n"), True, "retryable"),
         (ccxt.InsufficientFunds("f"), True, "permanent"),
         (ccxt.InvalidOrder("i"), True, "permanent"),
@@ -46,6 +59,25 @@ def test_classify(exc, order_call, kind):
 def test_binance_minus_1007_maps_to_an_ambiguous_error():
     ex = ccxt.binanceusdm()
     assert classify(ex.exceptions["exact"]["-1007"]("x"), order_call=True) == "ambiguous"
+
+
+@pytest.mark.parametrize("code", ["-1000", "-1006"])
+def test_binance_execution_status_unknown_is_ambiguous_on_a_create(code):
+    """ccxt 4.5.90 raises OperationFailed (no NetworkError) for these: it was "permanent"."""
+    raised = ccxt.binanceusdm().exceptions["exact"][code]
+    assert classify(raised(f'binanceusdm {{"code":{code}}}'), order_call=True) == "ambiguous"
+
+
+def test_signatures_are_masked_in_every_message():
+    url = ("binanceusdm DELETE https://fapi.binance.com/fapi/v1/order?timestamp=1&symbol=BTCUSDT"
+           "&recvWindow=5000&signature=0ff73465de6814d6d3edc653804dee93")
+    cleaned = redact(ccxt.RequestTimeout(url), ())
+    assert "0ff734" not in str(cleaned) and "signature=***" in str(cleaned)
+    assert isinstance(cleaned, ccxt.RequestTimeout) and "symbol=BTCUSDT" in str(cleaned)
+    headers = "{'X-BAPI-API-KEY': 'k', 'X-BAPI-SIGN': 'abc123def', 'X-BAPI-SIGN-TYPE': '2'}"
+    assert "abc123def" not in scrub(headers) and "'X-BAPI-SIGN-TYPE': '2'" in scrub(headers)
+    assert "deadbeef" not in str(translate(ccxt.NetworkError("x?a=1&signature=deadbeef")))
+    assert str(translate(ccxt.NetworkError("x?a=1&signature=deadbeef&b=2"))).endswith("&b=2")
 
 
 @pytest.mark.parametrize("cid", ["abc", "A-b_9", "x" * 36])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -65,3 +66,25 @@ def test_gateway_repr_status_logs_and_errors_never_show_keys(tmp_path):
     assert any("retry 1/" in line for line in lines)
     for text in texts:
         assert API_KEY not in text and API_SECRET not in text
+
+
+def test_request_signatures_never_reach_logs_or_errors(tmp_path):
+    """ccxt puts the signed URL (`...&signature=<hex>`) into timeout and network errors: a
+    signed request replays until its recvWindow ends, so it is masked like the secret."""
+    emu = start_emulator("binanceusdm")
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="DEBUG")
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, timeout_ms=300, max_attempts=2)
+        gw.load_markets()
+        emu.fail_next("/fapi/v1/order", 2, hold="before")  # the cancel and its one retry
+        with pytest.raises(errors.RequestTimeout) as info:
+            gw.cancel_order(None, "BTC/USDT:USDT", {"clientOrderId": "x-1"})
+        gw.close()
+    finally:
+        logger.remove(sink)
+        emu.stop()
+    texts = [str(info.value), *lines]
+    assert "signature=***" in texts[0] and any("signature=***" in line for line in lines)
+    for text in texts:
+        assert not re.search(r"signature=[0-9a-f]", text), text
