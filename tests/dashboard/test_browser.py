@@ -61,6 +61,28 @@ def seed_hostile_journal(data: Path) -> None:
         repo.close()
 
 
+def hostile_cell_text(page: Any) -> str:
+    """The seeded row's cell (the symbol's oldest row: paged back to). The journal re-renders
+    when the symbol journals something new, which can drop the older pages between finding
+    the cell and reading it (CI: inner_text waited 30 s for a detached cell): page back again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(5):
+        cell = page.locator("#journal td", has_text="window.__xss=1").first
+        for _ in range(20):
+            if cell.count():
+                break
+            rows = page.locator("#journal tr.event").count()
+            page.click("#journal-older")
+            page.wait_for_function(
+                f"document.querySelectorAll('#journal tr.event').length > {rows}")
+        try:
+            return str(cell.inner_text(timeout=3_000))
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the seeded journal row never stayed on the page long enough to read")
+
+
 def test_dashboard_in_a_real_browser(tmp_path, chromium):
     from playwright.sync_api import expect
 
@@ -100,16 +122,7 @@ def test_dashboard_in_a_real_browser(tmp_path, chromium):
 
             # hostile strings are shown as text, never run
             page.select_option("#detail-symbol", f'["main", "{SYMBOLS[0]}"]'.replace(" ", ""))
-            cell = page.locator("#journal td", has_text="window.__xss=1").first
-            for _ in range(20):  # the seeded row is the symbol's oldest: page back to it
-                if cell.count():
-                    break
-                rows = page.locator("#journal tr.event").count()
-                page.click("#journal-older")
-                page.wait_for_function(
-                    f"document.querySelectorAll('#journal tr.event').length > {rows}")
-            expect(cell).to_be_visible(timeout=10_000)
-            assert PAYLOAD in cell.inner_text().replace('\\"', '"')
+            assert PAYLOAD in hostile_cell_text(page).replace('\\"', '"')
             assert page.locator("#journal img, #journal script").count() == 0
             assert page.evaluate("window.__xss") is None
 

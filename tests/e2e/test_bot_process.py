@@ -22,6 +22,9 @@ def config(tmp_path):
         bot={"status_interval_s": 0.2, "switch_interval_ms": 0.5},
         exchange={"poll_interval_s": 0.1},
         strategy={"window": 10, "entry_z": 1.0, "exit_z": 0.2, "min_volatility_pct": 0},
+        # no cooldown after a loss: with the default 120 s (wall clock), four symbols that each
+        # lost once had no position for the rest of a 12 s run, and a wait for one failed (CI)
+        risk={"cooldown_after_loss_s": 0},
         paper={"latency_ms": 1, "step_ms": 100, "speed": 600.0},
         logging={"console": False},
     )
