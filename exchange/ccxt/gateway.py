@@ -40,7 +40,7 @@ from exchange.ccxt.errors import translated
 from exchange.ccxt.fresh_read import SAME_COST_FOR_ALL_POSITIONS, FreshRead
 from exchange.ccxt.instances import InstancePool
 from exchange.ccxt.own_fills import ActiveSymbols, OwnFills, all_pages
-from exchange.ccxt.recovery import SENT, OrderRecoveryMixin, sparse
+from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
 from exchange.ccxt.stops import StopsMixin
@@ -300,8 +300,9 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                         "fetch_open_orders")
         return [self._order(o) for o in raw]
 
-    def _order(self, raw: dict[str, Any]) -> VenueOrder:
-        raw = self._with_fees(raw)  # Binance (issue 12)
+    def _order(self, raw: dict[str, Any], *, sent: bool = False) -> VenueOrder:
+        """The port's record of a raw ccxt order; `sent`: this gateway just sent it."""
+        raw = self._with_fees(raw, sent)  # Binance (issue 12)
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
 
     @translated
@@ -346,7 +347,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         ccxt_params = op.translate(self.venue, side, params, hedge_mode=self.hedge_mode)
         is_stop = any(k in ccxt_params for k in TRIGGER_KEYS)
         return self._order(self._submit(symbol, type, side, amount, price, ccxt_params, is_stop,
-                                        reducing=op.is_reducing(side, params)))
+                                        reducing=op.is_reducing(side, params)), sent=True)
 
     def _submit(self, symbol, type_, side, amount, price, params, is_stop,
                 reducing: bool | None = None) -> dict[str, Any]:
@@ -372,7 +373,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                 "symbol": symbol, "type": type_, "side": side, "amount": amt, "price": px,
                 "clientOrderId": cid, "status": "open", "reduceOnly": params.get("reduceOnly")})
         self._remember_cid(order)
-        return {**order, SENT: True}
+        return order
 
     @translated
     def cancel_order(self, id: str | None, symbol: str,
@@ -387,7 +388,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             order = self._refetch(symbol, order, cid or order.get("clientOrderId"), hint,
                                   defaults={"id": id, "clientOrderId": cid, "symbol": symbol,
                                             "status": "canceled"})
-        return self._order({**order, SENT: True})
+        return self._order(order, sent=True)
 
     def close(self) -> None:
         self._pool.close_all()

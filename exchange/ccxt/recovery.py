@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from exchange.ccxt.order_params import Venue
     from exchange.ccxt.retry import Retrier
 
-SENT = "_sent_by_gateway"
-"""Key marking a raw order this gateway just created / cancelled / amended (its fee read may
-fail without failing the call)."""
-
-
 class OrderRecoveryMixin:
     """Needs from the host: id, retry, venue, _pool, _run, _find(symbol, order_id, cid,
     trigger_hint)."""
@@ -132,16 +127,17 @@ class OrderRecoveryMixin:
                            self.id, oid or cid, type(exc).__name__, self._clean(exc))
             found = None
         if found is not None:
-            return {**found, SENT: True}
+            return found
         merged = {k: v for k, v in order.items() if v is not None}
-        return {**defaults, **merged, SENT: True}
+        return {**defaults, **merged}
 
-    def _with_fees(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def _with_fees(self, raw: dict[str, Any], sent: bool) -> dict[str, Any]:
         """`raw` with its trades' fee where the venue's order has none (Binance), read at
-        reconcile priority at least. For an order this gateway just sent (marked SENT) a
-        failed read returns the order without its fee instead of raising."""
+        reconcile priority at least. For an order this gateway just `sent` (created,
+        cancelled, amended) a failed read returns the order without its fee instead of
+        raising."""
         with at_least(Priority.RECONCILE):  # the fee of what was sent: never refused as entry
-            if not raw.get(SENT):
+            if not sent:
                 return lookup.with_trade_fees(self._run, self.venue, raw)
             try:
                 return lookup.with_trade_fees(self._run, self.venue, raw)

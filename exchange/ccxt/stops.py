@@ -35,7 +35,7 @@ class StopsMixin:
         def _submit(self, symbol: str, type_: str, side: str, amount: Decimal,
                     price: Decimal | None, params: dict[str, Any], is_stop: bool,
                     reducing: bool | None = None) -> dict[str, Any]: ...
-        def _order(self, raw: dict[str, Any]) -> VenueOrder: ...
+        def _order(self, raw: dict[str, Any], *, sent: bool = False) -> VenueOrder: ...
         def _refetch(self, symbol: str, order: dict[str, Any], cid: str | None,
                      is_stop: bool | None, defaults: dict[str, Any]) -> dict[str, Any]: ...
         def cancel_order(self, id: str | None, symbol: str,
@@ -51,7 +51,8 @@ class StopsMixin:
         self._ensure_markets()
         params = op.stop_params(self.venue, side=side, stop_price=op.num(to_decimal(stop_price)),
                                 client_order_id=client_order_id, hedge_mode=self.hedge_mode)
-        return self._order(self._submit(symbol, "market", side, amount, None, params, True))
+        return self._order(self._submit(symbol, "market", side, amount, None, params, True),
+                           sent=True)
 
     @translated
     def move_stop(self, symbol: str, old: VenueOrder, new_stop_price: Decimal,
@@ -100,5 +101,5 @@ class StopsMixin:
                 "id": old.id, "clientOrderId": old.client_order_id, "symbol": symbol,
                 "type": old.type, "side": old.side, "amount": old.amount, "status": "open",
                 "reduceOnly": old.reduce_only, "triggerPrice": px})
-        return self._order(order)
+        return self._order(order, sent=True)
 
