@@ -93,8 +93,9 @@ class StreamFeed:
         self._last_fill_ms: int | None = None
         self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
         self._reconnects_seen = 0
-        self._gap_open = False
-        """A gap whose fills are not read yet (`rest.since_ms` holds its start)."""
+        self._gap_open = True
+        """A gap whose fills are not read yet (`rest.since_ms` holds its start); always while
+        on REST, from the start on: the streams count as up only once it is read."""
         self._gap_failures, self._gap_retry_at, self._gap_logged_at = 0, 0.0, -float("inf")
         self._last_poll = -float("inf")
         self.silent = (SilentSymbols(rest.symbols, silent_s=silent_s, logger=logger,
@@ -221,7 +222,7 @@ class StreamFeed:
                 self._gap_open = True
                 if self.silent is not None:
                     self.silent.restart()
-            if (self._gap_open or self.mode == "rest") and self._fill_gap():
+            if self._gap_open and self._fill_gap():
                 if self.mode == "rest":
                     self._switch("stream")
             self._healthy_ms = int(self.clock() * 1000)
