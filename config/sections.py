@@ -9,15 +9,17 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from config.section_base import _cross, _Section
+from config.service_sections import ClusterSettings as ClusterSettings  # re-exported
+from config.service_sections import DashboardSettings as DashboardSettings  # re-exported
+from config.service_sections import TelegramSettings as TelegramSettings  # re-exported
 from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol
 
 # Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
@@ -48,17 +50,8 @@ MAX_SYMBOLS = 5000
 CSV_MIN_STEP_MS = 4
 
 
-def _cross(field: str, detail: str) -> PydanticCustomError:
-    """An error about ``field`` (dotted, relative to the model raising it) that involves others."""
-    return PydanticCustomError("cross_field", "{detail}", {"field": field, "detail": detail})
-
-
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class BotSettings(_Section):
@@ -354,13 +347,3 @@ class ProtectionsSettings(_Section):
     """N stop-outs of one symbol within the window pause that symbol (0 = off)."""
     stoploss_guard_window_s: Float = Field(default=3600.0, gt=0)
     stoploss_guard_pause_s: Float = Field(default=3600.0, gt=0)
-
-
-# the sections of the services around the trading (dashboard, Telegram, cluster)
-from config.service_sections import (  # noqa: E402 - they build on _Section above
-    ClusterSettings,
-    DashboardSettings,
-    TelegramSettings,
-)
-
-__all__ = ["ClusterSettings", "DashboardSettings", "TelegramSettings"]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from config.sections import _cross, _Section
+from config.section_base import _cross, _Section
 from config.types import ARRAY, Bool, Float, Int, Str
 
 
