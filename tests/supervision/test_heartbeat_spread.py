@@ -88,44 +88,33 @@ def test_parts_cover_every_actor_once_and_never_come_faster_than_20_ms():
     assert max(len(members(items, p, parts)) for p in range(parts)) <= 3
 
 
-def _first_round(seen: dict[str, list[float]], symbols: list[str]) -> list[float]:
-    return sorted(seen[f"reconcile {s}"][0] for s in symbols)
+def _first_round_span(tmp_path: Any, symbols: list[str]) -> float:
+    """Seconds between the first and the last actor getting the first periodic reconcile."""
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    sup = _supervisor(tmp_path, symbols, seen, lock, reconcile_interval_s=0.8)
+    sup.start()
+    try:
+        wait_until(lambda: all(f"reconcile {s}" in seen for s in symbols), timeout=30,
+                   message="a periodic reconcile for every actor")
+        with lock:
+            first = sorted(seen[f"reconcile {s}"][0] for s in symbols)
+    finally:
+        sup.stop(timeout_s=10)
+    return first[-1] - first[0]
 
 
 def test_a_small_periodic_reconcile_goes_out_together_so_its_reads_can_be_shared(tmp_path):
     """A live account reconciles only its held symbols (20 by default): sent together, their
     position reads share one request (Binance: one all-symbol positionRisk, weight 5, for all
     of them); spread one per part each paid its own two reads."""
-    symbols = SYMBOLS[:10]  # 10 parts of 40 ms: spread, the round would span 360 ms
-    seen: dict[str, list[float]] = {}
-    lock = threading.Lock()
-    sup = _supervisor(tmp_path, symbols, seen, lock, reconcile_interval_s=0.8)
-    sup.start()
-    try:
-        wait_until(lambda: all(f"reconcile {s}" in seen for s in symbols), timeout=30,
-                   message="a periodic reconcile for every actor")
-        with lock:
-            first = _first_round(seen, symbols)
-        assert first[-1] - first[0] < 0.2, first
-    finally:
-        sup.stop(timeout_s=10)
+    # 10 parts of 40 ms: spread, the round would span 360 ms
+    assert _first_round_span(tmp_path, SYMBOLS[:10]) < 0.2
 
 
 def test_a_large_periodic_reconcile_is_spread_with_the_beats(tmp_path):
-    symbols = SYMBOLS  # 40 > TOGETHER_MAX: paper mode's every-symbol round stays spread
-    assert len(symbols) > TOGETHER_MAX
-    seen: dict[str, list[float]] = {}
-    lock = threading.Lock()
-    sup = _supervisor(tmp_path, symbols, seen, lock, reconcile_interval_s=0.8)
-    sup.start()
-    try:
-        wait_until(lambda: all(f"reconcile {s}" in seen for s in symbols), timeout=30,
-                   message="a periodic reconcile for every actor")
-        with lock:
-            first = _first_round(seen, symbols)
-        assert first[-1] - first[0] >= 0.2, first
-    finally:
-        sup.stop(timeout_s=10)
+    assert len(SYMBOLS) > TOGETHER_MAX  # paper mode's every-symbol round stays spread
+    assert _first_round_span(tmp_path, SYMBOLS) >= 0.2
 
 
 def test_a_wall_clock_stepped_back_an_hour_does_not_stop_the_beats(tmp_path):
