@@ -243,8 +243,9 @@ class Chaos:
     def _restart_and_check(self, killed_at: float) -> None:
         t0 = self.start()
         assert self.proc is not None
-        ok = wait_reconciled(self.data, self.proc.pid)
-        self.report.check(ok, "restart: actors not all running and reconciled within 60s")
+        pending = wait_reconciled(self.data, self.proc.pid)
+        self.report.check(pending is None,
+                          f"restart: actors not all running and reconciled within 60s: {pending}")
         self.report.restart_s.append(time.time() - t0)
         self.report.phase_s["restarts"] += time.time() - t0
         t1 = time.monotonic()
@@ -337,7 +338,8 @@ class Chaos:
         self.report.check(self.proc.returncode == 0, f"final SIGTERM exit code {self.proc.returncode}")
         # one last start to reconcile anything the last moments left behind, then stop
         stopped_at, t0 = time.time(), self.start()
-        wait_reconciled(self.data, self.proc.pid)
+        pending = wait_reconciled(self.data, self.proc.pid)
+        self.report.check(pending is None, f"final start: not all reconciled within 60s: {pending}")
         self._check_signals(stopped_at, t0)
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)

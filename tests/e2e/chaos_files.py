@@ -74,15 +74,24 @@ def read_status(data: Path) -> dict | None:
         return None
 
 
-def wait_reconciled(data: Path, pid: int, timeout: float = 60) -> bool:
+def wait_reconciled(data: Path, pid: int, timeout: float = 60) -> str | None:
+    """None once every actor of the bot with this pid runs and has reconciled; otherwise, at
+    the deadline, what was not ready (so a failure names the actor and its state)."""
     deadline = time.monotonic() + timeout
+    pending = "no status file"
     while time.monotonic() < deadline:
         s = read_status(data)
-        if s and s["bot"].get("pid") == pid and s["bot"].get("running") and s["actors"] and all(
-                a["state"] == "running" and a["reconciled"] for a in s["actors"]):
-            return True
+        if not s or s["bot"].get("pid") != pid or not s["bot"].get("running") or not s["actors"]:
+            pending = f"bot not running (status: {s and s['bot']})"
+        else:
+            stuck = [a for a in s["actors"] if a["state"] != "running" or not a["reconciled"]]
+            if not stuck:
+                return None
+            pending = "; ".join(f"{a.get('symbol')}: {a['state']}, reconciled={a['reconciled']}, "
+                                f"{ {k: v for k, v in a.items() if k not in ('symbol', 'state')} }"
+                                for a in stuck)[:1500]
         time.sleep(0.05)
-    return False
+    return pending
 
 
 def exchange_fills(paper: Path) -> dict[str, tuple[Decimal, Decimal, Decimal, int]]:
