@@ -342,7 +342,8 @@ class ProtectionsSettings(_Section):
     """Fall of the ledger's equity from its peak that stops new entries until a person resets."""
     max_drawdown_pct: Dec | None = Field(default=None, gt=0, le=100)
     capital_usdt: Dec | None = Field(default=None, gt=0)
-    """Base for the percentages (default: paper.starting_balance_usdt)."""
+    """Base for the percentages (default: paper.starting_balance_usdt; a limit in % needs it
+    when bot.mode = "live", see ``config.settings._check_capital``)."""
     stoploss_guard_count: Int = Field(default=0, ge=0, le=1000)
     """N stop-outs of one symbol within the window pause that symbol (0 = off)."""
     stoploss_guard_window_s: Float = Field(default=3600.0, gt=0)

@@ -125,6 +125,19 @@ def _check_prices(
         raise _cross(f"{at}paper.csv_files", f'"{extra[0]}" is not in symbols.list')
 
 
+def _check_capital(mode: str, protections: ProtectionsSettings, *, at: str) -> None:
+    """In live mode a limit in % needs the account's capital: the paper balance it would
+    otherwise be taken of is no real account's."""
+    if mode != "live" or protections.capital_usdt is not None:
+        return
+    for key in ("daily_loss_limit_pct", "max_drawdown_pct"):
+        if getattr(protections, key) is not None:
+            raise _cross(
+                f"{at}protections.{key}",
+                f'needs {at}protections.capital_usdt when bot.mode = "live"',
+            )
+
+
 class AccountSettings(_Section):
     """One ``[[accounts]]`` entry: an account with its own exchange (and keys), symbols,
     strategy, risk, supervision and paper settings. The section types are the top-level ones,
@@ -201,6 +214,7 @@ class Settings(_Section):
                 )
             _check_prices(self.paper, self.symbols, extra_ok=False, at="")
             _check_strategy(self.exchange, self.strategy, self.risk, at="")
+            _check_capital(self.bot.mode, self.protections, at="")
             return self
         seen: dict[str, int] = {}
         for index, account in enumerate(self.accounts):
@@ -217,6 +231,7 @@ class Settings(_Section):
                 )
             _check_prices(account.paper, account.symbols, extra_ok=True, at=at)
             _check_strategy(account.exchange, account.strategy, account.risk, at=at)
+            _check_capital(self.bot.mode, account.protections, at=at)
             if Path(account.paper.store).expanduser().is_absolute():
                 raise _cross(
                     f"{at}paper.store",

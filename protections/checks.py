@@ -8,7 +8,7 @@ loop (protections/guard.py) and returns the trips it caused, for the alert.
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -60,7 +60,9 @@ class _AccountTrip:
         return {"tripped_since": self.tripped_since, "reason": self.reason}
 
     def restore(self, data: dict[str, Any]) -> None:
-        self.tripped_since, self.reason = data.get("tripped_since"), data.get("reason")
+        since = data.get("tripped_since")
+        self.tripped_since = None if since is None else float(since)
+        self.reason = None if since is None else str(data.get("reason"))
 
 
 class DailyLossLimit(_AccountTrip):
@@ -110,22 +112,24 @@ class StopLossGuard:
         self.paused: dict[str, dict[str, Any]] = {}
         """symbol -> {since, until, reason}"""
         self.reset_at: dict[str, float] = {}
-        self._recent: dict[str, deque[float]] = {}
+        self._recent: dict[str, list[float]] = {}
+        """symbol -> closing times of its stop-outs within the window, oldest first"""
 
     def refuse(self, symbol: str, now: float) -> str | None:
         entry = self.paused.get(symbol)
         return entry["reason"] if entry is not None and now < entry["until"] else None
 
     def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
+        """Count the tick's stop-outs in order of closing (a replay after a restart hands over
+        the whole ledger's, batch after batch: the recent ones are rebuilt from it)."""
         trips: list[Trip] = []
-        for symbol, closed_at in totals.stop_outs:
+        for symbol, closed_at in sorted(totals.stop_outs, key=lambda s: s[1]):
             if closed_at <= self.reset_at.get(symbol, 0.0):
                 continue
-            recent = self._recent.setdefault(symbol, deque())
-            recent.append(closed_at)
-            while recent and recent[0] < closed_at - self.window_s:
-                recent.popleft()
-            until = closed_at + self.pause_s
+            recent = self._recent.setdefault(symbol, [])
+            insort(recent, closed_at)
+            del recent[:bisect_left(recent, recent[-1] - self.window_s)]
+            until = recent[-1] + self.pause_s  # after the last one (a late report may be older)
             if len(recent) >= self.count and until > now and symbol not in self.paused:
                 reason = (f"stop-loss guard: {len(recent)} stop-outs within "
                           f"{self.window_s:.0f}s; paused for {self.pause_s:.0f}s")
@@ -144,5 +148,7 @@ class StopLossGuard:
         return {"paused": self.paused, "reset_at": self.reset_at}
 
     def restore(self, data: dict[str, Any]) -> None:
-        self.paused = dict(data.get("paused") or {})
+        self.paused = {str(s): {"since": float(e["since"]), "until": float(e["until"]),
+                                "reason": str(e["reason"])}
+                       for s, e in (data.get("paused") or {}).items()}
         self.reset_at = {k: float(v) for k, v in (data.get("reset_at") or {}).items()}

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors.messages import BlockEntries
+from protections import ledger_rows
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
 from protections.ledger_feed import LedgerTotals
 from storage import reports
@@ -65,6 +66,8 @@ class AccountGuard:
         self._sent: dict[str, tuple[int, str | None]] = {}
         self._replayed = False
         self._open_seen: set[str] = set()
+        self._unsaved = False
+        """The stored state was unreadable: the next tick replaces it."""
         self._load()
 
     # -- the entry gate's view -----------------------------------------------------------------
@@ -82,24 +85,33 @@ class AccountGuard:
     def tick(self, now: float | None = None) -> list[Trip]:
         now = self.clock() if now is None else now
         before = self._state()
-        while True:  # in batches: the first tick replays the whole ledger (a restart)
-            fills = self.repo.read(reports.fills_after, self.totals.last_fill_id, FEED_BATCH)
-            ids = sorted({f["position_id"] for f in fills})
-            positions = self.repo.read(reports.positions_by_id, ids)
-            day, day_net = self.totals.day, self.totals.day_net
-            self.totals.apply(fills, positions, now)
-            if self._replayed:  # nothing in a replay is news to announce
-                self._announce(positions, day, day_net)
-            if len(fills) < FEED_BATCH:
-                break
-        self._replayed = True
+        self._feed(now)
         trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
-        if self._state() != before:
+        self.totals.stop_outs_checked()
+        if self._state() != before or self._unsaved:
             self._save()
         for trip in trips:
             self._tripped(trip)
         self.sync_blocks(now)
         return trips
+
+    def _feed(self, now: float) -> None:
+        """Apply the ledger's new rows; the first call replays the whole ledger (a restart), in
+        batches whose stop-outs all reach the checks. An unreadable row is skipped, said once."""
+        while True:
+            batch = self.repo.read(ledger_rows.fills_after, self.totals.last_fill_id, FEED_BATCH)
+            for line in batch.skipped:
+                self.log.error("protections: skipped an unreadable ledger row: {}", line)
+            ids = sorted({f["position_id"] for f in batch.fills})
+            positions = self.repo.read(reports.positions_by_id, ids)
+            day, day_net = self.totals.day, self.totals.day_net
+            self.totals.apply(batch.fills, positions, now)
+            self.totals.skip_to(batch.last_id)
+            if self._replayed:  # nothing in a replay is news to announce
+                self._announce(positions, day, day_net)
+            if batch.size < FEED_BATCH:
+                break
+        self._replayed = True
 
     def sync_blocks(self, now: float) -> None:
         """Tell each running actor to block or allow entries when that changed (or the actor is
@@ -200,16 +212,41 @@ class AccountGuard:
 
     def _save(self) -> None:
         self.repo.set_meta(STATE_KEY, json.dumps(self._state(), default=str))
+        self._unsaved = False
 
     def _load(self) -> None:
+        """The operator's pause and the saved trips, each row on its own. A row that cannot be
+        read pauses entries (naming it) until a person unpauses: failing open would allow
+        entries a saved trip or pause refuses."""
         try:
-            data = json.loads(self.repo.get_meta(STATE_KEY) or "{}")
             paused = self.repo.get_meta(PAUSE_KEY) or ""
-            self.paused = json.loads(paused) if paused else None
-        except ValueError as exc:  # a damaged row: start untripped, say so (fail loud, not dead)
-            self.log.error("protections: stored state unreadable, starting untripped: {}", exc)
-            return
-        self.totals.daily_reset_at = float(data.get("daily_reset_at") or 0.0)
-        self.totals.peak_reset_fill_id = int(data.get("peak_reset_fill_id") or 0)
+            self.paused = _pause(json.loads(paused)) if paused else None
+        except (ValueError, TypeError) as exc:
+            self._damaged(PAUSE_KEY, exc)
+        try:
+            self._restore(json.loads(self.repo.get_meta(STATE_KEY) or "{}"))
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            for check in self.checks:
+                check.restore({})  # none half restored
+            self._damaged(STATE_KEY, exc)
+
+    def _restore(self, data: dict[str, Any]) -> None:
+        daily_reset_at = float(data.get("daily_reset_at") or 0.0)
+        peak_reset_fill_id = int(data.get("peak_reset_fill_id") or 0)
+        checks = data.get("checks") or {}
         for check in self.checks:
-            check.restore((data.get("checks") or {}).get(check.name) or {})
+            check.restore(checks.get(check.name) or {})
+        self.totals.daily_reset_at = daily_reset_at
+        self.totals.peak_reset_fill_id = peak_reset_fill_id
+
+    def _damaged(self, key: str, exc: Exception) -> None:
+        by = f"protections: stored meta row '{key}' unreadable"
+        self.log.error("{} ({}); entries paused until a person unpauses", by, exc)
+        self.paused, self._unsaved = {"by": by, "at": self.clock()}, True
+        self.repo.set_meta(PAUSE_KEY, json.dumps(self.paused))
+
+
+def _pause(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object (got {data!r})")
+    return data

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from trading.stop_outs import STOPPED_OUT
+
 ZERO = Decimal(0)
 COUNTED_KEPT = 10_000
 """Closed positions remembered against a late fill (one touched again after 10,000 later
@@ -43,8 +45,8 @@ class LedgerTotals:
     wins: int = 0
     losses: int = 0
     stop_outs: list[tuple[str, float]] = field(default_factory=list)
-    """(symbol, closed_at) of stop-loss closes seen by the last ``apply`` (consumed by the
-    guard)."""
+    """(symbol, closed_at) of stop-outs (``trading.stop_outs.STOPPED_OUT``) not yet checked
+    (``stop_outs_checked``): every batch of one tick adds to it, the guard's checks read it once."""
     closed_now: list[tuple[dict[str, Any], Decimal]] = field(default_factory=list)
     """Positions the last ``apply`` saw closed, with their net P&L from the ledger."""
     _counted: dict[str, None] = field(default_factory=dict)
@@ -75,14 +77,20 @@ class LedgerTotals:
         if today != self.day:
             self.day, self.day_net = today, ZERO
 
+    def stop_outs_checked(self) -> None:
+        """The checks have seen the stop-outs: forget them (kept until then, so a tick that
+        fails between two batches loses none)."""
+        self.stop_outs = []
+
     def apply(
         self, fills: list[dict[str, Any]], positions: list[dict[str, Any]], now: float
     ) -> None:
         """Add new ledger rows (oldest first) and the positions they touched."""
         self.roll_day(now)
         since = max(self.day, self.daily_reset_at)
-        self.stop_outs, self.closed_now = [], []
+        self.closed_now = []
         for f in fills:
+            self.skip_to(int(f["id"]) - 1)
             self.last_fill_id = max(self.last_fill_id, int(f["id"]))
             net = f["realized_pnl"] - f["fee"]
             self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
@@ -105,8 +113,17 @@ class LedgerTotals:
                 self.wins += 1
             else:
                 self.losses += 1
-            if p["close_reason"] == "stop_loss" and p["closed_at"] is not None:
+            # a stop that locked in a profit (a trailing stop, mostly) is not a stop-out
+            losing = position_net < ZERO
+            if losing and p["close_reason"] in STOPPED_OUT and p["closed_at"] is not None:
                 self.stop_outs.append((p["symbol"], float(p["closed_at"])))
+
+    def skip_to(self, fill_id: int) -> None:
+        """Move the cursor past ledger rows that could not be read (they add nothing). A person's
+        drawdown reset at a skipped row restarts the peak at the equity before it."""
+        if self.last_fill_id < self.peak_reset_fill_id <= fill_id:
+            self.peak_net = self.net
+        self.last_fill_id = max(self.last_fill_id, fill_id)
 
     def reset_daily(self, now: float) -> None:
         self.daily_reset_at, self.day_net = now, ZERO

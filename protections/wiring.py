@@ -11,7 +11,8 @@ from protections.guard import ACCOUNT_SUBJECT, AccountGuard, build_checks
 
 def capital_base(settings: Any) -> Decimal:
     """Where an account's P&L and equity curve start: `protections.capital_usdt`, or the paper
-    balance."""
+    balance (a limit in % takes it only in paper and dry-run mode: in live mode the config
+    refuses one without `capital_usdt`, config/settings.py `_check_capital`)."""
     return Decimal(settings.protections.capital_usdt or settings.paper.starting_balance_usdt)
 
 

@@ -49,16 +49,6 @@ def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def stop_outs(symbol: str, since: float) -> list[float]:
-    """When the symbol's positions closed by their stop-loss since ``since`` ((symbol, status)
-    index), oldest first."""
-    q = (PositionRow.select(PositionRow.closed_at)
-         .where((PositionRow.symbol == symbol) & (PositionRow.status == "closed")
-                & (PositionRow.close_reason == "stop_loss") & (PositionRow.closed_at >= since))
-         .order_by(PositionRow.closed_at))
-    return [float(p.closed_at) for p in q if p.closed_at is not None]
-
-
 def trades(limit: int = 50, offset: int = 0, symbol: str | None = None) -> list[dict[str, Any]]:
     """Closed positions, most recent first, with their net result (realized minus fees)."""
     q = PositionRow.select().where(PositionRow.status == "closed")

@@ -16,10 +16,10 @@ from trading.grid.context import GridCtx
 from trading.grid.model import GridState, Leg
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
+from trading.stop_outs import GRID_STOPPED_OUT as STOPPED_OUT
 from trading.transitions import LegPhase, leg_change, order_change
 
 K = OrderPurpose
-STOPPED_OUT = ("stop_loss", "stop_loss_bot", "closed_on_exchange")
 
 
 def on_lifted(state: GridState, by: str, ctx: GridCtx) -> GridState:
