@@ -10,13 +10,12 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
 from actors.price_slots import URGENT_WAKE, PriceSlot, PriceSlots
-from actors.trade_ids import TradeIds
+from actors.trade_ids import FillBatch, TradeIds
 from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
@@ -141,22 +140,15 @@ class MarketFeed:
     def _poll_fills(self) -> None:
         asked_ms = int(self.clock() * 1000)
         trades = self.fetch_fills(self.since_ms)
-        by_symbol: dict[str, set[str]] = defaultdict(set)
-        unknown: set[str] = set()
+        batch = FillBatch()
         newest = self.since_ms
-        for t in trades:
+        for t in sorted(trades, key=lambda t: t.timestamp or 0):  # Bybit lists newest first
             newest = max(newest, t.timestamp or 0)
-            if not self.trade_ids.add(t.symbol, t.id):
-                continue
-            cid = t.client_order_id or ""
-            if cid.startswith(self.own_prefix):
-                by_symbol[t.symbol].add(cid)
-            else:
-                unknown.add(t.symbol)
-        for symbol in set(by_symbol) | unknown:
-            cids = tuple(sorted(by_symbol.get(symbol, ())))
-            self.deliver(symbol, OrderActivity(client_order_ids=cids,
-                                               unknown=symbol in unknown))
+            if self.trade_ids.add(t.symbol, t.id):
+                batch.add(t.symbol, t.client_order_id, self.own_prefix)
+        for symbol in batch.symbols():
+            self.deliver(symbol, OrderActivity(client_order_ids=batch.ids(symbol),
+                                               unknown=symbol in batch.unknown))
         # overlap; duplicates are skipped. An empty answer moves the start on too: a start
         # left days back would be answered with the wrong window (Bybit: the 7 days after it)
         # and miss every new fill; a page of trades does not (the rest may be behind it)

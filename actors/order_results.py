@@ -27,6 +27,7 @@ def exchange_order(order: VenueOrder, client_order_id: str | None = None) -> Exc
         average=order.average,
         fee=order.fee_cost,
         reduce_only=order.reduce_only,
+        last_fill_at=order.last_fill_at,
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from actors.market_feed import MarketFeed
 from actors.messages import OrderActivity, Tick, Timer
 from actors.stream_positions import PositionCheck
+from actors.trade_ids import FillBatch
 from exchange.ccxt.silent_symbols import SilentSymbols
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenuePosition, VenueTicker
 
@@ -134,24 +135,18 @@ class StreamFeed:
              for t in tickers if t.last is not None])
 
     def on_fills(self, fills: list[VenueFill]) -> None:
-        by_symbol: dict[str, set[str]] = defaultdict(set)
-        unknown: set[str] = set()
-        for f in fills:
+        batch = FillBatch()
+        for f in sorted(fills, key=lambda f: f.timestamp or 0):
             if not self.rest.trade_ids.add(f.symbol, f.id):
                 self.dropped_duplicates += 1
                 continue
             self.fills_streamed += 1
             if f.timestamp:
                 self._last_fill_ms = max(self._last_fill_ms or 0, f.timestamp)
-            cid = f.client_order_id or ""
-            if cid.startswith(self.own_prefix):
-                by_symbol[f.symbol].add(cid)
-            else:
-                unknown.add(f.symbol)
-        for symbol in sorted(set(by_symbol) | unknown):
-            cids = tuple(sorted(by_symbol.get(symbol, ())))
-            self.rest.deliver(symbol, OrderActivity(client_order_ids=cids,
-                                                    unknown=symbol in unknown))
+            batch.add(f.symbol, f.client_order_id, self.own_prefix)
+        for symbol in batch.symbols():
+            self.rest.deliver(symbol, OrderActivity(client_order_ids=batch.ids(symbol),
+                                                    unknown=symbol in batch.unknown))
 
     def on_orders(self, orders: list[VenueOrder]) -> None:
         for order in orders:

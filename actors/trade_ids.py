@@ -9,7 +9,7 @@ trade 1001 and BTC's trade 1001 are two trades."""
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import defaultdict, deque
 
 
 class TradeIds:
@@ -34,3 +34,29 @@ class TradeIds:
     def seen(self, symbol: str, trade_id: str) -> bool:
         with self._lock:
             return (symbol, trade_id) in self._set
+
+
+class FillBatch:
+    """One batch of new fills, grouped for delivery: per symbol, our order ids in the order
+    their fills happened (the order of each one's last fill; `add` in time order). A set sorted
+    by id sent them alphabetically (`...-21s` before `...-24a`, `-100e` before `-99s`), so the
+    actor booked a stop's fill before the add it closed."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, dict[str, None]] = defaultdict(dict)
+        self.unknown: set[str] = set()
+
+    def add(self, symbol: str, client_order_id: str | None, own_prefix: str) -> None:
+        cid = client_order_id or ""
+        if not cid.startswith(own_prefix):
+            self.unknown.add(symbol)
+            return
+        ids = self._ids[symbol]
+        ids.pop(cid, None)
+        ids[cid] = None
+
+    def symbols(self) -> list[str]:
+        return sorted(set(self._ids) | self.unknown)
+
+    def ids(self, symbol: str) -> tuple[str, ...]:
+        return tuple(self._ids.get(symbol, ()))

@@ -88,6 +88,9 @@ class VenueOrder:
     """None when the venue reported no fee for the order (Binance futures orders)."""
     timestamp: int | None = None
     """Creation time, ms since the epoch."""
+    last_fill_at: int | None = None
+    """When it last filled (or last changed, where the venue says only that), ms since the
+    epoch; None when the venue did not say."""
 
     @property
     def is_stop(self) -> bool:

@@ -89,6 +89,9 @@ class ExchangeOrder:
     reduce_only: bool = False
     realized_pnl: Decimal | None = None
     """As in OrderFilled: the exchange's cumulative realized P&L for the order, if reported."""
+    last_fill_at: int | None = None
+    """When the exchange says it last filled (ms), so that fills found together are booked
+    in the order they happened (trading/evidence.py `in_fill_order`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

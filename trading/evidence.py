@@ -13,9 +13,10 @@ raises an alert once. Pure: no clock, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from trading.primitives import ZERO
 
@@ -62,3 +63,37 @@ def alert_reason(what: str, episode: Unconfirmed) -> str:
         f"{what}: the exchange lists no position but shows no fill that closed it "
         f"({episode.count} answers in a row); still tracked and protected, check the venue"
     )
+
+
+class _Ordered(Protocol):
+    @property
+    def client_order_id(self) -> str: ...
+
+
+class _Found(Protocol):
+    @property
+    def filled(self) -> Decimal: ...
+    @property
+    def last_fill_at(self) -> int | None: ...
+
+
+T = TypeVar("T", bound=_Ordered)
+
+
+def in_fill_order(orders: Sequence[T], found: Mapping[str, _Found]) -> list[T]:
+    """Our orders in the order a reconciliation books them: as listed, except that those the
+    exchange shows filled are booked in the order they filled there (each keeps one of their
+    slots). Fills found together after a restart are not in creation order: a grid leg's
+    take-profit, then the next level's add, then the old stop on the new leg; booked as listed,
+    the stop and take-profit closed the old leg and the add opened a leg the exchange no longer
+    had. When the venue gives no time for one of them, the listed order stands."""
+    slots = [i for i, o in enumerate(orders)
+             if (f := found.get(o.client_order_id)) is not None and f.filled > ZERO]
+    times = {i: found[orders[i].client_order_id].last_fill_at for i in slots}
+    if len(slots) < 2 or any(t is None for t in times.values()):
+        return list(orders)
+    out = list(orders)
+    by_time = sorted(slots, key=lambda i: (times[i] or 0, i))
+    for slot, i in zip(slots, by_time, strict=True):
+        out[slot] = orders[i]
+    return out

@@ -35,7 +35,7 @@ def reconcile(
 ) -> SymbolState:
     if ev.price is not None:
         state = replace(state, last_price=ev.price)
-    for order in list(state.orders):
+    for order in evidence.in_fill_order(state.orders, ev.orders):
         found = ev.orders.get(order.client_order_id)
         state = _order(state, order.client_order_id, order.status, found,
                        ctx, on_accepted, on_filled, on_canceled, on_failed)

@@ -93,17 +93,20 @@ def status(raw_status: Any) -> VenueOrderStatus:
 
 def order(raw: Raw, *, settle: str | None = None) -> VenueOrder:
     info = raw.get("info") or {}
+    filled = _num(raw, "filled") or Decimal(0)
     return VenueOrder(
         id=_str(raw.get("id")), client_order_id=_str(raw.get("clientOrderId")),
         symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(),
         type=str(raw.get("type") or "market").lower(), status=status(raw.get("status")),
-        amount=_num(raw, "amount"), filled=_num(raw, "filled") or Decimal(0),
+        amount=_num(raw, "amount"), filled=filled,
         average=_num(raw, "average"), price=_num(raw, "price"),
         trigger_price=_num(raw, "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice"),
         reduce_only=str(raw.get("reduceOnly")).lower() == "true",
         position_side=position_side(info),
         fee=fee(raw, info_fee_key="cumExecFee", currency=settle),
         timestamp=_int(raw.get("timestamp")),
+        last_fill_at=_int(raw.get("lastTradeTimestamp") or raw.get("lastUpdateTimestamp"))
+        if filled else None,
     )
 
 

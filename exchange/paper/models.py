@@ -139,7 +139,7 @@ def order_view(o: OrderRec) -> VenueOrder:
         status=VenueOrderStatus(o.status), amount=o.amount, filled=o.filled, average=o.average,
         price=o.price if o.type == "limit" else o.average, trigger_price=o.trigger_price,
         reduce_only=o.reduce_only, position_side=PositionSide(o.position_side), fee=_fee(o.fee),
-        timestamp=o.created_ms,
+        timestamp=o.created_ms, last_fill_at=o.last_trade_ms,
     )
 
 

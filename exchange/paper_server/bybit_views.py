@@ -109,7 +109,7 @@ def order(market_id: str, o: VenueOrder) -> Json:
         "reduceOnly": o.reduce_only, "closeOnTrigger": False, "smpType": "None",
         "smpGroup": 0, "smpOrderId": "", "tpslMode": "", "tpLimitPrice": "", "slLimitPrice": "",
         "placeType": "", "createdTime": str(o.timestamp or 0),
-        "updatedTime": str(o.timestamp or 0),
+        "updatedTime": str(o.last_fill_at or o.timestamp or 0),
     }
 
 

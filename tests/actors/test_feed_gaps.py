@@ -176,3 +176,19 @@ def test_a_failing_gap_fill_backs_off_logs_once_a_minute_and_silent_symbols_keep
     mono.t += 30
     feed.check_once()
     assert feed.mode == "stream" and venue.asked_since[-1] == start
+
+
+def test_fills_reach_the_actor_in_the_order_they_happened_on_both_paths():
+    """A take-profit, the next level's add, then the old stop (tests/trading/test_fill_order.py):
+    the actor looks the orders up in the order they are listed, so the list is in fill order,
+    not sorted by id (which put '-21s' first and '-100t' before '-99a'). Bybit's REST list is
+    newest first; the stream may batch several executions in one message."""
+    feed, venue, got, *_ = rig()
+    feed.on_fills([fill(ETH, "3", "p-ETH-21s", ts=3_000), fill(ETH, "1", "p-ETH-99t", ts=1_000),
+                   fill(ETH, "2", "p-ETH-100a", ts=2_000)])
+    assert [m.client_order_ids for _, m in got] == [("p-ETH-99t", "p-ETH-100a", "p-ETH-21s")]
+    got.clear()
+    venue.fills = [fill(BTC, "13", "p-BTC-21s", ts=3_000), fill(BTC, "12", "p-BTC-100a", ts=2_000),
+                   fill(BTC, "11", "p-BTC-99t", ts=1_000)]  # newest first, as Bybit lists
+    feed.rest.poll_fills()
+    assert [m.client_order_ids for _, m in got] == [("p-BTC-99t", "p-BTC-100a", "p-BTC-21s")]

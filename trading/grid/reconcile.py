@@ -33,7 +33,7 @@ K = OrderPurpose
 def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
     if ev.price is not None:
         state = replace(state, last_price=ev.price, price_seq=state.price_seq + 1)
-    for order in list(state.orders):
+    for order in evidence.in_fill_order(state.orders, ev.orders):
         found = ev.orders.get(order.client_order_id)
         state = _apply_exchange_order(state, order, found, ctx)
     for orphan in ev.orphans:
