@@ -29,6 +29,7 @@ import pykka
 from actors.inbox import inbox_depth
 from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
 from exchange.fence import BusyBoard, FenceBoard
+from storage import queries
 from storage.repository import Repository
 from storage.restore import CorruptRow
 from supervision import beats
@@ -87,7 +88,9 @@ class Supervisor:
             interval_s=reconcile_interval_s, views=self.views,
             streamed_interval_s=streamed_reconcile_interval_s or reconcile_interval_s)
         self.kill_switch = repo.get_meta("kill_switch") == "1"
-        self.escalations: list[dict[str, Any]] = []
+        # a restart keeps counting the window's escalations (since a person's last reset)
+        since = max(clock() - kill_switch_window_s, float(repo.get_meta("kill_switch_reset") or 0))
+        self.escalations: list[dict[str, Any]] = repo.read(lambda: queries.escalations_since(since))
         self._inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
@@ -355,14 +358,8 @@ class Supervisor:
         if close and self.emergency_close is not None:
             then = Reconcile(reason="emergency close")
             self.emergency_close(symbol, reason, lambda: self.tell(symbol, then))
-        record = {
-            "symbol": symbol,
-            "reason": reason,
-            "attempts": attempts,
-            "last_error": error,
-            "time": at,
-        }
-        self.escalations.append(record)
+        self.escalations.append({"symbol": symbol, "reason": reason, "attempts": attempts,
+                                 "last_error": error, "time": at})
         self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)
         # distinct symbols, not records: one symbol that a person resumes into the same crash loop
         # a few times is one problem, not several (issue 16 item 12)
@@ -389,6 +386,7 @@ class Supervisor:
         self.kill_switch = False
         self.escalations = []
         self.repo.set_meta("kill_switch", "0")
+        self.repo.set_meta("kill_switch_reset", repr(self.clock()))
         self.log.warning("kill switch reset by {}", by)
 
     def _on_resume(self, child: Child, by: str, at: float) -> None:

@@ -60,3 +60,32 @@ def test_three_distinct_symbols_escalating_trip_the_kill_switch(tmp_path: Path):
         assert len({e["symbol"] for e in h.sup.escalations}) == 3
     finally:
         h.stop()
+
+
+def test_a_restart_keeps_counting_the_window_s_escalations_until_a_person_resets(tmp_path: Path):
+    """Two symbols escalate, the process restarts, a third escalates within the window: that is
+    three, and the kill switch trips (the count used to start again at zero on every start, so
+    a crash-looping process never tripped it). After a person's reset, a restart does not count
+    the escalations before the reset again."""
+    h = _bot(tmp_path, {"BTC/USDT:USDT", "ETH/USDT:USDT"}).start()
+    try:
+        wait_until(lambda: (h.poll(), len({e["symbol"] for e in h.sup.escalations}) == 2)[1],
+                   timeout=30, message="two symbols escalated")
+        assert not h.sup.kill_switch
+    finally:
+        h.stop()
+    h = _bot(tmp_path, {"SOL/USDT:USDT"}).start()
+    try:
+        assert len(h.sup.escalations) >= 2  # read back from the escalations table
+        wait_until(lambda: (h.poll(), h.sup.kill_switch)[1], timeout=30, message="kill switch")
+        h.sup.reset_kill_switch(by="test")
+    finally:
+        h.stop()
+    h = _bot(tmp_path, {"XRP/USDT:USDT"}).start()
+    try:
+        assert h.sup.escalations == [] and not h.sup.kill_switch
+        wait_until(lambda: (h.poll(), _escalations(h, "XRP/USDT:USDT") == 1)[1], timeout=30,
+                   message="XRP escalated")
+        assert not h.sup.kill_switch
+    finally:
+        h.stop()
