@@ -31,6 +31,7 @@ from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind, GridState
 from trading.model import Phase, SymbolState
+from trading.reconcile import UNKNOWN_POSITION
 
 Admit = Callable[[str, Decimal | None], str | None]
 """The entry gate as the core sees it: (kind, margin) -> refusal reason or None."""
@@ -118,7 +119,8 @@ class OneWayCore:
         return view_of(state, last_tick_at, reconciled=reconciled)
 
     def exposure(self, state: SymbolState) -> int:
-        return 1 if state.position is not None or state.phase is Phase.ENTERING else 0
+        flagged = state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
+        return 1 if state.position is not None or state.phase is Phase.ENTERING or flagged else 0
 
     def summary(self, state: SymbolState) -> str:
         pos = state.position

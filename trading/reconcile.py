@@ -28,6 +28,10 @@ from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, Symb
 
 Handler = Callable[..., SymbolState]
 
+UNKNOWN_POSITION = "position on the exchange that storage does not know"
+"""The quarantine reason of a position flagged, not adopted (`adopt_unknown_positions = false`):
+it still holds one of `max_open_positions` (actors/cores.py `exposure`)."""
+
 
 def reconcile(
     state: SymbolState, ev: Reconciled, ctx: Ctx,
@@ -105,8 +109,7 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
             return state  # our entry is still being resolved
         if not ctx.rules.risk.adopt_unknown_positions:
             ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
-            return replace(state, quarantined=True,
-                           quarantine_reason="position on the exchange that storage does not know")
+            return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
         seq = state.order_seq + 1
         pos = Position(position_id=f"adopted-{seq}", side=theirs.side, contracts=theirs.contracts,
                        entry_price=theirs.entry_price, opened_at=ctx.now)

@@ -247,3 +247,22 @@ def test_a_replaced_incarnation_can_neither_reserve_nor_settle():
     assert replaced == "this actor incarnation was replaced"
     gate.settle("A", 0, incarnation=1)  # the zombie's stale view is ignored
     assert gate.held() == {"A": 1} and gate.open_positions() == 1
+
+
+def test_an_unknown_position_flagged_not_adopted_still_holds_a_slot(tmp_path):
+    """adopt_unknown_positions = false: a position nobody here opened is flagged and its symbol
+    quarantined, but it is on the account all the same: with a cap of one, no other symbol may
+    enter (it used to count as zero, so the account held two positions)."""
+    a, b = SYMBOLS[:2]
+    h = Harness(tmp_path, [a, b], max_open_positions=1, risk={"adopt_unknown_positions": False})
+    h.paper.create_order(a, "market", "buy", Decimal("0.5"), None, {"clientOrderId": "manual-1"})
+    h.start()
+    try:
+        h.poll()
+        enter(h, b)
+        assert open_symbols(h.paper) == {a}
+        assert h.gate.held() == {a: 1} and len(skipped_by_cap(h)) == 1
+        flagged = h.repo.read(queries.events, None, "UnknownPositionFlagged")
+        assert {e["symbol"] for e in flagged} == {a}
+    finally:
+        h.stop()
