@@ -42,6 +42,7 @@ from trading.order_reports import (
     on_stop_amend_failed,
     on_stop_amended,
 )
+from trading.primitives import waiting
 from trading.reconcile import reconcile
 from trading.rules import Rules
 
@@ -209,7 +210,8 @@ def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
     """Place the exchange stop if the open position has none (retried every stop_retry_s)."""
     if state.phase is not Phase.OPEN or state.position is None or not state.needs_stop:
         return state
-    if state.live_orders(OrderPurpose.STOP) or ctx.now < state.next_stop_at:
+    if state.live_orders(OrderPurpose.STOP) or waiting(ctx.now, state.next_stop_at,
+                                                        ctx.rules.risk.stop_retry_s):
         return state
     stop = lc.intended_stop(state, ctx)
     price = state.last_price
@@ -336,7 +338,7 @@ def _entry_blocker(state: SymbolState, ctx: Ctx) -> str | None:
         return "entries are blocked (kill switch or shutdown)"
     if state.phase is not Phase.FLAT:
         return f"already {state.phase.value}"
-    if ctx.now < state.cooldown_until:
+    if waiting(ctx.now, state.cooldown_until, ctx.rules.risk.cooldown_after_loss_s):
         return f"cooldown after a losing close for {state.cooldown_until - ctx.now:.0f}s"
     return None
 

@@ -11,6 +11,7 @@ from trading.decision import Ctx
 from trading.frozen import replace
 from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, Side, SymbolState
 from trading.orders import Order
+from trading.primitives import waiting
 from trading.transitions import order_change, phase_change
 
 CLOSE_REASONS = {
@@ -242,7 +243,9 @@ def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
 
 
 def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:
-    due = state.next_close_at is not None and ctx.now >= state.next_close_at
+    risk = ctx.rules.risk
+    longest = max(risk.stop_retry_s, risk.close_backoff_max_s)
+    due = state.next_close_at is not None and not waiting(ctx.now, state.next_close_at, longest)
     closing = state.phase is Phase.CLOSING and not state.quarantined and state.position
     if closing and due and not state.live_orders(OrderPurpose.CLOSE):
         return send_close(state, ctx)

@@ -40,3 +40,11 @@ class Side(StrEnum):
     @property
     def exit_order_side(self) -> str:
         return "sell" if self is Side.LONG else "buy"
+
+
+def waiting(now: float, until: float, longest: float) -> bool:
+    """True while `now` is before `until`, a deadline that was set at most `longest` seconds
+    ahead of its time. One further away than that was set before the wall clock stepped back
+    (NTP, a VM restore): it is due now, not stalled for as long as the step (a close retry, a
+    refused stop's retry, a cooldown)."""
+    return now < until <= now + longest

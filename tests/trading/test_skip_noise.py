@@ -19,7 +19,7 @@ def _skips(decision) -> list[str]:
 
 
 def test_a_persisting_skip_reason_is_journaled_once_and_again_when_it_changes():
-    core = SymbolCore(make_rules())
+    core = SymbolCore(make_rules(cooldown_after_loss_s=1000.0))  # set at 1000.0 by a loss
     state = SymbolState(symbol=core.rules.symbol, cooldown_until=2000.0)
     now, recorded = 1000.0, []
     state = core.decide(state, PriceTicked(price=D("100")), now).state
@@ -41,7 +41,7 @@ def test_a_persisting_skip_reason_is_journaled_once_and_again_when_it_changes():
 
 
 def test_external_signals_are_journaled_every_time():
-    core = SymbolCore(make_rules())
+    core = SymbolCore(make_rules(cooldown_after_loss_s=1000.0))  # set at 1000.0 by a loss
     state = SymbolState(symbol=core.rules.symbol, cooldown_until=2000.0)
     state = core.decide(state, PriceTicked(price=D("100")), 1000.0).state
     n = 0

@@ -13,7 +13,7 @@ from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
 from trading.orders import Order, OrderStatus
-from trading.primitives import Side
+from trading.primitives import Side, waiting
 from trading.transitions import LegPhase, leg_change
 
 HUNDRED = Decimal(100)
@@ -38,14 +38,14 @@ def maintain(state: GridState, ctx: GridCtx) -> GridState:
 def _retry_cancels(state: GridState, ctx: GridCtx) -> GridState:
     for order in state.orders:
         at = order.cancel_requested_at
-        if at is not None and ctx.now - at >= ctx.rules.retry_s:
+        if at is not None and not waiting(ctx.now, at + ctx.rules.retry_s, ctx.rules.retry_s):
             state = ctx.cancel(state, order)
     return state
 
 
 def _throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
     """After a failed order on this leg, the next one waits (retry_s, or the close backoff)."""
-    return ctx.now < state.leg(side).retry_at
+    return waiting(ctx.now, state.leg(side).retry_at, ctx.rules.retry_s)
 
 
 def _active(orders: list[Order]) -> list[Order]:
@@ -59,7 +59,8 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
         closing = state.orders_of(side, GridKind.CLOSE)
-        if state.quarantined or closing or ctx.now < leg.close_retry_at:
+        longest = max(ctx.rules.retry_s, ctx.rules.close_backoff_max_s)
+        if state.quarantined or closing or waiting(ctx.now, leg.close_retry_at, longest):
             return state
         ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
@@ -123,11 +124,12 @@ def _entries_allowed(state: GridState) -> bool:
 
 
 def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
-    if not _entries_allowed(state) or ctx.now < state.next_open_at:
+    longest = max(ctx.rules.open_retry_s, ctx.rules.reopen_after_stop_s)
+    if not _entries_allowed(state) or waiting(ctx.now, state.next_open_at, longest):
         return state
     if state.reopen:
-        waiting = [o for o in state.orders if o.kind is GridKind.ADD or o.leg in state.reopen]
-        if waiting:
+        unconfirmed = [o for o in state.orders if o.kind is GridKind.ADD or o.leg in state.reopen]
+        if unconfirmed:
             return state  # cancels not confirmed yet: no orphan may fill into the new leg
         if state.price_seq <= state.reopen_after_seq:
             return state  # never reopen on the price the leg closed on: wait for a fresh one
