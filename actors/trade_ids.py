@@ -60,3 +60,13 @@ class FillBatch:
 
     def ids(self, symbol: str) -> tuple[str, ...]:
         return tuple(self._ids.get(symbol, ()))
+
+
+def in_fill_order(client_order_ids: list[str]) -> list[str]:
+    """The ids of one symbol's fills, listed in time order, as `FillBatch` delivers them: each
+    once, in the order of its last fill (the backtest reports a point's fills the same way)."""
+    ids: dict[str, None] = {}
+    for cid in client_order_ids:
+        ids.pop(cid, None)
+        ids[cid] = None
+    return list(ids)

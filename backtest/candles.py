@@ -1,14 +1,18 @@
 """Reading candle files (ccxt `fetch_ohlcv` layout) for a backtest, with one-line errors.
 
 `timestamp,open,high,low,close,volume` per line, timestamp in ms since the epoch (UTC). Every
-problem names the file and the line: a malformed row, NaN or non-positive prices, high/low
-that do not contain open/close, a timestamp that is not after the previous one (unsorted or
-duplicate). Holes (a step larger than the file's timeframe) are listed, not filled: the
-backtest refuses them unless asked to run with them (`--allow-gaps`).
+problem names the file and the line: bytes that are not UTF-8, a malformed row, NaN or
+non-positive prices, high/low that do not contain open/close, an outlier price (outside a
+factor `PRICE_FACTOR` around the file's first open, or outside `PRICE_LIMITS`: such a price
+could not be rounded to the market's tick within Decimal's 28 digits), a timestamp out of
+range or not after the previous one (unsorted or duplicate). Holes (a step larger than the
+file's timeframe) are listed, not filled: the backtest refuses them unless asked to run with
+them (`--allow-gaps`).
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import os
@@ -20,8 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from backtest import candle_cache
+from exchange.paper.csv_prices import DAY_MS
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
+MAX_TS = 10**14
+"""Timestamps are ms in [0, MAX_TS) (year 5138): beyond it they are not ms since the epoch."""
+PRICE_FACTOR = Decimal("1e9")
+"""Every price lies within this factor of the file's first open. With the paper markets' ticks
+(derived: > 1e-5 of the first price; known: >= 1e-5 near a reference price) every price then
+rounds to the tick within Decimal's 28 digits, whatever range of the file is replayed."""
+PRICE_LIMITS = (Decimal("1e-20"), Decimal("1e20"))
+"""The first open lies between these (the markets derive their steps from it in floats)."""
+Bounds = tuple[Decimal, Decimal]
 
 
 class DataError(ValueError):
@@ -52,6 +66,11 @@ class Candles:
     price_floats: Any = field(default=None, compare=False, repr=False)
     """float() of open, high, low and close (a 4 x n numpy array), when the reader has them
     (backtest/candle_cache.py); None: the skip plan converts the Decimals itself."""
+    day_before: tuple[list[int], list[Decimal], list[Decimal]] = field(
+        default_factory=lambda: ([], [], []), compare=False, repr=False)
+    """(timestamps, volumes, closes) of the file's candles in the 24 h before the first one
+    kept (a range that starts inside the file): the 24 h volume's window reaches back into
+    them (backtest/volumes.py), as the ticker's would."""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -60,8 +79,15 @@ class Candles:
         return (gap.before_ms - gap.after_ms) // self.timeframe_ms - 1
 
 
-def _row(path: Path, line: int, row: list[str]) -> tuple[int, Decimal, Decimal, Decimal, Decimal,
-                                                          Decimal]:
+def price_bounds(first_open: Decimal) -> Bounds:
+    """The prices a file whose first open is `first_open` may hold (see PRICE_FACTOR)."""
+    lo, hi = PRICE_LIMITS
+    return max(first_open / PRICE_FACTOR, lo), min(first_open * PRICE_FACTOR, hi)
+
+
+def _row(path: Path, line: int, row: list[str],
+         bounds: Bounds | None = None) -> tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]:
+    """One row, checked; `bounds`: the file's `price_bounds` (None: this is the first row)."""
     where = f"{path}, line {line}"
     if len(row) != len(HEADER):
         raise DataError(f"{where}: expected {len(HEADER)} fields, got {len(row)}")
@@ -70,12 +96,19 @@ def _row(path: Path, line: int, row: list[str]) -> tuple[int, Decimal, Decimal, 
         o, h, low, c, v = (Decimal(x.strip()) for x in row[1:])
     except (ValueError, InvalidOperation):
         raise DataError(f"{where}: not a number in {','.join(row)}") from None
+    if not 0 <= ts < MAX_TS:
+        raise DataError(f"{where}: timestamp {ts} is not in ms since the epoch (0 .. {MAX_TS})")
     if not all(x.is_finite() and x > 0 for x in (o, h, low, c)):
         raise DataError(f"{where}: prices must be finite and positive (got {','.join(row[1:5])})")
     if not v.is_finite() or v < 0:
         raise DataError(f"{where}: volume must be finite and >= 0 (got {row[5]})")
     if low > min(o, c) or h < max(o, c):
         raise DataError(f"{where}: high/low do not contain open/close ({','.join(row[1:5])})")
+    lo, hi = bounds or price_bounds(o)
+    if low < lo or h > hi:
+        raise DataError(f"{where}: outlier price {low if low < lo else h}: prices must lie in "
+                        f"{lo:.3e} .. {hi:.3e} (a factor {PRICE_FACTOR:.0e} around the file's "
+                        f"first open, within {PRICE_LIMITS[0]:.0e} .. {PRICE_LIMITS[1]:.0e})")
     return ts, o, h, low, c, v
 
 
@@ -85,21 +118,26 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
     (or accepts it: the quick check is only ever stricter)."""
     ts_col, o_col, h_col, l_col, c_col, v_col = cols
     last = None
+    bounds: Bounds | None = None  # the first row sets them, through `_row`: until then
+    lo_bound, hi_bound = Decimal("Infinity"), Decimal(0)  # no row takes the quick path
     for row in reader:
         try:
             t, so, sh, sl, sc, sv = row
             ts = int(t)  # Decimal() and int() ignore surrounding whitespace, as _row's strip()
             o, h, low, c, v = Decimal(so), Decimal(sh), Decimal(sl), Decimal(sc), Decimal(sv)
-            # low > 0 and high/low containing open/close make every price positive; a finite
-            # high bounds them all (a NaN raises in the comparisons)
-            quick = (h.is_finite() and 0 < low <= o <= h and low <= c <= h
-                     and v.is_finite() and v >= 0)
+            # the bounds are positive and finite: inside them and with high/low containing
+            # open/close every price is (a NaN raises in the comparisons)
+            quick = (lo_bound <= low <= o <= h <= hi_bound and low <= c <= h
+                     and v.is_finite() and v >= 0 and 0 <= ts < MAX_TS)
         except (ValueError, InvalidOperation):
             quick = False
         if not quick:
             if not row or all(not x.strip() for x in row):
                 continue
-            ts, o, h, low, c, v = _row(path, reader.line_num, row)
+            ts, o, h, low, c, v = _row(path, reader.line_num, row, bounds)
+            if bounds is None:
+                bounds = price_bounds(o)
+                lo_bound, hi_bound = bounds
         if last is not None and ts <= last:
             what = "duplicate" if ts == last else "unsorted"
             raise DataError(f"{path}, line {reader.line_num}: {what} timestamp {ts} "
@@ -142,26 +180,35 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
         raise DataError(f"{path}: no candles in the range {_fmt(from_ms)} .. {_fmt(to_ms)} "
                         f"(the file covers {_fmt(ts[0])} .. {_fmt(ts[-1])})")
     gaps = tuple(g for g in gaps if ts[lo] <= g.after_ms < ts[hi - 1])
+    back = bisect.bisect_right(ts, ts[lo] - DAY_MS, 0, lo)
     return Candles(path=path, timeframe_ms=step, ts=ts[lo:hi], open=cols[1][lo:hi],
                    high=cols[2][lo:hi], low=cols[3][lo:hi], close=cols[4][lo:hi],
-                   volume=cols[5][lo:hi], gaps=gaps, price_floats=floats[:, lo:hi])
+                   volume=cols[5][lo:hi], gaps=gaps, price_floats=floats[:, lo:hi],
+                   day_before=(ts[back:lo], cols[5][back:lo], cols[4][back:lo]))
 
 
 def _parse(path: Path, data: bytes) -> candle_cache.Columns:
-    """Every row of the file's bytes, checked (decoded as `path.open(newline="")` would)."""
+    """Every row of the file's bytes (UTF-8), checked."""
     cols: list[list] = [[], [], [], [], [], []]
     lines: list[int] = []
-    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), newline=""))
-    header = next(reader, None)
-    if header is None or [h.strip().lower() for h in header] != HEADER:
-        raise DataError(f"{path}, line 1: expected the header {','.join(HEADER)}")
-    _read_rows(path, reader, cols, lines)
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=""))
+    try:
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header] != HEADER:
+            raise DataError(f"{path}, line 1: expected the header {','.join(HEADER)}")
+        _read_rows(path, reader, cols, lines)
+    except UnicodeDecodeError:  # the reader decodes ahead: find the byte's line in the bytes
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise DataError(f"{path}, line {line}: not UTF-8 text (byte "
+                            f"0x{data[exc.start]:02x})") from None
+        raise
     return cols, lines
 
 
 def _first_at_or_after(ts: list[int], ms: int) -> int:
-    import bisect
-
     return bisect.bisect_left(ts, ms)
 
 

@@ -103,8 +103,11 @@ def png(eq: Equity) -> bytes:
     return buf.getvalue()
 
 
+NAMES = ("chart.html", "equity.png")
+
+
 def write(out_dir: Path, result: RunResult, eq: Equity, trades: list[Trade]) -> list[Path]:
-    paths = [out_dir / "chart.html", out_dir / "equity.png"]
+    paths = [out_dir / name for name in NAMES]
     write_private(paths[0], html(result, eq, trades).encode())
     write_private(paths[1], png(eq))
     return paths

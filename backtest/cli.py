@@ -136,6 +136,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except ccxt.BaseError as exc:
         return fail(f"{args.command}: {type(exc).__name__}: {str(exc)[:300]}")
+    except OSError as exc:  # a folder or file that cannot be written (permissions, disk full)
+        return fail(f"{args.command}: {exc}")
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -150,6 +152,8 @@ def _backtest(args: argparse.Namespace) -> int:
     data_dir = settings.data_dir_path(getattr(args, "data_dir", None))
     out = Path(args.out) if args.out else data_dir / "backtest"
     out = out.resolve()
+    if out.exists() and not out.is_dir():
+        return fail(f"--out {out}: exists and is not a folder")
     if args.journal and args.sweep:
         return fail("--journal: not with --sweep (one database per run would be needed)")
     if not args.sweep:
@@ -166,13 +170,17 @@ def _backtest(args: argparse.Namespace) -> int:
     runs = sweep.combinations(axes)
     for r in runs:
         sweep.settings_with(config, r)  # a bad value fails here, in one line
-    from backtest.session import SweepWorker, render_ranking
+    from backtest.session import SweepWorker, clear_earlier_sweep, render_ranking, write_ranking
 
+    clear_earlier_sweep(out)
     worker = SweepWorker(config=config, args=vars(args), out=out, charts=not args.no_charts)
     rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), args.rank)
+    table = render_ranking(rows, args.rank)
+    paths = write_ranking(out, rows, table)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
-        print(render_ranking(rows, args.rank), end="")
+        print(table, end="")
         print(f"wrote {len(rows)} reports under {out}")
+        print("\n".join(f"wrote {p}" for p in paths))
     return 0

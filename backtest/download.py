@@ -2,6 +2,8 @@
 
 - Pagination: one request per `limit` candles, each asking for [since, since + limit * tf)
   (`until`), so venues that answer the newest candles of a window page forward correctly.
+  A window with no candles (a venue outage, a symbol listed after `--from`) is skipped, not
+  taken for the end: the download goes on with the next window until the range is done.
 - Rate limit: ccxt's own throttle (`enableRateLimit`) spaces the calls at the venue's
   `rateLimit`; a network error or exchange hiccup is retried with exponential backoff.
 - Resumable: pages are appended to `<file>.part` (0600) and fsynced one by one; a restart
@@ -94,8 +96,9 @@ def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: 
             rows = _fetch(ex, symbol, timeframe, since, limit, min(since + limit * tf, end) - 1,
                           sleep)
             rows = [r for r in rows if since <= r[0] < end]
-            if not rows:
-                break  # nothing more from the venue in this range
+            if not rows:  # none in this window (a venue outage, a symbol listed later than
+                since += limit * tf  # --from): the next window, up to the end of the range
+                continue
             out.write("".join(f"{int(r[0])},{r[1]},{r[2]},{r[3]},{r[4]},{r[5]}\n" for r in rows))
             out.flush()
             os.fsync(out.fileno())  # a kill loses at most the page in flight

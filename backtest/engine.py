@@ -7,7 +7,8 @@ at quarter steps of the candle's own timeframe, from its own timestamp (a hole i
 hole in market time). At each point, in this order: resting orders on the simulated exchange
 act at the point's price (a stop inside a gap fills at the first point past it, the open, with
 the paper exchange's slippage); the symbol's decision loop (backtest/driver.py) gets the price
-as a `Tick` (core and strategy); then the fills of that point come back to it as one
+as a `Tick` (core and strategy), with the ticker's 24 h quote volume the paper exchange gives
+(backtest/volumes.py); then the fills of that point come back to it as one
 `OrderActivity`, as the market feed sends them. Symbols are replayed in one time-ordered
 stream on one account (ties: config order).
 """
@@ -15,6 +16,7 @@ stream on one account (ties: config order).
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from backtest import skip_replay
+from actors.trade_ids import in_fill_order
+from backtest import skip_replay, volumes
 from backtest.candles import Candles
 from backtest.driver import MarketClock, QuietLog, drivers_for
 from backtest.memory_repo import Forward, MemoryRepository
@@ -63,14 +66,20 @@ def sim_settings(settings: Settings) -> SimSettings:
                        leverage=settings.risk.leverage, hedge_mode=settings.exchange.hedge_mode)
 
 
-def _points(index: int, c: Candles, tick: Decimal) -> Iterator[tuple[int, int, Decimal, Decimal,
-                                                                       Decimal]]:
-    """(time ms, symbol index, raw price, mark, candle volume) for every point of every candle."""
+Point = tuple[int, int, Decimal, Decimal, Decimal | None]
+
+
+def _points(index: int, c: Candles, tick: Decimal,
+            candle_volumes: list[Decimal] | None = None) -> Iterator[Point]:
+    """(time ms, symbol index, raw price, mark, volume) for every point of every candle; the
+    volume is the candle's entry of `candle_volumes` (backtest/volumes.py; None: none)."""
     quarter = [q * c.timeframe_ms // 4 for q in range(4)]
     # For a fractional power-of-ten tick, quantize(HALF_UP) is round_to_tick exactly (same
     # value, same exponent) at a fraction of the cost; any other tick takes round_to_tick.
     decimal_tick = tick < 1 and tick == Decimal(1).scaleb(tick.adjusted())
-    for ts, o, h, lo, cl, v in zip(c.ts, c.open, c.high, c.low, c.close, c.volume, strict=True):
+    per_candle = candle_volumes if candle_volumes is not None else itertools.repeat(None, len(c))
+    for ts, o, h, lo, cl, v in zip(c.ts, c.open, c.high, c.low, c.close, per_candle,
+                                   strict=True):
         for q, raw in zip(quarter, candle_points((o, h, lo, cl)), strict=True):
             mark = (raw.quantize(tick, ROUND_HALF_UP) if decimal_tick
                     else round_to_tick(raw, tick))
@@ -124,7 +133,9 @@ def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, dr
     ex.at(first - 1)
     for d in drivers:
         d.start((first - 1) / 1000)
-    streams = [_points(i, candles[s], ex.market(s).price_tick) for i, s in enumerate(symbols)]
+    streams = [_points(i, candles[s], ex.market(s).price_tick,
+                       volumes.for_strategy(candles[s], d.loop.strategy))
+               for i, (s, d) in enumerate(zip(symbols, drivers, strict=True))]
     merged = streams[0] if len(streams) == 1 else heapq.merge(*streams)
     points = 0
     for ts, i, raw, mark, volume in merged:
@@ -133,8 +144,8 @@ def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, dr
         now = ts / 1000
         driver = drivers[i]
         driver.tick(mark, volume, now)
-        if traded:  # as the market feed reports them: one OrderActivity, ids sorted
-            driver.fills(sorted(set(traded)), now)
+        if traded:  # as the market feed reports them: one OrderActivity, ids in fill order
+            driver.fills(in_fill_order(traded), now)
         points += 1
         if progress is not None and points % progress_every == 0:
             progress(points // 4)

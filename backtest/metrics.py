@@ -1,9 +1,12 @@
 """The report's numbers: equity curve, drawdown, daily Sharpe / Sortino, trade statistics.
 
 Totals (net P&L, fees, per-symbol and per-reason sums) are exact Decimal sums of the trades.
-The equity curve (for drawdown, Sharpe, Sortino and the charts) is evaluated at every candle
-close with numpy: wallet (exact Decimal, converted once per fill) plus each open side's
-unrealized P&L at the close; nothing is accumulated in floats.
+The equity curve (for drawdown, Sharpe, Sortino and the charts) starts at the starting
+balance, at the first candle's open, and is then evaluated at every candle close with numpy:
+wallet (exact Decimal, converted once per fill) plus each open side's unrealized P&L at the
+close; nothing is accumulated in floats. The drawdown's running peak so starts at the starting
+balance (a loss in the first candle is a drawdown), and the first day's return is measured
+from it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from backtest.engine import RunResult
-from backtest.trades import ZERO, Trade
+from backtest.trades import ZERO, Trade, open_since
 
 DAY_MS = 86_400_000
 
@@ -23,7 +26,10 @@ DAY_MS = 86_400_000
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Equity:
     ts_ms: np.ndarray
+    """[0]: the first candle's open; then the end of each candle (open + the shortest
+    timeframe), where the equity is taken after that candle's close point."""
     equity: np.ndarray
+    """[0]: the starting balance; then the equity at each candle's end."""
     drawdown: np.ndarray
     """Equity minus its running peak (<= 0)."""
 
@@ -55,8 +61,9 @@ def equity_curve(result: RunResult) -> Equity:
             entry = np.concatenate([[0.0], [float(f.entry_after) for f in side_fills]])
             k = np.searchsorted(ts, ends, side="left")
             equity = equity + qty[k] * (close - entry[k])
+    equity = np.r_[float(start), equity]
     drawdown = equity - np.maximum.accumulate(equity)
-    return Equity(ts_ms=ends, equity=equity, drawdown=drawdown)
+    return Equity(ts_ms=np.r_[times[:1], ends], equity=equity, drawdown=drawdown)
 
 
 def _forward_filled(ts: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -65,11 +72,13 @@ def _forward_filled(ts: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.nd
 
 
 def daily_ratios(eq: Equity) -> tuple[float | None, float | None]:
-    """Sharpe and Sortino of daily returns (last equity of each UTC day), annualised with
-    sqrt(365); None with fewer than two days or no variation."""
-    days = eq.ts_ms // DAY_MS
+    """Sharpe and Sortino of daily returns, annualised with sqrt(365); None with fewer than two
+    days or no variation. A day's equity is its last candle's; the first day's return is from
+    the starting balance. A candle counts in the UTC day of its last moment, open + timeframe
+    - 1 ms (its end minus 1 ms): the candle that closes at midnight traded in the day before."""
+    days = (eq.ts_ms[1:] - 1) // DAY_MS
     last = np.r_[days[1:] != days[:-1], True]
-    closes = eq.equity[last]
+    closes = np.r_[eq.equity[:1], eq.equity[1:][last]]
     if len(closes) < 3:
         return None, None
     rets = np.diff(closes) / closes[:-1]
@@ -82,19 +91,21 @@ def daily_ratios(eq: Equity) -> tuple[float | None, float | None]:
     return sharpe, sortino
 
 
-def exposure(trades: list[Trade], start_s: float, end_s: float) -> float:
-    """Share of the backtest's time with at least one open position."""
+def exposure(spans: list[tuple[float, float]], start_s: float, end_s: float) -> float:
+    """Share of the backtest's time with at least one open position; `spans` are the
+    positions' (opened, closed) times, a position still open at the end closing at `end_s`
+    (one opened at the start, before the first candle's open, counts from there)."""
     span = end_s - start_s
-    if span <= 0 or not trades:
+    if span <= 0 or not spans:
         return 0.0
     covered, cur_start, cur_end = 0.0, None, None
-    for t in sorted(trades, key=lambda t: t.opened_at):
-        if cur_end is None or t.opened_at > cur_end:
+    for opened, closed in sorted((max(a, start_s), min(b, end_s)) for a, b in spans):
+        if cur_end is None or opened > cur_end:
             if cur_end is not None and cur_start is not None:
                 covered += cur_end - cur_start
-            cur_start, cur_end = t.opened_at, t.closed_at
+            cur_start, cur_end = opened, closed
         else:
-            cur_end = max(cur_end, t.closed_at)
+            cur_end = max(cur_end, closed)
     if cur_end is not None and cur_start is not None:
         covered += cur_end - cur_start
     return covered / span
@@ -132,6 +143,8 @@ def summary(result: RunResult, trades: list[Trade], eq: Equity) -> dict[str, Any
     sharpe, sortino = daily_ratios(eq)
     first = min(c.ts[0] for c in result.candles.values()) / 1000
     last = max(c.ts[-1] + c.timeframe_ms for c in result.candles.values()) / 1000
+    spans = [(t.opened_at, t.closed_at) for t in trades]
+    spans += [(opened, last) for opened in open_since(result.recorder)]
     holds = [t.hold_s for t in trades]
     return {
         "trades": len(trades),
@@ -144,7 +157,7 @@ def summary(result: RunResult, trades: list[Trade], eq: Equity) -> dict[str, Any
         "sharpe_daily": sharpe,
         "sortino_daily": sortino,
         "profit_factor": (sum(wins, ZERO) / gross_loss) if gross_loss > 0 else None,
-        "exposure_pct": exposure(trades, first, last) * 100,
+        "exposure_pct": exposure(spans, first, last) * 100,
         "avg_hold_s": sum(holds) / len(holds) if holds else None,
         "longest_losing_streak": longest_losing_streak(trades),
         "escalations": len(result.recorder.escalations),

@@ -16,13 +16,17 @@ from backtest.metrics import equity_curve, group, summary
 from backtest.trades import closed_trades
 
 
-def build(result: RunResult) -> dict[str, Any]:
+def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report; `overrides`: a sweep run's `--sweep` values (dotted key -> value), kept in
+    the report (absent for a plain run)."""
     trades = closed_trades(result.recorder)
     eq = equity_curve(result)
     s = result.settings
+    sweep = {} if overrides is None else {"overrides": dict(overrides)}
     return {
         "config": {"strategy": s.strategy.name, "symbols": symbols_of(s),
                    "hedge_mode": s.exchange.hedge_mode},
+        **sweep,
         "data": {sym: {"file": str(c.path), "candles": len(c), "timeframe_ms": c.timeframe_ms,
                        "gaps": [{"line": g.line, "after_ms": g.after_ms, "before_ms": g.before_ms,
                                  "missing": c.missing_candles(g)} for g in c.gaps]}
@@ -36,7 +40,7 @@ def build(result: RunResult) -> dict[str, Any]:
     }
 
 
-def to_json(report: dict[str, Any]) -> str:
+def to_json(report: dict[str, Any] | list[dict[str, Any]]) -> str:
     """Decimals as strings (exact), the same text on every run for the same input, except
     the run's own timing."""
     return json.dumps(report, indent=2, default=_plain, sort_keys=False)
@@ -78,6 +82,9 @@ def render(report: dict[str, Any], width: int = 100) -> str:
     console = Console(file=out, width=width, force_terminal=False, color_system=None)
     out.write(f"Backtest {_when(s['start'])} .. {_when(s['end'])} UTC, "
               f"{report['config']['strategy']}, {', '.join(report['config']['symbols'])}\n")
+    if "overrides" in report:
+        out.write("Sweep run with " + ", ".join(f"{k} = {v}" for k, v in
+                                                report["overrides"].items()) + "\n")
     head = Table(show_header=False)
     head.add_column("metric")
     head.add_column("value", justify="right")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +34,10 @@ def _progress_bar(total: int) -> Any:
 
 
 def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, charts: bool = True,
-            progress: bool = False,
-            journal: Path | None = None) -> tuple[dict[str, Any], list[Path]]:
-    """Run, build the report, write report.txt / report.json (and the charts) into `out`."""
+            progress: bool = False, journal: Path | None = None,
+            overrides: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Path]]:
+    """Run, build the report, write report.txt / report.json (and the charts) into `out`;
+    `overrides`: a sweep run's values, written into both reports."""
     total = sum(len(c) for c in candles.values())
     bar = _progress_bar(total) if progress else nullcontext()
     with bar as live:
@@ -51,7 +53,7 @@ def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, chart
                 live.update(task, completed=done, rate=f"{rate:,.0f}")
 
         result = engine.run(settings, candles, progress=callback, journal=journal)
-    rep = report.build(result)
+    rep = report.build(result, overrides)
     text = report.render(rep)
     private_dir(out)
     paths = [out / "report.txt", out / "report.json"]
@@ -82,7 +84,7 @@ class SweepWorker:
         settings = sweep.settings_with(self.config, overrides)
         candles = load_all(settings, argparse.Namespace(**self.args))
         folder = self.out / f"run-{index:03d}"
-        rep, _ = run_one(settings, candles, folder, charts=self.charts)
+        rep, _ = run_one(settings, candles, folder, charts=self.charts, overrides=overrides)
         return {"run": index, "overrides": overrides, "summary": rep["summary"],
                 "report": str(folder / "report.txt")}
 
@@ -105,3 +107,41 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
     out = io.StringIO()
     Console(file=out, width=160, force_terminal=False, color_system=None).print(t)
     return out.getvalue()
+
+
+RUN_FILES = frozenset({"report.txt", "report.json", *chart_files.NAMES})
+"""What a sweep writes into each run-NNN folder."""
+RUN_FOLDER = re.compile(r"run-\d{3,}")
+RANKING = ("ranking.txt", "ranking.json")
+
+
+def clear_earlier_sweep(out: Path) -> None:
+    """Remove an earlier sweep's results from `out` (its run-NNN folders and ranking), so a
+    second, smaller sweep leaves none of them behind. A run-NNN folder holding anything a sweep
+    does not write is not ours to delete: SweepError (one line), nothing removed."""
+    from backtest.sweep import SweepError
+
+    if not out.is_dir():
+        return
+    folders = sorted(p for p in out.iterdir() if p.is_dir() and RUN_FOLDER.fullmatch(p.name))
+    for folder in folders:
+        for item in folder.iterdir():
+            temp = item.name.startswith(".") and item.name.endswith(".tmp")  # a killed write
+            if not item.is_file() or not (item.name in RUN_FILES or temp):
+                raise SweepError(f"--out {out}: {item} is not a sweep's file; move it away or "
+                                 "pick another --out (an earlier sweep's runs are replaced)")
+    for folder in folders:
+        for item in folder.iterdir():
+            item.unlink()
+        folder.rmdir()
+    for name in RANKING:
+        (out / name).unlink(missing_ok=True)
+
+
+def write_ranking(out: Path, rows: list[dict[str, Any]], text: str) -> list[Path]:
+    """The ranking table (text) and its rows (JSON, as `--json` prints them) into `out`."""
+    private_dir(out)
+    paths = [out / name for name in RANKING]
+    write_private(paths[0], text.encode())
+    write_private(paths[1], report.to_json(rows).encode())
+    return paths

@@ -22,6 +22,8 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
+from actors.trade_ids import in_fill_order
+from backtest import volumes
 from backtest.candles import Candles
 from backtest.sim_exchange import SimExchange
 from backtest.skipping import PricePoints, SkipError, SkipPlan
@@ -37,7 +39,8 @@ class Lane:
         self.index = index
         self.symbol = symbol
         self.driver = driver
-        self.points = PricePoints(c, ex.market(symbol).price_tick)
+        self.points = PricePoints(c, ex.market(symbol).price_tick,
+                                  volumes.for_strategy(c, driver.loop.strategy))
         self.plan = SkipPlan(self.points, driver.loop.strategy)
         self.band_for: object = None
         self.band: Any = None
@@ -133,7 +136,7 @@ def _take(lane: Lane, k: int, skipped: bool, ex: SimExchange) -> None:
     lane.shown = k
     now = ts / 1000
     lane.driver.tick(mark, volume, now)
-    if traded:  # as the market feed reports them: one OrderActivity, ids sorted
-        lane.driver.fills(sorted(set(traded)), now)
+    if traded:  # as the market feed reports them: one OrderActivity, ids in fill order
+        lane.driver.fills(in_fill_order(traded), now)
     if skipped and (traded or loop.state is not before):
         raise SkipError(f"{lane.symbol}: point {k} ({ts}, {mark}) decided after a skip")

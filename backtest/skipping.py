@@ -7,7 +7,8 @@ only at a decision, and on the price series:
 - the strategy (mean reversion) is a function of the price series alone; its running sums and
   z-score are computed for the whole series at once, bit-identical to `on_price`
   (`strategies.mean_reversion.series`), so the points where it may signal are known up front:
-  with no open position, where |z| >= entry_z and the volume filter passes; with one, where
+  with no open position, where |z| >= entry_z and the volume filter passes (the ticks' 24 h
+  quote volume, backtest/volumes.py, known per candle up front); with one, where
   |z| <= exit_z;
 - the band and the resting orders give price bounds; a point is skipped only when its mark, as
   a float, lies strictly between the bounds, as floats. `float(Decimal)` rounds correctly and
@@ -48,9 +49,12 @@ class PricePoints:
     """One symbol's price points (4 per candle, the paper exchange's path), addressed by index:
     the same times, raw prices and marks `engine._points` gives."""
 
-    def __init__(self, c: Candles, tick: Decimal) -> None:
+    def __init__(self, c: Candles, tick: Decimal,
+                 volumes: list[Decimal] | None = None) -> None:
         self.c = c
         self.tick = tick
+        self.volumes = volumes
+        """Each candle's tick volume (backtest/volumes.py); None: the ticks carry none."""
         self.quarter = [q * c.timeframe_ms // 4 for q in range(4)]
         # as engine._points: for a fractional power-of-ten tick quantize is round_to_tick
         self.decimal_tick = tick < 1 and tick == Decimal(1).scaleb(tick.adjusted())
@@ -61,11 +65,12 @@ class PricePoints:
             return raw.quantize(self.tick, ROUND_HALF_UP)
         return round_to_tick(raw, self.tick)
 
-    def at(self, k: int) -> tuple[int, Decimal, Decimal, Decimal]:
-        """(time ms, raw price, mark, candle volume) of point k."""
+    def at(self, k: int) -> tuple[int, Decimal, Decimal, Decimal | None]:
+        """(time ms, raw price, mark, volume) of point k."""
         c, i, q = self.c, k >> 2, k & 3
         raw = candle_points((c.open[i], c.high[i], c.low[i], c.close[i]))[q]
-        return c.ts[i] + self.quarter[q], raw, self.mark_of(raw), c.volume[i]
+        volume = None if self.volumes is None else self.volumes[i]
+        return c.ts[i] + self.quarter[q], raw, self.mark_of(raw), volume
 
     def mark_floats(self) -> np.ndarray:
         """float(mark) of every point, in path order."""
@@ -119,8 +124,9 @@ class SkipPlan:
         absz = np.abs(z)
         # on_price with no open position: volume filter first, then |z| < entry_z -> None
         enter = usable & ~(absz < strategy.entry_z)
-        if strategy.min_volume > 0:  # volumes are >= 0 (the reader checks): else no filter
-            volume = np.fromiter(map(float, points.c.volume), float, len(points.c.volume))
+        if strategy.min_volume > 0 and points.volumes is not None:  # else no filter: volumes
+            # are >= 0 (the reader checks), or None (on_price then skips the filter)
+            volume = np.fromiter(map(float, points.volumes), float, len(points.volumes))
             enter &= ~(np.repeat(volume, 4) < strategy.min_volume)
         leave = usable & (absz <= strategy.exit_z)  # with an open position
         self.may_enter: list[int] = np.flatnonzero(enter).tolist()

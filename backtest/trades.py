@@ -82,3 +82,15 @@ def closed_trades(rec: MemoryRepository) -> list[Trade]:
                 gross=Decimal(d["realized_pnl"]), fees=Decimal(d["fees"]),
                 net=Decimal(d["net_pnl"]), reason=str(d["reason"])))
     return trades
+
+
+def open_since(rec: MemoryRepository) -> list[float]:
+    """When each position (one-way) or leg (hedge grid) still open at the end was opened (the
+    journal's PositionOpened / LegOpened without its close), in opening order."""
+    opened: dict[str, float] = {}
+    for now, _, j in rec.journal:
+        if j.type in ("PositionOpened", "LegOpened"):
+            opened.setdefault(j.data["position_id"], now)
+        elif j.type in ("PositionClosed", "LegClosed"):
+            opened.pop(j.data["position_id"], None)
+    return list(opened.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -180,3 +181,76 @@ def test_progress_reports_candles_done_up_to_the_total(tmp_path: Path) -> None:
     engine.run(settings, data, progress=seen.append, progress_every=40)
     total = sum(len(c) for c in data.values())
     assert len(seen) > 5 and seen == sorted(seen) and seen[-1] == total
+
+
+@pytest.mark.parametrize("body, words", [
+    (GOOD.encode() + b"1515560700000,0.1,0.2,0.05,0.1\xff5,1\n",
+     "line 4: not UTF-8 text (byte 0xff)"),
+    (GOOD.encode() + b"1515560700000,0.1,1E+24,0.05,0.15,1\n", "line 4: outlier price 1E+24"),
+    (GOOD.encode() + b"1515560700000,0.1,1E+999999999,0.05,0.15,1\n",
+     "line 4: outlier price 1E+999999999"),
+    (GOOD.encode() + b"99999999999999999999,0.1,0.2,0.05,0.15,1\n",
+     "line 4: timestamp 99999999999999999999 is not in ms since the epoch"),
+])
+def test_undecodable_or_outlying_data_is_one_line_from_the_cli(tmp_path: Path, body: bytes,
+                                                               words: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(HEADER.encode() + body)
+    proc = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE),
+                           "--csv", f"{ETH}={path}", "--no-charts", "--no-progress",
+                           "--out", str(tmp_path / "o")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and f"{path}, {words}" in proc.stderr, proc.stderr
+
+
+def test_out_naming_an_existing_file_is_one_line_from_the_cli(tmp_path: Path) -> None:
+    taken = tmp_path / "report"
+    taken.write_text("not a folder\n")
+    proc = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE),
+                           "--to", "2018-01-11", "--no-charts", "--no-progress",
+                           "--out", str(taken)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr == f"bot.py: error: --out {taken}: exists and is not a folder\n"
+    assert taken.read_text() == "not a folder\n"
+
+
+def _sweep(capsys: pytest.CaptureFixture[str], out: Path, values: str) -> tuple[int, str, str]:
+    return _bt(capsys, "--to", "2018-01-11", "--no-charts", "--out", str(out), "--processes", "1",
+               "--sweep", f"strategy.entry_z={values}", "--sweep", "risk.trailing_callback_pct=0.2")
+
+
+def test_a_sweep_keeps_its_overrides_and_its_ranking(capsys: pytest.CaptureFixture[str],
+                                                     tmp_path: Path) -> None:
+    code, out, err = _sweep(capsys, tmp_path, "1.5,2.5")
+    assert code == 0, err
+    for run, z in (("run-000", 1.5), ("run-001", 2.5)):
+        report = json.loads((tmp_path / run / "report.json").read_text())
+        assert report["overrides"] == {"strategy.entry_z": z, "risk.trailing_callback_pct": 0.2}
+        text = (tmp_path / run / "report.txt").read_text()
+        assert f"strategy.entry_z = {z}, risk.trailing_callback_pct = 0.2" in text
+    table = (tmp_path / "ranking.txt").read_text()
+    assert "Sweep ranked by net_pnl" in table and table in out
+    rows = json.loads((tmp_path / "ranking.json").read_text())
+    assert [f"run-{r['run']:03d}" for r in rows] == re.findall(r"run-\d{3}", table)
+    assert {r["overrides"]["strategy.entry_z"] for r in rows} == {1.5, 2.5}
+    assert all("net_pnl" in r["summary"] for r in rows)
+
+
+def test_a_smaller_sweep_into_the_same_folder_leaves_no_earlier_run_behind(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = _sweep(capsys, tmp_path, "1.5,2,2.5")
+    assert code == 0, err
+    code, _, err = _sweep(capsys, tmp_path, "2")
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ranking.json", "ranking.txt",
+                                                          "run-000"]
+    assert json.loads((tmp_path / "run-000" / "report.json").read_text())["overrides"][
+        "strategy.entry_z"] == 2
+    # a file a sweep does not write is not deleted: the sweep refuses, in one line
+    mine = tmp_path / "run-000" / "notes.txt"
+    mine.write_text("mine\n")
+    code, _, err = _sweep(capsys, tmp_path, "1.5")
+    assert code == 2 and err.count("\n") == 1 and f"{mine} is not a sweep's file" in err, err
+    assert mine.read_text() == "mine\n" and (tmp_path / "run-000" / "report.json").is_file()

@@ -27,9 +27,12 @@ START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE  # 2023-11-14 22:13 UTC
 class KlineVenue(BybitVenue):
     """Bybit's /v5/market/kline: the newest `limit` candles in [start, end], newest first."""
 
-    def __init__(self, book: Book, candles: int, hang_on_call: int = 0) -> None:
+    def __init__(self, book: Book, candles: int, hang_on_call: int = 0,
+                 missing: tuple[range, ...] = ()) -> None:
         super().__init__(book)
         self.candles = candles
+        self.missing = missing
+        """Candle numbers the venue has none of (not listed yet, an outage)."""
         self.calls = 0
         self.hang_on_call = hang_on_call
         self.release = threading.Event()
@@ -45,7 +48,7 @@ class KlineVenue(BybitVenue):
         rows = []
         for i in range(self.candles):
             ts = START + i * MINUTE
-            if start <= ts <= end:
+            if start <= ts <= end and not any(i in gone for gone in self.missing):
                 o = Decimal(30000 + i % 97)
                 rows.append([str(ts), str(o), str(o + 5), str(o - 5), str(o + 1), "2.5", "75000"])
         rows = rows[-limit:][::-1]
@@ -92,6 +95,29 @@ def test_download_paginates_within_the_rate_limit_and_the_file_backtests(tmp_pat
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "2,500 candles" in done.stdout
+
+
+def test_windows_without_candles_do_not_end_the_download(tmp_path: Path) -> None:
+    """The symbol is listed 1,200 minutes after --from, and the venue has an outage of 1,200
+    minutes (longer than a page) later on: both empty windows are skipped, the candles after
+    them downloaded."""
+    venue = KlineVenue(Book({"BTC/USDT:USDT": Decimal(30000)}), candles=3_000,
+                       missing=(range(0, 1_200), range(1_700, 2_900)))
+    emu = EmulatorServer(venue).start()
+    try:
+        proc = _download(emu, tmp_path / "candles", "--limit", "1000")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        starts = [int(h.params["start"]) for h in emu.hits("/v5/market/kline")]
+    finally:
+        emu.stop()
+    path = tmp_path / "candles" / "BTC_USDT_USDT-1m.csv"
+    to = (1_700_179_200_000 - START) // MINUTE  # --to 2023-11-17 00:00: candle 2,987
+    assert f"BTC/USDT:USDT: {500 + to - 2_900} new candles -> {path}" in out
+    ts = [int(x.split(",")[0]) for x in path.read_text().splitlines()[1:]]
+    assert ts == [START + i * MINUTE for i in [*range(1_200, 1_700), *range(2_900, to)]]
+    # an empty window moves on by one page
+    assert starts == [START + m * MINUTE for m in (0, 1_000, 1_700, 2_700)]
 
 
 def test_a_killed_download_resumes_after_the_last_complete_candle(tmp_path: Path) -> None:
