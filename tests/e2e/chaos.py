@@ -216,7 +216,13 @@ class Chaos:
         timeout = STARTUP_TIMEOUT_S if target == "startup" else MOMENT_TIMEOUT_S
         evidence = wait_inside(waiting, self.probe(), timeout, alive=lambda: proc.poll() is None,
                                before_each=self.durable.refresh)
-        os.kill(proc.pid, signal.SIGKILL)  # at once: the bot may leave the moment any time
+        try:
+            os.kill(proc.pid, signal.SIGKILL)  # at once: the bot may leave the moment any time
+        except ProcessLookupError:  # it ended by itself: a violation that names its exit
+            proc.wait()
+            tail = (proc.stderr.read() if proc.stderr else "")[-800:]
+            self.report.check(False, f"kill {n}: the bot exited by itself with code "
+                                     f"{proc.returncode} before the kill: {tail}")
         self.report.phase_s["moments"] += time.monotonic() - t0
         proc.wait()
         killed_at = time.time()
