@@ -239,12 +239,16 @@ class Repository:
         )
 
     def quarantine(self, symbol: str, reason: str, *, correlation_id: str) -> None:
-        """Quarantine a symbol whose rows cannot be read (only the scalar flags are touched)."""
+        """Quarantine a symbol from outside its actor (unreadable rows, an escalation after too
+        many restarts): the scalar flags, and the incarnation moves on (fencing)."""
         now = self.clock()
 
         def work() -> None:
             ActorStateRow.insert(symbol=symbol, updated_at=now).on_conflict_ignore().execute()
-            ActorStateRow.update(quarantined=True, quarantine_reason=reason, updated_at=now).where(
+            # a new incarnation, so the one quarantined (stopping, its queued messages still
+            # committing) cannot write quarantined=False back over this
+            ActorStateRow.update(quarantined=True, quarantine_reason=reason, updated_at=now,
+                                 incarnation=ActorStateRow.incarnation + 1).where(
                 ActorStateRow.symbol == symbol
             ).execute()
             self._journal(

@@ -14,6 +14,7 @@ from decimal import Decimal
 from trading import evidence
 from trading import journal_events as je
 from trading import lifecycle as lc
+from trading.client_ids import client_order_id
 from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
 from trading.events import (
@@ -111,8 +112,11 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
             ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
             return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
         seq = state.order_seq + 1
-        pos = Position(position_id=f"adopted-{seq}", side=theirs.side, contracts=theirs.contracts,
-                       entry_price=theirs.entry_price, opened_at=ctx.now)
+        r = ctx.rules  # the id is unique in the account: positions are keyed by it alone
+        adopted = client_order_id(r.account, r.id_tag, r.symbol, seq, OrderPurpose.ENTRY)
+        pos = Position(position_id=f"adopted-{adopted}", side=theirs.side,
+                       contracts=theirs.contracts, entry_price=theirs.entry_price,
+                       opened_at=ctx.now)
         ctx.record(je.PositionAdopted(side=theirs.side, contracts=theirs.contracts,
                                       entry_price=theirs.entry_price))
         state = replace(state, order_seq=seq, position=pos)
