@@ -57,7 +57,7 @@ class RoutingDatabaseProxy(pw.DatabaseProxy):
 
 database_proxy = RoutingDatabaseProxy()
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class DecimalText(pw.TextField):
@@ -189,6 +189,9 @@ class EventRow(BaseModel):
 
     class Meta:
         table_name = "events"
+        # a symbol's signal bookkeeping at every actor start (Repository.unhandled_signals)
+        # without reading the symbol's whole journal (schema 3)
+        indexes = ((("symbol", "type", "id"), False),)
 
 
 class EscalationRow(BaseModel):

@@ -177,15 +177,15 @@ class Repository:
 
     def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
         """Signals journaled as received whose handling was never journaled (indexed by symbol)."""
-        with self.reading():
-            rows = list(
+        with self.reading():  # no ORDER BY: SQLite would then walk the symbol index instead of
+            rows = list(  # (symbol, type, id) and read the symbol's whole journal
                 EventRow.select(EventRow.id, EventRow.type, EventRow.data)
                 .where(
                     (EventRow.symbol == symbol)
                     & EventRow.type.in_(["SignalReceived", "SignalHandled", "SignalSkipped"])
                 )
-                .order_by(EventRow.id)
             )
+        rows.sort(key=lambda r: r.id)
         received: dict[str, dict[str, Any]] = {}
         for row in rows:
             data = journal_data(row.id, row.data)  # garbage quarantines the symbol, naming the row

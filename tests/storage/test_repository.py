@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from storage import queries
+from storage.models import SCHEMA_VERSION
 from storage.repository import Fenced, Repository
 from storage.restore import CorruptRow
 from tests.trading.conftest import make_rules
@@ -163,7 +164,7 @@ def test_v1_database_is_migrated(tmp_path):
         assert state.phase is Phase.OPEN and state.trailing.state is TrailingState.WAITING
         assert state.orders[0].replaces is None and state.orders[0].side == "sell"
         con = sqlite3.connect(path)
-        assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+        assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         assert con.execute("SELECT state FROM trailing_stops").fetchone() == ("waiting",)
         con.close()
     finally:

@@ -59,7 +59,8 @@ def test_version_1_store_is_migrated_with_its_rows(backend: Backend):
     assert state.phase is Phase.OPEN and state.trailing.state is TrailingState.WAITING
     assert state.orders[0].replaces is None and state.orders[0].side == "sell"
     assert state.position.position_id == "p1"
-    assert backend.sql("SELECT value FROM meta WHERE key='schema_version'") == [("2",)]
+    assert backend.sql("SELECT value FROM meta WHERE key='schema_version'") == [
+        (str(SCHEMA_VERSION),)]
     assert backend.sql("SELECT state FROM trailing_stops") == [("waiting",)]
     assert backend.sql("SELECT phase, restarts FROM actor_state") == [("open", 0)]
     assert repo.claim(SYM) == 4  # the old incarnation number is kept and fenced
