@@ -1,12 +1,15 @@
-"""LeaseKeeper: one thread per (node, account) that acquires the account's lease, renews it at
-a third of its TTL, and tells the node whether it may act on the account right now.
+"""LeaseKeeper: one thread per (node, account) that acquires the account's lease, renews it a
+third of its TTL after the previous renewal was SENT, and tells the node whether it may act on
+the account right now.
 
 `may_act()` is decided by the node's monotonic clock alone, not by the keeper thread making
 progress: each successful acquire/renew sets a deadline of (monotonic time the request was
 SENT) + TTL - safety margin. The database set the expiry to (its clock when it ran the
 statement) + TTL, which is later, so the node stops acting before the lease can expire even if
 the database, the network or this thread hangs. A lost lease (renewal refused) is final for its
-epoch: the keeper goes back to acquiring, which yields a new epoch.
+epoch: the keeper goes back to acquiring, which yields a new epoch. A keeper takes another
+node's lease only once the database says it expired (+ grace) and it has itself seen the row
+unchanged for ttl + grace on its own monotonic clock (a database clock step cannot shorten it).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class LeaseBackend(Protocol):
 
     def release(self, lease: Lease) -> bool: ...
 
-    def takeover_in_s(self, account: str) -> float: ...
+    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int] | None]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +78,11 @@ class LeaseKeeper:
         self._lease: Lease | None = None
         self._previous: Lease | None = None
         self._deadline = float("-inf")
+        self._holder: tuple[str, int, int] | None = None
+        """Another holder's row (owner, epoch, renewed_at_ms) as this keeper last saw it, and
+        since when on this node's clock (`_wait_to_acquire`)."""
+        self._holder_since = float("-inf")
+        self._next_look = float("-inf")
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"lease-{account}", daemon=True)
@@ -133,9 +141,15 @@ class LeaseKeeper:
         unreachable = False
         while not self._stop.is_set():
             held = self._current()
-            if held is None and not self._wants():
-                self._stop.wait(min(self._settings.renew_every_s, _WANT_POLL_S))
-                continue
+            if held is None:
+                try:
+                    wait = self._wait_to_acquire()
+                except Exception:  # noqa: BLE001 - as below
+                    logger.exception("{}: lease keeper step failed", self.account)
+                    wait = self._retry_delay()
+                if wait > 0:
+                    self._stop.wait(wait)
+                    continue
             sent_at = self._monotonic()
             try:
                 lease = self._store.renew(held) if held else self._store.acquire(
@@ -155,7 +169,7 @@ class LeaseKeeper:
                 continue
             self._settle(held, lease, sent_at, recovered=unreachable)
             unreachable = False
-            self._stop.wait(self._next_attempt_in(lease))
+            self._stop.wait(self._next_attempt_in(lease, sent_at))
 
     def _current(self) -> Lease | None:
         with self._lock:
@@ -183,17 +197,39 @@ class LeaseKeeper:
                            lease.epoch)
             self._on_change(LeaseChanged(account=self.account, lease=lease, reason="recovered"))
 
-    def _next_attempt_in(self, lease: Lease | None) -> float:
-        """Holder: renew at TTL/3. Waiting node: try again when the holder's lease becomes
-        takeable (database clock), so a takeover follows expiry + grace by milliseconds rather
-        than by up to a renewal period; at least every TTL/3 in case the row changes."""
+    def _next_attempt_in(self, lease: Lease | None, sent_at: float) -> float:
+        """Holder: renew TTL/3 after the last renewal was sent (at once if that is past), as
+        the deadline counts from the send too: a slow answer must not push the next renewal
+        towards the deadline. Not acquired: `_wait_to_acquire` says when to try again."""
         if lease is not None:
-            return self._settings.renew_every_s
+            return max(sent_at + self._settings.renew_every_s - self._monotonic(), 0.0)
+        return 0.005
+
+    def _wait_to_acquire(self) -> float:
+        """0: try to acquire now; else how long to wait first. A row nobody holds (new or
+        released) is taken at once. Another holder's row must be takeable on the database
+        clock (expiry + grace) AND unchanged for ttl + grace on this node's own clock since
+        this keeper first saw it, so a database clock stepped forward cannot cut the holder's
+        time short. Checked at least every TTL/3, also while the node does not want the
+        account (it may want it the moment its holder dies), so each renewal is seen."""
+        now, wanted = self._monotonic(), self._wants()
+        idle = min(self._settings.renew_every_s, _WANT_POLL_S)
+        if not wanted and now < self._next_look:
+            return idle
         try:
-            due = self._store.takeover_in_s(self.account)
+            due, holder = self._store.takeover_view(self.account)
         except LeaseStoreUnavailable:
             return self._retry_delay()
-        return min(max(due + 0.005, 0.005), self._settings.renew_every_s)
+        self._next_look = now + self._settings.renew_every_s
+        if holder != self._holder:
+            self._holder, self._holder_since = holder, now
+        if not wanted:
+            return idle
+        if holder is None:
+            return 0.0
+        s = self._settings
+        wait = max(due, self._holder_since + s.ttl_s + s.request_timeout_s - now)
+        return 0.0 if wait <= 0 else min(wait + 0.005, s.renew_every_s)
 
     def _retry_delay(self) -> float:
         """While the database is unreachable, retry a few times per renewal period."""

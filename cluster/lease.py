@@ -48,15 +48,18 @@ class LeaseSettings:
         if self.request_timeout_s < 0:
             raise ValueError(
                 f"cluster lease request_timeout_s: must be >= 0 (got {self.request_timeout_s})")
-        if not 0 < self.safety_margin_s < self.ttl_s * 2 / 3:
+        if not 0 < self.safety_margin_s <= self.ttl_s / 3 + 1e-9:
             raise ValueError(
-                "cluster lease safety_margin_s: must be > 0 and < 2/3 of ttl_s "
+                "cluster lease safety_margin_s: must be > 0 and <= 1/3 of ttl_s "
                 f"(got {self.safety_margin_s} with ttl_s {self.ttl_s}), else one late renewal "
                 "already stops the holder")
 
     @property
     def renew_every_s(self) -> float:
-        """Renew at a third of the TTL: two renewals can fail before the holder stops."""
+        """Renew a third of the TTL after the previous renewal was sent. The holder may act
+        until ttl_s - safety_margin_s after that send, which is at least two renewal periods:
+        the renewal due after one period can fail, be retried or answer late for a whole
+        period, and the holder stops no earlier than when the second one is due."""
         return self.ttl_s / 3
 
     @property

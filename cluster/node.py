@@ -56,7 +56,13 @@ _READY_POLL_S = 0.02
 supervisor's child states)."""
 
 StartAccount = Callable[[str, Lease, LeaseKeeper], AccountHandle]
-"""Open, restore, reconcile and start one account under `lease` (raises if it cannot)."""
+"""Open, restore, reconcile and start one account under `lease` (raises if it cannot; raises
+`StartAbandoned` if, failing, it could not stop what it had started)."""
+
+
+class StartAbandoned(Exception):
+    """A start that failed after the account's actors began, and some did not stop: they may
+    still have a request in flight, so the lease is left to expire rather than released."""
 Announce = Callable[[str, str, dict[str, Any]], None]
 """(account, message, data): a takeover or hand-over for the journal and the alerts."""
 
@@ -103,6 +109,10 @@ class ClusterNode:
         self._dropped: set[str] = set()
         """Accounts stopped because their lease was not renewed in time while their keeper
         still holds it: a late renewal can make it valid again without any event."""
+        self._unsafe: set[str] = set()
+        """Accounts whose stop did not end cleanly (actors stuck, possibly mid-request, or
+        stop/close raised): their keeper's lease is never released, it is left to expire, so
+        the next holder waits expiry + grace as after a dead node."""
         self._cap = len(self.accounts)
         self._events: queue.Queue[LeaseChanged | None] = queue.Queue()
         self._stop = threading.Event()
@@ -133,7 +143,8 @@ class ClusterNode:
 
     def stop(self) -> None:
         """Stop every account (positions stay protected on the exchange), then release the
-        leases so the other nodes take over at once instead of after expiry."""
+        leases so the other nodes take over at once instead of after expiry (not those of
+        accounts that did not stop cleanly: see `_unsafe`)."""
         self._stop.set()
         self._events.put(None)
         self._thread.join(60)
@@ -143,7 +154,7 @@ class ClusterNode:
         with self._lock:
             keepers = list(self._keepers.values())
         for keeper in keepers:
-            keeper.stop(release=True)
+            keeper.stop(release=self._may_release(keeper.account))
         try:
             self._registry.leave(self.node_id)
         except LeaseStoreUnavailable as exc:
@@ -257,6 +268,9 @@ class ClusterNode:
         except Exception as exc:  # noqa: BLE001 - give the account back, try again later
             self._log.opt(exception=exc).error("{}: could not start at epoch {}: {}", account,
                                                lease.epoch, exc)
+            if isinstance(exc, StartAbandoned):
+                with self._lock:
+                    self._unsafe.add(account)
             self._renew_keeper(account, release=True)
             return
         with self._lock:
@@ -291,24 +305,47 @@ class ClusterNode:
         self._log.info("{}: running at epoch {} ({})", account, lease.epoch, kind)
 
     def _stop_account(self, account: str, why: str) -> None:
+        """Stop the account if it runs here. Never raises (the caller's lease bookkeeping must
+        follow); an unclean stop marks the account unsafe (see `_unsafe`)."""
         with self._lock:
             held = self._held.pop(account, None)
         if held is None:
             return
+        trouble: list[str] = []
         try:
-            stuck = held.handle.stop()
-            if stuck:
-                self._log.error("{}: actors did not stop in time: {}", account, ", ".join(stuck))
-        finally:
+            if stuck := held.handle.stop():
+                trouble.append(f"actors did not stop in time: {', '.join(stuck)}")
+        except Exception as exc:  # noqa: BLE001 - reported below in one line
+            trouble.append(f"stop raised {type(exc).__name__}: {exc}")
+        try:
             held.handle.close()
+        except Exception as exc:  # noqa: BLE001 - as above
+            trouble.append(f"close raised {type(exc).__name__}: {exc}")
+        if trouble:
+            self._log.error("{}: did not stop cleanly ({}); its lease is left to expire",
+                            account, "; ".join(trouble))
+            with self._lock:
+                self._unsafe.add(account)
         self._log.info("{}: stopped on this node ({}); positions stay protected on the exchange",
                        account, why)
 
+    def _may_release(self, account: str) -> bool:
+        """False when the account's last stop was unclean: its lease must expire instead."""
+        with self._lock:
+            unsafe = account in self._unsafe
+        if unsafe:
+            self._log.warning("{}: not releasing lease epoch {}: the account did not stop "
+                              "cleanly; it expires and is taken over after the grace",
+                              account, self._epoch_of(account))
+        return not unsafe
+
     def _renew_keeper(self, account: str, *, release: bool) -> None:
         """A keeper whose lease ended is replaced by a fresh one (acquiring gives a new epoch)."""
+        release = release and self._may_release(account)
         with self._lock:
             old = self._keepers.get(account)
             self._dropped.discard(account)
+            self._unsafe.discard(account)  # the old keeper's lease is released or left to expire
         if old is not None:
             old.stop(release=release)
         with self._lock:

@@ -63,7 +63,8 @@ class ClusterSettings(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> ClusterSettings:
-        if not self.lease_safety_margin_s < self.lease_ttl_s * 2 / 3:
-            raise _cross("lease_safety_margin_s", "must be < 2/3 of lease_ttl_s (got "
-                         f"{self.lease_safety_margin_s} with lease_ttl_s {self.lease_ttl_s})")
+        if not self.lease_safety_margin_s <= self.lease_ttl_s / 3 + 1e-9:
+            raise _cross("lease_safety_margin_s", "must be <= 1/3 of lease_ttl_s, so two slow "
+                         f"renewals still leave the lease (got {self.lease_safety_margin_s} with "
+                         f"lease_ttl_s {self.lease_ttl_s})")
         return self

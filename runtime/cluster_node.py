@@ -8,6 +8,7 @@ epoch, and its exchange timeout is the cluster's (it is part of every takeover's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -20,14 +21,14 @@ from cluster.commit_fence import CommitFence
 from cluster.fenced_port import FencedExchange, lease_guard
 from cluster.keeper import LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable, new_node_id
-from cluster.node import ClusterNode
+from cluster.node import ClusterNode, StartAbandoned
 from cluster.view import cluster_view
 from config.settings import Settings
 from protections.guard import ACCOUNT_SUBJECT
 from runtime.account import AccountRuntime
 from runtime.exchanges import build_exchange
 from runtime.wiring import StartupError
-from storage.cluster_database import open_database
+from storage.cluster_database import is_postgres_url, open_database, same_postgres_database
 from storage.leases import ClusterRegistry, LeaseStore
 from supervision.child import ChildState
 from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
@@ -36,8 +37,11 @@ from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
 def lease_settings(s: Settings) -> LeaseSettings:
     """The lease timing from `[cluster]`: the takeover grace is the nodes' exchange timeout."""
     c = s.cluster
-    return LeaseSettings(ttl_s=c.lease_ttl_s, request_timeout_s=c.exchange_timeout_ms / 1000,
-                         safety_margin_s=c.lease_safety_margin_s)
+    try:
+        return LeaseSettings(ttl_s=c.lease_ttl_s, request_timeout_s=c.exchange_timeout_ms / 1000,
+                             safety_margin_s=c.lease_safety_margin_s)
+    except ValueError as exc:  # "cluster lease <key>: ..." -> the config key, one line
+        raise StartupError(str(exc).replace("cluster lease ", "cluster.lease_", 1)) from None
 
 
 def node_settings(s: Settings) -> list[Settings]:
@@ -128,7 +132,11 @@ class NodeAccounts:
     def __init__(self, settings: Settings, accounts: list[Settings], data_dir: Path,
                  database_url: str) -> None:
         self._settings = settings
-        self._fence_in_database = settings.storage.url == database_url
+        self.fence_in_database = same_postgres_database(settings.storage.url, database_url)
+        """The accounts' storage is the leases' database: every commit checks the lease row."""
+        if is_postgres_url(settings.storage.url) and not self.fence_in_database:
+            logger.warning("cluster: storage.url and cluster.database_url name different "
+                           "databases: commits are fenced by the node's own deadline only")
         self._by_name = {a.bot.account: (i, a) for i, a in enumerate(accounts)}
         self._data_dir = data_dir
 
@@ -140,16 +148,40 @@ class NodeAccounts:
             config_key=f"accounts[{i}]." if s.has_accounts else "",
             build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), keeper),
             epoch=lease.epoch,
-            commit_guard=CommitFence(keeper, in_database=self._fence_in_database),
+            commit_guard=CommitFence(keeper, in_database=self.fence_in_database),
             exchange_guard=lambda: lease_guard(keeper))  # each retry, not only each call
-        try:
-            runtime.open()
-            runtime.build()
-            runtime.start()
-        except BaseException:
-            runtime.close()
-            raise
+        start_runtime(runtime)
         return NodeAccount(runtime)
+
+
+def start_runtime(runtime: Any) -> None:
+    """Open, build and start an AccountRuntime. If that fails, close it, after stopping what
+    `start` had started; raise StartAbandoned when some of that did not stop (an actor may
+    be mid-request: the node then lets the lease expire instead of releasing it)."""
+    started = False
+    try:
+        runtime.open()
+        runtime.build()
+        started = True
+        runtime.start()
+    except BaseException as exc:
+        stuck = _stop_started(runtime) if started else []
+        runtime.close()
+        if stuck:
+            raise StartAbandoned(f"start failed ({exc}) and did not stop cleanly: "
+                                 f"{', '.join(stuck)}") from exc
+        raise
+
+
+def _stop_started(runtime: Any) -> list[str]:
+    """Stop a runtime whose start failed part-way: what did not stop cleanly."""
+    try:
+        return list(runtime.stop())
+    except Exception as exc:  # noqa: BLE001 - e.g. a part start() never reached (no thread)
+        with contextlib.suppress(Exception):
+            if runtime.sup is not None:
+                runtime.sup.stop()  # the actors at least
+        return [f"stop raised {type(exc).__name__}: {exc}"]
 
 
 class NodeRun:

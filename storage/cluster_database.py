@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import peewee
 
@@ -31,6 +32,32 @@ row and table locks, which would otherwise hold up the node that took its accoun
 
 def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
+
+
+def postgres_identity(url: str) -> tuple[str, int, str, str] | None:
+    """(host, port, database, user) that a postgresql:// or postgres:// URL connects to, spelled
+    one way (libpq defaults: port 5432, database = user; query parameters host, port, dbname
+    and user count as the URL's parts); None for anything else or a URL that does not parse.
+    The password and other options do not name the database, so they are left out."""
+    if not is_postgres_url(url):
+        return None
+    try:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        host = (query.get("host") or unquote(parts.hostname or "")).lower()
+        port = int(query.get("port") or parts.port or 5432)
+    except ValueError:
+        return None
+    user = query.get("user") or unquote(parts.username or "")
+    database = query.get("dbname") or unquote(parts.path.strip("/")) or user
+    return host, port, database, user
+
+
+def same_postgres_database(a: str, b: str) -> bool:
+    """True when both URLs name the same PostgreSQL database however they are spelled
+    (postgres:// or postgresql://, a trailing slash, default port, query order)."""
+    ident = postgres_identity(a)
+    return ident is not None and ident == postgres_identity(b)
 
 
 def postgres_options(network_timeout_s: float = 5.0) -> dict[str, Any]:

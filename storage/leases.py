@@ -69,7 +69,8 @@ class LeaseStore:
         self._read_sql = f"SELECT {_COLUMNS} FROM leases WHERE account = {p}"
         self._all_sql = f"SELECT {_COLUMNS}, {now} FROM leases ORDER BY account"
         self._takeable_sql = (
-            f"SELECT owner, expires_at_ms + {p} + 1 - {now} FROM leases WHERE account = {p}")
+            f"SELECT owner, expires_at_ms + {p} + 1 - {now}, epoch, renewed_at_ms "
+            f"FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
         self._run(lambda: self.db.execute_sql(_SCHEMA))
@@ -147,11 +148,16 @@ class LeaseStore:
     def takeover_in_s(self, account: str) -> float:
         """Seconds (database clock) until `acquire` can take the account: 0 when it can now
         (acquire needs now > expires_at + grace, hence the + 1 ms)."""
+        return self.takeover_view(account)[0]
+
+    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int] | None]:
+        """(`takeover_in_s`, the holder's row as (owner, epoch, renewed_at_ms) or None when
+        nobody holds the account): one read for a keeper waiting to acquire."""
         row = self._one(self._takeable_sql, (self.settings.takeover_grace_ms, account),
                         write=False)
         if row is None or row[0] is None:
-            return 0.0
-        return max(int(row[1]), 0) / 1000
+            return 0.0, None
+        return max(int(row[1]), 0) / 1000, (str(row[0]), int(row[2]), int(row[3]))
 
     def db_now_ms(self) -> int:
         row = self._one(f"SELECT {now_ms_sql(self.db)}", (), write=False)

@@ -39,8 +39,8 @@ class HangingStore:
     def release(self, lease: Lease) -> bool:
         return self.inner.release(lease)
 
-    def takeover_in_s(self, account: str) -> float:
-        return self.inner.takeover_in_s(account)
+    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int] | None]:
+        return self.inner.takeover_view(account)
 
 
 def test_may_act_runs_out_by_the_local_clock_while_renewal_hangs(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from cluster import LeaseSettings, new_node_id
 @pytest.mark.parametrize(("kwargs", "named"), [
     ({"ttl_s": 0}, "cluster lease ttl_s: must be > 0"),
     ({"request_timeout_s": -1}, "cluster lease request_timeout_s: must be >= 0"),
-    ({"ttl_s": 3, "safety_margin_s": 2.5}, "cluster lease safety_margin_s: must be > 0 and < 2/3"),
+    ({"ttl_s": 3, "safety_margin_s": 2.5}, "cluster lease safety_margin_s: must be > 0 and <= 1/3"),
     ({"safety_margin_s": 0}, "cluster lease safety_margin_s"),
 ])
 def test_bad_settings_name_the_key(kwargs: dict[str, float], named: str) -> None:

@@ -45,6 +45,18 @@ def test_a_safety_margin_too_close_to_the_ttl_names_the_key(tmp_path: Path) -> N
     assert "\n" not in message and "cluster.lease_safety_margin_s" in message
 
 
+def test_a_margin_over_a_third_of_the_ttl_is_refused_in_one_line(tmp_path: Path) -> None:
+    """The holder must be able to act for two renewal periods after its last good renewal was
+    sent: the config refuses a margin over ttl/3, and so does the node's own settings check
+    (cluster.lease.LeaseSettings) for settings built another way."""
+    with pytest.raises(ConfigError) as err:
+        load_settings(config(tmp_path, cluster="lease_ttl_s = 3\nlease_safety_margin_s = 1.5"))
+    message = str(err.value)
+    assert "\n" not in message and "cluster.lease_safety_margin_s" in message
+    assert "1/3" in message
+    load_settings(config(tmp_path, cluster="lease_ttl_s = 3\nlease_safety_margin_s = 1.0"))
+
+
 def test_the_nodes_use_the_cluster_exchange_timeout(tmp_path: Path) -> None:
     s = load_settings(config(tmp_path))
     accounts = for_node(s)

@@ -1,0 +1,113 @@
+"""How a node starts its accounts: the commit fence checks the lease row inside every commit
+when the accounts' storage is the leases' database however the two URLs are spelled (before,
+a raw string comparison silently fell back to the node's own deadline); and a start that
+fails part-way stops what it started, and says so when something would not stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from cluster.node import StartAbandoned
+from config.loader import load_settings
+from runtime.cluster_node import NodeAccounts, database_url, start_runtime
+from runtime.cluster_node import node_settings as for_node
+from storage.cluster_database import same_postgres_database
+from tests.cluster.test_node_settings import config
+
+SAME = [
+    ("postgresql://bot@db-host:5432/bot", "postgres://bot@db-host:5432/bot"),
+    ("postgresql://bot@db-host:5432/bot", "postgresql://bot@db-host/bot"),
+    ("postgresql://bot@db-host:5432/bot", "postgresql://bot@DB-HOST:5432/bot/"),
+    ("postgresql://bot:secret@db-host/bot?sslmode=require&connect_timeout=3",
+     "postgresql://bot@db-host/bot?connect_timeout=3&sslmode=require"),
+    ("postgresql://bot@db-host/bot", "postgresql:///bot?host=db-host&user=bot&port=5432"),
+    ("postgresql://bot@db-host", "postgresql://bot@db-host:5432/bot"),  # database = user
+]
+DIFFERENT = [
+    ("postgresql://bot@db-host:5432/bot", "postgresql://bot@db-host:5433/bot"),
+    ("postgresql://bot@db-host/bot", "postgresql://bot@other-host/bot"),
+    ("postgresql://bot@db-host/bot", "postgresql://bot@db-host/bot2"),
+    ("postgresql://bot@db-host/bot", "postgresql://admin@db-host/bot"),
+    ("postgresql://bot@db-host/bot", "/var/lib/bot/leases.sqlite"),
+    ("", "postgresql://bot@db-host/bot"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SAME)
+def test_spellings_of_one_database_are_the_same_and_others_are_not(a: str, b: str) -> None:
+    assert same_postgres_database(a, b) and same_postgres_database(b, a)
+    for c, d in DIFFERENT:
+        assert not same_postgres_database(c, d) and not same_postgres_database(d, c)
+
+
+def fence_in_database(tmp_path: Path, storage: str, leases: str) -> bool:
+    path = config(tmp_path, storage=f'[storage]\nurl = "{storage}"',
+                  cluster=f'database_url = "{leases}"' if leases else "")
+    s = load_settings(path)
+    return NodeAccounts(s, for_node(s), tmp_path / "data", database_url(s)).fence_in_database
+
+
+def test_the_commit_fence_runs_in_the_database_when_storage_is_the_leases_database(
+        tmp_path: Path) -> None:
+    leases = "postgresql://bot@db-host:5432/bot/"
+    assert fence_in_database(tmp_path, "postgres://bot@db-host/bot", leases)
+    assert fence_in_database(tmp_path, "postgresql://bot@db-host/bot", "")
+    assert not fence_in_database(tmp_path, "postgresql://bot@db-host/bot",
+                                 "postgresql://bot@db-host/leases")
+
+
+@dataclass
+class Runtime:
+    """An AccountRuntime stand-in: `fail` names the steps that raise."""
+
+    fail: tuple[str, ...]
+    stuck: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    sup: None = None
+
+    def _step(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail:
+            raise ConnectionError(f"{name} failed")
+
+    def open(self) -> None:
+        self._step("open")
+
+    def build(self) -> None:
+        self._step("build")
+
+    def start(self) -> None:
+        self._step("start")
+
+    def stop(self) -> list[str]:
+        self._step("stop")
+        return self.stuck
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_a_start_failing_part_way_stops_what_it_started() -> None:
+    runtime = Runtime(fail=("start",))
+    with pytest.raises(ConnectionError, match="start failed"):
+        start_runtime(runtime)
+    assert runtime.calls == ["open", "build", "start", "stop", "close"]
+    not_started = Runtime(fail=("open",))
+    with pytest.raises(ConnectionError):
+        start_runtime(not_started)
+    assert not_started.calls == ["open", "close"]  # nothing to stop
+
+
+def test_a_start_that_leaves_actors_stuck_is_abandoned() -> None:
+    runtime = Runtime(fail=("start",), stuck=["BTC/USDT:USDT"])
+    with pytest.raises(StartAbandoned, match="BTC/USDT:USDT"):
+        start_runtime(runtime)
+    assert runtime.calls[-1] == "close"
+    stop_fails = Runtime(fail=("start", "stop"))
+    with pytest.raises(StartAbandoned, match="stop raised ConnectionError"):
+        start_runtime(stop_fails)
+    assert stop_fails.calls[-1] == "close"
+
