@@ -31,6 +31,9 @@ _TYPE_MESSAGES = {
     "string_too_short": "must not be empty",
 }
 _RANGE_TYPES = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+_SECRET_KEY = re.compile(r"(url|webhook|token|secret|password|dsn)$", re.IGNORECASE)
+"""Keys whose value may carry a credential (a key in a URL's query or userinfo): a message
+names the key only, never the value."""
 
 
 def show(value: Any, limit: int = 60) -> str:
@@ -168,9 +171,19 @@ def problem_lines(root: type[BaseModel], exc: ValidationError) -> list[str]:
         if _length_artifact(error):
             continue
         key, message, with_input = _describe(root, error)
+        if with_input and _may_hold_secret(error):
+            with_input = False
         suffix = f" (got {show(error['input'])})" if with_input and "input" in error else ""
         lines.append(f"{key or '<top level>'}: {message}{suffix}")
     return lines
+
+
+def _may_hold_secret(error: Mapping[str, Any]) -> bool:
+    """A URL-like value, or any value of a URL / webhook / token key (see ``_SECRET_KEY``)."""
+    names = [str(part) for part in error.get("loc", ()) if isinstance(part, str)]
+    given = error.get("input")
+    return bool(names and _SECRET_KEY.search(names[-1])) or (
+        isinstance(given, str) and "://" in given)
 
 
 def _length_artifact(error: Mapping[str, Any]) -> bool:

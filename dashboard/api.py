@@ -38,15 +38,23 @@ async def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args))
 
 
+MAX_INT = 2**63 - 1
+"""The largest integer SQLite holds: a larger offset or id is a 400, never an OverflowError."""
+
+
 def _int(request: web.Request, key: str, default: int | None) -> int | None:
     raw = request.query.get(key)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_INT:
         raise web.HTTPBadRequest(text=dumps({"status": "error", "reason": f"{key}: expected an "
-                                             "integer"}), content_type="application/json") from None
+                                             f"integer 0..{MAX_INT}"}),
+                                 content_type="application/json")
+    return value
 
 
 class Api:

@@ -8,7 +8,13 @@
   the token too. The page and its static files carry no data and are always served (they hold
   the login form).
 - No token configured: reads as above, every control is refused.
-Tokens are compared in constant time; the session id is random and unrelated to the token.
+- DNS rebinding: on a loopback address a request must name this server in ``Host``
+  (``127.0.0.1:<port>``, ``localhost:<port>``, ``[::1]:<port>`` or the configured host), or it
+  is refused before anything else; a page that rebinds its own name to 127.0.0.1 reads nothing.
+  Off loopback every data view needs the token anyway, so any ``Host`` is served there (a
+  reverse proxy or a DNS name may front the dashboard).
+Tokens are compared in constant time; the session id is random and unrelated to the token. A
+token that is not text or cannot be encoded is simply wrong.
 """
 
 from __future__ import annotations
@@ -26,14 +32,29 @@ SESSION_TTL_S = 12 * 3600
 class Auth:
     def __init__(self, *, token: str, host: str, clock: Any = time.time) -> None:
         self._token = token.encode("utf-8")
+        self.host = host
         self.require_all = host not in LOOPBACK
         self.controls_enabled = bool(token)
         self.clock = clock
         self._sessions: dict[str, float] = {}
 
-    def token_ok(self, given: str | None) -> bool:
-        return bool(self._token) and bool(given) and hmac.compare_digest(
-            str(given).encode("utf-8"), self._token)
+    def token_ok(self, given: object) -> bool:
+        if not self._token or not given or not isinstance(given, str):
+            return False
+        try:
+            raw = given.encode("utf-8")
+        except UnicodeError:  # an unpaired surrogate (JSON "\ud800", a raw header byte)
+            return False
+        return hmac.compare_digest(raw, self._token)
+
+    def host_ok(self, host: str | None, port: int) -> bool:
+        """Whether a request's ``Host`` may be served (see the module text)."""
+        if self.require_all:
+            return True
+        names = {"127.0.0.1", "localhost", "[::1]",
+                 f"[{self.host}]" if ":" in self.host else self.host}
+        allowed = {f"{name}:{port}" for name in names} | (names if port == 80 else set())
+        return (host or "").lower() in allowed
 
     def bearer(self, headers: Any) -> bool:
         auth = headers.get("Authorization", "")
@@ -49,7 +70,7 @@ class Auth:
             return False
         return True
 
-    def login(self, given: str | None) -> str | None:
+    def login(self, given: object) -> str | None:
         if not self.token_ok(given):
             return None
         sid = secrets.token_urlsafe(32)

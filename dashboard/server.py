@@ -5,6 +5,11 @@ Routes: ``/`` and ``/static/*`` (the page), ``/api/*`` (JSON, see README), ``/ap
 (server-sent events: the status snapshot every ``push_interval_s``), ``/metrics`` (Prometheus),
 ``/api/login`` / ``/api/logout`` / ``/api/session``. The token is never logged: aiohttp's access
 log is off and our log lines name only the peer and the path.
+
+Hostile clients: on a loopback address only a ``Host`` naming this server is served (421
+otherwise: DNS rebinding); refusals are logged at most once a second; wrong tokens slow their
+peer down; connections are capped and each request must arrive within ``request_timeout_s``
+(dashboard/connections.py).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from aiohttp import web
 
 from dashboard.api import WHO, Api, dumps, error, off_loop, reply
 from dashboard.auth import COOKIE, SESSION_TTL_S, Auth
+from dashboard.connections import CappedSite, ConnectionGate, connection_of
 from dashboard.source import DashboardSource
+from dashboard.throttle import LoginThrottle, ThrottledLog
 
 STATIC = Path(__file__).with_name("static")
 PUBLIC = ("/", "/api/session", "/api/login", "/api/logout", "/favicon.ico")
@@ -36,26 +43,35 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class DashboardServer:
     def __init__(self, *, source: DashboardSource, auth: Auth, logger: Any,
                  metrics: Callable[[], bytes] | None = None, host: str = "127.0.0.1",
-                 port: int = 0, push_interval_s: float = 1.0) -> None:
+                 port: int = 0, push_interval_s: float = 1.0, max_connections: int = 64,
+                 request_timeout_s: float = 10.0) -> None:
         self.source, self.auth, self.log, self.metrics = source, auth, logger, metrics
         self.push_interval_s = push_interval_s
+        self.refusals = ThrottledLog(logger, what="dashboard")
+        self.logins = LoginThrottle()
         self._loop = asyncio.new_event_loop()
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False,
                                      shutdown_timeout=1.0)
         self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, host, port)
+        assert self._runner.server is not None
+        gate = ConnectionGate(self._runner.server, max_connections=max_connections,
+                              request_timeout_s=request_timeout_s, on_refused=self._over_cap)
+        site = CappedSite(self._runner, host, port, gate=gate)
         try:
             self._loop.run_until_complete(site.start())
         except OSError:
             self._loop.run_until_complete(self._runner.cleanup())
             self._loop.close()
             raise
-        sockets = getattr(site._server, "sockets", None) or []
-        host, port = sockets[0].getsockname()[:2]
+        host, port = site.sockets[0].getsockname()[:2]
         self.address: tuple[str, int] = (host, port)
         self._thread = threading.Thread(target=self._loop.run_forever, name="dashboard",
                                         daemon=True)
+
+    def _over_cap(self, open_now: int) -> None:
+        self.refusals.warning("connection cap", "dashboard: {} connections open, refusing more",
+                              open_now)
 
     @property
     def url(self) -> str:
@@ -78,6 +94,7 @@ class DashboardServer:
             self._thread.join(timeout_s)
         if not self._loop.is_running():
             self._loop.close()
+        self.refusals.flush()
 
     # -- the application ---------------------------------------------------------------------
     def _app(self) -> web.Application:
@@ -91,34 +108,89 @@ class DashboardServer:
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         denied = self._denied(request)
-        response = denied if denied is not None else await handler(request)
+        if denied is None and request.body_exists:
+            denied = await self._read_body(request)
+        if denied is not None:
+            response: web.StreamResponse = denied
+        else:
+            connection = connection_of(request)
+            if connection is not None:
+                connection.disarm()  # the request is in: no deadline while it is handled
+            try:
+                response = await handler(request)
+            finally:
+                if connection is not None:
+                    connection.arm()  # the next request on this connection has its own
         if not response.prepared:
             response.headers.update(SECURITY_HEADERS)
         return response
 
+    async def _read_body(self, request: web.Request) -> web.Response | None:
+        """The body, read while the request's deadline runs (a trickle is cut off by it)."""
+        try:
+            await request.read()
+        except ConnectionError:
+            return error(408, "the request did not arrive in time")
+        return None
+
     def _denied(self, request: web.Request) -> web.Response | None:
         peer = request.remote or "?"
-        public = request.path in PUBLIC or request.path.startswith("/static/")
-        if request.method == "POST" and request.path not in PUBLIC:
-            if not self.auth.controls_enabled:
-                return error(403, "controls are disabled: no dashboard token configured")
-            who = self.auth.who(request.headers, request.cookies, peer)
-            if who is None:
-                self.log.warning("dashboard: control from {} without a valid token", peer)
-                return error(401, "missing or bad token")
-            if not self.auth.bearer(request.headers) and not self.auth.same_origin(
-                    request.headers, request.scheme, request.host):
-                self.log.warning("dashboard: control from {} refused: cross-origin", peer)
-                return error(403, "cross-origin request refused")
-            request[WHO] = who
-            return None
-        if request.method == "POST" and not self.auth.same_origin(
-                request.headers, request.scheme, request.host) and "Origin" in request.headers:
+        if not self.auth.host_ok(request.host, self.address[1]):
+            return error(421, "Host: this dashboard answers only to its own address")
+        if request.method == "POST" and "Origin" in request.headers and not \
+                self.auth.same_origin(request.headers, request.scheme, request.host):
+            self.refusals.warning("cross-origin", "dashboard: POST {} from {} refused: "
+                                  "cross-origin", request.path, peer)
             return error(403, "cross-origin request refused")
-        if self.auth.require_all and not public and self.auth.who(
-                request.headers, request.cookies, peer) is None:
-            return error(401, "this dashboard is not on a loopback address: log in first")
+        if request.method == "POST" and request.path not in PUBLIC:
+            return self._control_denied(request, peer)
+        public = request.path in PUBLIC or request.path.startswith("/static/")
+        if self.auth.require_all and not public:
+            waiting = self._locked_out(peer)
+            if waiting is not None:
+                return waiting
+            if self._who(request, peer) is None:
+                return error(401, "this dashboard is not on a loopback address: log in first")
         return None
+
+    def _control_denied(self, request: web.Request, peer: str) -> web.Response | None:
+        if not self.auth.controls_enabled:
+            return error(403, "controls are disabled: no dashboard token configured")
+        waiting = self._locked_out(peer)
+        if waiting is not None:
+            return waiting
+        who = self._who(request, peer)
+        if who is None:
+            self.refusals.warning("bad token", "dashboard: control from {} without a valid "
+                                  "token", peer)
+            return error(401, "missing or bad token")
+        if not self.auth.bearer(request.headers) and not self.auth.same_origin(
+                request.headers, request.scheme, request.host):
+            self.refusals.warning("cross-origin", "dashboard: control from {} refused: "
+                                  "cross-origin", peer)
+            return error(403, "cross-origin request refused")
+        request[WHO] = who
+        return None
+
+    def _who(self, request: web.Request, peer: str) -> str | None:
+        """How the request authenticated; a wrong bearer token counts against its peer."""
+        who = self.auth.who(request.headers, request.cookies, peer)
+        if who is None and "Authorization" in request.headers:
+            self.logins.failed(peer)
+        elif who is not None and self.auth.bearer(request.headers):
+            self.logins.succeeded(peer)
+        return who
+
+    def _locked_out(self, peer: str) -> web.Response | None:
+        """429 while the peer must wait after wrong tokens (its token is not even checked)."""
+        wait = self.logins.retry_in(peer)
+        if wait <= 0:
+            return None
+        self.refusals.warning("wrong tokens", "dashboard: {} must wait {:.0f}s after wrong "
+                              "tokens", peer, wait)
+        response = error(429, f"too many wrong tokens: try again in {wait:.0f}s")
+        response.headers["Retry-After"] = str(max(int(wait + 0.999), 1))
+        return response
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
@@ -130,14 +202,20 @@ class DashboardServer:
                       "login_required": self.auth.require_all})
 
     async def _login(self, request: web.Request) -> web.Response:
+        peer = request.remote or "?"
+        waiting = self._locked_out(peer)
+        if waiting is not None:
+            return waiting
         try:
             body = await request.json()
         except ValueError:
             return error(400, "body: expected {\"token\": ...}")
         sid = self.auth.login(body.get("token") if isinstance(body, dict) else None)
         if sid is None:
-            self.log.warning("dashboard: failed login from {}", request.remote)
+            self.logins.failed(peer)
+            self.refusals.warning("failed login", "dashboard: failed login from {}", peer)
             return error(401, "wrong token")
+        self.logins.succeeded(peer)
         response = reply({"authenticated": True})
         response.set_cookie(COOKIE, sid, httponly=True, samesite="Strict", path="/",
                             max_age=SESSION_TTL_S)

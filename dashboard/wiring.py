@@ -19,6 +19,9 @@ from observability.metrics import BotMetrics
 from storage import control
 from supervision.instance_lock import is_locked
 
+MIN_TOKEN_CHARS = 16
+"""A shorter dashboard token is refused at startup (a login form invites guessing)."""
+
 
 class OperatorServices:
     def __init__(self, *, settings: Any, data_dir: Path, accounts: list[Any], logger: Any) -> None:
@@ -183,6 +186,7 @@ def build_dashboard(settings: Any, source: DashboardSource, metrics: Any,
         file=cfg.token_file,
         base=settings.base_dir,
     )
+    _check_token_length(cfg, token)
     auth = Auth(token=token, host=cfg.host)
     if auth.require_all and not token:
         raise ConfigError(
@@ -208,3 +212,16 @@ def build_dashboard(settings: Any, source: DashboardSource, metrics: Any,
             exc.strerror or exc,
         )
         return None
+
+
+def _check_token_length(cfg: Any, token: str) -> None:
+    """A configured token shorter than ``MIN_TOKEN_CHARS`` is a one-line config error naming
+    where it came from (never the token)."""
+    if not token or len(token) >= MIN_TOKEN_CHARS:
+        return
+    where = "dashboard.token_file" if cfg.token_file else f"dashboard.token_env (${cfg.token_env})"
+    raise ConfigError(
+        f"{where}: the dashboard token must be at least {MIN_TOKEN_CHARS} characters "
+        f"(it has {len(token)}); make one with: python -c 'import secrets; "
+        "print(secrets.token_urlsafe(24))'"
+    )

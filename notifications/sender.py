@@ -71,7 +71,14 @@ class BackgroundSender:
             item = self._queue.get()
             if item is None:
                 return
-            if not self._deliver(item):
+            try:
+                done = self._deliver(item)
+            except Exception as exc:  # noqa: BLE001 - the sender thread must outlive any bug
+                self.dropped += 1
+                self.log.error("telegram: {} message to chat {} not sent ({}); sender goes on",
+                               item.kind, item.chat_id, type(exc).__name__)
+                continue
+            if not done:
                 self._queue.put(item)  # keep it for stop() to report
                 return
 
@@ -85,16 +92,19 @@ class BackgroundSender:
                 self.sent += 1
                 return True
             except SendFailed as exc:
-                self.failed_attempts += 1
-                if exc.permanent:
-                    self.dropped += 1
-                    self.log.error("telegram: {} message to chat {} refused, not retried: {}",
-                                   item.kind, item.chat_id, exc)
-                    return True
-                wait = exc.retry_after if exc.retry_after is not None else delay
-                self.log.warning("telegram: sending {} to chat {} failed (attempt {}): {}; "
-                                 "retrying in {:.1f}s", item.kind, item.chat_id, attempt, exc, wait)
-                if self._stop.wait(wait):
-                    break
-                delay = min(delay * 2, self.retry_max_s)
+                failure: SendFailed = exc
+            except Exception as exc:  # noqa: BLE001 - any failure is retried, never fatal
+                failure = SendFailed(reason=f"{type(exc).__name__}")
+            self.failed_attempts += 1
+            if failure.permanent:
+                self.dropped += 1
+                self.log.error("telegram: {} message to chat {} refused, not retried: {}",
+                               item.kind, item.chat_id, failure)
+                return True
+            wait = failure.retry_after if failure.retry_after is not None else delay
+            self.log.warning("telegram: sending {} to chat {} failed (attempt {}): {}; "
+                             "retrying in {:.1f}s", item.kind, item.chat_id, attempt, failure, wait)
+            if self._stop.wait(wait):
+                break
+            delay = min(delay * 2, self.retry_max_s)
         return False

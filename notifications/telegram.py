@@ -40,31 +40,56 @@ class TelegramApi:
         result = self._call("getUpdates", {"offset": offset, "timeout": timeout_s,
                                            "allowed_updates": ["message"]},
                             timeout_s=timeout_s + self.timeout_s)
+        if result is not None and not isinstance(result, list):
+            raise SendFailed(reason="getUpdates: result is not a list")
         return list(result or [])
 
     def _call(self, method: str, body: dict[str, Any], timeout_s: float | None = None) -> Any:
+        """The call's ``result``; any failure at all (HTTP error, dropped connection mid-reply,
+        a reply that is not a JSON object, ...) is a :class:`SendFailed` with a scrubbed reason."""
         url = f"{self._base}/bot{self._token}/{method}"
-        req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
         try:
+            req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(req, timeout=timeout_s or self.timeout_s) as resp:
                 answer = json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
             raise self._http_error(method, exc) from None
-        except (OSError, ValueError) as exc:  # connection refused, timeout, bad JSON
-            raise SendFailed(reason=scrub(f"{method}: {exc}", self._token)) from None
+        except Exception as exc:  # noqa: BLE001 - refused, timeout, IncompleteRead, bad JSON...
+            raise self._failed(method, exc) from None
+        if not isinstance(answer, dict):
+            raise SendFailed(reason=f"{method}: reply is not a JSON object")
         if not answer.get("ok"):
             raise SendFailed(reason=scrub(f"{method}: {answer.get('description')}", self._token))
         return answer.get("result")
 
+    def _failed(self, method: str, exc: BaseException) -> SendFailed:
+        return SendFailed(reason=scrub(f"{method}: {type(exc).__name__}: {exc}"[:300],
+                                       self._token))
+
     def _http_error(self, method: str, exc: urllib.error.HTTPError) -> SendFailed:
         try:
             answer = json.loads(exc.read() or b"{}")
-        except ValueError:
+        except Exception:  # noqa: BLE001 - a broken error body is just no detail
+            answer = {}
+        if not isinstance(answer, dict):
             answer = {}
         text = scrub(f"{method}: HTTP {exc.code} {answer.get('description') or exc.reason}",
                      self._token)
-        retry_after = (answer.get("parameters") or {}).get("retry_after")
+        params = answer.get("parameters")
+        retry_after = _seconds(params.get("retry_after") if isinstance(params, dict) else None)
         permanent = exc.code in (400, 401, 403, 404)
-        return SendFailed(reason=text, permanent=permanent,
-                          retry_after=None if retry_after is None else float(retry_after))
+        return SendFailed(reason=text, permanent=permanent, retry_after=retry_after)
+
+
+def _seconds(value: Any) -> float | None:
+    """A server's ``retry_after`` as seconds in 0..3600, or None when it is not a number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), 3600.0)

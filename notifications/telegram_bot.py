@@ -80,17 +80,32 @@ class TelegramBot:
             try:
                 updates = self.api.get_updates(self._offset, self.poll_timeout_s)
                 backoff = 1.0
-            except SendFailed as exc:
+            except Exception as exc:  # noqa: BLE001 - the poller must outlive any failure
+                reason = exc if isinstance(exc, SendFailed) else type(exc).__name__
                 self.log.warning(
-                    "telegram: getUpdates failed: {}; retrying in {:.0f}s", exc, backoff
+                    "telegram: getUpdates failed: {}; retrying in {:.0f}s", reason, backoff
                 )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
-            for update in updates:
-                self._offset = max(self._offset, int(update.get("update_id", 0)) + 1)
-                if not self._stop.is_set():
-                    self._command(update.get("message") or {})
+            before = self._offset
+            for update in updates if isinstance(updates, list) else ():
+                self._handle(update)
+            if updates and self._offset == before:  # a reply we cannot move past: no busy loop
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+
+    def _handle(self, update: Any) -> None:
+        """One update; a malformed one or a failing command is one log line, never fatal."""
+        try:
+            if not isinstance(update, dict):
+                raise TypeError("update is not an object")
+            self._offset = max(self._offset, int(update.get("update_id", 0)) + 1)
+            message = update.get("message") or {}
+            if not self._stop.is_set() and isinstance(message, dict):
+                self._command(message)
+        except Exception as exc:  # noqa: BLE001 - one bad update must not stop the commands
+            self.log.warning("telegram: update skipped ({})", type(exc).__name__)
 
     def _command(self, message: dict[str, Any]) -> None:
         chat = (message.get("chat") or {}).get("id")

@@ -2,15 +2,21 @@
 signal each) to the router, and reconnects with exponential backoff and jitter when the
 connection fails or the server drops it. One asyncio loop on its own thread; `stop()` cancels
 it and returns within its bound.
+
+A provider key may sit in the URL (query string or userinfo): log lines name only
+scheme://host:port/path, and exception texts (aiohttp's handshake error repeats the URL) are
+scrubbed of the query, the userinfo and the token.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import aiohttp
 
@@ -37,6 +43,9 @@ class SignalWebSocketClient:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
+        self.safe_url = safe_url(url)
+        """The URL as logged: scheme://host:port/path, no query, no userinfo."""
+        self._secrets = _secrets_of(url, token)
         self._handle = handle
         self.log = logger
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -85,7 +94,7 @@ class SignalWebSocketClient:
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # noqa: BLE001 - logged; trading goes on without the feed
-            self.log.opt(exception=exc).error("signal websocket client stopped: {}", exc)
+            self.log.error("signal websocket client stopped: {}", self._scrub(exc))
         finally:
             self._ready.set()
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -106,7 +115,8 @@ class SignalWebSocketClient:
                     self.backoff.reset()
                 delay = self.backoff.next_delay()
                 self.log.warning(
-                    "signal websocket {}: {}; reconnecting in {:.2f}s", self.url, reason, delay
+                    "signal websocket {}: {}; reconnecting in {:.2f}s", self.safe_url, reason,
+                    delay,
                 )
                 await self._sleep(delay)
 
@@ -124,12 +134,13 @@ class SignalWebSocketClient:
                 self.connections += 1
                 self.connected.set()
                 self.log.info(
-                    "signal websocket connected to {} (connection #{})", self.url, self.connections
+                    "signal websocket connected to {} (connection #{})", self.safe_url,
+                    self.connections,
                 )
                 await self._receive(ws)
                 reason = f"connection closed (code {ws.close_code})"
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - any failure is a reconnect, never the end
+            reason = f"{type(exc).__name__}: {self._scrub(exc)}"
         finally:
             self.connected.clear()
         return reason, None if started is None else self.monotonic() - started
@@ -140,7 +151,7 @@ class SignalWebSocketClient:
                 self.messages += 1
                 self._dispatch(msg.data)
             elif msg.type is aiohttp.WSMsgType.ERROR:
-                self.log.warning("signal websocket error: {}", ws.exception())
+                self.log.warning("signal websocket error: {}", self._scrub(ws.exception()))
                 return
 
     def _dispatch(self, data: str | bytes) -> None:
@@ -149,3 +160,42 @@ class SignalWebSocketClient:
             self.log.debug("websocket signal: {}", getattr(outcome, "status", outcome))
         except Exception as exc:  # noqa: BLE001 - the router answers everything; belt and braces
             self.log.opt(exception=exc).error("websocket signal handling failed: {}", exc)
+
+    def _scrub(self, exc: object) -> str:
+        return scrub_url_text(str(exc), self._secrets)[:500]
+
+
+def safe_url(url: str) -> str:
+    """scheme://host:port/path of ``url`` (what may be logged)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "<unparsable websocket url>"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _secrets_of(url: str, token: str | None) -> list[str]:
+    """Every piece of ``url`` that may hold a secret, raw and decoded, longest first."""
+    found = [token or ""]
+    try:
+        parts = urlsplit(url)
+        found += [parts.query, unquote(parts.query), parts.fragment, parts.username or "",
+                  parts.password or "", unquote(parts.password or "")]
+        found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
+    except ValueError:
+        found.append(url)
+    return sorted({f for f in found if len(f) >= 3}, key=len, reverse=True)
+
+
+_QUERY = re.compile(r"(\w+://[^\s'\"?#]*)[?#][^\s'\"]*")
+_USERINFO = re.compile(r"(\w+://)[^\s'\"/@]*@")
+
+
+def scrub_url_text(text: str, secrets: list[str]) -> str:
+    """``text`` without the secrets, and without any URL's query string or userinfo."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return _USERINFO.sub(r"\1***@", _QUERY.sub(r"\1?***", text))

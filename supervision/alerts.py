@@ -1,6 +1,7 @@
 """Alerts for escalations: an ERROR line (in the symbol's and the bot's log), and optional
 notification hooks from config: a command to run and/or a webhook to POST to. Hooks run on a
-short-lived background thread with a timeout, so a slow hook never blocks trading."""
+short-lived background thread with a timeout, so a slow hook never blocks trading. A failing
+hook is one WARNING line (never a traceback, never the webhook's URL: it may hold a key)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import os
 import shlex
 import subprocess
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class Alerts:
@@ -35,6 +38,7 @@ class Alerts:
         """Called with each alert's payload on the alerting thread; each must return at once
         (e.g. notifications.telegram_bot hands it to its own sender thread)."""
         self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
 
     def alert(self, symbol: str | None, kind: str, message: str, **data: Any) -> None:
         payload = {"symbol": symbol, "kind": kind, "message": message, **data}
@@ -52,12 +56,18 @@ class Alerts:
             t = threading.Thread(
                 target=self._notify, args=(payload,), name="alert-hook", daemon=True
             )
-            self._threads.append(t)
+            with self._threads_lock:  # finished hooks are forgotten, the list stays short
+                self._threads = [old for old in self._threads if old.is_alive()]
+                self._threads.append(t)
             t.start()
 
     def wait(self, timeout: float = 15.0) -> None:
-        for t in self._threads:
-            t.join(timeout)
+        """Join the running hooks, all within one ``timeout`` (not one per hook)."""
+        deadline = time.monotonic() + timeout
+        with self._threads_lock:
+            threads = list(self._threads)
+        for t in threads:
+            t.join(max(deadline - time.monotonic(), 0.0))
 
     def _notify(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, default=str)
@@ -79,17 +89,34 @@ class Alerts:
                     capture_output=True,
                     input=body.encode(),
                 )
-            except (OSError, subprocess.SubprocessError) as exc:
-                self.logger.warning("alert command failed: {}", exc)
+            except Exception as exc:  # noqa: BLE001 - a hook never kills its thread silently
+                self.logger.warning("alert command failed: {}: {}", type(exc).__name__, exc)
         if self.webhook:
+            self._post(body)
+
+    def _post(self, body: str) -> None:
+        try:
             req = urllib.request.Request(
                 self.webhook,
                 data=body.encode(),
                 method="POST",
                 headers={"Content-Type": "application/json"},
             )
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s):
-                    pass
-            except OSError as exc:
-                self.logger.warning("alert webhook failed: {}", exc)
+            with urllib.request.urlopen(req, timeout=self.timeout_s):
+                pass
+        except Exception as exc:  # noqa: BLE001 - BadStatusLine, ValueError, ...: one line
+            self.logger.warning("alert webhook failed: {}: {}", type(exc).__name__,
+                                _without_url(str(exc), self.webhook)[:300])
+
+
+def _without_url(text: str, url: str) -> str:
+    """``text`` with the webhook URL and its parts that may hold a key replaced."""
+    try:
+        parts = urlsplit(url)
+        pieces = [url, parts.netloc, parts.query, parts.path, parts.username or "",
+                  parts.password or ""]
+    except ValueError:
+        pieces = [url]
+    for piece in sorted((p for p in pieces if len(p) > 1), key=len, reverse=True):
+        text = text.replace(piece, "<webhook>")
+    return text

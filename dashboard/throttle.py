@@ -1,0 +1,83 @@
+"""What a hostile client may cost the dashboard: refusals are logged at most once a second (a
+summary line counts the rest), and wrong tokens from one peer slow that peer down.
+
+Any web page can make a browser send requests to a loopback dashboard (a no-cors POST), so a
+refusal must never be one WARNING line each (synchronous, under the shared log lock); and a
+login form without backoff invites guessing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from signals.reject_throttle import RejectionThrottle
+
+FREE_FAILURES = 5
+"""Wrong tokens a peer may send in a row before it has to wait (a typo or two cost nothing)."""
+MAX_WAIT_S = 60.0
+_PEERS_KEPT = 1024
+
+
+class ThrottledLog:
+    """WARNING lines of one kind of event at most once per ``interval_s``, with a count of the
+    ones held back in between."""
+
+    def __init__(self, logger: Any, *, what: str, interval_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.log, self.what, self.clock = logger, what, clock
+        self._throttle = RejectionThrottle(interval_s)
+
+    def warning(self, reason: str, message: str, *args: Any) -> None:
+        """``message`` (a loguru format) if none was logged within the interval; ``reason`` is
+        what the held-back ones are counted under."""
+        record, held = self._throttle.admit(reason, self.clock())
+        if held is not None:
+            self._summary(held.count, held.reasons)
+        if record:
+            self.log.warning(message, *args)
+
+    def flush(self) -> None:
+        """Log what is still held back (at shutdown)."""
+        held = self._throttle.flush()
+        if held is not None:
+            self._summary(held.count, held.reasons)
+
+    def _summary(self, count: int, reasons: dict[str, int]) -> None:
+        text = ", ".join(f"{why} x{n}" for why, n in reasons.items())
+        self.log.warning("{}: {} more refused ({})", self.what, count, text)
+
+
+class LoginThrottle:
+    """Per peer: after ``FREE_FAILURES`` wrong tokens in a row, each further one makes the peer
+    wait twice as long as the one before (2 s, 4 s, ... at most ``MAX_WAIT_S``) before its
+    next token is even checked. A right token clears the peer. Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._peers: dict[str, tuple[int, float]] = {}
+        """peer -> (wrong tokens in a row, when it may try again)."""
+
+    def retry_in(self, peer: str) -> float:
+        """Seconds the peer must still wait before a token of its is checked (0: go ahead)."""
+        with self._lock:
+            _, until = self._peers.get(peer, (0, 0.0))
+        return max(until - self.clock(), 0.0)
+
+    def failed(self, peer: str) -> None:
+        now = self.clock()
+        with self._lock:
+            count = self._peers.get(peer, (0, 0.0))[0] + 1
+            wait = 0.0 if count <= FREE_FAILURES else min(2.0 ** (count - FREE_FAILURES),
+                                                          MAX_WAIT_S)
+            self._peers.pop(peer, None)
+            self._peers[peer] = (count, now + wait)
+            while len(self._peers) > _PEERS_KEPT:  # the least recently failing peer goes
+                del self._peers[next(iter(self._peers))]
+
+    def succeeded(self, peer: str) -> None:
+        with self._lock:
+            self._peers.pop(peer, None)

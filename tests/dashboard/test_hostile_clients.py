@@ -1,0 +1,235 @@
+"""The dashboard against hostile clients (real aiohttp server on 127.0.0.1, raw sockets):
+slowloris connections are capped and cut off, a rebound DNS name reads nothing, cross-site
+floods cost no log lines, wrong tokens slow their peer down, odd input is a one-line answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from loguru import logger
+
+from config.errors import ConfigError
+from config.loader import load_settings
+from dashboard.auth import Auth
+from dashboard.server import DashboardServer
+from dashboard.source import DashboardSource
+from dashboard.wiring import build_dashboard
+from supervision.status import write_status
+from tests.dashboard.test_server import STATUS, TOKEN, call, serve
+from tests.e2e.bot_process import write_config
+from tests.support.waiting import wait_until
+
+
+@pytest.fixture
+def lines():
+    captured: list[str] = []
+    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
+    yield captured
+    logger.remove(sink)
+
+
+@pytest.fixture
+def repo(tmp_path):
+    from storage.repository import Repository
+
+    r = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+    yield r
+    r.close()
+
+
+def raw(port: int, request: bytes) -> tuple[str, bytes]:
+    """(status line, body) of one raw request."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0].decode(), body
+
+
+def closed_by_peer(s: socket.socket) -> bool:
+    s.setblocking(False)
+    try:
+        return s.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+class Trickle:
+    """Slow clients: each socket gets one more byte every 0.2 s until stopped."""
+
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        self.sockets, self.stop = sockets, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            for s in self.sockets:
+                try:
+                    s.send(b"X")
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        for s in self.sockets:
+            s.close()
+
+
+def slow_clients(port: int, heads: list[bytes]) -> list[socket.socket]:
+    socks = []
+    for head in heads:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(head)
+        socks.append(s)
+    return socks
+
+
+def test_slow_clients_are_capped_and_cut_off_at_the_request_deadline(tmp_path, lines):
+    server = DashboardServer(source=serve_source(tmp_path), auth=Auth(token=TOKEN,
+                             host="127.0.0.1"), logger=logger, max_connections=4,
+                             request_timeout_s=1.0)
+    server.start()
+    port = server.address[1]
+    heads = [b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"] * 3 + [
+        b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Length: 500\r\n\r\n" % port]
+    slow = slow_clients(port, heads)
+    trickle = Trickle(slow)
+    try:
+        started = time.monotonic()
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        extra.settimeout(5)
+        assert extra.recv(1) == b"", "a connection over the cap must be closed at once"
+        extra.close()
+        # headers or body trickling in: every slow client is dropped at the deadline
+        wait_until(lambda: all(closed_by_peer(s) for s in slow), timeout=8,
+                   message="slow clients cut off")
+        assert time.monotonic() - started < 5
+        assert call(server.url + "/api/status")[0] == 200  # room again for real clients
+    finally:
+        trickle.close()
+        server.stop()
+    refusals = [line for line in lines if "connections open, refusing more" in line]
+    assert len(refusals) == 1
+
+
+def serve_source(tmp_path: Path) -> DashboardSource:
+    write_status(tmp_path, json.loads(json.dumps(STATUS)))
+    return DashboardSource(data_dir=tmp_path, accounts=[], running=lambda: True)
+
+
+def test_a_rebound_dns_name_reads_nothing_on_loopback(tmp_path, repo):
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    port = server.address[1]
+    try:
+        for path in ("/api/status", "/api/journal", "/metrics", "/api/logs", "/"):
+            status, body = raw(port, f"GET {path} HTTP/1.1\r\nHost: attacker.example:{port}\r\n"
+                                     "Connection: close\r\n\r\n".encode())
+            assert status.startswith("HTTP/1.1 421"), (path, status)
+            assert b"pnl" not in body
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}",
+                     f"LOCALHOST:{port}"):
+            status, _ = raw(port, f"GET /api/status HTTP/1.1\r\nHost: {host}\r\n"
+                                  "Connection: close\r\n\r\n".encode())
+            assert status.startswith("HTTP/1.1 200"), (host, status)
+        status, _ = raw(port, b"GET /api/status HTTP/1.0\r\n\r\n")  # no Host at all
+        assert status.startswith("HTTP/1.0 421"), status
+    finally:
+        server.stop()
+    # off loopback every data view needs the token, so any name may front it (a proxy)
+    server = serve(tmp_path, repo, token=TOKEN, host="192.0.2.10")
+    port = server.address[1]
+    try:
+        status, _ = raw(port, f"GET /api/status HTTP/1.1\r\nHost: bot.example\r\nAuthorization: "
+                              f"Bearer {TOKEN}\r\nConnection: close\r\n\r\n".encode())
+        assert status.startswith("HTTP/1.1 200")
+    finally:
+        server.stop()
+
+
+def test_cross_site_posts_are_refused_before_the_token_and_cost_few_log_lines(
+        tmp_path, repo, lines):
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    evil = {"Origin": "https://evil.example"}
+    try:
+        started = time.monotonic()
+        for _ in range(200):  # what fetch(..., {mode: "no-cors"}) from any page sends
+            code, body = call(server.url + "/api/control", body={"command": "pause"},
+                              headers=evil)
+            assert code == 403 and "cross-origin" in body
+        elapsed = time.monotonic() - started
+        # a foreign page never gets to use a token, even a right one
+        code, _ = call(server.url + "/api/control", body={"command": "pause"},
+                       headers={**evil, "Authorization": f"Bearer {TOKEN}"})
+        assert code == 403
+    finally:
+        server.stop()
+    warnings = [line for line in lines if "WARNING" in line and "dashboard" in line]
+    assert 1 <= len(warnings) <= elapsed + 3, warnings[:5]
+    assert any("more refused (cross-origin x" in line for line in warnings)
+
+
+def test_wrong_tokens_slow_their_peer_down(tmp_path, repo, lines):
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    try:
+        codes = [call(server.url + "/api/login", body={"token": f"guess-{i}"})[0]
+                 for i in range(6)]
+        assert codes == [401] * 6
+        code, body = call(server.url + "/api/login", body={"token": TOKEN})
+        assert code == 429 and "try again in" in body  # not even checked while it waits
+        code, _ = call(server.url + "/api/control", body={"command": "pause"},
+                       headers={"Authorization": f"Bearer {TOKEN}"})
+        assert code == 429
+        wait_until(lambda: call(server.url + "/api/login", body={"token": TOKEN})[0] == 200,
+                   timeout=10, message="the right token after the wait")
+    finally:
+        server.stop()
+    assert len([line for line in lines if "failed login" in line]) <= 3
+    assert not any(TOKEN in line for line in lines)
+
+
+def test_unencodable_tokens_and_huge_integers_are_one_line_answers(tmp_path, repo):
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    port = server.address[1]
+    host = f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n".encode()
+    try:
+        body = b'{"token": "\\ud800"}'
+        status, answer = raw(port, b"POST /api/login HTTP/1.1\r\n" + host + b"Content-Length: "
+                             + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert status.startswith("HTTP/1.1 401") and b"wrong token" in answer
+        status, answer = raw(port, b"POST /api/control HTTP/1.1\r\n" + host
+                             + b"Authorization: Bearer \xff\xfe\r\nContent-Length: 2\r\n\r\n{}")
+        assert status.startswith("HTTP/1.1 401"), status
+        for query in ("/api/trades?offset=99999999999999999999", "/api/trades?limit=-1",
+                      "/api/journal?before_id=99999999999999999999", "/api/equity?points=x"):
+            code, text = call(server.url + query)
+            assert code == 400, (query, text)
+            reason = json.loads(text)["reason"]
+            assert "expected an integer 0..9223372036854775807" in reason and "\n" not in reason
+    finally:
+        server.stop()
+
+
+def test_a_short_dashboard_token_is_a_one_line_config_error(tmp_path):
+    token_file = tmp_path / "dash.token"
+    token_file.write_text("short-secret\n")
+    os.chmod(token_file, 0o600)
+    settings = load_settings(write_config(tmp_path / "c.toml", ["BTC/USDT:USDT"],
+                                          dashboard={"token_file": str(token_file), "port": 0}),
+                             data_dir_override=tmp_path / "data")
+    with pytest.raises(ConfigError) as refused:
+        build_dashboard(settings, serve_source(tmp_path), None, logger)
+    text = str(refused.value)
+    assert text.startswith("dashboard.token_file: ") and "at least 16 characters" in text
+    assert "short-secret" not in text and "\n" not in text

@@ -1,0 +1,105 @@
+"""The alert webhook against broken and hung servers (real sockets on 127.0.0.1): any failure is
+one WARNING line without the URL, finished hook threads are forgotten, and ``wait`` keeps one
+deadline however many hooks hang."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from loguru import logger
+
+from supervision.alerts import Alerts
+from tests.support.waiting import wait_until
+
+KEY = "hook-key-3f2e1d"
+
+
+@pytest.fixture
+def lines():
+    captured: list[str] = []
+    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
+    yield captured
+    logger.remove(sink)
+
+
+class RawServer:
+    """Accepts connections; ``answer`` bytes are sent back (None: hold the connection)."""
+
+    def __init__(self, answer: bytes | None) -> None:
+        self.answer = answer
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        self.accepted = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.recv(65536)
+            if self.answer is None:
+                self.held.append(conn)
+                continue
+            conn.sendall(self.answer)
+            conn.close()
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("answer", [b"garbage that is no status line\r\n\r\n",
+                                    b"HTTP/1.1 999999999999999999999 Odd\r\n\r\n"])
+def test_a_broken_webhook_reply_is_one_line_without_the_url(lines, answer):
+    server = RawServer(answer)
+    url = f"http://127.0.0.1:{server.port}/hook/{KEY}?token={KEY}"
+    alerts = Alerts(logger=logger, webhook=url, timeout_s=5)
+    try:
+        alerts.alert("BTC/USDT:USDT", "escalation", "stop missing")
+        wait_until(lambda: any("alert webhook failed" in line for line in lines), timeout=10,
+                   message="the failure logged")
+        alerts.wait(5)
+    finally:
+        server.close()
+    failed = [line for line in lines if "alert webhook failed" in line]
+    assert len(failed) == 1 and "\n" not in failed[0].rstrip("\n")
+    assert not any(KEY in line for line in lines)
+
+
+def test_finished_hooks_are_forgotten_and_wait_keeps_one_deadline(lines):
+    quick = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{quick.port}/", timeout_s=5)
+    try:
+        for i in range(20):
+            alerts.alert(None, "escalation", f"alert {i}")
+        alerts.wait(10)
+        alerts.alert(None, "escalation", "one more")
+        assert len(alerts._threads) <= 2  # not one per alert ever raised
+        alerts.wait(10)
+    finally:
+        quick.close()
+    hung = RawServer(None)  # accepts and never answers
+    alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{hung.port}/", timeout_s=30)
+    try:
+        for i in range(4):
+            alerts.alert(None, "escalation", f"hung {i}")
+        wait_until(lambda: hung.accepted == 4, timeout=10, message="four hooks in flight")
+        started = time.monotonic()
+        alerts.wait(timeout=1.0)
+        assert time.monotonic() - started < 2.0  # one shared deadline, not 1 s per hook
+    finally:
+        hung.close()
