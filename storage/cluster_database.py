@@ -75,7 +75,11 @@ def open_postgres(url: str, *, network_timeout_s: float = 5.0, search_path: str 
     connection (the bot's storage keeps each account in its own schema). `max_connections` > 0:
     a pool of at most that many connections (callers beyond it wait up to `wait_timeout_s`)."""
     options = postgres_options(network_timeout_s)
-    settings = [f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"]
+    # synchronous_commit on for the session whatever the role's or database's default (off is
+    # common on managed servers): a commit acknowledged before the order is sent must survive a
+    # server crash, or the restarted bot finds an order whose intent it never wrote
+    settings = [f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
+                "-c synchronous_commit=on"]
     if search_path is not None:
         settings.append(f"-c search_path={search_path}")
     options["options"] = " ".join(settings)
