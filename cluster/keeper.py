@@ -83,6 +83,7 @@ class LeaseKeeper:
         since when on this node's clock (`_wait_to_acquire`)."""
         self._holder_since = float("-inf")
         self._next_look = float("-inf")
+        self._looked_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"lease-{account}", daemon=True)
@@ -220,14 +221,19 @@ class LeaseKeeper:
             due, holder = self._store.takeover_view(self.account)
         except LeaseStoreUnavailable:
             return self._retry_delay()
-        self._next_look = now + self._settings.renew_every_s
-        if holder != self._holder:
-            self._holder, self._holder_since = holder, now
+        s, looked_at, self._looked_at = self._settings, self._looked_at, now
+        self._next_look = now + s.renew_every_s
+        if holder != self._holder:  # it changed after the previous look began: counted from
+            # there, at most the safety margin before this look's answer (the holder stops
+            # acting by its renewal + ttl - margin, so ttl + grace from here is still past its
+            # last request); counted from this look, it cost every takeover up to ttl/3 more
+            seen = self._monotonic()
+            since = seen if looked_at is None else max(looked_at, seen - s.safety_margin_s)
+            self._holder, self._holder_since = holder, since
         if not wanted:
             return idle
         if holder is None:
             return 0.0
-        s = self._settings
         wait = max(due, self._holder_since + s.ttl_s + s.request_timeout_s - now)
         return 0.0 if wait <= 0 else min(wait + 0.005, s.renew_every_s)
 
