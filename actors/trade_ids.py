@@ -43,23 +43,21 @@ class FillBatch:
     actor booked a stop's fill before the add it closed."""
 
     def __init__(self) -> None:
-        self._ids: dict[str, dict[str, None]] = defaultdict(dict)
+        self._ids: dict[str, list[str]] = defaultdict(list)
         self.unknown: set[str] = set()
 
     def add(self, symbol: str, client_order_id: str | None, own_prefix: str) -> None:
         cid = client_order_id or ""
-        if not cid.startswith(own_prefix):
+        if cid.startswith(own_prefix):
+            self._ids[symbol].append(cid)
+        else:
             self.unknown.add(symbol)
-            return
-        ids = self._ids[symbol]
-        ids.pop(cid, None)
-        ids[cid] = None
 
     def symbols(self) -> list[str]:
         return sorted(set(self._ids) | self.unknown)
 
     def ids(self, symbol: str) -> tuple[str, ...]:
-        return tuple(self._ids.get(symbol, ()))
+        return tuple(in_fill_order(self._ids.get(symbol, [])))
 
 
 def in_fill_order(client_order_ids: list[str]) -> list[str]:

@@ -27,14 +27,6 @@ from tests.support.waiting import wait_until
 
 
 @pytest.fixture
-def lines():
-    captured: list[str] = []
-    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
-    yield captured
-    logger.remove(sink)
-
-
-@pytest.fixture
 def repo(tmp_path):
     from storage.repository import Repository
 

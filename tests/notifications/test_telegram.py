@@ -23,14 +23,6 @@ def fake():
     server.stop()
 
 
-@pytest.fixture
-def lines():
-    captured: list[str] = []
-    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
-    yield captured
-    logger.remove(sink)
-
-
 def make_bot(fake: FakeTelegram, **kw) -> TelegramBot:
     state = {"paused_by": []}
 

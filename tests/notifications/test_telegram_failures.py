@@ -95,14 +95,6 @@ def tg():
     server.stop()
 
 
-@pytest.fixture
-def lines():
-    captured: list[str] = []
-    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
-    yield captured
-    logger.remove(sink)
-
-
 @pytest.mark.parametrize("step", ["drop", "list", "429-text"])
 def test_a_broken_reply_is_a_scrubbed_send_failed(tg, step):
     api = TelegramApi(base_url=tg.url, token=TOKEN, timeout_s=5)

@@ -26,14 +26,6 @@ KEY = "PROVIDER-KEY-9a8b7c"
 PASSWORD = "userinfo-pass-5d4e"
 
 
-@pytest.fixture
-def lines():
-    captured: list[str] = []
-    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
-    yield captured
-    logger.remove(sink)
-
-
 def closed_by_peer(s: socket.socket) -> bool:
     s.setblocking(False)
     try:

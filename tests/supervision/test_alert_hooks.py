@@ -17,14 +17,6 @@ from tests.support.waiting import wait_until
 KEY = "hook-key-3f2e1d"
 
 
-@pytest.fixture
-def lines():
-    captured: list[str] = []
-    sink = logger.add(lambda m: captured.append(str(m)), level="DEBUG")
-    yield captured
-    logger.remove(sink)
-
-
 class RawServer:
     """Accepts connections; ``answer`` bytes are sent back (None: hold the connection)."""
 
