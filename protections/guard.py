@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from actors.messages import BlockEntries
-from protections import ledger_rows
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
 from protections.ledger_feed import LedgerTotals
 from storage import reports
@@ -99,7 +98,7 @@ class AccountGuard:
         """Apply the ledger's new rows; the first call replays the whole ledger (a restart), in
         batches whose stop-outs all reach the checks. An unreadable row is skipped, said once."""
         while True:
-            batch = self.repo.read(ledger_rows.fills_after, self.totals.last_fill_id, FEED_BATCH)
+            batch = self.repo.read(reports.fills_after, self.totals.last_fill_id, FEED_BATCH)
             for line in batch.skipped:
                 self.log.error("protections: skipped an unreadable ledger row: {}", line)
             ids = sorted({f["position_id"] for f in batch.fills})

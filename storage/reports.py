@@ -10,6 +10,8 @@ equity) run only when someone asks for them.
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
@@ -18,17 +20,61 @@ from storage.models import EventRow, FillRow, PositionRow
 MAX_PAGE = 500
 
 
-def fills_after(last_id: int, limit: int = 5000) -> list[dict[str, Any]]:
-    """Ledger rows with an id above ``last_id``, oldest first (primary-key range). Plain SQL:
-    a restart replays the whole ledger through here, and peewee's row objects cost ~4x."""
+@dataclass(frozen=True, slots=True)
+class LedgerBatch:
+    """One read of the ledger: the readable rows and one line for each row that is not."""
+
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    """The readable rows, oldest first."""
+    skipped: list[str] = field(default_factory=list)
+    """One line per unreadable row: which row (id, client order id), and why."""
+    last_id: int = 0
+    """The highest id read, readable or not (a cursor moves past both)."""
+    size: int = 0
+    """Rows read, readable or not (fewer than asked: the ledger's end)."""
+
+
+def fills_after(last_id: int, limit: int = 5000) -> LedgerBatch:
+    """Ledger rows with an id above ``last_id``, oldest first, at most ``limit`` (primary-key
+    range). Each row is checked on its own: one that cannot be read is handed back as skipped
+    and the rest still count, so one damaged row never stops the protections (which replay the
+    whole ledger through here at start) from updating. Plain SQL: peewee's row objects ~4x."""
     db = FillRow._meta.database
     p = db.param  # `?` on SQLite, `%s` on PostgreSQL
     cursor = db.execute_sql(
-        "SELECT id, symbol, position_id, fee, realized_pnl, created_at FROM fills "
-        f"WHERE id > {p} ORDER BY id LIMIT {p}", (last_id, limit))
-    return [{"id": i, "symbol": symbol, "position_id": pid, "fee": Decimal(fee),
-             "realized_pnl": Decimal(pnl), "created_at": at}
-            for i, symbol, pid, fee, pnl, at in cursor.fetchall()]
+        "SELECT id, symbol, client_order_id, position_id, fee, realized_pnl, created_at "
+        f"FROM fills WHERE id > {p} ORDER BY id LIMIT {p}", (last_id, limit))
+    rows = cursor.fetchall()
+    fills, skipped = [], []
+    for row in rows:
+        try:
+            fills.append(_ledger_row(row))
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            skipped.append(f"fills row id {row[0]} (client order id {row[2]!r}): {exc}")
+    return LedgerBatch(fills=fills, skipped=skipped,
+                       last_id=max([last_id, *(int(r[0]) for r in rows)]), size=len(rows))
+
+
+def _ledger_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    fill_id, symbol, _cid, position_id, fee, pnl, created_at = row
+    if not isinstance(position_id, str) or not position_id:
+        raise ValueError(f"position_id {position_id!r} is not a position id")
+    at = float(created_at)
+    if not math.isfinite(at):
+        raise ValueError(f"created_at {created_at!r} is not a time")
+    return {"id": int(fill_id), "symbol": symbol, "position_id": position_id,
+            "fee": _money("fee", fee), "realized_pnl": _money("realized_pnl", pnl),
+            "created_at": at}
+
+
+def _money(name: str, text: Any) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (ArithmeticError, ValueError, TypeError):
+        raise ValueError(f"{name} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"{name} {text!r} is not a finite number")
+    return value
 
 
 def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:

@@ -25,9 +25,10 @@ def test_fills_journal_and_reports(backend: Backend):
     assert repo.read(queries.ledger_net_pnl, SYM) == sum(
         (e.realized_pnl - e.fee for e in sc.ledger()), D(0))
     after = repo.read(reports.fills_after, 0)
-    assert [r["id"] for r in after] == [f.id for f in fills]
-    assert after[0]["fee"] == D(fills[0].fee)
-    assert repo.read(reports.fills_after, fills[-1].id) == []
+    assert [r["id"] for r in after.fills] == [f.id for f in fills] and after.skipped == []
+    assert after.fills[0]["fee"] == D(fills[0].fee) and after.last_id == fills[-1].id
+    end = repo.read(reports.fills_after, fills[-1].id)
+    assert (end.fills, end.size, end.last_id) == ([], 0, fills[-1].id)
     (row,) = repo.read(reports.positions_by_id, [pid, "missing"])
     assert row["position_id"] == pid and row["status"] == "open"
     types = [e["type"] for e in repo.read(queries.events, SYM)]
