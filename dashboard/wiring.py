@@ -144,18 +144,10 @@ class OperatorServices:
     def _exchange_stats(self) -> dict[str, dict[str, Any]]:
         stats: dict[str, dict[str, Any]] = {}
         for account in self.accounts:
-            entry = stats.setdefault(account.name, {})
-            if account.feed is not None:
-                entry.update(feed_polls=account.feed.polls, feed_undelivered=account.feed.dropped)
-            counts = getattr(account.exchange, "counts", None)
-            if callable(counts):
-                entry.update(counts())
-            status = getattr(account.exchange, "status", None)
-            if callable(status):
-                try:
-                    entry["requests"] = dict(status())["requests"]
-                except Exception as exc:  # noqa: BLE001 - a scrape never breaks on one exchange
-                    self.log.warning("metrics: exchange status of {} failed: {}", account.name, exc)
+            try:  # a scrape never breaks on one account's exchange
+                stats[account.name] = _account_exchange_stats(account)
+            except Exception as exc:  # noqa: BLE001
+                self.log.warning("metrics: exchange figures of {} failed: {}", account.name, exc)
         return stats
 
     def _notification_stats(self) -> dict[str, dict[str, Any]]:
@@ -165,6 +157,22 @@ class OperatorServices:
         return {
             "telegram": {"sent": s.sent, "failed_attempts": s.failed_attempts, "pending": s.pending}
         }
+
+
+def _account_exchange_stats(account: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if account.feed is not None:  # with streams on, the REST feed is the stream feed's `rest`
+        rest = getattr(account.feed, "rest", account.feed)
+        entry.update(feed_polls=rest.polls, feed_undelivered=rest.dropped)
+    counts = getattr(account.exchange, "counts", None)
+    if callable(counts):
+        entry.update(counts())
+    status = getattr(account.exchange, "status", None)
+    if callable(status):
+        requests = dict(status()).get("requests")  # the ccxt gateway's; paper has none
+        if requests is not None:
+            entry["requests"] = requests
+    return entry
 
 
 def symbol_logs(data_dir: Path, account: str, tagged: bool) -> Callable[[str], Path]:

@@ -170,7 +170,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         return {"id": self.id, "markets_loaded": self._markets is not None, "budget":
                 self.meter.venue.status(), "instances": self._pool.instance_count(),
                 "stop_mode": self.stop_mode, "exchange_stops": self._stop_reason is None,
-                "credentials": "set" if self._credentials else "none"}
+                "credentials": "set" if self._credentials else "none",
+                "requests": self.meter.requests}
 
     def exchange_for_current_thread(self) -> ccxt.Exchange:
         """The calling thread's own ccxt instance (markets loaded)."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import time
+import urllib.request
 from decimal import Decimal
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.bot_process import cli, start_bot, wait_status, write_config
 from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
@@ -25,6 +27,7 @@ from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
 from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
 
 pytestmark = pytest.mark.slow
+DASHBOARD_TOKEN = "live-streams-dashboard-token"
 
 TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v1/ticker/24hr"}
 MARKETS = {"bybit": "/v5/market/instruments-info", "binanceusdm": "/fapi/v1/exchangeInfo"}
@@ -74,9 +77,11 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
             risk={"order_size_usdt": 200},
             logging={"console": False},
             supervision={"reconcile_interval_s": 1, "streamed_reconcile_interval_s": 3600},
+            dashboard={"enabled": True, "port": 0},
         )
         data = tmp_path / "data"
-        env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET}
+        env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET,
+               "BOT_DASHBOARD_TOKEN": DASHBOARD_TOKEN}
         proc = start_bot(config, data, env=env)
         try:
             wait_status(config, data, lambda s: _streams(s).get("mode") == "stream"
@@ -97,6 +102,9 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
             assert _feed_polls(http, venue_id) == polls  # prices came from the stream
             out = cli(config, data, "status")
             assert "streams: mode stream" in out.stdout, out.stdout
+            metrics = _scrape(s["bot"]["dashboard"])  # the feed is the streams' here
+            assert metrics["bot_market_feed_polls_total"] >= 1
+            assert metrics["bot_exchange_requests_total"] >= 1  # the gateway's budget tokens
             eth = _eth_reconciles(http, venue_id)
             time.sleep(3)  # three reconcile ticks: a window in which flat ETH gets none
             assert _eth_reconciles(http, venue_id) == eth
@@ -128,6 +136,16 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
     finally:
         ws.stop()
         http.stop()
+
+
+def _scrape(url):
+    """/metrics of the running bot: {sample name: value} of the account-level counters."""
+    req = urllib.request.Request(url + "/metrics",
+                                 headers={"Authorization": f"Bearer {DASHBOARD_TOKEN}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        text = resp.read().decode()
+    return {sample.name: sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if set(sample.labels) == {"account"}}
 
 
 def _btc(s):
