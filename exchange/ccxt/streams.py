@@ -18,6 +18,7 @@ resubscribes (used when a connected stream has gone silent).
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +28,13 @@ from typing import Any
 import ccxt
 
 from exchange.ccxt import convert, raw_tickers
+from exchange.ccxt.errors import scrub
 from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
 from exchange.ccxt.stream_retry import RetryPacing
 from exchange.ccxt.stream_types import StreamHealth, StreamSink
 from exchange.records import PositionSide, VenuePosition
+
+_LISTEN_KEY = re.compile(r"(listenKey=)[^&\s'\"]+|(/ws/)[A-Za-z0-9]{16,}")
 
 
 class VenueStreams:
@@ -193,7 +197,7 @@ class VenueStreams:
     async def _failed_once(self, name: str, exc: BaseException) -> None:
         self._subscribed.discard(name)
         self._failed[name] = True
-        self.last_error = f"{name}: {type(exc).__name__}: {exc}"[:200]
+        self.last_error = f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
         delay, streak = self._pacing.failed(name, refused=isinstance(exc, ccxt.ExchangeError))
         self.log.warning("stream {} failed{}, retrying in {:g} s: {}", name,
                          f" ({streak} times in a row)" if streak > 1 else "", delay,
@@ -201,6 +205,14 @@ class VenueStreams:
         self._note_connection()
         await asyncio.sleep(delay)
         self._failed[name] = False
+
+    def _scrubbed(self, exc: BaseException) -> str:
+        """`exc`'s text without the keys, signatures or a Binance listen key (a stream URL's
+        last segment: it lets anyone read the account's private stream)."""
+        ex = self._ex
+        keys = (getattr(ex, "apiKey", ""), getattr(ex, "secret", "")) if ex is not None else ()
+        return _LISTEN_KEY.sub(lambda m: (m.group(1) or m.group(2)) + "***",
+                               scrub(str(exc), tuple(k for k in keys if k)))
 
     async def _watch_connection(self) -> None:
         while not self._stopping:
