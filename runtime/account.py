@@ -44,6 +44,20 @@ ExchangeBuilder = Callable[[Settings, Path], Any]
 ActorStarter = Callable[[str, ActorDeps], pykka.ActorRef]
 
 
+VENUE_KEY = "venue"
+"""Meta key: where the account's state was traded (`venue_identity`)."""
+
+
+def venue_identity(s: Settings) -> str:
+    """Where an account trades, as the database records it: `paper`, `dry-run on bybit`, `live
+    on bybit (sandbox)`. Simulated state never mixes with a live venue's."""
+    if s.bot.mode == "paper":
+        return "paper"
+    ex = s.exchange
+    place = " (sandbox)" if ex.sandbox else " (demo)" if ex.demo else ""
+    return f"{s.bot.mode} on {ex.id}{place}"
+
+
 def _start_symbol_actor(symbol: str, deps: ActorDeps) -> pykka.ActorRef:
     return SymbolActor.start(symbol, deps)
 
@@ -103,11 +117,28 @@ class AccountRuntime:
             s.storage, path=s.resolve(s.storage.path), account=self.name,
             commit_guard=self._commit_guard,
         )
+        self._check_venue()
         self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)
         except wiring.StartupError as exc:
             raise wiring.StartupError(f"{self.config_key}{exc}") from None
+
+    def _check_venue(self) -> None:
+        """One database holds one venue's state. Switched from paper or dry-run to live with
+        the same data dir, the live bot restored the simulated positions as real ones and sent
+        stops for them to the venue; a different venue (or its sandbox) the same. The first
+        run records where it trades; a run elsewhere is refused before anything is sent."""
+        assert self.repo is not None
+        here = venue_identity(self.settings)
+        stored = self.repo.get_meta(VENUE_KEY)
+        if stored is None:
+            self.repo.set_meta(VENUE_KEY, here)
+        elif stored != here:
+            raise wiring.StartupError(
+                f"{self.config_key}bot.mode / exchange.id: account {self.name}'s database holds "
+                f"the state of {stored}, not {here}; give this one its own bot.data_dir (or "
+                f"storage.url) and keep that one for {stored}")
 
     def build(self) -> None:
         s, repo, exchange = self.settings, self.repo, self.exchange
