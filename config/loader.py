@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from config.errors import ConfigError
 from config.messages import problem_lines
 from config.secrets import check_secrets_file
-from config.settings import Settings
+from config.settings import ExchangeSettings, Settings
 
 
 def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
@@ -71,6 +71,53 @@ def _file_checks(settings: Settings) -> list[str]:
     return problems
 
 
+def _venue(exchange: ExchangeSettings) -> tuple[str, str]:
+    """(name, where) of the real exchange an account's keys are used on."""
+    mode = " sandbox" if exchange.sandbox else " demo" if exchange.demo else ""
+    where = f" at {exchange.api_url.lower()}" if exchange.api_url else ""
+    return exchange.id + mode, where
+
+
+def _key_sources(account: Settings) -> list[tuple[str, str, str]]:
+    """(key, identity, shown) of each place the account's API key may come from: the env vars
+    when both names are given (read first), and the secrets file."""
+    e, secrets = account.exchange, account.secrets_path()
+    sources = []
+    if e.api_key_env and e.api_secret_env:
+        shown = f'"{e.api_key_env}"' + (" (read before exchange.secrets_file)" if secrets else "")
+        sources.append(("exchange.api_key_env", f"env:{e.api_key_env}", shown))
+    if secrets is not None:
+        sources.append(("exchange.secrets_file", f"file:{secrets.resolve()}", str(secrets)))
+    return sources
+
+
+def _shared_keys(settings: Settings) -> list[str]:
+    """Live and dry-run accounts trading one symbol need their own exchange accounts: two on
+    one venue with one key would adopt each other's position and cancel each other's stops.
+    One exchange account split by symbol (disjoint symbol lists) is allowed."""
+    if settings.bot.mode not in ("live", "dry-run"):
+        return []
+    problems: list[str] = []
+    seen: dict[tuple[str, str, str], list[tuple[int, str, set[str]]]] = {}
+    for index, account in enumerate(settings.account_settings()):
+        if account.exchange.id == "paper":
+            continue
+        (name, where), clashes = _venue(account.exchange), []
+        symbols = set(account.symbol_list)
+        for key, identity, shown in _key_sources(account):
+            holders = seen.setdefault((name, where, identity), [])
+            for first, first_key, first_symbols in holders:
+                both = sorted(first_symbols & symbols)
+                if both:
+                    clashes.append(
+                        f"accounts[{first}].{first_key} and accounts[{index}].{key} name the "
+                        f"same key on {name}: {shown}{where}; both accounts would trade {both[0]} "
+                        "on one exchange account (give each account its own key)")
+            holders.append((index, key, symbols))
+        problems += clashes[:1]  # one line per account
+    return problems
+
+
 def _without_inherited(lines: list[str]) -> list[str]:
     """Drop ``accounts[i].<key>`` problems that repeat a top-level ``<key>`` problem: the
     account only inherited the bad value, and the top-level line already names it."""
@@ -100,7 +147,7 @@ def load_settings(path: str | Path, data_dir_override: str | Path | None = None)
     except ValidationError as exc:
         _raise_problems(label, _without_inherited(problem_lines(Settings, exc)))
     settings._base_dir = path.expanduser().absolute().parent
-    file_problems = _file_checks(settings)
+    file_problems = _file_checks(settings) or _shared_keys(settings)
     if file_problems:
         _raise_problems(label, file_problems)
     return settings

@@ -179,11 +179,13 @@ def problem_lines(root: type[BaseModel], exc: ValidationError) -> list[str]:
 
 
 def _may_hold_secret(error: Mapping[str, Any]) -> bool:
-    """A URL-like value, or any value of a URL / webhook / token key (see ``_SECRET_KEY``)."""
+    """A URL-like value, a table or array (a whole section's keys), or any value under a URL /
+    webhook / token key (see ``_SECRET_KEY``)."""
     names = [str(part) for part in error.get("loc", ()) if isinstance(part, str)]
     given = error.get("input")
-    return bool(names and _SECRET_KEY.search(names[-1])) or (
-        isinstance(given, str) and "://" in given)
+    if isinstance(given, (dict, list, tuple)) or any(_SECRET_KEY.search(n) for n in names):
+        return True
+    return isinstance(given, str) and "://" in given
 
 
 def _length_artifact(error: Mapping[str, Any]) -> bool:

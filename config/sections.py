@@ -113,6 +113,18 @@ class ExchangeSettings(_Section):
             )
         return value
 
+    @field_validator("api_url", "ws_url")
+    @classmethod
+    def _no_userinfo(cls, value: str) -> str:
+        # ccxt puts the URL in its errors, so a password here would reach every log line
+        if "@" in value:
+            raise PydanticCustomError(
+                "url_userinfo",
+                "must not hold a user name or password: it would show in every exchange error "
+                "and log line",
+            )
+        return value
+
     @model_validator(mode="after")
     def _sandbox_or_demo(self) -> ExchangeSettings:
         if self.sandbox and self.demo:
@@ -270,7 +282,12 @@ class StorageSettings(_Section):
         if scheme not in ("postgresql", "postgres"):
             raise _cross("url", f'must be a postgresql://user@host:port/db URL or "" '
                                 f"(got scheme {scheme or 'none'!r})")
-        if urlsplit(self.url).password is not None:
+        try:
+            password = urlsplit(self.url).password
+        except ValueError:  # its text may quote the URL
+            raise _cross("url", 'not a valid URL; must be a postgresql://user@host:port/db URL '
+                                'or ""') from None
+        if password is not None:
             raise _cross("url", "must not hold a password (config files are not secret "
                                 "stores): give it in PGPASSWORD or ~/.pgpass")
         return self

@@ -62,6 +62,8 @@ def _to_bool(value: Any) -> bool:
 def _to_str(value: Any) -> str:
     if not isinstance(value, str):
         raise PydanticCustomError("expected_string", "expected a string")
+    if "\x00" in value:  # the file system refuses it with an error naming no key
+        raise PydanticCustomError("nul_character", "must not contain a NUL character")
     return value
 
 

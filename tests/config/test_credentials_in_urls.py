@@ -1,0 +1,74 @@
+"""A credential written into a URL (or a table where a string belongs) is refused in one line
+naming the key, and the line never repeats it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+ONE_SYMBOL = '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+PASSWORD = "PROXY-PASSWORD-123"
+USERINFO = ("must not hold a user name or password: it would show in every exchange error and "
+            "log line")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(ONE_SYMBOL + text)
+    return path
+
+
+def refused(path: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: ")
+    return message
+
+
+def status(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), "status", "--config", str(path)],
+                          cwd=path.parent, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("key", "url"), [
+    ("api_url", f"http://proxyuser:{PASSWORD}@127.0.0.1:1"),
+    ("api_url", f"https://{PASSWORD}@api.bybit.com"),
+    ("ws_url", f"wss://proxyuser:{PASSWORD}@127.0.0.1:2"),
+])
+def test_exchange_urls_refuse_a_user_and_password(tmp_path: Path, key: str, url: str):
+    path = write(tmp_path, f'[exchange]\nid = "bybit"\n{key} = "{url}"\n')
+    assert refused(path) == f"{path}: exchange.{key}: {USERINFO}"
+    account = write(tmp_path, f'[[accounts]]\nname = "a"\nexchange.{key} = "{url}"\n')
+    assert refused(account) == f"{account}: accounts[0].exchange.{key}: {USERINFO}"
+
+
+def test_bot_status_refuses_an_api_url_with_a_password_in_one_line(tmp_path: Path):
+    path = write(tmp_path, '[bot]\nmode = "live"\n[exchange]\nid = "bybit"\n'
+                           f'api_url = "http://proxyuser:{PASSWORD}@127.0.0.1:1"\n')
+    result = status(path)
+    assert result.returncode == 2 and PASSWORD not in result.stderr + result.stdout
+    assert result.stderr == f"bot.py: error: {path}: exchange.api_url: {USERINFO}\n"
+
+
+def test_a_malformed_storage_url_is_refused_without_its_password(tmp_path: Path):
+    url = "postgresql://bot:Hunter2-DB-PASSWORD@[fd00::5/bot"
+    path = write(tmp_path, f'[storage]\nurl = "{url}"\n')
+    line = ('storage.url: not a valid URL; must be a postgresql://user@host:port/db URL or ""')
+    assert refused(path) == f"{path}: {line}"
+    result = status(path)
+    assert result.returncode == 2 and "Hunter2" not in result.stderr + result.stdout
+    assert result.stderr == f"bot.py: error: {path}: {line}\n"
+
+
+def test_a_table_given_for_a_string_is_not_repeated(tmp_path: Path):
+    path = write(tmp_path, '[exchange]\napi_key_env = { key = "sk-live-0123456789" }\n')
+    assert refused(path) == f"{path}: exchange.api_key_env: expected a string"
+    scalar = write(tmp_path, "[exchange]\napi_key_env = 5\n")
+    assert refused(scalar) == f"{scalar}: exchange.api_key_env: expected a string (got 5)"
