@@ -140,6 +140,15 @@ class CsvPriceSource:
                 lo = mid + 1
         return lo
 
+    def last_point(self, symbol: str, from_ms: int, to_ms: int) -> tuple[int, Decimal] | None:
+        """The last point of `path(symbol, from_ms, to_ms)`, without building the others."""
+        candles = self._require(symbol)
+        index = self._first_index_after(int(to_ms), 4 * len(candles)) - 1
+        if index < 0 or self._point_time(index) <= from_ms:
+            return None
+        candle, quarter = divmod(index, 4)
+        return self._point_time(index), candle_points(candles[candle])[quarter]
+
     def path(self, symbol: str, from_ms: int, to_ms: int) -> list[tuple[int, Decimal]]:
         candles = self._require(symbol)
         count = 4 * len(candles)

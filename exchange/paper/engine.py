@@ -53,7 +53,7 @@ class Book:
 
     def used_margin(self, leverage: int) -> Decimal:
         """Initial margin of every side's position plus margin reserved by resting orders."""
-        positions = sum((abs(p.qty) * p.entry / leverage for p in self.positions.values()), ZERO)
+        positions = sum((position_margin(p, leverage) for p in self.positions.values()), ZERO)
         return positions + sum((o.reserved for o in self.open_orders.values()), ZERO)
 
     def unrealized(self) -> Decimal:
@@ -66,6 +66,10 @@ class Book:
             if order.client_order_id == client_id:
                 return order
         return None
+
+
+def position_margin(position: PositionRec, leverage: int) -> Decimal:
+    return abs(position.qty) * position.entry / leverage
 
 
 def _copy(record: Any) -> Any:
@@ -107,6 +111,17 @@ class Draft:
     def add(self, order: OrderRec) -> OrderRec:
         self.orders[order.id] = order
         return order
+
+    def margin_delta(self, leverage: int) -> Decimal:
+        """Margin the draft uses beyond its book's: its changed positions and reservations."""
+        book = self.book
+        delta = sum((position_margin(self.positions[side], leverage)
+                     - position_margin(book.positions[side], leverage)
+                     for side in self.changed_sides), ZERO)
+        for order in self.orders.values():
+            before = book.open_orders.get(order.id)
+            delta += order.reserved - (before.reserved if before is not None else ZERO)
+        return delta
 
     def open_orders(self) -> list[OrderRec]:
         merged = {**self.book.open_orders, **self.orders}
@@ -240,7 +255,8 @@ class Matcher:
         if order.reduce_only:
             return True
         need = self.required_margin(d, order.side, order.remaining, price, order.position_side)
-        return self.free_balance() + d.wallet_delta >= need
+        free = self.free_balance() + d.wallet_delta - d.margin_delta(self.fees.leverage)
+        return free >= need
 
     # ---- price points ------------------------------------------------------------------
 

@@ -48,6 +48,9 @@ from exchange.paper.queries import QueryMixin
 from exchange.paper.store import Snapshot, Store, Tx
 from exchange.records import VenueMarket
 
+CATCH_UP_CHUNK_MS = 600_000
+"""Price points asked of the source at a time while orders rest (10 minutes of them)."""
+
 
 class PaperExchange(OrderEntryMixin, QueryMixin):
     """Implements `exchange.port.ExchangePort` on simulated prices, persisted in SQLite."""
@@ -80,16 +83,16 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         self.faults = FaultInjector()
         self._closed = False
         self._store = Store(store_path, SETTLE)
+        fees = Fees(Decimal(taker_fee), Decimal(maker_fee), Decimal(slippage_bps), self.leverage)
         try:
             self._store.initialise(self._now_ms(), Decimal(starting_balance),
                                    hedge_mode=self.hedge_mode)
+            snapshot = self._store.load()
+            self._restore(snapshot, symbols, fees, store_path)
         except BaseException:
             self._store.close()
             raise
-        snapshot = self._store.load()
         self.created_ms = snapshot.created_ms
-        fees = Fees(Decimal(taker_fee), Decimal(maker_fee), Decimal(slippage_bps), self.leverage)
-        self._restore(snapshot, symbols, fees, store_path)
         self._ids_lock = threading.Lock()
         self._order_seq = itertools.count(snapshot.max_order_seq + 1)
         self._trade_seq = itertools.count(snapshot.max_trade_seq + 1)
@@ -99,16 +102,19 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
     def _restore(
         self, snapshot: Snapshot, symbols: list[str], fees: Fees, store_path: str | Path
     ) -> None:
-        """Books for the configured symbols and any the store holds state for, with the
-        store's positions, open orders and wallet installed."""
+        """Books for the configured symbols and any the store holds state for (an open
+        position or order), with the store's positions, open orders and wallet installed."""
         self.markets: dict[str, dict[str, Any]] = {}
         self._books: dict[str, Book] = {}
-        stateful = {p.symbol for p in snapshot.positions} | {o.symbol for o in snapshot.open_orders}
+        stateful = ({p.symbol for p in snapshot.positions if p.qty != 0}
+                    | {o.symbol for o in snapshot.open_orders})
         for symbol in dict.fromkeys([*symbols, *sorted(stateful)]):
             self._add_book(symbol, fees, snapshot.checkpoints.get(symbol))
         self.symbols = list(self.markets)
         for position in snapshot.positions:
-            book = self._books[position.symbol]
+            book = self._books.get(position.symbol)
+            if book is None:  # a flat position of a symbol no longer configured
+                continue
             if position.side in book.positions:
                 book.positions[position.side] = position
             elif position.qty != 0:  # the store's mode check makes this unreachable
@@ -180,25 +186,55 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
     # ---- time --------------------------------------------------------------------------
 
     def _catch_up(self, book: Book, now_ms: int) -> None:
-        """Walk the book's price points up to now, processing resting orders (holds book.lock)."""
+        """Walk the book's price points up to now, processing resting orders (holds book.lock).
+
+        Points are read a chunk of time at a time while an order rests; after that (or with
+        none resting) only the last point is read: nothing else can act on the rest."""
         if now_ms <= book.last_ms:
             return
-        points = self._source.path(book.symbol, book.last_ms, now_ms)
-        index = 0
-        while index < len(points) and book.open_orders:
-            ts, raw = points[index]
-            draft = Draft(book, ts, round_to_tick(raw, book.tick))
-            self._matcher.on_point(draft)
-            if draft.changed:
-                self._commit(draft, raw_price=raw, last_ms=ts)
-            index += 1
-        if points:
-            book.price = points[-1][1]
+        start, price = book.last_ms, None
+        while book.open_orders and start < now_ms:
+            end = min(now_ms, start + CATCH_UP_CHUNK_MS)
+            points = self._source.path(book.symbol, start, end)
+            self._process_points(book, points)
+            if points:
+                price = points[-1][1]
+            start = end
+        final = self._last_point(book.symbol, start, now_ms) if start < now_ms else None
+        if final is not None:
+            price = final[1]
+        if price is not None:
+            book.price = price
         book.last_ms = now_ms
         book.checkpoint_dirty = True
         with self._account.lock:
             self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
                                      book.unrealized())
+
+    def _process_points(self, book: Book, points: list[tuple[int, Decimal]]) -> None:
+        for ts, raw in points:
+            if not book.open_orders:
+                return
+            draft = Draft(book, ts, round_to_tick(raw, book.tick))
+            self._matcher.on_point(draft)
+            if draft.changed:
+                self._commit(draft, raw_price=raw, last_ms=ts)
+
+    def _last_point(self, symbol: str, from_ms: int, to_ms: int) -> tuple[int, Decimal] | None:
+        """The price source's last point in (from_ms, to_ms]: its `last_point` if it has one,
+        else its path read backwards, in windows doubling from a chunk while they are empty."""
+        last_point = getattr(self._source, "last_point", None)
+        if last_point is not None:
+            result: tuple[int, Decimal] | None = last_point(symbol, from_ms, to_ms)
+            return result
+        end, span = to_ms, CATCH_UP_CHUNK_MS
+        while end > from_ms:
+            start = max(from_ms, end - span)
+            points = self._source.path(symbol, start, end)
+            if points:
+                return points[-1]
+            end, span = start, span * 2
+        return None
 
     def _active_books(self, *, positions: bool = True) -> list[Book]:
         return [

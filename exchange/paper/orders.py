@@ -63,7 +63,11 @@ def _check_client_id(client_id: Any, symbol: str) -> str | None:
 
 
 def _check_on_grid(value: Decimal, step: Decimal, what: str, symbol: str) -> None:
-    if not is_multiple(value, step):
+    try:
+        on_grid = is_multiple(value, step)
+    except ArithmeticError:  # value / step has more digits than the decimal context holds
+        raise errors.InvalidOrder(f"paper: {symbol} {what} {value} is out of range") from None
+    if not on_grid:
         raise errors.InvalidOrder(f"paper: {symbol} {what} {value} is not a multiple of {step}")
 
 
@@ -154,13 +158,13 @@ def parse_request(
         raise errors.InvalidOrder(f"paper: {symbol} side must be 'buy' or 'sell', got {side!r}")
     qty = positive_decimal(amount, "amount", symbol)
     limits = market["limits"]["amount"]
-    _check_on_grid(qty, amount_step(market), "amount", symbol)
     if qty < limits["min"]:
         raise errors.InvalidOrder(
             f"paper: {symbol} amount {qty} is below the minimum {limits['min']}")
     if limits["max"] is not None and qty > limits["max"]:
         raise errors.InvalidOrder(
             f"paper: {symbol} amount {qty} is above the maximum {limits['max']}")
+    _check_on_grid(qty, amount_step(market), "amount", symbol)
     limit_price = None
     if type_ == "limit":
         if price is None:

@@ -2,7 +2,9 @@
 
 A price source answers two questions per symbol: the initial price, and the price points
 (timestamp ms, price) in a half-open wall-time window (from_ms, to_ms]. The exchange walks
-those points lazily whenever a symbol is touched, so resting orders see every point.
+those points lazily whenever a symbol is touched, so resting orders see every point. A source
+may also answer `last_point(symbol, from_ms, to_ms)`: the last of those points (None: none),
+which the exchange asks for when no order rests, instead of the whole path.
 
 `GeneratorPriceSource` is a deterministic geometric random walk: step k's price depends only
 on (seed, symbol, k) and the price of step k-1, so the whole path can be recomputed from any
@@ -152,11 +154,22 @@ class GeneratorPriceSource:
         return self._steps(symbol, k, k)[0][1]
 
     def path(self, symbol: str, from_ms: int, to_ms: int) -> list[tuple[int, Decimal]]:
-        first = max(0, (int(from_ms) - self.epoch_ms) // self.step_ms + 1)
-        last = (int(to_ms) - self.epoch_ms) // self.step_ms
+        first, last = self._window(from_ms, to_ms)
         if last < first:
             return []
         return self._steps(symbol, first, last)
+
+    def last_point(self, symbol: str, from_ms: int, to_ms: int) -> tuple[int, Decimal] | None:
+        """The last point of `path(symbol, from_ms, to_ms)`, without keeping the others."""
+        first, last = self._window(from_ms, to_ms)
+        if last < first:
+            return None
+        return self.epoch_ms + last * self.step_ms, self.price_at_step(symbol, last)
+
+    def _window(self, from_ms: int, to_ms: int) -> tuple[int, int]:
+        """The first and last step in (from_ms, to_ms]."""
+        first = max(0, (int(from_ms) - self.epoch_ms) // self.step_ms + 1)
+        return first, (int(to_ms) - self.epoch_ms) // self.step_ms
 
     def _walk(self, symbol: str) -> _Walk:
         with self._lock:
@@ -178,12 +191,16 @@ class GeneratorPriceSource:
             value = float(price)
             while k < last:
                 k += 1
-                price = to_price(value * math.exp(drift + sigma * gaussian(self.seed, symbol, k)))
-                value = float(price)
-                if k % CHECKPOINT_EVERY == 0:
-                    walk.checkpoints[k] = price
-                if k >= first:
-                    points.append((self.epoch_ms + k * self.step_ms, price))
+                # to_price's digits; the Decimal is made only for points kept
+                text = format(value * math.exp(drift + sigma * gaussian(self.seed, symbol, k)),
+                              ".10g")
+                value = float(text)
+                if k >= first or k % CHECKPOINT_EVERY == 0:
+                    price = Decimal(text)
+                    if k % CHECKPOINT_EVERY == 0:
+                        walk.checkpoints[k] = price
+                    if k >= first:
+                        points.append((self.epoch_ms + k * self.step_ms, price))
             if last > walk.last[0]:
                 walk.last = (last, points[-1][1])
             return points

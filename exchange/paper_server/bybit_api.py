@@ -197,10 +197,9 @@ class BybitApi:
             for order in self._finished(symbol, p):
                 if not order.status.is_open and _wanted(order, p):
                     found[str(order.id)] = order
-        rows = [views.order(self._ids[o.symbol], o)
-                for o in sorted(found.values(), key=lambda o: -(o.timestamp or 0))]
-        limit = int(p.get("limit") or 50)
-        return {"category": "linear", "list": rows[:limit], "nextPageCursor": ""}
+        rows = [views.order(self._ids[o.symbol], o) for o in found.values()]
+        page, cursor = _page(rows, p, ("createdTime", "orderId"), default_limit=50)
+        return {"category": "linear", "list": page, "nextPageCursor": cursor}
 
     def _finished(self, symbol: str, p: Json) -> list[VenueOrder]:
         if p.get("orderId") or p.get("orderLinkId"):
@@ -224,15 +223,48 @@ class BybitApi:
         for symbol in symbols:
             trades = self._port.fetch_my_trades(symbol, since)
             rows.extend(views.execution(self._ids[symbol], t, "Market") for t in trades)
-        rows.sort(key=lambda r: -int(r["execTime"]))
-        limit = int(p.get("limit") or 50)
-        return {"category": "linear", "list": rows[:limit], "nextPageCursor": ""}
+        page, cursor = _page(rows, p, ("execTime", "execId"), default_limit=50)
+        return {"category": "linear", "list": page, "nextPageCursor": cursor}
 
 
 def market_id(symbol: str) -> str:
     """Bybit's id of a market: 'BTC/USDT:USDT' -> 'BTCUSDT' (base and quote, no separator)."""
     base, quote, _ = split_symbol(symbol)
     return f"{base}{quote}"
+
+
+def _page(rows: list[Json], p: Json, fields: tuple[str, str], *,
+          default_limit: int) -> tuple[list[Json], str]:
+    """One page of `rows`, newest first by (time, id) `fields`: the rows after `cursor` (if
+    given), at most `limit` of them, and the next page's cursor ("" on the last page). The
+    cursor is the last row's key, so rows added since the first page never shift the rest."""
+    def key(row: Json) -> tuple[int, tuple[int, str]]:
+        return _row_key(row[fields[0]], row[fields[1]])
+
+    rows = sorted(rows, key=key, reverse=True)
+    if p.get("cursor"):
+        after = _cursor_key(str(p["cursor"]))
+        rows = [r for r in rows if key(r) < after]
+    limit = int(p.get("limit") or default_limit)
+    if limit <= 0:
+        raise RequestError(f"paper server: limit must be positive, got {p.get('limit')!r}")
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = f"{rows[-1][fields[0]]}:{rows[-1][fields[1]]}" if more else ""
+    return rows, cursor
+
+
+def _row_key(time_ms: Any, row_id: Any) -> tuple[int, tuple[int, str]]:
+    """Sort key of a row: its time, then its id (numeric ids in numeric order)."""
+    text = str(row_id)
+    return int(time_ms), ((len(text), text) if text.isdigit() else (-1, text))
+
+
+def _cursor_key(cursor: str) -> tuple[int, tuple[int, str]]:
+    time_ms, sep, row_id = cursor.partition(":")
+    if not sep or not time_ms.isdigit():
+        raise RequestError(f"paper server: malformed cursor {cursor!r}")
+    return _row_key(time_ms, row_id)
 
 
 def _wanted(order: VenueOrder, p: Json) -> bool:

@@ -60,6 +60,8 @@ def test_round_trip_books_realized_pnl(ex: PaperExchange, market) -> None:
         (BTC, D("0.01"), D("59000.05"), "price 59000.05 is not a multiple of 0.1"),
         (DOGE, D("10"), None, "DOGE/USDT:USDT order value 1.50 USDT is below the minimum 5"),
         (ETH, "abc", None, "must be a number"),
+        (BTC, D("1e30"), None, "amount 1E\\+30 is above the maximum 100"),
+        (BTC, D("0.01"), D("1e40"), "price 1E\\+40 is out of range"),
     ],
 )
 def test_validation_rejections(ex, symbol, amount, price, needle) -> None:
@@ -225,6 +227,19 @@ def test_insufficient_funds(make_exchange) -> None:
         ex.create_order(ETH, "limit", "buy", D("0.1"), D("2900"))
     # the rejected client id was not consumed
     ex.create_order(DOGE, "market", "buy", D("100"), params={"clientOrderId": "big"})
+
+
+def test_stops_triggering_at_one_point_share_the_free_margin(make_exchange, market) -> None:
+    ex = make_exchange(starting_balance=D("100"))  # leverage 5: 500 USDT of notional
+    for cid in ("a", "b"):  # ~72 USDT of margin each: one fits, not both
+        ex.create_order(BTC, "market", "buy", D("0.006"), None,
+                        {"triggerPrice": D("60100"), "triggerDirection": "above",
+                         "clientOrderId": cid})
+    market.move(BTC, "60200")
+    assert ex.fetch_order(None, BTC, {"clientOrderId": "a"}).status == "closed"
+    assert ex.fetch_order(None, BTC, {"clientOrderId": "b"}).status == "rejected"
+    assert [p.contracts for p in ex.fetch_positions([BTC])] == [D("0.006")]
+    assert ex.fetch_balance().funds("USDT").free >= 0
 
 
 def test_open_orders_include_triggers_and_since_limit(ex: PaperExchange, market) -> None:

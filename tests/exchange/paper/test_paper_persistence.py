@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import defaultdict
 from decimal import Decimal as D
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from exchange.paper import GeneratorPriceSource, PaperExchange
+from exchange.paper import CsvPriceSource, GeneratorPriceSource, PaperExchange
 from tests.exchange.paper.paper_support import BTC, ETH, FakeClock
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -83,6 +84,49 @@ def test_generator_prices_continue_from_checkpoint(tmp_path: Path) -> None:
         ex2.close()
 
 
+def _csv_source(tmp_path: Path, clock: FakeClock, symbols: dict[str, str]) -> CsvPriceSource:
+    files = {}
+    for symbol, price in symbols.items():
+        rows = "".join(f"{clock.ms + i * 60_000},{price},{price},{price},{price},1\n"
+                       for i in range(10))
+        files[symbol] = tmp_path / f"{symbol.split('/')[0]}.csv"
+        files[symbol].write_text("timestamp,open,high,low,close,volume\n" + rows)
+    return CsvPriceSource(files=files, step_ms=1000, epoch_ms=clock.ms)
+
+
+def _checkpoint_threads() -> int:
+    return sum(t.name == "paper-wal-checkpoint" for t in threading.enumerate())
+
+
+def test_a_closed_position_is_not_state_at_restart(tmp_path: Path) -> None:
+    clock, path = FakeClock(), tmp_path / "csv.db"
+    both = _csv_source(tmp_path, clock, {BTC: "60000", ETH: "3000"})
+    ex1 = PaperExchange(store_path=path, symbols=[BTC, ETH], price_source=both, clock=clock)
+    ex1.create_order(ETH, "market", "buy", D("0.1"))
+    ex1.create_order(ETH, "market", "sell", D("0.1"), None, {"reduceOnly": True})
+    ex1.close()
+    btc_only = _csv_source(tmp_path, clock, {BTC: "60000"})  # the replay no longer has ETH
+    ex2 = PaperExchange(store_path=path, symbols=[BTC], price_source=btc_only, clock=clock)
+    try:
+        assert ex2.symbols == [BTC] and ex2.fetch_positions() == []
+        assert ex2.fetch_tickers()[BTC].last == D("60000")
+    finally:
+        ex2.close()
+
+
+def test_a_failed_restore_closes_the_store(tmp_path: Path) -> None:
+    clock, path = FakeClock(), tmp_path / "csv.db"
+    both = _csv_source(tmp_path, clock, {BTC: "60000", ETH: "3000"})
+    ex1 = PaperExchange(store_path=path, symbols=[BTC, ETH], price_source=both, clock=clock)
+    ex1.create_order(ETH, "market", "buy", D("0.1"))  # ETH holds a position: it is state
+    ex1.close()
+    threads = _checkpoint_threads()
+    btc_only = _csv_source(tmp_path, clock, {BTC: "60000"})
+    with pytest.raises(KeyError, match="no data for ETH/USDT:USDT"):
+        PaperExchange(store_path=path, symbols=[BTC], price_source=btc_only, clock=clock)
+    assert _checkpoint_threads() == threads  # the store was closed (its thread stopped)
+
+
 def test_database_layout(ex: PaperExchange, tmp_path: Path) -> None:
     ex.create_order(BTC, "market", "buy", D("0.01"), params={"clientOrderId": "c1"})
     db = sqlite3.connect(tmp_path / "paper.db")
@@ -100,7 +144,7 @@ def test_database_layout(ex: PaperExchange, tmp_path: Path) -> None:
 CHILD = textwrap.dedent("""
     import sys, time
     from decimal import Decimal as D
-    from exchange.paper import GeneratorPriceSource, PaperExchange
+    from exchange.paper import CsvPriceSource, GeneratorPriceSource, PaperExchange
     symbols = [f"SYM{i}/USDT:USDT" for i in range(8)]
     src = GeneratorPriceSource(seed=9, epoch_ms=int(sys.argv[2]), speed=3600)
     ex = PaperExchange(store_path=sys.argv[1], symbols=symbols, price_source=src)

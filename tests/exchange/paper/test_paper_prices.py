@@ -57,6 +57,15 @@ def test_resume_from_checkpoint_equals_uninterrupted_path() -> None:
     assert resumed == uninterrupted[200:]
 
 
+def test_last_point_is_the_last_point_of_the_path() -> None:
+    whole = gen(4).path(ETH, EPOCH, EPOCH + 3_000_000)
+    src = gen(4)
+    assert src.last_point(ETH, EPOCH + 1000, EPOCH + 3_000_100) == whole[-1]
+    assert src.last_point(ETH, EPOCH, EPOCH + 1_000_000) == whole[3999]  # going back
+    assert src.last_point(ETH, EPOCH + 1000, EPOCH + 1100) is None
+    assert src.last_point(ETH, EPOCH - 10_000, EPOCH - 1) is None
+
+
 def test_volatility_scales_with_speed() -> None:
     src = gen(11, speed=60.0)
     points = src.path(BTC, EPOCH, EPOCH + 250 * 4000)
@@ -97,6 +106,20 @@ def test_csv_candle_points_and_hold_after_last(tmp_path: Path) -> None:
     assert src.path("X/USDT:USDT", EPOCH + 1750, EPOCH + 99_000) == []  # holds last close
     assert src.path("X/USDT:USDT", EPOCH + 250, EPOCH + 750) == points[2:4]
     assert src.initial_price("X/USDT:USDT") == Decimal(10)
+
+
+def test_csv_last_point_is_the_last_point_of_the_path() -> None:
+    src = CsvPriceSource(files={"LTC/USDT:USDT": DATA / "LTC_BTC-5m.csv"}, step_ms=1000,
+                         epoch_ms=EPOCH)
+    points = src.path("LTC/USDT:USDT", EPOCH - 1, EPOCH + 10_000_000)
+    for start, end in ((EPOCH - 1, EPOCH + 10_000_000), (EPOCH + 250, EPOCH + 999),
+                       (EPOCH + 777, EPOCH + 3_000_000)):
+        assert src.last_point("LTC/USDT:USDT", start, end) == \
+            src.path("LTC/USDT:USDT", start, end)[-1]
+    assert src.last_point("LTC/USDT:USDT", EPOCH - 1, EPOCH + 10_000_000) == points[-1]
+    assert src.last_point("LTC/USDT:USDT", points[-1][0], EPOCH + 99_000_000) is None
+    assert src.last_point("LTC/USDT:USDT", EPOCH - 99, EPOCH - 1) is None
+    assert src.last_point("LTC/USDT:USDT", EPOCH + 1, EPOCH + 249) is None
 
 
 def test_csv_real_data_with_scale() -> None:

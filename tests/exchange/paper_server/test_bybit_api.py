@@ -83,6 +83,26 @@ def test_unknown_symbol_and_order_are_bybit_refusals(paper: PaperExchange) -> No
     assert isinstance(body, dict) and body["retCode"] == 110001
 
 
+@pytest.mark.parametrize(("qty", "price", "trigger"), [
+    ("1e30", None, None), ("0.01", "1e40", None), ("0.01", None, "1e40"),
+])
+def test_out_of_range_numbers_are_refused_as_an_illegal_order(
+    paper: PaperExchange, qty: str, price: str | None, trigger: str | None,
+) -> None:
+    order: dict[str, Any] = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy",
+                             "orderType": "Limit" if price else "Market", "qty": qty,
+                             "orderLinkId": "huge-1"}
+    if price:
+        order["price"] = price
+    if trigger:
+        order.update(triggerPrice=trigger, triggerDirection="1")
+    status, body = BybitApi(paper).route("POST", "/v5/order/create", order)
+    assert isinstance(body, dict) and body["retCode"] == 110032
+    raised = ccxt_error(status, body)
+    assert raised is not None and type(translate(raised)) is errors.InvalidOrder
+    assert [s["outcome"] for s in paper.submissions("huge-1")] == ["rejected"]
+
+
 class RouteAdapter(requests.adapters.BaseAdapter):
     """A requests transport that hands each request to `BybitApi.route` (no HTTP server)."""
 
@@ -159,3 +179,29 @@ def test_hedge_mode_sides_are_bybit_position_idx(tmp_path: Path) -> None:
         assert stop.position_side is PositionSide.SHORT
     finally:
         paper.close()
+
+
+def test_order_history_pages_by_cursor_through_ccxt_bybit(paper: PaperExchange) -> None:
+    client = in_process_client(BybitApi(paper))
+    client.load_markets()
+    for i in range(60):  # one page of /v5/order/history is 50 orders
+        paper.create_order(BTC, "market", "buy" if i % 2 == 0 else "sell", D("0.001"), None,
+                           {"clientOrderId": f"o-{i}"})
+    orders = client.fetch_canceled_and_closed_orders(BTC, 1, None, {"paginate": True})
+    assert sorted(o["clientOrderId"] for o in orders) == sorted(f"o-{i}" for i in range(60))
+
+
+def test_execution_cursor_is_not_shifted_by_newer_fills(paper: PaperExchange) -> None:
+    api = BybitApi(paper)
+    for i in range(8):
+        paper.create_order(BTC, "market", "buy", D("0.001"), None, {"clientOrderId": f"x-{i}"})
+    query = {"category": "linear", "symbol": "BTCUSDT", "limit": "5"}
+    _, first = api.route("GET", "/v5/execution/list", query)
+    assert isinstance(first, dict)
+    cursor = first["result"]["nextPageCursor"]
+    assert cursor
+    paper.create_order(BTC, "market", "buy", D("0.001"), None, {"clientOrderId": "x-new"})
+    _, second = api.route("GET", "/v5/execution/list", {**query, "cursor": cursor})
+    assert isinstance(second, dict) and second["result"]["nextPageCursor"] == ""
+    pages = first["result"]["list"] + second["result"]["list"]
+    assert [r["orderLinkId"] for r in pages] == [f"x-{i}" for i in reversed(range(8))]

@@ -12,7 +12,12 @@ import pytest
 from exchange.ccxt.factory import exchange_factory
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.secrets import Credentials
-from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
+from tests.exchange.paper_server.server_support import (
+    API_KEY,
+    API_SECRET,
+    ServerProcess,
+    bybit_client,
+)
 
 BTC = "BTC/USDT:USDT"
 
@@ -59,3 +64,21 @@ def test_gateway_entry_stop_lookup_and_cancel_across_two_nodes(
     finally:
         one.close()
         two.close()
+
+
+def test_gateway_reads_every_fill_page_by_bybit_cursor(
+    server: ServerProcess, tmp_path: Path,
+) -> None:
+    client = bybit_client(server)
+    gateway = node_gateway(server, tmp_path, "pager")
+    try:
+        since = int(client.fetch_time())
+        for i in range(130):  # 130 fills: the gateway asks 100 a page
+            client.create_order(BTC, "market", "buy" if i % 2 == 0 else "sell", 0.001, None,
+                                {"clientOrderId": f"f-{i}"})
+        fills = gateway.poll_updates(since - 1, [BTC])
+        assert sorted(f.client_order_id or "" for f in fills) == sorted(
+            f"f-{i}" for i in range(130))
+        assert len({f.id for f in fills}) == 130
+    finally:
+        gateway.close()
