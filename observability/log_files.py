@@ -7,9 +7,11 @@ flush in the common case); a file never grows past its rotation size because of 
 
 from __future__ import annotations
 
+import atexit
 import os
 import resource
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -98,16 +100,59 @@ class AppendFile:
 
 
 class ConsoleCopy:
-    """The bot.log lines of each batch, copied to a console stream (stderr) with one write.
+    """The bot.log lines of each batch, copied to a console stream (stderr) by a thread of its
+    own, so a console that stops reading (a full pipe, a paused terminal) holds up neither the
+    files nor the logging calls.
 
-    Best effort: the files are the record; a console that cannot take the lines (closed pipe)
-    loses them silently rather than failing the batch or the bot."""
+    Best effort: the files are the record. Past ``max_bytes`` queued, batches are dropped and
+    counted until the thread takes the queue, and one line then says how many; a console that
+    cannot take the lines (closed pipe) loses them silently. ``close()`` waits at most
+    ``close_timeout`` s for the queued lines to be written."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(
+        self, stream: TextIO, *, max_bytes: int = 2**20, close_timeout: float = 2.0
+    ) -> None:
         self._stream = stream
+        self._max_bytes = max_bytes
+        self._close_timeout = close_timeout
+        self._queue: list[bytes] = []
+        self._queued = 0  # bytes in _queue
+        self._dropped = 0  # lines dropped since the thread last took the queue
+        self._closed = False
+        self._ready = threading.Condition(threading.Lock())
+        self._thread = threading.Thread(target=self._run, name="log-console", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)  # after the flusher's exit flush (atexit runs LIFO)
 
     def write(self, lines: Sequence[bytes]) -> None:
-        data = b"".join(lines)
+        """Queue the lines; never waits for the console."""
+        with self._ready:
+            if self._dropped or self._queued >= self._max_bytes:
+                self._dropped += len(lines)  # dropping goes on until the queue is taken
+                return
+            data = b"".join(lines)
+            self._queue.append(data)
+            self._queued += len(data)
+            self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._dropped and not self._closed:
+                    self._ready.wait()
+                if not self._queue and not self._dropped:
+                    return  # closed, and everything queued is written
+                data = b"".join(self._queue)
+                dropped = self._dropped
+                self._queue, self._queued, self._dropped = [], 0, 0
+            if dropped:
+                data += (
+                    f"log console: {dropped} lines were not shown (the console was not "
+                    "reading); they are in the log files\n"
+                ).encode()
+            self._emit(data)
+
+    def _emit(self, data: bytes) -> None:
         try:
             try:
                 fd = self._stream.fileno()
@@ -121,6 +166,15 @@ class ConsoleCopy:
                 view = view[os.write(fd, view):]
         except (OSError, ValueError):
             pass  # see the class docstring
+
+    def close(self) -> None:
+        """Write what is queued, waiting ``close_timeout`` s at most (a stuck console)."""
+        atexit.unregister(self.close)
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join(self._close_timeout)
 
 
 def to_stderr(text: str) -> None:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from loguru import Record
 
+import hashlib
 import math
 import os
 import re
@@ -65,6 +66,8 @@ __all__ = [
 
 MAIN_LOG = "bot.log"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_PLAIN = re.compile(r"[A-Za-z0-9.-]+(/[A-Za-z0-9.-]+(:[A-Za-z0-9.-]+)?)?")
+_ACCOUNT = re.compile(r"[a-z0-9_]+")
 FLUSH_INTERVAL_S = 0.02
 """The flusher thread writes pending lines this often."""
 MAX_DELAY_S = 0.05
@@ -75,11 +78,31 @@ SYNC_LEVEL = 30
 
 
 def safe_name(symbol: str) -> str:
-    """File-name-safe form of a symbol: ``BTC/USDT:USDT`` -> ``BTC_USDT_USDT``."""
-    name = _UNSAFE.sub("_", str(symbol))
+    """File-name-safe form of a symbol, distinct for distinct symbols: ``BTC/USDT:USDT`` ->
+    ``BTC_USDT_USDT``. Only names of ``[A-Za-z0-9.-]`` and ccxt symbols of those (``BASE/QUOTE``,
+    ``BASE/QUOTE:SETTLE``) keep their plain form: it reads back to one symbol. Any other gets
+    ``__`` and 8 hex digits of its sha256 (``币安人生/USDT:USDT`` -> ``_____USDT_USDT__<hash>``); a
+    plain form never holds ``__``."""
+    symbol = str(symbol)
+    if not _PLAIN.fullmatch(symbol):
+        return _hashed(symbol)
+    name = _UNSAFE.sub("_", symbol)
     if name.strip(".") == "" or name.lower() == MAIN_LOG[:-4]:
-        name = "_" + name  # never "", ".", ".." or a clash with bot.log
+        name = "_" + name  # never ".", ".." or a clash with bot.log
     return name
+
+
+def _hashed(name: str) -> str:
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{_UNSAFE.sub('_', name)}__{digest}"
+
+
+def _account_dir(account: str) -> str:
+    """An account's folder: the config's account names (a-z, 0-9, _) as they are, but ``bot``
+    (``_bot``, as before); ``_bot`` and names the config refuses hashed as in ``safe_name``."""
+    if account == MAIN_LOG[:-4]:
+        return "_" + account
+    return account if _ACCOUNT.fullmatch(account) and account != "_bot" else _hashed(account)
 
 
 def symbol_log_path(logs_dir: Path, symbol: str | None, account: str | None = None) -> Path:
@@ -88,7 +111,7 @@ def symbol_log_path(logs_dir: Path, symbol: str | None, account: str | None = No
     if account is None:
         return Path(logs_dir) / f"{safe_name(str(symbol))}.log"
     name = MAIN_LOG if symbol is None else f"{safe_name(symbol)}.log"
-    return Path(logs_dir) / safe_name(account) / name
+    return Path(logs_dir) / _account_dir(account) / name
 
 
 _FILE_FORMAT = "{message}"
@@ -325,6 +348,8 @@ class LogStreams:
             if self._main is not None:
                 self._main.close()
                 self._main = None
+        if self._console is not None:
+            self._console.close()  # its queued lines, unless the console is stuck
 
     def __enter__(self) -> LogStreams:
         return self

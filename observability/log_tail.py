@@ -6,18 +6,31 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 _BLOCK = 64 * 1024
 
 
-def _last_lines(path: Path, n: int) -> list[str]:
+class Position(NamedTuple):
+    """Where a tail read up to: the file (device, inode) and the byte offset; ``ino`` -1: no
+    file."""
+
+    dev: int
+    ino: int
+    offset: int
+
+
+_NO_FILE = Position(-1, -1, 0)
+
+
+def _last_lines(path: Path, n: int) -> tuple[list[str], Position]:
     try:
         handle = path.open("rb")
     except FileNotFoundError:
-        return []
+        return [], _NO_FILE
     with handle:
         end = handle.seek(0, os.SEEK_END)
+        stat = os.fstat(handle.fileno())
         data, position = b"", end
         while position > 0 and data.count(b"\n") <= n:
             step = min(_BLOCK, position)
@@ -30,17 +43,23 @@ def _last_lines(path: Path, n: int) -> list[str]:
         lines.pop()  # the file ends with a newline
     if position > 0 and lines:
         lines.pop(0)  # possibly a partial first line
-    return lines[-n:] if n else []
+    return (lines[-n:] if n else []), Position(stat.st_dev, stat.st_ino, end)
+
+
+def tail(path: Path, n: int = 50, *, include_rotated: bool = True) -> tuple[list[str], Position]:
+    """The last ``n`` lines of ``path`` (no newlines; topped up from ``path.1`` after a
+    rotation) and where they end: ``follow(path, after=...)`` goes on from there."""
+    path = Path(path)
+    lines, end = _last_lines(path, n)
+    rotated = path.with_name(path.name + ".1")
+    if include_rotated and len(lines) < n and rotated.exists():
+        lines = _last_lines(rotated, n - len(lines))[0] + lines
+    return lines, end
 
 
 def tail_lines(path: Path, n: int = 50, *, include_rotated: bool = True) -> list[str]:
     """The last ``n`` lines of ``path`` (no newlines); tops up from ``path.1`` after a rotation."""
-    path = Path(path)
-    lines = _last_lines(path, n)
-    rotated = path.with_name(path.name + ".1")
-    if include_rotated and len(lines) < n and rotated.exists():
-        lines = _last_lines(rotated, n - len(lines)) + lines
-    return lines
+    return tail(path, n, include_rotated=include_rotated)[0]
 
 
 def _open(path: Path, at_end: bool) -> BinaryIO | None:
@@ -74,17 +93,38 @@ def follow(
     *,
     poll_interval: float = 0.1,
     from_start: bool = False,
+    after: Position | None = None,
 ) -> Iterator[str]:
     """Yield lines appended to ``path`` until ``stop`` is set, surviving rotation and deletion.
 
     The file is opened by this call (not lazily at the first ``next()``): reading starts at its
-    end as of now, or at its beginning with ``from_start``; a file that does not exist yet is read
+    end as of now, or at its beginning with ``from_start``, or where ``tail()`` stopped with
+    ``after`` (also when the file was rotated since); a file that does not exist yet is read
     from its beginning once it appears. When the file is rotated, the rest of the old file is read
     first, then the new file from its beginning. ``stop=None`` follows forever.
     """
     path = Path(path)
-    handle = _open(path, at_end=not from_start)
+    if after is not None:
+        handle = _resume(path, after)
+    else:
+        handle = _open(path, at_end=not from_start)
     return _follow(path, handle, stop or threading.Event(), poll_interval)
+
+
+def _resume(path: Path, after: Position) -> BinaryIO | None:
+    """The file ``after`` points into, at its offset: ``path``, or ``path.1`` when it was
+    rotated since (``_follow`` reads the rest of it, then ``path``); else ``path`` from its
+    beginning (a file that was deleted, rotated twice or not there at the tail)."""
+    for candidate in (path, path.with_name(path.name + ".1")):
+        handle = _open(candidate, at_end=False)
+        if handle is None:
+            continue
+        stat = os.fstat(handle.fileno())
+        if (stat.st_dev, stat.st_ino) == (after.dev, after.ino):
+            handle.seek(after.offset if stat.st_size >= after.offset else 0)  # 0: truncated
+            return handle
+        handle.close()
+    return _open(path, at_end=False)
 
 
 def _follow(

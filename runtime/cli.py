@@ -17,7 +17,7 @@ from config.errors import ConfigError
 from config.loader import load_settings
 from config.settings import Settings
 from observability.log_streams import symbol_log_path
-from observability.log_tail import follow, tail_lines
+from observability.log_tail import follow, tail
 from runtime.wiring import StartupError
 from storage.database import StorageError
 from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
@@ -252,12 +252,13 @@ def _logs(
         return fail(str(exc))
     if not path.exists():
         return fail(f"no log for {symbol!r} at {path}")
-    for line in tail_lines(path, lines):
+    shown, end = tail(path, lines)
+    for line in shown:
         print(line, end="" if line.endswith("\n") else "\n")
     if follow_:
         stop = threading.Event()
         try:
-            for line in follow(path, stop):
+            for line in follow(path, stop, after=end):  # the lines written since the tail too
                 print(line, end="" if line.endswith("\n") else "\n", flush=True)
         except KeyboardInterrupt:
             stop.set()

@@ -3,6 +3,7 @@ and kill -9: test_log_buffering.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -23,13 +24,21 @@ from tests.observability.log_support import BTC, LINE, read_lines
 from tests.support.waiting import wait_until
 
 
+def _hash(symbol: str) -> str:
+    return hashlib.sha256(symbol.encode()).hexdigest()[:8]
+
+
 def test_safe_names():
     assert safe_name(BTC) == "BTC_USDT_USDT"
     assert safe_name("1000PEPE/USDT:USDT") == "1000PEPE_USDT_USDT"
-    assert safe_name("a b/c\\d*é") == "a_b_c_d__"
-    assert safe_name("x.y-z_1") == "x.y-z_1"
+    assert safe_name("BTC/USD:BTC-240329-50000-C") == "BTC_USD_BTC-240329-50000-C"
+    odd = "a b/c\\d*é"
+    assert safe_name(odd) == f"a_b_c_d____{_hash(odd)}"
+    assert safe_name("x.y-z_1") == f"x.y-z_1__{_hash('x.y-z_1')}"  # else it would be x.y-z/1's
+    assert safe_name("x.y-z") == "x.y-z"
     assert safe_name("..") == "_.." and safe_name("bot") == "_bot"
     assert symbol_log_path(Path("/l"), BTC) == Path("/l/BTC_USDT_USDT.log")
+    assert symbol_log_path(Path("/l"), BTC, "main_2") == Path("/l/main_2/BTC_USDT_USDT.log")
 
 
 @given(st.text(max_size=40))
@@ -37,6 +46,30 @@ def test_safe_name_is_always_a_plain_file_name(symbol: str):
     name = safe_name(symbol)
     assert re.fullmatch(r"[A-Za-z0-9._-]+", name)
     assert name not in (".", "..", "bot")
+
+
+_NAME = st.text(alphabet="aB1._-/:\\ é币安", max_size=10)
+
+
+@given(st.lists(st.tuples(_NAME, st.none() | _NAME), min_size=2, max_size=6, unique=True))
+def test_distinct_symbols_and_accounts_get_distinct_files(keys: list[tuple[str, str | None]]):
+    """Two symbols (or accounts) never share a file: they would mix their lines and rotate
+    the file independently."""
+    assert len({symbol_log_path(Path("/l"), s, a) for s, a in keys}) == len(keys)
+    accounts = {a for _, a in keys if a is not None}
+    assert len({symbol_log_path(Path("/l"), None, a) for a in accounts}) == len(accounts)
+
+
+def test_symbols_that_differ_only_in_replaced_characters_get_their_own_files(streams):
+    """Binance perps with CJK names: '币安人生/USDT:USDT' and '客服小何/USDT:USDT'."""
+    first, second = "币安人生/USDT:USDT", "客服小何/USDT:USDT"
+    logger.bind(symbol=first).info("first line")
+    logger.bind(symbol=second).info("second line")
+    streams.flush()
+    assert [line.rsplit(" | ", 1)[1] for line in read_lines(streams.path_for(first))] == [
+        "first line"]
+    assert [line.rsplit(" | ", 1)[1] for line in read_lines(streams.path_for(second))] == [
+        "second line"]
 
 
 def test_symbol_lines_go_to_both_files(streams):

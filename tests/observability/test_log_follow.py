@@ -1,0 +1,88 @@
+"""`bot.py logs SYMBOL -f`: following goes on where the printed tail ended, so the lines
+written meanwhile (also across a rotation) are shown."""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from observability import log_tail
+from tests.observability.log_support import BTC
+from tests.support.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _first(lines: Iterable[str], stop: threading.Event, n: int) -> list[str]:
+    """The first ``n`` lines ``lines`` yields (a follower stopped by ``stop``), within 10 s."""
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(lines), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: len(seen) >= n, message=f"{n} followed lines")
+    finally:
+        stop.set()
+        reader.join(5)
+    return seen
+
+
+def test_follow_goes_on_where_the_tail_ended(tmp_path: Path):
+    path = tmp_path / "x.log"
+    path.write_text("one\ntwo\n")
+    lines, end = log_tail.tail(path, 1)
+    assert lines == ["two"]
+    with path.open("a") as handle:
+        handle.write("three\n")  # written after the tail, before following starts
+    stop = threading.Event()
+    following = log_tail.follow(path, stop, poll_interval=0.01, after=end)
+    assert _first(following, stop, 1) == ["three"]
+
+
+def test_follow_after_a_tail_reads_the_rest_of_a_file_rotated_in_between(tmp_path: Path):
+    path = tmp_path / "x.log"
+    path.write_text("one\n")
+    lines, end = log_tail.tail(path, 5)
+    assert lines == ["one"]
+    with path.open("a") as handle:
+        handle.write("two\n")
+    path.rename(f"{path}.1")  # rotated
+    path.write_text("three\n")
+    stop = threading.Event()
+    following = log_tail.follow(path, stop, poll_interval=0.01, after=end)
+    assert _first(following, stop, 2) == ["two", "three"]
+
+
+def test_logs_follow_shows_the_lines_written_while_the_tail_is_printed(tmp_path: Path):
+    """A real `bot.py logs -f` whose stdout is not read: it has read the tail and is stuck
+    printing it (500 KB, more than a pipe holds) when the bot writes a new line."""
+    path = tmp_path / "logs" / "BTC_USDT_USDT.log"
+    path.parent.mkdir()
+    path.write_text("".join(f"old {i:05d} {'x' * 90}\n" for i in range(5000)))
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "bot.py"), "logs", BTC, "-f", "-n", "5000",
+         "--config", str(REPO / "config.toml"), "--data-dir", str(tmp_path)],
+        cwd=REPO, stdout=subprocess.PIPE,
+    )
+    out, deadline = b"", time.monotonic() + 30
+    try:
+        fd = proc.stdout.fileno()
+        assert select.select([fd], [], [], 30)[0], "the tail was never printed"
+        with path.open("a") as handle:
+            handle.write("new line\n")
+        while not out.endswith(b"new line\n"):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0 and proc.poll() is None, "the new line was not shown"
+            if select.select([fd], [], [], remaining)[0]:
+                out += os.read(fd, 65536)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+    shown = out.decode().splitlines()
+    assert shown[:-1] == path.read_text().splitlines()[:-1] and shown[-1] == "new line"
