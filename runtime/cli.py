@@ -18,6 +18,7 @@ from config.loader import load_settings
 from config.settings import Settings
 from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
+from runtime.private_files import PRIVATE_UMASK
 from runtime.wiring import StartupError
 from storage.database import StorageError
 from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
@@ -33,6 +34,7 @@ def fail(message: str, code: int = EXIT_STARTUP) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    os.umask(PRIVATE_UMASK)  # every command's files too (a control queued before the first run)
     command = args.command or "run"
     if command in ("backtest", "download"):
         from backtest.cli import dispatch as backtest_dispatch
@@ -265,6 +267,16 @@ def _logs(
     return 0
 
 
+def _cluster_database(settings: Settings, account: str) -> Path | None:
+    """A cluster node's account database in cluster.shared_dir, where the node reads its
+    controls (None: the account's own storage, as a bot outside a cluster has it)."""
+    if not (settings.cluster.enabled and settings.cluster.shared_dir):
+        return None
+    from runtime.cluster_node import node_settings
+
+    return Path(node_settings(settings)[settings.account_names().index(account)].storage.path)
+
+
 def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
     from storage import control
     from storage.opening import open_repository
@@ -275,6 +287,7 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         return fail(str(exc))
     assert name is not None
     tagged = settings.has_accounts
+    shared = _cluster_database(settings, name)
     settings = settings.for_account(name)
     if args.symbol not in settings.symbol_list:
         where = f"symbols.list of account {name}" if tagged else "symbols.list"
@@ -287,8 +300,8 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
                 extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
             except UsageError as exc:
                 return fail(str(exc))
-    db_path = (settings.resolve(settings.storage.path) if not args.data_dir
-               else data_dir / settings.storage.path)
+    db_path = shared or (settings.resolve(settings.storage.path) if not args.data_dir
+                         else data_dir / settings.storage.path)
     if not settings.storage.url and Path(db_path).exists():
         # the bot made it: one short write up front, never "database is locked"
         try:

@@ -1,0 +1,58 @@
+"""`bot.py signal` / `resume` write where the bot reads and keep what they create private: a
+cluster node with cluster.shared_dir reads its controls from the account's database in the shared
+dir (the CLI wrote them into data_dir/bot.sqlite, said "applied within a second" and the exit
+never happened); a control queued before the first run created the data dir and the database
+readable by every local user."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BTC = "BTC/USDT:USDT"
+
+
+def _cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args, "--config", str(config)],
+                          cwd=config.parent, capture_output=True, text=True, timeout=60)
+
+
+def _controls(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT command, symbol FROM control").fetchall()
+
+
+def test_a_cluster_nodes_control_goes_to_its_database_in_the_shared_dir(tmp_path):
+    config = tmp_path / "cluster.toml"
+    config.write_text(
+        '[bot]\nmode = "live"\n[exchange]\nid = "bybit"\napi_url = "http://127.0.0.1:9"\n'
+        f'[symbols]\nlist = ["{BTC}"]\n'
+        '[cluster]\nenabled = true\nshared_dir = "shared"\n'
+        'database_url = "postgresql://bot@127.0.0.1:9/bot"\n'
+        f'[[accounts]]\nname = "alpha"\n[[accounts]]\nname = "beta"\n'
+        'exchange.api_key_env = "BETA_KEY"\nexchange.api_secret_env = "BETA_SECRET"\n')
+    for account in ("alpha", "beta"):
+        r = _cli(config, "signal", BTC, "exit", "--account", account)
+        assert r.returncode == 0, r.stderr
+    shared = tmp_path / "data" / "shared"  # relative paths are in the data dir
+    assert _controls(shared / "alpha" / "bot.sqlite") == [("signal", BTC)]
+    assert _controls(shared / "beta" / "bot.sqlite") == [("signal", BTC)]
+    assert {p.parent.name for p in (tmp_path / "data").rglob("*.sqlite")} == {"alpha", "beta"}
+    assert not (tmp_path / "data" / "accounts").exists()
+
+
+def test_a_control_queued_before_the_first_run_creates_private_files(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[symbols]\nlist = ["{BTC}"]\n')
+    r = _cli(config, "signal", BTC, "long")
+    assert r.returncode == 0 and "applied when the bot next starts" in r.stdout, r.stderr
+    data = tmp_path / "data"
+    made = [data, *data.rglob("*")]
+    assert any(p.name == "bot.sqlite" for p in made)
+    for path in made:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
