@@ -3,8 +3,9 @@
 Where several fills of a hedge-grid leg race (a level filling while the stop triggers, a bot
 close while the exchange stop fires), the exchange may have applied them in another order than
 we learn of them, and its averaging decides each fill's P&L. Booking the P&L the exchange reports
-for the order makes the ledger equal the exchange's fills (issue 16 item 3). Venues that do not
-report it per fill (Bybit) answer None, and the core computes it."""
+for the order makes the ledger equal the exchange's fills (issue 16 item 3). Binance reports it
+as `realizedPnl`, Bybit as `execPnl` (both before fees); a venue or a paper server that does not
+report it per fill answers None, and the core computes it."""
 
 from __future__ import annotations
 

@@ -16,7 +16,9 @@ steps until the level is above its floor; an entry that would wait past its boun
 (`BudgetRefused`, raised before anything is sent, journaled by the actor as a failed order).
 After the venue says "too many" (429, -1003, 10006) the bucket is blocked until the venue's
 reset: nothing is sent, protective calls included, because it would only be refused again and
-repeated 429s turn into IP bans.
+repeated 429s turn into IP bans. A block longer than a priority's bound (Bybit's IP ban: 600 s)
+refuses that priority at once, naming the block; a protective call waits it out, its wait
+announced to the actor's liveness mark (exchange/fence.py) so the supervisor does not restart it.
 
 Clock and sleep are injected; the lock is never held while sleeping.
 """
@@ -109,11 +111,7 @@ class PriorityBucket:
             # 1.7e9 (the loop then never ends): wait at least a millisecond
             wait = max(wait, MIN_WAIT_S)
             if priority is not Priority.PROTECTIVE and waited + wait > max_wait_s:
-                with self._lock:
-                    self.refused += 1
-                raise BudgetRefused(
-                    f"{self.name}: rate budget short for a {priority.name.lower()} call "
-                    f"({cost:g} {self.unit}, would wait {waited + wait:.1f}s > {max_wait_s:g}s)")
+                raise self._refusal(cost, priority, waited + wait, max_wait_s)
             before_sleep(wait)
             self._sleep(wait)
             waited += wait
@@ -122,19 +120,32 @@ class PriorityBucket:
             if priority is Priority.PROTECTIVE:
                 return waited
 
+    def _refusal(self, cost: float, priority: Priority, wait: float,
+                 max_wait_s: float) -> BudgetRefused:
+        with self._lock:
+            self.refused += 1
+            blocked = self._blocked_until - self._clock()
+        why = f"; blocked by the venue for {blocked:.0f}s more" if blocked > max_wait_s else ""
+        return BudgetRefused(
+            f"{self.name}: rate budget short for a {priority.name.lower()} call ({cost:g} "
+            f"{self.unit}, would wait {wait:.1f}s > {max_wait_s:g}s{why})")
+
     def cap_remaining(self, remaining: float) -> None:
         """The venue says only `remaining` units are left in its window: never assume more."""
         with self._lock:
             self._refill(self._clock())
             self._tokens = min(self._tokens, float(remaining))
 
-    def block_for(self, seconds: float) -> None:
-        """The venue refused for rate: send nothing until its reset."""
+    def block_for(self, seconds: float) -> float:
+        """The venue refused for rate: send nothing until its reset. Returns how long the
+        bucket was already blocked."""
         with self._lock:
             now = self._clock()
+            before = max(self._blocked_until - now, 0.0)
             self._blocked_until = max(self._blocked_until, now + max(seconds, 0.0))
             self._refill(now)
             self._tokens = min(self._tokens, 0.0)
+        return before
 
     def status(self) -> dict[str, object]:
         with self._lock:

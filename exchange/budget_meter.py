@@ -1,6 +1,7 @@
 """Metering one REST request against the venue budget: before it goes out (spend, wait, fence,
 liveness) and after its answer (the venue's usage headers correct the local estimate; a
-rate-limit refusal blocks the bucket until the venue's reset).
+rate-limit refusal blocks the bucket until the venue's reset; Bybit's HTTP 403 "access too
+frequent" bans the IP: every request to the venue is blocked for `BYBIT_IP_BAN_S`).
 
 Called by the ccxt instance wrapper (exchange/ccxt/instances.py) with ccxt's own cost of the
 endpoint, so the meter never has to parse URLs.
@@ -8,9 +9,13 @@ endpoint, so the meter never has to parse URLs.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from loguru import logger
 
 from exchange.budget import Priority, PriorityBucket, current_priority
 from exchange.budget_venues import BINANCE_USDM, BYBIT, AccountBudget, VenueBudget, ip_units
@@ -22,6 +27,12 @@ BYBIT_UID_WINDOW_S = 1.0
 DEFAULT_BLOCK_S = 1.0
 """How long to send nothing after a rate-limit refusal that names no reset (the real venues
 name one: Binance's Retry-After, Bybit's reset timestamp)."""
+BYBIT_IP_BAN_S = 600.0
+"""Bybit v5 rate-limit docs: after HTTP 403 "access too frequent" the IP is banned; stop all
+HTTP requests for at least 10 minutes."""
+_BYBIT_BAN = re.compile(r'"retCode"\s*:\s*403\b|access too frequent', re.IGNORECASE)
+HEADER_MARGIN = 0.025
+"""Share of a limit a header's count leaves unused, for requests in flight."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,32 +82,47 @@ class RequestMeter:
     def _account_buckets(self, api: object, method: str, path: str,
                          ccxt_cost: float) -> list[PriorityBucket]:
         limits = self.venue.limits
-        if limits is BINANCE_USDM and self.account.orders is not None:
+        if limits is BINANCE_USDM:
             if method == "POST" and path in BINANCE_ORDER_PATHS:
-                return [self.account.orders]
+                return list(self.account.order_buckets)
             return []
         if limits is BYBIT and _private(api):
             return [self.account.endpoint(path, ccxt_cost)]
         return []
 
     def after(self, api: object, path: str, headers: Mapping[str, str] | None,
-              rate_limited: bool) -> None:
-        """Correct the estimate from the venue's headers; on a refusal, wait out its reset."""
+              rate_limited: bool, *, status: int | None = None, error: str = "") -> bool:
+        """Correct the estimate from the venue's headers; on a refusal, wait out its reset.
+        `status`: the answer's HTTP status; `error`: the raised error's text. Returns whether
+        the venue refused for rate (Bybit's IP ban too, whatever class ccxt raised)."""
         h = {k.lower(): v for k, v in (headers or {}).items()}
         limits = self.venue.limits
         if limits is BINANCE_USDM:
             self._binance(h, rate_limited)
         elif limits is BYBIT:
+            if status == 403 or _BYBIT_BAN.search(error):
+                self._ip_banned(BYBIT_IP_BAN_S)
+                return True
             self._bybit(api, path, h, rate_limited)
         elif rate_limited:
             self.venue.ip.block_for(_number(h.get("retry-after")) or DEFAULT_BLOCK_S)
+        return rate_limited
+
+    def _ip_banned(self, seconds: float) -> None:
+        if self.venue.ip.block_for(seconds) >= seconds - 1.0:
+            return  # already logged: another answer of the same ban
+        until = datetime.fromtimestamp(self._wall() + seconds, UTC)
+        logger.error("{}: HTTP 403 'access too frequent': the venue banned this IP; no request "
+                     "to it until {} ({:g} s)", self.venue.limits.venue,
+                     until.isoformat(timespec="seconds"), seconds)
 
     def _binance(self, h: dict[str, str], rate_limited: bool) -> None:
+        self._binance_orders(h)
         used = _number(h.get("x-mbx-used-weight-1m"))
         if used is not None:
             # what the venue still allows this IP this minute (whoever spent the rest), less a
             # margin for requests in flight
-            margin = BINANCE_USDM.ip_limit * 0.025
+            margin = BINANCE_USDM.ip_limit * HEADER_MARGIN
             remaining = BINANCE_USDM.ip_limit - used - margin
             self.venue.ip.cap_remaining(remaining)
             if remaining <= 0 and not rate_limited:
@@ -106,6 +132,20 @@ class RequestMeter:
         if rate_limited:
             retry = _number(h.get("retry-after"))
             self.venue.ip.block_for(retry if retry is not None else DEFAULT_BLOCK_S)
+
+    def _binance_orders(self, h: dict[str, str]) -> None:
+        """The account's new-order counts (on an order's answer): never assume more left than
+        the venue says; a spent window sends no order before it turns (the venue's windows
+        are fixed, and its -1015 names no reset)."""
+        for limit, bucket in zip(BINANCE_USDM.order_limits, self.account.order_buckets,
+                                 strict=True):
+            count = _number(h.get(limit.header))
+            if count is None:
+                continue
+            remaining = limit.limit * (1 - HEADER_MARGIN) - count
+            bucket.cap_remaining(remaining)
+            if remaining <= 0:
+                bucket.block_for(limit.window_s - self._wall() % limit.window_s)
 
     def _bybit(self, api: object, path: str, h: dict[str, str], rate_limited: bool) -> None:
         left = _number(h.get("x-bapi-limit-status"))

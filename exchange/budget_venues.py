@@ -3,9 +3,12 @@
 Figures (checked December 2026; ccxt 4.5.90's cost tables agree):
   Binance USDⓈ-M: REQUEST_WEIGHT 2,400 per minute per IP (fixed minute; the answer's
     `X-MBX-USED-WEIGHT-1M` says what this IP used); ccxt's fapi `cost` IS the weight (e.g.
-    ticker/24hr without symbol 40, userTrades 5, positionRisk 5, order 1). ORDERS 1,200 per
-    minute and 300 per 10 s per account (new orders only).
-  Bybit v5: 600 requests per 5 s per IP (any endpoint); per UID and endpoint a per-second limit
+    ticker/24hr without symbol 40, userTrades 5, positionRisk 5, order 1). ORDERS 300 per 10 s
+    and 1,200 per minute per account (new orders only; one bucket each, a new order takes
+    both), counted per fixed window; an order's answer carries `X-MBX-ORDER-COUNT-10S` and
+    `X-MBX-ORDER-COUNT-1M` (the account's count in each window); over either: 429, -1015.
+  Bybit v5: 600 requests per 5 s per IP (any endpoint; over it: HTTP 403 "access too
+    frequent", the IP is banned for at least 10 minutes); per UID and endpoint a per-second limit
     (ccxt encodes it as cost = 50 / limit: order create 20/s, position/list 10/s ...); every
     answer carries `X-Bapi-Limit-Status` (left for that endpoint), `X-Bapi-Limit` and
     `X-Bapi-Limit-Reset-Timestamp` (ms).
@@ -27,20 +30,32 @@ from dataclasses import dataclass
 from exchange.budget import PriorityBucket
 
 
+@dataclass(frozen=True, slots=True)
+class OrderLimit:
+    """One per-account limit on new orders: `limit` per fixed `window_s`; the answer's `header`
+    carries the account's count in the current window."""
+
+    limit: float
+    window_s: float
+    header: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VenueLimits:
     venue: str
     unit: str
     ip_limit: float
     ip_window_s: float
-    order_limit: float | None = None
-    order_window_s: float = 60.0
+    order_limits: tuple[OrderLimit, ...] = ()
+    """Every new order takes one from each (the shortest window first)."""
     per_endpoint: bool = False
     """Bybit: each private endpoint has its own per-UID per-second limit."""
 
 
-BINANCE_USDM = VenueLimits(venue="binanceusdm", unit="weight", ip_limit=2400, ip_window_s=60,
-                           order_limit=300, order_window_s=10)
+BINANCE_USDM = VenueLimits(
+    venue="binanceusdm", unit="weight", ip_limit=2400, ip_window_s=60,
+    order_limits=(OrderLimit(300, 10, "x-mbx-order-count-10s"),
+                  OrderLimit(1200, 60, "x-mbx-order-count-1m")))
 BYBIT = VenueLimits(venue="bybit", unit="requests", ip_limit=600, ip_window_s=5,
                     per_endpoint=True)
 
@@ -82,17 +97,23 @@ def _bucket(name: str, limit: float, window_s: float, share: float, unit: str,
 
 
 class AccountBudget:
-    """One account's (API key's) own limits on a venue: order count, per-endpoint limits."""
+    """One account's (API key's) own limits on a venue: order counts, per-endpoint limits."""
 
     def __init__(self, name: str, limits: VenueLimits, share: float,
                  clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
         self.name, self.limits, self.share = name, limits, share
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
-        self.orders = (None if limits.order_limit is None else _bucket(
-            f"{name} orders", limits.order_limit, limits.order_window_s, share, "orders",
-            clock, sleep))
+        self.order_buckets = tuple(
+            _bucket(f"{name} orders/{o.window_s:g}s", o.limit, o.window_s, share, "orders",
+                    clock, sleep) for o in limits.order_limits)
+        """One per `limits.order_limits`, in its order."""
         self._endpoints: dict[str, PriorityBucket] = {}
+
+    @property
+    def orders(self) -> PriorityBucket | None:
+        """The shortest window's order bucket (None: the venue has no order limit)."""
+        return self.order_buckets[0] if self.order_buckets else None
 
     def endpoint(self, path: str, ccxt_cost: float) -> PriorityBucket:
         """The per-UID bucket of one Bybit endpoint (limit/s = 50 / ccxt cost, or the header's)."""
@@ -108,8 +129,9 @@ class AccountBudget:
     def status(self) -> dict[str, object]:
         with self._lock:
             out: dict[str, object] = {k: b.status() for k, b in self._endpoints.items()}
-        if self.orders is not None:
-            out["orders"] = self.orders.status()
+        for i, (limit, bucket) in enumerate(zip(self.limits.order_limits, self.order_buckets,
+                                                strict=True)):
+            out["orders" if i == 0 else f"orders_{limit.window_s:g}s"] = bucket.status()
         return out
 
 

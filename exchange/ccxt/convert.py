@@ -3,8 +3,10 @@
 Every number goes through `exchange.decimals` (Decimal via str). Fields ccxt leaves out but
 the venue's raw answer (`info`) carries are read here too, so no caller ever looks at `info`:
 the position side (Bybit `positionIdx`, Binance `positionSide`), a fill's realized P&L
-(Binance `realizedPnl`, Bybit `closedPnl` where present) and Bybit's order fee when ccxt found
-no `cumFeeDetail` (then `cumExecFee`, in the market's settle currency).
+before fees (Binance `realizedPnl`; Bybit `execPnl`, "consistent with cashFlow in the
+transaction log", which excludes trading and funding fees; both "0" for an opening fill) and
+Bybit's order fee when ccxt found no `cumFeeDetail` (then `cumExecFee`, in the market's settle
+currency).
 
 An answer that cannot be read (a status ccxt does not know, a fill without a price) raises
 `ccxt.BadResponse`, which the gateway treats like any other unreadable answer.
@@ -119,7 +121,7 @@ def fill(raw: Raw, *, client_order_id: str | None = None) -> VenueFill:
         id=str(raw.get("id")), order_id=_str(raw.get("order")),
         client_order_id=client_order_id or _str(raw.get("clientOrderId")),
         symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(), price=price,
-        amount=amount, fee=fee(raw), realized_pnl=_num(info, "realizedPnl", "closedPnl"),
+        amount=amount, fee=fee(raw), realized_pnl=_num(info, "realizedPnl", "execPnl"),
         position_side=position_side(info), taker_or_maker=_str(raw.get("takerOrMaker")),
         timestamp=_int(raw.get("timestamp")),
     )

@@ -13,8 +13,10 @@ with the injected factory, then:
     the instance's `fetch2` (the single funnel every REST request of ccxt goes through) wrapped
     so it first spends the request's units from the venue budget shared by every account on
     the venue (`exchange/budget_meter.py`: priority, fence, liveness), and after the answer
-    hands the venue's usage headers back to it; an optional extra `TokenBucket` in ccxt cost
-    units (`rate_limit_per_s`) is waited on as well. No lock is held while sleeping;
+    hands the venue's usage headers and HTTP status back to it (a refusal for rate that ccxt
+    raised as another class is raised as `RateLimitExceeded`); an optional extra
+    `TokenBucket` in ccxt cost units (`rate_limit_per_s`) is waited on as well. No lock is
+    held while sleeping;
   - `set_markets(shared_markets)`, so markets are fetched (or read from the cache) once;
   - options an instance learns from the exchange (e.g. Bybit's unified-account status) and
     that other instances would otherwise re-fetch are copied in from `learned`.
@@ -92,6 +94,7 @@ class InstancePool:
         bound_recv_window(inst)
         allow_all_symbol_open_orders(inst)
         fence_sends(inst)
+        record_status(inst)
         self._meter(inst)
         return inst
 
@@ -144,11 +147,13 @@ class InstancePool:
                 bucket.acquire(float(cost) if cost else 1.0)
             if meter is None:
                 return inner(path, api, method, params, config)
-            inst.last_response_headers = None
+            inst.last_response_headers = inst.last_http_status = None
             try:
                 result = inner(path, api, method, params, config)
             except ccxt.BaseError as exc:
-                _answered(meter, inst, api, path, exc)
+                instead = _answered(meter, inst, api, path, exc)
+                if instead is not None:
+                    raise instead from exc
                 raise
             _answered(meter, inst, api, path, None)
             return result
@@ -196,11 +201,31 @@ def fence_sends(inst: ccxt.Exchange) -> None:
     inst.fetch = fenced_fetch
 
 
-def _answered(meter: RequestMeter, inst: ccxt.Exchange, api: object, path: str,
-              exc: BaseException | None) -> None:
-    """Hand the venue's usage headers to the meter; a rate-limit refusal blocks the budget."""
+def record_status(inst: Any) -> None:
+    """Keep the HTTP status of the instance's last answer as `last_http_status` (ccxt keeps
+    only its headers and body); every answer passes `on_rest_response`."""
+    inner = inst.on_rest_response
+
+    def on_rest_response(code, *rest):  # noqa: ANN001, ANN002, ANN202
+        inst.last_http_status = code
+        return inner(code, *rest)
+
+    inst.on_rest_response = on_rest_response
+
+
+def _answered(meter: RequestMeter, inst: Any, api: object, path: str,
+              exc: BaseException | None) -> ccxt.BaseError | None:
+    """Hand the venue's answer to the meter (usage headers; a rate-limit refusal blocks the
+    budget). Returns the error to raise instead of `exc`: a refusal for rate that ccxt raised
+    as another class (Bybit's IP ban with a JSON body: plain ExchangeError), which must be
+    retried later, never taken as permanent."""
     limited = isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection)
-    meter.after(api, path, inst.last_response_headers, rate_limited=limited)
+    refused = meter.after(api, path, inst.last_response_headers, rate_limited=limited,
+                          status=getattr(inst, "last_http_status", None),
+                          error="" if exc is None else str(exc))
+    if exc is not None and refused and not limited:
+        return ccxt.RateLimitExceeded(str(exc))
+    return None
 
 
 def _protective_before(meter: RequestMeter, api: object, method: str, path: str,
@@ -216,6 +241,7 @@ def meter_streams(inst: Any, meter: RequestMeter) -> None:
     never wait behind the reconciliations that fill the budget while the streams are down (at
     reconcile priority a reconnect starved for minutes). A budget wait runs on a worker
     thread, so the stream's event loop keeps delivering meanwhile."""
+    record_status(inst)
     inner = inst.fetch2
 
     async def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
@@ -223,11 +249,13 @@ def meter_streams(inst: Any, meter: RequestMeter) -> None:
         units = float(cost) if cost else 1.0
         await asyncio.get_running_loop().run_in_executor(
             None, _protective_before, meter, api, method, path, units)
-        inst.last_response_headers = None
+        inst.last_response_headers = inst.last_http_status = None
         try:
             result = await inner(path, api, method, params, config)
         except ccxt.BaseError as exc:
-            _answered(meter, inst, api, path, exc)
+            instead = _answered(meter, inst, api, path, exc)
+            if instead is not None:
+                raise instead from exc
             raise
         _answered(meter, inst, api, path, None)
         return result

@@ -45,6 +45,10 @@ class EmuTrade:
     fee: Decimal
     ts: int
     realized: Decimal = Decimal(0)
+    """P&L of the part that closed a position, before fees (Binance `realizedPnl`, Bybit
+    `execPnl`)."""
+    closed: Decimal = Decimal(0)
+    """The part of the fill that closed a position (Bybit `closedSize`)."""
 
 
 LEVERAGE = Decimal(10)
@@ -203,7 +207,7 @@ class Book:
         size, entry = self.positions.get(key, (Decimal(0), Decimal(0)))
         delta = order.qty if order.side == "buy" else -order.qty
         new = size + delta
-        realized = Decimal(0)
+        realized = closed = Decimal(0)
         if size == 0 or (size > 0) == (delta > 0):
             entry = (abs(size) * entry + abs(delta) * price) / abs(new) if new else Decimal(0)
         else:
@@ -214,7 +218,7 @@ class Book:
             elif (new > 0) != (size > 0):
                 entry = price  # flipped: the rest opens at this price
         self.trades.append(EmuTrade(self.next_id(), order, price, order.qty, fee, self.tick(),
-                                    realized))
+                                    realized, closed))
         self.positions[key] = (new, entry)
         self.balance += realized - fee
         self.emit("trade", self.trades[-1])

@@ -240,7 +240,10 @@ class BybitVenue:
 
     def h_v5_execution_list(self, p):
         """Like the venue: newest first, `limit` rows (1-100, default 50) a page, the next page
-        by `cursor` (here: the offset) named in `nextPageCursor` ("" after the last)."""
+        by `cursor` (here: the offset) named in `nextPageCursor` ("" after the last).
+        `execPnl`: the P&L of the part that closed (`closedSize`) against the position's average
+        entry, before fees (Bybit: "consistent with cashFlow in the transaction log", which
+        excludes trading and funding fees); "0" for an opening fill."""
         since = int(p.get("startTime") or 0)
         limit, start = int(p.get("limit") or 50), int(p.get("cursor") or 0)
         if not 1 <= limit <= 100:
@@ -252,8 +255,8 @@ class BybitVenue:
                  "execType": "Trade", "execValue": s(t.qty * t.price), "execTime": str(t.ts),
                  "feeCurrency": "USDT", "isMaker": False, "feeRate": "0.00055", "tradeIv": "",
                  "markIv": "", "markPrice": s(t.price), "indexPrice": "", "underlyingPrice": "",
-                 "blockTradeId": "", "seq": 1,
-                 "closedSize": s(t.qty) if t.realized or t.order.reduce_only else "0"}
+                 "blockTradeId": "", "seq": 1, "closedSize": s(t.closed),
+                 "execPnl": s(t.realized)}
                 for t in reversed(self.book.trades)
                 if t.ts >= since and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
         more = len(rows) > start + limit

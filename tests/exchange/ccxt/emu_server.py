@@ -3,7 +3,8 @@
 It records every request (method, path, merged query+body params, headers), refuses what the
 venue would refuse for its signing (the venue's `authenticate`, emu_auth.py), lets a venue
 module (`emu_bybit`, `emu_binance`) answer, and supports scripted faults per path:
-  fail_next(path, n, status=..., body=...)   answer the next n requests with that error
+  fail_next(path, n, status=..., body=...)   answer the next n requests with that error (a str
+                                              body as text, anything else as JSON)
   fail_next(path, n, hold="after")            process the request (the order lands), then hold
                                               the connection until the client times out
   fail_next(path, n, hold="before")           hold without processing (the order never lands)
@@ -124,11 +125,13 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = denied
         else:
             status, body = state.venue.route(method, parts.path, params)
-        payload = json.dumps(body).encode("utf-8")
+        # a str body goes out as text (a CDN's or a ban's page), anything else as JSON
+        text = isinstance(body, str)
+        payload = (body if text else json.dumps(body)).encode("utf-8")
         self.send_response(status)
         for key, value in extra.items():
             self.send_header(key, value)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", "text/plain" if text else "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)

@@ -79,6 +79,31 @@ def test_fill_realized_pnl_and_balance_and_ticker() -> None:
     assert ticker.last == D("3.5") and ticker.quote_volume == D("1000000.0")
 
 
+def test_bybit_execution_pnl_is_the_fills_realized_pnl() -> None:
+    """Bybit v5's execution (the `execution` topic's sample in Bybit's docs; /v5/execution/list
+    rows have the same fields) through ccxt's own parser: a close of 0.5 at 95,900.1 from an
+    entry at 95,900.0 makes 0.05 before the 26.37 fee."""
+    ex = ccxt.bybit()
+    ex.set_markets([{"id": "BTCUSDT", "symbol": "BTC/USDT:USDT", "base": "BTC", "quote": "USDT",
+                     "settle": "USDT", "type": "swap", "swap": True, "linear": True,
+                     "inverse": False, "contract": True, "spot": False, "contractSize": 1,
+                     "precision": {"amount": 0.001, "price": 0.1}, "limits": {}}])
+    raw = {"category": "linear", "symbol": "BTCUSDT", "closedSize": "0.5",
+           "execFee": "26.3725275", "execId": "0ab1bdf7-4219-438b-b30a-32ec863018f7",
+           "execPrice": "95900.1", "execQty": "0.5", "execType": "Trade",
+           "execValue": "47950.05", "feeRate": "0.00055", "leavesQty": "0",
+           "orderId": "9aac161b-8ed6-450d-9cab-c5cc67c21784", "orderLinkId": "c-9",
+           "orderPrice": "94942.5", "orderQty": "0.5", "orderType": "Market",
+           "stopOrderType": "UNKNOWN", "side": "Sell", "execTime": "1746270400353",
+           "isMaker": False, "seq": 140612148849382, "execPnl": "0.05",
+           "createType": "CreateByUser", "feeCurrency": "USDT"}
+    fill = convert.fill(ex.parse_trade(raw))
+    assert (fill.realized_pnl, fill.fee_cost) == (D("0.05"), D("26.3725275"))
+    opening = convert.fill(ex.parse_trade({**raw, "side": "Buy", "closedSize": "0",
+                                           "execPnl": "0"}))
+    assert opening.realized_pnl == 0
+
+
 def test_market_steps_in_either_precision_mode() -> None:
     raw = {"symbol": "BTC/USDT:USDT", "precision": {"amount": 0.001, "price": 0.1},
            "limits": {"amount": {"min": 0.001, "max": 100}, "cost": {"min": 5}},

@@ -126,8 +126,7 @@ class BybitWs:
                 "feeCurrency": "USDT", "isMaker": False, "feeRate": "0.00055",
                 "tradeIv": "", "markIv": "", "markPrice": s(t.price), "indexPrice": "",
                 "underlyingPrice": "", "blockTradeId": "", "seq": int(t.tid),
-                "closedSize": s(t.qty) if t.realized or o.reduce_only else "0",
-                "closedPnl": s(t.realized)}
+                "closedSize": s(t.closed), "execPnl": s(t.realized)}
 
     def position_event(self, symbol: str, leg: str = "net") -> tuple[str, Any]:
         """The `position` message for the book's position now (a change without a fill of

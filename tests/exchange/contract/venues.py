@@ -37,7 +37,7 @@ class Venue:
     order_fees: bool
     """The venue reports a fee on the order itself (Binance futures orders carry none)."""
     fill_pnl: bool
-    """The venue reports realized P&L on each fill (Bybit executions do not)."""
+    """The venue reports realized P&L on each fill (Binance `realizedPnl`, Bybit `execPnl`)."""
     fill_sides: bool = True
     """Fills name their position side (Bybit executions do not: join them to their order)."""
     flags_closes: bool = True
@@ -136,6 +136,6 @@ def build(name: str, tmp_path: Path) -> Venue:
     binance = exchange_id == "binanceusdm"
     # Binance orders carry no fee; the gateway reads a filled order's trades for it (issue 12)
     return EmulatedVenue(name=name, port=gateway, hedge=hedge, order_fees=True,
-                         fill_pnl=binance, fill_sides=binance,
+                         fill_pnl=True, fill_sides=binance,
                          flags_closes=not (binance and hedge), emu=emu,
                          exchange_id=exchange_id)
