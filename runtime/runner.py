@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,11 +18,16 @@ from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
-from runtime.workers_role import ProcessRole, watch_parent
+from runtime.workers_role import ProcessRole, open_beat, watch_parent
+from storage.opening import account_schema
+from storage.pg_lock import SchemaLock
 from supervision.instance_lock import FileLock, InstanceLock
 from supervision.status import combine_status
 
 LOCKS_DIR = "locks"
+EXIT_LOCK_LOST = 3
+"""bot.py's exit code for an account another bot holds (runtime/cli.py EXIT_LOCKED): the bot
+stopped because its schema lock was taken over."""
 
 
 def account_lock_path(data_dir: Path, account: str) -> Path:
@@ -49,6 +55,16 @@ def shared_files(
     return list(paths.values())
 
 
+def schema_locks(settings: Settings, role: ProcessRole | None = None) -> list[SchemaLock]:
+    """Each PostgreSQL-backed account's schema lock (storage/pg_lock.py): a bot with another
+    data dir meets no file of this one. Not for cluster nodes (their leases own accounts)."""
+    return [
+        SchemaLock(a.storage.url, account_schema(a.bot.account), f"account {a.bot.account}")
+        for a in settings.account_settings()
+        if a.storage.url and (role is None or role.runs(a.bot.account))
+    ]
+
+
 class Bot:
     """The composition of one running bot on one data dir: one AccountRuntime per account.
     ``role``: the whole bot (default) or one worker process running some of the accounts
@@ -69,6 +85,8 @@ class Bot:
         """Dashboard, metrics, Telegram and the protections' tick (dashboard/wiring.py)."""
         self.cluster_status: Any = None
         """Cluster node mode: a callable giving the status dump's `cluster` block."""
+        self.lock_lost: str | None = None
+        """Why the bot stopped when another process took an account's schema lock."""
 
     @property
     def views(self) -> dict[str, Any]:
@@ -94,6 +112,7 @@ class Bot:
         )
         log = logger
         watch_parent(self.role, self.stop_event, log)
+        self._keep_schema_locks(locks, log)
         for problem in private_problems:
             log.warning("{}", problem)
         try:
@@ -109,6 +128,9 @@ class Bot:
             streams.close()
             for lock in reversed(locks):
                 lock.release()
+        if self.lock_lost is not None:
+            print(f"bot.py: error: {self.lock_lost}", file=sys.stderr)
+            return EXIT_LOCK_LOST
         return 0
 
     def _acquire_locks(self) -> list[Any]:
@@ -123,6 +145,7 @@ class Bot:
             if role.runs(name)
         ]
         locks += [FileLock(path) for path in shared_files(s, self.data_dir, role)]
+        locks += schema_locks(s, role)  # run() sends a cluster node elsewhere before this
         try:
             for lock in locks:
                 lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
@@ -131,6 +154,22 @@ class Bot:
                 lock.release()
             raise
         return locks
+
+    def _keep_schema_locks(self, locks: list[Any], log: Any) -> None:
+        """A schema lock whose session was cut and that another process took meanwhile: stop."""
+
+        def lost(reason: str) -> None:
+            self.lock_lost = reason
+            message = f"{reason}; stopping"
+            if any(a.alerts is not None for a in self.accounts):
+                self._alert_all("account_lock_lost", message)
+            else:
+                log.error("{}", message)
+            self.stop_event.set()
+
+        for lock in locks:
+            if isinstance(lock, SchemaLock):
+                lock.keep(lost)
 
     def _open_accounts(self, log: Any) -> None:
         """Build and open every account's runtime, then log the start line."""
@@ -190,11 +229,13 @@ class Bot:
             receiver.start()
         services.start()
         deadline = None if duration_s is None else time.monotonic() + duration_s
+        beat = open_beat(self.role)
         try:
             while not self.stop_event.is_set():
                 services.tick()
                 self._write_status(running=True)
                 self._apply_controls(log)
+                beat()  # a worker's parent: started, and this loop still turns
                 if deadline is not None and time.monotonic() >= deadline:
                     log.info("duration reached; stopping")
                     break

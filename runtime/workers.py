@@ -5,18 +5,20 @@ account).
 The parent holds the data dir's instance lock, writes `logs/bot.log` and the merged
 `status.json`, and restarts a worker that dies with the actors' intensity/backoff rules
 (`[supervision]` max_restarts / restart_period_s / backoff_*); a restarted worker is a cold start
-of its accounts (restore from storage, reconcile with the exchange). Past the intensity the parent
-alerts, stops every worker and exits 1. SIGTERM/SIGINT to the parent: SIGTERM to every worker
-(each stops gracefully as the one-process bot does), then exit 0."""
+of its accounts (restore from storage, reconcile with the exchange). A worker whose run loop sends
+no heartbeat for a while is hung: the parent alerts once and stops it, and the same restart
+follows. Past the intensity the parent alerts, stops every worker and exits 1. SIGTERM/SIGINT to
+the parent: SIGTERM to every worker (each stops gracefully as the one-process bot does), then
+exit 0."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,25 @@ from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
-from runtime.workers_status import merge_status
+from runtime.workers_role import BEAT_FD_ENV
+from runtime.workers_status import Worker, merge_status, stale_after
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
-from supervision.restart_policy import RestartHistory, RestartPolicy
+from supervision.restart_policy import RestartPolicy
 
 EXIT_WORKERS_FAILED = 1
-FATAL_EXITS = {2: "startup error", 3: "an account is locked by another bot"}
-"""Worker exit codes a restart cannot cure (bot.py's codes): the parent stops at once."""
+EXIT_STARTUP = 2
+FATAL_EXITS = {EXIT_STARTUP: "startup error", 3: "an account is locked by another bot"}
+"""Worker exit codes a restart cannot cure (bot.py's codes): the parent stops at once. bot.py
+exits 2 for an unexpected exception too, so 2 is fatal only until the worker's first heartbeat
+(from this or an earlier process): after that it had started, and its exit is a crash, restarted
+like any other within the intensity."""
+HUNG_MIN_S = 30.0
+HUNG_INTERVALS = 5
+"""A worker with no heartbeat for max(HUNG_MIN_S, HUNG_INTERVALS x bot.status_interval_s) is
+hung (the floor leaves room for a run loop held up by storage calls timing out)."""
+HUNG_STOP_GRACE_S = 10.0
+"""How long a hung worker gets between SIGTERM and SIGKILL."""
 POLL_S = 0.1
 STOP_TIMEOUT_S = 60.0
 """How long a worker gets to stop gracefully before the parent kills it."""
@@ -44,42 +57,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def plan_workers(accounts: tuple[str, ...], workers: int) -> list[tuple[str, ...]]:
     """Accounts dealt round-robin over ``workers`` (already clamped to the number of accounts)."""
     return [tuple(accounts[i::workers]) for i in range(workers)]
-
-
-@dataclass(slots=True, kw_only=True)
-class Worker:
-    """The parent's record of one worker process (mutable: it is the parent's own bookkeeping)."""
-
-    index: int
-    accounts: tuple[str, ...]
-    proc: subprocess.Popen[bytes] | None = None
-    started_at: float | None = None
-    restarts: int = 0
-    last_exit: int | None = None
-    restart_at: float | None = None
-    history: RestartHistory = field(default_factory=RestartHistory)
-    last_status: dict[str, Any] | None = None
-    """The worker's last snapshot written by its current or an earlier process."""
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "pid": self.pid,
-            "alive": self.alive(),
-            "accounts": list(self.accounts),
-            "started_at": self.started_at,
-            "restarts": self.restarts,
-            "last_exit": self.last_exit,
-            "heartbeat_at": None,
-            "snapshot_current": False,
-        }
 
 
 class WorkerParent:
@@ -104,6 +81,7 @@ class WorkerParent:
         self.alerts = Alerts(logger=logger, command=sv.alert_command, webhook=sv.alert_webhook)
         self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert)
         self.workers: list[Worker] = []
+        self.hung_after_s = max(HUNG_MIN_S, HUNG_INTERVALS * settings.bot.status_interval_s)
         self.failure: str | None = None
         self.dashboard: Any = None
         """The accounts' dashboard, served here (dashboard/parent.py), when enabled."""
@@ -214,7 +192,19 @@ class WorkerParent:
 
     def _spawn(self, worker: Worker) -> None:
         # stdout/stderr inherited: a worker's one-line startup error reaches the user's terminal
-        worker.proc = subprocess.Popen(self._command(worker), cwd=ROOT)
+        read, write = os.pipe()  # the worker's heartbeat (workers_role.open_beat)
+        os.set_blocking(read, False)
+        env = {**os.environ, BEAT_FD_ENV: str(write)}
+        try:
+            worker.proc = subprocess.Popen(self._command(worker), cwd=ROOT, env=env,
+                                           pass_fds=(write,))
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        worker.close_beats()
+        worker.beat_fd, worker.beat_at, worker.stop_at = read, None, None
         worker.started_at = time.time()
         worker.restart_at = None
         logger.info(
@@ -250,11 +240,21 @@ class WorkerParent:
                 worker.restarts += 1
                 self._spawn(worker)
             return
-        if worker.proc is None or worker.alive():
+        if worker.proc is None:
             return
+        worker.read_beats(now)
+        if worker.alive():
+            self._check_hung(worker, now)
+        else:
+            self._exited(worker, now)
+
+    def _exited(self, worker: Worker, now: float) -> None:
+        assert worker.proc is not None
+        worker.read_beats(now)  # a heartbeat sent just before the exit still says "started"
+        worker.close_beats()
         code = worker.proc.returncode
         worker.last_exit = code
-        if code in FATAL_EXITS:
+        if code in FATAL_EXITS and not (code == EXIT_STARTUP and worker.ready):
             self.failure = f"worker {worker.index} exited with code {code} ({FATAL_EXITS[code]})"
             logger.error("{}; stopping every worker", self.failure)
             return
@@ -280,11 +280,37 @@ class WorkerParent:
         )
         worker.restart_at = now + verdict.delay_s
 
+    def _check_hung(self, worker: Worker, now: float) -> None:
+        """A worker silent for `hung_after_s`: one alert, SIGTERM, SIGKILL after a grace; its
+        exit then takes the restart path."""
+        assert worker.proc is not None
+        if worker.stop_at is not None:
+            if now >= worker.stop_at:
+                logger.error("worker {} did not stop within {:g} s of SIGTERM; killing it",
+                             worker.index, HUNG_STOP_GRACE_S)
+                worker.proc.kill()
+                worker.stop_at = math.inf
+            return
+        age = worker.beat_age(now)
+        if age is None or age < self.hung_after_s:
+            return  # still starting (no heartbeat yet), or alive
+        self._alert(
+            "worker_hung",
+            f"worker {worker.index} (pid {worker.pid}, accounts {','.join(worker.accounts)}) "
+            f"sent no heartbeat for {age:.1f} s: hung; stopping it for a restart (SIGTERM, "
+            f"SIGKILL after {HUNG_STOP_GRACE_S:g} s)",
+            worker=worker.index,
+        )
+        worker.proc.send_signal(signal.SIGTERM)
+        worker.proc.send_signal(signal.SIGCONT)  # a stopped process acts on SIGTERM once continued
+        worker.stop_at = now + HUNG_STOP_GRACE_S
+
     def _stop_all(self) -> None:
         alive = [w for w in self.workers if w.alive()]
         for worker in alive:
             assert worker.proc is not None
             worker.proc.send_signal(signal.SIGTERM)
+            worker.proc.send_signal(signal.SIGCONT)  # a stopped worker too
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for worker in alive:
             assert worker.proc is not None
@@ -301,6 +327,8 @@ class WorkerParent:
                 code = worker.proc.wait()
             worker.last_exit = code
             logger.info("worker {} stopped (exit code {})", worker.index, code)
+        for worker in self.workers:
+            worker.close_beats()
 
     def _alert(self, kind: str, message: str, **data: Any) -> None:
         """A fault of the whole bot (no account): the log line and the configured hooks."""
@@ -321,6 +349,7 @@ class WorkerParent:
         if self.dashboard is not None and self.dashboard.url is not None:
             bot["dashboard"] = self.dashboard.url
         status = merge_status(
-            self.data_dir, bot, self.workers, time.time(), grouped=s.has_accounts
+            self.data_dir, bot, self.workers, time.time(), grouped=s.has_accounts,
+            stale_after_s=stale_after(s.bot.status_interval_s),
         )
         self.status_writer.write(status)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,8 @@ from supervision.status import STATUS_FILE
 MAIN_LOG = "bot.log"
 PARENT_POLL_S = 0.5
 """How often a worker checks that its parent still lives (a parent killed by SIGKILL)."""
+BEAT_FD_ENV = "BOT_WORKER_BEAT_FD"
+"""The write end of the pipe a worker's heartbeat goes to (the parent passes it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,3 +74,27 @@ def watch_parent(role: ProcessRole, stop: threading.Event, log: Any) -> threadin
     thread = threading.Thread(target=watch, name="parent-watch", daemon=True)
     thread.start()
     return thread
+
+
+def open_beat(role: ProcessRole) -> Callable[[], None]:
+    """A worker's heartbeat: one byte down its parent's pipe per pass of the run loop. The
+    parent takes the first as "started" and a long silence as hung (runtime/workers.py); no
+    disk write, so a full disk or a read-only data dir never looks like a hang. A no-op for the
+    one-process bot."""
+    value = os.environ.pop(BEAT_FD_ENV, "")
+    if not role.is_worker or not value.isdigit():
+        return lambda: None
+    fd = int(value)
+    try:
+        os.set_blocking(fd, False)
+        os.set_inheritable(fd, False)  # not for the alert command's processes
+    except OSError:
+        return lambda: None
+
+    def beat() -> None:
+        try:
+            os.write(fd, b".")
+        except OSError:
+            pass  # a full pipe (the parent reads it soon) or a gone parent (watch_parent stops)
+
+    return beat

@@ -1,19 +1,116 @@
-"""The parent's `status.json` from its workers' own snapshots (`status.worker-<k>.json`).
+"""The parent's record of each worker (`Worker`) and its `status.json` from their own snapshots
+(`status.worker-<k>.json`).
 
 `bot.py status` reads one file as before: the parent merges each worker's accounts with
 `combine_status` and adds `bot.workers` (PID, alive, accounts, restarts, last exit code). A
-snapshot counts only when written by the worker's current process (its `bot.pid`); until the
-restarted process writes one, the last snapshot of the dead one is shown, each of its accounts
-marked `worker_alive: false`, so a dead worker's accounts never vanish from the dump."""
+snapshot counts only when written by the worker's current process (its `bot.pid`) and while its
+`heartbeat_at` keeps changing: one unchanged for `stale_after_s` (the parent's monotonic clock)
+is stale, its worker shown `stale` and its accounts `worker_alive: false`, both with the
+snapshot's age. Until the restarted process writes one, the last snapshot of the dead one is
+shown, each of its accounts marked `worker_alive: false`, so a dead worker's accounts never
+vanish from the dump."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from runtime.workers_role import worker_status_name
+from supervision.restart_policy import RestartHistory
 from supervision.status import combine_status
+
+STALE_INTERVALS = 3
+STALE_MIN_S = 2.0
+"""A snapshot is stale after max(STALE_MIN_S, STALE_INTERVALS x bot.status_interval_s)."""
+
+
+def stale_after(status_interval_s: float) -> float:
+    return max(STALE_MIN_S, STALE_INTERVALS * status_interval_s)
+
+
+@dataclass(slots=True, kw_only=True)
+class Worker:
+    """The parent's record of one worker process (mutable: it is the parent's own bookkeeping)."""
+
+    index: int
+    accounts: tuple[str, ...]
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: float | None = None
+    restarts: int = 0
+    last_exit: int | None = None
+    restart_at: float | None = None
+    history: RestartHistory = field(default_factory=RestartHistory)
+    last_status: dict[str, Any] | None = None
+    """The worker's last snapshot written by its current or an earlier process."""
+    snapshot_seen: float | None = None
+    """When (monotonic) the parent first read `last_status`'s heartbeat."""
+    beat_fd: int | None = None
+    """The read end of the current process's heartbeat pipe (workers_role.open_beat)."""
+    beat_at: float | None = None
+    """When (monotonic) the current process's last heartbeat arrived; None: none yet."""
+    ready: bool = False
+    """A process of this worker finished starting (its first heartbeat arrived)."""
+    stop_at: float | None = None
+    """A hung worker told to stop: when (monotonic) SIGKILL follows."""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def info(self) -> dict[str, Any]:
+        age = self.beat_age(time.monotonic())
+        return {
+            "index": self.index,
+            "pid": self.pid,
+            "alive": self.alive(),
+            "accounts": list(self.accounts),
+            "started_at": self.started_at,
+            "restarts": self.restarts,
+            "last_exit": self.last_exit,
+            "heartbeat_at": None,
+            "snapshot_current": False,
+            "snapshot_age_s": None,
+            "stale": False,
+            "beat_age_s": None if age is None else round(age, 1),
+        }
+
+    def read_beats(self, now: float) -> None:
+        """Take what the pipe holds; any byte is a heartbeat at `now` (monotonic)."""
+        while self.beat_fd is not None:
+            try:
+                data = os.read(self.beat_fd, 65536)
+            except BlockingIOError:
+                return
+            if not data:
+                return  # the process closed its end: it is exiting
+            self.beat_at = now
+            self.ready = True
+
+    def close_beats(self) -> None:
+        fd, self.beat_fd = self.beat_fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def beat_age(self, now: float) -> float | None:
+        return None if self.beat_at is None else now - self.beat_at
+
+    def see(self, snapshot: dict[str, Any], mono: float) -> None:
+        """A snapshot of the current process; its age restarts when its heartbeat changed."""
+        last = self.last_status
+        if last is None or last["bot"].get("heartbeat_at") != snapshot["bot"].get("heartbeat_at"):
+            self.snapshot_seen = mono
+        self.last_status = snapshot
+
+    def snapshot_age(self, mono: float) -> float:
+        return 0.0 if self.snapshot_seen is None else max(mono - self.snapshot_seen, 0.0)
 
 
 def read_worker_status(data_dir: Path, worker: Any) -> dict[str, Any] | None:
@@ -29,40 +126,64 @@ def read_worker_status(data_dir: Path, worker: Any) -> dict[str, Any] | None:
 
 
 def merge_status(
-    data_dir: Path, bot: dict[str, Any], workers: list[Any], now: float, *, grouped: bool
+    data_dir: Path,
+    bot: dict[str, Any],
+    workers: list[Any],
+    now: float,
+    *,
+    grouped: bool,
+    mono: float | None = None,
+    stale_after_s: float = STALE_MIN_S,
 ) -> dict[str, Any]:
+    """`now`: wall clock; `mono`: the monotonic clock the snapshots' ages are counted on."""
+    mono = time.monotonic() if mono is None else mono
     per_account: dict[str, dict[str, Any]] = {}
+    current: dict[int, bool] = {}
+    ages: dict[int, float] = {}
     for worker in workers:
         fresh = read_worker_status(data_dir, worker) if worker.alive() else None
         if fresh is not None:
-            worker.last_status = fresh
+            worker.see(fresh, mono)
         snapshot = worker.last_status
         if snapshot is None:
+            current[worker.index] = False
             continue
-        alive = fresh is not None
+        age = ages[worker.index] = worker.snapshot_age(mono)
+        stale = fresh is not None and age > stale_after_s
+        current[worker.index] = fresh is not None and not stale
         for name, entry in (snapshot.get("accounts") or {}).items():
             if name in worker.accounts:
-                per_account[name] = {
-                    **entry,
-                    "actors": [dict(a) for a in entry.get("actors", [])],
-                    "escalations": [dict(e) for e in entry.get("escalations", [])],
-                }
+                per_account[name] = _aged(entry, age)
         for info in bot.get("workers", []):
             if info["index"] == worker.index:
                 info["heartbeat_at"] = snapshot["bot"].get("heartbeat_at")
-                info["snapshot_current"] = alive
+                info["snapshot_current"] = current[worker.index]
+                info["snapshot_age_s"] = round(age, 1)
+                info["stale"] = stale
     # the configured order, whichever worker answered first
     ordered = {n: per_account[n] for n in bot.get("accounts", []) if n in per_account}
     status = combine_status(bot, ordered, now, grouped=grouped)
     for worker in workers:
-        current = worker.alive() and worker.last_status is not None and (
-            worker.last_status["bot"].get("pid") == worker.pid
-        )
         for name in worker.accounts:
-            if name in status["accounts"]:
-                status["accounts"][name]["worker"] = worker.index
-                status["accounts"][name]["worker_alive"] = current
+            entry = status["accounts"].get(name)
+            if entry is not None:
+                entry["worker"] = worker.index
+                entry["worker_alive"] = current[worker.index]
+                if not current[worker.index]:  # a stale or dead worker's last snapshot
+                    entry["snapshot_age_s"] = round(ages[worker.index], 1)
     return status
+
+
+def _aged(entry: dict[str, Any], age: float) -> dict[str, Any]:
+    """A copy of a snapshot's account entry, its actors' tick ages counted to now."""
+    actors = []
+    for actor in entry.get("actors", []):
+        actor = dict(actor)
+        if isinstance(actor.get("last_tick_age_s"), (int, float)):
+            actor["last_tick_age_s"] = round(actor["last_tick_age_s"] + age, 3)
+        actors.append(actor)
+    return {**entry, "actors": actors,
+            "escalations": [dict(e) for e in entry.get("escalations", [])]}
 
 
 def settle_liveness(status: dict[str, Any], running: bool) -> None:
@@ -81,6 +202,8 @@ def worker_lines(status: dict[str, Any]) -> list[str]:
     lines = []
     for w in status.get("bot", {}).get("workers", []):
         state = "alive" if w["alive"] else "down"
+        if w["alive"] and w.get("stale"):
+            state = f"stale (no status for {w['snapshot_age_s']:.1f} s)"
         exit_code = "" if w.get("last_exit") is None else f"  last exit {w['last_exit']}"
         lines.append(
             f"worker {w['index']}: {state}  pid {w['pid']}  accounts {','.join(w['accounts'])}"

@@ -1,6 +1,7 @@
 """The parent's merge of its workers' snapshots (runtime/workers_status.py), with real child
 processes standing in for workers: a snapshot counts only when its writer is the worker's
-current process; a dead worker's accounts keep their last snapshot, marked not alive."""
+current process; a dead worker's accounts keep their last snapshot, marked not alive; a snapshot
+whose heartbeat stops changing turns stale."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ def account_entry(symbol: str, open_: bool) -> dict:
     }
 
 
-def snapshot(pid: int, accounts: dict) -> dict:
-    return {"bot": {"pid": pid, "heartbeat_at": 100.0}, "accounts": accounts}
+def snapshot(pid: int, accounts: dict, heartbeat_at: float = 100.0) -> dict:
+    return {"bot": {"pid": pid, "heartbeat_at": heartbeat_at}, "accounts": accounts}
 
 
 def write(data: Path, index: int, status: dict) -> None:
@@ -105,3 +106,29 @@ def test_status_after_the_parent_is_gone_marks_every_worker_down(tmp_path, procs
     settle_liveness(s, running=False)
     assert worker_lines(s)[0].startswith("worker 1: down")
     assert s["accounts"]["alpha"]["worker_alive"] is False
+
+
+def test_a_snapshot_whose_heartbeat_stops_changing_turns_stale_with_its_age(tmp_path, procs):
+    w1 = Worker(index=1, accounts=("alpha",), proc=procs())
+    entry = account_entry("A", True)
+    entry["actors"][0]["last_tick_age_s"] = 0.5
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": entry}, heartbeat_at=200.0))
+    s = merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True, mono=10.0,
+                     stale_after_s=2.0)
+    assert s["accounts"]["alpha"]["worker_alive"] is True
+    assert s["bot"]["workers"][0]["snapshot_current"] and not s["bot"]["workers"][0]["stale"]
+    # the worker (stopped, hung) writes nothing more: the same file 3 s later is stale
+    s = merge_status(tmp_path, bot([w1]), [w1], 203.0, grouped=True, mono=13.0,
+                     stale_after_s=2.0)
+    info = s["bot"]["workers"][0]
+    assert info["alive"] and info["stale"] and not info["snapshot_current"]
+    assert info["snapshot_age_s"] == 3.0 and info["heartbeat_at"] == 200.0
+    alpha = s["accounts"]["alpha"]
+    assert alpha["worker_alive"] is False and alpha["snapshot_age_s"] == 3.0
+    assert alpha["actors"][0]["last_tick_age_s"] == 3.5  # as of now, not of the snapshot
+    assert worker_lines(s) == [
+        f"worker 1: stale (no status for 3.0 s)  pid {w1.pid}  accounts alpha  restarts 0"]
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": entry}, heartbeat_at=203.5))
+    s = merge_status(tmp_path, bot([w1]), [w1], 203.5, grouped=True, mono=13.5,
+                     stale_after_s=2.0)
+    assert s["accounts"]["alpha"]["worker_alive"] is True and not s["bot"]["workers"][0]["stale"]

@@ -1,0 +1,187 @@
+"""One bot per account schema on a PostgreSQL server: a session-level advisory lock, on a
+connection of its own held for the process's life (with `storage.url` the account's files in
+the data dir lock nothing that a bot with another data dir would meet).
+
+The server drops the lock when the session ends: the process exits (even by kill -9) or its
+connection is cut. `keep` looks at the session every few seconds and takes the lock again on a
+new connection after a cut; if another process took it meanwhile, `on_lost` is told. Cluster
+nodes own their accounts through leases (cluster/) and take no such lock.
+
+The key is two int4 values (the space "bot1" and the schema name's CRC-32), a key space apart
+from the one-bigint `pg_advisory_xact_lock` that serializes schema opening (storage/database.py),
+so the held lock never blocks `bot.py status`, `signal` or `resume` opening the schema."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from storage.cluster_database import postgres_options
+from storage.database import StorageError, _redacted
+from supervision.instance_lock import AlreadyRunning
+
+LOCK_SPACE = 0x626F7431  # "bot1"
+GRACE_S = 5.0
+"""How long a refused lock is tried again: the session of a bot killed a moment ago may still
+be ending on the server."""
+CHECK_S = 2.0
+"""How often `keep` checks the lock's session."""
+RETRY_S = 0.1
+SERVER_KEEPALIVE = (
+    "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
+)
+"""The server ends the session (and frees the lock) of a client whose host died or whose network
+is cut within seconds, not after the kernel's default two hours."""
+
+_HOLDER = (
+    "SELECT l.pid, a.application_name FROM pg_locks l "
+    "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND l.classid = %s::bigint::oid AND l.objid = %s::bigint::oid"
+)
+
+
+def lock_keys(schema: str) -> tuple[int, int]:
+    """The two int4 keys of `schema`'s lock (pg_try_advisory_lock(int, int))."""
+    crc = zlib.crc32(schema.encode())
+    return LOCK_SPACE, crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+class SchemaInUse(AlreadyRunning):
+    """Another session holds the account schema's lock (bot.py exit code 3)."""
+
+    def __init__(self, holder: str | None, schema: str, url: str, subject: str) -> None:
+        super().__init__(None, Path(schema), subject)
+        self.args = (
+            f"another bot is already trading {subject} ({holder or 'an unknown process'} holds "
+            f"the lock on schema {schema} at {_redacted(url)})",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SchemaLock:
+    """``acquire()`` / ``release()`` like supervision.instance_lock.InstanceLock."""
+
+    def __init__(self, url: str, schema: str, subject: str, *, grace_s: float = GRACE_S) -> None:
+        self.url = url
+        self.schema = schema
+        self.subject = subject
+        self.grace_s = grace_s
+        self.name = f"bot.py pid {os.getpid()} on {socket.gethostname()}"[:63]
+        self._conn: Any = None
+        self._backend: int | None = None
+        self._mutex = threading.Lock()
+        self._closed = threading.Event()
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
+    def acquire(self) -> None:
+        """Take the lock (retried for `grace_s`) or raise SchemaInUse; StorageError when the
+        server cannot be reached."""
+        if self._conn is not None:
+            return
+        conn = self._connect()
+        try:
+            deadline = time.monotonic() + self.grace_s
+            while not self._try(conn):
+                if time.monotonic() >= deadline:
+                    raise SchemaInUse(self._holder(conn)[1], self.schema, self.url, self.subject)
+                time.sleep(RETRY_S)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._backend = conn, conn.info.backend_pid
+
+    def release(self) -> None:
+        """Close the lock's session (the server frees the lock with it)."""
+        self._closed.set()
+        with self._mutex:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def keep(self, on_lost: Callable[[str], None]) -> threading.Thread:
+        """Check the session every CHECK_S until release(); after a cut take the lock again, or
+        call `on_lost` (once, with the reason) when another session took it."""
+        thread = threading.Thread(target=self._keep, args=(on_lost,), name="schema-lock",
+                                  daemon=True)
+        thread.start()
+        return thread
+
+    def _keep(self, on_lost: Callable[[str], None]) -> None:
+        while not self._closed.wait(CHECK_S):
+            try:
+                if self._alive() or self._retake():
+                    continue
+            except (psycopg.Error, StorageError):
+                continue  # the server is out of reach: the next round tries again
+            except SchemaInUse as exc:
+                on_lost(f"{self.subject}: the lock's session was cut and {exc}")
+                return
+
+    def _alive(self) -> bool:
+        with self._mutex:
+            conn = self._conn
+            if conn is None:
+                return True  # released
+            try:
+                conn.execute("SELECT 1")
+                return True
+            except psycopg.Error:
+                return False
+
+    def _retake(self) -> bool:
+        """True when the lock is ours again; False when our own cut session still holds it."""
+        conn = self._connect()
+        try:
+            with self._mutex:
+                if self._closed.is_set():
+                    return True
+                if self._try(conn):
+                    # the new session is kept; the cut one is closed below
+                    conn, self._conn = self._conn, conn
+                    self._backend = self._conn.info.backend_pid
+                    return True
+                backend, holder = self._holder(conn)
+        finally:
+            if conn is not None:
+                conn.close()
+        if backend is not None and backend != self._backend:
+            raise SchemaInUse(holder, self.schema, self.url, self.subject)
+        return False
+
+    def _connect(self) -> Any:
+        options = postgres_options()
+        options["options"] = SERVER_KEEPALIVE
+        try:
+            return psycopg.connect(self.url.replace("postgres://", "postgresql://", 1),
+                                   autocommit=True, application_name=self.name, **options)
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            # the words of storage.database.open_postgres_database, which would meet the same
+            raise StorageError(
+                f"{_redacted(self.url)} schema {self.schema}: cannot open database: {first}"
+            ) from None
+
+    def _try(self, conn: Any) -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_keys(self.schema))
+        return bool(row.fetchone()[0])
+
+    def _holder(self, conn: Any) -> tuple[int | None, str | None]:
+        """(backend PID, application name) of the session holding the lock, or Nones."""
+        space, key = lock_keys(self.schema)
+        row = conn.execute(_HOLDER, (space, key & 0xFFFFFFFF)).fetchone()
+        return (None, None) if row is None else (row[0], row[1] or None)
