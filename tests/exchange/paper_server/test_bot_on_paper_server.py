@@ -32,7 +32,10 @@ def test_bot_trades_on_the_shared_paper_server(tmp_path: Path) -> None:
                       "rate_limit_per_s": 1000.0, "timeout_ms": 5000,
                       "api_key_env": "PAPER_SERVER_API_KEY",
                       "api_secret_env": "PAPER_SERVER_API_SECRET"},
-            strategy={"entry_z": 50.0},  # no strategy entries: only the manual signal trades
+            # no strategy entries and no strategy exits (|z| < 0 never): only the manual signal
+            # trades, and its position stays open (CI: a 'mean_reverted' exit 8 s after the
+            # entry closed it before a loaded machine's status polls saw it protected)
+            strategy={"entry_z": 50.0, "exit_z": 0.0},
             risk={"order_size_usdt": 100},
             logging={"console": False},
         )
