@@ -121,7 +121,10 @@ def test_controls_need_the_token_go_through_the_mailbox_and_are_journaled(bot):
     assert applied[-1]["data"]["by"].startswith("dashboard bearer") and applied[-1]["data"]["applied_at"]
     sym_journal = bot.get(f"/api/journal?symbol={held}&limit=50")["events"]
     assert any(e["type"] == "ControlApplied" and e["data"]["side"] == "exit" for e in sym_journal)
-    assert any(e["type"] == "SignalHandled" for e in sym_journal)
+    types = {e["type"] for e in sym_journal}
+    # handled; or, on a loaded machine, the position closed by itself (stop, strategy exit)
+    # before the exit arrived, which the actor then journals as skipped (CI, once)
+    assert "SignalHandled" in types or {"SignalSkipped", "PositionClosed"} <= types, types
 
     # the kill switch, both ways
     bot.request("/api/control", body={"command": "kill_switch"}, headers=BEARER)
