@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_settings
+from tests.config.refusals import refused
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_SYMBOL = '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
@@ -22,14 +22,6 @@ def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(ONE_SYMBOL + text)
     return path
-
-
-def refused(path: Path) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_settings(path)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith(f"{path}: ")
-    return message
 
 
 def status(path: Path) -> subprocess.CompletedProcess[str]:

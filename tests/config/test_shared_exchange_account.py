@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_settings
+from config import load_settings
+from tests.config.refusals import refused
 
 ROOT = Path(__file__).resolve().parents[2]
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
@@ -25,14 +26,6 @@ def write(tmp_path: Path, text: str, mode: str = "live") -> Path:
     path = tmp_path / "config.toml"
     path.write_text(f'[bot]\nmode = "{mode}"\n{text}')
     return path
-
-
-def refused(path: Path) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_settings(path)
-    message = str(info.value)
-    assert "\n" not in message and message.startswith(f"{path}: ")
-    return message
 
 
 def key_file(path: Path) -> Path:
