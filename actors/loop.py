@@ -18,8 +18,8 @@ What it guarantees, for both styles:
   causes; signals journaled while the previous incarnation was down are recorded as skipped;
 - `Timer` means one thing: take a price left in the slot, retry a failed reconciliation, then
   the core's time-driven duties (`TimerFired`);
-- prices come through the symbol's price slot (latest price wins) and skip `decide` inside the
-  core's quiet band (the grid has none: each price decides);
+- prices come through the symbol's price slot (the latest wins; a crossing price it replaced is
+  decided first) and skip `decide` inside the core's quiet band (the grid has none);
 - prices before the first successful reconciliation are decided like any other (stops and
   closes still act on the restored state); every entry is refused meanwhile by the entry gate
   with the reason "not reconciled with the exchange yet", journaled;
@@ -114,6 +114,7 @@ class DecisionLoop:
             max_open_positions=None, kill_switch=entries_blocked, clock=clock
         )
         self.slot = slot
+        self._slot_generation = 0  # this incarnation's, from `PriceSlot.reset`
         self.defer_quiet_prices = defer_quiet_prices
         self._quiet_price: Decimal | None = None  # not yet written into the state
         self._publish_to = publish
@@ -133,8 +134,8 @@ class DecisionLoop:
     # -- start ------------------------------------------------------------------------------
     def start(self) -> None:
         """Claim a new incarnation, restore, reconcile: cold start and restart are one path."""
-        if self.slot is not None:
-            self.slot.reset()  # re-arm the wake; reconciliation fetches a fresh price
+        if self.slot is not None:  # re-arm the wake; reconciliation fetches a fresh price
+            self._slot_generation = self.slot.reset()
         self.incarnation = self.repo.claim(self.symbol)
         self.state = self.repo.load(self.symbol, store=self.core.store)
         self._quiet_price = None
@@ -198,9 +199,11 @@ class DecisionLoop:
         self.sync_band()
 
     def take_price(self) -> None:
-        tick = self.slot.take() if self.slot is not None else None
-        if tick is not None:
-            self.tick(tick)
+        """The slot's prices, in order (a crossing price, then the latest), each judged against
+        the band of the state the previous one left."""
+        if self.slot is not None:
+            for tick in self.slot.take_all(self._slot_generation):
+                self.tick(tick)
 
     def tick(self, tick: Tick) -> None:
         self.last_tick_at = now = self.clock()
@@ -378,10 +381,11 @@ class DecisionLoop:
             return
         while (band := self._band()) is not self._band_published:
             self._band_published = band
-            tick = self.slot.publish_band(band)
-            if tick is None:
+            ticks = self.slot.publish_band(band, self._slot_generation)
+            if not ticks:
                 return
-            self.tick(tick)
+            for tick in ticks:
+                self.tick(tick)
 
     def _publish(self) -> None:
         """Publish the current immutable state; the status dump builds the view from it."""

@@ -6,14 +6,18 @@ holds at most one price wake per symbol whatever the tick rate: an actor that fa
 decides on the newest price instead of working through a queue of stale ones (for a stop or a
 trailing trigger the latest price is the one that matters; the strategy's rolling window samples
 prices anyway and then samples at the rate the actor keeps up with). Every other message still
-goes through the mailbox, unchanged and in order.
+goes through the mailbox, unchanged and in order. A price the actor's published quiet band does
+not call quiet (it crosses a level) is kept when a newer one replaces it, and the actor decides
+both, in order, judging each against its current band (the published one may be older).
 
 Each slot has its own lock, held for a few field assignments; it is shared only by the feed
 thread and that symbol's actor (like the mailbox itself), never between symbols.
 
 A wake can be lost (an actor that dies with the wake in its mailbox; pykka drops the mailbox).
 The next incarnation clears the pending flag on start, and the actor also takes the slot on
-every supervisor `Timer`, so a price never waits longer than one heartbeat interval.
+every supervisor `Timer`, so a price never waits longer than one heartbeat interval. A replaced
+incarnation that is still running (hung, then unstuck) shares the slot: the generation `reset`
+gives each incarnation keeps it from taking the new one's prices or publishing its band.
 """
 
 from __future__ import annotations
@@ -35,14 +39,20 @@ URGENT_WAKE = 2
 
 
 class PriceSlot:
-    __slots__ = ("_lock", "_tick", "_wake_pending", "_woken_at", "_band", "offered", "taken")
+    __slots__ = ("_lock", "_tick", "_crossing", "_wake_pending", "_woken_at", "_band",
+                 "_generation", "offered", "taken")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tick: Tick | None = None
+        """The latest price not yet taken."""
+        self._crossing: Tick | None = None
+        """An older price not yet taken that the band did not call quiet (it crosses a level)."""
         self._wake_pending = False
         self._woken_at = -math.inf
         self._band: QuietBand | None = None
+        self._generation = 0
+        """Bumped by `reset`: the actor incarnation that owns the slot."""
         self.offered = 0
         """Ticks written by the feed (for measurements)."""
         self.taken = 0
@@ -60,16 +70,13 @@ class PriceSlot:
             self.offered += 1
             band = self._band
             held = self._tick
-            # A quiet price never replaces one the actor has not taken that is not quiet (it
-            # crosses a level): a dip through a trigger that reverses on the next tick is still
-            # acted on, while a quiet price would change nothing but the mark price anyway.
-            if not (
-                held is not None
-                and band is not None
-                and band.contains_price(tick.price)
-                and not band.contains_price(held.price)
-            ):
-                self._tick = tick
+            # The latest price always wins; a replaced price the band does not call quiet is
+            # kept too (the newest such one) and handed over first: a dip through a trigger
+            # that reverses on the next tick is still acted on. The band may be older than the
+            # actor's state, so the actor judges both again against its current band.
+            if held is not None and band is not None and not band.contains_price(held.price):
+                self._crossing = held
+            self._tick = tick
             if self._wake_pending:
                 return NO_WAKE
             quiet = band is not None and band.contains_price(tick.price)
@@ -79,45 +86,67 @@ class PriceSlot:
             self._woken_at = now
             return QUIET_WAKE if quiet else URGENT_WAKE
 
-    def take(self) -> Tick | None:
-        """The latest price not yet taken (None if there is none); re-arms the wake."""
+    def take_all(self, generation: int = 0) -> tuple[Tick, ...]:
+        """The prices not yet taken, in order: a held crossing price, then the latest (empty if
+        none); re-arms the wake. Empty for a replaced incarnation (`generation` older than the
+        last `reset`): it must not take the new incarnation's prices."""
         with self._lock:
-            tick = self._tick
-            self._tick = None
+            if generation != self._generation:
+                return ()
             self._wake_pending = False
-            if tick is not None:
-                self.taken += 1
-            return tick
+            return self._take()
 
-    def publish_band(self, band: QuietBand | None) -> Tick | None:
-        """The actor's new quiet band. Returns (and takes) a waiting price that was left
-        without a wake under the old band but is not quiet under the new one: the actor must
-        decide on it now. Atomic with `offer`, so no price falls between the two."""
+    def take(self, generation: int = 0) -> Tick | None:
+        """`take_all`'s latest price only: for a reader that publishes no band (no crossing
+        price is held then)."""
+        ticks = self.take_all(generation)
+        return ticks[-1] if ticks else None
+
+    def _take(self) -> tuple[Tick, ...]:
+        ticks = tuple(t for t in (self._crossing, self._tick) if t is not None)
+        self._crossing = self._tick = None
+        self.taken += len(ticks)
+        return ticks
+
+    def publish_band(self, band: QuietBand | None, generation: int = 0) -> tuple[Tick, ...]:
+        """The actor's new quiet band. Returns (and takes) the waiting prices, as `take_all`, when
+        they were left without a wake and the new band does not call the latest quiet, or a
+        crossing price is held: the actor must decide on them now. Atomic with `offer`, so no
+        price falls between the two. A replaced incarnation's band is ignored."""
         with self._lock:
+            if generation != self._generation:
+                return ()
             self._band = band
             tick = self._tick
             if (
-                tick is None
-                or self._wake_pending
-                or (band is not None and band.contains_price(tick.price))
+                self._wake_pending
+                or tick is None
+                or (self._crossing is None and band is not None
+                    and band.contains_price(tick.price))
             ):
-                return None
-            self._tick = None
-            self.taken += 1
-            return tick
+                return ()
+            return self._take()
 
-    def reset(self) -> None:
-        """A new actor incarnation: forget the old band and any pending wake (the price is
-        dropped too; reconciliation fetches a fresh one)."""
+    def reset(self) -> int:
+        """A new actor incarnation: forget the old band and any pending wake (the prices are
+        dropped too; reconciliation fetches a fresh one). Returns the new generation, which
+        the incarnation passes to `take` and `publish_band`."""
         with self._lock:
-            self._tick = None
+            self._tick = self._crossing = None
             self._wake_pending = False
             self._band = None
+            self._generation += 1
+            return self._generation
 
     def wake_failed(self) -> None:
         """The wake could not be delivered (actor not running): the next price wakes again."""
         with self._lock:
             self._wake_pending = False
+
+    @property
+    def generation(self) -> int:
+        """The current incarnation's generation (the last `reset`'s)."""
+        return self._generation
 
     @property
     def waiting(self) -> bool:
@@ -127,7 +156,8 @@ class PriceSlot:
         """A price waits without a wake because the actor's band calls it quiet."""
         with self._lock:
             tick, band = self._tick, self._band
-            return tick is not None and band is not None and band.contains_price(tick.price)
+            return (tick is not None and self._crossing is None and band is not None
+                    and band.contains_price(tick.price))
 
 
 class PriceSlots:

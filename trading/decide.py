@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Context, Decimal
 
 from trading import journal_events as je
 from trading import lifecycle as lc
@@ -42,6 +42,7 @@ from trading.order_reports import (
     on_stop_amend_failed,
     on_stop_amended,
 )
+from trading.orders import Order
 from trading.primitives import waiting
 from trading.reconcile import reconcile
 from trading.rules import Rules
@@ -84,7 +85,7 @@ class SymbolCore:
                 state = reconcile(state, event, ctx, on_accepted, on_filled, on_canceled, on_failed)
                 state = maintain(state, ctx)
             case TimerFired():
-                state = maintain(state, ctx)
+                state = retry_stop_move(maintain(state, ctx), ctx)
             case EntriesBlocked(blocked=blocked, reason=reason):
                 if blocked != state.entries_blocked:
                     ctx.record(
@@ -107,13 +108,14 @@ class SymbolCore:
         """The prices at which `decide(state, PriceTicked(price), now)` changes nothing but
         `last_price` (no command, no journal entry, no other field), or None when this state has
         no such shortcut. See `quiet_band`."""
-        pos = state.position
-        if state.stop_price is None and pos is not None and state.phase is Phase.OPEN:
+        pos, stop = state.position, None
+        if pos is None or state.phase is not Phase.OPEN:
+            return quiet_band(state)
+        if state.stop_price is None:
             # no stop acknowledged yet: the exit check guards the intended level (issue 16 item 5)
             risk = self.rules.risk
             stop = ts.initial_stop(pos.side, pos.entry_price, risk.stop_loss_pct, self.rules.market)
-            return quiet_band(state, stop)
-        return quiet_band(state)
+        return quiet_band(state, stop, stop_move_due_up_to(state, self.rules))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,15 +151,18 @@ class QuietBand:
 ALWAYS_QUIET = QuietBand()
 
 
-def quiet_band(state: SymbolState, intended_stop: Decimal | None = None) -> QuietBand | None:
-    """Mirror of `on_price` (maintain, trailing advance, exit reasons) as price bounds.
+def quiet_band(
+    state: SymbolState, intended_stop: Decimal | None = None, move_up_to: Decimal | None = None
+) -> QuietBand | None:
+    """Mirror of `on_price` (maintain, trailing advance, exit reasons, stop move) as price bounds.
 
     - flat / entering: `maintain` only acts on closing or open positions, `on_price` stops there;
     - closing: only a due close retry acts (`retry_close_due`), so quiet until `next_close_at`;
     - open: quiet while no protective level is crossed (stop, trailing trigger: `crossed_against`),
       no favourable level is reached (take-profit, trailing activation: `reached`), the price is
-      not a new best for an active trailing stop (`better`), and no stop placement is due
-      (`protect`: until `next_stop_at`).
+      not a new best for an active trailing stop (`better`), no stop placement is due
+      (`protect`: until `next_stop_at`) and no stop move is due (`_move_stop`: a price above
+      `move_up_to`, see `stop_move_due_up_to`).
     """
     phase = state.phase
     if phase is Phase.FLAT or phase is Phase.ENTERING:
@@ -185,6 +190,8 @@ def quiet_band(state: SymbolState, intended_stop: Decimal | None = None) -> Quie
             return None
         else:
             best = t.best_price
+    if move_up_to is not None:  # a move is due at every price up to it, for either side
+        (protective if pos.side is Side.LONG else favourable).append(move_up_to)
     if pos.side is Side.LONG:  # crossed_against: price <= level; reached: price >= level
         return QuietBand(
             gt=max(protective) if protective else None,
@@ -253,20 +260,52 @@ def _trail(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     return replace(state, trailing=new)
 
 
+def _stop_to_move(state: SymbolState, rules: Rules) -> tuple[Order, Decimal] | None:
+    """The resting stop `_move_stop` may move and the trailing trigger it would move it to; None
+    while no move can be due at any price: bot-side stops, no trigger, a move in flight (one at
+    a time), no acknowledged stop. `stop_should_move` then decides by the price."""
+    trigger = state.trailing.trigger_price if state.trailing is not None else None
+    if trigger is None or rules.risk.bot_side_stops:
+        return None
+    if any(o.status is OrderStatus.PENDING for o in state.live_orders(OrderPurpose.STOP)):
+        return None  # one stop move at a time
+    current = state.active_stop()
+    return None if current is None else (current, trigger)
+
+
+def stop_move_due_up_to(state: SymbolState, rules: Rules) -> Decimal | None:
+    """The highest price at which `_move_stop` moves the exchange stop (`stop_should_move`: at
+    every price up to it, none above; rounded up). None: at no price; Infinity: at every one."""
+    move, pos = _stop_to_move(state, rules), state.position
+    if move is None or pos is None:
+        return None
+    trigger, stop, step = move[1], state.stop_price, rules.risk.trailing_step_pct
+    if stop is not None and not ts.better(pos.side, trigger, stop):
+        return None
+    if stop is None or step <= 0:
+        return Decimal("Infinity")
+    # abs(trigger - stop) >= price * step / 100  <=>  price <= abs(trigger - stop) * 100 / step
+    return Context(rounding=ROUND_CEILING).divide(abs(trigger - stop) * ts.HUNDRED, step)
+
+
+def retry_stop_move(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """On the timer: a stop move due at the last price (refused, or skipped while another was
+    in flight) is retried without a new price. An exit is left to the next price, as before."""
+    price = state.last_price
+    if state.phase is not Phase.OPEN or state.position is None or price is None:
+        return state
+    ev = PriceTicked(price=price)
+    return state if _exit_reason(state, ev, ctx) else _move_stop(state, ev, ctx)
+
+
 def _move_stop(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     """Move the exchange stop up to the trailing trigger when it ratcheted far enough."""
-    pos, trailing = state.position, state.trailing
+    pos, move = state.position, _stop_to_move(state, ctx.rules)
     assert pos is not None
-    trigger = trailing.trigger_price if trailing is not None else None
-    if trigger is None or ctx.rules.risk.bot_side_stops:
+    step = ctx.rules.risk.trailing_step_pct
+    if move is None or not ts.stop_should_move(pos.side, state.stop_price, move[1], ev.price, step):
         return state
-    if any(o.status is OrderStatus.PENDING for o in state.live_orders(OrderPurpose.STOP)):
-        return state  # one stop move at a time
-    current = state.active_stop()
-    if current is None or not ts.stop_should_move(
-        pos.side, state.stop_price, trigger, ev.price, ctx.rules.risk.trailing_step_pct
-    ):
-        return state
+    current, trigger = move
     ctx.record(je.StopMoveRequested(old_stop=state.stop_price, new_stop=trigger))
     if ctx.rules.risk.amend_stops and current.exchange_id is not None:
         ctx.emit(AmendStop(client_order_id=current.client_order_id,

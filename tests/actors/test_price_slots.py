@@ -41,7 +41,7 @@ def test_failed_wake_rearms():
 def test_quiet_prices_wait_but_a_crossing_price_wakes_at_once():
     slot = PriceSlot()
     band = QuietBand(gt=D("99"), lt=D("101"))
-    assert slot.publish_band(band) is None
+    assert slot.publish_band(band) == ()
     assert not slot.offer(tick("100"), now=0.0, quiet_wake_s=None)  # quiet: waits in the slot
     assert slot.waiting
     assert slot.offer(tick("98"), now=0.0, quiet_wake_s=None)  # crosses: wake now
@@ -51,15 +51,46 @@ def test_quiet_prices_wait_but_a_crossing_price_wakes_at_once():
     assert slot.offer(tick("100.5"), now=0.3, quiet_wake_s=0.25)
 
 
-def test_a_crossing_price_is_not_replaced_by_a_quiet_one_before_the_actor_takes_it():
+def test_a_crossing_price_is_kept_and_handed_over_before_the_latest_one():
     slot = PriceSlot()
     slot.publish_band(QuietBand(gt=D("99"), lt=D("101")))
     assert slot.offer(tick("98"), now=0.0, quiet_wake_s=None)  # crosses: wake sent
     assert not slot.offer(tick("100"), now=0.0, quiet_wake_s=None)  # back inside before the take
-    assert slot.take() == tick("98")  # the dip is still acted on
+    assert slot.take_all() == (tick("98"), tick("100"))  # the dip is still acted on, in order
     assert slot.offer(tick("97"), now=0.0, quiet_wake_s=None)
-    assert not slot.offer(tick("102"), now=0.0, quiet_wake_s=None)  # also crossing: the latest wins
-    assert slot.take() == tick("102")
+    assert not slot.offer(tick("102"), now=0.0, quiet_wake_s=None)  # also crossing
+    assert not slot.offer(tick("103"), now=0.0, quiet_wake_s=None)  # the newer crossing is kept
+    assert slot.take_all() == (tick("102"), tick("103"))
+    assert slot.take_all() == ()
+    assert (slot.offered, slot.taken) == (5, 4)
+
+
+def test_the_latest_price_is_kept_whatever_the_published_band_says():
+    """The band may be older than the actor's state (the actor is deciding the price it took):
+    the feed keeps every price the actor may have to judge again, the newest last."""
+    slot = PriceSlot()
+    slot.publish_band(QuietBand(gt=D("99"), le=D("101")))
+    assert slot.offer(tick("101.5"), now=0.0, quiet_wake_s=None)  # a new best
+    assert slot.take_all() == (tick("101.5"),)  # the actor decides it (trigger ratchets) ...
+    assert slot.offer(tick("101.2"), now=0.0, quiet_wake_s=None)  # ... not quiet (old band)
+    assert not slot.offer(tick("100"), now=0.0, quiet_wake_s=None)  # quiet (old band)
+    assert slot.publish_band(QuietBand(gt=D("101.1"), le=D("101.5"))) == ()  # a wake is pending
+    assert slot.take_all() == (tick("101.2"), tick("100"))  # 100 crosses the new trigger
+    assert slot.take() is None
+
+
+def test_a_replaced_incarnation_neither_takes_prices_nor_publishes_its_band():
+    slot = PriceSlot()
+    old = slot.reset()
+    new = slot.reset()  # the new incarnation starts while the old one is hung
+    assert new != old
+    slot.publish_band(QuietBand(gt=D("99"), lt=D("101")), new)
+    assert slot.offer(tick("98"), now=0.0, quiet_wake_s=None)  # the wake goes to the new one
+    assert slot.take_all(old) == () and slot.take(old) is None  # the old one's late wake
+    assert slot.publish_band(ALWAYS_QUIET, old) == ()  # and its late band: ignored
+    assert slot.waiting and not slot.waiting_quiet()
+    assert not slot.offer(tick("97"), now=0.0, quiet_wake_s=None)  # the wake is still pending
+    assert slot.take_all(new) == (tick("98"), tick("97"))
 
 
 def test_time_limited_band_is_never_quiet_for_the_feed():
@@ -72,10 +103,10 @@ def test_new_band_hands_back_a_waiting_price_it_no_longer_calls_quiet():
     slot = PriceSlot()
     slot.publish_band(ALWAYS_QUIET)
     assert not slot.offer(tick("98"), now=0.0, quiet_wake_s=None)
-    assert slot.publish_band(QuietBand(gt=D("99"))) == tick("98")  # the actor decides it now
+    assert slot.publish_band(QuietBand(gt=D("99"))) == (tick("98"),)  # the actor decides it now
     assert not slot.waiting
     assert not slot.offer(tick("100"), now=0.0, quiet_wake_s=None)
-    assert slot.publish_band(QuietBand(gt=D("99"))) is None  # still quiet: keeps waiting
+    assert slot.publish_band(QuietBand(gt=D("99"))) == ()  # still quiet: keeps waiting
     assert slot.waiting
 
 
@@ -145,7 +176,7 @@ def test_a_lost_wake_is_recovered_by_the_timer(tmp_path):
         h.poll()
         h.idle(BTC)
         slot = h.prices.get(BTC)
-        slot.publish_band(None)
+        slot.publish_band(None, slot.generation)  # as the running incarnation would
         assert slot.offer(Tick(price=D("12345")), now=0.0, quiet_wake_s=None)  # wake "lost"
         wait_until(lambda: h.view(BTC).last_tick_at is not None and not slot.waiting,
                    message="Timer took the price")
