@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from config.errors import ConfigError
+from config.locate import key_lines, line_of
 from config.messages import problem_lines
 from config.secrets import check_secrets_file
 from config.settings import ExchangeSettings, Settings
@@ -34,14 +37,32 @@ def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"{label}: TOML syntax error: {exc}") from None
 
 
-def _raise_problems(label: str, lines: list[str]) -> NoReturn:
-    problems = tuple(f"{label}: {line}" for line in lines)
+def _raise_problems(label: str, lines: list[str], path: Path | None = None) -> NoReturn:
+    """One ConfigError: the first problem (and how many more), each as `file:line: key: ...`
+    where the file sets the key or its table (config/locate.py), else `file: key: ...`."""
+    where = _locator(path)
+    problems = tuple(f"{label}{where(line)}: {line}" for line in lines)
     message = problems[0]
     if len(problems) > 1:
         others = ", ".join(line.split(":", 1)[0] for line in lines[1:4])
         more = "..." if len(problems) > 4 else ""
         message += f" (and {len(problems) - 1} more: {others}{more})"
     raise ConfigError(message, problems)
+
+
+def _locator(path: Path | None) -> Callable[[str], str]:
+    """`:N` for a problem line whose key the file at `path` sets (or whose table), else ""."""
+    try:
+        lines = key_lines(path.read_text(encoding="utf-8")) if path is not None else {}
+    except (OSError, UnicodeDecodeError):
+        lines = {}
+
+    def where(problem: str) -> str:
+        key = re.match(r"[^\s:]+", problem)
+        number = line_of(lines, key.group(0)) if key else None
+        return f":{number}" if number is not None else ""
+
+    return where
 
 
 def _apply_data_dir_override(raw: dict[str, Any], override: str | Path | None) -> None:
@@ -145,9 +166,9 @@ def load_settings(path: str | Path, data_dir_override: str | Path | None = None)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        _raise_problems(label, _without_inherited(problem_lines(Settings, exc)))
+        _raise_problems(label, _without_inherited(problem_lines(Settings, exc)), path)
     settings._base_dir = path.expanduser().absolute().parent
     file_problems = _file_checks(settings) or _shared_keys(settings)
     if file_problems:
-        _raise_problems(label, file_problems)
+        _raise_problems(label, file_problems, path)
     return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from config import ConfigError, load_settings
 from config.settings import ACCOUNT_SECTIONS, AccountSettings, Settings
+from tests.config.refusals import unlined
 
 REPO = Path(__file__).resolve().parents[2]
 BTC, ETH, SOL = "BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"
@@ -51,8 +53,9 @@ def error(tmp_path: Path, text: str) -> str:
     with pytest.raises(ConfigError) as info:
         load(tmp_path, text)
     message = str(info.value)
-    assert "\n" not in message and message.startswith(f"{tmp_path / 'config.toml'}: ")
-    return message
+    assert "\n" not in message
+    assert re.match(rf"{re.escape(str(tmp_path / 'config.toml'))}(:\d+)?: ", message)
+    return unlined(message)
 
 
 def test_without_accounts_the_file_is_the_one_account_named_bot_account(tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pydantic
 import pytest
 
 from config import ConfigError, Settings, load_settings
+from tests.config.refusals import unlined
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 ONE_SYMBOL = '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
@@ -27,7 +29,8 @@ def config_error(tmp_path: Path, text: str, with_symbols: bool = True) -> str:
         load_settings(path)
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith(f"{path}: ")
+    assert re.match(rf"{re.escape(str(path))}(:\d+)?: ", message)
+    message = unlined(message)
     return message
 
 

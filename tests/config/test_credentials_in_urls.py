@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.config.refusals import refused
+from tests.config.refusals import refused, unlined
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_SYMBOL = '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
@@ -46,7 +46,7 @@ def test_bot_status_refuses_an_api_url_with_a_password_in_one_line(tmp_path: Pat
                            f'api_url = "http://proxyuser:{PASSWORD}@127.0.0.1:1"\n')
     result = status(path)
     assert result.returncode == 2 and PASSWORD not in result.stderr + result.stdout
-    assert result.stderr == f"bot.py: error: {path}: exchange.api_url: {USERINFO}\n"
+    assert unlined(result.stderr) == f"bot.py: error: {path}: exchange.api_url: {USERINFO}\n"
 
 
 def test_a_malformed_storage_url_is_refused_without_its_password(tmp_path: Path):
@@ -56,7 +56,7 @@ def test_a_malformed_storage_url_is_refused_without_its_password(tmp_path: Path)
     assert refused(path) == f"{path}: {line}"
     result = status(path)
     assert result.returncode == 2 and "Hunter2" not in result.stderr + result.stdout
-    assert result.stderr == f"bot.py: error: {path}: {line}\n"
+    assert unlined(result.stderr) == f"bot.py: error: {path}: {line}\n"
 
 
 def test_a_table_given_for_a_string_is_not_repeated(tmp_path: Path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_settings
+from tests.config.refusals import unlined
 
 ROOT = Path(__file__).resolve().parents[2]
 BTC = "BTC/USDT:USDT"
@@ -30,7 +31,7 @@ def test_a_nul_character_is_refused_naming_the_key(tmp_path: Path, text: str, ke
     path.write_text(f'[symbols]\nlist = ["{BTC}"]\n{text}\n')
     with pytest.raises(ConfigError) as info:
         load_settings(path)
-    message = str(info.value)
+    message = unlined(str(info.value))
     assert message.startswith(f"{path}: {key}: must not contain a NUL character")
     assert "\n" not in message and "\x00" not in message
 
@@ -41,5 +42,6 @@ def test_bot_status_names_the_key_holding_a_nul(tmp_path: Path):
     result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "status", "--config",
                              str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
-    assert result.stderr == (f"bot.py: error: {path}: exchange.secrets_file: must not contain a "
-                             'NUL character (got "keys\\u0000.toml")\n')
+    assert unlined(result.stderr) == (
+        f"bot.py: error: {path}: exchange.secrets_file: must not contain a "
+        'NUL character (got "keys\\u0000.toml")\n')

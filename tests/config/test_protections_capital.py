@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_settings
+from tests.config.refusals import unlined
 
 LIVE = '[bot]\nmode = "{mode}"\n[exchange]\nid = "bybit"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
 
@@ -25,7 +26,7 @@ def test_a_percent_limit_without_capital_is_refused_in_live_mode(tmp_path: Path,
     path, load = _load(tmp_path, f"[protections]\n{key} = 2\n")
     with pytest.raises(ConfigError) as info:
         load()
-    assert str(info.value) == (
+    assert unlined(str(info.value)) == (
         f'{path}: protections.{key}: needs protections.capital_usdt when bot.mode = "live"')
     path, load = _load(tmp_path, f"[protections]\n{key} = 2\ncapital_usdt = 5000\n")
     assert load().protections.capital_usdt == Decimal(5000)
@@ -41,6 +42,6 @@ def test_each_live_account_needs_its_capital_for_a_percent_limit(tmp_path: Path)
     path, load = _load(tmp_path, accounts)
     with pytest.raises(ConfigError) as info:
         load()
-    assert str(info.value) == (
+    assert unlined(str(info.value)) == (
         f"{path}: accounts[1].protections.daily_loss_limit_pct: needs "
         'accounts[1].protections.capital_usdt when bot.mode = "live"')

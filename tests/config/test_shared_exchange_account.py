@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from tests.config.refusals import refused
+from tests.config.refusals import refused, unlined
 
 ROOT = Path(__file__).resolve().parents[2]
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
@@ -89,7 +89,7 @@ def test_bot_status_prints_the_refusal_in_one_line(tmp_path: Path):
     result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "status", "--config",
                              str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stdout == "", result.stderr
-    assert result.stderr == (
+    assert unlined(result.stderr) == (
         f"bot.py: error: {path}: accounts[0].exchange.api_key_env and "
         'accounts[1].exchange.api_key_env name the same key on bybit: "BOT_API_KEY" at '
         f"http://127.0.0.1:9; both accounts would trade {ETH} on one exchange account (give "
