@@ -20,7 +20,7 @@ from config.section_base import _cross, _Section
 from config.service_sections import ClusterSettings as ClusterSettings  # re-exported
 from config.service_sections import DashboardSettings as DashboardSettings  # re-exported
 from config.service_sections import TelegramSettings as TelegramSettings  # re-exported
-from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol
+from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol, Url
 
 # Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
 KNOWN_STRATEGIES: dict[str, str] = {
@@ -325,7 +325,7 @@ class SignalsSettings(_Section):
     port: Int = Field(default=8787, ge=0, le=65535)
     path: Str = Field(default="/signals", pattern=r"^/\S*$")
     token_env: Str = "BOT_SIGNAL_TOKEN"
-    websocket_url: Str = Field(default="", pattern=r"^(wss?://\S+)?$")
+    websocket_url: Url = Field(default="", pattern=r"^(wss?://\S+)?$")
     websocket_token_env: Str = ""
     max_per_wave: Int = Field(default=20, ge=1)
     wave_window_s: Float = Field(default=2.0, gt=0, le=3600)

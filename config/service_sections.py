@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from config.section_base import _cross, _Section
-from config.types import ARRAY, Bool, Float, Int, Str
+from config.types import ARRAY, Bool, Float, Int, Str, Url
 
 
 class DashboardSettings(_Section):
@@ -31,7 +31,7 @@ class TelegramSettings(_Section):
     enabled: Bool = False
     token_env: Str = "BOT_TELEGRAM_TOKEN"
     token_file: Str = ""
-    api_url: Str = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
+    api_url: Url = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
     chat_ids: Annotated[tuple[int, ...], ARRAY] = ()
     commands: Bool = True
     notify_trades: Bool = False

@@ -67,6 +67,16 @@ def _to_str(value: Any) -> str:
     return value
 
 
+def _to_url(value: Any) -> str:
+    value = _to_str(value)
+    authority = value.split("://", 1)[1].split("/", 1)[0] if "://" in value else ""
+    if "@" in authority:  # the URL goes into connection errors and so into log lines
+        raise PydanticCustomError(
+            "url_userinfo", "must not hold a user name or password: the URL shows in connection "
+            "errors and log lines")
+    return value
+
+
 def _to_symbol(value: Any) -> str:
     value = _to_str(value)
     match = _SYMBOL_RE.match(value)
@@ -93,5 +103,7 @@ Int = Annotated[int, BeforeValidator(_to_int)]
 Bool = Annotated[bool, BeforeValidator(_to_bool)]
 Str = Annotated[str, BeforeValidator(_to_str)]
 Symbol = Annotated[str, BeforeValidator(_to_symbol)]
+Url = Annotated[str, BeforeValidator(_to_url)]
+"""A URL with no user name or password in it (a string otherwise checked by a pattern)."""
 ARRAY = BeforeValidator(_to_array)
 TABLE = BeforeValidator(_to_table)

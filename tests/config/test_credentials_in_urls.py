@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from config import load_settings
 from tests.config.refusals import refused, unlined
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +65,19 @@ def test_a_table_given_for_a_string_is_not_repeated(tmp_path: Path):
     assert refused(path) == f"{path}: exchange.api_key_env: expected a string"
     scalar = write(tmp_path, "[exchange]\napi_key_env = 5\n")
     assert refused(scalar) == f"{scalar}: exchange.api_key_env: expected a string (got 5)"
+
+
+@pytest.mark.parametrize(("section", "key", "url"), [
+    ("telegram", "api_url", f"https://relay:{PASSWORD}@tg-proxy.example/"),
+    ("signals", "websocket_url", f"wss://feed:{PASSWORD}@signals.example/ws"),
+])
+def test_service_urls_refuse_a_user_and_password(tmp_path: Path, section: str, key: str,
+                                                 url: str):
+    path = write(tmp_path, f'[{section}]\n{key} = "{url}"\n')
+    message = refused(path)
+    assert message == (f"{path}: {section}.{key}: must not hold a user name or password: the URL "
+                       "shows in connection errors and log lines")
+    assert PASSWORD not in message
+    plain = url.split("://")[0] + "://" + url.split("@", 1)[1]  # the same URL, no credentials
+    settings = load_settings(write(tmp_path, f'[{section}]\n{key} = "{plain}"\n'))
+    assert getattr(getattr(settings, section), key) == plain
