@@ -223,6 +223,9 @@ class SupervisionSettings(_Section):
     backoff_initial_s: Float = Field(default=0.5, gt=0)
     backoff_max_s: Float = Field(default=30.0, gt=0)
     stable_after_s: Float = Field(default=120.0, ge=0)
+    worker_start_timeout_s: Float = Field(default=300.0, ge=1, le=86400)
+    """`run --workers N`: a worker process that has not finished starting (no first heartbeat)
+    this long after its spawn is hung: alert, stop, restart (runtime/workers.py)."""
     max_close_attempts: Int = Field(default=5, ge=1, le=100)
     close_backoff_initial_s: Float = Field(default=1.0, gt=0)
     close_backoff_max_s: Float = Field(default=60.0, gt=0)

@@ -82,6 +82,7 @@ class WorkerParent:
         self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert)
         self.workers: list[Worker] = []
         self.hung_after_s = max(HUNG_MIN_S, HUNG_INTERVALS * settings.bot.status_interval_s)
+        self.start_timeout_s = sv.worker_start_timeout_s
         self.failure: str | None = None
         self.dashboard: Any = None
         """The accounts' dashboard, served here (dashboard/parent.py), when enabled."""
@@ -206,6 +207,7 @@ class WorkerParent:
         worker.close_beats()
         worker.beat_fd, worker.beat_at, worker.stop_at = read, None, None
         worker.started_at = time.time()
+        worker.spawned_mono = time.monotonic()
         worker.restart_at = None
         logger.info(
             "worker {} started: pid {} accounts {}",
@@ -254,7 +256,8 @@ class WorkerParent:
         worker.close_beats()
         code = worker.proc.returncode
         worker.last_exit = code
-        if code in FATAL_EXITS and not (code == EXIT_STARTUP and worker.ready):
+        stopped_hung = worker.stop_at is not None  # its exit is ours, whatever the code
+        if code in FATAL_EXITS and not (code == EXIT_STARTUP and worker.ready) and not stopped_hung:
             self.failure = f"worker {worker.index} exited with code {code} ({FATAL_EXITS[code]})"
             logger.error("{}; stopping every worker", self.failure)
             return
@@ -292,13 +295,22 @@ class WorkerParent:
                 worker.stop_at = math.inf
             return
         age = worker.beat_age(now)
-        if age is None or age < self.hung_after_s:
-            return  # still starting (no heartbeat yet), or alive
+        if age is None:  # still starting: hung once past the start timeout
+            assert worker.spawned_mono is not None
+            since = now - worker.spawned_mono
+            if since < self.start_timeout_s:
+                return
+            what = (f"has not finished starting {since:.1f} s after its start "
+                    f"(supervision.worker_start_timeout_s = {self.start_timeout_s:g})")
+        elif age < self.hung_after_s:
+            return  # alive
+        else:
+            what = f"sent no heartbeat for {age:.1f} s"
         self._alert(
             "worker_hung",
             f"worker {worker.index} (pid {worker.pid}, accounts {','.join(worker.accounts)}) "
-            f"sent no heartbeat for {age:.1f} s: hung; stopping it for a restart (SIGTERM, "
-            f"SIGKILL after {HUNG_STOP_GRACE_S:g} s)",
+            f"{what}: hung; stopping it for a restart (SIGTERM, SIGKILL after "
+            f"{HUNG_STOP_GRACE_S:g} s)",
             worker=worker.index,
         )
         worker.proc.send_signal(signal.SIGTERM)

@@ -56,6 +56,8 @@ class Worker:
     ready: bool = False
     """A process of this worker finished starting (its first heartbeat arrived)."""
     stop_at: float | None = None
+    spawned_mono: float | None = None
+    """When (monotonic) the parent spawned the current process."""
     """A hung worker told to stop: when (monotonic) SIGKILL follows."""
 
     @property

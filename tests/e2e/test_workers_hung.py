@@ -5,6 +5,7 @@ normal restart brings its accounts back."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -62,6 +63,53 @@ def test_a_hung_worker_is_shown_stale_then_stopped_and_restarted(tmp_path):
                    message="the hung worker gone")
         log = (data / "logs" / "bot.log").read_text()
         assert log.count("ALERT worker_hung") == 1 and f"worker 1 (pid {hung}" in log
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if hung:
+            kill_leftover(hung)
+    assert proc.returncode == 0, err[-2000:]
+
+
+def first_worker_pid(data: Path, timeout: float) -> int:
+    """Worker 1's pid from the parent's status file, read as soon as the parent writes it (its
+    first status follows the spawns at once; the worker is then still importing)."""
+    found: list[int] = []
+
+    def seen() -> bool:
+        try:
+            workers = json.loads((data / "status.json").read_text())["bot"]["workers"]
+        except (OSError, ValueError, KeyError):
+            return False
+        if workers and workers[0].get("pid"):
+            found.append(workers[0]["pid"])
+        return bool(found)
+
+    wait_until(seen, timeout=timeout, interval=0.005, message="worker 1's pid in status.json")
+    return found[0]
+
+
+def test_a_worker_hung_before_its_first_heartbeat_is_stopped_and_restarted(tmp_path):
+    config = write_accounts_config(tmp_path / "bot.toml",
+                                   "backoff_initial_s = 0.2\nworker_start_timeout_s = 15\n")
+    data = tmp_path / "data"
+    proc = start_bot(config, data, "--workers", "2", "--duration", "300")
+    hung = 0
+    try:
+        hung = first_worker_pid(data, timeout=60)
+        os.kill(hung, signal.SIGSTOP)  # hung while it starts: it never beats
+        s = wait_status(config, data, lambda s: (
+            s["bot"]["workers"][0]["pid"] != hung and all_running(s)
+        ), timeout=150, message="worker 1 stopped after the start timeout and restarted")
+        assert s["bot"]["workers"][0]["restarts"] == 1
+        wait_until(lambda: not Path(f"/proc/{hung}").exists(), timeout=10,
+                   message="the hung worker gone")
+        log = (data / "logs" / "bot.log").read_text()
+        assert log.count("ALERT worker_hung") == 1, log[-3000:]
+        assert (f"worker 1 (pid {hung}, accounts alpha,gamma) has not finished starting" in log
+                and "(supervision.worker_start_timeout_s = 15)" in log), log[-3000:]
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=90)
     finally:
