@@ -78,6 +78,8 @@ class Worker:
             "restarts": self.restarts,
             "last_exit": self.last_exit,
             "heartbeat_at": None,
+            "version": None,
+            "process_started_at": None,
             "snapshot_current": False,
             "snapshot_age_s": None,
             "stale": False,
@@ -159,6 +161,9 @@ def merge_status(
         for info in bot.get("workers", []):
             if info["index"] == worker.index:
                 info["heartbeat_at"] = snapshot["bot"].get("heartbeat_at")
+                # the code the worker's process runs: a restarted worker loads what is on disk
+                info["version"] = snapshot["bot"].get("version")
+                info["process_started_at"] = snapshot["bot"].get("started_at")
                 info["snapshot_current"] = current[worker.index]
                 info["snapshot_age_s"] = round(age, 1)
                 info["stale"] = stale
@@ -207,8 +212,12 @@ def worker_lines(status: dict[str, Any]) -> list[str]:
         if w["alive"] and w.get("stale"):
             state = f"stale (no status for {w['snapshot_age_s']:.1f} s)"
         exit_code = "" if w.get("last_exit") is None else f"  last exit {w['last_exit']}"
+        version = w.get("version")
+        code = "" if version is None else f"  version {version}"
+        if version is not None and version != status["bot"].get("version"):
+            code += f" (NOT the parent's {status['bot'].get('version')}: started on other code)"
         lines.append(
             f"worker {w['index']}: {state}  pid {w['pid']}  accounts {','.join(w['accounts'])}"
-            f"  restarts {w['restarts']}{exit_code}"
+            f"  restarts {w['restarts']}{exit_code}{code}"
         )
     return lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -30,14 +31,29 @@ def config(tmp_path):
     )
 
 
+def checkout_version() -> str:
+    """The checkout's commit as git itself reports it (-dirty with uncommitted changes)."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
+                            "--untracked-files=no"], capture_output=True, text=True).stdout
+    return head + ("-dirty" if dirty.strip() else "")
+
+
 def test_run_status_lock_and_duration(config, tmp_path):
     data = tmp_path / "data"
+    launched = time.time()
     proc = start_bot(config, data, "--duration", "12")
     try:
         s = wait_status(config, data, lambda s: s["bot"]["running"] and all(
             a["state"] == "running" for a in s["actors"]), message="all actors running")
         assert {a["symbol"] for a in s["actors"]} == set(SYMBOLS)
-        assert s["bot"]["pid"] == proc.pid and s["bot"]["version"]
+        # incident 12: which code runs, since when, alive when
+        assert s["bot"]["pid"] == proc.pid and s["bot"]["version"] == checkout_version()
+        assert launched <= s["bot"]["started_at"] <= time.time()
+        later = wait_status(config, data, lambda t: t["bot"]["heartbeat_at"]
+                            > s["bot"]["heartbeat_at"], message="a newer heartbeat")
+        assert later["bot"]["started_at"] == s["bot"]["started_at"]
         assert s["bot"]["switch_interval_ms"] == 0.5  # the configured interval is in force
         # a second instance on the same data dir is refused and names the PID
         second = start_bot(config, data)
