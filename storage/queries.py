@@ -15,6 +15,7 @@ from storage.models import (
     OrderRow,
     PositionRow,
 )
+from storage.restore import OPEN_STATUS
 
 
 def events(symbol: str | None = None, type_: str | None = None) -> list[dict[str, Any]]:
@@ -113,7 +114,7 @@ def open_positions_of(symbols: list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for symbol in symbols:
         rows = PositionRow.select().where(
-            (PositionRow.symbol == symbol) & (PositionRow.status == "open")
+            (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
         )
         n = rows.count()
         if n:

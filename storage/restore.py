@@ -35,6 +35,19 @@ E = TypeVar("E", bound=StrEnum)
 LIVE = ("pending", "open")
 
 
+def spellings(*values: str) -> tuple[str, ...]:
+    """Each value as we write it and as older versions wrote it (`OPEN`, `Open`): matched with
+    `IN`, so the (symbol, status) index serves the lookup (a `LOWER(status)` filter cannot use
+    it and read the symbol's whole history on every start). Rows are lower-cased by the v2
+    migration; these are the casings a row written by an older bot after it still has."""
+    return tuple(dict.fromkeys(v for value in values
+                               for v in (value, value.upper(), value.title())))
+
+
+OPEN_STATUS = spellings("open")
+LIVE_STATUS = spellings(*LIVE)
+
+
 class CorruptRow(Exception):
     def __init__(self, table: str, key: str, field: str, value: Any, error: str) -> None:
         self.table, self.key, self.field = table, key, field
@@ -114,7 +127,7 @@ def load_state(symbol: str) -> SymbolState:
 
 def _position(symbol: str) -> Position | None:
     q = PositionRow.select().where(
-        (PositionRow.symbol == symbol) & (pw.fn.LOWER(PositionRow.status) == "open")
+        (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
     )
     rows = list(q.limit(2))
     if not rows:
@@ -151,7 +164,7 @@ def _trailing(symbol: str) -> TrailingStop | None:
 def _orders(symbol: str) -> tuple[Order, ...]:
     q = (
         OrderRow.select()
-        .where((OrderRow.symbol == symbol) & (pw.fn.LOWER(OrderRow.status).in_(LIVE)))
+        .where((OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS))
         .order_by(OrderRow.created_at, OrderRow.client_order_id)
     )
     out = []
