@@ -25,7 +25,8 @@ def cluster_view(store: Any, registry: Any, settings: LeaseSettings,
             "age_s": round((now - lease.renewed_at_ms) / 1000, 3),
             "expires_in_s": round((lease.expires_at_ms - now) / 1000, 3), "live": live})
     node_rows = [{
-        "node": n["node"], "pid": n["pid"],
+        "node": n["node"], "pid": n["pid"], "version": n.get("version") or None,
+        "started_ms": n.get("started_ms"),
         "seen_s_ago": round((now - n["seen_ms"]) / 1000, 3),
         "live": now - n["seen_ms"] <= settings.ttl_ms,
         "accounts": sorted(held.get(n["node"], [])),
@@ -42,8 +43,9 @@ def render(view: dict[str, Any]) -> str:
     lines = ["nodes:"]
     for n in view["nodes"]:
         state = "live" if n["live"] else "stale"
-        lines.append(f"  {n['node']}  pid {n['pid']}  {state}  seen {n['seen_s_ago']:.1f}s ago"
-                     f"  accounts: {', '.join(n['accounts']) or '-'}")
+        version = f"  version {n['version']}" if n.get("version") else ""
+        lines.append(f"  {n['node']}  pid {n['pid']}{version}  {state}  seen "
+                     f"{n['seen_s_ago']:.1f}s ago  accounts: {', '.join(n['accounts']) or '-'}")
     if not view["nodes"]:
         lines.append("  (none registered)")
     lines.append("leases:")

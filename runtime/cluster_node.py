@@ -25,6 +25,7 @@ from cluster.node import ClusterNode, StartAbandoned
 from cluster.view import cluster_view
 from config.settings import Settings
 from protections.guard import ACCOUNT_SUBJECT
+from runtime import wiring
 from runtime.account import AccountRuntime
 from runtime.exchanges import build_exchange
 from runtime.wiring import StartupError
@@ -198,7 +199,8 @@ class NodeRun:
         url = database_url(settings)
         db = open_database(url, network_timeout_s=self.lease_settings.ttl_s / 3)
         self.store = LeaseStore(db, self.lease_settings)
-        self.registry = ClusterRegistry(open_database(url))
+        self.registry = ClusterRegistry(open_database(url),
+                                        version=wiring.running_version(settings))
         try:
             self.store.create_table()
             self.registry.create_tables()

@@ -228,7 +228,8 @@ _REGISTRY_SCHEMA = (
     pid BIGINT NOT NULL,
     started_ms BIGINT NOT NULL,
     seen_ms BIGINT NOT NULL,
-    accounts VARCHAR(4000) NOT NULL
+    accounts VARCHAR(4000) NOT NULL,
+    version VARCHAR(200) NOT NULL DEFAULT ''
 )""",
     """CREATE TABLE IF NOT EXISTS cluster_takeovers (
     account VARCHAR(64) NOT NULL,
@@ -247,15 +248,23 @@ class ClusterRegistry:
     """Which nodes are alive (a heartbeat row each, on the database clock) and the journal of
     takeovers: what balancing reads and `bot.py cluster` shows."""
 
-    def __init__(self, db: peewee.Database) -> None:
+    def __init__(self, db: peewee.Database, version: str = "") -> None:
+        """`version`: the code this process runs (runtime.wiring.running_version), written with
+        each heartbeat so `bot.py cluster` shows what every node runs (incident 12)."""
         self.db = db
+        self.version = version
         now = now_ms_sql(db)
         p = db.param
+        # a node id can be configured (cluster.node_id): the same row then belongs to a new
+        # process after a restart, whose pid, start and version replace the old ones
         self._beat_sql = (
-            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts) "
-            f"VALUES ({p}, {p}, {now}, {now}, {p}) ON CONFLICT (node) DO UPDATE SET "
-            "seen_ms = excluded.seen_ms, accounts = excluded.accounts")
-        self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now} "
+            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts, version) "
+            f"VALUES ({p}, {p}, {now}, {now}, {p}, {p}) ON CONFLICT (node) DO UPDATE SET "
+            "seen_ms = excluded.seen_ms, accounts = excluded.accounts, "
+            "started_ms = CASE WHEN cluster_nodes.pid = excluded.pid "
+            "THEN cluster_nodes.started_ms ELSE excluded.started_ms END, "
+            "pid = excluded.pid, version = excluded.version")
+        self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version "
                            "FROM cluster_nodes ORDER BY node")
         self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
         self._takeover_sql = (
@@ -271,10 +280,21 @@ class ClusterRegistry:
             with self.db.atomic():
                 for sql in _REGISTRY_SCHEMA:
                     self.db.execute_sql(sql)
+                self._add_version_column()
         _guarded(self.db, work)
 
+    def _add_version_column(self) -> None:
+        """A registry created before the version column gets it (rows: '' until they beat)."""
+        cursor = self.db.execute_sql("SELECT * FROM cluster_nodes WHERE 1 = 0")
+        if "version" not in {d[0] for d in cursor.description}:  # (IF NOT EXISTS: PostgreSQL,
+            # where two nodes may start at once; SQLite has no cluster of processes to race)
+            guard = "IF NOT EXISTS " if isinstance(self.db, peewee.PostgresqlDatabase) else ""
+            self.db.execute_sql(f"ALTER TABLE cluster_nodes ADD COLUMN {guard}version "
+                                "VARCHAR(200) NOT NULL DEFAULT ''")
+
     def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None:
-        _guarded(self.db, lambda: self._write(self._beat_sql, (node, pid, ",".join(accounts))))
+        _guarded(self.db, lambda: self._write(self._beat_sql,
+                                              (node, pid, ",".join(accounts), self.version)))
 
     def leave(self, node: str) -> None:
         _guarded(self.db, lambda: self._write(self._leave_sql, (node,)))
@@ -289,7 +309,8 @@ class ClusterRegistry:
             return int(now_row[0]), []
         return int(rows[0][5]), [
             {"node": str(r[0]), "pid": int(r[1]), "started_ms": int(r[2]), "seen_ms": int(r[3]),
-             "accounts": [a for a in str(r[4]).split(",") if a]} for r in rows]
+             "accounts": [a for a in str(r[4]).split(",") if a], "version": str(r[6] or "")}
+            for r in rows]
 
     def record_takeover(self, lease: Lease, kind: str) -> None:
         """Journal an acquisition once the account runs again (ready_ms: database clock)."""
