@@ -62,7 +62,7 @@ def test_every_key_of_the_shipped_config_is_found_at_its_own_line():
         stripped = row.strip()
         if stripped.startswith("[") or "=" not in stripped or stripped.startswith("#"):
             continue
-        section = next(r.strip().strip("[]") for r in reversed(rows[:number])
+        section = next(r.split("#")[0].strip().strip("[]") for r in reversed(rows[:number])
                        if r.strip().startswith("["))
         key = f"{section}.{stripped.split('=', 1)[0].strip()}"
         assert line_of(lines, key) == number, key
