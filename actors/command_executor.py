@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from actors.order_results import events_for
+from actors.order_results import canceled_events, events_for, tells_fills
 from exchange import errors
 from exchange.fence import Fenced
 from exchange.port import ExchangePort
@@ -120,26 +120,44 @@ class CommandExecutor:
     def _cancel(self, cid: str | None, exchange_id: str | None) -> list[Event]:
         params = {"clientOrderId": cid} if cid else {}
         try:
-            self.exchange.cancel_order(exchange_id, self.symbol, params)
+            answer = self.exchange.cancel_order(exchange_id, self.symbol, params)
         except Fenced:
             raise
         except errors.OrderNotFound:
             if cid:
-                return self._after_missing_cancel(cid)
+                return self._look_up_after_cancel(cid, canceled=False)
             return []
         except Exception as exc:  # noqa: BLE001 - left open: a stop of a closed position never
             # counts as protection (SymbolState.owns); every reconciliation cancels it again
             self.log.warning("cancel {} failed: {}", cid or exchange_id, describe(exc))
             return []
-        return [OrderCanceled(client_order_id=cid)] if cid else []
+        if not cid:
+            return []
+        # a partly filled order's fill may not be reported yet, and its report finds nothing
+        # once the order has left the state: the answer's fill is booked here (it ends the order)
+        if tells_fills(answer):
+            return canceled_events(cid, answer)
+        self.log.warning("cancel of {} answered without its fills ({}); looking it up", cid,
+                         type(answer).__name__)
+        return self._look_up_after_cancel(cid, canceled=True)
 
-    def _after_missing_cancel(self, cid: str) -> list[Event]:
-        """Nothing to cancel: find out whether it filled (then book it) or is gone."""
+    def _look_up_after_cancel(self, cid: str, *, canceled: bool) -> list[Event]:
+        """Find out whether the order filled (then book it) and whether it is gone. `canceled`:
+        the venue accepted the cancel, so the order is done whatever a stale record says;
+        else there was nothing to cancel."""
         try:
             found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
+        except Fenced:
+            raise
         except errors.OrderNotFound:
             return [OrderCanceled(client_order_id=cid)]
         except Exception as exc:  # noqa: BLE001 - the next reconciliation looks it up again
             self.log.warning("lookup of {} after cancel failed: {}", cid, describe(exc))
             return []
-        return events_for(cid, found, pending=False)
+        if not canceled:
+            return events_for(cid, found, pending=False)
+        if tells_fills(found):
+            return canceled_events(cid, found)
+        self.log.warning("lookup of {} after its cancel told no fills; reconciliation will "
+                         "resolve it", cid)
+        return []

@@ -34,10 +34,7 @@ def exchange_order(order: VenueOrder, client_order_id: str | None = None) -> Exc
 def events_for(client_order_id: str, order: VenueOrder, *, pending: bool) -> list[Event]:
     """Events describing an order's state as the exchange reports it."""
     if order.filled > ZERO:
-        average = order.average if order.average is not None else order.price or ZERO
-        return [OrderFilled(client_order_id=client_order_id, exchange_id=order.id,
-                            filled=order.filled, average=average, fee=order.fee_cost,
-                            complete=not order.status.is_open)]
+        return [_filled(client_order_id, order, complete=not order.status.is_open)]
     if order.status is VenueOrderStatus.OPEN:
         return [OrderAccepted(client_order_id=client_order_id, exchange_id=order.id)]
     if order.status is VenueOrderStatus.CLOSED:  # closed with nothing filled: like a cancel
@@ -46,3 +43,37 @@ def events_for(client_order_id: str, order: VenueOrder, *, pending: bool) -> lis
         return [OrderFailed(client_order_id=client_order_id,
                             error=f"exchange status {order.status.value}", never_reached=False)]
     return [OrderCanceled(client_order_id=client_order_id)]
+
+
+def tells_fills(answer: object) -> bool:
+    """Whether an answer to a call about an order says what of it filled, at what price and
+    fee: a full order record. A sparse answer the port could not complete (no amount: the ccxt
+    gateway's when its re-fetch failed), fills without their fee (a failed fee read on
+    Binance: booked now, the fee would be lost), fills at no known price, or anything malformed
+    does not; the order must be looked up."""
+    if not isinstance(answer, VenueOrder) or answer.amount is None:
+        return False
+    filled = answer.filled
+    if not isinstance(filled, Decimal) or not filled.is_finite() or filled < ZERO:
+        return False
+    if filled == ZERO:
+        return True
+    return answer.fee is not None and (answer.average is not None or answer.price is not None)
+
+
+def canceled_events(client_order_id: str, order: VenueOrder) -> list[Event]:
+    """A cancel the venue accepted, from its answer (`tells_fills`). The cancel succeeded, so
+    the order is done whatever status a stale answer shows: nothing filled, it is canceled;
+    else what filled is its final cumulative fill, which ends it (booked once however often it
+    is reported: the cores book only the increase, and an order that ended ignores later
+    reports, so a cancel after it would add nothing)."""
+    if order.filled > ZERO:
+        return [_filled(client_order_id, order, complete=True)]
+    return [OrderCanceled(client_order_id=client_order_id)]
+
+
+def _filled(client_order_id: str, order: VenueOrder, *, complete: bool) -> OrderFilled:
+    average = order.average if order.average is not None else order.price or ZERO
+    return OrderFilled(client_order_id=client_order_id, exchange_id=order.id,
+                       filled=order.filled, average=average, fee=order.fee_cost,
+                       complete=complete)
