@@ -30,6 +30,7 @@ def _leg(leg: Leg) -> dict[str, Any]:
         "level": leg.level,
         "ref_qty": _s(leg.ref_qty),
         "anchor": _s(leg.anchor),
+        "anchor_seq": leg.anchor_seq,
         "stop_price": _s(leg.stop_price),
         "opened_at": leg.opened_at,
         "realized_pnl": str(leg.realized_pnl),
@@ -77,6 +78,7 @@ def dumps(state: GridState) -> str:
             "quarantined": state.quarantined,
             "quarantine_reason": state.quarantine_reason,
             "entries_blocked": state.entries_blocked,
+            "price_seq": state.price_seq,
         },
         separators=(",", ":"),
     )
@@ -128,6 +130,7 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
         level=r.get("level", int, 0),
         ref_qty=r.opt_dec("ref_qty"),
         anchor=r.opt_dec("anchor"),
+        anchor_seq=r.get("anchor_seq", int, 0),  # rows written before it: any price is newer
         stop_price=r.opt_dec("stop_price"),
         opened_at=r.get("opened_at", float, 0.0),
         realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
@@ -192,4 +195,5 @@ def loads(symbol: str, text: str) -> GridState:
         quarantined=bool(data.get("quarantined", False)),
         quarantine_reason=data.get("quarantine_reason"),
         entries_blocked=bool(data.get("entries_blocked", False)),
+        price_seq=r.get("price_seq", int, 0),  # the clock the legs' anchor_seq counts on
     )

@@ -78,14 +78,18 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     prev_value = (order.average or ZERO) * order.filled
     price = (ev.average * ev.filled - prev_value) / delta
     fee = ev.fee - order.fee
+    # the exchange's P&L is cumulative: the new part's is what it adds to what we booked so far
     reported = None if ev.realized_pnl is None else ev.realized_pnl - order.realized_pnl
-    booked = order.realized_pnl if ev.realized_pnl is None else ev.realized_pnl
+    fill = Fill(delta, price, fee, reported)
+    leg = _leg_of(state, order)
+    # whatever this part is booked with (the exchange's or ours) adds to the order's booked P&L,
+    # so the next cumulative report books only the difference (never a part twice)
+    booked = order.realized_pnl + (fill_pnl(leg, fill) if order.purpose.reduces else ZERO)
     state = state.with_order(order_change(order, status, filled=ev.filled, average=ev.average,
                                           fee=ev.fee, realized_pnl=booked,
                                           exchange_id=ev.exchange_id or order.exchange_id))
-    leg = _leg_of(state, order)
     if order.purpose.reduces:
-        return _reduce(state, leg, order, Fill(delta, price, fee, reported), ctx)
+        return _reduce(state, leg, order, fill, ctx)
     return _grow(state, leg, order, delta, price, fee, ctx)
 
 
@@ -98,6 +102,17 @@ class Fill:
     price: Decimal
     fee: Decimal
     realized_pnl: Decimal | None
+
+
+def fill_pnl(leg: Leg, fill: Fill) -> Decimal:
+    """The P&L a reducing fill is booked with: the exchange's where it reports one, else ours
+    from the leg's entry (none for a fill without an open leg)."""
+    if fill.realized_pnl is not None:
+        return fill.realized_pnl
+    if not leg.is_open or leg.entry_price is None:
+        return ZERO
+    amount = min(fill.amount, leg.contracts)
+    return q8((fill.price - leg.entry_price) * amount * leg.side.sign)
 
 
 def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decimal,
@@ -116,7 +131,7 @@ def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decim
     entry = price if leg.entry_price is None else (
         (leg.entry_price * leg.contracts + price * delta) / contracts)
     leg = replace(leg, contracts=contracts, entry_price=entry, fees=leg.fees + fee, anchor=price,
-                  level=max(leg.level, order.level))
+                  anchor_seq=state.price_seq, level=max(leg.level, order.level))
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=leg.position_id or "", side=order.side,
                                   amount=delta, price=price, fee=fee, realized_pnl=ZERO))
@@ -131,7 +146,7 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     if not leg.is_open or leg.entry_price is None:
         ctx.record(ge.FillWithoutLeg(leg=order.leg, order=cid, amount=fill.amount, price=fill.price,
                                      realized_pnl=fill.realized_pnl))
-        book(cid, order.side, order.position_id or "", fill, fill.realized_pnl or ZERO, ctx)
+        book(cid, order.side, order.position_id or "", fill, fill_pnl(leg, fill), ctx)
         return state
     if fill.amount > leg.contracts:
         ctx.record(ge.FillExceedsLeg(leg=order.leg, order=cid, amount=fill.amount,
@@ -150,9 +165,7 @@ def take_off(state: GridState, leg: Leg, cid: str, side: str, fill: Fill,
     reports none; the leg shrinks by the fill, at most to flat. Returns the amount taken."""
     assert leg.entry_price is not None
     amount = min(fill.amount, leg.contracts)
-    pnl = fill.realized_pnl
-    if pnl is None:
-        pnl = q8((fill.price - leg.entry_price) * amount * leg.side.sign)
+    pnl = fill_pnl(leg, fill)
     leg = replace(leg, contracts=leg.contracts - amount, realized_pnl=leg.realized_pnl + pnl,
                   fees=leg.fees + fill.fee)
     book(cid, side, leg.position_id or "", fill, pnl, ctx)

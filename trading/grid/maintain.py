@@ -203,9 +203,14 @@ def _recalculate(
     state: GridState, side: Side, add: Order, price: Decimal, ctx: GridCtx
 ) -> GridState:
     """Cancel the leg's pending level once the price moved more than recalc_pct from its
-    anchor (re-anchored at ``price``; the next level is placed from there)."""
+    anchor (re-anchored at ``price``; the next level is placed from there). Only a price newer
+    than the anchor counts: a fill reported before the next price anchors the level at the fill,
+    and the older price, compared with it, would re-anchor the level on the market's side of the
+    fill, where it fills at once (and again for every level, inside one message)."""
     r = ctx.rules
     leg = state.leg(side)
+    if state.price_seq <= leg.anchor_seq:
+        return state  # no price since the anchor was set: it may be older than the fill
     anchor = leg.anchor or price
     moved = abs(price - anchor) / anchor * HUNDRED
     if (
@@ -223,6 +228,6 @@ def _recalculate(
                 moved_pct=moved.quantize(Decimal("0.001")),
             )
         )
-        state = state.with_leg(replace(leg, anchor=price))
+        state = state.with_leg(replace(leg, anchor=price, anchor_seq=state.price_seq))
         state = ctx.cancel(state, add)
     return state

@@ -31,6 +31,11 @@ class Leg:
     other side is open (a reopened side trades the same size), cleared when both are flat."""
     anchor: Decimal | None = None
     """Price the next level was computed from (last fill, or the market on a recalculation)."""
+    anchor_seq: int = field(default=0, compare=False, repr=False)
+    """The state's `price_seq` when the anchor was set: the pending level is recalculated only
+    on a newer price. A fill reported before the next price is newer than the last price, and
+    that price says nothing about how far the market is from the fill now. Left out of the repr
+    (hashed by the backtest's decisions digest): its effect shows in the orders it holds back."""
     stop_price: Decimal | None = None
     """The leg's stop level, fixed when the leg opens (beyond every grid level)."""
     opened_at: float = 0.0
@@ -64,7 +69,8 @@ class GridState:
     entries_blocked: bool = False
     last_price: Decimal | None = field(default=None, compare=False)
     price_seq: int = field(default=0, compare=False)
-    """How many prices this incarnation has seen (ticks and reconciliations)."""
+    """How many prices the symbol has seen (ticks and reconciliations). Persisted with the legs'
+    `anchor_seq`, which counts on it (rows written before either restore both as 0)."""
     reopen_after_seq: int = field(default=0, compare=False)
     """A leg closed on the price numbered this: it reopens only on a newer price, never on the
     one it closed on (a close-and-reopen loop inside one message, issue 16 item 1)."""
