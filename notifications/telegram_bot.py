@@ -14,7 +14,7 @@ from typing import Any
 from notifications.sender import BackgroundSender, Outgoing
 from notifications.telegram import SendFailed, TelegramApi
 
-ALWAYS = ("escalation", "kill_switch", "protection", "takeover")
+ALWAYS = ("escalation", "kill_switch", "protection", "takeover", "unprotected")
 HELP = "commands: /status (positions and P&L), /pause (stop new entries on every account)"
 
 

@@ -35,6 +35,7 @@ from storage import queries
 from storage.opening import open_repository
 from storage.repository import Repository
 from supervision.alerts import Alerts
+from supervision.coverage import StopCoverageWatch
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status, stream_status
 from supervision.supervisor import Supervisor
@@ -98,6 +99,8 @@ class AccountRuntime:
         self.feed: MarketFeed | StreamFeed | None = None
         self.closer: EmergencyCloser | None = None
         self.alerts: Alerts | None = None
+        self.coverage: StopCoverageWatch | None = None
+        """Rule 5: alerts a position left without its exchange stop (supervision/coverage.py)."""
         self.guard: Any = None
         """Protections, operator pause and the P&L summary (protections/guard.py)."""
         self.stop_watch: StopWatch | None = None
@@ -150,6 +153,9 @@ class AccountRuntime:
             webhook=sv.alert_webhook,
             account=self.name if self.tagged else None,
         )
+        self.coverage = StopCoverageWatch(  # "bot": the one-way stops live in the bot
+            alerts=self.alerts, logger=self.log, grace_s=wiring.stop_grace_s(s),
+            bot_side_stops=s.exchange.stop_mode == "bot")
         prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
         tag = epoch_tag(repo.id_tag, self.epoch)
         self.closer = EmergencyCloser(
@@ -313,6 +319,8 @@ class AccountRuntime:
     def status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:
         assert self.sup is not None and self.repo is not None
         status = build_status(self.sup, bot, now, self.repo.read(queries.open_escalations))
+        if self.coverage is not None:  # one alert per unprotected episode, not per interval
+            self.coverage.observe(status, now)
         status["exchange"] = self.settings.exchange.id
         status.update(stream_status(self.feed))
         if self.guard is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from exchange.errors import ExchangeError
 from exchange.port import ExchangePort
 from strategies.base import Strategy
 from strategies.mean_reversion import MeanReversion
+from supervision import coverage
 from trading.decide import SymbolCore
 from trading.rules import MarketRules, RiskRules, Rules
 
@@ -103,6 +104,25 @@ def grid_core_factory(
         )
 
     return build
+
+
+def stop_grace_s(settings: Settings) -> float:
+    """How long a position may be without its exchange stop before the `unprotected` alert
+    (supervision/coverage.py): built from the request timeout, the style's stop retry (the
+    cores' own interval, not a setting), the stop watch and the heartbeat driving the retries."""
+    if settings.strategy.name == "hedge_grid":
+        from trading.grid.rules import GridRules
+
+        retry = next(f.default for f in fields(GridRules) if f.name == "retry_s")
+    else:
+        retry = risk_rules(settings).stop_retry_s
+    sv = settings.supervision
+    return coverage.stop_grace_s(
+        request_timeout_s=settings.exchange.timeout_ms / 1000,
+        stop_retry_s=float(retry),  # type: ignore[arg-type]
+        stop_check_interval_s=sv.stop_check_interval_s,
+        heartbeat_interval_s=sv.heartbeat_interval_s,
+    )
 
 
 def strategy_factory(settings: Settings) -> Callable[[str], Strategy]:

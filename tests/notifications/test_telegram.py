@@ -106,3 +106,17 @@ def test_commands_only_from_allow_listed_chats(fake, lines):
         assert any("command from chat 99 ignored" in line for line in lines)
     finally:
         bot.stop()
+
+
+def test_a_position_left_without_its_stop_is_always_sent(fake):
+    """The `unprotected` alert (supervision/coverage.py) goes out like an escalation, with trade
+    notices off."""
+    bot = make_bot(fake, commands=False)
+    bot.start()
+    try:
+        bot.on_alert({"kind": "unprotected", "symbol": "BTC/USDT:USDT", "account": "alpha",
+                      "message": "stop coverage 0%: BTC/USDT:USDT long without an exchange stop"})
+        wait_until(lambda: len(fake.messages) == 2, timeout=10, message="both chats notified")
+        assert all("BTC/USDT:USDT long without an exchange stop" in t for t in fake.texts())
+    finally:
+        bot.stop()
