@@ -27,6 +27,12 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
+def is_close(cid: str) -> bool:
+    """A close the core sent (either style): the last letter of our client order ids names the
+    purpose (trading/client_ids.py)."""
+    return cid.endswith(OrderPurpose.CLOSE.letter)
+
+
 class CommandExecutor:
     def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
                  log: Any, lookup_attempts: int = 3,
@@ -88,16 +94,27 @@ class CommandExecutor:
             return events
 
     def _resolve(self, cid: str, exc: BaseException) -> list[Event]:
-        """After a failed create_order: did the order land anyway?"""
+        """After a failed create_order: did the order land anyway? When the lookup fails too,
+        the outcome is unknown and reconciliation decides; except for a close whose lookup
+        failed for a reason that is not temporary (a bug in our code, a permanent refusal: it
+        would fail the same way in every reconciliation, and the close would stay pending for
+        ever, never counted). That close is a failed attempt (never_reached=False: it may have
+        landed), counted, backed off and escalated after max_close_attempts (incident 2); a
+        fill it had is found by reconciliation among the exchange's trades and booked there."""
         for _ in range(self.lookup_attempts):
             try:
                 found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
+            except Fenced:
+                raise
             except errors.OrderNotFound:
                 return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
             except errors.TemporaryError:
                 continue
             except Exception as lookup_exc:  # noqa: BLE001 - outcome unknown: reconciliation decides
                 self.log.error("lookup of {} failed: {}", cid, describe(lookup_exc))
+                if is_close(cid):
+                    error = f"{describe(exc)}; its lookup failed: {describe(lookup_exc)}"
+                    return [OrderFailed(client_order_id=cid, error=error, never_reached=False)]
                 break
             return events_for(cid, found, pending=True)
         self.log.warning("outcome of {} unknown; reconciliation will resolve it", cid)

@@ -16,8 +16,8 @@ What it guarantees, for both styles:
 - a close rejected because the position was already gone triggers a reconciliation;
 - an external signal's `SignalHandled` is journaled in the transaction of the first decision it
   causes; signals journaled while the previous incarnation was down are recorded as skipped;
-- `Timer` means one thing: take a price left in the slot, retry a failed reconciliation, then
-  the core's time-driven duties (`TimerFired`);
+- `Timer` means one thing: take a price left in the slot, retry a failed reconciliation once
+  its backoff ran out (actors/reconcile_retry.py), then the core's duties (`TimerFired`);
 - prices come through the symbol's price slot (the latest wins; a crossing price it replaced is
   decided first) and skip `decide` inside the core's quiet band (the grid has none);
 - prices before the first successful reconciliation are decided like any other (stops and
@@ -53,6 +53,7 @@ from actors.messages import (
 )
 from actors.order_results import events_for
 from actors.price_slots import PriceSlot
+from actors.reconcile_retry import ReconcileRetry, close_backoff
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -122,6 +123,7 @@ class DecisionLoop:
         self.incarnation = 0
         self.state: Any = None
         self.reconciled = False
+        self._retry = ReconcileRetry(close_backoff(core))
         self.last_tick_at: float | None = None
         self.published = Published(None, None, False, core.view)
         self._quiet: QuietBand | None = None
@@ -186,7 +188,7 @@ class DecisionLoop:
                 self.reconcile(reason)
             case Timer():
                 self.take_price()  # a wake lost with a crashed actor's mailbox
-                if not self.reconciled:
+                if not self.reconciled and self._retry.due(self.clock()):
                     self.reconcile("retry")
                 self.apply(TimerFired())
             case BlockEntries(blocked=blocked, reason=reason):
@@ -260,13 +262,12 @@ class DecisionLoop:
             snapshot = self.core.snapshot(self.exchange, self.repo, self.state)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
             self.reconciled = False
-            self.log.warning(
-                "reconciliation ({}) failed: {}; entries wait until it succeeds",
-                reason,
-                describe(exc),
-            )
+            failed = self._retry.failed(exc, reason, self.clock(), self.log)
+            if failed is not None:  # not temporary: the core escalates a pending close
+                self.apply(failed)
             self._publish()
             return
+        self._retry.succeeded()
         self.reconciled = True  # the snapshot's own decision acts on the reconciled state
         self.apply(snapshot)
 

@@ -27,6 +27,7 @@ from trading.events import (
     PriceTicked,
     QuarantineLifted,
     Reconciled,
+    ReconcileFailed,
     SignalRaised,
     StopAmended,
     StopAmendFailed,
@@ -95,7 +96,9 @@ class SymbolCore:
                     )
                 state = replace(state, entries_blocked=blocked)
             case QuarantineLifted(by=by):
-                state = on_lifted(state, by, ctx)
+                state = lc.on_lifted(state, by, ctx)
+            case ReconcileFailed():
+                state = lc.reconcile_failed(state, event, ctx)
             case StopAmended():
                 state = on_stop_amended(state, event, ctx)
             case StopAmendFailed():
@@ -380,21 +383,3 @@ def _entry_blocker(state: SymbolState, ctx: Ctx) -> str | None:
     if waiting(ctx.now, state.cooldown_until, ctx.rules.risk.cooldown_after_loss_s):
         return f"cooldown after a losing close for {state.cooldown_until - ctx.now:.0f}s"
     return None
-
-
-def on_lifted(state: SymbolState, by: str, ctx: Ctx) -> SymbolState:
-    if not state.quarantined:
-        return state
-    ctx.record(je.QuarantineLifted(by=by, reason=state.quarantine_reason))
-    if state.position is not None and state.phase is Phase.CLOSING:
-        state = lc.to_phase(state, Phase.OPEN)
-    unprotected = state.position is not None and not state.live_orders(OrderPurpose.STOP)
-    return replace(
-        state,
-        quarantined=False,
-        quarantine_reason=None,
-        close_attempts=0,
-        next_close_at=None,
-        last_close_error=None,
-        needs_stop=unprotected,
-    )

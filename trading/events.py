@@ -152,6 +152,18 @@ class TimerFired:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReconcileFailed:
+    """A reconciliation failed for a reason that is not temporary (a bug in our code, a
+    permanent refusal): the shell's count of such failures in a row, with the last error. A
+    core escalates a symbol whose close is pending once it reaches max_close_attempts, as a
+    close failing that often does (incident 2); temporary errors only back off (actors/
+    reconcile_retry.py)."""
+
+    error: str
+    failures: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StopAmended:
     """The exchange moved our resting stop to `stop_price` (same order, same client id)."""
 
@@ -179,6 +191,7 @@ Event = (
     | EntriesBlocked
     | QuarantineLifted
     | TimerFired
+    | ReconcileFailed
     | StopAmended
     | StopAmendFailed
 )

@@ -8,6 +8,7 @@ from trading import journal_events as je
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
+from trading.events import ReconcileFailed
 from trading.frozen import replace
 from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, Side, SymbolState
 from trading.orders import Order
@@ -262,3 +263,35 @@ def escalate(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:
     ctx.emit(Escalate(reason=reason, attempts=state.close_attempts,
                       last_error=state.last_close_error))
     return replace(state, quarantined=True, quarantine_reason=reason, next_close_at=None)
+
+
+def reconcile_failed(state: SymbolState, ev: ReconcileFailed, ctx: Ctx) -> SymbolState:
+    """Reconciliation keeps failing for a reason that is not temporary (a bug, a permanent
+    refusal) while the position is being closed: the close's outcome cannot be learnt, so it
+    can neither be confirmed nor retried. After max_close_attempts such failures in a row the
+    symbol escalates as a close failing that often does (incident 2); the position and its
+    pending close stay tracked until a reconciliation reads them."""
+    closing = state.phase is Phase.CLOSING and state.position is not None
+    if not closing or state.quarantined or ev.failures < ctx.rules.risk.max_close_attempts:
+        return state
+    state = replace(state, last_close_error=ev.error)
+    return escalate(state, f"reconciliation failed {ev.failures} times while closing", ctx)
+
+
+def on_lifted(state: SymbolState, by: str, ctx: Ctx) -> SymbolState:
+    """`bot.py resume`: the quarantine is lifted, close attempts start again from zero."""
+    if not state.quarantined:
+        return state
+    ctx.record(je.QuarantineLifted(by=by, reason=state.quarantine_reason))
+    if state.position is not None and state.phase is Phase.CLOSING:
+        state = to_phase(state, Phase.OPEN)
+    unprotected = state.position is not None and not state.live_orders(OrderPurpose.STOP)
+    return replace(
+        state,
+        quarantined=False,
+        quarantine_reason=None,
+        close_attempts=0,
+        next_close_at=None,
+        last_close_error=None,
+        needs_stop=unprotected,
+    )

@@ -31,6 +31,7 @@ from trading.events import (
     OrderFilled,
     PriceTicked,
     QuarantineLifted,
+    ReconcileFailed,
     SignalRaised,
     TimerFired,
 )
@@ -43,6 +44,7 @@ from trading.grid.handlers import (
     on_failed,
     on_filled,
     on_lifted,
+    on_reconcile_failed,
 )
 from trading.grid.maintain import maintain
 from trading.grid.model import GridState
@@ -80,6 +82,8 @@ class GridCore:
                 state = reconcile(state, event, ctx)
             case TimerFired():
                 pass
+            case ReconcileFailed():
+                state = on_reconcile_failed(state, event, ctx)
             case EntriesBlocked(blocked=blocked, reason=reason):
                 state = on_blocked(state, blocked, reason, ctx)
             case QuarantineLifted(by=by):

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from trading import journal_events as je
 from trading import trailing_stop as ts
 from trading.commands import Escalate, LedgerEntry
-from trading.events import OrderAccepted, OrderFailed, OrderFilled
+from trading.events import OrderAccepted, OrderFailed, OrderFilled, ReconcileFailed
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridState, Leg
@@ -256,12 +256,35 @@ def _close_failed(state: GridState, leg: Leg, order: Order, ev: OrderFailed,
     retry_at = ctx.now + max(r.retry_s if ev.position_gone else 0.0, r.close_backoff(attempts))
     state = state.with_leg(replace(leg, close_attempts=attempts, close_retry_at=retry_at))
     if attempts >= r.max_close_attempts:
-        name = leg.side.value
-        ctx.emit(Escalate(reason=f"{name} leg: close failed {attempts} times",
-                          attempts=attempts, last_error=ev.error))
-        ctx.record(ge.LegEscalated(leg=order.leg, attempts=attempts, last_error=ev.error))
-        state = replace(state, quarantined=True,
-                        quarantine_reason=f"{name} leg close failed {attempts} times: {ev.error}")
+        state = _escalate(state, leg.side, f"close failed {attempts} times", attempts, ev.error,
+                          ctx)
+    return state
+
+
+def _escalate(state: GridState, side: Side, what: str, attempts: int, error: str,
+              ctx: GridCtx) -> GridState:
+    """Quarantine, an alert and the supervisor's emergency close (the one path of every style,
+    run on `Escalate`); the leg stays tracked until a reconciliation finds it closed."""
+    name = side.value
+    ctx.emit(Escalate(reason=f"{name} leg: {what}", attempts=attempts, last_error=error))
+    ctx.record(ge.LegEscalated(leg=side, attempts=attempts, last_error=error))
+    return replace(state, quarantined=True, quarantine_reason=f"{name} leg {what}: {error}")
+
+
+def on_reconcile_failed(state: GridState, ev: ReconcileFailed, ctx: GridCtx) -> GridState:
+    """Reconciliation keeps failing for a reason that is not temporary (a bug, a permanent
+    refusal) while a leg is being closed (its close in flight with an unknown outcome, or
+    failed while no stop protects the leg): after max_close_attempts such failures in a row the
+    symbol escalates as a close failing that often does (incident 2). The leg and its orders
+    stay tracked."""
+    if state.quarantined or ev.failures < ctx.rules.max_close_attempts:
+        return state
+    for side in (Side.LONG, Side.SHORT):
+        leg = state.leg(side)
+        retrying = leg.close_attempts > 0 and not state.protected(side)
+        if leg.is_open and (retrying or state.orders_of(side, K.CLOSE)):
+            what = f"reconciliation failed {ev.failures} times while closing"
+            return _escalate(state, side, what, leg.close_attempts, ev.error, ctx)
     return state
 
 

@@ -1,0 +1,80 @@
+"""A symbol's failed reconciliations in a row: when the timer may try again, and what the core
+is told (incident 2: a bug in one symbol's code never makes a loop).
+
+A failed reconciliation used to be retried on every timer tick (each second), for ever: a bug in
+reading an order (every lookup raising the same TypeError) made two exchange calls a second and
+left a pending close unresolved, never counted. Now every failure in a row doubles the wait
+before the timer's next try, with the close backoff of the symbol's rules (close_backoff_initial_s
+doubling up to close_backoff_max_s); other triggers (the periodic reconcile, a resume, a fill
+nobody explains) still reconcile at once. A failure that is not temporary (anything but the
+port's `TemporaryError`s - network, timeout, exchange unavailable, rate limit or the rate
+budget's refusal - and a position that kept moving while it was read) is counted and reported
+to the core as `ReconcileFailed`; the core escalates a symbol whose close is pending after
+max_close_attempts of them in a row. A successful reconciliation resets both counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from actors.command_executor import describe
+from actors.exchange_snapshot import SnapshotUnstable
+from exchange import errors
+from exchange.fence import Fenced
+from trading.events import ReconcileFailed
+from trading.primitives import waiting
+
+TEMPORARY: tuple[type[BaseException], ...] = (errors.TemporaryError, SnapshotUnstable)
+"""Failures that only back off: trying again later may succeed."""
+
+DEFAULT_BACKOFF = (1.0, 60.0)
+"""Initial and longest wait for a core whose rules name no close backoff (a test's stand-in)."""
+
+
+def close_backoff(core: Any) -> Callable[[int], float]:
+    """The close backoff of the style's rules (`RiskRules.close_backoff` of the one-way core,
+    `GridRules.close_backoff` of the grid: delay after `n` failures), read through the core
+    protocol object (actors/cores.py) that wraps the trading core."""
+    inner = getattr(core, "core", core)
+    rules = getattr(inner, "rules", None)
+    backoff = getattr(getattr(rules, "risk", rules), "close_backoff", None)
+    if callable(backoff):
+        return backoff
+    first, longest = DEFAULT_BACKOFF
+    return lambda n: min(first * 2 ** max(n - 1, 0), longest)
+
+
+class ReconcileRetry:
+    def __init__(self, backoff: Callable[[int], float]) -> None:
+        self.backoff = backoff
+        self.failures = 0
+        """Failed reconciliations in a row (what the timer's wait grows with)."""
+        self.faults = 0
+        """Of those, the ones that were not temporary (what the core is told)."""
+        self.delay = 0.0
+        self.retry_at = 0.0
+
+    def due(self, now: float) -> bool:
+        """Whether the timer may retry now (a deadline left far ahead by a clock that stepped
+        back is due at once, as every deadline of the cores)."""
+        return not waiting(now, self.retry_at, self.delay)
+
+    def failed(self, exc: BaseException, reason: str, now: float,
+               log: Any) -> ReconcileFailed | None:
+        """Count and log a failure; the event for the core, or None for a temporary one (and
+        for a replaced incarnation, which must not decide anything more)."""
+        self.failures += 1
+        self.delay = self.backoff(self.failures)
+        self.retry_at = now + self.delay
+        log.warning("reconciliation ({}) failed: {}; entries wait until it succeeds (failure {} "
+                    "in a row, next retry in {}s)", reason, describe(exc), self.failures,
+                    self.delay)
+        if isinstance(exc, (*TEMPORARY, Fenced)):
+            return None
+        self.faults += 1
+        return ReconcileFailed(error=describe(exc), failures=self.faults)
+
+    def succeeded(self) -> None:
+        self.failures = self.faults = 0
+        self.delay = self.retry_at = 0.0
