@@ -10,8 +10,9 @@ from actors.order_results import exchange_order
 from exchange import errors
 from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
+from exchange.records import VenueFill
 from trading.events import ExchangeOrder, ExchangePosition, ExternalFill, Reconciled
-from trading.model import Side, SymbolState
+from trading.model import Position, Side, SymbolState
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -75,8 +76,8 @@ def _read(exchange: ExchangePort, state: SymbolState, booked: set[str],
     orders = lookup_orders(exchange, symbol, state.orders)
     unowned = orphans(exchange, symbol, live)
     external: tuple[ExternalFill, ...] = ()
-    if state.position is not None and position is None:
-        external = _external_fills(exchange, symbol, state.position.opened_at, booked | live)
+    if state.position is not None and _differs(state.position, position):
+        external = _external_fills(exchange, state, booked, orders)
     return Reconciled(position=position, orders=orders, orphans=unowned,
                       external_fills=external, price=last_price(exchange, symbol))
 
@@ -99,13 +100,41 @@ def position(exchange: ExchangePort, symbol: str) -> ExchangePosition | None:
     return next(iter(positions(exchange, symbol).values()), None)
 
 
-def _external_fills(exchange: ExchangePort, symbol: str, since_s: float,
-                    known: set[str]) -> tuple[ExternalFill, ...]:
-    """Fills since the position opened that no booked or live order of ours explains."""
+def _external_fills(exchange: ExchangePort, state: SymbolState, booked: set[str],
+                    found: dict[str, ExchangeOrder]) -> tuple[ExternalFill, ...]:
+    """Fills since the position opened that no booked or live order of ours explains, and the
+    part of a live order's fills beyond what it applied when its lookup found nothing (that
+    order ends without them: the growth it explains would never be booked). A fill without a
+    client order id is named by its trade id (`trade-<id>`), so that once booked it is known."""
+    pos = state.position
+    assert pos is not None
+    unapplied = {o.client_order_id: o.filled for o in state.orders
+                 if o.client_order_id not in found}
+    known = booked | {o.client_order_id for o in state.orders}
+    since_s = min([pos.opened_at] + [o.created_at for o in state.orders
+                                     if o.client_order_id in unapplied])
+    opened_ms = int(pos.opened_at * 1000)
     out = []
-    for t in exchange.fetch_my_trades(symbol, int(since_s * 1000)):
-        if (t.client_order_id or "") in known:
-            continue  # booked already, or applied through its order
-        out.append(ExternalFill(client_order_id=t.client_order_id, side=t.side, amount=t.amount,
-                                price=t.price, fee=t.fee_cost))
+    for t in _in_time_order(exchange.fetch_my_trades(state.symbol, int(since_s * 1000))):
+        cid = t.client_order_id or f"trade-{t.id}"
+        amount, fee = t.amount, t.fee_cost
+        if cid in unapplied:  # the first `filled` of the order's fills were applied
+            skipped = min(unapplied[cid], amount)
+            unapplied[cid] -= skipped
+            amount -= skipped
+            fee = fee * amount / t.amount if amount > 0 else fee
+        elif cid in known or (t.timestamp is not None and t.timestamp < opened_ms):
+            continue  # booked already, applied through its order, or before the position
+        if amount > 0:
+            out.append(ExternalFill(client_order_id=cid, side=t.side, amount=amount,
+                                    price=t.price, fee=fee))
     return tuple(out)
+
+
+def _differs(ours: Position, theirs: ExchangePosition | None) -> bool:
+    """Whether the exchange's position is not the one we hold (gone, or another size)."""
+    return theirs is None or theirs.contracts != ours.contracts
+
+
+def _in_time_order(trades: list[VenueFill]) -> list[VenueFill]:
+    return sorted(trades, key=lambda t: t.timestamp or 0)

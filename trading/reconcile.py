@@ -19,6 +19,8 @@ from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
 from trading.events import (
     ExchangeOrder,
+    ExchangePosition,
+    ExternalFill,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -99,7 +101,7 @@ def _order(
 def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
     mine, theirs = state.position, ev.position
     if mine is not None and theirs is None:
-        exits = (f.amount for f in ev.external_fills if f.side == mine.side.exit_order_side)
+        exits = (f.amount for f in _unbooked(state, ev, mine.side.exit_order_side))
         if not evidence.covered(mine.contracts, exits):
             return _unconfirmed(state, ev, ctx)
         return _closed_elsewhere(state, ev, ctx)
@@ -111,28 +113,17 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
         if not ctx.rules.risk.adopt_unknown_positions:
             ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
             return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
-        seq = state.order_seq + 1
-        r = ctx.rules  # the id is unique in the account: positions are keyed by it alone
-        adopted = client_order_id(r.account, r.id_tag, r.symbol, seq, OrderPurpose.ENTRY)
-        pos = Position(position_id=f"adopted-{adopted}", side=theirs.side,
-                       contracts=theirs.contracts, entry_price=theirs.entry_price,
-                       opened_at=ctx.now)
-        ctx.record(je.PositionAdopted(side=theirs.side, contracts=theirs.contracts,
-                                      entry_price=theirs.entry_price))
-        state = replace(state, order_seq=seq, position=pos)
-        if state.phase is not Phase.OPEN:  # an open phase without a position: keep it
-            state = lc.to_phase(state, Phase.OPEN)
-        return lc.arm_protection(state, ctx)
+        return _adopt(state, theirs, ctx)
     if mine is not None and theirs is not None:
         if theirs.side is not mine.side:
             ctx.record(je.PositionSideMismatch(stored=mine.side, exchange=theirs.side))
             return replace(state, quarantined=True,
                            quarantine_reason="position side differs from exchange")
         if theirs.contracts != mine.contracts:
-            ctx.record(je.PositionResized(stored=mine.contracts, exchange=theirs.contracts))
-            state = replace(state, position=replace(mine, contracts=theirs.contracts))
+            state = _resized(state, theirs.contracts, ev, ctx)
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
             state = lc.arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
+        state = _cover_stop(state, ctx)
     return state
 
 
@@ -158,18 +149,120 @@ def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolSta
     for it: closed while we were away (manual, liquidation). Book P&L from those fills."""
     pos = state.position
     assert pos is not None
-    remaining = pos.contracts
-    for fill in ev.external_fills:
-        if remaining <= ZERO:
-            break
-        qty = min(fill.amount, remaining)
-        gross = (fill.price - pos.entry_price) * qty * pos.side.sign
-        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
-                                      position_id=pos.position_id,
-                                      side=fill.side, amount=qty, price=fill.price, fee=fill.fee,
-                                      realized_pnl=gross))
-        pos = replace(pos, realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fill.fee)
-        remaining -= qty
+    exits = _unbooked(state, ev, pos.side.exit_order_side)
+    state = _book_exits(state, exits, pos.contracts, ctx)
+    pos = state.position
+    assert pos is not None
     pos = replace(pos, contracts=Decimal(0))
     state = replace(state, position=pos, unconfirmed=None)
     return lc.position_closed(state, "closed_on_exchange", ctx)
+
+
+def _adopt(state: SymbolState, theirs: ExchangePosition, ctx: Ctx) -> SymbolState:
+    """A position on the exchange that storage does not know, taken over and protected."""
+    seq = state.order_seq + 1
+    r = ctx.rules  # the id is unique in the account: positions are keyed by it alone
+    adopted = client_order_id(r.account, r.id_tag, r.symbol, seq, OrderPurpose.ENTRY)
+    pos = Position(position_id=f"adopted-{adopted}", side=theirs.side,
+                   contracts=theirs.contracts, entry_price=theirs.entry_price,
+                   opened_at=ctx.now)
+    ctx.record(je.PositionAdopted(side=theirs.side, contracts=theirs.contracts,
+                                  entry_price=theirs.entry_price))
+    state = replace(state, order_seq=seq, position=pos)
+    if state.phase is not Phase.OPEN:  # an open phase without a position: keep it
+        state = lc.to_phase(state, Phase.OPEN)
+    return lc.arm_protection(state, ctx)
+
+
+def _unbooked(state: SymbolState, ev: Reconciled, side: str) -> list[ExternalFill]:
+    """The exchange's fills on one side that nothing booked (the shell leaves out booked orders
+    and trades, and what our live orders' lookups report). A fill of an order still live here
+    is not among them: that order's own report books it."""
+    return [f for f in ev.external_fills
+            if f.side == side and state.order(f.client_order_id or "") is None]
+
+
+def _resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx) -> SymbolState:
+    """The exchange's position has another size than ours: the fills that explain it are
+    booked (an entry fill of ours never applied, a buy or a partial close by hand, a partial
+    liquidation), once; what no fill explains is journaled, and ours follows the exchange (at
+    the entry price we have: the price of an unexplained part is unknown)."""
+    pos = state.position
+    assert pos is not None
+    grows = target > pos.contracts
+    side = pos.side.entry_order_side if grows else pos.side.exit_order_side
+    if any(state.order(f.client_order_id or "") for f in ev.external_fills if f.side == side):
+        return state  # an order of ours still being resolved: its own report books it
+    fills = _unbooked(state, ev, side)
+    if grows:
+        state = _book_entries(state, fills, target - pos.contracts, ctx)
+    else:
+        state = _book_exits(state, fills, pos.contracts - target, ctx)
+    pos = state.position
+    assert pos is not None
+    if pos.contracts != target:
+        ctx.record(je.PositionResized(stored=pos.contracts, exchange=target))
+        state = replace(state, position=replace(pos, contracts=target))
+    return state
+
+
+def _share(fill: ExternalFill, qty: Decimal) -> Decimal:
+    """The fee of the part `qty` of a fill."""
+    return fill.fee if qty >= fill.amount else fill.fee * qty / fill.amount
+
+
+def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
+                  ctx: Ctx) -> SymbolState:
+    """Fills that added to the position, up to `qty`: booked as entry fills (the entry price
+    is the weighted average, the fee is the position's)."""
+    pos = state.position
+    assert pos is not None
+    for fill in fills:
+        if qty <= ZERO:
+            break
+        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
+        total = pos.contracts + take
+        entry = (pos.entry_price * pos.contracts + fill.price * take) / total
+        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
+                                      position_id=pos.position_id, side=fill.side,
+                                      amount=take, price=fill.price, fee=fee,
+                                      realized_pnl=ZERO))
+        pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
+        qty -= take
+    return replace(state, position=pos)
+
+
+def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
+                ctx: Ctx) -> SymbolState:
+    """Fills that reduced the position, up to `qty`: booked with their P&L and fee."""
+    pos = state.position
+    assert pos is not None
+    for fill in fills:
+        if qty <= ZERO:
+            break
+        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
+        gross = (fill.price - pos.entry_price) * take * pos.side.sign
+        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
+                                      position_id=pos.position_id, side=fill.side,
+                                      amount=take, price=fill.price, fee=fee,
+                                      realized_pnl=gross))
+        pos = replace(pos, contracts=pos.contracts - take,
+                      realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fee)
+        qty -= take
+    return replace(state, position=pos)
+
+
+def _cover_stop(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """An open position bigger than its exchange stop (it grew: a fill booked late, a buy by
+    hand): a stop for the whole position is placed at the same level, and the old one is
+    cancelled once the new one is acknowledged (on_accepted), as a trailing-stop move. A stop
+    bigger than the position is left as it is: it is reduce-only."""
+    pos, stops = state.position, state.live_orders(OrderPurpose.STOP)
+    if state.phase is not Phase.OPEN or pos is None or not stops:
+        return state  # no stop at all: reconcile arms one for the whole position
+    if any(o.amount >= pos.contracts for o in stops):
+        return state
+    current = stops[-1]
+    level = current.stop_price or state.stop_price or lc.intended_stop(state, ctx)
+    ctx.record(je.StopRequested(stop_price=level))
+    return lc.place_stop(state, level, ctx, replaces=current.client_order_id)

@@ -1,0 +1,192 @@
+"""A reconciliation finds the one-way position on the exchange at another size than ours.
+
+Bigger: an entry fill of ours never applied (its lookup answered OrderNotFound once: Binance
+-2013 right after placement, Bybit's last-500 window), or a buy by hand. Smaller: a reduce-only
+partial close by hand, a partial liquidation. The fills the exchange's trade history shows are
+booked once (ledger, weighted entry price, fees, P&L), what no fill explains is journaled, and
+the exchange stop is re-placed for the whole position at the level it had (new stop first, then
+the old one is cancelled), so nothing is left unprotected when it triggers.
+
+Production DecisionLoop, SymbolCore and CommandExecutor, a real SQLite Repository, and the fake
+one-way venue of tests/actors/test_cancel_reports_fill.py (given to the loop's constructor)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+from actors.cores import as_core
+from actors.loop import DecisionLoop
+from actors.messages import ExternalSignal, OrderActivity, Reconcile, Timer
+from exchange import errors
+from exchange.records import PositionSide
+from storage.repository import Repository
+from tests.actors.test_cancel_reports_fill import SYM, Log, Rec, Venue
+from tests.actors.test_cancel_reports_fill import Bot as _Bot
+from tests.trading.conftest import make_rules
+from trading.decide import SymbolCore
+from trading.model import OrderPurpose, Phase, Side
+
+ZERO = D(0)
+
+
+class PartialVenue(Venue):
+    """+ the next market entry fills only `partial` (the rest keeps executing), and a lookup of
+    an id in `not_found` answers OrderNotFound once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partial: D | None = None
+        self.not_found: set[str] = set()
+
+    def create_order(self, symbol: str, type: str, side: str, amount: Any, price: Any = None,
+                     params: dict[str, Any] | None = None) -> Any:
+        p = params or {}
+        if self.partial is None or type != "market" or p.get("reduceOnly"):
+            return super().create_order(symbol, type, side, amount, price, params)
+        o = Rec(id=f"v{next(self.ids)}", cid=p["clientOrderId"], side=side, amount=D(amount),
+                price=None, trigger=None, reduce_only=False, pside=PositionSide.NET)
+        self.orders[o.cid] = o
+        self.fill(o.cid, self.partial, price=self.mark)
+        self.partial = None
+        return self._view(o)
+
+    def fetch_order(self, id: str, symbol: str, params: dict[str, Any] | None = None) -> Any:
+        cid = (params or {}).get("clientOrderId")
+        if cid in self.not_found:
+            self.not_found.discard(cid)
+            raise errors.OrderNotFound("Order does not exist (-2013)")
+        return super().fetch_order(id, symbol, params)
+
+    def manual(self, cid: str, side: str, amount: str, price: str) -> None:
+        """An order placed by hand (same account) fills at once."""
+        self.orders[cid] = Rec(id=f"m{next(self.ids)}", cid=cid, side=side, amount=D(amount),
+                               price=None, trigger=None, reduce_only=side == "sell",
+                               pside=PositionSide.NET)
+        self.fill(cid, price=D(price))
+
+    def open_stops(self) -> list[tuple[D, D]]:
+        return [(o.amount - o.filled, D(o.trigger)) for o in self.orders.values()
+                if o.status == "open" and o.trigger is not None]
+
+    def net(self) -> D:
+        return self.pos[PositionSide.NET].qty
+
+
+class Bot(_Bot):
+    """The one-way bot of test_cancel_reports_fill on a PartialVenue."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp, self.venue, self.t, self.log = tmp, PartialVenue(), 1_700_000_000.0, Log()
+        self.repo = Repository(tmp / "bot.sqlite", synchronous="normal", clock=self.now)
+        rules = dataclasses.replace(make_rules(), id_tag=self.repo.id_tag)
+        self.loop = DecisionLoop(SYM, core=as_core(SymbolCore(rules)), exchange=self.venue,
+                                 repo=self.repo, log=self.log, on_escalate=lambda s, e: None,
+                                 clock=self.now)
+        self.other = ""
+        self.loop.start()
+
+    def reconcile(self, times: int = 1) -> None:
+        for _ in range(times):
+            self.send(Reconcile(reason="periodic"))
+            self.send(Timer())
+
+    def resized(self) -> int:
+        return len(self.journal("PositionResized"))
+
+
+def long_one(tmp: Path, partial: str | None = None) -> Bot:
+    bot = Bot(tmp)
+    bot.tick("100")
+    bot.venue.partial = D(partial) if partial is not None else None
+    bot.send(ExternalSignal(side=Side.LONG, signal_id="s1"))
+    return bot
+
+
+def entry_of(bot: Bot) -> str:
+    return next(o for o in bot.venue.orders.values() if not o.reduce_only).cid
+
+
+def test_unapplied_entry_fill_is_booked_and_the_stop_covers_the_whole_position(
+        tmp_path: Path) -> None:
+    bot = long_one(tmp_path, partial="0.4")  # the create answer: 0.4 at 100, still executing
+    entry = entry_of(bot)
+    bot.venue.fill(entry, D("0.6"), D("100.5"))  # the rest; its report never comes
+    bot.venue.not_found.add(entry)
+    bot.reconcile(4)
+    pos = bot.loop.state.position
+    assert pos is not None and bot.loop.state.phase is Phase.OPEN
+    assert (pos.contracts, pos.entry_price) == (D("1.0"), D("100.3"))
+    assert bot.ledger() == bot.venue_fills()  # the 0.6 and its fee, once
+    assert pos.fees == sum((t.fee_cost for t in bot.venue.trades), ZERO)
+    assert bot.venue.open_stops() == [(D("1.0"), D(99))]  # one stop, the whole size, same level
+    assert bot.resized() == 0  # the fill explains it all
+    # the stop triggers: it closes the whole position, nothing stays unprotected
+    stop = bot.loop.state.live_orders(OrderPurpose.STOP)[0].client_order_id
+    bot.venue.fill(stop, price=D(99))
+    bot.send(OrderActivity(client_order_ids=(stop,)))
+    bot.reconcile()
+    assert bot.venue.net() == ZERO and bot.loop.state.phase is Phase.FLAT
+    assert json.loads(bot.journal("PositionClosed")[0])["reason"] == "stop_loss"
+    assert bot.ledger() == bot.venue_fills()
+
+
+def test_a_buy_by_hand_is_booked_at_its_price_and_protected(tmp_path: Path) -> None:
+    bot = long_one(tmp_path)
+    bot.venue.manual("manual-add", "buy", "1", "102")
+    bot.reconcile(3)
+    pos = bot.loop.state.position
+    assert pos is not None and (pos.contracts, pos.entry_price) == (D(2), D(101))
+    assert bot.ledger() == bot.venue_fills()
+    assert bot.rows("manual-add") == 1
+    assert bot.venue.open_stops() == [(D(2), D(99))]
+    assert bot.resized() == 0
+
+
+def test_growth_no_fill_explains_is_journaled_at_the_entry_price_we_have(
+        tmp_path: Path) -> None:
+    bot = long_one(tmp_path)
+    bot.venue.pos[PositionSide.NET].qty = D("1.5")  # no trade in the history shows it
+    bot.reconcile(2)
+    pos = bot.loop.state.position
+    assert pos is not None and (pos.contracts, pos.entry_price) == (D("1.5"), D(100))
+    assert bot.resized() == 1
+    assert bot.venue.open_stops() == [(D("1.5"), D(99))]
+    assert bot.ledger() == bot.venue_fills()  # nothing invented
+
+
+def test_a_partial_close_by_hand_is_booked_once_and_the_rest_closes_with_its_pnl(
+        tmp_path: Path) -> None:
+    bot = long_one(tmp_path)
+    bot.venue.manual("manual-cut", "sell", "0.4", "101")
+    bot.reconcile(3)
+    pos = bot.loop.state.position
+    assert pos is not None and (pos.contracts, pos.entry_price) == (D("0.6"), D(100))
+    assert pos.realized_pnl == D("0.4")
+    assert bot.ledger() == bot.venue_fills() and bot.rows("manual-cut") == 1
+    assert bot.resized() == 0
+    # the reduce-only stop keeps its size: it closes only what is there
+    assert bot.venue.open_stops() == [(D(1), D(99))]
+    bot.venue.manual("manual-rest", "sell", "0.6", "102")
+    bot.reconcile(2)
+    assert bot.loop.state.phase is Phase.FLAT
+    closed = json.loads(bot.journal("PositionClosed")[0])
+    assert (closed["reason"], D(closed["realized_pnl"])) == ("closed_on_exchange", D("1.6"))
+    assert bot.ledger() == bot.venue_fills() and bot.rows("manual-cut") == 1
+
+
+def test_fills_without_a_client_id_are_booked_once_each(tmp_path: Path) -> None:
+    """Bybit lists a manual order's fills without an orderLinkId."""
+    bot = long_one(tmp_path)
+    for n, price in ((1, "101"), (2, "102")):
+        bot.venue.manual(f"anon{n}", "sell", "0.2", price)
+        bot.venue.trades[-1] = dataclasses.replace(bot.venue.trades[-1], client_order_id=None)
+        bot.reconcile(2)
+    pos = bot.loop.state.position
+    assert pos is not None and pos.contracts == D("0.6")
+    assert pos.realized_pnl == D("0.2") + D("0.4")
+    assert pos.fees == sum((t.fee_cost for t in bot.venue.trades), ZERO)
+    assert bot.resized() == 0
