@@ -3,13 +3,14 @@ is told (incident 2: a bug in one symbol's code never makes a loop).
 
 A failed reconciliation used to be retried on every timer tick (each second), for ever: a bug in
 reading an order (every lookup raising the same TypeError) made two exchange calls a second and
-left a pending close unresolved, never counted. Now every failure in a row doubles the wait
-before the timer's next try, with the close backoff of the symbol's rules (close_backoff_initial_s
-doubling up to close_backoff_max_s); other triggers (the periodic reconcile, a resume, a fill
-nobody explains) still reconcile at once. A failure that is not temporary (anything but the
-port's `TemporaryError`s - network, timeout, exchange unavailable, rate limit or the rate
-budget's refusal - and a position that kept moving while it was read) is counted and reported
-to the core as `ReconcileFailed`; the core escalates a symbol whose close is pending after
+left a pending close unresolved, never counted. Now every failure in a row doubles the wait before
+the timer's next try, with the close backoff of the symbol's rules (close_backoff_initial_s
+doubling up to close_backoff_max_s; at most TEMPORARY_MAX_WAIT_S while every failure in the row was
+temporary, so the end of an outage is seen within seconds); other triggers (the periodic reconcile,
+a resume, a fill nobody explains) still reconcile at once. A failure that is not temporary
+(anything but the port's `TemporaryError`s - network, timeout, exchange unavailable, rate limit or
+the rate budget's refusal - and a position that kept moving while it was read) is counted and
+reported to the core as `ReconcileFailed`; the core escalates a symbol whose close is pending after
 max_close_attempts of them in a row. A successful reconciliation resets both counts.
 """
 
@@ -27,6 +28,11 @@ from trading.primitives import waiting
 
 TEMPORARY: tuple[type[BaseException], ...] = (errors.TemporaryError, SnapshotUnstable)
 """Failures that only back off: trying again later may succeed."""
+
+TEMPORARY_MAX_WAIT_S = 5.0
+"""The longest wait after temporary failures only: an outage that ends is noticed within this
+(entries wait for a successful reconciliation; the close backoff's 60 s would keep them waiting
+up to a minute after a short outage). Faults that are not temporary wait the close backoff."""
 
 DEFAULT_BACKOFF = (1.0, 60.0)
 """Initial and longest wait for a core whose rules name no close backoff (a test's stand-in)."""
@@ -65,12 +71,15 @@ class ReconcileRetry:
         """Count and log a failure; the event for the core, or None for a temporary one (and
         for a replaced incarnation, which must not decide anything more)."""
         self.failures += 1
+        temporary = isinstance(exc, (*TEMPORARY, Fenced))
         self.delay = self.backoff(self.failures)
+        if temporary and self.faults == 0:
+            self.delay = min(self.delay, TEMPORARY_MAX_WAIT_S)
         self.retry_at = now + self.delay
         log.warning("reconciliation ({}) failed: {}; entries wait until it succeeds (failure {} "
                     "in a row, next retry in {}s)", reason, describe(exc), self.failures,
                     self.delay)
-        if isinstance(exc, (*TEMPORARY, Fenced)):
+        if temporary:
             return None
         self.faults += 1
         return ReconcileFailed(error=describe(exc), failures=self.faults)

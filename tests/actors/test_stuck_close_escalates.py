@@ -29,6 +29,7 @@ import pytest
 from actors.cores import as_core
 from actors.loop import DecisionLoop
 from actors.messages import ExternalSignal, Reconcile, Tick, Timer
+from actors.reconcile_retry import TEMPORARY_MAX_WAIT_S
 from exchange import errors
 from exchange.records import PositionSide
 from storage import queries
@@ -259,10 +260,11 @@ def test_temporary_errors_keep_retrying_with_backoff_and_never_escalate(bot: Bot
     bot.run(600)
     assert bot.escalations == [] and not bot.loop.state.quarantined
     retries = bot.calls("fetch_positions") - reads
-    assert 600 // BACKOFF_MAX_S <= retries <= 600 // BACKOFF_MAX_S + 30
+    # temporary failures only: the close backoff, capped at TEMPORARY_MAX_WAIT_S (5 s < 8 s)
+    assert 600 // TEMPORARY_MAX_WAIT_S <= retries <= 600 // TEMPORARY_MAX_WAIT_S + 30
     assert bot.position_tracked()
-    bot.fx.before.clear()
-    bot.run(int(BACKOFF_MAX_S))  # the next retry reads the exchange and books the close
+    bot.fx.before.clear()  # the outage ends: seen within TEMPORARY_MAX_WAIT_S, not the backoff
+    bot.run(int(TEMPORARY_MAX_WAIT_S) + 1)  # the next retry reads the exchange, books the close
     assert bot.loop.reconciled and not bot.position_tracked()
     assert bot.ledger() == bot.venue_fills()
     assert bot.escalations == []
