@@ -6,7 +6,7 @@ from __future__ import annotations
 class ConfigError(Exception):
     """A configuration problem, described in ONE line.
 
-    ``str(err)`` reads like ``config.toml: risk.stop_loss_pct: must be > 0 and <= 50 (got -1)``.
+    ``str(err)`` reads like ``config.toml:63: risk.stop_loss_pct: must be > 0 and <= 50 (got -1)``.
     When several problems were found, ``problems`` holds every line and the message names the
     first one plus how many more there are.
     """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -58,8 +57,8 @@ def _locator(path: Path | None) -> Callable[[str], str]:
         lines = {}
 
     def where(problem: str) -> str:
-        key = re.match(r"[^\s:]+", problem)
-        number = line_of(lines, key.group(0)) if key else None
+        key = problem.split(": ", 1)[0].split(" ", 1)[0]  # `a.b: ...`, `a.b and c.d name ...`
+        number = line_of(lines, key) if key else None
         return f":{number}" if number is not None else ""
 
     return where

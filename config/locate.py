@@ -18,7 +18,6 @@ _HEADER = re.compile(r"^\s*(\[\[?)\s*(.+?)\s*\]\]?\s*(#.*)?$")
 _ASSIGN = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
                      r"""(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*'))*)\s*=(.*)$""")
 _PART = re.compile(r"""[A-Za-z0-9_-]+|"([^"\n]*)"|'([^'\n]*)'""")
-_INDEX = re.compile(r"\[(\d+)\]")
 
 
 def _parts(dotted_key: str) -> list[str]:
@@ -26,33 +25,59 @@ def _parts(dotted_key: str) -> list[str]:
             else m.group(0) for m in _PART.finditer(dotted_key)]
 
 
+_KEY_PART = re.compile(r"""\[(\d+)\]|\["([^"]*)"\]|([^.\[\]]+)""")
+
+
 def _path_of(key: str) -> tuple[str, ...]:
-    """`accounts[1].exchange.name` -> ('accounts', '1', 'exchange', 'name'); list indexes of
-    plain arrays (`symbols.list[3]`) stay in the path and match the array's own line."""
-    key = _INDEX.sub(lambda m: f".{m.group(1)}", key)
-    return tuple(p for p in (part.strip().strip('"') for part in key.split(".")) if p)
+    """A problem's key as the messages write it -> its path: `accounts[1].exchange.name` ->
+    ('accounts', '1', 'exchange', 'name'); `paper.csv_files["BTC/USDT:USDT"]` -> ('paper',
+    'csv_files', 'BTC/USDT:USDT'). List indexes of plain arrays (`symbols.list[3]`) stay in the
+    path and match the array's own line."""
+    return tuple(next(g for g in m.groups() if g is not None).strip()
+                 for m in _KEY_PART.finditer(key))
 
 
-def _open_delims(text: str) -> int:
-    """Brackets/braces opened minus closed on a value's text, outside strings and comments."""
-    depth, quote, i = 0, "", 0
+def _close_of(text: str, i: int, quote: str) -> int:
+    """Where the string opened by `quote` ends in `text` from `i` (the index after its closing
+    quotes), or -1 if it does not end on this line. Basic strings (\") honour backslash
+    escapes; literal strings (') have none."""
     while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\" and quote == '"':
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            break
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
+        if quote[0] == '"' and text[i] == "\\":
+            i += 2
+            continue
+        if text.startswith(quote, i):
+            end = i + len(quote)
+            if len(quote) == 3:  # up to two more quotes belong to the string's content
+                while end < len(text) and text[end] == quote[0] and end - i < 5:
+                    end += 1
+            return end
         i += 1
-    return depth
+    return -1
+
+
+def _scan(text: str, depth: int, quote: str) -> tuple[int, str]:
+    """Carry (open brackets, open multi-line string's quotes) across one line of a value,
+    outside strings and comments."""
+    i = 0
+    while i < len(text):
+        if quote:
+            end = _close_of(text, i, quote)
+            if end < 0:
+                return depth, quote
+            i, quote = end, ""
+            continue
+        ch = text[i]
+        if ch in "\"'":
+            quote = ch * 3 if text.startswith(ch * 3, i) else ch
+            i += len(quote)
+            continue
+        if ch == "#":
+            break
+        depth += (ch in "[{") - (ch in "]}")
+        i += 1
+    if len(quote) == 1:  # a one-line string left open: malformed (tomllib said so already)
+        quote = ""
+    return depth, quote
 
 
 class _Walk:
@@ -90,15 +115,11 @@ class _Walk:
 def key_lines(text: str) -> dict[tuple[str, ...], int]:
     """Every table and key the file sets -> its 1-based line."""
     walk = _Walk()
-    pending_close = ""  # a multi-line string's closing quotes
+    quote = ""  # the quotes of a multi-line string still open
     depth = 0  # open brackets of a multi-line array / inline table value
     for number, line in enumerate(text.splitlines(), start=1):
-        if pending_close:
-            if pending_close in line:
-                pending_close = ""
-            continue
-        if depth > 0:
-            depth += _open_delims(line)
+        if quote or depth > 0:  # inside a value that started on an earlier line
+            depth, quote = _scan(line, depth, quote)
             continue
         header = _HEADER.match(line)
         if header and not line.lstrip().startswith("#"):
@@ -108,12 +129,8 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
         if not assign:
             continue
         walk.assign(assign.group(1), number)
-        value = assign.group(2).strip()
-        for quotes in ('"""', "'''"):
-            if value.startswith(quotes) and value.count(quotes) == 1:
-                pending_close = quotes
-        if not pending_close:
-            depth = max(_open_delims(value), 0)
+        depth, quote = _scan(assign.group(2), 0, "")
+        depth = max(depth, 0)
     return walk.lines
 
 

@@ -69,7 +69,8 @@ def _to_str(value: Any) -> str:
 
 def _to_url(value: Any) -> str:
     value = _to_str(value)
-    authority = value.split("://", 1)[1].split("/", 1)[0] if "://" in value else ""
+    rest = value.split("://", 1)[1] if "://" in value else ""
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]  # as urlsplit cuts the netloc
     if "@" in authority:  # the URL goes into connection errors and so into log lines
         raise PydanticCustomError(
             "url_userinfo", "must not hold a user name or password: the URL shows in connection "

@@ -81,3 +81,9 @@ def test_service_urls_refuse_a_user_and_password(tmp_path: Path, section: str, k
     plain = url.split("://")[0] + "://" + url.split("@", 1)[1]  # the same URL, no credentials
     settings = load_settings(write(tmp_path, f'[{section}]\n{key} = "{plain}"\n'))
     assert getattr(getattr(settings, section), key) == plain
+
+
+def test_an_at_sign_after_the_host_is_not_a_user_name(tmp_path: Path):
+    url = "wss://feed.example.com?user=ops@example.com"  # in the query, not the authority
+    settings = load_settings(write(tmp_path, f'[signals]\nwebsocket_url = "{url}"\n'))
+    assert settings.signals.websocket_url == url

@@ -79,3 +79,35 @@ def test_bot_py_prints_the_file_and_line(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr == (f"bot.py: error: {path}:4: risk.leverage: must be >= 1 and <= 125 "
                              "(got 500)\n")
+
+
+STRING_CASES = [
+    # strings whose text looks like keys, tables or brackets are not read as such
+    (SYMBOLS + '[bot]\nnote = """\nsay \\""" ok\n[risk]\nleverage = 7\n"""\n[risk]\n'
+     'leverage = 500\n', 10),
+    (SYMBOLS + '[bot]\nx = [ """\n]\n[risk]\nleverage = 7\n""" ]\n[risk]\nleverage = 500\n', 10),
+    (SYMBOLS + "[bot]\nx = ['" "''\n[risk]\nleverage = 9\n''" "']\n[risk]\nleverage = 500\n", 9),
+    (SYMBOLS + "[bot]\nx = ['a\\', \n'b']\n[risk]\nleverage = 500\n", 7),
+]
+
+
+@pytest.mark.parametrize(("text", "line"), STRING_CASES)
+def test_text_inside_strings_is_not_taken_for_keys(tmp_path: Path, text: str, line: int):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    [problem] = [p for p in info.value.problems if "risk.leverage" in p]
+    assert problem.startswith(f"{path}:{line}: risk.leverage: "), problem
+    assert text.splitlines()[line - 1] == "leverage = 500"
+
+
+def test_a_quoted_key_with_a_colon_is_found(tmp_path: Path):
+    """paper.csv_files["BTC/USDT:USDT"]: the symbol's own line, not its table's."""
+    path = tmp_path / "config.toml"
+    path.write_text(SYMBOLS + '[paper]\nprice_source = "csv"\n[paper.csv_files]\n'
+                    '"BTC/USDT:USDT" = "nope.csv"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value).startswith(f'{path}:6: paper.csv_files["BTC/USDT:USDT"]: '), str(
+        info.value)
