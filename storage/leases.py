@@ -256,14 +256,16 @@ class ClusterRegistry:
         now = now_ms_sql(db)
         p = db.param
         # a node id can be configured (cluster.node_id): the same row then belongs to a new
-        # process after a restart, whose pid, start and version replace the old ones
-        self._beat_sql = (
+        # process after a restart, whose pid, start and version replace the old ones (its first
+        # beat sets the start: a container's bot is pid 1 on every start)
+        beat = (
             "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts, version) "
             f"VALUES ({p}, {p}, {now}, {now}, {p}, {p}) ON CONFLICT (node) DO UPDATE SET "
-            "seen_ms = excluded.seen_ms, accounts = excluded.accounts, "
-            "started_ms = CASE WHEN cluster_nodes.pid = excluded.pid "
-            "THEN cluster_nodes.started_ms ELSE excluded.started_ms END, "
-            "pid = excluded.pid, version = excluded.version")
+            "seen_ms = excluded.seen_ms, accounts = excluded.accounts, pid = excluded.pid, "
+            "version = excluded.version")
+        self._first_beat_sql = beat + ", started_ms = excluded.started_ms"
+        self._beat_sql = beat
+        self._beaten = False
         self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version "
                            "FROM cluster_nodes ORDER BY node")
         self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
@@ -293,8 +295,9 @@ class ClusterRegistry:
                                 "VARCHAR(200) NOT NULL DEFAULT ''")
 
     def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None:
-        _guarded(self.db, lambda: self._write(self._beat_sql,
-                                              (node, pid, ",".join(accounts), self.version)))
+        sql = self._beat_sql if self._beaten else self._first_beat_sql
+        _guarded(self.db, lambda: self._write(sql, (node, pid, ",".join(accounts), self.version)))
+        self._beaten = True
 
     def leave(self, node: str) -> None:
         _guarded(self.db, lambda: self._write(self._leave_sql, (node,)))

@@ -59,3 +59,9 @@ def test_a_node_id_reused_by_a_new_process_shows_the_new_process(pg_url: str) ->
     _, [after] = restarted.nodes()
     assert (after["pid"], after["version"]) == (200, "fff0000")
     assert after["started_ms"] > before["started_ms"]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_sleep(0.05)")
+    same_pid = ClusterRegistry(open_database(pg_url), version="fff0000")  # pid 1 in a container
+    same_pid.heartbeat("fixed-id", 200, ["alpha"])
+    _, [again] = same_pid.nodes()
+    assert again["started_ms"] > after["started_ms"]
