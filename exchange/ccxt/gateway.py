@@ -33,7 +33,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import budget_hook as bh
-from exchange.ccxt import convert, lookup, markets_cache
+from exchange.ccxt import convert, lookup, markets_cache, own_fills
 from exchange.ccxt import order_params as op
 from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import translated
@@ -288,8 +288,9 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                         limit: int | None = None,
                         params: dict[str, Any] | None = None) -> list[VenueFill]:
         self._ensure_markets()
-        trades = self._run(lambda ex: ex.fetch_my_trades(symbol, since, limit, dict(params or {})),
-                           "fetch_my_trades")
+        reads = own_fills.with_forced(self.venue.lookup, symbol, dict(params or {}))
+        trades = own_fills.merged(self._run(own_fills.trades_read(symbol, since, limit, p),
+                                            "fetch_my_trades") for p in reads)
         return [convert.fill(t, client_order_id=self._client_id_of(t)) for t in trades]
 
     @translated

@@ -29,6 +29,13 @@ venue's maximum (Bybit /v5/execution/list `limit` 1-100, default 50; Binance USD
 MAX_PAGES = 50
 """Pages read in one poll at most (5,000 Bybit rows, 50,000 Binance rows)."""
 
+BYBIT_FORCED = ("BustTrade", "AdlTrade")
+"""Bybit executions that close a position without an order of ours: a liquidation (BustTrade)
+and auto-deleveraging (AdlTrade). ccxt 4.5.90's bybit.fetch_my_trades asks /v5/execution/list
+for `execType=Trade` only (which keeps Funding rows out: ccxt would parse them as fills), so a
+liquidated position showed no fill that closed it and reconciliation kept it open, escalating.
+The endpoint takes one type per request: each is asked for on its own."""
+
 Trade = dict[str, Any]
 Page = Callable[[int | None, int | None, dict[str, Any]], list[Trade]]
 """fetch_my_trades(since, limit, params) of one symbol (or all), raw ccxt trades."""
@@ -158,3 +165,29 @@ class OwnFills:
             while len(self._seen) > SEEN_TRADES:
                 self._seen.popitem(last=False)
         return fresh
+
+
+def with_forced(style: str, symbol: str | None, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parameter sets one symbol's trade read takes: on Bybit also its liquidation and ADL
+    executions (BYBIT_FORCED), unless the caller names a type or an order. An all-symbol read
+    (the REST feed's poll) stays one request: a liquidation shows there as the position's
+    disappearance, and the symbol's reconciliation then reads its trades through here."""
+    if style != "bybit" or symbol is None or any(
+            key in params for key in ("execType", "orderId", "orderLinkId")):
+        return [params]
+    return [params, *({**params, "execType": kind} for kind in BYBIT_FORCED)]
+
+
+def merged(reads: Iterable[list[Trade]]) -> list[Trade]:
+    """Several reads' trades, each once (by id), oldest first."""
+    seen: dict[Any, Trade] = {}
+    for trades in reads:
+        for trade in trades:
+            seen.setdefault(trade.get("id"), trade)
+    return sorted(seen.values(), key=lambda t: t.get("timestamp") or 0)
+
+
+def trades_read(symbol: str | None, since: int | None, limit: int | None,
+                params: dict[str, Any]) -> Callable[[Any], list[Trade]]:
+    """One `fetch_my_trades` call, for the gateway's pool."""
+    return lambda ex: list(ex.fetch_my_trades(symbol, since, limit, params))

@@ -86,6 +86,9 @@ class BybitVenue:
     def __init__(self, book: Book) -> None:
         self.book = book
         self.fee_detail = True  # False: order answers carry cumExecFee only
+        self.forced: list[dict[str, Any]] = []
+        """Raw execution rows of fills no order placed (execType BustTrade: a liquidation,
+        AdlTrade: auto-deleveraging), listed by /v5/execution/list beside the book's trades."""
 
     keys: dict[str, str] = {API_KEY: API_SECRET}
     """The API keys this venue accepts (key -> secret)."""
@@ -259,6 +262,11 @@ class BybitVenue:
                  "execPnl": s(t.realized)}
                 for t in reversed(self.book.trades)
                 if t.ts >= since and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
+        rows = sorted(rows + [r for r in self.forced if int(r["execTime"]) >= since and (
+            not p.get("symbol") or p["symbol"] == r["symbol"])],
+            key=lambda r: -int(r["execTime"]))
+        if p.get("execType"):  # one type, as Bybit documents (absent: every type)
+            rows = [r for r in rows if r["execType"] == p["execType"]]
         more = len(rows) > start + limit
         return self._ok({"category": "linear", "list": rows[start:start + limit],
                          "nextPageCursor": str(start + limit) if more else ""})

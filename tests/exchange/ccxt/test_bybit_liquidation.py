@@ -1,0 +1,80 @@
+"""A Bybit liquidation (execType BustTrade) or auto-deleveraging (AdlTrade) closes a position
+with no order of ours. ccxt 4.5.90's bybit.fetch_my_trades asks /v5/execution/list for
+execType=Trade only, and the endpoint takes one type, so the reconciliation's trade read never
+saw the fill: the liquidated position stayed open in the books, a stop was re-sent on the flat
+symbol at every reconciliation and the symbol escalated (found by review). Real ccxt.bybit
+through the gateway against the emulator, which filters execType as Bybit documents; then the
+reconciliation read (actors/exchange_snapshot.gather) and the one-way core."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from typing import Any
+
+from actors import exchange_snapshot
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.trading.conftest import make_rules
+from trading.decide import SymbolCore
+from trading.model import Phase, Position, Side, SymbolState
+
+BTC = "BTC/USDT:USDT"
+
+
+def execution(exec_id: str, exec_type: str, price: str, at_ms: int, pnl: str) -> dict[str, Any]:
+    return {"symbol": "BTCUSDT", "orderId": f"sys-{exec_id}", "orderLinkId": "", "side": "Sell",
+            "orderPrice": price, "orderQty": "0.01", "leavesQty": "0", "orderType": "Market",
+            "stopOrderType": "UNKNOWN", "execFee": "0.2475", "execId": exec_id,
+            "execPrice": price, "execQty": "0.01", "execType": exec_type,
+            "execValue": str(D(price) * D("0.01")), "execTime": str(at_ms),
+            "feeCurrency": "USDT", "isMaker": False, "feeRate": "0.00055", "tradeIv": "",
+            "markIv": "", "markPrice": price, "indexPrice": "", "underlyingPrice": "",
+            "blockTradeId": "", "seq": 1, "closedSize": "0.01", "execPnl": pnl}
+
+
+class Liquidated(BybitVenue):
+    """The account's long was liquidated: the venue lists the position flat."""
+
+    def h_v5_position_list(self, p):
+        row = {"positionIdx": 0, "symbol": "BTCUSDT", "side": "", "size": "0", "avgPrice": "0",
+               "positionValue": "0", "markPrice": "45000", "leverage": "10", "liqPrice": "",
+               "bustPrice": "", "unrealisedPnl": "0", "createdTime": "1",
+               "updatedTime": str(self.book.now_ms), "positionStatus": "Normal",
+               "tradeMode": 0}
+        return self._ok({"category": "linear", "list": [row], "nextPageCursor": ""})
+
+
+def test_a_liquidation_fill_is_read_and_closes_the_position_in_the_books(tmp_path):
+    venue = Liquidated(Book(PRICES))
+    emu = EmulatorServer(venue).start()
+    try:
+        gw = make_gateway("bybit", emu, tmp_path)
+        gw.load_markets()
+        venue.book.place(cid="acct-BTC-1-e", symbol="BTCUSDT", side="buy", type="market",
+                         qty=D("0.01"), price=None, trigger=None, trigger_direction=None,
+                         reduce_only=False)
+        now = venue.book.now_ms
+        venue.forced += [execution("fund-1", "Funding", "47000", now + 30_000, "0"),
+                         execution("bust-1", "BustTrade", "45000", now + 60_000, "-50")]
+        fills = gw.fetch_my_trades(BTC, now - 1000)
+        assert [(f.id, f.side, f.price) for f in fills] == [
+            (fills[0].id, "buy", D("50000")), ("bust-1", "sell", D("45000"))]  # no funding row
+        assert fills[1].realized_pnl == D("-50") and fills[1].fee_cost == D("0.2475")
+        assert len({f.id for f in gw.fetch_my_trades(BTC, now - 1000)}) == 2  # each once
+
+        core = SymbolCore(make_rules())
+        state = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
+            position_id="acct-BTC-1-e", side=Side.LONG, contracts=D("0.01"),
+            entry_price=D("50000"), opened_at=now / 1000))
+        seen = exchange_snapshot.gather(gw, state, booked={"acct-BTC-1-e"})
+        assert seen.position is None and [f.amount for f in seen.external_fills] == [D("0.01")]
+        d = core.decide(state, seen, now / 1000 + 120)
+        assert d.state.position is None and d.state.phase is Phase.FLAT
+        closed = [j for j in d.journal if j.type == "PositionClosed"]
+        assert len(closed) == 1 and closed[0].realized_pnl == D("-50.00")
+        assert [(e.price, e.amount) for e in d.ledger] == [(D("45000"), D("0.01"))]
+        gw.close()
+    finally:
+        emu.stop()
