@@ -38,10 +38,13 @@ def apply_fill(
     state: SymbolState, order: Order, filled: Decimal, average: Decimal, fee: Decimal,
     exchange_id: str | None, complete: bool, ctx: Ctx,
 ) -> SymbolState:
-    """Apply a cumulative fill report; only the increase since the last report is booked."""
+    """Apply a cumulative fill report; only the increase since the last report is booked. A
+    report that adds nothing (repeated, or an older read arriving late) keeps the order's
+    average: its own would price the next part wrong."""
     delta = filled - order.filled
     fee_delta = fee - order.fee
     status = OrderStatus.FILLED if complete else order.status
+    average = average if delta > ZERO or order.average is None else order.average
     updated = order_change(order, status, filled=max(filled, order.filled), average=average,
                            fee=max(fee, order.fee), exchange_id=exchange_id or order.exchange_id)
     state = state.with_order(updated)

@@ -97,18 +97,21 @@ def test_thirty_symbols_signalling_at_once_never_exceed_a_cap_of_three(tmp_path)
     stop = threading.Event()
 
     def sample() -> None:  # the gate's count and the exchange's positions, while it runs
-        while not stop.is_set():
+        while not stop.wait(0.0005):  # paced: a spinning sampler held the interpreter lock
+            # from the actors, whose heartbeats then timed out (restarts; flaky, 3 in 6 runs)
             samples.append(max(h.gate.open_positions(), len(open_symbols(h.paper))))
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    wave(h, SYMBOLS)
-    for s in SYMBOLS:
-        h.idle(s)
-    stop.set()
-    sampler.join(10)
+    sampler = threading.Thread(target=sample, daemon=True)  # a failure must not leave it
+    sampler.start()  # spinning: the test process would never exit
+    try:
+        wave(h, SYMBOLS)
+        for s in SYMBOLS:
+            h.idle(s)
+    finally:
+        stop.set()
+        sampler.join(10)
 
-    assert len(samples) > 10 and max(samples) <= 3
+    assert len(samples) > 3 and max(samples) <= 3
     assert watch.max_exposure <= 3 and len(watch.entered) == 3  # only three entries ever left
     opened = open_symbols(h.paper)
     assert len(opened) == 3 and set(watch.entered) == opened
