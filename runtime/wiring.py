@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,15 +111,13 @@ def stop_grace_s(settings: Settings) -> float:
     (supervision/coverage.py): built from the request timeout, the style's stop retry (the
     cores' own interval, not a setting), the stop watch and the heartbeat driving the retries."""
     if settings.strategy.name == "hedge_grid":
-        from trading.grid.rules import GridRules
-
-        retry = next(f.default for f in fields(GridRules) if f.name == "retry_s")
+        from trading.grid.rules import RETRY_S as retry
     else:
         retry = risk_rules(settings).stop_retry_s
     sv = settings.supervision
     return coverage.stop_grace_s(
         request_timeout_s=settings.exchange.timeout_ms / 1000,
-        stop_retry_s=float(retry),  # type: ignore[arg-type]
+        stop_retry_s=float(retry),
         stop_check_interval_s=sv.stop_check_interval_s,
         heartbeat_interval_s=sv.heartbeat_interval_s,
     )

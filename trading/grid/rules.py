@@ -9,6 +9,9 @@ from trading.client_ids import check_fits, client_order_id
 from trading.orders import OrderPurpose
 from trading.rules import MarketRules
 
+RETRY_S = 2.0
+"""Seconds before a refused grid order (a stop among them) is tried again."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GridRules:
@@ -32,7 +35,7 @@ class GridRules:
     """A pending level is cancelled and recomputed after the price moves this far (%) from the
     price it was computed from."""
     leverage: int
-    retry_s: float = 2.0
+    retry_s: float = RETRY_S
     open_retry_s: float = 10.0
     reopen_after_stop_s: float = 10.0
     """A side stopped out waits this long before it opens again (and always for a fresh price)."""
