@@ -77,6 +77,11 @@ class Core(Protocol):
         """Open positions plus entries in flight (what the account's gate counts)."""
         ...
 
+    def close_backoff(self, failures: int) -> float:
+        """The style's close backoff: seconds to wait after `failures` failures in a row (what
+        failed reconciliations back off with, actors/reconcile_retry.py)."""
+        ...
+
     def summary(self, state: Any) -> str:
         """One phrase for the start and stop log lines."""
         ...
@@ -117,6 +122,9 @@ class OneWayCore:
 
     def view(self, state: SymbolState, last_tick_at: float | None, reconciled: bool) -> ActorView:
         return view_of(state, last_tick_at, reconciled=reconciled)
+
+    def close_backoff(self, failures: int) -> float:
+        return self.core.rules.risk.close_backoff(failures)
 
     def exposure(self, state: SymbolState) -> int:
         flagged = state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
@@ -170,6 +178,9 @@ class HedgeGridCore:
 
     def view(self, state: GridState, last_tick_at: float | None, reconciled: bool) -> ActorView:
         return grid_view(state, last_tick_at, reconciled)
+
+    def close_backoff(self, failures: int) -> float:
+        return self.core.rules.close_backoff(failures)
 
     def exposure(self, state: GridState) -> int:
         legs = sum(1 for leg in (state.long, state.short) if leg.is_open)

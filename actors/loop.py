@@ -53,7 +53,7 @@ from actors.messages import (
 )
 from actors.order_results import events_for
 from actors.price_slots import PriceSlot
-from actors.reconcile_retry import ReconcileRetry, close_backoff
+from actors.reconcile_retry import ReconcileRetry
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -123,7 +123,7 @@ class DecisionLoop:
         self.incarnation = 0
         self.state: Any = None
         self.reconciled = False
-        self._retry = ReconcileRetry(close_backoff(core))
+        self._retry = ReconcileRetry(core.close_backoff)
         self.last_tick_at: float | None = None
         self.published = Published(None, None, False, core.view)
         self._quiet: QuietBand | None = None

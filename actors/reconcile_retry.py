@@ -34,23 +34,6 @@ TEMPORARY_MAX_WAIT_S = 5.0
 (entries wait for a successful reconciliation; the close backoff's 60 s would keep them waiting
 up to a minute after a short outage). Faults that are not temporary wait the close backoff."""
 
-DEFAULT_BACKOFF = (1.0, 60.0)
-"""Initial and longest wait for a core whose rules name no close backoff (a test's stand-in)."""
-
-
-def close_backoff(core: Any) -> Callable[[int], float]:
-    """The close backoff of the style's rules (`RiskRules.close_backoff` of the one-way core,
-    `GridRules.close_backoff` of the grid: delay after `n` failures), read through the core
-    protocol object (actors/cores.py) that wraps the trading core."""
-    inner = getattr(core, "core", core)
-    rules = getattr(inner, "rules", None)
-    backoff = getattr(getattr(rules, "risk", rules), "close_backoff", None)
-    if callable(backoff):
-        return backoff
-    first, longest = DEFAULT_BACKOFF
-    return lambda n: min(first * 2 ** max(n - 1, 0), longest)
-
-
 class ReconcileRetry:
     def __init__(self, backoff: Callable[[int], float]) -> None:
         self.backoff = backoff

@@ -34,6 +34,9 @@ class EchoCore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
+    def close_backoff(self, failures: int) -> float:
+        return self.inner.rules.risk.close_backoff(failures)
+
     def decide(self, state: SymbolState, event: Any, now: float, admit: Any = None) -> Decision:
         self.decided += 1
         return Decision(state=state, commands=("cancel again",))
