@@ -22,6 +22,7 @@ from cluster.fenced_port import FencedExchange, lease_guard
 from cluster.keeper import LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable, new_node_id
 from cluster.node import ClusterNode, StartAbandoned
+from cluster.node_id_claim import NodeIdInUse, claim
 from cluster.view import cluster_view
 from config.settings import Settings
 from protections.guard import ACCOUNT_SUBJECT
@@ -185,6 +186,16 @@ def _stop_started(runtime: Any) -> list[str]:
         return [f"stop raised {type(exc).__name__}: {exc}"]
 
 
+def _claim(registry: ClusterRegistry, node_id: str, ttl_ms: int) -> None:
+    """A configured node id: wait out a crashed predecessor's beat, refuse a live twin."""
+    try:
+        claim(registry, node_id, ttl_ms)
+    except NodeIdInUse as exc:
+        raise StartupError(str(exc)) from None
+    except LeaseStoreUnavailable as exc:
+        raise StartupError(f"cluster.database_url: {exc}") from None
+
+
 class NodeRun:
     """The node's parts for the runner: built from settings, started, stopped."""
 
@@ -206,6 +217,8 @@ class NodeRun:
             self.registry.create_tables()
         except LeaseStoreUnavailable as exc:
             raise StartupError(f"cluster.database_url: {exc}") from None
+        if c.node_id:
+            _claim(self.registry, c.node_id, self.lease_settings.ttl_ms)
         self.node = ClusterNode(
             node_id=self.node_id, accounts=[a.bot.account for a in accounts],
             store=self.store, registry=self.registry, settings=self.lease_settings,

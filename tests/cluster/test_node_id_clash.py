@@ -1,0 +1,66 @@
+"""Two processes started with the same configured `cluster.node_id`: the second one must not
+share the first one's registry row (one node counted where two run, balancing shares meant for
+one). It waits out a crashed predecessor's last beat and refuses a live twin with one line
+naming the key. Real PostgreSQL; the twin is a real thread beating through its own registry."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from cluster.node_id_claim import EXTRA_WAIT_S, claim
+from runtime.cluster_node import _claim
+from runtime.wiring import StartupError
+from storage.cluster_database import open_database
+from storage.leases import ClusterRegistry
+
+TTL_MS = 600
+
+
+def registry(url: str) -> ClusterRegistry:
+    r = ClusterRegistry(open_database(url), version="v1")
+    r.create_tables()
+    return r
+
+
+def test_a_live_twin_is_refused_with_the_key_named(pg_url: str) -> None:
+    twin = registry(pg_url)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.is_set():
+            twin.heartbeat("clash-live", 4242, ["alpha"])
+            stop.wait(0.05)
+
+    beater = threading.Thread(target=beat, daemon=True)
+    beater.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(StartupError) as err:
+            _claim(registry(pg_url), "clash-live", TTL_MS)
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        beater.join(5)
+    message = str(err.value)
+    assert message.startswith("cluster.node_id: 'clash-live' is in use by a live node (pid 4242")
+    assert "\n" not in message
+    assert waited >= TTL_MS / 1000 + EXTRA_WAIT_S - 0.05  # it gave a predecessor its chance
+
+
+def test_a_crashed_predecessor_is_waited_out(pg_url: str) -> None:
+    registry(pg_url).heartbeat("clash-dead", 77, ["alpha"])  # its last beat, then it died
+    started = time.monotonic()
+    claim(registry(pg_url), "clash-dead", TTL_MS)
+    waited = time.monotonic() - started
+    assert 0.3 <= waited < TTL_MS / 1000 + EXTRA_WAIT_S  # until the row went stale, not longer
+
+
+def test_an_unused_id_starts_at_once(pg_url: str) -> None:
+    other = registry(pg_url)
+    other.heartbeat("someone-else", 1, ["beta"])
+    started = time.monotonic()
+    claim(registry(pg_url), "clash-free", TTL_MS)
+    assert time.monotonic() - started < 0.5
