@@ -89,9 +89,10 @@ def positions(exchange: ExchangePort, symbol: str) -> dict[Side, ExchangePositio
     for p in exchange.fetch_positions([symbol]):
         if p.symbol != symbol or p.contracts <= 0:
             continue
+        if p.entry_price is None:  # the venue left it empty: never adopted at a price of 0
+            raise errors.NetworkError(f"{symbol} {p.side} position without an entry price")
         side = Side(p.side)
-        out[side] = ExchangePosition(side=side, contracts=p.contracts,
-                                     entry_price=p.entry_price or Decimal(0))
+        out[side] = ExchangePosition(side=side, contracts=p.contracts, entry_price=p.entry_price)
     return out
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import ccxt
 
+from exchange.ccxt import fees
 from exchange.decimals import decimal_or_none, to_decimal
 from exchange.records import (
     Fee,
@@ -73,17 +74,16 @@ def position_side(info: Raw | None) -> PositionSide | None:
     return _BY_NAME.get(name.upper()) if isinstance(name, str) else None
 
 
-def fee(raw: Raw, *, info_fee_key: str | None = None, currency: str | None = None) -> Fee | None:
-    """ccxt's fee (or the sum of its fees); else the raw `info_fee_key`; else None."""
-    single = raw.get("fee") or {}
-    if single.get("cost") is not None:
-        return Fee(cost=to_decimal(single["cost"]), currency=single.get("currency"))
-    listed = [f for f in raw.get("fees") or [] if f and f.get("cost") is not None]
-    if listed:
-        return Fee(cost=sum((to_decimal(f["cost"]) for f in listed), Decimal(0)),
-                   currency=listed[0].get("currency"))
-    cost = _num(raw.get("info") or {}, info_fee_key) if info_fee_key else None
-    return None if cost is None else Fee(cost=cost, currency=currency)
+def fee(raw: Raw, *, info_fee_key: str | None = None, currency: str | None = None,
+        settle: str | None = None, price: fees.Price | None = None) -> Fee | None:
+    """The fee ccxt (or the raw `info_fee_key`, in `currency`) reports, in `settle` where that
+    is known (fees.py: a part in another asset at its `price`; unpriceable: None)."""
+    try:
+        found = fees.parts(raw, info_fee_key=info_fee_key, currency=currency)
+    except ValueError as exc:
+        raise ccxt.BadResponse(f"unreadable fee: {exc}") from None
+    return fees.in_settle(found, settle, price, symbol=str(raw.get("symbol")),
+                          order=_str(raw.get("order")) or _str(raw.get("id")))
 
 
 def status(raw_status: Any) -> VenueOrderStatus:
@@ -93,7 +93,10 @@ def status(raw_status: Any) -> VenueOrderStatus:
         raise ccxt.BadResponse(f"unknown order status {raw_status!r}") from None
 
 
-def order(raw: Raw, *, settle: str | None = None) -> VenueOrder:
+def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = None) -> VenueOrder:
+    """`price`: a fee asset's price in `settle` (fees.py); None: a fee in another asset is
+    unknown."""
+    raw = _algo_update(raw)
     info = raw.get("info") or {}
     filled = _num(raw, "filled") or Decimal(0)
     return VenueOrder(
@@ -105,38 +108,80 @@ def order(raw: Raw, *, settle: str | None = None) -> VenueOrder:
         trigger_price=_num(raw, "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice"),
         reduce_only=str(raw.get("reduceOnly")).lower() == "true",
         position_side=position_side(info),
-        fee=fee(raw, info_fee_key="cumExecFee", currency=settle),
+        fee=fee(raw, info_fee_key="cumExecFee", currency=settle, settle=settle, price=price),
         timestamp=_int(raw.get("timestamp")),
         last_fill_at=_int(raw.get("lastTradeTimestamp") or raw.get("lastUpdateTimestamp"))
         if filled else None,
     )
 
 
-def fill(raw: Raw, *, client_order_id: str | None = None) -> VenueFill:
+_ALGO_WORKING = frozenset({"TRIGGERING", "TRIGGERED"})
+_UNFILLED: Raw = {"filled": 0, "average": None, "fee": None, "fees": [], "lastTradeTimestamp": None}
+
+
+def _algo_update(raw: Raw) -> Raw:
+    """A Binance USDⓈ-M ALGO_UPDATE (a stop, on the user data stream) as what it says of the
+    stop's fill. ccxt.pro 4.5.90 parses it with `parse_ws_order` (id `aid`, algo status `X`):
+    TRIGGERED and FINISHED become 'closed', and as the event has no `z`, `safe_order` makes
+    `filled` the stop's whole quantity, at no price: a fill that had not happened (TRIGGERED:
+    its order was only placed in the matching engine) or not at all (FINISHED: that order
+    filled OR was canceled there). Algo statuses per Binance's "Event: Algo Order Update":
+    TRIGGERING / TRIGGERED -> still working (open, nothing filled: the REST lookup says the same,
+    lookup._with_actual_fill); FINISHED -> what the engine executed (`aq` at `ap`): nothing is
+    a stop that ended unfilled (canceled), some is closed with that much filled; a FINISHED
+    event without `aq` cannot be read. The fill itself is booked from the triggered order's own
+    trade and the order lookup, never from this event."""
     info = raw.get("info") or {}
-    price, amount = _num(raw, "price"), _num(raw, "amount")
-    if price is None or amount is None:
+    if not isinstance(info, dict) or "aid" not in info:
+        return raw
+    algo = str(info.get("X") or "").upper()
+    zero_price = {"price": None} if not _num(raw, "price") else {}
+    if algo in _ALGO_WORKING:
+        return {**raw, **_UNFILLED, **zero_price, "status": "open"}
+    if algo != "FINISHED":
+        return raw
+    executed = _num(info, "aq")
+    if executed is None:
+        raise ccxt.BadResponse(f"algo order {raw.get('id')} FINISHED without its executed "
+                               f"quantity (aq)")
+    if executed <= 0:
+        return {**raw, **_UNFILLED, **zero_price, "status": "canceled"}
+    average = _num(info, "ap")
+    return {**raw, **zero_price, "status": "closed", "filled": executed,
+            "average": average if average else None, "fee": None, "fees": []}
+
+
+def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = None,
+         price: fees.Price | None = None) -> VenueFill:
+    info = raw.get("info") or {}
+    px, amount = _num(raw, "price"), _num(raw, "amount")
+    if px is None or amount is None:
         raise ccxt.BadResponse(f"trade {raw.get('id')} has no price or amount")
     return VenueFill(
         id=str(raw.get("id")), order_id=_str(raw.get("order")),
         client_order_id=client_order_id or _str(raw.get("clientOrderId")),
-        symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(), price=price,
-        amount=amount, fee=fee(raw), realized_pnl=_num(info, "realizedPnl", "execPnl"),
+        symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(), price=px,
+        amount=amount, fee=fee(raw, settle=settle, price=price),
+        realized_pnl=_num(info, "realizedPnl", "execPnl"),
         position_side=position_side(info), taker_or_maker=_str(raw.get("takerOrMaker")),
         timestamp=_int(raw.get("timestamp")),
     )
 
 
 def position(raw: Raw) -> VenuePosition:
+    """An entry price the venue left empty or zero (Bybit answers `avgPrice: ""` in some
+    states; ccxt then gives None) is None: unknown, never a price of 0."""
     side = str(raw.get("side")).lower()
     hedged = bool(raw.get("hedged"))
     named = position_side(raw.get("info"))
     if named is None:
         named = PositionSide(side) if hedged else PositionSide.NET
+    entry = _num(raw, "entryPrice")
     return VenuePosition(
         symbol=str(raw.get("symbol")), side=side,
         contracts=abs(_num(raw, "contracts") or Decimal(0)),
-        entry_price=_num(raw, "entryPrice"), mark_price=_num(raw, "markPrice"),
+        entry_price=entry if entry is not None and entry > 0 else None,
+        mark_price=_num(raw, "markPrice"),
         unrealized_pnl=_num(raw, "unrealizedPnl"), position_side=named,
         hedged=hedged or named is not PositionSide.NET, timestamp=_int(raw.get("timestamp")),
     )

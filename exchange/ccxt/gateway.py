@@ -44,6 +44,7 @@ from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
 from exchange.ccxt.stops import StopsMixin
+from exchange.ccxt.venue_records import VenueRecords
 from exchange.decimals import to_decimal
 from exchange.records import (
     VenueBalance,
@@ -60,7 +61,8 @@ TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 
 
 @bh.prioritized
-class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMemo):
+class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMemo,
+                  VenueRecords):
     """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
     def __init__(
         self,
@@ -125,6 +127,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self.active = ActiveSymbols(self._clock)  # whose trades to poll (Binance)
         required = (self._features.get("fetchMyTrades") or {}).get("symbolRequired")
         self.fills = OwnFills(self.active, symbol_required=bool(required))
+        self._init_fee_prices()  # fees not in the settle currency (venue_records.py)
         self._all_positions = None if self.id not in SAME_COST_FOR_ALL_POSITIONS else FreshRead(
             lambda: self._run(lambda ex: ex.fetch_positions(None, {}), "fetch_positions"),
             wait_bound_s=self.meter.waits.reconcile_s + 2 * self.meter.timeout_s)
@@ -291,7 +294,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         reads = own_fills.with_forced(self.venue.lookup, symbol, dict(params or {}))
         trades = own_fills.merged(self._run(own_fills.trades_read(symbol, since, limit, p),
                                             "fetch_my_trades") for p in reads)
-        return [convert.fill(t, client_order_id=self._client_id_of(t)) for t in trades]
+        return [self._fill(t) for t in trades]
 
     @translated
     def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
@@ -301,11 +304,6 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         raw = self._run(lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params),
                         "fetch_open_orders")
         return [self._order(o) for o in raw]
-
-    def _order(self, raw: dict[str, Any], *, sent: bool = False) -> VenueOrder:
-        """The port's record of a raw ccxt order; `sent`: this gateway just sent it."""
-        raw = self._with_fees(raw, sent)  # Binance (issue 12)
-        return convert.order(raw, settle=self._settle(str(raw.get("symbol"))))
 
     @translated
     def fetch_order(self, id: str | None, symbol: str,
@@ -338,7 +336,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         trades = all_pages(lambda start, limit, params: self._run(
             lambda ex: ex.fetch_my_trades(symbol, start, limit, dict(params)),
             "fetch_my_trades"), self.venue.lookup, since)
-        return [convert.fill(t, client_order_id=self._client_id_of(t)) for t in trades]
+        return [self._fill(t) for t in trades]
 
     # ---------------------------------------------------------------- orders
     @translated

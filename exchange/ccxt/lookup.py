@@ -103,20 +103,25 @@ def with_trade_fees(run: Run, venue: Venue, order: Order) -> Order:
     5) do. Read them only for an order that filled something and reports no fee: the rate
     budget pays once per fill, not per symbol per poll (issue 12: a userTrades call per symbol
     per poll broke the 2,400/min weight limit at 5 symbols). A triggered algo stop's fee is on
-    the order its trigger placed (`actualOrderId`)."""
+    the order its trigger placed (`actualOrderId`). Fees are kept per currency (converted to the
+    settle currency by convert.order, fees.py)."""
     if venue.lookup != "binance" or _fee_known(order) or not _filled(order):
         return order
     oid = str((order.get("info") or {}).get("actualOrderId") or order.get("id"))
     symbol = order.get("symbol")
     trades = run(lambda ex: ex.fetch_my_trades(symbol, None, None, {"orderId": oid}),
                  f"trades of order {oid}")
-    fees = [t["fee"] for t in trades
-            if str(t.get("order")) == oid and (t.get("fee") or {}).get("cost") is not None]
-    if not fees:
+    by_currency: dict[Any, Decimal] = {}
+    for t in trades:  # per currency: with BNB burn on, BNB (or USDT once the BNB ran out)
+        charged = t.get("fee") or {}
+        if str(t.get("order")) == oid and charged.get("cost") is not None:
+            currency = charged.get("currency")
+            by_currency[currency] = by_currency.get(currency, Decimal(0)) + Decimal(
+                str(charged["cost"]))
+    if not by_currency:
         return order
-    total = sum((Decimal(str(f["cost"])) for f in fees), Decimal(0))
-    return {**order, "fee": {"cost": str(total), "currency": fees[0].get("currency")},
-            "fees": []}
+    return {**order, "fee": None,
+            "fees": [{"cost": str(cost), "currency": c} for c, cost in by_currency.items()]}
 
 
 def _fee_known(order: Order) -> bool:

@@ -312,14 +312,22 @@ class VenueStreams:
     async def _orders_once(self) -> None:
         raw = await self._ex.watch_orders()
         self._seen()
-        orders = self._each(raw, lambda o: convert.order(o, settle="USDT"), "order update")
+        orders = self._each(raw, lambda o: convert.order(o, settle=self._settle(o)),
+                            "order update")
         self.sink.on_orders([o for o in orders if o.symbol in self._wanted])
 
     async def _fills_once(self) -> None:
         raw = await self._ex.watch_my_trades()
         self._seen()
-        fills = self._each(raw, lambda t: convert.fill(t, client_order_id=_client_id(t)), "fill")
+        fills = self._each(raw, lambda t: convert.fill(t, client_order_id=_client_id(t),
+                                                       settle=self._settle(t)), "fill")
         self.sink.on_fills([f for f in fills if f.symbol in self._wanted])
+
+    def _settle(self, raw: dict[str, Any]) -> str | None:
+        """The settle currency of `raw`'s market (fees in another asset stay unknown here: the
+        streams' fees are never booked, the gateway's order lookup converts them, fees.py)."""
+        market = (self._ex.markets or {}).get(raw.get("symbol")) or {}
+        return market.get("settle")
 
     async def _positions_once(self) -> None:
         await self._ex.watch_positions()

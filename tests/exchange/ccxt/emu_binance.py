@@ -47,10 +47,15 @@ EXCHANGE_INFO = {
     "exchangeFilters": [],
     "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
     "symbols": [_symbol("BTCUSDT", "BTC", "0.10", "0.001", "0.001", 2, 3),
-                _symbol("ETHUSDT", "ETH", "0.01", "0.001", "0.001", 2, 3)],
+                _symbol("ETHUSDT", "ETH", "0.01", "0.001", "0.001", 2, 3),
+                _symbol("BNBUSDT", "BNB", "0.010", "0.01", "0.01", 3, 2)],
 }
 
 STATUS = {"open": "NEW", "untriggered": "NEW", "filled": "FILLED", "canceled": "CANCELED"}
+ALGO_STATUS = {"untriggered": "NEW", "canceled": "CANCELED", "triggered": "TRIGGERED",
+               "filled": "FINISHED", "finished": "FINISHED"}
+"""A stop's algoStatus (Binance "Event: Algo Order Update"): FINISHED once the order its
+trigger placed filled ('filled') or ended unfilled ('finished') in the matching engine."""
 
 
 def s(value: Decimal | None) -> str:
@@ -76,8 +81,7 @@ def order_json(o: EmuOrder) -> dict[str, Any]:
 
 
 def algo_json(o: EmuOrder) -> dict[str, Any]:
-    status = {"untriggered": "NEW", "canceled": "CANCELED", "filled": "FINISHED",
-              "triggered": "TRIGGERED"}[o.status]
+    status = ALGO_STATUS[o.status]
     actual = o.extra.get("actualOrderId")
     return {
         "algoId": int(o.oid), "clientAlgoId": o.cid, "algoType": "CONDITIONAL",
@@ -142,6 +146,8 @@ class BinanceVenue:
         return 200, {"serverTime": self.book.now_ms}
 
     def get_fapi_v1_ticker_24hr(self, p):
+        if p.get("symbol") and p["symbol"] not in self.book.prices:
+            return error(-1121, "Invalid symbol.")
         rows = [{"symbol": sym, "priceChange": "0", "priceChangePercent": "0",
                  "weightedAvgPrice": s(px), "lastPrice": s(px), "lastQty": "0.01",
                  "openPrice": s(px), "highPrice": s(px), "lowPrice": s(px), "volume": "100",
@@ -244,11 +250,16 @@ class BinanceVenue:
         return 200, rows
 
     def get_fapi_v2_balance(self, p):
-        return 200, [self._asset()]
+        return 200, self._assets()
 
-    def _asset(self) -> dict[str, Any]:
-        bal = s(self.book.balance)
-        return {"accountAlias": "SgsR", "asset": "USDT", "balance": bal, "walletBalance": bal,
+    def _assets(self) -> list[dict[str, Any]]:
+        """USDT, and BNB while it pays the fees (`Book.bnb_fees`)."""
+        bnb = [self._asset("BNB", self.book.bnb_balance)] if self.book.bnb_fees else []
+        return [self._asset("USDT", self.book.balance), *bnb]
+
+    def _asset(self, asset: str, balance: Decimal) -> dict[str, Any]:
+        bal = s(balance)
+        return {"accountAlias": "SgsR", "asset": asset, "balance": bal, "walletBalance": bal,
                 "crossWalletBalance": bal, "crossUnPnl": "0", "availableBalance": bal,
                 "maxWithdrawAmount": bal, "marginAvailable": True, "updateTime": self.book.now_ms}
 
@@ -257,7 +268,7 @@ class BinanceVenue:
         return 200, {"totalInitialMargin": "0", "totalMaintMargin": "0", "totalWalletBalance": bal,
                      "totalUnrealizedProfit": "0", "totalMarginBalance": bal,
                      "availableBalance": bal, "maxWithdrawAmount": bal,
-                     "assets": [self._asset()], "positions": []}
+                     "assets": self._assets(), "positions": []}
 
     get_fapi_v2_account = get_fapi_v3_account
 
@@ -274,7 +285,7 @@ class BinanceVenue:
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
                       "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty),
                       "commission": s(t.fee),
-                      "commissionAsset": "USDT", "time": t.ts, "buyer": t.order.side == "buy",
+                      "commissionAsset": t.fee_asset, "time": t.ts, "buyer": t.order.side == "buy",
                       "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
                      for t in self.book.trades
                      if t.ts >= since and int(t.tid) >= from_id

@@ -29,7 +29,7 @@ class EmuOrder:
     trigger_direction: int | None  # 1 rising, 2 falling
     reduce_only: bool
     created_ms: int
-    status: str = "open"  # open | untriggered | filled | canceled
+    status: str = "open"  # open | untriggered | triggered | filled | finished | canceled
     filled: Decimal = Decimal(0)
     avg: Decimal | None = None
     updated_ms: int = 0
@@ -49,6 +49,8 @@ class EmuTrade:
     `execPnl`)."""
     closed: Decimal = Decimal(0)
     """The part of the fill that closed a position (Bybit `closedSize`)."""
+    fee_asset: str = "USDT"
+    """The asset `fee` is in: BNB with Binance's BNB fee discount on (`Book.bnb_fees`)."""
 
 
 LEVERAGE = Decimal(10)
@@ -72,6 +74,11 @@ class Book:
         self.positions: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
         self.hedge = False
         self.balance = Decimal("10000")
+        self.bnb_fees = False
+        """Binance's "BNB burn": fees are paid in BNB (10% off, at `bnb_price`) out of
+        `bnb_balance`; the USDT wallet pays none."""
+        self.bnb_balance = Decimal(0)
+        self.bnb_price = Decimal(600)
         self.now_ms = now_ms
         self.lock = threading.RLock()
         self._ids = itertools.count(1001)
@@ -191,13 +198,29 @@ class Book:
         order.status, order.updated_ms = "filled", self.tick()
 
     def fill_children(self) -> None:
-        """Fill the orders held triggered stops placed (hold_children), at the current price."""
+        """Fill the orders held triggered stops placed (hold_children), at the current price:
+        the stops finish (Binance algoStatus FINISHED)."""
+        self._end_children(fill=True)
+
+    def cancel_children(self) -> None:
+        """The orders held triggered stops placed end unfilled in the matching engine (e.g.
+        a reduce-only order with nothing left to reduce): the stops finish all the same
+        (algoStatus FINISHED, status 'finished' here), with nothing executed."""
+        self._end_children(fill=False)
+
+    def _end_children(self, fill: bool) -> None:
         with self.lock:
             for order in list(self.orders.values()):
                 child = self.orders.get(order.extra.get("actualOrderId") or "")
-                if order.status == "triggered" and child is not None:
+                if order.status != "triggered" or child is None:
+                    continue
+                if fill:
                     self._fill(child, self.prices[child.symbol])
-                    order.status, order.updated_ms = "filled", self.tick()
+                else:
+                    child.status, child.updated_ms = "canceled", self.tick()
+                self.emit("order", child)
+                order.status, order.updated_ms = ("filled" if fill else "finished"), self.tick()
+                self.emit("order", order)
 
     def _fill(self, order: EmuOrder, price: Decimal) -> None:
         order.status, order.filled, order.avg = "filled", order.qty, price
@@ -217,10 +240,14 @@ class Book:
                 entry = Decimal(0)
             elif (new > 0) != (size > 0):
                 entry = price  # flipped: the rest opens at this price
+        asset = "USDT"
+        if self.bnb_fees:  # the USDT fee, 10% off, in BNB at its price
+            fee = (fee * Decimal("0.9") / self.bnb_price).quantize(Decimal("1E-10"))
+            asset, self.bnb_balance = "BNB", self.bnb_balance - fee
         self.trades.append(EmuTrade(self.next_id(), order, price, order.qty, fee, self.tick(),
-                                    realized, closed))
+                                    realized, closed, fee_asset=asset))
         self.positions[key] = (new, entry)
-        self.balance += realized - fee
+        self.balance += realized - (fee if asset == "USDT" else 0)
         self.emit("trade", self.trades[-1])
 
     def fees_of(self, order: EmuOrder) -> Decimal:

@@ -89,6 +89,8 @@ class BybitVenue:
         self.forced: list[dict[str, Any]] = []
         """Raw execution rows of fills no order placed (execType BustTrade: a liquidation,
         AdlTrade: auto-deleveraging), listed by /v5/execution/list beside the book's trades."""
+        self.empty_entry: set[str] = set()
+        """Symbols whose position rows answer `avgPrice: ""` (as Bybit does in some states)."""
 
     keys: dict[str, str] = {API_KEY: API_SECRET}
     """The API keys this venue accepts (key -> secret)."""
@@ -210,7 +212,8 @@ class BybitVenue:
             if p.get("symbol") and p["symbol"] != sym:
                 continue
             for idx, leg in legs:
-                rows.append(self._position_row(sym, idx, *self.book.position(sym, leg)))
+                row = self._position_row(sym, idx, *self.book.position(sym, leg))
+                rows.append({**row, "avgPrice": ""} if sym in self.empty_entry else row)
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def _position_row(self, sym: str, idx: int, size: Decimal, entry: Decimal) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.exchange.ccxt.emu_binance import BinanceVenue, s
+from tests.exchange.ccxt.emu_binance import ALGO_STATUS, BinanceVenue, s
 from tests.exchange.ccxt.emu_book import Book, EmuOrder, EmuTrade
 from tests.exchange.ccxt.ws_emu_server import Conn, WsEmulator
 
@@ -97,7 +97,8 @@ class BinanceWs:
             "x": "TRADE" if t is not None else X_OF[o.status],
             "X": "FILLED" if t is not None else X_STATUS[o.status], "i": int(o.oid),
             "l": s(t.qty) if t else "0", "z": s(o.filled), "L": s(t.price) if t else "0",
-            "N": "USDT", "n": s(t.fee) if t else "0", "T": t.ts if t else o.updated_ms,
+            "N": t.fee_asset if t else "USDT", "n": s(t.fee) if t else "0",
+            "T": t.ts if t else o.updated_ms,
             "t": int(t.tid) if t else 0, "b": "0", "a": "0", "m": False, "R": o.reduce_only,
             "wt": "CONTRACT_PRICE", "ot": o.type.upper(),
             "ps": o.extra.get("positionSide", "BOTH"), "cp": False,
@@ -107,13 +108,16 @@ class BinanceWs:
         return {"e": "ORDER_TRADE_UPDATE", "E": now, "T": body["T"], "o": body}
 
     def algo_update(self, o: EmuOrder) -> dict[str, Any]:
-        status = {"untriggered": "NEW", "canceled": "CANCELED", "filled": "FINISHED"}.get(
-            o.status, "NEW")
+        status = ALGO_STATUS[o.status]
         actual = o.extra.get("actualOrderId") or ""
+        child = self.book.orders.get(actual)
+        # "ap" / "aq" / "act": only once the order is triggered and placed in the engine
+        engine = {"ap": s(child.avg), "aq": s(child.filled), "act": child.type.upper()} if (
+            child is not None) else {}
         body = {"caid": o.cid, "aid": int(o.oid), "at": "CONDITIONAL",
                 "o": o.extra.get("type", "STOP_MARKET"), "s": o.symbol, "S": o.side.upper(),
                 "ps": o.extra.get("positionSide", "BOTH"), "f": "GTC", "q": s(o.qty),
-                "X": status, "ai": actual, "ap": "0", "aq": "0", "act": "0",
+                "X": status, "ai": actual, **engine,
                 "tp": s(o.trigger), "p": "0", "V": "EXPIRE_MAKER", "wt": "CONTRACT_PRICE",
                 "pm": "NONE", "cp": False, "pP": False, "R": o.reduce_only,
                 "tt": o.updated_ms if actual else 0, "gtd": 0, "rm": ""}

@@ -1,0 +1,48 @@
+"""The gateway's raw ccxt orders and trades -> the port's records, fees in the settle currency
+(a mixin of CcxtGateway, split out to keep modules small; fees.py says why)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ccxt
+
+from exchange.ccxt import convert, fees
+from exchange.records import VenueFill, VenueOrder
+
+
+class VenueRecords:
+    """Needs from the host: _run, _clock, _markets, _settle(symbol), _client_id_of(trade),
+    _with_fees(raw, sent)."""
+
+    fee_prices: fees.FeePrices
+
+    if TYPE_CHECKING:  # provided by CcxtGateway and its mixins
+        _clock: Callable[[], float]
+        _markets: dict[str, Any] | None
+
+        def _run(self, fn: Callable[[ccxt.Exchange], Any], what: str) -> Any: ...
+
+        def _settle(self, symbol: str) -> str | None: ...
+
+        def _client_id_of(self, trade: dict[str, Any]) -> str | None: ...
+
+        def _with_fees(self, raw: dict[str, Any], sent: bool) -> dict[str, Any]: ...
+
+    def _init_fee_prices(self) -> None:
+        """Prices of fee assets other than the settle currency (BNB), from the venue."""
+        self.fee_prices = fees.FeePrices(fees.last_price(self._run),
+                                         lambda symbol: symbol in (self._markets or {}),
+                                         self._clock)
+
+    def _order(self, raw: dict[str, Any], *, sent: bool = False) -> VenueOrder:
+        """The port's record of a raw ccxt order; `sent`: this gateway just sent it."""
+        raw = self._with_fees(raw, sent)  # Binance (issue 12)
+        return convert.order(raw, settle=self._settle(str(raw.get("symbol"))),
+                             price=self.fee_prices.price)
+
+    def _fill(self, raw: dict[str, Any]) -> VenueFill:
+        return convert.fill(raw, client_order_id=self._client_id_of(raw),
+                            settle=self._settle(str(raw.get("symbol"))),
+                            price=self.fee_prices.price)

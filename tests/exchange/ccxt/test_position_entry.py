@@ -1,0 +1,39 @@
+"""A held position whose answer has no entry price (Bybit `avgPrice: ""`, which ccxt reads as
+None) is reported with an unknown entry (None), never 0, and the
+reconciliation's snapshot refuses to adopt it: a temporary error, so the reconcile is tried
+again, instead of a position adopted at 0 whose long stop would sit at 0 * (1 - pct) = 0."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from actors import exchange_snapshot
+from exchange import errors
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+
+S = "BTC/USDT:USDT"
+D = Decimal
+
+
+@pytest.fixture
+def venue(tmp_path):
+    # (ccxt 4.5.90's binance.fetch_positions_risk drops every row whose entryPrice is not > 0,
+    # flat or not: Binance never reaches here with an empty entry)
+    emu = start_emulator("bybit")
+    emu.venue.book.positions[("BTCUSDT", "net")] = (D("0.01"), D("50000"))  # opened by hand
+    yield emu, make_gateway("bybit", emu, tmp_path)
+    emu.stop()
+
+
+def test_an_empty_entry_price_is_unknown_not_zero_and_the_reconcile_retries(venue):
+    emu, gw = venue
+    emu.venue.empty_entry.add("BTCUSDT")
+    (pos,) = gw.fetch_positions([S])
+    assert (pos.contracts, pos.entry_price) == (D("0.01"), None)
+    with pytest.raises(errors.TemporaryError, match="without an entry price"):
+        exchange_snapshot.positions(gw, S)
+    emu.venue.empty_entry.clear()  # the next answer has it: adopted at the real entry
+    (adopted,) = exchange_snapshot.positions(gw, S).values()
+    assert (adopted.contracts, adopted.entry_price) == (D("0.01"), D("50000"))
