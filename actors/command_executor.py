@@ -88,12 +88,15 @@ class CommandExecutor:
         except Exception as exc:  # noqa: BLE001 - every failure is resolved by lookup, then an event
             self.log.warning("create_order {} failed: {}; looking it up by client id",
                              order.client_order_id, describe(exc))
-            events = self._resolve(order.client_order_id, exc)
+            # it may have landed (anything but the venue's refusal): a not-found of an order
+            # that grows the position is no proof right after the send (order_evidence.py)
+            unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
+            events = self._resolve(order.client_order_id, exc, unsure=unsure)
             if order.reduce_only and order.purpose is not OrderPurpose.STOP:
                 events = [self._mark_if_position_gone(e) for e in events]
             return events
 
-    def _resolve(self, cid: str, exc: BaseException) -> list[Event]:
+    def _resolve(self, cid: str, exc: BaseException, *, unsure: bool = False) -> list[Event]:
         """After a failed create_order: did the order land anyway? When the lookup fails too,
         the outcome is unknown and reconciliation decides; except for a close whose lookup
         failed for a reason that is not temporary (a bug in our code, a permanent refusal: it
@@ -107,6 +110,8 @@ class CommandExecutor:
             except Fenced:
                 raise
             except errors.OrderNotFound:
+                if unsure:  # the lookup may lag the send: reconciliation decides (a grace)
+                    break
                 return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
             except errors.TemporaryError:
                 continue

@@ -8,6 +8,7 @@ from typing import Any
 
 from actors.command_executor import CommandExecutor, describe
 from actors.order_results import events_for
+from exchange import errors
 from exchange.fence import Fenced
 from trading.commands import CancelOrder, Escalate
 from trading.events import Event, OrderFailed
@@ -61,7 +62,8 @@ class GridExecutor(CommandExecutor):
             self.log.warning(
                 "create_order {} failed: {}; looking it up by client id", cid, describe(exc)
             )
-            return self._resolve(cid, exc)
+            unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
+            return self._resolve(cid, exc, unsure=unsure)  # as CommandExecutor._place
 
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
         try:

@@ -188,8 +188,8 @@ class DecisionLoop:
                 self.reconcile(reason)
             case Timer():
                 self.take_price()  # a wake lost with a crashed actor's mailbox
-                if not self.reconciled and self._retry.due(self.clock()):
-                    self.reconcile("retry")
+                if why := self._retry.why(self.clock(), self.reconciled, self.state):
+                    self.reconcile(why)  # a failed one's retry, or a look again (order doubt)
                 self.apply(TimerFired())
             case BlockEntries(blocked=blocked, reason=reason):
                 self.apply(EntriesBlocked(blocked=blocked, reason=reason))

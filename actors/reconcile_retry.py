@@ -23,6 +23,7 @@ from actors.command_executor import describe
 from actors.exchange_snapshot import SnapshotUnstable
 from exchange import errors
 from exchange.fence import Fenced
+from trading import order_evidence
 from trading.events import ReconcileFailed
 from trading.primitives import waiting
 
@@ -48,6 +49,16 @@ class ReconcileRetry:
         """Whether the timer may retry now (a deadline left far ahead by a clock that stepped
         back is due at once, as every deadline of the cores)."""
         return not waiting(now, self.retry_at, self.delay)
+
+    def why(self, now: float, reconciled: bool, state: Any) -> str | None:
+        """Whether the heartbeat's Timer reconciles now, and why: a failed reconciliation once
+        its backoff ran out, or a live order whose last answers were not evidence and that is
+        due for another look (trading/order_evidence.py `recheck_due`)."""
+        if not self.due(now):
+            return None
+        if not reconciled:
+            return "retry"
+        return "look again" if order_evidence.recheck_due(state, now) else None
 
     def failed(self, exc: BaseException, reason: str, now: float,
                log: Any) -> ReconcileFailed | None:

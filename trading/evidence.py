@@ -8,7 +8,8 @@ position at 0 P&L and cancelled its stop while the real position stayed open (88
 stop in the emulator run). So an absence without evidence is a *contradiction*: the position
 stays tracked and protected (its stop is kept), the next reconciliation looks again, and when
 the contradiction persists (ALERT_AFTER_RECONCILES answers or ALERT_AFTER_S seconds) the shell
-raises an alert once. Pure: no clock, no I/O.
+raises an alert once. Pure: no clock, no I/O. The same episode (`Unconfirmed`) counts the
+answers about one of our orders that were not evidence (trading/order_evidence.py).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from trading.evidence import Unconfirmed
 from trading.frozen import replace
+from trading.order_evidence import OrderDoubt
 from trading.orders import Order, OrderPurpose, OrderStatus, parse_purpose
 from trading.primitives import ZERO, Side, parse_enum
 
@@ -90,6 +91,10 @@ class SymbolState:
     unconfirmed: Unconfirmed | None = field(default=None, compare=False)
     """The exchange lists no position and nothing shows it closed (trading/evidence.py): the
     episode of contradictory answers. Not persisted: a restart starts counting again."""
+    doubts: tuple[OrderDoubt, ...] = field(default=(), compare=False, repr=False)
+    """Live orders whose last lookup answers were not evidence (trading/order_evidence.py).
+    Not persisted (a restart starts counting again) and left out of the repr (the backtest's
+    decisions digest hashes it)."""
 
     def order(self, client_order_id: str) -> Order | None:
         for order in self.orders:

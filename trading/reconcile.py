@@ -3,6 +3,14 @@
 The same function runs on a cold start, after a supervisor restart, and periodically. Every fix
 is journaled. The shell gathers the facts (our live orders looked up by client order id, the
 position, open orders nobody owns, fills nobody explains); this module decides.
+
+A lookup answer is applied only when it is evidence (trading/order_evidence.py, which says
+why): a fill is never booked at a made-up price (no average: not applied this round); a
+not-found right after an ambiguous send keeps an entry pending for SEND_GRACE_S; one not-found
+never ends an acknowledged order (MISSES_TO_END in a row do), but the position's stop is
+replaced at its first miss, the old one cancelled by client id once the new one rests; a
+status that cannot be read changes nothing. Such an answer is journaled, the loop looks again
+within LOOK_AGAIN_S, and a doubt that persists alerts once.
 """
 
 from __future__ import annotations
@@ -10,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
+from typing import NamedTuple
 
 from trading import evidence
 from trading import journal_events as je
 from trading import lifecycle as lc
+from trading import order_evidence as oe
+from trading import trailing_stop as ts
 from trading.client_ids import client_order_id
 from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
@@ -27,7 +38,7 @@ from trading.events import (
     OrderFilled,
     Reconciled,
 )
-from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, SymbolState
+from trading.model import ZERO, Order, OrderPurpose, OrderStatus, Phase, Position, SymbolState
 
 Handler = Callable[..., SymbolState]
 
@@ -42,10 +53,12 @@ def reconcile(
 ) -> SymbolState:
     if ev.price is not None:
         state = replace(state, last_price=ev.price)
-    for order in evidence.in_fill_order(state.orders, ev.orders):
-        found = ev.orders.get(order.client_order_id)
-        state = _order(state, order.client_order_id, order.status, found,
-                       ctx, on_accepted, on_filled, on_canceled, on_failed)
+    handlers = _Handlers(on_accepted, on_filled, on_canceled, on_failed)
+    for listed in evidence.in_fill_order(state.orders, ev.orders):
+        order = state.order(listed.client_order_id)
+        if order is not None:  # still live (a report before it may have ended it)
+            state = _order(state, order, ev.orders.get(order.client_order_id), ev, ctx, handlers)
+    state = oe.pruned(state)
     state = _position(state, ev, ctx)
     for orphan in ev.orphans:
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
@@ -64,9 +77,10 @@ def reconcile(
 def _cancel_strays(state: SymbolState, ctx: Ctx) -> None:
     """A resting stop (or close) of a position that is no longer ours to protect: its cancel
     failed when the position closed (a timeout, a 429). Ask again on every reconciliation until
-    the exchange confirms it; it is never counted as the current position's protection."""
+    the exchange confirms it; it is never counted as the current position's protection. So is
+    a stop a resting newer one replaces (`_superseded`)."""
     asked = {c.client_order_id for c in ctx.commands if isinstance(c, CancelOrder)}
-    for order in state.strays():
+    for order in state.strays() + _superseded(state):
         if order.client_order_id in asked:
             continue  # cancelled in this decision already (the position closed just now)
         ctx.record(je.OrphanCanceled(order=order.client_order_id, exchange_id=order.exchange_id))
@@ -74,28 +88,90 @@ def _cancel_strays(state: SymbolState, ctx: Ctx) -> None:
                              exchange_id=order.exchange_id))
 
 
-def _order(
-    state: SymbolState, cid: str, status: OrderStatus, found: ExchangeOrder | None, ctx: Ctx,
-    on_accepted: Handler, on_filled: Handler, on_canceled: Handler, on_failed: Handler,
-) -> SymbolState:
+class _Handlers(NamedTuple):
+    accepted: Handler
+    filled: Handler
+    canceled: Handler
+    failed: Handler
+
+
+def _superseded(state: SymbolState) -> list[Order]:
+    """Resting stops of the position that a resting newer one replaces (a trailing move, a
+    stop re-placed after a miss): their cancel on the new one's acknowledgement failed, or
+    the old one turned up again after a lookup glitch. Cancelled again, so two never rest."""
+    resting = [o for o in state.live_orders(OrderPurpose.STOP) if o.status is OrderStatus.OPEN]
+    replaced = {o.replaces for o in resting if o.replaces}
+    return [o for o in resting if o.client_order_id in replaced]
+
+
+def _order(state: SymbolState, order: Order, found: ExchangeOrder | None, ev: Reconciled,
+           ctx: Ctx, h: _Handlers) -> SymbolState:
+    """One live order's lookup answer, applied only when it is evidence
+    (trading/order_evidence.py)."""
+    cid, status = order.client_order_id, order.status
     if found is None:
-        if status is OrderStatus.PENDING:
-            ctx.record(je.IntentNotOnExchange(order=cid))
-            return on_failed(state, OrderFailed(client_order_id=cid, error="not found on exchange",
-                                                never_reached=True), ctx)
-        return on_canceled(state, OrderCanceled(client_order_id=cid), ctx)
+        return _not_found(state, order, ev, ctx, h)
+    if found.status not in oe.READABLE_STATUSES:
+        return oe.defer(state, order, oe.unreadable(found.status), ctx)
     if found.filled > ZERO:
-        return on_filled(state, OrderFilled(
+        average = oe.fill_average(order, found.filled, found.average)
+        if average is None:
+            return oe.defer(state, order, oe.NO_PRICE, ctx)
+        return h.filled(oe.settled(state, cid), OrderFilled(
             client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
-            average=found.average or ZERO, fee=found.fee, complete=found.status != "open"), ctx)
+            average=average, fee=found.fee, complete=found.status != "open"), ctx)
+    state = oe.settled(state, cid)
     if found.status == "open":
         accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)
-        return on_accepted(state, accepted, ctx)
+        return h.accepted(state, accepted, ctx)
     if status is OrderStatus.PENDING:  # never acknowledged, and the exchange did not execute it
         failed = OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
                              never_reached=False)
-        return on_failed(state, failed, ctx)
-    return on_canceled(state, OrderCanceled(client_order_id=cid), ctx)
+        return h.failed(state, failed, ctx)
+    return h.canceled(state, OrderCanceled(client_order_id=cid), ctx)
+
+
+def _not_found(state: SymbolState, order: Order, ev: Reconciled, ctx: Ctx,
+               h: _Handlers) -> SymbolState:
+    """A pending intent: proof it never got there once the send grace ran out. An acknowledged
+    order: gone at the MISSES_TO_END-th miss in a row, or at once when the exchange's trades
+    show it done (they book it: `_position`); a stop of the open position is replaced at
+    its first miss (`_replace_missing_stop`)."""
+    cid = order.client_order_id
+    if oe.sent_only(order):
+        if oe.in_grace(order, ctx.now):
+            return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
+        ctx.record(je.IntentNotOnExchange(order=cid))
+        return h.failed(oe.settled(state, cid), OrderFailed(
+            client_order_id=cid, error="not found on exchange", never_reached=True), ctx)
+    done = oe.done_in_trades(order, ev.external_fills)
+    if done or oe.misses(state, cid) + 1 >= oe.MISSES_TO_END or _crossed(state, order):
+        return h.canceled(oe.settled(state, cid), OrderCanceled(client_order_id=cid), ctx)
+    state = oe.defer(state, order, oe.NOT_FOUND, ctx, missed=True)
+    return _replace_missing_stop(state, order, ctx)
+
+
+def _crossed(state: SymbolState, order: Order) -> bool:
+    """A stop of the open position whose level the price is already through: no stop can
+    rest there, it ends at its first miss and the close protects (trading/decide.py
+    `protect`)."""
+    pos, price, level = state.position, state.last_price, order.stop_price
+    if pos is None or price is None or level is None or not state.owns(order):
+        return False
+    return ts.crossed_against(pos.side, price, level)
+
+
+def _replace_missing_stop(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
+    """The open position's stop was not found once: a new one at the same level is placed at
+    once, and the old one is cancelled by client id when the new one rests (on_accepted), as a
+    trailing move does. Gone, the cancel finds nothing (harmless); there after all, it goes."""
+    level = order.stop_price
+    if state.phase is not Phase.OPEN or not state.owns(order) or level is None:
+        return state
+    if any(o.replaces == order.client_order_id for o in state.live_orders(OrderPurpose.STOP)):
+        return state  # replaced already (a move in flight, or an earlier miss)
+    ctx.record(je.StopRequested(stop_price=level))
+    return lc.place_stop(state, level, ctx, replaces=order.client_order_id)
 
 
 def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:

@@ -17,6 +17,7 @@ from trading.events import (
     SignalRaised,
 )
 from trading.model import OrderPurpose, OrderStatus, Phase, Side
+from trading.order_evidence import SEND_GRACE_S
 
 D = Decimal
 
@@ -30,7 +31,11 @@ def pending_entry(core: SymbolCore) -> Scenario:
 
 def test_intent_never_acknowledged_and_absent_is_marked_failed_not_resent(core):
     sc = pending_entry(core)
-    d = sc.send(Reconciled(position=None, orders={}, price=D("100")))
+    # absent right after the send is no proof (the lookup may lag): still pending, looked again
+    sc.send(Reconciled(position=None, orders={}, price=D("100")))
+    assert sc.state.phase is Phase.ENTERING and sc.state.orders[0].status is OrderStatus.PENDING
+    # absent once the send grace ran out: it never got there
+    d = sc.send(Reconciled(position=None, orders={}, price=D("100")), dt=SEND_GRACE_S)
     assert sc.state.phase is Phase.FLAT
     assert not [c for c in d.commands if isinstance(c, PlaceOrder)]
     assert d.state.finished_orders[0].status is OrderStatus.FAILED

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from trading.evidence import Unconfirmed
+from trading.order_evidence import OrderDoubt
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
 from trading.transitions import LegPhase
@@ -78,6 +79,9 @@ class GridState:
     unconfirmed: tuple[tuple[Side, Unconfirmed], ...] = field(default=(), compare=False)
     """Per leg, an episode of the exchange listing the leg flat with nothing that shows it
     closed (trading/evidence.py). Not persisted: a restart starts counting again."""
+    doubts: tuple[OrderDoubt, ...] = field(default=(), compare=False, repr=False)
+    """Live orders whose last lookup answers were not evidence (trading/order_evidence.py);
+    not persisted, left out of the repr like `SymbolState.doubts`."""
 
     def unconfirmed_of(self, side: Side) -> Unconfirmed | None:
         return next((u for s, u in self.unconfirmed if s is side), None)

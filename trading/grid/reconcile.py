@@ -1,5 +1,8 @@
 """Reconciliation of a hedge-grid symbol: what the exchange says about our live orders and
-both legs, replayed through the same handlers as live events (trading/grid/handlers.py)."""
+both legs, replayed through the same handlers as live events (trading/grid/handlers.py). An
+answer that is not evidence (trading/order_evidence.py: a fill without a price, a not-found
+right after an ambiguous send or a single one, an unreadable status) leaves the order as it is,
+as in the one-way core (trading/reconcile.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import replace
 
 from trading import evidence
 from trading import journal_events as je
+from trading import order_evidence as oe
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder, Escalate
 from trading.events import ExchangeOrder, ExternalFill, OrderAccepted, OrderFailed, OrderFilled
@@ -33,9 +37,12 @@ K = OrderPurpose
 def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
     if ev.price is not None:
         state = replace(state, last_price=ev.price, price_seq=state.price_seq + 1)
-    for order in evidence.in_fill_order(state.orders, ev.orders):
-        found = ev.orders.get(order.client_order_id)
-        state = _apply_exchange_order(state, order, found, ctx)
+    for listed in evidence.in_fill_order(state.orders, ev.orders):
+        order = state.order(listed.client_order_id)
+        if order is not None:  # still live (a report before it may have ended it)
+            found = ev.orders.get(order.client_order_id)
+            state = _apply_exchange_order(state, order, found, ev, ctx)
+    state = oe.pruned(state)
     for orphan in ev.orphans:
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id,
                                      exchange_id=orphan.exchange_id))
@@ -47,23 +54,27 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
 
 
 def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder | None,
-                          ctx: GridCtx) -> GridState:
+                          ev: GridReconciled, ctx: GridCtx) -> GridState:
+    """One live order's lookup answer, applied only when it is evidence
+    (trading/order_evidence.py)."""
     cid = order.client_order_id
     if found is None:
-        if order.status is OrderStatus.PENDING:
-            failed = OrderFailed(client_order_id=cid, error="never reached the exchange")
-            return on_failed(state, failed, ctx)
-        return on_canceled(state, cid, ctx)
+        return _not_found(state, order, ev, ctx)
+    if found.status not in oe.READABLE_STATUSES:
+        return oe.defer(state, order, oe.unreadable(found.status), ctx)
     done = found.status != "open"
     if found.filled > order.filled or (found.filled > ZERO and done and order.status.live):
-        average = found.average if found.average is not None else (order.price or ZERO)
-        state = on_filled(state, OrderFilled(client_order_id=cid, exchange_id=found.exchange_id,
-                                             filled=found.filled, average=average, fee=found.fee,
-                                             complete=done, realized_pnl=found.realized_pnl), ctx)
+        average = oe.fill_average(order, found.filled, found.average)
+        if average is None:
+            return oe.defer(state, order, oe.NO_PRICE, ctx)
+        state = on_filled(oe.settled(state, cid), OrderFilled(
+            client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
+            average=average, fee=found.fee, complete=done, realized_pnl=found.realized_pnl), ctx)
         current = state.order(cid)
         if current is None:
             return state  # final now: it left the live orders
         order = current
+    state = oe.settled(state, cid)
     if found.status == "open":
         if order.status is OrderStatus.PENDING:
             accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)
@@ -77,6 +88,34 @@ def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder |
                              never_reached=False)
         return on_failed(state, failed, ctx)
     return on_canceled(state, cid, ctx)
+
+
+def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx) -> GridState:
+    """As the one-way core (trading/reconcile.py `_not_found`): a pending intent fails only
+    after the send grace; an acknowledged order ends at the MISSES_TO_END-th miss in a row (or
+    at once when the exchange's trades show it done); a leg's stop is replaced at its
+    first miss, the old one cancelled once the new one rests (handlers.on_accepted)."""
+    cid = order.client_order_id
+    if oe.sent_only(order):
+        if oe.in_grace(order, ctx.now):
+            return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
+        failed = OrderFailed(client_order_id=cid, error="never reached the exchange")
+        return on_failed(oe.settled(state, cid), failed, ctx)
+    traded = oe.done_in_trades(order, ev.external_fills)
+    leg = state.leg(order.leg) if order.leg is not None else None
+    stop = order.purpose is K.STOP and leg is not None and leg.is_open and state.of_current(order)
+    crossed = (stop and leg is not None and leg.stop_price is not None
+               and state.last_price is not None
+               and ts.crossed_against(leg.side, state.last_price, leg.stop_price))
+    if traded or crossed or oe.misses(state, cid) + 1 >= oe.MISSES_TO_END:
+        return on_canceled(oe.settled(state, cid), cid, ctx)
+    state = oe.defer(state, order, oe.NOT_FOUND, ctx, missed=True)
+    replaced = any(o.replaces == cid for o in state.orders if o.status.live)
+    if not stop or leg is None or leg.stop_price is None or replaced \
+            or order.cancel_requested_at is not None:
+        return state
+    return ctx.place(state, leg.side, K.STOP, leg.side.exit_order_side, leg.contracts,
+                     price=leg.stop_price, replaces=cid)
 
 
 def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:

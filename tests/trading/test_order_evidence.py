@@ -1,0 +1,263 @@
+"""Order lookups that are not evidence (trading/order_evidence.py), on the production cores
+through production's decision loop: a fill without a price, a not-found right after an
+ambiguous send, one not-found of an acknowledged order, a status that cannot be read. Both
+styles (the one-way core, the hedge grid)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.trading.scenario import Scenario
+from tests.trading.test_grid_core import Book
+from trading import evidence
+from trading import order_evidence as oe
+from trading.commands import CancelOrder, Escalate, PlaceOrder
+from trading.decide import SymbolCore
+from trading.events import (
+    ExchangeOrder,
+    ExchangePosition,
+    ExternalFill,
+    OrderAccepted,
+    PriceTicked,
+    Reconciled,
+    SignalRaised,
+)
+from trading.grid.events import GridReconciled
+from trading.grid.model import GridKind
+from trading.model import OrderPurpose, OrderStatus, Phase, Side
+
+D = Decimal
+LONG_1 = ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100"))
+
+
+def answer(cid: str, status: str | None, filled: str = "0", average: str | None = None,
+           fee: str = "0") -> ExchangeOrder:
+    return ExchangeOrder(client_order_id=cid, exchange_id="x" + cid, status=status,  # type: ignore[arg-type]
+                         filled=D(filled), average=None if average is None else D(average),
+                         fee=D(fee))
+
+
+def pending_entry(core: SymbolCore) -> Scenario:
+    sc = Scenario(core, auto_exchange=False)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    return sc
+
+
+def protected_long(core: SymbolCore) -> tuple[Scenario, str]:
+    sc = Scenario(core)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    stop = sc.state.active_stop()
+    assert stop is not None
+    return sc, stop.client_order_id
+
+
+def commands(sc: Scenario, since: int) -> list:
+    return [c for d in sc.decisions[since:] for c in d.commands]
+
+
+# -- 1. a fill without a venue price is never booked at a made-up one ----------------------------
+
+def test_an_entry_filled_without_a_price_is_not_booked_at_zero(core):
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1", None, "0.05")},
+                           price=D("100")))
+    assert not d.ledger and sc.state.position is None  # nothing booked, least of all at 0
+    assert sc.state.order(cid).status is OrderStatus.PENDING  # kept as it was, looked at again
+    assert "OrderReportDeferred" in sc.journal_types()
+    assert not [c for c in d.commands if isinstance(c, PlaceOrder)]  # no stop placed from 0
+    assert oe.recheck_due(sc.state, sc.now + oe.LOOK_AGAIN_S)
+    # the next answer carries the price: booked at it, protected from it
+    d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1", "100.2",
+                                                                "0.05")}, price=D("100")))
+    assert sc.state.phase is Phase.OPEN and sc.state.position.entry_price == D("100.2")
+    assert [e.price for e in d.ledger] == [D("100.2")]
+    assert not sc.state.doubts
+
+
+def test_a_fill_without_a_price_that_persists_alerts_once(core):
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    alerts = []
+    for _ in range(evidence.ALERT_AFTER_RECONCILES + 2):
+        d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1")},
+                               price=D("100")), dt=oe.LOOK_AGAIN_S)
+        alerts += [c for c in d.commands if isinstance(c, Escalate)]
+    assert len(alerts) == 1 and alerts[0].close is False
+    assert "OrderReportAlerted" in sc.journal_types()
+    assert not sc.ledger() and not sc.state.quarantined
+
+
+def test_a_grid_entry_filled_without_a_price_is_not_booked():
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    entry = next(o for o in b.placed(GridKind.OPEN) if o.leg is Side.LONG)
+    cid = entry.client_order_id
+    b.send(GridReconciled(positions={}, orders={cid: answer(cid, "closed", str(entry.amount))},
+                          price=D(100)))
+    assert not b.ledger and not b.state.long.is_open  # not booked at 0 (nor at any price)
+    assert b.state.order(cid) is not None and "OrderReportDeferred" in b.journal
+
+
+def test_a_grid_take_profit_seen_resting_fills_at_its_own_limit_price():
+    """The one real evidence without an average: a limit order we saw resting is the maker of
+    every trade it is in, and trades at its own price."""
+    b = Book()
+    b.open_both()
+    (tp,) = b.state.orders_of(Side.LONG, GridKind.TP)
+    assert tp.status is OrderStatus.OPEN and tp.price is not None
+    cid = tp.client_order_id
+    others = {o.client_order_id: answer(o.client_order_id, "open") for o in b.state.orders
+              if o.client_order_id != cid}
+    b.send(GridReconciled(
+        positions={Side.SHORT: ExchangePosition(side=Side.SHORT, contracts=D(1),
+                                                entry_price=D(100))},
+        orders={**others, cid: answer(cid, "closed", str(tp.amount), None, "0.02")},
+        price=tp.price))
+    exits = [e for e in b.ledger if e.client_order_id == cid]
+    assert [e.price for e in exits] == [tp.price]
+
+
+# -- 2. not found right after an ambiguous send is not proof it never got there ------------------
+
+def test_an_intent_not_found_within_the_grace_stays_pending_and_its_fill_is_booked(core):
+    sc = pending_entry(core)  # the send timed out: no answer, the order may well have landed
+    cid = sc.state.orders[0].client_order_id
+    d = sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")), dt=1.0)
+    assert "IntentNotOnExchange" not in [j.type for j in d.journal]
+    assert sc.state.phase is Phase.ENTERING and sc.state.order(cid).status is OrderStatus.PENDING
+    assert not oe.recheck_due(sc.state, sc.now + 1.0)
+    assert oe.recheck_due(sc.state, sc.now + oe.LOOK_AGAIN_S)  # the loop looks again soon
+    d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1", "100",
+                                                                "0.05")}, price=D("100")),
+                dt=oe.LOOK_AGAIN_S)
+    assert sc.state.phase is Phase.OPEN and sc.state.position.position_id == cid
+    assert [(e.client_order_id, e.fee) for e in d.ledger] == [(cid, D("0.05"))]  # fee booked
+    assert "PositionAdopted" not in sc.journal_types()
+
+
+def test_a_grid_intent_not_found_within_the_grace_stays_pending():
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    entry = next(o for o in b.placed(GridKind.OPEN) if o.leg is Side.LONG)
+    b.send(GridReconciled(positions={}, orders={}, price=D(100)))
+    assert b.state.order(entry.client_order_id).status is OrderStatus.PENDING
+    b.now += oe.SEND_GRACE_S
+    b.send(GridReconciled(positions={}, orders={}, price=D(100)))
+    assert b.state.order(entry.client_order_id) is None  # past the grace: never got there
+
+
+# -- 3. one not-found does not end an acknowledged order ------------------------------------------
+
+def test_a_stop_not_found_once_is_replaced_and_the_old_one_cancelled_by_client_id(core):
+    sc, old = protected_long(core)
+    start = len(sc.decisions)
+    sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")))
+    sent = commands(sc, start)
+    (new,) = [c.order for c in sent if isinstance(c, PlaceOrder)]
+    assert new.purpose is OrderPurpose.STOP and new.replaces == old  # re-protected at once
+    # once the new one rests, the old one is cancelled by its client id: a duplicate that did
+    # exist goes; one that did not, the cancel finds nothing
+    assert [c.client_order_id for c in sent if isinstance(c, CancelOrder)] == [old]
+    assert [o.client_order_id for o in sc.state.live_orders(OrderPurpose.STOP)] == [
+        new.client_order_id]
+
+
+def test_an_acknowledged_order_ends_only_at_the_second_miss_in_a_row(core):
+    sc, old = protected_long(core)
+    sc.auto_exchange = False  # the replacement stays pending: the old one is not cancelled
+    sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")))
+    assert sc.state.order(old).status is OrderStatus.OPEN
+    assert oe.misses(sc.state, old) == 1
+    new = next(o for o in sc.state.orders if o.replaces == old).client_order_id
+    sc.send(Reconciled(position=LONG_1, orders={new: answer(new, "open")}, price=D("100")),
+            dt=oe.LOOK_AGAIN_S)
+    assert sc.state.order(old) is None  # gone: two misses in a row
+    (left,) = sc.state.live_orders(OrderPurpose.STOP)
+    assert left.client_order_id == new  # the replacement protects, no third stop
+
+
+def test_a_miss_then_a_found_answer_starts_counting_again(core):
+    sc, old = protected_long(core)
+    sc.auto_exchange = False
+    sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")))
+    pending = [o for o in sc.state.orders if o.replaces == old][0].client_order_id
+    sc.send(Reconciled(position=LONG_1, orders={old: answer(old, "open"),
+                                                 pending: answer(pending, "open")},
+                       price=D("100")))
+    assert oe.misses(sc.state, old) == 0 and not oe.doubt_of(sc.state, old)
+    sc.send(Reconciled(position=LONG_1, orders={pending: answer(pending, "open")},
+                       price=D("100")))
+    assert sc.state.order(old) is not None  # a first miss again, not a second
+
+
+def test_a_replaced_stop_that_turns_up_again_is_cancelled_again(core):
+    """The glitch passes, but the cancel of the old stop (on the new one's acknowledgement)
+    failed: the next reconciliation cancels it again, so two stops never stay resting."""
+    sc, old = protected_long(core)
+    sc.auto_exchange = False  # the exchange answers nothing: the cancel below is lost
+    sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")))
+    new = next(o for o in sc.state.orders if o.replaces == old).client_order_id
+    d = sc.send(OrderAccepted(client_order_id=new, exchange_id="n1"))
+    assert [c.client_order_id for c in d.commands if isinstance(c, CancelOrder)] == [old]
+    d = sc.send(Reconciled(position=LONG_1, orders={old: answer(old, "open"),
+                                                     new: answer(new, "open")},
+                           price=D("100")))
+    assert [c.client_order_id for c in d.commands if isinstance(c, CancelOrder)] == [old]
+
+
+def test_a_stop_that_filled_while_away_is_booked_at_once_from_the_trades(core):
+    sc, old = protected_long(core)
+    fill = ExternalFill(side="sell", amount=D("1"), price=D("99"), fee=D("0.05"),
+                        client_order_id=old)
+    d = sc.send(Reconciled(position=None, orders={}, external_fills=(fill,), price=D("98")))
+    assert sc.state.phase is Phase.FLAT
+    assert [e.realized_pnl for e in d.ledger] == [D("-1")]
+
+
+def test_a_grid_leg_stop_not_found_once_is_replaced_not_duplicated():
+    b = Book()
+    b.open_both()
+    (stop,) = b.state.orders_of(Side.LONG, GridKind.STOP)
+    listed = {o.client_order_id: answer(o.client_order_id, "open") for o in b.state.orders
+              if o.client_order_id != stop.client_order_id}
+    both = {s: ExchangePosition(side=s, contracts=D(1), entry_price=D(100))
+            for s in (Side.LONG, Side.SHORT)}
+    b.send(GridReconciled(positions=both, orders=listed, price=D(100)))
+    (new,) = b.placed(GridKind.STOP, Side.LONG)
+    assert new.replaces == stop.client_order_id
+    assert b.state.order(stop.client_order_id) is not None  # kept until confirmed gone
+    b.send(OrderAccepted(client_order_id=new.client_order_id, exchange_id="n1"))
+    assert b.cancels() == [stop.client_order_id]  # new one rests first, then the old goes
+
+
+# -- 4. a status that cannot be read is not evidence ----------------------------------------------
+
+def test_a_stop_with_an_unreadable_status_is_kept_and_alerts_if_it_persists(core):
+    sc, old = protected_long(core)
+    start = len(sc.decisions)
+    alerts = []
+    for status in ("canceling", None, "PENDING_CANCEL", "canceling", "canceling"):
+        d = sc.send(Reconciled(position=LONG_1, orders={old: answer(old, status)},
+                               price=D("100")), dt=oe.LOOK_AGAIN_S)
+        alerts += [c for c in d.commands if isinstance(c, Escalate)]
+    assert sc.state.order(old).status is OrderStatus.OPEN  # not taken for a cancel
+    assert not [c for c in commands(sc, start) if isinstance(c, PlaceOrder)]  # no second stop
+    assert len(alerts) == 1 and alerts[0].close is False
+    sc.send(Reconciled(position=LONG_1, orders={old: answer(old, "open")}, price=D("100")))
+    assert not sc.state.doubts
+
+
+def test_a_grid_order_with_an_unreadable_status_is_kept():
+    b = Book()
+    b.open_both()
+    (tp,) = b.state.orders_of(Side.LONG, GridKind.TP)
+    listed = {o.client_order_id: answer(o.client_order_id, "open") for o in b.state.orders}
+    listed[tp.client_order_id] = answer(tp.client_order_id, "canceling")
+    both = {s: ExchangePosition(side=s, contracts=D(1), entry_price=D(100))
+            for s in (Side.LONG, Side.SHORT)}
+    b.send(GridReconciled(positions=both, orders=listed, price=D(100)))
+    assert b.state.order(tp.client_order_id).status is OrderStatus.OPEN
+    assert "LegOrderCanceled" not in b.journal and "OrderReportDeferred" in b.journal
