@@ -21,6 +21,7 @@ from actors.entry_gate import AccountGate
 from actors.exchange_sweep import ExchangeSweep
 from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
+from actors.messages import Reconcile
 from actors.price_slots import PriceSlots
 from actors.stop_watch import StopWatch
 from actors.stream_feed import StreamFeed
@@ -282,11 +283,25 @@ class AccountRuntime:
                 "account starting: exchange {} symbols {}", self.exchange.id, len(self.symbols)
             )
         self.sup.start()
+        self._resume_emergency_closes()
         self.feed.start()
         if self.stop_watch is not None:
             self.stop_watch.start()
         if self.sweep is not None:
             self.sweep.start()
+
+    def _resume_emergency_closes(self) -> None:
+        """An emergency close the previous process was killed in the middle of runs again
+        (runtime/emergency.py), with an alert; its actor reconciles when it is done."""
+        assert self.closer is not None and self.sup is not None and self.alerts is not None
+        sup = self.sup
+        def reconcile(symbol: str) -> Callable[[], object]:
+            return lambda: sup.tell(symbol, Reconcile(reason="emergency close"))
+
+        for symbol, reason in self.closer.owed(self.symbols).items():
+            self.alerts.alert(symbol, "escalation",
+                              f"emergency close interrupted by a restart, run again ({reason})")
+            self.closer.close(symbol, reason, reconcile(symbol))
 
     def stop(self) -> list[str]:
         """No new entries, each actor finishes its current message; returns the stuck symbols."""

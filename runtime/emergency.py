@@ -9,10 +9,20 @@ positionIdx. Each order's client order id is journaled before the call (write-ah
 own thread so the supervisor is never blocked on the exchange; when it is done, `done` runs (the
 supervisor then asks the symbol's actor to reconcile, which books the closing fills from the
 exchange and lets go of the position only on that evidence).
+
+The close itself is owed write-ahead: before anything is read or sent, the meta row
+`emergency_close_owed:<symbol>` is committed with the reason, and it is cleared when the run
+ends (sent, no position, or failed: a failure is reported once and never retried in a loop).
+A process killed in between (the hand-off from the supervisor plus three or more exchange
+calls, longer while the rate budget makes them wait) left the symbol quarantined with its
+position open and nothing that would ever close it: the restarted account runs every owed
+close once more (`owed`, runtime/account.py), with an alert. The closer reads the exchange's
+positions first, so a close that did land before the kill sends nothing the second time.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 import uuid
@@ -25,6 +35,8 @@ from storage.repository import Repository
 from trading.client_ids import symbol_code
 
 POSITION_IDX = {"long": 1, "short": 2}
+OWED = "emergency_close_owed:"
+"""Meta key prefix: an emergency close asked for and not yet run to its end."""
 
 
 class EmergencyCloser:
@@ -57,8 +69,9 @@ class EmergencyCloser:
 
     def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any) -> None:
         side = "sell" if pos.side == "long" else "buy"
-        # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py)
-        stamp = int(self.clock() * 1000) % 10**7
+        # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py);
+        # random, not the clock's milliseconds (those repeat every 2.8 h and nothing keeps them)
+        stamp = secrets.randbelow(10**7)
         cid = f"{self.prefix}{symbol_code(symbol)}-z{pos.side[0]}{stamp}x"
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
         if pos.hedged:
@@ -72,9 +85,19 @@ class EmergencyCloser:
         self.exchange.create_order(symbol, "market", side, pos.contracts, None, params)
         log.error("emergency close sent: {} {} ({})", side, pos.contracts, cid)
 
+    def owed(self, symbols: list[str]) -> dict[str, str]:
+        """Symbol -> reason of every emergency close asked for and not run to its end (the
+        process died in between)."""
+        found = {sym: self.repo.get_meta(OWED + sym) for sym in symbols}
+        return {sym: reason for sym, reason in found.items() if reason}
+
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
+        try:
+            self.repo.set_meta(OWED + symbol, reason or "escalation")
+        except Exception as exc:  # noqa: BLE001 - the close matters more than its bookkeeping
+            log.error("emergency close: could not record it as owed: {}", exc)
         try:
             positions = [p for p in self.exchange.fetch_positions([symbol])
                          if p.symbol == symbol and p.contracts > 0]
@@ -93,5 +116,9 @@ class EmergencyCloser:
                 symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr
             )
         finally:
+            try:
+                self.repo.set_meta(OWED + symbol, "")
+            except Exception as exc:  # noqa: BLE001 - owed still: the next start runs it again
+                log.error("emergency close: could not clear it as owed: {}", exc)
             if done is not None:
                 done()

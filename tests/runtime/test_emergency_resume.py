@@ -1,0 +1,102 @@
+"""Incidents 2 and 3: an emergency close the process was killed in the middle of is run again.
+
+The escalation's emergency close runs on its own thread after a hand-off from the supervisor
+and three or more exchange calls; a SIGKILL in between left the symbol quarantined with its
+position open and nothing that would ever close it (found by review, live against the Bybit
+emulator). The close is now owed write-ahead (runtime/emergency.py) and the restarted account
+runs it again, with an alert. Real subprocess and SIGKILL, real paper exchange and SQLite
+files, real actors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from loguru import logger
+
+from config.loader import load_settings
+from runtime.account import AccountRuntime, stop_all
+from runtime.emergency import OWED
+from storage import queries
+from tests.runtime.emergency_victim import BTC
+from tests.support.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = """
+[bot]
+data_dir = "{data}"
+[exchange]
+poll_interval_s = 0.05
+[strategy]
+window = 10000
+entry_z = 5.0
+exit_z = 0.1
+[risk]
+stop_loss_pct = 5.0
+trailing_activation_pct = 10.0
+[paper]
+latency_ms = 0
+step_ms = 100
+speed = 1.0
+[supervision]
+heartbeat_interval_s = 0.05
+heartbeat_timeout_s = 10
+reconcile_interval_s = 3600
+
+[[accounts]]
+name = "a"
+symbols.list = ["BTC/USDT:USDT"]
+"""
+
+
+def kill_during_emergency_close(config: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.runtime.emergency_victim", str(config)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # blocks until the victim says the close is owed
+        assert line.strip() == "OWED", (line, proc.stderr.read() if proc.poll() is not None
+                                        else "")
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+
+
+def test_an_emergency_close_killed_midway_runs_again_after_the_restart(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(data=tmp_path / "data"))
+    kill_during_emergency_close(config)
+    settings = load_settings(config)
+    account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
+                             logger=logger, tagged=True)
+    try:
+        account.open()
+        assert account.repo is not None
+        owed_at_start = account.repo.get_meta(OWED + BTC)
+        account.build()
+        exchange = account.exchange
+        assert exchange is not None
+        assert any(p.contracts > 0 for p in exchange.fetch_positions([BTC]))  # still open
+        account.start()
+        repo, alerts = account.repo, account.alerts
+        assert alerts is not None
+        wait_until(lambda: not any(p.contracts > Decimal(0)
+                                   for p in exchange.fetch_positions([BTC])),
+                   timeout=60, message="the owed emergency close ran")
+        assert owed_at_start == "close failed 3 times"  # committed before the first call
+        wait_until(lambda: repo.get_meta(OWED + BTC) == "", timeout=30, message="owed cleared")
+        [resumed] = [a for a in alerts.sent if "interrupted by a restart" in a["message"]]
+        assert resumed["symbol"] == BTC and resumed["kind"] == "escalation"
+        assert "close failed 3 times" in resumed["message"]
+        [sent] = repo.read(queries.events, BTC, "EmergencyCloseRequested")
+        assert sent["data"]["order"].endswith("x") and sent["data"]["side"] == "long"
+    finally:
+        stop_all([account], logger)
+        account.close()
