@@ -192,6 +192,7 @@ on the same venue and host share one IP budget."""
 
 FEED_POLL_COST = {"binanceusdm": (45.0, "ticker/24hr for all symbols 40 + positionRisk 5"),
                   "bybit": (2.0, "tickers 1 + executions 1")}
+FEED_POLL_COST["binance"] = FEED_POLL_COST["binanceusdm"]  # the same venue (limits_for)
 """What one REST feed poll costs on the venue (prices for every symbol, then own fills;
 userTrades of symbols with activity come on top, seldom)."""
 

@@ -20,6 +20,7 @@ from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
 from runtime.private_files import PRIVATE_UMASK
 from runtime.wiring import StartupError
+from runtime.workers_role import ProcessRole
 from storage.database import StorageError
 from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
 from supervision.status import read_status, render_table
@@ -138,14 +139,27 @@ def _run(
 def _worker(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
     """One worker process of `run --workers N`: its accounts, in the one-process bot's code."""
     from runtime.runner import Bot
-    from runtime.workers_role import ProcessRole
 
+    role = worker_role(args, settings)
+    if isinstance(role, int):
+        return role
+    return Bot(settings, data_dir, role).run(None)
+
+
+def worker_role(args: argparse.Namespace, settings: Settings) -> ProcessRole | int:
+    """The worker's ProcessRole from its command line (runtime/workers.py writes it), or the
+    exit code of a one-line refusal."""
     accounts = tuple(a for a in args.accounts.split(",") if a)
     unknown = [a for a in accounts if a not in settings.account_names()]
     if unknown or not accounts:
         return fail(f"--accounts: unknown account(s) {', '.join(unknown) or '(none)'}")
-    role = ProcessRole(worker=args.index, accounts=accounts, parent_pid=args.parent_pid)
-    return Bot(settings, data_dir, role).run(None)
+    try:
+        split = tuple((a, int(n)) for a, _, n in
+                      (part.partition("=") for part in args.budget_split.split(",") if part))
+    except ValueError:
+        return fail(f"--budget-split: expected account=N,... (got {args.budget_split!r})")
+    return ProcessRole(worker=args.index, accounts=accounts, parent_pid=args.parent_pid,
+                       budget_split=split)
 
 
 def signal_size(text: str, configured_cap: Decimal | None) -> Decimal:

@@ -176,7 +176,7 @@ class Bot:
         s = self.settings
         self.accounts = [
             AccountRuntime(
-                a,
+                self.role.budgeted(a),
                 self.data_dir,
                 logger=logger,
                 tagged=s.has_accounts,
@@ -208,6 +208,11 @@ class Bot:
                 self.version,
                 symbols,
             )
+
+        for name, split in self.role.budget_split:
+            if split > 1:
+                log.info("rate budget: account {} shares its venue with {} worker processes "
+                         "(each takes 1/{} of exchange.rate_budget_share)", name, split, split)
 
     def _serve(self, log: Any, duration_s: float | None) -> None:
         s = self.settings

@@ -27,9 +27,10 @@ from loguru import logger
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
+from runtime.exchanges import check_feed_budget
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
-from runtime.workers_role import BEAT_FD_ENV
+from runtime.workers_role import BEAT_FD_ENV, venue_split
 from runtime.workers_status import Worker, merge_status, stale_after
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
@@ -84,6 +85,8 @@ class WorkerParent:
         self.hung_after_s = max(HUNG_MIN_S, HUNG_INTERVALS * settings.bot.status_interval_s)
         self.start_timeout_s = sv.worker_start_timeout_s
         self.failure: str | None = None
+        self.split: dict[str, int] = {}
+        """Account -> worker processes sharing its venue's budget (`venue_split`)."""
         self.dashboard: Any = None
         """The accounts' dashboard, served here (dashboard/parent.py), when enabled."""
 
@@ -133,10 +136,30 @@ class WorkerParent:
                 len(names),
             )
             count = len(names)
-        self.workers = [
-            Worker(index=i + 1, accounts=accounts)
-            for i, accounts in enumerate(plan_workers(names, count))
-        ]
+        plan = plan_workers(names, count)
+        self.workers = [Worker(index=i + 1, accounts=accounts) for i, accounts in enumerate(plan)]
+        venues = {a.bot.account: (a.exchange.id, a.exchange.api_url)
+                  for a in self.settings.account_settings()}
+        self.split = venue_split(venues, plan)
+        self._check_split_budgets()
+
+    def _check_split_budgets(self) -> None:
+        """A REST feed that fits the whole share may not fit a worker's part of it: refused here,
+        in the parent, with the split named (a worker would fail the same check at start)."""
+        for a in self.settings.account_settings():
+            parts = self.split.get(a.bot.account, 1)
+            if parts <= 1:
+                continue
+            share = a.exchange.rate_budget_share
+            part = a.model_copy(update={"exchange": a.exchange.model_copy(
+                update={"rate_budget_share": share / parts})})
+            try:
+                check_feed_budget(part)
+            except wiring.StartupError as exc:
+                raise wiring.StartupError(
+                    f"--workers: account {a.bot.account} shares {a.exchange.id} with "
+                    f"{parts - 1} other worker process(es), so it gets {share:g}/{parts} of "
+                    f"exchange.rate_budget_share: {exc}") from None
 
     def _announce(self) -> None:
         s = self.settings
@@ -189,6 +212,8 @@ class WorkerParent:
             ",".join(worker.accounts),
             "--parent-pid",
             str(os.getpid()),
+            "--budget-split",
+            ",".join(f"{a}={self.split.get(a, 1)}" for a in worker.accounts),
         ]
 
     def _spawn(self, worker: Worker) -> None:

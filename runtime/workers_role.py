@@ -32,6 +32,10 @@ class ProcessRole:
     """The accounts this process runs; None: every configured account."""
     parent_pid: int | None = None
     """The parent's PID: a worker stops gracefully when its parent is gone."""
+    budget_split: tuple[tuple[str, int], ...] = ()
+    """Account -> how many worker processes trade on its venue and API host (`venue_split`):
+    the venue's per-IP limit is shared by all of them, so each takes its part of
+    `exchange.rate_budget_share`."""
 
     @property
     def is_worker(self) -> bool:
@@ -47,6 +51,26 @@ class ProcessRole:
 
     def runs(self, account: str) -> bool:
         return self.accounts is None or account in self.accounts
+
+    def budgeted(self, account: Any) -> Any:
+        """`account`'s settings with its part of the venue budget: rate_budget_share divided
+        by the number of worker processes on its venue and host (1: unchanged)."""
+        split = dict(self.budget_split).get(account.bot.account, 1)
+        if split <= 1:
+            return account
+        exchange = account.exchange.model_copy(
+            update={"rate_budget_share": account.exchange.rate_budget_share / split})
+        return account.model_copy(update={"exchange": exchange})
+
+
+def venue_split(venues: dict[str, tuple[str, str]],
+                plan: list[tuple[str, ...]]) -> dict[str, int]:
+    """Account -> the number of worker processes holding an account on the same venue and API
+    host (`venues`: account -> (exchange id, api_url)). Each worker has its own rate budget
+    (one per process), while the venue's limit is per IP: without a split, N workers on one
+    venue would together spend N times `exchange.rate_budget_share` of it."""
+    per_worker = [{venues[a] for a in accounts} for accounts in plan]
+    return {a: sum(venues[a] in held for held in per_worker) for a in venues}
 
 
 def worker_log_name(index: int) -> str:

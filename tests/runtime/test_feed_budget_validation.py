@@ -44,3 +44,11 @@ def test_with_streams_the_shipped_poll_interval_starts_and_rest_fallback_slows_t
         assert rest_poll_interval(settings) == pytest.approx(expected)
     paper = load_settings(write_config(tmp_path / "paper.toml", ["BTC/USDT:USDT"]))
     assert rest_poll_interval(paper) == paper.exchange.poll_interval_s
+
+
+def test_binance_under_its_ccxt_id_binance_is_checked_as_binanceusdm():
+    # `limits_for` gives exchange.id "binance" Binance USDⓈ-M's weight limit; its feed cost
+    # was missing, so a REST feed that breaks the limit started unchecked under that id
+    short = feed_shortfall("binance", 1.0, 0.5)
+    assert short == feed_shortfall("binanceusdm", 1.0, 0.5).replace("binanceusdm", "binance")
+    assert feed_shortfall("binance", 4.5, 0.5) is None

@@ -1,0 +1,99 @@
+"""`run --workers N`: each worker process has its own rate budget, while a venue's limit is per
+IP. Without a split, two workers trading the same venue (and API host) would together spend
+twice `exchange.rate_budget_share` of it: with the default 0.5, the whole limit. The parent
+tells each worker how many processes share each of its accounts' venue, and the worker's
+accounts take their part. Driven through the parent's real command line and the worker's real
+argument parsing (bot.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import bot
+from config.loader import load_settings
+from runtime.cli import worker_role
+from runtime.wiring import StartupError
+from runtime.workers import WorkerParent
+from runtime.workers_role import venue_split
+
+CONFIG = """
+[bot]
+mode = "live"
+[exchange]
+id = "bybit"
+rate_budget_share = 0.5
+[symbols]
+list = ["BTC/USDT:USDT"]
+
+[[accounts]]
+name = "alpha"
+exchange.api_key_env = "KEY_ALPHA"
+exchange.api_secret_env = "SECRET_ALPHA"
+[[accounts]]
+name = "beta"
+exchange.api_key_env = "KEY_BETA"
+exchange.api_secret_env = "SECRET_BETA"
+[[accounts]]
+name = "gamma"
+exchange.api_key_env = "KEY_GAMMA"
+exchange.api_secret_env = "SECRET_GAMMA"
+exchange.id = "binance"
+[[accounts]]
+name = "delta"
+exchange.api_key_env = "KEY_DELTA"
+exchange.api_secret_env = "SECRET_DELTA"
+exchange.id = "bybit"
+exchange.api_url = "http://127.0.0.1:8765"
+"""
+
+
+def test_the_split_counts_workers_per_venue_and_host() -> None:
+    venues = {"alpha": ("bybit", ""), "beta": ("bybit", ""), "gamma": ("binance", ""),
+              "delta": ("bybit", "http://127.0.0.1:8765")}
+    plan = [("alpha", "gamma"), ("beta", "delta")]
+    assert venue_split(venues, plan) == {"alpha": 2, "beta": 2, "gamma": 1, "delta": 1}
+    assert venue_split(venues, [("alpha", "beta", "gamma", "delta")]) == dict.fromkeys(venues, 1)
+
+
+def test_each_worker_takes_its_part_of_the_venue_budget(tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(CONFIG)
+    settings = load_settings(config)
+    parent = WorkerParent(settings, tmp_path / "data", workers=2, config=config)
+    parent._plan()
+    shares: dict[str, float] = {}
+    for worker in parent.workers:
+        argv = parent._command(worker)[2:]  # [python, bot.py, worker, ...]
+        role = worker_role(bot.parser().parse_args(argv), settings)
+        assert not isinstance(role, int), role
+        for account in settings.account_settings():
+            if role.runs(account.bot.account):
+                shares[account.bot.account] = role.budgeted(account).exchange.rate_budget_share
+    # alpha (worker 1) and beta (worker 2) trade bybit's default host: half each;
+    # gamma (binance) and delta (another host) are alone on theirs
+    assert shares == {"alpha": 0.25, "beta": 0.25, "gamma": 0.5, "delta": 0.5}
+
+
+def test_a_rest_feed_that_does_not_fit_a_workers_part_is_refused_naming_the_split(
+        tmp_path: Path) -> None:
+    config = tmp_path / "bot.toml"
+    # Binance's REST feed poll weighs 45: every 6 s fits the polling part (half) of half the
+    # 2,400/min limit, not of a quarter of it (streams off: REST carries the prices)
+    config.write_text(CONFIG.replace('id = "bybit"\nrate_budget_share = 0.5',
+                                     'id = "binanceusdm"\nrate_budget_share = 0.5\n'
+                                     'poll_interval_s = 6.0\nstreams = false')
+                      .replace('exchange.id = "binance"\n', '')
+                      .replace('exchange.id = "bybit"\n', 'exchange.id = "binanceusdm"\n'))
+    settings = load_settings(config)
+    parent = WorkerParent(settings, tmp_path / "data", workers=2, config=config)
+    with pytest.raises(StartupError) as err:
+        parent._plan()
+    message = str(err.value)
+    assert message.startswith("--workers: account alpha shares binanceusdm with 1 other worker "
+                              "process(es), so it gets 0.5/2 of exchange.rate_budget_share: "
+                              "exchange.poll_interval_s = 6 with exchange.rate_budget_share = "
+                              "0.25"), message
+    one = WorkerParent(settings, tmp_path / "data1", workers=1, config=config)
+    one._plan()  # the same config in one process fits
