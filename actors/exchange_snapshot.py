@@ -11,6 +11,7 @@ from exchange import errors
 from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
+from trading import late_fees
 from trading.events import ExchangeOrder, ExchangePosition, ExternalFill, Reconciled
 from trading.model import Position, Side, SymbolState
 
@@ -73,7 +74,7 @@ def _read(exchange: ExchangePort, state: SymbolState, booked: set[str],
           position: ExchangePosition | None) -> Reconciled:
     symbol = state.symbol
     live = {o.client_order_id for o in state.orders}
-    orders = lookup_orders(exchange, symbol, state.orders)
+    orders = lookup_orders(exchange, symbol, state.orders + late_fees.owed_orders(state))
     unowned = orphans(exchange, symbol, live)
     external: tuple[ExternalFill, ...] = ()
     if state.position is not None and _differs(state.position, position):

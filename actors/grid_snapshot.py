@@ -13,6 +13,7 @@ from actors import fill_pnl
 from actors.command_executor import describe
 from exchange.port import ExchangePort
 from exchange.records import PositionSide, VenueFill
+from trading import late_fees
 from trading.events import ExchangePosition, ExternalFill, OrderFilled
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridState, Leg
@@ -34,7 +35,8 @@ def gather(
 
     def read(legs: dict[Side, ExchangePosition]) -> GridReconciled:
         live = {o.client_order_id for o in state.orders}
-        orders = snap.lookup_orders(exchange, symbol, state.orders)
+        orders = snap.lookup_orders(exchange, symbol,
+                                    state.orders + late_fees.owed_orders(state))
         gone = [
             state.leg(s) for s in (Side.LONG, Side.SHORT) if state.leg(s).is_open and s not in legs
         ]

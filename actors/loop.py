@@ -111,9 +111,8 @@ class DecisionLoop:
         self.strategy = strategy if core.uses_strategy else None
         self.clock = clock
         self.entries_blocked = entries_blocked
-        self.gate = gate or AccountGate(
-            max_open_positions=None, kill_switch=entries_blocked, clock=clock
-        )
+        self.gate = gate or AccountGate(max_open_positions=None, kill_switch=entries_blocked,
+                                        clock=clock)
         self.slot = slot
         self._slot_generation = 0  # this incarnation's, from `PriceSlot.reset`
         self.defer_quiet_prices = defer_quiet_prices
@@ -168,9 +167,8 @@ class DecisionLoop:
                 {**data, "reason": "arrived while the actor was down or restarting"},
                 correlation_id=data["signal_id"],
             )
-            self.log.warning(
-                "signal {} skipped: it arrived while the actor was down", data["signal_id"]
-            )
+            self.log.warning("signal {} skipped: it arrived while the actor was down",
+                             data["signal_id"])
 
     # -- messages ---------------------------------------------------------------------------
     def handle(self, message: Any) -> None:
@@ -230,9 +228,8 @@ class DecisionLoop:
         decision it causes (correlated by the signal id), or on its own if nothing changed."""
         sid = message.signal_id
         handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
-        signal = SignalRaised(
-            side=message.side, reason=message.reason, signal_id=sid, size_usdt=message.size_usdt
-        )
+        signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
+                              size_usdt=message.size_usdt)
         if self.apply(signal, correlation_id=sid or "", also=handled) or not sid:
             return
         self.repo.record(self.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
@@ -246,14 +243,16 @@ class DecisionLoop:
             if order is None:
                 continue
             try:
-                found = self.exchange.fetch_order(
-                    order.exchange_id, self.symbol, {"clientOrderId": cid}
-                )
+                found = self.exchange.fetch_order(order.exchange_id, self.symbol,
+                                                  {"clientOrderId": cid})
             except Exception as exc:  # noqa: BLE001 - the next reconciliation catches up
                 self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
                 continue
-            for event in events_for(cid, found, pending=order.status is OrderStatus.PENDING):
+            events = events_for(cid, found, pending=order.status is OrderStatus.PENDING)
+            for event in events:
                 self.apply(event)
+            if not events:  # filled at no price it tells: reconciliation defers, looks again
+                self.reconcile("fill without a price")
 
     def reconcile(self, reason: str) -> None:
         """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
@@ -337,8 +336,9 @@ class DecisionLoop:
             store=self.core.store,
         )
         self.state = decision.state
-        for entry in decision.journal:
-            self.log.info("{} {}", entry.type, LazyData(entry))  # text only if logged
+        for entry in decision.journal:  # text only if logged; a few records warn
+            log = self.log.warning if getattr(entry, "WARN", False) else self.log.info
+            log("{} {}", entry.type, LazyData(entry))
         return correlation_id, also, decision.commands
 
     def _catch_up(self) -> None:

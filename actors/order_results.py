@@ -1,4 +1,13 @@
-"""Turning the port's order records into trading events."""
+"""Turning the port's order records into trading events.
+
+A fill is reported only at the venue's average price (the rule of trading/order_evidence.py
+`fill_average` on the live path): an answer that says something filled but not at what price
+reports no fill, and the order stays as it is. Here nothing proves a limit price is the fill
+price (an order that fills as it is placed may cross the book at a better one; a stop's or a
+market order's `price` is a trigger or nothing), so none stands in for the average;
+reconciliation, which knows whether a limit order was seen resting, decides and looks again.
+A fill whose fee the venue did not tell (Binance: its trades not listed yet) is reported with
+`fee_known=False`: the core books its quantity now and its fee once a later look tells it."""
 
 from __future__ import annotations
 
@@ -28,12 +37,16 @@ def exchange_order(order: VenueOrder, client_order_id: str | None = None) -> Exc
         fee=order.fee_cost,
         reduce_only=order.reduce_only,
         last_fill_at=order.last_fill_at,
+        fee_known=order.fee is not None,
     )
 
 
 def events_for(client_order_id: str, order: VenueOrder, *, pending: bool) -> list[Event]:
-    """Events describing an order's state as the exchange reports it."""
+    """Events describing an order's state as the exchange reports it: none for a fill without
+    its average price (the order stays as it is: reconciliation or a later report books it)."""
     if order.filled > ZERO:
+        if order.average is None:
+            return []
         return [_filled(client_order_id, order, complete=not order.status.is_open)]
     if order.status is VenueOrderStatus.OPEN:
         return [OrderAccepted(client_order_id=client_order_id, exchange_id=order.id)]
@@ -49,8 +62,9 @@ def tells_fills(answer: object) -> bool:
     """Whether an answer to a call about an order says what of it filled, at what price and
     fee: a full order record. A sparse answer the port could not complete (no amount: the ccxt
     gateway's when its re-fetch failed), fills without their fee (a failed fee read on
-    Binance: booked now, the fee would be lost), fills at no known price, or anything malformed
-    does not; the order must be looked up."""
+    Binance: booked now, the fee would be lost), fills without the venue's average price (a
+    limit price is no proof of it here), or anything malformed does not; the order must be
+    looked up."""
     if not isinstance(answer, VenueOrder) or answer.amount is None:
         return False
     filled = answer.filled
@@ -58,7 +72,7 @@ def tells_fills(answer: object) -> bool:
         return False
     if filled == ZERO:
         return True
-    return answer.fee is not None and (answer.average is not None or answer.price is not None)
+    return answer.fee is not None and answer.average is not None
 
 
 def canceled_events(client_order_id: str, order: VenueOrder) -> list[Event]:
@@ -68,12 +82,13 @@ def canceled_events(client_order_id: str, order: VenueOrder) -> list[Event]:
     is reported: the cores book only the increase, and an order that ended ignores later
     reports, so a cancel after it would add nothing)."""
     if order.filled > ZERO:
-        return [_filled(client_order_id, order, complete=True)]
+        return [_filled(client_order_id, order, complete=True)] if order.average is not None else []
     return [OrderCanceled(client_order_id=client_order_id)]
 
 
 def _filled(client_order_id: str, order: VenueOrder, *, complete: bool) -> OrderFilled:
-    average = order.average if order.average is not None else order.price or ZERO
+    """The answer's fill at the venue's average (callers check there is one)."""
+    assert order.average is not None
     return OrderFilled(client_order_id=client_order_id, exchange_id=order.id,
-                       filled=order.filled, average=average, fee=order.fee_cost,
-                       complete=complete)
+                       filled=order.filled, average=order.average, fee=order.fee_cost,
+                       complete=complete, fee_known=order.fee is not None)

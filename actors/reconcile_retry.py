@@ -23,7 +23,7 @@ from actors.command_executor import describe
 from actors.exchange_snapshot import SnapshotUnstable
 from exchange import errors
 from exchange.fence import Fenced
-from trading import order_evidence
+from trading import late_fees, order_evidence
 from trading.events import ReconcileFailed
 from trading.primitives import waiting
 
@@ -53,12 +53,15 @@ class ReconcileRetry:
     def why(self, now: float, reconciled: bool, state: Any) -> str | None:
         """Whether the heartbeat's Timer reconciles now, and why: a failed reconciliation once
         its backoff ran out, or a live order whose last answers were not evidence and that is
-        due for another look (trading/order_evidence.py `recheck_due`)."""
+        due for another look (trading/order_evidence.py `recheck_due`), or an ended order whose
+        fee the venue has not told yet (trading/late_fees.py `due`)."""
         if not self.due(now):
             return None
         if not reconciled:
             return "retry"
-        return "look again" if order_evidence.recheck_due(state, now) else None
+        if order_evidence.recheck_due(state, now):
+            return "look again"
+        return "fee unknown" if late_fees.due(state, now) else None
 
     def failed(self, exc: BaseException, reason: str, now: float,
                log: Any) -> ReconcileFailed | None:

@@ -93,7 +93,8 @@ class LedgerTotals:
             self.skip_to(int(f["id"]) - 1)
             self.last_fill_id = max(self.last_fill_id, int(f["id"]))
             net = f["realized_pnl"] - f["fee"]
-            self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
+            if f["position_id"] not in self._counted:  # else a late fee (trading/late_fees.py)
+                self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
             self.realized += f["realized_pnl"]
             self.fees += f["fee"]
             if f["created_at"] >= since:

@@ -50,6 +50,11 @@ class OrderFilled:
     realized_pnl: Decimal | None = None
     """Cumulative realized P&L of the order's fills as the exchange reports it (paper and
     Binance report it per trade, Bybit does not: None, and the core computes it)."""
+    fee_known: bool = field(default=True, repr=False)
+    """False when the venue did not tell the fee (`fee` is then 0, a placeholder): Binance's
+    order answers carry none and its trade list may not show the order's trades yet. The core
+    books no fee from such a report and looks again until it is known (trading/late_fees.py).
+    Left out of the repr, as always True on the paper and backtest paths."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +94,8 @@ class ExchangeOrder:
     reduce_only: bool = False
     realized_pnl: Decimal | None = None
     """As in OrderFilled: the exchange's cumulative realized P&L for the order, if reported."""
+    fee_known: bool = field(default=True, repr=False)
+    """As in OrderFilled: False when the venue did not tell the fee (`fee` is 0 then)."""
     last_fill_at: int | None = None
     """When the exchange says it last filled (ms), so that fills found together are booked
     in the order they happened (trading/evidence.py `in_fill_order`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from trading import journal_events as je
+from trading import late_fees
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
@@ -36,13 +37,15 @@ def open_entry(state: SymbolState, side: Side, amount: Decimal, ctx: Ctx, why: s
 
 def apply_fill(
     state: SymbolState, order: Order, filled: Decimal, average: Decimal, fee: Decimal,
-    exchange_id: str | None, complete: bool, ctx: Ctx,
+    exchange_id: str | None, complete: bool, ctx: Ctx, *, fee_known: bool = True,
 ) -> SymbolState:
     """Apply a cumulative fill report; only the increase since the last report is booked. A
     report that adds nothing (repeated, or an older read arriving late) keeps the order's
-    average: its own would price the next part wrong."""
+    average: its own would price the next part wrong. A fee is booked when it grew, even
+    without a new quantity (told after the fill: trading/late_fees.py), never when it shrank;
+    an order that ends with its fee unknown (`fee_known`) is looked at again for it."""
     delta = filled - order.filled
-    fee_delta = fee - order.fee
+    fee_delta = max(fee - order.fee, ZERO) if fee_known else ZERO
     status = OrderStatus.FILLED if complete else order.status
     average = average if delta > ZERO or order.average is None else order.average
     updated = order_change(order, status, filled=max(filled, order.filled), average=average,
@@ -53,13 +56,28 @@ def apply_fill(
             price = (average * filled - order.average * order.filled) / delta
         else:
             price = average
-        fee_delta = max(fee_delta, ZERO)
         if order.purpose is OrderPurpose.ENTRY:
             state = _entry_filled(state, updated, delta, price, fee_delta, ctx)
         else:
             state = _exit_filled(state, updated, delta, price, fee_delta, ctx)
+    elif fee_delta > ZERO:
+        state = book_late_fee(state, order, fee_delta, ctx)
+    if complete and not fee_known:
+        state = late_fees.owe(state, updated, ctx.now)
     # the order is done even when this report adds nothing (the venue expired the rest)
     return _order_done(state, updated, ctx) if complete else state
+
+
+def book_late_fee(state: SymbolState, order: Order, fee: Decimal, ctx: Ctx) -> SymbolState:
+    """A fee told after its fill: a ledger entry of its own (quantity 0), and the position's
+    fees if the order's position is still open. An entry order names the position it opened
+    (its client order id) rather than carrying a position id."""
+    position_id = order.position_id or order.client_order_id
+    ctx.ledger.append(late_fees.fee_entry(order, position_id, fee))
+    pos = state.position
+    if pos is None or pos.position_id != position_id:
+        return state
+    return replace(state, position=replace(pos, fees=pos.fees + fee))
 
 
 def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from trading.evidence import Unconfirmed
 from trading.frozen import replace
+from trading.late_fees import FeeOwed
 from trading.order_evidence import OrderDoubt
 from trading.orders import Order, OrderPurpose, OrderStatus, parse_purpose
 from trading.primitives import ZERO, Side, parse_enum
@@ -95,6 +96,9 @@ class SymbolState:
     """Live orders whose last lookup answers were not evidence (trading/order_evidence.py).
     Not persisted (a restart starts counting again) and left out of the repr (the backtest's
     decisions digest hashes it)."""
+    fees_owed: tuple[FeeOwed, ...] = field(default=(), compare=False, repr=False)
+    """Ended orders whose fee the venue has not told yet (trading/late_fees.py): looked at
+    again. Not persisted, left out of the repr, like `doubts`."""
 
     def order(self, client_order_id: str) -> Order | None:
         for order in self.orders:

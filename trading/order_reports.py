@@ -48,9 +48,8 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
-    return lc.apply_fill(
-        state, order, ev.filled, ev.average, ev.fee, ev.exchange_id, ev.complete, ctx
-    )
+    return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
+                         ev.complete, ctx, fee_known=ev.fee_known)
 
 
 def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
-from trading import evidence
+from trading import evidence, late_fees
 from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import order_evidence as oe
@@ -58,7 +58,7 @@ def reconcile(
         order = state.order(listed.client_order_id)
         if order is not None:  # still live (a report before it may have ended it)
             state = _order(state, order, ev.orders.get(order.client_order_id), ev, ctx, handlers)
-    state = oe.pruned(state)
+    state = late_fees.settle(oe.pruned(state), ev.orders, ctx, lc.book_late_fee)
     state = _position(state, ev, ctx)
     for orphan in ev.orphans:
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
@@ -119,7 +119,8 @@ def _order(state: SymbolState, order: Order, found: ExchangeOrder | None, ev: Re
             return oe.defer(state, order, oe.NO_PRICE, ctx)
         return h.filled(oe.settled(state, cid), OrderFilled(
             client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
-            average=average, fee=found.fee, complete=found.status != "open"), ctx)
+            average=average, fee=found.fee, complete=found.status != "open",
+            fee_known=found.fee_known), ctx)
     state = oe.settled(state, cid)
     if found.status == "open":
         accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)

@@ -104,7 +104,14 @@ def with_trade_fees(run: Run, venue: Venue, order: Order) -> Order:
     budget pays once per fill, not per symbol per poll (issue 12: a userTrades call per symbol
     per poll broke the 2,400/min weight limit at 5 symbols). A triggered algo stop's fee is on
     the order its trigger placed (`actualOrderId`). Fees are kept per currency (converted to the
-    settle currency by convert.order, fees.py)."""
+    settle currency by convert.order, fees.py).
+
+    The venue's trade list lags its order state (the user-data stream reports a fill within
+    milliseconds, userTrades may list its trades a second or more later): when the trades found
+    do not add up to what the order filled, its fee is unknown and the order is returned without
+    one, never with the part listed so far (taken as its whole fee, the rest was never booked).
+    The core books such a fill's quantity at once and looks again for its fee
+    (trading/late_fees.py)."""
     if venue.lookup != "binance" or _fee_known(order) or not _filled(order):
         return order
     oid = str((order.get("info") or {}).get("actualOrderId") or order.get("id"))
@@ -112,14 +119,16 @@ def with_trade_fees(run: Run, venue: Venue, order: Order) -> Order:
     trades = run(lambda ex: ex.fetch_my_trades(symbol, None, None, {"orderId": oid}),
                  f"trades of order {oid}")
     by_currency: dict[Any, Decimal] = {}
+    traded = Decimal(0)
     for t in trades:  # per currency: with BNB burn on, BNB (or USDT once the BNB ran out)
         charged = t.get("fee") or {}
         if str(t.get("order")) == oid and charged.get("cost") is not None:
             currency = charged.get("currency")
             by_currency[currency] = by_currency.get(currency, Decimal(0)) + Decimal(
                 str(charged["cost"]))
-    if not by_currency:
-        return order
+            traded += _amount(t.get("amount"))
+    if not by_currency or traded < _amount(order.get("filled")):
+        return order  # not every trade of it is listed yet: its fee is unknown
     return {**order, "fee": None,
             "fees": [{"cost": str(cost), "currency": c} for c, cost in by_currency.items()]}
 
@@ -130,10 +139,15 @@ def _fee_known(order: Order) -> bool:
 
 
 def _filled(order: Order) -> bool:
+    return _amount(order.get("filled")) > 0
+
+
+def _amount(value: Any) -> Decimal:
+    """A ccxt amount (a float, a string or None) as a Decimal; 0 when unreadable."""
     try:
-        return Decimal(str(order.get("filled") or 0)) > 0
+        return Decimal(str(value or 0))
     except ArithmeticError:
-        return False
+        return Decimal(0)
 
 
 def _find_generic(ex, symbol, order_id, client_order_id) -> Order | None:

@@ -68,12 +68,14 @@ class Live:
 
 
 @contextmanager
-def live_long(tmp_path: Path, exchange_id: str = "bybit") -> Iterator[Live]:
-    """A protected long on BTC through a real actor, the gateway and the emulator."""
+def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
+              trades_lag_s: float = 0.0) -> Iterator[Live]:
+    """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
+    its trade list lagging `trades_lag_s` behind its orders)."""
     # the book's clock is the wall clock, so "fills since the position opened" finds its trades
     book = Book(PRICES, now_ms=int(time.time() * 1000))
     venue = (emu_bybit.BybitVenue(book) if exchange_id == "bybit"
-             else emu_binance.BinanceVenue(book))
+             else emu_binance.BinanceVenue(book, trades_lag_s=trades_lag_s))
     emu = EmulatorServer(venue).start()
     gateway = make_gateway(exchange_id, emu, tmp_path, fake=FakeTime(time.time()))
     repo = Repository(tmp_path / "bot.sqlite")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from trading import journal_events as je
+from trading import late_fees
 from trading import trailing_stop as ts
 from trading.commands import Escalate, LedgerEntry
 from trading.events import OrderAccepted, OrderFailed, OrderFilled, ReconcileFailed
@@ -65,19 +66,27 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
 
 
 def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
+    """A cumulative fill report: the increase since the last one is booked. A fee is booked
+    when it grew, even without a new quantity (told after the fill), never when it shrank (an
+    unknown fee reads 0); an order that ends with its fee unknown is looked at again for it
+    (trading/late_fees.py)."""
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
     delta = ev.filled - order.filled
     status = OrderStatus.FILLED if ev.complete else OrderStatus.OPEN
+    fee = max(ev.fee - order.fee, ZERO) if ev.fee_known else ZERO
     if delta <= ZERO:
+        if fee > ZERO:
+            state = book_late_fee(state.with_order(replace(order, fee=ev.fee)), order, fee, ctx)
         if ev.complete and ev.filled >= order.filled:
-            state = state.with_order(order_change(order, OrderStatus.FILLED,
+            current = state.order(order.client_order_id) or order
+            state = state.with_order(order_change(current, OrderStatus.FILLED,
                                                   exchange_id=ev.exchange_id))
+            state = _owe(state, current, ev, ctx)
         return state
     prev_value = (order.average or ZERO) * order.filled
     price = (ev.average * ev.filled - prev_value) / delta
-    fee = ev.fee - order.fee
     # the exchange's P&L is cumulative: the new part's is what it adds to what we booked so far
     reported = None if ev.realized_pnl is None else ev.realized_pnl - order.realized_pnl
     fill = Fill(delta, price, fee, reported)
@@ -85,12 +94,30 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     # whatever this part is booked with (the exchange's or ours) adds to the order's booked P&L,
     # so the next cumulative report books only the difference (never a part twice)
     booked = order.realized_pnl + (fill_pnl(leg, fill) if order.purpose.reduces else ZERO)
-    state = state.with_order(order_change(order, status, filled=ev.filled, average=ev.average,
-                                          fee=ev.fee, realized_pnl=booked,
-                                          exchange_id=ev.exchange_id or order.exchange_id))
+    updated = order_change(order, status, filled=ev.filled, average=ev.average,
+                           fee=order.fee + fee, realized_pnl=booked,
+                           exchange_id=ev.exchange_id or order.exchange_id)
+    state = _owe(state.with_order(updated), updated, ev, ctx)
     if order.purpose.reduces:
         return _reduce(state, leg, order, fill, ctx)
     return _grow(state, leg, order, delta, price, fee, ctx)
+
+
+def _owe(state: GridState, order: Order, ev: OrderFilled, ctx: GridCtx) -> GridState:
+    """An order that ended with its fee unknown is looked at again for it."""
+    return late_fees.owe(state, order, ctx.now) if ev.complete and not ev.fee_known else state
+
+
+def book_late_fee(state: GridState, order: Order, fee: Decimal, ctx: GridCtx) -> GridState:
+    """A fee told after its fill: a ledger entry of its own (quantity 0), and the leg's fees
+    while the leg the order belongs to is still the open one (a leg's opening order names
+    the leg it opened by its client order id)."""
+    leg = _leg_of(state, order)
+    position_id = order.position_id or order.client_order_id
+    ctx.ledger.append(late_fees.fee_entry(order, position_id, fee))
+    if not leg.is_open or leg.position_id != position_id:
+        return state
+    return state.with_leg(replace(leg, fees=leg.fees + fee))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from trading.evidence import Unconfirmed
+from trading.late_fees import FeeOwed
 from trading.order_evidence import OrderDoubt
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
@@ -82,6 +83,8 @@ class GridState:
     doubts: tuple[OrderDoubt, ...] = field(default=(), compare=False, repr=False)
     """Live orders whose last lookup answers were not evidence (trading/order_evidence.py);
     not persisted, left out of the repr like `SymbolState.doubts`."""
+    fees_owed: tuple[FeeOwed, ...] = field(default=(), compare=False, repr=False)
+    """Ended orders whose fee is not told yet (trading/late_fees.py), as `SymbolState`'s."""
 
     def unconfirmed_of(self, side: Side) -> Unconfirmed | None:
         return next((u for s, u in self.unconfirmed if s is side), None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from trading import evidence
+from trading import evidence, late_fees
 from trading import journal_events as je
 from trading import order_evidence as oe
 from trading import trailing_stop as ts
@@ -19,6 +19,7 @@ from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
 from trading.grid.handlers import (
     Fill,
+    book_late_fee,
     close_leg,
     on_accepted,
     on_canceled,
@@ -42,7 +43,7 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
         if order is not None:  # still live (a report before it may have ended it)
             found = ev.orders.get(order.client_order_id)
             state = _apply_exchange_order(state, order, found, ev, ctx)
-    state = oe.pruned(state)
+    state = late_fees.settle(oe.pruned(state), ev.orders, ctx, book_late_fee)
     for orphan in ev.orphans:
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id,
                                      exchange_id=orphan.exchange_id))
@@ -63,13 +64,16 @@ def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder |
     if found.status not in oe.READABLE_STATUSES:
         return oe.defer(state, order, oe.unreadable(found.status), ctx)
     done = found.status != "open"
-    if found.filled > order.filled or (found.filled > ZERO and done and order.status.live):
+    fee_told = found.fee_known and found.fee > order.fee and found.filled > ZERO
+    if found.filled > order.filled or (found.filled > ZERO and done and order.status.live) \
+            or fee_told:
         average = oe.fill_average(order, found.filled, found.average)
         if average is None:
             return oe.defer(state, order, oe.NO_PRICE, ctx)
         state = on_filled(oe.settled(state, cid), OrderFilled(
             client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
-            average=average, fee=found.fee, complete=done, realized_pnl=found.realized_pnl), ctx)
+            average=average, fee=found.fee, complete=done, realized_pnl=found.realized_pnl,
+            fee_known=found.fee_known), ctx)
         current = state.order(cid)
         if current is None:
             return state  # final now: it left the live orders

@@ -4,6 +4,7 @@ order endpoints ccxt 4.5.90 uses for stop orders. Shapes follow ccxt's binance.p
 from __future__ import annotations
 
 import itertools
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -98,10 +99,24 @@ def algo_json(o: EmuOrder) -> dict[str, Any]:
 
 
 class BinanceVenue:
-    def __init__(self, book: Book) -> None:
+    def __init__(self, book: Book, *, trades_lag_s: float = 0.0) -> None:
         self.book = book
         book.child_orders = True
         self.listen_keys: set[str] = set()  # issued by POST /fapi/v1/listenKey
+        self.trades_lag_s = trades_lag_s
+        """How long after it happened a trade shows in userTrades (the venue's trade list lags
+        its order state and user-data stream: the order reads filled, its trades not yet)."""
+        self._traded_at: dict[str, float] = {}
+        book.listeners.append(self._note_trade)
+
+    def _note_trade(self, kind: str, obj: Any) -> None:
+        if kind == "trade":
+            self._traded_at.setdefault(obj.tid, time.monotonic())
+
+    def _listed(self, trade: Any) -> bool:
+        """Whether userTrades lists the trade yet (`trades_lag_s`)."""
+        at = self._traded_at.get(trade.tid)
+        return at is None or time.monotonic() - at >= self.trades_lag_s
 
     keys: dict[str, str] = {API_KEY: API_SECRET}
     """The API keys this venue accepts (key -> secret)."""
@@ -288,6 +303,6 @@ class BinanceVenue:
                       "commissionAsset": t.fee_asset, "time": t.ts, "buyer": t.order.side == "buy",
                       "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
                      for t in self.book.trades
-                     if t.ts >= since and int(t.tid) >= from_id
+                     if self._listed(t) and t.ts >= since and int(t.tid) >= from_id
                      and t.order.symbol == p.get("symbol")
                      and (not p.get("orderId") or t.order.oid == str(p["orderId"]))][:limit]
