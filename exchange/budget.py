@@ -66,6 +66,8 @@ class PriorityBucket:
         self._tokens = self.capacity
         self._stamp = clock()
         self._blocked_until = 0.0
+        self.on_block: Callable[[float], None] | None = None
+        """Told every block's length (exchange/venue_blocks.py keeps the venue's IP blocks)."""
         self.spent = {p: 0.0 for p in Priority}
         self.refused = 0
         self.waited_s = 0.0
@@ -145,6 +147,8 @@ class PriorityBucket:
             self._blocked_until = max(self._blocked_until, now + max(seconds, 0.0))
             self._refill(now)
             self._tokens = min(self._tokens, 0.0)
+        if self.on_block is not None and seconds > before:
+            self.on_block(seconds)
         return before
 
     def status(self) -> dict[str, object]:

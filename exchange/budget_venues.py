@@ -27,7 +27,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loguru import logger
+
 from exchange.budget import PriorityBucket
+from exchange.venue_blocks import VenueBlocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +172,16 @@ class VenueBudget:
 class BudgetRegistry:
     """Venue budgets by (venue, API host): one per IP limit the process is subject to."""
 
-    def __init__(self) -> None:
+    def __init__(self, blocks: VenueBlocks | None = None) -> None:
         self._lock = threading.Lock()
         self._venues: dict[tuple[str, str], VenueBudget] = {}
+        self.blocks = blocks
+        """Where IP blocks outlive the process (None: in memory only)."""
+
+    def remember_blocks(self, blocks: VenueBlocks) -> None:
+        """Keep IP blocks in `blocks` from now on (the bot's data dir; set before the
+        gateways are built)."""
+        self.blocks = blocks
 
     def venue(self, limits: VenueLimits, host: str, share: float, *,
               clock: Callable[[], float] = time.monotonic,
@@ -182,7 +192,19 @@ class BudgetRegistry:
             if found is None:
                 found = VenueBudget(limits, share, clock=clock, sleep=sleep)
                 self._venues[key] = found
+                if self.blocks is not None:
+                    self._keep_blocks(found, self.blocks, limits.venue, host)
             return found
+
+    @staticmethod
+    def _keep_blocks(budget: VenueBudget, blocks: VenueBlocks, venue: str, host: str) -> None:
+        """A block an earlier process was told of still holds; later ones are written."""
+        left = blocks.remaining(venue, host)
+        if left > 0:
+            budget.ip.block_for(left)
+            logger.warning("{}: the venue blocked this IP before the restart; no request to it "
+                           "for {:.0f} s more", venue, left)
+        budget.ip.on_block = lambda seconds: blocks.note(venue, host, seconds)
 
 
 SHARED = BudgetRegistry()

@@ -99,9 +99,12 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
 
 
 def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> ExchangePort:
+    from exchange.budget_venues import SHARED
     from exchange.ccxt.factory import gateway_from_settings  # ccxt import only when needed
+    from exchange.venue_blocks import FILE, VenueBlocks
 
     check_feed_budget(settings)
+    SHARED.remember_blocks(VenueBlocks(data_dir / FILE))  # a venue's block outlives a restart
     try:
         gateway = gateway_from_settings(gateway_fields(settings, data_dir, keys=keys))
         gateway.validate()

@@ -1,0 +1,85 @@
+"""Venue blocks that outlive the process: a 429 with Retry-After, a Binance minute spent, a
+Bybit IP ban.
+
+A venue's refusal blocks its IP budget in memory (exchange/budget.py `block_for`), so the bot
+sends nothing until the venue's reset. A process that restarted inside that window (a crash,
+a worker restarted by its parent, a person's restart) forgot it and asked again at once:
+exactly the "failing to back off after a 429" that Binance answers with IP bans growing from
+2 minutes to 3 days. So each IP block is also written, as a wall-clock deadline per venue and
+API host, to a small file in the data dir (0600, replaced atomically under an exclusive lock:
+a machine's worker processes share the file, and the venue's limit is per IP), and a budget
+built later for that venue and host starts blocked until the deadline. Deadlines in the past
+are dropped on the next write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from loguru import logger
+
+FILE = "venue_blocks.json"
+
+
+class VenueBlocks:
+    def __init__(self, path: Path, wall: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self._wall = wall
+
+    def remaining(self, venue: str, host: str) -> float:
+        """Seconds the venue and host stay blocked (0: not blocked, or unreadable)."""
+        try:
+            with self._locked():
+                until = self._read().get(_key(venue, host), 0.0)
+        except OSError:
+            return 0.0  # no file to lock (a read-only data dir): nothing remembered
+        return max(until - self._wall(), 0.0)
+
+    def note(self, venue: str, host: str, seconds: float) -> None:
+        """The venue blocked this IP for `seconds` from now (kept if it ends later). A file
+        that cannot be written costs only the memory across a restart: one warning."""
+        try:
+            self._note(venue, host, seconds)
+        except OSError as exc:
+            logger.warning("{}: could not keep the venue's block in {}: {}", venue, self.path,
+                           exc)
+
+    def _note(self, venue: str, host: str, seconds: float) -> None:
+        now = self._wall()
+        with self._locked():
+            blocks = {k: v for k, v in self._read().items() if v > now}
+            key = _key(venue, host)
+            blocks[key] = max(blocks.get(key, 0.0), now + seconds)
+            tmp = self.path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(blocks, out)
+            os.replace(tmp, self.path)
+
+    def _read(self) -> dict[str, float]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}  # none yet, or damaged: no block remembered (the venue will say again)
+        if not isinstance(data, dict):
+            return {}
+        return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        fd = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _key(venue: str, host: str) -> str:
+    return f"{venue} {host}"

@@ -1,0 +1,67 @@
+"""A venue's IP block outlives the process: Binance answered 429 with Retry-After, the bot
+restarted inside that window (a crash, a worker restarted by its parent) and asked again at
+once, which is the "failing to back off after a 429" that Binance turns into IP bans growing
+from 2 minutes to 3 days. The block is kept in the data dir (exchange/venue_blocks.py) and a
+budget built later for that venue and host starts blocked. A restart is a new process: here a
+new budget registry (the process's) and a new gateway over the same data dir, against the real
+ccxt class and the Binance emulator."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from exchange.budget import BudgetRefused
+from exchange.budget_venues import BudgetRegistry
+from exchange.venue_blocks import FILE, VenueBlocks
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
+
+
+def positions_asked(emu) -> int:
+    return len([r for r in emu.requests if r.path.endswith("positionRisk")])
+
+
+def test_a_429_block_is_kept_across_a_restart(tmp_path):
+    emu = start_emulator("binanceusdm")
+    path = tmp_path / FILE
+    try:
+        first = make_gateway("binanceusdm", emu, tmp_path, fake=FakeTime(),
+                             rate_limit_per_s=None, budgets=BudgetRegistry(VenueBlocks(path)))
+        first.load_markets()
+        emu.fail_next("/fapi/v3/positionRisk", status=429,
+                      body={"code": -1003, "msg": "Too many requests"},
+                      headers={"Retry-After": "120", "X-MBX-USED-WEIGHT-1M": "2401"})
+        with pytest.raises(BudgetRefused, match=r"blocked by the venue for 1\d\ds more"):
+            first.fetch_positions()  # a reconciliation read waits 30 s at most, not 120
+        assert positions_asked(emu) == 1
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        # the process dies here; a new one starts on the same data dir
+        restarted = make_gateway("binanceusdm", emu, tmp_path, fake=FakeTime(),
+                                 rate_limit_per_s=None,
+                                 budgets=BudgetRegistry(VenueBlocks(path)))
+        with pytest.raises(BudgetRefused, match=r"blocked by the venue for 1\d\ds more"):
+            restarted.fetch_positions()
+        assert positions_asked(emu) == 1  # nothing went to the venue inside its window
+        elsewhere = make_gateway("binanceusdm", emu, tmp_path / "other", fake=FakeTime(),
+                                 rate_limit_per_s=None,
+                                 budgets=BudgetRegistry(VenueBlocks(tmp_path / "other.json")))
+        elsewhere.fetch_positions()  # a data dir that was never told is not blocked
+        assert positions_asked(emu) == 2
+    finally:
+        emu.stop()
+
+
+def test_a_block_that_ended_or_an_unreadable_file_blocks_nothing(tmp_path):
+    now = [1_000.0]
+    blocks = VenueBlocks(tmp_path / FILE, wall=lambda: now[0])
+    blocks.note("binanceusdm", "fapi.binance.com", 30)
+    assert 29.9 < blocks.remaining("binanceusdm", "fapi.binance.com") <= 30
+    assert blocks.remaining("bybit", "api.bybit.com") == 0
+    now[0] += 31
+    assert blocks.remaining("binanceusdm", "fapi.binance.com") == 0
+    (tmp_path / FILE).write_text("{not json")
+    assert blocks.remaining("binanceusdm", "fapi.binance.com") == 0
+    blocks.note("binanceusdm", "fapi.binance.com", 5)  # a damaged file is replaced
+    assert blocks.remaining("binanceusdm", "fapi.binance.com") == 5
