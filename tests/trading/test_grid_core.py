@@ -295,3 +295,24 @@ def test_kill_switch_takes_pending_levels_off_and_opens_nothing():
             b.send(OrderCanceled(client_order_id=o.client_order_id))
     b.send(PriceTicked(price=D(100)))
     assert b.placed(GridKind.OPEN) == [] and b.placed(GridKind.ADD) == []
+
+
+def test_a_take_profit_filled_in_part_stays_for_the_rest_of_the_leg():
+    # Found by review (live, Bybit emulator): the take-profit's original amount was compared
+    # with the leg's size, so every partial fill placed a second take-profit for the rest and
+    # cancelled the first (two creates and two cancels per partial fill, briefly two
+    # reduce-only take-profits on the book). What still rests of it is what counts.
+    b = Book()
+    b.open_both()
+    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    b.send(OrderFilled(client_order_id=tp.client_order_id, exchange_id="x" + tp.client_order_id,
+                       filled=D("0.4"), average=D("100.5"), fee=D("0.01"), complete=False))
+    assert b.state.long.contracts == D("0.6")
+    assert b.placed(GridKind.TP) == [] and tp.client_order_id not in b.cancels()
+    b.send(PriceTicked(price=D("100.3")))
+    assert b.placed(GridKind.TP) == [] and tp.client_order_id not in b.cancels()
+    assert [o.client_order_id for o in b.state.orders_of(Side.LONG, GridKind.TP)] == [
+        tp.client_order_id]
+    b.send(OrderFilled(client_order_id=tp.client_order_id, exchange_id="x" + tp.client_order_id,
+                       filled=D("1"), average=D("100.5"), fee=D("0.02"), complete=True))
+    assert not b.state.long.is_open and "LegClosed" in b.journal

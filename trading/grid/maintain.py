@@ -97,7 +97,9 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
             state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target
         )
     newest = tps[-1]
-    if (newest.price, newest.amount) != (target, leg.contracts) and not any(
+    # what still rests of it: a take-profit filled in part covers the rest of the leg as it is
+    resting = newest.amount - newest.filled
+    if (newest.price, resting) != (target, leg.contracts) and not any(
         o.status is OrderStatus.PENDING for o in tps
     ):
         return ctx.place(
