@@ -115,6 +115,16 @@ class OrderReportDeferred(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EntryShownByPosition(JournalRecord):
+    """An entry the lookup could not find yet (send grace) while the exchange lists a position
+    on its side no larger than it: booked from that position (its fee looked up later)."""
+
+    order: str
+    contracts: Decimal
+    entry_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OrderReportAlerted(JournalRecord):
     """An order's doubt persisted: an alert went out (no emergency close)."""
 

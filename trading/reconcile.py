@@ -38,7 +38,16 @@ from trading.events import (
     OrderFilled,
     Reconciled,
 )
-from trading.model import ZERO, Order, OrderPurpose, OrderStatus, Phase, Position, SymbolState
+from trading.model import (
+    ZERO,
+    Order,
+    OrderPurpose,
+    OrderStatus,
+    Phase,
+    Position,
+    Side,
+    SymbolState,
+)
 
 Handler = Callable[..., SymbolState]
 
@@ -58,6 +67,7 @@ def reconcile(
         order = state.order(listed.client_order_id)
         if order is not None:  # still live (a report before it may have ended it)
             state = _order(state, order, ev.orders.get(order.client_order_id), ev, ctx, handlers)
+    state = _entry_shown_by_position(state, ev, ctx, handlers)
     state = late_fees.settle(oe.pruned(state), ev.orders, ctx, lc.book_late_fee)
     state = _position(state, ev, ctx)
     for orphan in ev.orphans:
@@ -150,6 +160,32 @@ def _not_found(state: SymbolState, order: Order, ev: Reconciled, ctx: Ctx,
         return h.canceled(oe.settled(state, cid), OrderCanceled(client_order_id=cid), ctx)
     state = oe.defer(state, order, oe.NOT_FOUND, ctx, missed=True)
     return _replace_missing_stop(state, order, ctx)
+
+
+def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
+                             h: _Handlers) -> SymbolState:
+    """An entry kept pending by the send grace (its lookup lags) while the exchange already
+    lists a position on its side, no larger than it: that position is the evidence it landed.
+    Waiting for the lookup left the position without a stop for up to the whole grace (60 s;
+    found by review), so the entry is booked now from the position (contracts and entry price
+    as the venue lists them), protected at once, and its fee is looked up later
+    (trading/late_fees.py). Anything else (a larger position, another side) is left to the
+    position rules below."""
+    theirs = ev.position
+    if state.position is not None or theirs is None or state.phase is not Phase.ENTERING:
+        return state
+    for order in state.live_orders(OrderPurpose.ENTRY):
+        side = Side.LONG if order.side == "buy" else Side.SHORT
+        unseen = order.status is OrderStatus.PENDING and order.client_order_id not in ev.orders
+        if unseen and order.filled == ZERO and side is theirs.side \
+                and ZERO < theirs.contracts <= order.amount:
+            cid = order.client_order_id
+            ctx.record(oe.EntryShownByPosition(order=cid, contracts=theirs.contracts,
+                                               entry_price=theirs.entry_price))
+            return h.filled(oe.settled(state, cid), OrderFilled(
+                client_order_id=cid, exchange_id=None, filled=theirs.contracts,
+                average=theirs.entry_price, fee=ZERO, fee_known=False, complete=True), ctx)
+    return state
 
 
 def _crossed(state: SymbolState, order: Order) -> bool:

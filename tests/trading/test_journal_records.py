@@ -80,6 +80,7 @@ PREVIOUS_KEYS: dict[str, list[set[str]]] = {
     # order lookups that are not evidence (trading/order_evidence.py): new records
     "OrderReportDeferred": [{"order", "why", "answers"}],
     "OrderReportAlerted": [{"order", "reason"}],
+    "EntryShownByPosition": [{"order", "contracts", "entry_price"}],
     "FeeBookedLate": [{"order", "fee"}],
     "FeeUnbooked": [{"symbol", "order", "looks", "why"}],
 }
@@ -107,7 +108,8 @@ def test_every_type_and_its_keys_are_what_the_journal_stored_before():
     for type_, classes in registry.items():
         assert sorted(sorted(f.name for f in fields(c)) for c in classes) == sorted(
             sorted(keys) for keys in PREVIOUS_KEYS[type_]), type_
-    assert len(registry) == 56  # 54, then the late fees (trading/late_fees.py)
+    assert len(registry) == 57  # 54, the late fees (trading/late_fees.py), an entry shown by
+    # its position (trading/order_evidence.py)
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

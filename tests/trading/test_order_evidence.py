@@ -125,7 +125,7 @@ def test_a_grid_take_profit_seen_resting_fills_at_its_own_limit_price():
 def test_an_intent_not_found_within_the_grace_stays_pending_and_its_fill_is_booked(core):
     sc = pending_entry(core)  # the send timed out: no answer, the order may well have landed
     cid = sc.state.orders[0].client_order_id
-    d = sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")), dt=1.0)
+    d = sc.send(Reconciled(position=None, orders={}, price=D("100")), dt=1.0)
     assert "IntentNotOnExchange" not in [j.type for j in d.journal]
     assert sc.state.phase is Phase.ENTERING and sc.state.order(cid).status is OrderStatus.PENDING
     assert not oe.recheck_due(sc.state, sc.now + 1.0)
@@ -136,6 +136,40 @@ def test_an_intent_not_found_within_the_grace_stays_pending_and_its_fill_is_book
     assert sc.state.phase is Phase.OPEN and sc.state.position.position_id == cid
     assert [(e.client_order_id, e.fee) for e in d.ledger] == [(cid, D("0.05"))]  # fee booked
     assert "PositionAdopted" not in sc.journal_types()
+
+
+def test_an_entry_the_lookup_misses_but_the_position_shows_is_protected_at_once(core):
+    # Found by review: within the send grace the entry stayed pending while the exchange
+    # already listed its position, so the position had no stop for up to the whole grace
+    # (60 s; 5 s before the grace existed). The listed position is the evidence it landed.
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    d = sc.send(Reconciled(position=LONG_1, orders={}, price=D("100")), dt=1.0)
+    assert "EntryShownByPosition" in [j.type for j in d.journal]
+    assert sc.state.phase is Phase.OPEN and sc.state.position.position_id == cid
+    assert sc.state.position.contracts == D("1") and sc.state.position.entry_price == D("100")
+    stops = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert [o.purpose for o in stops] == [OrderPurpose.STOP]  # protected in this reconcile
+    assert [(e.client_order_id, e.amount, e.fee) for e in d.ledger] == [(cid, D("1"), D("0"))]
+    # its fee is owed: the lookup that finds the order later books it, once, on its own
+    d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1", "100",
+                                                                "0.05")}, price=D("100")),
+                dt=oe.LOOK_AGAIN_S)
+    assert [(e.client_order_id, e.amount, e.fee) for e in d.ledger] == [(cid, D("0"), D("0.05"))]
+    assert sc.state.position.contracts == D("1")  # not booked twice
+    d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1", "100",
+                                                                "0.05")}, price=D("100")),
+                dt=oe.LOOK_AGAIN_S)
+    assert not d.ledger and sc.state.position.contracts == D("1")
+
+
+def test_a_listed_position_larger_than_the_entry_is_not_taken_for_it(core):
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    bigger = ExchangePosition(side=Side.LONG, contracts=D("3"), entry_price=D("100"))
+    d = sc.send(Reconciled(position=bigger, orders={}, price=D("100")), dt=1.0)
+    assert "EntryShownByPosition" not in [j.type for j in d.journal]
+    assert sc.state.position is None and sc.state.order(cid).status is OrderStatus.PENDING
 
 
 def test_a_grid_intent_not_found_within_the_grace_stays_pending():
