@@ -73,7 +73,11 @@ of a just-placed order may lag the placement (a timed-out send that did land).""
 MISSES_TO_END = 2
 """Not-found answers in a row that end an acknowledged order (one may be a lookup glitch)."""
 LOOK_AGAIN_S = 5.0
-"""How soon the loop reconciles again while an order is in doubt."""
+"""How soon the loop reconciles again while an order is in doubt (after the first answer)."""
+MAX_LOOK_AGAIN_S = 120.0
+"""The wait doubles after each answer that did not settle the doubt, up to this: a doubt that
+never settles (a venue that keeps answering a fill without a price) is looked at again every
+two minutes, not every 5 s for ever (720 reconciliations an hour against the rate budget)."""
 READABLE_STATUSES = frozenset({"open", "closed", "canceled", "rejected", "expired"})
 """ccxt's unified order statuses (exchange/records.py `VenueOrderStatus`)."""
 LIMIT_PURPOSES = frozenset({OrderPurpose.LEVEL, OrderPurpose.TAKE_PROFIT})
@@ -245,6 +249,13 @@ def recheck_due(state: Any, now: float) -> bool:
         doubt = doubts.get(order.client_order_id)
         since = doubt.noted_at if doubt is not None else (
             order.created_at if sent_only(order) else None)
-        if since is not None and not waiting(now, since + LOOK_AGAIN_S, LOOK_AGAIN_S):
+        wait = LOOK_AGAIN_S if doubt is None else look_again_s(doubt.episode.count)
+        if since is not None and not waiting(now, since + wait, wait):
             return True
     return False
+
+
+def look_again_s(answers: int) -> float:
+    """The wait before the next look after `answers` unsettled answers in a row: 5, 10, 20,
+    40, 80, then 120 s."""
+    return min(LOOK_AGAIN_S * 2 ** max(min(answers, 16) - 1, 0), MAX_LOOK_AGAIN_S)

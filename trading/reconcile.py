@@ -164,8 +164,9 @@ def _not_found(state: SymbolState, order: Order, ev: Reconciled, ctx: Ctx,
 
 def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
                              h: _Handlers) -> SymbolState:
-    """An entry kept pending by the send grace (its lookup lags) while the exchange already
-    lists a position on its side, no larger than it: that position is the evidence it landed.
+    """An entry kept pending by the send grace (its lookup lags), or reported filled without a
+    price, while the exchange already lists a position on its side, no larger than it: that
+    position is the evidence it landed, and its entry price the price it filled at.
     Waiting for the lookup left the position without a stop for up to the whole grace (60 s;
     found by review), so the entry is booked now from the position (contracts and entry price
     as the venue lists them), protected at once, and its fee is looked up later
@@ -176,15 +177,19 @@ def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
         return state
     for order in state.live_orders(OrderPurpose.ENTRY):
         side = Side.LONG if order.side == "buy" else Side.SHORT
-        unseen = order.status is OrderStatus.PENDING and order.client_order_id not in ev.orders
-        if unseen and order.filled == ZERO and side is theirs.side \
+        found = ev.orders.get(order.client_order_id)
+        unseen = found is None and order.status is OrderStatus.PENDING
+        priceless = found is not None and found.filled > ZERO and found.average is None
+        if (unseen or priceless) and order.filled == ZERO and side is theirs.side \
                 and ZERO < theirs.contracts <= order.amount:
             cid = order.client_order_id
             ctx.record(oe.EntryShownByPosition(order=cid, contracts=theirs.contracts,
                                                entry_price=theirs.entry_price))
             return h.filled(oe.settled(state, cid), OrderFilled(
-                client_order_id=cid, exchange_id=None, filled=theirs.contracts,
-                average=theirs.entry_price, fee=ZERO, fee_known=False, complete=True), ctx)
+                client_order_id=cid, exchange_id=found.exchange_id if found else None,
+                filled=theirs.contracts, average=theirs.entry_price,
+                fee=found.fee if found else ZERO, fee_known=bool(found and found.fee_known),
+                complete=True), ctx)
     return state
 
 

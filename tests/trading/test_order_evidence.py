@@ -62,7 +62,8 @@ def commands(sc: Scenario, since: int) -> list:
 def test_an_entry_filled_without_a_price_is_not_booked_at_zero(core):
     sc = pending_entry(core)
     cid = sc.state.orders[0].client_order_id
-    d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1", None, "0.05")},
+    # (no position listed yet to price it by: test_an_entry_filled_without_a_price_is_priced_...)
+    d = sc.send(Reconciled(position=None, orders={cid: answer(cid, "closed", "1", None, "0.05")},
                            price=D("100")))
     assert not d.ledger and sc.state.position is None  # nothing booked, least of all at 0
     assert sc.state.order(cid).status is OrderStatus.PENDING  # kept as it was, looked at again
@@ -81,8 +82,8 @@ def test_a_fill_without_a_price_that_persists_alerts_once(core):
     sc = pending_entry(core)
     cid = sc.state.orders[0].client_order_id
     alerts = []
-    for _ in range(evidence.ALERT_AFTER_RECONCILES + 2):
-        d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1")},
+    for _ in range(evidence.ALERT_AFTER_RECONCILES + 2):  # no position listed to price it by
+        d = sc.send(Reconciled(position=None, orders={cid: answer(cid, "closed", "1")},
                                price=D("100")), dt=oe.LOOK_AGAIN_S)
         alerts += [c for c in d.commands if isinstance(c, Escalate)]
     assert len(alerts) == 1 and alerts[0].close is False
@@ -295,3 +296,27 @@ def test_a_grid_order_with_an_unreadable_status_is_kept():
     b.send(GridReconciled(positions=both, orders=listed, price=D(100)))
     assert b.state.order(tp.client_order_id).status is OrderStatus.OPEN
     assert "LegOrderCanceled" not in b.journal and "OrderReportDeferred" in b.journal
+
+
+def test_an_entry_filled_without_a_price_is_priced_by_its_listed_position(core):
+    sc = pending_entry(core)
+    cid = sc.state.orders[0].client_order_id
+    d = sc.send(Reconciled(position=LONG_1, orders={cid: answer(cid, "closed", "1", None,
+                                                                "0.05")}, price=D("101")))
+    assert "EntryShownByPosition" in [j.type for j in d.journal]
+    assert sc.state.position.entry_price == D("100")  # the venue's entry price, not 0 or 101
+    assert [o.purpose for o in (c.order for c in d.commands if isinstance(c, PlaceOrder))] == [
+        OrderPurpose.STOP]
+    assert [(e.amount, e.price, e.fee) for e in d.ledger] == [(D("1"), D("100"), D("0.05"))]
+
+
+def test_a_doubt_that_never_settles_is_looked_at_less_and_less_often(core):
+    sc, stop = protected_long(core)
+    waits = []
+    for _ in range(8):  # the stop keeps being answered filled, without a price
+        sc.send(Reconciled(position=LONG_1, orders={stop: answer(stop, "closed", "1")},
+                           price=D("100")), dt=1.0)
+        due = next(w for w in (5, 10, 20, 40, 80, 120, 240)
+                   if oe.recheck_due(sc.state, sc.now + w))
+        waits.append(due)
+    assert waits == [5, 10, 20, 40, 80, 120, 120, 120]
