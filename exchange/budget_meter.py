@@ -9,6 +9,7 @@ endpoint, so the meter never has to parse URLs.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -169,7 +170,10 @@ def _private(api: object) -> bool:
 
 
 def _number(value: object) -> float | None:
+    """A header's number; None when absent or not a finite number (a 'Retry-After: inf' would
+    block the venue, protective calls included, for the life of the process)."""
     try:
-        return None if value is None else float(str(value))
+        number = None if value is None else float(str(value))
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) else None

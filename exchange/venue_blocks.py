@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,10 @@ from pathlib import Path
 from loguru import logger
 
 FILE = "venue_blocks.json"
+MAX_BLOCK_S = 3 * 86400.0
+"""The longest block kept (Binance's longest IP ban): a deadline further out, or not a finite
+number (a damaged file, a venue header of 'inf'), is not believed. Deleting the file clears
+every remembered block."""
 
 
 class VenueBlocks:
@@ -55,7 +60,9 @@ class VenueBlocks:
         with self._locked():
             blocks = {k: v for k, v in self._read().items() if v > now}
             key = _key(venue, host)
-            blocks[key] = max(blocks.get(key, 0.0), now + seconds)
+            if not math.isfinite(seconds) or seconds <= 0:
+                return
+            blocks[key] = max(blocks.get(key, 0.0), now + min(seconds, MAX_BLOCK_S))
             tmp = self.path.with_suffix(".tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as out:
@@ -69,7 +76,16 @@ class VenueBlocks:
             return {}  # none yet, or damaged: no block remembered (the venue will say again)
         if not isinstance(data, dict):
             return {}
-        return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+        latest = self._wall() + MAX_BLOCK_S
+        out: dict[str, float] = {}
+        for k, v in data.items():
+            try:
+                until = float(v)
+            except (TypeError, ValueError, OverflowError):
+                continue
+            if math.isfinite(until):
+                out[str(k)] = min(until, latest)
+        return out
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

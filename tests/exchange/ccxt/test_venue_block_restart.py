@@ -65,3 +65,19 @@ def test_a_block_that_ended_or_an_unreadable_file_blocks_nothing(tmp_path):
     assert blocks.remaining("binanceusdm", "fapi.binance.com") == 0
     blocks.note("binanceusdm", "fapi.binance.com", 5)  # a damaged file is replaced
     assert blocks.remaining("binanceusdm", "fapi.binance.com") == 5
+
+
+def test_a_block_is_never_believed_past_the_longest_ban_or_if_not_a_number(tmp_path):
+    # found by review: '1e999' loaded as inf ("no request for inf s more" on every restart),
+    # a 400-digit number raised OverflowError and the gateway could not be built at all
+    path = tmp_path / FILE
+    blocks = VenueBlocks(path, wall=lambda: 1_000.0)
+    for text in ('{"binanceusdm h": 1e999}', '{"binanceusdm h": ' + "9" * 400 + "}",
+                 '{"binanceusdm h": "soon"}', '[1, 2]'):
+        path.write_text(text)
+        assert blocks.remaining("binanceusdm", "h") in (0.0, 3 * 86400.0), text
+    path.write_text('{"binanceusdm h": 1e999}')
+    assert blocks.remaining("binanceusdm", "h") == 0.0  # inf is not a finite deadline
+    blocks.note("binanceusdm", "h", float("inf"))  # a header of 'inf' is not kept
+    blocks.note("binanceusdm", "h", 10 * 86400)
+    assert blocks.remaining("binanceusdm", "h") == 3 * 86400.0
