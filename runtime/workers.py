@@ -30,7 +30,7 @@ from runtime import shutdown, wiring
 from runtime.exchanges import check_feed_budget
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
-from runtime.workers_role import BEAT_FD_ENV, venue_split
+from runtime.workers_role import BEAT_FD_ENV, budget_venue, venue_split
 from runtime.workers_status import Worker, merge_status, stale_after
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
@@ -138,7 +138,7 @@ class WorkerParent:
             count = len(names)
         plan = plan_workers(names, count)
         self.workers = [Worker(index=i + 1, accounts=accounts) for i, accounts in enumerate(plan)]
-        venues = {a.bot.account: (a.exchange.id, a.exchange.api_url)
+        venues = {a.bot.account: budget_venue(a.exchange.id, a.exchange.api_url)
                   for a in self.settings.account_settings()}
         self.split = venue_split(venues, plan)
         self._check_split_budgets()

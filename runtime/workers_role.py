@@ -63,6 +63,17 @@ class ProcessRole:
         return account.model_copy(update={"exchange": exchange})
 
 
+def budget_venue(exchange_id: str, api_url: str) -> tuple[str, str]:
+    """The venue budget an account's requests are paid from, as the gateway keys it: the
+    venue's limits (exchange.id 'binance' and 'binanceusdm' are one venue) and the API host
+    (an api_url's host; empty: the venue's default host)."""
+    from urllib.parse import urlsplit
+
+    from exchange.budget_venues import limits_for
+
+    return limits_for(exchange_id, 50).venue, urlsplit(api_url).netloc if api_url else ""
+
+
 def venue_split(venues: dict[str, tuple[str, str]],
                 plan: list[tuple[str, ...]]) -> dict[str, int]:
     """Account -> the number of worker processes holding an account on the same venue and API

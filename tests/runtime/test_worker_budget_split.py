@@ -16,7 +16,7 @@ from config.loader import load_settings
 from runtime.cli import worker_role
 from runtime.wiring import StartupError
 from runtime.workers import WorkerParent
-from runtime.workers_role import venue_split
+from runtime.workers_role import budget_venue, venue_split
 
 CONFIG = """
 [bot]
@@ -47,6 +47,18 @@ exchange.api_secret_env = "SECRET_DELTA"
 exchange.id = "bybit"
 exchange.api_url = "http://127.0.0.1:8765"
 """
+
+
+def test_one_venue_under_two_spellings_is_one_budget() -> None:
+    # found by review: ('binance', '') and ('binanceusdm', '') were two venues, so two workers
+    # spent twice the share of one IP limit
+    assert budget_venue("binance", "") == budget_venue("binanceusdm", "")
+    assert budget_venue("bybit", "http://127.0.0.1:8765/") == budget_venue(
+        "bybit", "http://127.0.0.1:8765")
+    assert budget_venue("bybit", "") != budget_venue("bybit", "http://127.0.0.1:8765")
+    plan = [("alpha",), ("beta",)]
+    venues = {"alpha": budget_venue("binance", ""), "beta": budget_venue("binanceusdm", "")}
+    assert venue_split(venues, plan) == {"alpha": 2, "beta": 2}
 
 
 def test_the_split_counts_workers_per_venue_and_host() -> None:
