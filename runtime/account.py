@@ -32,7 +32,7 @@ from runtime import wiring
 from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller, rest_poll_interval
 from runtime.stream_wiring import with_streams
-from storage import queries
+from storage import control, queries
 from storage.opening import open_repository
 from storage.repository import Repository
 from supervision.alerts import Alerts
@@ -292,16 +292,15 @@ class AccountRuntime:
 
     def _resume_emergency_closes(self) -> None:
         """An emergency close the previous process was killed in the middle of runs again
-        (runtime/emergency.py), with an alert; its actor reconciles when it is done."""
+        (runtime/emergency.py), unless a person resumed the symbol meanwhile."""
         assert self.closer is not None and self.sup is not None and self.alerts is not None
-        sup = self.sup
-        def reconcile(symbol: str) -> Callable[[], object]:
-            return lambda: sup.tell(symbol, Reconcile(reason="emergency close"))
-
-        for symbol, reason in self.closer.owed(self.symbols).items():
-            self.alerts.alert(symbol, "escalation",
-                              f"emergency close interrupted by a restart, run again ({reason})")
-            self.closer.close(symbol, reason, reconcile(symbol))
+        assert self.repo is not None
+        sup, alerts = self.sup, self.alerts
+        resumed = {sym for _, cmd, sym, _ in control.take_pending(self.repo) if cmd == "resume"}
+        self.closer.resume_owed(
+            self.symbols, resumed=resumed,
+            alert=lambda sym, text: alerts.alert(sym, "escalation", text),
+            then=lambda sym: sup.tell(sym, Reconcile(reason="emergency close")))
 
     def stop(self) -> list[str]:
         """No new entries, each actor finishes its current message; returns the stuck symbols."""

@@ -22,6 +22,7 @@ positions first, so a close that did land before the kill sends nothing the seco
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 import time
@@ -90,6 +91,25 @@ class EmergencyCloser:
         process died in between)."""
         found = {sym: self.repo.get_meta(OWED + sym) for sym in symbols}
         return {sym: reason for sym, reason in found.items() if reason}
+
+    def resume_owed(self, symbols: list[str], *, resumed: set[str],
+                    alert: Callable[[str, str], None], then: Callable[[str], object]) -> None:
+        """At start: every owed close runs again, with an alert, then `then(symbol)` (the
+        actor reconciles); one whose symbol a person resumed while the bot was down (a queued
+        `bot.py resume`) is dropped: their word stands."""
+        for symbol, reason in self.owed(symbols).items():
+            if symbol in resumed:
+                self.log.bind(symbol=symbol).warning(
+                    "emergency close interrupted by a restart not run again: {} was resumed "
+                    "while the bot was down", symbol)
+                self.forgive(symbol)
+                continue
+            alert(symbol, f"emergency close interrupted by a restart, run again ({reason})")
+            self.close(symbol, reason, functools.partial(then, symbol))
+
+    def forgive(self, symbol: str) -> None:
+        """A person resumed the symbol: an emergency close still owed for it is not run."""
+        self.repo.set_meta(OWED + symbol, "")
 
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         log = self.log.bind(symbol=symbol)

@@ -100,3 +100,34 @@ def test_an_emergency_close_killed_midway_runs_again_after_the_restart(tmp_path:
     finally:
         stop_all([account], logger)
         account.close()
+
+
+def test_a_resume_queued_while_down_keeps_the_position(tmp_path: Path) -> None:
+    # found by review: the owed close ran at start before the queued control was applied, so a
+    # person's `bot.py resume` (keep the position, I have looked) was overridden
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(data=tmp_path / "data"))
+    kill_during_emergency_close(config)
+    resume = subprocess.run([sys.executable, "bot.py", "resume", BTC, "--config", str(config),
+                             "--account", "a"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert resume.returncode == 0, resume.stderr
+    settings = load_settings(config)
+    account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
+                             logger=logger, tagged=True)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        account.open()
+        account.build()
+        account.start()
+        repo, exchange = account.repo, account.exchange
+        assert repo is not None and exchange is not None
+        wait_until(lambda: repo.get_meta(OWED + BTC) == "", timeout=30, message="owed dropped")
+        assert any("not run again" in line and "resumed" in line for line in lines), lines
+        assert repo.read(queries.events, BTC, "EmergencyCloseRequested") == []
+        assert any(p.contracts > 0 for p in exchange.fetch_positions([BTC]))  # kept open
+    finally:
+        logger.remove(sink)
+        stop_all([account], logger)
+        account.close()
