@@ -27,6 +27,19 @@ def day_start(now: float) -> float:
 
 
 @dataclass(slots=True, kw_only=True)
+class Counted:
+    """How a closed position was counted: its net so far, a win or not, a stop-out or not."""
+
+    net: Decimal
+    won: bool
+    stop_out: tuple[str, float] | None
+    """(symbol, closed_at) when it counts as a stop-out."""
+    reason: str | None
+    symbol: str
+    closed_at: float | None
+
+
+@dataclass(slots=True, kw_only=True)
 class LedgerTotals:
     """Realized P&L and fees (total and today), the equity peak, wins and losses, stop-outs."""
 
@@ -49,9 +62,9 @@ class LedgerTotals:
     (``stop_outs_checked``): every batch of one tick adds to it, the guard's checks read it once."""
     closed_now: list[tuple[dict[str, Any], Decimal]] = field(default_factory=list)
     """Positions the last ``apply`` saw closed, with their net P&L from the ledger."""
-    _counted: dict[str, None] = field(default_factory=dict)
-    """Closed positions already counted (a late fill can touch one again), oldest first and
-    bounded: a months-long run must not grow it without end."""
+    _counted: dict[str, Counted] = field(default_factory=dict)
+    """Closed positions already counted, with how (a late row can touch one again and move it
+    across zero), oldest first and bounded: a months-long run must not grow it without end."""
     _open_net: dict[str, Decimal] = field(default_factory=dict)
     """Net P&L so far of positions not yet seen closed (their fills, summed as they come)."""
 
@@ -93,7 +106,10 @@ class LedgerTotals:
             self.skip_to(int(f["id"]) - 1)
             self.last_fill_id = max(self.last_fill_id, int(f["id"]))
             net = f["realized_pnl"] - f["fee"]
-            if f["position_id"] not in self._counted:  # else a late fee (trading/late_fees.py)
+            counted = self._counted.get(f["position_id"])
+            if counted is not None:  # a late row: a fee told later (trading/late_fees.py) or
+                self._recount(counted, net)  # a fill committed after its position was read
+            else:
                 self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
             self.realized += f["realized_pnl"]
             self.fees += f["fee"]
@@ -105,19 +121,38 @@ class LedgerTotals:
         for p in positions:
             if p["status"] != "closed" or p["position_id"] in self._counted:
                 continue
-            self._counted[p["position_id"]] = None
+            position_net = self._open_net.pop(p["position_id"], ZERO)
+            closed_at = None if p["closed_at"] is None else float(p["closed_at"])
+            counted = Counted(net=ZERO, won=False, stop_out=None, reason=p["close_reason"],
+                              symbol=p["symbol"], closed_at=closed_at)
+            self.losses += 1  # counted as not won until its net says otherwise
+            self._counted[p["position_id"]] = counted
             if len(self._counted) > COUNTED_KEPT:
                 del self._counted[next(iter(self._counted))]
-            position_net = self._open_net.pop(p["position_id"], ZERO)
             self.closed_now.append((p, position_net))
-            if position_net > ZERO:
-                self.wins += 1
-            else:
-                self.losses += 1
-            # a stop that locked in a profit (a trailing stop, mostly) is not a stop-out
-            losing = position_net < ZERO
-            if losing and p["close_reason"] in STOPPED_OUT and p["closed_at"] is not None:
-                self.stop_outs.append((p["symbol"], float(p["closed_at"])))
+            self._recount(counted, position_net)
+
+    def _recount(self, counted: Counted, net: Decimal) -> None:
+        """Add `net` to a counted position and move it between wins and losses, and in or out
+        of the unchecked stop-outs, when its net crosses zero: a late fee can turn a small win
+        into a loss (and a stop-loss close into a stop-out). A stop that locked in a profit
+        (a trailing stop, mostly) is not a stop-out."""
+        counted.net += net
+        won = counted.net > ZERO
+        if won != counted.won:
+            self.wins, self.losses = ((self.wins + 1, self.losses - 1) if won
+                                      else (self.wins - 1, self.losses + 1))
+            counted.won = won
+        stopped = (counted.net < ZERO and counted.reason in STOPPED_OUT
+                   and counted.closed_at is not None)
+        if stopped and counted.stop_out is None:
+            assert counted.closed_at is not None
+            counted.stop_out = (counted.symbol, counted.closed_at)
+            self.stop_outs.append(counted.stop_out)
+        elif not stopped and counted.stop_out is not None:
+            if counted.stop_out in self.stop_outs:  # not checked yet: it never was one
+                self.stop_outs.remove(counted.stop_out)
+            counted.stop_out = None
 
     def skip_to(self, fill_id: int) -> None:
         """Move the cursor past ledger rows that could not be read (they add nothing). A person's
