@@ -23,10 +23,12 @@ def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[st
     eq = equity_curve(result)
     s = result.settings
     sweep = {} if overrides is None else {"overrides": dict(overrides)}
+    ignored = not_simulated(s)
     return {
         "config": {"strategy": s.strategy.name, "symbols": symbols_of(s),
                    "hedge_mode": s.exchange.hedge_mode},
         **sweep,
+        **({"not_simulated": ignored} if ignored else {}),
         "data": {sym: {"file": str(c.path), "candles": len(c), "timeframe_ms": c.timeframe_ms,
                        "gaps": [{"line": g.line, "after_ms": g.after_ms, "before_ms": g.before_ms,
                                  "missing": c.missing_candles(g)} for g in c.gaps]}
@@ -76,6 +78,20 @@ def _group_table(title: str, first: str, rows: dict[str, dict[str, Any]]) -> Tab
     return t
 
 
+PROTECTION_KEYS = ("daily_loss_limit_usdt", "daily_loss_limit_pct", "max_drawdown_usdt",
+                   "max_drawdown_pct", "stoploss_guard_count")
+
+
+def not_simulated(settings: Any) -> list[str]:
+    """Configured settings the backtest does not act on, said in the report (found by
+    review: `[protections]` was silently ignored, so a run looked as if the limits had held).
+    The protections pause entries from the account's ledger in the running bot; a backtest
+    never pauses them."""
+    p = settings.protections
+    keys = [f"protections.{k}" for k in PROTECTION_KEYS if getattr(p, k)]
+    return [f"{', '.join(keys)}: entries are never paused in a backtest"] if keys else []
+
+
 def render(report: dict[str, Any], width: int = 100) -> str:
     s = report["summary"]
     out = io.StringIO()
@@ -113,6 +129,8 @@ def render(report: dict[str, Any], width: int = 100) -> str:
         if d["gaps"]:
             out.write(f"{sym}: ran with {len(d['gaps'])} gaps in {d['file']} "
                       f"(first at line {d['gaps'][0]['line']})\n")
+    for line in report.get("not_simulated", []):
+        out.write(f"not simulated: {line}\n")
     run = report["run"]
     out.write(f"{run['candles']:,} candles, {run['decisions']:,} decisions in "
               f"{run['seconds']:.2f} s\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import re
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from backtest import engine, report
 from backtest.candles import Candles
 from backtest.files import private_dir, write_private
 from backtest.metrics import equity_curve
+from backtest.sweep import rank_value
 from backtest.trades import closed_trades
 from config.settings import Settings
 
@@ -95,11 +97,15 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
 
     keys = list(rows[0]["overrides"]) if rows else []
     t = Table(title=f"Sweep ranked by {metric}", title_justify="left")
-    for col in ("#", *keys, "trades", "win rate", "net P&L", "max DD %", "Sharpe", "folder"):
+    for col in ("#", *keys, metric, "trades", "win rate", "net P&L", "max DD %", "Sharpe",
+                "folder"):
         t.add_column(col)
     for rank, row in enumerate(rows, start=1):
         s = row["summary"]
-        t.add_row(str(rank), *(str(row["overrides"][k]) for k in keys), str(s["trades"]),
+        value = rank_value(s, metric)
+        shown = ("-" if value is None else "inf (no downside)" if math.isinf(value)
+                 else f"{value:.4g}")
+        t.add_row(str(rank), *(str(row["overrides"][k]) for k in keys), shown, str(s["trades"]),
                   "-" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f} %",
                   f"{float(s['net_pnl']):.4f}", f"{s['max_drawdown_pct']:.2f}",
                   "-" if s["sharpe_daily"] is None else f"{s['sharpe_daily']:.2f}",

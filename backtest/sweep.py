@@ -5,6 +5,7 @@ metric."""
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -80,10 +81,26 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
         return [f.result() for f in futures]
 
 
+def rank_value(summary: dict[str, Any], metric: str) -> float | None:
+    """The number a run is ranked by. Sortino and profit factor are None in the report when
+    there is no downside (no losing day; no losing trade): then they are unbounded, the best a
+    run can be, not the worst (found by review: the shipped example's best Sharpe run ranked
+    last by Sortino for having no losing day). Such a run ranks as +inf when it made money;
+    None stays for a metric that is truly undefined (no trades, too few days)."""
+    value = summary.get(metric)
+    if value is not None:
+        return float(value)
+    if metric == "sortino_daily" and (summary.get("sharpe_daily") or 0) > 0:
+        return math.inf  # variation, a positive mean, and no losing day
+    if metric == "profit_factor" and summary.get("trades") and float(summary["net_pnl"]) > 0:
+        return math.inf  # winning trades and no losing one
+    return None
+
+
 def ranked(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """Best first; a run without the metric (None) ranks last. Ties keep input order."""
     def key(row: dict[str, Any]) -> tuple[bool, float]:
-        value = row["summary"].get(metric)
-        return (value is None, -float(value) if value is not None else 0.0)
+        value = rank_value(row["summary"], metric)
+        return (value is None, -value if value is not None else 0.0)
 
     return sorted(rows, key=key)

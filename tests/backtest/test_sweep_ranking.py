@@ -1,0 +1,73 @@
+"""Sweep ranking by a metric that has no downside to divide by. Sortino (no losing day) and
+profit factor (no losing trade) are None in a report, but such a run is the best, not the
+worst: found by review, the shipped example's sweep over entry_z ranked its best-Sharpe run
+last by Sortino. The ranking table shows the metric it ranks by."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from backtest.session import render_ranking
+from backtest.sweep import ranked
+
+
+def row(name: str, **summary: object) -> dict:
+    base = {"trades": 10, "win_rate": 0.5, "net_pnl": Decimal("1"), "max_drawdown_pct": -1.0,
+            "sharpe_daily": 1.0, "sortino_daily": 1.0, "profit_factor": 1.5}
+    return {"overrides": {"strategy.entry_z": name}, "summary": {**base, **summary},
+            "report": f"/out/run-{name}/report.txt"}
+
+
+def names(rows: list[dict]) -> list[str]:
+    return [r["overrides"]["strategy.entry_z"] for r in rows]
+
+
+def test_no_losing_day_ranks_first_by_sortino_and_undefined_ranks_last():
+    rows = [row("a", sortino_daily=1129.0), row("b", sortino_daily=None, sharpe_daily=37.1),
+            row("c", sortino_daily=83.0),
+            row("d", sortino_daily=None, sharpe_daily=None, trades=0, net_pnl=Decimal(0))]
+    assert names(ranked(rows, "sortino_daily")) == ["b", "a", "c", "d"]
+
+
+def test_no_losing_trade_ranks_first_by_profit_factor_unless_it_lost_money():
+    rows = [row("a", profit_factor=1.2), row("b", profit_factor=None),
+            row("c", profit_factor=0.4), row("d", profit_factor=None, trades=0,
+                                              net_pnl=Decimal(0))]
+    assert names(ranked(rows, "profit_factor")) == ["b", "a", "c", "d"]
+
+
+def test_the_table_shows_the_ranked_metric():
+    rows = ranked([row("a", sortino_daily=2.5), row("b", sortino_daily=None, sharpe_daily=3.0)],
+                  "sortino_daily")
+    text = render_ranking(rows, "sortino_daily")
+    lines = [line for line in text.splitlines() if "run-" in line]
+    assert "inf (no downside)" in lines[0] and "2.5" in lines[1]
+
+
+def test_protections_a_backtest_does_not_simulate_are_said_in_the_report(tmp_path):
+    # found by review: [protections] was silently ignored (the same trades with and without a
+    # stop-loss guard), so a run looked as if the limits had held
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
+         "--to", "2018-01-13", "--out", str(out), "--no-charts", "--no-progress",
+         "--sweep", "protections.stoploss_guard_count=0,1", "--processes", "1"],
+        cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    reports = {}
+    for run in sorted(out.glob("run-*")):
+        report = json.loads((run / "report.json").read_text())
+        reports[report["overrides"]["protections.stoploss_guard_count"]] = (
+            report, (run / "report.txt").read_text())
+    plain, guarded = reports[0], reports[1]
+    assert "not_simulated" not in plain[0] and "not simulated" not in plain[1]
+    assert guarded[0]["not_simulated"] == [
+        "protections.stoploss_guard_count: entries are never paused in a backtest"]
+    assert ("not simulated: protections.stoploss_guard_count: entries are never paused in a "
+            "backtest") in guarded[1]
