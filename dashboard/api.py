@@ -122,6 +122,8 @@ class Api:
             return error(400, "body: expected a JSON object")
         if not isinstance(body, dict):
             return error(400, "body: expected a JSON object")
+        if not isinstance(body.get("account"), str | None):
+            return error(400, "account: expected a string")
         try:
             account = self.source.account(body.get("account"))
         except KeyError as exc:

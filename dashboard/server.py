@@ -139,8 +139,9 @@ class DashboardServer:
             return error(421, "Host: this dashboard answers only to its own address")
         if request.method == "POST" and "Origin" in request.headers and not \
                 self.auth.same_origin(request.headers, request.scheme, request.host):
+            # the path as a repr: a decoded %0A would start a forged line in bot.log
             self.refusals.warning("cross-origin", "dashboard: POST {} from {} refused: "
-                                  "cross-origin", request.path, peer)
+                                  "cross-origin", repr(request.path[:100]), peer)
             return error(403, "cross-origin request refused")
         if request.method == "POST" and request.path not in PUBLIC:
             return self._control_denied(request, peer)

@@ -225,3 +225,35 @@ def test_a_short_dashboard_token_is_a_one_line_config_error(tmp_path):
     text = str(refused.value)
     assert text.startswith("dashboard.token_file: ") and "at least 16 characters" in text
     assert "short-secret" not in text and "\n" not in text
+
+
+def test_a_refused_path_cannot_forge_a_log_line(tmp_path, repo, lines):
+    # found by review: the decoded path of a refused cross-origin POST was logged as is, so
+    # %0A in it started a line of the attacker's choosing in bot.log
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    port = server.address[1]
+    forged = "2026-12-03T04:20:00.000Z | ERROR | BTC/USDT:USDT | ALERT escalation: fake"
+    path = "/x%0A" + forged.replace(" ", "%20").replace("|", "%7C")
+    try:
+        status, _ = raw(port, f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                              "Origin: https://evil.example\r\nContent-Length: 0\r\n"
+                              "Connection: close\r\n\r\n".encode())
+        assert status.startswith("HTTP/1.1 403")
+    finally:
+        server.stop()
+    refused = [line for line in lines if "refused: cross-origin" in line]
+    assert refused and all("\\n" in line for line in refused)  # escaped, on its own line
+    assert not any(line.startswith("2026-12-03T04:20:00.000Z") for line in lines)
+
+
+def test_a_control_naming_an_account_that_is_not_a_string_is_a_400(tmp_path, repo):
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    try:
+        for account in (["x"], {"a": 1}, 7):
+            code, body = call(server.url + "/api/control",
+                              body={"command": "resume", "symbol": "BTC/USDT:USDT",
+                                    "account": account},
+                              headers={"Authorization": f"Bearer {TOKEN}"})
+            assert code == 400 and "account: expected a string" in body, (account, body)
+    finally:
+        server.stop()
