@@ -106,6 +106,9 @@ class AccountGuard:
             self.totals.skip_to(batch.last_id)
             if self._replayed:  # nothing in a replay is news to announce
                 self._announce(positions, day, day_net)
+            else:  # but a position open before the restart was announced then, not again
+                self._open_seen.update(p["position_id"] for p in positions
+                                       if p["status"] == "open")
             if batch.size < FEED_BATCH:
                 break
         self._replayed = True

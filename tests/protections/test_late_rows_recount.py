@@ -87,3 +87,22 @@ def test_a_close_committed_between_the_two_reads_is_counted_with_its_fill(tmp_pa
     assert trips == []  # no stop-out: it made money
     assert (pnl(guard, T0 + 1.5)["wins"], pnl(guard, T0 + 1.5)["losses"]) == (1, 0)
     assert pnl(guard, T0 + 1.5)["realized_total"] == "4.90"
+
+
+def test_a_late_row_after_a_restart_does_not_announce_the_position_again(tmp_path: Path):
+    # found by review: with notify_trades, the replay after a restart never noted the open
+    # positions as announced, so a late fee of one said "opened ..." a second time
+    led = Ledger(tmp_path)
+    led._write([("INSERT INTO positions (position_id, symbol, side, contracts, entry_price, "
+                 "opened_at, closed_at, status, realized_pnl, fees, close_reason) "
+                 "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                 [("p1", BTC, "long", "0.01", "100000", T0 - 60, None, "open", "0", "0",
+                   None)])])
+    led.fills([("p1", BTC, T0 - 60, "0", "0")])  # the entry fill, its fee not told yet
+    guard = led.guard(protections(), T0)  # the bot restarts: the replay announces nothing
+    notices: list[str] = []
+    guard.on_trade = notices.append
+    guard.tick(T0)
+    led.fills([("p1", BTC, T0 + 5, "0", "0.4")])  # the entry's fee, told late
+    guard.tick(T0 + 6)
+    assert notices == []
