@@ -28,7 +28,8 @@ import numpy as np
 
 from backtest.files import write_private
 
-VERSION = 3  # 3: the outlier and timestamp checks (a file cached before may fail them)
+VERSION = 4  # 3: the outlier and timestamp checks; 4: timestamps in seconds refused (a file
+# cached before may fail them)
 Columns = tuple[list[list], list[int]]
 """([timestamps, open, high, low, close, volume], the line number of every row)."""
 Cached = tuple[list[list], list[int], np.ndarray]

@@ -28,6 +28,9 @@ from exchange.paper.csv_prices import DAY_MS
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 MAX_TS = 10**14
+MIN_TS = 10**11
+"""1973-03-03 in ms: a smaller timestamp is seconds (today ~1.7e9), found by review: an
+hourly file in seconds ran as 3.6 s candles dated 1970-01-20, without an error."""
 """Timestamps are ms in [0, MAX_TS) (year 5138): beyond it they are not ms since the epoch."""
 PRICE_FACTOR = Decimal("1e9")
 """Every price lies within this factor of the file's first open. With the paper markets' ticks
@@ -96,6 +99,9 @@ def _row(path: Path, line: int, row: list[str],
         o, h, low, c, v = (Decimal(x.strip()) for x in row[1:])
     except (ValueError, InvalidOperation):
         raise DataError(f"{where}: not a number in {','.join(row)}") from None
+    if 0 <= ts < MIN_TS:
+        raise DataError(f"{where}: timestamp {ts} looks like seconds, not ms since the epoch "
+                        f"(ms are >= {MIN_TS}: multiply by 1000)")
     if not 0 <= ts < MAX_TS:
         raise DataError(f"{where}: timestamp {ts} is not in ms since the epoch (0 .. {MAX_TS})")
     if not all(x.is_finite() and x > 0 for x in (o, h, low, c)):
@@ -128,7 +134,7 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
             # the bounds are positive and finite: inside them and with high/low containing
             # open/close every price is (a NaN raises in the comparisons)
             quick = (lo_bound <= low <= o <= h <= hi_bound and low <= c <= h
-                     and v.is_finite() and v >= 0 and 0 <= ts < MAX_TS)
+                     and v.is_finite() and v >= 0 and MIN_TS <= ts < MAX_TS)
         except (ValueError, InvalidOperation):
             quick = False
         if not quick:

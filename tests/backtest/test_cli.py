@@ -191,6 +191,9 @@ def test_progress_reports_candles_done_up_to_the_total(tmp_path: Path) -> None:
      "line 4: outlier price 1E+999999999"),
     (GOOD.encode() + b"99999999999999999999,0.1,0.2,0.05,0.15,1\n",
      "line 4: timestamp 99999999999999999999 is not in ms since the epoch"),
+    # found by review: an hourly file in seconds ran as 3.6 s candles dated 1970, no error
+    (b"1515560700,0.1,0.2,0.05,0.15,1\n1515564300,0.1,0.2,0.05,0.15,1\n",
+     "line 2: timestamp 1515560700 looks like seconds, not ms since the epoch"),
 ])
 def test_undecodable_or_outlying_data_is_one_line_from_the_cli(tmp_path: Path, body: bytes,
                                                                words: str) -> None:

@@ -30,12 +30,16 @@ def test_points_and_marks_match_the_paper_exchange(tick: Decimal) -> None:
     assert [str(m) for m in marks] == [str(round_to_tick(raw, tick)) for _, raw in expected]
 
 
+T = 1_600_000_000_000  # ms since the epoch (a smaller number reads as seconds)
+
+
 def test_an_up_candle_goes_open_low_high_close_and_a_down_candle_open_high_low_close(
         tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("timestamp,open,high,low,close,volume\n"
-                    "0,10,12,9,11,1\n"       # up
-                    "3600000,11,13,8,9,1\n")  # down
-    ours = [(t, raw) for t, _, raw, _, _ in engine._points(0, C.load(path), Decimal("0.01"))]
+                    f"{T},10,12,9,11,1\n"       # up
+                    f"{T + 3_600_000},11,13,8,9,1\n")  # down
+    ours = [(t - T, raw)
+            for t, _, raw, _, _ in engine._points(0, C.load(path), Decimal("0.01"))]
     assert ours == [(0, 10), (900_000, 9), (1_800_000, 12), (2_700_000, 11),
                     (3_600_000, 11), (4_500_000, 13), (5_400_000, 8), (6_300_000, 9)]
