@@ -231,3 +231,25 @@ def describe_gaps(c: Candles, limit: int = 5) -> str:
              for g in c.gaps[:limit]]
     more = f" and {len(c.gaps) - limit} more" if len(c.gaps) > limit else ""
     return "; ".join(parts) + more
+
+
+def coverage_holes(candles: dict[str, Candles]) -> dict[str, tuple[int, int]]:
+    """Symbol -> (candles missing before its file starts, after it ends) against the span of
+    all the run's files: a symbol whose data starts late or ends early is a hole too (found by
+    review: it ran silently, its last price frozen, `gaps: []`). Only symbols with a hole."""
+    if len(candles) < 2:
+        return {}
+    first = min(c.ts[0] for c in candles.values())
+    last = max(c.ts[-1] + c.timeframe_ms for c in candles.values())
+    holes = {}
+    for sym, c in candles.items():
+        before = (c.ts[0] - first) // c.timeframe_ms
+        after = (last - c.ts[-1] - c.timeframe_ms) // c.timeframe_ms
+        if before > 0 or after > 0:
+            holes[sym] = (before, after)
+    return holes
+
+
+def describe_coverage(c: Candles, before: int, after: int) -> str:
+    return (f"covers {_fmt(c.ts[0])} .. {_fmt(c.ts[-1] + c.timeframe_ms)} only: {before} "
+            f"candles missing before it and {after} after it, against the other symbols' data")

@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from backtest.candles import Candles, DataError, describe_gaps, load
+from backtest.candles import (
+    Candles,
+    DataError,
+    coverage_holes,
+    describe_coverage,
+    describe_gaps,
+    load,
+)
 
 EXIT_USAGE = 2
 RANKABLE = ("net_pnl", "win_rate", "sharpe_daily", "sortino_daily", "profit_factor",
@@ -116,6 +123,12 @@ def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
         _, c = gappy[0]
         raise DataError(f"{c.path}: {len(c.gaps)} gaps ({describe_gaps(c, 3)}); "
                         "run with --allow-gaps to backtest across them")
+    holes = coverage_holes(candles)
+    if holes and not args.allow_gaps:
+        sym, (before, after) = next(iter(holes.items()))
+        c = candles[sym]
+        raise DataError(f"{c.path}: {describe_coverage(c, before, after)}; run with "
+                        "--allow-gaps to backtest across them")
     return candles
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from backtest.candles import coverage_holes
 from backtest.engine import RunResult, symbols_of
 from backtest.metrics import equity_curve, group, summary
 from backtest.trades import closed_trades
@@ -24,6 +25,7 @@ def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[st
     s = result.settings
     sweep = {} if overrides is None else {"overrides": dict(overrides)}
     ignored = not_simulated(s)
+    holes = coverage_holes(result.candles)
     return {
         "config": {"strategy": s.strategy.name, "symbols": symbols_of(s),
                    "hedge_mode": s.exchange.hedge_mode},
@@ -31,7 +33,8 @@ def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[st
         **({"not_simulated": ignored} if ignored else {}),
         "data": {sym: {"file": str(c.path), "candles": len(c), "timeframe_ms": c.timeframe_ms,
                        "gaps": [{"line": g.line, "after_ms": g.after_ms, "before_ms": g.before_ms,
-                                 "missing": c.missing_candles(g)} for g in c.gaps]}
+                                 "missing": c.missing_candles(g)} for g in c.gaps],
+                       **({"missing_before_after": list(holes[sym])} if sym in holes else {})}
                  for sym, c in result.candles.items()},
         "summary": summary(result, trades, eq),
         "per_symbol": group(trades, "symbol"),
@@ -129,6 +132,11 @@ def render(report: dict[str, Any], width: int = 100) -> str:
         if d["gaps"]:
             out.write(f"{sym}: ran with {len(d['gaps'])} gaps in {d['file']} "
                       f"(first at line {d['gaps'][0]['line']})\n")
+    for sym, d in report["data"].items():
+        if "missing_before_after" in d:
+            before, after = d["missing_before_after"]
+            out.write(f"{sym}: ran with {before} candles missing before its data and {after} "
+                      f"after it ({d['file']})\n")
     for line in report.get("not_simulated", []):
         out.write(f"not simulated: {line}\n")
     run = report["run"]

@@ -257,3 +257,29 @@ def test_a_smaller_sweep_into_the_same_folder_leaves_no_earlier_run_behind(
     code, _, err = _sweep(capsys, tmp_path, "1.5")
     assert code == 2 and err.count("\n") == 1 and f"{mine} is not a sweep's file" in err, err
     assert mine.read_text() == "mine\n" and (tmp_path / "run-000" / "report.json").is_file()
+
+
+def test_a_symbol_whose_data_starts_late_is_a_hole_too(tmp_path: Path) -> None:
+    # found by review: a second symbol's file starting 40 h after the first ran silently (its
+    # price frozen until then, `gaps: []`)
+    src = ROOT / "examples" / "data" / "LTCBTC_USDT_USDT-5m.csv"
+    rows = src.read_text().splitlines()
+    late = tmp_path / "ltc-late.csv"
+    late.write_text("\n".join([rows[0], *rows[1 + 480:]]) + "\n")  # 480 x 5 min = 40 h later
+    base = [sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE),
+            "--csv", f"LTCBTC/USDT:USDT={late}", "--to", "2018-01-14", "--no-charts",
+            "--no-progress"]
+    proc = subprocess.run([*base, "--out", str(tmp_path / "a")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"bot.py: error: {late}: covers ")
+    assert "480 candles missing before it" in proc.stderr and "--allow-gaps" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = subprocess.run([*base, "--allow-gaps", "--out", str(tmp_path / "b")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["data"]["LTCBTC/USDT:USDT"]["missing_before_after"][0] == 480
+    assert "missing_before_after" not in report["data"][ETH]
+    text = (tmp_path / "b" / "report.txt").read_text()
+    assert "LTCBTC/USDT:USDT: ran with 480 candles missing before its data" in text
