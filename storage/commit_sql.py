@@ -74,8 +74,13 @@ INSERT_EVENT = (
 )
 INSERT_ESCALATION = (
     "INSERT INTO escalations (symbol, reason, attempts, last_error, created_at, resolved_at) "
-    "VALUES (?,?,?,?,?,NULL)"
+    "VALUES (?,?,?,?,?,?)"
 )
+"""An alert-only escalation (close=False: a contradiction that persists, the position still
+tracked and protected) is recorded resolved at once: it counts toward the kill switch (its
+window reads every row) but is not an open escalation that waits for a person's resume (it
+stayed 'open' in the status, the dashboard and bot_open_escalations for ever; found by
+review)."""
 
 
 class FencedOff(Exception):
@@ -184,9 +189,9 @@ def write_records(
     journal(conn, symbol, decision.journal, correlation_id, created_at, now)
     for cmd in decision.commands:
         if isinstance(cmd, Escalate):
-            conn.execute(
-                INSERT_ESCALATION, (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at)
-            )
+            resolved = None if cmd.close else created_at
+            conn.execute(INSERT_ESCALATION,
+                         (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at, resolved))
 
 
 def journal(

@@ -58,6 +58,13 @@ def test_signals_journal_and_escalations(backend: Backend):
         (SYM, "stop rejected", 3), ("ETH/USDT:USDT", "close failed", 2)]
     repo.resolve_escalations(SYM)
     assert [e["symbol"] for e in repo.read(queries.open_escalations)] == ["ETH/USDT:USDT"]
+    # an alert-only escalation (close=False) counts toward the kill switch, but is not open
+    alert = Escalate(reason="close unconfirmed", attempts=3, last_error=None, close=False)
+    repo.commit(SYM, inc, SymbolState(symbol=SYM),
+                Decision(state=SymbolState(symbol=SYM), commands=(alert,)),
+                correlation_id="a", created_at=2.5)
+    assert [e["symbol"] for e in repo.read(queries.open_escalations)] == ["ETH/USDT:USDT"]
+    assert "close unconfirmed" in [e["reason"] for e in repo.read(queries.escalations_since, 0)]
 
 
 def test_control_rows(backend: Backend):
