@@ -26,6 +26,12 @@ def take_pending(repo: Repository) -> list[tuple[int, str, str, dict[str, Any]]]
     return [(r.id, r.command, r.symbol, json.loads(r.args)) for r in repo.read(pending_controls)]
 
 
+def pending_commands(repo: Repository) -> list[tuple[str, str]]:
+    """(command, symbol) of every pending control, its args unread (a row whose args cannot be
+    read is reported by `take_readable` when it is applied, not here)."""
+    return [(r.command, r.symbol) for r in repo.read(pending_controls)]
+
+
 def take_readable(repo: Repository) -> tuple[list[tuple[int, str, str, dict[str, Any]]], list[str]]:
     """The pending controls that can be read, and one line per row that cannot (that row is
     marked done with the same line, so it never blocks the ones after it)."""
