@@ -90,6 +90,22 @@ class FenceBoard:
             return self._current.get(symbol)
 
 
+class AccountFence:
+    """The fence of exchange calls no actor makes for the account (its emergency close): the
+    board's account check (a cluster node's lease) before each attempt and after each wait.
+    Without it such a call ran unfenced: a close refused or rate-limited while the lease held
+    was sent after another node had taken the account (found by review)."""
+
+    __slots__ = ("_board",)
+
+    def __init__(self, board: FenceBoard) -> None:
+        self._board = board
+
+    def check(self) -> None:
+        if self._board.account_check is not None:
+            self._board.account_check()
+
+
 class BusyBoard:
     """Per symbol: until when its actor is known to be inside a bounded exchange call."""
 

@@ -27,6 +27,7 @@ from actors.stop_watch import StopWatch
 from actors.stream_feed import StreamFeed
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.settings import Settings
+from exchange.fence import AccountFence
 from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
@@ -164,6 +165,7 @@ class AccountRuntime:
         )
         sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
         sup.fences.account_check = self._exchange_guard
+        self.closer.fence = AccountFence(sup.fences)  # its calls under the account's lease too
         # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
         prices = PriceSlots(self.symbols)
         self.gate = AccountGate(
@@ -315,6 +317,7 @@ class AccountRuntime:
             stuck = self.sup.stop()
         if self.closer is not None:
             self.closer.wait()
+            stuck += self.closer.running()  # a close still sending: not safe to hand over
         if self.alerts is not None:
             self.alerts.wait(timeout=5)
         return stuck

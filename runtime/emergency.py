@@ -22,6 +22,7 @@ positions first, so a close that did land before the kill sends nothing the seco
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
 import threading
@@ -30,6 +31,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from cluster.lease import LeaseLost
+from exchange.fence import CallScope, FenceCheck, Fenced, call_scope
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
 from storage.repository import Repository
@@ -49,10 +52,14 @@ class EmergencyCloser:
         prefix: str,
         logger: Any,
         clock: Callable[[], float] = time.time,
+        fence: FenceCheck | None = None,
     ) -> None:
         self.exchange = exchange
         self.repo = repo
         self.prefix = prefix
+        self.fence = fence
+        """Checked before each exchange attempt and after each wait of the close (exchange/
+        fence.py `AccountFence`: on a cluster node, the account's lease)."""
         self.log = logger
         self.clock = clock
         self._threads: list[threading.Thread] = []
@@ -111,9 +118,18 @@ class EmergencyCloser:
         """A person resumed the symbol: an emergency close still owed for it is not run."""
         self.repo.set_meta(OWED + symbol, "")
 
+    def running(self) -> list[str]:
+        """Symbols whose close thread is still running (after `wait`: stuck)."""
+        return [t.name.removeprefix("emergency-") for t in self._threads if t.is_alive()]
+
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
+        with call_scope(CallScope(fence=self.fence)) if self.fence else contextlib.nullcontext():
+            self._run_fenced(symbol, reason, done)
+
+    def _run_fenced(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
+        owed = False  # True: the account is no longer ours to act on; the close stays owed
         try:
             self.repo.set_meta(OWED + symbol, reason or "escalation")
         except Exception as exc:  # noqa: BLE001 - the close matters more than its bookkeeping
@@ -130,6 +146,9 @@ class EmergencyCloser:
                 self.exchange.cancel_order(o.id, symbol, {"clientOrderId": o.client_order_id})
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
                 self._close(symbol, pos, reason, corr, log)
+        except (Fenced, LeaseLost) as exc:  # the node lost the account: its new owner runs it
+            owed = True
+            log.error("emergency close stopped, left owed to the account's next owner: {}", exc)
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             log.error("emergency close failed: {}", exc)
             self.repo.record(
@@ -137,7 +156,8 @@ class EmergencyCloser:
             )
         finally:
             try:
-                self.repo.set_meta(OWED + symbol, "")
+                if not owed:
+                    self.repo.set_meta(OWED + symbol, "")
             except Exception as exc:  # noqa: BLE001 - owed still: the next start runs it again
                 log.error("emergency close: could not clear it as owed: {}", exc)
             if done is not None:
