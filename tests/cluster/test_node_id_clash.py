@@ -16,7 +16,7 @@ from runtime.wiring import StartupError
 from storage.cluster_database import open_database
 from storage.leases import ClusterRegistry
 
-TTL_MS = 600
+TTL_MS = 2000  # a live twin beats every 50 ms: a loaded CI machine must not stall it this long
 
 
 def registry(url: str) -> ClusterRegistry:
@@ -55,7 +55,7 @@ def test_a_crashed_predecessor_is_waited_out(pg_url: str) -> None:
     started = time.monotonic()
     claim(registry(pg_url), "clash-dead", TTL_MS)
     waited = time.monotonic() - started
-    assert 0.3 <= waited < TTL_MS / 1000 + EXTRA_WAIT_S  # until the row went stale, not longer
+    assert 1.0 <= waited < TTL_MS / 1000 + EXTRA_WAIT_S  # until the row went stale, not longer
 
 
 def test_an_unused_id_starts_at_once(pg_url: str) -> None:
