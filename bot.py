@@ -113,14 +113,25 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+LONG_RUNNING = (None, "run", "worker")
+"""The commands that stop gracefully on SIGINT/SIGTERM (runtime/shutdown.py: finish the current
+message, keep positions protected). Every other command keeps Python's own Ctrl-C (found by
+review: `logs -f`, `backtest` and sweeps ignored Ctrl-C and SIGTERM, only SIGKILL ended them)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     from runtime import shutdown
 
-    shutdown.install()
     args = parser().parse_args(argv)
+    if getattr(args, "command", None) in LONG_RUNNING:
+        shutdown.install()
     from runtime import cli  # deferred so that --help is instant
 
-    return cli.dispatch(args)
+    try:
+        return cli.dispatch(args)
+    except KeyboardInterrupt:
+        print("bot.py: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -76,9 +76,15 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
     n = processes or os.cpu_count() or 1
     if n <= 1 or len(runs) <= 1:
         return [worker(i, r) for i, r in enumerate(runs)]
-    with ProcessPoolExecutor(max_workers=min(n, len(runs))) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(n, len(runs)))
+    try:
         futures = [pool.submit(worker, i, r) for i, r in enumerate(runs)]
         return [f.result() for f in futures]
+    except KeyboardInterrupt:  # Ctrl-C: the runs not started yet are dropped, not waited for
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def rank_value(summary: dict[str, Any], metric: str) -> float | None:
