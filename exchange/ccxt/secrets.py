@@ -101,13 +101,15 @@ def load_credentials(
     exchange_id: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Credentials | None:
-    """Env vars first (when both names are given and set), else the secrets file, else None
-    (public-data-only use, e.g. the dry-run ticker source)."""
+    """The secrets file when one is configured (config.toml: the env vars apply when
+    secrets_file is empty; found by review: env vars left in a shell, of a testnet or another
+    account, silently won over the configured file), else the env vars (when both names are
+    given and set), else None (public-data-only use, e.g. the dry-run ticker source)."""
     env = os.environ if environ is None else environ
-    if api_key_env and api_secret_env and (env.get(api_key_env) or env.get(api_secret_env)):
-        return load_from_env(api_key_env, api_secret_env, env)
     if secrets_file is not None:
         return load_from_file(Path(secrets_file), exchange_id)
+    if api_key_env and api_secret_env and (env.get(api_key_env) or env.get(api_secret_env)):
+        return load_from_env(api_key_env, api_secret_env, env)
     if api_key_env and api_secret_env:
         return load_from_env(api_key_env, api_secret_env, env)  # raises: names them
     return None

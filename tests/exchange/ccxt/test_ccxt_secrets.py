@@ -88,3 +88,23 @@ def test_request_signatures_never_reach_logs_or_errors(tmp_path):
     assert "signature=***" in texts[0] and any("signature=***" in line for line in lines)
     for text in texts:
         assert not re.search(r"signature=[0-9a-f]", text), text
+
+
+def test_a_configured_secrets_file_wins_over_env_vars_left_in_the_shell(tmp_path):
+    # found by review: BOT_API_KEY/BOT_API_SECRET of another account (or a testnet) left in the
+    # shell silently replaced the configured file; config.toml says the env vars apply only
+    # when secrets_file is empty
+    path = tmp_path / "secrets.toml"
+    path.write_text('[bybit]\napi_key = "file-key"\nsecret = "file-secret"\n')
+    path.chmod(0o600)
+    env = {"BOT_API_KEY": "shell-key", "BOT_API_SECRET": "shell-secret"}
+    creds = load_credentials(api_key_env="BOT_API_KEY", api_secret_env="BOT_API_SECRET",
+                             secrets_file=path, exchange_id="bybit", environ=env)
+    assert creds.api_key == "file-key" and creds.source == f"file:{path}"
+    only_key = {"BOT_API_KEY": "shell-key"}  # a half-set environment no longer breaks the file
+    creds = load_credentials(api_key_env="BOT_API_KEY", api_secret_env="BOT_API_SECRET",
+                             secrets_file=path, exchange_id="bybit", environ=only_key)
+    assert creds.secret == "file-secret"
+    creds = load_credentials(api_key_env="BOT_API_KEY", api_secret_env="BOT_API_SECRET",
+                             secrets_file=None, environ=env)
+    assert creds.api_key == "shell-key"  # no file configured: the env vars
