@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from actors.messages import ExternalSignal
-from runtime.emergency import OWED
+from runtime.emergency import forgive
 from storage import control, queries
 from storage.repository import Repository
 from supervision.child import ChildState
@@ -66,7 +66,7 @@ class ControlApplier:
             return f"unknown symbol {symbol}"
         if command == "resume":
             self.repo.resolve_escalations(symbol)
-            self.repo.set_meta(OWED + symbol, "")  # an emergency close still owed is not run
+            forgive(self.repo, symbol)  # an emergency close still owed is not run
             self.sup.resume(symbol, by=args.get("by", "operator"))
             return "resumed"
         if command == "signal":

@@ -43,6 +43,11 @@ OWED = "emergency_close_owed:"
 """Meta key prefix: an emergency close asked for and not yet run to its end."""
 
 
+def forgive(repo: Repository, symbol: str) -> None:
+    """A person resumed the symbol: an emergency close still owed for it is not run."""
+    repo.set_meta(OWED + symbol, "")
+
+
 class EmergencyCloser:
     def __init__(
         self,
@@ -115,8 +120,7 @@ class EmergencyCloser:
             self.close(symbol, reason, functools.partial(then, symbol))
 
     def forgive(self, symbol: str) -> None:
-        """A person resumed the symbol: an emergency close still owed for it is not run."""
-        self.repo.set_meta(OWED + symbol, "")
+        forgive(self.repo, symbol)
 
     def running(self) -> list[str]:
         """Symbols whose close thread is still running (after `wait`: stuck)."""
