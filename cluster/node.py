@@ -14,37 +14,22 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from cluster.balance import NodeSeen, live_nodes, share, to_hand_over
 from cluster.keeper import LeaseBackend, LeaseChanged, LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
+from cluster.node_types import (
+    AccountHandle,
+    Announce,
+    Held,
+    Registry,
+    StartAbandoned,
+    StartAccount,
+)
 
-
-class AccountHandle(Protocol):
-    """A running account as the node drives it (runtime/cluster_node.py NodeAccount)."""
-
-    def ready(self) -> bool:
-        """True once every symbol of the account is restored, reconciled and running."""
-        ...
-
-    def stop(self) -> list[str]: ...
-
-    def close(self) -> None: ...
-
-
-class Registry(Protocol):
-    """What the node needs from `storage.leases.ClusterRegistry`."""
-
-    def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None: ...
-
-    def leave(self, node: str) -> None: ...
-
-    def nodes(self) -> tuple[int, list[dict[str, Any]]]: ...
-
-    def record_takeover(self, lease: Lease, kind: str) -> None: ...
+__all__ = ["AccountHandle", "Announce", "ClusterNode", "Held", "Registry", "StartAbandoned",
+           "StartAccount"]
 
 
 _WATCHDOG_S = 0.1
@@ -54,30 +39,6 @@ _READY_TIMEOUT_S = 120.0
 _READY_POLL_S = 0.02
 """How often a newly started account is asked whether it runs (a cheap read of its
 supervisor's child states)."""
-
-StartAccount = Callable[[str, Lease, LeaseKeeper], AccountHandle]
-"""Open, restore, reconcile and start one account under `lease` (raises if it cannot; raises
-`StartAbandoned` if, failing, it could not stop what it had started)."""
-
-
-class StartAbandoned(Exception):
-    """A start that failed after the account's actors began, and some did not stop: they may
-    still have a request in flight, so the lease is left to expire rather than released."""
-Announce = Callable[[str, str, dict[str, Any]], None]
-"""(account, message, data): a takeover or hand-over for the journal and the alerts."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Held:
-    """An account this node runs right now."""
-
-    lease: Lease
-    """The lease it runs under (its epoch is in every client order id)."""
-    handle: AccountHandle
-    """The running account."""
-    started_at: float
-    """Wall clock when the account started on this node."""
-
 
 class ClusterNode:
     def __init__(
@@ -114,7 +75,7 @@ class ClusterNode:
         stop/close raised): their keeper's lease is never released, it is left to expire, so
         the next holder waits expiry + grace as after a dead node."""
         self._cap = len(self.accounts)
-        self._events: queue.Queue[LeaseChanged | None] = queue.Queue()
+        self._events: queue.Queue[tuple[LeaseKeeper, LeaseChanged] | None] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cluster-node", daemon=True)
         self._seen: tuple[float, list[NodeSeen]] | None = None
@@ -163,9 +124,12 @@ class ClusterNode:
     # ---- keepers ---------------------------------------------------------------------------
 
     def _new_keeper(self, account: str) -> None:
+        made: list[LeaseKeeper] = []
         keeper = LeaseKeeper(store=self._store, account=account, node_id=self.node_id,
-                             settings=self._settings, on_change=self._changed,
+                             settings=self._settings,
+                             on_change=lambda change: self._changed(made[0], change),
                              wants=self._wants_more)
+        made.append(keeper)
         with self._lock:
             self._keepers[account] = keeper
         keeper.start()
@@ -174,14 +138,36 @@ class ClusterNode:
         with self._lock:
             return not self._stop.is_set() and len(self._acquired) < self._cap
 
-    def _changed(self, change: LeaseChanged) -> None:
-        """Keeper thread: count the lease at once (balancing), act on the node thread."""
+    def _changed(self, keeper: LeaseKeeper, change: LeaseChanged) -> None:
+        """Keeper thread: count the lease at once (balancing), act on the node thread. Only the
+        account's current keeper counts: a replaced one whose thread outlived its stop (a
+        renewal hung past the join) may still report, and its late 'unreachable' would stop
+        the account running under the new keeper's epoch (`_current`)."""
         with self._lock:
+            if self._keepers.get(change.account) is not keeper:
+                return self._stale(keeper, change)
             if change.lease is not None:
                 self._acquired.add(change.account)
             else:
                 self._acquired.discard(change.account)
-        self._events.put(change)
+        self._events.put((keeper, change))
+
+    def _stale(self, keeper: LeaseKeeper, change: LeaseChanged) -> None:
+        if change.reason == "released":
+            return  # its own stop's report: the account was stopped before it was replaced
+        last = keeper.last_lease()
+        self._log.warning("{}: ignored '{}' from the replaced lease keeper of epoch {}",
+                          change.account, change.reason, last.epoch if last else "none")
+
+    def _current(self, keeper: LeaseKeeper, change: LeaseChanged) -> bool:
+        """Node thread: a change queued by a keeper replaced since (an earlier change in the
+        queue renewed it) is about an epoch that is over; acting on it would stop, or hand
+        back, the account under its new keeper."""
+        with self._lock:
+            if self._keepers.get(change.account) is keeper:
+                return True
+        self._stale(keeper, change)
+        return False
 
     # ---- the node thread -------------------------------------------------------------------
 
@@ -196,8 +182,8 @@ class ClusterNode:
             try:
                 self._drop_unrenewed()
                 self._retake_renewed_late()
-                if change is not None:
-                    self._apply(change)
+                if change is not None and self._current(*change):
+                    self._apply(change[1])
                 if time.monotonic() >= next_balance:
                     next_balance = time.monotonic() + self._balance_every
                     self._balance()

@@ -1,0 +1,59 @@
+"""What a cluster node drives and reports through (cluster/node.py): the running account's
+handle, the node registry, the account starter and what a takeover announces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cluster.keeper import LeaseKeeper
+from cluster.lease import Lease
+
+
+class AccountHandle(Protocol):
+    """A running account as the node drives it (runtime/cluster_node.py NodeAccount)."""
+
+    def ready(self) -> bool:
+        """True once every symbol of the account is restored, reconciled and running."""
+        ...
+
+    def stop(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class Registry(Protocol):
+    """What the node needs from `storage.leases.ClusterRegistry`."""
+
+    def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None: ...
+
+    def leave(self, node: str) -> None: ...
+
+    def nodes(self) -> tuple[int, list[dict[str, Any]]]: ...
+
+    def record_takeover(self, lease: Lease, kind: str) -> None: ...
+
+
+StartAccount = Callable[[str, Lease, LeaseKeeper], AccountHandle]
+"""Open, restore, reconcile and start one account under `lease` (raises if it cannot; raises
+`StartAbandoned` if, failing, it could not stop what it had started)."""
+
+
+class StartAbandoned(Exception):
+    """A start that failed after the account's actors began, and some did not stop: they may
+    still have a request in flight, so the lease is left to expire rather than released."""
+Announce = Callable[[str, str, dict[str, Any]], None]
+"""(account, message, data): a takeover or hand-over for the journal and the alerts."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Held:
+    """An account this node runs right now."""
+
+    lease: Lease
+    """The lease it runs under (its epoch is in every client order id)."""
+    handle: AccountHandle
+    """The running account."""
+    started_at: float
+    """Wall clock when the account started on this node."""
