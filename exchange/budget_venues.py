@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from loguru import logger
 
@@ -61,6 +62,36 @@ BINANCE_USDM = VenueLimits(
                   OrderLimit(1200, 60, "x-mbx-order-count-1m")))
 BYBIT = VenueLimits(venue="bybit", unit="requests", ip_limit=600, ip_window_s=5,
                     per_endpoint=True)
+
+
+VENUE_HOSTS = {"binanceusdm": frozenset({"fapi.binance.com", "api.binance.com"}),
+               "bybit": frozenset({"api.bybit.com", "api.bytick.com", "api.{hostname}"})}
+"""The venues' own API hosts: one IP limit whichever of them (or none: ccxt's default) an
+account names."""
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+_LOOPBACK = ("localhost", "ip6-localhost", "::1")
+
+
+def budget_host(venue: str, url: str) -> str:
+    """The host an IP limit is counted on, one spelling per host: '' for the venue's own API
+    hosts (and for no URL), otherwise the lower-case host with its port unless it is the
+    scheme's default, every loopback name as 'loopback'. Two accounts naming one host two ways
+    ('http://localhost:8080', 'HTTP://127.0.0.1:8080/') must pay from one budget."""
+    if not url:
+        return ""
+    parts = urlsplit(url if "//" in url else "//" + url)
+    host = (parts.hostname or "").lower()
+    if host in VENUE_HOSTS.get(venue, ()):
+        return ""
+    if host in _LOOPBACK or host.startswith("127."):
+        host = "loopback"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None or port == _DEFAULT_PORTS.get(parts.scheme.lower()):
+        return host
+    return f"{host}:{port}"
 
 
 def limits_for(exchange_id: str, ccxt_rate_limit_ms: float) -> VenueLimits:

@@ -66,12 +66,11 @@ class ProcessRole:
 def budget_venue(exchange_id: str, api_url: str) -> tuple[str, str]:
     """The venue budget an account's requests are paid from, as the gateway keys it: the
     venue's limits (exchange.id 'binance' and 'binanceusdm' are one venue) and the API host
-    (an api_url's host; empty: the venue's default host)."""
-    from urllib.parse import urlsplit
+    (`budget_host` of the api_url: one key for every spelling of a host)."""
+    from exchange.budget_venues import budget_host, limits_for
 
-    from exchange.budget_venues import limits_for
-
-    return limits_for(exchange_id, 50).venue, urlsplit(api_url).netloc if api_url else ""
+    venue = limits_for(exchange_id, 50).venue
+    return venue, budget_host(venue, api_url)
 
 
 def venue_split(venues: dict[str, tuple[str, str]],

@@ -14,13 +14,12 @@ import functools
 import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import ccxt
 
 from exchange.budget import Priority, call_priority
 from exchange.budget_meter import MaxWaits, RequestMeter
-from exchange.budget_venues import BudgetRegistry, limits_for
+from exchange.budget_venues import BudgetRegistry, budget_host, limits_for
 
 __all__ = ["BudgetRegistry", "MaxWaits", "ProtectiveStops", "extra_cap",
            "meter_for", "prioritized"]
@@ -33,11 +32,12 @@ T = TypeVar("T")
 
 
 def api_host(probe: ccxt.Exchange) -> str:
-    """The host the venue's IP limit is counted on (the first API URL's host)."""
+    """The host the venue's IP limit is counted on (the first API URL's, `budget_host`)."""
     api = probe.urls.get("api")
     urls = [api] if isinstance(api, str) else [v for v in (api or {}).values()
                                                if isinstance(v, str)]
-    return urlsplit(urls[0]).netloc if urls else str(probe.id)
+    venue = limits_for(str(probe.id), float(probe.rateLimit or 50)).venue
+    return budget_host(venue, urls[0]) if urls else str(probe.id)
 
 
 def meter_for(probe: ccxt.Exchange, budgets: BudgetRegistry, credentials: Credentials | None,

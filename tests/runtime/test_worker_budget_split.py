@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ccxt
 import pytest
 
 import bot
 from config.loader import load_settings
+from exchange.budget_venues import BYBIT, BudgetRegistry
+from exchange.ccxt.budget_hook import api_host
+from exchange.ccxt.factory import point_api_at
 from runtime.cli import worker_role
 from runtime.wiring import StartupError
 from runtime.workers import WorkerParent
@@ -59,6 +63,35 @@ def test_one_venue_under_two_spellings_is_one_budget() -> None:
     plan = [("alpha",), ("beta",)]
     venues = {"alpha": budget_venue("binance", ""), "beta": budget_venue("binanceusdm", "")}
     assert venue_split(venues, plan) == {"alpha": 2, "beta": 2}
+
+
+def test_one_host_under_two_spellings_is_one_budget() -> None:
+    # found by review: the split keyed hosts by their spelling, so two workers on one
+    # emulator (or on the venue, one naming its host, one not) each had the whole share
+    for one, other in [("http://localhost:8765", "HTTP://127.0.0.1:8765/"),
+                       ("https://api.bybit.com", ""), ("https://API.BYBIT.COM:443/v5", ""),
+                       ("http://[::1]:8765", "http://127.0.0.1:8765"),
+                       ("https://10.0.0.5", "http://10.0.0.5")]:  # scheme's own port: one host
+        assert budget_venue("bybit", one) == budget_venue("bybit", other), (one, other)
+    assert budget_venue("binanceusdm", "https://fapi.binance.com") == budget_venue("binance", "")
+    for one, other in [("http://127.0.0.1:8765", "http://127.0.0.1:8766"),
+                       ("https://10.0.0.5", "https://10.0.0.6"), ("https://proxy.lan", "")]:
+        assert budget_venue("bybit", one) != budget_venue("bybit", other), (one, other)
+    plan = [("alpha",), ("beta",)]
+    venues = {"alpha": budget_venue("bybit", "http://localhost:8765"),
+              "beta": budget_venue("bybit", "http://127.0.0.1:8765")}
+    assert venue_split(venues, plan) == {"alpha": 2, "beta": 2}
+
+
+def test_gateways_in_one_process_share_a_host_however_it_is_spelled() -> None:
+    """The process's own registry keys budgets the same way (exchange/ccxt/budget_hook.py):
+    real ccxt instances pointed at one host under two spellings get one IP budget."""
+    registry = BudgetRegistry()
+    probes = [point_api_at(ccxt.bybit(), "http://localhost:8765"),
+              point_api_at(ccxt.bybit(), "http://127.0.0.1:8765"),
+              ccxt.bybit(), point_api_at(ccxt.bybit(), "https://api.bybit.com")]
+    venues = [registry.venue(BYBIT, api_host(p), 0.5) for p in probes]
+    assert venues[0] is venues[1] and venues[2] is venues[3] and venues[0] is not venues[2]
 
 
 def test_the_split_counts_workers_per_venue_and_host() -> None:
