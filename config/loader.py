@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -9,11 +10,11 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from config.errors import ConfigError
+from config.errors import ConfigError, toml_syntax
 from config.locate import key_lines, line_of
 from config.messages import problem_lines
 from config.secrets import check_secrets_file
-from config.settings import ExchangeSettings, Settings
+from config.settings import BotSettings, ExchangeSettings, Settings
 
 
 def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{label}: not valid UTF-8 (byte offset {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label}: TOML syntax error: {exc}") from None
+        raise ConfigError(toml_syntax(label, exc)) from None
 
 
 def _raise_problems(label: str, lines: list[str], path: Path | None = None) -> NoReturn:
@@ -79,7 +80,7 @@ def _file_checks(settings: Settings) -> list[str]:
         at = f"accounts[{index}]." if settings.has_accounts else ""
         secrets = account.secrets_path()
         if secrets is not None:
-            problem = check_secrets_file(secrets)
+            problem = check_secrets_file(secrets, account.exchange.id)
             if problem:
                 problems.append(f"{at}exchange.secrets_file: {problem}")
         if account.paper.price_source == "csv":
@@ -149,6 +150,15 @@ def _without_inherited(lines: list[str]) -> list[str]:
             continue
         kept.append(line)
     return kept
+
+
+def configured_data_dir(path: str | Path) -> Path:
+    """The file's own ``bot.data_dir``, absolute (loaded settings hold a --data-dir instead)."""
+    bot = read_toml(Path(path)).get("bot")
+    name = bot.get("data_dir") if isinstance(bot, dict) else None
+    name = name if isinstance(name, str) else BotSettings.model_fields["data_dir"].default
+    base = Path(path).expanduser().absolute().parent
+    return Path(os.path.normpath(base / Path(name).expanduser()))
 
 
 def load_settings(path: str | Path, data_dir_override: str | Path | None = None) -> Settings:

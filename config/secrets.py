@@ -1,18 +1,31 @@
-"""Load-time check of ``exchange.secrets_file``: it must exist, be private (0600) and be TOML.
+"""Load-time check of ``exchange.secrets_file``: it must exist, be private (0600) and be TOML,
+and the key and secret in it must be free of whitespace; and, at start, the environment
+variables a live account takes its key from (``credential_problem``).
 
 Reading the credentials themselves is ``exchange.ccxt.secrets.load_credentials``'s job (pass it
-``settings.secrets_path()``); the values never enter ``Settings``, which gets printed and logged.
+``settings.secrets_path()``); the values never enter ``Settings``, which gets printed and logged,
+and no message here quotes one.
+
+Whitespace around a key or secret (a newline or space pasted with it) is refused, not
+stripped: the loader hands the value to the exchange as it is, and the venue would answer
+every signed call with an authentication error naming no cause.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from config.errors import toml_syntax
 
 
-def check_secrets_file(path: Path) -> str | None:
-    """``None`` if ``path`` is a regular, owner-only TOML file; otherwise what is wrong."""
+def check_secrets_file(path: Path, exchange_id: str | None = None) -> str | None:
+    """``None`` if ``path`` is a regular, owner-only TOML file whose key and secret (top level,
+    or the ``[exchange_id]`` table) hold no whitespace; otherwise what is wrong."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -26,9 +39,48 @@ def check_secrets_file(path: Path) -> str | None:
         return f"{path} has mode {mode:04o}; must be 0600 (run: chmod 600 {path})"
     try:
         with path.open("rb") as handle:
-            tomllib.load(handle)  # syntax only; the decoder's messages quote no values
+            data = tomllib.load(handle)  # the decoder's messages quote no values
     except (OSError, UnicodeDecodeError) as exc:
         return f"cannot read {path} ({exc})"
     except tomllib.TOMLDecodeError as exc:
-        return f"{path}: TOML syntax error: {exc}"
+        return toml_syntax(str(path), exc)
+    table = data.get(exchange_id, data) if exchange_id else data
+    for name in ("api_key", "secret", "api_secret"):
+        value = table.get(name) if isinstance(table, dict) else None
+        problem = whitespace_problem(value) if isinstance(value, str) else None
+        if problem:
+            where = f"[{exchange_id}] " if table is not data else ""
+            return f"{path}: {where}{name} {problem}"
+    return None
+
+
+def whitespace_problem(value: str) -> str | None:
+    """What is wrong with a key or secret's whitespace (never quoting it), or None."""
+    if value != value.strip():
+        return ("has leading or trailing whitespace (a newline or space pasted with it?): "
+                "remove it, the exchange would refuse the key")
+    if any(char.isspace() for char in value):
+        return "has whitespace inside: an API key or secret never does (check what was pasted)"
+    return None
+
+
+def credential_problem(settings: Any, environ: Mapping[str, str] | None = None) -> str | None:
+    """One line for the first live account whose key comes from environment variables (no
+    secrets_file) that are set but empty or padded with whitespace; None if there is none.
+    A variable that is not set at all is left to the exchange's start ("not set")."""
+    env = os.environ if environ is None else environ
+    if settings.bot.mode != "live":
+        return None
+    for index, account in enumerate(settings.account_settings()):
+        e = account.exchange
+        if e.id == "paper" or e.secrets_file or not (e.api_key_env and e.api_secret_env):
+            continue
+        at = f"accounts[{index}]." if settings.has_accounts else ""
+        for key, name in (("api_key_env", e.api_key_env), ("api_secret_env", e.api_secret_env)):
+            value = env.get(name)
+            if value is None:
+                continue
+            problem = "is set but empty" if value == "" else whitespace_problem(value)
+            if problem:
+                return f"{at}exchange.{key}: environment variable {name} {problem}"
     return None

@@ -138,6 +138,19 @@ def _check_capital(mode: str, protections: ProtectionsSettings, *, at: str) -> N
             )
 
 
+def _check_stream_host(mode: str, exchange: ExchangeSettings, *, at: str) -> None:
+    """A stream host without an API host: in live mode the streams would sign in with the API
+    keys at that host (an emulator, a proxy, a typo) while REST orders go to the real venue;
+    in dry-run its prices would drive the simulation of the real venue. Paper uses neither."""
+    if mode in ("live", "dry-run") and exchange.ws_url and not exchange.api_url:
+        raise _cross(
+            f"{at}exchange.ws_url",
+            f"is set while {at}exchange.api_url is empty: the streams would go to that host "
+            "(live: signed in with the API keys) and REST to the real venue; set "
+            f"{at}exchange.api_url to the same emulator or proxy, or leave ws_url empty",
+        )
+
+
 class AccountSettings(_Section):
     """One ``[[accounts]]`` entry: an account with its own exchange (and keys), symbols,
     strategy, risk, supervision and paper settings. The section types are the top-level ones,
@@ -215,6 +228,7 @@ class Settings(_Section):
             _check_prices(self.paper, self.symbols, extra_ok=False, at="")
             _check_strategy(self.exchange, self.strategy, self.risk, at="")
             _check_capital(self.bot.mode, self.protections, at="")
+            _check_stream_host(self.bot.mode, self.exchange, at="")
             return self
         seen: dict[str, int] = {}
         for index, account in enumerate(self.accounts):
@@ -232,6 +246,7 @@ class Settings(_Section):
             _check_prices(account.paper, account.symbols, extra_ok=True, at=at)
             _check_strategy(account.exchange, account.strategy, account.risk, at=at)
             _check_capital(self.bot.mode, account.protections, at=at)
+            _check_stream_host(self.bot.mode, account.exchange, at=at)
             if Path(account.paper.store).expanduser().is_absolute():
                 raise _cross(
                     f"{at}paper.store",

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from config.errors import ConfigError
-from config.loader import load_settings
+from config.loader import configured_data_dir, load_settings
 from config.settings import Settings
 from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
@@ -48,7 +48,7 @@ def dispatch(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, data_dir_override=args.data_dir)
         data_dir = settings.data_dir_path(args.data_dir)
-        if data_dir.exists() and not data_dir.is_dir():
+        if os.path.exists(data_dir) and not os.path.isdir(data_dir):  # never raises
             return fail(
                 f"data dir {data_dir} is a file, expected a directory (bot.data_dir or --data-dir)"
             )
@@ -127,6 +127,9 @@ def check_arguments(args: argparse.Namespace) -> str | None:
 def _run(
     settings: Settings, data_dir: Path, duration: float | None, workers: int, config: str
 ) -> int:
+    problem = startup_problem(settings, data_dir)
+    if problem is not None:
+        return fail(problem)
     if workers > 1:
         from runtime.workers import WorkerParent
 
@@ -140,10 +143,23 @@ def _worker(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int
     """One worker process of `run --workers N`: its accounts, in the one-process bot's code."""
     from runtime.runner import Bot
 
+    problem = startup_problem(settings, data_dir)
+    if problem is not None:
+        return fail(problem)
     role = worker_role(args, settings)
     if isinstance(role, int):
         return role
     return Bot(settings, data_dir, role).run(None)
+
+
+def startup_problem(settings: Settings, data_dir: Path) -> str | None:
+    """Before `run` takes any lock, one line for: a data dir or logs/ the bot cannot create or
+    write (found by review: "unexpected OSError in run"), a live account's key variable set
+    but empty or padded (config/secrets.py)."""
+    from config.secrets import credential_problem
+    from runtime.runner import data_dir_problem  # deferred: pulls in pykka, loguru
+
+    return data_dir_problem(data_dir) or credential_problem(settings)
 
 
 def worker_role(args: argparse.Namespace, settings: Settings) -> ProcessRole | int:
@@ -230,6 +246,8 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
     status["bot"]["running"] = is_locked(data_dir / "bot.lock")
+    if not status["bot"]["running"]:
+        status["bot"].pop("dashboard", None)  # served by the running bot only
     from runtime.workers_status import settle_liveness, worker_lines
 
     settle_liveness(status, status["bot"]["running"])
@@ -291,49 +309,77 @@ def _cluster_database(settings: Settings, account: str) -> Path | None:
     return Path(node_settings(settings)[settings.account_names().index(account)].storage.path)
 
 
+def _not_stopped(db_path: Path, symbol: str) -> str | None:
+    """`resume` of a symbol the bot's database does not have stopped: one line, nothing queued
+    (the bot checks again when it applies a resume: runtime/controls.py)."""
+    from runtime.emergency import OWED
+    from storage.control import held_in_file
+
+    if db_path.exists() and held_in_file(db_path, symbol, OWED + symbol) is not False:
+        return None  # stopped, or not readable here: the bot decides
+    return (f"resume {symbol}: not stopped (not quarantined, no open escalation, no emergency "
+            "close owed); nothing queued")
+
+
+def _control_args(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
+    """The control row's args (UsageError for a bad --size). A signal carries `expires_at`
+    (storage/control.py SIGNAL_TTL_S): the bot drops it, journaled, when it meets it later (a
+    signal queued while the bot is stopped must not trade days later at the next start)."""
+    from storage.control import SIGNAL_TTL_S
+
+    now = time.time()
+    extra: dict[str, object] = {"by": "cli", "requested_at": round(now, 3)}
+    if args.command == "signal":
+        extra["side"] = args.side
+        extra["expires_at"] = round(now + SIGNAL_TTL_S, 3)
+        if args.size is not None:
+            extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
+    return extra
+
+
 def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
     from storage import control
     from storage.opening import open_repository
 
+    configured = configured_data_dir(args.config)
+    if args.data_dir and not os.path.isdir(data_dir) and data_dir != configured:
+        # a typo must not create a new bot's dir (the configured one: queued before a first run)
+        return fail(f"--data-dir: no bot data dir at {data_dir} (no such directory, and not "
+                    f"bot.data_dir {configured}; nothing queued)")
     try:
         name = pick_account(settings, args.account, required=True)
+        assert name is not None
+        shared = _cluster_database(settings, name)
+        account = settings.for_account(name)
+        if args.symbol not in account.symbol_list:
+            where = f"symbols.list of account {name}" if settings.has_accounts else "symbols.list"
+            raise UsageError(f"{args.symbol!r} is not in {where} of {args.config}")
+        extra = _control_args(account, args)
     except UsageError as exc:
         return fail(str(exc))
-    assert name is not None
-    tagged = settings.has_accounts
-    shared = _cluster_database(settings, name)
-    settings = settings.for_account(name)
-    if args.symbol not in settings.symbol_list:
-        where = f"symbols.list of account {name}" if tagged else "symbols.list"
-        return fail(f"{args.symbol!r} is not in {where} of {args.config}")
-    extra: dict[str, object] = {}
-    if args.command == "signal":
-        extra["side"] = args.side
-        if args.size is not None:
-            try:
-                extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
-            except UsageError as exc:
-                return fail(str(exc))
-    db_path = shared or (settings.resolve(settings.storage.path) if not args.data_dir
-                         else data_dir / settings.storage.path)
-    if not settings.storage.url and Path(db_path).exists():
+    db_path = shared or (account.resolve(account.storage.path) if not args.data_dir
+                         else data_dir / account.storage.path)
+    if args.command == "resume" and not account.storage.url:
+        refusal = _not_stopped(Path(db_path), args.symbol)
+        if refusal is not None:
+            return fail(refusal)
+    if not account.storage.url and Path(db_path).exists():
         # the bot made it: one short write up front, never "database is locked"
         try:
-            control.request_at(Path(db_path), args.command, args.symbol, {"by": "cli", **extra})
+            control.request_at(Path(db_path), args.command, args.symbol, extra)
         except control.ControlWriteFailed as exc:
             return fail(str(exc))
     else:  # PostgreSQL (row writes never meet a file lock) or a bot that never ran here
-        repo = open_repository(settings.storage, path=db_path, account=name)
+        repo = open_repository(account.storage, path=db_path, account=name)
         try:
-            control.request(repo, args.command, args.symbol, by="cli", **extra)
+            control.request(repo, args.command, args.symbol, **extra)
         finally:
             repo.close()
-    running = is_locked(data_dir / "bot.lock")
-    where = (
-        "the running bot applies it within a second"
-        if running
-        else "applied when the bot next starts"
-    )
-    target = f"{args.symbol} (account {name})" if tagged else args.symbol
+    where = ("the running bot applies it within a second" if is_locked(data_dir / "bot.lock")
+             else "applied when the bot next starts")
+    if args.command == "signal":
+        where += (f" (a signal expires {control.SIGNAL_TTL_S:g} s after it is queued: "
+                  "later it is dropped, not traded)")
+    target = f"{args.symbol} (account {name})" if settings.has_accounts else args.symbol
     print(f"{args.command} {target}: queued; {where}")
     return 0

@@ -338,6 +338,11 @@ def show_cluster(settings: Settings, as_json: bool) -> int:
 
     from cluster.view import render
 
+    if not (settings.cluster.enabled or settings.cluster.database_url):
+        raise StartupError(
+            "cluster: this config runs no cluster ([cluster] enabled = false, no "
+            "cluster.database_url); give `bot.py cluster` the config the nodes run with "
+            "(--config PATH), or set cluster.database_url to the leases' database")
     lease = lease_settings(settings)
     try:
         store = LeaseStore(open_database(database_url(settings)), lease)

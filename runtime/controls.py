@@ -3,6 +3,9 @@
 A signal queued while the bot was stopped reaches an actor that is still starting when the run
 loop first looks: it waits (stays pending) until the actor runs, and only after ``WAIT_S`` or
 when the symbol is quarantined is it journaled as skipped with that reason (issue 16 item 13).
+A signal past its `expires_at` (storage/control.py SIGNAL_TTL_S after `bot.py signal` queued
+it) is dropped instead: marked done as expired, journaled (ControlApplied) and logged.
+`resume` of a symbol that is not stopped changes nothing and says so.
 One row that cannot be read or applied is marked done with a one-line error naming the row and
 never blocks the rows after it."""
 
@@ -14,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from actors.messages import ExternalSignal
-from runtime.emergency import forgive
+from runtime.emergency import OWED, forgive
 from storage import control, queries
 from storage.repository import Repository
 from supervision.child import ChildState
@@ -28,7 +31,8 @@ _MAY_COME_UP = (ChildState.STARTING, ChildState.RESTARTING, ChildState.BACKING_O
 class ControlApplier:
     def __init__(self, *, repo: Repository, sup: Any, log: Any, wait_s: float = WAIT_S,
                  clock: Callable[[], float] = time.monotonic, guard: Any = None,
-                 journal: Callable[..., None] | None = None) -> None:
+                 journal: Callable[..., None] | None = None,
+                 wall: Callable[[], float] = time.time) -> None:
         """`guard`: the account's protections (pause, kill switch, protection resets: the
         dashboard's controls), asked first; `journal`: records who applied what, when."""
         self.repo = repo
@@ -38,6 +42,8 @@ class ControlApplier:
         self.journal = journal
         self.wait_s = wait_s
         self.clock = clock
+        self.wall = wall
+        """Epoch seconds, for a signal's `expires_at` (`clock` measures the waits)."""
         self._waiting_since: dict[int, float] = {}
 
     def apply(self) -> None:
@@ -65,17 +71,37 @@ class ControlApplier:
         if symbol not in self.sup.children:
             return f"unknown symbol {symbol}"
         if command == "resume":
-            self.repo.resolve_escalations(symbol)
-            forgive(self.repo, symbol)  # an emergency close still owed is not run
-            self.sup.resume(symbol, by=args.get("by", "operator"))
-            return "resumed"
+            return self._resume(symbol, args)
         if command == "signal":
             return self._signal(cid, symbol, args)
         return f"unknown command {command}"
 
+    def _resume(self, symbol: str, args: dict[str, Any]) -> str:
+        """Lift a stopped symbol's quarantine. One that is not stopped is left alone (found by
+        review: it said "resumed" and forgave an owed emergency close): an owed close is only
+        ever forgiven by a person resuming the symbol it stopped."""
+        why = ("quarantined" if self.sup.children[symbol].state is ChildState.QUARANTINED
+               else self.repo.read(control.held, symbol, OWED + symbol))
+        if why is None:
+            self.log.bind(symbol=symbol).warning(
+                "resume {}: not stopped (not quarantined, no open escalation, no emergency "
+                "close owed); nothing changed", symbol)
+            return "not stopped: nothing changed"
+        self.repo.resolve_escalations(symbol)
+        forgive(self.repo, symbol)  # an emergency close still owed is not run
+        self.sup.resume(symbol, by=args.get("by", "operator"))
+        return f"resumed (was {why})"
+
     def _signal(self, cid: int, symbol: str, args: dict[str, Any]) -> str | None:
         side = None if args.get("side") == "exit" else Side(args["side"])
         size = _size(args.get("size_usdt"))
+        expires_at = _expiry(args.get("expires_at"))
+        if expires_at is not None and self.wall() >= expires_at:
+            late = self.wall() - expires_at + control.SIGNAL_TTL_S
+            self.log.bind(symbol=symbol).warning(
+                "signal {} {} dropped: expired (queued about {:.0f}s ago, a manual signal "
+                "lives {:g}s); not traded", symbol, args.get("side"), late, control.SIGNAL_TTL_S)
+            return f"expired: not delivered (expires_at {expires_at:.3f})"
         state = self.sup.children[symbol].state
         if state is not ChildState.RUNNING and state in _MAY_COME_UP:
             first = self._waiting_since.setdefault(cid, self.clock())
@@ -92,6 +118,16 @@ class ControlApplier:
             return "delivered"
         waited = f" after waiting {self.wait_s:g}s" if cid in self._waiting_since else ""
         return f"skipped: the actor is {state.value}{waited} (journaled as SignalSkipped)"
+
+
+def _expiry(value: Any) -> float | None:
+    """A signal's `expires_at` (epoch seconds; none from an older CLI or the dashboard)."""
+    if value in (None, ""):
+        return None
+    expires_at = float(value)
+    if expires_at != expires_at:  # NaN would never expire
+        raise ValueError(f"expires_at {value!r} is not a time")
+    return expires_at
 
 
 def _size(value: Any) -> Decimal | None:

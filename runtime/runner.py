@@ -35,6 +35,28 @@ def account_lock_path(data_dir: Path, account: str) -> Path:
     return data_dir / LOCKS_DIR / f"{account}.lock"
 
 
+def data_dir_problem(data_dir: Path) -> str | None:
+    """One line when the data dir or its logs/ cannot be created or written in (a file in the
+    way, permission denied), naming the path; None when both are usable."""
+    hint = " (bot.data_dir or --data-dir)"
+    for path, what in ((data_dir, "data dir"), (data_dir / "logs", "logs dir")):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # os.path.exists, not Path.exists: a parent we may not search raises in the latter
+            blocker = next((p for p in (path, *path.parents) if os.path.exists(p)), path)
+            if blocker == path:
+                return f"{what} {path}: is not a directory{hint}"
+            if isinstance(exc, (FileExistsError, NotADirectoryError)) or not blocker.is_dir():
+                return f"{what} {path}: cannot create it: {blocker} is not a directory{hint}"
+            return f"{what} {path}: cannot create it ({(exc.strerror or str(exc)).lower()}){hint}"
+        if not os.path.isdir(path):
+            return f"{what} {path}: is not a directory{hint}"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"{what} {path}: cannot write in it (permission denied){hint}"
+    return None
+
+
 def shared_files(
     settings: Settings, data_dir: Path, role: ProcessRole | None = None
 ) -> list[Path]:

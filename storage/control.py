@@ -8,9 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from storage.models import ControlRow
+from storage.models import ActorStateRow, ControlRow, EscalationRow, Meta
 from storage.queries import pending_controls
 from storage.repository import Repository
+
+SIGNAL_TTL_S = 300.0
+"""A manual signal (`bot.py signal`) carries `expires_at` = queued + this; the bot drops one it
+meets later, journaled (runtime/controls.py): queued while the bot was stopped, it must not
+open a position at a start hours or days later."""
 
 
 def request(repo: Repository, command: str, symbol: str, **args: Any) -> int:
@@ -98,3 +103,36 @@ def request_at(path: Path, command: str, symbol: str, args: dict[str, Any], *,
 
 class ControlWriteFailed(Exception):
     """The control row could not be written (the message names the file and the cause)."""
+
+
+def held(symbol: str, owed_key: str) -> str | None:
+    """Inside `repo.read`: why the database has `symbol` stopped (quarantined, an unresolved
+    escalation, an emergency close owed under meta `owed_key`), or None when it is not."""
+    row = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
+    if row is not None and row.quarantined:
+        return "quarantined"
+    if EscalationRow.select().where((EscalationRow.symbol == symbol)
+                                    & EscalationRow.resolved_at.is_null()).exists():
+        return "escalated"
+    meta = Meta.get_or_none(Meta.key == owed_key)
+    return "an emergency close is owed" if meta is not None and meta.value else None
+
+
+def held_in_file(path: Path, symbol: str, owed_key: str) -> bool | None:
+    """`held` read from the SQLite file at `path` by another process (read-only, no
+    migration, no write lock): True or False, None when it cannot be read (let the bot say)."""
+    queries = (
+        (f"SELECT quarantined FROM {ActorStateRow._meta.table_name} WHERE symbol = ?", symbol),
+        (f"SELECT 1 FROM {EscalationRow._meta.table_name} WHERE symbol = ? "
+         "AND resolved_at IS NULL", symbol),
+        (f"SELECT value FROM {Meta._meta.table_name} WHERE key = ?", owed_key),
+    )
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return any((row := con.execute(sql, (arg,)).fetchone()) and row[0]
+                       for sql, arg in queries)
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
