@@ -25,6 +25,8 @@ from pathlib import Path
 
 from loguru import logger
 
+from storage.atomic_file import atomic_write_text
+
 FILE = "venue_blocks.json"
 MAX_BLOCK_S = 3 * 86400.0
 """The longest block kept (Binance's longest IP ban): a deadline further out, or not a finite
@@ -63,11 +65,7 @@ class VenueBlocks:
             if not math.isfinite(seconds) or seconds <= 0:
                 return
             blocks[key] = max(blocks.get(key, 0.0), now + min(seconds, MAX_BLOCK_S))
-            tmp = self.path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump(blocks, out)
-            os.replace(tmp, self.path)
+            atomic_write_text(self.path, json.dumps(blocks))  # fsynced, rename fsynced too
 
     def _read(self) -> dict[str, float]:
         try:

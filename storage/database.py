@@ -144,5 +144,14 @@ def set_meta(key: str, value: str) -> None:
 
 
 def schema_version(db: pw.Database) -> int:
+    """The database's schema version (1 when the row is missing: the first schema had none).
+    A value that is not a whole number refuses the start, naming the row, rather than a
+    guess that would migrate or refuse the wrong way."""
     row = Meta.get_or_none(Meta.key == "schema_version")
-    return int(row.value) if row else 1
+    if row is None:
+        return 1
+    try:
+        return int(str(row.value).strip())
+    except ValueError:
+        raise StorageError(f"meta.schema_version = {row.value!r} is not a whole number; "
+                           f"this bot writes {SCHEMA_VERSION}") from None

@@ -5,6 +5,7 @@ only that symbol is quarantined."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -118,6 +119,21 @@ def _decimal(value: Any) -> Decimal:
     return d
 
 
+def _order_id(value: Any) -> str:
+    """A client order id: what every exchange answer is matched by (str(None) read "None")."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("not a client order id")
+    return value
+
+
+def _time(value: Any) -> float:
+    """Epoch seconds: a finite number (float('NaN') reads, and SQLite stores it as NULL)."""
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise ValueError("not a finite time")
+    return seconds
+
+
 def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
     if not isinstance(data, dict):
         raise CorruptRow(TABLE, symbol, f"data.{side.value}", data, "not an object")
@@ -132,12 +148,12 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
         anchor=r.opt_dec("anchor"),
         anchor_seq=r.get("anchor_seq", int, 0),  # rows written before it: any price is newer
         stop_price=r.opt_dec("stop_price"),
-        opened_at=r.get("opened_at", float, 0.0),
+        opened_at=r.get("opened_at", _time, 0.0),
         realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
         fees=r.get("fees", _decimal, Decimal(0)),
         close_attempts=r.get("close_attempts", int, 0),
-        retry_at=r.get("retry_at", float, 0.0),
-        close_retry_at=r.get("close_retry_at", float, 0.0),
+        retry_at=r.get("retry_at", _time, 0.0),
+        close_retry_at=r.get("close_retry_at", _time, 0.0),
     )
 
 
@@ -147,7 +163,7 @@ def _load_order(symbol: str, index: int, data: Any) -> Order:
     r = _Reader(symbol, data, f"orders[{index}].")
     purpose = r.get("kind", parse_purpose)  # the grid's old `open` reads as `entry`
     return Order(
-        client_order_id=r.get("client_order_id", str),
+        client_order_id=r.get("client_order_id", _order_id),
         leg=r.get("leg", lambda v: parse_enum(Side, v)),
         purpose=purpose,
         reduce_only=purpose.reduces,
@@ -160,10 +176,10 @@ def _load_order(symbol: str, index: int, data: Any) -> Order:
         filled=r.get("filled", _decimal, Decimal(0)),
         average=r.opt_dec("average"),
         fee=r.get("fee", _decimal, Decimal(0)),
-        created_at=r.get("created_at", float, 0.0),
+        created_at=r.get("created_at", _time, 0.0),
         replaces=data.get("replaces"),
         cancel_requested_at=r.get(
-            "cancel_requested_at", lambda v: None if v is None else float(v), None
+            "cancel_requested_at", lambda v: None if v is None else _time(v), None
         ),
         last_error=data.get("last_error"),
         realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
@@ -181,8 +197,9 @@ def loads(symbol: str, text: str) -> GridState:
     if not isinstance(data, dict):
         raise CorruptRow(TABLE, symbol, "data", data, "not an object")
     r = _Reader(symbol, data)
-    orders = data.get("orders") or []
-    if not isinstance(orders, list):
+    orders = data.get("orders")
+    orders = [] if orders is None else orders  # rows written before any order
+    if not isinstance(orders, list):  # an object, even an empty one, is not "no orders"
         raise CorruptRow(TABLE, symbol, "data.orders", orders, "not a list")
     return GridState(
         symbol=symbol,
@@ -191,7 +208,7 @@ def loads(symbol: str, text: str) -> GridState:
         orders=tuple(_load_order(symbol, i, o) for i, o in enumerate(orders)),
         order_seq=r.get("order_seq", int, 0),
         reopen=r.get("reopen", lambda v: tuple(parse_enum(Side, x) for x in v), ()),
-        next_open_at=r.get("next_open_at", float, 0.0),
+        next_open_at=r.get("next_open_at", _time, 0.0),
         quarantined=bool(data.get("quarantined", False)),
         quarantine_reason=data.get("quarantine_reason"),
         entries_blocked=bool(data.get("entries_blocked", False)),

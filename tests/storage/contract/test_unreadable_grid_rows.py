@@ -1,0 +1,82 @@
+"""Storage contract, hedge-grid rows that cannot be read (INCIDENTS.md rule 7), on SQLite and
+on PostgreSQL: a value the grid cannot trade on quarantines that one symbol with one line
+naming the table, symbol and field, instead of being read as something else. Found by review:
+an order without a client order id was read with the id "None" (its stop then looked gone and
+was replaced while a level was added to the leg), and `"orders": {}` as no orders at all (every
+live order cancelled as an orphan). One more meta row: a schema version that is not a number."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from storage.database import StorageError
+from storage.grid_store import HEDGE_GRID
+from storage.restore import CorruptRow
+from tests.storage.contract.backends import Backend
+from tests.trading.test_grid_core import Book
+from trading.grid.model import GridState
+
+SYM = "BTC/USDT:USDT"
+
+
+def stored_grid(backend: Backend) -> dict[str, Any]:
+    repo = backend.open()
+    book = Book()
+    book.open_both("100")
+    inc = repo.claim(SYM)
+    before: GridState = GridState(symbol=SYM)
+    for d in book.repo.decisions:
+        repo.commit(SYM, inc, before, d, correlation_id="g", created_at=book.now, store=HEDGE_GRID)
+        before = d.state
+    assert repo.load(SYM, store=HEDGE_GRID) == book.state
+    ((text,),) = backend.sql("SELECT data FROM grid_state WHERE symbol = ?", (SYM,))
+    data: dict[str, Any] = json.loads(text)
+    assert data["orders"], "the grid has live orders to spoil"
+    return data
+
+
+def first_order(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def spoil(data: dict[str, Any]) -> None:
+        if value is ...:
+            del data["orders"][0][key]
+        else:
+            data["orders"][0][key] = value
+    return spoil
+
+
+CASES = [
+    ("no client order id", first_order("client_order_id", ...), "orders[0].client_order_id"),
+    ("a null client order id", first_order("client_order_id", None),
+     "orders[0].client_order_id"),
+    ("an empty client order id", first_order("client_order_id", " "),
+     "orders[0].client_order_id"),
+    ("orders as an object", lambda d: d.update(orders={}), "data.orders"),
+    ("a NaN order time", first_order("created_at", "NaN"), "orders[0].created_at"),
+    ("an infinite leg time", lambda d: d["long"].update(retry_at="Infinity"), "long.retry_at"),
+]
+
+
+@pytest.mark.parametrize(("what", "spoil", "field"), CASES, ids=[c[0] for c in CASES])
+def test_an_unreadable_grid_value_names_its_field(
+        backend: Backend, what: str, spoil: Callable[[dict[str, Any]], None], field: str):
+    data = stored_grid(backend)
+    spoil(data)
+    backend.sql("UPDATE grid_state SET data = ? WHERE symbol = ?", (json.dumps(data), SYM))
+    with pytest.raises(CorruptRow) as err:
+        backend.open().load(SYM, store=HEDGE_GRID)
+    text = str(err.value)
+    assert "grid_state" in text and field in text and "\n" not in text, text
+
+
+@pytest.mark.parametrize("value", ["3.0", "", "three"])
+def test_a_schema_version_that_is_not_a_number_is_one_line(backend: Backend, value: str):
+    backend.open().close()
+    backend.sql("UPDATE meta SET value = ? WHERE key = 'schema_version'", (value,))
+    with pytest.raises(StorageError) as err:
+        backend.open()
+    text = str(err.value)
+    assert f"meta.schema_version = {value!r} is not a whole number" in text and "\n" not in text
