@@ -177,6 +177,11 @@ ACCOUNT_GAUGES = (
         "Protected / open positions (1 when none is open)",
         lambda a: a["health"]["ts_coverage"],
     ),
+    (
+        "bot_unreadable_symbols",
+        "Symbols quarantined with unreadable state (their positions are in no other count)",
+        lambda a: a["health"].get("unreadable_symbols", 0),
+    ),
     ("bot_kill_switch", "1 while the account's kill switch is on", lambda a: a["kill_switch"]),
     ("bot_open_escalations", "Escalations not yet resolved", lambda a: len(a["escalations"])),
     (

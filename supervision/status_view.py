@@ -38,6 +38,7 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
         console.print(
             f"all accounts: {len(bot['accounts'])}  open {h['open_positions']}  "
             f"protected {h['protected_positions']}  ts_coverage {h['ts_coverage']:.0%}"
+            f"{_unreadable(h)}"
         )
         for name, entry in status.get("accounts", {}).items():
             if account is not None and name != account:
@@ -48,6 +49,12 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
             console.print(_section(entry))
     out = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in out.rstrip("\n").splitlines())
+
+
+def _unreadable(health: dict[str, Any]) -> str:
+    """Symbols whose state could not be read: what they hold is not in open/protected."""
+    n = health.get("unreadable_symbols", 0)
+    return f"  STATE UNREADABLE {n} symbol{'s' if n != 1 else ''} (not counted)" if n else ""
 
 
 def _section(status: dict[str, Any]) -> Group:
@@ -69,8 +76,9 @@ def _section(status: dict[str, Any]) -> Group:
     parts.append(
         Text(
             f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
-            f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}",
-            style="bold red" if kill or h["ts_coverage"] < 1 else "",
+            f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}"
+            f"{_unreadable(h)}",
+            style="bold red" if kill or h["ts_coverage"] < 1 or _unreadable(h) else "",
         )
     )
     if status.get("streams"):
