@@ -15,9 +15,11 @@ after every committed decision the loop calls `settle(symbol, exposure)` with wh
 state now holds (open positions + entries in flight), which keeps a reservation that became an
 entry, and releases one whose entry was refused later in the decision, failed, or whose position
 closed. A decision that raises before its commit settles to the old state's exposure, releasing
-its reservation. The account seeds the gate from storage's open positions before any actor
-starts, and each loop settles its restored state on start, so a restart counts the restored open
-positions, also those of a symbol whose actor cannot start.
+its reservation. The account seeds the gate from storage before any actor starts (open positions
+and entries possibly in flight, storage/queries.py `open_positions_of`), and each loop settles
+its restored state on start, so a restart counts what the symbols held, also for a symbol whose
+actor cannot start. A symbol whose stored state cannot be read holds every slot of its style
+(`exposure_of`) until a person resumes it: it may hold a position nobody can see.
 """
 
 from __future__ import annotations
@@ -26,8 +28,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any
 
+from storage.restore import UNREADABLE
 from trading.gate import EntryCheck, EntryFacts, cap_refusal, refusal
+
+STYLE_SLOTS = {"one_way": 1, "hedge_grid": 2}
+"""The most positions one symbol of a style can hold (the grid: a long and a short leg)."""
+
+
+def exposure_of(core: Any, state: Any) -> int:
+    """What a symbol holds of the account's cap: the core's exposure, but every slot of its
+    style while it is quarantined because its stored state could not be read (a person fixed
+    the row, the actor started, nobody resumed it yet): that state may not be all it holds."""
+    exposure = int(core.exposure(state))
+    if state.quarantined and str(state.quarantine_reason or "").startswith(UNREADABLE):
+        return max(exposure, STYLE_SLOTS.get(core.style, 1))
+    return exposure
 
 
 class AccountGate:
@@ -90,9 +107,10 @@ class AccountGate:
         return reason
 
     def seed(self, open_positions: dict[str, int]) -> None:
-        """Open positions per symbol as storage has them, before the actors start: a symbol
-        whose actor cannot start (unreadable state, crash loop) still counts its positions; each
-        actor that starts settles its own count from its restored and reconciled state."""
+        """What each symbol holds as storage has it, before the actors start (open positions
+        and entries possibly in flight, storage/queries.py `open_positions_of`): a symbol whose
+        actor cannot start (unreadable state, crash loop) still counts them; each actor that
+        starts settles its own count from its restored and reconciled state."""
         for symbol, count in open_positions.items():
             self.settle(symbol, count)
 

@@ -39,7 +39,7 @@ from actors.actor_view import ActorView, Published
 from actors.command_executor import EscalationHook, describe
 from actors.cores import Core
 from actors.correlation import new_correlation_id
-from actors.entry_gate import AccountGate
+from actors.entry_gate import AccountGate, exposure_of
 from actors.log_text import LazyData
 from actors.messages import (
     BlockEntries,
@@ -364,7 +364,7 @@ class DecisionLoop:
 
     def _settle(self) -> None:
         """Tell the gate what this symbol holds now (fenced by the incarnation like a commit)."""
-        self.gate.settle(self.symbol, self.core.exposure(self.state), self.incarnation)
+        self.gate.settle(self.symbol, exposure_of(self.core, self.state), self.incarnation)
 
     # -- price slot and publishing ------------------------------------------------------------
     def _band(self) -> QuietBand | None:

@@ -145,7 +145,10 @@ class StopLossGuard:
         self.reset_at[symbol] = now
 
     def state(self) -> dict[str, Any]:
-        return {"paused": self.paused, "reset_at": self.reset_at}
+        """A copy: `evaluate` and `reset` change the live dicts in place, and the guard saves
+        only when the state differs from the one it took before (an alias never differs)."""
+        return {"paused": {s: dict(e) for s, e in self.paused.items()},
+                "reset_at": dict(self.reset_at)}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.paused = {str(s): {"since": float(e["since"]), "until": float(e["until"]),

@@ -83,11 +83,11 @@ class AccountGuard:
     # -- the run loop ----------------------------------------------------------------------------
     def tick(self, now: float | None = None) -> list[Trip]:
         now = self.clock() if now is None else now
-        before = self._state()
+        before = self._encoded()  # a deep snapshot: the checks change their state in place
         self._feed(now)
         trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
         self.totals.stop_outs_checked()
-        if self._state() != before or self._unsaved:
+        if self._encoded() != before or self._unsaved:
             self._save()
         for trip in trips:
             self._tripped(trip)
@@ -230,8 +230,11 @@ class AccountGuard:
                 "daily_reset_at": self.totals.daily_reset_at,
                 "peak_reset_fill_id": self.totals.peak_reset_fill_id}
 
+    def _encoded(self) -> str:
+        return json.dumps(self._state(), default=str)
+
     def _save(self) -> None:
-        self.repo.set_meta(STATE_KEY, json.dumps(self._state(), default=str))
+        self.repo.set_meta(STATE_KEY, self._encoded())
         self._unsaved = False
 
     def _load(self) -> None:

@@ -168,10 +168,10 @@ class AccountRuntime:
         self.closer.fence = AccountFence(sup.fences)  # its calls under the account's lease too
         # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
         prices = PriceSlots(self.symbols)
-        self.gate = AccountGate(
-            max_open_positions=s.risk.max_open_positions, kill_switch=sup.entries_blocked
-        )
-        self.gate.seed(repo.read(queries.open_positions_of, self.symbols))
+        self.gate = AccountGate(max_open_positions=s.risk.max_open_positions,
+                                kill_switch=sup.entries_blocked)
+        grid = s.strategy.name == "hedge_grid"  # its symbols hold up to 2 slots each
+        self.gate.seed(repo.read(queries.open_positions_of, self.symbols, grid))
         deps = self._actor_deps(sup, prices)
         self.feed = MarketFeed(
             exchange=exchange,
@@ -346,17 +346,17 @@ class AccountRuntime:
 
     def signal_account(self) -> Any:
         """This account as the signal receiver sees it (signals reach storage only through it)."""
-        from signals.wiring import SignalAccount, open_positions_from_views, repository_journal
+        from signals.wiring import SignalAccount, repository_journal
 
-        repo, sup = self.repo, self.sup
-        assert repo is not None and sup is not None
+        repo, sup, gate = self.repo, self.sup, self.gate
+        assert repo is not None and sup is not None and gate is not None
         return SignalAccount(
             name=self.name,
             symbols=tuple(self.symbols),
             deliver=sup.deliver_signal,
             journal=repository_journal(repo),
             seen=lambda sid: repo.read(queries.signal_seen, sid),
-            open_positions=open_positions_from_views(self.views),
+            open_positions=gate.open_positions,  # what the gate counts, of either style
             max_open_positions=self.settings.risk.max_open_positions,
         )
 

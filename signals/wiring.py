@@ -225,13 +225,21 @@ def repository_journal(repo: Any) -> Journal:
 
 
 def open_positions_from_views(views: Mapping[str, Any]) -> Callable[[], int]:
-    """`open_positions` for the bot: actors whose published state is not flat (entering counts)."""
+    """`open_positions` from the actors' published states: a one-way symbol that is not flat
+    counts one (entering too), a hedge-grid symbol its open legs. The bot counts the account
+    gate's positions instead (runtime/account.py `signal_account`)."""
 
     def count() -> int:
-        return sum(1 for entry in list(views.values()) if _phase(entry) not in (None, "flat"))
+        return sum(_held(entry) for entry in list(views.values()))
 
     return count
 
 
-def _phase(entry: Any) -> str | None:
-    return None if entry is None else entry.state.phase.value
+def _held(entry: Any) -> int:
+    state = None if entry is None else entry.state
+    if state is None:
+        return 0
+    phase = getattr(state, "phase", None)
+    if phase is not None:  # one-way
+        return 0 if phase.value == "flat" else 1
+    return sum(1 for leg in (state.long, state.short) if leg.is_open)  # hedge grid

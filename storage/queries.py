@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from storage import grid_codec
 from storage.models import (
     ActorStateRow,
     ControlRow,
     EscalationRow,
     EventRow,
     FillRow,
+    GridStateRow,
     OrderRow,
     PositionRow,
 )
-from storage.restore import OPEN_STATUS
+from storage.restore import OPEN_STATUS, UNREADABLE, CorruptRow, load_state
+from trading.grid.model import GridState
+from trading.model import Phase, SymbolState
+from trading.orders import OrderPurpose
+from trading.reconcile import UNKNOWN_POSITION
 
 
 def events(symbol: str | None = None, type_: str | None = None) -> list[dict[str, Any]]:
@@ -108,18 +115,68 @@ def signal_seen(signal_id: str) -> bool:
     )
 
 
-def open_positions_of(symbols: list[str]) -> dict[str, int]:
-    """Open position rows per symbol (one indexed lookup on (symbol, status) per symbol), for
-    seeding the account's entry gate before any actor starts."""
+def open_positions_of(symbols: list[str], grid: bool | None = None) -> dict[str, int]:
+    """What each symbol holds of the account's max_open_positions as storage has it, for
+    seeding the account's entry gate before any actor starts: its open positions and its
+    entries possibly in flight (`held_at_start`). A symbol whose actor never starts (an
+    unreadable row, a crash loop) keeps holding them; one that starts settles its own count
+    from its restored and reconciled state. `grid`: the account trades the hedge grid (None:
+    a symbol with a grid_state row does). Indexed lookups by symbol only."""
     counts: dict[str, int] = {}
     for symbol in symbols:
-        rows = PositionRow.select().where(
-            (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
-        )
-        n = rows.count()
+        n = held_at_start(symbol, grid)
         if n:
             counts[symbol] = n
     return counts
+
+
+def held_at_start(symbol: str, grid: bool | None = None) -> int:
+    """Open position rows, at least what the symbol's stored state holds as the running actor
+    counts it (actors/cores.py `exposure`): one-way, a position, an entry in flight (phase
+    entering or a live entry order) or an unknown position it was quarantined for; hedge grid,
+    its open legs and live OPEN orders of flat legs. A state that cannot be read, or one
+    quarantined because it could not be, holds every slot of its style (1, the grid 2) until a
+    person resumes it: it may hold a position nobody can see (actors/entry_gate.py)."""
+    rows = PositionRow.select().where(
+        (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
+    ).count()
+    doc = GridStateRow.get_or_none(GridStateRow.symbol == symbol)
+    grid = doc is not None if grid is None else grid
+    try:
+        state: Any = _grid_state(symbol, doc) if grid else load_state(symbol)
+    except CorruptRow:
+        return max(rows, 2 if grid else 1)
+    if state.quarantined and str(state.quarantine_reason or "").startswith(UNREADABLE):
+        return max(rows, 2 if grid else 1)
+    return max(rows, _grid_held(state) if grid else _one_way_held(state))
+
+
+def _grid_state(symbol: str, doc: GridStateRow | None) -> GridState:
+    """The grid's document with the scalar flags of actor_state, as storage/grid_store.py
+    `load_grid` reads them."""
+    state = GridState(symbol=symbol) if doc is None else grid_codec.loads(symbol, doc.data)
+    flags = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
+    if flags is not None and flags.quarantined and not state.quarantined:
+        state = replace(state, quarantined=True, quarantine_reason=flags.quarantine_reason)
+    return state
+
+
+def _one_way_held(state: SymbolState) -> int:
+    entering = state.phase is Phase.ENTERING or any(
+        o.purpose is OrderPurpose.ENTRY and o.status.live for o in state.orders
+    )
+    unknown = state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
+    return 1 if state.position is not None or entering or unknown else 0
+
+
+def _grid_held(state: GridState) -> int:
+    legs = [leg for leg in (state.long, state.short) if leg.is_open]
+    entering = [
+        o for o in state.orders
+        if o.purpose is OrderPurpose.ENTRY and o.status.live and o.leg is not None
+        and not state.leg(o.leg).is_open
+    ]
+    return len(legs) + len(entering)
 
 
 def signal_received(signal_id: str) -> bool:

@@ -44,6 +44,11 @@ def spellings(*values: str) -> tuple[str, ...]:
                                for v in (value, value.upper(), value.title())))
 
 
+UNREADABLE = "unreadable state"
+"""How the quarantine of a symbol whose stored state raised CorruptRow is worded (the
+supervisor's `unreadable state: <error>`): such a symbol holds every slot of its style at the
+account's entry gate until a person resumes it (storage/queries.py, actors/entry_gate.py)."""
+
 OPEN_STATUS = spellings("open")
 LIVE_STATUS = spellings(*LIVE)
 

@@ -31,7 +31,7 @@ from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
 from exchange.fence import BusyBoard, FenceBoard
 from storage import queries
 from storage.repository import Repository
-from storage.restore import CorruptRow
+from storage.restore import UNREADABLE, CorruptRow
 from supervision import beats
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState
@@ -272,7 +272,7 @@ class Supervisor:
             "state cannot be restored, symbol quarantined: {}", error
         )
         self.repo.quarantine(
-            child.symbol, f"unreadable state: {error}", correlation_id=uuid.uuid4().hex[:16]
+            child.symbol, f"{UNREADABLE}: {error}", correlation_id=uuid.uuid4().hex[:16]
         )
         self.repo.add_escalation(child.symbol, "unreadable persisted state", 0, error)
         # no emergency close: the position is not understood, its exchange stop keeps protecting

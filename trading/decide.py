@@ -94,7 +94,8 @@ class SymbolCore:
                         if blocked
                         else je.EntriesAllowed(reason=reason)
                     )
-                state = replace(state, entries_blocked=blocked)
+                state = replace(state, entries_blocked=blocked,
+                                entries_blocked_reason=reason if blocked else None)
             case QuarantineLifted(by=by):
                 state = lc.on_lifted(state, by, ctx)
             case ReconcileFailed():
@@ -377,9 +378,16 @@ def _entry_blocker(state: SymbolState, ctx: Ctx) -> str | None:
     if state.quarantined:
         return f"quarantined: {state.quarantine_reason}"
     if state.entries_blocked:
-        return "entries are blocked (kill switch or shutdown)"
+        return blocked_refusal(state.entries_blocked_reason)
     if state.phase is not Phase.FLAT:
         return f"already {state.phase.value}"
     if waiting(ctx.now, state.cooldown_until, ctx.rules.risk.cooldown_after_loss_s):
         return f"cooldown after a losing close for {state.cooldown_until - ctx.now:.0f}s"
     return None
+
+
+def blocked_refusal(reason: str | None) -> str:
+    """The refusal of an entry while entries are blocked, naming what blocked them (a state
+    restored without the reason, or a block sent without one, says what usually does)."""
+    return f"entries are blocked: {reason}" if reason else (
+        "entries are blocked (kill switch, shutdown or a protection)")

@@ -140,7 +140,7 @@ class Reconciled:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EntriesBlocked:
-    """Kill switch or shutdown: no new entries while blocked."""
+    """Kill switch, shutdown or a protection (its reason): no new entries while blocked."""
 
     blocked: bool
     reason: str = ""

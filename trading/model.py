@@ -81,6 +81,10 @@ class SymbolState:
     quarantined: bool = False
     quarantine_reason: str | None = None
     entries_blocked: bool = False
+    entries_blocked_reason: str | None = field(default=None, compare=False, repr=False)
+    """Why entries are blocked (kill switch, shutdown, the protection that refused): the
+    refusal names it. Not persisted (the block itself is re-sent to every new incarnation),
+    not compared and left out of the repr (the backtest's decisions digest hashes it)."""
     last_price: Decimal | None = field(default=None, compare=False)
     """Latest price seen; not compared, so a tick alone never makes the state dirty."""
     finished_orders: tuple[Order, ...] = field(default=(), compare=False)

@@ -319,7 +319,8 @@ def on_blocked(state: GridState, blocked: bool, reason: str, ctx: GridCtx) -> Gr
     if blocked != state.entries_blocked:
         ctx.record(je.EntriesBlocked(reason=reason) if blocked
                    else je.EntriesAllowed(reason=reason))
-    state = replace(state, entries_blocked=blocked)
+    state = replace(state, entries_blocked=blocked,
+                    entries_blocked_reason=reason if blocked else None)
     if blocked:  # a resting level would still grow a position: take them off
         for order in state.orders:
             if order.purpose is K.LEVEL and order.cancel_requested_at is None:

@@ -69,6 +69,10 @@ class GridState:
     quarantined: bool = False
     quarantine_reason: str | None = None
     entries_blocked: bool = False
+    entries_blocked_reason: str | None = field(default=None, compare=False, repr=False)
+    """Why entries are blocked, as `SymbolState.entries_blocked_reason`: not in the stored
+    document (a restored block has none until the next `EntriesBlocked`), not compared, not
+    in the repr."""
     last_price: Decimal | None = field(default=None, compare=False)
     price_seq: int = field(default=0, compare=False)
     """How many prices the symbol has seen (ticks and reconciliations). Persisted with the legs'
