@@ -14,10 +14,18 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import peewee as pw
+from loguru import logger
 
 from storage import migrations
 from storage.cluster_database import open_postgres
-from storage.models import ALL_MODELS, SCHEMA_VERSION, Meta, database_proxy
+from storage.models import (
+    ALL_MODELS,
+    SCHEMA_VERSION,
+    Meta,
+    OrderRow,
+    PositionRow,
+    database_proxy,
+)
 
 BUSY_TIMEOUT_MS = 10_000
 JOURNAL_SIZE_LIMIT = 8 * 2**20
@@ -109,6 +117,7 @@ def _create_or_migrate(db: pw.Database, schema: str | None = None) -> None:
             set_meta("schema_version", str(SCHEMA_VERSION))
         else:
             _open_existing(db, schema)
+            _normalise_statuses()
         if Meta.get_or_none(Meta.key == "id_tag") is None:
             Meta.insert(key="id_tag", value=secrets.token_hex(2)).execute()
 
@@ -134,6 +143,22 @@ def _open_existing(db: pw.Database, schema: str | None) -> None:
     missing = [m for m in ALL_MODELS if m._meta.table_name not in existing]
     if missing:  # a table of this version lost by hand: recreate it alone
         db.create_tables(missing)
+
+
+def _normalise_statuses() -> None:
+    """Statuses as we write them (lower case, no spaces). Restore finds a symbol's open
+    position and live orders through the (symbol, status) index, which matches the spellings
+    older versions wrote (storage/restore.py `spellings`) but not a hand-edited 'oPEN' or
+    ' open': found by review, such a position was adopted again from the exchange under a new
+    id (P&L and fees reset) and its row left open for ever. One pass over each table at open;
+    it changes no row written by this version."""
+    for model in (PositionRow, OrderRow):
+        column = model.status
+        clean = pw.fn.LOWER(pw.fn.TRIM(column))
+        changed = model.update(status=clean).where(column != clean).execute()
+        if changed:
+            logger.warning("storage: {} row(s) of {} had their status spelled unusually; "
+                           "now lower case", changed, model._meta.table_name)
 
 
 def set_meta(key: str, value: str) -> None:

@@ -8,6 +8,7 @@ others (incident 7).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -104,6 +105,16 @@ def _decimal(value: Any) -> Decimal:
     return d
 
 
+def _time(value: Any) -> float:
+    """Epoch seconds, finite: float('NaN') reads the text 'NaN', and SQLite stores a NaN back
+    as NULL, so every later commit of the symbol failed (NOT NULL) and it crash-looped with its
+    position open (found by review)."""
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise ValueError("not a finite time")
+    return seconds
+
+
 def load_state(symbol: str) -> SymbolState:
     row = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
     if row is None:
@@ -113,9 +124,9 @@ def load_state(symbol: str) -> SymbolState:
         symbol=symbol,
         phase=r.enum("phase", Phase),
         order_seq=r.get("order_seq", int),
-        cooldown_until=r.get("cooldown_until", float),
+        cooldown_until=r.get("cooldown_until", _time),
         close_attempts=r.get("close_attempts", int),
-        next_close_at=r.get("next_close_at", lambda v: None if v is None else float(v)),
+        next_close_at=r.get("next_close_at", lambda v: None if v is None else _time(v)),
         close_reason=row.close_reason,
         last_close_error=row.last_close_error,
         needs_stop=bool(row.needs_stop),
@@ -146,7 +157,7 @@ def _position(symbol: str) -> Position | None:
         side=r.enum("side", Side),
         contracts=r.dec("contracts"),
         entry_price=r.dec("entry_price"),
-        opened_at=r.get("opened_at", float),
+        opened_at=r.get("opened_at", _time),
         fees=r.dec("fees"),
         realized_pnl=r.dec("realized_pnl"),
     )
@@ -189,7 +200,7 @@ def _orders(symbol: str) -> tuple[Order, ...]:
                 average=r.opt_dec("average"),
                 fee=r.dec("fee"),
                 position_id=row.position_id,
-                created_at=r.get("created_at", float),
+                created_at=r.get("created_at", _time),
                 last_error=row.last_error,
                 replaces=row.replaces,
             )

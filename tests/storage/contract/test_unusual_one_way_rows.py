@@ -1,0 +1,47 @@
+"""Storage contract, one-way rows a person (or an older bot) left in an unusual shape, on SQLite
+and on PostgreSQL (INCIDENTS.md rule 7). Found by review:
+- a status spelled 'oPEN' or ' open' was not found by restore's indexed lookup: the position
+  was adopted again from the exchange under a new id (P&L and fees reset) and its row stayed
+  open for ever, its stop cancelled as an orphan. Statuses are normalised when the store opens.
+- a NaN time ('NaN' text in a float column) was read as float NaN; SQLite stores a NaN as NULL,
+  so every later commit failed (NOT NULL) and the symbol crash-looped with its position open.
+  Such a time now quarantines the symbol with one line naming the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.restore import CorruptRow
+from tests.storage.contract.backends import Backend
+from tests.storage.contract.test_state import SYM, opened
+from trading.model import Phase
+
+
+@pytest.mark.parametrize("spelling", ["oPEN", " open", "Open "])
+def test_a_status_spelled_unusually_is_still_found(backend: Backend, spelling: str):
+    repo = backend.open()
+    _, sc = opened(repo)
+    assert sc.state.position is not None and sc.state.orders
+    repo.close()
+    backend.sql("UPDATE positions SET status = ? WHERE status = 'open'", (spelling,))
+    backend.sql("UPDATE orders SET status = ? WHERE status = 'open'", (spelling,))
+    loaded = backend.open().load(SYM)
+    assert loaded.phase is Phase.OPEN and loaded.position == sc.state.position
+    assert [o.client_order_id for o in loaded.orders] == [
+        o.client_order_id for o in sc.state.orders]
+    assert backend.sql("SELECT DISTINCT status FROM positions") == [("open",)]
+
+
+@pytest.mark.parametrize(("table", "column"), [
+    ("actor_state", "cooldown_until"), ("actor_state", "next_close_at"),
+    ("positions", "opened_at"), ("orders", "created_at")])
+def test_a_time_that_is_not_finite_names_its_field(backend: Backend, table: str, column: str):
+    repo = backend.open()
+    opened(repo)
+    repo.close()
+    value = "NaN" if backend.kind == "sqlite" else "Infinity"
+    cast = "" if backend.kind == "sqlite" else "::double precision"
+    backend.sql(f"UPDATE {table} SET {column} = ?{cast}", (value,))
+    with pytest.raises(CorruptRow) as err:
+        backend.open().load(SYM)
+    assert f"{table} row" in str(err.value) and repr(column) in str(err.value)
