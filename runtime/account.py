@@ -355,7 +355,7 @@ class AccountRuntime:
             symbols=tuple(self.symbols),
             deliver=sup.deliver_signal,
             journal=repository_journal(repo),
-            seen=lambda sid: repo.read(queries.signal_seen, sid),
+            seen=lambda sid: repo.read(queries.signal_received, sid),
             open_positions=gate.open_positions,  # what the gate counts, of either style
             max_open_positions=self.settings.risk.max_open_positions,
         )

@@ -2,10 +2,14 @@
 
 decode -> id -> duplicate? -> validate -> known symbol? -> expired? -> limits -> journal -> deliver.
 Every refusal is journaled (`SignalRejected` with the reason) and returned as an `Outcome`; a
-repeated id is journaled as `SignalDuplicate` and otherwise ignored. Duplicates are caught in
+repeated id is journaled as `SignalDuplicate` and otherwise ignored. Only a signal that was
+received claims its id: a rejected one (malformed, expired, over a limit) is judged again when
+it is sent again, before and after a restart alike (found by review: a retry after a 429 was
+answered "duplicate" though nothing was done, and after a restart an id whose rejection the
+log throttle had held back was accepted while one recorded was not). Duplicates are caught in
 memory (also between concurrent requests) and across restarts through the injected `seen`,
-which looks in the journal. Nothing here raises to the transport: an unexpected error becomes
-an "error" outcome and a log line.
+which looks in the journal for the signal's `SignalReceived`. Nothing here raises to the
+transport: an unexpected error becomes an "error" outcome and a log line.
 """
 
 from __future__ import annotations
@@ -102,15 +106,12 @@ class SignalRouter:
 
     def refuse(self, obj: Any, rejected: Rejected, source: str) -> Outcome:
         """Reject a signal for a reason found before it reached a router (e.g. its account, by
-        signals.accounts.AccountDispatcher): journaled here and its id remembered, as any
+        signals.accounts.AccountDispatcher): journaled here, its id not claimed, as any
         rejection."""
         try:
             sid: str | None = parsing.signal_id_of(obj)
         except Rejected:
             sid = None
-        if sid is not None:
-            with self._lock:
-                self._ids[sid] = None
         return self._reject(
             sid, self._journal_symbol(obj), rejected, source, obj if isinstance(obj, dict) else {}
         )
@@ -185,6 +186,7 @@ class SignalRouter:
     def _reject(
         self, sid: str | None, symbol: str, rej: Rejected, source: str, obj: dict[str, Any]
     ) -> Outcome:
+        self._release(sid)  # a rejected signal claims no id: a retry is judged again
         record, held = self.throttle.admit(rej.reason, self.monotonic())
         if held is not None:
             self._record_suppressed(held)

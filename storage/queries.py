@@ -102,19 +102,6 @@ def pending_controls() -> list[ControlRow]:
     return list(ControlRow.select().where(ControlRow.done_at.is_null()).order_by(ControlRow.id))
 
 
-def signal_seen(signal_id: str) -> bool:
-    """An external signal id already journaled (received or rejected), under any symbol; uses
-    the index on events.correlation_id."""
-    return (
-        EventRow.select(EventRow.id)
-        .where(
-            (EventRow.correlation_id == signal_id)
-            & EventRow.type.in_(("SignalReceived", "SignalRejected"))
-        )
-        .exists()
-    )
-
-
 def open_positions_of(symbols: list[str], grid: bool | None = None) -> dict[str, int]:
     """What each symbol holds of the account's max_open_positions as storage has it, for
     seeding the account's entry gate before any actor starts: its open positions and its
@@ -180,7 +167,9 @@ def _grid_held(state: GridState) -> int:
 
 
 def signal_received(signal_id: str) -> bool:
-    """Whether a signal with this id was journaled as received (indexed by correlation id)."""
+    """Whether a signal with this id was journaled as received, under any symbol (indexed by
+    correlation id). What makes an external signal's id a duplicate: a rejected one is judged
+    again when it is sent again (signals/router.py)."""
     return (
         EventRow.select(EventRow.id)
         .where((EventRow.correlation_id == signal_id) & (EventRow.type == "SignalReceived"))

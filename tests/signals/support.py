@@ -31,10 +31,11 @@ class FakeJournal:
             return [e for e in self.entries if e[1] == type_]
 
     def seen(self, signal_id: str) -> bool:
-        """Stands in for the storage query (SignalReceived/SignalRejected with this id). The
-        fake deliver writes no SignalReceived, so the router's SignalAccepted stands for it."""
+        """Stands in for the storage query (SignalReceived with this id: a rejected id is
+        judged again). The fake deliver writes no SignalReceived, so the router's
+        SignalAccepted stands for it."""
         with self._lock:
-            return any(cid == signal_id and t in ("SignalAccepted", "SignalRejected")
+            return any(cid == signal_id and t == "SignalAccepted"
                        for _, t, _, cid in self.entries)
 
 

@@ -62,7 +62,8 @@ def test_rejections_name_their_reason_and_are_journaled():
     assert set(rejected) == set(cases)
     assert all(data["reason"] for data in rejected.values())
     assert deliver.calls == []
-    assert router.handle(sig("c", expires_at=clock.now + 60), "test").status == "duplicate"
+    # a rejected id is judged again (it claimed nothing): corrected, it is accepted
+    assert router.handle(sig("c", expires_at=clock.now + 60), "test").status == "accepted"
 
 
 def test_malformed_payloads_never_raise():

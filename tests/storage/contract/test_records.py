@@ -45,7 +45,7 @@ def test_signals_journal_and_escalations(backend: Backend):
     repo.record(SYM, "SignalReceived", {"signal_id": "s2", "side": "short"}, correlation_id="s2")
     repo.record(SYM, "SignalHandled", {"signal_id": "s1"}, correlation_id="s1")
     assert [s["signal_id"] for s in repo.unhandled_signals(SYM)] == ["s2"]
-    assert repo.read(queries.signal_seen, "s2") and not repo.read(queries.signal_seen, "s9")
+    assert repo.read(queries.signal_received, "s2") and not repo.read(queries.signal_received, "s9")
     assert repo.read(queries.signal_received, "s1")
     inc = repo.claim(SYM)
     esc = Escalate(reason="stop rejected", attempts=3, last_error="boom")
