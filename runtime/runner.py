@@ -21,10 +21,13 @@ from runtime.status_writer import StatusWriter
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
 from storage.opening import account_schema
 from storage.pg_lock import SchemaLock
+from supervision.child import ChildState
 from supervision.instance_lock import FileLock, InstanceLock
 from supervision.status import combine_status
 
 LOCKS_DIR = "locks"
+ACTORS_START_WAIT_S = 30.0
+"""The signal receiver waits at most this long for every actor to run (bot.py run)."""
 EXIT_LOCK_LOST = 3
 """bot.py's exit code for an account another bot holds (runtime/cli.py EXIT_LOCKED): the bot
 stopped because its schema lock was taken over."""
@@ -252,9 +255,10 @@ class Bot:
         self._install_signal_handlers(log)
         for account in self.accounts:
             account.start()
-        if receiver is not None:
-            receiver.start()
         services.start()
+        if receiver is not None:
+            self._await_actors(log)  # a signal in the first moments must not find them starting
+            receiver.start()
         deadline = None if duration_s is None else time.monotonic() + duration_s
         beat = open_beat(self.role)
         try:
@@ -278,6 +282,23 @@ class Bot:
             stop_all(self.accounts, log)
             self._write_status(running=False)
             pykka.ActorRegistry.stop_all(block=False)
+
+    def _await_actors(self, log: Any) -> None:
+        """Until every account's actors are running (or quarantined), at most
+        ACTORS_START_WAIT_S; then the signal receiver starts anyway, with a warning."""
+        deadline = time.monotonic() + ACTORS_START_WAIT_S
+        if any(_starting(a) for a in self.accounts):
+            self._write_status(running=True)  # `bot.py status` need not wait for the actors
+        while not self.stop_event.is_set():
+            starting = [sym for a in self.accounts for sym in _starting(a)]
+            if not starting:
+                return
+            if time.monotonic() >= deadline:
+                log.warning(
+                    "signal receiver starting while {} actor(s) are not running after {:g}s: {}",
+                    len(starting), ACTORS_START_WAIT_S, ", ".join(starting[:5]))
+                return
+            self.stop_event.wait(0.02)
 
     def _signal_receiver(self) -> Any:
         s = self.settings
@@ -347,6 +368,15 @@ class Bot:
                 account.apply_controls()
             except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
                 log.opt(exception=exc).error("controls of account {} failed: {}", account.name, exc)
+
+
+def _starting(account: AccountRuntime) -> list[str]:
+    """The account's symbols whose actor is neither running nor quarantined (nor stopped)."""
+    settled = (ChildState.RUNNING, ChildState.QUARANTINED, ChildState.STOPPED)
+    sup = account.sup
+    if sup is None:
+        return []
+    return [sym for sym, child in list(sup.children.items()) if child.state not in settled]
 
 
 def _worker_settings(settings: Settings) -> Settings:

@@ -5,18 +5,23 @@ than one account trades the symbol; an unknown account, or one that does not tra
 is refused with the reason. Each account's router then does everything else (duplicates,
 validation, expiry, its own wave and open-position limits, journal in the account's database,
 delivery to the account's actor). Signal ids are unique across accounts: an id any account has
-already received is answered as a duplicate by that account. Refusals that belong to no account
-are journaled by the first account (under the symbol ``signals``).
+already received is answered as a duplicate by that account. The claim is atomic: the dispatcher
+remembers which account took an id (under its lock, only for the check and the claim), so the
+same id sent to two accounts at the same moment is handled by one and a duplicate for the other.
+Refusals that belong to no account are journaled by the first account (under the symbol
+``signals``).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from signals import parsing
 from signals.model import Outcome, Rejected
-from signals.router import SignalRouter
+from signals.router import MEMORY_IDS, SignalRouter
 
 
 class AccountDispatcher:
@@ -30,6 +35,10 @@ class AccountDispatcher:
         self.default = next(iter(self.routers.values()))
         self.log = logger
         self.owners: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        self._claims: OrderedDict[str, SignalRouter] = OrderedDict()
+        """Which account took an id (the last MEMORY_IDS); forgotten when its handling failed
+        or it was rejected."""
         for name, router in self.routers.items():
             for symbol in router.symbols:
                 self.owners.setdefault(symbol, []).append(name)
@@ -50,8 +59,9 @@ class AccountDispatcher:
         return self.handle(obj, source)
 
     def handle(self, obj: Any, source: str) -> Outcome:
+        sid = self._signal_id(obj)
         try:
-            router = self._known_id_router(obj) or self._route(obj)
+            router = self._claim(sid, obj)
         except Rejected as rej:
             return self.default.refuse(obj, rej, source)
         except Exception as exc:  # noqa: BLE001 - a bad signal must never take the receiver down
@@ -59,16 +69,35 @@ class AccountDispatcher:
             return Outcome(
                 status="error", http_status=500, reason=f"internal error: {type(exc).__name__}"
             )
-        return router.handle(obj, source)
+        outcome = router.handle(obj, source)
+        if sid is not None and outcome.status in ("error", "rejected"):
+            with self._lock:  # it claimed nothing (signals/router.py): a retry is routed again
+                if self._claims.get(sid) is router:
+                    del self._claims[sid]
+        return outcome
 
-    def _known_id_router(self, obj: Any) -> SignalRouter | None:
+    def _signal_id(self, obj: Any) -> str | None:
         if len(self.routers) == 1:
             return None  # the one router finds its duplicates itself
         try:
-            sid = parsing.signal_id_of(obj)
+            return parsing.signal_id_of(obj)
         except Rejected:
             return None
-        return next((r for r in self.routers.values() if r.knows(sid)), None)
+
+    def _claim(self, sid: str | None, obj: Any) -> SignalRouter:
+        """The router for this signal: the account that already took its id, else the one it is
+        routed to, which takes the id here. The journal look-ups (``knows``) run before the lock;
+        the lock covers only the in-memory check and the claim."""
+        if sid is None:
+            return self._route(obj)
+        known = next((r for r in self.routers.values() if r.knows(sid)), None)
+        with self._lock:
+            router = self._claims.get(sid) or known or self._route(obj)
+            self._claims[sid] = router
+            self._claims.move_to_end(sid)
+            while len(self._claims) > MEMORY_IDS:
+                self._claims.popitem(last=False)
+        return router
 
     def _route(self, obj: Any) -> SignalRouter:
         if not isinstance(obj, dict):

@@ -5,10 +5,14 @@ are JSON: 202 accepted, 200 duplicate, 4xx {"status": "rejected", "reason": ...}
 valid token (not journaled: the sender is not known). One `ThreadingHTTPServer` on its own
 thread, a thread per request; `stop()` returns within its bound.
 
-A slow or greedy client cannot take the process's file descriptors: at most `max_connections`
-are handled at once (one over the cap is closed at once, logged at most once a second), and a
-request's head and body must arrive within `request_timeout_s` in total (a byte-by-byte trickle
-is cut off at that deadline, not kept alive by it).
+A slow or greedy client cannot take the process's file descriptors nor lock senders out: at
+most `max_connections` are handled at once and `max_connections_per_ip` from one address; the
+request line and headers must arrive within `head_timeout_s`, the whole request within
+`request_timeout_s` (a byte-by-byte trickle is cut off at that deadline, not kept alive by it).
+Over a cap, the oldest connection still waiting for its head after `evict_idle_after_s` makes
+room (answered 503); when there is none the new connection is answered a one-line JSON 503.
+Refusals are logged at most once a second. http.server's own errors (400, 414, 431, 501) are
+answered in the same one-line JSON as every other error.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from signals.limits import ConnectionCaps
 from signals.reject_throttle import RejectionThrottle
 from signals.router import SignalRouter
 
@@ -41,11 +47,16 @@ class SignalHttpServer:
         max_body_bytes: int = 65536,
         request_timeout_s: float = 10.0,
         max_connections: int = 128,
+        head_timeout_s: float = 2.0,
+        max_connections_per_ip: int | None = None,
+        evict_idle_after_s: float = 0.5,
     ) -> None:
         if not token:
             raise ValueError("the signal endpoint needs a non-empty token")
-        if max_connections < 1 or request_timeout_s <= 0:
-            raise ValueError("max_connections must be >= 1 and request_timeout_s > 0")
+        per_ip = max(1, max_connections // 2) if max_connections_per_ip is None else (
+            max_connections_per_ip)
+        if max_connections < 1 or per_ip < 1 or min(request_timeout_s, head_timeout_s) <= 0:
+            raise ValueError("connection caps must be >= 1 and timeouts > 0")
         self.router = router
         self.log = logger
         self.path = path
@@ -57,11 +68,13 @@ class SignalHttpServer:
                 "token": token.encode("utf-8"),
                 "max_body": max_body_bytes,
                 "timeout": request_timeout_s,
+                "head_timeout": min(head_timeout_s, request_timeout_s),
             },
         )
         self._server = _Server((host, port), handler, bind_and_activate=True)
         self._server.owner = self
-        self._server.slots = threading.BoundedSemaphore(max_connections)
+        self._server.conns = ConnectionCaps(max_connections, per_ip, evict_idle_after_s,
+                                            evict=_evict)
         self.max_connections = max_connections
         self._thread = threading.Thread(target=self._serve, name="signal-http", daemon=True)
         self._started = False
@@ -148,28 +161,61 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     """listen() backlog: a wave of signals arrives at once (the default 5 drops connections)."""
     owner: SignalHttpServer
-    slots: threading.BoundedSemaphore
+    conns: ConnectionCaps
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.closing: deque[tuple[socket.socket, float]] = deque()
+        """Refused connections, answered and half-closed, until the client hangs up (or 1 s)."""
+        super().__init__(*args, **kwargs)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """A thread for the connection if one of ``max_connections`` slots is free; else the
-        connection is closed at once."""
-        if not self.slots.acquire(blocking=False):
-            self.shutdown_request(request)
+        """A thread for the connection if the caps allow it (evicting an idle one if need be);
+        else a one-line JSON 503."""
+        ip = str(client_address[0]) if client_address else "?"
+        refused, evicted = self.conns.admit(request, ip, time.monotonic())
+        for victim_ip, idle_s in evicted:
             self.owner.log_refused(
-                "connection cap", "signal endpoint: {} connections open, refusing more",
-                self.owner.max_connections)
+                "idle connection closed", "signal endpoint: closed a connection from {} with no "
+                "request after {:.1f}s to make room", victim_ip, idle_s)
+        if refused is not None:
+            self.owner.log_refused("connection cap", "signal endpoint: connection from {} "
+                                   "refused: {}", ip, refused)
+            _answer_busy(request, refused)
+            self._linger(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.slots.release()
+            self.conns.leave(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self.conns.leave(request)
+
+    def _linger(self, sock: socket.socket) -> None:
+        """Close once the client has read the answer: closing with its request unread would
+        reset the connection and lose the answer."""
+        if len(self.closing) >= 256:
+            self.closing.popleft()[0].close()
+        self.closing.append((sock, time.monotonic() + 1.0))
+
+    def service_actions(self) -> None:
+        now, keep = time.monotonic(), deque[tuple[socket.socket, float]]()
+        while self.closing:
+            sock, until = self.closing.popleft()
+            if _drained(sock) or now >= until:
+                sock.close()
+            else:
+                keep.append((sock, until))
+        self.closing = keep
+
+    def server_close(self) -> None:
+        super().server_close()
+        while self.closing:
+            self.closing.popleft()[0].close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line, never a traceback on stderr (a client that hung up mid-answer)."""
@@ -179,18 +225,52 @@ class _Server(ThreadingHTTPServer):
             client_address[0] if client_address else "?", type(exc).__name__)
 
 
+def _answer_busy(sock: socket.socket, reason: str) -> None:
+    """A one-line JSON 503, sent without waiting (the send buffer of a new connection is empty)."""
+    body = json.dumps({"status": "rejected", "reason": reason}).encode("utf-8")
+    head = (f"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
+    try:
+        sock.send(head.encode("ascii") + body, socket.MSG_DONTWAIT)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _evict(sock: socket.socket) -> None:
+    """Answer an idle connection 503 and wake its thread from its read (it sees the end of
+    the stream, sends nothing more and ends)."""
+    _answer_busy(sock, "closed: no request in time, room made for another")
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _drained(sock: socket.socket) -> bool:
+    """Read what the client sent without waiting; True once it hung up (or failed)."""
+    try:
+        while sock.recv(65536, socket.MSG_DONTWAIT):
+            pass
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
 class _DeadlineReader(io.RawIOBase):
     """The connection's reads, all before one deadline (a socket timeout bounds one read only,
     so a client sending a byte every few seconds would hold it forever)."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock, self._deadline = sock, deadline
+        self._sock, self.deadline = sock, deadline
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        left = self._deadline - time.monotonic()
+        left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the request did not arrive in time")
         self._sock.settimeout(left)
@@ -201,13 +281,41 @@ class _Handler(BaseHTTPRequestHandler):
     owner: SignalHttpServer
     token: bytes
     max_body: int
+    head_timeout: float
+    server: _Server
     server_version = "actorbot-signals"
 
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the socket stays open: it is closed by the server after finish()
-        deadline = time.monotonic() + float(self.timeout or 10.0)
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline))
+        self._opened = time.monotonic()
+        self._reader = _DeadlineReader(self.connection, self._opened + self.head_timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def parse_request(self) -> bool:
+        """The request line and headers arrived within the head deadline: the body may take
+        until the request's deadline. False (nothing more sent) when the connection was closed
+        meanwhile to make room for another."""
+        if not super().parse_request():
+            return False
+        if not self.server.conns.head_done(self.connection):
+            self.close_connection = True
+            return False
+        self._reader.deadline = self._opened + float(self.timeout or 10.0)
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, line too long, too many headers,
+        unsupported method) in the one-line JSON every other answer uses, not its HTML page."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        if getattr(self, "request_version", "") in ("", "HTTP/0.9"):
+            self.request_version = "HTTP/1.0"  # a status line and headers, whatever was sent
+        self.close_connection = True
+        reason = (message or phrase)[:200]
+        self._send(code, {"status": "rejected", "reason": reason}, {"Connection": "close"})
 
     def do_POST(self) -> None:
         if self.path.split("?", 1)[0] != self.owner.path:

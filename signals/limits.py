@@ -1,11 +1,14 @@
-"""Entry limits of the signal receiver. Not thread-safe on their own: the router calls them
-under its lock, check first and take only when every limit allows the signal."""
+"""Limits of the signal receiver. The entry limits (WaveLimiter, OpenPositionGate) are not
+thread-safe on their own: the router calls them under its lock, check first and take only when
+every limit allows the signal. ConnectionCaps (the HTTP endpoint's connections) is thread-safe."""
 
 from __future__ import annotations
 
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from decimal import Decimal
+from typing import Any
 
 DEFAULT_MAX_SIZE_USDT = Decimal(100_000)
 """The largest ``size_usdt`` a signal (HTTP, WebSocket or ``bot.py signal --size``) may ask for
@@ -83,3 +86,73 @@ class OpenPositionGate:
 
     def take(self, now: float) -> None:
         self._expiries.append(now + self.reserve_s)
+
+
+class _Conn:
+    __slots__ = ("ip", "opened", "head_done", "evicted")
+
+    def __init__(self, ip: str, opened: float) -> None:
+        self.ip, self.opened, self.head_done, self.evicted = ip, opened, False, False
+
+
+class ConnectionCaps:
+    """The HTTP endpoint's open connections (oldest first): at most `max_total`, at most
+    `max_per_ip` from one address. Over a cap, the oldest connection (of that address, or of
+    all) still waiting for its request line and headers after `evict_after_s` is handed to
+    `evict` (which answers and closes it) to make room: idle connections held open cannot lock
+    out a sender whose request arrives at once. A connection counts until `leave` (its thread
+    ended), so the caps bound the threads and file descriptors."""
+
+    def __init__(self, max_total: int, max_per_ip: int, evict_after_s: float,
+                 evict: Callable[[Any], None]) -> None:
+        self.max_total, self.max_per_ip, self.evict_after_s = max_total, max_per_ip, evict_after_s
+        self._evict = evict
+        self._cond = threading.Condition()
+        self._open: dict[Hashable, _Conn] = {}
+
+    def admit(self, key: Hashable, ip: str,
+              now: float) -> tuple[str | None, list[tuple[str, float]]]:
+        """(why the connection is refused, or None: admitted; the (address, idle seconds) of
+        the connections closed to make room)."""
+        evicted: list[tuple[str, float]] = []
+        with self._cond:
+            for per_ip in (True, False):
+                def over(per_ip: bool = per_ip) -> bool:
+                    if per_ip:
+                        return sum(c.ip == ip for c in self._open.values()) >= self.max_per_ip
+                    return len(self._open) >= self.max_total
+
+                if not over():
+                    continue
+                victim = next(((k, c) for k, c in self._open.items()
+                               if self._idle(c, ip if per_ip else None, now)), None)
+                if victim is not None:
+                    victim[1].evicted = True
+                    evicted.append((victim[1].ip, now - victim[1].opened))
+                    self._evict(victim[0])
+                    self._cond.wait_for(lambda: not over(), timeout=0.2)  # its thread ends
+                if over():
+                    limit = self.max_per_ip if per_ip else self.max_total
+                    where = f" from {ip}" if per_ip else ""
+                    return f"too many connections{where} (limit {limit}); retry shortly", evicted
+            self._open[key] = _Conn(ip, now)
+        return None, evicted
+
+    def _idle(self, conn: _Conn, ip: str | None, now: float) -> bool:
+        return (not conn.head_done and not conn.evicted and now - conn.opened >= self.evict_after_s
+                and ip in (None, conn.ip))
+
+    def head_done(self, key: Hashable) -> bool:
+        """The connection's request line and headers arrived; False when it was closed (to make
+        room) meanwhile."""
+        with self._cond:
+            conn = self._open.get(key)
+            if conn is None or conn.evicted:
+                return False
+            conn.head_done = True
+            return True
+
+    def leave(self, key: Hashable) -> None:
+        with self._cond:
+            self._open.pop(key, None)
+            self._cond.notify_all()

@@ -1,8 +1,9 @@
 """Turn a JSON signal into a `SignalRequest`, or raise `Rejected` naming what is wrong.
 
 Accepted shape: {"id", "symbol", "side": "long"|"short"|"exit", "size_usdt"?, "stop"?,
-"take_profit"?, "expires_at"? (epoch seconds)}. Unknown keys are ignored. Numbers may be JSON
-numbers or numeric strings; NaN and Infinity are refused.
+"take_profit"?, "expires_at"? (epoch seconds), "account"? (signals/accounts.py)}. Any other key
+is refused, naming it: a misspelled ``size_usd`` must not silently become the default size.
+Numbers may be JSON numbers or numeric strings; NaN and Infinity are refused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 from signals.model import Rejected, SignalRequest
 from trading.model import Side
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/\-]{0,127}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/\-]{0,127}")
+"""Matched with ``fullmatch`` (``$`` would let a trailing newline through into log lines)."""
+KEYS = ("id", "symbol", "side", "size_usdt", "stop", "take_profit", "expires_at", "account")
 MAX_EPOCH_S = Decimal(10) ** 11
 """An expires_at above this is almost surely milliseconds, not seconds."""
 
@@ -41,7 +44,7 @@ def signal_id_of(obj: Any) -> str:
     if not isinstance(obj, dict):
         raise Rejected("a signal must be a JSON object", 400)
     sid = obj.get("id")
-    if not isinstance(sid, str) or not ID_PATTERN.match(sid):
+    if not isinstance(sid, str) or not ID_PATTERN.fullmatch(sid):
         raise Rejected("id: must be a string of 1..128 characters (letters, digits, ._:@/-)", 400)
     return sid
 
@@ -90,6 +93,11 @@ def _check_levels(side: Side | None, stop: Decimal | None, tp: Decimal | None) -
 def parse(obj: Any) -> SignalRequest:
     """Validate a decoded JSON value (shape and field types only; no symbol list, no clock)."""
     sid = signal_id_of(obj)
+    unknown = [key for key in obj if key not in KEYS]
+    if unknown:
+        raise Rejected(
+            f"unknown key {str(unknown[0])[:32]!r} (accepted: {', '.join(KEYS)})", 400
+        )
     symbol = symbol_of(obj)
     side = _side(obj)
     stop, tp = _positive(obj, "stop"), _positive(obj, "take_profit")

@@ -124,12 +124,7 @@ class SignalWebSocketClient:
         """One connection, until it ends; returns why it ended and how long it was up."""
         started: float | None = None
         try:
-            async with session.ws_connect(
-                self.url,
-                headers=self._headers,
-                heartbeat=self.heartbeat_s,
-                max_msg_size=self.max_message_bytes,
-            ) as ws:
+            async with await self._handshake(session) as ws:
                 started = self.monotonic()
                 self.connections += 1
                 self.connected.set()
@@ -144,6 +139,23 @@ class SignalWebSocketClient:
         finally:
             self.connected.clear()
         return reason, None if started is None else self.monotonic() - started
+
+    async def _handshake(self, session: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+        """Connect and upgrade, all within `connect_timeout_s`: a server that accepts the TCP
+        connection but never answers the upgrade is a failed attempt (logged, retried), not a
+        client waiting forever (heartbeats only start after the handshake)."""
+        try:
+            async with asyncio.timeout(self.connect_timeout_s):
+                return await session.ws_connect(
+                    self.url,
+                    headers=self._headers,
+                    heartbeat=self.heartbeat_s,
+                    max_msg_size=self.max_message_bytes,
+                )
+        except TimeoutError:
+            raise TimeoutError(
+                f"no handshake answer within {self.connect_timeout_s:g}s"
+            ) from None
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:

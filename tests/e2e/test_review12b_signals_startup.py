@@ -1,0 +1,79 @@
+"""`python bot.py run` with the signal endpoint: a signal sent the moment the endpoint accepts
+connections finds every actor running (before, the receiver started with the actors still
+starting, and such a signal was answered 409 'actor not running' and journaled skipped). The
+paper exchange's latency makes the actors' start (their reconcile) take seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.e2e.bot_process import log_tails, start_bot, write_config
+from tests.support.waiting import wait_until
+
+SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+TOKEN = "s3cret-token-startup"
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def post(port: int, body: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/signals", method="POST",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {TOKEN}",
+                                          "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_a_signal_at_startup_finds_the_actors_running(tmp_path):
+    port = free_port()
+    config = write_config(
+        tmp_path / "signals.toml", SYMBOLS,
+        bot={"status_interval_s": 0.2}, exchange={"poll_interval_s": 0.5},
+        strategy={"window": 10000, "entry_z": 5.0, "exit_z": 0.1},  # the strategy stays quiet
+        paper={"latency_ms": 1500}, logging={"console": False},
+        signals={"enabled": True, "port": port},
+    )
+    data = tmp_path / "data"
+    proc = start_bot(config, data, env={**os.environ, "BOT_SIGNAL_TOKEN": TOKEN})
+    try:
+        wait_until(lambda: accepts(port) or proc.poll() is not None, timeout=90, interval=0.02,
+                   message="the signal endpoint")
+        assert proc.poll() is None, log_tails(data)
+        status, body = post(port, {"id": "st1", "symbol": "ETH/USDT:USDT", "side": "exit"})
+        assert (status, body["status"]) == (202, "accepted"), (body, log_tails(data))
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    db = data / "bot.sqlite"
+    with sqlite3.connect(db) as con:
+        types = [t for (t,) in con.execute(
+            "SELECT type FROM events WHERE correlation_id = 'st1' ORDER BY id")]
+    assert "SignalSkipped" not in types and "SignalAccepted" in types, types
