@@ -26,18 +26,22 @@ def size_cap(configured: Decimal | None) -> tuple[Decimal, str]:
 
 
 class WaveLimiter:
-    """At most `max_per_wave` entries accepted within any `window_s` seconds (a sliding window)."""
+    """At most `max_per_wave` entries accepted within any `window_s` seconds (a sliding window).
+    An entry for a (symbol, side) already taken inside the window takes no second place: a
+    repeated signal adds no exposure, and must not use up the wave of the other symbols."""
 
     def __init__(self, max_per_wave: int, window_s: float) -> None:
         if max_per_wave < 1 or window_s <= 0:
             raise ValueError("max_per_wave must be >= 1 and window_s > 0")
         self.max_per_wave = max_per_wave
         self.window_s = window_s
-        self._times: deque[float] = deque()
+        self._times: deque[tuple[float, Hashable]] = deque()
 
-    def check(self, now: float) -> str | None:
-        while self._times and self._times[0] <= now - self.window_s:
+    def check(self, now: float, key: Hashable = None) -> str | None:
+        while self._times and self._times[0][0] <= now - self.window_s:
             self._times.popleft()
+        if key is not None and any(k == key for _, k in self._times):
+            return None
         if len(self._times) >= self.max_per_wave:
             return (
                 f"wave limit: {self.max_per_wave} entry signals already accepted within "
@@ -45,17 +49,21 @@ class WaveLimiter:
             )
         return None
 
-    def take(self, now: float) -> None:
-        self._times.append(now)
+    def take(self, now: float, key: Hashable = None) -> None:
+        if key is None or all(k != key for _, k in self._times):
+            self._times.append((now, key))
 
 
 class OpenPositionGate:
     """At most `max_open` positions, counting entries accepted but not yet visible as positions.
 
-    An accepted entry reserves a slot for `reserve_s` (the time an actor needs to open it). While
-    reservations are live the count is max(open_positions(), open-at-first-reservation +
-    reservations): a reservation that became a position is not counted twice, and a position
-    that closed meanwhile frees its slot only when the reservations expire (the safe side).
+    An accepted entry reserves a slot for `reserve_s` (the time an actor needs to open it), one
+    per (symbol, side): a repeated signal for a reservation still live takes no second slot
+    (found by review: five BTC longs reserved five slots, one position opened, the other four
+    were skipped as already open, and ETH was refused at the cap). While reservations are live
+    the count is max(open_positions(), open-at-first-reservation + reservations): a reservation
+    that became a position is not counted twice, and a position that closed meanwhile frees its
+    slot only when the reservations expire (the safe side).
     """
 
     def __init__(
@@ -66,26 +74,31 @@ class OpenPositionGate:
         self.max_open = max_open
         self.reserve_s = reserve_s
         self._open_positions = open_positions
-        self._expiries: deque[float] = deque()
+        self._expiries: dict[Hashable, float] = {}
+        self._anonymous = 0
         self._base = 0
 
     def count(self, now: float) -> int:
-        while self._expiries and self._expiries[0] <= now:
-            self._expiries.popleft()
+        self._expiries = {k: t for k, t in self._expiries.items() if t > now}
         current = int(self._open_positions())
         if not self._expiries:
             self._base = current
             return current
         return max(current, self._base + len(self._expiries))
 
-    def check(self, now: float) -> str | None:
+    def check(self, now: float, key: Hashable = None) -> str | None:
         count = self.count(now)
+        if key is not None and key in self._expiries:
+            return None  # its slot is already reserved
         if count >= self.max_open:
             return f"max open positions reached ({count} open or opening, limit {self.max_open})"
         return None
 
-    def take(self, now: float) -> None:
-        self._expiries.append(now + self.reserve_s)
+    def take(self, now: float, key: Hashable = None) -> None:
+        if key is None:
+            self._anonymous += 1
+            key = ("entry", self._anonymous)
+        self._expiries.setdefault(key, now + self.reserve_s)
 
 
 class _Conn:

@@ -135,7 +135,7 @@ class SignalRouter:
         if req.size_usdt is not None and req.size_usdt > cap:
             raise Rejected(f"size_usdt {req.size_usdt} is above {cap_name}", 422)
         if req.is_entry:
-            self._admit_entry()
+            self._admit_entry((req.symbol, req.side_name))
         data = {**req.journal_data(), "source": source, "levels_applied": False}
         self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
         if self._deliver(req.symbol, req.to_external(source)):
@@ -159,16 +159,18 @@ class SignalRouter:
             )
         )
 
-    def _admit_entry(self) -> None:
+    def _admit_entry(self, key: tuple[str, str]) -> None:
+        """The wave and open-position limits, per (symbol, side): a repeat of an entry still
+        counted takes no second place in either."""
         with self._lock:
             now = self.monotonic()
             for limit in (self.wave, self.positions):
-                reason = limit.check(now) if limit is not None else None
+                reason = limit.check(now, key) if limit is not None else None
                 if reason is not None:
                     raise Rejected(reason, 429 if limit is self.wave else 409)
             for limit in (self.wave, self.positions):
                 if limit is not None:
-                    limit.take(now)
+                    limit.take(now, key)
 
     def _duplicate(self, sid: str, obj: dict[str, Any], source: str) -> Outcome:
         symbol = self._journal_symbol(obj)

@@ -13,6 +13,7 @@ from signals.limits import OpenPositionGate, WaveLimiter
 from tests.signals.support import TOKEN, Clock, Positions, make_router, post
 
 BTC = "BTC/USDT:USDT"
+ETH = "ETH/USDT:USDT"
 
 
 def serve(**router_kwargs):
@@ -88,10 +89,12 @@ def test_concurrent_duplicates_deliver_once():
 def test_wave_limit_and_max_open_positions_over_http():
     server, journal, deliver = serve(wave=WaveLimiter(3, 60.0))
     try:
-        codes = [post(server.url, {"id": f"w{i}", "symbol": BTC, "side": "long"})[0] for i in range(5)]
-        assert codes == [202, 202, 202, 429, 429]
+        keys = [(BTC, "long"), (ETH, "long"), (BTC, "short"), (ETH, "short"), (BTC, "long")]
+        codes = [post(server.url, {"id": f"w{i}", "symbol": symbol, "side": side})[0]
+                 for i, (symbol, side) in enumerate(keys)]
+        assert codes == [202, 202, 202, 429, 202]  # a repeat of a counted entry takes no place
         reasons = [d["reason"] for _, _, d, _ in journal.of("SignalRejected")]
-        assert len(reasons) == 2 and all("wave limit" in r for r in reasons)
+        assert len(reasons) == 1 and all("wave limit" in r for r in reasons)
     finally:
         assert server.stop(timeout_s=5)
     server, journal, deliver = serve(positions=OpenPositionGate(2, Positions(2)))

@@ -10,6 +10,7 @@ from tests.signals.support import Clock, FakeDeliver, FakeJournal, Positions, ma
 from trading.model import Side
 
 BTC = "BTC/USDT:USDT"
+ETH = "ETH/USDT:USDT"
 
 
 def sig(sid: str = "s1", **over):
@@ -86,8 +87,14 @@ def test_not_yet_expired_and_exit_signals_pass():
 def test_wave_limit_is_a_sliding_window_and_spares_exits():
     mono = Clock(100.0)
     router, journal, deliver = make_router(wave=WaveLimiter(2, 2.0), monotonic=mono)
-    assert [router.handle(sig(f"w{i}"), "t").status for i in range(3)] == ["accepted", "accepted", "rejected"]
+    sides = ["long", "short", "long"]
+    symbols = [BTC, BTC, ETH]
+    assert [router.handle(sig(f"w{i}", symbol=symbols[i], side=sides[i]), "t").status
+            for i in range(3)] == ["accepted", "accepted", "rejected"]
     assert "wave limit" in journal.of("SignalRejected")[0][2]["reason"]
+    # a repeat of an entry already counted in the window takes no second place (found by
+    # review: repeats on one symbol used up the wave of every other symbol)
+    assert router.handle(sig("w-again", side="short"), "t").status == "accepted"
     assert router.handle(sig("w-exit", side="exit"), "t").status == "accepted"
     mono.now += 2.0
     assert router.handle(sig("w4"), "t").status == "accepted"
@@ -98,8 +105,12 @@ def test_open_position_gate_counts_entries_not_yet_open():
     gate = OpenPositionGate(3, open_now, reserve_s=10.0)
     router, journal, _ = make_router(positions=gate, monotonic=mono)
     assert router.handle(sig("p1"), "t").status == "accepted"
-    assert router.handle(sig("p2"), "t").status == "accepted"
-    out = router.handle(sig("p3"), "t")
+    # repeats of one entry reserve one slot, not one each (found by review: five BTC longs
+    # reserved five slots, one position opened, and ETH was refused at the cap)
+    assert [router.handle(sig(f"p1-{i}"), "t").status for i in range(3)] == ["accepted"] * 3
+    assert gate.count(mono.now) == 2
+    assert router.handle(sig("p2", symbol=ETH), "t").status == "accepted"
+    out = router.handle(sig("p3", side="short"), "t")
     assert (out.status, out.http_status) == ("rejected", 409) and "max open positions" in out.reason
     open_now.n = 3  # the two entries opened: not counted twice
     assert gate.count(mono.now) == 3
