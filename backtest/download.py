@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt
 
@@ -62,20 +62,29 @@ def _open_part(final: Path) -> tuple[Path, int | None]:
     return part, _resume_point(part)
 
 
-def _fetch(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: int,
-           sleep: Callable[[float], None]) -> list[list[Any]]:
+T = TypeVar("T")
+
+
+def _retried(call: Callable[[], T], what: str, sleep: Callable[[float], None]) -> T:
+    """`call` with up to MAX_RETRIES tries on a network error or an unavailable venue (1 s
+    doubling to 30 s between them), then one line naming `what`."""
     delay = 1.0
     for attempt in range(MAX_RETRIES):
         try:
-            return ex.fetch_ohlcv(symbol, timeframe, since=since, limit=limit,
-                                  params={"until": until})
+            return call()
         except (ccxt.NetworkError, ccxt.ExchangeNotAvailable) as exc:
             if attempt == MAX_RETRIES - 1:
-                raise DownloadError(
-                    f"{symbol}: fetch_ohlcv failed {MAX_RETRIES} times: {exc}") from exc
+                raise DownloadError(f"{what} failed {MAX_RETRIES} times: {exc}") from exc
             sleep(delay)
             delay = min(delay * 2, 30.0)
-    return []
+    raise AssertionError("unreachable")
+
+
+def _fetch(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: int,
+           sleep: Callable[[float], None]) -> list[list[Any]]:
+    return _retried(lambda: ex.fetch_ohlcv(symbol, timeframe, since=since, limit=limit,
+                                           params={"until": until}),
+                    f"{symbol}: fetch_ohlcv", sleep)
 
 
 def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: int,
@@ -122,7 +131,7 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
     end = parse_when(args.to, "--to") or int(time.time() * 1000)
     assert start is not None
     folder = private_dir(Path(args.data))
-    markets = ex.load_markets()
+    markets = _retried(ex.load_markets, f"{args.exchange}: load_markets", time.sleep)
     for symbol in args.symbols:
         if symbol not in markets:
             raise DownloadError(f"--symbols: {symbol!r} is not a market on {args.exchange}")

@@ -171,3 +171,21 @@ def test_ccxt_spaces_requests_at_the_venues_rate_limit(tmp_path: Path) -> None:
     assert count == 1000
     assert len(emu.hits("/v5/market/kline")) == 10
     assert elapsed >= 0.8  # ten calls, at least 100 ms apart after the first
+
+
+def test_a_refused_markets_load_is_retried(tmp_path: Path) -> None:
+    """The markets load had no retry (found by review): one 503 from a busy venue ended the
+    download; it is retried like every candle request."""
+    venue = KlineVenue(Book({"BTC/USDT:USDT": Decimal(30000)}), candles=50)
+    emu = EmulatorServer(venue).start()
+    try:
+        emu.fail_next("/v5/market/instruments-info", 1, status=503,
+                      body={"retCode": 10006, "retMsg": "busy"})
+        proc = _download(emu, tmp_path / "candles")
+        out, err = proc.communicate(timeout=120)
+        refused = emu.hits("/v5/market/instruments-info")
+    finally:
+        emu.stop()
+    assert proc.returncode == 0, err
+    assert "BTC/USDT:USDT: 50 new candles" in out
+    assert len(refused) >= 2  # the refused one and its retry
