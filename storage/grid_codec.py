@@ -190,7 +190,7 @@ def _load_order(symbol: str, index: int, data: Any) -> Order:
 def loads(symbol: str, text: str) -> GridState:
     try:
         data = json.loads(text)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # nested too deep: unreadable too
         raise CorruptRow(
             TABLE, symbol, "data", text[:80] if isinstance(text, str) else text, f"not JSON: {exc}"
         ) from exc

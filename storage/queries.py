@@ -7,6 +7,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from loguru import logger
+
 from storage import grid_codec
 from storage.models import (
     ActorStateRow,
@@ -131,7 +133,12 @@ def held_at_start(symbol: str, grid: bool | None = None) -> int:
     grid = doc is not None if grid is None else grid
     try:
         state: Any = _grid_state(symbol, doc) if grid else load_state(symbol)
-    except CorruptRow:
+    except Exception as exc:  # noqa: BLE001 - CorruptRow, or anything else one row can raise:
+        # one symbol's row must never stop the account's start (rule 7); its actor's own
+        # restore names the problem and quarantines it
+        if not isinstance(exc, CorruptRow):
+            logger.warning("{}: stored state unreadable at start ({}: {}); it holds every "
+                           "slot of its style", symbol, type(exc).__name__, exc)
         return max(rows, 2 if grid else 1)
     if state.quarantined and str(state.quarantine_reason or "").startswith(UNREADABLE):
         return max(rows, 2 if grid else 1)

@@ -90,7 +90,7 @@ def journal_data(row_id: int, text: Any) -> dict[str, Any]:
     error instead of restarting it into the same JSONDecodeError (issue 16 item 15)."""
     try:
         data = json.loads(text)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # nested too deep: unreadable too
         shown = text[:80] if isinstance(text, str) else text
         raise CorruptRow("events", str(row_id), "data", shown, f"not JSON: {exc}") from exc
     if not isinstance(data, dict):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from storage import queries
 from storage.database import StorageError
 from storage.grid_store import HEDGE_GRID
 from storage.restore import CorruptRow
@@ -80,3 +81,21 @@ def test_a_schema_version_that_is_not_a_number_is_one_line(backend: Backend, val
         backend.open()
     text = str(err.value)
     assert f"meta.schema_version = {value!r} is not a whole number" in text and "\n" not in text
+
+
+def test_a_document_nested_too_deep_is_unreadable_not_a_crash(backend: Backend):
+    """json.loads raises RecursionError on a deeply nested document (found by review): the
+    entry gate's seed let it out and the whole bot stopped at start (exit 2, no symbol ran);
+    the actor's own restore crash-looped instead of quarantining. It is a CorruptRow now, and
+    the seed holds the symbol's slots."""
+    stored_grid(backend)
+    deep = "[" * 200_000 + "]" * 200_000
+    backend.sql("UPDATE grid_state SET data = ? WHERE symbol = ?", (deep, SYM))
+    repo = backend.open()
+    with pytest.raises(CorruptRow, match="grid_state"):
+        repo.load(SYM, store=HEDGE_GRID)
+    assert repo.read(queries.open_positions_of, [SYM], True) == {SYM: 2}
+    repo.record(SYM, "SignalReceived", {"signal_id": "s1"}, correlation_id="s1")
+    backend.sql("UPDATE events SET data = ? WHERE correlation_id = 's1'", (deep,))
+    with pytest.raises(CorruptRow, match="events row"):
+        repo.unhandled_signals(SYM)
