@@ -70,7 +70,7 @@ class AccountDispatcher:
                 status="error", http_status=500, reason=f"internal error: {type(exc).__name__}"
             )
         outcome = router.handle(obj, source)
-        if sid is not None and outcome.status in ("error", "rejected"):
+        if sid is not None and outcome.status in ("error", "rejected", "skipped"):
             with self._lock:  # it claimed nothing (signals/router.py): a retry is routed again
                 if self._claims.get(sid) is router:
                     del self._claims[sid]

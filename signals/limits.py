@@ -53,6 +53,10 @@ class WaveLimiter:
         if key is None or all(k != key for _, k in self._times):
             self._times.append((now, key))
 
+    def forget(self, key: Hashable) -> None:
+        """An entry taken but not delivered (its actor was not running) gives its place back."""
+        self._times = deque(t for t in self._times if t[1] != key)
+
 
 class OpenPositionGate:
     """At most `max_open` positions, counting entries accepted but not yet visible as positions.
@@ -99,6 +103,10 @@ class OpenPositionGate:
             self._anonymous += 1
             key = ("entry", self._anonymous)
         self._expiries.setdefault(key, now + self.reserve_s)
+
+    def forget(self, key: Hashable) -> None:
+        """An entry reserved but not delivered (its actor was not running) frees its slot."""
+        self._expiries.pop(key, None)
 
 
 class _Conn:

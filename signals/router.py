@@ -3,8 +3,8 @@
 decode -> id -> duplicate? -> validate -> known symbol? -> expired? -> limits -> journal -> deliver.
 Every refusal is journaled (`SignalRejected` with the reason) and returned as an `Outcome`; a
 repeated id is journaled as `SignalDuplicate` and otherwise ignored. Only a signal that was
-received claims its id: a rejected one (malformed, expired, over a limit) is judged again when
-it is sent again, before and after a restart alike (found by review: a retry after a 429 was
+received claims its id: a rejected one (malformed, expired, over a limit) or a skipped one (its
+actor was not running) is judged again when it is sent again, before and after a restart alike (found by review: a retry after a 429 was
 answered "duplicate" though nothing was done, and after a restart an id whose rejection the
 log throttle had held back was accepted while one recorded was not). Duplicates are caught in
 memory (also between concurrent requests) and across restarts through the injected `seen`,
@@ -150,6 +150,9 @@ class SignalRouter:
         self.log.warning(
             "signal {} {}: actor not running, journaled as skipped", req.signal_id, req.symbol
         )
+        self._release(req.signal_id)  # not received: a retry is judged again
+        if req.is_entry:
+            self._give_back((req.symbol, req.side_name))
         return self._count(
             Outcome(
                 status="skipped",
@@ -171,6 +174,12 @@ class SignalRouter:
             for limit in (self.wave, self.positions):
                 if limit is not None:
                     limit.take(now, key)
+
+    def _give_back(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            for limit in (self.wave, self.positions):
+                if limit is not None:
+                    limit.forget(key)
 
     def _duplicate(self, sid: str, obj: dict[str, Any], source: str) -> Outcome:
         symbol = self._journal_symbol(obj)

@@ -128,6 +128,13 @@ class Supervisor:
             "side": signal.side.value if signal.side else "exit",
             "size_usdt": None if signal.size_usdt is None else str(signal.size_usdt),
         }
+        child = self.children.get(symbol)
+        if child is None or child.state is not ChildState.RUNNING:
+            # never received: journaled as skipped only, so its id stays free and the sender's
+            # retry (it was answered 'skipped') is judged again, not called a duplicate
+            self.repo.record(symbol, "SignalSkipped", {**data, "reason": "actor not running"},
+                             correlation_id=signal.signal_id or "signal")
+            return False
         self.repo.record(
             symbol, "SignalReceived", data, correlation_id=signal.signal_id or "signal"
         )

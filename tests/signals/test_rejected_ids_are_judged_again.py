@@ -10,6 +10,7 @@ the same data dir for the restart."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -21,6 +22,7 @@ from config.loader import load_settings
 from runtime.account import AccountRuntime, stop_all
 from signals.wiring import SignalsConfig, build_account_signal_services
 from storage import queries
+from supervision.child import ChildState
 from tests.signals.support import TOKEN, post
 from tests.support.waiting import wait_until
 
@@ -50,7 +52,7 @@ console = false
 
 
 @contextmanager
-def running(path: Path) -> Iterator[tuple[AccountRuntime, str]]:
+def running(path: Path, settled: bool = True) -> Iterator[tuple[AccountRuntime, str]]:
     settings = load_settings(path)
     account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
     services = None
@@ -59,7 +61,8 @@ def running(path: Path) -> Iterator[tuple[AccountRuntime, str]]:
         account.build()
         account.start()
         wait_until(lambda: all((p := account.views.get(s)) is not None and p.view().reconciled
-                               for s in (BTC, ETH)), timeout=30, message="actors reconciled")
+                               for s in (BTC, ETH) if settled or s == BTC),
+                   timeout=30, message="actors reconciled")
         services = build_account_signal_services(
             SignalsConfig(enabled=True, port=0, max_size_usdt=Decimal(500)),
             accounts=[account.signal_account()], logger=logger,
@@ -108,7 +111,36 @@ def test_a_rejected_id_is_judged_again_before_and_after_a_restart(tmp_path: Path
         for sid in (recorded[0], held[0]):  # the same rule for both
             status, body = post(url, {"id": sid, "symbol": ETH, "side": "exit"})
             assert (status, body["status"]) == (202, "accepted"), (sid, body)
-            wait_until(lambda: "SignalReceived" in journal(account, sid), timeout=10,
+            wait_until(lambda sid=sid: "SignalReceived" in journal(account, sid), timeout=10,
                        message=f"{sid} received")
         assert post(url, {"id": "r-0", "symbol": BTC, "side": "long"})[1]["status"] == (
             "duplicate")  # a received id stays claimed across the restart
+
+
+def test_a_skipped_id_is_judged_again_once_its_actor_runs(tmp_path: Path):
+    """A signal answered 409 'skipped' (its symbol's actor was not running) claimed its id:
+    the sender's retry, once the actor ran again, was told 'duplicate' and nothing traded
+    (found by review). It is journaled as skipped only, and its id stays free."""
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    with running(path):
+        pass
+    db = sqlite3.connect(tmp_path / "data" / "bot.sqlite")
+    db.execute("UPDATE actor_state SET phase = 'garbage' WHERE symbol = ?", (ETH,))
+    db.commit()
+    with running(path, settled=False) as (account, url):
+        wait_until(lambda: account.sup.children[ETH].state is ChildState.QUARANTINED,
+                   timeout=30, message="ETH quarantined: its state cannot be read")
+        status, body = post(url, {"id": "k-1", "symbol": ETH, "side": "long"})
+        assert (status, body["status"]) == (409, "skipped"), body
+        assert journal(account, "k-1") == ["SignalAccepted", "SignalSkipped"]
+        db.execute("UPDATE actor_state SET phase = 'flat' WHERE symbol = ?", (ETH,))
+        db.commit()
+        account.sup.resume(ETH)
+        wait_until(lambda: account.sup.children[ETH].state is ChildState.RUNNING,
+                   timeout=30, message="ETH running again")
+        status, body = post(url, {"id": "k-1", "symbol": ETH, "side": "long"})
+        assert (status, body["status"]) == (202, "accepted"), body
+        wait_until(lambda: "SignalReceived" in journal(account, "k-1"), timeout=10,
+                   message="k-1 received")
+    db.close()
