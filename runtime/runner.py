@@ -256,49 +256,60 @@ class Bot:
         for account in self.accounts:
             account.start()
         services.start()
-        if receiver is not None:
-            self._await_actors(log)  # a signal in the first moments must not find them starting
-            receiver.start()
-        deadline = None if duration_s is None else time.monotonic() + duration_s
-        beat = open_beat(self.role)
+        # the receiver starts once every actor runs (a signal in the first moments must not
+        # find them starting), checked from the loop: controls, protections and the status
+        # go on meanwhile (found by review: a blocking wait held a queued signal, the pause
+        # and the kill switch up to 30 s behind one crash-looping actor)
+        pending = None if receiver is None else time.monotonic() + ACTORS_START_WAIT_S
         try:
-            while not self.stop_event.is_set():
-                services.tick()
-                self._write_status(running=True)
-                self._apply_controls(log)
-                beat()  # a worker's parent: started, and this loop still turns
-                if deadline is not None and time.monotonic() >= deadline:
-                    log.info("duration reached; stopping")
-                    break
-                wait = s.bot.status_interval_s
-                if deadline is not None:
-                    wait = max(min(wait, deadline - time.monotonic()), 0.0)
-                self.stop_event.wait(wait)
+            self._loop(log, services, duration_s, receiver, pending)
         finally:
             log.info("stopping: no new entries, letting each actor finish its current message")
             services.stop()
-            if receiver is not None and not receiver.stop(timeout_s=5):
+            if receiver is not None and receiver.started and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")
             stop_all(self.accounts, log)
             self._write_status(running=False)
             pykka.ActorRegistry.stop_all(block=False)
 
-    def _await_actors(self, log: Any) -> None:
-        """Until every account's actors are running (or quarantined), at most
-        ACTORS_START_WAIT_S; then the signal receiver starts anyway, with a warning."""
-        deadline = time.monotonic() + ACTORS_START_WAIT_S
-        if any(_starting(a) for a in self.accounts):
-            self._write_status(running=True)  # `bot.py status` need not wait for the actors
+    def _loop(self, log: Any, services: Any, duration_s: float | None, receiver: Any,
+              pending: float | None) -> None:
+        """Every bot.status_interval_s: protections, status, queued controls, the parent's
+        beat; every 20 ms while the signal receiver waits for the actors: that check."""
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        beat = open_beat(self.role)
+        next_round = time.monotonic()
         while not self.stop_event.is_set():
-            starting = [sym for a in self.accounts for sym in _starting(a)]
-            if not starting:
+            if pending is not None and self._actors_settled(pending, log):
+                receiver.start()
+                pending = None
+            if time.monotonic() >= next_round:
+                services.tick()
+                self._write_status(running=True)
+                self._apply_controls(log)
+                beat()  # a worker's parent: started, and this loop still turns
+                next_round = time.monotonic() + self.settings.bot.status_interval_s
+            if deadline is not None and time.monotonic() >= deadline:
+                log.info("duration reached; stopping")
                 return
-            if time.monotonic() >= deadline:
-                log.warning(
-                    "signal receiver starting while {} actor(s) are not running after {:g}s: {}",
+            wait = next_round - time.monotonic()
+            if pending is not None:
+                wait = min(wait, 0.02)
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+            self.stop_event.wait(max(wait, 0.0))
+
+    def _actors_settled(self, deadline: float, log: Any) -> bool:
+        """Every account's actors run (or are quarantined or stopped), or ACTORS_START_WAIT_S
+        passed (then with a warning naming those still starting)."""
+        starting = [sym for a in self.accounts for sym in _starting(a)]
+        if not starting:
+            return True
+        if time.monotonic() < deadline:
+            return False
+        log.warning("signal receiver starting while {} actor(s) are not running after {:g}s: {}",
                     len(starting), ACTORS_START_WAIT_S, ", ".join(starting[:5]))
-                return
-            self.stop_event.wait(0.02)
+        return True
 
     def _signal_receiver(self) -> Any:
         s = self.settings

@@ -77,8 +77,11 @@ class SignalServices:
         self.router = router
         self.http = http
         self.websocket = websocket
+        self.started = False
+        """start() ran (the bot starts the receiver once its actors run: it may stop first)."""
 
     def start(self) -> None:
+        self.started = True
         if self.http is not None:
             self.http.start()
         if self.websocket is not None:

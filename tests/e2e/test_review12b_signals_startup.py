@@ -77,3 +77,43 @@ def test_a_signal_at_startup_finds_the_actors_running(tmp_path):
         types = [t for (t,) in con.execute(
             "SELECT type FROM events WHERE correlation_id = 'st1' ORDER BY id")]
     assert "SignalSkipped" not in types and "SignalAccepted" in types, types
+
+
+def test_the_bot_keeps_its_rounds_while_the_receiver_waits_for_the_actors(tmp_path):
+    """The wait for the actors used to block the run loop (found by review): status, queued
+    controls (a pause, the kill switch) and protections stood still up to 30 s behind one slow
+    or crash-looping actor. The status heartbeat must advance while actors still start."""
+    port = free_port()
+    config = write_config(
+        tmp_path / "signals.toml", SYMBOLS,
+        bot={"status_interval_s": 0.2}, exchange={"poll_interval_s": 0.5},
+        strategy={"window": 10000, "entry_z": 5.0, "exit_z": 0.1},
+        paper={"latency_ms": 4000}, logging={"console": False},
+        signals={"enabled": True, "port": port},
+    )
+    data = tmp_path / "data"
+    proc = start_bot(config, data, env={**os.environ, "BOT_SIGNAL_TOKEN": TOKEN})
+
+    def status() -> dict | None:
+        try:
+            return json.loads((data / "status.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def starting(st: dict) -> bool:
+        return any(a["state"] != "running" for a in st["actors"])
+
+    try:
+        first = wait_until(lambda: (st := status()) is not None and starting(st) and st,
+                           timeout=60, interval=0.02, message="status while actors start")
+        beat = first["bot"]["heartbeat_at"]
+        wait_until(  # one snapshot: written later, with actors still starting
+            lambda: (st := status()) is not None and st["bot"]["heartbeat_at"] > beat
+            and starting(st), timeout=10, interval=0.05,
+            message="the status heartbeat advancing while actors start")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
