@@ -4,9 +4,10 @@ decode -> id -> duplicate? -> validate -> known symbol? -> expired? -> limits ->
 Every refusal is journaled (`SignalRejected` with the reason) and returned as an `Outcome`; a
 repeated id is journaled as `SignalDuplicate` and otherwise ignored. Only a signal that was
 received claims its id: a rejected one (malformed, expired, over a limit) or a skipped one (its
-actor was not running) is judged again when it is sent again, before and after a restart alike (found by review: a retry after a 429 was
-answered "duplicate" though nothing was done, and after a restart an id whose rejection the
-log throttle had held back was accepted while one recorded was not). Duplicates are caught in
+actor was not running) is judged again when it is sent again, before and after a restart
+alike (found by review: a retry after a 429 was answered "duplicate" though nothing was done,
+and after a restart an id whose rejection the log throttle had held back was accepted while
+one recorded was not). Duplicates are caught in
 memory (also between concurrent requests) and across restarts through the injected `seen`,
 which looks in the journal for the signal's `SignalReceived`. Nothing here raises to the
 transport: an unexpected error becomes an "error" outcome and a log line.
