@@ -46,7 +46,7 @@ def take_readable(repo: Repository) -> tuple[list[tuple[int, str, str, dict[str,
             args = json.loads(row.args)
             if not isinstance(args, dict):
                 raise TypeError(f"args is a JSON {type(args).__name__}, not an object")
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             problem = f"control row {row.id} ({row.command} {row.symbol}): unreadable args: {exc}"
             mark_done(repo, row.id, problem[:500])
             problems.append(problem)

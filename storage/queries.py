@@ -133,9 +133,10 @@ def held_at_start(symbol: str, grid: bool | None = None) -> int:
     grid = doc is not None if grid is None else grid
     try:
         state: Any = _grid_state(symbol, doc) if grid else load_state(symbol)
-    except Exception as exc:  # noqa: BLE001 - CorruptRow, or anything else one row can raise:
-        # one symbol's row must never stop the account's start (rule 7); its actor's own
-        # restore names the problem and quarantines it
+    except (CorruptRow, RecursionError, ValueError, TypeError, ArithmeticError, KeyError) as exc:
+        # anything one row can raise: it must never stop the account's start (rule 7); its
+        # actor's own restore names the problem and quarantines it. (Not a database error:
+        # on PostgreSQL that aborts the transaction, and the start fails as it should.)
         if not isinstance(exc, CorruptRow):
             logger.warning("{}: stored state unreadable at start ({}: {}); it holds every "
                            "slot of its style", symbol, type(exc).__name__, exc)
@@ -174,11 +175,34 @@ def _grid_held(state: GridState) -> int:
 
 
 def signal_received(signal_id: str) -> bool:
-    """Whether a signal with this id was journaled as received, under any symbol (indexed by
-    correlation id). What makes an external signal's id a duplicate: a rejected one is judged
-    again when it is sent again (signals/router.py)."""
-    return (
-        EventRow.select(EventRow.id)
-        .where((EventRow.correlation_id == signal_id) & (EventRow.type == "SignalReceived"))
-        .exists()
+    """Whether a signal with this id was received, under any symbol (indexed by correlation
+    id): what makes an external signal's id a duplicate. A rejected one is judged again when it
+    is sent again (signals/router.py), and so is one received but never delivered: its actor
+    had died before the supervisor knew, so `deliver_signal` journaled it skipped with
+    NOT_DELIVERED right after (found by review: the sender, answered 'skipped', retried and was
+    told 'duplicate')."""
+    rows = (
+        EventRow.select(EventRow.type, EventRow.data)
+        .where((EventRow.correlation_id == signal_id)
+               & EventRow.type.in_(("SignalReceived", "SignalSkipped")))
+        .order_by(EventRow.id)
     )
+    received = False
+    for row in rows:
+        if row.type == "SignalReceived":
+            received = True
+        elif received and _reason(row.data) == NOT_DELIVERED:
+            received = False
+    return received
+
+
+NOT_DELIVERED = "actor not running"
+"""The reason `Supervisor.deliver_signal` journals a signal with when its actor is not there."""
+
+
+def _reason(text: str) -> Any:
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return data.get("reason") if isinstance(data, dict) else None

@@ -165,5 +165,5 @@ def _page(limit: int) -> int:
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return {"raw": text}  # an unreadable row is shown as text, never breaks the page

@@ -132,7 +132,7 @@ class Supervisor:
         if child is None or child.state is not ChildState.RUNNING:
             # never received: journaled as skipped only, so its id stays free and the sender's
             # retry (it was answered 'skipped') is judged again, not called a duplicate
-            self.repo.record(symbol, "SignalSkipped", {**data, "reason": "actor not running"},
+            self.repo.record(symbol, "SignalSkipped", {**data, "reason": queries.NOT_DELIVERED},
                              correlation_id=signal.signal_id or "signal")
             return False
         self.repo.record(
@@ -143,7 +143,7 @@ class Supervisor:
         self.repo.record(
             symbol,
             "SignalSkipped",
-            {**data, "reason": "actor not running"},
+            {**data, "reason": queries.NOT_DELIVERED},
             correlation_id=signal.signal_id or "signal",
         )
         return False
