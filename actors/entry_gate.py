@@ -30,11 +30,8 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from storage.restore import UNREADABLE
+from storage.restore import STYLE_SLOTS, quarantined_unreadable
 from trading.gate import EntryCheck, EntryFacts, cap_refusal, refusal
-
-STYLE_SLOTS = {"one_way": 1, "hedge_grid": 2}
-"""The most positions one symbol of a style can hold (the grid: a long and a short leg)."""
 
 
 def exposure_of(core: Any, state: Any) -> int:
@@ -42,7 +39,7 @@ def exposure_of(core: Any, state: Any) -> int:
     style while it is quarantined because its stored state could not be read (a person fixed
     the row, the actor started, nobody resumed it yet): that state may not be all it holds."""
     exposure = int(core.exposure(state))
-    if state.quarantined and str(state.quarantine_reason or "").startswith(UNREADABLE):
+    if quarantined_unreadable(state):
         return max(exposure, STYLE_SLOTS.get(core.style, 1))
     return exposure
 

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import peewee as pw
+
 from storage.models import ActorStateRow, ControlRow, EscalationRow, Meta
 from storage.queries import pending_controls
 from storage.repository import Repository
@@ -121,18 +123,11 @@ def held(symbol: str, owed_key: str) -> str | None:
 def held_in_file(path: Path, symbol: str, owed_key: str) -> bool | None:
     """`held` read from the SQLite file at `path` by another process (read-only, no
     migration, no write lock): True or False, None when it cannot be read (let the bot say)."""
-    queries = (
-        (f"SELECT quarantined FROM {ActorStateRow._meta.table_name} WHERE symbol = ?", symbol),
-        (f"SELECT 1 FROM {EscalationRow._meta.table_name} WHERE symbol = ? "
-         "AND resolved_at IS NULL", symbol),
-        (f"SELECT value FROM {Meta._meta.table_name} WHERE key = ?", owed_key),
-    )
+    db = pw.SqliteDatabase(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            return any((row := con.execute(sql, (arg,)).fetchone()) and row[0]
-                       for sql, arg in queries)
-        finally:
-            con.close()
-    except sqlite3.Error:
+        with db.bind_ctx([ActorStateRow, EscalationRow, Meta]):
+            return held(symbol, owed_key) is not None
+    except pw.PeeweeException:
         return None
+    finally:
+        db.close()

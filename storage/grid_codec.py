@@ -5,12 +5,11 @@ only that symbol is quarantined."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from storage.restore import CorruptRow
+from storage.restore import CorruptRow, finite_decimal, finite_time
 from trading.grid.model import GridState, Leg
 from trading.model import OrderStatus, Side, parse_enum
 from trading.orders import Order, parse_purpose
@@ -106,17 +105,10 @@ class _Reader:
             ) from exc
 
     def dec(self, field: str) -> Decimal:
-        return self.get(field, _decimal)
+        return self.get(field, finite_decimal)
 
     def opt_dec(self, field: str) -> Decimal | None:
-        return self.get(field, lambda v: None if v in (None, "") else _decimal(v), None)
-
-
-def _decimal(value: Any) -> Decimal:
-    d = Decimal(str(value))
-    if not d.is_finite():
-        raise ValueError("not a finite number")
-    return d
+        return self.get(field, lambda v: None if v in (None, "") else finite_decimal(v), None)
 
 
 def _order_id(value: Any) -> str:
@@ -124,14 +116,6 @@ def _order_id(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("not a client order id")
     return value
-
-
-def _time(value: Any) -> float:
-    """Epoch seconds: a finite number (float('NaN') reads, and SQLite stores it as NULL)."""
-    seconds = float(value)
-    if not math.isfinite(seconds):
-        raise ValueError("not a finite time")
-    return seconds
 
 
 def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
@@ -148,12 +132,12 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
         anchor=r.opt_dec("anchor"),
         anchor_seq=r.get("anchor_seq", int, 0),  # rows written before it: any price is newer
         stop_price=r.opt_dec("stop_price"),
-        opened_at=r.get("opened_at", _time, 0.0),
-        realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
-        fees=r.get("fees", _decimal, Decimal(0)),
+        opened_at=r.get("opened_at", finite_time, 0.0),
+        realized_pnl=r.get("realized_pnl", finite_decimal, Decimal(0)),
+        fees=r.get("fees", finite_decimal, Decimal(0)),
         close_attempts=r.get("close_attempts", int, 0),
-        retry_at=r.get("retry_at", _time, 0.0),
-        close_retry_at=r.get("close_retry_at", _time, 0.0),
+        retry_at=r.get("retry_at", finite_time, 0.0),
+        close_retry_at=r.get("close_retry_at", finite_time, 0.0),
     )
 
 
@@ -173,16 +157,16 @@ def _load_order(symbol: str, index: int, data: Any) -> Order:
         level=r.get("level", int, 0),
         status=r.get("status", lambda v: parse_enum(OrderStatus, v)),
         exchange_id=data.get("exchange_id"),
-        filled=r.get("filled", _decimal, Decimal(0)),
+        filled=r.get("filled", finite_decimal, Decimal(0)),
         average=r.opt_dec("average"),
-        fee=r.get("fee", _decimal, Decimal(0)),
-        created_at=r.get("created_at", _time, 0.0),
+        fee=r.get("fee", finite_decimal, Decimal(0)),
+        created_at=r.get("created_at", finite_time, 0.0),
         replaces=data.get("replaces"),
         cancel_requested_at=r.get(
-            "cancel_requested_at", lambda v: None if v is None else _time(v), None
+            "cancel_requested_at", lambda v: None if v is None else finite_time(v), None
         ),
         last_error=data.get("last_error"),
-        realized_pnl=r.get("realized_pnl", _decimal, Decimal(0)),
+        realized_pnl=r.get("realized_pnl", finite_decimal, Decimal(0)),
         position_id=data.get("position_id"),
     )
 
@@ -208,7 +192,7 @@ def loads(symbol: str, text: str) -> GridState:
         orders=tuple(_load_order(symbol, i, o) for i, o in enumerate(orders)),
         order_seq=r.get("order_seq", int, 0),
         reopen=r.get("reopen", lambda v: tuple(parse_enum(Side, x) for x in v), ()),
-        next_open_at=r.get("next_open_at", _time, 0.0),
+        next_open_at=r.get("next_open_at", finite_time, 0.0),
         quarantined=bool(data.get("quarantined", False)),
         quarantine_reason=data.get("quarantine_reason"),
         entries_blocked=bool(data.get("entries_blocked", False)),

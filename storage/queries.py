@@ -20,7 +20,13 @@ from storage.models import (
     OrderRow,
     PositionRow,
 )
-from storage.restore import OPEN_STATUS, UNREADABLE, CorruptRow, load_state
+from storage.restore import (
+    OPEN_STATUS,
+    STYLE_SLOTS,
+    CorruptRow,
+    load_state,
+    quarantined_unreadable,
+)
 from trading.grid.model import GridState
 from trading.model import Phase, SymbolState
 from trading.orders import OrderPurpose
@@ -131,6 +137,7 @@ def held_at_start(symbol: str, grid: bool | None = None) -> int:
     ).count()
     doc = GridStateRow.get_or_none(GridStateRow.symbol == symbol)
     grid = doc is not None if grid is None else grid
+    every_slot = STYLE_SLOTS["hedge_grid" if grid else "one_way"]
     try:
         state: Any = _grid_state(symbol, doc) if grid else load_state(symbol)
     except (CorruptRow, RecursionError, ValueError, TypeError, ArithmeticError, KeyError) as exc:
@@ -140,9 +147,9 @@ def held_at_start(symbol: str, grid: bool | None = None) -> int:
         if not isinstance(exc, CorruptRow):
             logger.warning("{}: stored state unreadable at start ({}: {}); it holds every "
                            "slot of its style", symbol, type(exc).__name__, exc)
-        return max(rows, 2 if grid else 1)
-    if state.quarantined and str(state.quarantine_reason or "").startswith(UNREADABLE):
-        return max(rows, 2 if grid else 1)
+        return max(rows, every_slot)
+    if quarantined_unreadable(state):
+        return max(rows, every_slot)
     return max(rows, _grid_held(state) if grid else _one_way_held(state))
 
 

@@ -50,6 +50,16 @@ UNREADABLE = "unreadable state"
 supervisor's `unreadable state: <error>`): such a symbol holds every slot of its style at the
 account's entry gate until a person resumes it (storage/queries.py, actors/entry_gate.py)."""
 
+STYLE_SLOTS = {"one_way": 1, "hedge_grid": 2}
+"""The most positions one symbol of a style can hold (the grid: a long and a short leg): what
+a symbol quarantined as unreadable holds at the account's entry gate."""
+
+
+def quarantined_unreadable(state: Any) -> bool:
+    """Quarantined because its stored state could not be read (the supervisor's wording)."""
+    return bool(state.quarantined) and str(state.quarantine_reason or "").startswith(UNREADABLE)
+
+
 OPEN_STATUS = spellings("open")
 LIVE_STATUS = spellings(*LIVE)
 
@@ -75,10 +85,10 @@ class _Reader:
             ) from exc
 
     def dec(self, field: str) -> Decimal:
-        return self.get(field, _decimal)
+        return self.get(field, finite_decimal)
 
     def opt_dec(self, field: str) -> Decimal | None:
-        return self.get(field, lambda v: None if v in (None, "") else _decimal(v))
+        return self.get(field, lambda v: None if v in (None, "") else finite_decimal(v))
 
     def enum(self, field: str, cls: type[E]) -> E:
         return self.get(field, lambda v: parse_enum(cls, v))
@@ -98,14 +108,15 @@ def journal_data(row_id: int, text: Any) -> dict[str, Any]:
     return data
 
 
-def _decimal(value: Any) -> Decimal:
+def finite_decimal(value: Any) -> Decimal:
+    """A stored amount or price: finite (both styles' readers, storage/grid_codec.py too)."""
     d = Decimal(str(value))
     if not d.is_finite():
         raise ValueError("not a finite number")
     return d
 
 
-def _time(value: Any) -> float:
+def finite_time(value: Any) -> float:
     """Epoch seconds, finite: float('NaN') reads the text 'NaN', and SQLite stores a NaN back
     as NULL, so every later commit of the symbol failed (NOT NULL) and it crash-looped with its
     position open (found by review)."""
@@ -124,9 +135,9 @@ def load_state(symbol: str) -> SymbolState:
         symbol=symbol,
         phase=r.enum("phase", Phase),
         order_seq=r.get("order_seq", int),
-        cooldown_until=r.get("cooldown_until", _time),
+        cooldown_until=r.get("cooldown_until", finite_time),
         close_attempts=r.get("close_attempts", int),
-        next_close_at=r.get("next_close_at", lambda v: None if v is None else _time(v)),
+        next_close_at=r.get("next_close_at", lambda v: None if v is None else finite_time(v)),
         close_reason=row.close_reason,
         last_close_error=row.last_close_error,
         needs_stop=bool(row.needs_stop),
@@ -157,7 +168,7 @@ def _position(symbol: str) -> Position | None:
         side=r.enum("side", Side),
         contracts=r.dec("contracts"),
         entry_price=r.dec("entry_price"),
-        opened_at=r.get("opened_at", _time),
+        opened_at=r.get("opened_at", finite_time),
         fees=r.dec("fees"),
         realized_pnl=r.dec("realized_pnl"),
     )
@@ -200,7 +211,7 @@ def _orders(symbol: str) -> tuple[Order, ...]:
                 average=r.opt_dec("average"),
                 fee=r.dec("fee"),
                 position_id=row.position_id,
-                created_at=r.get("created_at", _time),
+                created_at=r.get("created_at", finite_time),
                 last_error=row.last_error,
                 replaces=row.replaces,
             )

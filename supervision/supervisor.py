@@ -120,32 +120,25 @@ class Supervisor:
         return True
 
     def deliver_signal(self, symbol: str, signal: Any) -> bool:
-        """Journal an external signal, then deliver it. If the actor is down, or dies before
-        handling it (pykka drops a dead actor's mailbox), the journal still has it and the
-        restarted actor records it as skipped: a signal is never silently lost."""
+        """Journal an external signal, then deliver it. If the actor dies before handling it
+        (pykka drops a dead actor's mailbox), the journal still has it and the restarted actor
+        records it as skipped: a signal is never silently lost. One that reaches no actor (not
+        running, or found dead at the tell) is journaled skipped with NOT_DELIVERED: its id
+        stays free (storage/queries.py `signal_received`), so the sender's retry is judged
+        again, not called a duplicate."""
         data = {
             "signal_id": signal.signal_id,
             "side": signal.side.value if signal.side else "exit",
             "size_usdt": None if signal.size_usdt is None else str(signal.size_usdt),
         }
+        cid = signal.signal_id or "signal"
         child = self.children.get(symbol)
-        if child is None or child.state is not ChildState.RUNNING:
-            # never received: journaled as skipped only, so its id stays free and the sender's
-            # retry (it was answered 'skipped') is judged again, not called a duplicate
-            self.repo.record(symbol, "SignalSkipped", {**data, "reason": queries.NOT_DELIVERED},
-                             correlation_id=signal.signal_id or "signal")
-            return False
-        self.repo.record(
-            symbol, "SignalReceived", data, correlation_id=signal.signal_id or "signal"
-        )
-        if self.tell(symbol, signal):
-            return True
-        self.repo.record(
-            symbol,
-            "SignalSkipped",
-            {**data, "reason": queries.NOT_DELIVERED},
-            correlation_id=signal.signal_id or "signal",
-        )
+        if child is not None and child.state is ChildState.RUNNING:
+            self.repo.record(symbol, "SignalReceived", data, correlation_id=cid)
+            if self.tell(symbol, signal):
+                return True
+        self.repo.record(symbol, "SignalSkipped", {**data, "reason": queries.NOT_DELIVERED},
+                         correlation_id=cid)
         return False
 
     def resume(self, symbol: str, by: str = "operator") -> bool:
