@@ -108,8 +108,6 @@ def load_credentials(
     env = os.environ if environ is None else environ
     if secrets_file is not None:
         return load_from_file(Path(secrets_file), exchange_id)
-    if api_key_env and api_secret_env and (env.get(api_key_env) or env.get(api_secret_env)):
-        return load_from_env(api_key_env, api_secret_env, env)
     if api_key_env and api_secret_env:
-        return load_from_env(api_key_env, api_secret_env, env)  # raises: names them
+        return load_from_env(api_key_env, api_secret_env, env)  # unset ones raise, named
     return None
