@@ -80,8 +80,8 @@ def test_upserts_overwrite_and_a_closed_position_keeps_its_totals(backend: Backe
     assert all(s in ("pending", "open", "filled", "canceled", "failed") for s in statuses.values())
 
 
-def test_hedge_grid_state_round_trips(backend: Backend):
-    repo = backend.open()
+def grid_with_both_legs(repo: Repository) -> Book:
+    """A hedge grid with both legs open and their orders, every decision committed to `repo`."""
     book = Book()
     book.open_both("100")
     inc = repo.claim(SYM)
@@ -89,6 +89,12 @@ def test_hedge_grid_state_round_trips(backend: Backend):
     for d in book.repo.decisions:
         repo.commit(SYM, inc, before, d, correlation_id="g", created_at=book.now, store=HEDGE_GRID)
         before = d.state
+    return book
+
+
+def test_hedge_grid_state_round_trips(backend: Backend):
+    repo = backend.open()
+    book = grid_with_both_legs(repo)
     loaded = repo.load(SYM, store=HEDGE_GRID)
     assert loaded == book.state
     assert loaded.long.is_open and loaded.short.is_open

@@ -18,21 +18,14 @@ from storage.database import StorageError
 from storage.grid_store import HEDGE_GRID
 from storage.restore import CorruptRow
 from tests.storage.contract.backends import Backend
-from tests.trading.test_grid_core import Book
-from trading.grid.model import GridState
+from tests.storage.contract.test_state import grid_with_both_legs
 
 SYM = "BTC/USDT:USDT"
 
 
 def stored_grid(backend: Backend) -> dict[str, Any]:
     repo = backend.open()
-    book = Book()
-    book.open_both("100")
-    inc = repo.claim(SYM)
-    before: GridState = GridState(symbol=SYM)
-    for d in book.repo.decisions:
-        repo.commit(SYM, inc, before, d, correlation_id="g", created_at=book.now, store=HEDGE_GRID)
-        before = d.state
+    book = grid_with_both_legs(repo)
     assert repo.load(SYM, store=HEDGE_GRID) == book.state
     ((text,),) = backend.sql("SELECT data FROM grid_state WHERE symbol = ?", (SYM,))
     data: dict[str, Any] = json.loads(text)
