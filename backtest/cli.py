@@ -138,6 +138,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from backtest.download import DownloadError
     from backtest.sweep import SweepError
     from config.errors import ConfigError
+    from runtime.shutdown import reader_gone
 
     try:
         if args.command == "download":
@@ -149,6 +150,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except ccxt.BaseError as exc:
         return fail(f"{args.command}: {type(exc).__name__}: {str(exc)[:300]}")
+    except BrokenPipeError:  # `bot.py backtest ... | head`: the report files are written first
+        return reader_gone()
     except OSError as exc:  # a folder or file that cannot be written (permissions, disk full)
         return fail(f"{args.command}: {exc}")
 

@@ -18,6 +18,7 @@ from config.loader import configured_data_dir, load_settings
 from config.settings import Settings
 from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
+from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
 from runtime.wiring import StartupError
 from runtime.workers_role import ProcessRole
@@ -66,6 +67,8 @@ def dispatch(args: argparse.Namespace) -> int:
             from runtime.cluster_node import show_cluster
 
             return show_cluster(settings, args.json)
+    except BrokenPipeError:
+        return shutdown.reader_gone()
     except ConfigError as exc:
         return fail(str(exc))
     except AlreadyRunning as exc:
