@@ -18,16 +18,18 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
+from storage.grid_codec import owed_data
 from storage.sql_conn import SqlConn
 from trading.commands import Escalate
 from trading.decision import Decision
 from trading.journal import JournalItem
+from trading.late_fees import FeeOwed
 from trading.model import OrderRecord, SymbolState
 
 UPDATE_ACTOR = (
     "UPDATE actor_state SET phase=?, order_seq=?, cooldown_until=?, close_attempts=?, "
     "next_close_at=?, close_reason=?, last_close_error=?, needs_stop=?, stop_price=?, "
-    "take_profit_price=?, quarantined=?, quarantine_reason=?, updated_at=? "
+    "take_profit_price=?, quarantined=?, quarantine_reason=?, fees_owed=?, updated_at=? "
     "WHERE symbol=? AND incarnation=?"
 )
 CLOSE_POSITION = (
@@ -91,6 +93,14 @@ def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def owed_text(owed: tuple[FeeOwed, ...]) -> str | None:
+    """`actor_state.fees_owed`: NULL when no fee is owed (nearly always), else the JSON list.
+    Written with every commit, so it is what the decision left: an order ending owed, a fee
+    booked late or given up all come with a ledger entry, a journal record or a finished
+    order, which the loop commits; a look that found nothing is written with the next one."""
+    return json.dumps(owed_data(owed), separators=(",", ":")) if owed else None
+
+
 class OneWayStore:
     """How a one-way symbol's state is stored: scalar columns in actor_state (the fence), its
     position, trailing stop and order rows. The repository writes the records around it."""
@@ -142,6 +152,7 @@ def write_state(
             _s(s.take_profit_price),
             bool(s.quarantined),
             s.quarantine_reason,
+            owed_text(s.fees_owed),
             now,
             symbol,
             incarnation,

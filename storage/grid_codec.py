@@ -1,6 +1,8 @@
-"""GridState <-> JSON for the `grid_state` row. Reading is tolerant like storage/restore.py:
-enums in any casing; a value that still cannot be read raises CorruptRow naming the field, so
-only that symbol is quarantined."""
+"""GridState <-> JSON for the `grid_state` row, and the orders whose fee is owed
+(trading/late_fees.py) of both styles: a grid's in its document, a one-way symbol's in
+`actor_state.fees_owed` (storage/commit_sql.py, storage/restore.py), the same JSON list either
+way. Reading is tolerant like storage/restore.py: enums in any casing; a value that still cannot
+be read raises CorruptRow naming the field, so only that symbol is quarantined."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any, TypeVar
 
 from storage.restore import CorruptRow, finite_decimal, finite_time
 from trading.grid.model import GridState, Leg
+from trading.late_fees import FeeOwed
 from trading.model import OrderStatus, Side, parse_enum
 from trading.orders import Order, parse_purpose
 
@@ -41,7 +44,8 @@ def _leg(leg: Leg) -> dict[str, Any]:
     }
 
 
-def _order(o: Order) -> dict[str, Any]:
+def order_data(o: Order) -> dict[str, Any]:
+    """An order as JSON data (the grid's live orders, and either style's owed fees)."""
     leg = None if o.leg is None else o.leg.value
     return {
         "client_order_id": o.client_order_id,
@@ -65,13 +69,45 @@ def _order(o: Order) -> dict[str, Any]:
     }
 
 
+def owed_data(owed: tuple[FeeOwed, ...]) -> list[dict[str, Any]]:
+    """Owed fees as JSON data: each order as it was booked, its looks and when it was noted."""
+    return [{"order": order_data(o.order), "looks": o.looks, "noted_at": o.noted_at}
+            for o in owed]
+
+
+def _looks(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("not a count of looks")
+    return value
+
+
+def load_owed(value: Any, table: str, symbol: str, where: str, *,
+              legs: bool = True) -> tuple[FeeOwed, ...]:
+    """Owed fees written by `owed_data`; None (written before they were stored) is none.
+    `where` is the list's path in the stored value, named by CorruptRow; `legs`: each order
+    names its hedge leg (the grid's; a one-way order names none)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise CorruptRow(table, symbol, where, value, "not a list")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise CorruptRow(table, symbol, f"{where}[{i}]", item, "not an object")
+        r = _Reader(symbol, item, f"{where}[{i}].", table)
+        order = load_order(symbol, item.get("order"), f"{where}[{i}].order", table, leg=legs)
+        out.append(FeeOwed(order=order,
+                           looks=r.get("looks", _looks), noted_at=r.get("noted_at", finite_time)))
+    return tuple(out)
+
+
 def dumps(state: GridState) -> str:
     return json.dumps(
         {
             "version": 1,
             "long": _leg(state.long),
             "short": _leg(state.short),
-            "orders": [_order(o) for o in state.orders],
+            "orders": [order_data(o) for o in state.orders],
             "order_seq": state.order_seq,
             "reopen": [s.value for s in state.reopen],
             "next_open_at": state.next_open_at,
@@ -79,14 +115,19 @@ def dumps(state: GridState) -> str:
             "quarantine_reason": state.quarantine_reason,
             "entries_blocked": state.entries_blocked,
             "price_seq": state.price_seq,
+            "fees_owed": owed_data(state.fees_owed),
         },
         separators=(",", ":"),
     )
 
 
 class _Reader:
-    def __init__(self, symbol: str, data: dict[str, Any], prefix: str = "") -> None:
-        self.symbol, self.data, self.prefix = symbol, data, prefix
+    """Reads the fields of one JSON object; `prefix` is the object's path in the stored value
+    (`data.long.`), which CorruptRow names with the field."""
+
+    def __init__(self, symbol: str, data: dict[str, Any], prefix: str = "data.",
+                 table: str = TABLE) -> None:
+        self.symbol, self.data, self.prefix, self.table = symbol, data, prefix, table
 
     def get(self, field: str, parse: Callable[[Any], T], default: Any = ...) -> T:
         if field not in self.data and default is not ...:
@@ -101,7 +142,7 @@ class _Reader:
                 else (str(exc) or type(exc).__name__)
             )
             raise CorruptRow(
-                TABLE, self.symbol, f"data.{self.prefix}{field}", value, detail
+                self.table, self.symbol, f"{self.prefix}{field}", value, detail
             ) from exc
 
     def dec(self, field: str) -> Decimal:
@@ -121,7 +162,7 @@ def _order_id(value: Any) -> str:
 def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
     if not isinstance(data, dict):
         raise CorruptRow(TABLE, symbol, f"data.{side.value}", data, "not an object")
-    r = _Reader(symbol, data, f"{side.value}.")
+    r = _Reader(symbol, data, f"data.{side.value}.")
     return Leg(
         side=side,
         position_id=data.get("position_id"),
@@ -141,14 +182,18 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
     )
 
 
-def _load_order(symbol: str, index: int, data: Any) -> Order:
+def load_order(symbol: str, data: Any, where: str, table: str = TABLE, *,
+               leg: bool = True) -> Order:
+    """An order written by `order_data`; `where` is its path in the stored value, named by
+    CorruptRow with the field that cannot be read (`data.orders[2].kind`). `leg`: it must name
+    its hedge leg (a grid order's; a one-way order's is None)."""
     if not isinstance(data, dict):
-        raise CorruptRow(TABLE, symbol, f"data.orders[{index}]", data, "not an object")
-    r = _Reader(symbol, data, f"orders[{index}].")
+        raise CorruptRow(table, symbol, where, data, "not an object")
+    r = _Reader(symbol, data, f"{where}.", table)
     purpose = r.get("kind", parse_purpose)  # the grid's old `open` reads as `entry`
     return Order(
         client_order_id=r.get("client_order_id", _order_id),
-        leg=r.get("leg", lambda v: parse_enum(Side, v)),
+        leg=r.get("leg", lambda v: None if v is None and not leg else parse_enum(Side, v)),
         purpose=purpose,
         reduce_only=purpose.reduces,
         side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
@@ -189,7 +234,7 @@ def loads(symbol: str, text: str) -> GridState:
         symbol=symbol,
         long=_load_leg(symbol, Side.LONG, data.get("long")),
         short=_load_leg(symbol, Side.SHORT, data.get("short")),
-        orders=tuple(_load_order(symbol, i, o) for i, o in enumerate(orders)),
+        orders=tuple(load_order(symbol, o, f"data.orders[{i}]") for i, o in enumerate(orders)),
         order_seq=r.get("order_seq", int, 0),
         reopen=r.get("reopen", lambda v: tuple(parse_enum(Side, x) for x in v), ()),
         next_open_at=r.get("next_open_at", finite_time, 0.0),
@@ -197,4 +242,5 @@ def loads(symbol: str, text: str) -> GridState:
         quarantine_reason=data.get("quarantine_reason"),
         entries_blocked=bool(data.get("entries_blocked", False)),
         price_seq=r.get("price_seq", int, 0),  # the clock the legs' anchor_seq counts on
+        fees_owed=load_owed(data.get("fees_owed"), TABLE, symbol, "data.fees_owed"),
     )

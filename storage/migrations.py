@@ -1,10 +1,11 @@
 """Schema migrations, one function per version step. Old rows are upgraded in place.
 
 Version 1 (the first release) had no `orders.replaces`, no `actor_state.restarts`, and wrote
-enum values in upper case (`WAITING`, `OPEN`). Version 3 adds an index on the journal (below).
-Version 2 adds the columns and lower-cases the
-enums; the repository still reads any casing in case a row slipped through. The same steps run
-on PostgreSQL (peewee's migrator for the engine; the tables are found in the account's schema).
+enum values in upper case (`WAITING`, `OPEN`). Version 2 adds the columns and lower-cases the
+enums; the repository still reads any casing in case a row slipped through. Version 3 adds an
+index on the journal, version 4 a one-way symbol's owed fees (`actor_state.fees_owed`). The same
+steps run on PostgreSQL (peewee's migrator for the engine; the tables are found in the
+account's schema).
 """
 
 from __future__ import annotations
@@ -55,7 +56,19 @@ def _v2_to_v3(db: pw.Database, schema: str | None) -> None:
     migrate(SchemaMigrator.from_database(db).add_index("events", ("symbol", "type", "id")))
 
 
-STEPS: dict[int, Callable[[pw.Database, str | None], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(db: pw.Database, schema: str | None) -> None:
+    """`actor_state.fees_owed`: the orders that ended with their fee unknown, looked up again
+    for it (trading/late_fees.py). NULL in the rows written before it: none owed."""
+    if not db.table_exists("actor_state", schema):
+        return
+    if "fees_owed" in _columns(db, "actor_state", schema):
+        return
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("actor_state", "fees_owed", pw.TextField(null=True)))
+
+
+STEPS: dict[int, Callable[[pw.Database, str | None], None]] = {
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def upgrade(db: pw.Database, current: int, target: int, schema: str | None = None) -> None:

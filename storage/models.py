@@ -57,7 +57,7 @@ class RoutingDatabaseProxy(pw.DatabaseProxy):
 
 database_proxy = RoutingDatabaseProxy()
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class DecimalText(pw.TextField):
@@ -98,6 +98,9 @@ class ActorStateRow(BaseModel):
     quarantine_reason = pw.TextField(null=True)
     restarts = pw.IntegerField(default=0)
     updated_at = Seconds(default=0.0)
+    fees_owed = pw.TextField(null=True)
+    """Ended orders whose fee the venue has not told yet (trading/late_fees.py), as a JSON list
+    (storage/grid_codec.py `owed_data`); NULL: none (schema 4)."""
 
     class Meta:
         table_name = "actor_state"

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
+from trading.late_fees import FeeOwed
 from trading.model import (
     Order,
     OrderStatus,
@@ -148,8 +149,23 @@ def load_state(symbol: str) -> SymbolState:
         position=_position(symbol),
         trailing=_trailing(symbol),
         orders=_orders(symbol),
+        fees_owed=_fees_owed(symbol, row.fees_owed),
     )
     return state
+
+
+def _fees_owed(symbol: str, text: Any) -> tuple[FeeOwed, ...]:
+    """`actor_state.fees_owed` (NULL: none, as in rows written before schema 4)."""
+    from storage.grid_codec import load_owed  # which imports this module (CorruptRow)
+
+    if text is None:
+        return ()
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise CorruptRow("actor_state", symbol, "fees_owed", text[:80] if isinstance(text, str)
+                         else text, f"not JSON: {exc}") from exc
+    return load_owed(data, "actor_state", symbol, "fees_owed", legs=False)
 
 
 def _position(symbol: str) -> Position | None:

@@ -19,11 +19,17 @@ second or more later). A fill read in between is reported with its fee unknown
   one warning (`FeeUnbooked`, logged as a warning by the loop): the ledger's net is then high
   by that order's fee.
 
-Owed fees live in the state (`fees_owed`) but are not persisted, like `doubts`: a restart
-within those minutes loses the look (and gives no warning). Accepted: the trade list lags by
-seconds, a restart in that window is rare, and the cost is one order's fee in the ledger's
-net, not a position. The paper exchange and the backtest always tell fees at once: nothing is
-ever owed there, so the backtest's decisions are unchanged. Pure: no clock, no I/O.
+Owed fees live in the state (`fees_owed`) and are stored with it (a one-way symbol's in
+`actor_state.fees_owed`, a grid's in its document: storage/grid_codec.py), so a restart within
+those minutes (a crash, kill -9, the supervisor restarting the actor from the database) looks
+again instead of losing the fee without a word. Every change that matters is committed with
+the decision that makes it: an order ending owed ends an order, a fee booked late is a ledger
+entry, a fee given up a journal record. The rest is written with the next commit: a look that
+found nothing (its count and time: a restart may bring back an older count, so the next look
+comes at once, `due`, and the fee is given up after more looks, never fewer) and a fee told no
+higher than booked (dropped with nothing to book: a restart looks once more and books nothing
+again). The paper exchange and the backtest always tell fees at once: nothing is ever owed
+there, so the backtest's decisions are unchanged. Pure: no clock, no I/O.
 """
 
 from __future__ import annotations

@@ -102,7 +102,8 @@ class SymbolState:
     decisions digest hashes it)."""
     fees_owed: tuple[FeeOwed, ...] = field(default=(), compare=False, repr=False)
     """Ended orders whose fee the venue has not told yet (trading/late_fees.py): looked at
-    again. Not persisted, left out of the repr, like `doubts`."""
+    again. Persisted (`actor_state.fees_owed`), so a restart looks again; not compared (a look
+    that only counts is not committed on its own) and left out of the repr, like `doubts`."""
 
     def order(self, client_order_id: str) -> Order | None:
         for order in self.orders:

@@ -88,7 +88,8 @@ class GridState:
     """Live orders whose last lookup answers were not evidence (trading/order_evidence.py);
     not persisted, left out of the repr like `SymbolState.doubts`."""
     fees_owed: tuple[FeeOwed, ...] = field(default=(), compare=False, repr=False)
-    """Ended orders whose fee is not told yet (trading/late_fees.py), as `SymbolState`'s."""
+    """Ended orders whose fee is not told yet (trading/late_fees.py), as `SymbolState`'s:
+    persisted in the stored document (storage/grid_codec.py), not compared, not in the repr."""
 
     def unconfirmed_of(self, side: Side) -> Unconfirmed | None:
         return next((u for s, u in self.unconfirmed if s is side), None)
