@@ -185,6 +185,8 @@ class AccountGuard:
             self.paused = None
             self.repo.set_meta(PAUSE_KEY, "")
             result = "entries allowed"
+        elif command == "kill_switch" and self.sup.kill_switch:
+            result = "kill switch already on"  # a second click: no second alert
         elif command == "kill_switch":
             self.sup.trip_kill_switch(f"tripped by {by}")
             result = "kill switch on"
