@@ -1,11 +1,12 @@
 """Reading candle files (ccxt `fetch_ohlcv` layout) for a backtest, with one-line errors.
 
-`timestamp,open,high,low,close,volume` per line, timestamp in ms since the epoch (UTC). Every
-problem names the file and the line: bytes that are not UTF-8, a malformed row, NaN or
-non-positive prices, high/low that do not contain open/close, an outlier price (outside a
-factor `PRICE_FACTOR` around the file's first open, or outside `PRICE_LIMITS`: such a price
-could not be rounded to the market's tick within Decimal's 28 digits), a timestamp out of
-range or not after the previous one (unsorted or duplicate). Holes (a step larger than the
+`timestamp,open,high,low,close,volume` per line (UTF-8; a leading byte-order mark is skipped),
+timestamp in ms since the epoch (UTC). Every problem names the file and the line: bytes that
+are not UTF-8, a malformed row, NaN or non-positive prices, high/low that do not contain
+open/close, an outlier price (outside a factor `PRICE_FACTOR` around the file's first open, or
+outside `PRICE_LIMITS`: such a price could not be rounded to the market's tick within
+Decimal's 28 digits), a timestamp out of range or not after the previous one (unsorted or
+duplicate). Holes (a step larger than the
 file's timeframe) are listed, not filled: the backtest refuses them unless asked to run with
 them (`--allow-gaps`).
 """
@@ -194,10 +195,12 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
 
 
 def _parse(path: Path, data: bytes) -> candle_cache.Columns:
-    """Every row of the file's bytes (UTF-8), checked."""
+    """Every row of the file's bytes (UTF-8), checked. A UTF-8 byte-order mark at the start
+    (spreadsheet exports write one) is skipped (found by review: it made the header line 1's
+    error, without a word about it)."""
     cols: list[list] = [[], [], [], [], [], []]
     lines: list[int] = []
-    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline=""))
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
     try:
         header = next(reader, None)
         if header is None or [h.strip().lower() for h in header] != HEADER:

@@ -42,6 +42,11 @@ def _levels(result: RunResult, symbol: str, types: dict[str, str]) -> tuple[list
 
 
 def html(result: RunResult, eq: Equity, trades: list[Trade]) -> str:
+    return figure(result, eq, trades).to_html(full_html=True, include_plotlyjs=True)
+
+
+def figure(result: RunResult, eq: Equity, trades: list[Trade]) -> Any:
+    """The chart: equity, drawdown, and each symbol's closes with its trades and stop levels."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -56,7 +61,11 @@ def html(result: RunResult, eq: Equity, trades: list[Trade]) -> str:
     for row, symbol in enumerate(symbols, start=3):
         c = result.candles[symbol]
         k = _stride(len(c.ts))
-        fig.add_trace(go.Scattergl(x=_dates(np.asarray(c.ts[::k], dtype=np.int64)),
+        # each close at the time it is replayed (open + 3/4 of the timeframe, backtest/engine.py),
+        # not at the candle's open: an hour's close drawn at its start showed it before the
+        # trades inside that hour were made
+        closes_at = np.asarray(c.ts[::k], dtype=np.int64) + 3 * c.timeframe_ms // 4
+        fig.add_trace(go.Scattergl(x=_dates(closes_at),
                                    y=np.asarray(c.close[::k], dtype=float), name=f"{symbol} close",
                                    line={"width": 1}), row=row, col=1)
         own = [t for t in trades if t.symbol == symbol]
@@ -77,7 +86,7 @@ def html(result: RunResult, eq: Equity, trades: list[Trade]) -> str:
                                            line={"shape": "hv", "width": 1, "dash": "dot"}),
                               row=row, col=1)
     fig.update_layout(height=500 + 300 * len(symbols), title="Backtest", hovermode="x unified")
-    return fig.to_html(full_html=True, include_plotlyjs=True)
+    return fig
 
 
 def png(eq: Equity) -> bytes:

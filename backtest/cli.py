@@ -157,7 +157,6 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from backtest import sweep
     from config.loader import load_settings
 
     config = Path(getattr(args, "config", "config.toml"))
@@ -173,8 +172,9 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.journal and args.sweep:
         return fail("--journal: not with --sweep (one database per run would be needed)")
     if not args.sweep:
-        from backtest.session import run_one
+        from backtest.session import clear_earlier_sweep, run_one
 
+        clear_earlier_sweep(out)  # a sweep's runs and ranking next to this report: not its own
         report, paths = run_one(settings, candles, out, charts=not args.no_charts,
                                 progress=not args.no_progress and not args.json,
                                 journal=Path(args.journal) if args.journal else None)
@@ -182,13 +182,25 @@ def _backtest(args: argparse.Namespace) -> int:
         if not args.json:
             print("\n".join(f"wrote {p}" for p in paths))
         return 0
-    axes = [sweep.parse_axis(o) for o in args.sweep]
-    runs = sweep.combinations(axes)
+    return _sweep(args, config, out)
+
+
+def _sweep(args: argparse.Namespace, config: Path, out: Path) -> int:
+    from backtest import sweep
+    from backtest.session import (
+        SweepWorker,
+        clear_earlier_sweep,
+        remove_outputs,
+        render_ranking,
+        write_ranking,
+    )
+
+    runs = sweep.combinations([sweep.parse_axis(o) for o in args.sweep])
     for r in runs:
         sweep.settings_with(config, r)  # a bad value fails here, in one line
-    from backtest.session import SweepWorker, clear_earlier_sweep, render_ranking, write_ranking
-
     clear_earlier_sweep(out)
+    if out.is_dir():
+        remove_outputs(out)  # a single run's report and charts next to the ranking: not its own
     worker = SweepWorker(config=config, args=vars(args), out=out, charts=not args.no_charts)
     rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), args.rank)
     table = render_ranking(rows, args.rank)

@@ -2,21 +2,26 @@
 
 Totals (net P&L, fees, per-symbol and per-reason sums) are exact Decimal sums of the trades.
 The equity curve (for drawdown, Sharpe, Sortino and the charts) starts at the starting
-balance, at the first candle's open, and is then evaluated at every candle close with numpy:
-wallet (exact Decimal, converted once per fill) plus each open side's unrealized P&L at the
-close; nothing is accumulated in floats. The drawdown's running peak so starts at the starting
-balance (a loss in the first candle is a drawdown), and the first day's return is measured
-from it.
+balance, at the first candle's open, and is then evaluated at the end of every step of the
+shortest timeframe with numpy: wallet (exact Decimal, converted once per fill) plus each open
+side's unrealized P&L at the last price point replayed before the step ends (for a 5m step
+inside a 1h candle, that candle's open, low or high so far, never its close: found by review,
+the hour's final close valued a position before it was known); nothing is accumulated in
+floats. With one timeframe that point is each candle's close. The drawdown's running peak so
+starts at the starting balance (a loss in the first candle is a drawdown), and the first day's
+return is measured from it.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from backtest.candles import Candles
 from backtest.engine import RunResult
 from backtest.trades import ZERO, Trade, open_since
 
@@ -26,8 +31,8 @@ DAY_MS = 86_400_000
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Equity:
     ts_ms: np.ndarray
-    """[0]: the first candle's open; then the end of each candle (open + the shortest
-    timeframe), where the equity is taken after that candle's close point."""
+    """[0]: the first candle's open; then the end of each step (a candle's open + the shortest
+    timeframe), where the equity is taken after the last price point before it."""
     equity: np.ndarray
     """[0]: the starting balance; then the equity at each candle's end."""
     drawdown: np.ndarray
@@ -49,8 +54,7 @@ def equity_curve(result: RunResult) -> Equity:
     fill_ts = np.asarray([f.trade.ts for f in fills], dtype=np.int64)
     equity = wallet_steps[np.searchsorted(fill_ts, ends, side="left")]
     for symbol, c in candles.items():
-        close = _forward_filled(np.asarray(c.ts, dtype=np.int64), np.asarray(c.close, dtype=float),
-                                times)
+        close = known_prices(c, ends)
         by_side: dict[str, list[Any]] = {}
         for f in fills:
             if f.trade.symbol == symbol:
@@ -66,19 +70,45 @@ def equity_curve(result: RunResult) -> Equity:
     return Equity(ts_ms=np.r_[times[:1], ends], equity=equity, drawdown=drawdown)
 
 
-def _forward_filled(ts: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
-    idx = np.searchsorted(ts, at, side="right") - 1
-    return values[np.clip(idx, 0, len(values) - 1)]
+def path_points(c: Candles) -> tuple[np.ndarray, np.ndarray]:
+    """(time ms, float price) of every replayed price point, in time order: each candle's four
+    path points at quarter steps of its own timeframe, O-L-H-C up (close >= open, compared as
+    Decimals), O-H-L-C down (`exchange.paper.csv_prices.candle_points`, backtest/engine.py)."""
+    ts = np.asarray(c.ts, dtype=np.int64)
+    quarter = np.arange(4, dtype=np.int64) * c.timeframe_ms // 4
+    if c.price_floats is not None:
+        o, h, low, cl = np.asarray(c.price_floats, dtype=float)
+    else:
+        o, h, low, cl = (np.asarray(col, dtype=float) for col in (c.open, c.high, c.low, c.close))
+    up = np.fromiter(map(operator.ge, c.close, c.open), bool, len(ts))  # exact, as the engine
+    prices = np.stack([o, np.where(up, low, h), np.where(up, h, low), cl], axis=1)
+    return (ts[:, None] + quarter[None, :]).ravel(), prices.ravel()
+
+
+def known_prices(c: Candles, ends: np.ndarray) -> np.ndarray:
+    """The symbol's last price point before each of `ends` (ms): the price known when that
+    step ends (before its first point: the first, when no position can be open yet)."""
+    at, prices = path_points(c)
+    idx = np.searchsorted(at, ends, side="left") - 1
+    return prices[np.clip(idx, 0, len(prices) - 1)]
 
 
 def daily_ratios(eq: Equity) -> tuple[float | None, float | None]:
     """Sharpe and Sortino of daily returns, annualised with sqrt(365); None with fewer than two
     days or no variation. A day's equity is its last candle's; the first day's return is from
     the starting balance. A candle counts in the UTC day of its last moment, open + timeframe
-    - 1 ms (its end minus 1 ms): the candle that closes at midnight traded in the day before."""
+    - 1 ms (its end minus 1 ms): the candle that closes at midnight traded in the day before.
+    Every calendar day from the first to the last is one return: a day with no candles (a hole
+    in the data) is a flat day, its equity the day before's (no price, no change), so the
+    return across a hole is not annualised as one day's (found by review)."""
     days = (eq.ts_ms[1:] - 1) // DAY_MS
+    if len(days) == 0:
+        return None, None
     last = np.r_[days[1:] != days[:-1], True]
-    closes = np.r_[eq.equity[:1], eq.equity[1:][last]]
+    present = days[last]
+    every = np.arange(present[0], present[-1] + 1)
+    held = np.searchsorted(present, every, side="right") - 1  # the last day with candles
+    closes = np.r_[eq.equity[:1], eq.equity[1:][last][held]]
     if len(closes) < 3:
         return None, None
     rets = np.diff(closes) / closes[:-1]

@@ -59,6 +59,7 @@ def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, chart
     text = report.render(rep)
     private_dir(out)
     paths = [out / "report.txt", out / "report.json"]
+    remove_outputs(out, keep={"report.txt", "report.json", *(chart_files.NAMES if charts else ())})
     write_private(paths[0], text.encode())
     write_private(paths[1], report.to_json(rep).encode())
     if charts:
@@ -105,6 +106,8 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
         value = rank_value(s, metric)
         shown = ("-" if value is None else "inf (no downside)" if math.isinf(value)
                  else f"{value:.4g}")
+        if not s["trades"]:
+            shown += " (no trades)"  # ranked after every run with trades
         t.add_row(str(rank), *(str(row["overrides"][k]) for k in keys), shown, str(s["trades"]),
                   "-" if s["win_rate"] is None else f"{s['win_rate'] * 100:.1f} %",
                   f"{float(s['net_pnl']):.4f}", f"{s['max_drawdown_pct']:.2f}",
@@ -116,15 +119,25 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
 
 
 RUN_FILES = frozenset({"report.txt", "report.json", *chart_files.NAMES})
-"""What a sweep writes into each run-NNN folder."""
+"""What a sweep writes into each run-NNN folder, and a single run into its `--out`."""
 RUN_FOLDER = re.compile(r"run-\d{3,}")
 RANKING = ("ranking.txt", "ranking.json")
 
 
+def remove_outputs(out: Path, keep: set[str] | frozenset[str] = frozenset()) -> None:
+    """Remove the report files (RUN_FILES) an earlier run left in `out` that this run does not
+    write, so none is read as this run's (found by review: `--no-charts` left the previous
+    run's chart.html and equity.png next to the new report). Only those names; any other file
+    stays."""
+    for name in sorted(RUN_FILES - keep):
+        (out / name).unlink(missing_ok=True)
+
+
 def clear_earlier_sweep(out: Path) -> None:
     """Remove an earlier sweep's results from `out` (its run-NNN folders and ranking), so a
-    second, smaller sweep leaves none of them behind. A run-NNN folder holding anything a sweep
-    does not write is not ours to delete: SweepError (one line), nothing removed."""
+    second, smaller sweep, or a single run, leaves none of them behind. A run-NNN folder
+    holding anything a sweep does not write is not ours to delete: SweepError (one line),
+    nothing removed."""
     from backtest.sweep import SweepError
 
     if not out.is_dir():

@@ -104,9 +104,12 @@ def rank_value(summary: dict[str, Any], metric: str) -> float | None:
 
 
 def ranked(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
-    """Best first; a run without the metric (None) ranks last. Ties keep input order."""
-    def key(row: dict[str, Any]) -> tuple[bool, float]:
+    """Best first. A run with no trades ranks after every run with trades, whatever the metric
+    (found by review: by drawdown, a run that never traded had 0, the best, and ranked first);
+    then a run without the metric (None) ranks last. Ties keep input order."""
+    def key(row: dict[str, Any]) -> tuple[bool, bool, float]:
         value = rank_value(row["summary"], metric)
-        return (value is None, -value if value is not None else 0.0)
+        return (not row["summary"].get("trades"), value is None,
+                -value if value is not None else 0.0)
 
     return sorted(rows, key=key)

@@ -108,3 +108,28 @@ def test_a_cache_that_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     candle_cache.cache_path(path).mkdir()  # the cache's name is taken by a folder
     assert _text(C.load(path)) == _text(C.load(path))
     assert candle_cache.cache_path(path).is_dir()
+
+
+def test_a_file_starting_with_a_byte_order_mark_reads_as_without_it(tmp_path: Path) -> None:
+    # found by review: a UTF-8 byte-order mark (spreadsheet exports) gave "line 1: expected the
+    # header", without a word about it
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    _write(plain, ROWS)
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    expected = _text(C.load(plain))
+    first = C.load(marked)
+    assert _text(first) == expected and first.gaps[0].line == 5  # lines as without the mark
+    assert candle_cache.cache_path(marked).exists()
+    assert candle_cache.read(marked, _key(marked)) is not None
+    assert _text(C.load(marked)) == expected  # from the cache
+    # the cache keys on the bytes: the mark removed, or a row changed after it, is a miss
+    stat = marked.stat()
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes().replace(b"10.50", b"10.60"))
+    os.utime(marked, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert str(C.load(marked).close[0]) == "10.60"
+    marked.write_bytes(plain.read_bytes())
+    assert _text(C.load(marked)) == expected
+    # a bad row after the mark is still found, on its own line
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes().replace(b",9.5,", b",NaN,"))
+    with pytest.raises(C.DataError, match=r"marked.csv, line 3: .*finite and positive"):
+        C.load(marked)

@@ -1,7 +1,9 @@
 """The report's time-based metrics, hand-checked through the whole backtest (engine, simulated
 exchange, the one-way core) with a scripted strategy: exposure counts a position still open at
 the end, max drawdown starts from the starting balance, and daily Sharpe / Sortino take the
-first day's return from the starting balance and put a candle in the day it traded.
+first day's return from the starting balance and put a candle in the day it traded; with mixed
+timeframes a position is valued only at prices already replayed (and the chart draws each close
+when it is replayed); a calendar day without candles is a flat day.
 
 Market TEST/USDT:USDT opens at 100: tick 0.01, amount step 0.001; no slippage, taker fee
 0.055 %, 100 USDT per entry = 1 contract at 100, starting balance 10,000. Hourly candles from
@@ -16,10 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from backtest import candles as C
-from backtest import engine, report
+from backtest import charts, engine, metrics, report
 from config.loader import load_settings
 from trading.events import SignalRaised
 from trading.model import Side
@@ -97,3 +100,93 @@ def test_daily_ratios_take_every_whole_day_from_the_starting_balance(tmp_path: P
     std = math.sqrt(sum((r - mean) ** 2 for r in rets) / 2)
     assert s["sharpe_daily"] == pytest.approx(mean / std * math.sqrt(365))
     assert s["sortino_daily"] is None  # no losing day
+
+
+class Plan:
+    """Long entries at the times in `enter`, strategy exits at the times in `leave` (seconds)."""
+
+    name = "planned"
+
+    def __init__(self, enter: Sequence[float] = (), leave: Sequence[float] = ()) -> None:
+        self.enter, self.leave = set(enter), set(leave)
+
+    def on_price(self, price: Decimal, volume: Decimal | None, now: float,
+                 position: Side | None) -> SignalRaised | None:
+        if position is None and now in self.enter:
+            return SignalRaised(side=Side.LONG, reason="planned")
+        if position is not None and now in self.leave:
+            return SignalRaised(side=None, reason="planned_exit")
+        return None
+
+
+def _run(tmp: Path, files: dict[str, tuple[int, list[tuple[int, tuple[float, ...]]]]],
+         plans: dict[str, Plan]) -> Any:
+    """Each symbol's (timeframe ms, [(open time ms, (o, h, l, c))]) through engine.run."""
+    for i, (_, (_tf, rows)) in enumerate(files.items()):
+        lines = ["timestamp,open,high,low,close,volume"]
+        lines += [f"{ts},{','.join(map(str, ohlc))},10" for ts, ohlc in rows]
+        (tmp / f"{i}.csv").write_text("\n".join(lines) + "\n")
+    symbols = ", ".join(f'"{s}"' for s in files)
+    (tmp / "bot.toml").write_text(
+        f"[symbols]\nlist = [{symbols}]\n[paper]\nslippage_bps = 0\ntaker_fee = {FEE}\n"
+        "[risk]\norder_size_usdt = 100\nstop_loss_pct = 10.0\ntrailing_activation_pct = 50\n")
+    candles = {s: C.load(tmp / f"{i}.csv", timeframe_ms=tf)
+               for i, (s, (tf, _)) in enumerate(files.items())}
+    return engine.run(load_settings(tmp / "bot.toml"), candles,
+                      strategy_for=lambda symbol: plans[symbol])
+
+
+def test_mixed_timeframes_value_a_position_only_at_prices_already_replayed(
+        tmp_path: Path) -> None:
+    """Found by review: with a 15m symbol next to a 1h one, every 15m step valued the hourly
+    position at the hour's close, known only when the hour ends. Long 1 at 100 at the first
+    open of the 1h symbol, whose first candle (up: O-L-H-C) replays 100, 98.5, 103, 102 at
+    :00, :15, :30, :45. At the 15m steps' ends (:15, :30, :45, :60) the position is worth the
+    last point before: 100, 98.5, 103, 102 (not 102 throughout): max drawdown is the entry fee
+    (0.055) plus 1.5 at :30 (valued at the close it was 1.0, from 103 to 102)."""
+    quarter = HOUR // 4
+    hourly = [(T0, (100, 103, 98.5, 102)), (T0 + HOUR, (102, 102, 102, 102))]
+    flat = [(T0 + i * quarter, (50, 50, 50, 50)) for i in range(8)]
+    result = _run(tmp_path, {SYMBOL: (HOUR, hourly), "FLAT/USDT:USDT": (quarter, flat)},
+                  {SYMBOL: Plan([T0 / 1000]), "FLAT/USDT:USDT": Plan()})
+    eq = metrics.equity_curve(result)
+    fee = float(100 * FEE)
+    assert eq.ts_ms.tolist() == [T0 + i * quarter for i in range(9)]
+    assert eq.equity.tolist()[:5] == pytest.approx(
+        [10_000, 10_000 - fee, 10_000 - fee - 1.5, 10_000 - fee + 3, 10_000 - fee + 2])
+    s = report.build(result)["summary"]
+    assert s["max_drawdown"] == pytest.approx(-fee - 1.5)
+    assert s["max_drawdown_pct"] == pytest.approx((-fee - 1.5) / 10_000 * 100)
+
+
+def test_a_day_without_candles_is_a_flat_day_in_the_daily_ratios(tmp_path: Path) -> None:
+    """Found by review: a calendar day with no candles (a hole, run with --allow-gaps) was
+    dropped, so the return across it (two days) counted as one day's. Hourly candles on days
+    1 and 3, none on day 2: long at 100 at day 1's first open, out at 110 at 22:00 (a win);
+    long at 110 at day 3's first open, out at 105 at 22:00 (a loss). Three daily returns:
+    day 1's from the starting balance, 0 for day 2 (no price, no change), day 3's."""
+    rows = [(T0, (100, 100, 100, 100))] + [(T0 + h * HOUR, (110,) * 4) for h in range(1, 24)]
+    day3 = T0 + 2 * DAY
+    rows += [(day3, (110,) * 4)] + [(day3 + h * HOUR, (105,) * 4) for h in range(1, 24)]
+    plan = Plan([T0 / 1000, day3 / 1000], [(T0 + 22 * HOUR) / 1000, (day3 + 22 * HOUR) / 1000])
+    result = _run(tmp_path, {SYMBOL: (HOUR, rows)}, {SYMBOL: plan})
+    rep = report.build(result)
+    win, loss = (Decimal(t["net_pnl"]) for t in rep["trades"])
+    assert win > 0 > loss
+    rets = [float(win) / 10_000, 0.0, float(loss) / float(10_000 + win)]
+    mean = sum(rets) / 3
+    std = math.sqrt(sum((r - mean) ** 2 for r in rets) / 2)
+    s = rep["summary"]
+    assert s["sharpe_daily"] == pytest.approx(mean / std * math.sqrt(365))
+    assert s["sortino_daily"] == pytest.approx(mean / math.sqrt(rets[2] ** 2 / 3) * math.sqrt(365))
+
+
+def test_the_chart_draws_each_close_when_it_is_replayed(tmp_path: Path) -> None:
+    """The chart's price line of a 1h symbol: each close at open + 45 min, when the replay
+    reaches it, not at the hour's open (before the trades inside the hour)."""
+    hourly = [(T0 + h * HOUR, (100, 101, 99, 100.5)) for h in range(3)]
+    result = _run(tmp_path, {SYMBOL: (HOUR, hourly)}, {SYMBOL: Plan()})
+    fig = charts.figure(result, metrics.equity_curve(result), [])
+    line = next(t for t in fig.data if t.name == f"{SYMBOL} close")
+    assert [str(x) for x in line.x] == [
+        str(np.datetime64(T0 + h * HOUR + 45 * 60_000, "ms")) for h in range(3)]

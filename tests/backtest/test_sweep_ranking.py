@@ -1,12 +1,16 @@
 """Sweep ranking by a metric that has no downside to divide by. Sortino (no losing day) and
 profit factor (no losing trade) are None in a report, but such a run is the best, not the
 worst: found by review, the shipped example's sweep over entry_z ranked its best-Sharpe run
-last by Sortino. The ranking table shows the metric it ranks by."""
+last by Sortino. The ranking table shows the metric it ranks by. A run with no trades ranks
+after every run with trades, whatever the metric, and says so in the table."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from backtest.cli import RANKABLE
 from backtest.session import render_ranking
 from backtest.sweep import ranked
 
@@ -71,3 +75,38 @@ def test_protections_a_backtest_does_not_simulate_are_said_in_the_report(tmp_pat
         "protections.stoploss_guard_count: entries are never paused in a backtest"]
     assert ("not simulated: protections.stoploss_guard_count: entries are never paused in a "
             "backtest") in guarded[1]
+
+
+@pytest.mark.parametrize("metric", RANKABLE)
+def test_a_run_with_no_trades_ranks_after_every_run_with_trades(metric: str) -> None:
+    # found by review: ranked by drawdown, a run that never traded (drawdown 0) ranked first;
+    # here the runs without trades have the best value of every metric, or none
+    best = {"net_pnl": Decimal(5), "win_rate": None, "sharpe_daily": 99.0, "sortino_daily": None,
+            "profit_factor": None, "max_drawdown": 0.0, "max_drawdown_pct": 0.0,
+            "final_equity": 10_005.0}
+    rows = [row("idle", trades=0, **best), row("a", max_drawdown=-2.0, final_equity=9_000.0),
+            row("b", trades=12, net_pnl=Decimal(2), max_drawdown=-1.0, final_equity=9_500.0,
+                max_drawdown_pct=-0.5, sharpe_daily=2.0, sortino_daily=3.0, win_rate=0.6,
+                profit_factor=2.0),
+            row("idle2", trades=0, **{**best, "net_pnl": Decimal(0), "sharpe_daily": None})]
+    assert names(ranked(rows, metric)) == ["b", "a", "idle", "idle2"]
+
+
+@pytest.mark.parametrize(("metric", "undefined"), [
+    ("profit_factor", {"profit_factor": None, "net_pnl": Decimal(0)}),  # wins and losses of 0
+    ("sharpe_daily", {"sharpe_daily": None}),  # one day, or no variation
+    ("sortino_daily", {"sortino_daily": None, "sharpe_daily": None}),
+])
+def test_an_undefined_metric_ranks_after_every_defined_one(metric: str,
+                                                           undefined: dict) -> None:
+    rows = [row("u", **undefined), row("a", **{metric: -5.0}), row("b", **{metric: 0.5})]
+    assert names(ranked(rows, metric)) == ["b", "a", "u"]
+
+
+def test_the_table_marks_a_run_with_no_trades() -> None:
+    rows = ranked([row("idle", trades=0, max_drawdown_pct=0.0, net_pnl=Decimal(0)),
+                   row("a", max_drawdown_pct=-1.5)], "max_drawdown_pct")
+    lines = [line for line in render_ranking(rows, "max_drawdown_pct").splitlines()
+             if "run-" in line]
+    assert "no trades" not in lines[0] and "-1.5" in lines[0]
+    assert "0 (no trades)" in lines[1] and "run-idle" in lines[1]
