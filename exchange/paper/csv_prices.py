@@ -57,7 +57,7 @@ def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal,
     """(open, high, low, close, volume) per candle, prices multiplied by `scale`."""
     path = Path(path)
     candles: list[tuple[Decimal, ...]] = []
-    with path.open(newline="") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # a leading BOM is skipped
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or [h.strip().lower() for h in header] != HEADER:

@@ -155,3 +155,17 @@ def test_csv_bad_header(tmp_path: Path) -> None:
     csv_file.write_text("1,10,12,9,11,5\n")
     with pytest.raises(ValueError, match="line 1: expected header"):
         CsvPriceSource(files={"X/USDT:USDT": csv_file}, step_ms=1000, epoch_ms=EPOCH)
+
+
+def test_csv_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    """A spreadsheet's UTF-8 export starts with a byte-order mark; paper mode reads the file
+    as the backtest does (found by review: 'line 1: expected header')."""
+    text = "timestamp,open,high,low,close,volume\n1,10,12,9,11,5\n2,11,11.5,8,9,5\n"
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    paths = {}
+    for name, path in (("plain", plain), ("marked", marked)):
+        src = CsvPriceSource(files={"X/USDT:USDT": path}, step_ms=1000, epoch_ms=EPOCH)
+        paths[name] = src.path("X/USDT:USDT", EPOCH - 1, EPOCH + 10_000)
+    assert paths["marked"] == paths["plain"] and len(paths["plain"]) == 8
