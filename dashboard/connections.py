@@ -5,7 +5,9 @@ cannot take the trading process's file descriptors:
   ``on_refused`` logs it, throttled);
 - a deadline per request: its head and body must have arrived within ``request_timeout_s`` of
   the connection (or of the previous answer on a kept-alive connection), else the connection is
-  dropped. Time spent in a handler (an open event stream) does not count.
+  dropped. Time spent in a handler (an open event stream) does not count;
+- a connection that becomes a live event stream leaves the count (``uncount``): streams have
+  caps of their own (dashboard/streams.py), so they never take plain requests' slots.
 
 aiohttp has neither (its keep-alive timer is an hour and a request head may trickle in forever),
 so the site wraps each connection's protocol.
@@ -79,11 +81,16 @@ class _Counted(asyncio.Protocol):
         self._inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.uncount()
+        self.disarm()
+        self._inner.connection_lost(exc)
+
+    def uncount(self) -> None:
+        """Leave the count: the connection is gone, or it became a live stream, which is
+        capped on its own (dashboard/streams.py) and must not take plain requests' slots."""
         if self._counted:
             self._counted = False
             self._gate.open -= 1
-        self.disarm()
-        self._inner.connection_lost(exc)
 
     def arm(self) -> None:
         """A new deadline: the next request must have arrived whole within the timeout."""

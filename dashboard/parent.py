@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from dashboard.source import AccountHandle, AccountNotReady, DashboardSource
+from dashboard.source import AccountHandle, AccountNotReady, DashboardSource, stale_after
 from dashboard.wiring import build_dashboard, symbol_logs
 from observability.metrics import BotMetrics
 from protections.wiring import capital_base
@@ -73,7 +73,8 @@ class ParentDashboard:
             for a, repo in zip(accounts, self.repos, strict=True)
         ]
         self.source = DashboardSource(data_dir=data_dir, accounts=handles,
-                                      running=lambda: is_locked(data_dir / "bot.lock"))
+                                      running=lambda: is_locked(data_dir / "bot.lock"),
+                                      stale_after_s=stale_after(settings.bot.status_interval_s))
         self.metrics = BotMetrics(snapshot=self.source.status)
         self.server = build_dashboard(settings, self.source, self.metrics.render, logger)
 

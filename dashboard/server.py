@@ -9,7 +9,8 @@ log is off and our log lines name only the peer and the path.
 Hostile clients: on a loopback address only a ``Host`` naming this server is served (421
 otherwise: DNS rebinding); refusals are logged at most once a second; wrong tokens slow their
 peer down; connections are capped and each request must arrive within ``request_timeout_s``
-(dashboard/connections.py).
+(dashboard/connections.py); live event streams are capped apart, per peer and in all, so they
+never take plain requests' slots (dashboard/streams.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dashboard.api import WHO, Api, dumps, error, off_loop, reply
 from dashboard.auth import COOKIE, SESSION_TTL_S, Auth
 from dashboard.connections import CappedSite, ConnectionGate, connection_of
 from dashboard.source import DashboardSource
+from dashboard.streams import Stream, StreamLimits
 from dashboard.throttle import LoginThrottle, ThrottledLog
 
 STATIC = Path(__file__).with_name("static")
@@ -44,10 +46,13 @@ class DashboardServer:
     def __init__(self, *, source: DashboardSource, auth: Auth, logger: Any,
                  metrics: Callable[[], bytes] | None = None, host: str = "127.0.0.1",
                  port: int = 0, push_interval_s: float = 1.0, max_connections: int = 64,
-                 request_timeout_s: float = 10.0) -> None:
+                 request_timeout_s: float = 10.0, max_streams: int = 32,
+                 max_streams_per_peer: int = 8) -> None:
         self.source, self.auth, self.log, self.metrics = source, auth, logger, metrics
         self.push_interval_s = push_interval_s
         self.refusals = ThrottledLog(logger, what="dashboard")
+        self.streams = StreamLimits(max_streams=max_streams, per_peer=max_streams_per_peer,
+                                    on_evicted=self._evicted)
         self.logins = LoginThrottle()
         self._loop = asyncio.new_event_loop()
         self._closing = asyncio.Event()
@@ -69,6 +74,10 @@ class DashboardServer:
         self._thread = threading.Thread(target=self._loop.run_forever, name="dashboard",
                                         daemon=True)
 
+    def _evicted(self, peer: str, cap: int) -> None:
+        self.refusals.warning("stream cap per peer", "dashboard: {} opened more than {} live "
+                              "streams, closed its oldest", peer, cap)
+
     def _over_cap(self, open_now: int) -> None:
         self.refusals.warning("connection cap", "dashboard: {} connections open, refusing more",
                               open_now)
@@ -86,6 +95,7 @@ class DashboardServer:
     def stop(self, timeout_s: float = 5.0) -> None:
         async def shutdown() -> None:
             self._closing.set()
+            self.streams.wake_all()
             await self._runner.cleanup()
 
         if self._thread.is_alive():
@@ -236,20 +246,40 @@ class DashboardServer:
                                                                 "charset=utf-8"})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: ``status`` with the whole snapshot, each push interval."""
+        """Server-sent events: ``status`` with the whole snapshot, each push interval; a last
+        ``closed`` (with the reason) when the stream is ended to make room for a newer one of
+        the same peer (dashboard/streams.py)."""
+        stream = Stream(request.remote or "?", request.transport)
+        if not self.streams.admit(stream):
+            self.refusals.warning("stream cap", "dashboard: {} live streams open, refusing "
+                                  "more", self.streams.open)
+            response = error(503, f"{self.streams.open} live streams are open: poll "
+                                  "/api/status instead")
+            response.headers["Retry-After"] = "30"
+            return response
+        try:
+            return await self._stream(request, stream)
+        finally:
+            self.streams.release(stream)
+
+    async def _stream(self, request: web.Request, stream: Stream) -> web.StreamResponse:
+        connection = connection_of(request)
+        if connection is not None:
+            connection.uncount()  # streams are capped on their own
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-store"})
         response.headers.update(SECURITY_HEADERS)
+        response.force_close()  # an ended stream ends its connection (it is counted nowhere)
         await response.prepare(request)
         try:
-            while not self._closing.is_set():
+            while not self._closing.is_set() and stream.ended_because is None:
                 status = await off_loop(self.source.status)
-                if status is not None:
+                if status is not None and stream.ended_because is None:
                     await response.write(f"event: status\ndata: {dumps(status)}\n\n".encode())
-                try:
-                    await asyncio.wait_for(self._closing.wait(), self.push_interval_s)
-                except TimeoutError:
-                    pass
+                await stream.sleep(self.push_interval_s)
+            if stream.ended_because is not None:
+                reason = dumps({"reason": stream.ended_because})
+                await response.write(f"event: closed\ndata: {reason}\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         return response

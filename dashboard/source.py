@@ -8,6 +8,7 @@ per account database.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,17 +34,36 @@ class AccountHandle:
     """A symbol's log file."""
 
 
+STALE_AFTER_S = 15.0
+"""A heartbeat older than this (at least) means the bot is not updating its status."""
+
+
+def stale_after(status_interval_s: float) -> float:
+    """When the page calls the bot's heartbeat stale: 5 missed status writes, at least 15 s."""
+    return max(STALE_AFTER_S, 5 * status_interval_s)
+
+
 class DashboardSource:
     def __init__(self, *, data_dir: Path, accounts: list[AccountHandle],
-                 running: Callable[[], bool]) -> None:
+                 running: Callable[[], bool], stale_after_s: float = STALE_AFTER_S,
+                 clock: Callable[[], float] = time.time) -> None:
         self.data_dir = data_dir
         self.accounts = {a.name: a for a in accounts}
         self.running = running
+        self.stale_after_s, self.clock = stale_after_s, clock
 
     def status(self) -> dict[str, Any] | None:
+        """``status.json`` with ``bot.running`` from the lock, and the heartbeat's age as this
+        host's clock sees it (``bot.heartbeat_age_s``, ``bot.heartbeat_stale``: a browser's
+        clock on another machine may be off)."""
         status = read_status(self.data_dir)
         if status is not None:
-            status["bot"]["running"] = self.running()
+            bot = status["bot"]
+            bot["running"] = self.running()
+            beat = bot.get("heartbeat_at")
+            age = None if beat is None else round(max(self.clock() - float(beat), 0.0), 1)
+            bot["heartbeat_age_s"] = age
+            bot["heartbeat_stale"] = age is None or age > self.stale_after_s
         return status
 
     def account(self, name: str | None) -> AccountHandle:

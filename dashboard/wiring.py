@@ -12,7 +12,7 @@ from typing import Any
 from config.errors import ConfigError
 from dashboard.auth import Auth
 from dashboard.server import DashboardServer
-from dashboard.source import AccountHandle, DashboardSource
+from dashboard.source import AccountHandle, DashboardSource, stale_after
 from notifications.secret import read_token
 from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
@@ -30,6 +30,7 @@ class OperatorServices:
             data_dir=data_dir,
             accounts=[self._handle(a) for a in accounts],
             running=lambda: is_locked(data_dir / "bot.lock"),
+            stale_after_s=stale_after(settings.bot.status_interval_s),
         )
         self.telegram = self._telegram()
         self.metrics = BotMetrics(

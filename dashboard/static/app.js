@@ -95,8 +95,7 @@ function renderAccount(name, a) {
     el("h2", { text: `Account ${name}` }), el("span", { class: "pill", text: a.exchange || "" }),
     el("span", { class: "pill " + (a.kill_switch ? "bad" : "ok"), "data-testid": "kill-switch",
                  text: a.kill_switch ? "KILL SWITCH ON" : "kill switch off" }),
-    el("span", { class: "pill " + (h.ts_coverage < 1 ? "bad" : "ok"),
-                 text: `stops ${h.protected_positions}/${h.open_positions}` }));
+    coveragePill(h));
   if (a.entries_paused) badges.append(el("span", { class: "pill warn", "data-testid": "paused",
                                           text: `entries paused by ${a.entries_paused.by}` }));
   card.append(badges);
@@ -113,18 +112,68 @@ function renderAccount(name, a) {
       el("span", { text: `${p.name}${p.symbol ? " " + p.symbol : ""}: ${p.reason} (since ${ts(p.tripped_since)})` }),
       button("reset", name, "reset_protection", extra)));
   }
+  for (const w of accountWarnings(a)) card.append(w);
   for (const e of a.escalations || [])
-    card.append(el("div", { class: "alert", text: `escalation ${e.symbol}: ${e.reason} (last error: ${e.last_error || "-"})` }));
+    card.append(el("div", { class: "alert", "data-testid": "escalation",
+                            text: `escalation ${e.symbol}: ${e.reason} (last error: ${e.last_error || "-"})` }));
   card.append(el("div", { class: "row" },
     a.entries_paused ? button("allow entries", name, "unpause") : button("pause entries", name, "pause"),
     a.kill_switch ? button("reset kill switch", name, "kill_switch_reset")
                   : button("trip kill switch", name, "kill_switch", {}, true)));
-  card.append(el("h3", { text: "Open positions" }), positionsTable(name, a.actors));
+  card.append(el("h3", { text: "Open positions" }), positionsTable(name, a.actors, unreadableOf(a)));
   card.append(el("h3", { text: "Actors" }), actorsTable(name, a.actors));
   const chart = el("div", { class: "equity", "data-account": name });
   card.append(el("h3", { text: "Equity (ledger)" }), chart);
   card.append(el("h3", { text: "Recent trades" }), el("div", { class: "scroll trades", "data-account": name }));
   return card;
+}
+
+// -- what must never look all-clear --------------------------------------------------------------
+// Each condition the status reports as wrong gets a red line of its own (data-testid names it):
+// a symbol whose stored state is unreadable holds an unknown position, so coverage is not green.
+function unreadableOf(a) {
+  const count = (a.health && a.health.unreadable_symbols) || 0;
+  const names = (a.actors || []).filter((x) => x.state === "quarantined" && x.last_failure &&
+                                        x.last_failure.where === "restore").map((x) => x.symbol);
+  return { count, names, text: names.length ? names.join(", ") : "(not named in the status)" };
+}
+
+function coveragePill(h) {
+  const n = h.unreadable_symbols || 0;
+  return el("span", { class: "pill " + (h.ts_coverage < 1 || n ? "bad" : "ok"), "data-testid": "coverage",
+                      text: `stops ${h.protected_positions}/${h.open_positions}` + (n ? ` + ${n} unknown` : "") });
+}
+
+function warning(testid, text) { return el("div", { class: "alert", "data-testid": testid, text }); }
+
+function accountWarnings(a) {
+  const out = [];
+  const u = unreadableOf(a);
+  if (u.count) out.push(warning("unreadable", `STATE UNREADABLE ${u.count} symbol${u.count === 1 ? "" : "s"}` +
+    ` (not counted): ${u.text}. What they hold on the exchange is unknown and in no count above:` +
+    " check it there, then repair the stored state."));
+  const quarantined = (a.actors || []).filter((x) => x.state === "quarantined" && !u.names.includes(x.symbol));
+  if (quarantined.length) out.push(warning("quarantined", `QUARANTINED ${quarantined.length}: ` +
+    quarantined.map((x) => x.symbol).join(", ") + " (no trading on them until resumed)"));
+  const st = a.streams;
+  if (st && (st.mode !== "stream" || !st.connected)) out.push(warning("streams",
+    `STREAMS DOWN: mode ${st.mode}, connected ${st.connected ? "yes" : "no"}, last message ` +
+    `${st.last_message_age_s === null || st.last_message_age_s === undefined ? "-" : fmt(st.last_message_age_s, 1) + " s"} ago` +
+    (st.last_error ? ` (${st.last_error})` : "")));
+  if (st && st.silent_symbols) out.push(warning("streams-silent",
+    `no stream price for ${st.silent_symbols} symbol(s), polled by REST: ${(st.silent || []).join(", ")}`));
+  if (a.worker_alive === false) out.push(warning("worker",
+    `WORKER ${a.worker} NOT ALIVE: this account's figures are ${fmt(a.snapshot_age_s, 0)} s old`));
+  return out;
+}
+
+function botWarnings(b) {
+  const age = b.heartbeat_age_s ?? (b.heartbeat_at ? Math.max(0, Date.now() / 1000 - b.heartbeat_at) : null);
+  const ago = age === null ? "never" : `${fmt(age, 0)} s ago`;
+  if (!b.running) return [warning("bot-stopped", `BOT NOT RUNNING: last heartbeat ${ago}; below is its last status`)];
+  if (b.heartbeat_stale) return [warning("stale",
+    `BOT NOT UPDATING ITS STATUS: last heartbeat ${ago}; what follows may no longer be true`)];
+  return [];
 }
 
 function table(headers, rows, id) {
@@ -136,7 +185,7 @@ function table(headers, rows, id) {
   return el("div", { class: "scroll" }, t);
 }
 
-function positionsTable(account, actors) {
+function positionsTable(account, actors, unreadable) {
   const rows = [];
   for (const a of actors) {
     const p = a.position;
@@ -155,7 +204,9 @@ function positionsTable(account, actors) {
         el("td", {}, button("close", account, "close", { symbol: a.symbol }, true))));
     }
   }
-  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "9", text: "no open position" })));
+  if (unreadable.count) rows.push(el("tr", { class: "unknown" }, el("td", { class: "neg", colspan: "9",
+    text: `positions of ${unreadable.count} unreadable symbol(s) unknown: ${unreadable.text}` })));
+  else if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "9", text: "no open position" })));
   return table(["symbol", "position", "stop", "exchange stop", "uPnL", "entry", "mark", "trailing", ""], rows);
 }
 
@@ -192,9 +243,10 @@ function render(status) {
   if (pressedAt && Date.now() - pressedAt < 2000) { waiting = status; return; }
   state.status = status;
   const b = status.bot;
-  const age = b.heartbeat_at ? Math.max(0, Date.now() / 1000 - b.heartbeat_at) : null;
+  const age = b.heartbeat_age_s ?? (b.heartbeat_at ? Math.max(0, Date.now() / 1000 - b.heartbeat_at) : null);
   $("#bot-line").textContent = `${b.running ? "running" : "stopped"} · ${b.mode} · version ${b.version} · pid ${b.pid}` +
     ` · heartbeat ${age === null ? "-" : age.toFixed(1) + "s ago"}`;
+  $("#bot-alerts").replaceChildren(...botWarnings(b));
   const root = $("#accounts");
   const charts = {};
   for (const node of root.querySelectorAll(".equity, .trades")) charts[node.className + node.dataset.account] = node;
@@ -279,6 +331,24 @@ $("#detail-symbol").addEventListener("change", () => { state.paged = false; load
 $("#journal-older").addEventListener("click", () => { state.paged = true; loadDetail(false); });
 
 // -- live updates -------------------------------------------------------------------------------
+// The live feed; when the server ends it for good (``closed``: a newer page of this address took
+// its place) or refuses it (too many open), the page polls /api/status instead.
+let polling = null;
+function poll(reason) {
+  const conn = $("#conn");
+  conn.textContent = "polling";
+  conn.className = "pill warn";
+  conn.title = reason;
+  if (polling) return;
+  const tick = async () => {
+    const r = await api("/api/status").catch(() => ({ ok: false }));
+    if (r.ok && r.body) { conn.textContent = "polling"; conn.className = "pill warn"; render(r.body); }
+    else { conn.textContent = "unreachable"; conn.className = "pill bad"; }
+  };
+  tick();
+  polling = setInterval(tick, 2000);
+}
+
 function connect() {
   const conn = $("#conn");
   const source = new EventSource("/api/events");
@@ -287,7 +357,16 @@ function connect() {
     conn.className = "pill ok";
     render(JSON.parse(ev.data));
   });
-  source.onerror = () => { conn.textContent = "reconnecting"; conn.className = "pill bad"; };
+  source.addEventListener("closed", (ev) => {
+    source.close();
+    let reason = "the live feed was closed";
+    try { reason = JSON.parse(ev.data).reason; } catch (e) { /* keep the default */ }
+    poll(reason);
+  });
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) { poll("the live feed was refused"); return; }
+    conn.textContent = "reconnecting"; conn.className = "pill bad";
+  };
 }
 
 (async function main() {

@@ -1,0 +1,236 @@
+"""The page never looks all-clear while the status says otherwise (real dashboard server on
+127.0.0.1 reading a status file, Debian's headless chromium driven by Playwright).
+
+Found by review: with two symbols quarantined because their stored state was unreadable (the
+exchange still held a position on one), the page showed a green "stops 0/0" and "no open
+position"; the CLI table said `STATE UNREADABLE 2 symbols (not counted)`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from dashboard.auth import Auth
+from dashboard.server import DashboardServer
+from dashboard.source import DashboardSource
+from observability.metrics import BotMetrics
+from supervision.status import write_status
+from tests.dashboard.test_browser import ARGS, chromium  # noqa: F401  (the fixture)
+from tests.dashboard.test_server import TOKEN, call
+from tests.dashboard.test_stream_caps import Sse
+
+pytestmark = pytest.mark.slow
+PAYLOAD = '<img src=x onerror="window.__xss=1">/USDT:USDT'
+HEALTHY = {"open_positions": 1, "protected_positions": 1, "ts_coverage": 1.0,
+           "unreadable_symbols": 0}
+
+
+def actor(symbol: str, state: str = "running", where: str | None = None) -> dict[str, Any]:
+    failure = None if where is None else {"time": 1.0, "where": where,
+                                          "error": f"actor_state row {symbol!r}: bad phase"}
+    return {"symbol": symbol, "state": state, "restarts": 0, "mailbox": 0, "close_failures": 0,
+            "last_tick_age_s": None if state != "running" else 0.1,
+            "phase": None if state != "running" else "flat", "position": None,
+            "last_failure": failure, "quarantine_reason": None if failure is None else
+            f"unreadable persisted state: {failure['error']}"}
+
+
+def status(*, beat: float, actors: list[dict], health: dict, **account: Any) -> dict[str, Any]:
+    """A single-account status document as the bot writes it (top level and `accounts.main`)."""
+    main = {"exchange": "paper", "actors": actors, "health": health, "escalations": [],
+            "kill_switch": False, **account}
+    bot = {"pid": 7, "running": True, "mode": "paper", "version": "v", "heartbeat_at": beat}
+    return {"bot": bot, **main, "accounts": {"main": main}}
+
+
+def unreadable_status(beat: float) -> dict[str, Any]:
+    return status(beat=beat, actors=[actor("BTC/USDT:USDT", "quarantined", "restore"),
+                                     actor(PAYLOAD, "quarantined", "restore"),
+                                     actor("SOL/USDT:USDT")],
+                  health={"open_positions": 0, "protected_positions": 0, "ts_coverage": 1.0,
+                          "unreadable_symbols": 2})
+
+
+@dataclass
+class World:
+    """What the injected source reads besides the status file: the lock, the clock."""
+
+    running: bool = True
+    now: float = 1_000.0
+
+
+@contextmanager
+def browser_page(chromium: Path) -> Iterator[Any]:  # noqa: F811
+    """A page of headless chromium (started after the server: Playwright's sync API runs an
+    event loop in this thread, and the server sets its own up here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1000})
+        finally:
+            browser.close()
+
+
+def serve(data: Path, source: DashboardSource) -> DashboardServer:
+    server = DashboardServer(source=source, auth=Auth(token=TOKEN, host="127.0.0.1"),
+                             logger=logger, push_interval_s=0.1,
+                             metrics=BotMetrics(snapshot=source.status).render)
+    server.start()
+    return server
+
+
+def open_page(page: Any, server: DashboardServer) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url)
+    expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
+
+
+def test_unreadable_symbols_are_a_red_warning_naming_them_and_the_pill_is_not_green(
+        tmp_path, chromium):  # noqa: F811
+    write_status(tmp_path, unreadable_status(time.time()))
+    source = DashboardSource(data_dir=tmp_path, accounts=[], running=lambda: True)
+    server = serve(tmp_path, source)
+    try:
+        with browser_page(chromium) as page:
+            see_unreadable(page, server, tmp_path)
+    finally:
+        server.stop()
+
+
+def see_unreadable(page: Any, server: DashboardServer, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    open_page(page, server)
+    warning = page.locator('[data-testid="unreadable"]')
+    expect(warning).to_be_visible(timeout=10_000)
+    expect(warning).to_contain_text("STATE UNREADABLE 2 symbols (not counted)")
+    expect(warning).to_contain_text("BTC/USDT:USDT")
+    assert PAYLOAD in warning.inner_text()  # the symbol's markup shown as text
+    pill = page.locator('[data-testid="coverage"]')
+    expect(pill).to_have_text("stops 0/0 + 2 unknown")
+    assert "ok" not in pill.get_attribute("class").split()
+    assert "bad" in pill.get_attribute("class").split()
+    expect(page.locator("tr.unknown")).to_contain_text("positions of 2 unreadable symbol")
+    expect(page.get_by_text("no open position", exact=True)).to_have_count(0)
+    assert page.locator("img, #accounts script").count() == 0
+    assert page.evaluate("window.__xss") is None
+    page.screenshot(path=str(tmp_path / "unreadable.png"), full_page=True)
+
+
+def test_an_unreadable_symbol_takes_the_coverage_metric_below_one(tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    write_status(tmp_path, unreadable_status(time.time()))
+    server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
+                                             running=lambda: True))
+    try:
+        code, text = call(server.url + "/metrics")
+    finally:
+        server.stop()
+    assert code == 200
+    values = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples
+              if s.labels.get("account") == "main"}
+    assert values["bot_unreadable_symbols"] == 2
+    assert values["bot_stop_coverage_ratio"] == 0.0  # 0 protected of 0 open + 2 unknown
+
+
+CASES = [  # (what the status says, how it is written, the warning that must show)
+    ("an open escalation", {"escalations": [{"symbol": "ETH/USDT:USDT", "reason": "restarted 5 "
+                            "times", "attempts": 5, "last_error": "boom"}]}, "escalation"),
+    ("a symbol quarantined by a crash loop",
+     {"actors": [actor("ETH/USDT:USDT", "quarantined", "handler")]}, "quarantined"),
+    ("streams down", {"streams": {"mode": "rest", "connected": False, "reconnects": 3,
+                                  "last_message_age_s": 42.0, "last_error": "timeout"}},
+     "streams"),
+    ("a worker not alive", {"worker": 1, "worker_alive": False, "snapshot_age_s": 30.0},
+     "worker"),
+]
+
+
+def test_each_trouble_the_status_reports_is_visible_and_a_healthy_one_shows_none(
+        tmp_path, chromium):  # noqa: F811
+    world = World()
+    source = DashboardSource(data_dir=tmp_path, accounts=[], running=lambda: world.running,
+                             clock=lambda: world.now, stale_after_s=15.0)
+
+    def write(**changes: Any) -> None:
+        base = {"beat": world.now - 1, "actors": [actor("ETH/USDT:USDT")], "health": HEALTHY}
+        write_status(tmp_path, json.loads(json.dumps(status(**{**base, **changes}))))
+
+    write()
+    server = serve(tmp_path, source)
+    try:
+        with browser_page(chromium) as page:
+            open_page(page, server)
+            see_each_trouble(page, world, write)
+    finally:
+        server.stop()
+
+
+def see_each_trouble(page: Any, world: World, write: Any) -> None:
+    from playwright.sync_api import expect
+
+    pill = page.locator('[data-testid="coverage"]')
+    expect(pill).to_have_class("pill ok")
+    assert page.locator(".alert").count() == 0  # healthy: nothing red
+    expect(page.locator('[data-testid="kill-switch"]')).to_have_class("pill ok")
+    for what, changes, testid in CASES:
+        write(**changes)
+        expect(page.locator(f'[data-testid="{testid}"]'), what).to_be_visible(timeout=10_000)
+    write(kill_switch=True)
+    expect(page.locator('[data-testid="kill-switch"]')).to_have_class("pill bad")
+    write(health={**HEALTHY, "protected_positions": 0, "ts_coverage": 0.0})
+    expect(pill).to_have_class("pill bad")
+    write()
+    expect(page.locator(".alert")).to_have_count(0, timeout=10_000)
+    world.now += 60  # the bot stopped writing its status while it holds the lock
+    expect(page.locator('[data-testid="stale"]')).to_contain_text(
+        "BOT NOT UPDATING ITS STATUS: last heartbeat 61 s ago", timeout=10_000)
+    world.running = False
+    expect(page.locator('[data-testid="bot-stopped"]')).to_be_visible(timeout=10_000)
+
+
+def test_a_page_whose_stream_was_closed_for_a_newer_one_polls_and_stays_current(
+        tmp_path, chromium):  # noqa: F811
+    """Nine streams from one address: the page's, the oldest, is closed with a reason; the
+    page keeps showing the status by polling /api/status."""
+
+    write_status(tmp_path, status(beat=time.time(), actors=[actor("ETH/USDT:USDT")],
+                                  health=HEALTHY))
+    server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
+                                             running=lambda: True))
+    others: list[Sse] = []
+    try:
+        with browser_page(chromium) as page:
+            see_polling(page, server, tmp_path, others)
+    finally:
+        for s in others:
+            s.close()
+        server.stop()
+
+
+def see_polling(page: Any, server: DashboardServer, tmp_path: Path, others: list[Sse]) -> None:
+    from playwright.sync_api import expect
+
+    open_page(page, server)
+    for _ in range(8):  # the cap per peer: the page's stream is the oldest of nine
+        others.append(Sse(server.address[1]))
+        assert others[-1].status.startswith("HTTP/1.1 200")
+    expect(page.locator("#conn")).to_have_text("polling", timeout=10_000)
+    assert "more than 8 live streams" in page.locator("#conn").get_attribute("title")
+    write_status(tmp_path, status(beat=time.time(), actors=[actor("ETH/USDT:USDT")],
+                                  health=HEALTHY, kill_switch=True))
+    expect(page.locator('[data-testid="kill-switch"]')).to_have_text("KILL SWITCH ON",
+                                                                     timeout=10_000)
+    assert server.streams.open == 8  # polling opened no stream
