@@ -206,10 +206,11 @@ PNL_GAUGES = (
 
 
 def stop_coverage(health: dict[str, Any]) -> float:
-    """The status's ``ts_coverage``, except that each symbol whose stored state could not be
-    read counts as an open position without a known stop: what it holds is unknown, and a
-    rule on ``bot_stop_coverage_ratio < 1`` must fire for it (the status's figure leaves such
-    symbols out, and read 1.0 with an unknown position on the exchange: found by review)."""
+    """protected / (open + unreadable symbols): each symbol whose stored state could not be read
+    counts as an open position without a known stop (what it holds is unknown), so a rule on
+    ``bot_stop_coverage_ratio < 1`` fires for it (found by review: it read 1.0 with an unknown
+    position on the exchange). The status's ``ts_coverage`` is the same figure now; it is
+    computed here from the counts so that a status written before that change reads right."""
     unknown = int(health.get("unreadable_symbols") or 0)
     if not unknown:
         return float(health["ts_coverage"])

@@ -113,11 +113,13 @@ def _unreadable(child: Any) -> bool:
 
 
 def _health(open_positions: int, protected: int, unreadable: int = 0) -> dict[str, Any]:
-    """Trailing-stop coverage: protected / open positions (1.0 when nothing is open), and the
-    symbols whose state could not be read: their positions are in neither count (found by
-    review: 4 positions on the exchange, 2 of them behind unreadable rows, showed as 'open 2,
-    ts_coverage 100 %')."""
-    coverage = 1.0 if open_positions == 0 else protected / open_positions
+    """Trailing-stop coverage, and the symbols whose state could not be read: their positions
+    are in neither count (found by review: 4 positions on the exchange, 2 of them behind
+    unreadable rows, showed as 'open 2, ts_coverage 100 %'). Coverage is protected / (open +
+    unreadable), 1.0 when there is neither: what an unreadable symbol holds is not known to be
+    protected, so coverage is below 1 as `bot_stop_coverage_ratio` is (observability/metrics.py)."""
+    known = open_positions + unreadable
+    coverage = 1.0 if known == 0 else protected / known
     return {
         "open_positions": open_positions,
         "protected_positions": protected,

@@ -46,6 +46,8 @@ def test_a_symbol_with_unreadable_state_is_named_in_health(tmp_path):
         status = build_status(h2.sup, {"pid": 1}, h2.clock(), [])
         assert status["health"]["open_positions"] == 1  # BTC: ETH's is not understood
         assert status["health"]["unreadable_symbols"] == 1
+        # what ETH holds is unknown, so not known to be protected: coverage 1 / (1 + 1)
+        assert status["health"]["ts_coverage"] == 0.5
         assert "STATE UNREADABLE 1 symbol (not counted)" in render(status)
         both = combine_status({"pid": 1}, {"a": status, "b": status}, h2.clock(), grouped=True)
         assert both["health"]["unreadable_symbols"] == 2
