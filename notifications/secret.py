@@ -35,3 +35,9 @@ def scrub(text: str, *secrets: str) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` for a log line: control characters escaped (a newline in a value from outside
+    would forge a second line), cut to ``limit`` (after any scrubbing: never cut a secret)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:limit]

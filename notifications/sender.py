@@ -1,20 +1,32 @@
 """A background sender: callers enqueue and return at once (an actor, the supervisor or the run
-loop is never held up by the network); one thread sends in order and retries with backoff.
+loop is never held up by the network); one thread sends and retries with backoff.
 
-A failed send is retried and logged each time; a permanent refusal (e.g. unknown chat) is logged
-as an error with the message kind; whatever is still queued when the bot stops is logged as not
-sent. Nothing is dropped without a log line.
+Alerts go before replies and replies before trade notices, each class in the order it was queued
+(an escalation never waits behind a backlog of notices, even one being retried). After a failed
+attempt the sender waits ``retry_initial_s`` doubling up to ``retry_max_s``; a 429's
+``retry_after`` lengthens that wait (never beyond ``retry_max_s``) but never shortens it, so a
+server answering ``retry_after: 0`` cannot make it loop. The first failure is logged, then at
+most one line per ``log_every_s`` with the count of failed attempts, and one when sending works
+again. A permanent refusal (e.g. unknown chat) is logged as an error with the message kind;
+whatever is still queued when the bot stops is logged as not sent. Nothing is dropped without a
+log line.
 """
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from notifications.telegram import SendFailed
+
+ALERT, REPLY, NOTICE = 0, 1, 2
+"""Priorities: lower goes first."""
+_STOP = 9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,17 +35,28 @@ class Outgoing:
     text: str
     kind: str
     """What it is about (escalation, kill_switch, protection, trade, reply), for the logs."""
+    priority: int = NOTICE
 
 
 class BackgroundSender:
     def __init__(self, *, send: Callable[[int, str], None], logger: Any,
-                 retry_initial_s: float = 1.0, retry_max_s: float = 60.0) -> None:
+                 retry_initial_s: float = 1.0, retry_max_s: float = 60.0,
+                 log_every_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._send = send
         self.log = logger
         self.retry_initial_s, self.retry_max_s = retry_initial_s, retry_max_s
-        self._queue: queue.Queue[Outgoing | None] = queue.Queue()
+        self.log_every_s, self._clock = log_every_s, clock
+        self._queue: queue.PriorityQueue[tuple[int, int, Outgoing | None]] = (
+            queue.PriorityQueue())
+        self._order = itertools.count()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="telegram-sender", daemon=True)
+        self._delay = retry_initial_s
+        self._streak = 0
+        """Failed attempts in a row (any message); 0 while sending works."""
+        self._unlogged = 0
+        self._last_line: float | None = None
         self.sent = 0
         self.failed_attempts = 0
         self.dropped = 0
@@ -42,18 +65,18 @@ class BackgroundSender:
         self._thread.start()
 
     def submit(self, item: Outgoing) -> None:
-        self._queue.put(item)
+        self._queue.put((item.priority, next(self._order), item))
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Send what is queued for up to ``timeout_s``, then log whatever is left unsent."""
-        self._queue.put(None)
+        self._queue.put((_STOP, next(self._order), None))
         self._thread.join(timeout_s)
         self._stop.set()
         self._thread.join(1.0)
         left = []
         while True:
             try:
-                item = self._queue.get_nowait()
+                _, _, item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is not None:
@@ -68,43 +91,75 @@ class BackgroundSender:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            item = self._queue.get()
+            entry = self._queue.get()
+            item = entry[2]
             if item is None:
                 return
             try:
-                done = self._deliver(item)
+                wait = self._attempt(item)
             except Exception as exc:  # noqa: BLE001 - the sender thread must outlive any bug
                 self.dropped += 1
                 self.log.error("telegram: {} message to chat {} not sent ({}); sender goes on",
                                item.kind, item.chat_id, type(exc).__name__)
                 continue
-            if not done:
-                self._queue.put(item)  # keep it for stop() to report
-                return
-
-    def _deliver(self, item: Outgoing) -> bool:
-        """True when sent or refused for good; False when the sender is stopping first."""
-        delay, attempt = self.retry_initial_s, 0
-        while not self._stop.is_set():
-            attempt += 1
-            try:
-                self._send(item.chat_id, item.text)
-                self.sent += 1
-                return True
-            except SendFailed as exc:
-                failure: SendFailed = exc
-            except Exception as exc:  # noqa: BLE001 - any failure is retried, never fatal
-                failure = SendFailed(reason=f"{type(exc).__name__}")
-            self.failed_attempts += 1
-            if failure.permanent:
-                self.dropped += 1
-                self.log.error("telegram: {} message to chat {} refused, not retried: {}",
-                               item.kind, item.chat_id, failure)
-                return True
-            wait = failure.retry_after if failure.retry_after is not None else delay
-            self.log.warning("telegram: sending {} to chat {} failed (attempt {}): {}; "
-                             "retrying in {:.1f}s", item.kind, item.chat_id, attempt, failure, wait)
+            if wait is None:
+                continue
+            self._queue.put(entry)  # keeps its place: first of its class, after any alert
             if self._stop.wait(wait):
-                break
-            delay = min(delay * 2, self.retry_max_s)
-        return False
+                return  # stop() reports it
+
+    def _attempt(self, item: Outgoing) -> float | None:
+        """Sends ``item`` once: None when sent or refused for good, else the wait before the
+        next attempt."""
+        try:
+            self._send(item.chat_id, item.text)
+        except SendFailed as exc:
+            failure: SendFailed = exc
+        except Exception as exc:  # noqa: BLE001 - any failure is retried, never fatal
+            failure = SendFailed(reason=f"{type(exc).__name__}")
+        else:
+            self.sent += 1
+            self._works_again()
+            return None
+        self.failed_attempts += 1
+        if failure.permanent:
+            self.dropped += 1
+            self.log.error("telegram: {} message to chat {} refused, not retried: {}",
+                           item.kind, item.chat_id, failure)
+            self._works_again(quiet=True)  # the server answered: the next one starts afresh
+            return None
+        wait = self._next_wait(failure.retry_after)
+        self._failed(item, failure, wait)
+        return wait
+
+    def _next_wait(self, retry_after: float | None) -> float:
+        """The backoff (``retry_initial_s`` doubling up to ``retry_max_s``), lengthened by the
+        server's ``retry_after`` up to ``retry_max_s``; never below ``retry_initial_s``."""
+        cap = max(self.retry_max_s, self.retry_initial_s)
+        wait = max(self._delay, self.retry_initial_s)
+        if retry_after is not None and retry_after > wait:
+            wait = min(retry_after, cap)
+        self._delay = min(self._delay * 2, cap)
+        return wait
+
+    def _failed(self, item: Outgoing, failure: SendFailed, wait: float) -> None:
+        """The first failure of a run is logged, then one line per ``log_every_s`` at most."""
+        self._streak += 1
+        self._unlogged += 1
+        now = self._clock()
+        if self._last_line is not None and now - self._last_line < self.log_every_s:
+            return
+        since = (f"; {self._unlogged} failed attempts since the last line"
+                 if self._last_line is not None else
+                 f"; further failures: one line per {self.log_every_s:g}s at most")
+        self.log.warning("telegram: sending {} to chat {} failed (attempt {}): {}; "
+                         "retrying in {:.3g}s{}", item.kind, item.chat_id, self._streak,
+                         failure, wait, since)
+        self._last_line, self._unlogged = now, 0
+
+    def _works_again(self, *, quiet: bool = False) -> None:
+        if self._streak and not quiet:
+            self.log.info("telegram: sending works again after {} failed attempts",
+                          self._streak)
+        self._delay, self._streak, self._unlogged, self._last_line = (
+            self.retry_initial_s, 0, 0, None)

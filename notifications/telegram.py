@@ -11,12 +11,13 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from notifications.secret import scrub
+from notifications.secret import one_line, scrub
 
 
 class SendFailed(Exception):
     """A call that did not succeed. ``permanent``: retrying the same message cannot help
-    (e.g. 400 chat not found, 403 bot blocked); ``retry_after``: the server's wait (429)."""
+    (e.g. 400 chat not found, 403 bot blocked); ``retry_after``: the server's wait, from a 429
+    answer only (the sender never waits less than its own backoff, see sender.py)."""
 
     def __init__(self, *, reason: str, permanent: bool = False,
                  retry_after: float | None = None) -> None:
@@ -60,12 +61,15 @@ class TelegramApi:
         if not isinstance(answer, dict):
             raise SendFailed(reason=f"{method}: reply is not a JSON object")
         if not answer.get("ok"):
-            raise SendFailed(reason=scrub(f"{method}: {answer.get('description')}", self._token))
+            raise SendFailed(reason=self._reason(f"{method}: {answer.get('description')}"))
         return answer.get("result")
 
     def _failed(self, method: str, exc: BaseException) -> SendFailed:
-        return SendFailed(reason=scrub(f"{method}: {type(exc).__name__}: {exc}"[:300],
-                                       self._token))
+        return SendFailed(reason=self._reason(f"{method}: {type(exc).__name__}: {exc}"))
+
+    def _reason(self, text: str) -> str:
+        """Scrubbed first, then cut: a cut through the token would leave a piece unscrubbed."""
+        return one_line(scrub(text, self._token), 300)
 
     def _http_error(self, method: str, exc: urllib.error.HTTPError) -> SendFailed:
         try:
@@ -74,10 +78,11 @@ class TelegramApi:
             answer = {}
         if not isinstance(answer, dict):
             answer = {}
-        text = scrub(f"{method}: HTTP {exc.code} {answer.get('description') or exc.reason}",
-                     self._token)
+        text = self._reason(f"{method}: HTTP {exc.code} {answer.get('description') or exc.reason}")
         params = answer.get("parameters")
-        retry_after = _seconds(params.get("retry_after") if isinstance(params, dict) else None)
+        retry_after = None
+        if exc.code == 429 and isinstance(params, dict):  # a 5xx's retry_after is no promise
+            retry_after = _seconds(params.get("retry_after"))
         permanent = exc.code in (400, 401, 403, 404)
         return SendFailed(reason=text, permanent=permanent, retry_after=retry_after)
 

@@ -1,8 +1,11 @@
 """The bot's Telegram side: alerts out to every allow-listed chat, and ``/status`` / ``/pause``
 in from those chats only (``getUpdates`` long poll on its own thread).
 
-Alerts always go (escalation, kill switch, protection tripped, takeover); trade notices only with
-``notify_trades``. Commands from any other chat are ignored and logged with the chat id.
+Alerts always go (every kind in supervision.alerts.FORWARDED: escalation, kill switch,
+protection tripped, unprotected position, takeover, worker escalation or hang, lost account lock,
+status file not written), ahead of queued trade notices; trade notices only with
+``notify_trades``. Commands from any other chat are ignored and logged with the chat id (escaped:
+one update is one log line whatever it holds).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from notifications.sender import BackgroundSender, Outgoing
+from notifications.secret import one_line
+from notifications.sender import ALERT, NOTICE, REPLY, BackgroundSender, Outgoing
 from notifications.telegram import SendFailed, TelegramApi
+from supervision.alerts import FORWARDED, NOT_FORWARDED
 
-ALWAYS = ("escalation", "kill_switch", "protection", "takeover", "unprotected")
 HELP = "commands: /status (positions and P&L), /pause (stop new entries on every account)"
 
 
@@ -63,15 +67,18 @@ class TelegramBot:
     def on_alert(self, payload: dict[str, Any]) -> None:
         """An ``Alerts`` listener: never blocks (the sender thread does the network)."""
         kind = str(payload.get("kind"))
-        if kind not in ALWAYS and not (self.notify_trades and kind == "trade"):
-            return
+        if kind in NOT_FORWARDED or (kind == "trade" and not self.notify_trades):
+            return  # a kind in neither set still goes: an alert is never lost by omission
         where = " ".join(str(p) for p in (payload.get("account"), payload.get("symbol")) if p)
         text = f"{kind.upper()}{' ' + where if where else ''}: {payload.get('message')}"
-        self.broadcast(text, kind)
+        self.broadcast(text, kind, priority=NOTICE if kind == "trade" else ALERT)
 
-    def broadcast(self, text: str, kind: str) -> None:
+    def broadcast(self, text: str, kind: str, *, priority: int | None = None) -> None:
+        """``text`` to every chat; an alert kind goes before queued trade notices."""
+        if priority is None:
+            priority = ALERT if kind in FORWARDED else NOTICE
         for chat in self.chat_ids:
-            self.sender.submit(Outgoing(chat_id=chat, text=text, kind=kind))
+            self.sender.submit(Outgoing(chat_id=chat, text=text, kind=kind, priority=priority))
 
     # -- in ----------------------------------------------------------------------------------------
     def _poll(self) -> None:
@@ -113,9 +120,8 @@ class TelegramBot:
         if not text.startswith("/"):
             return
         if chat not in self.chat_ids:
-            self.log.warning(
-                "telegram: command from chat {} ignored (not in telegram.chat_ids)", chat
-            )
+            self.log.warning("telegram: command from chat {} ignored (not in telegram.chat_ids)",
+                             one_line(repr(chat), 100))
             return
         command = text.split()[0].split("@")[0].lower()
         if command == "/status":
@@ -124,4 +130,4 @@ class TelegramBot:
             reply = self.pause(f"telegram chat {chat}")
         else:
             reply = HELP
-        self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply"))
+        self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply", priority=REPLY))

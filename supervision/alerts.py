@@ -1,7 +1,13 @@
 """Alerts for escalations: an ERROR line (in the symbol's and the bot's log), and optional
 notification hooks from config: a command to run and/or a webhook to POST to. Hooks run on a
 short-lived background thread with a timeout, so a slow hook never blocks trading. A failing
-hook is one WARNING line (never a traceback, never the webhook's URL: it may hold a key)."""
+hook is one WARNING line naming the alert that was not delivered (never a traceback, never the
+webhook's URL or the command's arguments: either may hold a key). The webhook is tried up to
+three times (after 2 s and 8 s more) unless it refuses the alert for good (a 4xx answer).
+
+Every alert kind the bot raises is listed here once (``FORWARDED`` or ``NOT_FORWARDED``);
+notifications.telegram_bot reads these sets and tests/supervision/test_alert_kinds.py fails on a
+kind raised in the code that is in neither."""
 
 from __future__ import annotations
 
@@ -11,10 +17,41 @@ import shlex
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
+
+ESCALATION = "escalation"
+"""A symbol quarantined after its closes failed or its state could not be trusted."""
+KILL_SWITCH = "kill_switch"
+"""No new entries anywhere (too many escalations, or a person asked)."""
+PROTECTION = "protection"
+"""A protection tripped (daily loss limit, losing streak, ...): entries blocked."""
+UNPROTECTED = "unprotected"
+"""A position without its exchange stop for longer than the grace."""
+CLUSTER_TAKEOVER = "cluster_takeover"
+"""This node took over an account whose owner stopped renewing its lease."""
+WORKER_ESCALATION = "worker_escalation"
+"""``run --workers``: a worker died too often; the parent stops everything."""
+WORKER_HUNG = "worker_hung"
+"""``run --workers``: a worker stopped beating; it is stopped for a restart."""
+ACCOUNT_LOCK_LOST = "account_lock_lost"
+"""An account's database lock was taken by another process: the bot stops."""
+STATUS_WRITE_FAILED = "status_write_failed"
+"""The status snapshot cannot be written (disk full, read-only): `bot.py status` is stale."""
+
+FORWARDED = frozenset({ESCALATION, KILL_SWITCH, PROTECTION, UNPROTECTED, CLUSTER_TAKEOVER,
+                       WORKER_ESCALATION, WORKER_HUNG, ACCOUNT_LOCK_LOST, STATUS_WRITE_FAILED})
+"""Kinds a person must hear of at once: Telegram sends them to every listed chat whatever
+``notify_trades`` says, ahead of any trade notice still queued."""
+NOT_FORWARDED: frozenset[str] = frozenset()
+"""Kinds that stay in the log and the command/webhook hooks only. None today: every alert the
+bot raises needs a person. A kind in neither set is forwarded too (never lost by omission)."""
+
+WEBHOOK_RETRY_S = (2.0, 8.0)
+"""The waits before the webhook's second and third try."""
 
 
 class Alerts:
@@ -26,6 +63,8 @@ class Alerts:
         webhook: str = "",
         timeout_s: float = 10.0,
         account: str | None = None,
+        webhook_retry_s: tuple[float, ...] = WEBHOOK_RETRY_S,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.logger = logger
         self.account = account
@@ -33,6 +72,8 @@ class Alerts:
         self.command = command
         self.webhook = webhook
         self.timeout_s = timeout_s
+        self.webhook_retry_s = tuple(webhook_retry_s)
+        self._sleep = sleep
         self.sent: list[dict[str, Any]] = []
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         """Called with each alert's payload on the alerting thread; each must return at once
@@ -71,42 +112,94 @@ class Alerts:
 
     def _notify(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, default=str)
+        what = _what(payload)
         if self.command:
-            env = {
-                **os.environ,
-                "BOT_ALERT": body,
-                "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
-                "BOT_ALERT_KIND": payload["kind"],
-                "BOT_ALERT_ACCOUNT": payload.get("account") or "",
-            }
-            try:
-                # The alert as JSON on stdin (what config.toml promises) and in $BOT_ALERT.
-                subprocess.run(
-                    shlex.split(self.command),
-                    env=env,
-                    timeout=self.timeout_s,
-                    check=False,
-                    capture_output=True,
-                    input=body.encode(),
-                )
-            except Exception as exc:  # noqa: BLE001 - a hook never kills its thread silently
-                self.logger.warning("alert command failed: {}: {}", type(exc).__name__, exc)
+            self._run_command(body, payload, what)
         if self.webhook:
-            self._post(body)
+            self._post(body, what)
 
-    def _post(self, body: str) -> None:
+    def _run_command(self, body: str, payload: dict[str, Any], what: str) -> None:
+        """Runs ``alert_command``; a failure is one line with the program's name, never its
+        arguments (they may hold a key): exit code and stderr's first line, or the timeout."""
+        env = {
+            **os.environ,
+            "BOT_ALERT": body,
+            "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
+            "BOT_ALERT_KIND": payload["kind"],
+            "BOT_ALERT_ACCOUNT": payload.get("account") or "",
+        }
         try:
-            req = urllib.request.Request(
-                self.webhook,
-                data=body.encode(),
-                method="POST",
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(req, timeout=self.timeout_s):
-                pass
-        except Exception as exc:  # noqa: BLE001 - BadStatusLine, ValueError, ...: one line
-            self.logger.warning("alert webhook failed: {}: {}", type(exc).__name__,
-                                _without_url(str(exc), self.webhook)[:300])
+            argv = shlex.split(self.command)
+        except ValueError as exc:  # unbalanced quotes: the message quotes no argument
+            self.logger.warning("alert command cannot be parsed ({}); {} not run", exc, what)
+            return
+        program = argv[0] if argv else "(empty)"
+        try:
+            # The alert as JSON on stdin (what config.toml promises) and in $BOT_ALERT.
+            done = subprocess.run(argv, env=env, timeout=self.timeout_s, check=False,
+                                  capture_output=True, input=body.encode())
+        except subprocess.TimeoutExpired:
+            self.logger.warning("alert command {} timed out after {:g} s ({})", program,
+                                self.timeout_s, what)
+            return
+        except Exception as exc:  # noqa: BLE001 - not found, not executable, ...: one line
+            reason = exc.strerror if isinstance(exc, OSError) else None
+            self.logger.warning("alert command {} could not run: {} ({})", program,
+                                reason or type(exc).__name__, what)
+            return
+        if done.returncode != 0:
+            error = _first_line(done.stderr, argv[1:])
+            self.logger.warning("alert command {} exited with {} ({}){}", program,
+                                done.returncode, what, f": {error}" if error else "")
+
+    def _post(self, body: str, what: str) -> None:
+        """POSTs ``body``, retrying after each of ``webhook_retry_s``; one line if it never
+        arrives, naming the alert (the URL's key stays out of it)."""
+        tries = len(self.webhook_retry_s) + 1
+        for attempt in range(1, tries + 1):
+            try:
+                req = urllib.request.Request(self.webhook, data=body.encode(), method="POST",
+                                             headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=self.timeout_s):
+                    pass
+                if attempt > 1:
+                    self.logger.info("alert webhook: {} delivered at try {}", what, attempt)
+                return
+            except Exception as exc:  # noqa: BLE001 - BadStatusLine, ValueError, ...: one line
+                error = _without_url(f"{type(exc).__name__}: {exc}", self.webhook)[:300]
+                refused = (isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500
+                           and exc.code not in (408, 429))
+            if refused or attempt == tries:
+                break
+            self._sleep(self.webhook_retry_s[attempt - 1])
+        self.logger.warning("alert webhook failed: {} not delivered ({} {}): {}", what, attempt,
+                            "try" if attempt == 1 else "tries", _one_line(error))
+
+
+def _what(payload: dict[str, Any]) -> str:
+    """The alert in a log line: ``escalation alert for BTC/USDT:USDT of account alpha``."""
+    text = f"{payload.get('kind')} alert"
+    if payload.get("symbol"):
+        text += f" for {payload['symbol']}"
+    if payload.get("account"):
+        text += f" of account {payload['account']}"
+    return _one_line(text)
+
+
+def _first_line(stderr: bytes | None, arguments: list[str]) -> str:
+    """The first non-empty line of a command's stderr, its arguments (and each ``=value``)
+    replaced, at most 200 characters."""
+    text = (stderr or b"").decode(errors="replace")
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    secrets = set(arguments) | {a.split("=", 1)[1] for a in arguments if "=" in a}
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        line = line.replace(secret, "***")
+    return _one_line(line)[:200]
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters (a newline could forge a log line) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _without_url(text: str, url: str) -> str:

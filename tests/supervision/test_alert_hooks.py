@@ -59,7 +59,7 @@ class RawServer:
 def test_a_broken_webhook_reply_is_one_line_without_the_url(lines, answer):
     server = RawServer(answer)
     url = f"http://127.0.0.1:{server.port}/hook/{KEY}?token={KEY}"
-    alerts = Alerts(logger=logger, webhook=url, timeout_s=5)
+    alerts = Alerts(logger=logger, webhook=url, timeout_s=5, webhook_retry_s=(0.01, 0.01))
     try:
         alerts.alert("BTC/USDT:USDT", "escalation", "stop missing")
         wait_until(lambda: any("alert webhook failed" in line for line in lines), timeout=10,
@@ -74,7 +74,8 @@ def test_a_broken_webhook_reply_is_one_line_without_the_url(lines, answer):
 
 def test_finished_hooks_are_forgotten_and_wait_keeps_one_deadline(lines):
     quick = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-    alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{quick.port}/", timeout_s=5)
+    alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{quick.port}/", timeout_s=5,
+                    webhook_retry_s=())
     try:
         for i in range(20):
             alerts.alert(None, "escalation", f"alert {i}")
@@ -85,7 +86,8 @@ def test_finished_hooks_are_forgotten_and_wait_keeps_one_deadline(lines):
     finally:
         quick.close()
     hung = RawServer(None)  # accepts and never answers
-    alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{hung.port}/", timeout_s=30)
+    alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{hung.port}/", timeout_s=30,
+                    webhook_retry_s=())  # one try each: no hook outlives the test
     try:
         for i in range(4):
             alerts.alert(None, "escalation", f"hung {i}")

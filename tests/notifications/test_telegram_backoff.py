@@ -1,0 +1,139 @@
+"""Retrying Telegram sends (found by review: a fake answering ``429 retry_after: 0`` for 12 s got
+7,325 sendMessage requests and as many WARNING lines). The wait is never below the backoff floor,
+``retry_after`` counts only from a 429 and never beyond ``retry_max_s``, and repeated failures
+are one log line per interval with a count. Real HTTP servers on 127.0.0.1; rates are counted
+as requests the server received in a bounded window."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from loguru import logger
+
+from notifications.sender import BackgroundSender, Outgoing
+from notifications.telegram import SendFailed, TelegramApi
+from tests.notifications.scripted_http import ScriptedHttp
+from tests.support.waiting import wait_until
+
+TOKEN = "987654:backoff-test-token-0123456789abcdef"
+
+
+def _refusing(status: int, retry_after: object):  # noqa: ANN202
+    answer = {"ok": False, "description": "Too Many Requests",
+              "parameters": {"retry_after": retry_after}}
+    return ScriptedHttp(lambda path, body: (status, answer))
+
+
+def _sender(server: ScriptedHttp, **kw) -> BackgroundSender:  # noqa: ANN003
+    api = TelegramApi(base_url=server.url, token=TOKEN, timeout_s=5)
+    sender = BackgroundSender(send=api.send_message, logger=logger, **kw)
+    sender.start()
+    sender.submit(Outgoing(chat_id=7, text="ESCALATION BTC", kind="escalation"))
+    return sender
+
+
+def _window(seconds: float) -> None:
+    """The bounded window whose requests a test counts."""
+    threading.Event().wait(seconds)
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_retry_after_zero_never_makes_the_sender_loop(status, lines):
+    server = _refusing(status, 0)
+    sender = _sender(server, retry_initial_s=0.25, retry_max_s=0.25)
+    try:
+        wait_until(lambda: server.count >= 2, timeout=10, message="the sender retrying")
+        before = server.count
+        _window(1.0)
+        in_window = server.count - before
+    finally:
+        sender.stop(0.1)
+        server.stop()
+    assert in_window <= 5, f"{in_window} requests in 1 s with a 0.25 s backoff floor"
+    failures = [line for line in lines if "telegram: sending escalation" in line]
+    assert len(failures) == 1, failures  # one line, then one per minute at most
+    assert not any(TOKEN in line for line in lines)
+
+
+def test_a_retry_after_counts_only_from_a_429():
+    server = _refusing(500, 7)
+    api = TelegramApi(base_url=server.url, token=TOKEN, timeout_s=5)
+    try:
+        with pytest.raises(SendFailed) as failure:
+            api.send_message(7, "x")
+        assert failure.value.retry_after is None  # a 5xx's retry_after is no promise
+        server.answer = lambda path, body: (429, {"ok": False, "parameters": {"retry_after": 7}})
+        with pytest.raises(SendFailed) as failure:
+            api.send_message(7, "x")
+        assert failure.value.retry_after == 7.0
+    finally:
+        server.stop()
+
+
+def test_a_huge_retry_after_is_capped_at_retry_max_s():
+    server = _refusing(429, 3600)
+    sender = _sender(server, retry_initial_s=0.05, retry_max_s=0.2)
+    try:
+        wait_until(lambda: server.count >= 3, timeout=10,
+                   message="retries within retry_max_s, not after an hour")
+    finally:
+        sender.stop(0.1)
+        server.stop()
+
+
+def test_a_429_retry_after_above_the_floor_is_honoured():
+    server = _refusing(429, 0.8)
+    sender = _sender(server, retry_initial_s=0.05, retry_max_s=5)
+    try:
+        wait_until(lambda: server.count >= 1, timeout=10, message="the first attempt")
+        _window(1.0)
+        in_window = server.count
+    finally:
+        sender.stop(0.1)
+        server.stop()
+    assert in_window <= 2, f"{in_window} requests in 1 s although the server asked for 0.8 s"
+
+
+class FailingSend:
+    def __init__(self) -> None:
+        self.failing = True
+
+    def __call__(self, chat_id: int, text: str) -> None:
+        if self.failing:
+            raise SendFailed(reason="sendMessage: HTTP 502 Bad Gateway")
+
+
+def test_repeated_failures_are_one_line_per_interval_with_a_count(lines):
+    now = [1000.0]
+    send = FailingSend()
+    sender = BackgroundSender(send=send, logger=logger, retry_initial_s=0.01, retry_max_s=0.01,
+                              log_every_s=60, clock=lambda: now[0])
+    sender.start()
+    try:
+        sender.submit(Outgoing(chat_id=7, text="KILL_SWITCH", kind="kill_switch"))
+        wait_until(lambda: sender.failed_attempts >= 20, timeout=10, message="20 failures")
+        failing = [line for line in lines if "telegram: sending kill_switch" in line]
+        assert len(failing) == 1 and "attempt 1" in failing[0]
+        now[0] += 61  # a minute later: one more line, with the count
+        wait_until(lambda: len([x for x in lines if "telegram: sending kill_switch" in x]) == 2,
+                   timeout=10, message="the line of the next minute")
+        second = [line for line in lines if "telegram: sending kill_switch" in line][1]
+        assert "failed attempts since the last line" in second
+        send.failing = False
+        wait_until(lambda: sender.sent == 1, timeout=10, message="sent once the server works")
+        assert any("sending works again after" in line for line in lines)
+    finally:
+        sender.stop(0.5)
+
+
+def test_the_token_is_scrubbed_before_the_reason_is_cut():
+    # a long base URL puts the token across the 300th character of the exception text
+    # ("unknown url type: '<base>/bot<token>/sendMessage'")
+    api = TelegramApi(base_url="x" * 240, token=TOKEN)
+    with pytest.raises(SendFailed) as failure:
+        api.send_message(7, "x")
+    reason = str(failure.value)
+    pieces = {TOKEN[i:i + 8] for i in range(len(TOKEN) - 7)}
+    assert not any(piece in reason for piece in pieces), reason
+    assert len(reason) <= 300

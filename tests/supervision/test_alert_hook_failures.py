@@ -1,0 +1,148 @@
+"""The alert hooks when they fail (found by review): a failing ``alert_command`` was silent and a
+timed-out one logged its arguments (which can hold a key); the webhook was tried once and its
+failure line did not say which alert was lost. And no endpoint, however it hangs, ever holds up
+the supervisor: alerts are handed to background threads. Real processes, real HTTP servers on
+127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from loguru import logger
+
+from notifications.telegram import TelegramApi
+from notifications.telegram_bot import TelegramBot
+from supervision.alerts import Alerts
+from supervision.restart_policy import RestartPolicy
+from tests.notifications.fake_telegram import FakeTelegram
+from tests.notifications.scripted_http import ScriptedHttp
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
+
+SECRET = "CMD_SECRET_XYZ"
+KEY = "WEBHOOKSECRETKEY123"
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+def _hook_lines(lines: list[str], start: str) -> list[str]:
+    return [line for line in lines if start in line]
+
+
+def test_a_command_exiting_non_zero_is_one_line_with_its_exit_code_and_stderr(lines):
+    script = 'echo "cannot reach pager: token $0 refused" >&2; echo second line >&2; exit 3'
+    alerts = Alerts(logger=logger, command=f"sh -c '{script}' --token={SECRET}")
+    alerts.alert(BTC, "escalation", "quarantined")
+    alerts.wait(10)
+    failed = _hook_lines(lines, "alert command")
+    assert len(failed) == 1, failed
+    line = failed[0]
+    assert "alert command sh exited with 3 (escalation alert for BTC/USDT:USDT)" in line
+    assert "cannot reach pager: token" in line and "second line" not in line
+    assert SECRET not in line  # stderr quoting an argument is scrubbed
+    assert "\n" not in line.rstrip("\n")
+
+
+def test_a_timed_out_command_names_the_program_and_the_timeout_never_the_arguments(lines):
+    alerts = Alerts(logger=logger, command=f"sh -c 'sleep 5' --token={SECRET}", timeout_s=0.3)
+    alerts.alert(None, "kill_switch", "no new entries")
+    alerts.wait(15)
+    failed = _hook_lines(lines, "alert command")
+    assert len(failed) == 1, failed
+    assert "alert command sh timed out after 0.3 s (kill_switch alert)" in failed[0]
+    assert not any(SECRET in line or "sleep 5" in line for line in lines)
+
+
+def test_a_command_that_succeeds_logs_nothing(lines):
+    alerts = Alerts(logger=logger, command="sh -c 'cat > /dev/null'")
+    alerts.alert(None, "escalation", "x")
+    alerts.wait(10)
+    assert not _hook_lines(lines, "alert command")
+
+
+def test_the_webhook_is_retried_with_the_shipped_backoff(lines):
+    server = ScriptedHttp()
+    server.script = [(503, {"err": "busy"})]
+    alerts = Alerts(logger=logger, webhook=f"{server.url}/hook?key={KEY}", timeout_s=5)
+    try:
+        alerts.alert(BTC, "escalation", "quarantined")
+        wait_until(lambda: server.answered == 2, timeout=15, message="the second try answered")
+        alerts.wait(5)
+    finally:
+        server.stop()
+    assert [body["kind"] for body in server.bodies()] == ["escalation", "escalation"]
+    assert not _hook_lines(lines, "alert webhook failed")
+    assert any("delivered at try 2" in line for line in lines)
+
+
+def test_a_webhook_never_reached_is_one_line_naming_the_alert(lines):
+    server = ScriptedHttp(lambda path, body: (500, {"err": f"at {path}"}))
+    alerts = Alerts(logger=logger, webhook=f"{server.url}/hook/{KEY}?key={KEY}", timeout_s=5,
+                    account="alpha", webhook_retry_s=(0.05, 0.05))
+    try:
+        alerts.alert(ETH, "unprotected", "stop coverage 0%")
+        alerts.wait(15)
+    finally:
+        server.stop()
+    assert server.count == 3  # three tries
+    failed = _hook_lines(lines, "alert webhook failed")
+    assert len(failed) == 1, failed
+    assert "unprotected alert for ETH/USDT:USDT of account alpha not delivered (3 tries)" in (
+        failed[0])
+    assert not any(KEY in line for line in lines)
+
+
+def test_a_webhook_refusing_the_alert_is_not_retried_and_the_line_names_it(lines):
+    server = ScriptedHttp(lambda path, body: (404, {}))
+    alerts = Alerts(logger=logger, webhook=f"{server.url}/hook?key={KEY}", timeout_s=5)
+    try:
+        alerts.alert(None, "cluster_takeover", "acct3: takeover at epoch 7")
+        alerts.wait(10)
+    finally:
+        server.stop()
+    assert server.count == 1
+    failed = _hook_lines(lines, "alert webhook failed")
+    assert len(failed) == 1 and "cluster_takeover alert not delivered (1 try)" in failed[0]
+    assert not any(KEY in line for line in lines)
+
+
+class Crashes:
+    name = "buggy"
+
+    def on_price(self, price, volume, now, position):  # noqa: ANN001, ANN201
+        raise ZeroDivisionError("bug in the strategy")
+
+
+def test_hanging_endpoints_never_hold_up_the_supervisor(tmp_path: Path):
+    """Webhook and Telegram both accept the alert and never answer: two symbols still escalate
+    one after the other and the kill switch trips, all while every request is unanswered."""
+    hook = ScriptedHttp()
+    hook.release.clear()
+    telegram = FakeTelegram("4242:hang-token")
+    telegram.hold = threading.Event()
+    h = Harness(tmp_path, [BTC, ETH], kill_switch_escalations=1,
+                policy=RestartPolicy(max_restarts=1, period_s=60, backoff_initial_s=0.01,
+                                     backoff_max_s=0.02, stable_after_s=30),
+                strategy_for=lambda s: Crashes())
+    h.alerts.webhook = f"{hook.url}/hook?key={KEY}"
+    bot = TelegramBot(api=TelegramApi(base_url=telegram.url, token="4242:hang-token"),
+                      chat_ids=(7,), logger=logger, status_text=lambda: "",
+                      pause=lambda by: "", commands=False)
+    h.alerts.listeners.append(bot.on_alert)
+    bot.start()
+    h.start()
+    try:
+        wait_until(lambda: (h.poll(), h.sup.kill_switch)[1], timeout=30,
+                   message="both symbols escalated and the kill switch tripped")
+        assert {e["symbol"] for e in h.sup.escalations} == {BTC, ETH}
+        wait_until(lambda: hook.count >= 3 and telegram.calls >= 1, timeout=10,
+                   message="the alerts in flight at the hung endpoints")
+        assert hook.answered == 0 and telegram.messages == []  # nobody was answered meanwhile
+    finally:
+        hook.release.set()
+        telegram.hold.set()
+        h.stop()
+        bot.stop(1.0)
+        h.alerts.wait(5)
+        hook.stop()
+        telegram.stop()
