@@ -10,7 +10,9 @@ the core that `core_for` builds (actors/cores.py).
 Every message (and the start) runs inside the actor's exchange call scope (exchange/fence.py):
 the fence issued when this actor object was built, which a newer incarnation or the
 supervisor's verdict revokes, and the busy mark the supervisor's heartbeat honours while the
-actor waits in a bounded exchange call.
+actor waits in a bounded exchange call. Each message begun and finished is progress on the same
+board (supervision/liveness.py); a replaced incarnation marks nothing, and its exchange call
+refused by the fence ends it with one line, not a crash (the supervisor counted its failure).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from actors.inbox import inbox_depth
 from actors.loop import DecisionLoop
 from actors.messages import Ping
 from actors.price_slots import PriceSlots
-from exchange.fence import BusyBoard, CallScope, FenceBoard, call_scope
+from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -102,13 +104,23 @@ class SymbolActor(pykka.ThreadingActor):
         # built on the supervisor's thread at spawn: from here on the previous incarnation's
         # exchange calls are refused
         self.fence = deps.fences.issue(symbol) if deps.fences is not None else None
-        busy = deps.busy
-        self._scope = CallScope(
-            fence=self.fence,
-            busy=None if busy is None else lambda seconds: busy.mark(symbol, seconds))
+        busy = self.deps.busy
+        self._scope = CallScope(fence=self.fence, busy=None if busy is None else self._waiting)
+
+    def _current(self) -> bool:
+        """Still the symbol's incarnation (a replaced one's marks would cover for its successor)."""
+        return self.fence is None or self.fence.valid
+
+    def _waiting(self, seconds: float) -> None:
+        if self.deps.busy is not None and self._current():
+            self.deps.busy.mark(self.symbol, seconds)
+
+    def _progressed(self) -> None:
+        if self.deps.busy is not None and self._current():
+            self.deps.busy.progressed(self.symbol)
 
     def _done_waiting(self) -> None:
-        if self.deps.busy is not None:
+        if self.deps.busy is not None and self._current():
             self.deps.busy.clear(self.symbol)
 
     def on_start(self) -> None:
@@ -137,6 +149,12 @@ class SymbolActor(pykka.ThreadingActor):
         self.deps.report(self.symbol, self.loop.incarnation, "stopped", None)
 
     def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, Fenced) and not self._current():
+            # expected: the supervisor gave up on this incarnation and counted that failure
+            self.log.warning("incarnation {} was replaced; its exchange call was not sent",
+                             self.loop.incarnation)
+            self.deps.report(self.symbol, self.loop.incarnation, "replaced", exc)
+            return
         self.log.opt(exception=(exc_type, exc, tb)).error(
             "crashed: {}", describe(exc) if exc else exc_type
         )
@@ -148,6 +166,7 @@ class SymbolActor(pykka.ThreadingActor):
         if self.deps.metrics is not None and self.tick_to_order is not None:
             self.deps.metrics.observe_mailbox(inbox_depth(self.actor_inbox))
             self.tick_to_order.message(message)
+        self._progressed()
         try:
             with call_scope(self._scope):
                 self.loop.handle(message)

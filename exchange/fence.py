@@ -107,28 +107,53 @@ class AccountFence:
 
 
 class BusyBoard:
-    """Per symbol: until when its actor is known to be inside a bounded exchange call."""
+    """Per symbol: until when its actor is known to be inside a bounded exchange call, and when
+    it last made progress (began or finished a message, announced a bounded exchange call).
+
+    The supervisor judges a missed heartbeat by both (supervision/liveness.py): a Ping queued
+    behind a backlog of messages, each waiting in the rate budget, comes back late although the
+    actor never stopped working, and between two calls (a message ending, the next one deciding
+    and committing before its first request) it is in no call at all. Its clock must be the
+    supervisor's monotonic clock (the supervisor builds the board)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._until: dict[str, float] = {}
+        self._progress: dict[str, float] = {}
 
     def mark(self, symbol: str, seconds: float) -> None:
-        until = self._clock() + max(seconds, 0.0)
+        now = self._clock()
+        until = now + max(seconds, 0.0)
         with self._lock:
+            self._progress[symbol] = now
             if until > self._until.get(symbol, 0.0):
                 self._until[symbol] = until
 
+    def progressed(self, symbol: str) -> None:
+        """The symbol's actor began a message (or did anything else that is progress)."""
+        now = self._clock()
+        with self._lock:
+            self._progress[symbol] = now
+
     def clear(self, symbol: str) -> None:
+        """The actor finished a message: it is in no exchange call now, and it progressed."""
+        now = self._clock()
         with self._lock:
             self._until.pop(symbol, None)
+            self._progress[symbol] = now
 
     def busy_for(self, symbol: str) -> float:
         """Seconds left of the symbol's announced bounded call (0: not in one)."""
         with self._lock:
             until = self._until.get(symbol)
         return 0.0 if until is None else max(until - self._clock(), 0.0)
+
+    def idle_for(self, symbol: str) -> float:
+        """Seconds since the symbol's actor last made progress (inf: none reported)."""
+        with self._lock:
+            last = self._progress.get(symbol)
+        return float("inf") if last is None else max(self._clock() - last, 0.0)
 
 
 class FenceCheck(Protocol):

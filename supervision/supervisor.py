@@ -8,7 +8,9 @@ pykka has no supervision; this adds it with Erlang/OTP semantics:
   the same restore-and-reconcile path as a cold start; its incarnation number fences off any
   zombie thread of the old one, for commits and for exchange calls (`fences`, revoked at once);
 - a heartbeat missed while the actor is in a bounded exchange call (`busy`: rate-budget wait,
-  retry backoff, a request and its timeout) is not a hang: no restart storm under rate limits;
+  retry backoff, a request and its timeout) or still making progress (messages begun and
+  finished) is not a hang: no restart storm under rate limits (supervision/liveness.py);
+- a replaced incarnation's exchange call refused by its fence is no new failure ("replaced");
 - more than `max_restarts` within `restart_period_s` escalates the symbol instead;
 - escalations within a window past a bound trip a global kill switch (no new entries anywhere).
 The monitor runs on its own thread and never `ask`s from inside an actor.
@@ -35,6 +37,7 @@ from storage.restore import UNREADABLE, CorruptRow
 from supervision import beats
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState
+from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
@@ -95,8 +98,8 @@ class Supervisor:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
         self.fences = FenceBoard()
-        self.busy = BusyBoard()
-        self.busy_waits = 0  # missed heartbeats forgiven: the actor was in an exchange call
+        self.busy = BusyBoard(clock=monotonic)  # the pings' clock: progress is judged against them
+        self.busy_waits = 0  # missed heartbeats forgiven: in an exchange call, or progressing
 
     # -- called from any thread --------------------------------------------------------------
     def report(self, symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
@@ -228,8 +231,9 @@ class Supervisor:
                     child.restart_durations.append(at - child.failed_at)
                     child.failed_at = None
             return
-        if what == "stopped" or child.state in (ChildState.QUARANTINED, ChildState.STOPPED):
-            return
+        if what in ("stopped", "replaced") or child.state in (ChildState.QUARANTINED,
+                                                               ChildState.STOPPED):
+            return  # replaced: a zombie's call refused by its fence, its failure already counted
         if inc and child.incarnation and inc < child.incarnation:
             return  # a zombie of a replaced incarnation
         if child.state is ChildState.BACKING_OFF or (
@@ -331,25 +335,14 @@ class Supervisor:
             self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})",
                        "mailbox", self.clock())
             return True
-        if child.ping is None:
+        verdict = judge(self.busy, child.symbol, ping_age(child, now), self.heartbeat_timeout_s)
+        if verdict is Liveness.SLOW:
+            self.busy_waits += 1  # in a bounded exchange call or progressing: slow, not hung
+        if verdict is not Liveness.HUNG:
             return False
-        try:
-            child.ping.get(timeout=0)
-            child.ping = None
-            return False
-        except pykka.Timeout:
-            pass
-        except Exception:  # noqa: BLE001 - actor died; failure report handles it
-            child.ping = None
-            return False
-        if child.ping_sent_at is not None and now - child.ping_sent_at > self.heartbeat_timeout_s:
-            if self.busy.busy_for(child.symbol) > 0:
-                self.busy_waits += 1
-                return False  # in a bounded exchange call: slow, not hung
-            self._fail(child, f"no heartbeat reply within {self.heartbeat_timeout_s}s",
-                       "heartbeat", self.clock())
-            return True
-        return False
+        self._fail(child, f"no heartbeat reply within {self.heartbeat_timeout_s}s",
+                   "heartbeat", self.clock())
+        return True
 
     def _on_escalation(self, symbol: str, reason: str, attempts: int, error: str | None,
                        at: float, close: bool = True) -> None:
