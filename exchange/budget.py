@@ -138,6 +138,20 @@ class PriorityBucket:
             self._refill(self._clock())
             self._tokens = min(self._tokens, float(remaining))
 
+    def retune(self, rate_per_s: float, capacity: float | None = None) -> None:
+        """Change the rate (the venue stated another limit): what was earned so far is kept at
+        the old rate, the tokens stay (never above the new capacity, a debt stays a debt).
+        `capacity`: the new one; None scales it with the rate."""
+        if not (rate_per_s > 0 and (capacity is None or capacity > 0)):
+            raise ValueError(f"{self.name}: rate and capacity must be > 0 ({rate_per_s}, "
+                             f"{capacity})")
+        with self._lock:
+            self._refill(self._clock())
+            if capacity is None:
+                capacity = self.capacity * rate_per_s / self.rate_per_s
+            self.rate_per_s, self.capacity = float(rate_per_s), float(capacity)
+            self._tokens = min(self._tokens, self.capacity)
+
     def block_for(self, seconds: float) -> float:
         """The venue refused for rate: send nothing until its reset. Returns how long the
         bucket was already blocked."""

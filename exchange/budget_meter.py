@@ -1,7 +1,8 @@
 """Metering one REST request against the venue budget: before it goes out (spend, wait, fence,
-liveness) and after its answer (the venue's usage headers correct the local estimate; a
-rate-limit refusal blocks the bucket until the venue's reset; Bybit's HTTP 403 "access too
-frequent" bans the IP: every request to the venue is blocked for `BYBIT_IP_BAN_S`).
+liveness) and after its answer (the venue's usage headers correct the local estimate, Bybit's
+`X-Bapi-Limit` sets the endpoint's rate; a rate-limit refusal blocks the bucket until the
+venue's reset; Bybit's HTTP 403 "access too frequent" bans the IP: every request to the venue
+is blocked for `BYBIT_IP_BAN_S`).
 
 Called by the ccxt instance wrapper (exchange/ccxt/instances.py) with ccxt's own cost of the
 endpoint, so the meter never has to parse URLs.
@@ -19,12 +20,17 @@ from datetime import UTC, datetime
 from loguru import logger
 
 from exchange.budget import Priority, PriorityBucket, current_priority
-from exchange.budget_venues import BINANCE_USDM, BYBIT, AccountBudget, VenueBudget, ip_units
+from exchange.budget_venues import (
+    BINANCE_USDM,
+    BYBIT,
+    BYBIT_UID_WINDOW_S,
+    AccountBudget,
+    VenueBudget,
+    ip_units,
+)
 from exchange.fence import check_fence, waiting
 
 BINANCE_ORDER_PATHS = frozenset({"order", "algoOrder", "batchOrders"})
-BYBIT_UID_WINDOW_S = 1.0
-"""Bybit's per-UID endpoint limits count over a rolling second."""
 DEFAULT_BLOCK_S = 1.0
 """How long to send nothing after a rate-limit refusal that names no reset (the real venues
 name one: Binance's Retry-After, Bybit's reset timestamp)."""
@@ -152,6 +158,11 @@ class RequestMeter:
         left = _number(h.get("x-bapi-limit-status"))
         reset_ms = _number(h.get("x-bapi-limit-reset-timestamp"))
         bucket = self.account.endpoint(path, 0) if _private(api) else None
+        stated = h.get("x-bapi-limit")
+        if bucket is not None and stated is not None:
+            # this UID's own limit for the endpoint (account level, VIP/PRO): it replaces
+            # ccxt's figure, up or down
+            self.account.stated_limit(path, _number(stated), stated)
         if bucket is not None and left is not None:
             bucket.cap_remaining(left - 1)  # keep one for the window edge
             if left <= 0 and not rate_limited:

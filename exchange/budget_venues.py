@@ -10,8 +10,9 @@ Figures (checked December 2026; ccxt 4.5.90's cost tables agree):
   Bybit v5: 600 requests per 5 s per IP (any endpoint; over it: HTTP 403 "access too
     frequent", the IP is banned for at least 10 minutes); per UID and endpoint a per-second limit
     (ccxt encodes it as cost = 50 / limit: order create 20/s, position/list 10/s ...); every
-    answer carries `X-Bapi-Limit-Status` (left for that endpoint), `X-Bapi-Limit` and
-    `X-Bapi-Limit-Reset-Timestamp` (ms).
+    answer carries `X-Bapi-Limit-Status` (left for that endpoint), `X-Bapi-Limit` (this UID's
+    current limit for that endpoint: it differs by account level, VIP/PRO, and changes over
+    time, so it replaces ccxt's figure once seen) and `X-Bapi-Limit-Reset-Timestamp` (ms).
   Any other ccxt venue: ccxt's own units (1000 / rateLimit per second).
 
 The bot spends at most `share` of each limit (the rest is headroom for other programs on the
@@ -122,10 +123,22 @@ def ip_units(limits: VenueLimits, api: object, method: str, path: str,
     return float(ccxt_cost) if ccxt_cost else 1.0  # Binance fapi: ccxt cost == weight
 
 
+BYBIT_UID_WINDOW_S = 1.0
+"""Bybit's per-UID endpoint limits count over a rolling second."""
+BYBIT_UID_LIMIT_MAX = 1000.0
+"""The highest per-UID limit (requests/s) an `X-Bapi-Limit` header is taken at (Bybit's top
+tiers state a few hundred; the IP limit, 120/s, stops the bot long before)."""
+
+
+def _shape(limit: float, window_s: float, share: float) -> tuple[float, float]:
+    """(rate per second, capacity) of a bucket spending `share` of `limit` per `window_s`."""
+    rate = limit * share / window_s
+    return rate, max(rate * window_s / 10, 1.0)
+
+
 def _bucket(name: str, limit: float, window_s: float, share: float, unit: str,
             clock: Callable[[], float], sleep: Callable[[float], None]) -> PriorityBucket:
-    rate = limit * share / window_s
-    capacity = max(rate * window_s / 10, 1.0)
+    rate, capacity = _shape(limit, window_s, share)
     return PriorityBucket(name, rate_per_s=rate, capacity=capacity, unit=unit, clock=clock,
                           sleep=sleep)
 
@@ -143,6 +156,9 @@ class AccountBudget:
                     clock, sleep) for o in limits.order_limits)
         """One per `limits.order_limits`, in its order."""
         self._endpoints: dict[str, PriorityBucket] = {}
+        self._stated: dict[str, float] = {}
+        """The limit each endpoint's last `X-Bapi-Limit` stated (requests/s)."""
+        self._odd_told: set[str] = set()
 
     @property
     def orders(self) -> PriorityBucket | None:
@@ -150,15 +166,45 @@ class AccountBudget:
         return self.order_buckets[0] if self.order_buckets else None
 
     def endpoint(self, path: str, ccxt_cost: float) -> PriorityBucket:
-        """The per-UID bucket of one Bybit endpoint (limit/s = 50 / ccxt cost, or the header's)."""
+        """The per-UID bucket of one Bybit endpoint: limit/s = 50 / ccxt cost until the venue
+        states the limit (`stated_limit`)."""
         with self._lock:
-            found = self._endpoints.get(path)
-            if found is None:
-                per_s = 50.0 / max(float(ccxt_cost or 1.0), 0.1)
-                found = _bucket(f"{self.name} {path}", per_s, 1.0, self.share, "requests",
-                                self._clock, self._sleep)
-                self._endpoints[path] = found
-            return found
+            return self._endpoint(path, ccxt_cost)
+
+    def _endpoint(self, path: str, ccxt_cost: float) -> PriorityBucket:
+        found = self._endpoints.get(path)
+        if found is None:
+            per_s = 50.0 / max(float(ccxt_cost or 1.0), 0.1)
+            found = _bucket(f"{self.name} {path}", per_s, BYBIT_UID_WINDOW_S, self.share,
+                            "requests", self._clock, self._sleep)
+            self._endpoints[path] = found
+        return found
+
+    def stated_limit(self, path: str, limit: float | None, raw: object) -> None:
+        """The venue stated this UID's per-second limit for `path` (Bybit's `X-Bapi-Limit`;
+        `limit` its number, None if it is none): the endpoint's bucket runs at limit * share
+        from now on, up or down. No positive number: ignored; absurdly high: taken at
+        `BYBIT_UID_LIMIT_MAX` (each said once per endpoint)."""
+        if limit is None or limit <= 0:
+            self._odd(path, f"X-Bapi-Limit {raw!r} is no positive number: ignored")
+            return
+        if limit > BYBIT_UID_LIMIT_MAX:
+            self._odd(path, f"X-Bapi-Limit {raw!r} is beyond any Bybit limit: taken as "
+                            f"{BYBIT_UID_LIMIT_MAX:g}/s")
+            limit = BYBIT_UID_LIMIT_MAX
+        with self._lock:  # under the lock: two answers stating different limits apply in order
+            if self._stated.get(path) == limit:
+                return
+            self._stated[path] = limit
+            rate, capacity = _shape(limit, BYBIT_UID_WINDOW_S, self.share)
+            self._endpoint(path, 0).retune(rate, capacity)
+
+    def _odd(self, path: str, what: str) -> None:
+        with self._lock:
+            if path in self._odd_told:
+                return
+            self._odd_told.add(path)
+        logger.warning("{} {}: {}", self.name, path, what)
 
     def status(self) -> dict[str, object]:
         with self._lock:

@@ -6,7 +6,11 @@ port's own errors (`exchange/errors.py`) once, where they leave the gateway (`tr
   retryable  the request was not (or need not be) acted on: retry with backoff.
              Order calls: only REJECTED_BEFORE_PROCESSING (rate limit, DDoS protection,
              invalid nonce: the venue refused before acting). Other calls (reads, cancels):
-             the whole NetworkError family and BadResponse / NullResponse too.
+             the whole NetworkError family, BadResponse / NullResponse and the venue codes of
+             UNKNOWN_OUTCOME_CODES too. A cancel whose outcome is unknown is settled by asking
+             again: a cancel that did happen is answered "not found" the second time, and the
+             caller looks the order up (actors/command_executor.py); one still unsettled after
+             the last attempt leaves the gateway as RequestTimeout (temporary), not permanent.
   ambiguous  an order-creating call whose outcome is unknown: every OperationFailed (the
              NetworkError family - timeouts, 5xx answers (ExchangeNotAvailable), a connection
              dropped after the request was written - BadResponse, and ccxt's plain
@@ -76,13 +80,17 @@ def classify(exc: BaseException, *, order_call: bool) -> Kind:
     if isinstance(exc, REJECTED_BEFORE_PROCESSING):
         return "retryable"
     if not order_call:
-        return "retryable" if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse) else (
-            "permanent")
+        return "retryable" if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse) or (
+            _unknown_outcome(exc)) else "permanent"
     if isinstance(exc, ccxt.OperationFailed):
         return "ambiguous"
-    if isinstance(exc, ccxt.BaseError) and venue_code(exc) in UNKNOWN_OUTCOME_CODES:
+    if _unknown_outcome(exc):
         return "ambiguous"
     return "permanent"
+
+
+def _unknown_outcome(exc: BaseException) -> bool:
+    return isinstance(exc, ccxt.BaseError) and venue_code(exc) in UNKNOWN_OUTCOME_CODES
 
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -134,6 +142,8 @@ def translate(exc: ccxt.BaseError) -> errors.ExchangeError:
     for ccxt_class, ours in _TRANSLATION:
         if isinstance(exc, ccxt_class):
             return ours(message)
+    if _unknown_outcome(exc):  # e.g. Bybit 10000 "Server Timeout": it may have been done
+        return errors.RequestTimeout(f"{type(exc).__name__}: {message}")
     return errors.PermanentError(f"{type(exc).__name__}: {message}")
 
 

@@ -36,7 +36,13 @@ from exchange.ccxt.gateway import CcxtGateway
          "ambiguous"),
         (ccxt.ExchangeError('bybit {"retCode": 10016, "retMsg": "System error."}'), True,
          "ambiguous"),
+        # a read or cancel of unknown outcome is asked again (a cancel that happened is then
+        # "not found" and looked up); it was permanent, so a cancel it hid stayed unbooked
         (ccxt.ExchangeError('bybit {"retCode":10016,"retMsg":"System error."}'), False,
+         "retryable"),
+        (ccxt.ExchangeError('bybit {"retCode":10000,"retMsg":"Server Timeout"}'), False,
+         "retryable"),
+        (ccxt.ExchangeError('bybit {"retCode":10001,"retMsg":"params error"}'), False,
          "permanent"),
         (ccxt.ExchangeError('bybit {"retCode":110001,"retMsg":"order not exists"}'), True,
          "permanent"),
@@ -78,6 +84,17 @@ def test_signatures_are_masked_in_every_message():
     assert "abc123def" not in scrub(headers) and "'X-BAPI-SIGN-TYPE': '2'" in scrub(headers)
     assert "deadbeef" not in str(translate(ccxt.NetworkError("x?a=1&signature=deadbeef")))
     assert str(translate(ccxt.NetworkError("x?a=1&signature=deadbeef&b=2"))).endswith("&b=2")
+
+
+def test_an_unknown_outcome_code_leaves_the_gateway_temporary():
+    """A read or cancel still answered 10000 / 10016 after its last retry: it may have been
+    done, so it is no permanent refusal."""
+    from exchange import errors
+
+    timeout = translate(ccxt.ExchangeError('bybit {"retCode":10000,"retMsg":"Server Timeout"}'))
+    assert isinstance(timeout, errors.RequestTimeout) and "10000" in str(timeout)
+    other = translate(ccxt.ExchangeError('bybit {"retCode":10001,"retMsg":"params error"}'))
+    assert type(other) is errors.PermanentError
 
 
 @pytest.mark.parametrize("cid", ["abc", "A-b_9", "x" * 36])
