@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from actors.order_results import canceled_events, events_for, tells_fills
+from actors.order_results import canceled_events, events_for, look_up, tells_fills
 from exchange import errors
 from exchange.fence import Fenced
 from exchange.port import ExchangePort
@@ -106,7 +106,7 @@ class CommandExecutor:
         fill it had is found by reconciliation among the exchange's trades and booked there."""
         for _ in range(self.lookup_attempts):
             try:
-                found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
+                found = look_up(self.exchange, self.symbol, None, cid)
             except Fenced:
                 raise
             except errors.OrderNotFound:
@@ -168,7 +168,7 @@ class CommandExecutor:
         the venue accepted the cancel, so the order is done whatever a stale record says;
         else there was nothing to cancel."""
         try:
-            found = self.exchange.fetch_order(None, self.symbol, {"clientOrderId": cid})
+            found = look_up(self.exchange, self.symbol, None, cid)
         except Fenced:
             raise
         except errors.OrderNotFound:

@@ -51,7 +51,7 @@ from actors.messages import (
     TickReady,
     Timer,
 )
-from actors.order_results import events_for
+from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import ReconcileRetry
 from exchange.port import ExchangePort
@@ -243,8 +243,7 @@ class DecisionLoop:
             if order is None:
                 continue
             try:
-                found = self.exchange.fetch_order(order.exchange_id, self.symbol,
-                                                  {"clientOrderId": cid})
+                found = look_up(self.exchange, self.symbol, order.exchange_id, cid)
             except Exception as exc:  # noqa: BLE001 - the next reconciliation catches up
                 self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
                 continue

@@ -12,7 +12,9 @@ A fill whose fee the venue did not tell (Binance: its trades not listed yet) is 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from exchange.budget import Priority, call_priority
 from exchange.records import VenueOrder, VenueOrderStatus
 from trading.events import (
     Event,
@@ -92,3 +94,13 @@ def _filled(client_order_id: str, order: VenueOrder, *, complete: bool) -> Order
     return OrderFilled(client_order_id=client_order_id, exchange_id=order.id,
                        filled=order.filled, average=order.average, fee=order.fee_cost,
                        complete=complete, fee_known=order.fee is not None)
+
+
+def look_up(exchange: Any, symbol: str, exchange_id: str | None, cid: str) -> VenueOrder:
+    """One of our orders by client order id, at protective priority: the answer decides a
+    protective action (a fill that grew a position needs a bigger stop, an entry that landed
+    needs its stop, a close's fill ends the position). Found by a live soak: run at the
+    default (reconciliation) priority, a streamed fill's lookup queued behind the periodic
+    reconciliations for up to ~30 s while a grid leg had only its old, smaller stop."""
+    with call_priority(Priority.PROTECTIVE):
+        return exchange.fetch_order(exchange_id, symbol, {"clientOrderId": cid})

@@ -183,8 +183,9 @@ class Log:
 class Bot:
     """One symbol's production DecisionLoop on the fake venue and a real SQLite Repository."""
 
-    def __init__(self, tmp: Path, make_core: Callable[[str], Any]) -> None:
-        self.tmp, self.venue, self.t, self.log = tmp, Venue(), 1_700_000_000.0, Log()
+    def __init__(self, tmp: Path, make_core: Callable[[str], Any],
+                 venue: Venue | None = None) -> None:
+        self.tmp, self.venue, self.t, self.log = tmp, venue or Venue(), 1_700_000_000.0, Log()
         self.repo = Repository(tmp / "bot.sqlite", synchronous="normal", clock=self.now)
         self.loop = DecisionLoop(SYM, core=as_core(make_core(self.repo.id_tag)),
                                  exchange=self.venue, repo=self.repo, log=self.log,
@@ -231,11 +232,11 @@ def _per_order(rows: Any) -> dict[str, tuple[D, D, D]]:
     return {k: (v[0], v[1], v[2]) for k, v in out.items()}
 
 
-def one_way(tmp: Path) -> Bot:
-    return Bot(tmp, lambda tag: SymbolCore(dataclasses.replace(make_rules(), id_tag=tag)))
+def one_way(tmp: Path, venue: Venue | None = None) -> Bot:
+    return Bot(tmp, lambda tag: SymbolCore(dataclasses.replace(make_rules(), id_tag=tag)), venue)
 
 
-def grid(tmp: Path) -> Bot:
+def grid(tmp: Path, venue: Venue | None = None) -> Bot:
     def core(tag: str) -> GridCore:
         market = MarketRules(amount_step=D("0.001"), price_tick=D("0.1"), min_amount=D("0.001"),
                              min_cost=D(5))
@@ -243,7 +244,7 @@ def grid(tmp: Path) -> Bot:
             symbol=SYM, account="acc", id_tag=tag, market=market, order_size_usdt=D(100),
             levels=3, step_pct=D(1), size_multiplier=D(1), take_profit_pct=D("0.5"),
             stop_loss_pct=D(5), recalc_pct=D(2), leverage=5))
-    return Bot(tmp, core)
+    return Bot(tmp, core, venue)
 
 
 # -- the two styles: a partly filled order of ours, then the decision that cancels it ---------
