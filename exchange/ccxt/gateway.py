@@ -388,7 +388,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             order = self._refetch(symbol, order, cid or order.get("clientOrderId"), hint,
                                   defaults={"id": id, "clientOrderId": cid, "symbol": symbol,
                                             "status": "canceled"})
-        return self._order(order, sent=True)
+        return self._order(self._cancel_fees(order), sent=True)
 
     def close(self) -> None:
         self._pool.close_all()

@@ -104,7 +104,9 @@ def with_trade_fees(run: Run, venue: Venue, order: Order) -> Order:
     budget pays once per fill, not per symbol per poll (issue 12: a userTrades call per symbol
     per poll broke the 2,400/min weight limit at 5 symbols). A triggered algo stop's fee is on
     the order its trigger placed (`actualOrderId`). Fees are kept per currency (converted to the
-    settle currency by convert.order, fees.py).
+    settle currency by convert.order, fees.py). Read by order lookups and cancels, never
+    before a create's answer returns (recovery.py `_with_fees`): an entry's stop must not wait
+    for it.
 
     The venue's trade list lags its order state (the user-data stream reports a fill within
     milliseconds, userTrades may list its trades a second or more later): when the trades found

@@ -5,8 +5,9 @@ See `gateway.py`'s docstring for the policy: permanent -> raise; rejected-before
 (the outcome is unknown) -> look the order up by clientOrderId, never resend: found -> return
 it, else OrderOutcomeUnknown. After a send nothing raises a "nothing was sent" error (the rate
 budget's BudgetRefused, the actor's Fenced): the lookup, the re-fetch of a sparse answer and
-the fee read run at reconcile priority at least, and their failures become
-OrderOutcomeUnknown (lookup) or the order as far as known (re-fetch, fee).
+a cancel's fee read run at reconcile priority at least, and their failures become
+OrderOutcomeUnknown (lookup) or the order as far as known (re-fetch, fee). A create's answer
+never waits for a fee read (`_with_fees`).
 """
 
 from __future__ import annotations
@@ -133,19 +134,32 @@ class OrderRecoveryMixin:
 
     def _with_fees(self, raw: dict[str, Any], sent: bool) -> dict[str, Any]:
         """`raw` with its trades' fee where the venue's order has none (Binance), read at
-        reconcile priority at least. For an order this gateway just `sent` (created,
-        cancelled, amended) a failed read returns the order without its fee instead of
-        raising."""
-        with at_least(Priority.RECONCILE):  # the fee of what was sent: never refused as entry
-            if not sent:
+        reconcile priority at least. An order this gateway just `sent` (created, a stop
+        placed, amended) is returned as the venue answered, its fee unknown where the answer
+        has none: its trades (userTrades, weight 5) are never read before the answer returns,
+        so an entry's stop never waits for its entry's fee read to pass the rate budget (nor
+        a close, nor a create found by the recovery lookup). The core books such a fill at
+        once and looks the order up again for its fee (trading/late_fees.py): that lookup
+        (`fetch_order`, not sent) reads the trades, once per filled order, by then listed."""
+        if sent:
+            return raw
+        with at_least(Priority.RECONCILE):  # a lookup's fee read: never refused as entry
+            return lookup.with_trade_fees(self._run, self.venue, raw)
+
+    def _cancel_fees(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A cancel's answer with its trades' fee (Binance), read only for an order that
+        filled something (a cancelled stop or an unfilled order costs nothing): the actor
+        books a fill a cancel reports only with its fee, else it looks the order up (one
+        more read, actors/order_results.py `tells_fills`). The cancel went through: a failed
+        read returns the order without its fee instead of raising."""
+        try:
+            with at_least(Priority.RECONCILE):  # the fee of what was sent: never refused
                 return lookup.with_trade_fees(self._run, self.venue, raw)
-            try:
-                return lookup.with_trade_fees(self._run, self.venue, raw)
-            except Exception as exc:  # noqa: BLE001 - the order was sent: return it, fee unread
-                logger.warning("{} fee read of order {} failed ({}: {}); returned without its "
-                               "fee", self.id, raw.get("id"), type(exc).__name__,
-                               self._clean(exc))
-                return raw
+        except Exception as exc:  # noqa: BLE001 - the order was sent: return it, fee unread
+            logger.warning("{} fee read of order {} failed ({}: {}); returned without its "
+                           "fee", self.id, raw.get("id"), type(exc).__name__,
+                           self._clean(exc))
+            return raw
 
 
 def sparse(order: dict[str, Any] | None) -> bool:

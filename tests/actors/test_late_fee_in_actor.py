@@ -3,7 +3,7 @@ milliseconds, and the actor looks the order up at once; the venue's trade list (
 where alone a Binance order's fee is) shows the trade only TRADES_LAG_S later. Before the fix
 the fill was booked complete with fee 0 and the fee was never booked: the ledger's net was
 higher than the wallet's change by the stop's whole fee (and the entry's: its create answer
-reads the trades as early). Now the order is looked at again
+carries no fee, the late look books it). Now the order is looked at again
 (heartbeat Timers only, as the supervisor sends them) and its fee is booked when it shows.
 
 Real SymbolActor (pykka, SQLite), the real ccxt gateway and streams (ccxt.pro), the Binance
@@ -60,7 +60,7 @@ def test_a_stop_fill_whose_trades_lag_gets_its_fee_booked(tmp_path):
             fees = sum((Decimal(f.fee) for f in queries.fills(BTC)), Decimal(0))
             assert fees == venue_fees and venue_fees > 0
             # each fee booked once, on its own: the stop's, and the entry's (its create answer
-            # read the trades before they were listed too)
+            # carries none: the late look books it)
             late = sorted(f.client_order_id for f in queries.fills(BTC) if Decimal(f.amount) == 0)
             assert stop.cid in late and len(late) == len(set(late)) == 2
         finally:

@@ -40,10 +40,10 @@ def test_binance_weight_counted_like_the_venue(tmp_path):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "w-1"})
         gw.poll_updates(0, symbols=[BTC, ETH])
         spent = sum(gw.meter.venue.ip.spent.values()) - spent_before
-        assert spent == limiter.weight_total - venue_before == 40 + 1 + 5 + 5 + 5 + 5
-        # (the bot's estimate is the venue's count: tickers 40, order 1, positions 5, the
-        # order's fee read from userTrades 5; the poll: one all-symbol positions 5, then
-        # userTrades 5 for BTC only, the one symbol with a recent order: ETH costs nothing)
+        assert spent == limiter.weight_total - venue_before == 40 + 1 + 5 + 5 + 5
+        # (the bot's estimate is the venue's count: tickers 40, order 1 (its fee is read
+        # later, by the order's lookup), positions 5; the poll: one all-symbol positions 5,
+        # then userTrades 5 for BTC only, the one symbol with a recent order: ETH costs nothing)
         assert limiter.refused == 0
         budget = gw.status()["budget"]["ip"]
         assert budget["unit"] == "weight" and budget["spent"]["polling"] >= 40
@@ -64,8 +64,8 @@ def test_binance_used_weight_header_stops_polling_before_a_429(tmp_path):
         with pytest.raises(BudgetRefused):
             gw.fetch_tickers([BTC, ETH])  # polling waits at most 5 s; the header says: not now
         assert len(emu.hits("/fapi/v1/ticker/24hr")) == 1 and limiter.refused == 0
-        # a protective call still goes at once: polling did not take its share (its fee
-        # read afterwards runs at reconcile priority and may wait; the order itself did not)
+        # a protective call still goes at once: polling did not take its share (and its fee
+        # is not read before it returns: a later lookup reads it)
         asked_at = fake.now
         gw.create_order(BTC, "market", "sell", D("0.01"), None,
                         {"clientOrderId": "c-1", "reduceOnly": True})

@@ -189,8 +189,9 @@ def test_a_sparse_answers_refetch_never_fails_the_sent_order(tmp_path, reset_s, 
 
 def test_a_refused_fee_read_returns_the_filled_order_without_its_fee(tmp_path):
     """Binance's create answer says the IP's minute is spent (the budget then sends nothing for
-    the 40 s to the minute's turn); the fee read of the filled order (userTrades) is refused.
-    That BudgetRefused used to escape from create_order after the order had filled."""
+    the 40 s to the minute's turn). A fee read of the filled order (userTrades) then was
+    refused, and that BudgetRefused used to escape from create_order after the order had
+    filled; a create no longer reads its fee at all (a later lookup does)."""
     fake = FakeTime()  # 40 s before the minute turns
     emu = start_emulator("binanceusdm")
     try:

@@ -1,7 +1,9 @@
 """Fees charged in another asset than the settle currency (Binance USDⓈ-M with the BNB fee
 discount on: `commissionAsset: "BNB"`) are booked in USDT at BNB's price from the venue, so the
 ledger moves with the wallet in USDT terms; without a price the fee is unknown (None), never
-0.0004 BNB booked as 0.0004 USDT. Through the real ccxt classes against the emulator."""
+0.0004 BNB booked as 0.0004 USDT. Through the real ccxt classes against the emulator. A create's
+answer carries no fee on Binance (its stop must not wait for the trade read): the order's
+lookup, the late-fee look of trading/late_fees.py, reads and books it."""
 
 from __future__ import annotations
 
@@ -55,11 +57,11 @@ def test_bnb_fees_are_booked_in_usdt_and_the_ledger_moves_with_the_wallet(binanc
                             {"clientOrderId": "x-1", "reduceOnly": True})
     charged = [(t.fee, t.fee_asset) for t in book.trades]
     assert [asset for _, asset in charged] == ["BNB", "BNB"]
-    for placed in (entry, close):
-        assert placed.fee is not None and placed.fee.currency == "USDT"
-        venue_fee = book.fees_of(book.find(cid=placed.client_order_id))
-        assert placed.fee.cost == venue_fee * BNB_PRICE  # not venue_fee (BNB) as USDT
+    assert entry.fee is None and close.fee is None  # told by the later look
     booked = [_booked(gw, "e-1", str(entry.id)), _booked(gw, "x-1", str(close.id))]
+    for placed, event in zip((entry, close), booked, strict=True):
+        venue_fee = book.fees_of(book.find(cid=placed.client_order_id))
+        assert event.fee_known and event.fee == venue_fee * BNB_PRICE  # not BNB as USDT
     fills = gw.fetch_my_trades(S)
     assert [f.fee for f in fills] == [Fee(cost=fee * BNB_PRICE, currency="USDT")
                                       for fee, _ in charged]
@@ -78,9 +80,10 @@ def test_without_a_bnb_price_the_fee_is_unknown_and_one_warning_says_so(binance)
     handler = logger.add(lambda m: lines.append(str(m)), level="WARNING")
     try:
         placed = gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        found = gw.fetch_order(placed.id, S, {"clientOrderId": "e-1"})  # the late-fee look
     finally:
         logger.remove(handler)
-    assert placed.fee is None and placed.filled == D("0.01")  # unknown, not 0.0000x "USDT"
+    assert found.fee is None and found.filled == D("0.01")  # unknown, not 0.0000x "USDT"
     warned = [line for line in lines if "fee of" in line]
     assert len(warned) == 1
     assert S in warned[0] and str(placed.id) in warned[0] and "BNB" in warned[0]

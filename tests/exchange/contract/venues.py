@@ -134,8 +134,9 @@ def build(name: str, tmp_path: Path) -> Venue:
                                         hedge_mode=hedge)
     gateway.load_markets()
     binance = exchange_id == "binanceusdm"
-    # Binance orders carry no fee; the gateway reads a filled order's trades for it (issue 12)
-    return EmulatedVenue(name=name, port=gateway, hedge=hedge, order_fees=True,
+    # Binance orders carry no fee; a create's answer comes back without one, the order's
+    # lookup reads its trades for it (issue 12, trading/late_fees.py)
+    return EmulatedVenue(name=name, port=gateway, hedge=hedge, order_fees=not binance,
                          fill_pnl=True, fill_sides=binance,
                          flags_closes=not (binance and hedge), emu=emu,
                          exchange_id=exchange_id)
