@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -193,24 +194,24 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
 def running_version(settings: Settings) -> str:
     if settings.bot.version:
         return settings.bot.version
-    here = Path(__file__).resolve().parent.parent
+    return checkout_version(Path(__file__).resolve().parent.parent)
+
+
+def checkout_version(root: Path) -> str:
+    """The checkout's short commit; with uncommitted changes to tracked files `-dirty.` and the
+    first 8 hex digits of the SHA-256 of `git diff HEAD`, so two nodes running different
+    uncommitted edits of one commit show different versions (INCIDENTS rule 12; found by
+    review: both showed `5bf0965-dirty`). "0.1.0" outside a git checkout."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              timeout=5, check=True).stdout
+
     try:
-        out = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
+        head = git("rev-parse", "--short", "HEAD").decode().strip()
+        diff = git("diff", "HEAD", "--binary", "--no-ext-diff", "--no-color")
     except (OSError, subprocess.SubprocessError):
         return "0.1.0"
+    return f"{head}-dirty.{hashlib.sha256(diff).hexdigest()[:8]}" if diff else head
 
 
 def now_ms() -> int:

@@ -3,6 +3,7 @@ single-instance lock, graceful SIGTERM."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -32,12 +33,13 @@ def config(tmp_path):
 
 
 def checkout_version() -> str:
-    """The checkout's commit as git itself reports it (-dirty with uncommitted changes)."""
+    """The checkout's commit as git itself reports it, and with uncommitted changes to tracked
+    files `-dirty.` and the first 8 hex digits of the SHA-256 of `git diff HEAD`."""
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
-                            "--untracked-files=no"], capture_output=True, text=True).stdout
-    return head + ("-dirty" if dirty.strip() else "")
+    diff = subprocess.run(["git", "-C", str(ROOT), "diff", "HEAD", "--binary", "--no-ext-diff",
+                           "--no-color"], capture_output=True, check=True).stdout
+    return f"{head}-dirty.{hashlib.sha256(diff).hexdigest()[:8]}" if diff else head
 
 
 def test_run_status_lock_and_duration(config, tmp_path):
