@@ -114,8 +114,14 @@ class ClusterNode:
             self._stop_account(account, "node stopping")
         with self._lock:
             keepers = list(self._keepers.values())
-        for keeper in keepers:
-            keeper.stop(release=self._may_release(keeper.account))
+        # at once: each may wait for its renewal to time out (a database that does not answer)
+        stops = [threading.Thread(target=keeper.stop, name=f"release-{keeper.account}",
+                                  kwargs={"release": self._may_release(keeper.account)})
+                 for keeper in keepers]
+        for thread in stops:
+            thread.start()
+        for thread in stops:
+            thread.join(self._settings.ttl_s + 10)
         try:
             self._registry.leave(self.node_id)
         except LeaseStoreUnavailable as exc:

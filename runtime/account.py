@@ -110,10 +110,9 @@ class AccountRuntime:
         """The all-symbol look while the private streams are up (actors/exchange_sweep.py)."""
         self.epoch = epoch
         """The cluster lease epoch this runtime acts under (0: no cluster); part of its ids."""
-        self._commit_guard = commit_guard
+        self._commit_guard = commit_guard  # run inside every commit (a node's lease check)
         self._exchange_guard = exchange_guard
         """Checked before each exchange request and retry of every actor (a node's lease)."""
-        """Run inside every commit transaction (a cluster node's lease check)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -160,9 +159,8 @@ class AccountRuntime:
             bot_side_stops=s.exchange.stop_mode == "bot")
         prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
         tag = epoch_tag(repo.id_tag, self.epoch)
-        self.closer = EmergencyCloser(
-            exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-", logger=self.log
-        )
+        self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-",
+                                      logger=self.log)
         sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
         sup.fences.account_check = self._exchange_guard
         self.closer.fence = AccountFence(sup.fences)  # its calls under the account's lease too
@@ -231,12 +229,9 @@ class AccountRuntime:
             start_actor=start_actor,
             repo=repo,
             policy=RestartPolicy(
-                max_restarts=sv.max_restarts,
-                period_s=sv.restart_period_s,
-                backoff_initial_s=sv.backoff_initial_s,
-                backoff_max_s=sv.backoff_max_s,
-                stable_after_s=sv.stable_after_s,
-            ),
+                max_restarts=sv.max_restarts, period_s=sv.restart_period_s,
+                backoff_initial_s=sv.backoff_initial_s, backoff_max_s=sv.backoff_max_s,
+                stable_after_s=sv.stable_after_s),
             alerts=self.alerts,
             logger=self.log,
             heartbeat_interval_s=sv.heartbeat_interval_s,
@@ -255,11 +250,8 @@ class AccountRuntime:
         s, repo, exchange = self.settings, self.repo, self.exchange
         assert repo is not None and exchange is not None and self.gate is not None
         grid = s.strategy.name == "hedge_grid"
-        core_for = (
-            wiring.grid_core_factory(s, exchange, epoch_tag(repo.id_tag, self.epoch))
-            if grid
-            else wiring.core_factory(s, exchange, epoch_tag(repo.id_tag, self.epoch))
-        )
+        factory = wiring.grid_core_factory if grid else wiring.core_factory
+        core_for = factory(s, exchange, epoch_tag(repo.id_tag, self.epoch))
         self.metrics = MetricsRelay(self.name)
         return ActorDeps(
             exchange=exchange,
@@ -330,12 +322,15 @@ class AccountRuntime:
                 exchange.close()
         finally:
             if repo is not None:
-                repo.close()
+                repo.close()  # aborts the calls in flight if the database stopped answering
 
     # -- the run loop's calls ----------------------------------------------------------------------
     def status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:
         assert self.sup is not None and self.repo is not None
-        status = build_status(self.sup, bot, now, self.repo.read(queries.open_escalations))
+        escalations, unreachable = self.repo.read_bounded(queries.open_escalations)
+        status = build_status(self.sup, bot, now, escalations or [])
+        if unreachable is not None:  # escalations as last read; trading goes on by the leases
+            status["database"] = f"unreachable: {unreachable}"
         if self.coverage is not None:  # one alert per unprotected episode, not per interval
             self.coverage.observe(status, now)
         status["exchange"] = self.settings.exchange.id
@@ -364,6 +359,8 @@ class AccountRuntime:
         """Apply the controls queued by the command line (see runtime/controls.py)."""
         repo, sup = self.repo, self.sup
         assert repo is not None and sup is not None
+        if repo.unreachable is not None:
+            return  # queued controls wait for the database (they are read from it)
         applier = getattr(self, "_controls", None)
         if applier is None or applier.sup is not sup:
             from runtime.controls import ControlApplier

@@ -111,8 +111,9 @@ def check_timing(lease: LeaseSettings, accounts: list[Settings]) -> None:
 class NodeAccount:
     """An account runtime as the cluster node drives it."""
 
-    def __init__(self, runtime: AccountRuntime) -> None:
+    def __init__(self, runtime: AccountRuntime, keeper: Any = None) -> None:
         self.runtime = runtime
+        self.keeper = keeper
 
     def ready(self) -> bool:
         """Every symbol actor restored, reconciled and running (or quarantined: that symbol
@@ -122,6 +123,15 @@ class NodeAccount:
         return sup is not None and all(c.state in done for c in list(sup.children.values()))
 
     def stop(self) -> list[str]:
+        """Stop the actors. When the lease lapsed (its database did not answer in time) or the
+        status read found the database not answering, the account's database calls in flight
+        are aborted first: each would otherwise hold this stop (on the node thread, which
+        watches every lease) up to its deadline, and no commit of a lapsed lease could pass
+        its fence anyway."""
+        repo = self.runtime.repo
+        lapsed = self.keeper is not None and not self.keeper.may_act()
+        if repo is not None and (lapsed or repo.unreachable is not None):
+            repo.abort()
         return self.runtime.stop()
 
     def close(self) -> None:
@@ -153,7 +163,7 @@ class NodeAccounts:
             commit_guard=CommitFence(keeper, in_database=self.fence_in_database),
             exchange_guard=lambda: lease_guard(keeper))  # each retry, not only each call
         start_runtime(runtime)
-        return NodeAccount(runtime)
+        return NodeAccount(runtime, keeper)
 
 
 def start_runtime(runtime: Any) -> None:
@@ -208,9 +218,10 @@ class NodeRun:
         check_timing(self.lease_settings, accounts)
         self.node_id = c.node_id or new_node_id()
         url = database_url(settings)
-        db = open_database(url, network_timeout_s=self.lease_settings.ttl_s / 3)
-        self.store = LeaseStore(db, self.lease_settings)
-        self.registry = ClusterRegistry(open_database(url),
+        network_s = self.lease_settings.ttl_s / 3  # a hung call is bounded (2x this)
+        self.store = LeaseStore(open_database(url, network_timeout_s=network_s),
+                                self.lease_settings)
+        self.registry = ClusterRegistry(open_database(url, network_timeout_s=network_s),
                                         version=wiring.running_version(settings))
         try:
             self.store.create_table()
@@ -238,6 +249,9 @@ class NodeRun:
 
     def stop(self) -> None:
         self._view_stop.set()
+        for runtime in self.accounts():  # no actor restarts while the accounts stop one by one
+            if runtime.sup is not None:
+                runtime.sup.stopping()
         self.node.stop()
         logger.info("cluster node {} stopped", self.node_id)
 

@@ -215,24 +215,12 @@ class Bot:
         symbols = sum(len(a.symbols) for a in self.accounts)
         exchanges = ",".join(sorted({a.exchange.id for a in self.accounts}))
         if s.has_accounts:
-            log.info(
-                "bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
-                os.getpid(),
-                s.bot.mode,
-                ",".join(a.name for a in self.accounts),
-                exchanges,
-                self.version,
-                symbols,
-            )
+            log.info("bot starting: pid {} mode {} accounts {} exchange {} version {} symbols {}",
+                     os.getpid(), s.bot.mode, ",".join(a.name for a in self.accounts), exchanges,
+                     self.version, symbols)
         else:
-            log.info(
-                "bot starting: pid {} mode {} exchange {} version {} symbols {}",
-                os.getpid(),
-                s.bot.mode,
-                exchanges,
-                self.version,
-                symbols,
-            )
+            log.info("bot starting: pid {} mode {} exchange {} version {} symbols {}",
+                     os.getpid(), s.bot.mode, exchanges, self.version, symbols)
 
         for name, split in self.role.budget_split:
             if split > 1:
@@ -265,6 +253,9 @@ class Bot:
             self._loop(log, services, duration_s, receiver, pending)
         finally:
             log.info("stopping: no new entries, letting each actor finish its current message")
+            for account in self.accounts:  # from now on no actor is restarted (a frozen and
+                if account.sup is not None:  # resumed worker saw every heartbeat overdue)
+                    account.sup.stopping()
             services.stop()
             if receiver is not None and receiver.started and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")

@@ -8,6 +8,7 @@ so several accounts, one SQLite file or PostgreSQL schema each, share a process.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from pathlib import Path
@@ -36,6 +37,8 @@ file at its high-water mark: issue 16 item 18 saw it outgrow the database)."""
 POOL_SIZE = 8
 """PostgreSQL connections per account: the writer's one plus readers (actor restores, status,
 dashboard); more readers wait for a free one (bounded, see cluster_database.open_postgres)."""
+MIGRATION_DEADLINE_S = 600.0
+"""A migration's statements may each wait this long (others: cluster_database.query_deadline)."""
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -136,7 +139,9 @@ def _open_existing(db: pw.Database, schema: str | None) -> None:
             f"database schema version {version} is newer than this bot ({SCHEMA_VERSION})"
         )
     if version < SCHEMA_VERSION:
-        migrations.upgrade(db, version, SCHEMA_VERSION, schema)
+        longer = getattr(db, "deadline", None)  # PostgreSQL: a call's wait is bounded
+        with longer(MIGRATION_DEADLINE_S) if longer is not None else contextlib.nullcontext():
+            migrations.upgrade(db, version, SCHEMA_VERSION, schema)
         db.create_tables(ALL_MODELS, safe=True)
         set_meta("schema_version", str(SCHEMA_VERSION))
         return

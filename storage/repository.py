@@ -8,6 +8,7 @@ The per-decision hot path is plain SQL (storage/commit_sql.py); the rest uses th
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,12 +21,34 @@ from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
 from storage.restore import journal_data
-from storage.sql_conn import raw_connection
+from storage.sql_conn import is_postgres, raw_connection
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
 from trading.decision import Decision
 
 T = TypeVar("T")
+
+STATUS_READ_WAIT_S = 1.0
+"""How long the run loop waits for a status read before using the last answer."""
+
+
+class _Read:
+    """One read run on its own thread, so its caller can stop waiting for it."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+        threading.Thread(target=self._run, args=(work,), name="db-status-read",
+                         daemon=True).start()
+
+    def _run(self, work: Callable[[], Any]) -> None:
+        try:
+            self.result = work()
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
+            self.error = exc
+        finally:
+            self.done.set()
 
 
 class Fenced(Exception):
@@ -79,13 +102,30 @@ class Repository:
         with database_proxy.using(self.db):
             self.id_tag = Meta.get(Meta.key == "id_tag").value
         self.db.close()  # the opening thread keeps no connection; readers open short-lived ones
+        self.unreachable: str | None = None
+        """Why the last bounded read got no answer (None: it answered); see `read_bounded`."""
+        self._reads: dict[Any, _Read] = {}
+        self._last: dict[Any, Any] = {}
+        self._reads_lock = threading.Lock()
 
     def close(self) -> None:
+        """Stop the writer (its queue is committed first) and close the connections. When the
+        server stopped answering (`unreachable`), the calls in flight are aborted first, so
+        closing waits for none of them (each would otherwise end only at its deadline)."""
+        if self.unreachable is not None:
+            self.abort()
         self.writer.close()
         self.db.close()
         close_all = getattr(self.db, "close_all", None)
         if close_all is not None:  # a PostgreSQL pool: the server's connections go back now
             close_all()
+
+    def abort(self) -> None:
+        """PostgreSQL: end every call in flight now and refuse new ones (each fails with an
+        error), for stopping an account whose server stopped answering. SQLite: nothing."""
+        abort = getattr(self.db, "abort", None)
+        if abort is not None:
+            abort()
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -98,6 +138,33 @@ class Repository:
         """Run a read-only query (e.g. from storage.queries) against this repository's file."""
         with self.reading():
             return query(*args)
+
+    def read_bounded(self, query: Callable[..., T], *args: Any,
+                     wait_s: float = STATUS_READ_WAIT_S) -> tuple[T | None, str | None]:
+        """`read` for the run loop's status round, which must never wait on a server that does
+        not answer: on PostgreSQL the read runs on its own thread and is waited for `wait_s`;
+        without an answer by then this returns the last answer (else None) and why, and
+        the read goes on (a call is bounded, cluster_database.DeadlineConnection); no second
+        read of the same query starts while it does (nor is it waited for again). SQLite (a
+        local file) reads directly."""
+        if not is_postgres(self.db):
+            return self.read(query, *args), None
+        key = (query, args)
+        with self._reads_lock:
+            job = self._reads.get(key)
+            fresh = job is None or job.done.is_set()
+            if fresh:
+                job = self._reads[key] = _Read(lambda: self.read(query, *args))
+        assert job is not None
+        if job.done.wait(wait_s if fresh else 0) and job.error is None:
+            self._last[key] = job.result
+            self.unreachable = None
+            return job.result, None
+        error = job.error
+        self.unreachable = (f"database error: {(str(error).strip() or type(error).__name__)}"
+                            .splitlines()[0] if error is not None else
+                            f"database did not answer within {wait_s:g}s")
+        return self._last.get(key), self.unreachable
 
     # -- per-symbol lifecycle -------------------------------------------------------------
     def claim(self, symbol: str) -> int:

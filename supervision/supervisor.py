@@ -155,6 +155,9 @@ class Supervisor:
         self.schedule.start(self._mono())
         self._thread.start()
 
+    def stopping(self) -> None:
+        self._stopping.set()  # the process stops: no entry, no restart (stop() follows)
+
     def stop(self, timeout_s: float = 30.0) -> list[str]:
         """Graceful: no new entries, each actor finishes its current message and stops."""
         self._stopping.set()
@@ -180,7 +183,7 @@ class Supervisor:
 
     # -- monitor thread -----------------------------------------------------------------------
     def _run(self) -> None:
-        next_beat = self._mono()
+        next_beat = last = self._mono()
         parts = beats.parts_for(self.heartbeat_interval_s, len(self.children))
         part = 0
         while not self._stopping.is_set():
@@ -193,6 +196,10 @@ class Supervisor:
                 if self._stopping.is_set():
                     break
                 now = self._mono()
+                if now - last > self.heartbeat_timeout_s:  # this thread (the process) was
+                    for c in self.children.values():  # frozen: the silence was not the actors'
+                        c.ping_sent_at = now
+                last = now
                 self._restart_due(now)
                 if now >= next_beat:  # one part of the actors per beat (supervision/beats.py)
                     next_beat = now + self.heartbeat_interval_s / parts
