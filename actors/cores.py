@@ -108,7 +108,7 @@ class OneWayCore:
     def snapshot(self, exchange: ExchangePort, repo: Repository, state: SymbolState) -> Event:
         pos = state.position
         booked = repo.booked_orders(pos.position_id) if pos is not None else set()
-        return snap.gather(exchange, state, booked)
+        return snap.gather(exchange, state, booked, booked_anywhere=repo.booked_among)
 
     def with_exchange_facts(
         self, exchange: ExchangePort, state: SymbolState, event: Any, log: Any

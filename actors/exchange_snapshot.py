@@ -23,11 +23,18 @@ class SnapshotUnstable(Exception):
     """The position kept changing while the snapshot was taken."""
 
 
+Booked = Callable[[set[str]], set[str]]
+"""Which of these client order ids have fills in the ledger, under any position."""
+
+
 def gather(exchange: ExchangePort, state: SymbolState, booked: set[str],
-           attempts: int = 3) -> Reconciled:
-    """A consistent snapshot of the one-way position, our orders, orphans and the price."""
+           attempts: int = 3, *, booked_anywhere: Booked = lambda cids: set()) -> Reconciled:
+    """A consistent snapshot of the one-way position, our orders, orphans and the price.
+    `booked`: the open position's booked orders; `booked_anywhere`: the ledger's answer for
+    any ids (an earlier position's fills are ours and booked, never a fill to book again)."""
     return consistent(state.symbol, lambda: position(exchange, state.symbol),
-                      lambda pos: _read(exchange, state, booked, pos), attempts)
+                      lambda pos: _read(exchange, state, booked, pos, booked_anywhere),
+                      attempts)
 
 
 def consistent(symbol: str, read_positions: Callable[[], P], read: Callable[[P], R],
@@ -71,14 +78,14 @@ def last_price(exchange: ExchangePort, symbol: str) -> Decimal | None:
 
 
 def _read(exchange: ExchangePort, state: SymbolState, booked: set[str],
-          position: ExchangePosition | None) -> Reconciled:
+          position: ExchangePosition | None, booked_anywhere: Booked) -> Reconciled:
     symbol = state.symbol
     live = {o.client_order_id for o in state.orders}
     orders = lookup_orders(exchange, symbol, state.orders + late_fees.owed_orders(state))
     unowned = orphans(exchange, symbol, live)
     external: tuple[ExternalFill, ...] = ()
     if state.position is not None and _differs(state.position, position):
-        external = _external_fills(exchange, state, booked, orders)
+        external = _external_fills(exchange, state, booked, orders, booked_anywhere)
     return Reconciled(position=position, orders=orders, orphans=unowned,
                       external_fills=external, price=last_price(exchange, symbol))
 
@@ -103,11 +110,15 @@ def position(exchange: ExchangePort, symbol: str) -> ExchangePosition | None:
 
 
 def _external_fills(exchange: ExchangePort, state: SymbolState, booked: set[str],
-                    found: dict[str, ExchangeOrder]) -> tuple[ExternalFill, ...]:
+                    found: dict[str, ExchangeOrder],
+                    booked_anywhere: Booked) -> tuple[ExternalFill, ...]:
     """Fills since the position opened that no booked or live order of ours explains, and the
     part of a live order's fills beyond what it applied when its lookup found nothing (that
     order ends without them: the growth it explains would never be booked). A fill without a
-    client order id is named by its trade id (`trade-<id>`), so that once booked it is known."""
+    client order id is named by its trade id (`trade-<id>`), so that once booked it is known.
+    The venue's trade times are not trusted to tell an earlier position's fills apart (its
+    clock may run ahead of ours): the ledger is asked about every id (found by a live soak: an
+    earlier position's close was booked again as this one's, and its stop cancelled)."""
     pos = state.position
     assert pos is not None
     unapplied = {o.client_order_id: o.filled for o in state.orders
@@ -130,7 +141,9 @@ def _external_fills(exchange: ExchangePort, state: SymbolState, booked: set[str]
         if amount > 0:
             out.append(ExternalFill(client_order_id=cid, side=t.side, amount=amount,
                                     price=t.price, fee=fee))
-    return tuple(out)
+    ids = {i for f in out if (i := f.client_order_id) is not None}
+    elsewhere = booked_anywhere(ids - set(unapplied))
+    return tuple(f for f in out if f.client_order_id not in elsewhere)
 
 
 def _differs(ours: Position, theirs: ExchangePosition | None) -> bool:
