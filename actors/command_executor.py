@@ -13,6 +13,7 @@ from typing import Any
 
 from actors.order_results import canceled_events, events_for, look_up, tells_fills
 from exchange import errors
+from exchange.budget import BudgetRefused
 from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from trading.commands import AmendStop, CancelOrder, Command, Escalate, PlaceOrder
@@ -85,6 +86,8 @@ class CommandExecutor:
             return events_for(order.client_order_id, result, pending=True)
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
+        except BudgetRefused as exc:
+            return self._not_sent(order.client_order_id, exc)
         except Exception as exc:  # noqa: BLE001 - every failure is resolved by lookup, then an event
             self.log.warning("create_order {} failed: {}; looking it up by client id",
                              order.client_order_id, describe(exc))
@@ -95,6 +98,15 @@ class CommandExecutor:
             if order.reduce_only and order.purpose is not OrderPurpose.STOP:
                 events = [self._mark_if_position_gone(e) for e in events]
             return events
+
+    def _not_sent(self, cid: str, exc: BudgetRefused) -> list[Event]:
+        """Our own rate budget refused the create before anything was sent (an entry or a grid
+        level; protective calls are never refused): a failed order that never reached the
+        venue, with no lookup. Found by a soak: each such refusal was looked up by client id
+        as an unknown outcome and held the symbol's next entry for the 60 s grace of an order
+        that may have landed (1,259 lookups in 8 minutes of a Bybit hedge grid)."""
+        self.log.warning("create_order {} not sent: {}", cid, describe(exc))
+        return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
 
     def _resolve(self, cid: str, exc: BaseException, *, unsure: bool = False) -> list[Event]:
         """After a failed create_order: did the order land anyway? When the lookup fails too,

@@ -9,6 +9,7 @@ from typing import Any
 from actors.command_executor import CommandExecutor, describe
 from actors.order_results import events_for
 from exchange import errors
+from exchange.budget import BudgetRefused
 from exchange.fence import Fenced
 from trading.commands import CancelOrder, Escalate
 from trading.events import Event, OrderFailed
@@ -58,6 +59,8 @@ class GridExecutor(CommandExecutor):
             return events_for(cid, result, pending=True)
         except Fenced:
             raise  # this incarnation was replaced: it sends and records nothing more
+        except BudgetRefused as exc:
+            return self._not_sent(cid, exc)  # nothing was sent: no lookup
         except Exception as exc:  # noqa: BLE001 - resolved by lookup, then an event
             self.log.warning(
                 "create_order {} failed: {}; looking it up by client id", cid, describe(exc)
