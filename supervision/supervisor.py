@@ -196,8 +196,8 @@ class Supervisor:
                 if self._stopping.is_set():
                     break
                 now = self._mono()
-                if now - last > self.heartbeat_timeout_s:  # this thread (the process) was
-                    for c in self.children.values():  # frozen: the silence was not the actors'
+                if now - last > 2 * self.heartbeat_timeout_s:  # this thread (the process)
+                    for c in self.children.values():  # was frozen: not the actors' silence
                         c.ping_sent_at = now
                 last = now
                 self._restart_due(now)
