@@ -4,7 +4,8 @@ is dropped while a sync runs)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from trading.model import Side
@@ -53,6 +54,9 @@ class Reconcile:
     """Compare storage with the exchange and fix what differs."""
 
     reason: str = "periodic"
+    handled: threading.Event | None = field(default=None, compare=False, repr=False)
+    """Set by the actor once it has handled this message (actors/symbol_actor.py): a sender
+    that queued it (actors/stream_positions.py) queues no other behind it meanwhile."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

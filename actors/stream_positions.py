@@ -11,7 +11,11 @@ position message goes out with the fill, and the actor takes the fill a little l
 difference is acted on only when it is still there `grace_s` later; and the same difference
 (same sizes on both sides) is reported once, so a contradiction that reconciliation cannot
 resolve (fills that explain only part of a change) does not become a loop of REST lookups.
-At most one Reconcile per symbol per `min_gap_s`.
+At most one Reconcile per symbol per `min_gap_s`, and none while the last one sent is still
+waiting in the actor's mailbox: that one reads the exchange afresh when it runs. Found by a
+soak against the Bybit emulator: reconciles queued behind the actor's budget waits (median
+5.6 s from send to start) were sent again every second, 701 in 8 minutes for one account,
+most of them stale by the time they ran, and their reads drained the budget.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class PositionCheck:
         self._pending: dict[str, float] = {}
         self._last_sent: dict[str, float] = {}
         self._reported: dict[str, str] = {}
+        self._queued: dict[str, threading.Event] = {}
+        """Per symbol: the last Reconcile sent, until the actor has handled it."""
         self._lock = threading.Lock()
 
     def on_positions(self, positions: list[VenuePosition]) -> None:
@@ -92,24 +98,29 @@ class PositionCheck:
         """Send a Reconcile to each symbol whose difference outlived the grace; returns how
         many were sent. Called often (the stream feed's watch thread)."""
         now = self.monotonic()
-        send: list[tuple[str, str]] = []
+        send: list[tuple[str, str, threading.Event]] = []
         with self._lock:
             for symbol, since in list(self._pending.items()):
                 diff = self._difference(symbol)
                 if diff is None or self._reported.get(symbol) == diff:
                     del self._pending[symbol]  # the actor caught up, or this was reported
                     continue
+                queued = self._queued.get(symbol)
                 if (now - since < self.grace_s
-                        or now - self._last_sent.get(symbol, -float("inf")) < self.min_gap_s):
+                        or now - self._last_sent.get(symbol, -float("inf")) < self.min_gap_s
+                        or (queued is not None and not queued.is_set())):
                     continue
                 del self._pending[symbol]
                 self._last_sent[symbol] = now
                 self._reported[symbol] = diff
-                send.append((symbol, diff))
-        for symbol, diff in send:
+                handled = self._queued[symbol] = threading.Event()
+                send.append((symbol, diff, handled))
+        for symbol, diff, handled in send:
             self.log.bind(symbol=symbol).warning("position stream: {}; reconciling", diff)
-            if self.deliver(symbol, Reconcile(reason=f"position stream: {diff}")):
+            if self.deliver(symbol, Reconcile(reason=f"position stream: {diff}", handled=handled)):
                 self.reconciles += 1
+            else:
+                handled.set()  # no actor took it: nothing is queued
         return len(send)
 
     def _difference(self, symbol: str) -> str | None:

@@ -31,7 +31,7 @@ from actors.entry_gate import AccountGate
 from actors.hot_path_metrics import MetricsRelay, TickToOrder, TimedCommits
 from actors.inbox import inbox_depth
 from actors.loop import DecisionLoop
-from actors.messages import Ping
+from actors.messages import Ping, Reconcile
 from actors.price_slots import PriceSlots
 from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
@@ -172,6 +172,8 @@ class SymbolActor(pykka.ThreadingActor):
                 self.loop.handle(message)
         finally:
             self._done_waiting()
+            if isinstance(message, Reconcile) and message.handled is not None:
+                message.handled.set()
         return None
 
     @property

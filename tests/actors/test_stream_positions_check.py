@@ -82,3 +82,40 @@ def test_a_difference_the_actor_catches_up_with_sends_nothing():
         opened_at=0.0)), last_tick_at=None, reconciled=True)
     clock.t += 1
     assert check.due() == 0 and sent == []
+
+
+def test_no_second_reconcile_while_the_first_waits_in_the_mailbox():
+    """Found by a soak against the Bybit emulator: reconciles queued behind the actor's budget
+    waits (median 5.6 s from send to start) were sent again every second, most of them stale
+    by the time they ran. A new difference while one is queued waits for it to be handled."""
+    long_ = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
+        position_id="p", side=Side.LONG, contracts=Decimal("1"),
+        entry_price=Decimal("1"), opened_at=0.0))
+    check, clock, sent, _ = _check(long_)
+    check.on_positions([_pos("2")])
+    clock.t += 0.6
+    assert check.due() == 1 and sent[0].handled is not None
+    for size in ("3", "4", "5"):  # news from the venue each time, the actor still busy
+        check.on_positions([_pos(size)])
+        clock.t += 1.5
+        assert check.due() == 0 and len(sent) == 1
+    sent[0].handled.set()  # the actor handled the queued one; the venue still differs
+    assert check.due() == 1 and len(sent) == 2
+    assert sent[1].reason == "position stream: net 5 on the venue, 1 in our books"
+
+
+def test_a_reconcile_no_actor_took_does_not_hold_the_next():
+    long_ = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
+        position_id="p", side=Side.LONG, contracts=Decimal("1"),
+        entry_price=Decimal("1"), opened_at=0.0))
+    sent: list[Reconcile] = []
+    clock = Clock()
+    views = {BTC: Published(state=long_, last_tick_at=None, reconciled=True)}
+    check = PositionCheck(views=views, deliver=lambda s, m: bool(sent.append(m)),  # refused
+                          logger=logger, monotonic=clock)
+    check.on_positions([_pos("2")])
+    clock.t += 0.6
+    assert check.due() == 1 and sent[0].handled.is_set()
+    check.on_positions([_pos("3")])
+    clock.t += 1.5
+    assert check.due() == 1 and len(sent) == 2
