@@ -290,10 +290,16 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
                         limit: int | None = None,
                         params: dict[str, Any] | None = None) -> list[VenueFill]:
+        """With `since` and no `limit`: every trade since then (own_fills.since_windows)."""
         self._ensure_markets()
         reads = own_fills.with_forced(self.venue.lookup, symbol, dict(params or {}))
-        trades = own_fills.merged(self._run(own_fills.trades_read(symbol, since, limit, p),
-                                            "fetch_my_trades") for p in reads)
+        if since is None or limit is not None:
+            trades = own_fills.merged(self._run(own_fills.trades_read(symbol, since, limit, p),
+                                                "fetch_my_trades") for p in reads)
+        else:
+            now_ms, style = int(self._clock() * 1000), self.venue.lookup
+            trades = own_fills.merged(own_fills.since_windows(
+                own_fills.pages(self._run, symbol, p), style, since, now_ms) for p in reads)
         return [self._fill(t) for t in trades]
 
     @translated
@@ -333,9 +339,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
 
     def _own_trades(self, symbol: str | None, since: int) -> list[VenueFill]:
         """Every own trade of `symbol` (None: all) since `since`, all pages."""
-        trades = all_pages(lambda start, limit, params: self._run(
-            lambda ex: ex.fetch_my_trades(symbol, start, limit, dict(params)),
-            "fetch_my_trades"), self.venue.lookup, since)
+        trades = all_pages(own_fills.pages(self._run, symbol, {}), self.venue.lookup, since)
         return [self._fill(t) for t in trades]
 
     # ---------------------------------------------------------------- orders

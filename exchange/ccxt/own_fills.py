@@ -28,6 +28,15 @@ venue's maximum (Bybit /v5/execution/list `limit` 1-100, default 50; Binance USD
 /fapi/v1/userTrades `limit` up to 1,000, default 500). Other venues: ccxt's default, one page."""
 MAX_PAGES = 50
 """Pages read in one poll at most (5,000 Bybit rows, 50,000 Binance rows)."""
+WEEK_MS = 7 * 86_400_000
+"""The longest stretch of trade history one request answers on both venues: Bybit
+/v5/execution/list gives startTime..startTime + 7 days when only startTime is sent (endTime -
+startTime <= 7 days when both are), Binance /fapi/v1/userTrades refuses a longer startTime..
+endTime and ccxt 4.5.90 sends endTime = since + 7 days itself for an older `since`."""
+LOOKBACK_MS = 183 * 86_400_000
+"""How far back a read since a time goes at most: Binance keeps six months of userTrades, and a
+bad `since` (0) must not turn into thousands of weekly requests."""
+WINDOWED = ("bybit", "binance")
 
 BYBIT_FORCED = ("BustTrade", "AdlTrade")
 """Bybit executions that close a position without an order of ours: a liquidation (BustTrade)
@@ -58,6 +67,36 @@ def all_pages(fetch: Page, style: str, since: int) -> list[Trade]:
         logger.warning("own trades since {}: stopped after {} full pages; some trades were "
                        "not read", since, MAX_PAGES)
     return trades
+
+
+def since_windows(fetch: Page, style: str, since: int, now_ms: int) -> list[Trade]:
+    """Every own trade since `since` up to now: a week at a time (WEEK_MS), each week page by
+    page (`all_pages`), the last week open-ended. One request since a position that opened more
+    than a week ago saw only its first week: its closing fill (a liquidation, a close by hand)
+    was never found and reconciliation kept the position open, asking for stops on a flat
+    symbol. Other venues: `all_pages` since `since`, as before."""
+    if style not in WINDOWED:
+        return all_pages(fetch, style, since)
+    start = max(since, now_ms - LOOKBACK_MS)
+    if start > since:
+        logger.warning("own trades since {}: read from {} only (at most {} days back)",
+                       since, start, LOOKBACK_MS // 86_400_000)
+    trades: list[Trade] = []
+    while start + WEEK_MS < now_ms:
+        end = start + WEEK_MS
+        week = all_pages(_until(fetch, end), style, start)
+        trades += week
+        # Binance pages on by trade id past `end` (fromId takes no time bounds): go on from
+        # the last trade read; the trade at that instant comes again and is merged once
+        start = max([end] + [int(t["timestamp"]) for t in week if t.get("timestamp")])
+    return trades + all_pages(fetch, style, start)
+
+
+def _until(fetch: Page, end: int) -> Page:
+    """`fetch` bounded at `end` (ccxt's `until`: Bybit's and Binance's endTime); a Binance page
+    by `fromId` takes no time bound."""
+    return lambda since, limit, params: fetch(
+        since, limit, params if "fromId" in params else {**params, "until": end})
 
 
 def _next_page(style: str, page: list[Trade], limit: int | None) -> dict[str, Any] | None:
@@ -191,3 +230,11 @@ def trades_read(symbol: str | None, since: int | None, limit: int | None,
                 params: dict[str, Any]) -> Callable[[Any], list[Trade]]:
     """One `fetch_my_trades` call, for the gateway's pool."""
     return lambda ex: list(ex.fetch_my_trades(symbol, since, limit, params))
+
+
+def pages(run: Callable[[Callable[[Any], list[Trade]], str], list[Trade]], symbol: str | None,
+          base: dict[str, Any]) -> Page:
+    """A `Page` of `symbol`'s trades (None: all) with `base` params, through the gateway's
+    `run` (its pool, budget and retries)."""
+    return lambda since, limit, params: run(
+        trades_read(symbol, since, limit, {**base, **params}), "fetch_my_trades")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.exchange.ccxt.emu_auth import API_KEY, API_SECRET, binance_refusal
-from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected
+from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected, trade_window
 
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
                "TRAILING_STOP_MARKET"]
@@ -290,12 +290,18 @@ class BinanceVenue:
     def get_fapi_v1_userTrades(self, p):  # noqa: N802
         """Like the venue: oldest first from startTime, or from trade id `fromId` (never both),
         `limit` rows (up to 1,000, default 500)."""
-        since, from_id = int(p.get("startTime") or 0), int(p.get("fromId") or 0)
+        from_id = int(p.get("fromId") or 0)
         limit = int(p.get("limit") or 500)
         if from_id and (p.get("startTime") or p.get("endTime")):
             return error(-1128, "Combination of optional parameters invalid.")
         if not 1 <= limit <= 1000:
             return error(-1130, "Data sent for paramter 'limit' is not valid.")
+        # at most 7 days a request, the last 7 without times; by fromId or orderId, any time
+        window = (0, 2**63) if from_id or p.get("orderId") else trade_window(
+            p.get("startTime"), p.get("endTime"), self.book.now_ms)
+        if window is None:
+            return error(-1127, "More than 168 hours between startTime and endTime.")
+        since, until = window
         return 200, [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
                       "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty),
@@ -303,6 +309,6 @@ class BinanceVenue:
                       "commissionAsset": t.fee_asset, "time": t.ts, "buyer": t.order.side == "buy",
                       "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
                      for t in self.book.trades
-                     if self._listed(t) and t.ts >= since and int(t.tid) >= from_id
+                     if self._listed(t) and since <= t.ts <= until and int(t.tid) >= from_id
                      and t.order.symbol == p.get("symbol")
                      and (not p.get("orderId") or t.order.oid == str(p["orderId"]))][:limit]

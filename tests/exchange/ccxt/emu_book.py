@@ -14,6 +14,7 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass
@@ -269,3 +270,20 @@ class Book:
             order.status, order.updated_ms = "canceled", self.tick()
             self.emit("order", order)
             return True
+
+
+WEEK_MS = 7 * 86_400_000
+
+
+def trade_window(start: Any, end: Any, now_ms: int) -> tuple[int, int] | None:
+    """The stretch of trade history one request covers, as Bybit (/v5/execution/list) and
+    Binance (/fapi/v1/userTrades) document it: at most 7 days; only startTime: startTime..+7
+    days; only endTime: the 7 days before it; neither: the last 7 days. None: endTime -
+    startTime is longer than 7 days (the venue refuses the request)."""
+    if start and end:
+        return (int(start), int(end)) if int(end) - int(start) <= WEEK_MS else None
+    if start:
+        return int(start), int(start) + WEEK_MS
+    if end:
+        return int(end) - WEEK_MS, int(end)
+    return now_ms - WEEK_MS, now_ms

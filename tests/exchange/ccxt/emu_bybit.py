@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.exchange.ccxt.emu_auth import API_KEY, API_SECRET, bybit_refusal
-from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected
+from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected, trade_window
 
 INSTRUMENTS = [
     {"symbol": "BTCUSDT", "contractType": "LinearPerpetual", "status": "Trading",
@@ -53,6 +53,7 @@ def ok(result: Any, now_ms: int) -> tuple[int, Any]:
 
 def err(code: int, msg: str, now_ms: int = 0) -> tuple[int, Any]:
     return 200, {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now_ms}
+
 
 
 def s(value: Decimal | None) -> str:
@@ -250,7 +251,11 @@ class BybitVenue:
         `execPnl`: the P&L of the part that closed (`closedSize`) against the position's average
         entry, before fees (Bybit: "consistent with cashFlow in the transaction log", which
         excludes trading and funding fees); "0" for an opening fill."""
-        since = int(p.get("startTime") or 0)
+        window = trade_window(p.get("startTime"), p.get("endTime"), self.book.now_ms)
+        if window is None:
+            return err(10001, "The time range between startTime and endTime cannot exceed 7 "
+                       "days", self.book.now_ms)
+        since, until = window
         limit, start = int(p.get("limit") or 50), int(p.get("cursor") or 0)
         if not 1 <= limit <= 100:
             return err(10001, "limit must be in [1, 100]", self.book.now_ms)
@@ -264,10 +269,14 @@ class BybitVenue:
                  "blockTradeId": "", "seq": 1, "closedSize": s(t.closed),
                  "execPnl": s(t.realized)}
                 for t in reversed(self.book.trades)
-                if t.ts >= since and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
-        rows = sorted(rows + [r for r in self.forced if int(r["execTime"]) >= since and (
+                if since <= t.ts <= until
+                and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
+        rows = sorted(rows + [r for r in self.forced if since <= int(r["execTime"]) <= until and (
             not p.get("symbol") or p["symbol"] == r["symbol"])],
             key=lambda r: -int(r["execTime"]))
+        for key in ("orderId", "orderLinkId"):  # filters the venue takes
+            if p.get(key):
+                rows = [r for r in rows if r[key] == p[key]]
         if p.get("execType"):  # one type, as Bybit documents (absent: every type)
             rows = [r for r in rows if r["execType"] == p["execType"]]
         more = len(rows) > start + limit

@@ -120,7 +120,8 @@ def test_positions_filter_zero_and_trades_polled_per_active_symbol(gw, emu):
     emu.clear()  # the order's own trades were read for its fee (issue 12)
     positions = gw.fetch_positions()
     assert [(p.symbol, p.contracts) for p in positions] == [(BTC, D("0.01"))]
-    fills = gw.poll_updates(0, symbols=[BTC])
+    # since a minute ago (userTrades answers at most 7 days from startTime: 0 reads 1970)
+    fills = gw.poll_updates(emu.venue.book.now_ms - 60_000, symbols=[BTC])
     assert [(f.client_order_id, f.price) for f in fills] == [("p-1", D("50000"))]
     assert [r.params["symbol"] for r in emu.hits("/fapi/v1/userTrades")] == ["BTCUSDT"]
 

@@ -26,16 +26,17 @@ def emu(request):
 def test_bybit_poll_pages_by_cursor_at_100_rows(emu, tmp_path):
     gw = make_gateway("bybit", emu, tmp_path)
     gw.load_markets()
+    since = emu.venue.book.now_ms  # userTrades/execution list: 7 days from startTime at most
     for i in range(130):  # 130 executions since the last poll (e.g. a grid of small orders)
         emu.venue.book.place(cid=f"m-{i}", symbol="BTCUSDT", side="buy", type="market",
                              qty=D("0.001"), price=None, trigger=None, trigger_direction=None,
                              reduce_only=False)
-    fills = gw.poll_updates(0)
+    fills = gw.poll_updates(since)
     assert sorted(f.client_order_id for f in fills) == sorted(f"m-{i}" for i in range(130))
     pages = [r.params for r in emu.hits("/v5/execution/list")]
     assert [p.get("limit") for p in pages] == ["100", "100"]
     assert "cursor" not in pages[0] and pages[1]["cursor"] == "100"
-    assert gw.poll_updates(0) == []  # each fill once
+    assert gw.poll_updates(since) == []  # each fill once
     gw.close()
 
 
@@ -43,6 +44,7 @@ def test_bybit_poll_pages_by_cursor_at_100_rows(emu, tmp_path):
 def test_binance_poll_pages_by_trade_id_at_1000_rows(emu, tmp_path):
     gw = make_gateway("binanceusdm", emu, tmp_path)
     gw.load_markets()
+    since = emu.venue.book.now_ms  # userTrades/execution list: 7 days from startTime at most
     gw.create_order(BTC, "limit", "buy", D("0.011"), D("50000"), {"clientOrderId": "big-1"})
     book = emu.venue.book
     order = book.find(cid="big-1")
@@ -50,7 +52,7 @@ def test_binance_poll_pages_by_trade_id_at_1000_rows(emu, tmp_path):
         book.trades.append(EmuTrade(book.next_id(), order, D("50000"), D("0.00001"), D("0"),
                                     book.tick()))
     emu.clear()
-    fills = gw.poll_updates(0, symbols=[BTC])
+    fills = gw.poll_updates(since, symbols=[BTC])
     assert len(fills) == 1100 and {f.client_order_id for f in fills} == {"big-1"}
     pages = [r.params for r in emu.hits("/fapi/v1/userTrades")]
     assert [p.get("limit") for p in pages] == ["1000", "1000"]
