@@ -41,6 +41,7 @@ def _leg(leg: Leg) -> dict[str, Any]:
         "close_attempts": leg.close_attempts,
         "retry_at": leg.retry_at,
         "close_retry_at": leg.close_retry_at,
+        "stopped": leg.stopped,
     }
 
 
@@ -179,7 +180,14 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
         close_attempts=r.get("close_attempts", int, 0),
         retry_at=r.get("retry_at", finite_time, 0.0),
         close_retry_at=r.get("close_retry_at", finite_time, 0.0),
+        stopped=r.get("stopped", _flag, False),  # rows written before it: not stopped
     )
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("not true or false")
+    return value
 
 
 def load_order(symbol: str, data: Any, where: str, table: str = TABLE, *,

@@ -88,3 +88,36 @@ def test_a_leg_closed_while_the_bot_was_down_is_booked_from_the_exchanges_fill(t
             assert c.execute("SELECT count(*) FROM fills WHERE client_order_id='by-hand-1'").fetchone()[0] == 1
     finally:
         again.stop()
+
+
+def test_a_level_that_fills_while_the_bot_is_down_is_inside_the_resting_stop(tmp_path: Path):
+    """Found by a chaos review: a leg's stop was sized to the leg alone, so a level that filled
+    while the bot was down (crash, restart) grew the leg past it; the stop then closed only the
+    old size and the level's part sat without a stop until the bot was back. The stop now covers
+    the leg and its resting level: the exchange closes all of it with nobody watching."""
+    bot = GridBot(tmp_path).start()
+    bot.move("100")
+    state = bot.state()
+    [stop] = state.orders_of(Side.LONG, GridKind.STOP)
+    [level] = state.orders_of(Side.LONG, GridKind.ADD)
+    assert stop.amount == state.long.contracts + level.amount  # 1 + 1 (size_multiplier 1)
+    pykka.ActorRegistry.stop_all(block=True)
+    bot.sup.stop(timeout_s=10)
+    bot.repo.close()
+    # while the bot is down the price falls through the level (99.0), then through the stop
+    bot.market.move(BTC, "98.5")
+    assert bot.positions().get("long") == D(2)  # the level filled into the leg (short: its TP)
+    bot.market.move(BTC, "94.5")
+    assert "long" not in bot.positions()  # the resting stop closed the whole leg
+    bot.paper.close()
+
+    again = GridBot(tmp_path)
+    again.clock.t = bot.clock.t
+    again.prices.points = bot.prices.points
+    try:
+        again.start()
+        again.settle()
+        assert not again.state().long.is_open
+        _assert_ledger_is_the_exchanges(again)
+    finally:
+        again.stop()

@@ -118,7 +118,8 @@ def test_open_fill_places_stop_take_profit_and_next_level():
     assert b.placed(GridKind.ADD) == []  # no level before the leg's stop rests (issue 16 item 2)
     b.accept(stop)
     add = b.placed(GridKind.ADD, Side.LONG)[0]
-    assert (stop.amount, stop.price) == (D(1), D("95.0"))
+    # the stop covers the leg and the level that may fill into it (rests while the bot is down)
+    assert (stop.amount, stop.price) == (D(3), D("95.0"))
     assert (tp.amount, tp.price, tp.side) == (D(1), D("100.5"), "sell")
     assert (add.amount, add.price, add.level, add.side) == (D(2), D("99.0"), 1, "buy")  # ref * 2**1
     # incident 10: the take-profit's id is in the committed state before the exchange call
@@ -139,7 +140,8 @@ def test_averaging_fill_moves_entry_and_replaces_stop_and_take_profit_new_first(
     assert leg.stop_price == D("95.0")  # the stop level is fixed beyond every grid level
     new_stop = b.placed(GridKind.STOP, Side.LONG)[0]
     new_tp = b.placed(GridKind.TP, Side.LONG)[0]
-    assert (new_stop.amount, new_stop.replaces) == (D(3), old_stop.client_order_id)
+    # the leg's 3 and level 2's 4, which may fill into it
+    assert (new_stop.amount, new_stop.replaces) == (D(7), old_stop.client_order_id)
     assert new_tp.replaces == old_tp.client_order_id and new_tp.amount == D(3)
     assert b.placed(GridKind.ADD) == []  # the next level waits until a stop covers all 3
     assert b.cancels() == []  # the old stop stays until the new one rests
@@ -257,7 +259,7 @@ def test_reconciliation_cancels_orphans_and_adopts_an_unknown_leg():
                           orphans=(orphan,), price=D(100)))
     assert "e9" in [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)]
     assert b.state.long.contracts == D(2) and "LegAdopted" in b.journal
-    assert b.placed(GridKind.STOP, Side.LONG)[0].amount == D(2)
+    assert b.placed(GridKind.STOP, Side.LONG)[0].amount == D(2) + D(4)  # the leg + level 1
 
 
 def test_close_failures_escalate_once_and_do_not_loop():
@@ -316,3 +318,34 @@ def test_a_take_profit_filled_in_part_stays_for_the_rest_of_the_leg():
     b.send(OrderFilled(client_order_id=tp.client_order_id, exchange_id="x" + tp.client_order_id,
                        filled=D("1"), average=D("100.5"), fee=D("0.02"), complete=True))
     assert not b.state.long.is_open and "LegClosed" in b.journal
+
+
+def test_a_leg_its_stop_reduced_and_a_take_profit_ended_is_a_stop_out():
+    """Found by a chaos review: the close reason came from the last fill alone, so a leg whose
+    stop sold part of it (a level had filled past the stop's size while the bot was down) and
+    whose take-profit then sold the rest was booked `take_profit` with a loss: the side reopened
+    at once instead of after reopen_after_stop_s, and the stop-loss guard never counted it."""
+    b = Book()
+    b.open_both()
+    stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
+    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    b.fill(stop, "95", amount=D("0.4"))
+    assert b.state.long.is_open and b.state.long.stopped
+    rest = b.state.orders_of(Side.LONG, GridKind.TP)[-1]  # a take-profit for the rest, 0.6
+    assert rest.client_order_id != tp.client_order_id and rest.amount == D("0.6")
+    d = b.fill(rest, "100.5")
+    [closed] = [j for j in d.journal if j.type == "LegClosed"]
+    assert closed.reason == "stop_loss"
+    assert b.state.next_open_at >= b.now + rules().reopen_after_stop_s  # the stop-out wait
+
+
+def test_a_leg_only_its_take_profit_reduced_is_still_a_take_profit():
+    b = Book()
+    b.open_both()
+    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
+    b.fill(tp, "100.5", amount=D("0.4"))
+    assert not b.state.long.stopped
+    rest = b.state.orders_of(Side.LONG, GridKind.TP)[-1]  # a take-profit for the rest, 0.6
+    d = b.fill(rest, "100.5")
+    [closed] = [j for j in d.journal if j.type == "LegClosed"]
+    assert closed.reason == "take_profit"

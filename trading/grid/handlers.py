@@ -181,9 +181,14 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     state, leg, amount = take_off(state, leg, cid, order.side, fill, ctx)
     if leg.is_open:
         ctx.record(ge.LegReduced(leg=leg.side, order=cid, amount=amount, price=fill.price))
+        if order.purpose in (K.STOP, K.CLOSE) and not leg.stopped:
+            state = state.with_leg(replace(leg, stopped=True))
         return state
-    reason = {K.TAKE_PROFIT: "take_profit", K.STOP: "stop_loss", K.CLOSE: "stop_loss_bot"}
-    return close_leg(state, leg.side, reason.get(order.purpose, "closed"), ctx)
+    reason = {K.TAKE_PROFIT: "take_profit", K.STOP: "stop_loss", K.CLOSE: "stop_loss_bot"}.get(
+        order.purpose, "closed")
+    if leg.stopped and reason not in STOPPED_OUT:
+        reason = "stop_loss"  # its stop took part of it first: a take-profit of the rest is no win
+    return close_leg(state, leg.side, reason, ctx)
 
 
 def take_off(state: GridState, leg: Leg, cid: str, side: str, fill: Fill,

@@ -56,6 +56,8 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     leg = state.leg(side)
     assert leg.stop_price is not None
     stops = _active(state.orders_of(side, GridKind.STOP))
+    cover = _cover(state, side, price, ctx)
+    ceiling = _cover(state, side, price, ctx, blocked_too=True)
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
         closing = state.orders_of(side, GridKind.CLOSE)
@@ -68,20 +70,40 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
         return state
     if not stops:
         return ctx.place(
-            state, side, GridKind.STOP, side.exit_order_side, leg.contracts, price=leg.stop_price
+            state, side, GridKind.STOP, side.exit_order_side, cover, price=leg.stop_price
         )
     newest = stops[-1]
-    if newest.amount != leg.contracts and not any(o.status is OrderStatus.PENDING for o in stops):
+    # grown to cover a level at once; shrunk only past what a level could still add (a level
+    # held back for a while, by a reopen or blocked entries, is no reason for two replacements)
+    resize = newest.amount < cover or newest.amount > ceiling
+    if resize and not any(o.status is OrderStatus.PENDING for o in stops):
         return ctx.place(
             state,
             side,
             GridKind.STOP,
             side.exit_order_side,
-            leg.contracts,
+            cover,
             price=leg.stop_price,
             replaces=newest.client_order_id,
         )
     return state
+
+
+def _cover(
+    state: GridState, side: Side, price: Decimal, ctx: GridCtx, blocked_too: bool = False
+) -> Decimal:
+    """What the leg's stop must cover: the leg, plus what its level can still add (the resting
+    level's unfilled part, or the next level before it is placed). A level fills while the bot
+    is down too (a crash, a restart), and a stop sized to the leg alone then closed only part of
+    it and left the rest without a stop until the bot was back (found by a chaos review). The
+    stop is reduce-only: the venue cuts it to the position when it triggers, and a level rests
+    between the leg's entry and its stop, so it has filled by the time the stop is reached."""
+    leg = state.leg(side)
+    adds = [o for o in state.orders_of(side, GridKind.ADD) if state.of_current(o)]
+    if adds:
+        return leg.contracts + sum((o.amount - o.filled for o in adds), Decimal(0))
+    plan = _level_plan(state, side, price, ctx, blocked_too)
+    return leg.contracts + (plan[1] if plan is not None else Decimal(0))
 
 
 def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
@@ -166,6 +188,35 @@ def _clear_reopen(state: GridState, ctx: GridCtx) -> GridState:
     return replace(state, reopen=())
 
 
+def _level_plan(
+    state: GridState, side: Side, price: Decimal, ctx: GridCtx, blocked_too: bool = False
+) -> tuple[Decimal, Decimal] | None:
+    """The leg's next level (price, amount) while one is due, else None; `blocked_too`: also
+    while blocked entries or a reopen hold it back."""
+    r = ctx.rules
+    leg = state.leg(side)
+    held = not _entries_allowed(state) or bool(state.reopen)
+    if (held and not blocked_too) or leg.level >= r.levels or leg.ref_qty is None:
+        return None
+    anchor = leg.anchor or leg.entry_price or price
+    target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
+    amount = r.market.amount_down(leg.ref_qty * r.size_multiplier ** (leg.level + 1))
+    if not r.market.tradable(amount, target):
+        return None
+    if leg.stop_price is not None and ts.crossed_against(side, target, leg.stop_price):
+        return None  # a level at or beyond the stop would add where the leg must already be closed
+    return target, amount
+
+
+def _covered(state: GridState, side: Side, amount: Decimal) -> bool:
+    """An acknowledged stop of the leg's position rests for `amount` or more."""
+    return any(
+        o.status is OrderStatus.OPEN and o.cancel_requested_at is None and state.of_current(o)
+        and o.amount >= amount
+        for o in state.orders_of(side, GridKind.STOP)
+    )
+
+
 def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
     r = ctx.rules
     leg = state.leg(side)
@@ -181,14 +232,12 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         return _recalculate(state, side, adds[-1], price, ctx)
     if _throttled(state, side, ctx):
         return state
-    anchor = leg.anchor or leg.entry_price or price
-    level = leg.level + 1
-    target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
-    amount = r.market.amount_down(leg.ref_qty * r.size_multiplier**level)
-    if not r.market.tradable(amount, target) or not state.protected(side):
+    plan = _level_plan(state, side, price, ctx)
+    # placed only once a stop rests for the leg and the level together (`_cover`)
+    if plan is None or not _covered(state, side, leg.contracts + plan[1]):
         return state
-    if leg.stop_price is not None and ts.crossed_against(side, target, leg.stop_price):
-        return state  # a level at or beyond the stop would add where the leg must already be closed
+    target, amount = plan
+    level = leg.level + 1
     return ctx.place(
         state,
         side,

@@ -49,6 +49,9 @@ class Leg:
     close_retry_at: float = 0.0
     """After a failed close: no new close before this time (the close backoff). Kept apart from
     `retry_at` so a rejected stop never delays the close that replaces it."""
+    stopped: bool = False
+    """A fill of the leg's stop (or of a bot-side close) reduced it: whatever fill ends it, the
+    leg was stopped out (its close counts for the stop-out wait and the stop-loss guard)."""
 
     @property
     def is_open(self) -> bool:

@@ -1,0 +1,40 @@
+"""A grid leg part of which its stop closed stays "stopped" across a restart (its close is a
+stop-out however its last part closes: trading/grid/handlers.py): the codec of the stored grid
+state; a stored value that is not a boolean is a corrupt row, named."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from storage import grid_codec
+from storage.restore import CorruptRow
+from trading.grid.model import GridState, Leg
+from trading.model import Side
+
+BTC = "BTC/USDT:USDT"
+
+
+def _state(stopped: bool) -> GridState:
+    leg = Leg(side=Side.LONG, position_id="acc-BTC-1e", contracts=D("0.6"),
+              entry_price=D(100), stop_price=D(95), stopped=stopped)
+    return GridState(symbol=BTC, long=leg)
+
+
+@pytest.mark.parametrize("stopped", [True, False])
+def test_the_flag_round_trips(stopped: bool) -> None:
+    assert grid_codec.loads(BTC, grid_codec.dumps(_state(stopped))).long.stopped is stopped
+
+
+def test_rows_written_before_the_flag_read_as_not_stopped() -> None:
+    text = grid_codec.dumps(_state(False)).replace(',"stopped":false', "")
+    assert '"stopped"' not in text
+    assert grid_codec.loads(BTC, text).long.stopped is False
+
+
+def test_a_flag_that_is_not_a_boolean_is_a_corrupt_row_naming_the_field() -> None:
+    text = grid_codec.dumps(_state(True)).replace('"stopped":true', '"stopped":"yes"')
+    with pytest.raises(CorruptRow, match="data.long.stopped"):
+        grid_codec.loads(BTC, text)
+
