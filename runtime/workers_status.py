@@ -194,14 +194,22 @@ def _aged(entry: dict[str, Any], age: float) -> dict[str, Any]:
 
 
 def settle_liveness(status: dict[str, Any], running: bool) -> None:
-    """`bot.py status` after the parent is gone: no worker is alive, whatever it last wrote."""
+    """`bot.py status` after the bot is gone (stopped, or killed before it could say so): no
+    worker is alive and no actor runs, whatever the last snapshot said. Each actor's state in
+    that snapshot stays readable as `last_state`; its price age is unknown."""
     if running:
         return
     for info in status.get("bot", {}).get("workers", []):
         info["alive"] = False
-    for entry in status.get("accounts", {}).values():
+    sections = [status, *status.get("accounts", {}).values()]
+    for entry in sections[1:]:
         if "worker_alive" in entry:
             entry["worker_alive"] = False
+    for entry in sections:
+        for actor in entry.get("actors", []):
+            if actor.get("state") != "stopped":
+                actor["last_state"], actor["state"] = actor.get("state"), "stopped"
+            actor["last_tick_age_s"] = None
 
 
 def worker_lines(status: dict[str, Any]) -> list[str]:

@@ -289,3 +289,38 @@ def test_more_workers_than_accounts_warns_once(tmp_path):
     assert ran.stderr.count(warning) == 1, ran.stderr[-3000:]
     logs = tmp_path / "data" / "logs"
     assert sum(p.read_text().count(warning) for p in logs.glob("*.log")) == 1
+
+
+def test_status_after_a_sigkill_shows_no_actor_running(tmp_path):
+    """Found by a chaos review: after a SIGKILL the last snapshot still said every actor was
+    `running` with a fresh price, and `bot.py status` showed it so under `bot: stopped`."""
+    import os
+    import signal as signals
+
+    from tests.support.waiting import wait_until
+
+    config = write_config(tmp_path)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status_file = tmp_path / "data" / "status.json"
+
+    def actors_running() -> bool:
+        try:
+            actors = json.loads(status_file.read_text())["actors"]
+        except (OSError, ValueError, KeyError):
+            return False
+        return bool(actors) and all(a["state"] == "running" for a in actors)
+
+    try:
+        wait_until(actors_running, timeout=60, message="actors running in the status")
+    finally:
+        os.kill(proc.pid, signals.SIGKILL)
+        proc.wait(timeout=30)
+    assert all(a["state"] == "running" for a in json.loads(status_file.read_text())["actors"])
+    shown = bot(config, "status", "--json")
+    assert shown.returncode == 0, shown.stderr
+    actors = json.loads(shown.stdout)["actors"]
+    assert [(a["state"], a["last_state"], a["last_tick_age_s"]) for a in actors] == [
+        ("stopped", "running", None)] * 2
+    table = bot(config, "status")
+    assert "bot: stopped" in table.stdout and " running " not in table.stdout, table.stdout
