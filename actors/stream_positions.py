@@ -16,6 +16,14 @@ waiting in the actor's mailbox: that one reads the exchange afresh when it runs.
 soak against the Bybit emulator: reconciles queued behind the actor's budget waits (median
 5.6 s from send to start) were sent again every second, 701 in 8 minutes for one account,
 most of them stale by the time they ran, and their reads drained the budget.
+
+In a hedge-mode account a NET row (one-way position, Binance's "BOTH") says nothing about the
+legs and is set aside: Binance pushes the symbol's BOTH row (pa 0 in a hedge account) with
+every ACCOUNT_UPDATE, next to the changed LONG or SHORT row (its user data stream upgrade
+notice), and ccxt.pro parses it as a flat net position. Compared with the grid's long - short
+it read "net 0 on the venue, X in our books" after every leg change of a grid whose legs
+differ, a Reconcile that could never resolve (a dozen REST reads each). The account's mode is
+the actor's style (`hedge_account`), never guessed from the row.
 """
 
 from __future__ import annotations
@@ -38,11 +46,19 @@ MIN_GAP_S = 1.0
 Sizes = dict[PositionSide, Decimal]
 
 
+def hedge_account(state: Any) -> bool:
+    """True when the symbol's actor runs the hedge grid (its state has the two legs): the
+    account is then in hedge mode. The settings tie the two (config/settings.py
+    `_check_strategy`: exchange.hedge_mode = true is required by strategy "hedge_grid" and
+    allowed with nothing else), and the style is what this path knows of the mode."""
+    return hasattr(state, "long") and hasattr(state, "short")
+
+
 def held_sizes(state: Any) -> Sizes:
     """What the actor's published state holds, keyed like streamed positions: NET signed (short
     < 0), LONG and SHORT as sizes. One-way style: `state.position`; hedge grid: the two legs."""
     long_, short = ZERO, ZERO
-    if hasattr(state, "long") and hasattr(state, "short"):  # the hedge grid's legs
+    if hedge_account(state):  # the hedge grid's legs
         long_, short = state.long.contracts, state.short.contracts
     else:
         pos = getattr(state, "position", None)
@@ -70,6 +86,9 @@ class PositionCheck:
         self.monotonic = monotonic
         self.streamed = 0
         """Position updates taken from the stream."""
+        self.ignored = 0
+        """NET (Binance "BOTH") rows of a hedge-mode account, set aside: they say nothing
+        about the legs."""
         self.reconciles = 0
         """Reconciles sent because a streamed size differed from the actor's."""
         self._sizes: dict[str, Sizes] = {}
@@ -85,6 +104,9 @@ class PositionCheck:
         now = self.monotonic()
         with self._lock:
             for p in positions:
+                if p.position_side is PositionSide.NET and self._hedge(p.symbol):
+                    self.ignored += 1
+                    continue
                 sizes = self._sizes.setdefault(p.symbol, {})
                 size = streamed_size(p)
                 if sizes.get(p.position_side) != size:
@@ -131,11 +153,18 @@ class PositionCheck:
         if state is None:
             return None
         held = held_sizes(state)
+        hedge = hedge_account(state)
         for side, size in sorted(self._sizes.get(symbol, {}).items()):
+            if hedge and side is PositionSide.NET:
+                continue  # taken before the actor published its state: not about the legs
             ours = held[side]
             if size != ours:
                 return f"{side.value} {_plain(size)} on the venue, {_plain(ours)} in our books"
         return None
+
+    def _hedge(self, symbol: str) -> bool:
+        """The symbol's account is in hedge mode (as far as its actor's view says yet)."""
+        return hedge_account(getattr(self.views.get(symbol), "state", None))
 
 
 def _plain(number: Decimal) -> str:

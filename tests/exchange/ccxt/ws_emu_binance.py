@@ -136,12 +136,23 @@ class BinanceWs:
 
     def _account(self, symbol: str, leg: str, named: str, ts: int,
                  reason: str) -> dict[str, Any]:
-        size, entry = self.book.position(symbol, leg)
+        """The position rows as Binance pushes them (its user data stream upgrade notice:
+        "When a position of a symbol is changed: "P" will push the details in the "BOTH"
+        position of this symbol; if the change happens in LONG or SHORT, the changed LONG or
+        SHORT position will be pushed"; the USDⓈ-M docs' ACCOUNT_UPDATE example lists BOTH
+        first): a one-way account gets its BOTH row; a hedge-mode account the BOTH row (pa 0:
+        no one-way position there) and then the changed leg."""
+        legs = [("net", "BOTH"), (leg, named)] if self.book.hedge and leg != "net" else [
+            (leg, named)]
         bal = s(self.book.balance)
         return {"e": "ACCOUNT_UPDATE", "E": _ms(), "T": ts, "a": {
             "m": reason, "B": [{"a": "USDT", "wb": bal, "cw": bal, "bc": "0"}],
-            "P": [{"s": symbol, "pa": s(size), "ep": s(entry), "bep": s(entry),
-                   "cr": "0", "up": "0", "mt": "cross", "iw": "0", "ps": named}]}}
+            "P": [self._position_row(symbol, row_leg, row_named) for row_leg, row_named in legs]}}
+
+    def _position_row(self, symbol: str, leg: str, named: str) -> dict[str, Any]:
+        size, entry = self.book.position(symbol, leg)
+        return {"s": symbol, "pa": s(size), "ep": s(entry), "bep": s(entry),
+                "cr": "0", "up": "0", "mt": "cross", "iw": "0", "ps": named}
 
 
 def start_binance_ws(book: Book, venue: BinanceVenue,
