@@ -42,6 +42,11 @@ GRACE_S = 0.5
 """How long a streamed size may lead the actor's view before the symbol is reconciled."""
 MIN_GAP_S = 1.0
 """At most one position-stream Reconcile per symbol this often."""
+QUEUED_MAX_S = 60.0
+"""A Reconcile sent this long ago and not handled yet counts as lost: an actor that crashed
+with it in its mailbox never handles it (pykka drops the mailbox), and waiting on it blocked
+the symbol's position-stream Reconciles for the rest of the process (found by a live soak
+review). The restarted actor reconciles on start anyway; this reopens the stream's path."""
 
 Sizes = dict[PositionSide, Decimal]
 
@@ -95,7 +100,7 @@ class PositionCheck:
         self._pending: dict[str, float] = {}
         self._last_sent: dict[str, float] = {}
         self._reported: dict[str, str] = {}
-        self._queued: dict[str, threading.Event] = {}
+        self._queued: dict[str, tuple[threading.Event, float]] = {}
         """Per symbol: the last Reconcile sent, until the actor has handled it."""
         self._lock = threading.Lock()
 
@@ -127,15 +132,15 @@ class PositionCheck:
                 if diff is None or self._reported.get(symbol) == diff:
                     del self._pending[symbol]  # the actor caught up, or this was reported
                     continue
-                queued = self._queued.get(symbol)
                 if (now - since < self.grace_s
                         or now - self._last_sent.get(symbol, -float("inf")) < self.min_gap_s
-                        or (queued is not None and not queued.is_set())):
+                        or self._waiting(symbol, now)):
                     continue
                 del self._pending[symbol]
                 self._last_sent[symbol] = now
                 self._reported[symbol] = diff
-                handled = self._queued[symbol] = threading.Event()
+                handled = threading.Event()
+                self._queued[symbol] = (handled, now)
                 send.append((symbol, diff, handled))
         for symbol, diff, handled in send:
             self.log.bind(symbol=symbol).warning("position stream: {}; reconciling", diff)
@@ -144,6 +149,12 @@ class PositionCheck:
             else:
                 handled.set()  # no actor took it: nothing is queued
         return len(send)
+
+    def _waiting(self, symbol: str, now: float) -> bool:
+        """The last Reconcile sent to `symbol` still waits in its actor's mailbox (not yet
+        handled, and not so old that it counts as lost: QUEUED_MAX_S)."""
+        queued = self._queued.get(symbol)
+        return queued is not None and not queued[0].is_set() and now - queued[1] < QUEUED_MAX_S
 
     def _difference(self, symbol: str) -> str | None:
         """'net 0 on the venue, 0.01 in our books' where the sizes differ, else None (also

@@ -119,3 +119,25 @@ def test_a_reconcile_no_actor_took_does_not_hold_the_next():
     check.on_positions([_pos("3")])
     clock.t += 1.5
     assert check.due() == 1 and len(sent) == 2
+
+
+def test_a_reconcile_lost_with_a_crashed_actor_does_not_block_the_symbol_for_good():
+    """Found by a live soak review: the actor marks a Reconcile handled when it runs it, but an
+    actor that crashes with it in its mailbox never does (pykka drops the mailbox), and every
+    later difference of that symbol waited on it for the life of the process. One not handled
+    within QUEUED_MAX_S counts as lost."""
+    from actors.stream_positions import QUEUED_MAX_S
+
+    long_ = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
+        position_id="p", side=Side.LONG, contracts=Decimal("1"),
+        entry_price=Decimal("1"), opened_at=0.0))
+    check, clock, sent, _ = _check(long_)
+    check.on_positions([_pos("2")])
+    clock.t += 0.6
+    assert check.due() == 1  # delivered, then the actor died with it: never handled
+    check.on_positions([_pos("3")])
+    clock.t += QUEUED_MAX_S - 1
+    assert check.due() == 0 and len(sent) == 1  # still taken as waiting in the mailbox
+    clock.t += 1
+    assert check.due() == 1 and len(sent) == 2
+    assert sent[1].reason == "position stream: net 3 on the venue, 1 in our books"
