@@ -116,17 +116,35 @@ def test_ledger_equals_the_exchanges_fills_per_order(run: Path):
 
 
 def test_no_leg_opens_twice_in_one_message_and_every_growth_places_its_stop(run: Path):
-    grew, unguarded, twice = 0, [], []
+    """A growth is guarded when its message placed a stop or closed the leg, or when the stop
+    already acknowledged covers the grown leg (a leg's stop covers its resting level too)."""
+    grew, unguarded, twice, covered = 0, [], [], 0
+    size: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (symbol, leg) -> contracts
+    stop: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # -> acknowledged stop size
     for key, evs in _events(run).items():
         for leg in ("long", "short"):
-            mine = [t for t, d in evs if d.get("leg") == leg]
-            if "LegOpened" not in mine and "LegAveraged" not in mine:
+            mine = [(t, d) for t, d in evs if d.get("leg") == leg]
+            types = [t for t, _ in mine]
+            at = (key[0], leg)
+            for t, d in mine:  # the leg's size and its stop's, as the journal tells them
+                if t in ("LegOpened", "LegAveraged"):
+                    size[at] += Decimal(d["amount"])
+                elif t == "LegReduced":
+                    size[at] -= Decimal(d["amount"])
+                elif t == "LegClosed":
+                    size[at] = stop[at] = Decimal(0)
+                elif t == "StopPlaced":
+                    stop[at] = Decimal(d["amount"])
+            if "LegOpened" not in types and "LegAveraged" not in types:
                 continue
             grew += 1
-            if not {"StopPlaced", "LegClosed", "StopCrossedUnprotected"} & set(mine):
-                unguarded.append((key, mine))
-            if mine.count("LegOpened") > 1:
-                twice.append((key, mine))
+            if not {"StopPlaced", "LegClosed", "StopCrossedUnprotected"} & set(types):
+                if stop[at] >= size[at] > 0:
+                    covered += 1
+                else:
+                    unguarded.append((key, types, stop[at], size[at]))
+            if types.count("LegOpened") > 1:
+                twice.append((key, types))
     assert grew >= 10
     assert twice == [], twice[:2]
     assert unguarded == [], unguarded[:2]

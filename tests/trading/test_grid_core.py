@@ -349,3 +349,20 @@ def test_a_leg_only_its_take_profit_reduced_is_still_a_take_profit():
     d = b.fill(rest, "100.5")
     [closed] = [j for j in d.journal if j.type == "LegClosed"]
     assert closed.reason == "take_profit"
+
+
+def test_no_level_while_the_price_is_through_the_stop_or_past_the_level():
+    """Found by a live soak: a drop took the price through a long's stop and the next level was
+    placed 3.2 % above the market, a buy that filled at once into a leg being stopped out."""
+    b = Book()
+    b.open_both()
+    b.fill(b.state.orders_of(Side.LONG, GridKind.ADD)[0], "99")  # level 1: the leg is 3
+    new_stop = b.placed(GridKind.STOP, Side.LONG)[0]
+    b.send(PriceTicked(price=D("94.5")))  # through the stop (95.0) before the new stop rests
+    b.accept(new_stop)
+    assert b.placed(GridKind.ADD) == []  # level 2 (98.0) would be 3.7 % above the market
+    b.send(PriceTicked(price=D("97.5")))  # above the stop, still below the level's price
+    assert b.placed(GridKind.ADD) == []
+    b.send(PriceTicked(price=D("98.6")))  # the level rests below the market again
+    [level] = b.placed(GridKind.ADD, Side.LONG)
+    assert (level.level, level.price) == (2, D("98.0"))

@@ -237,6 +237,8 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
     if plan is None or not _covered(state, side, leg.contracts + plan[1]):
         return state
     target, amount = plan
+    if not _may_rest(state, side, target, price):
+        return state
     level = leg.level + 1
     return ctx.place(
         state,
@@ -248,6 +250,20 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         level=level,
         margin=amount * target / r.leverage,
     )
+
+
+def _may_rest(state: GridState, side: Side, target: Decimal, price: Decimal) -> bool:
+    """A level rests on the passive side of the market, and never while the price is at or
+    through the leg's stop or the leg is being closed. Found by a live soak: a 3.9 % drop took
+    the price through a long's stop; the bot began closing the leg and, in the same pass, placed
+    its next level 3.2 % above the market, a buy that filled at once into a leg being stopped
+    out (and re-opened it, 3.4 times the reference size, without a stop)."""
+    leg = state.leg(side)
+    if leg.stop_price is not None and ts.crossed_against(side, price, leg.stop_price):
+        return False
+    if state.orders_of(side, GridKind.CLOSE):
+        return False
+    return target < price if side is Side.LONG else target > price
 
 
 def _recalculate(
