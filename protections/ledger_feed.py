@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from trading.stop_outs import STOPPED_OUT
 
 ZERO = Decimal(0)
+EIGHT = Decimal("1e-8")
 COUNTED_KEPT = 10_000
 """Closed positions remembered against a late fill (one touched again after 10,000 later
 closes would count twice in wins/losses, never in money)."""
@@ -168,16 +169,25 @@ class LedgerTotals:
         self.peak_reset_fill_id, self.peak_net = self.last_fill_id, self.net
 
     def summary(self) -> dict[str, Any]:
-        """The P&L block of the status dump (money as strings: exact decimals in JSON)."""
+        """The P&L block of the status dump (money as strings: decimals in JSON, to the 8
+        places the venues book; a fee split over part fills carries 28 digits otherwise)."""
         rate = self.win_rate
         return {
-            "realized_today": str(self.day_net),
-            "realized_total": str(self.net),
-            "gross_realized": str(self.realized),
-            "fees": str(self.fees),
-            "equity": str(self.equity),
-            "drawdown": str(self.drawdown),
+            "realized_today": _money(self.day_net),
+            "realized_total": _money(self.net),
+            "gross_realized": _money(self.realized),
+            "fees": _money(self.fees),
+            "equity": _money(self.equity),
+            "drawdown": _money(self.drawdown),
             "wins": self.wins,
             "losses": self.losses,
             "win_rate": None if rate is None else round(rate, 4),
         }
+
+
+def _money(value: Decimal) -> str:
+    """As it is, or to 8 places (half up) when it has more."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -8:
+        value = value.quantize(EIGHT, rounding=ROUND_HALF_UP)
+    return str(value)

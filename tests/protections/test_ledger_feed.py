@@ -32,3 +32,16 @@ def test_counted_positions_are_bounded():
         t.apply([_fill(i + 1, f"p{i}", "1")], [_closed(f"p{i}")], now=3_000.0)
     assert t.wins == n and len(t._counted) == COUNTED_KEPT
     assert "p0" not in t._counted and f"p{n - 1}" in t._counted
+
+
+def test_the_status_shows_money_to_eight_places_at_most():
+    """Found by a live soak: a grid's P&L line printed 28-digit decimals (a fee split over part
+    fills), and "today" and "total" differed in the last digit."""
+    t = LedgerTotals(base=D("1000"))
+    split_fee = D("0.0327") * D("0.3") / D("0.7")  # 0.01401428571428571428571428571
+    t.apply([_fill(1, "p1", "-1.5", fee=str(split_fee)), _fill(2, "p1", "0.25", fee="0.10")],
+            [_closed("p1")], now=3_000.0)
+    s = t.summary()
+    assert s["fees"] == "0.11401429" and s["realized_total"] == "-1.36401429"
+    assert s["realized_today"] == s["realized_total"] and s["gross_realized"] == "-1.25"
+    assert t.fees == D("0.10") + split_fee  # the totals themselves stay exact
