@@ -52,9 +52,12 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
 
 
 def _unreadable(health: dict[str, Any]) -> str:
-    """Symbols whose state could not be read: what they hold is not in open/protected."""
+    """Symbols whose state could not be read, or is not restored yet: what they hold is not
+    in open/protected."""
     n = health.get("unreadable_symbols", 0)
-    return f"  STATE UNREADABLE {n} symbol{'s' if n != 1 else ''} (not counted)" if n else ""
+    out = f"  STATE UNREADABLE {n} symbol{'s' if n != 1 else ''} (not counted)" if n else ""
+    r = health.get("restoring_symbols", 0)
+    return out + (f"  restoring {r} symbol{'s' if r != 1 else ''} (not counted yet)" if r else "")
 
 
 def _section(status: dict[str, Any]) -> Group:
@@ -78,7 +81,7 @@ def _section(status: dict[str, Any]) -> Group:
             f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
             f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}"
             f"{_unreadable(h)}",
-            style="bold red" if kill or h["ts_coverage"] < 1 or _unreadable(h) else "",
+            style="bold red" if kill or h["ts_coverage"] < 1 or h.get("unreadable_symbols") else "",
         )
     )
     if status.get("streams"):

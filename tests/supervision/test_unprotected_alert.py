@@ -197,7 +197,8 @@ def test_hedge_grid_legs_without_their_stops_alert_once(tmp_path):
                    and len(v.position["legs"]) == 2, timeout=30, message="both legs open")
         t0 = time.time()
         assert health_at(account, t0) == {"open_positions": 2, "protected_positions": 0,
-                                          "ts_coverage": 0.0, "unreadable_symbols": 0}
+                                          "ts_coverage": 0.0, "unreadable_symbols": 0,
+                                          "restoring_symbols": 0}
         health_at(account, t0 + GRACE / 2)
         assert unprotected_alerts(account) == []
         health_at(account, t0 + GRACE + 1)

@@ -54,3 +54,22 @@ def test_a_symbol_with_unreadable_state_is_named_in_health(tmp_path):
         assert "STATE UNREADABLE 2 symbols" in render(both)
     finally:
         h2.stop()
+
+
+def test_symbols_not_restored_yet_are_named_not_counted(tmp_path):
+    """Found by a live soak review: after a restart the status said 'open 0, ts_coverage 100 %'
+    for ~50 s while every actor was still starting and what it held was not known yet."""
+    h = Harness(tmp_path, [BTC, ETH, SOL])  # the supervisor knows its children; none restored
+    status = build_status(h.sup, {"pid": 1}, h.clock(), [])
+    assert [a["state"] for a in status["actors"]] == ["starting"] * 3
+    assert status["health"]["restoring_symbols"] == 3
+    assert "restoring 3 symbols (not counted yet)" in render(status)
+    h.start()
+    try:
+        status = build_status(h.sup, {"pid": 1}, h.clock(), [])
+        assert status["health"]["restoring_symbols"] == 0
+        assert "restoring" not in render(status)
+        both = combine_status({"pid": 1}, {"a": status, "b": status}, h.clock(), grouped=True)
+        assert both["health"]["restoring_symbols"] == 0
+    finally:
+        h.stop()
