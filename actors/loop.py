@@ -182,8 +182,9 @@ class DecisionLoop:
                 self.external(message)
             case OrderActivity():
                 self.activity(message)
-            case Reconcile(reason=reason):
-                self.reconcile(reason)
+            case Reconcile(reason=reason, needed=needed):
+                if needed is None or needed():
+                    self.reconcile(reason)
             case Timer():
                 self.take_price()  # a wake lost with a crashed actor's mailbox
                 if why := self._retry.why(self.clock(), self.reconciled, self.state):

@@ -5,6 +5,7 @@ is dropped while a sync runs)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -57,6 +58,11 @@ class Reconcile:
     handled: threading.Event | None = field(default=None, compare=False, repr=False)
     """Set by the actor once it has handled this message (actors/symbol_actor.py): a sender
     that queued it (actors/stream_positions.py) queues no other behind it meanwhile."""
+    needed: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
+    """Asked by the actor when the message's turn comes (None: always needed): false when what
+    prompted it is settled by then. The position stream's difference was, most of the time,
+    one the actor booked while the Reconcile waited behind the message it was working on (73-83 %
+    of a hedge grid's in a live soak, ~12-15 requests each, crowding out its orders)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

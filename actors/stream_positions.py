@@ -28,6 +28,7 @@ the actor's style (`hedge_account`), never guessed from the row.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -96,6 +97,8 @@ class PositionCheck:
         about the legs."""
         self.reconciles = 0
         """Reconciles sent because a streamed size differed from the actor's."""
+        self.settled = 0
+        """Of those, the ones the actor found settled when their turn came (not run)."""
         self._sizes: dict[str, Sizes] = {}
         self._pending: dict[str, float] = {}
         self._last_sent: dict[str, float] = {}
@@ -144,11 +147,22 @@ class PositionCheck:
                 send.append((symbol, diff, handled))
         for symbol, diff, handled in send:
             self.log.bind(symbol=symbol).warning("position stream: {}; reconciling", diff)
-            if self.deliver(symbol, Reconcile(reason=f"position stream: {diff}", handled=handled)):
+            message = Reconcile(reason=f"position stream: {diff}", handled=handled,
+                                needed=functools.partial(self._still, symbol))
+            if self.deliver(symbol, message):
                 self.reconciles += 1
             else:
                 handled.set()  # no actor took it: nothing is queued
         return len(send)
+
+    def _still(self, symbol: str) -> bool:
+        """Asked by the actor when the Reconcile's turn comes: whether the streamed sizes still
+        differ from what it holds now (most often it booked the change meanwhile)."""
+        with self._lock:
+            if self._difference(symbol) is not None:
+                return True
+            self.settled += 1
+            return False
 
     def _waiting(self, symbol: str, now: float) -> bool:
         """The last Reconcile sent to `symbol` still waits in its actor's mailbox (not yet
