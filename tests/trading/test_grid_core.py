@@ -366,3 +366,19 @@ def test_no_level_while_the_price_is_through_the_stop_or_past_the_level():
     b.send(PriceTicked(price=D("98.6")))  # the level rests below the market again
     [level] = b.placed(GridKind.ADD, Side.LONG)
     assert (level.level, level.price) == (2, D("98.0"))
+
+
+def test_a_level_held_back_by_blocked_entries_is_no_longer_inside_the_stop():
+    """The stop covers a level only while it rests or is about to: with entries blocked the
+    cancelled level's share comes off the stop (it would rest larger than the position for as
+    long as the block lasts)."""
+    b = Book()
+    b.open_both()
+    [stop] = b.state.orders_of(Side.LONG, GridKind.STOP)
+    [add] = b.state.orders_of(Side.LONG, GridKind.ADD)
+    assert stop.amount == D(3)  # the leg's 1 and its level's 2
+    b.send(EntriesBlocked(blocked=True, reason="kill switch"))
+    assert add.client_order_id in b.cancels()
+    b.send(OrderCanceled(client_order_id=add.client_order_id))
+    [smaller] = b.placed(GridKind.STOP, Side.LONG)
+    assert (smaller.amount, smaller.replaces) == (D(1), stop.client_order_id)

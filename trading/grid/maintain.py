@@ -57,7 +57,6 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     assert leg.stop_price is not None
     stops = _active(state.orders_of(side, GridKind.STOP))
     cover = _cover(state, side, price, ctx)
-    ceiling = _cover(state, side, price, ctx, blocked_too=True)
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
         closing = state.orders_of(side, GridKind.CLOSE)
@@ -73,10 +72,7 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
             state, side, GridKind.STOP, side.exit_order_side, cover, price=leg.stop_price
         )
     newest = stops[-1]
-    # grown to cover a level at once; shrunk only past what a level could still add (a level
-    # held back for a while, by a reopen or blocked entries, is no reason for two replacements)
-    resize = newest.amount < cover or newest.amount > ceiling
-    if resize and not any(o.status is OrderStatus.PENDING for o in stops):
+    if newest.amount != cover and not any(o.status is OrderStatus.PENDING for o in stops):
         return ctx.place(
             state,
             side,
@@ -89,9 +85,7 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     return state
 
 
-def _cover(
-    state: GridState, side: Side, price: Decimal, ctx: GridCtx, blocked_too: bool = False
-) -> Decimal:
+def _cover(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Decimal:
     """What the leg's stop must cover: the leg, plus what its level can still add (the resting
     level's unfilled part, or the next level before it is placed). A level fills while the bot
     is down too (a crash, a restart), and a stop sized to the leg alone then closed only part of
@@ -102,8 +96,8 @@ def _cover(
     adds = [o for o in state.orders_of(side, GridKind.ADD) if state.of_current(o)]
     if adds:
         return leg.contracts + sum((o.amount - o.filled for o in adds), Decimal(0))
-    plan = _level_plan(state, side, price, ctx, blocked_too)
-    return leg.contracts + (plan[1] if plan is not None else Decimal(0))
+    due = _level_due(state, side, price, ctx)
+    return leg.contracts + (due[1] if due is not None else Decimal(0))
 
 
 def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
@@ -188,15 +182,21 @@ def _clear_reopen(state: GridState, ctx: GridCtx) -> GridState:
     return replace(state, reopen=())
 
 
-def _level_plan(
-    state: GridState, side: Side, price: Decimal, ctx: GridCtx, blocked_too: bool = False
+def _level_due(
+    state: GridState, side: Side, price: Decimal, ctx: GridCtx
 ) -> tuple[Decimal, Decimal] | None:
-    """The leg's next level (price, amount) while one is due, else None; `blocked_too`: also
-    while blocked entries or a reopen hold it back."""
+    """The leg's next level (price, amount) when it would be placed now, stop permitting;
+    else None. Only then does the stop cover it: a stop larger than the position rests only
+    while a level is about to rest or rests (the venue cuts a reduce-only stop to the
+    position when it triggers, but a level held back by blocked entries or a price already
+    past it is no reason to lean on that). A reopen of the other leg (a second or so until
+    its cancels are confirmed) holds the level back without shrinking the stop: that would
+    be two stop replacements for every close of the other leg."""
     r = ctx.rules
     leg = state.leg(side)
-    held = not _entries_allowed(state) or bool(state.reopen)
-    if (held and not blocked_too) or leg.level >= r.levels or leg.ref_qty is None:
+    if not _entries_allowed(state) or leg.level >= r.levels or leg.ref_qty is None:
+        return None
+    if _throttled(state, side, ctx):
         return None
     anchor = leg.anchor or leg.entry_price or price
     target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
@@ -205,7 +205,7 @@ def _level_plan(
         return None
     if leg.stop_price is not None and ts.crossed_against(side, target, leg.stop_price):
         return None  # a level at or beyond the stop would add where the leg must already be closed
-    return target, amount
+    return (target, amount) if _may_rest(state, side, target, price) else None
 
 
 def _covered(state: GridState, side: Side, amount: Decimal) -> bool:
@@ -230,15 +230,11 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         return state
     if adds:
         return _recalculate(state, side, adds[-1], price, ctx)
-    if _throttled(state, side, ctx):
-        return state
-    plan = _level_plan(state, side, price, ctx)
+    due = _level_due(state, side, price, ctx)
     # placed only once a stop rests for the leg and the level together (`_cover`)
-    if plan is None or not _covered(state, side, leg.contracts + plan[1]):
+    if due is None or not _covered(state, side, leg.contracts + due[1]):
         return state
-    target, amount = plan
-    if not _may_rest(state, side, target, price):
-        return state
+    target, amount = due
     level = leg.level + 1
     return ctx.place(
         state,
