@@ -19,8 +19,9 @@ def _reopened_by_a_late_level_fill() -> tuple[Book, str]:
     tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
     old_stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
     add = b.state.orders_of(Side.LONG, GridKind.ADD)[0]
-    b.fill(tp, "100.5")  # the long closes; the cancels of its stop and level are not confirmed
-    assert not b.state.long.is_open and old_stop.client_order_id in b.cancels()
+    b.fill(tp, "100.5")  # the long closes; the cancel of its level is not confirmed
+    # its stop stays meanwhile: it covers a position the level may still open
+    assert not b.state.long.is_open and old_stop.client_order_id not in b.cancels()
     b.fill(add, "99")  # the level filled on the exchange before its cancel arrived
     leg = b.state.long
     assert leg.is_open and leg.position_id == add.client_order_id
@@ -51,3 +52,16 @@ def test_a_stop_of_the_earlier_position_acknowledged_late_is_cancelled_again():
     assert old in b.cancels()
     assert "StopPlaced" not in b.journal[journal:]  # not taken as the reopened leg's stop
     assert not b.state.protected(Side.LONG)
+
+
+def test_a_closed_legs_stop_stays_until_its_level_is_gone_and_the_new_legs_stop_rests():
+    """Found by a paper chaos review: closing a leg cancelled its stop before its resting level;
+    the level filled (the bot was killed between the two) and opened a position with no stop
+    for 21 s until the restart. The closed leg's stop now stays while a level of its side is
+    live (it covers what the level opens), and goes once the reopened leg's own stop rests."""
+    b, old = _reopened_by_a_late_level_fill()
+    (new_stop,) = b.placed(GridKind.STOP, Side.LONG)
+    assert old not in b.cancels()  # the old stop covers the new long until its own stop rests
+    b.send(OrderAccepted(client_order_id=new_stop.client_order_id,
+                         exchange_id="x" + new_stop.client_order_id))
+    assert b.state.protected(Side.LONG) and old in b.cancels()

@@ -224,8 +224,16 @@ def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridSt
                             realized_pnl=leg.realized_pnl, fees=leg.fees,
                             net_pnl=leg.realized_pnl - leg.fees))
     state = state.with_leg(Leg(side=side, ref_qty=leg.ref_qty))
+    # the leg's stop stays while a level of its side is live: a level that fills before its
+    # cancel lands opens a position there, which that stop (reduce-only, sized for the leg and
+    # the level) covers; cancelled first, it left such a position without a stop until the
+    # bot was back (a paper chaos review: 21 s). maintain.py `_release_stops` cancels it after.
+    levels_live = any(o.purpose is K.LEVEL and o.leg is side for o in state.orders)
     for order in state.orders:
-        if order.cancel_requested_at is None and (order.leg is side or order.purpose is K.LEVEL):
+        if order.cancel_requested_at is not None or not (
+                order.leg is side or order.purpose is K.LEVEL):
+            continue
+        if not (levels_live and order.leg is side and order.purpose is K.STOP):
             state = ctx.cancel(state, order)
     state = replace(state, reopen=tuple(dict.fromkeys(state.reopen + (side,))),
                     reopen_after_seq=state.price_seq)

@@ -25,6 +25,7 @@ def maintain(state: GridState, ctx: GridCtx) -> GridState:
         return state
     state = _retry_cancels(state, ctx)
     for side in (Side.LONG, Side.SHORT):
+        state = _release_stops(state, side, ctx)
         if state.leg(side).is_open:
             state = _protect(state, side, price, ctx)
             state = _take_profit(state, side, ctx)
@@ -43,6 +44,21 @@ def _retry_cancels(state: GridState, ctx: GridCtx) -> GridState:
     return state
 
 
+def _release_stops(state: GridState, side: Side, ctx: GridCtx) -> GridState:
+    """Cancel the stops of the side's earlier position once they protect nothing: no level of
+    the side is live any more (one could still fill into a new position there), and a leg
+    reopened meanwhile has its own stop resting."""
+    stale = [o for o in state.orders_of(side, GridKind.STOP)
+             if o.cancel_requested_at is None and not state.of_current(o)]
+    if not stale or state.orders_of(side, GridKind.ADD):
+        return state
+    if state.leg(side).is_open and not _has_resting_stop(state, side):
+        return state
+    for order in stale:
+        state = ctx.cancel(state, order)
+    return state
+
+
 def _throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
     """After a failed order on this leg, the next one waits (retry_s, or the close backoff)."""
     return waiting(ctx.now, state.leg(side).retry_at, ctx.rules.retry_s)
@@ -55,7 +71,9 @@ def _active(orders: list[Order]) -> list[Order]:
 def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
     leg = state.leg(side)
     assert leg.stop_price is not None
-    stops = _active(state.orders_of(side, GridKind.STOP))
+    # the current position's: an earlier position's stop kept for a level that could still
+    # fill (handlers.py `close_leg`) is not this leg's (`_release_stops` cancels it)
+    stops = [o for o in _active(state.orders_of(side, GridKind.STOP)) if state.of_current(o)]
     cover = _cover(state, side, price, ctx)
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
