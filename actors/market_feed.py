@@ -131,10 +131,11 @@ class MarketFeed:
 
     def poll_fills(self) -> None:
         """New fills since `since_ms` from REST, each delivered once (the streams' gap fill).
-        At reconcile priority: it settles what happened while the bot was blind, and the
-        streams count as up only after it; at polling priority the reconciliations that fill
-        the budget while the streams are down starved it, and the streams stayed "down"."""
-        with call_priority(Priority.RECONCILE):
+        At its own priority, above the reconciliations (exchange/budget.py GAP_FILL): it
+        settles what happened while the bot was blind, and the streams count as up only after
+        it; below them, the reconciliations that fill the budget while the streams are down
+        starved it, and the streams stayed "down"."""
+        with call_priority(Priority.GAP_FILL):
             self._poll_fills()
 
     def _poll_fills(self) -> None:

@@ -51,7 +51,8 @@ class MaxWaits:
     polling_s: float = 5.0
 
     def of(self, priority: Priority) -> float:
-        return {Priority.RECONCILE: self.reconcile_s, Priority.ENTRY: self.entry_s,
+        return {Priority.GAP_FILL: self.reconcile_s, Priority.RECONCILE: self.reconcile_s,
+                Priority.ENTRY: self.entry_s,
                 Priority.POLLING: self.polling_s}.get(priority, float("inf"))
 
 

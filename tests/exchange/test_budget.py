@@ -150,3 +150,17 @@ def test_fence_and_busy_marks_follow_the_scope():
         t.start()
         t.join(5)
     assert seen == []
+
+
+def test_the_streams_gap_fill_goes_before_the_reconciliations():
+    """Found by a live soak: the gap fill (the fills missed while the streams were down) ran at
+    reconcile priority and got about 1/(K+1) of the budget against K reconciling actors, so
+    Binance streams connected again after 1 s stayed in REST mode for 94-130 s. It now has its
+    own priority between protective calls and reconciliations."""
+    fake = FakeTime()
+    b = bucket(fake)  # 10 weight/s, capacity 100: reconcile keeps 15 free, the gap fill 10
+    b.take(100 - 17, Priority.PROTECTIVE, max_wait_s=0)  # 17 left
+    with pytest.raises(BudgetRefused):  # a reconciliation needs 15 + 5 = 20: it would wait
+        b.take(5, Priority.RECONCILE, max_wait_s=0)
+    assert b.take(5, Priority.GAP_FILL, max_wait_s=0) == 0.0  # 17 >= 10 + 5: at once
+    assert FLOOR[Priority.PROTECTIVE] < FLOOR[Priority.GAP_FILL] < FLOOR[Priority.RECONCILE]
