@@ -113,3 +113,28 @@ def test_rest_looks_back_from_before_the_streams_last_message():
     rig.feed.check_once()
     assert rig.feed.mode == "rest"
     assert rig.rest.since_ms == int(NOW * 1000) - OVERLAP_MS
+
+
+def test_a_drop_back_within_the_grace_runs_no_rest_poll_only_the_gap_fill():
+    """Found by a live soak review: the first check after a drop ran a whole REST poll (tickers,
+    positions, a userTrades read per active Binance symbol, at polling priority) on the feed's
+    one thread; under load it held it 6-10 s and was refused in the end, and only then did the
+    feed see the streams back and read the gap. The first REST poll now waits REST_GRACE_S."""
+    from actors.stream_feed import REST_GRACE_S
+
+    rig = Rig()
+    rig.feed.check_once()
+    polls, gap_fills = rig.rest.polls, len(rig.asked_since)
+    rig.streams.h = replace(rig.streams.h, connected=False)  # the socket dropped
+    rig.feed.check_once()
+    assert rig.feed.mode == "rest" and rig.rest.polls == polls  # no REST poll yet
+    rig.mono += REST_GRACE_S / 2
+    rig.streams.h = replace(rig.streams.h, connected=True, reconnects=1, last_message_age_s=0.1)
+    rig.feed.check_once()  # back within the grace: the gap fill, then the streams again
+    assert rig.feed.mode == "stream" and rig.rest.polls == polls
+    assert len(rig.asked_since) == gap_fills + 1
+    rig.streams.h = replace(rig.streams.h, connected=False)  # down again, this time for long
+    rig.feed.check_once()
+    rig.mono += REST_GRACE_S
+    rig.feed.check_once()
+    assert rig.feed.mode == "rest" and rig.rest.polls == polls + 1  # REST stands in after it
