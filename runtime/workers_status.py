@@ -207,8 +207,7 @@ def settle_liveness(status: dict[str, Any], running: bool) -> None:
             entry["worker_alive"] = False
     for entry in sections:
         for actor in entry.get("actors", []):
-            if actor.get("state") != "stopped":
-                actor["last_state"], actor["state"] = actor.get("state"), "stopped"
+            actor["last_state"], actor["state"] = actor.get("state"), "stopped"
             actor["last_tick_age_s"] = None
 
 
