@@ -4,8 +4,7 @@ Pykka-free, so the actor (actors/symbol_actor.py) is a thin wrapper that hands i
 tests drive the very same object and see production's order of events. It serves every trading
 style through the core protocol (actors/cores.py): the one-way core and the hedge grid.
 
-It lives in `actors/` and not in `trading/` because it is the imperative shell: it talks to
-the repository, the exchange port and the price slot; `trading/` stays pure.
+It lives in `actors/` as the imperative shell (repository, exchange port, price slot).
 
 What it guarantees, for both styles:
 - every decision that changes something is committed (state, journal, ledger, order intents)
@@ -16,8 +15,8 @@ What it guarantees, for both styles:
 - a close rejected because the position was already gone triggers a reconciliation;
 - an external signal's `SignalHandled` is journaled in the transaction of the first decision it
   causes; signals journaled while the previous incarnation was down are recorded as skipped;
-- `Timer` means one thing: take a price left in the slot, retry a failed reconciliation once
-  its backoff ran out (actors/reconcile_retry.py), then the core's duties (`TimerFired`);
+- `Timer` means one thing: take a price left in the slot, retry a failed reconciliation or
+  look at owed fees when due (actors/reconcile_retry.py), then the core's duties (`TimerFired`);
 - prices come through the symbol's price slot (the latest wins; a crossing price it replaced is
   decided first) and skip `decide` inside the core's quiet band (the grid has none);
 - prices before the first successful reconciliation are decided like any other (stops and
@@ -53,7 +52,7 @@ from actors.messages import (
 )
 from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
-from actors.reconcile_retry import ReconcileRetry
+from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -258,7 +257,8 @@ class DecisionLoop:
         """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
         self._catch_up()
         try:
-            snapshot = self.core.snapshot(self.exchange, self.repo, self.state)
+            snapshot = (fee_look(self.exchange, self.state) if reason == FEE_UNKNOWN
+                        else self.core.snapshot(self.exchange, self.repo, self.state))
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
             self.reconciled = False
             failed = self._retry.failed(exc, reason, self.clock(), self.log)

@@ -1,9 +1,8 @@
 """decide(state, event, now) -> Decision: the whole trading logic of one symbol, pure.
 
 No pykka, ccxt, peewee, loguru or wall clock here: the actor shell persists the decision in one
-transaction and then executes its commands. The same code runs live, on paper, in replay and in
-property tests. The handlers of order reports (accepted, filled, canceled, failed) are in
-`trading/order_reports.py`.
+transaction, then executes its commands. The same code runs live, on paper, in replay and in
+property tests; order reports are handled in `trading/order_reports.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Context, Decimal
 
 from trading import journal_events as je
+from trading import late_fees
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
 from trading.commands import AmendStop
@@ -20,6 +20,7 @@ from trading.decision import Ctx, Decision
 from trading.events import (
     EntriesBlocked,
     Event,
+    FeesLooked,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -89,6 +90,8 @@ class SymbolCore:
             case Reconciled():
                 state = reconcile(state, event, ctx, on_accepted, on_filled, on_canceled, on_failed)
                 state = maintain(state, ctx)
+            case FeesLooked(orders=orders):
+                state = late_fees.settle(state, orders, ctx, lc.book_late_fee)
             case TimerFired():
                 state = retry_stop_move(maintain(state, ctx), ctx)
             case EntriesBlocked(blocked=blocked, reason=reason):

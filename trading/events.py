@@ -139,6 +139,17 @@ class Reconciled:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FeesLooked:
+    """The orders whose fee is owed (trading/late_fees.py), looked up alone for their fees: a
+    fee-only look, where a whole reconciliation also read the position, every live order, the
+    open orders, trades and a price (~12-15 requests, run for every Binance order whose fee its
+    create did not tell: the cancel report of a removed stop waited behind it in the mailbox)."""
+
+    orders: dict[str, ExchangeOrder] = field(default_factory=dict)
+    """Each owed order as the exchange has it, by client order id (missing: not found)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EntriesBlocked:
     """Kill switch, shutdown or a protection (its reason): no new entries while blocked."""
 
@@ -195,6 +206,7 @@ Event = (
     | OrderCanceled
     | OrderFailed
     | Reconciled
+    | FeesLooked
     | EntriesBlocked
     | QuarantineLifted
     | TimerFired

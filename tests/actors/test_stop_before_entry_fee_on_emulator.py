@@ -33,3 +33,23 @@ def test_the_stop_reaches_the_venue_before_the_entry_fee_is_read_then_it_is_book
         assert [r.params["orderId"] for r in bot.emu.hits(TRADES)] == [entry.oid]  # read once
         assert [e["data"]["order"] for e in queries.events(BTC, "FeeBookedLate")] == [entry.cid]
         assert bot.view().protected and [o.oid for o in bot.stops()] == [stop.oid]
+
+
+def test_the_late_fee_look_reads_the_owed_order_alone(tmp_path):
+    """Found by a live soak: the heartbeat's late-fee look ran a whole reconciliation (position,
+    every live order, open orders, algo orders, trades, a price: ~12-15 requests) for every
+    Binance order whose create did not tell its fee, and held the actor meanwhile; a removed
+    stop's cancel report waited behind it for up to 19 s. The look reads the owed order alone."""
+    from actors.messages import Reconcile
+    from actors.reconcile_retry import FEE_UNKNOWN
+
+    with live_long(tmp_path, "binanceusdm") as bot:
+        (entry,) = [o for o in bot.book.orders.values() if o.trigger is None]
+        bot.emu.clear()
+        bot.ref.tell(Reconcile(reason=FEE_UNKNOWN))  # what the Timer sends itself when due
+        bot.sync()
+        paths = sorted({r.path for r in bot.emu.requests})
+        assert paths == ["/fapi/v1/order", TRADES], paths  # the order and its trades: no more
+        assert [e["data"]["order"] for e in queries.events(BTC, "FeeBookedLate")] == [entry.cid]
+        assert queries.ledger_net_pnl(BTC) == bot.book.balance - START
+        assert bot.view().protected and bot.view().reconciled

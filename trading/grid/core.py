@@ -21,10 +21,12 @@ from dataclasses import replace
 from decimal import Decimal
 
 from trading import journal_events as je
+from trading import late_fees
 from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
     Event,
+    FeesLooked,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -38,6 +40,7 @@ from trading.events import (
 from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
 from trading.grid.handlers import (
+    book_late_fee,
     on_accepted,
     on_blocked,
     on_canceled,
@@ -80,6 +83,8 @@ class GridCore:
                 state = on_failed(state, event, ctx)
             case GridReconciled():
                 state = reconcile(state, event, ctx)
+            case FeesLooked(orders=orders):
+                state = late_fees.settle(state, orders, ctx, book_late_fee)
             case TimerFired():
                 pass
             case ReconcileFailed():
