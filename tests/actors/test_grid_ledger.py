@@ -36,6 +36,20 @@ def _assert_ledger_is_the_exchanges(bot: GridBot) -> dict[str, tuple[D, D, D]]:
     return ledger
 
 
+def _restarted(bot: GridBot) -> GridBot:
+    """The bot started again on its data, at the time and prices it stopped at, settled."""
+    again = GridBot(bot.tmp)
+    again.clock.t = bot.clock.t
+    again.prices.points = bot.prices.points
+    try:
+        again.start()
+        again.settle()
+    except BaseException:
+        again.stop()
+        raise
+    return again
+
+
 def test_a_level_and_the_old_stop_filling_in_one_poll_are_booked_as_the_exchange_booked_them(tmp_path: Path):
     bot = GridBot(tmp_path).start()
     try:
@@ -68,12 +82,8 @@ def test_a_leg_closed_while_the_bot_was_down_is_booked_from_the_exchanges_fill(t
                            {"positionIdx": 1, "reduceOnly": True, "clientOrderId": "by-hand-1"})
     bot.paper.close()
 
-    again = GridBot(tmp_path)
-    again.clock.t = bot.clock.t
-    again.prices.points = bot.prices.points
+    again = _restarted(bot)
     try:
-        again.start()
-        again.settle()
         closed = [e for e in again.events("LegClosedOnExchange") if e["leg"] == "long"]
         assert len(closed) == 1 and closed[0]["fills"] == 1
         with sqlite3.connect(tmp_path / "bot.sqlite") as c:
@@ -111,12 +121,8 @@ def test_a_level_that_fills_while_the_bot_is_down_is_inside_the_resting_stop(tmp
     assert "long" not in bot.positions()  # the resting stop closed the whole leg
     bot.paper.close()
 
-    again = GridBot(tmp_path)
-    again.clock.t = bot.clock.t
-    again.prices.points = bot.prices.points
+    again = _restarted(bot)
     try:
-        again.start()
-        again.settle()
         assert not again.state().long.is_open
         _assert_ledger_is_the_exchanges(again)
     finally:

@@ -40,6 +40,12 @@ def _check(state):
     return check, clock, sent, views
 
 
+def _long_one() -> SymbolState:
+    return SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
+        position_id="p", side=Side.LONG, contracts=Decimal("1"),
+        entry_price=Decimal("1"), opened_at=0.0))
+
+
 def test_a_one_way_short_compares_signed_and_waits_for_the_grace():
     short = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
         position_id="p", side=Side.SHORT, contracts=Decimal("0.02"),
@@ -88,9 +94,7 @@ def test_no_second_reconcile_while_the_first_waits_in_the_mailbox():
     """Found by a soak against the Bybit emulator: reconciles queued behind the actor's budget
     waits (median 5.6 s from send to start) were sent again every second, most of them stale
     by the time they ran. A new difference while one is queued waits for it to be handled."""
-    long_ = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
-        position_id="p", side=Side.LONG, contracts=Decimal("1"),
-        entry_price=Decimal("1"), opened_at=0.0))
+    long_ = _long_one()
     check, clock, sent, _ = _check(long_)
     check.on_positions([_pos("2")])
     clock.t += 0.6
@@ -105,9 +109,7 @@ def test_no_second_reconcile_while_the_first_waits_in_the_mailbox():
 
 
 def test_a_reconcile_no_actor_took_does_not_hold_the_next():
-    long_ = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
-        position_id="p", side=Side.LONG, contracts=Decimal("1"),
-        entry_price=Decimal("1"), opened_at=0.0))
+    long_ = _long_one()
     sent: list[Reconcile] = []
     clock = Clock()
     views = {BTC: Published(state=long_, last_tick_at=None, reconciled=True)}
@@ -128,9 +130,7 @@ def test_a_reconcile_lost_with_a_crashed_actor_does_not_block_the_symbol_for_goo
     within QUEUED_MAX_S counts as lost."""
     from actors.stream_positions import QUEUED_MAX_S
 
-    long_ = SymbolState(symbol=BTC, phase=Phase.OPEN, position=Position(
-        position_id="p", side=Side.LONG, contracts=Decimal("1"),
-        entry_price=Decimal("1"), opened_at=0.0))
+    long_ = _long_one()
     check, clock, sent, _ = _check(long_)
     check.on_positions([_pos("2")])
     clock.t += 0.6

@@ -13,7 +13,7 @@ from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
 from trading.orders import Order, OrderStatus
-from trading.primitives import Side, waiting
+from trading.primitives import ZERO, Side, waiting
 from trading.transitions import LegPhase, leg_change
 
 HUNDRED = Decimal(100)
@@ -52,7 +52,7 @@ def _release_stops(state: GridState, side: Side, ctx: GridCtx) -> GridState:
              if o.cancel_requested_at is None and not state.of_current(o)]
     if not stale or state.orders_of(side, GridKind.ADD):
         return state
-    if state.leg(side).is_open and not _has_resting_stop(state, side):
+    if state.leg(side).is_open and not state.covered(side, ZERO):
         return state
     for order in stale:
         state = ctx.cancel(state, order)
@@ -148,13 +148,6 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     return state
 
 
-def _has_resting_stop(state: GridState, side: Side) -> bool:
-    return any(
-        o.status is OrderStatus.OPEN and o.cancel_requested_at is None and state.of_current(o)
-        for o in state.orders_of(side, GridKind.STOP)
-    )
-
-
 def _entries_allowed(state: GridState) -> bool:
     return not (state.quarantined or state.entries_blocked)
 
@@ -226,22 +219,13 @@ def _level_due(
     return (target, amount) if _may_rest(state, side, target, price) else None
 
 
-def _covered(state: GridState, side: Side, amount: Decimal) -> bool:
-    """An acknowledged stop of the leg's position rests for `amount` or more."""
-    return any(
-        o.status is OrderStatus.OPEN and o.cancel_requested_at is None and state.of_current(o)
-        and o.amount >= amount
-        for o in state.orders_of(side, GridKind.STOP)
-    )
-
-
 def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
     r = ctx.rules
     leg = state.leg(side)
     if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
         return state
     adds = state.orders_of(side, GridKind.ADD)
-    if not _has_resting_stop(state, side):
+    if not state.covered(side, ZERO):
         # no stop rests for this leg (rejected, or not acknowledged yet): nothing may add to it
         for add in _active(adds):
             state = ctx.cancel(state, add)
@@ -250,7 +234,7 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         return _recalculate(state, side, adds[-1], price, ctx)
     due = _level_due(state, side, price, ctx)
     # placed only once a stop rests for the leg and the level together (`_cover`)
-    if due is None or not _covered(state, side, leg.contracts + due[1]):
+    if due is None or not state.covered(side, leg.contracts + due[1]):
         return state
     target, amount = due
     level = leg.level + 1

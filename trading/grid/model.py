@@ -132,11 +132,14 @@ class GridState:
         return replace(self, orders=others, finished_orders=self.finished_orders + (order,))
 
     def protected(self, side: Side) -> bool:
-        """An acknowledged stop covering the whole leg rests on the exchange. A stop being
-        cancelled, or one placed for an earlier position of the side (a late fill reopened it
-        while that stop's cancel was unconfirmed), does not count."""
-        leg = self.leg(side)
-        return any(o.status is OrderStatus.OPEN and o.amount >= leg.contracts
+        """An acknowledged stop covering the whole leg rests on the exchange."""
+        return self.covered(side, self.leg(side).contracts)
+
+    def covered(self, side: Side, amount: Decimal) -> bool:
+        """An acknowledged stop of the leg's position for `amount` or more rests on the
+        exchange. A stop being cancelled, or one placed for an earlier position of the side (a
+        late fill reopened it while that stop's cancel was unconfirmed), does not count."""
+        return any(o.status is OrderStatus.OPEN and o.amount >= amount
                    and o.cancel_requested_at is None and self.of_current(o)
                    for o in self.orders_of(side, OrderPurpose.STOP))
 
