@@ -15,9 +15,16 @@ from tests.support.waiting import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _as_from_a_terminal() -> None:
+    # A shell's background job starts with SIGINT ignored, and Python keeps an ignored SIGINT
+    # ignored: the command is started as a terminal starts it, whatever ran this suite.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def started(args: list[str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "bot.py", *args], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_as_from_a_terminal)
 
 
 def test_ctrl_c_ends_logs_follow(tmp_path: Path) -> None:
