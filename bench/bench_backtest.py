@@ -127,6 +127,36 @@ def backtest(path: Path, symbol: str, cfg: Path,
     return clocks, result.recorder.decisions, trades, looped, result, loading
 
 
+def core_floor(path: Path, symbol: str, cfg: Path, n: int) -> None:
+    """The full backtest once more, with the CPU time spent inside the one-way core's `decide`
+    summed (thread CPU clock around each call, ~1 us of its own per call): the part of the run
+    that is the decision core itself, whatever the replay, exchange and journal around it cost.
+    A measurement only: the core's method is wrapped for this run and restored after."""
+    from actors import cores
+
+    original = cores.OneWayCore.decide
+    spent, calls = [0.0], [0]
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.thread_time()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            spent[0] += time.thread_time() - t0
+            calls[0] += 1
+
+    cores.OneWayCore.decide = timed  # type: ignore[method-assign]
+    try:
+        run, decisions, _, _, _, _ = backtest(path, symbol, cfg)
+    finally:
+        cores.OneWayCore.decide = original  # type: ignore[method-assign]
+    per_call = spent[0] / max(calls[0], 1) * 1e6
+    print(f"  decide() alone  cpu {spent[0]:8.2f} s of the run's {run.cpu:.2f} s "
+          f"({spent[0] / run.cpu:.0%}), {calls[0]:,} calls, {per_call:.1f} "
+          f"us a call: {spent[0] * 1e6 / n:.1f} cpu-s per 1,000,000 candles in the core alone "
+          f"(target for the whole run: 5)", flush=True)
+
+
 def breakdown(result: engine.RunResult, trades: int) -> None:
     """What the committed decisions were: the journal rows they wrote, by type (a decision
     writes one row, a few write two, e.g. a trailing activation with its stop move)."""
@@ -174,6 +204,7 @@ def one_symbol(folder: Path, n: int, without_skipping: bool) -> None:
         slow, decisions, trades, looped, _, _ = backtest(path, symbol, cfg, skip=False)
         _line("no skipping", slow, n, f"  ({decisions:,} decisions, {trades:,} trades, "
               f"{looped}); skipping saves {1 - run.cpu / slow.cpu:.0%} of the cpu")
+    core_floor(path, symbol, cfg, n)
     per_million = run.cpu * 1e6 / n
     print(f"  ratio backtest / read loop (cpu): {run.cpu / read.cpu:.1f}x; target 1,000,000 "
           f"candles in < 5 s: {'met' if per_million < 5 else 'missed'} "
