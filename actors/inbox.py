@@ -10,3 +10,12 @@ from typing import Any
 def inbox_depth(inbox: Any) -> int:
     """Messages waiting in a threading actor's mailbox (0 for an inbox that cannot tell)."""
     return inbox.qsize() if isinstance(inbox, queue.Queue) else 0
+
+
+def has_waiting(inbox: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether a message of one of `kinds` waits in a threading actor's mailbox (False for an
+    inbox that cannot tell). Reads pykka's envelopes under the queue's own lock."""
+    if not isinstance(inbox, queue.Queue):
+        return False
+    with inbox.mutex:
+        return any(isinstance(getattr(e, "message", None), kinds) for e in inbox.queue)

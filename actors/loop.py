@@ -2,9 +2,8 @@
 
 Pykka-free, so the actor (actors/symbol_actor.py) is a thin wrapper that hands it messages, and
 tests drive the very same object and see production's order of events. It serves every trading
-style through the core protocol (actors/cores.py): the one-way core and the hedge grid.
-
-It lives in `actors/` as the imperative shell (repository, exchange port, price slot).
+style through the core protocol (actors/cores.py): the one-way core and the hedge grid. It lives
+in `actors/` as the imperative shell (repository, exchange port, price slot).
 
 What it guarantees, for both styles:
 - every decision that changes something is committed (state, journal, ledger, order intents)
@@ -102,10 +101,7 @@ class DecisionLoop:
         `defer_quiet_prices`: a quiet price reaches the state (and the view) only when a decision
         or reconciliation needs the state, which is then the same; for a driver that reads
         neither between messages (the backtest)."""
-        self.symbol = symbol
-        self.core = core
-        self.exchange = exchange
-        self.repo = repo
+        self.symbol, self.core, self.exchange, self.repo = symbol, core, exchange, repo
         self.log = log
         self.strategy = strategy if core.uses_strategy else None
         self.clock = clock
@@ -257,11 +253,13 @@ class DecisionLoop:
         """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
         self._catch_up()
         try:
-            snapshot = (fee_look(self.exchange, self.state) if reason == FEE_UNKNOWN
-                        else self.core.snapshot(self.exchange, self.repo, self.state))
+            with self._retry.preemptible():  # an order report arriving sets it aside
+                snapshot = (fee_look(self.exchange, self.state) if reason == FEE_UNKNOWN
+                            else self.core.snapshot(self.exchange, self.repo, self.state))
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
-            self.reconciled = False
-            failed = self._retry.failed(exc, reason, self.clock(), self.log)
+            aside = self._retry.set_aside(exc, reason, self.log)
+            self.reconciled = self.reconciled and aside and reason == FEE_UNKNOWN
+            failed = None if aside else self._retry.failed(exc, reason, self.clock(), self.log)
             if failed is not None:  # not temporary: the core escalates a pending close
                 self.apply(failed)
             self._publish()

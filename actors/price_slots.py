@@ -86,6 +86,14 @@ class PriceSlot:
             self._woken_at = now
             return QUIET_WAKE if quiet else URGENT_WAKE
 
+    def urgent(self) -> bool:
+        """A price waits that the published band does not call quiet (a crossing): the actor
+        must decide it soon. A symbol with no band (the grid) never says so here."""
+        with self._lock:
+            band, tick = self._band, self._tick
+            return band is not None and (self._crossing is not None or (
+                tick is not None and not band.contains_price(tick.price)))
+
     def take_all(self, generation: int = 0) -> tuple[Tick, ...]:
         """The prices not yet taken, in order: a held crossing price, then the latest (empty if
         none); re-arms the wake. Empty for a replaced incarnation (`generation` older than the

@@ -17,12 +17,13 @@ max_close_attempts of them in a row. A successful reconciliation resets both cou
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from actors.command_executor import describe
 from actors.exchange_snapshot import SnapshotUnstable, lookup_orders
 from exchange import errors
-from exchange.fence import Fenced
+from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
 from trading import late_fees, order_evidence
 from trading.events import FeesLooked, ReconcileFailed
@@ -33,6 +34,9 @@ TEMPORARY: tuple[type[BaseException], ...] = (errors.TemporaryError, SnapshotUns
 
 FEE_UNKNOWN = "fee unknown"
 """The heartbeat's reason to look at orders whose fee is owed (`fee_look`)."""
+MAX_SET_ASIDE = 3
+"""Reconciliations set aside in a row for order reports (`ReconcileRetry.set_aside`); the next
+one waits for its budget whatever arrives, so a stream of reports cannot starve it."""
 TEMPORARY_MAX_WAIT_S = 5.0
 """The longest wait after temporary failures only: an outage that ends is noticed within this
 (entries wait for a successful reconciliation; the close backoff's 60 s would keep them waiting
@@ -47,6 +51,8 @@ class ReconcileRetry:
         """Of those, the ones that were not temporary (what the core is told)."""
         self.delay = 0.0
         self.retry_at = 0.0
+        self.set_asides = 0
+        """Reconciliations set aside in a row for order reports (`set_aside`)."""
 
     def due(self, now: float) -> bool:
         """Whether the timer may retry now (a deadline left far ahead by a clock that stepped
@@ -84,8 +90,25 @@ class ReconcileRetry:
         self.faults += 1
         return ReconcileFailed(error=describe(exc), failures=self.faults)
 
+    def preemptible(self) -> AbstractContextManager[None]:
+        """The scope of a reconciliation's reads: one that waits in the rate budget is set
+        aside when an order report arrives (exchange/fence.py `preemptible`), unless
+        MAX_SET_ASIDE were in a row."""
+        return preemptible() if self.set_asides < MAX_SET_ASIDE else nullcontext()
+
+    def set_aside(self, exc: BaseException, reason: str, log: Any) -> bool:
+        """Whether `exc` set the reconciliation aside for an order report (`Preempted`): no
+        failure, nothing sent was lost; the actor handles the report next. The caller keeps
+        the symbol unreconciled (a fee look aside), so the next Timer tries again."""
+        if not isinstance(exc, Preempted):
+            return False
+        self.set_asides += 1
+        log.info("reconciliation ({}) set aside: an order report is waiting ({} in a row)",
+                 reason, self.set_asides)
+        return True
+
     def succeeded(self) -> None:
-        self.failures = self.faults = 0
+        self.failures = self.faults = self.set_asides = 0
         self.delay = self.retry_at = 0.0
 
 

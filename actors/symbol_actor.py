@@ -29,9 +29,9 @@ from actors.command_executor import describe
 from actors.cores import as_core
 from actors.entry_gate import AccountGate
 from actors.hot_path_metrics import MetricsRelay, TickToOrder, TimedCommits
-from actors.inbox import inbox_depth
+from actors.inbox import has_waiting, inbox_depth
 from actors.loop import DecisionLoop
-from actors.messages import Ping, Reconcile
+from actors.messages import OrderActivity, Ping, Reconcile
 from actors.price_slots import PriceSlots
 from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
@@ -105,11 +105,19 @@ class SymbolActor(pykka.ThreadingActor):
         # exchange calls are refused
         self.fence = deps.fences.issue(symbol) if deps.fences is not None else None
         busy = self.deps.busy
-        self._scope = CallScope(fence=self.fence, busy=None if busy is None else self._waiting)
+        self._scope = CallScope(fence=self.fence, busy=None if busy is None else self._waiting,
+                                urgent=self._urgent)
 
     def _current(self) -> bool:
         """Still the symbol's incarnation (a replaced one's marks would cover for its successor)."""
         return self.fence is None or self.fence.valid
+
+    def _urgent(self) -> bool:
+        """An order report waits in the mailbox, or a price that leaves the quiet band waits in
+        the slot: a reconciliation waiting for budget is set aside for it (exchange/fence.py)."""
+        slot = self.loop.slot
+        return has_waiting(self.actor_inbox, (OrderActivity,)) or (
+            slot is not None and slot.urgent())
 
     def _waiting(self, seconds: float) -> None:
         if self.deps.busy is not None and self._current():

@@ -25,6 +25,7 @@ Clock and sleep are injected; the lock is never held while sleeping.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -105,10 +106,12 @@ class PriorityBucket:
             return (need - self._tokens) / self.rate_per_s
 
     def take(self, cost: float, priority: Priority, *, max_wait_s: float,
-             before_sleep: Callable[[float], None] = lambda s: None) -> float:
+             before_sleep: Callable[[float], None] = lambda s: None,
+             step_s: float = math.inf) -> float:
         """Spend `cost` units for a call of `priority`; return the seconds waited. A lower
-        priority re-checks after each wait; past `max_wait_s` it raises `BudgetRefused`.
-        `before_sleep(seconds)` runs before each wait (liveness mark, incarnation fence)."""
+        priority re-checks after each wait, which lasts at most `step_s`; past `max_wait_s` it
+        raises `BudgetRefused`. `before_sleep(seconds)` runs before each wait (liveness mark,
+        incarnation fence, a reconciliation set aside: exchange/budget_meter.py)."""
         waited = 0.0
         cost = min(float(cost), self.capacity)  # a call dearer than the bucket still goes out
         while True:
@@ -118,8 +121,10 @@ class PriorityBucket:
             # a deficit of a few ulps would ask for a sleep that does not move a clock near
             # 1.7e9 (the loop then never ends): wait at least a millisecond
             wait = max(wait, MIN_WAIT_S)
-            if priority is not Priority.PROTECTIVE and waited + wait > max_wait_s:
-                raise self._refusal(cost, priority, waited + wait, max_wait_s)
+            if priority is not Priority.PROTECTIVE:
+                if waited + wait > max_wait_s:
+                    raise self._refusal(cost, priority, waited + wait, max_wait_s)
+                wait = min(wait, step_s)
             before_sleep(wait)
             self._sleep(wait)
             waited += wait

@@ -28,8 +28,11 @@ from exchange.budget_venues import (
     VenueBudget,
     ip_units,
 )
-from exchange.fence import check_fence, waiting
+from exchange.fence import check_fence, check_preempted, in_preemptible, waiting
 
+PREEMPTIBLE_STEP_S = 0.25
+"""The longest single budget wait of a call that may be set aside (exchange/fence.py
+`preemptible`): it looks for an order report after each step."""
 BINANCE_ORDER_PATHS = frozenset({"order", "algoOrder", "batchOrders"})
 DEFAULT_BLOCK_S = 1.0
 """How long to send nothing after a rate-limit refusal that names no reset (the real venues
@@ -67,8 +70,12 @@ class RequestMeter:
         self.requests = 0
 
     def _hold(self, seconds: float) -> None:
-        """Before each wait: the actor is busy for the wait plus the request that follows."""
+        """Before each wait: the actor is busy for the wait plus the request that follows. A
+        reconciliation's call (below protective) is set aside instead when its actor has an
+        order report waiting (`Preempted`, exchange/fence.py `preemptible`)."""
         check_fence()
+        if current_priority() is not Priority.PROTECTIVE:
+            check_preempted()
         waiting(seconds + self.timeout_s)
 
     def before(self, api: object, method: str, path: str, ccxt_cost: float) -> None:
@@ -76,13 +83,15 @@ class RequestMeter:
         issuing incarnation was replaced, `BudgetRefused` if the wait would be too long."""
         priority = current_priority()
         bound = self.waits.of(priority)
+        step = PREEMPTIBLE_STEP_S if in_preemptible() else math.inf
         check_fence()
         limits = self.venue.limits
         units = ip_units(limits, api, method, path, ccxt_cost)
         if units > 0:
-            self.venue.ip.take(units, priority, max_wait_s=bound, before_sleep=self._hold)
+            self.venue.ip.take(units, priority, max_wait_s=bound, before_sleep=self._hold,
+                               step_s=step)
         for bucket in self._account_buckets(api, method, path, ccxt_cost):
-            bucket.take(1.0, priority, max_wait_s=bound, before_sleep=self._hold)
+            bucket.take(1.0, priority, max_wait_s=bound, before_sleep=self._hold, step_s=step)
         check_fence()  # after every wait: a replaced incarnation sends nothing
         waiting(self.timeout_s)
         self.requests += 1

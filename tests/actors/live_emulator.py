@@ -67,17 +67,26 @@ class Live:
         return True
 
 
+class WallTime:
+    """The real clock and sleep, for a rig whose rate-budget waits must take real time."""
+
+    clock = staticmethod(time.time)
+    sleep = staticmethod(time.sleep)
+
+
 @contextmanager
 def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
-              trades_lag_s: float = 0.0) -> Iterator[Live]:
+              trades_lag_s: float = 0.0, wall_time: bool = False) -> Iterator[Live]:
     """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
-    its trade list lagging `trades_lag_s` behind its orders)."""
+    its trade list lagging `trades_lag_s` behind its orders). `wall_time`: the gateway waits
+    in real time (else its clock only moves when it sleeps)."""
     # the book's clock is the wall clock, so "fills since the position opened" finds its trades
     book = Book(PRICES, now_ms=int(time.time() * 1000))
     venue = (emu_bybit.BybitVenue(book) if exchange_id == "bybit"
              else emu_binance.BinanceVenue(book, trades_lag_s=trades_lag_s))
     emu = EmulatorServer(venue).start()
-    gateway = make_gateway(exchange_id, emu, tmp_path, fake=FakeTime(time.time()))
+    fake: Any = WallTime() if wall_time else FakeTime(time.time())
+    gateway = make_gateway(exchange_id, emu, tmp_path, fake=fake)
     repo = Repository(tmp_path / "bot.sqlite")
     alerts: list[Escalate] = []
     views: dict[str, Any] = {}
