@@ -14,6 +14,11 @@ all-symbol `positionRisk` weighs what one symbol's does, so concurrent reconcile
 position read (exchange/ccxt/fresh_read.py); spread one per part, the 20 held symbols of a
 live account each paid two reads (bench_rate_budget.py: positionRisk 41 weight a minute against
 15 before the spread). A large round (paper mode reconciles every symbol) is still spread.
+
+A beat tells no `Timer` (no periodic `Reconcile`) to an actor that has one waiting: an actor
+slower than the heartbeat (its reconciliations waiting for rate budget) got one more a second,
+and a live soak saw mailboxes of 95-157, a stop's cancel report behind ~100 Timers, each of
+which started the set-aside reconciliation again.
 """
 
 from __future__ import annotations

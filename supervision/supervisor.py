@@ -28,7 +28,7 @@ from typing import Any
 
 import pykka
 
-from actors.inbox import inbox_depth
+from actors.inbox import has_waiting, inbox_depth
 from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
 from exchange.fence import BusyBoard, FenceBoard
 from storage import queries
@@ -326,8 +326,10 @@ class Supervisor:
             if self._check_hung(child, now):
                 continue
             try:
-                child.ref.tell(Timer())
-                if child.symbol in reconcile:
+                inbox = child.ref.actor_inbox  # one of each waiting is enough (beats.py)
+                if not has_waiting(inbox, (Timer,)):
+                    child.ref.tell(Timer())
+                if child.symbol in reconcile and not has_waiting(inbox, (Reconcile,)):
                     child.ref.tell(Reconcile(reason="periodic"))
                 if child.ping is None:
                     child.ping = child.ref.ask(Ping(), block=False)

@@ -19,7 +19,12 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar, cast
 
-from exchange.fence import waiting
+from exchange.fence import check_preempted, waiting
+
+LOOK_S = 0.25
+"""A waiting caller looks this often whether its own call is set aside (exchange/fence.py
+`preemptible`): a reconciliation waiting for another actor's position read gives way to its
+own order report, as one waiting for rate budget does."""
 
 T = TypeVar("T")
 
@@ -47,8 +52,9 @@ class FreshRead(Generic[T]):
             with self._cond:
                 want = self._started + 1  # the first request sent after this call
                 while self._done < want and self._running:
+                    check_preempted()
                     waiting(self._bound)
-                    self._cond.wait(self._bound)
+                    self._cond.wait(LOOK_S)
                 if self._done >= want:
                     self.served += 1
                     return cast(T, self._value)

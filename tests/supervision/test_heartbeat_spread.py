@@ -43,10 +43,12 @@ class Beaten(pykka.ThreadingActor):
 
 
 def _supervisor(tmp_path: Any, symbols: list[str], seen: dict[str, list[float]],
-                lock: threading.Lock, reconcile_interval_s: float = 3600) -> Supervisor:
+                lock: threading.Lock, reconcile_interval_s: float = 3600,
+                start: Any = None) -> Supervisor:
     box: dict[str, Supervisor] = {}
     box["sup"] = Supervisor(
-        symbols=symbols, start_actor=lambda s: Beaten.start(s, box["sup"], seen, lock),
+        symbols=symbols,
+        start_actor=lambda s: (start or Beaten.start)(s, box["sup"], seen, lock),
         repo=Repository(tmp_path / "bot.sqlite"),
         policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
                              backoff_max_s=0.1, stable_after_s=30),
@@ -144,4 +146,45 @@ def test_a_wall_clock_stepped_back_an_hour_does_not_stop_the_beats(tmp_path):
         wait_until(lambda: all(len(seen[s]) >= before[s] + 3 for s in symbols), timeout=30,
                    message="beats after the wall clock went back an hour")
     finally:
+        sup.stop(timeout_s=10)
+
+
+class Slow(Beaten):
+    """Its first Timer blocks until the test lets it go (a reconciliation waiting for budget)."""
+
+    def __init__(self, *args: Any, gate: threading.Event) -> None:
+        super().__init__(*args)
+        self.gate = gate
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Timer):
+            self.gate.wait(30)
+        return super().on_receive(message)
+
+
+def test_an_actor_slower_than_the_heartbeat_gets_no_second_timer_queued(tmp_path):
+    """Found by a live soak: the heartbeat told every actor a Timer each interval whatever it
+    had waiting, so an actor held by rate-budget waits had 95-157 messages queued and a stop's
+    cancel report waited behind ~100 Timers. One waiting Timer is enough."""
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    gate = threading.Event()
+    slow, fast = SYMBOLS[0], SYMBOLS[1]
+
+    def start(symbol: str, *args: Any) -> Any:
+        if symbol == slow:
+            return Slow.start(symbol, *args, gate=gate)
+        return Beaten.start(symbol, *args)
+
+    sup = _supervisor(tmp_path, [slow, fast], seen, lock, start=start)
+    sup.start()
+    try:
+        wait_until(lambda: len(seen.get(fast, [])) >= 6, timeout=30, message="six beats")
+        ref = sup.children[slow].ref
+        assert ref is not None
+        with ref.actor_inbox.mutex:  # type: ignore[attr-defined]
+            queued = [e.message for e in ref.actor_inbox.queue]  # type: ignore[attr-defined]
+        assert sum(isinstance(m, Timer) for m in queued) == 1, queued
+    finally:
+        gate.set()
         sup.stop(timeout_s=10)

@@ -104,3 +104,40 @@ def test_binance_position_reads_of_many_actors_share_all_symbol_requests(tmp_pat
     finally:
         gw.close()
         emu.stop()
+
+
+def test_a_reconciliation_waiting_for_anothers_read_gives_way_to_its_order_report():
+    """Found by a live soak: every Binance actor's position read waits on one shared request,
+    and a reconciliation waiting there did not give way to its actor's order report (no
+    position read went out for 35 s while the budget was short; a removed stop stayed
+    unreplaced meanwhile). A waiter inside a set-aside-able reconciliation whose actor has a
+    report waiting now raises Preempted; the leader's request goes on for the others."""
+    from exchange.fence import CallScope, Preempted, call_scope, preemptible
+
+    release, leading = threading.Event(), threading.Event()
+
+    def fetch() -> str:
+        leading.set()
+        release.wait(30)
+        return "positions"
+
+    read = FreshRead(fetch, wait_bound_s=60)
+    report_waiting = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def waiter() -> None:
+        try:
+            with call_scope(CallScope(urgent=report_waiting.is_set)), preemptible():
+                outcome["value"] = read.get()
+        except Preempted as exc:
+            outcome["preempted"] = exc
+
+    with ThreadPoolExecutor(2) as pool:
+        leader = pool.submit(read.get)
+        assert leading.wait(10)
+        waiting = pool.submit(waiter)
+        report_waiting.set()  # the actor's order report arrives while it waits
+        wait_until(waiting.done, timeout=10, message="the waiter gives way")
+        assert "preempted" in outcome and not release.is_set()
+        release.set()
+        assert leader.result(timeout=10) == "positions"
