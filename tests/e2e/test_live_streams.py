@@ -75,6 +75,10 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
                       "poll_interval_s": 0.2, "rate_limit_per_s": 1000.0, "timeout_ms": 5000,
                       "stream_stale_s": 2.0},
             risk={"order_size_usdt": 200},
+            # manual entries only: a window no run of this test fills, so the strategy never
+            # exits the position the test watches (under load a CI run took long enough for
+            # the default 40 samples to fill and close it "mean_reverted")
+            strategy={"window": 10000},
             logging={"console": False},
             supervision={"reconcile_interval_s": 1, "streamed_reconcile_interval_s": 3600},
             dashboard={"enabled": True, "port": 0},
