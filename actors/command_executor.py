@@ -49,8 +49,8 @@ class CommandExecutor:
         match command:
             case PlaceOrder(order=order):
                 return self._place(order)
-            case CancelOrder(client_order_id=cid, exchange_id=eid):
-                return self._cancel(cid, eid)
+            case CancelOrder(client_order_id=cid, exchange_id=eid, stop=stop):
+                return self._cancel(cid, eid, stop)
             case Escalate():
                 self.on_escalate(self.symbol, command)
                 return []
@@ -94,7 +94,7 @@ class CommandExecutor:
             # it may have landed (anything but the venue's refusal): a not-found of an order
             # that grows the position is no proof right after the send (order_evidence.py)
             unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
-            events = self._resolve(order.client_order_id, exc, unsure=unsure)
+            events = self._resolve(order.client_order_id, exc, unsure=unsure, stop=order.is_stop)
             if order.reduce_only and order.purpose is not OrderPurpose.STOP:
                 events = [self._mark_if_position_gone(e) for e in events]
             return events
@@ -108,7 +108,8 @@ class CommandExecutor:
         self.log.warning("create_order {} not sent: {}", cid, describe(exc))
         return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
 
-    def _resolve(self, cid: str, exc: BaseException, *, unsure: bool = False) -> list[Event]:
+    def _resolve(self, cid: str, exc: BaseException, *, unsure: bool = False,
+                 stop: bool = False) -> list[Event]:
         """After a failed create_order: did the order land anyway? When the lookup fails too,
         the outcome is unknown and reconciliation decides; except for a close whose lookup
         failed for a reason that is not temporary (a bug in our code, a permanent refusal: it
@@ -118,7 +119,7 @@ class CommandExecutor:
         fill it had is found by reconciliation among the exchange's trades and booked there."""
         for _ in range(self.lookup_attempts):
             try:
-                found = look_up(self.exchange, self.symbol, None, cid)
+                found = look_up(self.exchange, self.symbol, None, cid, stop=stop)
             except Fenced:
                 raise
             except errors.OrderNotFound:
@@ -151,15 +152,17 @@ class CommandExecutor:
         return OrderFailed(client_order_id=event.client_order_id, error=event.error,
                            never_reached=event.never_reached, position_gone=True)
 
-    def _cancel(self, cid: str | None, exchange_id: str | None) -> list[Event]:
-        params = {"clientOrderId": cid} if cid else {}
+    def _cancel(self, cid: str | None, exchange_id: str | None, stop: bool = False) -> list[Event]:
+        params: dict[str, Any] = {"clientOrderId": cid} if cid else {}
+        if stop:
+            params["trigger"] = True  # the port's hint: look in the venue's stop book first
         try:
             answer = self.exchange.cancel_order(exchange_id, self.symbol, params)
         except Fenced:
             raise
         except errors.OrderNotFound:
             if cid:
-                return self._look_up_after_cancel(cid, canceled=False)
+                return self._look_up_after_cancel(cid, canceled=False, stop=stop)
             return []
         except Exception as exc:  # noqa: BLE001 - left open: a stop of a closed position never
             # counts as protection (SymbolState.owns); every reconciliation cancels it again
@@ -173,14 +176,14 @@ class CommandExecutor:
             return canceled_events(cid, answer)
         self.log.warning("cancel of {} answered without its fills ({}); looking it up", cid,
                          type(answer).__name__)
-        return self._look_up_after_cancel(cid, canceled=True)
+        return self._look_up_after_cancel(cid, canceled=True, stop=stop)
 
-    def _look_up_after_cancel(self, cid: str, *, canceled: bool) -> list[Event]:
+    def _look_up_after_cancel(self, cid: str, *, canceled: bool, stop: bool) -> list[Event]:
         """Find out whether the order filled (then book it) and whether it is gone. `canceled`:
         the venue accepted the cancel, so the order is done whatever a stale record says;
         else there was nothing to cancel."""
         try:
-            found = look_up(self.exchange, self.symbol, None, cid)
+            found = look_up(self.exchange, self.symbol, None, cid, stop=stop)
         except Fenced:
             raise
         except errors.OrderNotFound:

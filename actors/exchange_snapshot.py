@@ -55,8 +55,9 @@ def lookup_orders(exchange: ExchangePort, symbol: str,
     found: dict[str, ExchangeOrder] = {}
     for order in orders:
         try:
+            hint = {"trigger": True} if order.is_stop else {}  # the venue's stop book first
             raw = exchange.fetch_order(order.exchange_id, symbol,
-                                       {"clientOrderId": order.client_order_id})
+                                       {"clientOrderId": order.client_order_id, **hint})
         except errors.OrderNotFound:
             continue
         found[order.client_order_id] = exchange_order(raw, order.client_order_id)

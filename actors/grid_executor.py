@@ -29,8 +29,8 @@ class GridExecutor(CommandExecutor):
         match command:
             case PlaceGridOrder(order=order, margin=margin):
                 return self._place_grid(order, margin)
-            case CancelOrder(client_order_id=cid, exchange_id=eid):
-                return self._cancel(cid, eid)
+            case CancelOrder(client_order_id=cid, exchange_id=eid, stop=stop):
+                return self._cancel(cid, eid, stop)
             case Escalate():
                 self.on_escalate(self.symbol, command)
                 return []
@@ -66,7 +66,8 @@ class GridExecutor(CommandExecutor):
                 "create_order {} failed: {}; looking it up by client id", cid, describe(exc)
             )
             unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
-            return self._resolve(cid, exc, unsure=unsure)  # as CommandExecutor._place
+            # as CommandExecutor._place
+            return self._resolve(cid, exc, unsure=unsure, stop=order.is_stop)
 
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
         try:

@@ -239,7 +239,8 @@ class DecisionLoop:
             if order is None:
                 continue
             try:
-                found = look_up(self.exchange, self.symbol, order.exchange_id, cid)
+                found = look_up(self.exchange, self.symbol, order.exchange_id, cid,
+                                stop=order.is_stop)
             except Exception as exc:  # noqa: BLE001 - the next reconciliation catches up
                 self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
                 continue

@@ -96,11 +96,13 @@ def _filled(client_order_id: str, order: VenueOrder, *, complete: bool) -> Order
                        complete=complete, fee_known=order.fee is not None)
 
 
-def look_up(exchange: Any, symbol: str, exchange_id: str | None, cid: str) -> VenueOrder:
+def look_up(exchange: Any, symbol: str, exchange_id: str | None, cid: str, *,
+            stop: bool = False) -> VenueOrder:
     """One of our orders by client order id, at protective priority: the answer decides a
     protective action (a fill that grew a position needs a bigger stop, an entry that landed
     needs its stop, a close's fill ends the position). Found by a live soak: run at the
     default (reconciliation) priority, a streamed fill's lookup queued behind the periodic
     reconciliations for up to ~30 s while a grid leg had only its old, smaller stop."""
     with call_priority(Priority.PROTECTIVE):
-        return exchange.fetch_order(exchange_id, symbol, {"clientOrderId": cid})
+        hint = {"trigger": True} if stop else {}  # a stop: the venue's stop book first
+        return exchange.fetch_order(exchange_id, symbol, {"clientOrderId": cid, **hint})

@@ -25,6 +25,16 @@ class CancelOrder:
     client_order_id: str | None
     """None only for an orphan that carries no client id (cancelled by exchange id)."""
     exchange_id: str | None
+    stop: bool = field(default=False, repr=False)
+    """(Derived from the order's purpose, so left out of the repr that decision digests hash.)
+    A stop of ours: a venue that keeps stops in a book of their own (Binance's algo orders)
+    is asked there first, not after a miss in the plain book (found by a soak: every stop
+    replacement cost a DELETE and a GET of the plain book before the algo ones)."""
+
+    @classmethod
+    def of(cls, order: Order) -> CancelOrder:
+        return cls(client_order_id=order.client_order_id, exchange_id=order.exchange_id,
+                   stop=order.is_stop)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

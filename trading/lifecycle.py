@@ -209,8 +209,7 @@ def position_closed(state: SymbolState, reason: str, ctx: Ctx,
                                  realized_pnl=pos.realized_pnl, fees=pos.fees, net_pnl=net))
     for other in state.orders:  # every order of the position goes (incident 9)
         if other.client_order_id != closing_order and other.status is OrderStatus.OPEN:
-            ctx.emit(CancelOrder(client_order_id=other.client_order_id,
-                                 exchange_id=other.exchange_id))
+            ctx.emit(CancelOrder.of(other))
     cooldown = state.cooldown_until
     if net < ZERO:
         cooldown = max(cooldown, ctx.now + ctx.rules.risk.cooldown_after_loss_s)

@@ -34,13 +34,13 @@ def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
     if order.purpose is not OrderPurpose.STOP:
         return state
     if not state.owns(order):  # its position closed while this stop was in flight
-        ctx.emit(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
+        ctx.emit(CancelOrder.of(order))
         return state
     ctx.record(je.StopPlaced(stop_price=order.stop_price, order=order.client_order_id))
     state = replace(state, stop_price=order.stop_price, needs_stop=False)
     old = state.order(order.replaces) if order.replaces else None
     if old is not None and old.status is OrderStatus.OPEN:
-        ctx.emit(CancelOrder(client_order_id=old.client_order_id, exchange_id=old.exchange_id))
+        ctx.emit(CancelOrder.of(old))
     return state
 
 

@@ -124,3 +124,7 @@ class Order:
     def kind(self) -> OrderPurpose:
         """The grid's former name for `purpose`."""
         return self.purpose
+
+    @property
+    def is_stop(self) -> bool:
+        return self.purpose is OrderPurpose.STOP

@@ -94,8 +94,7 @@ def _cancel_strays(state: SymbolState, ctx: Ctx) -> None:
         if order.client_order_id in asked:
             continue  # cancelled in this decision already (the position closed just now)
         ctx.record(je.OrphanCanceled(order=order.client_order_id, exchange_id=order.exchange_id))
-        ctx.emit(CancelOrder(client_order_id=order.client_order_id,
-                             exchange_id=order.exchange_id))
+        ctx.emit(CancelOrder.of(order))
 
 
 class _Handlers(NamedTuple):

@@ -37,5 +37,5 @@ class GridCtx(BaseCtx[GridRules]):
 
     def cancel(self, state: GridState, order: Order) -> GridState:
         """Ask for a cancel; the order stays live until the exchange confirms it."""
-        self.emit(CancelOrder(client_order_id=order.client_order_id, exchange_id=order.exchange_id))
+        self.emit(CancelOrder.of(order))
         return state.with_order(replace(order, cancel_requested_at=self.now))
