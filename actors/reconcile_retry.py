@@ -17,7 +17,7 @@ max_close_attempts of them in a row. A successful reconciliation resets both cou
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from typing import Any
 
 from actors.command_executor import describe
@@ -35,8 +35,10 @@ TEMPORARY: tuple[type[BaseException], ...] = (errors.TemporaryError, SnapshotUns
 FEE_UNKNOWN = "fee unknown"
 """The heartbeat's reason to look at orders whose fee is owed (`fee_look`)."""
 MAX_SET_ASIDE = 3
-"""Reconciliations set aside in a row for order reports (`ReconcileRetry.set_aside`); the next
-one waits for its budget whatever arrives, so a stream of reports cannot starve it."""
+"""Reconciliations set aside in a row (`ReconcileRetry.set_aside`) after which a price leaving
+the quiet band no longer sets the next one aside (a trending price would starve it); an order
+report always does: a soak saw a removed stop's report wait 70 s behind the reconciliation
+that followed three set aside for prices."""
 TEMPORARY_MAX_WAIT_S = 5.0
 """The longest wait after temporary failures only: an outage that ends is noticed within this
 (entries wait for a successful reconciliation; the close backoff's 60 s would keep them waiting
@@ -92,9 +94,9 @@ class ReconcileRetry:
 
     def preemptible(self) -> AbstractContextManager[None]:
         """The scope of a reconciliation's reads: one that waits in the rate budget is set
-        aside when an order report arrives (exchange/fence.py `preemptible`), unless
-        MAX_SET_ASIDE were in a row."""
-        return preemptible() if self.set_asides < MAX_SET_ASIDE else nullcontext()
+        aside when an order report arrives, or a price that leaves the quiet band unless
+        MAX_SET_ASIDE were in a row (exchange/fence.py `preemptible`)."""
+        return preemptible(prices=self.set_asides < MAX_SET_ASIDE)
 
     def set_aside(self, exc: BaseException, reason: str, log: Any) -> bool:
         """Whether `exc` set the reconciliation aside for an order report (`Preempted`): no
@@ -103,7 +105,8 @@ class ReconcileRetry:
         if not isinstance(exc, Preempted):
             return False
         self.set_asides += 1
-        log.info("reconciliation ({}) set aside: an order report is waiting ({} in a row)",
+        log.info("reconciliation ({}) set aside: an order report or a crossing price is waiting "
+                 "({} in a row)",
                  reason, self.set_asides)
         return True
 

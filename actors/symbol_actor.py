@@ -112,12 +112,13 @@ class SymbolActor(pykka.ThreadingActor):
         """Still the symbol's incarnation (a replaced one's marks would cover for its successor)."""
         return self.fence is None or self.fence.valid
 
-    def _urgent(self) -> bool:
-        """An order report waits in the mailbox, or a price that leaves the quiet band waits in
-        the slot: a reconciliation waiting for budget is set aside for it (exchange/fence.py)."""
+    def _urgent(self, prices: bool) -> bool:
+        """An order report waits in the mailbox, or (`prices`) a price that leaves the quiet band
+        waits in the slot: a reconciliation waiting for budget is set aside for it
+        (exchange/fence.py `preemptible`)."""
         slot = self.loop.slot
         return has_waiting(self.actor_inbox, (OrderActivity,)) or (
-            slot is not None and slot.urgent())
+            prices and slot is not None and slot.urgent())
 
     def _waiting(self, seconds: float) -> None:
         if self.deps.busy is not None and self._current():

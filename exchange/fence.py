@@ -165,9 +165,10 @@ class FenceCheck(Protocol):
 class CallScope:
     fence: FenceCheck | None = None
     busy: Callable[[float], None] | None = None
-    urgent: Callable[[], bool] | None = None
+    urgent: Callable[[bool], bool] | None = None
     """True while the issuing actor has a message waiting that must not queue behind a
-    reconciliation's rate-budget waits (an order report): see `preemptible`."""
+    reconciliation's rate-budget waits: an order report, or (when its argument, `prices`, is
+    true) a price that leaves its quiet band. See `preemptible`."""
 
 
 class Preempted(ExchangeError):
@@ -187,17 +188,19 @@ def call_scope(scope: CallScope) -> Iterator[None]:
         _SCOPE.reset(token)
 
 
-_PREEMPTIBLE: ContextVar[bool] = ContextVar("exchange_call_preemptible", default=False)
+_PREEMPTIBLE: ContextVar[int] = ContextVar("exchange_call_preemptible", default=0)
+_FOR_REPORTS, _FOR_PRICES = 1, 2
 
 
 @contextmanager
-def preemptible() -> Iterator[None]:
+def preemptible(*, prices: bool = True) -> Iterator[None]:
     """The enclosed calls may be set aside: before each wait in the rate budget, a call of a
     lower priority than protective raises `Preempted` when its actor's scope says a message
     is waiting that must not queue behind it (`CallScope.urgent`). For the actor's
     reconciliations only, which can repeat: a live soak saw a removed stop's cancel report
-    wait up to 70 s behind a reconciliation's ~12-15 calls, each allowed 30 s in the budget."""
-    token = _PREEMPTIBLE.set(True)
+    wait up to 70 s behind a reconciliation's ~12-15 calls, each allowed 30 s in the budget.
+    `prices`: a price leaving the quiet band counts too (an order report always does)."""
+    token = _PREEMPTIBLE.set(_FOR_PRICES if prices else _FOR_REPORTS)
     try:
         yield
     finally:
@@ -206,15 +209,16 @@ def preemptible() -> Iterator[None]:
 
 def in_preemptible() -> bool:
     """Whether the calls made now may be set aside (`preemptible`)."""
-    return _PREEMPTIBLE.get()
+    return _PREEMPTIBLE.get() > 0
 
 
 def check_preempted() -> None:
     """Raise `Preempted` inside `preemptible()` when the issuing actor has urgent mail."""
-    if not _PREEMPTIBLE.get():
+    level = _PREEMPTIBLE.get()
+    if not level:
         return
     scope = _SCOPE.get()
-    if scope is not None and scope.urgent is not None and scope.urgent():
+    if scope is not None and scope.urgent is not None and scope.urgent(level == _FOR_PRICES):
         raise Preempted("an order report is waiting: the reconciliation is set aside")
 
 

@@ -66,27 +66,32 @@ def test_a_stop_report_is_handled_while_a_reconciliation_waits_for_budget(tmp_pa
         assert queries.ledger_net_pnl(BTC) == bot.book.balance - START
 
 
-def test_set_asides_in_a_row_are_bounded_so_reports_cannot_starve_reconciliation():
-    """After MAX_SET_ASIDE reconciliations set aside in a row the next one waits for its
-    budget whatever arrives; a reconciliation that succeeds starts the count again."""
+def test_crossing_prices_set_aside_a_bounded_number_in_a_row_order_reports_always():
+    """After MAX_SET_ASIDE reconciliations set aside in a row, a crossing price no longer sets
+    the next one aside (a trending price would starve it), an order report still does (a soak:
+    a removed stop's report waited 70 s behind the reconciliation after three set aside for
+    prices); a reconciliation that succeeds starts the count again."""
     from loguru import logger
 
     from actors.reconcile_retry import MAX_SET_ASIDE, ReconcileRetry
     from exchange.fence import CallScope, Preempted, call_scope, check_preempted
 
     retry = ReconcileRetry(lambda n: 1.0)
-    urgent = CallScope(urgent=lambda: True)
+    a_price_waits = CallScope(urgent=lambda prices: prices)
+    a_report_waits = CallScope(urgent=lambda prices: True)
 
-    def attempt() -> bool:
+    def attempt(scope: CallScope) -> bool:
         try:
-            with call_scope(urgent), retry.preemptible():
+            with call_scope(scope), retry.preemptible():
                 check_preempted()  # what the rate budget does before each of its waits
         except Preempted as exc:
             assert retry.set_aside(exc, "test", logger)
             return False
         return True
 
-    assert [attempt() for _ in range(MAX_SET_ASIDE + 1)] == [False] * MAX_SET_ASIDE + [True]
+    runs = [attempt(a_price_waits) for _ in range(MAX_SET_ASIDE + 1)]
+    assert runs == [False] * MAX_SET_ASIDE + [True]
+    assert [attempt(a_report_waits) for _ in range(3)] == [False] * 3
     retry.succeeded()
-    assert attempt() is False
+    assert attempt(a_price_waits) is False
     assert not retry.set_aside(RuntimeError("not a set-aside"), "test", logger)

@@ -127,7 +127,8 @@ def test_a_reconciliation_waiting_for_anothers_read_gives_way_to_its_order_repor
 
     def waiter() -> None:
         try:
-            with call_scope(CallScope(urgent=report_waiting.is_set)), preemptible():
+            with call_scope(CallScope(urgent=lambda prices: report_waiting.is_set())), \
+                    preemptible():
                 outcome["value"] = read.get()
         except Preempted as exc:
             outcome["preempted"] = exc
