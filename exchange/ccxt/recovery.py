@@ -95,7 +95,10 @@ class OrderRecoveryMixin:
                                       "no clientOrderId to look it up") from None
         try:
             for look in range(2):
-                with at_least(Priority.RECONCILE):  # settles what was sent: never refused
+                # protective: its answer decides one (an entry that landed needs its stop). At
+                # reconcile priority a soak saw an entry's lookup wait 16.7 s for budget while
+                # the position it had opened sat without a stop
+                with at_least(Priority.PROTECTIVE):
                     found = self._find(symbol, None, cid, is_stop)
                 if found is not None:
                     logger.warning("{} create {} failed ({}) but the order exists: {}", self.id,
@@ -115,13 +118,13 @@ class OrderRecoveryMixin:
 
     def _refetch(self, symbol, order, cid, is_stop, defaults) -> dict[str, Any]:
         """Full order for a sparse exchange answer (after a create, cancel or amend was sent);
-        falls back to what we sent/know. Read at reconcile priority at least (an entry's 2 s
-        bound must not fail what was already sent), and no error of the read escapes: the
-        call it follows went through."""
+        falls back to what we sent/know. Read at protective priority (an entry's 2 s bound
+        must not fail what was already sent, and the answer settles what protects a position:
+        a fill, a stop), and no error of the read escapes: the call it follows went through."""
         oid = order.get("id")
         cid = cid or order.get("clientOrderId")
         try:
-            with at_least(Priority.RECONCILE):
+            with at_least(Priority.PROTECTIVE):
                 found = self._find(symbol, None if cid else oid, cid, is_stop)
         except Exception as exc:  # noqa: BLE001 - the order was sent: return what we know
             logger.warning("{} re-fetch of order {} failed ({}: {}); returning what was sent",

@@ -76,7 +76,8 @@ class WallTime:
 
 @contextmanager
 def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
-              trades_lag_s: float = 0.0, wall_time: bool = False) -> Iterator[Live]:
+              trades_lag_s: float = 0.0, wall_time: bool = False,
+              timeout_ms: int = 10000) -> Iterator[Live]:
     """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
     its trade list lagging `trades_lag_s` behind its orders). `wall_time`: the gateway waits
     in real time (else its clock only moves when it sleeps)."""
@@ -86,7 +87,7 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
              else emu_binance.BinanceVenue(book, trades_lag_s=trades_lag_s))
     emu = EmulatorServer(venue).start()
     fake: Any = WallTime() if wall_time else FakeTime(time.time())
-    gateway = make_gateway(exchange_id, emu, tmp_path, fake=fake)
+    gateway = make_gateway(exchange_id, emu, tmp_path, fake=fake, timeout_ms=timeout_ms)
     repo = Repository(tmp_path / "bot.sqlite")
     alerts: list[Escalate] = []
     views: dict[str, Any] = {}

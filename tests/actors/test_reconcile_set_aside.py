@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import threading
 
-from actors.messages import OrderActivity, Reconcile
+from actors.messages import ExternalSignal, OrderActivity, Reconcile
 from storage import queries
 from tests.actors.live_emulator import BTC, START, live_long
 from tests.support.waiting import wait_until
+from trading.model import Side
 
 STOPS = "/fapi/v1/algoOrder"
 POSITIONS = "/fapi/v3/positionRisk"
+ORDERS = "/fapi/v1/order"
 
 
 def test_a_stop_report_is_handled_while_a_reconciliation_waits_for_budget(tmp_path):
@@ -95,3 +97,34 @@ def test_crossing_prices_set_aside_a_bounded_number_in_a_row_order_reports_alway
     retry.succeeded()
     assert attempt(a_price_waits) is False
     assert not retry.set_aside(RuntimeError("not a set-aside"), "test", logger)
+
+
+def test_an_entry_whose_answer_was_lost_is_looked_up_at_protective_priority(tmp_path):
+    """Found by the same soak: an entry's create timed out after it landed, and the gateway's
+    lookup of it (is it there?) ran at reconciliation priority: with the weight short it
+    waited 16.7 s while the position it had opened sat on the venue without a stop. The
+    lookup decides a protective action (the stop of a landed entry), so it is protective."""
+    with live_long(tmp_path, "binanceusdm", wall_time=True, timeout_ms=1500) as bot:
+        bot.ref.tell(ExternalSignal(side=None))  # flat again, then a new entry whose answer
+        wait_until(lambda: bot.position() == 0 and not bot.stops(), message="flat")
+        ip = bot.gateway.meter.venue.ip
+        held = threading.Event()
+
+        def venue_says_nothing_left() -> None:
+            while not held.wait(0.02):
+                ip.cap_remaining(0)
+
+        pressure = threading.Thread(target=venue_says_nothing_left, daemon=True)
+        bot.emu.fail_next(ORDERS, 1, hold="after")  # the entry lands; its answer never comes
+        creates = len(bot.emu.hits(ORDERS, "POST"))
+        try:
+            bot.ref.tell(ExternalSignal(side=Side.LONG))
+            wait_until(lambda: len(bot.emu.hits(ORDERS, "POST")) > creates, message="sent")
+            pressure.start()  # from now on the venue says no weight is left
+            wait_until(lambda: bot.stops() and bot.view().protected, timeout=15,
+                       message="the landed entry's stop rests")
+        finally:
+            held.set()
+            if pressure.is_alive():
+                pressure.join()
+        assert bot.position() > 0

@@ -178,11 +178,13 @@ def test_each_port_call_is_paid_at_its_priority(tmp_path):
 
         assert set(paid(lambda: gw.fetch_tickers([BTC]))) == {"polling"}
         assert set(paid(lambda: gw.poll_updates(0))) == {"polling"}
-        # the entry itself; the re-fetch of Bybit's sparse answer settles what was sent: at
-        # reconcile priority (at an entry's 2 s bound its refusal escaped as "nothing sent")
+        # the entry itself; the re-fetch of Bybit's sparse answer settles what was sent, and
+        # its answer (the fill) decides the entry's stop: protective (at an entry's 2 s bound
+        # its refusal escaped as "nothing sent"; at reconcile priority it waited for budget
+        # while the position had no stop)
         assert set(paid(lambda: gw.create_order(BTC, "market", "buy", D("0.01"), None,
                                                 {"clientOrderId": "p-1"}))) == {"entry",
-                                                                                "reconcile"}
+                                                                                "protective"}
         stop = None
 
         def place() -> None:

@@ -112,10 +112,12 @@ def test_execution_status_unknown_is_looked_up_not_permanent(tmp_path, venue, st
         emu.stop()
 
 
-def test_the_budget_refusing_the_lookup_ends_in_outcome_unknown(tmp_path):
+def test_the_lookup_waits_out_the_venues_block_and_finds_the_order(tmp_path):
     """The create timed out after landing; the lookup's venue says "too many" until 40 s from
-    now (beyond a reconcile's 30 s bound): the budget refuses the lookup. That refusal means
-    "nothing was sent" and used to escape from create_order as BudgetRefused."""
+    now. The lookup is protective (its answer decides the landed entry's stop), so it waits
+    the block out and finds the order; at reconcile priority the budget refused it (beyond the
+    30 s bound), and before that the refusal escaped from create_order as BudgetRefused,
+    saying nothing was sent."""
     fake = FakeTime()
     emu = start_emulator("bybit")
     try:
@@ -126,9 +128,10 @@ def test_the_budget_refusing_the_lookup_ends_in_outcome_unknown(tmp_path):
                                                   "result": {}, "retExtInfo": {}},
                       headers={"X-Bapi-Limit-Status": "0", "X-Bapi-Limit": "10",
                                "X-Bapi-Limit-Reset-Timestamp": str(int(fake.now + 40) * 1000)})
-        with pytest.raises(OrderOutcomeUnknown, match="BudgetRefused") as info:
-            buy(gw, "b-1")
-        assert info.value.client_order_id == "b-1"
+        start = fake.now
+        order = buy(gw, "b-1")
+        assert order.client_order_id == "b-1" and order.filled == D("0.01")
+        assert fake.now - start >= 39  # waited for the venue's reset (40 s on), asked again
         assert len(emu.hits("/v5/order/create")) == 1
     finally:
         emu.stop()
@@ -163,13 +166,15 @@ def test_a_fence_lost_during_the_lookup_ends_in_outcome_unknown(tmp_path):
 
 
 @pytest.mark.parametrize(("reset_s", "status", "filled"), [
-    (4, "closed", D("0.01")),  # waits out the reset at reconcile priority: the full order
-    (40, "open", D("0")),  # too long even for a reconcile: the order as sent
+    (4, "closed", D("0.01")),  # waits out the reset at protective priority: the full order
+    (40, "closed", D("0.01")),  # past a reconcile's bound too: still waited out (protective)
 ])
 def test_a_sparse_answers_refetch_never_fails_the_sent_order(tmp_path, reset_s, status, filled):
     """Bybit answers a create with ids only; the re-fetch's venue says "too many" for a few
     seconds. The re-fetch ran at the entry's priority (2 s bound) and its BudgetRefused escaped
-    from create_order, saying nothing was sent."""
+    from create_order, saying nothing was sent; then at reconcile priority, where a longer
+    block returned the order as sent (its fill unknown, so its stop waited). Its answer
+    decides the entry's stop: protective, it waits the venue's block out."""
     fake = FakeTime()
     emu = start_emulator("bybit")
     try:
