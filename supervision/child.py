@@ -20,6 +20,13 @@ class ChildState(StrEnum):
     STOPPED = "stopped"
 
 
+MAILBOX_OPEN = (ChildState.RUNNING, ChildState.STARTING, ChildState.RESTARTING)
+"""States in which `Supervisor.tell` delivers: a starting actor handles what it is told after
+its start, and an order report waiting sets the start's reconciliation aside. A soak: a stop
+removed while its actor was still starting (~100 s under a short rate budget) was reported by
+the order stream, dropped as "not running", and found by that reconciliation 78 s later."""
+
+
 @dataclass(slots=True)
 class Child:
     symbol: str

@@ -188,3 +188,51 @@ def test_an_actor_slower_than_the_heartbeat_gets_no_second_timer_queued(tmp_path
     finally:
         gate.set()
         sup.stop(timeout_s=10)
+
+
+class SlowStart(Beaten):
+    """Starts only when the test lets it (a start reconciliation waiting for budget)."""
+
+    def __init__(self, *args: Any, gate: threading.Event, got: list[Any]) -> None:
+        super().__init__(*args)
+        self.gate, self.got = gate, got
+
+    def on_start(self) -> None:
+        self.gate.wait(30)
+        super().on_start()
+
+    def on_receive(self, message: Any) -> Any:
+        self.got.append(message)
+        return super().on_receive(message)
+
+
+def test_a_report_told_while_the_actor_starts_reaches_it():
+    """Found by a soak: a stop the venue removed while its actor was still starting was
+    reported by the order stream, but `tell` dropped it ("not running"); the start's own
+    reconciliation found it 78 s later. Told during the start, it waits in the mailbox and is
+    handled right after (and, meanwhile, sets a waiting reconciliation aside)."""
+    import tempfile
+    from pathlib import Path
+
+    from actors.messages import OrderActivity
+
+    seen: dict[str, list[float]] = {}
+    lock, gate, got = threading.Lock(), threading.Event(), []
+    symbol = SYMBOLS[0]
+    report = OrderActivity(client_order_ids=("main-x-BTC-2s",))
+
+    def start(s: str, *args: Any) -> Any:
+        return SlowStart.start(s, *args, gate=gate, got=got)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sup = _supervisor(Path(tmp), [symbol], seen, lock, start=start)
+        sup.start()
+        try:
+            wait_until(lambda: sup.children[symbol].ref is not None, message="spawned")
+            assert sup.children[symbol].state.value in ("starting", "restarting")
+            assert sup.tell(symbol, report)  # dropped before: "not running"
+            gate.set()
+            wait_until(lambda: report in got, message="the report handled after the start")
+        finally:
+            gate.set()
+            sup.stop(timeout_s=10)
