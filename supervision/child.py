@@ -8,6 +8,7 @@ from typing import Any
 
 import pykka
 
+from actors.messages import OrderActivity
 from supervision.restart_policy import RestartHistory
 
 
@@ -20,11 +21,18 @@ class ChildState(StrEnum):
     STOPPED = "stopped"
 
 
-MAILBOX_OPEN = (ChildState.RUNNING, ChildState.STARTING, ChildState.RESTARTING)
-"""States in which `Supervisor.tell` delivers: a starting actor handles what it is told after
-its start, and an order report waiting sets the start's reconciliation aside. A soak: a stop
-removed while its actor was still starting (~100 s under a short rate budget) was reported by
-the order stream, dropped as "not running", and found by that reconciliation 78 s later."""
+def open_for(state: ChildState, message: object) -> bool:
+    """Whether `Supervisor.tell` delivers `message` to an actor in `state`: a running one
+    anything; a starting one an order report only, handled right after its start (it sets the
+    start's reconciliation aside meanwhile). A soak: a stop removed while its actor was still
+    starting (~100 s under a short rate budget) was reported by the order stream, dropped as
+    "not running", and found by that reconciliation 78 s later. Prices and signals still wait
+    for the start to be reported: a price handled early made the actor look ready (view
+    reconciled and ticking) while its signals were still refused as "not running"."""
+    if state is ChildState.RUNNING:
+        return True
+    return state in (ChildState.STARTING, ChildState.RESTARTING) and isinstance(
+        message, OrderActivity)
 
 
 @dataclass(slots=True)

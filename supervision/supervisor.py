@@ -36,7 +36,7 @@ from storage.repository import Repository
 from storage.restore import UNREADABLE, CorruptRow
 from supervision import beats
 from supervision.alerts import Alerts
-from supervision.child import MAILBOX_OPEN, Child, ChildState
+from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.restart_policy import RestartPolicy
@@ -112,9 +112,9 @@ class Supervisor:
         return self.kill_switch or self._stopping.is_set()
 
     def tell(self, symbol: str, message: Any) -> bool:
-        """Deliver to the symbol's mailbox, also while it starts (`MAILBOX_OPEN`)."""
+        """Deliver to the running actor's mailbox (an order report also while it starts)."""
         child = self.children.get(symbol)
-        if child is None or child.ref is None or child.state not in MAILBOX_OPEN:
+        if child is None or child.ref is None or not open_for(child.state, message):
             return False
         try:
             child.ref.tell(message)
