@@ -13,14 +13,42 @@ from typing import Any
 
 requested = threading.Event()
 received: list[str] = []
+_wake: int | None = None
+"""Write end of the pipe the handler writes to (`install`)."""
 
 
 def _handler(signum: int, _frame: Any) -> None:
+    # Runs in the main thread between two of its bytecodes, possibly while that thread holds
+    # `requested`'s own lock (the run loop waits on it several times a second): setting the
+    # event here could wait for that lock for ever. A CI run saw exactly that: SIGTERM, then
+    # nothing for 60 s, no "stopping" line. The handler takes no lock: a list append and one
+    # byte to a pipe; the watcher thread sets the event.
     received.append(signal.Signals(signum).name)
-    requested.set()
+    if _wake is None:  # not installed here (a forked child): as before
+        requested.set()
+    else:
+        os.write(_wake, b"\0")
+
+
+def _watch(fd: int) -> None:
+    while os.read(fd, 1):
+        requested.set()
+
+
+def _forked() -> None:
+    global _wake
+    _wake = None  # the watcher thread does not survive a fork
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def install() -> None:
+    global _wake
+    if _wake is None:
+        read_end, _wake = os.pipe()
+        threading.Thread(target=_watch, args=(read_end,), name="stop-signals",
+                         daemon=True).start()
     signal.signal(signal.SIGTERM, _handler)
     signal.signal(signal.SIGINT, _handler)
 
