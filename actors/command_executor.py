@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from actors.order_results import canceled_events, events_for, look_up, tells_fills
+from actors.order_results import (
+    by_client_id,
+    canceled_events,
+    events_for,
+    look_up,
+    tells_fills,
+)
 from exchange import errors
 from exchange.budget import BudgetRefused
 from exchange.fence import Fenced
@@ -153,9 +159,7 @@ class CommandExecutor:
                            never_reached=event.never_reached, position_gone=True)
 
     def _cancel(self, cid: str | None, exchange_id: str | None, stop: bool = False) -> list[Event]:
-        params: dict[str, Any] = {"clientOrderId": cid} if cid else {}
-        if stop:
-            params["trigger"] = True  # the port's hint: look in the venue's stop book first
+        params = by_client_id(cid, stop) if cid else {}
         try:
             answer = self.exchange.cancel_order(exchange_id, self.symbol, params)
         except Fenced:

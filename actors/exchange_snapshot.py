@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from actors.order_results import exchange_order
+from actors.order_results import by_client_id, exchange_order
 from exchange import errors
 from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
@@ -55,9 +55,8 @@ def lookup_orders(exchange: ExchangePort, symbol: str,
     found: dict[str, ExchangeOrder] = {}
     for order in orders:
         try:
-            hint = {"trigger": True} if order.is_stop else {}  # the venue's stop book first
             raw = exchange.fetch_order(order.exchange_id, symbol,
-                                       {"clientOrderId": order.client_order_id, **hint})
+                                       by_client_id(order.client_order_id, order.is_stop))
         except errors.OrderNotFound:
             continue
         found[order.client_order_id] = exchange_order(raw, order.client_order_id)

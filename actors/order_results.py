@@ -96,6 +96,12 @@ def _filled(client_order_id: str, order: VenueOrder, *, complete: bool) -> Order
                        complete=complete, fee_known=order.fee is not None)
 
 
+def by_client_id(cid: str, stop: bool = False) -> dict[str, Any]:
+    """The port params naming one of our orders; for a stop, the hint that sends a venue
+    keeping stops apart (Binance's algo orders) to its stop book first."""
+    return {"clientOrderId": cid, "trigger": True} if stop else {"clientOrderId": cid}
+
+
 def look_up(exchange: Any, symbol: str, exchange_id: str | None, cid: str, *,
             stop: bool = False) -> VenueOrder:
     """One of our orders by client order id, at protective priority: the answer decides a
@@ -104,5 +110,4 @@ def look_up(exchange: Any, symbol: str, exchange_id: str | None, cid: str, *,
     default (reconciliation) priority, a streamed fill's lookup queued behind the periodic
     reconciliations for up to ~30 s while a grid leg had only its old, smaller stop."""
     with call_priority(Priority.PROTECTIVE):
-        hint = {"trigger": True} if stop else {}  # a stop: the venue's stop book first
-        return exchange.fetch_order(exchange_id, symbol, {"clientOrderId": cid, **hint})
+        return exchange.fetch_order(exchange_id, symbol, by_client_id(cid, stop))

@@ -54,7 +54,7 @@ class ReconcileRetry:
         self.delay = 0.0
         self.retry_at = 0.0
         self.set_asides = 0
-        """Reconciliations set aside in a row for order reports (`set_aside`)."""
+        """Reconciliations set aside in a row (`set_aside`)."""
 
     def due(self, now: float) -> bool:
         """Whether the timer may retry now (a deadline left far ahead by a clock that stepped
@@ -99,15 +99,14 @@ class ReconcileRetry:
         return preemptible(prices=self.set_asides < MAX_SET_ASIDE)
 
     def set_aside(self, exc: BaseException, reason: str, log: Any) -> bool:
-        """Whether `exc` set the reconciliation aside for an order report (`Preempted`): no
-        failure, nothing sent was lost; the actor handles the report next. The caller keeps
-        the symbol unreconciled (a fee look aside), so the next Timer tries again."""
+        """Whether `exc` set the reconciliation aside for an order report or a crossing price
+        (`Preempted`): no failure, nothing sent was lost; the actor handles it next. The caller
+        keeps the symbol unreconciled (a fee look aside), so the next Timer tries again."""
         if not isinstance(exc, Preempted):
             return False
         self.set_asides += 1
         log.info("reconciliation ({}) set aside: an order report or a crossing price is waiting "
-                 "({} in a row)",
-                 reason, self.set_asides)
+                 "({} in a row)", reason, self.set_asides)
         return True
 
     def succeeded(self) -> None:

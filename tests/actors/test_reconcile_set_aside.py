@@ -16,6 +16,9 @@ reconciliation waits; the emulator's request log, in arrival order, is the proof
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from actors.messages import ExternalSignal, OrderActivity, Reconcile
 from storage import queries
@@ -28,21 +31,33 @@ POSITIONS = "/fapi/v3/positionRisk"
 ORDERS = "/fapi/v1/order"
 
 
+@contextmanager
+def no_weight_left(bot: Any) -> Iterator[Any]:
+    """While it lasts, the venue says no weight is left (as its X-MBX-USED-WEIGHT-1M header
+    does when other programs on the IP spend it): the gateway's IP bucket is held at zero.
+    Yields that bucket."""
+    ip = bot.gateway.meter.venue.ip
+    held = threading.Event()
+
+    def venue_says_nothing_left() -> None:
+        while not held.wait(0.02):
+            ip.cap_remaining(0)
+
+    pressure = threading.Thread(target=venue_says_nothing_left, daemon=True)
+    pressure.start()
+    try:
+        yield ip
+    finally:
+        held.set()
+        pressure.join()
+
+
 def test_a_stop_report_is_handled_while_a_reconciliation_waits_for_budget(tmp_path):
     with live_long(tmp_path, "binanceusdm", wall_time=True) as bot:
         (stop,) = bot.stops()
-        ip = bot.gateway.meter.venue.ip
-        held = threading.Event()
-
-        def venue_says_nothing_left() -> None:
-            while not held.wait(0.02):
-                ip.cap_remaining(0)
-
-        pressure = threading.Thread(target=venue_says_nothing_left, daemon=True)
         bot.emu.clear()
-        waited = ip.waited_s
-        try:
-            pressure.start()
+        with no_weight_left(bot) as ip:
+            waited = ip.waited_s
             bot.ref.tell(Reconcile(reason="test"))
             wait_until(lambda: ip.waited_s > waited, message="the reconciliation waits")
             assert bot.book.cancel(stop)  # the venue removes the stop, its stream reports it
@@ -50,9 +65,6 @@ def test_a_stop_report_is_handled_while_a_reconciliation_waits_for_budget(tmp_pa
             wait_until(lambda: len(bot.stops()) == 1, timeout=20, message="a new stop rests")
             calls = [(r.method, r.path) for r in bot.emu.requests]
             before_stop = set(calls[:calls.index(("POST", STOPS))])
-        finally:
-            held.set()
-            pressure.join()
         bot.emu.clear()
         bot.reconcile(1)  # what the next Timer does for a reconciliation set aside
         whole = {(r.method, r.path) for r in bot.emu.requests}
@@ -107,24 +119,11 @@ def test_an_entry_whose_answer_was_lost_is_looked_up_at_protective_priority(tmp_
     with live_long(tmp_path, "binanceusdm", wall_time=True, timeout_ms=1500) as bot:
         bot.ref.tell(ExternalSignal(side=None))  # flat again, then a new entry whose answer
         wait_until(lambda: bot.position() == 0 and not bot.stops(), message="flat")
-        ip = bot.gateway.meter.venue.ip
-        held = threading.Event()
-
-        def venue_says_nothing_left() -> None:
-            while not held.wait(0.02):
-                ip.cap_remaining(0)
-
-        pressure = threading.Thread(target=venue_says_nothing_left, daemon=True)
         bot.emu.fail_next(ORDERS, 1, hold="after")  # the entry lands; its answer never comes
         creates = len(bot.emu.hits(ORDERS, "POST"))
-        try:
-            bot.ref.tell(ExternalSignal(side=Side.LONG))
-            wait_until(lambda: len(bot.emu.hits(ORDERS, "POST")) > creates, message="sent")
-            pressure.start()  # from now on the venue says no weight is left
+        bot.ref.tell(ExternalSignal(side=Side.LONG))
+        wait_until(lambda: len(bot.emu.hits(ORDERS, "POST")) > creates, message="sent")
+        with no_weight_left(bot):  # from now on the venue says no weight is left
             wait_until(lambda: bot.stops() and bot.view().protected, timeout=15,
                        message="the landed entry's stop rests")
-        finally:
-            held.set()
-            if pressure.is_alive():
-                pressure.join()
         assert bot.position() > 0
