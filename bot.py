@@ -107,7 +107,7 @@ def parser() -> argparse.ArgumentParser:
     cluster = sub.add_parser("cluster", help="show the cluster: nodes, leases, takeovers")
     _common(cluster)
     cluster.add_argument("--json", action="store_true", help="print JSON instead of text")
-    from backtest.cli import add_parsers  # backtest and download (argparse only, no heavy imports)
+    from backtest.args import add_parsers  # backtest and download (argparse only, no heavy imports)
 
     add_parsers(sub, _common)
     return top

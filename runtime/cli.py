@@ -12,6 +12,7 @@ import threading
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 from config.errors import ConfigError
 from config.loader import configured_data_dir, load_settings
@@ -20,9 +21,9 @@ from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
 from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
-from runtime.wiring import StartupError
+from runtime.startup_error import StartupError
 from runtime.workers_role import ProcessRole
-from storage.database import StorageError
+from storage.errors import StorageError
 from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
 from supervision.status import read_status, render_table
 
@@ -237,9 +238,24 @@ def pick_account(
     return None
 
 
+def status_dump(data_dir: Path) -> dict[str, Any] | None:
+    """What `bot.py status --json` shows (None: no status yet): the last snapshot, whether a bot
+    runs, liveness settled when none does. Raises ValueError/OSError for an unreadable file."""
+    status = read_status(data_dir)
+    if status is None:
+        return None
+    running = status["bot"]["running"] = is_locked(data_dir / "bot.lock")
+    if not running:
+        status["bot"].pop("dashboard", None)  # served by the running bot only
+    from runtime.workers_status import settle_liveness
+
+    settle_liveness(status, running)
+    return status
+
+
 def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | None) -> int:
     try:
-        status = read_status(data_dir)
+        status = status_dump(data_dir)
     except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         reason = exc.strerror if isinstance(exc, OSError) else f"not valid JSON: {exc}"
         return fail(
@@ -248,12 +264,8 @@ def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | No
         )
     if status is None:
         return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
-    status["bot"]["running"] = is_locked(data_dir / "bot.lock")
-    if not status["bot"]["running"]:
-        status["bot"].pop("dashboard", None)  # served by the running bot only
-    from runtime.workers_status import settle_liveness, worker_lines
+    from runtime.workers_status import worker_lines
 
-    settle_liveness(status, status["bot"]["running"])
     if account is not None:
         if account not in status.get("accounts", {}):
             known = ", ".join(status.get("accounts", {})) or "none"

@@ -14,15 +14,12 @@ from typing import Any
 from config.settings import Settings
 from exchange.errors import ExchangeError
 from exchange.port import ExchangePort
+from runtime.startup_error import StartupError
 from strategies.base import Strategy
 from strategies.mean_reversion import MeanReversion
 from supervision import coverage
 from trading.decide import SymbolCore
 from trading.rules import MarketRules, RiskRules, Rules
-
-
-class StartupError(Exception):
-    """A problem that stops the bot from starting; the message is the one line users see."""
 
 
 def market_rules(exchange: ExchangePort, symbol: str) -> MarketRules:

@@ -19,6 +19,7 @@ from loguru import logger
 
 from storage import migrations
 from storage.cluster_database import open_postgres
+from storage.errors import StorageError
 from storage.models import (
     ALL_MODELS,
     SCHEMA_VERSION,
@@ -40,10 +41,6 @@ dashboard); more readers wait for a free one (bounded, see cluster_database.open
 MIGRATION_DEADLINE_S = 600.0
 """A migration's statements may each wait this long (others: cluster_database.query_deadline)."""
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-
-class StorageError(Exception):
-    """The database cannot be opened or migrated; the message names the file and the cause."""
 
 
 def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from backtest.cli import RANKABLE
+from backtest.args import RANKABLE
 from backtest.session import render_ranking
 from backtest.sweep import ranked
 
