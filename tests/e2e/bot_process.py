@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runtime.cli import status_dump
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,9 +60,21 @@ def status(config: Path, data_dir: Path) -> dict[str, Any] | None:
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
+def status_now(data_dir: Path) -> dict[str, Any] | None:
+    """The status `bot.py status --json` prints, built in this process by the function that
+    command runs (None while there is none or it cannot be read)."""
+    try:
+        return status_dump(data_dir)
+    except (ValueError, OSError):
+        return None
+
+
 def wait_status(config: Path, data_dir: Path, check, timeout: float = 60, message: str = "status"):  # noqa: ANN001
+    """Poll the status until `check` holds. In this process: a `bot.py status` process per
+    poll cost about a CPU-second each, ~300 of them in the suite (the tests that check the
+    command itself call `status`)."""
     def probe():  # noqa: ANN202
-        s = status(config, data_dir)
+        s = status_now(data_dir)
         return s if s is not None and check(s) else None
 
     try:
