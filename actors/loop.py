@@ -8,7 +8,7 @@ in `actors/` as the imperative shell (repository, exchange port, price slot).
 What it guarantees, for both styles:
 - every decision that changes something is committed (state, journal, ledger, order intents)
   in one transaction before any of its commands is sent; results of the commands come back as
-  events and are decided in the same message;
+  events and are decided in the same message, each command's before the next is sent;
 - a message that keeps producing events is a bug: after MAX_STEPS decisions it raises, naming
   the event that started it (incident 2), and the supervisor handles the crash;
 - a close rejected because the position was already gone triggers a reconciliation;
@@ -143,8 +143,7 @@ class DecisionLoop:
         self.sync_band()
 
     def adopt(self, state: Any, *, reconciled: bool = True) -> None:
-        """Begin from `state` instead of `start()`'s restore and reconciliation: for a driver
-        that plays the exchange's part itself (the decision-level tests)."""
+        """Begin from `state`, not `start()`'s restore and reconciliation (decision tests)."""
         self.incarnation = self.incarnation or 1
         self.state = state
         self._quiet_price = None
@@ -278,11 +277,15 @@ class DecisionLoop:
         # a correlation id is made only when something is committed (most ticks change nothing)
         self._catch_up()
         pending: deque[Event] = deque([first])
+        queued: deque[Any] = deque()  # commands not sent yet (a filled entry's stop goes first)
         raced = False
         steps = 0
         before = self.state
         try:
-            while pending:
+            while pending or queued:
+                if not pending:  # one command, then its results are decided before the next
+                    pending.extend(self.execute(queued.popleft()))
+                    continue
                 steps += 1
                 if steps > MAX_STEPS:
                     raise RunawayLoop(
@@ -298,8 +301,7 @@ class DecisionLoop:
                 if committed is None:
                     continue
                 correlation_id, also, commands = committed
-                for command in commands:
-                    pending.extend(self.execute(command))
+                queued.extendleft(reversed(commands))
                 raced = raced or (isinstance(event, OrderFailed) and event.position_gone)
         finally:
             if self._reserved or self.state is not before:  # most ticks: neither
@@ -367,8 +369,7 @@ class DecisionLoop:
 
     # -- price slot and publishing ------------------------------------------------------------
     def _band(self) -> QuietBand | None:
-        """The current state's quiet band (computed once per state; a price-only change keeps
-        it)."""
+        """The current state's quiet band (once per state; a price-only change keeps it)."""
         if self._quiet_for is not self.state:
             self._quiet = self.core.quiet_band(self.state)
             self._quiet_for = self.state
