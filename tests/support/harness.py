@@ -50,7 +50,8 @@ class Harness:
                  heartbeat_interval_s: float = 0.05, heartbeat_timeout_s: float = 1.0,
                  mailbox_max: int = 100_000, kill_switch_escalations: int = 100,
                  latency_s: float = 0.0, paper_store: Path | None = None, db: Path | None = None,
-                 max_open_positions: int | None = None) -> None:
+                 max_open_positions: int | None = None,
+                 repository: type[Repository] = Repository) -> None:
         self.tmp = tmp
         self.symbols = symbols
         self.clock = clock or ManualClock()
@@ -60,7 +61,7 @@ class Harness:
                                               epoch_ms=int(self.clock() * 1000) - 10_000),
             clock=self.clock, latency_s=latency_s)
         self.exchange = wrap(self.paper) if wrap else self.paper
-        self.repo = Repository(db or tmp / "bot.sqlite", synchronous="normal")
+        self.repo = repository(db or tmp / "bot.sqlite", synchronous="normal")
         self.alerts = Alerts(logger=logger)
         self.views: dict[str, Any] = {}
         self.risk = risk or {}

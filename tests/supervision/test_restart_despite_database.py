@@ -1,0 +1,59 @@
+"""A restart is never lost to the database: the supervisor counts each restart in storage, and
+when that write failed (a cluster node's PostgreSQL not answering within its 10 s deadline,
+seen in a CI run of the zombie test) the supervisor thread logged "supervisor error" with the
+child's restart already unscheduled: the account's actor stayed stopped on the node that held
+its lease, and nothing managed it until the node stopped. Real supervisor, actors and SQLite;
+the repository's restart count fails once through its own class."""
+
+from __future__ import annotations
+
+import peewee
+
+from storage.repository import Repository
+from supervision.restart_policy import RestartPolicy
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
+
+BTC = "BTC/USDT:USDT"
+
+
+class CountFailsOnce(Repository):
+    failed: list[str] = []
+
+    def count_restart(self, symbol: str) -> None:
+        if not self.failed:
+            self.failed.append(symbol)
+            raise peewee.OperationalError("the database server did not answer within 10s")
+        super().count_restart(symbol)
+
+
+class CrashOnFirstPrice:
+    name = "crash-once"
+
+    def __init__(self) -> None:
+        self.crashed = False
+
+    def on_price(self, price, volume, now, position):  # noqa: ANN001
+        if not self.crashed:
+            self.crashed = True
+            raise ZeroDivisionError("bug on the first price")
+        return None
+
+
+def test_a_restart_whose_count_cannot_be_written_still_happens(tmp_path, lines):
+    CountFailsOnce.failed = []
+    strategy = CrashOnFirstPrice()
+    h = Harness(tmp_path, [BTC], strategy_for=lambda s: strategy, repository=CountFailsOnce,
+                policy=RestartPolicy(max_restarts=5, period_s=60, backoff_initial_s=0.01,
+                                     backoff_max_s=0.05, stable_after_s=60)).start()
+    try:
+        first = h.child(BTC).ref
+        h.poll()  # the first price: the actor crashes
+        wait_until(lambda: CountFailsOnce.failed == [BTC], message="the count failed")
+        wait_until(lambda: h.child(BTC).state.value == "running" and h.child(BTC).ref is not first,
+                   message="the actor restarted although its restart was not counted")
+        assert h.child(BTC).restarts == 1
+        assert any("restart not counted" in line for line in lines)
+        assert not any("supervisor error" in line for line in lines)
+    finally:
+        h.stop()
