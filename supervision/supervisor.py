@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pykka
@@ -38,6 +39,7 @@ from supervision.alerts import Alerts
 from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
+from supervision.records import store
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
@@ -263,8 +265,10 @@ class Supervisor:
             child.restart_at = None
             reason = (f"restarted {verdict.restarts_in_period} times in "
                       f"{self.policy.period_s:.0f}s; last: {error}")
-            self.repo.quarantine(child.symbol, reason, correlation_id=uuid.uuid4().hex[:16])
-            self.repo.add_escalation(child.symbol, reason, verdict.restarts_in_period, error)
+            n, cid = verdict.restarts_in_period, uuid.uuid4().hex[:16]
+            store(self.log.bind(symbol=child.symbol), "the escalation",
+                  lambda: self.repo.quarantine(child.symbol, reason, correlation_id=cid),
+                  lambda: self.repo.add_escalation(child.symbol, reason, n, error))
             self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
             return
         child.state = ChildState.BACKING_OFF
@@ -279,10 +283,10 @@ class Supervisor:
         self.log.bind(symbol=child.symbol).error(
             "state cannot be restored, symbol quarantined: {}", error
         )
-        self.repo.quarantine(
-            child.symbol, f"{UNREADABLE}: {error}", correlation_id=uuid.uuid4().hex[:16]
-        )
-        self.repo.add_escalation(child.symbol, "unreadable persisted state", 0, error)
+        cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
+        store(self.log.bind(symbol=sym), "the quarantine",
+              lambda: self.repo.quarantine(sym, f"{UNREADABLE}: {error}", correlation_id=cid),
+              lambda: self.repo.add_escalation(sym, why, 0, error))
         # no emergency close: the position is not understood, its exchange stop keeps protecting
         self._on_escalation(child.symbol, "unreadable persisted state", 0, error, at, close=False)
 
@@ -293,13 +297,9 @@ class Supervisor:
             if child.restart_at is not None and now >= child.restart_at:
                 child.restart_at = None
                 child.restarts += 1
-                try:  # a count for the status (a database timing out here left it stopped)
-                    self.repo.count_restart(child.symbol)
-                except Exception as exc:  # noqa: BLE001 - the spawn meets the same fault or not
-                    self.log.bind(symbol=child.symbol).warning("restart not counted: {}", exc)
-                self.log.bind(symbol=child.symbol).warning(
-                    "restarting from storage (restart #{})", child.restarts
-                )
+                log = self.log.bind(symbol=child.symbol)
+                store(log, "the restart count", partial(self.repo.count_restart, child.symbol))
+                log.warning("restarting from storage (restart #{})", child.restarts)
                 self._spawn(child, restarting=True)
 
     def _spawn(self, child: Child, restarting: bool = False) -> None:
@@ -375,12 +375,12 @@ class Supervisor:
 
     def trip_kill_switch(self, reason: str) -> None:
         self.kill_switch = True
-        self.repo.set_meta("kill_switch", "1")
         self.alerts.alert(None, "kill_switch", f"kill switch: no new entries anywhere ({reason})")
         for child in self.children.values():
             if child.ref is not None:
                 with contextlib.suppress(pykka.ActorDeadError):
                     child.ref.tell(BlockEntries(blocked=True, reason="kill switch"))
+        store(self.log, "the kill switch", lambda: self.repo.set_meta("kill_switch", "1"))
 
     def reset_kill_switch(self, by: str) -> None:
         """A person lifts the kill switch; escalations so far no longer count toward tripping
