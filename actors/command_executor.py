@@ -9,6 +9,7 @@ first looked up by its client order id: an order that did land is adopted, never
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from actors.order_results import (
@@ -20,7 +21,7 @@ from actors.order_results import (
 )
 from exchange import errors
 from exchange.budget import BudgetRefused
-from exchange.fence import Fenced
+from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
 from trading.commands import AmendStop, CancelOrder, Command, Escalate, PlaceOrder
 from trading.events import Event, OrderCanceled, OrderFailed, StopAmended, StopAmendFailed
@@ -86,26 +87,34 @@ class CommandExecutor:
             params["reduceOnly"] = True
         if order.purpose is OrderPurpose.STOP:
             params["stopLossPrice"] = order.stop_price
+        closes = order.reduce_only and order.purpose is not OrderPurpose.STOP
+        return self._create(order, lambda: self.exchange.create_order(
+            self.symbol, "market", order.side, order.amount, None, params), closes=closes)
+
+    def _create(self, order: Any, send: Callable[[], Any], *, closes: bool = False) -> list[Event]:
+        """Send a create; every outcome becomes events. An order that can grow a position gives
+        way, while it waits for rate budget, to an order report in the actor's mailbox (found by
+        a soak: a removed stop's report waited 10 s behind a grid decision's level orders, each
+        waiting up to its 2 s bound): it was never sent, like the budget's own refusal."""
+        cid = order.client_order_id
         try:
-            result = self.exchange.create_order(self.symbol, "market", order.side, order.amount,
-                                                None, params)
-            return events_for(order.client_order_id, result, pending=True)
+            with nullcontext() if order.reduce_only else preemptible(prices=False):
+                result = send()
+            return events_for(cid, result, pending=True)
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
-        except BudgetRefused as exc:
-            return self._not_sent(order.client_order_id, exc)
+        except (BudgetRefused, Preempted) as exc:
+            return self._not_sent(cid, exc)  # nothing was sent: no lookup
         except Exception as exc:  # noqa: BLE001 - every failure is resolved by lookup, then an event
             self.log.warning("create_order {} failed: {}; looking it up by client id",
-                             order.client_order_id, describe(exc))
+                             cid, describe(exc))
             # it may have landed (anything but the venue's refusal): a not-found of an order
             # that grows the position is no proof right after the send (order_evidence.py)
             unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
-            events = self._resolve(order.client_order_id, exc, unsure=unsure, stop=order.is_stop)
-            if order.reduce_only and order.purpose is not OrderPurpose.STOP:
-                events = [self._mark_if_position_gone(e) for e in events]
-            return events
+            events = self._resolve(cid, exc, unsure=unsure, stop=order.is_stop)
+            return [self._mark_if_position_gone(e) for e in events] if closes else events
 
-    def _not_sent(self, cid: str, exc: BudgetRefused) -> list[Event]:
+    def _not_sent(self, cid: str, exc: Exception) -> list[Event]:
         """Our own rate budget refused the create before anything was sent (an entry or a grid
         level; protective calls are never refused): a failed order that never reached the
         venue, with no lookup. Found by a soak: each such refusal was looked up by client id

@@ -7,10 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from actors.command_executor import CommandExecutor, describe
-from actors.order_results import events_for
-from exchange import errors
-from exchange.budget import BudgetRefused
-from exchange.fence import Fenced
 from trading.commands import CancelOrder, Escalate
 from trading.events import Event, OrderFailed
 from trading.grid.context import PlaceGridOrder
@@ -52,22 +48,8 @@ class GridExecutor(CommandExecutor):
             kind, price = "limit", order.price
         elif order.kind is GridKind.STOP:
             params["stopLossPrice"] = order.price
-        try:
-            result = self.exchange.create_order(
-                self.symbol, kind, order.side, order.amount, price, params
-            )
-            return events_for(cid, result, pending=True)
-        except Fenced:
-            raise  # this incarnation was replaced: it sends and records nothing more
-        except BudgetRefused as exc:
-            return self._not_sent(cid, exc)  # nothing was sent: no lookup
-        except Exception as exc:  # noqa: BLE001 - resolved by lookup, then an event
-            self.log.warning(
-                "create_order {} failed: {}; looking it up by client id", cid, describe(exc)
-            )
-            unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
-            # as CommandExecutor._place
-            return self._resolve(cid, exc, unsure=unsure, stop=order.is_stop)
+        return self._create(order, lambda: self.exchange.create_order(
+            self.symbol, kind, order.side, order.amount, price, params))
 
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
         try:

@@ -172,8 +172,9 @@ class CallScope:
 
 
 class Preempted(ExchangeError):
-    """A reconciliation's call gave up its wait in the rate budget, before anything was sent,
-    because its actor has an order report waiting (`preemptible`)."""
+    """A call below protective priority (a reconciliation's read, an entry's create) gave up
+    its wait in the rate budget, before anything was sent, because its actor has an order
+    report waiting (`preemptible`)."""
 
 
 _SCOPE: ContextVar[CallScope | None] = ContextVar("exchange_call_scope", default=None)
@@ -196,9 +197,10 @@ _FOR_REPORTS, _FOR_PRICES = 1, 2
 def preemptible(*, prices: bool = True) -> Iterator[None]:
     """The enclosed calls may be set aside: before each wait in the rate budget, a call of a
     lower priority than protective raises `Preempted` when its actor's scope says a message
-    is waiting that must not queue behind it (`CallScope.urgent`). For the actor's
-    reconciliations only, which can repeat: a live soak saw a removed stop's cancel report
-    wait up to 70 s behind a reconciliation's ~12-15 calls, each allowed 30 s in the budget.
+    is waiting that must not queue behind it (`CallScope.urgent`). For calls that can be made
+    again later: the actor's reconciliations (a live soak saw a removed stop's cancel report
+    wait up to 70 s behind a reconciliation's ~12-15 calls, each allowed 30 s in the budget)
+    and the creates of orders that grow a position (10 s behind a grid's level orders).
     `prices`: a price leaving the quiet band counts too (an order report always does)."""
     token = _PREEMPTIBLE.set(_FOR_PRICES if prices else _FOR_REPORTS)
     try:
@@ -219,7 +221,7 @@ def check_preempted() -> None:
         return
     scope = _SCOPE.get()
     if scope is not None and scope.urgent is not None and scope.urgent(level == _FOR_PRICES):
-        raise Preempted("an order report is waiting: the reconciliation is set aside")
+        raise Preempted("an order report is waiting: this call is set aside for it")
 
 
 def check_fence() -> None:

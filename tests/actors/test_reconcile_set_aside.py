@@ -32,21 +32,24 @@ ORDERS = "/fapi/v1/order"
 
 
 @contextmanager
-def no_weight_left(bot: Any) -> Iterator[Any]:
+def no_weight_left(bot: Any, *, orders: bool = False) -> Iterator[Any]:
     """While it lasts, the venue says no weight is left (as its X-MBX-USED-WEIGHT-1M header
-    does when other programs on the IP spend it): the gateway's IP bucket is held at zero.
-    Yields that bucket."""
+    does when other programs on the IP spend it): the gateway's IP bucket is held at zero
+    (`orders`: the account's order-rate buckets too, as X-MBX-ORDER-COUNT says after a burst).
+    Yields the IP bucket (`orders`: the first order bucket)."""
     ip = bot.gateway.meter.venue.ip
+    buckets = (ip, *(bot.gateway.meter.account.order_buckets if orders else ()))
     held = threading.Event()
 
     def venue_says_nothing_left() -> None:
         while not held.wait(0.02):
-            ip.cap_remaining(0)
+            for bucket in buckets:
+                bucket.cap_remaining(0)
 
     pressure = threading.Thread(target=venue_says_nothing_left, daemon=True)
     pressure.start()
     try:
-        yield ip
+        yield buckets[1] if orders else ip
     finally:
         held.set()
         pressure.join()
@@ -127,3 +130,27 @@ def test_an_entry_whose_answer_was_lost_is_looked_up_at_protective_priority(tmp_
             wait_until(lambda: bot.stops() and bot.view().protected, timeout=15,
                        message="the landed entry's stop rests")
         assert bot.position() > 0
+
+
+def test_an_entry_waiting_for_budget_gives_way_to_an_order_report(tmp_path):
+    """Found by a soak on the Bybit emulator: a removed stop's cancel report waited 10 s
+    behind one grid decision's level orders, each waiting up to its 2 s bound for budget. An
+    order that grows a position is set aside like a reconciliation's read: it was never sent
+    (no lookup), its refusal says why, and the report is handled at once."""
+    with live_long(tmp_path, "binanceusdm", wall_time=True) as bot:
+        bot.ref.tell(ExternalSignal(side=None))
+        wait_until(lambda: bot.position() == 0 and not bot.stops(), message="flat")
+        (old_stop,) = [o.cid for o in bot.book.orders.values() if o.trigger is not None]
+        bot.emu.clear()
+        with no_weight_left(bot, orders=True) as orders:
+            waited = orders.waited_s
+            bot.ref.tell(ExternalSignal(side=Side.LONG))
+            wait_until(lambda: orders.waited_s > waited, message="the entry waits for budget")
+            bot.ref.tell(OrderActivity(client_order_ids=(old_stop,)))  # a report arrives
+            bot.sync()
+        assert not bot.emu.hits(ORDERS, "POST")  # the entry was never sent
+        (failed,) = [e["data"] for e in queries.events(BTC, "OrderFailed")]
+        assert "an order report is waiting" in failed["error"], failed  # not the 2 s bound
+        # the report was handled: its order looked up at the venue (a stop: its algo book)
+        assert bot.emu.hits(STOPS, "GET") or bot.emu.hits("/fapi/v1/openAlgoOrders", "GET")
+        assert bot.position() == 0 and not bot.stops()
