@@ -115,11 +115,12 @@ class CommandExecutor:
             return [self._mark_if_position_gone(e) for e in events] if closes else events
 
     def _not_sent(self, cid: str, exc: Exception) -> list[Event]:
-        """Our own rate budget refused the create before anything was sent (an entry or a grid
-        level; protective calls are never refused): a failed order that never reached the
-        venue, with no lookup. Found by a soak: each such refusal was looked up by client id
-        as an unknown outcome and held the symbol's next entry for the 60 s grace of an order
-        that may have landed (1,259 lookups in 8 minutes of a Bybit hedge grid)."""
+        """Our own rate budget refused the create before anything was sent, or set it aside for
+        an order report (an entry or a grid level; protective calls are never refused): a
+        failed order that never reached the venue, with no lookup. Found by a soak: each such
+        refusal was looked up by client id as an unknown outcome and held the symbol's next
+        entry for the 60 s grace of an order that may have landed (1,259 lookups in 8 minutes
+        of a Bybit hedge grid)."""
         self.log.warning("create_order {} not sent: {}", cid, describe(exc))
         return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
 

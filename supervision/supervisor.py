@@ -280,15 +280,14 @@ class Supervisor:
         child.last_failure = {"time": at, "error": error[:500], "where": "restore"}
         child.state = ChildState.QUARANTINED
         child.restart_at = None
-        self.log.bind(symbol=child.symbol).error(
-            "state cannot be restored, symbol quarantined: {}", error
-        )
         cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
-        store(self.log.bind(symbol=sym), "the quarantine",
+        log = self.log.bind(symbol=sym)
+        log.error("state cannot be restored, symbol quarantined: {}", error)
+        store(log, "the quarantine",
               lambda: self.repo.quarantine(sym, f"{UNREADABLE}: {error}", correlation_id=cid),
               lambda: self.repo.add_escalation(sym, why, 0, error))
         # no emergency close: the position is not understood, its exchange stop keeps protecting
-        self._on_escalation(child.symbol, "unreadable persisted state", 0, error, at, close=False)
+        self._on_escalation(sym, why, 0, error, at, close=False)
 
     def _restart_due(self, now: float) -> None:
         for child in self.children.values():
