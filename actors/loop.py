@@ -35,6 +35,7 @@ from typing import Any
 
 from actors.actor_view import ActorView, Published
 from actors.command_executor import EscalationHook, describe
+from actors.command_queue import send_next
 from actors.cores import Core
 from actors.correlation import new_correlation_id
 from actors.entry_gate import AccountGate, exposure_of
@@ -283,8 +284,8 @@ class DecisionLoop:
         before = self.state
         try:
             while pending or queued:
-                if not pending:  # one command, then its results are decided before the next
-                    pending.extend(self.execute(queued.popleft()))
+                if not pending:  # one command, its results decided (actors/command_queue.py)
+                    pending.extend(send_next(queued, self.state, self.execute, self.log))
                     continue
                 steps += 1
                 if steps > MAX_STEPS:
@@ -292,9 +293,8 @@ class DecisionLoop:
                         f"{self.symbol}: decision loop did not settle after {MAX_STEPS} "
                         f"steps, started by {first!r}"
                     )
-                event = self.core.with_exchange_facts(
-                    self.exchange, self.state, pending.popleft(), self.log
-                )
+                event = self.core.with_exchange_facts(self.exchange, self.state,
+                                                      pending.popleft(), self.log)
                 committed = self._step(
                     event, settled=not pending, correlation_id=correlation_id, also=also
                 )

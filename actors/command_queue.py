@@ -1,0 +1,53 @@
+"""The commands a decision left to send (DecisionLoop.apply sends them one at a time and decides
+each one's results before the next goes out).
+
+While a command waits its turn, the results of the ones before it are decided, and those
+decisions may end an order whose create is still waiting. Seen in the hedge grid's kill -9
+chaos run: a decision reopened the long leg and placed a short level order; the entry filled,
+its take-profit filled at once and closed the leg, and that decision canceled the level order,
+which was still waiting. The cancel found nothing on the exchange and was booked; then the
+create went out, filled, and its fill was never booked (the order had ended in our state): an
+unknown position on the exchange, adopted only at the next restart.
+
+So a cancel of an order whose create is still waiting takes the create out of the queue and is
+answered here (canceled, no exchange call); a create whose order is no longer pending in the
+current state, and an amend of a stop no longer open, are not sent.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from trading.commands import AmendStop, CancelOrder, PlaceOrder
+from trading.events import Event, OrderCanceled
+from trading.orders import OrderStatus
+
+
+def send_next(queued: deque[Any], state: Any, execute: Callable[[Any], list[Event]],
+              log: Any) -> list[Event]:
+    """Send the first waiting command (or settle it here, see the module doc); its results."""
+    command = queued.popleft()
+    if isinstance(command, CancelOrder) and command.client_order_id is not None:
+        if _take_out_create(queued, command.client_order_id):
+            return [OrderCanceled(client_order_id=command.client_order_id)]
+    elif isinstance(command, PlaceOrder | AmendStop):
+        cid = (command.order.client_order_id if isinstance(command, PlaceOrder)
+               else command.client_order_id)
+        order = state.order(cid)
+        wanted = OrderStatus.PENDING if isinstance(command, PlaceOrder) else OrderStatus.OPEN
+        if order is None or order.status is not wanted:
+            status = "gone" if order is None else order.status.value
+            log.warning("{} {} not sent: a decision made while it waited ended it ({})",
+                        type(command).__name__, cid, status)
+            return []
+    return execute(command)
+
+
+def _take_out_create(queued: deque[Any], cid: str) -> bool:
+    for index, command in enumerate(queued):
+        if isinstance(command, PlaceOrder) and command.order.client_order_id == cid:
+            del queued[index]
+            return True
+    return False
