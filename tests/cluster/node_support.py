@@ -9,18 +9,30 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ccxt
+import psycopg
 
 from cluster import LeaseSettings, LeaseStore, open_database
 from exchange.ccxt.factory import DEFAULT_OPTIONS, point_api_at
 from storage.leases import ClusterRegistry
 from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, REPO, free_port
 from tests.support.waiting import wait_until
+
+_WAITS = (
+    "SELECT pid, client_port, state, wait_event_type, wait_event, pg_blocking_pids(pid),"
+    " round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_s,"
+    " round(extract(epoch FROM now() - state_change)::numeric, 1) AS state_s, left(query, 100)"
+    " FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    " AND datname = current_database()"
+    " AND (cardinality(pg_blocking_pids(pid)) > 0 OR state LIKE 'idle in transaction%'"
+    " OR (state = 'active' AND now() - state_change > interval '1 second')"
+    " OR pid IN (SELECT unnest(pg_blocking_pids(a.pid)) FROM pg_stat_activity a))")
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT",
            "DOGE/USDT:USDT", "BNB/USDT:USDT")
@@ -186,6 +198,9 @@ class ClusterWatch:
     """Reads the lease table and the takeover journal as an outside observer."""
 
     def __init__(self, pg_url: str, settings: LeaseSettings) -> None:
+        self.pg_url = pg_url
+        self.waits: list[str] = []
+        self._waits_seen_at = 0.0
         self.store = LeaseStore(open_database(pg_url), settings)
         self.store.create_table()
         self.registry = ClusterRegistry(open_database(pg_url))
@@ -199,3 +214,17 @@ class ClusterWatch:
 
     def takeovers(self) -> list[dict[str, Any]]:
         return self.registry.takeovers(1000)
+
+    def note_waits(self, every_s: float = 1.0) -> None:
+        """Remember (at most every `every_s`) the server's sessions that wait on a lock, sit in
+        a transaction, or run a statement for over a second, with whom they wait for: what a
+        failure message shows when a node's call hangs in the database."""
+        if time.monotonic() - self._waits_seen_at < every_s:
+            return
+        self._waits_seen_at = time.monotonic()
+        with psycopg.connect(self.pg_url, autocommit=True, connect_timeout=5) as conn:
+            rows = conn.execute(_WAITS).fetchall()
+        if rows:
+            stamp = time.strftime("%H:%M:%S")
+            self.waits.append("\n".join(f"{stamp} {row}" for row in rows))
+            del self.waits[:-5]

@@ -81,10 +81,13 @@ def wait_for_takeover(watch: ClusterWatch, account: str, epoch: int, zombie: Nod
     try:
         wait_until(lambda: watch.owners().get(account, ("", 0))[1] > epoch, timeout=30,
                    interval=0.05, message=f"another node to acquire {account}")
-        took = wait_until(lambda: taken_over(watch, account, epoch), timeout=60,
-                          interval=0.05, message=f"{account} to run on the other node")
+        took = wait_until(lambda: watch.note_waits() or taken_over(watch, account, epoch),
+                          timeout=60, interval=0.05,
+                          message=f"{account} to run on the other node")
     except AssertionError as exc:
+        waits = "\n".join(watch.waits) or "none seen"
         raise AssertionError(f"{exc}\nleases {watch.owners()}\n"
+                             f"database sessions waiting or in a transaction:\n{waits}\n"
                              f"{log_tails(zombie, survivor)}") from None
     assert took is not None and pid_of(str(took["node"])) == survivor.pid, took
     return took
