@@ -200,8 +200,8 @@ class CommandExecutor:
             found = look_up(self.exchange, self.symbol, None, cid, stop=stop)
         except Fenced:
             raise
-        except errors.OrderNotFound:
-            return [OrderCanceled(client_order_id=cid)]
+        except errors.OrderNotFound:  # after a cancel that found nothing too: `unseen`
+            return [OrderCanceled(client_order_id=cid, unseen=not canceled)]
         except Exception as exc:  # noqa: BLE001 - the next reconciliation looks it up again
             self.log.warning("lookup of {} after cancel failed: {}", cid, describe(exc))
             return []

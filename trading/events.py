@@ -60,6 +60,11 @@ class OrderFilled:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCanceled:
     client_order_id: str
+    unseen: bool = field(default=False, repr=False)
+    """The venue knew no such order: its cancel and a lookup by client id both answered not
+    found. Proof the order ended, except for an intent that may have landed unseen (sent
+    moments ago, never acknowledged: `order_evidence.in_grace`), which stays as it is. Left
+    out of the repr (never set on the paper and backtest paths)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -184,6 +184,18 @@ def in_grace(order: Order, now: float) -> bool:
             and abs(now - order.created_at) < SEND_GRACE_S)
 
 
+def unseen_yet(state: S, client_order_id: str, unseen: bool, ctx: _Ctx) -> S | None:
+    """A cancel that found no such order (`OrderCanceled.unseen`) of an intent that may still
+    land (`in_grace`): not evidence; the order stays as it is, in doubt, and is looked at
+    again (the grid asks its cancel again, `_retry_cancels`). None: the cancel ends it.
+    Booked as canceled, an entry or level whose send timed out and that landed after the
+    cancel would fill unbooked (the sibling of actors/command_queue.py's chaos finding)."""
+    order = next((o for o in state.orders if o.client_order_id == client_order_id), None)
+    if not unseen or order is None or not in_grace(order, ctx.now):
+        return None
+    return defer(state, order, NOT_FOUND_YET, ctx, missed=True)
+
+
 def sent_only(order: Order) -> bool:
     """Never acknowledged and nothing of it filled: a not-found may mean it never got there.
     An order with fills reached the exchange, whatever its status says."""

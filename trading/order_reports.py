@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from trading import journal_events as je
 from trading import lifecycle as lc
+from trading import order_evidence as oe
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder
 from trading.decision import Ctx
@@ -56,6 +57,9 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final (a late or repeated report)
+    kept = oe.unseen_yet(state, ev.client_order_id, ev.unseen, ctx)
+    if kept is not None:
+        return kept  # found nowhere, but it may still land: not evidence yet
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
     ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
     stops_left = state.live_orders(OrderPurpose.STOP)  # the current position's only

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from trading import journal_events as je
 from trading import late_fees
+from trading import order_evidence as oe
 from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
@@ -78,7 +79,8 @@ class GridCore:
             case OrderFilled():
                 state = on_filled(state, event, ctx)
             case OrderCanceled():
-                state = on_canceled(state, event.client_order_id, ctx)
+                kept = oe.unseen_yet(state, event.client_order_id, event.unseen, ctx)
+                state = on_canceled(state, event.client_order_id, ctx) if kept is None else kept
             case OrderFailed():
                 state = on_failed(state, event, ctx)
             case GridReconciled():
