@@ -25,7 +25,10 @@ def fake():
 
 
 def _bot(fake: FakeTelegram, **kw) -> TelegramBot:  # noqa: ANN003
-    return TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5),
+    # timeout 60 s: the tests hold the first notice in flight until the rest is queued (seconds
+    # on a loaded machine); at 5 s it timed out once in CI and was sent again after the reply,
+    # which is the retry working, not the order under test
+    return TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=60),
                        chat_ids=(11,), logger=logger, status_text=lambda: "all fine",
                        pause=lambda by: "pausing", notify_trades=True, poll_timeout_s=1,
                        retry_initial_s=0.05, retry_max_s=0.2, **kw)
