@@ -10,6 +10,7 @@ psycopg prepares a statement on the server after a few executions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -31,12 +32,19 @@ class SqlConn(Protocol):
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any: ...
 
 
+_VALUES = re.compile(r"(INSERT INTO .+ VALUES\s*)(\((?:\?,\s*)*\?\))", re.DOTALL)
+"""An INSERT of one row of `?` parameters: its head and its values group."""
+_MAX_ROWS = 1000
+"""Rows per multi-row INSERT (PostgreSQL takes at most 65,535 parameters a statement)."""
+
+
 class PgConn:
     """A psycopg 3 connection seen through the sqlite3 calls the hot path uses."""
 
     __slots__ = ("_conn",)
     _texts: dict[str, str] = {}
-    """`?` text -> `%s` text; the statements are a fixed set of constants, so this stays small."""
+    """`?` text -> `%s` text (and `rows:text` -> its multi-row text); the statements are a fixed
+    set of constants and a decision writes a handful of rows, so this stays small."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -55,9 +63,35 @@ class PgConn:
         return self._conn.execute(self._pg(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> Any:
+        """Each row of `sql` in one statement: an `INSERT ... VALUES (?,...)` becomes a single
+        multi-row INSERT (one Parse/Bind/Execute/Sync), anything else runs row by row.
+
+        Not psycopg's `executemany`: it runs in pipeline mode, sending statement after statement
+        and the Sync last, and until its Sync the server counts the session as active. A process
+        stopped in between (SIGSTOP, a frozen VM) left its transaction's row locks held for good:
+        idle_in_transaction_session_timeout is armed only at a Sync. Seen in the zombie cluster
+        test: the node that took the account over waited behind the stopped node's actor_state
+        row on every start (10 s each) until the test gave up."""
         cur = self._conn.cursor()
-        cur.executemany(self._pg(sql), list(rows))
+        rows = list(rows)
+        many = _VALUES.fullmatch(sql)
+        if many is None:
+            for row in rows:
+                cur.execute(self._pg(sql), row)
+            return cur
+        for start in range(0, len(rows), _MAX_ROWS):
+            chunk = rows[start:start + _MAX_ROWS]
+            cur.execute(self._many(sql, many, len(chunk)), [v for row in chunk for v in row])
         return cur
+
+    @classmethod
+    def _many(cls, sql: str, many: re.Match[str], count: int) -> str:
+        key = f"{count}:{sql}"
+        text = cls._texts.get(key)
+        if text is None:
+            head, group = many.group(1), many.group(2)
+            text = cls._texts[key] = cls._pg(head + ",".join([group] * count))
+        return text
 
 
 def is_postgres(db: Any) -> bool:
