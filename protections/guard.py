@@ -94,6 +94,19 @@ class AccountGuard:
         self.sync_blocks(now)
         return trips
 
+    def catch_up(self) -> None:
+        """Bring the totals up to the ledger's last row, for the status a stopping bot leaves
+        behind: its actors booked fills after the run loop's last pass. Nothing else of a
+        pass: no check runs, nothing is announced (the notifier has stopped) or saved (the
+        next start replays the ledger into its totals)."""
+        replayed, self._replayed = self._replayed, False  # no notices
+        try:
+            self._feed(self.clock())
+        except Exception as exc:  # noqa: BLE001 - the status keeps the last pass's totals
+            self.log.warning("protections: final P&L totals not read: {}", exc)
+        finally:
+            self._replayed = replayed
+
     def _feed(self, now: float) -> None:
         """Apply the ledger's new rows; the first call replays the whole ledger (a restart), in
         batches whose stop-outs all reach the checks. An unreadable row is skipped, said once."""

@@ -312,6 +312,8 @@ class AccountRuntime:
             stuck += self.closer.running()  # a close still sending: not safe to hand over
         if self.alerts is not None:
             self.alerts.wait(timeout=5)
+        if self.guard is not None:  # the final status counts the fills booked meanwhile
+            self.guard.catch_up()
         return stuck
 
     def close(self) -> None:
