@@ -136,8 +136,9 @@ def equity_points(base: Decimal, max_points: int = 500) -> list[dict[str, Any]]:
 def _with_ledger(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Positions with realized P&L and fees summed from their fills (index on position_id).
 
-    The ledger, not the positions row, is the source: the row's totals are written from the
-    state before the closing fill (storage/commit_sql.py ``_position``), so they miss it."""
+    The ledger, not the positions row, is the source: a closed position's row is written when
+    it closes (storage/commit_sql.py ``closed_totals``), so it misses a fee the venue tells
+    later (Binance: trading/late_fees.py), which the ledger books as a row of its own."""
     ids = [p["position_id"] for p in rows]
     booked: dict[str, tuple[Decimal, Decimal]] = {}
     fills = FillRow.select(FillRow.position_id, FillRow.realized_pnl, FillRow.fee).where(
