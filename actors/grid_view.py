@@ -14,7 +14,7 @@ def _short(value: Decimal) -> str:
     """An average entry for display: 8 decimal places at most (the state keeps every digit)."""
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -8:
-        return str(value.quantize(Decimal("1e-8")).normalize())
+        return format(value.quantize(Decimal("1e-8")).normalize(), "f")  # never 1E+3
     return str(value)
 
 

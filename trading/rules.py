@@ -19,7 +19,13 @@ class MarketRules:
 
     def amount_down(self, amount: Decimal) -> Decimal:
         steps = (amount / self.amount_step).to_integral_value(rounding=ROUND_DOWN)
-        return (steps * self.amount_step).normalize() if steps else Decimal(0)
+        if not steps:
+            return Decimal(0)
+        value = (steps * self.amount_step).normalize()
+        # normalize() writes 680 as 6.8E+2, which reached the journal, the logs and the
+        # notices ("amount": "1E+3", seen in a soak): whole amounts keep their digits
+        exponent = value.as_tuple().exponent
+        return value.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else value
 
     def price_round(self, price: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
         ticks = (price / self.price_tick).to_integral_value(rounding=rounding)
