@@ -29,19 +29,23 @@ def send_next(queued: deque[Any], state: Any, execute: Callable[[Any], list[Even
               log: Any) -> list[Event]:
     """Send the first waiting command (or settle it here, see the module doc); its results."""
     command = queued.popleft()
-    if isinstance(command, CancelOrder) and command.client_order_id is not None:
-        if _take_out_create(queued, command.client_order_id):
-            return [OrderCanceled(client_order_id=command.client_order_id)]
-    elif isinstance(command, PlaceOrder | AmendStop):
-        cid = (command.order.client_order_id if isinstance(command, PlaceOrder)
-               else command.client_order_id)
-        order = state.order(cid)
-        wanted = OrderStatus.PENDING if isinstance(command, PlaceOrder) else OrderStatus.OPEN
-        if order is None or order.status is not wanted:
-            status = "gone" if order is None else order.status.value
-            log.warning("{} {} not sent: a decision made while it waited ended it ({})",
-                        type(command).__name__, cid, status)
-            return []
+    if isinstance(command, CancelOrder):
+        cid = command.client_order_id
+        if cid is not None and _take_out_create(queued, cid):
+            return [OrderCanceled(client_order_id=cid)]
+        return execute(command)
+    if isinstance(command, PlaceOrder):
+        cid, wanted = command.order.client_order_id, OrderStatus.PENDING
+    elif isinstance(command, AmendStop):
+        cid, wanted = command.client_order_id, OrderStatus.OPEN
+    else:
+        return execute(command)
+    order = state.order(cid)
+    if order is None or order.status is not wanted:
+        status = "gone" if order is None else order.status.value
+        log.warning("{} {} not sent: a decision made while it waited ended it ({})",
+                    type(command).__name__, cid, status)
+        return []
     return execute(command)
 
 

@@ -99,17 +99,15 @@ class AccountGuard:
         behind: its actors booked fills after the run loop's last pass. Nothing else of a
         pass: no check runs, nothing is announced (the notifier has stopped) or saved (the
         next start replays the ledger into its totals)."""
-        replayed, self._replayed = self._replayed, False  # no notices
         try:
-            self._feed(self.clock())
+            self._feed(self.clock(), announce=False)
         except Exception as exc:  # noqa: BLE001 - the status keeps the last pass's totals
             self.log.warning("protections: final P&L totals not read: {}", exc)
-        finally:
-            self._replayed = replayed
 
-    def _feed(self, now: float) -> None:
+    def _feed(self, now: float, *, announce: bool = True) -> None:
         """Apply the ledger's new rows; the first call replays the whole ledger (a restart), in
-        batches whose stop-outs all reach the checks. An unreadable row is skipped, said once."""
+        batches whose stop-outs all reach the checks. An unreadable row is skipped, said once.
+        `announce`: tell `on_trade` what the new rows opened and closed."""
         while True:
             batch, positions = self._read_batch()
             for line in batch.skipped:
@@ -118,7 +116,8 @@ class AccountGuard:
             self.totals.apply(batch.fills, positions, now)
             self.totals.skip_to(batch.last_id)
             if self._replayed:  # nothing in a replay is news to announce
-                self._announce(positions, day, day_net)
+                if announce:
+                    self._announce(positions, day, day_net)
             else:  # but a position open before the restart was announced then, not again
                 self._open_seen.update(p["position_id"] for p in positions
                                        if p["status"] == "open")
