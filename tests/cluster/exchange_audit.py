@@ -53,8 +53,11 @@ class Books:
         return f"{account}-{self.id_tag(account)}-"
 
     def order_ids(self, account: str) -> list[str]:
-        """Client order ids of every order intent the account committed."""
-        return [str(r[0]) for r in self.query(account, "SELECT client_order_id FROM orders")]
+        """Client order ids of every order intent the account committed, sorted: a table read
+        without ORDER BY may come back in another order once a row was updated (PostgreSQL
+        writes an updated row anew), and the zombie test compares two reads."""
+        return [str(r[0]) for r in self.query(
+            account, "SELECT client_order_id FROM orders ORDER BY client_order_id")]
 
     def ledger(self, account: str) -> dict[str, Decimal]:
         """Filled amount per client order id in the account's ledger (the bot's own books)."""
