@@ -1,7 +1,9 @@
 """`bot.py download`: closed candles through ccxt `fetch_ohlcv` into `<data>/<SYMBOL>-<tf>.csv`.
 
 - Pagination: one request per `limit` candles, each asking for [since, since + limit * tf)
-  (`until`), so venues that answer the newest candles of a window page forward correctly.
+  (`until`), so venues that answer the newest candles of a window page forward correctly; a
+  window whose answer starts after `since` is asked again for its front (a venue's maximum
+  page below `limit` would otherwise leave it out).
   A window with no candles (a venue outage, a symbol listed after `--from`) is skipped, not
   taken for the end: the download goes on with the next window until the range is done.
 - Rate limit: ccxt's own throttle (`enableRateLimit`) spaces the calls at the venue's
@@ -87,6 +89,26 @@ def _fetch(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: 
                     f"{symbol}: fetch_ohlcv", sleep)
 
 
+def _window(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: int, end: int,
+            sleep: Callable[[float], None]) -> list[list[Any]]:
+    """The candles of the window from `since` (ms; `until` its last ms), none at or after `end`.
+    A venue whose answer holds fewer candles than `limit` (its own maximum: ccxt clamps OKX's to
+    300) and that answers the newest ones of the window leaves the window's front out: the
+    front is asked for again until an answer starts at `since` or has none before the
+    candles found (an outage, a symbol listed later) (found by review: 700 of every 1,000
+    candles were skipped)."""
+    rows = [r for r in _fetch(ex, symbol, timeframe, since, limit, until, sleep)
+            if since <= r[0] < end]
+    while rows and rows[0][0] > since:
+        first = rows[0][0]
+        front = [r for r in _fetch(ex, symbol, timeframe, since, limit, first - 1, sleep)
+                 if since <= r[0] < first]
+        if not front:
+            break
+        rows = front + rows
+    return rows
+
+
 def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: int,
                     folder: Path, *, limit: int = 1000, now_ms: Callable[[], int] | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> tuple[Path, int]:
@@ -102,9 +124,8 @@ def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: 
     written = 0
     with part.open("a", newline="") as out:
         while since < end:
-            rows = _fetch(ex, symbol, timeframe, since, limit, min(since + limit * tf, end) - 1,
-                          sleep)
-            rows = [r for r in rows if since <= r[0] < end]
+            rows = _window(ex, symbol, timeframe, since, limit,
+                           min(since + limit * tf, end) - 1, end, sleep)
             if not rows:  # none in this window (a venue outage, a symbol listed later than
                 since += limit * tf  # --from): the next window, up to the end of the range
                 continue

@@ -28,9 +28,12 @@ class KlineVenue(BybitVenue):
     """Bybit's /v5/market/kline: the newest `limit` candles in [start, end], newest first."""
 
     def __init__(self, book: Book, candles: int, hang_on_call: int = 0,
-                 missing: tuple[range, ...] = ()) -> None:
+                 missing: tuple[range, ...] = (), cap: int = 1000) -> None:
         super().__init__(book)
         self.candles = candles
+        self.cap = cap
+        """The most candles one answer holds, whatever `limit` asks (Bybit: 1000; ccxt clamps
+        OKX's to 300, or 100 for mark and index candles)."""
         self.missing = missing
         """Candle numbers the venue has none of (not listed yet, an outage)."""
         self.calls = 0
@@ -51,7 +54,7 @@ class KlineVenue(BybitVenue):
             if start <= ts <= end and not any(i in gone for gone in self.missing):
                 o = Decimal(30000 + i % 97)
                 rows.append([str(ts), str(o), str(o + 5), str(o - 5), str(o + 1), "2.5", "75000"])
-        rows = rows[-limit:][::-1]
+        rows = rows[-min(limit, self.cap):][::-1]
         return self._ok({"category": "linear", "symbol": p["symbol"], "list": rows})
 
 
@@ -116,8 +119,27 @@ def test_windows_without_candles_do_not_end_the_download(tmp_path: Path) -> None
     assert f"BTC/USDT:USDT: {500 + to - 2_900} new candles -> {path}" in out
     ts = [int(x.split(",")[0]) for x in path.read_text().splitlines()[1:]]
     assert ts == [START + i * MINUTE for i in [*range(1_200, 1_700), *range(2_900, to)]]
-    # an empty window moves on by one page
-    assert starts == [START + m * MINUTE for m in (0, 1_000, 1_700, 2_700)]
+    # an empty window moves on by one page; a window whose first candles are missing is asked
+    # once more for them (a venue with a smaller page would have left them out: see below)
+    assert starts == [START + m * MINUTE for m in (0, 1_000, 1_000, 1_700, 2_700, 2_700)]
+
+
+def test_a_venue_page_smaller_than_limit_loses_no_candles(tmp_path: Path) -> None:
+    """A venue that answers at most 300 candles (ccxt clamps OKX's limit so) with the newest of
+    the window: each 1,000-candle window is completed from its front, not cut to its last 300
+    (found by review: 700 of every 1,000 candles were missing, the file's first 700 too)."""
+    venue = KlineVenue(Book({"BTC/USDT:USDT": Decimal(30000)}), candles=2_500, cap=300)
+    emu = EmulatorServer(venue).start()
+    try:
+        proc = _download(emu, tmp_path / "candles", "--limit", "1000")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        emu.stop()
+    assert proc.returncode == 0, err
+    path = tmp_path / "candles" / "BTC_USDT_USDT-1m.csv"
+    assert f"BTC/USDT:USDT: 2500 new candles -> {path}" in out
+    ts = [int(x.split(",")[0]) for x in path.read_text().splitlines()[1:]]
+    assert ts == [START + i * MINUTE for i in range(2_500)]
 
 
 def test_a_killed_download_resumes_after_the_last_complete_candle(tmp_path: Path) -> None:
