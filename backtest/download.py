@@ -117,7 +117,8 @@ def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: 
 
     tf = ex.parse_timeframe(timeframe) * 1000
     now = (now_ms or (lambda: int(time.time() * 1000)))()
-    end = min(to_ms, now - now % tf)  # candles that have closed
+    end = min(to_ms, now - tf + 1)  # candles that have closed: open + tf <= now (a weekly
+    # candle opens on a Monday, not on the epoch's Thursdays: `now - now % tf` let one through)
     final = folder / file_name(symbol, timeframe)
     part, last = _open_part(final)
     since = since_ms if last is None else max(since_ms, last + tf)

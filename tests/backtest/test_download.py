@@ -211,3 +211,38 @@ def test_a_refused_markets_load_is_retried(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "BTC/USDT:USDT: 50 new candles" in out
     assert len(refused) >= 2  # the refused one and its retry
+
+
+class WeeklyVenue:
+    """ccxt's side of a venue with weekly candles that open on Mondays (Bybit, Binance), up to
+    the one still trading at `now_ms`."""
+
+    MONDAY = 4 * 86_400_000  # 1970-01-05: the epoch (a Thursday) is not a week's start
+    WEEK = 7 * 86_400_000
+
+    def __init__(self, now_ms: int) -> None:
+        self.now_ms = now_ms
+
+    def parse_timeframe(self, timeframe: str) -> int:
+        assert timeframe == "1w"
+        return self.WEEK // 1000
+
+    def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int,
+                    params: dict[str, Any]) -> list[list[Any]]:
+        first = self.MONDAY + -(-(since - self.MONDAY) // self.WEEK) * self.WEEK
+        opens = range(first, min(params["until"], self.now_ms) + 1, self.WEEK)
+        return [[ts, 100, 101, 99, 100, 1] for ts in opens][:limit]
+
+
+def test_only_closed_weekly_candles_are_written(tmp_path: Path) -> None:
+    """Weekly candles open on Mondays, the epoch's weeks on Thursdays: on a Thursday the week
+    that opened on Monday has not closed (found by review: it was written, with its prices so
+    far, and a later run went on after it, so it was never completed)."""
+    from backtest.download import download_symbol
+
+    venue = WeeklyVenue(now_ms=1_700_092_800_000 + 12 * 3_600_000)  # Thursday 2023-11-16 12:00
+    since = 1_698_624_000_000  # Monday 2023-10-30
+    path, count = download_symbol(venue, "BTC/USDT:USDT", "1w", since, venue.now_ms, tmp_path,
+                                  now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    ts = [int(x.split(",")[0]) for x in path.read_text().splitlines()[1:]]
+    assert ts == [since, since + WeeklyVenue.WEEK] and count == 2  # not Monday 2023-11-13's
