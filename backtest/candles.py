@@ -6,9 +6,9 @@ are not UTF-8, a malformed row, NaN or non-positive prices, high/low that do not
 open/close, an outlier price (outside a factor `PRICE_FACTOR` around the file's first open, or
 outside `PRICE_LIMITS`: such a price could not be rounded to the market's tick within
 Decimal's 28 digits), a timestamp out of range or not after the previous one (unsorted or
-duplicate). Holes (a step larger than the
-file's timeframe) are listed, not filled: the backtest refuses them unless asked to run with
-them (`--allow-gaps`).
+duplicate), a step that is not a whole number of the file's timeframe (its most common step).
+Holes (a step larger than the file's timeframe) are listed, not filled: the backtest refuses
+them unless asked to run with them (`--allow-gaps`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from backtest import candle_cache
 from exchange.paper.csv_prices import DAY_MS
@@ -178,7 +180,9 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     ts = cols[0]
     if len(ts) < 2 and timeframe_ms is None:
         raise DataError(f"{path}: needs at least 2 candles to know its timeframe")
-    step = timeframe_ms or min(b - a for a, b in pairwise(ts))
+    diffs = np.diff(np.asarray(ts, dtype=np.int64))
+    step = timeframe_ms or _timeframe(diffs)
+    _check_steps(path, ts, lines, diffs, step)
     gaps = tuple(Gap(after_ms=a, before_ms=b, line=lines[i + 1])
                  for i, (a, b) in enumerate(pairwise(ts)) if b - a != step)
     lo = 0 if from_ms is None else _first_at_or_after(ts, from_ms)
@@ -192,6 +196,25 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
                    high=cols[2][lo:hi], low=cols[3][lo:hi], close=cols[4][lo:hi],
                    volume=cols[5][lo:hi], gaps=gaps, price_floats=floats[:, lo:hi],
                    day_before=(ts[back:lo], cols[5][back:lo], cols[4][back:lo]))
+
+
+def _timeframe(diffs: np.ndarray) -> int:
+    """The file's most common step between candles (of equally common ones, the smallest)."""
+    steps, counts = np.unique(diffs, return_counts=True)
+    return int(steps[np.argmax(counts)])
+
+
+def _check_steps(path: Path, ts: list[int], lines: list[int], diffs: np.ndarray,
+                 step: int) -> None:
+    """Every step between candles is a whole number of timeframes (more than one: a gap). One
+    that is not is a candle off the file's grid, named by its line (found by review: the
+    smallest step was taken for the timeframe, so one stray candle 2 minutes after a 5-minute
+    one made the file 2-minute candles, each 5-minute step a gap)."""
+    off = np.flatnonzero(diffs % step)
+    if len(off):
+        i = int(off[0]) + 1
+        raise DataError(f"{path}, line {lines[i]}: timestamp {ts[i]} is {diffs[i - 1] / 1000:g} s "
+                        f"after the previous candle, off the file's {step / 1000:g} s steps")
 
 
 def _parse(path: Path, data: bytes) -> candle_cache.Columns:

@@ -283,3 +283,19 @@ def test_a_symbol_whose_data_starts_late_is_a_hole_too(tmp_path: Path) -> None:
     assert "missing_before_after" not in report["data"][ETH]
     text = (tmp_path / "b" / "report.txt").read_text()
     assert "LTCBTC/USDT:USDT: ran with 480 candles missing before its data" in text
+
+
+def test_a_candle_off_the_files_steps_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A 5-minute file with one stray candle 2 minutes after another (found by review: the
+    smallest step was taken for the timeframe, so the file read as 2-minute candles, every
+    5-minute step a "gap" naming the wrong line, and with --allow-gaps it ran so)."""
+    ts = [1515560100000 + i * 300_000 for i in range(40)]
+    ts.insert(3, ts[2] + 120_000)
+    path = _csv(tmp_path, "".join(f"{t},0.1,0.2,0.05,0.15,1\n" for t in ts))
+    done = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE), "--csv",
+                           f"{ETH}={path}", "--no-charts", "--no-progress", "--allow-gaps",
+                           "--out", str(tmp_path / "o")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stdout
+    assert done.stderr == (f"bot.py: error: {path}, line 5: timestamp {ts[3]} is 120 s after the "
+                           "previous candle, off the file's 300 s steps\n")
