@@ -139,9 +139,13 @@ def _backtest(args: argparse.Namespace) -> int:
         report, paths = run_one(settings, candles, out, charts=not args.no_charts,
                                 progress=not args.no_progress and not args.json,
                                 journal=Path(args.journal) if args.journal else None)
-        print(json.dumps(report, indent=2, default=str) if args.json else report["text"], end="")
-        if not args.json:
-            print("\n".join(f"wrote {p}" for p in paths))
+        if args.json:  # report.json, as written (the rendered text is not part of it)
+            from backtest.report import to_json
+
+            print(to_json({k: v for k, v in report.items() if k != "text"}))
+            return 0
+        print(report["text"], end="")
+        print("\n".join(f"wrote {p}" for p in paths))
         return 0
     return _sweep(args, config, out)
 

@@ -299,3 +299,14 @@ def test_a_candle_off_the_files_steps_is_one_line_naming_it(tmp_path: Path) -> N
     assert done.returncode == 2, done.stdout
     assert done.stderr == (f"bot.py: error: {path}, line 5: timestamp {ts[3]} is 120 s after the "
                            "previous candle, off the file's 300 s steps\n")
+
+
+def test_json_on_stdout_is_report_json(tmp_path: Path) -> None:
+    """`--json` prints the report.json the run writes (found by review: stdout also held the
+    rendered text report as a "text" field, and its own number formatting)."""
+    done = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE),
+                           "--to", "2018-01-11", "--json", "--no-charts", "--out",
+                           str(tmp_path / "o")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (tmp_path / "o" / "report.json").read_text() + "\n"
