@@ -11,7 +11,7 @@
 - Resumable: pages are appended to `<file>.part` (0600) and fsynced one by one; a restart
   drops a torn last line and continues after the last complete candle. When the range is
   done the part file is renamed onto the final name (atomic). Running it again with a later
-  `--to` extends the file from where it ends.
+  `--to` extends the file from where it ends (a `--from` after that end is refused: a hole).
 - Only closed candles are written (timestamp + timeframe <= now).
 """
 
@@ -21,6 +21,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,19 +50,31 @@ def _resume_point(part: Path) -> int | None:
     return int(lines[-1].split(b",", 1)[0])
 
 
-def _open_part(final: Path) -> tuple[Path, int | None]:
+def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
+    """The part file to append to and its last complete candle (None: a new file). A `since_ms`
+    after the existing file's end is refused, before anything moves: the file would hold a
+    hole (found by review: appended silently; the backtest then refused the file for a gap)."""
     part = final.with_name(final.name + ".part")
-    if final.exists() and not part.exists():
+    existing = part if part.exists() else final if final.exists() else None
+    last = None if existing is None else _resume_point(existing)
+    if last is not None and since_ms > last + tf:
+        raise DownloadError(f"--from {_when(since_ms)}: {existing} ends at {_when(last + tf)}; "
+                            f"a later --from would leave a hole in it (use --from "
+                            f"{_when(last + tf)} or earlier, or move the file away)")
+    if existing == final:
         os.replace(final, part)  # extend a finished file: it becomes the part again
-    if not part.exists():
+    if existing is None:
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, (",".join(HEADER) + "\n").encode())
             os.fsync(fd)
         finally:
             os.close(fd)
-        return part, None
-    return part, _resume_point(part)
+    return part, last
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 T = TypeVar("T")
@@ -120,7 +133,7 @@ def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: 
     end = min(to_ms, now - tf + 1)  # candles that have closed: open + tf <= now (a weekly
     # candle opens on a Monday, not on the epoch's Thursdays: `now - now % tf` let one through)
     final = folder / file_name(symbol, timeframe)
-    part, last = _open_part(final)
+    part, last = _open_part(final, since_ms, tf)
     since = since_ms if last is None else max(since_ms, last + tf)
     written = 0
     with part.open("a", newline="") as out:
