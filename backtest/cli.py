@@ -79,6 +79,8 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
 def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
     start, end = parse_when(args.from_, "--from"), parse_when(args.to, "--to")
     candles = {s: load(p, from_ms=start, to_ms=end) for s, p in data_files(settings, args).items()}
+    for note in range_notes(candles, start, end):
+        print(f"bot.py: note: {note}", file=sys.stderr)
     gappy = [(s, c) for s, c in candles.items() if c.gaps]
     if gappy and not args.allow_gaps:
         _, c = gappy[0]
@@ -91,6 +93,27 @@ def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
         raise DataError(f"{c.path}: {describe_coverage(c, before, after)}; run with "
                         "--allow-gaps to backtest across them")
     return candles
+
+
+def range_notes(candles: dict[str, Candles], start: int | None, end: int | None) -> list[str]:
+    """One line per symbol whose data begins a candle or more after `--from`, or ends a candle
+    or more before `--to`: the backtest runs over the data there is, and says so (found by
+    review: it ran over the shorter range without a word; the report's header was the only
+    trace)."""
+    notes = []
+    for symbol, c in candles.items():
+        first, past = c.ts[0], c.ts[-1] + c.timeframe_ms
+        if start is not None and first - start >= c.timeframe_ms:
+            notes.append(f"{symbol}: {c.path} starts at {_when(first)}, after --from "
+                         f"{_when(start)}; the backtest begins there")
+        if end is not None and end - past >= c.timeframe_ms:
+            notes.append(f"{symbol}: {c.path} ends at {_when(past)}, before --to {_when(end)}; "
+                         "the backtest ends there")
+    return notes
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -310,3 +310,25 @@ def test_json_on_stdout_is_report_json(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout == (tmp_path / "o" / "report.json").read_text() + "\n"
+
+
+def test_a_range_past_the_data_runs_over_the_data_and_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--from before the data's first candle and --to after its last: the backtest runs over
+    the data there is and names each symbol's real start and end on stderr (stdout, the
+    report, stays as it was)."""
+    code, out, err = _bt(capsys, "--from", "2018-01-09", "--to", "2018-03-01", "--out",
+                         str(tmp_path / "wide"), "--no-charts", "--no-progress")
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("bot.py: note: ")]
+    assert len(notes) == 4, err  # two symbols, each starting late and ending early
+    for symbol in ("ETHBTC/USDT:USDT", "LTCBTC/USDT:USDT"):
+        starts = [n for n in notes if symbol in n and "after --from 2018-01-09 00:00" in n]
+        ends = [n for n in notes if symbol in n and "before --to 2018-03-01 00:00" in n]
+        assert len(starts) == 1 and len(ends) == 1, err
+    assert "starts at 2018-01-10 04:55" in err
+    assert "note" not in out
+    code, _, err = _bt(capsys, "--from", "2018-01-12", "--to", "2018-01-14", "--out",
+                       str(tmp_path / "inside"), "--no-charts", "--no-progress")
+    assert code == 0, err
+    assert "note" not in err
