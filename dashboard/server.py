@@ -207,8 +207,15 @@ class DashboardServer:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
     async def _session(self, request: web.Request) -> web.Response:
-        return reply({"authenticated": self.auth.who(request.headers, request.cookies,
-                                                     "") is not None,
+        """Whether the request is authenticated; a bearer token here is a guess like any
+        other (counted, and not checked while its peer must wait), or this view would answer
+        guesses without the backoff."""
+        peer = request.remote or "?"
+        if "Authorization" in request.headers:
+            waiting = self._locked_out(peer)
+            if waiting is not None:
+                return waiting
+        return reply({"authenticated": self._who(request, peer) is not None,
                       "controls_enabled": self.auth.controls_enabled,
                       "login_required": self.auth.require_all})
 
