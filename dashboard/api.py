@@ -38,6 +38,20 @@ async def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args))
 
 
+async def json_body(request: web.Request, expected: str) -> Any:
+    """The body as JSON, or a 400 naming what was ``expected``. JSON nested too deeply is one
+    too: json's decoder recurses per level, and its RecursionError would be a 500 with a
+    traceback on stderr (the login form is open to anyone who reaches the dashboard)."""
+    try:
+        return await request.json()
+    except ValueError:  # not JSON, not UTF-8
+        reason = f"body: expected {expected}"
+    except RecursionError:
+        reason = f"body: expected {expected} (JSON nested too deeply)"
+    raise web.HTTPBadRequest(text=dumps({"status": "error", "reason": reason}),
+                             content_type="application/json")
+
+
 MAX_INT = 2**63 - 1
 """The largest integer SQLite holds: a larger offset or id is a 400, never an OverflowError."""
 
@@ -116,10 +130,7 @@ class Api:
                       "lines": [line.rstrip("\n") for line in text]})
 
     async def control(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return error(400, "body: expected a JSON object")
+        body = await json_body(request, "a JSON object")
         if not isinstance(body, dict):
             return error(400, "body: expected a JSON object")
         if not isinstance(body.get("account"), str | None):

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dashboard.api import WHO, Api, dumps, error, off_loop, reply
+from dashboard.api import WHO, Api, dumps, error, json_body, off_loop, reply
 from dashboard.auth import COOKIE, SESSION_TTL_S, Auth
 from dashboard.connections import CappedSite, ConnectionGate, connection_of
 from dashboard.source import DashboardSource
@@ -224,10 +224,7 @@ class DashboardServer:
         waiting = self._locked_out(peer)
         if waiting is not None:
             return waiting
-        try:
-            body = await request.json()
-        except ValueError:
-            return error(400, "body: expected {\"token\": ...}")
+        body = await json_body(request, "{\"token\": ...}")
         sid = self.auth.login(body.get("token") if isinstance(body, dict) else None)
         if sid is None:
             self.logins.failed(peer)
