@@ -120,7 +120,7 @@ class VenueStreams:
         try:
             self._loop.run_until_complete(self._main())
         except Exception as exc:  # noqa: BLE001 - said once; the feed stays on REST
-            self.last_error = f"start: {type(exc).__name__}: {exc}"[:200]
+            self.last_error = f"start: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
             self.log.error("streams stopped ({}): prices and fills come from REST",
                            self.last_error)
         finally:
