@@ -29,6 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from notifications.secret import one_line
 from signals.limits import ConnectionCaps
 from signals.reject_throttle import RejectionThrottle
 from signals.router import SignalRouter
@@ -382,4 +383,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        self.owner.log.debug("signal endpoint: {}", format % args)
+        """http.server's request log, control characters escaped (the request line is the
+        client's, also one without a token: a terminal escape must not reach the log raw)."""
+        self.owner.log.debug("signal endpoint: {}", one_line(format % args, 500))
