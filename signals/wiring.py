@@ -176,14 +176,30 @@ def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> Signa
     )
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MIN_EXPOSED_TOKEN_CHARS = 16
+"""The signal token's least length when the endpoint listens beyond loopback (the dashboard's
+rule for its own token): signals open positions, and the endpoint has no wrong-token backoff
+(on loopback a backoff would let any local process lock out the real sender's exits)."""
+
+
+def _check_exposed_token(config: SignalsConfig, token: str) -> None:
+    if len(token) < MIN_EXPOSED_TOKEN_CHARS:
+        raise ConfigError(
+            f"signals.token_env: {config.token_env} holds {len(token)} characters; the endpoint "
+            f"listens on {config.host} (beyond loopback), which needs a token of at least "
+            f"{MIN_EXPOSED_TOKEN_CHARS}")
+
+
 def _transports(
     config: SignalsConfig, router: Any, logger: Any, env: Mapping[str, str]
 ) -> SignalServices:
     http = None
     if config.http_enabled:
-        if config.host not in ("127.0.0.1", "::1", "localhost"):
-            logger.warning("signal endpoint binds {}: the token travels in plain HTTP", config.host)
         token = env_token(config.token_env, env, "signals.token_env")
+        if config.host not in LOOPBACK:
+            _check_exposed_token(config, token)
+            logger.warning("signal endpoint binds {}: the token travels in plain HTTP", config.host)
         try:
             http = SignalHttpServer(
                 router=router,

@@ -66,3 +66,19 @@ def test_open_positions_counts_every_actor_that_is_not_flat():
              "B": SimpleNamespace(state=SimpleNamespace(phase=Phase.FLAT)),
              "C": SimpleNamespace(state=SimpleNamespace(phase=Phase.ENTERING)), "D": None}
     assert open_positions_from_views(views)() == 2
+
+
+def test_an_endpoint_beyond_loopback_refuses_a_short_token():
+    """Signals open positions and the endpoint has no wrong-token backoff: beyond loopback a
+    token shorter than 16 characters is refused at start, in one line that never quotes it."""
+    config = SignalsConfig(enabled=True, host="0.0.0.0", port=0)
+    with pytest.raises(ConfigError) as refused:
+        build(config, {"BOT_SIGNAL_TOKEN": "s3cret-token"}, FakeJournal(), FakeDeliver())
+    assert str(refused.value) == (
+        "signals.token_env: BOT_SIGNAL_TOKEN holds 12 characters; the endpoint listens on "
+        "0.0.0.0 (beyond loopback), which needs a token of at least 16")
+    services = build(config, {"BOT_SIGNAL_TOKEN": "a-token-of-16-ch"}, FakeJournal(), FakeDeliver())
+    services.stop(timeout_s=5)
+    loopback = build(SignalsConfig(enabled=True, port=0), {"BOT_SIGNAL_TOKEN": "t0ken"},
+                     FakeJournal(), FakeDeliver())  # on loopback a short token stays allowed
+    loopback.stop(timeout_s=5)
