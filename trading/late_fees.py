@@ -9,8 +9,9 @@ second or more later). A fill read in between is reported with its fee unknown
 
 - an order still live is reported again (a later fill, a reconciliation's lookup): the cores
   book a fee increase even when the quantity did not grow, as a ledger entry of quantity 0
-  carrying only the difference (`fee_entry`), and never a decrease (a fee unknown again, read
-  as 0, is no refund);
+  carrying only the difference (`fee_entry`), and never a change towards zero (a fee unknown
+  again, read as 0, is no refund); a maker rebate is a negative fee, booked as it grows
+  (`unbooked_fee`);
 - an order that ended with its fee unknown leaves the live orders, so nothing would report it
   again: it is kept here (`FeeOwed`) and looked up with the live orders by every
   reconciliation; the loop reconciles for it when it is due (`due`: LOOK_AGAIN_S after it
@@ -108,6 +109,13 @@ Book = Callable[[S, Order, Decimal, Any], S]
 ledger entry (`fee_entry`) and the fees of the position or leg it belongs to, if still open."""
 
 
+def unbooked_fee(booked: Decimal, told: Decimal) -> Decimal:
+    """The part of an order's cumulative fee `told` that is not booked yet: what moved it
+    further from zero, a charge that grew or a maker rebate (a negative fee) that did. A fee
+    nearer zero than booked (an older read, an unknown one read as 0) books nothing."""
+    return told - booked if abs(told) > abs(booked) else ZERO
+
+
 def fee_entry(order: Order, position_id: str, fee: Decimal) -> LedgerEntry:
     """A fee told after the fill it belongs to: quantity 0, no P&L, only the fee."""
     return LedgerEntry(client_order_id=order.client_order_id, position_id=position_id,
@@ -142,9 +150,10 @@ def settle(state: S, answers: Mapping[str, ExchangeOrder], ctx: _Ctx, book: Book
         order = owed.order
         found = answers.get(order.client_order_id)
         if found is not None and found.fee_known and found.filled >= order.filled:
-            if found.fee > order.fee:
-                ctx.record(FeeBookedLate(order=order.client_order_id, fee=found.fee - order.fee))
-                state = book(state, order, found.fee - order.fee, ctx)
+            fee = unbooked_fee(order.fee, found.fee)
+            if fee:
+                ctx.record(FeeBookedLate(order=order.client_order_id, fee=fee))
+                state = book(state, order, fee, ctx)
             continue
         if owed.looks + 1 >= FEE_LOOKS:
             ctx.record(FeeUnbooked(symbol=state.symbol, order=order.client_order_id,

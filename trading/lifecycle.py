@@ -45,11 +45,11 @@ def apply_fill(
     without a new quantity (told after the fill: trading/late_fees.py), never when it shrank;
     an order that ends with its fee unknown (`fee_known`) is looked at again for it."""
     delta = filled - order.filled
-    fee_delta = max(fee - order.fee, ZERO) if fee_known else ZERO
+    fee_delta = late_fees.unbooked_fee(order.fee, fee) if fee_known else ZERO
     status = OrderStatus.FILLED if complete else order.status
     average = average if delta > ZERO or order.average is None else order.average
     updated = order_change(order, status, filled=max(filled, order.filled), average=average,
-                           fee=max(fee, order.fee), exchange_id=exchange_id or order.exchange_id)
+                           fee=order.fee + fee_delta, exchange_id=exchange_id or order.exchange_id)
     state = state.with_order(updated)
     if delta > ZERO:
         if order.filled > ZERO and order.average is not None:
@@ -60,7 +60,7 @@ def apply_fill(
             state = _entry_filled(state, updated, delta, price, fee_delta, ctx)
         else:
             state = _exit_filled(state, updated, delta, price, fee_delta, ctx)
-    elif fee_delta > ZERO:
+    elif fee_delta:
         state = book_late_fee(state, order, fee_delta, ctx)
     if complete and not fee_known:
         state = late_fees.owe(state, updated, ctx.now)

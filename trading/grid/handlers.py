@@ -67,18 +67,19 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
 
 def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     """A cumulative fill report: the increase since the last one is booked. A fee is booked
-    when it grew, even without a new quantity (told after the fill), never when it shrank (an
-    unknown fee reads 0); an order that ends with its fee unknown is looked at again for it
-    (trading/late_fees.py)."""
+    when it grew (a rebate too), even without a new quantity (told after the fill), never when
+    it moved towards zero (an unknown fee reads 0: `late_fees.unbooked_fee`); an order that
+    ends with its fee unknown is looked at again for it (trading/late_fees.py)."""
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
     delta = ev.filled - order.filled
     status = OrderStatus.FILLED if ev.complete else OrderStatus.OPEN
-    fee = max(ev.fee - order.fee, ZERO) if ev.fee_known else ZERO
+    fee = late_fees.unbooked_fee(order.fee, ev.fee) if ev.fee_known else ZERO
     if delta <= ZERO:
-        if fee > ZERO:
-            state = book_late_fee(state.with_order(replace(order, fee=ev.fee)), order, fee, ctx)
+        if fee:
+            state = book_late_fee(state.with_order(replace(order, fee=order.fee + fee)), order,
+                                  fee, ctx)
         if ev.complete and ev.filled >= order.filled:
             current = state.order(order.client_order_id) or order
             state = state.with_order(order_change(current, OrderStatus.FILLED,

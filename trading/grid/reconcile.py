@@ -64,7 +64,8 @@ def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder |
     if found.status not in oe.READABLE_STATUSES:
         return oe.defer(state, order, oe.unreadable(found.status), ctx)
     done = found.status != "open"
-    fee_told = found.fee_known and found.fee > order.fee and found.filled > ZERO
+    fee_told = (found.fee_known and found.filled > ZERO
+                and late_fees.unbooked_fee(order.fee, found.fee) != ZERO)
     if found.filled > order.filled or (found.filled > ZERO and done and order.status.live) \
             or fee_told:
         average = oe.fill_average(order, found.filled, found.average)
