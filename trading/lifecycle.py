@@ -11,7 +11,16 @@ from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
 from trading.events import ReconcileFailed
 from trading.frozen import replace
-from trading.model import ZERO, OrderPurpose, OrderStatus, Phase, Position, Side, SymbolState
+from trading.model import (
+    ZERO,
+    ClosedNet,
+    OrderPurpose,
+    OrderStatus,
+    Phase,
+    Position,
+    Side,
+    SymbolState,
+)
 from trading.orders import Order
 from trading.primitives import waiting
 from trading.transitions import order_change, phase_change
@@ -70,14 +79,21 @@ def apply_fill(
 
 def book_late_fee(state: SymbolState, order: Order, fee: Decimal, ctx: Ctx) -> SymbolState:
     """A fee told after its fill: a ledger entry of its own (quantity 0), and the position's
-    fees if the order's position is still open. An entry order names the position it opened
-    (its client order id) rather than carrying a position id."""
+    fees if the order's position is still open, else the closed position's net: a fee that
+    makes its close a loss starts the cooldown after a loss, as of the close. An entry order
+    names the position it opened (its client order id) rather than carrying a position id."""
     position_id = order.position_id or order.client_order_id
     ctx.ledger.append(late_fees.fee_entry(order, position_id, fee))
-    pos = state.position
-    if pos is None or pos.position_id != position_id:
+    pos, closed = state.position, state.closed
+    if pos is not None and pos.position_id == position_id:
+        return replace(state, position=replace(pos, fees=pos.fees + fee))
+    if closed is None or closed.position_id != position_id:
         return state
-    return replace(state, position=replace(pos, fees=pos.fees + fee))
+    state = replace(state, closed=replace(closed, net=closed.net - fee))
+    if closed.net - fee < ZERO <= closed.net:
+        until = closed.closed_at + ctx.rules.risk.cooldown_after_loss_s
+        state = replace(state, cooldown_until=max(state.cooldown_until, until))
+    return state
 
 
 def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
@@ -216,7 +232,8 @@ def position_closed(state: SymbolState, reason: str, ctx: Ctx,
     state = to_phase(state, Phase.FLAT)
     return replace(state, position=None, trailing=None, stop_price=None,
                    take_profit_price=None, close_attempts=0, next_close_at=None, close_reason=None,
-                   last_close_error=None, needs_stop=False, cooldown_until=cooldown)
+                   last_close_error=None, needs_stop=False, cooldown_until=cooldown,
+                   closed=ClosedNet(position_id=pos.position_id, net=net, closed_at=ctx.now))
 
 
 def start_close(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:

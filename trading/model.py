@@ -21,8 +21,9 @@ from trading.primitives import ZERO, Side, parse_enum
 OrderRecord = Order
 """The one-way core's former name of the one order model (trading/orders.py)."""
 
-__all__ = ["ZERO", "Order", "OrderPurpose", "OrderRecord", "OrderStatus", "Phase", "Position",
-           "Side", "SymbolState", "TrailingState", "TrailingStop", "parse_enum", "parse_purpose"]
+__all__ = ["ZERO", "ClosedNet", "Order", "OrderPurpose", "OrderRecord", "OrderStatus", "Phase",
+           "Position", "Side", "SymbolState", "TrailingState", "TrailingStop", "parse_enum",
+           "parse_purpose"]
 
 
 class Phase(StrEnum):
@@ -57,6 +58,15 @@ class TrailingStop:
     callback_pct: Decimal
     best_price: Decimal | None = None
     trigger_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClosedNet:
+    """A closed position's net P&L as booked so far, and when it closed."""
+
+    position_id: str
+    net: Decimal
+    closed_at: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +110,11 @@ class SymbolState:
     """Live orders whose last lookup answers were not evidence (trading/order_evidence.py).
     Not persisted (a restart starts counting again) and left out of the repr (the backtest's
     decisions digest hashes it)."""
+    closed: ClosedNet | None = field(default=None, compare=False, repr=False)
+    """The last closed position's net, while a fee of it may still be told (trading/late_fees.py,
+    every Binance close): a fee that makes it a loss starts the cooldown after a loss as of the
+    close (`lifecycle.book_late_fee`). Not persisted: a restart before the fee is told misses
+    that cooldown (the protections recount the close from the ledger either way)."""
     fees_owed: tuple[FeeOwed, ...] = field(default=(), compare=False, repr=False)
     """Ended orders whose fee the venue has not told yet (trading/late_fees.py): looked at
     again. Persisted (`actor_state.fees_owed`), so a restart looks again; not compared (a look
