@@ -15,6 +15,7 @@ from trading.events import OrderAccepted, OrderFailed, OrderFilled, ReconcileFai
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridState, Leg
+from trading.grid.rules import GridRules
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
 from trading.stop_outs import GRID_STOPPED_OUT as STOPPED_OUT
@@ -150,7 +151,7 @@ def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decim
         leg_change(f"{state.symbol} {leg.side.value}", state.leg_phase(leg.side), LegPhase.OPEN)
         stop = ts.initial_stop(leg.side, price, r.stop_loss_pct, r.market)
         leg = Leg(side=leg.side, position_id=order.client_order_id, opened_at=ctx.now,
-                  ref_qty=leg.ref_qty or order.amount, stop_price=stop)
+                  ref_qty=_reference(leg, order, r), stop_price=stop)
         ctx.record(ge.LegOpened(leg=leg.side, position_id=leg.position_id, price=price,
                                 amount=delta, stop_price=leg.stop_price, ref_qty=leg.ref_qty))
     else:
@@ -164,6 +165,18 @@ def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decim
                                   position_id=leg.position_id or "", side=order.side,
                                   amount=delta, price=price, fee=fee, realized_pnl=ZERO))
     return state.with_leg(leg)
+
+
+def _reference(leg: Leg, order: Order, r: GridRules) -> Decimal:
+    """The reference quantity of a leg this fill opens: the side's, else the opening order's
+    amount. A level k that opens the leg (it filled after both legs closed, before its cancel
+    landed) was sized ref * multiplier**k: its reference is that divided back (rounded down),
+    never the level's own amount (every later level would be multiplier**k times too large)."""
+    if leg.ref_qty is not None:
+        return leg.ref_qty
+    if order.purpose is not K.LEVEL or order.level <= 0:
+        return order.amount
+    return r.market.amount_down(order.amount / r.size_multiplier ** order.level)
 
 
 def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) -> GridState:
