@@ -286,7 +286,7 @@ class WorkerParent:
             self.failure = f"worker {worker.index} exited with code {code} ({FATAL_EXITS[code]})"
             logger.error("{}; stopping every worker", self.failure)
             return
-        verdict = worker.history.on_failure(self.policy, time.time())
+        verdict = worker.history.on_failure(self.policy, now)  # monotonic, as the restarts
         if verdict.escalate:
             self.failure = (
                 f"worker {worker.index} (accounts {','.join(worker.accounts)}) died more than "

@@ -259,7 +259,7 @@ class Supervisor:
         self.log.bind(symbol=child.symbol).error("actor failed in {}: {}", where, error)
         if child.ref is not None:  # a hung actor gets it whenever it wakes; it is fenced anyway
             child.ref.stop(block=False)
-        verdict = child.history.on_failure(self.policy, at)
+        verdict = child.history.on_failure(self.policy, self._mono())  # not `at`: a wall step
         if verdict.escalate:
             child.state = ChildState.QUARANTINED
             child.restart_at = None
