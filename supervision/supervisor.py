@@ -166,7 +166,8 @@ class Supervisor:
             self._thread.join(timeout=5)  # the monitor starts nothing after this
         futures = []
         for child in self.children.values():
-            if child.ref is not None and child.state in (ChildState.RUNNING, ChildState.STARTING):
+            if child.ref is not None and child.state in (ChildState.RUNNING, ChildState.STARTING,
+                                                         ChildState.RESTARTING):
                 with contextlib.suppress(pykka.ActorDeadError):
                     child.ref.tell(BlockEntries(blocked=True, reason="shutdown"))
                 futures.append((child, child.ref.stop(block=False)))
