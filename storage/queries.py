@@ -98,7 +98,7 @@ def escalations_since(since: float) -> list[dict[str, Any]]:
     """Every escalation (resolved or not) recorded at or after `since`, oldest first: what the
     kill switch counts after a restart."""
     q = EscalationRow.select().where(EscalationRow.created_at >= since).order_by(EscalationRow.id)
-    return [{"symbol": e.symbol, "reason": e.reason, "attempts": e.attempts,
+    return [{"id": e.id, "symbol": e.symbol, "reason": e.reason, "attempts": e.attempts,
              "last_error": e.last_error, "time": e.created_at} for e in q]
 
 

@@ -5,6 +5,7 @@ run: a restart count that timed out left a taken-over account's actor stopped fo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,3 +19,40 @@ def store(log: Any, what: str, *writes: Callable[[], object]) -> bool:
             log.error("{} not stored: {}", what, exc)
             return False
     return True
+
+
+def counted_escalations(repo: Any, now: float, window_s: float, log: Any) -> list[dict[str, Any]]:
+    """The escalations the kill switch still counts when the account starts: those of the last
+    `window_s`, since a person's last reset (meta `kill_switch_reset`). A hand-edited reset mark
+    or escalation time that is not a number is one ERROR line naming it and is left out (found
+    by review: the mark stopped the whole bot at start with a bare ValueError; such a time made
+    every later escalation fail in the supervisor before it counted, so the switch never
+    tripped)."""
+    from storage import queries
+
+    raw = repo.get_meta("kill_switch_reset")
+    reset = _time(raw or 0)
+    if reset is None:
+        log.error("meta kill_switch_reset = {!r} is not a time; ignored (escalations of the last "
+                  "{:g}s count toward the kill switch)", raw, window_s)
+    since = max(now - window_s, reset or 0.0)
+    counted = []
+    for esc in repo.read(queries.escalations_since, since):
+        if _time(esc["time"]) is None:
+            log.bind(symbol=esc["symbol"]).error(
+                "escalations row {} of {}: created_at = {!r} is not a time; not counted toward "
+                "the kill switch", esc.get("id"), esc["symbol"], esc["time"])
+            continue
+        counted.append(esc)
+    return counted
+
+
+def _time(value: Any) -> float | None:
+    """Epoch seconds, or None when `value` is not a finite number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) else None

@@ -39,7 +39,7 @@ from supervision.alerts import Alerts
 from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
-from supervision.records import store
+from supervision.records import counted_escalations, store
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
@@ -93,8 +93,7 @@ class Supervisor:
             streamed_interval_s=streamed_reconcile_interval_s or reconcile_interval_s)
         self.kill_switch = repo.get_meta("kill_switch") == "1"
         # a restart keeps counting the window's escalations (since a person's last reset)
-        since = max(clock() - kill_switch_window_s, float(repo.get_meta("kill_switch_reset") or 0))
-        self.escalations: list[dict[str, Any]] = repo.read(lambda: queries.escalations_since(since))
+        self.escalations = counted_escalations(repo, clock(), kill_switch_window_s, logger)
         self._inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
