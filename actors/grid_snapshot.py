@@ -97,14 +97,18 @@ def _unexplained(
     gone: list[Leg], trades: list[VenueFill], live: set[str], booked: Callable[[set[str]], set[str]]
 ) -> tuple[ExternalFill, ...]:
     """Fills that reduced a leg that is flat on the exchange but open in our books, since that
-    leg opened, that no booked or live order of ours explains."""
+    leg opened, that no booked or live order of ours explains. A fill that names no position
+    side (Bybit's executions carry no positionIdx, exchange/port.py) is the gone leg's its side
+    exits (a sell the long's, a buy the short's): dropped, a leg liquidated or closed by hand on
+    Bybit stayed open in the books for good, listed flat with nothing that closed it."""
     sides = {leg.side for leg in gone}
     if not sides:
         return ()
     known = live | booked({t.client_order_id for t in trades if t.client_order_id})
     out = []
     for t in trades:
-        side = LEG_OF.get(t.position_side) if t.position_side is not None else None
+        side = (LEG_OF.get(t.position_side) if t.position_side is not None
+                else next((s for s in sides if t.side == s.exit_order_side), None))
         cid = t.client_order_id or ""
         if cid in known or side not in sides or t.side != side.exit_order_side:
             continue
