@@ -53,6 +53,7 @@ from actors.messages import (
 from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
+from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
@@ -231,9 +232,14 @@ class DecisionLoop:
         self.repo.record(self.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
 
     def activity(self, message: OrderActivity) -> None:
-        """The exchange reported fills: look each of our orders up and apply what it says."""
+        """The exchange reported fills: look each of our orders up and apply what it says. A
+        report whose lookup fails (Bybit's order history lags a cancel or a fill: not found
+        yet; a timeout) is reconciled at once, whose evidence rules decide (a stop not found
+        is replaced at its first miss): left to the next periodic reconciliation or the stop
+        watch, a stop the stream reported canceled was believed resting for up to a minute."""
         if message.unknown:
             self.reconcile("unknown fill")
+        unread = None
         for cid in message.client_order_ids:
             order = self.state.order(cid)
             if order is None:
@@ -241,14 +247,19 @@ class DecisionLoop:
             try:
                 found = look_up(self.exchange, self.symbol, order.exchange_id, cid,
                                 stop=order.is_stop)
-            except Exception as exc:  # noqa: BLE001 - the next reconciliation catches up
-                self.log.warning("fetch_order {} failed: {}", cid, describe(exc))
+            except Fenced:
+                raise  # this incarnation was replaced: it decides nothing more
+            except Exception as exc:  # noqa: BLE001 - reconciled below
+                self.log.warning("fetch_order {} failed: {}; reconciling", cid, describe(exc))
+                unread = cid
                 continue
             events = events_for(cid, found, pending=order.status is OrderStatus.PENDING)
             for event in events:
                 self.apply(event)
             if not events:  # filled at no price it tells: reconciliation defers, looks again
                 self.reconcile("fill without a price")
+        if unread is not None:
+            self.reconcile(f"report of {unread} unreadable")
 
     def reconcile(self, reason: str) -> None:
         """Compare with the exchange (a message like any other: nothing is dropped meanwhile)."""
