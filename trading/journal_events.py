@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 
 from trading.journal import JournalRecord
 from trading.orders import OrderPurpose
@@ -89,6 +90,18 @@ class PositionAdopted(JournalRecord):
 class UnknownPositionFlagged(JournalRecord):
     """A position storage does not know, not adopted (the symbol is quarantined)."""
 
+    side: Side
+    contracts: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionListedAfterClose(JournalRecord):
+    """The position list the reconciliation read still showed, on the position's side, the
+    position its own order answers had just closed: a list older than those fills (a venue's
+    position read lags its order state), not a position to adopt (trading/reconcile.py)."""
+
+    WARN: ClassVar[bool] = True
+    """The loop logs this record as a warning."""
     side: Side
     contracts: Decimal
 

@@ -63,13 +63,15 @@ def reconcile(
     if ev.price is not None:
         state = replace(state, last_price=ev.price)
     handlers = _Handlers(on_accepted, on_filled, on_canceled, on_failed)
+    held = state.position
     for listed in evidence.in_fill_order(state.orders, ev.orders):
         order = state.order(listed.client_order_id)
         if order is not None:  # still live (a report before it may have ended it)
             state = _order(state, order, ev.orders.get(order.client_order_id), ev, ctx, handlers)
     state = _entry_shown_by_position(state, ev, ctx, handlers)
     state = late_fees.settle(oe.pruned(state), ev.orders, ctx, lc.book_late_fee)
-    state = _position(state, ev, ctx)
+    closed = held if held is not None and state.position is None else None
+    state = _position(state, ev, ctx, closed)
     for orphan in ev.orphans:
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
@@ -215,8 +217,20 @@ def _replace_missing_stop(state: SymbolState, order: Order, ctx: Ctx) -> SymbolS
     return lc.place_stop(state, level, ctx, replaces=order.client_order_id)
 
 
-def _position(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
+def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
+              closed: Position | None = None) -> SymbolState:
+    """`closed`: the position this reconciliation's own order answers closed (its stop's fill,
+    a close's): the position list was read before those answers, so a position it shows on
+    that side is the one just closed, listed by a read that lags the fills (Binance's
+    positionRisk behind the user data stream that made the actor look; a stale read), not one
+    to adopt. Adopted, it came back at once as a phantom with a stop on a flat symbol, and no
+    fill could ever close it again: believed open for good. One that really is there is seen
+    by the next look (the position stream, the sweep, the next reconciliation)."""
     mine, theirs = state.position, ev.position
+    if mine is None and theirs is not None and closed is not None \
+            and theirs.side is closed.side:
+        ctx.record(je.PositionListedAfterClose(side=theirs.side, contracts=theirs.contracts))
+        return state
     if mine is not None and theirs is None:
         exits = (f.amount for f in _unbooked(state, ev, mine.side.exit_order_side))
         if not evidence.covered(mine.contracts, exits):

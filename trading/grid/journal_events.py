@@ -78,6 +78,18 @@ class LegAdopted(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LegListedAfterClose(JournalRecord):
+    """The position list the reconciliation read still showed the leg its own order answers
+    had just closed: a list older than those fills, not a leg to adopt
+    (trading/grid/reconcile.py)."""
+
+    WARN: ClassVar[bool] = True
+    """The loop logs this record as a warning."""
+    leg: Side
+    contracts: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LegAdjusted(JournalRecord):
     """The exchange's leg has another size; ours follows it."""
 

@@ -38,6 +38,7 @@ K = OrderPurpose
 def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
     if ev.price is not None:
         state = replace(state, last_price=ev.price, price_seq=state.price_seq + 1)
+    held = {s for s in (Side.LONG, Side.SHORT) if state.leg(s).is_open}
     for listed in evidence.in_fill_order(state.orders, ev.orders):
         order = state.order(listed.client_order_id)
         if order is not None:  # still live (a report before it may have ended it)
@@ -50,7 +51,8 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id or None,
                              exchange_id=orphan.exchange_id))
     for side in (Side.LONG, Side.SHORT):
-        state = _adopt_position(state, side, ev, ctx)
+        closed = side in held and not state.leg(side).is_open
+        state = _adopt_position(state, side, ev, ctx, closed)
     return state
 
 
@@ -149,10 +151,16 @@ def _unconfirmed(state: GridState, leg: Leg, ctx: GridCtx) -> GridState:
 
 
 def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
-                    ctx: GridCtx) -> GridState:
+                    ctx: GridCtx, closed: bool = False) -> GridState:
+    """`closed`: this reconciliation's own order answers closed the leg (its stop's fill, a
+    close's); the position list, read before them, still showing it lags those fills: the
+    leg just closed, not one to adopt (as the one-way core, trading/reconcile.py `_position`)."""
     leg = state.leg(side)
     ex = ev.positions.get(side)
     contracts = ex.contracts if ex is not None else ZERO
+    if closed and contracts > ZERO:
+        ctx.record(ge.LegListedAfterClose(leg=side, contracts=contracts))
+        return state
     if contracts == ZERO and leg.is_open:
         fills = [f for f in ev.external_fills if f.position_side in (side, None)]
         exits = (f.amount for f in fills if f.side == side.exit_order_side)
