@@ -62,7 +62,8 @@ def with_exchange_pnl(exchange: ExchangePort, state: GridState, event: Any, log:
     if order is None or not order.kind.reduces or event.filled <= order.filled:
         return event
     try:
-        pnl = fill_pnl.order_pnl(exchange, state.symbol, order.client_order_id, order.created_at)
+        pnl = fill_pnl.order_pnl(exchange, state.symbol, order.client_order_id, order.created_at,
+                                 event.filled)
     except Exception as exc:  # noqa: BLE001 - the core computes it instead
         log.warning(
             "trades of {} unreadable: {}; computing its P&L", order.client_order_id, describe(exc)
@@ -88,9 +89,8 @@ def _reducing_fill(state: GridState, cid: str, found: Any) -> bool:
 def _with_pnl(state: GridState, cid: str, found: Any, trades: list[VenueFill]) -> Any:
     if not _reducing_fill(state, cid, found):
         return found
-    return replace(
-        found, realized_pnl=fill_pnl.reported_pnl(t for t in trades if t.client_order_id == cid)
-    )
+    return replace(found, realized_pnl=fill_pnl.reported_pnl(
+        (t for t in trades if t.client_order_id == cid), found.filled))
 
 
 def _unexplained(
