@@ -8,6 +8,10 @@ and the answer (or its absence) is remembered, so a stranger's trades cost one l
 one per poll. Without this, such a fill reached the actor as an unknown fill (a reconcile)
 instead of as its own order's fill (tests/exchange/ccxt/test_stream_feed.py, disconnect mid-fill
 on Binance, failed about one run in four).
+
+Kept by symbol and order id: Binance numbers orders per symbol ("orderId is self-increasing for
+each specific symbol"), and keyed by the id alone another symbol's trade of an order numbered
+like ours took our client id (its fill went to an actor that has no such order: ignored).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class ClientIdMemo:
     """Mixed into CcxtGateway (which provides `_memo_lock`, `_cid_by_order` and `_find`)."""
 
     _memo_lock: threading.Lock
-    _cid_by_order: OrderedDict[str, str]
+    _cid_by_order: OrderedDict[tuple[str, str], str]
     _find: Callable[..., dict[str, Any] | None]
 
     def _client_id_of(self, trade: dict[str, Any]) -> str | None:
@@ -35,13 +39,13 @@ class ClientIdMemo:
         cid = trade.get("clientOrderId") or info.get("orderLinkId") or info.get("clientOrderId")
         if cid:
             return str(cid)
-        order_id = trade.get("order")
-        if order_id is None:
+        order_id, symbol = trade.get("order"), trade.get("symbol")
+        if order_id is None or not symbol:
             return None
         with self._memo_lock:
-            known = self._cid_by_order.get(str(order_id))
-        if known is None and trade.get("symbol"):
-            known = self._cid_from_order(str(trade["symbol"]), str(order_id))
+            known = self._cid_by_order.get((str(symbol), str(order_id)))
+        if known is None:
+            known = self._cid_from_order(str(symbol), str(order_id))
         return known or None
 
     def _cid_from_order(self, symbol: str, order_id: str) -> str:
@@ -50,19 +54,15 @@ class ClientIdMemo:
         except ccxt.BaseError:
             return _NONE  # not remembered: looked up again at the next poll
         cid = str((found or {}).get("clientOrderId") or _NONE)
-        self._remember(order_id, cid)
+        self._remember(symbol, order_id, cid)
         return cid
 
-    def _known_cid(self, order_id: Any) -> str | None:
-        with self._memo_lock:
-            return self._cid_by_order.get(str(order_id)) or None
-
     def _remember_cid(self, order: dict[str, Any]) -> None:
-        if order.get("id") is not None and order.get("clientOrderId"):
-            self._remember(str(order["id"]), str(order["clientOrderId"]))
+        if order.get("id") is not None and order.get("clientOrderId") and order.get("symbol"):
+            self._remember(str(order["symbol"]), str(order["id"]), str(order["clientOrderId"]))
 
-    def _remember(self, order_id: str, cid: str) -> None:
+    def _remember(self, symbol: str, order_id: str, cid: str) -> None:
         with self._memo_lock:
-            self._cid_by_order[order_id] = cid
+            self._cid_by_order[(symbol, order_id)] = cid
             while len(self._cid_by_order) > MEMO_SIZE:
                 self._cid_by_order.popitem(last=False)

@@ -121,7 +121,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         bounded memo) and the own fills already reported."""
         self._markets: dict[str, Any] | None = None
         self._records: dict[str, VenueMarket] = {}
-        self._cid_by_order: OrderedDict[str, str] = OrderedDict()
+        self._cid_by_order: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._memo_lock = threading.Lock()  # guards the memo above
         self._markets_lock = threading.Lock()  # one markets load at a time
         self.active = ActiveSymbols(self._clock)  # whose trades to poll (Binance)

@@ -197,14 +197,24 @@ class BinanceVenue:
         order = self.book.find(cid=cid, stops=stops)
         return order is not None and order.status in ("open", "untriggered")
 
+    def _order_of(self, p) -> Any:
+        """The symbol's order by orderId or origClientOrderId: Binance numbers orders per
+        symbol ("orderId is self-increasing for each specific symbol"), so an id names an order
+        only with its symbol."""
+        oid, cid = p.get("orderId"), p.get("origClientOrderId")
+        with self.book.lock:
+            return next((o for o in self.book.orders.values() if o.trigger is None
+                         and ((oid and o.oid == str(oid)) or (cid and o.cid == cid))
+                         and (not p.get("symbol") or o.symbol == p["symbol"])), None)
+
     def get_fapi_v1_order(self, p):
-        order = self.book.find(oid=p.get("orderId"), cid=p.get("origClientOrderId"), stops=False)
+        order = self._order_of(p)
         if order is None:
             return error(-2013, "Order does not exist.")
         return 200, order_json(order)
 
     def delete_fapi_v1_order(self, p):
-        order = self.book.find(oid=p.get("orderId"), cid=p.get("origClientOrderId"), stops=False)
+        order = self._order_of(p)
         if order is None or not self.book.cancel(order):
             return error(-2011, "Unknown order sent.")
         return 200, order_json(order)

@@ -1,0 +1,40 @@
+"""Binance numbers orders per symbol ("orderId is self-increasing for each specific symbol",
+USDⓈ-M Query Order) and its userTrades carry only the orderId, so the gateway remembers the
+client id of each order it created (exchange/ccxt/client_id_memo.py). The memo was keyed by the
+order id alone: a trade of another symbol's order with the same id took our order's client id,
+and its fill went to its symbol's actor under an id that actor does not have (ignored, and not
+reported as an unknown fill either). Keyed by symbol and id now, like the trade ids
+(actors/trade_ids.py) and the stream's order updates. Real ccxt.binanceusdm against the
+emulator, whose orders are found by id within their symbol as on the venue."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+def test_a_trade_of_another_symbols_order_with_the_same_id_is_not_taken_for_ours(tmp_path):
+    emu = start_emulator("binanceusdm")
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path)
+        gw.load_markets()
+        ours = gw.create_order(BTC, "market", "buy", D("0.002"), None,
+                               {"clientOrderId": "acct-BTC-1e"})
+        book = emu.venue.book
+        with book.lock:  # someone's ETH order on the account, numbered like ours on BTC
+            theirs = book.place(cid="web-eth-1", symbol="ETHUSDT", side="buy", type="market",
+                                qty=D("0.1"), price=None, trigger=None, trigger_direction=None,
+                                reduce_only=False, extra={"positionSide": "BOTH"})
+            del book.orders[theirs.oid]
+            theirs.oid = str(ours.id)
+            book.orders["eth-" + theirs.oid] = theirs
+        (eth,) = gw.fetch_my_trades(ETH, book.now_ms - 60_000)
+        assert eth.order_id == ours.id and eth.client_order_id == "web-eth-1"
+        (btc,) = gw.fetch_my_trades(BTC, book.now_ms - 60_000)
+        assert btc.client_order_id == "acct-BTC-1e"
+        gw.close()
+    finally:
+        emu.stop()
