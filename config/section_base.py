@@ -13,5 +13,27 @@ def _cross(field: str, detail: str) -> PydanticCustomError:
     return PydanticCustomError("cross_field", "{detail}", {"field": field, "detail": detail})
 
 
+def _check_postgres_url(field: str, url: str) -> None:
+    """A PostgreSQL URL (storage.url, cluster.database_url): "" or postgresql://user@host:port/db
+    with no password. Checked here, not by a field pattern: a field error would echo the URL,
+    password too; so would libpq's error for a URL it cannot parse."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in ("postgresql", "postgres"):
+        raise _cross(field, f'must be a postgresql://user@host:port/db URL or "" '
+                            f"(got scheme {scheme or 'none'!r})")
+    try:
+        password = urlsplit(url).password
+    except ValueError:  # its text may quote the URL
+        raise _cross(field, 'not a valid URL; must be a postgresql://user@host:port/db URL '
+                            'or ""') from None
+    if password is not None:
+        raise _cross(field, "must not hold a password (config files are not secret stores): "
+                            "give it in PGPASSWORD or ~/.pgpass")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from config.section_base import _cross, _Section
+from config.section_base import _check_postgres_url, _cross, _Section
 from config.service_sections import ClusterSettings as ClusterSettings  # re-exported
 from config.service_sections import DashboardSettings as DashboardSettings  # re-exported
 from config.service_sections import TelegramSettings as TelegramSettings  # re-exported
@@ -276,23 +276,7 @@ class StorageSettings(_Section):
 
     @model_validator(mode="after")
     def _url(self) -> StorageSettings:
-        # checked here, not by a field pattern: a field error would echo the URL, password too
-        from urllib.parse import urlsplit
-
-        if not self.url:
-            return self
-        scheme = self.url.split("://", 1)[0] if "://" in self.url else ""
-        if scheme not in ("postgresql", "postgres"):
-            raise _cross("url", f'must be a postgresql://user@host:port/db URL or "" '
-                                f"(got scheme {scheme or 'none'!r})")
-        try:
-            password = urlsplit(self.url).password
-        except ValueError:  # its text may quote the URL
-            raise _cross("url", 'not a valid URL; must be a postgresql://user@host:port/db URL '
-                                'or ""') from None
-        if password is not None:
-            raise _cross("url", "must not hold a password (config files are not secret "
-                                "stores): give it in PGPASSWORD or ~/.pgpass")
+        _check_postgres_url("url", self.url)
         return self
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from config.section_base import _cross, _Section
+from config.section_base import _check_postgres_url, _cross, _Section
 from config.types import ARRAY, Bool, Float, Int, Str, Url
 
 
@@ -63,6 +63,7 @@ class ClusterSettings(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> ClusterSettings:
+        _check_postgres_url("database_url", self.database_url)
         if not self.lease_safety_margin_s <= self.lease_ttl_s / 3 + 1e-9:
             raise _cross("lease_safety_margin_s", "must be <= 1/3 of lease_ttl_s, so two slow "
                          f"renewals still leave the lease (got {self.lease_safety_margin_s} with "

@@ -87,3 +87,26 @@ def test_an_at_sign_after_the_host_is_not_a_user_name(tmp_path: Path):
     url = "wss://feed.example.com?user=ops@example.com"  # in the query, not the authority
     settings = load_settings(write(tmp_path, f'[signals]\nwebsocket_url = "{url}"\n'))
     assert settings.signals.websocket_url == url
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://bot:Hunter2-DB-PASSWORD@[fd00::5/bot",  # libpq quotes the whole URI back
+    "postgresql://bot:Hunter2-DB-PASSWORD@127.0.0.1:1/bot",
+])
+def test_the_cluster_database_url_is_checked_like_the_storage_url(tmp_path: Path, url: str):
+    """cluster.database_url is a PostgreSQL URL like storage.url: a password in it (which a
+    malformed URL's connection error quoted back whole, on `bot.py cluster` and at a node's
+    start) is refused at load, in one line that never repeats it."""
+    path = write(tmp_path, f'[cluster]\nenabled = true\ndatabase_url = "{url}"\n')
+    message = refused(path)
+    assert "Hunter2" not in message
+    assert message.startswith(f"{path}: cluster.database_url: ")
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "cluster", "--config",
+                             str(path)], cwd=path.parent, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "Hunter2" not in result.stderr + result.stdout
+    assert unlined(result.stderr) == f"bot.py: error: {message}\n"
+    bad_scheme = write(tmp_path, '[cluster]\ndatabase_url = "mysql://bot@db/bot"\n')
+    assert refused(bad_scheme) == (f"{bad_scheme}: cluster.database_url: must be a "
+                                   'postgresql://user@host:port/db URL or "" (got scheme '
+                                   "'mysql')")
