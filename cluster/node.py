@@ -360,8 +360,10 @@ class ClusterNode:
 
     def _beat_loop(self) -> None:
         """Heartbeats on their own thread: a database call that hangs must not hold up the
-        node thread (it stops accounts whose lease lapsed)."""
-        while not self._stop.wait(self._balance_every):
+        node thread (it stops accounts whose lease lapsed). Every balance interval, but at
+        least every TTL/3: a row is live for the TTL after its beat (balancing, `bot.py
+        cluster`, the node id claim), so a slower beat let a live node look dead."""
+        while not self._stop.wait(min(self._balance_every, self._settings.renew_every_s)):
             try:
                 seen = self._beat()
             except LeaseStoreUnavailable as exc:

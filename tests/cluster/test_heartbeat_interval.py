@@ -1,0 +1,58 @@
+"""A node's heartbeat must keep its registry row live whatever `cluster.balance_interval_s`
+says: the row is live for the lease TTL after each beat, and the node used to beat only once per
+balance interval. With a balance interval longer than the TTL (both keys are free to set) a
+live node looked dead to the others most of the time: balancing counted it out and a twin with
+the same `cluster.node_id` was let start beside it. Real PostgreSQL, a real ClusterNode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from cluster import Lease, LeaseStore, open_database
+from cluster.keeper import LeaseKeeper
+from cluster.node import ClusterNode
+from cluster.node_id_claim import NodeIdInUse, claim, live_holder
+from storage.leases import ClusterRegistry
+from tests.cluster.leases_support import FAST
+from tests.support.waiting import wait_until
+
+
+class _Idle:
+    def ready(self) -> bool:
+        return True
+
+    def stop(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def _start(account: str, lease: Lease, keeper: LeaseKeeper) -> _Idle:
+    return _Idle()
+
+
+def _announce(account: str, message: str, data: dict[str, Any]) -> None:
+    pass
+
+
+def test_a_node_balancing_slower_than_its_ttl_still_beats_within_it(pg_url: str) -> None:
+    store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
+    store.create_table()
+    registry = ClusterRegistry(open_database(pg_url))
+    registry.create_tables()
+    node = ClusterNode(node_id="slow-balancer", accounts=["hb0"], store=store,
+                       registry=registry, settings=FAST, start_account=_start, logger=logger,
+                       announce=_announce, balance_interval_s=4 * FAST.ttl_s).start()
+    try:
+        observer = ClusterRegistry(open_database(pg_url))
+        wait_until(lambda: live_holder(observer, "slow-balancer", FAST.ttl_ms) is not None,
+                   timeout=10, message="the node's first beat")
+        # a twin claiming the id polls the row for TTL + 1 s: the node must stay live throughout
+        with pytest.raises(NodeIdInUse):
+            claim(observer, "slow-balancer", FAST.ttl_ms)
+    finally:
+        node.stop()
