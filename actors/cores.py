@@ -29,7 +29,9 @@ from trading.decision import Decision
 from trading.events import Event
 from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
+from trading.grid.maintain import stop_due as grid_stop_due
 from trading.grid.model import GridKind, GridState
+from trading.lifecycle import stop_due
 from trading.model import Phase, SymbolState
 from trading.reconcile import UNKNOWN_POSITION
 
@@ -72,6 +74,11 @@ class Core(Protocol):
         ...
 
     def view(self, state: Any, last_tick_at: float | None, reconciled: bool) -> ActorView: ...
+
+    def stop_due(self, state: Any, now: float) -> bool:
+        """A stop placement of the core's time-driven duties is due now (what a reconciliation
+        waiting for rate budget is set aside for)."""
+        ...
 
     def exposure(self, state: Any) -> int:
         """Open positions plus entries in flight (what the account's gate counts)."""
@@ -119,6 +126,9 @@ class OneWayCore:
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
     ) -> Callable[[Any], list[Event]]:
         return CommandExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute
+
+    def stop_due(self, state: SymbolState, now: float) -> bool:
+        return stop_due(state, now, self.core.rules.risk.stop_retry_s)
 
     def view(self, state: SymbolState, last_tick_at: float | None, reconciled: bool) -> ActorView:
         return view_of(state, last_tick_at, reconciled=reconciled)
@@ -175,6 +185,9 @@ class HedgeGridCore:
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
     ) -> Callable[[Any], list[Event]]:
         return GridExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute_grid
+
+    def stop_due(self, state: GridState, now: float) -> bool:
+        return grid_stop_due(state, now, self.core.rules.retry_s)
 
     def view(self, state: GridState, last_tick_at: float | None, reconciled: bool) -> ActorView:
         return grid_view(state, last_tick_at, reconciled)

@@ -113,12 +113,16 @@ class SymbolActor(pykka.ThreadingActor):
         return self.fence is None or self.fence.valid
 
     def _urgent(self, prices: bool) -> bool:
-        """An order report waits in the mailbox, or (`prices`) a price that leaves the quiet band
-        waits in the slot: a reconciliation waiting for budget is set aside for it
-        (exchange/fence.py `preemptible`)."""
-        slot = self.loop.slot
-        return has_waiting(self.actor_inbox, (OrderActivity,)) or (
-            prices and slot is not None and slot.urgent())
+        """An order report waits in the mailbox, a stop placement of the core is due, or
+        (`prices`) a price that leaves the quiet band waits in the slot: a reconciliation
+        waiting for budget is set aside for it (exchange/fence.py `preemptible`); the next
+        `Timer` places the stop (a live soak: a refused stop's retry waited 70 s behind a
+        reconciliation's reads, each allowed 30 s in the budget). Not bounded like prices: the
+        placement ends the duty (a stop order is live again, or the retry waits stop_retry_s)."""
+        slot, loop = self.loop.slot, self.loop
+        return (has_waiting(self.actor_inbox, (OrderActivity,))
+                or loop.core.stop_due(loop.state, loop.clock())
+                or (prices and slot is not None and slot.urgent()))
 
     def _waiting(self, seconds: float) -> None:
         if self.deps.busy is not None and self._current():

@@ -226,14 +226,12 @@ def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:
 
 def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
     """Place the exchange stop if the open position has none (retried every stop_retry_s)."""
-    if state.phase is not Phase.OPEN or state.position is None or not state.needs_stop:
-        return state
-    if state.live_orders(OrderPurpose.STOP) or waiting(ctx.now, state.next_stop_at,
-                                                        ctx.rules.risk.stop_retry_s):
+    pos = state.position
+    if pos is None or not lc.stop_due(state, ctx.now, ctx.rules.risk.stop_retry_s):
         return state
     stop = lc.intended_stop(state, ctx)
     price = state.last_price
-    if price is not None and ts.crossed_against(state.position.side, price, stop):
+    if price is not None and ts.crossed_against(pos.side, price, stop):
         ctx.record(je.StopAlreadyCrossed(stop_price=stop, price=price))
         return lc.start_close(replace(state, needs_stop=False), "stop_loss", ctx)
     ctx.record(je.StopRequested(stop_price=stop))

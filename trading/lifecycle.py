@@ -280,6 +280,16 @@ def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
     return replace(state, next_close_at=ctx.now + delay)
 
 
+def stop_due(state: SymbolState, now: float, stop_retry_s: float) -> bool:
+    """`decide.protect` acts now: the open position has no stop order live and its placement
+    (or its retry after a refusal) is due. The actor sets a reconciliation waiting for rate
+    budget aside for it (actors/symbol_actor.py `_urgent`)."""
+    if state.phase is not Phase.OPEN or state.position is None or not state.needs_stop:
+        return False
+    return not state.live_orders(OrderPurpose.STOP) and not waiting(
+        now, state.next_stop_at, stop_retry_s)
+
+
 def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:
     risk = ctx.rules.risk
     longest = max(risk.stop_retry_s, risk.close_backoff_max_s)

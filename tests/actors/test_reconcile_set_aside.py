@@ -154,3 +154,37 @@ def test_an_entry_waiting_for_budget_gives_way_to_an_order_report(tmp_path):
         # the report was handled: its order looked up at the venue (a stop: its algo book)
         assert bot.emu.hits(STOPS, "GET") or bot.emu.hits("/fapi/v1/openAlgoOrders", "GET")
         assert bot.position() == 0 and not bot.stops()
+
+
+def test_a_due_stop_retry_sets_aside_a_reconciliation_waiting_for_budget(tmp_path):
+    """Found by a live soak on the Binance emulator (20 symbols, a 429 storm): a stop create
+    was refused, so its retry was due stop_retry_s later; a reconciliation that started before
+    that held the actor in the rate budget (each read allowed 30 s), and the position had no
+    stop for 74 s. A due stop placement now sets the waiting reconciliation aside like an
+    order report, and the next Timer places the stop (protective: it does not wait for the
+    reconciliation's floor). Bybit here: its stop create has a path of its own in the
+    emulator's fault script (POST /v5/order/create), its lookups another."""
+    from actors.messages import Timer
+
+    with live_long(tmp_path, "bybit", wall_time=True) as bot:
+        (stop,) = bot.stops()
+        refused = {"retCode": 10001, "retMsg": "params error", "result": {}, "time": 0}
+        bot.emu.fail_next("/v5/order/create", 1, body=refused)
+        assert bot.book.cancel(stop)  # the venue removes the stop; its stream reports it
+        bot.ref.tell(OrderActivity(client_order_ids=(stop.cid,)))
+        wait_until(lambda: queries.events(BTC, "OrderFailed"), message="the new stop refused")
+        bot.sync()
+        assert not bot.stops() and not bot.view().protected
+        with no_weight_left(bot) as ip:
+            waited = ip.waited_s
+            bot.ref.tell(Reconcile(reason="test"))  # waits for budget (30 s allowed)
+            wait_until(lambda: ip.waited_s > waited, message="the reconciliation waits")
+            bot.ref.tell(Timer())  # the heartbeat's next wake, queued behind it
+            # the retry is due 2 s after the refusal: well inside the reconciliation's 30 s
+            wait_until(lambda: len(bot.stops()) == 1, timeout=15,
+                       message="the stop placed while the reconciliation still had 30 s")
+        (new,) = bot.stops()
+        assert new.cid != stop.cid and new.qty == stop.qty
+        bot.reconcile(1)  # the reconciliation set aside runs again: the symbol reconciles
+        view = bot.view()
+        assert view.protected and view.reconciled

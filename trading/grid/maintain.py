@@ -36,6 +36,23 @@ def maintain(state: GridState, ctx: GridCtx) -> GridState:
     return state
 
 
+def stop_due(state: GridState, now: float, retry_s: float) -> bool:
+    """`maintain` places a stop now: an open leg has no stop of its current position resting
+    or on its way, its price has not crossed the leg's stop level (a close is due then, on its
+    own backoff) and no failed order holds the leg back (`_throttled`). The actor sets a
+    reconciliation waiting for rate budget aside for it (actors/symbol_actor.py `_urgent`)."""
+    price = state.last_price
+    for side in (Side.LONG, Side.SHORT):
+        leg = state.leg(side)
+        if not leg.is_open or price is None or leg.stop_price is None:
+            continue
+        if ts.crossed_against(side, price, leg.stop_price) or waiting(now, leg.retry_at, retry_s):
+            continue
+        if not [o for o in _active(state.orders_of(side, GridKind.STOP)) if state.of_current(o)]:
+            return True
+    return False
+
+
 def _retry_cancels(state: GridState, ctx: GridCtx) -> GridState:
     for order in state.orders:
         at = order.cancel_requested_at
