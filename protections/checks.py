@@ -130,11 +130,16 @@ class StopLossGuard:
             insort(recent, closed_at)
             del recent[:bisect_left(recent, recent[-1] - self.window_s)]
             until = recent[-1] + self.pause_s  # after the last one (a late report may be older)
-            if len(recent) >= self.count and until > now and symbol not in self.paused:
-                reason = (f"stop-loss guard: {len(recent)} stop-outs within "
-                          f"{self.window_s:.0f}s; paused for {self.pause_s:.0f}s")
-                self.paused[symbol] = {"since": now, "until": until, "reason": reason}
-                trips.append(Trip(name=self.name, reason=reason, symbol=symbol))
+            if len(recent) < self.count or until <= now:
+                continue
+            entry = self.paused.get(symbol)
+            if entry is not None and now < entry["until"]:  # still paused: it ends later now
+                entry["until"] = max(entry["until"], until)  # (alerted once, when it tripped)
+                continue
+            reason = (f"stop-loss guard: {len(recent)} stop-outs within "
+                      f"{self.window_s:.0f}s; paused for {self.pause_s:.0f}s")
+            self.paused[symbol] = {"since": now, "until": until, "reason": reason}
+            trips.append(Trip(name=self.name, reason=reason, symbol=symbol))
         for symbol in [s for s, e in self.paused.items() if now >= e["until"]]:
             del self.paused[symbol]  # the reset rule: the pause ran out
         return trips
