@@ -98,7 +98,7 @@ class OrderEntryMixin:
         req = parse_request(book.market, call["type"], call["side"], call["amount"],
                             call["price"], call["params"], hedge_mode=self.hedge_mode)
         with book.lock:
-            now = self._now_ms()
+            now = max(self._now_ms(), book.last_ms)  # a clock stepping back never rewinds it
             self._catch_up(book, now)
             check_against_book(req, book.mark, book.positions[req.position_side].qty)
             self._reserve_client_id(req)
@@ -153,7 +153,7 @@ class OrderEntryMixin:
             raise errors.BadRequest("paper: cancel_order needs an id or params['clientOrderId']")
         book = self._book(symbol)
         with book.lock:
-            now = self._now_ms()
+            now = max(self._now_ms(), book.last_ms)  # a clock stepping back never rewinds it
             self._catch_up(book, now)
             order = book.find_open(order_id, client_id)
             if order is None:
