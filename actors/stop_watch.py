@@ -15,7 +15,10 @@ or closes the position when the price is already through the stop level (trading
 
 A stream of order updates (helper "streams") reports the same cancel through the same
 `OrderActivity`; while it is up (`streams_ok`) the watch slows to `streamed_interval_s`, and
-it is the fallback at full pace while the stream is down or silent.
+it is the fallback at full pace while the stream is down or silent. A cancel made while the
+stream was reconnecting is in no stream message and in no fill the gap fill reads, so each time
+the streams come back (`streams_resumed` counts it) the watch looks once more at full pace:
+before, such a stop waited for the slow pace's next round (60 s) while the position was bare.
 """
 
 from __future__ import annotations
@@ -65,13 +68,18 @@ class StopWatch:
                  interval_s: float, logger: Any,
                  monotonic: Callable[[], float] = time.monotonic,
                  streams_ok: Callable[[], bool] = lambda: False,
-                 streamed_interval_s: float = STREAMED_INTERVAL_S) -> None:
+                 streamed_interval_s: float = STREAMED_INTERVAL_S,
+                 streams_resumed: Callable[[], int] = lambda: 0) -> None:
         self.exchange = exchange
         self.views = views
         self.deliver = deliver
         self.interval_s = interval_s
         self.streams_ok = streams_ok
         """True while the venue's order stream reports stop cancels itself (runtime wiring)."""
+        self.streams_resumed = streams_resumed
+        """How often the streams came back after a gap (runtime wiring: StreamFeed.resumed)."""
+        self._resumed_looked = 0
+        """`streams_resumed()` when the last round began."""
         self.streamed_interval_s = max(streamed_interval_s, interval_s)
         self.log = logger
         self.checks = 0
@@ -93,12 +101,16 @@ class StopWatch:
     def pace(self) -> float:
         """Seconds between rounds: `interval_s`, or `streamed_interval_s` while the order
         stream carries stop cancels (looked at every `interval_s`, so a stream going down
-        brings the fast pace back within one interval)."""
-        return self.streamed_interval_s if self.streams_ok() else self.interval_s
+        brings the fast pace back within one interval), once it has been looked at since the
+        streams last came back."""
+        if self.streams_ok() and self.streams_resumed() == self._resumed_looked:
+            return self.streamed_interval_s
+        return self.interval_s
 
     def check_once(self) -> int:
         """Look every resting stop up once; returns how many were found gone."""
         gone = 0
+        self._resumed_looked = self.streams_resumed()
         watched = resting_stops(self.views)
         live = {w.client_order_id for w in watched}
         self._reported &= live  # a stop the actor replaced or dropped is no longer "reported"

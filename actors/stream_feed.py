@@ -92,6 +92,9 @@ class StreamFeed:
         self.switches = 0
         self.fills_streamed = 0
         self.dropped_duplicates = 0
+        self.resumed = 0
+        """Gaps read (the streams counted as up again). An order update lost in a gap (a stop
+        canceled while the socket was gone) is in no fill: the stop watch looks once more."""
         self.positions = PositionCheck(views=views if views is not None else {},
                                        deliver=rest.deliver, logger=logger, monotonic=monotonic)
         """Streamed positions against the actors' views (actors/stream_positions.py)."""
@@ -265,6 +268,7 @@ class StreamFeed:
                                  self._gap_failures, exc)
             return False
         self._gap_open, self._gap_failures, self._gap_retry_at = False, 0, 0.0
+        self.resumed += 1
         return True
 
     def _poll_silent(self) -> None:

@@ -206,6 +206,7 @@ class AccountRuntime:
             up = streamed
             assert self.stop_watch is not None
             self.stop_watch.streams_ok = up
+            self.stop_watch.streams_resumed = lambda: feed.resumed
             sup.schedule.streams_ok = up
         if self.settings.bot.mode != "live":
             return  # paper and dry-run reconcile against the paper exchange: no venue budget
