@@ -35,6 +35,10 @@ from exchange.ccxt.stream_types import StreamHealth, StreamSink
 from exchange.records import PositionSide, VenuePosition
 
 _LISTEN_KEY = re.compile(r"(listenKey=)[^&\s'\"]+|(/ws/)[A-Za-z0-9]{16,}")
+PING_S = 10.0
+"""Each socket is pinged this often and replaced once two pings went unanswered (ccxt.pro's
+keepAlive x maxPingPongMisses): a private socket that died silently hides behind the public
+one's prices. ccxt's own pace, Binance 180 s (user data fills unseen for 6 minutes), Bybit 18 s."""
 
 
 class VenueStreams:
@@ -139,6 +143,8 @@ class VenueStreams:
         # every message of a venue push queued before it; the venue sends more bytes instead
         ws = dict(self._ex.options.get("ws") or {})
         ws["options"] = {**(ws.get("options") or {}), "compress": 0}
+        ws["keepAlive"] = min(int((self._ex.streaming or {}).get("keepAlive") or 10**9),
+                              int(PING_S * 1000))
         self._ex.options["ws"] = ws
         if raw_tickers.handles(self._ex.id):  # prices from the raw messages (raw_tickers.py)
             self.raw_tickers = raw_tickers.RawTickers(

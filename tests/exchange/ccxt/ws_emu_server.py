@@ -14,6 +14,9 @@ Faults, for the tests:
   send_raw(topic, msg)  send a hand-made message (duplicates, out-of-order updates)
   end_topic(topic, last, path) send a last message, then no more of topic (socket stays open)
   lose_replies(n, path) the next n answers to client messages at path are lost
+  stall(path)           the connections open at path die silently (a half-open TCP path):
+                        nothing reaches them, nothing of theirs is answered, not even a ping
+                        frame; they are not closed. New connections work
   subscribed(topic)    whether a connection has taken `topic` (wait on it before send_raw)
 `sent` records (topic, message) of everything sent but the periodic ticker push, in order.
 """
@@ -39,6 +42,7 @@ class Conn:
     query: dict[str, str]
     topics: set[str] = field(default_factory=set)
     authed: bool = False
+    stalled: bool = False
 
 
 class WsProtocol(Protocol):
@@ -157,6 +161,13 @@ class WsEmulator:
         auth or subscribe answer that never comes)."""
         self._lose[path] = count
 
+    def stall(self, path: str) -> int:
+        """The open connections at `path` go dead without closing; returns how many."""
+        dead = [c for c in list(self._conns) if c.path.startswith(path) and not c.ws.closed]
+        for conn in dead:
+            conn.stalled = True
+        return len(dead)
+
     def send_raw(self, topic: str, msg: Any) -> None:
         self._loop.call_soon_threadsafe(self._broadcast, topic, json.dumps(msg), msg)
 
@@ -177,7 +188,7 @@ class WsEmulator:
         reason = self.protocol.accept(request.path, query)
         if reason is not None:
             return web.Response(status=401, text=reason)
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=False)  # pongs below: a stalled one sends none
         await ws.prepare(request)
         conn = Conn(ws=ws, path=request.path, query=query)
         self._conns.add(conn)
@@ -186,7 +197,9 @@ class WsEmulator:
             conn.topics.add(topic)
         try:
             async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
+                if msg.type == WSMsgType.PING and not conn.stalled:
+                    await ws.pong(msg.data)
+                if msg.type != WSMsgType.TEXT or conn.stalled:
                     continue
                 await self._on_client(conn, json.loads(msg.data))
         finally:
@@ -206,7 +219,7 @@ class WsEmulator:
                 await self._send(conn, topic, snap)
 
     async def _send(self, conn: Conn, topic: str, msg: Any) -> None:
-        if self._silent or conn.ws.closed:
+        if self._silent or conn.ws.closed or conn.stalled:
             return
         self.sent.append((topic, msg))
         await conn.ws.send_str(json.dumps(msg))
@@ -220,7 +233,8 @@ class WsEmulator:
     def _broadcast(self, topic: str, text: str, msg: Any, record: bool = True) -> None:
         if self._silent:
             return
-        targets = [c for c in self._conns if topic in c.topics and not c.ws.closed]
+        targets = [c for c in self._conns
+                   if topic in c.topics and not c.ws.closed and not c.stalled]
         if targets and record:
             self.sent.append((topic, msg))
         for conn in targets:
