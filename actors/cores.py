@@ -32,7 +32,7 @@ from trading.grid.events import GridReconciled
 from trading.grid.maintain import stop_due as grid_stop_due
 from trading.grid.model import GridKind, GridState
 from trading.lifecycle import stop_due
-from trading.model import Phase, SymbolState
+from trading.model import Phase, Side, SymbolState
 from trading.reconcile import UNKNOWN_POSITION
 
 Admit = Callable[[str, Decimal | None], str | None]
@@ -196,14 +196,16 @@ class HedgeGridCore:
         return self.core.rules.close_backoff(failures)
 
     def exposure(self, state: GridState) -> int:
+        """Open legs, plus each flat leg with an order live that can fill into a position: its
+        opening order, or a level whose leg closed while its cancel was still unconfirmed
+        (found by review: such a level counted nothing toward max_open_positions)."""
         legs = sum(1 for leg in (state.long, state.short) if leg.is_open)
         entering = sum(
             1
-            for o in state.orders
-            if o.kind is GridKind.OPEN
-            and o.status.live
-            and o.leg is not None
-            and not state.leg(o.leg).is_open
+            for side in (Side.LONG, Side.SHORT)
+            if not state.leg(side).is_open
+            and any(o.status.live and o.kind in (GridKind.OPEN, GridKind.ADD)
+                    for o in state.orders_of(side))
         )
         return legs + entering
 
