@@ -1,9 +1,7 @@
 """The one decision loop: decide -> commit (write-ahead) -> execute -> results back as events.
 
-Pykka-free, so the actor (actors/symbol_actor.py) is a thin wrapper that hands it messages, and
-tests drive the very same object and see production's order of events. It serves every trading
-style through the core protocol (actors/cores.py): the one-way core and the hedge grid. It lives
-in `actors/` as the imperative shell (repository, exchange port, price slot).
+Pykka-free: the actor (actors/symbol_actor.py) hands it messages, and tests drive the very same
+object. It serves every trading style through the core protocol (actors/cores.py).
 
 What it guarantees, for both styles:
 - every decision that changes something is committed (state, journal, ledger, order intents)
@@ -18,9 +16,8 @@ What it guarantees, for both styles:
   look at owed fees when due (actors/reconcile_retry.py), then the core's duties (`TimerFired`);
 - prices come through the symbol's price slot (the latest wins; a crossing price it replaced is
   decided first) and skip `decide` inside the core's quiet band (the grid has none);
-- prices before the first successful reconciliation are decided like any other (stops and
-  closes still act on the restored state); every entry is refused meanwhile by the entry gate
-  with the reason "not reconciled with the exchange yet", journaled;
+- prices before the first successful reconciliation are decided like any other; every entry
+  is refused meanwhile by the entry gate ("not reconciled with the exchange yet", journaled);
 - every entry asks the account's gate (actors/entry_gate.py); after each commit the symbol's
   exposure is settled with it, which releases reservations of entries that did not happen.
 """
@@ -100,14 +97,12 @@ class DecisionLoop:
     ) -> None:
         """`execute`: runs one command and returns its results as events (default: the core's
         executor on `exchange`; tests that play the exchange's part pass their own).
-        `defer_quiet_prices`: a quiet price reaches the state (and the view) only when a decision
-        or reconciliation needs the state, which is then the same; for a driver that reads
-        neither between messages (the backtest)."""
+        `defer_quiet_prices`: a quiet price reaches the state only when a decision or a
+        reconciliation needs it (for the backtest, which reads neither in between)."""
         self.symbol, self.core, self.exchange, self.repo = symbol, core, exchange, repo
         self.log = log
         self.strategy = strategy if core.uses_strategy else None
-        self.clock = clock
-        self.entries_blocked = entries_blocked
+        self.clock, self.entries_blocked = clock, entries_blocked
         self.gate = gate or AccountGate(max_open_positions=None, kill_switch=entries_blocked,
                                         clock=clock)
         self.slot = slot
@@ -118,16 +113,14 @@ class DecisionLoop:
         self.execute = execute or core.executor(symbol, exchange, on_escalate, log)
         self.incarnation = 0
         self.state: Any = None
-        self.reconciled = False
+        self.reconciled = False  # set by the first successful reconciliation
         self._retry = ReconcileRetry(core.close_backoff)
         self.last_tick_at: float | None = None
         self.published = Published(None, None, False, core.view)
         self._quiet: QuietBand | None = None
-        self._quiet_for: Any = None
-        """The state `_quiet` was computed for (a price-only change carries it over)."""
+        self._quiet_for: Any = None  # the state `_quiet` is for (a price-only change keeps it)
         self._band_published: object = None
-        self._reserved = False
-        """A slot was reserved by the gate during the current `apply` (settled at its end)."""
+        self._reserved = False  # the gate reserved a slot in this `apply` (settled at its end)
 
     # -- start ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -233,10 +226,8 @@ class DecisionLoop:
 
     def activity(self, message: OrderActivity) -> None:
         """The exchange reported fills: look each of our orders up and apply what it says. A
-        report whose lookup fails (Bybit's order history lags a cancel or a fill: not found
-        yet; a timeout) is reconciled at once, whose evidence rules decide (a stop not found
-        is replaced at its first miss): left to the next periodic reconciliation or the stop
-        watch, a stop the stream reported canceled was believed resting for up to a minute."""
+        report whose lookup fails (Bybit's history lags a cancel; a timeout) is reconciled at
+        once (a stream-reported canceled stop was believed resting up to a minute)."""
         if message.unknown:
             self.reconcile("unknown fill")
         unread = None
@@ -359,18 +350,11 @@ class DecisionLoop:
         price = self._quiet_price
         if price is not None:
             self._quiet_price = None
-            self.state = self._quiet_for = replace(
-                self.state, last_price=price, finished_orders=()
-            )
+            self.state = self._quiet_for = replace(self.state, last_price=price, finished_orders=())
 
     def _admit(self, kind: str, margin: Decimal | None) -> str | None:
-        refused = self.gate.admit(
-            self.symbol,
-            kind,
-            reconciled=self.reconciled,
-            margin=margin,
-            incarnation=self.incarnation,
-        )
+        refused = self.gate.admit(self.symbol, kind, reconciled=self.reconciled, margin=margin,
+                                  incarnation=self.incarnation)
         self._reserved = self._reserved or refused is None
         return refused
 
