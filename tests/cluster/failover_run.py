@@ -26,6 +26,7 @@ from tests.cluster.node_support import (
     write_config,
 )
 from tests.support.waiting import wait_until
+from trading.order_evidence import SEND_GRACE_S
 
 
 @dataclass
@@ -112,7 +113,10 @@ class FailoverRun:
     def kill_one(self, k: int) -> list[float]:
         """Kill a node that holds accounts; returns each of its accounts' takeover time."""
         wait_until(self._all_owned, timeout=60, interval=0.1, message="every account owned")
-        self.check_traded_again(timeout=60)  # the previous kill's accounts trade again
+        # the previous kill's accounts trade again: a kill between an entry's commit and its
+        # send leaves the intent in doubt for SEND_GRACE_S (60 s) before the symbol trades
+        # on (a CI run timed out at 60 s on exactly that)
+        self.check_traded_again(timeout=SEND_GRACE_S + 30)
         time.sleep(self.rng.uniform(0.0, 1.5))  # a random moment in the nodes' work
         owners = self.watch.owners()
         by_pid: dict[int, dict[str, int]] = {}
@@ -204,7 +208,7 @@ class FailoverRun:
                         f"{epoch + 1} began at {nxt}")
 
     def final_checks(self) -> None:
-        self.check_traded_again(timeout=90)
+        self.check_traded_again(timeout=SEND_GRACE_S + 30)
         assert audit.duplicate_ids(self.store) == []
         for account in self.names:
             self._books_agree(account, None)

@@ -37,7 +37,8 @@ def test_dry_run_prices_come_from_the_stream_and_from_rest_while_it_is_silent(tm
     settings = load_settings(write_config(
         tmp_path / "c.toml", [BTC, "ETH/USDT:USDT"], bot={"mode": "dry-run"},
         exchange={"id": venue_id, "api_url": http.base_url, "ws_url": ws.url,
-                  "poll_interval_s": 0.1, "stream_stale_s": 1.0}))
+                  "poll_interval_s": 0.1, "stream_stale_s": 3.0}))  # 1 s: a CI run took
+    # a loaded moment for silence and polled REST once
     public = make_gateway(venue_id, http, tmp_path, credentials=None)
     source = dry_run_prices(settings, public)
     assert isinstance(source, StreamedTickerSource)
