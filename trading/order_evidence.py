@@ -185,15 +185,23 @@ def in_grace(order: Order, now: float) -> bool:
 
 
 def unseen_yet(state: S, client_order_id: str, unseen: bool, ctx: _Ctx) -> S | None:
-    """A cancel that found no such order (`OrderCanceled.unseen`) of an intent that may still
-    land (`in_grace`): not evidence; the order stays as it is, in doubt, and is looked at
-    again (the grid asks its cancel again, `_retry_cancels`). None: the cancel ends it.
-    Booked as canceled, an entry or level whose send timed out and that landed after the
-    cancel would fill unbooked (the sibling of actors/command_queue.py's chaos finding)."""
+    """A cancel that found no such order (`OrderCanceled.unseen`) of an order that opens or
+    grows a position, when that is not evidence yet: an intent that may still land
+    (`in_grace`), or an acknowledged order short of `MISSES_TO_END` not-founds in a row (the
+    reconciliation's rule: Bybit answers "too late to cancel" for an order that just filled,
+    and its history may not show it yet). The order stays as it is, in doubt, and is looked at
+    again (the grid asks its cancel again, `_retry_cancels`). None: the cancel ends it. Booked
+    as canceled, such an order's fill went unbooked (the sibling of actors/command_queue.py's
+    chaos finding; the acknowledged case found by review: the grid only resized its leg)."""
     order = next((o for o in state.orders if o.client_order_id == client_order_id), None)
-    if not unseen or order is None or not in_grace(order, ctx.now):
+    if not unseen or order is None or order.purpose.reduces:
         return None
-    return defer(state, order, NOT_FOUND_YET, ctx, missed=True)
+    if in_grace(order, ctx.now):
+        return defer(state, order, NOT_FOUND_YET, ctx, missed=True)
+    before = doubt_of(state, client_order_id)
+    if sent_only(order) or (before.misses if before is not None else 0) + 1 >= MISSES_TO_END:
+        return None
+    return defer(state, order, NOT_FOUND, ctx, missed=True)
 
 
 def sent_only(order: Order) -> bool:
