@@ -25,6 +25,10 @@ import time
 from typing import Any
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+"""Hosts that are this machine only (the signal endpoint uses the same set, signals/wiring.py)."""
+MIN_TOKEN_CHARS = 16
+"""A shorter token is refused at startup: the dashboard's (a login form invites guessing) and
+the signal endpoint's when it listens beyond loopback (it has no wrong-token backoff)."""
 COOKIE = "bot_session"
 SESSION_TTL_S = 12 * 3600
 

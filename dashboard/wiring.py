@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from config.errors import ConfigError
-from dashboard.auth import Auth
+from dashboard.auth import MIN_TOKEN_CHARS, Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource, stale_after
 from notifications.secret import read_token
@@ -18,9 +18,6 @@ from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
 from storage import control
 from supervision.instance_lock import is_locked
-
-MIN_TOKEN_CHARS = 16
-"""A shorter dashboard token is refused at startup (a login form invites guessing)."""
 
 
 class OperatorServices:

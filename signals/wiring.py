@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from config.errors import ConfigError
+from dashboard.auth import LOOPBACK, MIN_TOKEN_CHARS
 from signals.accounts import AccountDispatcher
 from signals.backoff import Backoff
 from signals.http_server import SignalHttpServer
@@ -176,19 +177,15 @@ def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> Signa
     )
 
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-MIN_EXPOSED_TOKEN_CHARS = 16
-"""The signal token's least length when the endpoint listens beyond loopback (the dashboard's
-rule for its own token): signals open positions, and the endpoint has no wrong-token backoff
-(on loopback a backoff would let any local process lock out the real sender's exits)."""
-
-
 def _check_exposed_token(config: SignalsConfig, token: str) -> None:
-    if len(token) < MIN_EXPOSED_TOKEN_CHARS:
+    """Beyond loopback the token needs the dashboard's least length: signals open positions,
+    and the endpoint has no wrong-token backoff (on loopback a backoff would let any local
+    process lock out the real sender's exits)."""
+    if len(token) < MIN_TOKEN_CHARS:
         raise ConfigError(
             f"signals.token_env: {config.token_env} holds {len(token)} characters; the endpoint "
             f"listens on {config.host} (beyond loopback), which needs a token of at least "
-            f"{MIN_EXPOSED_TOKEN_CHARS}")
+            f"{MIN_TOKEN_CHARS}")
 
 
 def _transports(
