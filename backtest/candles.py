@@ -188,8 +188,8 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     lo = 0 if from_ms is None else _first_at_or_after(ts, from_ms)
     hi = len(ts) if to_ms is None else _first_at_or_after(ts, to_ms)
     if lo >= hi:
-        raise DataError(f"{path}: no candles in the range {_fmt(from_ms)} .. {_fmt(to_ms)} "
-                        f"(the file covers {_fmt(ts[0])} .. {_fmt(ts[-1])})")
+        raise DataError(f"{path}: no candles in the range {fmt_ms(from_ms)} .. {fmt_ms(to_ms)} "
+                        f"(the file covers {fmt_ms(ts[0])} .. {fmt_ms(ts[-1])})")
     gaps = tuple(g for g in gaps if ts[lo] <= g.after_ms < ts[hi - 1])
     back = bisect.bisect_right(ts, ts[lo] - DAY_MS, 0, lo)
     return Candles(path=path, timeframe_ms=step, ts=ts[lo:hi], open=cols[1][lo:hi],
@@ -244,7 +244,8 @@ def _first_at_or_after(ts: list[int], ms: int) -> int:
     return bisect.bisect_left(ts, ms)
 
 
-def _fmt(ms: int | None) -> str:
+def fmt_ms(ms: int | None) -> str:
+    """Epoch milliseconds as "YYYY-MM-DD HH:MM" (UTC) for a message; None: "-"."""
     if ms is None:
         return "-"
     from datetime import datetime
@@ -253,7 +254,7 @@ def _fmt(ms: int | None) -> str:
 
 
 def describe_gaps(c: Candles, limit: int = 5) -> str:
-    parts = [f"line {g.line}: {c.missing_candles(g)} candles missing after {_fmt(g.after_ms)}"
+    parts = [f"line {g.line}: {c.missing_candles(g)} candles missing after {fmt_ms(g.after_ms)}"
              for g in c.gaps[:limit]]
     more = f" and {len(c.gaps) - limit} more" if len(c.gaps) > limit else ""
     return "; ".join(parts) + more
@@ -277,5 +278,5 @@ def coverage_holes(candles: dict[str, Candles]) -> dict[str, tuple[int, int]]:
 
 
 def describe_coverage(c: Candles, before: int, after: int) -> str:
-    return (f"covers {_fmt(c.ts[0])} .. {_fmt(c.ts[-1] + c.timeframe_ms)} only: {before} "
+    return (f"covers {fmt_ms(c.ts[0])} .. {fmt_ms(c.ts[-1] + c.timeframe_ms)} only: {before} "
             f"candles missing before it and {after} after it, against the other symbols' data")

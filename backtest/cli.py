@@ -17,6 +17,7 @@ from backtest.candles import (
     coverage_holes,
     describe_coverage,
     describe_gaps,
+    fmt_ms,
     load,
 )
 
@@ -104,16 +105,12 @@ def range_notes(candles: dict[str, Candles], start: int | None, end: int | None)
     for symbol, c in candles.items():
         first, past = c.ts[0], c.ts[-1] + c.timeframe_ms
         if start is not None and first - start >= c.timeframe_ms:
-            notes.append(f"{symbol}: {c.path} starts at {_when(first)}, after --from "
-                         f"{_when(start)}; the backtest begins there")
+            notes.append(f"{symbol}: {c.path} starts at {fmt_ms(first)}, after --from "
+                         f"{fmt_ms(start)}; the backtest begins there")
         if end is not None and end - past >= c.timeframe_ms:
-            notes.append(f"{symbol}: {c.path} ends at {_when(past)}, before --to {_when(end)}; "
+            notes.append(f"{symbol}: {c.path} ends at {fmt_ms(past)}, before --to {fmt_ms(end)}; "
                          "the backtest ends there")
     return notes
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -21,13 +21,12 @@ import argparse
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import ccxt
 
-from backtest.candles import HEADER
+from backtest.candles import HEADER, fmt_ms
 
 MAX_RETRIES = 5
 
@@ -58,9 +57,9 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
     existing = part if part.exists() else final if final.exists() else None
     last = None if existing is None else _resume_point(existing)
     if last is not None and since_ms > last + tf:
-        raise DownloadError(f"--from {_when(since_ms)}: {existing} ends at {_when(last + tf)}; "
+        raise DownloadError(f"--from {fmt_ms(since_ms)}: {existing} ends at {fmt_ms(last + tf)}; "
                             f"a later --from would leave a hole in it (use --from "
-                            f"{_when(last + tf)} or earlier, or move the file away)")
+                            f"{fmt_ms(last + tf)} or earlier, or move the file away)")
     if existing == final:
         os.replace(final, part)  # extend a finished file: it becomes the part again
     if existing is None:
@@ -71,10 +70,6 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
         finally:
             os.close(fd)
     return part, last
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 T = TypeVar("T")
