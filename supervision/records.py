@@ -5,9 +5,10 @@ run: a restart count that timed out left a taken-over account's actor stopped fo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
+
+from storage.restore import finite_time
 
 
 def store(log: Any, what: str, *writes: Callable[[], object]) -> bool:
@@ -48,11 +49,10 @@ def counted_escalations(repo: Any, now: float, window_s: float, log: Any) -> lis
 
 
 def _time(value: Any) -> float | None:
-    """Epoch seconds, or None when `value` is not a finite number."""
+    """Epoch seconds, or None when `value` is not a finite number (storage/restore.py)."""
     if isinstance(value, bool):
         return None
     try:
-        seconds = float(value)
+        return finite_time(value)
     except (TypeError, ValueError):
         return None
-    return seconds if math.isfinite(seconds) else None

@@ -48,7 +48,7 @@ def stop_due(state: GridState, now: float, retry_s: float) -> bool:
             continue
         if ts.crossed_against(side, price, leg.stop_price) or waiting(now, leg.retry_at, retry_s):
             continue
-        if not [o for o in _active(state.orders_of(side, GridKind.STOP)) if state.of_current(o)]:
+        if not _current_stops(state, side):
             return True
     return False
 
@@ -85,12 +85,17 @@ def _active(orders: list[Order]) -> list[Order]:
     return [o for o in orders if o.cancel_requested_at is None]
 
 
+def _current_stops(state: GridState, side: Side) -> list[Order]:
+    """The leg's stops of its current position, resting or on their way (not being cancelled)."""
+    return [o for o in _active(state.orders_of(side, GridKind.STOP)) if state.of_current(o)]
+
+
 def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
     leg = state.leg(side)
     assert leg.stop_price is not None
     # the current position's: an earlier position's stop kept for a level that could still
     # fill (handlers.py `close_leg`) is not this leg's (`_release_stops` cancels it)
-    stops = [o for o in _active(state.orders_of(side, GridKind.STOP)) if state.of_current(o)]
+    stops = _current_stops(state, side)
     cover = _cover(state, side, price, ctx)
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
