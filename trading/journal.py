@@ -14,7 +14,7 @@ trading/grid/journal_events.py (hedge legs).
 from __future__ import annotations
 
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
@@ -100,10 +100,11 @@ def decode(type_: str, data: Any) -> JournalRecord:
     row = dict(data) if isinstance(data, dict) else {"value": data}
     for cls in _registry().get(type_, []):
         names = {f.name for f in fields(cls)}
-        if names != set(row):
-            continue
+        required = {f.name for f in fields(cls) if f.default is MISSING}
+        if not required <= set(row) <= names:
+            continue  # a field with a default was added later: rows written before lack it
         try:
-            return cls(**{name: _parse(cls, name, row[name]) for name in names})
+            return cls(**{name: _parse(cls, name, row[name]) for name in row})
         except (ValueError, TypeError, InvalidOperation, ArithmeticError):
             break
     return UnknownRecord(row_type=type_, row_data=row)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -140,15 +139,40 @@ class GridChaos(Chaos):
         con = ro(self.db)
         try:
             adopted = con.execute("SELECT symbol, data FROM events WHERE type='LegAdopted'").fetchall()
-            rows = con.execute("SELECT symbol, type, data, correlation_id FROM events WHERE "
-                               "type='LegOpened'").fetchall()
+            rows = con.execute("SELECT id, symbol, type, data, correlation_id FROM events WHERE type IN "
+                               "('LegOpened', 'LevelPlaced') ORDER BY id").fetchall()
         finally:
             con.close()
         self.report.check(not adopted, f"reconciliation adopted a leg it should have known: {adopted[:3]}")
-        opened = Counter((sym, cid, json.loads(data)["leg"]) for sym, _, data, cid in rows)
-        twice = [k for k, v in opened.items() if v > 1]
-        self.report.check(not twice, f"a leg opened twice in one message: {twice[:3]}")
+        repeated = repeated_openings(rows)
+        self.report.check(not repeated, f"a leg opened twice in one message: {repeated[:3]}")
 
+
+def repeated_openings(rows: list[tuple[int, str, str, str, str]]) -> list[tuple[str, str, str]]:
+    """(symbol, message, leg) of every leg opened again within one message by a decision.
+
+    A leg may open twice in one message without a repeated decision: its take-profit closes it,
+    and a grid level placed for that position fills before the cancel the close sent lands (a
+    race every venue has). Such an opening's position id is a level order whose LevelPlaced names
+    the position opened before it. Any other second opening (a fresh entry, or a level placed
+    for no position or another one) is a decision made again on a price already acted on.
+    `rows`: (id, symbol, type, data, correlation_id) of LegOpened and LevelPlaced, in journal
+    order."""
+    level_for: dict[str, str | None] = {}   # level order id -> the position it was placed for
+    last: dict[tuple[str, str, str], str | None] = {}   # (symbol, message, leg) -> position id
+    repeated = []
+    for _, symbol, kind, data, cid in rows:
+        d = json.loads(data)
+        if kind == "LevelPlaced":
+            level_for[d["order"]] = d.get("position_id")
+            continue
+        key = (symbol, cid, d["leg"])
+        if key in last:
+            before = last[key]
+            if before is None or level_for.get(d["position_id"] or "", None) != before:
+                repeated.append(key)
+        last[key] = d["position_id"]
+    return repeated
 
 if __name__ == "__main__":
     sys.exit(chaos_main(GridChaos, __doc__, prefix="chaos-grid-"))

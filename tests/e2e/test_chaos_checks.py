@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from tests.e2e.chaos_grid import repeated_openings
 from tests.e2e.chaos_signals import Sent, check_signals, lost_in_mailbox
 
 KILL, RESTART = 100.0, 105.0
@@ -69,3 +70,33 @@ def test_an_answer_after_the_kill_or_without_202_need_not_be_journaled(tmp_path)
     late = sent("late", at=KILL + 0.5)
     refused = sent("refused", status=None)
     assert check_signals(db, [late, refused, sent("rejected", status=422)], KILL, RESTART) == []
+
+
+def _grid_rows(*events: tuple[str, str, dict]) -> list[tuple[int, str, str, str, str]]:
+    return [(i, "BTC", kind, json.dumps(d), cid) for i, (kind, cid, d) in enumerate(events, 1)]
+
+
+def _opened(pid: str) -> tuple[str, str, dict]:
+    return ("LegOpened", "m1", {"leg": "short", "position_id": pid})
+
+
+def test_a_late_level_fill_reopening_the_leg_is_not_a_repeated_decision():
+    # the entry opens the short leg; its level is acknowledged for that position; the take-profit
+    # closes the leg and the level fills before its cancel lands: the leg opens again
+    rows = _grid_rows(_opened("a-g-BTC-1e"),
+                      ("LevelPlaced", "m1", {"order": "a-g-BTC-3a", "position_id": "a-g-BTC-1e"}),
+                      _opened("a-g-BTC-3a"))
+    assert repeated_openings(rows) == []
+
+
+def test_a_leg_opened_again_by_a_decision_is_reported():
+    entry_again = _grid_rows(_opened("a-g-BTC-1e"), _opened("a-g-BTC-4e"))
+    placed_while_flat = _grid_rows(
+        _opened("a-g-BTC-1e"),
+        ("LevelPlaced", "m1", {"order": "a-g-BTC-5a", "position_id": None}),
+        _opened("a-g-BTC-5a"))
+    other_position = _grid_rows(
+        ("LevelPlaced", "m0", {"order": "a-g-BTC-2a", "position_id": "a-g-BTC-0e"}),
+        _opened("a-g-BTC-1e"), _opened("a-g-BTC-2a"))
+    for rows in (entry_again, placed_while_flat, other_position):
+        assert repeated_openings(rows) == [("BTC", "m1", "short")]

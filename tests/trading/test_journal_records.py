@@ -22,6 +22,7 @@ from trading.decide import SymbolCore
 from trading.decision import Ctx
 from trading.events import OrderFailed, PriceTicked, SignalRaised
 from trading.journal import JournalRecord, UnknownRecord, _registry, decode
+from trading.grid.journal_events import LegClosedOnExchange, LevelPlaced
 from trading.orders import OrderPurpose
 from trading.primitives import Side
 
@@ -68,7 +69,8 @@ PREVIOUS_KEYS: dict[str, list[set[str]]] = {
     "OpenSkipped": [{"leg", "reason"}],
     "StopCrossedUnprotected": [{"leg", "stop_price", "price"}],
     "TakeProfitPlaced": [{"leg", "price", "amount", "order"}],
-    "LevelPlaced": [{"leg", "level", "price", "amount", "order"}],
+    # the position a level was placed for (a late level fill may open the leg anew)
+    "LevelPlaced": [{"leg", "level", "price", "amount", "order", "position_id"}],
     "LevelRecalculated": [{"leg", "level", "old_price", "anchor", "price", "moved_pct"}],
     "SignalHandled": [{"signal_id"}], "Quarantined": [{"reason"}],
     # issue 12 (evidence before closing): new records, not renamed old ones
@@ -188,3 +190,18 @@ def test_the_old_free_string_form_still_stores_the_same_row():
     ctx.record(trading.journal_events.StopRequested(stop_price=D("99.0")))
     (old, new) = ctx.journal
     assert isinstance(old, JournalEntry) and (old.type, old.data) == (new.type, new.data)
+
+
+def test_a_row_written_before_a_field_with_a_default_was_added_still_decodes():
+    # LevelPlaced gained position_id; LegClosedOnExchange gained fills: rows stored before lack them
+    old = decode("LevelPlaced", {"leg": "short", "level": 1, "price": "1.5", "amount": "2",
+                                 "order": "a-g-BTC-3a"})
+    assert old == LevelPlaced(leg=Side.SHORT, level=1, price=D("1.5"), amount=D("2"),
+                              order="a-g-BTC-3a", position_id=None)
+    fills = decode("LegClosedOnExchange", {"leg": "long", "ours": "3"})
+    assert fills == LegClosedOnExchange(leg=Side.LONG, ours=D("3"), fills=0)
+    # a required key still missing, or a key no record has, is not guessed at
+    assert isinstance(decode("LevelPlaced", {"leg": "short", "level": 1}), UnknownRecord)
+    assert isinstance(decode("LevelPlaced", {"leg": "short", "level": 1, "price": "1",
+                                             "amount": "2", "order": "x", "extra": 1}),
+                      UnknownRecord)

@@ -59,7 +59,7 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
                                        order=cid))
     elif order.purpose is K.LEVEL:
         ctx.record(ge.LevelPlaced(leg=order.leg, level=order.level, price=order.price,
-                                  amount=order.amount, order=cid))
+                                  amount=order.amount, order=cid, position_id=order.position_id))
     old = state.order(order.replaces) if order.replaces else None
     if old is not None and old.status is OrderStatus.OPEN and old.cancel_requested_at is None:
         state = ctx.cancel(state, old)  # the new one rests first, then the old one goes

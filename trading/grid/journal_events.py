@@ -184,13 +184,16 @@ class TakeProfitPlaced(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LevelPlaced(JournalRecord):
-    """The exchange acknowledged a leg's next grid level."""
+    """The exchange acknowledged a leg's next grid level; `position_id`: the position it was
+    placed to average into (a level can outlive it: it may fill after the leg closed, before its
+    cancel lands, and open the leg anew)."""
 
     leg: Side | None
     level: int
     price: Decimal | None
     amount: Decimal
     order: str
+    position_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
