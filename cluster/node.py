@@ -284,11 +284,16 @@ class ClusterNode:
                 return
             time.sleep(_READY_POLL_S)
         # the account's own journal first, then the cluster table: a node killed between the
-        # two leaves a journaled takeover the table lacks, never a recorded one unjournaled
-        if kind == "takeover":
-            self._announce(account, f"account {account} taken over by node {self.node_id} at "
-                           f"epoch {lease.epoch} from {lease.previous_owner}",
-                           {"epoch": lease.epoch, "previous_owner": lease.previous_owner})
+        # two leaves a journaled takeover the table lacks, never a recorded one unjournaled.
+        # An account stopped again before it could journal (its lease lost right after it ran)
+        # is recorded in neither.
+        if kind == "takeover" and not self._announce(
+                account, f"account {account} taken over by node {self.node_id} at epoch "
+                f"{lease.epoch} from {lease.previous_owner}",
+                {"epoch": lease.epoch, "previous_owner": lease.previous_owner}):
+            self._log.warning("{}: takeover at epoch {} not journaled: the account stopped "
+                              "here before it could be", account, lease.epoch)
+            return
         try:
             self._registry.record_takeover(lease, kind)
         except LeaseStoreUnavailable as exc:

@@ -43,8 +43,9 @@ StartAccount = Callable[[str, Lease, LeaseKeeper], AccountHandle]
 class StartAbandoned(Exception):
     """A start that failed after the account's actors began, and some did not stop: they may
     still have a request in flight, so the lease is left to expire rather than released."""
-Announce = Callable[[str, str, dict[str, Any]], None]
-"""(account, message, data): a takeover or hand-over for the journal and the alerts."""
+Announce = Callable[[str, str, dict[str, Any]], bool]
+"""(account, message, data): a takeover for the account's journal and alerts; True once the
+journal has it committed, False if the account no longer runs here to journal it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

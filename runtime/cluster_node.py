@@ -20,7 +20,7 @@ from loguru import logger
 from cluster.commit_fence import CommitFence
 from cluster.fenced_port import FencedExchange, lease_guard
 from cluster.keeper import LeaseKeeper
-from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable, new_node_id
+from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable, new_node_id
 from cluster.node import ClusterNode, StartAbandoned
 from cluster.node_id_claim import NodeIdInUse, claim
 from cluster.view import cluster_view
@@ -32,6 +32,7 @@ from runtime.exchanges import build_exchange
 from runtime.wiring import StartupError
 from storage.cluster_database import is_postgres_url, open_database, same_postgres_database
 from storage.leases import ClusterRegistry, LeaseStore
+from storage.writer import WriterStopped
 from supervision.child import ChildState
 from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
 
@@ -281,18 +282,22 @@ class NodeRun:
             with self._view_lock:
                 self._view = view
 
-    def _announce(self, account: str, message: str, data: dict[str, Any]) -> None:
-        """Journal the takeover in the account's own journal and alert through its alerts."""
-        for runtime in self.accounts():
-            if runtime.name != account:
-                continue
-            if runtime.repo is not None:
-                runtime.repo.record(ACCOUNT_SUBJECT, "ClusterTakeover",
-                                    {"node": self.node_id, "at": time.time(), **data},
-                                    correlation_id=f"takeover-{data.get('epoch')}")
-            if runtime.alerts is not None:
-                runtime.alerts.alert(None, "cluster_takeover", message, node=self.node_id,
-                                     **data)
+    def _announce(self, account: str, message: str, data: dict[str, Any]) -> bool:
+        """Journal the takeover in the account's own journal and alert through its alerts.
+        False when the account no longer runs here (stopped again, its journal closed): the
+        node then records the takeover nowhere (cluster/node_types.py Announce)."""
+        runtime = next((r for r in self.accounts() if r.name == account), None)
+        if runtime is None or runtime.repo is None:
+            return False
+        try:
+            runtime.repo.record(ACCOUNT_SUBJECT, "ClusterTakeover",
+                                {"node": self.node_id, "at": time.time(), **data},
+                                correlation_id=f"takeover-{data.get('epoch')}")
+        except (WriterStopped, LeaseLost):
+            return False  # closed, or fenced: this node may no longer commit for it
+        if runtime.alerts is not None:
+            runtime.alerts.alert(None, "cluster_takeover", message, node=self.node_id, **data)
+        return True
 
 
 def run_node(bot: Any, duration_s: float | None) -> int:

@@ -35,8 +35,8 @@ def _start(account: str, lease: Lease, keeper: LeaseKeeper) -> _Idle:
     return _Idle()
 
 
-def _announce(account: str, message: str, data: dict[str, Any]) -> None:
-    pass
+def _announce(account: str, message: str, data: dict[str, Any]) -> bool:
+    return True
 
 
 def test_a_node_balancing_slower_than_its_ttl_still_beats_within_it(pg_url: str) -> None:

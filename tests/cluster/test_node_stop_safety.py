@@ -81,7 +81,7 @@ class Cluster:
     def node(self, accounts: list[str], starter: Starter) -> ClusterNode:
         node = ClusterNode(node_id="node-1", accounts=accounts, store=self.store(),
                            registry=self.registry(), settings=FAST, start_account=starter,
-                           logger=logger, announce=lambda account, message, data: None,
+                           logger=logger, announce=lambda account, message, data: True,
                            balance_interval_s=0.2)
         self.made.append(node.start())
         return node
