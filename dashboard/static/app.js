@@ -198,8 +198,10 @@ function positionsTable(account, actors, unreadable) {
         el("td", { text: a.symbol }), el("td", { text: `${leg.side} ${leg.contracts}` }),
         el("td", { class: "stop", text: fmt(leg.stop_price ?? leg.stop, 4) }),
         el("td", { class: leg.protected ? "pos" : "neg", text: leg.protected ? "protected" : "NOT PROTECTED" }),
-        el("td", { class: signClass(p.unrealized_pnl), text: fmt(p.unrealized_pnl, 4) }),
-        el("td", { text: fmt(leg.entry_price ?? leg.entry, 4) }), el("td", { text: fmt(p.mark_price, 4) }),
+        // a hedge leg's own figures: the position's are both legs summed (actors/grid_view.py)
+        el("td", { class: signClass(leg.unrealized_pnl), text: fmt(leg.unrealized_pnl, 4) }),
+        el("td", { text: fmt(leg.entry_price ?? leg.entry, 4) }),
+        el("td", { text: fmt(leg.mark_price ?? p.mark_price, 4) }),
         el("td", { text: t ? `${t.state} @ ${fmt(t.trigger_price || t.activation_price, 4)}` : "-" }),
         el("td", {}, button("close", account, "close", { symbol: a.symbol }, true))));
     }
