@@ -18,6 +18,8 @@ from typing import Any, cast
 from storage.models import EventRow, FillRow, PositionRow
 
 MAX_PAGE = 500
+LEDGER_PAGE = 5000
+"""Ledger rows read at a time by a whole-ledger view (the equity curve)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,7 @@ class LedgerBatch:
     """Rows read, readable or not (fewer than asked: the ledger's end)."""
 
 
-def fills_after(last_id: int, limit: int = 5000) -> LedgerBatch:
+def fills_after(last_id: int, limit: int = LEDGER_PAGE) -> LedgerBatch:
     """Ledger rows with an id above ``last_id``, oldest first, at most ``limit`` (primary-key
     range). Each row is checked on its own: one that cannot be read is handed back as skipped
     and the rest still count, so one damaged row never stops the protections (which replay the
@@ -120,16 +122,26 @@ def journal(symbol: str | None = None, before_id: int | None = None,
 
 def equity_points(base: Decimal, max_points: int = 500) -> list[dict[str, Any]]:
     """The ledger's equity curve: ``base`` plus the cumulative net of every fill, thinned to at
-    most ``max_points`` (the last point is always the current equity)."""
+    most ``max_points`` (the last point is always the current equity). A row that cannot be read
+    adds nothing, as in the protections' totals (``fills_after``), so the curve ends at the
+    status's equity (found by review: one damaged row made this view a 500, or end at NaN)."""
     total = FillRow.select().count()
     step = max(1, -(-total // max(max_points, 1)))
     points: list[dict[str, Any]] = []
-    equity = base
-    q = FillRow.select(FillRow.id, FillRow.realized_pnl, FillRow.fee, FillRow.created_at)
-    for i, f in enumerate(q.order_by(FillRow.id).iterator()):
-        equity += Decimal(f.realized_pnl) - Decimal(f.fee)
-        if i % step == step - 1 or i == total - 1:
-            points.append({"time": f.created_at, "equity": str(equity)})
+    equity, last_id, i, last = base, 0, 0, None
+    while True:
+        batch = fills_after(last_id, LEDGER_PAGE)
+        for f in batch.fills:
+            equity += f["realized_pnl"] - f["fee"]
+            last = {"time": f["created_at"], "equity": str(equity)}
+            if i % step == step - 1:
+                points.append(last)
+            i += 1
+        last_id = batch.last_id
+        if batch.size < LEDGER_PAGE:
+            break
+    if last is not None and (not points or points[-1] is not last):
+        points.append(last)
     return points
 
 
@@ -144,8 +156,12 @@ def _with_ledger(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     fills = FillRow.select(FillRow.position_id, FillRow.realized_pnl, FillRow.fee).where(
         FillRow.position_id.in_(ids)).tuples() if ids else []
     for pid, pnl, fee in fills:
+        try:  # an unreadable row adds nothing, as in the status's totals (fills_after)
+            amounts = (_money("realized_pnl", pnl), _money("fee", fee))
+        except ValueError:
+            amounts = (Decimal(0), Decimal(0))
         realized, fees = booked.get(pid, (Decimal(0), Decimal(0)))
-        booked[pid] = (realized + Decimal(pnl), fees + Decimal(fee))
+        booked[pid] = (realized + amounts[0], fees + amounts[1])
     return [_position(p, booked.get(p["position_id"])) for p in rows]
 
 
