@@ -28,7 +28,7 @@ from dashboard.auth import COOKIE, SESSION_TTL_S, Auth
 from dashboard.connections import CappedSite, ConnectionGate, connection_of
 from dashboard.source import DashboardSource
 from dashboard.streams import Stream, StreamLimits
-from dashboard.throttle import LoginThrottle, ThrottledLog
+from dashboard.throttle import LoginThrottle, ServerLog, ThrottledLog
 
 STATIC = Path(__file__).with_name("static")
 PUBLIC = ("/", "/api/session", "/api/login", "/api/logout", "/favicon.ico")
@@ -57,7 +57,8 @@ class DashboardServer:
         self._loop = asyncio.new_event_loop()
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+                                     shutdown_timeout=1.0,
+                                     logger=ServerLog(logger, self.refusals))
         self._loop.run_until_complete(self._runner.setup())
         assert self._runner.server is not None
         gate = ConnectionGate(self._runner.server, max_connections=max_connections,

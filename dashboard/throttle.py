@@ -8,11 +8,15 @@ login form without backoff invites guessing.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
+from notifications.secret import one_line
 from signals.reject_throttle import RejectionThrottle
 
 FREE_FAILURES = 5
@@ -81,3 +85,32 @@ class LoginThrottle:
     def succeeded(self, peer: str) -> None:
         with self._lock:
             self._peers.pop(peer, None)
+
+
+class ServerLog:
+    """aiohttp's own log calls (its request handler's ``logger``). By default they go to Python's
+    logging, which the bot leaves unconfigured: each request aiohttp's parser refused (a raw
+    byte in the URL, a broken chunk size) printed "Error handling request" and a traceback on
+    stderr, outside bot.log. Here a refused request is a throttled one-line WARNING naming the
+    problem; anything else (a bug in a handler) is an ERROR in the bot's log, traceback kept."""
+
+    def __init__(self, logger: Any, refusals: ThrottledLog) -> None:
+        self.log, self.refusals = logger, refusals
+
+    def debug(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def exception(self, msg: str, *args: Any, exc_info: Any = None, **kwargs: Any) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if isinstance(exc, HttpProcessingError):
+            reason = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else ""
+            self.refusals.warning("malformed request", "dashboard: malformed request from {} "
+                                  "refused (400): {}", one_line(str(args[0] if args else "?"), 60),
+                                  one_line(reason or type(exc).__name__, 120))
+            return
+        self.log.opt(exception=exc).error("dashboard: {}", one_line(str(msg) % args, 300))
+
+    error = exception
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.log.warning("dashboard: {}", one_line(str(msg) % args, 300))
