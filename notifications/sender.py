@@ -82,7 +82,8 @@ class BackgroundSender:
             if item is not None:
                 left.append(item)
         for item in left:
-            self.log.error("telegram: {} message to chat {} not sent before shutdown: {}",
+            # repr: a multi-line message (a /status reply) stays one log line
+            self.log.error("telegram: {} message to chat {} not sent before shutdown: {!r}",
                            item.kind, item.chat_id, item.text[:200])
 
     @property

@@ -23,10 +23,13 @@ def _temp_path(path: Path) -> Path:
 
 
 def _target_mode(path: Path) -> int:
+    """0600 for a new file (status and exports name positions and orders); an existing file
+    keeps its owner's bits but loses any group and other bits an older version or another tool
+    gave it (a status.json left 0644 stays world-readable otherwise)."""
     try:
-        return stat.S_IMODE(os.stat(path).st_mode)
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o700
     except FileNotFoundError:
-        return 0o600  # private by default: status and exports name positions and orders
+        return 0o600
 
 
 def fsync_dir(directory: Path) -> None:
@@ -38,7 +41,7 @@ def fsync_dir(directory: Path) -> None:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically and durably (keeps an existing file's mode)."""
+    """Replace ``path`` with ``data`` atomically and durably (private: see `_target_mode`)."""
     path = Path(path)
     view = memoryview(data)
     tmp = _temp_path(path)

@@ -86,10 +86,13 @@ def test_unsent_messages_are_logged_at_shutdown(lines):
     bot = TelegramBot(api=api, chat_ids=(11,), logger=logger, status_text=lambda: "",
                       pause=lambda by: "", commands=False, retry_initial_s=0.05, retry_max_s=0.1)
     bot.start()
-    bot.broadcast("escalation X", "escalation")
+    bot.broadcast("escalation X\nBTC: closing failed 5 times", "escalation")
     wait_until(lambda: bot.sender.failed_attempts >= 2, timeout=10, message="retrying")
     bot.stop(timeout_s=0.3)
-    assert any("not sent before shutdown: escalation X" in line for line in lines)
+    unsent = [line for line in lines if "not sent before shutdown" in line]
+    # the whole message in one line (a multi-line text must not read as several log lines)
+    assert len(unsent) == 1 and "escalation X\\nBTC: closing failed 5 times" in unsent[0]
+    assert unsent[0].count("\n") <= 1
     assert not any(TOKEN in line for line in lines)
 
 

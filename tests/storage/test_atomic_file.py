@@ -32,6 +32,16 @@ def test_existing_mode_is_kept(tmp_path: Path):
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
+def test_a_file_left_readable_to_others_becomes_private_when_rewritten(tmp_path: Path):
+    # a status.json an older version (or a user's tool) left 0644 must not stay world-readable
+    for before, after in ((0o644, 0o600), (0o755, 0o700), (0o400, 0o400)):
+        target = tmp_path / f"status-{before:o}.json"
+        target.write_text("{}")
+        os.chmod(target, before)
+        atomic_write_text(target, '{"k": 1}')
+        assert stat.S_IMODE(target.stat().st_mode) == after
+
+
 def test_failure_leaves_old_content_and_no_temp_file(tmp_path: Path):
     target = tmp_path / "state.json"
     atomic_write_text(target, "old")
