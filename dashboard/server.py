@@ -129,6 +129,9 @@ class DashboardServer:
                 connection.disarm()  # the request is in: no deadline while it is handled
             try:
                 response = await handler(request)
+            except web.HTTPException as exc:  # a 400 a handler raises, a 404 of the router
+                exc.headers.update(SECURITY_HEADERS)
+                raise
             finally:
                 if connection is not None:
                     connection.arm()  # the next request on this connection has its own

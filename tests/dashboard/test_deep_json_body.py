@@ -48,3 +48,33 @@ def test_deeply_nested_json_is_a_one_line_400(tmp_path, repo, capfd):
         server.stop()
     err = capfd.readouterr().err
     assert "Traceback" not in err and "RecursionError" not in err
+
+
+def test_errors_raised_by_handlers_and_the_router_carry_the_security_headers(tmp_path, repo):
+    # a 400 a handler raises (bad JSON, a bad integer) and the router's 404 skipped the header
+    # step: those answers went out without the CSP, nosniff and frame headers
+    import urllib.error
+    import urllib.request
+
+    from dashboard.server import SECURITY_HEADERS
+
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        answers, seen = [], []
+        for path in ("/api/trades?limit=-1", "/api/no-such-thing", "/api/control"):
+            req = urllib.request.Request(server.url + path, headers=auth,
+                                         data=b"[" * 600 if path == "/api/control" else None)
+            try:
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    answers.append(resp.status)
+                    seen.append(resp.headers)
+            except urllib.error.HTTPError as exc:
+                answers.append(exc.code)
+                seen.append(exc.headers)
+    finally:
+        server.stop()
+    assert answers == [400, 404, 400], answers
+    for headers in seen:
+        for name, value in SECURITY_HEADERS.items():
+            assert headers.get(name) == value, (name, dict(headers))
