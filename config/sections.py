@@ -48,6 +48,9 @@ MAX_ACCOUNTS = 64
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 MAX_SYMBOLS = 5000
 CSV_MIN_STEP_MS = 4
+MAX_ROTATE_MB = 1_048_576
+"""logging.rotate_mb's cap (1 TiB): a larger value overflowed the file size limit's int and
+stopped `run` with "unexpected OverflowError" instead of a line naming the key."""
 
 
 def _upper(value: Any) -> Any:
@@ -283,7 +286,7 @@ class StorageSettings(_Section):
 class LoggingSettings(_Section):
     level: Annotated[Literal[LOG_LEVELS], BeforeValidator(_upper)] = "INFO"  # type: ignore
     console: Bool = True
-    rotate_mb: Float = Field(default=20.0, gt=0)
+    rotate_mb: Float = Field(default=20.0, gt=0, le=MAX_ROTATE_MB)
     retention: Int = Field(default=5, ge=1, le=1000)
 
     @property

@@ -1,0 +1,45 @@
+"""Values that cannot work are refused when the config is loaded, with one line naming the key,
+instead of failing later: at `run`'s start with "unexpected OverflowError", or inside the
+running bot's supervisor."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.config.refusals import refused
+
+ROOT = Path(__file__).resolve().parents[2]
+SYMBOLS = '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(SYMBOLS + text)
+    return path
+
+
+def test_a_rotation_size_beyond_any_file_is_refused_naming_the_key(tmp_path: Path):
+    path = _config(tmp_path, "[logging]\nrotate_mb = 1e308\n")
+    assert refused(path) == (
+        f"{path}: logging.rotate_mb: must be > 0 and <= 1048576 (got 1e+308)")
+
+
+def test_bot_run_names_the_rotation_size_instead_of_an_unexpected_overflow(tmp_path: Path):
+    path = _config(tmp_path, "[logging]\nconsole = false\nrotate_mb = 1e308\n"
+                   "[dashboard]\nenabled = false\n")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(path), "--duration", "1"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "logging.rotate_mb: must be" in lines[0], done.stderr
+    assert "unexpected" not in done.stderr
+
+
+def test_the_largest_rotation_size_is_still_accepted(tmp_path: Path):
+    from config import load_settings
+
+    settings = load_settings(_config(tmp_path, "[logging]\nrotate_mb = 1048576\n"))
+    assert settings.logging.rotate_bytes == 2**40
