@@ -218,7 +218,10 @@ class RiskSettings(_Section):
 
 
 class SupervisionSettings(_Section):
-    heartbeat_interval_s: Float = Field(default=1.0, gt=0)
+    heartbeat_interval_s: Float = Field(default=1.0, gt=0, le=3600)
+    """At most an hour: the supervisor waits up to this in a blocking queue read, and beyond
+    the platform's timeout limit (threading.TIMEOUT_MAX, ~292 years) every wait raised, so it
+    logged thousands of tracebacks a second and supervised nothing."""
     heartbeat_timeout_s: Float = Field(default=5.0, gt=0)
     mailbox_max: Int = Field(default=10000, ge=1)
     max_restarts: Int = Field(default=5, ge=0)

@@ -43,3 +43,20 @@ def test_the_largest_rotation_size_is_still_accepted(tmp_path: Path):
 
     settings = load_settings(_config(tmp_path, "[logging]\nrotate_mb = 1048576\n"))
     assert settings.logging.rotate_bytes == 2**40
+
+
+def test_a_heartbeat_interval_beyond_any_wait_is_refused_naming_the_key(tmp_path: Path):
+    # beyond threading.TIMEOUT_MAX the supervisor's every queue wait raised OverflowError:
+    # thousands of tracebacks a second, no actor watched
+    path = _config(tmp_path, "[supervision]\nheartbeat_interval_s = 1e10\n"
+                   "heartbeat_timeout_s = 1e11\n")
+    assert refused(path) == (
+        f"{path}: supervision.heartbeat_interval_s: must be > 0 and <= 3600 (got 10000000000.0)")
+
+
+def test_an_hour_between_heartbeats_is_still_accepted(tmp_path: Path):
+    from config import load_settings
+
+    path = _config(tmp_path, "[supervision]\nheartbeat_interval_s = 3600\n"
+                   "heartbeat_timeout_s = 7200\n")
+    assert load_settings(path).supervision.heartbeat_interval_s == 3600
