@@ -31,9 +31,9 @@ _TYPE_MESSAGES = {
     "string_too_short": "must not be empty",
 }
 _RANGE_TYPES = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
-_SECRET_KEY = re.compile(r"(url|webhook|token|secret|password|dsn)$", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"(url|webhook|token|secret|password|dsn|command)$", re.IGNORECASE)
 """Keys whose value may carry a credential (a key in a URL's query or userinfo): a message
-names the key only, never the value."""
+names the key only, never the value (an alert command may carry one in its arguments)."""
 
 
 def show(value: Any, limit: int = 60) -> str:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import shlex
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -258,6 +259,24 @@ class SupervisionSettings(_Section):
     sweep_interval_s: Float = Field(default=300.0, ge=10, le=86400)
     """Seconds between all-symbol looks for positions and orders no actor holds while the
     streams are up (live mode; while they are down or off: every `reconcile_interval_s`)."""
+
+    @field_validator("alert_command")
+    @classmethod
+    def _splittable(cls, value: str) -> str:
+        """Split as the alert hook splits it (supervision/alerts.py), so a command that cannot
+        run is refused now, not found at the first alert. The message never quotes it (it may
+        hold a key)."""
+        if not value:
+            return value
+        try:
+            argv = shlex.split(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "bad_command", "cannot be split like a shell line (an unclosed quote or a "
+                "trailing backslash)") from None
+        if not argv:
+            raise PydanticCustomError("bad_command", 'names no program (use "" for none)')
+        return value
 
     @model_validator(mode="after")
     def _ordering(self) -> SupervisionSettings:
