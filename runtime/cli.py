@@ -385,6 +385,9 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         except control.ControlWriteFailed as exc:
             return fail(str(exc))
     else:  # PostgreSQL (row writes never meet a file lock) or a bot that never ran here
+        from runtime.runner import data_dir_problem  # where the database would be created
+        if not account.storage.url and (problem := data_dir_problem(data_dir)) is not None:
+            return fail(f"{problem}; nothing queued")
         repo = open_repository(account.storage, path=db_path, account=name)
         try:
             control.request(repo, args.command, args.symbol, **extra)

@@ -56,3 +56,15 @@ def test_a_control_queued_before_the_first_run_creates_private_files(tmp_path):
     for path in made:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+
+
+def test_a_signal_into_a_data_dir_that_cannot_be_created_is_one_line_naming_it(tmp_path):
+    # found by review: "unexpected NotADirectoryError in signal: [Errno 20] Not a directory"
+    (tmp_path / "taken").write_text("a file where the data dir's parent should be\n")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\ndata_dir = "taken/data"\n[symbols]\nlist = ["{BTC}"]\n')
+    r = _cli(config, "signal", BTC, "long")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines() == [
+        f"bot.py: error: data dir {tmp_path / 'taken' / 'data'}: cannot create it: "
+        f"{tmp_path / 'taken'} is not a directory (bot.data_dir or --data-dir); nothing queued"]
