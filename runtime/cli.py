@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -12,7 +11,6 @@ import threading
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 from config.errors import ConfigError
 from config.loader import configured_data_dir, load_settings
@@ -22,10 +20,10 @@ from observability.log_tail import follow, tail
 from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
 from runtime.startup_error import StartupError
+from runtime.status_cli import show_status
 from runtime.workers_role import ProcessRole
 from storage.errors import StorageError
 from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
-from supervision.status import read_status, render_table
 
 EXIT_STARTUP = 2
 EXIT_LOCKED = 3
@@ -59,7 +57,8 @@ def dispatch(args: argparse.Namespace) -> int:
         if command == "worker":
             return _worker(settings, data_dir, args)
         if command == "status":
-            return _status(settings, data_dir, args.json, args.account)
+            problem = show_status(data_dir, args.json, args.account)
+            return 0 if problem is None else fail(problem)
         if command == "logs":
             return _logs(settings, data_dir, args.symbol, args.follow, args.lines, args.account)
         if command in ("resume", "signal"):
@@ -236,47 +235,6 @@ def pick_account(
             f"(choose from: {_choices(settings)})"
         )
     return None
-
-
-def status_dump(data_dir: Path) -> dict[str, Any] | None:
-    """What `bot.py status --json` shows (None: no status yet): the last snapshot, whether a bot
-    runs, liveness settled when none does. Raises ValueError/OSError for an unreadable file."""
-    status = read_status(data_dir)
-    if status is None:
-        return None
-    running = status["bot"]["running"] = is_locked(data_dir / "bot.lock")
-    if not running:
-        status["bot"].pop("dashboard", None)  # served by the running bot only
-    from runtime.workers_status import settle_liveness
-
-    settle_liveness(status, running)
-    return status
-
-
-def _status(settings: Settings, data_dir: Path, as_json: bool, account: str | None) -> int:
-    try:
-        status = status_dump(data_dir)
-    except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        reason = exc.strerror if isinstance(exc, OSError) else f"not valid JSON: {exc}"
-        return fail(
-            f"{data_dir / 'status.json'}: cannot read the status ({reason}); a running "
-            "bot rewrites it every bot.status_interval_s"
-        )
-    if status is None:
-        return fail(f"no status yet in {data_dir} (has the bot run with this data dir?)")
-    from runtime.workers_status import worker_lines
-
-    if account is not None:
-        if account not in status.get("accounts", {}):
-            known = ", ".join(status.get("accounts", {})) or "none"
-            return fail(f"--account: no account {account!r} in the status (accounts: {known})")
-        if as_json:
-            status = {"bot": status["bot"], **status["accounts"][account]}
-    print(json.dumps(status, indent=2, default=str) if as_json else render_table(status, account))
-    if not as_json:
-        for line in worker_lines(status):  # run --workers N: each worker's liveness
-            print(line)
-    return 0
 
 
 def _logs(

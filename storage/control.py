@@ -95,8 +95,9 @@ def request_at(path: Path, command: str, symbol: str, args: dict[str, Any], *,
                 return int(cur.lastrowid or 0)
             finally:
                 con.close()
-        except sqlite3.OperationalError as exc:
-            busy = "locked" in str(exc) or "busy" in str(exc)
+        except sqlite3.DatabaseError as exc:  # also "file is not a database" (not Operational)
+            busy = isinstance(exc, sqlite3.OperationalError) and (
+                "locked" in str(exc) or "busy" in str(exc))
             if not busy or time.monotonic() >= deadline:
                 raise ControlWriteFailed(f"{path}: cannot queue {command} {symbol}: {exc}") \
                     from None

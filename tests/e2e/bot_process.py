@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runtime.cli import status_dump
+from runtime.status_cli import status_dump
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

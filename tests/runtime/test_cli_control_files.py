@@ -68,3 +68,19 @@ def test_a_signal_into_a_data_dir_that_cannot_be_created_is_one_line_naming_it(t
     assert r.stderr.splitlines() == [
         f"bot.py: error: data dir {tmp_path / 'taken' / 'data'}: cannot create it: "
         f"{tmp_path / 'taken'} is not a directory (bot.data_dir or --data-dir); nothing queued"]
+
+
+def test_a_control_into_a_file_that_is_not_a_database_is_one_line(tmp_path):
+    # "file is not a database" is sqlite3.DatabaseError, not OperationalError: it escaped as
+    # "unexpected DatabaseError in signal"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[symbols]\nlist = ["{BTC}"]\n')
+    db = tmp_path / "data" / "bot.sqlite"
+    db.parent.mkdir(mode=0o700)
+    db.write_bytes(b"this is no SQLite file, it is a text a tool left here\n" * 100)
+    for args in (("signal", BTC, "long"), ("resume", BTC)):
+        r = _cli(config, *args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode != 0 and len(lines) == 1, r.stderr
+        assert str(db) in lines[0] and "not a database" in lines[0], lines
+        assert "unexpected" not in lines[0] and "Traceback" not in r.stderr

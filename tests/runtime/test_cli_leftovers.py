@@ -324,3 +324,23 @@ def test_status_after_a_sigkill_shows_no_actor_running(tmp_path):
         ("stopped", "running", None)] * 2
     table = bot(config, "status")
     assert "bot: stopped" in table.stdout and " running " not in table.stdout, table.stdout
+
+
+# -- a status.json that is JSON but not a status ---------------------------------------------
+
+def test_a_status_file_of_the_wrong_shape_is_one_line_naming_it(tmp_path):
+    # valid JSON of another shape (another tool's file, an older or truncated snapshot) gave
+    # "unexpected KeyError/TypeError in status"
+    config = write_config(tmp_path)
+    status = tmp_path / "data" / "status.json"
+    status.parent.mkdir(mode=0o700)
+    for text in ("{}", "[]", '"text"', '{"bot": {}}', '{"bot": {}, "health": {}}',
+                 '{"bot": {"pid": 1}, "health": [], "actors": 3}'):
+        status.write_text(text)
+        for args in (("status",), ("status", "--json"), ("status", "--account", "x")):
+            shown = bot(config, *args)
+            if shown.returncode == 0:  # what can be shown is shown (the JSON as stored)
+                assert "Traceback" not in shown.stderr and args[-1] == "--json", (text, args)
+                continue
+            one_error_line(shown)
+            assert str(status) in shown.stderr or "--account" in shown.stderr, (text, args)

@@ -1,0 +1,67 @@
+"""`bot.py status`: the last status snapshot the bot wrote, as a table or JSON. A file that cannot
+be read, is not JSON or is not shaped like a status (another tool's file, a truncated copy) is
+one line naming it, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from supervision.instance_lock import is_locked
+from supervision.status import read_status, render_table
+
+
+def status_dump(data_dir: Path) -> dict[str, Any] | None:
+    """What `bot.py status --json` shows (None: no status yet): the last snapshot, whether a bot
+    runs, liveness settled when none does. Raises ValueError/OSError for an unreadable file or
+    one that is not a status."""
+    status = read_status(data_dir)
+    if status is None:
+        return None
+    if not isinstance(status, dict) or not isinstance(status.get("bot"), dict):
+        raise ValueError("not a status: no 'bot' section")
+    running = status["bot"]["running"] = is_locked(data_dir / "bot.lock")
+    if not running:
+        status["bot"].pop("dashboard", None)  # served by the running bot only
+    from runtime.workers_status import settle_liveness
+
+    try:
+        settle_liveness(status, running)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a status: malformed {exc!s:.80}") from None
+    return status
+
+
+def show_status(data_dir: Path, as_json: bool, account: str | None) -> str | None:
+    """Print the status; the one-line problem instead when there is none to show."""
+    path = data_dir / "status.json"
+    try:
+        status = status_dump(data_dir)
+    except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = exc.strerror if isinstance(exc, OSError) else (
+            str(exc) if str(exc).startswith("not a status") else f"not valid JSON: {exc}")
+        return (f"{path}: cannot read the status ({reason}); a running bot rewrites it every "
+                "bot.status_interval_s")
+    if status is None:
+        return f"no status yet in {data_dir} (has the bot run with this data dir?)"
+    from runtime.workers_status import worker_lines
+
+    accounts = status.get("accounts", {})
+    if account is not None:
+        if not isinstance(accounts, dict) or account not in accounts:
+            known = ", ".join(accounts) if isinstance(accounts, dict) else ""
+            return f"--account: no account {account!r} in the status (accounts: {known or 'none'})"
+        if as_json:
+            status = {"bot": status["bot"], **accounts[account]}
+    try:
+        text = (json.dumps(status, indent=2, default=str) if as_json
+                else render_table(status, account))
+        workers = [] if as_json else list(worker_lines(status))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return (f"{path}: cannot show the status (missing or malformed {exc!s:.80}); a running "
+                "bot rewrites it every bot.status_interval_s")
+    print(text)
+    for line in workers:  # run --workers N: each worker's liveness
+        print(line)
+    return None
