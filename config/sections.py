@@ -210,10 +210,10 @@ class RiskSettings(_Section):
     order_size_usdt: Dec = Field(default=Decimal(100), gt=0)
     leverage: Int = Field(default=5, ge=1, le=125)
     stop_loss_pct: Dec = Field(default=Decimal("1.0"), gt=0, le=50)
-    trailing_activation_pct: Dec = Field(default=Decimal("0.5"), ge=0)
+    trailing_activation_pct: Dec = Field(default=Decimal("0.5"), ge=0, lt=100)
     trailing_callback_pct: Dec = Field(default=Decimal("0.3"), gt=0, le=50)
     trailing_step_pct: Dec = Field(default=Decimal("0.1"), ge=0)
-    take_profit_pct: Dec | None = Field(default=None, gt=0)
+    take_profit_pct: Dec | None = Field(default=None, gt=0, lt=100)
     cooldown_after_loss_s: Float = Field(default=120.0, ge=0)
     max_open_positions: Int = Field(default=20, ge=1)
 

@@ -99,7 +99,7 @@ def test_values_are_typed_and_normalised(tmp_path: Path):
             "[bot]\nswitch_interval_ms = 0",
             "bot.switch_interval_ms: must be >= 0.05 and <= 100 (got 0.0)",
         ),
-        ("[risk]\ntake_profit_pct = 0", "risk.take_profit_pct: must be > 0 (got 0)"),
+        ("[risk]\ntake_profit_pct = 0", "risk.take_profit_pct: must be > 0 and < 100 (got 0)"),
         (
             '[bot]\nmode = "papr"',
             'bot.mode: must be one of "paper", "live", "dry-run" (got "papr")',

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
+from config import load_settings
 from tests.config.refusals import refused
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,3 +62,14 @@ def test_an_hour_between_heartbeats_is_still_accepted(tmp_path: Path):
     path = _config(tmp_path, "[supervision]\nheartbeat_interval_s = 3600\n"
                    "heartbeat_timeout_s = 7200\n")
     assert load_settings(path).supervision.heartbeat_interval_s == 3600
+
+
+def test_a_take_profit_or_trailing_activation_of_100_pct_or_more_is_refused(tmp_path: Path):
+    # a short's take-profit (or trailing activation) 100 % in its favour is at or below 0: it
+    # could never fire, and the bot ran on without it, silently
+    for key, value in (("take_profit_pct", "100"), ("trailing_activation_pct", "150")):
+        path = _config(tmp_path, f"[risk]\n{key} = {value}\n")
+        low = ">= 0" if key == "trailing_activation_pct" else "> 0"
+        assert refused(path) == f"{path}: risk.{key}: must be {low} and < 100 (got {value})"
+    path = _config(tmp_path, "[risk]\ntake_profit_pct = 99.9\ntrailing_activation_pct = 99\n")
+    assert load_settings(path).risk.take_profit_pct == Decimal("99.9")
