@@ -127,8 +127,26 @@ def finite_time(value: Any) -> float:
     return seconds
 
 
+def _actor_row(symbol: str) -> ActorStateRow | None:
+    """The symbol's actor_state row. SQLite keeps a non-finite number written to an INTEGER
+    column as REAL, and peewee's int() of it raises while building the row, before any field
+    reader: named here as a CorruptRow (found by review: it crash-looped the symbol)."""
+    where = ActorStateRow.symbol == symbol
+    try:
+        return ActorStateRow.get_or_none(where)
+    except ArithmeticError as exc:
+        for field in (ActorStateRow.order_seq, ActorStateRow.close_attempts,
+                      ActorStateRow.incarnation, ActorStateRow.restarts):
+            try:
+                ActorStateRow.select(field).where(where).tuples().get()
+            except ArithmeticError:
+                raise CorruptRow("actor_state", symbol, field.name, "inf",
+                                 "not a finite number") from exc
+        raise CorruptRow("actor_state", symbol, "?", None, str(exc)) from exc
+
+
 def load_state(symbol: str) -> SymbolState:
-    row = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
+    row = _actor_row(symbol)
     if row is None:
         return SymbolState(symbol=symbol)
     r = _Reader("actor_state", row, symbol)
