@@ -102,7 +102,10 @@ def trades(limit: int = 50, offset: int = 0, symbol: str | None = None) -> list[
     q = PositionRow.select().where(PositionRow.status == "closed")
     if symbol is not None:
         q = q.where(PositionRow.symbol == symbol)
-    q = q.order_by(PositionRow.closed_at.desc()).limit(_page(limit)).offset(max(offset, 0))
+    # position_id breaks ties: a hedge grid's two legs closed in one decision share closed_at,
+    # and an order that does not decide between them may page one twice, the other never
+    q = q.order_by(PositionRow.closed_at.desc(), PositionRow.position_id.desc())
+    q = q.limit(_page(limit)).offset(max(offset, 0))
     return _with_ledger(cast(list[dict[str, Any]], list(q.dicts())))
 
 
@@ -166,13 +169,19 @@ def _with_ledger(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _position(p: dict[str, Any], booked: tuple[Decimal, Decimal] | None) -> dict[str, Any]:
-    if booked is None:
-        booked = (Decimal(p["realized_pnl"]), Decimal(p["fees"]))
-    realized, fees = booked
+    realized: Decimal | None
+    fees: Decimal | None
+    if booked is None:  # no fills: the position row's own totals, unknown when unreadable
+        try:
+            realized, fees = _money("realized_pnl", p["realized_pnl"]), _money("fees", p["fees"])
+        except ValueError:  # shown as unknown ('-' on the page) rather than failing the page
+            realized = fees = None
+    else:
+        realized, fees = booked
     keys = ("position_id", "symbol", "side", "contracts", "entry_price", "opened_at",
             "closed_at", "status", "close_reason")
-    return {**{k: p[k] for k in keys}, "realized_pnl": realized, "fees": fees,
-            "net_pnl": realized - fees}
+    net = None if realized is None or fees is None else realized - fees
+    return {**{k: p[k] for k in keys}, "realized_pnl": realized, "fees": fees, "net_pnl": net}
 
 
 def _page(limit: int) -> int:

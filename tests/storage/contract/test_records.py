@@ -7,9 +7,10 @@ from decimal import Decimal as D
 
 from storage import control, queries, reports
 from tests.storage.contract.backends import Backend
-from tests.storage.contract.test_state import SYM, opened
+from tests.storage.contract.test_state import SYM, opened, play
 from trading.commands import Escalate
 from trading.decision import Decision
+from trading.events import OrderFilled
 from trading.model import SymbolState
 
 
@@ -91,3 +92,57 @@ def test_meta_overwrites(backend: Backend):
     repo.set_meta("kill_switch", "0")
     assert repo.get_meta("kill_switch") == "0"
     assert len(repo.id_tag) == 4
+
+
+def closed_trade(repo) -> str:  # noqa: ANN001
+    """One position opened and closed by its stop, every decision committed; its id."""
+    inc, sc = opened(repo)
+    pid = sc.state.position.position_id
+    stop = sc.state.active_stop()
+    play(repo, inc, sc, OrderFilled(client_order_id=stop.client_order_id, exchange_id="x",
+                                    filled=stop.amount, average=stop.stop_price, fee=D("0.02")))
+    assert sc.state.position is None
+    return pid
+
+
+def test_a_damaged_ledger_row_leaves_the_equity_and_trades_pages_readable(backend: Backend):
+    """Found by review: one ledger row whose fee is not a number (a hand edit, an older bot)
+    raised InvalidOperation out of `equity_points` and `trades`, so the dashboard's equity and
+    trades pages answered 500 for good, while the protections (fills_after) skip that row and
+    name it. Both pages now skip the same row; a NaN no longer turns the curve into NaN."""
+    repo = backend.open()
+    pid = closed_trade(repo)
+    fills = repo.read(queries.fills, SYM)
+    bad, good = fills[0], fills[1:]
+    readable = sum((D(f.realized_pnl) - D(f.fee) for f in good), D(0))
+    for value in ("garbage", "NaN"):
+        backend.sql("UPDATE fills SET fee = ? WHERE id = ?", (value, bad.id))
+        points = repo.read(reports.equity_points, D(1000))
+        assert points[-1]["equity"] == str(D(1000) + readable)
+        (trade,) = repo.read(reports.trades, 50, 0, None)
+        assert trade["position_id"] == pid
+        mine = [f for f in good if f.position_id == pid]
+        assert trade["fees"] == sum((D(f.fee) for f in mine), D(0))
+    backend.sql("UPDATE positions SET realized_pnl = 'garbage' WHERE position_id = ?", (pid,))
+    backend.sql("DELETE FROM fills")
+    (trade,) = repo.read(reports.trades, 50, 0, None)
+    assert trade["position_id"] == pid and trade["realized_pnl"] is None
+    assert trade["net_pnl"] is None
+
+
+def test_trades_closed_at_the_same_moment_page_in_one_fixed_order(backend: Backend):
+    # a hedge grid's two legs closed in one decision share closed_at: paging by offset must
+    # show each exactly once (a sort on closed_at alone leaves their order to the engine)
+    repo = backend.open()
+    closed_trade(repo)
+    cols = ("symbol, side, contracts, entry_price, opened_at, closed_at, status, realized_pnl, "
+            "fees, close_reason")
+    for i in range(5):  # five more closed positions, copies of the first under other ids
+        backend.sql(f"INSERT INTO positions (position_id, {cols}) SELECT ?, {cols} FROM "
+                    "positions WHERE position_id = ?", (f"leg-{i}", "main-ab12-BTC-1e"))
+    backend.sql("UPDATE positions SET closed_at = 1700000000.0")
+    whole = [t["position_id"] for t in repo.read(reports.trades, 50, 0, None)]
+    paged = [t["position_id"] for offset in range(6)
+             for t in repo.read(reports.trades, 1, offset, None)]
+    assert len(set(whole)) == 6 and paged == whole
+    assert whole == sorted(whole, reverse=True)
