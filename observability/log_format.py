@@ -7,6 +7,7 @@ text in loguru's format syntax, for a reader of the code.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -18,6 +19,23 @@ Pending = tuple[float, float, str, Any, Any, str]
 """A queued line: monotonic time queued, epoch time queued, level, symbol, account, message."""
 _MAX_TAGS = 10_000
 """Tags cached (one per actor); more distinct (symbol, account) pairs: the cache starts over."""
+_STAMP_START = re.compile(r"^(?=\d{4}-)", re.MULTILINE)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable escaped (``\\n``, ``\\x1b``): a
+    newline in a value from outside (an exchange's error page, a symbol) would start a forged
+    line, a carriage return or an ANSI escape would rewrite a terminal's line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def traceback_text(text: str) -> str:
+    """A traceback's lines, each escaped as ``one_line``; a line that starts like a log line's
+    time (an exception message's second line) is indented, so it never reads as a line."""
+    lines = [one_line(line) for line in text.split("\n")]
+    return _STAMP_START.sub("  ", "\n".join(lines))
 
 
 class UtcClock:
@@ -63,9 +81,9 @@ class LineFormat:
     def _tag(self, symbol: Any, account: Any) -> tuple[Key | None, str]:
         """The file key and `` | <tag> | `` of a (symbol, account) pair, cached."""
         key: Key | None = None
-        tag = "-" if symbol is None else str(symbol)
+        tag = "-" if symbol is None else one_line(str(symbol))
         if account is not None:
-            tag = f"{account} {tag}"
+            tag = f"{one_line(str(account))} {tag}"
             key = (None if symbol is None else str(symbol), str(account))
         elif symbol is not None:
             key = (str(symbol), None)

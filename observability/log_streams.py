@@ -51,7 +51,7 @@ from observability.log_files import (
     to_stderr,
 )
 from observability.log_flusher import Flusher
-from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending
+from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending, one_line, traceback_text
 from observability.log_tail import follow, tail_lines
 
 __all__ = [
@@ -240,13 +240,17 @@ class LogStreams:
         if record["exception"] is not None:
             return True
         # "{message}\n{exception}" is the line loguru would have built (no exception: "").
-        self._queue(record, record["message"] + "\n", now)
+        self._queue(record, one_line(record["message"]) + "\n", now)
         return False
 
     def emit(self, message: Any) -> None:
         """Loguru sink, only for lines with an exception (see ``before_line``): ``message`` is
         "<message>\\n<traceback>" with the record attached."""
-        self._queue(message.record, str(message), self._monotonic())
+        record = message.record
+        text, head = str(message), record["message"]
+        if text.startswith(head):  # one line for the message, a traceback that forges none
+            text = one_line(head) + traceback_text(text[len(head):])
+        self._queue(record, text, self._monotonic())
 
     def _queue(self, record: Record, text: str, now: float) -> None:
         """Queue the line's values; the line is built when its batch is written. A line at
