@@ -42,6 +42,7 @@ class AppendFile:
         self._os_write = write
         self._fd = os.open(path, OPEN_FLAGS, 0o600)
         self._size = os.fstat(self._fd).st_size
+        self._torn = False  # the last write stopped inside a line
 
     def write(self, data: bytes) -> None:
         self.write_lines((data,))
@@ -71,12 +72,19 @@ class AppendFile:
             self._write(b"".join(chunk))
 
     def _write(self, data: bytes) -> None:
-        written = self._os_write(self._fd, data)
-        if written < len(data):  # a partial write (a signal, a nearly full disk): the rest
-            view = memoryview(data)[written:]
+        """All of ``data`` (a partial write - a signal, a nearly full disk - goes on with the
+        rest). A write that failed inside a line (disk full) leaves the file torn: the next
+        write ends that line first, so the torn line never swallows a whole one."""
+        if self._torn:
+            data = b"\n" + data
+        view = memoryview(data)
+        try:
             while view:
                 view = view[self._os_write(self._fd, view):]
-        self._size += len(data)
+        finally:
+            if len(view) < len(data):  # something was written: the file ends torn or whole
+                self._size += len(data) - len(view)
+                self._torn = bool(view)
 
     def _rotate(self) -> None:
         os.close(self._fd)
@@ -87,6 +95,7 @@ class AppendFile:
                 os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
         if self.path.exists():
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._torn = False  # a new file
         self._reopen()
 
     def _reopen(self) -> None:

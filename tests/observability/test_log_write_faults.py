@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 from loguru import logger
 
 from observability.log_streams import LogStreams
+from tests.observability.log_support import LINE
+
+REPO = Path(__file__).resolve().parents[2]
 
 BTC = "BTC/USDT:USDT"
 
@@ -51,3 +57,42 @@ def test_a_full_disk_loses_lines_not_the_bot(tmp_path):
     assert {str(main), str(sym)} == {r.split()[2] for r in failed}
     resumed = [r for r in reports if "written again" in r]
     assert len(resumed) == 2 and all("(51 lines were lost)" in r for r in resumed)
+
+
+# A file size limit makes the kernel write part of a batch, then refuse the rest (EFBIG), as a
+# file system that fills up in the middle of a batch does; raising it is the space freed.
+FSIZE_CHILD = """
+import resource, signal, sys
+from pathlib import Path
+from loguru import logger
+from observability.log_streams import LogStreams
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of the signal
+logger.remove()
+reports = []
+streams = LogStreams(Path(sys.argv[1]), report=reports.append)
+streams.attach("INFO")
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
+for i in range(30):
+    logger.warning("full {} {}", i, "x" * 23)
+resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+logger.warning("after the disk has room again")
+streams.close()
+print(len(reports))
+"""
+
+
+def test_a_line_cut_by_a_full_disk_does_not_swallow_the_next_one(tmp_path):
+    """A real partial write (the kernel stops at the file size limit inside a line): the cut
+    line stays cut, but the first line written once there is room starts a line of its own."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", FSIZE_CHILD, str(tmp_path)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2"]  # cannot be written, written again
+    data = (tmp_path / "bot.log").read_bytes()
+    assert 1000 < len(data) and not data[:1000].endswith(b"\n")  # the limit cut a line
+    lines = data.decode().splitlines()
+    assert lines[-1].count(" | WARNING | ") == 1, lines[-2:]  # not glued to the cut line
+    assert LINE.match(lines[-1]).groups() == ("WARNING", "-", "after the disk has room again")
+    assert all(LINE.match(line) for line in lines[:-2])
