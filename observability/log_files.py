@@ -12,9 +12,9 @@ import os
 import resource
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 Write = Callable[[int, bytes | memoryview], int]
 
@@ -96,6 +96,18 @@ class AppendFile:
         if self.path.exists():
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         self._torn = False  # a new file
+        self._reopen()
+
+    def unlinked(self) -> bool:
+        """The file was deleted (with its folder: ``rm -r logs``) while open: lines written
+        to it reach no file anyone can read."""
+        return self._fd >= 0 and os.fstat(self._fd).st_nlink == 0
+
+    def reopen(self) -> None:
+        """Open the path again, creating its folder (0700) if it is gone."""
+        self.close()
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._torn = False
         self._reopen()
 
     def _reopen(self) -> None:
@@ -186,6 +198,24 @@ class ConsoleCopy:
             self._thread.join(self._close_timeout)
 
 
+def reopen_if_deleted(main: AppendFile, streams: MutableMapping[Any, AppendFile],
+                      faults: WriteFaults) -> None:
+    """bot.log deleted while open (the logs folder removed): said once, then every file is
+    opened again where it belongs (the folder made again; ``streams`` reopen on demand)."""
+    try:
+        if not main.unlinked():
+            return
+        for stream in streams.values():
+            stream.close()
+        streams.clear()
+        main.reopen()
+    except OSError as exc:
+        faults.failed(main.path, exc, 0)
+        return
+    faults.report(f"log file {main.path} was deleted while the bot ran; its lines since then "
+                  "are lost, the log files are written again")
+
+
 def to_stderr(text: str) -> None:
     try:
         sys.__stderr__.write(text + "\n")  # type: ignore[union-attr]
@@ -210,6 +240,9 @@ class WriteFaults:
                 "until it can, the bot keeps trading"
             )
         self._failing[path] = (reason, (known[1] if known else 0) + lines)
+
+    def report(self, text: str) -> None:
+        self._report(text)
 
     @property
     def failing(self) -> bool:

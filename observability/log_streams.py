@@ -48,6 +48,7 @@ from observability.log_files import (
     Write,
     WriteFaults,
     default_max_open_files,
+    reopen_if_deleted,
     to_stderr,
 )
 from observability.log_flusher import Flusher
@@ -73,6 +74,8 @@ FLUSH_INTERVAL_S = 0.02
 MAX_DELAY_S = 0.05
 """A logging call that finds a line pending this long writes the batch itself (the bound when
 the flusher thread waits for the interpreter lock behind busy threads)."""
+UNLINK_CHECK_S = 1.0
+"""How often a batch checks that bot.log was not deleted under the bot."""
 SYNC_LEVEL = 30
 """WARNING: a line at this level or above is written before its logging call returns."""
 
@@ -176,6 +179,7 @@ class LogStreams:
         self._max_pending = max_pending
         self._sync_level = sync_level if flush_interval_s > 0 else 0  # 0: every line
         self._monotonic = clock
+        self._next_check = clock() + UNLINK_CHECK_S
         self._console = ConsoleCopy(console) if console is not None else None
         self._flusher = Flusher(self.flush, flush_interval_s) if flush_interval_s > 0 else None
 
@@ -301,6 +305,9 @@ class LogStreams:
     def _write_batch(self, batch: list[Pending]) -> None:
         if self._main is None:
             return  # closed: a late line from a thread racing close()
+        if batch[0][0] >= self._next_check:
+            self._next_check = batch[0][0] + UNLINK_CHECK_S
+            reopen_if_deleted(self._main, self._streams, self._faults)
         main: list[bytes] = []
         groups: dict[Key, list[bytes]] = {}
         line = self._line

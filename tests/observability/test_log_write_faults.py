@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,39 @@ def test_a_line_cut_by_a_full_disk_does_not_swallow_the_next_one(tmp_path):
     assert lines[-1].count(" | WARNING | ") == 1, lines[-2:]  # not glued to the cut line
     assert LINE.match(lines[-1]).groups() == ("WARNING", "-", "after the disk has room again")
     assert all(LINE.match(line) for line in lines[:-2])
+
+
+class Clock:
+    """The streams' monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_deleted_logs_folder_is_said_once_and_made_again(tmp_path):
+    """`rm -r logs` under a running bot: the lines went to deleted files for good (until a
+    rotation, which then failed forever). Now the next batch a second later says so once and
+    writes every file again where `bot.py logs` reads it."""
+    clock, reports = Clock(), []
+    logs = tmp_path / "logs"
+    streams = LogStreams(logs, report=reports.append, clock=clock)
+    streams.attach("INFO")
+    try:
+        logger.bind(symbol=BTC).warning("before")
+        shutil.rmtree(logs)
+        logger.bind(symbol=BTC).warning("into the deleted file")
+        clock.now += 1.5
+        for i in range(3):
+            logger.bind(symbol=BTC).warning("after {}", i)
+            clock.now += 1.5
+    finally:
+        streams.close()
+    assert len(reports) == 1 and "bot.log was deleted while the bot ran" in reports[0]
+    for path in (logs / "bot.log", logs / "BTC_USDT_USDT.log"):
+        assert [LINE.match(x).group(3) for x in path.read_text().splitlines()] == [
+            "after 0", "after 1", "after 2"]
+        assert os.stat(path).st_mode & 0o777 == 0o600
+    assert os.stat(logs).st_mode & 0o777 == 0o700
