@@ -54,11 +54,15 @@ def test_a_count_that_is_not_finite_names_its_field(backend: Backend, column: st
     restore's field reader: not a CorruptRow, so the symbol was restarted into the same error
     until the crash-loop escalation instead of being quarantined at once with one line.
     (PostgreSQL's integer columns refuse such a value.)"""
-    if backend.kind != "sqlite":
-        pytest.skip("an integer column holds no infinity on PostgreSQL")
     repo = backend.open()
     opened(repo)
     repo.close()
+    if backend.kind != "sqlite":  # what the docstring relies on: PostgreSQL refuses the value
+        import psycopg
+
+        with pytest.raises(psycopg.errors.DataError):
+            backend.sql(f"UPDATE actor_state SET {column} = ?", ("1e999",))
+        return
     backend.sql(f"UPDATE actor_state SET {column} = ?", ("1e999",))
     with pytest.raises(CorruptRow) as err:
         backend.open().load(SYM)
