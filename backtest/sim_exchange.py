@@ -51,6 +51,7 @@ from exchange.records import (
     Funds,
     VenueBalance,
     VenueFill,
+    VenueFunding,
     VenueMarket,
     VenueOrder,
     VenuePosition,
@@ -300,6 +301,11 @@ class SimExchange:
         unrealized = sum((b.unrealized() for b in self._books.values()), ZERO)
         total = self._ledger.wallet + unrealized
         return VenueBalance(currencies={SETTLE: Funds(free=total - used, used=used, total=total)})
+
+    def fetch_funding_history(self, symbol: str | None = None, since: int | None = None,
+                              limit: int | None = None) -> list[VenueFunding]:
+        """The backtest simulates no funding (README: Funding)."""
+        return []
 
     def fetch_my_trades(self, symbol: str | None = None, since: int | None = None,
                         limit: int | None = None,

@@ -20,6 +20,7 @@ from exchange.port import ExchangePort
 from exchange.records import (
     VenueBalance,
     VenueFill,
+    VenueFunding,
     VenueMarket,
     VenueOrder,
     VenuePosition,
@@ -127,6 +128,10 @@ class FencedExchange:
                         limit: int | None = None,
                         params: dict[str, Any] | None = None) -> list[VenueFill]:
         return self._port.fetch_my_trades(symbol, since, limit, params)
+
+    def fetch_funding_history(self, symbol: str | None = None, since: int | None = None,
+                              limit: int | None = None) -> list[VenueFunding]:
+        return self._port.fetch_funding_history(symbol, since, limit)
 
     def close(self) -> None:
         self._port.close()

@@ -86,6 +86,7 @@ from typing import Any, Protocol, runtime_checkable
 from exchange.records import (
     VenueBalance,
     VenueFill,
+    VenueFunding,
     VenueMarket,
     VenueOrder,
     VenuePosition,
@@ -148,5 +149,14 @@ class ExchangePort(Protocol):
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[VenueFill]: ...
+
+    def fetch_funding_history(
+        self, symbol: str | None = None, since: int | None = None, limit: int | None = None
+    ) -> list[VenueFunding]:
+        """Funding payments on the account's perpetual positions since `since` (ms), oldest
+        first (`VenueFunding.fee`: positive paid, negative received). ccxt: Bybit's funding
+        executions, Binance's FUNDING_FEE income; the paper exchange and the backtest charge
+        no funding and answer []."""
+        ...
 
     def close(self) -> None: ...

@@ -145,6 +145,24 @@ class VenueFill:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class VenueFunding:
+    """One funding payment on a perpetual position, as the venue listed it (Bybit: an
+    execution of execType Funding; Binance: an income row of type FUNDING_FEE)."""
+
+    id: str
+    """The venue's id of the payment (Bybit execId, Binance tranId): unique per account."""
+    symbol: str
+    fee: Decimal
+    """What the account paid, in the settle currency: positive paid, negative received (the
+    sign of a fee, as a maker rebate is a negative fee)."""
+    timestamp: int
+    """When the venue settled it (ms)."""
+    position_side: PositionSide | None = None
+    """The position it was paid on where the venue tells it (Bybit: derived from the rate's
+    and the fee's signs); None where it does not (Binance's income rows)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VenueTicker:
     symbol: str
     last: Decimal | None

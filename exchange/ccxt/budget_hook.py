@@ -99,7 +99,10 @@ def _create_priority(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Priority:
 
 FIXED: dict[str, Priority] = {"cancel_order": Priority.PROTECTIVE,
                               "fetch_tickers": Priority.POLLING,
-                              "poll_updates": Priority.POLLING}
+                              "poll_updates": Priority.POLLING,
+                              # funding payments: booked minutes late at worst, never before
+                              # an order, a reconciliation or a price (actors/funding_feed.py)
+                              "fetch_funding_history": Priority.POLLING}
 
 
 def _wrap(method: Callable[..., Any], priority: Priority | None) -> Callable[..., Any]:

@@ -1,5 +1,6 @@
-"""The gateway's raw ccxt orders and trades -> the port's records, fees in the settle currency
-(a mixin of CcxtGateway, split out to keep modules small; fees.py says why)."""
+"""The gateway's raw ccxt orders, trades and funding payments -> the port's records, fees in
+the settle currency (a mixin of CcxtGateway, split out to keep modules small; fees.py says why;
+funding: funding.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ccxt
+from loguru import logger
 
 from exchange.ccxt import convert, fees
-from exchange.records import VenueFill, VenueOrder
+from exchange.ccxt import funding as funding_rows
+from exchange.ccxt.errors import translated
+from exchange.records import VenueFill, VenueFunding, VenueOrder
 
 
 class VenueRecords:
@@ -21,6 +25,10 @@ class VenueRecords:
     if TYPE_CHECKING:  # provided by CcxtGateway and its mixins
         _clock: Callable[[], float]
         _markets: dict[str, Any] | None
+        id: str
+        venue: Any
+
+        def _ensure_markets(self) -> dict[str, Any]: ...
 
         def _run(self, fn: Callable[[ccxt.Exchange], Any], what: str) -> Any: ...
 
@@ -46,3 +54,19 @@ class VenueRecords:
         return convert.fill(raw, client_order_id=self._client_id_of(raw),
                             settle=self._settle(str(raw.get("symbol"))),
                             price=self.fee_prices.price)
+
+    @translated
+    def fetch_funding_history(self, symbol: str | None = None, since: int | None = None,
+                              limit: int | None = None) -> list[VenueFunding]:
+        """The account's funding payments since `since` (ms), every symbol in one read (pages
+        followed), oldest first; `symbol`/`limit` narrow the answer afterwards. A venue other
+        than Bybit and Binance: NotSupported (ccxt's own shapes differ per venue)."""
+        self._ensure_markets()
+        style = self.venue.lookup
+        if style not in ("bybit", "binance"):
+            raise ccxt.NotSupported(f"{self.id}: funding payments are read on Bybit and Binance")
+        start = since if since is not None else int(self._clock() * 1000) - 86_400_000
+        found = funding_rows.read(self._run, style, start,
+                                  lambda text: logger.warning("{}: {}", self.id, text))
+        found = [f for f in found if symbol is None or f.symbol == symbol]
+        return found[:limit] if limit is not None else found

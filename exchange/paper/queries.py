@@ -16,6 +16,7 @@ from exchange.records import (
     Funds,
     VenueBalance,
     VenueFill,
+    VenueFunding,
     VenueMarket,
     VenueOrder,
     VenuePosition,
@@ -163,6 +164,11 @@ class QueryMixin:
     ) -> list[VenueFill]:
         call = {"symbol": symbol, "since": since, "limit": limit, "params": dict(params or {})}
         return self._call("fetch_my_trades", call, lambda: self._my_trades(symbol, since, limit))
+
+    def fetch_funding_history(self, symbol: str | None = None, since: int | None = None,
+                              limit: int | None = None) -> list[VenueFunding]:
+        """The paper exchange charges no funding: nothing to list (README: Funding)."""
+        return []
 
     def _my_trades(self, symbol: str | None, since: int | None,
                    limit: int | None) -> list[VenueFill]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.exchange.ccxt.emu_auth import API_KEY, API_SECRET, binance_refusal
-from tests.exchange.ccxt.emu_book import Book, EmuOrder, Rejected, trade_window
+from tests.exchange.ccxt.emu_book import WEEK_MS, Book, EmuOrder, Rejected, trade_window
 
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
                "TRAILING_STOP_MARKET"]
@@ -296,6 +296,24 @@ class BinanceVenue:
                      "assets": self._assets(), "positions": []}
 
     get_fapi_v2_account = get_fapi_v3_account
+
+    def get_fapi_v1_income(self, p):
+        """Like the venue: oldest first, `limit` rows (1-1000, default 100), by incomeType and
+        symbol when given, from startTime (the last 7 days without times). Funding only here
+        (FUNDING_FEE, `income` negative when paid); other types list nothing."""
+        limit = int(p.get("limit") or 100)
+        if not 1 <= limit <= 1000:
+            return error(-1130, "Data sent for paramter 'limit' is not valid.")
+        since = int(p.get("startTime") or self.book.now_ms - WEEK_MS)
+        until = int(p.get("endTime") or 2**62)
+        if p.get("incomeType") not in (None, "", "FUNDING_FEE"):
+            return 200, []
+        return 200, [{"symbol": f.symbol, "incomeType": "FUNDING_FEE", "income": s(-f.paid),
+                      "asset": "USDT", "info": "FUNDING_FEE", "time": f.ts,
+                      "tranId": str(9_000_000 + int(f.fid)), "tradeId": ""}
+                     for f in self.book.fundings
+                     if since <= f.ts <= until and (not p.get("symbol")
+                                                   or p["symbol"] == f.symbol)][:limit]
 
     def get_fapi_v1_userTrades(self, p):  # noqa: N802
         """Like the venue: oldest first from startTime, or from trade id `fromId` (never both),

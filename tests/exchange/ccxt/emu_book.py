@@ -54,6 +54,20 @@ class EmuTrade:
     """The asset `fee` is in: BNB with Binance's BNB fee discount on (`Book.bnb_fees`)."""
 
 
+@dataclass
+class EmuFunding:
+    """One funding payment settled on an open position (`Book.settle_funding`)."""
+
+    fid: str
+    symbol: str
+    leg: str  # 'net' | 'long' | 'short'
+    size: Decimal  # signed position size
+    mark: Decimal
+    rate: Decimal
+    paid: Decimal  # positive: the account paid; negative: it received
+    ts: int
+
+
 LEVERAGE = Decimal(10)
 
 
@@ -88,6 +102,8 @@ class Book:
         # WebSocket emulators (ws_emu_*.py): called as fn(kind, obj) under the lock on every
         # change, kind "order" (EmuOrder), "trade" (EmuTrade) or "price" (symbol)
         self.listeners: list = []
+        self.fundings: list[EmuFunding] = []
+        """Funding settled on open positions (Bybit execType Funding, Binance FUNDING_FEE)."""
 
     def emit(self, kind: str, obj: object) -> None:
         for listener in self.listeners:
@@ -250,6 +266,24 @@ class Book:
         self.positions[key] = (new, entry)
         self.balance += realized - (fee if asset == "USDT" else 0)
         self.emit("trade", self.trades[-1])
+
+    def settle_funding(self, rate: Decimal, symbol: str | None = None) -> list[EmuFunding]:
+        """Settle funding on every open position (of `symbol`), as the venues do: position
+        value (size x mark price) x rate, a long pays a positive rate and a short receives it
+        (the other way round for a negative rate); the wallet changes by it."""
+        settled = []
+        with self.lock:
+            ts = self.tick()
+            for (sym, leg), (size, _entry) in sorted(self.positions.items()):
+                if size == 0 or (symbol is not None and sym != symbol):
+                    continue
+                mark = self.prices[sym]
+                value = (abs(size) * mark * rate).quantize(Decimal("0.00000001"))
+                paid = value if size > 0 else -value
+                settled.append(EmuFunding(self.next_id(), sym, leg, size, mark, rate, paid, ts))
+                self.balance -= paid
+            self.fundings += settled
+        return settled
 
     def fees_of(self, order: EmuOrder) -> Decimal:
         return sum((t.fee for t in self.trades if t.order is order), Decimal(0))

@@ -83,13 +83,29 @@ def order_json(o: EmuOrder, fee: Decimal, fee_detail: bool = True) -> dict[str, 
     }
 
 
+def funding_row(f: Any) -> dict[str, Any]:
+    """A funding payment as /v5/execution/list lists it (ccxt 4.5.90's bybit parse_income
+    comment): execType Funding, execFee the amount PAID (negative: received), feeRate the rate,
+    execQty the position size, execValue its value; no order."""
+    return {"symbol": f.symbol, "orderType": "UNKNOWN", "underlyingPrice": "", "orderLinkId": "",
+            "orderId": f"funding-{f.fid}", "stopOrderType": "UNKNOWN", "execTime": str(f.ts),
+            "feeCurrency": "", "createType": "", "feeRate": s(f.rate), "tradeIv": "",
+            "blockTradeId": "", "markPrice": s(f.mark), "execPrice": s(f.mark), "markIv": "",
+            "orderQty": "0", "orderPrice": "0", "execValue": s(abs(f.size) * f.mark),
+            "closedSize": "0", "execType": "Funding", "seq": 1,
+            "side": "Buy" if f.size > 0 else "Sell", "indexPrice": "", "leavesQty": "0",
+            "isMaker": False, "execFee": s(f.paid), "execId": f"f{f.fid}-{f.symbol}",
+            "marketUnit": "", "execQty": s(abs(f.size)), "execPnl": "0"}
+
+
 class BybitVenue:
     def __init__(self, book: Book) -> None:
         self.book = book
         self.fee_detail = True  # False: order answers carry cumExecFee only
         self.forced: list[dict[str, Any]] = []
         """Raw execution rows of fills no order placed (execType BustTrade: a liquidation,
-        AdlTrade: auto-deleveraging), listed by /v5/execution/list beside the book's trades."""
+        AdlTrade: auto-deleveraging), listed by /v5/execution/list beside the book's trades
+        and the book's funding payments (execType Funding, `funding_row`)."""
         self.empty_entry: set[str] = set()
         """Symbols whose position rows answer `avgPrice: ""` (as Bybit does in some states)."""
 
@@ -271,6 +287,8 @@ class BybitVenue:
                 for t in reversed(self.book.trades)
                 if since <= t.ts <= until
                 and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
+        rows += [funding_row(f) for f in self.book.fundings if since <= f.ts <= until
+                 and (not p.get("symbol") or p["symbol"] == f.symbol)]
         rows = sorted(rows + [r for r in self.forced if since <= int(r["execTime"]) <= until and (
             not p.get("symbol") or p["symbol"] == r["symbol"])],
             key=lambda r: -int(r["execTime"]))

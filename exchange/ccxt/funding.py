@@ -1,0 +1,104 @@
+"""Funding payments through ccxt's `fetch_funding_history`, as the port's `VenueFunding`.
+
+One read covers every symbol of the account (no symbol given):
+  Bybit v5: GET /v5/execution/list with execType=Funding (ccxt 4.5.90 `parse_income` keeps the
+    raw row in `info`; its `amount` is `execFee`, positive when PAID). Newest first, 100 rows a
+    page (`limit`: ccxt sends `size`, which the venue does not read, so its default would be
+    50), the next page by `cursor` (ccxt copies `nextPageCursor` into the first row's info).
+  Binance USDⓈ-M: GET /fapi/v1/income with incomeType=FUNDING_FEE (ccxt's `amount` is
+    `income`, NEGATIVE when paid). Oldest first, up to 1000 rows; a full page is read on from
+    its last time (rows of that millisecond come twice and are kept once).
+The two venues' `amount` have opposite signs, so ccxt's float is never used: the fee is read
+from the raw row as a Decimal (Bybit execFee as is, Binance -income). A row that cannot be read
+(no id, no time, an amount that is not a number) is skipped with one warning naming it; the
+others are returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any
+
+from exchange.decimals import to_decimal
+from exchange.records import PositionSide, VenueFunding
+
+Run = Callable[[Callable[[Any], Any], str], Any]
+BYBIT_PAGE = 100
+BINANCE_PAGE = 1000
+MAX_PAGES = 20
+"""Pages one read follows at most (2,000 Bybit or 20,000 Binance payments): the next read
+starts where this one's newest payment is, so a longer list is read over several reads."""
+
+
+def read(run: Run, style: str, since: int, warn: Callable[[str], None]) -> list[VenueFunding]:
+    """Every funding payment of the account since `since` (ms), oldest first, each once."""
+    rows = _bybit_rows(run, since) if style == "bybit" else _binance_rows(run, since)
+    found: dict[str, VenueFunding] = {}
+    for row in rows:
+        try:
+            record = parse(style, row)
+        except (KeyError, TypeError, ValueError) as exc:
+            warn(f"funding row skipped ({exc}): {_named(row)}")
+            continue
+        found.setdefault(record.id, record)
+    return sorted(found.values(), key=lambda f: (f.timestamp, f.id))
+
+
+def _call(run: Run, since: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(run(lambda ex: ex.fetch_funding_history(None, since, None, dict(params)),
+                    "fetch_funding_history") or [])
+
+
+def _bybit_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:
+    params: dict[str, Any] = {"limit": BYBIT_PAGE}
+    for _ in range(MAX_PAGES):
+        page = _call(run, since, params)
+        yield from page
+        cursor = next((r.get("info", {}).get("nextPageCursor") for r in page
+                       if isinstance(r.get("info"), dict)
+                       and r["info"].get("nextPageCursor")), None)
+        if not cursor or len(page) < BYBIT_PAGE:
+            return
+        params = {"limit": BYBIT_PAGE, "cursor": cursor}
+
+
+def _binance_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:
+    start = since
+    for _ in range(MAX_PAGES):
+        page = _call(run, start, {"incomeType": "FUNDING_FEE", "limit": BINANCE_PAGE})
+        yield from page
+        times = [r["timestamp"] for r in page if isinstance(r.get("timestamp"), int)]
+        if len(page) < BINANCE_PAGE or not times or max(times) <= start:
+            return
+        start = max(times)
+
+
+def parse(style: str, row: dict[str, Any]) -> VenueFunding:
+    """One ccxt funding-history entry as the port's record (KeyError/ValueError: unreadable)."""
+    info = row["info"]
+    symbol = row.get("symbol")
+    if not isinstance(symbol, str) or not symbol or symbol == "-":
+        raise ValueError(f"no symbol: {symbol!r}")
+    if style == "bybit":
+        if info.get("execType", "Funding") != "Funding":
+            raise ValueError(f"not a funding execution: {info.get('execType')!r}")
+        fee, rate = to_decimal(info["execFee"]), to_decimal(info.get("feeRate") or 0)
+        record_id, at = str(info["execId"]), int(info["execTime"])
+        side = None if not fee or not rate else (
+            PositionSide.LONG if (fee > 0) == (rate > 0) else PositionSide.SHORT)
+    else:
+        if info.get("incomeType", "FUNDING_FEE") != "FUNDING_FEE":
+            raise ValueError(f"not a funding fee: {info.get('incomeType')!r}")
+        fee, record_id, at, side = -to_decimal(info["income"]), str(info["tranId"]), \
+            int(info["time"]), None
+    if not record_id or at <= 0 or not fee.is_finite():
+        raise ValueError("no id, no time or no amount")
+    return VenueFunding(id=record_id, symbol=symbol, fee=fee + Decimal(0), timestamp=at,
+                        position_side=side)
+
+
+def _named(row: Any) -> str:
+    """The row in one short line (its raw fields; nothing secret is in a funding row)."""
+    info = row.get("info") if isinstance(row, dict) else row
+    return str(info)[:300]
