@@ -36,6 +36,8 @@ from actors.command_queue import send_next
 from actors.cores import Core
 from actors.correlation import new_correlation_id
 from actors.entry_gate import AccountGate, exposure_of
+from actors.funding_feed import FundingPaid
+from actors.funding_feed import book as book_funding
 from actors.log_text import LazyData
 from actors.messages import (
     BlockEntries,
@@ -179,6 +181,8 @@ class DecisionLoop:
                 if why := self._retry.why(self.clock(), self.reconciled, self.state):
                     self.reconcile(why)  # a failed one's retry, or a look again (order doubt)
                 self.apply(TimerFired())
+            case FundingPaid():
+                book_funding(self, message)  # each payment once (actors/funding_feed.py)
             case BlockEntries(blocked=blocked, reason=reason):
                 self.apply(EntriesBlocked(blocked=blocked, reason=reason))
             case Resume(by=by):

@@ -19,6 +19,7 @@ import pykka
 from actors import protection
 from actors.entry_gate import AccountGate
 from actors.exchange_sweep import ExchangeSweep
+from actors.funding_feed import FundingFeed
 from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
 from actors.messages import Reconcile
@@ -108,6 +109,7 @@ class AccountRuntime:
         self.stop_watch: StopWatch | None = None
         self.sweep: ExchangeSweep | None = None
         """The all-symbol look while the private streams are up (actors/exchange_sweep.py)."""
+        self.funding: FundingFeed | None = None  # live: funding payments into the ledger
         self.epoch = epoch
         """The cluster lease epoch this runtime acts under (0: no cluster); part of its ids."""
         self._commit_guard = commit_guard  # run inside every commit (a node's lease check)
@@ -218,6 +220,8 @@ class AccountRuntime:
             logger=self.log, interval_s=sv.sweep_interval_s, streams_ok=up,
             down_interval_s=sv.reconcile_interval_s,
         )
+        self.funding = FundingFeed(exchange=self.exchange, symbols=self.symbols,
+                                   deliver=sup.tell, logger=self.log)
 
     def _supervisor(
         self, repo: Repository, start_actor: Callable[[str], pykka.ActorRef]
@@ -282,8 +286,9 @@ class AccountRuntime:
         self.feed.start()
         if self.stop_watch is not None:
             self.stop_watch.start()
-        if self.sweep is not None:
-            self.sweep.start()
+        for part in (self.sweep, self.funding):
+            if part is not None:
+                part.start()
 
     def _resume_emergency_closes(self) -> None:
         """An emergency close the previous process was killed in the middle of runs again
@@ -302,8 +307,9 @@ class AccountRuntime:
         stuck: list[str] = []
         if self.stop_watch is not None:
             self.stop_watch.stop()
-        if self.sweep is not None:
-            self.sweep.stop()
+        for part in (self.sweep, self.funding):
+            if part is not None:
+                part.stop()
         if self.feed is not None:
             self.feed.stop()
         if self.sup is not None:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Context, Decimal
 
+from trading import funding, late_fees
 from trading import journal_events as je
-from trading import late_fees
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
 from trading.commands import AmendStop
@@ -21,6 +21,7 @@ from trading.events import (
     EntriesBlocked,
     Event,
     FeesLooked,
+    FundingSettled,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -92,6 +93,8 @@ class SymbolCore:
                 state = maintain(state, ctx)
             case FeesLooked(orders=orders):
                 state = late_fees.settle(state, orders, ctx, lc.book_late_fee)
+            case FundingSettled():
+                state = funding.book_one_way(state, event, ctx)
             case TimerFired():
                 state = retry_stop_move(maintain(state, ctx), ctx)
             case EntriesBlocked(blocked=blocked, reason=reason):

@@ -203,6 +203,21 @@ class StopAmendFailed:
     error: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FundingSettled:
+    """The venue settled a funding payment on this symbol (trading/funding.py); the shell
+    hands each one once (its id is not in the ledger yet)."""
+
+    record_id: str
+    """The venue's id of the payment (the ledger entry's client order id: funding-<id>)."""
+    fee: Decimal
+    """Positive: paid; negative: received."""
+    at: float
+    """When the venue settled it (s)."""
+    position_side: Side | None = None
+    """The leg it was paid on where the venue tells it (hedge mode), else None."""
+
+
 Event = (
     PriceTicked
     | SignalRaised
@@ -212,6 +227,7 @@ Event = (
     | OrderFailed
     | Reconciled
     | FeesLooked
+    | FundingSettled
     | EntriesBlocked
     | QuarantineLifted
     | TimerFired

@@ -62,7 +62,8 @@ class Books:
     def ledger(self, account: str) -> dict[str, Decimal]:
         """Filled amount per client order id in the account's ledger (the bot's own books)."""
         out: dict[str, Decimal] = defaultdict(Decimal)
-        for cid, amount in self.query(account, "SELECT client_order_id, amount FROM fills"):
+        for cid, amount in self.query(account, "SELECT client_order_id, amount FROM fills "
+                                        "WHERE client_order_id NOT LIKE 'funding-%'"):
             out[str(cid)] += Decimal(str(amount))
         return dict(out)
 

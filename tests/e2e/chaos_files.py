@@ -116,7 +116,8 @@ def exchange_fills(paper: Path) -> dict[str, tuple[Decimal, Decimal, Decimal, in
 def bot_fills(db: Path) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
     con = ro(db)
     try:
-        rows = con.execute("SELECT client_order_id, amount, fee, realized_pnl FROM fills").fetchall()
+        rows = con.execute("SELECT client_order_id, amount, fee, realized_pnl FROM fills "
+                           "WHERE client_order_id NOT LIKE 'funding-%'").fetchall()  # no fills
     finally:
         con.close()
     out: dict[str, list] = {}

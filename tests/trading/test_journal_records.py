@@ -88,6 +88,7 @@ PREVIOUS_KEYS: dict[str, list[set[str]]] = {
     "LegListedAfterClose": [{"leg", "contracts"}],
     "FeeBookedLate": [{"order", "fee"}],
     "FeeUnbooked": [{"symbol", "order", "looks", "why"}],
+    "FundingBooked": [{"record", "fee", "position_id", "why"}],  # trading/funding.py
 }
 
 SAMPLES = {"Decimal": D("12.50"), "Side": Side.SHORT, "OrderPurpose": OrderPurpose.STOP,
@@ -113,8 +114,9 @@ def test_every_type_and_its_keys_are_what_the_journal_stored_before():
     for type_, classes in registry.items():
         assert sorted(sorted(f.name for f in fields(c)) for c in classes) == sorted(
             sorted(keys) for keys in PREVIOUS_KEYS[type_]), type_
-    assert len(registry) == 59  # 54, the late fees (trading/late_fees.py), an entry shown by
-    # its position (trading/order_evidence.py), a position and a leg listed after their close
+    assert len(registry) == 60  # 54, the late fees (trading/late_fees.py), an entry shown by
+    # its position (trading/order_evidence.py), a position and a leg listed after their close,
+    # a funding payment booked (trading/funding.py)
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

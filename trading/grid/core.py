@@ -20,14 +20,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
+from trading import funding, late_fees
 from trading import journal_events as je
-from trading import late_fees
 from trading import order_evidence as oe
 from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
     Event,
     FeesLooked,
+    FundingSettled,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -87,6 +88,8 @@ class GridCore:
                 state = reconcile(state, event, ctx)
             case FeesLooked(orders=orders):
                 state = late_fees.settle(state, orders, ctx, book_late_fee)
+            case FundingSettled():
+                state = funding.book_grid(state, event, ctx)
             case TimerFired():
                 pass
             case ReconcileFailed():

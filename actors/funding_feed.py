@@ -1,0 +1,130 @@
+"""The funding feed: reads the account's funding payments a few minutes apart and hands each
+one to its symbol's actor, in order, to be booked into the ledger (trading/funding.py).
+
+One thread per account, one read for every symbol (exchange/ccxt/funding.py: Bybit's funding
+executions, Binance's FUNDING_FEE income), every `interval_s` (FUNDING_INTERVAL_S, 5 minutes: a
+payment every 8 h per position needs no faster look), at the POLLING priority of the venue's
+rate budget (exchange/ccxt/budget_hook.py), below reconciliations and entries. The paper
+exchange and the backtest charge no funding and answer nothing.
+
+Each read starts LAG_MS before the last one asked (a payment may be listed a little after its
+time; the overlap reads it again and it is skipped by id) and at most at the oldest payment an
+actor could not take (not running: it is offered again by the next read). At the start the
+first read goes back LOOKBACK_S (24 h), so a payment settled while the bot was down, or read
+and not committed when it was killed, is booked by the first read after the restart. Booked
+once: the feed hands each id once per run, and the actor books no id whose ledger entry exists
+(`book`), so the overlap and a restart's look back book nothing twice. A payment on a symbol
+no actor of this account trades is logged once (a warning naming it) and not booked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from actors.periodic import Periodic
+from exchange.budget import Priority, call_priority
+from exchange.port import ExchangePort
+from exchange.records import PositionSide, VenueFunding
+from trading import funding
+from trading.events import FundingSettled
+from trading.primitives import Side
+
+FUNDING_INTERVAL_S = 300.0
+LOOKBACK_S = 24 * 3600.0
+LAG_MS = 15 * 60_000
+SEEN_KEPT = 50_000
+
+Deliver = Callable[[str, Any], bool]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FundingPaid:
+    """Mailbox message: funding payments on this symbol, oldest first."""
+
+    payments: tuple[FundingSettled, ...]
+
+
+def settled(f: VenueFunding) -> FundingSettled:
+    side = {PositionSide.LONG: Side.LONG, PositionSide.SHORT: Side.SHORT}.get(
+        f.position_side) if f.position_side is not None else None
+    return FundingSettled(record_id=f.id, fee=f.fee, at=f.timestamp / 1000, position_side=side)
+
+
+def book(loop: Any, message: FundingPaid) -> None:
+    """The actor's part (actors/loop.py): each payment whose ledger entry is not there yet,
+    decided and committed (its ledger entry and journal record in one transaction)."""
+    ids = {funding.ledger_id(p.record_id) for p in message.payments}
+    booked = loop.repo.booked_among(ids)
+    for payment in message.payments:
+        if funding.ledger_id(payment.record_id) not in booked:
+            loop.apply(payment)
+
+
+class FundingFeed:
+    def __init__(self, *, exchange: ExchangePort, symbols: list[str], deliver: Deliver,
+                 logger: Any, interval_s: float = FUNDING_INTERVAL_S,
+                 lookback_s: float = LOOKBACK_S, clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.exchange, self.symbols, self.deliver = exchange, set(symbols), deliver
+        self.log, self.clock, self.interval_s = logger, clock, interval_s
+        self.since_ms = int((clock() - lookback_s) * 1000)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._foreign: set[str] = set()
+        self.reads = 0
+        self.delivered = 0
+        self._loop = Periodic(name="funding-feed", work=self.poll_once,
+                              pace=lambda: self.interval_s, look_s=min(interval_s, 60.0),
+                              logger=logger, what="funding read", monotonic=monotonic)
+
+    def start(self) -> None:
+        if self.interval_s > 0:
+            self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
+
+    def poll_once(self) -> int:
+        """One read for every symbol; returns how many payments were handed to actors."""
+        asked_ms = int(self.clock() * 1000)
+        with call_priority(Priority.POLLING):
+            payments = self.exchange.fetch_funding_history(None, self.since_ms)
+        self.reads += 1
+        per_symbol: dict[str, list[VenueFunding]] = {}
+        for f in sorted(payments, key=lambda f: (f.timestamp, f.id)):
+            if f.id in self._seen:
+                continue
+            if f.symbol not in self.symbols:
+                self._foreign_payment(f)
+                continue
+            per_symbol.setdefault(f.symbol, []).append(f)
+        held: list[int] = []
+        sent = 0
+        for symbol, found in per_symbol.items():
+            if not self.deliver(symbol, FundingPaid(payments=tuple(map(settled, found)))):
+                held.append(found[0].timestamp)  # its actor is not running: offered again
+                continue
+            for f in found:
+                self._remember(f.id)
+            sent += len(found)
+        newest = max((f.timestamp for f in payments), default=asked_ms)
+        # a page limit may have cut the read at `newest`; a payment held back is read again
+        self.since_ms = max(self.since_ms, min(asked_ms - LAG_MS, newest, *held))
+        self.delivered += sent
+        return sent
+
+    def _foreign_payment(self, f: VenueFunding) -> None:
+        if f.id not in self._foreign:
+            if len(self._foreign) > SEEN_KEPT:
+                self._foreign.clear()
+            self._foreign.add(f.id)
+            self.log.warning("funding {} on {} ({} paid): no actor of this account trades it; "
+                             "not booked", f.id, f.symbol, f.fee)
+
+    def _remember(self, record_id: str) -> None:
+        self._seen[record_id] = None
+        if len(self._seen) > SEEN_KEPT:
+            self._seen.popitem(last=False)
