@@ -73,7 +73,6 @@ class FundingFeed:
         self.log, self.clock, self.interval_s = logger, clock, interval_s
         self.since_ms = int((clock() - lookback_s) * 1000)
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._foreign: set[str] = set()
         self.reads = 0
         self.delivered = 0
         self._loop = Periodic(name="funding-feed", work=self.poll_once,
@@ -94,9 +93,9 @@ class FundingFeed:
             payments = self.exchange.fetch_funding_history(None, self.since_ms)
         self.reads += 1
         per_symbol: dict[str, list[VenueFunding]] = {}
-        for f in sorted(payments, key=lambda f: (f.timestamp, f.id)):
-            if f.id in self._seen:
-                continue
+        fresh = [f for f in sorted(payments, key=lambda f: (f.timestamp, f.id))
+                 if f.id not in self._seen]
+        for f in fresh:
             if f.symbol not in self.symbols:
                 self._foreign_payment(f)
                 continue
@@ -110,19 +109,19 @@ class FundingFeed:
             for f in found:
                 self._remember(f.id)
             sent += len(found)
-        newest = max((f.timestamp for f in payments), default=asked_ms)
-        # a page limit may have cut the read at `newest`; a payment held back is read again
+        newest = max((f.timestamp for f in fresh), default=asked_ms)
+        # a page limit may have cut the read at its newest new payment (only payments read
+        # before move nothing: a window left behind them would miss newer ones, Bybit's reads
+        # covering 7 days from their start); a payment held back is read again
         self.since_ms = max(self.since_ms, min(asked_ms - LAG_MS, newest, *held))
         self.delivered += sent
         return sent
 
     def _foreign_payment(self, f: VenueFunding) -> None:
-        if f.id not in self._foreign:
-            if len(self._foreign) > SEEN_KEPT:
-                self._foreign.clear()
-            self._foreign.add(f.id)
-            self.log.warning("funding {} on {} ({} paid): no actor of this account trades it; "
-                             "not booked", f.id, f.symbol, f.fee)
+        """Logged once (remembered as seen): the ledger of this account does not hold it."""
+        self._remember(f.id)
+        self.log.warning("funding {} on {} ({} paid): no actor of this account trades it; "
+                         "not booked", f.id, f.symbol, f.fee)
 
     def _remember(self, record_id: str) -> None:
         self._seen[record_id] = None

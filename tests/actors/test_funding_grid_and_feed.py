@@ -1,0 +1,99 @@
+"""The funding feed (actors/funding_feed.py) with real hedge-grid actors (pykka, SQLite, the
+paper exchange in hedge mode): each payment booked on the leg the venue names, once, across an
+overlapping read and a restarted feed; payments handed in order per symbol; a payment on a
+symbol no actor trades logged once, never silently dropped. The paper exchange has no funding,
+so the feed reads a venue's payments from a stub port given to its constructor."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal as D
+from pathlib import Path
+
+from loguru import logger
+
+from actors.funding_feed import FundingFeed, FundingPaid
+from exchange.records import PositionSide, VenueFunding
+from tests.actors.test_grid_actor import BTC, GridBot
+from tests.exchange.paper.paper_support import ETH
+from tests.support.waiting import wait_until
+
+SOL = "SOL/USDT:USDT"
+
+
+class VenuePayments:
+    """A port that lists funding payments (what the ccxt gateway answers on a live venue)."""
+
+    def __init__(self, payments: list[VenueFunding]) -> None:
+        self.payments = payments
+        self.asked: list[int | None] = []
+
+    def fetch_funding_history(self, symbol=None, since=None, limit=None):  # noqa: ANN001, ANN201
+        self.asked.append(since)
+        return [p for p in self.payments if since is None or p.timestamp >= since]
+
+
+def pay(record: str, fee: str, at_s: float, side: PositionSide | None, symbol: str = BTC):
+    return VenueFunding(id=record, symbol=symbol, fee=D(fee), timestamp=int(at_s * 1000),
+                        position_side=side)
+
+
+def _funding_rows(bot: GridBot) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(bot.tmp / "bot.sqlite") as c:
+        return c.execute("SELECT client_order_id, position_id, fee FROM fills "
+                         "WHERE client_order_id LIKE 'funding-%' ORDER BY id").fetchall()
+
+
+def test_grid_legs_get_their_funding_once(tmp_path: Path):
+    bot = GridBot(tmp_path).start()
+    try:
+        bot.move("100")
+        s = bot.state()
+        assert s.long.is_open and s.short.is_open
+        now = bot.clock()
+        venue = VenuePayments([pay("a", "0.01", now + 1, PositionSide.LONG),
+                               pay("b", "-0.01", now + 1, PositionSide.SHORT)])
+        lines: list[str] = []
+        sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+        try:
+            feed = FundingFeed(exchange=venue, symbols=[BTC], deliver=bot.sup.tell,  # type: ignore[arg-type]
+                               logger=logger, interval_s=0, clock=bot.clock)
+            assert feed.poll_once() == 2
+            venue.payments.append(pay("c", "0.5", now + 2, None, symbol=SOL))
+            assert feed.poll_once() == 0  # overlap: a and b again, nothing handed twice
+            feed.poll_once()
+            assert sum("funding c on SOL/USDT:USDT" in line for line in lines) == 1
+            bot.settle()
+            again = FundingFeed(exchange=venue, symbols=[BTC], deliver=bot.sup.tell,  # type: ignore[arg-type]
+                                logger=logger, interval_s=0, clock=bot.clock)
+            assert again.poll_once() == 2  # a restarted feed hands them again ...
+            bot.settle()
+        finally:
+            logger.remove(sink)
+        # ... and the actor books each once, on the leg that paid it
+        assert _funding_rows(bot) == [("funding-a", s.long.position_id, "0.01"),
+                                      ("funding-b", s.short.position_id, "-0.01")]
+        s = bot.state()
+        assert (s.long.fees, s.short.fees) != (D(0), D(0))
+        wait_until(lambda: bot.views[BTC].state.long.fees == s.long.fees, message="published")
+    finally:
+        bot.stop()
+
+
+def test_the_feed_hands_each_symbols_payments_in_order_and_reads_on_from_the_newest():
+    delivered: list[tuple[str, FundingPaid]] = []
+    venue = VenuePayments([pay("2", "0.2", 999_000.0, None), pay("1", "0.1", 998_000.0, None),
+                           pay("3", "0.3", 998_500.0, None, symbol=ETH)])
+    clock = [1_000_000.0]
+    feed = FundingFeed(exchange=venue, symbols=[BTC, ETH],  # type: ignore[arg-type]
+                       deliver=lambda s, m: delivered.append((s, m)) or True, logger=logger,
+                       interval_s=0, clock=lambda: clock[0], lookback_s=3600)
+    assert venue.asked == [] and feed.since_ms == (1_000_000 - 3600) * 1000
+    assert feed.poll_once() == 3
+    btc = next(m for s, m in delivered if s == BTC)
+    assert [p.record_id for p in btc.payments] == ["1", "2"]  # oldest first
+    assert [(p.fee, p.at) for p in btc.payments] == [(D("0.1"), 998_000.0), (D("0.2"), 999_000.0)]
+    assert feed.since_ms == 999_000_000  # the newest payment read (older than now - LAG_MS)
+    clock[0] += 7200
+    assert feed.poll_once() == 0 and len(delivered) == 2  # nothing new, nothing twice
+    assert feed.since_ms == int((clock[0] - 900) * 1000)  # now - LAG_MS: the window moves on
