@@ -38,7 +38,7 @@ def read(run: Run, style: str, since: int, warn: Callable[[str], None]) -> list[
     for row in rows:
         try:
             record = parse(style, row)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             warn(f"funding row skipped ({exc}): {_named(row)}")
             continue
         found.setdefault(record.id, record)
