@@ -9,12 +9,15 @@ exchange and the backtest charge no funding and answer nothing.
 
 Each read starts LAG_MS before the last one asked (a payment may be listed a little after its
 time; the overlap reads it again and it is skipped by id) and at most at the oldest payment an
-actor could not take (not running: it is offered again by the next read). At the start the
-first read goes back LOOKBACK_S (24 h), so a payment settled while the bot was down, or read
-and not committed when it was killed, is booked by the first read after the restart. Booked
-once: the feed hands each id once per run, and the actor books no id whose ledger entry exists
-(`book`), so the overlap and a restart's look back book nothing twice. A payment on a symbol
-no actor of this account trades is logged once (a warning naming it) and not booked.
+actor could not take (not running: it is offered again by the next read). Where each read
+started is kept in the account's database (`MetaCursor`, written after the read), so the first
+read after a restart starts where the last read before it did: a payment settled while the bot
+was down, or read and not yet committed when it was killed, is booked by that read. The very
+first start reads from then on: funding paid before this bot ran (on positions it never held)
+is not its to book. Booked once: the feed hands each id once per run, and the actor books no id
+whose ledger entry exists (`book`), so the overlap and a restart's look back book nothing twice.
+A payment on a symbol no actor of this account trades is logged once (a warning naming it) and
+not booked.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from actors.periodic import Periodic
 from exchange.budget import Priority, call_priority
@@ -34,11 +37,33 @@ from trading.events import FundingSettled
 from trading.primitives import Side
 
 FUNDING_INTERVAL_S = 300.0
-LOOKBACK_S = 24 * 3600.0
 LAG_MS = 15 * 60_000
 SEEN_KEPT = 50_000
 
 Deliver = Callable[[str, Any], bool]
+CURSOR_KEY = "funding_since_ms"
+
+
+class Cursor(Protocol):
+    def load(self) -> int | None: ...
+    def save(self, since_ms: int) -> None: ...
+
+
+class MetaCursor:
+    """Where the funding reads start, kept in the account's meta table across restarts."""
+
+    def __init__(self, repo: Any) -> None:
+        self.repo = repo
+
+    def load(self) -> int | None:
+        raw = self.repo.get_meta(CURSOR_KEY)
+        try:
+            return None if raw is None else int(raw)
+        except ValueError:
+            return None  # unreadable: read from now on, as at the first start
+
+    def save(self, since_ms: int) -> None:
+        self.repo.set_meta(CURSOR_KEY, str(since_ms))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,11 +92,14 @@ def book(loop: Any, message: FundingPaid) -> None:
 class FundingFeed:
     def __init__(self, *, exchange: ExchangePort, symbols: list[str], deliver: Deliver,
                  logger: Any, interval_s: float = FUNDING_INTERVAL_S,
-                 lookback_s: float = LOOKBACK_S, clock: Callable[[], float] = time.time,
+                 lookback_s: float = 0.0, cursor: Cursor | None = None,
+                 clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.exchange, self.symbols, self.deliver = exchange, set(symbols), deliver
         self.log, self.clock, self.interval_s = logger, clock, interval_s
-        self.since_ms = int((clock() - lookback_s) * 1000)
+        self.cursor = cursor
+        stored = cursor.load() if cursor is not None else None
+        self.since_ms = stored if stored is not None else int((clock() - lookback_s) * 1000)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.reads = 0
         self.delivered = 0
@@ -88,9 +116,9 @@ class FundingFeed:
 
     def poll_once(self) -> int:
         """One read for every symbol; returns how many payments were handed to actors."""
-        asked_ms = int(self.clock() * 1000)
+        asked_ms, used_ms = int(self.clock() * 1000), self.since_ms
         with call_priority(Priority.POLLING):
-            payments = self.exchange.fetch_funding_history(None, self.since_ms)
+            payments = self.exchange.fetch_funding_history(None, used_ms)
         self.reads += 1
         per_symbol: dict[str, list[VenueFunding]] = {}
         fresh = [f for f in sorted(payments, key=lambda f: (f.timestamp, f.id))
@@ -115,6 +143,8 @@ class FundingFeed:
         # covering 7 days from their start); a payment held back is read again
         self.since_ms = max(self.since_ms, min(asked_ms - LAG_MS, newest, *held))
         self.delivered += sent
+        if self.cursor is not None:  # where this read started: what it handed over may not be
+            self.cursor.save(used_ms)  # committed yet, so a restart reads it again
         return sent
 
     def _foreign_payment(self, f: VenueFunding) -> None:

@@ -19,7 +19,7 @@ import pykka
 from actors import protection
 from actors.entry_gate import AccountGate
 from actors.exchange_sweep import ExchangeSweep
-from actors.funding_feed import FundingFeed
+from actors.funding_feed import FundingFeed, MetaCursor
 from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
 from actors.messages import Reconcile
@@ -221,7 +221,8 @@ class AccountRuntime:
             down_interval_s=sv.reconcile_interval_s,
         )
         self.funding = FundingFeed(exchange=self.exchange, symbols=self.symbols,
-                                   deliver=sup.tell, logger=self.log)
+                                   deliver=sup.tell, logger=self.log,
+                                   cursor=MetaCursor(self.repo))
 
     def _supervisor(
         self, repo: Repository, start_actor: Callable[[str], pykka.ActorRef]

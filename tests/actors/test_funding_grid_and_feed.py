@@ -97,3 +97,38 @@ def test_the_feed_hands_each_symbols_payments_in_order_and_reads_on_from_the_new
     clock[0] += 7200
     assert feed.poll_once() == 0 and len(delivered) == 2  # nothing new, nothing twice
     assert feed.since_ms == int((clock[0] - 900) * 1000)  # now - LAG_MS: the window moves on
+
+
+def test_the_reads_start_is_kept_in_the_database_and_a_first_start_reads_from_now(tmp_path):
+    # the first start of a database reads from then on (funding paid before the bot ran, on
+    # positions it never held, is not its to book); a restart reads from where the last read
+    # before it started (what was handed over may not have been committed when it was killed)
+    from actors.funding_feed import MetaCursor
+    from storage.repository import Repository
+
+    repo = Repository(tmp_path / "bot.sqlite")
+    try:
+        venue = VenuePayments([pay("before", "0.1", 998_000.0, None)])
+        clock = [1_000_000.0]
+        delivered: list[str] = []
+
+        def feed() -> FundingFeed:
+            return FundingFeed(exchange=venue, symbols=[BTC],  # type: ignore[arg-type]
+                               deliver=lambda s, m: delivered.extend(
+                                   p.record_id for p in m.payments) or True,
+                               logger=logger, interval_s=0, clock=lambda: clock[0],
+                               cursor=MetaCursor(repo))
+
+        first = feed()
+        assert first.since_ms == 1_000_000_000 and first.poll_once() == 0
+        venue.payments.append(pay("after", "0.2", 1_000_100.0, None))
+        clock[0] = 1_000_200.0
+        assert first.poll_once() == 1 and delivered == ["after"]
+        restarted = feed()  # nothing in memory: the database says where to start
+        assert restarted.since_ms == 1_000_000_000
+        assert restarted.poll_once() == 1 and delivered == ["after", "after"]
+        repo.set_meta("funding_since_ms", "garbage")  # unreadable: from now on, as at first
+        clock[0] = 1_000_300.0
+        assert feed().since_ms == 1_000_300_000
+    finally:
+        repo.close()

@@ -7,6 +7,8 @@ actor was not there to take it is booked by the next read; the protections' tota
 
 from __future__ import annotations
 
+import time
+
 from decimal import Decimal
 
 import pytest
@@ -22,10 +24,24 @@ from tests.support.waiting import wait_until
 RATE = Decimal("0.0001")
 
 
-def feed_for(bot: Live, deliver=None) -> FundingFeed:
+class Kept:
+    """Where the reads start, kept across feeds as the account's database keeps it
+    (actors/funding_feed.py MetaCursor); the first feed reads from an hour back."""
+
+    def __init__(self) -> None:
+        self.since_ms: int | None = int((time.time() - 3600) * 1000)
+
+    def load(self) -> int | None:
+        return self.since_ms
+
+    def save(self, since_ms: int) -> None:
+        self.since_ms = since_ms
+
+
+def feed_for(bot: Live, deliver=None, cursor: Kept | None = None) -> FundingFeed:
     """A feed as the account builds it, read by hand (`poll_once`), with the bot's clock."""
     return FundingFeed(exchange=bot.gateway, symbols=[BTC], deliver=deliver or bot.deliver,
-                       logger=logger, interval_s=0)
+                       logger=logger, interval_s=0, cursor=cursor or Kept())
 
 
 def funding_rows() -> list:
@@ -44,7 +60,8 @@ def test_the_ledger_equals_the_wallet_change_with_fees_and_funding(venue, tmp_pa
         wait_until(lambda: settled_in_ledger(bot), timeout=20, message="entry fee booked")
         (paid,) = bot.book.settle_funding(RATE)  # the long pays 0.0001 x its value
         assert paid.paid > 0
-        feed = feed_for(bot)
+        kept = Kept()
+        feed = feed_for(bot, cursor=kept)
         assert feed.poll_once() == 1
         assert feed.poll_once() == 0  # the overlapping read hands nothing twice
         wait_until(lambda: len(funding_rows()) == 1, timeout=10, message="funding booked")
@@ -56,8 +73,9 @@ def test_the_ledger_equals_the_wallet_change_with_fees_and_funding(venue, tmp_pa
         wait_until(lambda: len(funding_rows()) == 2, timeout=10, message="received booked")
         assert Decimal(funding_rows()[1].fee) == -paid.paid
         assert settled_in_ledger(bot)  # the ledger's net == the wallet's change
-        # a restarted feed (nothing in memory) reads the same hours again: booked once
-        assert feed_for(bot).poll_once() == 2
+        # a restarted feed (nothing in memory) reads from where the last read started (15 min
+        # before the read ahead of it): both payments again, each booked once
+        assert feed_for(bot, cursor=kept).poll_once() == 2
         bot.sync()
         assert len(funding_rows()) == 2 and settled_in_ledger(bot)
         events = [e for e in queries.events(BTC) if e["type"] == "FundingBooked"]

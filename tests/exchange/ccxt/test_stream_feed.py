@@ -5,6 +5,7 @@ talks to), the real stream feed and REST feed, a real pykka actor per symbol."""
 from __future__ import annotations
 
 import copy
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -298,3 +299,33 @@ def test_a_private_subscription_the_venue_keeps_refusing_is_asked_again_ever_lat
     finally:
         logger.remove(sink)
         r.stop()
+
+
+def test_a_bybit_funding_execution_on_the_stream_is_no_unknown_fill(tmp_path):
+    """Bybit's execution topic also carries funding payments (execType Funding, no order).
+    Read as a fill of no order of ours, each would make its symbol reconcile: every 8 h, every
+    symbol with a position at once. ccxt 4.5.90's watchMyTrades keeps Trade, AdlTrade,
+    BustTrade and Settle only (its `execType` option), so the row never reaches the feed; this
+    holds that in place. Funding is booked from the funding read (actors/funding_feed.py)."""
+    from types import SimpleNamespace
+
+    from tests.exchange.ccxt.emu_bybit import funding_row
+
+    rig = StreamRig("bybit", tmp_path).start()
+    try:
+        rig.wait_mode("stream")
+        cid = rig.buy()
+        rig.wait_delivered(cid)
+        before = [a for a in rig.activity_of(BTC) if a.unknown]
+        payment = SimpleNamespace(symbol="BTCUSDT", fid=7, ts=int(time.time() * 1000),
+                                  rate=Decimal("0.0001"), mark=Decimal("50000"),
+                                  size=Decimal("0.01"), paid=Decimal("0.05"))
+        (execution,) = _sent(rig, "execution", lambda m: m["data"][0]["orderLinkId"] == cid)
+        funding = copy.deepcopy(execution)
+        funding["data"] = [funding_row(payment)]
+        rig.ws.send_raw("execution", funding)
+        marker = rig.buy(ETH)  # sent after the funding row on the same socket
+        rig.wait_delivered(marker, ETH)
+        assert [a for a in rig.activity_of(BTC) if a.unknown] == before
+    finally:
+        rig.stop()
