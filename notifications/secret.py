@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from config.errors import ConfigError
+from observability.log_format import escaped
 
 
 def read_token(*, key: str, env_name: str, file: str, base: Path,
@@ -38,6 +39,7 @@ def scrub(text: str, *secrets: str) -> str:
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    """``text`` for a log line: control characters escaped (a newline in a value from outside
-    would forge a second line), cut to ``limit`` (after any scrubbing: never cut a secret)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:limit]
+    """``text`` for a log line: control characters escaped as the log streams escape them
+    (observability/log_format.py `escaped`: a newline in a value from outside would forge a
+    second line), cut to ``limit`` (after any scrubbing: never cut a secret)."""
+    return escaped(text)[:limit]

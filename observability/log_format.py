@@ -22,7 +22,7 @@ _MAX_TAGS = 10_000
 _STAMP_START = re.compile(r"^(?=\d{4}-)", re.MULTILINE)
 
 
-def one_line(text: str) -> str:
+def escaped(text: str) -> str:
     """``text`` with every character that is not printable escaped (``\\n``, ``\\x1b``): a
     newline in a value from outside (an exchange's error page, a symbol) would start a forged
     line, a carriage return or an ANSI escape would rewrite a terminal's line."""
@@ -32,9 +32,9 @@ def one_line(text: str) -> str:
 
 
 def traceback_text(text: str) -> str:
-    """A traceback's lines, each escaped as ``one_line``; a line that starts like a log line's
+    """A traceback's lines, each `escaped`; a line that starts like a log line's
     time (an exception message's second line) is indented, so it never reads as a line."""
-    lines = [one_line(line) for line in text.split("\n")]
+    lines = [escaped(line) for line in text.split("\n")]
     return _STAMP_START.sub("  ", "\n".join(lines))
 
 
@@ -81,9 +81,9 @@ class LineFormat:
     def _tag(self, symbol: Any, account: Any) -> tuple[Key | None, str]:
         """The file key and `` | <tag> | `` of a (symbol, account) pair, cached."""
         key: Key | None = None
-        tag = "-" if symbol is None else one_line(str(symbol))
+        tag = "-" if symbol is None else escaped(str(symbol))
         if account is not None:
-            tag = f"{one_line(str(account))} {tag}"
+            tag = f"{escaped(str(account))} {tag}"
             key = (None if symbol is None else str(symbol), str(account))
         elif symbol is not None:
             key = (str(symbol), None)

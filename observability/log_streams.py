@@ -52,7 +52,7 @@ from observability.log_files import (
     to_stderr,
 )
 from observability.log_flusher import Flusher
-from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending, one_line, traceback_text
+from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending, escaped, traceback_text
 from observability.log_tail import follow, tail_lines
 
 __all__ = [
@@ -244,7 +244,7 @@ class LogStreams:
         if record["exception"] is not None:
             return True
         # "{message}\n{exception}" is the line loguru would have built (no exception: "").
-        self._queue(record, one_line(record["message"]) + "\n", now)
+        self._queue(record, escaped(record["message"]) + "\n", now)
         return False
 
     def emit(self, message: Any) -> None:
@@ -253,7 +253,7 @@ class LogStreams:
         record = message.record
         text, head = str(message), record["message"]
         if text.startswith(head):  # one line for the message, a traceback that forges none
-            text = one_line(head) + traceback_text(text[len(head):])
+            text = escaped(head) + traceback_text(text[len(head):])
         self._queue(record, text, self._monotonic())
 
     def _queue(self, record: Record, text: str, now: float) -> None:
