@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from actors.periodic import Periodic
-from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.records import PositionSide, VenueFunding
 from trading import funding
@@ -117,8 +116,8 @@ class FundingFeed:
     def poll_once(self) -> int:
         """One read for every symbol; returns how many payments were handed to actors."""
         asked_ms, used_ms = int(self.clock() * 1000), self.since_ms
-        with call_priority(Priority.POLLING):
-            payments = self.exchange.fetch_funding_history(None, used_ms)
+        # at the polling priority: the gateway's own (exchange/ccxt/budget_hook.py FIXED)
+        payments = self.exchange.fetch_funding_history(None, used_ms)
         self.reads += 1
         per_symbol: dict[str, list[VenueFunding]] = {}
         fresh = [f for f in sorted(payments, key=lambda f: (f.timestamp, f.id))
