@@ -115,7 +115,8 @@ class OneWayCore:
     def snapshot(self, exchange: ExchangePort, repo: Repository, state: SymbolState) -> Event:
         pos = state.position
         booked = repo.booked_orders(pos.position_id) if pos is not None else set()
-        return snap.gather(exchange, state, booked, booked_anywhere=repo.booked_among)
+        return snap.gather(exchange, state, booked,
+                           booked_anywhere=lambda ids: repo.booked_among(ids, state.symbol))
 
     def with_exchange_facts(
         self, exchange: ExchangePort, state: SymbolState, event: Any, log: Any
@@ -173,7 +174,8 @@ class HedgeGridCore:
     def snapshot(
         self, exchange: ExchangePort, repo: Repository, state: GridState
     ) -> GridReconciled:
-        return grid_snapshot.gather(exchange, state, booked=repo.booked_among)
+        return grid_snapshot.gather(exchange, state,
+                                    booked=lambda ids: repo.booked_among(ids, state.symbol))
 
     def with_exchange_facts(
         self, exchange: ExchangePort, state: GridState, event: Any, log: Any

@@ -52,7 +52,7 @@ class MemoryRepository:
         self.states: dict[str, Any] = {}
         self._booked: dict[str, set[str]] = {}
         """Client order ids with fills in the ledger, by position id."""
-        self._booked_all: set[str] = set()
+        self._booked_all: dict[str, set[str]] = {}  # client order id -> its fills' symbols
 
     # -- what the decision loop calls ---------------------------------------------------------
     def claim(self, symbol: str) -> int:
@@ -71,7 +71,7 @@ class MemoryRepository:
         for fill in decision.ledger:
             self.ledger.append((created_at, symbol, fill))
             self._booked.setdefault(fill.position_id, set()).add(fill.client_order_id)
-            self._booked_all.add(fill.client_order_id)
+            self._booked_all.setdefault(fill.client_order_id, set()).add(symbol)
         if self.forward is not None:
             self.forward.commit(symbol, incarnation, before, decision,
                                 correlation_id=correlation_id, created_at=created_at, store=store)
@@ -90,8 +90,9 @@ class MemoryRepository:
     def booked_orders(self, position_id: str) -> set[str]:
         return set(self._booked.get(position_id, ()))
 
-    def booked_among(self, client_order_ids: set[str]) -> set[str]:
-        return client_order_ids & self._booked_all
+    def booked_among(self, client_order_ids: set[str], symbol: str | None = None) -> set[str]:
+        return {cid for cid in client_order_ids if (symbols := self._booked_all.get(cid))
+                and (symbol is None or symbol in symbols)}
 
     # -- the executors' escalation hook --------------------------------------------------------
     def escalated(self, symbol: str, command: Escalate) -> None:

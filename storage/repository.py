@@ -230,17 +230,18 @@ class Repository:
                 )
             }
 
-    def booked_among(self, client_order_ids: set[str]) -> set[str]:
-        """Which of these client order ids have fills in the ledger (indexed lookups)."""
+    def booked_among(self, client_order_ids: set[str], symbol: str | None = None) -> set[str]:
+        """Which of these client order ids have fills in the ledger (indexed lookups); with
+        `symbol`, fills of that symbol only: a fill the venue gave no client id is named by its
+        trade id (`trade-<id>`), and Binance numbers trades per symbol, so ETH's booked trade
+        1001 is not BTC's trade 1001."""
         if not client_order_ids:
             return set()
+        where = FillRow.client_order_id.in_(sorted(client_order_ids))
+        if symbol is not None:
+            where &= FillRow.symbol == symbol
         with self.reading():
-            return {
-                r.client_order_id
-                for r in FillRow.select(FillRow.client_order_id).where(
-                    FillRow.client_order_id.in_(sorted(client_order_ids))
-                )
-            }
+            return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(where)}
 
     def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
         """Signals journaled as received whose handling was never journaled (indexed by symbol)."""

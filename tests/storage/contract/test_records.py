@@ -23,6 +23,8 @@ def test_fills_journal_and_reports(backend: Backend):
         (e.position_id, e.amount) for e in sc.ledger()]
     assert repo.booked_orders(pid) == {f.client_order_id for f in fills}
     assert repo.booked_among({fills[0].client_order_id, "nobody"}) == {fills[0].client_order_id}
+    assert repo.booked_among({fills[0].client_order_id}, SYM) == {fills[0].client_order_id}
+    assert repo.booked_among({fills[0].client_order_id}, "ETH/USDT:USDT") == set()
     assert repo.read(queries.ledger_net_pnl, SYM) == sum(
         (e.realized_pnl - e.fee for e in sc.ledger()), D(0))
     after = repo.read(reports.fills_after, 0)
