@@ -21,8 +21,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-import ccxt
-
 MEMO_SIZE = 20_000
 _NONE = ""  # remembered: this order has no client id we could learn
 
@@ -49,10 +47,11 @@ class ClientIdMemo:
         return known or None
 
     def _cid_from_order(self, symbol: str, order_id: str) -> str:
-        try:
-            found = self._find(symbol, order_id, None, None)
-        except ccxt.BaseError:
-            return _NONE  # not remembered: looked up again at the next poll
+        """The order's client id, or `_NONE` when the venue has the order without one or has
+        no such order (both remembered). Any other failure fails the read (the callers retry
+        it): naming the trade by its trade id for this one read made our own fill an
+        unexplained `trade-<id>`, booked apart from its order's fill, so counted twice."""
+        found = self._find(symbol, order_id, None, None)
         cid = str((found or {}).get("clientOrderId") or _NONE)
         self._remember(symbol, order_id, cid)
         return cid

@@ -22,6 +22,7 @@ from trading.decision import Decision
 from trading.model import SymbolState
 
 ETH = "ETH/USDT:USDT"
+BTC = "BTC/USDT:USDT"
 
 
 def _book_eth_fill(repo, cid: str) -> None:  # noqa: ANN001
@@ -66,4 +67,35 @@ def test_btc_close_by_hand_is_not_hidden_by_eth_trade_of_the_same_number(tmp_pat
         gw.close()
     finally:
         repo.close()
+        emu.stop()
+
+
+def test_a_failed_order_lookup_does_not_name_our_own_fill_by_its_trade_id(tmp_path):
+    """Binance's userTrades carry no client id: the gateway looks the order up (after a restart
+    it remembers none). A lookup answered 429 named our own close fill `trade-<id>`, an
+    unexplained fill, while the order's own lookup later applied the same fill by its client
+    id: counted twice. A failed lookup now fails the read (retried), and the fill is named by
+    its order once the lookup answers."""
+    emu = start_emulator("binanceusdm")
+    try:
+        fake = FakeTime()
+        _open_long(emu.venue.book, "acct-BTC-1-e")
+        fake.now = (emu.venue.book.now_ms + 60_000) / 1000
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake)  # fresh: remembers no order
+        gw.load_markets()
+        emu.fail_next("/fapi/v1/order", 20, status=503,
+                      body={"code": -1001, "msg": "Internal error; unable to process your "
+                                                      "request. Please try again."})
+        names: list[str | None] = []
+        for _ in range(2):
+            if names:
+                emu.clear_faults("/fapi/v1/order")
+            try:
+                names += [t.client_order_id for t in gw.fetch_my_trades(BTC, 0)]
+            except Exception:  # noqa: BLE001 - the read failing is the point
+                names.append("read failed")
+        assert names[-1] == "acct-BTC-1-e"
+        assert all(n in ("read failed", "acct-BTC-1-e") for n in names), names
+        gw.close()
+    finally:
         emu.stop()
