@@ -84,11 +84,18 @@ def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
     `OrderCanceled` and a second stop was placed). Algo statuses per Binance's "Event: Algo
     Order Update" (developers.binance.com, USDⓈ-M user data streams): NEW, TRIGGERING,
     TRIGGERED (placed in the matching engine), FINISHED (filled or canceled there), CANCELED,
-    REJECTED, EXPIRED."""
+    REJECTED, EXPIRED. The triggered order not found (the venue's read lagging its trigger) is
+    an unreadable answer, retried and then raised as such: caught as OrderNotFound, the lookup
+    went on to the regular book by the stop's client id and answered "no such order" for a
+    stop that had fired (the stop watch then reconciled it as gone)."""
     actual = (order.get("info") or {}).get("actualOrderId")
     if not actual or order.get("status") != "closed" or order.get("filled"):
         return order
-    child = ex.fetch_order(str(actual), symbol)
+    try:
+        child = ex.fetch_order(str(actual), symbol)
+    except ccxt.OrderNotFound:  # the stop exists and triggered: never "no such order"
+        raise ccxt.BadResponse(f"stop {order.get('id')} on {symbol} triggered order {actual}, "
+                               "which the venue does not list (yet)") from None
     status = "open" if child.get("status") == "open" else order.get("status")
     return {**order, "status": status, "filled": child.get("filled"),
             "average": child.get("average"), "cost": child.get("cost"),

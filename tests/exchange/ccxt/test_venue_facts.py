@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from actors.order_results import events_for
+from exchange import errors
 from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
 from trading.events import OrderAccepted, OrderFilled
 
@@ -90,3 +91,21 @@ def test_bybit_fee_with_and_without_cum_fee_detail(tmp_path, fee_detail):
         assert ("cumFeeDetail" in row) is fee_detail and row["cumExecFee"]
     finally:
         emu.stop()
+
+
+def test_binance_triggered_stop_whose_order_is_not_listed_yet_is_no_missing_order(binance):
+    """The algo stop TRIGGERED but the order it placed is not readable yet: the lookup must
+    not answer "no such order" (the stop fired; it exists), it reports an unreadable answer."""
+    emu, gw = binance
+    book = emu.venue.book
+    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+    gw.create_order(S, "market", "sell", D("0.01"), None,
+                    {"clientOrderId": "s-1", "reduceOnly": True, "stopLossPrice": D("49000")})
+    book.hold_children = True
+    book.set_price("BTCUSDT", D("48900"))  # algoStatus TRIGGERED
+    with book.lock:  # its order not listed by GET /fapi/v1/order (yet)
+        book.orders.pop(book.find(cid="s-1").extra["actualOrderId"])
+    with pytest.raises(errors.ExchangeError) as raised:
+        gw.fetch_order(None, S, {"clientOrderId": "s-1", "trigger": True})
+    assert not isinstance(raised.value, errors.OrderNotFound)
+    assert "triggered order" in str(raised.value)
