@@ -5,6 +5,9 @@ One read covers every symbol of the account (no symbol given):
     raw row in `info`; its `amount` is `execFee`, positive when PAID). Newest first, 100 rows a
     page (`limit`: ccxt sends `size`, which the venue does not read, so its default would be
     50), the next page by `cursor` (ccxt copies `nextPageCursor` into the first row's info).
+    Newest first: a read cut by a page limit holds the newest payments and the feed's next
+    read starts after them, so the older ones would never be read. A read follows every page
+    up to BYBIT_MAX_PAGES (as many payments as Binance's MAX_PAGES), beyond that with a warning.
   Binance USDⓈ-M: GET /fapi/v1/income with incomeType=FUNDING_FEE (ccxt's `amount` is
     `income`, NEGATIVE when paid). Oldest first, up to 1000 rows; a full page is read on from
     its last time (rows of that millisecond come twice and are kept once).
@@ -27,13 +30,19 @@ Run = Callable[[Callable[[Any], Any], str], Any]
 BYBIT_PAGE = 100
 BINANCE_PAGE = 1000
 MAX_PAGES = 20
-"""Pages one read follows at most (2,000 Bybit or 20,000 Binance payments): the next read
-starts where this one's newest payment is, so a longer list is read over several reads."""
+"""Binance pages one read follows at most (20,000 payments): Binance lists oldest first, and
+the next read starts where this one's newest payment is, so a longer list is read over several
+reads."""
+BYBIT_MAX_PAGES = 200
+"""Bybit pages one read follows at most (20,000 payments). Bybit lists newest first, so a read
+cut here lost its oldest payments for good (the next read starts at its newest): at 20 pages,
+a restart after a few days down with a few dozen positions on 1 h or 4 h funding read only the
+last 2,000 and skipped the rest."""
 
 
 def read(run: Run, style: str, since: int, warn: Callable[[str], None]) -> list[VenueFunding]:
     """Every funding payment of the account since `since` (ms), oldest first, each once."""
-    rows = _bybit_rows(run, since) if style == "bybit" else _binance_rows(run, since)
+    rows = _bybit_rows(run, since, warn) if style == "bybit" else _binance_rows(run, since)
     found: dict[str, VenueFunding] = {}
     for row in rows:
         try:
@@ -50,9 +59,10 @@ def _call(run: Run, since: int, params: dict[str, Any]) -> list[dict[str, Any]]:
                     "fetch_funding_history") or [])
 
 
-def _bybit_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:
+def _bybit_rows(run: Run, since: int, warn: Callable[[str], None]
+                ) -> Iterable[dict[str, Any]]:
     params: dict[str, Any] = {"limit": BYBIT_PAGE}
-    for _ in range(MAX_PAGES):
+    for _ in range(BYBIT_MAX_PAGES):
         page = _call(run, since, params)
         yield from page
         cursor = next((r.get("info", {}).get("nextPageCursor") for r in page
@@ -61,6 +71,8 @@ def _bybit_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:
         if not cursor or len(page) < BYBIT_PAGE:
             return
         params = {"limit": BYBIT_PAGE, "cursor": cursor}
+    warn(f"funding since {since}: more than {BYBIT_MAX_PAGES * BYBIT_PAGE} payments; the "
+         "oldest of them were not read")
 
 
 def _binance_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:

@@ -9,8 +9,9 @@ from decimal import Decimal as D
 import pytest
 from loguru import logger
 
+from actors.funding_feed import FundingFeed, FundingPaid
 from exchange.records import PositionSide
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -91,4 +92,47 @@ def test_bybit_pages_are_followed_and_a_malformed_row_is_skipped_with_one_warnin
         gw.close()
     finally:
         logger.remove(sink)
+        emu.stop()
+
+
+class Kept:
+    """Where the feed's reads start, kept in memory (the bot keeps it in its database)."""
+
+    def __init__(self, since_ms: int) -> None:
+        self.since_ms = since_ms
+
+    def load(self) -> int | None:
+        return self.since_ms
+
+    def save(self, since_ms: int) -> None:
+        self.since_ms = since_ms
+
+
+def test_bybit_more_payments_than_one_read_takes_are_all_handed_over_oldest_first(tmp_path):
+    """Bybit lists newest first: a read its page limit cuts must not hand over the newest
+    payments (the feed's next read would start after them, the older ones never read)."""
+    emu = start_emulator("bybit")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path)
+        gw.load_markets()
+        book = emu.venue.book
+        _open(book, "BTCUSDT", "buy", "0.01")
+        since = book.now_ms
+        for _ in range(2_150):  # more than 20 pages of 100
+            book.settle_funding(D("0.0001"))
+        venue_ids = [f"f{f.fid}-BTCUSDT" for f in book.fundings]
+        clock = FakeTime(book.now_ms / 1000 + 60)
+        handed: list[str] = []
+
+        def deliver(symbol: str, message: FundingPaid) -> bool:
+            handed.extend(p.record_id for p in message.payments)
+            return True
+
+        feed = FundingFeed(exchange=gw, symbols=[BTC], deliver=deliver, logger=logger,
+                           interval_s=0, cursor=Kept(since), clock=clock.clock)
+        for _ in range(4):
+            feed.poll_once()
+        assert handed == venue_ids  # each once, oldest first, none skipped
+        gw.close()
+    finally:
         emu.stop()
