@@ -87,10 +87,15 @@ def _with_actual_fill(ex: ccxt.Exchange, symbol: str, order: Order) -> Order:
     REJECTED, EXPIRED. The triggered order not found (the venue's read lagging its trigger) is
     an unreadable answer, retried and then raised as such: caught as OrderNotFound, the lookup
     went on to the regular book by the stop's client id and answered "no such order" for a
-    stop that had fired (the stop watch then reconciled it as gone)."""
-    actual = (order.get("info") or {}).get("actualOrderId")
-    if not actual or order.get("status") != "closed" or order.get("filled"):
+    stop that had fired (the stop watch then reconciled it as gone). TRIGGERED with no
+    `actualOrderId` yet is working too: read as 'closed' with nothing filled it was a cancel."""
+    info = order.get("info") or {}
+    actual = info.get("actualOrderId")
+    if order.get("status") != "closed" or order.get("filled"):
         return order
+    if not actual:  # TRIGGERED without the placed order's id yet: working, never a cancel
+        working = str(info.get("algoStatus") or "").upper() == "TRIGGERED"
+        return {**order, "status": "open"} if working else order
     try:
         child = ex.fetch_order(str(actual), symbol)
     except ccxt.OrderNotFound:  # the stop exists and triggered: never "no such order"

@@ -109,3 +109,22 @@ def test_binance_triggered_stop_whose_order_is_not_listed_yet_is_no_missing_orde
         gw.fetch_order(None, S, {"clientOrderId": "s-1", "trigger": True})
     assert not isinstance(raised.value, errors.OrderNotFound)
     assert "triggered order" in str(raised.value)
+
+
+def test_binance_triggered_stop_without_its_placed_order_id_yet_is_working(binance):
+    """algoStatus TRIGGERED with `actualOrderId` still empty: the stop is working (ccxt maps
+    TRIGGERED to 'closed'; read as closed with nothing filled it was reported canceled)."""
+    emu, gw = binance
+    book = emu.venue.book
+    gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+    stop = gw.create_order(S, "market", "sell", D("0.01"), None,
+                           {"clientOrderId": "s-1", "reduceOnly": True,
+                            "stopLossPrice": D("49000")})
+    book.hold_children = True
+    book.set_price("BTCUSDT", D("48900"))  # algoStatus TRIGGERED
+    with book.lock:  # the venue does not name the order it placed yet
+        book.find(cid="s-1").extra.pop("actualOrderId")
+    working = gw.fetch_order(stop.id, S, {"clientOrderId": "s-1", "trigger": True})
+    assert working.status.value == "open" and working.filled == 0
+    assert events_for("s-1", working, pending=False) == [
+        OrderAccepted(client_order_id="s-1", exchange_id=stop.id)]
