@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from actors.periodic import Periodic
+from exchange.errors import NotSupported
 from exchange.port import ExchangePort
 from exchange.records import PositionSide, VenueFunding
 from trading import funding
@@ -117,7 +118,13 @@ class FundingFeed:
         """One read for every symbol; returns how many payments were handed to actors."""
         asked_ms, used_ms = int(self.clock() * 1000), self.since_ms
         # at the polling priority: the gateway's own (exchange/ccxt/budget_hook.py FIXED)
-        payments = self.exchange.fetch_funding_history(None, used_ms)
+        try:
+            payments = self.exchange.fetch_funding_history(None, used_ms)
+        except NotSupported as exc:  # a venue whose payments the gateway cannot read: said
+            self._loop.stop()  # once, not as a failed read every interval for good
+            self.log.warning("funding payments are not read on this venue ({}): they are not "
+                             "booked in the ledger", exc)
+            return 0
         self.reads += 1
         per_symbol: dict[str, list[VenueFunding]] = {}
         fresh = [f for f in sorted(payments, key=lambda f: (f.timestamp, f.id))

@@ -33,8 +33,8 @@ class Periodic:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)  # (its own work may stop it: it then just ends)
 
     @property
     def stopping(self) -> bool:

@@ -7,12 +7,14 @@ so the feed reads a venue's payments from a stub port given to its constructor."
 from __future__ import annotations
 
 import sqlite3
+import threading
 from decimal import Decimal as D
 from pathlib import Path
 
 from loguru import logger
 
 from actors.funding_feed import FundingFeed, FundingPaid
+from exchange.errors import NotSupported
 from exchange.records import PositionSide, VenueFunding
 from tests.actors.test_grid_actor import BTC, GridBot
 from tests.exchange.paper.paper_support import ETH
@@ -132,3 +134,35 @@ def test_the_reads_start_is_kept_in_the_database_and_a_first_start_reads_from_no
         assert feed().since_ms == 1_000_300_000
     finally:
         repo.close()
+
+
+class NoFundingReads:
+    """A live venue whose funding payments the gateway does not read (ccxt's shapes differ per
+    venue; exchange/ccxt/venue_records.py answers NotSupported for all but Bybit and Binance)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def fetch_funding_history(self, symbol=None, since=None, limit=None):  # noqa: ANN001, ANN201
+        self.reads += 1
+        raise NotSupported("okx: funding payments are read on Bybit and Binance")
+
+
+def test_a_venue_without_funding_reads_is_said_once_and_the_feed_stops():
+    """It warned 'funding read failed' every interval for as long as the bot ran."""
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{message}", level="WARNING")
+    venue = NoFundingReads()
+    feed = FundingFeed(exchange=venue, symbols=[BTC],  # type: ignore[arg-type]
+                       deliver=lambda s, m: True, logger=logger, interval_s=0.01)
+    try:
+        feed.start()
+        wait_until(lambda: not any(t.name == "funding-feed" for t in threading.enumerate()),
+                   timeout=10)
+    finally:
+        feed.stop()
+        logger.remove(sink)
+    assert venue.reads == 1
+    assert [line for line in lines if "funding" in line] == [
+        "funding payments are not read on this venue (okx: funding payments are read on Bybit "
+        "and Binance): they are not booked in the ledger\n"]
