@@ -39,7 +39,8 @@ def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, chart
             progress: bool = False, journal: Path | None = None,
             overrides: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Path]]:
     """Run, build the report, write report.txt / report.json (and the charts) into `out`;
-    `overrides`: a sweep run's values, written into both reports."""
+    `overrides`: a sweep run's values, written into both reports. The returned report's
+    "text" is report.txt with the run's duration (not in the files: they are deterministic)."""
     total = sum(len(c) for c in candles.values())
     bar = _progress_bar(total) if progress else nullcontext()
     with bar as live:
@@ -67,7 +68,7 @@ def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, chart
                                    closed_trades(result.recorder))
     if journal is not None:
         paths.append(journal)
-    rep["text"] = text
+    rep["text"] = report.render(rep, seconds=result.elapsed_s)  # what the terminal shows
     return rep, paths
 
 

@@ -138,7 +138,6 @@ def _run(tmp: Path, style: str) -> tuple[int, int, str, str]:
     digest = Digest()
     result = engine.run(load_settings(tmp / "bot.toml"), candles, forward=digest)
     rep = report.build(result)
-    rep["run"].pop("seconds")
     rep["data"] = {s: {k: v for k, v in d.items() if k != "file"} for s, d in rep["data"].items()}
     h = digest.hash
     h.update(repr(result.recorder.journal).encode())
