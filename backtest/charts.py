@@ -42,7 +42,9 @@ def _levels(result: RunResult, symbol: str, types: dict[str, str]) -> tuple[list
 
 
 def html(result: RunResult, eq: Equity, trades: list[Trade]) -> str:
-    return figure(result, eq, trades).to_html(full_html=True, include_plotlyjs=True)
+    # a fixed element id: plotly picks a random one, so the same run wrote another file
+    return figure(result, eq, trades).to_html(full_html=True, include_plotlyjs=True,
+                                              div_id="backtest-chart")
 
 
 def figure(result: RunResult, eq: Equity, trades: list[Trade]) -> Any:

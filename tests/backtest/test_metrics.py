@@ -190,3 +190,17 @@ def test_the_chart_draws_each_close_when_it_is_replayed(tmp_path: Path) -> None:
     line = next(t for t in fig.data if t.name == f"{SYMBOL} close")
     assert [str(x) for x in line.x] == [
         str(np.datetime64(T0 + h * HOUR + 45 * 60_000, "ms")) for h in range(3)]
+
+
+def test_the_chart_file_is_the_same_bytes_for_the_same_run(tmp_path: Path) -> None:
+    """Found by review: plotly named the chart's element with a random uuid, so chart.html
+    differed on every run of the same input."""
+    hourly = [(T0 + h * HOUR, (100, 101, 99, 100.5)) for h in range(3)]
+    result = _run(tmp_path, {SYMBOL: (HOUR, hourly)}, {SYMBOL: Plan([T0 / 1000])})
+    eq = metrics.equity_curve(result)
+    first = tmp_path / "a"
+    second = tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+        charts.write(folder, result, eq, [])
+    assert (first / "chart.html").read_bytes() == (second / "chart.html").read_bytes()
