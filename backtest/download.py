@@ -151,6 +151,8 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
     from backtest.cli import parse_when
     from backtest.files import private_dir
 
+    if args.limit < 1:  # a window of 0 candles never moves on: the download would loop
+        raise DownloadError(f"--limit {args.limit}: expected at least 1 candle per request")
     if args.exchange not in ccxt.exchanges:
         raise DownloadError(f"--exchange: unknown ccxt exchange id {args.exchange!r}")
     ex = exchange or _exchange(args.exchange, args.api_url)

@@ -285,3 +285,46 @@ def test_a_from_after_the_files_end_is_refused_not_a_hole(tmp_path: Path) -> Non
         f"--from 2023-11-15 00:53: {path} ends at 2023-11-14 23:53; a later --from would leave "
         "a hole in it (use --from 2023-11-14 23:53 or earlier, or move the file away)")
     assert path.read_bytes() == before and not path.with_name(path.name + ".part").exists()
+
+
+class CountingVenue(MinuteVenue):
+    """MinuteVenue as `run_download` reaches it (`exchange=`), counting the candle requests;
+    past `max_calls` it fails the test instead of letting a download loop forever."""
+
+    timeframes = {"1m": "1"}
+
+    def __init__(self, now_ms: int, max_calls: int = 50) -> None:
+        super().__init__(now_ms)
+        self.calls = 0
+        self.max_calls = max_calls
+
+    def load_markets(self) -> dict[str, Any]:
+        return {"BTC/USDT:USDT": {}}
+
+    def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int,
+                    params: dict[str, Any]) -> list[list[Any]]:
+        self.calls += 1
+        assert self.calls <= self.max_calls, f"{self.calls} requests: the download loops"
+        return super().fetch_ohlcv(symbol, timeframe, since, limit, params)
+
+
+def _args(data: Path, *, start: str, to: str | None, limit: int = 1000) -> Any:
+    import argparse
+
+    return argparse.Namespace(exchange="bybit", symbols=["BTC/USDT:USDT"], timeframe="1m",
+                              from_=start, to=to, data=str(data), api_url="", limit=limit)
+
+
+@pytest.mark.parametrize("limit", [0, -5])
+def test_a_limit_below_one_is_one_line_not_an_endless_loop(tmp_path: Path, limit: int) -> None:
+    """Found by review: `--limit 0` asked for empty windows and moved on by 0 candles, forever
+    (a negative limit went backwards). It is refused before any request."""
+    from backtest.download import DownloadError, run_download
+
+    venue = CountingVenue(now_ms=START + 1_000 * MINUTE)
+    with pytest.raises(DownloadError) as caught:
+        run_download(_args(tmp_path, start="2023-11-14T22:13", to="2023-11-15", limit=limit),
+                     exchange=venue)
+    assert str(caught.value) == f"--limit {limit}: expected at least 1 candle per request"
+    assert venue.calls == 0 and not list(tmp_path.iterdir())
+
