@@ -162,6 +162,9 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
     start = parse_when(args.from_, "--from")
     end = parse_when(args.to, "--to") or int(time.time() * 1000)
     assert start is not None
+    if start >= end:
+        until = f"--to {fmt_ms(end)}" if args.to else f"now ({fmt_ms(end)})"
+        raise DownloadError(f"--from {fmt_ms(start)} is not before {until}: nothing to download")
     folder = private_dir(Path(args.data))
     markets = _retried(ex.load_markets, f"{args.exchange}: load_markets", time.sleep)
     for symbol in args.symbols:

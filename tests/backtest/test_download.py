@@ -328,3 +328,20 @@ def test_a_limit_below_one_is_one_line_not_an_endless_loop(tmp_path: Path, limit
     assert str(caught.value) == f"--limit {limit}: expected at least 1 candle per request"
     assert venue.calls == 0 and not list(tmp_path.iterdir())
 
+
+def test_a_from_not_before_to_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """Found by review: `--from` after `--to` wrote a header-only file and said "0 new candles";
+    the backtest then refused the file for having no candles."""
+    from backtest.download import DownloadError, run_download
+
+    venue = CountingVenue(now_ms=START + 1_000 * MINUTE)
+    with pytest.raises(DownloadError) as caught:
+        run_download(_args(tmp_path, start="2023-11-15", to="2023-11-14T22:13"), exchange=venue)
+    assert str(caught.value) == ("--from 2023-11-15 00:00 is not before --to 2023-11-14 22:13: "
+                                 "nothing to download")
+    assert venue.calls == 0 and not list(tmp_path.iterdir())
+    with pytest.raises(DownloadError) as caught:
+        run_download(_args(tmp_path, start="2999-01-01", to=None), exchange=venue)
+    assert str(caught.value).startswith("--from 2999-01-01 00:00 is not before now (")
+    assert venue.calls == 0 and not list(tmp_path.iterdir())
+
