@@ -62,8 +62,9 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
                             f"{fmt_ms(last + tf)} or earlier, or move the file away)")
     if existing == final:
         os.replace(final, part)  # extend a finished file: it becomes the part again
-    if existing is None:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if existing is None or part.stat().st_size == 0:  # a kill before the header: write it
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if existing is None else 0),
+                     0o600)
         try:
             os.write(fd, (",".join(HEADER) + "\n").encode())
             os.fsync(fd)

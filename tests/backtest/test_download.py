@@ -345,3 +345,18 @@ def test_a_from_not_before_to_is_one_line_and_writes_nothing(tmp_path: Path) -> 
     assert str(caught.value).startswith("--from 2999-01-01 00:00 is not before now (")
     assert venue.calls == 0 and not list(tmp_path.iterdir())
 
+
+def test_a_part_file_killed_before_its_header_gets_one(tmp_path: Path) -> None:
+    """A kill between creating the part file and writing its header leaves it empty (found by
+    review: the resumed download appended candles under no header, and the backtest refused
+    the file at line 1). The resumed download writes the header first; the file backtests."""
+    from backtest import candles as C
+    from backtest.download import download_symbol
+
+    (tmp_path / "BTC_USDT_USDT-1m.csv.part").write_bytes(b"")
+    venue = MinuteVenue(now_ms=START + 1_000 * MINUTE)
+    path, count = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 100 * MINUTE,
+                                  tmp_path, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    assert count == 100
+    assert path.read_text().splitlines()[0] == "timestamp,open,high,low,close,volume"
+    assert len(C.load(path)) == 100
