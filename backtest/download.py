@@ -44,9 +44,16 @@ def _resume_point(part: Path) -> int | None:
             handle.truncate(end)
             os.fsync(handle.fileno())
     lines = data[:end].splitlines()
+    while lines and not lines[-1].strip():  # blank lines at the end (an edited file)
+        lines.pop()
     if len(lines) <= 1:
         return None
-    return int(lines[-1].split(b",", 1)[0])
+    try:
+        return int(lines[-1].split(b",", 1)[0])
+    except ValueError:
+        raise DownloadError(f"{part}, line {len(lines)}: no candle to resume after "
+                            f"({lines[-1][:60].decode(errors='replace')!r}); fix or move the "
+                            "file away") from None
 
 
 def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:

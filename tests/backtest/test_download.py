@@ -360,3 +360,27 @@ def test_a_part_file_killed_before_its_header_gets_one(tmp_path: Path) -> None:
     assert count == 100
     assert path.read_text().splitlines()[0] == "timestamp,open,high,low,close,volume"
     assert len(C.load(path)) == 100
+
+
+def test_a_file_ending_in_blank_lines_or_a_bad_row_resumes_or_is_one_line(tmp_path: Path) -> None:
+    """Found by review: resuming read the file's last line as a timestamp, so a file ending in
+    a blank line (an edited one) raised ValueError, a traceback. Blank lines are passed over;
+    a last row that is not a candle is one line naming the file and the line."""
+    from backtest import candles as C
+    from backtest.download import DownloadError, download_symbol
+
+    venue = MinuteVenue(now_ms=START + 1_000 * MINUTE)
+
+    def fetch(to: int) -> tuple[Path, int]:
+        return download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + to * MINUTE,
+                               tmp_path, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+
+    path, _ = fetch(10)
+    path.write_text(path.read_text() + "\n\n")
+    assert fetch(20) == (path, 10)
+    assert C.load(path).ts == [START + i * MINUTE for i in range(20)]
+    path.write_text(path.read_text() + "end of data\n")
+    with pytest.raises(DownloadError) as caught:
+        fetch(30)
+    assert str(caught.value) == (f"{path}, line 24: no candle to resume after "
+                                 "('end of data'); fix or move the file away")
