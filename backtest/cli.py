@@ -79,6 +79,9 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
 
 def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
     start, end = parse_when(args.from_, "--from"), parse_when(args.to, "--to")
+    if start is not None and end is not None and start >= end:  # not a fault of any file
+        raise DataError(f"--from {fmt_ms(start)} is not before --to {fmt_ms(end)}: "
+                        "the range is empty")
     candles = {s: load(p, from_ms=start, to_ms=end) for s, p in data_files(settings, args).items()}
     for note in range_notes(candles, start, end):
         print(f"bot.py: note: {note}", file=sys.stderr)

@@ -146,6 +146,17 @@ def test_a_symbol_the_config_does_not_trade_and_an_empty_range(
     assert err.count("\n") == 1
 
 
+def test_a_from_not_before_to_is_one_line_naming_the_options(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: a --from after --to was blamed on the first data file ("ETH...csv: no
+    candles in the range ..."), though the file is fine: the range is empty by itself."""
+    code, out, err = _bt(capsys, "--from", "2018-01-15", "--to", "2018-01-12", "--no-charts",
+                         "--out", str(tmp_path))
+    assert code == 2 and out == ""
+    assert err == ("bot.py: error: --from 2018-01-15 00:00 is not before --to 2018-01-12 00:00: "
+                   "the range is empty\n")
+
+
 def test_journal_writes_the_bots_rows_for_every_decision(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from storage import queries
