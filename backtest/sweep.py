@@ -46,6 +46,14 @@ def parse_axis(option: str) -> Axis:
 
 
 def combinations(axes: list[Axis]) -> list[dict[str, Any]]:
+    """Every combination of the axes' values. A key given twice is refused (found by review:
+    the second one replaced the first in every combination, silently running duplicates)."""
+    for i, axis in enumerate(axes):
+        twice = [a for a in axes[i + 1:] if a.key == axis.key]
+        if twice:
+            values = ",".join(str(v) for a in (axis, *twice) for v in a.values)
+            raise SweepError(f"--sweep {axis.key}: given twice; put every value in one "
+                             f"--sweep ({axis.key}={values})")
     return [dict(zip((a.key for a in axes), combo, strict=True))
             for combo in itertools.product(*(a.values for a in axes))]
 

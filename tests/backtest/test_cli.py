@@ -157,6 +157,17 @@ def test_a_from_not_before_to_is_one_line_naming_the_options(
                    "the range is empty\n")
 
 
+def test_a_sweep_key_given_twice_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: the second --sweep of a key replaced the first in every combination,
+    so `entry_z=1.5,2` and `entry_z=3` ran entry_z 3 twice, ranked as two runs, silently."""
+    code, out, err = _bt(capsys, "--sweep", "strategy.entry_z=1.5,2", "--sweep",
+                         "strategy.entry_z=3", "--no-charts", "--out", str(tmp_path / "out"))
+    assert code == 2 and out == "" and not (tmp_path / "out").exists()
+    assert err == ("bot.py: error: --sweep strategy.entry_z: given twice; put every value in "
+                   "one --sweep (strategy.entry_z=1.5,2,3)\n")
+
+
 def test_journal_writes_the_bots_rows_for_every_decision(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from storage import queries
