@@ -20,12 +20,13 @@ from backtest.candles import (
     fmt_ms,
     load,
 )
+from observability.log_format import escaped
 
 EXIT_USAGE = 2
 
 
 def fail(message: str) -> int:
-    print(f"bot.py: error: {message}", file=sys.stderr)
+    print(f"bot.py: error: {escaped(message)}", file=sys.stderr)  # a file's bytes too
     return EXIT_USAGE
 
 

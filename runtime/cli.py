@@ -15,6 +15,7 @@ from pathlib import Path
 from config.errors import ConfigError
 from config.loader import configured_data_dir, load_settings
 from config.settings import Settings
+from observability.log_format import escaped
 from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
 from runtime import shutdown
@@ -30,7 +31,7 @@ EXIT_LOCKED = 3
 
 
 def fail(message: str, code: int = EXIT_STARTUP) -> int:
-    print(f"bot.py: error: {message}", file=sys.stderr)
+    print(f"bot.py: error: {escaped(message)}", file=sys.stderr)  # a file's bytes too
     return code
 
 

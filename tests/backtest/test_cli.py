@@ -113,6 +113,8 @@ GOOD = "1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,0.2,0.05,0.15,1\n"
     ("1515560100000,0.1,0.2,0,0.15,1\n", "line 2: prices must be finite and positive"),
     ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,x,0.05,0.15,1\n",
      "line 3: not a number"),
+    ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,\x1b[2J,0.05,0.15,1\n",
+     "line 3: not a number in 1515560400000,0.1,\\x1b[2J,0.05"),  # no terminal escape
     (GOOD + "1515561000000,0.1,0.2,0.05,0.15,1\n", "1 gaps (line 4: 1 candles missing"),
 ])
 def test_bad_data_is_one_line_naming_file_and_line(tmp_path: Path, body: str, words: str,
