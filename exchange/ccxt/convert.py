@@ -188,11 +188,21 @@ def position(raw: Raw) -> VenuePosition:
 
 
 def ticker(raw: Raw) -> VenueTicker:
+    """A last price no market trades at (negative, NaN, infinite: a garbled answer; ccxt
+    already makes a 0 None) is None: no price, as a ticker without one. Taken as a price it
+    reached the actors and reconciliation's price (a long's stop "crossed" at -5, a NaN that
+    raised in every comparison); the raw stream reader skips the same (raw_tickers.py)."""
+    last = _num(raw, "last", "close")
     return VenueTicker(
-        symbol=str(raw.get("symbol")), last=_num(raw, "last", "close"), bid=_num(raw, "bid"),
+        symbol=str(raw.get("symbol")), last=last if _tradeable(last) else None,
+        bid=_num(raw, "bid"),
         ask=_num(raw, "ask"), base_volume=_num(raw, "baseVolume"),
         quote_volume=_num(raw, "quoteVolume"), timestamp=_int(raw.get("timestamp")),
     )
+
+
+def _tradeable(price: Decimal | None) -> bool:
+    return price is not None and price.is_finite() and price > 0
 
 
 def balance(raw: Raw) -> VenueBalance:

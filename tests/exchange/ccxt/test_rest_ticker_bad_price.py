@@ -1,0 +1,55 @@
+"""A REST ticker whose last price no market trades at (negative, NaN, infinite) is no price.
+
+REST is the feed while the streams are down, the price of the symbols the stream leaves silent
+and reconciliation's price. The raw stream reader already skipped such a price
+(raw_tickers.py); through REST it went on: a long's stop "crossed" at -5 (a market close), and
+a NaN raised in every comparison the actor and the price slot make (ccxt's parser passes a
+float one on; a "NaN" string from Bybit or Binance fails ccxt's own parsing). Here: the real gateway
+against the venue's HTTP emulator, the real REST feed into real price slots, and
+reconciliation's price read."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from loguru import logger
+
+from actors.exchange_snapshot import last_price
+from actors.market_feed import MarketFeed
+from actors.price_slots import PriceSlots
+from exchange.ccxt import convert
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+@pytest.mark.parametrize("venue", ["bybit", "binanceusdm"])
+def test_a_negative_rest_price_reaches_no_actor_and_no_reconcile(tmp_path, venue):
+    emu = start_emulator(venue)
+    try:
+        emu.venue.book.prices["ETHUSDT"] = Decimal("-5")  # ccxt 4.5.90 passes it on
+        gateway = make_gateway(venue, emu, tmp_path)
+        prices = PriceSlots([BTC, ETH])
+        told: list[tuple[str, object]] = []
+        feed = MarketFeed(exchange=gateway, symbols=[BTC, ETH],
+                          deliver=lambda s, m: told.append((s, m)) or True, interval_s=1.0,
+                          own_prefix="main-t1-", logger=logger, prices=prices,
+                          fetch_fills=lambda since_ms: [])
+        feed.poll_once()
+        btc, eth = prices.get(BTC), prices.get(ETH)
+        assert btc is not None and eth is not None
+        assert [t.price for t in btc.take_all()] == [Decimal("50000")]  # the others still go
+        assert eth.take_all() == ()
+        assert [s for s, _ in told] == [BTC]
+        assert last_price(gateway, ETH) is None
+        assert last_price(gateway, BTC) == Decimal("50000")
+    finally:
+        emu.stop()
+
+
+@pytest.mark.parametrize("bad", [-5.0, 0.0, float("nan"), float("inf"), "-0.1"])
+def test_a_converted_ticker_has_no_price_no_market_trades_at(bad):
+    ticker = convert.ticker({"symbol": ETH, "last": bad, "quoteVolume": 1000.0})
+    assert ticker.last is None and ticker.quote_volume == Decimal("1000.0")
+    assert convert.ticker({"symbol": ETH, "last": 3000.5}).last == Decimal("3000.5")
