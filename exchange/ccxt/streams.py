@@ -241,9 +241,12 @@ class VenueStreams:
     def _note_connection(self) -> None:
         """Count reconnects and tell the sink about every change of `connected`. A socket
         replaced between two looks (ccxt reconnects on the next watch call) counts too, so a
-        blip too short to be seen as "down" is still a reconnect (the sink fills the gap)."""
+        blip too short to be seen as "down" is still a reconnect (the sink fills the gap).
+        A socket counts once it is open: each dial refused during an outage is a new client
+        that never opened (counted, the status read 6 reconnects after one 12 s outage)."""
         now = self._connected()
-        fresh = [c for c in self._sockets() if not getattr(c, "_seen_by_streams", False)]
+        fresh = [c for c in self._sockets()
+                 if not c.closed() and not getattr(c, "_seen_by_streams", False)]
         for client in fresh:
             client._seen_by_streams = True
         if self._ever_connected and fresh:

@@ -8,7 +8,8 @@ prices every `ticker_interval_s`, as a live market would, so a silent stream mea
 
 Faults, for the tests:
   drop_all()            close every connection (the client sees a disconnect)
-  refuse(True|False)    answer new connections with HTTP 503 (the stream stays down)
+  refuse(True|False)    answer new connections with HTTP 503 (the stream stays down);
+                        `refused` counts the connections so answered
   silence(True|False)   keep connections open but send nothing (a stale stream); what would
                         have been sent is lost, as on a venue whose stream stalls
   send_raw(topic, msg)  send a hand-made message (duplicates, out-of-order updates)
@@ -72,6 +73,7 @@ class WsEmulator:
         self.ticker_interval_s = ticker_interval_s
         self.sent: list[tuple[str, Any]] = []
         self.connects = 0
+        self.refused = 0
         self._conns: set[Conn] = set()
         self._refuse = False
         self._silent = False
@@ -183,6 +185,7 @@ class WsEmulator:
     # -- serving -----------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self._refuse:
+            self.refused += 1
             return web.Response(status=503, text="emulator: refusing connections")
         query = dict(request.query)
         reason = self.protocol.accept(request.path, query)
