@@ -104,6 +104,8 @@ class StreamFeed:
         self._last_fill_ms: int | None = None
         self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
         self._reconnects_seen = 0
+        self._was_healthy = False
+        """The last look found the streams up (the first connection counts no reconnect)."""
         self._gap_open = True
         """A gap whose fills are not read yet (`rest.since_ms` holds its start); always while
         on REST, from the start on: the streams count as up only once it is read."""
@@ -221,19 +223,22 @@ class StreamFeed:
         health = self.streams.health()
         age = health.last_message_age_s
         if health.connected and age is not None and age < self.stale_s:
-            if health.reconnects != self._reconnects_seen:
+            reconnected = health.reconnects != self._reconnects_seen
+            if reconnected:
                 if self.mode == "stream" and not self._gap_open:
                     self.rest.since_ms = self._gap_start()  # resubscribed before we saw it down
                 self._reconnects_seen = health.reconnects
                 self._gap_open = True
-                if self.silent is not None:
-                    self.silent.restart()
+            if self.silent is not None and (reconnected or not self._was_healthy):
+                self.silent.restart()  # each symbol gets silent_s from the (first) connection
+            self._was_healthy = True
             if self._gap_open and self._fill_gap():
                 if self.mode == "rest":
                     self._switch("stream")
             self._healthy_ms = int(self.clock() * 1000)
             self._poll_silent()  # also while a gap fill is failing: the stream's prices flow
             return
+        self._was_healthy = False
         if self.mode == "stream":
             if not self._gap_open:  # an open gap keeps its earlier start
                 self.rest.since_ms = self._gap_start()

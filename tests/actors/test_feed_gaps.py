@@ -192,3 +192,28 @@ def test_fills_reach_the_actor_in_the_order_they_happened_on_both_paths():
                    fill(BTC, "11", "p-BTC-99t", ts=1_000)]  # newest first, as Bybit lists
     feed.rest.poll_fills()
     assert [m.client_order_ids for _, m in got] == [("p-BTC-99t", "p-BTC-100a", "p-BTC-21s")]
+
+
+def test_a_first_connection_late_after_start_gives_each_symbol_silent_s_to_show_up():
+    """The venue's streams come up 90 s after the feed was built (an outage at startup): no
+    symbol is 'silent while the stream is up' at its first look; before, every symbol was
+    (its clock ran from the feed's construction: a reconnect restarted it, the first
+    connection, which counts no reconnect, did not), logged so and polled over REST."""
+    feed, venue, _, wall, mono, log = rig(silent_s=60.0)
+    feed.streams.now = Health(connected=False, last_message_age_s=None)  # type: ignore[union-attr]
+    for _ in range(90):  # 90 s down: REST carries the prices
+        feed.check_once()
+        mono.t += 1.0
+        wall.t += 1.0
+    rest_calls = len(venue.tickers_asked)
+    feed.streams.now = Health()  # type: ignore[union-attr] # up, reconnects still 0
+    feed.check_once()
+    assert feed.mode == "stream"
+    assert feed.silent is not None and feed.silent.status()["silent"] == []
+    assert not [x for x in log.lines if "no price for" in x]
+    assert len(venue.tickers_asked) == rest_calls  # no REST price while the stream is up
+    mono.t += 61.0  # and one the stream never carries is silent silent_s after the connection
+    wall.t += 61.0
+    feed.on_tickers([VenueTicker(symbol=BTC, last=Decimal(101))])
+    feed.check_once()
+    assert feed.silent.status()["silent"] == [ETH]
