@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
@@ -25,6 +25,27 @@ Deliver = Callable[[str, Any], bool]
 SINCE_LAG_MS = 60_000
 """After a poll answered, the next one starts at most this long before the moment it was asked
 (a trade may show in the venue's history a little after it happened, and clocks differ)."""
+
+
+class PriceMarks:
+    """Which symbols another source (the venue's price stream) priced after a mark: a REST
+    price asked before that is older and is not delivered after it (actors/stream_feed.py). The
+    stream's thread marks before it writes the slot, so only a mark that falls between a REST
+    poll's look and its write (microseconds, not the call's whole round trip) slips by."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self._at: dict[str, int] = {}
+
+    def took(self, symbols: Iterable[str]) -> None:
+        """The stream priced `symbols` now (one writer: the streams' thread)."""
+        self.seq = seq = self.seq + 1
+        for symbol in symbols:
+            self._at[symbol] = seq
+
+    def newer(self, symbol: str, mark: int) -> bool:
+        """`symbol` was priced by the stream after `mark` (a `seq` read before a REST call)."""
+        return self._at.get(symbol, 0) > mark
 
 
 class MarketFeed:
@@ -48,6 +69,8 @@ class MarketFeed:
         self.since_ms = int(clock() * 1000) - 60_000
         # shared with the stream feed when streams are on (actors/stream_feed.py)
         self.trade_ids = trade_ids or TradeIds()
+        self.stream_marks: PriceMarks | None = None
+        """Set by the stream feed: a symbol it priced during a REST call keeps that price."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
         self.polls = 0
@@ -78,12 +101,14 @@ class MarketFeed:
 
     def _poll_prices(self) -> None:
         now = self.clock()
+        marks = self.stream_marks
+        mark = marks.seq if marks is not None else 0
         tickers = self.exchange.fetch_tickers(self.symbols)
         ticks = []
         for symbol in self.symbols:
             t = tickers.get(symbol)
-            if t is None or t.last is None:
-                continue
+            if t is None or t.last is None or (marks is not None and marks.newer(symbol, mark)):
+                continue  # (the stream's price, come during the call, is newer)
             # strategy.min_volume is 24 h quote volume (USDT), so the tick carries that
             ticks.append((symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now)))
         self.dropped += self.deliver_ticks(ticks)

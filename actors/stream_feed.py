@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
-from actors.market_feed import MarketFeed
+from actors.market_feed import MarketFeed, PriceMarks
 from actors.messages import OrderActivity, Tick, Timer
 from actors.stream_positions import PositionCheck
 from actors.trade_ids import FillBatch
@@ -98,6 +98,8 @@ class StreamFeed:
         self.positions = PositionCheck(views=views if views is not None else {},
                                        deliver=rest.deliver, logger=logger, monotonic=monotonic)
         """Streamed positions against the actors' views (actors/stream_positions.py)."""
+        self.marks = rest.stream_marks = PriceMarks()
+        """Symbols the stream priced: a REST price asked before is not delivered after it."""
         self._orders: OrderedDict[str, tuple[int, Decimal]] = OrderedDict()
         self._orders_lock = threading.Lock()
         self._healthy_ms = int(clock() * 1000)
@@ -140,6 +142,7 @@ class StreamFeed:
     # -- the streams' callbacks (their thread) -----------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
         now = self.clock()
+        self.marks.took(t.symbol for t in tickers if t.last is not None)  # before the slots
         if self.silent is not None:
             self.silent.took(tickers)
         # one message's prices together: urgent wakes first (MarketFeed.deliver_ticks)
@@ -282,11 +285,13 @@ class StreamFeed:
         if self.silent is None or now - self._last_silent_poll < self.rest.interval_s:
             return
         self._last_silent_poll = now
+        mark = self.marks.seq
         tickers = self.silent.poll(self.rest.exchange.fetch_tickers, self.rest.interval_s)
         sent_at = self.clock()
         self.rest.dropped += self.rest.deliver_ticks(
             [(s, Tick(price=t.last, volume=t.quote_volume, sent_at=sent_at))
-             for s, t in tickers.items() if t.last is not None])
+             for s, t in tickers.items()
+             if t.last is not None and not self.marks.newer(s, mark)])
 
     def _gap_start(self) -> int:
         """Where REST starts looking for fills the streams may have missed: the last fill the

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from actors.market_feed import SINCE_LAG_MS, MarketFeed
-from actors.messages import OrderActivity, Timer
+from actors.messages import OrderActivity, Tick, Timer
 from actors.stream_feed import GAP_LOOKBACK_MS, StreamFeed
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
 
@@ -217,3 +219,43 @@ def test_a_first_connection_late_after_start_gives_each_symbol_silent_s_to_show_
     feed.on_tickers([VenueTicker(symbol=BTC, last=Decimal(101))])
     feed.check_once()
     assert feed.silent.status()["silent"] == [ETH]
+
+
+class RacingVenue(Venue):
+    """A REST ticker answer during which the price stream delivers a newer price."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Any = None
+
+    def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]:
+        answer = super().fetch_tickers(symbols)  # the venue's price when it answered: 100
+        if self.meanwhile is not None:
+            self.meanwhile()
+        return answer
+
+
+@pytest.mark.parametrize("path", ["rest poll", "silent poll"])
+def test_a_rest_price_is_not_delivered_after_a_newer_streamed_one(path):
+    """While the streams count as down (a private socket) the public ticker stream may still
+    carry prices, and REST polls them too; a streamed price that arrived while the REST call
+    was on its way is newer than the REST answer, which reached the actor after it: its
+    decisions went back in time (a trailing stop ratcheted by the newer price, then 'crossed'
+    by the older one: a market close). Same for a silent symbol's REST price."""
+    venue, got, wall, mono, log = RacingVenue(), [], Clock(1_700_000_000.0), Clock(1000.0), Lines()
+    rest = MarketFeed(exchange=venue, symbols=[BTC, ETH],  # type: ignore[arg-type]
+                      deliver=lambda s, m: got.append((s, m)) or True, interval_s=1.0,
+                      own_prefix="p-", logger=log, clock=wall, fetch_fills=venue.fetch_fills)
+    feed = StreamFeed(rest=rest, stale_s=10.0, logger=log, silent_s=60.0, clock=wall,
+                      monotonic=mono).attach(Streams())
+    venue.meanwhile = lambda: feed.on_tickers([VenueTicker(symbol=BTC, last=Decimal(101))])
+    if path == "rest poll":
+        feed.streams.now = Health(connected=False)  # type: ignore[union-attr]
+    else:
+        feed.on_unstreamed([BTC])  # BTC silent: its price over REST while the streams are up
+    feed.check_once()
+    assert venue.tickers_asked, "no REST price was asked"
+    btc = [m.price for s, m in got if s == BTC and isinstance(m, Tick)]
+    assert btc == [Decimal(101)]  # the streamed price only: the REST one is older
+    if path == "rest poll":
+        assert [m.price for s, m in got if s == ETH and isinstance(m, Tick)] == [Decimal(100)]
