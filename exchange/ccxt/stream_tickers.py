@@ -2,9 +2,9 @@
 
 A LiveTickerSource (the paper exchange's price source in dry-run) whose prices come from a
 public-only `VenueStreams` (no keys: prices only). Its polling thread keeps running but polls
-REST only while the stream is disconnected or silent for `stale_s`, so a stream outage never
-freezes the simulated market; while it is up, only the symbols it has not carried for
-`silent_s` (silent_symbols.py).
+REST only while the stream is disconnected or silent for `stale_s` (a silent connection is
+dropped so it subscribes again), so a stream outage never freezes the simulated market;
+while it is up, only the symbols it has not carried for `silent_s` (silent_symbols.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class StreamedTickerSource(LiveTickerSource):
                                      monotonic=time.monotonic) if silent_s else None)
         """Symbols the stream stopped carrying while it is up (None: not watched)."""
         self._was_healthy = False
+        self._last_reconnect = time.monotonic()  # a fresh connection gets stale_s to speak
         self.streams = streams_for(self)
         self.streamed = 0
         """Tickers taken from the stream (for tests and the log)."""
@@ -80,10 +81,24 @@ class StreamedTickerSource(LiveTickerSource):
             if self.silent is not None:
                 self._take(self.silent.poll(self._fetcher.fetch_tickers, self.interval_s).values())
             return
+        self._resubscribe_if_silent()
         tickers = self._fetcher.fetch_tickers(self.symbols)
         self._take(t for t in tickers.values() if t.symbol in self._wanted)
         with self._lock:
             self.polls += 1
+
+    def _resubscribe_if_silent(self) -> None:
+        """Connected but silent for `stale_s`: drop the sockets so the streams subscribe again,
+        at most once per `stale_s` (as the live feed does, actors/stream_feed.py). A venue that
+        stops pushing on a socket it keeps open (pings answered) left dry-run on the REST
+        fallback for as long as that socket lived."""
+        h = self.streams.health()
+        age = h.last_message_age_s
+        now = time.monotonic()
+        if (h.connected and (age is None or age >= self.stale_s)
+                and now - self._last_reconnect >= self.stale_s):
+            self._last_reconnect = now
+            self.streams.reconnect()
 
     def start(self) -> StreamedTickerSource:
         self.streams.start()

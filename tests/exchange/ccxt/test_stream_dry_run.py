@@ -101,3 +101,36 @@ def test_dry_run_takes_a_refused_symbols_price_from_rest_while_the_stream_is_up(
     finally:
         source.stop()
         ws.stop()
+
+
+def test_dry_run_drops_a_connected_but_silent_ticker_stream_so_it_subscribes_again(tmp_path):
+    """The venue stops pushing the ticker topics on a socket that stays open (its pings still
+    answered, so ccxt.pro never replaces it). The live feed drops such a connection after
+    stream_stale_s; dry-run's price source only polled REST, at its slower fallback pace, for
+    as long as that socket lived. Now it drops it too, and the stream carries prices again."""
+    book = Book(PRICES, now_ms=int(time.time() * 1000))
+    http = EmulatorServer(BybitVenue(book)).start()
+    ws = start_bybit_ws(book, API_KEY, API_SECRET)
+    settings = load_settings(write_config(
+        tmp_path / "c.toml", [BTC, "ETH/USDT:USDT"], bot={"mode": "dry-run"},
+        exchange={"id": "bybit", "api_url": http.base_url, "ws_url": ws.url,
+                  "poll_interval_s": 0.1, "stream_stale_s": 1.0}))
+    source = dry_run_prices(settings, make_gateway("bybit", http, tmp_path, credentials=None))
+    assert isinstance(source, StreamedTickerSource)
+    try:
+        source.start()
+        wait_until(lambda: source.stream_healthy(), message="ticker stream up")
+        connects = ws.connects
+        for sym in PRICES:  # the last message of each topic, then none on this socket
+            ws.end_topic(f"tickers.{sym}", lambda conn, s=sym: ws.protocol.snapshot(
+                f"tickers.{s}"), "/v5/public")
+        wait_until(lambda: not source.stream_healthy(), message="stream silent")
+        wait_until(lambda: ws.connects > connects and source.stream_healthy(), timeout=20,
+                   message="subscribed again on a new connection")
+        book.set_price("BTCUSDT", Decimal("50800"))
+        wait_until(lambda: (source.last(BTC) or (0, 0))[1] == Decimal("50800"),
+                   message="the stream's price")
+    finally:
+        source.stop()
+        ws.stop()
+        http.stop()
