@@ -230,6 +230,8 @@ class StreamFeed:
             if reconnected:
                 if self.mode == "stream" and not self._gap_open:
                     self.rest.since_ms = self._gap_start()  # resubscribed before we saw it down
+                    self._switch("rest", "streams reconnected: up again once the fills "
+                                 "missed meanwhile are read from REST")  # as after an outage
                 self._reconnects_seen = health.reconnects
                 self._gap_open = True
             if self.silent is not None and (reconnected or not self._was_healthy):
@@ -303,10 +305,12 @@ class StreamFeed:
         start = max(min(healthy, self._last_fill_ms or healthy), healthy - GAP_LOOKBACK_MS)
         return start - max(OVERLAP_MS, int(self.stale_s * 1000))
 
-    def _switch(self, mode: str) -> None:
+    def _switch(self, mode: str, why: str = "") -> None:
         self.mode = mode
         self.switches += 1
-        if mode == "rest":
+        if why:
+            self.log.warning("{}", why)
+        elif mode == "rest":
             self.log.warning("streams down: prices and fills from REST until they recover")
         else:
             self.log.info("streams up: prices, orders and fills from the venue's streams")

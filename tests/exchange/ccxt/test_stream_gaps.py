@@ -138,3 +138,27 @@ def test_a_drop_back_within_the_grace_runs_no_rest_poll_only_the_gap_fill():
     rig.mono += REST_GRACE_S
     rig.feed.check_once()
     assert rig.feed.mode == "rest" and rig.rest.polls == polls + 1  # REST stands in after it
+
+
+def test_a_reconnect_never_seen_as_down_counts_as_up_only_once_its_gap_is_read():
+    """The streams count as up only after the gap fill (README, Streams): also when the
+    reconnect was not seen as "down" (the feed's thread was in a REST call). Its mode stayed
+    'stream' while the gap fill failed: the stop watch at its slow pace, the reconciliation of
+    flat symbols skipped, the status reading 'stream', with an outage's fills unread."""
+    rig = Rig()
+    rig.feed.check_once()
+    assert rig.feed.mode == "stream"
+    failing = rig.rest.fetch_fills
+
+    def refused(since: int) -> list[VenueFill]:
+        rig.asked_since.append(since)
+        raise ConnectionError("503 Service Unavailable")
+
+    rig.rest.fetch_fills = refused
+    rig.streams.h = replace(rig.streams.h, reconnects=1)  # socket replaced between two looks
+    rig.feed.check_once()
+    assert rig.feed.mode == "rest"
+    rig.rest.fetch_fills = failing
+    rig.mono += 60.0  # past the retry
+    rig.feed.check_once()
+    assert rig.feed.mode == "stream" and rig.feed.resumed == 2
