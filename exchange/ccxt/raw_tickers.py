@@ -51,6 +51,9 @@ class RawTickers:
         self._by_id: dict[str, str] = {}
         self._volume: dict[str, Decimal | None] = {}
         """The last 24 h quote volume per symbol (a Bybit delta may leave it out)."""
+        self._bad: set[str] = set()
+        """Symbols whose last streamed price was bad: warned once until a good one comes (a
+        venue pushing a bad price 10 times a second filled the log)."""
         self._rows = self._bybit_rows if ex.id == "bybit" else self._binance_rows
         self.taken = 0
         """Ticker messages handled here (for tests)."""
@@ -115,8 +118,12 @@ class RawTickers:
             return None  # a delta without a new price
         price = _decimal(last)
         if price is None or not price.is_finite() or price <= 0:
-            self.log.warning("stream: skipped a bad ticker for {}: last price {!r}", symbol, last)
+            if symbol not in self._bad:
+                self._bad.add(symbol)
+                self.log.warning("stream: skipped a bad ticker for {}: last price {!r} (said "
+                                 "once until a good price comes)", symbol, last)
             return None
+        self._bad.discard(symbol)
         return VenueTicker(symbol=symbol, last=price, quote_volume=self._volume.get(symbol))
 
     def _symbol(self, venue_id: Any) -> str | None:

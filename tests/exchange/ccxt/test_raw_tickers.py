@@ -118,3 +118,22 @@ def test_stream_prices_come_from_the_raw_messages_on_both_venues(venue_id, tmp_p
         assert not rig.streams._ex.tickers
     finally:
         rig.stop()
+
+
+def test_a_price_that_stays_bad_is_warned_once_until_a_good_one_comes():
+    """Bybit pushes a symbol's ticker up to 10 times a second: a bad price warned each time."""
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{message}", level="WARNING")
+    try:
+        ex, _, got, _ = installed("bybit")
+        for _ in range(50):
+            ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="-1"))
+        ex.handle_message(None, bybit("ETHUSDT", lastPrice="NaN"))
+        ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50000"))
+        ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="0"))
+    finally:
+        logger.remove(sink)
+    assert [t.last for t in got] == [D("50000")]
+    assert [line.split(": last")[0] for line in lines] == [
+        f"stream: skipped a bad ticker for {BTC}", f"stream: skipped a bad ticker for {ETH}",
+        f"stream: skipped a bad ticker for {BTC}"]
