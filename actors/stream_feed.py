@@ -164,6 +164,11 @@ class StreamFeed:
             self.rest.deliver(symbol, OrderActivity(client_order_ids=batch.ids(symbol),
                                                     unknown=symbol in batch.unknown))
 
+    def on_unreadable(self, symbol: str, client_order_id: str) -> None:
+        """Our order's update or fill came unreadable: its actor looks the order up now."""
+        if client_order_id.startswith(self.own_prefix):
+            self.rest.deliver(symbol, OrderActivity(client_order_ids=(client_order_id,)))
+
     def on_orders(self, orders: list[VenueOrder]) -> None:
         for order in orders:
             cid = order.client_order_id or ""

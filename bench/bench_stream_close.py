@@ -205,7 +205,7 @@ def handling_cost(base_url: str, natives: list[str], rounds: int) -> dict[str, f
     import asyncio
 
     from exchange.ccxt.raw_tickers import RawTickers
-    from exchange.ccxt.streams import LiveTickers
+    from exchange.ccxt.stream_types import LiveTickers
     from tests.exchange.ccxt.ws_emu_bybit import BybitWs
 
     ex = pro_exchange_factory("bybit", None, api_url=base_url)()

@@ -59,6 +59,9 @@ class StreamedTickerSource(LiveTickerSource):
     def on_orders(self, orders: list[VenueOrder]) -> None:
         pass
 
+    def on_unreadable(self, symbol: str, client_order_id: str) -> None:
+        pass  # no private streams here
+
     def on_connection(self, connected: bool) -> None:
         pass
 

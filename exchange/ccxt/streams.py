@@ -31,7 +31,7 @@ from exchange.ccxt import convert, raw_tickers
 from exchange.ccxt.errors import scrub
 from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
 from exchange.ccxt.stream_retry import RetryPacing
-from exchange.ccxt.stream_types import StreamHealth, StreamSink
+from exchange.ccxt.stream_types import LiveTickers, StreamHealth, StreamSink
 from exchange.records import PositionSide, VenuePosition
 
 _LISTEN_KEY = re.compile(r"(listenKey=)[^&\s'\"]+|(/ws/)[A-Za-z0-9]{16,}")
@@ -323,14 +323,15 @@ class VenueStreams:
         raw = await self._ex.watch_orders()
         self._seen()
         orders = self._each(raw, lambda o: convert.order(o, settle=self._settle(o)),
-                            "order update")
+                            "order update", self._unreadable)
         self.sink.on_orders([o for o in orders if o.symbol in self._wanted])
 
     async def _fills_once(self) -> None:
         raw = await self._ex.watch_my_trades()
         self._seen()
         fills = self._each(raw, lambda t: convert.fill(t, client_order_id=_client_id(t),
-                                                       settle=self._settle(t)), "fill")
+                                                       settle=self._settle(t)), "fill",
+                           self._unreadable)
         self.sink.on_fills([f for f in fills if f.symbol in self._wanted])
 
     def _settle(self, raw: dict[str, Any]) -> str | None:
@@ -365,9 +366,10 @@ class VenueStreams:
             self._on_positions(changed)
 
 
-    def _each(self, raw: Any, convert_one: Callable[[Any], Any], what: str) -> list[Any]:
+    def _each(self, raw: Any, convert_one: Callable[[Any], Any], what: str,
+              on_bad: Callable[[dict[str, Any]], None] | None = None) -> list[Any]:
         """Each item converted; a bad one is skipped with a line naming it, so one symbol's
-        bad data never takes the stream down (REST reconciliation still sees the order)."""
+        bad data never takes the stream down (`on_bad` hears of it)."""
         out = []
         for item in raw:
             try:
@@ -375,23 +377,18 @@ class VenueStreams:
             except Exception as exc:  # noqa: BLE001 - skip this item, keep the stream
                 symbol = item.get("symbol") if isinstance(item, dict) else None
                 self.log.warning("stream: skipped a bad {} for {}: {}", what, symbol, exc)
+                if on_bad is not None and isinstance(item, dict):
+                    on_bad(item)
         return out
 
-
-class LiveTickers(dict[str, Any]):
-    """ccxt's ticker cache, handing each ticker on as ccxt writes it. ccxt's receive loop parses
-    every buffered message before the event loop runs a watcher again, so a price taken when
-    `watch_tickers` returns waited behind the whole batch (at 500 symbols, a crossing queued
-    behind a background push of every symbol: ~0.3 ms of parsing each); taken here, it leaves
-    as soon as it is parsed. The latest price still wins: the delivery side conflates."""
-
-    def __init__(self, initial: dict[str, Any], on_set: Callable[[str, Any], None]) -> None:
-        super().__init__(initial)
-        self._on_set = on_set
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, value)
-        self._on_set(key, value)
+    def _unreadable(self, item: dict[str, Any]) -> None:
+        """An order update or fill that could not be read still names its order: the sink is
+        told, so the order is looked up over REST now (skipped alone, a fill of ours waited
+        for the next reconcile, up to 5 minutes without a position stream)."""
+        symbol, cid = item.get("symbol"), _client_id(item)
+        tell = getattr(self.sink, "on_unreadable", None)
+        if tell is not None and symbol in self._wanted and cid:
+            tell(str(symbol), str(cid))
 
 
 def _client_id(trade: dict[str, Any]) -> str | None:
