@@ -17,7 +17,7 @@ def _check_postgres_url(field: str, url: str) -> None:
     """A PostgreSQL URL (storage.url, cluster.database_url): "" or postgresql://user@host:port/db
     with no password. Checked here, not by a field pattern: a field error would echo the URL,
     password too; so would libpq's error for a URL it cannot parse."""
-    from urllib.parse import urlsplit
+    from urllib.parse import parse_qsl, urlsplit
 
     if not url:
         return
@@ -26,11 +26,15 @@ def _check_postgres_url(field: str, url: str) -> None:
         raise _cross(field, f'must be a postgresql://user@host:port/db URL or "" '
                             f"(got scheme {scheme or 'none'!r})")
     try:
-        password = urlsplit(url).password
+        parts = urlsplit(url)
+        password = parts.password
     except ValueError:  # its text may quote the URL
         raise _cross(field, 'not a valid URL; must be a postgresql://user@host:port/db URL '
                             'or ""') from None
-    if password is not None:
+    # libpq also takes the password as a query parameter (?password=...), and error messages
+    # that quote the URL would show it
+    if password is not None or "password" in {k.strip().lower() for k, _ in
+                                              parse_qsl(parts.query, keep_blank_values=True)}:
         raise _cross(field, "must not hold a password (config files are not secret stores): "
                             "give it in PGPASSWORD or ~/.pgpass")
 

@@ -101,10 +101,11 @@ def open_postgres_database(
 
 
 def _redacted(url: str) -> str:
-    """The URL without a password (it never reaches a log line)."""
+    """The URL without a password (it never reaches a log line): none in the user part, and no
+    query (libpq takes `?password=...` there too)."""
     parts = urlsplit(url)
     if parts.password is None:
-        return url
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
     netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 

@@ -20,6 +20,12 @@ def config(tmp_path, storage: str, accounts: str = ""):  # noqa: ANN001, ANN201
     ("postgresql://bot:hunter2@db:5432/bot",
      "storage.url: must not hold a password (config files are not secret stores): "
      "give it in PGPASSWORD or ~/.pgpass"),
+    ("postgresql://bot@db:5432/bot?password=hunter2",
+     "storage.url: must not hold a password (config files are not secret stores): "
+     "give it in PGPASSWORD or ~/.pgpass"),
+    ("postgresql://bot@db:5432/bot?sslmode=require&PassWord=hunter2",
+     "storage.url: must not hold a password (config files are not secret stores): "
+     "give it in PGPASSWORD or ~/.pgpass"),
     ("mysql://bot:hunter2@db/bot",
      "storage.url: must be a postgresql://user@host:port/db URL or \"\" (got scheme 'mysql')"),
     ("bot.sqlite",
@@ -60,3 +66,25 @@ def test_an_unreachable_server_stops_startup_in_one_line(tmp_path):
     (line,) = err.strip().splitlines()
     assert f"postgresql://bot@127.0.0.1:{port}/bot schema bot_main: cannot open database" in line
     assert "Connection refused" in line
+
+
+def test_a_password_in_the_query_is_refused_for_the_leases_database_too(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[cluster]\n'
+                    'database_url = "postgresql://bot@db/bot?password=hunter2"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    text = str(err.value)
+    assert "cluster.database_url: must not hold a password" in text and "hunter2" not in text
+
+
+def test_a_storage_error_never_quotes_the_urls_query():
+    """libpq reads ?password=... as the password: the error naming the server must not show it
+    (the config refuses such a URL; this is the storage layer's own guard)."""
+    from storage.database import StorageError, open_postgres_database
+
+    with pytest.raises(StorageError) as err:  # port 1: nothing listens, refused at once
+        open_postgres_database("postgresql://bot@127.0.0.1:1/bot?password=hunter2", "bot_main")
+    text = str(err.value)
+    assert text.startswith("postgresql://bot@127.0.0.1:1/bot schema bot_main: cannot open")
+    assert "hunter2" not in text
