@@ -134,6 +134,12 @@ def _run(
     problem = startup_problem(settings, data_dir)
     if problem is not None:
         return fail(problem)
+    if workers > 1 and settings.cluster.enabled:
+        # each worker would run as a whole node and find the parent's lock on the data dir:
+        # "another bot is already running" naming our own pid, then the parent exits 1
+        return fail(f"--workers {workers}: not with cluster.enabled = true (a cluster node "
+                    "runs its accounts by lease: start more nodes, each with its own data dir, "
+                    "instead of worker processes)")
     if workers > 1:
         from runtime.workers import WorkerParent
 

@@ -52,3 +52,22 @@ def test_meaningless_values_are_refused(argv, needle, capsys):
     code = run(argv + ["--config", str(ROOT / "config.toml")])
     err = capsys.readouterr().err
     assert code == 2 and needle in err and err.count("\n") == 1
+
+
+def test_workers_with_a_cluster_node_are_refused_in_one_line(tmp_path, capsys):
+    """`run --workers N` with [cluster] enabled: each worker ran as a whole node and was refused
+    by the parent's own lock on the data dir ("another bot is already running ... PID <the
+    parent>"), then the parent exited 1. Refused up front, naming both settings."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[bot]\nmode = "live"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n[exchange]\nid = "bybit"\n'
+        '[storage]\nurl = "postgresql://bot@127.0.0.1:1/bot"\n[cluster]\nenabled = true\n'
+        '[[accounts]]\nname = "a1"\nexchange.api_key_env = "K1"\n'
+        'exchange.api_secret_env = "S1"\n[[accounts]]\nname = "a2"\n'
+        'exchange.api_key_env = "K2"\nexchange.api_secret_env = "S2"\n')
+    code = run(["run", "--workers", "2", "--duration", "5", "--config", str(config),
+                "--data-dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and "--workers 2: not with cluster.enabled = true" in err
+    assert not (tmp_path / "data" / "bot.lock").exists()  # refused before anything started
