@@ -69,6 +69,11 @@ def database_url(s: Settings) -> str:
     return url
 
 
+def database_key(s: Settings) -> str:
+    """The config key that named the leases' database (for its errors): the user set that one."""
+    return "cluster.database_url" if s.cluster.database_url else "storage.url"
+
+
 def check_node(s: Settings, accounts: list[Settings]) -> None:
     """Startup refusals, one line each, before anything is acquired."""
     if not s.storage.url and not s.cluster.shared_dir:
@@ -197,14 +202,15 @@ def _stop_started(runtime: Any) -> list[str]:
         return [f"stop raised {type(exc).__name__}: {exc}"]
 
 
-def _claim(registry: ClusterRegistry, node_id: str, ttl_ms: int) -> None:
+def _claim(registry: ClusterRegistry, node_id: str, ttl_ms: int,
+           key: str = "cluster.database_url") -> None:
     """A configured node id: wait out a crashed predecessor's beat, refuse a live twin."""
     try:
         claim(registry, node_id, ttl_ms)
     except NodeIdInUse as exc:
         raise StartupError(str(exc)) from None
     except LeaseStoreUnavailable as exc:
-        raise StartupError(f"cluster.database_url: {exc}") from None
+        raise StartupError(f"{key}: {exc}") from None
 
 
 class NodeRun:
@@ -228,9 +234,9 @@ class NodeRun:
             self.store.create_table()
             self.registry.create_tables()
         except LeaseStoreUnavailable as exc:
-            raise StartupError(f"cluster.database_url: {exc}") from None
+            raise StartupError(f"{database_key(settings)}: {exc}") from None
         if c.node_id:
-            _claim(self.registry, c.node_id, self.lease_settings.ttl_ms)
+            _claim(self.registry, c.node_id, self.lease_settings.ttl_ms, database_key(settings))
         self.node = ClusterNode(
             node_id=self.node_id, accounts=[a.bot.account for a in accounts],
             store=self.store, registry=self.registry, settings=self.lease_settings,
@@ -370,6 +376,6 @@ def show_cluster(settings: Settings, as_json: bool) -> int:
         registry.create_tables()
         view = cluster_view(store, registry, lease)
     except LeaseStoreUnavailable as exc:
-        raise StartupError(f"cluster.database_url: {exc}") from None
+        raise StartupError(f"{database_key(settings)}: {exc}") from None
     print(json.dumps(view, indent=2, default=str) if as_json else render(view))
     return 0

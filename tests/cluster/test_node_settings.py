@@ -97,3 +97,20 @@ def test_bot_py_run_says_it_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and 'exchange.id = "paper" is one process' in lines[0]
+
+
+@pytest.mark.parametrize(("cluster", "key"), [
+    ("", "storage.url"),  # the leases live in storage.url's database: that is what to fix
+    ('database_url = "postgresql://bot@127.0.0.1:1/leases"', "cluster.database_url"),
+])
+def test_an_unreachable_leases_database_names_the_key_that_set_it(tmp_path: Path, cluster: str,
+                                                                  key: str) -> None:
+    """`bot.py cluster` (and a node's start) with only storage.url set said
+    'cluster.database_url: ...', a key the config does not have."""
+    from runtime.cluster_node import show_cluster
+
+    s = load_settings(config(tmp_path, cluster=cluster))
+    with pytest.raises(StartupError) as err:  # port 1: refused at once
+        show_cluster(s, as_json=False)
+    message = str(err.value)
+    assert message.startswith(f"{key}: lease database: ") and "\n" not in message
