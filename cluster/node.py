@@ -27,6 +27,7 @@ from cluster.node_types import (
     StartAbandoned,
     StartAccount,
 )
+from cluster.start_backoff import StartBackoff
 
 __all__ = ["AccountHandle", "Announce", "ClusterNode", "Held", "Registry", "StartAbandoned",
            "StartAccount"]
@@ -53,6 +54,7 @@ class ClusterNode:
         logger: Any,
         announce: Announce,
         balance_interval_s: float = 2.0,
+        start_backoff: StartBackoff | None = None,
     ) -> None:
         self.node_id = node_id
         self.accounts = list(accounts)
@@ -63,6 +65,7 @@ class ClusterNode:
         self._log = logger
         self._announce = announce
         self._balance_every = balance_interval_s
+        self._backoff = start_backoff or StartBackoff()
         self._lock = threading.Lock()
         self._keepers: dict[str, LeaseKeeper] = {}
         self._acquired: set[str] = set()
@@ -134,13 +137,15 @@ class ClusterNode:
         keeper = LeaseKeeper(store=self._store, account=account, node_id=self.node_id,
                              settings=self._settings,
                              on_change=lambda change: self._changed(made[0], change),
-                             wants=self._wants_more)
+                             wants=lambda: self._wants_more(account))
         made.append(keeper)
         with self._lock:
             self._keepers[account] = keeper
         keeper.start()
 
-    def _wants_more(self) -> bool:
+    def _wants_more(self, account: str) -> bool:
+        if self._backoff.waiting(account):
+            return False  # its last start failed: not again before the backoff (StartBackoff)
         with self._lock:
             return not self._stop.is_set() and len(self._acquired) < self._cap
 
@@ -258,13 +263,16 @@ class ClusterNode:
         try:
             handle = self._start_account(account, lease, keeper)
         except Exception as exc:  # noqa: BLE001 - give the account back, try again later
-            self._log.opt(exception=exc).error("{}: could not start at epoch {}: {}", account,
-                                               lease.epoch, exc)
+            delay = self._backoff.failed(account)
+            self._log.opt(exception=exc).error(
+                "{}: could not start at epoch {}: {}; this node tries it again in {:g}s at the "
+                "earliest", account, lease.epoch, exc, delay)
             if isinstance(exc, StartAbandoned):
                 with self._lock:
                     self._unsafe.add(account)
             self._renew_keeper(account, release=True)
             return
+        self._backoff.started(account)
         with self._lock:
             self._held[account] = Held(lease=lease, handle=handle, started_at=time.time())
         threading.Thread(target=self._when_ready, args=(account, lease, handle, kind),

@@ -210,3 +210,34 @@ def test_an_account_stopped_for_a_late_renewal_runs_again_under_a_new_epoch(
                timeout=20, interval=0.05, message="late0 runs again under a new epoch")
     runs = [a for a in starter.started if a.name == "late0"]
     assert [a.stopped for a in runs] == [True, False] and runs[1].epoch > runs[0].epoch
+
+
+def test_an_account_whose_start_fails_is_tried_again_with_a_growing_delay(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    """A failed start gives the lease back; the keeper acquired it again at once, so a start
+    that fails fast (a newer schema during a rolling upgrade) ran ~50 times a second, each
+    logged with its traceback. Now the node waits 1 s, then 2 s, ... before it takes the
+    account again, and a start that succeeds runs the account as usual."""
+    import time
+
+    attempts: list[float] = []
+    started = Starter()
+
+    def start(account: str, lease: Lease, keeper: LeaseKeeper) -> FakeAccount:
+        attempts.append(time.monotonic())
+        if len(attempts) <= 2:
+            raise RuntimeError("database schema version 99 is newer than this bot")
+        return started(account, lease, keeper)
+
+    store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
+    store.create_table()
+    registry = ClusterRegistry(open_database(pg_url))
+    registry.create_tables()
+    node = ClusterNode(node_id="node-1", accounts=["a0"], store=store, registry=registry,
+                       settings=FAST, start_account=start, logger=logger,
+                       announce=lambda *_: True, balance_interval_s=0.2).start()
+    nodes.append(node)
+    wait_until(lambda: "a0" in node.held(), timeout=30, interval=0.05,
+               message="a0 runs after two failed starts")
+    assert len(attempts) == 3, f"{len(attempts)} start attempts"
+    assert attempts[1] - attempts[0] >= 1.0 and attempts[2] - attempts[1] >= 2.0
