@@ -32,6 +32,8 @@ from runtime.exchanges import build_exchange
 from runtime.wiring import StartupError
 from storage.cluster_database import is_postgres_url, open_database, same_postgres_database
 from storage.leases import ClusterRegistry, LeaseStore
+from storage.opening import account_schema
+from storage.pg_lock import SchemaInUse, SchemaLock
 from storage.writer import WriterStopped
 from supervision.child import ChildState
 from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
@@ -161,6 +163,8 @@ class NodeAccounts:
     def __call__(self, account: str, lease: Lease, keeper: LeaseKeeper) -> NodeAccount:
         i, a = self._by_name[account]
         s = self._settings
+        if is_postgres_url(a.storage.url):
+            refuse_outside_bot(a.storage.url, account)
         runtime = AccountRuntime(
             a, self._data_dir, logger=logger, tagged=s.has_accounts,
             config_key=f"accounts[{i}]." if s.has_accounts else "",
@@ -170,6 +174,18 @@ class NodeAccounts:
             exchange_guard=lambda: lease_guard(keeper))  # each retry, not only each call
         start_runtime(runtime)
         return NodeAccount(runtime, keeper)
+
+
+def refuse_outside_bot(url: str, account: str) -> None:
+    """Raise StartupError when a bot outside the cluster (cluster.enabled = false, same
+    storage.url) holds the account's schema lock: it trades the account, so this node must not
+    (a lease alone never sees such a bot; it checks the lease in turn, storage/pg_lock.py)."""
+    lock = SchemaLock(url, account_schema(account), f"account {account}", grace_s=0)
+    try:
+        lock.acquire()
+    except SchemaInUse as exc:
+        raise StartupError(f"{exc}; not started on this cluster node") from None
+    lock.release()
 
 
 def start_runtime(runtime: Any) -> None:

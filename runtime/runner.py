@@ -84,7 +84,8 @@ def schema_locks(settings: Settings, role: ProcessRole | None = None) -> list[Sc
     """Each PostgreSQL-backed account's schema lock (storage/pg_lock.py): a bot with another
     data dir meets no file of this one. Not for cluster nodes (their leases own accounts)."""
     return [
-        SchemaLock(a.storage.url, account_schema(a.bot.account), f"account {a.bot.account}")
+        SchemaLock(a.storage.url, account_schema(a.bot.account), f"account {a.bot.account}",
+                   lease_account=a.bot.account)
         for a in settings.account_settings()
         if a.storage.url and (role is None or role.runs(a.bot.account))
     ]

@@ -70,14 +70,41 @@ class SchemaInUse(AlreadyRunning):
         return str(self.args[0])
 
 
+_LIVE_LEASE = (
+    "SELECT owner, epoch FROM leases WHERE account = %s AND owner IS NOT NULL "
+    "AND expires_at_ms > CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)")
+
+
+class LeasedToNode(AlreadyRunning):
+    """A cluster node holds the account's lease (bot.py exit code 3): cluster nodes own accounts
+    by lease and do not take the schema lock, so without this check a bot outside the cluster
+    traded the account alongside the node."""
+
+    def __init__(self, account: str, owner: str, epoch: int, schema: str, url: str) -> None:
+        super().__init__(None, Path(schema), f"account {account}")
+        self.args = (
+            f"account {account} is run by cluster node {owner} (its lease, epoch {epoch}, is live "
+            f"in the leases table at {_redacted(url)}): a bot outside the cluster must not trade "
+            "it too (stop the cluster's nodes, or run this bot as a node: cluster.enabled)",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class SchemaLock:
     """``acquire()`` / ``release()`` like supervision.instance_lock.InstanceLock."""
 
-    def __init__(self, url: str, schema: str, subject: str, *, grace_s: float = GRACE_S) -> None:
+    def __init__(self, url: str, schema: str, subject: str, *, grace_s: float = GRACE_S,
+                 lease_account: str | None = None) -> None:
         self.url = url
         self.schema = schema
         self.subject = subject
         self.grace_s = grace_s
+        self.lease_account = lease_account
+        """A bot outside a cluster: also refuse when a cluster node holds this account's lease
+        in the same database (`LeasedToNode`; the node checks this lock in turn before it
+        starts the account, runtime/cluster_node.py, so one of the two always sees the other)."""
         self.name = f"bot.py pid {os.getpid()} on {socket.gethostname()}"[:63]
         self._conn: Any = None
         self._backend: int | None = None
@@ -100,6 +127,8 @@ class SchemaLock:
                 if time.monotonic() >= deadline:
                     raise SchemaInUse(self._holder(conn)[1], self.schema, self.url, self.subject)
                 time.sleep(RETRY_S)
+            if self.lease_account is not None:  # only once this lock is ours: see lease_account
+                self._refuse_leased(conn, self.lease_account)
         except BaseException:
             conn.close()
             raise
@@ -175,6 +204,13 @@ class SchemaLock:
             raise StorageError(
                 f"{_redacted(self.url)} schema {self.schema}: cannot open database: {first}"
             ) from None
+
+    def _refuse_leased(self, conn: Any, account: str) -> None:
+        if conn.execute("SELECT to_regclass('leases')").fetchone()[0] is None:
+            return  # no cluster ever ran on this database
+        row = conn.execute(_LIVE_LEASE, (account,)).fetchone()
+        if row is not None:
+            raise LeasedToNode(account, str(row[0]), int(row[1]), self.schema, self.url)
 
     def _try(self, conn: Any) -> bool:
         row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_keys(self.schema))
