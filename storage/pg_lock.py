@@ -206,9 +206,17 @@ class SchemaLock:
             ) from None
 
     def _refuse_leased(self, conn: Any, account: str) -> None:
-        if conn.execute("SELECT to_regclass('leases')").fetchone()[0] is None:
-            return  # no cluster ever ran on this database
-        row = conn.execute(_LIVE_LEASE, (account,)).fetchone()
+        try:
+            if conn.execute("SELECT to_regclass('leases')").fetchone()[0] is None:
+                return  # no cluster ever ran on this database
+            row = conn.execute(_LIVE_LEASE, (account,)).fetchone()
+        except psycopg.errors.UndefinedColumn:
+            return  # another application's table of that name, not a cluster's
+        except psycopg.Error as exc:  # e.g. a role that may not read the cluster's table
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StorageError(
+                f"{_redacted(self.url)} schema {self.schema}: cannot read the cluster's leases "
+                f"table to check that no cluster node runs {self.subject}: {first}") from None
         if row is not None:
             raise LeasedToNode(account, str(row[0]), int(row[1]), self.schema, self.url)
 

@@ -79,3 +79,42 @@ def test_a_node_does_not_start_an_account_a_bot_outside_the_cluster_runs(
     message = str(err.value)
     assert message.startswith("another bot is already trading account main (")
     assert message.endswith("; not started on this cluster node") and "\n" not in message
+
+
+def test_a_leases_table_the_bot_may_not_read_is_one_line(pg_url: str) -> None:
+    """The check above reads the cluster's leases table; a role that may not read it gets one
+    line naming the table, not a driver traceback."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    from storage.database import StorageError
+
+    store = LeaseStore(open_database(pg_url), LONG)
+    store.create_table()
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS outside_bot")
+        admin.execute("CREATE ROLE outside_bot LOGIN")
+    parts = urlsplit(pg_url)
+    url = urlunsplit((parts.scheme, f"outside_bot@{parts.hostname}:{parts.port or 5432}",
+                      parts.path, parts.query, ""))
+    lock = SchemaLock(url, "bot_main", "account main", grace_s=0, lease_account="main")
+    with pytest.raises(StorageError) as err:
+        lock.acquire()
+    message = str(err.value)
+    assert "cannot read the cluster's leases table to check that no cluster node runs account " \
+           "main: permission denied" in message and "\n" not in message
+    assert not lock.held
+
+
+def test_another_applications_leases_table_does_not_stop_the_bot(pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("CREATE TABLE leases (id INTEGER PRIMARY KEY, tenant TEXT)")
+    lock = SchemaLock(pg_url, "bot_main", "account main", grace_s=0, lease_account="main")
+    lock.acquire()
+    try:
+        assert lock.held
+    finally:
+        lock.release()
