@@ -31,10 +31,10 @@ def _check_postgres_url(field: str, url: str) -> None:
     except ValueError:  # its text may quote the URL
         raise _cross(field, 'not a valid URL; must be a postgresql://user@host:port/db URL '
                             'or ""') from None
-    # libpq also takes the password as a query parameter (?password=...), and error messages
-    # that quote the URL would show it
-    if password is not None or "password" in {k.strip().lower() for k, _ in
-                                              parse_qsl(parts.query, keep_blank_values=True)}:
+    # libpq also takes the password (and the client key's, sslpassword) as a query parameter,
+    # and error messages that quote the URL would show it
+    keys = {k.strip().lower() for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if password is not None or keys & {"password", "sslpassword"}:
         raise _cross(field, "must not hold a password (config files are not secret stores): "
                             "give it in PGPASSWORD or ~/.pgpass")
 

@@ -23,6 +23,9 @@ def config(tmp_path, storage: str, accounts: str = ""):  # noqa: ANN001, ANN201
     ("postgresql://bot@db:5432/bot?password=hunter2",
      "storage.url: must not hold a password (config files are not secret stores): "
      "give it in PGPASSWORD or ~/.pgpass"),
+    ("postgresql://bot@db:5432/bot?sslmode=require&sslpassword=hunter2",
+     "storage.url: must not hold a password (config files are not secret stores): "
+     "give it in PGPASSWORD or ~/.pgpass"),
     ("postgresql://bot@db:5432/bot?sslmode=require&PassWord=hunter2",
      "storage.url: must not hold a password (config files are not secret stores): "
      "give it in PGPASSWORD or ~/.pgpass"),
