@@ -21,11 +21,14 @@ class NodeSeen:
     """The node id."""
     age_ms: int
     """Database clock now minus the node's last heartbeat."""
+    ready: bool = True
+    """False while the node's account starts are failing (it gives back what it acquires):
+    it is not counted, so the others keep the accounts it cannot run."""
 
 
 def live_nodes(nodes: Sequence[NodeSeen], me: str, stale_after_ms: int) -> int:
-    """Nodes whose heartbeat is fresher than `stale_after_ms`, counting this node always."""
-    return len({n.node for n in nodes if n.age_ms <= stale_after_ms} | {me})
+    """Ready nodes whose heartbeat is fresher than `stale_after_ms`, counting this node always."""
+    return len({n.node for n in nodes if n.age_ms <= stale_after_ms and n.ready} | {me})
 
 
 def share(accounts: int, live: int) -> int:

@@ -367,9 +367,11 @@ class ClusterNode:
     # ---- balancing -------------------------------------------------------------------------
 
     def _beat(self) -> list[NodeSeen]:
-        self._registry.heartbeat(self.node_id, os.getpid(), sorted(self.held()))
+        self._registry.heartbeat(self.node_id, os.getpid(), sorted(self.held()),
+                                 ready=not self._backoff.any_waiting())
         now, rows = self._registry.nodes()
-        return [NodeSeen(node=r["node"], age_ms=now - r["seen_ms"]) for r in rows]
+        return [NodeSeen(node=r["node"], age_ms=now - r["seen_ms"], ready=r.get("ready", True))
+                for r in rows]
 
     def _beat_loop(self) -> None:
         """Heartbeats on their own thread: a database call that hangs must not hold up the

@@ -26,7 +26,8 @@ class AccountHandle(Protocol):
 class Registry(Protocol):
     """What the node needs from `storage.leases.ClusterRegistry`."""
 
-    def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None: ...
+    def heartbeat(self, node: str, pid: int, accounts: list[str], ready: bool = True) -> None:
+        ...
 
     def leave(self, node: str) -> None: ...
 

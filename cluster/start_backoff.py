@@ -47,3 +47,10 @@ class StartBackoff:
         with self._lock:
             entry = self._failures.get(account)
         return entry is not None and self._clock() < entry[1]
+
+    def any_waiting(self) -> bool:
+        """True while some account's next start attempt is not due (the node is not ready to
+        take a share: balancing elsewhere leaves it out)."""
+        now = self._clock()
+        with self._lock:
+            return any(now < until for _, until in self._failures.values())

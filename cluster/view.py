@@ -29,6 +29,7 @@ def cluster_view(store: Any, registry: Any, settings: LeaseSettings,
         "started_ms": n.get("started_ms"),
         "seen_s_ago": round((now - n["seen_ms"]) / 1000, 3),
         "live": now - n["seen_ms"] <= settings.ttl_ms,
+        "ready": bool(n.get("ready", True)),
         "accounts": sorted(held.get(n["node"], [])),
     } for n in nodes]
     last = [{**t, "took_s": round((t["ready_ms"] - t["acquired_ms"]) / 1000, 3)}
@@ -43,6 +44,8 @@ def render(view: dict[str, Any]) -> str:
     lines = ["nodes:"]
     for n in view["nodes"]:
         state = "live" if n["live"] else "stale"
+        if n["live"] and not n.get("ready", True):
+            state += " (its account starts are failing: not given a share)"
         version = f"  version {n['version']}" if n.get("version") else ""
         lines.append(f"  {n['node']}  pid {n['pid']}{version}  {state}  seen "
                      f"{n['seen_s_ago']:.1f}s ago  accounts: {', '.join(n['accounts']) or '-'}")

@@ -229,7 +229,8 @@ _REGISTRY_SCHEMA = (
     started_ms BIGINT NOT NULL,
     seen_ms BIGINT NOT NULL,
     accounts VARCHAR(4000) NOT NULL,
-    version VARCHAR(200) NOT NULL DEFAULT ''
+    version VARCHAR(200) NOT NULL DEFAULT '',
+    ready INTEGER NOT NULL DEFAULT 1
 )""",
     """CREATE TABLE IF NOT EXISTS cluster_takeovers (
     account VARCHAR(64) NOT NULL,
@@ -259,15 +260,15 @@ class ClusterRegistry:
         # process after a restart, whose pid, start and version replace the old ones (its first
         # beat sets the start: a container's bot is pid 1 on every start)
         beat = (
-            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts, version) "
-            f"VALUES ({p}, {p}, {now}, {now}, {p}, {p}) ON CONFLICT (node) DO UPDATE SET "
+            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts, version, ready) "
+            f"VALUES ({p}, {p}, {now}, {now}, {p}, {p}, {p}) ON CONFLICT (node) DO UPDATE SET "
             "seen_ms = excluded.seen_ms, accounts = excluded.accounts, pid = excluded.pid, "
-            "version = excluded.version")
+            "version = excluded.version, ready = excluded.ready")
         self._first_beat_sql = beat + ", started_ms = excluded.started_ms"
         self._beat_sql = beat
         self._beaten = False
-        self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version "
-                           "FROM cluster_nodes ORDER BY node")
+        self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version, "
+                           "ready FROM cluster_nodes ORDER BY node")
         self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
         self._takeover_sql = (
             "INSERT INTO cluster_takeovers (account, epoch, node, previous_owner, kind, "
@@ -282,21 +283,27 @@ class ClusterRegistry:
             with self.db.atomic():
                 for sql in _REGISTRY_SCHEMA:
                     self.db.execute_sql(sql)
-                self._add_version_column()
+                self._add_columns()
         _guarded(self.db, work)
 
-    def _add_version_column(self) -> None:
-        """A registry created before the version column gets it (rows: '' until they beat)."""
+    def _add_columns(self) -> None:
+        """A registry created by an earlier release gets the later columns (version: '' until
+        a row beats; ready: 1, as older nodes never say otherwise)."""
         cursor = self.db.execute_sql("SELECT * FROM cluster_nodes WHERE 1 = 0")
-        if "version" not in {d[0] for d in cursor.description}:  # (IF NOT EXISTS: PostgreSQL,
-            # where two nodes may start at once; SQLite has no cluster of processes to race)
-            guard = "IF NOT EXISTS " if isinstance(self.db, peewee.PostgresqlDatabase) else ""
-            self.db.execute_sql(f"ALTER TABLE cluster_nodes ADD COLUMN {guard}version "
-                                "VARCHAR(200) NOT NULL DEFAULT ''")
+        have = {d[0] for d in cursor.description}
+        for name, ddl in (("version", "VARCHAR(200) NOT NULL DEFAULT ''"),
+                          ("ready", "INTEGER NOT NULL DEFAULT 1")):
+            if name not in have:  # (IF NOT EXISTS: PostgreSQL, where two nodes may start at
+                # once; SQLite has no cluster of processes to race)
+                guard = "IF NOT EXISTS " if isinstance(self.db, peewee.PostgresqlDatabase) else ""
+                self.db.execute_sql(f"ALTER TABLE cluster_nodes ADD COLUMN {guard}{name} {ddl}")
 
-    def heartbeat(self, node: str, pid: int, accounts: list[str]) -> None:
+    def heartbeat(self, node: str, pid: int, accounts: list[str], ready: bool = True) -> None:
+        """`ready` False: the node's account starts are failing (cluster/start_backoff.py), so
+        balancing does not count it as a node that can take a share."""
         sql = self._beat_sql if self._beaten else self._first_beat_sql
-        _guarded(self.db, lambda: self._write(sql, (node, pid, ",".join(accounts), self.version)))
+        params = (node, pid, ",".join(accounts), self.version, int(ready))
+        _guarded(self.db, lambda: self._write(sql, params))
         self._beaten = True
 
     def leave(self, node: str) -> None:
@@ -312,7 +319,8 @@ class ClusterRegistry:
             return int(now_row[0]), []
         return int(rows[0][5]), [
             {"node": str(r[0]), "pid": int(r[1]), "started_ms": int(r[2]), "seen_ms": int(r[3]),
-             "accounts": [a for a in str(r[4]).split(",") if a], "version": str(r[6] or "")}
+             "accounts": [a for a in str(r[4]).split(",") if a], "version": str(r[6] or ""),
+             "ready": r[7] is None or bool(r[7])}
             for r in rows]
 
     def record_takeover(self, lease: Lease, kind: str) -> None:

@@ -241,3 +241,36 @@ def test_an_account_whose_start_fails_is_tried_again_with_a_growing_delay(
                message="a0 runs after two failed starts")
     assert len(attempts) == 3, f"{len(attempts)} start attempts"
     assert attempts[1] - attempts[0] >= 1.0 and attempts[2] - attempts[1] >= 2.0
+
+
+def test_a_live_node_that_cannot_start_accounts_does_not_keep_one_from_running(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    """Node-2 beats but every start of its fails (no credentials there, say). Balancing counted
+    it: node-1 handed it one of two accounts, node-2 gave it back, and node-1, at its share of
+    one, never took it again: that account ran nowhere for as long as node-2 lived. Now a node
+    whose starts are failing beats `ready` = false, is not counted, and node-1 runs both."""
+    failures: list[str] = []
+
+    def cannot(account: str, lease: Lease, keeper: LeaseKeeper) -> FakeAccount:
+        failures.append(account)
+        raise RuntimeError("exchange bybit: environment variable(s) not set")
+
+    def node(node_id: str, start: Any) -> ClusterNode:
+        store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
+        store.create_table()
+        registry = ClusterRegistry(open_database(pg_url))
+        registry.create_tables()
+        return ClusterNode(node_id=node_id, accounts=["a0", "a1"], store=store,
+                           registry=registry, settings=FAST, start_account=start,
+                           logger=logger, announce=lambda *_: True, balance_interval_s=0.2)
+
+    first = node("node-1", Starter()).start()
+    nodes.append(first)
+    wait_until(lambda: len(first.held()) == 2, timeout=20, message="node-1 runs both")
+    second = node("node-2", cannot).start()
+    nodes.append(second)
+    wait_until(lambda: failures, timeout=20, message="node-2 was handed an account")
+    wait_until(lambda: len(first.held()) == 2, timeout=20, interval=0.05,
+               message="node-1 runs both again while node-2's starts fail")
+    view = ClusterRegistry(open_database(pg_url)).nodes()[1]
+    assert {r["node"]: r["ready"] for r in view}["node-1"] is True
