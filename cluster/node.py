@@ -111,8 +111,9 @@ class ClusterNode:
         accounts that did not stop cleanly: see `_unsafe`)."""
         self._stop.set()
         self._events.put(None)
-        self._thread.join(60)
-        self._beater.join(1)  # a heartbeat hung on a dead connection is left behind (daemon)
+        if self._beater.ident is not None:  # started (a failed first beat starts neither)
+            self._thread.join(60)
+            self._beater.join(1)  # a heartbeat hung on a dead connection is left behind
         for account in list(self.held()):
             self._stop_account(account, "node stopping")
         with self._lock:
