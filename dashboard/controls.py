@@ -55,5 +55,8 @@ def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict
 
 
 def _check_symbol(account: AccountHandle, symbol: Any) -> None:
+    if symbol is None or symbol == "":
+        raise BadControl(f"symbol: missing (this command acts on one of account "
+                         f"{account.name}'s symbols)")
     if symbol not in account.symbols:
         raise BadControl(f"symbol: {str(symbol)[:60]!r} is not traded by account {account.name}")

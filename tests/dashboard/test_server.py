@@ -277,3 +277,20 @@ def test_an_account_whose_database_does_not_exist_yet_answers_503_then_serves(tm
     finally:
         server.stop()
         lazy.close()
+
+
+def test_a_control_without_its_symbol_names_the_missing_field(tmp_path, repo):
+    """`close`, `resume` and `reset_protection stoploss_guard` need a symbol; sent without one
+    the answer says so (it said "symbol: 'None' is not traded by account main")."""
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    try:
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        for body in ({"command": "close"}, {"command": "resume", "symbol": ""},
+                     {"command": "reset_protection", "name": "stoploss_guard"}):
+            code, text = call(server.url + "/api/control", headers=bearer, body=body)
+            assert code == 400, text
+            reason = json.loads(text)["reason"]
+            assert reason.startswith("symbol: missing") and "None" not in reason, reason
+    finally:
+        server.stop()
+    assert control.take_pending(repo) == []
