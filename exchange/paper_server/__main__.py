@@ -27,6 +27,7 @@ from exchange.paper_server.app import build_app
 from exchange.paper_server.auth import ApiKeys
 from exchange.paper_server.bybit_api import BybitApi
 from runtime.exchanges import paper_epoch_ms
+from runtime.private_files import PRIVATE_UMASK
 from storage.atomic_file import atomic_write_text
 
 DEFAULT_SYMBOLS = "BTC/USDT:USDT,ETH/USDT:USDT,SOL/USDT:USDT,XRP/USDT:USDT"
@@ -92,6 +93,7 @@ def open_exchange(args: argparse.Namespace) -> PaperExchange:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    os.umask(PRIVATE_UMASK)  # the store and its -wal/-shm are the user's alone, as the bot's
     try:
         keys = load_keys(args.keys or args.store.parent / "paper_server_keys.json")
         exchange = open_exchange(args)

@@ -64,6 +64,10 @@ def test_generated_keys_file_is_private_and_the_secret_never_printed(tmp_path: P
     assert len(keys["api_secret"]) >= 32
     assert proc.output and keys["api_secret"] not in proc.output
     assert "keys written to" in proc.output
+    made = [f for f in tmp_path.iterdir() if f != proc.log_path]  # (the log is the test's own)
+    assert {f.name for f in made} >= {"p.sqlite", "paper_server_keys.json"}
+    assert all(stat.S_IMODE(f.stat().st_mode) & 0o077 == 0 for f in made), [
+        (f.name, oct(f.stat().st_mode)) for f in made]  # the store too (was 0644)
 
 
 def signed_post(server: ServerProcess, path: str, body: dict[str, Any]) -> dict[str, Any]:
