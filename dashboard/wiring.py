@@ -73,8 +73,10 @@ class OperatorServices:
             )
         if not cfg.chat_ids:
             raise ConfigError("telegram.chat_ids: list at least one chat id to notify")
+        api = TelegramApi(base_url=cfg.api_url, token=token)
+        self._check_token(api, "telegram.token_file" if cfg.token_file else "telegram.token_env")
         bot = TelegramBot(
-            api=TelegramApi(base_url=cfg.api_url, token=token),
+            api=api,
             chat_ids=cfg.chat_ids,
             logger=self.log,
             status_text=self.status_text,
@@ -91,6 +93,20 @@ class OperatorServices:
                 prefix = f"{account.name}: " if self.settings.has_accounts else ""
                 account.guard.on_trade = lambda text, p=prefix: bot.broadcast(p + text, "trade")
         return bot
+
+    def _check_token(self, api: Any, key: str) -> None:
+        """A token Telegram refuses stops the start in one line: running on, every alert was
+        refused (401) and dropped, so escalations never reached a chat. Telegram unreachable
+        is no reason to stay down: said once, and the alerts are retried as always."""
+        from notifications.telegram import SendFailed
+
+        try:
+            api.get_me()
+        except SendFailed as exc:
+            if exc.permanent:
+                raise ConfigError(f"{key}: Telegram refused the bot token ({exc.reason})") from None
+            self.log.warning("telegram: the bot token could not be checked at start ({}); "
+                             "alerts are sent when Telegram answers", exc.reason)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:

@@ -37,6 +37,10 @@ class TelegramApi:
         self._call("sendMessage", {"chat_id": chat_id, "text": text[:4000],
                                    "disable_web_page_preview": True})
 
+    def get_me(self, timeout_s: float = 5.0) -> Any:
+        """The bot's own account: the cheapest call that proves the token (401: it is not)."""
+        return self._call("getMe", {}, timeout_s)
+
     def get_updates(self, offset: int, timeout_s: int) -> list[dict[str, Any]]:
         result = self._call("getUpdates", {"offset": offset, "timeout": timeout_s,
                                            "allowed_updates": ["message"]},

@@ -3,9 +3,12 @@ local fake Bot API: alerts, trade notices, /status and /pause from the allow-lis
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.dashboard.running_bot import TOKEN, RunningBot
+from tests.dashboard.running_bot import TOKEN, RunningBot, fast_config
+from tests.e2e.bot_process import start_bot
 from tests.notifications.fake_telegram import FakeTelegram
 from tests.support.waiting import wait_until
 
@@ -43,5 +46,25 @@ def test_telegram_in_a_running_bot(tmp_path):
         for path in bot.data.rglob("*"):
             if path.is_file():
                 assert BOT_TOKEN.encode() not in path.read_bytes(), path
+    finally:
+        fake.stop()
+
+
+def test_a_token_telegram_refuses_stops_the_start_in_one_line(tmp_path):
+    """Started with a wrong token, the bot ran on and every alert was refused (401) and
+    dropped: escalations never reached the chat. Telegram's getMe at start tells it."""
+    fake = FakeTelegram(BOT_TOKEN)
+    try:
+        config = fast_config(tmp_path / "config.toml",
+                             telegram={"enabled": True, "api_url": fake.url, "chat_ids": [CHAT]})
+        proc = start_bot(config, tmp_path / "data",
+                         env={**os.environ, "BOT_TELEGRAM_TOKEN": "4242:not-the-token",
+                              "BOT_DASHBOARD_TOKEN": TOKEN})
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2, err[-2000:]
+        lines = [line for line in err.splitlines() if "telegram" in line]
+        assert lines == ["bot.py: error: telegram.token_env: Telegram refused the bot token "
+                         "(getMe: HTTP 401 Unauthorized)"], err[-2000:]
+        assert "not-the-token" not in err and fake.bad_token_calls == 1
     finally:
         fake.stop()

@@ -70,6 +70,9 @@ class FakeTelegram:
                                          status=status)
             self.messages.append(body)
             return web.json_response({"ok": True, "result": {"message_id": len(self.messages)}})
+        if method == "getMe":
+            return web.json_response({"ok": True, "result": {"id": 4242, "is_bot": True,
+                                                             "username": "fake_bot"}})
         if method == "getUpdates":
             offset = int(body.get("offset") or 0)
             pending = [u for u in self.updates if u["update_id"] >= offset]
