@@ -123,6 +123,14 @@ class Draft:
             delta += order.reserved - (before.reserved if before is not None else ZERO)
         return delta
 
+    def mark_move(self) -> Decimal:
+        """Unrealized P&L the book's positions gained moving from the book's mark to the
+        draft's (a price point the account has not been told of yet)."""
+        book = self.book
+        if self.mark == book.mark:
+            return ZERO
+        return sum(((self.mark - book.mark) * p.qty for p in book.positions.values()), ZERO)
+
     def open_orders(self) -> list[OrderRec]:
         merged = {**self.book.open_orders, **self.orders}
         return sorted((o for o in merged.values() if o.is_open), key=lambda o: o.seq)
@@ -255,7 +263,8 @@ class Matcher:
         if order.reduce_only:
             return True
         need = self.required_margin(d, order.side, order.remaining, price, order.position_side)
-        free = self.free_balance() + d.wallet_delta - d.margin_delta(self.fees.leverage)
+        free = (self.free_balance() + d.mark_move() + d.wallet_delta
+                - d.margin_delta(self.fees.leverage))
         return free >= need
 
     # ---- price points ------------------------------------------------------------------

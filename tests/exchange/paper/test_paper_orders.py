@@ -242,6 +242,22 @@ def test_stops_triggering_at_one_point_share_the_free_margin(make_exchange, mark
     assert ex.fetch_balance().funds("USDT").free >= 0
 
 
+def test_a_trigger_is_afforded_at_its_own_points_price_not_the_last_seen(
+    make_exchange, market
+) -> None:
+    """The point that fires a stop also moved the open position: the margin check sees the
+    loss up to that point (as the backtest's exchange does), not the price of the last call."""
+    ex = make_exchange(starting_balance=D("1000"))  # leverage 5
+    ex.create_order(BTC, "market", "buy", D("0.05"))  # 600 USDT of margin: ~398 free at 60000
+    ex.create_order(BTC, "market", "buy", D("0.03"), None,  # ~343 USDT of margin and fee
+                    {"triggerPrice": D("57000"), "triggerDirection": "below",
+                     "clientOrderId": "dip"})
+    market.move(BTC, "57000")  # the long lost 150 USDT on the way: ~248 free
+    assert ex.fetch_order(None, BTC, {"clientOrderId": "dip"}).status == "rejected"
+    assert [p.contracts for p in ex.fetch_positions([BTC])] == [D("0.05")]
+    assert ex.fetch_balance().funds("USDT").free >= 0
+
+
 def test_open_orders_include_triggers_and_since_limit(ex: PaperExchange, market) -> None:
     a = ex.create_order(BTC, "limit", "buy", D("0.01"), D("50000"))
     market.move(ETH, "3000")
