@@ -98,6 +98,22 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         self._trade_seq = itertools.count(snapshot.max_trade_seq + 1)
         self._client_ids = snapshot.client_ids
         self._matcher = Matcher(fees, self._next_trade_seq, self._account.free)
+        try:
+            self._catch_up_holdings()
+        except BaseException:
+            self._store.close()
+            raise
+
+    def _catch_up_holdings(self) -> None:
+        """Bring every symbol holding a position or an order up to now at start: the account's
+        free balance sums each symbol's unrealized P&L at its last processed price, and after
+        downtime those are the prices from before it (an order on one symbol would be afforded
+        against another's loss it no longer counts)."""
+        now = self._now_ms()
+        for book in self._active_books():
+            with book.lock:
+                self._catch_up(book, now)
+        self._store.flush()
 
     def _restore(
         self, snapshot: Snapshot, symbols: list[str], fees: Fees, store_path: str | Path

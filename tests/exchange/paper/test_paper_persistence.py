@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from exchange import errors
 from exchange.paper import CsvPriceSource, GeneratorPriceSource, PaperExchange
 from tests.exchange.paper.paper_support import BTC, ETH, FakeClock
 
@@ -217,3 +218,18 @@ def _count(db: Path, table: str) -> int:
         return 0
     finally:
         conn.close()
+
+
+def test_a_restart_counts_the_downtimes_loss_of_every_position_before_the_next_order(
+    make_exchange, market
+) -> None:
+    """The free balance after a restart sums every position's unrealized P&L at the price of
+    now, not at the price the store last saw before the downtime."""
+    ex1 = make_exchange(starting_balance=D("1000"))  # leverage 5
+    ex1.create_order(ETH, "market", "buy", D("0.3"))  # 900 USDT of notional: ~819 free
+    ex1.close()
+    market.move(ETH, "1000", step_s=600)  # the long loses 600 USDT while nobody is connected
+    ex2 = make_exchange()
+    with pytest.raises(errors.InsufficientFunds):  # ~602 USDT of margin, ~219 USDT free
+        ex2.create_order(BTC, "market", "buy", D("0.05"))
+    assert ex2.fetch_balance().funds("USDT").free < D("300")
