@@ -2,7 +2,7 @@
 the operator's pause, and the interim wiring to the actors.
 
 ``tick`` runs on the bot's run loop (every ``bot.status_interval_s``): it reads new ledger rows,
-lets each check move its state, persists, journals and alerts each trip once, and then makes
+lets each check move its state, alerts and journals each trip once, persists, and then makes
 every actor's ``BlockEntries`` flag agree with ``refuse`` (interim: once the one entry gate
 calls ``checks`` itself, only the feed and the persistence stay here).
 """
@@ -87,10 +87,12 @@ class AccountGuard:
         self._feed(now)
         trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
         self.totals.stop_outs_checked()
+        for trip in trips:  # first: a trip is in force (and never seen again) from here on, so
+            self._alert(trip)  # a failed write below must not take its only alert with it
+            self._journal_trip(trip)
         if self._encoded() != before or self._unsaved:
+            self._unsaved = True  # a save that fails is tried again at the next tick
             self._save()
-        for trip in trips:
-            self._tripped(trip)
         self.sync_blocks(now)
         return trips
 
@@ -175,11 +177,20 @@ class AccountGuard:
                           f"realized {day_net:.2f} USDT; total {t.net:.2f}, equity "
                           f"{t.equity:.2f}, {t.wins}W/{t.losses}L")
 
-    def _tripped(self, trip: Trip) -> None:
+    def _alert(self, trip: Trip) -> None:
+        try:
+            self.alert(trip.symbol, "protection", trip.reason, protection=trip.name)
+        except Exception as exc:  # noqa: BLE001 - the trip is still saved and journaled
+            self.log.error("protections: the {} alert failed: {}", trip.name, exc)
+
+    def _journal_trip(self, trip: Trip) -> None:
         data = {"protection": trip.name, "reason": trip.reason}
-        self.repo.record(trip.symbol or ACCOUNT_SUBJECT, "ProtectionTripped", data,
-                         correlation_id=uuid.uuid4().hex[:16])
-        self.alert(trip.symbol, "protection", trip.reason, protection=trip.name)
+        try:
+            self.repo.record(trip.symbol or ACCOUNT_SUBJECT, "ProtectionTripped", data,
+                             correlation_id=uuid.uuid4().hex[:16])
+        except Exception as exc:  # noqa: BLE001 - alerted already; one line says what is missing
+            self.log.error("protections: {} tripped ({}) but its journal row was not written: "
+                           "{}", trip.name, trip.reason, exc)
 
     # -- operator controls (through the control table, applied on the run loop) -----------------
     COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset", "reset_protection")
