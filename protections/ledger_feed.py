@@ -87,8 +87,12 @@ class LedgerTotals:
         return None if closed == 0 else self.wins / closed
 
     def roll_day(self, now: float) -> None:
+        """A new UTC day starts the day's count at zero. The day only moves forward: a wall
+        clock stepped back over midnight (NTP, a VM restore) must not zero the count, which
+        its step forward again would zero once more, forgetting the day's losses (a restart's
+        replay of the ledger, counting by the fills' times, keeps them)."""
         today = day_start(now)
-        if today != self.day:
+        if today > self.day:
             self.day, self.day_net = today, ZERO
 
     def stop_outs_checked(self) -> None:
