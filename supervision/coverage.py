@@ -78,11 +78,13 @@ class StopCoverageWatch:
         self.grace_s = grace_s
         self.bot_side_stops = bot_side_stops
         self._episodes: dict[str, _Episode] = {}
+        self._last_now: float | None = None
         self.alerted_since_clear = False
         """An alert went out and the coverage has not been back to 100 % since."""
 
     def observe(self, status: dict[str, Any], now: float) -> None:
         """Look at one account status (`build_status`'s ``actors`` and ``health``)."""
+        self._clock_step(now)
         seen = dict(positions(status["actors"], self.bot_side_stops))
         missing = [label for label, covered in seen.items() if not covered]
         self._end_episodes(set(missing), seen, now)
@@ -103,6 +105,15 @@ class StopCoverageWatch:
                 self.log.warning("every open position has its stop again (ts_coverage {:.0%}: "
                                  "the other stops are held by the bot, stop_mode = \"bot\")",
                                  coverage)
+
+    def _clock_step(self, now: float) -> None:
+        """`now` is the run loop's wall clock. A look earlier than the last one (the clock
+        stepped back: NTP, a VM restore) moves every episode's start back by the step: an
+        unprotected position must not wait the step out on top of its grace."""
+        last, self._last_now = self._last_now, now
+        if last is not None and now < last:
+            for episode in self._episodes.values():
+                episode.since -= last - now
 
     def _end_episodes(self, missing: set[str], seen: dict[str, bool], now: float) -> None:
         for label in [label for label in self._episodes if label not in missing]:

@@ -219,3 +219,22 @@ def test_bot_side_stops_show_as_no_exchange_stop_and_are_not_alerted(tmp_path):
             assert health_at(account, t0 + later)["ts_coverage"] == 0.0
         assert unprotected_alerts(account) == [] and all_clear(lines) == []
         assert not [o for o in fx.inner.fetch_open_orders(BTC) if o.is_stop]
+
+
+def test_a_wall_clock_stepped_back_does_not_hold_the_alert_back(tmp_path):
+    """Found by review: the episodes were timed on the status's wall clock, so a step back of
+    an hour (NTP, a VM restore) while a position was without its stop held its alert back for
+    that hour on top of the grace. A step back now counts as no time passing."""
+    with running(tmp_path, StopRefusals({BTC}), symbols=[BTC]) as (account, _fx, _lines):
+        open_long(account, BTC)
+        t0 = time.time()
+        assert health_at(account, t0)["ts_coverage"] == 0.0
+        assert health_at(account, t0 + GRACE / 2)["ts_coverage"] == 0.0
+        back = t0 - 3600  # the wall clock stepped back an hour
+        health_at(account, back)
+        assert unprotected_alerts(account) == []
+        health_at(account, back + GRACE / 2 + 1)  # the grace is now over, counted across the step
+        [alert] = unprotected_alerts(account)
+        assert alert["positions"] == [f"{BTC} long"]
+        health_at(account, back + GRACE + 60)
+        assert len(unprotected_alerts(account)) == 1
