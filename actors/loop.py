@@ -221,12 +221,25 @@ class DecisionLoop:
         """An external signal; `SignalHandled` is journaled in the same transaction as the first
         decision it causes (correlated by the signal id), or on its own if nothing changed."""
         sid = message.signal_id
+        if message.expires_at is not None and self.clock() >= message.expires_at:
+            self._expired(message)
+            return
         handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
         signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
                               size_usdt=message.size_usdt)
         if self.apply(signal, correlation_id=sid or "", also=handled) or not sid:
             return
         self.repo.record(self.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
+
+    def _expired(self, message: ExternalSignal) -> None:
+        """A signal whose `expires_at` passed while it waited in the mailbox (behind a
+        reconciliation, say): the receiver checked it on arrival, but it must not trade late."""
+        side = "exit" if message.side is None else message.side.value
+        reason = f"expired at {message.expires_at:.3f} before the actor could handle it"
+        self.repo.record(self.symbol, "SignalSkipped",
+                         {"signal_id": message.signal_id, "side": side, "reason": reason},
+                         correlation_id=message.signal_id or new_correlation_id())
+        self.log.warning("signal {} {} skipped: {}", message.signal_id, side, reason)
 
     def activity(self, message: OrderActivity) -> None:
         """The exchange reported fills: look each of our orders up and apply what it says. A

@@ -39,6 +39,8 @@ class ExternalSignal:
     signal_id: str | None = None
     size_usdt: Decimal | None = None
     reason: str = "external"
+    expires_at: float | None = None
+    """Epoch seconds; handled at or after it (behind a busy mailbox), it is skipped."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

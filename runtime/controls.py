@@ -113,7 +113,7 @@ class ControlApplier:
             # actor handled it, or records it as skipped if it died in the mailbox)
             return "already delivered before a restart (see the journal)"
         ok = self.sup.deliver_signal(symbol, ExternalSignal(
-            side=side, signal_id=sid, size_usdt=size, reason="manual"))
+            side=side, signal_id=sid, size_usdt=size, reason="manual", expires_at=expires_at))
         if ok:
             return "delivered"
         waited = f" after waiting {self.wait_s:g}s" if cid in self._waiting_since else ""

@@ -43,8 +43,9 @@ class SignalRequest:
         return "exit" if self.side is None else self.side.value
 
     def to_external(self, source: str) -> ExternalSignal:
+        expires_at = None if self.expires_at is None else float(self.expires_at)
         return ExternalSignal(side=self.side, signal_id=self.signal_id, size_usdt=self.size_usdt,
-                              reason=f"signal:{source}")
+                              reason=f"signal:{source}", expires_at=expires_at)
 
     def journal_data(self) -> dict[str, Any]:
         def s(v: Decimal | None) -> str | None:
