@@ -4,6 +4,7 @@ client. Storage is reached only through the injected callables (`journal`, `seen
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -70,16 +71,24 @@ are answered, counted and summarised (signals/reject_throttle.py)."""
 
 
 class SignalServices:
-    """The router plus whichever transports are configured; start/stop them together."""
+    """The router plus whichever transports are configured; start/stop them together. While
+    they run, the rejections the throttle holds back are recorded every `flush_interval_s`
+    (found by review: their summary waited for the next recorded rejection or the stop, hours
+    later or never after a kill, so a flood showed as one rejection)."""
 
     def __init__(
-        self, router: Any, http: SignalHttpServer | None, websocket: SignalWebSocketClient | None
+        self, router: Any, http: SignalHttpServer | None, websocket: SignalWebSocketClient | None,
+        flush_interval_s: float = REJECT_RECORD_INTERVAL_S,
     ) -> None:
         self.router = router
         self.http = http
         self.websocket = websocket
+        self.flush_interval_s = flush_interval_s
         self.started = False
         """start() ran (the bot starts the receiver once its actors run: it may stop first)."""
+        self._stopping = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_loop, name="signal-rejections",
+                                         daemon=True)
 
     def start(self) -> None:
         self.started = True
@@ -87,6 +96,16 @@ class SignalServices:
             self.http.start()
         if self.websocket is not None:
             self.websocket.start()
+        self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while not self._stopping.wait(self.flush_interval_s):
+            self._flush()
+
+    def _flush(self) -> None:
+        flush = getattr(self.router, "flush_rejections", None)
+        if flush is not None:
+            flush()
 
     def stop(self, timeout_s: float = 5.0) -> bool:
         """True when every transport stopped within `timeout_s` each."""
@@ -95,9 +114,10 @@ class SignalServices:
             ok = self.websocket.stop(timeout_s) and ok
         if self.http is not None:
             ok = self.http.stop(timeout_s) and ok
-        flush = getattr(self.router, "flush_rejections", None)
-        if flush is not None:
-            flush()  # the count of a flood's last interval is not lost
+        self._stopping.set()
+        if self._flusher.is_alive():
+            self._flusher.join(timeout_s)
+        self._flush()  # the count of a flood's last interval is not lost
         return ok
 
 

@@ -126,3 +126,36 @@ def test_a_flood_without_a_token_costs_a_line_per_second_not_per_request():
     noted = [line for line in lines if "without a valid token" in line]
     assert 1 <= len(noted) <= 2 * (int(elapsed) + 1) < 200
     assert journal.entries == [] and deliver.calls == []
+
+
+def test_a_floods_summary_is_recorded_while_the_receiver_runs():
+    """Found by review: the rejections held back were summarised only with the next recorded
+    rejection or at stop; after a flood that ended, the journal and the log showed one
+    rejection for hours (and never the rest after a kill -9). They are now recorded within
+    about a second, with the receiver still running."""
+    from tests.support.waiting import wait_until
+
+    journal, deliver = FakeJournal(), FakeDeliver()
+    services = build_signal_services(
+        SignalsConfig(enabled=True, port=0), symbols=[BTC], deliver=deliver, journal=journal,
+        seen=journal.seen, open_positions=lambda: 0, max_open_positions=5, logger=logger,
+        environ={"BOT_SIGNAL_TOKEN": TOKEN})
+    assert services.http is not None
+    services.start()
+    flood = 20
+    try:
+        for i in range(flood):
+            status, _ = post(services.http.url, {"id": f"g{i}", "symbol": "NOPE/USDT:USDT",
+                                                 "side": "long"})
+            assert status == 422
+
+        def accounted() -> int:
+            rows = journal.of("SignalRejected")
+            return sum(r[2].get("suppressed", 1) for r in rows)
+
+        wait_until(lambda: accounted() == flood, timeout=10,
+                   message="every rejection of the flood in the journal")
+        rows = journal.of("SignalRejected")
+        assert len(rows) < flood and any("suppressed" in r[2] for r in rows)
+    finally:
+        assert services.stop(timeout_s=5)
