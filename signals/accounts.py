@@ -43,9 +43,9 @@ class AccountDispatcher:
             for symbol in router.symbols:
                 self.owners.setdefault(symbol, []).append(name)
 
-    def flush_rejections(self) -> None:
+    def flush_rejections(self, due_only: bool = False) -> None:
         for router in self.routers.values():
-            router.flush_rejections()
+            router.flush_rejections(due_only)
 
     @property
     def symbols(self) -> frozenset[str]:

@@ -88,18 +88,29 @@ class SignalHttpServer:
 
     def log_unauthorized(self, client: str) -> None:
         record, held = self._unauthorized.admit("missing or bad token", time.monotonic())
-        if held is not None:
-            self.log.warning("signal endpoint: {} more requests without a valid token", held.count)
+        self._log_held(held, None)
         if record:
             self.log.warning("signal endpoint: request from {} without a valid token", client)
 
     def log_refused(self, reason: str, message: str, *args: Any) -> None:
         record, held = self._refused.admit(reason, time.monotonic())
-        if held is not None:
-            self.log.warning("signal endpoint: {} more connections refused or failed ({})",
-                             held.count, _reasons(held.reasons))
+        self._log_held(None, held)
         if record:
             self.log.warning(message, *args)
+
+    def log_held(self, now: float | None = None) -> None:
+        """The counts held back, logged (from the serving loop once their interval is over,
+        and at stop): found by review, a burst of wrong tokens showed as one line and its
+        count was never logged unless another such request came."""
+        self._log_held(self._unauthorized.flush(now), self._refused.flush(now))
+
+    def _log_held(self, unauthorized: Any, refused: Any) -> None:
+        if unauthorized is not None:
+            self.log.warning("signal endpoint: {} more requests without a valid token",
+                             unauthorized.count)
+        if refused is not None:
+            self.log.warning("signal endpoint: {} more connections refused or failed ({})",
+                             refused.count, _reasons(refused.reasons))
 
     @property
     def address(self) -> tuple[str, int]:
@@ -130,10 +141,7 @@ class SignalHttpServer:
                 lambda: self._in_flight == 0, timeout=max(deadline - time.monotonic(), 0.0)
             )
             idle = self._in_flight == 0
-        held = self._refused.flush()
-        if held is not None:
-            self.log.warning("signal endpoint: {} more connections refused or failed ({})",
-                             held.count, _reasons(held.reasons))
+        self.log_held()
         return idle and not self._thread.is_alive()
 
     def _handle(self, body: bytes) -> Any:
@@ -167,6 +175,8 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.closing: deque[tuple[socket.socket, float]] = deque()
         """Refused connections, answered and half-closed, until the client hangs up (or 1 s)."""
+        self.next_log_held = 0.0
+        """When the serving loop next logs the counts held back (once a second)."""
         super().__init__(*args, **kwargs)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -205,6 +215,9 @@ class _Server(ThreadingHTTPServer):
 
     def service_actions(self) -> None:
         now, keep = time.monotonic(), deque[tuple[socket.socket, float]]()
+        if now >= self.next_log_held:
+            self.next_log_held = now + 0.25
+            self.owner.log_held(now)
         while self.closing:
             sock, until = self.closing.popleft()
             if _drained(sock) or now >= until:

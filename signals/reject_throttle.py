@@ -47,9 +47,13 @@ class RejectionThrottle:
             self._last = now
             return True, self._take()
 
-    def flush(self) -> Suppressed | None:
-        """What is held back now (and forget it); None when nothing is."""
+    def flush(self, now: float | None = None) -> Suppressed | None:
+        """What is held back now (and forget it); None when nothing is. With ``now``: only once
+        the interval of the last recorded rejection is over (within it, a rejection recorded
+        next carries the count), so a timer adds no line to the interval's two."""
         with self._lock:
+            if now is not None and self._last is not None and now - self._last < self.interval_s:
+                return None
             return self._take()
 
     def _take(self) -> Suppressed | None:

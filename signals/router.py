@@ -218,9 +218,10 @@ class SignalRouter:
             Outcome(status="rejected", http_status=rej.status, signal_id=sid, reason=rej.reason)
         )
 
-    def flush_rejections(self) -> None:
-        """Record the rejections the throttle still holds back (at stop, or from a timer)."""
-        held = self.throttle.flush()
+    def flush_rejections(self, due_only: bool = False) -> None:
+        """Record the rejections the throttle still holds back (at stop; `due_only`: from the
+        receiver's timer, once their interval is over)."""
+        held = self.throttle.flush(self.monotonic() if due_only else None)
         if held is not None:
             self._record_suppressed(held)
 

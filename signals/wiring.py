@@ -100,12 +100,12 @@ class SignalServices:
 
     def _flush_loop(self) -> None:
         while not self._stopping.wait(self.flush_interval_s):
-            self._flush()
+            self._flush(due_only=True)
 
-    def _flush(self) -> None:
+    def _flush(self, *, due_only: bool = False) -> None:
         flush = getattr(self.router, "flush_rejections", None)
         if flush is not None:
-            flush()
+            flush(due_only)
 
     def stop(self, timeout_s: float = 5.0) -> bool:
         """True when every transport stopped within `timeout_s` each."""

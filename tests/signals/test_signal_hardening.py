@@ -106,6 +106,10 @@ def test_throttle_records_the_first_of_each_interval_and_sums_the_rest():
     record, held = throttle.admit("a", 11.0)
     assert record and held is not None and held.count == 2 and held.reasons == {"a": 1, "b": 1}
     assert throttle.flush() is None
+    assert throttle.admit("c", 11.2)[0] is False
+    assert throttle.flush(11.9) is None  # a timer within the interval: the next record carries it
+    due = throttle.flush(12.0)
+    assert due is not None and due.count == 1 and throttle.flush(12.5) is None
 
 
 def test_a_flood_without_a_token_costs_a_line_per_second_not_per_request():
@@ -159,3 +163,33 @@ def test_a_floods_summary_is_recorded_while_the_receiver_runs():
         assert len(rows) < flood and any("suppressed" in r[2] for r in rows)
     finally:
         assert services.stop(timeout_s=5)
+
+
+def test_the_count_of_a_burst_without_a_token_is_logged_while_the_server_runs():
+    """Found by review: requests without a valid token past the first of each second were
+    counted, and the count was logged only when another such request came (not even at stop):
+    a burst of wrong tokens showed as one line. It is now logged once its second is over."""
+    from tests.support.waiting import wait_until
+
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING", format="{message}")
+    server, journal, deliver = serve()
+    burst = 20
+    try:
+        for i in range(burst):
+            assert post(server.url, {"id": f"w{i}", "symbol": BTC, "side": "long"},
+                        token="wrong")[0] == 401
+
+        def counted() -> int:
+            full = sum("request from" in line and "without a valid token" in line
+                       for line in lines)
+            more = sum(int(line.split()[2]) for line in lines
+                       if "more requests without a valid token" in line)
+            return full + more
+
+        wait_until(lambda: counted() == burst, timeout=10,
+                   message="every request of the burst in the log")
+        assert len(lines) < burst
+    finally:
+        assert server.stop(timeout_s=5)
+        logger.remove(sink)
