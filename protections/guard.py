@@ -218,6 +218,9 @@ class AccountGuard:
             result = "kill switch off"
         else:
             result = self._reset(str(args.get("name") or ""), symbol, now)
+        # every actor told afresh: the supervisor tells them of a kill switch it trips itself,
+        # so what was last told here may not be what an actor holds (a person's action: rare)
+        self._sent.clear()
         self.sync_blocks(now)
         return result
 
