@@ -104,10 +104,13 @@ def limits_for(exchange_id: str, ccxt_rate_limit_ms: float) -> VenueLimits:
     return VenueLimits(venue=exchange_id, unit="ccxt cost", ip_limit=per_s, ip_window_s=1.0)
 
 
-BINANCE_WEIGHT_FIXES = {("fapiPrivateV3", "GET", "positionRisk"): 5.0,
-                        ("fapiPrivate", "POST", "order"): 0.0}
-"""Where ccxt 4.5.90's table differs from the venue's docs: position risk v3 weighs 5 (ccxt: 1);
-a new order weighs 0 on the IP limit (ccxt: 4), it counts on the account's order limits."""
+BINANCE_WEIGHT_FIXES = {
+    **{(api, "GET", path): 5.0 for api in ("fapiPrivateV2", "fapiPrivateV3")
+       for path in ("positionRisk", "account", "balance")},
+    ("fapiPrivate", "POST", "order"): 0.0}
+"""Where ccxt 4.5.90's table differs from the venue's docs: position risk, account (ccxt's
+fetch_balance) and balance v2/v3 weigh 5 (ccxt: 1); a new order weighs 0 on the IP limit
+(ccxt: 4), it counts on the account's order limits."""
 
 
 def ip_units(limits: VenueLimits, api: object, method: str, path: str,

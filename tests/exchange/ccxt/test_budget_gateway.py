@@ -269,3 +269,21 @@ def test_binance_spent_minute_sends_nothing_before_it_turns(tmp_path):
         assert limiter.refused == 0
     finally:
         emu.stop()
+
+
+def test_binance_balance_read_weighs_what_the_venue_counts(tmp_path):
+    # GET /fapi/v3/account (ccxt's fetch_balance) weighs 5 on Binance; ccxt 4.5.90's table
+    # says 1, so each balance read spent 4 weight the budget never saw
+    fake = FakeTime()
+    limiter = BinanceWeightLimiter(clock=fake.clock)
+    emu = start_emulator("binanceusdm", limiter)
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        spent_before, venue_before = sum(gw.meter.venue.ip.spent.values()), limiter.weight_total
+        gw.fetch_balance()
+        assert len(emu.hits("/fapi/v3/account")) == 1
+        spent = sum(gw.meter.venue.ip.spent.values()) - spent_before
+        assert spent == limiter.weight_total - venue_before == 5
+    finally:
+        emu.stop()
