@@ -31,7 +31,7 @@ from typing import Any
 
 import ccxt
 
-from exchange.budget import Priority, call_priority
+from exchange.budget import Priority, call_priority, current_priority
 from exchange.budget_meter import RequestMeter
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
@@ -144,7 +144,9 @@ class InstancePool:
             if meter is not None:
                 meter.before(api, method, path, float(cost) if cost else 1.0)
             if bucket is not None:
-                bucket.acquire(float(cost) if cost else 1.0)
+                # a protective call waits only behind protective ones (rate_limit.py)
+                bucket.acquire(float(cost) if cost else 1.0,
+                               protective=current_priority() is Priority.PROTECTIVE)
             if meter is None:
                 return inner(path, api, method, params, config)
             inst.last_response_headers = inst.last_http_status = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from decimal import Decimal as D
 
 from exchange.ccxt.rate_limit import TokenBucket
 from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
@@ -75,3 +76,39 @@ def test_all_threads_share_one_bucket_through_the_gateway(tmp_path):
         gw.close()
     finally:
         emu.stop()
+
+
+class FrozenTime(FakeTime):
+    """Sleeps are recorded but the clock stands still: every booking's debt stays visible."""
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+
+
+def test_a_protective_call_never_queues_behind_polling_in_the_extra_cap(tmp_path):
+    emu = start_emulator("binanceusdm")
+    fake = FrozenTime()
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0)
+        gw.load_markets()
+        order = gw.create_order("BTC/USDT:USDT", "limit", "buy", D("0.01"), D("20000"),
+                                {"clientOrderId": "cap-1"})
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # ccxt cost 40: 20 s of the cap
+        assert fake.sleeps and fake.sleeps[-1] > 15
+        fake.sleeps.clear()
+        gw.cancel_order(order.id, "BTC/USDT:USDT")  # protective: goes at once
+        assert fake.sleeps == [] and len(emu.hits("/fapi/v1/order")) >= 2
+        assert gw.bucket.reserve(1.0) > 20.5  # the next lower call pays for the cancel
+        gw.close()
+    finally:
+        emu.stop()
+
+
+def test_protective_calls_are_paced_among_themselves():
+    fake = FakeTime(0.0)
+    bucket = TokenBucket(10.0, burst=1, clock=lambda: 0.0, sleep=fake.sleep)
+    assert bucket.reserve(50.0) == 4.9  # a lower call's debt
+    waits = [bucket.reserve(protective=True) for _ in range(3)]
+    assert [round(w, 9) for w in waits] == [0.0, 0.1, 0.2]
+    assert round(bucket.reserve(), 9) == 5.3  # lower calls pay for the protective ones
