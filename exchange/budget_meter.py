@@ -87,11 +87,13 @@ class RequestMeter:
         check_fence()
         limits = self.venue.limits
         units = ip_units(limits, api, method, path, ccxt_cost)
+        waited = 0.0  # the bound holds over every bucket the request pays, not each alone
         if units > 0:
-            self.venue.ip.take(units, priority, max_wait_s=bound, before_sleep=self._hold,
-                               step_s=step)
+            waited += self.venue.ip.take(units, priority, max_wait_s=bound,
+                                         before_sleep=self._hold, step_s=step)
         for bucket in self._account_buckets(api, method, path, ccxt_cost):
-            bucket.take(1.0, priority, max_wait_s=bound, before_sleep=self._hold, step_s=step)
+            waited += bucket.take(1.0, priority, max_wait_s=bound - waited,
+                                  before_sleep=self._hold, step_s=step)
         check_fence()  # after every wait: a replaced incarnation sends nothing
         waiting(self.timeout_s)
         self.requests += 1

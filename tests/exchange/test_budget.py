@@ -164,3 +164,23 @@ def test_the_streams_gap_fill_goes_before_the_reconciliations():
         b.take(5, Priority.RECONCILE, max_wait_s=0)
     assert b.take(5, Priority.GAP_FILL, max_wait_s=0) == 0.0  # 17 >= 10 + 5: at once
     assert FLOOR[Priority.PROTECTIVE] < FLOOR[Priority.GAP_FILL] < FLOOR[Priority.RECONCILE]
+
+
+def test_an_entry_waits_at_most_its_bound_over_all_the_buckets_it_pays():
+    """A Bybit order pays the IP bucket, then its endpoint's: each wait was bounded on its own,
+    so an entry could wait 2 x entry_max_wait_s (1.5 s for the IP, then 1.6 s more for the
+    endpoint at a 2 s bound) and go out late instead of being refused."""
+    from exchange.budget_meter import MaxWaits, RequestMeter
+
+    fake = FakeTime()
+    venue = VenueBudget(BYBIT, 0.5, clock=fake.clock, sleep=fake.sleep)
+    account = venue.account("key-1")
+    meter = RequestMeter(venue, account, timeout_s=1.0, waits=MaxWaits(entry_s=2.0))
+    create = account.endpoint("v5/order/create", 2.5)  # 20/s at share 0.5: 10/s, capacity 1
+    ip_need = FLOOR[Priority.ENTRY] * venue.ip.capacity + 1
+    venue.ip.cap_remaining(ip_need - venue.ip.rate_per_s * 1.5)  # the IP: 1.5 s short
+    create.cap_remaining(1 - create.rate_per_s * 3.1)  # the endpoint: 3.1 s short
+    start = fake.now
+    with call_priority(Priority.ENTRY), pytest.raises(BudgetRefused, match="entry call"):
+        meter.before(["private"], "POST", "v5/order/create", 2.5)
+    assert fake.now - start <= 2.0 + 1e-9 and meter.requests == 0
