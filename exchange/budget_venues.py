@@ -325,3 +325,24 @@ def feed_shortfall(exchange_id: str, poll_interval_s: float, share: float) -> st
             f"{share:g}: the {exchange_id} feed alone needs {need:.1f} {limits.unit}/s ({what} "
             f"per poll) but polling may use {polling:.1f}/s; set exchange.poll_interval_s >= "
             f"{fastest:.2f} or raise exchange.rate_budget_share")
+
+
+def shared_feed_shortfall(exchange_id: str, feeds: dict[str, float], share: float) -> str | None:
+    """One line naming the accounts and keys when the REST feeds of several accounts on one
+    venue budget (`feeds`: account -> its poll_interval_s) together need more than polling may
+    spend: they pay one budget, so each alone fitting is not enough."""
+    if exchange_id not in FEED_POLL_COST or len(feeds) < 2:
+        return None
+    cost, what = FEED_POLL_COST[exchange_id]
+    limits = limits_for(exchange_id, 50)
+    polling = limits.ip_limit * share / limits.ip_window_s * 0.5
+    need = sum(cost / interval for interval in feeds.values())
+    if need <= polling:
+        return None
+    names = ", ".join(feeds)
+    intervals = ", ".join(f"{v:g}" for v in feeds.values())
+    return (f"accounts {names} pay one {exchange_id} rate budget: their REST feeds together "
+            f"need {need:.1f} {limits.unit}/s ({what} per poll each, exchange.poll_interval_s "
+            f"= {intervals}) but polling may use {polling:.1f}/s at exchange.rate_budget_share "
+            f"= {share:g}; set exchange.poll_interval_s >= {len(feeds) * cost / polling:.2f} "
+            f"for each, raise exchange.rate_budget_share or turn exchange.streams on")

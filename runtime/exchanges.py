@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -123,6 +123,26 @@ def check_feed_budget(settings: Settings) -> None:
     short = feed_shortfall(e.id, e.poll_interval_s, e.rate_budget_share)
     if short and not streams_carry_prices(settings):
         raise StartupError(short)
+
+
+def check_shared_feeds(accounts: Sequence[Settings]) -> None:
+    """The accounts of one process on one venue and API host pay one rate budget (the gateways
+    share `exchange.budget_venues.SHARED`), so their REST price feeds share polling's part of
+    it: feeds that fit one by one (`check_feed_budget`) but not together never start. The
+    budget runs at the share of the first account built on it."""
+    from exchange.budget_venues import shared_feed_shortfall
+    from runtime.workers_role import budget_venue
+
+    groups: dict[tuple[str, str], list[Settings]] = {}
+    for a in accounts:
+        if a.bot.mode in ("live", "dry-run") and not streams_carry_prices(a):
+            groups.setdefault(budget_venue(a.exchange.id, a.exchange.api_url), []).append(a)
+    for group in groups.values():
+        feeds = {a.bot.account: a.exchange.poll_interval_s for a in group}
+        short = shared_feed_shortfall(group[0].exchange.id, feeds,
+                                      group[0].exchange.rate_budget_share)
+        if short:
+            raise StartupError(short)
 
 
 def streams_carry_prices(settings: Settings) -> bool:

@@ -16,6 +16,7 @@ from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
+from runtime.exchanges import check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
@@ -200,6 +201,8 @@ class Bot:
     def _open_accounts(self, log: Any) -> None:
         """Build and open every account's runtime, then log the start line."""
         s = self.settings
+        mine = [(i, a) for i, a in enumerate(s.account_settings()) if self.role.runs(a.bot.account)]
+        check_shared_feeds([self.role.budgeted(a) for _, a in mine])  # they pay one budget
         self.accounts = [
             AccountRuntime(
                 self.role.budgeted(a),
@@ -208,8 +211,7 @@ class Bot:
                 tagged=s.has_accounts,
                 config_key=f"accounts[{i}]." if s.has_accounts else "",
             )
-            for i, a in enumerate(s.account_settings())
-            if self.role.runs(a.bot.account)
+            for i, a in mine
         ]
         for account in self.accounts:
             account.open()

@@ -52,3 +52,34 @@ def test_binance_under_its_ccxt_id_binance_is_checked_as_binanceusdm():
     short = feed_shortfall("binance", 1.0, 0.5)
     assert short == feed_shortfall("binanceusdm", 1.0, 0.5).replace("binanceusdm", "binance")
     assert feed_shortfall("binance", 4.5, 0.5) is None
+
+
+def test_accounts_whose_feeds_fit_alone_but_not_together_on_one_budget_never_start(tmp_path):
+    """Two Binance accounts in one process pay one venue budget (exchange/budget_venues.py
+    SHARED). Each REST feed at 5 s fits alone (9 of the 10 weight/s polling may use), so each
+    passed its own check, and together they needed 18/s: their polls were refused about every
+    other time, with a warning each, prices half as fresh."""
+    import os
+
+    from tests.e2e.bot_process import start_bot
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[bot]\nmode = "live"\n[logging]\nconsole = false\n'
+        '[exchange]\nid = "binanceusdm"\npoll_interval_s = 5.0\nstreams = false\n'
+        'api_url = "http://127.0.0.1:9"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+        '[[accounts]]\nname = "alpha"\nexchange.api_key_env = "KEY_A"\n'
+        'exchange.api_secret_env = "SECRET_A"\n'
+        '[[accounts]]\nname = "beta"\nexchange.api_key_env = "KEY_B"\n'
+        'exchange.api_secret_env = "SECRET_B"\n')
+    env = {**os.environ, "KEY_A": "a" * 18, "SECRET_A": "s" * 36,
+           "KEY_B": "b" * 18, "SECRET_B": "t" * 36}
+    for one in load_settings(config).account_settings():
+        check_feed_budget(one)  # each alone fits
+    proc = start_bot(config, tmp_path / "data", env=env)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err[-2000:]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
+    assert "accounts alpha, beta" in lines[0] and "exchange.poll_interval_s" in lines[0]
+    assert "exchange.rate_budget_share" in lines[0] and ">= 9.00" in lines[0]
