@@ -129,16 +129,25 @@ def check_shared_feeds(accounts: Sequence[Settings]) -> None:
     """The accounts of one process on one venue and API host pay one rate budget (the gateways
     share `exchange.budget_venues.SHARED`), so their REST price feeds share polling's part of
     it: feeds that fit one by one (`check_feed_budget`) but not together never start. The
-    budget runs at the share of the first account built on it."""
+    budget has one share (the first gateway built on it set it and the others' went unused),
+    so accounts on it that set different ones never start either."""
     from exchange.budget_venues import shared_feed_shortfall
     from runtime.workers_role import budget_venue
 
     groups: dict[tuple[str, str], list[Settings]] = {}
     for a in accounts:
-        if a.bot.mode in ("live", "dry-run") and not streams_carry_prices(a):
+        if a.bot.mode in ("live", "dry-run"):
             groups.setdefault(budget_venue(a.exchange.id, a.exchange.api_url), []).append(a)
     for group in groups.values():
-        feeds = {a.bot.account: a.exchange.poll_interval_s for a in group}
+        shares = {a.bot.account: a.exchange.rate_budget_share for a in group}
+        if len(set(shares.values())) > 1:
+            raise StartupError(
+                f"accounts {', '.join(shares)} pay one {group[0].exchange.id} rate budget but "
+                f"set exchange.rate_budget_share = {', '.join(f'{v:g}' for v in shares.values())}"
+                f"; the budget is the venue's per IP, one share for all of them: set the same "
+                f"exchange.rate_budget_share for each")
+        feeds = {a.bot.account: a.exchange.poll_interval_s for a in group
+                 if not streams_carry_prices(a)}
         short = shared_feed_shortfall(group[0].exchange.id, feeds,
                                       group[0].exchange.rate_budget_share)
         if short:

@@ -83,3 +83,27 @@ def test_accounts_whose_feeds_fit_alone_but_not_together_on_one_budget_never_sta
     assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
     assert "accounts alpha, beta" in lines[0] and "exchange.poll_interval_s" in lines[0]
     assert "exchange.rate_budget_share" in lines[0] and ">= 9.00" in lines[0]
+
+
+def test_accounts_on_one_budget_with_different_shares_never_start(tmp_path):
+    """The venue budget of a process is built by the first gateway on it, with that account's
+    rate_budget_share: another account's share on the same venue was silently unused (beta's
+    0.1, meant to leave room for other programs on the IP, ran at alpha's 0.8)."""
+    from runtime.exchanges import check_shared_feeds
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[bot]\nmode = "live"\n[exchange]\nid = "bybit"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+        '[[accounts]]\nname = "alpha"\nexchange.rate_budget_share = 0.8\n'
+        'exchange.api_key_env = "KEY_A"\n'
+        '[[accounts]]\nname = "beta"\nexchange.rate_budget_share = 0.1\n'
+        'exchange.api_key_env = "KEY_B"\n'
+        '[[accounts]]\nname = "gamma"\nexchange.id = "binanceusdm"\n'
+        'exchange.rate_budget_share = 0.1\nexchange.api_key_env = "KEY_C"\n')
+    accounts = load_settings(config).account_settings()
+    with pytest.raises(StartupError) as err:
+        check_shared_feeds(accounts)
+    line = str(err.value)
+    assert "\n" not in line and "accounts alpha, beta pay one bybit rate budget" in line
+    assert "exchange.rate_budget_share = 0.8, 0.1" in line
+    check_shared_feeds([accounts[0], accounts[2]])  # other venues: their own budgets
