@@ -82,8 +82,12 @@ class AccountRuntime:
         epoch: int = 0,
         commit_guard: Callable[[Any], None] | None = None,
         exchange_guard: Callable[[], None] | None = None,
+        feed_sharers: int = 1,
     ) -> None:
         self.settings = settings
+        self.feed_sharers = feed_sharers
+        """Live accounts of the process paying this account's venue budget (its REST feed's
+        pace, `rest_poll_interval`)."""
         self.config_key = config_key
         """Where this account is in the config file (``accounts[1].``), for startup errors."""
         self.name = settings.bot.account
@@ -177,7 +181,7 @@ class AccountRuntime:
             exchange=exchange,
             symbols=self.symbols,
             deliver=sup.tell,
-            interval_s=rest_poll_interval(s),
+            interval_s=rest_poll_interval(s, self.feed_sharers),
             own_prefix=prefix,
             logger=self.log,
             fetch_fills=fills_poller(exchange, self.symbols),

@@ -161,16 +161,31 @@ def streams_carry_prices(settings: Settings) -> bool:
                 and not (e.api_url and not e.ws_url))
 
 
-def rest_poll_interval(settings: Settings) -> float:
+def rest_poll_interval(settings: Settings, sharers: int = 1) -> float:
     """How often the REST feed polls: `exchange.poll_interval_s`, except that a REST feed
     standing in for the streams slows to what the venue budget allows (startup refuses a
-    REST-only feed that does not fit, see build_live)."""
+    REST-only feed that does not fit, see build_live). `sharers`: the live accounts of the
+    process whose feeds pay the same budget (`feed_sharers`); a venue's streams go down for
+    all of them at once, so each account's fallback fits its part of polling's budget."""
     from exchange.budget_venues import fitting_poll_interval
 
     e = settings.exchange
     if settings.bot.mode != "live" or not streams_carry_prices(settings):
         return e.poll_interval_s  # paper and dry-run accounts read the local paper exchange
-    return fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share)
+    return fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share / max(sharers, 1))
+
+
+def feed_sharers(accounts: Sequence[Settings]) -> dict[str, int]:
+    """Account -> how many live accounts of this process pay its venue budget (the gateways
+    share `exchange.budget_venues.SHARED`, one budget per venue and API host)."""
+    from runtime.workers_role import budget_venue
+
+    venues = {a.bot.account: budget_venue(a.exchange.id, a.exchange.api_url)
+              for a in accounts if a.bot.mode == "live"}
+    counts: dict[tuple[str, str], int] = {}
+    for venue in venues.values():
+        counts[venue] = counts.get(venue, 0) + 1
+    return {name: counts[venue] for name, venue in venues.items()}
 
 
 def build_dry_run(settings: Settings, data_dir: Path) -> ExchangePort:

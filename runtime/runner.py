@@ -16,7 +16,7 @@ from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
-from runtime.exchanges import check_shared_feeds
+from runtime.exchanges import check_shared_feeds, feed_sharers
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
@@ -203,6 +203,7 @@ class Bot:
         s = self.settings
         mine = [(i, a) for i, a in enumerate(s.account_settings()) if self.role.runs(a.bot.account)]
         check_shared_feeds([self.role.budgeted(a) for _, a in mine])  # they pay one budget
+        sharers = feed_sharers([a for _, a in mine])
         self.accounts = [
             AccountRuntime(
                 self.role.budgeted(a),
@@ -210,6 +211,7 @@ class Bot:
                 logger=logger,
                 tagged=s.has_accounts,
                 config_key=f"accounts[{i}]." if s.has_accounts else "",
+                feed_sharers=sharers.get(a.bot.account, 1),
             )
             for i, a in mine
         ]

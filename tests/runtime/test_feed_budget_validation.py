@@ -7,7 +7,7 @@ import pytest
 
 from config.loader import load_settings
 from exchange.budget_venues import feed_shortfall
-from runtime.exchanges import build_live, check_feed_budget, rest_poll_interval
+from runtime.exchanges import build_live, check_feed_budget, feed_sharers, rest_poll_interval
 from runtime.wiring import StartupError
 from tests.e2e.bot_process import write_config
 
@@ -107,3 +107,24 @@ def test_accounts_on_one_budget_with_different_shares_never_start(tmp_path):
     assert "\n" not in line and "accounts alpha, beta pay one bybit rate budget" in line
     assert "exchange.rate_budget_share = 0.8, 0.1" in line
     check_shared_feeds([accounts[0], accounts[2]])  # other venues: their own budgets
+
+
+def test_accounts_on_one_budget_slow_their_rest_fallback_to_their_part(tmp_path):
+    """With the streams on, each live account's REST fallback took the pace that fits the whole
+    polling budget (Binance: 4.5 s): a venue's streams go down for every account at once, so
+    two accounts polled 20 weight/s against 10, half the polls refused. Each now takes its
+    part: 9 s for two accounts on Binance; another venue's account keeps its own."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[bot]\nmode = "live"\n[exchange]\nid = "binanceusdm"\n'
+        '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+        '[[accounts]]\nname = "alpha"\nexchange.api_key_env = "KEY_A"\n'
+        '[[accounts]]\nname = "beta"\nexchange.id = "binance"\n'
+        'exchange.api_key_env = "KEY_B"\n'
+        '[[accounts]]\nname = "gamma"\nexchange.id = "bybit"\n'
+        'exchange.api_key_env = "KEY_C"\n')
+    accounts = load_settings(config).account_settings()
+    sharers = feed_sharers(accounts)
+    assert sharers == {"alpha": 2, "beta": 2, "gamma": 1}
+    paces = [rest_poll_interval(a, sharers[a.bot.account]) for a in accounts]
+    assert paces == [pytest.approx(9.0), pytest.approx(9.0), pytest.approx(0.5)]
