@@ -41,6 +41,8 @@ BYBIT_IP_BAN_S = 600.0
 """Bybit v5 rate-limit docs: after HTTP 403 "access too frequent" the IP is banned; stop all
 HTTP requests for at least 10 minutes."""
 _BYBIT_BAN = re.compile(r'"retCode"\s*:\s*403\b|access too frequent', re.IGNORECASE)
+_BINANCE_ORDER_LIMIT = re.compile(r'"code"\s*:\s*-1015\b')
+"""Binance's refusal for the account's new-order limit (not the IP's)."""
 HEADER_MARGIN = 0.025
 """Share of a limit a header's count leaves unused, for requests in flight."""
 
@@ -117,7 +119,7 @@ class RequestMeter:
         h = {k.lower(): v for k, v in (headers or {}).items()}
         limits = self.venue.limits
         if limits is BINANCE_USDM:
-            self._binance(h, rate_limited)
+            self._binance(h, rate_limited, error)
         elif limits is BYBIT:
             if status == 403 or _BYBIT_BAN.search(error):
                 self._ip_banned(BYBIT_IP_BAN_S)
@@ -135,8 +137,17 @@ class RequestMeter:
                      "to it until {} ({:g} s)", self.venue.limits.venue,
                      until.isoformat(timespec="seconds"), seconds)
 
-    def _binance(self, h: dict[str, str], rate_limited: bool) -> None:
+    def _binance(self, h: dict[str, str], rate_limited: bool, error: str = "") -> None:
         self._binance_orders(h)
+        if rate_limited and _BINANCE_ORDER_LIMIT.search(error):
+            # -1015: the account's order limit, not the IP's weight: the IP budget every
+            # account shares stays open; the order windows wait (above, or here when the
+            # answer carried no count: the shortest window until it turns)
+            if not any(limit.header in h for limit in BINANCE_USDM.order_limits):
+                first = BINANCE_USDM.order_limits[0]
+                self.account.order_buckets[0].block_for(
+                    first.window_s - self._wall() % first.window_s)
+            return
         used = _number(h.get("x-mbx-used-weight-1m"))
         if used is not None:
             # what the venue still allows this IP this minute (whoever spent the rest), less a

@@ -70,3 +70,37 @@ def test_order_count_headers_stop_new_orders_before_the_venue_refuses(tmp_path, 
         assert fake.now >= turns_at  # sent once the venue's window had turned
     finally:
         emu.stop()
+
+
+def test_an_accounts_order_limit_refusal_does_not_block_the_ip(tmp_path):
+    """-1015 (429, too many new orders) is the account's order limit, not the IP's weight: it
+    blocked the IP budget every account of the process shares (protective calls included, and
+    kept in venue_blocks.json across a restart) for a second. Only the order windows wait."""
+    fake = FakeTime()
+    limiter = BinanceWeightLimiter(clock=fake.clock)
+    emu = start_emulator("binanceusdm", limiter)
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        blocks: list[float] = []
+        gw.meter.venue.ip.on_block = blocks.append
+        limiter.placed_elsewhere(BINANCE_ORDER_LIMITS[10], windows=(10,))
+        with pytest.raises(errors.RateLimited):
+            gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "n-1"})
+        assert limiter.refused >= 1  # the venue said -1015
+        assert blocks == [] and gw.meter.venue.ip.status()["blocked_s"] == 0
+        assert gw.meter.account.orders.status()["blocked_s"] > 0
+    finally:
+        emu.stop()
+
+
+def test_an_order_limit_refusal_without_counts_still_stops_new_orders():
+    fake = FakeTime()
+    venue = BudgetRegistry().venue(BINANCE_USDM, "fapi.binance.com", SHARE, clock=fake.clock,
+                                   sleep=fake.sleep)
+    meter = RequestMeter(venue, venue.account("key-x"), timeout_s=10, wall_clock=fake.clock)
+    body = '{"code":-1015,"msg":"Too many new orders; current limit is 300 orders per 10 SECOND."}'
+    assert meter.after(["fapiPrivate"], "order", {}, True, status=429,
+                       error=f"binanceusdm 429 Too Many Requests {body}")
+    assert venue.ip.status()["blocked_s"] == 0
+    assert 0 < meter.account.orders.status()["blocked_s"] <= 10
