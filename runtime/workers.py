@@ -27,10 +27,10 @@ from loguru import logger
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
-from runtime.exchanges import check_feed_budget
+from runtime.exchanges import check_feed_budget, check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
-from runtime.workers_role import BEAT_FD_ENV, budget_venue, venue_split
+from runtime.workers_role import BEAT_FD_ENV, ProcessRole, budget_venue, venue_split
 from runtime.workers_status import Worker, merge_status, stale_after
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
@@ -145,7 +145,8 @@ class WorkerParent:
 
     def _check_split_budgets(self) -> None:
         """A REST feed that fits the whole share may not fit a worker's part of it: refused here,
-        in the parent, with the split named (a worker would fail the same check at start)."""
+        in the parent, with the split named (a worker would fail the same check at start), as
+        are the accounts of one worker whose feeds fit one by one but not together."""
         for a in self.settings.account_settings():
             parts = self.split.get(a.bot.account, 1)
             if parts <= 1:
@@ -160,6 +161,11 @@ class WorkerParent:
                     f"--workers: account {a.bot.account} shares {a.exchange.id} with "
                     f"{parts - 1} other worker process(es), so it gets {share:g}/{parts} of "
                     f"exchange.rate_budget_share: {exc}") from None
+        split = tuple(self.split.items())
+        for worker in self.workers:
+            role = ProcessRole(worker=worker.index, accounts=worker.accounts, budget_split=split)
+            check_shared_feeds([role.budgeted(a) for a in self.settings.account_settings()
+                                if role.runs(a.bot.account)])
 
     def _announce(self) -> None:
         s = self.settings

@@ -141,4 +141,25 @@ def test_a_rest_feed_that_does_not_fit_a_workers_part_is_refused_naming_the_spli
                               "exchange.poll_interval_s = 6 with exchange.rate_budget_share = "
                               "0.25"), message
     one = WorkerParent(settings, tmp_path / "data1", workers=1, config=config)
-    one._plan()  # the same config in one process fits
+    # in one process the three Binance feeds pay one budget: each fits alone, not together
+    # (this line said "fits" while they needed 22.5 weight/s of the 10 polling may use)
+    with pytest.raises(StartupError, match="accounts alpha, beta, gamma pay one binanceusdm"):
+        one._plan()
+
+
+def test_one_workers_accounts_whose_feeds_fit_alone_but_not_together_are_refused(
+        tmp_path: Path) -> None:
+    """alpha and beta in one worker on Binance, REST feeds every 5 s: each fits polling's part
+    alone (9 of 10 weight/s), together they need 18. The worker would fail its start; the
+    parent refuses first, in one line naming both."""
+    config = tmp_path / "bot.toml"
+    config.write_text(CONFIG.replace('id = "bybit"\nrate_budget_share = 0.5',
+                                     'id = "binanceusdm"\nrate_budget_share = 0.5\n'
+                                     'poll_interval_s = 5.0\nstreams = false')
+                      .replace('exchange.id = "binance"\n', 'exchange.id = "bybit"\n')
+                      .replace('exchange.id = "bybit"\nexchange.api_url', 'exchange.api_url'))
+    settings = load_settings(config)
+    parent = WorkerParent(settings, tmp_path / "data", workers=1, config=config)
+    with pytest.raises(StartupError) as err:
+        parent._plan()
+    assert "accounts alpha, beta pay one binanceusdm rate budget" in str(err.value)
