@@ -35,7 +35,7 @@ from exchange.budget import Priority, call_priority, current_priority
 from exchange.budget_meter import RequestMeter
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
-from exchange.fence import check_fence
+from exchange.fence import check_fence, waiting
 
 
 class InstancePool:
@@ -144,9 +144,12 @@ class InstancePool:
             if meter is not None:
                 meter.before(api, method, path, float(cost) if cost else 1.0)
             if bucket is not None:
-                # a protective call waits only behind protective ones (rate_limit.py)
+                # a protective call waits only behind protective ones (rate_limit.py); the
+                # wait and the request after it are announced to the actor's liveness mark
+                timeout_s = (inst.timeout or 10_000) / 1000
                 bucket.acquire(float(cost) if cost else 1.0,
-                               protective=current_priority() is Priority.PROTECTIVE)
+                               protective=current_priority() is Priority.PROTECTIVE,
+                               before_sleep=lambda s: waiting(s + timeout_s))
             if meter is None:
                 return inner(path, api, method, params, config)
             inst.last_response_headers = inst.last_http_status = None

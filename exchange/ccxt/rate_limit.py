@@ -64,9 +64,13 @@ class TokenBucket:
                 balance = self._protective
             return 0.0 if balance >= 0 else -balance / self.rate_per_s
 
-    def acquire(self, cost: float = 1.0, *, protective: bool = False) -> float:
-        """Block (without holding the lock) until `cost` tokens are ours; return the wait."""
+    def acquire(self, cost: float = 1.0, *, protective: bool = False,
+                before_sleep: Callable[[float], None] | None = None) -> float:
+        """Block (without holding the lock) until `cost` tokens are ours; return the wait.
+        `before_sleep(seconds)` runs before the wait (the caller's liveness mark)."""
         wait = self.reserve(cost, protective=protective)
         if wait > 0:
+            if before_sleep is not None:
+                before_sleep(wait)
             self._sleep(wait)
         return wait

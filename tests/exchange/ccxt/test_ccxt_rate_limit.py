@@ -112,3 +112,27 @@ def test_protective_calls_are_paced_among_themselves():
     waits = [bucket.reserve(protective=True) for _ in range(3)]
     assert [round(w, 9) for w in waits] == [0.0, 0.1, 0.2]
     assert round(bucket.reserve(), 9) == 5.3  # lower calls pay for the protective ones
+
+
+def test_a_wait_in_the_extra_cap_is_announced_to_the_actors_liveness(tmp_path):
+    """A call waiting in the extra cap (rate_limit_per_s) was announced only for the request
+    timeout (the meter's mark before it), so a wait longer than that looked like a hung actor
+    to the supervisor (a restart, its wait started again). The wait and the request after it
+    are now announced, as the rate budget's own waits are."""
+    from exchange.fence import CallScope, call_scope
+
+    emu = start_emulator("binanceusdm")
+    fake = FrozenTime()
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0,
+                          timeout_ms=2000)
+        gw.load_markets()
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        marks: list[float] = []
+        with call_scope(CallScope(busy=marks.append)):
+            gw.fetch_positions()
+        waited = fake.sleeps[-1]
+        assert waited > 15 and max(marks) >= waited + 2.0
+        gw.close()
+    finally:
+        emu.stop()
