@@ -80,9 +80,10 @@ class RequestMeter:
             check_preempted()
         waiting(seconds + self.timeout_s)
 
-    def before(self, api: object, method: str, path: str, ccxt_cost: float) -> None:
+    def before(self, api: object, method: str, path: str, ccxt_cost: float) -> float:
         """Spend this request's units (waiting as its priority allows); raise `Fenced` if the
-        issuing incarnation was replaced, `BudgetRefused` if the wait would be too long."""
+        issuing incarnation was replaced, `BudgetRefused` if the wait would be too long.
+        Returns the seconds waited."""
         priority = current_priority()
         bound = self.waits.of(priority)
         step = PREEMPTIBLE_STEP_S if in_preemptible() else math.inf
@@ -99,6 +100,7 @@ class RequestMeter:
         check_fence()  # after every wait: a replaced incarnation sends nothing
         waiting(self.timeout_s)
         self.requests += 1
+        return waited
 
     def _account_buckets(self, api: object, method: str, path: str,
                          ccxt_cost: float) -> list[PriorityBucket]:

@@ -25,6 +25,7 @@ with the injected factory, then:
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -141,15 +142,20 @@ class InstancePool:
 
         def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
             cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
+            waited = 0.0
             if meter is not None:
-                meter.before(api, method, path, float(cost) if cost else 1.0)
+                waited = meter.before(api, method, path, float(cost) if cost else 1.0)
             if bucket is not None:
-                # a protective call waits only behind protective ones (rate_limit.py); the
-                # wait and the request after it are announced to the actor's liveness mark
+                # a protective call waits only behind protective ones (rate_limit.py), a lower
+                # one at most what its bound leaves; the wait and the request after it are
+                # announced to the actor's liveness mark
                 timeout_s = (inst.timeout or 10_000) / 1000
+                priority = current_priority()
+                bound = math.inf if meter is None else meter.waits.of(priority) - waited
                 bucket.acquire(float(cost) if cost else 1.0,
-                               protective=current_priority() is Priority.PROTECTIVE,
-                               before_sleep=lambda s: waiting(s + timeout_s))
+                               protective=priority is Priority.PROTECTIVE,
+                               before_sleep=lambda s: waiting(s + timeout_s),
+                               max_wait_s=bound, what=f"{priority.name.lower()} call")
             if meter is None:
                 return inner(path, api, method, params, config)
             inst.last_response_headers = inst.last_http_status = None

@@ -12,13 +12,20 @@ priorities: it is booked in the same balance (the lower calls after it pay for i
 only for the debt of earlier protective calls, kept in a ledger of their own at the same rate.
 Before this, one all-symbol ticker poll (ccxt cost 40 on Binance) at `rate_limit_per_s = 2`
 made a cancel or a stop placed just after it wait 20 s.
+
+A lower call is bounded like in the rate budget (`acquire(max_wait_s=...)`: an entry's
+`entry_max_wait_s`, less what it already waited there): one that would wait longer behind the
+calls booked before it is refused (`BudgetRefused`) and books nothing; it used to go out late.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
+
+from exchange.budget import BudgetRefused
 
 
 class TokenBucket:
@@ -51,24 +58,42 @@ class TokenBucket:
     def reserve(self, cost: float = 1.0, *, protective: bool = False) -> float:
         """Book `cost` tokens; return how many seconds the caller must wait before using them
         (`protective`: only behind earlier protective calls, see the module docstring)."""
+        return self._book(cost, protective, math.inf)[0]
+
+    def _book(self, cost: float, protective: bool, max_wait_s: float) -> tuple[float, bool]:
+        """(wait, booked). A lower call that would wait past `max_wait_s` for the calls booked
+        before it books nothing: (that wait, False)."""
         with self._lock:
             now = self._clock()
             earned = max(0.0, now - self._stamp) * self.rate_per_s
             self._stamp = max(self._stamp, now)
-            self._tokens = min(self.burst, self._tokens + earned) - cost
+            self._tokens = min(self.burst, self._tokens + earned)
             self._protective = min(self.burst, self._protective + earned)
-            self.acquired += 1
-            balance = self._tokens
             if protective:
+                self._tokens -= cost
                 self._protective -= cost
                 balance = self._protective
-            return 0.0 if balance >= 0 else -balance / self.rate_per_s
+            else:
+                # the queue ahead decides (a call dearer than the burst still goes out, after
+                # waiting for a full bucket and then for its own excess)
+                ahead = max(min(cost, self.burst) - self._tokens, 0.0) / self.rate_per_s
+                if ahead > max_wait_s:
+                    return ahead, False
+                balance = self._tokens = self._tokens - cost
+            self.acquired += 1
+            return (0.0 if balance >= 0 else -balance / self.rate_per_s), True
 
     def acquire(self, cost: float = 1.0, *, protective: bool = False,
-                before_sleep: Callable[[float], None] | None = None) -> float:
+                before_sleep: Callable[[float], None] | None = None,
+                max_wait_s: float = math.inf, what: str = "call") -> float:
         """Block (without holding the lock) until `cost` tokens are ours; return the wait.
-        `before_sleep(seconds)` runs before the wait (the caller's liveness mark)."""
-        wait = self.reserve(cost, protective=protective)
+        `before_sleep(seconds)` runs before the wait (the caller's liveness mark). A lower call
+        that would wait past `max_wait_s` behind the calls booked before it is refused
+        (`BudgetRefused`), nothing booked."""
+        wait, booked = self._book(cost, protective, max_wait_s)
+        if not booked:
+            raise BudgetRefused(f"exchange.rate_limit_per_s: extra cap short for this {what} "
+                                f"(would wait {wait:.1f}s > {max_wait_s:g}s)")
         if wait > 0:
             if before_sleep is not None:
                 before_sleep(wait)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from decimal import Decimal as D
 
+import pytest
+
 from exchange.ccxt.rate_limit import TokenBucket
 from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
 
@@ -133,6 +135,29 @@ def test_a_wait_in_the_extra_cap_is_announced_to_the_actors_liveness(tmp_path):
             gw.fetch_positions()
         waited = fake.sleeps[-1]
         assert waited > 15 and max(marks) >= waited + 2.0
+        gw.close()
+    finally:
+        emu.stop()
+
+
+def test_an_entry_that_would_wait_past_its_bound_in_the_extra_cap_is_refused_unsent(tmp_path):
+    """The README: short of budget, an entry waits at most entry_max_wait_s and is then refused
+    before anything is sent. In the extra cap it waited as long as the queue was (20 s behind
+    one ticker poll at rate_limit_per_s = 2) and went out late."""
+    from exchange.budget import BudgetRefused
+
+    emu = start_emulator("binanceusdm")
+    fake = FrozenTime()
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0)
+        gw.load_markets()
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        fake.sleeps.clear()
+        with pytest.raises(BudgetRefused, match="entry call"):
+            gw.create_order("BTC/USDT:USDT", "limit", "buy", D("0.01"), D("20000"),
+                            {"clientOrderId": "late-1"})
+        assert emu.hits("/fapi/v1/order") == [] and fake.sleeps == []
+        assert gw.bucket.reserve(1.0) < 22  # the refused entry booked nothing (4: 2 s more)
         gw.close()
     finally:
         emu.stop()
