@@ -43,6 +43,8 @@ HTTP requests for at least 10 minutes."""
 _BYBIT_BAN = re.compile(r'"retCode"\s*:\s*403\b|access too frequent', re.IGNORECASE)
 _BINANCE_ORDER_LIMIT = re.compile(r'"code"\s*:\s*-1015\b')
 """Binance's refusal for the account's new-order limit (not the IP's)."""
+_BYBIT_IP_LIMIT = re.compile(r'"retCode"\s*:\s*10018\b')
+"""Bybit's refusal for the IP's rate limit (10006 is the UID's, per endpoint)."""
 HEADER_MARGIN = 0.025
 """Share of a limit a header's count leaves unused, for requests in flight."""
 
@@ -126,7 +128,7 @@ class RequestMeter:
             if status == 403 or _BYBIT_BAN.search(error):
                 self._ip_banned(BYBIT_IP_BAN_S)
                 return True
-            self._bybit(api, path, h, rate_limited)
+            self._bybit(api, path, h, rate_limited, ip_limit=bool(_BYBIT_IP_LIMIT.search(error)))
         elif rate_limited:
             self.venue.ip.block_for(_number(h.get("retry-after")) or DEFAULT_BLOCK_S)
         return rate_limited
@@ -179,7 +181,10 @@ class RequestMeter:
             if remaining <= 0:
                 bucket.block_for(limit.window_s - self._wall() % limit.window_s)
 
-    def _bybit(self, api: object, path: str, h: dict[str, str], rate_limited: bool) -> None:
+    def _bybit(self, api: object, path: str, h: dict[str, str], rate_limited: bool, *,
+               ip_limit: bool = False) -> None:
+        """`ip_limit`: the refusal is retCode 10018, the IP's limit: the IP budget waits (the
+        venue's reset, else the IP window), not only the endpoint that drew it."""
         left = _number(h.get("x-bapi-limit-status"))
         reset_ms = _number(h.get("x-bapi-limit-reset-timestamp"))
         bucket = self.account.endpoint(path, 0) if _private(api) else None
@@ -194,10 +199,10 @@ class RequestMeter:
                 bucket.block_for(BYBIT_UID_WINDOW_S)  # none left: the rolling second must pass
         if not rate_limited:
             return
-        wait = DEFAULT_BLOCK_S
+        wait = BYBIT.ip_window_s if ip_limit else DEFAULT_BLOCK_S
         if reset_ms is not None:
             wait = max(reset_ms / 1000 - self._wall(), 0.05)
-        (bucket or self.venue.ip).block_for(wait)
+        (self.venue.ip if ip_limit else bucket or self.venue.ip).block_for(wait)
 
 
 def _private(api: object) -> bool:

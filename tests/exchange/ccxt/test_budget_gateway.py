@@ -287,3 +287,23 @@ def test_binance_balance_read_weighs_what_the_venue_counts(tmp_path):
         assert spent == limiter.weight_total - venue_before == 5
     finally:
         emu.stop()
+
+
+def test_bybit_ip_limit_refusal_blocks_the_ip_not_only_the_endpoint(tmp_path):
+    """retCode 10018 is Bybit's per-IP limit ("Exceeded the IP Rate Limit"), not the UID's
+    endpoint limit: it blocked only the endpoint that drew it, so every other endpoint kept
+    sending from the IP that was over its limit (the next step is a 10-minute 403 ban)."""
+    fake = FakeTime()
+    emu = start_emulator("bybit")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
+        gw.load_markets()
+        emu.fail_next("/v5/position/list", body={"retCode": 10018, "retMsg": "Exceeded the IP "
+                                                 "Rate Limit", "result": {}, "retExtInfo": {}})
+        blocks: list[float] = []
+        gw.meter.venue.ip.on_block = blocks.append
+        gw.fetch_positions([BTC])  # retried after the block
+        assert blocks and blocks[0] >= 5.0  # the IP's window (5 s): no reset was named
+        assert len(emu.hits("/v5/position/list")) == 2
+    finally:
+        emu.stop()
