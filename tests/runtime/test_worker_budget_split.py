@@ -163,3 +163,21 @@ def test_one_workers_accounts_whose_feeds_fit_alone_but_not_together_are_refused
     with pytest.raises(StartupError) as err:
         parent._plan()
     assert "accounts alpha, beta pay one binanceusdm rate budget" in str(err.value)
+
+
+def test_a_testnet_or_demo_account_does_not_pay_from_the_live_hosts_budget(tmp_path: Path) -> None:
+    """The gateway's budget host was read before sandbox/demo mode applied, so a testnet
+    account paid from the live account's IP budget in one process and its bans (saved in
+    venue_blocks.json) held the live account's protective calls."""
+    from exchange.ccxt.factory import exchange_factory
+    from exchange.ccxt.gateway import CcxtGateway
+
+    registry = BudgetRegistry()
+
+    def gateway(**mode: bool) -> CcxtGateway:
+        return CcxtGateway(exchange_factory("bybit"), budgets=registry, symbols=["BTC/USDT:USDT"],
+                           markets_cache=tmp_path / "markets.json", **mode)
+
+    live, testnet, demo, live2 = gateway(), gateway(sandbox=True), gateway(demo=True), gateway()
+    assert live.meter.venue is live2.meter.venue
+    assert len({id(g.meter.venue) for g in (live, testnet, demo)}) == 3
