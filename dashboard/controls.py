@@ -33,6 +33,10 @@ def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict
     elif command in SYMBOL_COMMANDS:
         _check_symbol(account, symbol)
         if command == "close":
+            if not account.takes_close:  # it would answer 202 and journal SignalSkipped
+                raise BadControl(f"command: close is not taken by account {account.name}'s "
+                                 "hedge grid (it trades its own levels); pause the account "
+                                 "or use the kill switch")
             command = "signal"
             extra = {"side": "exit", "signal_id": f"dashboard-{uuid.uuid4().hex[:12]}"}
     elif command == "reset_protection":

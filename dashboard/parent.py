@@ -69,7 +69,8 @@ class ParentDashboard:
         handles = [
             AccountHandle(name=repo.name, symbols=tuple(a.symbol_list), repo=repo,
                           capital=capital_base(a),
-                          log_path=symbol_logs(data_dir, repo.name, settings.has_accounts))
+                          log_path=symbol_logs(data_dir, repo.name, settings.has_accounts),
+                          takes_close=a.strategy.name != "hedge_grid")
             for a, repo in zip(accounts, self.repos, strict=True)
         ]
         self.source = DashboardSource(data_dir=data_dir, accounts=handles,

@@ -32,6 +32,8 @@ class AccountHandle:
     """Where the equity curve starts (protections.capital_usdt or the paper balance)."""
     log_path: Callable[[str], Path]
     """A symbol's log file."""
+    takes_close: bool = True
+    """False for a hedge-grid account: its symbols trade their own levels and skip a close."""
 
 
 STALE_AFTER_S = 15.0

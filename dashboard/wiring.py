@@ -48,6 +48,7 @@ class OperatorServices:
             repo=account.repo,
             capital=account.guard.totals.base,
             log_path=symbol_logs(self.data_dir, account.name, self.settings.has_accounts),
+            takes_close=account.settings.strategy.name != "hedge_grid",
         )
 
     def _dashboard(self) -> DashboardServer | None:

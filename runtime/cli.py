@@ -334,6 +334,10 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         if args.symbol not in account.symbol_list:
             where = f"symbols.list of account {name}" if settings.has_accounts else "symbols.list"
             raise UsageError(f"{args.symbol!r} is not in {where} of {args.config}")
+        if args.command == "signal" and account.strategy.name == "hedge_grid":
+            raise UsageError(f"signal: account {name}'s hedge grid trades its own levels and "
+                             "takes no signals (it would be journaled SignalSkipped); nothing "
+                             "queued")
         extra = _control_args(account, args)
     except UsageError as exc:
         return fail(str(exc))

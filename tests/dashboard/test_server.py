@@ -46,11 +46,12 @@ def repo(tmp_path):
     r.close()
 
 
-def serve(tmp_path: Path, repo: Repository, *, token: str, host: str) -> DashboardServer:
+def serve(tmp_path: Path, repo: Repository, *, token: str, host: str,
+          takes_close: bool = True) -> DashboardServer:
     write_status(tmp_path, json.loads(json.dumps(STATUS)))
     source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[AccountHandle(
         name="main", symbols=("BTC/USDT:USDT",), repo=repo, capital=D(10000),
-        log_path=lambda s: tmp_path / "logs" / "x.log")])
+        log_path=lambda s: tmp_path / "logs" / "x.log", takes_close=takes_close)])
     metrics = BotMetrics(snapshot=source.status)
     metrics.observe_commit(0.002)
     metrics.observe_commit(0.2)
@@ -291,6 +292,21 @@ def test_a_control_without_its_symbol_names_the_missing_field(tmp_path, repo):
             assert code == 400, text
             reason = json.loads(text)["reason"]
             assert reason.startswith("symbol: missing") and "None" not in reason, reason
+    finally:
+        server.stop()
+    assert control.take_pending(repo) == []
+
+
+def test_close_on_a_hedge_grid_account_is_refused_not_queued(tmp_path, repo):
+    """A hedge-grid actor skips external signals (it trades its own levels): `close` answered
+    202 queued and nothing closed (the journal said SignalSkipped). It is refused up front."""
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1", takes_close=False)
+    try:
+        code, text = call(server.url + "/api/control", headers={"Authorization": f"Bearer {TOKEN}"},
+                          body={"command": "close", "symbol": "BTC/USDT:USDT"})
+        assert code == 400, text
+        assert json.loads(text)["reason"].startswith("command: close is not taken by account "
+                                                     "main's hedge grid"), text
     finally:
         server.stop()
     assert control.take_pending(repo) == []

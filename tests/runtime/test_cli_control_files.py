@@ -87,3 +87,17 @@ def test_a_control_into_a_file_that_is_not_a_database_is_one_line(tmp_path):
         assert r.returncode != 0 and len(lines) == 1, r.stderr
         assert str(db) in lines[0] and "not a database" in lines[0], lines
         assert "unexpected" not in lines[0] and "Traceback" not in r.stderr
+
+
+def test_a_signal_for_a_hedge_grid_account_is_refused_not_queued(tmp_path):
+    """The hedge grid skips every external signal: `bot.py signal` said "queued; applied ..."
+    and the actor then journaled SignalSkipped. Refused up front, nothing written."""
+    config = tmp_path / "grid.toml"
+    config.write_text((ROOT / "examples" / "hedge_grid.toml").read_text().replace(
+        'data_dir = "../data/hedge_grid"', 'data_dir = "data"'))
+    r = _cli(config, "signal", BTC, "exit")
+    assert r.returncode == 2, r.stdout
+    assert r.stderr.splitlines() == [
+        "bot.py: error: signal: account grid's hedge grid trades its own levels and takes no "
+        "signals (it would be journaled SignalSkipped); nothing queued"]
+    assert not (tmp_path / "data").exists()
