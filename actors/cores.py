@@ -129,7 +129,7 @@ class OneWayCore:
         return CommandExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute
 
     def stop_due(self, state: SymbolState, now: float) -> bool:
-        return stop_due(state, now, self.core.rules.risk.stop_retry_s)
+        return stop_due(state, now, self.core.rules)
 
     def view(self, state: SymbolState, last_tick_at: float | None, reconciled: bool) -> ActorView:
         return view_of(state, last_tick_at, reconciled=reconciled)

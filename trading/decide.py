@@ -182,9 +182,12 @@ def quiet_band(
     if phase is Phase.FLAT or phase is Phase.ENTERING:
         return ALWAYS_QUIET
     if phase is Phase.CLOSING:
-        if state.quarantined or state.next_close_at is None or state.position is None:
+        if state.position is None:
             return ALWAYS_QUIET
-        return QuietBand(until=state.next_close_at)
+        due = [] if state.quarantined or state.next_close_at is None else [state.next_close_at]
+        if state.needs_stop and not state.live_orders(OrderPurpose.STOP):
+            due.append(state.next_stop_at)  # `protect` acts then, at any price
+        return QuietBand(until=min(due)) if due else ALWAYS_QUIET
     pos = state.position
     if pos is None:
         return None  # an open phase without a position: leave it to the full path
@@ -230,15 +233,16 @@ def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:
 def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
     """Place the exchange stop if the open position has none (retried every stop_retry_s)."""
     pos = state.position
-    if pos is None or not lc.stop_due(state, ctx.now, ctx.rules.risk.stop_retry_s):
-        return state
+    if pos is None or not lc.stop_due(state, ctx.now, ctx.rules):
+        return state  # closing through the stop level: the close retries protect (`through_stop`)
     stop = lc.intended_stop(state, ctx)
     price = state.last_price
+    retry_at = ctx.now + ctx.rules.risk.stop_retry_s
     if price is not None and ts.crossed_against(pos.side, price, stop):
         ctx.record(je.StopAlreadyCrossed(stop_price=stop, price=price))
-        return lc.start_close(replace(state, needs_stop=False), "stop_loss", ctx)
+        # still due: placed if the price comes back above the level while the close is retried
+        return lc.start_close(state, "stop_loss", ctx)
     ctx.record(je.StopRequested(stop_price=stop))
-    retry_at = ctx.now + ctx.rules.risk.stop_retry_s
     return lc.place_stop(replace(state, next_stop_at=retry_at), stop, ctx)
 
 

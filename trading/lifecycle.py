@@ -23,6 +23,7 @@ from trading.model import (
 )
 from trading.orders import Order
 from trading.primitives import waiting
+from trading.rules import Rules
 from trading.transitions import order_change, phase_change
 
 CLOSE_REASONS = {
@@ -111,7 +112,7 @@ def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
         # partly filled, the rest expired: the remainder is closed again (bounded, backed off)
         return close_failed(state, f"close {order.client_order_id} left {pos.contracts} "
                                    "contracts open", ctx)
-    if state.phase is Phase.OPEN and order.purpose is OrderPurpose.STOP \
+    if guarded(state) and order.purpose is OrderPurpose.STOP \
             and not state.live_orders(OrderPurpose.STOP):
         return replace(state, needs_stop=True, next_stop_at=0.0)  # a stop filled only in part
     return state
@@ -161,10 +162,15 @@ def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
 
 
 def intended_stop(state: SymbolState, ctx: Ctx) -> Decimal:
+    return stop_level(state, ctx.rules)
+
+
+def stop_level(state: SymbolState, rules: Rules) -> Decimal:
+    """Where the position's stop belongs: the initial stop, or the acknowledged stop or the
+    trailing trigger where either is better."""
     pos = state.position
     assert pos is not None
-    stop = ts.initial_stop(pos.side, pos.entry_price, ctx.rules.risk.stop_loss_pct,
-                           ctx.rules.market)
+    stop = ts.initial_stop(pos.side, pos.entry_price, rules.risk.stop_loss_pct, rules.market)
     trigger = state.trailing.trigger_price if state.trailing is not None else None
     for level in (state.stop_price, trigger):
         if level is not None and ts.better(pos.side, level, stop):
@@ -280,14 +286,29 @@ def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
     return replace(state, next_close_at=ctx.now + delay)
 
 
-def stop_due(state: SymbolState, now: float, stop_retry_s: float) -> bool:
-    """`decide.protect` acts now: the open position has no stop order live and its placement
-    (or its retry after a refusal) is due. The actor sets a reconciliation waiting for rate
-    budget aside for it (actors/symbol_actor.py `_urgent`)."""
-    if state.phase is not Phase.OPEN or state.position is None or not state.needs_stop:
+def guarded(state: SymbolState) -> bool:
+    """The position is one the exchange stop must cover: open, or being closed (a close that
+    keeps failing, a quarantine after it escalated: the stop is what protects it meanwhile)."""
+    return state.position is not None and state.phase in (Phase.OPEN, Phase.CLOSING)
+
+
+def through_stop(state: SymbolState, rules: Rules) -> bool:
+    """Closing, and the price is at or through the level a stop would be placed at: no stop can
+    rest there, the close and its retries are the protection (`decide.protect` places none)."""
+    pos, price = state.position, state.last_price
+    return (state.phase is Phase.CLOSING and pos is not None and price is not None
+            and ts.crossed_against(pos.side, price, stop_level(state, rules)))
+
+
+def stop_due(state: SymbolState, now: float, rules: Rules) -> bool:
+    """`decide.protect` places a stop now: the open (or closing) position has no stop order live,
+    its placement (or its retry after a refusal) is due, and a closing one's price is not through
+    the level. The actor sets a reconciliation waiting for rate budget aside for it
+    (actors/symbol_actor.py `_urgent`)."""
+    if not guarded(state) or not state.needs_stop or state.live_orders(OrderPurpose.STOP):
         return False
-    return not state.live_orders(OrderPurpose.STOP) and not waiting(
-        now, state.next_stop_at, stop_retry_s)
+    return not waiting(now, state.next_stop_at, rules.risk.stop_retry_s) \
+        and not through_stop(state, rules)
 
 
 def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:

@@ -63,7 +63,7 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
     ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
     stops_left = state.live_orders(OrderPurpose.STOP)  # the current position's only
-    if order.purpose is OrderPurpose.STOP and state.phase is Phase.OPEN and not stops_left:
+    if order.purpose is OrderPurpose.STOP and lc.guarded(state) and not stops_left:
         return replace(state, needs_stop=True, next_stop_at=0.0)  # someone removed our stop
     closing = state.phase is Phase.CLOSING and state.owns(order)
     if order.purpose is OrderPurpose.CLOSE and closing:
@@ -106,8 +106,10 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
             ):
                 # refused because the price is already through it: no stop can rest there
                 ctx.record(je.StopAlreadyCrossed(stop_price=order.stop_price, price=price))
+                # a stop is due if none is left: placed if the price comes back above the
+                # level while the close is retried (lifecycle.through_stop)
                 return lc.start_close(
-                    replace(state, needs_stop=False),
+                    replace(state, needs_stop=not state.live_orders(OrderPurpose.STOP)),
                     "trailing_stop" if order.replaces else "stop_loss",
                     ctx,
                 )

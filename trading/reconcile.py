@@ -78,7 +78,7 @@ def reconcile(
                              exchange_id=orphan.exchange_id))
     _cancel_strays(state, ctx)
     unprotected = not state.live_orders(OrderPurpose.STOP)
-    if state.phase is Phase.OPEN and state.position is not None and unprotected:
+    if lc.guarded(state) and unprotected:
         state = replace(state, needs_stop=True, next_stop_at=0.0)
     stalled = state.phase is Phase.CLOSING and state.next_close_at is None
     if stalled and not state.quarantined and not state.live_orders(OrderPurpose.CLOSE):
