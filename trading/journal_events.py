@@ -123,6 +123,16 @@ class PositionResized(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PositionResizeWaits(JournalRecord):
+    """The exchange's position is smaller while a close of ours is still unresolved: ours keeps
+    its size until that close's report (or the next reconciliation) says what it filled."""
+
+    stored: Decimal
+    exchange: Decimal
+    order: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PositionClosed(JournalRecord):
     """The position is flat; its P&L as booked from fills."""
 

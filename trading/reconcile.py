@@ -331,6 +331,13 @@ def _resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx) -> S
         state = _book_exits(state, fills, pos.contracts - target, ctx)
     pos = state.position
     assert pos is not None
+    closing = [o for o in state.live_orders(OrderPurpose.CLOSE) if state.owns(o)]
+    if pos.contracts > target and closing:
+        # most likely that close's fill, which its lookup does not show yet: followed now, its
+        # report would take the same part off again and end a position still open
+        ctx.record(je.PositionResizeWaits(stored=pos.contracts, exchange=target,
+                                          order=closing[-1].client_order_id))
+        return state
     if pos.contracts != target:
         ctx.record(je.PositionResized(stored=pos.contracts, exchange=target))
         state = replace(state, position=replace(pos, contracts=target))
