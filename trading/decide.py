@@ -358,6 +358,9 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
     if ev.side is None:
         if state.phase is Phase.OPEN:
             return lc.start_close(state, ev.reason, ctx)
+        if ev.signal_id is not None:  # an external exit that closes nothing says why
+            ctx.record(je.SignalSkipped(side=None, reason=EXIT_SKIPS[state.phase],
+                                        signal_id=ev.signal_id))
         return state
     skip = _entry_blocker(state, ctx)
     price = state.last_price
@@ -378,6 +381,13 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
         ctx.record(je.SignalSkipped(side=ev.side, reason=skip, signal_id=ev.signal_id))
         return replace(state, skipped_for=kind if ev.signal_id is None else state.skipped_for)
     return lc.open_entry(replace(state, skipped_for=None), ev.side, amount, ctx, ev.reason)
+
+
+EXIT_SKIPS = {
+    Phase.FLAT: "no open position to exit",
+    Phase.ENTERING: "the entry is still in flight: no open position to exit yet",
+    Phase.CLOSING: "the position is being closed already",
+}
 
 
 def skip_kind(reason: str) -> str:
