@@ -93,10 +93,10 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         if stop_mode not in ("exchange", "bot"):
             raise ValueError(f"stop_mode must be 'exchange' or 'bot', got {stop_mode!r}")
         probe = exchange_factory()  # never used for requests: capabilities only
-        if sandbox:  # and the host the IP budget is counted on: a testnet or demo account
-            probe.set_sandbox_mode(True)  # paid from (and was blocked with) the live host's
-        if demo:
-            probe.enable_demo_trading(True)
+        if demo:  # and the host the IP budget is counted on: a testnet or demo account paid
+            probe.enable_demo_trading(True)  # from (and was blocked with) the live host's
+        elif sandbox:  # (both at once: refused by the instance pool, below)
+            probe.set_sandbox_mode(True)
         self.id: str = probe.id
         self.hedge_mode, self.stop_mode, self.sandbox, self.demo = (hedge_mode, stop_mode,
                                                                    sandbox, demo)
