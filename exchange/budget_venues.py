@@ -304,9 +304,15 @@ def fitting_poll_interval(exchange_id: str, poll_interval_s: float, share: float
     `poll_interval_s` does not (used where REST is only the streams' fallback)."""
     if exchange_id not in FEED_POLL_COST:
         return poll_interval_s
-    limits = limits_for(exchange_id, 50)
-    polling = limits.ip_limit * share / limits.ip_window_s * 0.5
+    _, polling = _polling(exchange_id, share)
     return max(poll_interval_s, FEED_POLL_COST[exchange_id][0] / polling)
+
+
+def _polling(exchange_id: str, share: float) -> tuple[VenueLimits, float]:
+    """The venue's limits and what polling may spend of them per second: half the budget (the
+    rest stays for protective calls, reconciliation and entries)."""
+    limits = limits_for(exchange_id, 50)
+    return limits, limits.ip_limit * share / limits.ip_window_s * 0.5
 
 
 def feed_shortfall(exchange_id: str, poll_interval_s: float, share: float) -> str | None:
@@ -315,8 +321,7 @@ def feed_shortfall(exchange_id: str, poll_interval_s: float, share: float) -> st
     if exchange_id not in FEED_POLL_COST:
         return None
     cost, what = FEED_POLL_COST[exchange_id]
-    limits = limits_for(exchange_id, 50)
-    polling = limits.ip_limit * share / limits.ip_window_s * 0.5
+    limits, polling = _polling(exchange_id, share)
     need = cost / poll_interval_s
     if need <= polling:
         return None
@@ -334,8 +339,7 @@ def shared_feed_shortfall(exchange_id: str, feeds: dict[str, float], share: floa
     if exchange_id not in FEED_POLL_COST or len(feeds) < 2:
         return None
     cost, what = FEED_POLL_COST[exchange_id]
-    limits = limits_for(exchange_id, 50)
-    polling = limits.ip_limit * share / limits.ip_window_s * 0.5
+    limits, polling = _polling(exchange_id, share)
     need = sum(cost / interval for interval in feeds.values())
     if need <= polling:
         return None

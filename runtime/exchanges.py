@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,9 +183,7 @@ def feed_sharers(accounts: Sequence[Settings]) -> dict[str, int]:
 
     venues = {a.bot.account: budget_venue(a.exchange.id, a.exchange.api_url)
               for a in accounts if a.bot.mode == "live"}
-    counts: dict[tuple[str, str], int] = {}
-    for venue in venues.values():
-        counts[venue] = counts.get(venue, 0) + 1
+    counts = Counter(venues.values())
     return {name: counts[venue] for name, venue in venues.items()}
 
 

@@ -194,14 +194,15 @@ def ticker(raw: Raw) -> VenueTicker:
     raised in every comparison); the raw stream reader skips the same (raw_tickers.py)."""
     last = _num(raw, "last", "close")
     return VenueTicker(
-        symbol=str(raw.get("symbol")), last=last if _tradeable(last) else None,
+        symbol=str(raw.get("symbol")), last=last if tradeable(last) else None,
         bid=_num(raw, "bid"),
         ask=_num(raw, "ask"), base_volume=_num(raw, "baseVolume"),
         quote_volume=_num(raw, "quoteVolume"), timestamp=_int(raw.get("timestamp")),
     )
 
 
-def _tradeable(price: Decimal | None) -> bool:
+def tradeable(price: Decimal | None) -> bool:
+    """A price a market trades at: finite and positive (the REST and raw stream tickers)."""
     return price is not None and price.is_finite() and price > 0
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from exchange.ccxt.convert import tradeable
 from exchange.records import VenueTicker
 
 _BINANCE_EVENTS = frozenset({"24hrMiniTicker", "24hrTicker"})
@@ -117,7 +118,7 @@ class RawTickers:
         if last is None:
             return None  # a delta without a new price
         price = _decimal(last)
-        if price is None or not price.is_finite() or price <= 0:
+        if not tradeable(price):
             if symbol not in self._bad:
                 self._bad.add(symbol)
                 self.log.warning("stream: skipped a bad ticker for {}: last price {!r} (said "
