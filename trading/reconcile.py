@@ -73,6 +73,8 @@ def reconcile(
     closed = held if held is not None and state.position is None else None
     state = _position(state, ev, ctx, closed)
     for orphan in ev.orphans:
+        if orphan.reduce_only and _left_alone(state, ev):
+            continue  # it can only reduce the position we leave alone: its protection
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
                              exchange_id=orphan.exchange_id))
@@ -97,6 +99,14 @@ def _cancel_strays(state: SymbolState, ctx: Ctx) -> None:
             continue  # cancelled in this decision already (the position closed just now)
         ctx.record(je.OrphanCanceled(order=order.client_order_id, exchange_id=order.exchange_id))
         ctx.emit(CancelOrder.of(order))
+
+
+def _left_alone(state: SymbolState, ev: Reconciled) -> bool:
+    """A position listed that the bot does not manage (`adopt_unknown_positions = false`):
+    the reduce-only orders on the symbol (its owner's stop) stay. Cancelled as orphans, the
+    position the bot leaves alone was left without any stop; once it is gone they go."""
+    return (state.position is None and ev.position is not None and state.quarantined
+            and state.quarantine_reason == UNKNOWN_POSITION)
 
 
 class _Handlers(NamedTuple):

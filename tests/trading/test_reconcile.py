@@ -118,3 +118,23 @@ def test_orphans_are_cancelled_and_missing_stop_is_placed(core):
     assert new_stops and new_stops[0].purpose is OrderPurpose.STOP
     assert new_stops[0].client_order_id != stop.client_order_id
     assert "OrphanCanceled" in [j.type for j in d.journal]
+
+
+def test_flagged_unknown_position_keeps_its_reduce_only_stop():
+    """adopt_unknown_positions = false: the bot leaves a position it did not open alone. The
+    reduce-only stop protecting it (the operator's) is not ours to cancel: cancelled as an
+    orphan, the position the bot will not manage was left without any stop. An order that could
+    open a position is still cancelled (rule 9), and so is the stop once the position is gone."""
+    sc = Scenario(SymbolCore(make_rules(adopt_unknown_positions=False)), auto_exchange=False)
+    theirs = ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100"))
+    stop = ExchangeOrder(client_order_id="web_stop", exchange_id="s1", status="open",
+                         filled=D("0"), average=None, fee=D("0"), reduce_only=True)
+    entry = ExchangeOrder(client_order_id="web_buy", exchange_id="b1", status="open",
+                          filled=D("0"), average=None, fee=D("0"))
+    d = sc.send(Reconciled(position=theirs, orphans=(stop, entry), price=D("100")))
+    assert sc.state.quarantined
+    assert [c.exchange_id for c in d.commands if isinstance(c, CancelOrder)] == ["b1"]
+    d = sc.send(Reconciled(position=theirs, orphans=(stop,), price=D("100")))
+    assert not [c for c in d.commands if isinstance(c, CancelOrder)]
+    d = sc.send(Reconciled(position=None, orphans=(stop,), price=D("100")))
+    assert [c.exchange_id for c in d.commands if isinstance(c, CancelOrder)] == ["s1"]
