@@ -170,16 +170,23 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
 
 def position(raw: Raw) -> VenuePosition:
     """An entry price the venue left empty or zero (Bybit answers `avgPrice: ""` in some
-    states; ccxt then gives None) is None: unknown, never a price of 0."""
+    states; ccxt then gives None) is None: unknown, never a price of 0. A row without its size
+    (ccxt's `contracts` None: Binance's `positionAmt`, Bybit's `size` missing) is flat only
+    when nothing else in it says a position is held (a side, an entry price); otherwise it
+    cannot be read: taken as size 0 it was dropped as flat, and an emergency close found 'no
+    position on the exchange' for one that was there."""
     side = str(raw.get("side")).lower()
     hedged = bool(raw.get("hedged"))
     named = position_side(raw.get("info"))
     if named is None:
         named = PositionSide(side) if hedged else PositionSide.NET
     entry = _num(raw, "entryPrice")
+    contracts = _num(raw, "contracts")
+    if contracts is None and (side in ("long", "short") or (entry is not None and entry > 0)):
+        raise ccxt.BadResponse(f"{raw.get('symbol')} {side} position without its size")
     return VenuePosition(
         symbol=str(raw.get("symbol")), side=side,
-        contracts=abs(_num(raw, "contracts") or Decimal(0)),
+        contracts=abs(contracts or Decimal(0)),
         entry_price=entry if entry is not None and entry > 0 else None,
         mark_price=_num(raw, "markPrice"),
         unrealized_pnl=_num(raw, "unrealizedPnl"), position_side=named,

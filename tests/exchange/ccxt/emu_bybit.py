@@ -108,6 +108,9 @@ class BybitVenue:
         and the book's funding payments (execType Funding, `funding_row`)."""
         self.empty_entry: set[str] = set()
         """Symbols whose position rows answer `avgPrice: ""` (as Bybit does in some states)."""
+        self.unsized: set[str] = set()
+        """Symbols whose position rows come without their `size` and `positionValue` (a
+        damaged answer; from the value ccxt would derive a size)."""
 
     keys: dict[str, str] = {API_KEY: API_SECRET}
     """The API keys this venue accepts (key -> secret)."""
@@ -230,7 +233,9 @@ class BybitVenue:
                 continue
             for idx, leg in legs:
                 row = self._position_row(sym, idx, *self.book.position(sym, leg))
-                rows.append({**row, "avgPrice": ""} if sym in self.empty_entry else row)
+                row = {**row, "avgPrice": ""} if sym in self.empty_entry else row
+                rows.append({k: v for k, v in row.items()
+                             if not (k in ("size", "positionValue") and sym in self.unsized)})
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def _position_row(self, sym: str, idx: int, size: Decimal, entry: Decimal) -> dict:

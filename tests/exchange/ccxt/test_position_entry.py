@@ -37,3 +37,19 @@ def test_an_empty_entry_price_is_unknown_not_zero_and_the_reconcile_retries(venu
     emu.venue.empty_entry.clear()  # the next answer has it: adopted at the real entry
     (adopted,) = exchange_snapshot.positions(gw, S).values()
     assert (adopted.contracts, adopted.entry_price) == (D("0.01"), D("50000"))
+
+
+def test_a_held_position_without_its_size_is_unreadable_not_flat(venue):
+    """A row that names a side but not its size (ccxt's `contracts` None) was read as size 0
+    and dropped as flat: an emergency close then found 'no position on the exchange' and sent
+    nothing, and reconciliation took a protected position for gone. It is an unreadable answer
+    now (temporary: the reading is retried), and the next whole answer is read as it is."""
+    emu, gw = venue
+    emu.venue.unsized.add("BTCUSDT")
+    with pytest.raises(errors.TemporaryError, match="without its size"):
+        gw.fetch_positions([S])
+    with pytest.raises(errors.TemporaryError, match="without its size"):
+        gw.fetch_positions(None)
+    emu.venue.unsized.clear()
+    (pos,) = gw.fetch_positions([S])
+    assert (pos.side, pos.contracts) == ("long", D("0.01"))
