@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import ccxt
+from loguru import logger
 
 from exchange.ccxt.order_params import Venue
 
@@ -200,10 +201,39 @@ def cancel(
     raise last
 
 
+BYBIT_OPEN_PAGE = 50
+"""Open orders a Bybit page holds at most (GET /v5/order/realtime `limit` 1-50, default 20)."""
+MAX_OPEN_PAGES = 40
+"""Pages of open orders read in one listing at most (2,000 Bybit orders)."""
+
+
 def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit, params) -> list:
     """Open orders including untriggered stops."""
-    orders = list(ex.fetch_open_orders(symbol, since, limit, dict(params or {})))
+    orders = _open_pages(ex, venue, symbol, since, limit, dict(params or {}))
     if venue.separate_trigger_book and not (params or {}).get("trigger"):
         stops = {**(params or {}), **venue.trigger_flag}
         orders += ex.fetch_open_orders(symbol, since, limit, stops)
+    return orders
+
+
+def _open_pages(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit,
+                params: dict[str, Any]) -> list:
+    """Every open order, page by page where the venue pages them: Bybit answers the newest 20
+    unless asked for up to 50 and names the next page in `nextPageCursor` (ccxt 4.5.90 puts it
+    into one row's info and asks for one default page), so a listing that looks for orders
+    nobody owns saw only the newest 20 of the account's or the symbol's open orders."""
+    if venue.lookup != "bybit" or limit is not None:
+        return list(ex.fetch_open_orders(symbol, since, limit, params))
+    orders: list = []
+    cursor: str | None = None
+    for _ in range(MAX_OPEN_PAGES):
+        page = list(ex.fetch_open_orders(symbol, since, BYBIT_OPEN_PAGE,
+                                         {**params, "cursor": cursor} if cursor else params))
+        orders += page
+        cursors = [(o.get("info") or {}).get("nextPageCursor") for o in page]
+        cursor = next((str(c) for c in cursors if c), None)
+        if len(page) < BYBIT_OPEN_PAGE or cursor is None:
+            return orders
+    logger.warning("open orders of {}: stopped after {} full pages; some were not read",
+                   symbol or "the account", MAX_OPEN_PAGES)
     return orders

@@ -199,9 +199,16 @@ class BybitVenue:
         return sorted(rows, key=lambda o: -o.created_ms)
 
     def h_v5_order_realtime(self, p):
+        """Like the venue (Get Open & Closed Orders): newest first, `limit` rows (1-50, default
+        20) a page, the next page by `cursor` (here: the offset) named in `nextPageCursor`."""
+        limit, start = int(p.get("limit") or 20), int(p.get("cursor") or 0)
+        if not 1 <= limit <= 50:
+            return err(10001, "limit must be in [1, 50]", self.book.now_ms)
         rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
                 for o in self._select(p, live=True)]
-        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+        more = len(rows) > start + limit
+        return self._ok({"category": "linear", "list": rows[start:start + limit],
+                         "nextPageCursor": str(start + limit) if more else ""})
 
     def h_v5_order_history(self, p):
         rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
