@@ -186,6 +186,11 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
             raise StartupError(
                 f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}"
             )
+        if m.contract_size != 1:  # amounts, positions and P&L are in base units throughout
+            raise StartupError(
+                f"symbols.list: {symbol!r} on {exchange.id} has contract size "
+                f"{m.contract_size} (one contract is not one unit of the base): not supported"
+            )
 
 
 def running_version(settings: Settings) -> str:

@@ -61,3 +61,15 @@ def test_good_cache_is_not_refetched():
     exchange = CachedThenFresh(GOOD, GOOD)
     check_symbols(exchange, [BTC])
     assert exchange.calls == [False]
+
+
+def test_a_market_whose_contract_is_not_one_unit_of_the_base_is_refused():
+    """The bot's amounts, positions and P&L are in base units (ccxt's `amount` is contracts):
+    on a venue whose linear swap contract is 0.01 BTC (OKX's BTC-USDT-SWAP) an entry sized at
+    0.5 BTC held 0.005 BTC and the ledger booked 100 times its P&L. Refused at start, naming the
+    contract size; Bybit's and Binance USDⓈ-M's linear contracts are 1."""
+    okx = {BTC: VenueMarket(symbol=BTC, swap=True, linear=True, amount_step=D("0.01"),
+                            price_tick=D("0.1"), min_amount=D("0.01"), min_cost=None,
+                            contract_size=D("0.01"))}
+    with pytest.raises(StartupError, match=r"contract size 0\.01"):
+        check_symbols(CachedThenFresh(okx, okx), [BTC])
