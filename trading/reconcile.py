@@ -51,6 +51,8 @@ from trading.model import (
 
 Handler = Callable[..., SymbolState]
 
+SIDE_MISMATCH = "position side differs from exchange"
+
 UNKNOWN_POSITION = "position on the exchange that storage does not know"
 """The quarantine reason of a position flagged, not adopted (`adopt_unknown_positions = false`):
 it still holds one of `max_open_positions` (actors/cores.py `exposure`)."""
@@ -256,10 +258,13 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
             return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
         return _adopt(state, theirs, ctx)
     if mine is not None and theirs is not None:
-        if theirs.side is not mine.side:
+        if theirs.side is not mine.side:  # our stop cannot close theirs: a person decides
             ctx.record(je.PositionSideMismatch(stored=mine.side, exchange=theirs.side))
-            return replace(state, quarantined=True,
-                           quarantine_reason="position side differs from exchange")
+            if state.quarantine_reason != SIDE_MISMATCH:
+                ctx.emit(Escalate(reason=f"{SIDE_MISMATCH}: {theirs.side.value} "
+                                  f"{theirs.contracts} there, {mine.side.value} in our books",
+                                  attempts=1, last_error=None, close=False))
+            return replace(state, quarantined=True, quarantine_reason=SIDE_MISMATCH)
         if theirs.contracts != mine.contracts:
             state = _resized(state, theirs.contracts, ev, ctx)
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from tests.trading.conftest import make_rules
 from tests.trading.scenario import Scenario
-from trading.commands import CancelOrder, PlaceOrder
+from trading.commands import CancelOrder, Escalate, PlaceOrder
 from trading.decide import SymbolCore
 from trading.events import (
     ExchangeOrder,
@@ -138,3 +138,22 @@ def test_flagged_unknown_position_keeps_its_reduce_only_stop():
     assert not [c for c in d.commands if isinstance(c, CancelOrder)]
     d = sc.send(Reconciled(position=None, orphans=(stop,), price=D("100")))
     assert [c.exchange_id for c in d.commands if isinstance(c, CancelOrder)] == ["s1"]
+
+
+def test_a_position_on_the_other_side_alerts_once(core):
+    """Our long is a short on the exchange (flipped by hand, or a close that overshot): our
+    stop, a reduce-only sell, can never close a short, so the exchange's position has no stop
+    while our books show a protected long (no 'unprotected' alert can fire). The symbol was
+    quarantined with a journal line only; now a person is alerted (no emergency close: which
+    position is right is theirs to say), once, not at every reconciliation."""
+    sc = Scenario(core)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    sc.auto_exchange = False
+    short = ExchangePosition(side=Side.SHORT, contracts=D("1"), entry_price=D("100"))
+    d = sc.send(Reconciled(position=short, price=D("100")))
+    assert sc.state.quarantined
+    (alert,) = [c for c in d.commands if isinstance(c, Escalate)]
+    assert not alert.close and "short" in alert.reason
+    d = sc.send(Reconciled(position=short, price=D("100")))
+    assert not [c for c in d.commands if isinstance(c, Escalate)]
