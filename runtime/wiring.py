@@ -98,6 +98,7 @@ def grid_core_factory(
                 max_close_attempts=s.max_close_attempts,
                 close_backoff_initial_s=s.close_backoff_initial_s,
                 close_backoff_max_s=s.close_backoff_max_s,
+                adopt_unknown_positions=s.adopt_unknown_positions,
             )
         )
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from types import SimpleNamespace
 
+from config.loader import load_settings
+from exchange.records import VenueMarket
+from runtime import wiring
 from tests.trading.scenario import loop_for
 from trading.commands import CancelOrder, Escalate
 from trading.decision import Decision
@@ -43,8 +47,8 @@ class Book:
     """Drives the hedge-grid core through production's decision loop (actors/loop.py); the test
     plays the exchange: commands are collected, their answers are sent by the test."""
 
-    def __init__(self, **over) -> None:
-        self.core = GridCore(rules(**over))
+    def __init__(self, core: GridCore | None = None, **over) -> None:
+        self.core = core or GridCore(rules(**over))
         self.now = 1000.0
         self.loop, self.repo = loop_for(self.core, GridState(symbol=SYMBOL), clock=lambda: self.now,
                                         execute=lambda command: [])
@@ -384,3 +388,53 @@ def test_a_level_held_back_by_blocked_entries_is_no_longer_inside_the_stop():
     b.send(OrderCanceled(client_order_id=add.client_order_id))
     [smaller] = b.placed(GridKind.STOP, Side.LONG)
     assert (smaller.amount, smaller.replaces) == (D(1), stop.client_order_id)
+
+
+def _core_from_settings(tmp_path, supervision: str) -> GridCore:
+    """The grid core as the runtime builds it from a config file (runtime/wiring.py)."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[bot]
+mode = "paper"
+account = "acc"
+[exchange]
+id = "paper"
+hedge_mode = true
+[symbols]
+list = ["{SYMBOL}"]
+[strategy]
+name = "hedge_grid"
+[risk]
+order_size_usdt = 100
+stop_loss_pct = 5
+[supervision]
+{supervision}
+""")
+    market = VenueMarket(symbol=SYMBOL, swap=True, linear=True, amount_step=D("0.001"),
+                         price_tick=D("0.1"), min_amount=D("0.001"), min_cost=D(5))
+    exchange = SimpleNamespace(market=lambda symbol: market)
+    return wiring.grid_core_factory(load_settings(path), exchange, "t1")(SYMBOL)
+
+
+def test_an_unknown_leg_is_flagged_not_adopted_when_configured(tmp_path):
+    """adopt_unknown_positions = false holds for the hedge grid too: a leg nobody here opened
+    was adopted anyway, given a stop and a take-profit, and averaged into at the grid's levels.
+    Now it is flagged (the symbol quarantined, nothing placed) and its reduce-only stop (its
+    owner's) stays; an order that could open a position is still cancelled."""
+    b = Book(_core_from_settings(tmp_path, "adopt_unknown_positions = false"))
+    b.send(PriceTicked(price=D(100)))
+    for o in b.placed(GridKind.OPEN):
+        b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
+    stop = ExchangeOrder(client_order_id="web-stop", exchange_id="s9", status="open", filled=D(0),
+                         average=None, fee=D(0), reduce_only=True)
+    buy = ExchangeOrder(client_order_id="web-buy", exchange_id="b9", status="open", filled=D(0),
+                        average=None, fee=D(0))
+    b.send(GridReconciled(positions={Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(2),
+                                                                 entry_price=D(100))},
+                          orphans=(stop, buy), price=D(100)))
+    assert b.state.quarantined and not b.state.long.is_open
+    assert "LegAdopted" not in b.journal and "UnknownPositionFlagged" in b.journal
+    assert not b.placed()
+    assert [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)] == ["b9"]
+    b.send(PriceTicked(price=D(99)))
+    assert not b.placed()

@@ -30,6 +30,7 @@ from trading.grid.handlers import (
 from trading.grid.model import GridState, Leg
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
+from trading.reconcile import UNKNOWN_POSITION
 from trading.transitions import LegPhase, leg_change, order_change
 
 K = OrderPurpose
@@ -45,15 +46,24 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
             found = ev.orders.get(order.client_order_id)
             state = _apply_exchange_order(state, order, found, ev, ctx)
     state = late_fees.settle(oe.pruned(state), ev.orders, ctx, book_late_fee)
-    for orphan in ev.orphans:
+    for side in (Side.LONG, Side.SHORT):
+        closed = side in held and not state.leg(side).is_open
+        state = _adopt_position(state, side, ev, ctx, closed)
+    for orphan in ev.orphans:  # after the legs: a leg flagged just now keeps its owner's stop
+        if orphan.reduce_only and _left_alone(state, ev):
+            continue  # it can only reduce the leg we leave alone: its protection
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id,
                                      exchange_id=orphan.exchange_id))
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id or None,
                              exchange_id=orphan.exchange_id))
-    for side in (Side.LONG, Side.SHORT):
-        closed = side in held and not state.leg(side).is_open
-        state = _adopt_position(state, side, ev, ctx, closed)
     return state
+
+
+def _left_alone(state: GridState, ev: GridReconciled) -> bool:
+    """A leg listed that the grid does not manage (`adopt_unknown_positions = false`): the
+    reduce-only orders on the symbol (its owner's stop) stay, as in the one-way core."""
+    return (state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
+            and any(not state.leg(side).is_open for side in ev.positions))
 
 
 def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder | None,
@@ -180,6 +190,11 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
     assert ex is not None
     r = ctx.rules
     if not leg.is_open:
+        if not r.adopt_unknown_positions:
+            if state.orders_of(side, K.ENTRY):
+                return state  # our opening entry is still being resolved
+            ctx.record(je.UnknownPositionFlagged(side=side, contracts=contracts))
+            return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
         leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.OPEN)
         seq = state.order_seq + 1
         adopted = Leg(side=side, position_id=f"adopted-{r.client_order_id(seq, K.ENTRY)}",

@@ -42,6 +42,9 @@ class GridRules:
     max_close_attempts: int = 5
     close_backoff_initial_s: float = 1.0
     close_backoff_max_s: float = 60.0
+    adopt_unknown_positions: bool = True
+    """False: a leg on the exchange that storage does not know is flagged (the symbol
+    quarantined), never adopted, stopped, taken profit on or averaged into."""
 
     def __post_init__(self) -> None:
         check_fits(self.account, self.id_tag, self.symbol)
