@@ -133,6 +133,15 @@ class AccountRuntime:
             wiring.check_symbols(self.exchange, self.symbols)
         except wiring.StartupError as exc:
             raise wiring.StartupError(f"{self.config_key}{exc}") from None
+        held = self.repo.read(queries.unlisted_holdings, self.symbols)
+        if held:
+            names = ", ".join(held)
+            raise wiring.StartupError(
+                f"{self.config_key}symbols.list: account {self.name}'s storage holds an open "
+                f"position or an entry in flight for {names}, which symbols.list no longer "
+                f"lists; list {'it' if len(held) == 1 else 'them'} again so the bot manages "
+                f"{'it' if len(held) == 1 else 'them'} until flat (a position is never "
+                f"forgotten while the exchange may hold it)")
 
     def _check_venue(self) -> None:
         """One database holds one venue's state. Switched from paper or dry-run to live with

@@ -125,6 +125,25 @@ def open_positions_of(symbols: list[str], grid: bool | None = None) -> dict[str,
     return counts
 
 
+def unlisted_holdings(symbols: list[str]) -> dict[str, int]:
+    """The symbols outside `symbols` whose stored state still holds something (`held_at_start`:
+    a position, an entry in flight, an unreadable state), with what each holds. Startup refuses
+    them: a symbol taken off symbols.list while it held a position was started by nobody, so the
+    position was forgotten (rule 2: tracked until the exchange says it is closed). One look at
+    the account's rows at start, not a path that acts on one symbol (rule 6)."""
+    listed = set(symbols)
+    stored = {r.symbol for r in ActorStateRow.select(ActorStateRow.symbol)}
+    stored |= {r.symbol for r in GridStateRow.select(GridStateRow.symbol)}
+    stored |= {r.symbol for r in PositionRow.select(PositionRow.symbol).where(
+        PositionRow.status.in_(OPEN_STATUS)).distinct()}
+    out = {}
+    for symbol in sorted(stored - listed):
+        n = held_at_start(symbol)
+        if n:
+            out[symbol] = n
+    return out
+
+
 def held_at_start(symbol: str, grid: bool | None = None) -> int:
     """Open position rows, at least what the symbol's stored state holds as the running actor
     counts it (actors/cores.py `exposure`): one-way, a position, an entry in flight (phase
