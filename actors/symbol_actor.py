@@ -12,7 +12,8 @@ the fence issued when this actor object was built, which a newer incarnation or 
 supervisor's verdict revokes, and the busy mark the supervisor's heartbeat honours while the
 actor waits in a bounded exchange call. Each message begun and finished is progress on the same
 board (supervision/liveness.py); a replaced incarnation marks nothing, and its exchange call
-refused by the fence ends it with one line, not a crash (the supervisor counted its failure).
+refused by the fence (or its commit refused by the database's incarnation fence, once a successor
+claimed the symbol) ends it with one line, not a crash (the supervisor counted its failure).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from actors.messages import OrderActivity, Ping, Reconcile
 from actors.price_slots import PriceSlots
 from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
+from storage.repository import Fenced as CommitFenced
 from storage.repository import Repository
 from strategies.base import Strategy
 from trading.commands import Escalate
@@ -162,10 +164,11 @@ class SymbolActor(pykka.ThreadingActor):
         self.deps.report(self.symbol, self.loop.incarnation, "stopped", None)
 
     def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, Fenced) and not self._current():
-            # expected: the supervisor gave up on this incarnation and counted that failure
-            self.log.warning("incarnation {} was replaced; its exchange call was not sent",
-                             self.loop.incarnation)
+        if isinstance(exc, (Fenced, CommitFenced)) and not self._current():
+            # expected: the supervisor gave up on this incarnation and counted that failure; a
+            # successor that claimed the symbol meanwhile also fences its commits
+            what = "exchange call was not sent" if isinstance(exc, Fenced) else "commit was refused"
+            self.log.warning("incarnation {} was replaced; its {}", self.loop.incarnation, what)
             self.deps.report(self.symbol, self.loop.incarnation, "replaced", exc)
             return
         self.log.opt(exception=(exc_type, exc, tb)).error(
