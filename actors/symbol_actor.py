@@ -38,6 +38,7 @@ from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
 from storage.repository import Fenced as CommitFenced
 from storage.repository import Repository
+from storage.writer import SUBMIT_TIMEOUT_S
 from strategies.base import Strategy
 from trading.commands import Escalate
 
@@ -72,6 +73,28 @@ class ActorDeps:
     """Where the actor marks "in a bounded exchange call until ..." for the heartbeat."""
 
 
+class AnnouncedCommits:
+    """A repository whose `commit` is announced to the heartbeat as a bounded call (it waits at
+    most the writer's submit timeout): an actor waiting for its commit behind a slow disk or
+    database is slow, not hung, like one in an exchange call. Once the commit returns the actor
+    is in no call, so the mark ends there. Everything else is the repository's own."""
+
+    def __init__(self, inner: Any, begin: Callable[[float], None], end: Callable[[], None]) -> None:
+        self._inner = inner
+        self._begin = begin
+        self._end = end
+
+    def commit(self, *args: Any, **kwargs: Any) -> Any:
+        self._begin(SUBMIT_TIMEOUT_S)
+        try:
+            return self._inner.commit(*args, **kwargs)
+        finally:
+            self._end()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class SymbolActor(pykka.ThreadingActor):
     use_daemon_thread = True  # a hung, replaced actor must not keep the process alive
 
@@ -85,13 +108,15 @@ class SymbolActor(pykka.ThreadingActor):
         views = deps.views
         metrics = deps.metrics
         self.tick_to_order = TickToOrder(metrics) if metrics is not None else None
+        # a timed or announced repository is the repository (a proxy around `commit`)
+        repo: Any = deps.repo if metrics is None else TimedCommits(deps.repo, metrics)
+        if deps.busy is not None:
+            repo = AnnouncedCommits(repo, self._waiting, self._done_waiting)
         self.loop = DecisionLoop(
             symbol,
             core=core,
             exchange=deps.exchange,
-            # a timed repository is the repository (a proxy that times `commit`)
-            repo=deps.repo if metrics is None
-            else cast(Repository, TimedCommits(deps.repo, metrics)),
+            repo=cast(Repository, repo),
             log=self.log,
             on_escalate=deps.on_escalate,
             strategy=strategy,

@@ -48,6 +48,9 @@ class _AloneFailed(Exception):
 
 
 _STOP = object()
+SUBMIT_TIMEOUT_S = 60.0
+"""How long a caller waits for its unit's commit before `submit` raises TimeoutError: the bound
+an actor announces for the heartbeat while it waits (actors/symbol_actor.py)."""
 CHECKPOINT_INTERVAL_S = 30.0
 """How often the writer truncates the WAL when it is idle (and at 3x that even when busy)."""
 CHECKPOINT_BUSY_MS = 100
@@ -79,7 +82,7 @@ class GroupCommitWriter:
         self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, work: Callable[[], Any], timeout: float | None = 60.0) -> Any:
+    def submit(self, work: Callable[[], Any], timeout: float | None = SUBMIT_TIMEOUT_S) -> Any:
         """Run `work` inside a transaction on the writer thread; return once committed."""
         if self._stopped.is_set():
             raise WriterStopped("database writer is stopped")
