@@ -87,9 +87,7 @@ def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, An
             trailing=view.trailing,
             protected=view.protected,
             cooldown_until=view.cooldown_until if view.cooldown_until > now else None,
-            close_failures=view.close_attempts
-            if view.phase == "closing" or view.quarantined
-            else 0,
+            close_failures=view.close_attempts if _closing(view) else 0,
             last_tick_age_s=None
             if view.last_tick_at is None
             else round(now - view.last_tick_at, 3),
@@ -97,6 +95,14 @@ def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, An
             reconciled=view.reconciled,
         )
     return entry
+
+
+def _closing(view: Any) -> bool:
+    """Whether the view's close attempts are current: a one-way position being closed, a
+    quarantined symbol, or a hedge grid with an open leg (the grid's view has no "closing"
+    phase; a leg's count is non-zero only while its close fails, a closed leg starts afresh)."""
+    legs = view.position.get("legs") if view.position is not None else None
+    return view.phase == "closing" or bool(view.quarantined) or bool(legs)
 
 
 def _position_counts(view: Any) -> tuple[int, int]:
