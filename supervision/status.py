@@ -35,7 +35,7 @@ def build_status(
             opened, covered = _position_counts(view)
             open_positions += opened
             protected += covered
-        elif _unreadable(child):
+        elif _unreadable(child) or _never_started(child, view):
             unreadable += 1
         elif view is None:
             restoring += 1
@@ -118,6 +118,14 @@ def _unreadable(child: Any) -> bool:
     `_quarantine_unreadable`): whatever it holds on the exchange is not in the counts."""
     failure = child.last_failure or {}
     return child.state is ChildState.QUARANTINED and failure.get("where") == "restore"
+
+
+def _never_started(child: Any, view: Any) -> bool:
+    """Quarantined before its actor ever published a state (every start failed and the
+    supervisor gave up): not restoring any more, and what it holds is unknown, as for an
+    unreadable symbol (found by review: such a symbol with a position showed as 'restoring' and
+    coverage 100 % for as long as the bot ran)."""
+    return view is None and child.state is ChildState.QUARANTINED
 
 
 def _health(open_positions: int, protected: int, unreadable: int = 0,
