@@ -76,20 +76,25 @@ class ActorDeps:
 class AnnouncedCommits:
     """A repository whose `commit` is announced to the heartbeat as a bounded call (it waits at
     most the writer's submit timeout): an actor waiting for its commit behind a slow disk or
-    database is slow, not hung, like one in an exchange call. Once the commit returns the actor
-    is in no call, so the mark ends there. Everything else is the repository's own."""
+    database is slow, not hung, like one in an exchange call. Once the commit returns, the mark
+    is what it was before (an earlier exchange call's stays until the message ends, as always).
+    Everything else is the repository's own."""
 
-    def __init__(self, inner: Any, begin: Callable[[float], None], end: Callable[[], None]) -> None:
+    def __init__(self, inner: Any, board: BusyBoard, symbol: str,
+                 current: Callable[[], bool]) -> None:
         self._inner = inner
-        self._begin = begin
-        self._end = end
+        self._board = board
+        self._symbol = symbol
+        self._current = current
 
     def commit(self, *args: Any, **kwargs: Any) -> Any:
-        self._begin(SUBMIT_TIMEOUT_S)
+        mine = self._current()  # a replaced incarnation's marks would cover for its successor
+        previous = self._board.hold(self._symbol, SUBMIT_TIMEOUT_S) if mine else None
         try:
             return self._inner.commit(*args, **kwargs)
         finally:
-            self._end()
+            if mine:
+                self._board.restore(self._symbol, previous)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -111,7 +116,7 @@ class SymbolActor(pykka.ThreadingActor):
         # a timed or announced repository is the repository (a proxy around `commit`)
         repo: Any = deps.repo if metrics is None else TimedCommits(deps.repo, metrics)
         if deps.busy is not None:
-            repo = AnnouncedCommits(repo, self._waiting, self._done_waiting)
+            repo = AnnouncedCommits(repo, deps.busy, symbol, self._current)
         self.loop = DecisionLoop(
             symbol,
             core=core,

@@ -130,6 +130,26 @@ class BusyBoard:
             if until > self._until.get(symbol, 0.0):
                 self._until[symbol] = until
 
+    def hold(self, symbol: str, seconds: float) -> float | None:
+        """`mark` for a wait nested in the message (its own commit), returning the mark it
+        replaced for `restore`: an exchange call's mark stays until the message ends."""
+        now = self._clock()
+        with self._lock:
+            previous = self._until.get(symbol)
+            self._progress[symbol] = now
+            self._until[symbol] = max(now + max(seconds, 0.0), previous or 0.0)
+        return previous
+
+    def restore(self, symbol: str, previous: float | None) -> None:
+        """The nested wait ended: the mark is what it was before `hold`, and it progressed."""
+        now = self._clock()
+        with self._lock:
+            self._progress[symbol] = now
+            if previous is None:
+                self._until.pop(symbol, None)
+            else:
+                self._until[symbol] = previous
+
     def progressed(self, symbol: str) -> None:
         """The symbol's actor began a message (or did anything else that is progress)."""
         now = self._clock()

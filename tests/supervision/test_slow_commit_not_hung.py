@@ -59,3 +59,25 @@ def test_an_actor_waiting_for_a_slow_commit_is_not_restarted(tmp_path):
         stall.set()
         holder.join(10)
         rig.stop()
+
+
+def test_a_commit_leaves_an_earlier_exchange_calls_mark_as_it_was():
+    """The commit's own mark ends with it; a bounded exchange call announced earlier in the same
+    message is still honoured until the message ends, as before commits were announced."""
+    from actors.symbol_actor import AnnouncedCommits
+    from exchange.fence import BusyBoard
+    from tests.support.clock import ManualClock
+
+    class Committed:
+        def commit(self, *args: object, **kwargs: object) -> str:
+            assert board.busy_for(BTC) >= 60  # the commit is announced while it waits
+            return "committed"
+
+    clock = ManualClock(start=100.0)
+    board = BusyBoard(clock=clock)
+    repo = AnnouncedCommits(Committed(), board, BTC, lambda: True)
+    assert repo.commit() == "committed" and board.busy_for(BTC) == 0  # no call before it
+    board.mark(BTC, 10.0)  # an exchange call's bound, announced earlier in the message
+    clock.advance(1.0)
+    assert repo.commit() == "committed"
+    assert board.busy_for(BTC) == 9.0 and board.idle_for(BTC) == 0
