@@ -50,3 +50,6 @@ class Child:
     ping: Any = None
     ping_sent_at: float | None = None
     restart_durations: list[float] = field(default_factory=list)
+    resume_by: str | None = None
+    """A person's resume of the quarantined child, told to the incarnation that starts (one
+    whose start fails takes it nowhere); dropped if the child is given up again first."""

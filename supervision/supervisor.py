@@ -236,6 +236,10 @@ class Supervisor:
                 if child.failed_at is not None:
                     child.restart_durations.append(at - child.failed_at)
                     child.failed_at = None
+                if child.resume_by is not None and child.ref is not None:  # _on_resume
+                    with contextlib.suppress(pykka.ActorDeadError):
+                        child.ref.tell(Resume(by=child.resume_by))
+                    child.resume_by = None
             return
         if what in ("stopped", "replaced") or child.state in (ChildState.QUARANTINED,
                                                                ChildState.STOPPED):
@@ -263,6 +267,7 @@ class Supervisor:
         if verdict.escalate:
             child.state = ChildState.QUARANTINED
             child.restart_at = None
+            child.resume_by = None
             reason = (f"restarted {verdict.restarts_in_period} times in "
                       f"{self.policy.period_s:.0f}s; last: {error}")
             n, cid = verdict.restarts_in_period, uuid.uuid4().hex[:16]
@@ -280,6 +285,7 @@ class Supervisor:
         child.last_failure = {"time": at, "error": error[:500], "where": "restore"}
         child.state = ChildState.QUARANTINED
         child.restart_at = None
+        child.resume_by = None
         cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
         log = self.log.bind(symbol=sym)
         log.error("state cannot be restored, symbol quarantined: {}", error)
@@ -393,7 +399,9 @@ class Supervisor:
     def _on_resume(self, child: Child, by: str, at: float) -> None:
         if child.state is ChildState.QUARANTINED:
             child.history = type(child.history)()
+            child.resume_by = by  # told once one starts (a failed start would drop it)
             self._spawn(child, restarting=True)
+            return
         if child.ref is not None:
             with contextlib.suppress(pykka.ActorDeadError):
                 child.ref.tell(Resume(by=by))
