@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import peewee as pw
+from loguru import logger
 
 from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
@@ -108,13 +109,20 @@ class Repository:
         self._last: dict[Any, Any] = {}
         self._reads_lock = threading.Lock()
 
-    def close(self) -> None:
+    def close(self, writer_timeout_s: float = 30.0) -> None:
         """Stop the writer (its queue is committed first) and close the connections. When the
         server stopped answering (`unreachable`), the calls in flight are aborted first, so
-        closing waits for none of them (each would otherwise end only at its deadline)."""
+        closing waits for none of them (each would otherwise end only at its deadline). A
+        writer still busy after `writer_timeout_s` is one ERROR line: what it had queued is
+        not committed unless it finishes before the process ends."""
         if self.unreachable is not None:
             self.abort()
-        self.writer.close()
+        waiting = self.writer.close(writer_timeout_s)
+        if waiting is not None:
+            logger.error("database writer for {} did not finish within {:g} s: the write in "
+                         "progress and {} queued write(s) behind it are not committed (lost if "
+                         "the process ends first)", self.path or "the PostgreSQL schema",
+                         writer_timeout_s, waiting)
         self.db.close()
         close_all = getattr(self.db, "close_all", None)
         if close_all is not None:  # a PostgreSQL pool: the server's connections go back now

@@ -94,11 +94,15 @@ class GroupCommitWriter:
             raise unit.error
         return unit.result
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 30.0) -> int | None:
+        """Commit what is queued and stop. None once the thread ended; else (`timeout_s` ran
+        out, a stalled disk) how many writes wait behind the one in progress (about: the stop
+        mark is counted out), for the caller to say so."""
         if not self._stopped.is_set():
             self._stopped.set()
             self._queue.put(_STOP)
-            self._thread.join(timeout=30)
+        self._thread.join(timeout=timeout_s)
+        return max(self._queue.qsize() - 1, 0) if self._thread.is_alive() else None
 
     def _run(self) -> None:
         # The units use the peewee models: on this thread they reach this writer's database,
