@@ -27,6 +27,7 @@ from actors.price_slots import PriceSlots
 from actors.stop_watch import StopWatch
 from actors.stream_feed import StreamFeed
 from actors.symbol_actor import ActorDeps, SymbolActor
+from config.secrets import secret_env_names
 from config.settings import Settings
 from exchange.fence import AccountFence
 from protections.wiring import build_guard, journal_control
@@ -83,8 +84,11 @@ class AccountRuntime:
         commit_guard: Callable[[Any], None] | None = None,
         exchange_guard: Callable[[], None] | None = None,
         feed_sharers: int = 1,
+        secret_env: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = settings
+        self.secret_env = secret_env
+        """Every account's secret environment variables, kept from the alert command."""
         self.feed_sharers = feed_sharers
         """Live accounts of the process paying this account's venue budget (its REST feed's
         pace, `rest_poll_interval`)."""
@@ -168,6 +172,7 @@ class AccountRuntime:
             command=sv.alert_command,
             webhook=sv.alert_webhook,
             account=self.name if self.tagged else None,
+            secret_env=self.secret_env | secret_env_names(s),
         )
         self.coverage = StopCoverageWatch(  # "bot": the one-way stops live in the bot
             alerts=self.alerts, logger=self.log, grace_s=wiring.stop_grace_s(s),

@@ -24,6 +24,7 @@ from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable
 from cluster.node import ClusterNode, StartAbandoned
 from cluster.node_id_claim import NodeIdInUse, claim
 from cluster.view import cluster_view
+from config.secrets import secret_env_names
 from config.settings import Settings
 from protections.guard import ACCOUNT_SUBJECT
 from runtime import wiring
@@ -171,7 +172,8 @@ class NodeAccounts:
             build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), keeper),
             epoch=lease.epoch,
             commit_guard=CommitFence(keeper, in_database=self.fence_in_database),
-            exchange_guard=lambda: lease_guard(keeper))  # each retry, not only each call
+            exchange_guard=lambda: lease_guard(keeper),  # each retry, not only each call
+            secret_env=secret_env_names(s))
         start_runtime(runtime)
         return NodeAccount(runtime, keeper)
 

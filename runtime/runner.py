@@ -12,6 +12,7 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from config.secrets import secret_env_names
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
@@ -212,6 +213,7 @@ class Bot:
                 tagged=s.has_accounts,
                 config_key=f"accounts[{i}]." if s.has_accounts else "",
                 feed_sharers=sharers.get(a.bot.account, 1),
+                secret_env=secret_env_names(s),
             )
             for i, a in mine
         ]

@@ -24,6 +24,7 @@ from typing import Any
 
 from loguru import logger
 
+from config.secrets import secret_env_names
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
@@ -79,7 +80,8 @@ class WorkerParent:
             backoff_max_s=sv.backoff_max_s,
             stable_after_s=sv.stable_after_s,
         )
-        self.alerts = Alerts(logger=logger, command=sv.alert_command, webhook=sv.alert_webhook)
+        self.alerts = Alerts(logger=logger, command=sv.alert_command, webhook=sv.alert_webhook,
+                             secret_env=secret_env_names(settings))
         self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert)
         self.workers: list[Worker] = []
         self.hung_after_s = max(HUNG_MIN_S, HUNG_INTERVALS * settings.bot.status_interval_s)

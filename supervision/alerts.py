@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -65,8 +65,12 @@ class Alerts:
         account: str | None = None,
         webhook_retry_s: tuple[float, ...] = WEBHOOK_RETRY_S,
         sleep: Callable[[float], None] = time.sleep,
+        secret_env: Collection[str] = (),
     ) -> None:
         self.logger = logger
+        self.secret_env = frozenset(secret_env)
+        """Environment variables holding the bot's secrets (config/secrets.secret_env_names):
+        left out of the alert command's environment."""
         self.account = account
         """Named in every alert's payload when the bot runs several accounts."""
         self.command = command
@@ -122,7 +126,7 @@ class Alerts:
         """Runs ``alert_command``; a failure is one line with the program's name, never its
         arguments (they may hold a key): exit code and stderr's first line, or the timeout."""
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in self.secret_env},
             "BOT_ALERT": body,
             "BOT_ALERT_SYMBOL": payload.get("symbol") or "",
             "BOT_ALERT_KIND": payload["kind"],

@@ -27,15 +27,19 @@ def test_status_write_fault_degrades_and_files_are_private(tmp_path):
     os.chmod(old_log, 0o644)
     (data / "status.json").mkdir()  # the snapshot cannot replace a directory
     stdin_file, env_file = tmp_path / "alert_stdin", tmp_path / "alert_env"
+    whole_env = tmp_path / "alert_whole_env"
     command = (f"sh -c 'cat >> {stdin_file}; echo >> {stdin_file}; "
-               f"printf \"%s\\n\" \"$BOT_ALERT\" >> {env_file}'")
+               f"printf \"%s\\n\" \"$BOT_ALERT\" >> {env_file}; env >> {whole_env}'")
     config = write_config(
         tmp_path / "config.toml", SYMBOLS, bot={"status_interval_s": 0.2},
         exchange={"poll_interval_s": 0.1},
         strategy={"window": 10, "entry_z": 1.0, "exit_z": 0.2, "min_volatility_pct": 0},
         supervision={"alert_command": command},
         paper={"latency_ms": 1, "step_ms": 100, "speed": 600.0}, logging={"console": False})
-    proc = start_bot(config, data, "--duration", "8")
+    secrets = {"BOT_API_KEY": "k" * 18, "BOT_API_SECRET": "s" * 36,
+               "BOT_SIGNAL_TOKEN": "t" * 24, "BOT_TELEGRAM_TOKEN": "1:" + "g" * 30}
+    env = {**os.environ, **secrets, "ALERT_SCRIPT_SETTING": "kept"}
+    proc = start_bot(config, data, "--duration", "8", env=env)
     try:
         _, err = proc.communicate(timeout=90)
     finally:
@@ -56,6 +60,11 @@ def test_status_write_fault_degrades_and_files_are_private(tmp_path):
     env_alerts = [json.loads(x) for x in env_file.read_text().splitlines() if x.strip()]
     assert [a["kind"] for a in stdin_alerts] == ["status_write_failed"]
     assert stdin_alerts == env_alerts and stdin_alerts[0]["file"] == str(data / "status.json")
+    # the alert command gets the environment without the variables the config names as secrets
+    seen = whole_env.read_text()
+    assert "ALERT_SCRIPT_SETTING=kept" in seen and "BOT_ALERT=" in seen
+    for name, value in secrets.items():
+        assert f"{name}=" not in seen and value not in seen, name
 
     assert stat.S_IMODE(os.stat(data).st_mode) == 0o700
     for root, dirs, files in os.walk(data):
