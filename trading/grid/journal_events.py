@@ -100,6 +100,17 @@ class LegAdjusted(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LegResizeWaits(JournalRecord):
+    """The exchange's leg is smaller while a close of ours is still unresolved: ours keeps its
+    size until that close's report (or the next reconciliation) says what it filled."""
+
+    leg: Side
+    ours: Decimal
+    exchange: Decimal
+    order: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FillWithoutLeg(JournalRecord):
     """A reducing order filled while its leg was flat in our books; it is booked all the same,
     with the exchange's realized P&L where the exchange reports it."""

@@ -188,6 +188,13 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
             return close_leg(state, side, "closed_on_exchange", ctx)
         return state
     assert ex is not None
+    closing = [o for o in state.orders_of(side, K.CLOSE) if state.of_current(o)]
+    if leg.is_open and contracts < leg.contracts and closing:
+        # most likely that close's fill, which its lookup does not show yet: followed now, its
+        # report would take the same part off again and close a leg still open on the exchange
+        ctx.record(ge.LegResizeWaits(leg=side, ours=leg.contracts, exchange=contracts,
+                                     order=closing[-1].client_order_id))
+        return state
     r = ctx.rules
     if not leg.is_open:
         if not r.adopt_unknown_positions:
