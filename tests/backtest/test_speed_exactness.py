@@ -78,13 +78,15 @@ stop_loss_pct = 3.0
 # trades, the fills and the report are the same, compared by value and as the report's digest.
 # The grid's decisions digest was re-taken when LevelPlaced began to journal the position its
 # level was placed for (`position_id`): the same trades and report (the old digest comes back
-# with that field taken out again).
+# with that field taken out again). And when a level that opens its leg anew began to name that
+# leg's position (`Order.position_id`, for its late fee): the same trades, report, commands,
+# ledger and journal (compared with every position_id taken out of the reprs).
 EXPECTED = {
     "one_way": (6_000, 747,
                 "f9ed536504a97288fc6e61c8b2103ca611b9648f85e44f2f09628090ac237c09",
                 "ae4852d35dc77f849681cc3f36207b221159d5730514fd51270931c221563150"),
     "hedge_grid": (3_000, 615,
-                   "497ba268bc863da978560788c30724b937f4230cf96a1714f698a43c7ed70e63",
+                   "54c262451c472d68ba305f39c8a63176ff719570e6225c09f4e0d73b1381a685",
                    "bbd4f435af52b070c6017b16e7fa2332aea2951f33a2e281695abc1134293a3e"),
 }
 

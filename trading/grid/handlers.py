@@ -96,8 +96,14 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     # whatever this part is booked with (the exchange's or ours) adds to the order's booked P&L,
     # so the next cumulative report books only the difference (never a part twice)
     booked = order.realized_pnl + (fill_pnl(leg, fill) if order.purpose.reduces else ZERO)
+    # a growing order that opens its leg (a level placed for a position that closed before its
+    # cancel landed) belongs to the position it opens from now on: its fee told later, and its
+    # unfilled rest, are that position's (`_grow` names the position by the order's id)
+    position_id = order.position_id
+    if not order.purpose.reduces and not leg.is_open:
+        position_id = order.client_order_id
     updated = order_change(order, status, filled=ev.filled, average=ev.average,
-                           fee=order.fee + fee, realized_pnl=booked,
+                           fee=order.fee + fee, realized_pnl=booked, position_id=position_id,
                            exchange_id=ev.exchange_id or order.exchange_id)
     state = _owe(state.with_order(updated), updated, ev, ctx)
     if order.purpose.reduces:
