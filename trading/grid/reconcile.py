@@ -48,6 +48,8 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
     state = late_fees.settle(oe.pruned(state), ev.orders, ctx, book_late_fee)
     for side in (Side.LONG, Side.SHORT):
         closed = side in held and not state.leg(side).is_open
+        if not closed:
+            state = _entry_shown_by_position(state, side, ev, ctx)
         state = _adopt_position(state, side, ev, ctx, closed)
     for orphan in ev.orphans:  # after the legs: a leg flagged just now keeps its owner's stop
         if orphan.reduce_only and _left_alone(state, ev):
@@ -64,6 +66,33 @@ def _left_alone(state: GridState, ev: GridReconciled) -> bool:
     reduce-only orders on the symbol (its owner's stop) stay, as in the one-way core."""
     return (state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
             and any(not state.leg(side).is_open for side in ev.positions))
+
+
+def _entry_shown_by_position(state: GridState, side: Side, ev: GridReconciled,
+                             ctx: GridCtx) -> GridState:
+    """As the one-way core's (trading/reconcile.py): a flat leg's opening order kept pending by
+    the send grace (its lookup lags), or reported filled without a price, while the exchange
+    already lists the leg, no larger than the order: that position is the evidence it landed,
+    booked as its fill (contracts and entry price as the venue lists them; the fee looked up
+    later). Adopted as an unknown leg instead, the order's own report added the same fill to it
+    again: the books held the leg twice."""
+    ex = ev.positions.get(side)
+    if state.leg(side).is_open or ex is None or ex.contracts <= ZERO:
+        return state
+    for order in state.orders_of(side, K.ENTRY):
+        found = ev.orders.get(order.client_order_id)
+        unseen = found is None and order.status is OrderStatus.PENDING
+        priceless = found is not None and found.filled > ZERO and found.average is None
+        if (unseen or priceless) and order.filled == ZERO and ex.contracts <= order.amount:
+            cid = order.client_order_id
+            ctx.record(oe.EntryShownByPosition(order=cid, contracts=ex.contracts,
+                                               entry_price=ex.entry_price))
+            return on_filled(oe.settled(state, cid), OrderFilled(
+                client_order_id=cid, exchange_id=found.exchange_id if found else None,
+                filled=ex.contracts, average=ex.entry_price,
+                fee=found.fee if found else ZERO, fee_known=bool(found and found.fee_known),
+                complete=True), ctx)
+    return state
 
 
 def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder | None,
