@@ -100,21 +100,24 @@ def _unexplained(
     leg opened, that no booked or live order of ours explains. A fill that names no position
     side (Bybit's executions carry no positionIdx, exchange/port.py) is the gone leg's its side
     exits (a sell the long's, a buy the short's): dropped, a leg liquidated or closed by hand on
-    Bybit stayed open in the books for good, listed flat with nothing that closed it."""
+    Bybit stayed open in the books for good, listed flat with nothing that closed it. A fill
+    without a client order id (a close by hand, a liquidation) is named by its trade id
+    (`trade-<id>`, as the one-way core's), so that once booked it is known: named "external",
+    an earlier leg's such fill inside the window was booked again as a later leg's close."""
     sides = {leg.side for leg in gone}
     if not sides:
         return ()
-    known = live | booked({t.client_order_id for t in trades if t.client_order_id})
+    known = live | booked({_name(t) for t in trades})
     out = []
     for t in trades:
         side = (LEG_OF.get(t.position_side) if t.position_side is not None
                 else next((s for s in sides if t.side == s.exit_order_side), None))
-        cid = t.client_order_id or ""
+        cid = _name(t)
         if cid in known or side not in sides or t.side != side.exit_order_side:
             continue
         out.append(
             ExternalFill(
-                client_order_id=cid or None,
+                client_order_id=cid,
                 side=t.side,
                 amount=t.amount,
                 price=t.price,
@@ -124,3 +127,8 @@ def _unexplained(
             )
         )
     return tuple(out)
+
+
+def _name(t: VenueFill) -> str:
+    """The ledger's name of a fill: our client order id, else the venue's trade id."""
+    return t.client_order_id or f"trade-{t.id}"
