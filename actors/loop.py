@@ -243,8 +243,9 @@ class DecisionLoop:
 
     def activity(self, message: OrderActivity) -> None:
         """The exchange reported fills: look each of our orders up and apply what it says. A
-        report whose lookup fails (Bybit's history lags a cancel; a timeout) is reconciled at
-        once (a stream-reported canceled stop was believed resting up to a minute)."""
+        report whose lookup fails (a timeout, a lagging history) is reconciled at once, with the
+        orders after it (FillBatch: they filled later; a grid's stop applied first closed a leg
+        its level had grown, whose fill then opened a phantom leg)."""
         if message.unknown:
             self.reconcile("unknown fill")
         unread = None
@@ -260,7 +261,7 @@ class DecisionLoop:
             except Exception as exc:  # noqa: BLE001 - reconciled below
                 self.log.warning("fetch_order {} failed: {}; reconciling", cid, describe(exc))
                 unread = cid
-                continue
+                break
             events = events_for(cid, found, pending=order.status is OrderStatus.PENDING)
             for event in events:
                 self.apply(event)
