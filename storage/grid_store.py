@@ -49,6 +49,7 @@ class GridStore:
         conn.execute(UPSERT_GRID, (symbol, grid_codec.dumps(s), now))
         for old, new in ((before.long, s.long), (before.short, s.short)):
             _leg_row(conn, symbol, old, new, now, decision)
+        _opened_and_closed(conn, symbol, before, s, now, decision)
 
 
 HEDGE_GRID = GridStore()
@@ -82,6 +83,29 @@ def _leg_row(
                 str(new.fees),
             ),
         )
+
+
+def _opened_and_closed(
+    conn: SqlConn, symbol: str, before: GridState, s: GridState, now: float,
+    decision: GridDecision,
+) -> None:
+    """A leg that opened and closed within this decision (a restart's reconciliation books a
+    take-profit, then the level placed for that leg opening a new one, then the old stop
+    closing it) is open neither before nor after it: its row, closed, from its journal
+    records (LegOpened's price, LegClosed's totals and reason). Without it, its fills and
+    close belonged to no position: left out of the closed trades and of the protections'
+    closes and stop-outs."""
+    held = {leg.position_id for leg in (before.long, before.short, s.long, s.short)}
+    opened = {j.data.get("position_id"): j.data for j in decision.journal
+              if j.type == "LegOpened"}
+    for j in decision.journal:
+        pid = j.data.get("position_id")
+        if j.type != "LegClosed" or pid in held or pid not in opened:
+            continue
+        pnl, fees = str(j.data.get("realized_pnl")), str(j.data.get("fees"))
+        conn.execute(UPSERT_POSITION, (pid, symbol, str(j.data.get("leg")), "0",
+                                       str(opened[pid].get("price")), now, pnl, fees))
+        conn.execute(CLOSE_POSITION, (now, pnl, fees, str(j.data.get("reason")), pid))
 
 
 def load_grid(conn: Any, symbol: str) -> GridState:
