@@ -6,9 +6,10 @@
 snapshot counts only when written by the worker's current process (its `bot.pid`) and while its
 `heartbeat_at` keeps changing: one unchanged for `stale_after_s` (the parent's monotonic clock)
 is stale, its worker shown `stale` and its accounts `worker_alive: false`, both with the
-snapshot's age. Until the restarted process writes one, the last snapshot of the dead one is
-shown, each of its accounts marked `worker_alive: false`, so a dead worker's accounts never
-vanish from the dump."""
+snapshot's age. Until the restarted process writes one, the last snapshot of the dead one (the
+last it wrote: read after its exit too) is shown, each of its accounts marked `worker_alive:
+false`, so a dead worker's accounts never vanish from the dump, and the parent's final status
+holds what each worker wrote after its actors stopped."""
 
 from __future__ import annotations
 
@@ -145,7 +146,10 @@ def merge_status(
     current: dict[int, bool] = {}
     ages: dict[int, float] = {}
     for worker in workers:
-        fresh = read_worker_status(data_dir, worker) if worker.alive() else None
+        alive = worker.alive()
+        # read after its exit too: a worker's last snapshot is written once its actors stopped
+        # (the fills booked meanwhile); its process is gone, so it is never shown as live
+        fresh = read_worker_status(data_dir, worker)
         if fresh is not None:
             worker.see(fresh, mono)
         snapshot = worker.last_status
@@ -153,8 +157,8 @@ def merge_status(
             current[worker.index] = False
             continue
         age = ages[worker.index] = worker.snapshot_age(mono)
-        stale = fresh is not None and age > stale_after_s
-        current[worker.index] = fresh is not None and not stale
+        stale = alive and fresh is not None and age > stale_after_s
+        current[worker.index] = alive and fresh is not None and not stale
         for name, entry in (snapshot.get("accounts") or {}).items():
             if name in worker.accounts:
                 per_account[name] = _aged(entry, age)

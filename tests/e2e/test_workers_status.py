@@ -132,3 +132,36 @@ def test_a_snapshot_whose_heartbeat_stops_changing_turns_stale_with_its_age(tmp_
     s = merge_status(tmp_path, bot([w1]), [w1], 203.5, grouped=True, mono=13.5,
                      stale_after_s=2.0)
     assert s["accounts"]["alpha"]["worker_alive"] is True and not s["bot"]["workers"][0]["stale"]
+
+
+def test_the_status_after_the_workers_stopped_holds_their_final_snapshots(tmp_path, procs):
+    """A worker's last snapshot is written after its actors stopped, with the fills booked while
+    they finished (runtime/runner.py: the final status). The parent writes its final status.json
+    after every worker exited; it kept the snapshot it read on its last pass instead (found by
+    review: a trade closed during the stop was missing from `bot.py status`, as the one-process
+    bot's was before tests/e2e/test_final_status_pnl.py)."""
+    final = {"alpha": {**account_entry("A", False), "pnl": {"gross_realized": "12.5"}}}
+    code = ("import json, os, sys; sys.stdin.readline(); "
+            "open(sys.argv[1], 'w').write(json.dumps({'bot': {'pid': os.getpid(), "
+            "'heartbeat_at': 300.0, 'running': False}, 'accounts': json.loads(sys.argv[2])}))")
+    worker = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / worker_status_name(1)),
+                               json.dumps(final)], stdin=subprocess.PIPE)
+    try:
+        w1 = Worker(index=1, accounts=("alpha",), proc=worker)
+        write(tmp_path, 1, snapshot(worker.pid, {"alpha": account_entry("A", True)}))
+        s = merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True)
+        assert s["accounts"]["alpha"]["health"]["open_positions"] == 1
+        assert worker.stdin is not None
+        worker.stdin.write(b"stop\n")  # the parent's SIGTERM: the worker writes its last, exits
+        worker.stdin.close()
+        assert worker.wait(timeout=30) == 0
+        s = merge_status(tmp_path, bot([w1]), [w1], 301.0, grouped=True)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    alpha = s["accounts"]["alpha"]
+    assert alpha["health"]["open_positions"] == 0 and alpha["pnl"] == {"gross_realized": "12.5"}
+    assert alpha["worker_alive"] is False  # its process is gone: never shown as live
+    assert s["bot"]["workers"][0]["heartbeat_at"] == 300.0
+    assert not s["bot"]["workers"][0]["snapshot_current"]
