@@ -18,8 +18,9 @@ from supervision.child import ChildState
 STATUS_FILE = "status.json"
 OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paused")
 """Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
-ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams")
-"""Per-account fields passed through to the dump: the operator's, and the streams' health."""
+ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams", "database")
+"""Per-account fields passed through to the dump: the operator's, the streams' health, and
+`database` when the status round's read found it not answering (runtime/account.py)."""
 
 
 def build_status(

@@ -84,6 +84,8 @@ def _section(status: dict[str, Any]) -> Group:
             style="bold red" if kill or h["ts_coverage"] < 1 or h.get("unreadable_symbols") else "",
         )
     )
+    if status.get("database"):  # escalations and P&L below are as last read
+        parts.append(Text(f"DATABASE {status['database']}", style="bold red"))
     if status.get("streams"):
         parts.append(_streams(status["streams"]))
     if status.get("entries_paused"):

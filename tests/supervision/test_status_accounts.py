@@ -46,3 +46,23 @@ def test_several_accounts_are_grouped_and_the_top_level_covers_all():
     assert "kill_switch ON" in table[alpha_at:beta_at] and "kill_switch off" in table[beta_at:]
     only_beta = render_table(status, "beta")
     assert "== account beta" in only_beta and "== account alpha" not in only_beta
+
+
+def test_an_accounts_unreachable_database_reaches_the_dump():
+    """runtime/account.py's status round marks an account whose database did not answer with
+    `"database": "unreachable: ..."` (README, PostgreSQL: "status.json keeps being written with
+    the last escalations read and "database": "unreachable: ..." for the account"); the dump
+    kept only its listed fields and dropped it (found by review), so the status showed the
+    last escalations read as if they were current."""
+    down = {**account(["BTC/USDT:USDT"]), "database": "unreachable: database did not answer"}
+    one = combine_status({**BOT, "account": "main"}, {"main": down}, 5.0, grouped=False)
+    assert one["database"] == "unreachable: database did not answer"
+    assert one["accounts"]["main"]["database"] == "unreachable: database did not answer"
+    both = combine_status({**BOT, "accounts": ["alpha", "beta"]},
+                          {"alpha": down, "beta": account(["ETH/USDT:USDT"])}, 5.0, grouped=True)
+    assert both["accounts"]["alpha"]["database"] == "unreachable: database did not answer"
+    assert "database" not in both["accounts"]["beta"]
+    table = render_table(both)
+    beta_at = table.index("== account beta")
+    assert "DATABASE unreachable: database did not answer" in table[:beta_at]
+    assert "DATABASE" not in table[beta_at:]
