@@ -83,9 +83,11 @@ class EmergencyCloser:
     def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any) -> None:
         side = "sell" if pos.side == "long" else "buy"
         # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py);
-        # random, not the clock's milliseconds (those repeat every 2.8 h and nothing keeps them)
-        stamp = secrets.randbelow(10**7)
-        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos.side[0]}{stamp}x"
+        # random, not the clock's milliseconds (those repeat every 2.8 h and nothing keeps them).
+        # `z<side><6 digits>x` is as long as the longest order id `check_fits` admits (8 digits
+        # and the letter), so it fits the venues' 36 characters wherever the symbol's ids do
+        stamp = secrets.randbelow(10**6)
+        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos.side[0]}{stamp:06d}x"
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
         if pos.hedged:
             params["positionIdx"] = pos.position_side.idx

@@ -12,6 +12,7 @@ from runtime.emergency import EmergencyCloser
 from storage import queries
 from storage.repository import Repository
 from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
+from trading.client_ids import SAFE, check_fits
 
 
 def test_hedge_legs_are_each_closed_with_their_position_idx(tmp_path):
@@ -55,6 +56,38 @@ def test_hedge_legs_are_each_closed_with_their_position_idx(tmp_path):
         assert sorted(e["data"]["order"] for e in journaled) == sorted(
             s["clientOrderId"] for s in sent
         )
+    finally:
+        repo.close()
+        paper.close()
+
+
+PEPE = "1000PEPE/USDT:USDT"  # a real Binance/Bybit perpetual; its code is 8 characters
+
+
+def test_the_emergency_close_id_fits_wherever_the_symbols_order_ids_fit(tmp_path):
+    """`check_fits` admits an account/symbol pair at startup when its longest order id (sequence
+    99999999 + the purpose letter) has at most 36 characters. The emergency close's id ended in
+    `-z<side><7 digits>x`, one character more (found by review): with a 12-character account
+    name and 1000PEPE its ids had 37 characters, which Binance and Bybit refuse, so the last
+    resort of an escalated symbol failed and the position stayed open."""
+    clock = FakeClock()
+    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[PEPE], clock=clock,
+                          price_source=ScriptedPrices({PEPE: D(100)}),
+                          starting_balance=D(100000), slippage_bps=D(0))
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
+    account = "abcdefghijkl"  # 12 characters, the longest name allowed
+    try:
+        check_fits(account, repo.id_tag, PEPE)  # the bot starts with this pair
+        closer = EmergencyCloser(exchange=paper, repo=repo, prefix=f"{account}-{repo.id_tag}-",
+                                 logger=logger, clock=clock)
+        for n in range(10):  # its stamp is random: ten ids, each one as long as it can be
+            paper.create_order(PEPE, "market", "buy", D(1), None, {"clientOrderId": f"in{n}"})
+            closer.close(PEPE, "close attempts exhausted")
+            closer.wait()
+        sent = [s["clientOrderId"] for s in paper.submissions() if s["side"] == "sell"]
+        assert len(sent) == 10
+        assert [cid for cid in sent if not SAFE.fullmatch(cid)] == []
+        assert [p for p in paper.fetch_positions([PEPE]) if p["contracts"] > 0] == []
     finally:
         repo.close()
         paper.close()
