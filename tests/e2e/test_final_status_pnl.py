@@ -71,3 +71,47 @@ def test_the_status_after_a_stop_counts_every_fill(tmp_path):
     pnl = s["pnl"]
     assert closed >= 1 and pnl["wins"] + pnl["losses"] == closed, (pnl, closed)
     assert (Decimal(pnl["gross_realized"]), Decimal(pnl["fees"])) == (gross, fees), pnl
+
+
+def test_the_status_after_a_stop_with_workers_counts_every_fill(tmp_path):
+    """The same with `run --workers 2`: each worker writes its final snapshot once its actors
+    stopped; the parent's final status.json is merged after every worker exited, and kept the
+    snapshots read on its last pass instead (found by review: with a long interval, none)."""
+    config = write_config(
+        tmp_path / "config.toml", SYMBOLS,
+        bot={"status_interval_s": 60},
+        exchange={"poll_interval_s": 0.1},
+        strategy={"window": 10, "entry_z": 1.0, "exit_z": 0.2, "min_volatility_pct": 0},
+        risk={"cooldown_after_loss_s": 0},
+        paper={"latency_ms": 1, "step_ms": 100, "speed": 600.0},
+        logging={"console": False},
+    )
+    config.write_text(config.read_text() + '[[accounts]]\nname = "alpha"\n'
+                      '[[accounts]]\nname = "beta"\nsymbols.list = ["XRP/USDT:USDT"]\n')
+    data = tmp_path / "data"
+    proc = start_bot(config, data, "--workers", "2")
+    db = data / "accounts" / "alpha" / "bot.sqlite"
+    try:
+        def closed() -> bool:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            try:
+                return db.exists() and ledger(db)[2] >= 1
+            except sqlite3.OperationalError as exc:  # the file is made before its tables
+                if "no such table" in str(exc):
+                    return False
+                raise
+
+        wait_until(closed, timeout=60, interval=0.2, message="a closed position in alpha's ledger")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, log_tails(data)
+    gross, fees, closed_count = ledger(db)
+    s = status_now(data)
+    assert s is not None and s["bot"]["running"] is False
+    assert sorted(s["accounts"]) == ["alpha", "beta"], s["accounts"].keys()
+    pnl = s["accounts"]["alpha"]["pnl"]
+    assert closed_count >= 1 and pnl["wins"] + pnl["losses"] == closed_count, (pnl, closed_count)
+    assert (Decimal(pnl["gross_realized"]), Decimal(pnl["fees"])) == (gross, fees), pnl
