@@ -399,7 +399,12 @@ class AccountRuntime:
         applier.apply()
 
 
-def stop_all(accounts: list[AccountRuntime], log: Any) -> None:
+STOP_ALL_TIMEOUT_S = 60.0
+"""How long `stop_all` waits for the accounts to stop."""
+
+
+def stop_all(accounts: list[AccountRuntime], log: Any,
+             timeout_s: float = STOP_ALL_TIMEOUT_S) -> None:
     """Stop every account at once (each on its own thread), so one slow account does not hold
     the others' shutdown back."""
     results: dict[str, list[str]] = {}
@@ -413,7 +418,7 @@ def stop_all(accounts: list[AccountRuntime], log: Any) -> None:
     threads = [threading.Thread(target=stop, args=(a,), name=f"stop-{a.name}") for a in accounts]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout_s
     for t in threads:
         t.join(max(deadline - time.monotonic(), 0.1))
     for name, stuck in results.items():
