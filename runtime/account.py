@@ -428,3 +428,9 @@ def stop_all(accounts: list[AccountRuntime], log: Any,
                 "" if len(accounts) == 1 else f" in {name}",
                 ", ".join(stuck),
             )
+    for account, t in zip(accounts, threads, strict=True):
+        if t.is_alive():  # its stop() has not returned: nothing above names what is stuck
+            log.error(
+                "account {} did not stop within {:g} s (an actor or an emergency close still "
+                "running); its positions keep their exchange stops, the next start reconciles",
+                account.name, timeout_s)

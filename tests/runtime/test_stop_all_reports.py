@@ -1,0 +1,75 @@
+"""Rule 4 (a final line for what did not stop): `stop_all` waits `timeout_s` for the accounts'
+`stop()`, then the bot goes on to close them and logs "bot stopped". An account whose stop
+outlasted the wait (an emergency close stuck on the exchange: `stop()` waits up to 30 s per
+close thread after up to 35 s for its actors) was not reported at all: its stuck actors were
+only listed when `stop()` returned (found by review). Real account, real paper exchange and
+SQLite; the exchange's position read hangs on the emergency close's thread only."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from config.loader import load_settings
+from runtime.account import AccountRuntime, stop_all
+from runtime.exchanges import build_paper
+from tests.support.faulty_exchange import FaultyExchange
+from tests.support.waiting import wait_until
+
+BTC = "BTC/USDT:USDT"
+CONFIG = """
+[bot]
+data_dir = "{data}"
+[exchange]
+poll_interval_s = 0.05
+[strategy]
+window = 10000
+[paper]
+latency_ms = 0
+[supervision]
+heartbeat_interval_s = 0.05
+
+[[accounts]]
+name = "a"
+symbols.list = ["BTC/USDT:USDT"]
+"""
+
+
+def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(data=tmp_path / "data"))
+    settings = load_settings(config)
+    release, in_close = threading.Event(), threading.Event()
+
+    def hang_in_close(name: str, args: tuple, kwargs: dict) -> None:
+        if threading.current_thread().name.startswith("emergency-"):
+            in_close.set()
+            release.wait(60)
+
+    def build(s: Any, data_dir: Path) -> FaultyExchange:
+        fx = FaultyExchange(build_paper(s, data_dir))
+        fx.before["fetch_positions"] = hang_in_close
+        return fx
+
+    account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
+                             logger=logger, tagged=True, build_exchange_=build)
+    errors: list[str] = []
+    sink = logger.add(lambda m: errors.append(m.record["message"]), level="ERROR")
+    try:
+        account.open()
+        account.build()
+        account.start()
+        assert account.closer is not None
+        account.closer.close(BTC, "close failed 3 times")
+        wait_until(in_close.is_set, timeout=30, message="the emergency close waits on the venue")
+        stop_all([account], logger, timeout_s=1.0)
+        assert any("did not stop" in e and "a" in e.split() for e in errors), errors
+    finally:
+        release.set()
+        assert account.closer is not None
+        account.closer.wait()
+        logger.remove(sink)
+        account.close()
