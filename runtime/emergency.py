@@ -84,10 +84,10 @@ class EmergencyCloser:
         side = "sell" if pos.side == "long" else "buy"
         # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py);
         # random, not the clock's milliseconds (those repeat every 2.8 h and nothing keeps them).
-        # `z<side><6 digits>x` is as long as the longest order id `check_fits` admits (8 digits
-        # and the letter), so it fits the venues' 36 characters wherever the symbol's ids do
-        stamp = secrets.randbelow(10**6)
-        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos.side[0]}{stamp:06d}x"
+        # `z<side><6 hex digits>x` is as long as the longest order id `check_fits` admits (8
+        # digits and the letter), so it fits the venues' 36 characters wherever the symbol's
+        # ids do; 16.7 million stamps (more than the 7 decimal digits it had before)
+        cid = f"{self.prefix}{symbol_code(symbol)}-z{pos.side[0]}{secrets.token_hex(3)}x"
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
         if pos.hedged:
             params["positionIdx"] = pos.position_side.idx

@@ -39,7 +39,7 @@ MAX_LEN = 36
 SEQ_RESERVE = 10**8 - 1
 """The largest sequence `check_fits` proves an account/symbol pair can reach. Eight digits plus
 the letter is also the length of the emergency path's id tail (runtime/emergency.py:
-`-z<side><6 digits>x`), so a symbol that passes `check_fits` fits there too."""
+`-z<side><6 hex digits>x`), so a symbol that passes `check_fits` fits there too."""
 
 _ALNUM = re.compile(r"[A-Za-z0-9]+")
 _OLD_CODE = re.compile(r"[A-Za-z0-9]{0,5}[0-9a-f]{3}")
