@@ -43,9 +43,14 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
         for name, entry in status.get("accounts", {}).items():
             if account is not None and name != account:
                 continue
-            console.print(
-                Text(f"\n== account {name} (exchange {entry.get('exchange')})", style="bold cyan")
-            )
+            header = Text(f"\n== account {name} (exchange {entry.get('exchange')})",
+                          style="bold cyan")
+            if bot.get("running") and entry.get("worker_alive") is False:
+                # run --workers: its worker is dead or stale, these are its last figures
+                age = entry.get("snapshot_age_s")
+                header.append(f"  WORKER {entry.get('worker')} NOT ALIVE: figures as of "
+                              f"{'-' if age is None else f'{age:.0f}'} s ago", style="bold red")
+            console.print(header)
             console.print(_section(entry))
     out = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in out.rstrip("\n").splitlines())

@@ -165,3 +165,26 @@ def test_the_status_after_the_workers_stopped_holds_their_final_snapshots(tmp_pa
     assert alpha["worker_alive"] is False  # its process is gone: never shown as live
     assert s["bot"]["workers"][0]["heartbeat_at"] == 300.0
     assert not s["bot"]["workers"][0]["snapshot_current"]
+
+
+def test_the_table_marks_the_accounts_of_a_dead_or_stale_worker(tmp_path, procs):
+    """`bot.py status` (the table) showed a dead worker's accounts like live ones: their actors
+    `running`, their positions as of the last snapshot, and only a `worker 2: down` line under
+    the table (found by review; the dashboard has warned per account since it merged). Each
+    such account's section now says so, with the age of its figures."""
+    from supervision.status import render_table
+
+    w1 = Worker(index=1, accounts=("alpha",), proc=procs())
+    w2 = Worker(index=2, accounts=("beta",), proc=procs())
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": account_entry("A", True)}))
+    write(tmp_path, 2, snapshot(w2.pid, {"beta": account_entry("C", True)}))
+    merge_status(tmp_path, bot([w1, w2]), [w1, w2], 200.0, grouped=True)
+    assert w2.proc is not None
+    w2.proc.kill()
+    w2.proc.wait()
+    s = merge_status(tmp_path, bot([w1, w2]), [w1, w2], 201.0, grouped=True)
+    table = render_table(s)
+    beta_at = table.index("== account beta")
+    assert "NOT ALIVE" not in table[:beta_at]  # alpha's worker runs
+    assert "WORKER 2 NOT ALIVE" in table[beta_at:].splitlines()[0]
+    assert "figures as of" in table[beta_at:].splitlines()[0]
