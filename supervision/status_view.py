@@ -52,6 +52,11 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
                               f"{'-' if age is None else f'{age:.0f}'} s ago", style="bold red")
             console.print(header)
             console.print(_section(entry))
+        for name in bot["accounts"]:  # configured, but no figures (in none of the totals)
+            if name not in status.get("accounts", {}) and account in (None, name):
+                console.print(Text(f"\n== account {name}: NO FIGURES (its status was not read: "
+                                   "a worker that has written none yet, or a failed status "
+                                   "round); not counted above", style="bold red"))
     out = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in out.rstrip("\n").splitlines())
 

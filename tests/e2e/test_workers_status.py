@@ -188,3 +188,21 @@ def test_the_table_marks_the_accounts_of_a_dead_or_stale_worker(tmp_path, procs)
     assert "NOT ALIVE" not in table[:beta_at]  # alpha's worker runs
     assert "WORKER 2 NOT ALIVE" in table[beta_at:].splitlines()[0]
     assert "figures as of" in table[beta_at:].splitlines()[0]
+
+
+def test_the_table_names_an_account_without_figures(tmp_path, procs):
+    """An account with no snapshot yet (its worker has not written one, or its status failed)
+    is in no section and in none of the totals; the table listed only the others, under an
+    'all accounts: 2' line that counted it, and said nothing of it (found by review)."""
+    from supervision.status import render_table
+
+    w1 = Worker(index=1, accounts=("alpha", "gamma"), proc=procs())
+    w2 = Worker(index=2, accounts=("beta",), proc=procs())
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": account_entry("A", True),
+                                         "gamma": account_entry("B", False)}))
+    s = merge_status(tmp_path, bot([w1, w2]), [w1, w2], 200.0, grouped=True)
+    assert sorted(s["accounts"]) == ["alpha", "gamma"]
+    table = render_table(s)
+    [line] = [ln for ln in table.splitlines() if "account beta" in ln]
+    assert "NO FIGURES" in line and "not counted" in line
+    assert "account beta" not in render_table(s, "alpha")
