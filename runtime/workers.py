@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,12 @@ def plan_workers(accounts: tuple[str, ...], workers: int) -> list[tuple[str, ...
 
 class WorkerParent:
     def __init__(
-        self, settings: Settings, data_dir: Path, *, workers: int, config: Path
+        self, settings: Settings, data_dir: Path, *, workers: int, config: Path,
+        popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen,
     ) -> None:
         self.settings = settings
+        self.popen = popen
+        """Starts a worker process (tests inject one that fails like a refused fork)."""
         self.data_dir = data_dir
         self.config = Path(config).resolve()
         self.requested = workers
@@ -230,8 +234,8 @@ class WorkerParent:
         os.set_blocking(read, False)
         env = {**os.environ, BEAT_FD_ENV: str(write)}
         try:
-            worker.proc = subprocess.Popen(self._command(worker), cwd=ROOT, env=env,
-                                           pass_fds=(write,))
+            worker.proc = self.popen(self._command(worker), cwd=ROOT, env=env,
+                                     pass_fds=(write,))
         except BaseException:
             os.close(read)
             raise
