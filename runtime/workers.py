@@ -115,7 +115,7 @@ class WorkerParent:
             self._announce()
             self._serve_dashboard()
             for worker in self.workers:
-                self._spawn(worker)
+                self._start(worker, time.monotonic())
             self._supervise(duration_s)
         finally:
             if self.dashboard is not None:
@@ -277,7 +277,7 @@ class WorkerParent:
         if worker.restart_at is not None:
             if now >= worker.restart_at:
                 worker.restarts += 1
-                self._spawn(worker)
+                self._start(worker, now)
             return
         if worker.proc is None:
             return
@@ -286,6 +286,27 @@ class WorkerParent:
             self._check_hung(worker, now)
         else:
             self._exited(worker, now)
+
+    def _start(self, worker: Worker, now: float) -> None:
+        """Spawn the worker. A spawn the system refuses (fork: no memory, the process limit; no
+        file descriptor for its pipe) is one of its failures, tried again after the backoff
+        like an exit (found by review: the OSError left the supervision loop and the parent
+        stopped every other worker)."""
+        try:
+            self._spawn(worker)
+        except OSError as exc:
+            worker.restart_at = None
+            verdict = worker.history.on_failure(self.policy, now)
+            if verdict.escalate:
+                self.failure = (
+                    f"worker {worker.index} (accounts {','.join(worker.accounts)}) failed more "
+                    f"than {self.policy.max_restarts} times within {self.policy.period_s:g} s "
+                    f"(last: could not be started: {exc}); stopping every worker")
+                self._alert("worker_escalation", self.failure, worker=worker.index)
+                return
+            logger.error("worker {} (accounts {}) could not be started: {}; trying again in "
+                         "{:.2f} s", worker.index, ",".join(worker.accounts), exc, verdict.delay_s)
+            worker.restart_at = now + verdict.delay_s
 
     def _exited(self, worker: Worker, now: float) -> None:
         assert worker.proc is not None
