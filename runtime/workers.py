@@ -288,10 +288,8 @@ class WorkerParent:
             self._exited(worker, now)
 
     def _start(self, worker: Worker, now: float) -> None:
-        """Spawn the worker. A spawn the system refuses (fork: no memory, the process limit; no
-        file descriptor for its pipe) is one of its failures, tried again after the backoff
-        like an exit (found by review: the OSError left the supervision loop and the parent
-        stopped every other worker)."""
+        """Spawn the worker; one the system refuses (fork: memory, process limit) is one of its
+        failures, tried again after the backoff like an exit, never the other workers' end."""
         try:
             self._spawn(worker)
         except OSError as exc:
