@@ -120,6 +120,8 @@ class Worker:
 
 def read_worker_status(data_dir: Path, worker: Any) -> dict[str, Any] | None:
     """The worker's snapshot when its current process wrote it, else None."""
+    if worker.pid is None:
+        return None  # not started (yet): any file there is an earlier run's
     path = data_dir / worker_status_name(worker.index)
     try:
         status = json.loads(path.read_text())
