@@ -206,3 +206,12 @@ def test_the_table_names_an_account_without_figures(tmp_path, procs):
     [line] = [ln for ln in table.splitlines() if "account beta" in ln]
     assert "NO FIGURES" in line and "not counted" in line
     assert "account beta" not in render_table(s, "alpha")
+
+
+def test_a_worker_not_started_reads_no_snapshot(tmp_path):
+    """A worker whose first start was refused has no process: no file in the data dir is its."""
+    w1 = Worker(index=1, accounts=("alpha",))
+    write(tmp_path, 1, {"bot": {"heartbeat_at": 1.0},
+                        "accounts": {"alpha": account_entry("A", True)}})
+    s = merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True)
+    assert s["accounts"] == {}
