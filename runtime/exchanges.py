@@ -133,12 +133,12 @@ def check_shared_feeds(accounts: Sequence[Settings]) -> None:
     budget has one share (the first gateway built on it set it and the others' went unused),
     so accounts on it that set different ones never start either."""
     from exchange.budget_venues import shared_feed_shortfall
-    from runtime.workers_role import budget_venue
+    from runtime.workers_role import account_venue
 
     groups: dict[tuple[str, str], list[Settings]] = {}
     for a in accounts:
         if a.bot.mode in ("live", "dry-run"):
-            groups.setdefault(budget_venue(a.exchange.id, a.exchange.api_url), []).append(a)
+            groups.setdefault(account_venue(a), []).append(a)
     for group in groups.values():
         shares = {a.bot.account: a.exchange.rate_budget_share for a in group}
         if len(set(shares.values())) > 1:
@@ -179,10 +179,9 @@ def rest_poll_interval(settings: Settings, sharers: int = 1) -> float:
 def feed_sharers(accounts: Sequence[Settings]) -> dict[str, int]:
     """Account -> how many live accounts of this process pay its venue budget (the gateways
     share `exchange.budget_venues.SHARED`, one budget per venue and API host)."""
-    from runtime.workers_role import budget_venue
+    from runtime.workers_role import account_venue
 
-    venues = {a.bot.account: budget_venue(a.exchange.id, a.exchange.api_url)
-              for a in accounts if a.bot.mode == "live"}
+    venues = {a.bot.account: account_venue(a) for a in accounts if a.bot.mode == "live"}
     counts = Counter(venues.values())
     return {name: counts[venue] for name, venue in venues.items()}
 

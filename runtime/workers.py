@@ -32,7 +32,7 @@ from runtime import shutdown, wiring
 from runtime.exchanges import check_feed_budget, check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
-from runtime.workers_role import BEAT_FD_ENV, ProcessRole, budget_venue, venue_split
+from runtime.workers_role import BEAT_FD_ENV, ProcessRole, account_venue, venue_split
 from runtime.workers_status import Worker, merge_status, stale_after
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
@@ -144,8 +144,7 @@ class WorkerParent:
             count = len(names)
         plan = plan_workers(names, count)
         self.workers = [Worker(index=i + 1, accounts=accounts) for i, accounts in enumerate(plan)]
-        venues = {a.bot.account: budget_venue(a.exchange.id, a.exchange.api_url)
-                  for a in self.settings.account_settings()}
+        venues = {a.bot.account: account_venue(a) for a in self.settings.account_settings()}
         self.split = venue_split(venues, plan)
         self._check_split_budgets()
 

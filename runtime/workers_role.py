@@ -63,14 +63,25 @@ class ProcessRole:
         return account.model_copy(update={"exchange": exchange})
 
 
-def budget_venue(exchange_id: str, api_url: str) -> tuple[str, str]:
+def budget_venue(exchange_id: str, api_url: str, *, sandbox: bool = False,
+                 demo: bool = False) -> tuple[str, str]:
     """The venue budget an account's requests are paid from, as the gateway keys it: the
     venue's limits (exchange.id 'binance' and 'binanceusdm' are one venue) and the API host
-    (`budget_host` of the api_url: one key for every spelling of a host)."""
+    (`budget_host` of the api_url: one key for every spelling of a host; without one, the
+    venue's testnet or demo host is not its live host, as in exchange/ccxt/gateway.py)."""
     from exchange.budget_venues import budget_host, limits_for
 
     venue = limits_for(exchange_id, 50).venue
-    return venue, budget_host(venue, api_url)
+    host = budget_host(venue, api_url)
+    if not api_url and (sandbox or demo):
+        host = "(demo)" if demo else "(sandbox)"
+    return venue, host
+
+
+def account_venue(account: Any) -> tuple[str, str]:
+    """`budget_venue` of an account's settings."""
+    e = account.exchange
+    return budget_venue(e.id, e.api_url, sandbox=e.sandbox, demo=e.demo)
 
 
 def venue_split(venues: dict[str, tuple[str, str]],

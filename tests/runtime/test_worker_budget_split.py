@@ -181,3 +181,28 @@ def test_a_testnet_or_demo_account_does_not_pay_from_the_live_hosts_budget(tmp_p
     live, testnet, demo, live2 = gateway(), gateway(sandbox=True), gateway(demo=True), gateway()
     assert live.meter.venue is live2.meter.venue
     assert len({id(g.meter.venue) for g in (live, testnet, demo)}) == 3
+
+
+def test_a_testnet_account_next_to_a_live_one_is_not_refused_nor_split(tmp_path: Path) -> None:
+    """The gateways keep a testnet or demo account's budget apart from the live host's (above),
+    but the startup check and the workers' split keyed venues by exchange.id and api_url only:
+    a live and a testnet Bybit account with different rate_budget_share were refused ('pay one
+    bybit rate budget': they do not), and in two workers each took half its share (found by
+    review)."""
+    from runtime.exchanges import check_shared_feeds
+
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        '[bot]\nmode = "live"\n[exchange]\nid = "bybit"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+        '[[accounts]]\nname = "live"\nexchange.rate_budget_share = 0.5\n'
+        'exchange.api_key_env = "KEY_A"\nexchange.api_secret_env = "SECRET_A"\n'
+        '[[accounts]]\nname = "test"\nexchange.sandbox = true\n'
+        'exchange.rate_budget_share = 0.8\n'
+        'exchange.api_key_env = "KEY_B"\nexchange.api_secret_env = "SECRET_B"\n'
+        '[[accounts]]\nname = "demo"\nexchange.demo = true\nexchange.rate_budget_share = 0.3\n'
+        'exchange.api_key_env = "KEY_C"\nexchange.api_secret_env = "SECRET_C"\n')
+    settings = load_settings(config)
+    check_shared_feeds(settings.account_settings())  # three budgets: nothing shared
+    parent = WorkerParent(settings, tmp_path / "data", workers=3, config=config)
+    parent._plan()
+    assert parent.split == {"live": 1, "test": 1, "demo": 1}
