@@ -22,7 +22,7 @@ from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
 from runtime.startup_error import StartupError
 from runtime.status_cli import show_status
-from runtime.workers_role import ProcessRole
+from runtime.workers_role import MAIN_LOG, ProcessRole, worker_log_name
 from storage.errors import StorageError
 from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
 
@@ -81,12 +81,16 @@ def dispatch(args: argparse.Namespace) -> int:
 
         if isinstance(exc, StoreUnreadable):
             return fail(str(exc))
-        return fail(unexpected(exc, command, data_dir))
+        # a worker's traceback goes to its own log: logs/bot.log is its parent's (run --workers)
+        index = getattr(args, "index", None) if command == "worker" else None
+        log = MAIN_LOG if index is None else worker_log_name(index)
+        return fail(unexpected(exc, command, data_dir, log))
     return fail(f"unknown command {command}")
 
 
-def unexpected(exc: BaseException, command: str, data_dir: Path | None) -> str:
-    """The one line for an error nobody foresaw, and its traceback appended to logs/bot.log
+def unexpected(exc: BaseException, command: str, data_dir: Path | None,
+               log: str = MAIN_LOG) -> str:
+    """The one line for an error nobody foresaw, and its traceback appended to logs/`log`
     directly (the bot's log sink is already closed by then), saying where it really went."""
     import traceback
 
@@ -94,7 +98,7 @@ def unexpected(exc: BaseException, command: str, data_dir: Path | None) -> str:
     line = f"unexpected {type(exc).__name__} in {command}: {exc}"
     if data_dir is None:
         return f"{line} (no data dir yet, so no traceback was written)"
-    path = data_dir / "logs" / "bot.log"
+    path = data_dir / "logs" / log
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -78,3 +78,37 @@ def test_unexpected_error_traceback_really_is_in_the_bot_log(tmp_path):
     assert line == f"unexpected KeyError in run: 'amount' (traceback in {log})"
     text = log.read_text()
     assert "Traceback (most recent call last)" in text and "KeyError: 'amount'" in text
+
+
+def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path):
+    """With run --workers N, logs/bot.log is the parent's and no file is written by two
+    processes (README, Worker processes); a worker that met an unexpected error appended its
+    traceback to logs/bot.log all the same, and `bot.py logs worker-2` did not show why it
+    died (found by review). A real `bot.py worker` process; the fault: a paper store whose
+    creation time is not a number."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    config = tmp_path / "bot.toml"
+    config.write_text('[bot]\nstatus_interval_s = 0.2\n[paper]\nlatency_ms = 1\n'
+                      '[logging]\nconsole = false\n[[accounts]]\nname = "alpha"\n'
+                      'symbols.list = ["BTC/USDT:USDT"]\n[[accounts]]\nname = "beta"\n'
+                      'symbols.list = ["ETH/USDT:USDT"]\n')
+    data = tmp_path / "data"
+    settings = load_settings(config)
+    store = data / settings.account_settings()[1].paper.store
+    store.parent.mkdir(parents=True)
+    with sqlite3.connect(store) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("INSERT INTO meta VALUES ('created_ms', 'yesterday')")
+    conn.close()
+    r = subprocess.run([sys.executable, str(ROOT / "bot.py"), "worker", "--config", str(config),
+                        "--data-dir", str(data), "--index", "2", "--accounts", "beta",
+                        "--parent-pid", str(os.getpid())],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    own = data / "logs" / "worker-2.log"
+    assert r.returncode == 2 and f"(traceback in {own})" in r.stderr, r.stderr
+    assert "Traceback (most recent call last)" in own.read_text()
+    assert not (data / "logs" / "bot.log").exists()  # the parent's alone
