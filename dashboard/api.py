@@ -41,10 +41,11 @@ async def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
 async def json_body(request: web.Request, expected: str) -> Any:
     """The body as JSON, or a 400 naming what was ``expected``. JSON nested too deeply is one
     too: json's decoder recurses per level, and its RecursionError would be a 500 with a
-    traceback on stderr (the login form is open to anyone who reaches the dashboard)."""
+    traceback on stderr (the login form is open to anyone who reaches the dashboard). So is a
+    ``charset`` Python does not know (``application/json; charset=bogus``): a LookupError."""
     try:
         return await request.json()
-    except ValueError:  # not JSON, not UTF-8
+    except (ValueError, LookupError):  # not JSON, not in its charset, an unknown charset
         reason = f"body: expected {expected}"
     except RecursionError:
         reason = f"body: expected {expected} (JSON nested too deeply)"

@@ -78,3 +78,24 @@ def test_errors_raised_by_handlers_and_the_router_carry_the_security_headers(tmp
     for headers in seen:
         for name, value in SECURITY_HEADERS.items():
             assert headers.get(name) == value, (name, dict(headers))
+
+
+def test_a_body_in_an_unknown_charset_is_a_one_line_400(tmp_path, repo, capfd):
+    # `Content-Type: application/json; charset=bogus` made aiohttp's decode raise LookupError,
+    # which is no ValueError: a 500 and an ERROR traceback in the log for each request, on the
+    # login form anyone who reaches the dashboard may post to
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    try:
+        for path, headers in (("/api/login", {}),
+                              ("/api/control", {"Authorization": f"Bearer {TOKEN}"})):
+            code, kind, body = post_raw(server.url + path, b'{"command": "pause"}',
+                                        {**headers,
+                                         "Content-Type": "application/json; charset=bogus"})
+            assert code == 400, (path, code, body[:200])
+            assert kind.startswith("application/json")
+            reason = json.loads(body)["reason"]
+            assert reason.startswith("body: expected") and "\n" not in reason
+    finally:
+        server.stop()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "LookupError" not in err
