@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from notifications.secret import one_line
 from signals.reject_throttle import RejectionThrottle
@@ -92,7 +93,8 @@ class ServerLog:
     logging, which the bot leaves unconfigured: each request aiohttp's parser refused (a raw
     byte in the URL, a broken chunk size) printed "Error handling request" and a traceback on
     stderr, outside bot.log. Here a refused request is a throttled one-line WARNING naming the
-    problem; anything else (a bug in a handler) is an ERROR in the bot's log, traceback kept."""
+    problem (a body that does not decode as its Content-Encoding included); anything else (a
+    bug in a handler) is an ERROR in the bot's log, traceback kept."""
 
     def __init__(self, logger: Any, refusals: ThrottledLog) -> None:
         self.log, self.refusals = logger, refusals
@@ -102,8 +104,12 @@ class ServerLog:
 
     def exception(self, msg: str, *args: Any, exc_info: Any = None, **kwargs: Any) -> None:
         exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
-        if isinstance(exc, HttpProcessingError):
-            reason = str(exc.message).strip().splitlines()[0] if str(exc.message).strip() else ""
+        if isinstance(exc, HttpProcessingError | RequestPayloadError):
+            # RequestPayloadError: a body that does not decode as its Content-Encoding says,
+            # met again when aiohttp drains what a handler left unread
+            cause = exc if isinstance(exc, HttpProcessingError) else exc.__cause__
+            text = str(cause.message).strip() if isinstance(cause, HttpProcessingError) else ""
+            reason = text.splitlines()[0] if text else ""
             self.refusals.warning("malformed request", "dashboard: malformed request from {} "
                                   "refused (400): {}", one_line(str(args[0] if args else "?"), 60),
                                   one_line(reason or type(exc).__name__, 120))

@@ -36,6 +36,10 @@ BAD = [
     b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n"
     b"\r\nzz\r\n",
     b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nno colon here\r\n\r\n",
+    # a body that does not decode as its Content-Encoding says: aiohttp raises
+    # RequestPayloadError from the body read (a 500 and two ERROR tracebacks before)
+    b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Encoding: gzip\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 7\r\nConnection: close\r\n\r\nnotgzip",
 ]
 
 
