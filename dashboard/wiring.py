@@ -14,6 +14,7 @@ from dashboard.auth import MIN_TOKEN_CHARS, Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource, stale_after
 from notifications.secret import read_token
+from notifications.status_text import status_text
 from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
 from storage import control
@@ -134,22 +135,7 @@ class OperatorServices:
 
     # -- for Telegram and metrics ----------------------------------------------------------------
     def status_text(self) -> str:
-        status = self.source.status() or {}
-        lines = []
-        for name, entry in (status.get("accounts") or {}).items():
-            pnl, h = entry.get("pnl") or {}, entry["health"]
-            lines.append(
-                f"{name}: open {h['open_positions']} (protected "
-                f"{h['protected_positions']}), today {pnl.get('realized_today')} USDT, "
-                f"total {pnl.get('realized_total')}, equity {pnl.get('equity')}"
-                f"{', KILL SWITCH' if entry['kill_switch'] else ''}"
-                f"{', PAUSED' if entry.get('entries_paused') else ''}"
-            )
-            lines += [
-                f"  {p['name']} {p.get('symbol') or ''}: {p['reason']}"
-                for p in entry.get("protections") or []
-            ]
-        return "\n".join(lines) or "no status yet"
+        return status_text(self.source.status())
 
     def pause_all(self, by: str) -> str:
         for account in self.accounts:
