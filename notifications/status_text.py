@@ -1,14 +1,22 @@
 """The text of Telegram's ``/status`` reply, from the status document (``status.json`` as the
-dashboard reads it, dashboard/source.py)."""
+dashboard reads it, dashboard/source.py).
+
+Nothing the status reports as wrong reads all-clear here either (as on the dashboard page and in
+the status table): symbols whose stored state is unreadable (their positions are unknown and in
+no count), quarantined symbols, open escalations, symbols still restoring, a status file no
+longer written (found by review: the reply said "open 0 (protected 0)" through all of them)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+MAX_NAMES = 10
+"""Symbols named per line at most (the reply stays one Telegram message)."""
+
 
 def status_text(status: dict[str, Any] | None) -> str:
     status = status or {}
-    lines = []
+    lines = _bot_lines(status.get("bot") or {})
     for name, entry in (status.get("accounts") or {}).items():
         pnl, h = entry.get("pnl") or {}, entry["health"]
         lines.append(
@@ -18,8 +26,47 @@ def status_text(status: dict[str, Any] | None) -> str:
             f"{', KILL SWITCH' if entry['kill_switch'] else ''}"
             f"{', PAUSED' if entry.get('entries_paused') else ''}"
         )
+        lines += [f"  {line}" for line in _trouble(entry)]
         lines += [
             f"  {p['name']} {p.get('symbol') or ''}: {p['reason']}"
             for p in entry.get("protections") or []
         ]
     return "\n".join(lines) or "no status yet"
+
+
+def _bot_lines(bot: dict[str, Any]) -> list[str]:
+    if bot.get("running") is False:
+        return ["BOT NOT RUNNING (the last status it wrote follows)"]
+    if bot.get("heartbeat_stale"):
+        age = bot.get("heartbeat_age_s")
+        when = "never" if age is None else f"last written {age:.0f} s ago"
+        return [f"BOT NOT UPDATING ITS STATUS ({when})"]
+    return []
+
+
+def _trouble(entry: dict[str, Any]) -> list[str]:
+    h, actors = entry["health"], entry.get("actors") or []
+    unreadable = [a["symbol"] for a in actors if a.get("state") == "quarantined"
+                  and (a.get("last_failure") or {}).get("where") == "restore"]
+    quarantined = [a["symbol"] for a in actors
+                   if a.get("state") == "quarantined" and a["symbol"] not in unreadable]
+    lines = []
+    n = int(h.get("unreadable_symbols") or 0)
+    if n:
+        lines.append(f"STATE UNREADABLE {n} symbol{'s' if n != 1 else ''} (position"
+                     f"{'s' if n != 1 else ''} unknown){_names(unreadable)}")
+    if quarantined:
+        lines.append(f"QUARANTINED{_names(quarantined)}")
+    lines += [f"ESCALATION {e.get('symbol')}: {e.get('reason')}"
+              for e in (entry.get("escalations") or [])[:MAX_NAMES]]
+    r = int(h.get("restoring_symbols") or 0)
+    if r:
+        lines.append(f"restoring {r} symbol{'s' if r != 1 else ''} (not counted yet)")
+    return lines
+
+
+def _names(symbols: list[str]) -> str:
+    if not symbols:
+        return ""
+    more = len(symbols) - MAX_NAMES
+    return ": " + ", ".join(symbols[:MAX_NAMES]) + (f" and {more} more" if more > 0 else "")

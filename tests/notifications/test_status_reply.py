@@ -1,0 +1,85 @@
+"""Telegram's /status never reads all-clear while the status says otherwise: a real status
+file read as the dashboard reads it (DashboardSource), a real TelegramBot against the local fake
+Bot API, the command sent from the allow-listed chat.
+
+Found by review: with one symbol's stored state unreadable (its position unknown), another
+quarantined with an open escalation, one still restoring and the status file a minute old, the
+reply was "main: open 0 (protected 0), today 0 USDT, ...": the dashboard page and the status
+table showed each in red, the phone showed nothing."""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from dashboard.source import DashboardSource
+from notifications.status_text import status_text
+from notifications.telegram import TelegramApi
+from notifications.telegram_bot import TelegramBot
+from supervision.status import write_status
+from tests.notifications.fake_telegram import FakeTelegram
+from tests.support.waiting import wait_until
+
+TOKEN = "123456:status-reply-token"
+CHAT = 11
+NOW = 10_000.0
+
+
+def actor(symbol: str, state: str, where: str | None = None) -> dict:
+    failure = None if where is None else {"time": 1.0, "where": where, "error": "bad row"}
+    return {"symbol": symbol, "state": state, "restarts": 0, "mailbox": 0, "close_failures": 0,
+            "last_failure": failure, "position": None, "quarantine_reason": None}
+
+
+def troubled_status() -> dict:
+    main = {"exchange": "paper", "kill_switch": False,
+            "actors": [actor("BTC/USDT:USDT", "quarantined", "restore"),
+                       actor("ETH/USDT:USDT", "quarantined", "close"),
+                       actor("SOL/USDT:USDT", "starting"),
+                       actor("XRP/USDT:USDT", "running")],
+            "health": {"open_positions": 0, "protected_positions": 0, "ts_coverage": 0.0,
+                       "unreadable_symbols": 1, "restoring_symbols": 1},
+            "escalations": [{"symbol": "ETH/USDT:USDT", "reason": "close failed 5 times",
+                             "attempts": 5, "last_error": "InvalidOrder", "time": 1.0}],
+            "pnl": {"realized_today": "0", "realized_total": "0", "equity": "10000"}}
+    bot = {"pid": 7, "mode": "paper", "version": "v", "heartbeat_at": NOW - 60}
+    return {"bot": bot, **main, "accounts": {"main": main}}
+
+
+def ask_status(tmp_path, status: dict) -> str:
+    write_status(tmp_path, status)
+    source = DashboardSource(data_dir=tmp_path, accounts=[], running=lambda: True,
+                             clock=lambda: NOW)
+    fake = FakeTelegram(TOKEN)
+    bot = TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5),
+                      chat_ids=(CHAT,), logger=logger,
+                      status_text=lambda: status_text(source.status()),
+                      pause=lambda by: "pausing", poll_timeout_s=1, retry_initial_s=0.05)
+    bot.start()
+    try:
+        fake.add_update(CHAT, "/status")
+        return wait_until(lambda: fake.texts(CHAT) and fake.texts(CHAT)[0], timeout=10,
+                          message="the /status reply")
+    finally:
+        bot.stop()
+        fake.stop()
+
+
+def test_status_reply_names_every_trouble_the_status_reports(tmp_path):
+    reply = ask_status(tmp_path, troubled_status())
+    assert "STATE UNREADABLE 1 symbol (position unknown): BTC/USDT:USDT" in reply, reply
+    assert "QUARANTINED: ETH/USDT:USDT" in reply, reply
+    assert "ESCALATION ETH/USDT:USDT: close failed 5 times" in reply, reply
+    assert "restoring 1 symbol (not counted yet)" in reply, reply
+    assert "BOT NOT UPDATING ITS STATUS (last written 60 s ago)" in reply, reply
+
+
+def test_a_healthy_status_reply_has_no_warning(tmp_path):
+    status = troubled_status()
+    main = status["accounts"]["main"]
+    main["actors"] = [actor("XRP/USDT:USDT", "running")]
+    main["escalations"] = []
+    main["health"] = {"open_positions": 1, "protected_positions": 1, "ts_coverage": 1.0,
+                      "unreadable_symbols": 0, "restoring_symbols": 0}
+    status["bot"]["heartbeat_at"] = NOW - 1
+    reply = ask_status(tmp_path, status)
+    assert reply == "main: open 1 (protected 1), today 0 USDT, total 0, equity 10000", reply
