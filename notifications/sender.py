@@ -51,6 +51,9 @@ class BackgroundSender:
             queue.PriorityQueue())
         self._order = itertools.count()
         self._stop = threading.Event()
+        self._stopped = False
+        """Set by stop(): from then on a submitted message is logged, not queued."""
+        self._submit_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="telegram-sender", daemon=True)
         self._delay = retry_initial_s
         self._streak = 0
@@ -65,10 +68,18 @@ class BackgroundSender:
         self._thread.start()
 
     def submit(self, item: Outgoing) -> None:
-        self._queue.put((item.priority, next(self._order), item))
+        """Queue ``item``; once the sender has stopped, it is logged as not sent instead (an
+        alert raised while the bot stops its actors, after its operator services)."""
+        with self._submit_lock:  # never queued after stop() looked at the queue for good
+            if not self._stopped:
+                self._queue.put((item.priority, next(self._order), item))
+                return
+        self._unsent(item, "(the sender has stopped)")
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Send what is queued for up to ``timeout_s``, then log whatever is left unsent."""
+        with self._submit_lock:
+            self._stopped = True
         self._queue.put((_STOP, next(self._order), None))
         self._thread.join(timeout_s)
         self._stop.set()
@@ -82,9 +93,12 @@ class BackgroundSender:
             if item is not None:
                 left.append(item)
         for item in left:
-            # repr: a multi-line message (a /status reply) stays one log line
-            self.log.error("telegram: {} message to chat {} not sent before shutdown: {!r}",
-                           item.kind, item.chat_id, item.text[:200])
+            self._unsent(item, "before shutdown")
+
+    def _unsent(self, item: Outgoing, why: str) -> None:
+        # repr: a multi-line message (a /status reply) stays one log line
+        self.log.error("telegram: {} message to chat {} not sent {}: {!r}", item.kind,
+                       item.chat_id, why, item.text[:200])
 
     @property
     def pending(self) -> int:

@@ -96,6 +96,22 @@ def test_unsent_messages_are_logged_at_shutdown(lines):
     assert not any(TOKEN in line for line in lines)
 
 
+def test_an_alert_raised_after_the_sender_stopped_is_logged_as_not_sent(fake, lines):
+    # the bot stops its operator services before its accounts: an alert raised while the
+    # actors finish their last message (or by the final status write) was queued to a sender
+    # that had stopped, and no line said it never reached Telegram
+    bot = make_bot(fake, commands=False)
+    bot.start()
+    bot.stop()
+    bot.on_alert({"kind": "escalation", "symbol": "BTC/USDT:USDT",
+                  "message": "close failed 5 times\nquarantined"})
+    unsent = [line for line in lines if "not sent" in line and "escalation" in line]
+    assert len(unsent) == 2, lines  # one per chat
+    assert all("ESCALATION BTC/USDT:USDT: close failed 5 times\\nquarantined" in line
+               for line in unsent), unsent
+    assert fake.messages == []
+
+
 def test_commands_only_from_allow_listed_chats(fake, lines):
     bot = make_bot(fake)
     bot.start()
