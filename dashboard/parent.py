@@ -9,8 +9,9 @@ that the worker running it applies within a second, as `bot.py signal` is.
 Each account's database is opened on the first request that needs it, once it exists (its
 worker creates it on first start; PostgreSQL is opened at once); before that such a request
 answers 503 naming the account. `/metrics` carries what the status snapshot holds (positions,
-protection, P&L, restarts, mailboxes, streams); the actors' hot-path histograms and the
-exchange call counters live in the workers' processes and are not exported here.
+protection, P&L, restarts, mailboxes, and whether each account's worker is alive and current);
+the actors' hot-path histograms and the exchange call counters live in the workers' processes
+and are not exported here.
 """
 
 from __future__ import annotations

@@ -223,6 +223,7 @@ def _accounts(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _account_families(status: dict[str, Any]) -> Iterator[Any]:
     accounts = _accounts(status)
+    yield from _currency_families(status, accounts)
     for name, doc, read in ACCOUNT_GAUGES:
         g = _g(name, doc, ["account"])
         for account, entry in accounts.items():
@@ -244,6 +245,28 @@ def _account_families(status: dict[str, Any]) -> Iterator[Any]:
         for row in entry.get("protections") or []:
             tripped.add_metric([account, row["name"], row.get("symbol") or ""], 1.0)
     yield tripped
+
+
+def _currency_families(status: dict[str, Any],
+                       accounts: dict[str, dict[str, Any]]) -> Iterator[Any]:
+    """Whether each account's figures are current: the bot still writes its status
+    (``bot.heartbeat_stale``, from the dashboard's clock) and, with ``--workers``, the account's
+    worker is alive and writing its snapshot. A dead or hung worker's accounts keep their last
+    figures, which read exactly like live ones without this (found by review: ``bot_up`` 1 and
+    a fresh parent heartbeat, stop coverage 1 from a killed worker's last snapshot)."""
+    stale = bool((status.get("bot") or {}).get("heartbeat_stale"))
+    current = _g("bot_account_current",
+                 "1 while the account's figures are current: the bot writes its status and "
+                 "(with --workers) the account's worker is alive and writing its snapshot",
+                 ["account"])
+    age = _g("bot_account_snapshot_age_seconds",
+             "With --workers, the age of a not-current account's last snapshot", ["account"])
+    for account, entry in accounts.items():
+        alive = entry.get("worker_alive", True) is not False
+        current.add_metric([account], 1.0 if alive and not stale else 0.0)
+        if entry.get("snapshot_age_s") is not None:
+            age.add_metric([account], float(entry["snapshot_age_s"]))
+    yield from (current, age)
 
 
 def _actor_families(status: dict[str, Any]) -> Iterator[Any]:
