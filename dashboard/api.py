@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+import peewee as pw
 from aiohttp import web
 
 from dashboard.controls import BadControl, queue_control
 from dashboard.source import AccountNotReady, DashboardSource
+from notifications.secret import one_line
 from observability.log_tail import tail_lines
 from storage import reports
+from storage.errors import StorageError
+from storage.writer import WriterStopped
 
 MAX_LOG_LINES = 500
 WHO = web.RequestKey("who", str)
@@ -72,9 +77,25 @@ def _int(request: web.Request, key: str, default: int | None) -> int | None:
     return value
 
 
+DATABASE_ERRORS = (pw.PeeweeException, sqlite3.Error, StorageError, WriterStopped, TimeoutError)
+"""What an account's database may raise when it cannot be read or written (locked past the busy
+timeout, an I/O error, its writer stopped or late): a 503 naming it, never a 500 traceback."""
+
+
 class Api:
-    def __init__(self, source: DashboardSource) -> None:
-        self.source = source
+    def __init__(self, source: DashboardSource, refusals: Any = None) -> None:
+        """``refusals``: a ThrottledLog (dashboard/throttle.py) for database errors."""
+        self.source, self.refusals = source, refusals
+
+    def _database_error(self, request: web.Request, exc: BaseException) -> web.HTTPException:
+        """A JSON 503 naming the error, and a throttled WARNING (the page polls several views:
+        one ERROR traceback each was a flood)."""
+        reason = one_line(f"database error: {str(exc).strip() or type(exc).__name__}", 200)
+        if self.refusals is not None:
+            self.refusals.warning("database error", "dashboard: {} {}: {}", request.method,
+                                  repr(request.path[:60]), reason)
+        return web.HTTPServiceUnavailable(text=dumps({"status": "error", "reason": reason}),
+                                          content_type="application/json")
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/api/status", self.status), web.get("/api/trades", self.trades),
@@ -94,29 +115,31 @@ class Api:
             return error(503, "no status yet (the bot has not written status.json)")
         return reply(status)
 
-    async def _read(self, account: Any, query: Any, *args: Any) -> Any:
+    async def _read(self, request: web.Request, account: Any, query: Any, *args: Any) -> Any:
         try:
             return await off_loop(account.repo.read, query, *args)
         except AccountNotReady as exc:
             raise web.HTTPServiceUnavailable(text=dumps({"status": "error", "reason": str(exc)}),
                                              content_type="application/json") from None
+        except DATABASE_ERRORS as exc:
+            raise self._database_error(request, exc) from None
 
     async def trades(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        rows = await self._read(account, reports.trades, _int(request, "limit", 50),
+        rows = await self._read(request, account, reports.trades, _int(request, "limit", 50),
                                 _int(request, "offset", 0), request.query.get("symbol"))
         return reply({"account": account.name, "trades": rows})
 
     async def journal(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        rows = await self._read(account, reports.journal, request.query.get("symbol"),
+        rows = await self._read(request, account, reports.journal, request.query.get("symbol"),
                                 _int(request, "before_id", None), _int(request, "limit", 50))
         more = rows[-1]["id"] if rows else None
         return reply({"account": account.name, "events": rows, "next_before_id": more})
 
     async def equity(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        points = await self._read(account, reports.equity_points, account.capital,
+        points = await self._read(request, account, reports.equity_points, account.capital,
                                   _int(request, "points", 500))
         return reply({"account": account.name, "capital": str(account.capital), "points": points})
 
@@ -146,4 +169,6 @@ class Api:
             return error(400, str(exc))
         except AccountNotReady as exc:
             return error(503, str(exc))
+        except DATABASE_ERRORS as exc:
+            raise self._database_error(request, exc) from None
         return reply(result, 202)
