@@ -14,7 +14,12 @@ from observability.log_format import escaped
 def read_token(*, key: str, env_name: str, file: str, base: Path,
                environ: Mapping[str, str] | None = None) -> str:
     """The token from ``file`` (must be 0600) if given, else from ``env_name``; "" when neither
-    holds one. Errors name the config key and the file, never the value."""
+    holds one. Errors name the config key and the file, never the value.
+
+    A token with a control character inside (a file holding a second line) is refused: the
+    Telegram token is part of a URL, and urllib's refusal quoted that URL as a repr
+    (``'/bot4242:...\\n# chat'``), which no scrubbing of the raw token matched (found by review:
+    the token reached bot.log)."""
     if file:
         path = Path(file).expanduser()
         path = path if path.is_absolute() else base / path
@@ -23,11 +28,20 @@ def read_token(*, key: str, env_name: str, file: str, base: Path,
             if mode & 0o077:
                 raise ConfigError(f"{key}: {path} has mode {mode:04o}; must be 0600 "
                                   f"(run: chmod 600 {path})")
-            return path.read_text().strip()
+            token = path.read_text().strip()
         except OSError as exc:
             raise ConfigError(f"{key}: cannot read {path} ({exc.strerror or exc})") from None
+        return _one_line_token(token, f"{key}: {path}")
     env = os.environ if environ is None else environ
-    return env.get(env_name, "").strip() if env_name else ""
+    token = env.get(env_name, "").strip() if env_name else ""
+    return _one_line_token(token, f"${env_name}")
+
+
+def _one_line_token(token: str, where: str) -> str:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in token):
+        raise ConfigError(f"{where}: the token holds a line break or another control "
+                          "character; put the token alone on one line")
+    return token
 
 
 def scrub(text: str, *secrets: str) -> str:

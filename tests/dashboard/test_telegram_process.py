@@ -4,6 +4,7 @@ local fake Bot API: alerts, trade notices, /status and /pause from the allow-lis
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -66,5 +67,39 @@ def test_a_token_telegram_refuses_stops_the_start_in_one_line(tmp_path):
         assert lines == ["bot.py: error: telegram.token_env: Telegram refused the bot token "
                          "(getMe: HTTP 401 Unauthorized)"], err[-2000:]
         assert "not-the-token" not in err and fake.bad_token_calls == 1
+    finally:
+        fake.stop()
+
+
+def test_a_token_file_with_a_second_line_stops_the_start_without_showing_the_token(tmp_path):
+    """A token file holding the token and a second line (a comment, the chat id) gave a token
+    with a line break inside: urllib refused the URL with an InvalidURL quoting it as a repr
+    ('/bot4242:...\\n...'), which the scrubber (looking for the raw token) did not match, so
+    the token's secret part reached the startup warning and every failed alert's line."""
+    fake = FakeTelegram(BOT_TOKEN)
+    try:
+        token_file = tmp_path / "telegram.token"
+        token_file.write_text(f"{BOT_TOKEN}\n# chat 7\n")
+        token_file.chmod(0o600)
+        config = fast_config(tmp_path / "config.toml",
+                             telegram={"enabled": True, "api_url": fake.url, "chat_ids": [CHAT],
+                                       "token_file": str(token_file)})
+        proc = start_bot(config, tmp_path / "data",
+                         env={**os.environ, "BOT_DASHBOARD_TOKEN": TOKEN})
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # it ran on: what it logged meanwhile is checked
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+        secret = BOT_TOKEN.split(":", 1)[1]
+        assert secret not in err
+        for path in (tmp_path / "data").rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+        assert proc.returncode == 2, err[-2000:]
+        lines = [line for line in err.splitlines() if "telegram" in line]
+        assert len(lines) == 1 and lines[0].startswith(
+            "bot.py: error: telegram.token_file: "), err[-2000:]
+        assert "line break" in lines[0]
     finally:
         fake.stop()

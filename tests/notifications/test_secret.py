@@ -27,3 +27,17 @@ def test_token_from_env_or_private_file(tmp_path):
 
 def test_scrub_hides_every_secret():
     assert scrub("GET /bot123:abc/sendMessage failed", "123:abc", "") == "GET /bot***/sendMessage failed"
+
+
+def test_a_token_with_a_line_break_inside_is_refused_without_its_value(tmp_path):
+    path = tmp_path / "tok"
+    path.write_text("4242:s3cret-value\n# my chat is 7\n")
+    path.chmod(0o600)
+    with pytest.raises(ConfigError) as err:
+        read_token(key="telegram.token_file", env_name="T", file="tok", base=tmp_path, environ={})
+    assert str(err.value).startswith(f"telegram.token_file: {path}: the token holds a line break")
+    with pytest.raises(ConfigError) as err:
+        read_token(key="k", env_name="T", file="", base=tmp_path,
+                   environ={"T": "4242:s3cret-value\tx"})
+    assert str(err.value).startswith("$T: the token holds a line break")
+    assert "s3cret" not in str(err.value)
