@@ -5,6 +5,7 @@ accounts, starts it with them and stops it first."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,9 @@ class OperatorServices:
         return status_text(self.source.status())
 
     def pause_all(self, by: str) -> str:
+        now = time.time()  # journaled as requested_at, as a dashboard or CLI control is
         for account in self.accounts:
-            control.request(account.repo, "pause", "*", by=by)
+            control.request(account.repo, "pause", "*", by=by, requested_at=now)
         return f"pausing new entries on {len(self.accounts)} account(s); positions stay protected"
 
     def _exchange_stats(self) -> dict[str, dict[str, Any]]:
