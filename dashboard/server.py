@@ -40,6 +40,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+REFUSALS_FLUSH_S = 1.0
+"""How often the counts of refusals held back are logged once due (dashboard/throttle.py)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -91,8 +93,15 @@ class DashboardServer:
 
     def start(self) -> None:
         self._thread.start()
+        self._loop.call_soon_threadsafe(self._flush_refusals)
         self.log.info("dashboard on {} ({})", self.url, "controls need the token"
                       if self.auth.controls_enabled else "read-only: no token configured")
+
+    def _flush_refusals(self) -> None:
+        """Each second on the loop: the counts of refusals held back, once due."""
+        if not self._closing.is_set():
+            self.refusals.flush(due_only=True)
+            self._loop.call_later(REFUSALS_FLUSH_S, self._flush_refusals)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         async def shutdown() -> None:

@@ -44,9 +44,11 @@ class ThrottledLog:
         if record:
             self.log.warning(message, *args)
 
-    def flush(self) -> None:
-        """Log what is still held back (at shutdown)."""
-        held = self._throttle.flush()
+    def flush(self, *, due_only: bool = False) -> None:
+        """Log what is still held back: at shutdown, and (``due_only``) from a timer once the
+        interval of the last logged line is over, so a burst's count is logged even when no
+        refusal follows it (found by review: it waited for the next one, or for the stop)."""
+        held = self._throttle.flush(self.clock() if due_only else None)
         if held is not None:
             self._summary(held.count, held.reasons)
 

@@ -257,3 +257,25 @@ def test_a_control_naming_an_account_that_is_not_a_string_is_a_400(tmp_path, rep
             assert code == 400 and "account: expected a string" in body, (account, body)
     finally:
         server.stop()
+
+
+def test_the_count_of_a_burst_of_refusals_is_logged_without_a_next_refusal(
+        tmp_path, repo, lines):
+    # found by review: a burst of cross-site POSTs (or wrong tokens) showed as one WARNING
+    # line; the count of the rest was held until another refusal came, or the bot stopped
+    # (days later), so bot.log never said how big the burst was (the signal endpoint had the
+    # same fault and was fixed: it logs held counts once their interval is over)
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    try:
+        for _ in range(20):
+            code, _ = call(server.url + "/api/control", body={"command": "pause"},
+                           headers={"Origin": "https://evil.example"})
+            assert code == 403
+        wait_until(lambda: any("more refused (cross-origin x" in line for line in lines),
+                   timeout=10, message="the held-back count logged while the server runs")
+    finally:
+        server.stop()
+    logged = [line for line in lines if "refused: cross-origin" in line]
+    held = [int(line.split("dashboard: ", 1)[1].split(" more refused")[0])
+            for line in lines if "more refused (cross-origin x" in line]
+    assert len(logged) + sum(held) == 20, (logged, held)  # every refusal is in the log
