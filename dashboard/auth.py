@@ -3,7 +3,7 @@
 - Control actions (POST) need the token: ``Authorization: Bearer <token>``, or the session
   cookie from ``POST /api/login`` (HttpOnly, SameSite=Strict) together with an ``Origin`` header
   naming this server (a page from another origin cannot act, even where a browser would send
-  the cookie).
+  the cookie); behind a reverse proxy, as its X-Forwarded-Proto / X-Forwarded-Host name it.
 - Read-only views are open on a loopback address; bound anywhere else every data endpoint needs
   the token too. The page and its static files carry no data and are always served (they hold
   the login form).
@@ -86,7 +86,17 @@ class Auth:
 
     @staticmethod
     def same_origin(headers: Any, scheme: str, host: str) -> bool:
-        return headers.get("Origin") == f"{scheme}://{host}"
+        """``Origin`` names this server: as reached (``scheme``, ``Host``), or as a reverse
+        proxy says the browser reached it (``X-Forwarded-Proto``, ``X-Forwarded-Host``: over
+        HTTPS the page's Origin is https:// while the proxied request is http). A page from
+        another site cannot use those headers: a browser sets them on no cross-site request
+        (they need a CORS preflight, which is refused), and its Origin names its own site."""
+        origin = headers.get("Origin")
+        if origin is None:
+            return False
+        schemes = {scheme, _first(headers.get("X-Forwarded-Proto")).lower()} - {""}
+        hosts = {host, _first(headers.get("X-Forwarded-Host"))} - {""}
+        return origin in {f"{s}://{h}" for s in schemes for h in hosts}
 
     def who(self, headers: Any, cookies: Any, peer: str) -> str | None:
         """How a request authenticated, for the journal ("dashboard token from 127.0.0.1")."""
@@ -95,3 +105,8 @@ class Auth:
         if self.session(cookies):
             return f"dashboard login from {peer}"
         return None
+
+
+def _first(value: str | None) -> str:
+    """The first of a proxy header's comma-separated values (the client's side)."""
+    return (value or "").split(",", 1)[0].strip()
