@@ -30,7 +30,14 @@ MIN_TOKEN_CHARS = 16
 """A shorter token is refused at startup: the dashboard's (a login form invites guessing) and
 the signal endpoint's when it listens beyond loopback (it has no wrong-token backoff)."""
 COOKIE = "bot_session"
+"""The session cookie's name, followed by ``_<port>`` once the server is bound
+(:func:`cookie_name`): cookies are scoped by host, not port, so two dashboards on one machine
+(a paper and a live bot) sharing one name logged each other out."""
 SESSION_TTL_S = 12 * 3600
+
+
+def cookie_name(port: int) -> str:
+    return f"{COOKIE}_{port}"
 
 
 class Auth:
@@ -40,6 +47,8 @@ class Auth:
         self.require_all = host not in LOOPBACK
         self.controls_enabled = bool(token)
         self.clock = clock
+        self.cookie = COOKIE
+        """The session cookie's name (the server sets :func:`cookie_name` once bound)."""
         self._sessions: dict[str, float] = {}
 
     def token_ok(self, given: object) -> bool:
@@ -65,7 +74,7 @@ class Auth:
         return auth[:7].lower() == "bearer " and self.token_ok(auth[7:].strip())
 
     def session(self, cookies: Any) -> bool:
-        sid = cookies.get(COOKIE)
+        sid = cookies.get(self.cookie)
         expiry = self._sessions.get(sid or "")
         if expiry is None:
             return False
@@ -82,7 +91,7 @@ class Auth:
         return sid
 
     def logout(self, cookies: Any) -> None:
-        self._sessions.pop(cookies.get(COOKIE) or "", None)
+        self._sessions.pop(cookies.get(self.cookie) or "", None)
 
     @staticmethod
     def same_origin(headers: Any, scheme: str, host: str) -> bool:

@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from dashboard.api import WHO, Api, dumps, error, json_body, off_loop, reply
-from dashboard.auth import COOKIE, SESSION_TTL_S, Auth
+from dashboard.auth import SESSION_TTL_S, Auth, cookie_name
 from dashboard.connections import CappedSite, ConnectionGate, connection_of
 from dashboard.source import DashboardSource
 from dashboard.streams import Stream, StreamLimits
@@ -75,6 +75,7 @@ class DashboardServer:
             raise
         host, port = site.sockets[0].getsockname()[:2]
         self.address: tuple[str, int] = (host, port)
+        auth.cookie = cookie_name(port)  # one per port: a second dashboard keeps its own
         self._thread = threading.Thread(target=self._loop.run_forever, name="dashboard",
                                         daemon=True)
 
@@ -256,14 +257,14 @@ class DashboardServer:
             return error(401, "wrong token")
         self.logins.succeeded(peer)
         response = reply({"authenticated": True})
-        response.set_cookie(COOKIE, sid, httponly=True, samesite="Strict", path="/",
+        response.set_cookie(self.auth.cookie, sid, httponly=True, samesite="Strict", path="/",
                             max_age=SESSION_TTL_S)
         return response
 
     async def _logout(self, request: web.Request) -> web.Response:
         self.auth.logout(request.cookies)
         response = reply({"authenticated": False})
-        response.del_cookie(COOKIE, path="/")
+        response.del_cookie(self.auth.cookie, path="/")
         return response
 
     async def _metrics(self, request: web.Request) -> web.StreamResponse:

@@ -142,10 +142,11 @@ def test_login_cookie_is_strict_and_cross_origin_controls_are_refused(bot):
     code, _, headers = bot.request("/api/login", body={"token": TOKEN})
     assert code == 200
     cookie = http.cookies.SimpleCookie(headers["Set-Cookie"])
-    morsel = cookie["bot_session"]
+    name = f"bot_session_{bot.url.rsplit(':', 1)[1]}"  # one per port
+    morsel = cookie[name]
     assert morsel["samesite"] == "Strict" and morsel["httponly"]
     assert TOKEN not in headers["Set-Cookie"]
-    jar = {"Cookie": f"bot_session={morsel.value}"}
+    jar = {"Cookie": f"{name}={morsel.value}"}
     origin = bot.url
     for bad in ({}, {"Origin": "http://evil.example"}, {"Origin": "null"}):
         code, body, _ = bot.request("/api/control", body={"command": "pause"}, headers={**jar, **bad})
