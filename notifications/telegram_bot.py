@@ -124,10 +124,19 @@ class TelegramBot:
                              one_line(repr(chat), 100))
             return
         command = text.split()[0].split("@")[0].lower()
-        if command == "/status":
-            reply = self.status_text()
-        elif command == "/pause":
-            reply = self.pause(f"telegram chat {chat}")
-        else:
-            reply = HELP
+        try:
+            if command == "/status":
+                reply = self.status_text()
+            elif command == "/pause":
+                reply = self.pause(f"telegram chat {chat}")
+            else:
+                reply = HELP
+        except Exception as exc:
+            if command == "/pause":  # a person acting in trouble must not read silence as done
+                reason = one_line(f"{type(exc).__name__}: {exc}", 200)
+                self.sender.submit(Outgoing(
+                    chat_id=int(chat), kind="reply", priority=REPLY,
+                    text=f"/pause FAILED ({reason}): entries may not be paused; try again or "
+                         "use the dashboard"))
+            raise  # logged by _handle, as any failing update
         self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply", priority=REPLY))

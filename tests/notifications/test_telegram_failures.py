@@ -150,3 +150,25 @@ def test_a_failing_command_is_logged_and_the_poller_goes_on(tg, lines):
     finally:
         bot.stop()
     assert any("update skipped (RuntimeError)" in line for line in lines)
+
+
+def test_a_pause_that_fails_is_answered_as_failed_not_with_silence(tg, lines):
+    # found by review: /pause whose control row could not be written (database locked, its
+    # writer stopped) was one log line and no reply: the person in the chat, in the middle of
+    # trouble, could not tell a failed pause from a slow one
+    def pause(by: str) -> str:
+        raise RuntimeError("database writer is stopped")
+
+    api = TelegramApi(base_url=tg.url, token=TOKEN, timeout_s=5)
+    bot = TelegramBot(api=api, chat_ids=(7,), logger=logger, status_text=lambda: "",
+                      pause=pause, poll_timeout_s=0, retry_initial_s=0.02)
+    bot.start()
+    try:
+        tg.push({"update_id": 1, "message": {"chat": {"id": 7}, "text": "/pause"}})
+        reply = wait_until(lambda: [t for t in tg.sent if "pause" in t], timeout=10,
+                           message="a reply to /pause")
+    finally:
+        bot.stop()
+    assert reply == ["/pause FAILED (RuntimeError: database writer is stopped): entries may "
+                     "not be paused; try again or use the dashboard"], reply
+    assert any("update skipped (RuntimeError)" in line for line in lines)
