@@ -54,6 +54,8 @@ class BackgroundSender:
         self._stopped = False
         """Set by stop(): from then on a submitted message is logged, not queued."""
         self._submit_lock = threading.Lock()
+        self._drained = False
+        """Set by stop() once it took what was left in the queue (under ``_submit_lock``)."""
         self._thread = threading.Thread(target=self._run, name="telegram-sender", daemon=True)
         self._delay = retry_initial_s
         self._streak = 0
@@ -85,13 +87,15 @@ class BackgroundSender:
         self._stop.set()
         self._thread.join(1.0)
         left = []
-        while True:
-            try:
-                _, _, item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                left.append(item)
+        with self._submit_lock:  # a send still in flight and failing later is logged by _run
+            self._drained = True
+            while True:
+                try:
+                    _, _, item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    left.append(item)
         for item in left:
             self._unsent(item, "before shutdown")
 
@@ -119,7 +123,13 @@ class BackgroundSender:
                 continue
             if wait is None:
                 continue
-            self._queue.put(entry)  # keeps its place: first of its class, after any alert
+            with self._submit_lock:
+                late = self._drained
+                if not late:
+                    self._queue.put(entry)  # keeps its place: first of its class, after alerts
+            if late:  # stop() gave up waiting and reported the queue while this one was sent
+                self._unsent(item, "before shutdown")
+                return
             if self._stop.wait(wait):
                 return  # stop() reports it
 

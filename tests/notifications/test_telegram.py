@@ -112,6 +112,27 @@ def test_an_alert_raised_after_the_sender_stopped_is_logged_as_not_sent(fake, li
     assert fake.messages == []
 
 
+def test_a_message_whose_send_fails_after_the_stop_gave_up_waiting_is_logged(fake, lines):
+    # found by review: stop() waits a few seconds for the sender, then logs what is still
+    # queued; a message whose request was still in flight then (Telegram slow to answer) was
+    # put back in the queue when the request failed, after that look, and no line said it was
+    # never sent
+    api = TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=10)
+    bot = TelegramBot(api=api, chat_ids=(11,), logger=logger, status_text=lambda: "",
+                      pause=lambda by: "", commands=False, retry_initial_s=0.05)
+    bot.start()
+    fake.hold = threading.Event()  # the server answers nothing until released ...
+    fake.fail_next = [502]  # ... and then fails
+    bot.broadcast("escalation BTC: close failed 5 times", "escalation")
+    wait_until(lambda: fake.calls >= 1, timeout=10, message="the send in flight")
+    bot.stop(timeout_s=0.2)  # gives up waiting while the request is still in flight
+    fake.hold.set()
+    wait_until(lambda: [line for line in lines if "not sent" in line], timeout=10,
+               message="the message logged as not sent")
+    unsent = [line for line in lines if "not sent" in line]
+    assert len(unsent) == 1 and "escalation BTC: close failed 5 times" in unsent[0], unsent
+
+
 def test_commands_only_from_allow_listed_chats(fake, lines):
     bot = make_bot(fake)
     bot.start()
