@@ -32,7 +32,13 @@ from runtime import shutdown, wiring
 from runtime.exchanges import check_feed_budget, check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
-from runtime.workers_role import BEAT_FD_ENV, ProcessRole, account_venue, venue_split
+from runtime.workers_role import (
+    BEAT_FD_ENV,
+    ProcessRole,
+    account_venue,
+    venue_split,
+    worker_log_name,
+)
 from runtime.workers_status import Worker, merge_status, stale_after
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
@@ -326,12 +332,13 @@ class WorkerParent:
             self._alert("worker_escalation", self.failure, worker=worker.index)
             return
         logger.error(
-            "worker {} (pid {}, accounts {}) exited with code {}; restarting in {:.2f} s "
-            "({} restart(s) in the last {:g} s)",
+            "worker {} (pid {}, accounts {}) exited with code {} (why: logs/{}); restarting "
+            "in {:.2f} s ({} restart(s) in the last {:g} s)",
             worker.index,
             worker.pid,
             ",".join(worker.accounts),
             code,
+            worker_log_name(worker.index),
             verdict.delay_s,
             verdict.restarts_in_period,
             self.policy.period_s,
