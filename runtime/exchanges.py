@@ -41,8 +41,29 @@ def paper_price_source(settings: Settings, epoch_ms: int) -> PriceSource:
     p = settings.paper
     if p.price_source == "csv":
         files = {s: settings.resolve_config_path(f) for s, f in p.csv_files.items()}
-        return CsvPriceSource(files=files, step_ms=p.step_ms, epoch_ms=epoch_ms)
+        try:
+            return CsvPriceSource(files=files, step_ms=p.step_ms, epoch_ms=epoch_ms)
+        except UnicodeDecodeError:  # a ValueError that names no file: say which
+            bad = next((f"{f}: not valid UTF-8 (byte offset {at})" for f in files.values()
+                        if (at := _not_utf8_at(f)) is not None), "a file is not valid UTF-8")
+            raise StartupError(f"paper.csv_files: {bad}") from None
+        except ValueError as exc:  # a bad row: the message names the file and the line
+            raise StartupError(f"paper.csv_files: {exc}") from None
+        except OSError as exc:
+            raise StartupError(f"paper.csv_files: {exc.filename}: cannot read it "
+                               f"({exc.strerror or exc})") from None
     return GeneratorPriceSource(seed=p.seed, step_ms=p.step_ms, speed=p.speed, epoch_ms=epoch_ms)
+
+
+def _not_utf8_at(path: Path) -> int | None:
+    """The byte offset of the first byte of `path` that is not UTF-8, or None."""
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    except OSError:
+        return None
+    return None
 
 
 def build_paper(settings: Settings, data_dir: Path,

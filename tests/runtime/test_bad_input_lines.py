@@ -1,0 +1,56 @@
+"""Bad input a user feeds the bot is one line naming the problem, exit code 2, no traceback
+(review of the command line: cases found by running the commands)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ETH = ROOT / "examples" / "data" / "ETHBTC_USDT_USDT-5m.csv"
+LTC = ROOT / "examples" / "data" / "LTCBTC_USDT_USDT-5m.csv"
+
+
+def _bot(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *argv], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _csv_config(tmp_path: Path, ltc_lines: list[str]) -> Path:
+    (tmp_path / "eth.csv").write_text("".join(ETH.read_text().splitlines(True)[:50]))
+    (tmp_path / "ltc.csv").write_text("\n".join(ltc_lines) + "\n")
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[bot]\ndata_dir = "d"\n[symbols]\nlist = ["ETHBTC/USDT:USDT", "LTCBTC/USDT:USDT"]\n'
+        "[dashboard]\nenabled = false\n[logging]\nconsole = false\n"
+        '[paper]\nprice_source = "csv"\n'
+        'csv_files = { "ETHBTC/USDT:USDT" = "eth.csv", "LTCBTC/USDT:USDT" = "ltc.csv" }\n')
+    return config
+
+
+def test_a_bad_row_in_a_paper_csv_file_is_a_startup_line_not_an_unexpected_crash(tmp_path):
+    """A paper run on csv_files with a malformed row said `unexpected ValueError in run: ...
+    (traceback in .../bot.log)`, as for a bug; it is the user's file: one line naming the
+    setting, the file and the line."""
+    lines = LTC.read_text().splitlines()[:50]
+    lines[19] = "1515565000000,abc,1,1,1,1"
+    config = _csv_config(tmp_path, lines)
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("bot.py: error: paper.csv_files: "), done.stderr
+    assert f"{tmp_path / 'ltc.csv'}, line 20: not a number" in done.stderr
+    assert "unexpected" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_paper_csv_file_that_is_not_utf8_names_the_file(tmp_path):
+    lines = LTC.read_text().splitlines()[:50]
+    config = _csv_config(tmp_path, lines)
+    with (tmp_path / "ltc.csv").open("ab") as handle:
+        handle.write(b"\xff\xfe\n")
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"paper.csv_files: {tmp_path / 'ltc.csv'}: not valid UTF-8" in done.stderr
+    assert "unexpected" not in done.stderr
