@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.loader import read_toml
+from config.messages import problem_lines, show
 from config.settings import Settings
 
 
@@ -71,10 +72,13 @@ def settings_with(config: Path, overrides: dict[str, Any]) -> Settings:
         node[last] = value
     try:
         settings = Settings.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SweepError(f"--sweep {where}: {first['msg']} (got {first.get('input')!r})") from None
+    except ValidationError as exc:  # the config's own messages (found by review: pydantic's
+        # raw text, an empty key and the whole config dumped for a cross-key rule)
+        lines = problem_lines(Settings, exc)
+        named = lines[0].split(":", 1)[0]  # the line shows its own key's value (or hides it)
+        combo = ", ".join(f"{k}={show(v)}" for k, v in overrides.items() if k != named)
+        more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+        raise SweepError(f"--sweep{' ' + combo if combo else ''}: {lines[0]}{more}") from None
     settings._base_dir = config.expanduser().absolute().parent
     return settings
 

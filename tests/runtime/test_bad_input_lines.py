@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ETH = ROOT / "examples" / "data" / "ETHBTC_USDT_USDT-5m.csv"
 LTC = ROOT / "examples" / "data" / "LTCBTC_USDT_USDT-5m.csv"
@@ -54,3 +56,32 @@ def test_a_paper_csv_file_that_is_not_utf8_names_the_file(tmp_path):
     assert done.stderr.count("\n") == 1, done.stderr
     assert f"paper.csv_files: {tmp_path / 'ltc.csv'}: not valid UTF-8" in done.stderr
     assert "unexpected" not in done.stderr
+
+
+def _sweep(tmp_path: Path, *sweeps: str) -> subprocess.CompletedProcess[str]:
+    argv = [arg for s in sweeps for arg in ("--sweep", s)]
+    return _bot("backtest", "--config", str(ROOT / "examples" / "backtest.toml"), "--no-charts",
+                "--no-progress", "--out", str(tmp_path / "out"), *argv)
+
+
+@pytest.mark.parametrize("sweep, needle", [
+    ("strategy.entry_zz=1,2",
+     "--sweep: strategy.entry_zz: unknown key (allowed: name, window, entry_z"),
+    ("risk.stop_loss_pct=1,60", "--sweep: risk.stop_loss_pct: must be > 0 and <= 50 (got 60)"),
+    ("strategy.entry_z=0.2", "--sweep strategy.entry_z=0.2: strategy.exit_z: must be < "
+                             "strategy.entry_z (0.2) (got 0.3)"),
+    ("strategy.name=hedge_grid", '--sweep strategy.name="hedge_grid": exchange.hedge_mode: '
+                                 "must be true"),
+    ("exchange.api_url=http://user:hunter2@h.example", "--sweep: exchange.api_url: must not "
+                                                       "hold a user name or password"),
+])
+def test_a_bad_sweep_key_or_value_reads_like_a_config_error(tmp_path, sweep, needle):
+    """A sweep's value was checked with pydantic's own text: a typo'd key was `Extra inputs are
+    not permitted (got 1)`, a rule across keys printed `--sweep :` and the whole config, a URL
+    with a password was echoed. Now the config's own message for the key."""
+    done = _sweep(tmp_path, sweep)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert needle in done.stderr, done.stderr
+    assert "hunter2" not in done.stderr and "'bot':" not in done.stderr
+    assert not (tmp_path / "out").exists()
