@@ -72,6 +72,12 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
                             f"(symbols.list: {', '.join(symbols)})")
         files[symbol] = Path(name)
     missing = [s for s in symbols if s not in files]
+    if missing and args.data is not None:  # found by review: "give ... --data DIR" to a user
+        folder = Path(args.data)  # who had given it
+        where = (f"no {file_name(missing[0], '*')} in it" if folder.is_dir()
+                 else "not a folder" if folder.exists() else "no such folder")
+        raise DataError(f"--data {folder}: {where} (no candle data for {missing[0]}; "
+                        "bot.py download writes <SYMBOL>-<timeframe>.csv files)")
     if missing:
         raise DataError(f"no candle data for {missing[0]}: give --csv {missing[0]}=FILE, "
                         "--data DIR or paper.csv_files in the config")

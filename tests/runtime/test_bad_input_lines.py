@@ -85,3 +85,19 @@ def test_a_bad_sweep_key_or_value_reads_like_a_config_error(tmp_path, sweep, nee
     assert needle in done.stderr, done.stderr
     assert "hunter2" not in done.stderr and "'bot':" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("data, needle", [
+    ("nowhere", "no such folder"),
+    ("examples", "no ETHBTC_USDT_USDT-*.csv in it"),
+    ("examples/data/ETHBTC_USDT_USDT-5m.csv", "not a folder"),
+])
+def test_a_data_folder_without_the_files_names_the_folder(tmp_path, data, needle):
+    """`backtest --data DIR` (no --timeframe) with a folder that does not exist or lacks a
+    symbol's file said `no candle data for X: give --csv X=FILE, --data DIR or paper.csv_files`
+    to a user who had given --data DIR. Now the line names the folder and what is wrong."""
+    done = _bot("backtest", "--config", "examples/backtest.toml", "--no-charts", "--no-progress",
+                "--out", str(tmp_path / "out"), "--data", data)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"bot.py: error: --data {data}: {needle}"), done.stderr
