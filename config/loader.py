@@ -83,6 +83,12 @@ def _file_checks(settings: Settings) -> list[str]:
             problem = check_secrets_file(secrets, account.exchange.id)
             if problem:
                 problems.append(f"{at}exchange.secrets_file: {problem}")
+        if account.exchange.id == "paper" and not account.storage.url:
+            database, store = (Path(os.path.normpath(account.resolve(name))) for name in
+                               (account.storage.path, account.paper.store))
+            if database == store:  # found by review: "unexpected RuntimeError ... schema 4"
+                problems.append(f"{at}paper.store: the same file as storage.path ({store}); "
+                                "the paper exchange needs a file of its own")
         if account.paper.price_source == "csv":
             for symbol in account.symbol_list:
                 name = account.paper.csv_files[symbol]

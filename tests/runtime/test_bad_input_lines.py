@@ -101,3 +101,20 @@ def test_a_data_folder_without_the_files_names_the_folder(tmp_path, data, needle
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"bot.py: error: --data {data}: {needle}"), done.stderr
+
+
+@pytest.mark.parametrize("setting", ['[paper]\nstore = "bot.sqlite"\n',
+                                     '[storage]\npath = "./paper_exchange.sqlite"\n'])
+def test_a_paper_store_on_the_bots_own_database_is_a_config_line(tmp_path, setting):
+    """paper.store and storage.path naming one file (a copy-paste slip) started the bot, which
+    wrote the paper exchange's tables into its own database and then stopped with `unexpected
+    RuntimeError in run: .../bot.sqlite: unsupported schema 4`. Refused at load, nothing made."""
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      "[dashboard]\nenabled = false\n" + setting)
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert (f"paper.store: the same file as storage.path ({tmp_path / 'd'}/"
+            in done.stderr), done.stderr
+    assert "unexpected" not in done.stderr and not (tmp_path / "d").exists()
