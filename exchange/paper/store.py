@@ -112,7 +112,10 @@ class Store:
             try:
                 meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
                 if "schema_version" in meta and int(meta["schema_version"]) != SCHEMA_VERSION:
-                    raise RuntimeError(f"{self.path}: unsupported schema {meta['schema_version']}")
+                    raise StoreUnreadable(  # a startup line, not "unexpected RuntimeError"
+                        f"{self.path}: paper exchange store of schema {meta['schema_version']}; "
+                        f"this version reads schema {SCHEMA_VERSION} (written by another "
+                        "version? move it aside to start a fresh paper account)")
                 self._migrate()
                 self._set_position_mode(meta, HEDGE if hedge_mode else ONE_WAY, now_ms)
                 for key, value in (("created_ms", now_ms), ("schema_version", SCHEMA_VERSION)):

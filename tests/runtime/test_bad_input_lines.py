@@ -118,3 +118,29 @@ def test_a_paper_store_on_the_bots_own_database_is_a_config_line(tmp_path, setti
     assert (f"paper.store: the same file as storage.path ({tmp_path / 'd'}/"
             in done.stderr), done.stderr
     assert "unexpected" not in done.stderr and not (tmp_path / "d").exists()
+
+
+def test_a_paper_store_of_another_schema_is_a_startup_line(tmp_path):
+    """A paper store written by another version stopped the start with `unexpected
+    RuntimeError in run: ...: unsupported schema 9` (traceback in bot.log), as for a bug."""
+    import sqlite3
+    from decimal import Decimal
+
+    from exchange.paper.store import Store
+
+    (tmp_path / "d").mkdir(mode=0o700)
+    store = Store(tmp_path / "d" / "paper_exchange.sqlite", "USDT")
+    store.initialise(1_700_000_000_000, Decimal(10_000))
+    store.close()
+    con = sqlite3.connect(tmp_path / "d" / "paper_exchange.sqlite")
+    with con:
+        con.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    con.close()
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      "[dashboard]\nenabled = false\n[logging]\nconsole = false\n")
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "paper_exchange.sqlite: paper exchange store of schema 9" in done.stderr
+    assert "unexpected" not in done.stderr
