@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -163,6 +164,11 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
         raise DownloadError(f"--limit {args.limit}: expected at least 1 candle per request")
     if args.exchange not in ccxt.exchanges:
         raise DownloadError(f"--exchange: unknown ccxt exchange id {args.exchange!r}")
+    if args.api_url and not re.fullmatch(r"https?://[^/\s@]+", args.api_url):  # as the config's
+        raise DownloadError("--api-url: expected http(s)://host[:port] (no path, no user name "
+                            "or password)")
+    if Path(args.data).exists() and not Path(args.data).is_dir():
+        raise DownloadError(f"--data {args.data}: not a folder")
     ex = exchange or _exchange(args.exchange, args.api_url)
     if args.timeframe not in (ex.timeframes or {}):
         raise DownloadError(f"--timeframe {args.timeframe}: {args.exchange} offers "

@@ -144,3 +144,21 @@ def test_a_paper_store_of_another_schema_is_a_startup_line(tmp_path):
     assert done.stderr.count("\n") == 1, done.stderr
     assert "paper_exchange.sqlite: paper exchange store of schema 9" in done.stderr
     assert "unexpected" not in done.stderr
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--api-url", "notaurl"], "--api-url: expected http(s)://host[:port]"),
+    (["--api-url", "http://me:hunter2@127.0.0.1:9"], "--api-url: expected http(s)://host[:port]"),
+    (["--data", "README.md"], "--data README.md: not a folder"),
+])
+def test_a_download_option_that_cannot_work_is_named(tmp_path, extra, needle):
+    """`download --api-url notaurl` ended in `download: ExchangeError: bybit sign() has no API
+    URL for self endpoint`, `--data FILE` in `download: [Errno 17] File exists: 'FILE'`. Both
+    are refused up front naming the option, before any request."""
+    done = _bot("download", "--exchange", "bybit", "--symbols", "BTC/USDT:USDT",
+                "--from", "2023-11-15", "--to", "2023-11-16", "--data", str(tmp_path / "dl"),
+                *extra)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"bot.py: error: {needle}" + done.stderr.split(needle, 1)[1]
+    assert done.stderr.count("\n") == 1 and "hunter2" not in done.stderr
+    assert not (tmp_path / "dl").exists()
