@@ -49,6 +49,9 @@ def file_name(symbol: str, timeframe: str) -> str:
 def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
     symbols = list(settings.symbols.list)
     files: dict[str, Path] = {}
+    if args.timeframe and args.data is None:  # found by review: ignored, the 5m files ran
+        raise DataError(f"--timeframe {args.timeframe}: only with --data DIR (it picks that "
+                        "folder's files; --csv and paper.csv_files files are read as they are)")
     if args.data is None:  # --csv replaces single symbols' files
         files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
     if args.data is not None:

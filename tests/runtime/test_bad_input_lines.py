@@ -162,3 +162,14 @@ def test_a_download_option_that_cannot_work_is_named(tmp_path, extra, needle):
     assert done.stderr == f"bot.py: error: {needle}" + done.stderr.split(needle, 1)[1]
     assert done.stderr.count("\n") == 1 and "hunter2" not in done.stderr
     assert not (tmp_path / "dl").exists()
+
+
+def test_a_timeframe_without_a_data_folder_is_refused_not_ignored(tmp_path):
+    """`backtest --timeframe 1m` without --data ran the config's 5-minute files and reported
+    them as if asked for: the option only picks --data's files. Refused in one line."""
+    done = _bot("backtest", "--config", "examples/backtest.toml", "--no-charts", "--no-progress",
+                "--out", str(tmp_path / "out"), "--timeframe", "1m")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "bot.py: error: --timeframe 1m: only with --data DIR" in done.stderr
+    assert not (tmp_path / "out").exists()
