@@ -22,7 +22,10 @@ def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
     label = label or str(path)
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data = handle.read()
+        # a leading byte-order mark (an editor's "UTF-8 with BOM") is skipped, as for candle
+        # files (found by review: `TOML syntax error: Invalid statement (line 1, column 1)`)
+        return tomllib.loads(data.decode("utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{label}: file not found") from None
     except IsADirectoryError:
@@ -53,7 +56,7 @@ def _raise_problems(label: str, lines: list[str], path: Path | None = None) -> N
 def _locator(path: Path | None) -> Callable[[str], str]:
     """`:N` for a problem line whose key the file at `path` sets (or whose table), else ""."""
     try:
-        lines = key_lines(path.read_text(encoding="utf-8")) if path is not None else {}
+        lines = key_lines(path.read_text(encoding="utf-8-sig")) if path is not None else {}
     except (OSError, UnicodeDecodeError):
         lines = {}
 

@@ -173,3 +173,15 @@ def test_a_timeframe_without_a_data_folder_is_refused_not_ignored(tmp_path):
     assert done.stderr.count("\n") == 1, done.stderr
     assert "bot.py: error: --timeframe 1m: only with --data DIR" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """A config.toml saved as "UTF-8 with BOM" (Windows editors) was refused with `TOML syntax
+    error: Invalid statement (line 1, column 1)` on a line that looks right. The mark is
+    skipped (as in candle files); the lines of the problems stay right."""
+    config = tmp_path / "c.toml"
+    config.write_bytes(b'\xef\xbb\xbf[risk]\nleverage = 500\n[symbols]\nlist = ["BTC/USDT:USDT"]\n')
+    done = _bot("status", "--config", str(config))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: {config}:2: risk.leverage: must be >= 1 and <= 125 "
+                           "(got 500)\n")
