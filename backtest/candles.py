@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from backtest import candle_cache
-from exchange.paper.csv_prices import DAY_MS
+from exchange.paper.csv_prices import DAY_MS, PRICE_FACTOR, PRICE_LIMITS, price_bounds
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 MAX_TS = 10**14
@@ -35,12 +35,6 @@ MIN_TS = 10**11
 """1973-03-03 in ms: a smaller timestamp is seconds (today ~1.7e9), found by review: an
 hourly file in seconds ran as 3.6 s candles dated 1970-01-20, without an error."""
 """Timestamps are ms in [0, MAX_TS) (year 5138): beyond it they are not ms since the epoch."""
-PRICE_FACTOR = Decimal("1e9")
-"""Every price lies within this factor of the file's first open. With the paper markets' ticks
-(derived: > 1e-5 of the first price; known: >= 1e-5 near a reference price) every price then
-rounds to the tick within Decimal's 28 digits, whatever range of the file is replayed."""
-PRICE_LIMITS = (Decimal("1e-20"), Decimal("1e20"))
-"""The first open lies between these (the markets derive their steps from it in floats)."""
 Bounds = tuple[Decimal, Decimal]
 
 
@@ -85,12 +79,6 @@ class Candles:
         return (gap.before_ms - gap.after_ms) // self.timeframe_ms - 1
 
 
-def price_bounds(first_open: Decimal) -> Bounds:
-    """The prices a file whose first open is `first_open` may hold (see PRICE_FACTOR)."""
-    lo, hi = PRICE_LIMITS
-    return max(first_open / PRICE_FACTOR, lo), min(first_open * PRICE_FACTOR, hi)
-
-
 def _row(path: Path, line: int, row: list[str],
          bounds: Bounds | None = None) -> tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]:
     """One row, checked; `bounds`: the file's `price_bounds` (None: this is the first row)."""
@@ -113,6 +101,9 @@ def _row(path: Path, line: int, row: list[str],
         raise DataError(f"{where}: volume must be finite and >= 0 (got {row[5]})")
     if low > min(o, c) or h < max(o, c):
         raise DataError(f"{where}: high/low do not contain open/close ({','.join(row[1:5])})")
+    if bounds is None and not PRICE_LIMITS[0] <= o <= PRICE_LIMITS[1]:  # (the bounds would be
+        raise DataError(f"{where}: first open {o} is outside "  # inverted in the next message)
+                        f"{PRICE_LIMITS[0]:.0e} .. {PRICE_LIMITS[1]:.0e}")
     lo, hi = bounds or price_bounds(o)
     if low < lo or h > hi:
         raise DataError(f"{where}: outlier price {low if low < lo else h}: prices must lie in "

@@ -20,6 +20,18 @@ from pathlib import Path
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 DAY_MS = 24 * 3600 * 1000
+PRICE_FACTOR = Decimal("1e9")
+"""Every price lies within this factor of the file's first open. With the paper markets' ticks
+(derived: > 1e-5 of the first price; known: >= 1e-5 near a reference price) every price then
+rounds to the tick within Decimal's 28 digits, whatever range of the file is replayed."""
+PRICE_LIMITS = (Decimal("1e-20"), Decimal("1e20"))
+"""The first open lies between these (the markets derive their steps from it in floats)."""
+
+
+def price_bounds(first_open: Decimal) -> tuple[Decimal, Decimal]:
+    """The prices a file whose first open is `first_open` may hold (see PRICE_FACTOR)."""
+    lo, hi = PRICE_LIMITS
+    return max(first_open / PRICE_FACTOR, lo), min(first_open * PRICE_FACTOR, hi)
 
 
 class _Volumes:
@@ -57,6 +69,7 @@ def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal,
     """(open, high, low, close, volume) per candle, prices multiplied by `scale`."""
     path = Path(path)
     candles: list[tuple[Decimal, ...]] = []
+    bounds: tuple[Decimal, Decimal] | None = None
     with path.open(newline="", encoding="utf-8-sig") as handle:  # a leading BOM is skipped
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -66,8 +79,18 @@ def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal,
             if not row or all(not field.strip() for field in row):
                 continue
             *prices, volume = _parse_row(path, reader.line_num, row)
-            stamp = Decimal(int(row[0]))
-            candles.append((*(x * scale for x in prices), volume, stamp))
+            prices = [x * scale for x in prices]
+            if bounds is None and not PRICE_LIMITS[0] <= prices[0] <= PRICE_LIMITS[1]:
+                raise ValueError(f"{path}, line {reader.line_num}: first open {prices[0]} is "
+                                 f"outside {PRICE_LIMITS[0]:.0e} .. {PRICE_LIMITS[1]:.0e}")
+            bounds = bounds or price_bounds(prices[0])
+            if min(prices) < bounds[0] or max(prices) > bounds[1]:  # as the backtest refuses
+                # it (found by review: the paper market's steps failed with InvalidOperation)
+                raise ValueError(f"{path}, line {reader.line_num}: outlier price: prices must lie "
+                                 f"in {bounds[0]:.3e} .. {bounds[1]:.3e} (a factor "
+                                 f"{PRICE_FACTOR:.0e} around the file's first open, within "
+                                 f"{PRICE_LIMITS[0]:.0e} .. {PRICE_LIMITS[1]:.0e})")
+            candles.append((*prices, volume, Decimal(int(row[0]))))
     if not candles:
         raise ValueError(f"{path}: no candles")
     return candles

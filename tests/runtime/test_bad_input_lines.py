@@ -185,3 +185,20 @@ def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr == (f"bot.py: error: {config}:2: risk.leverage: must be >= 1 and <= 125 "
                            "(got 500)\n")
+
+
+def test_a_paper_csv_file_with_prices_out_of_range_is_a_startup_line(tmp_path):
+    """Paper mode on a file of prices like 1e-30 (the backtest refuses them as outliers) ended
+    in `unexpected InvalidOperation in run: [<class 'decimal.InvalidOperation'>]` when the
+    paper market's steps were derived. Refused like a bad row, naming the file and line."""
+    rows = ["timestamp,open,high,low,close,volume"] + [
+        f"{1515560100000 + i * 300_000},1e-30,2e-30,0.5e-30,1.5e-30,100" for i in range(40)]
+    config = _csv_config(tmp_path, rows)
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    needle = f"{tmp_path / 'ltc.csv'}, line 2: first open 1E-30 is outside 1e-20 .. 1e+20\n"
+    assert done.stderr == f"bot.py: error: paper.csv_files: {needle}"
+    # the backtest's line for the same file named inverted bounds ("1.000e-20 .. 1.000e-21")
+    done = _bot("backtest", "--config", str(config), "--no-charts", "--no-progress")
+    assert (done.returncode, done.stderr) == (2, f"bot.py: error: {needle}")
