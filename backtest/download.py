@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -185,10 +186,35 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
         if symbol not in markets:
             raise DownloadError(f"--symbols: {symbol!r} is not a market on {args.exchange}")
     for symbol in args.symbols:
+        note = _later_start(folder, symbol, args.timeframe, start, ex.parse_timeframe(
+            args.timeframe) * 1000)
         path, count = download_symbol(ex, symbol, args.timeframe, start, end, folder,
                                       limit=args.limit)
         print(f"{symbol}: {count} new candles -> {path}")
+        if note:
+            print(f"bot.py: note: {note}", file=sys.stderr)
     return 0
+
+
+def _later_start(folder: Path, symbol: str, timeframe: str, since_ms: int, tf: int) -> str | None:
+    """A line when the file to extend starts a candle or more after `--from`: the download only
+    extends a file forward (found by review: `0 new candles`, exit 0, and nothing said about
+    the range before the file, which the user had asked for)."""
+    from backtest.cli import file_name
+
+    final = folder / file_name(symbol, timeframe)
+    part = final.with_name(final.name + ".part")
+    existing = part if part.exists() else final if final.exists() else None
+    if existing is None:
+        return None
+    with existing.open("rb") as handle:
+        handle.readline()
+        first = handle.readline().split(b",", 1)[0]
+    if not first.strip().isdigit() or int(first) - since_ms < tf:
+        return None
+    return (f"{existing} starts at {fmt_ms(int(first))}, after --from {fmt_ms(since_ms)}: "
+            "candles before it are not fetched (a download only extends its file forward; "
+            "move the file away to fetch from --from)")
 
 
 def _exchange(exchange_id: str, api_url: str) -> Any:

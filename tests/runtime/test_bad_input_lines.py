@@ -202,3 +202,28 @@ def test_a_paper_csv_file_with_prices_out_of_range_is_a_startup_line(tmp_path):
     # the backtest's line for the same file named inverted bounds ("1.000e-20 .. 1.000e-21")
     done = _bot("backtest", "--config", str(config), "--no-charts", "--no-progress")
     assert (done.returncode, done.stderr) == (2, f"bot.py: error: {needle}")
+
+
+def test_a_download_from_before_its_files_start_says_what_it_did_not_fetch(tmp_path, capsys):
+    """The file to extend starts at 23:13; a second download with --from 22:13 said `0 new
+    candles` (exit 0) and nothing about the hour before the file that was asked for and not
+    fetched (the download only extends a file forward). Now a `note:` line names both times."""
+    from backtest.download import run_download
+    from tests.backtest.test_download import START, CountingVenue, _args
+
+    venue = CountingVenue(now_ms=START + 1_000 * 60_000)
+    assert run_download(_args(tmp_path, start="2023-11-14T23:13", to="2023-11-15"),
+                        exchange=venue) == 0
+    capsys.readouterr()
+    assert run_download(_args(tmp_path, start="2023-11-14T22:13", to="2023-11-15"),
+                        exchange=venue) == 0
+    out, err = capsys.readouterr()
+    path = tmp_path / "BTC_USDT_USDT-1m.csv"
+    assert out == f"BTC/USDT:USDT: 0 new candles -> {path}\n"
+    assert err == (f"bot.py: note: {path} starts at 2023-11-14 23:13, after --from 2023-11-14 "
+                   "22:13: candles before it are not fetched (a download only extends its file "
+                   "forward; move the file away to fetch from --from)\n")
+    # resuming with the file's own start says nothing
+    assert run_download(_args(tmp_path, start="2023-11-14T23:13", to="2023-11-15T01:00"),
+                        exchange=venue) == 0
+    assert capsys.readouterr().err == ""
