@@ -38,8 +38,8 @@ def check_secrets_file(path: Path, exchange_id: str | None = None) -> str | None
     if mode & 0o077:
         return f"{path} has mode {mode:04o}; must be 0600 (run: chmod 600 {path})"
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)  # the decoder's messages quote no values
+        with path.open("rb") as handle:  # a byte-order mark is skipped, as in the config
+            data = tomllib.loads(handle.read().decode("utf-8-sig"))  # messages quote no values
     except (OSError, UnicodeDecodeError) as exc:
         return f"cannot read {path} ({exc})"
     except tomllib.TOMLDecodeError as exc:

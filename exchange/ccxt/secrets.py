@@ -71,7 +71,7 @@ def load_from_file(path: Path, exchange_id: str | None = None) -> Credentials:
         raise CredentialsError(f"secrets file {path} does not exist")
     _check_mode(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM, as in the config
     except tomllib.TOMLDecodeError as exc:
         # the decoder's message quotes no values, only positions
         raise CredentialsError(f"secrets file {path} is not valid TOML: {exc}") from None

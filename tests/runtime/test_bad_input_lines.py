@@ -227,3 +227,21 @@ def test_a_download_from_before_its_files_start_says_what_it_did_not_fetch(tmp_p
     assert run_download(_args(tmp_path, start="2023-11-14T23:13", to="2023-11-15T01:00"),
                         exchange=venue) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_secrets_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """As the config: a secrets file saved as "UTF-8 with BOM" was `TOML syntax error: Invalid
+    statement (line 1, column 1)` at load and `not valid TOML` when the keys were read."""
+    from exchange.ccxt.secrets import load_from_file
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_bytes(b'\xef\xbb\xbfapi_key = "k1"\nsecret = "s1"\n')
+    secrets.chmod(0o600)
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\nmode = "live"\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      '[exchange]\nid = "bybit"\nsecrets_file = "secrets.toml"\n')
+    done = _bot("status", "--config", str(config))
+    assert done.stderr == f"bot.py: error: no status yet in {tmp_path / 'd'} (has the bot run " \
+                          "with this data dir?)\n"
+    credentials = load_from_file(secrets)
+    assert (credentials.api_key, credentials.secret) == ("k1", "s1")
