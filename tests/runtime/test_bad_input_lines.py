@@ -245,3 +245,24 @@ def test_a_secrets_file_saved_with_a_byte_order_mark_is_read(tmp_path):
                           "with this data dir?)\n"
     credentials = load_from_file(secrets)
     assert (credentials.api_key, credentials.secret) == ("k1", "s1")
+
+
+def test_a_token_file_that_is_not_utf8_is_a_config_line_and_a_bom_is_not_part_of_it(tmp_path):
+    """dashboard.token_file (and telegram's) holding bytes that are not UTF-8 stopped the start
+    with `unexpected UnicodeDecodeError in run`; a byte-order mark became part of the token,
+    so no request's token ever matched. One line naming the key; the mark is skipped."""
+    from notifications.secret import read_token
+
+    token = tmp_path / "tok"
+    token.write_bytes(b"\xef\xbb\xbfs3cret-token\n")
+    token.chmod(0o600)
+    assert read_token(key="dashboard.token_file", env_name="", file="tok",
+                      base=tmp_path) == "s3cret-token"
+    token.write_bytes(b"\xff\xfetoken\n")
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      '[dashboard]\nport = 0\ntoken_file = "tok"\n[logging]\nconsole = false\n')
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: dashboard.token_file: {token} is not UTF-8 text "
+                           "(byte offset 0)\n")
