@@ -173,7 +173,25 @@ def startup_problem(settings: Settings, data_dir: Path) -> str | None:
     from config.secrets import credential_problem
     from runtime.runner import data_dir_problem  # deferred: pulls in pykka, loguru
 
-    return data_dir_problem(data_dir) or credential_problem(settings)
+    return data_dir_problem(data_dir) or credential_problem(settings) or alert_problem(settings)
+
+
+def alert_problem(settings: Settings) -> str | None:
+    """One line for an account whose supervision.alert_command names a program that cannot be
+    found or run (found by review: the start was silent, and the first alert, an escalation or
+    the kill switch, was a WARNING that it had not been delivered). The arguments are never
+    shown (they may hold a key)."""
+    import shlex
+    import shutil
+
+    for index, account in enumerate(settings.account_settings()):
+        command = account.supervision.alert_command
+        program = shlex.split(command)[0] if command else None  # splittable: config checked
+        if program is not None and shutil.which(program) is None:
+            at = f"accounts[{index}]." if settings.has_accounts else ""
+            return (f"{at}supervision.alert_command: program {program!r} not found or not "
+                    "executable (a path, or a name on $PATH); alerts could not be delivered")
+    return None
 
 
 def worker_role(args: argparse.Namespace, settings: Settings) -> ProcessRole | int:

@@ -266,3 +266,19 @@ def test_a_token_file_that_is_not_utf8_is_a_config_line_and_a_bom_is_not_part_of
     assert done.returncode == 2, done.stderr
     assert done.stderr == (f"bot.py: error: dashboard.token_file: {token} is not UTF-8 text "
                            "(byte offset 0)\n")
+
+
+def test_an_alert_command_whose_program_does_not_exist_stops_the_start(tmp_path):
+    """supervision.alert_command naming a program that is not there started silently; the
+    first alert (an escalation, the kill switch) was then a WARNING that it had not been
+    delivered. Refused at start in one line, without the command's arguments."""
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      "[dashboard]\nenabled = false\n[logging]\nconsole = false\n"
+                      f"[supervision]\nalert_command = '{tmp_path}/no-such-notify --key s3cr3t'\n")
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: supervision.alert_command: program "
+                           f"'{tmp_path}/no-such-notify' not found or not executable (a path, "
+                           "or a name on $PATH); alerts could not be delivered\n")
+    assert not (tmp_path / "d" / "bot.sqlite").exists()
