@@ -66,6 +66,7 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
                                 f"({', '.join(p.name for p in found)}); pick one with --timeframe")
             if found:
                 files[s] = found[0]
+    given: dict[str, str] = {}
     for item in args.csv:
         symbol, sep, name = item.partition("=")
         if not sep or not name:
@@ -73,6 +74,10 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
         if symbol not in symbols:
             raise DataError(f"--csv {symbol}: the config does not trade this symbol "
                             f"(symbols.list: {', '.join(symbols)})")
+        if symbol in given:  # found by review: the last one was used, silently
+            raise DataError(f"--csv {symbol}: given twice ({given[symbol]} and {name}); "
+                            "give one file per symbol")
+        given[symbol] = name
         files[symbol] = Path(name)
     missing = [s for s in symbols if s not in files]
     if missing and args.data is not None:  # found by review: "give ... --data DIR" to a user

@@ -282,3 +282,15 @@ def test_an_alert_command_whose_program_does_not_exist_stops_the_start(tmp_path)
                            f"'{tmp_path}/no-such-notify' not found or not executable (a path, "
                            "or a name on $PATH); alerts could not be delivered\n")
     assert not (tmp_path / "d" / "bot.sqlite").exists()
+
+
+def test_a_csv_symbol_given_twice_is_refused(tmp_path):
+    """`--csv X=a.csv --csv X=b.csv` ran b.csv and said nothing about a.csv (as a sweep key
+    given twice did before it was refused)."""
+    eth = "examples/data/ETHBTC_USDT_USDT-5m.csv"
+    done = _bot("backtest", "--config", "examples/backtest.toml", "--no-charts", "--no-progress",
+                "--out", str(tmp_path / "out"), "--csv", f"ETHBTC/USDT:USDT={eth}",
+                "--csv", "ETHBTC/USDT:USDT=other.csv")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: --csv ETHBTC/USDT:USDT: given twice ({eth} and "
+                           "other.csv); give one file per symbol\n")
