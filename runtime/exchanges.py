@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from config.settings import Settings
 from exchange.counting import CountingPort
-from exchange.paper.csv_prices import CsvPriceSource
+from exchange.paper.csv_prices import CsvPriceSource, NoPrices
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource, PriceSource
 from exchange.paper.store import PositionModeMismatch
@@ -79,6 +79,12 @@ def build_paper(settings: Settings, data_dir: Path,
             slippage_bps=p.slippage_bps, leverage=settings.risk.leverage,
             latency_s=p.latency_ms / 1000, hedge_mode=settings.exchange.hedge_mode,
         )
+    except NoPrices as exc:  # found by review: "unexpected KeyError in run"
+        raise StartupError(
+            f"paper.csv_files: {store} holds an open position or order of {exc.symbol}, which "
+            "has no candle file; add it back to symbols.list and paper.csv_files so the bot "
+            "can manage it (or move the paper store aside to start a fresh paper account)"
+        ) from None
     except PositionModeMismatch as exc:
         raise StartupError(f"exchange.hedge_mode = {str(settings.exchange.hedge_mode).lower()}: "
                            f"{exc}") from exc

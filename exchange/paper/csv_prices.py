@@ -34,6 +34,14 @@ def price_bounds(first_open: Decimal) -> tuple[Decimal, Decimal]:
     return max(first_open / PRICE_FACTOR, lo), min(first_open * PRICE_FACTOR, hi)
 
 
+class NoPrices(KeyError):
+    """A symbol without a candle file (e.g. one the paper store still holds a position of)."""
+
+    def __init__(self, symbol: str) -> None:
+        super().__init__(f"CsvPriceSource has no data for {symbol}")
+        self.symbol = symbol
+
+
 class _Volumes:
     """Prefix sums of one file's candle volumes, for 24 h windows by recorded timestamp."""
 
@@ -135,7 +143,7 @@ class CsvPriceSource:
         try:
             return self._candles[symbol]
         except KeyError:
-            raise KeyError(f"CsvPriceSource has no data for {symbol}") from None
+            raise NoPrices(symbol) from None
 
     def initial_price(self, symbol: str) -> Decimal:
         return self._require(symbol)[0][0]

@@ -294,3 +294,34 @@ def test_a_csv_symbol_given_twice_is_refused(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr == (f"bot.py: error: --csv ETHBTC/USDT:USDT: given twice ({eth} and "
                            "other.csv); give one file per symbol\n")
+
+
+def test_a_paper_store_position_of_a_symbol_without_a_csv_file_is_a_startup_line(tmp_path):
+    """Paper mode on csv_files: LTC is held in the paper store, then taken out of symbols.list
+    and csv_files. The start ended in `unexpected KeyError in run: 'CsvPriceSource has no data
+    for LTCBTC/USDT:USDT'`. Now one line naming the store, the symbol and what to do."""
+    from decimal import Decimal
+
+    from exchange.paper.csv_prices import CsvPriceSource
+    from exchange.paper.exchange import PaperExchange
+
+    config = _csv_config(tmp_path, LTC.read_text().splitlines()[:50])
+    (tmp_path / "d").mkdir(mode=0o700)
+    store = tmp_path / "d" / "paper_exchange.sqlite"
+    source = CsvPriceSource(files={"ETHBTC/USDT:USDT": tmp_path / "eth.csv",
+                                   "LTCBTC/USDT:USDT": tmp_path / "ltc.csv"},
+                            step_ms=250, epoch_ms=1_700_000_000_000)
+    paper = PaperExchange(store_path=store, symbols=["ETHBTC/USDT:USDT", "LTCBTC/USDT:USDT"],
+                          price_source=source)
+    try:
+        paper.create_order("LTCBTC/USDT:USDT", "market", "buy", Decimal(1000))
+    finally:
+        paper.close()
+    text = config.read_text().replace(', "LTCBTC/USDT:USDT"]', "]")
+    config.write_text(text.replace(', "LTCBTC/USDT:USDT" = "ltc.csv"', ""))
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: paper.csv_files: {store} holds an open position or "
+                           "order of LTCBTC/USDT:USDT, which has no candle file; add it back to "
+                           "symbols.list and paper.csv_files so the bot can manage it (or move "
+                           "the paper store aside to start a fresh paper account)\n")
