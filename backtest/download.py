@@ -171,7 +171,10 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
     if Path(args.data).exists() and not Path(args.data).is_dir():
         raise DownloadError(f"--data {args.data}: not a folder")
     ex = exchange or _exchange(args.exchange, args.api_url)
-    if args.timeframe not in (ex.timeframes or {}):
+    if not ex.timeframes:  # found by review: "--timeframe 1m: X offers " and nothing
+        raise DownloadError(f"--exchange {args.exchange}: ccxt offers no candles "
+                            "(fetch_ohlcv) for it")
+    if args.timeframe not in ex.timeframes:
         raise DownloadError(f"--timeframe {args.timeframe}: {args.exchange} offers "
                             f"{', '.join(ex.timeframes or {})}")
     start = parse_when(args.from_, "--from")

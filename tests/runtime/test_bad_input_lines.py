@@ -325,3 +325,14 @@ def test_a_paper_store_position_of_a_symbol_without_a_csv_file_is_a_startup_line
                            "order of LTCBTC/USDT:USDT, which has no candle file; add it back to "
                            "symbols.list and paper.csv_files so the bot can manage it (or move "
                            "the paper store aside to start a fresh paper account)\n")
+
+
+def test_a_download_from_an_exchange_without_candles_says_so(tmp_path):
+    """`download --exchange bitflyer` (ccxt has no fetch_ohlcv for it) said `--timeframe 1m:
+    bitflyer offers ` and nothing after it."""
+    done = _bot("download", "--exchange", "bitflyer", "--symbols", "BTC/JPY", "--from",
+                "2024-01-01", "--data", str(tmp_path / "dl"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("bot.py: error: --exchange bitflyer: ccxt offers no candles "
+                           "(fetch_ohlcv) for it\n")
+    assert not (tmp_path / "dl").exists()
