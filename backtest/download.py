@@ -148,6 +148,12 @@ def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: 
             if not rows:  # none in this window (a venue outage, a symbol listed later than
                 since += limit * tf  # --from): the next window, up to the end of the range
                 continue
+            bad = next((r for r in rows if len(r) < 6 or any(v is None for v in r[:6])), None)
+            if bad is not None:  # found by review: written as "None", the file then refused
+                raise DownloadError(  # by the backtest; nothing of this page is written
+                    f"{symbol}: the venue answered the candle at {fmt_ms(int(bad[0]))} with a "
+                    f"missing value ({', '.join(map(str, bad))}); the file keeps the candles "
+                    "before it (run again to retry)")
             out.write("".join(f"{int(r[0])},{r[1]},{r[2]},{r[3]},{r[4]},{r[5]}\n" for r in rows))
             out.flush()
             os.fsync(out.fileno())  # a kill loses at most the page in flight

@@ -336,3 +336,27 @@ def test_a_download_from_an_exchange_without_candles_says_so(tmp_path):
     assert done.stderr == ("bot.py: error: --exchange bitflyer: ccxt offers no candles "
                            "(fetch_ohlcv) for it\n")
     assert not (tmp_path / "dl").exists()
+
+
+def test_a_candle_with_a_missing_value_is_refused_not_written_as_none(tmp_path):
+    """ccxt gives None for a value a venue left out; the download wrote `...,None` into the
+    file, which the backtest then refused, and a resumed download went on after it. The page
+    is refused in one line naming the candle; the candles before it stay, resumable."""
+    from backtest.download import DownloadError, download_symbol
+    from tests.backtest.test_download import START, MinuteVenue
+
+    class Holey(MinuteVenue):
+        def fetch_ohlcv(self, symbol, timeframe, since, limit, params):
+            rows = super().fetch_ohlcv(symbol, timeframe, since, limit, params)
+            return [[*r[:5], None] if r[0] == START + 150 * 60_000 else r for r in rows]
+
+    venue = Holey(now_ms=START + 1_000 * 60_000)
+    with pytest.raises(DownloadError) as caught:
+        download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 300 * 60_000, tmp_path,
+                        limit=100, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    assert str(caught.value) == (
+        "BTC/USDT:USDT: the venue answered the candle at 2023-11-15 00:43 with a missing value "
+        "(1700008980000, 100, 101, 99, 100, None); the file keeps the candles before it (run "
+        "again to retry)")
+    part = tmp_path / "BTC_USDT_USDT-1m.csv.part"
+    assert "None" not in part.read_text() and len(part.read_text().splitlines()) == 1 + 100
