@@ -166,6 +166,19 @@ class AccountSettings(_Section):
     protections: ProtectionsSettings = Field(default_factory=ProtectionsSettings)
 
 
+def _check_ports(signals: SignalsSettings, dashboard: DashboardSettings) -> None:
+    """The signal endpoint and the dashboard on one address and port: the second could not
+    listen (found by review: "signals.port: cannot listen ... Address already in use", as if
+    another program held it)."""
+    wildcard = ("", "0.0.0.0", "::")
+    if (signals.enabled and signals.http_enabled and dashboard.enabled and signals.port
+            and signals.port == dashboard.port
+            and (signals.host == dashboard.host or signals.host in wildcard
+                 or dashboard.host in wildcard)):
+        raise _cross("signals.port", f"is dashboard.port too ({dashboard.port}): the signal "
+                     "endpoint and the dashboard need a port each")
+
+
 class Settings(_Section):
     bot: BotSettings = Field(default_factory=BotSettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
@@ -218,6 +231,7 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _cross_section(self) -> Settings:
+        _check_ports(self.signals, self.dashboard)
         if not self.accounts:
             if self.symbols is None:
                 raise _cross("symbols", "required section is missing")

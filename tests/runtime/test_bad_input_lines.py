@@ -360,3 +360,15 @@ def test_a_candle_with_a_missing_value_is_refused_not_written_as_none(tmp_path):
         "again to retry)")
     part = tmp_path / "BTC_USDT_USDT-1m.csv.part"
     assert "None" not in part.read_text() and len(part.read_text().splitlines()) == 1 + 100
+
+
+def test_the_signal_endpoint_on_the_dashboards_port_is_a_config_line(tmp_path):
+    """signals.port equal to dashboard.port: the start said `signals.port: cannot listen on
+    127.0.0.1:18790 ([Errno 98] Address already in use)`, as if another program held it."""
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      "[dashboard]\nport = 18790\n[signals]\nenabled = true\nport = 18790\n")
+    done = _bot("status", "--config", str(config))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: {config}:9: signals.port: is dashboard.port too "
+                           "(18790): the signal endpoint and the dashboard need a port each\n")
