@@ -73,9 +73,15 @@ def credential_problem(settings: Any, environ: Mapping[str, str] | None = None) 
         return None
     for index, account in enumerate(settings.account_settings()):
         e = account.exchange
+        at = f"accounts[{index}]." if settings.has_accounts else ""
+        if e.id != "paper" and not e.secrets_file and not (e.api_key_env and e.api_secret_env):
+            # found by review: the bot started without a key and every private call failed
+            empty = "api_key_env" if not e.api_key_env else "api_secret_env"
+            return (f"{at}exchange.{empty}: empty, and no exchange.secrets_file: live trading "
+                    "needs the API key and secret (name both environment variables, or give "
+                    "a secrets file)")
         if e.id == "paper" or e.secrets_file or not (e.api_key_env and e.api_secret_env):
             continue
-        at = f"accounts[{index}]." if settings.has_accounts else ""
         for key, name in (("api_key_env", e.api_key_env), ("api_secret_env", e.api_secret_env)):
             value = env.get(name)
             if value is None:

@@ -372,3 +372,19 @@ def test_the_signal_endpoint_on_the_dashboards_port_is_a_config_line(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr == (f"bot.py: error: {config}:9: signals.port: is dashboard.port too "
                            "(18790): the signal endpoint and the dashboard need a port each\n")
+
+
+@pytest.mark.parametrize("empty", ["api_key_env", "api_secret_env"])
+def test_live_mode_without_any_key_source_is_refused_at_start(tmp_path, empty):
+    """Live mode with exchange.api_key_env (or api_secret_env) = "" and no secrets_file
+    started without a key: every private call failed ('bybit requires "apiKey" credential'),
+    reconciliation retried for ever, the exit code was 0. Refused at start in one line."""
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\nmode = "live"\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      f'[exchange]\nid = "bybit"\n{empty} = ""\napi_url = "http://127.0.0.1:1"\n'
+                      "[dashboard]\nenabled = false\n[logging]\nconsole = false\n")
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: exchange.{empty}: empty, and no exchange."
+                           "secrets_file: live trading needs the API key and secret (name both "
+                           "environment variables, or give a secrets file)\n")
