@@ -61,7 +61,7 @@ def combinations(axes: list[Axis]) -> list[dict[str, Any]]:
 
 def settings_with(config: Path, overrides: dict[str, Any]) -> Settings:
     """The config with dotted keys replaced, validated like the file itself."""
-    raw = read_toml(config, str(config))
+    raw = read_toml(config.expanduser(), str(config))
     for key, value in overrides.items():
         node = raw
         *path, last = key.split(".")

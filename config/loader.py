@@ -163,7 +163,7 @@ def _without_inherited(lines: list[str]) -> list[str]:
 
 def configured_data_dir(path: str | Path) -> Path:
     """The file's own ``bot.data_dir``, absolute (loaded settings hold a --data-dir instead)."""
-    bot = read_toml(Path(path)).get("bot")
+    bot = read_toml(Path(path).expanduser()).get("bot")
     name = bot.get("data_dir") if isinstance(bot, dict) else None
     name = name if isinstance(name, str) else BotSettings.model_fields["data_dir"].default
     base = Path(path).expanduser().absolute().parent
@@ -177,8 +177,8 @@ def load_settings(path: str | Path, data_dir_override: str | Path | None = None)
     ``paper.csv_files``) are resolved against the file's folder; ``data_dir_override`` (e.g. a
     ``--data-dir`` flag) is resolved against the current directory and replaces ``bot.data_dir``.
     """
-    path = Path(path)
     label = str(path)
+    path = Path(path).expanduser()  # `--config=~/bot.toml`: no shell expands that ~
     raw = read_toml(path, label)
     _apply_data_dir_override(raw, data_dir_override)
     try:

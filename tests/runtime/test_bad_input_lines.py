@@ -388,3 +388,28 @@ def test_live_mode_without_any_key_source_is_refused_at_start(tmp_path, empty):
     assert done.stderr == (f"bot.py: error: exchange.{empty}: empty, and no exchange."
                            "secrets_file: live trading needs the API key and secret (name both "
                            "environment variables, or give a secrets file)\n")
+
+
+def test_a_config_path_with_a_tilde_no_shell_expanded_is_read(tmp_path):
+    """`--config=~/bot.toml` (the shell expands no ~ after `=`) was `~/bot.toml: file not
+    found`, while the paths inside the config were already resolved with ~ expanded; a sweep
+    re-read the config by the same path."""
+    import os
+
+    (tmp_path / "cfg").mkdir()
+    config = (ROOT / "examples" / "backtest.toml").read_text()
+    (tmp_path / "cfg" / "bt.toml").write_text(config.replace(
+        'data_dir = "../data/backtest_example"', 'data_dir = "d"').replace(
+        '"data/', f'"{ROOT}/examples/data/'))
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "status",
+                           "--config=~/cfg/bt.toml"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert done.stderr == (f"bot.py: error: no status yet in {tmp_path / 'cfg' / 'd'} (has the "
+                           "bot run with this data dir?)\n")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "backtest", "--config=~/cfg/bt.toml", "--no-charts",
+         "--no-progress", "--to", "2018-01-12", "--sweep", "strategy.window=20,30"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cfg" / "d" / "backtest" / "ranking.json").exists()
