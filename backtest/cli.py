@@ -55,7 +55,7 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
     if args.data is None:  # --csv replaces single symbols' files
         files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
     if args.data is not None:
-        folder = Path(args.data)
+        folder = Path(args.data).expanduser()
         for s in symbols:
             if args.timeframe:
                 files[s] = folder / file_name(s, args.timeframe)
@@ -78,10 +78,10 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
             raise DataError(f"--csv {symbol}: given twice ({given[symbol]} and {name}); "
                             "give one file per symbol")
         given[symbol] = name
-        files[symbol] = Path(name)
+        files[symbol] = Path(name).expanduser()
     missing = [s for s in symbols if s not in files]
     if missing and args.data is not None:  # found by review: "give ... --data DIR" to a user
-        folder = Path(args.data)  # who had given it
+        folder = Path(args.data).expanduser()  # who had given it
         where = (f"no {file_name(missing[0], '*')} in it" if folder.is_dir()
                  else "not a folder" if folder.exists() else "no such folder")
         raise DataError(f"--data {folder}: {where} (no candle data for {missing[0]}; "
@@ -164,7 +164,7 @@ def _backtest(args: argparse.Namespace) -> int:
         return fail(f"{config}: backtest runs a single-account config ([[accounts]] not supported)")
     candles = load_all(settings, args)  # checks the data once, before any process starts
     data_dir = settings.data_dir_path(getattr(args, "data_dir", None))
-    out = Path(args.out) if args.out else data_dir / "backtest"
+    out = Path(args.out).expanduser() if args.out else data_dir / "backtest"
     out = out.resolve()
     if out.exists() and not out.is_dir():
         return fail(f"--out {out}: exists and is not a folder")
@@ -176,7 +176,7 @@ def _backtest(args: argparse.Namespace) -> int:
         clear_earlier_sweep(out)  # a sweep's runs and ranking next to this report: not its own
         report, paths = run_one(settings, candles, out, charts=not args.no_charts,
                                 progress=not args.no_progress and not args.json,
-                                journal=Path(args.journal) if args.journal else None)
+                                journal=Path(args.journal).expanduser() if args.journal else None)
         if args.json:  # report.json, as written (the rendered text is not part of it)
             from backtest.report import to_json
 

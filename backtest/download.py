@@ -174,7 +174,8 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
     if args.api_url and not re.fullmatch(r"https?://[^/\s@]+", args.api_url):  # as the config's
         raise DownloadError("--api-url: expected http(s)://host[:port] (no path, no user name "
                             "or password)")
-    if Path(args.data).exists() and not Path(args.data).is_dir():
+    data = Path(args.data).expanduser()  # `--data=~/candles`: no shell expands that ~
+    if data.exists() and not data.is_dir():
         raise DownloadError(f"--data {args.data}: not a folder")
     ex = exchange or _exchange(args.exchange, args.api_url)
     if not ex.timeframes:  # found by review: "--timeframe 1m: X offers " and nothing
@@ -189,7 +190,7 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
     if start >= end:
         until = f"--to {fmt_ms(end)}" if args.to else f"now ({fmt_ms(end)})"
         raise DownloadError(f"--from {fmt_ms(start)} is not before {until}: nothing to download")
-    folder = private_dir(Path(args.data))
+    folder = private_dir(data)
     markets = _retried(ex.load_markets, f"{args.exchange}: load_markets", time.sleep)
     for symbol in args.symbols:
         if symbol not in markets:

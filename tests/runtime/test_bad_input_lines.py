@@ -413,3 +413,42 @@ def test_a_config_path_with_a_tilde_no_shell_expanded_is_read(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "cfg" / "d" / "backtest" / "ranking.json").exists()
+
+
+def test_download_and_backtest_paths_with_a_tilde_go_home_not_into_a_folder_named_tilde(
+        tmp_path):
+    """`download --data=~/candles` wrote into a new folder literally named `~` in the current
+    directory (and `backtest --out=~/r`, `--data=~/...`, `--csv X=~/...`, `--journal=~/...`
+    read or wrote there too); --data-dir and the config's paths expand ~."""
+    import os
+    from decimal import Decimal
+
+    from tests.backtest.test_download import KlineVenue
+    from tests.exchange.ccxt.emu_book import Book
+    from tests.exchange.ccxt.emu_server import EmulatorServer
+
+    emu = EmulatorServer(KlineVenue(Book({"BTC/USDT:USDT": Decimal(30000)}), candles=300)).start()
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    (tmp_path / "home").mkdir()
+    (tmp_path / "cwd").mkdir()
+    try:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bot.py"), "download", "--exchange", "bybit", "--symbols",
+             "BTC/USDT:USDT", "--from", "2023-11-14T22:13", "--to", "2023-11-14T23:13",
+             "--data=~/candles", "--api-url", emu.base_url],
+            cwd=tmp_path / "cwd", capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        emu.stop()
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "home" / "candles" / "BTC_USDT_USDT-1m.csv").exists()
+    assert not (tmp_path / "cwd" / "~").exists()
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n')
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "backtest", "--config", str(config),
+         "--data=~/candles", "--out=~/report", "--journal=~/j.sqlite", "--no-charts",
+         "--no-progress"], cwd=tmp_path / "cwd", capture_output=True, text=True, timeout=120,
+        env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "home" / "report" / "report.json").exists()
+    assert (tmp_path / "home" / "j.sqlite").exists() and not (tmp_path / "cwd" / "~").exists()
