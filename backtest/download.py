@@ -18,11 +18,13 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -138,6 +140,30 @@ def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: 
     end = min(to_ms, now - tf + 1)  # candles that have closed: open + tf <= now (a weekly
     # candle opens on a Monday, not on the epoch's Thursdays: `now - now % tf` let one through)
     final = folder / file_name(symbol, timeframe)
+    with _exclusive(final):
+        return _download(ex, symbol, timeframe, since_ms, end, final, tf, limit, sleep)
+
+
+@contextmanager
+def _exclusive(final: Path) -> Iterator[None]:
+    """One download per file at a time (found by review: a second one, in another terminal,
+    cut the first one's page in flight as a torn line and interleaved its own pages with it).
+    The lock is the kernel's (flock on `.<file>.lock`), released when the process ends."""
+    fd = os.open(final.with_name(f".{final.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DownloadError(f"{final}: another download is writing it; wait for it to end "
+                                "(or stop it), then run this one again") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _download(ex: Any, symbol: str, timeframe: str, since_ms: int, end: int, final: Path,
+              tf: int, limit: int, sleep: Callable[[float], None]) -> tuple[Path, int]:
     part, last = _open_part(final, since_ms, tf)
     since = since_ms if last is None else max(since_ms, last + tf)
     written = 0

@@ -452,3 +452,32 @@ def test_download_and_backtest_paths_with_a_tilde_go_home_not_into_a_folder_name
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "home" / "report" / "report.json").exists()
     assert (tmp_path / "home" / "j.sqlite").exists() and not (tmp_path / "cwd" / "~").exists()
+
+
+def test_a_second_download_of_the_same_file_is_refused_while_the_first_runs(tmp_path):
+    """Two downloads of one symbol and timeframe into one folder (a second terminal, a cron
+    job): the second cut the first one's page in flight as a torn line and both appended
+    their pages, interleaved. The second is refused in one line while the first holds the
+    file (a kernel lock, gone with the process)."""
+    import fcntl
+    import os
+
+    from backtest.download import DownloadError, download_symbol
+    from tests.backtest.test_download import START, MinuteVenue
+
+    venue = MinuteVenue(now_ms=START + 1_000 * 60_000)
+    fd = os.open(tmp_path / ".BTC_USDT_USDT-1m.csv.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the first download, as far as the kernel knows
+        with pytest.raises(DownloadError) as caught:
+            download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 100 * 60_000, tmp_path,
+                            now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+        assert str(caught.value) == (f"{tmp_path / 'BTC_USDT_USDT-1m.csv'}: another download is "
+                                     "writing it; wait for it to end (or stop it), then run "
+                                     "this one again")
+        assert not (tmp_path / "BTC_USDT_USDT-1m.csv.part").exists()
+    finally:
+        os.close(fd)
+    path, count = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 100 * 60_000,
+                                  tmp_path, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    assert count == 100 and path.exists()
