@@ -97,7 +97,8 @@ def _file_checks(settings: Settings) -> list[str]:
                 name = account.paper.csv_files[symbol]
                 path = account.resolve_config_path(name)
                 if not path.is_file():
-                    problems.append(f'{at}paper.csv_files["{symbol}"]: file not found: {path}')
+                    what = "not a file" if path.exists() else "file not found"
+                    problems.append(f'{at}paper.csv_files["{symbol}"]: {what}: {path}')
     return problems
 
 

@@ -481,3 +481,14 @@ def test_a_second_download_of_the_same_file_is_refused_while_the_first_runs(tmp_
     path, count = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 100 * 60_000,
                                   tmp_path, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
     assert count == 100 and path.exists()
+
+
+def test_a_csv_file_setting_naming_a_folder_says_so(tmp_path):
+    """paper.csv_files naming a folder said `file not found: <the folder>`, which exists."""
+    (tmp_path / "eth.csv").mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text('[symbols]\nlist = ["ETHBTC/USDT:USDT"]\n[paper]\nprice_source = "csv"\n'
+                      'csv_files = { "ETHBTC/USDT:USDT" = "eth.csv" }\n')
+    done = _bot("status", "--config", str(config))
+    assert done.stderr == (f'bot.py: error: {config}:5: paper.csv_files["ETHBTC/USDT:USDT"]: '
+                           f"not a file: {tmp_path / 'eth.csv'}\n")
