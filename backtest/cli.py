@@ -79,9 +79,18 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
                             "give one file per symbol")
         given[symbol] = name
         files[symbol] = Path(name).expanduser()
+    for path in files.values():
+        part = path.with_name(path.name + ".part")
+        if not path.exists() and part.exists():  # found by review: "file not found"
+            raise DataError(f"{path}: not there, {part.name} is: an interrupted download; run "
+                            "the same bot.py download again to finish it")
     missing = [s for s in symbols if s not in files]
     if missing and args.data is not None:  # found by review: "give ... --data DIR" to a user
         folder = Path(args.data).expanduser()  # who had given it
+        interrupted = sorted(folder.glob(file_name(missing[0], "*") + ".part"))
+        if interrupted:
+            raise DataError(f"{interrupted[0]}: an interrupted download ({missing[0]} has no "
+                            "finished file); run the same bot.py download again to finish it")
         where = (f"no {file_name(missing[0], '*')} in it" if folder.is_dir()
                  else "not a folder" if folder.exists() else "no such folder")
         raise DataError(f"--data {folder}: {where} (no candle data for {missing[0]}; "

@@ -492,3 +492,19 @@ def test_a_csv_file_setting_naming_a_folder_says_so(tmp_path):
     done = _bot("status", "--config", str(config))
     assert done.stderr == (f'bot.py: error: {config}:5: paper.csv_files["ETHBTC/USDT:USDT"]: '
                            f"not a file: {tmp_path / 'eth.csv'}\n")
+
+
+@pytest.mark.parametrize("timeframe", [[], ["--timeframe", "5m"]])
+def test_an_interrupted_download_is_named_as_such_by_the_backtest(tmp_path, timeframe):
+    """A download stopped by Ctrl-C leaves `<file>.part`; `backtest --data` then said `no
+    X-*.csv in it` or `X-5m.csv: file not found`, nothing about the download to finish."""
+    data = tmp_path / "candles"
+    data.mkdir()
+    (data / "ETHBTC_USDT_USDT-5m.csv").write_bytes(ETH.read_bytes())
+    (data / "LTCBTC_USDT_USDT-5m.csv.part").write_bytes(LTC.read_bytes()[:5000])
+    done = _bot("backtest", "--config", "examples/backtest.toml", "--no-charts", "--no-progress",
+                "--out", str(tmp_path / "out"), "--data", str(data), *timeframe)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "LTCBTC_USDT_USDT-5m.csv.part" in done.stderr
+    assert "run the same bot.py download again to finish it" in done.stderr
