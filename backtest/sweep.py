@@ -12,8 +12,9 @@ import signal
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -87,31 +88,71 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
             processes: int | None = None) -> list[dict[str, Any]]:
     """Run `worker(index, overrides)` for each combination across processes, in input order.
 
+    Each run has its own process (at most `processes` at once), which sends its result back.
     Ctrl-C (SIGINT to this process) or a run that fails stops the runs under way at once:
     the workers leave SIGINT to this process, which terminates them. (The executor used before
     waited for the runs under way and the ones already handed to a worker: a sweep went on
-    computing for 10 s after Ctrl-C with runs of 4 s, for minutes with long runs.)"""
+    computing for 10 s after Ctrl-C with runs of 4 s, for minutes with long runs.) A run whose
+    process dies without a result (the kernel's OOM killer, a kill -9) is one SweepError
+    naming it (found by review: with multiprocessing.Pool its task was lost and the sweep
+    waited for it for ever)."""
     n = processes or os.cpu_count() or 1
     if n <= 1 or len(runs) <= 1:
         return [worker(i, r) for i, r in enumerate(runs)]
-    pool = multiprocessing.Pool(min(n, len(runs)), initializer=_leave_interrupts_to_parent)
+    todo = list(enumerate(runs))[::-1]
+    results: dict[int, dict[str, Any]] = {}
+    running: dict[Any, tuple[int, Any]] = {}
     try:
-        pending = [pool.apply_async(worker, (i, r)) for i, r in enumerate(runs)]
-        results = [p.get() for p in pending]
+        while todo or running:
+            while todo and len(running) < n:
+                index, overrides = todo.pop()
+                receive, send = multiprocessing.Pipe(duplex=False)
+                process = multiprocessing.Process(target=_run_one, daemon=True,
+                                                  args=(worker, index, overrides, send))
+                process.start()
+                send.close()
+                running[receive] = (index, process)
+            for ready in wait(list(running)):
+                receive = cast(Any, ready)
+                index, process = running.pop(receive)
+                try:
+                    ok, value = receive.recv()
+                except EOFError:  # it died before sending anything
+                    process.join()
+                    raise SweepError(
+                        f"--sweep run-{index:03d} ({_combo(runs[index])}): its process ended "
+                        f"without a result (exit code {process.exitcode}; killed, out of "
+                        "memory?)") from None
+                finally:
+                    receive.close()
+                process.join()
+                if not ok:
+                    raise value
+                results[index] = value
     except BaseException:
-        pool.terminate()
+        for _, process in running.values():
+            process.terminate()
+        for _, process in running.values():
+            process.join()
         raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
-    return results
+    return [results[i] for i in range(len(runs))]
 
 
-def _leave_interrupts_to_parent() -> None:
-    """A worker ignores SIGINT: a Ctrl-C in a terminal reaches every process of the group, and
-    the parent ends the workers (no traceback from each of them)."""
+def _combo(overrides: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in overrides.items())
+
+
+def _run_one(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int,
+             overrides: dict[str, Any], send: Any) -> None:
+    """One run in its own process. It ignores SIGINT: a Ctrl-C in a terminal reaches every
+    process of the group, and the parent ends the runs (no traceback from each of them)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result: tuple[bool, Any] = (True, worker(index, overrides))
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        result = (False, exc)
+    send.send(result)
+    send.close()
 
 
 def rank_value(summary: dict[str, Any], metric: str) -> float | None:

@@ -508,3 +508,39 @@ def test_an_interrupted_download_is_named_as_such_by_the_backtest(tmp_path, time
     assert done.stderr.count("\n") == 1, done.stderr
     assert "LTCBTC_USDT_USDT-5m.csv.part" in done.stderr
     assert "run the same bot.py download again to finish it" in done.stderr
+
+
+def _dies_on_run_one(index, overrides):
+    import os
+    import signal as signals
+
+    if index == 1:
+        os.kill(os.getpid(), signals.SIGKILL)  # as the kernel's OOM killer ends a process
+    return {"run": index, "overrides": overrides}
+
+
+def _fails_on_run_two(index, overrides):
+    from backtest.candles import DataError
+
+    if index == 2:
+        raise DataError("run two's data is bad")
+    return {"run": index, "overrides": overrides}
+
+
+@pytest.mark.timeout(120)  # before the fix it waited for ever
+def test_a_sweep_run_whose_process_is_killed_ends_the_sweep_in_one_line():
+    """With multiprocessing.Pool a worker killed mid-run (OOM killer, kill -9) lost its task
+    and the sweep waited for it for ever (the other runs finished; only Ctrl-C ended it). Now
+    the sweep stops with a line naming the run and its combination."""
+    from backtest.sweep import SweepError, run_all
+
+    runs = [{"strategy.window": w} for w in (20, 30, 40, 50)]
+    with pytest.raises(SweepError) as caught:
+        run_all(runs, _dies_on_run_one, processes=2)
+    assert str(caught.value) == ("--sweep run-001 (strategy.window=30): its process ended "
+                                 "without a result (exit code -9; killed, out of memory?)")
+    from backtest.candles import DataError
+
+    with pytest.raises(DataError, match="run two's data is bad"):
+        run_all(runs, _fails_on_run_two, processes=2)
+    assert [r["run"] for r in run_all(runs[:2], _fails_on_run_two, processes=2)] == [0, 1]
