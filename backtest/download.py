@@ -216,11 +216,11 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
     if start >= end:
         until = f"--to {fmt_ms(end)}" if args.to else f"now ({fmt_ms(end)})"
         raise DownloadError(f"--from {fmt_ms(start)} is not before {until}: nothing to download")
-    folder = private_dir(data)
     markets = _retried(ex.load_markets, f"{args.exchange}: load_markets", time.sleep)
     for symbol in args.symbols:
         if symbol not in markets:
             raise DownloadError(f"--symbols: {symbol!r} is not a market on {args.exchange}")
+    folder = private_dir(data)  # after the checks: a refused download leaves no empty folder
     for symbol in args.symbols:
         note = _later_start(folder, symbol, args.timeframe, start, ex.parse_timeframe(
             args.timeframe) * 1000)

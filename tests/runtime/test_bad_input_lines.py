@@ -544,3 +544,16 @@ def test_a_sweep_run_whose_process_is_killed_ends_the_sweep_in_one_line():
     with pytest.raises(DataError, match="run two's data is bad"):
         run_all(runs, _fails_on_run_two, processes=2)
     assert [r["run"] for r in run_all(runs[:2], _fails_on_run_two, processes=2)] == [0, 1]
+
+
+def test_a_download_refused_for_its_symbol_leaves_no_empty_folder(tmp_path):
+    """`download --symbols` naming no market of the venue was refused after the --data folder
+    had been created: an empty folder stayed behind (data/candles by default)."""
+    from backtest.download import DownloadError, run_download
+    from tests.backtest.test_download import START, CountingVenue, _args
+
+    args = _args(tmp_path / "candles", start="2023-11-14T22:13", to="2023-11-15")
+    args.symbols = ["NOPE/USDT:USDT"]
+    with pytest.raises(DownloadError, match="'NOPE/USDT:USDT' is not a market on bybit"):
+        run_download(args, exchange=CountingVenue(now_ms=START + 1_000 * 60_000))
+    assert not (tmp_path / "candles").exists()
