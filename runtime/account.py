@@ -135,6 +135,8 @@ class AccountRuntime:
         self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)
+            if s.bot.mode == "live":
+                wiring.check_key(self.exchange)
         except wiring.StartupError as exc:
             raise wiring.StartupError(f"{self.config_key}{exc}") from None
         held = self.repo.read(queries.unlisted_holdings, self.symbols)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from exchange.errors import ExchangeError
+from exchange.errors import AuthenticationError, ExchangeError
 from exchange.port import ExchangePort
 from runtime.startup_error import StartupError
 from strategies.base import Strategy
@@ -154,9 +154,32 @@ def _unusable(markets: dict[str, Any], symbols: list[str]) -> str | None:
 def _load(exchange: ExchangePort, reload: bool) -> tuple[dict[str, Any], str | None]:
     try:
         markets = exchange.load_markets(reload=reload)
+    except AuthenticationError as exc:  # no refetch repairs a key: say it is the key
+        raise key_refused(exchange.id, exc) from None
     except ExchangeError as exc:
         return {}, f"{type(exc).__name__}: {exc}"
     return markets, None
+
+
+def key_refused(exchange_id: str, exc: Exception) -> StartupError:
+    return StartupError(
+        f"exchange {exchange_id} refused the API key at start ({exc}); check the key and "
+        "secret (exchange.api_key_env / api_secret_env or exchange.secrets_file), their "
+        "permissions and IP allow-list, and that they are for this endpoint (live, sandbox "
+        "or demo)")
+
+
+def check_key(exchange: ExchangePort) -> None:
+    """Live: one signed read (the balance) before any actor starts. A key the venue refuses
+    is a StartupError; Binance loads its markets unsigned, so a wrong key there started the
+    bot, which then warned on every poll and reconciliation for as long as it ran. Any other
+    failure is left to the usual retries."""
+    try:
+        exchange.fetch_balance()
+    except AuthenticationError as exc:
+        raise key_refused(exchange.id, exc) from None
+    except ExchangeError:
+        pass
 
 
 def loaded_markets(exchange: ExchangePort, symbols: list[str]) -> dict[str, Any]:
