@@ -98,7 +98,12 @@ def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal,
                                  f"in {bounds[0]:.3e} .. {bounds[1]:.3e} (a factor "
                                  f"{PRICE_FACTOR:.0e} around the file's first open, within "
                                  f"{PRICE_LIMITS[0]:.0e} .. {PRICE_LIMITS[1]:.0e})")
-            candles.append((*prices, volume, Decimal(int(row[0]))))
+            stamp = int(row[0])
+            if candles and stamp <= candles[-1][-1]:  # the 24 h volumes bisect the stamps
+                raise ValueError(f"{path}, line {reader.line_num}: timestamp {stamp} is not after "
+                                 f"the previous row's {int(candles[-1][-1])} (rows must be in "
+                                 "time order, each timestamp once)")
+            candles.append((*prices, volume, Decimal(stamp)))
     if not candles:
         raise ValueError(f"{path}: no candles")
     return candles

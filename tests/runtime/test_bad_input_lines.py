@@ -46,6 +46,20 @@ def test_a_bad_row_in_a_paper_csv_file_is_a_startup_line_not_an_unexpected_crash
     assert "unexpected" not in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_paper_csv_file_out_of_time_order_names_the_line(tmp_path):
+    """Unsorted or repeated timestamps were replayed in file order, and the 24 h volumes (a
+    bisection of the timestamps) came out wrong; the backtest refuses such a file. Now the
+    paper run does too, naming the file and line."""
+    lines = LTC.read_text().splitlines()[:50]
+    lines[30] = lines[29]  # the same timestamp twice
+    config = _csv_config(tmp_path, lines)
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"paper.csv_files: {tmp_path / 'ltc.csv'}, line 31: timestamp" in done.stderr
+    assert "is not after the previous row's" in done.stderr
+
+
 def test_a_paper_csv_file_that_is_not_utf8_names_the_file(tmp_path):
     lines = LTC.read_text().splitlines()[:50]
     config = _csv_config(tmp_path, lines)
