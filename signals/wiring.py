@@ -61,7 +61,10 @@ class SignalsConfig:
 def env_token(env_name: str, environ: Mapping[str, str], key: str) -> str:
     token = environ.get(env_name, "").strip() if env_name else ""
     if not token:
-        raise ConfigError(f"{key}: environment variable {env_name or '(none)'} must hold the token")
+        if not env_name:
+            raise ConfigError(f"{key}: is empty; name the environment variable that holds the "
+                              "signal token (the endpoint never runs without one)")
+        raise ConfigError(f"{key}: environment variable {env_name} must hold the token")
     return token
 
 

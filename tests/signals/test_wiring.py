@@ -32,6 +32,15 @@ def test_config_from_mapping_and_missing_token():
         build(config, {}, FakeJournal(), FakeDeliver())
 
 
+def test_an_empty_token_env_says_it_is_empty():
+    """token_env = "" read 'environment variable (none) must hold the token'."""
+    config = SignalsConfig.from_mapping({"enabled": True, "port": 0, "token_env": ""})
+    with pytest.raises(ConfigError) as err:
+        build(config, {"": "x"}, FakeJournal(), FakeDeliver())
+    assert str(err.value).startswith("signals.token_env: is empty; name the environment variable")
+    assert "(none)" not in str(err.value)
+
+
 def test_port_in_use_is_a_config_error():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
