@@ -36,6 +36,8 @@ from enum import IntEnum
 from exchange.errors import RateLimited
 
 MIN_WAIT_S = 0.001
+PEER_CHECK_S = 1.0
+"""How often a bucket with `peer_blocks` looks at the blocks its peers were told of."""
 
 
 class Priority(IntEnum):
@@ -75,6 +77,10 @@ class PriorityBucket:
         self._blocked_until = 0.0
         self.on_block: Callable[[float], None] | None = None
         """Told every block's length (exchange/venue_blocks.py keeps the venue's IP blocks)."""
+        self.peer_blocks: Callable[[], float] | None = None
+        """Seconds a peer on the same IP was blocked for (the worker processes of one data
+        dir share exchange/venue_blocks.py's file), read at most every PEER_CHECK_S."""
+        self._peers_checked = -math.inf
         self.spent = {p: 0.0 for p in Priority}
         self.refused = 0
         self.waited_s = 0.0
@@ -115,6 +121,7 @@ class PriorityBucket:
         waited = 0.0
         cost = min(float(cost), self.capacity)  # a call dearer than the bucket still goes out
         while True:
+            self._check_peers()
             wait = self._try(cost, priority)
             if wait <= 0:
                 return waited
@@ -132,6 +139,25 @@ class PriorityBucket:
                 self.waited_s += wait
             if priority is Priority.PROTECTIVE:
                 return waited
+
+    def _check_peers(self) -> None:
+        """A block another process on this IP was told of holds here too: the venue's limit is
+        the IP's, so a worker that goes on asking after its peer's 429 is the 'failing to back
+        off' Binance bans for (found by review: it learnt of it only from its own 429)."""
+        if self.peer_blocks is None:
+            return
+        with self._lock:
+            now = self._clock()
+            if now - self._peers_checked < PEER_CHECK_S:
+                return
+            self._peers_checked = now
+        left = self.peer_blocks()  # a file read: outside the lock
+        if left > 0:
+            with self._lock:
+                now = self._clock()
+                self._blocked_until = max(self._blocked_until, now + left)
+                self._refill(now)
+                self._tokens = min(self._tokens, 0.0)
 
     def _refusal(self, cost: float, priority: Priority, wait: float,
                  max_wait_s: float) -> BudgetRefused:

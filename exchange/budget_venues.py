@@ -285,6 +285,7 @@ class BudgetRegistry:
             logger.warning("{}: the venue blocked this IP before the restart; no request to it "
                            "for {:.0f} s more", venue, left)
         budget.ip.on_block = lambda seconds: blocks.note(venue, host, seconds)
+        budget.ip.peer_blocks = lambda: blocks.remaining(venue, host)  # the other workers'
 
 
 SHARED = BudgetRegistry()

@@ -81,3 +81,37 @@ def test_a_block_is_never_believed_past_the_longest_ban_or_if_not_a_number(tmp_p
     blocks.note("binanceusdm", "h", float("inf"))  # a header of 'inf' is not kept
     blocks.note("binanceusdm", "h", 10 * 86400)
     assert blocks.remaining("binanceusdm", "h") == 3 * 86400.0
+
+
+def test_a_block_another_worker_was_told_of_holds_here_within_a_second(tmp_path):
+    """Worker processes of one data dir share the IP: one got Binance's 429 and kept the block
+    in the file; the others learnt of it only from their own 429 (each one more 'failing to
+    back off'). Now a budget reads its peers' blocks at most once a second. The peer is a real
+    process writing the real file."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    emu = start_emulator("binanceusdm")
+    path = tmp_path / FILE
+    fake = FakeTime()
+    try:
+        gateway = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None,
+                               budgets=BudgetRegistry(VenueBlocks(path)))
+        gateway.load_markets()
+        gateway.fetch_positions()
+        assert positions_asked(emu) == 1
+        from exchange.budget_venues import budget_host, limits_for
+        venue = limits_for("binanceusdm", 50.0).venue  # the budget's key, as the gateway's
+        host = budget_host(venue, emu.base_url)
+        root = Path(__file__).resolve().parents[3]
+        subprocess.run([sys.executable, "-c",
+                        "import sys; from exchange.venue_blocks import VenueBlocks; "
+                        "VenueBlocks(sys.argv[1]).note(sys.argv[2], sys.argv[3], 120)",
+                        str(path), venue, host], cwd=root, check=True, timeout=60)
+        fake.now += 1.5  # the next look at the peers' blocks is due
+        with pytest.raises(BudgetRefused, match=r"blocked by the venue for 1\d\ds more"):
+            gateway.fetch_positions()
+        assert positions_asked(emu) == 1  # nothing went out inside the peer's window
+    finally:
+        emu.stop()
