@@ -208,12 +208,14 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path) -> int:
     )
 
     runs = sweep.combinations([sweep.parse_axis(o) for o in args.sweep])
+    raw = sweep.read_config(config)  # once: every run starts from this config
     for r in runs:
-        sweep.settings_with(config, r)  # a bad value fails here, in one line
+        sweep.settings_with(config, r, raw)  # a bad value fails here, in one line
     clear_earlier_sweep(out)
     if out.is_dir():
         remove_outputs(out)  # a single run's report and charts next to the ranking: not its own
-    worker = SweepWorker(config=config, args=vars(args), out=out, charts=not args.no_charts)
+    worker = SweepWorker(config=config, raw=raw, args=vars(args), out=out,
+                         charts=not args.no_charts)
     rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), args.rank)
     table = render_ranking(rows, args.rank)
     paths = write_ranking(out, rows, table)

@@ -77,6 +77,10 @@ class SweepWorker:
     """Runs one sweep combination in a worker process (picklable: only plain data inside)."""
 
     config: Path
+    raw: dict[str, Any]
+    """The config file's tables as the sweep read them at its start (found by review: each
+    run read the file when it started, so a config edited during a long sweep silently
+    changed the later runs)."""
     args: dict[str, Any]
     out: Path
     charts: bool
@@ -85,7 +89,7 @@ class SweepWorker:
         from backtest import sweep
         from backtest.cli import load_all
 
-        settings = sweep.settings_with(self.config, overrides)
+        settings = sweep.settings_with(self.config, overrides, self.raw)
         candles = load_all(settings, argparse.Namespace(**self.args))
         folder = self.out / f"run-{index:03d}"
         rep, _ = run_one(settings, candles, folder, charts=self.charts, overrides=overrides)

@@ -4,6 +4,7 @@ metric."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import multiprocessing
@@ -60,9 +61,17 @@ def combinations(axes: list[Axis]) -> list[dict[str, Any]]:
             for combo in itertools.product(*(a.values for a in axes))]
 
 
-def settings_with(config: Path, overrides: dict[str, Any]) -> Settings:
-    """The config with dotted keys replaced, validated like the file itself."""
-    raw = read_toml(config.expanduser(), str(config))
+def read_config(config: Path) -> dict[str, Any]:
+    """The config file's tables, read once for the whole sweep (`settings_with`'s `raw`)."""
+    return read_toml(config.expanduser(), str(config))
+
+
+def settings_with(config: Path, overrides: dict[str, Any],
+                  raw: dict[str, Any] | None = None) -> Settings:
+    """The config with dotted keys replaced, validated like the file itself. `raw`: the file's
+    tables as the sweep read them at its start (every run of a sweep starts from the same
+    config, even if the file is edited while the sweep runs); None reads the file now."""
+    raw = copy.deepcopy(raw) if raw is not None else read_config(config)
     for key, value in overrides.items():
         node = raw
         *path, last = key.split(".")

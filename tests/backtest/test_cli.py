@@ -356,3 +356,27 @@ def test_a_range_past_the_data_runs_over_the_data_and_says_so(
                        str(tmp_path / "inside"), "--no-charts", "--no-progress")
     assert code == 0, err
     assert "note" not in err
+
+
+def test_every_run_of_a_sweep_starts_from_the_config_as_the_sweep_read_it(
+        tmp_path: Path) -> None:
+    """Each sweep run read the config file when its process started, so a config edited while a
+    long sweep ran (the next experiment being prepared) silently changed the later runs; now the
+    sweep reads it once and hands every run those tables. A run after the file was replaced by
+    something else entirely gives the same report as the run before."""
+    from backtest import sweep
+    from backtest.session import SweepWorker
+
+    config = tmp_path / "bt.toml"
+    text = EXAMPLE.read_text().replace('"data/', f'"{EXAMPLE.parent}/data/')
+    config.write_text(text.replace('data_dir = "../data/backtest_example"',
+                                   f'data_dir = "{tmp_path / "data"}"'))
+    args = bot.parser().parse_args(["backtest", "--config", str(config), "--to", "2018-01-12",
+                                    "--no-charts", "--no-progress", "--out", str(tmp_path / "o")])
+    worker = SweepWorker(config=config, raw=sweep.read_config(config), args=vars(args),
+                         out=tmp_path / "o", charts=False)
+    before = worker(0, {"strategy.entry_z": 1.5})
+    config.write_text("[strategy]\nentry_z = [\n")  # edited mid-sweep, not even TOML now
+    after = worker(1, {"strategy.entry_z": 1.5})
+    assert before["summary"]["trades"] > 10
+    assert after["summary"] == before["summary"]
