@@ -22,9 +22,6 @@ def _leg_line(state: GridState, leg: Leg, mark: Decimal | None) -> dict[str, Any
     """One open leg as a position line (its entry price is known)."""
     assert leg.entry_price is not None
     upnl = None if mark is None else (mark - leg.entry_price) * leg.contracts * leg.side.sign
-    stops = [
-        o for o in state.orders_of(leg.side, GridKind.STOP) if o.status is OrderStatus.OPEN
-    ]
     tps = [o for o in state.orders_of(leg.side, GridKind.TP) if o.status is OrderStatus.OPEN]
     return {
         "side": leg.side.value,
@@ -34,7 +31,9 @@ def _leg_line(state: GridState, leg: Leg, mark: Decimal | None) -> dict[str, Any
         "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
         "level": leg.level,
         "stop_price": str(leg.stop_price),
-        "protected": bool(stops),
+        # the grid's own test: an acknowledged stop of this position, for the whole leg, not
+        # being cancelled (a stop being cancelled, a stray or a short one protects nothing)
+        "protected": state.protected(leg.side),
         "take_profit": str(tps[-1].price) if tps else None,
     }
 
