@@ -45,10 +45,15 @@ def gather(
         need_trades = gone or unlisted or any(
             _reducing_fill(state, cid, o) for cid, o in orders.items())
         trades = _trades_since(exchange, symbol, gone, unlisted, state) if need_trades else []
-        orders.update(_done_in_trades(unlisted, trades))
+        done = _done_in_trades(unlisted, trades)
+        orders.update(done)
         return GridReconciled(
             positions=legs,
             orders={cid: _with_pnl(state, cid, o, trades) for cid, o in orders.items()},
+            unlisted_traded={
+                cid: _with_pnl(state, cid, o, trades)
+                for cid, o in _traded_in_part(unlisted, trades, done).items()
+            },
             orphans=snap.orphans(exchange, symbol, live),
             price=snap.last_price(exchange, symbol),
             external_fills=_unexplained(gone, trades, live, booked),
@@ -95,19 +100,42 @@ def _done_in_trades(unlisted: list[Order], trades: list[VenueFill]) -> dict[str,
     An order whose trades do not make up its amount stays not found."""
     out = {}
     for order in unlisted:
-        mine = [t for t in trades if t.client_order_id == order.client_order_id]
-        filled = sum((t.amount for t in mine), Decimal(0))
-        if filled <= order.filled or filled < order.amount:
-            continue
-        times = [t.timestamp for t in mine if t.timestamp is not None]
-        out[order.client_order_id] = ExchangeOrder(
-            client_order_id=order.client_order_id, exchange_id=order.exchange_id,
-            status="closed", filled=filled,
-            average=sum((t.price * t.amount for t in mine), Decimal(0)) / filled,
-            fee=sum((t.fee_cost for t in mine), Decimal(0)), reduce_only=order.reduce_only,
-            fee_known=all(t.fee is not None for t in mine),
-            last_fill_at=max(times) if len(times) == len(mine) else None)
+        answer = _from_trades(order, trades, "closed")
+        if answer is not None and answer.filled >= order.amount:
+            out[order.client_order_id] = answer
     return out
+
+
+def _traded_in_part(unlisted: list[Order], trades: list[VenueFill],
+                    done: dict[str, ExchangeOrder]) -> dict[str, ExchangeOrder]:
+    """Our live orders the lookup did not find whose trades show fills beyond what we applied,
+    short of their whole amount (a take-profit filled in part and gone, a reduce-only stop the
+    venue cut down to the position): those trades, for the core to book while the order stays
+    not found (it ends as a not-found order does). Left out, the part that filled never reached
+    the ledger: the leg only followed the venue's size."""
+    out = {}
+    for order in unlisted:
+        answer = _from_trades(order, trades, "open")
+        if answer is not None and order.client_order_id not in done:
+            out[order.client_order_id] = answer
+    return out
+
+
+def _from_trades(order: Order, trades: list[VenueFill], status: str) -> ExchangeOrder | None:
+    """The order as its trades tell it (cumulative), or None when they add nothing to what we
+    applied."""
+    mine = [t for t in trades if t.client_order_id == order.client_order_id]
+    filled = sum((t.amount for t in mine), Decimal(0))
+    if filled <= order.filled:
+        return None
+    times = [t.timestamp for t in mine if t.timestamp is not None]
+    return ExchangeOrder(
+        client_order_id=order.client_order_id, exchange_id=order.exchange_id,
+        status=status, filled=filled,
+        average=sum((t.price * t.amount for t in mine), Decimal(0)) / filled,
+        fee=sum((t.fee_cost for t in mine), Decimal(0)), reduce_only=order.reduce_only,
+        fee_known=all(t.fee is not None for t in mine),
+        last_fill_at=max(times) if len(times) == len(mine) else None)
 
 
 def _reducing_fill(state: GridState, cid: str, found: Any) -> bool:

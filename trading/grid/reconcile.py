@@ -147,6 +147,7 @@ def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx)
             return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
         failed = OrderFailed(client_order_id=cid, error="never reached the exchange")
         return on_failed(oe.settled(state, cid), failed, ctx)
+    state, order = _book_traded(state, order, ev.unlisted_traded.get(cid), ctx)
     traded = oe.done_in_trades(order, ev.external_fills)
     leg = state.leg(order.leg) if order.leg is not None else None
     stop = order.purpose is K.STOP and leg is not None and leg.is_open and state.of_current(order)
@@ -162,6 +163,19 @@ def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx)
         return state
     return ctx.place(state, leg.side, K.STOP, leg.side.exit_order_side, leg.contracts,
                      price=leg.stop_price, replaces=cid)
+
+
+def _book_traded(state: GridState, order: Order, found: ExchangeOrder | None,
+                 ctx: GridCtx) -> tuple[GridState, Order]:
+    """A not-found order's trades beyond what we applied (short of its amount): booked as a
+    fill of it, while the order itself stays not found (it ends by the not-found rules)."""
+    if found is None or found.filled <= order.filled or found.average is None:
+        return state, order
+    state = on_filled(state, OrderFilled(
+        client_order_id=order.client_order_id, exchange_id=found.exchange_id,
+        filled=found.filled, average=found.average, fee=found.fee, complete=False,
+        realized_pnl=found.realized_pnl, fee_known=found.fee_known), ctx)
+    return state, state.order(order.client_order_id) or order
 
 
 def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
