@@ -196,6 +196,9 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
         book(cid, order.side, order.position_id or "", fill, fill_pnl(leg, fill), ctx)
         return state
     if fill.amount > leg.contracts:
+        state = _unseen_level_fill(state, leg, fill.amount - leg.contracts, ctx)
+        leg = state.leg(leg.side)
+    if fill.amount > leg.contracts:
         ctx.record(ge.FillExceedsLeg(leg=order.leg, order=cid, amount=fill.amount,
                                      contracts=leg.contracts))
     state, leg, amount = take_off(state, leg, cid, order.side, fill, ctx)
@@ -209,6 +212,28 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     if leg.stopped and reason not in STOPPED_OUT:
         reason = "stop_loss"  # its stop took part of it first: a take-profit of the rest is no win
     return close_leg(state, leg.side, reason, ctx)
+
+
+def _unseen_level_fill(state: GridState, leg: Leg, excess: Decimal, ctx: GridCtx) -> GridState:
+    """A reducing fill larger than the leg: the venue's position was larger, by a fill of the
+    leg's live level not reported yet (the stop rests for the leg and its level, and a fast
+    market fills both; their reports may come the other way round). That level's fill is booked
+    first, at its limit price (a resting level trades at its own price); the level stays live
+    until the venue confirms it (its report, its cancel's answer or a lookup then adds only its
+    fee, and a level that did not fill after all is cancelled with the leg's orders). Taken as
+    nothing, the excess closed the leg and the level's report opened a new leg the venue never
+    held."""
+    levels = [o for o in state.orders_of(leg.side, K.LEVEL)
+              if state.of_current(o) and o.price is not None and o.amount - o.filled >= excess]
+    if not levels:
+        return state
+    level = levels[-1]
+    assert level.price is not None
+    filled = level.filled + excess
+    average = ((level.average or ZERO) * level.filled + level.price * excess) / filled
+    return on_filled(state, OrderFilled(
+        client_order_id=level.client_order_id, exchange_id=level.exchange_id, filled=filled,
+        average=average, fee=level.fee, complete=False, fee_known=False), ctx)
 
 
 def take_off(state: GridState, leg: Leg, cid: str, side: str, fill: Fill,
