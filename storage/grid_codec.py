@@ -40,6 +40,9 @@ def _leg(leg: Leg) -> dict[str, Any]:
         "fees": str(leg.fees),
         "close_attempts": leg.close_attempts,
         "retry_at": leg.retry_at,
+        "stop_retry_at": leg.stop_retry_at,
+        "level_retry_at": leg.level_retry_at,
+        "level_failures": leg.level_failures,
         "close_retry_at": leg.close_retry_at,
         "stopped": leg.stopped,
     }
@@ -179,6 +182,10 @@ def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
         fees=r.get("fees", finite_decimal, Decimal(0)),
         close_attempts=r.get("close_attempts", int, 0),
         retry_at=r.get("retry_at", finite_time, 0.0),
+        # rows written before these: a stop waits as everything else did, no level backoff
+        stop_retry_at=r.get("stop_retry_at", finite_time, r.get("retry_at", finite_time, 0.0)),
+        level_retry_at=r.get("level_retry_at", finite_time, 0.0),
+        level_failures=r.get("level_failures", int, 0),
         close_retry_at=r.get("close_retry_at", finite_time, 0.0),
         stopped=r.get("stopped", _flag, False),  # rows written before it: not stopped
     )

@@ -58,6 +58,8 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
         ctx.record(ge.TakeProfitPlaced(leg=order.leg, price=order.price, amount=order.amount,
                                        order=cid))
     elif order.purpose is K.LEVEL:
+        if leg.level_failures:
+            state = state.with_leg(replace(leg, level_failures=0))
         ctx.record(ge.LevelPlaced(leg=order.leg, level=order.level, price=order.price,
                                   amount=order.amount, order=cid, position_id=order.position_id))
     old = state.order(order.replaces) if order.replaces else None
@@ -319,11 +321,19 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
     leg = _leg_of(state, order)
     if order.purpose is K.ENTRY:
         return replace(state, next_open_at=ctx.now + r.open_retry_s)
+    if order.purpose is K.LEVEL:  # backed off: a level the balance cannot pay is not re-asked
+        failures = leg.level_failures + 1  # every retry_s for ever
+        wait = max(r.retry_s, r.close_backoff(failures))
+        return state.with_leg(replace(leg, level_failures=failures,
+                                      level_retry_at=ctx.now + wait))
     if order.purpose is not K.CLOSE:
         # maintain retries after retry_s; a stop refused because the price is through it is
         # replaced by a close in this same decision (maintain: the close is never throttled by
-        # retry_at; issue 16 item 2)
-        return state.with_leg(replace(leg, retry_at=ctx.now + r.retry_s))
+        # retry_at; issue 16 item 2). A refused take-profit holds back no stop.
+        leg = replace(leg, retry_at=ctx.now + r.retry_s)
+        if order.purpose is K.STOP:
+            leg = replace(leg, stop_retry_at=ctx.now + r.retry_s)
+        return state.with_leg(leg)
     if ev.position_gone or not leg.is_open:
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))
     if not leg.is_open:  # booked closed already: nothing to retry

@@ -46,7 +46,8 @@ def stop_due(state: GridState, now: float, retry_s: float) -> bool:
         leg = state.leg(side)
         if not leg.is_open or price is None or leg.stop_price is None:
             continue
-        if ts.crossed_against(side, price, leg.stop_price) or waiting(now, leg.retry_at, retry_s):
+        if ts.crossed_against(side, price, leg.stop_price) or waiting(now, leg.stop_retry_at,
+                                                                      retry_s):
             continue
         if not _current_stops(state, side):
             return True
@@ -77,8 +78,20 @@ def _release_stops(state: GridState, side: Side, ctx: GridCtx) -> GridState:
 
 
 def _throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
-    """After a failed order on this leg, the next one waits (retry_s, or the close backoff)."""
+    """After a failed stop or take-profit on this leg, a take-profit or level waits retry_s."""
     return waiting(ctx.now, state.leg(side).retry_at, ctx.rules.retry_s)
+
+
+def _stop_throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
+    """After a failed stop, the next stop waits retry_s (nothing else holds a stop back)."""
+    return waiting(ctx.now, state.leg(side).stop_retry_at, ctx.rules.retry_s)
+
+
+def _level_throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
+    """After a failed level, the next one waits its backoff (and any failed stop or TP)."""
+    r = ctx.rules
+    return _throttled(state, side, ctx) or waiting(
+        ctx.now, state.leg(side).level_retry_at, max(r.retry_s, r.close_backoff_max_s))
 
 
 def _active(orders: list[Order]) -> list[Order]:
@@ -105,7 +118,7 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
             return state
         ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
-    if _throttled(state, side, ctx):
+    if _stop_throttled(state, side, ctx):
         return state
     if not stops:
         return ctx.place(
@@ -136,7 +149,9 @@ def _cover(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Decima
     adds = [o for o in state.orders_of(side, GridKind.ADD) if state.of_current(o)]
     if adds:
         return leg.contracts + sum((o.amount - o.filled for o in adds), Decimal(0))
-    due = _level_due(state, side, price, ctx)
+    # a level waiting out a refusal is still about to rest: the stop keeps covering it (shrunk
+    # and grown again around every retry, the stop was replaced twice per refused level)
+    due = _level_due(state, side, price, ctx, waits=False)
     return leg.contracts + (due[1] if due is not None else Decimal(0))
 
 
@@ -216,7 +231,7 @@ def _clear_reopen(state: GridState, ctx: GridCtx) -> GridState:
 
 
 def _level_due(
-    state: GridState, side: Side, price: Decimal, ctx: GridCtx
+    state: GridState, side: Side, price: Decimal, ctx: GridCtx, waits: bool = True
 ) -> tuple[Decimal, Decimal] | None:
     """The leg's next level (price, amount) when it would be placed now, stop permitting;
     else None. Only then does the stop cover it: a stop larger than the position rests only
@@ -229,7 +244,7 @@ def _level_due(
     leg = state.leg(side)
     if not _entries_allowed(state) or leg.level >= r.levels or leg.ref_qty is None:
         return None
-    if _throttled(state, side, ctx):
+    if waits and _level_throttled(state, side, ctx):
         return None
     anchor = leg.anchor or leg.entry_price or price
     target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg

@@ -45,7 +45,17 @@ class Leg:
     fees: Decimal = ZERO
     close_attempts: int = 0
     retry_at: float = 0.0
-    """After a failed stop, take-profit, level or close order: no new one before this time."""
+    """After a failed stop or take-profit: no new take-profit or level before this time."""
+    stop_retry_at: float = field(default=0.0, repr=False)
+    """After a failed stop: no new stop before this time. Kept apart from `retry_at` so a
+    refused take-profit or level never holds back the leg's stop."""
+    level_retry_at: float = field(default=0.0, repr=False)
+    """After a failed level: no new level before this time (backed off by `level_failures`)."""
+    level_failures: int = field(default=0, repr=False)
+    """Levels refused in a row (reset when one rests): the next waits longer, as a failing
+    close does, so a level the balance cannot pay is not asked for every retry_s. These three
+    are left out of the repr (hashed by the backtest's decisions digest): their effect shows in
+    the orders they hold back."""
     close_retry_at: float = 0.0
     """After a failed close: no new close before this time (the close backoff). Kept apart from
     `retry_at` so a rejected stop never delays the close that replaces it."""
