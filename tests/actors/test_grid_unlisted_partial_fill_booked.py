@@ -18,8 +18,11 @@ from decimal import Decimal as D
 from actors.messages import Reconcile
 from tests.actors.test_cancel_reports_fill import grid
 from tests.actors.test_report_batch_lookup_fails import TimedVenue
+from tests.trading.test_grid_core import Book
+from trading.events import ExchangeOrder, ExchangePosition, PriceTicked
+from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind
-from trading.model import Side
+from trading.model import OrderStatus, Side
 
 
 def test_an_unlisted_take_profit_filled_in_part_is_booked_from_its_trades(tmp_path):
@@ -44,3 +47,25 @@ def test_an_unlisted_take_profit_filled_in_part_is_booked_from_its_trades(tmp_pa
         assert bot.loop.state.short.realized_pnl == D("0.2")
     finally:
         bot.repo.close()
+
+
+def test_trades_of_an_unacknowledged_order_are_booked_not_taken_as_never_sent():
+    """An order whose send we never saw acknowledged (its answer lost) and whose lookup finds
+    nothing, while its trades show a part filled: it reached the exchange. Booked from those
+    trades, never failed as 'never reached the exchange' with its fill left out."""
+    b = Book()
+    b.send(PriceTicked(price=D(100)))
+    b.fill(b.placed(GridKind.OPEN, Side.LONG)[0], "100")
+    (tp,) = b.state.orders_of(Side.LONG, GridKind.TP)
+    assert tp.status is OrderStatus.PENDING
+    traded = ExchangeOrder(client_order_id=tp.client_order_id, exchange_id=None, status="open",
+                           filled=D("0.4"), average=tp.price, fee=D("0.02"),
+                           realized_pnl=D("0.2"))
+    b.send(GridReconciled(
+        positions={Side.LONG: ExchangePosition(side=Side.LONG, contracts=D("0.6"),
+                                               entry_price=D(100))},
+        price=D(100), unlisted_traded={tp.client_order_id: traded}))
+
+    booked = [f for f in b.ledger if f.client_order_id == tp.client_order_id]
+    assert [(f.amount, f.realized_pnl) for f in booked] == [(D("0.4"), D("0.2"))]
+    assert b.state.long.contracts == D("0.6")

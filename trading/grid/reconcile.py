@@ -142,12 +142,13 @@ def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx)
     at once when the exchange's trades show it done); a leg's stop is replaced at its
     first miss, the old one cancelled once the new one rests (handlers.on_accepted)."""
     cid = order.client_order_id
+    # trades of it are evidence it reached the exchange: booked before any not-found rule
+    state, order = _book_traded(state, order, ev.unlisted_traded.get(cid), ctx)
     if oe.sent_only(order):
         if oe.in_grace(order, ctx.now):
             return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
         failed = OrderFailed(client_order_id=cid, error="never reached the exchange")
         return on_failed(oe.settled(state, cid), failed, ctx)
-    state, order = _book_traded(state, order, ev.unlisted_traded.get(cid), ctx)
     traded = oe.done_in_trades(order, ev.external_fills)
     leg = state.leg(order.leg) if order.leg is not None else None
     stop = order.purpose is K.STOP and leg is not None and leg.is_open and state.of_current(order)
