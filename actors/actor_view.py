@@ -68,7 +68,7 @@ def view_of(state: SymbolState, last_tick_at: float | None, *, reconciled: bool)
             "trigger_price": None if t.trigger_price is None else str(t.trigger_price),
         }
     )
-    protected = state.active_stop() is not None  # a closed position's stray stop is not it
+    protected = state.protected()  # the whole position, by a stop not being cancelled
     return ActorView(
         phase=state.phase.value,
         position=position,

@@ -150,6 +150,19 @@ class SymbolState:
         open_stops = [o for o in stops if o.status is OrderStatus.OPEN]
         return open_stops[-1] if open_stops else None
 
+    def protected(self) -> bool:
+        """The open position is covered on the exchange: an acknowledged stop of this position,
+        for all of it, not being cancelled (what the status and the coverage alert count, as
+        the hedge grid's `GridState.protected`). A stop smaller than a position that grew is
+        replaced by `_cover_stop` (trading/reconcile.py); until the new one is acknowledged the
+        position is only partly covered."""
+        pos = self.position
+        return pos is not None and any(
+            o.status is OrderStatus.OPEN and o.amount >= pos.contracts
+            and o.cancel_requested_at is None
+            and o.position_id in (None, pos.position_id)
+            for o in self.live_orders(OrderPurpose.STOP))
+
     def with_order(self, order: Order) -> SymbolState:
         """Insert or update a live order; terminal orders move to `finished_orders`."""
         others = tuple(o for o in self.orders if o.client_order_id != order.client_order_id)
