@@ -1,7 +1,7 @@
 """The operator's services of one running bot: per-account protections are built with each
 account (runtime/account.py); this adds the metrics registry, the dashboard server and Telegram,
 and the run loop's ``tick`` for the guards. ``bot.py`` (runtime/runner.py) builds it after the
-accounts, starts it with them and stops it first."""
+accounts, starts it with them, stops the dashboard first and Telegram last."""
 
 from __future__ import annotations
 
@@ -128,11 +128,21 @@ class OperatorServices:
                     "protections of account {} failed: {}", account.name, exc
                 )
 
-    def stop(self) -> None:
+    def stop_dashboard(self) -> None:
+        """First at shutdown: no control reaches accounts that are stopping."""
         if self.dashboard is not None:
             self.dashboard.stop()
+
+    def stop_telegram(self) -> None:
+        """Last, once the accounts stopped and the final status is written: the alerts and
+        trade notices of the shutdown itself (guard catch-up, emergency closer, a failed final
+        status write) still reach the chats (they were logged as not sent)."""
         if self.telegram is not None:
             self.telegram.stop()
+
+    def stop(self) -> None:
+        self.stop_dashboard()
+        self.stop_telegram()
 
     # -- for Telegram and metrics ----------------------------------------------------------------
     def status_text(self) -> str:

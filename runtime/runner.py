@@ -263,11 +263,12 @@ class Bot:
             for account in self.accounts:  # from now on no actor is restarted (a frozen and
                 if account.sup is not None:  # resumed worker saw every heartbeat overdue)
                     account.sup.stopping()
-            services.stop()
+            services.stop_dashboard()
             if receiver is not None and receiver.started and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")
             stop_all(self.accounts, log)
             self._write_status(running=False)
+            services.stop_telegram()  # after the accounts: their last alerts are sent
             pykka.ActorRegistry.stop_all(block=False)
 
     def _loop(self, log: Any, services: Any, duration_s: float | None, receiver: Any,
