@@ -77,7 +77,8 @@ class OperatorServices:
         if not cfg.chat_ids:
             raise ConfigError("telegram.chat_ids: list at least one chat id to notify")
         api = TelegramApi(base_url=cfg.api_url, token=token)
-        self._check_token(api, "telegram.token_file" if cfg.token_file else "telegram.token_env")
+        key = "telegram.token_file" if cfg.token_file else "telegram.token_env"
+        me = self._check_token(api, key)
         bot = TelegramBot(
             api=api,
             chat_ids=cfg.chat_ids,
@@ -89,6 +90,7 @@ class OperatorServices:
             poll_timeout_s=cfg.poll_timeout_s,
             retry_initial_s=cfg.retry_initial_s,
             retry_max_s=cfg.retry_max_s,
+            username=me.get("username") if isinstance(me, dict) else None,
         )
         for account in self.accounts:
             account.alerts.listeners.append(bot.on_alert)
@@ -97,19 +99,20 @@ class OperatorServices:
                 account.guard.on_trade = lambda text, p=prefix: bot.broadcast(p + text, "trade")
         return bot
 
-    def _check_token(self, api: Any, key: str) -> None:
+    def _check_token(self, api: Any, key: str) -> Any:
         """A token Telegram refuses stops the start in one line: running on, every alert was
         refused (401) and dropped, so escalations never reached a chat. Telegram unreachable
         is no reason to stay down: said once, and the alerts are retried as always."""
         from notifications.telegram import SendFailed
 
         try:
-            api.get_me()
+            return api.get_me()  # the bot's username: `/pause@other_bot` is not for it
         except SendFailed as exc:
             if exc.permanent:
                 raise ConfigError(f"{key}: Telegram refused the bot token ({exc.reason})") from None
             self.log.warning("telegram: the bot token could not be checked at start ({}); "
                              "alerts are sent when Telegram answers", exc.reason)
+            return None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:

@@ -36,6 +36,7 @@ class TelegramBot:
         poll_timeout_s: int = 25,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 60.0,
+        username: str | None = None,
     ) -> None:
         self.api, self.chat_ids, self.log = api, tuple(chat_ids), logger
         self.status_text, self.pause = status_text, pause
@@ -50,6 +51,8 @@ class TelegramBot:
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="telegram-commands", daemon=True)
         self._offset = 0
+        self.username = username
+        """This bot's own username (getMe); learned by the poller when not given."""
 
     def start(self) -> None:
         self.sender.start()
@@ -123,7 +126,10 @@ class TelegramBot:
             self.log.warning("telegram: command from chat {} ignored (not in telegram.chat_ids)",
                              one_line(repr(chat), 100))
             return
-        command = text.split()[0].split("@")[0].lower()
+        command, _, target = text.split()[0].partition("@")
+        command = command.lower()
+        if target and not self._mine(target):
+            return  # `/pause@other_bot` in a group is another bot's command
         try:
             if command == "/status":
                 reply = self.status_text()
@@ -140,3 +146,16 @@ class TelegramBot:
                          "use the dashboard"))
             raise  # logged by _handle, as any failing update
         self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply", priority=REPLY))
+
+    def _mine(self, target: str) -> bool:
+        """Whether a command addressed ``/cmd@target`` is this bot's (usernames compare
+        case-insensitively). Unknown (getMe failed): taken as ours, as before."""
+        if self.username is None:
+            try:
+                me = self.api.get_me()
+                self.username = str(me["username"]) if isinstance(me, dict) else None
+            except Exception as exc:  # noqa: BLE001 - no answer: the command is not lost
+                self.log.warning("telegram: own username unknown ({}); taking /...@{} as ours",
+                                 type(exc).__name__, one_line(target, 64))
+                return True
+        return self.username is None or target.lower() == self.username.lower()

@@ -139,13 +139,29 @@ def test_commands_only_from_allow_listed_chats(fake, lines):
     try:
         fake.add_update(99, "/pause")  # a stranger
         fake.add_update(11, "/status")
-        fake.add_update(22, "/pause@my_bot")
+        fake.add_update(22, "/pause@Fake_Bot")  # this bot's username (getMe), any case
         wait_until(lambda: len(fake.messages) == 2, timeout=15, message="two replies")
         assert fake.texts(11) == ["open 2, today -3.5"]
         assert fake.texts(22) == ["pausing"]
         assert fake.texts(99) == []
         assert bot.paused_by == ["telegram chat 22"]  # type: ignore[attr-defined]
         assert any("command from chat 99 ignored" in line for line in lines)
+    finally:
+        bot.stop()
+
+
+def test_a_command_addressed_to_another_bot_is_ignored(fake):
+    """In a group where the bot sees every message, `/pause@other_bot` paused this bot too."""
+    bot = make_bot(fake)
+    bot.start()
+    try:
+        fake.add_update(11, "/pause@other_bot")
+        fake.add_update(11, "/status@other_bot")
+        fake.add_update(22, "/status@fake_bot")  # answered after the two above: they are done
+        wait_until(lambda: fake.texts(22), timeout=15, message="the /status reply")
+        assert fake.texts(22) == ["open 2, today -3.5"]
+        assert fake.texts(11) == []
+        assert bot.paused_by == []  # type: ignore[attr-defined]
     finally:
         bot.stop()
 
