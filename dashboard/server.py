@@ -182,7 +182,7 @@ class DashboardServer:
             return self._control_denied(request, peer)
         public = request.path in PUBLIC or request.path.startswith("/static/")
         if self.auth.require_all and not public:
-            waiting = self._locked_out(peer)
+            waiting = self._locked_out(peer, request)
             if waiting is not None:
                 return waiting
             if self._who(request, peer) is None:
@@ -192,7 +192,7 @@ class DashboardServer:
     def _control_denied(self, request: web.Request, peer: str) -> web.Response | None:
         if not self.auth.controls_enabled:
             return error(403, "controls are disabled: no dashboard token configured")
-        waiting = self._locked_out(peer)
+        waiting = self._locked_out(peer, request)
         if waiting is not None:
             return waiting
         who = self._who(request, peer)
@@ -217,10 +217,13 @@ class DashboardServer:
             self.logins.succeeded(peer)
         return who
 
-    def _locked_out(self, peer: str) -> web.Response | None:
-        """429 while the peer must wait after wrong tokens (its token is not even checked)."""
+    def _locked_out(self, peer: str, request: web.Request | None = None) -> web.Response | None:
+        """429 while the peer must wait after wrong tokens (its token is not even checked).
+        A request with a valid session cookie is no guess and always passes: behind a reverse
+        proxy every client is one peer, and others' wrong tokens locked the logged-in
+        operator out, kill switch included (a session id is random, never guessed here)."""
         wait = self.logins.retry_in(peer)
-        if wait <= 0:
+        if wait <= 0 or (request is not None and self.auth.session(request.cookies)):
             return None
         self.refusals.warning("wrong tokens", "dashboard: {} must wait {:.0f}s after wrong "
                               "tokens", peer, wait)
