@@ -305,6 +305,10 @@ class DashboardServer:
         await response.prepare(request)
         try:
             while not self._closing.is_set() and stream.ended_because is None:
+                if self.auth.require_all and self.auth.who(
+                        request.headers, request.cookies, stream.peer) is None:
+                    stream.end("session ended (logged out or expired)")  # it was checked
+                    break  # only when the stream opened, and pushed on after a logout
                 status = await off_loop(self.source.status)
                 if status is not None and stream.ended_because is None:
                     await response.write(f"event: status\ndata: {dumps(status)}\n\n".encode())
