@@ -14,7 +14,7 @@ from config.errors import ConfigError
 from dashboard.auth import MIN_TOKEN_CHARS, Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource, stale_after
-from notifications.secret import read_token
+from notifications.secret import one_line, read_token
 from notifications.status_text import status_text
 from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
@@ -152,10 +152,7 @@ class OperatorServices:
         return status_text(self.source.status())
 
     def pause_all(self, by: str) -> str:
-        now = time.time()  # journaled as requested_at, as a dashboard or CLI control is
-        for account in self.accounts:
-            control.request(account.repo, "pause", "*", by=by, requested_at=now)
-        return f"pausing new entries on {len(self.accounts)} account(s); positions stay protected"
+        return pause_accounts(self.accounts, by, self.log)
 
     def _exchange_stats(self) -> dict[str, dict[str, Any]]:
         stats: dict[str, dict[str, Any]] = {}
@@ -173,6 +170,31 @@ class OperatorServices:
         return {
             "telegram": {"sent": s.sent, "failed_attempts": s.failed_attempts, "pending": s.pending}
         }
+
+
+def pause_accounts(accounts: list[Any], by: str, log: Any) -> str:
+    """Queue a pause on every account; the reply names the accounts paused and those that
+    failed (one failing midway answered only FAILED, though the ones before it were paused,
+    and the ones after it were not tried). Every one failing raises the first error."""
+    now = time.time()  # journaled as requested_at, as a dashboard or CLI control is
+    paused: list[str] = []
+    failed: list[tuple[str, Exception]] = []
+    for account in accounts:
+        try:
+            control.request(account.repo, "pause", "*", by=by, requested_at=now)
+            paused.append(account.name)
+        except Exception as exc:  # noqa: BLE001 - the other accounts are paused still
+            log.opt(exception=exc).error("pause of account {} failed: {}", account.name, exc)
+            failed.append((account.name, exc))
+    if failed and not paused:
+        raise failed[0][1]
+    if not failed:
+        return f"pausing new entries on {len(paused)} account(s); positions stay protected"
+    reasons = "; ".join(f"{name}: {one_line(f'{type(exc).__name__}: {exc}', 150)}"
+                        for name, exc in failed)
+    return (f"pausing new entries on {len(paused)} of {len(accounts)} account(s): "
+            f"{', '.join(paused)}; NOT paused (FAILED): {reasons}; try again or use the "
+            "dashboard")
 
 
 def _account_exchange_stats(account: Any) -> dict[str, Any]:
