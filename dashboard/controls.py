@@ -44,6 +44,11 @@ def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict
         if name not in PROTECTIONS:
             raise BadControl(f"name: unknown protection {name!r} (choose from: "
                              f"{', '.join(PROTECTIONS)})")
+        if account.protections is not None and name not in account.protections:
+            # it was queued (202) and journaled "unknown protection" by the run loop
+            has = ", ".join(account.protections) or "none configured"
+            raise BadControl(f"name: account {account.name} has no {name} protection "
+                             f"(it has: {has})")
         if name == "stoploss_guard":
             _check_symbol(account, symbol)
         else:

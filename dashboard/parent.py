@@ -23,6 +23,7 @@ from typing import Any
 from dashboard.source import AccountHandle, AccountNotReady, DashboardSource, stale_after
 from dashboard.wiring import build_dashboard, symbol_logs
 from observability.metrics import BotMetrics
+from protections.guard import build_checks
 from protections.wiring import capital_base
 from storage.opening import open_repository
 from storage.repository import Repository
@@ -71,7 +72,9 @@ class ParentDashboard:
             AccountHandle(name=repo.name, symbols=tuple(a.symbol_list), repo=repo,
                           capital=capital_base(a),
                           log_path=symbol_logs(data_dir, repo.name, settings.has_accounts),
-                          takes_close=a.strategy.name != "hedge_grid")
+                          takes_close=a.strategy.name != "hedge_grid",
+                          protections=tuple(c.name for c in build_checks(a.protections,
+                                                                         capital_base(a))))
             for a, repo in zip(accounts, self.repos, strict=True)
         ]
         self.source = DashboardSource(data_dir=data_dir, accounts=handles,

@@ -34,6 +34,8 @@ class AccountHandle:
     """A symbol's log file."""
     takes_close: bool = True
     """False for a hedge-grid account: its symbols trade their own levels and skip a close."""
+    protections: tuple[str, ...] | None = None
+    """The protections the account runs (``[protections]``); None: not known, any is taken."""
 
 
 STALE_AFTER_S = 15.0

@@ -51,6 +51,7 @@ class OperatorServices:
             capital=account.guard.totals.base,
             log_path=symbol_logs(self.data_dir, account.name, self.settings.has_accounts),
             takes_close=account.settings.strategy.name != "hedge_grid",
+            protections=tuple(check.name for check in account.guard.checks),
         )
 
     def _dashboard(self) -> DashboardServer | None:
