@@ -149,7 +149,14 @@ class Api:
         if symbol not in account.symbols:
             return error(404, f"symbol: {symbol[:60]!r} is not traded by account {account.name}")
         lines = min(max(_int(request, "lines", 100) or 100, 1), MAX_LOG_LINES)
-        text = await off_loop(tail_lines, account.log_path(symbol), lines)
+        path = account.log_path(symbol)
+        try:
+            text = await off_loop(tail_lines, path, lines)
+        except OSError as exc:  # permissions, a directory in its place: was a 500 + traceback
+            reason = f"log file {path.name} cannot be read ({exc.strerror or exc})"
+            if self.refusals is not None:
+                self.refusals.warning("log unreadable", "dashboard: {}", reason)
+            return error(503, reason)
         return reply({"account": account.name, "symbol": symbol,
                       "lines": [line.rstrip("\n") for line in text]})
 
