@@ -72,7 +72,8 @@ class SignalHttpServer:
                 "head_timeout": min(head_timeout_s, request_timeout_s),
             },
         )
-        self._server = _Server((host, port), handler, bind_and_activate=True)
+        server_class = _Server6 if ":" in host else _Server  # "::1" was a gaierror at start
+        self._server = server_class((host, port), handler, bind_and_activate=True)
         self._server.owner = self
         self._server.conns = ConnectionCaps(max_connections, per_ip, evict_idle_after_s,
                                             evict=_evict)
@@ -120,6 +121,8 @@ class SignalHttpServer:
     @property
     def url(self) -> str:
         host, port = self.address
+        if ":" in host:  # IPv6: http://::1:port opens nowhere, as on the dashboard
+            host = f"[{host}]"
         return f"http://{host}:{port}{self.path}"
 
     def start(self) -> None:
@@ -399,3 +402,7 @@ class _Handler(BaseHTTPRequestHandler):
         """http.server's request log, control characters escaped (the request line is the
         client's, also one without a token: a terminal escape must not reach the log raw)."""
         self.owner.log.debug("signal endpoint: {}", one_line(format % args, 500))
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
