@@ -25,6 +25,20 @@ class SendFailed(Exception):
         self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
 
 
+MAX_TEXT = 4000
+"""Telegram refuses a message over 4,096 characters; ours stop below that."""
+CLIPPED = "\n… (cut: {} more characters; the dashboard or `bot.py status` has the rest)"
+
+
+def clipped(text: str) -> str:
+    """`text` as one message: a longer one is cut and says so (it was cut silently, so a long
+    /status or alert read as if it were whole)."""
+    if len(text) <= MAX_TEXT:
+        return text
+    keep = MAX_TEXT - len(CLIPPED.format(len(text)))  # the count has no more digits than this
+    return text[:keep] + CLIPPED.format(len(text) - keep)
+
+
 class TelegramApi:
     def __init__(self, *, base_url: str, token: str, timeout_s: float = 10.0) -> None:
         if not token:
@@ -34,7 +48,7 @@ class TelegramApi:
         self.timeout_s = timeout_s
 
     def send_message(self, chat_id: int, text: str) -> None:
-        self._call("sendMessage", {"chat_id": chat_id, "text": text[:4000],
+        self._call("sendMessage", {"chat_id": chat_id, "text": clipped(text),
                                    "disable_web_page_preview": True})
 
     def get_me(self, timeout_s: float = 5.0) -> Any:

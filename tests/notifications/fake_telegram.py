@@ -68,6 +68,10 @@ class FakeTelegram:
                 status = self.fail_next.pop(0)
                 return web.json_response({"ok": False, "description": f"failure {status}"},
                                          status=status)
+            if len(str(body.get("text", ""))) > 4096:  # as the Bot API answers it
+                return web.json_response({"ok": False, "error_code": 400,
+                                          "description": "Bad Request: message is too long"},
+                                         status=400)
             self.messages.append(body)
             return web.json_response({"ok": True, "result": {"message_id": len(self.messages)}})
         if method == "getMe":

@@ -178,3 +178,17 @@ def test_a_position_left_without_its_stop_is_always_sent(fake):
         assert all("BTC/USDT:USDT long without an exchange stop" in t for t in fake.texts())
     finally:
         bot.stop()
+
+
+def test_a_message_longer_than_telegram_takes_is_cut_and_says_so(fake):
+    """Messages were cut at 4,000 characters with no mark, so a long /status or alert (many
+    symbols) read as if it were whole."""
+    api = TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5)
+    api.send_message(11, "x" * 3990)  # short enough: as it is
+    api.send_message(11, "y" * 10_000)
+    short, long = fake.texts(11)
+    assert short == "x" * 3990
+    assert len(long) <= 4000 and long.startswith("y" * 3000)
+    kept = long.index("\n…")
+    assert long.endswith(f"(cut: {10_000 - kept} more characters; the dashboard or "
+                         "`bot.py status` has the rest)")
