@@ -81,7 +81,8 @@ class MarketFeed:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():  # (never started: the account's start failed before it)
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -135,7 +135,8 @@ class StreamFeed:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():  # (never started: the account's start failed before it)
+            self._thread.join(timeout=10)
         if self.streams is not None:
             self.streams.stop()
 

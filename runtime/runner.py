@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,10 @@ class Bot:
     ``role``: the whole bot (default) or one worker process running some of the accounts
     (runtime/workers.py starts those)."""
 
-    def __init__(self, settings: Settings, data_dir: Path, role: ProcessRole | None = None) -> None:
+    def __init__(self, settings: Settings, data_dir: Path, role: ProcessRole | None = None,
+                 account_runtime: Callable[..., AccountRuntime] = AccountRuntime) -> None:
         self.settings = settings
+        self._account_runtime = account_runtime
         self.data_dir = data_dir
         self.role = role or ProcessRole()
         self.stop_event = shutdown.requested
@@ -206,7 +209,7 @@ class Bot:
         check_shared_feeds([self.role.budgeted(a) for _, a in mine])  # they pay one budget
         sharers = feed_sharers([a for _, a in mine])
         self.accounts = [
-            AccountRuntime(
+            self._account_runtime(
                 self.role.budgeted(a),
                 self.data_dir,
                 logger=logger,
@@ -248,27 +251,33 @@ class Bot:
         )
         receiver = self._signal_receiver()
         self._install_signal_handlers(log)
-        for account in self.accounts:
-            account.start()
-        services.start()
-        # the receiver starts once every actor runs (a signal in the first moments must not
-        # find them starting), checked from the loop: controls, protections and the status
-        # go on meanwhile (found by review: a blocking wait held a queued signal, the pause
-        # and the kill switch up to 30 s behind one crash-looping actor)
-        pending = None if receiver is None else time.monotonic() + ACTORS_START_WAIT_S
-        try:
+        try:  # a start failing half-way still stops the accounts already started (rule 4)
+            for account in self.accounts:
+                account.start()
+            services.start()
+            # the receiver starts once every actor runs (a signal in the first moments must not
+            # find them starting), checked from the loop: controls, protections and the status
+            # go on meanwhile (found by review: a blocking wait held a queued signal, the pause
+            # and the kill switch up to 30 s behind one crash-looping actor)
+            pending = None if receiver is None else time.monotonic() + ACTORS_START_WAIT_S
             self._loop(log, services, duration_s, receiver, pending)
         finally:
             log.info("stopping: no new entries, letting each actor finish its current message")
             for account in self.accounts:  # from now on no actor is restarted (a frozen and
                 if account.sup is not None:  # resumed worker saw every heartbeat overdue)
                     account.sup.stopping()
-            services.stop_dashboard()
+            try:
+                services.stop_dashboard()
+            except Exception as exc:  # noqa: BLE001 - (a part never started) the accounts still stop
+                log.opt(exception=exc).error("dashboard did not stop cleanly: {}", exc)
             if receiver is not None and receiver.started and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")
             stop_all(self.accounts, log)
             self._write_status(running=False)
-            services.stop_telegram()  # after the accounts: their last alerts are sent
+            try:
+                services.stop_telegram()  # after the accounts: their last alerts are sent
+            except Exception as exc:  # noqa: BLE001 - a sender never started: nothing to send
+                log.opt(exception=exc).error("telegram did not stop cleanly: {}", exc)
             pykka.ActorRegistry.stop_all(block=False)
 
     def _loop(self, log: Any, services: Any, duration_s: float | None, receiver: Any,
