@@ -174,7 +174,8 @@ def position(raw: Raw) -> VenuePosition:
     (ccxt's `contracts` None: Binance's `positionAmt`, Bybit's `size` missing) is flat only
     when nothing else in it says a position is held (a side, an entry price); otherwise it
     cannot be read: taken as size 0 it was dropped as flat, and an emergency close found 'no
-    position on the exchange' for one that was there."""
+    position on the exchange' for one that was there. A held row without its side (ccxt's
+    side None) cannot be read either."""
     side = str(raw.get("side")).lower()
     hedged = bool(raw.get("hedged"))
     named = position_side(raw.get("info"))
@@ -184,6 +185,9 @@ def position(raw: Raw) -> VenuePosition:
     contracts = _num(raw, "contracts")
     if contracts is None and (side in ("long", "short") or (entry is not None and entry > 0)):
         raise ccxt.BadResponse(f"{raw.get('symbol')} {side} position without its size")
+    if contracts and side not in ("long", "short"):  # held, but neither long nor short:
+        # read as side 'none', reconciliation raised ValueError and an emergency close sent a buy
+        raise ccxt.BadResponse(f"{raw.get('symbol')} position of {contracts} without its side")
     return VenuePosition(
         symbol=str(raw.get("symbol")), side=side,
         contracts=abs(contracts or Decimal(0)),

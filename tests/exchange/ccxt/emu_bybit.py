@@ -111,6 +111,8 @@ class BybitVenue:
         self.unsized: set[str] = set()
         """Symbols whose position rows come without their `size` and `positionValue` (a
         damaged answer; from the value ccxt would derive a size)."""
+        self.sideless: set[str] = set()
+        """Symbols whose held position rows answer `side: ""` (as for a flat one)."""
 
     keys: dict[str, str] = {API_KEY: API_SECRET}
     """The API keys this venue accepts (key -> secret)."""
@@ -241,6 +243,7 @@ class BybitVenue:
             for idx, leg in legs:
                 row = self._position_row(sym, idx, *self.book.position(sym, leg))
                 row = {**row, "avgPrice": ""} if sym in self.empty_entry else row
+                row = {**row, "side": ""} if sym in self.sideless else row
                 rows.append({k: v for k, v in row.items()
                              if not (k in ("size", "positionValue") and sym in self.unsized)})
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
