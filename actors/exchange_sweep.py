@@ -7,11 +7,11 @@ One thread per account. Every `interval_s` while `streams_ok()`, and every `down
 while not (the reconcile interval: flat symbols of a live venue are then left to this too,
 supervision/reconcile_schedule.py; None: no sweep while down): one all-symbol position read
 and one all-symbol open-order read (Binance: positionRisk 5 + openOrders 40 + openAlgoOrders 40
-weight; Bybit: one position/list and the open-order reads by settle coin), compared with what
-each actor published (`views`, never asked). A symbol whose exchange position size differs from
-its actor's, or with an open order none of its live orders owns, gets a `Reconcile`; the actor's
-reconciliation decides (adopt, cancel an orphan, book a fill only on evidence). A sweep finds
-differences only, it changes nothing itself.
+weight; Bybit: one position/list and one open-order read per settle coin of the symbols),
+compared with what each actor published (`views`, never asked). A symbol whose exchange
+position size differs from its actor's, or with an open order none of its live orders owns,
+gets a `Reconcile`; the actor's reconciliation decides (adopt, cancel an orphan, book a fill
+only on evidence). A sweep finds differences only, it changes nothing itself.
 """
 
 from __future__ import annotations

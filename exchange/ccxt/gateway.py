@@ -284,8 +284,11 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         """Open positions only (venues also list flat ones)."""
         self._ensure_markets()
         shared = self._all_positions if not params else None
+        reads = [dict(params or {})] if symbols is not None else lookup.settle_reads(
+            self.venue, self._markets, self._symbols, params)  # Bybit: one per settle coin
         raw = shared.get() if shared is not None else self._run(
-            lambda ex: ex.fetch_positions(symbols, dict(params or {})), "fetch_positions")
+            lambda ex: [r for p in reads for r in ex.fetch_positions(symbols, p)],
+            "fetch_positions")
         positions = [p for p in map(convert.position, raw) if p.contracts != 0]
         self.active.observed(positions, None if shared is not None else symbols)
         return [p for p in positions if symbols is None or p.symbol in symbols]
@@ -311,8 +314,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                           limit: int | None = None,
                           params: dict[str, Any] | None = None) -> list[VenueOrder]:
         self._ensure_markets()
-        raw = self._run(lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params),
-                        "fetch_open_orders")
+        raw = self._run(lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params,
+                                                      self._symbols), "fetch_open_orders")
         return [self._order(o) for o in raw]
 
     @translated

@@ -207,8 +207,31 @@ MAX_OPEN_PAGES = 40
 """Pages of open orders read in one listing at most (2,000 Bybit orders)."""
 
 
-def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit, params) -> list:
-    """Open orders including untriggered stops."""
+def settle_reads(venue: Venue, markets: dict[str, Any] | None, symbols: list[str] | None,
+                 params: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The params of each read an all-symbol listing takes. Bybit lists one settle coin per
+    read (position/list, order/realtime without a symbol), and ccxt asks for USDT unless told:
+    a USDC-settled perpetual was never listed. One read per settle coin of `symbols`."""
+    base = dict(params or {})
+    if venue.lookup != "bybit" or "settleCoin" in base or not symbols or not markets:
+        return [base]
+    coins = sorted({str(markets[s]["settleId"]) for s in symbols
+                    if (markets.get(s) or {}).get("settleId")})
+    return [{**base, "settleCoin": coin} for coin in coins] or [base]
+
+
+def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit, params,
+                symbols: list[str] | None = None) -> list:
+    """Open orders including untriggered stops (`symbol` None: of the account, read for each
+    settle coin of `symbols`, see `settle_reads`)."""
+    if symbol is None:
+        return [o for p in settle_reads(venue, ex.markets, symbols, params)
+                for o in _open_orders(ex, venue, None, since, limit, p)]
+    return _open_orders(ex, venue, symbol, since, limit, params)
+
+
+def _open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit,
+                 params) -> list:
     orders = _open_pages(ex, venue, symbol, since, limit, dict(params or {}))
     if venue.separate_trigger_book and not (params or {}).get("trigger"):
         stops = {**(params or {}), **venue.trigger_flag}

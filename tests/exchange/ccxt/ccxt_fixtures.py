@@ -79,4 +79,4 @@ def make_gateway(exchange_id: str, emu: EmulatorServer, tmp_path: Path, *,
         markets_cache=cache or tmp_path / f"{exchange_id}-markets.json",
         rate_limit_per_s=kwargs.pop("rate_limit_per_s", 1000.0),
         clock=fake.clock, monotonic=fake.clock, sleep=fake.sleep, rng=random.Random(7),
-        symbols=["BTC/USDT:USDT", "ETH/USDT:USDT"], **kwargs)
+        symbols=kwargs.pop("symbols", ["BTC/USDT:USDT", "ETH/USDT:USDT"]), **kwargs)

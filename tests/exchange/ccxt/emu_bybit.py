@@ -32,6 +32,9 @@ INSTRUMENTS = [
      "upperFundingRate": "0.00375", "lowerFundingRate": "-0.00375", "isPreListing": False},
 ]
 
+USDC_PERP = {**INSTRUMENTS[0], "symbol": "BTCPERP", "quoteCoin": "USDC", "settleCoin": "USDC"}
+"""A USDC-settled perpetual (ccxt: BTC/USDC:USDC), listed by a venue given it in `instruments`."""
+
 # Scripted position-list faults (issue 12 item 3), for `EmulatorServer.fail_next(POSITIONS,
 # n, body=...)`: a well-formed answer listing nothing, and malformed bodies that ccxt 4.5.90's
 # bybit.fetch_positions turns into [] without an error.
@@ -99,8 +102,11 @@ def funding_row(f: Any) -> dict[str, Any]:
 
 
 class BybitVenue:
-    def __init__(self, book: Book) -> None:
+    def __init__(self, book: Book, instruments: list[dict[str, Any]] | None = None) -> None:
         self.book = book
+        self.instruments = INSTRUMENTS if instruments is None else instruments
+        """The linear markets listed; a listing without a symbol reads one settle coin (as
+        the venue: `settleCoin` is required then; ccxt asks for USDT unless told)."""
         self.fee_detail = True  # False: order answers carry cumExecFee only
         self.forced: list[dict[str, Any]] = []
         """Raw execution rows of fills no order placed (execType BustTrade: a liquidation,
@@ -137,7 +143,7 @@ class BybitVenue:
         return self._ok({"timeSecond": str(sec), "timeNano": str(self.book.now_ms * 1_000_000)})
 
     def h_v5_market_instruments_info(self, p):
-        rows = INSTRUMENTS if p.get("category") == "linear" else []
+        rows = self.instruments if p.get("category") == "linear" else []
         return self._ok({"category": p.get("category"), "list": rows, "nextPageCursor": ""})
 
     def h_v5_asset_coin_query_info(self, p):
@@ -184,12 +190,19 @@ class BybitVenue:
             reduce_only=bool(p.get("reduceOnly")),
             extra={"positionIdx": p.get("positionIdx", 0)})
 
+    def _settles_in(self, sym: str, p: dict[str, Any]) -> bool:
+        """A listing without a symbol: the `settleCoin` asked for (none asked: every coin)."""
+        coin = {i["symbol"]: i["settleCoin"] for i in self.instruments}.get(sym, "USDT")
+        return not p.get("settleCoin") or p["settleCoin"] == coin
+
     def _select(self, p, live: bool) -> list[EmuOrder]:
         rows = []
         for o in self.book.orders.values():
             if (o.status in ("open", "untriggered")) != live:
                 continue
             if p.get("symbol") and o.symbol != p["symbol"]:
+                continue
+            if not p.get("symbol") and not self._settles_in(o.symbol, p):
                 continue
             if p.get("orderId") and o.oid != p["orderId"]:
                 continue
@@ -239,6 +252,8 @@ class BybitVenue:
         legs = ((1, "long"), (2, "short")) if self.book.hedge else ((0, "net"),)
         for sym in self.book.prices:
             if p.get("symbol") and p["symbol"] != sym:
+                continue
+            if not p.get("symbol") and not self._settles_in(sym, p):
                 continue
             for idx, leg in legs:
                 row = self._position_row(sym, idx, *self.book.position(sym, leg))
