@@ -105,6 +105,15 @@ class BybitApi:
     def _wanted(self, params: Json) -> list[str] | None:
         return [self._symbol(params["symbol"])] if params.get("symbol") else None
 
+    def _settles_in(self, symbol: str, params: Json) -> bool:
+        """A listing without a symbol covers the `settleCoin` asked for, as Bybit's: the
+        gateway reads once per settle coin, and every symbol each time was listed twice."""
+        coin = params.get("settleCoin")
+        if params.get("symbol") or not coin:
+            return True
+        market = self._markets.get(symbol)
+        return str(coin) == ((market.settle if market else None) or split_symbol(symbol)[2])
+
     # ---- public ------------------------------------------------------------------------------
 
     def h_v5_market_time(self, p: Json) -> Json:
@@ -144,7 +153,8 @@ class BybitApi:
 
     def h_v5_position_list(self, p: Json) -> Json:
         wanted = self._wanted(p)
-        positions = [x for x in self._port.fetch_positions(wanted) if x.contracts]
+        positions = [x for x in self._port.fetch_positions(wanted)
+                     if x.contracts and self._settles_in(x.symbol, p)]
         now = self.now_ms()
         rows = [views.position(self._ids[x.symbol], x, self._leverage, now) for x in positions]
         for symbol in wanted or []:
@@ -183,7 +193,8 @@ class BybitApi:
                            "no amend); move a stop by placing the new one, then cancelling")
 
     def h_v5_order_realtime(self, p: Json) -> Json:
-        orders = [o for o in self._port.fetch_open_orders(*self._one_symbol(p)) if _wanted(o, p)]
+        orders = [o for o in self._port.fetch_open_orders(*self._one_symbol(p))
+                  if _wanted(o, p) and self._settles_in(o.symbol, p)]
         orders.sort(key=lambda o: -(o.timestamp or 0))
         rows = [views.order(self._ids[o.symbol], o) for o in orders]
         return {"category": "linear", "list": rows, "nextPageCursor": ""}

@@ -34,6 +34,7 @@ class ServerProcess:
     store: Path
     port: int = field(default_factory=free_port)
     env_keys: bool = True
+    symbols: str = "BTC/USDT:USDT,ETH/USDT:USDT"
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,7 +49,7 @@ class ServerProcess:
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "exchange.paper_server", "--port", str(self.port),
-                 "--store", str(self.store), "--symbols", "BTC/USDT:USDT,ETH/USDT:USDT"],
+                 "--store", str(self.store), "--symbols", self.symbols],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         finally:
             os.close(log)

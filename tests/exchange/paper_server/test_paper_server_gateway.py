@@ -82,3 +82,31 @@ def test_gateway_reads_every_fill_page_by_bybit_cursor(
         assert len({f.id for f in fills}) == 130
     finally:
         gateway.close()
+
+
+def test_a_listing_by_settle_coin_lists_that_coins_symbols_only(tmp_path: Path) -> None:
+    """The gateway reads Bybit's symbol-less listings once per settle coin of its symbols
+    (settleCoin=USDT, then USDC); the paper server ignored settleCoin and answered every
+    symbol each time, so each position and open order was listed twice: the sweep saw twice
+    each position's size and sent a Reconcile every sweep."""
+    usdc = "BTC/USDC:USDC"
+    server = ServerProcess(store=tmp_path / "shared_paper.sqlite",
+                           symbols=f"{BTC},{usdc}").start()
+    gateway = CcxtGateway(exchange_factory("bybit", 5000, api_url=server.base_url),
+                          credentials=Credentials(API_KEY, API_SECRET, source="test"),
+                          markets_cache=tmp_path / "markets.json", symbols=[BTC, usdc])
+    try:
+        for symbol, cid in ((BTC, "a-e1-1"), (usdc, "a-e2-1")):
+            gateway.create_order(symbol, "market", "buy", D("0.01"), None, {"clientOrderId": cid})
+            last = gateway.fetch_tickers([symbol])[symbol].last
+            assert last is not None
+            gateway.create_order(symbol, "limit", "buy", D("0.01"),
+                                 gateway.price_to_precision(symbol, last * D("0.5")),
+                                 {"clientOrderId": cid.replace("e", "l")})
+        assert sorted((p.symbol, p.contracts) for p in gateway.fetch_positions(None)) == [
+            (usdc, D("0.01")), (BTC, D("0.01"))]
+        assert sorted(o.client_order_id or "" for o in gateway.fetch_open_orders(None)) == [
+            "a-l1-1", "a-l2-1"]
+    finally:
+        gateway.close()
+        assert server.stop() == 0
