@@ -30,10 +30,16 @@ def paper_epoch_ms(store: Path) -> int:
                 row = con.execute("SELECT value FROM meta WHERE key='created_ms'").fetchone()
             finally:
                 con.close()
-            if row:
-                return int(row[0])
         except sqlite3.Error:
-            pass
+            row = None
+        if row:
+            try:
+                return int(row[0])
+            except (TypeError, ValueError):  # found by review: "unexpected ValueError in run"
+                raise StartupError(
+                    f"{store}: paper exchange store whose creation time (meta created_ms) is "
+                    f"not a whole number: {str(row[0])[:40]!r} (a damaged file? move it aside to "
+                    "start a fresh paper account)") from None
     return int(time.time() * 1000)
 
 

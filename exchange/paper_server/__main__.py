@@ -28,6 +28,7 @@ from exchange.paper_server.auth import ApiKeys
 from exchange.paper_server.bybit_api import BybitApi
 from runtime.exchanges import paper_epoch_ms
 from runtime.private_files import PRIVATE_UMASK
+from runtime.startup_error import StartupError
 from storage.atomic_file import atomic_write_text
 
 DEFAULT_SYMBOLS = "BTC/USDT:USDT,ETH/USDT:USDT,SOL/USDT:USDT,XRP/USDT:USDT"
@@ -83,6 +84,8 @@ def open_exchange(args: argparse.Namespace) -> PaperExchange:
                              starting_balance=balance, hedge_mode=args.hedge_mode)
     except PositionModeMismatch as exc:
         raise UsageError(f"--hedge-mode: {exc}") from None
+    except StartupError as exc:  # a store that cannot be read, named in the line
+        raise UsageError(str(exc)) from None
     except errors.ExchangeError as exc:
         raise UsageError(f"--symbols: {exc}") from None
     except (sqlite3.Error, OSError) as exc:

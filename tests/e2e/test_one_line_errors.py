@@ -85,7 +85,7 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
     processes (README, Worker processes); a worker that met an unexpected error appended its
     traceback to logs/bot.log all the same, and `bot.py logs worker-2` did not show why it
     died (found by review). A real `bot.py worker` process; the fault: a paper store whose
-    creation time is not a number."""
+    schema version is not a number."""
     import os
     import sqlite3
     import subprocess
@@ -102,7 +102,8 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
     store.parent.mkdir(parents=True)
     with sqlite3.connect(store) as conn:
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-        conn.execute("INSERT INTO meta VALUES ('created_ms', 'yesterday')")
+        conn.execute("INSERT INTO meta VALUES ('created_ms', '1700000000000')")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', 'two')")
     conn.close()
     r = subprocess.run([sys.executable, str(ROOT / "bot.py"), "worker", "--config", str(config),
                         "--data-dir", str(data), "--index", "2", "--accounts", "beta",

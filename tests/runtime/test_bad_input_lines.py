@@ -160,6 +160,34 @@ def test_a_paper_store_of_another_schema_is_a_startup_line(tmp_path):
     assert "unexpected" not in done.stderr
 
 
+def test_a_paper_store_whose_creation_time_is_not_a_number_is_a_startup_line(tmp_path):
+    """A paper store whose meta created_ms is not a whole number (a damaged file, an edit by
+    hand) stopped the start with `unexpected ValueError in run: invalid literal for int()`,
+    naming no file; the bot and the paper server now say which file in one line."""
+    import sqlite3
+
+    (tmp_path / "d").mkdir(mode=0o700)
+    store = tmp_path / "d" / "paper_exchange.sqlite"
+    with sqlite3.connect(store) as con:
+        con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        con.execute("INSERT INTO meta VALUES ('created_ms', 'yesterday')")
+    con.close()
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      "[dashboard]\nenabled = false\n[logging]\nconsole = false\n")
+    line = (f"{store}: paper exchange store whose creation time (meta created_ms) is not a "
+            "whole number: 'yesterday' (a damaged file? move it aside to start a fresh paper "
+            "account)\n")
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"bot.py: error: {line}"
+    server = subprocess.run([sys.executable, "-m", "exchange.paper_server", "--port", "1",
+                             "--store", str(store)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env={"PAPER_SERVER_API_KEY": "k",
+                                             "PAPER_SERVER_API_SECRET": "s", "PATH": ""})
+    assert server.returncode == 2 and server.stderr == f"paper server: {line}", server.stderr
+
+
 @pytest.mark.parametrize("extra, needle", [
     (["--api-url", "notaurl"], "--api-url: expected http(s)://host[:port]"),
     (["--api-url", "http://me:hunter2@127.0.0.1:9"], "--api-url: expected http(s)://host[:port]"),
