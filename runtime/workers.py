@@ -150,7 +150,9 @@ class WorkerParent:
             count = len(names)
         plan = plan_workers(names, count)
         self.workers = [Worker(index=i + 1, accounts=accounts) for i, accounts in enumerate(plan)]
-        venues = {a.bot.account: account_venue(a) for a in self.settings.account_settings()}
+        # a paper account pays no venue's budget (whatever its exchange.id): a "venue" its own
+        venues = {a.bot.account: ("paper", a.bot.account) if a.bot.mode == "paper"
+                  else account_venue(a) for a in self.settings.account_settings()}
         self.split = venue_split(venues, plan)
         self._check_split_budgets()
 

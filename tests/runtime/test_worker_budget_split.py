@@ -206,3 +206,25 @@ def test_a_testnet_account_next_to_a_live_one_is_not_refused_nor_split(tmp_path:
     parent = WorkerParent(settings, tmp_path / "data", workers=3, config=config)
     parent._plan()
     assert parent.split == {"live": 1, "test": 1, "demo": 1}
+
+
+def test_paper_accounts_share_no_venue_budget(tmp_path: Path) -> None:
+    """Paper accounts in two worker processes were counted as sharing the venue ('paper', ''):
+    each worker logged "rate budget: account X shares its venue with 2 worker processes" and
+    took half of exchange.rate_budget_share, though a paper exchange has no rate limit and
+    each account has its own store. Only real venues are split."""
+    config = tmp_path / "bot.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[[accounts]]\nname = "alpha"\n'
+                      '[[accounts]]\nname = "beta"\n[[accounts]]\nname = "gamma"\n'
+                      'exchange.id = "bybit"\n[[accounts]]\nname = "delta"\n'
+                      'exchange.id = "bybit"\n')
+    settings = load_settings(config)
+    assert settings.bot.mode == "paper"
+    parent = WorkerParent(settings, tmp_path / "data", workers=2, config=config)
+    parent._plan()
+    assert sorted(len(w.accounts) for w in parent.workers) == [2, 2]
+    assert parent.split == dict.fromkeys(["alpha", "beta", "gamma", "delta"], 1)
+    for worker in parent.workers:
+        role = worker_role(bot.parser().parse_args(parent._command(worker)[2:]), settings)
+        assert not isinstance(role, int), role
+        assert all(split <= 1 for _, split in role.budget_split)
