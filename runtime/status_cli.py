@@ -50,6 +50,12 @@ def show_status(data_dir: Path, as_json: bool, account: str | None) -> str | Non
     accounts = status.get("accounts", {})
     if account is not None:
         if not isinstance(accounts, dict) or account not in accounts:
+            configured = status["bot"].get("accounts")
+            if isinstance(configured, list) and account in configured:  # run --workers N
+                where = ("its worker process has not written its first status"
+                         if status["bot"].get("workers") else "no status of it yet")
+                return (f"--account: account {account!r} has not reported yet ({where}; try "
+                        "again in a moment)")
             known = ", ".join(accounts) if isinstance(accounts, dict) else ""
             return f"--account: no account {account!r} in the status (accounts: {known or 'none'})"
         if as_json:

@@ -215,3 +215,21 @@ def test_a_worker_not_started_reads_no_snapshot(tmp_path):
                         "accounts": {"alpha": account_entry("A", True)}})
     s = merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True)
     assert s["accounts"] == {}
+
+
+def test_an_account_whose_worker_has_not_reported_yet_is_named_as_such(tmp_path, procs):
+    """`status --account beta` while beta's worker had not written its first snapshot said
+    "no account 'beta' in the status (accounts: alpha)", as for a name nobody configured."""
+    from runtime.status_cli import show_status
+
+    w1 = Worker(index=1, accounts=("alpha", "gamma"), proc=procs())
+    w2 = Worker(index=2, accounts=("beta",), proc=procs())
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": account_entry("A", False),
+                                         "gamma": account_entry("B", False)}))
+    status = merge_status(tmp_path, bot([w1, w2]), [w1, w2], 200.0, grouped=True)
+    (tmp_path / "status.json").write_text(json.dumps(status))
+    assert show_status(tmp_path, False, "beta") == (
+        "--account: account 'beta' has not reported yet (its worker process has not written "
+        "its first status; try again in a moment)")
+    assert show_status(tmp_path, True, "nobody") == (
+        "--account: no account 'nobody' in the status (accounts: alpha, gamma)")
