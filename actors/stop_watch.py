@@ -43,6 +43,11 @@ stream reports a stop's cancel at once, so a REST look is only the cheap second 
 inside the 300 s reconciliation of open symbols then (20 stops at 1 s would be 1,200 of
 Binance's 2,400 weight a minute; at 15 s, 80 of the 120 a minute that 5 % allows)."""
 
+RECHECK_ROUNDS = 3
+"""A stop reported gone is skipped while its actor handles the report, and looked at again
+this many rounds after it when the actor still holds it resting (its lookup found it there:
+the watch's answer lagged); before, it was never looked at again while it stayed live."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WatchedStop:
@@ -86,7 +91,9 @@ class StopWatch:
         """Stop lookups made (one exchange call each)."""
         self.reported = 0
         """Stops found gone and reported to their actor."""
-        self._reported: set[str] = set()
+        self._round = 0
+        self._reported: dict[str, int] = {}
+        """Client order id -> the round it was reported gone in (`RECHECK_ROUNDS`)."""
         self._loop = Periodic(name="stop-watch", work=self.check_once, pace=self.pace,
                               look_s=interval_s, logger=logger, what="stop watch round",
                               monotonic=monotonic)
@@ -113,11 +120,13 @@ class StopWatch:
         self._resumed_looked = self.streams_resumed()
         watched = resting_stops(self.views)
         live = {w.client_order_id for w in watched}
-        self._reported &= live  # a stop the actor replaced or dropped is no longer "reported"
+        self._round += 1  # a stop the actor replaced or dropped is no longer "reported"
+        self._reported = {c: r for c, r in self._reported.items() if c in live}
         for stop in watched:
             if self._loop.stopping:
                 break
-            if stop.client_order_id in self._reported:
+            reported = self._reported.get(stop.client_order_id)
+            if reported is not None and self._round - reported < RECHECK_ROUNDS:
                 continue
             found = self._look(stop)
             if found is None:
@@ -128,7 +137,7 @@ class StopWatch:
                       else Reconcile(reason=f"stop {stop.client_order_id} not on the exchange"))
             if self.deliver(stop.symbol, report):
                 self.deliver(stop.symbol, Timer())  # re-place (or close) in the same breath
-                self._reported.add(stop.client_order_id)
+                self._reported[stop.client_order_id] = self._round
                 self.reported += 1
                 gone += 1
         return gone

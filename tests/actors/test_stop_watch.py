@@ -101,3 +101,35 @@ def test_a_grid_leg_stop_canceled_on_the_exchange_is_replaced(tmp_path):
         assert again.client_order_id in bot.open_orders()
     finally:
         bot.stop()
+
+
+def test_a_stop_reported_gone_but_found_resting_is_watched_again(tmp_path):
+    """The watch's look said "not on the exchange" (a venue answer that lagged), the actor's
+    reconciliation then found the stop resting and kept it: the watch had marked it reported
+    and skipped it for as long as it stayed live, so its real cancel later was never noticed
+    by the watch (only by a periodic reconcile, minutes later). It is looked at again."""
+    from exchange import errors
+    from tests.support.faulty_exchange import FaultyExchange
+
+    with live_long(tmp_path) as bot:
+        (stop,) = bot.stops()
+        lagging = FaultyExchange(bot.gateway)
+        answers = iter([errors.OrderNotFound("lagging replica: no such order")])
+
+        def lag_once(name: str, args: tuple, kwargs: dict) -> None:
+            if (exc := next(answers, None)) is not None:
+                raise exc
+
+        lagging.before["fetch_order"] = lag_once
+        sw = StopWatch(exchange=lagging, views=bot.views, deliver=bot.deliver,
+                       interval_s=0.05, logger=logger)
+        assert sw.check_once() == 1  # reported: the actor reconciles
+        bot.sync()
+        assert [o.oid for o in bot.stops()] == [stop.oid]  # found resting: kept as it is
+        assert [w.client_order_id for w in resting_stops(bot.views)] == [stop.cid]
+        bot.book.cancel(stop)  # now it is really gone
+        found = [sw.check_once() for _ in range(5)]
+        assert sum(found) == 1, found
+        wait_until(lambda: [o.oid for o in bot.stops()] not in ([], [stop.oid]),
+                   message="stop re-placed")
+        assert bot.view().protected
