@@ -83,9 +83,10 @@ class BackgroundSender:
         with self._submit_lock:
             self._stopped = True
         self._queue.put((_STOP, next(self._order), None))
-        self._thread.join(timeout_s)
-        self._stop.set()
-        self._thread.join(1.0)
+        if self._thread.ident is not None:  # started (a bot whose start failed before it: not)
+            self._thread.join(timeout_s)
+            self._stop.set()
+            self._thread.join(1.0)
         left = []
         with self._submit_lock:  # a send still in flight and failing later is logged by _run
             self._drained = True

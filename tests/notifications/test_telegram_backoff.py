@@ -137,3 +137,12 @@ def test_the_token_is_scrubbed_before_the_reason_is_cut():
     pieces = {TOKEN[i:i + 8] for i in range(len(TOKEN) - 7)}
     assert not any(piece in reason for piece in pieces), reason
     assert len(reason) <= 300
+
+
+def test_a_sender_never_started_stops_and_says_what_it_did_not_send(lines):
+    """A bot whose start failed before its Telegram sender started still stops it (runtime/
+    runner.py): stop() joined a thread never started and raised RuntimeError."""
+    sender = BackgroundSender(send=FailingSend(), logger=logger)
+    sender.submit(Outgoing(chat_id=7, text="ESCALATION X", kind="escalation"))
+    sender.stop(timeout_s=0.1)
+    assert any("not sent before shutdown" in line and "ESCALATION X" in line for line in lines)
