@@ -111,7 +111,7 @@ class Store:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-                if "schema_version" in meta and int(meta["schema_version"]) != SCHEMA_VERSION:
+                if "schema_version" in meta and meta["schema_version"] != str(SCHEMA_VERSION):
                     raise StoreUnreadable(  # a startup line, not "unexpected RuntimeError"
                         f"{self.path}: paper exchange store of schema {meta['schema_version']}; "
                         f"this version reads schema {SCHEMA_VERSION} (written by another "
@@ -139,6 +139,16 @@ class Store:
         set_position_mode(self._conn, self.path, meta, wanted, now_ms)
 
     def load(self) -> Snapshot:
+        """The store's state; a value that does not read (a damaged or hand-edited file) is a
+        StoreUnreadable naming the file, a startup line (it was 'unexpected ValueError')."""
+        try:
+            return self._load()
+        except (ValueError, ArithmeticError, TypeError, KeyError) as exc:
+            raise StoreUnreadable(
+                f"{self.path}: paper exchange store unreadable ({type(exc).__name__}: {exc}); "
+                "move it aside to start a fresh paper account") from None
+
+    def _load(self) -> Snapshot:
         with self._lock:
             c = self._conn
             meta = dict(c.execute("SELECT key, value FROM meta").fetchall())

@@ -599,3 +599,31 @@ def test_a_download_refused_for_its_symbol_leaves_no_empty_folder(tmp_path):
     with pytest.raises(DownloadError, match="'NOPE/USDT:USDT' is not a market on bybit"):
         run_download(args, exchange=CountingVenue(now_ms=START + 1_000 * 60_000))
     assert not (tmp_path / "candles").exists()
+
+
+def test_a_paper_store_with_an_unreadable_value_is_a_startup_line(tmp_path):
+    """A paper store whose schema_version is not a number, or whose wallet is not one, stopped
+    the start with 'unexpected ValueError' / 'unexpected InvalidOperation', naming no file."""
+    import sqlite3
+
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+                      "[dashboard]\nenabled = false\n[logging]\nconsole = false\n")
+    first = _bot("--config", str(config), "--duration", "1")  # a real store, then damaged
+    assert first.returncode == 0, first.stderr
+    store = tmp_path / "d" / "paper_exchange.sqlite"
+    for table, column, value, shown in (("balance", "wallet", "lots", "InvalidOperation"),
+                                        ("meta", "value", "four", "schema four")):
+        with sqlite3.connect(store) as con:
+            backup = con.execute(f"SELECT {column} FROM {table}").fetchall()
+            where = " WHERE key = 'schema_version'" if table == "meta" else ""
+            con.execute(f"UPDATE {table} SET {column} = ?{where}", (value,))
+        con.close()
+        done = _bot("--config", str(config), "--duration", "1")
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and str(store) in done.stderr, done.stderr
+        assert shown in done.stderr and "unexpected" not in done.stderr, done.stderr
+        with sqlite3.connect(store) as con:
+            if table == "balance":
+                con.execute("UPDATE balance SET wallet = ?", backup[0])
+        con.close()
