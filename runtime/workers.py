@@ -201,7 +201,8 @@ class WorkerParent:
         if off:
             logger.warning(
                 "--workers: {} not served with worker processes (one port or bot token cannot "
-                "be shared by N processes); status, logs, signal and resume work as usual",
+                "be shared by N processes); the commands `bot.py status`, `logs`, `signal` and "
+                "`resume` work as usual",
                 ", ".join(off),
             )
 
