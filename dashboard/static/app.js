@@ -45,6 +45,7 @@ async function refreshSession() {
   const r = await api("/api/session");
   state.session = r.body || {};
   const authed = !!state.session.authenticated;
+  if (authed) state.hadSession = true;  // a later 401 is a session that ended
   $("#login-form").hidden = authed || !state.session.controls_enabled;
   $("#logout-btn").hidden = !authed;
   const info = $("#auth-state");
@@ -61,6 +62,12 @@ $("#login-form").addEventListener("submit", async (ev) => {
   $("#token").value = "";
   message(r.ok ? "logged in" : "login refused: " + ((r.body && r.body.reason) || r.status), r.ok);
   await refreshSession();
+  if (r.ok && state.loggedOut) {  // back from an ended session: the live feed again
+    state.loggedOut = false;
+    clearInterval(polling);
+    polling = null;
+    connect();
+  }
   if (state.session.login_required) loadExtras();
 });
 $("#logout-btn").addEventListener("click", async () => {
@@ -345,6 +352,16 @@ function poll(reason) {
   const tick = async () => {
     const r = await api("/api/status").catch(() => ({ ok: false }));
     if (r.ok && r.body) { conn.textContent = "polling"; conn.className = "pill warn"; render(r.body); }
+    else if (r.status === 401) {  // the session ended (logout, expiry): say so, offer the login
+      conn.textContent = "logged out"; conn.className = "pill warn";
+      conn.title = "log in again to see the status";
+      if (!state.loggedOut) {
+        state.loggedOut = true;
+        await refreshSession();
+        message(state.hadSession ? "session ended: log in again" : "log in to see the status",
+                false);
+      }
+    }
     else { conn.textContent = "unreachable"; conn.className = "pill bad"; }
   };
   tick();
