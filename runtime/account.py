@@ -34,6 +34,7 @@ from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller, rest_poll_interval
+from runtime.start_checks import check_unlisted, check_venue
 from runtime.stream_wiring import with_streams
 from storage import control, queries
 from storage.opening import open_repository
@@ -47,20 +48,6 @@ from trading.client_ids import epoch_tag
 
 ExchangeBuilder = Callable[[Settings, Path], Any]
 ActorStarter = Callable[[str, ActorDeps], pykka.ActorRef]
-
-
-VENUE_KEY = "venue"
-"""Meta key: where the account's state was traded (`venue_identity`)."""
-
-
-def venue_identity(s: Settings) -> str:
-    """Where an account trades, as the database records it: `paper`, `dry-run on bybit`, `live
-    on bybit (sandbox)`. Simulated state never mixes with a live venue's."""
-    if s.bot.mode == "paper":
-        return "paper"
-    ex = s.exchange
-    place = " (sandbox)" if ex.sandbox else " (demo)" if ex.demo else ""
-    return f"{s.bot.mode} on {ex.id}{place}"
 
 
 def _start_symbol_actor(symbol: str, deps: ActorDeps) -> pykka.ActorRef:
@@ -131,7 +118,7 @@ class AccountRuntime:
             s.storage, path=s.resolve(s.storage.path), account=self.name,
             commit_guard=self._commit_guard,
         )
-        self._check_venue()
+        check_venue(self.repo, s, self.name, self.config_key)
         self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)
@@ -139,31 +126,7 @@ class AccountRuntime:
                 wiring.check_key(self.exchange)
         except wiring.StartupError as exc:
             raise wiring.StartupError(f"{self.config_key}{exc}") from None
-        held = self.repo.read(queries.unlisted_holdings, self.symbols)
-        if held:
-            names = ", ".join(held)
-            raise wiring.StartupError(
-                f"{self.config_key}symbols.list: account {self.name}'s storage holds an open "
-                f"position or an entry in flight for {names}, which symbols.list no longer "
-                f"lists; list {'it' if len(held) == 1 else 'them'} again so the bot manages "
-                f"{'it' if len(held) == 1 else 'them'} until flat (a position is never "
-                f"forgotten while the exchange may hold it)")
-
-    def _check_venue(self) -> None:
-        """One database holds one venue's state. Switched from paper or dry-run to live with
-        the same data dir, the live bot restored the simulated positions as real ones and sent
-        stops for them to the venue; a different venue (or its sandbox) the same. The first
-        run records where it trades; a run elsewhere is refused before anything is sent."""
-        assert self.repo is not None
-        here = venue_identity(self.settings)
-        stored = self.repo.get_meta(VENUE_KEY)
-        if stored is None:
-            self.repo.set_meta(VENUE_KEY, here)
-        elif stored != here:
-            raise wiring.StartupError(
-                f"{self.config_key}bot.mode / exchange.id: account {self.name}'s database holds "
-                f"the state of {stored}, not {here}; give this one its own bot.data_dir (or "
-                f"storage.url) and keep that one for {stored}")
+        check_unlisted(self.repo, self.symbols, self.name, self.config_key)
 
     def build(self) -> None:
         s, repo, exchange = self.settings, self.repo, self.exchange

@@ -1,0 +1,53 @@
+"""What an account's start refuses before anything is sent: a database that holds another
+venue's state, and a position in storage for a symbol symbols.list no longer lists. Each is a
+StartupError: one line, exit 2."""
+
+from __future__ import annotations
+
+from config.settings import Settings
+from runtime.startup_error import StartupError
+from storage import queries
+from storage.repository import Repository
+
+VENUE_KEY = "venue"
+"""Meta key: where the account's state was traded (`venue_identity`)."""
+
+
+def venue_identity(s: Settings) -> str:
+    """Where an account trades, as the database records it: `paper`, `dry-run on bybit`, `live
+    on bybit (sandbox)`. Simulated state never mixes with a live venue's."""
+    if s.bot.mode == "paper":
+        return "paper"
+    ex = s.exchange
+    place = " (sandbox)" if ex.sandbox else " (demo)" if ex.demo else ""
+    return f"{s.bot.mode} on {ex.id}{place}"
+
+
+def check_venue(repo: Repository, settings: Settings, name: str, config_key: str) -> None:
+    """One database holds one venue's state. Switched from paper or dry-run to live with the
+    same data dir, the live bot restored the simulated positions as real ones and sent stops
+    for them to the venue; a different venue (or its sandbox) the same. The first run records
+    where it trades; a run elsewhere is refused before anything is sent."""
+    here = venue_identity(settings)
+    stored = repo.get_meta(VENUE_KEY)
+    if stored is None:
+        repo.set_meta(VENUE_KEY, here)
+    elif stored != here:
+        raise StartupError(
+            f"{config_key}bot.mode / exchange.id: account {name}'s database holds the state of "
+            f"{stored}, not {here}; give this one its own bot.data_dir (or storage.url) and keep "
+            f"that one for {stored}")
+
+
+def check_unlisted(repo: Repository, symbols: list[str], name: str, config_key: str) -> None:
+    """Rule 2: a position stays tracked until the exchange says it is closed. A symbol taken off
+    symbols.list while storage holds its position (or an entry in flight) would be started by
+    nobody: no stop duty, no close, not in the status (storage/queries.unlisted_holdings)."""
+    held = repo.read(queries.unlisted_holdings, symbols)
+    if held:
+        them = "it" if len(held) == 1 else "them"
+        raise StartupError(
+            f"{config_key}symbols.list: account {name}'s storage holds an open position or an "
+            f"entry in flight for {', '.join(held)}, which symbols.list no longer lists; list "
+            f"{them} again so the bot manages {them} until flat (a position is never forgotten "
+            "while the exchange may hold it)")
