@@ -25,12 +25,15 @@ def _dates(ms: np.ndarray) -> np.ndarray:
     return ms.astype("datetime64[ms]")
 
 
-def _levels(result: RunResult, symbol: str, types: dict[str, str]) -> tuple[list, list]:
-    """A step line of a stop level from the journal; None breaks it when the position closes."""
+def _levels(result: RunResult, symbol: str, types: dict[str, str],
+            leg: str | None = None) -> tuple[list, list]:
+    """A step line of a stop level from the journal; None breaks it when the position closes.
+    `leg`: the hedge grid's leg whose line it is (each leg has its own stop and its own close;
+    found by review: both legs' stops made one line zigzagging between them)."""
     xs: list[Any] = []
     ys: list[Any] = []
     for now, sym, j in result.recorder.journal:
-        if sym != symbol:
+        if sym != symbol or (leg is not None and str(j.data.get("leg")) != leg):
             continue
         if j.type in types and j.data.get(types[j.type]) is not None:
             xs.append(np.datetime64(int(now * 1000), "ms"))
@@ -79,10 +82,14 @@ def figure(result: RunResult, eq: Equity, trades: list[Trade]) -> Any:
                 y=[float(price(t)) for t in own], mode="markers", name=f"{symbol} {label}",
                 marker={"symbol": symbol_, "size": 7},
                 text=[f"{t.side} {t.reason} net {t.net}" for t in own]), row=row, col=1)
-        for name, types in (("stop", {"StopPlaced": "stop_price"}),
-                            ("trailing", {"TrailingStopActivated": "trigger_price",
-                                          "StopMoveRequested": "new_stop"})):
-            xs, ys = _levels(result, symbol, types)
+        lines: list[tuple[str, dict[str, str], str | None]] = [
+            (f"stop {leg}", {"StopPlaced": "stop_price"}, leg) for leg in ("long", "short")
+        ] if result.settings.exchange.hedge_mode else [
+            ("stop", {"StopPlaced": "stop_price"}, None),
+            ("trailing", {"TrailingStopActivated": "trigger_price",
+                          "StopMoveRequested": "new_stop"}, None)]
+        for name, types, leg in lines:
+            xs, ys = _levels(result, symbol, types, leg)
             if xs:
                 fig.add_trace(go.Scattergl(x=xs, y=ys, name=f"{symbol} {name}",
                                            line={"shape": "hv", "width": 1, "dash": "dot"}),

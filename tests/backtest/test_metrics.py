@@ -204,3 +204,22 @@ def test_the_chart_file_is_the_same_bytes_for_the_same_run(tmp_path: Path) -> No
         folder.mkdir()
         charts.write(folder, result, eq, [])
     assert (first / "chart.html").read_bytes() == (second / "chart.html").read_bytes()
+
+
+def test_the_chart_draws_each_grid_legs_stop_as_its_own_line(tmp_path: Path) -> None:
+    """Found by review: the hedge grid's two legs' stops (long 3 % below, short 3 % above)
+    were one step line, jumping between the two levels, and one leg's close broke the other's
+    line. Flat at 100: both legs open at 100, their stops rest at 97 and 103."""
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{T0 + i * HOUR},100,100,100,100,10" for i in range(3)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "bot.toml").write_text(
+        f'[exchange]\nhedge_mode = true\n[symbols]\nlist = ["{SYMBOL}"]\n'
+        '[strategy]\nname = "hedge_grid"\n[strategy.grid]\nlevels = 1\nstep_pct = 1\n'
+        "take_profit_pct = 0.5\nrecalc_pct = 2\n"
+        f"[paper]\nslippage_bps = 0\ntaker_fee = {FEE}\n"
+        "[risk]\norder_size_usdt = 100\nstop_loss_pct = 3.0\n")
+    result = engine.run(load_settings(tmp_path / "bot.toml"), {SYMBOL: C.load(tmp_path / "t.csv")})
+    fig = charts.figure(result, metrics.equity_curve(result), [])
+    stops = {t.name: list(t.y) for t in fig.data if "stop" in t.name}
+    assert stops == {f"{SYMBOL} stop long": [97.0], f"{SYMBOL} stop short": [103.0]}
