@@ -44,6 +44,36 @@ def _levels(result: RunResult, symbol: str, types: dict[str, str],
     return xs, ys
 
 
+Marker = tuple[Any, float, str]
+
+
+def _fills(result: RunResult, symbol: str, trades: list[Trade]) -> tuple[list[Marker],
+                                                                         list[Marker]]:
+    """(entries, exits) of `symbol`: every fill of the ledger at its own time and price (found
+    by review: a marker per closed trade put a hedge-grid leg's average entry, its averaging
+    levels included, at the leg's opening time, showed no averaging fill, and no entry of a
+    position still open at the end)."""
+    sides: dict[str, str] = {}
+    for _, sym, j in result.recorder.journal:
+        if sym == symbol and j.type in ("PositionOpened", "LegOpened"):
+            sides[j.data["position_id"]] = str(j.data.get("side") or j.data.get("leg"))
+    closed = {t.position_id: t for t in trades if t.symbol == symbol}
+    entries: list[Marker] = []
+    exits: list[Marker] = []
+    for now, sym, b in result.recorder.ledger:
+        side = sides.get(b.position_id)
+        if sym != symbol or side is None or b.amount == 0:
+            continue  # a fee told late (no amount), a fill of no position opened here
+        at = np.datetime64(int(now * 1000), "ms")
+        if (b.side == "buy") == (side == "long"):
+            entries.append((at, float(b.price), f"{side} entry {b.amount} @ {b.price}"))
+        else:
+            t = closed.get(b.position_id)
+            end = f", {t.reason}, net {t.net}" if t is not None else ""
+            exits.append((at, float(b.price), f"{side} exit {b.amount} @ {b.price}{end}"))
+    return entries, exits
+
+
 def html(result: RunResult, eq: Equity, trades: list[Trade]) -> str:
     # a fixed element id: plotly picks a random one, so the same run wrote another file
     return figure(result, eq, trades).to_html(full_html=True, include_plotlyjs=True,
@@ -73,15 +103,13 @@ def figure(result: RunResult, eq: Equity, trades: list[Trade]) -> Any:
         fig.add_trace(go.Scattergl(x=_dates(closes_at),
                                    y=np.asarray(c.close[::k], dtype=float), name=f"{symbol} close",
                                    line={"width": 1}), row=row, col=1)
-        own = [t for t in trades if t.symbol == symbol]
-        for label, when, price, symbol_ in (
-                ("entries", lambda t: t.opened_at, lambda t: t.entry_price, "triangle-up"),
-                ("exits", lambda t: t.closed_at, lambda t: t.exit_price, "x")):
+        entries, exits = _fills(result, symbol, trades)
+        for label, marks, symbol_ in (("entries", entries, "triangle-up"),
+                                      ("exits", exits, "x")):
             fig.add_trace(go.Scattergl(
-                x=[np.datetime64(int(when(t) * 1000), "ms") for t in own],
-                y=[float(price(t)) for t in own], mode="markers", name=f"{symbol} {label}",
-                marker={"symbol": symbol_, "size": 7},
-                text=[f"{t.side} {t.reason} net {t.net}" for t in own]), row=row, col=1)
+                x=[m[0] for m in marks], y=[m[1] for m in marks], mode="markers",
+                name=f"{symbol} {label}", marker={"symbol": symbol_, "size": 7},
+                text=[m[2] for m in marks]), row=row, col=1)
         lines: list[tuple[str, dict[str, str], str | None]] = [
             (f"stop {leg}", {"StopPlaced": "stop_price"}, leg) for leg in ("long", "short")
         ] if result.settings.exchange.hedge_mode else [

@@ -23,6 +23,7 @@ import pytest
 
 from backtest import candles as C
 from backtest import charts, engine, metrics, report
+from backtest.trades import closed_trades
 from config.loader import load_settings
 from trading.events import SignalRaised
 from trading.model import Side
@@ -206,20 +207,58 @@ def test_the_chart_file_is_the_same_bytes_for_the_same_run(tmp_path: Path) -> No
     assert (first / "chart.html").read_bytes() == (second / "chart.html").read_bytes()
 
 
-def test_the_chart_draws_each_grid_legs_stop_as_its_own_line(tmp_path: Path) -> None:
-    """Found by review: the hedge grid's two legs' stops (long 3 % below, short 3 % above)
-    were one step line, jumping between the two levels, and one leg's close broke the other's
-    line. Flat at 100: both legs open at 100, their stops rest at 97 and 103."""
+def _grid(tmp: Path, rows: Sequence[tuple[float, float, float, float]]) -> Any:
+    """The hedge grid on hourly `rows`: one level 1 % away, take-profit 0.5 %, stop 3 %."""
     lines = ["timestamp,open,high,low,close,volume"]
-    lines += [f"{T0 + i * HOUR},100,100,100,100,10" for i in range(3)]
-    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
-    (tmp_path / "bot.toml").write_text(
+    lines += [f"{T0 + i * HOUR},{o},{h},{lo},{c},10" for i, (o, h, lo, c) in enumerate(rows)]
+    (tmp / "t.csv").write_text("\n".join(lines) + "\n")
+    (tmp / "bot.toml").write_text(
         f'[exchange]\nhedge_mode = true\n[symbols]\nlist = ["{SYMBOL}"]\n'
         '[strategy]\nname = "hedge_grid"\n[strategy.grid]\nlevels = 1\nstep_pct = 1\n'
         "take_profit_pct = 0.5\nrecalc_pct = 2\n"
         f"[paper]\nslippage_bps = 0\ntaker_fee = {FEE}\n"
         "[risk]\norder_size_usdt = 100\nstop_loss_pct = 3.0\n")
-    result = engine.run(load_settings(tmp_path / "bot.toml"), {SYMBOL: C.load(tmp_path / "t.csv")})
+    return engine.run(load_settings(tmp / "bot.toml"), {SYMBOL: C.load(tmp / "t.csv")})
+
+
+def test_the_chart_draws_each_grid_legs_stop_as_its_own_line(tmp_path: Path) -> None:
+    """Found by review: the hedge grid's two legs' stops (long 3 % below, short 3 % above)
+    were one step line, jumping between the two levels, and one leg's close broke the other's
+    line. Flat at 100: both legs open at 100, their stops rest at 97 and 103."""
+    result = _grid(tmp_path, [(100, 100, 100, 100)] * 3)
     fig = charts.figure(result, metrics.equity_curve(result), [])
     stops = {t.name: list(t.y) for t in fig.data if "stop" in t.name}
     assert stops == {f"{SYMBOL} stop long": [97.0], f"{SYMBOL} stop short": [103.0]}
+
+
+def _markers(result: Any) -> dict[str, list[tuple[np.datetime64, float]]]:
+    fig = charts.figure(result, metrics.equity_curve(result), closed_trades(result.recorder))
+    return {t.name.split()[-1]: [(np.datetime64(x, "ms"), y) for x, y in zip(t.x, t.y, strict=True)]
+            for t in fig.data if t.name.endswith(("entries", "exits"))}
+
+
+def _at(ms: int) -> np.datetime64:
+    return np.datetime64(ms, "ms")
+
+
+def test_the_chart_marks_the_entry_of_a_position_open_at_the_end(tmp_path: Path) -> None:
+    """Found by review: the markers came from closed trades only, so a position still open at
+    the end had no entry on the chart. Long at 100 at the first open, never closed."""
+    rows = [(T0 + h * HOUR, (100, 100, 100, 100)) for h in range(3)]
+    result = _run(tmp_path, {SYMBOL: (HOUR, rows)}, {SYMBOL: Plan([T0 / 1000])})
+    assert _markers(result) == {"entries": [(_at(T0), 100.0)], "exits": []}
+
+
+def test_the_chart_marks_every_grid_fill_at_its_own_time_and_price(tmp_path: Path) -> None:
+    """Found by review: a grid leg's one entry marker sat at the leg's opening time at its
+    average entry, its averaging levels included (99.5 at the first moment, where 100 traded),
+    and the averaging fill had none. Both legs open at 100 just before the first candle; the
+    fourth candle (down: O-H-L-C, 100, 100, 96, 96) reaches 96 at 3:30: the long's level
+    fills at 99, its stop (97) and then the bot close the two contracts at 96; the short's
+    take-profit fills at 99.5; both legs reopen at 96 at the next point (3:45)."""
+    down = T0 + 3 * HOUR + 30 * 60_000
+    result = _grid(tmp_path, [(100, 100, 100, 100)] * 3 + [(100, 100, 96, 96)] + [(96,) * 4] * 3)
+    marks = _markers(result)
+    assert marks["entries"] == [(_at(T0 - 1), 100.0), (_at(T0 - 1), 100.0), (_at(down), 99.0),
+                                (_at(down + 15 * 60_000), 96.0), (_at(down + 15 * 60_000), 96.0)]
+    assert marks["exits"] == [(_at(down), 96.0), (_at(down), 96.0), (_at(down), 99.5)]
