@@ -262,3 +262,32 @@ def test_the_chart_marks_every_grid_fill_at_its_own_time_and_price(tmp_path: Pat
     assert marks["entries"] == [(_at(T0 - 1), 100.0), (_at(T0 - 1), 100.0), (_at(down), 99.0),
                                 (_at(down + 15 * 60_000), 96.0), (_at(down + 15 * 60_000), 96.0)]
     assert marks["exits"] == [(_at(down), 96.0), (_at(down), 96.0), (_at(down), 99.5)]
+
+
+def test_trade_figures_match_a_hand_computation_across_two_symbols(tmp_path: Path) -> None:
+    """Hourly candles, ten hours. TEST: long 1 at 100 (0:00) out at 101 (2:00): +1 less fees
+    0.11055 = +0.88945; long 1 at 100 (3:00) out at 100.05 (5:00): +0.05 less fees 0.1100275,
+    a loss after fees. B (flat at 50): long 2 at 1:00 out at 4:00: -0.11 (fees). Exposure
+    0:00..5:00 of 10 h (overlaps count once); streak 2 (closes at 4:00 and 5:00, across
+    symbols); the deepest fall is from the peak at 3:00 (the win, less B's entry fee 0.055:
+    10,000.83445) to 10,000.7194225, in % of that peak, not of the starting balance."""
+    a = [(T0 + h * HOUR, (p,) * 4) for h, p in enumerate([100, 100, 101, 100, 100] + [100.05] * 5)]
+    b = [(T0 + h * HOUR, (50,) * 4) for h in range(10)]
+    plans = {SYMBOL: Plan([T0 / 1000, (T0 + 3 * HOUR) / 1000],
+                          [(T0 + 2 * HOUR) / 1000, (T0 + 5 * HOUR) / 1000]),
+             "B/USDT:USDT": Plan([(T0 + HOUR) / 1000], [(T0 + 4 * HOUR) / 1000])}
+    rep = report.build(_run(tmp_path, {SYMBOL: (HOUR, a), "B/USDT:USDT": (HOUR, b)}, plans))
+    s = rep["summary"]
+    win, loss_b, loss_a = Decimal("0.88945"), Decimal("-0.11"), Decimal("-0.0600275")
+    assert [Decimal(t["net_pnl"]) for t in rep["trades"]] == [win, loss_b, loss_a]
+    assert (s["trades"], s["win_rate"], s["net_pnl"]) == (3, 1 / 3, win + loss_b + loss_a)
+    assert s["fees"] == Decimal("0.11055") + Decimal("0.11") + Decimal("0.1100275")
+    assert s["profit_factor"] == win / -(loss_b + loss_a)
+    assert s["exposure_pct"] == pytest.approx(50.0)
+    assert s["avg_hold_s"] == pytest.approx((2 + 3 + 2) * 3600 / 3)
+    assert s["longest_losing_streak"] == 2
+    peak, low = 10_000 + float(win) - 0.055, 10_000 + float(win + loss_b + loss_a)
+    assert s["max_drawdown"] == pytest.approx(low - peak)
+    assert s["max_drawdown_pct"] == pytest.approx((low - peak) / peak * 100)
+    assert rep["per_symbol"][SYMBOL]["net_pnl"] == win + loss_a
+    assert rep["per_exit_reason"]["strategy exit"]["trades"] == 3
