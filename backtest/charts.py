@@ -14,11 +14,26 @@ from backtest.files import write_private
 from backtest.metrics import Equity
 from backtest.trades import Trade
 
-MAX_POINTS = 20_000  # per line in the HTML; longer series are thinned by an even stride
+MAX_POINTS = 20_000  # per line in the HTML at most; longer series are thinned (`_keep`)
 
 
-def _stride(n: int) -> int:
-    return max(1, -(-n // MAX_POINTS))
+def _keep(*series: np.ndarray) -> np.ndarray:
+    """The indices of the points drawn of equally long `series`: every point up to MAX_POINTS;
+    more in buckets, each keeping its first point and every series' lowest and highest (found
+    by review: an even stride skipped points, so the drawn drawdown could miss the reported
+    maximum, and the price line its highest and lowest closes)."""
+    n = len(series[0])
+    if n <= MAX_POINTS:
+        return np.arange(n)
+    size = -(-n // (MAX_POINTS // (1 + 2 * len(series))))
+    starts = np.arange(0, n, size)
+    keep = [starts, np.array([n - 1])]
+    for values in series:
+        padded = np.full(len(starts) * size, np.nan)
+        padded[:n] = values
+        rows = padded.reshape(len(starts), size)
+        keep += [starts + np.nanargmin(rows, axis=1), starts + np.nanargmax(rows, axis=1)]
+    return np.unique(np.concatenate(keep))
 
 
 def _dates(ms: np.ndarray) -> np.ndarray:
@@ -88,20 +103,20 @@ def figure(result: RunResult, eq: Equity, trades: list[Trade]) -> Any:
     symbols = list(result.candles)
     fig = make_subplots(rows=2 + len(symbols), cols=1, shared_xaxes=True, vertical_spacing=0.03,
                         subplot_titles=["equity (USDT)", "drawdown (USDT)", *symbols])
-    k = _stride(len(eq.ts_ms))
-    x = _dates(eq.ts_ms[::k])
-    fig.add_trace(go.Scattergl(x=x, y=eq.equity[::k], name="equity"), row=1, col=1)
-    fig.add_trace(go.Scattergl(x=x, y=eq.drawdown[::k], name="drawdown", fill="tozeroy"),
+    k = _keep(eq.equity, eq.drawdown)
+    x = _dates(eq.ts_ms[k])
+    fig.add_trace(go.Scattergl(x=x, y=eq.equity[k], name="equity"), row=1, col=1)
+    fig.add_trace(go.Scattergl(x=x, y=eq.drawdown[k], name="drawdown", fill="tozeroy"),
                   row=2, col=1)
     for row, symbol in enumerate(symbols, start=3):
         c = result.candles[symbol]
-        k = _stride(len(c.ts))
+        closes = np.asarray(c.close if c.price_floats is None else c.price_floats[3], dtype=float)
+        k = _keep(closes)
         # each close at the time it is replayed (open + 3/4 of the timeframe, backtest/engine.py),
         # not at the candle's open: an hour's close drawn at its start showed it before the
         # trades inside that hour were made
-        closes_at = np.asarray(c.ts[::k], dtype=np.int64) + 3 * c.timeframe_ms // 4
-        fig.add_trace(go.Scattergl(x=_dates(closes_at),
-                                   y=np.asarray(c.close[::k], dtype=float), name=f"{symbol} close",
+        closes_at = np.asarray(c.ts, dtype=np.int64)[k] + 3 * c.timeframe_ms // 4
+        fig.add_trace(go.Scattergl(x=_dates(closes_at), y=closes[k], name=f"{symbol} close",
                                    line={"width": 1}), row=row, col=1)
         entries, exits = _fills(result, symbol, trades)
         for label, marks, symbol_ in (("entries", entries, "triangle-up"),

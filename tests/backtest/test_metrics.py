@@ -291,3 +291,22 @@ def test_trade_figures_match_a_hand_computation_across_two_symbols(tmp_path: Pat
     assert s["max_drawdown_pct"] == pytest.approx((low - peak) / peak * 100)
     assert rep["per_symbol"][SYMBOL]["net_pnl"] == win + loss_a
     assert rep["per_exit_reason"]["strategy exit"]["trades"] == 3
+
+
+def test_a_long_chart_still_draws_the_deepest_drawdown(tmp_path: Path) -> None:
+    """Found by review: a series longer than the chart's point budget was thinned by an even
+    stride, which skipped the deepest drawdown (the chart did not show the reported maximum).
+    An equity curve of three times the budget, flat at 10,000 but one step at 9,900, at an
+    index no stride of 3 keeps."""
+    n = 3 * charts.MAX_POINTS + 1
+    equity = np.full(n, 10_000.0)
+    equity[n // 2 + 1] = 9_900.0
+    assert (n // 2 + 1) % 3 != 0
+    eq = metrics.Equity(ts_ms=T0 + np.arange(n, dtype=np.int64) * 60_000, equity=equity,
+                        drawdown=equity - np.maximum.accumulate(equity))
+    rows = [(T0 + h * HOUR, (100, 100, 100, 100)) for h in range(3)]
+    fig = charts.figure(_run(tmp_path, {SYMBOL: (HOUR, rows)}, {SYMBOL: Plan()}), eq, [])
+    drawn = {t.name: t for t in fig.data}
+    assert min(drawn["drawdown"].y) == -100.0
+    assert min(drawn["equity"].y) == 9_900.0
+    assert len(drawn["equity"].y) <= charts.MAX_POINTS
