@@ -121,7 +121,8 @@ def render(report: dict[str, Any], width: int = 100, seconds: float | None = Non
         ("average hold", _hours(s["avg_hold_s"])),
         ("longest losing streak", str(s["longest_losing_streak"])),
         ("escalations", str(s["escalations"])),
-        ("positions open at the end", str(s["open_at_end"])),
+        ("positions open at the end", str(s["open_at_end"]) + (
+            f" ({_num(s['open_pnl'], 2)} USDT, not in net P&L)" if s["open_at_end"] else "")),
     ]
     for k, v in rows:
         head.add_row(k, v)

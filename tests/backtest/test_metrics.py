@@ -310,3 +310,19 @@ def test_a_long_chart_still_draws_the_deepest_drawdown(tmp_path: Path) -> None:
     assert min(drawn["drawdown"].y) == -100.0
     assert min(drawn["equity"].y) == 9_900.0
     assert len(drawn["equity"].y) <= charts.MAX_POINTS
+
+
+def test_the_report_says_what_an_open_position_adds_to_the_final_equity(tmp_path: Path) -> None:
+    """Found by review: a position still open at the end was in the final equity (valued at
+    the last price) but not in the net P&L, and the report did not say by how much they
+    differed. Long 1 at 100 at the first open, 101 at the end, never closed: the final equity
+    is 10,000 + 1 - 0.055 (its entry fee), the net P&L 0, and the report says 0.945 of it
+    comes from the open position."""
+    rows = [(T0, (100,) * 4), (T0 + HOUR, (100,) * 4), (T0 + 2 * HOUR, (101,) * 4)]
+    rep = report.build(_run(tmp_path, {SYMBOL: (HOUR, rows)}, {SYMBOL: Plan([T0 / 1000])}))
+    s = rep["summary"]
+    assert (s["net_pnl"], s["open_at_end"]) == (0, 1)
+    assert s["final_equity"] == pytest.approx(10_000 + 1 - 0.055)
+    assert s["open_pnl"] == pytest.approx(1 - 0.055)
+    line = next(x for x in report.render(rep).splitlines() if "open at the end" in x)
+    assert "1 (0.94 USDT, not in net P&L)" in line or "1 (0.95 USDT, not in net P&L)" in line
