@@ -66,7 +66,11 @@ def _num(value: Any, digits: int = 2, suffix: str = "") -> str:
 
 
 def _hours(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 3600:.1f} h"
+    """A duration: in minutes under an hour (found by review: in hours with one decimal, an
+    average hold of 2 minutes read "0.0 h")."""
+    if seconds is None:
+        return "-"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
 def _group_table(title: str, first: str, rows: dict[str, dict[str, Any]]) -> Table:

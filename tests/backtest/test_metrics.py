@@ -326,3 +326,16 @@ def test_the_report_says_what_an_open_position_adds_to_the_final_equity(tmp_path
     assert s["open_pnl"] == pytest.approx(1 - 0.055)
     line = next(x for x in report.render(rep).splitlines() if "open at the end" in x)
     assert "1 (0.94 USDT, not in net P&L)" in line or "1 (0.95 USDT, not in net P&L)" in line
+
+
+def test_a_short_average_hold_reads_in_minutes(tmp_path: Path) -> None:
+    """Found by review: the average hold was printed in hours with one decimal, so a hold of
+    two minutes read "0.0 h". Long at 100 at the first open of 1-minute candles, out at the
+    third open: two minutes."""
+    minute = 60_000
+    rows = [(T0 + i * minute, (100, 100, 100, 100)) for i in range(5)]
+    rep = report.build(_run(tmp_path, {SYMBOL: (minute, rows)},
+                            {SYMBOL: Plan([T0 / 1000], [(T0 + 2 * minute) / 1000])}))
+    assert rep["summary"]["avg_hold_s"] == pytest.approx(120.0)
+    line = next(x for x in report.render(rep).splitlines() if "average hold" in x)
+    assert "2.0 min" in line
