@@ -12,6 +12,8 @@ ZERO = Decimal(0)
 EXIT_KINDS = {
     "stop_loss": "stop", "stop_loss_bot": "stop", "trailing_stop": "trailing stop",
     "take_profit": "take-profit", "emergency_close": "escalation",
+    "closed_on_exchange": "closed on exchange",  # found closed by reconciliation: its stop
+    # filled while no one looked, a liquidation, a close by hand (not the strategy's exit)
 }
 
 
@@ -34,7 +36,7 @@ class Trade:
     @property
     def exit_kind(self) -> str:
         """The report's exit category: stop, trailing stop, take-profit, strategy exit,
-        escalation."""
+        escalation, closed on exchange."""
         return EXIT_KINDS.get(self.reason, "strategy exit")
 
     @property

@@ -339,3 +339,24 @@ def test_a_short_average_hold_reads_in_minutes(tmp_path: Path) -> None:
     assert rep["summary"]["avg_hold_s"] == pytest.approx(120.0)
     line = next(x for x in report.render(rep).splitlines() if "average hold" in x)
     assert "2.0 min" in line
+
+
+def test_a_position_found_closed_on_the_exchange_is_not_a_strategy_exit():
+    """A close the core records as 'closed_on_exchange' (reconciliation found the position gone:
+    its stop filled while no one looked, a liquidation, a close by hand) was labelled 'strategy
+    exit' like the strategy's own exits; it has its own row now."""
+    from decimal import Decimal as D
+
+    from backtest.trades import Trade
+
+    trade = Trade(symbol="BTC/USDT:USDT", position_id="p", side="long", opened_at=0.0,
+                  closed_at=60.0, contracts=D(1), entry_price=D(100), exit_price=D(99),
+                  gross=D(-1), fees=D("0.1"), net=D("-1.1"), reason="closed_on_exchange")
+    assert trade.exit_kind == "closed on exchange"
+    assert replace_reason(trade, "mean_reverted").exit_kind == "strategy exit"
+
+
+def replace_reason(trade, reason):  # noqa: ANN001, ANN201
+    from dataclasses import replace
+
+    return replace(trade, reason=reason)
