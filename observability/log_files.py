@@ -201,9 +201,13 @@ class ConsoleCopy:
 def reopen_if_deleted(main: AppendFile, streams: MutableMapping[Any, AppendFile],
                       faults: WriteFaults) -> None:
     """bot.log deleted while open (the logs folder removed): said once, then every file is
-    opened again where it belongs (the folder made again; ``streams`` reopen on demand)."""
+    opened again where it belongs (the folder made again; ``streams`` reopen on demand).
+    An actor's file deleted on its own (``rm -r logs/<account>``, ``rm logs/X.log``) is said
+    once per folder and opened again by its next line (found by review: its lines went to the
+    deleted file, unreadable and unsaid, until a rotation)."""
     try:
         if not main.unlinked():
+            _drop_deleted(streams, faults)
             return
         for stream in streams.values():
             stream.close()
@@ -214,6 +218,24 @@ def reopen_if_deleted(main: AppendFile, streams: MutableMapping[Any, AppendFile]
         return
     faults.report(f"log file {main.path} was deleted while the bot ran; its lines since then "
                   "are lost, the log files are written again")
+
+
+def _drop_deleted(streams: MutableMapping[Any, AppendFile], faults: WriteFaults) -> None:
+    """Close the actors' files that were deleted while open, so their next line opens them
+    again (and their folder: ``LogStreams._stream``); one report per folder."""
+    folders: set[Path] = set()
+    for key, stream in list(streams.items()):
+        try:
+            if not stream.unlinked():
+                continue
+        except OSError:
+            continue  # not ours to judge here: a write to it reports its own fault
+        stream.close()
+        del streams[key]
+        folders.add(stream.path.parent)
+    for folder in sorted(folders):
+        faults.report(f"log files in {folder} were deleted while the bot ran; their lines "
+                      "since then are lost, the files are written again")
 
 
 def to_stderr(text: str) -> None:

@@ -205,7 +205,7 @@ class LogStreams:
         symbol, account = key
         path = self.path_for(symbol, account)
         if account is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         stream = AppendFile(path, self._rotate_bytes, self._retention, self._write)
         self._streams[key] = stream
         return stream

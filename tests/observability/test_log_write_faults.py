@@ -133,3 +133,43 @@ def test_a_deleted_logs_folder_is_said_once_and_made_again(tmp_path):
             "after 0", "after 1", "after 2"]
         assert os.stat(path).st_mode & 0o777 == 0o600
     assert os.stat(logs).st_mode & 0o777 == 0o700
+
+
+def test_a_deleted_account_folder_or_symbol_file_is_said_once_and_written_again(tmp_path):
+    """`rm -r logs/alpha` (or `rm logs/ETH_USDT_USDT.log`) under a running bot, bot.log kept:
+    the account's lines went on into the deleted files, unreadable and unsaid, for good. Now
+    the next batch a second later says so once per folder and writes the files again."""
+    clock, reports = Clock(), []
+    logs = tmp_path / "logs"
+    eth = "ETH/USDT:USDT"
+    streams = LogStreams(logs, report=reports.append, clock=clock)
+    streams.attach("INFO")
+    alpha, btc = logger.bind(account="alpha"), logger.bind(account="alpha", symbol=BTC)
+    try:
+        btc.warning("before")
+        alpha.warning("before")
+        logger.bind(symbol=eth).warning("before")
+        shutil.rmtree(logs / "alpha")
+        (logs / "ETH_USDT_USDT.log").unlink()
+        btc.warning("into the deleted file")
+        clock.now += 1.5
+        for i in range(3):
+            btc.warning("after {}", i)
+            alpha.warning("after {}", i)
+            logger.bind(symbol=eth).warning("after {}", i)
+            clock.now += 1.5
+    finally:
+        streams.close()
+    assert sorted(r.split()[3] for r in reports) == [str(logs), str(logs / "alpha")], reports
+    assert all("were deleted while the bot ran" in r for r in reports)
+    for path in (logs / "alpha" / "BTC_USDT_USDT.log", logs / "alpha" / "bot.log",
+                 logs / "ETH_USDT_USDT.log"):
+        assert _messages(path) == ["after 0", "after 1", "after 2"], path
+        assert os.stat(path).st_mode & 0o777 == 0o600
+    assert os.stat(logs / "alpha").st_mode & 0o777 == 0o700
+    bot = _messages(logs / "bot.log")
+    assert bot.count("into the deleted file") == 1 and bot.count("after 2") == 3
+
+
+def _messages(path: Path) -> list[str]:
+    return [line.split(" | ", 3)[3] for line in path.read_text().splitlines()]
