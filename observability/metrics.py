@@ -266,6 +266,11 @@ def _currency_families(status: dict[str, Any],
         current.add_metric([account], 1.0 if alive and not stale else 0.0)
         if entry.get("snapshot_age_s") is not None:
             age.add_metric([account], float(entry["snapshot_age_s"]))
+    # a configured account with no figures at all (its worker died or hung before its first
+    # snapshot): not current, rather than no sample that a `== 0` rule never sees
+    for account in (status.get("bot") or {}).get("accounts") or ():
+        if isinstance(account, str) and account not in accounts:
+            current.add_metric([account], 0.0)
     yield from (current, age)
 
 
