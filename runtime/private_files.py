@@ -16,7 +16,8 @@ FILE_MODE = 0o600
 
 def make_private(data_dir: Path) -> list[str]:
     """Set the umask, create ``data_dir`` 0700 and chmod what is in it (folders 0700, files
-    0600). Returns one line per path that could not be changed (the bot still starts)."""
+    0600, or 0700 for a file its owner could run). Returns one line per path that could not be
+    changed (the bot still starts)."""
     os.umask(PRIVATE_UMASK)
     data_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     problems: list[str] = []
@@ -24,8 +25,8 @@ def make_private(data_dir: Path) -> list[str]:
     for root, dirs, files in os.walk(data_dir):
         for name in dirs:
             _chmod(Path(root) / name, DIR_MODE, problems)
-        for name in files:
-            _chmod(Path(root) / name, FILE_MODE, problems)
+        for name in files:  # the owner's execute bit stays (a hook script kept here)
+            _chmod(Path(root) / name, FILE_MODE | stat.S_IXUSR, problems)
     return problems
 
 
