@@ -15,7 +15,7 @@ from pathlib import Path
 from config.errors import ConfigError
 from config.loader import configured_data_dir, load_settings
 from config.settings import Settings
-from observability.log_format import escaped
+from observability.log_format import UtcClock, escaped, traceback_text
 from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
 from runtime import shutdown
@@ -103,10 +103,12 @@ def unexpected(exc: BaseException, command: str, data_dir: Path | None,
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
+            # as the streams write a line with a traceback: one line, escaped, then the
+            # traceback, whose lines never read as log lines (log_format.traceback_text)
             os.write(
                 fd,
-                f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} | CRITICAL | - | "
-                f"{line}\n{text}".encode("utf-8", "backslashreplace"),
+                f"{UtcClock().format(time.time())} | CRITICAL | - | {escaped(line)}\n"
+                f"{traceback_text(text)}".encode("utf-8", "backslashreplace"),
             )
         finally:
             os.close(fd)
