@@ -346,6 +346,7 @@ class AccountRuntime:
             seen=lambda sid: repo.read(queries.signal_received, sid),
             open_positions=gate.open_positions,  # what the gate counts, of either style
             max_open_positions=self.settings.risk.max_open_positions,
+            log=self.log,  # its signals' lines in its own log, tagged with its name
         )
 
     def apply_controls(self) -> None:

@@ -164,6 +164,9 @@ class SignalAccount:
     open_positions: Callable[[], int]
     max_open_positions: int
     """The account's risk.max_open_positions (used when signals.max_open_positions is 0)."""
+    log: Any = None
+    """The account's own logger (bound with its name when the bot has several accounts), for
+    its router's lines; None: the receiver's."""
 
 
 def build_account_signal_services(
@@ -176,7 +179,7 @@ def build_account_signal_services(
     """One receiver for the whole bot; each account has its own router (journal, duplicates,
     wave and open-position limits) and signals go to the account that trades their symbol, or
     to the one they name in ``account`` (see signals.accounts)."""
-    routers = {a.name: _router(config, a, logger) for a in accounts}
+    routers = {a.name: _router(config, a, logger if a.log is None else a.log) for a in accounts}
     return _transports(
         config,
         AccountDispatcher(routers, logger),
