@@ -84,10 +84,10 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
     """With run --workers N, logs/bot.log is the parent's and no file is written by two
     processes (README, Worker processes); a worker that met an unexpected error appended its
     traceback to logs/bot.log all the same, and `bot.py logs worker-2` did not show why it
-    died (found by review). A real `bot.py worker` process; the fault: a paper store whose
-    schema version is not a number."""
+    died (found by review). A real `bot.py worker` process; the fault: a bug raised in its main
+    thread every 0.3 s (a sitecustomize; the bad store values this test used before are
+    startup lines now), until one escapes."""
     import os
-    import sqlite3
     import subprocess
     import sys
 
@@ -97,18 +97,21 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
                       'symbols.list = ["BTC/USDT:USDT"]\n[[accounts]]\nname = "beta"\n'
                       'symbols.list = ["ETH/USDT:USDT"]\n')
     data = tmp_path / "data"
-    settings = load_settings(config)
-    store = data / settings.account_settings()[1].paper.store
-    store.parent.mkdir(parents=True)
-    with sqlite3.connect(store) as conn:
-        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-        conn.execute("INSERT INTO meta VALUES ('created_ms', '1700000000000')")
-        conn.execute("INSERT INTO meta VALUES ('schema_version', 'two')")
-    conn.close()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import signal, sys\n"
+        "if 'worker' in sys.argv:\n"
+        "    def _bug(signum, frame):\n"
+        "        raise RuntimeError('injected bug')\n"
+        "    signal.signal(signal.SIGALRM, _bug)\n"
+        "    signal.setitimer(signal.ITIMER_REAL, 0.3, 0.3)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)}
     r = subprocess.run([sys.executable, str(ROOT / "bot.py"), "worker", "--config", str(config),
                         "--data-dir", str(data), "--index", "2", "--accounts", "beta",
                         "--parent-pid", str(os.getpid())],
-                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+                       cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     own = data / "logs" / "worker-2.log"
     assert r.returncode == 2 and f"(traceback in {own})" in r.stderr, r.stderr
     assert "Traceback (most recent call last)" in own.read_text()
