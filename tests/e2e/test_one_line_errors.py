@@ -85,7 +85,7 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
     processes (README, Worker processes); a worker that met an unexpected error appended its
     traceback to logs/bot.log all the same, and `bot.py logs worker-2` did not show why it
     died (found by review). A real `bot.py worker` process; the fault: a bug raised in its main
-    thread every 0.3 s (a sitecustomize; the bad store values this test used before are
+    thread every 0.3 s once the command runs (a sitecustomize; the bad store values this test used before are
     startup lines now), until one escapes."""
     import os
     import subprocess
@@ -103,7 +103,11 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
         "import signal, sys\n"
         "if 'worker' in sys.argv:\n"
         "    def _bug(signum, frame):\n"
-        "        raise RuntimeError('injected bug')\n"
+        "        f = frame\n"  # only once the command runs (not during the imports)
+        "        while f is not None and f.f_code.co_name != 'dispatch':\n"
+        "            f = f.f_back\n"
+        "        if f is not None:\n"
+        "            raise RuntimeError('injected bug')\n"
         "    signal.signal(signal.SIGALRM, _bug)\n"
         "    signal.setitimer(signal.ITIMER_REAL, 0.3, 0.3)\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
