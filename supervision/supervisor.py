@@ -39,12 +39,15 @@ from supervision.alerts import Alerts
 from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
-from supervision.records import counted_escalations, store
+from supervision.record_keeper import RecordKeeper
+from supervision.records import counted_escalations
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
 ActorStarter = Callable[[str], pykka.ActorRef]
 """Starts a symbol's actor and returns its ref."""
+_KILL_SWITCH = "*kill switch*"
+"""The kill switch's record among the symbols' (supervision/record_keeper.py)."""
 
 
 class Supervisor:
@@ -100,6 +103,7 @@ class Supervisor:
         self.fences = FenceBoard()
         self.busy = BusyBoard(clock=monotonic)  # the pings' clock: progress is judged against them
         self.busy_waits = 0  # missed heartbeats forgiven: in an exchange call, or progressing
+        self.records = RecordKeeper()  # written off this thread: a stalled database stalls no beat
 
     # -- called from any thread --------------------------------------------------------------
     def report(self, symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
@@ -178,6 +182,7 @@ class Supervisor:
                 child.state = ChildState.STOPPED
             except Exception:  # noqa: BLE001 - a hung actor; its stop is still queued
                 stuck.append(child.symbol)
+        self.records.close(timeout_s=max(deadline - time.monotonic(), 1.0))  # before the repo
         return stuck
 
     # -- monitor thread -----------------------------------------------------------------------
@@ -271,9 +276,10 @@ class Supervisor:
             reason = (f"restarted {verdict.restarts_in_period} times in "
                       f"{self.policy.period_s:.0f}s; last: {error}")
             n, cid = verdict.restarts_in_period, uuid.uuid4().hex[:16]
-            store(self.log.bind(symbol=child.symbol), "the escalation",
-                  lambda: self.repo.quarantine(child.symbol, reason, correlation_id=cid),
-                  lambda: self.repo.add_escalation(child.symbol, reason, n, error))
+            self.records.add(self.log.bind(symbol=child.symbol), "the escalation",
+                             lambda: self.repo.quarantine(child.symbol, reason, correlation_id=cid),
+                             lambda: self.repo.add_escalation(child.symbol, reason, n, error),
+                             must=True, symbol=child.symbol)
             self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
             return
         child.state = ChildState.BACKING_OFF
@@ -289,9 +295,10 @@ class Supervisor:
         cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
         log = self.log.bind(symbol=sym)
         log.error("state cannot be restored, symbol quarantined: {}", error)
-        store(log, "the quarantine",
-              lambda: self.repo.quarantine(sym, f"{UNREADABLE}: {error}", correlation_id=cid),
-              lambda: self.repo.add_escalation(sym, why, 0, error))
+        self.records.add(
+            log, "the quarantine",
+            lambda: self.repo.quarantine(sym, f"{UNREADABLE}: {error}", correlation_id=cid),
+            lambda: self.repo.add_escalation(sym, why, 0, error), must=True, symbol=sym)
         # no emergency close: the position is not understood, its exchange stop keeps protecting
         self._on_escalation(sym, why, 0, error, at, close=False)
 
@@ -303,7 +310,8 @@ class Supervisor:
                 child.restart_at = None
                 child.restarts += 1
                 log = self.log.bind(symbol=child.symbol)
-                store(log, "the restart count", partial(self.repo.count_restart, child.symbol))
+                self.records.add(log, "the restart count",
+                                 partial(self.repo.count_restart, child.symbol))
                 log.warning("restarting from storage (restart #{})", child.restarts)
                 self._spawn(child, restarting=True)
 
@@ -385,11 +393,15 @@ class Supervisor:
             if child.ref is not None:
                 with contextlib.suppress(pykka.ActorDeadError):
                     child.ref.tell(BlockEntries(blocked=True, reason="kill switch"))
-        store(self.log, "the kill switch", lambda: self.repo.set_meta("kill_switch", "1"))
+        self.records.add(self.log, "the kill switch",
+                         lambda: self.repo.set_meta("kill_switch", "1"), must=True,
+                         symbol=_KILL_SWITCH)
 
     def reset_kill_switch(self, by: str) -> None:
         """A person lifts the kill switch; escalations so far no longer count toward tripping
         it again. Entries are allowed again by whoever blocks them per symbol (protections/)."""
+        if not self.records.wait_stored(_KILL_SWITCH, timeout_s=30.0):  # or "1" lands after
+            raise RuntimeError("the kill switch is still being stored; reset it again")
         self.kill_switch = False
         self.escalations = []
         self.repo.set_meta("kill_switch", "0")
@@ -398,6 +410,11 @@ class Supervisor:
 
     def _on_resume(self, child: Child, by: str, at: float) -> None:
         if child.state is ChildState.QUARANTINED:
+            # its quarantine stored after the resume would quarantine the new incarnation again
+            if not self.records.wait_stored(child.symbol, timeout_s=1.0):
+                self.log.bind(symbol=child.symbol).error(
+                    "resume by {} refused: the quarantine is not stored yet; resume again", by)
+                return
             child.history = type(child.history)()
             child.resume_by = by  # told once one starts (a failed start would drop it)
             self._spawn(child, restarting=True)
