@@ -77,6 +77,7 @@ class GroupCommitWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._stopped = threading.Event()
+        self._stop_lock = threading.Lock()
         self.commits = 0
         self.units = 0
         self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
@@ -84,10 +85,11 @@ class GroupCommitWriter:
 
     def submit(self, work: Callable[[], Any], timeout: float | None = SUBMIT_TIMEOUT_S) -> Any:
         """Run `work` inside a transaction on the writer thread; return once committed."""
-        if self._stopped.is_set():
-            raise WriterStopped("database writer is stopped")
         unit = _Unit(work)
-        self._queue.put(unit)
+        with self._stop_lock:  # never queued behind the stop mark (it would never run)
+            if self._stopped.is_set():
+                raise WriterStopped("database writer is stopped")
+            self._queue.put(unit)
         if not unit.done.acquire(timeout=-1 if timeout is None else timeout):
             raise TimeoutError("database commit did not finish in time")
         if unit.error is not None:
@@ -98,9 +100,10 @@ class GroupCommitWriter:
         """Commit what is queued and stop. None once the thread ended; else (`timeout_s` ran
         out, a stalled disk) how many writes wait behind the one in progress (about: the stop
         mark is counted out), for the caller to say so."""
-        if not self._stopped.is_set():
-            self._stopped.set()
-            self._queue.put(_STOP)
+        with self._stop_lock:
+            if not self._stopped.is_set():
+                self._stopped.set()
+                self._queue.put(_STOP)
         self._thread.join(timeout=timeout_s)
         return max(self._queue.qsize() - 1, 0) if self._thread.is_alive() else None
 
