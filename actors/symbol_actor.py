@@ -136,6 +136,7 @@ class SymbolActor(pykka.ThreadingActor):
         # built on the supervisor's thread at spawn: from here on the previous incarnation's
         # exchange calls are refused
         self.fence = deps.fences.issue(symbol) if deps.fences is not None else None
+        self._skipping = False
         busy = self.deps.busy
         self._scope = CallScope(fence=self.fence, busy=None if busy is None else self._waiting,
                                 urgent=self._urgent)
@@ -209,6 +210,9 @@ class SymbolActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Ping):
             return self.loop.published
+        if not self._current():  # the supervisor gave up on it: its stop waits behind these
+            self._skip(message)
+            return None
         if self.deps.metrics is not None and self.tick_to_order is not None:
             self.deps.metrics.observe_mailbox(inbox_depth(self.actor_inbox))
             self.tick_to_order.message(message)
@@ -221,6 +225,16 @@ class SymbolActor(pykka.ThreadingActor):
             if isinstance(message, Reconcile) and message.handled is not None:
                 message.handled.set()
         return None
+
+    def _skip(self, message: Any) -> None:
+        """A revoked incarnation handles nothing more from its mailbox (pykka queues its stop
+        behind it): a hung actor that woke went on saving decisions its successor restored."""
+        if not self._skipping:
+            self._skipping = True
+            self.log.warning("incarnation {} was replaced; its queued messages are not handled",
+                             self.loop.incarnation)
+        if isinstance(message, Reconcile) and message.handled is not None:
+            message.handled.set()
 
     @property
     def published(self) -> Published:
