@@ -92,6 +92,8 @@ class AccountRuntime:
         self._start_actor = start_actor or _start_symbol_actor
         self.gate: AccountGate | None = None
         self.repo: Repository | None = None
+        self.writer_running = False
+        """Closed with its database writer still busy (a stalled disk): it may still write."""
         self.exchange: Any = None
         self.sup: Supervisor | None = None
         self.feed: MarketFeed | StreamFeed | None = None
@@ -314,8 +316,8 @@ class AccountRuntime:
             if exchange is not None:
                 exchange.close()
         finally:
-            if repo is not None:
-                repo.close()  # aborts the calls in flight if the database stopped answering
+            if repo is not None:  # aborts the calls in flight if the database stopped answering
+                self.writer_running = not repo.close()
 
     # -- the run loop's calls ----------------------------------------------------------------------
     def status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:

@@ -156,8 +156,12 @@ class Bot:
                 except Exception as exc:  # noqa: BLE001 - close the others too
                     log.opt(exception=exc).error("closing account {} failed: {}", account.name, exc)
             log.info("bot stopped")
+            busy = [a.name for a in self.accounts if a.writer_running]
+            if busy:  # closing a lock's descriptor drops SQLite's own locks on that file
+                log.error("database writer of {} still running: the locks are kept until the "
+                          "process exits", ", ".join(busy))
             streams.close()
-            for lock in reversed(locks):
+            for lock in reversed(locks if not busy else []):
                 lock.release()
         if self.lock_lost is not None:
             print(f"bot.py: error: {self.lock_lost}", file=sys.stderr)

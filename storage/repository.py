@@ -109,12 +109,13 @@ class Repository:
         self._last: dict[Any, Any] = {}
         self._reads_lock = threading.Lock()
 
-    def close(self, writer_timeout_s: float = 30.0) -> None:
+    def close(self, writer_timeout_s: float = 30.0) -> bool:
         """Stop the writer (its queue is committed first) and close the connections. When the
         server stopped answering (`unreachable`), the calls in flight are aborted first, so
         closing waits for none of them (each would otherwise end only at its deadline). A
         writer still busy after `writer_timeout_s` is one ERROR line: what it had queued is
-        not committed unless it finishes before the process ends."""
+        not committed unless it finishes before the process ends. Returns whether the writer
+        ended (False: it may still write; the file's locks must stay held until exit)."""
         if self.unreachable is not None:
             self.abort()
         waiting = self.writer.close(writer_timeout_s)
@@ -127,6 +128,7 @@ class Repository:
         close_all = getattr(self.db, "close_all", None)
         if close_all is not None:  # a PostgreSQL pool: the server's connections go back now
             close_all()
+        return waiting is None
 
     def abort(self) -> None:
         """PostgreSQL: end every call in flight now and refuse new ones (each fails with an
