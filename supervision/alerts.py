@@ -39,11 +39,14 @@ WORKER_HUNG = "worker_hung"
 """``run --workers``: a worker stopped beating; it is stopped for a restart."""
 ACCOUNT_LOCK_LOST = "account_lock_lost"
 """An account's database lock was taken by another process: the bot stops."""
+CRASH_LOOP = "crash_loop"
+"""A symbol keeps failing and restarting, too slowly to escalate (told once per loop)."""
 STATUS_WRITE_FAILED = "status_write_failed"
 """The status snapshot cannot be written (disk full, read-only): `bot.py status` is stale."""
 
 FORWARDED = frozenset({ESCALATION, KILL_SWITCH, PROTECTION, UNPROTECTED, CLUSTER_TAKEOVER,
-                       WORKER_ESCALATION, WORKER_HUNG, ACCOUNT_LOCK_LOST, STATUS_WRITE_FAILED})
+                       WORKER_ESCALATION, WORKER_HUNG, ACCOUNT_LOCK_LOST, STATUS_WRITE_FAILED,
+                       CRASH_LOOP})
 """Kinds a person must hear of at once: Telegram sends them to every listed chat whatever
 ``notify_trades`` says, ahead of any trade notice still queued."""
 NOT_FORWARDED: frozenset[str] = frozenset()

@@ -22,6 +22,10 @@ class Verdict:
     escalate: bool
     delay_s: float
     restarts_in_period: int
+    crash_loop: bool = False
+    """True once per crash loop: more than `max_restarts` failures without a run of
+    `stable_after_s` between them, slower than the intensity that escalates (a symbol failing
+    every 15 s forever never escalates with 5 in 60 s): a person is told once."""
 
 
 @dataclass(slots=True)
@@ -29,10 +33,12 @@ class RestartHistory:
     failures: deque[float] = field(default_factory=deque)
     consecutive: int = 0
     last_failure_at: float | None = None
+    loop_told: bool = False
 
     def on_failure(self, policy: RestartPolicy, now: float) -> Verdict:
         if self.last_failure_at is not None and now - self.last_failure_at >= policy.stable_after_s:
             self.consecutive = 0
+            self.loop_told = False
         self.last_failure_at = now
         self.failures.append(now)
         while self.failures and now - self.failures[0] > policy.period_s:
@@ -41,4 +47,7 @@ class RestartHistory:
             return Verdict(escalate=True, delay_s=0.0, restarts_in_period=len(self.failures) - 1)
         delay = min(policy.backoff_initial_s * (2 ** self.consecutive), policy.backoff_max_s)
         self.consecutive += 1
-        return Verdict(escalate=False, delay_s=delay, restarts_in_period=len(self.failures))
+        loop = self.consecutive > policy.max_restarts and not self.loop_told
+        self.loop_told = self.loop_told or loop
+        return Verdict(escalate=False, delay_s=delay, restarts_in_period=len(self.failures),
+                       crash_loop=loop)

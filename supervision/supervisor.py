@@ -284,6 +284,12 @@ class Supervisor:
             return
         child.state = ChildState.BACKING_OFF
         child.restart_at = self._mono() + verdict.delay_s
+        if verdict.crash_loop:  # too slow to escalate, yet it never runs stable_after_s
+            self.alerts.alert(
+                child.symbol, "crash_loop",
+                f"failed {child.history.consecutive} times without running "
+                f"{self.policy.stable_after_s:.0f}s in between; restarting every "
+                f"{verdict.delay_s:g}s; last: {error}", last_error=error)
 
     def _quarantine_unreadable(self, child: Child, error: str, at: float) -> None:
         """Unreadable persisted state: restarting would fail the same way, so the symbol is
