@@ -102,6 +102,13 @@ def escalations_since(since: float) -> list[dict[str, Any]]:
              "last_error": e.last_error, "time": e.created_at} for e in q]
 
 
+def restart_counts(symbols: list[str]) -> dict[str, int]:
+    """The stored restart count (`actor_state.restarts`) of each of `symbols` that has a row."""
+    q = (ActorStateRow.select(ActorStateRow.symbol, ActorStateRow.restarts)
+         .where(ActorStateRow.symbol.in_(symbols)))
+    return {r.symbol: int(r.restarts or 0) for r in q}
+
+
 def actor_rows() -> dict[str, ActorStateRow]:
     return {r.symbol: r for r in ActorStateRow.select()}
 

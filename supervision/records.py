@@ -37,6 +37,21 @@ def counted_escalations(repo: Any, now: float, window_s: float, log: Any) -> lis
     return counted
 
 
+def stored_restarts(repo: Any, symbols: list[str], log: Any) -> dict[str, int]:
+    """The stored restart count of each symbol (`actor_state.restarts`), for the status's
+    `restarts` to count every restart, earlier runs' included (found by review: it showed this
+    run's only; a symbol that crash-looped before the bot was restarted showed 0). A count that
+    cannot be read is one WARNING line and counts from 0: no reason not to start."""
+    from storage import queries
+
+    try:
+        counts = repo.read(queries.restart_counts, symbols)
+    except Exception as exc:  # noqa: BLE001 - see above
+        log.warning("stored restart counts not read ({}); counting from 0", exc)
+        return {}
+    return {symbol: max(int(n), 0) for symbol, n in counts.items()}
+
+
 def _time(value: Any) -> float | None:
     """Epoch seconds, or None when `value` is not a finite number (storage/restore.py)."""
     if isinstance(value, bool):

@@ -40,7 +40,7 @@ from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.record_keeper import RecordKeeper
-from supervision.records import counted_escalations
+from supervision.records import counted_escalations, stored_restarts
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
@@ -74,6 +74,8 @@ class Supervisor:
         streamed_reconcile_interval_s: float | None = None,
     ) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}
+        for symbol, n in stored_restarts(repo, symbols, logger).items():
+            self.children[symbol].restarts = n  # every restart, earlier runs' included
         self._start_actor = start_actor
         self.repo = repo
         self.policy = policy
