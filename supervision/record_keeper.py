@@ -54,7 +54,10 @@ class RecordKeeper:
             symbol: str | None = None) -> None:
         """Hand a record's writes over; returns at once."""
         with self._cond:
-            if self._closing.is_set() or (not must and len(self._records) >= self._max_pending):
+            if self._closing.is_set():
+                log.error("{} not stored: the supervisor stopped", what)
+                return
+            if not must and len(self._records) >= self._max_pending:
                 log.error("{} not stored: {} records wait for the database", what,
                           len(self._records))
                 return
