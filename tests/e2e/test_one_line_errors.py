@@ -85,8 +85,8 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
     processes (README, Worker processes); a worker that met an unexpected error appended its
     traceback to logs/bot.log all the same, and `bot.py logs worker-2` did not show why it
     died (found by review). A real `bot.py worker` process; the fault: a bug raised in its main
-    thread every 0.3 s once the command runs (a sitecustomize; the bad store values this test used before are
-    startup lines now), until one escapes."""
+    thread every 0.3 s once the command runs until one escapes, off at exit (a sitecustomize;
+    the bad store values this test used before are startup lines now)."""
     import os
     import subprocess
     import sys
@@ -108,6 +108,11 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
         "            f = f.f_back\n"
         "        if f is not None:\n"
         "            raise RuntimeError('injected bug')\n"
+        "    def _off():\n"  # an alarm while the interpreter ends would kill it (-14)
+        "        signal.setitimer(signal.ITIMER_REAL, 0)\n"
+        "        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+        "    import atexit\n"
+        "    atexit.register(_off)\n"
         "    signal.signal(signal.SIGALRM, _bug)\n"
         "    signal.setitimer(signal.ITIMER_REAL, 0.3, 0.3)\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
