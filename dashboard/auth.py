@@ -25,6 +25,12 @@ import time
 from typing import Any
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def http_url(host: str, port: int, path: str = "") -> str:
+    """The URL a browser opens for a server bound to `host`: an IPv6 address in brackets
+    (http://::1:8780 opens nowhere). The dashboard's and the signal endpoint's."""
+    return f"http://[{host}]:{port}{path}" if ":" in host else f"http://{host}:{port}{path}"
 """Hosts that are this machine only (the signal endpoint uses the same set, signals/wiring.py)."""
 MIN_TOKEN_CHARS = 16
 """A shorter token is refused at startup: the dashboard's (a login form invites guessing) and

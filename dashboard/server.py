@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from dashboard.api import WHO, Api, dumps, error, json_body, off_loop, reply
-from dashboard.auth import SESSION_TTL_S, Auth, cookie_name
+from dashboard.auth import SESSION_TTL_S, Auth, cookie_name, http_url
 from dashboard.connections import CappedSite, ConnectionGate, connection_of
 from dashboard.source import DashboardSource
 from dashboard.streams import Stream, StreamLimits
@@ -89,8 +89,7 @@ class DashboardServer:
 
     @property
     def url(self) -> str:
-        host, port = self.address
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        return http_url(*self.address)
 
     def start(self) -> None:
         self._thread.start()

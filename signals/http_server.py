@@ -29,6 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from dashboard.auth import http_url
 from notifications.secret import one_line
 from signals.limits import ConnectionCaps
 from signals.reject_throttle import RejectionThrottle
@@ -120,10 +121,7 @@ class SignalHttpServer:
 
     @property
     def url(self) -> str:
-        host, port = self.address
-        if ":" in host:  # IPv6: http://::1:port opens nowhere, as on the dashboard
-            host = f"[{host}]"
-        return f"http://{host}:{port}{self.path}"
+        return http_url(*self.address, self.path)
 
     def start(self) -> None:
         self._started = True
