@@ -153,11 +153,7 @@ class PriorityBucket:
             self._peers_checked = now
         left = self.peer_blocks()  # a file read: outside the lock
         if left > 0:
-            with self._lock:
-                now = self._clock()
-                self._blocked_until = max(self._blocked_until, now + left)
-                self._refill(now)
-                self._tokens = min(self._tokens, 0.0)
+            self._hold(left)  # not told on (on_block): the file has it already
 
     def _refusal(self, cost: float, priority: Priority, wait: float,
                  max_wait_s: float) -> BudgetRefused:
@@ -192,14 +188,20 @@ class PriorityBucket:
     def block_for(self, seconds: float) -> float:
         """The venue refused for rate: send nothing until its reset. Returns how long the
         bucket was already blocked."""
+        before = self._hold(seconds)
+        if self.on_block is not None and seconds > before:
+            self.on_block(seconds)
+        return before
+
+    def _hold(self, seconds: float) -> float:
+        """Block for `seconds` from now (a longer block stays) and spend what is left; return
+        how long it was already blocked."""
         with self._lock:
             now = self._clock()
             before = max(self._blocked_until - now, 0.0)
             self._blocked_until = max(self._blocked_until, now + max(seconds, 0.0))
             self._refill(now)
             self._tokens = min(self._tokens, 0.0)
-        if self.on_block is not None and seconds > before:
-            self.on_block(seconds)
         return before
 
     def status(self) -> dict[str, object]:
