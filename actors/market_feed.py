@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
-from actors.price_slots import URGENT_WAKE, PriceSlot, PriceSlots
+from actors.price_slots import QUIET_WAKE, URGENT_WAKE, PriceSlot, PriceSlots
 from actors.trade_ids import FillBatch, TradeIds
+from actors.wake_pacer import WakePacer
 from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
@@ -54,7 +55,7 @@ class MarketFeed:
                  clock: Callable[[], float] = time.time,
                  fetch_fills: Callable[[int], list[VenueFill]] | None = None,
                  prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25,
-                 trade_ids: TradeIds | None = None) -> None:
+                 trade_ids: TradeIds | None = None, pace_quiet: bool = True) -> None:
         self.exchange = exchange
         self.fetch_fills = fetch_fills or (
             lambda since_ms: exchange.fetch_my_trades(None, since_ms))
@@ -66,6 +67,10 @@ class MarketFeed:
         self.clock = clock
         self.prices = prices
         self.quiet_wake_s = quiet_wake_s
+        # quiet wakes go out spread over half the quiet-wake interval, not in one burst
+        # (actors/wake_pacer.py); urgent ones always at once
+        self.pacer = (WakePacer(deliver, quiet_wake_s / 2)
+                      if pace_quiet and quiet_wake_s else None)
         self.since_ms = int(clock() * 1000) - 60_000
         # shared with the stream feed when streams are on (actors/stream_feed.py)
         self.trade_ids = trade_ids or TradeIds()
@@ -83,6 +88,8 @@ class MarketFeed:
         self._stop.set()
         if self._thread.is_alive():  # (never started: the account's start failed before it)
             self._thread.join(timeout=10)
+        if self.pacer is not None:
+            self.pacer.stop()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -92,6 +99,11 @@ class MarketFeed:
             except Exception as exc:  # noqa: BLE001 - a feed hiccup must not stop the feed
                 self.log.warning("market feed poll failed: {}", exc)
             self._stop.wait(max(self.interval_s - (time.monotonic() - started), 0.0))
+
+    def wait_delivered(self, timeout: float = 10.0) -> bool:
+        """Every wake of the prices delivered so far is in its actor's mailbox (the paced
+        quiet ones too); False on timeout. For callers that step the market by hand."""
+        return self.pacer is None or self.pacer.wait_delivered(timeout)
 
     def poll_once(self) -> None:
         try:
@@ -119,7 +131,9 @@ class MarketFeed:
         first, then the wakes go out, those of prices that leave their actor's quiet band
         first. A crossing price is so never queued behind hundreds of quiet wakes (each one a
         mailbox put and a thread made runnable); each symbol's slot ends the same as with one
-        `deliver_tick` per price. Returns how many could not be delivered (actor not running)."""
+        `deliver_tick` per price. With a pacer the quiet wakes go to it instead (spread over
+        time). Returns how many could not be delivered (actor not running; the pacer counts
+        its own)."""
         if self.prices is None:
             return sum(1 for symbol, tick in ticks if not self.deliver(symbol, tick))
         now = time.monotonic()
@@ -134,6 +148,8 @@ class MarketFeed:
             wake = slot.offer(tick, now, self.quiet_wake_s)
             if wake == URGENT_WAKE:
                 urgent.append((symbol, slot))
+            elif wake == QUIET_WAKE and self.pacer is not None:
+                self.pacer.add(symbol, slot)
             elif wake:
                 quiet.append((symbol, slot))
         for symbol, slot in itertools.chain(urgent, quiet):
@@ -148,8 +164,12 @@ class MarketFeed:
         slot = self.prices.get(symbol) if self.prices is not None else None
         if slot is None:
             return self.deliver(symbol, tick)
-        if not slot.offer(tick, time.monotonic(), self.quiet_wake_s):
+        wake = slot.offer(tick, time.monotonic(), self.quiet_wake_s)
+        if not wake:
             return True  # a pending wake, the next wake or the next Timer picks this price up
+        if wake == QUIET_WAKE and self.pacer is not None:
+            self.pacer.add(symbol, slot)
+            return True
         if self.deliver(symbol, TICK_READY):
             return True
         slot.wake_failed()

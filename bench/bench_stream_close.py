@@ -283,6 +283,10 @@ class Rig:
                             synchronous=args.synchronous, heartbeat_interval_s=args.heartbeat_s)
         self.stamper = box["w"]
         self.bot.feed.quiet_wake_s = args.quiet_wake_s
+        if args.pace_quiet == "off":  # quiet wakes sent at once, in bursts (before session 22)
+            self.bot.feed.pacer = None
+        elif self.bot.feed.pacer is not None and args.quiet_wake_s:
+            self.bot.feed.pacer.spread_s = args.quiet_wake_s / 2
         self.feed = StreamFeed(rest=self.bot.feed, stale_s=10.0, logger=logger,
                                silent_s=ExchangeSettings().stream_symbol_silent_s)
         self.sink = ArrivalStamps(self.feed)
@@ -401,6 +405,9 @@ def main() -> dict[str, Any]:
     ap.add_argument("--quiet-wake-s", type=lambda v: None if v == "none" else float(v),
                     default=0.25, help="MarketFeed.quiet_wake_s: how often a price inside the "
                     "actor's quiet band wakes it ('none': never)")
+    ap.add_argument("--pace-quiet", default="on", choices=["on", "off"],
+                    help="spread the quiet wakes over half the quiet-wake interval "
+                         "(actors/wake_pacer.py) or send them at once")
     args = ap.parse_args()
     if args.switch_interval_ms is not None:  # as runtime/runner.py does, before any thread
         apply_switch_interval(args.switch_interval_ms)
@@ -439,7 +446,8 @@ def main() -> dict[str, Any]:
     p99 = r["from_send"]["p99"]
     print(f"  target p99 < 5 ms: {'MET' if p99 < 0.005 else 'MISSED'} "
           f"(venue send -> close p99 {fmt(p99, 'ms')})")
-    print(f"  switch interval {switch_interval_ms():g} ms; machine load average (1 min) at the "
+    print(f"  quiet wakes paced: {args.pace_quiet}; switch interval {switch_interval_ms():g} ms; "
+          f"machine load average (1 min) at the "
           f"end: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cpus")
     write_json("stream_close", {**r, "commit_floor": floor, "config": vars(args)})

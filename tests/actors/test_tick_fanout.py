@@ -3,6 +3,7 @@ the wakes, those of prices leaving their actor's quiet band first (MarketFeed.de
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +19,8 @@ SYMS = [f"S{i}/USDT:USDT" for i in range(6)]
 BAND = QuietBand(gt=D("99"), lt=D("101"))
 
 
-def feed(slots: PriceSlots, delivered: list[tuple[str, Any]], running: set[str]) -> MarketFeed:
+def feed(slots: PriceSlots, delivered: list[tuple[str, Any]], running: set[str],
+         pace_quiet: bool = False) -> MarketFeed:
     def deliver(symbol: str, message: Any) -> bool:
         delivered.append((symbol, message))
         return symbol in running
@@ -26,7 +28,7 @@ def feed(slots: PriceSlots, delivered: list[tuple[str, Any]], running: set[str])
     # the exchange is never called: only the delivery path is driven here
     return MarketFeed(exchange=None, symbols=SYMS, deliver=deliver,  # type: ignore[arg-type]
                       interval_s=3600, own_prefix="t-", logger=logger, prices=slots,
-                      quiet_wake_s=0.25)
+                      quiet_wake_s=0.25, pace_quiet=pace_quiet)
 
 
 def test_offer_tells_an_urgent_wake_from_a_quiet_one():
@@ -50,6 +52,27 @@ def test_crossing_prices_are_woken_before_quiet_ones_and_every_slot_holds_its_pr
     assert delivered == [(s, TICK_READY) for s in (SYMS[1], SYMS[4], SYMS[0], SYMS[2],
                                                      SYMS[3], SYMS[5])]
     for s in SYMS:  # the same slot contents as one deliver_tick per price
+        assert slots.get(s).take() == Tick(price=prices[s])  # type: ignore[union-attr]
+
+
+def test_with_the_pacer_crossings_are_woken_at_once_and_quiet_prices_by_its_thread():
+    slots = PriceSlots(SYMS)
+    for s in SYMS:
+        slots.get(s).publish_band(BAND)  # type: ignore[union-attr]
+    delivered: list[tuple[str, Any]] = []
+    f = feed(slots, delivered, set(SYMS), pace_quiet=True)
+    assert f.pacer is not None
+    prices = {s: D("98") if s in (SYMS[1], SYMS[4]) else D("100") for s in SYMS}
+    assert f.deliver_ticks([(s, Tick(price=prices[s])) for s in SYMS]) == 0
+    # the crossings were woken on the caller's thread, before deliver_ticks returned
+    assert delivered[:2] == [(SYMS[1], TICK_READY), (SYMS[4], TICK_READY)]
+    deadline = time.monotonic() + 10
+    while len(delivered) < len(SYMS) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert sorted(s for s, _ in delivered[2:]) == [SYMS[0], SYMS[2], SYMS[3], SYMS[5]]
+    assert f.pacer.sent == 4 and f.pacer.queued == 0
+    f.stop()
+    for s in SYMS:
         assert slots.get(s).take() == Tick(price=prices[s])  # type: ignore[union-attr]
 
 

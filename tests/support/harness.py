@@ -130,9 +130,11 @@ class Harness:
         return published.view() if published is not None else None
 
     def idle(self, symbol: str, timeout: float = 10.0) -> None:
-        """Wait until the actor has processed everything sent so far (an ask round trip)."""
+        """Wait until the actor has processed everything sent so far (an ask round trip),
+        the quiet wakes the feed's pacer still held included."""
         from actors.messages import Ping
 
+        assert self.feed.wait_delivered(timeout), "the feed's quiet wakes were not delivered"
         ref = self.child(symbol).ref
         ref.ask(Ping(), timeout=timeout)
 

@@ -1,0 +1,81 @@
+"""Quiet wakes spread over rounds (actors/wake_pacer.py): a venue push's hundreds of quiet
+wakes no longer make hundreds of actor threads runnable at once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from actors.messages import TICK_READY, Tick
+from actors.price_slots import QUIET_WAKE, PriceSlot
+from actors.wake_pacer import ROUND_S, WakePacer
+from trading.decide import QuietBand
+
+D = Decimal
+BAND = QuietBand(gt=D("99"), lt=D("101"))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def quiet_slot() -> PriceSlot:
+    slot = PriceSlot()
+    slot.publish_band(BAND)
+    assert slot.offer(Tick(price=D("100")), now=1.0, quiet_wake_s=0.25) == QUIET_WAKE
+    return slot
+
+
+def test_a_push_of_500_quiet_wakes_goes_out_in_rounds_within_the_spread():
+    clock = Clock()
+    delivered: list[tuple[str, Any]] = []
+    pacer = WakePacer(lambda s, m: delivered.append((s, m)) is None, spread_s=0.125,
+                      clock=clock, threaded=False)
+    for i in range(500):
+        pacer.add(f"S{i}", quiet_slot())
+    rounds = []
+    while pacer.queued:
+        rounds.append(pacer.send_round())
+        clock.now += ROUND_S
+    # 0.125 s at one round per 2 ms: ~62 rounds, the first of ceil(500 * 2 / 125) = 8
+    assert rounds[0] == 8
+    assert max(rounds) <= 9
+    assert 55 <= len(rounds) <= 63
+    assert sum(rounds) == 500 == pacer.sent
+    # oldest first, each symbol once, a wake each
+    assert delivered == [(f"S{i}", TICK_READY) for i in range(500)]
+
+
+def test_an_overdue_queue_goes_out_in_one_round():
+    clock = Clock()
+    pacer = WakePacer(lambda s, m: True, spread_s=0.125, clock=clock, threaded=False)
+    for i in range(50):
+        pacer.add(f"S{i}", quiet_slot())
+    clock.now += 0.2  # (the owner was held up past the spread)
+    assert pacer.send_round() == 50
+
+
+def test_a_wake_for_an_actor_not_running_is_handed_back_to_its_slot():
+    pacer = WakePacer(lambda s, m: s != "DOWN", spread_s=0.125, threaded=False)
+    down, up = quiet_slot(), quiet_slot()
+    pacer.add("DOWN", down)
+    pacer.add("UP", up)
+    assert pacer.flush() == 2
+    assert (pacer.sent, pacer.failed) == (1, 1)
+    # the failed slot's next price wakes again; the delivered one's wake stays pending
+    assert down.offer(Tick(price=D("100")), now=9.0, quiet_wake_s=0.25) == QUIET_WAKE
+    assert up.offer(Tick(price=D("100")), now=9.0, quiet_wake_s=0.25) == 0
+
+
+def test_stop_sends_what_is_queued():
+    delivered: list[str] = []
+    pacer = WakePacer(lambda s, m: delivered.append(s) is None, spread_s=1000.0)
+    for i in range(20):
+        pacer.add(f"S{i}", quiet_slot())
+    pacer.stop()
+    assert sorted(delivered) == sorted(f"S{i}" for i in range(20))
+    assert pacer.queued == 0
