@@ -54,7 +54,11 @@ from actors.stream_feed import StreamFeed
 from config.sections import ExchangeSettings
 from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.streams import VenueStreams
-from runtime.interpreter import apply_switch_interval, switch_interval_ms
+from runtime.interpreter import (
+    apply_switch_interval,
+    freeze_startup_objects,
+    switch_interval_ms,
+)
 from tests.exchange.ccxt import emu_bybit
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import BybitVenue
@@ -359,7 +363,7 @@ def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
     try:
         handling = handling_cost(rig.venue.base_url, [native(s) for s in rig.syms],
                                  args.cost_rounds)
-        bot.start()
+        bot.start(gc_freeze=args.gc_freeze == "on")
         bot.open_all()
         entry = {s: Decimal(bot.view(s).position["entry_price"]) for s in rig.syms}
         rig.venue.set(entry)  # the background pushes now repeat each position's entry (quiet)
@@ -367,6 +371,8 @@ def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
         wait_for(lambda: feed.mode == "stream", 60, what="streams up")
         wait_for(lambda: all(last_price(bot, s) == entry[s] for s in rig.syms), 60,
                  what="every actor on its stream price")
+        if args.gc_freeze == "on":  # as the bot's second freeze (runtime/interpreter.py)
+            freeze_startup_objects()
         stages: dict[str, list[float]] = {k: [] for k in ("from_send", "to_write", "to_arrival",
                                                            "from_arrival")}
         missing = 0
@@ -405,6 +411,9 @@ def main() -> dict[str, Any]:
     ap.add_argument("--quiet-wake-s", type=lambda v: None if v == "none" else float(v),
                     default=0.25, help="MarketFeed.quiet_wake_s: how often a price inside the "
                     "actor's quiet band wakes it ('none': never)")
+    ap.add_argument("--gc-freeze", default="on", choices=["on", "off"],
+                    help="freeze the objects alive once started out of the collector's walks, "
+                         "as the bot does (runtime/interpreter.py GcFreezer)")
     ap.add_argument("--pace-quiet", default="on", choices=["on", "off"],
                     help="spread the quiet wakes over half the quiet-wake interval "
                          "(actors/wake_pacer.py) or send them at once")
@@ -446,7 +455,7 @@ def main() -> dict[str, Any]:
     p99 = r["from_send"]["p99"]
     print(f"  target p99 < 5 ms: {'MET' if p99 < 0.005 else 'MISSED'} "
           f"(venue send -> close p99 {fmt(p99, 'ms')})")
-    print(f"  quiet wakes paced: {args.pace_quiet}; switch interval {switch_interval_ms():g} ms; "
+    print(f"  gc freeze: {args.gc_freeze}; quiet wakes paced: {args.pace_quiet}; switch interval {switch_interval_ms():g} ms; "
           f"machine load average (1 min) at the "
           f"end: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cpus")

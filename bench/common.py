@@ -35,6 +35,7 @@ from actors.symbol_actor import ActorDeps, SymbolActor  # noqa: E402
 from exchange.paper.exchange import PaperExchange  # noqa: E402
 from exchange.paper.prices import GeneratorPriceSource  # noqa: E402
 from observability.log_streams import setup_logging  # noqa: E402
+from runtime.interpreter import freeze_startup_objects, unfreeze  # noqa: E402
 from runtime.wiring import market_rules  # noqa: E402
 from storage.repository import Repository  # noqa: E402
 from supervision.alerts import Alerts  # noqa: E402
@@ -282,13 +283,18 @@ class BenchBot:
     def all_ready(self) -> bool:
         return self._ready_probe.all_done()
 
-    def start(self, timeout: float = 120.0) -> float:
-        """Start the supervisor; returns seconds until every actor runs and is reconciled."""
+    def start(self, timeout: float = 120.0, gc_freeze: bool = True) -> float:
+        """Start the supervisor; returns seconds until every actor runs and is reconciled.
+        Then, as the bot does once started (runtime/runner.py), the objects alive are frozen
+        out of the collector (`gc_freeze=False`: not, for an A/B)."""
         t0 = time.perf_counter()
         self._ready_probe = Probe(self.symbols, self.ready)
         self.sup.start()
         wait_for(self.all_ready, timeout, what="all actors running and reconciled")
-        return time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        if gc_freeze:
+            freeze_startup_objects()
+        return took
 
     def ref(self, symbol: str) -> pykka.ActorRef:
         ref = self.sup.children[symbol].ref
@@ -339,6 +345,7 @@ class BenchBot:
         self.paper.close()
         if self.streams is not None:
             self.streams.close()
+        unfreeze()
 
 
 class Probe:

@@ -254,11 +254,13 @@ class Bot:
             logger=logger,
         )
         receiver = self._signal_receiver()
+        self.gc_freezer = interpreter.GcFreezer(log)
         self._install_signal_handlers(log)
         try:  # a start failing half-way still stops the accounts already started (rule 4)
             for account in self.accounts:
                 account.start()
             services.start()
+            self.gc_freezer.started()  # no stop-the-world full collections (interpreter.py)
             # the receiver starts once every actor runs (a signal in the first moments must not
             # find them starting), checked from the loop: controls, protections and the status
             # go on meanwhile (found by review: a blocking wait held a queued signal, the pause
@@ -283,6 +285,7 @@ class Bot:
             except Exception as exc:  # noqa: BLE001 - a sender never started: nothing to send
                 log.opt(exception=exc).error("telegram did not stop cleanly: {}", exc)
             pykka.ActorRegistry.stop_all(block=False)
+            self.gc_freezer.stopped()
 
     def _loop(self, log: Any, services: Any, duration_s: float | None, receiver: Any,
               pending: float | None) -> None:
@@ -300,6 +303,7 @@ class Bot:
                 self._write_status(running=True)
                 self._apply_controls(log)
                 beat()  # a worker's parent: started, and this loop still turns
+                self.gc_freezer.tick()
                 next_round = time.monotonic() + self.settings.bot.status_interval_s
             if deadline is not None and time.monotonic() >= deadline:
                 log.info("duration reached; stopping")

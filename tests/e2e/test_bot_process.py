@@ -79,7 +79,10 @@ def test_run_status_lock_and_duration(config, tmp_path):
     for sym in SYMBOLS:
         path = logs / (sym.replace("/", "_").replace(":", "_") + ".log")
         assert path.exists() and "stopped" in path.read_text().splitlines()[-1]
-    assert "bot stopped" in (logs / "bot.log").read_text().splitlines()[-1]
+    bot_log = (logs / "bot.log").read_text()
+    assert "bot stopped" in bot_log.splitlines()[-1]
+    # the started bot froze its objects out of the collector (runtime/interpreter.py)
+    assert "objects frozen out of the collector's walks (started;" in bot_log
     r = cli(config, data, "logs", "BTC/USDT:USDT", "-n", "3")
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 3
 
