@@ -142,3 +142,66 @@ def test_a_reconciliation_waiting_for_anothers_read_gives_way_to_its_order_repor
         assert "preempted" in outcome and not release.is_set()
         release.set()
         assert leader.result(timeout=10) == "positions"
+
+
+def test_the_gap_fill_does_not_wait_behind_a_reconciliations_position_read(tmp_path):
+    """Binance position reads share one request, which runs at its leader's priority. The
+    streams' gap fill (its own priority, above the reconciliations: it goes while they wait
+    for budget) reads positions first to learn which symbols to ask for trades; it waited
+    for a reconciliation's position read held in the budget below the reconciliation's floor
+    (up to 30 s), so the streams stayed 'down' that long. Real gateway, real budget and the
+    Binance emulator; the reconciliation's budget wait is held open by its sleep."""
+    import random
+
+    from loguru import logger
+
+    from actors.market_feed import MarketFeed
+    from actors.messages import OrderActivity
+    from exchange.ccxt.gateway import CcxtGateway
+    from exchange.ccxt.secrets import Credentials
+    from runtime.exchanges import fills_poller
+    from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, FakeTime, factory_for
+
+    btc, eth = "BTC/USDT:USDT", "ETH/USDT:USDT"
+    emu = start_emulator("binanceusdm")
+    fake = FakeTime()
+    held, release = threading.Event(), threading.Event()
+
+    def sleep(seconds: float) -> None:  # the reconciliation's budget wait lasts until released
+        if threading.current_thread().name == "reconciliation":
+            held.set()
+            assert release.wait(30)
+        fake.sleep(seconds)
+
+    gw = CcxtGateway(factory_for("binanceusdm", emu), credentials=Credentials(
+        API_KEY, API_SECRET, source="test"), markets_cache=tmp_path / "markets.json",
+        clock=fake.clock, monotonic=fake.clock, sleep=sleep, rng=random.Random(7),
+        symbols=[btc, eth])
+    delivered: list[tuple[str, object]] = []
+    feed = MarketFeed(exchange=gw, symbols=[btc, eth],
+                      deliver=lambda s, m: delivered.append((s, m)) or True, interval_s=1,
+                      own_prefix="main-t1-", logger=logger, clock=fake.clock,
+                      fetch_fills=fills_poller(gw, [btc, eth]))
+    reconciliation = threading.Thread(target=lambda: gw.fetch_positions([btc]),
+                                      name="reconciliation", daemon=True)
+    gap = threading.Thread(target=feed.poll_fills, name="gap-fill", daemon=True)
+    try:
+        gw.load_markets()
+        gw.create_order(btc, "market", "buy", D("0.01"), None, {"clientOrderId": "main-t1-1"})
+        # the IP budget (capacity 120 weight) holds 20: above the gap fill's floor (12 + the
+        # read's 5), below a reconciliation's (18 + 5)
+        gw.meter.venue.ip.cap_remaining(20)
+        reconciliation.start()
+        assert held.wait(10), "the reconciliation's position read waits for budget"
+        gap.start()
+        wait_until(lambda: not gap.is_alive(), timeout=10,
+                   message="the gap fill, not waiting for the reconciliation's read")
+        assert not release.is_set()
+        assert [(s, m.client_order_ids) for s, m in delivered
+                if isinstance(m, OrderActivity)] == [(btc, ("main-t1-1",))]
+    finally:
+        release.set()
+        reconciliation.join(10)
+        gap.join(10)
+        gw.close()
+        emu.stop()
