@@ -4,7 +4,9 @@ A LiveTickerSource (the paper exchange's price source in dry-run) whose prices c
 public-only `VenueStreams` (no keys: prices only). Its polling thread keeps running but polls
 REST only while the stream is disconnected or silent for `stale_s` (a silent connection is
 dropped so it subscribes again), so a stream outage never freezes the simulated market;
-while it is up, only the symbols it has not carried for `silent_s` (silent_symbols.py).
+while it is up, only the symbols it has not carried for `silent_s` (silent_symbols.py). A REST
+price asked before the stream delivered a newer one (the stream often still flows while it
+counts as down) does not replace it, as in the live feed (actors/market_feed.py PriceMarks).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class StreamedTickerSource(LiveTickerSource):
         self.streams = streams_for(self)
         self.streamed = 0
         """Tickers taken from the stream (for tests and the log)."""
+        self._seq = 0
+        self._streamed_at: dict[str, int] = {}
+        """Symbol -> `_seq` of the stream message that last priced it."""
 
     # -- the sink the streams call (their thread) --------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
@@ -44,14 +49,27 @@ class StreamedTickerSource(LiveTickerSource):
         self._take(tickers)
         self.streamed += len(tickers)
 
-    def _take(self, tickers: Any) -> None:
+    def _take(self, tickers: Any, asked_at: int | None = None) -> None:
+        """Prices from the stream, or (`asked_at`: `_seq` when the call was made) from REST:
+        a symbol the stream priced since then keeps the stream's price."""
         # stamped on receipt, stream and REST alike: the venue's stamps of the two differ (a
-        # REST 24h ticker carries its window's close time), the later receipt is the newer price
+        # REST 24h ticker carries its window's close time)
         received = self._clock_ms()
         with self._lock:
+            if asked_at is None:
+                self._seq += 1
             for t in tickers:
-                if t.last is not None:
-                    self._last[t.symbol] = (received, t.last)
+                if t.last is None:
+                    continue
+                if asked_at is None:
+                    self._streamed_at[t.symbol] = self._seq
+                elif self._streamed_at.get(t.symbol, 0) > asked_at:
+                    continue  # the stream's price came during the REST call: it is newer
+                self._last[t.symbol] = (received, t.last)
+
+    def _mark(self) -> int:
+        with self._lock:
+            return self._seq
 
     def on_fills(self, fills: list[VenueFill]) -> None:
         pass  # public stream only: the paper exchange makes the fills
@@ -82,11 +100,14 @@ class StreamedTickerSource(LiveTickerSource):
         self._was_healthy = healthy
         if healthy:  # the stream carries the prices, but perhaps not every symbol's
             if self.silent is not None:
-                self._take(self.silent.poll(self._fetcher.fetch_tickers, self.interval_s).values())
+                mark = self._mark()
+                self._take(self.silent.poll(self._fetcher.fetch_tickers, self.interval_s).values(),
+                           mark)
             return
         self._resubscribe_if_silent()
+        mark = self._mark()
         tickers = self._fetcher.fetch_tickers(self.symbols)
-        self._take(t for t in tickers.values() if t.symbol in self._wanted)
+        self._take((t for t in tickers.values() if t.symbol in self._wanted), mark)
         with self._lock:
             self.polls += 1
 

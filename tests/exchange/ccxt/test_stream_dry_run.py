@@ -134,3 +134,49 @@ def test_dry_run_drops_a_connected_but_silent_ticker_stream_so_it_subscribes_aga
         source.stop()
         ws.stop()
         http.stop()
+
+
+class _DownStreams:
+    """The ticker stream as the source sees it: down (REST carries the prices)."""
+
+    def health(self):
+        from exchange.ccxt.streams import StreamHealth
+        return StreamHealth(connected=False, last_message_age_s=None, reconnects=0,
+                            last_error="")
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def reconnect(self) -> None: ...
+
+
+def test_a_rest_price_asked_before_a_streamed_one_does_not_replace_it():
+    """While the stream is down REST polls, but the stream often still delivers: a price it
+    delivers during a REST call is newer than the one the call brings back. Both were stamped
+    on receipt, so the older REST price replaced the stream's, and the paper exchange filled
+    (or left unfilled) dry-run stops on it (the live feed keeps the newer one: PriceMarks)."""
+    from exchange.records import VenueTicker
+
+    class Rest:
+        def __init__(self) -> None:
+            self.source: StreamedTickerSource | None = None
+            self.during: Decimal | None = None  # a streamed price that arrives during the call
+
+        def fetch_tickers(self, symbols):
+            asked = {BTC: VenueTicker(symbol=BTC, last=Decimal("50000"))}  # priced as asked
+            if self.during is not None:
+                assert self.source is not None
+                self.source.on_tickers([VenueTicker(symbol=BTC, last=self.during)])
+            return asked  # ...and answered after the stream's newer price arrived
+
+    rest = Rest()
+    source = StreamedTickerSource(rest, [BTC], interval_s=1.0, stale_s=1.0,
+                                  streams_for=lambda sink: _DownStreams())
+    rest.source = source
+    rest.during = Decimal("50100")
+    source.poll_once()
+    assert source.last(BTC)[1] == Decimal("50100")
+    rest.during = None  # a REST price asked after the stream's last one is the newer one
+    source.poll_once()
+    assert source.last(BTC)[1] == Decimal("50000")
