@@ -38,4 +38,7 @@ class RetryPacing:
         streak, last = self._streak.get(name, (0, -float("inf")))
         streak = 1 if now - last >= STREAK_RESET_S else streak + 1
         self._streak[name] = (streak, now)
-        return min(self.retry_s * 2 ** (streak - 1), max(MAX_RETRY_S, self.retry_s)), streak
+        cap = max(MAX_RETRY_S, self.retry_s)
+        # the power is bounded before the float math: 2 ** 1024 overflows a float (the
+        # 1,025th refusal in a row, ~17 h at the cap), and the OverflowError ended the watcher
+        return min(self.retry_s * 2 ** min(streak - 1, 30), cap), streak

@@ -26,3 +26,17 @@ def test_a_dropped_connection_is_retried_at_once_and_counts_nothing():
     for _ in range(5):
         assert pacing.failed("tickers", refused=False) == (0.5, 0)
     assert pacing.failed("tickers") == (1.0, 2)
+
+
+def test_a_refusal_lasting_a_day_keeps_the_capped_wait_and_never_raises():
+    """The wait was retry_s * 2 ** (streak - 1), capped after the power was taken: at the
+    1,025th refusal in a row (about 17 hours of a venue refusing the private subscription at
+    the 60 s cap: a key without the permission, an IP not allowlisted) 2 ** 1024 overflowed a
+    float. The OverflowError left the watcher's error handler, its task ended for good, and
+    the streams stayed down (REST only) after the cause was fixed, with no line said."""
+    now = [0.0]
+    pacing = RetryPacing(1.0, lambda: now[0])
+    for _ in range(1_500):  # a day at the cap
+        delay, streak = pacing.failed("orders")
+        now[0] += delay
+    assert (delay, streak) == (MAX_RETRY_S, 1_500)
