@@ -230,6 +230,7 @@ class StreamFeed:
         """Choose the mode from the streams' health; poll REST while they are down."""
         assert self.streams is not None
         health = self.streams.health()
+        looked_ms = int(self.clock() * 1000)  # a gap fill below may take tens of seconds
         age = health.last_message_age_s
         if health.connected and age is not None and age < self.stale_s:
             reconnected = health.reconnects != self._reconnects_seen
@@ -246,7 +247,9 @@ class StreamFeed:
             if self._gap_open and self._fill_gap():
                 if self.mode == "rest":
                     self._switch("stream")
-            self._healthy_ms = int(self.clock() * 1000)
+            # when they were seen up, not when the gap fill returned: a socket replaced
+            # during a long gap fill has its gap read from before it
+            self._healthy_ms = looked_ms
             self._poll_silent()  # also while a gap fill is failing: the stream's prices flow
             return
         self._was_healthy = False

@@ -162,3 +162,37 @@ def test_a_reconnect_never_seen_as_down_counts_as_up_only_once_its_gap_is_read()
     rig.mono += 60.0  # past the retry
     rig.feed.check_once()
     assert rig.feed.mode == "stream" and rig.feed.resumed == 2
+
+
+def test_a_socket_replaced_during_a_long_gap_fill_is_read_from_before_the_gap_fill():
+    """The last healthy look was stamped when the gap fill returned, not when the streams were
+    seen up. A gap fill can take tens of seconds (each read may wait up to 30 s for budget);
+    a socket replaced meanwhile had its gap read from that late stamp less 30 s, so a fill
+    made on the venue while no socket was open early in that gap fill was never delivered."""
+    now = [NOW]
+    venue_fills: list[VenueFill] = []
+    asked: list[int] = []
+    streams = FakeStreams()
+    delivered: list[object] = []
+
+    def fetch(since: int) -> list[VenueFill]:
+        asked.append(since)
+        if len(asked) == 1:  # the first gap fill waits 40 s for budget...
+            now[0] += 40.0
+            # ...and 5 s into it the socket drops and is replaced: this fill went to no socket
+            venue_fills.append(_fill(1, int((NOW + 5.0) * 1000)))
+            streams.h = replace(streams.h, reconnects=1)
+            return []
+        return [f for f in venue_fills if (f.timestamp or 0) >= since]
+
+    rest = MarketFeed(exchange=NoTickers(),  # type: ignore[arg-type]
+                      symbols=["BTC/USDT:USDT"], deliver=lambda s, m: delivered.append(m) or True,
+                      interval_s=1, own_prefix="main-x-", logger=logger,
+                      clock=lambda: now[0], fetch_fills=fetch)
+    feed = StreamFeed(rest=rest, stale_s=2.0, logger=logger, clock=lambda: now[0],
+                      monotonic=lambda: 100.0).attach(streams)
+    feed.check_once()  # up: the first gap fill (40 s), during which the socket was replaced
+    feed.check_once()  # the replaced socket's gap
+    assert feed.mode == "stream"
+    assert asked[-1] <= int((NOW + 5.0) * 1000)
+    assert [c for m in delivered for c in getattr(m, "client_order_ids", ())] == ["main-x-1"]
