@@ -55,10 +55,15 @@ class MarketFeed:
                  clock: Callable[[], float] = time.time,
                  fetch_fills: Callable[[int], list[VenueFill]] | None = None,
                  prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25,
-                 trade_ids: TradeIds | None = None, pace_quiet: bool = True) -> None:
+                 trade_ids: TradeIds | None = None,
+                 gap_fills: Callable[[int], list[VenueFill]] | None = None,
+                 pace_quiet: bool = True) -> None:
         self.exchange = exchange
         self.fetch_fills = fetch_fills or (
             lambda since_ms: exchange.fetch_my_trades(None, since_ms))
+        self.gap_fills = gap_fills
+        """The streams' gap fill's read (None: `fetch_fills`): also the fills no order of ours
+        made, which no stream message carried while the sockets were gone."""
         self.symbols = list(symbols)
         self.deliver = deliver
         self.interval_s = interval_s
@@ -182,11 +187,11 @@ class MarketFeed:
         it; below them, the reconciliations that fill the budget while the streams are down
         starved it, and the streams stayed "down"."""
         with call_priority(Priority.GAP_FILL):
-            self._poll_fills()
+            self._poll_fills(self.gap_fills)
 
-    def _poll_fills(self) -> None:
+    def _poll_fills(self, fetch: Callable[[int], list[VenueFill]] | None = None) -> None:
         asked_ms = int(self.clock() * 1000)
-        trades = self.fetch_fills(self.since_ms)
+        trades = (fetch or self.fetch_fills)(self.since_ms)
         batch = FillBatch()
         newest = self.since_ms
         for t in sorted(trades, key=lambda t: t.timestamp or 0):  # Bybit lists newest first

@@ -167,6 +167,7 @@ class AccountRuntime:
             logger=self.log,
             fetch_fills=fills_poller(exchange, self.symbols),
             prices=prices,
+            gap_fills=fills_poller(exchange, self.symbols, forced=True),
         )
         # the venue's streams in front of the REST feed when [exchange] streams is on
         self.feed = with_streams(s, self.data_dir, self.feed, self.log, views=self.views)

@@ -243,10 +243,14 @@ def build_exchange(settings: Settings, data_dir: Path) -> ExchangePort:
     return cast(ExchangePort, CountingPort(port))
 
 
-def fills_poller(exchange: ExchangePort, symbols: list[str]) -> Callable[[int], list[VenueFill]]:
+def fills_poller(exchange: ExchangePort, symbols: list[str], *,
+                 forced: bool = False) -> Callable[[int], list[VenueFill]]:
     """How the feed learns about fills: one call for all symbols where the exchange allows it
-    (the gateway's poll_updates knows which exchanges need one call per symbol)."""
+    (the gateway's poll_updates knows which exchanges need one call per symbol). `forced`: the
+    streams' gap fill's, which also reads the fills no order of ours made (liquidations)."""
     poll = getattr(exchange, "poll_updates", None)
+    if poll is not None and forced:
+        return lambda since_ms: poll(since_ms, symbols=symbols, forced=True)
     if poll is not None:
         return lambda since_ms: poll(since_ms, symbols=symbols)
     return lambda since_ms: exchange.fetch_my_trades(None, since_ms)

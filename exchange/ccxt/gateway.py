@@ -336,17 +336,24 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             trigger_hint=trigger_hint), "fetch_order")
 
     @translated
-    def poll_updates(self, since_ms: int, symbols: list[str] | None = None) -> list[VenueFill]:
-        """New own fills since `since_ms` (each trade returned once), oldest first."""
+    def poll_updates(self, since_ms: int, symbols: list[str] | None = None, *,
+                     forced: bool = False) -> list[VenueFill]:
+        """New own fills since `since_ms` (each trade returned once), oldest first. `forced`:
+        also the fills no order of ours made (Bybit: liquidations, ADL; own_fills.poll_reads),
+        for the streams' gap fill."""
         self._ensure_markets()
         wanted = symbols if symbols is not None else self._symbols
         if self.fills.symbol_required and not wanted:
             raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
-        return self.fills.poll(since_ms, wanted, self.fetch_positions, self._own_trades)
+        return self.fills.poll(since_ms, wanted, self.fetch_positions,
+                               lambda symbol, since: self._own_trades(symbol, since, forced))
 
-    def _own_trades(self, symbol: str | None, since: int) -> list[VenueFill]:
+    def _own_trades(self, symbol: str | None, since: int, forced: bool = False
+                    ) -> list[VenueFill]:
         """Every own trade of `symbol` (None: all) since `since`, all pages."""
-        trades = all_pages(own_fills.pages(self._run, symbol, {}), self.venue.lookup, since)
+        style = self.venue.lookup
+        trades = own_fills.merged(all_pages(own_fills.pages(self._run, symbol, p), style, since)
+                                  for p in own_fills.poll_reads(style, forced))
         return [self._fill(t) for t in trades]
 
     # ---------------------------------------------------------------- orders

@@ -209,12 +209,25 @@ class OwnFills:
 def with_forced(style: str, symbol: str | None, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The parameter sets one symbol's trade read takes: on Bybit also its liquidation and ADL
     executions (BYBIT_FORCED), unless the caller names a type or an order. An all-symbol read
-    (the REST feed's poll) stays one request: a liquidation shows there as the position's
-    disappearance, and the symbol's reconciliation then reads its trades through here."""
+    (the REST feed's poll) stays one request (`poll_reads`): a liquidation shows there as the
+    position's disappearance, and the symbol's reconciliation then reads its trades through
+    here."""
     if style != "bybit" or symbol is None or any(
             key in params for key in ("execType", "orderId", "orderLinkId")):
         return [params]
     return [params, *({**params, "execType": kind} for kind in BYBIT_FORCED)]
+
+
+def poll_reads(style: str, forced: bool) -> list[dict[str, Any]]:
+    """The parameter sets of one poll of own trades: one read, and on Bybit with `forced` (the
+    streams' gap fill) also the liquidation and ADL executions (BYBIT_FORCED). A liquidation
+    made while no socket was open is in no stream message, nor in the position topic; read as
+    `Trade` only, the gap fill did not see it, and its symbol was told nothing until the next
+    periodic reconciliation (300 s while the streams are up). Two requests more a gap, not a
+    poll: while the streams are down, the reconciliations (every 30 s) find it."""
+    if not forced or style != "bybit":
+        return [{}]
+    return [{}, *({"execType": kind} for kind in BYBIT_FORCED)]
 
 
 def merged(reads: Iterable[list[Trade]]) -> list[Trade]:

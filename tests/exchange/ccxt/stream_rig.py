@@ -82,7 +82,8 @@ class StreamRig:
                                interval_s=fitting_poll_interval(venue_id, poll_s, 0.5),
                                own_prefix=PREFIX, logger=logger,
                                fetch_fills=fills_poller(self.gateway, SYMBOLS), prices=self.prices,
-                               quiet_wake_s=None)
+                               quiet_wake_s=None,
+                               gap_fills=fills_poller(self.gateway, SYMBOLS, forced=True))
         self.views: dict[str, Any] = views if views is not None else {}
         self.feed = StreamFeed(rest=self.rest, stale_s=stale_s, logger=logger, views=self.views,
                                silent_s=silent_s)

@@ -78,3 +78,35 @@ def test_a_liquidation_fill_is_read_and_closes_the_position_in_the_books(tmp_pat
         gw.close()
     finally:
         emu.stop()
+
+
+def test_a_liquidation_while_no_socket_was_open_reaches_its_symbol_with_the_gap_fill(tmp_path):
+    """With the streams up, a liquidation reaches its symbol as an unknown fill (the execution
+    topic carries BustTrade; the actor then reconciles). One made while no socket was open was
+    in no stream message, and the gap fill read the venue's executions of type Trade only (the
+    all-symbol read, ccxt's default), so nothing told the symbol: the position stayed open in
+    the books until the next periodic reconciliation (300 s while the streams are up). The gap
+    fill now also reads BustTrade and AdlTrade. Real ccxt.pro streams, gateway and feeds
+    against the Bybit emulators."""
+    import time
+
+    from tests.exchange.ccxt.stream_rig import StreamRig
+    from tests.support.waiting import wait_until
+
+    rig = StreamRig("bybit", tmp_path).start()
+    try:
+        rig.wait_mode("stream")
+        cid = rig.buy()
+        rig.wait_delivered(cid)
+        assert not any(a.unknown for a in rig.activity_of(BTC))
+        rig.ws.refuse(True)
+        rig.ws.drop_all()
+        rig.wait_mode("rest")
+        rig.venue.forced.append(execution("bust-1", "BustTrade", "45000",
+                                          int(time.time() * 1000), "-50"))
+        rig.ws.refuse(False)
+        rig.wait_mode("stream")
+        wait_until(lambda: any(a.unknown for a in rig.activity_of(BTC)), timeout=10,
+                   message="the liquidation's fill reported to BTC")
+    finally:
+        rig.stop()
