@@ -47,6 +47,15 @@ class FencedExchange:
         self._extras: Any = port  # place_stop / move_stop: the ccxt gateway's, not the port's
         self._keeper = keeper
         self.id = port.id
+        # reads the account's feed and streams take from the gateway when it has them (the
+        # REST fills poll, runtime/exchanges.fills_poller; the budget and markets the streams
+        # share, runtime/stream_wiring.py): hidden, a node's feed fell back to
+        # fetch_my_trades(None, since), which Binance refuses without a symbol, so no fill came
+        # from REST and no gap fill ever succeeded
+        for name in ("poll_updates", "markets", "meter"):
+            found = getattr(port, name, None)
+            if found is not None:
+                setattr(self, name, found)
 
     def _guard(self) -> None:
         lease_guard(self._keeper)
