@@ -45,7 +45,10 @@ class RestartHistory:
             self.failures.popleft()
         if len(self.failures) > policy.max_restarts:
             return Verdict(escalate=True, delay_s=0.0, restarts_in_period=len(self.failures) - 1)
-        delay = min(policy.backoff_initial_s * (2 ** self.consecutive), policy.backoff_max_s)
+        # the power is bounded first: 2.0 ** 1024 overflows (a symbol crashing every 30 s for
+        # ~9 h, never long enough apart to reset, raised here inside the supervisor)
+        delay = min(policy.backoff_initial_s * (2.0 ** min(self.consecutive, 60)),
+                    policy.backoff_max_s)
         self.consecutive += 1
         loop = self.consecutive > policy.max_restarts and not self.loop_told
         self.loop_told = self.loop_told or loop
