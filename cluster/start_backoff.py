@@ -34,7 +34,7 @@ class StartBackoff:
         """Count a failed start; returns the delay before the next attempt."""
         with self._lock:
             count = self._failures.get(account, (0, 0.0))[0]
-            delay = min(self._initial_s * 2 ** count, self._max_s)
+            delay = min(self._initial_s * 2.0 ** min(count, 60), self._max_s)  # 2.0**1024 overflows
             self._failures[account] = (count + 1, self._clock() + delay)
         return delay
 

@@ -78,8 +78,10 @@ class LoginThrottle:
         now = self.clock()
         with self._lock:
             count = self._peers.get(peer, (0, 0.0))[0] + 1
-            wait = 0.0 if count <= FREE_FAILURES else min(2.0 ** (count - FREE_FAILURES),
-                                                          MAX_WAIT_S)
+            # the power is bounded first: 2.0 ** 1024 overflows, and the raise left the peer's
+            # wait unset (a peer failing for ~17 h then guessed at full speed)
+            wait = 0.0 if count <= FREE_FAILURES else min(
+                2.0 ** min(count - FREE_FAILURES, 60), MAX_WAIT_S)
             self._peers.pop(peer, None)
             self._peers[peer] = (count, now + wait)
             while len(self._peers) > _PEERS_KEPT:  # the least recently failing peer goes
