@@ -110,6 +110,8 @@ class SchemaLock:
         self._backend: int | None = None
         self._mutex = threading.Lock()
         self._closed = threading.Event()
+        self._unchecked = False
+        """Taken again after a cut and the leases not looked at since (`_check_after_cut`)."""
 
     @property
     def held(self) -> bool:
@@ -154,12 +156,23 @@ class SchemaLock:
         while not self._closed.wait(CHECK_S):
             try:
                 if self._alive() or self._retake():
-                    continue
+                    self._check_after_cut()
             except (psycopg.Error, StorageError):
                 continue  # the server is out of reach: the next round tries again
-            except SchemaInUse as exc:
+            except AlreadyRunning as exc:  # SchemaInUse, or LeasedToNode after a cut
                 on_lost(f"{self.subject}: the lock's session was cut and {exc}")
                 return
+
+    def _check_after_cut(self) -> None:
+        """While the lock's session was cut the lock was free, so a cluster node's start check
+        (runtime/cluster_node.py refuse_outside_bot) passed: taken again, the leases are read
+        again, as at `acquire`, until that read succeeds (LeasedToNode: a node runs it now)."""
+        if not self._unchecked or self.lease_account is None:
+            return
+        with self._mutex:
+            if self._conn is not None:
+                self._refuse_leased(self._conn, self.lease_account)
+            self._unchecked = False
 
     def _alive(self) -> bool:
         with self._mutex:
@@ -183,6 +196,7 @@ class SchemaLock:
                     # the new session is kept; the cut one is closed below
                     conn, self._conn = self._conn, conn
                     self._backend = self._conn.info.backend_pid
+                    self._unchecked = True
                     return True
                 backend, holder = self._holder(conn)
         finally:

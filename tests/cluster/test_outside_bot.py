@@ -118,3 +118,40 @@ def test_another_applications_leases_table_does_not_stop_the_bot(pg_url: str) ->
         assert lock.held
     finally:
         lock.release()
+
+
+def test_a_bot_whose_lock_session_was_cut_stops_if_a_node_took_the_account_meanwhile(
+        pg_url: str) -> None:
+    """While a single bot's lock session is cut, the schema lock is free: a node holding the
+    account's lease finds it free at its start check and starts the account. The bot then takes
+    the lock again on a new session: it must look at the leases again, or both trade the
+    account (incident 1). It stops (on_lost) naming the node instead."""
+    import psycopg
+
+    from storage.pg_lock import lock_keys
+
+    store = LeaseStore(open_database(pg_url), LONG)
+    store.create_table()
+    lock = SchemaLock(pg_url, "bot_main", "account main", grace_s=0, lease_account="main")
+    lock.acquire()
+    lost: list[str] = []
+    lock.keep(lost.append)
+    space, key = lock_keys("bot_main")
+    holders = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+               "AND classid = %s::bigint::oid AND objid = %s::bigint::oid")
+    try:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            (first,) = [r[0] for r in admin.execute(holders, (space, key & 0xFFFFFFFF))]
+            lease = store.acquire("main", "node-y-1234-abcd")  # the node, while the lock is gone
+            assert lease is not None
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+            # the bot's keeper takes the lock again on a new session (or stops: the fix)
+            wait_until(lambda: lost or [r[0] for r in admin.execute(
+                holders, (space, key & 0xFFFFFFFF)) if r[0] != first], timeout=30,
+                message="the lock taken again")
+            wait_until(lambda: lost, timeout=10, message="the bot told that a node runs it")
+    finally:
+        lock.release()
+    (reason,) = lost
+    assert reason.startswith("account main: the lock's session was cut and account main is "
+                             "run by cluster node node-y-1234-abcd (its lease, epoch ")
