@@ -277,6 +277,10 @@ class ClusterRegistry:
         self._history_sql = (
             "SELECT account, epoch, node, previous_owner, kind, acquired_ms, ready_ms "
             f"FROM cluster_takeovers ORDER BY ready_ms DESC, account LIMIT {p}")
+        self._last_takeover_sql = (
+            "SELECT account, epoch, node, previous_owner, kind, acquired_ms, ready_ms "
+            "FROM cluster_takeovers WHERE kind = 'takeover' ORDER BY ready_ms DESC, account "
+            "LIMIT 1")
 
     def create_tables(self) -> None:
         def work() -> None:
@@ -332,12 +336,22 @@ class ClusterRegistry:
     def takeovers(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = _guarded(self.db,
                         lambda: self.db.execute_sql(self._history_sql, (limit,)).fetchall())
-        keys = ("account", "epoch", "node", "previous_owner", "kind", "acquired_ms", "ready_ms")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [dict(zip(_TAKEOVER_KEYS, r, strict=True)) for r in rows]
+
+    def last_takeover(self) -> dict[str, Any] | None:
+        """The latest acquisition of an expired lease (kind 'takeover'), however many
+        hand-overs and first starts came after it (those fill `takeovers`)."""
+        row = _guarded(self.db,
+                       lambda: self.db.execute_sql(self._last_takeover_sql).fetchone())
+        return None if row is None else dict(zip(_TAKEOVER_KEYS, row, strict=True))
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         with self.db.atomic():
             self.db.execute_sql(sql, params)
+
+
+_TAKEOVER_KEYS = ("account", "epoch", "node", "previous_owner", "kind", "acquired_ms",
+                  "ready_ms")
 
 
 def _guarded(db: peewee.Database, work: Any) -> Any:
