@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import peewee
 
-from cluster.keeper import LeaseKeeper
+from cluster.keeper import LeaseHolder
 from cluster.lease import LeaseLost
 from storage.leases import lease_check_in
 
@@ -23,7 +23,7 @@ from storage.leases import lease_check_in
 class CommitFence:
     """`Repository(commit_guard=CommitFence(keeper, in_database=...))`."""
 
-    def __init__(self, keeper: LeaseKeeper, *, in_database: bool) -> None:
+    def __init__(self, keeper: LeaseHolder, *, in_database: bool) -> None:
         self._keeper = keeper
         self._in_database = in_database
 

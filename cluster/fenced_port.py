@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from cluster.keeper import LeaseKeeper
+from cluster.keeper import LeaseHolder
 from cluster.lease import LeaseLost
 from exchange.port import ExchangePort
 from exchange.records import (
@@ -28,7 +28,7 @@ from exchange.records import (
 )
 
 
-def lease_guard(keeper: LeaseKeeper) -> None:
+def lease_guard(keeper: LeaseHolder) -> None:
     """Raise `LeaseLost` when the node may no longer act on the keeper's account. Run before
     each port call that sends (below) and, through the account's exchange fence
     (exchange/fence.py `FenceBoard.account_check`), before each request and retry inside the
@@ -42,7 +42,7 @@ class FencedExchange:
     """Implements `exchange.port.ExchangePort` (plus place_stop / move_stop when the wrapped
     exchange has them) for one account under one LeaseKeeper."""
 
-    def __init__(self, port: ExchangePort, keeper: LeaseKeeper) -> None:
+    def __init__(self, port: ExchangePort, keeper: LeaseHolder) -> None:
         self._port = port
         self._extras: Any = port  # place_stop / move_stop: the ccxt gateway's, not the port's
         self._keeper = keeper

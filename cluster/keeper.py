@@ -53,6 +53,53 @@ class LeaseChanged:
     | 'recovered' (renewed again, same epoch, before the lease expired)."""
 
 
+class LeaseHolder(Protocol):
+    """What the fences ask of a keeper (`LeaseKeeper`, or `EpochKeeper` for one epoch)."""
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def node_id(self) -> str: ...
+
+    def acting_lease(self) -> Lease | None: ...
+
+    def last_lease(self) -> Lease | None: ...
+
+    def may_act(self) -> bool: ...
+
+
+class EpochKeeper:
+    """The keeper as an account started under one lease sees it: the node may act for that
+    account only while the keeper's acting lease is that lease's epoch. A keeper that lost the
+    lease acquires the account again by itself (a new epoch) until the node thread replaces
+    it, and the node thread may be busy (stopping or starting another account) while the
+    account started under the old epoch still runs, with its state from before the gap, in
+    which another node may have traded the account: its sends and commits must stay refused."""
+
+    def __init__(self, keeper: LeaseHolder, lease: Lease) -> None:
+        self._keeper = keeper
+        self._lease = lease
+
+    @property
+    def account(self) -> str:
+        return self._keeper.account
+
+    @property
+    def node_id(self) -> str:
+        return self._keeper.node_id
+
+    def acting_lease(self) -> Lease | None:
+        lease = self._keeper.acting_lease()
+        return lease if lease is not None and lease.epoch == self._lease.epoch else None
+
+    def last_lease(self) -> Lease | None:
+        return self._lease
+
+    def may_act(self) -> bool:
+        return self.acting_lease() is not None
+
+
 class LeaseKeeper:
     def __init__(
         self,

@@ -19,7 +19,7 @@ from loguru import logger
 
 from cluster.commit_fence import CommitFence
 from cluster.fenced_port import FencedExchange, lease_guard
-from cluster.keeper import LeaseKeeper
+from cluster.keeper import EpochKeeper, LeaseHolder
 from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable, new_node_id
 from cluster.node import ClusterNode, StartAbandoned
 from cluster.node_id_claim import NodeIdInUse, claim
@@ -161,21 +161,22 @@ class NodeAccounts:
         self._by_name = {a.bot.account: (i, a) for i, a in enumerate(accounts)}
         self._data_dir = data_dir
 
-    def __call__(self, account: str, lease: Lease, keeper: LeaseKeeper) -> NodeAccount:
+    def __call__(self, account: str, lease: Lease, keeper: LeaseHolder) -> NodeAccount:
         i, a = self._by_name[account]
         s = self._settings
         if is_postgres_url(a.storage.url):
             refuse_outside_bot(a.storage.url, account)
+        holder = EpochKeeper(keeper, lease)  # this lease's epoch only, never a later one
         runtime = AccountRuntime(
             a, self._data_dir, logger=logger, tagged=s.has_accounts,
             config_key=f"accounts[{i}]." if s.has_accounts else "",
-            build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), keeper),
+            build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), holder),
             epoch=lease.epoch,
-            commit_guard=CommitFence(keeper, in_database=self.fence_in_database),
-            exchange_guard=lambda: lease_guard(keeper),  # each retry, not only each call
+            commit_guard=CommitFence(holder, in_database=self.fence_in_database),
+            exchange_guard=lambda: lease_guard(holder),  # each retry, not only each call
             secret_env=secret_env_names(s))
         start_runtime(runtime)
-        return NodeAccount(runtime, keeper)
+        return NodeAccount(runtime, holder)
 
 
 def refuse_outside_bot(url: str, account: str) -> None:
