@@ -88,7 +88,7 @@ def schema_locks(settings: Settings, role: ProcessRole | None = None) -> list[Sc
     data dir meets no file of this one. Not for cluster nodes (their leases own accounts)."""
     return [
         SchemaLock(a.storage.url, account_schema(a.bot.account), f"account {a.bot.account}",
-                   lease_account=a.bot.account)
+                   lease_account=a.bot.account, lease_url=a.cluster.database_url)
         for a in settings.account_settings()
         if a.storage.url and (role is None or role.runs(a.bot.account))
     ]

@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from storage.cluster_database import postgres_options
+from storage.cluster_database import postgres_options, same_postgres_database
 from storage.database import StorageError, _redacted
 from supervision.instance_lock import AlreadyRunning
 
@@ -96,7 +96,7 @@ class SchemaLock:
     """``acquire()`` / ``release()`` like supervision.instance_lock.InstanceLock."""
 
     def __init__(self, url: str, schema: str, subject: str, *, grace_s: float = GRACE_S,
-                 lease_account: str | None = None) -> None:
+                 lease_account: str | None = None, lease_url: str = "") -> None:
         self.url = url
         self.schema = schema
         self.subject = subject
@@ -105,6 +105,9 @@ class SchemaLock:
         """A bot outside a cluster: also refuse when a cluster node holds this account's lease
         in the same database (`LeasedToNode`; the node checks this lock in turn before it
         starts the account, runtime/cluster_node.py, so one of the two always sees the other)."""
+        self.lease_url = lease_url
+        """The config's cluster.database_url: the leases are looked for there too (a cluster
+        whose leases live in another database than the accounts' storage)."""
         self.name = f"bot.py pid {os.getpid()} on {socket.gethostname()}"[:63]
         self._conn: Any = None
         self._backend: int | None = None
@@ -206,20 +209,37 @@ class SchemaLock:
             raise SchemaInUse(holder, self.schema, self.url, self.subject)
         return False
 
-    def _connect(self) -> Any:
+    def _connect(self, url: str = "") -> Any:
+        url = url or self.url
         options = postgres_options()
         options["options"] = SERVER_KEEPALIVE
         try:
-            return psycopg.connect(self.url.replace("postgres://", "postgresql://", 1),
+            return psycopg.connect(url.replace("postgres://", "postgresql://", 1),
                                    autocommit=True, application_name=self.name, **options)
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             # the words of storage.database.open_postgres_database, which would meet the same
             raise StorageError(
-                f"{_redacted(self.url)} schema {self.schema}: cannot open database: {first}"
+                f"{_redacted(url)} schema {self.schema}: cannot open database: {first}"
             ) from None
 
     def _refuse_leased(self, conn: Any, account: str) -> None:
+        self._refuse_leased_in(conn, account, self.url)
+        if self.lease_url and not same_postgres_database(self.lease_url, self.url):
+            try:
+                other = self._connect(self.lease_url)
+            except StorageError as exc:  # one line naming the key, not the account's schema
+                reason = str(exc).rsplit("cannot open database: ", 1)[-1]
+                raise StorageError(
+                    f"cluster.database_url {_redacted(self.lease_url)}: cannot open the "
+                    f"cluster's leases database to check that no cluster node runs "
+                    f"{self.subject}: {reason}") from None
+            try:
+                self._refuse_leased_in(other, account, self.lease_url)
+            finally:
+                other.close()
+
+    def _refuse_leased_in(self, conn: Any, account: str, url: str) -> None:
         try:
             if conn.execute("SELECT to_regclass('leases')").fetchone()[0] is None:
                 return  # no cluster ever ran on this database
@@ -229,10 +249,10 @@ class SchemaLock:
         except psycopg.Error as exc:  # e.g. a role that may not read the cluster's table
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StorageError(
-                f"{_redacted(self.url)} schema {self.schema}: cannot read the cluster's leases "
+                f"{_redacted(url)} schema {self.schema}: cannot read the cluster's leases "
                 f"table to check that no cluster node runs {self.subject}: {first}") from None
         if row is not None:
-            raise LeasedToNode(account, str(row[0]), int(row[1]), self.schema, self.url)
+            raise LeasedToNode(account, str(row[0]), int(row[1]), self.schema, url)
 
     def _try(self, conn: Any) -> bool:
         row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_keys(self.schema))

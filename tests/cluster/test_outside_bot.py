@@ -155,3 +155,32 @@ def test_a_bot_whose_lock_session_was_cut_stops_if_a_node_took_the_account_meanw
     (reason,) = lost
     assert reason.startswith("account main: the lock's session was cut and account main is "
                              "run by cluster node node-y-1234-abcd (its lease, epoch ")
+
+
+def test_a_bot_outside_the_cluster_sees_a_lease_kept_in_cluster_database_url(
+        tmp_path: Path, pg_url: str) -> None:
+    """The leases may live in another database than the accounts' storage
+    (cluster.database_url). A copied node config with `enabled = false` names it: the bot looks
+    for the lease there, not only in storage.url's database (which has no leases table)."""
+    from runtime.runner import schema_locks
+    from storage.pg_lock import LeasedToNode
+    from tests.support.postgres import fresh_database, server_url
+
+    with fresh_database(server_url()) as leases_url:
+        store = LeaseStore(open_database(leases_url), LONG)
+        store.create_table()
+        lease = store.acquire("main", "node-z-1234-abcd")
+        assert lease is not None
+        path = tmp_path / "config.toml"
+        path.write_text(
+            '[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
+            f'[storage]\nurl = "{pg_url}"\n'
+            f'[cluster]\nenabled = false\ndatabase_url = "{leases_url}"\n')
+        (lock,) = schema_locks(load_settings(path))
+        try:
+            with pytest.raises(LeasedToNode, match="run by cluster node node-z-1234-abcd"):
+                lock.acquire()
+        finally:
+            lock.release()
+            store.db.close()
+        assert not lock.held
