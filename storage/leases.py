@@ -73,7 +73,7 @@ class LeaseStore:
             f"FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
-        self._run(lambda: self.db.execute_sql(_SCHEMA))
+        self._run(lambda: _created_once(lambda: self.db.execute_sql(_SCHEMA)))
 
     def acquire(self, account: str, owner: str) -> Lease | None:
         """Take the account if nobody holds it, or its lease expired more than the takeover
@@ -288,7 +288,7 @@ class ClusterRegistry:
                 for sql in _REGISTRY_SCHEMA:
                     self.db.execute_sql(sql)
                 self._add_columns()
-        _guarded(self.db, work)
+        _guarded(self.db, lambda: _created_once(work))
 
     def _add_columns(self) -> None:
         """A registry created by an earlier release gets the later columns (version: '' until
@@ -348,6 +348,23 @@ class ClusterRegistry:
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         with self.db.atomic():
             self.db.execute_sql(sql, params)
+
+
+_CREATE_TRIES = 3
+
+
+def _created_once(create: Any) -> Any:
+    """Run `create` (CREATE TABLE IF NOT EXISTS ...), again after a concurrent creator won:
+    on PostgreSQL the statement waits for a creator whose transaction is still open and then
+    fails on a catalog index (pg_type's unique name) instead of finding the table, so nodes
+    started at once on a fresh database refused to start. Run again, it finds the table."""
+    for attempt in range(1, _CREATE_TRIES + 1):
+        try:
+            return create()
+        except peewee.IntegrityError:
+            if attempt == _CREATE_TRIES:
+                raise
+    return None
 
 
 _TAKEOVER_KEYS = ("account", "epoch", "node", "previous_owner", "kind", "acquired_ms",
