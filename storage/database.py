@@ -75,13 +75,14 @@ def open_postgres_database(
     """An account's storage on PostgreSQL: its own schema (`schema`, created when missing, then
     the tables, or the migrations from an older schema version) on the server at `url`.
 
-    Every connection has `search_path` = the schema, then public (the cluster's leases table),
+    Every connection has `search_path` = the schema, then PostgreSQL's default ("$user",
+    public: where the cluster's lease store, which keeps the default, finds its leases table),
     so the models and the hot path's unqualified SQL reach this account's tables only.
     Connections come from a pool (readers take one per read; the writer keeps one)."""
     if not SCHEMA_NAME.fullmatch(schema):
         raise StorageError(f"storage schema {schema!r}: must match {SCHEMA_NAME.pattern}")
     db = open_postgres(url, network_timeout_s=network_timeout_s, max_connections=pool_size,
-                       search_path=f"{schema},public")
+                       search_path=f'{schema},"$user",public')
     database_proxy.initialize(db)
     where = _redacted(url)
     try:

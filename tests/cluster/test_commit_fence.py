@@ -87,3 +87,37 @@ def test_a_node_past_its_deadline_is_refused_without_the_database(pg_url: str) -
         assert notes(repo) == [1]
     finally:
         repo.close()
+
+
+def test_the_commit_fence_finds_the_lease_table_in_the_roles_own_schema(pg_url: str) -> None:
+    """PostgreSQL 15's secure pattern gives the bot's role a schema of its own name, first in
+    the default search_path ("$user", public): the node's lease store creates `leases` there.
+    The accounts' sessions looked in the account's schema and public only, so every fenced
+    commit failed ('relation "leases" does not exist') and no account could start."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    role = f"node_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'GRANT CREATE ON DATABASE "{urlsplit(pg_url).path.strip("/")}" '
+                      f'TO "{role}"')
+        admin.execute(f'CREATE SCHEMA "{role}" AUTHORIZATION "{role}"')
+    parts = urlsplit(pg_url)
+    url = urlunsplit((parts.scheme, f"{role}@{parts.hostname}:{parts.port or 5432}",
+                      parts.path, parts.query, ""))
+    store = LeaseStore(open_database(url), SETTINGS)
+    store.create_table()
+    lease = store.acquire("main", "node-a")
+    assert lease is not None
+    repo = open_account(url, CommitFence(BelievingKeeper(lease),  # type: ignore[arg-type]
+                                         in_database=True))
+    try:
+        inc = repo.claim(SYM)
+        commit(repo, inc, 1)
+        assert notes(repo) == [1]
+    finally:
+        repo.close()
+        store.db.close()
