@@ -24,7 +24,12 @@ from typing import Any
 
 import psycopg
 
-from storage.cluster_database import postgres_options, same_postgres_database
+from storage.cluster_database import (
+    DeadlineConnection,
+    postgres_options,
+    query_deadline,
+    same_postgres_database,
+)
 from storage.database import StorageError, _redacted
 from supervision.instance_lock import AlreadyRunning
 
@@ -33,6 +38,8 @@ GRACE_S = 5.0
 """How long a refused lock is tried again: the session of a bot killed a moment ago may still
 be ending on the server."""
 CHECK_S = 2.0
+NETWORK_TIMEOUT_S = 5.0
+"""The lock session's network bound (`postgres_options`); each call waits at most twice it."""
 """How often `keep` checks the lock's session."""
 RETRY_S = 0.1
 SERVER_KEEPALIVE = (
@@ -211,11 +218,16 @@ class SchemaLock:
 
     def _connect(self, url: str = "") -> Any:
         url = url or self.url
-        options = postgres_options()
+        options = postgres_options(NETWORK_TIMEOUT_S)
         options["options"] = SERVER_KEEPALIVE
         try:
-            return psycopg.connect(url.replace("postgres://", "postgresql://", 1),
-                                   autocommit=True, application_name=self.name, **options)
+            # every wait on the server bounded (a hung server that still acknowledges is not
+            # noticed by TCP): `_alive` holds the mutex that `release` needs
+            conn = DeadlineConnection.connect(url.replace("postgres://", "postgresql://", 1),
+                                              autocommit=True, application_name=self.name,
+                                              **options)
+            conn.deadline_s = query_deadline(NETWORK_TIMEOUT_S)
+            return conn
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             # the words of storage.database.open_postgres_database, which would meet the same
