@@ -228,9 +228,14 @@ class BybitApi:
         return (self._symbol(p["symbol"]) if p.get("symbol") else None,)
 
     def h_v5_execution_list(self, p: Json) -> Json:
+        """Executions, as Bybit lists them by `execType`: every paper execution is a Trade
+        (no funding, liquidation or ADL), so a read of another type lists none (the funding
+        feed reads `execType=Funding`: trades listed there were each warned about)."""
         since = int(p["startTime"]) if p.get("startTime") else None
         symbols = self._wanted(p) or list(self._markets)
         rows: list[Json] = []
+        if p.get("execType") not in (None, "", "Trade"):
+            symbols = []
         for symbol in symbols:
             trades = self._port.fetch_my_trades(symbol, since)
             rows.extend(views.execution(self._ids[symbol], t, "Market") for t in trades)
