@@ -232,13 +232,15 @@ class BybitApi:
         (no funding, liquidation or ADL), so a read of another type lists none (the funding
         feed reads `execType=Funding`: trades listed there were each warned about)."""
         since = int(p["startTime"]) if p.get("startTime") else None
+        until = int(p["endTime"]) if p.get("endTime") else None  # inclusive, as on Bybit
         symbols = self._wanted(p) or list(self._markets)
         rows: list[Json] = []
         if p.get("execType") not in (None, "", "Trade"):
             symbols = []
         for symbol in symbols:
             trades = self._port.fetch_my_trades(symbol, since)
-            rows.extend(views.execution(self._ids[symbol], t, "Market") for t in trades)
+            rows.extend(views.execution(self._ids[symbol], t, "Market") for t in trades
+                        if until is None or (t.timestamp or 0) <= until)
         page, cursor = _page(rows, p, ("execTime", "execId"), default_limit=50)
         return {"category": "linear", "list": page, "nextPageCursor": cursor}
 

@@ -57,3 +57,26 @@ def test_execution_list_keeps_the_asked_exec_type(
     _, reply = api.route("GET", "/v5/execution/list", query)
     assert isinstance(reply, dict) and reply["retCode"] == 0
     assert [r["orderLinkId"] for r in reply["result"]["list"]] == listed
+
+
+def test_execution_list_ends_at_end_time(tmp_path: Path) -> None:
+    """A read of one week (startTime..endTime, as the gateway reads a position older than a
+    week, exchange/ccxt/own_fills.py) lists that week only, as on Bybit. Listing up to now,
+    newest first, a week's pages could be filled by later trades: its own were never read and
+    the next week's read started after the newest trade listed."""
+    clock = FakeClock()
+    paper = PaperExchange(store_path=tmp_path / "w.sqlite", symbols=[BTC],
+                          price_source=ScriptedPrices({BTC: D(60000)}), clock=clock)
+    try:
+        client = in_process_client(BybitApi(paper))
+        client.load_markets()
+        start = clock.ms
+        paper.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "old-1"})
+        clock.advance(8 * 86_400)
+        paper.create_order(BTC, "market", "sell", D("0.01"), None, {"clientOrderId": "new-1"})
+        week = client.fetch_my_trades(BTC, start - 1, 100, {"until": start + 7 * 86_400_000})
+        assert [t["info"]["orderLinkId"] for t in week] == ["old-1"]
+        later = client.fetch_my_trades(BTC, start - 1, 100)
+        assert sorted(t["info"]["orderLinkId"] for t in later) == ["new-1", "old-1"]
+    finally:
+        paper.close()
