@@ -9,7 +9,7 @@ only at a decision, and on the price series:
   (`strategies.mean_reversion.series`), so the points where it may signal are known up front:
   with no open position, where |z| >= entry_z and the volume filter passes (the ticks' 24 h
   quote volume, backtest/volumes.py, known per candle up front); with one, where
-  |z| <= exit_z;
+  |z| <= exit_z or the full window is flat (no z-score: the price is at its mean);
 - the band and the resting orders give price bounds; a point is skipped only when its mark, as
   a float, lies strictly between the bounds, as floats. `float(Decimal)` rounds correctly and
   so keeps order (a <= b implies float(a) <= float(b)): a float strictly inside proves the
@@ -128,7 +128,9 @@ class SkipPlan:
             # are >= 0 (the reader checks), or None (on_price then skips the filter)
             volume = np.fromiter(map(float, points.volumes), float, len(points.volumes))
             enter &= ~(np.repeat(volume, 4) < strategy.min_volume)
-        leave = usable & (absz <= strategy.exit_z)  # with an open position
+        # with an open position: within exit_z, or a full window gone flat (no z-score)
+        full = np.arange(len(prices)) >= strategy.window - 1
+        leave = full & (~usable | (absz <= strategy.exit_z))
         self.may_enter: list[int] = np.flatnonzero(enter).tolist()
         self.may_leave: list[int] = np.flatnonzero(leave).tolist()
         self.prices = array("d", prices.tobytes())

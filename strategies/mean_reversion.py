@@ -1,9 +1,10 @@
 """Mean reversion on a rolling z-score of prices, with a volatility and volume filter.
 
 Enter long when the price is `entry_z` standard deviations below its rolling mean (short when
-above, if allowed); signal an exit once the z-score is back within `exit_z`. Entries need
-enough movement: the standard deviation of one-step returns (in percent) must be at least
-`min_volatility_pct`, so a flat market does not trade noise. Statistics use floats (they are not
+above, if allowed); signal an exit once the z-score is back within `exit_z`, or once the window
+has gone flat (zero variance: the price is at its mean). Entries need enough movement: the
+standard deviation of one-step returns (in percent) must be at least `min_volatility_pct`, so a
+flat market does not trade noise. Statistics use floats (they are not
 money); prices and sizes stay Decimal elsewhere.
 """
 
@@ -89,7 +90,9 @@ class MeanReversion:
         if var < 0.0:  # max(var, 0.0) as in zscore()
             var = 0.0
         std = math.sqrt(var)
-        if std <= mean * 1e-12:
+        if std <= mean * 1e-12:  # a flat window: the price is at its mean (no z-score)
+            if position is not None:
+                return SignalRaised(side=None, reason="mean_reverted")
             return None
         z = (p - mean) / std
         if position is not None:

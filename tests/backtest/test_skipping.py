@@ -249,3 +249,33 @@ def test_two_symbols_skipping_changes_no_decision(tmp_path: Path, balance: int,
     if balance < 1000:
         refused = [line for line in fast.log.lines if "InsufficientFunds" in line]
         assert len(refused) >= 5, "no entry was refused for margin"
+
+
+
+def test_may_leave_is_where_on_price_exits_also_where_the_window_goes_flat(
+        tmp_path: Path) -> None:
+    """With a position, the points the plan may stop at for the strategy are exactly those where
+    `on_price` signals the exit, flat windows included (zero variance: the price is at its mean,
+    strategies/mean_reversion.py), so a skip never runs past a flat window's exit."""
+    from backtest.skipping import SkipPlan
+    from trading.model import Side
+
+    walk = tmp_path / "walk.csv"
+    write_walk(walk, 1_200, seed=5, start=100.0)
+    rows = walk.read_text().splitlines()
+    out = [rows[0]]
+    for i, row in enumerate(rows[1:], start=1):
+        cells = row.split(",")
+        if (i // 150) % 2 == 1:  # every other 150 candles: flat at the last close
+            cells[1:5] = [out[-1].split(",")[4]] * 4
+        out.append(",".join(cells))
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join(out) + "\n")
+    points = PricePoints(C.load(path, timeframe_ms=60_000), Decimal("0.01"))
+    args = {"window": 40, "entry_z": 2.0, "exit_z": 0.1, "min_volatility_pct": 0.0}
+    plan, strategy = SkipPlan(points, MeanReversion(**args)), MeanReversion(**args)
+    exits = [k for k in range(points.count)
+             if strategy.on_price(points.at(k)[2], None, 0.0, Side.LONG) is not None]
+    assert exits == plan.may_leave
+    flat = [k for k in exits if len(set(plan.prices[k - 39:k + 1])) == 1]
+    assert len(flat) > 100  # the flat windows' points are among them

@@ -179,3 +179,15 @@ def test_the_inlined_update_is_bit_identical_to_push_and_zscore():
             assert z is not None and got.reason == f"z={z:.2f}"
             signals += 1
     assert signals > 100
+
+
+@pytest.mark.parametrize("side", [Side.LONG, Side.SHORT])
+def test_a_position_exits_when_the_window_goes_flat(side):
+    """With a position, a window of one price (zero variance) is at its mean: the exit is
+    signalled. It returned None there (no z-score), so with exit_z below sqrt(1/(window-1))
+    (here 0.5: 0.1 < 0.5) the last z before the flat window (0.5) never came within exit_z
+    and a position held through a flat stretch was never exited by the strategy."""
+    s = strategy(exit_z=0.1)
+    out = feed(s, [*DIP, "100", "100", "100", "100", "100"], position=side)
+    assert out[-2] is None  # four 100s and a 90: z = 0.5, not within 0.1
+    assert out[-1] == SignalRaised(side=None, reason="mean_reverted")
