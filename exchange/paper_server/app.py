@@ -38,8 +38,11 @@ async def _handle(request: web.Request) -> web.Response:
                            failure.message)
             return _json(401, {"retCode": failure.code, "retMsg": failure.message,
                                "result": {}, "retExtInfo": {}, "time": api.now_ms()})
-    params: dict[str, Any] = dict(request.query)
-    if body.strip():
+    # the request's parameters are what was signed, as Bybit reads them: a POST's body, any
+    # other request's query; a query added to a POST (or a body to a GET) is covered by no
+    # signature and must not change the request (it was merged in: `?reduceOnly=true`)
+    params: dict[str, Any] = {} if request.method == "POST" else dict(request.query)
+    if request.method == "POST" and body.strip():
         try:
             decoded = json.loads(body)
         except json.JSONDecodeError as exc:

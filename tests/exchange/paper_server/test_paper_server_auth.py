@@ -100,3 +100,32 @@ def test_a_malformed_field_is_refused_and_the_server_keeps_serving(server: Serve
         "category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
         "qty": "0.01", "orderLinkId": "good-1"})
     assert good["retCode"] == 0 and good["result"]["orderLinkId"] == "good-1"
+
+
+def test_a_post_acts_on_its_signed_body_only_never_on_an_unsigned_query(
+    server: ServerProcess,
+) -> None:
+    """A POST is signed over its body: parameters added in its query string are covered by no
+    signature (anyone on the path could add them to a signed order) and Bybit reads the body.
+    They were merged into the order: `?orderLinkId=` or `?triggerPrice=` changed it unsigned."""
+    body = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
+            "qty": "0.01", "orderLinkId": "body-1"}
+    text = json.dumps(body)
+    now = int(time.time() * 1000)
+    signature = hmac.new(API_SECRET.encode(), f"{now}{API_KEY}5000{text}".encode(),
+                         hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"{server.base_url}/v5/order/create?triggerPrice=1&triggerDirection=2&reduceOnly=true",
+        data=text.encode(), method="POST", headers={
+            "X-BAPI-API-KEY": API_KEY, "X-BAPI-TIMESTAMP": str(now),
+            "X-BAPI-RECV-WINDOW": "5000", "X-BAPI-SIGN": signature,
+            "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        created = dict(json.loads(reply.read()))
+    assert created["retCode"] == 0, created
+    found = signed_get(server, "/v5/order/history",
+                       "category=linear&symbol=BTCUSDT&orderLinkId=body-1",
+                       timestamp_ms=int(time.time() * 1000))
+    [order] = found["result"]["list"]
+    assert (order["orderStatus"], order["triggerPrice"], order["reduceOnly"]) == (
+        "Filled", "0", False)
