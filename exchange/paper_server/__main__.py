@@ -76,6 +76,8 @@ def open_exchange(args: argparse.Namespace) -> PaperExchange:
         balance = Decimal(args.balance)
     except InvalidOperation:
         raise UsageError(f"--balance: not a number: {args.balance!r}") from None
+    if not balance.is_finite() or balance <= 0:  # a new store would keep it for good
+        raise UsageError(f"--balance: must be a finite number of USDT > 0, got {args.balance!r}")
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
     try:
         source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
@@ -97,6 +99,9 @@ def open_exchange(args: argparse.Namespace) -> PaperExchange:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     os.umask(PRIVATE_UMASK)  # the store and its -wal/-shm are the user's alone, as the bot's
+    if not 0 <= args.port <= 65535:  # the bind's OverflowError was a traceback
+        print(f"paper server: --port: must be 0..65535, got {args.port}", file=sys.stderr)
+        return 2
     try:
         keys = load_keys(args.keys or args.store.parent / "paper_server_keys.json")
         exchange = open_exchange(args)

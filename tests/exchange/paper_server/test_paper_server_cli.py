@@ -24,6 +24,12 @@ def run_server(*args: str, env_extra: dict[str, str] | None = None) -> subproces
 @pytest.mark.parametrize(("args", "named"), [
     (["--symbols", "FOO"], "--symbols: paper: malformed symbol 'FOO' (expected BASE/QUOTE"),
     (["--balance", "lots"], "--balance: not a number: 'lots'"),
+    # a NaN balance was stored in a new store for good (every order then failed inside);
+    # a port out of range was an OverflowError traceback from the bind
+    (["--balance", "nan"], "--balance: must be a finite number of USDT > 0, got 'nan'"),
+    (["--balance", "-100"], "--balance: must be a finite number of USDT > 0, got '-100'"),
+    (["--balance", "0"], "--balance: must be a finite number of USDT > 0, got '0'"),
+    (["--port", "70000"], "--port: must be 0..65535, got 70000"),
 ])
 def test_bad_arguments_are_one_line(tmp_path: Path, args: list[str], named: str) -> None:
     r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"), *args)
