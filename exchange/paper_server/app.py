@@ -27,7 +27,12 @@ def build_app(api: BybitApi, keys: ApiKeys) -> web.Application:
 
 async def _handle(request: web.Request) -> web.Response:
     api, keys = request.app[API_KEY], request.app[KEYS_KEY]
-    body = await request.text()
+    try:
+        body = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:  # request.text() raised it: a 500 page and a traceback
+        return _json(400, {"retCode": 10001, "retMsg": f"body is not UTF-8: {exc.reason} at "
+                           f"byte {exc.start}", "result": {}, "retExtInfo": {},
+                           "time": api.now_ms()})
     path = request.path
     if path not in PUBLIC_PATHS:
         # what the client signed: the raw (still percent-encoded) query string, or the body

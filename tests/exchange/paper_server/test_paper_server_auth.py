@@ -129,3 +129,22 @@ def test_a_post_acts_on_its_signed_body_only_never_on_an_unsigned_query(
     [order] = found["result"]["list"]
     assert (order["orderStatus"], order["triggerPrice"], order["reduceOnly"]) == (
         "Filled", "0", False)
+
+
+def test_a_body_that_is_not_utf8_is_a_bybit_refusal_not_a_traceback(
+    server: ServerProcess,
+) -> None:
+    """Any client could send one (no key needed): it was a 500 page from aiohttp and a
+    traceback in the server's log."""
+    request = urllib.request.Request(f"{server.base_url}/v5/order/create", data=b"\xff\xfe{",
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            status, answer = reply.status, dict(json.loads(reply.read()))
+    except urllib.error.HTTPError as exc:
+        status, answer = exc.code, dict(json.loads(exc.read()))
+    assert status == 400 and answer["retCode"] == 10001
+    assert answer["retMsg"].startswith("body is not UTF-8")
+    assert json.loads(urllib.request.urlopen(f"{server.base_url}/v5/market/time",
+                                             timeout=5).read())["retCode"] == 0
+    assert "Traceback" not in server.output
