@@ -50,8 +50,10 @@ async def _handle(request: web.Request) -> web.Response:
     if request.method == "POST" and body.strip():
         try:
             decoded = json.loads(body)
-        except json.JSONDecodeError as exc:
-            return _json(400, {"retCode": 10001, "retMsg": f"body is not JSON: {exc.msg}",
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError; an int over 4300
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else (  # digits; [[[[...
+                "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80])
+            return _json(400, {"retCode": 10001, "retMsg": f"body is not JSON: {why}",
                                "result": {}, "retExtInfo": {}, "time": api.now_ms()})
         if not isinstance(decoded, dict):
             return _json(400, {"retCode": 10001, "retMsg": "body must be a JSON object",

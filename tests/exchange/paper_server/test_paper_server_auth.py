@@ -148,3 +148,24 @@ def test_a_body_that_is_not_utf8_is_a_bybit_refusal_not_a_traceback(
     assert json.loads(urllib.request.urlopen(f"{server.base_url}/v5/market/time",
                                              timeout=5).read())["retCode"] == 0
     assert "Traceback" not in server.output
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"[" * 60_000, "nested too deeply"),  # (under the 64 KiB body limit)
+    (b'{"qty": ' + b"1" * 5000 + b"}", "Exceeds the limit"),
+])
+def test_a_body_json_cannot_decode_is_a_bybit_refusal_not_a_traceback(
+    server: ServerProcess, body: bytes, reason: str,
+) -> None:
+    """JSON nested too deeply (RecursionError) or an integer of more digits than Python
+    converts (a ValueError that is no JSONDecodeError): a 500 page and a traceback before."""
+    request = urllib.request.Request(f"{server.base_url}/v5/market/time", data=body,
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            status, answer = reply.status, dict(json.loads(reply.read()))
+    except urllib.error.HTTPError as exc:
+        status, answer = exc.code, dict(json.loads(exc.read()))
+    assert status == 400 and answer["retCode"] == 10001
+    assert answer["retMsg"].startswith("body is not JSON") and reason in answer["retMsg"]
+    assert "Traceback" not in server.output
