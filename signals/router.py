@@ -138,8 +138,14 @@ class SignalRouter:
         if req.is_entry:
             self._admit_entry((req.symbol, req.side_name))
         data = {**req.journal_data(), "source": source, "levels_applied": False}
-        self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
-        if self._deliver(req.symbol, req.to_external(source)):
+        try:
+            self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
+            delivered = self._deliver(req.symbol, req.to_external(source))
+        except BaseException:  # not delivered ("error"): its places go back, as when skipped
+            if req.is_entry:
+                self._give_back((req.symbol, req.side_name))
+            raise
+        if delivered:
             self.log.info(
                 "signal {} {} {} from {} delivered",
                 req.signal_id,
