@@ -365,8 +365,9 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         extra = _control_args(account, args)
     except UsageError as exc:
         return fail(str(exc))
-    db_path = shared or (account.resolve(account.storage.path) if not args.data_dir
-                         else data_dir / account.storage.path)
+    # where the bot keeps it (`--data-dir` is already the settings' data dir; resolve expands
+    # a `~` that joining it to the data dir left as a folder named "~")
+    db_path = shared or account.resolve(account.storage.path)
     if args.command == "resume" and not account.storage.url:
         refusal = _not_stopped(Path(db_path), args.symbol)
         if refusal is not None:

@@ -101,3 +101,32 @@ def test_a_signal_for_a_hedge_grid_account_is_refused_not_queued(tmp_path):
         "bot.py: error: signal: account grid's hedge grid trades its own levels and takes no "
         "signals (it would be journaled SignalSkipped); nothing queued"]
     assert not (tmp_path / "data").exists()
+
+
+def test_with_data_dir_a_home_relative_storage_path_is_where_the_bot_keeps_it(tmp_path):
+    """Found by review: with `--data-dir`, `signal` and `resume` joined `storage.path` to the
+    data dir without expanding `~` (the bot does: Settings.resolve). A `~/...` database was
+    then looked for under `<data dir>/~/`: `resume` of a quarantined symbol was refused as "not
+    stopped", and `signal` created a new database there, said "queued" and the bot, reading
+    its own file, never saw it."""
+    import os
+
+    from storage.repository import Repository
+
+    home = tmp_path / "home"
+    db = home / "state" / "bot.sqlite"
+    repo = Repository(db)
+    repo.quarantine(BTC, "unreadable state: test", correlation_id="c1")
+    repo.close()
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[symbols]\nlist = ["{BTC}"]\n[storage]\npath = "~/state/bot.sqlite"\n')
+    env = {**os.environ, "HOME": str(home)}
+    for args in (("resume", BTC), ("signal", BTC, "long")):
+        r = subprocess.run([sys.executable, str(ROOT / "bot.py"), *args, "--config", str(config),
+                            "--data-dir", str(data)], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "queued" in r.stdout, r.stderr
+    assert _controls(db) == [("resume", BTC), ("signal", BTC)]
+    assert not (data / "~").exists()
