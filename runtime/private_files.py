@@ -30,6 +30,23 @@ def make_private(data_dir: Path) -> list[str]:
     return problems
 
 
+SQLITE_SIBLINGS = ("", "-wal", "-shm", "-journal")
+
+
+def make_files_private(paths: list[Path]) -> list[str]:
+    """Files the bot keeps outside the data dir (an absolute `storage.path` or `paper.store`):
+    each, and SQLite's -wal/-shm/-journal beside it, loses group and other bits (SQLite gives
+    new -wal/-shm files the database's own mode, umask or not). Their folder is left as it is:
+    it is the owner's, not the bot's. One line per path that could not be changed."""
+    problems: list[str] = []
+    for path in paths:
+        for suffix in SQLITE_SIBLINGS:
+            file = path.with_name(path.name + suffix)
+            if file.is_file():
+                _chmod(file, FILE_MODE | stat.S_IXUSR, problems)
+    return problems
+
+
 def _chmod(path: Path, mode: int, problems: list[str]) -> None:
     try:
         st = os.lstat(path)

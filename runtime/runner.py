@@ -19,7 +19,7 @@ from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime, stop_all
 from runtime.exchanges import check_shared_feeds, feed_sharers
-from runtime.private_files import make_private
+from runtime.private_files import make_files_private, make_private
 from runtime.status_writer import StatusWriter
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
 from storage.opening import account_schema
@@ -131,7 +131,8 @@ class Bot:
             from runtime.cluster_node import run_node
 
             return run_node(self, duration_s)
-        private_problems = make_private(self.data_dir)
+        private_problems = make_private(self.data_dir) + make_files_private(
+            shared_files(s, self.data_dir, self.role))  # an absolute storage.path's too
         locks = self._acquire_locks()
         streams = setup_logging(
             self.data_dir / "logs",

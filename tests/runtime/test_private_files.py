@@ -31,3 +31,29 @@ def test_a_script_in_the_data_dir_stays_runnable_by_its_owner(tmp_path):
     assert _mode(log) == 0o600
     assert _mode(data / "hooks") == 0o700 and _mode(data) == 0o700
     assert subprocess.run([str(script)], timeout=30).returncode == 0
+
+
+def test_a_database_outside_the_data_dir_is_made_private_too(tmp_path):
+    """Found by review: only the data dir's files were tightened. A database at an absolute
+    storage.path left 0644 (made before, or copied there) stayed readable by every local user
+    while the bot traded in it, and SQLite gives its -wal and -shm the same mode."""
+    import sys
+    from pathlib import Path
+
+    from storage.repository import Repository
+
+    root = Path(__file__).resolve().parents[2]
+    outside = tmp_path / "outside"
+    db = outside / "bot.sqlite"
+    Repository(db).close()
+    os.chmod(outside, 0o755)
+    os.chmod(db, 0o644)
+    config = tmp_path / "config.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
+                      f'[storage]\npath = "{db}"\n')
+    r = subprocess.run([sys.executable, str(root / "bot.py"), "run", "--duration", "0.5",
+                        "--config", str(config), "--data-dir", str(tmp_path / "data")],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert _mode(db) == 0o600
+    assert _mode(outside) == 0o755  # the owner's folder is left as it is
