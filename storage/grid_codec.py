@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from storage.restore import CorruptRow, finite_decimal, finite_time
+from storage.restore import CorruptRow, finite_decimal, finite_time, order_side
 from trading.grid.model import GridState, Leg
 from trading.late_fees import FeeOwed
 from trading.model import OrderStatus, Side, parse_enum
@@ -211,7 +211,7 @@ def load_order(symbol: str, data: Any, where: str, table: str = TABLE, *,
         leg=r.get("leg", lambda v: None if v is None and not leg else parse_enum(Side, v)),
         purpose=purpose,
         reduce_only=purpose.reduces,
-        side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
+        side=r.get("side", order_side),
         amount=r.dec("amount"),
         price=r.opt_dec("price"),
         level=r.get("level", int, 0),

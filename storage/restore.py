@@ -117,6 +117,16 @@ def finite_decimal(value: Any) -> Decimal:
     return d
 
 
+def order_side(value: Any) -> str:
+    """A stored order's side, `buy` or `sell`, in any casing or padding (as the enums are read);
+    anything else says what is allowed (a bare KeyError read "field 'side' = 'long': 'long'" in
+    the quarantine reason)."""
+    text = str(value).strip().lower()
+    if text not in ("buy", "sell"):
+        raise ValueError(f"{value!r} is not an order side (allowed: buy, sell)")
+    return text
+
+
 def finite_time(value: Any) -> float:
     """Epoch seconds, finite: float('NaN') reads the text 'NaN', and SQLite stores a NaN back
     as NULL, so every later commit of the symbol failed (NOT NULL) and it crash-looped with its
@@ -235,7 +245,7 @@ def _orders(symbol: str) -> tuple[Order, ...]:
             Order(
                 client_order_id=row.client_order_id,
                 purpose=r.get("purpose", parse_purpose),  # legacy names too (trading/orders.py)
-                side=r.get("side", lambda v: {"buy": "buy", "sell": "sell"}[str(v).lower()]),
+                side=r.get("side", order_side),
                 amount=r.dec("amount"),
                 price=r.opt_dec("stop_price"),  # the one-way table stores a stop's trigger only
                 reduce_only=bool(row.reduce_only),

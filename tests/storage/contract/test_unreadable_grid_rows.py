@@ -92,3 +92,12 @@ def test_a_document_nested_too_deep_is_unreadable_not_a_crash(backend: Backend):
     backend.sql("UPDATE events SET data = ? WHERE correlation_id = 's1'", (deep,))
     with pytest.raises(CorruptRow, match="events row"):
         repo.unhandled_signals(SYM)
+
+
+def test_a_grid_order_side_that_is_not_buy_or_sell_says_what_is_allowed(backend: Backend):
+    data = stored_grid(backend)
+    first_order("side", "short")(data)
+    backend.sql("UPDATE grid_state SET data = ? WHERE symbol = ?", (json.dumps(data), SYM))
+    with pytest.raises(CorruptRow) as err:
+        backend.open().load(SYM, store=HEDGE_GRID)
+    assert "'short' is not an order side (allowed: buy, sell)" in str(err.value), err.value

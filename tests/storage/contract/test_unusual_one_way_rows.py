@@ -67,3 +67,26 @@ def test_a_count_that_is_not_finite_names_its_field(backend: Backend, column: st
     with pytest.raises(CorruptRow) as err:
         backend.open().load(SYM)
     assert "actor_state row" in str(err.value) and repr(column) in str(err.value)
+
+
+@pytest.mark.parametrize("spelling", ["SELL", " sell", "Sell "])
+def test_an_order_side_in_any_casing_or_padding_is_read(backend: Backend, spelling: str):
+    repo = backend.open()
+    _, sc = opened(repo)
+    repo.close()
+    backend.sql("UPDATE orders SET side = ? WHERE side = 'sell'", (spelling,))
+    loaded = backend.open().load(SYM)
+    assert loaded.orders == sc.state.orders
+
+
+def test_an_order_side_that_is_not_buy_or_sell_says_what_is_allowed(backend: Backend):
+    """Found by review: the side was looked up in a dict, and the quarantine reason read
+    "field 'side' = 'long': 'long'" (a position's side written as an order's)."""
+    repo = backend.open()
+    opened(repo)
+    repo.close()
+    backend.sql("UPDATE orders SET side = 'long' WHERE side = 'sell'")
+    with pytest.raises(CorruptRow) as err:
+        backend.open().load(SYM)
+    assert str(err.value).endswith(
+        "field 'side' = 'long': 'long' is not an order side (allowed: buy, sell)"), err.value
