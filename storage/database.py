@@ -112,8 +112,13 @@ def _redacted(url: str) -> str:
 
 
 def _create_or_migrate(db: pw.Database, schema: str | None = None) -> None:
+    # SQLite: the write lock up front (BEGIN IMMEDIATE, waited for with the busy timeout). A
+    # deferred transaction reads first and writes later (the statuses, meta), and a control row
+    # `bot.py signal` committed in between made that write fail at once, "database is locked",
+    # and the bot's start with it (found by review; a read snapshot is never upgraded)
+    sqlite = isinstance(db, pw.SqliteDatabase)
     fresh = not db.table_exists("actor_state", schema)
-    with db.atomic():
+    with db.atomic("IMMEDIATE") if sqlite else db.atomic():
         if fresh:
             db.create_tables(ALL_MODELS)
             set_meta("schema_version", str(SCHEMA_VERSION))
