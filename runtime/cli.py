@@ -317,9 +317,9 @@ def _not_stopped(db_path: Path, symbol: str) -> str | None:
     """`resume` of a symbol the bot's database does not have stopped: one line, nothing queued
     (the bot checks again when it applies a resume: runtime/controls.py)."""
     from runtime.emergency import OWED
-    from storage.control import held_in_file
+    from storage.control import database_made, held_in_file
 
-    if db_path.exists() and held_in_file(db_path, symbol, OWED + symbol) is not False:
+    if database_made(db_path) and held_in_file(db_path, symbol, OWED + symbol) is not False:
         return None  # stopped, or not readable here: the bot decides
     return (f"resume {symbol}: not stopped (not quarantined, no open escalation, no emergency "
             "close owed); nothing queued")
@@ -372,7 +372,7 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         refusal = _not_stopped(Path(db_path), args.symbol)
         if refusal is not None:
             return fail(refusal)
-    if not account.storage.url and Path(db_path).exists():
+    if not account.storage.url and control.database_made(Path(db_path)):
         # the bot made it: one short write up front, never "database is locked"
         try:
             control.request_at(Path(db_path), args.command, args.symbol, extra)

@@ -104,6 +104,20 @@ def request_at(path: Path, command: str, symbol: str, args: dict[str, Any], *,
             time.sleep(0.05)
 
 
+def database_made(path: Path) -> bool:
+    """Whether the bot created its database at `path`: not a file the bot's lock on it left
+    empty (runtime/runner.py locks each database before opening it, so a start that failed in
+    between, another account's refusal, left 0 bytes and no tables). SQLite writes the main
+    file when it switches to WAL, so an empty one with an empty or no -wal holds nothing."""
+    try:
+        if path.stat().st_size > 0:
+            return True
+        wal = path.with_name(path.name + "-wal")
+        return wal.exists() and wal.stat().st_size > 0
+    except OSError:  # none there (or a file where a folder should be: the caller says so)
+        return False
+
+
 class ControlWriteFailed(Exception):
     """The control row could not be written (the message names the file and the cause)."""
 

@@ -130,3 +130,21 @@ def test_with_data_dir_a_home_relative_storage_path_is_where_the_bot_keeps_it(tm
         assert r.returncode == 0 and "queued" in r.stdout, r.stderr
     assert _controls(db) == [("resume", BTC), ("signal", BTC)]
     assert not (data / "~").exists()
+
+
+def test_a_database_file_left_empty_by_a_failed_start_is_a_bot_that_never_ran(tmp_path):
+    """Found by review: the bot locks each database file (creating it, 0 bytes) before it opens
+    it; a start that failed in between (another account's refusal: its exchange unreachable)
+    left it empty. `signal` then failed with "no such table: control" and `resume` with the
+    same, where a data dir the bot never ran in queues the signal and refuses the resume."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[symbols]\nlist = ["{BTC}"]\n')
+    db = tmp_path / "data" / "bot.sqlite"
+    db.parent.mkdir(mode=0o700)
+    db.touch(mode=0o600)
+    r = _cli(config, "resume", BTC)
+    assert r.returncode == 2 and "not stopped" in r.stderr and "nothing queued" in r.stderr, (
+        r.stderr)
+    r = _cli(config, "signal", BTC, "long")
+    assert r.returncode == 0 and "applied when the bot next starts" in r.stdout, r.stderr
+    assert _controls(db) == [("signal", BTC)]
