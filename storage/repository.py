@@ -247,11 +247,12 @@ class Repository:
         1001 is not BTC's trade 1001."""
         if not client_order_ids:
             return set()
-        where = FillRow.client_order_id.in_(sorted(client_order_ids))
-        if symbol is not None:
-            where &= FillRow.symbol == symbol
+        # the symbol is compared here, not in SQL: given `symbol = ?` too, SQLite searched the
+        # symbol index for two ids or more, reading every fill the symbol ever had (rule 6)
+        query = FillRow.select(FillRow.client_order_id, FillRow.symbol).where(
+            FillRow.client_order_id.in_(sorted(client_order_ids)))
         with self.reading():
-            return {r.client_order_id for r in FillRow.select(FillRow.client_order_id).where(where)}
+            return {r.client_order_id for r in query if symbol is None or r.symbol == symbol}
 
     def unhandled_signals(self, symbol: str) -> list[dict[str, Any]]:
         """Signals journaled as received whose handling was never journaled (indexed by symbol)."""

@@ -133,3 +133,48 @@ def test_the_plan_check_itself_flags_scans_and_symbol_wide_history_reads(tmp_pat
         ("UPDATE positions SET status='closed' WHERE position_id='p'", ()),
     ])
     assert len(bad) == 2 and all("events" in s or "fills" in s for s in bad), bad
+
+
+def test_which_ids_a_symbol_has_booked_is_found_by_the_ids_not_the_symbols_ledger(tmp_path):
+    """Found by review: `booked_among(ids, symbol)` (a reconciliation asking which of a gone
+    leg's trades, or of a position's unexplained fills, are booked) let SQLite pick the symbol
+    index for two ids or more, reading every fill the symbol ever had (the ledger is never
+    pruned), and the trade's symbol decides nothing the ids do not."""
+    from storage.repository import Repository
+
+    repo = Repository(tmp_path / "bot.sqlite")
+    captured = Captured()
+    peewee_log = logging.getLogger("peewee")
+    old_level = peewee_log.level
+    peewee_log.addHandler(captured)
+    peewee_log.setLevel(logging.DEBUG)
+    try:
+        repo.booked_among({"trade-1", "trade-2", "main-ab12-BTC-7e"}, BTC)
+    finally:
+        peewee_log.removeHandler(captured)
+        peewee_log.setLevel(old_level)
+        repo.close()
+    fills = [s for s in captured.statements if '"fills"' in s[0]]
+    assert fills
+    bad = violations(tmp_path / "bot.sqlite", fills)
+    assert not bad, "\n".join(f"{sql}\n    {plan}" for sql, plan in bad.items())
+
+
+def test_booked_ids_are_told_per_symbol(tmp_path):
+    """Binance numbers trades per symbol: ETH's booked trade 1001 is not BTC's trade 1001."""
+    from storage.models import FillRow
+    from storage.repository import Repository
+
+    def fill(symbol: str, cid: str) -> None:
+        FillRow.insert(symbol=symbol, client_order_id=cid, position_id="p", side="buy",
+                       amount="1", price="100", fee="0", realized_pnl="0", created_at=1).execute()
+
+    repo = Repository(tmp_path / "bot.sqlite")
+    try:
+        repo.writer.submit(lambda: fill(ETH, "trade-1001"))
+        repo.writer.submit(lambda: fill(BTC, "trade-7"))
+        assert repo.booked_among({"trade-1001", "trade-7", "trade-8"}, BTC) == {"trade-7"}
+        assert repo.booked_among({"trade-1001", "trade-7"}, ETH) == {"trade-1001"}
+        assert repo.booked_among({"trade-1001", "trade-7"}) == {"trade-1001", "trade-7"}
+    finally:
+        repo.close()
