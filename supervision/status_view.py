@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
             f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  "
             f"mode {bot.get('mode')}  version {bot.get('version')}  "
             f"started {_ts(bot.get('started_at'))}"
-            f"  heartbeat {_ts(bot.get('heartbeat_at'))}"
+            f"  heartbeat {_ts(bot.get('heartbeat_at'))}{_age(bot)}"
             f"{'  dashboard ' + bot['dashboard'] if bot.get('dashboard') else ''}",
             style="bold",
         )
@@ -187,3 +188,13 @@ def _ts(value: Any) -> str:
     if value is None:
         return "-"
     return datetime.fromtimestamp(float(value), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _age(bot: dict[str, Any]) -> str:
+    """` (12 s ago)` after a running bot's heartbeat: a bot whose loop stopped writing the
+    snapshot still holds its lock, and its figures (states, tick ages) read as fresh without
+    it. Nothing for a stopped bot (its heartbeat is when it was last alive)."""
+    beat = bot.get("heartbeat_at")
+    if not bot.get("running") or not isinstance(beat, (int, float)) or isinstance(beat, bool):
+        return ""
+    return f" ({max(time.time() - beat, 0.0):.0f} s ago)"

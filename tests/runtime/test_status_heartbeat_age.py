@@ -1,0 +1,38 @@
+"""Rule 12: `bot.py status` of a running bot says how old its last heartbeat is. Found by
+review: a bot whose loop stopped writing the snapshot still holds its lock, so the status read
+"running" with every actor running and its last figures (tick ages of a fraction of a second),
+and only a UTC timestamp to compare with the clock told that nothing had been written for an
+hour."""
+
+from __future__ import annotations
+
+import time
+
+from runtime.status_cli import show_status
+from supervision.instance_lock import InstanceLock
+from supervision.status import write_status
+
+
+def test_a_running_bots_status_says_how_old_its_heartbeat_is(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    beat = time.time() - 3600
+    write_status(data, {"bot": {"pid": 4242, "running": True, "mode": "paper",
+                                "version": "abc1234", "started_at": beat - 60,
+                                "heartbeat_at": beat},
+                        "actors": [], "escalations": [], "kill_switch": False,
+                        "health": {"open_positions": 0, "protected_positions": 0,
+                                   "ts_coverage": 1.0}})
+    lock = InstanceLock(data / "bot.lock")
+    lock.acquire()
+    try:
+        assert show_status(data, False, None) is None
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.startswith("bot: running") and " s ago)" in first, first
+        age = int(first.split("heartbeat ")[1].split("(")[1].split(" s ago")[0])
+        assert age >= 3600, first
+    finally:
+        lock.release()
+    assert show_status(data, False, None) is None  # stopped: when it was last alive, no age
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("bot: stopped") and "ago" not in first, first
