@@ -269,14 +269,17 @@ class AccountGuard:
         """The operator's pause and the saved trips, each row on its own. A row that cannot be
         read pauses entries (naming it) until a person unpauses: failing open would allow
         entries a saved trip or pause refuses."""
+        # RecursionError: JSON nested too deep; ArithmeticError: int() of 1e999 (each stopped
+        # the account's start, every symbol with it; found by review)
         try:
             paused = self.repo.get_meta(PAUSE_KEY) or ""
             self.paused = _pause(json.loads(paused)) if paused else None
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             self._damaged(PAUSE_KEY, exc)
         try:
             self._restore(json.loads(self.repo.get_meta(STATE_KEY) or "{}"))
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError,
+                RecursionError) as exc:
             for check in self.checks:
                 check.restore({})  # none half restored
             self._damaged(STATE_KEY, exc)

@@ -22,6 +22,8 @@ TRIPPED = json.dumps({"checks": {"daily_loss_limit": {"tripped_since": T0, "reas
     '{"checks": {"daily_loss_limit": {"tripped_since": 1.0, "reason": "x"',  # a torn write
     '{"checks": {"daily_loss_limit": {"tripped_since": "yesterday"}}}',
     '["not", "an", "object"]',
+    '{"peak_reset_fill_id": 1e999}',  # found by review: OverflowError stopped the whole start
+    "[" * 100_000 + "]" * 100_000,  # nested too deep: json's RecursionError, the same
 ])
 def test_an_unreadable_state_row_pauses_entries_until_a_person_unpauses(tmp_path: Path,
                                                                         state: str):
@@ -42,9 +44,10 @@ def test_an_unreadable_state_row_pauses_entries_until_a_person_unpauses(tmp_path
     ledger.close()
 
 
-def test_an_unreadable_pause_row_pauses_and_keeps_the_saved_trips(tmp_path: Path):
+@pytest.mark.parametrize("pause", ["{by: ops", "[" * 100_000 + "]" * 100_000])
+def test_an_unreadable_pause_row_pauses_and_keeps_the_saved_trips(tmp_path: Path, pause: str):
     ledger = Ledger(tmp_path)
-    ledger.repo.set_meta(PAUSE_KEY, "{by: ops")
+    ledger.repo.set_meta(PAUSE_KEY, pause)
     ledger.repo.set_meta(STATE_KEY, TRIPPED)
     guard = ledger.guard(DAILY, T0)
     assert guard.refuse(BTC, T0) == (
