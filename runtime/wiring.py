@@ -217,10 +217,13 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
             )
 
 
-def running_version(settings: Settings) -> str:
-    if settings.bot.version:
-        return settings.bot.version
-    return checkout_version(Path(__file__).resolve().parent.parent)
+def running_version(settings: Settings, root: Path | None = None) -> str:
+    """The running code's version; `bot.version`, when set, labels it without hiding it
+    ("v1.2 (5bf0965)"): a label left unchanged after an update showed the old code as live
+    (INCIDENTS rule 12; found by review)."""
+    code = checkout_version(root or Path(__file__).resolve().parent.parent)
+    label = settings.bot.version
+    return f"{label} ({code})" if label and label != code else code
 
 
 def checkout_version(root: Path) -> str:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from runtime.wiring import checkout_version
+from runtime.wiring import checkout_version, running_version
 
 
 def _git(root: Path, *args: str) -> str:
@@ -37,3 +39,16 @@ def test_each_uncommitted_edit_has_its_own_version(tmp_path):
 
 def test_outside_a_checkout(tmp_path):
     assert checkout_version(tmp_path) == "0.1.0"
+
+
+def test_a_version_label_does_not_hide_the_running_commit(tmp_path):
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "bot.py").write_text("print(1)\n")
+    _git(tmp_path, "add", "bot.py")
+    _git(tmp_path, "commit", "-q", "-m", "one")
+    head = _git(tmp_path, "rev-parse", "--short", "HEAD")
+    labelled: Any = SimpleNamespace(bot=SimpleNamespace(version="v1.2"))  # (only bot.version)
+    assert running_version(labelled, tmp_path) == f"v1.2 ({head})"
+    (tmp_path / "bot.py").write_text("print(2)\n")  # the label stayed, the code changed
+    assert running_version(labelled, tmp_path).startswith(f"v1.2 ({head}-dirty.")
+    assert running_version(SimpleNamespace(bot=SimpleNamespace(version="")), tmp_path)  # type: ignore[arg-type].startswith(f"{head}-dirty.")
