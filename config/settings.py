@@ -6,6 +6,7 @@ which turns validation problems into one-line ``ConfigError`` messages.
 
 from __future__ import annotations
 
+from decimal import ROUND_UP, Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,13 +85,17 @@ def _check_strategy(
                 "(the grid holds a long and a short at once)",
             )
         g = strategy.grid
-        deepest = g.step_pct * g.levels
+        # levels compound (each is step_pct from the leg's last fill): the short leg's deepest
+        # is the farther one, (1 + step)**levels - 1 above its opening price (the long's,
+        # 1 - (1 - step)**levels below it, is nearer)
+        deepest = ((1 + g.step_pct / 100) ** g.levels - 1) * 100
         if risk.stop_loss_pct <= deepest:
             raise _cross(
                 f"{at}risk.stop_loss_pct",
-                f"must be > strategy.grid.step_pct * strategy.grid.levels "
-                f"({deepest}) for the hedge grid, so the stop sits beyond "
-                f"every level (got {risk.stop_loss_pct})",
+                f"must be > {deepest.quantize(Decimal('0.0001'), rounding=ROUND_UP)} for the "
+                f"hedge grid, the short leg's deepest level ((1 + strategy.grid.step_pct/100) "
+                f"** strategy.grid.levels - 1, in %: levels compound from each fill), so the "
+                f"stop sits beyond every level (got {risk.stop_loss_pct})",
             )
     elif exchange.hedge_mode:
         raise _cross(

@@ -132,7 +132,7 @@ def test_values_are_typed_and_normalised(tmp_path: Path):
         ('[strategy]\nname = "hedge_grid"', "exchange.hedge_mode: must be true when strategy.name = \"hedge_grid\""),
         ("[exchange]\nhedge_mode = true", 'exchange.hedge_mode: is only supported with strategy.name = "hedge_grid"'),
         ('[exchange]\nhedge_mode = true\n[strategy]\nname = "hedge_grid"\n[strategy.grid]\nlevels = 4\nstep_pct = 1.5',
-         "risk.stop_loss_pct: must be > strategy.grid.step_pct * strategy.grid.levels (6.0)"),
+         "risk.stop_loss_pct: must be > 6.1364 for the hedge grid"),
         ("[strategy.grid]\nstep_pct = 2\nrecalc_pct = 1", "strategy.grid.recalc_pct: must be > strategy.grid.step_pct (2)"),
         ("[strategy.grid]\nlevels = -1", "strategy.grid.levels: must be >= 0 and <= 50 (got -1)"),
         ("[risk]\nstop_loss_pct = nan", "risk.stop_loss_pct: expected a finite number (got nan)"),
