@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from config.settings import Settings
 from exchange.counting import CountingPort
+from exchange.errors import ExchangeError
 from exchange.paper.csv_prices import CsvPriceSource, NoPrices
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource, PriceSource
@@ -226,7 +227,13 @@ def build_dry_run(settings: Settings, data_dir: Path) -> ExchangePort:
     public = build_live(settings, data_dir, keys=False)
     source = dry_run_prices(settings, public)
     source.start()
-    return build_paper(settings, data_dir, price_source=source)
+    try:
+        return build_paper(settings, data_dir, price_source=source)
+    except (ExchangeError, KeyError) as exc:  # the books open at the venue's price: none came
+        source.stop()  # found by review: it was "unexpected NetworkError in run"
+        raise StartupError(
+            f"exchange {settings.exchange.id}: no live price to open the dry run's paper books "
+            f"with ({type(exc).__name__}: {exc}); check the network and exchange.api_url") from None
 
 
 def build_exchange(settings: Settings, data_dir: Path) -> ExchangePort:
