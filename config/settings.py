@@ -72,6 +72,12 @@ __all__ = [
 ]
 
 
+_KEYED_TABLES = {"strategy": ("grid",)}
+"""Tables of settings inside an account section, inherited key by key like the section itself:
+`strategy.grid.levels = 3` in an account keeps the top-level grid's other keys (it replaced the
+whole grid, so the step and sizes fell back to the defaults)."""
+
+
 def _check_strategy(
     exchange: ExchangeSettings, strategy: StrategySettings, risk: RiskSettings, *, at: str
 ) -> None:
@@ -219,8 +225,8 @@ class Settings(_Section):
     @classmethod
     def _inherit_into_accounts(cls, data: Any) -> Any:
         """Each account's sections start from the top-level ones: keys an account gives replace
-        the top-level keys (a table such as paper.csv_files is replaced whole), the rest are
-        kept."""
+        the top-level keys (a symbol -> file table such as paper.csv_files is replaced whole;
+        the settings table strategy.grid key by key, as a section), the rest are kept."""
         if not isinstance(data, dict) or not isinstance(data.get("accounts"), list):
             return data
         merged = []
@@ -231,6 +237,10 @@ class Settings(_Section):
                     top, own = data.get(section), entry.get(section)
                     if isinstance(top, dict) and (own is None or isinstance(own, dict)):
                         entry[section] = {**top, **(own or {})}
+                        for table in _KEYED_TABLES.get(section, ()):  # found by review
+                            top_t, own_t = top.get(table), (own or {}).get(table)
+                            if isinstance(top_t, dict) and isinstance(own_t, dict):
+                                entry[section][table] = {**top_t, **own_t}
             merged.append(entry)
         return {**data, "accounts": merged}
 
