@@ -94,11 +94,14 @@ def credential_problem(settings: Any, environ: Mapping[str, str] | None = None) 
 
 def secret_env_names(settings: Any) -> frozenset[str]:
     """The environment variables the configuration names as holding a secret: every account's
-    exchange key and secret, the signal, dashboard and Telegram tokens. What the bot hands a
+    exchange key and secret, the signal, dashboard and Telegram tokens, and with PostgreSQL
+    the database password (PGPASSWORD: the URL holds none). What the bot hands a
     program of the user's (`supervision.alert_command`) leaves them out: the alert needs none of
     them, and a script that logs its environment would write the exchange key."""
     names = {settings.signals.token_env, settings.signals.websocket_token_env,
              settings.dashboard.token_env, settings.telegram.token_env}
+    if settings.storage.url or settings.cluster.database_url:
+        names.add("PGPASSWORD")  # storage.url holds no password: libpq reads it from here
     for account in settings.account_settings():
         names |= {account.exchange.api_key_env, account.exchange.api_secret_env}
     return frozenset(n for n in names if n)
