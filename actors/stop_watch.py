@@ -131,6 +131,13 @@ class StopWatch:
             found = self._look(stop)
             if found is None:
                 continue
+            if not self._still_resting(stop):
+                continue  # its actor ended it meanwhile (a close, a replacement): not lost
+            log = self.log.bind(symbol=stop.symbol)
+            if found:
+                log.warning("stop {} is {} on the exchange", stop.client_order_id, found)
+            else:
+                log.warning("stop {} is not on the exchange: reconciling", stop.client_order_id)
             # a stop the exchange still lists as done: the actor applies that report; one it
             # has no record of at all: reconciliation treats a missing live order as canceled
             report = (OrderActivity(client_order_ids=(stop.client_order_id,)) if found
@@ -142,24 +149,28 @@ class StopWatch:
                 gone += 1
         return gone
 
-    def _look(self, stop: WatchedStop) -> bool | None:
-        """None: still resting (or unreadable: look again next round). True: the exchange
-        reports it done (canceled, expired, rejected or filled). False: no record of it."""
+    def _look(self, stop: WatchedStop) -> str | None:
+        """None: still resting (or unreadable: look again next round). The status the exchange
+        reports it done with (canceled, expired, rejected or filled). "": no record of it."""
         self.checks += 1
         try:
             found = self.exchange.fetch_order(
                 stop.exchange_id, stop.symbol,
                 {"clientOrderId": stop.client_order_id, "trigger": True})
         except errors.OrderNotFound:
-            self.log.bind(symbol=stop.symbol).warning(
-                "stop {} is not on the exchange: reconciling", stop.client_order_id)
-            return False
+            return ""
         except Exception as exc:  # noqa: BLE001 - unknown is not gone: look again next round
             self.log.bind(symbol=stop.symbol).warning(
                 "stop {} unreadable: {}", stop.client_order_id, describe(exc))
             return None
         if found.status.is_open:
             return None
-        self.log.bind(symbol=stop.symbol).warning(
-            "stop {} is {} on the exchange", stop.client_order_id, found.status.value)
-        return True
+        return found.status.value
+
+    def _still_resting(self, stop: WatchedStop) -> bool:
+        """Whether the stop's actor, as it published itself after the look, still holds the
+        stop resting: one it cancelled itself while the look was in flight (a close, a grid
+        leg's replacement) is no stop lost on the exchange (found by review: each was a
+        WARNING 'stop X is canceled on the exchange' and a report to the actor)."""
+        now = resting_stops({stop.symbol: self.views.get(stop.symbol)})
+        return any(w.client_order_id == stop.client_order_id for w in now)

@@ -1,0 +1,53 @@
+"""The stop watch reads the resting stops from what each actor published, then asks the exchange
+for each. A stop the actor itself cancelled meanwhile (its position closed, a grid leg's stop
+replaced after an averaging fill or a take-profit) came back canceled, and the watch logged
+`WARNING stop X is canceled on the exchange` and reported it to the actor as a stop lost on
+the exchange: seen twice in 12 s of `python bot.py --config examples/hedge_grid.toml`, on stops
+the bot had just cancelled itself. The watch now looks at the actor's published state again
+after the look: a stop the actor no longer holds resting is not reported. (Still open: an actor
+publishes once its whole decision is done, so a look that returns while that decision is still
+running, e.g. placing the grid's next level after the replacement, still warns.) Real actor,
+real ccxt gateway, the Bybit emulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+
+from actors.messages import ExternalSignal
+from actors.stop_watch import StopWatch
+from tests.actors.live_emulator import BTC, Live, live_long
+from tests.support.waiting import wait_until
+
+
+class ClosesFirst:
+    """The exchange port, whose first stop lookup waits until the actor has closed its position
+    (and cancelled that stop) itself: the watch's look in flight while the actor acts."""
+
+    def __init__(self, bot: Live) -> None:
+        self.bot = bot
+        self.looked = 0
+
+    def fetch_order(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.looked:
+            self.bot.ref.tell(ExternalSignal(side=None, reason="test exit"))
+            wait_until(lambda: self.bot.view().phase == "flat" and not self.bot.stops(),
+                       message="the actor closed and cancelled its own stop")
+        self.looked += 1
+        return self.bot.gateway.fetch_order(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.bot.gateway, name)
+
+
+def test_a_stop_the_actor_cancelled_itself_is_not_reported_lost(tmp_path, lines):
+    with live_long(tmp_path) as bot:
+        assert bot.stops()
+        exchange = ClosesFirst(bot)
+        sw = StopWatch(exchange=exchange, views=bot.views, deliver=bot.deliver,
+                       interval_s=0.05, logger=logger)
+        assert sw.check_once() == 0
+        assert exchange.looked == 1 and sw.reported == 0
+        assert not [line for line in lines if "on the exchange" in line], lines
+        assert bot.view().phase == "flat" and bot.position() == 0 and BTC in bot.views
