@@ -74,7 +74,9 @@ class MarketFeed:
         self.quiet_wake_s = quiet_wake_s
         # quiet wakes go out spread over half the quiet-wake interval, not in one burst
         # (actors/wake_pacer.py); urgent ones always at once
-        self.pacer = (WakePacer(deliver, quiet_wake_s / 2)
+        # (through self.deliver as it is when the wake goes out: an owner may replace it)
+        self.pacer = (WakePacer(lambda symbol, message: self.deliver(symbol, message),
+                                quiet_wake_s / 2)
                       if pace_quiet and quiet_wake_s else None)
         self.since_ms = int(clock() * 1000) - 60_000
         # shared with the stream feed when streams are on (actors/stream_feed.py)
