@@ -40,8 +40,17 @@ def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[st
         "per_symbol": group(trades, "symbol"),
         "per_exit_reason": group(trades, "exit"),
         "trades": [t.as_dict() for t in trades],
+        **({"warnings": {"count": len(result.log.lines),
+                         "first": result.log.lines[:WARNINGS_KEPT]}} if result.log.lines else {}),
         "run": {"candles": result.points // 4, "decisions": result.recorder.decisions},
     }
+
+
+WARNINGS_KEPT = 20
+"""The decision loops' warnings the report keeps (all are counted). Found by review: they were
+kept in memory and shown nowhere, so a run whose every entry the exchange refused (an order
+size beyond the balance: 1,910 `InsufficientFunds`) reported 0 trades and nothing else, as if
+the strategy had never signalled."""
 
 
 def to_json(report: dict[str, Any] | list[dict[str, Any]]) -> str:
@@ -144,6 +153,10 @@ def render(report: dict[str, Any], width: int = 100, seconds: float | None = Non
                       f"after it ({d['file']})\n")
     for line in report.get("not_simulated", []):
         out.write(f"not simulated: {line}\n")
+    if "warnings" in report:
+        w = report["warnings"]
+        out.write(f"warnings: {w['count']:,} from the decision loops (the first "
+                  f"{len(w['first'])} in report.json); the first: {w['first'][0]}\n")
     run = report["run"]
     took = "" if seconds is None else f" in {seconds:.2f} s"
     out.write(f"{run['candles']:,} candles, {run['decisions']:,} decisions{took}\n")

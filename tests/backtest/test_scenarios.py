@@ -8,11 +8,12 @@ one hour; the path of a candle is O-L-H-C when it closes up, O-H-L-C when it clo
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
 from backtest import candles as C
-from backtest import engine
+from backtest import engine, report
 from backtest.trades import closed_trades
 from config.loader import load_settings
 from trading.events import SignalRaised
@@ -127,3 +128,25 @@ def test_a_hole_in_the_data_is_a_hole_in_market_time(tmp_path: Path) -> None:
                         strategy_for=lambda s: EnterAt({T0 / 1000, (T0 + 2 * HOUR) / 1000}))
     opened = [now for now, _, j in result.recorder.journal if j.type == "PositionOpened"]
     assert opened == [T0 / 1000, (T0 + 2 * HOUR) / 1000]
+
+
+def test_entries_the_exchange_refuses_are_in_the_report_not_a_silent_zero(
+        tmp_path: Path) -> None:
+    # 100 USDT per entry on a 50 USDT account at leverage 1: every entry is refused
+    # (InsufficientFunds). The report must say so, not only "0 trades".
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{T0 + i * HOUR},100,100,100,100,10" for i in range(3)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "bot.toml").write_text(
+        f'[symbols]\nlist = ["{SYMBOL}"]\n[paper]\nstarting_balance_usdt = 50\n'
+        "[risk]\norder_size_usdt = 100\nleverage = 1\n")
+    result = engine.run(load_settings(tmp_path / "bot.toml"), {SYMBOL: C.load(tmp_path / "t.csv")},
+                        strategy_for=lambda s: EnterAt(always=True))
+    rep = report.build(result)
+    assert rep["summary"]["trades"] == 0
+    assert rep["warnings"]["count"] == len(result.log.lines) > 0
+    assert "InsufficientFunds" in rep["warnings"]["first"][0]
+    text = report.render(rep)
+    [line] = [ln for ln in text.splitlines() if ln.startswith("warnings: ")]
+    assert "InsufficientFunds" in line and "free balance is 50.0000 USDT" in line
+    assert json.loads(report.to_json(rep))["warnings"]["first"] == rep["warnings"]["first"]
