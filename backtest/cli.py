@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,12 +102,37 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
     return files
 
 
+TIMEFRAME_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def named_timeframe(symbol: str, path: Path, args: argparse.Namespace) -> int | None:
+    """The timeframe (ms) a `--data` file's name gives (`<SYMBOL>-<tf>.csv`, the download's
+    naming: `--timeframe`, or the one file found), or None (a `--csv` or `paper.csv_files`
+    file, a name without one: the reader takes the file's most common step). Found by review:
+    the name was ignored, so a 1m file of an illiquid symbol with most minutes missing (venues
+    that leave out candles without trades) was read as 2m candles: refused as "off the file's
+    120 s steps", or, with every other minute missing, replayed as 2-minute candles without a
+    gap, each close 30 s after the candle had ended. Months and years (not one length) are
+    left to the reader."""
+    if args.data is None:
+        return None
+    prefix = file_name(symbol, "")[: -len(".csv")]
+    name = path.name
+    if not (name.startswith(prefix) and name.endswith(".csv")):
+        return None
+    match = re.fullmatch(r"([1-9][0-9]{0,5})([smhdw])", name[len(prefix):-len(".csv")])
+    if match is None:
+        return None
+    return int(match[1]) * TIMEFRAME_UNITS_S[match[2]] * 1000
+
+
 def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
     start, end = parse_when(args.from_, "--from"), parse_when(args.to, "--to")
     if start is not None and end is not None and start >= end:  # not a fault of any file
         raise DataError(f"--from {fmt_ms(start)} is not before --to {fmt_ms(end)}: "
                         "the range is empty")
-    candles = {s: load(p, from_ms=start, to_ms=end) for s, p in data_files(settings, args).items()}
+    candles = {s: load(p, from_ms=start, to_ms=end, timeframe_ms=named_timeframe(s, p, args))
+               for s, p in data_files(settings, args).items()}
     for note in range_notes(candles, start, end):
         print(f"bot.py: note: {note}", file=sys.stderr)
     gappy = [(s, c) for s, c in candles.items() if c.gaps]
