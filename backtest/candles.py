@@ -169,6 +169,8 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
         floats = candle_cache.price_floats(cols)
         candle_cache.write(path, file_key, cols, lines, floats)
     ts = cols[0]
+    if not ts:  # a download that found no candles writes the header alone
+        raise DataError(f"{path}: no candles (only the header)")
     if len(ts) < 2 and timeframe_ms is None:
         raise DataError(f"{path}: needs at least 2 candles to know its timeframe")
     diffs = np.diff(np.asarray(ts, dtype=np.int64))

@@ -330,3 +330,24 @@ def test_a_data_files_named_timeframe_is_its_timeframe_not_its_commonest_step(tm
         assert eth.timeframe_ms == 60_000
         assert sum(eth.missing_candles(g) for g in eth.gaps) == 200 - len(minutes) - (
             200 - 1 - minutes[-1])
+
+
+def test_a_data_file_with_the_header_alone_is_one_line(tmp_path):
+    """A download that found no candles writes the header alone; with the file's named
+    timeframe (`--data DIR --timeframe 5m`) the reader no longer needs two candles to guess
+    one, and such a file ended in an IndexError traceback. It is one line naming the file."""
+    import bot
+    from backtest import cli
+    from config.loader import load_settings
+
+    data = tmp_path / "candles"
+    data.mkdir()
+    (data / cli.file_name(ETH_SYMBOL, "5m")).write_text("timestamp,open,high,low,close,volume\n")
+    (data / cli.file_name(LTC_SYMBOL, "5m")).write_bytes(LTC.read_bytes())
+    settings = load_settings(ROOT / "examples" / "backtest.toml")
+    for timeframe in (["--timeframe", "5m"], []):
+        args = bot.parser().parse_args(["backtest", "--data", str(data), *timeframe])
+        with pytest.raises(cli.DataError) as caught:
+            cli.load_all(settings, args)
+        assert str(caught.value) == (f"{data / cli.file_name(ETH_SYMBOL, '5m')}: no candles "
+                                     "(only the header)")
