@@ -126,12 +126,18 @@ def named_timeframe(symbol: str, path: Path, args: argparse.Namespace) -> int | 
     return int(match[1]) * TIMEFRAME_UNITS_S[match[2]] * 1000
 
 
-def load_all(settings: Any, args: argparse.Namespace) -> dict[str, Candles]:
+def load_all(settings: Any, args: argparse.Namespace,
+             loaded: dict[str, Candles] | None = None) -> dict[str, Candles]:
+    """Every configured symbol's candles, checked; `loaded`: candles read before with the same
+    arguments (a sweep's, at its start): a symbol's that come from the same file are used as
+    they are, not read again."""
     start, end = parse_when(args.from_, "--from"), parse_when(args.to, "--to")
     if start is not None and end is not None and start >= end:  # not a fault of any file
         raise DataError(f"--from {fmt_ms(start)} is not before --to {fmt_ms(end)}: "
                         "the range is empty")
-    candles = {s: load(p, from_ms=start, to_ms=end, timeframe_ms=named_timeframe(s, p, args))
+    earlier = loaded or {}
+    candles = {s: earlier[s] if s in earlier and earlier[s].path == p else
+               load(p, from_ms=start, to_ms=end, timeframe_ms=named_timeframe(s, p, args))
                for s, p in data_files(settings, args).items()}
     for note in range_notes(candles, start, end):
         print(f"bot.py: note: {note}", file=sys.stderr)
@@ -220,10 +226,11 @@ def _backtest(args: argparse.Namespace) -> int:
         print(report["text"], end="")
         print("\n".join(f"wrote {p}" for p in paths))
         return 0
-    return _sweep(args, config, out)
+    return _sweep(args, config, out, candles)
 
 
-def _sweep(args: argparse.Namespace, config: Path, out: Path) -> int:
+def _sweep(args: argparse.Namespace, config: Path, out: Path,
+           candles: dict[str, Candles]) -> int:
     from backtest import sweep
     from backtest.session import (
         SweepWorker,
@@ -241,7 +248,7 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path) -> int:
     if out.is_dir():
         remove_outputs(out)  # a single run's report and charts next to the ranking: not its own
     worker = SweepWorker(config=config, raw=raw, args=vars(args), out=out,
-                         charts=not args.no_charts)
+                         charts=not args.no_charts, candles=candles)
     rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), args.rank)
     table = render_ranking(rows, args.rank)
     paths = write_ranking(out, rows, table)

@@ -84,13 +84,17 @@ class SweepWorker:
     args: dict[str, Any]
     out: Path
     charts: bool
+    candles: dict[str, Candles] | None = None
+    """The candles as the sweep read them at its start (each run uses a symbol's that come
+    from the same file; found by review: each run read the files again when it started, so a
+    download extending them during a long sweep ran the later runs over other data)."""
 
     def __call__(self, index: int, overrides: dict[str, Any]) -> dict[str, Any]:
         from backtest import sweep
         from backtest.cli import load_all
 
         settings = sweep.settings_with(self.config, overrides, self.raw)
-        candles = load_all(settings, argparse.Namespace(**self.args))
+        candles = load_all(settings, argparse.Namespace(**self.args), loaded=self.candles)
         folder = self.out / f"run-{index:03d}"
         rep, _ = run_one(settings, candles, folder, charts=self.charts, overrides=overrides)
         return {"run": index, "overrides": overrides, "summary": rep["summary"],
