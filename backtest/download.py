@@ -126,9 +126,16 @@ def _retried(call: Callable[[], T], what: str, sleep: Callable[[float], None]) -
 
 def _fetch(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: int,
            sleep: Callable[[float], None]) -> list[list[Any]]:
-    return _retried(lambda: ex.fetch_ohlcv(symbol, timeframe, since=since, limit=limit,
-                                           params={"until": until}),
-                    f"{symbol}: fetch_ohlcv", sleep)
+    rows: list[list[Any]] = _retried(
+        lambda: ex.fetch_ohlcv(symbol, timeframe, since=since, limit=limit,
+                               params={"until": until}), f"{symbol}: fetch_ohlcv", sleep)
+    timeless = next((r for r in rows if not r or r[0] is None), None)
+    if timeless is not None:  # found by review: compared with the window, a TypeError traceback
+        raise DownloadError(f"{symbol}: the venue answered a candle without a timestamp "
+                            f"({', '.join(map(str, timeless))}) for the window from "
+                            f"{fmt_ms(since)}; the file keeps the candles before it (run again "
+                            "to retry)")
+    return rows
 
 
 def _window(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until: int, end: int,

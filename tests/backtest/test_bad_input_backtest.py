@@ -351,3 +351,27 @@ def test_a_data_file_with_the_header_alone_is_one_line(tmp_path):
             cli.load_all(settings, args)
         assert str(caught.value) == (f"{data / cli.file_name(ETH_SYMBOL, '5m')}: no candles "
                                      "(only the header)")
+
+
+def test_a_candle_without_a_timestamp_is_one_line_not_a_traceback(tmp_path):
+    """ccxt gives None for a timestamp a venue left out; comparing it with the window ended the
+    download in a TypeError traceback. The page is refused in one line; the candles before it
+    stay, resumable."""
+    from backtest.download import DownloadError, download_symbol
+    from tests.backtest.test_download import START, MinuteVenue
+
+    class Timeless(MinuteVenue):
+        def fetch_ohlcv(self, symbol, timeframe, since, limit, params):
+            rows = super().fetch_ohlcv(symbol, timeframe, since, limit, params)
+            return [[None, *r[1:]] if r[0] == START + 150 * 60_000 else r for r in rows]
+
+    venue = Timeless(now_ms=START + 1_000 * 60_000)
+    with pytest.raises(DownloadError) as caught:
+        download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 300 * 60_000, tmp_path,
+                        limit=100, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    assert str(caught.value) == (
+        "BTC/USDT:USDT: the venue answered a candle without a timestamp (None, 100, 101, 99, "
+        "100, 1) for the window from 2023-11-14 23:53; the file keeps the candles before it "
+        "(run again to retry)")
+    part = tmp_path / "BTC_USDT_USDT-1m.csv.part"
+    assert len(part.read_text().splitlines()) == 1 + 100
