@@ -256,6 +256,8 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
         path, count = download_symbol(ex, symbol, args.timeframe, start, end, folder,
                                       limit=args.limit)
         print(f"{symbol}: {count} new candles -> {path}")
+        note = note or _late_history(path, args.exchange, args.timeframe, start,
+                                     ex.parse_timeframe(args.timeframe) * 1000)
         if note:
             print(f"bot.py: note: {note}", file=sys.stderr)
     return 0
@@ -272,14 +274,34 @@ def _later_start(folder: Path, symbol: str, timeframe: str, since_ms: int, tf: i
     existing = part if part.exists() else final if final.exists() else None
     if existing is None:
         return None
-    with existing.open("rb") as handle:
-        handle.readline()
-        first = handle.readline().split(b",", 1)[0]
-    if not first.strip().isdigit() or int(first) - since_ms < tf:
+    first = _first_candle(existing)
+    if first is None or first - since_ms < tf:
         return None
-    return (f"{existing} starts at {fmt_ms(int(first))}, after --from {fmt_ms(since_ms)}: "
+    return (f"{existing} starts at {fmt_ms(first)}, after --from {fmt_ms(since_ms)}: "
             "candles before it are not fetched (a download only extends its file forward; "
             "move the file away to fetch from --from)")
+
+
+def _first_candle(path: Path) -> int | None:
+    """The timestamp of the file's first candle (None: none)."""
+    with path.open("rb") as handle:
+        handle.readline()
+        first = handle.readline().split(b",", 1)[0]
+    return int(first) if first.strip().isdigit() else None
+
+
+def _late_history(path: Path, exchange: str, timeframe: str, since_ms: int,
+                  tf: int) -> str | None:
+    """A line when the file, downloaded from `--from`, starts a candle or more after it: the
+    venue had no candles before (found by review: a venue keeping a few months of 1m candles
+    answered a year's --from with the last months, `N new candles`, exit 0, not a word of
+    the rest; the backtest's own note came later, if the user looked)."""
+    first = _first_candle(path)
+    if first is None or first - since_ms < tf:
+        return None
+    return (f"{path} starts at {fmt_ms(first)}, after --from {fmt_ms(since_ms)}: {exchange} "
+            f"answered no {timeframe} candles before it (a symbol listed later, or the venue "
+            "keeps no older history of this timeframe)")
 
 
 def _exchange(exchange_id: str, api_url: str) -> Any:

@@ -375,3 +375,32 @@ def test_a_candle_without_a_timestamp_is_one_line_not_a_traceback(tmp_path):
         "(run again to retry)")
     part = tmp_path / "BTC_USDT_USDT-1m.csv.part"
     assert len(part.read_text().splitlines()) == 1 + 100
+
+
+def test_a_download_whose_venue_has_no_older_candles_says_where_the_file_starts(tmp_path,
+                                                                               capsys):
+    """A venue that keeps only recent candles (or a symbol listed after --from) answered the
+    windows before 23:13 with nothing: the download said `N new candles` and exit 0, not a
+    word of the hour asked for and not there. Now a `note:` line names where the file starts."""
+    from backtest.download import run_download
+    from tests.backtest.test_download import START, CountingVenue, _args
+
+    class RecentOnly(CountingVenue):
+        def fetch_ohlcv(self, symbol, timeframe, since, limit, params):
+            rows = super().fetch_ohlcv(symbol, timeframe, since, limit, params)
+            return [r for r in rows if r[0] >= START + 60 * 60_000]
+
+    venue = RecentOnly(now_ms=START + 1_000 * 60_000)
+    assert run_download(_args(tmp_path, start="2023-11-14T22:13", to="2023-11-15"),
+                        exchange=venue) == 0
+    out, err = capsys.readouterr()
+    path = tmp_path / "BTC_USDT_USDT-1m.csv"
+    assert out == f"BTC/USDT:USDT: 47 new candles -> {path}\n"
+    assert err == (f"bot.py: note: {path} starts at 2023-11-14 23:13, after --from 2023-11-14 "
+                   "22:13: bybit answered no 1m candles before it (a symbol listed later, or "
+                   "the venue keeps no older history of this timeframe)\n")
+    # extending it from its own start, or a download from where the venue's candles start,
+    # says nothing
+    assert run_download(_args(tmp_path, start="2023-11-14T23:13", to="2023-11-15T01:00"),
+                        exchange=venue) == 0
+    assert capsys.readouterr().err == ""
