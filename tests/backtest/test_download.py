@@ -287,42 +287,6 @@ def test_a_from_after_the_files_end_is_refused_not_a_hole(tmp_path: Path) -> Non
     assert path.read_bytes() == before and not path.with_name(path.name + ".part").exists()
 
 
-class OfflineVenue(MinuteVenue):
-    """A venue that cannot be reached (every candle request a network error)."""
-
-    def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int,
-                    params: dict[str, Any]) -> list[list[Any]]:
-        import ccxt
-
-        raise ccxt.NetworkError("connection refused")
-
-
-def test_a_failed_extension_leaves_the_finished_file_usable(tmp_path: Path) -> None:
-    """Extending a finished file (a later --to) while the venue cannot be reached fails after its
-    retries; the finished file is still there, as it was, and backtests (found by review: it had
-    been renamed to the part file, which the backtest refuses as an interrupted download). The
-    next run, with the venue back, extends it from where it ends."""
-    from backtest import candles as C
-    from backtest.download import DownloadError, download_symbol
-
-    venue = MinuteVenue(now_ms=START + 1_000 * MINUTE)
-    path, _ = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 100 * MINUTE,
-                              tmp_path, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
-    before = path.read_bytes()
-    with pytest.raises(DownloadError, match="fetch_ohlcv failed 5 times"):
-        download_symbol(OfflineVenue(venue.now_ms), "BTC/USDT:USDT", "1m", START,
-                        START + 300 * MINUTE, tmp_path, now_ms=lambda: venue.now_ms,
-                        sleep=lambda s: None)
-    assert path.read_bytes() == before
-    assert len(C.load(path)) == 100
-    _, written = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 300 * MINUTE,
-                                 tmp_path, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
-    assert written == 200 and not path.with_name(path.name + ".part").exists()
-    c = C.load(path)
-    assert len(c) == 300 and not c.gaps and path.read_bytes().startswith(before)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-
-
 class CountingVenue(MinuteVenue):
     """MinuteVenue as `run_download` reaches it (`exchange=`), counting the candle requests;
     past `max_calls` it fails the test instead of letting a download loop forever."""

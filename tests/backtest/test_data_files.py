@@ -1,0 +1,70 @@
+"""`--data DIR`: a file's name gives its timeframe (`<SYMBOL>-<tf>.csv`, the download's naming),
+and a file holding the header alone is one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.test_bad_input_lines import LTC, ROOT
+
+ETH_SYMBOL, LTC_SYMBOL = "ETHBTC/USDT:USDT", "LTCBTC/USDT:USDT"
+
+
+def _minutes_file(path: Path, minutes: list[int]) -> None:
+    start = 1_700_000_000_000 - 1_700_000_000_000 % 3_600_000
+    rows = [f"{start + m * 60_000},100,101,99,100,1" for m in minutes]
+    path.write_text("timestamp,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+
+
+@pytest.mark.parametrize("minutes", [
+    [0, 1, *range(3, 200, 2)],  # mostly 2-minute steps: was "off the file's 120 s steps"
+    list(range(0, 200, 2)),  # every other minute: ran silently as 2-minute candles, no gap
+], ids=["mostly_two_minute_holes", "every_other_minute"])
+def test_a_data_files_named_timeframe_is_its_timeframe_not_its_commonest_step(tmp_path,
+                                                                               minutes):
+    """A 1m file of an illiquid symbol (venues that leave out candles without trades) is 1m
+    candles with holes, as `--data DIR --timeframe 1m` (the file's name) says: its holes are
+    gaps, refused without --allow-gaps and listed with it; each candle is replayed over one
+    minute."""
+    import bot
+    from backtest import cli
+    from config.loader import load_settings
+
+    data = tmp_path / "candles"
+    data.mkdir()
+    _minutes_file(data / cli.file_name(ETH_SYMBOL, "1m"), minutes)
+    _minutes_file(data / cli.file_name(LTC_SYMBOL, "1m"), list(range(200)))
+    settings = load_settings(ROOT / "examples" / "backtest.toml")
+    argv = ["backtest", "--data", str(data), "--timeframe", "1m"]
+    gaps = r"ETHBTC_USDT_USDT-1m\.csv: \d+ gaps \(line [34]: 1 candles missing"
+    with pytest.raises(cli.DataError, match=gaps):
+        cli.load_all(settings, bot.parser().parse_args(argv))
+    for args in (argv, ["backtest", "--data", str(data)]):  # the one file found: its name too
+        candles = cli.load_all(settings, bot.parser().parse_args([*args, "--allow-gaps"]))
+        eth = candles[ETH_SYMBOL]
+        assert eth.timeframe_ms == 60_000
+        assert sum(eth.missing_candles(g) for g in eth.gaps) == 200 - len(minutes) - (
+            200 - 1 - minutes[-1])
+
+
+def test_a_data_file_with_the_header_alone_is_one_line(tmp_path):
+    """A download that found no candles writes the header alone; with the file's named
+    timeframe (`--data DIR --timeframe 5m`) the reader no longer needs two candles to guess
+    one, and such a file ended in an IndexError traceback. It is one line naming the file."""
+    import bot
+    from backtest import cli
+    from config.loader import load_settings
+
+    data = tmp_path / "candles"
+    data.mkdir()
+    (data / cli.file_name(ETH_SYMBOL, "5m")).write_text("timestamp,open,high,low,close,volume\n")
+    (data / cli.file_name(LTC_SYMBOL, "5m")).write_bytes(LTC.read_bytes())
+    settings = load_settings(ROOT / "examples" / "backtest.toml")
+    for timeframe in (["--timeframe", "5m"], []):
+        args = bot.parser().parse_args(["backtest", "--data", str(data), *timeframe])
+        with pytest.raises(cli.DataError) as caught:
+            cli.load_all(settings, args)
+        assert str(caught.value) == (f"{data / cli.file_name(ETH_SYMBOL, '5m')}: no candles "
+                                     "(only the header)")
