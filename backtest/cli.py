@@ -114,7 +114,7 @@ def named_timeframe(symbol: str, path: Path, args: argparse.Namespace) -> int | 
     120 s steps", or, with every other minute missing, replayed as 2-minute candles without a
     gap, each close 30 s after the candle had ended. Months and years (not one length) are
     left to the reader."""
-    if args.data is None:
+    if args.data is None or path.parent != Path(args.data).expanduser():
         return None
     prefix = file_name(symbol, "")[: -len(".csv")]
     name = path.name

@@ -68,3 +68,23 @@ def test_a_data_file_with_the_header_alone_is_one_line(tmp_path):
             cli.load_all(settings, args)
         assert str(caught.value) == (f"{data / cli.file_name(ETH_SYMBOL, '5m')}: no candles "
                                      "(only the header)")
+
+
+def test_a_csv_file_beside_data_is_read_as_it_is(tmp_path):
+    """`--csv SYMBOL=FILE` replaces one symbol's `--data` file and is read as it is: a name
+    that looks like the download's (`...-1h.csv`) does not make its 5m candles hourly."""
+    import bot
+    from backtest import cli
+    from config.loader import load_settings
+
+    data, own = tmp_path / "candles", tmp_path / "mine"
+    data.mkdir()
+    own.mkdir()
+    _minutes_file(data / cli.file_name(LTC_SYMBOL, "5m"), list(range(0, 1000, 5)))
+    mine = own / cli.file_name(ETH_SYMBOL, "1h")
+    _minutes_file(mine, list(range(0, 1000, 5)))
+    settings = load_settings(ROOT / "examples" / "backtest.toml")
+    args = bot.parser().parse_args(["backtest", "--data", str(data), "--timeframe", "5m",
+                                    "--csv", f"{ETH_SYMBOL}={mine}"])
+    candles = cli.load_all(settings, args)
+    assert candles[ETH_SYMBOL].timeframe_ms == 300_000 and not candles[ETH_SYMBOL].gaps
