@@ -39,8 +39,8 @@ URGENT_WAKE = 2
 
 
 class PriceSlot:
-    __slots__ = ("_lock", "_tick", "_crossing", "_wake_pending", "_woken_at", "_band",
-                 "_generation", "offered", "taken")
+    __slots__ = ("_lock", "_tick", "_crossing", "_wake_pending", "_wake_quiet", "_woken_at",
+                 "_band", "_generation", "offered", "taken")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -49,6 +49,8 @@ class PriceSlot:
         self._crossing: Tick | None = None
         """An older price not yet taken that the band did not call quiet (it crosses a level)."""
         self._wake_pending = False
+        self._wake_quiet = False
+        """The pending wake is a quiet one (it may wait in the feed's pacer, not yet sent)."""
         self._woken_at = -math.inf
         self._band: QuietBand | None = None
         self._generation = 0
@@ -62,8 +64,10 @@ class PriceSlot:
         """Store `tick` as the latest price; true (QUIET_WAKE or URGENT_WAKE) when the caller
         must wake the actor, NO_WAKE (0) when not.
 
-        No wake while one is pending. A price inside the actor's published quiet band (it would
-        change nothing but the mark price) wakes the actor only if it was last woken at least
+        No wake while one is pending, except for a price outside the band behind a pending
+        quiet wake (which may still wait in the feed's pacer): URGENT_WAKE. A price inside the
+        actor's published quiet band (it would change nothing but the mark price) wakes the
+        actor only if it was last woken at least
         `quiet_wake_s` ago (None: never; the next wake or `Timer` picks it up): QUIET_WAKE. Any
         other price wakes it now: URGENT_WAKE."""
         with self._lock:
@@ -77,12 +81,18 @@ class PriceSlot:
             if held is not None and band is not None and not band.contains_price(held.price):
                 self._crossing = held
             self._tick = tick
-            if self._wake_pending:
-                return NO_WAKE
             quiet = band is not None and band.contains_price(tick.price)
+            if self._wake_pending:
+                if quiet or not self._wake_quiet:
+                    return NO_WAKE
+                # a crossing behind a quiet wake the pacer may still hold: wake now (the quiet
+                # one then finds the slot taken: one cheap empty wake)
+                self._wake_quiet = False
+                return URGENT_WAKE
             if quiet and (quiet_wake_s is None or now - self._woken_at < quiet_wake_s):
                 return NO_WAKE
             self._wake_pending = True
+            self._wake_quiet = quiet
             self._woken_at = now
             return QUIET_WAKE if quiet else URGENT_WAKE
 

@@ -267,6 +267,8 @@ class BenchBot:
         # their own feeder thread instead of polling the paper exchange).
         self.feed = MarketFeed(exchange=self.exchange, symbols=syms, deliver=self.sup.tell, interval_s=3600,
                                own_prefix=f"main-{self.repo.id_tag}-", logger=logger, prices=self.prices)
+        if os.environ.get("BENCH_PACE_QUIET") == "off":  # A/B: quiet wakes at once, in bursts
+            self.feed.pacer = None
 
     def core_for(self, symbol: str) -> SymbolCore:
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=self.repo.id_tag,

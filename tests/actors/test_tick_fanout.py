@@ -93,3 +93,26 @@ def test_a_symbol_without_a_slot_gets_the_price_as_a_message():
     tick = Tick(price=D("5"))
     assert f.deliver_ticks([(SYMS[2], tick)]) == 0
     assert delivered == [(SYMS[2], tick)]
+
+
+def test_a_crossing_behind_a_quiet_wake_the_pacer_still_holds_is_woken_at_once():
+    """The pacer holds a symbol's quiet wake (its pending flag set); a price that then leaves
+    the band must not wait for it (found by bench: crossings waited up to the pacer's spread)."""
+    slot = PriceSlot()
+    slot.publish_band(BAND)
+    assert slot.offer(Tick(price=D("100")), now=10.0, quiet_wake_s=0.25) == QUIET_WAKE
+    assert slot.offer(Tick(price=D("100.5")), now=10.01, quiet_wake_s=0.25) == NO_WAKE
+    assert slot.offer(Tick(price=D("98")), now=10.02, quiet_wake_s=0.25) == URGENT_WAKE
+    assert slot.offer(Tick(price=D("97")), now=10.03, quiet_wake_s=0.25) == NO_WAKE  # woken
+    slots = PriceSlots(SYMS[:1])
+    slots.get(SYMS[0]).publish_band(BAND)  # type: ignore[union-attr]
+    delivered: list[tuple[str, Any]] = []
+    f = feed(slots, delivered, set(SYMS), pace_quiet=True)
+    assert f.pacer is not None
+    f.pacer.spread_s = 3600.0  # the quiet wake stays queued for this test
+    f.pacer.threaded = False
+    f.deliver_ticks([(SYMS[0], Tick(price=D("100")))])
+    assert delivered == [] and f.pacer.queued == 1
+    f.deliver_ticks([(SYMS[0], Tick(price=D("98")))])
+    assert delivered == [(SYMS[0], TICK_READY)]
+    assert slots.get(SYMS[0]).take_all() == (Tick(price=D("98")),)  # type: ignore[union-attr]
