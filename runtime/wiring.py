@@ -221,9 +221,14 @@ def running_version(settings: Settings, root: Path | None = None) -> str:
     """The running code's version; `bot.version`, when set, labels it without hiding it
     ("v1.2 (5bf0965)"): a label left unchanged after an update showed the old code as live
     (INCIDENTS rule 12; found by review)."""
-    code = checkout_version(root or Path(__file__).resolve().parent.parent)
+    code = git_version(root or Path(__file__).resolve().parent.parent)
     label = settings.bot.version
-    return f"{label} ({code})" if label and label != code else code
+    if not label:
+        return code or PACKAGE_VERSION
+    return f"{label} ({code})" if code and code != label else label  # (no checkout: the label)
+
+
+PACKAGE_VERSION = "0.1.0"
 
 
 def checkout_version(root: Path) -> str:
@@ -231,6 +236,11 @@ def checkout_version(root: Path) -> str:
     first 8 hex digits of the SHA-256 of `git diff HEAD`, so two nodes running different
     uncommitted edits of one commit show different versions (INCIDENTS rule 12; found by
     review: both showed `5bf0965-dirty`). "0.1.0" outside a git checkout."""
+    return git_version(root) or PACKAGE_VERSION
+
+
+def git_version(root: Path) -> str | None:
+    """`checkout_version`, None outside a git checkout."""
     def git(*args: str) -> bytes:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
                               timeout=5, check=True).stdout
@@ -239,7 +249,7 @@ def checkout_version(root: Path) -> str:
         head = git("rev-parse", "--short", "HEAD").decode().strip()
         diff = git("diff", "HEAD", "--binary", "--no-ext-diff", "--no-color")
     except (OSError, subprocess.SubprocessError):
-        return "0.1.0"
+        return None
     return f"{head}-dirty.{hashlib.sha256(diff).hexdigest()[:8]}" if diff else head
 
 

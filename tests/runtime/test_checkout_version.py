@@ -52,3 +52,8 @@ def test_a_version_label_does_not_hide_the_running_commit(tmp_path):
     (tmp_path / "bot.py").write_text("print(2)\n")  # the label stayed, the code changed
     assert running_version(labelled, tmp_path).startswith(f"v1.2 ({head}-dirty.")
     assert running_version(SimpleNamespace(bot=SimpleNamespace(version="")), tmp_path)  # type: ignore[arg-type].startswith(f"{head}-dirty.")
+
+
+def test_outside_a_checkout_the_label_alone(tmp_path):
+    labelled: Any = SimpleNamespace(bot=SimpleNamespace(version="v1.2"))
+    assert running_version(labelled, tmp_path) == "v1.2"
