@@ -16,7 +16,7 @@ from typing import Any
 from actors.messages import TICK_READY, OrderActivity, Tick
 from actors.price_slots import QUIET_WAKE, URGENT_WAKE, PriceSlot, PriceSlots
 from actors.trade_ids import FillBatch, TradeIds
-from actors.wake_pacer import WakePacer
+from actors.wake_pacer import WakePacer, shared_pacer
 from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
@@ -57,7 +57,7 @@ class MarketFeed:
                  prices: PriceSlots | None = None, quiet_wake_s: float | None = 0.25,
                  trade_ids: TradeIds | None = None,
                  gap_fills: Callable[[int], list[VenueFill]] | None = None,
-                 pace_quiet: bool = True) -> None:
+                 pace_quiet: bool | WakePacer = True) -> None:
         self.exchange = exchange
         self.fetch_fills = fetch_fills or (
             lambda since_ms: exchange.fetch_my_trades(None, since_ms))
@@ -72,12 +72,13 @@ class MarketFeed:
         self.clock = clock
         self.prices = prices
         self.quiet_wake_s = quiet_wake_s
-        # quiet wakes go out spread over half the quiet-wake interval, not in one burst
-        # (actors/wake_pacer.py); urgent ones always at once
-        # (through self.deliver as it is when the wake goes out: an owner may replace it)
-        self.pacer = (WakePacer(lambda symbol, message: self.deliver(symbol, message),
-                                quiet_wake_s / 2)
-                      if pace_quiet and quiet_wake_s else None)
+        # quiet wakes go out spread over half the quiet-wake interval, not in one burst, from
+        # the process's one pacer (actors/wake_pacer.py); urgent ones always at once.
+        # `pace_quiet`: True (that pacer), False (none: at once), or a pacer of the caller's
+        self.pacer: WakePacer | None = (
+            None if not (pace_quiet and quiet_wake_s)
+            else pace_quiet if isinstance(pace_quiet, WakePacer)
+            else shared_pacer(quiet_wake_s / 2))
         self.since_ms = int(clock() * 1000) - 60_000
         # shared with the stream feed when streams are on (actors/stream_feed.py)
         self.trade_ids = trade_ids or TradeIds()
@@ -95,8 +96,8 @@ class MarketFeed:
         self._stop.set()
         if self._thread.is_alive():  # (never started: the account's start failed before it)
             self._thread.join(timeout=10)
-        if self.pacer is not None:
-            self.pacer.stop()
+        # (the process's pacer serves the other accounts too: it is not stopped here; a wake
+        # of ours still queued goes out, or finds the actor stopped and is handed back)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -106,6 +107,10 @@ class MarketFeed:
             except Exception as exc:  # noqa: BLE001 - a feed hiccup must not stop the feed
                 self.log.warning("market feed poll failed: {}", exc)
             self._stop.wait(max(self.interval_s - (time.monotonic() - started), 0.0))
+
+    def _deliver_now(self, symbol: str, message: Any) -> bool:
+        """A paced wake goes out through `deliver` as it is then (an owner may replace it)."""
+        return self.deliver(symbol, message)
 
     def wait_delivered(self, timeout: float = 10.0) -> bool:
         """Every wake of the prices delivered so far is in its actor's mailbox (the paced
@@ -156,7 +161,7 @@ class MarketFeed:
             if wake == URGENT_WAKE:
                 urgent.append((symbol, slot))
             elif wake == QUIET_WAKE and self.pacer is not None:
-                self.pacer.add(symbol, slot)
+                self.pacer.add(symbol, slot, self._deliver_now)
             elif wake:
                 quiet.append((symbol, slot))
         for symbol, slot in itertools.chain(urgent, quiet):
@@ -175,7 +180,7 @@ class MarketFeed:
         if not wake:
             return True  # a pending wake, the next wake or the next Timer picks this price up
         if wake == QUIET_WAKE and self.pacer is not None:
-            self.pacer.add(symbol, slot)
+            self.pacer.add(symbol, slot, self._deliver_now)
             return True
         if self.deliver(symbol, TICK_READY):
             return True

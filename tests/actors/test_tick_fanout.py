@@ -12,6 +12,7 @@ from loguru import logger
 from actors.market_feed import MarketFeed
 from actors.messages import TICK_READY, Tick
 from actors.price_slots import NO_WAKE, QUIET_WAKE, URGENT_WAKE, PriceSlot, PriceSlots
+from actors.wake_pacer import WakePacer
 from trading.decide import QuietBand
 
 D = Decimal
@@ -20,7 +21,7 @@ BAND = QuietBand(gt=D("99"), lt=D("101"))
 
 
 def feed(slots: PriceSlots, delivered: list[tuple[str, Any]], running: set[str],
-         pace_quiet: bool = False) -> MarketFeed:
+         pace_quiet: bool | WakePacer = False) -> MarketFeed:
     def deliver(symbol: str, message: Any) -> bool:
         delivered.append((symbol, message))
         return symbol in running
@@ -60,7 +61,7 @@ def test_with_the_pacer_crossings_are_woken_at_once_and_quiet_prices_by_its_thre
     for s in SYMS:
         slots.get(s).publish_band(BAND)  # type: ignore[union-attr]
     delivered: list[tuple[str, Any]] = []
-    f = feed(slots, delivered, set(SYMS), pace_quiet=True)
+    f = feed(slots, delivered, set(SYMS), pace_quiet=WakePacer(spread_s=0.125))
     assert f.pacer is not None
     prices = {s: D("98") if s in (SYMS[1], SYMS[4]) else D("100") for s in SYMS}
     assert f.deliver_ticks([(s, Tick(price=prices[s])) for s in SYMS]) == 0
@@ -107,10 +108,9 @@ def test_a_crossing_behind_a_quiet_wake_the_pacer_still_holds_is_woken_at_once()
     slots = PriceSlots(SYMS[:1])
     slots.get(SYMS[0]).publish_band(BAND)  # type: ignore[union-attr]
     delivered: list[tuple[str, Any]] = []
-    f = feed(slots, delivered, set(SYMS), pace_quiet=True)
+    # a pacer of the test's: the quiet wake stays queued
+    f = feed(slots, delivered, set(SYMS), pace_quiet=WakePacer(spread_s=3600.0, threaded=False))
     assert f.pacer is not None
-    f.pacer.spread_s = 3600.0  # the quiet wake stays queued for this test
-    f.pacer.threaded = False
     f.deliver_ticks([(SYMS[0], Tick(price=D("100")))])
     assert delivered == [] and f.pacer.queued == 1
     f.deliver_ticks([(SYMS[0], Tick(price=D("98")))])
