@@ -66,6 +66,8 @@ class BotSettings(_Section):
     version: Str = ""
     # latency: the interpreter's thread switch interval, set at startup (runtime/interpreter.py)
     switch_interval_ms: Float = Field(default=5.0, ge=0.05, le=100)
+    # latency: quiet-band wakes spread over time by one pacer thread (actors/wake_pacer.py)
+    pace_quiet_wakes: Bool = True
 
 
 class ExchangeSettings(_Section):

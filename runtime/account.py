@@ -168,6 +168,7 @@ class AccountRuntime:
             fetch_fills=fills_poller(exchange, self.symbols),
             prices=prices,
             gap_fills=fills_poller(exchange, self.symbols, forced=True),
+            pace_quiet=s.bot.pace_quiet_wakes,
         )
         # the venue's streams in front of the REST feed when [exchange] streams is on
         self.feed = with_streams(s, self.data_dir, self.feed, self.log, views=self.views)
