@@ -10,8 +10,12 @@ from storage.atomic_file import fsync_dir
 
 
 def private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    """The output folder: made 0700 when this creates it; a folder that exists keeps its mode
+    (`--out .` or `--out /tmp` turned the user's folder, or /tmp itself without its sticky bit,
+    into 0700; found by review). The files written into it are 0600 either way."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)  # (mkdir's mode passes through the umask)
     return path
 
 

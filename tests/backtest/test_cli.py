@@ -380,3 +380,18 @@ def test_every_run_of_a_sweep_starts_from_the_config_as_the_sweep_read_it(
     after = worker(1, {"strategy.entry_z": 1.5})
     assert before["summary"]["trades"] > 10
     assert after["summary"] == before["summary"]
+
+
+def test_an_existing_out_folder_keeps_its_mode(tmp_path: Path) -> None:
+    """`--out` naming a folder that exists (the current one, a shared one, /tmp): the report's
+    files are 0600 in it, the folder's own mode is the user's (it was chmod-ed to 0700)."""
+    out = tmp_path / "shared"
+    out.mkdir()
+    os.chmod(out, 0o1777)  # like /tmp: world-writable with the sticky bit
+    proc = subprocess.run([sys.executable, "bot.py", "backtest", "--config", str(EXAMPLE),
+                           "--from", "2018-01-12", "--to", "2018-01-13", "--no-charts",
+                           "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o1777
+    assert stat.S_IMODE(os.stat(out / "report.txt").st_mode) == 0o600
