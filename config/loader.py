@@ -79,6 +79,9 @@ def _apply_data_dir_override(raw: dict[str, Any], override: str | Path | None) -
 def _file_checks(settings: Settings) -> list[str]:
     """Checks that need the file system (run only once the values themselves are valid)."""
     problems = []
+    shared = _shared_folder(settings.data_dir_path())
+    if shared:
+        problems.append(f"bot.data_dir: {shared}")
     for index, account in enumerate(settings.account_settings()):
         at = f"accounts[{index}]." if settings.has_accounts else ""
         secrets = account.secrets_path()
@@ -100,6 +103,27 @@ def _file_checks(settings: Settings) -> list[str]:
                     what = "not a file" if path.exists() else "file not found"
                     problems.append(f'{at}paper.csv_files["{symbol}"]: {what}: {path}')
     return problems
+
+
+def _shared_folder(data_dir: Path) -> str | None:
+    """A data dir that is not the bot's to make private: the bot makes its data dir 0700 and
+    everything in it 0600 (runtime/private_files.py), which on the file system's root, the
+    user's home folder or a shared sticky folder such as /tmp (as root: its sticky bit and
+    world write gone) changes files that are not the bot's. None when the folder is fine."""
+    path = Path(os.path.normpath(data_dir))
+    advice = "; give the bot a folder of its own, e.g. {}".format(path / "bot-data")
+    if path == Path(path.anchor):
+        return f"{path} is the file system's root{advice}"
+    if path == Path.home():
+        return (f"{path} is your home folder: the bot makes everything in its data dir "
+                f"private{advice}")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None  # not there yet: the bot creates it, private
+    if mode & 0o1000 and mode & 0o002:  # sticky and world-writable: /tmp, /var/tmp
+        return f"{path} is a folder shared by every user (sticky, world-writable){advice}"
+    return None
 
 
 def _venue(exchange: ExchangeSettings) -> tuple[str, str]:
