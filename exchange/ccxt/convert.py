@@ -155,8 +155,10 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
          price: fees.Price | None = None) -> VenueFill:
     info = raw.get("info") or {}
     px, amount = _num(raw, "price"), _num(raw, "amount")
-    if px is None or amount is None:
-        raise ccxt.BadResponse(f"trade {raw.get('id')} has no price or amount")
+    # ccxt reads a row without its price as 0.0: booked, that was a fill at 0 (found by review)
+    if px is None or amount is None or not tradeable(px) or not tradeable(amount):
+        raise ccxt.BadResponse(f"trade {raw.get('id')} of {raw.get('symbol')} has no usable "
+                               f"price or amount (price {px}, amount {amount})")
     return VenueFill(
         id=str(raw.get("id")), order_id=_str(raw.get("order")),
         client_order_id=client_order_id or _str(raw.get("clientOrderId")),
