@@ -10,15 +10,16 @@ worker's snapshot written in place, no test failed (the rule-11 tests cover stat
 from __future__ import annotations
 
 import json
-import threading
 
 from loguru import logger
 
 from runtime.status_writer import StatusWriter
 from runtime.workers_role import worker_status_name
-from tests.supervision.test_rule_11_status_file_atomic import ACTORS, snapshot
-
-WRITES = 60
+from tests.supervision.test_rule_11_status_file_atomic import (
+    WRITES,
+    reads_while_rewritten,
+    snapshot,
+)
 
 
 def test_a_reader_never_sees_a_partial_worker_snapshot_while_it_is_rewritten(tmp_path):
@@ -27,31 +28,11 @@ def test_a_reader_never_sees_a_partial_worker_snapshot_while_it_is_rewritten(tmp
                           file=worker_status_name(1))
     path = tmp_path / worker_status_name(1)
     assert writer.write(snapshot(0))
-    done = threading.Event()
-    bad: list[str] = []
-    rounds_seen: list[int] = []
 
-    def reader() -> None:
-        while not done.is_set():
-            text = path.read_text()
-            try:
-                data = json.loads(text)
-            except ValueError:
-                bad.append(f"{len(text)} bytes: {text[-80:]!r}")
-                continue
-            if len(data["actors"]) != ACTORS:
-                bad.append(f"{len(data['actors'])} actors")
-            rounds_seen.append(data["bot"]["round"])
+    def rewrite(i: int) -> None:
+        assert writer.write(snapshot(i))
 
-    thread = threading.Thread(target=reader, name="worker-status-reader")
-    thread.start()
-    try:
-        for i in range(1, WRITES + 1):
-            assert writer.write(snapshot(i))
-    finally:
-        done.set()
-        thread.join(30)
-    assert not thread.is_alive()
+    bad, rounds_seen = reads_while_rewritten(path, rewrite)
     assert not bad, f"{len(bad)} partial reads of {len(bad) + len(rounds_seen)}; first: {bad[0]}"
     assert len(set(rounds_seen)) > 1  # the reader really read while the writes went on
     assert json.loads(path.read_text())["bot"]["round"] == WRITES

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from supervision.status import STATUS_FILE, write_status
 
@@ -31,9 +33,10 @@ def snapshot(round_: int) -> dict:
             "escalations": [], "kill_switch": False}
 
 
-def test_a_reader_never_sees_a_partial_status_file_while_it_is_rewritten(tmp_path):
-    path = tmp_path / STATUS_FILE
-    write_status(tmp_path, snapshot(0))
+def reads_while_rewritten(path: Path, rewrite: Callable[[int], object]) -> tuple[list[str],
+                                                                                list[int]]:
+    """Read `path` in a loop on a thread while `rewrite(i)` replaces it for i = 1..WRITES:
+    the partial reads (described) and the round each whole read saw."""
     done = threading.Event()
     bad: list[str] = []
     rounds_seen: list[int] = []
@@ -54,11 +57,18 @@ def test_a_reader_never_sees_a_partial_status_file_while_it_is_rewritten(tmp_pat
     thread.start()
     try:
         for i in range(1, WRITES + 1):
-            write_status(tmp_path, snapshot(i))
+            rewrite(i)
     finally:
         done.set()
         thread.join(30)
     assert not thread.is_alive()
+    return bad, rounds_seen
+
+
+def test_a_reader_never_sees_a_partial_status_file_while_it_is_rewritten(tmp_path):
+    path = tmp_path / STATUS_FILE
+    write_status(tmp_path, snapshot(0))
+    bad, rounds_seen = reads_while_rewritten(path, lambda i: write_status(tmp_path, snapshot(i)))
     assert not bad, f"{len(bad)} partial reads of {len(bad) + len(rounds_seen)}; first: {bad[0]}"
     assert len(set(rounds_seen)) > 1  # the reader really read while the writes went on
     assert json.loads(path.read_text())["bot"]["round"] == WRITES
