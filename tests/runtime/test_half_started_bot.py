@@ -10,32 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.configs import NO_DASHBOARD_CONSOLE_LOG, QUIET_PAPER, account
+
 ROOT = Path(__file__).resolve().parents[2]
 
-CONFIG = """
-[bot]
-data_dir = "{data}"
-[exchange]
-poll_interval_s = 0.05
-[strategy]
-window = 10000
-[paper]
-latency_ms = 0
-[supervision]
-heartbeat_interval_s = 0.05
-[dashboard]
-enabled = false
-[logging]
-console = true
-
-[[accounts]]
-name = "a"
-symbols.list = ["BTC/USDT:USDT"]
-
-[[accounts]]
-name = "b"
-symbols.list = ["ETH/USDT:USDT"]
-"""
+CONFIG = (QUIET_PAPER + NO_DASHBOARD_CONSOLE_LOG + account("a", "BTC/USDT:USDT")
+          + account("b", "ETH/USDT:USDT"))
 
 
 def test_an_account_failing_to_start_still_stops_the_started_ones(tmp_path: Path) -> None:

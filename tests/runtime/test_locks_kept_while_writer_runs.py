@@ -11,28 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.configs import NO_DASHBOARD_CONSOLE_LOG, QUIET_PAPER, account
+
 ROOT = Path(__file__).resolve().parents[2]
 
-CONFIG = """
-[bot]
-data_dir = "{data}"
-[exchange]
-poll_interval_s = 0.05
-[strategy]
-window = 10000
-[paper]
-latency_ms = 0
-[supervision]
-heartbeat_interval_s = 0.05
-[dashboard]
-enabled = false
-[logging]
-console = true
-
-[[accounts]]
-name = "a"
-symbols.list = ["BTC/USDT:USDT"]
-"""
+CONFIG = QUIET_PAPER + NO_DASHBOARD_CONSOLE_LOG + account("a", "BTC/USDT:USDT")
 
 
 def test_database_lock_kept_while_its_writer_still_runs(tmp_path: Path) -> None:

@@ -16,26 +16,12 @@ from loguru import logger
 from config.loader import load_settings
 from runtime.account import AccountRuntime, stop_all
 from runtime.exchanges import build_paper
+from tests.support.configs import QUIET_PAPER, account
 from tests.support.faulty_exchange import FaultyExchange
 from tests.support.waiting import wait_until
 
 BTC = "BTC/USDT:USDT"
-CONFIG = """
-[bot]
-data_dir = "{data}"
-[exchange]
-poll_interval_s = 0.05
-[strategy]
-window = 10000
-[paper]
-latency_ms = 0
-[supervision]
-heartbeat_interval_s = 0.05
-
-[[accounts]]
-name = "a"
-symbols.list = ["BTC/USDT:USDT"]
-"""
+CONFIG = QUIET_PAPER + account("a", BTC)
 
 
 def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) -> None:
