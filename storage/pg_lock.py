@@ -38,9 +38,9 @@ GRACE_S = 5.0
 """How long a refused lock is tried again: the session of a bot killed a moment ago may still
 be ending on the server."""
 CHECK_S = 2.0
+"""How often `keep` checks the lock's session."""
 NETWORK_TIMEOUT_S = 5.0
 """The lock session's network bound (`postgres_options`); each call waits at most twice it."""
-"""How often `keep` checks the lock's session."""
 RETRY_S = 0.1
 SERVER_KEEPALIVE = (
     "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
