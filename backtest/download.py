@@ -22,7 +22,6 @@ import argparse
 import fcntl
 import os
 import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +32,7 @@ from typing import Any, TypeVar
 import ccxt
 
 from backtest.candles import HEADER, fmt_ms
-from storage.atomic_file import fsync_dir
+from backtest.files import copy_private
 
 MAX_RETRIES = 5
 
@@ -75,7 +74,7 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
                             f"a later --from would leave a hole in it (use --from "
                             f"{fmt_ms(last + tf)} or earlier, or move the file away)")
     if existing == final:  # extend a finished file: a copy becomes the part; the file stays
-        _copy_private(final, part)  # until the part replaces it (found by review: it was
+        copy_private(final, part)  # until the part replaces it (found by review: it was
         # renamed, so an extension that failed, offline or on a bad answer, left only the part,
         # which the backtest refuses as an interrupted download: the finished data was unusable)
     if existing is None or part.stat().st_size == 0:  # a kill before the header: write it
@@ -87,23 +86,6 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
         finally:
             os.close(fd)
     return part, last
-
-
-def _copy_private(source: Path, target: Path) -> None:
-    """`source`'s bytes as `target` (0600), atomically: a temp file, fsynced, renamed."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with source.open("rb") as src:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-            with os.fdopen(fd, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-                dst.flush()
-                os.fsync(dst.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(target.parent)
 
 
 T = TypeVar("T")

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from storage.atomic_file import fsync_dir
@@ -20,14 +22,33 @@ def private_dir(path: Path) -> Path:
 
 
 def write_private(path: Path, data: bytes) -> None:
+    def write(fd: int) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    _replace_private(path, write)
+
+
+def copy_private(source: Path, target: Path) -> None:
+    """`source`'s bytes as `target`, as `write_private` writes (streamed, not read whole)."""
+    with source.open("rb") as src:
+        def copy(fd: int) -> None:
+            with os.fdopen(os.dup(fd), "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+
+        _replace_private(target, copy)
+
+
+def _replace_private(path: Path, write: Callable[[int], None]) -> None:
+    """`write(fd)` fills a 0600 temp file beside `path`, which is fsynced and renamed onto
+    `path`, then the folder is fsynced."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         try:
             os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write(fd)
             os.fsync(fd)
         finally:
             os.close(fd)
