@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
@@ -19,6 +19,7 @@ from actors.trade_ids import FillBatch, TradeIds
 from actors.wake_pacer import WakePacer, shared_pacer
 from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
+from exchange.price_marks import PriceMarks
 from exchange.records import VenueFill
 
 Deliver = Callable[[str, Any], bool]
@@ -26,27 +27,6 @@ Deliver = Callable[[str, Any], bool]
 SINCE_LAG_MS = 60_000
 """After a poll answered, the next one starts at most this long before the moment it was asked
 (a trade may show in the venue's history a little after it happened, and clocks differ)."""
-
-
-class PriceMarks:
-    """Which symbols another source (the venue's price stream) priced after a mark: a REST
-    price asked before that is older and is not delivered after it (actors/stream_feed.py). The
-    stream's thread marks before it writes the slot, so only a mark that falls between a REST
-    poll's look and its write (microseconds, not the call's whole round trip) slips by."""
-
-    def __init__(self) -> None:
-        self.seq = 0
-        self._at: dict[str, int] = {}
-
-    def took(self, symbols: Iterable[str]) -> None:
-        """The stream priced `symbols` now (one writer: the streams' thread)."""
-        self.seq = seq = self.seq + 1
-        for symbol in symbols:
-            self._at[symbol] = seq
-
-    def newer(self, symbol: str, mark: int) -> bool:
-        """`symbol` was priced by the stream after `mark` (a `seq` read before a REST call)."""
-        return self._at.get(symbol, 0) > mark
 
 
 class MarketFeed:

@@ -29,11 +29,12 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
-from actors.market_feed import MarketFeed, PriceMarks
+from actors.market_feed import MarketFeed
 from actors.messages import OrderActivity, Tick, Timer
 from actors.stream_positions import PositionCheck
 from actors.trade_ids import FillBatch
 from exchange.ccxt.silent_symbols import SilentSymbols
+from exchange.price_marks import PriceMarks
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenuePosition, VenueTicker
 
 _ENDED_WITHOUT_FILL = frozenset(

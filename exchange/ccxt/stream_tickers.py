@@ -6,7 +6,7 @@ REST only while the stream is disconnected or silent for `stale_s` (a silent con
 dropped so it subscribes again), so a stream outage never freezes the simulated market;
 while it is up, only the symbols it has not carried for `silent_s` (silent_symbols.py). A REST
 price asked before the stream delivered a newer one (the stream often still flows while it
-counts as down) does not replace it, as in the live feed (actors/market_feed.py PriceMarks).
+counts as down) does not replace it, as in the live feed (exchange/price_marks.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from loguru import logger as _logger
 from exchange.ccxt.silent_symbols import SilentSymbols
 from exchange.ccxt.streams import StreamSink
 from exchange.ccxt.tickers import LiveTickerSource, TickerFetcher
+from exchange.price_marks import PriceMarks
 from exchange.records import VenueFill, VenueOrder, VenueTicker
 
 
@@ -38,9 +39,8 @@ class StreamedTickerSource(LiveTickerSource):
         self.streams = streams_for(self)
         self.streamed = 0
         """Tickers taken from the stream (for tests and the log)."""
-        self._seq = 0
-        self._streamed_at: dict[str, int] = {}
-        """Symbol -> `_seq` of the stream message that last priced it."""
+        self._marks = PriceMarks()
+        """Which symbols the stream priced after a REST call's mark (under `_lock`)."""
 
     # -- the sink the streams call (their thread) --------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
@@ -50,26 +50,23 @@ class StreamedTickerSource(LiveTickerSource):
         self.streamed += len(tickers)
 
     def _take(self, tickers: Any, asked_at: int | None = None) -> None:
-        """Prices from the stream, or (`asked_at`: `_seq` when the call was made) from REST:
+        """Prices from the stream, or (`asked_at`: the mark when the call was made) from REST:
         a symbol the stream priced since then keeps the stream's price."""
         # stamped on receipt, stream and REST alike: the venue's stamps of the two differ (a
         # REST 24h ticker carries its window's close time)
         received = self._clock_ms()
         with self._lock:
+            tickers = [t for t in tickers if t.last is not None]
             if asked_at is None:
-                self._seq += 1
+                self._marks.took(t.symbol for t in tickers)
             for t in tickers:
-                if t.last is None:
-                    continue
-                if asked_at is None:
-                    self._streamed_at[t.symbol] = self._seq
-                elif self._streamed_at.get(t.symbol, 0) > asked_at:
+                if asked_at is not None and self._marks.newer(t.symbol, asked_at):
                     continue  # the stream's price came during the REST call: it is newer
                 self._last[t.symbol] = (received, t.last)
 
     def _mark(self) -> int:
         with self._lock:
-            return self._seq
+            return self._marks.seq
 
     def on_fills(self, fills: list[VenueFill]) -> None:
         pass  # public stream only: the paper exchange makes the fills
