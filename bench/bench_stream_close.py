@@ -196,8 +196,13 @@ class Rig:
         self.sink = ArrivalStamps(self.feed)
         build = pro_exchange_factory("bybit", None, api_url=self.venue.base_url,
                                      ws_url=self.venue.ws_url)
-        self.feed.attach(VenueStreams(build=build, symbols=syms, sink=self.sink, logger=logger,
-                                      private=False))
+        self.streams = VenueStreams(build=build, symbols=syms, sink=self.sink, logger=logger,
+                                    private=False)
+        self.feed.attach(self.streams)
+        self.stream_cpu = [0.0, 0]
+        """The stream thread's CPU seconds and the ticker messages it handled, summed over the
+        crossings (everything that thread does per message: socket, ccxt.pro, our reader, the
+        delivery into the slots and the wakes)."""
         self.pauses: list[dict[int, dict[str, float]]] = []
         self.not_reopened = 0
         """Crossers whose position could not be reopened for a round (left out of it)."""
@@ -232,9 +237,12 @@ class Rig:
         closes = self.stamper.closes
         before = {s: len(closes.get(s, [])) for s in crossers}
         pauses = GcPauses()
+        cpu0, taken0 = self._stream_cpu(), self._taken()
         self.venue.cross({s: entry[s] for s in crossers}, rate)
         wait_for(lambda: all(len(closes.get(s, [])) > before[s] for s in crossers), 60,
                  what="every crossing closed")
+        self.stream_cpu[0] += self._stream_cpu() - cpu0
+        self.stream_cpu[1] += self._taken() - taken0
         self.pauses.append(pauses.stop())
         stamps, written = self.venue.ask("stamps")
         missing = 0
@@ -250,6 +258,16 @@ class Rig:
                                ("from_arrival", closed[0] - arrived)):
                 stages[key].append(value)
         return missing
+
+    def _stream_cpu(self) -> float:
+        thread = self.streams._thread
+        if thread is None or thread.ident is None:
+            return 0.0
+        return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+
+    def _taken(self) -> int:
+        raw = self.streams.raw_tickers
+        return 0 if raw is None else raw.taken
 
     def gc_seen(self) -> dict[int, dict[str, float]]:
         return {g: {"n": sum(p[g]["n"] for p in self.pauses),
@@ -281,7 +299,7 @@ def run(args: argparse.Namespace, tmp: TempDir) -> dict[str, Any]:
         return {**{k: summary(v) for k, v in stages.items()}, "gc": rig.gc_seen(),
                 "missing": missing, "not_reopened": rig.not_reopened,
                 "rest_polls_while_streaming": rig.venue.ask("rest_polls"),
-                "mode": feed.mode, "handling": handling}
+                "mode": feed.mode, "handling": handling, "stream_cpu": list(rig.stream_cpu)}
     finally:
         feed.stop()
         bot.stop()
@@ -348,6 +366,10 @@ def main() -> dict[str, Any]:
     print("  collections in the bot's process during the crossings: " + "; ".join(
         f"gen {g}: {v['n']} (max {v['max_ms']:.1f} ms, total {v['total_ms']:.1f} ms)"
         for g, v in r["gc"].items()))
+    cpu_s, taken = r["stream_cpu"]
+    if taken:
+        print(f"  stream thread during the crossings: {cpu_s:.2f} s CPU for {taken:,} ticker "
+              f"messages, {cpu_s / taken * 1e6:.1f} us a message all-in")
     h = r["handling"]
     if h is not None:
         print(f"  one ticker message handled on the stream thread (CPU, {h['messages']} messages): "
