@@ -317,7 +317,8 @@ def main() -> dict[str, Any]:
     ap.add_argument("--push", type=float, default=0.5,
                     help="seconds between background pushes of every symbol's ticker")
     ap.add_argument("--cost-rounds", type=int, default=4,
-                    help="rounds of every symbol's ticker message for the handling cost (0: skip that part)")
+                    help="rounds of every symbol's ticker message for the handling cost "
+                         "(0: skip that part)")
     ap.add_argument("--switch-interval-ms", type=float, default=None,
                     help="the bot's bot.switch_interval_ms (default: Python's 5 ms)")
     ap.add_argument("--synchronous", default="full", choices=["full", "normal"],
@@ -378,7 +379,8 @@ def main() -> dict[str, Any]:
     p99 = r["from_send"]["p99"]
     print(f"  target p99 < 5 ms: {'MET' if p99 < 0.005 else 'MISSED'} "
           f"(venue send -> close p99 {fmt(p99, 'ms')})")
-    print(f"  gc freeze: {args.gc_freeze}; quiet wakes paced: {args.pace_quiet}; switch interval {switch_interval_ms():g} ms; "
+    print(f"  gc freeze: {args.gc_freeze}; quiet wakes paced: {args.pace_quiet}; "
+          f"switch interval {switch_interval_ms():g} ms; "
           f"machine load average (1 min) at the "
           f"end: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cpus")
