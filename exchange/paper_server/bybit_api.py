@@ -28,6 +28,8 @@ Reply = tuple[int, Json | str]
 """HTTP status and body: Bybit's JSON, or plain text where Bybit answers with no JSON."""
 PUBLIC_PATHS = frozenset({"/v5/market/time", "/v5/market/instruments-info",
                           "/v5/market/tickers"})
+POST_PATHS = frozenset({"/v5/order/create", "/v5/order/cancel", "/v5/order/amend"})
+"""The endpoints Bybit serves on POST; every other one only on GET."""
 # port error class -> (Bybit retCode, retMsg prefix) that ccxt 4.5's bybit maps to the ccxt
 # class the gateway translates back to it (first match wins; see `exceptions` in ccxt's bybit)
 ERROR_CODES: tuple[tuple[type[Exception], int, str], ...] = (
@@ -65,7 +67,13 @@ class BybitApi:
 
     def route(self, method: str, path: str, params: Json) -> Reply:
         handler = getattr(self, "h_" + path.strip("/").replace("/", "_").replace("-", "_"), None)
-        if handler is None or not path.startswith("/v5/"):
+        if method not in ("GET", "POST"):  # Bybit: 400, "send the request with GET / POST"
+            return 400, {"retCode": 10001, "retMsg": f"paper server: method {method} not "
+                         "allowed; send the request with GET / POST"}
+        wrong_method = method != ("POST" if path in POST_PATHS else "GET")
+        if handler is None or not path.startswith("/v5/") or wrong_method:
+            # Bybit routes by method and path: a GET endpoint asked by POST (or the reverse)
+            # is a path it cannot find (404), never the handler run with the wrong parameters
             return 404, {"retCode": 10001, "retMsg": f"paper server: no route {method} {path}"}
         try:
             return self._ok(handler(params))
