@@ -29,6 +29,10 @@ async def _handle(request: web.Request) -> web.Response:
     api, keys = request.app[API_KEY], request.app[KEYS_KEY]
     try:
         body = (await request.read()).decode("utf-8")
+    except web.HTTPRequestEntityTooLarge:  # aiohttp's own answer: a plain-text 413 page
+        return _json(413, {"retCode": 10001, "retMsg": f"body too large: over "
+                           f"{request.client_max_size} bytes", "result": {},
+                           "retExtInfo": {}, "time": api.now_ms()})
     except UnicodeDecodeError as exc:  # request.text() raised it: a 500 page and a traceback
         return _json(400, {"retCode": 10001, "retMsg": f"body is not UTF-8: {exc.reason} at "
                            f"byte {exc.start}", "result": {}, "retExtInfo": {},

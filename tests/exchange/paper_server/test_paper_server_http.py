@@ -76,3 +76,12 @@ def test_a_wrong_method_over_http_is_a_bybit_refusal(server: ServerProcess) -> N
     status, _, body = _send(server, "GET", "/v5/market/time")
     assert (status, body["retCode"]) == (200, 0)
 
+
+def test_a_body_over_the_limit_is_a_bybit_json_refusal(server: ServerProcess) -> None:
+    status, ctype, body = _send(server, "POST", "/v5/order/create",
+                                b'{"pad": "' + b"x" * 70_000 + b'"}')
+    assert (status, ctype) == (413, "application/json")
+    assert body["retCode"] == 10001 and "too large" in body["retMsg"]
+    assert isinstance(ccxt_error(status, body), ccxt.BadRequest)
+    assert _send(server, "GET", "/v5/market/time")[2]["retCode"] == 0
+    assert "Traceback" not in server.output
