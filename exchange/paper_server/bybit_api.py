@@ -21,7 +21,7 @@ from exchange import errors
 from exchange.paper.markets import split_symbol
 from exchange.paper_server import bybit_views as views
 from exchange.port import ExchangePort
-from exchange.records import VenueOrder
+from exchange.records import VenueFill, VenueOrder
 
 Json = dict[str, Any]
 Reply = tuple[int, Json | str]
@@ -209,12 +209,15 @@ class BybitApi:
 
     def h_v5_order_history(self, p: Json) -> Json:
         """Finished orders: by orderId / orderLinkId any finished order; without one, the
-        orders that traded (the paper exchange keeps no list of cancelled orders to page)."""
+        orders that traded (the paper exchange keeps no list of cancelled orders to page);
+        within startTime..endTime (created, inclusive) and of `orderStatus` when asked."""
         symbols = self._wanted(p) or list(self._markets)
         found: dict[str, VenueOrder] = {}
         for symbol in symbols:
             for order in self._finished(symbol, p):
-                if not order.status.is_open and _wanted(order, p):
+                if (not order.status.is_open and _wanted(order, p)
+                        and _in_window(order.timestamp, p)
+                        and p.get("orderStatus") in (None, "", views.order_status(order))):
                     found[str(order.id)] = order
         rows = [views.order(self._ids[o.symbol], o) for o in found.values()]
         page, cursor = _page(rows, p, ("createdTime", "orderId"), default_limit=50)
@@ -238,9 +241,9 @@ class BybitApi:
     def h_v5_execution_list(self, p: Json) -> Json:
         """Executions, as Bybit lists them by `execType`: every paper execution is a Trade
         (no funding, liquidation or ADL), so a read of another type lists none (the funding
-        feed reads `execType=Funding`: trades listed there were each warned about)."""
+        feed reads `execType=Funding`: trades listed there were each warned about). One
+        order's executions by `orderId` / `orderLinkId`."""
         since = int(p["startTime"]) if p.get("startTime") else None
-        until = int(p["endTime"]) if p.get("endTime") else None  # inclusive, as on Bybit
         symbols = self._wanted(p) or list(self._markets)
         rows: list[Json] = []
         if p.get("execType") not in (None, "", "Trade"):
@@ -248,7 +251,7 @@ class BybitApi:
         for symbol in symbols:
             trades = self._port.fetch_my_trades(symbol, since)
             rows.extend(views.execution(self._ids[symbol], t, "Market") for t in trades
-                        if until is None or (t.timestamp or 0) <= until)
+                        if _in_window(t.timestamp, p) and _of_order(t, p))
         page, cursor = _page(rows, p, ("execTime", "execId"), default_limit=50)
         return {"category": "linear", "list": page, "nextPageCursor": cursor}
 
@@ -291,6 +294,19 @@ def _cursor_key(cursor: str) -> tuple[int, tuple[int, str]]:
     if not sep or not time_ms.isdigit():
         raise RequestError(f"paper server: malformed cursor {cursor!r}")
     return _row_key(time_ms, row_id)
+
+
+def _in_window(time_ms: int | None, p: Json) -> bool:
+    """`time_ms` within the request's startTime..endTime (both inclusive, as on Bybit)."""
+    at = time_ms or 0
+    return not ((p.get("startTime") and at < int(p["startTime"]))
+                or (p.get("endTime") and at > int(p["endTime"])))
+
+
+def _of_order(fill: VenueFill, p: Json) -> bool:
+    if p.get("orderId") and str(fill.order_id) != str(p["orderId"]):
+        return False
+    return not (p.get("orderLinkId") and fill.client_order_id != p["orderLinkId"])
 
 
 def _wanted(order: VenueOrder, p: Json) -> bool:

@@ -156,6 +156,7 @@ def execution(market_id: str, t: VenueFill, order_type: str) -> Json:
         "isMaker": t.taker_or_maker == "maker", "feeRate": "0", "tradeIv": "",
         "markIv": "", "markPrice": num(t.price), "indexPrice": "", "underlyingPrice": "",
         "blockTradeId": "", "closedSize": "0", "seq": 1,
+        "execPnl": num(t.realized_pnl, ""),  # Bybit: a close's P&L, fee not deducted
     }
 
 
