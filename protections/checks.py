@@ -67,17 +67,49 @@ class _AccountTrip:
 
 class DailyLossLimit(_AccountTrip):
     """Realized net loss since 00:00 UTC at or past the limit stops entries until the next UTC
-    day (or a person's reset, after which only later losses count)."""
+    day (or a person's reset, after which only later losses count). A trip records the limit
+    it stands against: under a higher one (the user raised it; the config reaches the guard at
+    start) it is judged again, and clears when the day's loss is within the new limit."""
 
     name = "daily_loss_limit"
+
+    def __init__(self, *, limit: Decimal) -> None:
+        super().__init__(limit=limit)
+        self.tripped_limit: Decimal | None = None
+        """The limit the trip stands against (None: saved by a version that did not say)."""
 
     def evaluate(self, totals: LedgerTotals, now: float) -> list[Trip]:
         if self.tripped_since is not None and day_start(now) > day_start(self.tripped_since):
             self._clear()  # the reset rule: a new UTC day
+        if self.tripped_since is not None and (self.tripped_limit is None
+                                               or self.limit > self.tripped_limit):
+            if -totals.day_net < self.limit:
+                self._clear()  # the limit was raised past the day's loss
+            else:
+                self.tripped_limit = self.limit  # still reached: it stands against this one
         if self.tripped_since is None and -totals.day_net >= self.limit:
             return self._trip(now, f"daily loss limit: {_fmt(totals.day_net)} USDT today "
                                    f"(limit -{_fmt(self.limit)})")
         return []
+
+    def _trip(self, now: float, reason: str) -> list[Trip]:
+        self.tripped_limit = self.limit
+        return super()._trip(now, reason)
+
+    def _clear(self) -> None:
+        super()._clear()
+        self.tripped_limit = None
+
+    def state(self) -> dict[str, Any]:
+        limit = None if self.tripped_limit is None else str(self.tripped_limit)
+        return {**super().state(), "limit": limit}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        super().restore(data)
+        limit = data.get("limit") if self.tripped_since is not None else None
+        self.tripped_limit = None if limit is None else Decimal(str(limit))
+        if self.tripped_limit is not None and not self.tripped_limit.is_finite():
+            raise ValueError(f"daily_loss_limit: saved limit {limit!r} is not a number")
 
     def reset(self, totals: LedgerTotals, now: float) -> None:
         totals.reset_daily(now)
