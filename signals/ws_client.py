@@ -3,6 +3,10 @@ signal each) to the router, and reconnects with exponential backoff and jitter w
 connection fails or the server drops it. One asyncio loop on its own thread; `stop()` cancels
 it and returns within its bound.
 
+Each message is handled (the router journals it: blocking database I/O) on one worker thread of
+the client's own, one at a time and in order, while the loop keeps the connection's heartbeat
+running; a message being handled when the client stops is finished before its thread ends.
+
 A provider key may sit in the URL (query string or userinfo): log lines name only
 scheme://host:port/path, and exception texts (aiohttp's handshake error repeats the URL) are
 scrubbed of the query, the userinfo and the token.
@@ -15,6 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -64,6 +69,8 @@ class SignalWebSocketClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._run, name="signal-ws", daemon=True)
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signal-ws-handle")
+        """Where messages are handled: one thread, so in the order they came, off the loop."""
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -97,6 +104,7 @@ class SignalWebSocketClient:
             self.log.error("signal websocket client stopped: {}", self._scrub(exc))
         finally:
             self._ready.set()
+            self._worker.shutdown(wait=True)  # a message being handled is finished
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
             self.connected.clear()
@@ -158,10 +166,12 @@ class SignalWebSocketClient:
             ) from None
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        loop = asyncio.get_running_loop()
         async for msg in ws:
             if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                # shielded: a stop while it is handled cancels the wait, never the handling
+                await asyncio.shield(loop.run_in_executor(self._worker, self._dispatch, msg.data))
                 self.messages += 1
-                self._dispatch(msg.data)
             elif msg.type is aiohttp.WSMsgType.ERROR:
                 self.log.warning("signal websocket error: {}", self._scrub(ws.exception()))
                 return
