@@ -199,6 +199,8 @@ def dispatch(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from config.loader import load_settings
 
+    if args.processes is not None and args.processes < 1:  # found by review: 0 ran on all
+        return fail(f"--processes {args.processes}: expected at least 1 process")  # cores
     config = Path(getattr(args, "config", "config.toml"))
     settings = load_settings(config, data_dir_override=getattr(args, "data_dir", None))
     if settings.has_accounts:

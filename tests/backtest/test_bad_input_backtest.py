@@ -343,3 +343,16 @@ def test_a_download_whose_venue_has_no_older_candles_says_where_the_file_starts(
     assert run_download(_args(tmp_path, start="2023-11-14T23:13", to="2023-11-15T01:00"),
                         exchange=venue) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("processes", ["0", "-2"])
+def test_processes_below_one_is_one_line_naming_the_flag(tmp_path, processes):
+    """Found by review: `--processes 0` ran the sweep on every core (0 read as "not given") and
+    a negative count ran it in one process, without a word. Refused before anything runs."""
+    done = _bot("backtest", "--config", str(ROOT / "examples" / "backtest.toml"), "--no-charts",
+                "--no-progress", "--to", "2018-01-11", "--out", str(tmp_path / "out"),
+                "--sweep", "strategy.entry_z=1.5,2", "--processes", processes)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: --processes {processes}: expected at least 1 "
+                           "process\n")
+    assert not (tmp_path / "out").exists()
