@@ -162,12 +162,7 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
         data = handle.read()
         file_key = candle_cache.key(data, os.fstat(handle.fileno()))
     cached = candle_cache.read(path, file_key)
-    if cached is not None:
-        cols, lines, floats = cached
-    else:
-        cols, lines = _parse(path, data)
-        floats = candle_cache.price_floats(cols)
-        candle_cache.write(path, file_key, cols, lines, floats)
+    cols, lines = cached[:2] if cached is not None else _parse(path, data)
     ts = cols[0]
     if not ts:  # a download that found no candles writes the header alone
         raise DataError(f"{path}: no candles (only the header)")
@@ -176,6 +171,12 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     diffs = np.diff(np.asarray(ts, dtype=np.int64))
     step = timeframe_ms or _timeframe(diffs)
     _check_steps(path, ts, lines, diffs, step)
+    if cached is not None:
+        floats = cached[2]
+    else:  # cached only once every check passed (found by review: a file refused for a
+        # candle off its steps, or for having no candles, was cached before those checks)
+        floats = candle_cache.price_floats(cols)
+        candle_cache.write(path, file_key, cols, lines, floats)
     gaps = tuple(Gap(after_ms=a, before_ms=b, line=lines[i + 1])
                  for i, (a, b) in enumerate(pairwise(ts)) if b - a != step)
     lo = 0 if from_ms is None else _first_at_or_after(ts, from_ms)

@@ -133,3 +133,29 @@ def test_a_file_starting_with_a_byte_order_mark_reads_as_without_it(tmp_path: Pa
     marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes().replace(b",9.5,", b",NaN,"))
     with pytest.raises(C.DataError, match=r"marked.csv, line 3: .*finite and positive"):
         C.load(marked)
+
+
+@pytest.mark.parametrize("rows, error", [
+    ([ROWS[0], ROWS[1], "1600000150000,10,11,9,10,1"],
+     r"x.csv, line 4: timestamp 1600000150000 is 90 s after the previous candle, off the "
+     r"file's 60 s steps"),
+    ([], r"x.csv: no candles \(only the header\)"),
+    ([ROWS[0]], r"x.csv: needs at least 2 candles to know its timeframe"),
+])
+def test_a_file_refused_by_the_checks_after_the_parse_is_not_cached(
+        tmp_path: Path, rows: list[str], error: str) -> None:
+    """Found by review: the cache was written right after the csv parse, before the checks of
+    the whole file (its steps, its candle count) ran, so a file they refuse was cached anyway.
+    A refused file leaves no cache; the same file fixed is cached as usual."""
+    path = tmp_path / "x.csv"
+    if rows:
+        _write(path, rows)
+    else:
+        path.write_text(",".join(C.HEADER) + "\n")
+    for _ in range(2):  # the second load reads the file again: still no cache, same line
+        with pytest.raises(C.DataError, match=error):
+            C.load(path)
+        assert not candle_cache.cache_path(path).exists()
+    _write(path, ROWS)
+    C.load(path)
+    assert candle_cache.read(path, _key(path)) is not None
