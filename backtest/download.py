@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import math
 import os
 import re
 import sys
@@ -185,11 +186,12 @@ def _download(ex: Any, symbol: str, timeframe: str, since_ms: int, end: int, fin
             if not rows:  # none in this window (a venue outage, a symbol listed later than
                 since += limit * tf  # --from): the next window, up to the end of the range
                 continue
-            bad = next((r for r in rows if len(r) < 6 or any(v is None for v in r[:6])), None)
-            if bad is not None:  # found by review: written as "None", the file then refused
-                raise DownloadError(  # by the backtest; nothing of this page is written
-                    f"{symbol}: the venue answered the candle at {fmt_ms(int(bad[0]))} with a "
-                    f"missing value ({', '.join(map(str, bad))}); the file keeps the candles "
+            bad = next(((r, why) for r in rows if (why := _unusable(r))), None)
+            if bad is not None:  # found by review: written as "None" or "nan", the file then
+                row, why = bad  # refused by the backtest; nothing of this page is written
+                raise DownloadError(
+                    f"{symbol}: the venue answered the candle at {fmt_ms(int(row[0]))} with "
+                    f"{why} ({', '.join(map(str, row))}); the file keeps the candles "
                     "before it (run again to retry)")
             out.write("".join(f"{int(r[0])},{r[1]},{r[2]},{r[3]},{r[4]},{r[5]}\n" for r in rows))
             out.flush()
@@ -198,6 +200,23 @@ def _download(ex: Any, symbol: str, timeframe: str, since_ms: int, end: int, fin
             since = int(rows[-1][0]) + tf
     os.replace(part, final)
     return final, written
+
+
+def _unusable(row: list[Any]) -> str | None:
+    """What makes a venue's candle row one the backtest would refuse (backtest/candles.py), or
+    None: a value left out (ccxt gives None), one that is not a finite number (ccxt reads a
+    venue's "NaN" or "inf" as a float), a price not above 0, a negative volume."""
+    if len(row) < 6 or any(v is None for v in row[:6]):
+        return "a missing value"
+    try:
+        values = [float(v) for v in row[1:6]]
+    except (TypeError, ValueError):
+        return "a value that is not a number"
+    if not all(math.isfinite(v) for v in values):
+        return "a value that is not a finite number"
+    if min(values[:4]) <= 0:
+        return "a price that is not positive"
+    return "a negative volume" if values[4] < 0 else None
 
 
 def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
