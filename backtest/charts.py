@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from backtest.engine import RunResult
+from backtest.engine import RunResult, holds_stops
 from backtest.files import write_private
 from backtest.metrics import Equity
 from backtest.trades import Trade
@@ -56,6 +56,24 @@ def _levels(result: RunResult, symbol: str, types: dict[str, str],
         elif j.type in ("PositionClosed", "LegClosed"):
             xs.append(np.datetime64(int(now * 1000), "ms"))
             ys.append(None)
+    return xs, ys
+
+
+def _held_levels(result: RunResult, symbol: str, which: int) -> tuple[list, list]:
+    """A step line of a level the bot holds itself (`exchange.stop_mode = "bot"`: no stop
+    order, so no journal entry): `which` 0 the stop, 1 the trailing trigger, as each commit
+    left them (MemoryRepository.stop_levels); None breaks the line (found by review: these
+    charts had no stop line and the trailing line only its activation points)."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    last = None
+    for now, sym, *levels in result.recorder.stop_levels:
+        level = levels[which]
+        if sym != symbol or level == last:
+            continue
+        last = level
+        xs.append(np.datetime64(int(now * 1000), "ms"))
+        ys.append(None if level is None else float(level))
     return xs, ys
 
 
@@ -131,8 +149,10 @@ def figure(result: RunResult, eq: Equity, trades: list[Trade]) -> Any:
             ("stop", {"StopPlaced": "stop_price"}, None),
             ("trailing", {"TrailingStopActivated": "trigger_price",
                           "StopMoveRequested": "new_stop"}, None)]
-        for name, types, leg in lines:
-            xs, ys = _levels(result, symbol, types, leg)
+        held = holds_stops(result.settings)
+        for i, (name, types, leg) in enumerate(lines):
+            xs, ys = (_held_levels(result, symbol, i) if held
+                      else _levels(result, symbol, types, leg))
             if xs:
                 fig.add_trace(go.Scattergl(x=xs, y=ys, name=f"{symbol} {name}",
                                            line={"shape": "hv", "width": 1, "dash": "dot"}),

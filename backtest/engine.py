@@ -59,6 +59,12 @@ def symbols_of(settings: Settings) -> list[str]:
     return list(settings.symbols.list)
 
 
+def holds_stops(settings: Settings) -> bool:
+    """Whether the one-way bot holds its stops itself (`exchange.stop_mode = "bot"`; the hedge
+    grid's stops are always on the exchange): the chart draws them from the committed states."""
+    return settings.exchange.stop_mode == "bot" and not settings.exchange.hedge_mode
+
+
 def sim_settings(settings: Settings) -> SimSettings:
     p = settings.paper
     return SimSettings(starting_balance=p.starting_balance_usdt, taker_fee=p.taker_fee,
@@ -108,7 +114,7 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
         from backtest.journal import JournalSink
 
         sink = JournalSink(journal)
-    repo = MemoryRepository(clock, forward=sink or forward)
+    repo = MemoryRepository(clock, forward=sink or forward, stop_levels=holds_stops(settings))
     log = QuietLog()
     try:
         drivers = drivers_for(settings, ex, repo, clock, log, strategy_for, defer_quiet_prices)

@@ -9,6 +9,7 @@ No database in the hot path: with `--journal` each commit is also forwarded to a
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, Protocol
 
 from trading.commands import Escalate, JournalEntry, LedgerEntry
@@ -41,9 +42,17 @@ class MemoryRepository:
     """One backtest account's storage. `clock`: the market time (escalations are stamped
     with it; commits carry their own)."""
 
-    def __init__(self, clock: Callable[[], float], forward: Forward | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], forward: Forward | None = None,
+                 stop_levels: bool = False) -> None:
         self.clock = clock
         self.forward = forward
+        self.stop_levels: list[tuple[float, str, Decimal | None, Decimal | None]] = []
+        """With `stop_levels`: (market time, symbol, stop level, trailing trigger) of a one-way
+        state each time either changes in a commit (None: none), for the chart's lines of the
+        stops the bot holds itself (`exchange.stop_mode = "bot"`), which the journal does not
+        record: no stop order is placed, moved or acknowledged."""
+        self._levels: dict[str, tuple[Decimal | None, Decimal | None]] | None = (
+            {} if stop_levels else None)
         self.journal: list[tuple[float, str, JournalItem]] = []
         self.ledger: list[tuple[float, str, LedgerEntry]] = []
         self.escalations: list[tuple[float, str, str]] = []
@@ -66,6 +75,8 @@ class MemoryRepository:
                correlation_id: str, created_at: float, store: Any = None) -> None:
         self.decisions += 1
         self.states[symbol] = decision.state
+        if self._levels is not None:
+            self._note_levels(symbol, decision.state, created_at)
         for entry in decision.journal:
             self.journal.append((created_at, symbol, entry))
         for fill in decision.ledger:
@@ -75,6 +86,15 @@ class MemoryRepository:
         if self.forward is not None:
             self.forward.commit(symbol, incarnation, before, decision,
                                 correlation_id=correlation_id, created_at=created_at, store=store)
+
+    def _note_levels(self, symbol: str, state: Any, now: float) -> None:
+        if not isinstance(state, SymbolState) or self._levels is None:
+            return
+        trailing = state.trailing
+        levels = (state.stop_price, trailing.trigger_price if trailing is not None else None)
+        if levels != self._levels.get(symbol, (None, None)):
+            self._levels[symbol] = levels
+            self.stop_levels.append((now, symbol, *levels))
 
     def record(self, symbol: str, type_: str, data: dict[str, Any], *, correlation_id: str,
                created_at: float | None = None) -> None:
