@@ -131,6 +131,8 @@ class LeaseKeeper:
         self._holder_since = float("-inf")
         self._next_look = float("-inf")
         self._looked_at: float | None = None
+        self._why_not: tuple[object, ...] | None = None
+        """Why the last acquisition did not happen (`_cannot_acquire`): logged on change only."""
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"lease-{account}", daemon=True)
@@ -203,6 +205,9 @@ class LeaseKeeper:
                 lease = self._store.renew(held) if held else self._store.acquire(
                     self.account, self.node_id)
             except LeaseStoreUnavailable as exc:
+                if held is None:
+                    self._cannot_acquire(("unreachable",), f"lease database unreachable ({exc})",
+                                         "WARNING")
                 if held is not None and not self.may_act() and not unreachable:
                     unreachable = True
                     logger.error("{}: lease epoch {} not renewed in time ({}); stopped acting",
@@ -233,6 +238,7 @@ class LeaseKeeper:
             self._lease = lease
             self._deadline = deadline if lease is not None else float("-inf")
         if held is None and lease is not None:
+            self._why_not = None
             logger.info("{}: lease acquired by {} at epoch {}", self.account, self.node_id,
                         lease.epoch)
             self._on_change(LeaseChanged(account=self.account, lease=lease, reason="acquired"))
@@ -266,7 +272,10 @@ class LeaseKeeper:
             return idle
         try:
             due, holder = self._store.takeover_view(self.account)
-        except LeaseStoreUnavailable:
+        except LeaseStoreUnavailable as exc:
+            if wanted:
+                self._cannot_acquire(("unreachable",), f"lease database unreachable ({exc})",
+                                     "WARNING")
             return self._retry_delay()
         s, looked_at, self._looked_at = self._settings, self._looked_at, now
         self._next_look = now + s.renew_every_s
@@ -281,8 +290,18 @@ class LeaseKeeper:
             return idle
         if holder is None:
             return 0.0
+        self._cannot_acquire(("held", holder[0], holder[1]),
+                             f"held by node {holder[0]} at epoch {holder[1]}; taken only once "
+                             "that lease expires or is released")
         wait = max(due, self._holder_since + s.ttl_s + s.request_timeout_s - now)
         return 0.0 if wait <= 0 else min(wait + 0.005, s.renew_every_s)
+
+    def _cannot_acquire(self, state: tuple[object, ...], why: str, level: str = "INFO") -> None:
+        """One line per account when the reason this node cannot acquire it changes (another
+        holder, a database that does not answer), not one per attempt."""
+        if state != self._why_not:
+            self._why_not = state
+            logger.log(level, "{}: lease not acquired by {}: {}", self.account, self.node_id, why)
 
     def _retry_delay(self) -> float:
         """While the database is unreachable, retry a few times per renewal period."""
