@@ -245,6 +245,11 @@ _REGISTRY_SCHEMA = (
 )
 
 
+FORGET_MS = 3_600_000
+"""A node row not beaten for this long (a node killed without leaving) is deleted; until then
+`bot.py cluster` shows it as stale. Takeovers keep their own journal (cluster_takeovers)."""
+
+
 class ClusterRegistry:
     """Which nodes are alive (a heartbeat row each, on the database clock) and the journal of
     takeovers: what balancing reads and `bot.py cluster` shows."""
@@ -270,6 +275,7 @@ class ClusterRegistry:
         self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version, "
                            "ready FROM cluster_nodes ORDER BY node")
         self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
+        self._forget_sql = f"DELETE FROM cluster_nodes WHERE seen_ms < {now} - {p}"
         self._takeover_sql = (
             "INSERT INTO cluster_takeovers (account, epoch, node, previous_owner, kind, "
             f"acquired_ms, ready_ms) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {now}) "
@@ -307,11 +313,15 @@ class ClusterRegistry:
         balancing does not count it as a node that can take a share."""
         sql = self._beat_sql if self._beaten else self._first_beat_sql
         params = (node, pid, ",".join(accounts), self.version, int(ready))
-        _guarded(self.db, lambda: self._write(sql, params))
+        _guarded(self.db, lambda: self._write((sql, params)))
         self._beaten = True
+        try:  # its own transaction: tidying must never cost a beat (the next beat tries again)
+            _guarded(self.db, lambda: self._write((self._forget_sql, (FORGET_MS,))))
+        except LeaseStoreUnavailable:
+            pass
 
     def leave(self, node: str) -> None:
-        _guarded(self.db, lambda: self._write(self._leave_sql, (node,)))
+        _guarded(self.db, lambda: self._write((self._leave_sql, (node,))))
 
     def nodes(self) -> tuple[int, list[dict[str, Any]]]:
         """(database clock ms, one dict per registered node: node, pid, started_ms, seen_ms,
@@ -331,7 +341,7 @@ class ClusterRegistry:
         """Journal an acquisition once the account runs again (ready_ms: database clock)."""
         params = (lease.account, lease.epoch, lease.owner, lease.previous_owner, kind,
                   lease.renewed_at_ms)
-        _guarded(self.db, lambda: self._write(self._takeover_sql, params))
+        _guarded(self.db, lambda: self._write((self._takeover_sql, params)))
 
     def takeovers(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = _guarded(self.db,
@@ -345,9 +355,10 @@ class ClusterRegistry:
                        lambda: self.db.execute_sql(self._last_takeover_sql).fetchone())
         return None if row is None else dict(zip(_TAKEOVER_KEYS, row, strict=True))
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+    def _write(self, *statements: Any) -> None:
         with self.db.atomic():
-            self.db.execute_sql(sql, params)
+            for sql, params in statements:
+                self.db.execute_sql(sql, params)
 
 
 _CREATE_TRIES = 3

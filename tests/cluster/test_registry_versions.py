@@ -29,7 +29,8 @@ def view_of(url: str) -> dict:
 def test_each_node_shows_its_version_even_on_a_registry_from_before(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:  # as an older release created it
         conn.execute(OLD_TABLE)
-        conn.execute("INSERT INTO cluster_nodes VALUES ('old-node', 7, 1, 1, 'a')")
+        conn.execute("INSERT INTO cluster_nodes VALUES ('old-node', 7, 1, "  # beat just now
+                     "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT), 'a')")
     new = ClusterRegistry(open_database(pg_url), version="abc1234")
     new.create_tables()
     new.heartbeat("node-a", 4242, ["alpha"])
