@@ -37,7 +37,7 @@ from storage.opening import account_schema
 from storage.pg_lock import SchemaInUse, SchemaLock
 from storage.writer import WriterStopped
 from supervision.child import ChildState
-from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
+from trading.client_ids import EPOCH_RESERVE, check_epoch_fits, check_fits, epoch_tag
 
 
 def lease_settings(s: Settings) -> LeaseSettings:
@@ -163,6 +163,7 @@ class NodeAccounts:
 
     def __call__(self, account: str, lease: Lease, keeper: LeaseHolder) -> NodeAccount:
         i, a = self._by_name[account]
+        check_epoch_fits(account, list(a.symbol_list), lease.epoch)  # before anything opens
         s = self._settings
         if is_postgres_url(a.storage.url):
             refuse_outside_bot(a.storage.url, account)

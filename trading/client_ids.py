@@ -144,6 +144,23 @@ EPOCH_RESERVE = 10**4 - 1
 """The largest lease epoch a cluster node proves room for at startup (a larger one is refused
 when the account starts under it, naming the symbol, like any id that does not fit)."""
 _EPOCH = re.compile(r"e([0-9]+)")
+_TAG_ROOM = "ffff"
+"""As long as any database's id tag (2 random bytes in hex, storage/database.py)."""
+
+
+def check_epoch_fits(account: str, symbols: list[str], epoch: int) -> None:
+    """Raise ValueError (one line naming the account, the epoch and a symbol) when the account's
+    ids under lease `epoch` would not fit the venues' rule: an epoch past `EPOCH_RESERVE`
+    (each acquisition takes a new one, so days of failing starts or hand-overs get there)
+    adds a digit the node's startup check did not prove room for."""
+    for symbol in symbols:
+        try:
+            check_fits(account, epoch_tag(_TAG_ROOM, epoch), symbol)
+        except ValueError:
+            raise ValueError(
+                f"account {account}: lease epoch {epoch} is past the {EPOCH_RESERVE} its client "
+                f"order ids were checked for, and {symbol}'s would no longer fit {MAX_LEN} "
+                "characters; not started (a shorter account name leaves room)") from None
 
 
 def epoch_tag(tag: str, epoch: int) -> str:
