@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,3 +43,33 @@ def to_hand_over(held: Sequence[str], cap: int) -> list[str]:
     if len(held) <= cap:
         return []
     return [sorted(held)[-1]]
+
+
+class AccountListWatch:
+    """`share` counts this node's accounts: it assumes every node is configured with the same
+    ones. Nodes whose lists differ each cap themselves by their own count, so an account only
+    some of them run can be held by none. Logged once per live node and list it beats with
+    (registry rows' `configured`; None from a node of an earlier release: not compared)."""
+
+    def __init__(self, me: str, accounts: Sequence[str], log: Any) -> None:
+        self._me, self._mine, self._log = me, frozenset(accounts), log
+        self._told: dict[str, frozenset[str]] = {}
+
+    def check(self, now_ms: int, rows: Sequence[dict[str, Any]], live_ms: int) -> None:
+        for row in rows:
+            node, theirs = row["node"], row.get("configured")
+            if node == self._me or theirs is None or now_ms - row["seen_ms"] > live_ms:
+                continue
+            listed = frozenset(theirs)
+            if listed == self._mine:
+                self._told.pop(node, None)  # agrees now: a later difference is news again
+                continue
+            if self._told.get(node) == listed:
+                continue
+            self._told[node] = listed
+            self._log.warning(
+                "cluster: node {} is configured with other accounts than this node {} (only "
+                "there: {}; only here: {}): balancing assumes every node has the same accounts, "
+                "so some may be held by no node; give every node the same config", node,
+                self._me, ",".join(sorted(listed - self._mine)) or "-",
+                ",".join(sorted(self._mine - listed)) or "-")

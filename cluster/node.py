@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from cluster.balance import NodeSeen, live_nodes, share, to_hand_over
+from cluster.balance import AccountListWatch, NodeSeen, live_nodes, share, to_hand_over
 from cluster.keeper import LeaseBackend, LeaseChanged, LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
 from cluster.node_types import (
@@ -78,6 +78,7 @@ class ClusterNode:
         stop/close raised): their keeper's lease is never released, it is left to expire, so
         the next holder waits expiry + grace as after a dead node."""
         self._cap = len(self.accounts)
+        self._lists = AccountListWatch(node_id, self.accounts, logger)
         self._events: queue.Queue[tuple[LeaseKeeper, LeaseChanged] | None] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cluster-node", daemon=True)
@@ -371,6 +372,7 @@ class ClusterNode:
         self._registry.heartbeat(self.node_id, os.getpid(), sorted(self.held()),
                                  ready=not self._backoff.any_waiting())
         now, rows = self._registry.nodes()
+        self._lists.check(now, rows, self._settings.ttl_ms)
         return [NodeSeen(node=r["node"], age_ms=now - r["seen_ms"], ready=r.get("ready", True))
                 for r in rows]
 

@@ -249,7 +249,8 @@ class NodeRun:
         self.store = LeaseStore(open_database(url, network_timeout_s=network_s),
                                 self.lease_settings)
         self.registry = ClusterRegistry(open_database(url, network_timeout_s=network_s),
-                                        version=wiring.running_version(settings))
+                                        version=wiring.running_version(settings),
+                                        configured=[a.bot.account for a in accounts])
         try:
             self.store.create_table()
             self.registry.create_tables()

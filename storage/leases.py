@@ -230,7 +230,8 @@ _REGISTRY_SCHEMA = (
     seen_ms BIGINT NOT NULL,
     accounts VARCHAR(4000) NOT NULL,
     version VARCHAR(200) NOT NULL DEFAULT '',
-    ready INTEGER NOT NULL DEFAULT 1
+    ready INTEGER NOT NULL DEFAULT 1,
+    configured VARCHAR(4000) NOT NULL DEFAULT ''
 )""",
     """CREATE TABLE IF NOT EXISTS cluster_takeovers (
     account VARCHAR(64) NOT NULL,
@@ -254,26 +255,31 @@ class ClusterRegistry:
     """Which nodes are alive (a heartbeat row each, on the database clock) and the journal of
     takeovers: what balancing reads and `bot.py cluster` shows."""
 
-    def __init__(self, db: peewee.Database, version: str = "") -> None:
+    def __init__(self, db: peewee.Database, version: str = "",
+                 configured: list[str] | None = None) -> None:
         """`version`: the code this process runs (runtime.wiring.running_version), written with
-        each heartbeat so `bot.py cluster` shows what every node runs (incident 12)."""
+        each heartbeat so `bot.py cluster` shows what every node runs (incident 12);
+        `configured`: the node's configured accounts (balancing assumes every node's are the
+        same, cluster/balance.py `AccountListWatch`)."""
         self.db = db
         self.version = version
+        self.configured = ",".join(sorted(configured or []))
         now = now_ms_sql(db)
         p = db.param
         # a node id can be configured (cluster.node_id): the same row then belongs to a new
         # process after a restart, whose pid, start and version replace the old ones (its first
         # beat sets the start: a container's bot is pid 1 on every start)
         beat = (
-            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts, version, ready) "
-            f"VALUES ({p}, {p}, {now}, {now}, {p}, {p}, {p}) ON CONFLICT (node) DO UPDATE SET "
-            "seen_ms = excluded.seen_ms, accounts = excluded.accounts, pid = excluded.pid, "
-            "version = excluded.version, ready = excluded.ready")
+            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts, version, ready, "
+            f"configured) VALUES ({p}, {p}, {now}, {now}, {p}, {p}, {p}, {p}) ON CONFLICT (node) "
+            "DO UPDATE SET seen_ms = excluded.seen_ms, accounts = excluded.accounts, "
+            "pid = excluded.pid, version = excluded.version, ready = excluded.ready, "
+            "configured = excluded.configured")
         self._first_beat_sql = beat + ", started_ms = excluded.started_ms"
         self._beat_sql = beat
         self._beaten = False
         self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version, "
-                           "ready FROM cluster_nodes ORDER BY node")
+                           "ready, configured FROM cluster_nodes ORDER BY node")
         self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
         self._forget_sql = f"DELETE FROM cluster_nodes WHERE seen_ms < {now} - {p}"
         self._takeover_sql = (
@@ -298,11 +304,12 @@ class ClusterRegistry:
 
     def _add_columns(self) -> None:
         """A registry created by an earlier release gets the later columns (version: '' until
-        a row beats; ready: 1, as older nodes never say otherwise)."""
+        a row beats; ready: 1, as older nodes never say otherwise; configured: '', unknown)."""
         cursor = self.db.execute_sql("SELECT * FROM cluster_nodes WHERE 1 = 0")
         have = {d[0] for d in cursor.description}
         for name, ddl in (("version", "VARCHAR(200) NOT NULL DEFAULT ''"),
-                          ("ready", "INTEGER NOT NULL DEFAULT 1")):
+                          ("ready", "INTEGER NOT NULL DEFAULT 1"),
+                          ("configured", "VARCHAR(4000) NOT NULL DEFAULT ''")):
             if name not in have:  # (IF NOT EXISTS: PostgreSQL, where two nodes may start at
                 # once; SQLite has no cluster of processes to race)
                 guard = "IF NOT EXISTS " if isinstance(self.db, peewee.PostgresqlDatabase) else ""
@@ -312,7 +319,7 @@ class ClusterRegistry:
         """`ready` False: the node's account starts are failing (cluster/start_backoff.py), so
         balancing does not count it as a node that can take a share."""
         sql = self._beat_sql if self._beaten else self._first_beat_sql
-        params = (node, pid, ",".join(accounts), self.version, int(ready))
+        params = (node, pid, ",".join(accounts), self.version, int(ready), self.configured)
         _guarded(self.db, lambda: self._write((sql, params)))
         self._beaten = True
         try:  # its own transaction: tidying must never cost a beat (the next beat tries again)
@@ -325,7 +332,8 @@ class ClusterRegistry:
 
     def nodes(self) -> tuple[int, list[dict[str, Any]]]:
         """(database clock ms, one dict per registered node: node, pid, started_ms, seen_ms,
-        accounts); a node is live while now - seen_ms is within the lease TTL."""
+        accounts, version, ready, configured (None: unknown)); a node is live while now -
+        seen_ms is within the lease TTL."""
         rows = _guarded(self.db, lambda: self.db.execute_sql(self._nodes_sql).fetchall())
         if not rows:
             now_row = _guarded(
@@ -334,7 +342,8 @@ class ClusterRegistry:
         return int(rows[0][5]), [
             {"node": str(r[0]), "pid": int(r[1]), "started_ms": int(r[2]), "seen_ms": int(r[3]),
              "accounts": [a for a in str(r[4]).split(",") if a], "version": str(r[6] or ""),
-             "ready": r[7] is None or bool(r[7])}
+             "ready": r[7] is None or bool(r[7]),
+             "configured": [a for a in str(r[8] or "").split(",") if a] or None}
             for r in rows]
 
     def record_takeover(self, lease: Lease, kind: str) -> None:
