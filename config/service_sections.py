@@ -32,7 +32,7 @@ class TelegramSettings(_Section):
     token_env: Str = "BOT_TELEGRAM_TOKEN"
     token_file: Str = ""
     api_url: Url = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
-    chat_ids: Annotated[tuple[int, ...], ARRAY] = ()
+    chat_ids: Annotated[tuple[Int, ...], ARRAY] = ()
     commands: Bool = True
     notify_trades: Bool = False
     """Also send position opened/closed and a daily summary at 00:00 UTC (escalations, the kill

@@ -1,0 +1,33 @@
+"""Values the loader used to coerce or let through are refused with one line naming the key
+and the value (found by review)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from tests.config.refusals import refused
+
+SYMBOLS = '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+
+
+def _config(tmp_path: Path, text: str, symbols: str = SYMBOLS) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(symbols + text)
+    return path
+
+
+@pytest.mark.parametrize(("value", "got"), [("true", "true"), ('"123"', '"123"'),
+                                            ("12.0", "12.0")])
+def test_a_chat_id_that_is_not_an_integer_is_refused(tmp_path: Path, value: str, got: str):
+    # pydantic's lax int turned `true` into chat 1, "123" into 123 and 12.0 into 12: an
+    # allow-list entry nobody wrote
+    path = _config(tmp_path, f"[telegram]\nchat_ids = [5, {value}]\n")
+    assert refused(path) == f"{path}: telegram.chat_ids[1]: expected an integer (got {got})"
+
+
+def test_integer_chat_ids_are_kept(tmp_path: Path):
+    path = _config(tmp_path, "[telegram]\nchat_ids = [123456789, -1001234567890]\n")
+    assert load_settings(path).telegram.chat_ids == (123456789, -1001234567890)
