@@ -83,6 +83,16 @@ def _to_symbol(value: Any) -> str:
     match = _SYMBOL_RE.match(value)
     if match is None or match.group(2) != match.group(3):
         raise PydanticCustomError("bad_symbol", "must be {hint}", {"hint": SYMBOL_HINT})
+    base, quote = match.group(1), match.group(2)
+    # ccxt writes currencies in upper case (a few bases have a lower-case prefix: kPEPE), and
+    # markets are looked up as written: "btc/usdt:usdt" names no market. Refused, not
+    # upper-cased here, so the symbol in the config is the one in the logs, the database and
+    # the CLI (found by review: it was taken as written).
+    if base.islower() or quote != quote.upper():
+        cased = f"{base.upper() if base.islower() else base}/{quote.upper()}:{quote.upper()}"
+        raise PydanticCustomError(
+            "symbol_case", 'must be written as ccxt writes it, in upper case: "{cased}"',
+            {"cased": cased})
     return value
 
 

@@ -31,3 +31,31 @@ def test_a_chat_id_that_is_not_an_integer_is_refused(tmp_path: Path, value: str,
 def test_integer_chat_ids_are_kept(tmp_path: Path):
     path = _config(tmp_path, "[telegram]\nchat_ids = [123456789, -1001234567890]\n")
     assert load_settings(path).telegram.chat_ids == (123456789, -1001234567890)
+
+
+@pytest.mark.parametrize(("symbol", "cased"), [
+    ("btc/usdt:usdt", "BTC/USDT:USDT"),
+    ("BTC/usdt:usdt", "BTC/USDT:USDT"),
+    ("1000pepe/USDT:USDT", "1000PEPE/USDT:USDT"),
+    ("kPEPE/usdc:usdc", "kPEPE/USDC:USDC"),
+])
+def test_a_lower_case_symbol_is_refused_naming_the_key_and_the_symbol(
+        tmp_path: Path, symbol: str, cased: str):
+    path = _config(tmp_path, "", f'[symbols]\nlist = ["ETH/USDT:USDT", "{symbol}"]\n')
+    assert refused(path) == (f'{path}: symbols.list[1]: must be written as ccxt writes it, in '
+                             f'upper case: "{cased}" (got "{symbol}")')
+
+
+def test_a_lower_case_price_file_symbol_is_refused_too(tmp_path: Path):
+    path = _config(tmp_path, '[paper]\nprice_source = "csv"\n'
+                   '[paper.csv_files]\n"BTC/USDT:USDT" = "a.csv"\n"eth/usdt:usdt" = "b.csv"\n')
+    assert refused(path) == (f'{path}: paper.csv_files["eth/usdt:usdt"]: key must be written as '
+                             f'ccxt writes it, in upper case: "ETH/USDT:USDT" (got '
+                             f'"eth/usdt:usdt")')
+
+
+def test_symbols_as_ccxt_writes_them_are_kept(tmp_path: Path):
+    path = _config(tmp_path, "", '[symbols]\nlist = ["BTC/USDT:USDT", "kPEPE/USDC:USDC", '
+                   '"1000PEPE/USDT:USDT", "1INCH/USDT:USDT"]\n')
+    assert load_settings(path).symbols.list == (
+        "BTC/USDT:USDT", "kPEPE/USDC:USDC", "1000PEPE/USDT:USDT", "1INCH/USDT:USDT")
