@@ -52,6 +52,9 @@ CSV_MIN_STEP_MS = 4
 MAX_ROTATE_MB = 1_048_576
 """logging.rotate_mb's cap (1 TiB): a larger value overflowed the file size limit's int and
 stopped `run` with "unexpected OverflowError" instead of a line naming the key."""
+MAX_ORDER_SIZE_USDT = 10_000_000
+"""risk.order_size_usdt's cap (10 M USDT per entry, 100,000 times the default): far above any
+size this bot is run with, far below a typo or unit mix-up (1e12) that must never be sent."""
 
 
 def _upper(value: Any) -> Any:
@@ -209,7 +212,7 @@ class StrategySettings(_Section):
 
 
 class RiskSettings(_Section):
-    order_size_usdt: Dec = Field(default=Decimal(100), gt=0)
+    order_size_usdt: Dec = Field(default=Decimal(100), gt=0, le=MAX_ORDER_SIZE_USDT)
     leverage: Int = Field(default=5, ge=1, le=125)
     stop_loss_pct: Dec = Field(default=Decimal("1.0"), gt=0, le=50)
     trailing_activation_pct: Dec = Field(default=Decimal("0.5"), ge=0, lt=100)

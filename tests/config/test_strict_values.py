@@ -59,3 +59,23 @@ def test_symbols_as_ccxt_writes_them_are_kept(tmp_path: Path):
                    '"1000PEPE/USDT:USDT", "1INCH/USDT:USDT"]\n')
     assert load_settings(path).symbols.list == (
         "BTC/USDT:USDT", "kPEPE/USDC:USDC", "1000PEPE/USDT:USDT", "1INCH/USDT:USDT")
+
+
+def test_an_absurd_order_size_is_refused_naming_the_key(tmp_path: Path):
+    # a typo or a unit mix-up (1e12) loaded and became the size of every entry
+    path = _config(tmp_path, "[risk]\norder_size_usdt = 1e12\n")
+    assert refused(path) == (
+        f"{path}: risk.order_size_usdt: must be > 0 and <= 10000000 (got 1000000000000.0)")
+
+
+def test_an_account_s_absurd_order_size_is_refused_too(tmp_path: Path):
+    path = _config(tmp_path, '[[accounts]]\nname = "a"\n[accounts.risk]\n'
+                   'order_size_usdt = 20000000\n', "")
+    path.write_text(path.read_text() + SYMBOLS.replace("[symbols]", "[accounts.symbols]"))
+    assert refused(path) == (
+        f"{path}: accounts[0].risk.order_size_usdt: must be > 0 and <= 10000000 (got 20000000)")
+
+
+def test_the_largest_order_size_is_still_accepted(tmp_path: Path):
+    path = _config(tmp_path, "[risk]\norder_size_usdt = 10000000\n")
+    assert load_settings(path).risk.order_size_usdt == 10_000_000
