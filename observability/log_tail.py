@@ -31,12 +31,19 @@ def _last_lines(path: Path, n: int) -> tuple[list[str], Position]:
     with handle:
         end = handle.seek(0, os.SEEK_END)
         stat = os.fstat(handle.fileno())
-        data, position = b"", end
-        while position > 0 and data.count(b"\n") <= n:
+        # Blocks from the end, each read and its newlines counted once, joined once: growing
+        # one bytes object and counting all of it per block was quadratic in what -n N spans.
+        blocks: list[bytes] = []
+        newlines, position = 0, end
+        while position > 0 and newlines <= n:
             step = min(_BLOCK, position)
             position -= step
             handle.seek(position)
-            data = handle.read(step) + data
+            block = handle.read(step)
+            blocks.append(block)
+            newlines += block.count(b"\n")
+    blocks.reverse()
+    data = b"".join(blocks)
     text = data.decode("utf-8", "replace")
     lines = text.split("\n")
     if lines and lines[-1] == "":
