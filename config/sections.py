@@ -315,10 +315,24 @@ class LoggingSettings(_Section):
     console: Bool = True
     rotate_mb: Float = Field(default=20.0, gt=0, le=MAX_ROTATE_MB)
     retention: Int = Field(default=5, ge=1, le=1000)
+    max_total_mb: Float = Field(default=4096.0, ge=0, le=MAX_ROTATE_MB)  # 0: no cap; log_budget.py
+
+    @model_validator(mode="after")
+    def _total_holds_a_rotation(self) -> LoggingSettings:
+        if 0 < self.max_total_mb < self.rotate_mb:  # it would keep no rotated file at all
+            default = "" if "max_total_mb" in self.model_fields_set else ", the default"
+            raise _cross("max_total_mb", f"must be 0 (no cap) or >= logging.rotate_mb "
+                         f"({self.rotate_mb:.15g}) (got {self.max_total_mb:.15g}{default})")
+        return self
 
     @property
     def rotate_bytes(self) -> int:
         return max(1, int(self.rotate_mb * 2**20))
+
+    @property
+    def max_total_bytes(self) -> int:
+        """0: no cap."""
+        return max(1, int(self.max_total_mb * 2**20)) if self.max_total_mb else 0
 
 
 class PaperSettings(_Section):

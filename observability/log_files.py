@@ -8,13 +8,17 @@ flush in the common case); a file never grows past its rotation size because of 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import resource
 import sys
 import threading
 from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from observability.log_budget import LogBudget
 
 Write = Callable[[int, bytes | memoryview], int]
 
@@ -34,12 +38,14 @@ class AppendFile:
     (``X.log`` -> ``X.log.1`` ... ``X.log.<retention>``), so no ``stat`` per write."""
 
     def __init__(
-        self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write
+        self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write,
+        budget: LogBudget | None = None,
     ) -> None:
         self.path = path
         self._rotate_bytes = rotate_bytes
         self._retention = retention
         self._os_write = write
+        self._budget = budget  # the folder's cap: told after each rotation
         self._fd = os.open(path, OPEN_FLAGS, 0o600)
         self._size = os.fstat(self._fd).st_size
         self._torn = False  # the last write stopped inside a line
@@ -89,14 +95,20 @@ class AppendFile:
     def _rotate(self) -> None:
         os.close(self._fd)
         self._fd = -1
-        for index in range(self._retention - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{index}")
-            if older.exists():
-                os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-        if self.path.exists():
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        # this process's budget deletes nothing while the files move (log_budget.py)
+        with self._budget.lock if self._budget is not None else contextlib.nullcontext():
+            for index in range(self._retention - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{index}")
+                try:  # another process's budget (run --workers) may have deleted it
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
+                except FileNotFoundError:
+                    pass
+            if self.path.exists():
+                os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         self._torn = False  # a new file
         self._reopen()
+        if self._budget is not None:
+            self._budget.poke()
 
     def unlinked(self) -> bool:
         """The file was deleted (with its folder: ``rm -r logs``) while open: lines written

@@ -42,6 +42,7 @@ from typing import Any, TextIO
 
 from loguru import logger
 
+from observability.log_budget import LogBudget
 from observability.log_files import (
     AppendFile,
     ConsoleCopy,
@@ -151,6 +152,7 @@ class LogStreams:
         max_pending: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         console: TextIO | None = None,
+        max_total_bytes: int = 0,
     ) -> None:
         max_open_files = max_open_files or default_max_open_files()
         if rotate_bytes < 1 or retention < 1 or max_open_files < 1:
@@ -167,7 +169,10 @@ class LogStreams:
         self._retention = retention
         self._max_open = max_open_files
         self._line = LineFormat()
-        self._main: AppendFile | None = AppendFile(self.main_path, rotate_bytes, retention, write)
+        # The whole folder's cap (0: none), looked at when a file rotates: log_budget.py.
+        self._budget = LogBudget(self.logs_dir, max_total_bytes) if max_total_bytes else None
+        self._main: AppendFile | None = AppendFile(
+            self.main_path, rotate_bytes, retention, write, self._budget)
         # (symbol, account) -> open file, least recently used first (bounded: the fd limit).
         self._streams: OrderedDict[Key, AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []
@@ -206,7 +211,7 @@ class LogStreams:
         path = self.path_for(symbol, account)
         if account is not None:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stream = AppendFile(path, self._rotate_bytes, self._retention, self._write)
+        stream = AppendFile(path, self._rotate_bytes, self._retention, self._write, self._budget)
         self._streams[key] = stream
         return stream
 
@@ -217,6 +222,8 @@ class LogStreams:
             enqueue=False, backtrace=False, diagnose=False,  # diagnose prints variable values
         )
         self.handler_ids.append(handler_id)
+        if self._budget is not None:
+            self._budget.poke()  # the folder as found (an old one, a lowered cap), said in it
         return handler_id
 
     def before_line(self, record: Record) -> bool:
@@ -343,6 +350,8 @@ class LogStreams:
         return self.main_path if key is None else self.path_for(*key)
 
     def close(self) -> None:
+        if self._budget is not None:
+            self._budget.close()
         for handler_id in self.handler_ids:
             try:
                 logger.remove(handler_id)
@@ -379,6 +388,7 @@ def setup_logging(
     max_open_files: int | None = None,
     main_name: str = MAIN_LOG,
     stderr: TextIO | None = None,
+    max_total_bytes: int = 0,
 ) -> LogStreams:
     """Replace loguru's default stderr handler with the file streams (and optional console).
 
@@ -392,6 +402,7 @@ def setup_logging(
         max_open_files=max_open_files,
         main_name=main_name,
         console=(stderr or sys.stderr) if console else None,
+        max_total_bytes=max_total_bytes,
     )
     try:
         logger.remove(0)  # loguru's default handler; absent if someone removed it already

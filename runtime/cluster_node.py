@@ -344,7 +344,8 @@ def run_node(bot: Any, duration_s: float | None) -> int:
         lock.release()
         raise
     streams = setup_logging(data_dir / "logs", level=s.logging.level, console=s.logging.console,
-                            rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention)
+                            rotate_bytes=s.logging.rotate_bytes, retention=s.logging.retention,
+                            max_total_bytes=s.logging.max_total_bytes)
     try:
         for problem in problems:
             logger.warning("{}", problem)

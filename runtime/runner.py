@@ -140,6 +140,7 @@ class Bot:
             console=s.logging.console,
             rotate_bytes=s.logging.rotate_bytes,
             retention=s.logging.retention,
+            max_total_bytes=s.logging.max_total_bytes,
             main_name=self.role.main_log,
         )
         log = logger

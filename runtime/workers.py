@@ -113,6 +113,7 @@ class WorkerParent:
             console=s.logging.console,
             rotate_bytes=s.logging.rotate_bytes,
             retention=s.logging.retention,
+            max_total_bytes=s.logging.max_total_bytes,
         )
         for problem in problems:
             logger.warning("{}", problem)

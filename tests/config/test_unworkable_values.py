@@ -43,8 +43,13 @@ def test_bot_run_names_the_rotation_size_instead_of_an_unexpected_overflow(tmp_p
 def test_the_largest_rotation_size_is_still_accepted(tmp_path: Path):
     from config import load_settings
 
-    settings = load_settings(_config(tmp_path, "[logging]\nrotate_mb = 1048576\n"))
+    settings = load_settings(_config(tmp_path, "[logging]\nrotate_mb = 1048576\n"
+                                     "max_total_mb = 1048576\n"))
     assert settings.logging.rotate_bytes == 2**40
+    assert settings.logging.max_total_bytes == 2**40
+    path = _config(tmp_path, "[logging]\nrotate_mb = 1048576\n")  # over the folder's cap
+    assert refused(path) == (f"{path}: logging.max_total_mb: must be 0 (no cap) or >= "
+                             "logging.rotate_mb (1048576) (got 4096, the default)")
 
 
 def test_a_heartbeat_interval_beyond_any_wait_is_refused_naming_the_key(tmp_path: Path):
@@ -73,3 +78,20 @@ def test_a_take_profit_or_trailing_activation_of_100_pct_or_more_is_refused(tmp_
         assert refused(path) == f"{path}: risk.{key}: must be {low} and < 100 (got {value})"
     path = _config(tmp_path, "[risk]\ntake_profit_pct = 99.9\ntrailing_activation_pct = 99\n")
     assert load_settings(path).risk.take_profit_pct == Decimal("99.9")
+
+
+def test_the_log_folder_cap_defaults_to_4_gib_and_0_turns_it_off(tmp_path: Path):
+    assert load_settings(_config(tmp_path, "")).logging.max_total_bytes == 4096 * 2**20
+    off = load_settings(_config(tmp_path, "[logging]\nmax_total_mb = 0\n"))
+    assert off.logging.max_total_bytes == 0
+
+
+def test_a_log_folder_cap_below_one_rotation_is_refused_naming_the_key(tmp_path: Path):
+    path = _config(tmp_path, "[logging]\nrotate_mb = 20\nmax_total_mb = 5\n")
+    assert refused(path) == (f"{path}: logging.max_total_mb: must be 0 (no cap) or >= "
+                             "logging.rotate_mb (20) (got 5)")
+    path = _config(tmp_path, "[logging]\nmax_total_mb = -1\n")
+    assert refused(path) == (
+        f"{path}: logging.max_total_mb: must be >= 0 and <= 1048576 (got -1.0)")
+    path = _config(tmp_path, '[logging]\nmax_total_mb = "4G"\n')
+    assert refused(path) == f'{path}: logging.max_total_mb: expected a number (got "4G")'
