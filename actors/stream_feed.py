@@ -185,8 +185,11 @@ class StreamFeed:
     def _moves_on(self, order: VenueOrder) -> bool:
         """True when `order` is further along than every update seen before for it (a
         duplicate, or an older update arriving late, is dropped)."""
-        # Binance numbers orders per symbol: the id alone is not unique across symbols
-        key = f"{order.symbol}|{order.id or order.client_order_id or ''}"
+        # Binance numbers orders per symbol, and its algo (stop) orders apart from plain ones
+        # (an ALGO_UPDATE's id is the algoId): neither the id nor the symbol and id are unique,
+        # so an order's cancel hid a stop's with the same number. Our client id tells them
+        # apart (every update here carries ours); a triggered stop's order is its own key
+        key = f"{order.symbol}|{order.client_order_id or ''}|{order.id or ''}"
         progress = (0 if order.status.is_open else 1, order.filled)
         with self._orders_lock:
             seen = self._orders.get(key)

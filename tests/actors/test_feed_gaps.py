@@ -128,6 +128,26 @@ def test_the_same_order_number_on_two_symbols_is_two_orders():
                                               (ETH, OrderActivity), (ETH, Timer)]
 
 
+def test_an_algo_stop_and_an_order_with_the_same_number_are_two_orders():
+    """Binance numbers algo (stop) orders apart from plain orders: the stop's algoId can be a
+    number a plain order of the same symbol also has. Keyed by symbol and id alone, the stop's
+    cancel after the order's looked like a repeat and was dropped: the stop gone unseen."""
+    feed, _, got, *_ = rig()
+
+    def canceled(cid: str, trigger: Decimal | None) -> VenueOrder:
+        return VenueOrder(id="2148719", client_order_id=cid, symbol=BTC, side="sell",
+                          type="market", status=VenueOrderStatus.CANCELED,
+                          amount=Decimal(1), filled=Decimal(0), trigger_price=trigger)
+
+    feed.on_orders([canceled("p-entry", None)])  # a plain order, orderId 2148719
+    feed.on_orders([canceled("p-stop", Decimal(49000))])  # the stop, algoId 2148719
+    assert [m.client_order_ids for _, m in got if isinstance(m, OrderActivity)] == [
+        ("p-entry",), ("p-stop",)]
+    assert feed.dropped_duplicates == 0
+    feed.on_orders([canceled("p-stop", Decimal(49000))])  # its repeat is still one
+    assert feed.dropped_duplicates == 1
+
+
 def test_a_gap_fill_after_a_week_without_fills_starts_an_hour_back_not_a_week():
     feed, venue, _, wall, _, _ = rig()
     feed.on_fills([fill(BTC, "1", "p-a", ts=int(wall.t * 1000))])
