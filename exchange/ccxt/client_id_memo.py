@@ -12,6 +12,9 @@ on Binance, failed about one run in four).
 Kept by symbol and order id: Binance numbers orders per symbol ("orderId is self-increasing for
 each specific symbol"), and keyed by the id alone another symbol's trade of an order numbered
 like ours took our client id (its fill went to an actor that has no such order: ignored).
+Only plain orders are kept and taken: Binance numbers its algo (stop) orders apart (ccxt's id
+of one is its algoId) and a trade names only a plain order (a triggered stop's trade names the
+order its trigger placed), so a stop numbered like an order took that order's trades.
 """
 
 from __future__ import annotations
@@ -52,11 +55,15 @@ class ClientIdMemo:
         it): naming the trade by its trade id for this one read made our own fill an
         unexplained `trade-<id>`, booked apart from its order's fill, so counted twice."""
         found = self._find(symbol, order_id, None, None)
+        if found is not None and _is_algo(found):  # the stop book's: another number space
+            found = None
         cid = str((found or {}).get("clientOrderId") or _NONE)
         self._remember(symbol, order_id, cid)
         return cid
 
     def _remember_cid(self, order: dict[str, Any]) -> None:
+        if _is_algo(order):  # no trade names it
+            return
         if order.get("id") is not None and order.get("clientOrderId") and order.get("symbol"):
             self._remember(str(order["symbol"]), str(order["id"]), str(order["clientOrderId"]))
 
@@ -65,3 +72,9 @@ class ClientIdMemo:
             self._cid_by_order[(symbol, order_id)] = cid
             while len(self._cid_by_order) > MEMO_SIZE:
                 self._cid_by_order.popitem(last=False)
+
+
+def _is_algo(order: dict[str, Any]) -> bool:
+    """A Binance algo (conditional) order: its id is an algoId (REST `algoId`, stream `aid`)."""
+    info = order.get("info")
+    return isinstance(info, dict) and ("algoId" in info or "aid" in info)

@@ -9,6 +9,7 @@ emulator, whose orders are found by id within their symbol as on the venue."""
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal as D
 
 from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
@@ -36,5 +37,60 @@ def test_a_trade_of_another_symbols_order_with_the_same_id_is_not_taken_for_ours
         (btc,) = gw.fetch_my_trades(BTC, book.now_ms - 60_000)
         assert btc.client_order_id == "acct-BTC-1e"
         gw.close()
+    finally:
+        emu.stop()
+
+
+def _stop_numbered_like(book, gw, entry_id: str, cid: str):
+    """Our stop (a Binance algo order, id = its algoId) numbered like our entry: Binance counts
+    algoIds apart from orderIds, so the two can share a number on one symbol."""
+    with book.lock:
+        book._ids = itertools.count(int(entry_id))
+        entry = book.orders.pop(entry_id)
+        book.orders["entry-" + entry_id] = entry
+    stop = gw.create_order(BTC, "market", "sell", D("0.002"), None, {
+        "clientOrderId": cid, "reduceOnly": True, "stopLossPrice": D("40000")})
+    assert stop.id == entry_id
+    return entry
+
+
+def test_a_stop_numbered_like_our_order_does_not_take_its_trades(tmp_path):
+    """The memo kept the stop's client id under its algoId, over the entry's under the same
+    number: the entry's trade (userTrades name only the plain order) came as the stop's."""
+    emu = start_emulator("binanceusdm")
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path)
+        gw.load_markets()
+        ours = gw.create_order(BTC, "market", "buy", D("0.002"), None,
+                               {"clientOrderId": "acct-BTC-1e"})
+        book = emu.venue.book
+        _stop_numbered_like(book, gw, str(ours.id), "acct-BTC-1s")
+        (btc,) = gw.fetch_my_trades(BTC, book.now_ms - 60_000)
+        assert btc.order_id == ours.id and btc.client_order_id == "acct-BTC-1e"
+        gw.close()
+    finally:
+        emu.stop()
+
+
+def test_a_trades_order_looked_up_is_never_found_in_the_stop_book(tmp_path):
+    """A trade whose order is not in the memo (after a restart) is looked up by its orderId;
+    the plain book not answering, the lookup went on to the algo book with that number as an
+    algoId and took our stop's client id for a stranger's fill."""
+    emu = start_emulator("binanceusdm")
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path)
+        gw.load_markets()
+        theirs = gw.create_order(BTC, "market", "buy", D("0.002"), None,
+                                 {"clientOrderId": "web-1"})
+        book = emu.venue.book
+        _stop_numbered_like(book, gw, str(theirs.id), "acct-BTC-1s")
+        with book.lock:
+            del book.orders["entry-" + str(theirs.id)]  # not listed by the plain book
+        fresh = make_gateway("binanceusdm", emu, tmp_path)  # a restart: nothing remembered
+        fresh.load_markets()
+        (btc,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)
+        assert btc.order_id == theirs.id and btc.client_order_id != "acct-BTC-1s"
+        gw.close()
+        fresh.close()
     finally:
         emu.stop()
