@@ -25,8 +25,10 @@ from exchange.records import VenueFill
 Deliver = Callable[[str, Any], bool]
 
 SINCE_LAG_MS = 60_000
-"""After a poll answered, the next one starts at most this long before the moment it was asked
-(a trade may show in the venue's history a little after it happened, and clocks differ)."""
+"""After a poll answered, the next one starts this long before the newest trade it read, or
+before the moment it was asked when it read none (a trade may show in the venue's history a
+little after it happened, after newer ones, and clocks differ). Trades read again in that
+overlap are skipped by id (`TradeIds` keeps 20,000, far more than a minute of fills)."""
 
 
 class MarketFeed:
@@ -188,8 +190,10 @@ class MarketFeed:
         for symbol in batch.symbols():
             self.deliver(symbol, OrderActivity(client_order_ids=batch.ids(symbol),
                                                unknown=symbol in batch.unknown))
-        # overlap; duplicates are skipped. An empty answer moves the start on too: a start
-        # left days back would be answered with the wrong window (Bybit: the 7 days after it)
-        # and miss every new fill; a page of trades does not (the rest may be behind it)
+        # overlap; duplicates are skipped. SINCE_LAG_MS, not 5 s: a trade listed after a newer
+        # one with a time more than 5 s older was never asked for again. An empty answer moves
+        # the start on too: a start left days back would be answered with the wrong window
+        # (Bybit: the 7 days after it) and miss every new fill; a page of trades does not (the
+        # rest may be behind it)
         caught_up = asked_ms - SINCE_LAG_MS if not trades else 0
-        self.since_ms = max(self.since_ms, newest - 5_000, caught_up)
+        self.since_ms = max(self.since_ms, newest - SINCE_LAG_MS, caught_up)

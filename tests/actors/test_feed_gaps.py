@@ -176,7 +176,28 @@ def test_empty_rest_answers_move_the_start_on_so_it_never_falls_days_behind():
     feed.rest.poll_once()
     feed.rest.poll_once()
     newest = quiet_since + 50_000
-    assert venue.asked_since[-1] == newest - 5_000  # not now - 60 s: the page's tail is kept
+    # not now - 60 s: the page's tail is kept (within SINCE_LAG_MS of its newest trade)
+    assert venue.asked_since[-1] == max(quiet_since, newest - SINCE_LAG_MS) == quiet_since
+
+
+def test_a_trade_the_venue_lists_late_with_an_older_time_is_still_read():
+    """The next poll started 5 s before the newest trade read: a trade the venue listed later
+    than a newer one (Binance's userTrades lag its fills; one symbol's trades come after
+    another's) with a time more than 5 s older was never asked for again (reconciliation
+    found its fill 30 s later). The window now starts SINCE_LAG_MS before the newest trade."""
+    feed, venue, got, wall, _, _ = rig()
+    now_ms = int(wall.t * 1000)
+    listed = [fill(ETH, "1", "p-ETH-1e", ts=now_ms - 1_000)]
+    feed.rest.fetch_fills = lambda since: [  # the venue answers trades from `since` on
+        f for f in listed if (f.timestamp or 0) >= since]
+    feed.rest.poll_once()
+    wall.t += 1.0
+    listed.append(fill(BTC, "7", "p-BTC-1e", ts=now_ms - 20_000))  # listed late
+    feed.rest.poll_once()
+    assert [(s, m.client_order_ids) for s, m in got if isinstance(m, OrderActivity)] == [
+        (ETH, ("p-ETH-1e",)), (BTC, ("p-BTC-1e",))]
+    feed.rest.poll_once()  # read again in the overlap: delivered once
+    assert len([m for _, m in got if isinstance(m, OrderActivity)]) == 2
 
 
 def test_a_failing_gap_fill_backs_off_logs_once_a_minute_and_silent_symbols_keep_prices():
