@@ -132,7 +132,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._markets_lock = threading.Lock()  # one markets load at a time
         self.active = ActiveSymbols(self._clock)  # whose trades to poll (Binance)
         required = (self._features.get("fetchMyTrades") or {}).get("symbolRequired")
-        self.fills = OwnFills(self.active, symbol_required=bool(required))
+        self.fills = OwnFills(self.active, symbol_required=bool(required), clock=self._clock)
         self._init_fee_prices()  # fees not in the settle currency (venue_records.py)
         self._all_positions = None if self.id not in SAME_COST_FOR_ALL_POSITIONS else FreshRead(
             lambda: self._run(lambda ex: ex.fetch_positions(None, {}), "fetch_positions"),
@@ -342,13 +342,12 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                      forced: bool = False) -> list[VenueFill]:
         """New own fills since `since_ms` (each trade returned once), oldest first. `forced`:
         also the fills no order of ours made (Bybit: liquidations, ADL; own_fills.poll_reads),
-        for the streams' gap fill."""
+        for the streams' gap fill; any poll reads them every own_fills.FORCED_EVERY_S."""
         self._ensure_markets()
         wanted = symbols if symbols is not None else self._symbols
         if self.fills.symbol_required and not wanted:
             raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
-        return self.fills.poll(since_ms, wanted, self.fetch_positions,
-                               lambda symbol, since: self._own_trades(symbol, since, forced))
+        return self.fills.poll(since_ms, wanted, self.fetch_positions, self._own_trades, forced)
 
     def _own_trades(self, symbol: str | None, since: int, forced: bool = False
                     ) -> list[VenueFill]:

@@ -45,6 +45,16 @@ for `execType=Trade` only (which keeps Funding rows out: ccxt would parse them a
 liquidated position showed no fill that closed it and reconciliation kept it open, escalating.
 The endpoint takes one type per request: each is asked for on its own."""
 
+FORCED_EVERY_S = 5.0
+"""How often the REST fills poll also reads the BYBIT_FORCED executions (`OwnFills.poll`). At
+every poll they would be 2 requests more a poll on /v5/execution/list: 6 a second at Bybit's
+0.5 s poll, over the 5 a second its bucket allows at the default share while ccxt's cost table
+(10/s) holds, i.e. until the venue's X-Bapi-Limit states the account's own limit. Every 5 s:
+0.4 a second more (24 a minute, 0.3 % of the IP's 7,200), and a liquidation while the streams
+are down reaches its symbol within ~5 s instead of at the 30 s reconciliation. Each read starts
+at the poll's start, which trails the newest trade or the poll by 60 s (actors/market_feed.py
+SINCE_LAG_MS), so nothing falls between two."""
+
 Trade = dict[str, Any]
 Page = Callable[[int | None, int | None, dict[str, Any]], list[Trade]]
 """fetch_my_trades(since, limit, params) of one symbol (or all), raw ccxt trades."""
@@ -174,23 +184,33 @@ class ActiveSymbols:
 class OwnFills:
     """New own fills since a time, each trade returned once."""
 
-    def __init__(self, active: ActiveSymbols, *, symbol_required: bool) -> None:
+    def __init__(self, active: ActiveSymbols, *, symbol_required: bool,
+                 clock: Callable[[], float] | None = None) -> None:
         self.active = active
         self.symbol_required = symbol_required
+        self._clock = clock
         self._lock = threading.Lock()
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._forced_at = -float("inf")
 
     def poll(self, since_ms: int, wanted: list[str] | None,
              positions: Callable[[], list[VenuePosition]],
-             trades_of: Callable[[str | None, int], list[VenueFill]]) -> list[VenueFill]:
+             trades_of: Callable[[str | None, int, bool], list[VenueFill]],
+             forced: bool = False) -> list[VenueFill]:
+        """`forced`: also the executions no order of ours made (poll_reads); asked for anyway
+        once FORCED_EVERY_S has passed since the last poll that read them."""
+        now = self._clock() if self._clock is not None else None
+        forced = forced or (now is not None and now - self._forced_at >= FORCED_EVERY_S)
         if self.symbol_required:
             trades = [t for s in self.active.to_poll(wanted or [], positions)
-                      for t in trades_of(s, since_ms)]
+                      for t in trades_of(s, since_ms, forced)]
         else:
-            trades = trades_of(None, since_ms)
+            trades = trades_of(None, since_ms, forced)
             if wanted:
                 keep = set(wanted)
                 trades = [t for t in trades if t.symbol in keep]
+        if forced and now is not None:  # (only once read: a failed poll asks again)
+            self._forced_at = now
         return self._fresh(trades, since_ms)
 
     def _fresh(self, trades: list[VenueFill], since_ms: int) -> list[VenueFill]:
@@ -223,8 +243,8 @@ def poll_reads(style: str, forced: bool) -> list[dict[str, Any]]:
     streams' gap fill) also the liquidation and ADL executions (BYBIT_FORCED). A liquidation
     made while no socket was open is in no stream message, nor in the position topic; read as
     `Trade` only, the gap fill did not see it, and its symbol was told nothing until the next
-    periodic reconciliation (300 s while the streams are up). Two requests more a gap, not a
-    poll: while the streams are down, the reconciliations (every 30 s) find it."""
+    periodic reconciliation (300 s while the streams are up). Two requests more a gap; the
+    REST feed's own poll asks for them every FORCED_EVERY_S (`OwnFills.poll`)."""
     if not forced or style != "bybit":
         return [{}]
     return [{}, *({"execType": kind} for kind in BYBIT_FORCED)]

@@ -110,3 +110,43 @@ def test_a_liquidation_while_no_socket_was_open_reaches_its_symbol_with_the_gap_
                    message="the liquidation's fill reported to BTC")
     finally:
         rig.stop()
+
+
+def test_the_rest_fills_poll_reads_liquidations_every_few_seconds_not_every_poll(tmp_path):
+    """The REST feed's fills poll (streams down, or off) read executions of type Trade only, so
+    a liquidation there reached its symbol only at the next reconciliation (30 s). Asking for
+    BustTrade and AdlTrade too at every poll would triple the poll's execution reads (2 a poll,
+    4 a second at the 0.5 s default, over the 5/s ccxt's cost table leaves at the default
+    budget share); so they are asked for every FORCED_EVERY_S, each read from the poll's start,
+    which trails the newest trade by 60 s (market_feed.SINCE_LAG_MS): nothing between two of
+    them is left out."""
+    from exchange.ccxt.own_fills import FORCED_EVERY_S
+    from tests.exchange.ccxt.ccxt_fixtures import FakeTime
+
+    fake = FakeTime()
+    venue = BybitVenue(Book(PRICES))
+    emu = EmulatorServer(venue).start()
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake)
+        gw.load_markets()
+        since = venue.book.now_ms
+        venue.forced.append(execution("bust-1", "BustTrade", "45000", since + 1_000, "-50"))
+
+        def types_read() -> list[str]:
+            reads = [r.params.get("execType") for r in emu.hits("/v5/execution/list")]
+            emu.clear()
+            return reads
+
+        emu.clear()
+        fills = gw.poll_updates(since)  # the REST feed's poll
+        assert [(f.id, f.client_order_id) for f in fills] == [("bust-1", None)]
+        assert types_read() == ["Trade", "BustTrade", "AdlTrade"]
+        gw.poll_updates(since)
+        fake.now += FORCED_EVERY_S / 2
+        assert gw.poll_updates(since) == [] and types_read() == ["Trade", "Trade"]
+        fake.now += FORCED_EVERY_S / 2
+        gw.poll_updates(since)
+        assert types_read() == ["Trade", "BustTrade", "AdlTrade"]
+        gw.close()
+    finally:
+        emu.stop()
