@@ -26,9 +26,9 @@ Deliver = Callable[[str, Any], bool]
 
 SINCE_LAG_MS = 60_000
 """After a poll answered, the next one starts this long before the newest trade it read, or
-before the moment it was asked when it read none (a trade may show in the venue's history a
-little after it happened, after newer ones, and clocks differ). Trades read again in that
-overlap are skipped by id (`TradeIds` keeps 20,000, far more than a minute of fills)."""
+before the moment it was asked when it read nothing new (a trade may show in the venue's
+history a little after it happened, after newer ones, and clocks differ). Trades read again in
+that overlap are skipped by id (`TradeIds` keeps 20,000, far more than a minute of fills)."""
 
 
 class MarketFeed:
@@ -182,10 +182,11 @@ class MarketFeed:
         asked_ms = int(self.clock() * 1000)
         trades = (fetch or self.fetch_fills)(self.since_ms)
         batch = FillBatch()
-        newest = self.since_ms
+        newest, fresh = self.since_ms, False
         for t in sorted(trades, key=lambda t: t.timestamp or 0):  # Bybit lists newest first
             newest = max(newest, t.timestamp or 0)
             if self.trade_ids.add(t.symbol, t.id):
+                fresh = True
                 batch.add(t.symbol, t.client_order_id, self.own_prefix)
         for symbol in batch.symbols():
             self.deliver(symbol, OrderActivity(client_order_ids=batch.ids(symbol),
@@ -193,7 +194,8 @@ class MarketFeed:
         # overlap; duplicates are skipped. SINCE_LAG_MS, not 5 s: a trade listed after a newer
         # one with a time more than 5 s older was never asked for again. An empty answer moves
         # the start on too: a start left days back would be answered with the wrong window
-        # (Bybit: the 7 days after it) and miss every new fill; a page of trades does not (the
-        # rest may be behind it)
-        caught_up = asked_ms - SINCE_LAG_MS if not trades else 0
+        # (Bybit: the 7 days after it) and miss every new fill; so does one with nothing new (a
+        # source that lists known trades again, e.g. the paper exchange, held the start before
+        # its last trade for good); a page of new trades does not (the rest may be behind it)
+        caught_up = asked_ms - SINCE_LAG_MS if not fresh else 0
         self.since_ms = max(self.since_ms, newest - SINCE_LAG_MS, caught_up)

@@ -200,6 +200,23 @@ def test_a_trade_the_venue_lists_late_with_an_older_time_is_still_read():
     assert len([m for _, m in got if isinstance(m, OrderActivity)]) == 2
 
 
+def test_a_source_that_lists_known_trades_again_does_not_hold_the_start_back():
+    """A fills source that does not skip what it answered before (the paper exchange's
+    fetch_my_trades, any port without poll_updates) lists the last trade at every poll: the
+    answer was never empty, so the start stayed before that trade for good, re-reading it
+    (and all of its minute) at every poll, for days. An answer with nothing new moves the
+    start on as an empty one does."""
+    feed, venue, got, wall, _, _ = rig()
+    traded_ms = int(wall.t * 1000) - 1_000
+    venue.fills = [fill(BTC, "1", "p-BTC-1e", ts=traded_ms)]
+    feed.rest.poll_once()
+    wall.t += 3_600  # an hour later, nothing traded since
+    feed.rest.poll_once()
+    feed.rest.poll_once()
+    assert venue.asked_since[-1] >= int(wall.t * 1000) - SINCE_LAG_MS - 1_000
+    assert len([m for _, m in got if isinstance(m, OrderActivity)]) == 1
+
+
 def test_a_failing_gap_fill_backs_off_logs_once_a_minute_and_silent_symbols_keep_prices():
     feed, venue, got, wall, mono, log = rig(silent_s=60.0)
     venue.fail = ConnectionError("503 Service Unavailable")
