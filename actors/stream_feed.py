@@ -58,6 +58,13 @@ streamed_reconcile_interval_s while the streams are up)."""
 GAP_RETRY_MAX_S = 30.0
 """The longest wait between two tries of a failing gap fill."""
 
+GAP_RECHECK_S = 5.0
+"""A gap is read once more this long after its gap fill: a venue lists a trade a moment after
+it happened (Binance's userTrades lag the fills by a second or more), so a fill made just before
+the reconnect could be missing from the first read, and no stream message carries it (a grid
+level's fill then waited for the periodic reconcile, 300 s while the streams are up). The poll's
+start trails by a minute (market_feed.SINCE_LAG_MS): the second read covers the first's."""
+
 REST_GRACE_S = 2.0
 """After the streams go down, the first REST poll waits this long: a dropped socket is most
 often back within a second, and that poll (tickers, positions, a userTrades read per active
@@ -113,6 +120,10 @@ class StreamFeed:
         """A gap whose fills are not read yet (`rest.since_ms` holds its start); always while
         on REST, from the start on: the streams count as up only once it is read."""
         self._gap_failures, self._gap_retry_at, self._gap_logged_at = 0, 0.0, -float("inf")
+        self._recheck_at: float | None = None
+        """When the last gap is read once more (GAP_RECHECK_S); None: not due."""
+        self.rechecked = 0
+        """Gaps read the second time (GAP_RECHECK_S)."""
         self._last_poll = -float("inf")
         self._down_since = -float("inf")
         self.silent = (SilentSymbols(rest.symbols, silent_s=silent_s, logger=logger,
@@ -251,6 +262,8 @@ class StreamFeed:
             if self._gap_open and self._fill_gap():
                 if self.mode == "rest":
                     self._switch("stream")
+            elif not self._gap_open:
+                self._recheck_gap()
             # when they were seen up, not when the gap fill returned: a socket replaced
             # during a long gap fill has its gap read from before it
             self._healthy_ms = looked_ms
@@ -291,8 +304,22 @@ class StreamFeed:
                                  self._gap_failures, exc)
             return False
         self._gap_open, self._gap_failures, self._gap_retry_at = False, 0, 0.0
+        self._recheck_at = now + GAP_RECHECK_S
         self.resumed += 1
         return True
+
+    def _recheck_gap(self) -> None:
+        """The gap's second read, GAP_RECHECK_S after its gap fill (once: a failure is logged,
+        and left to the reconciliations)."""
+        if self._recheck_at is None or self.monotonic() < self._recheck_at:
+            return
+        self._recheck_at = None
+        try:
+            self.rest.poll_fills()
+        except Exception as exc:  # noqa: BLE001 - the streams' fills keep flowing
+            self.log.warning("stream feed: the second read of the fills missed while the "
+                             "streams were down failed: {}", exc)
+        self.rechecked += 1
 
     def _poll_silent(self) -> None:
         """Streams up: REST prices, at the poll pace, for the symbols the stream left silent."""

@@ -20,7 +20,7 @@ import pytest
 
 from actors.market_feed import SINCE_LAG_MS, MarketFeed
 from actors.messages import OrderActivity, Tick, Timer
-from actors.stream_feed import GAP_LOOKBACK_MS, StreamFeed
+from actors.stream_feed import GAP_LOOKBACK_MS, GAP_RECHECK_S, StreamFeed
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
@@ -146,6 +146,28 @@ def test_an_algo_stop_and_an_order_with_the_same_number_are_two_orders():
     assert feed.dropped_duplicates == 0
     feed.on_orders([canceled("p-stop", Decimal(49000))])  # its repeat is still one
     assert feed.dropped_duplicates == 1
+
+
+def test_a_fill_the_venue_lists_after_the_gap_fill_read_is_delivered_by_its_second_read():
+    """The gap fill read the venue's trades once, right at the reconnect; a fill made just
+    before it that the venue listed a moment later (Binance's userTrades lag the fills) was in
+    no stream message and in no read: a grid level's fill waited for the periodic reconcile
+    (300 s while the streams are up). The gap is read once more GAP_RECHECK_S later."""
+    feed, venue, got, wall, mono, _ = rig()
+    feed.check_once()  # the start-up gap fill: nothing yet
+    assert feed.mode == "stream"
+    filled_ms = int(wall.t * 1000) - 500  # filled before the read, listed after it
+    venue.fills = [fill(BTC, "9", "p-BTC-3l", ts=filled_ms)]
+    wall.t += GAP_RECHECK_S
+    mono.t += GAP_RECHECK_S
+    feed.check_once()
+    assert [(s, m.client_order_ids) for s, m in got if isinstance(m, OrderActivity)] == [
+        (BTC, ("p-BTC-3l",))]
+    asked = len(venue.asked_since)
+    for _ in range(3):
+        mono.t += GAP_RECHECK_S
+        feed.check_once()
+    assert len(venue.asked_since) == asked  # once a gap, not at every look
 
 
 def test_a_gap_fill_after_a_week_without_fills_starts_an_hour_back_not_a_week():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from tests.exchange.ccxt.stream_rig import BTC, StreamRig
+from tests.support.waiting import wait_until
 
 
 def test_a_user_data_socket_that_dies_silently_is_replaced_and_its_fill_delivered(tmp_path):
@@ -20,6 +21,9 @@ def test_a_user_data_socket_that_dies_silently_is_replaced_and_its_fill_delivere
         rig.wait_mode("stream")
         first = rig.buy()
         rig.wait_delivered(first)
+        # the start-up gap's second read done (stream_feed.GAP_RECHECK_S): the lost fill must
+        # come through the dead socket being found, not through that read
+        wait_until(lambda: rig.feed.rechecked >= 1, timeout=15, message="the gap's 2nd read")
         reconnects = rig.streams.health().reconnects
         assert rig.ws.stall("/private/ws") == 1
         lost = rig.buy()  # its ORDER_TRADE_UPDATE reaches no one; prices keep flowing
