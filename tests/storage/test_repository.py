@@ -232,11 +232,16 @@ def test_restore_finds_live_rows_through_the_symbol_status_index(repo, tmp_path)
     con = sqlite3.connect(tmp_path / "bot.sqlite")
     plans = {}
     for table in ("positions", "orders"):
-        [sql] = [s for s in statements if f'FROM "{table}"' in s and "status" in s]
+        [sql] = [s for s in statements if f'FROM "{table}"' in s and "status" in s
+                 and "NOT IN" not in s]
         plans[table] = " ".join(row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    # the check for order rows of an unknown status: the symbol's index entries only
+    [sql] = [s for s in statements if 'FROM "orders"' in s and "NOT IN" in s]
+    plans["unknown"] = " ".join(row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {sql}"))
     con.close()
     assert "(symbol=? AND status=?)" in plans["positions"], plans
     assert "(symbol=? AND status=?)" in plans["orders"], plans
+    assert "USING INDEX orders_symbol_status (symbol=?)" in plans["unknown"], plans
 
 
 def test_open_position_rows_in_any_legacy_casing_are_counted(repo, tmp_path):
