@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import peewee as pw
+from loguru import logger
 
 from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
 from trading.late_fees import FeeOwed
@@ -179,8 +180,8 @@ def load_state(symbol: str) -> SymbolState:
         take_profit_price=r.opt_dec("take_profit_price"),
         quarantined=bool(row.quarantined),
         quarantine_reason=row.quarantine_reason,
-        position=_position(symbol),
-        trailing=_trailing(symbol),
+        position=(position := _position(symbol)),
+        trailing=_trailing(symbol, position),
         orders=_orders(symbol),
         fees_owed=_fees_owed(symbol, row.fees_owed),
     )
@@ -223,11 +224,22 @@ def _position(symbol: str) -> Position | None:
     )
 
 
-def _trailing(symbol: str) -> TrailingStop | None:
+def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
+    """The open position's trailing stop. A row of another position is never applied to this
+    one (its activation and trigger come from that position's entry): with no position open it
+    is left out with a warning (the next entry arms its own; it was armed from a stale row
+    before), beside an open position of another id it raises CorruptRow naming both ids."""
     row = TrailingStopRow.get_or_none(TrailingStopRow.symbol == symbol)
     if row is None:
         return None
     r = _Reader("trailing_stops", row, symbol)
+    if position is None:
+        logger.warning("{}: trailing_stops row of position {!r} ignored: no position is open",
+                       symbol, row.position_id)
+        return None
+    if row.position_id != position.position_id:
+        raise CorruptRow("trailing_stops", symbol, "position_id", row.position_id,
+                         f"not the open position {position.position_id!r}")
     return TrailingStop(
         state=r.enum("state", TrailingState),
         activation_price=r.dec("activation_price"),
