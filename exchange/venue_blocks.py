@@ -38,6 +38,7 @@ class VenueBlocks:
     def __init__(self, path: Path, wall: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self._wall = wall
+        self._refusal: str | None = None
 
     def remaining(self, venue: str, host: str) -> float:
         """Seconds the venue and host stay blocked (0: not blocked, or unreadable)."""
@@ -70,10 +71,13 @@ class VenueBlocks:
     def _read(self) -> dict[str, float]:
         try:
             data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}  # none yet, or damaged: no block remembered (the venue will say again)
+        except FileNotFoundError:
+            return {}  # none yet
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            reason = "nested too deep" if isinstance(exc, RecursionError) else exc
+            return self._refused(f"not readable ({reason})")
         if not isinstance(data, dict):
-            return {}
+            return self._refused(f"a JSON {type(data).__name__}, not an object")
         latest = self._wall() + MAX_BLOCK_S
         out: dict[str, float] = {}
         for k, v in data.items():
@@ -84,6 +88,14 @@ class VenueBlocks:
             if math.isfinite(until):
                 out[str(k)] = min(until, latest)
         return out
+
+    def _refused(self, problem: str) -> dict[str, float]:
+        """A damaged file (a hand edit): no block is believed from it (the venue will say
+        again), one warning naming it per problem, and the next block noted replaces it."""
+        if problem != self._refusal:
+            self._refusal = problem
+            logger.warning("{}: {}; no venue block is taken from it", self.path, problem)
+        return {}
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

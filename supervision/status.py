@@ -217,10 +217,16 @@ def write_status(data_dir: Path, status: dict[str, Any]) -> None:
 
 
 def read_status(data_dir: Path) -> dict[str, Any] | None:
+    """The snapshot (None: none yet); ValueError for a file that is not JSON, one nested too
+    deep for the parser included (a hand-edited file: its RecursionError was a traceback)."""
     path = data_dir / STATUS_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    text = path.read_text()
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deep to read") from None
 
 
 def render_table(status: dict[str, Any], account: str | None = None) -> str:

@@ -54,13 +54,21 @@ def read(path: Path, exchange_key: str) -> tuple[int, Markets] | None:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        logger.warning("markets cache {} unreadable, ignoring it: {}", path, exc)
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        reason = "nested too deep" if isinstance(exc, RecursionError) else exc
+        logger.warning("markets cache {} unreadable, ignoring it: {}", path, reason)
         return None
-    if payload.get("exchange") != exchange_key or not isinstance(payload.get("markets"), dict):
+    if not isinstance(payload, dict) or payload.get("exchange") != exchange_key \
+            or not isinstance(payload.get("markets"), dict):
         logger.warning("markets cache {} is not for {}, ignoring it", path, exchange_key)
         return None
-    return int(payload.get("saved_at_ms", 0)), payload["markets"]
+    try:
+        saved_at_ms = int(payload.get("saved_at_ms", 0))
+    except (TypeError, ValueError, OverflowError):
+        logger.warning("markets cache {}: saved_at_ms {!r} is not a time, ignoring it", path,
+                       payload.get("saved_at_ms"))
+        return None
+    return saved_at_ms, payload["markets"]
 
 
 def load_or_fetch(
