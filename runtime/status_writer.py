@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from storage.atomic_file import atomic_write_text
+from storage.atomic_file import atomic_write_text, remove_leftover_temps
 from supervision.status import STATUS_FILE, write_status
 
 Writer = Callable[[Path, dict[str, Any]], None]
@@ -31,6 +31,10 @@ class StatusWriter:
         self.failing: str | None = None
         """The reason of the current failure, None while writes succeed."""
         self.failures = 0
+        left = remove_leftover_temps(self.path)  # a crash between write and rename left them
+        if left:
+            self._log.info("removed {} leftover temp file(s) of {}: {}", len(left), self.path,
+                           ", ".join(p.name for p in left))
 
     def write(self, status: dict[str, Any]) -> bool:
         """True when the snapshot was written."""

@@ -6,8 +6,10 @@ target, then fsync the directory so the rename itself survives a power loss.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
+import re
 import stat
 import threading
 from pathlib import Path
@@ -20,6 +22,39 @@ def _temp_path(path: Path) -> Path:
     # Unique per process, thread and call; hidden and recognisable as ours.
     unique = f"{os.getpid()}.{threading.get_ident()}.{next(_counter)}"
     return path.with_name(f".{path.name}.{unique}{_TMP_SUFFIX}")
+
+
+def remove_leftover_temps(path: Path) -> list[Path]:
+    """Delete the temp files of `path` that a process killed between its write and its rename
+    left (`.<name>.<pid>.<thread>.<n>.tmp`, this module's pattern only), the ones of a process
+    that is gone: a live one's may be about to be renamed. The files removed."""
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.\d+\.\d+{re.escape(_TMP_SUFFIX)}")
+    removed: list[Path] = []
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return removed  # no folder yet (or unreadable): the write itself will say
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or _process_alive(int(match.group(1))):
+            continue
+        try:
+            os.unlink(path.parent / name)
+        except OSError:
+            continue  # gone already, or not ours to remove
+        removed.append(path.parent / name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM  # another user's process: alive
+    return True
 
 
 def _target_mode(path: Path) -> int:
