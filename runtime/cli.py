@@ -313,18 +313,6 @@ def _cluster_database(settings: Settings, account: str) -> Path | None:
     return Path(node_settings(settings)[settings.account_names().index(account)].storage.path)
 
 
-def _not_stopped(db_path: Path, symbol: str) -> str | None:
-    """`resume` of a symbol the bot's database does not have stopped: one line, nothing queued
-    (the bot checks again when it applies a resume: runtime/controls.py)."""
-    from runtime.emergency import OWED
-    from storage.control import database_made, held_in_file
-
-    if database_made(db_path) and held_in_file(db_path, symbol, OWED + symbol) is not False:
-        return None  # stopped, or not readable here: the bot decides
-    return (f"resume {symbol}: not stopped (not quarantined, no open escalation, no emergency "
-            "close owed); nothing queued")
-
-
 def _control_args(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
     """The control row's args (UsageError for a bad --size). A signal carries `expires_at`
     (storage/control.py SIGNAL_TTL_S): the bot drops it, journaled, when it meets it later (a
@@ -342,6 +330,7 @@ def _control_args(settings: Settings, args: argparse.Namespace) -> dict[str, obj
 
 
 def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
+    from runtime.emergency import OWED
     from storage import control
     from storage.opening import open_repository
 
@@ -369,7 +358,7 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
     # a `~` that joining it to the data dir left as a folder named "~")
     db_path = shared or account.resolve(account.storage.path)
     if args.command == "resume" and not account.storage.url:
-        refusal = _not_stopped(Path(db_path), args.symbol)
+        refusal = control.not_stopped(args.symbol, OWED + args.symbol, db_path=Path(db_path))
         if refusal is not None:
             return fail(refusal)
     if not account.storage.url and control.database_made(Path(db_path)):
@@ -384,6 +373,9 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
             return fail(f"{problem}; nothing queued")
         repo = open_repository(account.storage, path=db_path, account=name)
         try:
+            if args.command == "resume" and (refusal := control.not_stopped(
+                    args.symbol, OWED + args.symbol, repo=repo)) is not None:
+                return fail(refusal)
             control.request(repo, args.command, args.symbol, **extra)
         finally:
             repo.close()

@@ -135,6 +135,22 @@ def held(symbol: str, owed_key: str) -> str | None:
     return "an emergency close is owed" if meta is not None and meta.value else None
 
 
+def not_stopped(symbol: str, owed_key: str, *, db_path: Path | None = None,
+                repo: Repository | None = None) -> str | None:
+    """`resume` of a symbol the bot's database does not have stopped: one line, nothing queued
+    (the bot checks again when it applies a resume: runtime/controls.py). SQLite: the file at
+    `db_path`, read-only; PostgreSQL: the account's schema through `repo` (it was queued
+    unchecked: found by review)."""
+    if repo is not None:
+        if repo.read(held, symbol, owed_key) is not None:
+            return None
+    elif db_path is not None and database_made(db_path) \
+            and held_in_file(db_path, symbol, owed_key) is not False:
+        return None  # stopped, or not readable here: the bot decides
+    return (f"resume {symbol}: not stopped (not quarantined, no open escalation, no emergency "
+            "close owed); nothing queued")
+
+
 def held_in_file(path: Path, symbol: str, owed_key: str) -> bool | None:
     """`held` read from the SQLite file at `path` by another process (read-only, no
     migration, no write lock): True or False, None when it cannot be read (let the bot say)."""
