@@ -3,7 +3,8 @@
 Version 1 (the first release) had no `orders.replaces`, no `actor_state.restarts`, and wrote
 enum values in upper case (`WAITING`, `OPEN`). Version 2 adds the columns and lower-cases the
 enums; the repository still reads any casing in case a row slipped through. Version 3 adds an
-index on the journal, version 4 a one-way symbol's owed fees (`actor_state.fees_owed`). The same
+index on the journal, version 4 a one-way symbol's owed fees (`actor_state.fees_owed`), version 5
+an index on `escalations.resolved_at`. The same
 steps run on PostgreSQL (peewee's migrator for the engine; the tables are found in the
 account's schema).
 """
@@ -67,8 +68,19 @@ def _v3_to_v4(db: pw.Database, schema: str | None) -> None:
     migrate(migrator.add_column("actor_state", "fees_owed", pw.TextField(null=True)))
 
 
+def _v4_to_v5(db: pw.Database, schema: str | None) -> None:
+    """The index on `escalations.resolved_at`: every status round (each account, every
+    bot.status_interval_s) reads the open escalations, which scanned the whole table (never
+    pruned: 100,000 rows 29 ms, 1,000,000 rows 217 ms a round on SQLite; indexed, 0.1 ms)."""
+    if not db.table_exists("escalations", schema):
+        return
+    if any(i.columns == ["resolved_at"] for i in db.get_indexes("escalations", schema)):
+        return
+    migrate(SchemaMigrator.from_database(db).add_index("escalations", ("resolved_at",)))
+
+
 STEPS: dict[int, Callable[[pw.Database, str | None], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def upgrade(db: pw.Database, current: int, target: int, schema: str | None = None) -> None:
