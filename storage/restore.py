@@ -77,16 +77,35 @@ class CorruptRow(Exception):
         super().__init__(f"{table} row {key!r}{of}: field {field!r} = {value!r}: {error}")
 
 
+SAFE_DEFAULTS: dict[tuple[str, str], Any] = {
+    ("actor_state", "cooldown_until"): 0.0,  # no loss cooldown: only an entry may come sooner
+    ("actor_state", "close_attempts"): 0,  # counted again from 0: still bounded, with backoff
+    ("actor_state", "needs_stop"): False,  # the start's reconciliation asks for a missing stop
+}
+"""NULL columns whose default is a safe reading: restored as the default with a warning (the
+next commit writes it). Any other NULL (phase, order_seq, quarantined, amounts, an order's
+reduce_only or filled...) raises CorruptRow naming the column: the symbol is quarantined."""
+
+
 class _Reader:
     def __init__(self, table: str, row: pw.Model, key: str, symbol: str | None = None) -> None:
         self.table, self.row, self.key, self.symbol = table, row, key, symbol
 
     def get(self, field: str, parse: Callable[[Any], T]) -> T:
         value = getattr(self.row, field)
+        if value is None and (self.table, field) in SAFE_DEFAULTS:
+            default: T = SAFE_DEFAULTS[self.table, field]
+            logger.warning("{}: {} row {!r}: {} is NULL; read as its default {!r}",
+                           self.symbol or self.key, self.table, self.key, field, default)
+            return default
         try:
             return parse(value)
         except (ValueError, TypeError, KeyError, InvalidOperation, ArithmeticError) as exc:
             detail = "not a decimal number" if isinstance(exc, InvalidOperation) else str(exc)
+            if value is None:
+                default = getattr(type(self.row), field).default
+                detail = "NULL" if default is None else (
+                    f"NULL, and its default {default!r} is not a safe reading")
             raise CorruptRow(
                 self.table, self.key, field, value, detail or type(exc).__name__, self.symbol
             ) from exc
@@ -99,6 +118,15 @@ class _Reader:
 
     def enum(self, field: str, cls: type[E]) -> E:
         return self.get(field, lambda v: parse_enum(cls, v))
+
+    def flag(self, field: str) -> bool:
+        return self.get(field, _flag)
+
+
+def _flag(value: Any) -> bool:
+    if value is None:
+        raise ValueError("NULL")
+    return bool(value)
 
 
 def journal_data(row_id: int, text: Any) -> dict[str, Any]:
@@ -175,10 +203,10 @@ def load_state(symbol: str) -> SymbolState:
         next_close_at=r.get("next_close_at", lambda v: None if v is None else finite_time(v)),
         close_reason=row.close_reason,
         last_close_error=row.last_close_error,
-        needs_stop=bool(row.needs_stop),
+        needs_stop=r.flag("needs_stop"),
         stop_price=r.opt_dec("stop_price"),
         take_profit_price=r.opt_dec("take_profit_price"),
-        quarantined=bool(row.quarantined),
+        quarantined=r.flag("quarantined"),
         quarantine_reason=row.quarantine_reason,
         position=(position := _position(symbol)),
         trailing=_trailing(symbol, position),
@@ -266,7 +294,7 @@ def _orders(symbol: str) -> tuple[Order, ...]:
                 side=r.get("side", order_side),
                 amount=r.dec("amount"),
                 price=r.opt_dec("stop_price"),  # the one-way table stores a stop's trigger only
-                reduce_only=bool(row.reduce_only),
+                reduce_only=r.flag("reduce_only"),
                 status=r.enum("status", OrderStatus),
                 exchange_id=row.exchange_id,
                 filled=r.dec("filled"),
