@@ -65,8 +65,10 @@ def quarantined_unreadable(state: Any) -> bool:
 OPEN_STATUS = spellings("open")
 LIVE_STATUS = spellings(*LIVE)
 ORDER_STATUS = spellings(*(status.value for status in OrderStatus))
-"""Every status an order row may hold: a row of the symbol with none of them (NULL, a hand
-edit, a newer bot's value) is not known to be ended, so it is never left out of the restore."""
+POSITION_STATUS = spellings("open", "closed")
+"""Every status an order (a position) row may hold: a row of the symbol with none of them
+(NULL, a hand edit, a newer bot's value) is not known to be ended, so it is never left out of
+the restore."""
 
 
 class CorruptRow(Exception):
@@ -231,6 +233,7 @@ def _fees_owed(symbol: str, text: Any) -> tuple[FeeOwed, ...]:
 
 
 def _position(symbol: str) -> Position | None:
+    _no_unknown_status(PositionRow, symbol, POSITION_STATUS, _position_status)
     q = PositionRow.select().where(
         (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
     )
@@ -278,7 +281,7 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
 
 
 def _orders(symbol: str) -> tuple[Order, ...]:
-    _no_unknown_status(symbol)
+    _no_unknown_status(OrderRow, symbol, ORDER_STATUS, lambda v: parse_enum(OrderStatus, v))
     q = (
         OrderRow.select()
         .where((OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS))
@@ -309,18 +312,29 @@ def _orders(symbol: str) -> tuple[Order, ...]:
     return tuple(out)
 
 
-def _no_unknown_status(symbol: str) -> None:
-    """An order row of the symbol whose status is NULL or none we know raises CorruptRow (the
-    symbol is quarantined, naming the row). Left out of the live orders, its order, perhaps the
-    position's resting stop, read as nobody's on the exchange and was cancelled as an orphan by
-    the restart's reconciliation. An index-only scan of the symbol's (symbol, status) entries:
-    about 17 ms per 100,000 order rows of one symbol, once per actor start."""
-    row = (OrderRow.select(OrderRow.client_order_id, OrderRow.status)
-           .where((OrderRow.symbol == symbol)
-                  & (OrderRow.status.is_null() | OrderRow.status.not_in(ORDER_STATUS)))
+def _no_unknown_status(model: Any, symbol: str, known: tuple[str, ...],
+                       parse: Callable[[Any], Any]) -> None:
+    """A position or order row of the symbol whose status is NULL or none we know raises
+    CorruptRow (the symbol is quarantined, naming the row). Left out of the restore, such an
+    order, perhaps the position's resting stop, read as nobody's on the exchange and was
+    cancelled as an orphan by the restart's reconciliation; such a position was adopted again
+    under a new id (P&L and fees reset). An index-only scan of the symbol's (symbol, status)
+    entries: about 17 ms per 100,000 order rows of one symbol, once per actor start."""
+    key = model._meta.primary_key
+    row = (model.select(key, model.status)
+           .where((model.symbol == symbol)
+                  & (model.status.is_null() | model.status.not_in(known)))
            .first())
     if row is not None:
-        _Reader("orders", row, row.client_order_id, symbol).enum("status", OrderStatus)
-        raise CorruptRow("orders", row.client_order_id, "status", row.status,
+        table, row_key = model._meta.table_name, getattr(row, key.name)
+        _Reader(table, row, row_key, symbol).get("status", parse)
+        raise CorruptRow(table, row_key, "status", row.status,
                          "spelled unusually (the bot lower-cases statuses when it opens the "
                          "database)", symbol)
+
+
+def _position_status(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ("open", "closed"):
+        raise ValueError(f"{value!r} is not a position status (allowed: open, closed)")
+    return text

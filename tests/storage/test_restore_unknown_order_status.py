@@ -64,3 +64,23 @@ def test_ended_orders_in_older_spellings_still_restore(tmp_path):
         assert stop not in {o.client_order_id for o in repo.load(SYM).orders}
     finally:
         repo.close()
+
+
+@pytest.mark.parametrize("status", ["opened", "closing"])
+def test_unknown_position_status_names_table_row_and_symbol(tmp_path, status):
+    """Left out of the restore, such a position was adopted again from the exchange under a
+    new id (its P&L and fees reset) and its row stayed as it was for ever."""
+    path = tmp_path / "bot.sqlite"
+    repo = Repository(path)
+    try:
+        _open_position(repo, SYM)
+        position_id = repo.load(SYM).position.position_id
+        with sqlite3.connect(path) as con:
+            con.execute("UPDATE positions SET status = ?", (status,))
+        with pytest.raises(CorruptRow) as err:
+            repo.load(SYM)
+        assert str(err.value).startswith(
+            f"positions row {position_id!r} of {SYM}: field 'status' = {status!r}: "
+            f"{status!r} is not a position status (allowed: open, closed)"), str(err.value)
+    finally:
+        repo.close()
