@@ -88,6 +88,8 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
             state = state.with_order(order_change(current, OrderStatus.FILLED,
                                                   exchange_id=ev.exchange_id))
             state = _owe(state, current, ev, ctx)
+            if order.purpose is K.CLOSE:  # ended with nothing more filled
+                state = _close_ended(state, order, "close order ended", False, ctx)
         return state
     prev_value = (order.average or ZERO) * order.filled
     price = (ev.average * ev.filled - prev_value) / delta
@@ -108,9 +110,12 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
                            fee=order.fee + fee, realized_pnl=booked, position_id=position_id,
                            exchange_id=ev.exchange_id or order.exchange_id)
     state = _owe(state.with_order(updated), updated, ev, ctx)
-    if order.purpose.reduces:
-        return _reduce(state, leg, order, fill, ctx)
-    return _grow(state, leg, order, delta, price, fee, ctx)
+    if not order.purpose.reduces:
+        return _grow(state, leg, order, delta, price, fee, ctx)
+    state = _reduce(state, leg, order, fill, ctx)
+    if order.purpose is K.CLOSE and ev.complete:  # the rest expired: as a failed close
+        state = _close_ended(state, order, "close order ended part filled", False, ctx)
+    return state
 
 
 def _owe(state: GridState, order: Order, ev: OrderFilled, ctx: GridCtx) -> GridState:
@@ -302,7 +307,10 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
         return state  # not ours, or already final (a late or repeated report)
     ctx.record(ge.LegOrderCanceled(order=order.client_order_id, leg=order.leg,
                                    kind=order.purpose))
-    return state.with_order(order_change(order, OrderStatus.CANCELED))
+    state = state.with_order(order_change(order, OrderStatus.CANCELED))
+    if order.purpose is K.CLOSE:  # unfilled (an IOC expired): a failed attempt, backed off
+        state = _close_ended(state, order, "close order canceled", False, ctx)
+    return state
 
 
 def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
@@ -338,20 +346,24 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))
     if not leg.is_open:  # booked closed already: nothing to retry
         return state.with_leg(replace(leg, close_retry_at=ctx.now + r.retry_s))
-    return _close_failed(state, leg, order, ev, ctx)
+    return _close_ended(state, order, ev.error, ev.position_gone, ctx)
 
 
-def _close_failed(state: GridState, leg: Leg, order: Order, ev: OrderFailed,
-                  ctx: GridCtx) -> GridState:
-    """A failed close of an open leg, raced (the exchange listed the leg flat) or refused:
-    counted, backed off, and escalated after max_close_attempts, so a venue that keeps listing
-    the leg flat while refusing the close is not asked forever."""
+def _close_ended(state: GridState, order: Order, error: str, raced: bool,
+                 ctx: GridCtx) -> GridState:
+    """A close of the open leg ended with the leg still open: refused, raced (the exchange
+    listed the leg flat), cancelled unfilled or filled in part. The attempt was counted when the
+    close was committed (maintain.py `_protect`, as the one-way `send_close`): backed off, and
+    escalated after max_close_attempts, so no way a close ends makes a loop (incident 2)."""
     r = ctx.rules
-    attempts = leg.close_attempts + 1
-    retry_at = ctx.now + max(r.retry_s if ev.position_gone else 0.0, r.close_backoff(attempts))
+    leg = _leg_of(state, order)
+    if not leg.is_open or not state.of_current(order):
+        return state
+    attempts = max(leg.close_attempts, 1)  # a close committed before attempts were counted
+    retry_at = ctx.now + max(r.retry_s if raced else 0.0, r.close_backoff(attempts))
     state = state.with_leg(replace(leg, close_attempts=attempts, close_retry_at=retry_at))
     if attempts >= r.max_close_attempts:
-        state = _escalate(state, leg.side, f"close failed {attempts} times", attempts, ev.error,
+        state = _escalate(state, leg.side, f"close failed {attempts} times", attempts, error,
                           ctx)
     return state
 

@@ -117,6 +117,8 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
         if state.quarantined or closing or waiting(ctx.now, leg.close_retry_at, longest):
             return state
         ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
+        # the attempt is counted and committed with the close, before it is sent (incident 2)
+        state = state.with_leg(replace(leg, close_attempts=leg.close_attempts + 1))
         return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
     if _stop_throttled(state, side, ctx):
         return state
