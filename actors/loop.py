@@ -52,6 +52,7 @@ from actors.messages import (
 from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
+from actors.stop_watch import cancelling
 from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from storage.repository import Repository
@@ -305,6 +306,8 @@ class DecisionLoop:
         try:
             while pending or queued:
                 if not pending:  # one command, its results decided (actors/command_queue.py)
+                    if (marked := cancelling(self.state, queued[0], self.clock())) is not None:
+                        self._publish(marked)  # a stop's cancel: never read as a stop lost
                     pending.extend(send_next(queued, self.state, self.execute, self.log))
                     continue
                 steps += 1
@@ -401,9 +404,11 @@ class DecisionLoop:
             for tick in ticks:
                 self.tick(tick)
 
-    def _publish(self) -> None:
-        """Publish the current immutable state; the status dump builds the view from it."""
-        published = Published(self.state, self.last_tick_at, self.reconciled, self.core.view)
+    def _publish(self, state: Any = None) -> None:
+        """Publish the current immutable state (or `state`, a message still being decided);
+        the status dump builds the view from it."""
+        state = self.state if state is None else state
+        published = Published(state, self.last_tick_at, self.reconciled, self.core.view)
         self.published = published
         if self._publish_to is not None:
             self._publish_to(published)

@@ -33,6 +33,8 @@ from actors.messages import OrderActivity, Reconcile, Timer
 from actors.periodic import Periodic
 from exchange import errors
 from exchange.port import ExchangePort
+from trading.commands import CancelOrder
+from trading.frozen import replace
 from trading.orders import OrderPurpose, OrderStatus
 
 Deliver = Callable[[str, Any], bool]
@@ -57,15 +59,33 @@ class WatchedStop:
 
 
 def resting_stops(views: Mapping[str, Any]) -> list[WatchedStop]:
-    """The acknowledged (open) stops in the actors' latest published states."""
+    """The acknowledged (open) stops in the actors' latest published states, but those their
+    actor is cancelling (`cancelling`)."""
     out = []
     for symbol, published in list(views.items()):
         orders: Iterable[Any] = getattr(getattr(published, "state", None), "orders", ()) or ()
         for order in orders:
-            if order.purpose is OrderPurpose.STOP and order.status is OrderStatus.OPEN:
+            if order.purpose is OrderPurpose.STOP and order.status is OrderStatus.OPEN \
+                    and order.cancel_requested_at is None:
                 out.append(WatchedStop(symbol=symbol, client_order_id=order.client_order_id,
                                        exchange_id=order.exchange_id))
     return out
+
+
+def cancelling(state: Any, command: Any, now: float) -> Any | None:
+    """What an actor publishes right before it sends `command` from a message still being
+    decided, when that is the cancel of one of its stops: its state with that stop marked as
+    being cancelled (the grid's state marks it already; the one-way core's does not). An actor
+    publishes once a message is decided, and a round that looked in between found the stop it
+    was replacing (or taking off a closed position) canceled on the exchange and reported it
+    lost. None: not a stop's cancel, nothing to publish."""
+    if not (isinstance(command, CancelOrder) and command.stop and command.client_order_id):
+        return None
+    cid = command.client_order_id
+    orders = tuple(replace(o, cancel_requested_at=now)
+                   if o.client_order_id == cid and o.cancel_requested_at is None else o
+                   for o in state.orders)
+    return replace(state, orders=orders)
 
 
 class StopWatch:

@@ -4,7 +4,7 @@ venue emulator on 127.0.0.1: the shared rig of the issue 12 actor tests."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -77,10 +77,12 @@ class WallTime:
 @contextmanager
 def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
               trades_lag_s: float = 0.0, wall_time: bool = False,
-              timeout_ms: int = 10000) -> Iterator[Live]:
+              timeout_ms: int = 10000,
+              port: Callable[[CcxtGateway], Any] | None = None) -> Iterator[Live]:
     """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
     its trade list lagging `trades_lag_s` behind its orders). `wall_time`: the gateway waits
-    in real time (else its clock only moves when it sleeps)."""
+    in real time (else its clock only moves when it sleeps). `port`: what the actor trades
+    through, built around the gateway (default: the gateway itself)."""
     # the book's clock is the wall clock, so "fills since the position opened" finds its trades
     book = Book(PRICES, now_ms=int(time.time() * 1000))
     venue = (emu_bybit.BybitVenue(book) if exchange_id == "bybit"
@@ -99,7 +101,8 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=repo.id_tag,
                                 market=market_rules(gateway, symbol), risk=risk))
 
-    deps = ActorDeps(exchange=gateway, repo=repo, core_for=core_for, strategy_for=None,
+    deps = ActorDeps(exchange=gateway if port is None else port(gateway), repo=repo,
+                     core_for=core_for, strategy_for=None,
                      logger=logger, report=lambda *args: None, views=views,
                      on_escalate=lambda symbol, esc: alerts.append(esc))
     ref = SymbolActor.start(BTC, deps)

@@ -4,10 +4,9 @@ replaced after an averaging fill or a take-profit) came back canceled, and the w
 `WARNING stop X is canceled on the exchange` and reported it to the actor as a stop lost on
 the exchange: seen twice in 12 s of `python bot.py --config examples/hedge_grid.toml`, on stops
 the bot had just cancelled itself. The watch now looks at the actor's published state again
-after the look: a stop the actor no longer holds resting is not reported. (Still open: an actor
-publishes once its whole decision is done, so a look that returns while that decision is still
-running, e.g. placing the grid's next level after the replacement, still warns.) Real actor,
-real ccxt gateway, the Bybit emulator."""
+after the look: a stop the actor no longer holds resting is not reported (a look that returns
+while the decision cancelling it is still running: tests/actors/test_stop_watch_mid_decision.py).
+Real actor, real ccxt gateway, the Bybit emulator."""
 
 from __future__ import annotations
 
