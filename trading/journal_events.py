@@ -154,6 +154,16 @@ class FillWithoutPosition(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FillExceedsPosition(JournalRecord):
+    """An exit fill larger than the position in our books (the grid's `FillExceedsLeg`): it is
+    booked for the position's contracts; the venue held more than our books did."""
+
+    order: str
+    amount: Decimal
+    contracts: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CloseWithoutFills(JournalRecord):
     """Part of a position closed elsewhere with no fills to book."""
 

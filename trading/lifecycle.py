@@ -195,7 +195,10 @@ def _exit_filled(
     if pos is None:
         ctx.record(je.FillWithoutPosition(order=order.client_order_id, amount=qty, price=price))
         return state
-    qty = min(qty, pos.contracts)
+    if qty > pos.contracts:  # booked for what the books held; the excess is journaled
+        ctx.record(je.FillExceedsPosition(order=order.client_order_id, amount=qty,
+                                          contracts=pos.contracts))
+        qty = pos.contracts
     gross = (price - pos.entry_price) * qty * pos.side.sign
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=pos.position_id, side=order.side, amount=qty,
