@@ -146,7 +146,9 @@ class PositionClosed(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillWithoutPosition(JournalRecord):
-    """An exit order filled while no position was open."""
+    """An exit order filled while no position was open. Its fill is booked all the same
+    (quantity, price and the whole fee; no P&L: the entry price of what it closed is unknown),
+    under its order's position, so the ledger keeps equal to the exchange's fills."""
 
     order: str
     amount: Decimal

@@ -85,9 +85,16 @@ def book_late_fee(state: SymbolState, order: Order, fee: Decimal, ctx: Ctx) -> S
     names the position it opened (its client order id) rather than carrying a position id."""
     position_id = order.position_id or order.client_order_id
     ctx.ledger.append(late_fees.fee_entry(order, position_id, fee))
-    pos, closed = state.position, state.closed
+    pos = state.position
     if pos is not None and pos.position_id == position_id:
         return replace(state, position=replace(pos, fees=pos.fees + fee))
+    return _charge_closed(state, position_id, fee, ctx)
+
+
+def _charge_closed(state: SymbolState, position_id: str, fee: Decimal, ctx: Ctx) -> SymbolState:
+    """A fee booked after its position closed: off the closed position's net; a fee that
+    makes its close a loss starts the cooldown after a loss, as of the close."""
+    closed = state.closed
     if closed is None or closed.position_id != position_id:
         return state
     state = replace(state, closed=replace(closed, net=closed.net - fee))
@@ -192,9 +199,13 @@ def _exit_filled(
     state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
 ) -> SymbolState:
     pos = state.position
-    if pos is None:
+    if pos is None:  # booked all the same (the exchange charged its fee), without P&L
         ctx.record(je.FillWithoutPosition(order=order.client_order_id, amount=qty, price=price))
-        return state
+        position_id = order.position_id or order.client_order_id
+        ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
+                                      position_id=position_id, side=order.side, amount=qty,
+                                      price=price, fee=fee, realized_pnl=ZERO))
+        return _charge_closed(state, position_id, fee, ctx)
     if qty > pos.contracts:  # booked for what the books held; the excess is journaled
         ctx.record(je.FillExceedsPosition(order=order.client_order_id, amount=qty,
                                           contracts=pos.contracts))
