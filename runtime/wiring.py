@@ -29,6 +29,7 @@ def market_rules(exchange: ExchangePort, symbol: str) -> MarketRules:
         price_tick=m.price_tick,
         min_amount=m.min_amount if m.min_amount is not None else m.amount_step,
         min_cost=m.min_cost if m.min_cost is not None else Decimal(0),
+        max_amount=m.max_amount,
     )
 
 

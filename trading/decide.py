@@ -368,8 +368,7 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
     if skip is None and price is not None:
         size = ev.size_usdt or ctx.rules.risk.order_size_usdt
         amount = ctx.rules.market.amount_down(size / price)
-        if not ctx.rules.market.tradable(amount, price):
-            skip = f"size {size} USDT is below the market minimum"
+        skip = ctx.rules.market.size_refusal(size, amount, price)
     elif skip is None:
         skip = "no price yet"
     if skip is None:  # the account's gate is asked last: it reserves a slot when it admits

@@ -16,6 +16,8 @@ class MarketRules:
     price_tick: Decimal
     min_amount: Decimal
     min_cost: Decimal
+    max_amount: Decimal | None = None
+    """The largest amount one order may carry (None: the venue tells none)."""
 
     def amount_down(self, amount: Decimal) -> Decimal:
         steps = (amount / self.amount_step).to_integral_value(rounding=ROUND_DOWN)
@@ -35,6 +37,20 @@ class MarketRules:
         """At least the minimum amount and the minimum order value."""
         return (ZERO_AMOUNT < amount and amount >= self.min_amount
                 and amount * price >= self.min_cost)
+
+    def above_max(self, amount: Decimal) -> bool:
+        """More than the market's maximum order amount: the venue refuses such an order."""
+        return self.max_amount is not None and amount > self.max_amount
+
+    def size_refusal(self, size: Decimal, amount: Decimal, price: Decimal) -> str | None:
+        """Why an entry of `size` USDT (`amount` at `price`) is not sent, or None: one the
+        venue would refuse is refused here, journaled, never sent to be refused again and
+        again."""
+        if not self.tradable(amount, price):
+            return f"size {size} USDT is below the market minimum"
+        if self.above_max(amount):
+            return f"size {size} USDT ({amount}) is above the market maximum of {self.max_amount}"
+        return None
 
     def price_floor(self, price: Decimal) -> Decimal:
         return self.price_round(price, ROUND_FLOOR)
