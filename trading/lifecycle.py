@@ -116,6 +116,8 @@ def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
     if state.phase is Phase.CLOSING and order.purpose is OrderPurpose.CLOSE:
         if state.quarantined or state.live_orders(OrderPurpose.CLOSE):
             return state
+        if ctx.rules.market.max_amount == order.amount == order.filled:
+            return send_close(state, ctx, counted=False)  # a slice done: the next one
         # partly filled, the rest expired: the remainder is closed again (bounded, backed off)
         return close_failed(state, f"close {order.client_order_id} left {pos.contracts} "
                                    "contracts open", ctx)
@@ -191,7 +193,8 @@ def place_stop(state: SymbolState, stop_price: Decimal, ctx: Ctx,
     assert pos is not None
     if ctx.rules.risk.bot_side_stops:
         return replace(state, stop_price=stop_price, needs_stop=False)
-    return ctx.new_order(state, OrderPurpose.STOP, pos.side.exit_order_side, pos.contracts,
+    amount = ctx.rules.market.capped(pos.contracts)  # a stop larger is refused by the venue
+    return ctx.new_order(state, OrderPurpose.STOP, pos.side.exit_order_side, amount,
                          price=stop_price, position_id=pos.position_id, replaces=replaces)
 
 
@@ -263,13 +266,16 @@ def start_close(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:
     return send_close(replace(state, close_reason=reason), ctx)
 
 
-def send_close(state: SymbolState, ctx: Ctx) -> SymbolState:
-    """One close attempt: counted and persisted before it is sent."""
+def send_close(state: SymbolState, ctx: Ctx, *, counted: bool = True) -> SymbolState:
+    """One close attempt: counted and persisted before it is sent. A position larger than the
+    market's maximum order amount is closed in slices of the maximum; the next slice after one
+    that filled in full is not another attempt (`counted`: each such slice takes the maximum
+    off, so they end)."""
     pos = state.position
     assert pos is not None
-    attempts = state.close_attempts + 1
-    state = ctx.new_order(state, OrderPurpose.CLOSE, pos.side.exit_order_side, pos.contracts,
-                          position_id=pos.position_id)
+    attempts = state.close_attempts + (1 if counted else 0)
+    state = ctx.new_order(state, OrderPurpose.CLOSE, pos.side.exit_order_side,
+                          ctx.rules.market.capped(pos.contracts), position_id=pos.position_id)
     ctx.record(je.CloseRequested(reason=state.close_reason, attempt=attempts,
                                  order=state.orders[-1].client_order_id))
     return replace(state, close_attempts=attempts, next_close_at=None)

@@ -413,8 +413,8 @@ def _cover_stop(state: SymbolState, ctx: Ctx) -> SymbolState:
     pos, stops = state.position, state.live_orders(OrderPurpose.STOP)
     if state.phase is not Phase.OPEN or pos is None or not stops:
         return state  # no stop at all: reconcile arms one for the whole position
-    if any(o.amount >= pos.contracts for o in stops):
-        return state
+    if any(o.amount >= ctx.rules.market.capped(pos.contracts) for o in stops):
+        return state  # all of it, or the most one order may carry
     current = stops[-1]
     level = current.stop_price or state.stop_price or lc.intended_stop(state, ctx)
     ctx.record(je.StopRequested(stop_price=level))

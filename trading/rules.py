@@ -42,6 +42,11 @@ class MarketRules:
         """More than the market's maximum order amount: the venue refuses such an order."""
         return self.max_amount is not None and amount > self.max_amount
 
+    def capped(self, amount: Decimal) -> Decimal:
+        """At most the market's maximum order amount: what one reducing order of a position
+        larger than the maximum carries (its stop: part of it covered; its close: a slice)."""
+        return amount if self.max_amount is None else min(amount, self.max_amount)
+
     def size_refusal(self, size: Decimal, amount: Decimal, price: Decimal) -> str | None:
         """Why an entry of `size` USDT (`amount` at `price`) is not sent, or None: one the
         venue would refuse is refused here, journaled, never sent to be refused again and

@@ -16,7 +16,7 @@ from loguru import logger
 
 from actors.cores import as_core
 from actors.loop import DecisionLoop
-from actors.messages import ExternalSignal, Tick
+from actors.messages import ExternalSignal, Reconcile, Tick
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource
 from runtime.wiring import market_rules
@@ -69,3 +69,56 @@ def test_an_entry_above_the_market_maximum_is_refused_before_it_is_sent(tmp_path
     reasons = [json.loads(r[0])["reason"] for r in rows]
     assert len(reasons) == 3 and orders == 0
     assert all("above the market maximum of 100" in r and str(size) in r for r in reasons), reasons
+
+
+def test_a_position_above_the_maximum_gets_a_stop_it_can_hold_and_closes_in_slices(
+        tmp_path: Path):
+    """A position larger than one order may carry (two buys by hand, adopted): its stop was
+    sized for the whole position and refused by the venue at every retry, leaving it with no
+    stop at all; its close was refused at every attempt until the symbol escalated. The stop now
+    carries the maximum (part of the position covered, the coverage alert still tells a person
+    it is not all), and the close goes in slices of the maximum: a slice that filled in full
+    sends the next at once, not counted as a failed attempt."""
+    clock = ManualClock()
+    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC],
+                          price_source=GeneratorPriceSource(
+                              seed=11, step_ms=1000, speed=1.0,
+                              epoch_ms=int(clock() * 1000) - 10_000),
+                          starting_balance=D("100000000"), clock=clock)
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
+    core = SymbolCore(Rules(symbol=BTC, account="main", id_tag=repo.id_tag,
+                            market=market_rules(paper, BTC), risk=make_rules().risk))
+    loop = DecisionLoop(BTC, core=as_core(core), exchange=paper, repo=repo,
+                        log=logger.bind(symbol=BTC), on_escalate=lambda s, e: None, clock=clock)
+    try:
+        paper.create_order(BTC, "market", "buy", D(100), None, {})
+        paper.create_order(BTC, "market", "buy", D(50), None, {})
+        loop.start()
+        loop.handle(Tick(price=paper.fetch_tickers([BTC])[BTC].last))
+        loop.handle(Reconcile(reason="periodic"))
+        assert loop.state.position is not None and loop.state.position.contracts == D(150)
+        stops = [o for o in paper.fetch_open_orders(BTC) if o.trigger_price is not None]
+        assert [o.amount for o in stops] == [D(100)], "no stop the venue accepts"
+        assert not loop.state.protected()  # partly covered: the coverage alert still counts it
+        loop.handle(Reconcile(reason="periodic"))  # the stop is as large as it can be: kept
+        again = [o for o in paper.fetch_open_orders(BTC) if o.trigger_price is not None]
+        assert [o.client_order_id for o in again] == [o.client_order_id for o in stops]
+        clock.advance(5)
+        loop.handle(ExternalSignal(side=None, signal_id="out"))
+        loop.handle(Reconcile(reason="periodic"))
+        assert loop.state.position is None and loop.state.phase is Phase.FLAT
+        assert not loop.state.quarantined and loop.state.close_attempts == 0
+        assert [p for p in paper.fetch_positions([BTC]) if p.contracts > 0] == []
+        assert paper.fetch_open_orders(BTC) == []
+    finally:
+        repo.close()
+        paper.close()
+    con = sqlite3.connect(f"file:{tmp_path / 'bot.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT type, data FROM events WHERE type IN "
+                           "('CloseRequested', 'CloseFailed', 'Escalated') ORDER BY id").fetchall()
+        fills = con.execute("SELECT amount FROM fills WHERE side = 'sell'").fetchall()
+    finally:
+        con.close()
+    assert [(t, json.loads(d)["attempt"]) for t, d in rows] == [("CloseRequested", 1)] * 2
+    assert sorted(D(a) for (a,) in fills) == [D(50), D(100)]
