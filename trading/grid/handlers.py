@@ -29,8 +29,8 @@ def on_lifted(state: GridState, by: str, ctx: GridCtx) -> GridState:
         return state
     ctx.record(je.QuarantineLifted(by=by, reason=state.quarantine_reason))
     return replace(state, quarantined=False, quarantine_reason=None,
-                   long=replace(state.long, close_attempts=0),
-                   short=replace(state.short, close_attempts=0))
+                   long=replace(state.long, close_attempts=0, close_retry_at=0.0),
+                   short=replace(state.short, close_attempts=0, close_retry_at=0.0))
 
 
 def _leg_of(state: GridState, order: Order) -> Leg:
