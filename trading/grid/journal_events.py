@@ -101,8 +101,10 @@ class LegAdjusted(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LegResizeWaits(JournalRecord):
-    """The exchange's leg is smaller while a close of ours is still unresolved: ours keeps its
-    size until that close's report (or the next reconciliation) says what it filled."""
+    """The exchange's leg has another size while an order of ours that could explain it is
+    still live (a close; a level or a take-profit whose lookup lags the position list): ours
+    keeps its size until that order's report (or the next reconciliation) says what it
+    filled."""
 
     leg: Side
     ours: Decimal

@@ -97,6 +97,10 @@ class GridState:
     unconfirmed: tuple[tuple[Side, Unconfirmed], ...] = field(default=(), compare=False)
     """Per leg, an episode of the exchange listing the leg flat with nothing that shows it
     closed (trading/evidence.py). Not persisted: a restart starts counting again."""
+    resize_waits: tuple[Side, ...] = field(default=(), compare=False, repr=False)
+    """Legs whose last reconciliation listed them at another size than ours while a live order
+    of ours could explain it (its lookup lagging the position list): the next one that still
+    does follows the exchange (trading/grid/reconcile.py). Not persisted, not compared."""
     doubts: tuple[OrderDoubt, ...] = field(default=(), compare=False, repr=False)
     """Live orders whose last lookup answers were not evidence (trading/order_evidence.py);
     not persisted, left out of the repr like `SymbolState.doubts`."""

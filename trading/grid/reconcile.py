@@ -7,6 +7,7 @@ as in the one-way core (trading/reconcile.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from trading import evidence, late_fees
 from trading import journal_events as je
@@ -212,6 +213,9 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
     leg = state.leg(side)
     ex = ev.positions.get(side)
     contracts = ex.contracts if ex is not None else ZERO
+    waited = side in state.resize_waits
+    if waited:
+        state = replace(state, resize_waits=tuple(s for s in state.resize_waits if s is not side))
     if closed and contracts > ZERO:
         ctx.record(ge.LegListedAfterClose(leg=side, contracts=contracts))
         return state
@@ -255,6 +259,28 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         ctx.record(ge.LegAdopted(leg=side, contracts=contracts, entry_price=ex.entry_price,
                                  stop_price=adopted.stop_price))
         return replace(state, order_seq=seq).with_leg(adopted)
+    pending = None if waited else _in_flight(state, leg, contracts)
+    if pending is not None:
+        # its lookup may lag the position list: followed now, that order's report would add
+        # the same fill again (a level grows the leg twice; a take-profit filled in part is
+        # then larger than the leg left and closes it early). A difference still there at the
+        # next reconciliation (a trade by hand while the order rests) is followed then.
+        ctx.record(ge.LegResizeWaits(leg=side, ours=leg.contracts, exchange=contracts,
+                                     order=pending.client_order_id))
+        return replace(state, resize_waits=state.resize_waits + (side,))
     ctx.record(ge.LegAdjusted(leg=side, ours=leg.contracts, exchange=contracts,
                               entry_price=ex.entry_price))
     return state.with_leg(replace(leg, contracts=contracts, entry_price=ex.entry_price))
+
+
+def _in_flight(state: GridState, leg: Leg, contracts: Decimal) -> Order | None:
+    """A live order of the leg's side whose unreported rest could make the exchange's size:
+    a level when the exchange's leg is larger, a reducing order when it is smaller (any
+    position's: the venue applies either to the one position of the side)."""
+    grows = contracts > leg.contracts
+    diff = abs(contracts - leg.contracts)
+    for order in state.orders_of(leg.side):
+        fits = order.purpose is K.LEVEL if grows else order.purpose.reduces
+        if fits and order.amount - order.filled >= diff:
+            return order
+    return None
