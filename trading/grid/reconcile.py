@@ -45,7 +45,10 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
         order = state.order(listed.client_order_id)
         if order is not None:  # still live (a report before it may have ended it)
             found = ev.orders.get(order.client_order_id)
-            state = _apply_exchange_order(state, order, found, ev, ctx)
+            state = _levels_first(state, order, found, ev, ctx)
+            order = state.order(listed.client_order_id)
+            if order is not None:
+                state = _apply_exchange_order(state, order, found, ev, ctx)
     state = late_fees.settle(oe.pruned(state), ev.orders, ctx, book_late_fee)
     for side in (Side.LONG, Side.SHORT):
         closed = side in held and not state.leg(side).is_open
@@ -93,6 +96,25 @@ def _entry_shown_by_position(state: GridState, side: Side, ev: GridReconciled,
                 filled=ex.contracts, average=ex.entry_price,
                 fee=found.fee if found else ZERO, fee_known=bool(found and found.fee_known),
                 complete=True), ctx)
+    return state
+
+
+def _levels_first(state: GridState, order: Order, found: ExchangeOrder | None,
+                  ev: GridReconciled, ctx: GridCtx) -> GridState:
+    """A reducing order found filled for more than its leg (the leg's stop rests for the leg and
+    its level): the level's fill came first on the exchange. Where this reconciliation found
+    that level filled too (listed later, no fill times to order them), its answer is applied
+    first, at the price it filled at; left for later, the excess was taken as the level's fill
+    at its limit price (handlers.py `_unseen_level_fill`)."""
+    if found is None or order.leg is None or not order.purpose.reduces:
+        return state
+    if found.filled - order.filled <= state.leg(order.leg).contracts:
+        return state
+    for level in state.orders_of(order.leg, K.LEVEL):
+        answer = ev.orders.get(level.client_order_id)
+        if (state.of_current(level) and answer is not None and answer.filled > level.filled
+                and answer.average is not None):
+            state = _apply_exchange_order(state, level, answer, ev, ctx)
     return state
 
 
