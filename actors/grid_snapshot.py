@@ -56,7 +56,7 @@ def gather(
             },
             orphans=snap.orphans(exchange, symbol, live),
             price=snap.last_price(exchange, symbol),
-            external_fills=_unexplained(gone, trades, live, booked),
+            external_fills=_unexplained(gone, trades, live, booked, _grown(state, legs)),
         )
 
     return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
@@ -150,8 +150,26 @@ def _with_pnl(state: GridState, cid: str, found: Any, trades: list[VenueFill]) -
         (t for t in trades if t.client_order_id == cid), found.filled))
 
 
+def _grown(state: GridState, legs: dict[Side, ExchangePosition]) -> dict[Side, Decimal]:
+    """Per side, how much larger the venue lists the leg than our books hold it."""
+    return {s: max(p.contracts - state.leg(s).contracts, Decimal(0)) for s, p in legs.items()}
+
+
+def _opens_other(t: VenueFill, side: Side, spare: dict[Side, Decimal]) -> bool:
+    """A fill without a position side (Bybit) that realized nothing (Bybit's execPnl is 0 for an
+    opening fill) while the venue lists the other leg larger than ours by at least it: that
+    leg's opening fill (a sell by hand growing the short), not the gone leg's exit. A fill
+    that realized P&L, or one the other leg's growth cannot hold, stays the exit."""
+    other = Side.SHORT if side is Side.LONG else Side.LONG
+    if t.realized_pnl is None or t.realized_pnl != 0 or spare.get(other, Decimal(0)) < t.amount:
+        return False
+    spare[other] -= t.amount
+    return True
+
+
 def _unexplained(
-    gone: list[Leg], trades: list[VenueFill], live: set[str], booked: Callable[[set[str]], set[str]]
+    gone: list[Leg], trades: list[VenueFill], live: set[str],
+    booked: Callable[[set[str]], set[str]], grown: dict[Side, Decimal] | None = None,
 ) -> tuple[ExternalFill, ...]:
     """Fills that reduced a leg that is flat on the exchange but open in our books, since that
     leg opened, that no booked or live order of ours explains. A fill that names no position
@@ -160,17 +178,21 @@ def _unexplained(
     Bybit stayed open in the books for good, listed flat with nothing that closed it. A fill
     without a client order id (a close by hand, a liquidation) is named by its trade id
     (`trade-<id>`, as the one-way core's), so that once booked it is known: named "external",
-    an earlier leg's such fill inside the window was booked again as a later leg's close."""
+    an earlier leg's such fill inside the window was booked again as a later leg's close. A
+    fill without a side that is the other leg's opening fill (`_opens_other`) is left out."""
     sides = {leg.side for leg in gone}
     if not sides:
         return ()
     known = live | booked({_name(t) for t in trades})
+    spare = dict(grown or {})
     out = []
     for t in trades:
         side = (LEG_OF.get(t.position_side) if t.position_side is not None
                 else next((s for s in sides if t.side == s.exit_order_side), None))
         cid = _name(t)
         if cid in known or side not in sides or t.side != side.exit_order_side:
+            continue
+        if t.position_side is None and _opens_other(t, side, spare):
             continue
         out.append(
             ExternalFill(
