@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loguru import logger
+
 from runtime.workers_role import worker_status_name
 from supervision.restart_policy import RestartHistory
 from supervision.status import combine_status
@@ -60,6 +62,8 @@ class Worker:
     spawned_mono: float | None = None
     """When (monotonic) the parent spawned the current process."""
     """A hung worker told to stop: when (monotonic) SIGKILL follows."""
+    refused: str | None = None
+    """Why its snapshot file was last not believed (logged once per problem)."""
 
     @property
     def pid(self) -> int | None:
@@ -119,17 +123,67 @@ class Worker:
 
 
 def read_worker_status(data_dir: Path, worker: Any) -> dict[str, Any] | None:
-    """The worker's snapshot when its current process wrote it, else None."""
+    """The worker's snapshot when its current process wrote it, else None. A file that cannot
+    be read or is not a snapshot (a hand edit, a damaged disk; JSON nested too deep for the
+    parser was a RecursionError) is not believed: one warning naming it per problem, and the
+    worker's accounts keep their last snapshot, as while it is not written yet."""
     if worker.pid is None:
         return None  # not started (yet): any file there is an earlier run's
     path = data_dir / worker_status_name(worker.index)
     try:
         status = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None  # not written yet (or a half-replaced file is impossible: atomic rename)
-    if not isinstance(status, dict) or status.get("bot", {}).get("pid") != worker.pid:
+    except FileNotFoundError:
+        return None  # not written yet (a half-replaced file is impossible: atomic rename)
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        reason = "nested too deep to read" if isinstance(exc, RecursionError) else exc
+        _refuse(worker, path, f"not readable ({reason})")
         return None
+    if not isinstance(status, dict) or not isinstance(status.get("bot"), dict):
+        _refuse(worker, path, "not a status snapshot ('bot' is not an object)")
+        return None
+    if status["bot"].get("pid") != worker.pid:
+        return None
+    problem = _shape_problem(status, worker.accounts)
+    if problem is not None:
+        _refuse(worker, path, problem)
+        return None
+    worker.refused = None
     return status
+
+
+def _shape_problem(status: dict[str, Any], accounts: tuple[str, ...]) -> str | None:
+    """What in a snapshot the merge cannot read, or None."""
+    entries = status.get("accounts") or {}
+    if not isinstance(entries, dict):
+        return "'accounts' is not an object"
+    for name in accounts:
+        entry = entries.get(name)
+        if entry is None:
+            continue
+        if not isinstance(entry, dict) or "kill_switch" not in entry \
+                or not _counts(entry.get("health")):
+            return f"account {name!r} is not an account's status (kill_switch, health counts)"
+        for key in ("actors", "escalations"):
+            items = entry.get(key)
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                return f"account {name!r}: {key!r} is not a list of objects"
+    return None
+
+
+def _counts(health: Any) -> bool:
+    """The health counts the merge adds up are whole numbers (the last two may be absent)."""
+    if not isinstance(health, dict):
+        return False
+    values = (health.get("open_positions"), health.get("protected_positions"),
+              health.get("unreadable_symbols", 0), health.get("restoring_symbols", 0))
+    return all(type(v) is int for v in values)
+
+
+def _refuse(worker: Any, path: Path, problem: str) -> None:
+    if problem != worker.refused:
+        worker.refused = problem
+        logger.warning("{}: {}; not believed (worker {}'s accounts keep their last snapshot)",
+                       path, problem, worker.index)
 
 
 def merge_status(
