@@ -7,6 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import peewee as pw
 from loguru import logger
 
 from storage import grid_codec
@@ -102,11 +103,14 @@ def escalations_since(since: float) -> list[dict[str, Any]]:
              "last_error": e.last_error, "time": e.created_at} for e in q]
 
 
-def restart_counts(symbols: list[str]) -> dict[str, int]:
-    """The stored restart count (`actor_state.restarts`) of each of `symbols` that has a row."""
-    q = (ActorStateRow.select(ActorStateRow.symbol, ActorStateRow.restarts)
-         .where(ActorStateRow.symbol.in_(symbols)))
-    return {r.symbol: int(r.restarts or 0) for r in q}
+def restart_counts(symbols: list[str]) -> dict[str, Any]:
+    """The stored restart count (`actor_state.restarts`) of each of `symbols` that has a row, as
+    stored (NULL: 0; not converted: a value that is no count is the caller's to name, for its
+    symbol alone: supervision/records.py `stored_restarts`)."""
+    q: Any = (ActorStateRow.select(ActorStateRow.symbol,
+                                   pw.fn.COALESCE(ActorStateRow.restarts, 0).coerce(False))
+              .where(ActorStateRow.symbol.in_(symbols)).tuples())
+    return dict(q)
 
 
 def actor_rows() -> dict[str, ActorStateRow]:

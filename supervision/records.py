@@ -40,16 +40,38 @@ def counted_escalations(repo: Any, now: float, window_s: float, log: Any) -> lis
 def stored_restarts(repo: Any, symbols: list[str], log: Any) -> dict[str, int]:
     """The stored restart count of each symbol (`actor_state.restarts`), for the status's
     `restarts` to count every restart, earlier runs' included (found by review: it showed this
-    run's only; a symbol that crash-looped before the bot was restarted showed 0). A count that
-    cannot be read is one WARNING line and counts from 0: no reason not to start."""
+    run's only; a symbol that crash-looped before the bot was restarted showed 0). Counts that
+    cannot be read are one WARNING line and count from 0: no reason not to start. A stored value
+    that is no count (a hand edit: text, a fraction, a non-finite number) is its own symbol's
+    alone: one WARNING naming the symbol, whose count starts from 0 (found by review: one such
+    row reset every symbol's count). The count only informs: the restart intensity is counted
+    in memory (`RestartHistory`), so no reading of it allows more restarts than configured."""
     from storage import queries
 
     try:
-        counts = repo.read(queries.restart_counts, symbols)
+        stored = repo.read(queries.restart_counts, symbols)
     except Exception as exc:  # noqa: BLE001 - see above
         log.warning("stored restart counts not read ({}); counting from 0", exc)
         return {}
-    return {symbol: max(int(n), 0) for symbol, n in counts.items()}
+    counts = {}
+    for symbol, value in stored.items():
+        n = _count(value)
+        if n is None:
+            log.bind(symbol=symbol).warning(
+                "actor_state row of {}: restarts = {!r} is not a count; its restarts are "
+                "counted from 0", symbol, value)
+        counts[symbol] = n or 0
+    return counts
+
+
+def _count(value: Any) -> int | None:
+    """A stored restart count (a negative one is 0), or None when `value` is not a whole
+    number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None  # a fraction, inf or NaN
+    return max(int(value), 0)
 
 
 def _time(value: Any) -> float | None:
