@@ -42,7 +42,7 @@ from runtime.workers_role import (
 from runtime.workers_status import Worker, merge_status, stale_after
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
-from supervision.restart_policy import RestartPolicy
+from supervision.restart_policy import RestartPolicy, Verdict
 
 EXIT_WORKERS_FAILED = 1
 EXIT_STARTUP = 2
@@ -303,13 +303,8 @@ class WorkerParent:
             self._spawn(worker)
         except OSError as exc:
             worker.restart_at = None
-            verdict = worker.history.on_failure(self.policy, now)
+            verdict = self._failed(worker, now, "failed", f"last: could not be started: {exc}")
             if verdict.escalate:
-                self.failure = (
-                    f"worker {worker.index} (accounts {','.join(worker.accounts)}) failed more "
-                    f"than {self.policy.max_restarts} times within {self.policy.period_s:g} s "
-                    f"(last: could not be started: {exc}); stopping every worker")
-                self._alert("worker_escalation", self.failure, worker=worker.index)
                 return
             logger.error("worker {} (accounts {}) could not be started: {}; trying again in "
                          "{:.2f} s", worker.index, ",".join(worker.accounts), exc, verdict.delay_s)
@@ -326,14 +321,8 @@ class WorkerParent:
             self.failure = f"worker {worker.index} exited with code {code} ({FATAL_EXITS[code]})"
             logger.error("{}; stopping every worker", self.failure)
             return
-        verdict = worker.history.on_failure(self.policy, now)  # monotonic, as the restarts
+        verdict = self._failed(worker, now, "died", f"last exit code {code}")
         if verdict.escalate:
-            self.failure = (
-                f"worker {worker.index} (accounts {','.join(worker.accounts)}) died more than "
-                f"{self.policy.max_restarts} times within {self.policy.period_s:g} s "
-                f"(last exit code {code}); stopping every worker"
-            )
-            self._alert("worker_escalation", self.failure, worker=worker.index)
             return
         logger.error(
             "worker {} (pid {}, accounts {}) exited with code {} (why: logs/{}); restarting "
@@ -348,6 +337,16 @@ class WorkerParent:
             self.policy.period_s,
         )
         worker.restart_at = now + verdict.delay_s
+
+    def _failed(self, worker: Worker, now: float, how: str, last: str) -> Verdict:
+        """A failure (an exit, a refused start; `now` monotonic): its verdict and its alert."""
+        verdict, told = worker.on_failure(self.policy, now, how, last)
+        if verdict.escalate:
+            self.failure = told
+            self._alert("worker_escalation", told, worker=worker.index)
+        elif verdict.crash_loop:
+            self._alert("crash_loop", told, worker=worker.index)
+        return verdict
 
     def _check_hung(self, worker: Worker, now: float) -> None:
         """A worker silent for `hung_after_s`: one alert, SIGTERM, SIGKILL after a grace; its

@@ -24,7 +24,7 @@ from typing import Any
 from loguru import logger
 
 from runtime.workers_role import worker_status_name
-from supervision.restart_policy import RestartHistory
+from supervision.restart_policy import RestartHistory, RestartPolicy, Verdict
 from supervision.status import combine_status
 
 STALE_INTERVALS = 3
@@ -110,6 +110,23 @@ class Worker:
 
     def beat_age(self, now: float) -> float | None:
         return None if self.beat_at is None else now - self.beat_at
+
+    def on_failure(self, policy: RestartPolicy, now: float, how: str,
+                   last: str) -> tuple[Verdict, str]:
+        """One failure (an exit, a refused start; `how`: died, failed): the restart verdict and
+        its alert's message ("" when none): past the intensity the parent stops everything; a
+        slower loop (more than max_restarts failures without stable_after_s of running between
+        them, which never escalates) is told once per loop, as an actor's `crash_loop` is."""
+        verdict = self.history.on_failure(policy, now)
+        who = f"worker {self.index} (accounts {','.join(self.accounts)})"
+        if verdict.escalate:
+            return verdict, (f"{who} {how} more than {policy.max_restarts} times within "
+                             f"{policy.period_s:g} s ({last}); stopping every worker")
+        if verdict.crash_loop:
+            return verdict, (f"{who} {how} {self.history.consecutive} times without running "
+                             f"{policy.stable_after_s:g} s in between; restarting every "
+                             f"{verdict.delay_s:g} s; {last}")
+        return verdict, ""
 
     def see(self, snapshot: dict[str, Any], mono: float) -> None:
         """A snapshot of the current process; its age restarts when its heartbeat changed."""
