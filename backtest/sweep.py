@@ -34,18 +34,64 @@ class Axis:
     values: tuple[Any, ...]
 
 
-def _scalar(text: str) -> Any:
+def _shown(text: str) -> str:
+    """`text` quoted for an error line, cut to 80 characters."""
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _value(option: str, text: str) -> Any:
+    """One value as TOML (a number, a bool, a "string", an [array], an {inline table}); a bare
+    word that is not TOML is that string (mode=paper,live), and anything else is refused."""
+    if not text:
+        raise SweepError(f"--sweep {_shown(option)}: an empty value (two commas, or one at an end)")
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
+        if any(c in text for c in "\"'[]{}=#\n"):
+            raise SweepError(f"--sweep {_shown(option)}: value {_shown(text)} cannot be read "
+                             '(TOML: a number, true/false, a "quoted string", a [list])') from None
         return text
+    except RecursionError:  # TOML arrays nested too deep for the parser
+        raise SweepError(f"--sweep {_shown(option)}: value nested too deep to read") from None
+
+
+def _split(option: str, values: str) -> list[str]:
+    """`values` cut at each comma outside quotes, brackets and braces (a list value holds
+    commas: symbols.list=["A/USDT:USDT","B/USDT:USDT"],["C/USDT:USDT"])."""
+    parts: list[str] = []
+    depth, quote, start, i = 0, "", 0, 0
+    while i < len(values):
+        c = values[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 1  # the escaped character is the string's
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth < 0:
+                raise SweepError(f"--sweep {_shown(option)}: {c!r} closes nothing")
+        elif c == "," and depth == 0:
+            parts.append(values[start:i].strip())
+            start = i + 1
+        i += 1
+    if quote or depth:
+        what = f"a string opened with {quote} is" if quote else "a [ or { is"
+        raise SweepError(f"--sweep {_shown(option)}: {what} not closed")
+    return [*parts, values[start:].strip()]
 
 
 def parse_axis(option: str) -> Axis:
+    """`section.key=v1,v2,...`: the values are split at the commas between them (not inside a
+    quoted string, a list or an inline table) and each read as TOML (see `_value`)."""
     key, sep, values = option.partition("=")
     if not sep or not key.strip() or "." not in key or not values.strip():
-        raise SweepError(f"--sweep {option!r}: expected section.key=value1,value2,...")
-    return Axis(key=key.strip(), values=tuple(_scalar(v.strip()) for v in values.split(",")))
+        raise SweepError(f"--sweep {_shown(option)}: expected section.key=value1,value2,...")
+    return Axis(key=key.strip(), values=tuple(_value(option, v) for v in _split(option, values)))
 
 
 def combinations(axes: list[Axis]) -> list[dict[str, Any]]:

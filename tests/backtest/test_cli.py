@@ -395,3 +395,52 @@ def test_an_existing_out_folder_keeps_its_mode(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o1777
     assert stat.S_IMODE(os.stat(out / "report.txt").st_mode) == 0o600
+
+
+def test_a_sweep_value_holding_commas_is_one_value(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: --sweep split its values at every comma, so a list value (or a quoted
+    string with a comma) fell apart into pieces kept as raw strings. Now the values are split
+    only at the commas between them, and each is read as TOML."""
+    config = tmp_path / "bt.toml"  # the example's candles found by --data, not csv_files
+    config.write_text(EXAMPLE.read_text().replace("csv_files =", "# csv_files =")
+                      .replace('price_source = "csv"', 'price_source = "generator"'))
+    argv = ["backtest", "--config", str(config), "--data", str(EXAMPLE.parent / "data"),
+            "--timeframe", "5m", "--to", "2018-01-12", "--no-charts", "--out",
+            str(tmp_path / "out"), "--processes", "1", "--json", "--no-progress",
+            "--sweep", f'symbols.list=["{ETH}","LTCBTC/USDT:USDT"], ["{ETH}"]']
+    code = cli.dispatch(bot.parser().parse_args(argv))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = json.loads(out)
+    assert sorted(r["overrides"]["symbols.list"] for r in rows) == [
+        [ETH], [ETH, "LTCBTC/USDT:USDT"]]
+    reports = [json.loads((Path(r["report"]).parent / "report.json").read_text()) for r in rows]
+    assert sorted(len(r["per_symbol"]) for r in reports) == [1, 2]
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ('["a","b"', "a [ or { is not closed"),
+    ('"a,b', 'a string opened with " is not closed'),
+    ("1.5,,2", "an empty value"),
+    ("1.5]", "']' closes nothing"),
+    ('["a" "b"]', """value '["a" "b"]' cannot be read"""),
+    ("[" * 5000 + "]" * 5000, "nested too deep"),
+])
+def test_a_sweep_value_that_cannot_be_read_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, problem: str) -> None:
+    code, out, err = _bt(capsys, "--sweep", f"strategy.entry_z={value}", "--no-charts",
+                         "--out", str(tmp_path / "out"))
+    assert code == 2 and out == "" and not (tmp_path / "out").exists()
+    assert err.startswith("bot.py: error: --sweep 'strategy.entry_z=") and err.count("\n") == 1
+    assert problem in err and len(err) < 300, err
+
+
+def test_sweep_values_are_read_as_toml_or_as_bare_words() -> None:
+    from backtest.sweep import parse_axis
+
+    assert parse_axis('strategy.name="a,b", \'c,d\', e').values == ("a,b", "c,d", "e")
+    assert parse_axis("strategy.entry_z=1.5,2, true").values == (1.5, 2, True)
+    assert parse_axis('x.y={a = 1, b = [2, 3]},{a = 4}').values == (
+        {"a": 1, "b": [2, 3]}, {"a": 4})
+    assert parse_axis(r'x.y="a\",b",c').values == ('a",b', "c")
