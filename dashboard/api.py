@@ -110,9 +110,9 @@ class Api:
                                    content_type="application/json") from None
 
     async def status(self, request: web.Request) -> web.Response:
-        status = await off_loop(self.source.status)
+        status, problem = await off_loop(self.source.read)
         if status is None:
-            return error(503, "no status yet (the bot has not written status.json)")
+            return error(503, problem or "no status yet (the bot has not written status.json)")
         return reply(status)
 
     async def _read(self, request: web.Request, account: Any, query: Any, *args: Any) -> Any:

@@ -8,6 +8,8 @@ per account database.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from supervision.status import read_status
+from loguru import logger
+
+from supervision.status import STATUS_FILE, read_status
 
 
 class AccountNotReady(Exception):
@@ -47,28 +51,70 @@ def stale_after(status_interval_s: float) -> float:
     return max(STALE_AFTER_S, 5 * status_interval_s)
 
 
+def _time(value: Any) -> float | None:
+    """Epoch seconds, or None for what is not a finite number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
 class DashboardSource:
     def __init__(self, *, data_dir: Path, accounts: list[AccountHandle],
                  running: Callable[[], bool], stale_after_s: float = STALE_AFTER_S,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, log: Any = logger) -> None:
         self.data_dir = data_dir
         self.accounts = {a.name: a for a in accounts}
         self.running = running
         self.stale_after_s, self.clock = stale_after_s, clock
+        self.log = log
+        self._told: str | None = None
+        self._told_lock = threading.Lock()
 
     def status(self) -> dict[str, Any] | None:
+        """``status.json`` (see ``read``); None before the bot wrote it or while unreadable."""
+        return self.read()[0]
+
+    def read(self) -> tuple[dict[str, Any] | None, str | None]:
         """``status.json`` with ``bot.running`` from the lock, and the heartbeat's age as this
         host's clock sees it (``bot.heartbeat_age_s``, ``bot.heartbeat_stale``: a browser's
-        clock on another machine may be off)."""
-        status = read_status(self.data_dir)
-        if status is not None:
-            bot = status["bot"]
-            bot["running"] = self.running()
-            beat = bot.get("heartbeat_at")
-            age = None if beat is None else round(max(self.clock() - float(beat), 0.0), 1)
-            bot["heartbeat_age_s"] = age
-            bot["heartbeat_stale"] = age is None or age > self.stale_after_s
-        return status
+        clock on another machine may be off); or None and why not (None: not written yet). A
+        file that cannot be read or is not a status (a hand edit, a damaged disk: not JSON,
+        nested too deep, ``bot`` not an object, a heartbeat that is no time) is one line naming
+        it, logged once per problem; the page and the metrics go on without it."""
+        path = self.data_dir / STATUS_FILE
+        try:
+            status = read_status(self.data_dir)
+        except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
+            reason = (exc.strerror or exc) if isinstance(exc, OSError) else f"not valid JSON: {exc}"
+            return None, self._unreadable(f"{path}: cannot read the status ({reason})")
+        if status is None:
+            return None, None
+        bot = status.get("bot") if isinstance(status, dict) else None
+        if not isinstance(bot, dict):
+            return None, self._unreadable(f"{path}: not a status ('bot' is not an object)")
+        beat = bot.get("heartbeat_at")
+        at = _time(beat)
+        if beat is not None and at is None:
+            return None, self._unreadable(
+                f"{path}: not a status (bot.heartbeat_at {str(beat)[:40]!r} is not a time)")
+        with self._told_lock:
+            self._told = None
+        bot["running"] = self.running()
+        age = None if at is None else round(max(self.clock() - at, 0.0), 1)
+        bot["heartbeat_age_s"] = age
+        bot["heartbeat_stale"] = age is None or age > self.stale_after_s
+        return status, None
+
+    def _unreadable(self, problem: str) -> str:
+        with self._told_lock:
+            told, self._told = self._told, problem
+        if told != problem:
+            self.log.warning("dashboard: {}", problem)
+        return problem
 
     def account(self, name: str | None) -> AccountHandle:
         """The named account, or the only one; KeyError with the choices otherwise."""
