@@ -48,7 +48,9 @@ Binance's 2,400 weight a minute; at 15 s, 80 of the 120 a minute that 5 % allows
 RECHECK_ROUNDS = 3
 """A stop reported gone is skipped while its actor handles the report, and looked at again
 this many rounds after it when the actor still holds it resting (its lookup found it there:
-the watch's answer lagged); before, it was never looked at again while it stayed live."""
+the watch's answer lagged); before, it was never looked at again while it stayed live. Only
+once the actor has published since the report: an actor still busy with it (a slow exchange,
+a loaded machine) still shows the stop resting and was reported to a second time."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,8 +114,9 @@ class StopWatch:
         self.reported = 0
         """Stops found gone and reported to their actor."""
         self._round = 0
-        self._reported: dict[str, int] = {}
-        """Client order id -> the round it was reported gone in (`RECHECK_ROUNDS`)."""
+        self._reported: dict[str, tuple[int, Any]] = {}
+        """Client order id -> the round it was reported gone in and its actor's published
+        state then (`RECHECK_ROUNDS`)."""
         self._loop = Periodic(name="stop-watch", work=self.check_once, pace=self.pace,
                               look_s=interval_s, logger=logger, what="stop watch round",
                               monotonic=monotonic)
@@ -146,7 +149,8 @@ class StopWatch:
             if self._loop.stopping:
                 break
             reported = self._reported.get(stop.client_order_id)
-            if reported is not None and self._round - reported < RECHECK_ROUNDS:
+            if reported is not None and (self._round - reported[0] < RECHECK_ROUNDS
+                                         or self.views.get(stop.symbol) is reported[1]):
                 continue
             found = self._look(stop)
             if found is None:
@@ -162,9 +166,10 @@ class StopWatch:
             # has no record of at all: reconciliation treats a missing live order as canceled
             report = (OrderActivity(client_order_ids=(stop.client_order_id,)) if found
                       else Reconcile(reason=f"stop {stop.client_order_id} not on the exchange"))
+            published = self.views.get(stop.symbol)
             if self.deliver(stop.symbol, report):
                 self.deliver(stop.symbol, Timer())  # re-place (or close) in the same breath
-                self._reported[stop.client_order_id] = self._round
+                self._reported[stop.client_order_id] = (self._round, published)
                 self.reported += 1
                 gone += 1
         return gone

@@ -133,3 +133,31 @@ def test_a_stop_reported_gone_but_found_resting_is_watched_again(tmp_path):
         wait_until(lambda: [o.oid for o in bot.stops()] not in ([], [stop.oid]),
                    message="stop re-placed")
         assert bot.view().protected
+
+
+def test_a_reported_stop_is_not_reported_again_before_its_actor_published(tmp_path):
+    """A stop reported gone is looked at again RECHECK_ROUNDS rounds later if its actor still
+    holds it resting (the watch's answer may have lagged). An actor still busy with the report
+    (a slow exchange, a loaded machine: CI saw 250 ms at a 50 ms watch interval) has published
+    nothing since, so its stop still looks resting; it was reported a second time, a second
+    OrderActivity and Timer for a stop already being replaced. Looked at again only once the
+    actor published after the report."""
+    import dataclasses
+
+    with live_long(tmp_path) as bot:
+        (stop,) = bot.stops()
+        views = {BTC: bot.views[BTC]}  # the actor "busy": nothing published after the report
+        told: list[tuple[str, object]] = []
+
+        def deliver(symbol: str, message: object) -> bool:
+            told.append((symbol, message))
+            return True
+
+        sw = StopWatch(exchange=bot.gateway, views=views, deliver=deliver, interval_s=0.05,
+                       logger=logger)
+        bot.book.cancel(stop)
+        found = [sw.check_once() for _ in range(8)]
+        assert found == [1, 0, 0, 0, 0, 0, 0, 0] and sw.reported == 1
+        views[BTC] = dataclasses.replace(views[BTC])  # it published, still holding the stop
+        found = [sw.check_once() for _ in range(4)]
+        assert sum(found) == 1 and sw.reported == 2  # the lagged-answer case: looked at again
