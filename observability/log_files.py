@@ -33,6 +33,16 @@ def default_max_open_files() -> int:
     return max(64, min(8192, soft // 2))
 
 
+def _last_byte(path: Path) -> bytes | None:
+    """The file's last byte (None: unreadable, or gone meanwhile)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1)
+    except OSError:
+        return None
+
+
 class AppendFile:
     """An O_APPEND descriptor (0600) with an in-memory size counter and size-based rotation
     (``X.log`` -> ``X.log.1`` ... ``X.log.<retention>``), so no ``stat`` per write."""
@@ -46,9 +56,10 @@ class AppendFile:
         self._retention = retention
         self._os_write = write
         self._budget = budget  # the folder's cap: told after each rotation
-        self._fd = os.open(path, OPEN_FLAGS, 0o600)
-        self._size = os.fstat(self._fd).st_size
+        self._fd = -1
+        self._size = 0
         self._torn = False  # the last write stopped inside a line
+        self._reopen()
 
     def write(self, data: bytes) -> None:
         self.write_lines((data,))
@@ -125,6 +136,9 @@ class AppendFile:
     def _reopen(self) -> None:
         self._fd = os.open(self.path, OPEN_FLAGS, 0o600)
         self._size = os.fstat(self._fd).st_size
+        # a file left torn by the process before (kill -9 stops a write between two pages):
+        # the next write ends that line first, as after a failed write
+        self._torn = self._size > 0 and _last_byte(self.path) not in (b"\n", None)
 
     def close(self) -> None:
         if self._fd >= 0:

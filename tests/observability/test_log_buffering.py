@@ -257,7 +257,12 @@ def test_sigkill_loses_at_most_the_lines_of_the_last_50_ms(
     last_warning = max([int(n) for n, kind, _ in rows if kind == b"W"], default=-1)
     assert (last_warning >= 0) == bool(warning_every)
     for path in (tmp_path / "bot.log", tmp_path / "BTC_USDT_USDT.log"):
-        lines = read_lines(path)
+        data = path.read_bytes() if path.exists() else b""
+        # Linux stops a write to a file between two pages when the writer is killed, so the
+        # last line may be cut short (CI saw "... | line "): a piece of a line, never more
+        whole, _, cut = data.rpartition(b"\n")
+        assert LINE.match(cut.decode() + "0" * 30) or len(cut) < 40, (path, cut)
+        lines = whole.decode().splitlines() if whole or data.endswith(b"\n") else []
         assert all(LINE.match(line) for line in lines), path
         numbers = [int(line.rsplit(" ", 1)[1]) for line in lines]
         assert numbers == list(range(len(numbers))), f"{path}: not a gap-free prefix"

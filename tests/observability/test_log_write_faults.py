@@ -173,3 +173,25 @@ def test_a_deleted_account_folder_or_symbol_file_is_said_once_and_written_again(
 
 def _messages(path: Path) -> list[str]:
     return [line.split(" | ", 3)[3] for line in path.read_text().splitlines()]
+
+
+def test_a_line_left_cut_by_the_process_before_does_not_swallow_the_first_new_one(tmp_path):
+    """kill -9 can stop a write to a file between two pages, so the bot that starts next finds
+    its log files ending inside a line. Its first line used to be glued to that piece (one line
+    in the file, the new one's time and level in the middle of it); it starts a line of its
+    own, and a file that ends whole gets no empty line."""
+    torn = "2026-12-04T17:37:25.412Z | INFO | - | line 12"
+    (tmp_path / "bot.log").write_text(f"{torn}0\n{torn}")  # the second line cut short
+    whole = tmp_path / "BTC_USDT_USDT.log"
+    whole.write_text(f"{torn}0\n")
+    streams = LogStreams(tmp_path)
+    streams.attach("INFO")
+    try:
+        logger.bind(symbol="BTC/USDT:USDT").warning("after the restart")
+    finally:
+        streams.close()
+    lines = (tmp_path / "bot.log").read_text().splitlines()
+    assert lines[:2] == [f"{torn}0", torn]
+    assert LINE.match(lines[2]).groups() == ("WARNING", "BTC/USDT:USDT", "after the restart")
+    lines = whole.read_text().splitlines()
+    assert lines[0] == f"{torn}0" and LINE.match(lines[1]) and len(lines) == 2
