@@ -21,16 +21,15 @@ import hmac
 import io
 import json
 import socket
-import sys
 import threading
 import time
-from collections import deque
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from dashboard.auth import http_url
 from notifications.secret import one_line
+from signals.http_listener import SignalServer, SignalServer6, evict_idle
 from signals.limits import ConnectionCaps
 from signals.reject_throttle import RejectionThrottle
 from signals.router import SignalRouter
@@ -73,11 +72,12 @@ class SignalHttpServer:
                 "head_timeout": min(head_timeout_s, request_timeout_s),
             },
         )
-        server_class = _Server6 if ":" in host else _Server  # "::1" was a gaierror at start
+        # "::1" was a gaierror at start
+        server_class = SignalServer6 if ":" in host else SignalServer
         self._server = server_class((host, port), handler, bind_and_activate=True)
         self._server.owner = self
         self._server.conns = ConnectionCaps(max_connections, per_ip, evict_idle_after_s,
-                                            evict=_evict)
+                                            evict=evict_idle)
         self.max_connections = max_connections
         self._thread = threading.Thread(target=self._serve, name="signal-http", daemon=True)
         self._started = False
@@ -166,114 +166,6 @@ def _reasons(reasons: dict[str, int]) -> str:
     return ", ".join(f"{why} x{n}" for why, n in reasons.items())
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-    """listen() backlog: a wave of signals arrives at once (the default 5 drops connections)."""
-    owner: SignalHttpServer
-    conns: ConnectionCaps
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.closing: deque[tuple[socket.socket, float]] = deque()
-        """Refused connections, answered and half-closed, until the client hangs up (or 1 s)."""
-        self.next_log_held = 0.0
-        """When the serving loop next logs the counts held back (once a second)."""
-        super().__init__(*args, **kwargs)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        """A thread for the connection if the caps allow it (evicting an idle one if need be);
-        else a one-line JSON 503."""
-        ip = str(client_address[0]) if client_address else "?"
-        refused, evicted = self.conns.admit(request, ip, time.monotonic())
-        for victim_ip, idle_s in evicted:
-            self.owner.log_refused(
-                "idle connection closed", "signal endpoint: closed a connection from {} with no "
-                "request after {:.1f}s to make room", victim_ip, idle_s)
-        if refused is not None:
-            self.owner.log_refused("connection cap", "signal endpoint: connection from {} "
-                                   "refused: {}", ip, refused)
-            _answer_busy(request, refused)
-            self._linger(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.conns.leave(request)
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.conns.leave(request)
-
-    def _linger(self, sock: socket.socket) -> None:
-        """Close once the client has read the answer: closing with its request unread would
-        reset the connection and lose the answer."""
-        if len(self.closing) >= 256:
-            self.closing.popleft()[0].close()
-        self.closing.append((sock, time.monotonic() + 1.0))
-
-    def service_actions(self) -> None:
-        now, keep = time.monotonic(), deque[tuple[socket.socket, float]]()
-        if now >= self.next_log_held:
-            self.next_log_held = now + 0.25
-            self.owner.log_held(now)
-        while self.closing:
-            sock, until = self.closing.popleft()
-            if _drained(sock) or now >= until:
-                sock.close()
-            else:
-                keep.append((sock, until))
-        self.closing = keep
-
-    def server_close(self) -> None:
-        super().server_close()
-        while self.closing:
-            self.closing.popleft()[0].close()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """One line, never a traceback on stderr (a client that hung up mid-answer)."""
-        exc = sys.exc_info()[1]
-        self.owner.log_refused(
-            "request failed", "signal endpoint: request from {} failed: {}",
-            client_address[0] if client_address else "?", type(exc).__name__)
-
-
-def _answer_busy(sock: socket.socket, reason: str) -> None:
-    """A one-line JSON 503, sent without waiting (the send buffer of a new connection is empty)."""
-    body = json.dumps({"status": "rejected", "reason": reason}).encode("utf-8")
-    head = (f"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
-    try:
-        sock.send(head.encode("ascii") + body, socket.MSG_DONTWAIT)
-        sock.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-
-def _evict(sock: socket.socket) -> None:
-    """Answer an idle connection 503 and wake its thread from its read (it sees the end of
-    the stream, sends nothing more and ends)."""
-    _answer_busy(sock, "closed: no request in time, room made for another")
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-def _drained(sock: socket.socket) -> bool:
-    """Read what the client sent without waiting; True once it hung up (or failed)."""
-    try:
-        while sock.recv(65536, socket.MSG_DONTWAIT):
-            pass
-        return True
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
-
-
 class _DeadlineReader(io.RawIOBase):
     """The connection's reads, all before one deadline (a socket timeout bounds one read only,
     so a client sending a byte every few seconds would hold it forever)."""
@@ -297,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
     token: bytes
     max_body: int
     head_timeout: float
-    server: _Server
+    server: SignalServer
     server_version = "actorbot-signals"
 
     def setup(self) -> None:
@@ -400,7 +292,3 @@ class _Handler(BaseHTTPRequestHandler):
         """http.server's request log, control characters escaped (the request line is the
         client's, also one without a token: a terminal escape must not reach the log raw)."""
         self.owner.log.debug("signal endpoint: {}", one_line(format % args, 500))
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
