@@ -28,10 +28,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from loguru import Record
 
-import hashlib
 import math
 import os
-import re
 import sys
 import threading
 import time
@@ -54,6 +52,7 @@ from observability.log_files import (
 )
 from observability.log_flusher import Flusher
 from observability.log_format import LINE_FORMAT, Key, LineFormat, Pending, escaped, traceback_text
+from observability.log_paths import MAIN_LOG, safe_name, symbol_log_path
 from observability.log_tail import follow, tail_lines
 
 __all__ = [
@@ -66,10 +65,6 @@ __all__ = [
     "tail_lines",
 ]
 
-MAIN_LOG = "bot.log"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-_PLAIN = re.compile(r"[A-Za-z0-9.-]+(/[A-Za-z0-9.-]+(:[A-Za-z0-9.-]+)?)?")
-_ACCOUNT = re.compile(r"[a-z0-9_]+")
 FLUSH_INTERVAL_S = 0.02
 """The flusher thread writes pending lines this often."""
 MAX_DELAY_S = 0.05
@@ -79,43 +74,6 @@ UNLINK_CHECK_S = 1.0
 """How often a batch checks that bot.log was not deleted under the bot."""
 SYNC_LEVEL = 30
 """WARNING: a line at this level or above is written before its logging call returns."""
-
-
-def safe_name(symbol: str) -> str:
-    """File-name-safe form of a symbol, distinct for distinct symbols: ``BTC/USDT:USDT`` ->
-    ``BTC_USDT_USDT``. Only names of ``[A-Za-z0-9.-]`` and ccxt symbols of those (``BASE/QUOTE``,
-    ``BASE/QUOTE:SETTLE``) keep their plain form: it reads back to one symbol. Any other gets
-    ``__`` and 8 hex digits of its sha256 (``币安人生/USDT:USDT`` -> ``_____USDT_USDT__<hash>``); a
-    plain form never holds ``__``."""
-    symbol = str(symbol)
-    if not _PLAIN.fullmatch(symbol):
-        return _hashed(symbol)
-    name = _UNSAFE.sub("_", symbol)
-    if name.strip(".") == "" or name.lower() == MAIN_LOG[:-4]:
-        name = "_" + name  # never ".", ".." or a clash with bot.log
-    return name
-
-
-def _hashed(name: str) -> str:
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{_UNSAFE.sub('_', name)}__{digest}"
-
-
-def _account_dir(account: str) -> str:
-    """An account's folder: the config's account names (a-z, 0-9, _) as they are, but ``bot``
-    (``_bot``, as before); ``_bot`` and names the config refuses hashed as in ``safe_name``."""
-    if account == MAIN_LOG[:-4]:
-        return "_" + account
-    return account if _ACCOUNT.fullmatch(account) and account != "_bot" else _hashed(account)
-
-
-def symbol_log_path(logs_dir: Path, symbol: str | None, account: str | None = None) -> Path:
-    """``logs/<symbol>.log``; with an account ``logs/<account>/<symbol>.log`` (``symbol`` None:
-    that account's lines that name no symbol, ``logs/<account>/bot.log``)."""
-    if account is None:
-        return Path(logs_dir) / f"{safe_name(str(symbol))}.log"
-    name = MAIN_LOG if symbol is None else f"{safe_name(symbol)}.log"
-    return Path(logs_dir) / _account_dir(account) / name
 
 
 _FILE_FORMAT = "{message}"
