@@ -32,7 +32,8 @@ from runtime.account import AccountRuntime
 from runtime.exchanges import build_exchange
 from runtime.wiring import StartupError
 from storage.cluster_database import is_postgres_url, open_database, same_postgres_database
-from storage.leases import ClusterRegistry, LeaseStore
+from storage.cluster_registry import ClusterRegistry
+from storage.leases import LeaseStore
 from storage.opening import account_schema
 from storage.pg_lock import SchemaInUse, SchemaLock
 from storage.writer import WriterStopped

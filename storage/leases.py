@@ -73,7 +73,7 @@ class LeaseStore:
             f"FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
-        self._run(lambda: _created_once(lambda: self.db.execute_sql(_SCHEMA)))
+        self._run(lambda: created_once(lambda: self.db.execute_sql(_SCHEMA)))
 
     def acquire(self, account: str, owner: str) -> Lease | None:
         """Take the account if nobody holds it, or its lease expired more than the takeover
@@ -114,13 +114,13 @@ class LeaseStore:
             txn.__enter__()
         except peewee.PeeweeException as exc:
             self._drop_connection()
-            raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+            raise LeaseStoreUnavailable(f"lease database: {first_line(exc)}") from exc
         try:
             self.check(lease.account, lease.epoch, lease.owner)
         except BaseException as exc:
             self._abandon(txn, exc)
             if isinstance(exc, peewee.PeeweeException):
-                raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+                raise LeaseStoreUnavailable(f"lease database: {first_line(exc)}") from exc
             raise
         try:
             yield
@@ -187,7 +187,7 @@ class LeaseStore:
             return work()
         except peewee.PeeweeException as exc:
             self._drop_connection()
-            raise LeaseStoreUnavailable(f"lease database: {_first_line(exc)}") from exc
+            raise LeaseStoreUnavailable(f"lease database: {first_line(exc)}") from exc
 
     def _abandon(self, txn: Any, exc: BaseException) -> None:
         """Roll back a transaction whose fencing check did not pass (or could not run)."""
@@ -217,163 +217,15 @@ def _lease(row: tuple[Any, ...]) -> Lease:
                  previous_owner=previous, handed_over=len(row) > 6 and bool(row[6]))
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-_REGISTRY_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS cluster_nodes (
-    node VARCHAR(200) NOT NULL PRIMARY KEY,
-    pid BIGINT NOT NULL,
-    started_ms BIGINT NOT NULL,
-    seen_ms BIGINT NOT NULL,
-    accounts VARCHAR(4000) NOT NULL,
-    version VARCHAR(200) NOT NULL DEFAULT '',
-    ready INTEGER NOT NULL DEFAULT 1,
-    configured VARCHAR(4000) NOT NULL DEFAULT ''
-)""",
-    """CREATE TABLE IF NOT EXISTS cluster_takeovers (
-    account VARCHAR(64) NOT NULL,
-    epoch BIGINT NOT NULL,
-    node VARCHAR(200) NOT NULL,
-    previous_owner VARCHAR(200),
-    kind VARCHAR(20) NOT NULL,
-    acquired_ms BIGINT NOT NULL,
-    ready_ms BIGINT NOT NULL,
-    PRIMARY KEY (account, epoch)
-)""",
-)
-
-
-FORGET_MS = 3_600_000
-"""A node row not beaten for this long (a node killed without leaving) is deleted; until then
-`bot.py cluster` shows it as stale. Takeovers keep their own journal (cluster_takeovers)."""
-
-
-class ClusterRegistry:
-    """Which nodes are alive (a heartbeat row each, on the database clock) and the journal of
-    takeovers: what balancing reads and `bot.py cluster` shows."""
-
-    def __init__(self, db: peewee.Database, version: str = "",
-                 configured: list[str] | None = None) -> None:
-        """`version`: the code this process runs (runtime.wiring.running_version), written with
-        each heartbeat so `bot.py cluster` shows what every node runs (incident 12);
-        `configured`: the node's configured accounts (balancing assumes every node's are the
-        same, cluster/balance.py `AccountListWatch`)."""
-        self.db = db
-        self.version = version
-        self.configured = ",".join(sorted(configured or []))
-        now = now_ms_sql(db)
-        p = db.param
-        # a node id can be configured (cluster.node_id): the same row then belongs to a new
-        # process after a restart, whose pid, start and version replace the old ones (its first
-        # beat sets the start: a container's bot is pid 1 on every start)
-        beat = (
-            "INSERT INTO cluster_nodes (node, pid, started_ms, seen_ms, accounts, version, ready, "
-            f"configured) VALUES ({p}, {p}, {now}, {now}, {p}, {p}, {p}, {p}) ON CONFLICT (node) "
-            "DO UPDATE SET seen_ms = excluded.seen_ms, accounts = excluded.accounts, "
-            "pid = excluded.pid, version = excluded.version, ready = excluded.ready, "
-            "configured = excluded.configured")
-        self._first_beat_sql = beat + ", started_ms = excluded.started_ms"
-        self._beat_sql = beat
-        self._beaten = False
-        self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version, "
-                           "ready, configured FROM cluster_nodes ORDER BY node")
-        self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
-        self._forget_sql = f"DELETE FROM cluster_nodes WHERE seen_ms < {now} - {p}"
-        self._takeover_sql = (
-            "INSERT INTO cluster_takeovers (account, epoch, node, previous_owner, kind, "
-            f"acquired_ms, ready_ms) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {now}) "
-            "ON CONFLICT (account, epoch) DO NOTHING")
-        self._history_sql = (
-            "SELECT account, epoch, node, previous_owner, kind, acquired_ms, ready_ms "
-            f"FROM cluster_takeovers ORDER BY ready_ms DESC, account LIMIT {p}")
-        self._last_takeover_sql = (
-            "SELECT account, epoch, node, previous_owner, kind, acquired_ms, ready_ms "
-            "FROM cluster_takeovers WHERE kind = 'takeover' ORDER BY ready_ms DESC, account "
-            "LIMIT 1")
-
-    def create_tables(self) -> None:
-        def work() -> None:
-            with self.db.atomic():
-                for sql in _REGISTRY_SCHEMA:
-                    self.db.execute_sql(sql)
-                self._add_columns()
-        _guarded(self.db, lambda: _created_once(work))
-
-    def _add_columns(self) -> None:
-        """A registry created by an earlier release gets the later columns (version: '' until
-        a row beats; ready: 1, as older nodes never say otherwise; configured: '', unknown)."""
-        cursor = self.db.execute_sql("SELECT * FROM cluster_nodes WHERE 1 = 0")
-        have = {d[0] for d in cursor.description}
-        for name, ddl in (("version", "VARCHAR(200) NOT NULL DEFAULT ''"),
-                          ("ready", "INTEGER NOT NULL DEFAULT 1"),
-                          ("configured", "VARCHAR(4000) NOT NULL DEFAULT ''")):
-            if name not in have:  # (IF NOT EXISTS: PostgreSQL, where two nodes may start at
-                # once; SQLite has no cluster of processes to race)
-                guard = "IF NOT EXISTS " if isinstance(self.db, peewee.PostgresqlDatabase) else ""
-                self.db.execute_sql(f"ALTER TABLE cluster_nodes ADD COLUMN {guard}{name} {ddl}")
-
-    def heartbeat(self, node: str, pid: int, accounts: list[str], ready: bool = True) -> None:
-        """`ready` False: the node's account starts are failing (cluster/start_backoff.py), so
-        balancing does not count it as a node that can take a share."""
-        sql = self._beat_sql if self._beaten else self._first_beat_sql
-        params = (node, pid, ",".join(accounts), self.version, int(ready), self.configured)
-        _guarded(self.db, lambda: self._write((sql, params)))
-        self._beaten = True
-        try:  # its own transaction: tidying must never cost a beat (the next beat tries again)
-            _guarded(self.db, lambda: self._write((self._forget_sql, (FORGET_MS,))))
-        except LeaseStoreUnavailable:
-            pass
-
-    def leave(self, node: str) -> None:
-        _guarded(self.db, lambda: self._write((self._leave_sql, (node,))))
-
-    def nodes(self) -> tuple[int, list[dict[str, Any]]]:
-        """(database clock ms, one dict per registered node: node, pid, started_ms, seen_ms,
-        accounts, version, ready, configured (None: unknown)); a node is live while now -
-        seen_ms is within the lease TTL."""
-        rows = _guarded(self.db, lambda: self.db.execute_sql(self._nodes_sql).fetchall())
-        if not rows:
-            now_row = _guarded(
-                self.db, lambda: self.db.execute_sql(f"SELECT {now_ms_sql(self.db)}").fetchone())
-            return int(now_row[0]), []
-        return int(rows[0][5]), [
-            {"node": str(r[0]), "pid": int(r[1]), "started_ms": int(r[2]), "seen_ms": int(r[3]),
-             "accounts": [a for a in str(r[4]).split(",") if a], "version": str(r[6] or ""),
-             "ready": r[7] is None or bool(r[7]),
-             "configured": [a for a in str(r[8] or "").split(",") if a] or None}
-            for r in rows]
-
-    def record_takeover(self, lease: Lease, kind: str) -> None:
-        """Journal an acquisition once the account runs again (ready_ms: database clock)."""
-        params = (lease.account, lease.epoch, lease.owner, lease.previous_owner, kind,
-                  lease.renewed_at_ms)
-        _guarded(self.db, lambda: self._write((self._takeover_sql, params)))
-
-    def takeovers(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = _guarded(self.db,
-                        lambda: self.db.execute_sql(self._history_sql, (limit,)).fetchall())
-        return [dict(zip(_TAKEOVER_KEYS, r, strict=True)) for r in rows]
-
-    def last_takeover(self) -> dict[str, Any] | None:
-        """The latest acquisition of an expired lease (kind 'takeover'), however many
-        hand-overs and first starts came after it (those fill `takeovers`)."""
-        row = _guarded(self.db,
-                       lambda: self.db.execute_sql(self._last_takeover_sql).fetchone())
-        return None if row is None else dict(zip(_TAKEOVER_KEYS, row, strict=True))
-
-    def _write(self, *statements: Any) -> None:
-        with self.db.atomic():
-            for sql, params in statements:
-                self.db.execute_sql(sql, params)
 
 
 _CREATE_TRIES = 3
 
 
-def _created_once(create: Any) -> Any:
+def created_once(create: Any) -> Any:
     """Run `create` (CREATE TABLE IF NOT EXISTS ...), again after a concurrent creator won:
     on PostgreSQL the statement waits for a creator whose transaction is still open and then
     fails on a catalog index (pg_type's unique name) instead of finding the table, so nodes
@@ -385,23 +237,6 @@ def _created_once(create: Any) -> Any:
             if attempt == _CREATE_TRIES:
                 raise
     return None
-
-
-_TAKEOVER_KEYS = ("account", "epoch", "node", "previous_owner", "kind", "acquired_ms",
-                  "ready_ms")
-
-
-def _guarded(db: peewee.Database, work: Any) -> Any:
-    """Run `work`; a database error becomes LeaseStoreUnavailable (one line, connection
-    dropped so the next call opens a fresh one)."""
-    try:
-        return work()
-    except peewee.PeeweeException as exc:
-        try:
-            db.close()
-        except peewee.PeeweeException:
-            pass
-        raise LeaseStoreUnavailable(f"cluster database: {_first_line(exc)}") from exc
 
 
 def lease_check_in(db: peewee.Database, lease: Lease) -> None:

@@ -20,7 +20,7 @@ import psycopg
 
 from cluster import LeaseSettings, LeaseStore, open_database
 from exchange.ccxt.factory import DEFAULT_OPTIONS, point_api_at
-from storage.leases import ClusterRegistry
+from storage.cluster_registry import ClusterRegistry
 from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, REPO, free_port
 from tests.support.waiting import wait_until
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from cluster.lease import Lease, LeaseSettings
 from cluster.view import cluster_view, render
 from storage.cluster_database import open_database
-from storage.leases import ClusterRegistry, LeaseStore
+from storage.cluster_registry import ClusterRegistry
+from storage.leases import LeaseStore
 
 SETTINGS = LeaseSettings()
 

@@ -15,7 +15,7 @@ from cluster import Lease, LeaseStore, open_database
 from cluster.keeper import LeaseKeeper
 from cluster.node import ClusterNode
 from cluster.node_id_claim import NodeIdInUse, claim, live_holder
-from storage.leases import ClusterRegistry
+from storage.cluster_registry import ClusterRegistry
 from tests.cluster.leases_support import FAST
 from tests.support.waiting import wait_until
 

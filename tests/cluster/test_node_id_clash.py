@@ -15,7 +15,7 @@ from cluster.node_id_claim import EXTRA_WAIT_S, claim, live_holder
 from runtime.cluster_node import _claim
 from runtime.wiring import StartupError
 from storage.cluster_database import open_database
-from storage.leases import ClusterRegistry
+from storage.cluster_registry import ClusterRegistry
 from tests.support.waiting import wait_until
 
 TTL_MS = 2000  # a live twin beats every 50 ms: a loaded CI machine must not stall it this long

@@ -13,7 +13,7 @@ from loguru import logger
 
 from cluster import LeaseStore, LeaseStoreUnavailable, open_database
 from cluster.node import ClusterNode
-from storage.leases import ClusterRegistry
+from storage.cluster_registry import ClusterRegistry
 from tests.cluster.leases_support import FAST
 from tests.exchange.paper_server.server_support import free_port
 

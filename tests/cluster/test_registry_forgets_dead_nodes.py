@@ -12,7 +12,8 @@ import peewee
 from cluster.lease import Lease, LeaseSettings
 from cluster.view import cluster_view, render
 from storage.cluster_database import open_database
-from storage.leases import ClusterRegistry, LeaseStore
+from storage.cluster_registry import ClusterRegistry
+from storage.leases import LeaseStore
 
 SETTINGS = LeaseSettings()
 HOUR_MS = 3_600_000

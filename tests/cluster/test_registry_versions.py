@@ -10,7 +10,8 @@ import psycopg
 from cluster.lease import LeaseSettings
 from cluster.view import cluster_view, render
 from storage.cluster_database import open_database
-from storage.leases import ClusterRegistry, LeaseStore
+from storage.cluster_registry import ClusterRegistry
+from storage.leases import LeaseStore
 
 SETTINGS = LeaseSettings()
 OLD_TABLE = """CREATE TABLE cluster_nodes (

@@ -20,7 +20,7 @@ from loguru import logger
 from cluster import Lease, LeaseStore, LeaseStoreUnavailable, open_database
 from cluster.keeper import LeaseKeeper
 from cluster.node import ClusterNode
-from storage.leases import ClusterRegistry
+from storage.cluster_registry import ClusterRegistry
 from tests.cluster.leases_support import FAST
 from tests.support.waiting import wait_until
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import psycopg
 
 from cluster import LeaseSettings, LeaseStore, open_database
-from storage.leases import _REGISTRY_SCHEMA, _SCHEMA, ClusterRegistry
+from storage.cluster_registry import _REGISTRY_SCHEMA, ClusterRegistry
+from storage.leases import _SCHEMA
 
 
 def created_behind_another_creator(url: str, statements: tuple[str, ...],
