@@ -19,6 +19,7 @@ from typing import Any
 from cluster.balance import AccountListWatch, NodeSeen, live_nodes, share, to_hand_over
 from cluster.keeper import LeaseBackend, LeaseChanged, LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
+from cluster.node_ready import journal_when_ready
 from cluster.node_types import (
     AccountHandle,
     Announce,
@@ -36,10 +37,6 @@ __all__ = ["AccountHandle", "Announce", "ClusterNode", "Held", "Registry", "Star
 _WATCHDOG_S = 0.1
 """How often the node thread looks for accounts whose lease lapsed (a lock and a clock read
 per held account)."""
-_READY_TIMEOUT_S = 120.0
-_READY_POLL_S = 0.02
-"""How often a newly started account is asked whether it runs (a cheap read of its
-supervisor's child states)."""
 
 class ClusterNode:
     def __init__(
@@ -277,39 +274,11 @@ class ClusterNode:
         self._backoff.started(account)
         with self._lock:
             self._held[account] = Held(lease=lease, handle=handle, started_at=time.time())
-        threading.Thread(target=self._when_ready, args=(account, lease, handle, kind),
-                         name=f"ready-{account}", daemon=True).start()
-
-    def _when_ready(self, account: str, lease: Lease, handle: AccountHandle, kind: str) -> None:
-        """Journal the acquisition once the account runs (every symbol restored and
-        reconciled): its ready time is what a takeover costs."""
-        deadline = time.monotonic() + _READY_TIMEOUT_S
-        while not handle.ready():
-            held = self.held().get(account)
-            if held is None or held.handle is not handle:
-                return  # stopped again before it ran (lease lost, node stopping)
-            if time.monotonic() > deadline:
-                self._log.warning("{}: not running {:.0f}s after epoch {} began", account,
-                                  _READY_TIMEOUT_S, lease.epoch)
-                return
-            time.sleep(_READY_POLL_S)
-        # the account's own journal first, then the cluster table: a node killed between the
-        # two leaves a journaled takeover the table lacks, never a recorded one unjournaled.
-        # An account stopped again before it could journal (its lease lost right after it ran)
-        # is recorded in neither.
-        if kind == "takeover" and not self._announce(
-                account, f"account {account} taken over by node {self.node_id} at epoch "
-                f"{lease.epoch} from {lease.previous_owner}",
-                {"epoch": lease.epoch, "previous_owner": lease.previous_owner}):
-            self._log.warning("{}: takeover at epoch {} not journaled: the account stopped "
-                              "here before it could be", account, lease.epoch)
-            return
-        try:
-            self._registry.record_takeover(lease, kind)
-        except LeaseStoreUnavailable as exc:
-            self._log.warning("{}: takeover not journaled in the cluster table: {}", account,
-                              exc)
-        self._log.info("{}: running at epoch {} ({})", account, lease.epoch, kind)
+        threading.Thread(target=journal_when_ready, name=f"ready-{account}", daemon=True,
+                         args=(account, lease, handle, kind),
+                         kwargs={"node_id": self.node_id, "held": self.held,
+                                 "announce": self._announce, "registry": self._registry,
+                                 "log": self._log}).start()
 
     def _stop_account(self, account: str, why: str) -> None:
         """Stop the account if it runs here. Never raises (the caller's lease bookkeeping must

@@ -1,0 +1,54 @@
+"""Journaling a node's acquisition of an account once the account runs.
+
+Run on its own thread per start (`ClusterNode._take`): it waits until every symbol is restored
+and reconciled, then journals a takeover in the account's journal and the acquisition in the
+cluster table; its ready time is what a takeover costs. Split out of cluster/node.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cluster.lease import Lease, LeaseStoreUnavailable
+from cluster.node_types import AccountHandle, Announce, Held, Registry
+
+_READY_TIMEOUT_S = 120.0
+_READY_POLL_S = 0.02
+"""How often a newly started account is asked whether it runs (a cheap read of its
+supervisor's child states)."""
+
+
+def journal_when_ready(account: str, lease: Lease, handle: AccountHandle, kind: str, *,
+                       node_id: str, held: Callable[[], dict[str, Held]], announce: Announce,
+                       registry: Registry, log: Any) -> None:
+    """Journal the acquisition once the account runs (every symbol restored and
+    reconciled): its ready time is what a takeover costs. `held`: the node's accounts now
+    (an account stopped again, or started anew, before it ran is not journaled)."""
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while not handle.ready():
+        now_held = held().get(account)
+        if now_held is None or now_held.handle is not handle:
+            return  # stopped again before it ran (lease lost, node stopping)
+        if time.monotonic() > deadline:
+            log.warning("{}: not running {:.0f}s after epoch {} began", account,
+                        _READY_TIMEOUT_S, lease.epoch)
+            return
+        time.sleep(_READY_POLL_S)
+    # the account's own journal first, then the cluster table: a node killed between the
+    # two leaves a journaled takeover the table lacks, never a recorded one unjournaled.
+    # An account stopped again before it could journal (its lease lost right after it ran)
+    # is recorded in neither.
+    if kind == "takeover" and not announce(
+            account, f"account {account} taken over by node {node_id} at epoch "
+            f"{lease.epoch} from {lease.previous_owner}",
+            {"epoch": lease.epoch, "previous_owner": lease.previous_owner}):
+        log.warning("{}: takeover at epoch {} not journaled: the account stopped "
+                    "here before it could be", account, lease.epoch)
+        return
+    try:
+        registry.record_takeover(lease, kind)
+    except LeaseStoreUnavailable as exc:
+        log.warning("{}: takeover not journaled in the cluster table: {}", account, exc)
+    log.info("{}: running at epoch {} ({})", account, lease.epoch, kind)
