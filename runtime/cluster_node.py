@@ -1,14 +1,14 @@
 """`python bot.py run` with `[cluster] enabled = true`: this process is one node of a cluster.
 
 The node runs only the accounts whose lease it holds (cluster/node.py). Each account runs as in
-a single bot (AccountRuntime: restore, reconcile, supervise), with three differences: its
-exchange port is fenced by the lease (FencedExchange), its client order ids carry the lease
-epoch, and its exchange timeout is the cluster's (it is part of every takeover's wait).
+a single bot (AccountRuntime: restore, reconcile, supervise; runtime/node_accounts.py), with
+three differences: its exchange port is fenced by the lease (FencedExchange), its client order
+ids carry the lease epoch, and its exchange timeout is the cluster's (it is part of every
+takeover's wait).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -17,28 +17,21 @@ from typing import Any
 
 from loguru import logger
 
-from cluster.commit_fence import CommitFence
-from cluster.fenced_port import FencedExchange, lease_guard
-from cluster.keeper import EpochKeeper, LeaseHolder
-from cluster.lease import Lease, LeaseLost, LeaseSettings, LeaseStoreUnavailable, new_node_id
-from cluster.node import ClusterNode, StartAbandoned
+from cluster.lease import LeaseLost, LeaseSettings, LeaseStoreUnavailable, new_node_id
+from cluster.node import ClusterNode
 from cluster.node_id_claim import NodeIdInUse, claim
 from cluster.view import cluster_view
-from config.secrets import secret_env_names
 from config.settings import Settings
 from protections.guard import ACCOUNT_SUBJECT
 from runtime import wiring
 from runtime.account import AccountRuntime
-from runtime.exchanges import build_exchange
+from runtime.node_accounts import NodeAccount, NodeAccounts
 from runtime.wiring import StartupError
-from storage.cluster_database import is_postgres_url, open_database, same_postgres_database
+from storage.cluster_database import open_database
 from storage.cluster_registry import ClusterRegistry
 from storage.leases import LeaseStore
-from storage.opening import account_schema
-from storage.pg_lock import SchemaInUse, SchemaLock
 from storage.writer import WriterStopped
-from supervision.child import ChildState
-from trading.client_ids import EPOCH_RESERVE, check_epoch_fits, check_fits, epoch_tag
+from trading.client_ids import EPOCH_RESERVE, check_fits, epoch_tag
 
 
 def lease_settings(s: Settings) -> LeaseSettings:
@@ -116,111 +109,6 @@ def check_timing(lease: LeaseSettings, accounts: list[Settings]) -> None:
         logger.warning("cluster: a takeover waits up to {:.1f}s after a node's last renewal "
                        "(lease_ttl_s + exchange_timeout_ms) before the restore even starts",
                        bound)
-
-
-class NodeAccount:
-    """An account runtime as the cluster node drives it."""
-
-    def __init__(self, runtime: AccountRuntime, keeper: Any = None) -> None:
-        self.runtime = runtime
-        self.keeper = keeper
-
-    def ready(self) -> bool:
-        """Every symbol actor restored, reconciled and running (or quarantined: that symbol
-        waits for a person, the others trade)."""
-        sup = self.runtime.sup
-        done = (ChildState.RUNNING, ChildState.QUARANTINED)
-        return sup is not None and all(c.state in done for c in list(sup.children.values()))
-
-    def stop(self) -> list[str]:
-        """Stop the actors. When the lease lapsed (its database did not answer in time) or the
-        status read found the database not answering, the account's database calls in flight
-        are aborted first: each would otherwise hold this stop (on the node thread, which
-        watches every lease) up to its deadline, and no commit of a lapsed lease could pass
-        its fence anyway."""
-        repo = self.runtime.repo
-        lapsed = self.keeper is not None and not self.keeper.may_act()
-        if repo is not None and (lapsed or repo.unreachable is not None):
-            repo.abort()
-        return self.runtime.stop()
-
-    def close(self) -> None:
-        self.runtime.close()
-
-
-class NodeAccounts:
-    """Starts one account under a lease, the way a single bot starts it."""
-
-    def __init__(self, settings: Settings, accounts: list[Settings], data_dir: Path,
-                 database_url: str) -> None:
-        self._settings = settings
-        self.fence_in_database = same_postgres_database(settings.storage.url, database_url)
-        """The accounts' storage is the leases' database: every commit checks the lease row."""
-        if is_postgres_url(settings.storage.url) and not self.fence_in_database:
-            logger.warning("cluster: storage.url and cluster.database_url name different "
-                           "databases: commits are fenced by the node's own deadline only")
-        self._by_name = {a.bot.account: (i, a) for i, a in enumerate(accounts)}
-        self._data_dir = data_dir
-
-    def __call__(self, account: str, lease: Lease, keeper: LeaseHolder) -> NodeAccount:
-        i, a = self._by_name[account]
-        check_epoch_fits(account, list(a.symbol_list), lease.epoch)  # before anything opens
-        s = self._settings
-        if is_postgres_url(a.storage.url):
-            refuse_outside_bot(a.storage.url, account)
-        holder = EpochKeeper(keeper, lease)  # this lease's epoch only, never a later one
-        runtime = AccountRuntime(
-            a, self._data_dir, logger=logger, tagged=s.has_accounts,
-            config_key=f"accounts[{i}]." if s.has_accounts else "",
-            build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), holder),
-            epoch=lease.epoch,
-            commit_guard=CommitFence(holder, in_database=self.fence_in_database),
-            exchange_guard=lambda: lease_guard(holder),  # each retry, not only each call
-            secret_env=secret_env_names(s))
-        start_runtime(runtime)
-        return NodeAccount(runtime, holder)
-
-
-def refuse_outside_bot(url: str, account: str) -> None:
-    """Raise StartupError when a bot outside the cluster (cluster.enabled = false, same
-    storage.url) holds the account's schema lock: it trades the account, so this node must not
-    (a lease alone never sees such a bot; it checks the lease in turn, storage/pg_lock.py)."""
-    lock = SchemaLock(url, account_schema(account), f"account {account}", grace_s=0)
-    try:
-        lock.acquire()
-    except SchemaInUse as exc:
-        raise StartupError(f"{exc}; not started on this cluster node") from None
-    lock.release()
-
-
-def start_runtime(runtime: Any) -> None:
-    """Open, build and start an AccountRuntime. If that fails, close it, after stopping what
-    `start` had started; raise StartAbandoned when some of that did not stop (an actor may
-    be mid-request: the node then lets the lease expire instead of releasing it)."""
-    started = False
-    try:
-        runtime.open()
-        runtime.build()
-        started = True
-        runtime.start()
-    except BaseException as exc:
-        stuck = _stop_started(runtime) if started else []
-        runtime.close()
-        if stuck:
-            raise StartAbandoned(f"start failed ({exc}) and did not stop cleanly: "
-                                 f"{', '.join(stuck)}") from exc
-        raise
-
-
-def _stop_started(runtime: Any) -> list[str]:
-    """Stop a runtime whose start failed part-way: what did not stop cleanly."""
-    try:
-        return list(runtime.stop())
-    except Exception as exc:  # noqa: BLE001 - e.g. a part start() never reached (no thread)
-        with contextlib.suppress(Exception):
-            if runtime.sup is not None:
-                runtime.sup.stop()  # the actors at least
-        return [f"stop raised {type(exc).__name__}: {exc}"]
 
 
 def _claim(registry: ClusterRegistry, node_id: str, ttl_ms: int,

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from config.loader import load_settings
-from runtime.cluster_node import NodeAccounts, check_node, node_settings
+from runtime.cluster_node import check_node, node_settings
+from runtime.node_accounts import NodeAccounts
 from tests.cluster.leases_support import make_keeper, make_store, running, wait_acting
 from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
 from trading.client_ids import EPOCH_RESERVE

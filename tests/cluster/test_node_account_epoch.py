@@ -15,7 +15,8 @@ import pytest
 
 from cluster import LeaseLost
 from config.loader import load_settings
-from runtime.cluster_node import NodeAccounts, node_settings
+from runtime.cluster_node import node_settings
+from runtime.node_accounts import NodeAccounts
 from tests.cluster.leases_support import make_keeper, make_store, running, wait_acting
 from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
 from tests.support.waiting import wait_until

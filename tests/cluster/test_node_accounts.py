@@ -12,8 +12,9 @@ import pytest
 
 from cluster.node import StartAbandoned
 from config.loader import load_settings
-from runtime.cluster_node import NodeAccounts, database_url, start_runtime
+from runtime.cluster_node import database_url
 from runtime.cluster_node import node_settings as for_node
+from runtime.node_accounts import NodeAccounts, start_runtime
 from storage.cluster_database import same_postgres_database
 from tests.cluster.test_node_settings import config
 

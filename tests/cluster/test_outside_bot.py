@@ -15,7 +15,8 @@ import pytest
 from cluster import LeaseSettings, LeaseStore, open_database
 from cluster.keeper import LeaseKeeper
 from config.loader import load_settings
-from runtime.cluster_node import NodeAccounts, node_settings
+from runtime.cluster_node import node_settings
+from runtime.node_accounts import NodeAccounts
 from runtime.wiring import StartupError
 from storage.pg_lock import SchemaLock
 from tests.e2e.bot_process import start_bot, write_config
