@@ -8,8 +8,6 @@ signal to one account) and the run loop that writes the status dump and applies 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -367,40 +365,3 @@ class AccountRuntime:
                 repo=repo, sup=sup, log=self.log, guard=self.guard, journal=journal_control
             )
         applier.apply()
-
-
-STOP_ALL_TIMEOUT_S = 60.0
-"""How long `stop_all` waits for the accounts to stop."""
-
-
-def stop_all(accounts: list[AccountRuntime], log: Any,
-             timeout_s: float = STOP_ALL_TIMEOUT_S) -> None:
-    """Stop every account at once (each on its own thread), so one slow account does not hold
-    the others' shutdown back."""
-    results: dict[str, list[str]] = {}
-
-    def stop(account: AccountRuntime) -> None:
-        try:
-            results[account.name] = account.stop()
-        except Exception as exc:  # noqa: BLE001 - the other accounts still stop
-            log.opt(exception=exc).error("account {} did not stop cleanly: {}", account.name, exc)
-
-    threads = [threading.Thread(target=stop, args=(a,), name=f"stop-{a.name}") for a in accounts]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout_s
-    for t in threads:
-        t.join(max(deadline - time.monotonic(), 0.1))
-    for name, stuck in results.items():
-        if stuck:
-            log.error(
-                "actors did not stop in time{}: {}",
-                "" if len(accounts) == 1 else f" in {name}",
-                ", ".join(stuck),
-            )
-    for account, t in zip(accounts, threads, strict=True):
-        if t.is_alive():  # its stop() has not returned: nothing above names what is stuck
-            log.error(
-                "account {} did not stop within {:g} s (an actor or an emergency close still "
-                "running); its positions keep their exchange stops, the next start reconciles",
-                account.name, timeout_s)

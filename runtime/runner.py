@@ -17,10 +17,11 @@ from config.secrets import secret_env_names
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
 from runtime.exchanges import check_shared_feeds, feed_sharers
 from runtime.private_files import make_files_private, make_private
 from runtime.status_writer import StatusWriter
+from runtime.stop_accounts import stop_all
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
 from storage.opening import account_schema
 from storage.pg_lock import SchemaLock

@@ -13,7 +13,8 @@ from loguru import logger
 from actors.messages import ExternalSignal
 from actors.symbol_actor import SymbolActor
 from config.loader import load_settings
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
+from runtime.stop_accounts import stop_all
 from storage import queries
 from tests.support.waiting import wait_until
 from trading.model import Side

@@ -19,8 +19,9 @@ from pathlib import Path
 from loguru import logger
 
 from config.loader import load_settings
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
 from runtime.emergency import OWED
+from runtime.stop_accounts import stop_all
 from storage import queries
 from tests.runtime.emergency_victim import BTC
 from tests.support.waiting import wait_until

@@ -10,7 +10,8 @@ from loguru import logger
 
 from actors.wake_pacer import shared_pacer
 from config.loader import load_settings
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
+from runtime.stop_accounts import stop_all
 
 CONFIG = """
 [bot]

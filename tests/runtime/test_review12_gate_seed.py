@@ -17,7 +17,8 @@ from loguru import logger
 
 from config.loader import load_settings
 from exchange import errors
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
+from runtime.stop_accounts import stop_all
 from storage import grid_codec, queries
 from storage.repository import Repository
 from tests.actors.test_entry_gate import SYMBOLS, enter, open_symbols, skipped_by_cap

@@ -14,8 +14,9 @@ from typing import Any
 from loguru import logger
 
 from config.loader import load_settings
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
 from runtime.exchanges import build_paper
+from runtime.stop_accounts import stop_all
 from tests.support.configs import QUIET_PAPER, account
 from tests.support.faulty_exchange import FaultyExchange
 from tests.support.waiting import wait_until

@@ -19,7 +19,8 @@ from pathlib import Path
 from loguru import logger
 
 from config.loader import load_settings
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
+from runtime.stop_accounts import stop_all
 from signals.wiring import SignalsConfig, build_account_signal_services
 from storage import queries
 from supervision.child import ChildState

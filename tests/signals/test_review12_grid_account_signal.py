@@ -13,7 +13,8 @@ from pathlib import Path
 from loguru import logger
 
 from config.loader import load_settings
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
+from runtime.stop_accounts import stop_all
 from signals.wiring import SignalsConfig, build_account_signal_services
 from storage import queries
 from tests.signals.support import TOKEN, post

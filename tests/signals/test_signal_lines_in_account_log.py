@@ -16,7 +16,8 @@ from loguru import logger
 
 from config.loader import load_settings
 from observability.log_streams import LogStreams
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
+from runtime.stop_accounts import stop_all
 from signals.wiring import SignalsConfig, build_account_signal_services
 from tests.signals.support import TOKEN, post
 from tests.support.waiting import wait_until

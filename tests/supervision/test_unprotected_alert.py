@@ -20,8 +20,9 @@ from loguru import logger
 from actors.messages import ExternalSignal
 from config.loader import load_settings
 from exchange import errors
-from runtime.account import AccountRuntime, stop_all
+from runtime.account import AccountRuntime
 from runtime.exchanges import build_paper
+from runtime.stop_accounts import stop_all
 from tests.support.faulty_exchange import FaultyExchange, params_of
 from tests.support.waiting import wait_until
 from trading.model import Side
