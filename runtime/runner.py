@@ -18,28 +18,22 @@ from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime
+from runtime.bot_locks import account_lock_path, schema_locks, shared_files
 from runtime.exchanges import check_shared_feeds, feed_sharers
 from runtime.private_files import make_files_private, make_private
 from runtime.status_writer import StatusWriter
 from runtime.stop_accounts import stop_all
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
-from storage.opening import account_schema
 from storage.pg_lock import SchemaLock
 from supervision.child import ChildState
 from supervision.instance_lock import FileLock, InstanceLock
 from supervision.status import combine_status
 
-LOCKS_DIR = "locks"
 ACTORS_START_WAIT_S = 30.0
 """The signal receiver waits at most this long for every actor to run (bot.py run)."""
 EXIT_LOCK_LOST = 3
 """bot.py's exit code for an account another bot holds (runtime/cli.py EXIT_LOCKED): the bot
 stopped because its schema lock was taken over."""
-
-
-def account_lock_path(data_dir: Path, account: str) -> Path:
-    """The per-account lock: no two bots trade one account from one data dir."""
-    return data_dir / LOCKS_DIR / f"{account}.lock"
 
 
 def data_dir_problem(data_dir: Path) -> str | None:
@@ -62,37 +56,6 @@ def data_dir_problem(data_dir: Path) -> str | None:
         if not os.access(path, os.W_OK | os.X_OK):
             return f"{what} {path}: cannot write in it (permission denied){hint}"
     return None
-
-
-def shared_files(
-    settings: Settings, data_dir: Path, role: ProcessRole | None = None
-) -> list[Path]:
-    """The files a bot must own alone: each account's database and paper exchange store. They
-    are locked themselves (not only the data dir), so a config whose absolute storage.path or
-    paper.store points at a running bot's files is refused (issue 16 item 10)."""
-    paths: dict[str, Path] = {}
-    for account in settings.account_settings():
-        if role is not None and not role.runs(account.bot.account):
-            continue  # another worker's account: that worker locks its files
-        # a PostgreSQL-backed account has no database file (its account lock still holds)
-        files = [] if account.storage.url else [account.resolve(account.storage.path)]
-        if account.exchange.id == "paper":
-            store = Path(account.paper.store).expanduser()
-            files.append(store if store.is_absolute() else data_dir / store)
-        for path in files:
-            paths.setdefault(os.path.realpath(path), path)  # one lock per file, however named
-    return list(paths.values())
-
-
-def schema_locks(settings: Settings, role: ProcessRole | None = None) -> list[SchemaLock]:
-    """Each PostgreSQL-backed account's schema lock (storage/pg_lock.py): a bot with another
-    data dir meets no file of this one. Not for cluster nodes (their leases own accounts)."""
-    return [
-        SchemaLock(a.storage.url, account_schema(a.bot.account), f"account {a.bot.account}",
-                   lease_account=a.bot.account, lease_url=a.cluster.database_url)
-        for a in settings.account_settings()
-        if a.storage.url and (role is None or role.runs(a.bot.account))
-    ]
 
 
 class Bot:

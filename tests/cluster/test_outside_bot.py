@@ -163,7 +163,7 @@ def test_a_bot_outside_the_cluster_sees_a_lease_kept_in_cluster_database_url(
     """The leases may live in another database than the accounts' storage
     (cluster.database_url). A copied node config with `enabled = false` names it: the bot looks
     for the lease there, not only in storage.url's database (which has no leases table)."""
-    from runtime.runner import schema_locks
+    from runtime.bot_locks import schema_locks
     from storage.pg_lock import LeasedToNode
     from tests.support.postgres import fresh_database, server_url
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from config.loader import load_settings
 from runtime.account import AccountRuntime
-from runtime.runner import Bot, shared_files
+from runtime.bot_locks import shared_files
+from runtime.runner import Bot
 from supervision.instance_lock import FileInUse, FileLock
 
 STALL = threading.Event()

@@ -7,7 +7,7 @@ import pytest
 
 from config.errors import ConfigError
 from config.loader import load_settings
-from runtime.runner import shared_files
+from runtime.bot_locks import shared_files
 
 
 def config(tmp_path, storage: str, accounts: str = ""):  # noqa: ANN001, ANN201
