@@ -138,7 +138,10 @@ def test_a_bot_whose_lock_session_was_cut_stops_if_a_node_took_the_account_meanw
     lost: list[str] = []
     lock.keep(lost.append)
     space, key = lock_keys("bot_main")
+    # this test's database only: the lock's keys are the same in another test's database on
+    # the same server (CI runs 4 at once), and that holder made two rows
     holders = ("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+               "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                "AND classid = %s::bigint::oid AND objid = %s::bigint::oid")
     try:
         with psycopg.connect(pg_url, autocommit=True) as admin:
