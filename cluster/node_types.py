@@ -12,7 +12,7 @@ from cluster.lease import Lease
 
 
 class AccountHandle(Protocol):
-    """A running account as the node drives it (runtime/cluster_node.py NodeAccount)."""
+    """A running account as the node drives it (runtime/node_accounts.py NodeAccount)."""
 
     def ready(self) -> bool:
         """True once every symbol of the account is restored, reconciled and running."""
@@ -24,7 +24,7 @@ class AccountHandle(Protocol):
 
 
 class Registry(Protocol):
-    """What the node needs from `storage.leases.ClusterRegistry`."""
+    """What the node needs from `storage.cluster_registry.ClusterRegistry`."""
 
     def heartbeat(self, node: str, pid: int, accounts: list[str], ready: bool = True) -> None:
         ...

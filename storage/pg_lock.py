@@ -111,7 +111,7 @@ class SchemaLock:
         self.lease_account = lease_account
         """A bot outside a cluster: also refuse when a cluster node holds this account's lease
         in the same database (`LeasedToNode`; the node checks this lock in turn before it
-        starts the account, runtime/cluster_node.py, so one of the two always sees the other)."""
+        starts the account, runtime/node_accounts.py, so one of the two always sees the other)."""
         self.lease_url = lease_url
         """The config's cluster.database_url: the leases are looked for there too (a cluster
         whose leases live in another database than the accounts' storage)."""
@@ -175,7 +175,7 @@ class SchemaLock:
 
     def _check_after_cut(self) -> None:
         """While the lock's session was cut the lock was free, so a cluster node's start check
-        (runtime/cluster_node.py refuse_outside_bot) passed: taken again, the leases are read
+        (runtime/node_accounts.py refuse_outside_bot) passed: taken again, the leases are read
         again, as at `acquire`, until that read succeeds (LeasedToNode: a node runs it now)."""
         if not self._unchecked or self.lease_account is None:
             return
