@@ -170,21 +170,37 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
     )
 
 
-def position(raw: Raw) -> VenuePosition:
+SIZE_KEYS: dict[str, tuple[str, ...]] = {
+    "bybit": ("size",),  # /v5/position/list and the `position` topic
+    "binanceusdm": ("positionAmt", "pa"),  # positionRisk; ACCOUNT_UPDATE
+}
+"""By ccxt exchange id: the raw position keys that carry a position's size. Where the raw
+row has none of them, ccxt 4.5.90's `safe_position` makes one up (notional / mark price;
+on an isolated row, from the margins and the liquidation price): never a size to trade on.
+Another venue's rows are taken as ccxt reads them."""
+
+
+def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
     """An entry price the venue left empty or zero (Bybit answers `avgPrice: ""` in some
     states; ccxt then gives None) is None: unknown, never a price of 0. A row without its size
     (ccxt's `contracts` None: Binance's `positionAmt`, Bybit's `size` missing) is flat only
     when nothing else in it says a position is held (a side, an entry price); otherwise it
     cannot be read: taken as size 0 it was dropped as flat, and an emergency close found 'no
     position on the exchange' for one that was there. A held row without its side (ccxt's
-    side None) cannot be read either."""
+    side None) cannot be read either. A row of `exchange_id` without any of its `SIZE_KEYS`
+    has no size, whatever ccxt estimated (its estimate from a stale or garbled notional sized
+    the position's stop and close)."""
     side = str(raw.get("side")).lower()
     hedged = bool(raw.get("hedged"))
-    named = position_side(raw.get("info"))
+    info = raw.get("info")
+    named = position_side(info)
     if named is None:
         named = PositionSide(side) if hedged else PositionSide.NET
     entry = _num(raw, "entryPrice")
     contracts = _num(raw, "contracts")
+    size_keys = SIZE_KEYS.get(exchange_id or "", ())
+    if size_keys and not any(_str((info or {}).get(key)) for key in size_keys):
+        contracts = None  # ccxt's estimate, not the venue's size
     if contracts is None and (side in ("long", "short") or (entry is not None and entry > 0)):
         raise ccxt.BadResponse(f"{raw.get('symbol')} {side} position without its size")
     if contracts and side not in ("long", "short"):  # held, but neither long nor short:

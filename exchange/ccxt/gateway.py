@@ -291,7 +291,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         raw = shared.get() if shared is not None else self._run(
             lambda ex: [r for p in reads for r in ex.fetch_positions(symbols, p)],
             "fetch_positions")
-        positions = [p for p in map(convert.position, raw) if p.contracts != 0]
+        positions = [p for p in (convert.position(r, self.id) for r in raw) if p.contracts != 0]
         self.active.observed(positions, None if shared is not None else symbols)
         return [p for p in positions if symbols is None or p.symbol in symbols]
 

@@ -349,7 +349,7 @@ class VenueStreams:
         cache = self._ex.positions
         raw = [p for c in cache.values() for p in c] if isinstance(cache, dict) else list(cache)
         latest: dict[tuple[str, PositionSide], VenuePosition] = {}
-        for p in self._each(raw, convert.position, "position"):
+        for p in self._each(raw, lambda r: convert.position(r, self._ex.id), "position"):
             if p.symbol not in self._wanted:
                 continue
             key = (p.symbol, p.position_side)

@@ -108,6 +108,9 @@ class BinanceVenue:
         its order state and user-data stream: the order reads filled, its trades not yet)."""
         self._traded_at: dict[str, float] = {}
         book.listeners.append(self._note_trade)
+        self.size_left_out: set[str] = set()
+        """Symbols whose position rows come without `positionAmt` (a damaged answer; ccxt
+        4.5.90 estimates the size as notional / markPrice)."""
 
     def _note_trade(self, kind: str, obj: Any) -> None:
         if kind == "trade":
@@ -272,6 +275,8 @@ class BinanceVenue:
                 "maintMargin": "0", "positionInitialMargin": s(abs(size * mark) / 10),
                 "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0",
                 "askNotional": "0", "updateTime": self.book.now_ms})
+            if sym in self.size_left_out:
+                del rows[-1]["positionAmt"]
         return 200, rows
 
     def get_fapi_v2_balance(self, p):

@@ -117,6 +117,9 @@ class BybitVenue:
         self.unsized: set[str] = set()
         """Symbols whose position rows come without their `size` and `positionValue` (a
         damaged answer; from the value ccxt would derive a size)."""
+        self.size_left_out: set[str] = set()
+        """Symbols whose position rows come without `size` alone (`positionValue` and
+        `markPrice` kept: ccxt 4.5.90 estimates the size as positionValue / markPrice)."""
         self.sideless: set[str] = set()
         """Symbols whose held position rows answer `side: ""` (as for a flat one)."""
 
@@ -259,6 +262,8 @@ class BybitVenue:
                 row = self._position_row(sym, idx, *self.book.position(sym, leg))
                 row = {**row, "avgPrice": ""} if sym in self.empty_entry else row
                 row = {**row, "side": ""} if sym in self.sideless else row
+                if sym in self.size_left_out:
+                    row = {k: v for k, v in row.items() if k != "size"}
                 rows.append({k: v for k, v in row.items()
                              if not (k in ("size", "positionValue") and sym in self.unsized)})
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
