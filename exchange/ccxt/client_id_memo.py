@@ -14,7 +14,8 @@ each specific symbol"), and keyed by the id alone another symbol's trade of an o
 like ours took our client id (its fill went to an actor that has no such order: ignored).
 Only plain orders are kept and taken: Binance numbers its algo (stop) orders apart (ccxt's id
 of one is its algoId) and a trade names only a plain order (a triggered stop's trade names the
-order its trigger placed), so a stop numbered like an order took that order's trades.
+order its trigger placed), so a stop numbered like an order took that order's trades; the
+lookup asks the plain book only (the stop book's answer was never taken: a request wasted).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class ClientIdMemo:
         no such order (both remembered). Any other failure fails the read (the callers retry
         it): naming the trade by its trade id for this one read made our own fill an
         unexplained `trade-<id>`, booked apart from its order's fill, so counted twice."""
-        found = self._find(symbol, order_id, None, None)
+        found = self._find(symbol, order_id, None, None, plain=True)  # no stop book read
         if found is not None and _is_algo(found):  # the stop book's: another number space
             found = None
         cid = str((found or {}).get("clientOrderId") or _NONE)

@@ -332,10 +332,10 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                                      f"on {symbol}")
         return self._order(found)
 
-    def _find(self, symbol, order_id, cid, trigger_hint) -> dict[str, Any] | None:
+    def _find(self, symbol, order_id, cid, trigger_hint, plain=False) -> dict[str, Any] | None:
         return self._run(lambda ex: lookup.find_order(
             ex, self.venue, symbol, order_id=order_id, client_order_id=cid,
-            trigger_hint=trigger_hint), "fetch_order")
+            trigger_hint=trigger_hint, plain_only=plain), "fetch_order")
 
     @translated
     def poll_updates(self, since_ms: int, symbols: list[str] | None = None, *,

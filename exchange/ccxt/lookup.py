@@ -37,8 +37,9 @@ def _first(orders: list[Order], order_id: str | None, cid: str | None) -> Order 
     return next((o for o in orders if _matches(o, order_id, cid)), None)
 
 
-def _book_flags(venue: Venue, trigger_hint: bool | None) -> list[dict[str, Any]]:
-    if not venue.separate_trigger_book:
+def _book_flags(venue: Venue, trigger_hint: bool | None,
+                plain_only: bool = False) -> list[dict[str, Any]]:
+    if not venue.separate_trigger_book or plain_only:
         return [{}]
     flags = [{}, dict(venue.trigger_flag)]
     return flags[::-1] if trigger_hint else flags
@@ -52,8 +53,11 @@ def find_order(
     order_id: str | None = None,
     client_order_id: str | None = None,
     trigger_hint: bool | None = None,
+    plain_only: bool = False,
 ) -> Order | None:
-    """The order with this id / clientOrderId in any state, or None if the exchange has none."""
+    """The order with this id / clientOrderId in any state, or None if the exchange has none.
+    `plain_only`: never a stop (a trade's order: a trade names only a plain order, and
+    Binance's stop book numbers its algo orders apart), so that book is not asked."""
     if order_id is None and client_order_id is None:
         raise ccxt.ArgumentsRequired("find_order needs an id or params['clientOrderId']")
     if venue.lookup == "bybit":
@@ -65,7 +69,7 @@ def find_order(
             found = _first(history, order_id, client_order_id)
         return found
     if venue.lookup == "binance":
-        for flag in _book_flags(venue, trigger_hint):
+        for flag in _book_flags(venue, trigger_hint, plain_only):
             params = dict(flag)
             if client_order_id:
                 params["clientOrderId"] = client_order_id

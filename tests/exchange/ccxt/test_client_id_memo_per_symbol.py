@@ -94,3 +94,33 @@ def test_a_trades_order_looked_up_is_never_found_in_the_stop_book(tmp_path):
         fresh.close()
     finally:
         emu.stop()
+
+
+def test_a_trades_order_is_looked_up_in_the_plain_book_only(tmp_path):
+    """A trade names only a plain order, so its order's lookup (not in the memo: a stranger's
+    order, or ours after a restart) asks the plain book alone. It went on to the stop book
+    (GET /fapi/v1/algoOrder, weight 1) whenever the plain book did not have the order, and
+    threw the answer away: one useless request per such trade. Measured: the trade read and
+    its order's lookups, 3 requests before, 2 now."""
+    emu = start_emulator("binanceusdm")
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path)
+        gw.load_markets()
+        theirs = gw.create_order(BTC, "market", "buy", D("0.002"), None,
+                                 {"clientOrderId": "web-1"})
+        book = emu.venue.book
+        with book.lock:  # its order no longer listed (Binance keeps old orders 90 days)
+            del book.orders[str(theirs.id)]
+        fresh = make_gateway("binanceusdm", emu, tmp_path)  # a restart: nothing remembered
+        fresh.load_markets()
+        emu.clear()
+        (btc,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)
+        assert btc.order_id == theirs.id and btc.client_order_id is None
+        assert emu.hits("/fapi/v1/algoOrder") == []
+        assert [r.path for r in emu.requests] == ["/fapi/v1/userTrades", "/fapi/v1/order"]
+        (again,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)  # remembered: no lookup
+        assert again.client_order_id is None and len(emu.requests) == 3
+        gw.close()
+        fresh.close()
+    finally:
+        emu.stop()
