@@ -93,9 +93,36 @@ def status(raw_status: Any) -> VenueOrderStatus:
         raise ccxt.BadResponse(f"unknown order status {raw_status!r}") from None
 
 
-def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = None) -> VenueOrder:
+FILLED_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "bybit": (("orderStatus",), ("cumExecQty",)),  # REST rows and the `order` topic
+    "binanceusdm": (("status", "X"), ("executedQty", "z")),  # REST; ORDER_TRADE_UPDATE
+}
+"""By ccxt exchange id: (the raw keys of an order row's status, of its filled quantity). A
+row that states its status but not what filled gets one from ccxt 4.5.90: Binance's parser
+defaults `executedQty` to 0 (a FILLED entry read as ended unfilled, i.e. cancelled), Bybit's
+`safe_order` takes qty - leavesQty, and Bybit answers leavesQty 0 once an order ended (a
+cancelled order read as wholly filled, at cumExecValue / qty = 0). Such a row is unreadable.
+Rows without a status (Bybit's create and cancel answers: ids only, looked up again) and
+Binance's algo (stop) rows, which never fill themselves (`_with_actual_fill`,
+`_algo_update`), are not checked."""
+
+
+def _filled_stated(info: Raw, exchange_id: str | None) -> bool:
+    status_keys, filled_keys = FILLED_KEYS.get(exchange_id or "", ((), ()))
+    if "algoId" in info or "aid" in info or not any(_str(info.get(k)) for k in status_keys):
+        return True
+    return any(_str(info.get(k)) for k in filled_keys)
+
+
+def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = None,
+          exchange_id: str | None = None) -> VenueOrder:
     """`price`: a fee asset's price in `settle` (fees.py); None: a fee in another asset is
-    unknown."""
+    unknown. `exchange_id`: a row without its filled quantity (`FILLED_KEYS`) cannot be
+    read."""
+    info = raw.get("info") or {}
+    if isinstance(info, dict) and not _filled_stated(info, exchange_id):
+        raise ccxt.BadResponse(f"order {raw.get('id')} of {raw.get('symbol')} "
+                               f"({raw.get('status')}) without its filled quantity")
     raw = _algo_update(raw)
     info = raw.get("info") or {}
     filled = _num(raw, "filled") or Decimal(0)

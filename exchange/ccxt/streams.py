@@ -322,7 +322,8 @@ class VenueStreams:
     async def _orders_once(self) -> None:
         raw = await self._ex.watch_orders()
         self._seen()
-        orders = self._each(raw, lambda o: convert.order(o, settle=self._settle(o)),
+        orders = self._each(raw, lambda o: convert.order(o, settle=self._settle(o),
+                                                         exchange_id=self._ex.id),
                             "order update", self._unreadable)
         self.sink.on_orders([o for o in orders if o.symbol in self._wanted])
 

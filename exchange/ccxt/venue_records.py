@@ -48,7 +48,7 @@ class VenueRecords:
         """The port's record of a raw ccxt order; `sent`: this gateway just sent it."""
         raw = self._with_fees(raw, sent)  # Binance (issue 12)
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))),
-                             price=self.fee_prices.price)
+                             price=self.fee_prices.price, exchange_id=self.id)
 
     def _fill(self, raw: dict[str, Any]) -> VenueFill:
         return convert.fill(raw, client_order_id=self._client_id_of(raw),

@@ -108,6 +108,9 @@ class BinanceVenue:
         its order state and user-data stream: the order reads filled, its trades not yet)."""
         self._traded_at: dict[str, float] = {}
         book.listeners.append(self._note_trade)
+        self.filled_left_out: set[str] = set()
+        """Client ids whose order lookups (GET /fapi/v1/order) come without `executedQty` and
+        `cumQty` (a damaged answer; ccxt 4.5.90 then reads executedQty as 0)."""
         self.size_left_out: set[str] = set()
         """Symbols whose position rows come without `positionAmt` (a damaged answer; ccxt
         4.5.90 estimates the size as notional / markPrice)."""
@@ -214,7 +217,10 @@ class BinanceVenue:
         order = self._order_of(p)
         if order is None:
             return error(-2013, "Order does not exist.")
-        return 200, order_json(order)
+        row = order_json(order)
+        if order.cid in self.filled_left_out:
+            row = {k: v for k, v in row.items() if k not in ("executedQty", "cumQty")}
+        return 200, row
 
     def delete_fapi_v1_order(self, p):
         order = self._order_of(p)

@@ -121,6 +121,9 @@ class BybitVenue:
         """Symbols whose position rows come without `size` alone (`positionValue` and
         `markPrice` kept: ccxt 4.5.90 estimates the size as positionValue / markPrice)."""
         self.sideless: set[str] = set()
+        self.filled_left_out: set[str] = set()
+        """Client ids whose order rows come without `cumExecQty` (a damaged answer; leavesQty
+        is 0 once an order ended, as Bybit answers, so ccxt 4.5.90 estimates filled = qty)."""
         """Symbols whose held position rows answer `side: ""` (as for a flat one)."""
 
     keys: dict[str, str] = {API_KEY: API_SECRET}
@@ -222,15 +225,20 @@ class BybitVenue:
         limit, start = int(p.get("limit") or 20), int(p.get("cursor") or 0)
         if not 1 <= limit <= 50:
             return err(10001, "limit must be in [1, 50]", self.book.now_ms)
-        rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
-                for o in self._select(p, live=True)]
+        rows = [self._order_row(o) for o in self._select(p, live=True)]
         more = len(rows) > start + limit
         return self._ok({"category": "linear", "list": rows[start:start + limit],
                          "nextPageCursor": str(start + limit) if more else ""})
 
+    def _order_row(self, o: Any) -> dict[str, Any]:
+        row = order_json(o, self.book.fees_of(o), self.fee_detail)
+        if o.cid not in self.filled_left_out:
+            return row
+        ended = {"leavesQty": "0"} if o.status not in ("open", "untriggered") else {}
+        return {k: v for k, v in row.items() if k != "cumExecQty"} | ended
+
     def h_v5_order_history(self, p):
-        rows = [order_json(o, self.book.fees_of(o), self.fee_detail)
-                for o in self._select(p, live=False)]
+        rows = [self._order_row(o) for o in self._select(p, live=False)]
         return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
 
     def h_v5_order_cancel(self, p):

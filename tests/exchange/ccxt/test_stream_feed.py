@@ -169,8 +169,11 @@ def test_a_bad_fill_message_is_skipped_without_taking_the_stream_down(rig):
     assert rig.feed.mode == "stream"
     assert rig.streams.health().reconnects == reconnects
     # the unreadable fill still names its order: the actor is told to look it up now (once
-    # for the good fill, once for the bad one), not at the next reconcile
-    assert Counter(rig.cids_delivered(BTC))[cid] == 2
+    # for the good fill, once for the bad one), not at the next reconcile; Binance's bad
+    # message is an order update too, without its filled quantity (`z`): unreadable, so
+    # looked up as well, never read as an order that ended with nothing filled
+    looks = 3 if rig.venue_id == "binanceusdm" else 2
+    assert Counter(rig.cids_delivered(BTC))[cid] == looks
 
 
 def test_a_lost_subscribe_answer_keeps_rest_on_until_the_venue_confirms(tmp_path):
