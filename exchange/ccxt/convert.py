@@ -178,9 +178,20 @@ def _algo_update(raw: Raw) -> Raw:
             "average": average if average else None, "fee": None, "fees": []}
 
 
+FEE_CURRENCY_KEYS: dict[str, tuple[str, ...]] = {"binanceusdm": ("commissionAsset", "N")}
+"""By ccxt exchange id: the raw keys naming a trade's fee currency, where ccxt 4.5.90 leaves
+it None when the venue does (fees.py would take None for the settle currency: with Binance's
+BNB burn on, BNB booked as USDT). Bybit's linear executions are charged in the settle coin,
+what ccxt names when `feeCoin` is missing."""
+
+
 def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = None,
-         price: fees.Price | None = None) -> VenueFill:
+         price: fees.Price | None = None, exchange_id: str | None = None) -> VenueFill:
+    """`exchange_id`: a trade naming no fee currency (`FEE_CURRENCY_KEYS`) has an unknown
+    fee."""
     info = raw.get("info") or {}
+    currency_keys = FEE_CURRENCY_KEYS.get(exchange_id or "", ())
+    named = not currency_keys or any(_str(info.get(k)) for k in currency_keys)
     px, amount = _num(raw, "price"), _num(raw, "amount")
     # ccxt reads a row without its price as 0.0: booked, that was a fill at 0 (found by review)
     if px is None or amount is None or not tradeable(px) or not tradeable(amount):
@@ -190,7 +201,7 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
         id=str(raw.get("id")), order_id=_str(raw.get("order")),
         client_order_id=client_order_id or _str(raw.get("clientOrderId")),
         symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(), price=px,
-        amount=amount, fee=fee(raw, settle=settle, price=price),
+        amount=amount, fee=fee(raw, settle=settle, price=price) if named else None,
         realized_pnl=_num(info, "realizedPnl", "execPnl"),
         position_side=position_side(info), taker_or_maker=_str(raw.get("takerOrMaker")),
         timestamp=_int(raw.get("timestamp")),

@@ -130,7 +130,9 @@ def with_trade_fees(run: Run, venue: Venue, order: Order) -> Order:
     do not add up to what the order filled, its fee is unknown and the order is returned without
     one, never with the part listed so far (taken as its whole fee, the rest was never booked).
     The core books such a fill's quantity at once and looks again for its fee
-    (trading/late_fees.py)."""
+    (trading/late_fees.py). A trade that names no fee currency (ccxt 4.5.90 reads a missing
+    commissionAsset as None, which fees.py takes for the settle currency) leaves it unknown too.
+    """
     if venue.lookup != "binance" or _fee_known(order) or not _filled(order):
         return order
     oid = str((order.get("info") or {}).get("actualOrderId") or order.get("id"))
@@ -143,6 +145,8 @@ def with_trade_fees(run: Run, venue: Venue, order: Order) -> Order:
         charged = t.get("fee") or {}
         if str(t.get("order")) == oid and charged.get("cost") is not None:
             currency = charged.get("currency")
+            if not currency:  # no commissionAsset: BNB or USDT, unknown (never taken as USDT)
+                return order
             by_currency[currency] = by_currency.get(currency, Decimal(0)) + Decimal(
                 str(charged["cost"]))
             traded += _amount(t.get("amount"))

@@ -53,7 +53,7 @@ class VenueRecords:
     def _fill(self, raw: dict[str, Any]) -> VenueFill:
         return convert.fill(raw, client_order_id=self._client_id_of(raw),
                             settle=self._settle(str(raw.get("symbol"))),
-                            price=self.fee_prices.price)
+                            price=self.fee_prices.price, exchange_id=self.id)
 
     @translated
     def fetch_funding_history(self, symbol: str | None = None, since: int | None = None,

@@ -111,6 +111,9 @@ class BinanceVenue:
         self.filled_left_out: set[str] = set()
         """Client ids whose order lookups (GET /fapi/v1/order) come without `executedQty` and
         `cumQty` (a damaged answer; ccxt 4.5.90 then reads executedQty as 0)."""
+        self.fee_asset_left_out: set[str] = set()
+        """Client ids whose trades (userTrades) come with `commissionAsset` null (a damaged
+        answer; ccxt 4.5.90 then names no fee currency)."""
         self.size_left_out: set[str] = set()
         """Symbols whose position rows come without `positionAmt` (a damaged answer; ccxt
         4.5.90 estimates the size as notional / markPrice)."""
@@ -347,6 +350,8 @@ class BinanceVenue:
                       "commission": s(t.fee),
                       "commissionAsset": t.fee_asset, "time": t.ts, "buyer": t.order.side == "buy",
                       "maker": False, "positionSide": t.order.extra.get("positionSide", "BOTH")}
+                     | ({"commissionAsset": None} if t.order.cid in self.fee_asset_left_out
+                        else {})
                      for t in self.book.trades
                      if self._listed(t) and since <= t.ts <= until and int(t.tid) >= from_id
                      and t.order.symbol == p.get("symbol")

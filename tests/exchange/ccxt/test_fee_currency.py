@@ -112,3 +112,24 @@ def test_bybit_fee_detail_counts_every_coin_not_only_the_first():
     only_usdt = {**raw, "info": {**info, "cumFeeDetail": {"USDT": "0.2"}}}
     assert convert.fee(only_usdt, info_fee_key="cumExecFee", currency="USDT",
                        settle="USDT") == Fee(cost=D("0.2"), currency="USDT")
+
+
+def test_a_trade_naming_no_fee_currency_leaves_the_fee_unknown_not_usdt(binance):
+    """A trade without its `commissionAsset` (ccxt 4.5.90: fee currency None) was summed as
+    the settle currency: 0.0004 BNB booked as 0.0004 USDT. Its order's fee and the trade's
+    own are unknown now (booked later when a whole answer tells it, as for an unpriced BNB);
+    the same order's next whole answer is read as it is."""
+    emu, gw = binance
+    book = emu.venue.book
+    entry = gw.create_order(S, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+    emu.venue.fee_asset_left_out.add("e-1")
+    (event,) = events_for("e-1", gw.fetch_order(str(entry.id), S, {"clientOrderId": "e-1"}),
+                          pending=False)
+    assert isinstance(event, OrderFilled) and not event.fee_known
+    (fill,) = gw.fetch_my_trades(S)
+    assert fill.fee is None
+    emu.venue.fee_asset_left_out.clear()
+    venue_fee = book.fees_of(book.find(cid="e-1"))
+    assert _booked(gw, "e-1", str(entry.id)).fee == venue_fee * BNB_PRICE
+    (fill,) = gw.fetch_my_trades(S)
+    assert fill.fee == Fee(cost=venue_fee * BNB_PRICE, currency="USDT")
