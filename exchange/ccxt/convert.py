@@ -227,7 +227,8 @@ def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
     position on the exchange' for one that was there. A held row without its side (ccxt's
     side None) cannot be read either. A row of `exchange_id` without any of its `SIZE_KEYS`
     has no size, whatever ccxt estimated (its estimate from a stale or garbled notional sized
-    the position's stop and close)."""
+    the position's stop and close); a held one that names no position side (Bybit
+    `positionIdx`, Binance `positionSide` / `ps`: these venues always do) cannot be read."""
     side = str(raw.get("side")).lower()
     hedged = bool(raw.get("hedged"))
     info = raw.get("info")
@@ -244,6 +245,12 @@ def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
     if contracts and side not in ("long", "short"):  # held, but neither long nor short:
         # read as side 'none', reconciliation raised ValueError and an emergency close sent a buy
         raise ccxt.BadResponse(f"{raw.get('symbol')} position of {contracts} without its side")
+    named_by = ("positionIdx", "positionSide", "ps")  # Bybit; Binance REST, ACCOUNT_UPDATE
+    if contracts and size_keys and not any(_str((info or {}).get(k)) for k in named_by):
+        # ccxt's Binance `hedged` is positionSide != 'BOTH': a one-way position read as a hedge
+        # leg, whose emergency close named a hedge leg (refused in one-way mode: InvalidOrder)
+        raise ccxt.BadResponse(f"{raw.get('symbol')} position of {contracts} without its "
+                               f"position side")
     return VenuePosition(
         symbol=str(raw.get("symbol")), side=side,
         contracts=abs(contracts or Decimal(0)),

@@ -114,6 +114,9 @@ class BinanceVenue:
         self.fee_asset_left_out: set[str] = set()
         """Client ids whose trades (userTrades) come with `commissionAsset` null (a damaged
         answer; ccxt 4.5.90 then names no fee currency)."""
+        self.position_side_left_out: set[str] = set()
+        """Symbols whose position rows come without `positionSide` (a damaged answer; ccxt
+        4.5.90 reads `hedged` as positionSide != 'BOTH': True)."""
         self.size_left_out: set[str] = set()
         """Symbols whose position rows come without `positionAmt` (a damaged answer; ccxt
         4.5.90 estimates the size as notional / markPrice)."""
@@ -286,6 +289,8 @@ class BinanceVenue:
                 "askNotional": "0", "updateTime": self.book.now_ms})
             if sym in self.size_left_out:
                 del rows[-1]["positionAmt"]
+            if sym in self.position_side_left_out:
+                del rows[-1]["positionSide"]
         return 200, rows
 
     def get_fapi_v2_balance(self, p):

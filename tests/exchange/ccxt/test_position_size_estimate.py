@@ -44,3 +44,22 @@ def test_a_row_without_its_size_is_unreadable_not_sized_from_the_estimate(venue)
     emu.venue.size_left_out.clear()  # the next whole answer: read as it is
     (pos,) = gw.fetch_positions([S])
     assert (pos.side, pos.contracts, pos.entry_price) == ("long", D("0.01"), D("50000"))
+
+
+def test_a_held_row_without_its_position_side_is_unreadable(tmp_path):
+    """ccxt 4.5.90 reads Binance's `hedged` as positionSide != 'BOTH', so a one-way row without
+    `positionSide` came as a hedge account's long leg (hedged, position side LONG): an
+    emergency close then asked for positionIdx 1, which a one-way gateway refuses (InvalidOrder,
+    a mode mismatch): the emergency close failed."""
+    emu = start_emulator("binanceusdm")
+    try:
+        emu.venue.book.positions[("BTCUSDT", "net")] = (D("0.01"), D("50000"))
+        gw = make_gateway("binanceusdm", emu, tmp_path)
+        emu.venue.position_side_left_out.add("BTCUSDT")
+        with pytest.raises(errors.TemporaryError, match="without its position side"):
+            gw.fetch_positions([S])
+        emu.venue.position_side_left_out.clear()
+        (pos,) = gw.fetch_positions([S])
+        assert (pos.hedged, pos.position_side, pos.contracts) == (False, "net", D("0.01"))
+    finally:
+        emu.stop()
