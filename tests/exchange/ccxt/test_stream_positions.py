@@ -154,3 +154,23 @@ def test_a_flat_position_update_closes_nothing_in_our_books(tmp_path, venue_id):
         finally:
             feed.stop()
             ws.stop()
+
+
+@pytest.mark.parametrize("rig", ["bybit"], indirect=True)
+def test_a_streamed_row_without_its_size_is_skipped_not_sized_from_the_estimate(rig):
+    """A `position` message without `size` (ccxt 4.5.90 estimates one as positionValue /
+    markPrice: here 500 / 40000 = 0.0125 for the 0.01 held) is skipped with one warning, as
+    any unreadable row: it sent a Reconcile for a size nobody held."""
+    rig.buy()
+    wait_until(lambda: rig.feed.positions.streamed >= 1, message="the entry's position update")
+    rig.book.set_price("BTCUSDT", Decimal("40000"))  # the mark moved since the entry
+    topic, message = rig.ws.protocol.position_event("BTCUSDT")
+    del message["data"][0]["size"]
+    rig.ws.send_raw(topic, message)
+    streamed = rig.feed.positions.streamed
+    rig.buy(ETH)  # a later message on the same private socket
+    wait_until(lambda: rig.feed.positions.streamed > streamed, message="ETH position update")
+    deadline = time.monotonic() + rig.feed.positions.grace_s + 0.3
+    wait_until(lambda: time.monotonic() > deadline, message="the grace to pass")
+    rig.feed.positions.due()
+    assert _from_stream(rig) == []
