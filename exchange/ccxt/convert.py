@@ -299,6 +299,20 @@ def _step(value: Any, tick_size_mode: bool) -> Decimal:
     return number if tick_size_mode else Decimal(1).scaleb(-int(number))
 
 
+def _market_order_max(raw: Raw, limits: Raw) -> Decimal | None:
+    """The most one order may be: the smaller of ccxt's `limits.amount.max` (the limit-order
+    maximum: Binance LOT_SIZE, Bybit maxOrderQty) and the market-order one (Binance
+    MARKET_LOT_SIZE in `limits.market.max`; Bybit's lotSizeFilter.maxMktOrderQty, which ccxt
+    4.5.90 leaves in the raw market). Every order the bot sends is a market order or a stop
+    that triggers one, and the market-order maximum is often 10x smaller."""
+    lot = (raw.get("info") or {}).get("lotSizeFilter") if isinstance(raw.get("info"), dict) \
+        else None
+    found = [_num(limits.get("amount") or {}, "max"), _num(limits.get("market") or {}, "max"),
+             _num(lot, "maxMktOrderQty") if isinstance(lot, dict) else None]
+    known = [m for m in found if m is not None and m > 0]
+    return min(known) if known else None
+
+
 def market(raw: Raw, *, tick_size_mode: bool) -> VenueMarket:
     """ccxt's market; precision is a step in TICK_SIZE mode, else a count of decimals."""
     precision, limits = raw.get("precision") or {}, raw.get("limits") or {}
@@ -309,7 +323,7 @@ def market(raw: Raw, *, tick_size_mode: bool) -> VenueMarket:
         symbol=str(raw.get("symbol")), amount_step=amount_step,
         price_tick=_step(precision["price"], tick_size_mode),
         min_amount=_num(limits.get("amount") or {}, "min"),
-        max_amount=_num(limits.get("amount") or {}, "max"),
+        max_amount=_market_order_max(raw, limits),
         min_cost=_num(limits.get("cost") or {}, "min"),
         contract_size=_num(raw, "contractSize") or Decimal(1),
         linear=bool(raw.get("linear")), swap=bool(raw.get("swap")),
