@@ -208,11 +208,15 @@ class AccountGuard:
             self.paused = None
             self.repo.set_meta(PAUSE_KEY, "")
             result = "entries allowed"
-        elif command == "kill_switch" and self.sup.kill_switch:
-            result = "kill switch already on"  # a second click: no second alert
         elif command == "kill_switch":
-            self.sup.trip_kill_switch(f"tripped by {by}")
-            result = "kill switch on"
+            if self.sup.kill_switch:
+                result = "kill switch already on"  # a second click: no second alert
+            else:
+                self.sup.trip_kill_switch(f"tripped by {by}")
+                result = "kill switch on"
+            unstored = self.sup.kill_switch_stored()  # answered once a crash would keep it
+            if unstored is not None:
+                result = f"{result}, {unstored}"
         elif command == "kill_switch_reset":
             self.sup.reset_kill_switch(by)
             result = "kill switch off"

@@ -37,6 +37,18 @@ def counted_escalations(repo: Any, now: float, window_s: float, log: Any) -> lis
     return counted
 
 
+def kill_switch_unstored(keeper: Any, record: str, timeout_s: float) -> str | None:
+    """For a person's kill switch (off the supervisor's thread): wait up to `timeout_s` for its
+    record to be stored, so "on" is never answered before a crash would keep it (found by
+    review: the answer came first, and a process killed right after it restarted with the
+    switch off). None once stored; else one line saying so (still retried until stored)."""
+    if keeper.wait_stored(record, timeout_s=timeout_s):
+        return None
+    return (f"NOT stored yet: the database did not store it within {timeout_s:g}s; it is "
+            "retried until stored and holds in this process meanwhile, but a crash before then "
+            "loses it (press again to check)")
+
+
 def stored_restarts(repo: Any, symbols: list[str], log: Any) -> dict[str, int]:
     """The stored restart count of each symbol (`actor_state.restarts`), for the status's
     `restarts` to count every restart, earlier runs' included (found by review: it showed this

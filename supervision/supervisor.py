@@ -40,7 +40,7 @@ from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.record_keeper import RecordKeeper
-from supervision.records import counted_escalations, stored_restarts
+from supervision.records import counted_escalations, kill_switch_unstored, stored_restarts
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
@@ -72,6 +72,7 @@ class Supervisor:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         streamed_reconcile_interval_s: float | None = None,
+        kill_switch_store_s: float = 10.0,  # a person's switch waits this long to be stored
     ) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}
         for symbol, n in stored_restarts(repo, symbols, logger).items():
@@ -86,6 +87,7 @@ class Supervisor:
         self.mailbox_max = mailbox_max
         self.kill_switch_escalations = kill_switch_escalations
         self.kill_switch_window_s = kill_switch_window_s
+        self.kill_switch_store_s = kill_switch_store_s
         self.on_heartbeat = on_heartbeat
         self._reconcile_due: set[str] = set()
         self.emergency_close = emergency_close
@@ -404,6 +406,10 @@ class Supervisor:
         self.records.add(self.log, "the kill switch",
                          lambda: self.repo.set_meta("kill_switch", "1"), must=True,
                          symbol=_KILL_SWITCH)
+
+    def kill_switch_stored(self) -> str | None:
+        """A person's kill switch is answered once stored (records.kill_switch_unstored)."""
+        return kill_switch_unstored(self.records, _KILL_SWITCH, self.kill_switch_store_s)
 
     def reset_kill_switch(self, by: str) -> None:
         """A person lifts the kill switch; escalations so far no longer count toward tripping
