@@ -13,7 +13,6 @@ exit 0."""
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 import subprocess
@@ -32,6 +31,7 @@ from runtime import shutdown, wiring
 from runtime.exchanges import check_feed_budget, check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
+from runtime.workers_reap import reap, stop_hung
 from runtime.workers_role import (
     BEAT_FD_ENV,
     ProcessRole,
@@ -252,6 +252,7 @@ class WorkerParent:
             os.close(write)
         worker.close_beats()
         worker.beat_fd, worker.beat_at, worker.stop_at = read, None, None
+        worker.killed_at, worker.unreaped_told = None, False
         worker.started_at = time.time()
         worker.spawned_mono = time.monotonic()
         worker.restart_at = None
@@ -352,12 +353,9 @@ class WorkerParent:
         """A worker silent for `hung_after_s`: one alert, SIGTERM, SIGKILL after a grace; its
         exit then takes the restart path."""
         assert worker.proc is not None
-        if worker.stop_at is not None:
-            if now >= worker.stop_at:
-                logger.error("worker {} did not stop within {:g} s of SIGTERM; killing it",
-                             worker.index, HUNG_STOP_GRACE_S)
-                worker.proc.kill()
-                worker.stop_at = math.inf
+        if worker.stop_at is not None:  # told to stop: SIGKILL after the grace; never reaped?
+            if stop_hung(worker, now, HUNG_STOP_GRACE_S, self.settings, self.data_dir):
+                self._exited(worker, now)  # the exit path, the old process abandoned
             return
         age = worker.beat_age(now)
         if age is None:  # still starting: hung once past the start timeout
@@ -392,7 +390,7 @@ class WorkerParent:
         for worker in alive:
             assert worker.proc is not None
             try:
-                code = worker.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                code: int | None = worker.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 logger.error(
                     "worker {} did not stop within {:g} s; killing it (its stops stay on the "
@@ -401,9 +399,10 @@ class WorkerParent:
                     STOP_TIMEOUT_S,
                 )
                 worker.proc.kill()
-                code = worker.proc.wait()
+                code = reap(worker)  # None: never reaped (one line)
             worker.last_exit = code
-            logger.info("worker {} stopped (exit code {})", worker.index, code)
+            if code is not None:
+                logger.info("worker {} stopped (exit code {})", worker.index, code)
         for worker in self.workers:
             worker.close_beats()
 

@@ -62,6 +62,9 @@ class Worker:
     spawned_mono: float | None = None
     """When (monotonic) the parent spawned the current process."""
     """A hung worker told to stop: when (monotonic) SIGKILL follows."""
+    killed_at: float | None = None
+    """When (monotonic) the parent SIGKILLed the current process (runtime/workers_reap.py)."""
+    unreaped_told: bool = False
     refused: str | None = None
     """Why its snapshot file was last not believed (logged once per problem)."""
 
