@@ -56,14 +56,21 @@ def test_fills_found_after_a_restart_are_booked_in_the_order_they_happened():
         o for o in listed if b.state.order(o) is not None]  # nothing reordered in the state
 
 
-def test_without_fill_times_the_listed_order_stands():
-    """A venue that gives no fill time: nothing to sort by; the old behaviour (creation order)
-    stays, and the contradiction is left to the evidence rules (kept, alerted)."""
+def test_without_fill_times_the_level_behind_an_oversized_stop_fill_is_booked_first():
+    """A venue that gives no fill time: nothing to sort by, so the listed (creation) order
+    would book the stop's fill of 2 against a leg of 1. Since 67f0309 a reducing fill larger
+    than its leg, with that leg's level found filled at a price, books the level first: the
+    leg ends flat as on the exchange, with the same realized P&L as in the real order (take
+    profit +0.5, then the add's 2 stopped at 105: -8), and nothing left unconfirmed. (Before,
+    the contradiction was kept and alerted until a person looked.)"""
     b = Book()
     b.open_both()
     b.send(_while_down(b, times=(1_000, None, 3_000)))
-    assert b.state.leg(Side.SHORT).is_open
-    assert "LegCloseUnconfirmed" in b.journal
+    assert not b.state.leg(Side.SHORT).is_open
+    assert "LegCloseUnconfirmed" not in b.journal and "FillExceedsLeg" not in b.journal
+    short = [e for e in b.ledger if e.position_id == b.ledger[-1].position_id]
+    assert sum(e.realized_pnl for e in short) == D("-7.5")
+    assert b.state.leg(Side.LONG).is_open
 
 
 def test_a_fill_batch_lists_each_symbols_orders_by_their_last_fill():
