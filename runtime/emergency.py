@@ -5,7 +5,9 @@ bound, or an actor crash-looping past the restart limit) comes to the supervisor
 this closer once. It reads the positions from the exchange, cancels the symbol's open orders
 except stops (the stop keeps protecting if this fails too), and sends one reduce-only market
 order per position: one in one-way mode, one per leg in hedge mode, each naming its leg with
-positionIdx. Each order's client order id is journaled before the call (write-ahead). Runs on its
+positionIdx. A position larger than the market's maximum order amount (which the venue refuses
+in one order) is sent in slices of the maximum, each an order of its own. Each order's client
+order id is journaled before the call (write-ahead). Runs on its
 own thread so the supervisor is never blocked on the exchange; when it is done, `done` runs (the
 supervisor then asks the symbol's actor to reconcile, which books the closing fills from the
 exchange and lets go of the position only on that evidence).
@@ -29,6 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from cluster.lease import LeaseLost
@@ -80,7 +83,19 @@ class EmergencyCloser:
         for t in list(self._threads):
             t.join(timeout)
 
-    def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any) -> None:
+    def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any,
+               most: Decimal | None) -> None:
+        """The position's close: one order, or slices of `most` (the market's maximum order
+        amount) one after the other, each journaled before it is sent; a slice that fails
+        stops the rest (the run reports it once)."""
+        left = pos.contracts
+        while left > 0:
+            amount = left if most is None else min(left, most)
+            self._send(symbol, pos, amount, reason, corr, log)
+            left -= amount
+
+    def _send(self, symbol: str, pos: VenuePosition, amount: Decimal, reason: str, corr: str,
+              log: Any) -> None:
         side = "sell" if pos.side == "long" else "buy"
         # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py);
         # random, not the clock's milliseconds (those repeat every 2.8 h and nothing keeps them).
@@ -94,11 +109,24 @@ class EmergencyCloser:
         self.repo.record(
             symbol,
             "EmergencyCloseRequested",
-            {"order": cid, "reason": reason, "side": pos.side, "contracts": str(pos.contracts)},
+            {"order": cid, "reason": reason, "side": pos.side, "contracts": str(amount)},
             correlation_id=corr,
         )
-        self.exchange.create_order(symbol, "market", side, pos.contracts, None, params)
-        log.error("emergency close sent: {} {} ({})", side, pos.contracts, cid)
+        self.exchange.create_order(symbol, "market", side, amount, None, params)
+        log.error("emergency close sent: {} {} ({})", side, amount, cid)
+
+    def _most(self, symbol: str, log: Any) -> Decimal | None:
+        """The market's maximum order amount (None: the venue tells none, or its market cannot
+        be read: then the whole position goes in one order, as it would without a maximum)."""
+        try:
+            most = self.exchange.market(symbol).max_amount
+        except (Fenced, LeaseLost):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the close matters more than its slicing
+            log.warning("emergency close: market {} not read ({}), closing in one order",
+                        symbol, exc)
+            return None
+        return most if most is not None and most > 0 else None
 
     def owed(self, symbols: list[str]) -> dict[str, str]:
         """Symbol -> reason of every emergency close asked for and not run to its end (the
@@ -150,8 +178,9 @@ class EmergencyCloser:
                 if o.is_stop:
                     continue  # keep the protective stop
                 self.exchange.cancel_order(o.id, symbol, {"clientOrderId": o.client_order_id})
+            most = self._most(symbol, log)
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
-                self._close(symbol, pos, reason, corr, log)
+                self._close(symbol, pos, reason, corr, log, most)
         except (Fenced, LeaseLost) as exc:  # the node lost the account: its new owner runs it
             owed = True
             log.error("emergency close stopped, left owed to the account's next owner: {}", exc)

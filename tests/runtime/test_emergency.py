@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from loguru import logger
 
 from exchange.paper.exchange import PaperExchange
-from runtime.emergency import EmergencyCloser
+from runtime.emergency import OWED, EmergencyCloser
 from storage import queries
 from storage.repository import Repository
 from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
@@ -88,6 +88,39 @@ def test_the_emergency_close_id_fits_wherever_the_symbols_order_ids_fit(tmp_path
         assert len(sent) == 10
         assert [cid for cid in sent if not SAFE.fullmatch(cid)] == []
         assert [p for p in paper.fetch_positions([PEPE]) if p["contracts"] > 0] == []
+    finally:
+        repo.close()
+        paper.close()
+
+
+def test_a_position_above_the_market_maximum_is_closed_in_slices_of_the_maximum(tmp_path):
+    """A position larger than the market's maximum order amount (several buys by hand): the
+    emergency close sent one order for all of it, which the venue refuses (the paper market of
+    BTC takes at most 100 per order as the venues do), so the run ended in EmergencyCloseFailed
+    and the quarantined symbol kept its position open. It now sends slices of the maximum, each
+    journaled before it is sent, and the position is closed."""
+    clock = FakeClock()
+    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC], clock=clock,
+                          price_source=ScriptedPrices({BTC: D(60000)}),
+                          starting_balance=D(5_000_000), slippage_bps=D(0))
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
+    try:
+        assert paper.market(BTC).max_amount == D(100)
+        for n, amount in enumerate((D(100), D(100), D(50))):  # 250 BTC: three buys
+            paper.create_order(BTC, "market", "buy", amount, None, {"clientOrderId": f"in{n}"})
+        closer = EmergencyCloser(exchange=paper, repo=repo, prefix=f"acc-{repo.id_tag}-",
+                                 logger=logger, clock=clock)
+        closer.close(BTC, "close attempts exhausted")
+        closer.wait()
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
+        assert [p for p in paper.fetch_positions([BTC]) if p["contracts"] > 0] == []
+        sent = [s for s in paper.submissions() if s["side"] == "sell"]
+        assert [D(s["amount"]) for s in sent] == [D(100), D(100), D(50)]
+        assert all(s["params"]["reduceOnly"] for s in sent)
+        journaled = repo.read(queries.events, BTC, "EmergencyCloseRequested")
+        assert [(e["data"]["order"], D(e["data"]["contracts"])) for e in journaled] == [
+            (s["clientOrderId"], D(s["amount"])) for s in sent]
+        assert repo.get_meta(OWED + BTC) == ""  # run to its end
     finally:
         repo.close()
         paper.close()
