@@ -92,6 +92,8 @@ PREVIOUS_KEYS: dict[str, list[set[str]]] = {
     "FeeBookedLate": [{"order", "fee"}],
     "FeeUnbooked": [{"symbol", "order", "looks", "why"}],
     "FundingBooked": [{"record", "fee", "position_id", "why"}],  # trading/funding.py
+    # a grid level above the market maximum, refused before it is sent (trading/grid/maintain.py)
+    "LevelSkipped": [{"leg", "level", "amount", "reason"}],
 }
 
 SAMPLES = {"Decimal": D("12.50"), "Side": Side.SHORT, "OrderPurpose": OrderPurpose.STOP,
@@ -117,10 +119,11 @@ def test_every_type_and_its_keys_are_what_the_journal_stored_before():
     for type_, classes in registry.items():
         assert sorted(sorted(f.name for f in fields(c)) for c in classes) == sorted(
             sorted(keys) for keys in PREVIOUS_KEYS[type_]), type_
-    assert len(registry) == 63  # 54, the late fees (trading/late_fees.py), an entry shown by
+    assert len(registry) == 64  # 54, the late fees (trading/late_fees.py), an entry shown by
     # its position (trading/order_evidence.py), a position and a leg listed after their close,
     # a funding payment booked (trading/funding.py), a resize waiting for our close's report
-    # (one-way and grid), an exit fill larger than the position (one-way, as the grid's leg)
+    # (one-way and grid), an exit fill larger than the position (one-way, as the grid's leg),
+    # a grid level above the market maximum (trading/grid/maintain.py)
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)

@@ -158,6 +158,17 @@ class OpenSkipped(JournalRecord):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LevelSkipped(JournalRecord):
+    """A leg's next level is not placed, and why (it would make the leg larger than the
+    market's maximum order amount)."""
+
+    leg: Side
+    level: int
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EntryRefused(JournalRecord):
     """The account's entry gate refused to open a leg (trading/gate.py)."""
 

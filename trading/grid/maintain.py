@@ -208,10 +208,12 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         if leg.is_open or state.orders_of(side, GridKind.OPEN):
             continue
         amount = leg.ref_qty or r.market.amount_down(r.order_size_usdt / price)
-        if not r.market.tradable(amount, price):
-            ctx.record(
-                ge.OpenSkipped(leg=side, reason=f"size {amount} is below the market minimum")
-            )
+        skip = None if r.market.tradable(amount, price) else (
+            f"size {amount} is below the market minimum")
+        if r.market.above_max(amount):  # the venue refuses it: never sent to be refused
+            skip = f"size {amount} is above the market maximum of {r.market.max_amount}"
+        if skip is not None:
+            ctx.record(ge.OpenSkipped(leg=side, reason=skip))
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         margin = amount * price / r.leverage
         refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
@@ -250,8 +252,8 @@ def _level_due(
         return None
     anchor = leg.anchor or leg.entry_price or price
     target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
-    amount = r.market.amount_down(leg.ref_qty * r.size_multiplier ** (leg.level + 1))
-    if not r.market.tradable(amount, target):
+    amount = _level_amount(state, side, ctx)
+    if not r.market.tradable(amount, target) or _too_large(state, side, amount, ctx):
         return None
     if leg.stop_price is not None and ts.crossed_against(side, target, leg.stop_price):
         return None  # a level at or beyond the stop would add where the leg must already be closed
@@ -272,8 +274,10 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
     if adds:
         return _recalculate(state, side, adds[-1], price, ctx)
     due = _level_due(state, side, price, ctx)
+    if due is None:
+        return _refuse_level(state, side, ctx)
     # placed only once a stop rests for the leg and the level together (`_cover`)
-    if due is None or not state.covered(side, leg.contracts + due[1]):
+    if not state.covered(side, leg.contracts + due[1]):
         return state
     target, amount = due
     level = leg.level + 1
@@ -287,6 +291,36 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         level=level,
         margin=amount * target / r.leverage,
     )
+
+
+def _level_amount(state: GridState, side: Side, ctx: GridCtx) -> Decimal:
+    leg, r = state.leg(side), ctx.rules
+    assert leg.ref_qty is not None
+    return r.market.amount_down(leg.ref_qty * r.size_multiplier ** (leg.level + 1))
+
+
+def _too_large(state: GridState, side: Side, amount: Decimal, ctx: GridCtx) -> bool:
+    """A level that would make the leg larger than the market's maximum order amount: the
+    stop covering the leg and the level (`_cover`), and the leg's take-profit and close, would
+    be refused by the venue (the stop at every retry: the leg left without one)."""
+    return ctx.rules.market.above_max(state.leg(side).contracts + amount)
+
+
+def _refuse_level(state: GridState, side: Side, ctx: GridCtx) -> GridState:
+    """The leg's levels end where the next would make it too large (`_too_large`): journaled
+    once per leg and level (not persisted: a restart journals it once more), never sent."""
+    leg = state.leg(side)
+    amount = _level_amount(state, side, ctx)
+    key = (leg.position_id, leg.level + 1)
+    if not _too_large(state, side, amount, ctx) or key in state.levels_refused:
+        return state
+    total = leg.contracts + amount
+    ctx.record(ge.LevelSkipped(leg=side, level=leg.level + 1, amount=amount, reason=(
+        f"level {leg.level + 1} of {amount} would make the leg {total}, above the market "
+        f"maximum of {ctx.rules.market.max_amount}")))
+    current = {state.long.position_id, state.short.position_id}
+    kept = tuple(k for k in state.levels_refused if k[0] in current)
+    return replace(state, levels_refused=kept + (key,))
 
 
 def _may_rest(state: GridState, side: Side, target: Decimal, price: Decimal) -> bool:

@@ -101,6 +101,11 @@ class GridState:
     """Legs whose last reconciliation listed them at another size than ours while a live order
     of ours could explain it (its lookup lagging the position list): the next one that still
     does follows the exchange (trading/grid/reconcile.py). Not persisted, not compared."""
+    levels_refused: tuple[tuple[str | None, int], ...] = field(default=(), compare=False,
+                                                               repr=False)
+    """(position id, level) of the levels refused for making their leg larger than the
+    market's maximum order amount (trading/grid/maintain.py): journaled once each. Not
+    persisted, not compared, not in the repr."""
     doubts: tuple[OrderDoubt, ...] = field(default=(), compare=False, repr=False)
     """Live orders whose last lookup answers were not evidence (trading/order_evidence.py);
     not persisted, left out of the repr like `SymbolState.doubts`."""

@@ -1,0 +1,74 @@
+"""The hedge grid and the market's maximum order amount: a leg's opening order, and a level that
+would make the leg larger than one order may carry, are refused before they are sent, with a
+journaled reason naming the maximum. The grid checked only the minimums (`tradable`): an opening
+order above the maximum was sent and refused every open_retry_s, and a level of reference x
+multiplier^level was covered by the leg's stop before it was placed, so the stop (the leg and
+the level) was above the maximum, refused at every retry, and the leg had no stop at all. Real
+GridActor under the real supervisor, the paper exchange in hedge mode (BTC at 100: its maximum
+is 100,000), real SQLite."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+from runtime.wiring import market_rules
+from tests.actors.test_grid_actor import GridBot
+from tests.exchange.paper.paper_support import BTC
+from trading.grid.core import GridCore
+from trading.grid.model import GridKind
+from trading.grid.rules import GridRules
+from trading.model import Side
+
+
+class BigGrid(GridBot):
+    size = D(4_000_000)
+
+    def core_for(self, symbol: str) -> GridCore:
+        return GridCore(GridRules(symbol=symbol, account="acc", id_tag=self.repo.id_tag,
+                                  market=market_rules(self.paper, symbol),
+                                  order_size_usdt=self.size, levels=3, step_pct=D(1),
+                                  size_multiplier=D(2), take_profit_pct=D("0.5"),
+                                  stop_loss_pct=D(5), recalc_pct=D(2), leverage=5))
+
+
+def test_a_level_that_would_make_the_leg_larger_than_the_maximum_is_refused(tmp_path: Path):
+    bot = BigGrid(tmp_path, balance="10000000")
+    try:
+        assert bot.paper.market(BTC).max_amount == D(100_000)
+        bot.start()
+        bot.move("100")
+        for _ in range(4):  # past the stop's retry: a refused stop would be sent again
+            bot.clock.advance(5)
+            bot.move("100")
+        s = bot.state()
+        # each leg 40,000; its first level 80,000 would make it 120,000
+        assert s.long.contracts == s.short.contracts == D(40_000)
+        assert bot.events("OrderFailed") == [], "an order above the maximum was sent"
+        for side in (Side.LONG, Side.SHORT):
+            assert s.protected(side), f"the {side.value} leg has no stop"
+            assert [o.amount for o in s.orders_of(side, GridKind.STOP)] == [D(40_000)]
+            assert s.orders_of(side, GridKind.ADD) == []
+        skipped = bot.events("LevelSkipped")
+        assert sorted(e["leg"] for e in skipped) == ["long", "short"]  # once each
+        assert all(e["level"] == 1 and D(e["amount"]) == D(80_000)
+                   and "above the market maximum of 100000" in e["reason"] for e in skipped)
+    finally:
+        bot.stop()
+
+
+def test_an_opening_order_above_the_maximum_is_refused_before_it_is_sent(tmp_path: Path):
+    bot = BigGrid(tmp_path, balance="10000000")
+    bot.size = D(20_000_000)  # 200,000 BTC at 100
+    try:
+        bot.start()
+        bot.move("100")
+        bot.clock.advance(30)  # past open_retry_s: a refused open would be sent again
+        bot.move("100")
+        assert bot.events("OrderFailed") == [], "an opening order above the maximum was sent"
+        assert bot.positions() == {} and bot.open_orders() == {}
+        reasons = [e["reason"] for e in bot.events("OpenSkipped")]
+        assert reasons and all("size 200000 is above the market maximum of 100000" in r
+                               for r in reasons), reasons
+    finally:
+        bot.stop()
