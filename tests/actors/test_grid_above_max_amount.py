@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 from pathlib import Path
 
+from actors.messages import Reconcile
 from runtime.wiring import market_rules
 from tests.actors.test_grid_actor import GridBot
 from tests.exchange.paper.paper_support import BTC
@@ -70,5 +71,50 @@ def test_an_opening_order_above_the_maximum_is_refused_before_it_is_sent(tmp_pat
         reasons = [e["reason"] for e in bot.events("OpenSkipped")]
         assert reasons and all("size 200000 is above the market maximum of 100000" in r
                                for r in reasons), reasons
+    finally:
+        bot.stop()
+
+
+def test_a_leg_above_the_maximum_gets_a_stop_of_the_maximum_and_closes_in_slices(tmp_path: Path):
+    """A long of 150,000 BTC bought by hand (two orders) and adopted: its stop and take-profit
+    were sized for the whole leg and refused at every retry (every 2 s, for ever: no stop at
+    all), and its close was refused at every attempt. The stop and the take-profit now carry
+    the maximum (part of the leg covered: not `protected`), and the close goes in slices of the
+    maximum (each an attempt, backed off as a close that ended part filled)."""
+    bot = GridBot(tmp_path, balance="10000000")
+    try:
+        for n, amount in enumerate((D(100_000), D(50_000))):
+            bot.paper.create_order(BTC, "market", "buy", amount, None,
+                                   {"positionIdx": 1, "clientOrderId": f"hand{n}"})
+        bot.start()
+        bot.move("100")
+        for _ in range(3):  # past the stop's retry: a refused stop would be sent again
+            bot.clock.advance(5)
+            bot.move("100")
+        s = bot.state()
+        assert s.long.contracts == D(150_000)
+        assert bot.events("OrderFailed") == [], "an order above the maximum was sent"
+        resting = {o.client_order_id: o for o in bot.paper.fetch_open_orders(BTC)}
+        for kind in (GridKind.STOP, GridKind.TP):
+            (order,) = s.orders_of(Side.LONG, kind)
+            assert order.amount == D(100_000) and order.client_order_id in resting, kind
+        assert not s.protected(Side.LONG)  # a person is told: part of it is covered
+        # the stop goes away (cancelled by hand) and the price falls through its level (95)
+        (stop,) = s.orders_of(Side.LONG, GridKind.STOP)
+        bot.paper.cancel_order(resting[stop.client_order_id].id, BTC)
+        bot.market.move(BTC, "94")
+        failed = len(bot.events("OrderFailed"))
+        bot.sup.children[BTC].ref.tell(Reconcile(reason="test"))  # the bot learns it all
+        for _ in range(5):  # each slice's backoff
+            bot.feed.poll_once()
+            bot.settle()
+            if "long" not in bot.positions():
+                break
+            bot.clock.advance(5)
+        assert "long" not in bot.positions(), "the leg above the maximum was not closed"
+        assert len(bot.events("OrderFailed")) == failed, "a close above the maximum was sent"
+        closes = [D(c["amount"]) for c in bot.paper.submissions()
+                  if c["clientOrderId"].endswith("c")]
+        assert closes == [D(100_000), D(50_000)]
     finally:
         bot.stop()

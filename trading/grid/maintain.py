@@ -109,7 +109,10 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     # the current position's: an earlier position's stop kept for a level that could still
     # fill (handlers.py `close_leg`) is not this leg's (`_release_stops` cancels it)
     stops = _current_stops(state, side)
-    cover = _cover(state, side, price, ctx)
+    # a leg larger than one order may carry (adopted after buys by hand): its stop carries the
+    # maximum (part of it covered; not `protected`) and its close goes in slices of it
+    most = ctx.rules.market.capped
+    cover = most(_cover(state, side, price, ctx))
     if ts.crossed_against(side, price, leg.stop_price) and not state.protected(side):
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
         closing = state.orders_of(side, GridKind.CLOSE)
@@ -119,7 +122,7 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
         ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
         # the attempt is counted and committed with the close, before it is sent (incident 2)
         state = state.with_leg(replace(leg, close_attempts=leg.close_attempts + 1))
-        return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, leg.contracts)
+        return ctx.place(state, side, GridKind.CLOSE, side.exit_order_side, most(leg.contracts))
     if _stop_throttled(state, side, ctx):
         return state
     if not stops:
@@ -164,15 +167,14 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
     if state.orders_of(side, GridKind.CLOSE):
         return state  # the leg is being closed: a take-profit would only be refused later
     target = ts.target_price(side, leg.entry_price, ctx.rules.take_profit_pct, ctx.rules.market)
+    amount = ctx.rules.market.capped(leg.contracts)  # one order carries at most the maximum
     tps = _active(state.orders_of(side, GridKind.TP))
     if not tps:
-        return ctx.place(
-            state, side, GridKind.TP, side.exit_order_side, leg.contracts, price=target
-        )
+        return ctx.place(state, side, GridKind.TP, side.exit_order_side, amount, price=target)
     newest = tps[-1]
     # what still rests of it: a take-profit filled in part covers the rest of the leg as it is
     resting = newest.amount - newest.filled
-    if (newest.price, resting) != (target, leg.contracts) and not any(
+    if (newest.price, resting) != (target, amount) and not any(
         o.status is OrderStatus.PENDING for o in tps
     ):
         return ctx.place(
@@ -180,7 +182,7 @@ def _take_profit(state: GridState, side: Side, ctx: GridCtx) -> GridState:
             side,
             GridKind.TP,
             side.exit_order_side,
-            leg.contracts,
+            amount,
             price=target,
             replaces=newest.client_order_id,
         )
