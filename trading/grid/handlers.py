@@ -200,7 +200,7 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     if not leg.is_open or leg.entry_price is None:
         ctx.record(ge.FillWithoutLeg(leg=order.leg, order=cid, amount=fill.amount, price=fill.price,
                                      realized_pnl=fill.realized_pnl))
-        book(cid, order.side, order.position_id or "", fill, fill_pnl(leg, fill), ctx)
+        book(cid, order.side, order.position_id or cid, fill, fill_pnl(leg, fill), ctx)
         return state
     if fill.amount > leg.contracts:
         state = _unseen_level_fill(state, leg, fill.amount - leg.contracts, ctx)
