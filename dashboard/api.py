@@ -14,6 +14,7 @@ import peewee as pw
 from aiohttp import web
 
 from dashboard.controls import BadControl, queue_control
+from dashboard.equity import EquityCurves
 from dashboard.source import AccountNotReady, DashboardSource
 from notifications.secret import one_line
 from observability.log_tail import tail_lines
@@ -86,6 +87,8 @@ class Api:
     def __init__(self, source: DashboardSource, refusals: Any = None) -> None:
         """``refusals``: a ThrottledLog (dashboard/throttle.py) for database errors."""
         self.source, self.refusals = source, refusals
+        self.curves: dict[str, EquityCurves] = {}
+        """Each account's equity curve, shared by every page (dashboard/equity.py)."""
 
     def _database_error(self, request: web.Request, exc: BaseException) -> web.HTTPException:
         """A JSON 503 naming the error, and a throttled WARNING (the page polls several views:
@@ -139,8 +142,10 @@ class Api:
 
     async def equity(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        points = await self._read(request, account, reports.equity_points, account.capital,
-                                  _int(request, "points", 500))
+        curve = self.curves.get(account.name)
+        if curve is None:  # on the event loop: no other handler runs in between
+            curve = self.curves[account.name] = EquityCurves(account.capital)
+        points = await self._read(request, account, curve.points, _int(request, "points", 500))
         return reply({"account": account.name, "capital": str(account.capital), "points": points})
 
     async def logs(self, request: web.Request) -> web.Response:
