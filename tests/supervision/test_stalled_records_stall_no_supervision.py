@@ -104,6 +104,8 @@ def test_an_escalation_that_fails_to_store_is_retried_until_stored(tmp_path, lin
         wait_until(lambda: [e["symbol"] for e in h.repo.read(queries.open_escalations)] == [BTC],
                    message="the escalation stored after its write failed once")
         assert QuarantineFailsOnce.failed == [BTC]
-        assert any("the escalation stored after 1 failed attempts" in line for line in lines)
+        # the record keeper says so right after its commit, which the read above may beat
+        wait_until(lambda: any("the escalation stored after 1 failed attempts" in line
+                               for line in lines), message="the line saying it was stored")
     finally:
         h.stop()
