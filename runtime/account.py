@@ -39,6 +39,7 @@ from storage.opening import open_repository
 from storage.repository import Repository
 from supervision.alerts import Alerts
 from supervision.coverage import StopCoverageWatch
+from supervision.reconcile_watch import ReconcileWatch
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status, stream_status
 from supervision.supervisor import Supervisor
@@ -99,6 +100,8 @@ class AccountRuntime:
         self.alerts: Alerts | None = None
         self.coverage: StopCoverageWatch | None = None
         """Rule 5: alerts a position left without its exchange stop (supervision/coverage.py)."""
+        self.unchecked: ReconcileWatch | None = None
+        """Alerts a position not reconciled for minutes (supervision/reconcile_watch.py)."""
         self.guard: Any = None
         """Protections, operator pause and the P&L summary (protections/guard.py)."""
         self.stop_watch: StopWatch | None = None
@@ -142,6 +145,7 @@ class AccountRuntime:
         self.coverage = StopCoverageWatch(  # "bot": the one-way stops live in the bot
             alerts=self.alerts, logger=self.log, grace_s=wiring.stop_grace_s(s),
             bot_side_stops=s.exchange.stop_mode == "bot")
+        self.unchecked = ReconcileWatch(alerts=self.alerts, logger=self.log)
         prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
         tag = epoch_tag(repo.id_tag, self.epoch)
         self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-",
@@ -328,6 +332,8 @@ class AccountRuntime:
             status["database"] = f"unreachable: {unreachable}"
         if self.coverage is not None:  # one alert per unprotected episode, not per interval
             self.coverage.observe(status, now)
+        if self.unchecked is not None:  # one alert per episode of failing reconciliations
+            self.unchecked.observe(status, now)
         status["exchange"] = self.settings.exchange.id
         status.update(stream_status(self.feed))
         if self.guard is not None:

@@ -1,0 +1,56 @@
+"""Issue 12, "Evidence before closing": contradictory or unreadable answers keep the position
+tracked and protected, are retried, "and raise an alert if they persist". The retries were only
+WARNING lines; nobody was told that a position had gone unchecked for minutes.
+
+A real account (runtime/account.py: pykka actors, the supervisor, SQLite, the paper exchange
+behind a fault wrapper) whose position list answers cannot be read; its status, built as the run
+loop builds it, with later times passed in (never slept)."""
+
+from __future__ import annotations
+
+import time
+
+from actors.messages import Reconcile
+from exchange import errors
+from supervision.reconcile_watch import GRACE_S
+from tests.supervision.test_unprotected_alert import BTC, ETH, open_long, running, view
+from tests.support.waiting import wait_until
+
+
+def unreadable(name: str, args: tuple, kwargs: dict) -> None:
+    raise errors.TemporaryError("position list unreadable: a row without its size")
+
+
+def failing(account) -> list[dict]:  # noqa: ANN001
+    assert account.alerts is not None
+    return [a for a in account.alerts.sent if a["kind"] == "reconcile_failing"]
+
+
+def test_a_position_left_unreconciled_alerts_once_and_says_when_it_is_checked_again(tmp_path):
+    with running(tmp_path, None, symbols=[BTC, ETH]) as (account, fx, lines):
+        open_long(account, BTC)
+        open_long(account, ETH)
+        wait_until(lambda: view(account, BTC).protected, timeout=30, message="BTC protected")
+        fx.before["fetch_positions"] = unreadable
+        assert account.sup is not None
+        account.sup.tell(BTC, Reconcile(reason="test"))
+        wait_until(lambda: not view(account, BTC).reconciled, timeout=30,
+                   message="BTC's reconciliation failing")
+        assert view(account, BTC).position is not None and view(account, BTC).protected
+        t0 = time.time()
+        account.status({}, t0)
+        account.status({}, t0 + GRACE_S - 1)
+        assert failing(account) == []  # retried quietly within the grace
+        account.status({}, t0 + GRACE_S + 1)
+        [alert] = failing(account)
+        assert alert["symbol"] == BTC and alert["symbols"] == [BTC]
+        assert ETH not in alert["message"] and "not reconciled" in alert["message"]
+        for later in (5, 60, 600):  # once per episode
+            account.status({}, t0 + GRACE_S + later)
+        assert len(failing(account)) == 1
+        del fx.before["fetch_positions"]
+        wait_until(lambda: view(account, BTC).reconciled, timeout=30,
+                   message="BTC reconciled again (the timer's retry)")
+        account.status({}, t0 + GRACE_S + 601)
+        assert len(failing(account)) == 1
+        assert any(line.startswith("reconciled again after") for line in lines)
