@@ -44,9 +44,21 @@ def stop_grace_s(
 
 
 @dataclass(slots=True)
-class _Episode:
+class Episode:
+    """Since when a condition has lasted, and whether its alert went out (here and in
+    supervision/reconcile_watch.py)."""
+
     since: float
     alerted: bool = False
+
+
+def clock_stepped(episodes: Iterable[Episode], last: float | None, now: float) -> None:
+    """`now` is the run loop's wall clock. A look earlier than the last one (the clock stepped
+    back: NTP, a VM restore) moves every episode's start back by the step: a condition must
+    not wait the step out on top of its grace."""
+    if last is not None and now < last:
+        for episode in episodes:
+            episode.since -= last - now
 
 
 def positions(actors: Iterable[dict[str, Any]], bot_side_stops: bool) -> Iterator[tuple[str, bool]]:
@@ -77,7 +89,7 @@ class StopCoverageWatch:
         self.log = logger
         self.grace_s = grace_s
         self.bot_side_stops = bot_side_stops
-        self._episodes: dict[str, _Episode] = {}
+        self._episodes: dict[str, Episode] = {}
         self._last_now: float | None = None
         self.alerted_since_clear = False
         """An alert went out and the coverage has not been back to 100 % since."""
@@ -89,7 +101,7 @@ class StopCoverageWatch:
         missing = [label for label, covered in seen.items() if not covered]
         self._end_episodes(set(missing), seen, now)
         for label in missing:
-            self._episodes.setdefault(label, _Episode(since=now))
+            self._episodes.setdefault(label, Episode(since=now))
         due = [
             label for label, ep in self._episodes.items()
             if not ep.alerted and now - ep.since > self.grace_s
@@ -107,13 +119,8 @@ class StopCoverageWatch:
                                  coverage)
 
     def _clock_step(self, now: float) -> None:
-        """`now` is the run loop's wall clock. A look earlier than the last one (the clock
-        stepped back: NTP, a VM restore) moves every episode's start back by the step: an
-        unprotected position must not wait the step out on top of its grace."""
         last, self._last_now = self._last_now, now
-        if last is not None and now < last:
-            for episode in self._episodes.values():
-                episode.since -= last - now
+        clock_stepped(self._episodes.values(), last, now)
 
     def _end_episodes(self, missing: set[str], seen: dict[str, bool], now: float) -> None:
         for label in [label for label in self._episodes if label not in missing]:

@@ -18,19 +18,14 @@ the supervisor's business (escalation and restart alerts), not this watch's.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+from supervision.coverage import Episode, clock_stepped
 
 GRACE_S = 120.0
 """Seconds a position may go unreconciled before the alert: the periodic reconciliation runs
 every 30 s and a failed one is retried within 5 s while its failures are temporary, so this is
 well over 20 failed tries."""
-
-
-@dataclass(slots=True)
-class _Episode:
-    since: float
-    alerted: bool = False
 
 
 def unchecked(actors: Iterable[dict[str, Any]]) -> list[str]:
@@ -46,14 +41,12 @@ class ReconcileWatch:
         self.alerts = alerts
         self.log = logger
         self.grace_s = grace_s
-        self._episodes: dict[str, _Episode] = {}
+        self._episodes: dict[str, Episode] = {}
         self._last_now: float | None = None
 
     def observe(self, status: dict[str, Any], now: float) -> None:
         last, self._last_now = self._last_now, now
-        if last is not None and now < last:  # the wall clock stepped back: keep the ages
-            for episode in self._episodes.values():
-                episode.since -= last - now
+        clock_stepped(self._episodes.values(), last, now)
         now_unchecked = set(unchecked(status["actors"]))
         for symbol in [s for s in self._episodes if s not in now_unchecked]:
             episode = self._episodes.pop(symbol)
@@ -61,7 +54,7 @@ class ReconcileWatch:
                 self.log.bind(symbol=symbol).warning(
                     "reconciled again after {:.0f}s unchecked", now - episode.since)
         for symbol in now_unchecked:
-            self._episodes.setdefault(symbol, _Episode(since=now))
+            self._episodes.setdefault(symbol, Episode(since=now))
         due = sorted(s for s, ep in self._episodes.items()
                      if not ep.alerted and now - ep.since > self.grace_s)
         if not due:
