@@ -85,8 +85,9 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
     processes (README, Worker processes); a worker that met an unexpected error appended its
     traceback to logs/bot.log all the same, and `bot.py logs worker-2` did not show why it
     died (found by review). A real `bot.py worker` process; the fault: a bug raised in its main
-    thread every 0.3 s once the command runs until one escapes, off at exit (a sitecustomize;
-    the bad store values this test used before are startup lines now)."""
+    thread every 0.3 s once the worker command runs (past the config load, so the data dir is
+    known: a slow CI load met the alarm in dispatch before it) until one escapes, off at exit
+    (a sitecustomize; the bad store values this test used before are startup lines now)."""
     import os
     import subprocess
     import sys
@@ -103,8 +104,8 @@ def test_a_workers_unexpected_error_goes_to_its_own_log_not_the_parents(tmp_path
         "import signal, sys\n"
         "if 'worker' in sys.argv:\n"
         "    def _bug(signum, frame):\n"
-        "        f = frame\n"  # only once the command runs (not during the imports)
-        "        while f is not None and f.f_code.co_name != 'dispatch':\n"
+        "        f = frame\n"  # only inside the worker command (its data dir is known)
+        "        while f is not None and f.f_code.co_name != '_worker':\n"
         "            f = f.f_back\n"
         "        if f is not None:\n"
         "            raise RuntimeError('injected bug')\n"
