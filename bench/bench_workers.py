@@ -4,7 +4,9 @@
    exchange port), 20 ticks/s per symbol. Each account is what the bot builds for it: its own
    paper exchange, database, supervisor, 125 symbol actors and a feeder thread (the market
    feed's delivery path). With 1 worker one process runs all four accounts; with 2 workers two
-   processes run two accounts each, fed at the same moment.
+   processes run two accounts each, fed at the same moment. Two stages from the actors' own
+   hot-path hooks (the ones behind the Prometheus histograms): an actor taking a price -> the
+   close order it causes, and each commit's wait on the database writer thread.
 2. Logging (as bench_logging.py: bot.log + a per-symbol file per line), 500 threads: one process
    with 500 threads vs two processes with 250 each, each process its own files (as workers).
    Aggregate lines/s = the lines read back from the files / the slower process's wall time;
@@ -53,8 +55,33 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 
 # -- child processes --------------------------------------------------------------------------
-def build_accounts(tmp: TempDir, args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
+class Stages:
+    """The actors' own hot-path measurements (the production `MetricsRelay` hooks the bot feeds
+    Prometheus with): from an actor taking a price to the first order it causes, and each
+    commit's wait (the writer thread's round trip). Appends only: list.append is atomic."""
+
+    def __init__(self) -> None:
+        self.taken_to_order: list[float] = []
+        self.commits: list[float] = []
+
+    def relay(self) -> Any:
+        from actors.hot_path_metrics import MetricsRelay
+
+        m = MetricsRelay()
+        m.observe_tick_to_order = self.taken_to_order.append
+        m.observe_commit = self.commits.append
+        return m
+
+    def clear(self) -> None:
+        self.taken_to_order.clear()
+        self.commits.clear()
+
+
+def build_accounts(tmp: TempDir, args: argparse.Namespace,
+                   stages: Stages) -> tuple[list[Any], list[Any]]:
     """This worker's accounts: each its own paper exchange, database, supervisor and actors."""
+    import dataclasses
+
     bots, stampers = [], []
     for a in range(args.here):
         box: dict[str, Any] = {}
@@ -66,6 +93,7 @@ def build_accounts(tmp: TempDir, args: argparse.Namespace) -> tuple[list[Any], l
         bots.append(BenchBot(tmp.sub(f"acct{a}"), symbols(args.symbols), latency_s=0.0, wrap=wrap,
                              risk={"trailing_step_pct": Decimal("50")}, logging=False,
                              synchronous=args.synchronous))
+        bots[-1].deps = dataclasses.replace(bots[-1].deps, metrics=stages.relay())
         stampers.append(box["w"])
     return bots, stampers
 
@@ -93,7 +121,8 @@ def child_reaction(args: argparse.Namespace) -> None:
     from observability.log_streams import setup_logging
 
     tmp = TempDir(f"workers-r{args.index}")
-    bots, stampers = build_accounts(tmp, args)
+    stages = Stages()
+    bots, stampers = build_accounts(tmp, args, stages)
     streams = setup_logging(tmp.sub("logs"), level="INFO", console=False)  # one sink a process
     rng = random.Random(7 + args.index)
     try:
@@ -106,6 +135,7 @@ def child_reaction(args: argparse.Namespace) -> None:
             if sys.stdin.readline().strip() != "GO":
                 break
             results: list[dict[str, Any]] = [{} for _ in bots]
+            stages.clear()
             c0, w0 = time.process_time(), time.perf_counter()
 
             def feed(i: int, results: list[dict[str, Any]] = results) -> None:
@@ -120,7 +150,9 @@ def child_reaction(args: argparse.Namespace) -> None:
             out = {"latencies": [x for r in results for x in r["latencies"]],
                    "missing": sum(r["missing"] for r in results),
                    "ticks": sum(r["ticks"] for r in results),
-                   "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
+                   "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0,
+                   "taken_to_order": list(stages.taken_to_order),
+                   "commits": list(stages.commits)}
             print("RESULT " + json.dumps(out), flush=True)
     finally:
         for bot in bots:
@@ -191,6 +223,8 @@ def reaction(workers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
             send(procs, "GO")
             parts = [json.loads(expect(p, "RESULT ")) for p in procs]
             runs.append({"latencies": [x for r in parts for x in r["latencies"]],
+                         "taken_to_order": [x for r in parts for x in r["taken_to_order"]],
+                         "commits": [x for r in parts for x in r["commits"]],
                          "missing": sum(r["missing"] for r in parts),
                          "ticks": sum(r["ticks"] for r in parts),
                          "cpu_s": sum(r["cpu_s"] for r in parts),
@@ -200,6 +234,11 @@ def reaction(workers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
                   f"{fmt(s['median'], 'ms')} p99 {fmt(s['p99'], 'ms')} "
                   f"cpu {runs[-1]['cpu_s']:.1f} s / wall {runs[-1]['wall_s']:.1f} s  "
                   f"missing {runs[-1]['missing']}", flush=True)
+            t, c = summary(runs[-1]["taken_to_order"]), summary(runs[-1]["commits"])
+            print(f"    stages: actor took the price -> close order median "
+                  f"{fmt(t['median'], 'ms')} p99 {fmt(t['p99'], 'ms')} (n={t['n']}); each "
+                  f"commit's wait median {fmt(c['median'], 'ms')} p99 {fmt(c['p99'], 'ms')} "
+                  f"(n={c['n']})", flush=True)
     finally:
         close(procs)
     return runs
@@ -337,6 +376,12 @@ def summarise(res: dict[int, dict[str, Any]], args: argparse.Namespace, total: i
         rows += [
             row(f"{n} worker(s): tick -> close order (pooled)", lat, "ms",
                 [r["cpu_s"] for r in res[n]["reaction"]]),
+            row(f"{n} worker(s):   actor took price -> order",
+                [x for r in res[n]["reaction"] for x in r["taken_to_order"]], "ms",
+                [r["cpu_s"] for r in res[n]["reaction"]]),
+            row(f"{n} worker(s):   each commit's wait",
+                [x for r in res[n]["reaction"] for x in r["commits"]], "ms",
+                [r["cpu_s"] for r in res[n]["reaction"]]),
             row(f"{n} worker(s): log lines/s, {args.threads} threads", rates, "/s",
                 [r["cpu_s"] for r in res[n]["logging"]]),
             row(f"{n} worker(s): cold start {total} actors", cold, "s",
@@ -344,7 +389,11 @@ def summarise(res: dict[int, dict[str, Any]], args: argparse.Namespace, total: i
         ]
         out[f"workers_{n}"] = {
             "reaction": summary(lat) | {"missing": sum(r["missing"] for r in res[n]["reaction"])},
-            "reaction_runs": [{k: v for k, v in r.items() if k != "latencies"}
+            "taken_to_order": summary([x for r in res[n]["reaction"]
+                                       for x in r["taken_to_order"]]),
+            "commits": summary([x for r in res[n]["reaction"] for x in r["commits"]]),
+            "reaction_runs": [{k: v for k, v in r.items()
+                               if k not in ("latencies", "taken_to_order", "commits")}
                               for r in res[n]["reaction"]],
             "logging": res[n]["logging"], "cold": res[n]["cold"]}
     print(table("Worker processes (median, p99 over runs; CPU seconds summed over processes)",
