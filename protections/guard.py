@@ -20,6 +20,7 @@ from actors.messages import BlockEntries
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
 from protections.ledger_feed import LedgerTotals
 from storage import reports
+from storage.restore import finite_time
 
 STATE_KEY = "protections"
 PAUSE_KEY = "entries_paused"
@@ -114,6 +115,8 @@ class AccountGuard:
             batch, positions = self._read_batch()
             for line in batch.skipped:
                 self.log.error("protections: skipped an unreadable ledger row: {}", line)
+            for p in positions:
+                self._read_closed_at(p)
             day, day_net = self.totals.day, self.totals.day_net
             self.totals.apply(batch.fills, positions, now)
             self.totals.skip_to(batch.last_id)
@@ -126,6 +129,21 @@ class AccountGuard:
             if batch.size < FEED_BATCH:
                 break
         self._replayed = True
+
+    def _read_closed_at(self, position: dict[str, Any]) -> None:
+        """A closing time that cannot be read (a torn or hand-edited row) is said and dropped:
+        the position still counts (money, win or loss) but not as a stop-out. Raising here
+        failed the tick and left the batch's later positions never counted closed."""
+        at = position["closed_at"]
+        if at is None:
+            return
+        try:
+            position["closed_at"] = finite_time(at)
+        except (ValueError, TypeError, OverflowError) as exc:
+            self.log.error("protections: positions row {!r}: closed_at {!r} unreadable ({}); "
+                           "counted without it (not as a stop-out)",
+                           position["position_id"], at, exc)
+            position["closed_at"] = None
 
     def _read_batch(self) -> tuple[Any, list[dict[str, Any]]]:
         """The next ledger rows and their positions, as of one moment: the two are separate
