@@ -257,6 +257,7 @@ def _serve(bot: Any, run: NodeRun, duration_s: float | None) -> None:
     deadline = None if duration_s is None else time.monotonic() + duration_s
     while not bot.stop_event.is_set():
         bot.accounts = run.accounts()
+        tick_protections(bot.accounts)
         bot._write_status(running=True)
         bot._apply_controls(logger)
         if deadline is not None and time.monotonic() >= deadline:
@@ -266,6 +267,19 @@ def _serve(bot: Any, run: NodeRun, duration_s: float | None) -> None:
         if deadline is not None:
             wait = max(min(wait, deadline - time.monotonic()), 0.0)
         bot.stop_event.wait(wait)
+
+
+def tick_protections(accounts: list[Any]) -> None:
+    """Each account's protections pass (ledger feed, trips, blocks), as a single bot's run loop
+    does it (dashboard/wiring.py `OperatorServices.tick`): without it a node's daily loss limit,
+    drawdown and stop-loss guard never tripped (found by review)."""
+    for runtime in accounts:
+        if runtime.guard is None:  # not built yet
+            continue
+        try:
+            runtime.guard.tick()
+        except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
+            logger.error("protections of account {} failed: {}", runtime.name, exc)
 
 
 def show_cluster(settings: Settings, as_json: bool) -> int:
