@@ -8,6 +8,7 @@ loop (protections/guard.py) and returns the trips it caused, for the alert.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +30,15 @@ class Trip:
     name: str
     reason: str
     symbol: str | None = None
+
+
+def _time(value: Any) -> float:
+    """A saved time: epoch seconds, finite (JSON reads NaN, Infinity and 1e999 as floats; a NaN
+    time made every tick raise in `day_start`, a NaN pause end refused nothing)."""
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"saved time {value!r} is not a time")
+    return seconds
 
 
 def _fmt(value: Decimal) -> str:
@@ -61,7 +71,7 @@ class _AccountTrip:
 
     def restore(self, data: dict[str, Any]) -> None:
         since = data.get("tripped_since")
-        self.tripped_since = None if since is None else float(since)
+        self.tripped_since = None if since is None else _time(since)
         self.reason = None if since is None else str(data.get("reason"))
 
 
@@ -188,7 +198,7 @@ class StopLossGuard:
                 "reset_at": dict(self.reset_at)}
 
     def restore(self, data: dict[str, Any]) -> None:
-        self.paused = {str(s): {"since": float(e["since"]), "until": float(e["until"]),
+        self.paused = {str(s): {"since": _time(e["since"]), "until": _time(e["until"]),
                                 "reason": str(e["reason"])}
                        for s, e in (data.get("paused") or {}).items()}
-        self.reset_at = {k: float(v) for k, v in (data.get("reset_at") or {}).items()}
+        self.reset_at = {k: _time(v) for k, v in (data.get("reset_at") or {}).items()}

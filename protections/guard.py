@@ -307,7 +307,7 @@ class AccountGuard:
             self._damaged(STATE_KEY, exc)
 
     def _restore(self, data: dict[str, Any]) -> None:
-        daily_reset_at = float(data.get("daily_reset_at") or 0.0)
+        daily_reset_at = finite_time(data.get("daily_reset_at") or 0.0)
         peak_reset_fill_id = int(data.get("peak_reset_fill_id") or 0)
         checks = data.get("checks") or {}
         for check in self.checks:
