@@ -100,10 +100,23 @@ def grid_core_factory(
                 close_backoff_initial_s=s.close_backoff_initial_s,
                 close_backoff_max_s=s.close_backoff_max_s,
                 adopt_unknown_positions=s.adopt_unknown_positions,
+                reopen_after_stop_s=grid_reopen_after_stop_s(r),
             )
         )
 
     return build
+
+
+def grid_reopen_after_stop_s(risk: Any) -> float:
+    """How long a stopped-out grid leg waits before it opens again: 10 s, or
+    `risk.cooldown_after_loss_s` when the config sets it higher (found by review: the grid
+    ignored it, so `cooldown_after_loss_s = 3600` still reopened a losing side after 10 s)."""
+    from trading.grid.rules import REOPEN_AFTER_STOP_S
+
+    wait = REOPEN_AFTER_STOP_S
+    if "cooldown_after_loss_s" in risk.model_fields_set:
+        wait = max(wait, float(risk.cooldown_after_loss_s))
+    return wait
 
 
 def stop_grace_s(settings: Settings) -> float:

@@ -11,6 +11,9 @@ from trading.rules import MarketRules
 
 RETRY_S = 2.0
 """Seconds before a refused grid order (a stop among them) is tried again."""
+REOPEN_AFTER_STOP_S = 10.0
+"""The shortest wait of a stopped-out side (`risk.cooldown_after_loss_s`, when set, may be longer:
+runtime/wiring.py `grid_reopen_after_stop_s`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +40,7 @@ class GridRules:
     leverage: int
     retry_s: float = RETRY_S
     open_retry_s: float = 10.0
-    reopen_after_stop_s: float = 10.0
+    reopen_after_stop_s: float = REOPEN_AFTER_STOP_S
     """A side stopped out waits this long before it opens again (and always for a fresh price)."""
     max_close_attempts: int = 5
     close_backoff_initial_s: float = 1.0
