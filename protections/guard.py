@@ -73,8 +73,9 @@ class AccountGuard:
     # -- the entry gate's view -----------------------------------------------------------------
     def refuse(self, symbol: str, now: float) -> str | None:
         """Why an entry on ``symbol`` is refused now (operator pause first, then each check)."""
-        if self.paused is not None:
-            return f"entries paused by {self.paused.get('by')}"
+        paused = self.paused  # read once: a person's unpause lands on the run loop's thread
+        if paused is not None:
+            return f"entries paused by {paused.get('by')}"
         for check in self.checks:
             reason = check.refuse(symbol, now)
             if reason is not None:
