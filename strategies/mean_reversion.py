@@ -67,6 +67,14 @@ class MeanReversion:
         m = sum(rets) / len(rets)
         return math.sqrt(sum((r - m) ** 2 for r in rets) / (len(rets) - 1))
 
+    def _enough_volume(self, volume: Decimal) -> bool:
+        """A volume that is not a number (a garbled ticker's NaN, infinity) is not enough while
+        the filter is on: NaN compared False, so it passed, and a signalling NaN raised in
+        `float()` on every price (a crash loop of the symbol's actor)."""
+        if not volume.is_finite():
+            return self.min_volume <= 0
+        return float(volume) >= self.min_volume
+
     def on_price(self, price: Decimal, volume: Decimal | None, now: float,
                  position: Side | None) -> SignalRaised | None:
         # _push and zscore inlined (every price of a backtest comes here): the same float
@@ -99,7 +107,7 @@ class MeanReversion:
             if abs(z) <= self.exit_z:
                 return SignalRaised(side=None, reason="mean_reverted")
             return None
-        if volume is not None and float(volume) < self.min_volume:
+        if volume is not None and not self._enough_volume(volume):
             return None
         if abs(z) < self.entry_z or self.volatility_pct() < self.min_volatility_pct:
             return None

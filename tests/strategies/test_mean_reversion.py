@@ -191,3 +191,22 @@ def test_a_position_exits_when_the_window_goes_flat(side):
     out = feed(s, [*DIP, "100", "100", "100", "100", "100"], position=side)
     assert out[-2] is None  # four 100s and a 90: z = 0.5, not within 0.1
     assert out[-1] == SignalRaised(side=None, reason="mean_reverted")
+
+
+@pytest.mark.parametrize("volume", [D("NaN"), D("sNaN"), D("Infinity"), D("-Infinity")])
+def test_a_volume_that_is_not_a_number_never_passes_the_volume_filter(volume):
+    """A garbled 24 h volume (a venue's "NaN", which the ticker readers keep as Decimal NaN)
+    passed `min_volume`: NaN compares False with everything, so `volume < min_volume` was False
+    and the strategy entered on a volume nobody knows. A signalling NaN raised in `float()`, so
+    every price crashed the symbol's actor (the stream reader keeps the last volume for later
+    tickers: a crash loop up to the emergency close). Now it is not enough volume, and exits
+    are not held back."""
+    assert feed(strategy(min_volume=1000.0), DIP, volume=volume) == [None] * 5
+    out = feed(strategy(min_volume=1000.0), BACK, position=Side.LONG, volume=volume)
+    assert out[-1] == SignalRaised(side=None, reason="mean_reverted")
+
+
+@pytest.mark.parametrize("volume", [D("NaN"), D("sNaN")])
+def test_with_the_volume_filter_off_a_garbled_volume_changes_nothing(volume):
+    assert feed(strategy(min_volume=0.0), DIP, volume=volume)[-1] == SignalRaised(
+        side=Side.LONG, reason="z=-2.00")
