@@ -4,7 +4,8 @@ Enter long when the price is `entry_z` standard deviations below its rolling mea
 above, if allowed); signal an exit once the z-score is back within `exit_z`, or once the window
 has gone flat (zero variance: the price is at its mean). Entries need enough movement: the
 standard deviation of one-step returns (in percent) must be at least `min_volatility_pct`, so a
-flat market does not trade noise. Statistics use floats (they are not
+flat market does not trade noise. A price no market trades at (not finite, <= 0, absurdly
+large) is skipped: it would poison the running sums for good. Statistics use floats (they are not
 money); prices and sizes stay Decimal elsewhere.
 """
 
@@ -20,6 +21,10 @@ from trading.model import Side
 
 if TYPE_CHECKING:
     import numpy as np
+
+
+MAX_PRICE = 1e100
+"""Above it a price is garbled (its square, summed, would overflow the running sums)."""
 
 
 class MeanReversion:
@@ -79,7 +84,9 @@ class MeanReversion:
                  position: Side | None) -> SignalRaised | None:
         # _push and zscore inlined (every price of a backtest comes here): the same float
         # operations in the same order, so the state and every z-score are bit-identical
-        p = float(price)
+        p = float(price) if price.is_finite() else math.nan
+        if not 0.0 < p < MAX_PRICE:  # NaN too: the running sums would be poisoned for good
+            return None
         prices = self._prices
         window = self.window
         total, squares = self._sum, self._sumsq

@@ -210,3 +210,19 @@ def test_a_volume_that_is_not_a_number_never_passes_the_volume_filter(volume):
 def test_with_the_volume_filter_off_a_garbled_volume_changes_nothing(volume):
     assert feed(strategy(min_volume=0.0), DIP, volume=volume)[-1] == SignalRaised(
         side=Side.LONG, reason="z=-2.00")
+
+
+@pytest.mark.parametrize("bad", ["Infinity", "-Infinity", "NaN", "sNaN", "0", "-5", "1E+200"])
+def test_a_price_that_is_not_a_price_is_skipped_and_does_not_poison_the_window(bad):
+    """The running sums outlive the window: one infinite price made them inf, then NaN
+    (inf - inf) for good, and from then on every price raised a SHORT entry "z=nan" (NaN passes
+    every `<` filter) and a position was never exited by the strategy (a huge finite price did
+    the same through its square; a signalling NaN raised in `float()`). A price no market
+    trades at is skipped: the strategy goes on as if it never came."""
+    s, fresh = strategy(), strategy()
+    before = feed(s, ["100", "100", "100"])
+    assert s.on_price(D(bad), None, 0.0, None) is None
+    assert before + feed(s, ["100", "90"]) == feed(fresh, ["100", "100", "100", "100", "90"])
+    assert s.zscore() == fresh.zscore() == -2.0
+    out = feed(s, BACK, position=Side.LONG)
+    assert out[-1] == SignalRaised(side=None, reason="mean_reverted")
