@@ -363,6 +363,10 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
                                         signal_id=ev.signal_id))
         return state
     skip = _entry_blocker(state, ctx)
+    if skip is None and ev.signal_id is None and waiting(  # the strategy's signal holds on
+            ctx.now, state.entry_retry_at, ctx.rules.risk.entry_retry_max_s):
+        skip = (f"the last entry was refused or ended unfilled: next attempt in "
+                f"{state.entry_retry_at - ctx.now:.0f}s")
     price = state.last_price
     amount = ZERO
     if skip is None and price is not None:

@@ -152,7 +152,7 @@ def _entry_filled(
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=pos.position_id, side=order.side, amount=qty,
                                   price=price, fee=fee, realized_pnl=ZERO))
-    return replace(state, position=pos)
+    return replace(state, position=pos, entry_refusals=0)  # entries are taken again
 
 
 def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:

@@ -103,6 +103,12 @@ class SymbolState:
     """Why the strategy's last entry signal was skipped (the kind of reason, without figures):
     the same reason again is not journaled on every price (issue 16 item 17). Not persisted: a
     restart records it once more."""
+    entry_retry_at: float = field(default=0.0, compare=False, repr=False)
+    """After an entry the venue refused (or that ended unfilled): no strategy entry before this
+    (its signal holds for as long as its z-score does: one refused order per price). External
+    signals are not held back. Not persisted: a restart may try once at once."""
+    entry_refusals: int = field(default=0, compare=False, repr=False)
+    """Entries refused in a row (the wait doubles); an entry that fills starts again."""
     unconfirmed: Unconfirmed | None = field(default=None, compare=False)
     """The exchange lists no position and nothing shows it closed (trading/evidence.py): the
     episode of contradictory answers. Not persisted: a restart starts counting again."""

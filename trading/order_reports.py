@@ -77,6 +77,9 @@ def _entry_ended(state: SymbolState, ctx: Ctx) -> SymbolState:
     """The entry order ended unfilled or partly filled: flat, or open with what filled, and
     protected like any opened position (stop, trailing stop, take-profit)."""
     if state.position is None:
+        refusals = state.entry_refusals + 1
+        wait = ctx.rules.risk.entry_retry(refusals)
+        state = replace(state, entry_refusals=refusals, entry_retry_at=ctx.now + wait)
         return lc.to_phase(state, Phase.FLAT)
     return lc.finish_entry(state, ctx)
 

@@ -77,12 +77,20 @@ class RiskRules:
     close_backoff_initial_s: float
     close_backoff_max_s: float
     stop_retry_s: float = 2.0
+    entry_retry_s: float = 10.0
+    """The wait after an entry that ended without a fill (refused by the venue), doubling while
+    they keep failing, up to `entry_retry_max_s`."""
+    entry_retry_max_s: float = 300.0
     adopt_unknown_positions: bool = True
     bot_side_stops: bool = False
     """True only when config chose stop_mode = "bot": the bot closes at the stop price itself."""
     amend_stops: bool = False
     """The venue amends a resting stop's trigger in place (Bybit): a stop move amends instead of
     placing a new stop and cancelling the old one (issue 12)."""
+
+    def entry_retry(self, refusals: int) -> float:
+        """The wait before the next entry after `refusals` entries in a row ended unfilled."""
+        return min(self.entry_retry_s * 2 ** min(max(refusals - 1, 0), 32), self.entry_retry_max_s)
 
     def close_backoff(self, attempts: int) -> float:
         """Delay before close attempt `attempts + 1`: exponential with a ceiling."""
