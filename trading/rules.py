@@ -38,6 +38,12 @@ class MarketRules:
         return (ZERO_AMOUNT < amount and amount >= self.min_amount
                 and amount * price >= self.min_cost)
 
+    def below_minimum(self, amount: Decimal, price: Decimal) -> str:
+        """Which minimum an amount `tradable` refuses is short of, with the figures."""
+        short = (f"amount of {self.min_amount}" if amount <= 0 or amount < self.min_amount
+                 else f"order value of {self.min_cost} USDT")
+        return f"below the market minimum {short} ({amount} at {price})"
+
     def above_max(self, amount: Decimal) -> bool:
         """More than the market's maximum order amount: the venue refuses such an order."""
         return self.max_amount is not None and amount > self.max_amount
@@ -52,7 +58,7 @@ class MarketRules:
         venue would refuse is refused here, journaled, never sent to be refused again and
         again."""
         if not self.tradable(amount, price):
-            return f"size {size} USDT is below the market minimum"
+            return f"size {size} USDT is {self.below_minimum(amount, price)}"
         if self.above_max(amount):
             return f"size {size} USDT ({amount}) is above the market maximum of {self.max_amount}"
         return None

@@ -211,7 +211,7 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
             continue
         amount = leg.ref_qty or r.market.amount_down(r.order_size_usdt / price)
         skip = None if r.market.tradable(amount, price) else (
-            f"size {amount} is below the market minimum")
+            f"size {amount} is {r.market.below_minimum(amount, price)}")
         if r.market.above_max(amount):  # the venue refuses it: never sent to be refused
             skip = f"size {amount} is above the market maximum of {r.market.max_amount}"
         if skip is not None:
