@@ -45,7 +45,7 @@ def toml_syntax(label: str, exc: Exception) -> str:
     for pattern, wording in _REWORDED:
         found = pattern.match(msg)
         if found:
-            msg = wording.format(key=found["key"])
+            msg = wording.format(**found.groupdict())  # a wording without {key}: no group
             break
     if match is None:
         return f"{label}: TOML syntax error: {msg}"

@@ -89,6 +89,17 @@ def test_a_table_declared_twice_is_one_readable_line_with_file_and_line(tmp_path
     assert "(" not in str(info.value).split("twice")[0]  # no Python tuple
 
 
+def test_a_key_set_twice_is_one_readable_line_with_file_and_line(tmp_path):
+    """A key given twice in one table ('mode' twice under [bot]) answered "unexpected
+    IndexError in run: no such group": the wording for it has no key to fill in (found by
+    review)."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[bot]\nmode = "paper"\nmode = "paper"\n[symbols]\nlist = ["{BTC}"]\n')
+    line = one_error_line(bot(config, "status"))
+    assert line == (f"bot.py: error: {config}:3: TOML syntax error: a key is set twice (a value "
+                    "cannot be overwritten) (line 3, column 15)")
+
+
 # -- 4: whitespace in the secrets file, empty or padded key variables --------------------------
 
 def secrets_config(tmp_path: Path, secrets: str) -> Path:
