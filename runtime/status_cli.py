@@ -8,26 +8,37 @@ import json
 from pathlib import Path
 from typing import Any
 
-from supervision.instance_lock import is_locked
+from supervision.instance_lock import holder_pid, is_locked
 from supervision.status import read_status, render_table
 
 
 def status_dump(data_dir: Path) -> dict[str, Any] | None:
     """What `bot.py status --json` shows (None: no status yet): the last snapshot, whether a bot
-    runs, liveness settled when none does. Raises ValueError/OSError for an unreadable file or
+    runs, liveness settled when none does. A bot holding the lock that has not written its
+    first snapshot yet (starting) is `starting`, with its PID: the snapshot is a previous
+    run's (`previous_run`: pid, version, started_at, heartbeat_at), whose actors run no more.
+    Raises ValueError/OSError for an unreadable file or
     one that is not a status."""
     status = read_status(data_dir)
     if status is None:
         return None
     if not isinstance(status, dict) or not isinstance(status.get("bot"), dict):
         raise ValueError("not a status: no 'bot' section")
-    running = status["bot"]["running"] = is_locked(data_dir / "bot.lock")
-    if not running:
+    lock = data_dir / "bot.lock"
+    running = status["bot"]["running"] = is_locked(lock)
+    holder = holder_pid(lock) if running else None
+    starting = holder is not None and holder != status["bot"].get("pid")
+    if starting:  # found by review: the last run's pid, version and actors read as running
+        bot = status["bot"]
+        bot["previous_run"] = {k: bot.pop(k, None)
+                               for k in ("pid", "version", "started_at", "heartbeat_at")}
+        bot["pid"], bot["starting"] = holder, True
+    if starting or not running:
         status["bot"].pop("dashboard", None)  # served by the running bot only
     from runtime.workers_status import settle_liveness
 
     try:
-        settle_liveness(status, running)
+        settle_liveness(status, running and not starting)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a status: malformed {exc!s:.80}") from None
     return status
@@ -67,6 +78,11 @@ def show_status(data_dir: Path, as_json: bool, account: str | None) -> str | Non
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         return (f"{path}: cannot show the status (missing or malformed {exc!s:.80}); a running "
                 "bot rewrites it every bot.status_interval_s")
+    if status["bot"].get("starting") and not as_json:
+        before = status["bot"]["previous_run"]
+        print(f"bot PID {status['bot']['pid']} is starting and has not written its status yet; "
+              f"below: the last status of the previous run (PID {before['pid']}, version "
+              f"{before['version']}), whose actors run no more")
     print(text)
     for line in workers:  # run --workers N: each worker's liveness
         print(line)

@@ -6,6 +6,7 @@ hour."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from runtime.status_cli import show_status
@@ -17,7 +18,7 @@ def test_a_running_bots_status_says_how_old_its_heartbeat_is(tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
     beat = time.time() - 3600
-    write_status(data, {"bot": {"pid": 4242, "running": True, "mode": "paper",
+    write_status(data, {"bot": {"pid": os.getpid(), "running": True, "mode": "paper",
                                 "version": "abc1234", "started_at": beat - 60,
                                 "heartbeat_at": beat},
                         "actors": [], "escalations": [], "kill_switch": False,
