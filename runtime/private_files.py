@@ -21,7 +21,9 @@ def make_private(data_dir: Path) -> list[str]:
     os.umask(PRIVATE_UMASK)
     data_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     problems: list[str] = []
-    _chmod(data_dir, DIR_MODE, problems)
+    # the folder itself, also behind a symlink (`data -> /mnt/big/bot`): os.walk below lists
+    # the target's files, and the target stayed 0755 (found by review)
+    _chmod(Path(os.path.realpath(data_dir)), DIR_MODE, problems)
     for root, dirs, files in os.walk(data_dir):
         for name in dirs:
             _chmod(Path(root) / name, DIR_MODE, problems)

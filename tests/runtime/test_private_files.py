@@ -57,3 +57,29 @@ def test_a_database_outside_the_data_dir_is_made_private_too(tmp_path):
     assert r.returncode == 0, r.stderr
     assert _mode(db) == 0o600
     assert _mode(outside) == 0o755  # the owner's folder is left as it is
+
+
+def test_a_data_dir_behind_a_symlink_is_made_0700_itself(tmp_path):
+    """Found by review: a data dir reached through a symlink (`data -> /mnt/big/bot`, moved to
+    a bigger disk) had its files made private, but the folder itself stayed 0755 (a symlink was
+    skipped as "not ours"): every local user could list it. `bot.py run` as a subprocess."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    target = tmp_path / "big" / "bot"
+    target.mkdir(parents=True)
+    os.chmod(tmp_path / "big", 0o755)
+    os.chmod(target, 0o755)
+    (tmp_path / "data").symlink_to(target, target_is_directory=True)
+    config = tmp_path / "config.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
+                      '[dashboard]\nenabled = false\n')
+    r = subprocess.run([sys.executable, str(root / "bot.py"), "run", "--duration", "0.5",
+                        "--config", str(config), "--data-dir", str(tmp_path / "data")],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (target / "bot.sqlite").is_file()
+    assert _mode(target) == 0o700
+    assert _mode(tmp_path / "big") == 0o755  # the owner's folder above it is left as it is
+
