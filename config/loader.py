@@ -112,9 +112,10 @@ def _shared_folder(data_dir: Path) -> str | None:
     world write gone) changes files that are not the bot's. None when the folder is fine."""
     path = Path(os.path.normpath(data_dir))
     advice = "; give the bot a folder of its own, e.g. {}".format(path / "bot-data")
-    if path == Path(path.anchor):
+    real = Path(os.path.realpath(path))  # a symlink to one of them too (it walks the target)
+    if real == Path(real.anchor):
         return f"{path} is the file system's root{advice}"
-    if path == Path.home():
+    if real == Path(os.path.realpath(Path.home())):
         return (f"{path} is your home folder: the bot makes everything in its data dir "
                 f"private{advice}")
     try:

@@ -83,3 +83,29 @@ def test_a_data_dir_behind_a_symlink_is_made_0700_itself(tmp_path):
     assert _mode(target) == 0o700
     assert _mode(tmp_path / "big") == 0o755  # the owner's folder above it is left as it is
 
+
+def test_a_symlink_to_the_home_folder_is_refused_as_the_home_folder_is(tmp_path):
+    """The refusal of a data dir that is the home folder (making it private would change the
+    user's own files) compared the path as written: `data -> ~` passed it, and the start made
+    every file in the home folder 0600. `bot.py run` as a subprocess, $HOME a folder here."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    home = tmp_path / "home"
+    home.mkdir()
+    notes = home / "notes.txt"
+    notes.write_text("mine\n")
+    os.chmod(notes, 0o644)
+    (tmp_path / "data").symlink_to(home, target_is_directory=True)
+    config = tmp_path / "config.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
+                      '[dashboard]\nenabled = false\n')
+    r = subprocess.run([sys.executable, str(root / "bot.py"), "run", "--duration", "0.5",
+                        "--config", str(config), "--data-dir", str(tmp_path / "data")],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "HOME": str(home)})
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("bot.py: error: ") and "bot.data_dir" in r.stderr, r.stderr
+    assert "is your home folder" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert _mode(notes) == 0o644
