@@ -21,7 +21,7 @@ from config.section_base import _check_postgres_url, _cross, _Section
 from config.service_sections import ClusterSettings as ClusterSettings  # re-exported
 from config.service_sections import DashboardSettings as DashboardSettings  # re-exported
 from config.service_sections import TelegramSettings as TelegramSettings  # re-exported
-from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, Str, Symbol, Url
+from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, PathStr, Str, Symbol, Url
 
 # Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
 KNOWN_STRATEGIES: dict[str, str] = {
@@ -63,7 +63,7 @@ def _upper(value: Any) -> Any:
 
 class BotSettings(_Section):
     mode: Literal["paper", "live", "dry-run"] = "paper"
-    data_dir: Str = Field(default="data", min_length=1)
+    data_dir: PathStr = Field(default="data", min_length=1)
     account: Str = Field(default="main", pattern=ACCOUNT_NAME, description=ACCOUNT_NAME_TEXT)
     status_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
     version: Str = ""
@@ -77,12 +77,12 @@ class ExchangeSettings(_Section):
     id: Str = "paper"
     api_key_env: Str = "BOT_API_KEY"
     api_secret_env: Str = "BOT_API_SECRET"
-    secrets_file: Str = ""
+    secrets_file: PathStr = ""
     sandbox: Bool = False
     demo: Bool = False
     hedge_mode: Bool = False
     stop_mode: Literal["exchange", "bot"] = "exchange"
-    markets_cache: Str = Field(default="markets.json", min_length=1)
+    markets_cache: PathStr = Field(default="markets.json", min_length=1)
     poll_interval_s: Float = Field(default=0.5, ge=0.05, le=60)
     timeout_ms: Int = Field(default=10000, ge=100, le=600_000)
     rate_limit_per_s: Float = Field(default=0.0, ge=0)
@@ -299,7 +299,7 @@ class SupervisionSettings(_Section):
 
 
 class StorageSettings(_Section):
-    path: Str = Field(default="bot.sqlite", min_length=1)
+    path: PathStr = Field(default="bot.sqlite", min_length=1)
     synchronous: Literal["full", "normal"] = "full"
     # -- PostgreSQL storage (storage/database.py): "" keeps SQLite at `path` --
     url: Str = ""
@@ -345,8 +345,8 @@ class PaperSettings(_Section):
     seed: Int = 7
     step_ms: Int = Field(default=250, ge=1, le=60000)
     speed: Float = Field(default=60.0, gt=0)
-    csv_files: Annotated[dict[Symbol, Str], TABLE] = Field(default_factory=dict)
-    store: Str = Field(default="paper_exchange.sqlite", min_length=1)
+    csv_files: Annotated[dict[Symbol, PathStr], TABLE] = Field(default_factory=dict)
+    store: PathStr = Field(default="paper_exchange.sqlite", min_length=1)
 
 
 class SignalsSettings(_Section):

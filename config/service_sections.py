@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from config.section_base import _check_postgres_url, _cross, _Section
-from config.types import ARRAY, Bool, Float, Int, Str, Url
+from config.types import ARRAY, Bool, Float, Int, PathStr, Str, Url
 
 
 class DashboardSettings(_Section):
@@ -20,7 +20,7 @@ class DashboardSettings(_Section):
     host: Str = "127.0.0.1"
     port: Int = Field(default=8780, ge=0, le=65535)
     token_env: Str = "BOT_DASHBOARD_TOKEN"
-    token_file: Str = ""
+    token_file: PathStr = ""
     """A 0600 file holding the token (instead of the environment variable)."""
     push_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
 
@@ -30,7 +30,7 @@ class TelegramSettings(_Section):
 
     enabled: Bool = False
     token_env: Str = "BOT_TELEGRAM_TOKEN"
-    token_file: Str = ""
+    token_file: PathStr = ""
     api_url: Url = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
     chat_ids: Annotated[tuple[Int, ...], ARRAY] = ()
     commands: Bool = True
@@ -51,7 +51,7 @@ class ClusterSettings(_Section):
     """Empty: generated per process start (host-pid-random), so a restart is a new owner."""
     database_url: Str = ""
     """The leases' database (postgresql://...); empty: storage.url (one is required)."""
-    shared_dir: Str = ""
+    shared_dir: PathStr = ""
     """Where the accounts' SQLite databases live when nodes share one machine (empty: each
     account's storage as configured)."""
     lease_ttl_s: Float = Field(default=3.0, gt=0, le=600)

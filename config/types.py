@@ -8,6 +8,7 @@ repr, so ``0.00055`` stays exactly ``Decimal("0.00055")``).
 from __future__ import annotations
 
 import math
+import os
 import re
 from decimal import Decimal
 from typing import Annotated, Any
@@ -67,6 +68,25 @@ def _to_str(value: Any) -> str:
     return value
 
 
+def unknown_home(path: str) -> str | None:
+    """The `~user` a path starts with when no such user exists (pathlib's expanduser raises a
+    RuntimeError naming nothing for it), else None."""
+    head = path.split("/", 1)[0]
+    if head.startswith("~") and os.path.expanduser(head) == head:
+        return head
+    return None
+
+
+def _to_path(value: Any) -> str:
+    value = _to_str(value)
+    head = unknown_home(value)
+    if head is not None:
+        raise PydanticCustomError(
+            "unknown_home", "{head}: no such user, so no home folder to expand it to",
+            {"head": head})
+    return value
+
+
 def _to_url(value: Any) -> str:
     value = _to_str(value)
     rest = value.split("://", 1)[1] if "://" in value else ""
@@ -113,6 +133,8 @@ Dec = Annotated[Decimal, BeforeValidator(_to_decimal)]
 Int = Annotated[int, BeforeValidator(_to_int)]
 Bool = Annotated[bool, BeforeValidator(_to_bool)]
 Str = Annotated[str, BeforeValidator(_to_str)]
+PathStr = Annotated[str, BeforeValidator(_to_path)]
+"""A file or folder name; `~` and `~user` are expanded, a `~user` with no such user refused."""
 Symbol = Annotated[str, BeforeValidator(_to_symbol)]
 Url = Annotated[str, BeforeValidator(_to_url)]
 """A URL with no user name or password in it (a string otherwise checked by a pattern)."""
