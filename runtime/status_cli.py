@@ -55,6 +55,10 @@ def show_status(data_dir: Path, as_json: bool, account: str | None) -> str | Non
         return (f"{path}: cannot read the status ({reason}); a running bot rewrites it every "
                 "bot.status_interval_s")
     if status is None:
+        if is_locked(data_dir / "bot.lock"):  # its first start: no snapshot before this one
+            pid = holder_pid(data_dir / "bot.lock")
+            return (f"no status yet in {data_dir}: the bot (PID {pid or 'unknown'}) is starting "
+                    "and has not written its first one; try again in a moment")
         return f"no status yet in {data_dir} (has the bot run with this data dir?)"
     from runtime.workers_status import worker_lines
 

@@ -65,3 +65,22 @@ def test_status_names_the_starting_bot_not_the_previous_run(tmp_path):
         assert f"previous run (PID {old.pid}" in first, first
     finally:
         new.communicate(input="", timeout=30)
+
+
+def test_status_of_a_first_start_says_the_bot_is_starting(tmp_path):
+    """The same on a data dir's first start, with no snapshot at all: it said "has the bot run
+    with this data dir?" while a bot held the lock."""
+    data = tmp_path / "data"
+    data.mkdir()
+    config = write_config(tmp_path / "config.toml", ["BTC/USDT:USDT"])
+    new = subprocess.Popen([sys.executable, "-c", HOLD, str(data / "bot.lock")], cwd=ROOT,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert new.stdout is not None and new.stdout.readline() == "held\n"
+        r = cli(config, data, "status")
+        assert r.returncode == 2
+        assert r.stderr == (f"bot.py: error: no status yet in {data}: the bot (PID {new.pid}) is "
+                            "starting and has not written its first one; try again in a "
+                            "moment\n"), r.stderr
+    finally:
+        new.communicate(input="", timeout=30)
