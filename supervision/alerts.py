@@ -144,9 +144,12 @@ class Alerts:
             return
         program = argv[0] if argv else "(empty)"
         try:
-            # The alert as JSON on stdin (what config.toml promises) and in $BOT_ALERT.
+            # The alert as JSON on stdin (what config.toml promises) and in $BOT_ALERT. In its
+            # own session: a terminal's Ctrl-C (SIGINT to the whole foreground group) stops the
+            # bot gracefully, and must not kill an alert being delivered (found by review)
             done = subprocess.run(argv, env=env, timeout=self.timeout_s, check=False,
-                                  capture_output=True, input=body.encode())
+                                  capture_output=True, input=body.encode(),
+                                  start_new_session=True)
         except subprocess.TimeoutExpired:
             self.logger.warning("alert command {} timed out after {:g} s ({})", program,
                                 self.timeout_s, what)
