@@ -34,15 +34,19 @@ def stop_all(accounts: list[AccountRuntime], log: Any,
     deadline = time.monotonic() + timeout_s
     for t in threads:
         t.join(max(deadline - time.monotonic(), 0.1))
-    for name, stuck in results.items():
+    # a stop that returns now writes into `results`: report from one copy, taken after the
+    # threads' liveness, so each account is in one or the other (found by review: iterating
+    # `results` itself raised "dictionary changed size during iteration" out of the shutdown)
+    alive = [t.is_alive() for t in threads]
+    for name, stuck in dict(results).items():
         if stuck:
             log.error(
                 "actors did not stop in time{}: {}",
                 "" if len(accounts) == 1 else f" in {name}",
                 ", ".join(stuck),
             )
-    for account, t in zip(accounts, threads, strict=True):
-        if t.is_alive():  # its stop() has not returned: nothing above names what is stuck
+    for account, running in zip(accounts, alive, strict=True):
+        if running:  # its stop() had not returned: nothing above names what is stuck
             log.error(
                 "account {} did not stop within {:g} s (an actor or an emergency close still "
                 "running); its positions keep their exchange stops, the next start reconciles",

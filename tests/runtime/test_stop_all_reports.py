@@ -60,3 +60,43 @@ def test_an_account_still_stopping_after_the_wait_is_reported(tmp_path: Path) ->
         account.closer.wait()
         logger.remove(sink)
         account.close()
+
+
+class _Stopping:
+    """An account for stop_all: `stop()` returns `stuck`, after `release` when one is given."""
+
+    def __init__(self, name: str, stuck: list[str], release: threading.Event | None = None):
+        self.name, self.stuck, self.release = name, stuck, release
+
+    def stop(self) -> list[str]:
+        if self.release is not None:
+            self.release.wait(30)
+        return self.stuck
+
+
+def test_an_account_that_stops_while_the_stuck_ones_are_reported_does_not_crash_the_stop():
+    """Found by review: stop_all iterated the dict its stop threads write into; an account
+    whose stop() returned after the wait, while the stuck actors of another were being
+    reported, changed that dict under the loop: RuntimeError out of the bot's shutdown (no
+    final status, exit 2 "unexpected RuntimeError in run"). Real threads; the ERROR line of
+    the first account lets the late one return, as a late stop does at that moment."""
+    release = threading.Event()
+    late = _Stopping("late", ["ETH/USDT:USDT"], release)
+    lines: list[str] = []
+
+    class Log:
+        def error(self, text: str, *args: Any) -> None:
+            lines.append(text.format(*args))
+            if not release.is_set():  # the late account returns now, during the report
+                release.set()
+                wait_until(lambda: not thread_of_late(), timeout=30, message="late returned")
+
+        def opt(self, **_: Any) -> Log:
+            return self
+
+    def thread_of_late() -> bool:
+        return any(t.name == "stop-late" and t.is_alive() for t in threading.enumerate())
+
+    stop_all([_Stopping("first", [BTC]), late], Log(), timeout_s=0.2)  # type: ignore[list-item]
+    assert any("did not stop in time in first" in line and BTC in line for line in lines), lines
+    assert any(line.startswith("account late did not stop within") for line in lines), lines
