@@ -22,7 +22,7 @@ from runtime.bot_locks import account_lock_path, schema_locks, shared_files
 from runtime.exchanges import check_shared_feeds, feed_sharers
 from runtime.private_files import make_files_private, make_private
 from runtime.status_writer import StatusWriter
-from runtime.stop_accounts import stop_all
+from runtime.stop_accounts import STOP_ALL_TIMEOUT_S, stop_all
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
 from storage.pg_lock import SchemaLock
 from supervision.child import ChildState
@@ -64,8 +64,12 @@ class Bot:
     (runtime/workers.py starts those)."""
 
     def __init__(self, settings: Settings, data_dir: Path, role: ProcessRole | None = None,
-                 account_runtime: Callable[..., AccountRuntime] = AccountRuntime) -> None:
+                 account_runtime: Callable[..., AccountRuntime] = AccountRuntime,
+                 stop_timeout_s: float = STOP_ALL_TIMEOUT_S) -> None:
         self.settings = settings
+        self._stop_timeout_s = stop_timeout_s
+        self.still_stopping: list[str] = []
+        """Accounts whose stop had not returned after the wait: the locks stay held."""
         self._account_runtime = account_runtime
         self.data_dir = data_dir
         self.role = role or ProcessRole()
@@ -126,6 +130,11 @@ class Bot:
             if busy:  # closing a lock's descriptor drops SQLite's own locks on that file
                 log.error("database writer of {} still running: the locks are kept until the "
                           "process exits", ", ".join(busy))
+            if self.still_stopping:  # found by review: a second bot could start beside them
+                log.error("account {} still stopping (an actor or an emergency close may still "
+                          "reach the exchange): the locks are kept until the process exits",
+                          ", ".join(self.still_stopping))
+                busy += self.still_stopping
             streams.close()
             for lock in reversed(locks if not busy else []):
                 lock.release()
@@ -244,7 +253,7 @@ class Bot:
                 log.opt(exception=exc).error("dashboard did not stop cleanly: {}", exc)
             if receiver is not None and receiver.started and not receiver.stop(timeout_s=5):
                 log.warning("signal receiver did not stop within 5 s")
-            stop_all(self.accounts, log)
+            self.still_stopping = stop_all(self.accounts, log, self._stop_timeout_s)
             self._write_status(running=False)
             try:
                 services.stop_telegram()  # after the accounts: their last alerts are sent

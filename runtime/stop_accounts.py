@@ -17,9 +17,10 @@ STOP_ALL_TIMEOUT_S = 60.0
 
 
 def stop_all(accounts: list[AccountRuntime], log: Any,
-             timeout_s: float = STOP_ALL_TIMEOUT_S) -> None:
+             timeout_s: float = STOP_ALL_TIMEOUT_S) -> list[str]:
     """Stop every account at once (each on its own thread), so one slow account does not hold
-    the others' shutdown back."""
+    the others' shutdown back. Returns the accounts whose stop() had not returned: their actors
+    or an emergency close may still reach the exchange (the runner keeps the locks)."""
     results: dict[str, list[str]] = {}
 
     def stop(account: AccountRuntime) -> None:
@@ -51,3 +52,4 @@ def stop_all(accounts: list[AccountRuntime], log: Any,
                 "account {} did not stop within {:g} s (an actor or an emergency close still "
                 "running); its positions keep their exchange stops, the next start reconciles",
                 account.name, timeout_s)
+    return [account.name for account, running in zip(accounts, alive, strict=True) if running]
