@@ -256,8 +256,10 @@ def checkout_version(root: Path) -> str:
 def git_version(root: Path) -> str | None:
     """`checkout_version`, None outside a git checkout."""
     def git(*args: str) -> bytes:
+        # its own session: a terminal's Ctrl-C at start (SIGINT to the whole group) stops
+        # the bot gracefully and must not kill git, which left the version "0.1.0"
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
-                              timeout=5, check=True).stdout
+                              timeout=5, check=True, start_new_session=True).stdout
 
     try:
         head = git("rev-parse", "--short", "HEAD").decode().strip()
