@@ -114,7 +114,10 @@ class InstanceLock:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                     raise
             if time.monotonic() >= deadline:
-                raise AlreadyRunning(holder_pid(self.path), self.path, self.subject)
+                # the file's PID, else the kernel's (a holder between its flock and its write,
+                # or a file emptied by hand: "an unknown PID" though the kernel knows it)
+                pid = holder_pid(self.path) or flock_holder(self.path)
+                raise AlreadyRunning(pid, self.path, self.subject)
             time.sleep(0.01)
 
     def release(self) -> None:
