@@ -8,8 +8,8 @@ attempt the sender waits ``retry_initial_s`` doubling up to ``retry_max_s``; a 4
 server answering ``retry_after: 0`` cannot make it loop. The first failure is logged, then at
 most one line per ``log_every_s`` with the count of failed attempts, and one when sending works
 again. A permanent refusal (e.g. unknown chat) is logged as an error with the message kind;
-whatever is still queued when the bot stops is logged as not sent. Nothing is dropped without a
-log line.
+whatever is still queued when the bot stops is logged as not sent, and a message whose request
+Telegram has not answered by then as in flight. Nothing is dropped without a log line.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class BackgroundSender:
         self._submit_lock = threading.Lock()
         self._drained = False
         """Set by stop() once it took what was left in the queue (under ``_submit_lock``)."""
+        self._in_flight: Outgoing | None = None
+        """The message being sent (its request may outlive stop(); under ``_submit_lock``)."""
         self._thread = threading.Thread(target=self._run, name="telegram-sender", daemon=True)
         self._delay = retry_initial_s
         self._streak = 0
@@ -90,6 +92,7 @@ class BackgroundSender:
         left = []
         with self._submit_lock:  # a send still in flight and failing later is logged by _run
             self._drained = True
+            in_flight = self._in_flight if self._thread.is_alive() else None
             while True:
                 try:
                     _, _, item = self._queue.get_nowait()
@@ -99,6 +102,10 @@ class BackgroundSender:
                     left.append(item)
         for item in left:
             self._unsent(item, "before shutdown")
+        if in_flight is not None:  # the process may exit before its answer: said now
+            self.log.error("telegram: {} message to chat {} still in flight at shutdown (no "
+                           "answer from Telegram yet): it may not arrive: {!r}", in_flight.kind,
+                           in_flight.chat_id, in_flight.text[:200])
 
     def _unsent(self, item: Outgoing, why: str) -> None:
         # repr: a multi-line message (a /status reply) stays one log line
@@ -115,6 +122,8 @@ class BackgroundSender:
             item = entry[2]
             if item is None:
                 return
+            with self._submit_lock:
+                self._in_flight = item
             try:
                 wait = self._attempt(item)
             except Exception as exc:  # noqa: BLE001 - the sender thread must outlive any bug
@@ -122,6 +131,9 @@ class BackgroundSender:
                 self.log.error("telegram: {} message to chat {} not sent ({}); sender goes on",
                                item.kind, item.chat_id, type(exc).__name__)
                 continue
+            finally:
+                with self._submit_lock:
+                    self._in_flight = None
             if wait is None:
                 continue
             with self._submit_lock:

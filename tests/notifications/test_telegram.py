@@ -192,3 +192,23 @@ def test_a_message_longer_than_telegram_takes_is_cut_and_says_so(fake):
     kept = long.index("\n…")
     assert long.endswith(f"(cut: {10_000 - kept} more characters; the dashboard or "
                          "`bot.py status` has the rest)")
+
+
+def test_a_message_still_in_flight_when_stop_returns_is_logged_at_once(fake, lines):
+    # found by review: stop() gave up waiting while Telegram had not answered the request of
+    # an escalation; nothing was logged about it until that request ended, and the bot process
+    # exits right after stop(): the alert was lost with no line at all
+    api = TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=10)
+    bot = TelegramBot(api=api, chat_ids=(11,), logger=logger, status_text=lambda: "",
+                      pause=lambda by: "", commands=False, retry_initial_s=0.05)
+    bot.start()
+    fake.hold = threading.Event()  # the server answers nothing until released
+    try:
+        bot.broadcast("escalation BTC: close failed 5 times", "escalation")
+        wait_until(lambda: fake.calls >= 1, timeout=10, message="the send in flight")
+        bot.stop(timeout_s=0.2)  # returns while the request is still unanswered
+        told = [line for line in lines if "still in flight at shutdown" in line]
+        assert len(told) == 1 and "escalation BTC: close failed 5 times" in told[0], lines
+        assert TOKEN not in told[0]
+    finally:
+        fake.hold.set()
