@@ -14,7 +14,7 @@ from config.errors import ConfigError
 from dashboard.auth import MIN_TOKEN_CHARS, Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource, stale_after
-from notifications.secret import one_line, read_token
+from notifications.secret import one_line, read_token, url_token
 from notifications.status_text import status_text
 from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
@@ -77,8 +77,8 @@ class OperatorServices:
             )
         if not cfg.chat_ids:
             raise ConfigError("telegram.chat_ids: list at least one chat id to notify")
-        api = TelegramApi(base_url=cfg.api_url, token=token)
         key = "telegram.token_file" if cfg.token_file else "telegram.token_env"
+        api = TelegramApi(base_url=cfg.api_url, token=url_token(token, key))
         me = self._check_token(api, key)
         bot = TelegramBot(
             api=api,

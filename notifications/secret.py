@@ -49,6 +49,20 @@ def _one_line_token(token: str, where: str) -> str:
     return token
 
 
+def url_token(token: str, where: str) -> str:
+    """``token`` when it can be part of a URL path as it is; a ConfigError naming ``where`` (and
+    the position, never the value) for a space or a character that is not printable ASCII
+    (found by review: a zero-width space pasted with the Telegram token made every request fail
+    in urllib before it was sent, so getMe could not refuse it at start; the bot ran with
+    "token could not be checked" and every alert was retried for ever, never delivered)."""
+    for i, c in enumerate(token):
+        if not (0x21 <= ord(c) <= 0x7E):
+            raise ConfigError(f"{where}: the token holds a space or a character that is not "
+                              f"printable ASCII (character {i + 1} of {len(token)}); a bot "
+                              "token has none: put it exactly as @BotFather gave it")
+    return token
+
+
 def scrub(text: str, *secrets: str) -> str:
     """``text`` with every secret replaced (exception texts can quote a URL holding a token)."""
     for secret in secrets:

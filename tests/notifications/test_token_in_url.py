@@ -1,0 +1,44 @@
+"""A Telegram token urllib cannot put in a URL (a pasted zero-width space, a space inside) stops
+the start in one line naming the setting, never the token: a real `python bot.py` subprocess
+against the local fake Bot API.
+
+Found by review: such a token failed in urllib before any request was sent (UnicodeEncodeError,
+InvalidURL), so the start-up getMe could not be refused by Telegram; the bot started with
+"the bot token could not be checked at start" and retried every alert for ever, none delivered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from tests.dashboard.running_bot import TOKEN, fast_config
+from tests.e2e.bot_process import start_bot
+from tests.notifications.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.slow
+BOT_TOKEN = "4242:url-telegram-token"
+
+
+@pytest.mark.parametrize("pasted", ["4242:url-telegram\u200b-token", "4242:url-telegram -token"])
+def test_a_token_that_cannot_be_in_a_url_stops_the_start_in_one_line(tmp_path, pasted):
+    fake = FakeTelegram(BOT_TOKEN)
+    try:
+        config = fast_config(tmp_path / "config.toml",
+                             telegram={"enabled": True, "api_url": fake.url, "chat_ids": [7]})
+        proc = start_bot(config, tmp_path / "data",
+                         env={**os.environ, "BOT_TELEGRAM_TOKEN": pasted,
+                              "BOT_DASHBOARD_TOKEN": TOKEN})
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # it ran on (the defect): stopped, then checked
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 2, err[-2000:]
+        lines = [line for line in err.splitlines() if "telegram" in line]
+        assert len(lines) == 1 and lines[0].startswith(
+            "bot.py: error: telegram.token_env: the token holds a space"), err[-2000:]
+        assert "url-telegram" not in err
+    finally:
+        fake.stop()
