@@ -4,7 +4,9 @@ dashboard reads it, dashboard/source.py).
 Nothing the status reports as wrong reads all-clear here either (as on the dashboard page and in
 the status table): symbols whose stored state is unreadable (their positions are unknown and in
 no count), quarantined symbols, open escalations, symbols still restoring, a status file no
-longer written (found by review: the reply said "open 0 (protected 0)" through all of them)."""
+longer written (found by review: the reply said "open 0 (protected 0)" through all of them), a
+database not answering, price streams down (found by review: the page and the status table
+showed both in red, the reply did not)."""
 
 from __future__ import annotations
 
@@ -59,9 +61,30 @@ def _trouble(entry: dict[str, Any]) -> list[str]:
         lines.append(f"QUARANTINED{_names(quarantined)}")
     lines += [f"ESCALATION {e.get('symbol')}: {e.get('reason')}"
               for e in (entry.get("escalations") or [])[:MAX_NAMES]]
+    if entry.get("database"):  # escalations and P&L are as last read
+        lines.append(f"DATABASE {str(entry['database'])[:200]}")
+    lines += _streams(entry.get("streams"))
     r = int(h.get("restoring_symbols") or 0)
     if r:
         lines.append(f"restoring {r} symbol{'s' if r != 1 else ''} (not counted yet)")
+    return lines
+
+
+def _streams(st: Any) -> list[str]:
+    """The page's stream warnings (dashboard/static/app.js ``accountWarnings``)."""
+    if not isinstance(st, dict):
+        return []
+    lines = []
+    if st.get("mode") != "stream" or not st.get("connected"):
+        age = st.get("last_message_age_s")
+        error = str(st.get("last_error") or "")[:200]
+        lines.append(f"STREAMS DOWN: mode {st.get('mode')}, connected "
+                     f"{'yes' if st.get('connected') else 'no'}, last message "
+                     f"{f'{age:.1f} s' if isinstance(age, (int, float)) else '-'} ago"
+                     f"{f' ({error})' if error else ''}")
+    if st.get("silent_symbols"):
+        lines.append(f"no stream price for {st['silent_symbols']} symbol(s), polled by REST"
+                     f"{_names(list(st.get('silent') or []))}")
     return lines
 
 

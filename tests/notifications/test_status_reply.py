@@ -83,3 +83,24 @@ def test_a_healthy_status_reply_has_no_warning(tmp_path):
     status["bot"]["heartbeat_at"] = NOW - 1
     reply = ask_status(tmp_path, status)
     assert reply == "main: open 1 (protected 1), today 0 USDT, total 0, equity 10000", reply
+
+
+def test_status_reply_names_a_database_not_answering_and_streams_down(tmp_path):
+    # found by review: the status table and the page show a database that did not answer the
+    # status round and price streams down (fallen back to REST) in red; the /status reply
+    # read "main: open 1 (protected 1), ..." as if all was well
+    status = troubled_status()
+    main = status["accounts"]["main"]
+    main["actors"], main["escalations"] = [actor("XRP/USDT:USDT", "running")], []
+    main["health"] = {"open_positions": 1, "protected_positions": 1, "ts_coverage": 1.0,
+                      "unreadable_symbols": 0, "restoring_symbols": 0}
+    main["database"] = "unreachable: database did not answer within 2s"
+    main["streams"] = {"mode": "rest", "connected": False, "last_message_age_s": 93.24,
+                       "reconnects": 4, "last_error": "NetworkError: socket closed",
+                       "silent_symbols": 1, "silent": ["XRP/USDT:USDT"]}
+    status["bot"]["heartbeat_at"] = NOW - 1
+    reply = ask_status(tmp_path, status)
+    assert "DATABASE unreachable: database did not answer within 2s" in reply, reply
+    assert ("STREAMS DOWN: mode rest, connected no, last message 93.2 s ago "
+            "(NetworkError: socket closed)") in reply, reply
+    assert "no stream price for 1 symbol(s), polled by REST: XRP/USDT:USDT" in reply, reply
