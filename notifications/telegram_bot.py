@@ -138,12 +138,13 @@ class TelegramBot:
             else:
                 reply = HELP
         except Exception as exc:
-            if command == "/pause":  # a person acting in trouble must not read silence as done
-                reason = one_line(f"{type(exc).__name__}: {exc}", 200)
-                self.sender.submit(Outgoing(
-                    chat_id=int(chat), kind="reply", priority=REPLY,
-                    text=f"/pause FAILED ({reason}): entries may not be paused; try again or "
-                         "use the dashboard"))
+            # a person acting in trouble must not read silence as done (a /status that fails
+            # on a damaged status file was no reply at all: the bot looked dead from the phone)
+            reason = one_line(f"{type(exc).__name__}: {exc}", 200)
+            then = ("entries may not be paused; try again or use the dashboard"
+                    if command == "/pause" else "see the dashboard or `bot.py status`")
+            self.sender.submit(Outgoing(chat_id=int(chat), kind="reply", priority=REPLY,
+                                        text=f"{command} FAILED ({reason}): {then}"))
             raise  # logged by _handle, as any failing update
         self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply", priority=REPLY))
 

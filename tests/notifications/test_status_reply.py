@@ -104,3 +104,14 @@ def test_status_reply_names_a_database_not_answering_and_streams_down(tmp_path):
     assert ("STREAMS DOWN: mode rest, connected no, last message 93.2 s ago "
             "(NetworkError: socket closed)") in reply, reply
     assert "no stream price for 1 symbol(s), polled by REST: XRP/USDT:USDT" in reply, reply
+
+
+def test_a_status_reply_that_fails_is_answered_as_failed_not_with_silence(tmp_path):
+    # found by review: a status file the text could not be made from (an account entry without
+    # its health block: a hand edit, a damaged disk, another version) made /status one log
+    # line and no reply: from the phone, the bot looked dead
+    status = troubled_status()
+    del status["accounts"]["main"]["health"]
+    reply = ask_status(tmp_path, status)
+    assert reply == ("/status FAILED (KeyError: 'health'): see the dashboard or "
+                     "`bot.py status`"), reply
