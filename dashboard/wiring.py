@@ -15,7 +15,7 @@ from dashboard.auth import MIN_TOKEN_CHARS, Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource, stale_after
 from notifications.secret import one_line, read_token, url_token
-from notifications.status_text import status_text
+from notifications.status_text import source_text
 from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
 from storage import control
@@ -150,7 +150,7 @@ class OperatorServices:
 
     # -- for Telegram and metrics ----------------------------------------------------------------
     def status_text(self) -> str:
-        return status_text(self.source.status())
+        return source_text(self.source)
 
     def pause_all(self, by: str) -> str:
         return pause_accounts(self.accounts, by, self.log)

@@ -16,6 +16,16 @@ MAX_NAMES = 10
 """Symbols named per line at most (the reply stays one Telegram message)."""
 
 
+def source_text(source: Any) -> str:
+    """The reply from a dashboard.source.DashboardSource: its status, or why it cannot be read
+    (found by review: a status file that could not be read, e.g. not JSON after a damaged
+    disk, was answered "no status yet", as if the bot had just started)."""
+    status, problem = source.read()
+    if status is None and problem:
+        return f"STATUS UNREADABLE: {problem[:300]}"
+    return status_text(status)
+
+
 def status_text(status: dict[str, Any] | None) -> str:
     status = status or {}
     lines = _bot_lines(status.get("bot") or {})
