@@ -39,7 +39,9 @@ class TelegramSettings(_Section):
     switch and protections always go)."""
     retry_initial_s: Float = Field(default=1.0, gt=0)
     retry_max_s: Float = Field(default=60.0, gt=0)
-    poll_timeout_s: Int = Field(default=25, ge=0, le=50)
+    poll_timeout_s: Int = Field(default=25, ge=1, le=50)
+    """getUpdates' long poll. Not 0: Telegram then answers at once and the command poller
+    asked again at once, a request loop for as long as the bot ran (found by review)."""
 
 
 class ClusterSettings(_Section):
