@@ -37,8 +37,10 @@ class TelegramSettings(_Section):
     notify_trades: Bool = False
     """Also send position opened/closed and a daily summary at 00:00 UTC (escalations, the kill
     switch and protections always go)."""
-    retry_initial_s: Float = Field(default=1.0, gt=0)
-    retry_max_s: Float = Field(default=60.0, gt=0)
+    retry_initial_s: Float = Field(default=1.0, gt=0, le=3600)
+    retry_max_s: Float = Field(default=60.0, gt=0, le=3600)
+    """At most an hour (found by review: a wait past threading.TIMEOUT_MAX, ~292 years, raised
+    OverflowError in the sender thread, which died: every later alert queued, never sent)."""
     poll_timeout_s: Int = Field(default=25, ge=1, le=50)
     """getUpdates' long poll. Not 0: Telegram then answers at once and the command poller
     asked again at once, a request loop for as long as the bot ran (found by review)."""

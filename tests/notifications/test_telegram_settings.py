@@ -23,3 +23,15 @@ def test_a_poll_timeout_of_zero_is_refused(tmp_path: Path):
     path = _config(tmp_path, "poll_timeout_s = 0\n")
     assert refused(path) == f"{path}: telegram.poll_timeout_s: must be >= 1 and <= 50 (got 0)"
     assert load_settings(_config(tmp_path, "poll_timeout_s = 1\n")).telegram.poll_timeout_s == 1
+
+
+def test_a_retry_wait_beyond_an_hour_is_refused(tmp_path: Path):
+    # a wait past threading.TIMEOUT_MAX raised OverflowError in the sender thread after the
+    # first failed send: the thread died and every later alert stayed queued, never sent
+    path = _config(tmp_path, "retry_max_s = 1e10\n")
+    assert refused(path) == (f"{path}: telegram.retry_max_s: must be > 0 and <= 3600 "
+                             "(got 10000000000.0)")
+    path = _config(tmp_path, "retry_initial_s = 1e10\n")
+    assert refused(path).startswith(f"{path}: telegram.retry_initial_s: must be > 0 and <= 3600")
+    kept = load_settings(_config(tmp_path, "retry_initial_s = 5\nretry_max_s = 3600\n"))
+    assert (kept.telegram.retry_initial_s, kept.telegram.retry_max_s) == (5.0, 3600.0)
