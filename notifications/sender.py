@@ -51,6 +51,8 @@ class BackgroundSender:
             queue.PriorityQueue())
         self._order = itertools.count()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        """Cuts a retry wait short: set by stop(), so what is queued gets one more attempt."""
         self._stopped = False
         """Set by stop(): from then on a submitted message is logged, not queued."""
         self._submit_lock = threading.Lock()
@@ -81,13 +83,16 @@ class BackgroundSender:
         self._unsent(item, "(the sender has stopped)")
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Send what is queued for up to ``timeout_s``, then log whatever is left unsent."""
+        """Send what is queued for up to ``timeout_s`` (a message waiting out its backoff is
+        tried again at once), then log whatever is left unsent."""
         with self._submit_lock:
             self._stopped = True
         self._queue.put((_STOP, next(self._order), None))
+        self._wake.set()  # a backoff of up to retry_max_s would outlast timeout_s
         if self._thread.ident is not None:  # started (a bot whose start failed before it: not)
             self._thread.join(timeout_s)
             self._stop.set()
+            self._wake.set()
             self._thread.join(1.0)
         left = []
         with self._submit_lock:  # a send still in flight and failing later is logged by _run
@@ -143,8 +148,11 @@ class BackgroundSender:
             if late:  # stop() gave up waiting and reported the queue while this one was sent
                 self._unsent(item, "before shutdown")
                 return
-            if self._stop.wait(wait):
+            woken = self._wake.wait(wait)
+            if self._stop.is_set():
                 return  # stop() reports it
+            if woken:  # stop() began: one attempt now, then the backoff again
+                self._wake.clear()
 
     def _attempt(self, item: Outgoing) -> float | None:
         """Sends ``item`` once: None when sent or refused for good, else the wait before the

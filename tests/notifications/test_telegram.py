@@ -212,3 +212,19 @@ def test_a_message_still_in_flight_when_stop_returns_is_logged_at_once(fake, lin
         assert TOKEN not in told[0]
     finally:
         fake.hold.set()
+
+
+def test_stop_gives_a_message_waiting_out_its_backoff_one_more_attempt(fake, lines):
+    # found by review: a message whose send failed waits its backoff (up to retry_max_s, 60 s
+    # by default) before the next attempt; stop() waited only timeout_s for the sender and
+    # then logged it "not sent before shutdown", though Telegram answered again meanwhile
+    api = TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5)
+    bot = TelegramBot(api=api, chat_ids=(11,), logger=logger, status_text=lambda: "",
+                      pause=lambda by: "", commands=False, retry_initial_s=30, retry_max_s=60)
+    bot.start()
+    fake.fail_next = [502]  # the first attempt fails, Telegram answers again after it
+    bot.broadcast("escalation BTC: close failed 5 times", "escalation")
+    wait_until(lambda: bot.sender.failed_attempts == 1, timeout=10, message="the failed attempt")
+    bot.stop(timeout_s=5)
+    assert fake.texts(11) == ["escalation BTC: close failed 5 times"], lines
+    assert not [line for line in lines if "not sent" in line], lines
