@@ -11,6 +11,7 @@ one update is one log line whatever it holds).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,11 @@ class TelegramBot:
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="telegram-commands", daemon=True)
         self._offset = 0
+        self._bot_alerts: deque[Any] = deque(maxlen=64)
+        """``bot_alert`` numbers already sent (runtime/runner.py hands a bot-wide alert to every
+        account's Alerts, and each has this listener: with 3 accounts it went out 3 times,
+        each naming an account it was not about; found by review)."""
+        self._bot_alerts_lock = threading.Lock()
         self.username = username
         """This bot's own username (getMe); learned by the poller when not given."""
 
@@ -72,7 +78,15 @@ class TelegramBot:
         kind = str(payload.get("kind"))
         if kind in NOT_FORWARDED or (kind == "trade" and not self.notify_trades):
             return  # a kind in neither set still goes: an alert is never lost by omission
-        where = " ".join(str(p) for p in (payload.get("account"), payload.get("symbol")) if p)
+        account = payload.get("account")
+        once = payload.get("bot_alert")
+        if once is not None:  # the whole bot's: once, under no account
+            with self._bot_alerts_lock:
+                if once in self._bot_alerts:
+                    return
+                self._bot_alerts.append(once)
+            account = None
+        where = " ".join(str(p) for p in (account, payload.get("symbol")) if p)
         text = f"{kind.upper()}{' ' + where if where else ''}: {payload.get('message')}"
         self.broadcast(text, kind, priority=NOTICE if kind == "trade" else ALERT)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -30,6 +31,8 @@ from supervision.instance_lock import FileLock, InstanceLock
 from supervision.status import combine_status
 
 ACTORS_START_WAIT_S = 30.0
+_BOT_ALERTS = itertools.count(1)
+"""Numbers each bot-wide alert: every account hears it, a bot-wide channel says it once."""
 """The signal receiver waits at most this long for every actor to run (bot.py run)."""
 EXIT_LOCK_LOST = 3
 """bot.py's exit code for an account another bot holds (runtime/cli.py EXIT_LOCKED): the bot
@@ -359,7 +362,9 @@ class Bot:
         self.status_writer.write(status)
 
     def _alert_all(self, kind: str, message: str, **data: Any) -> None:
-        """A bot-wide fault (not one account's): every account's alert hooks hear of it."""
+        """A bot-wide fault (not one account's): every account's alert hooks hear of it, with
+        one ``bot_alert`` number, so a channel of the whole bot (Telegram) sends it once."""
+        data = {**data, "bot_alert": next(_BOT_ALERTS)}
         for account in self.accounts:
             if account.alerts is not None:
                 account.alerts.alert(None, kind, message, **data)
