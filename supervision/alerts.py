@@ -3,7 +3,8 @@ notification hooks from config: a command to run and/or a webhook to POST to. Ho
 short-lived background thread with a timeout, so a slow hook never blocks trading. A failing
 hook is one WARNING line naming the alert that was not delivered (never a traceback, never the
 webhook's URL or the command's arguments: either may hold a key). The webhook is tried up to
-three times (after 2 s and 8 s more) unless it refuses the alert for good (a 4xx answer).
+three times (after 2 s and 8 s more) unless it refuses the alert for good (a 4xx answer, or a
+redirect: not followed).
 
 Every alert kind the bot raises is listed here once (``FORWARDED`` or ``NOT_FORWARDED``);
 notifications.telegram_bot reads these sets and tests/supervision/test_alert_kinds.py fails on a
@@ -57,6 +58,19 @@ bot raises needs a person. A kind in neither set is forwarded too (never lost by
 
 WEBHOOK_RETRY_S = (2.0, 8.0)
 """The waits before the webhook's second and third try."""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer to the webhook's POST is a failure (an HTTPError), not followed: urllib
+    follows a 301/302/303 as a GET without the body, and a 200 to that GET counted as
+    delivered while the alert was lost (found by review: an http:// URL redirected to
+    https://)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_WEBHOOK_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 class Alerts:
@@ -172,15 +186,17 @@ class Alerts:
             try:
                 req = urllib.request.Request(self.webhook, data=body.encode(), method="POST",
                                              headers={"Content-Type": "application/json"})
-                with urllib.request.urlopen(req, timeout=self.timeout_s):
+                with _WEBHOOK_OPENER.open(req, timeout=self.timeout_s):
                     pass
                 if attempt > 1:
                     self.logger.info("alert webhook: {} delivered at try {}", what, attempt)
                 return
             except Exception as exc:  # noqa: BLE001 - BadStatusLine, ValueError, ...: one line
                 error = _without_url(f"{type(exc).__name__}: {exc}", self.webhook)[:300]
-                refused = (isinstance(exc, urllib.error.HTTPError) and 400 <= exc.code < 500
-                           and exc.code not in (408, 429))
+                code = exc.code if isinstance(exc, urllib.error.HTTPError) else 0
+                refused = 300 <= code < 500 and code not in (408, 429)
+                if code < 400 and refused:  # its Location may hold the key: not quoted
+                    error += " (a redirect: set alert_webhook to the address it redirects to)"
             if refused or attempt == tries:
                 break
             self._sleep(self.webhook_retry_s[attempt - 1])

@@ -146,3 +146,48 @@ def test_hanging_endpoints_never_hold_up_the_supervisor(tmp_path: Path):
         h.alerts.wait(5)
         hook.stop()
         telegram.stop()
+
+
+def test_a_webhook_answering_with_a_redirect_is_not_counted_as_delivered(lines):
+    # found by review: urllib followed a 301 to the POST as a GET without the body; the GET's
+    # 200 counted as delivered, and the alert was lost without a line (an http:// webhook URL
+    # redirected to https://)
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(("POST", self.path))
+            self.send_response(301)
+            self.send_header("Location", f"/moved/{KEY}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(("GET", self.path))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{server.server_address[1]}"
+                        f"/hook?key={KEY}", timeout_s=5, webhook_retry_s=(0.01, 0.01))
+        alerts.alert(BTC, "escalation", "quarantined")
+        alerts.wait(10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    failed = _hook_lines(lines, "alert webhook failed")
+    assert len(failed) == 1, lines
+    assert "escalation alert for BTC/USDT:USDT not delivered (1 try)" in failed[0], failed
+    assert "HTTP Error 301" in failed[0] and "redirect" in failed[0], failed
+    assert KEY not in failed[0]
+    assert seen == [("POST", f"/hook?key={KEY}")], seen  # refused for good: not tried again
