@@ -109,6 +109,8 @@ class OperatorServices:
         try:
             return api.get_me()  # the bot's username: `/pause@other_bot` is not for it
         except SendFailed as exc:
+            if exc.redirect:
+                raise ConfigError(f"telegram.api_url: {exc.reason}") from None
             if exc.permanent:
                 raise ConfigError(f"{key}: Telegram refused the bot token ({exc.reason})") from None
             self.log.warning("telegram: the bot token could not be checked at start ({}); "

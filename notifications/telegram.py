@@ -20,10 +20,23 @@ class SendFailed(Exception):
     answer only (the sender never waits less than its own backoff, see sender.py)."""
 
     def __init__(self, *, reason: str, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, redirect: bool = False) -> None:
         super().__init__(reason)
         self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
+        self.redirect = redirect
+        """A 3xx answer: ``api_url`` is not where the Bot API answers (permanent too)."""
 
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer, not followed: urllib follows a 301/302/303 to a POST as a GET
+    without the body, so every sendMessage became 'chat_id is empty' (refused, dropped) while
+    the start-up getMe, needing no body, passed (found by review: an http:// api_url)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 MAX_TEXT = 4000
 """Telegram refuses a message over 4,096 characters; ours stop below that."""
@@ -70,7 +83,7 @@ class TelegramApi:
         try:
             req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=timeout_s or self.timeout_s) as resp:
+            with _OPENER.open(req, timeout=timeout_s or self.timeout_s) as resp:
                 answer = json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
             raise self._http_error(method, exc) from None
@@ -101,6 +114,9 @@ class TelegramApi:
         retry_after = None
         if exc.code == 429 and isinstance(params, dict):  # a 5xx's retry_after is no promise
             retry_after = _seconds(params.get("retry_after"))
+        if 300 <= exc.code < 400:  # its Location is not quoted: it holds the token
+            return SendFailed(reason=text + " (a redirect: set telegram.api_url to the address "
+                              "it redirects to)", permanent=True, redirect=True)
         permanent = exc.code in (400, 401, 403, 404)
         return SendFailed(reason=text, permanent=permanent, retry_after=retry_after)
 

@@ -42,3 +42,49 @@ def test_a_token_that_cannot_be_in_a_url_stops_the_start_in_one_line(tmp_path, p
         assert "url-telegram" not in err
     finally:
         fake.stop()
+
+
+def test_an_api_url_that_redirects_stops_the_start_in_one_line(tmp_path):
+    # found by review: urllib followed a 301 to a POST as a GET without the body; the start-up
+    # getMe (no body needed) passed, then every alert became "chat_id is empty" (refused for
+    # good, dropped): the bot ran with a Telegram that never delivered anything
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    fake = FakeTelegram(BOT_TOKEN)
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(301)
+            self.send_header("Location", fake.url + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    moved = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    Thread(target=moved.serve_forever, daemon=True).start()
+    try:
+        config = fast_config(tmp_path / "config.toml", telegram={
+            "enabled": True, "api_url": f"http://127.0.0.1:{moved.server_address[1]}",
+            "chat_ids": [7]})
+        proc = start_bot(config, tmp_path / "data",
+                         env={**os.environ, "BOT_TELEGRAM_TOKEN": BOT_TOKEN,
+                              "BOT_DASHBOARD_TOKEN": TOKEN})
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # it ran on (the defect): stopped, then checked
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 2, err[-2000:]
+        lines = [line for line in err.splitlines() if "telegram" in line]
+        assert lines == ["bot.py: error: telegram.api_url: getMe: HTTP 301 Moved Permanently "
+                         "(a redirect: set telegram.api_url to the address it redirects to)"
+                         ], err[-2000:]
+        assert "url-telegram" not in err
+    finally:
+        moved.shutdown()
+        moved.server_close()
+        fake.stop()
