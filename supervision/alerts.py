@@ -101,7 +101,8 @@ class Alerts:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         """Called with each alert's payload on the alerting thread; each must return at once
         (e.g. notifications.telegram_bot hands it to its own sender thread)."""
-        self._threads: list[threading.Thread] = []
+        self._threads: list[tuple[threading.Thread, str]] = []
+        """The hooks' threads, each with the alert it delivers (for wait's line)."""
         self._threads_lock = threading.Lock()
 
     def alert(self, symbol: str | None, kind: str, message: str, **data: Any) -> None:
@@ -121,17 +122,23 @@ class Alerts:
                 target=self._notify, args=(payload,), name="alert-hook", daemon=True
             )
             with self._threads_lock:  # finished hooks are forgotten, the list stays short
-                self._threads = [old for old in self._threads if old.is_alive()]
-                self._threads.append(t)
+                self._threads = [old for old in self._threads if old[0].is_alive()]
+                self._threads.append((t, _what(payload)))
             t.start()
 
     def wait(self, timeout: float = 15.0) -> None:
-        """Join the running hooks, all within one ``timeout`` (not one per hook)."""
+        """Join the running hooks, all within one ``timeout`` (not one per hook); a hook still
+        running then is one WARNING naming its alert (found by review: the bot exits right
+        after this wait, and a webhook between its tries died with the process, unsaid)."""
         deadline = time.monotonic() + timeout
         with self._threads_lock:
             threads = list(self._threads)
-        for t in threads:
+        for t, _ in threads:
             t.join(max(deadline - time.monotonic(), 0.0))
+        for t, what in threads:
+            if t.is_alive():
+                self.logger.warning("alert hooks: {} still being delivered after {:g} s; it "
+                                    "may not arrive (the bot is stopping)", what, timeout)
 
     def _notify(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, default=str)

@@ -191,3 +191,23 @@ def test_a_webhook_answering_with_a_redirect_is_not_counted_as_delivered(lines):
     assert "HTTP Error 301" in failed[0] and "redirect" in failed[0], failed
     assert KEY not in failed[0]
     assert seen == [("POST", f"/hook?key={KEY}")], seen  # refused for good: not tried again
+
+
+def test_a_hook_still_running_when_the_wait_ends_is_one_line_naming_the_alert(lines):
+    # found by review: the bot waits a few seconds for the hooks at shutdown, then exits; a
+    # webhook still unanswered (or between its tries) died with the process without a line
+    server = ScriptedHttp()
+    server.release.clear()  # every request hangs, unanswered
+    alerts = Alerts(logger=logger, webhook=f"{server.url}/hook?key={KEY}", timeout_s=5,
+                    webhook_retry_s=())
+    try:
+        alerts.alert(BTC, "escalation", "quarantined")
+        wait_until(lambda: server.count == 1, timeout=10, message="the webhook request")
+        alerts.wait(0.2)
+        late = _hook_lines(lines, "still being delivered")
+        assert len(late) == 1, lines
+        assert "escalation alert for BTC/USDT:USDT still being delivered after 0.2 s" in late[0]
+        assert KEY not in late[0]
+    finally:
+        server.stop()
+        alerts.wait(10)  # its thread ends with the request: no line after the test
