@@ -69,8 +69,11 @@ def _trouble(entry: dict[str, Any]) -> list[str]:
                      f"{'s' if n != 1 else ''} unknown){_names(unreadable)}")
     if quarantined:
         lines.append(f"QUARANTINED{_names(quarantined)}")
+    escalations = entry.get("escalations") or []
     lines += [f"ESCALATION {e.get('symbol')}: {e.get('reason')}"
-              for e in (entry.get("escalations") or [])[:MAX_NAMES]]
+              for e in escalations[:MAX_NAMES]]
+    if len(escalations) > MAX_NAMES:  # they were cut unsaid: 12 open read as 10
+        lines.append(f"and {len(escalations) - MAX_NAMES} more escalations")
     if entry.get("database"):  # escalations and P&L are as last read
         lines.append(f"DATABASE {str(entry['database'])[:200]}")
     lines += _streams(entry.get("streams"))

@@ -115,3 +115,15 @@ def test_a_status_reply_that_fails_is_answered_as_failed_not_with_silence(tmp_pa
     reply = ask_status(tmp_path, status)
     assert reply == ("/status FAILED (KeyError: 'health'): see the dashboard or "
                      "`bot.py status`"), reply
+
+
+def test_escalations_beyond_the_named_ones_are_counted(tmp_path):
+    # found by review: the reply named the first 10 open escalations and dropped the rest
+    # unsaid: 12 symbols escalated read as 10
+    status = troubled_status()
+    status["accounts"]["main"]["escalations"] = [
+        {"symbol": f"S{i}/USDT:USDT", "reason": "close failed 5 times", "attempts": 5,
+         "last_error": "InvalidOrder", "time": 1.0} for i in range(12)]
+    reply = ask_status(tmp_path, status)
+    assert reply.count("ESCALATION ") == 10, reply
+    assert "and 2 more escalations" in reply, reply
