@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from config.section_base import _check_postgres_url, _cross, _Section
 from config.types import ARRAY, Bool, Float, Int, PathStr, Str, Url
@@ -44,6 +44,18 @@ class TelegramSettings(_Section):
     poll_timeout_s: Int = Field(default=25, ge=1, le=50)
     """getUpdates' long poll. Not 0: Telegram then answers at once and the command poller
     asked again at once, a request loop for as long as the bot ran (found by review)."""
+
+    @field_validator("chat_ids")
+    @classmethod
+    def _unique(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        """A chat listed twice got every alert, notice and reply twice (found by review)."""
+        first_seen: dict[int, int] = {}
+        for index, chat in enumerate(value):
+            if chat in first_seen:
+                raise _cross(f"[{index}]", f"duplicate of telegram.chat_ids[{first_seen[chat]}] "
+                                           f"(got {chat})")
+            first_seen[chat] = index
+        return value
 
 
 class ClusterSettings(_Section):

@@ -35,3 +35,10 @@ def test_a_retry_wait_beyond_an_hour_is_refused(tmp_path: Path):
     assert refused(path).startswith(f"{path}: telegram.retry_initial_s: must be > 0 and <= 3600")
     kept = load_settings(_config(tmp_path, "retry_initial_s = 5\nretry_max_s = 3600\n"))
     assert (kept.telegram.retry_initial_s, kept.telegram.retry_max_s) == (5.0, 3600.0)
+
+
+def test_a_chat_listed_twice_is_refused(tmp_path: Path):
+    # every alert, trade notice and reply went to such a chat twice
+    path = _config(tmp_path, "chat_ids = [5, -1001234567890, 5]\n")
+    assert refused(path) == (f"{path}: telegram.chat_ids[2]: duplicate of "
+                             "telegram.chat_ids[0] (got 5)")
