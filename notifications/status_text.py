@@ -14,6 +14,8 @@ from typing import Any
 
 MAX_NAMES = 10
 """Symbols named per line at most (the reply stays one Telegram message)."""
+MAX_POSITIONS = 20
+"""Position lines per account at most (those without their stop first: never the ones cut)."""
 
 
 def source_text(source: Any) -> str:
@@ -39,6 +41,7 @@ def status_text(status: dict[str, Any] | None) -> str:
             f"{', PAUSED' if entry.get('entries_paused') else ''}"
         )
         lines += [f"  {line}" for line in _trouble(entry)]
+        lines += [f"  {line}" for line in _positions(entry.get("actors") or [])]
         lines += [
             f"  {p['name']} {p.get('symbol') or ''}: {p['reason']}"
             for p in entry.get("protections") or []
@@ -80,6 +83,28 @@ def _trouble(entry: dict[str, Any]) -> list[str]:
     r = int(h.get("restoring_symbols") or 0)
     if r:
         lines.append(f"restoring {r} symbol{'s' if r != 1 else ''} (not counted yet)")
+    return lines
+
+
+def _positions(actors: list[dict[str, Any]]) -> list[str]:
+    """A line per open position, a hedge grid's per leg, as the page's table has them (found
+    by review: the reply had only "open 2 (protected 1)", not which one was without its stop,
+    though the README promised each account's positions)."""
+    legs = []
+    for a in actors:
+        p = a.get("position")
+        if not isinstance(p, dict):
+            continue
+        for leg in p.get("legs") or [{**p, "stop_price": a.get("stop_price"),
+                                       "protected": a.get("protected")}]:
+            legs.append((bool(leg.get("protected")), a.get("symbol"), leg))
+    legs.sort(key=lambda x: x[0])  # stable: the unprotected first, then in the status's order
+    lines = [f"{symbol} {leg.get('side')} {leg.get('contracts')} @ {leg.get('entry_price')}, "
+             f"stop {leg.get('stop_price') or '-'}{'' if protected else ' NOT PROTECTED'}, "
+             f"uPnL {leg.get('unrealized_pnl') or '-'}"
+             for protected, symbol, leg in legs[:MAX_POSITIONS]]
+    if len(legs) > MAX_POSITIONS:
+        lines.append(f"and {len(legs) - MAX_POSITIONS} more positions")
     return lines
 
 

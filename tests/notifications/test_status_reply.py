@@ -127,3 +127,31 @@ def test_escalations_beyond_the_named_ones_are_counted(tmp_path):
     reply = ask_status(tmp_path, status)
     assert reply.count("ESCALATION ") == 10, reply
     assert "and 2 more escalations" in reply, reply
+
+
+def test_status_reply_lists_each_position_one_way_and_hedge_legs(tmp_path):
+    # found by review: the reply had only "open 3 (protected 2)": not which positions were
+    # open, nor which one was without its stop (the page's table names it NOT PROTECTED)
+    status = troubled_status()
+    main = status["accounts"]["main"]
+    one_way = {**actor("BTC/USDT:USDT", "running"), "stop_price": "64000", "protected": True,
+               "position": {"side": "long", "contracts": "0.01", "entry_price": "65000",
+                            "mark_price": "65100", "unrealized_pnl": "1.0000"}}
+    legs = [{"side": "long", "contracts": "2", "entry_price": "100", "mark_price": "101",
+             "unrealized_pnl": "2.0000", "stop_price": "97", "protected": True},
+            {"side": "short", "contracts": "1", "entry_price": "102", "mark_price": "101",
+             "unrealized_pnl": "1.0000", "stop_price": "105", "protected": False}]
+    grid = {**actor("XRP/USDT:USDT", "running"), "stop_price": None, "protected": False,
+            "position": {"side": "hedge", "contracts": "2/1", "entry_price": "100/102",
+                         "mark_price": "101", "unrealized_pnl": "3.0000", "legs": legs}}
+    main["actors"], main["escalations"] = [one_way, grid], []
+    main["health"] = {"open_positions": 3, "protected_positions": 2, "ts_coverage": 0.6667,
+                      "unreadable_symbols": 0, "restoring_symbols": 0}
+    status["bot"]["heartbeat_at"] = NOW - 1
+    reply = ask_status(tmp_path, status)
+    assert reply.splitlines() == [
+        "main: open 3 (protected 2), today 0 USDT, total 0, equity 10000",
+        "  XRP/USDT:USDT short 1 @ 102, stop 105 NOT PROTECTED, uPnL 1.0000",
+        "  BTC/USDT:USDT long 0.01 @ 65000, stop 64000, uPnL 1.0000",
+        "  XRP/USDT:USDT long 2 @ 100, stop 97, uPnL 2.0000",
+    ], reply
