@@ -111,6 +111,9 @@ class TelegramApi:
             answer = {}
         text = self._reason(f"{method}: HTTP {exc.code} {answer.get('description') or exc.reason}")
         params = answer.get("parameters")
+        moved = params.get("migrate_to_chat_id") if isinstance(params, dict) else None
+        if isinstance(moved, int) and not isinstance(moved, bool):  # a group made a supergroup
+            text += f" (the chat is now {moved}: put that id in telegram.chat_ids)"
         retry_after = None
         if exc.code == 429 and isinstance(params, dict):  # a 5xx's retry_after is no promise
             retry_after = _seconds(params.get("retry_after"))

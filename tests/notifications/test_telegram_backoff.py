@@ -146,3 +146,24 @@ def test_a_sender_never_started_stops_and_says_what_it_did_not_send(lines):
     sender.submit(Outgoing(chat_id=7, text="ESCALATION X", kind="escalation"))
     sender.stop(timeout_s=0.1)
     assert any("not sent before shutdown" in line and "ESCALATION X" in line for line in lines)
+
+
+def test_a_group_upgraded_to_a_supergroup_names_its_new_chat_id(lines):
+    # found by review: Telegram refuses every message to a group upgraded to a supergroup
+    # (400, parameters.migrate_to_chat_id); the line said "group chat was upgraded to a
+    # supergroup chat" without the new id, and every alert to that chat was dropped until a
+    # person found the id some other way
+    server = ScriptedHttp(lambda path, body: (400, {
+        "ok": False, "error_code": 400,
+        "description": "Bad Request: group chat was upgraded to a supergroup chat",
+        "parameters": {"migrate_to_chat_id": -1001234567890}}))
+    sender = _sender(server)
+    try:
+        sender.submit(Outgoing(chat_id=-4242, text="ESCALATION BTC", kind="escalation"))
+        refused = wait_until(lambda: [x for x in lines if "refused, not retried" in x],
+                             timeout=10, message="the refusal line")
+    finally:
+        sender.stop(1)
+        server.stop()
+    assert "the chat is now -1001234567890: put that id in telegram.chat_ids" in refused[0]
+    assert TOKEN not in refused[0]
