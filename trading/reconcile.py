@@ -104,11 +104,17 @@ def _cancel_strays(state: SymbolState, ctx: Ctx) -> None:
 
 
 def _left_alone(state: SymbolState, ev: Reconciled) -> bool:
-    """A position listed that the bot does not manage (`adopt_unknown_positions = false`):
-    the reduce-only orders on the symbol (its owner's stop) stay. Cancelled as orphans, the
-    position the bot leaves alone was left without any stop; once it is gone they go."""
-    return (state.position is None and ev.position is not None and state.quarantined
-            and state.quarantine_reason == UNKNOWN_POSITION)
+    """A position listed that the bot does not manage (`adopt_unknown_positions = false`), or
+    one on the other side than ours (SIDE_MISMATCH: a person decides, and our stop cannot
+    close it): the reduce-only orders on the symbol (its owner's stop) stay. Cancelled as
+    orphans, that position was left without any stop; once it is gone they go."""
+    theirs, mine = ev.position, state.position
+    if theirs is None or not state.quarantined:
+        return False
+    if state.quarantine_reason == UNKNOWN_POSITION:
+        return mine is None
+    return (state.quarantine_reason == SIDE_MISMATCH and mine is not None
+            and theirs.side is not mine.side)
 
 
 class _Handlers(NamedTuple):
