@@ -255,7 +255,7 @@ def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     resting order of the position anyway. The old exchange stop keeps protecting the position
     until the close fills (or while its retries run)."""
     state = maintain(replace(state, last_price=ev.price), ctx)
-    if state.phase is not Phase.OPEN or state.position is None:
+    if state.phase is not Phase.OPEN or state.position is None or lc.mismatched(state):
         return state
     if state.trailing is not None:
         state = _trail(state, ev, ctx)

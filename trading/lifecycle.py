@@ -26,6 +26,11 @@ from trading.primitives import waiting
 from trading.rules import Rules
 from trading.transitions import order_change, phase_change
 
+SIDE_MISMATCH = "position side differs from exchange"
+"""The quarantine reason of a position the exchange lists on the other side than ours
+(trading/reconcile.py): a person decides, and no order of ours for our side can protect or
+close what the exchange holds (`mismatched`)."""
+
 CLOSE_REASONS = {
     OrderPurpose.STOP: "stop_loss",
     OrderPurpose.CLOSE: None,  # the state's close_reason says why
@@ -312,6 +317,15 @@ def guarded(state: SymbolState) -> bool:
     return state.position is not None and state.phase in (Phase.OPEN, Phase.CLOSING)
 
 
+def mismatched(state: SymbolState) -> bool:
+    """Quarantined because the exchange lists the position on the other side than ours: a stop
+    or a close for our side is a reduce-only order the venue refuses (it would grow the
+    exchange's position). Placed anyway, a refused stop was sent again every stop_retry_s for
+    as long as a person took to decide, and a price through our stop level sent closes that
+    were refused until they escalated into the emergency close of the exchange's position."""
+    return state.quarantined and state.quarantine_reason == SIDE_MISMATCH
+
+
 def through_stop(state: SymbolState, rules: Rules) -> bool:
     """Closing, and the price is at or through the level a stop would be placed at: no stop can
     rest there, the close and its retries are the protection (`decide.protect` places none)."""
@@ -325,7 +339,8 @@ def stop_due(state: SymbolState, now: float, rules: Rules) -> bool:
     its placement (or its retry after a refusal) is due, and a closing one's price is not through
     the level. The actor sets a reconciliation waiting for rate budget aside for it
     (actors/symbol_actor.py `_urgent`)."""
-    if not guarded(state) or not state.needs_stop or state.live_orders(OrderPurpose.STOP):
+    if not guarded(state) or not state.needs_stop or state.live_orders(OrderPurpose.STOP) \
+            or mismatched(state):
         return False
     return not waiting(now, state.next_stop_at, rules.risk.stop_retry_s) \
         and not through_stop(state, rules)

@@ -51,7 +51,10 @@ from trading.model import (
 
 Handler = Callable[..., SymbolState]
 
-SIDE_MISMATCH = "position side differs from exchange"
+SIDE_MISMATCH = lc.SIDE_MISMATCH
+SIDE_AGREES_AGAIN = f"{SIDE_MISMATCH} (it agrees again: resume to trade)"
+"""The quarantine reason once the exchange lists our side again: a person was alerted and
+lifts it, but our stop and exits act again meanwhile (`lc.mismatched`)."""
 
 UNKNOWN_POSITION = "position on the exchange that storage does not know"
 """The quarantine reason of a position flagged, not adopted (`adopt_unknown_positions = false`):
@@ -227,7 +230,8 @@ def _replace_missing_stop(state: SymbolState, order: Order, ctx: Ctx) -> SymbolS
     once, and the old one is cancelled by client id when the new one rests (on_accepted), as a
     trailing move does. Gone, the cancel finds nothing (harmless); there after all, it goes."""
     level = order.stop_price
-    if state.phase is not Phase.OPEN or not state.owns(order) or level is None:
+    if state.phase is not Phase.OPEN or not state.owns(order) or level is None \
+            or lc.mismatched(state):
         return state
     if any(o.replaces == order.client_order_id for o in state.live_orders(OrderPurpose.STOP)):
         return state  # replaced already (a move in flight, or an earlier miss)
@@ -271,6 +275,8 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
                                   f"{theirs.contracts} there, {mine.side.value} in our books",
                                   attempts=1, last_error=None, close=False))
             return replace(state, quarantined=True, quarantine_reason=SIDE_MISMATCH)
+        if lc.mismatched(state):  # a person set it right: our stop protects it again
+            state = replace(state, quarantine_reason=SIDE_AGREES_AGAIN)
         if theirs.contracts != mine.contracts:
             state = _resized(state, theirs.contracts, ev, ctx)
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from actors.messages import Reconcile
+from actors.messages import Reconcile, Timer
 from storage import queries
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
@@ -52,5 +52,46 @@ def test_the_stop_a_person_placed_for_the_flipped_position_stays(tmp_path) -> No
         assert "PositionSideMismatch" in types
         canceled = [e["data"]["order"] for e in queries.events(BTC, "OrphanCanceled")]
         assert canceled == ["hand-buy"]
+    finally:
+        h.stop()
+
+
+def test_no_refused_stop_loop_while_the_sides_differ_and_protection_when_they_agree(
+        tmp_path) -> None:  # noqa: ANN001
+    """Our stop gone too (a person cancelled it, or the venue dropped the reduce-only order):
+    the bot sent a stop for our long, a reduce-only sell the venue refuses on a short, every
+    stop_retry_s (2 s) for as long as the mismatch lasted. None is sent now; once the exchange
+    lists our side again, our stop is placed again at once (the quarantine stays for a person
+    to lift)."""
+    h = Harness(tmp_path, [BTC]).start()
+    try:
+        h.poll()
+        assert h.signal(BTC, Side.LONG, size="600")
+        wait_until(lambda: h.view(BTC).protected, message="long open and protected")
+        ours = h.exchange_position(BTC).contracts
+        for o in h.paper.fetch_open_orders(BTC):
+            h.paper.cancel_order(o.id, BTC)
+        h.paper.create_order(BTC, "market", "sell", ours * 2, None, {"clientOrderId": "flip-1"})
+        assert h.sup.tell(BTC, Reconcile(reason="test"))
+        h.idle(BTC)
+        for _ in range(5):  # 15 s of heartbeats
+            h.clock.advance(3)
+            assert h.sup.tell(BTC, Timer())
+            h.idle(BTC)
+        types = [e["type"] for e in queries.events(BTC)]
+        mismatch = types.index("PositionSideMismatch")
+        assert "OrderFailed" not in types[mismatch:], "refused stops sent while mismatched"
+        assert "StopRequested" not in types[mismatch:]
+        assert h.view(BTC).quarantined
+        # a person buys the short back and the long is there again
+        h.paper.create_order(BTC, "market", "buy", ours * 2, None, {"clientOrderId": "flip-2"})
+        assert h.exchange_position(BTC).side == "long"
+        assert h.sup.tell(BTC, Reconcile(reason="test"))
+        h.clock.advance(3)
+        assert h.sup.tell(BTC, Timer())
+        wait_until(lambda: h.view(BTC).protected, message="our long protected again")
+        (stop,) = h.exchange_stops(BTC)
+        assert stop.side == "sell" and stop.amount == ours
+        assert h.view(BTC).quarantined  # a person lifts it
     finally:
         h.stop()

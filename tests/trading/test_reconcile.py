@@ -157,3 +157,26 @@ def test_a_position_on_the_other_side_alerts_once(core):
     assert not alert.close and "short" in alert.reason
     d = sc.send(Reconciled(position=short, price=D("100")))
     assert not [c for c in d.commands if isinstance(c, Escalate)]
+
+
+def test_a_price_through_our_stop_sends_no_close_while_the_sides_differ(core):
+    """Our long listed as a short, our stop gone too: a price through our long's stop level sent
+    a close for the long (a reduce-only sell the venue refuses on a short) at every price,
+    counted until it escalated into the emergency close of the exchange's short, which is the
+    person's to decide. Nothing is sent now; once the exchange lists the long again, the price
+    through the level closes it at once, as before."""
+    sc = Scenario(core)
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.LONG))
+    sc.auto_exchange = False
+    short = ExchangePosition(side=Side.SHORT, contracts=D("1"), entry_price=D("100"))
+    sc.send(Reconciled(position=short, orders={}, price=D("100")))  # our stop: not found
+    sc.send(Reconciled(position=short, orders={}, price=D("100")))  # ...twice: gone
+    assert sc.state.quarantined and not sc.state.live_orders(OrderPurpose.STOP)
+    for price in ("98.5", "98", "97"):
+        d = sc.send(PriceTicked(price=D(price)), dt=3)
+        assert not [c for c in d.commands if isinstance(c, PlaceOrder)], price
+    long = ExchangePosition(side=Side.LONG, contracts=D("1"), entry_price=D("100"))
+    d = sc.send(Reconciled(position=long, orders={}, price=D("97")))
+    (close,) = [c.order for c in d.commands if isinstance(c, PlaceOrder)]
+    assert close.purpose is OrderPurpose.CLOSE and close.side == "sell"
