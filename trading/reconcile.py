@@ -78,8 +78,8 @@ def reconcile(
     closed = held if held is not None and state.position is None else None
     state = _position(state, ev, ctx, closed)
     for orphan in ev.orphans:
-        if orphan.reduce_only and _left_alone(state, ev):
-            continue  # it can only reduce the position we leave alone: its protection
+        if orphan.reduce_only and (_left_alone(state, ev) or _bare(state, ctx)):
+            continue  # it can only reduce the position: its protection until ours rests
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id, exchange_id=orphan.exchange_id))
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
                              exchange_id=orphan.exchange_id))
@@ -118,6 +118,16 @@ def _left_alone(state: SymbolState, ev: Reconciled) -> bool:
         return mine is None
     return (state.quarantine_reason == SIDE_MISMATCH and mine is not None
             and theirs.side is not mine.side)
+
+
+def _bare(state: SymbolState, ctx: Ctx) -> bool:
+    """The position we hold has no stop of ours resting (one just sent, or refused): a
+    reduce-only order on the symbol (an adopted position's own stop, one of ours the books
+    lost) is all that protects it, and goes at the first reconciliation that finds ours there.
+    Cancelled in the adopting reconciliation, a refused stop of ours left the position bare.
+    (Bot-side stops rest nowhere: there, as before, such orders go at once.)"""
+    return (lc.guarded(state) and state.active_stop() is None
+            and not ctx.rules.risk.bot_side_stops)
 
 
 class _Handlers(NamedTuple):
