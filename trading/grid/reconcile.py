@@ -56,8 +56,8 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
             state = _entry_shown_by_position(state, side, ev, ctx)
         state = _adopt_position(state, side, ev, ctx, closed)
     for orphan in ev.orphans:  # after the legs: a leg flagged just now keeps its owner's stop
-        if orphan.reduce_only and _left_alone(state, ev):
-            continue  # it can only reduce the leg we leave alone: its protection
+        if orphan.reduce_only and (_left_alone(state, ev) or _bare(state)):
+            continue  # it can only reduce a leg: its protection until ours rests
         ctx.record(je.OrphanCanceled(order=orphan.client_order_id,
                                      exchange_id=orphan.exchange_id))
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id or None,
@@ -70,6 +70,14 @@ def _left_alone(state: GridState, ev: GridReconciled) -> bool:
     reduce-only orders on the symbol (its owner's stop) stay, as in the one-way core."""
     return (state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
             and any(not state.leg(side).is_open for side in ev.positions))
+
+
+def _bare(state: GridState) -> bool:
+    """An open leg without an acknowledged stop of its own (one just sent, or refused): the
+    reduce-only orders on the symbol (an adopted leg's own stop) stay until ours rests, as in
+    the one-way core (trading/reconcile.py `_bare`)."""
+    return any(state.leg(side).is_open and not state.covered(side, ZERO)
+               for side in (Side.LONG, Side.SHORT))
 
 
 def _entry_shown_by_position(state: GridState, side: Side, ev: GridReconciled,
