@@ -34,11 +34,27 @@ class RestartHistory:
     consecutive: int = 0
     last_failure_at: float | None = None
     loop_told: bool = False
+    running_since: float | None = None
+    """When the child last started running (`started`); None: not running since its last
+    failure (backing off, or its start failed)."""
+    starts_told: bool = False
+    """`started` is called: stability is the child's running time. Not called (the worker
+    parent of `--workers N`): the time since the last failure."""
+
+    def started(self, now: float) -> None:
+        """The child runs (its start, restore and reconcile done) from `now`."""
+        self.running_since = now
+        self.starts_told = True
 
     def on_failure(self, policy: RestartPolicy, now: float) -> Verdict:
-        if self.last_failure_at is not None and now - self.last_failure_at >= policy.stable_after_s:
+        # stable = ran `stable_after_s`, not only that long since the last failure: the backoff
+        # and a slow start counted as running (found by review: a symbol running 100 s between
+        # failures after a 30 s backoff never raised `crash_loop`, its backoff never grew)
+        since = self.running_since if self.starts_told else self.last_failure_at
+        if since is not None and now - since >= policy.stable_after_s:
             self.consecutive = 0
             self.loop_told = False
+        self.running_since = None
         self.last_failure_at = now
         self.failures.append(now)
         while self.failures and now - self.failures[0] > policy.period_s:

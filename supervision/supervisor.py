@@ -242,6 +242,7 @@ class Supervisor:
             if child.state in (ChildState.STARTING, ChildState.RESTARTING):
                 child.state = ChildState.RUNNING
                 child.started_at = at
+                child.history.started(self._mono())  # stability counts running time only
                 if child.failed_at is not None:
                     child.restart_durations.append(at - child.failed_at)
                     child.failed_at = None
