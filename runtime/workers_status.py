@@ -103,6 +103,8 @@ class Worker:
                 return
             if not data:
                 return  # the process closed its end: it is exiting
+            if self.beat_at is None:  # its first: it runs (stable_after_s counts from here)
+                self.history.started(now)
             self.beat_at = now
             self.ready = True
 

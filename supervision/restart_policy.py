@@ -38,8 +38,8 @@ class RestartHistory:
     """When the child last started running (`started`); None: not running since its last
     failure (backing off, or its start failed)."""
     starts_told: bool = False
-    """`started` is called: stability is the child's running time. Not called (the worker
-    parent of `--workers N`): the time since the last failure."""
+    """`started` is called (the supervisor: a start reported; the worker parent: a first
+    heartbeat): stability is the child's running time; else the time since the last failure."""
 
     def started(self, now: float) -> None:
         """The child runs (its start, restore and reconcile done) from `now`."""
