@@ -30,9 +30,13 @@ def build_status(
     open_positions = protected = unreadable = restoring = 0
     for symbol, child in sup.children.items():
         published = sup.views.get(symbol)
-        view = published.view() if published is not None else None
-        actors.append(_actor_entry(symbol, child, view, now))
-        if view is not None and view.position is not None:
+        view, failed = _view(published)
+        entry = _actor_entry(symbol, child, view, now)
+        actors.append(entry)
+        if failed is not None:  # what it holds is unknown: counted as an unreadable symbol
+            entry["view_error"] = failed
+            unreadable += 1
+        elif view is not None and view.position is not None:
             opened, covered = _position_counts(view)
             open_positions += opened
             protected += covered
@@ -47,6 +51,19 @@ def build_status(
         "escalations": escalations,
         "kill_switch": sup.kill_switch,
     }
+
+
+def _view(published: Any) -> tuple[Any, str | None]:
+    """The symbol's view, or (None, the error) when its state cannot be rendered. Found by
+    review: one symbol's render that raised failed the whole account's status every round; its
+    actors left status.json (the single-account bot's showed open 0, ts_coverage 100 %) and the
+    account's stop-coverage and reconcile alerts stopped looking at any symbol."""
+    if published is None:
+        return None, None
+    try:
+        return published.view(), None
+    except Exception as exc:  # noqa: BLE001 - one symbol's state, never the whole status
+        return None, f"{type(exc).__name__}: {exc}"[:300]
 
 
 def stream_status(feed: Any) -> dict[str, Any]:
