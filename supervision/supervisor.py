@@ -251,14 +251,19 @@ class Supervisor:
                         child.ref.tell(Resume(by=child.resume_by))
                     child.resume_by = None
             return
-        if what in ("stopped", "replaced") or child.state in (ChildState.QUARANTINED,
-                                                               ChildState.STOPPED):
+        if what == "replaced" or child.state in (ChildState.QUARANTINED, ChildState.STOPPED):
             return  # replaced: a zombie's call refused by its fence, its failure already counted
         if inc and child.incarnation and inc < child.incarnation:
             return  # a zombie of a replaced incarnation
+        if what == "stopped" and (self._stopping.is_set() or child.state is not ChildState.RUNNING
+                                  or inc != child.incarnation):
+            return  # a stop we asked for (a failed or replaced actor's, or the bot's)
         if child.state is ChildState.BACKING_OFF or (
                 child.state is ChildState.RESTARTING and inc and inc <= child.incarnation):
             return  # the failed incarnation's thread ending late: that failure is counted
+        if what == "stopped":  # nobody here asked: pykka stops every actor on a BaseException
+            self._fail(child, "actor stopped without being asked to", "stopped", at)
+            return
         where = "on_start" if what == "start_failed" else "handler"
         if isinstance(error, CorruptRow):
             self._quarantine_unreadable(child, str(error), at)
