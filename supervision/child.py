@@ -49,6 +49,9 @@ class Child:
     last_failure: dict[str, Any] | None = None
     ping: Any = None
     ping_sent_at: float | None = None
+    dead_at: float | None = None
+    """When (monotonic) the heartbeat first found this incarnation's actor dead while it was
+    still running here (its failure report, if one comes, is handled meanwhile)."""
     restart_durations: list[float] = field(default_factory=list)
     resume_by: str | None = None
     """A person's resume of the quarantined child, told to the incarnation that starts (one

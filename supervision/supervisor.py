@@ -334,6 +334,7 @@ class Supervisor:
     def _spawn(self, child: Child, restarting: bool = False) -> None:
         child.state = ChildState.RESTARTING if restarting else ChildState.STARTING
         child.ping = None
+        child.dead_at = None
         try:
             child.ref = self._start_actor(child.symbol)
         except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
@@ -368,6 +369,13 @@ class Supervisor:
 
     def _check_hung(self, child: Child, now: float) -> bool:
         assert child.ref is not None
+        if not child.ref.is_alive():  # found by review: an actor whose failure report never
+            # came (its on_failure raised: an exception whose str() raises) stayed "running"
+            # dead for ever, its beats' ActorDeadError swallowed; a report, if one comes, wins
+            child.dead_at = now if child.dead_at is None else child.dead_at
+            if now - child.dead_at > self.heartbeat_timeout_s:
+                self._fail(child, "actor died without a failure report", "died", self.clock())
+            return True
         size = inbox_depth(child.ref.actor_inbox)
         if size > self.mailbox_max:
             self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})",
