@@ -351,8 +351,11 @@ class Supervisor:
                 self.on_heartbeat()
         reconcile = self._reconcile_due
         for child in beats.members(self.children.values(), part, parts):
-            if child.ref is None or child.state is not ChildState.RUNNING:
+            if child.ref is None or child.state not in (ChildState.RUNNING, ChildState.STARTING,
+                                                        ChildState.RESTARTING):
                 continue
+            if self._died(child, now) or child.state is not ChildState.RUNNING:
+                continue  # a starting actor gets no beat; one that died unreported is failed
             if self._check_hung(child, now):
                 continue
             try:
@@ -367,15 +370,22 @@ class Supervisor:
             except pykka.ActorDeadError:
                 pass  # its failure report is on the way
 
+    def _died(self, child: Child, now: float) -> bool:
+        """Whether the child's actor is dead while it runs or starts here. Found by review: an
+        actor whose failure report never came (its on_failure or on_start's error line raised:
+        an exception whose str() raises) stayed "running" or "starting" dead for ever, its
+        beats' ActorDeadError swallowed. Failed once dead `heartbeat_timeout_s` without a
+        report (a report, if one comes, is handled first)."""
+        assert child.ref is not None
+        if child.ref.is_alive():
+            return False
+        child.dead_at = now if child.dead_at is None else child.dead_at
+        if now - child.dead_at > self.heartbeat_timeout_s:
+            self._fail(child, "actor died without a failure report", "died", self.clock())
+        return True
+
     def _check_hung(self, child: Child, now: float) -> bool:
         assert child.ref is not None
-        if not child.ref.is_alive():  # found by review: an actor whose failure report never
-            # came (its on_failure raised: an exception whose str() raises) stayed "running"
-            # dead for ever, its beats' ActorDeadError swallowed; a report, if one comes, wins
-            child.dead_at = now if child.dead_at is None else child.dead_at
-            if now - child.dead_at > self.heartbeat_timeout_s:
-                self._fail(child, "actor died without a failure report", "died", self.clock())
-            return True
         size = inbox_depth(child.ref.actor_inbox)
         if size > self.mailbox_max:
             self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})",

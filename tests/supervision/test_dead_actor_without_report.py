@@ -10,6 +10,7 @@ actor found dead at its heartbeat, with no report for `heartbeat_timeout_s`, is 
 
 from __future__ import annotations
 
+from storage.repository import Repository
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -46,5 +47,28 @@ def test_an_actor_dead_without_a_report_is_restarted(tmp_path):
                    and h.child(BTC).ref is not first, message="restarted")
         assert h.child(BTC).last_failure["where"] == "died"
         h.idle(BTC)  # the new actor answers
+    finally:
+        h.stop()
+
+
+class ClaimFailsOnce(Repository):
+    """The first claim of an incarnation raises an exception whose str() raises: the actor's
+    on_start dies in its own error line, before its `start_failed` report."""
+
+    armed = [True]
+
+    def claim(self, symbol: str) -> int:
+        if self.armed[0]:
+            self.armed[0] = False
+            raise Unprintable()
+        return super().claim(symbol)
+
+
+def test_an_actor_dead_in_its_start_without_a_report_is_restarted(tmp_path):
+    h = Harness(tmp_path, [BTC], repository=ClaimFailsOnce).start()  # waits until running
+    try:
+        assert h.child(BTC).restarts == 1
+        assert h.child(BTC).last_failure["where"] == "died"
+        h.idle(BTC)
     finally:
         h.stop()
