@@ -457,6 +457,11 @@ class Supervisor:
             child.resume_by = by  # told once one starts (a failed start would drop it)
             self._spawn(child, restarting=True)
             return
-        if child.ref is not None:
+        if child.ref is not None and child.state is not ChildState.BACKING_OFF:
             with contextlib.suppress(pykka.ActorDeadError):
                 child.ref.tell(Resume(by=by))
+                return
+        # backing off (its ref is the failed actor): found by review, the resume was told to the
+        # dead actor and lost, and the restarted one stayed quarantined; now the incarnation
+        # that starts next is told (as in the quarantined case above)
+        child.resume_by = by
