@@ -50,6 +50,15 @@ _KILL_SWITCH = "*kill switch*"
 """The kill switch's record among the symbols' (supervision/record_keeper.py)."""
 
 
+def _text(exc: BaseException) -> str:
+    """`Type: message` of a failure; an exception whose str() raises is named by its type
+    (found by review: it raised in the supervisor, out of `start()` for a first spawn)."""
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:  # noqa: BLE001 - its own text is broken, not the failure it reports
+        return f"{type(exc).__name__}: (its message cannot be read)"
+
+
 class Supervisor:
     def __init__(
         self,
@@ -268,7 +277,7 @@ class Supervisor:
         if isinstance(error, CorruptRow):
             self._quarantine_unreadable(child, str(error), at)
             return
-        self._fail(child, f"{type(error).__name__}: {error}" if error else what, where, at)
+        self._fail(child, _text(error) if error else what, where, at)
 
     def _fail(self, child: Child, error: str, where: str, at: float) -> None:
         child.last_failure = {"time": at, "error": error[:500], "where": where}
@@ -338,7 +347,7 @@ class Supervisor:
         try:
             child.ref = self._start_actor(child.symbol)
         except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
-            self._fail(child, f"{type(exc).__name__}: {exc}", "spawn", self.clock())
+            self._fail(child, _text(exc), "spawn", self.clock())
 
     def _heartbeat(self, now: float, part: int = 0, parts: int = 1) -> None:
         """A Timer and a Ping to part `part` of `parts` of the actors (all: 0 of 1); the

@@ -10,7 +10,13 @@ actor found dead at its heartbeat, with no report for `heartbeat_timeout_s`, is 
 
 from __future__ import annotations
 
+import dataclasses
+
+from loguru import logger
+
 from storage.repository import Repository
+from supervision.restart_policy import RestartPolicy
+from supervision.supervisor import Supervisor
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -70,5 +76,36 @@ def test_an_actor_dead_in_its_start_without_a_report_is_restarted(tmp_path):
         assert h.child(BTC).restarts == 1
         assert h.child(BTC).last_failure["where"] == "died"
         h.idle(BTC)
+    finally:
+        h.stop()
+
+
+def test_a_spawn_failing_with_an_unprintable_error_is_a_failure_like_any(tmp_path):
+    """The supervisor's own text of a failure: `start()` raised out of the first spawn."""
+    h = Harness(tmp_path, [BTC])
+    calls: list[str] = []
+
+    def start_actor(symbol: str):  # noqa: ANN202
+        calls.append(symbol)
+        if len(calls) == 1:
+            raise Unprintable()
+        return h._start(symbol)
+
+    sup = Supervisor(
+        symbols=[BTC], start_actor=start_actor, repo=h.repo,
+        policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
+                             backoff_max_s=0.1, stable_after_s=30),
+        alerts=h.alerts, logger=logger, heartbeat_interval_s=0.05, heartbeat_timeout_s=1.0,
+        mailbox_max=100_000, reconcile_interval_s=3600, kill_switch_escalations=100,
+        kill_switch_window_s=600, views=h.views, emergency_close=h.closer.close)
+    h.sup = sup
+    h.deps = dataclasses.replace(h.deps, report=sup.report, on_escalate=sup.escalated,
+                                 entries_blocked=sup.entries_blocked)
+    h.feed.deliver = sup.tell
+    try:
+        h.start()  # waits until running
+        child = h.child(BTC)
+        assert child.restarts == 1 and child.last_failure["where"] == "spawn"
+        assert child.last_failure["error"].startswith("Unprintable")
     finally:
         h.stop()
