@@ -359,13 +359,16 @@ class Repository:
         self.writer.submit(work)
 
     def count_restart(self, symbol: str) -> None:
-        self.writer.submit(
-            lambda: (
-                ActorStateRow.update(restarts=ActorStateRow.restarts + 1)
-                .where(ActorStateRow.symbol == symbol)
-                .execute()
-            )
-        )
+        now = self.clock()
+
+        def work() -> None:
+            # a symbol whose actor never claimed (its spawn failed) has no row yet: found by
+            # review, its restarts were counted nowhere and showed 0 after the bot restarted
+            ActorStateRow.insert(symbol=symbol, updated_at=now).on_conflict_ignore().execute()
+            ActorStateRow.update(restarts=ActorStateRow.restarts + 1).where(
+                ActorStateRow.symbol == symbol).execute()
+
+        self.writer.submit(work)
 
     def set_meta(self, key: str, value: str) -> None:
         self.writer.submit(lambda: set_meta(key, value))
