@@ -76,12 +76,16 @@ class ControlApplier:
             return self._signal(cid, symbol, args)
         return f"unknown command {command}"
 
-    def _resume(self, symbol: str, args: dict[str, Any]) -> str:
+    def _resume(self, symbol: str, args: dict[str, Any]) -> str | None:
         """Lift a stopped symbol's quarantine. One that is not stopped is left alone (found by
         review: it said "resumed" and forgave an owed emergency close): an owed close is only
         ever forgiven by a person resuming the symbol it stopped."""
-        why = ("quarantined" if self.sup.children[symbol].state is ChildState.QUARANTINED
-               else self.repo.read(control.held, symbol, OWED + symbol))
+        quarantined = self.sup.children[symbol].state is ChildState.QUARANTINED
+        if quarantined and self.sup.records.pending(symbol):
+            # its quarantine is still being stored (the supervisor would refuse the resume):
+            # found by review, it was answered "resumed" and nothing was; applied next round
+            return None
+        why = "quarantined" if quarantined else self.repo.read(control.held, symbol, OWED + symbol)
         if why is None:
             self.log.bind(symbol=symbol).warning(
                 "resume {}: not stopped (not quarantined, no open escalation, no emergency "
