@@ -190,8 +190,11 @@ class LedgerTotals:
 
 
 def _money(value: Decimal) -> str:
-    """As it is, or to 8 places (half up) when it has more."""
+    """As it is, or to 8 places (half up) when it has more; in plain digits, never '0E-8',
+    '-0E-8' or '1E+1' (str of a Decimal with such an exponent)."""
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -8:
         value = value.quantize(EIGHT, rounding=ROUND_HALF_UP)
-    return str(value)
+    if value.is_zero():
+        value = value.copy_abs()
+    return format(value, "f")

@@ -45,3 +45,16 @@ def test_the_status_shows_money_to_eight_places_at_most():
     assert s["fees"] == "0.11401429" and s["realized_total"] == "-1.36401429"
     assert s["realized_today"] == s["realized_total"] and s["gross_realized"] == "-1.25"
     assert t.fees == D("0.10") + split_fee  # the totals themselves stay exact
+
+
+def test_the_status_never_shows_money_in_exponent_notation():
+    """Found by review: a fee that rounds to zero at eight places printed as '0E-8' (and a
+    tiny rebate as '-0E-8') in the status, the dashboard and Telegram's /status, and a sum of
+    round figures could read '1E+1'."""
+    t = LedgerTotals(base=D("1000"))
+    t.apply([_fill(1, "p1", "0", fee="0.000000001"), _fill(2, "p1", "0", fee="-0.000000004")],
+            [_closed("p1")], now=3_000.0)
+    s = t.summary()
+    assert s["fees"] == "0.00000000" and s["realized_total"] == "0.00000000", s
+    t = LedgerTotals(base=D("1E+1"))
+    assert t.summary()["equity"] == "10"
