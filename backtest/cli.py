@@ -180,6 +180,9 @@ def dispatch(args: argparse.Namespace) -> int:
     from config.errors import ConfigError
     from runtime.shutdown import reader_gone
 
+    problem = _unknown_home_option(args)
+    if problem is not None:
+        return fail(problem)
     try:
         if args.command == "download":
             from backtest.download import run_download
@@ -194,6 +197,21 @@ def dispatch(args: argparse.Namespace) -> int:
         return reader_gone()
     except OSError as exc:  # a folder or file that cannot be written (permissions, disk full)
         return fail(f"{args.command}: {exc}")
+
+
+def _unknown_home_option(args: argparse.Namespace) -> str | None:
+    """A path option naming `~user` for no such user: one line naming it (pathlib's expanduser
+    raised 'Could not determine home directory.' wherever the path was first used)."""
+    from config.types import unknown_home
+
+    values = [(f"--{name.replace('_', '-')}", getattr(args, name, None))
+              for name in ("config", "data", "data_dir", "out", "journal")]
+    values += [("--csv", str(item).partition("=")[2]) for item in getattr(args, "csv", None) or ()]
+    for option, value in values:
+        head = None if value is None else unknown_home(str(value))
+        if head is not None:
+            return f"{option}: {head}: no such user, so no home folder to expand it to"
+    return None
 
 
 def _backtest(args: argparse.Namespace) -> int:

@@ -198,6 +198,28 @@ def test_download_and_backtest_paths_with_a_tilde_go_home_not_into_a_folder_name
     assert (tmp_path / "home" / "j.sqlite").exists() and not (tmp_path / "cwd" / "~").exists()
 
 
+@pytest.mark.parametrize("argv", [
+    ["download", "--exchange", "bybit", "--symbols", "BTC/USDT:USDT", "--from", "2024-01-01",
+     "--to", "2024-01-02", "--data", "~nosuchuser7/candles"],
+    ["backtest", "--data", "~nosuchuser7/candles"],
+    ["backtest", "--csv", "BTC/USDT:USDT=~nosuchuser7/a.csv"],
+    ["backtest", "--out", "~nosuchuser7/r"],
+])
+def test_a_path_option_naming_an_unknown_users_home_is_one_line(tmp_path, argv):
+    """`~typo/...` in a download or backtest path option printed pathlib's traceback ending in
+    'RuntimeError: Could not determine home directory.' (found by review; bot.py run and the
+    config's paths already named it)."""
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndata_dir = "d"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n')
+    extra = ["--config", str(config)] if argv[0] == "backtest" else []
+    done = _bot(*argv, *extra, cwd=tmp_path)
+    option = next(a for a in argv if "~nosuchuser7" in a)
+    option = argv[argv.index(option) - 1]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == (f"bot.py: error: {option}: ~nosuchuser7: no such user, so no home "
+                           "folder to expand it to\n")
+
+
 def test_a_second_download_of_the_same_file_is_refused_while_the_first_runs(tmp_path):
     """Two downloads of one symbol and timeframe into one folder (a second terminal, a cron
     job): the second cut the first one's page in flight as a torn line and both appended
