@@ -27,7 +27,7 @@ from typing import Any
 
 import ccxt
 
-from exchange.ccxt import convert, raw_tickers
+from exchange.ccxt import convert, raw_tickers, stream_guard
 from exchange.ccxt.errors import scrub
 from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
 from exchange.ccxt.stream_retry import RetryPacing
@@ -153,6 +153,8 @@ class VenueStreams:
         if self.private:
             self._acks = SubscriptionAcks(self._ex.id, self._expected() - 1, self.confirm_s,
                                           self._now).install(self._ex)
+        stream_guard.install(self._ex, self.log, self._wanted, lambda s, c: self._unreadable(
+            {"symbol": s, "clientOrderId": c}))  # outermost: a parser error skips one message
         watchers = [self._watch("tickers", self._tickers_once)]
         if self.private:
             watchers += [self._watch("orders", self._orders_once),
