@@ -59,6 +59,7 @@ class VenueStreams:
         self._on_positions: Callable[[list[VenuePosition]], None] | None = (
             on_positions if private else None)
         self._position_sizes: dict[tuple[str, PositionSide], tuple[str, Decimal]] = {}
+        self._bad_positions: dict[int, Any] = {}  # cached rows already said unreadable
         self._now = monotonic
         self._loop = asyncio.new_event_loop()
         self._stop_requested = asyncio.Event()
@@ -351,8 +352,14 @@ class VenueStreams:
         # each symbol and position side) and pass on the sizes that changed
         cache = self._ex.positions
         raw = [p for c in cache.values() for p in c] if isinstance(cache, dict) else list(cache)
+        # an unreadable row stays cached until its symbol's next good one: said once, not at
+        # every later message (kept by identity while cached, so an id is never reused)
+        bad = self._bad_positions
+        fresh = {id(r): r for r in raw if bad.get(id(r)) is not r}
+        self._bad_positions = {id(r): r for r in raw if bad.get(id(r)) is r}
         latest: dict[tuple[str, PositionSide], VenuePosition] = {}
-        for p in self._each(raw, lambda r: convert.position(r, self._ex.id), "position"):
+        for p in self._each(list(fresh.values()), lambda r: convert.position(r, self._ex.id),
+                            "position", lambda r: self._bad_positions.update({id(r): r})):
             if p.symbol not in self._wanted:
                 continue
             key = (p.symbol, p.position_side)
