@@ -60,13 +60,17 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
 def dry_run_prices(settings: Settings, public: Any) -> Any:
     """The dry-run paper exchange's live price source: the venue's public ticker stream (REST
     polling of `public` while it is down) when streams are on, else REST polling alone."""
+    from loguru import logger
+
     from exchange.ccxt.tickers import LiveTickerSource
 
     e = settings.exchange
     symbols = list(settings.symbol_list)
     if not e.streams or (e.api_url and not e.ws_url):
+        if e.streams:  # as live says it (with_streams): REST, so a proxy is never bypassed
+            logger.warning("exchange.streams off: exchange.api_url is set without "
+                           "exchange.ws_url; dry-run prices are polled over REST")
         return LiveTickerSource(public, symbols, interval_s=e.poll_interval_s)
-    from loguru import logger
 
     from exchange.ccxt.factory import pro_exchange_factory
     from exchange.ccxt.stream_tickers import StreamedTickerSource

@@ -180,3 +180,21 @@ def test_a_rest_price_asked_before_a_streamed_one_does_not_replace_it():
     rest.during = None  # a REST price asked after the stream's last one is the newer one
     source.poll_once()
     assert source.last(BTC)[1] == Decimal("50000")
+
+
+def test_dry_run_with_api_url_and_no_ws_url_says_the_streams_are_off(tmp_path):
+    """README (Streams, Dry-run): with `api_url` set but `ws_url` empty the streams are off,
+    logged once, so a proxy is never bypassed. Live said so; dry-run polled REST silently, and
+    a person who expected the stream saw no reason for the REST prices."""
+    settings = load_settings(write_config(
+        tmp_path / "c.toml", [BTC], bot={"mode": "dry-run"},
+        exchange={"id": "bybit", "api_url": "http://127.0.0.1:9"}))
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        source = dry_run_prices(settings, public=object())
+    finally:
+        logger.remove(sink)
+    assert not isinstance(source, StreamedTickerSource)
+    said = [m for m in lines if "exchange.streams off" in m]
+    assert len(said) == 1 and "exchange.api_url" in said[0] and "ws_url" in said[0], lines
