@@ -39,7 +39,8 @@ def install(ex: Any, logger: Any, wanted: set[str],
             known = {str(markets[s]["id"]): s for s in wanted if s in markets}
             for row in rows:
                 symbol = known.get(str(row.get("s") or row.get("symbol")))
-                cid = row.get("c") or row.get("orderLinkId")
+                # Bybit orderLinkId, Binance `c` (ORDER_TRADE_UPDATE), `caid` (ALGO_UPDATE: stops)
+                cid = row.get("c") or row.get("orderLinkId") or row.get("caid")
                 if symbol is not None and isinstance(cid, str) and cid:
                     unreadable(symbol, cid)
             return None

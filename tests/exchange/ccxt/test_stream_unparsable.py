@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from loguru import logger
 
 from tests.exchange.ccxt.stream_rig import BTC, ETH, StreamRig
+from tests.support.waiting import wait_until
 
 
 @pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
@@ -54,4 +56,29 @@ def test_a_message_ccxt_cannot_parse_is_skipped_and_the_socket_reads_on(venue_id
         assert "\n" not in said[0]
     finally:
         logger.remove(sink)
+        rig.stop()
+
+
+def test_a_binance_stop_update_ccxt_cannot_parse_has_the_stop_looked_up(tmp_path):
+    """Binance names a conditional (algo) order's client id `caid`, not `c`: a stop's
+    ALGO_UPDATE that ccxt cannot parse (its cancel by hand, "p": "abc") must still have the
+    stop looked up now, not at the stop watch's next look (60 s while the streams are up)."""
+    rig = StreamRig("binanceusdm", tmp_path).start()
+    try:
+        rig.wait_mode("stream")
+        rig.buy()
+        stop = "main-t1-stop-1"
+        rig.gateway.create_order(BTC, "market", "sell", Decimal("0.01"), params={
+            "clientOrderId": stop, "stopLossPrice": Decimal("45000"), "reduceOnly": True})
+        wait_until(lambda: [m for t, m in rig.ws.sent if t == "user"
+                            and m["e"] == "ALGO_UPDATE" and m["o"]["caid"] == stop],
+                   message="the stop's ALGO_UPDATE")
+        last = [m for t, m in rig.ws.sent
+                if t == "user" and m["e"] == "ALGO_UPDATE" and m["o"]["caid"] == stop][-1]
+        bad = copy.deepcopy(last)
+        bad["o"].update(X="CANCELED", p="abc")  # ccxt's parse_ws_order: int('abc') raises
+        rig.ws.send_raw("user", bad)
+        rig.wait_delivered(stop)
+        assert rig.feed.mode == "stream"
+    finally:
         rig.stop()
