@@ -113,6 +113,8 @@ class StreamFeed:
         self._healthy_ms = int(clock() * 1000)
         self._last_fill_ms: int | None = None
         self._last_reconnect = monotonic()  # a fresh connection gets stale_s to speak
+        self._was_connected = False
+        """The last look found the streams connected (a connection back restarts the grace)."""
         self._reconnects_seen = 0
         self._was_healthy = False
         """The last look found the streams up (the first connection counts no reconnect)."""
@@ -245,6 +247,9 @@ class StreamFeed:
         """Choose the mode from the streams' health; poll REST while they are down."""
         assert self.streams is not None
         health = self.streams.health()
+        if health.connected and not self._was_connected:  # its last message predates it
+            self._last_reconnect = self.monotonic()  # a fresh connection gets stale_s to speak
+        self._was_connected = bool(health.connected)
         looked_ms = int(self.clock() * 1000)  # a gap fill below may take tens of seconds
         age = health.last_message_age_s
         if health.connected and age is not None and age < self.stale_s:

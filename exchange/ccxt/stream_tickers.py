@@ -36,6 +36,7 @@ class StreamedTickerSource(LiveTickerSource):
         """Symbols the stream stopped carrying while it is up (None: not watched)."""
         self._was_healthy = False
         self._last_reconnect = time.monotonic()  # a fresh connection gets stale_s to speak
+        self._was_connected = False  # the last look found it connected
         self.streams = streams_for(self)
         self.streamed = 0
         """Tickers taken from the stream (for tests and the log)."""
@@ -85,8 +86,15 @@ class StreamedTickerSource(LiveTickerSource):
             self.silent.unstreamed(symbols)
 
     # -- polling only while the stream is down -----------------------------------------------
-    def stream_healthy(self) -> bool:
+    def _health(self) -> Any:
         h = self.streams.health()
+        if h.connected and not self._was_connected:  # its last message predates it
+            self._last_reconnect = time.monotonic()  # a fresh connection gets stale_s to speak
+        self._was_connected = bool(h.connected)
+        return h
+
+    def stream_healthy(self) -> bool:
+        h = self._health()
         age = h.last_message_age_s
         return bool(h.connected) and age is not None and age < self.stale_s
 
@@ -113,7 +121,7 @@ class StreamedTickerSource(LiveTickerSource):
         at most once per `stale_s` (as the live feed does, actors/stream_feed.py). A venue that
         stops pushing on a socket it keeps open (pings answered) left dry-run on the REST
         fallback for as long as that socket lived."""
-        h = self.streams.health()
+        h = self._health()
         age = h.last_message_age_s
         now = time.monotonic()
         if (h.connected and (age is None or age >= self.stale_s)
