@@ -28,6 +28,8 @@ class RetryPacing:
         self._now = monotonic
         self._streak: dict[str, tuple[int, float]] = {}
         """Watcher -> (failures in a row, monotonic time of the last one)."""
+        self._outage: set[str] = set()
+        """Watchers that failed since the streams were last connected (`up`)."""
 
     def failed(self, name: str, *, refused: bool = True) -> tuple[float, int]:
         """`name` failed now: (seconds to wait before it subscribes again, refusals in a
@@ -42,3 +44,15 @@ class RetryPacing:
         # the power is bounded before the float math: 2 ** 1024 overflows a float (the
         # 1,025th refusal in a row, ~17 h at the cap), and the OverflowError ended the watcher
         return min(self.retry_s * 2 ** min(streak - 1, 30), cap), streak
+
+    def first_in_outage(self, name: str) -> bool:
+        """True for `name`'s first failure since the streams were last connected: that one is
+        logged as a warning, the dials that follow in the same outage at debug level (one line
+        a watcher for each refused dial filled the log, ~100 lines in a 10-minute outage)."""
+        first = name not in self._outage
+        self._outage.add(name)
+        return first
+
+    def up(self) -> None:
+        """The streams are connected: the next failure starts a new outage."""
+        self._outage.clear()

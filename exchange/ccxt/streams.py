@@ -209,9 +209,13 @@ class VenueStreams:
         self._failed[name] = True
         self.last_error = f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
         delay, streak = self._pacing.failed(name, refused=isinstance(exc, ccxt.ExchangeError))
-        self.log.warning("stream {} failed{}, retrying in {:g} s: {}", name,
-                         f" ({streak} times in a row)" if streak > 1 else "", delay,
-                         self.last_error)
+        # a refusal each time (paced by its growing wait), a dropped or refused dial once an outage
+        first = self._pacing.first_in_outage(name)
+        (self.log.warning if streak or first else self.log.debug)(
+            "stream {} failed{}, retrying in {:g} s{}: {}", name,
+            f" ({streak} times in a row)" if streak > 1 else "", delay,
+            " (until it connects, further failures at debug level)" if first and not streak
+            else "", self.last_error)
         self._note_connection()
         await asyncio.sleep(delay)
         self._failed[name] = False
@@ -248,6 +252,8 @@ class VenueStreams:
         A socket counts once it is open: each dial refused during an outage is a new client
         that never opened (counted, the status read 6 reconnects after one 12 s outage)."""
         now = self._connected()
+        if now:
+            self._pacing.up()
         fresh = [c for c in self._sockets()
                  if not c.closed() and not getattr(c, "_seen_by_streams", False)]
         for client in fresh:

@@ -1,0 +1,44 @@
+"""An outage of the streams is said once per watcher, not at every dial refused during it.
+Each watcher logged a WARNING at every failed attempt: with the venue unreachable, one line a
+watcher for each dial (4 a dial on both venues: tickers, orders, fills, positions), ~100 lines
+in a 10-minute outage at ccxt.pro's dial backoff. Now the first failure of each watcher is a
+warning (saying the rest go to debug level) until the streams are connected again; a venue's
+refusal (its own answer, paced by RetryPacing's growing wait) is still said each time. Real
+ccxt.pro classes against the WebSocket emulators, which refuse every dial (HTTP 503)."""
+
+from __future__ import annotations
+
+import pytest
+from loguru import logger
+
+from tests.exchange.ccxt.stream_rig import StreamRig
+from tests.support.waiting import wait_until
+
+
+def _failures(lines: list[str]) -> list[str]:
+    return [m for m in lines if m.startswith("stream ") and " failed" in m]
+
+
+@pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
+def test_an_outage_is_said_once_per_watcher_not_at_every_refused_dial(venue_id, tmp_path):
+    rig = StreamRig(venue_id, tmp_path).start()
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        rig.wait_mode("stream")
+        for outage in (1, 2):
+            rig.ws.refuse(True)
+            rig.ws.drop_all()
+            refused = rig.ws.refused
+            wait_until(lambda r=refused: rig.ws.refused >= r + 8, timeout=60,
+                       message="8 refused dials")
+            said = _failures(lines)
+            # each watcher (tickers, orders, fills, positions) once an outage
+            assert len(said) == 4 * outage, said
+            assert all("further failures at debug level" in m for m in said[-4:]), said
+            rig.ws.refuse(False)
+            rig.wait_mode("stream")
+            wait_until(lambda: rig.streams.health().connected, message="connected again")
+    finally:
+        logger.remove(sink)
+        rig.stop()
