@@ -242,7 +242,10 @@ class VenueStreams:
         for client, why in self._acks.overdue(self._sockets()):
             self.resubscribed += 1
             self.last_error = why
-            self.log.warning("streams: {}; subscribing again on a new connection", why)
+            first = self._pacing.first_in_outage(why)  # once until connected, not each socket
+            (self.log.warning if first else self.log.debug)(
+                "streams: {}; subscribing again on a new connection{}", why,
+                " (until it connects, again at debug level)" if first else "")
             await client.close()
 
     def _note_connection(self) -> None:

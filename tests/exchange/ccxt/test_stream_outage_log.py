@@ -42,3 +42,24 @@ def test_an_outage_is_said_once_per_watcher_not_at_every_refused_dial(venue_id, 
     finally:
         logger.remove(sink)
         rig.stop()
+
+
+def test_a_venue_that_never_confirms_is_said_once_not_at_every_new_socket(tmp_path):
+    """Bybit never answers the private socket's auth and subscriptions: the streams close it
+    after `confirm_s` and subscribe again on a new one, each time. Each close was a WARNING,
+    one every `confirm_s` (10 s: 360 lines an hour) for as long as the venue stays so; now the
+    first is, saying the next ones go to debug level until the streams are connected."""
+    r = StreamRig("bybit", tmp_path, confirm_s=1.0)
+    r.ws.lose_replies(10**9, "/v5/private")  # no answer on the private socket, ever
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    r.start()
+    try:
+        wait_until(lambda: r.streams.resubscribed >= 3, timeout=60,
+                   message="three private sockets closed unconfirmed")
+        said = [m for m in lines if "did not confirm" in m]
+        assert len(said) == 1, said
+        assert r.feed.mode == "rest"
+    finally:
+        logger.remove(sink)
+        r.stop()
