@@ -198,12 +198,19 @@ class OwnFills:
              trades_of: Callable[[str | None, int, bool], list[VenueFill]],
              forced: bool = False) -> list[VenueFill]:
         """`forced`: also the executions no order of ours made (poll_reads); asked for anyway
-        once FORCED_EVERY_S has passed since the last poll that read them."""
+        once FORCED_EVERY_S has passed since the last poll that read them. Asked for by the
+        caller (the streams' gap fill), it also reads every held symbol where trades are read
+        per symbol: fills that net out (a take-profit and a re-entry of one leg) leave the
+        size unchanged, so ActiveSymbols alone skipped them after a disconnect."""
+        gap = forced
         now = self._clock() if self._clock is not None else None
         forced = forced or (now is not None and now - self._forced_at >= FORCED_EVERY_S)
         if self.symbol_required:
-            trades = [t for s in self.active.to_poll(wanted or [], positions)
-                      for t in trades_of(s, since_ms, forced)]
+            symbols = self.active.to_poll(wanted or [], positions)
+            if gap:
+                held = self.active.held()
+                symbols += [s for s in wanted or [] if s in held and s not in symbols]
+            trades = [t for s in symbols for t in trades_of(s, since_ms, forced)]
         else:
             trades = trades_of(None, since_ms, forced)
             if wanted:
