@@ -18,10 +18,40 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function fmt(v, digits = 2) {
+// The bot's figures are Decimal strings: they are rounded here as decimals (half up, as the
+// bot rounds money), never through a float (1.005 read 1.00, -0.004 read -0.00), and a price is
+// never cut (a stop at 0.000475 read 0.0005; Python writes 0.000000475 as 4.75E-7).
+function decimal(v) {
+  const m = /^\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?\s*$/.exec(String(v));
+  if (!m || !(m[2] || m[3])) return null;
+  const frac = m[3] || "";
+  let digits = (m[2] || "") + frac, scale = frac.length - Number(m[4] || 0);
+  if (scale < 0) { digits += "0".repeat(-scale); scale = 0; }
+  return { neg: m[1] === "-", units: BigInt(digits), scale };
+}
+function decimalText(neg, units, scale) {
+  let s = units.toString().padStart(scale + 1, "0");
+  if (scale) s = `${s.slice(0, -scale)}.${s.slice(-scale)}`;
+  return (neg && units !== 0n ? "-" : "") + s;
+}
+function fmt(v, digits = 2) {  // an amount, to `digits` places
   if (v === null || v === undefined || v === "") return "-";
-  const n = Number(v);
-  return Number.isFinite(n) ? n.toFixed(digits) : String(v);
+  const d = decimal(v);
+  if (!d) return String(v);
+  let { units, scale } = d;
+  if (scale > digits) {
+    const div = 10n ** BigInt(scale - digits);
+    units = units / div + (units % div * 2n >= div ? 1n : 0n);
+    scale = digits;
+  }
+  return decimalText(d.neg, units * 10n ** BigInt(digits - scale), digits);
+}
+function price(v, digits = 4) {  // a price: at least `digits` places, and every one it has
+  if (v === null || v === undefined || v === "") return "-";
+  const d = decimal(v);
+  if (!d) return String(v);
+  const scale = Math.max(d.scale, digits);
+  return decimalText(d.neg, d.units * 10n ** BigInt(scale - d.scale), scale);
 }
 function signClass(v) { const n = Number(v); return n > 0 ? "pos" : n < 0 ? "neg" : ""; }
 function ts(t) { return t ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) : "-"; }
@@ -203,13 +233,13 @@ function positionsTable(account, actors, unreadable) {
       // the stop and whether it is on the exchange come first: on a phone they stay in view
       rows.push(el("tr", { "data-symbol": a.symbol, class: "position" },
         el("td", { text: a.symbol }), el("td", { text: `${leg.side} ${leg.contracts}` }),
-        el("td", { class: "stop", text: fmt(leg.stop_price ?? leg.stop, 4) }),
+        el("td", { class: "stop", text: price(leg.stop_price ?? leg.stop) }),
         el("td", { class: leg.protected ? "pos" : "neg", text: leg.protected ? "protected" : "NOT PROTECTED" }),
         // a hedge leg's own figures: the position's are both legs summed (actors/grid_view.py)
         el("td", { class: signClass(leg.unrealized_pnl), text: fmt(leg.unrealized_pnl, 4) }),
-        el("td", { text: fmt(leg.entry_price ?? leg.entry, 4) }),
-        el("td", { text: fmt(leg.mark_price ?? p.mark_price, 4) }),
-        el("td", { text: t ? `${t.state} @ ${fmt(t.trigger_price || t.activation_price, 4)}` : "-" }),
+        el("td", { text: price(leg.entry_price ?? leg.entry) }),
+        el("td", { text: price(leg.mark_price ?? p.mark_price) }),
+        el("td", { text: t ? `${t.state} @ ${price(t.trigger_price || t.activation_price)}` : "-" }),
         el("td", {}, button("close", account, "close", { symbol: a.symbol }, true))));
     }
   }
@@ -313,7 +343,7 @@ async function loadExtras() {
     const trades = document.querySelector(`.trades[data-account="${CSS.escape(name)}"]`);
     if (trades && tr.ok) trades.replaceChildren(table(["closed", "symbol", "side", "entry", "net", "reason"],
       tr.body.trades.map((t) => el("tr", {}, el("td", { text: ts(t.closed_at) }), el("td", { text: t.symbol }),
-        el("td", { text: t.side }), el("td", { text: fmt(t.entry_price, 4) }),
+        el("td", { text: t.side }), el("td", { text: price(t.entry_price) }),
         el("td", { class: signClass(t.net_pnl), text: fmt(t.net_pnl, 4) }), el("td", { text: t.close_reason || "-" })))));
   }
 }
