@@ -189,6 +189,8 @@ function accountWarnings(a) {
   if (u.count) out.push(warning("unreadable", `STATE UNREADABLE ${u.count} symbol${u.count === 1 ? "" : "s"}` +
     ` (not counted): ${u.text}. What they hold on the exchange is unknown and in no count above:` +
     " check it there, then repair the stored state."));
+  if (a.database) out.push(warning("database", `DATABASE ${a.database}: the escalations and ` +
+    "P&L below are as last read"));
   const quarantined = (a.actors || []).filter((x) => x.state === "quarantined" && !u.names.includes(x.symbol));
   if (quarantined.length) out.push(warning("quarantined", `QUARANTINED ${quarantined.length}: ` +
     quarantined.map((x) => x.symbol).join(", ") + " (no trading on them until resumed)"));

@@ -155,6 +155,10 @@ CASES = [  # (what the status says, how it is written, the warning that must sho
      "streams"),
     ("a worker not alive", {"worker": 1, "worker_alive": False, "snapshot_age_s": 30.0},
      "worker"),
+    # the status round's read of the database did not answer (runtime/account.py): the
+    # escalations shown are the last ones read (found by review: the page showed nothing)
+    ("the database not answering", {"database": "unreachable: database did not answer "
+                                                "within 1s"}, "database"),
 ]
 
 
