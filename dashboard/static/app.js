@@ -264,7 +264,21 @@ function actorsTable(account, actors) {
 
 function accountsOf(status) {
   if (status.accounts && Object.keys(status.accounts).length) return status.accounts;
+  if (Array.isArray(status.bot.accounts)) return {};  // --workers, none reported yet
   return { main: status };
+}
+
+// With --workers, a configured account whose worker never wrote its snapshot (dead or hung
+// before it, or still starting) is in no account of the status: what it holds is unknown.
+function missingAccounts(status) {
+  const shown = accountsOf(status), workers = status.bot.workers || [];
+  const configured = Array.isArray(status.bot.accounts) ? status.bot.accounts : [];
+  return configured.filter((n) => !Object.hasOwn(shown, n)).map((n) => {
+    const w = workers.find((x) => (x.accounts || []).includes(n));
+    const who = !w ? "no worker runs it" : w.alive ? `worker ${w.index} has not reported it yet` :
+      `worker ${w.index} NOT ALIVE` + (w.last_exit === null || w.last_exit === undefined ? "" : `, last exit ${w.last_exit}`);
+    return warning("account-missing", `ACCOUNT ${n}: NO STATUS (${who}): its positions and stops are unknown`);
+  });
 }
 
 // A render replaces the buttons: one that lands between a person's press and release loses the
@@ -287,7 +301,7 @@ function render(status) {
   const age = b.heartbeat_age_s ?? (b.heartbeat_at ? Math.max(0, Date.now() / 1000 - b.heartbeat_at) : null);
   $("#bot-line").textContent = `${b.running ? "running" : "stopped"} · ${b.mode} · version ${b.version} · pid ${b.pid}` +
     ` · heartbeat ${age === null ? "-" : age.toFixed(1) + "s ago"}`;
-  $("#bot-alerts").replaceChildren(...botWarnings(b));
+  $("#bot-alerts").replaceChildren(...botWarnings(b), ...missingAccounts(status));
   const root = $("#accounts");
   const charts = {};
   for (const node of root.querySelectorAll(".equity, .trades")) charts[node.className + node.dataset.account] = node;
