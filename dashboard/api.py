@@ -23,6 +23,7 @@ from storage.errors import StorageError
 from storage.writer import WriterStopped
 
 MAX_LOG_LINES = 500
+NO_STATUS = "no status yet (the bot has not written status.json)"
 WHO = web.RequestKey("who", str)
 """How a control request authenticated (set by the server's guard), journaled as ``by``."""
 
@@ -115,7 +116,7 @@ class Api:
     async def status(self, request: web.Request) -> web.Response:
         status, problem = await off_loop(self.source.read)
         if status is None:
-            return error(503, problem or "no status yet (the bot has not written status.json)")
+            return error(503, problem or NO_STATUS)
         return reply(status)
 
     async def _read(self, request: web.Request, account: Any, query: Any, *args: Any) -> Any:

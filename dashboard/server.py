@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from dashboard.api import WHO, Api, dumps, error, json_body, off_loop, reply
+from dashboard.api import NO_STATUS, WHO, Api, dumps, error, json_body, off_loop, reply
 from dashboard.auth import SESSION_TTL_S, Auth, cookie_name, http_url
 from dashboard.connections import CappedSite, ConnectionGate, connection_of
 from dashboard.source import DashboardSource
@@ -277,9 +277,10 @@ class DashboardServer:
                                                                 "charset=utf-8"})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: ``status`` with the whole snapshot, each push interval; a last
-        ``closed`` (with the reason) when the stream is ended to make room for a newer one of
-        the same peer (dashboard/streams.py)."""
+        """Server-sent events: ``status`` with the whole snapshot, each push interval (or
+        ``unavailable`` with the reason while there is none to read); a last ``closed`` (with
+        the reason) when the stream is ended to make room for a newer one of the same peer
+        (dashboard/streams.py)."""
         stream = Stream(request.remote or "?", request.transport)
         if not self.streams.admit(stream):
             self.refusals.warning("stream cap", "dashboard: {} live streams open, refusing "
@@ -308,9 +309,9 @@ class DashboardServer:
                         request.headers, request.cookies, stream.peer) is None:
                     stream.end("session ended (logged out or expired)")  # it was checked
                     break  # only when the stream opened, and pushed on after a logout
-                status = await off_loop(self.source.status)
-                if status is not None and stream.ended_because is None:
-                    await response.write(f"event: status\ndata: {dumps(status)}\n\n".encode())
+                status, problem = await off_loop(self.source.read)
+                if stream.ended_because is None:
+                    await response.write(status_event(status, problem))
                 await stream.sleep(self.push_interval_s)
             if stream.ended_because is not None:
                 reason = dumps({"reason": stream.ended_because})
@@ -318,3 +319,12 @@ class DashboardServer:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         return response
+
+
+def status_event(status: dict[str, Any] | None, problem: str | None) -> bytes:
+    """``status`` with the snapshot, or ``unavailable`` with why there is none (status.json
+    not written yet, or unreadable): sending nothing left the page showing its last status as
+    live, heartbeat age frozen, for as long as the file could not be read."""
+    if status is not None:
+        return f"event: status\ndata: {dumps(status)}\n\n".encode()
+    return f"event: unavailable\ndata: {dumps({'reason': problem or NO_STATUS})}\n\n".encode()

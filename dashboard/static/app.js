@@ -408,10 +408,22 @@ function poll(reason) {
                 false);
       }
     }
+    else if (r.status === 503 && r.body && r.body.reason) unavailable(r.body.reason);
     else { conn.textContent = "unreachable"; conn.className = "pill bad"; }
   };
   tick();
   polling = setInterval(tick, 2000);
+}
+
+// No status to show (not written yet, or status.json unreadable): said in red, never the last
+// one drawn left looking live.
+function unavailable(reason) {
+  const conn = $("#conn");
+  conn.textContent = "no status";
+  conn.className = "pill bad";
+  conn.title = reason;
+  $("#bot-alerts").replaceChildren(warning("no-status", `NO STATUS: ${reason}` +
+    (state.status ? "; what follows is the last status read, no longer current" : "")));
 }
 
 function connect() {
@@ -421,6 +433,11 @@ function connect() {
     conn.textContent = "live";
     conn.className = "pill ok";
     render(JSON.parse(ev.data));
+  });
+  source.addEventListener("unavailable", (ev) => {
+    let reason = "no status";
+    try { reason = JSON.parse(ev.data).reason; } catch (e) { /* keep the default */ }
+    unavailable(reason);
   });
   source.addEventListener("closed", (ev) => {
     source.close();
