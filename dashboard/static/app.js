@@ -383,7 +383,12 @@ async function loadDetail(reset) {
   $("#log-tail").textContent = l.ok ? l.body.lines.join("\n") : ((l.body && l.body.reason) || "");
 }
 $("#detail-symbol").addEventListener("change", () => { state.paged = false; loadDetail(true); });
-$("#journal-older").addEventListener("click", () => { state.paged = true; loadDetail(false); });
+$("#journal-older").addEventListener("click", () => {
+  // past the oldest page there is no before_id: asking without one appended the newest again
+  if (state.journalBefore === null) { message("no older events", true); return; }
+  state.paged = true;
+  loadDetail(false);
+});
 
 // -- live updates -------------------------------------------------------------------------------
 // The live feed; when the server ends it for good (``closed``: a newer page of this address took

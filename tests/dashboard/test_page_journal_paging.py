@@ -1,0 +1,63 @@
+"""Paging a symbol's journal on the page stops at its oldest event (real dashboard server on
+127.0.0.1, a real SQLite journal, headless chromium).
+
+Found by review: past the oldest page `/api/journal` answers `next_before_id: null`, and the
+next press of "older events" asked without `before_id`: the newest 30 events were appended
+under the oldest, as if older, and again at every press."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dashboard.source import AccountHandle, DashboardSource
+from storage.repository import Repository
+from supervision.status import write_status
+from tests.dashboard.test_browser import chromium  # noqa: F401  (the fixture)
+from tests.dashboard.test_page_warnings import HEALTHY, actor, browser_page, open_page, serve
+from tests.dashboard.test_page_warnings import status as status_doc
+
+pytestmark = pytest.mark.slow
+SYMBOL = "ETH/USDT:USDT"
+EVENTS = 35  # a page of 30 and one of 5
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repository]:
+    r = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+    for i in range(EVENTS):
+        r.record(SYMBOL, "SignalRejected", {"reason": f"event {i}"}, correlation_id=f"c{i}")
+    yield r
+    r.close()
+
+
+def test_older_events_stop_at_the_oldest_and_never_repeat_the_newest(
+        tmp_path, repo, chromium):  # noqa: F811
+    from playwright.sync_api import expect
+
+    write_status(tmp_path, status_doc(beat=time.time(), actors=[actor(SYMBOL)], health=HEALTHY))
+    source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[AccountHandle(
+        name="main", symbols=(SYMBOL,), repo=repo, capital=Decimal(10000),
+        log_path=lambda s: tmp_path / "logs" / "x.log")])
+    server = serve(tmp_path, source)
+    try:
+        with browser_page(chromium) as page:
+            open_page(page, server)
+            rows = page.locator("#journal tr.event")
+            expect(rows).to_have_count(30, timeout=10_000)
+            older = page.locator("#journal-older")
+            older.click()
+            expect(rows).to_have_count(EVENTS, timeout=10_000)
+            with page.expect_response(lambda r: "/api/journal" in r.url) as answer:
+                older.click()  # the page past the oldest: empty
+            assert answer.value.json()["events"] == []
+            older.click()
+            expect(page.locator("#message")).to_have_text("no older events", timeout=10_000)
+            ids = [int(t) for t in rows.locator("td:first-child").all_inner_texts()]
+    finally:
+        server.stop()
+    assert ids == sorted(set(ids), reverse=True) and len(ids) == EVENTS
