@@ -87,7 +87,7 @@ class DashboardSource:
         it, logged once per problem; the page and the metrics go on without it."""
         path = self.data_dir / STATUS_FILE
         try:
-            status = read_status(self.data_dir)
+            status = read_status(self.data_dir, constants_as_text=True)
         except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
             reason = (exc.strerror or exc) if isinstance(exc, OSError) else f"not valid JSON: {exc}"
             return None, self._unreadable(f"{path}: cannot read the status ({reason})")

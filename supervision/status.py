@@ -233,15 +233,18 @@ def write_status(data_dir: Path, status: dict[str, Any]) -> None:
     atomic_write_text(data_dir / STATUS_FILE, json.dumps(status, indent=1, default=str))
 
 
-def read_status(data_dir: Path) -> dict[str, Any] | None:
+def read_status(data_dir: Path, *, constants_as_text: bool = False) -> dict[str, Any] | None:
     """The snapshot (None: none yet); ValueError for a file that is not JSON, one nested too
-    deep for the parser included (a hand-edited file: its RecursionError was a traceback)."""
+    deep for the parser included (a hand-edited file: its RecursionError was a traceback).
+    ``constants_as_text``: NaN and Infinity, which JSON does not have, are read as the text
+    ``"NaN"`` / ``"Infinity"`` (a value that is no number, as a hand edit's): the dashboard sent
+    them on as they were, and a browser's JSON.parse refused the whole status."""
     path = data_dir / STATUS_FILE
     if not path.exists():
         return None
     text = path.read_text()
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=str if constants_as_text else None)
     except RecursionError:
         raise ValueError("nested too deep to read") from None
 
