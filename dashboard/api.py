@@ -7,6 +7,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -41,8 +42,8 @@ def error(status: int, reason: str) -> web.Response:
     return reply({"status": "error", "reason": reason}, status)
 
 
-async def off_loop(fn: Callable[..., Any], *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args))
+async def off_loop(fn: Callable[..., Any], *args: Any, executor: Executor | None = None) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(executor, partial(fn, *args))
 
 
 async def json_body(request: web.Request, expected: str) -> Any:
@@ -84,10 +85,18 @@ DATABASE_ERRORS = (pw.PeeweeException, sqlite3.Error, StorageError, WriterStoppe
 timeout, an I/O error, its writer stopped or late): a 503 naming it, never a 500 traceback."""
 
 
+READ_THREADS = 4
+"""Threads of the views' database reads. A database that does not answer holds each read up to
+its deadline (PostgreSQL: 10 s); on the loop's own executor the page's reads (every 5 s, each
+account) filled it, and the status, the live stream, ``/metrics``, the log tail and controls
+waited behind them: the page stopped updating exactly when the database was down."""
+
+
 class Api:
     def __init__(self, source: DashboardSource, refusals: Any = None) -> None:
         """``refusals``: a ThrottledLog (dashboard/throttle.py) for database errors."""
         self.source, self.refusals = source, refusals
+        self.reads = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="dashboard-read")
         self.curves: dict[str, EquityCurves] = {}
         """Each account's equity curve, shared by every page (dashboard/equity.py)."""
 
@@ -100,6 +109,10 @@ class Api:
                                   repr(request.path[:60]), reason)
         return web.HTTPServiceUnavailable(text=dumps({"status": "error", "reason": reason}),
                                           content_type="application/json")
+
+    def close(self) -> None:
+        """At stop: reads still queued are dropped (a hung one ends at its deadline)."""
+        self.reads.shutdown(wait=False, cancel_futures=True)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/api/status", self.status), web.get("/api/trades", self.trades),
@@ -121,7 +134,7 @@ class Api:
 
     async def _read(self, request: web.Request, account: Any, query: Any, *args: Any) -> Any:
         try:
-            return await off_loop(account.repo.read, query, *args)
+            return await off_loop(account.repo.read, query, *args, executor=self.reads)
         except AccountNotReady as exc:
             raise web.HTTPServiceUnavailable(text=dumps({"status": "error", "reason": str(exc)}),
                                              content_type="application/json") from None

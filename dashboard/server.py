@@ -115,16 +115,17 @@ class DashboardServer:
             self._thread.join(timeout_s)
         if not self._loop.is_running():
             self._loop.close()
+        self.api.close()
         self.refusals.flush()
 
     # -- the application ---------------------------------------------------------------------
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
-        api = Api(self.source, self.refusals)
+        self.api = Api(self.source, self.refusals)
         app.add_routes([web.get("/", self._index), web.static("/static", STATIC),
                         web.get("/api/session", self._session), web.post("/api/login", self._login),
                         web.post("/api/logout", self._logout), web.get("/api/events", self._events),
-                        web.get("/metrics", self._metrics), *api.routes()])
+                        web.get("/metrics", self._metrics), *self.api.routes()])
         return app
 
     @web.middleware
