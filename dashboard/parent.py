@@ -80,7 +80,8 @@ class ParentDashboard:
         self.source = DashboardSource(data_dir=data_dir, accounts=handles,
                                       running=lambda: is_locked(data_dir / "bot.lock"),
                                       stale_after_s=stale_after(settings.bot.status_interval_s))
-        self.metrics = BotMetrics(snapshot=self.source.status)
+        self.metrics = BotMetrics(snapshot=self.source.status, running=self.source.running,
+                                  accounts=tuple(self.source.accounts))
         self.server = build_dashboard(settings, self.source, self.metrics.render, logger)
 
     @property

@@ -36,6 +36,8 @@ class OperatorServices:
             snapshot=self.source.status,
             exchange_stats=self._exchange_stats,
             notification_stats=self._notification_stats,
+            running=self.source.running,
+            accounts=tuple(self.source.accounts),
         )
         for account in accounts:  # the actors' hot-path hooks now reach this registry
             relay = getattr(account, "metrics", None)

@@ -59,7 +59,11 @@ class BotMetrics:
         exchange_stats: Provider | None = None,
         notification_stats: Provider | None = None,
         log: Any = logger,
+        running: Callable[[], bool] | None = None,
+        accounts: tuple[str, ...] = (),
     ) -> None:
+        """``running`` (the instance lock) and ``accounts`` (the configured ones): what
+        ``bot_up`` and ``bot_account_current`` say while there is no status to read."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.commit_latency = Histogram(
             "bot_commit_latency_seconds",
@@ -84,7 +88,8 @@ class BotMetrics:
             registry=self.registry,
         )
         self.registry.register(
-            _SnapshotCollector(snapshot, exchange_stats, notification_stats, log))
+            _SnapshotCollector(snapshot, exchange_stats, notification_stats, log,
+                               running=running, accounts=accounts))
 
     # -- hooks for the hot path (see the module docstring for the call sites) --------------------
     def observe_commit(self, seconds: float, account: str = "main") -> None:
@@ -124,8 +129,11 @@ class _SnapshotCollector(Collector):
         exchange_stats: Provider | None,
         notification_stats: Provider | None,
         log: Any = logger,
+        *,
+        running: Callable[[], bool] | None = None,
+        accounts: tuple[str, ...] = (),
     ) -> None:
-        self.snapshot = snapshot
+        self.snapshot, self.running, self.accounts = snapshot, running, accounts
         self.exchange_stats = exchange_stats
         self.notification_stats = notification_stats
         self.log = log
@@ -137,7 +145,12 @@ class _SnapshotCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         reading = Reading()
-        yield from status_families(self.snapshot(), reading)
+        status = self.snapshot()
+        if status is None and self.running is not None:
+            # none to read (not written yet, or unreadable): the lock says whether the bot is
+            # up, and no account's figures are current (it read 0 and no account at all)
+            status = {"bot": {"running": self.running(), "accounts": list(self.accounts)}}
+        yield from status_families(status, reading)
         if self.exchange_stats is not None:
             stats = self.exchange_stats()
             yield from _exchange_families(stats)
