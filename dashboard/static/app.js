@@ -177,7 +177,9 @@ function unreadableOf(a) {
 
 function coveragePill(h) {
   const n = h.unreadable_symbols || 0;
-  return el("span", { class: "pill " + (h.ts_coverage < 1 || n ? "bad" : "ok"), "data-testid": "coverage",
+  // green only for a coverage that is a number and full ("NaN" or none is not all-clear)
+  const full = Number(h.ts_coverage) >= 1 && !n;
+  return el("span", { class: "pill " + (full ? "ok" : "bad"), "data-testid": "coverage",
                       text: `stops ${h.protected_positions}/${h.open_positions}` + (n ? ` + ${n} unknown` : "") });
 }
 

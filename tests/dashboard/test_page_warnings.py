@@ -197,6 +197,11 @@ def see_each_trouble(page: Any, world: World, write: Any) -> None:
     write(health={**HEALTHY, "protected_positions": 0, "ts_coverage": 0.0})
     expect(pill).to_have_class("pill bad")
     write()
+    expect(pill).to_have_class("pill ok")
+    # a coverage that is no number (NaN in the file reaches the page as "NaN": not all-clear)
+    write(health={**HEALTHY, "ts_coverage": float("nan")})
+    expect(pill).to_have_class("pill bad")
+    write()
     expect(page.locator(".alert")).to_have_count(0, timeout=10_000)
     world.now += 60  # the bot stopped writing its status while it holds the lock
     expect(page.locator('[data-testid="stale"]')).to_contain_text(
