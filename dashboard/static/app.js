@@ -351,6 +351,13 @@ function drawEquity(node, points) {
     `${points.length} points · now ${fmt(points[points.length - 1].equity)}` : "no fills yet" }));
 }
 
+// A view that could not be read says why in place of its last content (a database error kept
+// the last chart, trades and journal on the page as if current).
+function failed(r) {
+  return el("div", { class: "neg", "data-testid": "view-failed",
+                     text: `not current: ${(r.body && r.body.reason) || `HTTP ${r.status}`}` });
+}
+
 async function loadExtras() {
   if (!state.status) return;
   for (const name of Object.keys(accountsOf(state.status))) {
@@ -358,8 +365,10 @@ async function loadExtras() {
     const [eq, tr] = await Promise.all([api(`/api/equity?${q}`), api(`/api/trades?${q}&limit=20`)]);
     const chart = document.querySelector(`.equity[data-account="${CSS.escape(name)}"]`);
     if (chart && eq.ok) drawEquity(chart, eq.body.points);
+    else if (chart) chart.replaceChildren(failed(eq));
     const trades = document.querySelector(`.trades[data-account="${CSS.escape(name)}"]`);
-    if (trades && tr.ok) trades.replaceChildren(table(["closed", "symbol", "side", "entry", "net", "reason"],
+    if (trades && !tr.ok) trades.replaceChildren(failed(tr));
+    else if (trades) trades.replaceChildren(table(["closed", "symbol", "side", "entry", "net", "reason"],
       tr.body.trades.map((t) => el("tr", {}, el("td", { text: ts(t.closed_at) }), el("td", { text: t.symbol }),
         el("td", { text: t.side }), el("td", { text: price(t.entry_price) }),
         el("td", { class: signClass(t.net_pnl), text: fmt(t.net_pnl, 4) }), el("td", { text: t.close_reason || "-" })))));
@@ -381,7 +390,7 @@ async function loadDetail(reset) {
       body.append(el("tr", { class: "event" }, el("td", { text: e.id }), el("td", { text: ts(e.created_at) }),
         el("td", { text: e.type }), el("td", { class: "wrap", text: JSON.stringify(e.data) })));
     state.journalBefore = j.body.next_before_id;
-  }
+  } else if (reset) body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, failed(j))));
   $("#log-tail").textContent = l.ok ? l.body.lines.join("\n") : ((l.body && l.body.reason) || "");
 }
 $("#detail-symbol").addEventListener("change", () => { state.paged = false; loadDetail(true); });
