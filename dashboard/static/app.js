@@ -19,8 +19,8 @@ function el(tag, attrs = {}, ...children) {
 }
 
 // The bot's figures are Decimal strings: they are rounded here as decimals (half up, as the
-// bot rounds money), never through a float (1.005 read 1.00, -0.004 read -0.00), and a price is
-// never cut (a stop at 0.000475 read 0.0005; Python writes 0.000000475 as 4.75E-7).
+// bot rounds money), never through a float (1.005 read 1.00, -0.004 read -0.00), and a price
+// keeps its digits (a stop at 0.000475 read 0.0005; Python writes 0.000000475 as 4.75E-7).
 function decimal(v) {
   const m = /^\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?\s*$/.exec(String(v));
   if (!m || !(m[2] || m[3])) return null;
@@ -34,24 +34,27 @@ function decimalText(neg, units, scale) {
   if (scale) s = `${s.slice(0, -scale)}.${s.slice(-scale)}`;
   return (neg && units !== 0n ? "-" : "") + s;
 }
+function roundTo(d, places) {  // half up, as the bot rounds money
+  if (d.scale <= places) return d;
+  const div = 10n ** BigInt(d.scale - places);
+  return { neg: d.neg, units: d.units / div + (d.units % div * 2n >= div ? 1n : 0n), scale: places };
+}
 function fmt(v, digits = 2) {  // an amount, to `digits` places
   if (v === null || v === undefined || v === "") return "-";
   const d = decimal(v);
   if (!d) return String(v);
-  let { units, scale } = d;
-  if (scale > digits) {
-    const div = 10n ** BigInt(scale - digits);
-    units = units / div + (units % div * 2n >= div ? 1n : 0n);
-    scale = digits;
-  }
-  return decimalText(d.neg, units * 10n ** BigInt(digits - scale), digits);
+  const r = roundTo(d, digits);
+  return decimalText(r.neg, r.units * 10n ** BigInt(digits - r.scale), digits);
 }
-function price(v, digits = 4) {  // a price: at least `digits` places, and every one it has
+function price(v, digits = 4) {
+  // a price: at least `digits` places and every one it has, up to 8 (an average entry after
+  // part fills carries 28) or 6 significant digits below 0.01 (a stop at 0.000000475)
   if (v === null || v === undefined || v === "") return "-";
   const d = decimal(v);
   if (!d) return String(v);
-  const scale = Math.max(d.scale, digits);
-  return decimalText(d.neg, d.units * 10n ** BigInt(scale - d.scale), scale);
+  const r = roundTo(d, Math.max(8, d.scale - d.units.toString().length + 6));
+  const scale = Math.max(r.scale, digits);
+  return decimalText(r.neg, r.units * 10n ** BigInt(scale - r.scale), scale);
 }
 function signClass(v) { const n = Number(v); return n > 0 ? "pos" : n < 0 ? "neg" : ""; }
 function ts(t) { return t ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) : "-"; }

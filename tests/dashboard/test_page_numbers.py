@@ -44,10 +44,13 @@ def test_prices_keep_every_digit_and_money_is_rounded_as_a_decimal(tmp_path,
                                                                    chromium):  # noqa: F811
     from playwright.sync_api import expect
 
+    average = (Decimal("43251.1") + Decimal("43251.2") * 2) / 3  # an entry after part fills
     actors = [position_actor("SPELL/USDT:USDT", "0.000512", "0.0005", "0.000475"),
-              position_actor("TINY/USDT:USDT", "0.000000512", "0.0000005", "0.000000475")]
+              position_actor("TINY/USDT:USDT", "0.000000512", "0.0000005", "0.000000475"),
+              position_actor("BTC/USDT:USDT", str(average), "43300", "42000")]
     assert actors[1]["stop_price"] == "4.75E-7"  # how Python writes the Decimal
-    health = {**HEALTHY, "open_positions": 2, "protected_positions": 2}
+    assert actors[2]["position"]["entry_price"] == "43251.16666666666666666666667"
+    health = {**HEALTHY, "open_positions": 3, "protected_positions": 3}
     write_status(tmp_path, status_doc(beat=time.time(), actors=actors, health=health, pnl=PNL))
     server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
                                              running=lambda: True))
@@ -55,10 +58,10 @@ def test_prices_keep_every_digit_and_money_is_rounded_as_a_decimal(tmp_path,
         with browser_page(chromium) as page:
             open_page(page, server)
             rows = page.locator("tr.position")
-            expect(rows).to_have_count(2, timeout=10_000)
+            expect(rows).to_have_count(3, timeout=10_000)
             cells = {row[0]: row for row in (
                 [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
-                for i in range(2))}
+                for i in range(3))}
             kpis = dict(zip(page.locator(".kpi .label").all_text_contents(),
                             page.locator(".kpi .value").all_text_contents(), strict=True))
     finally:
@@ -67,6 +70,8 @@ def test_prices_keep_every_digit_and_money_is_rounded_as_a_decimal(tmp_path,
     assert (spell[2], spell[5], spell[6]) == ("0.000475", "0.000512", "0.0005")
     assert spell[7] == "waiting @ 0.001024"
     assert (tiny[2], tiny[5], tiny[6]) == ("0.000000475", "0.000000512", "0.0000005")
+    # every digit up to 8 places (6 significant ones below 0.01), not the 28 of a division
+    assert cells["BTC/USDT:USDT"][5] == "43251.16666667"
     assert kpis["equity"] == "10000.01"
     assert kpis["realized total"] == "1.01"
     assert kpis["fees"] == "2.68"
