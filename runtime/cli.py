@@ -84,17 +84,26 @@ def dispatch(args: argparse.Namespace) -> int:
             return fail(str(exc))
         # a worker's traceback goes to its own log: logs/bot.log is its parent's (run --workers)
         index = getattr(args, "index", None) if command == "worker" else None
-        log = MAIN_LOG if index is None else worker_log_name(index)
+        log = None if index is None else worker_log_name(index)
         return fail(unexpected(exc, command, data_dir, log))
     return fail(f"unknown command {command}")
 
 
+COMMANDS_LOG = "commands.log"
+"""Where an operator command (status, logs, signal, resume, cluster) appends the traceback of
+an unexpected error: logs/bot.log belongs to the bot that may be running on the data dir, and a
+second process must not write into it (found by review)."""
+
+
 def unexpected(exc: BaseException, command: str, data_dir: Path | None,
-               log: str = MAIN_LOG) -> str:
+               log: str | None = None) -> str:
     """The one line for an error nobody foresaw, and its traceback appended to logs/`log`
-    directly (the bot's log sink is already closed by then), saying where it really went."""
+    directly (the bot's log sink is already closed by then), saying where it really went.
+    ``log`` None: logs/bot.log for `run` (its own), logs/commands.log for any other command."""
     import traceback
 
+    if log is None:
+        log = MAIN_LOG if command == "run" else COMMANDS_LOG
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, chain=False))
     line = f"unexpected {type(exc).__name__} in {command}: {exc}"
     if data_dir is None:
