@@ -49,7 +49,7 @@ def _workers(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        default=argparse.SUPPRESS if sub else 1,
+        default=argparse.SUPPRESS if sub else None,  # None: not given (refused off run)
         help="worker processes to spread the accounts over (default 1: one process)",
     )
 

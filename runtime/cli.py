@@ -39,6 +39,9 @@ def fail(message: str, code: int = EXIT_STARTUP) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     os.umask(PRIVATE_UMASK)  # every command's files too (a control queued before the first run)
     command = args.command or "run"
+    problem = run_only_problem(args)
+    if problem is not None:
+        return fail(problem)
     if command in ("backtest", "download"):
         from backtest.cli import dispatch as backtest_dispatch
 
@@ -55,7 +58,7 @@ def dispatch(args: argparse.Namespace) -> int:
                 f"data dir {data_dir} is a file, expected a directory (bot.data_dir or --data-dir)"
             )
         if command == "run":
-            return _run(settings, data_dir, args.duration, args.workers, args.config)
+            return _run(settings, data_dir, args.duration, args.workers or 1, args.config)
         if command == "worker":
             return _worker(settings, data_dir, args)
         if command == "status":
@@ -125,6 +128,16 @@ def unexpected(exc: BaseException, command: str, data_dir: Path | None,
     except OSError as write_error:
         return f"{line} (the traceback could not be written to {path}: {write_error.strerror})"
     return f"{line} (traceback in {path})"
+
+
+def run_only_problem(args: argparse.Namespace) -> str | None:
+    """``--duration`` or ``--workers`` given with a command other than run (found by review:
+    `bot.py --duration 5 status` was accepted and the option silently ignored), or None."""
+    command = args.command or "run"
+    for option in ("duration", "workers"):
+        if command != "run" and getattr(args, option, None) is not None:
+            return f"--{option}: only with run (not with {command})"
+    return None
 
 
 def check_arguments(args: argparse.Namespace) -> str | None:
