@@ -11,6 +11,7 @@ one update is one log line whatever it holds).
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,7 @@ class TelegramBot:
         retry_initial_s: float = 1.0,
         retry_max_s: float = 60.0,
         username: str | None = None,
+        started_at: float | None = None,
     ) -> None:
         self.api, self.chat_ids, self.log = api, tuple(chat_ids), logger
         self.status_text, self.pause = status_text, pause
@@ -59,6 +61,9 @@ class TelegramBot:
         self._bot_alerts_lock = threading.Lock()
         self.username = username
         """This bot's own username (getMe); learned by the poller when not given."""
+        self.started_at = time.time() if started_at is None else started_at
+        """A command dated before this (Telegram keeps updates up to 24 h, and the getUpdates
+        offset is not kept across restarts) was sent while the bot was down: not carried out."""
 
     def start(self) -> None:
         self.sender.start()
@@ -144,6 +149,17 @@ class TelegramBot:
         command = command.lower()
         if target and not self._mine(target):
             return  # `/pause@other_bot` in a group is another bot's command
+        date = message.get("date")
+        if isinstance(date, int) and not isinstance(date, bool) and date < int(self.started_at):
+            # a /pause typed hours ago must not act now (found by review): said, not done
+            sent = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(date))
+            self.log.warning("telegram: {} from chat {} sent at {}, while the bot was down: not "
+                             "carried out", one_line(command, 64), chat, sent)
+            self.sender.submit(Outgoing(
+                chat_id=int(chat), kind="reply", priority=REPLY,
+                text=f"{one_line(command, 64)}: not carried out: sent while the bot was down "
+                     f"(at {sent}); send it again if it is still wanted"))
+            return
         try:
             if command == "/status":
                 reply = self.status_text()

@@ -37,10 +37,12 @@ class FakeTelegram:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def add_update(self, chat_id: int, text: str) -> None:
+    def add_update(self, chat_id: int, text: str, date: int | None = None) -> None:
         def add() -> None:
-            self.updates.append({"update_id": len(self.updates) + 1,
-                                 "message": {"chat": {"id": chat_id}, "text": text}})
+            message: dict[str, Any] = {"chat": {"id": chat_id}, "text": text}
+            if date is not None:  # unix seconds, as Telegram dates a message
+                message["date"] = date
+            self.updates.append({"update_id": len(self.updates) + 1, "message": message})
             self._new_update.set()
 
         self._loop.call_soon_threadsafe(add)
