@@ -7,7 +7,10 @@ attempt the sender waits ``retry_initial_s`` doubling up to ``retry_max_s``; a 4
 ``retry_after`` lengthens that wait (never beyond ``retry_max_s``) but never shortens it, so a
 server answering ``retry_after: 0`` cannot make it loop. The first failure is logged, then at
 most one line per ``log_every_s`` with the count of failed attempts, and one when sending works
-again. A permanent refusal (e.g. unknown chat) is logged as an error with the message kind;
+again. A message that failed ``set_aside_after`` attempts in a row is set aside behind every
+other queued message (logged once) and retried from there, so one that keeps failing (a proxy's
+413 to a long text) never blocks later ones. A permanent refusal (e.g. unknown chat) is logged as an
+error with the message kind;
 whatever is still queued when the bot stops is logged as not sent, and a message whose request
 Telegram has not answered by then as in flight. Nothing is dropped without a log line.
 """
@@ -26,6 +29,8 @@ from notifications.telegram import SendFailed
 
 ALERT, REPLY, NOTICE = 0, 1, 2
 """Priorities: lower goes first."""
+_SET_ASIDE = 3
+"""A message that failed ``set_aside_after`` times in a row: after all the others."""
 _STOP = 9
 
 
@@ -41,12 +46,15 @@ class Outgoing:
 class BackgroundSender:
     def __init__(self, *, send: Callable[[int, str], None], logger: Any,
                  retry_initial_s: float = 1.0, retry_max_s: float = 60.0,
-                 log_every_s: float = 60.0,
+                 log_every_s: float = 60.0, set_aside_after: int = 5,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._send = send
         self.log = logger
         self.retry_initial_s, self.retry_max_s = retry_initial_s, retry_max_s
         self.log_every_s, self._clock = log_every_s, clock
+        self.set_aside_after = set_aside_after
+        self._failures: dict[int, int] = {}
+        """Failed attempts of each queued message that failed (by its queue order number)."""
         self._queue: queue.PriorityQueue[tuple[int, int, Outgoing | None]] = (
             queue.PriorityQueue())
         self._order = itertools.count()
@@ -133,14 +141,23 @@ class BackgroundSender:
                 wait = self._attempt(item)
             except Exception as exc:  # noqa: BLE001 - the sender thread must outlive any bug
                 self.dropped += 1
+                self._failures.pop(entry[1], None)
                 self.log.error("telegram: {} message to chat {} not sent ({}); sender goes on",
                                item.kind, item.chat_id, type(exc).__name__)
                 continue
             finally:
                 with self._submit_lock:
                     self._in_flight = None
+            failed = self._failures.pop(entry[1], 0) + 1
             if wait is None:
                 continue
+            if failed >= self.set_aside_after:  # behind every other message, not in front
+                if failed == self.set_aside_after:
+                    self.log.warning("telegram: {} message to chat {} failed {} times: set aside "
+                                     "behind the other messages, still retried",
+                                     item.kind, item.chat_id, failed)
+                entry = (_SET_ASIDE, next(self._order), item)
+            self._failures[entry[1]] = failed
             with self._submit_lock:
                 late = self._drained
                 if not late:
