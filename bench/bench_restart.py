@@ -49,10 +49,10 @@ def crash_series(bot: BenchBot, syms: list[str], count: int, offset: int) -> dic
     for i in range(count):
         s = syms[(offset + i) % len(syms)]
         child = bot.sup.children[s]
-        before = len(child.restart_durations)
+        before = child.started_at  # restart_durations is bounded: its length stops growing
         old_ref = child.ref
         bot.sup.tell(s, Tick(price=Decimal(bot.view(s).position["entry_price"]), volume=CRASH))
-        ok = wait_for(lambda: len(child.restart_durations) > before and child.state is ChildState.RUNNING
+        ok = wait_for(lambda: child.started_at != before and child.state is ChildState.RUNNING
                       and child.ref is not old_ref, 30, poll=0.0005, what=f"restart of {s}")
         if not ok:
             continue

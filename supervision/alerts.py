@@ -56,6 +56,10 @@ NOT_FORWARDED: frozenset[str] = frozenset()
 """Kinds that stay in the log and the command/webhook hooks only. None today: every alert the
 bot raises needs a person. A kind in neither set is forwarded too (never lost by omission)."""
 
+SENT_KEPT = 256
+"""How many of the latest alerts ``Alerts.sent`` keeps (a bot running for months must not keep
+every alert it ever raised in memory; found by review)."""
+
 WEBHOOK_RETRY_S = (2.0, 8.0)
 """The waits before the webhook's second and third try."""
 
@@ -98,6 +102,8 @@ class Alerts:
         self.webhook_retry_s = tuple(webhook_retry_s)
         self._sleep = sleep
         self.sent: list[dict[str, Any]] = []
+        """The latest ``SENT_KEPT`` alerts' payloads, oldest first."""
+        self._sent_lock = threading.Lock()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         """Called with each alert's payload on the alerting thread; each must return at once
         (e.g. notifications.telegram_bot hands it to its own sender thread)."""
@@ -109,7 +115,9 @@ class Alerts:
         payload = {"symbol": symbol, "kind": kind, "message": message, **data}
         if self.account is not None:
             payload["account"] = self.account
-        self.sent.append(payload)
+        with self._sent_lock:  # alerts come from several threads
+            self.sent.append(payload)
+            del self.sent[:-SENT_KEPT]
         log = self.logger.bind(symbol=symbol) if symbol else self.logger
         log.error("ALERT {}: {}", kind, message)
         for listener in list(self.listeners):

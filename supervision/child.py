@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -10,6 +11,10 @@ import pykka
 
 from actors.messages import OrderActivity
 from supervision.restart_policy import RestartHistory
+
+RESTART_DURATIONS_KEPT = 64
+"""How many of the latest restarts' durations a child keeps (a symbol restarting all through a
+long run must not grow a list for good; found by review)."""
 
 
 class ChildState(StrEnum):
@@ -52,7 +57,9 @@ class Child:
     dead_at: float | None = None
     """When (monotonic) the heartbeat first found this incarnation's actor dead while it was
     still running here (its failure report, if one comes, is handled meanwhile)."""
-    restart_durations: list[float] = field(default_factory=list)
+    restart_durations: deque[float] = field(
+        default_factory=lambda: deque(maxlen=RESTART_DURATIONS_KEPT))
+    """Seconds from each failure to the restarted actor's start, the latest ones."""
     resume_by: str | None = None
     """A person's resume of the quarantined child, told to the incarnation that starts (one
     whose start fails takes it nowhere); dropped if the child is given up again first."""
