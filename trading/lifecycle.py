@@ -171,7 +171,7 @@ def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
     tp = (ts.target_price(pos.side, pos.entry_price, risk.take_profit_pct, market)
           if risk.take_profit_pct else None)
     state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True,
-                    next_stop_at=0.0)
+                    next_stop_at=0.0, stop_refusals=0)
     return place_stop(state, stop, ctx)
 
 
@@ -342,7 +342,7 @@ def stop_due(state: SymbolState, now: float, rules: Rules) -> bool:
     if not guarded(state) or not state.needs_stop or state.live_orders(OrderPurpose.STOP) \
             or mismatched(state):
         return False
-    return not waiting(now, state.next_stop_at, rules.risk.stop_retry_s) \
+    return not waiting(now, state.next_stop_at, rules.risk.stop_retry_longest) \
         and not through_stop(state, rules)
 
 

@@ -109,6 +109,9 @@ class SymbolState:
     signals are not held back. Not persisted: a restart may try once at once."""
     entry_refusals: int = field(default=0, compare=False, repr=False)
     """Entries refused in a row (the wait doubles); an entry that fills starts again."""
+    stop_refusals: int = field(default=0, compare=False, repr=False)
+    """Stops refused in a row (`RiskRules.stop_retry`); a stop that rests starts again. Not
+    persisted: a restart retries fast once more."""
     unconfirmed: Unconfirmed | None = field(default=None, compare=False)
     """The exchange lists no position and nothing shows it closed (trading/evidence.py): the
     episode of contradictory answers. Not persisted: a restart starts counting again."""

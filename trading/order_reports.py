@@ -38,7 +38,7 @@ def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
         ctx.emit(CancelOrder.of(order))
         return state
     ctx.record(je.StopPlaced(stop_price=order.stop_price, order=order.client_order_id))
-    state = replace(state, stop_price=order.stop_price, needs_stop=False)
+    state = replace(state, stop_price=order.stop_price, needs_stop=False, stop_refusals=0)
     old = state.order(order.replaces) if order.replaces else None
     if old is not None and old.status is OrderStatus.OPEN:
         ctx.emit(CancelOrder.of(old))
@@ -117,9 +117,9 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
                     ctx,
                 )
             if state.position is not None and not state.active_stop():
-                state = replace(
-                    state, needs_stop=True, next_stop_at=ctx.now + ctx.rules.risk.stop_retry_s
-                )
+                refusals = state.stop_refusals + 1
+                state = replace(state, needs_stop=True, stop_refusals=refusals,
+                                next_stop_at=ctx.now + ctx.rules.risk.stop_retry(refusals))
             return state
         case OrderPurpose.CLOSE:
             if state.phase is not Phase.CLOSING or not state.owns(order):

@@ -85,8 +85,9 @@ def reconcile(
                              exchange_id=orphan.exchange_id))
     _cancel_strays(state, ctx)
     unprotected = not state.live_orders(OrderPurpose.STOP)
-    if lc.guarded(state) and unprotected:
-        state = replace(state, needs_stop=True, next_stop_at=0.0)
+    if lc.guarded(state) and unprotected:  # a refused stop keeps its backoff (stop_retry)
+        state = replace(state, needs_stop=True,
+                        next_stop_at=state.next_stop_at if state.stop_refusals else 0.0)
     stalled = state.phase is Phase.CLOSING and state.next_close_at is None
     if stalled and not state.quarantined and not state.live_orders(OrderPurpose.CLOSE):
         state = replace(state, next_close_at=ctx.now)

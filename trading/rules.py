@@ -70,6 +70,11 @@ class MarketRules:
         return self.price_round(price, ROUND_CEILING)
 
 
+STOP_FAST_RETRIES = 3
+"""Refused stops retried at once-`stop_retry_s` pace (a transient refusal is fixed within
+seconds; supervision/coverage.py RETRY_ROUNDS fit in the alert's grace) before backing off."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskRules:
     order_size_usdt: Decimal
@@ -83,6 +88,10 @@ class RiskRules:
     close_backoff_initial_s: float
     close_backoff_max_s: float
     stop_retry_s: float = 2.0
+    stop_retry_max_s: float = 60.0
+    """A stop the venue keeps refusing (too far, below the minimum size, reduce-only on a
+    position it no longer lists) is retried every `stop_retry_s` for the first
+    `STOP_FAST_RETRIES` refusals, then at a doubling wait up to this (`stop_retry`)."""
     entry_retry_s: float = 10.0
     """The wait after an entry that ended without a fill (refused by the venue), doubling while
     they keep failing, up to `entry_retry_max_s`."""
@@ -97,6 +106,18 @@ class RiskRules:
     def entry_retry(self, refusals: int) -> float:
         """The wait before the next entry after `refusals` entries in a row ended unfilled."""
         return min(self.entry_retry_s * 2 ** min(max(refusals - 1, 0), 32), self.entry_retry_max_s)
+
+    def stop_retry(self, refusals: int) -> float:
+        """The wait before the next stop after `refusals` stops in a row were refused. Found
+        by review: a lasting refusal was re-sent every 2 s for ever (1,800 refused orders an
+        hour per symbol, eating the rate budget other symbols' stops need)."""
+        doublings = min(max(refusals - STOP_FAST_RETRIES, 0), 32)
+        return min(self.stop_retry_s * 2 ** doublings, self.stop_retry_longest)
+
+    @property
+    def stop_retry_longest(self) -> float:
+        """The longest a refused stop's retry waits (a deadline further away is a clock step)."""
+        return max(self.stop_retry_s, self.stop_retry_max_s)
 
     def close_backoff(self, attempts: int) -> float:
         """Delay before close attempt `attempts + 1`: exponential with a ceiling."""
