@@ -275,13 +275,14 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
         if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
             return state  # our entry is still being resolved
         if not ctx.rules.risk.adopt_unknown_positions:
-            ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
+            if state.quarantine_reason != UNKNOWN_POSITION:  # once per episode, not every look
+                ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
             return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
         return _adopt(state, theirs, ctx)
     if mine is not None and theirs is not None:
         if theirs.side is not mine.side:  # our stop cannot close theirs: a person decides
-            ctx.record(je.PositionSideMismatch(stored=mine.side, exchange=theirs.side))
-            if state.quarantine_reason != SIDE_MISMATCH:
+            if state.quarantine_reason != SIDE_MISMATCH:  # once per episode, not every look
+                ctx.record(je.PositionSideMismatch(stored=mine.side, exchange=theirs.side))
                 ctx.emit(Escalate(reason=f"{SIDE_MISMATCH}: {theirs.side.value} "
                                   f"{theirs.contracts} there, {mine.side.value} in our books",
                                   attempts=1, last_error=None, close=False))

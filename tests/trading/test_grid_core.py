@@ -438,3 +438,16 @@ def test_an_unknown_leg_is_flagged_not_adopted_when_configured(tmp_path):
     assert [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)] == ["b9"]
     b.send(PriceTicked(price=D(99)))
     assert not b.placed()
+
+
+def test_an_unknown_leg_is_flagged_once_not_at_every_reconciliation(tmp_path):
+    """Found by review: the flag was journaled again at every reconciliation (a row every 30 s
+    for as long as a person took to look)."""
+    b = Book(_core_from_settings(tmp_path, "adopt_unknown_positions = false"))
+    b.send(PriceTicked(price=D(100)))
+    for o in b.placed(GridKind.OPEN):
+        b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
+    listed = {Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(2), entry_price=D(100))}
+    for _ in range(3):
+        b.send(GridReconciled(positions=listed, price=D(100)))
+    assert b.state.quarantined and b.journal.count("UnknownPositionFlagged") == 1

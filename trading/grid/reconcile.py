@@ -72,6 +72,13 @@ def _left_alone(state: GridState, ev: GridReconciled) -> bool:
             and any(not state.leg(side).is_open for side in ev.positions))
 
 
+def _flagged_before(state: GridState, ctx: GridCtx) -> bool:
+    """The symbol was flagged by an earlier reconciliation (journaled then): not again at every
+    look while it lasts (found by review: a row every 30 s). A leg flagged in this one is."""
+    return (state.quarantine_reason == UNKNOWN_POSITION
+            and not any(isinstance(j, je.UnknownPositionFlagged) for j in ctx.journal))
+
+
 def _bare(state: GridState) -> bool:
     """An open leg without an acknowledged stop of its own (one just sent, or refused): the
     reduce-only orders on the symbol (an adopted leg's own stop) stay until ours rests, as in
@@ -278,7 +285,8 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         if not r.adopt_unknown_positions:
             if state.orders_of(side, K.ENTRY):
                 return state  # our opening entry is still being resolved
-            ctx.record(je.UnknownPositionFlagged(side=side, contracts=contracts))
+            if not _flagged_before(state, ctx):  # once per episode, not every look
+                ctx.record(je.UnknownPositionFlagged(side=side, contracts=contracts))
             return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
         leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.OPEN)
         seq = state.order_seq + 1

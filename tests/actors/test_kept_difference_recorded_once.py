@@ -1,0 +1,54 @@
+"""A difference reconciliation keeps (a position flagged, not adopted; a position listed on the
+other side than ours) was journaled again at every reconciliation: one row every 30 s for as
+long as a person took to look (found by review). It is recorded once per episode now; the
+quarantine and the escalation stay.
+
+Real pykka actors, the real supervisor, real SQLite and the paper exchange (tests/support)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from actors.messages import Reconcile
+from storage import queries
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
+from trading.model import Side
+
+BTC = "BTC/USDT:USDT"
+
+
+def _reconcile(h: Harness, times: int) -> None:
+    for _ in range(times):
+        assert h.sup.tell(BTC, Reconcile(reason="test"))
+        h.idle(BTC)
+
+
+def test_an_unknown_position_is_flagged_once_not_at_every_reconciliation(tmp_path) -> None:  # noqa: ANN001
+    h = Harness(tmp_path, [BTC], risk={"adopt_unknown_positions": False})
+    h.paper.create_order(BTC, "market", "buy", Decimal("0.5"), None, {"clientOrderId": "manual-1"})
+    h.start()
+    try:
+        h.poll()
+        _reconcile(h, 3)
+        assert h.view(BTC).quarantined
+        flagged = h.repo.read(queries.events, BTC, "UnknownPositionFlagged")
+        assert len(flagged) == 1, f"flagged {len(flagged)} times for one position"
+    finally:
+        h.stop()
+
+
+def test_a_side_mismatch_is_journaled_once_not_at_every_reconciliation(tmp_path) -> None:  # noqa: ANN001
+    h = Harness(tmp_path, [BTC]).start()
+    try:
+        h.poll()
+        assert h.signal(BTC, Side.LONG, size="600")
+        wait_until(lambda: h.view(BTC).protected, message="long open and protected")
+        ours = h.exchange_position(BTC).contracts
+        h.paper.create_order(BTC, "market", "sell", ours * 2, None, {"clientOrderId": "flip-1"})
+        _reconcile(h, 3)
+        assert h.view(BTC).quarantined
+        kept = h.repo.read(queries.events, BTC, "PositionSideMismatch")
+        assert len(kept) == 1, f"journaled {len(kept)} times for one mismatch"
+    finally:
+        h.stop()
