@@ -95,6 +95,10 @@ class ExchangeSweep:
         self.sweeps = 0
         self.reconciles = 0
         """Reconciles sent for a difference found."""
+        self._kept: dict[str, str] = {}
+        """The difference each symbol showed at the last sweep: the same one again (a position
+        flagged, not adopted; a side mismatch a person must sort out) is logged once, not as a
+        WARNING every round while it lasts (found by review)."""
         self._loop = Periodic(
             name="exchange-sweep", work=self.sweep_once, pace=self.pace, logger=logger,
             look_s=min(interval_s, down_interval_s or interval_s), what="exchange sweep",
@@ -118,8 +122,14 @@ class ExchangeSweep:
         orders = [o for o in self.exchange.fetch_open_orders(None) if o.symbol in ours]
         self.sweeps += 1
         sent = 0
-        for symbol, why in differences(self.views, self.symbols, positions, orders).items():
-            self.log.bind(symbol=symbol).warning("{}; reconciling", why)
+        found = differences(self.views, self.symbols, positions, orders)
+        kept, self._kept = self._kept, dict(found)
+        for symbol, why in found.items():
+            log = self.log.bind(symbol=symbol)
+            if kept.get(symbol) == why:
+                log.debug("{} (as at the last sweep); reconciling", why)
+            else:
+                log.warning("{}; reconciling", why)
             if self.deliver(symbol, Reconcile(reason=why)):
                 sent += 1
         self.reconciles += sent

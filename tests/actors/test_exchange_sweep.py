@@ -167,3 +167,31 @@ def test_a_running_sweep_looks_at_the_down_pace_while_the_streams_are_down() -> 
         wait_until(lambda: port.reads >= 2, message="the next one, one down pace later")
     finally:
         sweep.stop()
+
+
+def test_a_kept_difference_is_logged_once_not_every_sweep(tmp_path) -> None:  # noqa: ANN001
+    """A position flagged, not adopted (adopt_unknown_positions = false), stays a difference
+    for as long as a person takes to look: it was logged as a WARNING at every sweep round
+    (found by review). Once per episode now; a new difference is logged again."""
+    h = Harness(tmp_path, SYMS, risk={"adopt_unknown_positions": False})
+    sweep = sweeping(h)
+    warned: list[str] = []
+    sink = logger.add(lambda m: warned.append(m.record["message"]), level="WARNING",
+                      filter=lambda r: r["message"].startswith("sweep:"))
+    h.start()
+    try:
+        h.poll()
+        h.paper.create_order(ETH, "market", "buy", Decimal("0.01"), None,
+                             {"clientOrderId": "by-hand-1"})
+        for _ in range(3):
+            assert sweep.sweep_once() == 1  # still looked at: the actor decides
+            h.idle(ETH)
+        assert h.view(ETH).quarantined
+        assert len(warned) == 1, warned
+        h.paper.create_order(ETH, "market", "buy", Decimal("0.01"), None,
+                             {"clientOrderId": "by-hand-2"})
+        assert sweep.sweep_once() == 1
+        assert len(warned) == 2, "a new difference is logged again"
+    finally:
+        logger.remove(sink)
+        h.stop()
