@@ -40,7 +40,12 @@ from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.record_keeper import RecordKeeper
-from supervision.records import counted_escalations, kill_switch_unstored, stored_restarts
+from supervision.records import (
+    counted_escalations,
+    kill_switch_unstored,
+    open_escalation_keys,
+    stored_restarts,
+)
 from supervision.restart_policy import RestartPolicy
 from trading.commands import Escalate
 
@@ -110,6 +115,7 @@ class Supervisor:
         self.kill_switch = repo.get_meta("kill_switch") == "1"
         # a restart keeps counting the window's escalations (since a person's last reset)
         self.escalations = counted_escalations(repo, clock(), kill_switch_window_s, logger)
+        self._still_open = open_escalation_keys(repo, logger)  # an earlier run's, unresolved
         self._inbox: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
@@ -320,10 +326,16 @@ class Supervisor:
         cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
         log = self.log.bind(symbol=sym)
         log.error("state cannot be restored, symbol quarantined: {}", error)
-        self.records.add(
-            log, "the quarantine",
-            lambda: self.repo.quarantine(sym, f"{UNREADABLE}: {error}", correlation_id=cid),
-            lambda: self.repo.add_escalation(sym, why, 0, error), must=True, symbol=sym)
+        quarantine = partial(self.repo.quarantine, sym, f"{UNREADABLE}: {error}",
+                             correlation_id=cid)
+        if (sym, why, error) in self._still_open:  # escalated by an earlier run, unresolved
+            self._still_open.discard((sym, why, error))  # a person resumes: a new one counts
+            log.error("its escalation from an earlier run is still open: not raised again")
+            self.records.add(log, "the quarantine", quarantine, must=True, symbol=sym)
+            return
+        self.records.add(log, "the quarantine", quarantine,
+                         lambda: self.repo.add_escalation(sym, why, 0, error), must=True,
+                         symbol=sym)
         # no emergency close: the position is not understood, its exchange stop keeps protecting
         self._on_escalation(sym, why, 0, error, at, close=False)
 
