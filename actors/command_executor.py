@@ -28,6 +28,9 @@ from trading.events import Event, OrderCanceled, OrderFailed, StopAmended, StopA
 from trading.model import OrderPurpose
 
 EscalationHook = Callable[[str, Escalate], None]
+CancelHook = Callable[[bool], None]
+"""Told each cancel's outcome: True once the venue answered, False when it failed for a
+temporary reason (the actor looks again soon: actors/reconcile_retry.py `cancel_done`)."""
 
 
 def describe(exc: BaseException) -> str:
@@ -44,8 +47,10 @@ def is_close(cid: str) -> bool:
 class CommandExecutor:
     def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
                  log: Any, lookup_attempts: int = 3,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 sleep: Callable[[float], None] | None = None,
+                 on_cancel: CancelHook | None = None) -> None:
         self.symbol = symbol
+        self.on_cancel = on_cancel or (lambda ok: None)
         self.exchange = exchange
         self.on_escalate = on_escalate
         self.log = log
@@ -175,13 +180,19 @@ class CommandExecutor:
         except Fenced:
             raise
         except errors.OrderNotFound:
+            self.on_cancel(True)
             if cid:
                 return self._look_up_after_cancel(cid, canceled=False, stop=stop)
             return []
         except Exception as exc:  # noqa: BLE001 - left open: a stop of a closed position never
-            # counts as protection (SymbolState.owns); every reconciliation cancels it again
+            # counts as protection (SymbolState.owns); every reconciliation cancels it again,
+            # and a temporary failure makes the actor reconcile again soon (an orphan that can
+            # open a position waited for the next sweep, up to 300 s: found by review)
             self.log.warning("cancel {} failed: {}", cid or exchange_id, describe(exc))
+            if isinstance(exc, errors.TemporaryError):
+                self.on_cancel(False)
             return []
+        self.on_cancel(True)
         if not cid:
             return []
         # a partly filled order's fill may not be reported yet, and its report finds nothing

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from actors import exchange_snapshot as snap
 from actors import grid_snapshot
 from actors.actor_view import ActorView, view_of
-from actors.command_executor import CommandExecutor, EscalationHook
+from actors.command_executor import CancelHook, CommandExecutor, EscalationHook
 from actors.exchange_facts import with_market_price
 from actors.grid_executor import GridExecutor
 from actors.grid_view import grid_view
@@ -68,7 +68,8 @@ class Core(Protocol):
         ...
 
     def executor(
-        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
+        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any,
+        on_cancel: CancelHook | None = None,
     ) -> Callable[[Any], list[Event]]:
         """What executes one committed command and returns its results as events."""
         ...
@@ -124,9 +125,11 @@ class OneWayCore:
         return with_market_price(exchange, state, event, log)
 
     def executor(
-        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
+        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any,
+        on_cancel: CancelHook | None = None,
     ) -> Callable[[Any], list[Event]]:
-        return CommandExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute
+        return CommandExecutor(symbol, exchange, on_escalate=on_escalate, log=log,
+                               on_cancel=on_cancel).execute
 
     def stop_due(self, state: SymbolState, now: float) -> bool:
         return stop_due(state, now, self.core.rules)
@@ -184,9 +187,11 @@ class HedgeGridCore:
         return grid_snapshot.with_exchange_pnl(exchange, state, event, log)
 
     def executor(
-        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any
+        self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any,
+        on_cancel: CancelHook | None = None,
     ) -> Callable[[Any], list[Event]]:
-        return GridExecutor(symbol, exchange, on_escalate=on_escalate, log=log).execute_grid
+        return GridExecutor(symbol, exchange, on_escalate=on_escalate, log=log,
+                            on_cancel=on_cancel).execute_grid
 
     def stop_due(self, state: GridState, now: float) -> bool:
         return grid_stop_due(state, now, self.core.rules.retry_s)

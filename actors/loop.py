@@ -113,11 +113,13 @@ class DecisionLoop:
         self.defer_quiet_prices = defer_quiet_prices
         self._quiet_price: Decimal | None = None  # not yet written into the state
         self._publish_to = publish
-        self.execute = execute or core.executor(symbol, exchange, on_escalate, log)
+        self._retry = ReconcileRetry(core.close_backoff)
+        self.execute = execute or core.executor(
+            symbol, exchange, on_escalate, log,
+            on_cancel=lambda ok: self._retry.cancel_done(ok, self.clock()))
         self.incarnation = 0
         self.state: Any = None
         self.reconciled = False  # set by the first successful reconciliation
-        self._retry = ReconcileRetry(core.close_backoff)
         self.last_tick_at: float | None = None
         self.published = Published(None, None, False, core.view)
         self._quiet: QuietBand | None = None

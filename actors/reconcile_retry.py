@@ -32,6 +32,8 @@ from trading.primitives import waiting
 TEMPORARY: tuple[type[BaseException], ...] = (errors.TemporaryError, SnapshotUnstable)
 """Failures that only back off: trying again later may succeed."""
 
+CANCEL_FAILED = "a cancel failed: look again"
+"""The heartbeat's reason to reconcile after a cancel failed for a temporary reason."""
 FEE_UNKNOWN = "fee unknown"
 """The heartbeat's reason to look at orders whose fee is owed (`fee_look`)."""
 MAX_SET_ASIDE = 3
@@ -55,6 +57,10 @@ class ReconcileRetry:
         self.retry_at = 0.0
         self.set_asides = 0
         """Reconciliations set aside in a row (`set_aside`)."""
+        self.cancel_failures = 0
+        """Cancels failed for a temporary reason in a row (`cancel_done`)."""
+        self.cancel_look_at: float | None = None
+        self.cancel_delay = 0.0
 
     def due(self, now: float) -> bool:
         """Whether the timer may retry now (a deadline left far ahead by a clock that stepped
@@ -64,12 +70,16 @@ class ReconcileRetry:
     def why(self, now: float, reconciled: bool, state: Any) -> str | None:
         """Whether the heartbeat's Timer reconciles now, and why: a failed reconciliation once
         its backoff ran out, or a live order whose last answers were not evidence and that is
-        due for another look (trading/order_evidence.py `recheck_due`), or an ended order whose
+        due for another look (trading/order_evidence.py `recheck_due`), a cancel that failed
+        for a temporary reason (`cancel_done`), or an ended order whose
         fee the venue has not told yet (trading/late_fees.py `due`)."""
         if not self.due(now):
             return None
         if not reconciled:
             return "retry"
+        if self.cancel_look_at is not None and not waiting(now, self.cancel_look_at,
+                                                           self.cancel_delay):
+            return CANCEL_FAILED
         if order_evidence.recheck_due(state, now):
             return "look again"
         return FEE_UNKNOWN if late_fees.due(state, now) else None
@@ -112,6 +122,21 @@ class ReconcileRetry:
     def succeeded(self) -> None:
         self.failures = self.faults = self.set_asides = 0
         self.delay = self.retry_at = 0.0
+        self.cancel_look_at = None  # it cancels again what is still there to cancel
+
+    def cancel_done(self, ok: bool, now: float) -> None:
+        """A cancel's outcome (actors/command_executor.py `on_cancel`). One that failed for a
+        temporary reason left its order resting until the next look: for an orphan of a flat
+        symbol on a live venue (streams up) the next sweep, up to 300 s, while it may fill and
+        open a position (found by review). The timer reconciles again after the close backoff,
+        doubling while they keep failing; the reconciliation cancels it again."""
+        if ok:
+            if self.cancel_look_at is None:
+                self.cancel_failures = 0
+            return
+        self.cancel_failures += 1
+        self.cancel_delay = self.backoff(self.cancel_failures)
+        self.cancel_look_at = now + self.cancel_delay
 
 
 def fee_look(exchange: ExchangePort, state: Any) -> FeesLooked:

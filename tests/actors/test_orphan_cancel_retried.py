@@ -1,0 +1,74 @@
+"""An orphan (an open order nobody of ours owns, rule 9) whose cancel failed for a temporary
+reason (a timeout, a 429, the venue briefly down) was left resting until the next look: on a
+flat live symbol with the streams up that is the next sweep, up to 300 s later, while an order
+that can open a position may fill (found by review). The actor now looks again on its own
+timer after a backoff (the close backoff) and cancels it then.
+
+Real pykka actors, the real supervisor, real SQLite and the paper exchange (tests/support)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from actors.messages import Reconcile, Timer
+from exchange import errors
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
+
+BTC = "BTC/USDT:USDT"
+
+
+class FailingCancels:
+    """The paper exchange, but the next `failures` cancels time out."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failures = 0
+        self.failed = 0
+
+    def cancel_order(self, id: str | None, symbol: str, params: Any = None) -> Any:  # noqa: A002
+        if self.failures > 0:
+            self.failures -= 1
+            self.failed += 1
+            raise errors.RequestTimeout("cancel_order timed out")
+        return self.inner.cancel_order(id, symbol, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _open_ids(h: Harness) -> set[str]:
+    return {o.client_order_id for o in h.paper.fetch_open_orders(BTC)}
+
+
+def test_an_orphan_whose_cancel_timed_out_is_cancelled_again_soon(tmp_path) -> None:  # noqa: ANN001
+    h = Harness(tmp_path, [BTC], wrap=FailingCancels)
+    venue: FailingCancels = h.exchange
+    h.sup.schedule.interval_s = 3600.0  # a live venue, streams up: no periodic look at a flat
+    h.sup.schedule.streamed_interval_s = 3600.0  # symbol; only the sweep (not run here) looks
+    h.sup.schedule.streams_ok = lambda: True
+    h.start()
+    try:
+        h.poll()
+        price = h.paper.fetch_tickers([BTC])[BTC].last
+        far = h.paper.price_to_precision(BTC, price * Decimal("0.5"))
+        h.paper.create_order(BTC, "limit", "buy", Decimal("0.01"), far,
+                             {"clientOrderId": "stray-1"})
+        venue.failures = 2
+        assert h.sup.tell(BTC, Reconcile(reason="sweep: open order stray-1 owned by no live order"))
+        h.idle(BTC)
+        assert venue.failed == 1 and "stray-1" in _open_ids(h)
+        failed_at = h.clock()
+
+        def heartbeat() -> bool:
+            h.clock.advance(1)
+            assert h.sup.tell(BTC, Timer())
+            h.idle(BTC)
+            return "stray-1" not in _open_ids(h)
+
+        wait_until(heartbeat, timeout=20, message="the orphan cancelled again on the timer")
+        assert venue.failed == 2  # it backed off: the second try failed too, the third worked
+        assert h.clock() - failed_at <= 30, "within seconds of the venue, not the next sweep"
+    finally:
+        h.stop()
