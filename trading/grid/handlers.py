@@ -52,6 +52,8 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
         return ctx.cancel(state, order)  # its leg closed while this was in flight
     cid = order.client_order_id
     if order.purpose is K.STOP:
+        if leg.stop_failures:
+            state = state.with_leg(replace(leg, stop_failures=0))
         ctx.record(ge.LegStopPlaced(leg=order.leg, stop_price=order.price, amount=order.amount,
                                     order=cid))
     elif order.purpose is K.TAKE_PROFIT:
@@ -339,8 +341,10 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         # replaced by a close in this same decision (maintain: the close is never throttled by
         # retry_at; issue 16 item 2). A refused take-profit holds back no stop.
         leg = replace(leg, retry_at=ctx.now + r.retry_s)
-        if order.purpose is K.STOP:
-            leg = replace(leg, stop_retry_at=ctx.now + r.retry_s)
+        if order.purpose is K.STOP:  # refused again and again: backed off (stop_retry)
+            failures = leg.stop_failures + 1
+            leg = replace(leg, stop_failures=failures,
+                          stop_retry_at=ctx.now + r.stop_retry(failures))
         return state.with_leg(leg)
     if ev.position_gone or not leg.is_open:
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))

@@ -12,6 +12,7 @@ from trading import trailing_stop as ts
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
+from trading.grid.rules import STOP_RETRY_MAX_S
 from trading.orders import Order, OrderStatus
 from trading.primitives import ZERO, Side, waiting
 from trading.transitions import LegPhase, leg_change
@@ -46,8 +47,8 @@ def stop_due(state: GridState, now: float, retry_s: float) -> bool:
         leg = state.leg(side)
         if not leg.is_open or price is None or leg.stop_price is None:
             continue
-        if ts.crossed_against(side, price, leg.stop_price) or waiting(now, leg.stop_retry_at,
-                                                                      retry_s):
+        if ts.crossed_against(side, price, leg.stop_price) or waiting(
+                now, leg.stop_retry_at, max(retry_s, STOP_RETRY_MAX_S)):
             continue
         if not _current_stops(state, side):
             return True
@@ -83,8 +84,9 @@ def _throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
 
 
 def _stop_throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
-    """After a failed stop, the next stop waits retry_s (nothing else holds a stop back)."""
-    return waiting(ctx.now, state.leg(side).stop_retry_at, ctx.rules.retry_s)
+    """After a failed stop, the next stop waits its backoff (nothing else holds it back)."""
+    return waiting(ctx.now, state.leg(side).stop_retry_at,
+                   max(ctx.rules.retry_s, STOP_RETRY_MAX_S))
 
 
 def _level_throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:

@@ -49,6 +49,8 @@ class Leg:
     stop_retry_at: float = field(default=0.0, repr=False)
     """After a failed stop: no new stop before this time. Kept apart from `retry_at` so a
     refused take-profit or level never holds back the leg's stop."""
+    stop_failures: int = field(default=0, repr=False)
+    """Stops refused in a row (reset when one rests; not persisted: a restart retries fast)."""
     level_retry_at: float = field(default=0.0, repr=False)
     """After a failed level: no new level before this time (backed off by `level_failures`)."""
     level_failures: int = field(default=0, repr=False)

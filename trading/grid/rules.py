@@ -7,10 +7,12 @@ from decimal import Decimal
 
 from trading.client_ids import check_fits, client_order_id
 from trading.orders import OrderPurpose
-from trading.rules import MarketRules
+from trading.rules import STOP_FAST_RETRIES, MarketRules
 
 RETRY_S = 2.0
 """Seconds before a refused grid order (a stop among them) is tried again."""
+STOP_RETRY_MAX_S = 60.0
+"""The longest wait of a stop refused again and again (`GridRules.stop_retry`)."""
 REOPEN_AFTER_STOP_S = 10.0
 """The shortest wait of a stopped-out side (`risk.cooldown_after_loss_s`, when set, may be longer:
 runtime/wiring.py `grid_reopen_after_stop_s`)."""
@@ -55,6 +57,13 @@ class GridRules:
     def client_order_id(self, seq: int, purpose: OrderPurpose) -> str:
         """The one builder (trading/client_ids.py), as the one-way core uses it."""
         return client_order_id(self.account, self.id_tag, self.symbol, seq, purpose)
+
+    def stop_retry(self, failures: int) -> float:
+        """The wait before a leg's next stop after `failures` refused in a row: retry_s for the
+        first STOP_FAST_RETRIES, then doubling up to STOP_RETRY_MAX_S (found by review: a
+        lasting refusal was re-sent every 2 s for ever, as in the one-way core)."""
+        doublings = min(max(failures - STOP_FAST_RETRIES, 0), 32)
+        return min(self.retry_s * 2 ** doublings, max(self.retry_s, STOP_RETRY_MAX_S))
 
     def close_backoff(self, attempts: int) -> float:
         delay = self.close_backoff_initial_s * (2 ** max(attempts - 1, 0))
