@@ -34,7 +34,12 @@ temporary reason (the actor looks again soon: actors/reconcile_retry.py `cancel_
 
 
 def describe(exc: BaseException) -> str:
-    text = str(exc).strip().replace("\n", " ")
+    """`Type: message` (one line, at most 300 characters of message). An exception whose str()
+    raises is named by its type: the error path must not raise again and lose the failure."""
+    try:
+        text = str(exc).strip().replace("\n", " ")
+    except Exception:  # noqa: BLE001 - its own text is broken, not the failure it reports
+        return f"{type(exc).__name__}: (its message cannot be read)"
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
