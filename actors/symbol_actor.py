@@ -19,7 +19,8 @@ claimed the symbol) ends it with one line, not a crash (the supervisor counted i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -71,6 +72,26 @@ class ActorDeps:
     """The supervisor's fences: each new actor object takes the symbol's (None: unfenced)."""
     busy: BusyBoard | None = None
     """Where the actor marks "in a bounded exchange call until ..." for the heartbeat."""
+
+
+class Aborted(RuntimeError):
+    """A BaseException that is not an Exception (SystemExit, KeyboardInterrupt) raised inside one
+    actor's code: that actor's failure, reported and restarted like any crash."""
+
+
+@contextmanager
+def contained() -> Iterator[None]:
+    """pykka stops EVERY actor of the process on a BaseException out of a handler, and one out of
+    `on_start` ends the thread without stopping or reporting the actor (found by review: a
+    library's sys.exit in one symbol stopped every symbol of every account). An actor thread
+    never receives a real process shutdown this way (signals reach the main thread,
+    runtime/shutdown.py), so it becomes this actor's own failure."""
+    try:
+        yield
+    except Exception:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - raised again as this actor's failure
+        raise Aborted(f"{describe(exc)} raised inside the actor") from exc
 
 
 class AnnouncedCommits:
@@ -171,7 +192,7 @@ class SymbolActor(pykka.ThreadingActor):
 
     def on_start(self) -> None:
         try:
-            with call_scope(self._scope):
+            with contained(), call_scope(self._scope):
                 self.loop.start()
         except Exception as exc:
             self.log.error("failed to start: {}", describe(exc))
@@ -208,6 +229,10 @@ class SymbolActor(pykka.ThreadingActor):
         self.deps.report(self.symbol, self.loop.incarnation, "crashed", exc)
 
     def on_receive(self, message: Any) -> Any:
+        with contained():
+            return self._receive(message)
+
+    def _receive(self, message: Any) -> Any:
         if isinstance(message, Ping):
             return self.loop.published
         if not self._current():  # the supervisor gave up on it: its stop waits behind these

@@ -7,38 +7,36 @@ while the supervisor still showed it `running`, beat it into an ActorDeadError i
 and never restarted it; nothing traded, trailed or closed, and no alert was raised. Now a
 `stopped` report of the current incarnation of a running actor that nobody asked to stop is a
 failure: restarted from storage with the backoff (and escalating past the restart intensity).
-Real supervisor, real pykka actors, SQLite and the paper exchange."""
+A symbol's own actor now keeps such an exception to itself (actors/symbol_actor.py
+`contained`, tests/supervision/test_base_exception_stays_in_its_actor.py); here it comes from
+another actor of the process. Real supervisor, real pykka actors, SQLite and the paper
+exchange."""
 
 from __future__ import annotations
 
-from tests.support.harness import Harness, NoSignals
+import pykka
+
+from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
 
-class ExitWhenArmed:
-    name = "exit-when-armed"
+class ExitsOnMessage(pykka.ThreadingActor):
+    """Another actor of the process, whose handler raises a SystemExit out of a library."""
 
-    def __init__(self, armed: list[bool]) -> None:
-        self.armed = armed
+    use_daemon_thread = True
 
-    def on_price(self, price, volume, now, position):  # noqa: ANN001
-        if self.armed[0]:
-            self.armed[0] = False
-            raise SystemExit("a library called sys.exit")
-        return None
+    def on_receive(self, message):  # noqa: ANN001, ANN201
+        raise SystemExit("a library called sys.exit")
 
 
 def test_actors_stopped_by_another_actors_base_exception_are_restarted(tmp_path):
-    armed = [False]
-    h = Harness(tmp_path, [BTC, ETH],
-                strategy_for=lambda s: ExitWhenArmed(armed) if s == BTC else NoSignals())
+    h = Harness(tmp_path, [BTC, ETH])
     h.start()
     try:
         first = {s: h.child(s).ref for s in (BTC, ETH)}
-        armed[0] = True
-        h.poll()
+        ExitsOnMessage.start().tell("go")
         for symbol in (BTC, ETH):
             wait_until(lambda s=symbol: h.child(s).restarts == 1
                        and h.child(s).state.value == "running"
