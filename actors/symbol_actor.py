@@ -150,7 +150,7 @@ class SymbolActor(pykka.ThreadingActor):
             entries_blocked=deps.entries_blocked,
             gate=deps.gate,
             slot=deps.prices.get(symbol) if deps.prices is not None else None,
-            publish=None if views is None else lambda p: views.__setitem__(symbol, p),
+            publish=None if views is None else self._publish,
         )
         if self.tick_to_order is not None:
             self.loop.execute = self.tick_to_order.wrap(self.loop.execute)
@@ -161,6 +161,17 @@ class SymbolActor(pykka.ThreadingActor):
         busy = self.deps.busy
         self._scope = CallScope(fence=self.fence, busy=None if busy is None else self._waiting,
                                 urgent=self._urgent)
+
+    def _publish(self, published: Published) -> None:
+        """Into the shared views, unless a successor was issued (found by review: a replaced
+        actor that woke published its stale state over its successor's). A revoked one with no
+        successor yet still publishes: what it commits meanwhile is what a successor restores."""
+        views, fences = self.deps.views, self.deps.fences
+        assert views is not None
+        if fences is None or self.fence is None:
+            views[self.symbol] = published
+        else:
+            fences.unless_succeeded(self.fence, lambda: views.__setitem__(self.symbol, published))
 
     def _current(self) -> bool:
         """Still the symbol's incarnation (a replaced one's marks would cover for its successor)."""

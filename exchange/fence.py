@@ -69,6 +69,7 @@ class FenceBoard:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._current: dict[str, Fence] = {}
+        self._latest: dict[str, Fence] = {}  # the last issued, revoked or not
         self.account_check: Callable[[], None] | None = None
         """Checked after the incarnation by every fence of this board: on a cluster node, the
         account's lease, so each retry inside the gateway is lease-fenced too."""
@@ -77,7 +78,7 @@ class FenceBoard:
         """A new incarnation's fence; every older fence of `symbol` is invalid from now on."""
         fence = Fence(symbol, self)
         with self._lock:
-            self._current[symbol] = fence
+            self._current[symbol] = self._latest[symbol] = fence
         return fence
 
     def revoke(self, symbol: str) -> None:
@@ -88,6 +89,16 @@ class FenceBoard:
     def current(self, symbol: str) -> Fence | None:
         with self._lock:
             return self._current.get(symbol)
+
+    def unless_succeeded(self, fence: Fence, action: Callable[[], None]) -> bool:
+        """Run `action` (quick: it holds the board) unless a newer fence of `fence`'s symbol was
+        ever issued (a revoked one with no successor yet still runs it): no successor is issued
+        in between. Returns whether it ran."""
+        with self._lock:
+            if self._latest.get(fence.symbol) is not fence:
+                return False
+            action()
+            return True
 
 
 class AccountFence:
