@@ -84,6 +84,8 @@ class CommandExecutor:
             if amend is None:
                 raise errors.NotSupported("this exchange port cannot amend stops")
             order = amend(self.symbol, c.exchange_id, c.client_order_id, c.side, c.stop_price)
+        except Fenced:
+            raise  # this incarnation was replaced: it records nothing and sends nothing more
         except Exception as exc:  # noqa: BLE001 - resolved by the core's fallback
             self.log.warning("amend of stop {} failed: {}", c.client_order_id, describe(exc))
             return [StopAmendFailed(client_order_id=c.client_order_id, stop_price=c.stop_price,
