@@ -280,6 +280,8 @@ class DecisionLoop:
             with self._retry.preemptible():  # an order report arriving sets it aside
                 snapshot = (fee_look(self.exchange, self.state) if reason == FEE_UNKNOWN
                             else self.core.snapshot(self.exchange, self.repo, self.state))
+        except Fenced:
+            raise  # this incarnation was replaced: it decides nothing more (no Timer duties)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry
             aside = self._retry.set_aside(exc, reason, self.log)
             self.reconciled = self.reconciled and aside and reason == FEE_UNKNOWN
