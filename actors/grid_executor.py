@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors.command_executor import CommandExecutor, describe
+from exchange.fence import Fenced
 from trading.commands import CancelOrder, Escalate
 from trading.events import Event, OrderFailed
 from trading.grid.context import PlaceGridOrder
@@ -54,6 +55,8 @@ class GridExecutor(CommandExecutor):
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
         try:
             free = self.exchange.fetch_balance().free(SETTLE)
+        except Fenced:
+            raise  # this incarnation was replaced: it records nothing and sends nothing more
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place
             return OrderFailed(client_order_id=cid, error=f"balance check failed: {describe(exc)}")
         if free < margin:
