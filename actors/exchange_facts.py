@@ -8,6 +8,7 @@ from typing import Any
 
 from actors.command_executor import describe
 from actors.exchange_snapshot import last_price
+from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from trading.events import OrderFailed
 from trading.orders import OrderPurpose
@@ -24,6 +25,8 @@ def with_market_price(exchange: ExchangePort, state: Any, event: Any, log: Any) 
         return event
     try:
         price = last_price(exchange, state.symbol)
+    except Fenced:
+        raise  # this incarnation was replaced: it decides nothing more
     except Exception as exc:  # noqa: BLE001 - decided on the last price seen instead
         log.warning("price after the refused stop {} unreadable: {}", order.client_order_id,
                     describe(exc))

@@ -11,6 +11,7 @@ from typing import Any
 from actors import exchange_snapshot as snap
 from actors import fill_pnl
 from actors.command_executor import describe
+from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from exchange.records import PositionSide, VenueFill
 from trading import late_fees
@@ -73,6 +74,8 @@ def with_exchange_pnl(exchange: ExchangePort, state: GridState, event: Any, log:
     try:
         pnl = fill_pnl.order_pnl(exchange, state.symbol, order.client_order_id, order.created_at,
                                  event.filled)
+    except Fenced:
+        raise  # this incarnation was replaced: it decides nothing more
     except Exception as exc:  # noqa: BLE001 - the core computes it instead
         log.warning(
             "trades of {} unreadable: {}; computing its P&L", order.client_order_id, describe(exc)
