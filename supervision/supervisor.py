@@ -231,7 +231,7 @@ class Supervisor:
             except Exception as exc:  # noqa: BLE001 - the supervisor itself must not die
                 if self._stopping.is_set():
                     break
-                self.log.opt(exception=exc).error("supervisor error: {}", exc)
+                self.log.opt(exception=exc).error("supervisor error: {}", _text(exc))
 
     def _next_restart(self) -> float:
         due = [c.restart_at for c in self.children.values() if c.restart_at is not None]
