@@ -228,7 +228,8 @@ class Supervisor:
                     next_beat = now + self.heartbeat_interval_s / parts
                     self._heartbeat(now, part, parts)
                     part = (part + 1) % parts
-            except Exception as exc:  # noqa: BLE001 - the supervisor itself must not die
+            except BaseException as exc:  # noqa: BLE001 - the supervisor itself must not die: a
+                # SystemExit out of a library ended it (a real shutdown reaches the main thread)
                 if self._stopping.is_set():
                     break
                 self.log.opt(exception=exc).error("supervisor error: {}", _text(exc))
