@@ -222,9 +222,12 @@ class SymbolActor(pykka.ThreadingActor):
         self.deps.report(self.symbol, self.loop.incarnation, "started", None)
 
     def on_stop(self) -> None:
-        if self.loop.state is not None:
-            self.log.info("stopped ({})", self.loop.core.summary(self.loop.state))
-        self.deps.report(self.symbol, self.loop.incarnation, "stopped", None)
+        try:
+            with contained():  # out of on_stop too, pykka stopped every actor
+                if self.loop.state is not None:
+                    self.log.info("stopped ({})", self.loop.core.summary(self.loop.state))
+        finally:
+            self.deps.report(self.symbol, self.loop.incarnation, "stopped", None)
 
     def on_failure(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, (Fenced, CommitFenced)) and not self._current():

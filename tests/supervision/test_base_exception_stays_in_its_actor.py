@@ -6,13 +6,18 @@ process (`ActorRegistry.stop_all`): one symbol's bug stopped every symbol of eve
 each then restarted from storage by the supervisor (trading, trailing and closing nothing
 meanwhile). Raised in `on_start` (the restore and reconciliation), it escaped pykka's start
 handling: the actor's thread ended without stopping the actor or reporting, and the symbol
-stayed "starting" for ever, never restarted, its mailbox growing. An actor thread never gets
+stayed "starting" for ever, never restarted, its mailbox growing. Raised in `on_stop` (its
+"stopped" line), it stopped every actor too, and whoever waited for that stop waited for ever.
+An actor thread never gets
 a real process shutdown this way (signals reach the main thread, runtime/shutdown.py), so the
 actor turns it into its own failure. Real supervisor, real pykka actors, SQLite and the paper
 exchange."""
 
 from __future__ import annotations
 
+import dataclasses
+
+from actors.cores import OneWayCore
 from tests.support.faulty_exchange import FaultyExchange
 from tests.support.harness import Harness, NoSignals
 from tests.support.waiting import wait_until
@@ -86,4 +91,36 @@ def test_a_system_exit_while_starting_is_a_failed_start_and_restarted(tmp_path):
         h.idle(ETH)
         assert h.child(ETH).restarts == 0
     finally:
+        h.stop()
+
+
+class ExitsInItsStopLine(OneWayCore):
+    """The one-way core whose summary (the actor's "stopped" line) raises SystemExit once."""
+
+    armed: list[bool] = [False]
+
+    def summary(self, state):  # noqa: ANN001, ANN201
+        if self.armed[0]:
+            self.armed[0] = False
+            raise SystemExit("a library called sys.exit")
+        return super().summary(state)
+
+
+def test_a_system_exit_while_stopping_stops_no_other_actor(tmp_path):
+    h = Harness(tmp_path, [BTC, ETH])
+    h.deps = dataclasses.replace(
+        h.deps, core_for=lambda s: ExitsInItsStopLine(h.core_for(s)) if s == BTC
+        else h.core_for(s))
+    h.start()
+    try:
+        first = {s: h.child(s).ref for s in (BTC, ETH)}
+        ExitsInItsStopLine.armed[0] = True
+        first[BTC].stop(block=False)  # nobody asked the supervisor: it restarts BTC
+        wait_until(lambda: h.child(BTC).restarts == 1 and h.child(BTC).state.value == "running",
+                   message="BTC restarted")
+        h.idle(ETH)  # the other symbol's actor was never stopped
+        assert h.child(ETH).ref is first[ETH] and first[ETH].is_alive()
+        assert h.child(ETH).restarts == 0
+    finally:
+        ExitsInItsStopLine.armed[0] = False
         h.stop()
