@@ -146,7 +146,8 @@ class PositionClosed(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillWithoutPosition(JournalRecord):
-    """An exit order filled while no position was open. Its fill is booked all the same
+    """An exit order filled while its position was not open (none, or a later one on the other
+    side: a closed short's buy reported after a long opened). Its fill is booked all the same
     (quantity, price and the whole fee; no P&L: the entry price of what it closed is unknown),
     under its order's position, so the ledger keeps equal to the exchange's fills."""
 

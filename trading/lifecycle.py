@@ -207,7 +207,14 @@ def _exit_filled(
     state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
 ) -> SymbolState:
     pos = state.position
-    if pos is None:  # booked all the same (the exchange charged its fee), without P&L
+    if pos is None or (order.position_id not in (None, pos.position_id)
+                       and order.side is not pos.side.exit_order_side):
+        # booked all the same (the exchange charged its fee), without P&L, under its own
+        # position. Also a closed position's close reported after the next one opened on the
+        # other side (a short's buy while long): on a one-way venue that buy never shrinks the
+        # long, so it must not shrink our books of it (found by the adversarial venue test);
+        # the reconciliation compares the size. A sell while long reduces the long there, as
+        # here, and is that position's exit.
         ctx.record(je.FillWithoutPosition(order=order.client_order_id, amount=qty, price=price))
         position_id = order.position_id or order.client_order_id
         ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,

@@ -148,3 +148,38 @@ def test_an_unlucky_venue(steps, risk):
         intended = lc.intended_stop(s, Ctx(rules=sc.core.rules, now=sc.now))
         through = ts.crossed_against(s.position.side, s.last_price, intended)
         assert s.live_orders(OrderPurpose.STOP) or through, s
+
+
+def test_a_closed_positions_late_close_fill_stays_off_the_next_position():
+    """Found by the test above (seed 29): a short's close order the venue held unanswered, the
+    short then closed by its stop, a long opened, and only then the held close's fill came.
+    It was booked under the long and took 0.5 off it (a buy shrinking a long): the books said
+    0.502 where the ledger held 1.002 of entries. It is booked under its own (closed) position
+    now, as a fill without its position, and the long keeps its size."""
+    sc = Venue(SymbolCore(make_rules()))
+    sc.send(PriceTicked(price=D("100")))
+    sc.send(SignalRaised(side=Side.SHORT), dt=0.1)
+    sc.send(PriceTicked(price=D("100")))
+    short = sc.state.position
+    assert short is not None and short.side is Side.SHORT
+    sc.send(PriceTicked(price=D("99.5")))  # the trailing stop tightens the short's stop
+    sc.mood = "hold"  # from here the venue answers nothing
+    sc.send(PriceTicked(price=D("99.6")))
+    sc.send(PriceTicked(price=D("99.8")))
+    sc.cross_stops(D("99.8"), partial=True)  # half the short stopped: the rest is closed
+    held = [c.order for c in sc.held if c.order.purpose is OrderPurpose.CLOSE]
+    assert held, "the close of the short's rest is held by the venue"
+    sc.mood = "ok"
+    for price in ("99.7", "99.9", "99.8"):
+        sc.send(PriceTicked(price=D(price)))
+    sc.cross_stops(D("99.8"), partial=False)  # the stop takes the rest: flat
+    assert sc.state.position is None
+    sc.send(SignalRaised(side=Side.LONG), dt=0.1)
+    sc.send(PriceTicked(price=D("99.8")))
+    long = sc.state.position
+    assert long is not None and long.side is Side.LONG
+    sc.answer_held()  # the short's close fills only now
+    assert sc.state.position is not None and sc.state.position.contracts == long.contracts
+    late = [e for e in sc.ledger() if e.client_order_id == held[0].client_order_id]
+    assert [e.position_id for e in late] == [short.position_id]
+    check(sc, {})
