@@ -70,6 +70,13 @@ class MarketRules:
         return self.price_round(price, ROUND_CEILING)
 
 
+def doubling_wait(first: float, doublings: int, longest: float) -> float:
+    """`first` doubled `doublings` times (none when <= 0), at most `longest`: the one shape of
+    the retry waits that back off (refused entries and stops, both styles). The doublings stop
+    at 32, so no count, however large, overflows the float."""
+    return min(first * 2 ** min(max(doublings, 0), 32), longest)
+
+
 STOP_FAST_RETRIES = 3
 """Refused stops retried at once-`stop_retry_s` pace (a transient refusal is fixed within
 seconds; supervision/coverage.py RETRY_ROUNDS fit in the alert's grace) before backing off."""
@@ -105,14 +112,14 @@ class RiskRules:
 
     def entry_retry(self, refusals: int) -> float:
         """The wait before the next entry after `refusals` entries in a row ended unfilled."""
-        return min(self.entry_retry_s * 2 ** min(max(refusals - 1, 0), 32), self.entry_retry_max_s)
+        return doubling_wait(self.entry_retry_s, refusals - 1, self.entry_retry_max_s)
 
     def stop_retry(self, refusals: int) -> float:
         """The wait before the next stop after `refusals` stops in a row were refused. Found
         by review: a lasting refusal was re-sent every 2 s for ever (1,800 refused orders an
         hour per symbol, eating the rate budget other symbols' stops need)."""
-        doublings = min(max(refusals - STOP_FAST_RETRIES, 0), 32)
-        return min(self.stop_retry_s * 2 ** doublings, self.stop_retry_longest)
+        return doubling_wait(self.stop_retry_s, refusals - STOP_FAST_RETRIES,
+                             self.stop_retry_longest)
 
     @property
     def stop_retry_longest(self) -> float:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from trading.client_ids import check_fits, client_order_id
 from trading.orders import OrderPurpose
-from trading.rules import STOP_FAST_RETRIES, MarketRules
+from trading.rules import STOP_FAST_RETRIES, MarketRules, doubling_wait
 
 RETRY_S = 2.0
 """Seconds before a refused grid order (a stop among them) is tried again."""
@@ -62,8 +62,8 @@ class GridRules:
         """The wait before a leg's next stop after `failures` refused in a row: retry_s for the
         first STOP_FAST_RETRIES, then doubling up to STOP_RETRY_MAX_S (found by review: a
         lasting refusal was re-sent every 2 s for ever, as in the one-way core)."""
-        doublings = min(max(failures - STOP_FAST_RETRIES, 0), 32)
-        return min(self.retry_s * 2 ** doublings, max(self.retry_s, STOP_RETRY_MAX_S))
+        return doubling_wait(self.retry_s, failures - STOP_FAST_RETRIES,
+                             max(self.retry_s, STOP_RETRY_MAX_S))
 
     def close_backoff(self, attempts: int) -> float:
         delay = self.close_backoff_initial_s * (2 ** max(attempts - 1, 0))
