@@ -202,16 +202,12 @@ def dispatch(args: argparse.Namespace) -> int:
 def _unknown_home_option(args: argparse.Namespace) -> str | None:
     """A path option naming `~user` for no such user: one line naming it (pathlib's expanduser
     raised 'Could not determine home directory.' wherever the path was first used)."""
-    from config.types import unknown_home
+    from config.types import unknown_home_option
 
     values = [(f"--{name.replace('_', '-')}", getattr(args, name, None))
               for name in ("config", "data", "data_dir", "out", "journal")]
     values += [("--csv", str(item).partition("=")[2]) for item in getattr(args, "csv", None) or ()]
-    for option, value in values:
-        head = None if value is None else unknown_home(str(value))
-        if head is not None:
-            return f"{option}: {head}: no such user, so no home folder to expand it to"
-    return None
+    return unknown_home_option(values)
 
 
 def _backtest(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -77,13 +78,25 @@ def unknown_home(path: str) -> str | None:
     return None
 
 
+NO_HOME = "no such user, so no home folder to expand it to"
+
+
+def unknown_home_option(options: Iterable[tuple[str, Any]]) -> str | None:
+    """The one line for the first (option, path) whose path names `~user` for no such user
+    (pathlib raised "Could not determine home directory." wherever it was first used), else
+    None. A None path is not given."""
+    for option, value in options:
+        head = None if value is None else unknown_home(str(value))
+        if head is not None:
+            return f"{option}: {head}: {NO_HOME}"
+    return None
+
+
 def _to_path(value: Any) -> str:
     value = _to_str(value)
     head = unknown_home(value)
     if head is not None:
-        raise PydanticCustomError(
-            "unknown_home", "{head}: no such user, so no home folder to expand it to",
-            {"head": head})
+        raise PydanticCustomError("unknown_home", "{head}: " + NO_HOME, {"head": head})
     return value
 
 

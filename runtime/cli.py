@@ -15,7 +15,7 @@ from pathlib import Path
 from config.errors import ConfigError
 from config.loader import configured_data_dir, load_settings
 from config.settings import Settings
-from config.types import unknown_home
+from config.types import unknown_home_option
 from observability.log_format import UtcClock, escaped, traceback_text
 from observability.log_streams import symbol_log_path
 from observability.log_tail import follow, tail
@@ -145,10 +145,10 @@ def check_arguments(args: argparse.Namespace) -> str | None:
     data_dir = getattr(args, "data_dir", None)
     if data_dir is not None and not str(data_dir).strip():
         return "--data-dir: must not be empty (omit it to use bot.data_dir from the config)"
-    for option, value in (("--config", getattr(args, "config", None)), ("--data-dir", data_dir)):
-        head = None if value is None else unknown_home(str(value))
-        if head is not None:  # pathlib raised "Could not determine home directory."
-            return f"{option}: {head}: no such user, so no home folder to expand it to"
+    problem = unknown_home_option((("--config", getattr(args, "config", None)),
+                                   ("--data-dir", data_dir)))
+    if problem is not None:
+        return problem
     duration = getattr(args, "duration", None)
     if duration is not None and not (math.isfinite(duration) and duration > 0):
         return f"--duration: must be a finite number of seconds > 0 (got {duration})"
