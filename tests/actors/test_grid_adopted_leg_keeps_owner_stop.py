@@ -12,33 +12,12 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 from pathlib import Path
-from typing import Any
 
 from actors.messages import Reconcile
-from exchange import errors
+from tests.actors.test_adopted_position_keeps_owner_stop import RefusingStops
 from tests.actors.test_grid_actor import BTC, GridBot
 from trading.grid.model import GridKind
 from trading.model import Side
-
-
-class RefusingStops:
-    """The paper exchange, but stop orders are refused while `refusing`."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.refusing = True
-        self.refused = 0
-
-    def create_order(self, symbol: str, type: str, side: str, amount: Any, price: Any = None,
-                     params: dict[str, Any] | None = None) -> Any:
-        p = params or {}
-        if self.refusing and (p.get("stopLossPrice") or p.get("triggerPrice")):
-            self.refused += 1
-            raise errors.InvalidOrder("Reach max stop order limit")
-        return self.inner.create_order(symbol, type, side, amount, price, params)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def test_an_adopted_leg_keeps_its_owner_stop_until_ours_rests(tmp_path: Path) -> None:
