@@ -67,7 +67,9 @@ def test_stop_names_an_actor_held_in_its_restart_and_stops_it_after(tmp_path):
         h.poll()  # the actor crashes; its restart's reconciliation is held
         assert gate.entered.wait(30), "the restart never reconciled"
         child = h.child(BTC)
-        assert child.state.value == "restarting" and child.ref is not first
+        # the new actor's thread can reach the gate before the supervisor has stored its ref
+        wait_until(lambda: child.ref is not first, message="the restarted actor's ref stored")
+        assert child.state.value == "restarting"
         second = child.ref
         stuck = h.sup.stop(timeout_s=0.5)
         assert stuck == [BTC]  # held in its start: reported, not passed over
