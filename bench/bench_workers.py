@@ -120,6 +120,10 @@ def child_reaction(args: argparse.Namespace) -> None:
 
     from observability.log_streams import setup_logging
 
+    if args.switch_interval_ms is not None:  # as runtime/runner.py does, before any thread
+        from runtime.interpreter import apply_switch_interval
+
+        apply_switch_interval(args.switch_interval_ms)
     tmp = TempDir(f"workers-r{args.index}")
     stages = Stages()
     bots, stampers = build_accounts(tmp, args, stages)
@@ -214,6 +218,8 @@ def reaction(workers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     extra = ["--here", str(here), "--symbols", str(args.symbols), "--rate", str(args.rate),
              "--seconds", str(args.seconds), "--crossing", str(crossing),
              "--synchronous", args.synchronous]
+    if args.switch_interval_ms is not None:
+        extra += ["--switch-interval-ms", str(args.switch_interval_ms)]
     procs = [spawn("reaction", i, extra) for i in range(workers)]
     runs = []
     try:
@@ -344,6 +350,8 @@ def main() -> dict[str, Any]:
                     help="SQLite synchronous mode of each account's database (the close intent "
                          "is committed before the order is sent; full, the shipped default, "
                          "fsyncs that commit)")
+    ap.add_argument("--switch-interval-ms", type=float, default=None,
+                    help="each reaction worker's bot.switch_interval_ms (default: Python's 5 ms)")
     ap.add_argument("--sections", default="reaction,logging,cold",
                     help="which sections to run, comma-separated (reaction, logging, cold)")
     ap.add_argument("--threads", type=int, default=500, help="logging threads in all")
