@@ -53,6 +53,7 @@ from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
 from actors.stop_watch import cancelling
+from actors.strategy_guard import StrategyFailure, StrategyGuard, describe_failure
 from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from storage.repository import Repository
@@ -97,14 +98,23 @@ class DecisionLoop:
         publish: Callable[[Published], None] | None = None,
         execute: Callable[[Any], list[Event]] | None = None,
         defer_quiet_prices: bool = False,
+        renew_strategy: Callable[[], Strategy] | None = None,
+        strategy_hook: Callable[[StrategyFailure | None], None] | None = None,
     ) -> None:
         """`execute`: runs one command and returns its results as events (default: the core's
         executor on `exchange`; tests that play the exchange's part pass their own).
         `defer_quiet_prices`: a quiet price reaches the state only when a decision or a
-        reconciliation needs it (for the backtest, which reads neither in between)."""
+        reconciliation needs it (for the backtest, which reads neither in between).
+        `renew_strategy`: a fresh strategy for this symbol, tried after one raised (None: it
+        stays off); `strategy_hook`: told each failure, and None when a fresh one runs (the
+        actor tells the supervisor; the backtest raises to stop). See actors/strategy_guard.py."""
         self.symbol, self.core, self.exchange, self.repo = symbol, core, exchange, repo
         self.log = log
-        self.strategy = strategy if core.uses_strategy else None
+        self._strategy_hook = strategy_hook
+        self._guard = StrategyGuard(
+            strategy, renew=renew_strategy, on_failed=self._strategy_failed,
+            on_renewed=self._strategy_renewed) if strategy is not None and core.uses_strategy \
+            else None
         self.clock, self.entries_blocked = clock, entries_blocked
         self.gate = gate or AccountGate(max_open_positions=None, kill_switch=entries_blocked,
                                         clock=clock)
@@ -212,13 +222,37 @@ class DecisionLoop:
                 self._publish()
         else:
             self.apply(PriceTicked(price=tick.price))
-        if self.strategy is None:
+        if self._guard is None:
             return
         pos = self.state.position
         open_side = pos.side if pos is not None and self.state.phase is Phase.OPEN else None
-        signal = self.strategy.on_price(tick.price, tick.volume, now, open_side)
+        signal = self._guard.on_price(tick.price, tick.volume, now, open_side)
         if signal is not None:
             self.apply(signal)
+
+    @property
+    def strategy(self) -> Strategy | None:
+        """The strategy instance in use (a fresh one after a failed one was renewed)."""
+        return None if self._guard is None else self._guard.strategy
+
+    def _strategy_failed(self, failure: StrategyFailure) -> None:
+        self.log.error("{}", describe_failure(self.symbol, failure))
+        self.repo.record(self.symbol, "StrategyFailed",
+                         {"strategy": failure.strategy, "error": failure.error,
+                          "price": str(failure.price), "failures_in_a_row": failure.streak,
+                          "retry_in_s": failure.retry_in_s},
+                         correlation_id=new_correlation_id())
+        if self._strategy_hook is not None:
+            self._strategy_hook(failure)
+
+    def _strategy_renewed(self, name: str, streak: int) -> None:
+        self.log.warning("strategy {} renewed after {} failure(s) in a row: its signals are on "
+                         "again", name, streak)
+        self.repo.record(self.symbol, "StrategyRenewed",
+                         {"strategy": name, "failures_in_a_row": streak},
+                         correlation_id=new_correlation_id())
+        if self._strategy_hook is not None:
+            self._strategy_hook(None)
 
     def external(self, message: ExternalSignal) -> None:
         """An external signal; `SignalHandled` is journaled in the same transaction as the first

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 import pykka
@@ -35,6 +36,7 @@ from actors.inbox import has_waiting, inbox_depth
 from actors.loop import DecisionLoop
 from actors.messages import OrderActivity, Ping, Reconcile
 from actors.price_slots import PriceSlots
+from actors.strategy_guard import StrategyFailure, StrategyOff, describe_failure
 from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
 from storage.repository import Fenced as CommitFenced
@@ -151,6 +153,9 @@ class SymbolActor(pykka.ThreadingActor):
             gate=deps.gate,
             slot=deps.prices.get(symbol) if deps.prices is not None else None,
             publish=None if views is None else self._publish,
+            renew_strategy=None if strategy is None or deps.strategy_for is None
+            else partial(deps.strategy_for, symbol),
+            strategy_hook=self._strategy_told,
         )
         if self.tick_to_order is not None:
             self.loop.execute = self.tick_to_order.wrap(self.loop.execute)
@@ -200,6 +205,14 @@ class SymbolActor(pykka.ThreadingActor):
     def _done_waiting(self) -> None:
         if self.deps.busy is not None and self._current():
             self.deps.busy.clear(self.symbol)
+
+    def _strategy_told(self, failure: StrategyFailure | None) -> None:
+        """The supervisor hears of a failed strategy (the status, an alert) and of its renewal."""
+        if failure is None:
+            self.deps.report(self.symbol, self.loop.incarnation, "strategy_renewed", None)
+            return
+        off = StrategyOff(describe_failure(self.symbol, failure), first=failure.streak == 1)
+        self.deps.report(self.symbol, self.loop.incarnation, "strategy_failed", off)
 
     def on_start(self) -> None:
         try:

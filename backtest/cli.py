@@ -176,6 +176,7 @@ def dispatch(args: argparse.Namespace) -> int:
     import ccxt
 
     from backtest.download import DownloadError
+    from backtest.driver import StrategyStopped
     from backtest.sweep import SweepError
     from config.errors import ConfigError
     from runtime.shutdown import reader_gone
@@ -189,7 +190,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
             return run_download(args)
         return _backtest(args)
-    except (DataError, SweepError, ConfigError, DownloadError) as exc:
+    except (DataError, SweepError, ConfigError, DownloadError, StrategyStopped) as exc:
         return fail(str(exc))
     except ccxt.BaseError as exc:
         return fail(f"{args.command}: {type(exc).__name__}: {str(exc)[:300]}")

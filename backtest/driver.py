@@ -32,6 +32,8 @@ from actors.cores import as_core
 from actors.entry_gate import AccountGate
 from actors.loop import DecisionLoop
 from actors.messages import OrderActivity, Tick
+from actors.strategy_guard import StrategyFailure
+from backtest.candles import fmt_ms
 from backtest.memory_repo import MemoryRepository
 from config.settings import Settings
 from exchange.port import ExchangePort
@@ -71,6 +73,22 @@ class QuietLog:
 
     warning = error = _keep
     info = debug = _drop
+
+
+class StrategyStopped(Exception):
+    """A strategy raised during the replay: the run stops with this one line. The bot would
+    keep the symbol's position managed and try a fresh strategy later (actors/strategy_guard.py),
+    but a report of a run whose strategy was off part of the time would read as a result."""
+
+
+def stop_on_failure(symbol: str, clock: MarketClock) -> Callable[[StrategyFailure | None], None]:
+    def hook(failure: StrategyFailure | None) -> None:
+        if failure is not None:
+            raise StrategyStopped(
+                f"{symbol}: strategy {failure.strategy} raised at "
+                f"{fmt_ms(int(clock.now * 1000))} on price {failure.price}: {failure.error}; "
+                "the backtest stops (fix the strategy, or the data it met there)")
+    return hook
 
 
 class SymbolDriver:
@@ -119,6 +137,6 @@ def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryReposito
             symbol, core=core, exchange=exchange, repo=repo,  # type: ignore[arg-type]
             log=log, on_escalate=repo.escalated,
             strategy=strategy(symbol) if core.uses_strategy else None, clock=clock, gate=gate,
-            defer_quiet_prices=defer_quiet_prices)
+            defer_quiet_prices=defer_quiet_prices, strategy_hook=stop_on_failure(symbol, clock))
         drivers.append(SymbolDriver(loop, clock))
     return drivers

@@ -44,12 +44,14 @@ CRASH_LOOP = "crash_loop"
 """A symbol keeps failing and restarting, too slowly to escalate (told once per loop)."""
 STATUS_WRITE_FAILED = "status_write_failed"
 """The status snapshot cannot be written (disk full, read-only): `bot.py status` is stale."""
+STRATEGY_FAILED = "strategy_failed"
+"""A symbol's strategy raised: its signals are off for a while, the position stays managed."""
 RECONCILE_FAILING = "reconcile_failing"
 """A position not reconciled with the exchange for minutes (supervision/reconcile_watch.py)."""
 
 FORWARDED = frozenset({ESCALATION, KILL_SWITCH, PROTECTION, UNPROTECTED, CLUSTER_TAKEOVER,
                        WORKER_ESCALATION, WORKER_HUNG, ACCOUNT_LOCK_LOST, STATUS_WRITE_FAILED,
-                       CRASH_LOOP, RECONCILE_FAILING})
+                       CRASH_LOOP, RECONCILE_FAILING, STRATEGY_FAILED})
 """Kinds a person must hear of at once: Telegram sends them to every listed chat whatever
 ``notify_trades`` says, ahead of any trade notice still queued."""
 NOT_FORWARDED: frozenset[str] = frozenset()

@@ -60,6 +60,9 @@ class Child:
     restart_durations: deque[float] = field(
         default_factory=lambda: deque(maxlen=RESTART_DURATIONS_KEPT))
     """Seconds from each failure to the restarted actor's start, the latest ones."""
+    strategy_off: str | None = None
+    """Why the running incarnation's strategy is off (it raised: actors/strategy_guard.py),
+    until a fresh one runs or a new incarnation starts."""
     resume_by: str | None = None
     """A person's resume of the quarantined child, told to the incarnation that starts (one
     whose start fails takes it nowhere); dropped if the child is given up again first."""

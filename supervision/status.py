@@ -86,6 +86,7 @@ def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, An
         "restarts": child.restarts,
         "mailbox": mailbox,
         "last_failure": child.last_failure,
+        "strategy_off": child.strategy_off,
         "position": None,
         "stop_price": None,
         "trailing": None,

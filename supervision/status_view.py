@@ -116,6 +116,8 @@ def _section(status: dict[str, Any]) -> Group:
             parts.append(
                 Text(f"last failure {a['symbol']}: {f['where']}: {f['error']} at {_ts(f['time'])}")
             )
+        if a.get("strategy_off"):
+            parts.append(Text(f"STRATEGY OFF {a['symbol']}: {a['strategy_off']}", style="red"))
     for e in status.get("escalations", []):
         parts.append(
             Text(

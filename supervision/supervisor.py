@@ -30,6 +30,7 @@ import pykka
 
 from actors.inbox import has_waiting, inbox_depth
 from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
+from actors.strategy_guard import StrategyOff
 from exchange.fence import BusyBoard, FenceBoard
 from storage import queries
 from storage.repository import Repository
@@ -258,6 +259,7 @@ class Supervisor:
             if child.state in (ChildState.STARTING, ChildState.RESTARTING):
                 child.state = ChildState.RUNNING
                 child.started_at = at
+                child.strategy_off = None  # a new incarnation runs a fresh strategy
                 child.history.started(self._mono())  # stability counts running time only
                 if child.failed_at is not None:
                     child.restart_durations.append(at - child.failed_at)
@@ -266,6 +268,10 @@ class Supervisor:
                     with contextlib.suppress(pykka.ActorDeadError):
                         child.ref.tell(Resume(by=child.resume_by))
                     child.resume_by = None
+            return
+        if what in ("strategy_failed", "strategy_renewed"):
+            if inc == child.incarnation:  # not a replaced incarnation's
+                self._strategy_report(child, error)
             return
         if what == "replaced" or child.state in (ChildState.QUARANTINED, ChildState.STOPPED):
             return  # replaced: a zombie's call refused by its fence, its failure already counted
@@ -285,6 +291,13 @@ class Supervisor:
             self._quarantine_unreadable(child, str(error), at)
             return
         self._fail(child, _text(error) if error else what, where, at)
+
+    def _strategy_report(self, child: Child, off: BaseException | None) -> None:
+        """A strategy that raised is off in its actor (actors/strategy_guard.py): the status
+        shows it until a fresh one runs; the first failure of a streak alerts."""
+        child.strategy_off = None if off is None else str(off)
+        if isinstance(off, StrategyOff) and off.first:
+            self.alerts.alert(child.symbol, "strategy_failed", str(off))
 
     def _fail(self, child: Child, error: str, where: str, at: float) -> None:
         child.last_failure = {"time": at, "error": error[:500], "where": where}

@@ -16,6 +16,7 @@ from config.loader import load_settings
 from runtime.account import AccountRuntime
 from runtime.stop_accounts import stop_all
 from storage import queries
+from tests.support.crashing import ActorBug
 from tests.support.waiting import wait_until
 from trading.model import Side
 
@@ -55,7 +56,7 @@ class CrashOnEveryPrice:
     name = "buggy"
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001
-        raise ZeroDivisionError("bug in strategy")
+        raise ActorBug("bug in strategy")
 
 
 def crashing(symbol: str, deps):  # noqa: ANN001, ANN201 - an ActorStarter with a buggy strategy

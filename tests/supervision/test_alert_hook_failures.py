@@ -17,6 +17,7 @@ from supervision.alerts import Alerts
 from supervision.restart_policy import RestartPolicy
 from tests.notifications.fake_telegram import FakeTelegram
 from tests.notifications.scripted_http import ScriptedHttp
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -110,7 +111,7 @@ class Crashes:
     name = "buggy"
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001, ANN201
-        raise ZeroDivisionError("bug in the strategy")
+        raise ActorBug("bug in the strategy")
 
 
 def test_hanging_endpoints_never_hold_up_the_supervisor(tmp_path: Path):

@@ -22,6 +22,7 @@ from supervision.restart_policy import RestartPolicy
 from supervision.supervisor import Supervisor
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
+from trading.model import Side
 
 BTC = "BTC/USDT:USDT"
 
@@ -31,26 +32,27 @@ class Unprintable(Exception):
         raise AttributeError("no text for this error")
 
 
-class RaiseWhenArmed:
-    name = "raise-when-armed"
+class CommitFailsWhenArmed(Repository):
+    """While armed, the next commit raises an exception whose str() raises: the actor's handler
+    fails with it. (These tests raised it from the strategy before a strategy's exceptions were
+    contained in its symbol: actors/strategy_guard.py.)"""
 
-    def __init__(self, armed: list[bool]) -> None:
-        self.armed = armed
+    armed = [False]
 
-    def on_price(self, price, volume, now, position):  # noqa: ANN001
+    def commit(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
         if self.armed[0]:
             self.armed[0] = False
             raise Unprintable()
-        return None
+        return super().commit(*args, **kwargs)
 
 
 def test_an_unprintable_crash_is_reported_by_its_type_and_restarted(tmp_path):
-    armed = [False]
-    h = Harness(tmp_path, [BTC], strategy_for=lambda s: RaiseWhenArmed(armed)).start()
+    CommitFailsWhenArmed.armed[0] = False
+    h = Harness(tmp_path, [BTC], repository=CommitFailsWhenArmed).start()
     try:
         first = h.child(BTC).ref
-        armed[0] = True
-        h.poll()
+        CommitFailsWhenArmed.armed[0] = True
+        assert h.signal(BTC, Side.LONG)  # its entry's commit fails
         wait_until(lambda: h.child(BTC).restarts == 1 and h.child(BTC).state.value == "running"
                    and h.child(BTC).ref is not first, message="restarted")
         assert h.child(BTC).last_failure["where"] == "handler"
@@ -61,8 +63,8 @@ def test_an_unprintable_crash_is_reported_by_its_type_and_restarted(tmp_path):
 
 
 def test_an_actor_dead_without_a_report_is_restarted(tmp_path):
-    armed = [False]
-    h = Harness(tmp_path, [BTC], strategy_for=lambda s: RaiseWhenArmed(armed))
+    CommitFailsWhenArmed.armed[0] = False
+    h = Harness(tmp_path, [BTC], repository=CommitFailsWhenArmed)
     report = h.deps.report
 
     def loses_crashes(symbol, incarnation, what, error):  # noqa: ANN001, ANN202
@@ -73,8 +75,8 @@ def test_an_actor_dead_without_a_report_is_restarted(tmp_path):
     h.start()
     try:
         first = h.child(BTC).ref
-        armed[0] = True
-        h.poll()
+        CommitFailsWhenArmed.armed[0] = True
+        assert h.signal(BTC, Side.LONG)  # its entry's commit fails
         wait_until(lambda: not first.is_alive(), message="the actor dead")
         wait_until(lambda: h.child(BTC).restarts == 1 and h.child(BTC).state.value == "running"
                    and h.child(BTC).ref is not first, message="restarted")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from supervision.restart_policy import RestartPolicy
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness, NoSignals
 from tests.support.waiting import wait_until
 
@@ -17,7 +18,7 @@ class Crashes:
     name = "buggy"
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001, ANN201
-        raise ZeroDivisionError("bug in the strategy")
+        raise ActorBug("bug in the strategy")
 
 
 def _bot(tmp_path: Path, crashing: set[str]) -> Harness:

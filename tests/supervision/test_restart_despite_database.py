@@ -11,6 +11,7 @@ import peewee
 
 from storage.repository import Repository
 from supervision.restart_policy import RestartPolicy
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -36,7 +37,7 @@ class CrashOnFirstPrice:
     def on_price(self, price, volume, now, position):  # noqa: ANN001
         if not self.crashed:
             self.crashed = True
-            raise ZeroDivisionError("bug on the first price")
+            raise ActorBug("bug on the first price")
         return None
 
 
@@ -76,7 +77,7 @@ class AlwaysCrash:
     name = "always-crash"
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001
-        raise ZeroDivisionError("bug on every price")
+        raise ActorBug("bug on every price")
 
 
 def test_an_escalation_whose_records_cannot_be_written_still_alerts_and_blocks(tmp_path, lines):

@@ -18,6 +18,7 @@ from supervision.alerts import Alerts
 from supervision.restart_policy import RestartPolicy
 from supervision.supervisor import Supervisor
 from tests.support.clock import ManualClock
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -37,7 +38,7 @@ class CrashWhenArmed:
     def on_price(self, price, volume, now, position):  # noqa: ANN001
         if self.armed and self.armed[0]:
             self.armed[0] = False
-            raise ZeroDivisionError("bug on a price")
+            raise ActorBug("bug on a price")
         return None
 
 

@@ -19,6 +19,7 @@ from storage import control
 from storage.models import ControlRow
 from storage.repository import Repository
 from supervision.restart_policy import RestartPolicy
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -40,7 +41,7 @@ class CrashWhenArmed:
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001
         if self.armed[0]:
-            raise ZeroDivisionError("bug on every price")
+            raise ActorBug("bug on every price")
         return None
 
 

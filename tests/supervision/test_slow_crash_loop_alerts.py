@@ -10,6 +10,7 @@ the intensity window by the backoff."""
 from __future__ import annotations
 
 from supervision.restart_policy import RestartHistory, RestartPolicy
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -20,7 +21,7 @@ class AlwaysCrash:
     name = "always-crash"
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001
-        raise ZeroDivisionError("bug on every price")
+        raise ActorBug("bug on every price")
 
 
 def test_a_slow_crash_loop_alerts_once_and_never_escalates(tmp_path):

@@ -10,6 +10,7 @@ import threading
 
 from storage.repository import Repository
 from supervision.restart_policy import RestartPolicy
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -36,7 +37,7 @@ class CrashOnFirstPrice:
     def on_price(self, price, volume, now, position):  # noqa: ANN001
         if self.symbol not in self.crashed:
             self.crashed.add(self.symbol)
-            raise ZeroDivisionError(f"bug on the first price of {self.symbol}")
+            raise ActorBug(f"bug on the first price of {self.symbol}")
         return None
 
 
@@ -77,7 +78,7 @@ class AlwaysCrash:
         pass
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001
-        raise ZeroDivisionError("bug on every price")
+        raise ActorBug("bug on every price")
 
 
 def test_an_escalation_that_fails_to_store_is_retried_until_stored(tmp_path, lines):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from storage import queries
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status
+from tests.support.crashing import ActorBug
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -25,7 +26,7 @@ class CrashOnFirstPrice:
     def on_price(self, price, volume, now, position):  # noqa: ANN001
         if not self.crashed:
             self.crashed = True
-            raise ZeroDivisionError("bug on the first price")
+            raise ActorBug("bug on the first price")
         return None
 
 

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from supervision.restart_policy import RestartPolicy
+from tests.support.crashing import ActorBug
 from tests.support.faulty_exchange import FaultyExchange
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
@@ -29,7 +30,7 @@ class CrashOnFirstPrice:
     def on_price(self, price, volume, now, position):  # noqa: ANN001
         if not self.crashed:
             self.crashed = True
-            raise ZeroDivisionError("bug on the first price")
+            raise ActorBug("bug on the first price")
         return None
 
 

@@ -6,11 +6,11 @@ import sqlite3
 import threading
 from decimal import Decimal
 
-from exchange import errors
-
 from actors.messages import Timer
+from exchange import errors
 from storage import queries
 from supervision.restart_policy import RestartPolicy
+from tests.support.crashing import ActorBug
 from tests.support.faulty_exchange import FaultyExchange, is_close_order, params_of
 from tests.support.harness import Harness, NoSignals
 from tests.support.waiting import wait_until
@@ -104,7 +104,7 @@ class CrashOn:
     name = "buggy"
 
     def on_price(self, price, volume, now, position):  # noqa: ANN001
-        raise ZeroDivisionError("bug in strategy")
+        raise ActorBug("bug in strategy")
 
 
 def test_one_symbol_crash_loops_while_twenty_others_keep_trading(tmp_path):
@@ -246,7 +246,7 @@ class BlockThenCrash:
         if not self.entered:
             self.entered.append(True)
             self.gate.wait(30)
-            raise RuntimeError("bug on the first tick")
+            raise ActorBug("bug on the first tick")
         return None
 
 

@@ -1,0 +1,94 @@
+"""A strategy that raises is contained in its symbol (actors/strategy_guard.py).
+
+Before, an exception from `Strategy.on_price` crashed the actor: a strategy failing on one
+price fails on the next, so the actor crash-looped (nothing trailed the stop while it backed
+off) until the supervisor escalated and the emergency close sold the position at market.
+
+Real pykka actors, the real supervisor, real SQLite and the paper exchange (tests/support)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from actors.strategy_guard import RETRY_FIRST_S
+from storage import queries
+from supervision.status import build_status
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
+from trading.model import Side
+
+BTC = "BTC/USDT:USDT"
+POISON = Decimal("12345.6")
+
+
+class Fragile:
+    """Says nothing; raises on one price (a bug meeting odd data)."""
+
+    name = "fragile"
+    made = 0
+
+    def __init__(self) -> None:
+        Fragile.made += 1
+        self.calls = 0
+
+    def on_price(self, price, volume, now, position):  # noqa: ANN001
+        self.calls += 1
+        if price == POISON:
+            return 1 / 0
+        return None
+
+
+def _kinds(h: Harness) -> list[str]:
+    return [a["kind"] for a in h.alerts.sent]
+
+
+def test_a_raising_strategy_leaves_the_actor_running_and_the_position_protected(tmp_path) -> None:  # noqa: ANN001
+    Fragile.made = 0
+    h = Harness(tmp_path, [BTC], strategy_for=lambda s: Fragile())
+    h.start()
+    try:
+        child = h.child(BTC)
+        incarnation = child.incarnation
+        assert h.signal(BTC, Side.LONG)
+        wait_until(lambda: h.view(BTC) is not None and h.view(BTC).protected,
+                   message="the entry opened and its stop placed")
+
+        h.tick(BTC, POISON)
+        h.idle(BTC)
+        wait_until(lambda: child.strategy_off is not None, message="the supervisor was told")
+        assert child.incarnation == incarnation and child.restarts == 0, "the actor crashed"
+        assert child.state.value == "running"
+        assert "ZeroDivisionError" in child.strategy_off and "test_strategy_failure" in \
+            child.strategy_off, child.strategy_off  # the error and the file it came from
+        assert h.view(BTC).protected and h.exchange_stops(BTC), "the stop must stay"
+        assert _kinds(h).count("strategy_failed") == 1
+        failed = h.repo.read(queries.events, BTC, "StrategyFailed")
+        assert len(failed) == 1 and failed[0]["data"]["strategy"] == "fragile"
+        assert failed[0]["data"]["retry_in_s"] == RETRY_FIRST_S
+        status = build_status(h.sup, {}, h.clock(), [])
+        (entry,) = status["actors"]
+        assert entry["strategy_off"] == child.strategy_off
+
+        # off: the strategy is not asked, nothing more is journaled or alerted
+        h.tick(BTC, POISON)
+        h.idle(BTC)
+        assert len(h.repo.read(queries.events, BTC, "StrategyFailed")) == 1
+        assert _kinds(h).count("strategy_failed") == 1
+
+        # the actor still manages the position: a person's exit signal closes it
+        assert h.signal(BTC, None)
+        wait_until(lambda: h.view(BTC).position is None, message="the position closed")
+        assert h.exchange_position(BTC) is None
+
+        # after the wait a fresh strategy runs again; the status clears
+        made = Fragile.made
+        h.clock.advance(RETRY_FIRST_S + 1)
+        h.tick(BTC, Decimal("30000.1"))
+        h.idle(BTC)
+        assert Fragile.made == made + 1, "a fresh strategy instance is tried"
+        wait_until(lambda: child.strategy_off is None, message="the status cleared")
+        renewed = h.repo.read(queries.events, BTC, "StrategyRenewed")
+        assert len(renewed) == 1 and renewed[0]["data"]["failures_in_a_row"] == 1
+        assert child.restarts == 0 and child.incarnation == incarnation
+    finally:
+        h.stop()

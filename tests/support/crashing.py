@@ -1,0 +1,14 @@
+"""How supervision tests make an actor fail in its message handler.
+
+They used to raise an ordinary exception from the symbol's strategy. Since a strategy's
+exception is contained in its symbol (actors/strategy_guard.py: the strategy is switched off,
+the actor keeps running), a test that needs the actor itself to fail raises `ActorBug` from the
+strategy instead: a BaseException, which the guard leaves alone and the actor shell turns into
+the actor's own failure (actors/symbol_actor.py `contained`), as it does for a library calling
+sys.exit inside an actor. The supervisor then sees a handler failure like any other."""
+
+from __future__ import annotations
+
+
+class ActorBug(BaseException):
+    """A bug that fails the actor it is raised in (see the module docstring)."""
