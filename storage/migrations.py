@@ -4,7 +4,7 @@ Version 1 (the first release) had no `orders.replaces`, no `actor_state.restarts
 enum values in upper case (`WAITING`, `OPEN`). Version 2 adds the columns and lower-cases the
 enums; the repository still reads any casing in case a row slipped through. Version 3 adds an
 index on the journal, version 4 a one-way symbol's owed fees (`actor_state.fees_owed`), version 5
-an index on `escalations.resolved_at`. The same
+an index on `escalations.resolved_at`, version 6 the recent trades' indexes on `positions`. The same
 steps run on PostgreSQL (peewee's migrator for the engine; the tables are found in the
 account's schema).
 """
@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
+
+from storage.models import TRADES_ORDER
 
 ENUM_COLUMNS = {
     "actor_state": ["phase"],
@@ -79,8 +81,23 @@ def _v4_to_v5(db: pw.Database, schema: str | None) -> None:
     migrate(SchemaMigrator.from_database(db).add_index("escalations", ("resolved_at",)))
 
 
+def _v5_to_v6(db: pw.Database, schema: str | None) -> None:
+    """The indexes of the recent trades (the dashboard's, every 5 s per open page): the
+    account's newest closed positions, and one symbol's, read in index order. Without them
+    each page read and sorted every position (300,000 rows: 112 ms a read on SQLite; indexed,
+    about 1 ms)."""
+    if not db.table_exists("positions", schema):
+        return
+    have = [i.columns for i in db.get_indexes("positions", schema)]
+    migrator = SchemaMigrator.from_database(db)
+    ops = [migrator.add_index("positions", columns) for columns in
+           (TRADES_ORDER, ("symbol", *TRADES_ORDER)) if list(columns) not in have]
+    if ops:
+        migrate(*ops)
+
+
 STEPS: dict[int, Callable[[pw.Database, str | None], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6}
 
 
 def upgrade(db: pw.Database, current: int, target: int, schema: str | None = None) -> None:

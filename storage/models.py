@@ -57,7 +57,7 @@ class RoutingDatabaseProxy(pw.DatabaseProxy):
 
 database_proxy = RoutingDatabaseProxy()
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class DecimalText(pw.TextField):
@@ -106,6 +106,11 @@ class ActorStateRow(BaseModel):
         table_name = "actor_state"
 
 
+TRADES_ORDER = ("status", "closed_at", "position_id")
+"""The closed positions newest first (storage/reports.py `trades`), as the schema 6 indexes
+hold them."""
+
+
 class PositionRow(BaseModel):
     position_id = pw.CharField(primary_key=True)
     symbol = pw.CharField(index=True)
@@ -121,7 +126,11 @@ class PositionRow(BaseModel):
 
     class Meta:
         table_name = "positions"
-        indexes = ((("symbol", "status"), False),)
+        # schema 6: the recent trades (the dashboard's, every 5 s per open page; of one symbol
+        # too: storage/reports.py `trades`) walk the newest closed rows in index order instead
+        # of reading and sorting every position the account (the symbol) ever had
+        indexes = ((("symbol", "status"), False), (TRADES_ORDER, False),
+                   (("symbol", *TRADES_ORDER), False))
 
 
 class TrailingStopRow(BaseModel):

@@ -99,14 +99,21 @@ def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:
 
 def trades(limit: int = 50, offset: int = 0, symbol: str | None = None) -> list[dict[str, Any]]:
     """Closed positions, most recent first, with their net result (realized minus fees)."""
+    q = trades_query(limit, offset, symbol)
+    return _with_ledger(cast(list[dict[str, Any]], list(q.dicts())))
+
+
+def trades_query(limit: int, offset: int, symbol: str | None) -> Any:
+    """A page of closed positions, newest first: a walk of an index in its order (schema 6:
+    (status, closed_at, position_id), with the symbol first for one symbol's), not a read and
+    sort of every position, which the dashboard's page did every 5 s."""
     q = PositionRow.select().where(PositionRow.status == "closed")
     if symbol is not None:
         q = q.where(PositionRow.symbol == symbol)
     # position_id breaks ties: a hedge grid's two legs closed in one decision share closed_at,
     # and an order that does not decide between them may page one twice, the other never
     q = q.order_by(PositionRow.closed_at.desc(), PositionRow.position_id.desc())
-    q = q.limit(_page(limit)).offset(max(offset, 0))
-    return _with_ledger(cast(list[dict[str, Any]], list(q.dicts())))
+    return q.limit(_page(limit)).offset(max(offset, 0))
 
 
 def journal(symbol: str | None = None, before_id: int | None = None,
