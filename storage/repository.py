@@ -159,10 +159,20 @@ class Repository:
         without an answer by then this returns the last answer (else None) and why, and
         the read goes on (a call is bounded, cluster_database.DeadlineConnection); no second
         read of the same query starts while it does (nor is it waited for again). SQLite (a
-        local file) reads directly."""
-        if not is_postgres(self.db):
-            return self.read(query, *args), None
+        local file) reads directly; a read that fails there is answered the same way (the last
+        answer and why), not raised: found by review, the status round then left the account
+        out, so a single account's status read all-clear (no positions, no escalations) and its
+        stop coverage was not looked at while the read kept failing."""
         key = (query, args)
+        if not is_postgres(self.db):
+            try:
+                result = self.read(query, *args)
+            except Exception as exc:  # noqa: BLE001 - said in the status, as on PostgreSQL
+                self.unreachable = _database_error(exc)
+                return self._last.get(key), self.unreachable
+            self._last[key] = result
+            self.unreachable = None
+            return result, None
         with self._reads_lock:
             job = self._reads.get(key)
             fresh = job is None or job.done.is_set()
@@ -174,8 +184,7 @@ class Repository:
             self.unreachable = None
             return job.result, None
         error = job.error
-        self.unreachable = (f"database error: {(str(error).strip() or type(error).__name__)}"
-                            .splitlines()[0] if error is not None else
+        self.unreachable = (_database_error(error) if error is not None else
                             f"database did not answer within {wait_s:g}s")
         return self._last.get(key), self.unreachable
 
@@ -387,6 +396,10 @@ class Repository:
                 .execute()
             )
         )
+
+
+def _database_error(error: BaseException) -> str:
+    return f"database error: {(str(error).strip() or type(error).__name__)}".splitlines()[0]
 
 
 def is_database_locked_error(exc: BaseException) -> bool:
