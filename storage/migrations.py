@@ -16,6 +16,7 @@ from collections.abc import Callable
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
+from storage.errors import StorageError
 from storage.models import TRADES_ORDER
 
 ENUM_COLUMNS = {
@@ -102,6 +103,18 @@ STEPS: dict[int, Callable[[pw.Database, str | None], None]] = {
 
 def upgrade(db: pw.Database, current: int, target: int, schema: str | None = None) -> None:
     """Run the steps from `current` to `target` on SQLite or PostgreSQL (`schema`: the
-    account's schema there, whose name peewee's catalogue queries need; None on SQLite)."""
+    account's schema there, whose name peewee's catalogue queries need; None on SQLite).
+
+    The caller runs them in the opening transaction, so a step that fails leaves the database
+    as it was: that is said in one line naming the step (StorageError). Found by review: it
+    read "cannot open database: <the SQL error>", as if the file were damaged (a view of the
+    operator's on a table a step rebuilds failed SQLite's rebuild, for one)."""
     for version in range(current, target):
-        STEPS[version](db, schema)
+        try:
+            STEPS[version](db, schema)
+        except Exception as exc:  # noqa: BLE001 - the peewee migrator's own errors too
+            first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+            raise StorageError(
+                f"schema migration {version} -> {version + 1} failed ({first}); the database "
+                f"is left as it was, at schema version {current} (this bot needs {target})"
+            ) from exc
