@@ -9,6 +9,8 @@ from typing import Any
 
 from storage import grid_codec
 from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, closed_totals
+from storage.models import ActorStateRow, GridStateRow
+from storage.restore import utf8_rows
 from storage.sql_conn import SqlConn
 from trading.grid.core import GridDecision
 from trading.grid.model import GridState, Leg
@@ -109,10 +111,14 @@ def _opened_and_closed(
 
 
 def load_grid(conn: Any, symbol: str) -> GridState:
-    row = conn.execute("SELECT data FROM grid_state WHERE symbol=?", (symbol,)).fetchone()
-    flags = conn.execute(
-        "SELECT quarantined, quarantine_reason FROM actor_state WHERE symbol=?", (symbol,)
-    ).fetchone()
+    """Runs inside `Repository.reading()` (text that is not UTF-8 is named through the models:
+    storage/restore.py `utf8_rows`)."""
+    with utf8_rows(GridStateRow, GridStateRow.symbol == symbol, symbol):
+        row = conn.execute("SELECT data FROM grid_state WHERE symbol=?", (symbol,)).fetchone()
+    with utf8_rows(ActorStateRow, ActorStateRow.symbol == symbol, symbol):
+        flags = conn.execute(
+            "SELECT quarantined, quarantine_reason FROM actor_state WHERE symbol=?", (symbol,)
+        ).fetchone()
     state = GridState(symbol=symbol) if row is None else grid_codec.loads(symbol, row[0])
     if flags is not None and flags[0] and not state.quarantined:
         from dataclasses import replace

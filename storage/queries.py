@@ -27,6 +27,7 @@ from storage.restore import (
     CorruptRow,
     load_state,
     quarantined_unreadable,
+    utf8_rows,
 )
 from trading.grid.model import GridState
 from trading.model import Phase, SymbolState
@@ -165,7 +166,11 @@ def held_at_start(symbol: str, grid: bool | None = None) -> int:
     rows = PositionRow.select().where(
         (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
     ).count()
-    doc = GridStateRow.get_or_none(GridStateRow.symbol == symbol)
+    try:
+        with utf8_rows(GridStateRow, GridStateRow.symbol == symbol, symbol):
+            doc = GridStateRow.get_or_none(GridStateRow.symbol == symbol)
+    except CorruptRow:  # its actor's own restore names it and quarantines it
+        return max(rows, STYLE_SLOTS["one_way" if grid is False else "hedge_grid"])
     grid = doc is not None if grid is None else grid
     every_slot = STYLE_SLOTS["hedge_grid" if grid else "one_way"]
     try:
@@ -187,7 +192,8 @@ def _grid_state(symbol: str, doc: GridStateRow | None) -> GridState:
     """The grid's document with the scalar flags of actor_state, as storage/grid_store.py
     `load_grid` reads them."""
     state = GridState(symbol=symbol) if doc is None else grid_codec.loads(symbol, doc.data)
-    flags = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
+    with utf8_rows(ActorStateRow, ActorStateRow.symbol == symbol, symbol):
+        flags = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
     if flags is not None and flags.quarantined and not state.quarantined:
         state = replace(state, quarantined=True, quarantine_reason=flags.quarantine_reason)
     return state

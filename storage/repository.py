@@ -21,7 +21,7 @@ from loguru import logger
 from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
-from storage.restore import journal_data
+from storage.restore import journal_data, utf8_rows
 from storage.sql_conn import is_postgres, raw_connection
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
@@ -301,7 +301,7 @@ class Repository:
         query = EventRow.select(EventRow.id, EventRow.type, EventRow.data).where(where)
         if limit is not None:
             query = query.order_by(EventRow.id.desc()).limit(limit)
-        with self.reading():
+        with self.reading(), utf8_rows(EventRow, where, symbol):
             return list(query)
 
     # -- journal and supervision records ----------------------------------------------------
