@@ -62,10 +62,14 @@ def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase
         db.connect(reuse_if_open=True)
         with database_proxy.using(db):
             _create_or_migrate(db)
-    except pw.DatabaseError as exc:
+    except (pw.DatabaseError, StorageError) as exc:
+        # the file is not kept open: an open that is retried in one process (a cluster node's
+        # account start with backoff, the workers' dashboard at each request) kept one more
+        # connection (its file, -wal, -shm) per failed try (found by review)
+        db.close()
+        if isinstance(exc, StorageError):
+            raise StorageError(f"{path}: {exc}") from None
         raise StorageError(f"{path}: cannot open database: {exc}") from exc
-    except StorageError as exc:
-        raise StorageError(f"{path}: {exc}") from None
     return db
 
 
