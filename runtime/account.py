@@ -32,7 +32,7 @@ from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
 from runtime.exchanges import build_exchange, fills_poller, rest_poll_interval
-from runtime.start_checks import check_unlisted, check_venue
+from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.stream_wiring import with_streams
 from storage import control, queries
 from storage.opening import open_repository
@@ -122,6 +122,7 @@ class AccountRuntime:
             commit_guard=self._commit_guard,
         )
         check_venue(self.repo, s, self.name, self.config_key)
+        check_style(self.repo, s, self.name, self.config_key)
         self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)

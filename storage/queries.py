@@ -137,20 +137,36 @@ def open_positions_of(symbols: list[str], grid: bool | None = None) -> dict[str,
     return counts
 
 
+def _stored_symbols() -> set[str]:
+    """Every symbol with a state row of either style or an open position row."""
+    stored = {r.symbol for r in ActorStateRow.select(ActorStateRow.symbol)}
+    stored |= {r.symbol for r in GridStateRow.select(GridStateRow.symbol)}
+    stored |= {r.symbol for r in PositionRow.select(PositionRow.symbol).where(
+        PositionRow.status.in_(OPEN_STATUS)).distinct()}
+    return stored
+
+
 def unlisted_holdings(symbols: list[str]) -> dict[str, int]:
     """The symbols outside `symbols` whose stored state still holds something (`held_at_start`:
     a position, an entry in flight, an unreadable state), with what each holds. Startup refuses
     them: a symbol taken off symbols.list while it held a position was started by nobody, so the
     position was forgotten (rule 2: tracked until the exchange says it is closed). One look at
     the account's rows at start, not a path that acts on one symbol (rule 6)."""
-    listed = set(symbols)
-    stored = {r.symbol for r in ActorStateRow.select(ActorStateRow.symbol)}
-    stored |= {r.symbol for r in GridStateRow.select(GridStateRow.symbol)}
-    stored |= {r.symbol for r in PositionRow.select(PositionRow.symbol).where(
-        PositionRow.status.in_(OPEN_STATUS)).distinct()}
     out = {}
-    for symbol in sorted(stored - listed):
+    for symbol in sorted(_stored_symbols() - set(symbols)):
         n = held_at_start(symbol)
+        if n:
+            out[symbol] = n
+    return out
+
+
+def style_holdings(grid: bool) -> dict[str, int]:
+    """Every stored symbol whose state, read in the given style, holds something (`held_at_start`:
+    an open position row, an entry in flight, an unreadable state): what a switch of style
+    would misread (runtime/start_checks.py `check_style`)."""
+    out = {}
+    for symbol in sorted(_stored_symbols()):
+        n = held_at_start(symbol, grid)
         if n:
             out[symbol] = n
     return out
