@@ -28,8 +28,8 @@ import numpy as np
 
 from backtest.files import write_private
 
-VERSION = 4  # 3: the outlier and timestamp checks; 4: timestamps in seconds refused (a file
-# cached before may fail them)
+VERSION = 5  # 3: the outlier and timestamp checks; 4: timestamps in seconds refused; 5: a
+# quoted field across lines refused (a file cached before may fail them)
 Columns = tuple[list[list], list[int]]
 """([timestamps, open, high, low, close, volume], the line number of every row)."""
 Cached = tuple[list[list], list[int], np.ndarray]

@@ -17,6 +17,7 @@ import bisect
 import csv
 import io
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
@@ -120,7 +121,8 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
     last = None
     bounds: Bounds | None = None  # the first row sets them, through `_row`: until then
     lo_bound, hi_bound = Decimal("Infinity"), Decimal(0)  # no row takes the quick path
-    for row in reader:
+    rows = _one_line_rows(path, reader)
+    for row in rows:
         try:
             t, so, sh, sl, sc, sv = row
             ts = int(t)  # Decimal() and int() ignore surrounding whitespace, as _row's strip()
@@ -150,6 +152,26 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
         c_col.append(c)
         v_col.append(v)
         lines.append(reader.line_num)
+
+
+def _one_line_rows(path: Path, reader: Any) -> Iterator[list[str]]:
+    """The reader's rows, each one line of the file. A quote (") that is not closed on its line
+    made the csv module read on to the next quote (found by review: a few lines later, a
+    6-field error named the wrong line; in a long file, a `csv.Error` traceback once the field
+    passed the module's size limit): one line naming the line it opens on."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}, line {start}: not a CSV row ({exc}; a quote "
+                            "not closed?)") from None
+        if reader.line_num != start:
+            raise DataError(f"{path}, line {start}: a quote (\") is not closed on its line")
+        yield row
+        start = reader.line_num + 1
 
 
 def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,

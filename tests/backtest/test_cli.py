@@ -116,6 +116,12 @@ GOOD = "1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,0.2,0.05,0.15,1\n"
     ("1515560100000,0.1,0.2,0.05,0.15,1\n1515560400000,0.1,\x1b[2J,0.05,0.15,1\n",
      "line 3: not a number in 1515560400000,0.1,\\x1b[2J,0.05"),  # no terminal escape
     (GOOD + "1515561000000,0.1,0.2,0.05,0.15,1\n", "1 gaps (line 4: 1 candles missing"),
+    # a quote not closed on its line: the csv module read on to the next one (an error naming
+    # a later line), or, past its field size limit, raised a traceback (found by review)
+    (GOOD + '1515560700000,"0.1,0.2,0.05,0.15,1\n1515561000000,0.1,0.2,0.05,0.15,1\n'
+     '1515561300000,0.1,0.2,0.05,0.15,1\n', "line 4: a quote (\") is not closed on its line"),
+    (GOOD + '1515560700000,"0.1,0.2,0.05,0.15,1\n' + "1515561000000,0.1,0.2,0.05,0.15,1\n"
+     * 5000, "line 4: not a CSV row (field larger than field limit"),
 ])
 def test_bad_data_is_one_line_naming_file_and_line(tmp_path: Path, body: str, words: str,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
