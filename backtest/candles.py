@@ -176,7 +176,10 @@ def _one_line_rows(path: Path, reader: Any) -> Iterator[list[str]]:
 
 def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
          timeframe_ms: int | None = None) -> Candles:
-    """Read and check a whole file, then keep the candles in [from_ms, to_ms)."""
+    """Read and check a whole file, then keep the candles that lie in [from_ms, to_ms): that
+    open at or after `from_ms` and end (open + timeframe) by `to_ms`. Found by review: a
+    candle that opened before `--to` and ended after it (a `--to` inside an hour of 1h
+    candles) was kept, so its path points at and after `--to` were replayed."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
@@ -202,7 +205,7 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     gaps = tuple(Gap(after_ms=a, before_ms=b, line=lines[i + 1])
                  for i, (a, b) in enumerate(pairwise(ts)) if b - a != step)
     lo = 0 if from_ms is None else _first_at_or_after(ts, from_ms)
-    hi = len(ts) if to_ms is None else _first_at_or_after(ts, to_ms)
+    hi = len(ts) if to_ms is None else _first_at_or_after(ts, to_ms - step + 1)
     if lo >= hi:
         raise DataError(f"{path}: no candles in the range {fmt_ms(from_ms)} .. {fmt_ms(to_ms)} "
                         f"(the file covers {fmt_ms(ts[0])} .. {fmt_ms(ts[-1])})")

@@ -88,3 +88,21 @@ def test_a_csv_file_beside_data_is_read_as_it_is(tmp_path):
                                     "--csv", f"{ETH_SYMBOL}={mine}"])
     candles = cli.load_all(settings, args)
     assert candles[ETH_SYMBOL].timeframe_ms == 300_000 and not candles[ETH_SYMBOL].gaps
+
+
+def test_a_to_inside_a_candle_leaves_that_candle_out(tmp_path):
+    """`--to` is exclusive: found by review, a candle that opened before it and ended after it
+    was replayed (its points at and after `--to` too). Hourly candles from 00:00; `--to 02:30`
+    keeps 00:00 and 01:00 (ending at 01:00 and 02:00), not 02:00 (ending at 03:00); `--to
+    02:00` keeps the same two; a range inside one candle holds no candle."""
+    from backtest import candles as C
+
+    hour = 3_600_000
+    start = 1_700_000_000_000 - 1_700_000_000_000 % hour
+    path = tmp_path / "h.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(
+        f"{start + h * hour},100,101,99,100,1\n" for h in range(5)))
+    for to in (start + 2 * hour + hour // 2, start + 2 * hour):
+        assert C.load(path, to_ms=to).ts == [start, start + hour]
+    with pytest.raises(C.DataError, match="no candles in the range"):
+        C.load(path, from_ms=start + hour, to_ms=start + hour + hour // 2)
