@@ -3,13 +3,13 @@
 Totals (net P&L, fees, per-symbol and per-reason sums) are exact Decimal sums of the trades.
 The equity curve (for drawdown, Sharpe, Sortino and the charts) starts at the starting
 balance, at the first candle's open, and is then evaluated at the end of every step of the
-shortest timeframe with numpy: wallet (exact Decimal, converted once per fill) plus each open
-side's unrealized P&L at the last price point replayed before the step ends (for a 5m step
-inside a 1h candle, that candle's open, low or high so far, never its close: found by review,
-the hour's final close valued a position before it was known); nothing is accumulated in
-floats. With one timeframe that point is each candle's close. The drawdown's running peak so
-starts at the starting balance (a loss in the first candle is a drawdown), and the first day's
-return is measured from it.
+shortest timeframe (and of every candle) with numpy: wallet (exact Decimal, converted once
+per fill) plus each open side's unrealized P&L at the last price point replayed before the
+step ends (for a 5m step inside a 1h candle, that candle's open, low or high so far, never its
+close: found by review, the hour's final close valued a position before it was known);
+nothing is accumulated in floats. With one timeframe that point is each candle's close. The
+drawdown's running peak so starts at the starting balance (a loss in the first candle is a
+drawdown), and the first day's return is measured from it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ DAY_MS = 86_400_000
 class Equity:
     ts_ms: np.ndarray
     """[0]: the first candle's open; then the end of each step (a candle's open + the shortest
-    timeframe), where the equity is taken after the last price point before it."""
+    timeframe, and each candle's end), where the equity is taken after the last price point
+    before it."""
     equity: np.ndarray
     """[0]: the starting balance; then the equity at each candle's end."""
     drawdown: np.ndarray
@@ -41,8 +42,15 @@ class Equity:
 
 def equity_curve(result: RunResult) -> Equity:
     candles = result.candles
-    times = np.unique(np.concatenate([np.asarray(c.ts, dtype=np.int64) for c in candles.values()]))
-    ends = times + min(c.timeframe_ms for c in candles.values())
+    opens = [np.asarray(c.ts, dtype=np.int64) for c in candles.values()]
+    times = np.unique(np.concatenate(opens))
+    # every step of the shortest timeframe, and every symbol's own candle ends (found by
+    # review: a 15m symbol whose data ended before a 1h one's, run with --allow-gaps, left the
+    # curve at the last hour's open + 15 min: the fills later in that hour were in no equity,
+    # the final equity short of them, and `open_pnl` said so with no position open)
+    ends = np.unique(np.concatenate([times + min(c.timeframe_ms for c in candles.values()),
+                                     *(o + c.timeframe_ms
+                                       for o, c in zip(opens, candles.values(), strict=True))]))
     fills = result.exchange.fills
     start = result.exchange.settings.starting_balance
     wallet_steps = np.empty(len(fills) + 1)

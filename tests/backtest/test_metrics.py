@@ -160,6 +160,26 @@ def test_mixed_timeframes_value_a_position_only_at_prices_already_replayed(
     assert s["max_drawdown_pct"] == pytest.approx((-fee - 1.5) / 10_000 * 100)
 
 
+def test_the_curve_reaches_the_end_of_a_longer_timeframes_data(tmp_path: Path) -> None:
+    """Found by review: the curve was taken at each candle's open + the shortest timeframe
+    only, so with a 15m symbol whose data ends after one hour next to a 1h symbol running
+    three (--allow-gaps), it ended at 2:15: a long at 110 at 2:00 out at 110 + 10 at 2:45
+    was in the net P&L but not in the final equity, and `open_pnl` said -10 with no
+    position open. Hourly candles 100 -> 110 (up: O-L-H-C)."""
+    quarter = HOUR // 4
+    hourly = [(T0 + h * HOUR, (100, 110, 100, 110)) for h in range(3)]
+    short = [(T0 + i * quarter, (50, 50, 50, 50)) for i in range(4)]
+    plans = {SYMBOL: Plan([(T0 + 2 * HOUR) / 1000], [(T0 + 2 * HOUR + 3 * quarter) / 1000]),
+             "B/USDT:USDT": Plan()}
+    result = _run(tmp_path, {SYMBOL: (HOUR, hourly), "B/USDT:USDT": (quarter, short)}, plans)
+    s = report.build(result)["summary"]
+    assert (s["trades"], s["open_at_end"]) == (1, 0)
+    assert s["net_pnl"] == 10 - (100 + 110) * FEE
+    assert s["final_equity"] == pytest.approx(10_000 + float(s["net_pnl"]))
+    assert s["open_pnl"] == 0
+    assert metrics.equity_curve(result).ts_ms[-1] == T0 + 3 * HOUR
+
+
 def test_a_day_without_candles_is_a_flat_day_in_the_daily_ratios(tmp_path: Path) -> None:
     """Found by review: a calendar day with no candles (a hole, run with --allow-gaps) was
     dropped, so the return across it (two days) counted as one day's. Hourly candles on days
