@@ -259,8 +259,10 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path,
 
     runs = sweep.combinations([sweep.parse_axis(o) for o in args.sweep])
     raw = sweep.read_config(config)  # once: every run starts from this config
-    for r in runs:
-        sweep.settings_with(config, r, raw)  # a bad value fails here, in one line
+    for r in runs:  # a bad value fails here, in one line; so does a run's symbol's bad data
+        more = load_all(sweep.settings_with(config, r, raw), args, loaded=candles)
+        candles = {**more, **candles}  # found by review: a symbol only a --sweep value lists
+        # (symbols.list=...) was read by each of its runs when it started, not at the start
     clear_earlier_sweep(out)
     if out.is_dir():
         remove_outputs(out)  # a single run's report and charts next to the ranking: not its own
