@@ -130,7 +130,7 @@ def load_all(settings: Any, args: argparse.Namespace,
              loaded: dict[str, Candles] | None = None) -> dict[str, Candles]:
     """Every configured symbol's candles, checked; `loaded`: candles read before with the same
     arguments (a sweep's, at its start): a symbol's that come from the same file are used as
-    they are, not read again."""
+    they are, not read again (their `note:` lines were said when they were read)."""
     start, end = parse_when(args.from_, "--from"), parse_when(args.to, "--to")
     if start is not None and end is not None and start >= end:  # not a fault of any file
         raise DataError(f"--from {fmt_ms(start)} is not before --to {fmt_ms(end)}: "
@@ -139,7 +139,8 @@ def load_all(settings: Any, args: argparse.Namespace,
     candles = {s: earlier[s] if s in earlier and earlier[s].path == p else
                load(p, from_ms=start, to_ms=end, timeframe_ms=named_timeframe(s, p, args))
                for s, p in data_files(settings, args).items()}
-    for note in range_notes(candles, start, end):
+    fresh = {s: c for s, c in candles.items() if earlier.get(s) is not c}  # found by review: a
+    for note in range_notes(fresh, start, end):  # sweep said each note again for every run
         print(f"bot.py: note: {note}", file=sys.stderr)
     gappy = [(s, c) for s, c in candles.items() if c.gaps]
     if gappy and not args.allow_gaps:

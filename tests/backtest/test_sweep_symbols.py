@@ -38,3 +38,22 @@ def test_a_symbol_only_a_sweep_value_lists_is_read_and_checked_at_the_start(
     assert code == 2 and err.count("\n") == 1, err
     assert "LTCBTC_USDT_USDT-5m.csv: 1 gaps (line 201: 30 candles missing" in err
     assert not out.exists() or not list(out.iterdir())  # no run ran
+
+
+def test_a_sweep_says_each_range_note_once(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """README: a range wider than a symbol's data gets one `note:` line naming where its data
+    ends. Found by review: a sweep said it again for every run (the sweep's own read, then each
+    run's), 1 + 3 copies for 3 runs."""
+    config = tmp_path / "bt.toml"
+    eth = SAMPLES / "ETHBTC_USDT_USDT-5m.csv"
+    config.write_text(f'[bot]\ndata_dir = "{tmp_path / "state"}"\n[symbols]\nlist = ["{ETH}"]\n'
+                      f'[paper]\ncsv_files = {{ "{ETH}" = "{eth}" }}\n')
+    code = cli.dispatch(bot.parser().parse_args([
+        "backtest", "--config", str(config), "--from", "2018-01-29T12:00", "--to", "2018-02-01",
+        "--no-charts", "--no-progress", "--out", str(tmp_path / "o"), "--processes", "1",
+        "--sweep", "strategy.entry_z=1.5,2,2.5"]))
+    err = capsys.readouterr().err
+    assert code == 0, err
+    notes = [line for line in err.splitlines() if line.startswith("bot.py: note: ")]
+    assert len(notes) == 1 and "ends at 2018-01-30 04:55, before --to 2018-02-01" in notes[0]
