@@ -100,10 +100,15 @@ def not_simulated(settings: Any) -> list[str]:
     """Configured settings the backtest does not act on, said in the report (found by
     review: `[protections]` was silently ignored, so a run looked as if the limits had held).
     The protections pause entries from the account's ledger in the running bot; a backtest
-    never pauses them."""
+    never pauses them. External signals (`[signals]`) reach the running bot from outside; a
+    backtest has none to replay."""
     p = settings.protections
     keys = [f"protections.{k}" for k in PROTECTION_KEYS if getattr(p, k)]
-    return [f"{', '.join(keys)}: entries are never paused in a backtest"] if keys else []
+    lines = [f"{', '.join(keys)}: entries are never paused in a backtest"] if keys else []
+    if settings.signals.enabled:  # found by review: the running bot trades external signals
+        lines.append("signals.enabled: external signals are not replayed; only the strategy's "
+                     "own signals trade in a backtest")  # too; the report said nothing
+    return lines
 
 
 def render(report: dict[str, Any], width: int = 100, seconds: float | None = None) -> str:

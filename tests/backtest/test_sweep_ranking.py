@@ -110,3 +110,19 @@ def test_the_table_marks_a_run_with_no_trades() -> None:
              if "run-" in line]
     assert "no trades" not in lines[0] and "-1.5" in lines[0]
     assert "0 (no trades)" in lines[1] and "run-idle" in lines[1]
+
+
+def test_external_signals_a_backtest_cannot_replay_are_said_in_the_report(tmp_path):
+    """Found by review: with `[signals] enabled = true` the running bot trades external signals
+    as well as the strategy's; a backtest has none, and its report said nothing of them (as
+    it said nothing of [protections] before)."""
+    from backtest.report import not_simulated
+    from config.loader import load_settings
+
+    config = tmp_path / "bot.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n')
+    assert not_simulated(load_settings(config)) == []
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[signals]\nenabled = true\n')
+    assert not_simulated(load_settings(config)) == [
+        "signals.enabled: external signals are not replayed; only the strategy's own signals "
+        "trade in a backtest"]
