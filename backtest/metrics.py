@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -171,11 +172,34 @@ def group(trades: list[Trade], key: str) -> dict[str, dict[str, Any]]:
     return dict(sorted(rows.items()))
 
 
+def final_equity(result: RunResult) -> Decimal:
+    """The equity at the end, exact: the starting balance, every fill's realized P&L less its
+    fee, and each position still open valued at its symbol's last close (the equity curve's
+    last point, there in floats for the ratios and charts), to 1e-8 USDT."""
+    ex = result.exchange
+    equity = ex.settings.starting_balance
+    for f in ex.fills:
+        equity += f.trade.realized_pnl - f.trade.fee
+    for symbol, c in result.candles.items():
+        for p in ex.positions_of(symbol):
+            if p.qty:
+                equity += p.qty * (c.close[-1] - p.entry)
+    return equity.quantize(CENT_MILLIONTH)  # a hedge leg's average entry has 28 digits
+
+
+CENT_MILLIONTH = Decimal("1e-8")
+
+
+def _money(value: float) -> Decimal:
+    """A figure of the float equity curve (the drawdown) as the report's Decimal, to 1e-8 USDT."""
+    return Decimal(repr(value)).quantize(CENT_MILLIONTH)
+
+
 def summary(result: RunResult, trades: list[Trade], eq: Equity) -> dict[str, Any]:
     wins = [t.net for t in trades if t.net > ZERO]
     losses = [t.net for t in trades if t.net < ZERO]
     gross_loss = -sum(losses, ZERO)
-    start = float(result.exchange.settings.starting_balance)
+    start = result.exchange.settings.starting_balance
     peak_at = np.maximum.accumulate(eq.equity)
     dd_pct = float((eq.drawdown / peak_at).min()) * 100 if len(eq.equity) else 0.0
     sharpe, sortino = daily_ratios(eq)
@@ -185,14 +209,14 @@ def summary(result: RunResult, trades: list[Trade], eq: Equity) -> dict[str, Any
     spans += [(opened, last) for opened in open_since(result.recorder)]
     holds = [t.hold_s for t in trades]
     net = sum((t.net for t in trades), ZERO)
-    final = float(eq.equity[-1]) if len(eq.equity) else start
+    final = final_equity(result)
     return {
         "trades": len(trades),
         "win_rate": len(wins) / len(trades) if trades else None,
         "net_pnl": net,
         "fees": sum((t.fees for t in trades), ZERO),
         "final_equity": final,
-        "max_drawdown": float(eq.drawdown.min()) if len(eq.drawdown) else 0.0,
+        "max_drawdown": _money(float(eq.drawdown.min())) if len(eq.drawdown) else ZERO,
         "max_drawdown_pct": dd_pct,
         "sharpe_daily": sharpe,
         "sortino_daily": sortino,
@@ -206,7 +230,7 @@ def summary(result: RunResult, trades: list[Trade], eq: Equity) -> dict[str, Any
         # the equity's change the closed trades do not hold: the open positions' unrealized
         # P&L at the last price and what they booked so far (entry fees, a leg's partial
         # closes); found by review: final equity and net P&L differed without a word
-        "open_pnl": round(final - start - float(net), 8),
+        "open_pnl": final - start - net,
         "start": first,
         "end": last,
     }

@@ -82,7 +82,7 @@ def test_a_loss_in_the_first_candle_is_a_drawdown_from_the_starting_balance(
     s = _summary(tmp_path, rows, Script(T0 / 1000))
     loss = Decimal(-2) - (Decimal(100) + Decimal(98)) * FEE
     assert s["net_pnl"] == loss
-    assert s["max_drawdown"] == pytest.approx(float(loss))
+    assert float(s["max_drawdown"]) == pytest.approx(float(loss))
     assert s["max_drawdown_pct"] == pytest.approx(float(loss) / 10_000 * 100)
 
 
@@ -156,7 +156,7 @@ def test_mixed_timeframes_value_a_position_only_at_prices_already_replayed(
     assert eq.equity.tolist()[:5] == pytest.approx(
         [10_000, 10_000 - fee, 10_000 - fee - 1.5, 10_000 - fee + 3, 10_000 - fee + 2])
     s = report.build(result)["summary"]
-    assert s["max_drawdown"] == pytest.approx(-fee - 1.5)
+    assert float(s["max_drawdown"]) == pytest.approx(-fee - 1.5)
     assert s["max_drawdown_pct"] == pytest.approx((-fee - 1.5) / 10_000 * 100)
 
 
@@ -175,7 +175,7 @@ def test_the_curve_reaches_the_end_of_a_longer_timeframes_data(tmp_path: Path) -
     s = report.build(result)["summary"]
     assert (s["trades"], s["open_at_end"]) == (1, 0)
     assert s["net_pnl"] == 10 - (100 + 110) * FEE
-    assert s["final_equity"] == pytest.approx(10_000 + float(s["net_pnl"]))
+    assert s["final_equity"] == 10_000 + s["net_pnl"]  # exact
     assert s["open_pnl"] == 0
     assert metrics.equity_curve(result).ts_ms[-1] == T0 + 3 * HOUR
 
@@ -307,7 +307,7 @@ def test_trade_figures_match_a_hand_computation_across_two_symbols(tmp_path: Pat
     assert s["avg_hold_s"] == pytest.approx((2 + 3 + 2) * 3600 / 3)
     assert s["longest_losing_streak"] == 2
     peak, low = 10_000 + float(win) - 0.055, 10_000 + float(win + loss_b + loss_a)
-    assert s["max_drawdown"] == pytest.approx(low - peak)
+    assert float(s["max_drawdown"]) == pytest.approx(low - peak)
     assert s["max_drawdown_pct"] == pytest.approx((low - peak) / peak * 100)
     assert rep["per_symbol"][SYMBOL]["net_pnl"] == win + loss_a
     assert rep["per_exit_reason"]["strategy exit"]["trades"] == 3
@@ -342,8 +342,8 @@ def test_the_report_says_what_an_open_position_adds_to_the_final_equity(tmp_path
     rep = report.build(_run(tmp_path, {SYMBOL: (HOUR, rows)}, {SYMBOL: Plan([T0 / 1000])}))
     s = rep["summary"]
     assert (s["net_pnl"], s["open_at_end"]) == (0, 1)
-    assert s["final_equity"] == pytest.approx(10_000 + 1 - 0.055)
-    assert s["open_pnl"] == pytest.approx(1 - 0.055)
+    assert s["final_equity"] == Decimal("10000.945")  # exact Decimal, not a float
+    assert s["open_pnl"] == Decimal("0.945")
     line = next(x for x in report.render(rep).splitlines() if "open at the end" in x)
     assert "1 (0.94 USDT, not in net P&L)" in line or "1 (0.95 USDT, not in net P&L)" in line
 
