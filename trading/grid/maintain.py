@@ -200,8 +200,7 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
     if not _entries_allowed(state) or waiting(ctx.now, state.next_open_at, longest):
         return state
     if state.reopen:
-        unconfirmed = [o for o in state.orders if o.kind is GridKind.ADD or o.leg in state.reopen]
-        if unconfirmed:
+        if any(_awaited(state, o) for o in state.orders):
             return state  # cancels not confirmed yet: no orphan may fill into the new leg
         if state.price_seq <= state.reopen_after_seq:
             return state  # never reopen on the price the leg closed on: wait for a fresh one
@@ -226,6 +225,19 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount, margin=margin)
     return state
+
+
+def _awaited(state: GridState, order: Order) -> bool:
+    """An order whose cancel the reopen waits for: a level (any leg's), or an order of a
+    closed side's earlier position. A side that a late level fill reopened has its new
+    position's stop and take-profit: no orphans of the closed one (found by review: waited
+    for, the reopen never cleared while that leg lived, and neither leg placed a level)."""
+    if order.kind is GridKind.ADD:
+        return True
+    if order.leg not in state.reopen:
+        return False
+    leg = state.leg(order.leg)
+    return not (leg.is_open and order.position_id == leg.position_id)
 
 
 def _clear_reopen(state: GridState, ctx: GridCtx) -> GridState:
