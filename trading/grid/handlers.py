@@ -179,6 +179,8 @@ def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decim
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=leg.position_id or "", side=order.side,
                                   amount=delta, price=price, fee=fee, realized_pnl=ZERO))
+    if order.purpose is K.ENTRY and state.open_refusals:
+        state = replace(state, open_refusals=0)  # an opening order filled: the wait starts again
     return state.with_leg(leg)
 
 
@@ -312,7 +314,17 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
     if order.purpose is K.CLOSE:  # unfilled (an IOC expired): a failed attempt, backed off
         state = _close_ended(state, order, "close order canceled", False, ctx)
+    if order.purpose is K.ENTRY and order.filled == ZERO:  # ended unfilled: as a refused one
+        state = open_ended(state, ctx)
     return state
+
+
+def open_ended(state: GridState, ctx: GridCtx) -> GridState:
+    """An opening order ended unfilled: the next waits, doubling while they keep ending so
+    (never shortening a stop-out's wait), as the one-way core's entries."""
+    refusals = state.open_refusals + 1
+    until = ctx.now + ctx.rules.open_retry(refusals)
+    return replace(state, open_refusals=refusals, next_open_at=max(state.next_open_at, until))
 
 
 def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
@@ -330,7 +342,7 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
                                  error=ev.error))
     leg = _leg_of(state, order)
     if order.purpose is K.ENTRY:
-        return replace(state, next_open_at=ctx.now + r.open_retry_s)
+        return open_ended(state, ctx)
     if order.purpose is K.LEVEL:  # backed off: a level the balance cannot pay is not re-asked
         failures = leg.level_failures + 1  # every retry_s for ever
         wait = max(r.retry_s, r.close_backoff(failures))

@@ -12,7 +12,7 @@ from trading import trailing_stop as ts
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
-from trading.grid.rules import STOP_RETRY_MAX_S
+from trading.grid.rules import OPEN_RETRY_MAX_S, STOP_RETRY_MAX_S
 from trading.orders import Order, OrderStatus
 from trading.primitives import ZERO, Side, waiting
 from trading.transitions import LegPhase, leg_change
@@ -196,7 +196,8 @@ def _entries_allowed(state: GridState) -> bool:
 
 
 def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
-    longest = max(ctx.rules.open_retry_s, ctx.rules.reopen_after_stop_s)
+    r = ctx.rules
+    longest = max(r.open_retry_s, OPEN_RETRY_MAX_S, r.reopen_after_stop_s)
     if not _entries_allowed(state) or waiting(ctx.now, state.next_open_at, longest):
         return state
     if state.reopen:
@@ -205,7 +206,6 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         if state.price_seq <= state.reopen_after_seq:
             return state  # never reopen on the price the leg closed on: wait for a fresh one
         state = _clear_reopen(state, ctx)
-    r = ctx.rules
     for side in (Side.LONG, Side.SHORT):
         leg = state.leg(side)
         if leg.is_open or state.orders_of(side, GridKind.OPEN):

@@ -81,6 +81,9 @@ class GridState:
     """Sides that closed and reopen only once every pending order of both sides (and every order
     of the closed side) is confirmed gone (incident 9)."""
     next_open_at: float = 0.0
+    open_refusals: int = field(default=0, compare=False, repr=False)
+    """Opening orders that ended unfilled in a row (`GridRules.open_retry`); an opening fill
+    starts again. Not persisted (a restart may try once at once), as the one-way core's."""
     quarantined: bool = False
     quarantine_reason: str | None = None
     entries_blocked: bool = False

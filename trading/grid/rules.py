@@ -13,6 +13,9 @@ RETRY_S = 2.0
 """Seconds before a refused grid order (a stop among them) is tried again."""
 STOP_RETRY_MAX_S = 60.0
 """The longest wait of a stop refused again and again (`GridRules.stop_retry`)."""
+OPEN_RETRY_MAX_S = 300.0
+"""The longest wait after opening orders refused (or ended unfilled) again and again
+(`GridRules.open_retry`), as the one-way core's entries (`RiskRules.entry_retry_max_s`)."""
 REOPEN_AFTER_STOP_S = 10.0
 """The shortest wait of a stopped-out side (`risk.cooldown_after_loss_s`, when set, may be longer:
 runtime/wiring.py `grid_reopen_after_stop_s`)."""
@@ -64,6 +67,14 @@ class GridRules:
         lasting refusal was re-sent every 2 s for ever, as in the one-way core)."""
         return doubling_wait(self.retry_s, failures - STOP_FAST_RETRIES,
                              max(self.retry_s, STOP_RETRY_MAX_S))
+
+    def open_retry(self, refusals: int) -> float:
+        """The wait before the next opening order after `refusals` in a row ended unfilled
+        (refused, or cancelled by the venue): open_retry_s, doubling up to OPEN_RETRY_MAX_S,
+        as the one-way core's entries (found by review: one cancelled unfilled was sent again
+        at once, in the same decision, and a refused one every open_retry_s for ever)."""
+        return doubling_wait(self.open_retry_s, refusals - 1,
+                             max(self.open_retry_s, OPEN_RETRY_MAX_S))
 
     def close_backoff(self, attempts: int) -> float:
         delay = self.close_backoff_initial_s * (2 ** max(attempts - 1, 0))
