@@ -160,7 +160,7 @@ class OpenSkipped(JournalRecord):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LevelSkipped(JournalRecord):
     """A leg's next level is not placed, and why (it would make the leg larger than the
-    market's maximum order amount)."""
+    market's maximum order amount, or it is below the market's minimums)."""
 
     leg: Side
     level: int

@@ -266,8 +266,7 @@ def _level_due(
         return None
     if waits and _level_throttled(state, side, ctx):
         return None
-    anchor = leg.anchor or leg.entry_price or price
-    target = ts.initial_stop(side, anchor, r.step_pct, r.market)  # step_pct against the leg
+    target = _level_target(state, side, price, ctx)
     amount = _level_amount(state, side, ctx)
     if not r.market.tradable(amount, target) or _too_large(state, side, amount, ctx):
         return None
@@ -291,7 +290,7 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         return _recalculate(state, side, adds[-1], price, ctx)
     due = _level_due(state, side, price, ctx)
     if due is None:
-        return _refuse_level(state, side, ctx)
+        return _refuse_level(state, side, price, ctx)
     # placed only once a stop rests for the leg and the level together (`_cover`)
     if not state.covered(side, leg.contracts + due[1]):
         return state
@@ -309,6 +308,13 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
     )
 
 
+def _level_target(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Decimal:
+    """The leg's next level's price: step_pct against the leg from its anchor."""
+    leg = state.leg(side)
+    anchor = leg.anchor or leg.entry_price or price
+    return ts.initial_stop(side, anchor, ctx.rules.step_pct, ctx.rules.market)
+
+
 def _level_amount(state: GridState, side: Side, ctx: GridCtx) -> Decimal:
     leg, r = state.leg(side), ctx.rules
     assert leg.ref_qty is not None
@@ -322,18 +328,27 @@ def _too_large(state: GridState, side: Side, amount: Decimal, ctx: GridCtx) -> b
     return ctx.rules.market.above_max(state.leg(side).contracts + amount)
 
 
-def _refuse_level(state: GridState, side: Side, ctx: GridCtx) -> GridState:
-    """The leg's levels end where the next would make it too large (`_too_large`): journaled
-    once per leg and level (not persisted: a restart journals it once more), never sent."""
-    leg = state.leg(side)
+def _refuse_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
+    """The leg's levels end where the next would make it too large (`_too_large`) or is below
+    the market's minimums at its price (found by review: with order_size_usdt near the minimum
+    order value, a long's levels, each below it, were never placed and nothing said why):
+    journaled once per leg and level (not persisted: a restart journals it once more), never
+    sent."""
+    leg, market = state.leg(side), ctx.rules.market
     amount = _level_amount(state, side, ctx)
+    target = _level_target(state, side, price, ctx)
     key = (leg.position_id, leg.level + 1)
-    if not _too_large(state, side, amount, ctx) or key in state.levels_refused:
+    if key in state.levels_refused:
         return state
-    total = leg.contracts + amount
-    ctx.record(ge.LevelSkipped(leg=side, level=leg.level + 1, amount=amount, reason=(
-        f"level {leg.level + 1} of {amount} would make the leg {total}, above the market "
-        f"maximum of {ctx.rules.market.max_amount}")))
+    name = f"level {leg.level + 1} of {amount}"
+    if _too_large(state, side, amount, ctx):
+        reason = (f"{name} would make the leg {leg.contracts + amount}, above the market "
+                  f"maximum of {market.max_amount}")
+    elif not market.tradable(amount, target):
+        reason = f"{name} is {market.below_minimum(amount, target)}"
+    else:
+        return state
+    ctx.record(ge.LevelSkipped(leg=side, level=leg.level + 1, amount=amount, reason=reason))
     current = {state.long.position_id, state.short.position_id}
     kept = tuple(k for k in state.levels_refused if k[0] in current)
     return replace(state, levels_refused=kept + (key,))
