@@ -164,9 +164,10 @@ def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder |
             accepted = OrderAccepted(client_order_id=cid, exchange_id=found.exchange_id)
             return on_accepted(state, accepted, ctx)
         return state
-    if found.status == "closed":
-        final = OrderStatus.FILLED if order.filled else OrderStatus.CANCELED
-        return state.with_order(order_change(order, final))
+    if found.status == "closed" and order.filled:
+        return state.with_order(order_change(order, OrderStatus.FILLED))
+    # ended with nothing filled ("closed" too): as a refused or cancelled one, through the same
+    # handlers (found by review: a close ended so was sent again at once, for ever)
     if order.status is OrderStatus.PENDING and found.filled == ZERO:
         failed = OrderFailed(client_order_id=cid, error=f"exchange status {found.status}",
                              never_reached=False)
