@@ -57,6 +57,8 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
         ctx.record(ge.LegStopPlaced(leg=order.leg, stop_price=order.price, amount=order.amount,
                                     order=cid))
     elif order.purpose is K.TAKE_PROFIT:
+        if leg.tp_failures:
+            state = state.with_leg(replace(leg, tp_failures=0))
         ctx.record(ge.TakeProfitPlaced(leg=order.leg, price=order.price, amount=order.amount,
                                        order=cid))
     elif order.purpose is K.LEVEL:
@@ -353,6 +355,9 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         # replaced by a close in this same decision (maintain: the close is never throttled by
         # retry_at; issue 16 item 2). A refused take-profit holds back no stop.
         leg = replace(leg, retry_at=ctx.now + r.retry_s)
+        if order.purpose is K.TAKE_PROFIT:  # refused again and again: backed off as a stop
+            failures = leg.tp_failures + 1  # (found by review: re-sent every retry_s for ever)
+            leg = replace(leg, tp_failures=failures, retry_at=ctx.now + r.stop_retry(failures))
         if order.purpose is K.STOP:  # refused again and again: backed off (stop_retry)
             failures = leg.stop_failures + 1
             leg = replace(leg, stop_failures=failures,

@@ -79,8 +79,9 @@ def _release_stops(state: GridState, side: Side, ctx: GridCtx) -> GridState:
 
 
 def _throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:
-    """After a failed stop or take-profit on this leg, a take-profit or level waits retry_s."""
-    return waiting(ctx.now, state.leg(side).retry_at, ctx.rules.retry_s)
+    """After a failed stop or take-profit on this leg, a take-profit or level waits retry_s
+    (a take-profit refused again and again, longer: `GridRules.stop_retry`)."""
+    return waiting(ctx.now, state.leg(side).retry_at, max(ctx.rules.retry_s, STOP_RETRY_MAX_S))
 
 
 def _stop_throttled(state: GridState, side: Side, ctx: GridCtx) -> bool:

@@ -51,6 +51,9 @@ class Leg:
     refused take-profit or level never holds back the leg's stop."""
     stop_failures: int = field(default=0, repr=False)
     """Stops refused in a row (reset when one rests; not persisted: a restart retries fast)."""
+    tp_failures: int = field(default=0, repr=False)
+    """Take-profits refused in a row: `retry_at` backs off as a stop's does (reset when one
+    rests; not persisted, as `stop_failures`)."""
     level_retry_at: float = field(default=0.0, repr=False)
     """After a failed level: no new level before this time (backed off by `level_failures`)."""
     level_failures: int = field(default=0, repr=False)

@@ -62,9 +62,10 @@ class GridRules:
         return client_order_id(self.account, self.id_tag, self.symbol, seq, purpose)
 
     def stop_retry(self, failures: int) -> float:
-        """The wait before a leg's next stop after `failures` refused in a row: retry_s for the
-        first STOP_FAST_RETRIES, then doubling up to STOP_RETRY_MAX_S (found by review: a
-        lasting refusal was re-sent every 2 s for ever, as in the one-way core)."""
+        """The wait before a leg's next stop (or take-profit) after `failures` refused in a
+        row: retry_s for the first STOP_FAST_RETRIES, then doubling up to STOP_RETRY_MAX_S
+        (found by review: a lasting refusal was re-sent every 2 s for ever, as in the one-way
+        core)."""
         return doubling_wait(self.retry_s, failures - STOP_FAST_RETRIES,
                              max(self.retry_s, STOP_RETRY_MAX_S))
 
