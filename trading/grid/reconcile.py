@@ -201,7 +201,10 @@ def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx)
     if not stop or leg is None or leg.stop_price is None or replaced \
             or order.cancel_requested_at is not None:
         return state
-    return ctx.place(state, leg.side, K.STOP, leg.side.exit_order_side, leg.contracts,
+    # the size the missing one had: the leg and its level (maintain.py `_cover`), at most the
+    # maximum one order carries (found by review: sized for the leg alone, and uncapped)
+    amount = ctx.rules.market.capped(max(order.amount, leg.contracts))
+    return ctx.place(state, leg.side, K.STOP, leg.side.exit_order_side, amount,
                      price=leg.stop_price, replaces=cid)
 
 
