@@ -279,9 +279,13 @@ def _level_due(
 def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> GridState:
     r = ctx.rules
     leg = state.leg(side)
+    adds = state.orders_of(side, GridKind.ADD)
+    if state.quarantined:  # opens nothing new (rule 2): a resting level neither, as the kill
+        for add in _active(adds):  # switch (found by review: it rested on, and could fill)
+            state = ctx.cancel(state, add)
+        return state
     if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
         return state
-    adds = state.orders_of(side, GridKind.ADD)
     if not state.covered(side, ZERO):
         # no stop rests for this leg (rejected, or not acknowledged yet): nothing may add to it
         for add in _active(adds):
