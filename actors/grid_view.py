@@ -71,7 +71,7 @@ def grid_view(state: GridState, last_tick_at: float | None, reconciled: bool) ->
         stop_price="/".join(x["stop_price"] for x in legs) or None,
         protected=bool(legs) and all(x["protected"] for x in legs),
         trailing=None,
-        cooldown_until=0.0,
+        cooldown_until=state.next_open_at,  # no side opens before it (a stop-out waits)
         close_attempts=max(state.long.close_attempts, state.short.close_attempts),
         quarantined=state.quarantined,
         quarantine_reason=state.quarantine_reason,
