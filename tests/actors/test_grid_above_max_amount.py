@@ -80,7 +80,7 @@ def test_a_leg_above_the_maximum_gets_a_stop_of_the_maximum_and_closes_in_slices
     were sized for the whole leg and refused at every retry (every 2 s, for ever: no stop at
     all), and its close was refused at every attempt. The stop and the take-profit now carry
     the maximum (part of the leg covered: not `protected`), and the close goes in slices of the
-    maximum (each an attempt, backed off as a close that ended part filled)."""
+    maximum (a slice that fills in full is no failed attempt: the next goes at once)."""
     bot = GridBot(tmp_path, balance="10000000")
     try:
         for n, amount in enumerate((D(100_000), D(50_000))):
@@ -105,7 +105,7 @@ def test_a_leg_above_the_maximum_gets_a_stop_of_the_maximum_and_closes_in_slices
         bot.market.move(BTC, "94")
         failed = len(bot.events("OrderFailed"))
         bot.sup.children[BTC].ref.tell(Reconcile(reason="test"))  # the bot learns it all
-        for _ in range(5):  # each slice's backoff
+        for _ in range(5):  # a slice that ended short would wait its backoff
             bot.feed.poll_once()
             bot.settle()
             if "long" not in bot.positions():
