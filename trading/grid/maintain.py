@@ -9,6 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from trading import trailing_stop as ts
+from trading.decide import skip_kind
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.model import GridKind, GridState
@@ -217,15 +218,29 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         if r.market.above_max(amount):  # the venue refuses it: never sent to be refused
             skip = f"size {amount} is above the market maximum of {r.market.max_amount}"
         if skip is not None:
-            ctx.record(ge.OpenSkipped(leg=side, reason=skip))
+            state = _not_opened(state, side, skip, False, ctx)
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
         margin = amount * price / r.leverage
         refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
         if refused is not None:
-            ctx.record(ge.EntryRefused(leg=side, reason=refused))
+            state = _not_opened(state, side, refused, True, ctx)
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
+        state = replace(state, open_skipped_for=None)
         state = ctx.place(state, side, GridKind.OPEN, side.entry_order_side, amount, margin=margin)
     return state
+
+
+def _not_opened(state: GridState, side: Side, reason: str, refused: bool,
+                ctx: GridCtx) -> GridState:
+    """A leg not opened (`refused` by the account's gate, else skipped for its size), journaled
+    once per leg and reason (its figures left out), as the one-way core's skipped entries
+    (found by review: a lasting one, the account's position cap reached, was journaled at
+    every retry: every 10 s per flat leg, for as long as it held)."""
+    key = f"{side.value} {'refused' if refused else 'skipped'}: {skip_kind(reason)}"
+    if state.open_skipped_for != key:
+        ctx.record(ge.EntryRefused(leg=side, reason=reason) if refused
+                   else ge.OpenSkipped(leg=side, reason=reason))
+    return replace(state, open_skipped_for=key)
 
 
 def _awaited(state: GridState, order: Order) -> bool:

@@ -84,6 +84,10 @@ class GridState:
     """Sides that closed and reopen only once every pending order of both sides (and every order
     of the closed side) is confirmed gone (incident 9)."""
     next_open_at: float = 0.0
+    open_skipped_for: str | None = field(default=None, compare=False, repr=False)
+    """The leg and kind of the last reason a leg was not opened (OpenSkipped, EntryRefused):
+    the same again is not journaled at every retry, as `SymbolState.skipped_for`. Not
+    persisted: a restart records it once more."""
     open_refusals: int = field(default=0, compare=False, repr=False)
     """Opening orders that ended unfilled in a row (`GridRules.open_retry`); an opening fill
     starts again. Not persisted (a restart may try once at once), as the one-way core's."""
