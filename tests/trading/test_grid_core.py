@@ -265,7 +265,8 @@ def test_reconciliation_cancels_orphans_and_adopts_an_unknown_leg():
                           orphans=(orphan,), price=D(100)))
     assert "e9" in [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)]
     assert b.state.long.contracts == D(2) and "LegAdopted" in b.journal
-    assert b.placed(GridKind.STOP, Side.LONG)[0].amount == D(2) + D(4)  # the leg + level 1
+    # the leg + level 1, of the grid's own size (ref 1 from 100 USDT at 100, not the leg's 2)
+    assert b.placed(GridKind.STOP, Side.LONG)[0].amount == D(2) + D(2)
 
 
 def test_close_failures_escalate_once_and_do_not_loop():

@@ -294,9 +294,13 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
             return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
         leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.OPEN)
         seq = state.order_seq + 1
+        # its levels are the grid's own size, as a leg it opens (found by review: sized from
+        # the adopted position, a 10 BTC buy by hand was averaged into with 20, 40, 80 BTC)
+        ref = leg.ref_qty or r.market.amount_down(
+            r.order_size_usdt / (state.last_price or ex.entry_price))
         adopted = Leg(side=side, position_id=f"adopted-{r.client_order_id(seq, K.ENTRY)}",
                       contracts=contracts, entry_price=ex.entry_price, opened_at=ctx.now,
-                      ref_qty=leg.ref_qty or contracts, anchor=ex.entry_price,
+                      ref_qty=ref, anchor=ex.entry_price,
                       stop_price=ts.initial_stop(side, ex.entry_price, r.stop_loss_pct, r.market))
         ctx.record(ge.LegAdopted(leg=side, contracts=contracts, entry_price=ex.entry_price,
                                  stop_price=adopted.stop_price))
