@@ -81,7 +81,8 @@ whole grid, so the step and sizes fell back to the defaults)."""
 def _check_strategy(
     exchange: ExchangeSettings, strategy: StrategySettings, risk: RiskSettings, *, at: str
 ) -> None:
-    """The hedge grid needs hedge mode and a stop beyond its deepest level; hedge mode is only
+    """The hedge grid needs hedge mode, exchange stops and a stop beyond its deepest level
+    (`stop_mode = "bot"` was accepted and ignored: found by review); hedge mode is only
     for the grid (the one-way core's orders name no position side)."""
     if strategy.name == "hedge_grid":
         if not exchange.hedge_mode:
@@ -89,6 +90,12 @@ def _check_strategy(
                 f"{at}exchange.hedge_mode",
                 'must be true when strategy.name = "hedge_grid" '
                 "(the grid holds a long and a short at once)",
+            )
+        if exchange.stop_mode == "bot":
+            raise _cross(
+                f"{at}exchange.stop_mode",
+                'must be "exchange" when strategy.name = "hedge_grid" (each leg\'s stop rests '
+                'on the exchange; the bot-held stop is for the one-way style)',
             )
         g = strategy.grid
         # levels compound (each is step_pct from the leg's last fill): the short leg's deepest

@@ -133,6 +133,9 @@ def test_values_are_typed_and_normalised(tmp_path: Path):
         ("[exchange]\nhedge_mode = true", 'exchange.hedge_mode: is only supported with strategy.name = "hedge_grid"'),
         ('[exchange]\nhedge_mode = true\n[strategy]\nname = "hedge_grid"\n[strategy.grid]\nlevels = 4\nstep_pct = 1.5',
          "risk.stop_loss_pct: must be > 6.1364 for the hedge grid"),
+        ('[exchange]\nhedge_mode = true\nstop_mode = "bot"\n[strategy]\nname = "hedge_grid"\n'
+         '[risk]\nstop_loss_pct = 8',
+         'exchange.stop_mode: must be "exchange" when strategy.name = "hedge_grid"'),
         ("[strategy.grid]\nstep_pct = 2\nrecalc_pct = 1", "strategy.grid.recalc_pct: must be > strategy.grid.step_pct (2)"),
         ("[strategy.grid]\nlevels = -1", "strategy.grid.levels: must be >= 0 and <= 50 (got -1)"),
         ("[risk]\nstop_loss_pct = nan", "risk.stop_loss_pct: expected a finite number (got nan)"),
