@@ -197,6 +197,12 @@ def _flag(value: Any) -> bool:
     return value
 
 
+def _text_or_none(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("not text")
+    return value
+
+
 def load_order(symbol: str, data: Any, where: str, table: str = TABLE, *,
                leg: bool = True) -> Order:
     """An order written by `order_data`; `where` is its path in the stored value, named by
@@ -253,9 +259,11 @@ def loads(symbol: str, text: str) -> GridState:
         order_seq=r.get("order_seq", int, 0),
         reopen=r.get("reopen", lambda v: tuple(parse_enum(Side, x) for x in v), ()),
         next_open_at=r.get("next_open_at", finite_time, 0.0),
-        quarantined=bool(data.get("quarantined", False)),
-        quarantine_reason=data.get("quarantine_reason"),
-        entries_blocked=bool(data.get("entries_blocked", False)),
+        # flags as the legs' `stopped` (found by review: bool("false") read a hand-edited
+        # "false" as true, and a quarantine reason that was no text was kept as it was)
+        quarantined=r.get("quarantined", _flag, False),
+        quarantine_reason=r.get("quarantine_reason", _text_or_none, None),
+        entries_blocked=r.get("entries_blocked", _flag, False),
         price_seq=r.get("price_seq", int, 0),  # the clock the legs' anchor_seq counts on
         fees_owed=load_owed(data.get("fees_owed"), TABLE, symbol, "data.fees_owed"),
     )

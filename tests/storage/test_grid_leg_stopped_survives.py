@@ -38,3 +38,25 @@ def test_a_flag_that_is_not_a_boolean_is_a_corrupt_row_naming_the_field() -> Non
     with pytest.raises(CorruptRow, match="data.long.stopped"):
         grid_codec.loads(BTC, text)
 
+
+
+@pytest.mark.parametrize(("field", "stored"), [("quarantined", '"false"'),
+                                               ("entries_blocked", "1"),
+                                               ("quarantine_reason", "5")])
+def test_the_states_own_flags_are_read_as_strictly_as_the_legs(field: str, stored: str) -> None:
+    """Found by review: `bool(...)` read a hand-edited "false" as true (quarantining the
+    symbol) and a 1 as a flag; the quarantine reason was kept whatever it was."""
+    text = grid_codec.dumps(_state(False))
+    assert text.endswith("}")
+    text = text[:-1] + f',"{field}":{stored}}}'
+    with pytest.raises(CorruptRow, match=f"data.{field}"):
+        grid_codec.loads(BTC, text)
+
+
+def test_the_states_own_flags_round_trip() -> None:
+    import dataclasses
+
+    state = dataclasses.replace(_state(False), quarantined=True, quarantine_reason="why",
+                                entries_blocked=True)
+    back = grid_codec.loads(BTC, grid_codec.dumps(state))
+    assert (back.quarantined, back.quarantine_reason, back.entries_blocked) == (True, "why", True)
