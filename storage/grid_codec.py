@@ -166,6 +166,17 @@ def _order_id(value: Any) -> str:
 def _load_leg(symbol: str, side: Side, data: Any) -> Leg:
     if not isinstance(data, dict):
         raise CorruptRow(TABLE, symbol, f"data.{side.value}", data, "not an object")
+    leg = _read_leg(symbol, side, data)
+    if leg.is_open:  # every open leg is written with both (found by review: a row without its
+        # stop price crashed the actor at every price, until the escalation's emergency close)
+        for field in ("entry_price", "stop_price"):
+            if getattr(leg, field) is None:
+                raise CorruptRow(TABLE, symbol, f"data.{side.value}.{field}", None,
+                                 "missing for an open leg")
+    return leg
+
+
+def _read_leg(symbol: str, side: Side, data: dict[str, Any]) -> Leg:
     r = _Reader(symbol, data, f"data.{side.value}.")
     return Leg(
         side=side,

@@ -60,3 +60,19 @@ def test_the_states_own_flags_round_trip() -> None:
                                 entries_blocked=True)
     back = grid_codec.loads(BTC, grid_codec.dumps(state))
     assert (back.quarantined, back.quarantine_reason, back.entries_blocked) == (True, "why", True)
+
+
+@pytest.mark.parametrize("field", ["stop_price", "entry_price"])
+def test_an_open_leg_without_its_stop_or_entry_price_is_a_corrupt_row(field: str) -> None:
+    """Found by review: an open leg stored without its stop price passed the codec and crashed
+    the actor on a bare assert at every price (restarts, escalation, the emergency close); now
+    the row is unreadable, named, and the symbol quarantined while its exchange stop protects."""
+    import json
+
+    doc = json.loads(grid_codec.dumps(_state(False)))
+    doc["long"][field] = None
+    with pytest.raises(CorruptRow, match=f"'data.long.{field}' = None: missing for an open leg"):
+        grid_codec.loads(BTC, json.dumps(doc))
+    flat = json.loads(grid_codec.dumps(GridState(symbol=BTC)))
+    flat["long"][field] = None  # a flat leg has neither
+    assert grid_codec.loads(BTC, json.dumps(flat)).long.stop_price is None
