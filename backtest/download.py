@@ -139,7 +139,26 @@ def _window(ex: Any, symbol: str, timeframe: str, since: int, limit: int, until:
         if not front:
             break
         rows = front + rows
-    return rows
+    return _in_order(symbol, rows)
+
+
+def _in_order(symbol: str, rows: list[list[Any]]) -> list[list[Any]]:
+    """The window's candles in time order, each once (found by review: a candle the venue
+    answered twice was written twice, and the backtest then refused the file for a duplicate
+    timestamp). The same candle twice with different values is refused in one line: which one
+    is right cannot be told."""
+    out: list[list[Any]] = []
+    for row in sorted(rows, key=lambda r: r[0]):
+        if out and out[-1][0] == row[0]:
+            if list(out[-1][:6]) != list(row[:6]):
+                raise DownloadError(
+                    f"{symbol}: the venue answered the candle at {fmt_ms(int(row[0]))} twice "
+                    f"with different values ({', '.join(map(str, out[-1][:6]))} and "
+                    f"{', '.join(map(str, row[:6]))}); the file keeps the candles before its "
+                    "page (run again to retry)")
+            continue
+        out.append(row)
+    return out
 
 
 def download_symbol(ex: Any, symbol: str, timeframe: str, since_ms: int, to_ms: int,

@@ -81,3 +81,47 @@ def test_a_row_the_backtest_would_refuse_is_refused_naming_the_candle(
     assert len(part.read_text().splitlines()) == 1 + 100  # the pages before it, nothing of its
     part.rename(tmp_path / "x.csv")
     assert len(C.load(tmp_path / "x.csv")) == 100  # what was written backtests
+
+
+def _venue_repeating(row_at: int, repeat: list[Any] | None) -> Any:
+    """A venue that answers the candle at `row_at` twice (the second time as `repeat`, or the
+    same), and its page out of order."""
+
+    class Venue(MinuteVenue):
+        def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int,
+                        params: dict[str, Any]) -> list[list[Any]]:
+            rows = super().fetch_ohlcv(symbol, timeframe, since, limit, params)
+            extra = [list(r) if repeat is None else [r[0], *repeat]
+                     for r in rows if r[0] == row_at]
+            return list(reversed(rows)) + extra
+
+    return Venue(now_ms=START + 1_000 * MINUTE)
+
+
+def test_a_candle_answered_twice_is_written_once_and_the_file_backtests(tmp_path: Path) -> None:
+    """Found by review: the same candle twice in one answer was written twice; the backtest
+    then refused the file (duplicate timestamp). An answer out of order is put in order."""
+    from backtest import candles as C
+    from backtest.download import download_symbol
+
+    venue = _venue_repeating(START + 150 * MINUTE, None)
+    path, written = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 300 * MINUTE,
+                                    tmp_path, limit=100, now_ms=lambda: venue.now_ms,
+                                    sleep=lambda s: None)
+    assert written == 300
+    loaded = C.load(path)
+    assert len(loaded) == 300 and list(loaded.ts) == [START + i * MINUTE for i in range(300)]
+
+
+def test_a_candle_answered_twice_with_different_values_is_one_line(tmp_path: Path) -> None:
+    from backtest.download import DownloadError, download_symbol
+
+    at = START + 150 * MINUTE
+    venue = _venue_repeating(at, [100, 102, 99, 101, 1])
+    with pytest.raises(DownloadError) as caught:
+        download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 300 * MINUTE, tmp_path,
+                        limit=100, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    assert str(caught.value) == (
+        f"BTC/USDT:USDT: the venue answered the candle at 2023-11-15 00:43 twice with different "
+        f"values ({at}, 100, 101, 99, 100, 1 and {at}, 100, 102, 99, 101, 1); the file keeps "
+        "the candles before its page (run again to retry)")
