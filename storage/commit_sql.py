@@ -197,12 +197,30 @@ def write_records(
                 for f in decision.ledger
             ],
         )
+        for f in decision.ledger:
+            if f.amount == 0 and f.realized_pnl == 0 and f.fee:
+                _charge_closed_row(conn, f.position_id, f.fee, now)
     journal(conn, symbol, decision.journal, correlation_id, created_at, now)
     for cmd in decision.commands:
         if isinstance(cmd, Escalate):
             resolved = None if cmd.close else created_at
             conn.execute(INSERT_ESCALATION,
                          (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at, resolved))
+
+
+CLOSED_FEES = "SELECT fees FROM positions WHERE position_id=? AND status='closed' AND closed_at<>?"
+SET_CLOSED_FEES = "UPDATE positions SET fees=? WHERE position_id=? AND status='closed'"
+
+
+def _charge_closed_row(conn: SqlConn, position_id: str, fee: Decimal, now: float) -> None:
+    """A fee told after its position's row was closed (a fee-only ledger entry: quantity 0,
+    no P&L; trading/late_fees.py): the closed row's fees follow the ledger (found by review: the
+    trades list, the dashboard and the status read the row, which stayed short of the fee). A
+    row closed by this very commit already counts the decision's fills (`closed_totals`); an
+    open position's row is written from its state, which booked the fee."""
+    row = conn.execute(CLOSED_FEES, (position_id, now)).fetchone()
+    if row is not None:
+        conn.execute(SET_CLOSED_FEES, (str(Decimal(row[0]) + fee), position_id))
 
 
 def journal(
