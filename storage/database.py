@@ -98,11 +98,30 @@ def open_postgres_database(
                 db.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 _create_or_migrate(db, schema)
     except pw.PeeweeException as exc:
+        _close_pool(db)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StorageError(f"{where} schema {schema}: cannot open database: {first}") from exc
     except StorageError as exc:
+        _close_pool(db)
         raise StorageError(f"{where} schema {schema}: {exc}") from None
+    except BaseException:
+        _close_pool(db)
+        raise
     return db
+
+
+def _close_pool(db: pw.Database) -> None:
+    """A failed open hands its server connections back (found by review: the pool kept them
+    until it was collected, one or more per try; a cluster node retrying an account's open, a
+    newer schema met during a rolling upgrade, used up the server's max_connections)."""
+    try:
+        close_all = getattr(db, "close_all", None)
+        if callable(close_all):
+            close_all()
+        else:
+            db.close()
+    except pw.PeeweeException:
+        pass  # already unusable: nothing of ours left to close
 
 
 def _redacted(url: str) -> str:
