@@ -267,7 +267,8 @@ function actorsTable(account, actors) {
       el("td", { text: a.phase || "-" }), el("td", { text: a.restarts }), el("td", { text: a.close_failures }),
       el("td", { text: a.mailbox }),
       el("td", { text: a.last_tick_age_s === null ? "-" : `${fmt(a.last_tick_age_s, 1)}s` }),
-      el("td", { class: "wrap", text: a.quarantine_reason || (a.last_failure ? a.last_failure.error : "") }),
+      el("td", { class: a.strategy_off ? "wrap neg" : "wrap", text: a.quarantine_reason ||
+        (a.strategy_off ? `STRATEGY OFF: ${a.strategy_off}` : "") || (a.last_failure ? a.last_failure.error : "") }),
       el("td", {}, a.state === "quarantined" ? button("resume", account, "resume", { symbol: a.symbol }) : ""))));
 }
 

@@ -243,3 +243,31 @@ def see_polling(page: Any, server: DashboardServer, tmp_path: Path, others: list
     expect(page.locator('[data-testid="kill-switch"]')).to_have_text("KILL SWITCH ON",
                                                                      timeout=10_000)
     assert server.streams.open == 8  # polling opened no stream
+
+
+def test_a_symbol_whose_strategy_is_off_says_so_in_the_actors_table(tmp_path, chromium):  # noqa: F811
+    """A strategy that raised is off for its symbol (actors/strategy_guard.py); the status has
+    `strategy_off`, and the page shows it in the symbol's note, in red (it was shown nowhere:
+    the actor is running, nothing else looks wrong)."""
+    from playwright.sync_api import expect
+
+    off = actor("SOL/USDT:USDT")
+    off["strategy_off"] = (f"strategy mean_reversion failed on price 1: ZeroDivisionError: x "
+                           f"(m.py:3); {PAYLOAD}")
+    write_status(tmp_path, status(beat=time.time(), actors=[actor("BTC/USDT:USDT"), off],
+                                  health=HEALTHY))
+    source = DashboardSource(data_dir=tmp_path, accounts=[], running=lambda: True)
+    server = serve(tmp_path, source)
+    try:
+        with browser_page(chromium) as page:
+            open_page(page, server)
+            note = page.locator('tr[data-actor="SOL/USDT:USDT"] td.wrap')
+            expect(note).to_contain_text("STRATEGY OFF: strategy mean_reversion failed",
+                                         timeout=10_000)
+            assert PAYLOAD in note.inner_text()  # the text as text, never markup
+            assert "neg" in (note.get_attribute("class") or "")
+            assert page.evaluate("window.__xss") is None
+            other = page.locator('tr[data-actor="BTC/USDT:USDT"] td.wrap')
+            assert "STRATEGY OFF" not in other.inner_text()
+    finally:
+        server.stop()
