@@ -23,6 +23,7 @@ from exchange import errors
 from exchange.budget import BudgetRefused
 from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
+from observability.error_text import describe
 from trading.commands import AmendStop, CancelOrder, Command, Escalate, PlaceOrder
 from trading.events import Event, OrderCanceled, OrderFailed, StopAmended, StopAmendFailed
 from trading.model import OrderPurpose
@@ -31,16 +32,6 @@ EscalationHook = Callable[[str, Escalate], None]
 CancelHook = Callable[[bool], None]
 """Told each cancel's outcome: True once the venue answered, False when it failed for a
 temporary reason (the actor looks again soon: actors/reconcile_retry.py `cancel_done`)."""
-
-
-def describe(exc: BaseException) -> str:
-    """`Type: message` (one line, at most 300 characters of message). An exception whose str()
-    raises is named by its type: the error path must not raise again and lose the failure."""
-    try:
-        text = str(exc).strip().replace("\n", " ")
-    except Exception:  # noqa: BLE001 - its own text is broken, not the failure it reports
-        return f"{type(exc).__name__}: (its message cannot be read)"
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
 
 def is_close(cid: str) -> bool:

@@ -32,6 +32,7 @@ from actors.periodic import Periodic
 from exchange.errors import NotSupported
 from exchange.port import ExchangePort
 from exchange.records import PositionSide, VenueFunding
+from observability.error_text import message
 from trading import funding
 from trading.events import FundingSettled
 from trading.primitives import Side
@@ -123,7 +124,7 @@ class FundingFeed:
         except NotSupported as exc:  # a venue whose payments the gateway cannot read: said
             self._loop.stop()  # once, not as a failed read every interval for good
             self.log.warning("funding payments are not read on this venue ({}): they are not "
-                             "booked in the ledger", exc)
+                             "booked in the ledger", message(exc))
             return 0
         self.reads += 1
         per_symbol: dict[str, list[VenueFunding]] = {}

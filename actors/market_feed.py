@@ -21,6 +21,7 @@ from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.price_marks import PriceMarks
 from exchange.records import VenueFill
+from observability.error_text import describe
 
 Deliver = Callable[[str, Any], bool]
 
@@ -87,7 +88,7 @@ class MarketFeed:
             try:
                 self.poll_once()
             except Exception as exc:  # noqa: BLE001 - a feed hiccup must not stop the feed
-                self.log.warning("market feed poll failed: {}", exc)
+                self.log.warning("market feed poll failed: {}", describe(exc))
             self._stop.wait(max(self.interval_s - (time.monotonic() - started), 0.0))
 
     def _deliver_now(self, symbol: str, message: Any) -> bool:

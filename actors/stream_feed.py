@@ -36,6 +36,7 @@ from actors.trade_ids import FillBatch
 from exchange.ccxt.silent_symbols import SilentSymbols
 from exchange.price_marks import PriceMarks
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenuePosition, VenueTicker
+from observability.error_text import describe
 
 _ENDED_WITHOUT_FILL = frozenset(
     {VenueOrderStatus.CANCELED, VenueOrderStatus.EXPIRED, VenueOrderStatus.REJECTED})
@@ -239,7 +240,7 @@ class StreamFeed:
                 self.positions.due()  # first: a REST poll below may take a while
                 self.check_once()
             except Exception as exc:  # noqa: BLE001 - a REST hiccup must not stop the feed
-                self.log.warning("stream feed: REST poll failed: {}", exc)
+                self.log.warning("stream feed: REST poll failed: {}", describe(exc))
             self._wake.wait(max(check_s - (time.monotonic() - started), 0.0))
             self._wake.clear()
 
@@ -306,7 +307,7 @@ class StreamFeed:
                 self._gap_logged_at = now
                 self.log.warning("stream feed: the fills missed while the streams were down "
                                  "could not be read from REST ({} tries so far): {}",
-                                 self._gap_failures, exc)
+                                 self._gap_failures, describe(exc))
             return False
         self._gap_open, self._gap_failures, self._gap_retry_at = False, 0, 0.0
         self._recheck_at = now + GAP_RECHECK_S
@@ -323,7 +324,7 @@ class StreamFeed:
             self.rest.poll_fills()
         except Exception as exc:  # noqa: BLE001 - the streams' fills keep flowing
             self.log.warning("stream feed: the second read of the fills missed while the "
-                             "streams were down failed: {}", exc)
+                             "streams were down failed: {}", describe(exc))
         self.rechecked += 1
 
     def _poll_silent(self) -> None:

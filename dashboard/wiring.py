@@ -16,6 +16,7 @@ from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource, stale_after
 from notifications.secret import one_line, read_token, url_token
 from notifications.status_text import source_text
+from observability.error_text import describe
 from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
 from storage import control
@@ -165,7 +166,8 @@ class OperatorServices:
             try:  # a scrape never breaks on one account's exchange
                 stats[account.name] = _account_exchange_stats(account)
             except Exception as exc:  # noqa: BLE001
-                self.log.warning("metrics: exchange figures of {} failed: {}", account.name, exc)
+                self.log.warning("metrics: exchange figures of {} failed: {}", account.name,
+                                 describe(exc))
         return stats
 
     def _notification_stats(self) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from actors.messages import BlockEntries
+from observability.error_text import describe
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
 from protections.ledger_feed import LedgerTotals
 from storage import reports
@@ -106,7 +107,7 @@ class AccountGuard:
         try:
             self._feed(self.clock(), announce=False)
         except Exception as exc:  # noqa: BLE001 - the status keeps the last pass's totals
-            self.log.warning("protections: final P&L totals not read: {}", exc)
+            self.log.warning("protections: final P&L totals not read: {}", describe(exc))
 
     def _feed(self, now: float, *, announce: bool = True) -> None:
         """Apply the ledger's new rows; the first call replays the whole ledger (a restart), in
@@ -200,7 +201,7 @@ class AccountGuard:
         try:
             self.alert(trip.symbol, "protection", trip.reason, protection=trip.name)
         except Exception as exc:  # noqa: BLE001 - the trip is still saved and journaled
-            self.log.error("protections: the {} alert failed: {}", trip.name, exc)
+            self.log.error("protections: the {} alert failed: {}", trip.name, describe(exc))
 
     def _journal_trip(self, trip: Trip) -> None:
         data = {"protection": trip.name, "reason": trip.reason}
@@ -318,7 +319,7 @@ class AccountGuard:
 
     def _damaged(self, key: str, exc: Exception) -> None:
         by = f"protections: stored meta row '{key}' unreadable"
-        self.log.error("{} ({}); entries paused until a person unpauses", by, exc)
+        self.log.error("{} ({}); entries paused until a person unpauses", by, describe(exc))
         self.paused, self._unsaved = {"by": by, "at": self.clock()}, True
         self.repo.set_meta(PAUSE_KEY, json.dumps(self.paused))
 

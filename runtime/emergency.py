@@ -38,6 +38,7 @@ from cluster.lease import LeaseLost
 from exchange.fence import CallScope, FenceCheck, Fenced, call_scope
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
+from observability.error_text import describe
 from storage.repository import Repository
 from trading.client_ids import symbol_code
 
@@ -167,7 +168,7 @@ class EmergencyCloser:
         try:
             self.repo.set_meta(OWED + symbol, reason or "escalation")
         except Exception as exc:  # noqa: BLE001 - the close matters more than its bookkeeping
-            log.error("emergency close: could not record it as owed: {}", exc)
+            log.error("emergency close: could not record it as owed: {}", describe(exc))
         try:
             positions = [p for p in self.exchange.fetch_positions([symbol])
                          if p.symbol == symbol and p.contracts > 0]
@@ -183,9 +184,10 @@ class EmergencyCloser:
                 self._close(symbol, pos, reason, corr, log, most)
         except (Fenced, LeaseLost) as exc:  # the node lost the account: its new owner runs it
             owed = True
-            log.error("emergency close stopped, left owed to the account's next owner: {}", exc)
+            log.error("emergency close stopped, left owed to the account's next owner: {}",
+                      describe(exc))
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
-            log.error("emergency close failed: {}", exc)
+            log.error("emergency close failed: {}", describe(exc))
             self.repo.record(
                 symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr
             )
@@ -194,6 +196,6 @@ class EmergencyCloser:
                 if not owed:
                     self.repo.set_meta(OWED + symbol, "")
             except Exception as exc:  # noqa: BLE001 - owed still: the next start runs it again
-                log.error("emergency close: could not clear it as owed: {}", exc)
+                log.error("emergency close: could not clear it as owed: {}", describe(exc))
             if done is not None:
                 done()

@@ -24,6 +24,8 @@ from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
+from observability.error_text import describe
+
 ESCALATION = "escalation"
 """A symbol quarantined after its closes failed or its state could not be trusted."""
 KILL_SWITCH = "kill_switch"
@@ -126,7 +128,7 @@ class Alerts:
             try:
                 listener(payload)
             except Exception as exc:  # noqa: BLE001 - one broken channel never stops an alert
-                self.logger.opt(exception=exc).error("alert listener failed: {}", exc)
+                self.logger.opt(exception=exc).error("alert listener failed: {}", describe(exc))
         if self.command or self.webhook:
             t = threading.Thread(
                 target=self._notify, args=(payload,), name="alert-hook", daemon=True
@@ -209,7 +211,7 @@ class Alerts:
                     self.logger.info("alert webhook: {} delivered at try {}", what, attempt)
                 return
             except Exception as exc:  # noqa: BLE001 - BadStatusLine, ValueError, ...: one line
-                error = _without_url(f"{type(exc).__name__}: {exc}", self.webhook)[:300]
+                error = _without_url(describe(exc), self.webhook)[:300]
                 code = exc.code if isinstance(exc, urllib.error.HTTPError) else 0
                 refused = 300 <= code < 500 and code not in (408, 429)
                 if code < 400 and refused:  # its Location may hold the key: not quoted

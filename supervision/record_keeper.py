@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from observability.error_text import describe
 from storage.writer import WriterStopped
 
 
@@ -128,17 +129,18 @@ class RecordKeeper:
                 record.writes[0]()
             except TimeoutError as exc:  # still queued in the writer: it commits there
                 record.log.warning("{} not confirmed yet ({}); it commits when the database "
-                                   "answers", record.what, exc)
+                                   "answers", record.what, describe(exc))
             except WriterStopped as exc:
-                record.log.error("{} not stored: {}", record.what, exc)
+                record.log.error("{} not stored: {}", record.what, describe(exc))
                 return True
             except Exception as exc:  # noqa: BLE001 - logged; retried when the rules need it
                 record.failures += 1
                 if not record.must or self._closing.is_set():
-                    record.log.error("{} not stored: {}", record.what, exc)
+                    record.log.error("{} not stored: {}", record.what, describe(exc))
                     return True
                 if record.failures == 1:
-                    record.log.error("{} not stored: {}; retrying until it is", record.what, exc)
+                    record.log.error("{} not stored: {}; retrying until it is", record.what,
+                                     describe(exc))
                 return False
             record.writes.pop(0)
         if record.failures:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from observability.error_text import describe
 from storage.restore import finite_time
 
 
@@ -63,7 +64,7 @@ def stored_restarts(repo: Any, symbols: list[str], log: Any) -> dict[str, int]:
     try:
         stored = repo.read(queries.restart_counts, symbols)
     except Exception as exc:  # noqa: BLE001 - see above
-        log.warning("stored restart counts not read ({}); counting from 0", exc)
+        log.warning("stored restart counts not read ({}); counting from 0", describe(exc))
         return {}
     counts = {}
     for symbol, value in stored.items():
@@ -106,6 +107,7 @@ def open_escalation_keys(repo: Any, log: Any) -> set[tuple[str, str, str | None]
     try:
         rows = repo.read(queries.open_escalations)
     except Exception as exc:  # noqa: BLE001 - see above
-        log.warning("open escalations not read ({}); a lasting one is recorded again", exc)
+        log.warning("open escalations not read ({}); a lasting one is recorded again",
+                    describe(exc))
         return set()
     return {(e["symbol"], e["reason"], e["last_error"]) for e in rows}
