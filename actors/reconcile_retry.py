@@ -45,6 +45,11 @@ TEMPORARY_MAX_WAIT_S = 5.0
 """The longest wait after temporary failures only: an outage that ends is noticed within this
 (entries wait for a successful reconciliation; the close backoff's 60 s would keep them waiting
 up to a minute after a short outage). Faults that are not temporary wait the close backoff."""
+BACKOFF_COUNT_MAX = 33
+"""The largest count of failures in a row handed to the backoff (32 doublings, as
+trading/rules.py `doubling_wait`): the count itself has no bound during an outage, and the
+close backoff's `2 ** (failures - 1)` no longer fit a float after ~1,025 failures (~80
+minutes of an unreachable venue): an OverflowError out of the actor's message."""
 
 class ReconcileRetry:
     def __init__(self, backoff: Callable[[int], float]) -> None:
@@ -90,7 +95,7 @@ class ReconcileRetry:
         for a replaced incarnation, which must not decide anything more)."""
         self.failures += 1
         temporary = isinstance(exc, (*TEMPORARY, Fenced))
-        self.delay = self.backoff(self.failures)
+        self.delay = self.backoff(min(self.failures, BACKOFF_COUNT_MAX))
         if temporary and self.faults == 0:
             self.delay = min(self.delay, TEMPORARY_MAX_WAIT_S)
         self.retry_at = now + self.delay
@@ -135,7 +140,7 @@ class ReconcileRetry:
                 self.cancel_failures = 0
             return
         self.cancel_failures += 1
-        self.cancel_delay = self.backoff(self.cancel_failures)
+        self.cancel_delay = self.backoff(min(self.cancel_failures, BACKOFF_COUNT_MAX))
         self.cancel_look_at = now + self.cancel_delay
 
 
