@@ -356,11 +356,11 @@ def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:
 
 def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
     if ev.side is None:
-        if state.phase is Phase.OPEN:
+        if state.phase is Phase.OPEN and not lc.mismatched(state):
             return lc.start_close(state, ev.reason, ctx)
         if ev.signal_id is not None:  # an external exit that closes nothing says why
-            ctx.record(je.SignalSkipped(side=None, reason=EXIT_SKIPS[state.phase],
-                                        signal_id=ev.signal_id))
+            why = MISMATCHED_EXIT if lc.mismatched(state) else EXIT_SKIPS[state.phase]
+            ctx.record(je.SignalSkipped(side=None, reason=why, signal_id=ev.signal_id))
         return state
     skip = _entry_blocker(state, ctx)
     if skip is None and ev.signal_id is None and waiting(  # the strategy's signal holds on
@@ -391,6 +391,11 @@ EXIT_SKIPS = {
     Phase.ENTERING: "the entry is still in flight: no open position to exit yet",
     Phase.CLOSING: "the position is being closed already",
 }
+MISMATCHED_EXIT = (f"{lc.SIDE_MISMATCH}: a close of our side is a reduce-only order the venue "
+                   "refuses (a person decides)")
+"""An exit while the exchange lists the other side (`lifecycle.mismatched`): a close sent
+anyway was refused, counted, and with max_close_attempts = 1 escalated at once into the
+emergency close of the exchange's position, the one a person was alerted to decide on."""
 
 
 def skip_kind(reason: str) -> str:
