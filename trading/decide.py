@@ -129,7 +129,17 @@ class SymbolCore:
             # no stop acknowledged yet: the exit check guards the intended level (issue 16 item 5)
             risk = self.rules.risk
             stop = ts.initial_stop(pos.side, pos.entry_price, risk.stop_loss_pct, self.rules.market)
-        return quiet_band(state, stop, stop_move_due_up_to(state, self.rules))
+        move_up_to = stop_move_due_up_to(state, self.rules)
+        if move_up_to is not None and state.stop_refusals:
+            # a refused move waits (`move_waits`): no move before its retry, then every price
+            # takes the full path (the band has no clock to tell the two apart)
+            band = quiet_band(state, stop)
+            if band is None:
+                return None
+            until = state.next_stop_at if band.until is None else min(band.until,
+                                                                       state.next_stop_at)
+            return replace(band, until=until)
+        return quiet_band(state, stop, move_up_to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +331,8 @@ def _move_stop(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     step = ctx.rules.risk.trailing_step_pct
     if move is None or not ts.stop_should_move(pos.side, state.stop_price, move[1], ev.price, step):
         return state
+    if move_waits(state, ctx.now, ctx.rules):
+        return state
     current, trigger = move
     ctx.record(je.StopMoveRequested(old_stop=state.stop_price, new_stop=trigger))
     if ctx.rules.risk.amend_stops and current.exchange_id is not None:
@@ -329,6 +341,15 @@ def _move_stop(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
                            stop_price=trigger))
         return state  # the answer (StopAmended / StopAmendFailed) is decided in this message
     return lc.place_stop(state, trigger, ctx, replaces=current.client_order_id)
+
+
+def move_waits(state: SymbolState, now: float, rules: Rules) -> bool:
+    """A stop move the venue refused waits before it is sent again, as a refused stop does
+    (`RiskRules.stop_retry`: fast at first, then doubling); the old stop rests meanwhile and
+    `_exit_reason` closes at the trailing trigger. Found by review: it was sent again at every
+    price and heartbeat, one refused order per tick while a lasting refusal held."""
+    return bool(state.stop_refusals) and waiting(now, state.next_stop_at,
+                                                 rules.risk.stop_retry_longest)
 
 
 def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:

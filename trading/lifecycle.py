@@ -128,7 +128,8 @@ def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
                                    "contracts open", ctx)
     if guarded(state) and order.purpose is OrderPurpose.STOP \
             and not state.live_orders(OrderPurpose.STOP):
-        return replace(state, needs_stop=True, next_stop_at=0.0)  # a stop filled only in part
+        # a stop filled only in part: re-placed at once (refused moves before do not count)
+        return replace(state, needs_stop=True, next_stop_at=0.0, stop_refusals=0)
     return state
 
 

@@ -64,7 +64,9 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
     ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
     stops_left = state.live_orders(OrderPurpose.STOP)  # the current position's only
     if order.purpose is OrderPurpose.STOP and lc.guarded(state) and not stops_left:
-        return replace(state, needs_stop=True, next_stop_at=0.0)  # someone removed our stop
+        # someone removed our stop: re-placed at once, its refusals counted from none (a
+        # count of refused moves must not slow the first retries of a stop that is missing)
+        return replace(state, needs_stop=True, next_stop_at=0.0, stop_refusals=0)
     closing = state.phase is Phase.CLOSING and state.owns(order)
     if order.purpose is OrderPurpose.CLOSE and closing:
         return lc.close_failed(state, "close order canceled", ctx)
@@ -116,11 +118,17 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
                     "trailing_stop" if order.replaces else "stop_loss",
                     ctx,
                 )
-            if state.position is not None and not state.active_stop():
-                refusals = state.stop_refusals + 1
-                state = replace(state, needs_stop=True, stop_refusals=refusals,
-                                next_stop_at=ctx.now + ctx.rules.risk.stop_retry(refusals))
-            return state
+            if state.position is None:
+                return state
+            refusals = state.stop_refusals + 1
+            retry_at = ctx.now + ctx.rules.risk.stop_retry(refusals)
+            if not state.active_stop():
+                return replace(state, needs_stop=True, stop_refusals=refusals,
+                               next_stop_at=retry_at)
+            # a move refused while the old stop rests: it waits as a refused stop does
+            # (`decide.move_waits`); sent again at every price, a lasting refusal made one
+            # refused order per tick
+            return replace(state, stop_refusals=refusals, next_stop_at=retry_at)
         case OrderPurpose.CLOSE:
             if state.phase is not Phase.CLOSING or not state.owns(order):
                 return state
@@ -141,7 +149,7 @@ def on_stop_amended(state: SymbolState, ev: StopAmended, ctx: Ctx) -> SymbolStat
     ctx.record(je.StopAmended(order=order.client_order_id, stop_price=ev.stop_price))
     if state.position is None:
         return state
-    return replace(state, stop_price=ev.stop_price, needs_stop=False)
+    return replace(state, stop_price=ev.stop_price, needs_stop=False, stop_refusals=0)
 
 
 def on_stop_amend_failed(state: SymbolState, ev: StopAmendFailed, ctx: Ctx) -> SymbolState:
