@@ -209,7 +209,7 @@ def _exit_filled(
 ) -> SymbolState:
     pos = state.position
     if pos is None or (order.position_id not in (None, pos.position_id)
-                       and order.side is not pos.side.exit_order_side):
+                       and order.side != pos.side.exit_order_side):
         # booked all the same (the exchange charged its fee), without P&L, under its own
         # position. Also a closed position's close reported after the next one opened on the
         # other side (a short's buy while long): on a one-way venue that buy never shrinks the
