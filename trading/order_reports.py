@@ -63,6 +63,14 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
     ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
     stops_left = state.live_orders(OrderPurpose.STOP)  # the current position's only
+    if order.purpose is OrderPurpose.STOP and lc.guarded(state) and not stops_left \
+            and order.status is OrderStatus.PENDING:
+        # ended as it was placed (its create answered "closed", nothing filled), never rested:
+        # a refusal, retried with its backoff. Re-placed at once, in the same message, a venue
+        # answering every stop so sent 1,000 stops before the loop's step bound (found by review)
+        refusals = state.stop_refusals + 1
+        return replace(state, needs_stop=True, stop_refusals=refusals,
+                       next_stop_at=ctx.now + ctx.rules.risk.stop_retry(refusals))
     if order.purpose is OrderPurpose.STOP and lc.guarded(state) and not stops_left:
         # someone removed our stop: re-placed at once, its refusals counted from none (a
         # count of refused moves must not slow the first retries of a stop that is missing)
