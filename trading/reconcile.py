@@ -240,12 +240,18 @@ def _replace_missing_stop(state: SymbolState, order: Order, ctx: Ctx) -> SymbolS
     """The open position's stop was not found once: a new one at the same level is placed at
     once, and the old one is cancelled by client id when the new one rests (on_accepted), as a
     trailing move does. Gone, the cancel finds nothing (harmless); there after all, it goes."""
-    level = order.stop_price
-    if state.phase is not Phase.OPEN or not state.owns(order) or level is None \
+    level, pos = order.stop_price, state.position
+    if state.phase is not Phase.OPEN or pos is None or not state.owns(order) or level is None \
             or lc.mismatched(state):
         return state
-    if any(o.replaces == order.client_order_id for o in state.live_orders(OrderPurpose.STOP)):
+    stops = state.live_orders(OrderPurpose.STOP)
+    if any(o.replaces == order.client_order_id for o in stops):
         return state  # replaced already (a move in flight, or an earlier miss)
+    if any(o is not order and o.status is OrderStatus.OPEN and o.stop_price is not None
+           and not ts.better(pos.side, level, o.stop_price) for o in stops):
+        # a resting stop at least as tight covers it (an old stop whose cancel failed, two
+        # moves ago): replaced, the books' stop fell back to the old level (found by review)
+        return state
     ctx.record(je.StopRequested(stop_price=level))
     return lc.place_stop(state, level, ctx, replaces=order.client_order_id)
 
