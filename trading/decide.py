@@ -318,7 +318,8 @@ def retry_stop_move(state: SymbolState, ctx: Ctx) -> SymbolState:
     """On the timer: a stop move due at the last price (refused, or skipped while another was
     in flight) is retried without a new price. An exit is left to the next price, as before."""
     price = state.last_price
-    if state.phase is not Phase.OPEN or state.position is None or price is None:
+    if state.phase is not Phase.OPEN or state.position is None or price is None \
+            or lc.mismatched(state):  # as `on_price`: no order for our side while they differ
         return state
     ev = PriceTicked(price=price)
     return state if _exit_reason(state, ev, ctx) else _move_stop(state, ev, ctx)

@@ -18,8 +18,11 @@ from trading.commands import AmendStop, Command, PlaceOrder
 from trading.decide import SymbolCore
 from trading.events import (
     Event,
+    ExchangeOrder,
+    ExchangePosition,
     OrderCanceled,
     PriceTicked,
+    Reconciled,
     SignalRaised,
     StopAmended,
     StopAmendFailed,
@@ -120,3 +123,24 @@ def test_a_stop_removed_after_refused_moves_is_retried_fast():
     assert _placements(sc) == 1  # re-placed at once (refused)
     sc.send(TimerFired(), dt=2.5)
     assert _placements(sc) == 2, "the missing stop waited for the moves' backoff"
+
+
+def test_no_stop_move_is_sent_while_the_exchange_lists_the_other_side():
+    """A move refused because the long was flipped to a short by hand (a reduce-only sell the
+    venue refuses on a short) was retried on the heartbeat while the symbol sat quarantined
+    for a person (SIDE_MISMATCH), where no order of ours for our side is sent."""
+    sc = _opened(False)
+    sc.refusing = True
+    sc.send(PriceTicked(price=D("102")), dt=1)  # the move is refused: the long was flipped
+    moves = _moves(sc)
+    pos = sc.state.position
+    sc.send(Reconciled(position=ExchangePosition(side=Side.SHORT, contracts=pos.contracts * 2,
+                                                 entry_price=D("102")),
+                       orders={o.client_order_id: ExchangeOrder(
+                           client_order_id=o.client_order_id, exchange_id=o.exchange_id,
+                           status="open", filled=D(0), average=None, fee=D(0))
+                           for o in sc.state.orders}, price=D("102")), dt=1)
+    assert sc.state.quarantined
+    for _ in range(120):  # two minutes of heartbeats
+        sc.send(TimerFired(), dt=1)
+    assert _moves(sc) == moves, "stop moves for our side sent while the sides differ"
