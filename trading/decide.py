@@ -194,7 +194,8 @@ def quiet_band(
     if phase is Phase.CLOSING:
         if state.position is None:
             return ALWAYS_QUIET
-        due = [] if state.quarantined or state.next_close_at is None else [state.next_close_at]
+        retry_at = None if lc.closes_held(state) else state.next_close_at
+        due = [] if retry_at is None else [retry_at]
         if state.needs_stop and not state.live_orders(OrderPurpose.STOP):
             due.append(state.next_stop_at)  # `protect` acts then, at any price
         return QuietBand(until=min(due)) if due else ALWAYS_QUIET

@@ -31,6 +31,10 @@ SIDE_MISMATCH = "position side differs from exchange"
 (trading/reconcile.py): a person decides, and no order of ours for our side can protect or
 close what the exchange holds (`mismatched`)."""
 
+SIDE_AGREES_AGAIN = f"{SIDE_MISMATCH} (it agrees again: resume to trade)"
+"""The quarantine reason once the exchange lists our side again (trading/reconcile.py): a
+person was alerted and lifts it, but our stop and exits act again meanwhile (`closes_held`)."""
+
 CLOSE_REASONS = {
     OrderPurpose.STOP: "stop_loss",
     OrderPurpose.CLOSE: None,  # the state's close_reason says why
@@ -119,7 +123,7 @@ def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
     if not state.owns(order):
         return state  # an order of a position closed before: nothing of this one to finish
     if state.phase is Phase.CLOSING and order.purpose is OrderPurpose.CLOSE:
-        if state.quarantined or state.live_orders(OrderPurpose.CLOSE):
+        if closes_held(state) or state.live_orders(OrderPurpose.CLOSE):
             return state
         if ctx.rules.market.max_amount == order.amount == order.filled:
             return send_close(state, ctx, counted=False)  # a slice done: the next one
@@ -334,6 +338,15 @@ def mismatched(state: SymbolState) -> bool:
     return state.quarantined and state.quarantine_reason == SIDE_MISMATCH
 
 
+def closes_held(state: SymbolState) -> bool:
+    """Quarantined for a reason that holds our own close retries: an escalation (the emergency
+    close owns the position now), a side mismatch, a position nobody can see. Not once the
+    exchange agrees with our side again (SIDE_AGREES_AGAIN): our exits act then, and a close of
+    one that failed was never retried (found by review: the symbol sat closing, its trailing
+    stop and take-profit off, until a person resumed it); it is retried and escalates as any."""
+    return state.quarantined and state.quarantine_reason != SIDE_AGREES_AGAIN
+
+
 def through_stop(state: SymbolState, rules: Rules) -> bool:
     """Closing, and the price is at or through the level a stop would be placed at: no stop can
     rest there, the close and its retries are the protection (`decide.protect` places none)."""
@@ -358,7 +371,7 @@ def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:
     risk = ctx.rules.risk
     longest = max(risk.stop_retry_s, risk.close_backoff_max_s)
     due = state.next_close_at is not None and not waiting(ctx.now, state.next_close_at, longest)
-    closing = state.phase is Phase.CLOSING and not state.quarantined and state.position
+    closing = state.phase is Phase.CLOSING and not closes_held(state) and state.position
     if closing and due and not state.live_orders(OrderPurpose.CLOSE):
         return send_close(state, ctx)
     return state
@@ -383,7 +396,7 @@ def reconcile_failed(state: SymbolState, ev: ReconcileFailed, ctx: Ctx) -> Symbo
     symbol escalates as a close failing that often does (incident 2); the position and its
     pending close stay tracked until a reconciliation reads them."""
     closing = state.phase is Phase.CLOSING and state.position is not None
-    if not closing or state.quarantined or ev.failures < ctx.rules.risk.max_close_attempts:
+    if not closing or closes_held(state) or ev.failures < ctx.rules.risk.max_close_attempts:
         return state
     state = replace(state, last_close_error=ev.error)
     return escalate(state, f"reconciliation failed {ev.failures} times while closing", ctx)

@@ -52,9 +52,7 @@ from trading.model import (
 Handler = Callable[..., SymbolState]
 
 SIDE_MISMATCH = lc.SIDE_MISMATCH
-SIDE_AGREES_AGAIN = f"{SIDE_MISMATCH} (it agrees again: resume to trade)"
-"""The quarantine reason once the exchange lists our side again: a person was alerted and
-lifts it, but our stop and exits act again meanwhile (`lc.mismatched`)."""
+SIDE_AGREES_AGAIN = lc.SIDE_AGREES_AGAIN
 
 UNKNOWN_POSITION = "position on the exchange that storage does not know"
 """The quarantine reason of a position flagged, not adopted (`adopt_unknown_positions = false`):
@@ -89,7 +87,7 @@ def reconcile(
         state = replace(state, needs_stop=True,
                         next_stop_at=state.next_stop_at if state.stop_refusals else 0.0)
     stalled = state.phase is Phase.CLOSING and state.next_close_at is None
-    if stalled and not state.quarantined and not state.live_orders(OrderPurpose.CLOSE):
+    if stalled and not lc.closes_held(state) and not state.live_orders(OrderPurpose.CLOSE):
         state = replace(state, next_close_at=ctx.now)
     return state
 
