@@ -103,7 +103,10 @@ class CommandExecutor:
         try:
             with nullcontext() if order.reduce_only else preemptible(prices=False):
                 result = send()
-            return events_for(cid, result, pending=True)
+            events = events_for(cid, result, pending=True)
+            # a close answered ended unfilled (a venue that cancels a reduce-only order with
+            # nothing to reduce) raced like one refused with an error: the venue is asked
+            return [self._mark_if_position_gone(e) for e in events] if closes else events
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
         except (BudgetRefused, Preempted) as exc:
