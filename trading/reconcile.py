@@ -139,10 +139,21 @@ class _Handlers(NamedTuple):
 def _superseded(state: SymbolState) -> list[Order]:
     """Resting stops of the position that a resting newer one replaces (a trailing move, a
     stop re-placed after a miss): their cancel on the new one's acknowledgement failed, or
-    the old one turned up again after a lookup glitch. Cancelled again, so two never rest."""
+    the old one turned up again after a lookup glitch. Cancelled again, so two never rest.
+    So is one a tighter resting stop, as large, covers: an old stop whose cancel failed two
+    moves ago, which no resting stop names as replaced any more (found by review: it rested
+    for the position's life, one more conditional order against the venue's cap per such
+    move)."""
     resting = [o for o in state.live_orders(OrderPurpose.STOP) if o.status is OrderStatus.OPEN]
     replaced = {o.replaces for o in resting if o.replaces}
-    return [o for o in resting if o.client_order_id in replaced]
+    pos = state.position
+
+    def covered(old: Order) -> bool:
+        return pos is not None and old.stop_price is not None and any(
+            o.stop_price is not None and o.amount >= old.amount
+            and ts.better(pos.side, o.stop_price, old.stop_price) for o in resting)
+
+    return [o for o in resting if o.client_order_id in replaced or covered(o)]
 
 
 def _order(state: SymbolState, order: Order, found: ExchangeOrder | None, ev: Reconciled,

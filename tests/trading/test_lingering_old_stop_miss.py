@@ -68,3 +68,34 @@ def test_a_lingering_old_stop_missed_once_does_not_lower_the_stop():
               if isinstance(c, PlaceOrder)]
     assert not placed, [(o.stop_price, o.replaces) for o in placed]
     assert sc.state.stop_price == D("101.6")
+
+
+def test_a_lingering_old_stop_still_resting_is_cancelled_again():
+    """The same old stop, still resting on the venue (its cancel really failed): nothing named
+    it as replaced once the second move's stop had replaced the first move's, so it was never
+    cancelled again and rested for the position's life, one more conditional order against the
+    venue's cap (Binance: 10 per symbol; the entry gate counts 2 per position), and one more
+    after every move whose cancel failed. A resting stop that a tighter resting stop of the
+    position, as large, covers is cancelled again by the reconciliation."""
+    sc = CancelFailsOnce(SymbolCore(make_rules()))
+    sc.send(PriceTicked(price=D("100")), dt=1)
+    sc.send(SignalRaised(side=Side.LONG), dt=1)
+    first = sc.state.active_stop()
+    sc.send(PriceTicked(price=D("101")), dt=1)
+    sc.send(PriceTicked(price=D("102")), dt=1)
+    stops = [o for o in sc.state.live_orders(OrderPurpose.STOP) if o.status is OrderStatus.OPEN]
+    assert [o.client_order_id for o in stops][0] == first.client_order_id and len(stops) == 2
+    pos = sc.state.position
+    start = len(sc.decisions)
+    sc.send(Reconciled(  # the venue lists both stops: the old one's cancel failed
+        position=ExchangePosition(side=Side.LONG, contracts=pos.contracts, entry_price=D("100")),
+        orders={o.client_order_id: ExchangeOrder(
+            client_order_id=o.client_order_id, exchange_id=o.exchange_id, status="open",
+            filled=D(0), average=None, fee=D(0)) for o in stops},
+        price=D("102")), dt=1)
+    canceled = [c.client_order_id for d in sc.decisions[start:] for c in d.commands
+                if isinstance(c, CancelOrder)]
+    assert canceled == [first.client_order_id]
+    assert [o.client_order_id for o in sc.state.live_orders(OrderPurpose.STOP)] == [
+        stops[-1].client_order_id]
+    assert sc.state.stop_price == D("101.6")
