@@ -30,6 +30,7 @@ from pathlib import Path
 from strategies.base import Strategy
 from trading.events import SignalRaised
 from trading.model import Side
+from trading.rules import doubling_wait
 
 RETRY_FIRST_S = 60.0
 """The wait before a failed strategy's first renewal."""
@@ -116,7 +117,7 @@ class StrategyGuard:
         if self._renewed_at is not None and now - self._renewed_at >= STABLE_S:
             self.streak = 0  # the renewed one ran long enough: this is a new streak
         self.streak += 1
-        wait = min(RETRY_FIRST_S * 2 ** (self.streak - 1), RETRY_MAX_S)
+        wait = doubling_wait(RETRY_FIRST_S, self.streak - 1, RETRY_MAX_S)  # (no overflow)
         self.off_until = now + wait if self._renew is not None else float("inf")
         self._on_failed(StrategyFailure(
             strategy=self.name, error=error_text(exc), price=price, streak=self.streak,

@@ -108,3 +108,12 @@ def test_a_strategy_returning_something_else_than_a_signal_is_a_failure_too() ->
                           on_renewed=lambda name, streak: None)
     assert guard.on_price(P, None, 0.0, None) is None
     assert failures[0].error.startswith("TypeError: on_price returned a str, not a SignalRaised")
+
+
+def test_a_streak_of_any_length_waits_the_cap_without_overflowing() -> None:
+    """Found by review: 2 ** (streak - 1) overflowed the float after ~1,025 failures in a row
+    (weeks of hourly retries), and the actor crashed on the guard meant to contain failures."""
+    rig = Rig([True] * 3)
+    rig.guard.streak = 5_000
+    rig.guard.on_price(P, None, 0.0, None)
+    assert rig.failures[-1].retry_in_s == RETRY_MAX_S
