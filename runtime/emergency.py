@@ -39,12 +39,14 @@ from exchange.fence import CallScope, FenceCheck, Fenced, call_scope
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
 from observability.error_text import describe
+from storage.commit_sql import EMERGENCY_OWED
 from storage.repository import Repository
 from trading.client_ids import symbol_code
 
 POSITION_IDX = {"long": 1, "short": 2}
-OWED = "emergency_close_owed:"
-"""Meta key prefix: an emergency close asked for and not yet run to its end."""
+OWED = EMERGENCY_OWED
+"""Meta key prefix: an emergency close asked for and not yet run to its end (written with the
+core's escalation itself, and again here before anything is read or sent)."""
 
 
 def forgive(repo: Repository, symbol: str) -> None:

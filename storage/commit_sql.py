@@ -85,6 +85,16 @@ stayed 'open' in the status, the dashboard and bot_open_escalations for ever; fo
 review)."""
 
 
+UPSERT_META = ("INSERT INTO meta (key, value) VALUES (?,?) "
+               "ON CONFLICT (key) DO UPDATE SET value=excluded.value")
+EMERGENCY_OWED = "emergency_close_owed:"
+"""Meta key prefix: an emergency close asked for and not yet run to its end (runtime/
+emergency.py clears it when its run ends; a restarted account runs every one still owed).
+An escalation that closes writes it in its own commit (found by review: it reached the closer
+through the supervisor's in-memory inbox, and the closer wrote it only when it started, so a
+kill -9 in between lost the emergency close and its alert)."""
+
+
 class FencedOff(Exception):
     """The UPDATE matched no row: this incarnation has been replaced."""
 
@@ -206,6 +216,8 @@ def write_records(
             resolved = None if cmd.close else created_at
             conn.execute(INSERT_ESCALATION,
                          (symbol, cmd.reason, cmd.attempts, cmd.last_error, created_at, resolved))
+            if cmd.close:  # owed with the escalation itself: see EMERGENCY_OWED
+                conn.execute(UPSERT_META, (EMERGENCY_OWED + symbol, cmd.reason))
 
 
 CLOSED_FEES = "SELECT fees FROM positions WHERE position_id=? AND status='closed' AND closed_at<>?"

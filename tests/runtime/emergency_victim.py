@@ -6,7 +6,12 @@ its closes keep failing. The emergency close's first exchange call (reading the 
 blocks for ever, so the close is never sent; "OWED" is printed once the close waits there,
 and the parent kills the process at that moment.
 
-    python -m tests.runtime.emergency_victim CONFIG
+With `before-closer`, the core itself escalates (every close order is refused; the config's
+max_close_attempts is 1), and the supervisor's hand-off to the closer blocks for ever:
+"ESCALATED" is printed once the escalation's decision is committed and the closer has not
+started, the moment the parent kills the process.
+
+    python -m tests.runtime.emergency_victim CONFIG [before-closer]
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from typing import Any
 from loguru import logger
 
 from actors.messages import ExternalSignal
+from exchange.errors import ExchangeError
 from config.loader import load_settings
 from runtime.account import AccountRuntime
 from runtime.exchanges import build_paper
-from tests.support.faulty_exchange import FaultyExchange
+from tests.support.faulty_exchange import FaultyExchange, is_close_order
 from tests.support.waiting import wait_until
 from trading.commands import Escalate
 from trading.model import Side
@@ -40,7 +46,13 @@ def block_emergency_reads(name: str, args: tuple, kwargs: dict) -> None:
         threading.Event().wait()  # the kill comes while the close waits on the exchange
 
 
-def main(config: str) -> None:
+def refuse_closes(name: str, args: tuple, kwargs: dict) -> None:
+    if is_close_order(args, kwargs) and not threading.current_thread().name.startswith(
+            "emergency-"):
+        raise ExchangeError("reduce-only order refused")
+
+
+def main(config: str, mode: str = "during-close") -> None:
     logger.remove()
     logger.add(sys.stderr, level="WARNING")
     settings = load_settings(Path(config))
@@ -48,6 +60,8 @@ def main(config: str) -> None:
     def build(s: Any, data_dir: Path) -> FaultyExchange:
         fx = FaultyExchange(build_paper(s, data_dir))
         fx.before["fetch_positions"] = block_emergency_reads
+        if mode == "before-closer":
+            fx.before["create_order"] = refuse_closes
         return fx
 
     account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
@@ -66,6 +80,19 @@ def main(config: str) -> None:
     account.sup.deliver_signal(BTC, ExternalSignal(side=Side.LONG, signal_id=uuid.uuid4().hex[:10]))
     wait_until(lambda: view().position is not None and view().protected, timeout=60,
                message="BTC long open and protected")
+    if mode == "before-closer":
+        handed = threading.Event()
+
+        def never_hand_over(symbol: str, reason: str, then: Any) -> None:
+            handed.set()  # the escalation's decision is committed (the actor told us after it)
+            threading.Event().wait()
+
+        account.sup.emergency_close = never_hand_over
+        account.sup.deliver_signal(BTC, ExternalSignal(side=None,
+                                                       signal_id=uuid.uuid4().hex[:10]))
+        wait_until(handed.is_set, timeout=60, message="the escalation handed to the closer")
+        print("ESCALATED", flush=True)
+        threading.Event().wait()
     account.sup.escalated(BTC, Escalate(reason="close failed 3 times", attempts=3,
                                         last_error="refused"))
     wait_until(IN_CLOSE.is_set, timeout=60, message="emergency close waiting on the exchange")
@@ -74,4 +101,4 @@ def main(config: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

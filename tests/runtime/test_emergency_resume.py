@@ -54,14 +54,16 @@ symbols.list = ["BTC/USDT:USDT"]
 """
 
 
-def kill_during_emergency_close(config: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.runtime.emergency_victim", str(config)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def kill_during_emergency_close(config: Path, mode: str = "during-close") -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.runtime.emergency_victim", str(config),
+                             mode], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # blocks until the victim says the close is owed
-        assert line.strip() == "OWED", (line, proc.stderr.read() if proc.poll() is not None
-                                        else "")
+        said = "ESCALATED" if mode == "before-closer" else "OWED"
+        assert line.strip() == said, (line, proc.stderr.read() if proc.poll() is not None
+                                      else "")
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(30) == -signal.SIGKILL
     finally:
@@ -130,5 +132,42 @@ def test_a_resume_queued_while_down_keeps_the_position(tmp_path: Path) -> None:
         assert any(p.contracts > 0 for p in exchange.fetch_positions([BTC]))  # kept open
     finally:
         logger.remove(sink)
+        stop_all([account], logger)
+        account.close()
+
+
+def test_an_escalation_killed_before_its_close_started_still_closes_after_the_restart(
+        tmp_path: Path) -> None:
+    """Found by review: the core's escalation reaches the closer through the supervisor's
+    in-memory inbox, and the close was owed only once the closer wrote it. A kill -9 between
+    the escalation's commit and that write lost the emergency close and its alert: the symbol
+    came back quarantined with its position open and nothing would ever close it. The owed
+    close is now committed with the escalation itself (storage/commit_sql.py)."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(data=tmp_path / "data").replace(
+        "reconcile_interval_s = 3600", "reconcile_interval_s = 3600\nmax_close_attempts = 1"))
+    kill_during_emergency_close(config, "before-closer")
+    settings = load_settings(config)
+    account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
+                             logger=logger, tagged=True)
+    try:
+        account.open()
+        assert account.repo is not None
+        owed_at_start = account.repo.get_meta(OWED + BTC)
+        assert owed_at_start and "close failed 1 times" in owed_at_start, owed_at_start
+        account.build()
+        exchange = account.exchange
+        assert exchange is not None
+        assert any(p.contracts > 0 for p in exchange.fetch_positions([BTC]))  # still open
+        account.start()
+        repo, alerts = account.repo, account.alerts
+        assert alerts is not None
+        wait_until(lambda: not any(p.contracts > Decimal(0)
+                                   for p in exchange.fetch_positions([BTC])),
+                   timeout=60, message="the owed emergency close ran")
+        wait_until(lambda: repo.get_meta(OWED + BTC) == "", timeout=30, message="owed cleared")
+        [resumed] = [a for a in alerts.sent if "interrupted by a restart" in a["message"]]
+        assert resumed["symbol"] == BTC and resumed["kind"] == "escalation"
+    finally:
         stop_all([account], logger)
         account.close()
