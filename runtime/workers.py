@@ -238,13 +238,13 @@ class WorkerParent:
         ]
 
     def _spawn(self, worker: Worker) -> None:
-        # stdout/stderr inherited: a worker's one-line startup error reaches the user's terminal
+        # stdout/stderr inherited: a worker's one-line startup error reaches the user's terminal;
+        # the working directory too, as a one-process bot's (a relative alert_command program)
         read, write = os.pipe()  # the worker's heartbeat (workers_role.open_beat)
         os.set_blocking(read, False)
         env = {**os.environ, BEAT_FD_ENV: str(write)}
         try:
-            worker.proc = self.popen(self._command(worker), cwd=ROOT, env=env,
-                                     pass_fds=(write,))
+            worker.proc = self.popen(self._command(worker), env=env, pass_fds=(write,))
         except BaseException:
             os.close(read)
             raise
