@@ -129,11 +129,11 @@ class WorkerParent:
                 self.dashboard.stop()
             self._stop_all()
             self._write_status(running=False)
+            self.alerts.wait()  # hooks run on daemon threads: delivered before the exit
             logger.info("bot stopped")
             streams.close()
             lock.release()
         if self.failure is not None:
-            self.alerts.wait()
             print(f"bot.py: error: {self.failure}", file=sys.stderr)
             return EXIT_WORKERS_FAILED
         return 0
