@@ -40,10 +40,16 @@ def journal_when_ready(account: str, lease: Lease, handle: AccountHandle, kind: 
     # two leaves a journaled takeover the table lacks, never a recorded one unjournaled.
     # An account stopped again before it could journal (its lease lost right after it ran)
     # is recorded in neither.
-    if kind == "takeover" and not announce(
+    try:
+        journaled = kind != "takeover" or announce(
             account, f"account {account} taken over by node {node_id} at epoch "
             f"{lease.epoch} from {lease.previous_owner}",
-            {"epoch": lease.epoch, "previous_owner": lease.previous_owner}):
+            {"epoch": lease.epoch, "previous_owner": lease.previous_owner})
+    except Exception as exc:  # noqa: BLE001 - a failed commit (connection, timeout): one line
+        log.error("{}: takeover at epoch {} not journaled: {}: {}; not recorded in the cluster "
+                  "table either", account, lease.epoch, type(exc).__name__, exc)
+        return
+    if not journaled:
         log.warning("{}: takeover at epoch {} not journaled: the account stopped "
                     "here before it could be", account, lease.epoch)
         return

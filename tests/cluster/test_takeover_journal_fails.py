@@ -1,0 +1,67 @@
+"""A takeover whose journal commit fails (the database drops the connection, the writer's commit
+times out) is one ERROR line in the node's log, and its thread ends cleanly. Found by review:
+`journal_when_ready` let the error out of its thread: the traceback went to stderr (not the
+bot's log, where nothing said the takeover was not journaled) and the thread died without its
+'running at epoch' line. Real threads; the account handle and the announce are injected."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from loguru import logger
+
+from cluster.lease import Lease
+from cluster.node_ready import journal_when_ready
+from cluster.node_types import Held
+
+
+class Running:
+    def ready(self) -> bool:
+        return True
+
+    def stop(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_journal_commit_that_fails_is_one_line_and_nothing_recorded() -> None:
+    lease = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
+                  previous_owner="node-a")
+    handle = Running()
+    recorded: list[Any] = []
+    uncaught: list[BaseException | None] = []
+
+    class Registry:
+        def record_takeover(self, lease: Lease, kind: str) -> None:
+            recorded.append((lease, kind))
+
+    def announce(account: str, message: str, data: dict[str, Any]) -> bool:
+        raise TimeoutError("database commit did not finish in time")
+
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"),
+                      level="INFO")
+    previous_hook = threading.excepthook
+    threading.excepthook = lambda args: uncaught.append(args.exc_value)
+    try:
+        thread = threading.Thread(target=journal_when_ready, args=("a0", lease, handle,
+                                                                    "takeover"),
+                                  kwargs={"node_id": "node-b",
+                                          "held": lambda: {"a0": Held(lease=lease, handle=handle,
+                                                                      started_at=0.0)},
+                                          "announce": announce, "registry": Registry(),
+                                          "log": logger})
+        thread.start()
+        thread.join(30)
+        assert not thread.is_alive()
+    finally:
+        threading.excepthook = previous_hook
+        logger.remove(sink)
+    assert uncaught == []
+    assert recorded == []  # never recorded in the cluster table without the journal
+    assert [line for line in lines if line.startswith("ERROR")] == [
+        "ERROR a0: takeover at epoch 7 not journaled: TimeoutError: database commit did not "
+        "finish in time; not recorded in the cluster table either"]
