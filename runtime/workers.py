@@ -58,6 +58,10 @@ hung (the floor leaves room for a run loop held up by storage calls timing out).
 HUNG_STOP_GRACE_S = 10.0
 """How long a hung worker gets between SIGTERM and SIGKILL."""
 POLL_S = 0.1
+FROZEN_GAP_S = 5.0
+"""A supervision round this much later than the last one: the parent stood still (Ctrl-Z and
+`fg`, SIGSTOP, `docker pause`), so it could not read any beat meanwhile; that time does not
+count towards a worker's hang (its workers, frozen with it, beat again once resumed)."""
 STOP_TIMEOUT_S = 60.0
 """How long a worker gets to stop gracefully before the parent kills it."""
 ROOT = Path(__file__).resolve().parents[1]
@@ -266,8 +270,15 @@ class WorkerParent:
     def _supervise(self, duration_s: float | None) -> None:
         deadline = None if duration_s is None else time.monotonic() + duration_s
         next_status = 0.0
+        last = time.monotonic()
         while not self.stop_event.is_set() and self.failure is None:
             now = time.monotonic()
+            if now - last > FROZEN_GAP_S:
+                logger.warning("the parent stood still for {:.1f} s (stopped or frozen); that "
+                               "time does not count as the workers' silence", now - last)
+                for worker in self.workers:
+                    worker.not_counting(now - last)
+            last = now
             for worker in self.workers:
                 self._check(worker, now)
             if now >= next_status:

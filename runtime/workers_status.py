@@ -113,6 +113,13 @@ class Worker:
         if fd is not None:
             os.close(fd)
 
+    def not_counting(self, gap_s: float) -> None:
+        """The parent stood still for `gap_s`: its heartbeat and start clocks skip that time."""
+        if self.beat_at is not None:
+            self.beat_at += gap_s
+        if self.spawned_mono is not None:
+            self.spawned_mono += gap_s
+
     def beat_age(self, now: float) -> float | None:
         return None if self.beat_at is None else now - self.beat_at
 
