@@ -162,7 +162,10 @@ class NodeRun:
                     "after expiry + {}s", self.node_id, os.getpid(),
                     ",".join(self.node.accounts), self.lease_settings.ttl_s,
                     self.lease_settings.request_timeout_s)
-        self.node.start()
+        try:
+            self.node.start()  # its first heartbeat, on the thread that started the node
+        except LeaseStoreUnavailable as exc:  # one line naming the key, as at the checks
+            raise StartupError(f"{database_key(self.settings)}: {exc}") from None
 
     def stop(self) -> None:
         self._view_stop.set()
