@@ -31,6 +31,7 @@ from runtime import shutdown, wiring
 from runtime.exchanges import check_feed_budget, check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
+from runtime.stop_accounts import STOP_ALL_TIMEOUT_S
 from runtime.workers_reap import reap, stop_hung
 from runtime.workers_role import (
     BEAT_FD_ENV,
@@ -62,8 +63,10 @@ FROZEN_GAP_S = 5.0
 """A supervision round this much later than the last one: the parent stood still (Ctrl-Z and
 `fg`, SIGSTOP, `docker pause`), so it could not read any beat meanwhile; that time does not
 count towards a worker's hang (its workers, frozen with it, beat again once resumed)."""
-STOP_TIMEOUT_S = 60.0
-"""How long a worker gets to stop gracefully before the parent kills it."""
+STOP_TIMEOUT_S = STOP_ALL_TIMEOUT_S + 45.0
+"""How long a worker gets to stop gracefully before the parent kills it: more than it gives
+itself, its accounts' stop (STOP_ALL_TIMEOUT_S) then their writers' close (30 s) and its last
+lines, so a stuck account is named and what is queued committed before any SIGKILL."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
