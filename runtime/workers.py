@@ -334,7 +334,9 @@ class WorkerParent:
         stopped_hung = worker.stop_at is not None  # its exit is ours, whatever the code
         if code in FATAL_EXITS and not (code == EXIT_STARTUP and worker.ready) and not stopped_hung:
             self.failure = f"worker {worker.index} exited with code {code} ({FATAL_EXITS[code]})"
-            logger.error("{}; stopping every worker", self.failure)
+            # the whole bot stops, maybe unattended (a restart): told as past the intensity
+            self._alert("worker_escalation", f"{self.failure}; stopping every worker",
+                        worker=worker.index)
             return
         verdict = self._failed(worker, now, "died", f"last exit code {code}")
         if verdict.escalate:
