@@ -112,13 +112,18 @@ class ClusterNode:
         if self._beater.ident is not None:  # started (a failed first beat starts neither)
             self._thread.join(60)
             self._beater.join(1)  # a heartbeat hung on a dead connection is left behind
+        busy = self._thread.is_alive()
+        if busy:  # an account's start (or stop) may still have requests in flight
+            self._log.error("cluster node {}: still starting or stopping an account after 60 s;"
+                            " its leases are not released (they expire)", self.node_id)
         for account in list(self.held()):
             self._stop_account(account, "node stopping")
         with self._lock:
             keepers = list(self._keepers.values())
         # at once: each may wait for its renewal to time out (a database that does not answer)
         stops = [threading.Thread(target=keeper.stop, name=f"release-{keeper.account}",
-                                  kwargs={"release": self._may_release(keeper.account)})
+                                  kwargs={"release": not busy
+                                          and self._may_release(keeper.account)})
                  for keeper in keepers]
         for thread in stops:
             thread.start()
@@ -274,6 +279,9 @@ class ClusterNode:
         self._backoff.started(account)
         with self._lock:
             self._held[account] = Held(lease=lease, handle=handle, started_at=time.time())
+        if self._stop.is_set():  # the node's stop began meanwhile and may have passed it by
+            self._stop_account(account, "node stopping")
+            return
         threading.Thread(target=journal_when_ready, name=f"ready-{account}", daemon=True,
                          args=(account, lease, handle, kind),
                          kwargs={"node_id": self.node_id, "held": self.held,
