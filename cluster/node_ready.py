@@ -22,19 +22,25 @@ supervisor's child states)."""
 
 def journal_when_ready(account: str, lease: Lease, handle: AccountHandle, kind: str, *,
                        node_id: str, held: Callable[[], dict[str, Held]], announce: Announce,
-                       registry: Registry, log: Any) -> None:
+                       registry: Registry, log: Any,
+                       ready_timeout_s: float = _READY_TIMEOUT_S) -> None:
     """Journal the acquisition once the account runs (every symbol restored and
     reconciled): its ready time is what a takeover costs. `held`: the node's accounts now
-    (an account stopped again, or started anew, before it ran is not journaled)."""
-    deadline = time.monotonic() + _READY_TIMEOUT_S
+    (an account stopped again, or started anew, before it ran is not journaled). A takeover
+    whose account is not running after `ready_timeout_s` (a symbol restarting again and again)
+    is journaled and alerted then, without a ready time for the cluster table."""
+    deadline = time.monotonic() + ready_timeout_s
+    running = True
     while not handle.ready():
         now_held = held().get(account)
         if now_held is None or now_held.handle is not handle:
             return  # stopped again before it ran (lease lost, node stopping)
         if time.monotonic() > deadline:
-            log.warning("{}: not running {:.0f}s after epoch {} began", account,
-                        _READY_TIMEOUT_S, lease.epoch)
-            return
+            log.warning("{}: not running {:g}s after epoch {} began{}", account,
+                        ready_timeout_s, lease.epoch, "; its takeover is announced now (not "
+                        "in the cluster table: no ready time)" if kind == "takeover" else "")
+            running = False
+            break
         time.sleep(_READY_POLL_S)
     # the account's own journal first, then the cluster table: a node killed between the
     # two leaves a journaled takeover the table lacks, never a recorded one unjournaled.
@@ -52,6 +58,8 @@ def journal_when_ready(account: str, lease: Lease, handle: AccountHandle, kind: 
     if not journaled:
         log.warning("{}: takeover at epoch {} not journaled: the account stopped "
                     "here before it could be", account, lease.epoch)
+        return
+    if not running:
         return
     try:
         registry.record_takeover(lease, kind)

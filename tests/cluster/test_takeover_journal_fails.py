@@ -65,3 +65,49 @@ def test_a_journal_commit_that_fails_is_one_line_and_nothing_recorded() -> None:
     assert [line for line in lines if line.startswith("ERROR")] == [
         "ERROR a0: takeover at epoch 7 not journaled: TimeoutError: database commit did not "
         "finish in time; not recorded in the cluster table either"]
+
+
+class NeverRunning(Running):
+    def ready(self) -> bool:
+        return False  # a symbol restarting again and again, never running
+
+
+def test_a_takeover_whose_account_never_fully_runs_is_still_announced() -> None:
+    """Found by review: after 120 s without every symbol running, the takeover was given up:
+    never journaled, never alerted (cluster_takeover), so nobody was told a node had taken the
+    account over. It is announced at the deadline (not recorded in the cluster table, whose
+    rows carry the time the account ran)."""
+    lease = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
+                  previous_owner="node-a")
+    handle = NeverRunning()
+    announced: list[tuple[str, dict[str, Any]]] = []
+    recorded: list[Any] = []
+
+    class Registry:
+        def record_takeover(self, lease: Lease, kind: str) -> None:
+            recorded.append((lease, kind))
+
+    def announce(account: str, message: str, data: dict[str, Any]) -> bool:
+        announced.append((account, data))
+        return True
+
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"),
+                      level="INFO")
+    try:
+        thread = threading.Thread(target=journal_when_ready, args=("a0", lease, handle,
+                                                                    "takeover"),
+                                  kwargs={"node_id": "node-b",
+                                          "held": lambda: {"a0": Held(lease=lease, handle=handle,
+                                                                      started_at=0.0)},
+                                          "announce": announce, "registry": Registry(),
+                                          "log": logger, "ready_timeout_s": 0.2})
+        thread.start()
+        thread.join(30)
+        assert not thread.is_alive()
+    finally:
+        logger.remove(sink)
+    assert announced == [("a0", {"epoch": 7, "previous_owner": "node-a"})]
+    assert recorded == []
+    assert any(line.startswith("WARNING a0: not running 0.2s after epoch 7 began; its takeover "
+                               "is announced now") for line in lines), lines
