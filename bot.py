@@ -104,6 +104,8 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--parent-pid", type=int, required=True)
     worker.add_argument("--budget-split", default="",
                         help="account=N,...: worker processes sharing each account's venue")
+    worker.add_argument("--config-copy", default=None,
+                        help="the config's text as the parent read it (relative paths: --config)")
     cluster = sub.add_parser("cluster", help="show the cluster: nodes, leases, takeovers")
     _common(cluster)
     cluster.add_argument("--json", action="store_true", help="print JSON instead of text")

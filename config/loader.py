@@ -196,23 +196,28 @@ def configured_data_dir(path: str | Path) -> Path:
     return Path(os.path.normpath(base / Path(name).expanduser()))
 
 
-def load_settings(path: str | Path, data_dir_override: str | Path | None = None) -> Settings:
+def load_settings(path: str | Path, data_dir_override: str | Path | None = None, *,
+                  copy: str | Path | None = None) -> Settings:
     """Read and validate the TOML file at ``path``.
 
     Relative paths inside the file (``bot.data_dir``, ``exchange.secrets_file``,
     ``paper.csv_files``) are resolved against the file's folder; ``data_dir_override`` (e.g. a
     ``--data-dir`` flag) is resolved against the current directory and replaces ``bot.data_dir``.
+    ``copy``: read the text from this copy of the file instead (a worker of `run --workers`
+    runs the config its parent started with, runtime/workers.py), still named and resolved as
+    ``path``.
     """
     label = str(path)
     path = Path(path).expanduser()  # `--config=~/bot.toml`: no shell expands that ~
-    raw = read_toml(path, label)
+    source = path if copy is None else Path(copy)
+    raw = read_toml(source, label)
     _apply_data_dir_override(raw, data_dir_override)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        _raise_problems(label, _without_inherited(problem_lines(Settings, exc)), path)
+        _raise_problems(label, _without_inherited(problem_lines(Settings, exc)), source)
     settings._base_dir = path.expanduser().absolute().parent
     file_problems = _file_checks(settings) or _shared_keys(settings)
     if file_problems:
-        _raise_problems(label, file_problems, path)
+        _raise_problems(label, file_problems, source)
     return settings

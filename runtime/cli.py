@@ -51,7 +51,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(problem)
     data_dir: Path | None = None
     try:
-        settings = load_settings(args.config, data_dir_override=args.data_dir)
+        settings = load_settings(args.config, data_dir_override=args.data_dir,
+                                 copy=getattr(args, "config_copy", None))
         data_dir = settings.data_dir_path(args.data_dir)
         if os.path.exists(data_dir) and not os.path.isdir(data_dir):  # never raises
             return fail(

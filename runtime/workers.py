@@ -41,6 +41,7 @@ from runtime.workers_role import (
     worker_log_name,
 )
 from runtime.workers_status import Worker, merge_status, stale_after
+from storage.atomic_file import atomic_write_bytes
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
 from supervision.restart_policy import RestartPolicy, Verdict
@@ -68,6 +69,8 @@ STOP_TIMEOUT_S = STOP_ALL_TIMEOUT_S + 45.0
 itself, its accounts' stop (STOP_ALL_TIMEOUT_S) then their writers' close (30 s) and its last
 lines, so a stuck account is named and what is queued committed before any SIGKILL."""
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG_COPY = "workers-config.toml"
+"""In the data dir: the config the parent started with, which every worker reads."""
 
 
 def plan_workers(accounts: tuple[str, ...], workers: int) -> list[tuple[str, ...]]:
@@ -85,6 +88,9 @@ class WorkerParent:
         """Starts a worker process (tests inject one that fails like a refused fork)."""
         self.data_dir = data_dir
         self.config = Path(config).resolve()
+        self.config_text = self.config.read_bytes()
+        """The config as loaded into `settings`: what every worker runs, whenever it starts
+        (a restart after the file was edited too), so no process runs other settings."""
         self.requested = workers
         self.stop_event = shutdown.requested
         self.started_at = time.time()
@@ -125,6 +131,7 @@ class WorkerParent:
         for problem in problems:
             logger.warning("{}", problem)
         try:
+            atomic_write_bytes(self.data_dir / CONFIG_COPY, self.config_text)
             self._plan()
             self._announce()
             self._serve_dashboard()
@@ -232,6 +239,8 @@ class WorkerParent:
             "worker",
             "--config",
             str(self.config),
+            "--config-copy",
+            str(self.data_dir / CONFIG_COPY),
             "--data-dir",
             str(self.data_dir),
             "--index",
