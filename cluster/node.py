@@ -29,6 +29,7 @@ from cluster.node_types import (
     StartAccount,
 )
 from cluster.start_backoff import StartBackoff
+from observability.error_text import describe
 
 __all__ = ["AccountHandle", "Announce", "ClusterNode", "Held", "Registry", "StartAbandoned",
            "StartAccount"]
@@ -132,7 +133,8 @@ class ClusterNode:
         try:
             self._registry.leave(self.node_id)
         except LeaseStoreUnavailable as exc:
-            self._log.warning("cluster: could not deregister node {}: {}", self.node_id, exc)
+            self._log.warning("cluster: could not deregister node {}: {}", self.node_id,
+                              describe(exc))
 
     # ---- keepers ---------------------------------------------------------------------------
 
@@ -362,7 +364,7 @@ class ClusterNode:
             try:
                 seen = self._beat()
             except LeaseStoreUnavailable as exc:
-                self._log.warning("cluster: heartbeat failed: {}", exc)
+                self._log.warning("cluster: heartbeat failed: {}", describe(exc))
                 continue
             with self._lock:
                 self._seen = (time.monotonic(), seen)

@@ -13,6 +13,7 @@ from typing import Any
 
 from cluster.lease import Lease, LeaseStoreUnavailable
 from cluster.node_types import AccountHandle, Announce, Held, Registry
+from observability.error_text import describe
 
 _READY_TIMEOUT_S = 120.0
 _READY_POLL_S = 0.02
@@ -64,5 +65,5 @@ def journal_when_ready(account: str, lease: Lease, handle: AccountHandle, kind: 
     try:
         registry.record_takeover(lease, kind)
     except LeaseStoreUnavailable as exc:
-        log.warning("{}: takeover not journaled in the cluster table: {}", account, exc)
+        log.warning("{}: takeover not journaled in the cluster table: {}", account, describe(exc))
     log.info("{}: running at epoch {} ({})", account, lease.epoch, kind)

@@ -22,6 +22,7 @@ from cluster.node import ClusterNode
 from cluster.node_id_claim import NodeIdInUse, claim
 from cluster.view import cluster_view
 from config.settings import Settings
+from observability.error_text import describe
 from protections.guard import ACCOUNT_SUBJECT
 from runtime import wiring
 from runtime.account import AccountRuntime
@@ -282,7 +283,7 @@ def tick_protections(accounts: list[Any]) -> None:
         try:
             runtime.guard.tick()
         except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
-            logger.error("protections of account {} failed: {}", runtime.name, exc)
+            logger.error("protections of account {} failed: {}", runtime.name, describe(exc))
 
 
 def show_cluster(settings: Settings, as_json: bool) -> int:
