@@ -31,6 +31,7 @@ from dashboard.auth import http_url
 from notifications.secret import one_line
 from signals.http_listener import SignalServer, SignalServer6, evict_idle
 from signals.limits import ConnectionCaps
+from signals.model import Outcome
 from signals.reject_throttle import RejectionThrottle
 from signals.router import SignalRouter
 
@@ -83,6 +84,10 @@ class SignalHttpServer:
         self._started = False
         self._busy = threading.Condition()
         self._in_flight = 0
+        self._closed = False
+        """Set by stop(): a body still arriving then is answered 503, not routed (found by
+        review: it was journaled and delivered after stop() returned, once the bot had closed
+        its repository and stopped its actors)."""
         self._unauthorized = RejectionThrottle(1.0)
         """Requests without a valid token are logged at most once a second, with a count."""
         self._refused = RejectionThrottle(1.0)
@@ -132,6 +137,8 @@ class SignalHttpServer:
         """Stop accepting, then wait for signals being handled (so none is journaled after the
         repository closes). True when all of it ended within `timeout_s`."""
         deadline = time.monotonic() + timeout_s
+        with self._busy:
+            self._closed = True
         if self._started:
             self._server.shutdown()
         self._server.server_close()
@@ -147,6 +154,12 @@ class SignalHttpServer:
 
     def _handle(self, body: bytes) -> Any:
         with self._busy:
+            if self._closed:
+                self.log_refused("stopping", "signal endpoint: a request completed while the "
+                                 "bot stops: answered 503, not routed")
+                return Outcome(status="rejected", http_status=503,
+                               reason="the bot is stopping: not received; send it again once "
+                                      "it runs")
             self._in_flight += 1
         try:
             return self.router.handle_raw(body, "http")
