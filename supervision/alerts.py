@@ -114,6 +114,11 @@ class Alerts:
         self._threads: list[tuple[threading.Thread, str]] = []
         """The hooks' threads, each with the alert it delivers (for wait's line)."""
         self._threads_lock = threading.Lock()
+        self._closing: float | None = None
+        """Set by ``wait`` (the bot is stopping) to its timeout: a later alert's hooks are
+        waited for within it, before ``alert`` returns (found by review: a status write failing
+        at the final write, after the accounts' wait, started a daemon hook thread that the
+        process exit killed, the alert lost without a line)."""
 
     def alert(self, symbol: str | None, kind: str, message: str, **data: Any) -> None:
         payload = {"symbol": symbol, "kind": kind, "message": message, **data}
@@ -137,14 +142,22 @@ class Alerts:
                 self._threads = [old for old in self._threads if old[0].is_alive()]
                 self._threads.append((t, _what(payload)))
             t.start()
+            closing = self._closing
+            if closing is not None:
+                self._join([(t, _what(payload))], closing)
 
     def wait(self, timeout: float = 15.0) -> None:
         """Join the running hooks, all within one ``timeout`` (not one per hook); a hook still
         running then is one WARNING naming its alert (found by review: the bot exits right
-        after this wait, and a webhook between its tries died with the process, unsaid)."""
-        deadline = time.monotonic() + timeout
+        after this wait, and a webhook between its tries died with the process, unsaid). An
+        alert raised after this waits for its own hooks within the same ``timeout``."""
+        self._closing = timeout
         with self._threads_lock:
             threads = list(self._threads)
+        self._join(threads, timeout)
+
+    def _join(self, threads: list[tuple[threading.Thread, str]], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         for t, _ in threads:
             t.join(max(deadline - time.monotonic(), 0.0))
         for t, what in threads:
