@@ -155,3 +155,19 @@ def test_status_reply_lists_each_position_one_way_and_hedge_legs(tmp_path):
         "  BTC/USDT:USDT long 0.01 @ 65000, stop 64000, uPnL 1.0000",
         "  XRP/USDT:USDT long 2 @ 100, stop 97, uPnL 2.0000",
     ], reply
+
+
+def test_an_account_missing_from_the_status_is_named_not_left_out(tmp_path):
+    # found by review: with several accounts, one whose status could not be built this round
+    # (runtime/runner.py logs it and writes the others) is in `bot.accounts` but not in
+    # `accounts`; the page says "ACCOUNT beta: NO STATUS", the reply named only alpha, all clear
+    status = troubled_status()
+    alpha = status["accounts"].pop("main")
+    alpha["actors"], alpha["escalations"] = [actor("XRP/USDT:USDT", "running")], []
+    alpha["health"] = {"open_positions": 1, "protected_positions": 1, "ts_coverage": 1.0,
+                       "unreadable_symbols": 0, "restoring_symbols": 0}
+    status["accounts"] = {"alpha": alpha}
+    status["bot"].update(heartbeat_at=NOW - 1, accounts=["alpha", "beta"])
+    reply = ask_status(tmp_path, status)
+    assert "ACCOUNT beta: NO STATUS: its positions and stops are unknown" in reply, reply
+    assert "alpha: open 1 (protected 1)" in reply, reply
