@@ -3,8 +3,8 @@ notification hooks from config: a command to run and/or a webhook to POST to. Ho
 short-lived background thread with a timeout, so a slow hook never blocks trading. A failing
 hook is one WARNING line naming the alert that was not delivered (never a traceback, never the
 webhook's URL or the command's arguments: either may hold a key). The webhook is tried up to
-three times (after 2 s and 8 s more) unless it refuses the alert for good (a 4xx answer, or a
-redirect: not followed).
+three times (after 2 s and 8 s more, or the ``Retry-After`` of a 429 or 503 when longer, up to
+60 s) unless it refuses the alert for good (a 4xx answer, or a redirect: not followed).
 
 Every alert kind the bot raises is listed here once (``FORWARDED`` or ``NOT_FORWARDED``);
 notifications.telegram_bot reads these sets and tests/supervision/test_alert_kinds.py fails on a
@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Collection
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,6 +67,10 @@ every alert it ever raised in memory; found by review)."""
 
 WEBHOOK_RETRY_S = (2.0, 8.0)
 """The waits before the webhook's second and third try."""
+WEBHOOK_RETRY_AFTER_MAX_S = 60.0
+"""The longest a 429's or 503's ``Retry-After`` lengthens a webhook retry wait (found by
+review: Slack and Discord answer a burst with 429 and ``Retry-After``; the fixed 2 s and 8 s
+retries came inside it, were refused again and the alert was given up)."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -226,14 +231,32 @@ class Alerts:
             except Exception as exc:  # noqa: BLE001 - BadStatusLine, ValueError, ...: one line
                 error = _without_url(describe(exc), self.webhook)[:300]
                 code = exc.code if isinstance(exc, urllib.error.HTTPError) else 0
+                retry_after = (_retry_after(exc.headers) if code in (429, 503)
+                               and isinstance(exc, urllib.error.HTTPError) else 0.0)
                 refused = 300 <= code < 500 and code not in (408, 429)
                 if code < 400 and refused:  # its Location may hold the key: not quoted
                     error += " (a redirect: set alert_webhook to the address it redirects to)"
             if refused or attempt == tries:
                 break
-            self._sleep(self.webhook_retry_s[attempt - 1])
+            self._sleep(max(self.webhook_retry_s[attempt - 1], retry_after))
         self.logger.warning("alert webhook failed: {} not delivered ({} {}): {}", what, attempt,
                             "try" if attempt == 1 else "tries", _one_line(error))
+
+
+def _retry_after(headers: Any) -> float:
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds in
+    0..WEBHOOK_RETRY_AFTER_MAX_S; 0 when absent or unreadable."""
+    value = str((headers.get("Retry-After") if headers is not None else None) or "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return 0.0
+    if seconds != seconds:  # NaN
+        return 0.0
+    return min(max(seconds, 0.0), WEBHOOK_RETRY_AFTER_MAX_S)
 
 
 def _what(payload: dict[str, Any]) -> str:
