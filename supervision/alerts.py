@@ -12,6 +12,7 @@ kind raised in the code that is in neither."""
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shlex
@@ -71,6 +72,26 @@ WEBHOOK_RETRY_AFTER_MAX_S = 60.0
 """The longest a 429's or 503's ``Retry-After`` lengthens a webhook retry wait (found by
 review: Slack and Discord answer a burst with 429 and ``Retry-After``; the fixed 2 s and 8 s
 retries came inside it, were refused again and the alert was given up)."""
+
+
+_BOT_HOOKED: collections.OrderedDict[tuple[str, str, Any], None] = collections.OrderedDict()
+"""The (command, webhook, ``bot_alert``) whose hooks already ran: runtime/runner.py hands a
+bot-wide alert to every account's Alerts, and each ran the same hooks (found by review: with 3
+accounts a failing status write was 3 webhook POSTs and 3 commands, each naming an account it
+was not about; Telegram already sent it once)."""
+_BOT_HOOKED_LOCK = threading.Lock()
+
+
+def _first_hook(command: str, webhook: str, once: Any) -> bool:
+    """Whether these hooks have not run for this bot-wide alert yet (and now count as run)."""
+    key = (command, webhook, once)
+    with _BOT_HOOKED_LOCK:
+        if key in _BOT_HOOKED:
+            return False
+        _BOT_HOOKED[key] = None
+        while len(_BOT_HOOKED) > SENT_KEPT:
+            _BOT_HOOKED.popitem(last=False)
+        return True
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -139,17 +160,24 @@ class Alerts:
                 listener(payload)
             except Exception as exc:  # noqa: BLE001 - one broken channel never stops an alert
                 self.logger.opt(exception=exc).error("alert listener failed: {}", describe(exc))
+        hooked = payload
+        once = data.get("bot_alert")
+        if once is not None:  # the whole bot's: its hooks run once, under no account
+            hooked = {k: v for k, v in payload.items() if k != "account"}
+            if (self.command or self.webhook) and not _first_hook(self.command, self.webhook,
+                                                                  once):
+                return
         if self.command or self.webhook:
             t = threading.Thread(
-                target=self._notify, args=(payload,), name="alert-hook", daemon=True
+                target=self._notify, args=(hooked,), name="alert-hook", daemon=True
             )
             with self._threads_lock:  # finished hooks are forgotten, the list stays short
                 self._threads = [old for old in self._threads if old[0].is_alive()]
-                self._threads.append((t, _what(payload)))
+                self._threads.append((t, _what(hooked)))
             t.start()
             closing = self._closing
             if closing is not None:
-                self._join([(t, _what(payload))], closing)
+                self._join([(t, _what(hooked))], closing)
 
     def wait(self, timeout: float = 15.0) -> None:
         """Join the running hooks, all within one ``timeout`` (not one per hook); a hook still
