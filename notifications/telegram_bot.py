@@ -22,6 +22,11 @@ from notifications.telegram import SendFailed, TelegramApi
 from supervision.alerts import FORWARDED, NOT_FORWARDED
 
 HELP = "commands: /status (positions and P&L), /pause (stop new entries on every account)"
+IGNORED_LINE_S = 60.0
+"""Commands from a chat not allowed: one log line per chat per this many seconds at most, with
+the count held back (found by review: a stranger sending /pause in a loop to the bot's public
+username wrote a WARNING line per message, as long as they liked)."""
+IGNORED_CHATS_KEPT = 256
 
 
 class TelegramBot:
@@ -59,6 +64,8 @@ class TelegramBot:
         account's Alerts, and each has this listener: with 3 accounts it went out 3 times,
         each naming an account it was not about; found by review)."""
         self._bot_alerts_lock = threading.Lock()
+        self._ignored: dict[str, tuple[float, int]] = {}
+        """Chat not allowed -> (when its last line was logged, commands ignored since)."""
         self.username = username
         """This bot's own username (getMe); learned by the poller when not given."""
         self.started_at = time.time() if started_at is None else started_at
@@ -142,8 +149,7 @@ class TelegramBot:
         if not text.startswith("/"):
             return
         if chat not in self.chat_ids:
-            self.log.warning("telegram: command from chat {} ignored (not in telegram.chat_ids)",
-                             one_line(repr(chat), 100))
+            self._ignored_line(one_line(repr(chat), 100))
             return
         command, _, target = text.split()[0].partition("@")
         command = command.lower()
@@ -177,6 +183,22 @@ class TelegramBot:
                                         text=f"{command} FAILED ({reason}): {then}"))
             raise  # logged by _handle, as any failing update
         self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply", priority=REPLY))
+
+    def _ignored_line(self, chat: str) -> None:
+        """A command from a chat not allowed: logged, then one line per ``IGNORED_LINE_S`` with
+        the count of those ignored meanwhile (the poller thread only)."""
+        now = time.monotonic()
+        last, held = self._ignored.get(chat, (None, 0))
+        if last is not None and now - last < IGNORED_LINE_S:
+            self._ignored[chat] = (last, held + 1)
+            return
+        self.log.warning("telegram: command from chat {} ignored (not in telegram.chat_ids){}",
+                         chat, f"; {held} more ignored since the last line" if held else
+                         f"; more from it: one line per {IGNORED_LINE_S:g} s at most")
+        self._ignored.pop(chat, None)
+        self._ignored[chat] = (now, 0)
+        while len(self._ignored) > IGNORED_CHATS_KEPT:
+            self._ignored.pop(next(iter(self._ignored)))
 
     def _mine(self, target: str) -> bool:
         """Whether a command addressed ``/cmd@target`` is this bot's (usernames compare

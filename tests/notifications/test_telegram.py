@@ -228,3 +228,20 @@ def test_stop_gives_a_message_waiting_out_its_backoff_one_more_attempt(fake, lin
     bot.stop(timeout_s=5)
     assert fake.texts(11) == ["escalation BTC: close failed 5 times"], lines
     assert not [line for line in lines if "not sent" in line], lines
+
+
+def test_a_stranger_sending_commands_in_a_loop_is_one_log_line(fake, lines):
+    # found by review: every command from a chat not allowed was a WARNING line; a stranger
+    # who found the bot's public username could fill the log as fast as they typed
+    bot = make_bot(fake)
+    bot.start()
+    try:
+        for _ in range(20):
+            fake.add_update(99, "/pause")
+        fake.add_update(11, "/status")  # handled after the 20: its reply says they were
+        wait_until(lambda: fake.texts(11), timeout=15, message="the /status reply")
+        ignored = [line for line in lines if "command from chat 99 ignored" in line]
+        assert len(ignored) == 1, ignored
+        assert fake.texts(99) == [] and bot.paused_by == []  # type: ignore[attr-defined]
+    finally:
+        bot.stop()
