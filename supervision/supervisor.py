@@ -48,6 +48,7 @@ from supervision.records import (
     stored_restarts,
 )
 from supervision.restart_policy import RestartPolicy
+from supervision.strategy_alerts import StrategyAlerts
 from trading.commands import Escalate
 
 ActorStarter = Callable[[str], pykka.ActorRef]
@@ -124,6 +125,7 @@ class Supervisor:
         self.busy = BusyBoard(clock=monotonic)  # the pings' clock: progress is judged against them
         self.busy_waits = 0  # missed heartbeats forgiven: in an exchange call, or progressing
         self.records = RecordKeeper()  # written off this thread: a stalled database stalls no beat
+        self.strategy_alerts = StrategyAlerts(alerts, clock=monotonic)
 
     # -- called from any thread --------------------------------------------------------------
     def report(self, symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
@@ -297,7 +299,7 @@ class Supervisor:
         shows it until a fresh one runs; the first failure of a streak alerts."""
         child.strategy_off = None if off is None else str(off)
         if isinstance(off, StrategyOff) and off.first:
-            self.alerts.alert(child.symbol, "strategy_failed", str(off))
+            self.strategy_alerts.failed(child.symbol, str(off))  # one per window (its module)
 
     def _fail(self, child: Child, error: str, where: str, at: float) -> None:
         child.last_failure = {"time": at, "error": error[:500], "where": where}
@@ -379,6 +381,7 @@ class Supervisor:
         """A Timer and a Ping to part `part` of `parts` of the actors (all: 0 of 1); the
         periodic reconcile is chosen at part 0 (supervision/beats.py)."""
         if part == 0:
+            self.strategy_alerts.tick()
             due = self.schedule.due(now, self.children)
             self._reconcile_due = beats.spread_or_send(
                 due, lambda s: self.tell(s, Reconcile(reason="periodic")))

@@ -92,3 +92,22 @@ def test_a_raising_strategy_leaves_the_actor_running_and_the_position_protected(
         assert child.restarts == 0 and child.incarnation == incarnation
     finally:
         h.stop()
+
+
+def test_the_same_bug_on_every_symbol_is_one_alert_not_one_per_symbol(tmp_path) -> None:  # noqa: ANN001
+    """Found by review: a strategy bug meets every symbol at once, and each raised its own
+    strategy_failed alert (supervision/strategy_alerts.py holds the rest of the window)."""
+    symbols = [BTC, "ETH/USDT:USDT", "SOL/USDT:USDT"]
+    h = Harness(tmp_path, symbols, strategy_for=lambda s: Fragile())
+    h.start()
+    try:
+        for s in symbols:
+            h.tick(s, POISON)
+        for s in symbols:
+            h.idle(s)
+        wait_until(lambda: all(h.child(s).strategy_off for s in symbols),
+                   message="every symbol's strategy off")
+        assert _kinds(h).count("strategy_failed") == 1
+        assert all(h.child(s).restarts == 0 for s in symbols)
+    finally:
+        h.stop()
