@@ -327,12 +327,33 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
         return state  # not ours, or already final (a late or repeated report)
     ctx.record(ge.LegOrderCanceled(order=order.client_order_id, leg=order.leg,
                                    kind=order.purpose))
+    pending = order.status is OrderStatus.PENDING
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
+    if order.purpose in (K.STOP, K.TAKE_PROFIT) and pending and order.filled == ZERO:
+        # ended as it was placed (its create answered "closed", nothing filled), never rested:
+        # a refusal, backed off as one (the one-way core's order_reports.py on_canceled).
+        # Re-placed at once by maintain, in the same message, a venue answering every stop so
+        # sent 1,000 stops before the loop's step bound (found by review)
+        return _ended_unplaced(state, order, ctx)
     if order.purpose is K.CLOSE:  # unfilled (an IOC expired): a failed attempt, backed off
         state = _close_ended(state, order, "close order canceled", False, ctx)
     if order.purpose is K.ENTRY and order.filled == ZERO:  # ended unfilled: as a refused one
         state = open_ended(state, ctx)
     return state
+
+
+def _ended_unplaced(state: GridState, order: Order, ctx: GridCtx) -> GridState:
+    """A leg's stop or take-profit that ended before it ever rested: the backoff of a refused
+    one (`on_failed`)."""
+    r, leg = ctx.rules, _leg_of(state, order)
+    leg = replace(leg, retry_at=ctx.now + r.retry_s)
+    if order.purpose is K.STOP:
+        failures = leg.stop_failures + 1
+        leg = replace(leg, stop_failures=failures, stop_retry_at=ctx.now + r.stop_retry(failures))
+    else:
+        failures = leg.tp_failures + 1
+        leg = replace(leg, tp_failures=failures, retry_at=ctx.now + r.stop_retry(failures))
+    return state.with_leg(leg)
 
 
 def open_ended(state: GridState, ctx: GridCtx) -> GridState:
