@@ -29,6 +29,7 @@ import math
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import ccxt
 
@@ -95,6 +96,7 @@ class InstancePool:
         bound_recv_window(inst)
         allow_all_symbol_open_orders(inst)
         fence_sends(inst)
+        json_answers(inst)
         record_status(inst)
         self._meter(inst)
         return inst
@@ -210,6 +212,32 @@ def fence_sends(inst: ccxt.Exchange) -> None:
         return inner(url, method, headers, body)
 
     inst.fetch = fenced_fetch
+
+
+JSON_VENUES = frozenset({"bybit", "binance", "binanceusdm"})
+"""Venues whose every REST answer is a JSON object or array (Bybit v5, Binance)."""
+
+
+def json_answers(inst: ccxt.Exchange) -> None:
+    """On a JSON_VENUES instance, an answer that is not JSON (an HTML page or an empty body
+    with HTTP 200, from a proxy, a CDN or the venue's own front end; a bare `null`) raises
+    `ccxt.BadResponse` naming the method and the path (never the query: it carries the
+    signature). ccxt hands such a body to its parsers as a string: Bybit's read it as an empty
+    list (no positions, no open orders, no trades, an empty balance), Binance's raised
+    AttributeError out of the gateway (a create that had landed was never looked up)."""
+    if inst.id not in JSON_VENUES:
+        return
+    inner = inst.fetch
+
+    def json_fetch(url, method="GET", headers=None, body=None):  # noqa: ANN001, ANN202
+        answer = inner(url, method, headers, body)
+        if isinstance(answer, dict | list):
+            return answer
+        text = " ".join(str(answer).split())[:80]
+        raise ccxt.BadResponse(f"{inst.id} {method} {urlsplit(url).path}: the answer is not "
+                               f"JSON: {text!r}")
+
+    inst.fetch = json_fetch
 
 
 def record_status(inst: Any) -> None:

@@ -1,0 +1,69 @@
+"""An answer the venue's API would never give (not JSON; JSON of the wrong shape) is an
+unreadable answer: a temporary error naming the call, never an empty list, never a raw
+TypeError / AttributeError out of the port, and a create it answered is looked up by its client
+order id. The real gateway (real ccxt classes, real HTTP) against the emulators."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from exchange import errors
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+
+BTC = "BTC/USDT:USDT"
+HTML = "<html><body><h1>200 OK</h1>Please wait...</body></html>"
+SINCE = 1_700_000_000_000 - 3_600_000
+
+
+@pytest.fixture(params=["bybit", "binanceusdm"])
+def venue(request, tmp_path):
+    emu = start_emulator(request.param)
+    gw = make_gateway(request.param, emu, tmp_path, timeout_ms=500)
+    gw.load_markets()
+    yield request.param, gw, emu
+    gw.close()
+    emu.stop()
+
+
+READS = {
+    "bybit": [
+        ("/v5/position/list", lambda gw: gw.fetch_positions([BTC])),
+        ("/v5/order/realtime", lambda gw: gw.fetch_open_orders(BTC)),
+        ("/v5/execution/list", lambda gw: gw.fetch_my_trades(BTC, SINCE)),
+        ("/v5/account/wallet-balance", lambda gw: gw.fetch_balance()),
+        ("/v5/market/tickers", lambda gw: gw.fetch_tickers()),
+    ],
+    "binanceusdm": [
+        ("/fapi/v3/positionRisk", lambda gw: gw.fetch_positions()),
+        ("/fapi/v1/openOrders", lambda gw: gw.fetch_open_orders(BTC)),
+        ("/fapi/v1/userTrades", lambda gw: gw.fetch_my_trades(BTC, SINCE)),
+        ("/fapi/v3/account", lambda gw: gw.fetch_balance()),
+        ("/fapi/v1/ticker/24hr", lambda gw: gw.fetch_tickers()),
+        ("/fapi/v1/order", lambda gw: gw.fetch_order(None, BTC, {"clientOrderId": "x-1"})),
+    ],
+}
+
+
+@pytest.mark.parametrize("body", [HTML, "", "null"])
+def test_a_read_answered_with_no_json_is_a_temporary_error(venue, body):
+    """Bybit's parsers read such a page as nothing (no positions, no open orders, no trades,
+    an empty balance); Binance's raised AttributeError out of the port."""
+    name, gw, emu = venue
+    for path, read in READS[name]:
+        emu.fail_next(path, 10, body=body)
+        with pytest.raises(errors.TemporaryError, match=f"{path}: the answer is not JSON"):
+            read(gw)
+        emu.clear_faults(path)
+
+
+def test_a_create_answered_with_no_json_after_it_landed_is_found(venue):
+    """The order landed and a proxy answered 200 with a page: the order is found by its client
+    id and returned, sent once (a guard: before, ccxt's empty order was re-fetched)."""
+    name, gw, emu = venue
+    path = "/v5/order/create" if name == "bybit" else "/fapi/v1/order"
+    emu.fail_next(path, body=HTML, land=True)
+    order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "html-1"})
+    assert (order.client_order_id, order.filled) == ("html-1", D("0.01"))
+    assert len(emu.hits(path, "POST")) == 1
