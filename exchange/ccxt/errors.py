@@ -67,6 +67,18 @@ _SIGNATURE = re.compile(
     r"[^\s&\"',}]+")
 
 
+UNREADABLE: tuple[type[Exception], ...] = (TypeError, AttributeError, KeyError, IndexError,
+                                           ValueError, ArithmeticError)
+"""What ccxt's parsers raise on a JSON answer of a shape the venue never gives (a row that is
+`null`, an object where a list belongs, a number that is not one: ccxt's Precise raises
+ValueError), and so does our reading of what they made of it (`lookup.py`)."""
+
+
+def unreadable(exc: BaseException, what: str) -> ccxt.BadResponse:
+    """`exc`, raised while `what` read the venue's answer, as the unreadable answer it is."""
+    return ccxt.BadResponse(f"{what}: unreadable answer ({type(exc).__name__}: {exc})")
+
+
 def venue_code(exc: BaseException) -> str | None:
     """The venue's error code in a ccxt message (ccxt puts the answer's body in it)."""
     found = _CODE.search(str(exc))

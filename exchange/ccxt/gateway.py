@@ -36,7 +36,7 @@ from exchange.ccxt import budget_hook as bh
 from exchange.ccxt import convert, lookup, markets_cache, own_fills
 from exchange.ccxt import order_params as op
 from exchange.ccxt.client_id_memo import ClientIdMemo
-from exchange.ccxt.errors import translated
+from exchange.ccxt.errors import UNREADABLE, translated, unreadable
 from exchange.ccxt.fresh_read import SAME_COST_FOR_ALL_POSITIONS, FreshRead
 from exchange.ccxt.instances import InstancePool
 from exchange.ccxt.own_fills import ActiveSymbols, OwnFills, all_pages
@@ -191,7 +191,10 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     def _run(self, fn: Callable[[ccxt.Exchange], Any], what: str) -> Any:
         def attempt() -> Any:
             ex = self._pool.get()
-            result = fn(ex)
+            try:
+                result = fn(ex)
+            except UNREADABLE as exc:  # a TypeError out of the port failed every symbol's read
+                raise unreadable(exc, f"{self.id} {what}") from exc
             self._pool.remember_learned(ex)
             return result
 

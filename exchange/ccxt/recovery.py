@@ -22,7 +22,7 @@ from loguru import logger
 from exchange.budget import Priority, at_least
 from exchange.ccxt import lookup
 from exchange.ccxt.convert import to_float
-from exchange.ccxt.errors import classify
+from exchange.ccxt.errors import UNREADABLE, classify, unreadable
 from exchange.decimals import to_decimal
 from exchange.errors import OrderOutcomeUnknown
 
@@ -72,6 +72,8 @@ class OrderRecoveryMixin:
                                         dict(params))
                 self._pool.remember_learned(ex)
                 return order
+            except UNREADABLE as exc:  # the answer, not the send, failed: it may have landed
+                return self._recover(symbol, cid, is_stop, unreadable(exc, f"{self.id} {what}"))
             except ccxt.BaseError as exc:
                 kind = classify(exc, order_call=True)
                 if kind == "permanent":
