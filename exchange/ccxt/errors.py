@@ -7,10 +7,11 @@ port's own errors (`exchange/errors.py`) once, where they leave the gateway (`tr
              Order calls: only REJECTED_BEFORE_PROCESSING (rate limit, DDoS protection,
              invalid nonce: the venue refused before acting). Other calls (reads, cancels):
              the whole NetworkError family, BadResponse / NullResponse and the venue codes of
-             UNKNOWN_OUTCOME_CODES too. A cancel whose outcome is unknown is settled by asking
-             again: a cancel that did happen is answered "not found" the second time, and the
-             caller looks the order up (actors/command_executor.py); one still unsettled after
-             the last attempt leaves the gateway as RequestTimeout (temporary), not permanent.
+             UNKNOWN_OUTCOME_CODES and TRY_AGAIN_CODES (Binance -1001, -1008) too. A cancel
+             whose outcome is unknown is settled by asking again: a cancel that did happen is
+             answered "not found" the second time, and the caller looks the order up
+             (actors/command_executor.py); one still unsettled after the last attempt leaves
+             the gateway as RequestTimeout (temporary), not permanent.
   ambiguous  an order-creating call whose outcome is unknown: every OperationFailed (the
              NetworkError family - timeouts, 5xx answers (ExchangeNotAvailable), a connection
              dropped after the request was written - BadResponse, and ccxt's plain
@@ -22,7 +23,7 @@ port's own errors (`exchange/errors.py`) once, where they leave the gateway (`tr
   permanent  everything else: InsufficientFunds, InvalidOrder (incl. OrderNotFound), BadSymbol,
              AuthenticationError (incl. PermissionDenied), BadRequest, other ExchangeError, and
              anything that is not a ccxt error. Raise at once. (A read's OperationFailed that
-             is no NetworkError stays permanent, as before.)
+             is no NetworkError stays permanent, unless its code is in TRY_AGAIN_CODES.)
 
 `scrub` / `redact` mask the API key and secret and every request signature (ccxt puts the
 signed URL, `...&signature=<hex>`, into timeout and network error messages).
@@ -61,6 +62,15 @@ UNKNOWN_OUTCOME_CODES = frozenset({
 })
 """Venue error codes that leave an order's outcome unknown, whatever class ccxt gives them."""
 
+TRY_AGAIN_CODES = frozenset({
+    "-1001",  # Binance DISCONNECTED: "Internal error; unable to process your request. Please
+    "-1008",  # try again."; SERVER_BUSY / "Request throttled by system-level protection"
+})
+"""Venue error codes that say "try again later" and that ccxt raises as OperationFailed (no
+NetworkError): a read or a cancel retries them and, still refused after its last attempt, is
+a temporary error (ExchangeUnavailable). An order call answered so is looked up by client id
+(ambiguous, as every OperationFailed)."""
+
 _CODE = re.compile(r'"(?:code|retCode|ret_code)"\s*:\s*"?(-?\d+)')
 _SIGNATURE = re.compile(
     r"(?i)(\b(?:signature|sign|x-bapi-sign|x-mbx-signature)[\"']?\s*[=:]\s*[\"']?)"
@@ -93,7 +103,7 @@ def classify(exc: BaseException, *, order_call: bool) -> Kind:
         return "retryable"
     if not order_call:
         return "retryable" if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse) or (
-            _unknown_outcome(exc)) else "permanent"
+            _unknown_outcome(exc) or _try_again(exc)) else "permanent"
     if isinstance(exc, ccxt.OperationFailed):
         return "ambiguous"
     if _unknown_outcome(exc):
@@ -103,6 +113,10 @@ def classify(exc: BaseException, *, order_call: bool) -> Kind:
 
 def _unknown_outcome(exc: BaseException) -> bool:
     return isinstance(exc, ccxt.BaseError) and venue_code(exc) in UNKNOWN_OUTCOME_CODES
+
+
+def _try_again(exc: BaseException) -> bool:
+    return isinstance(exc, ccxt.BaseError) and venue_code(exc) in TRY_AGAIN_CODES
 
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -156,6 +170,8 @@ def translate(exc: ccxt.BaseError) -> errors.ExchangeError:
             return ours(message)
     if _unknown_outcome(exc):  # e.g. Bybit 10000 "Server Timeout": it may have been done
         return errors.RequestTimeout(f"{type(exc).__name__}: {message}")
+    if _try_again(exc):  # e.g. Binance -1008 "Server is currently overloaded"
+        return errors.ExchangeUnavailable(f"{type(exc).__name__}: {message}")
     return errors.PermanentError(f"{type(exc).__name__}: {message}")
 
 

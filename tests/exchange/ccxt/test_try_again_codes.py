@@ -1,0 +1,57 @@
+"""Binance's "please try again" answers (-1001 DISCONNECTED "Internal error; unable to process
+your request. Please try again.", -1008 SERVER_BUSY / "Request throttled by system-level
+protection") are temporary: ccxt raises them as OperationFailed, which the gateway took for a
+permanent refusal on reads and cancels (no retry; a reconciliation counted it as a failure that
+is not temporary). The real gateway against the Binance emulator, over HTTP."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from exchange import errors
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+
+BTC = "BTC/USDT:USDT"
+TRY_AGAIN = [
+    {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."},
+    {"code": -1008, "msg": "Server is currently overloaded with other requests. Please try "
+                           "again in a few minutes."},
+]
+
+
+@pytest.fixture
+def binance(tmp_path):
+    emu = start_emulator("binanceusdm")
+    gw = make_gateway("binanceusdm", emu, tmp_path)
+    gw.load_markets()
+    yield gw, emu
+    gw.close()
+    emu.stop()
+
+
+@pytest.mark.parametrize("body", TRY_AGAIN)
+def test_a_read_answered_try_again_is_retried(binance, body):
+    gw, emu = binance
+    gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "t-1"})
+    emu.fail_next("/fapi/v3/positionRisk", 2, status=503, body=body)
+    assert [(p.symbol, p.contracts) for p in gw.fetch_positions()] == [(BTC, D("0.01"))]
+    assert len(emu.hits("/fapi/v3/positionRisk")) == 3
+
+
+@pytest.mark.parametrize("body", TRY_AGAIN)
+def test_a_read_still_answered_try_again_is_a_temporary_error(binance, body):
+    gw, emu = binance
+    emu.fail_next("/fapi/v3/positionRisk", 20, status=503, body=body)
+    with pytest.raises(errors.TemporaryError, match=str(body["code"])):
+        gw.fetch_positions()
+
+
+@pytest.mark.parametrize("body", TRY_AGAIN)
+def test_a_cancel_answered_try_again_is_asked_again(binance, body):
+    gw, emu = binance
+    gw.create_order(BTC, "limit", "buy", D("0.01"), D("40000"), {"clientOrderId": "l-1"})
+    emu.fail_next("/fapi/v1/order", status=503, body=body)
+    order = gw.cancel_order(None, BTC, {"clientOrderId": "l-1"})
+    assert (order.client_order_id, order.status.value) == ("l-1", "canceled")
