@@ -7,17 +7,18 @@ port's own errors (`exchange/errors.py`) once, where they leave the gateway (`tr
              Order calls: only REJECTED_BEFORE_PROCESSING (rate limit, DDoS protection,
              invalid nonce: the venue refused before acting). Other calls (reads, cancels):
              the whole NetworkError family, BadResponse / NullResponse and the venue codes of
-             UNKNOWN_OUTCOME_CODES and TRY_AGAIN_CODES (Binance -1001, -1008) too. A cancel
-             whose outcome is unknown is settled by asking again: a cancel that did happen is
-             answered "not found" the second time, and the caller looks the order up
-             (actors/command_executor.py); one still unsettled after the last attempt leaves
-             the gateway as RequestTimeout (temporary), not permanent.
+             UNKNOWN_OUTCOME_CODES and TRY_AGAIN_CODES (Binance -1001, -1008; Bybit 429)
+             too. A cancel whose outcome is unknown is settled by asking again: a cancel that
+             did happen is answered "not found" the second time, and the caller looks the
+             order up (actors/command_executor.py); one still unsettled after the last attempt
+             leaves the gateway as RequestTimeout (temporary), not permanent.
   ambiguous  an order-creating call whose outcome is unknown: every OperationFailed (the
              NetworkError family - timeouts, 5xx answers (ExchangeNotAvailable), a connection
              dropped after the request was written - BadResponse, and ccxt's plain
              OperationFailed, e.g. Binance -1000 / -1006 "execution status unknown") and the
-             venue codes of UNKNOWN_OUTCOME_CODES (Bybit 10000 "Server Timeout", 10016 "System
-             error", which ccxt raises as plain ExchangeError). The order may exist: look it up
+             venue codes of UNKNOWN_OUTCOME_CODES (Bybit 10000 / 5004 "Server Timeout", 10016
+             "System error", which ccxt raises as plain ExchangeError) and TRY_AGAIN_CODES
+             (Bybit 429 "high server load"). The order may exist: look it up
              by clientOrderId; never resend (Binance accepts a client id again once its first
              order is no longer open, so a resent market order fills twice).
   permanent  everything else: InsufficientFunds, InvalidOrder (incl. OrderNotFound), BadSymbol,
@@ -59,17 +60,19 @@ REJECTED_BEFORE_PROCESSING: tuple[type[BaseException], ...] = (
 UNKNOWN_OUTCOME_CODES = frozenset({
     "-1000", "-1006", "-1007",  # Binance: unknown error; execution status unknown; timeout
     "10000", "10016",  # Bybit: server timeout; system error (ccxt: plain ExchangeError)
+    "5004",  # Bybit: "Server Timeout" too (ccxt: plain ExchangeError)
 })
 """Venue error codes that leave an order's outcome unknown, whatever class ccxt gives them."""
 
 TRY_AGAIN_CODES = frozenset({
     "-1001",  # Binance DISCONNECTED: "Internal error; unable to process your request. Please
     "-1008",  # try again."; SERVER_BUSY / "Request throttled by system-level protection"
-})
-"""Venue error codes that say "try again later" and that ccxt raises as OperationFailed (no
-NetworkError): a read or a cancel retries them and, still refused after its last attempt, is
-a temporary error (ExchangeUnavailable). An order call answered so is looked up by client id
-(ambiguous, as every OperationFailed)."""
+    "429",  # Bybit (unified account): "The trading service is experiencing a high server
+})  # load. Please retry if you encounter this issue." (HTTP 200; ccxt: plain ExchangeError)
+"""Venue error codes that say "try again later" and that ccxt raises as no NetworkError
+(OperationFailed, plain ExchangeError): a read or a cancel retries them and, still refused
+after its last attempt, is a temporary error (ExchangeUnavailable). An order call answered
+so is looked up by client id (ambiguous)."""
 
 _CODE = re.compile(r'"(?:code|retCode|ret_code)"\s*:\s*"?(-?\d+)')
 _SIGNATURE = re.compile(
@@ -106,7 +109,7 @@ def classify(exc: BaseException, *, order_call: bool) -> Kind:
             _unknown_outcome(exc) or _try_again(exc)) else "permanent"
     if isinstance(exc, ccxt.OperationFailed):
         return "ambiguous"
-    if _unknown_outcome(exc):
+    if _unknown_outcome(exc) or _try_again(exc):
         return "ambiguous"
     return "permanent"
 
