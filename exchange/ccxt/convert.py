@@ -86,11 +86,12 @@ def fee(raw: Raw, *, info_fee_key: str | None = None, currency: str | None = Non
                           order=_str(raw.get("order")) or _str(raw.get("id")))
 
 
-def status(raw_status: Any) -> VenueOrderStatus:
+def status(raw_status: Any, row: str = "") -> VenueOrderStatus:
+    """`row`: the order it is of, named in the error (" (order 5 of BTC/USDT:USDT)")."""
     try:
         return VenueOrderStatus(str(raw_status).lower())
     except ValueError:
-        raise ccxt.BadResponse(f"unknown order status {raw_status!r}") from None
+        raise ccxt.BadResponse(f"unknown order status {raw_status!r}{row}") from None
 
 
 FILLED_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -126,10 +127,11 @@ def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = Non
     raw = _algo_update(raw)
     info = raw.get("info") or {}
     filled = _num(raw, "filled") or Decimal(0)
+    row = f" (order {raw.get('id') or raw.get('clientOrderId')} of {raw.get('symbol')})"
     return VenueOrder(
         id=_str(raw.get("id")), client_order_id=_str(raw.get("clientOrderId")),
         symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(),
-        type=str(raw.get("type") or "market").lower(), status=status(raw.get("status")),
+        type=str(raw.get("type") or "market").lower(), status=status(raw.get("status"), row),
         amount=_num(raw, "amount"), filled=filled,
         average=_num(raw, "average"), price=_num(raw, "price"),
         trigger_price=_num(raw, "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice"),

@@ -123,3 +123,25 @@ def test_a_create_answered_with_a_number_that_is_not_one_is_looked_up(venue):
     order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "shape-1"})
     assert (order.client_order_id, order.filled) == ("shape-1", D("0.01"))
     assert len(emu.hits(path, "POST")) == 1
+
+
+def test_an_order_row_with_a_status_nobody_knows_is_named_in_the_error(tmp_path):
+    """The error of an unreadable status named neither the order nor its symbol ("unknown
+    order status 'Weird'"), so a sweep's failure over every symbol told nobody where to look."""
+    emu = start_emulator("bybit")
+    gw = make_gateway("bybit", emu, tmp_path)
+    try:
+        gw.load_markets()
+        row = {"orderId": "77", "orderLinkId": "w-1", "symbol": "BTCUSDT", "side": "Buy",
+               "orderType": "Limit", "price": "40000", "qty": "0.01", "orderStatus": "Weird",
+               "cumExecQty": "0", "leavesQty": "0.01", "createdTime": "1700000000000",
+               "updatedTime": "1700000000000", "positionIdx": 0}
+        emu.fail_next("/v5/order/realtime", 10, body={
+            "retCode": 0, "retMsg": "OK", "time": 0, "retExtInfo": {},
+            "result": {"category": "linear", "list": [row], "nextPageCursor": ""}})
+        with pytest.raises(errors.TemporaryError,
+                           match=r"unknown order status 'Weird' \(order 77 of BTC/USDT:USDT\)"):
+            gw.fetch_open_orders(BTC)
+    finally:
+        gw.close()
+        emu.stop()
