@@ -7,7 +7,8 @@ fsync, rename, fsync of the directory.
 
 `load_or_fetch` policy: a cache younger than `max_age_s` is used without touching the network;
 otherwise the exchange is asked; if that fails with a network-type error (slow / unreachable /
-down) and ANY cache for this exchange exists, the stale cache is used and a warning logged.
+down) or an unreadable answer (one listing no market at all: never saved over the cache) and
+ANY cache for this exchange exists, the stale cache is used and a warning logged.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def load_or_fetch(
         return cached[1]
     try:
         markets = fetch()
+        if not markets:  # a venue always lists markets: an empty list is an unreadable answer
+            raise ccxt.BadResponse(f"{exchange_key} answered no markets at all")
     except (ccxt.NetworkError, ccxt.BadResponse) as exc:
         if cached is None:
             raise
