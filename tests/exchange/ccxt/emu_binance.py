@@ -243,6 +243,10 @@ class BinanceVenue:
         cid = p.get("clientAlgoId")
         if cid and self._live(cid, stops=True):
             return error(-4116, "ClientOrderId is duplicated.")
+        last, trigger = self.book.prices.get(p["symbol"]), Decimal(p["triggerPrice"])
+        falls = (p["side"] == "SELL") == (p["type"] in ("STOP", "STOP_MARKET"))
+        if last is not None and (trigger >= last if falls else trigger <= last):
+            return error(-2021, "Order would immediately trigger.")  # its price already fired
         order = self.book.place(
             cid=cid, symbol=p["symbol"], side=p["side"].lower(), type="market",
             qty=Decimal(p["quantity"]), price=None, trigger=Decimal(p["triggerPrice"]),

@@ -54,6 +54,20 @@ def ok(result: Any, now_ms: int) -> tuple[int, Any]:
     return 200, {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": now_ms}
 
 
+def _crossed(trigger: str | None, direction: str | int | None,
+             last: Decimal | None) -> tuple[int, Any] | None:
+    """Bybit's refusal of a trigger order whose condition already holds at the last price:
+    110092 (rising) / 110093 (falling); None when it may rest."""
+    if not trigger or last is None or str(direction) not in ("1", "2"):
+        return None
+    price = Decimal(trigger)
+    if str(direction) == "1" and price <= last:
+        return err(110092, f"expect Rising, but trigger_price[{price}] <= current[{last}]")
+    if str(direction) == "2" and price >= last:
+        return err(110093, f"expect Falling, but trigger_price[{price}] >= current[{last}]")
+    return None
+
+
 def err(code: int, msg: str, now_ms: int = 0) -> tuple[int, Any]:
     return 200, {"retCode": code, "retMsg": msg, "result": {}, "retExtInfo": {}, "time": now_ms}
 
@@ -177,6 +191,9 @@ class BybitVenue:
         if self.book.find(cid=cid):
             return err(110072, "OrderLinkedID is duplicate")
         trigger = p.get("triggerPrice")
+        crossed = _crossed(trigger, p.get("triggerDirection"), self.book.prices.get(p["symbol"]))
+        if crossed is not None:  # Bybit refuses a conditional order its price already fired
+            return crossed
         try:
             order = self._place(cid, trigger, p)
         except Rejected as exc:
