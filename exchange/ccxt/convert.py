@@ -64,9 +64,16 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _info(raw: Raw) -> Raw:
+    """The venue's raw row ccxt keeps in `info`; {} when there is none or it is no object (a
+    garbled answer: a list or a string there raised AttributeError out of the port)."""
+    info = raw.get("info")
+    return info if isinstance(info, dict) else {}
+
+
 def position_side(info: Raw | None) -> PositionSide | None:
     """The side the venue's raw row names, or None when it names none."""
-    info = info or {}
+    info = info if isinstance(info, dict) else {}
     idx = info.get("positionIdx")
     if idx is not None and str(idx).strip() in ("0", "1", "2"):
         return PositionSide.from_idx(int(str(idx).strip()))
@@ -125,7 +132,7 @@ def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = Non
         raise ccxt.BadResponse(f"order {raw.get('id')} of {raw.get('symbol')} "
                                f"({raw.get('status')}) without its filled quantity")
     raw = _algo_update(raw)
-    info = raw.get("info") or {}
+    info = _info(raw)
     filled = _num(raw, "filled") or Decimal(0)
     row = f" (order {raw.get('id') or raw.get('clientOrderId')} of {raw.get('symbol')})"
     return VenueOrder(
@@ -191,7 +198,7 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
          price: fees.Price | None = None, exchange_id: str | None = None) -> VenueFill:
     """`exchange_id`: a trade naming no fee currency (`FEE_CURRENCY_KEYS`) has an unknown
     fee."""
-    info = raw.get("info") or {}
+    info = _info(raw)
     currency_keys = FEE_CURRENCY_KEYS.get(exchange_id or "", ())
     named = not currency_keys or any(_str(info.get(k)) for k in currency_keys)
     px, amount = _num(raw, "price"), _num(raw, "amount")
@@ -233,7 +240,7 @@ def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
     `positionIdx`, Binance `positionSide` / `ps`: these venues always do) cannot be read."""
     side = str(raw.get("side")).lower()
     hedged = bool(raw.get("hedged"))
-    info = raw.get("info")
+    info = _info(raw)
     named = position_side(info)
     if named is None:
         named = PositionSide(side) if hedged else PositionSide.NET

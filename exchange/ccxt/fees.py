@@ -36,8 +36,9 @@ def parts(raw: dict[str, Any], *, info_fee_key: str | None = None,
     """Each fee a ccxt order or trade names, by currency (unreadable: ValueError). Bybit's
     `cumFeeDetail` (every coin) first; else ccxt's `fee` / `fees`; else the raw
     `info_fee_key` in `currency`."""
-    info = raw.get("info") or {}
-    detail = info.get("cumFeeDetail") if isinstance(info, dict) else None
+    found_info = raw.get("info")
+    info: dict[str, Any] = found_info if isinstance(found_info, dict) else {}
+    detail = info.get("cumFeeDetail")
     if isinstance(detail, dict) and detail:
         found = [Fee(cost=cost, currency=str(coin)) for coin, value in detail.items()
                  if (cost := decimal_or_none(value)) is not None]

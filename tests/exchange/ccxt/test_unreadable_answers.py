@@ -145,3 +145,23 @@ def test_an_order_row_with_a_status_nobody_knows_is_named_in_the_error(tmp_path)
     finally:
         gw.close()
         emu.stop()
+
+
+@pytest.mark.parametrize("body", [[{}], [None]])
+def test_a_cancel_answered_with_a_list_returns_what_was_sent_not_an_attribute_error(tmp_path,
+                                                                                   body):
+    """Binance answered a cancel (and the look-ups after it) with a list where its order
+    object belongs: ccxt keeps the list as the order's `info`, and reading the position side
+    from it raised AttributeError out of the port. Now the cancel that went out comes back as
+    what was sent (cancelled, looked up later), as for any answer the re-fetch cannot read."""
+    emu = start_emulator("binanceusdm")
+    gw = make_gateway("binanceusdm", emu, tmp_path)
+    try:
+        gw.load_markets()
+        gw.create_order(BTC, "limit", "buy", D("0.01"), D("40000"), {"clientOrderId": "l-1"})
+        emu.fail_next("/fapi/v1/order", 10, body=body, land=True)
+        order = gw.cancel_order(None, BTC, {"clientOrderId": "l-1"})
+        assert (order.client_order_id, order.status.value) == ("l-1", "canceled")
+    finally:
+        gw.close()
+        emu.stop()
