@@ -26,6 +26,7 @@ from loguru import logger
 
 from exchange.decimals import decimal_or_none, to_decimal
 from exchange.records import Fee
+from observability.error_text import describe
 
 Price = Callable[[str, str], Decimal | None]
 """(asset, settle) -> the asset's price in the settle currency, or None when none can be had."""
@@ -120,7 +121,7 @@ class FeePrices:
         try:
             value = self._read(symbol)
         except Exception as exc:  # noqa: BLE001 - no price: the fee is booked as unknown
-            logger.debug("fee prices: reading {} failed: {}: {}", symbol, type(exc).__name__, exc)
+            logger.debug("fee prices: reading {} failed: {}", symbol, describe(exc))
             return None
         return value if value is not None and value > 0 else None
 

@@ -54,6 +54,7 @@ from exchange.records import (
     VenuePosition,
     VenueTicker,
 )
+from observability.error_text import describe
 
 REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
                 "fetchMyTrades")
@@ -231,7 +232,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                 try:
                     records[symbol] = convert.market(raw, tick_size_mode=tick_mode)
                 except ccxt.BadResponse as exc:
-                    logger.debug("{} market {} left out: {}", self.id, symbol, exc)
+                    logger.debug("{} market {} left out: {}", self.id, symbol, describe(exc))
             self._records = records
             self._markets = loaded  # last: a reader that sees it finds the records too
             return dict(records)

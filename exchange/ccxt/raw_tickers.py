@@ -30,6 +30,7 @@ from typing import Any
 
 from exchange.ccxt.convert import tradeable
 from exchange.records import VenueTicker
+from observability.error_text import describe
 
 _BINANCE_EVENTS = frozenset({"24hrMiniTicker", "24hrTicker"})
 
@@ -84,7 +85,8 @@ class RawTickers:
             try:
                 self._deliver(tickers)
             except Exception as exc:  # noqa: BLE001 - never into ccxt's receive loop
-                self.log.warning("stream: delivering {} prices failed: {}", len(tickers), exc)
+                self.log.warning("stream: delivering {} prices failed: {}", len(tickers),
+                                 describe(exc))
         return True
 
     # -- the venues' formats -----------------------------------------------------------------

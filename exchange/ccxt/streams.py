@@ -33,6 +33,7 @@ from exchange.ccxt.stream_acks import SubscriptionAcks, refused_tickers
 from exchange.ccxt.stream_retry import RetryPacing
 from exchange.ccxt.stream_types import LiveTickers, StreamHealth, StreamSink
 from exchange.records import PositionSide, VenuePosition
+from observability.error_text import describe
 
 _LISTEN_KEY = re.compile(r"(listenKey=)[^&\s'\"]+|(/ws/)[A-Za-z0-9]{16,}")
 PING_S = 10.0
@@ -329,7 +330,8 @@ class VenueStreams:
         try:
             self.sink.on_tickers(tickers)
         except Exception as exc:  # noqa: BLE001 - never into ccxt's handler: the next price
-            self.log.warning("stream: delivering the price of {} failed: {}", symbol, exc)
+            self.log.warning("stream: delivering the price of {} failed: {}", symbol,
+                             describe(exc))
 
     async def _orders_once(self) -> None:
         raw = await self._ex.watch_orders()
@@ -395,7 +397,8 @@ class VenueStreams:
                 out.append(convert_one(item))
             except Exception as exc:  # noqa: BLE001 - skip this item, keep the stream
                 symbol = item.get("symbol") if isinstance(item, dict) else None
-                self.log.warning("stream: skipped a bad {} for {}: {}", what, symbol, exc)
+                self.log.warning("stream: skipped a bad {} for {}: {}", what, symbol,
+                                 describe(exc))
                 if on_bad is not None and isinstance(item, dict):
                     on_bad(item)
         return out

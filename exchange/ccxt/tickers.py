@@ -18,6 +18,7 @@ from typing import Protocol
 from loguru import logger
 
 from exchange.records import VenueTicker
+from observability.error_text import describe
 
 
 class TickerFetcher(Protocol):
@@ -70,7 +71,7 @@ class LiveTickerSource:
                 self.poll_once()
             except Exception as exc:  # noqa: BLE001 - keep polling through outages; never crash the thread
                 self.errors += 1
-                logger.warning("ticker poll failed ({}): {}", type(exc).__name__, exc)
+                logger.warning("ticker poll failed: {}", describe(exc))
             self._stop.wait(self.interval_s)
 
     def start(self) -> LiveTickerSource:
