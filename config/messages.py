@@ -151,6 +151,8 @@ def _describe(root: type[BaseModel], error: Mapping[str, Any]) -> tuple[str, str
         field = str(error["ctx"]["field"])
         joiner = "" if not key or field.startswith("[") else "."
         return f"{key}{joiner}{field}", str(error["ctx"]["detail"]), False
+    if kind == "env_name":  # a secret pasted as a variable's name: never repeated
+        return key, error["msg"], False
     if kind in _RANGE_TYPES:
         return key, _range_text(info) or error["msg"], True
     if kind == "literal_error":

@@ -21,7 +21,7 @@ from config.section_base import _check_postgres_url, _cross, _Section
 from config.service_sections import ClusterSettings as ClusterSettings  # re-exported
 from config.service_sections import DashboardSettings as DashboardSettings  # re-exported
 from config.service_sections import TelegramSettings as TelegramSettings  # re-exported
-from config.types import ARRAY, TABLE, Bool, Dec, Float, Int, PathStr, Str, Symbol, Url
+from config.types import ARRAY, TABLE, Bool, Dec, EnvName, Float, Int, PathStr, Str, Symbol, Url
 
 # Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
 KNOWN_STRATEGIES: dict[str, str] = {
@@ -75,8 +75,8 @@ class BotSettings(_Section):
 
 class ExchangeSettings(_Section):
     id: Str = "paper"
-    api_key_env: Str = "BOT_API_KEY"
-    api_secret_env: Str = "BOT_API_SECRET"
+    api_key_env: EnvName = "BOT_API_KEY"
+    api_secret_env: EnvName = "BOT_API_SECRET"
     secrets_file: PathStr = ""
     sandbox: Bool = False
     demo: Bool = False
@@ -355,9 +355,9 @@ class SignalsSettings(_Section):
     host: Str = "127.0.0.1"
     port: Int = Field(default=8787, ge=0, le=65535)
     path: Str = Field(default="/signals", pattern=r"^/\S*$")
-    token_env: Str = "BOT_SIGNAL_TOKEN"
+    token_env: EnvName = "BOT_SIGNAL_TOKEN"
     websocket_url: Url = Field(default="", pattern=r"^(wss?://\S+)?$")
-    websocket_token_env: Str = ""
+    websocket_token_env: EnvName = ""
     max_per_wave: Int = Field(default=20, ge=1)
     wave_window_s: Float = Field(default=2.0, gt=0, le=3600)
     max_open_positions: Int = Field(default=0, ge=0)

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from config.section_base import _check_postgres_url, _cross, _Section
-from config.types import ARRAY, Bool, Float, Int, PathStr, Str, Url
+from config.types import ARRAY, Bool, EnvName, Float, Int, PathStr, Str, Url
 
 
 class DashboardSettings(_Section):
@@ -19,7 +19,7 @@ class DashboardSettings(_Section):
     enabled: Bool = True
     host: Str = "127.0.0.1"
     port: Int = Field(default=8780, ge=0, le=65535)
-    token_env: Str = "BOT_DASHBOARD_TOKEN"
+    token_env: EnvName = "BOT_DASHBOARD_TOKEN"
     token_file: PathStr = ""
     """A 0600 file holding the token (instead of the environment variable)."""
     push_interval_s: Float = Field(default=1.0, ge=0.1, le=60)
@@ -29,7 +29,7 @@ class TelegramSettings(_Section):
     """`[telegram]`: alerts to Telegram chats, /status and /pause from allow-listed chats."""
 
     enabled: Bool = False
-    token_env: Str = "BOT_TELEGRAM_TOKEN"
+    token_env: EnvName = "BOT_TELEGRAM_TOKEN"
     token_file: PathStr = ""
     api_url: Url = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
     chat_ids: Annotated[tuple[Int, ...], ARRAY] = ()

@@ -69,6 +69,22 @@ def _to_str(value: Any) -> str:
     return value
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _to_env_name(value: Any) -> str:
+    """The name of an environment variable ("" for none). A value that cannot be a name (a
+    token or key pasted in place of its variable's name: found by review, a Telegram token
+    given as telegram.token_env was printed in the start's error) is refused without quoting
+    it (config/messages.py appends no value to this error)."""
+    value = _to_str(value)
+    if value and not _ENV_NAME.match(value):
+        raise PydanticCustomError(
+            "env_name", "must be the name of an environment variable (letters, digits and _, "
+            "not starting with a digit), not the secret itself; the value is not shown")
+    return value
+
+
 def unknown_home(path: str) -> str | None:
     """The `~user` a path starts with when no such user exists (pathlib's expanduser raises a
     RuntimeError naming nothing for it), else None."""
@@ -146,6 +162,8 @@ Dec = Annotated[Decimal, BeforeValidator(_to_decimal)]
 Int = Annotated[int, BeforeValidator(_to_int)]
 Bool = Annotated[bool, BeforeValidator(_to_bool)]
 Str = Annotated[str, BeforeValidator(_to_str)]
+EnvName = Annotated[str, BeforeValidator(_to_env_name)]
+"""The name of an environment variable holding a secret, or "" (never the secret itself)."""
 PathStr = Annotated[str, BeforeValidator(_to_path)]
 """A file or folder name; `~` and `~user` are expanded, a `~user` with no such user refused."""
 Symbol = Annotated[str, BeforeValidator(_to_symbol)]

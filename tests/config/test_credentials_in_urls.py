@@ -110,3 +110,30 @@ def test_the_cluster_database_url_is_checked_like_the_storage_url(tmp_path: Path
     assert refused(bad_scheme) == (f"{bad_scheme}: cluster.database_url: must be a "
                                    'postgresql://user@host:port/db URL or "" (got scheme '
                                    "'mysql')")
+
+
+TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+NOT_A_NAME = ("must be the name of an environment variable (letters, digits and _, not starting "
+              "with a digit), not the secret itself; the value is not shown")
+
+
+@pytest.mark.parametrize(("section", "key"), [
+    ("exchange", "api_key_env"), ("exchange", "api_secret_env"), ("signals", "token_env"),
+    ("signals", "websocket_token_env"), ("dashboard", "token_env"), ("telegram", "token_env"),
+])
+def test_a_secret_given_in_place_of_its_variable_name_is_refused_unquoted(
+        tmp_path: Path, section: str, key: str):
+    # found by review: a Telegram token pasted as telegram.token_env was printed whole in the
+    # start's error ("environment variable 123456789:AAH... must hold the bot token")
+    path = write(tmp_path, f'[{section}]\n{key} = "{TELEGRAM_TOKEN}"\n')
+    assert refused(path) == f"{path}: {section}.{key}: {NOT_A_NAME}"
+    result = status(path)
+    assert result.returncode == 2 and "AAHdq" not in result.stderr + result.stdout
+    assert unlined(result.stderr) == f"bot.py: error: {path}: {section}.{key}: {NOT_A_NAME}\n"
+
+
+def test_an_account_api_key_env_holding_a_key_is_refused_unquoted(tmp_path: Path):
+    path = write(tmp_path, '[[accounts]]\nname = "a"\n'
+                           'exchange.api_secret_env = "Zx9+/kd83KDl02=="\n')
+    assert refused(path) == f"{path}: accounts[0].exchange.api_secret_env: {NOT_A_NAME}"
+    assert "Zx9" not in refused(path)
