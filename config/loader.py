@@ -89,6 +89,14 @@ def _file_checks(settings: Settings) -> list[str]:
             problem = check_secrets_file(secrets, account.exchange.id)
             if problem:
                 problems.append(f"{at}exchange.secrets_file: {problem}")
+        files = {} if account.storage.url else {"storage.path": account.storage.path}
+        if account.exchange.id == "paper":
+            files["paper.store"] = account.paper.store
+        for key, name in files.items():
+            problem = _unmakeable(Path(os.path.normpath(account.resolve(name))),
+                                  settings.data_dir_path())
+            if problem:
+                problems.append(f"{at}{key}: {problem}")
         if account.exchange.id == "paper" and not account.storage.url:
             database, store = (Path(os.path.normpath(account.resolve(name))) for name in
                                (account.storage.path, account.paper.store))
@@ -103,6 +111,19 @@ def _file_checks(settings: Settings) -> list[str]:
                     what = "not a file" if path.exists() else "file not found"
                     problems.append(f'{at}paper.csv_files["{symbol}"]: {what}: {path}')
     return problems
+
+
+def _unmakeable(path: Path, data_dir: Path) -> str | None:
+    """Why the database file at `path` can be neither opened nor created: a folder there, or a
+    file where one of its folders should be (found by review: `run` said "cannot open the lock
+    file (File exists)" naming no key, `signal` "unexpected FileExistsError"). None when it
+    can be, or when the data dir itself is in the way (the data dir's own check says so)."""
+    if os.path.isdir(path):
+        return f"{path} is a directory, expected a database file"
+    blocker = next((p for p in path.parents if os.path.lexists(p)), None)
+    if blocker is None or os.path.isdir(blocker) or data_dir.is_relative_to(blocker):
+        return None
+    return f"cannot create {path}: {blocker} is not a directory"
 
 
 def _shared_folder(data_dir: Path) -> str | None:
