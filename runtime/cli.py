@@ -352,6 +352,11 @@ def _control_args(settings: Settings, args: argparse.Namespace) -> dict[str, obj
     if args.command == "signal":
         extra["side"] = args.side
         extra["expires_at"] = round(now + SIGNAL_TTL_S, 3)
+        if args.size is not None and args.side == "exit":
+            # found by review: taken and ignored, an exit closes the whole position (a user
+            # asking for a partial close got a full one)
+            raise UsageError("--size: only with long or short (exit closes the whole "
+                             "position); nothing queued")
         if args.size is not None:
             extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
     return extra

@@ -40,6 +40,19 @@ def test_a_sane_size_is_queued(tmp_path, capsys):
     assert (command, symbol, args["size_usdt"]) == ("signal", BTC, "25.5")
 
 
+def test_a_size_with_exit_is_refused_not_ignored(tmp_path, capsys):
+    # found by review: `signal X exit --size 50` was queued and the size ignored: the whole
+    # position was closed where the user asked for a 50 USDT partial close
+    code = run(["signal", BTC, "exit", "--size", "50", "--config", str(ROOT / "config.toml"),
+                "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert (code, err) == (2, "bot.py: error: --size: only with long or short (exit closes the "
+                              "whole position); nothing queued\n")
+    assert not (tmp_path / "bot.sqlite").exists()  # nothing was queued
+    assert run(["signal", BTC, "exit", "--config", str(ROOT / "config.toml"),
+                "--data-dir", str(tmp_path)]) == 0
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["--duration", "nan"], "--duration"),
     (["run", "--duration", "inf"], "--duration"),
