@@ -143,6 +143,9 @@ def run_only_problem(args: argparse.Namespace) -> str | None:
 
 def check_arguments(args: argparse.Namespace) -> str | None:
     """Values argparse lets through but that mean nothing (one line naming the option), or None."""
+    config = getattr(args, "config", None)
+    if config is not None and not str(config).strip():  # found by review: ".: is a directory"
+        return "--config: must not be empty (omit it to use config.toml)"
     data_dir = getattr(args, "data_dir", None)
     if data_dir is not None and not str(data_dir).strip():
         return "--data-dir: must not be empty (omit it to use bot.data_dir from the config)"

@@ -67,6 +67,17 @@ def test_meaningless_values_are_refused(argv, needle, capsys):
     assert code == 2 and needle in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("argv", [["--config", ""], ["--config=", "status"],
+                                  ["signal", BTC, "long", "--config", " "]])
+def test_an_empty_config_option_is_refused_naming_it(argv, capsys):
+    # found by review: `--config=` read the current folder: ".: is a directory, expected a
+    # TOML file", naming no option
+    code = run(argv)
+    err = capsys.readouterr().err
+    assert (code, err) == (2, "bot.py: error: --config: must not be empty (omit it to use "
+                              "config.toml)\n")
+
+
 def test_workers_with_a_cluster_node_are_refused_in_one_line(tmp_path, capsys):
     """`run --workers N` with [cluster] enabled: each worker ran as a whole node and was refused
     by the parent's own lock on the data dir ("another bot is already running ... PID <the
