@@ -118,7 +118,24 @@ def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     allowed = list(owner.model_fields)
     hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
     text = f"unknown key (allowed: {', '.join(allowed)})"
-    return text + (f"; did you mean {hint[0]}?" if hint else "")
+    if hint:
+        return text + f"; did you mean {hint[0]}?"
+    home = _section_of(root, loc)
+    return text + (f"; {loc[-1]} is a key of [{home}]" if home else "")
+
+
+def _section_of(root: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The other top-level sections that have the key `loc` names (found by review: `mode`
+    written under [risk], or above the first table, was only "unknown key"), or None."""
+    if len(loc) not in (1, 2) or not isinstance(loc[-1], str):
+        return None
+    homes = []
+    for name, info in root.model_fields.items():
+        section = _without_none(info.annotation)
+        if (isinstance(section, type) and issubclass(section, BaseModel) and name != loc[0]
+                and loc[-1] in section.model_fields):
+            homes.append(name)
+    return "], [".join(homes) or None
 
 
 def _literal_text(error: Mapping[str, Any]) -> str:

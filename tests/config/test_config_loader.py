@@ -212,3 +212,21 @@ def test_secrets_file_must_be_private_toml(tmp_path: Path):
     missing = config_error(tmp_path, '[exchange]\nsecrets_file = "nope.toml"')
     assert f"exchange.secrets_file: file not found: {tmp_path / 'nope.toml'}" in missing
     assert load_settings(write_config(tmp_path, "")).secrets_path() is None
+
+
+@pytest.mark.parametrize(("text", "home"), [
+    ('mode = "live"', "mode is a key of [bot]"),  # above the first table
+    ('[risk]\nmode = "live"', "mode is a key of [bot]"),
+    ("[strategy]\nmax_open_positions = 3", "max_open_positions is a key of [risk], [signals]"),
+    ("[risk]\nenabled = true", "enabled is a key of [signals], [dashboard], [telegram], [cluster]"),
+])
+def test_a_key_in_the_wrong_section_names_its_section(tmp_path: Path, text: str, home: str):
+    # found by review: a key given under the wrong table (or above the first one) was only
+    # "unknown key (allowed: ...)", the list of the wrong section's keys
+    message = config_error(tmp_path, text)
+    assert message.count("unknown key") == 1 and message.endswith(f"); {home}")
+
+
+def test_a_misspelling_is_still_named_first(tmp_path: Path):
+    assert config_error(tmp_path, "[risk]\nstop_los_pct = 1").endswith(
+        "; did you mean stop_loss_pct?")
