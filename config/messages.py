@@ -120,6 +120,9 @@ def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     text = f"unknown key (allowed: {', '.join(allowed)})"
     if hint:
         return text + f"; did you mean {hint[0]}?"
+    if len(loc) == 2 and loc[-1] in root.model_fields:  # `risk = {...}` after [symbols]
+        return text + (f"; {loc[-1]} is a section of its own: give it before the first table "
+                       f"or as [{loc[-1]}] (a key after [{loc[0]}] belongs to [{loc[0]}])")
     home = _section_of(root, loc)
     return text + (f"; {loc[-1]} is a key of [{home}]" if home else "")
 

@@ -219,6 +219,8 @@ def test_secrets_file_must_be_private_toml(tmp_path: Path):
     ('[risk]\nmode = "live"', "mode is a key of [bot]"),
     ("[strategy]\nmax_open_positions = 3", "max_open_positions is a key of [risk], [signals]"),
     ("[risk]\nenabled = true", "enabled is a key of [signals], [dashboard], [telegram], [cluster]"),
+    ("[strategy]\nrisk = { leverage = 3 }", "risk is a section of its own: give it before the "
+     "first table or as [risk] (a key after [strategy] belongs to [strategy])"),
 ])
 def test_a_key_in_the_wrong_section_names_its_section(tmp_path: Path, text: str, home: str):
     # found by review: a key given under the wrong table (or above the first one) was only
