@@ -365,6 +365,20 @@ def _control_args(settings: Settings, args: argparse.Namespace) -> dict[str, obj
     return extra
 
 
+BOT_MARKS = ("bot.lock", "bot.sqlite", "status.json", "logs", "locks", "accounts")
+"""What any bot that ran on a data dir leaves there (one of them at least)."""
+
+
+def not_a_data_dir(path: Path) -> bool:
+    """A folder that holds files but nothing a bot leaves (BOT_MARKS): not a bot's data dir.
+    An empty one may be made for a first run; a missing or unreadable one is said elsewhere."""
+    try:
+        names = set(os.listdir(path))
+    except OSError:
+        return False
+    return bool(names) and not names & set(BOT_MARKS)
+
+
 def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
     from runtime.emergency import OWED
     from storage import control
@@ -375,6 +389,12 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         # a typo must not create a new bot's dir (the configured one: queued before a first run)
         return fail(f"--data-dir: no bot data dir at {data_dir} (no such directory, and not "
                     f"bot.data_dir {configured}; nothing queued)")
+    if args.data_dir and data_dir != configured and not_a_data_dir(data_dir):
+        # found by review: the folder above the data dir (`--data-dir /srv/bot`) got a new
+        # bot.sqlite and "queued; applied when the bot next starts", which no bot ever read
+        return fail(f"--data-dir: no bot data dir at {data_dir} (it holds files but no bot's: "
+                    f"no {', '.join(BOT_MARKS)}; and not bot.data_dir {configured}; nothing "
+                    "queued)")
     try:
         name = pick_account(settings, args.account, required=True)
         assert name is not None

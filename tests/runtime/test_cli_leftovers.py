@@ -82,6 +82,21 @@ def test_a_data_dir_that_does_not_exist_is_refused_and_not_created(tmp_path, com
     assert own.returncode == 0 if command[0] == "signal" else "not stopped" in own.stderr
 
 
+@pytest.mark.parametrize("command", [["signal", BTC, "long"], ["resume", BTC]])
+def test_a_folder_that_holds_no_bot_is_refused_and_left_as_it_is(tmp_path, command):
+    # found by review: `--data-dir` naming the folder above the data dir (it exists) got a new
+    # bot.sqlite and "queued; applied when the bot next starts": no bot ever read it
+    config = write_config(tmp_path)
+    line = one_error_line(bot(config, *command, "--data-dir", str(tmp_path)))
+    assert f"--data-dir: no bot data dir at {tmp_path} (it holds files but no bot's" in line
+    assert "nothing queued" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+    empty = tmp_path / "fresh"  # an empty folder made for a first run is fine
+    empty.mkdir()
+    made = bot(config, *command, "--data-dir", str(empty))
+    assert made.returncode == 0 if command[0] == "signal" else "not stopped" in made.stderr
+
+
 def test_a_signal_queued_while_stopped_expires_and_the_start_drops_it_journaled(tmp_path):
     config = write_config(tmp_path)
     data = tmp_path / "data"
