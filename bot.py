@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     from runtime import shutdown
 
     args = parser().parse_args(argv)
-    if getattr(args, "command", None) in LONG_RUNNING:
+    long_running = getattr(args, "command", None) in LONG_RUNNING
+    if long_running:
         shutdown.install()
     from runtime import cli  # deferred so that --help is instant
 
@@ -134,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bot.py: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if long_running and argv is None:  # the process exits next (not a test's call)
+            shutdown.finished()
 
 
 if __name__ == "__main__":

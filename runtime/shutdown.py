@@ -53,6 +53,15 @@ def install() -> None:
     signal.signal(signal.SIGINT, _handler)
 
 
+def finished() -> None:
+    """The stop is done and the command returns: SIGINT/SIGTERM are ignored from here on. Python
+    puts the default handlers back while it finalizes, so a second Ctrl-C (or a service
+    manager's repeated SIGTERM) landing there killed the process after its clean stop: exit
+    code 130/143 instead of 0 (found by review). SIGKILL still ends a process stuck at exit."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def reader_gone() -> int:
     """The reader of a command's output went away (`bot.py status | head -1`): not a fault of
     the command, so no error line and no traceback in the bot's log (a second process must not
