@@ -133,7 +133,10 @@ class SignalRouter:
         if req.expires_at is not None and req.expires_at <= self._now_decimal():
             raise Rejected(f"expired at {req.expires_at} (now {self.clock():.3f})", 409)
         cap, cap_name = size_cap(self.max_size_usdt)
-        if req.size_usdt is not None and req.size_usdt > cap:
+        # an exit closes the whole position whatever its size_usdt says (found by review: an
+        # exit carrying a size above the cap, from a sender's fixed template, was refused and
+        # the position stayed open); the cap guards what an entry may open
+        if req.is_entry and req.size_usdt is not None and req.size_usdt > cap:
             raise Rejected(f"size_usdt {req.size_usdt} is above {cap_name}", 422)
         if req.is_entry:
             self._admit_entry((req.symbol, req.side_name))

@@ -193,3 +193,17 @@ def test_the_count_of_a_burst_without_a_token_is_logged_while_the_server_runs():
     finally:
         assert server.stop(timeout_s=5)
         logger.remove(sink)
+
+
+def test_an_exit_is_never_refused_for_its_size():
+    """Found by review: an exit carrying a size_usdt above the cap (a sender's fixed template)
+    was refused with 422 and the position stayed open; an exit closes the whole position, its
+    size is not used, so it is not capped."""
+    server, journal, deliver = serve(max_size_usdt=Decimal(500))
+    try:
+        status, reply = post(server.url, {"id": "x1", "symbol": BTC, "side": "exit",
+                                          "size_usdt": 10_000})
+        assert status == 202, reply
+        assert deliver.calls and deliver.calls[0][1].side is None
+    finally:
+        assert server.stop(timeout_s=5)
