@@ -23,6 +23,8 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from observability.error_text import describe
+
 Markets = dict[str, dict[str, Any]]
 
 
@@ -72,6 +74,12 @@ def read(path: Path, exchange_key: str) -> tuple[int, Markets] | None:
     return saved_at_ms, payload["markets"]
 
 
+def _has_precision(market: Any) -> bool:
+    precision = market.get("precision") if isinstance(market, dict) else None
+    return isinstance(precision, dict) and precision.get("amount") is not None \
+        and precision.get("price") is not None
+
+
 def load_or_fetch(
     path: Path | None,
     exchange_key: str,
@@ -86,9 +94,19 @@ def load_or_fetch(
         logger.info("markets for {} loaded from cache {}", exchange_key, path)
         return cached[1]
     try:
-        markets = fetch()
+        try:
+            markets = fetch()
+        except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+            # ccxt's parser on an answer of a shape it does not expect (a row without its
+            # filters): unreadable, as a network failure; the cache serves if there is one
+            raise ccxt.BadResponse(f"{exchange_key}'s markets answer could not be read "
+                                   f"({describe(exc)})") from exc
         if not markets:  # a venue always lists markets: an empty list is an unreadable answer
             raise ccxt.BadResponse(f"{exchange_key} answered no markets at all")
+        if not any(_has_precision(m) for m in markets.values()):
+            # not one market the bot could trade (found by review: saved over a good cache, it
+            # refused every start until that cache aged out, 24 h)
+            raise ccxt.BadResponse(f"{exchange_key} answered markets without their precision")
     except (ccxt.NetworkError, ccxt.BadResponse) as exc:
         if cached is None:
             raise
