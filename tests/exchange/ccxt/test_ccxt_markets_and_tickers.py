@@ -29,17 +29,19 @@ def test_save_is_atomic_and_leaves_no_temp_files(tmp_path):
 
 def test_fresh_cache_skips_fetch_and_stale_cache_refetches():
     calls = []
-    fetch = lambda: calls.append(1) or {"X": {}}  # noqa: E731
+    x = {"X": {"precision": {"amount": 0.001, "price": 0.1}}}  # a market the bot can trade
+    old_ = {"OLD": {"precision": {"amount": 0.001, "price": 0.1}}}
+    fetch = lambda: calls.append(1) or x  # noqa: E731
     import tempfile
     from pathlib import Path
 
     path = Path(tempfile.mkdtemp()) / "m.json"
-    markets_cache.save(path, "bybit", {"OLD": {}}, now_ms=1_000)
+    markets_cache.save(path, "bybit", old_, now_ms=1_000)
     got = markets_cache.load_or_fetch(path, "bybit", fetch, max_age_s=10, now_ms=lambda: 5_000)
-    assert got == {"OLD": {}} and calls == []
+    assert got == old_ and calls == []
     got = markets_cache.load_or_fetch(path, "bybit", fetch, max_age_s=1, now_ms=lambda: 5_000)
-    assert got == {"X": {}} and calls == [1]
-    assert markets_cache.read(path, "bybit") == (5_000, {"X": {}})
+    assert got == x and calls == [1]
+    assert markets_cache.read(path, "bybit") == (5_000, x)
 
 
 def test_unreachable_exchange_falls_back_to_stale_cache_with_warning(tmp_path):
