@@ -37,10 +37,10 @@ def test_venue_blocks_nested_too_deep_are_refused_with_one_line(tmp_path, lines)
 def test_markets_cache_nested_too_deep_is_ignored_and_refetched(tmp_path, lines):
     path = tmp_path / "markets.json"
     path.write_text(DEEP)
-    got = markets_cache.load_or_fetch(path, "bybit", lambda: {"X": {"id": "x"}},
+    got = markets_cache.load_or_fetch(path, "bybit", lambda: {"X": {"id": "x", "precision": {"amount": 1, "price": 1}}},
                                       max_age_s=3600, now_ms=lambda: 5_000)
-    assert got == {"X": {"id": "x"}}
-    assert markets_cache.read(path, "bybit") == (5_000, {"X": {"id": "x"}})
+    assert got == {"X": {"id": "x", "precision": {"amount": 1, "price": 1}}}
+    assert markets_cache.read(path, "bybit") == (5_000, {"X": {"id": "x", "precision": {"amount": 1, "price": 1}}})
     assert any(str(path) in line and "nested too deep" in line for line in lines), lines
 
 
