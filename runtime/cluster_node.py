@@ -300,9 +300,13 @@ def show_cluster(settings: Settings, as_json: bool) -> int:
     lease = lease_settings(settings)
     try:
         store = LeaseStore(open_database(database_url(settings)), lease)
+        if not store.exists():  # a read: found by review, it created the cluster's tables in
+            # whatever database the config named (a mistyped one too)
+            raise StartupError(
+                f"{database_key(settings)}: this database has no cluster tables (no node has run "
+                "against it): nothing to show, and nothing was created in it; check the URL")
         registry = ClusterRegistry(store.db)
-        store.create_table()
-        registry.create_tables()
+        registry.create_tables()  # an earlier release's registry gets its later columns
         view = cluster_view(store, registry, lease)
     except LeaseStoreUnavailable as exc:
         raise StartupError(f"{database_key(settings)}: {exc}") from None

@@ -75,6 +75,10 @@ class LeaseStore:
     def create_table(self) -> None:
         self._run(lambda: created_once(lambda: self.db.execute_sql(_SCHEMA)))
 
+    def exists(self) -> bool:
+        """Whether the database has the leases table (a node has run against it)."""
+        return bool(self._run(lambda: self.db.table_exists("leases")))
+
     def acquire(self, account: str, owner: str) -> Lease | None:
         """Take the account if nobody holds it, or its lease expired more than the takeover
         grace ago; returns the new lease (epoch + 1) or None when someone else holds it."""
