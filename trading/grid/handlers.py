@@ -334,7 +334,7 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
         # a refusal, backed off as one (the one-way core's order_reports.py on_canceled).
         # Re-placed at once by maintain, in the same message, a venue answering every stop so
         # sent 1,000 stops before the loop's step bound (found by review)
-        return _ended_unplaced(state, order, ctx)
+        return state.with_leg(_backed_off(_leg_of(state, order), order.purpose, ctx))
     if order.purpose is K.CLOSE:  # unfilled (an IOC expired): a failed attempt, backed off
         state = _close_ended(state, order, "close order canceled", False, ctx)
     if order.purpose is K.ENTRY and order.filled == ZERO:  # ended unfilled: as a refused one
@@ -342,18 +342,19 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
     return state
 
 
-def _ended_unplaced(state: GridState, order: Order, ctx: GridCtx) -> GridState:
-    """A leg's stop or take-profit that ended before it ever rested: the backoff of a refused
-    one (`on_failed`)."""
-    r, leg = ctx.rules, _leg_of(state, order)
+def _backed_off(leg: Leg, purpose: K, ctx: GridCtx) -> Leg:
+    """A leg's refused order that is not a close (`on_failed`; a stop or take-profit ended
+    before it ever rested too): maintain retries after retry_s, a stop or take-profit refused
+    again and again waits the doubling stop_retry."""
+    r = ctx.rules
     leg = replace(leg, retry_at=ctx.now + r.retry_s)
-    if order.purpose is K.STOP:
+    if purpose is K.TAKE_PROFIT:  # refused again and again: backed off as a stop
+        failures = leg.tp_failures + 1  # (found by review: re-sent every retry_s for ever)
+        leg = replace(leg, tp_failures=failures, retry_at=ctx.now + r.stop_retry(failures))
+    if purpose is K.STOP:  # refused again and again: backed off (stop_retry)
         failures = leg.stop_failures + 1
         leg = replace(leg, stop_failures=failures, stop_retry_at=ctx.now + r.stop_retry(failures))
-    else:
-        failures = leg.tp_failures + 1
-        leg = replace(leg, tp_failures=failures, retry_at=ctx.now + r.stop_retry(failures))
-    return state.with_leg(leg)
+    return leg
 
 
 def open_ended(state: GridState, ctx: GridCtx) -> GridState:
@@ -389,15 +390,7 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         # maintain retries after retry_s; a stop refused because the price is through it is
         # replaced by a close in this same decision (maintain: the close is never throttled by
         # retry_at; issue 16 item 2). A refused take-profit holds back no stop.
-        leg = replace(leg, retry_at=ctx.now + r.retry_s)
-        if order.purpose is K.TAKE_PROFIT:  # refused again and again: backed off as a stop
-            failures = leg.tp_failures + 1  # (found by review: re-sent every retry_s for ever)
-            leg = replace(leg, tp_failures=failures, retry_at=ctx.now + r.stop_retry(failures))
-        if order.purpose is K.STOP:  # refused again and again: backed off (stop_retry)
-            failures = leg.stop_failures + 1
-            leg = replace(leg, stop_failures=failures,
-                          stop_retry_at=ctx.now + r.stop_retry(failures))
-        return state.with_leg(leg)
+        return state.with_leg(_backed_off(leg, order.purpose, ctx))
     if ev.position_gone or not leg.is_open:
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))
     if not leg.is_open:  # booked closed already: nothing to retry
