@@ -77,6 +77,14 @@ def doubling_wait(first: float, doublings: int, longest: float) -> float:
     return min(first * 2 ** min(max(doublings, 0), 32), longest)
 
 
+def close_backoff(initial: float, attempts: int, longest: float) -> float:
+    """The wait before close attempt `attempts + 1`: `initial` doubling from the second, at
+    most `longest` (both styles). The doublings stop at 64 (found by review: a grid level
+    refused for ~17 h counted ~1,025 failures, and 2 ** 1024 overflowed the float: every actor
+    of the style crashed)."""
+    return min(initial * (2 ** min(max(attempts - 1, 0), 64)), longest)
+
+
 STOP_FAST_RETRIES = 3
 """Refused stops retried at once-`stop_retry_s` pace (a transient refusal is fixed within
 seconds; supervision/coverage.py RETRY_ROUNDS fit in the alert's grace) before backing off."""
@@ -128,10 +136,7 @@ class RiskRules:
 
     def close_backoff(self, attempts: int) -> float:
         """Delay before close attempt `attempts + 1`: exponential with a ceiling."""
-        # the doublings stop at 64 (found by review: a grid level refused for ~17 h counted
-        # ~1,025 failures, and 2 ** 1024 overflowed the float: every actor of the style crashed)
-        delay = self.close_backoff_initial_s * (2 ** min(max(attempts - 1, 0), 64))
-        return min(delay, self.close_backoff_max_s)
+        return close_backoff(self.close_backoff_initial_s, attempts, self.close_backoff_max_s)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

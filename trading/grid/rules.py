@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from trading.client_ids import check_fits, client_order_id
 from trading.orders import OrderPurpose
-from trading.rules import STOP_FAST_RETRIES, MarketRules, doubling_wait
+from trading.rules import STOP_FAST_RETRIES, MarketRules, close_backoff, doubling_wait
 
 RETRY_S = 2.0
 """Seconds before a refused grid order (a stop among them) is tried again."""
@@ -78,7 +78,4 @@ class GridRules:
                              max(self.open_retry_s, OPEN_RETRY_MAX_S))
 
     def close_backoff(self, attempts: int) -> float:
-        # the doublings stop at 64 (found by review: a grid level refused for ~17 h counted
-        # ~1,025 failures, and 2 ** 1024 overflowed the float: every actor of the style crashed)
-        delay = self.close_backoff_initial_s * (2 ** min(max(attempts - 1, 0), 64))
-        return min(delay, self.close_backoff_max_s)
+        return close_backoff(self.close_backoff_initial_s, attempts, self.close_backoff_max_s)
