@@ -322,10 +322,18 @@ def _market_order_max(raw: Raw, limits: Raw) -> Decimal | None:
     return min(known) if known else None
 
 
+def has_precision(raw: Any) -> bool:
+    """Whether ccxt's market carries its amount and price precision (one without is not
+    tradable: `market` refuses it)."""
+    precision = raw.get("precision") if isinstance(raw, dict) else None
+    return isinstance(precision, dict) and precision.get("amount") is not None \
+        and precision.get("price") is not None
+
+
 def market(raw: Raw, *, tick_size_mode: bool) -> VenueMarket:
     """ccxt's market; precision is a step in TICK_SIZE mode, else a count of decimals."""
     precision, limits = raw.get("precision") or {}, raw.get("limits") or {}
-    if precision.get("amount") is None or precision.get("price") is None:
+    if not has_precision(raw):
         raise ccxt.BadResponse(f"market {raw.get('symbol')} has no amount/price precision")
     amount_step = _step(precision["amount"], tick_size_mode)
     return VenueMarket(

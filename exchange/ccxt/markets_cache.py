@@ -23,6 +23,7 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from exchange.ccxt.convert import has_precision
 from observability.error_text import describe
 
 Markets = dict[str, dict[str, Any]]
@@ -74,12 +75,6 @@ def read(path: Path, exchange_key: str) -> tuple[int, Markets] | None:
     return saved_at_ms, payload["markets"]
 
 
-def _has_precision(market: Any) -> bool:
-    precision = market.get("precision") if isinstance(market, dict) else None
-    return isinstance(precision, dict) and precision.get("amount") is not None \
-        and precision.get("price") is not None
-
-
 def load_or_fetch(
     path: Path | None,
     exchange_key: str,
@@ -103,7 +98,7 @@ def load_or_fetch(
                                    f"({describe(exc)})") from exc
         if not markets:  # a venue always lists markets: an empty list is an unreadable answer
             raise ccxt.BadResponse(f"{exchange_key} answered no markets at all")
-        if not any(_has_precision(m) for m in markets.values()):
+        if not any(has_precision(m) for m in markets.values()):
             # not one market the bot could trade (found by review: saved over a good cache, it
             # refused every start until that cache aged out, 24 h)
             raise ccxt.BadResponse(f"{exchange_key} answered markets without their precision")
