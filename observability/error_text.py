@@ -13,9 +13,8 @@ from __future__ import annotations
 def describe(exc: BaseException) -> str:
     """`Type: message` (one line, at most 300 characters of message). An exception whose str()
     raises is named by its type: the error path must not raise again and lose the failure."""
-    try:
-        text = str(exc).strip().replace("\n", " ")
-    except Exception:  # noqa: BLE001 - its own text is broken, not the failure it reports
+    text = _text(exc)
+    if text is None:  # its own text is broken, not the failure it reports
         return f"{type(exc).__name__}: (its message cannot be read)"
     return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
 
@@ -23,8 +22,13 @@ def describe(exc: BaseException) -> str:
 def message(exc: BaseException) -> str:
     """The exception's own message alone, for a line that says what it is already (one line,
     at most 300 characters); its type when the message is empty or cannot be read."""
-    try:
-        text = str(exc).strip().replace("\n", " ")
-    except Exception:  # noqa: BLE001 - as in `describe`
-        text = ""
+    text = _text(exc)
     return text[:300] if text else type(exc).__name__
+
+
+def _text(exc: BaseException) -> str | None:
+    """The exception's message on one line; None when its str() raises."""
+    try:
+        return str(exc).strip().replace("\n", " ")
+    except Exception:  # noqa: BLE001 - the caller names it by its type
+        return None
