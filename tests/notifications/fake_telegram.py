@@ -18,6 +18,8 @@ class FakeTelegram:
         self.fail_next: list[int] = []
         """HTTP statuses to answer the next sendMessage calls with (then success)."""
         self.calls = 0
+        self.sends = 0
+        """sendMessage requests received (counted on arrival, before any hold)."""
         self.hold: threading.Event | None = None
         """While set to an unset Event, sendMessage answers only once it is set."""
         self.bad_token_calls = 0
@@ -63,6 +65,7 @@ class FakeTelegram:
         body = await request.json()
         method = request.match_info["method"]
         if method == "sendMessage":
+            self.sends += 1
             hold = self.hold
             if hold is not None:
                 await asyncio.get_running_loop().run_in_executor(None, hold.wait, 30)

@@ -124,7 +124,7 @@ def test_a_message_whose_send_fails_after_the_stop_gave_up_waiting_is_logged(fak
     fake.hold = threading.Event()  # the server answers nothing until released ...
     fake.fail_next = [502]  # ... and then fails
     bot.broadcast("escalation BTC: close failed 5 times", "escalation")
-    wait_until(lambda: fake.calls >= 1, timeout=10, message="the send in flight")
+    wait_until(lambda: fake.sends >= 1, timeout=10, message="the send in flight")
     bot.stop(timeout_s=0.2)  # gives up waiting while the request is still in flight
     fake.hold.set()
     wait_until(lambda: [line for line in lines if "not sent" in line], timeout=10,
@@ -205,7 +205,7 @@ def test_a_message_still_in_flight_when_stop_returns_is_logged_at_once(fake, lin
     fake.hold = threading.Event()  # the server answers nothing until released
     try:
         bot.broadcast("escalation BTC: close failed 5 times", "escalation")
-        wait_until(lambda: fake.calls >= 1, timeout=10, message="the send in flight")
+        wait_until(lambda: fake.sends >= 1, timeout=10, message="the send in flight")
         bot.stop(timeout_s=0.2)  # returns while the request is still unanswered
         told = [line for line in lines if "still in flight at shutdown" in line]
         assert len(told) == 1 and "escalation BTC: close failed 5 times" in told[0], lines

@@ -40,7 +40,7 @@ def test_an_escalation_goes_before_queued_trade_notices(fake):
     try:
         fake.hold = threading.Event()  # the first notice is in flight and held there
         bot.broadcast("trade 0", "trade")
-        wait_until(lambda: fake.calls >= 1, timeout=10, message="the first notice in flight")
+        wait_until(lambda: fake.sends >= 1, timeout=10, message="the first notice in flight")
         for i in range(1, 41):
             bot.broadcast(f"trade {i}", "trade")
         bot.on_alert({"kind": "escalation", "symbol": "BTC/USDT:USDT", "message": "quarantined"})
@@ -61,7 +61,7 @@ def test_a_command_reply_goes_before_queued_trade_notices(fake):
     try:
         fake.hold = threading.Event()
         bot.broadcast("trade 0", "trade")
-        wait_until(lambda: fake.calls >= 1, timeout=10, message="the first notice in flight")
+        wait_until(lambda: fake.sends >= 1, timeout=10, message="the first notice in flight")
         for i in range(1, 11):
             bot.broadcast(f"trade {i}", "trade")
         fake.add_update(11, "/status")
