@@ -203,21 +203,37 @@ class NodeRun:
                 self._view = view
 
     def _announce(self, account: str, message: str, data: dict[str, Any]) -> bool:
-        """Journal the takeover in the account's own journal and alert through its alerts.
-        False when the account no longer runs here (stopped again, its journal closed): the
-        node then records the takeover nowhere (cluster/node_types.py Announce)."""
+        """Journal the takeover in the account's own journal and alert through its alerts
+        (announce_takeover). False when the account no longer runs here (stopped again, its
+        journal closed): the node then records the takeover nowhere (cluster/node_types.py
+        Announce)."""
         runtime = next((r for r in self.accounts() if r.name == account), None)
-        if runtime is None or runtime.repo is None:
-            return False
-        try:
-            runtime.repo.record(ACCOUNT_SUBJECT, "ClusterTakeover",
-                                {"node": self.node_id, "at": time.time(), **data},
-                                correlation_id=f"takeover-{data.get('epoch')}")
-        except (WriterStopped, LeaseLost):
-            return False  # closed, or fenced: this node may no longer commit for it
+        return announce_takeover(runtime, self.node_id, message, data)
+
+
+def announce_takeover(runtime: AccountRuntime | None, node_id: str, message: str,
+                      data: dict[str, Any]) -> bool:
+    """NodeRun._announce for the account's runtime. A journal commit that fails (the database
+    drops the connection, the commit times out) is still alerted, saying it was not journaled,
+    and raised for the node's one line (cluster/node_ready.py); found by review: it was logged
+    only, so nobody was told the node had taken the account over."""
+    if runtime is None or runtime.repo is None:
+        return False
+    try:
+        runtime.repo.record(ACCOUNT_SUBJECT, "ClusterTakeover",
+                            {"node": node_id, "at": time.time(), **data},
+                            correlation_id=f"takeover-{data.get('epoch')}")
+    except (WriterStopped, LeaseLost):
+        return False  # closed, or fenced: this node may no longer commit for it
+    except Exception as exc:
         if runtime.alerts is not None:
-            runtime.alerts.alert(None, "cluster_takeover", message, node=self.node_id, **data)
-        return True
+            runtime.alerts.alert(None, "cluster_takeover",
+                                 f"{message} (not journaled: {describe(exc)})",
+                                 node=node_id, **data)
+        raise
+    if runtime.alerts is not None:
+        runtime.alerts.alert(None, "cluster_takeover", message, node=node_id, **data)
+    return True
 
 
 def run_node(bot: Any, duration_s: float | None) -> int:

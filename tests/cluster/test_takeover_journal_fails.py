@@ -111,3 +111,69 @@ def test_a_takeover_whose_account_never_fully_runs_is_still_announced() -> None:
     assert recorded == []
     assert any(line.startswith("WARNING a0: not running 0.2s after epoch 7 began; its takeover "
                                "is announced now") for line in lines), lines
+
+
+class FailingRepo:
+    """The account's repository whose journal commit fails (the database dropped the
+    connection)."""
+
+    def __init__(self) -> None:
+        self.tried: list[str] = []
+
+    def record(self, symbol: str, type_: str, data: dict[str, Any], *,
+               correlation_id: str) -> None:
+        self.tried.append(type_)
+        raise ConnectionError("server closed the connection unexpectedly")
+
+
+def test_a_takeover_whose_journal_commit_fails_is_still_alerted() -> None:
+    """Found by review: runtime/cluster_node.py `_announce` alerted only after the journal
+    commit; a commit that failed was one ERROR line in the log and no cluster_takeover alert,
+    so nobody was told a node had taken the account over. The alert goes out, saying the
+    takeover was not journaled; the node's ERROR line is still there and nothing is recorded
+    in the cluster table. Real Alerts and a real thread; the repository is injected."""
+    from types import SimpleNamespace
+
+    from runtime.cluster_node import announce_takeover
+    from supervision.alerts import Alerts
+
+    lease = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
+                  previous_owner="node-a")
+    handle = Running()
+    recorded: list[Any] = []
+    repo = FailingRepo()
+    alerts = Alerts(logger=logger)
+    runtime = SimpleNamespace(name="a0", repo=repo, alerts=alerts)
+
+    class Registry:
+        def record_takeover(self, lease: Lease, kind: str) -> None:
+            recorded.append((lease, kind))
+
+    def announce(account: str, message: str, data: dict[str, Any]) -> bool:
+        return announce_takeover(runtime, "node-b", message, data)  # type: ignore[arg-type]
+
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"),
+                      level="INFO")
+    try:
+        thread = threading.Thread(target=journal_when_ready, args=("a0", lease, handle,
+                                                                    "takeover"),
+                                  kwargs={"node_id": "node-b",
+                                          "held": lambda: {"a0": Held(lease=lease, handle=handle,
+                                                                      started_at=0.0)},
+                                          "announce": announce, "registry": Registry(),
+                                          "log": logger})
+        thread.start()
+        thread.join(30)
+        assert not thread.is_alive()
+    finally:
+        logger.remove(sink)
+    assert repo.tried == ["ClusterTakeover"]
+    assert [(a["kind"], a["epoch"], a["node"], a["previous_owner"]) for a in alerts.sent] == [
+        ("cluster_takeover", 7, "node-b", "node-a")]
+    assert alerts.sent[0]["message"] == (
+        "account a0 taken over by node node-b at epoch 7 from node-a (not journaled: "
+        "ConnectionError: server closed the connection unexpectedly)")
+    assert recorded == []
+    assert any(line.startswith("ERROR a0: takeover at epoch 7 not journaled: ConnectionError")
+               for line in lines), lines
