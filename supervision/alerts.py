@@ -1,6 +1,8 @@
 """Alerts for escalations: an ERROR line (in the symbol's and the bot's log), and optional
 notification hooks from config: a command to run and/or a webhook to POST to. Hooks run on a
-short-lived background thread with a timeout, so a slow hook never blocks trading. A failing
+small pool of background threads (``HOOK_THREADS``, fed in the order the alerts are raised by
+one queue; found by review: one thread per alert, so a burst of alerts against a hung webhook
+was hundreds of threads), each with a timeout, so a slow hook never blocks trading. A failing
 hook is one WARNING line naming the alert that was not delivered (never a traceback, never the
 webhook's URL or the command's arguments: either may hold a key). The webhook is tried up to
 three times (after 2 s and 8 s more, or the ``Retry-After`` of a 429 or 503 when longer, up to
@@ -66,6 +68,12 @@ SENT_KEPT = 256
 """How many of the latest alerts ``Alerts.sent`` keeps (a bot running for months must not keep
 every alert it ever raised in memory; found by review)."""
 
+HOOK_THREADS = 4
+"""The most threads that deliver one ``Alerts``' hooks at once; further alerts wait in its
+queue, in the order raised, and none is dropped."""
+HOOK_IDLE_S = 5.0
+"""A hook thread with no alert to deliver for this long ends (started again when needed)."""
+
 WEBHOOK_RETRY_S = (2.0, 8.0)
 """The waits before the webhook's second and third try."""
 WEBHOOK_RETRY_AFTER_MAX_S = 60.0
@@ -119,7 +127,10 @@ class Alerts:
         webhook_retry_s: tuple[float, ...] = WEBHOOK_RETRY_S,
         sleep: Callable[[float], None] = time.sleep,
         secret_env: Collection[str] = (),
+        hook_threads: int = HOOK_THREADS,
     ) -> None:
+        if hook_threads < 1:
+            raise ValueError("hook_threads must be >= 1")
         self.logger = logger
         self.secret_env = frozenset(secret_env)
         """Environment variables holding the bot's secrets (config/secrets.secret_env_names):
@@ -137,9 +148,17 @@ class Alerts:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         """Called with each alert's payload on the alerting thread; each must return at once
         (e.g. notifications.telegram_bot hands it to its own sender thread)."""
-        self._threads: list[tuple[threading.Thread, str]] = []
-        """The hooks' threads, each with the alert it delivers (for wait's line)."""
-        self._threads_lock = threading.Lock()
+        self._hook_threads = hook_threads
+        self._hooks_lock = threading.Lock()
+        self._queued = threading.Condition(self._hooks_lock)  # an alert for the hook threads
+        self._finished = threading.Condition(self._hooks_lock)  # a hook delivery ended
+        self._queue: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
+        self._unfinished: dict[int, str] = {}
+        """The alerts queued or being delivered (by number, in the order raised), each with
+        its text for wait's line."""
+        self._numbered = 0
+        self._workers = 0  # hook threads running
+        self._idle = 0  # of them, waiting for an alert
         self._closing: float | None = None
         """Set by ``wait`` (the bot is stopping) to its timeout: a later alert's hooks are
         waited for within it, before ``alert`` returns (found by review: a status write failing
@@ -168,35 +187,78 @@ class Alerts:
                                                                   once):
                 return
         if self.command or self.webhook:
-            t = threading.Thread(
-                target=self._notify, args=(hooked,), name="alert-hook", daemon=True
-            )
-            with self._threads_lock:  # finished hooks are forgotten, the list stays short
-                self._threads = [old for old in self._threads if old[0].is_alive()]
-                self._threads.append((t, _what(hooked)))
-            t.start()
+            number = self._enqueue(hooked)
             closing = self._closing
             if closing is not None:
-                self._join([(t, _what(hooked))], closing)
+                self._join(number, closing, alone=True)
+
+    def _enqueue(self, payload: dict[str, Any]) -> int:
+        """Queue the alert for the hook threads (one more started if none is idle and fewer
+        than ``hook_threads`` run); its number."""
+        with self._hooks_lock:
+            self._numbered += 1
+            number = self._numbered
+            self._queue.append((number, payload))
+            self._unfinished[number] = _what(payload)
+            if self._idle > len(self._queue) - 1:
+                self._queued.notify()
+            elif self._workers < self._hook_threads:
+                self._workers += 1
+                threading.Thread(target=self._deliver, name=f"alert-hook-{number}",
+                                 daemon=True).start()
+        return number
+
+    def _deliver(self) -> None:
+        """A hook thread: delivers queued alerts, oldest first, until none came for
+        ``HOOK_IDLE_S``."""
+        while True:
+            with self._hooks_lock:
+                while not self._queue:
+                    self._idle += 1
+                    try:
+                        self._queued.wait(HOOK_IDLE_S)
+                    finally:
+                        self._idle -= 1
+                    if not self._queue:
+                        self._workers -= 1
+                        return
+                number, payload = self._queue.popleft()
+            try:
+                self._notify(payload)
+            except Exception as exc:  # noqa: BLE001 - the thread must go on with the queue
+                self.logger.warning("alert hooks: {} not delivered: {}", _what(payload),
+                                    describe(exc))
+            finally:
+                with self._hooks_lock:
+                    del self._unfinished[number]
+                    self._finished.notify_all()
 
     def wait(self, timeout: float = 15.0) -> None:
-        """Join the running hooks, all within one ``timeout`` (not one per hook); a hook still
-        running then is one WARNING naming its alert (found by review: the bot exits right
-        after this wait, and a webhook between its tries died with the process, unsaid). An
-        alert raised after this waits for its own hooks within the same ``timeout``."""
+        """Wait for the hooks of every alert raised so far, all within one ``timeout`` (not
+        one per hook); an alert still queued or being delivered then is one WARNING naming it
+        (found by review: the bot exits right after this wait, and a webhook between its tries
+        died with the process, unsaid). An alert raised after this waits for its own hooks
+        within the same ``timeout``."""
         self._closing = timeout
-        with self._threads_lock:
-            threads = list(self._threads)
-        self._join(threads, timeout)
+        with self._hooks_lock:
+            number = self._numbered
+        self._join(number, timeout)
 
-    def _join(self, threads: list[tuple[threading.Thread, str]], timeout: float) -> None:
+    def _join(self, number: int, timeout: float, *, alone: bool = False) -> None:
+        """Wait up to ``timeout`` for the hooks of the alerts up to ``number`` (``alone``: of
+        that one alert only; those before it were named by ``wait`` already)."""
         deadline = time.monotonic() + timeout
-        for t, _ in threads:
-            t.join(max(deadline - time.monotonic(), 0.0))
-        for t, what in threads:
-            if t.is_alive():
-                self.logger.warning("alert hooks: {} still being delivered after {:g} s; it "
-                                    "may not arrive (the bot is stopping)", what, timeout)
+        with self._hooks_lock:
+            while True:
+                left = [n for n in self._unfinished if n == number or n < number and not alone]
+                remaining = deadline - time.monotonic()
+                if not left or remaining <= 0:
+                    break
+                self._finished.wait(remaining)
+            late = [self._unfinished[n] for n in sorted(left)]
+        for what in late:
+            self.logger.warning("alert hooks: {} still being delivered after {:g} s; it "
+                                "may not arrive (the bot is stopping)", what, timeout)
 
     def _notify(self, payload: dict[str, Any]) -> None:
         body = json.dumps(payload, default=str)

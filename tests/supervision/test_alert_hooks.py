@@ -4,17 +4,23 @@ deadline however many hooks hang."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from loguru import logger
 
-from supervision.alerts import Alerts
+from supervision.alerts import HOOK_THREADS, Alerts
 from tests.support.waiting import wait_until
 
 KEY = "hook-key-3f2e1d"
+
+
+def _hook_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("alert-hook")]
 
 
 class RawServer:
@@ -76,12 +82,13 @@ def test_finished_hooks_are_forgotten_and_wait_keeps_one_deadline(lines):
     quick = RawServer(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
     alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{quick.port}/", timeout_s=5,
                     webhook_retry_s=())
+    before = len(_hook_threads())  # other tests' idle hook threads
     try:
         for i in range(20):
             alerts.alert(None, "escalation", f"alert {i}")
         alerts.wait(10)
         alerts.alert(None, "escalation", "one more")
-        assert len(alerts._threads) <= 2  # not one per alert ever raised
+        assert len(_hook_threads()) - before <= HOOK_THREADS  # not one per alert ever raised
         alerts.wait(10)
     finally:
         quick.close()
@@ -97,3 +104,66 @@ def test_finished_hooks_are_forgotten_and_wait_keeps_one_deadline(lines):
         assert time.monotonic() - started < 2.0  # one shared deadline, not 1 s per hook
     finally:
         hung.close()
+
+
+class HoldingServer:
+    """An HTTP server on 127.0.0.1 that holds every POST until ``release`` is set, and records
+    each body in the order the requests came."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.bodies: list[bytes] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with outer.lock:
+                    outer.bodies.append(body)
+                outer.release.wait(30)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def messages(self) -> list[str]:
+        with self.lock:
+            return [json.loads(body)["message"] for body in self.bodies]
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_burst_of_alerts_uses_a_small_pool_of_threads_and_loses_none(lines):
+    """Found by review: every alert started a thread of its own for its hooks, so a burst (an
+    exchange outage escalating hundreds of symbols) against a webhook that hangs was hundreds
+    of threads, each holding a connection until its timeout. The hooks now run on at most
+    HOOK_THREADS threads fed by one queue in the order the alerts were raised: the first ones
+    raised are the ones in flight, the others wait, and every alert is delivered once."""
+    server = HoldingServer()
+    alerts = Alerts(logger=logger, webhook=server.url, timeout_s=30, webhook_retry_s=())
+    before = len(_hook_threads())
+    try:
+        for i in range(40):
+            alerts.alert(f"BURST{i}/USDT:USDT", "escalation", f"alert {i}")
+        assert len(_hook_threads()) - before <= HOOK_THREADS
+        wait_until(lambda: len(server.messages()) == HOOK_THREADS, timeout=10,
+                   message="the first alerts in flight")
+        assert sorted(server.messages()) == sorted(f"alert {i}" for i in range(HOOK_THREADS))
+        server.release.set()
+        wait_until(lambda: len(server.messages()) == 40, timeout=20,
+                   message="every alert delivered")
+        alerts.wait(10)
+    finally:
+        server.close()
+    assert sorted(server.messages()) == sorted(f"alert {i}" for i in range(40))
+    assert not [line for line in lines if "alert for BURST" in line]  # none failed or late
