@@ -258,6 +258,10 @@ def run_node(bot: Any, duration_s: float | None) -> int:
     try:
         for problem in problems:
             logger.warning("{}", problem)
+        if unserved := unserved_services(s):
+            logger.warning("cluster node: {} enabled in the config but not served on a cluster "
+                           "node (README, Cluster): its alerts reach the log and the alert "
+                           "hooks (supervision.alert_command, alert_webhook) only", unserved)
         bot.cluster_status = run.status
         bot._install_signal_handlers(logger)
         run.start()
@@ -271,6 +275,17 @@ def run_node(bot: Any, duration_s: float | None) -> int:
         streams.close()
         lock.release()
     return 0
+
+
+def unserved_services(s: Settings) -> str:
+    """The services the config turns on that a cluster node does not start, as the config keys
+    ("" for none; the dashboard only when the file sets it: it is on by default). Found by
+    review: they were left out without a word, so a node configured with Telegram ran with
+    its escalations and takeovers never reaching a chat, unsaid."""
+    dashboard = s.dashboard.enabled and "enabled" in s.dashboard.model_fields_set
+    return ", ".join(key for key, on in (("telegram.enabled", s.telegram.enabled),
+                                         ("signals.enabled", s.signals.enabled),
+                                         ("dashboard.enabled", dashboard)) if on)
 
 
 def _serve(bot: Any, run: NodeRun, duration_s: float | None) -> None:
