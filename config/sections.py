@@ -21,7 +21,20 @@ from config.section_base import _check_postgres_url, _cross, _Section
 from config.service_sections import ClusterSettings as ClusterSettings  # re-exported
 from config.service_sections import DashboardSettings as DashboardSettings  # re-exported
 from config.service_sections import TelegramSettings as TelegramSettings  # re-exported
-from config.types import ARRAY, TABLE, Bool, Dec, EnvName, Float, Int, PathStr, Str, Symbol, Url
+from config.types import (
+    ARRAY,
+    TABLE,
+    Bool,
+    Dec,
+    EnvName,
+    Float,
+    Int,
+    PathStr,
+    Str,
+    Symbol,
+    Url,
+    Webhook,
+)
 
 # Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
 KNOWN_STRATEGIES: dict[str, str] = {
@@ -244,7 +257,7 @@ class SupervisionSettings(_Section):
     kill_switch_escalations: Int = Field(default=3, ge=1)
     kill_switch_window_s: Float = Field(default=600.0, gt=0)
     alert_command: Str = ""
-    alert_webhook: Str = Field(
+    alert_webhook: Webhook = Field(
         default="", pattern=r"^(https?://\S+)?$", description='an http(s):// URL or ""'
     )
     adopt_unknown_positions: Bool = True

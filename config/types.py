@@ -127,6 +127,20 @@ def _to_url(value: Any) -> str:
     return value
 
 
+def _to_webhook(value: Any) -> str:
+    """Found by review: a webhook URL with `user:password@` was accepted, but urllib takes that
+    part for the host name, so every alert POST failed (from the first escalation on). The
+    message never quotes the URL (it may hold a key: config/messages.py)."""
+    value = _to_str(value)
+    authority = re.split(r"[/?#]", value.split("://", 1)[-1], maxsplit=1)[0]
+    if "@" in authority:
+        raise PydanticCustomError(
+            "url_userinfo", "must not hold a user name or password (user:password@): the alert "
+            "POST cannot send them and every alert would fail; use a URL whose key is in its "
+            "path or query")
+    return value
+
+
 def _to_symbol(value: Any) -> str:
     value = _to_str(value)
     match = _SYMBOL_RE.match(value)
@@ -169,5 +183,7 @@ PathStr = Annotated[str, BeforeValidator(_to_path)]
 Symbol = Annotated[str, BeforeValidator(_to_symbol)]
 Url = Annotated[str, BeforeValidator(_to_url)]
 """A URL with no user name or password in it (a string otherwise checked by a pattern)."""
+Webhook = Annotated[str, BeforeValidator(_to_webhook)]
+"""An alert webhook's URL: no user name or password in it (checked by a pattern too)."""
 ARRAY = BeforeValidator(_to_array)
 TABLE = BeforeValidator(_to_table)

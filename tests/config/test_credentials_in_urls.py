@@ -137,3 +137,21 @@ def test_an_account_api_key_env_holding_a_key_is_refused_unquoted(tmp_path: Path
                            'exchange.api_secret_env = "Zx9+/kd83KDl02=="\n')
     assert refused(path) == f"{path}: accounts[0].exchange.api_secret_env: {NOT_A_NAME}"
     assert "Zx9" not in refused(path)
+
+
+@pytest.mark.parametrize("url", [f"https://hooks:{PASSWORD}@alerts.example/hook",
+                                 f"http://{PASSWORD}@127.0.0.1:8080/hook?x=1"])
+def test_an_alert_webhook_with_a_user_and_password_is_refused(tmp_path: Path, url: str):
+    """Found by review: accepted, but urllib takes `user:password@` for part of the host name,
+    so every alert POST failed, found only at the first escalation. Refused in one line naming
+    the key, never repeating the URL; a key in the path or query (Slack, Discord) is fine."""
+    line = ("supervision.alert_webhook: must not hold a user name or password (user:password@): "
+            "the alert POST cannot send them and every alert would fail; use a URL whose key is "
+            "in its path or query")
+    path = write(tmp_path, f'[supervision]\nalert_webhook = "{url}"\n')
+    assert refused(path) == f"{path}: {line}"
+    account = write(tmp_path, f'[[accounts]]\nname = "a"\nsupervision.alert_webhook = "{url}"\n')
+    assert refused(account) == f"{account}: accounts[0].{line}"
+    fine = write(tmp_path, '[supervision]\nalert_webhook = '
+                           f'"https://hooks.example/services/{PASSWORD}?a=b@c"\n')
+    assert load_settings(fine).supervision.alert_webhook.endswith("?a=b@c")
