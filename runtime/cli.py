@@ -321,16 +321,22 @@ def _logs(
         return fail(str(exc))
     if not path.exists():
         return fail(f"no log for {symbol!r} at {path}")
-    shown, end = tail(path, lines)
-    for line in shown:
-        print(line, end="" if line.endswith("\n") else "\n")
-    if follow_:
-        stop = threading.Event()
-        try:
-            for line in follow(path, stop, after=end):  # the lines written since the tail too
-                print(line, end="" if line.endswith("\n") else "\n", flush=True)
-        except KeyboardInterrupt:
-            stop.set()
+    try:
+        shown, end = tail(path, lines)
+        for line in shown:
+            print(line, end="" if line.endswith("\n") else "\n")
+        if follow_:
+            stop = threading.Event()
+            try:
+                for line in follow(path, stop, after=end):  # the lines written since the tail
+                    print(line, end="" if line.endswith("\n") else "\n", flush=True)
+            except KeyboardInterrupt:
+                stop.set()
+    except OSError as exc:  # found by review: "unexpected PermissionError in logs" + traceback
+        if isinstance(exc, BrokenPipeError):
+            raise  # `| head`: dispatch's reader_gone
+        where = exc.filename or path
+        return fail(f"log file {where} cannot be read ({exc.strerror or exc})")
     return 0
 
 
