@@ -31,9 +31,10 @@ from typing import Any
 from actors.cores import as_core
 from actors.entry_gate import AccountGate
 from actors.loop import DecisionLoop
-from actors.messages import OrderActivity, Tick
+from actors.messages import OrderActivity, Reconcile, Tick
 from actors.strategy_guard import StrategyFailure
 from backtest.candles import fmt_ms
+from backtest.emergency import BacktestCloser
 from backtest.memory_repo import MemoryRepository
 from config.settings import Settings
 from exchange.port import ExchangePort
@@ -92,13 +93,25 @@ def stop_on_failure(symbol: str, clock: MarketClock) -> Callable[[StrategyFailur
 
 
 class SymbolDriver:
-    """One symbol's decision loop, fed the replay's messages at market time."""
+    """One symbol's decision loop, fed the replay's messages at market time; after each, the
+    emergency close an escalation asked for, then a reconciliation (as the supervisor does)."""
 
-    __slots__ = ("clock", "loop")
+    __slots__ = ("clock", "closer", "loop", "repo")
 
-    def __init__(self, loop: DecisionLoop, clock: MarketClock) -> None:
+    def __init__(self, loop: DecisionLoop, clock: MarketClock,
+                 repo: MemoryRepository | None = None,
+                 closer: BacktestCloser | None = None) -> None:
         self.loop = loop
         self.clock = clock
+        self.repo = repo
+        self.closer = closer
+
+    def _emergency(self) -> None:
+        repo, closer = self.repo, self.closer
+        while repo is not None and closer is not None and repo.owed:
+            symbol, reason = repo.owed.pop(0)
+            closer.close(symbol, reason)
+            self.loop.handle(Reconcile(reason="emergency close"))
 
     def start(self, now: float) -> None:
         self.clock.now = now
@@ -107,11 +120,15 @@ class SymbolDriver:
     def tick(self, price: Decimal, volume: Decimal | None, now: float) -> None:
         self.clock.now = now
         self.loop.handle(Tick(price=price, volume=volume))
+        if self.repo is not None and self.repo.owed:
+            self._emergency()
 
     def fills(self, client_order_ids: list[str], now: float) -> None:
         """As the market feed reports them: one message, ids sorted."""
         self.clock.now = now
         self.loop.handle(OrderActivity(client_order_ids=tuple(client_order_ids)))
+        if self.repo is not None and self.repo.owed:
+            self._emergency()
 
 
 def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryRepository,
@@ -130,6 +147,7 @@ def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryReposito
         core_for = wiring.core_factory(settings, exchange, ID_TAG)
     strategy = strategy_for or wiring.strategy_factory(settings)
     gate = AccountGate(max_open_positions=settings.risk.max_open_positions, clock=clock)
+    closer = BacktestCloser(exchange, repo, f"{settings.bot.account}-{ID_TAG}-")
     drivers = []
     for symbol in settings.symbols.list:
         core = as_core(core_for(symbol))
@@ -138,5 +156,5 @@ def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryReposito
             log=log, on_escalate=repo.escalated,
             strategy=strategy(symbol) if core.uses_strategy else None, clock=clock, gate=gate,
             defer_quiet_prices=defer_quiet_prices, strategy_hook=stop_on_failure(symbol, clock))
-        drivers.append(SymbolDriver(loop, clock))
+        drivers.append(SymbolDriver(loop, clock, repo, closer))
     return drivers

@@ -96,13 +96,16 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
         progress_every: int = 4096,
         strategy_for: Callable[[str], Strategy] | None = None,
         journal: Path | None = None, forward: Forward | None = None,
-        defer_quiet_prices: bool = True, skip_quiet: bool = True) -> RunResult:
+        defer_quiet_prices: bool = True, skip_quiet: bool = True,
+        port: Callable[[SimExchange], Any] | None = None) -> RunResult:
     """Replay every configured symbol's candles through its decision loop; deterministic.
     `strategy_for` replaces the configured strategy (tests script entries with it); `journal`
     also commits every decision to a bot database there, `forward` to any other `Forward`
     (tests); `defer_quiet_prices=False` turns the loop's quiet-price shortcut off;
     `skip_quiet=False` turns off skipping the points proved to decide nothing
-    (backtest/skip_replay.py; the one-way style with the mean-reversion strategy only)."""
+    (backtest/skip_replay.py; the one-way style with the mean-reversion strategy only);
+    `port` wraps the simulated exchange as the loops and the emergency close reach it (tests
+    make it refuse orders)."""
     started = time.perf_counter()
     symbols = symbols_of(settings)
     ex = SimExchange(sim_settings(settings), {s: candles[s].open[0] for s in symbols})
@@ -117,7 +120,8 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
     repo = MemoryRepository(clock, forward=sink or forward, stop_levels=holds_stops(settings))
     log = QuietLog()
     try:
-        drivers = drivers_for(settings, ex, repo, clock, log, strategy_for, defer_quiet_prices)
+        drivers = drivers_for(settings, ex if port is None else port(ex), repo, clock, log,
+                              strategy_for, defer_quiet_prices)
         if skip_quiet and defer_quiet_prices and all(
                 d.loop.core.style == "one_way" and type(d.loop.strategy) is MeanReversion
                 for d in drivers):

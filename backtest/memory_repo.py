@@ -56,6 +56,9 @@ class MemoryRepository:
         self.journal: list[tuple[float, str, JournalItem]] = []
         self.ledger: list[tuple[float, str, LedgerEntry]] = []
         self.escalations: list[tuple[float, str, str]] = []
+        self.owed: list[tuple[str, str]] = []
+        """(symbol, reason) of each escalation asking for the emergency close, not run yet
+        (backtest/emergency.py runs them after the message that escalated)."""
         self.decisions = 0
         """Committed decisions (those that changed something)."""
         self.states: dict[str, Any] = {}
@@ -116,5 +119,8 @@ class MemoryRepository:
 
     # -- the executors' escalation hook --------------------------------------------------------
     def escalated(self, symbol: str, command: Escalate) -> None:
-        """Counted for the report (the supervisor's quarantine and alert are not simulated)."""
+        """Counted for the report, and the emergency close owed when it asks for one (the
+        supervisor's alert and kill switch are not simulated)."""
         self.escalations.append((self.clock(), symbol, command.reason))
+        if command.close:
+            self.owed.append((symbol, command.reason))

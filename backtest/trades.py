@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from backtest.emergency import is_emergency
 from backtest.memory_repo import MemoryRepository
 
 ZERO = Decimal(0)
@@ -32,11 +33,16 @@ class Trade:
     net: Decimal
     reason: str
     """What the core said (stop_loss, trailing_stop, take_profit, mean_reverted, ...)."""
+    emergency: bool = False
+    """Closed by the supervisor's emergency close (backtest/emergency.py): the core books it
+    as `closed_on_exchange`, found closed by the reconciliation that follows the close."""
 
     @property
     def exit_kind(self) -> str:
         """The report's exit category: stop, trailing stop, take-profit, strategy exit,
         escalation, closed on exchange."""
+        if self.emergency:
+            return "escalation"
         return EXIT_KINDS.get(self.reason, "strategy exit")
 
     @property
@@ -63,8 +69,11 @@ def closed_trades(rec: MemoryRepository) -> list[Trade]:
     """One trade per closed position (one-way) or closed leg (hedge grid), in closing order."""
     opened: dict[str, tuple[float, str]] = {}
     fills: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
+    emergency: set[str] = set()  # position ids an emergency close's fill closed
     for _, _, booked in rec.ledger:
         fills.setdefault(booked.position_id, []).append((booked.side, booked.amount, booked.price))
+        if is_emergency(booked.client_order_id):
+            emergency.add(booked.position_id)
     trades: list[Trade] = []
     for now, symbol, j in rec.journal:
         d = j.data
@@ -82,7 +91,8 @@ def closed_trades(rec: MemoryRepository) -> list[Trade]:
                 symbol=symbol, position_id=pid, side=side, opened_at=at, closed_at=now,
                 contracts=qty, entry_price=entry, exit_price=exit_,
                 gross=Decimal(d["realized_pnl"]), fees=Decimal(d["fees"]),
-                net=Decimal(d["net_pnl"]), reason=str(d["reason"])))
+                net=Decimal(d["net_pnl"]), reason=str(d["reason"]),
+                emergency=pid in emergency))
     return trades
 
 

@@ -1,0 +1,121 @@
+"""An escalation in a backtest runs the supervisor's emergency close, as the live bot does
+(supervision/supervisor.py `_on_escalation`, runtime/emergency.py): found by review, it was
+only counted, so the quarantined position stayed open until its stop filled or the data ended,
+and the report's "escalation" exit row never appeared.
+
+Market TEST/USDT:USDT opens at 100 (tick 0.01); no slippage, taker fee 0.055 %, stop 5 %.
+Hourly flat candles 100, 100, 101, 101, 101, 102. A scripted long of 1 contract at the first
+open; the strategy exits at the second candle's open, and the exchange refuses every close of
+the core (client ids ending in "c"): after 2 attempts (the second a quarter candle later, the
+backoff being 1 s) the symbol escalates, and the emergency close sells 1 at that point's price,
+100, closing the position there.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from backtest import candles as C
+from backtest import engine, report
+from backtest.sim_exchange import SimExchange
+from backtest.trades import closed_trades
+from config.loader import load_settings
+from tests.backtest.test_metrics import FEE, HOUR, SYMBOL, T0, Script
+
+
+class RefusesCloses:
+    """The simulated exchange, refusing the core's close orders (client ids ending in "c")."""
+
+    def __init__(self, ex: SimExchange) -> None:
+        self.ex = ex
+        self.refused = 0
+
+    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,
+                     price: Decimal | None = None, params: dict[str, Any] | None = None) -> Any:
+        if str((params or {}).get("clientOrderId", "")).endswith("c"):
+            self.refused += 1
+            raise RuntimeError("close refused by the test")
+        return self.ex.create_order(symbol, type, side, amount, price, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ex, name)
+
+
+def _run(tmp: Path) -> tuple[engine.RunResult, RefusesCloses]:
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{T0 + i * HOUR},{p},{p},{p},{p},10"
+              for i, p in enumerate([100, 100, 101, 101, 101, 102])]
+    (tmp / "t.csv").write_text("\n".join(lines) + "\n")
+    (tmp / "bot.toml").write_text(
+        f'[symbols]\nlist = ["{SYMBOL}"]\n[paper]\nslippage_bps = 0\ntaker_fee = {FEE}\n'
+        "[risk]\norder_size_usdt = 100\nstop_loss_pct = 5.0\ntrailing_activation_pct = 50\n"
+        "[supervision]\nmax_close_attempts = 2\nclose_backoff_initial_s = 1.0\n")
+    box: dict[str, RefusesCloses] = {}
+
+    def port(ex: SimExchange) -> RefusesCloses:
+        box["port"] = RefusesCloses(ex)
+        return box["port"]
+
+    result = engine.run(load_settings(tmp / "bot.toml"), {SYMBOL: C.load(tmp / "t.csv")},
+                        strategy_for=lambda symbol: Script(T0 / 1000, (T0 + HOUR) / 1000),
+                        port=port)
+    return result, box["port"]
+
+
+def test_an_escalation_runs_the_emergency_close_and_the_report_shows_it(tmp_path: Path) -> None:
+    result, port = _run(tmp_path)
+    assert port.refused == 2
+    assert len(result.recorder.escalations) == 1
+    requested = [j.data for _, _, j in result.recorder.journal
+                 if j.type == "EmergencyCloseRequested"]
+    assert [(r["side"], r["contracts"]) for r in requested] == [("long", "1")]
+    assert requested[0]["order"].endswith("x")
+    assert not [p for p in result.exchange.positions_of(SYMBOL) if p.qty]  # closed, not open
+    (trade,) = closed_trades(result.recorder)
+    assert trade.exit_kind == "escalation"
+    assert trade.exit_price == Decimal(100)
+    assert trade.net == -2 * FEE * 100  # entry and exit at 100, a taker fee each
+    rep = report.build(result)
+    assert list(rep["per_exit_reason"]) == ["escalation"]
+    assert rep["summary"]["escalations"] == 1
+    assert rep["summary"]["open_at_end"] == 0
+    assert rep["trades"][0]["exit"] == "escalation"
+    assert "escalation" in report.render(rep)
+
+
+class RefusesStopsAndCloses(RefusesCloses):
+    """Also refuses the stops (client ids ending in "s"), so a grid leg is closed by the bot."""
+
+    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,
+                     price: Decimal | None = None, params: dict[str, Any] | None = None) -> Any:
+        if str((params or {}).get("clientOrderId", "")).endswith("s"):
+            raise RuntimeError("stop refused by the test")
+        return super().create_order(symbol, type, side, amount, price, params)
+
+
+def test_a_grid_escalation_closes_both_legs(tmp_path: Path) -> None:
+    """The hedge grid (one level 1 % away, take-profit 0.5 %, stop 3 %) with no stop ever
+    placed: the price falls through the long leg's stop (96), the bot's own closes of that leg
+    are refused twice, the symbol escalates, and the emergency close closes both legs, as the
+    live closer does (one order per leg)."""
+    rows = [(100, 100, 100, 100)] * 2 + [(100, 100, 96, 96)] + [(96, 96, 96, 96)] * 3
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{T0 + i * HOUR},{o},{h},{lo},{c},10" for i, (o, h, lo, c) in enumerate(rows)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "bot.toml").write_text(
+        f'[exchange]\nhedge_mode = true\n[symbols]\nlist = ["{SYMBOL}"]\n'
+        '[strategy]\nname = "hedge_grid"\n[strategy.grid]\nlevels = 1\nstep_pct = 1\n'
+        f"take_profit_pct = 0.5\nrecalc_pct = 2\n[paper]\nslippage_bps = 0\ntaker_fee = {FEE}\n"
+        "[risk]\norder_size_usdt = 100\nstop_loss_pct = 3.0\n[supervision]\n"
+        "max_close_attempts = 2\n")
+    result = engine.run(load_settings(tmp_path / "bot.toml"),
+                        {SYMBOL: C.load(tmp_path / "t.csv")}, port=RefusesStopsAndCloses)
+    requested = [j.data["side"] for _, _, j in result.recorder.journal
+                 if j.type == "EmergencyCloseRequested"]
+    assert requested == ["long", "short"]
+    rep = report.build(result)
+    assert rep["per_exit_reason"]["escalation"]["trades"] == 2
+    assert rep["summary"]["escalations"] == 1
+    assert rep["summary"]["open_at_end"] == 0
