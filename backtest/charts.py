@@ -54,9 +54,27 @@ def _levels(result: RunResult, symbol: str, types: dict[str, str],
             xs.append(np.datetime64(int(now * 1000), "ms"))
             ys.append(float(j.data[types[j.type]]))
         elif j.type in ("PositionClosed", "LegClosed"):
+            _held_until(xs, ys, np.datetime64(int(now * 1000), "ms"))
             xs.append(np.datetime64(int(now * 1000), "ms"))
             ys.append(None)
+    _held_until(xs, ys, _last_close(result, symbol))
     return xs, ys
+
+
+def _held_until(xs: list[Any], ys: list[Any], at: np.datetime64) -> None:
+    """The last level drawn again at `at`, where it ends (a close, the end of the data). Found
+    by review: a step line breaks at a None, so each level was drawn only up to the next
+    change: a stop never moved before its close was a lone point, which a line does not
+    show (every such stop, and each trailing stop's last level, was missing from the chart)."""
+    if ys and ys[-1] is not None and xs[-1] < at:
+        xs.append(at)
+        ys.append(ys[-1])
+
+
+def _last_close(result: RunResult, symbol: str) -> np.datetime64:
+    """When the symbol's last close is replayed (its candle's open + 3/4 of the timeframe)."""
+    c = result.candles[symbol]
+    return np.datetime64(int(c.ts[-1]) + 3 * c.timeframe_ms // 4, "ms")
 
 
 def _held_levels(result: RunResult, symbol: str, which: int) -> tuple[list, list]:
@@ -72,8 +90,11 @@ def _held_levels(result: RunResult, symbol: str, which: int) -> tuple[list, list
         if sym != symbol or level == last:
             continue
         last = level
+        if level is None:
+            _held_until(xs, ys, np.datetime64(int(now * 1000), "ms"))
         xs.append(np.datetime64(int(now * 1000), "ms"))
         ys.append(None if level is None else float(level))
+    _held_until(xs, ys, _last_close(result, symbol))
     return xs, ys
 
 

@@ -7,7 +7,7 @@ Market TEST/USDT:USDT opens at 100 (tick 0.01); stop 1 %, trailing from +0.5 % a
 the best price. Hourly candles, each flat: 100, 101, 102, 101.5, 101.5. Long 1 at 100 at the
 first open: stop 99.00. At 101 the trailing stop activates (101 x 0.997 = 100.697, rounded down to
 the tick: 100.69), at 102 it ratchets (101.694: 101.69), at 101.5 it is crossed and
-the bot closes the position: both lines break there.
+the bot closes the position: both lines reach that point and break there.
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ def test_the_chart_draws_the_stops_the_bot_holds_and_their_trailing_moves(
     result = _run(tmp_path, "bot")
     assert [t.reason for t in closed_trades(result.recorder)] == ["trailing_stop"]
     assert _lines(result) == {
-        "stop": [(_at(0), 99.0), (_at(3), None)],
+        "stop": [(_at(0), 99.0), (_at(3), 99.0), (_at(3), None)],
         "trailing": [(_at(1), pytest.approx(100.69)), (_at(2), pytest.approx(101.69)),
-                     (_at(3), None)],
+                     (_at(3), pytest.approx(101.69)), (_at(3), None)],
     }
 
 
@@ -66,4 +66,15 @@ def test_exchange_stops_are_still_drawn_from_the_journal(tmp_path: Path) -> None
     assert not result.recorder.stop_levels
     lines = _lines(result)
     assert [y for _, y in lines["stop"]] == [99.0, pytest.approx(100.69), pytest.approx(101.69),
-                                             None]
+                                             pytest.approx(101.69), None]
+
+
+def test_each_level_is_drawn_up_to_the_close_that_ends_it(tmp_path: Path) -> None:
+    """Found by review: a step line breaks at a None, so a level was drawn only up to the next
+    change, and the last one before a close not at all: a stop that never moved was a lone
+    point (no line), in both stop modes. Every level now reaches the close that ends it."""
+    for mode in ("bot", "exchange"):
+        for name, points in _lines(_run(tmp_path, mode)).items():
+            for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+                if y1 is None:  # a break: the level before it reaches the break's time
+                    assert y0 is not None and x0 == x1, (mode, name, points)

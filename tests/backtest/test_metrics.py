@@ -248,7 +248,8 @@ def test_the_chart_draws_each_grid_legs_stop_as_its_own_line(tmp_path: Path) -> 
     result = _grid(tmp_path, [(100, 100, 100, 100)] * 3)
     fig = charts.figure(result, metrics.equity_curve(result), [])
     stops = {t.name: list(t.y) for t in fig.data if "stop" in t.name}
-    assert stops == {f"{SYMBOL} stop long": [97.0], f"{SYMBOL} stop short": [103.0]}
+    # each drawn to the end of the data (found by review: a lone point, which a line does not show)
+    assert stops == {f"{SYMBOL} stop long": [97.0, 97.0], f"{SYMBOL} stop short": [103.0, 103.0]}
 
 
 def _markers(result: Any) -> dict[str, list[tuple[np.datetime64, float]]]:
