@@ -146,7 +146,8 @@ def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryReposito
     else:
         core_for = wiring.core_factory(settings, exchange, ID_TAG)
     strategy = strategy_for or wiring.strategy_factory(settings)
-    gate = AccountGate(max_open_positions=settings.risk.max_open_positions, clock=clock)
+    gate = AccountGate(max_open_positions=settings.risk.max_open_positions, clock=clock,
+                       kill_switch=lambda: repo.kill_switch is not None)
     closer = BacktestCloser(exchange, repo, f"{settings.bot.account}-{ID_TAG}-")
     drivers = []
     for symbol in settings.symbols.list:

@@ -117,7 +117,9 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
         from backtest.journal import JournalSink
 
         sink = JournalSink(journal)
-    repo = MemoryRepository(clock, forward=sink or forward, stop_levels=holds_stops(settings))
+    sup = settings.supervision
+    repo = MemoryRepository(clock, forward=sink or forward, stop_levels=holds_stops(settings),
+                            kill_switch=(sup.kill_switch_escalations, sup.kill_switch_window_s))
     log = QuietLog()
     try:
         drivers = drivers_for(settings, ex if port is None else port(ex), repo, clock, log,

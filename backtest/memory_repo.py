@@ -43,8 +43,16 @@ class MemoryRepository:
     with it; commits carry their own)."""
 
     def __init__(self, clock: Callable[[], float], forward: Forward | None = None,
-                 stop_levels: bool = False) -> None:
+                 stop_levels: bool = False,
+                 kill_switch: tuple[int, float] | None = None) -> None:
         self.clock = clock
+        self._kill_switch = kill_switch
+        """(supervision.kill_switch_escalations, kill_switch_window_s): more than that many
+        distinct symbols escalating within the window trip the kill switch, as the supervisor
+        does (supervision/supervisor.py `_on_escalation`); None: never."""
+        self.kill_switch: tuple[float, str] | None = None
+        """(market time, reason) the kill switch tripped: no new entries on any symbol after it
+        (the backtest's entry gate asks); nobody resets it in a backtest."""
         self.forward = forward
         self.stop_levels: list[tuple[float, str, Decimal | None, Decimal | None]] = []
         """With `stop_levels`: (market time, symbol, stop level, trailing trigger) of a one-way
@@ -119,8 +127,14 @@ class MemoryRepository:
 
     # -- the executors' escalation hook --------------------------------------------------------
     def escalated(self, symbol: str, command: Escalate) -> None:
-        """Counted for the report, and the emergency close owed when it asks for one (the
-        supervisor's alert and kill switch are not simulated)."""
-        self.escalations.append((self.clock(), symbol, command.reason))
+        """Counted for the report, the emergency close owed when it asks for one, and the kill
+        switch tripped past its limit (the supervisor's alert is not simulated)."""
+        now = self.clock()
+        self.escalations.append((now, symbol, command.reason))
         if command.close:
             self.owed.append((symbol, command.reason))
+        if self._kill_switch is not None and self.kill_switch is None:
+            most, window = self._kill_switch
+            recent = {s for at, s, _ in self.escalations if now - at <= window}
+            if len(recent) > most:
+                self.kill_switch = (now, f"{len(recent)} symbols escalated within {window:.0f}s")

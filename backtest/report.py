@@ -31,6 +31,9 @@ def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[st
                    "hedge_mode": s.exchange.hedge_mode},
         **sweep,
         **({"not_simulated": ignored} if ignored else {}),
+        **({"kill_switch": {"at": result.recorder.kill_switch[0],
+                            "reason": result.recorder.kill_switch[1]}}
+           if result.recorder.kill_switch is not None else {}),
         "data": {sym: {"file": str(c.path), "candles": len(c), "timeframe_ms": c.timeframe_ms,
                        "gaps": [{"line": g.line, "after_ms": g.after_ms, "before_ms": g.before_ms,
                                  "missing": c.missing_candles(g)} for g in c.gaps],
@@ -156,6 +159,10 @@ def render(report: dict[str, Any], width: int = 100, seconds: float | None = Non
             before, after = d["missing_before_after"]
             out.write(f"{sym}: ran with {before} candles missing before its data and {after} "
                       f"after it ({d['file']})\n")
+    if "kill_switch" in report:
+        k = report["kill_switch"]
+        out.write(f"kill switch: tripped at {_when(k['at'])} UTC ({k['reason']}): no new "
+                  "entries on any symbol after it\n")
     for line in report.get("not_simulated", []):
         out.write(f"not simulated: {line}\n")
     if "warnings" in report:

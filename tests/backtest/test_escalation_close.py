@@ -119,3 +119,50 @@ def test_a_grid_escalation_closes_both_legs(tmp_path: Path) -> None:
     assert rep["per_exit_reason"]["escalation"]["trades"] == 2
     assert rep["summary"]["escalations"] == 1
     assert rep["summary"]["open_at_end"] == 0
+
+
+def _three(tmp: Path, kill_switch_escalations: int) -> engine.RunResult:
+    """AAA and BBB enter at the first open and exit at the second, every close refused: both
+    escalate at 01:15. CCC's strategy enters at 03:00."""
+    symbols = ["AAA/USDT:USDT", "BBB/USDT:USDT", "CCC/USDT:USDT"]
+    candles = {}
+    for i, symbol in enumerate(symbols):
+        path = tmp / f"{i}.csv"
+        path.write_text("timestamp,open,high,low,close,volume\n" + "".join(
+            f"{T0 + h * HOUR},100,100,100,100,10\n" for h in range(6)))
+        candles[symbol] = C.load(path)
+    (tmp / "bot.toml").write_text(
+        f"[symbols]\nlist = {symbols!r}\n".replace("'", '"')
+        + f"[paper]\nslippage_bps = 0\ntaker_fee = {FEE}\n"
+        "[risk]\norder_size_usdt = 100\nstop_loss_pct = 5.0\ntrailing_activation_pct = 50\n"
+        "max_open_positions = 10\n[supervision]\nmax_close_attempts = 2\n"
+        f"kill_switch_escalations = {kill_switch_escalations}\n")
+    scripts = {symbols[0]: Script(T0 / 1000, (T0 + HOUR) / 1000),
+               symbols[1]: Script(T0 / 1000, (T0 + HOUR) / 1000),
+               symbols[2]: Script((T0 + 3 * HOUR) / 1000)}
+    return engine.run(load_settings(tmp / "bot.toml"), candles,
+                      strategy_for=lambda symbol: scripts[symbol], port=RefusesCloses)
+
+
+def test_escalations_past_the_limit_trip_the_kill_switch(tmp_path: Path) -> None:
+    """Two symbols escalating within kill_switch_window_s, over kill_switch_escalations = 1:
+    the kill switch trips, as the supervisor's does, and CCC's later entry is refused."""
+    result = _three(tmp_path, 1)
+    assert result.recorder.kill_switch == ((T0 + HOUR + HOUR // 4) / 1000,
+                                           "2 symbols escalated within 600s")
+    opened = {sym for _, sym, j in result.recorder.journal if j.type == "PositionOpened"}
+    assert opened == {"AAA/USDT:USDT", "BBB/USDT:USDT"}
+    skipped = [j.data for _, sym, j in result.recorder.journal
+               if sym == "CCC/USDT:USDT" and j.type == "SignalSkipped"]
+    assert len(skipped) == 1 and "kill switch" in str(skipped[0])
+    rep = report.build(result)
+    assert rep["kill_switch"]["reason"] == "2 symbols escalated within 600s"
+    assert "kill switch: tripped at" in report.render(rep)
+
+
+def test_escalations_within_the_limit_leave_entries_open(tmp_path: Path) -> None:
+    result = _three(tmp_path, 3)
+    assert result.recorder.kill_switch is None
+    opened = {sym for _, sym, j in result.recorder.journal if j.type == "PositionOpened"}
+    assert "CCC/USDT:USDT" in opened
+    assert "kill_switch" not in report.build(result)
