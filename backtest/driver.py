@@ -148,7 +148,7 @@ def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryReposito
     strategy = strategy_for or wiring.strategy_factory(settings)
     gate = AccountGate(max_open_positions=settings.risk.max_open_positions, clock=clock,
                        kill_switch=lambda: repo.kill_switch is not None)
-    closer = BacktestCloser(exchange, repo, f"{settings.bot.account}-{ID_TAG}-")
+    closer = BacktestCloser(exchange, repo, f"{settings.bot.account}-{ID_TAG}-", log)
     drivers = []
     for symbol in settings.symbols.list:
         core = as_core(core_for(symbol))

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from exchange.port import ExchangePort
+from observability.error_text import describe
 from trading.client_ids import symbol_code
 
 EMERGENCY_ID = re.compile(r"-z[ls][0-9a-f]{6}x\Z")
@@ -35,15 +36,25 @@ def is_emergency(client_order_id: str | None) -> bool:
 class BacktestCloser:
     """Runs the emergency closes the repository has been asked for (`MemoryRepository.owed`)."""
 
-    def __init__(self, exchange: ExchangePort, repo: Any, prefix: str) -> None:
+    def __init__(self, exchange: ExchangePort, repo: Any, prefix: str, log: Any) -> None:
         self.exchange = exchange
         self.repo = repo
         self.prefix = prefix
+        self.log = log
         self._seq = 0
 
     def close(self, symbol: str, reason: str) -> None:
         """runtime/emergency.py `_run_fenced`, in one step (no slices: the simulated markets
-        have no maximum order amount)."""
+        have no maximum order amount). A close that fails is reported once, as live
+        (`EmergencyCloseFailed`, an error line): never retried, the run goes on."""
+        try:
+            self._close(symbol, reason)
+        except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop (live too)
+            self.log.error("emergency close failed: {}", describe(exc))
+            self.repo.record(symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]},
+                             correlation_id=f"emergency-{self._seq}")
+
+    def _close(self, symbol: str, reason: str) -> None:
         positions = [p for p in self.exchange.fetch_positions([symbol])
                      if p.symbol == symbol and p.contracts > 0]
         if not positions:

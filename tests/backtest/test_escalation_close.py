@@ -166,3 +166,41 @@ def test_escalations_within_the_limit_leave_entries_open(tmp_path: Path) -> None
     opened = {sym for _, sym, j in result.recorder.journal if j.type == "PositionOpened"}
     assert "CCC/USDT:USDT" in opened
     assert "kill_switch" not in report.build(result)
+
+
+class RefusesEveryClose(RefusesCloses):
+    """Also refuses the emergency close (client ids ending in "x")."""
+
+    def create_order(self, symbol: str, type: str, side: str, amount: Decimal,
+                     price: Decimal | None = None, params: dict[str, Any] | None = None) -> Any:
+        if str((params or {}).get("clientOrderId", "")).endswith("x"):
+            raise RuntimeError("emergency close refused by the test")
+        return super().create_order(symbol, type, side, amount, price, params)
+
+
+def test_an_emergency_close_that_fails_is_reported_once_and_the_run_goes_on(
+        tmp_path: Path) -> None:
+    """As live (runtime/emergency.py): one EmergencyCloseFailed and one error line, no retry;
+    the quarantined position keeps its stop and is still open at the end of the data."""
+    box: dict[str, Any] = {}
+
+    def port(ex: SimExchange) -> RefusesEveryClose:
+        box["port"] = RefusesEveryClose(ex)
+        return box["port"]
+
+    (tmp_path / "t.csv").write_text("timestamp,open,high,low,close,volume\n" + "".join(
+        f"{T0 + h * HOUR},100,100,100,100,10\n" for h in range(4)))
+    (tmp_path / "bot.toml").write_text(
+        f'[symbols]\nlist = ["{SYMBOL}"]\n[paper]\nslippage_bps = 0\n'
+        "[risk]\norder_size_usdt = 100\nstop_loss_pct = 5.0\ntrailing_activation_pct = 50\n"
+        "[supervision]\nmax_close_attempts = 2\n")
+    result = engine.run(load_settings(tmp_path / "bot.toml"),
+                        {SYMBOL: C.load(tmp_path / "t.csv")},
+                        strategy_for=lambda symbol: Script(T0 / 1000, (T0 + HOUR) / 1000),
+                        port=port)
+    failed = [j.data["error"] for _, _, j in result.recorder.journal
+              if j.type == "EmergencyCloseFailed"]
+    assert failed == ["emergency close refused by the test"]
+    assert [line for line in result.log.lines if "emergency close failed" in line] == [
+        "emergency close failed: RuntimeError: emergency close refused by the test"]
+    assert report.build(result)["summary"]["open_at_end"] == 1
