@@ -162,12 +162,13 @@ class SymbolState:
     def protected(self) -> bool:
         """The open position is covered on the exchange: an acknowledged stop of this position,
         for all of it, not being cancelled (what the status and the coverage alert count, as
-        the hedge grid's `GridState.protected`). A stop smaller than a position that grew is
-        replaced by `_cover_stop` (trading/reconcile.py); until the new one is acknowledged the
-        position is only partly covered."""
+        the hedge grid's `GridState.protected`). A stop filled in part covers only what it can
+        still fill (`Order.remaining`), not its original amount. A stop smaller than a position
+        that grew is replaced by `_cover_stop` (trading/reconcile.py); until the new one is
+        acknowledged the position is only partly covered."""
         pos = self.position
         return pos is not None and any(
-            o.status is OrderStatus.OPEN and o.amount >= pos.contracts
+            o.status is OrderStatus.OPEN and o.remaining >= pos.contracts
             and o.cancel_requested_at is None
             and o.position_id in (None, pos.position_id)
             for o in self.live_orders(OrderPurpose.STOP))

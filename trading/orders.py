@@ -121,6 +121,11 @@ class Order:
         return self.price if self.purpose is OrderPurpose.STOP else None
 
     @property
+    def remaining(self) -> Decimal:
+        """What the order can still fill: a stop filled in part covers only this much more."""
+        return self.amount - self.filled
+
+    @property
     def kind(self) -> OrderPurpose:
         """The grid's former name for `purpose`."""
         return self.purpose

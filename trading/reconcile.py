@@ -150,7 +150,7 @@ def _superseded(state: SymbolState) -> list[Order]:
 
     def covered(old: Order) -> bool:
         return pos is not None and old.stop_price is not None and any(
-            o.stop_price is not None and o.amount >= old.amount
+            o.stop_price is not None and o.remaining >= old.remaining
             and ts.better(pos.side, o.stop_price, old.stop_price) for o in resting)
 
     return [o for o in resting if o.client_order_id in replaced or covered(o)]
@@ -445,14 +445,15 @@ def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
 
 
 def _cover_stop(state: SymbolState, ctx: Ctx) -> SymbolState:
-    """An open position bigger than its exchange stop (it grew: a fill booked late, a buy by
-    hand): a stop for the whole position is placed at the same level, and the old one is
-    cancelled once the new one is acknowledged (on_accepted), as a trailing-stop move. A stop
-    bigger than the position is left as it is: it is reduce-only."""
+    """An open position bigger than what its exchange stop can still fill (it grew: a fill
+    booked late, a buy by hand; or the stop filled in part, `Order.remaining`): a stop for
+    the whole position is placed at the same level, and the old one is cancelled once the new
+    one is acknowledged (on_accepted), as a trailing-stop move. A stop bigger than the position
+    is left as it is: it is reduce-only."""
     pos, stops = state.position, state.live_orders(OrderPurpose.STOP)
     if state.phase is not Phase.OPEN or pos is None or not stops:
         return state  # no stop at all: reconcile arms one for the whole position
-    if any(o.amount >= ctx.rules.market.capped(pos.contracts) for o in stops):
+    if any(o.remaining >= ctx.rules.market.capped(pos.contracts) for o in stops):
         return state  # all of it, or the most one order may carry
     current = stops[-1]
     level = current.stop_price or state.stop_price or lc.intended_stop(state, ctx)

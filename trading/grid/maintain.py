@@ -134,7 +134,7 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
             state, side, GridKind.STOP, side.exit_order_side, cover, price=leg.stop_price
         )
     newest = stops[-1]
-    if newest.amount != cover and not any(o.status is OrderStatus.PENDING for o in stops):
+    if newest.remaining != cover and not any(o.status is OrderStatus.PENDING for o in stops):
         return ctx.place(
             state,
             side,

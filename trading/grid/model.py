@@ -169,8 +169,9 @@ class GridState:
     def covered(self, side: Side, amount: Decimal) -> bool:
         """An acknowledged stop of the leg's position for `amount` or more rests on the
         exchange. A stop being cancelled, or one placed for an earlier position of the side (a
-        late fill reopened it while that stop's cancel was unconfirmed), does not count."""
-        return any(o.status is OrderStatus.OPEN and o.amount >= amount
+        late fill reopened it while that stop's cancel was unconfirmed), does not count; one
+        filled in part counts for what it can still fill (`Order.remaining`)."""
+        return any(o.status is OrderStatus.OPEN and o.remaining >= amount
                    and o.cancel_requested_at is None and self.of_current(o)
                    for o in self.orders_of(side, OrderPurpose.STOP))
 
