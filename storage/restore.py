@@ -21,6 +21,7 @@ import peewee as pw
 from loguru import logger
 
 from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
+from trading.client_ids import placement_key
 from trading.late_fees import FeeOwed
 from trading.model import (
     Order,
@@ -357,6 +358,8 @@ def _orders(symbol: str) -> tuple[Order, ...]:
                 replaces=row.replaces,
             )
         )
+    # orders of one decision share created_at: placed order, not the ids' text (-10s < -9s)
+    out.sort(key=lambda o: (o.created_at, placement_key(o.client_order_id)))
     return tuple(out)
 
 

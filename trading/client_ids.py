@@ -127,6 +127,15 @@ def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: Orde
     return cid
 
 
+def placement_key(cid: str) -> tuple[int, str]:
+    """Sort key of one symbol's ids in the order they were placed: the sequence number read as
+    a number (`-10s` after `-9s`, which their text sorts the other way), then the id. An id of
+    another form (hand-made, the emergency path's) sorts first, by its text."""
+    tail = cid.rsplit("-", 1)[-1]
+    seq = int(tail[:-1]) if len(tail) >= 2 and tail[:-1].isdigit() else -1
+    return seq, cid
+
+
 def check_fits(account: str, tag: str, symbol: str) -> None:
     """Raise ValueError now (at startup) if this symbol's ids would outgrow the venues' limit
     before its sequence reaches `SEQ_RESERVE`, instead of on some later order."""
