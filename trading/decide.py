@@ -180,7 +180,8 @@ def quiet_band(
 ) -> QuietBand | None:
     """Mirror of `on_price` (maintain, trailing advance, exit reasons, stop move) as price bounds.
 
-    - flat / entering: `maintain` only acts on closing or open positions, `on_price` stops there;
+    - flat / entering: `maintain` acts only on a position (an entry's part filled: its stop
+      placement is due until `next_stop_at`), `on_price` stops there;
     - closing: only a due close retry acts (`retry_close_due`), so quiet until `next_close_at`;
     - open: quiet while no protective level is crossed (stop, trailing trigger: `crossed_against`),
       no favourable level is reached (take-profit, trailing activation: `reached`), the price is
@@ -189,8 +190,12 @@ def quiet_band(
       `move_up_to`, see `stop_move_due_up_to`).
     """
     phase = state.phase
-    if phase is Phase.FLAT or phase is Phase.ENTERING:
+    if phase is Phase.FLAT:
         return ALWAYS_QUIET
+    if phase is Phase.ENTERING:  # only the stop of a part filled acts (`protect`)
+        part_bare = state.position is not None and state.needs_stop \
+            and not state.live_orders(OrderPurpose.STOP)
+        return QuietBand(until=state.next_stop_at) if part_bare else ALWAYS_QUIET
     if phase is Phase.CLOSING:
         if state.position is None:
             return ALWAYS_QUIET
@@ -249,7 +254,8 @@ def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
     stop = lc.intended_stop(state, ctx)
     price = state.last_price
     retry_at = ctx.now + ctx.rules.risk.stop_retry_s
-    if price is not None and ts.crossed_against(pos.side, price, stop):
+    if price is not None and ts.crossed_against(pos.side, price, stop) \
+            and state.phase is not Phase.ENTERING:  # an entry still open is not closed
         ctx.record(je.StopAlreadyCrossed(stop_price=stop, price=price))
         # still due: placed if the price comes back above the level while the close is retried
         return lc.start_close(state, "stop_loss", ctx)

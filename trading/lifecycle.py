@@ -77,6 +77,8 @@ def apply_fill(
             price = average
         if order.purpose is OrderPurpose.ENTRY:
             state = _entry_filled(state, updated, delta, price, fee_delta, ctx)
+            if not complete and state.phase is Phase.ENTERING:
+                state = protect_part(state, ctx)
         else:
             state = _exit_filled(state, updated, delta, price, fee_delta, ctx)
     elif fee_delta:
@@ -153,7 +155,14 @@ def _entry_filled(
     side = Side.LONG if order.side == "buy" else Side.SHORT
     pos = state.position
     if pos is None:
-        pos = Position(position_id=order.client_order_id, side=side, contracts=qty,
+        position_id = order.client_order_id
+        if state.phase is Phase.FLAT:
+            # the part filled before was closed (its stop filled) while the rest of the entry
+            # was open, and the rest filled before its cancel landed: a new position, under an
+            # id of its own (the closed one's row keeps its P&L), protected as any entry's part
+            position_id = f"{position_id}-rest"
+            state = to_phase(state, Phase.ENTERING)
+        pos = Position(position_id=position_id, side=side, contracts=qty,
                        entry_price=price, opened_at=ctx.now, fees=fee)
     else:
         total = pos.contracts + qty
@@ -177,7 +186,45 @@ def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
           if risk.take_profit_pct else None)
     state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True,
                     next_stop_at=0.0, stop_refusals=0)
+    if state.live_orders(OrderPurpose.STOP):  # placed while the entry filled in part
+        return cover_stop(replace(state, needs_stop=False), ctx, level=stop)
     return place_stop(state, stop, ctx)
+
+
+def protect_part(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """An entry filled in part and still open (a venue that reports `partially_filled` first,
+    an IOC or limit entry): the filled part is a position the exchange stop must cover now, not
+    when the entry ends (INCIDENTS rule 5: no position without a stop). The first part gets a
+    stop at the initial level (`decide.protect`, in the same decision); each later part grows
+    it (`cover_stop`). Trailing stop and take-profit are armed when the entry ends
+    (`finish_entry`), from the whole entry's price."""
+    if state.live_orders(OrderPurpose.STOP):
+        return cover_stop(state, ctx)
+    return replace(state, needs_stop=True, next_stop_at=0.0, stop_refusals=0)
+
+
+def cover_stop(state: SymbolState, ctx: Ctx, level: Decimal | None = None) -> SymbolState:
+    """A guarded position bigger than what its exchange stops can still fill (it grew: the next
+    part of an entry, a fill booked late, a buy by hand; or the stop filled in part): a stop for
+    the whole position is placed at the same level (`level` where that is better: the initial
+    stop of an entry that ended), and the old one is cancelled once the new one is acknowledged
+    (on_accepted), as a trailing-stop move. One at a time: while a stop is pending, its
+    acknowledgement covers again (`order_reports.on_accepted`). A stop bigger than the position
+    is left as it is: it is reduce-only."""
+    pos, stops = state.position, state.live_orders(OrderPurpose.STOP)
+    if state.phase not in (Phase.OPEN, Phase.ENTERING) or pos is None or not stops:
+        return state  # no stop at all: `protect` (or reconcile) places one for all of it
+    if any(o.status is OrderStatus.PENDING for o in stops):
+        return state
+    current = stops[-1]
+    at = current.stop_price or state.stop_price or intended_stop(state, ctx)
+    if level is not None and ts.better(pos.side, level, at):
+        at = level
+    if any(o.remaining >= ctx.rules.market.capped(pos.contracts) and o.stop_price is not None
+           and not ts.better(pos.side, at, o.stop_price) for o in stops):
+        return state  # all of it (or the most one order may carry), at the level
+    ctx.record(je.StopRequested(stop_price=at))
+    return place_stop(state, at, ctx, replaces=current.client_order_id)
 
 
 def intended_stop(state: SymbolState, ctx: Ctx) -> Decimal:
@@ -324,9 +371,11 @@ def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
 
 
 def guarded(state: SymbolState) -> bool:
-    """The position is one the exchange stop must cover: open, or being closed (a close that
-    keeps failing, a quarantine after it escalated: the stop is what protects it meanwhile)."""
-    return state.position is not None and state.phase in (Phase.OPEN, Phase.CLOSING)
+    """The position is one the exchange stop must cover: open, being closed (a close that
+    keeps failing, a quarantine after it escalated: the stop is what protects it meanwhile),
+    or the part of an entry that filled while the rest is still open (`protect_part`)."""
+    return state.position is not None and state.phase in (Phase.ENTERING, Phase.OPEN,
+                                                          Phase.CLOSING)
 
 
 def mismatched(state: SymbolState) -> bool:

@@ -164,7 +164,7 @@ class SymbolState:
         for all of it, not being cancelled (what the status and the coverage alert count, as
         the hedge grid's `GridState.protected`). A stop filled in part covers only what it can
         still fill (`Order.remaining`), not its original amount. A stop smaller than a position
-        that grew is replaced by `_cover_stop` (trading/reconcile.py); until the new one is
+        that grew is replaced by `cover_stop` (trading/lifecycle.py); until the new one is
         acknowledged the position is only partly covered."""
         pos = self.position
         return pos is not None and any(

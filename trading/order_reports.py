@@ -42,7 +42,8 @@ def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
     old = state.order(order.replaces) if order.replaces else None
     if old is not None and old.status is OrderStatus.OPEN:
         ctx.emit(CancelOrder.of(old))
-    return state
+    # the position grew while this stop was pending (the next part of an entry): cover it now
+    return lc.cover_stop(state, ctx)
 
 
 def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:

@@ -308,7 +308,7 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
             state = _resized(state, theirs.contracts, ev, ctx)
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
             state = lc.arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
-        state = _cover_stop(state, ctx)
+        state = lc.cover_stop(state, ctx)
     return state
 
 
@@ -442,20 +442,3 @@ def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
                       realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fee)
         qty -= take
     return replace(state, position=pos)
-
-
-def _cover_stop(state: SymbolState, ctx: Ctx) -> SymbolState:
-    """An open position bigger than what its exchange stop can still fill (it grew: a fill
-    booked late, a buy by hand; or the stop filled in part, `Order.remaining`): a stop for
-    the whole position is placed at the same level, and the old one is cancelled once the new
-    one is acknowledged (on_accepted), as a trailing-stop move. A stop bigger than the position
-    is left as it is: it is reduce-only."""
-    pos, stops = state.position, state.live_orders(OrderPurpose.STOP)
-    if state.phase is not Phase.OPEN or pos is None or not stops:
-        return state  # no stop at all: reconcile arms one for the whole position
-    if any(o.remaining >= ctx.rules.market.capped(pos.contracts) for o in stops):
-        return state  # all of it, or the most one order may carry
-    current = stops[-1]
-    level = current.stop_price or state.stop_price or lc.intended_stop(state, ctx)
-    ctx.record(je.StopRequested(stop_price=level))
-    return lc.place_stop(state, level, ctx, replaces=current.client_order_id)

@@ -11,10 +11,14 @@ from trading.commands import Escalate, PlaceOrder
 from trading.decide import SymbolCore
 from trading.decision import Decision
 from trading.events import (
+    ExchangeOrder,
+    ExchangePosition,
     OrderAccepted,
     OrderCanceled,
+    OrderFailed,
     OrderFilled,
     PriceTicked,
+    Reconciled,
     SignalRaised,
     TimerFired,
 )
@@ -54,31 +58,82 @@ class Core:
         return [j.type for j in self.last.journal]
 
 
-def assert_opened_and_protected(c: Core) -> None:
-    assert c.state.phase is Phase.OPEN and c.state.position is not None
-    assert "PositionOpened" in c.journal()
+def assert_part_protected(c: Core) -> Order:
+    """The filled part of an entry still open has its stop, placed in the same decision."""
+    assert c.state.phase is Phase.ENTERING and c.state.position is not None
     (stop,) = c.placed(OrderPurpose.STOP)
     assert stop.amount == c.state.position.contracts and stop.stop_price == D("99.0")
-    assert c.state.trailing is not None
+    return stop
 
 
 def test_an_entry_whose_rest_expires_after_a_partial_report_opens_and_is_protected():
     c = Core()
     entry = c.entry()
     c.report(entry, "0.5", complete=False)
-    assert c.state.phase is Phase.ENTERING
+    stop = assert_part_protected(c)
     c.report(entry, "0.5", complete=True)  # the venue expired the rest: nothing new filled
-    assert_opened_and_protected(c)
-    assert c.state.position.contracts == D("0.5")
+    assert c.state.phase is Phase.OPEN and "PositionOpened" in c.journal()
+    assert c.placed(OrderPurpose.STOP) == []  # the part's stop covers it all already
+    assert [o.client_order_id for o in c.state.live_orders(OrderPurpose.STOP)] == [
+        stop.client_order_id]
+    assert c.state.position.contracts == D("0.5") and c.state.trailing is not None
 
 
 def test_an_entry_cancelled_after_a_partial_fill_gets_stop_trailing_stop_and_take_profit():
     c = Core(take_profit_pct=D("2"))
     entry = c.entry()
     c.report(entry, "0.5", complete=False)
+    stop = assert_part_protected(c)
+    c.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="x2"))
     c.send(OrderCanceled(client_order_id=entry.client_order_id))
-    assert_opened_and_protected(c)
+    assert c.state.phase is Phase.OPEN and "PositionOpened" in c.journal()
+    assert c.state.protected() and c.state.trailing is not None
     assert c.state.take_profit_price == D("102.0")
+
+
+def test_the_stop_of_an_entry_still_open_grows_with_each_part():
+    c = Core()
+    entry = c.entry()
+    c.report(entry, "0.2", complete=False)
+    first = assert_part_protected(c)
+    c.report(entry, "0.5", complete=False)  # the first stop is still pending: one at a time
+    assert c.placed(OrderPurpose.STOP) == []
+    c.send(OrderAccepted(client_order_id=first.client_order_id, exchange_id="x2"))
+    (second,) = c.placed(OrderPurpose.STOP)  # its acknowledgement covers what filled since
+    assert second.amount == D("0.5") and second.replaces == first.client_order_id
+    c.send(OrderAccepted(client_order_id=second.client_order_id, exchange_id="x3"))
+    assert first.client_order_id in [x.client_order_id for x in c.last.commands
+                                     if not isinstance(x, PlaceOrder)]  # the old one goes
+    c.report(entry, "1", complete=True)
+    (last,) = c.placed(OrderPurpose.STOP)
+    assert last.amount == D("1") and last.replaces == second.client_order_id
+    assert c.state.phase is Phase.OPEN
+
+
+def test_an_entry_that_ends_higher_raises_the_part_stop_to_the_whole_entry_s_level():
+    c = Core()
+    entry = c.entry()
+    c.report(entry, "0.5", complete=False)  # 0.5 at 100: a stop at 99.0
+    stop = assert_part_protected(c)
+    c.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="x2"))
+    c.report(entry, "1", complete=True, price="102")  # average 102: 0.5 more at 104
+    (moved,) = c.placed(OrderPurpose.STOP)
+    assert moved.amount == D("1") and moved.stop_price == D("100.9")  # 102 less 1 %
+
+
+def test_a_refused_stop_of_an_entry_still_open_is_retried_with_its_backoff():
+    c = Core()
+    entry = c.entry()
+    c.report(entry, "0.5", complete=False)
+    stop = assert_part_protected(c)
+    c.send(OrderFailed(client_order_id=stop.client_order_id, error="refused"))
+    assert c.state.needs_stop and c.state.next_stop_at > c.now
+    band = c.core.quiet_band(c.state)  # the actor's price shortcut: quiet only until the retry
+    assert band is not None and band.contains(D(100), c.now)
+    assert not band.contains(D(100), c.state.next_stop_at)
+    c.send(PriceTicked(price=D(100)), at=c.state.next_stop_at)
+    (again,) = c.placed(OrderPurpose.STOP)
+    assert again.amount == D("0.5") and c.state.phase is Phase.ENTERING
 
 
 def _closing(c: Core) -> Order:
@@ -143,3 +198,38 @@ def test_a_stop_that_fills_only_in_part_is_replaced_for_the_remainder():
     assert c.state.needs_stop
     (again,) = c.placed(OrderPurpose.STOP)  # in the same decision, not at the next price
     assert again.amount == D("0.7")
+
+
+def test_a_reconciliation_that_finds_the_entry_filled_in_part_protects_the_part():
+    c = Core()
+    entry = c.entry()
+    c.send(OrderAccepted(client_order_id=entry.client_order_id, exchange_id="x1"))
+    found = {entry.client_order_id: ExchangeOrder(
+        client_order_id=entry.client_order_id, exchange_id="x1", status="open",
+        filled=D("0.3"), average=D(100), fee=D(0))}
+    c.send(Reconciled(position=ExchangePosition(side=Side.LONG, contracts=D("0.3"),
+                                                entry_price=D(100)),
+                      orders=found, price=D(100)))
+    stop = assert_part_protected(c)
+    assert stop.amount == D("0.3")
+
+
+def test_the_rest_of_an_entry_that_fills_after_its_part_was_stopped_out_is_protected():
+    c = Core()
+    entry = c.entry()
+    c.send(OrderAccepted(client_order_id=entry.client_order_id, exchange_id="x1"))
+    c.report(entry, "0.5", complete=False)
+    stop = assert_part_protected(c)
+    c.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="x2"))
+    c.report(stop, "0.5", complete=True, price="99")  # the part is stopped out
+    assert c.state.phase is Phase.FLAT and c.state.position is None
+    assert entry.client_order_id in [x.client_order_id for x in c.last.commands
+                                     if not isinstance(x, PlaceOrder)]  # the rest is cancelled
+    c.report(entry, "0.7", complete=False, price="99")  # ...but 0.2 more filled before that
+    pos = c.state.position
+    assert pos is not None and pos.contracts == D("0.2") and c.state.phase is Phase.ENTERING
+    assert pos.position_id != entry.client_order_id  # the closed one's row keeps its P&L
+    (again,) = c.placed(OrderPurpose.STOP)
+    assert again.amount == D("0.2") and again.position_id == pos.position_id
+    c.send(OrderCanceled(client_order_id=entry.client_order_id))
+    assert c.state.phase is Phase.OPEN and c.state.position.contracts == D("0.2")
