@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from tests.trading.conftest import make_rules
-from trading.commands import Escalate, PlaceOrder
+from trading.commands import CancelOrder, Escalate, PlaceOrder
 from trading.decide import SymbolCore
 from trading.decision import Decision
 from trading.events import (
@@ -22,7 +22,7 @@ from trading.events import (
     SignalRaised,
     TimerFired,
 )
-from trading.model import Order, OrderPurpose, Phase, Side, SymbolState
+from trading.model import Order, OrderPurpose, OrderStatus, Phase, Side, SymbolState
 
 
 class Core:
@@ -233,3 +233,27 @@ def test_the_rest_of_an_entry_that_fills_after_its_part_was_stopped_out_is_prote
     assert again.amount == D("0.2") and again.position_id == pos.position_id
     c.send(OrderCanceled(client_order_id=entry.client_order_id))
     assert c.state.phase is Phase.OPEN and c.state.position.contracts == D("0.2")
+
+
+def test_a_stop_filled_in_part_before_its_acknowledgement_is_the_resting_stop():
+    c = Core()
+    entry = c.entry()
+    c.report(entry, "1", complete=True)
+    (stop,) = c.placed(OrderPurpose.STOP)
+    c.report(stop, "0.3", complete=False, price="99")  # no acknowledgement came first
+    rest = c.state.order(stop.client_order_id)
+    assert rest is not None and rest.status is OrderStatus.OPEN
+    assert c.state.active_stop() == rest and c.state.stop_price == stop.stop_price
+    assert c.state.protected() and c.state.position.contracts == D("0.7")
+
+
+def test_an_entry_filled_in_part_before_its_acknowledgement_is_cancelled_at_a_stop_out():
+    c = Core()
+    entry = c.entry()
+    c.report(entry, "0.5", complete=False)  # the create's answer: part filled, no ack
+    stop = assert_part_protected(c)
+    c.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="x2"))
+    c.report(stop, "0.5", complete=True, price="99")
+    assert c.state.phase is Phase.FLAT
+    assert entry.client_order_id in [x.client_order_id for x in c.last.commands
+                                     if isinstance(x, CancelOrder)], "the rest may still fill"
