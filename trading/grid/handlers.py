@@ -80,6 +80,13 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
+    if order.status is OrderStatus.PENDING and not ev.complete and ev.filled > order.filled:
+        # a part filled before the acknowledgement: it rests, acknowledged first (the order it
+        # replaces is cancelled then; opened by the fill alone, that acknowledgement was a no-op)
+        state = on_accepted(state, OrderAccepted(
+            client_order_id=order.client_order_id,
+            exchange_id=ev.exchange_id or order.exchange_id), ctx)
+        order = state.order(ev.client_order_id) or order
     delta = ev.filled - order.filled
     status = OrderStatus.FILLED if ev.complete else OrderStatus.OPEN
     fee = late_fees.unbooked_fee(order.fee, ev.fee) if ev.fee_known else ZERO
