@@ -124,8 +124,9 @@ class PositionResized(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionResizeWaits(JournalRecord):
-    """The exchange's position is smaller while a close of ours is still unresolved: ours keeps
-    its size until that close's report (or the next reconciliation) says what it filled."""
+    """The exchange's position is smaller while a close of ours is still unresolved (or larger
+    while our entry is still open): ours keeps its size until that order's report (or the next
+    reconciliation) says what it filled."""
 
     stored: Decimal
     exchange: Decimal

@@ -385,6 +385,16 @@ def _resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx) -> S
         state = _book_exits(state, fills, pos.contracts - target, ctx)
     pos = state.position
     assert pos is not None
+    entering = [o for o in state.live_orders(OrderPurpose.ENTRY)
+                if o.side == pos.side.entry_order_side]
+    if target > pos.contracts and target - pos.contracts <= sum(
+            (o.remaining for o in entering), ZERO):
+        # most likely the rest of our entry still open, which its lookup does not show yet:
+        # followed now, its report would book the same part again (a position larger than the
+        # exchange's, its entry fill in the ledger twice)
+        ctx.record(je.PositionResizeWaits(stored=pos.contracts, exchange=target,
+                                          order=entering[-1].client_order_id))
+        return state
     closing = [o for o in state.live_orders(OrderPurpose.CLOSE) if state.owns(o)]
     if pos.contracts > target and closing:
         # most likely that close's fill, which its lookup does not show yet: followed now, its

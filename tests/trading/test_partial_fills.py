@@ -257,3 +257,24 @@ def test_an_entry_filled_in_part_before_its_acknowledgement_is_cancelled_at_a_st
     assert c.state.phase is Phase.FLAT
     assert entry.client_order_id in [x.client_order_id for x in c.last.commands
                                      if isinstance(x, CancelOrder)], "the rest may still fill"
+
+
+def test_a_reconciliation_that_lists_the_rest_of_an_open_entry_before_its_lookup_waits():
+    c = Core()
+    entry = c.entry()
+    c.send(OrderAccepted(client_order_id=entry.client_order_id, exchange_id="x1"))
+    c.report(entry, "0.5", complete=False)
+    stop = assert_part_protected(c)
+    c.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="x2"))
+
+    def answer(order, filled: str) -> ExchangeOrder:
+        return ExchangeOrder(client_order_id=order.client_order_id, exchange_id="x",
+                             status="open", filled=D(filled), average=D(100), fee=D(0))
+
+    lagging = {entry.client_order_id: answer(entry, "0.5"), stop.client_order_id: answer(stop, "0")}
+    c.send(Reconciled(position=ExchangePosition(side=Side.LONG, contracts=D(1),
+                                                entry_price=D(100)),
+                      orders=lagging, price=D(100)))
+    assert c.state.position.contracts == D("0.5") and "PositionResizeWaits" in c.journal()
+    c.report(entry, "1", complete=True)
+    assert c.state.position.contracts == D(1), "the rest of the entry was booked twice"
