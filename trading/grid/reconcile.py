@@ -321,12 +321,13 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
 
 def _in_flight(state: GridState, leg: Leg, contracts: Decimal) -> Order | None:
     """A live order of the leg's side whose unreported rest could make the exchange's size:
-    a level when the exchange's leg is larger, a reducing order when it is smaller (any
-    position's: the venue applies either to the one position of the side)."""
+    a level, or the leg's opening order still open after a part, when the exchange's leg is
+    larger, a reducing order when it is smaller (any position's: the venue applies either to
+    the one position of the side)."""
     grows = contracts > leg.contracts
     diff = abs(contracts - leg.contracts)
     for order in state.orders_of(leg.side):
-        fits = order.purpose is K.LEVEL if grows else order.purpose.reduces
+        fits = not order.purpose.reduces if grows else order.purpose.reduces
         if fits and order.amount - order.filled >= diff:
             return order
     return None
