@@ -304,8 +304,10 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
             return replace(state, quarantined=True, quarantine_reason=SIDE_MISMATCH)
         if lc.mismatched(state):  # a person set it right: our stop protects it again
             state = replace(state, quarantine_reason=SIDE_AGREES_AGAIN)
+        waited = state.resize_waited
+        state = replace(state, resize_waited=False)
         if theirs.contracts != mine.contracts:
-            state = _resized(state, theirs.contracts, ev, ctx)
+            state = _resized(state, theirs.contracts, ev, ctx, waited)
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
             state = lc.arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
         state = lc.cover_stop(state, ctx)
@@ -367,7 +369,8 @@ def _unbooked(state: SymbolState, ev: Reconciled, side: str) -> list[ExternalFil
             if f.side == side and state.order(f.client_order_id or "") is None]
 
 
-def _resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx) -> SymbolState:
+def _resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx,
+             waited: bool = False) -> SymbolState:
     """The exchange's position has another size than ours: the fills that explain it are
     booked (an entry fill of ours never applied, a buy or a partial close by hand, a partial
     liquidation), once; what no fill explains is journaled, and ours follows the exchange (at
@@ -387,14 +390,15 @@ def _resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx) -> S
     assert pos is not None
     entering = [o for o in state.live_orders(OrderPurpose.ENTRY)
                 if o.side == pos.side.entry_order_side]
-    if target > pos.contracts and target - pos.contracts <= sum(
+    if not waited and target > pos.contracts and target - pos.contracts <= sum(
             (o.remaining for o in entering), ZERO):
         # most likely the rest of our entry still open, which its lookup does not show yet:
         # followed now, its report would book the same part again (a position larger than the
-        # exchange's, its entry fill in the ledger twice)
+        # exchange's, its entry fill in the ledger twice). Once: a difference still there at
+        # the next reconciliation is followed then (the stop must cover what is there)
         ctx.record(je.PositionResizeWaits(stored=pos.contracts, exchange=target,
                                           order=entering[-1].client_order_id))
-        return state
+        return replace(state, resize_waited=True)
     closing = [o for o in state.live_orders(OrderPurpose.CLOSE) if state.owns(o)]
     if pos.contracts > target and closing:
         # most likely that close's fill, which its lookup does not show yet: followed now, its

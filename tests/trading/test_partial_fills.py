@@ -4,6 +4,7 @@ by max_close_attempts. Pure core, driven through `decide`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal as D
 
 from tests.trading.conftest import make_rules
@@ -278,3 +279,23 @@ def test_a_reconciliation_that_lists_the_rest_of_an_open_entry_before_its_lookup
     assert c.state.position.contracts == D("0.5") and "PositionResizeWaits" in c.journal()
     c.report(entry, "1", complete=True)
     assert c.state.position.contracts == D(1), "the rest of the entry was booked twice"
+
+
+def test_a_larger_position_still_listed_at_the_next_reconciliation_is_followed_and_covered():
+    c = Core()
+    entry = c.entry()
+    c.send(OrderAccepted(client_order_id=entry.client_order_id, exchange_id="x1"))
+    c.report(entry, "0.5", complete=False)
+    stop = assert_part_protected(c)
+    c.send(OrderAccepted(client_order_id=stop.client_order_id, exchange_id="x2"))
+    lagging = {o.client_order_id: ExchangeOrder(
+        client_order_id=o.client_order_id, exchange_id="x", status="open", filled=o.filled,
+        average=D(100), fee=D(0)) for o in (entry, stop)}
+    lagging[entry.client_order_id] = replace(lagging[entry.client_order_id], filled=D("0.5"))
+    listed = ExchangePosition(side=Side.LONG, contracts=D(1), entry_price=D(100))
+    c.send(Reconciled(position=listed, orders=lagging, price=D(100)))
+    assert c.state.position.contracts == D("0.5")
+    c.send(Reconciled(position=listed, orders=lagging, price=D(100)))  # still: followed
+    assert c.state.position.contracts == D(1) and "PositionResized" in c.journal()
+    (grown,) = c.placed(OrderPurpose.STOP)
+    assert grown.amount == D(1) and grown.replaces == stop.client_order_id
