@@ -73,7 +73,10 @@ class StreamRig:
         self.http = EmulatorServer(self.venue).start()
         self.ws: WsEmulator = (start_bybit_ws(self.book, API_KEY, API_SECRET)
                                if venue_id == "bybit" else start_binance_ws(self.book, self.venue))
-        self.gateway: CcxtGateway = make_gateway(venue_id, self.http, tmp)
+        # the production default request timeout (10 s), not the fixtures' 2 s: no test of
+        # this rig holds a REST answer, and at 2 s an order of rig.buy() timed out once on a
+        # loaded machine (the test then failed on OrderOutcomeUnknown, not on what it checks)
+        self.gateway: CcxtGateway = make_gateway(venue_id, self.http, tmp, timeout_ms=10_000)
         self.prices = PriceSlots(SYMBOLS)
         self.recorders = {s: Recorder.start(s, self.prices) for s in SYMBOLS}
         self.rest = MarketFeed(exchange=self.gateway, symbols=SYMBOLS, deliver=self._deliver,
@@ -89,7 +92,7 @@ class StreamRig:
                                silent_s=silent_s)
         build = pro_exchange_factory(venue_id, Credentials(API_KEY, API_SECRET, source="test"),
                                      api_url=self.http.base_url, ws_url=self.ws.url,
-                                     timeout_ms=3000, meter=self.gateway.meter)
+                                     timeout_ms=10_000, meter=self.gateway.meter)
         self.streams = VenueStreams(build=build, symbols=SYMBOLS, sink=self.feed, logger=logger,
                                     retry_s=0.2, confirm_s=confirm_s,
                                     markets=self.gateway.markets if share_markets else None)

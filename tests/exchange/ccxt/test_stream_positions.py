@@ -64,13 +64,11 @@ def test_a_position_reduced_by_hand_on_the_venue_is_reconciled_within_a_second(r
     rig.buy()  # the venue's position is now what the actor's view holds: nothing to do
     wait_until(lambda: rig.feed.positions.streamed >= 1, message="the entry's position update")
     # by hand on the venue's website: a reduce-only market sell that is not ours
-    started = time.monotonic()
     rig.book.place(cid="manual-1", symbol="BTCUSDT", side="sell", type="market",
                    qty=Decimal("0.004"), price=None, trigger=None, trigger_direction=None,
                    reduce_only=True)
     (got,) = wait_until(lambda: _from_stream(rig), timeout=DEADLINE_S,
                         message="a position-stream Reconcile")
-    assert time.monotonic() - started < DEADLINE_S
     assert got.reason == "position stream: net 0.006 on the venue, 0.01 in our books"
     assert rig.feed.status()["position_reconciles"] == 1
     assert rig.feed.status()["positions_streamed"] >= 2
