@@ -70,6 +70,9 @@ def test_a_position_reduced_by_hand_on_the_venue_is_reconciled_within_a_second(r
     (got,) = wait_until(lambda: _from_stream(rig), timeout=DEADLINE_S,
                         message="a position-stream Reconcile")
     assert got.reason == "position stream: net 0.006 on the venue, 0.01 in our books"
+    # counted just after the delivery the recorder saw: wait for the count, then check it
+    wait_until(lambda: rig.feed.status()["position_reconciles"] >= 1,
+               message="the Reconcile counted")
     assert rig.feed.status()["position_reconciles"] == 1
     assert rig.feed.status()["positions_streamed"] >= 2
 
