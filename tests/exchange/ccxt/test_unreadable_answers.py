@@ -20,7 +20,7 @@ SINCE = 1_700_000_000_000 - 3_600_000
 @pytest.fixture(params=["bybit", "binanceusdm"])
 def venue(request, tmp_path):
     emu = start_emulator(request.param)
-    gw = make_gateway(request.param, emu, tmp_path, timeout_ms=500)
+    gw = make_gateway(request.param, emu, tmp_path)  # 10 s: no request here is meant to time out
     gw.load_markets()
     yield request.param, gw, emu
     gw.close()
