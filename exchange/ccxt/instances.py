@@ -97,6 +97,7 @@ class InstancePool:
         allow_all_symbol_open_orders(inst)
         fence_sends(inst)
         json_answers(inst)
+        bybit_lists(inst)
         record_status(inst)
         self._meter(inst)
         return inst
@@ -238,6 +239,37 @@ def json_answers(inst: ccxt.Exchange) -> None:
                                f"JSON: {text!r}")
 
     inst.fetch = json_fetch
+
+
+BYBIT_LIST_PATHS = frozenset({
+    "/v5/position/list", "/v5/order/realtime", "/v5/order/history", "/v5/execution/list",
+    "/v5/account/wallet-balance", "/v5/market/tickers", "/v5/market/instruments-info",
+})
+"""Bybit v5 reads whose answer (retCode 0) always carries `result.list`, empty or not."""
+
+
+def bybit_lists(inst: ccxt.Exchange) -> None:
+    """On Bybit, a `BYBIT_LIST_PATHS` answer with retCode 0 whose `result` is null or has no
+    `list` raises `ccxt.BadResponse` naming the path. ccxt 4.5.90 reads it as an empty list
+    (`safe_dict(response, 'result', {})`, `safe_list(result, 'list', [])`): no positions, no
+    open orders, an order not found, no trades, an empty balance, where the venue said
+    nothing readable (an empty position answer is taken as a position gone)."""
+    if inst.id != "bybit":
+        return
+    inner = inst.fetch
+
+    def list_fetch(url, method="GET", headers=None, body=None):  # noqa: ANN001, ANN202
+        answer = inner(url, method, headers, body)
+        path = urlsplit(url).path
+        if path in BYBIT_LIST_PATHS and isinstance(answer, dict):
+            result = answer.get("result")
+            if not isinstance(result, dict) or not isinstance(result.get("list"), list):
+                shown = "null" if result is None else "without a list"
+                raise ccxt.BadResponse(f"{inst.id} {method} {path}: retCode "
+                                       f"{answer.get('retCode')} with a result {shown}")
+        return answer
+
+    inst.fetch = list_fetch
 
 
 def record_status(inst: Any) -> None:

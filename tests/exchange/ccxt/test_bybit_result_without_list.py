@@ -1,0 +1,56 @@
+"""Bybit answering a list read with retCode 0 and `result: null` (or a result without its
+`list`) is an unreadable answer naming the path, never an empty list: ccxt 4.5.90 read it as
+no positions, no open orders, no such order, no trades, an empty balance, no tickers (an empty
+position answer made a held position look gone). Real gateway, real ccxt, the Bybit emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from exchange import errors
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+
+BTC = "BTC/USDT:USDT"
+SINCE = 1_700_000_000_000 - 3_600_000
+OK = {"retCode": 0, "retMsg": "OK", "retExtInfo": {}, "time": 0}
+BODIES = [{**OK, "result": None}, {**OK, "result": {"category": "linear"}},
+          {**OK, "result": {"category": "linear", "list": None}}]
+READS = [
+    ("/v5/position/list", lambda gw: gw.fetch_positions([BTC])),
+    ("/v5/position/list", lambda gw: gw.fetch_positions()),
+    ("/v5/order/realtime", lambda gw: gw.fetch_open_orders(BTC)),
+    ("/v5/order/realtime", lambda gw: gw.fetch_open_orders()),
+    ("/v5/order/realtime", lambda gw: gw.fetch_order(None, BTC, {"clientOrderId": "n-1"})),
+    ("/v5/order/history", lambda gw: gw.fetch_order(None, BTC, {"clientOrderId": "n-1"})),
+    ("/v5/execution/list", lambda gw: gw.fetch_my_trades(BTC, SINCE)),
+    ("/v5/account/wallet-balance", lambda gw: gw.fetch_balance()),
+    ("/v5/market/tickers", lambda gw: gw.fetch_tickers()),
+    ("/v5/market/tickers", lambda gw: gw.fetch_tickers([BTC])),
+]
+
+
+@pytest.fixture
+def gw(tmp_path):
+    emu = start_emulator("bybit")
+    gateway = make_gateway("bybit", emu, tmp_path, timeout_ms=500, max_attempts=2)
+    gateway.load_markets()
+    yield gateway, emu
+    gateway.close()
+    emu.stop()
+
+
+@pytest.mark.parametrize("body", BODIES, ids=["null", "no-list", "list-null"])
+def test_a_list_read_answered_without_its_list_is_a_temporary_error(gw, body):
+    gateway, emu = gw
+    for path, read in READS:
+        emu.fail_next(path, 10, body=body)
+        with pytest.raises(errors.TemporaryError, match=f"{path}: retCode 0 with a result"):
+            read(gateway)
+        emu.clear_faults(path)
+
+
+def test_an_empty_list_is_still_an_empty_answer(gw):
+    gateway, emu = gw
+    emu.fail_next("/v5/position/list", 10, body={**OK, "result": {
+        "category": "linear", "list": [], "nextPageCursor": ""}})
+    assert gateway.fetch_positions([BTC]) == []
