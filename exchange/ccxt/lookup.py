@@ -22,6 +22,7 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from exchange.ccxt.errors import venue_code
 from exchange.ccxt.order_params import Venue
 
 Order = dict[str, Any]
@@ -183,6 +184,13 @@ def _find_generic(ex, symbol, order_id, client_order_id) -> Order | None:
     return _first(ex.fetch_open_orders(symbol), order_id, client_order_id)
 
 
+BYBIT_ORDER_ENDED = frozenset({"110008", "110010"})
+"""Bybit's answers to a cancel of an order that has ended (110008 "order has been finished or
+cancelled", 110010 "order already cancelled"), which ccxt 4.5.90 raises as InvalidOrder: the
+order is no longer open, as Binance's -2011 and Bybit's 110001 say (OrderNotFound), so the
+caller looks it up (filled or cancelled) instead of taking a harmless race for a refusal."""
+
+
 def cancel(
     ex: ccxt.Exchange,
     venue: Venue,
@@ -193,7 +201,7 @@ def cancel(
     trigger_hint: bool | None = None,
 ) -> Order:
     """Cancel by id or clientOrderId, trying the stop book too where stops live apart.
-    Raises ccxt.OrderNotFound if no book has it."""
+    Raises ccxt.OrderNotFound if no book has it open (`BYBIT_ORDER_ENDED` included)."""
     if order_id is None and client_order_id is None:
         raise ccxt.ArgumentsRequired("cancel_order needs an id or params['clientOrderId']")
     last: ccxt.OrderNotFound | None = None
@@ -205,6 +213,10 @@ def cancel(
             return ex.cancel_order(order_id if not client_order_id else None, symbol, params)
         except ccxt.OrderNotFound as exc:
             last = exc
+        except ccxt.InvalidOrder as exc:
+            if venue.lookup != "bybit" or venue_code(exc) not in BYBIT_ORDER_ENDED:
+                raise
+            last = ccxt.OrderNotFound(str(exc))
     assert last is not None
     raise last
 
