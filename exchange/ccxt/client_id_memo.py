@@ -4,10 +4,14 @@ ccxt trades carry no clientOrderId. Bybit's executions have `orderLinkId` in `in
 `userTrades` have only the exchange's `orderId`. The gateway remembers the client id of every
 order it created; a trade of an order it has not seen answered yet (the REST fill poll can read
 the fill before `create_order` has returned, or after a restart) is looked up once by order id,
-and the answer (or its absence) is remembered, so a stranger's trades cost one lookup each, not
-one per poll. Without this, such a fill reached the actor as an unknown fill (a reconcile)
-instead of as its own order's fill (tests/exchange/ccxt/test_stream_feed.py, disconnect mid-fill
-on Binance, failed about one run in four).
+and the answer is remembered, so a stranger's trades cost one lookup each, not one per poll.
+"No such order" is remembered for NOT_FOUND_RECHECK_S only: a trade's order exists, and the
+venue's order search lags its trades and creates by up to a few seconds; remembered for good,
+one lagging answer made every later read of that order's trades come without its client id (an
+order that landed after a timeout was never matched to its intent, which could be sent again).
+Without this memo, such a fill reached the actor as an unknown fill (a reconcile) instead of
+as its own order's fill (tests/exchange/ccxt/test_stream_feed.py, disconnect mid-fill on
+Binance, failed about one run in four).
 
 Kept by symbol and order id: Binance numbers orders per symbol ("orderId is self-increasing for
 each specific symbol"), and keyed by the id alone another symbol's trade of an order numbered
@@ -26,7 +30,9 @@ from collections.abc import Callable
 from typing import Any
 
 MEMO_SIZE = 20_000
-_NONE = ""  # remembered: this order has no client id we could learn
+_NONE = ""  # remembered: the venue has this order without a client id
+NOT_FOUND_RECHECK_S = 10.0
+"""How long the venue's "no such order" answer is believed before the order is asked again."""
 
 
 class ClientIdMemo:
@@ -34,7 +40,9 @@ class ClientIdMemo:
 
     _memo_lock: threading.Lock
     _cid_by_order: OrderedDict[tuple[str, str], str]
+    _cid_missing: OrderedDict[tuple[str, str], float]  # when the venue said "no such order"
     _find: Callable[..., dict[str, Any] | None]
+    _clock: Callable[[], float]
 
     def _client_id_of(self, trade: dict[str, Any]) -> str | None:
         info = trade.get("info") or {}
@@ -44,21 +52,34 @@ class ClientIdMemo:
         order_id, symbol = trade.get("order"), trade.get("symbol")
         if order_id is None or not symbol:
             return None
+        key = (str(symbol), str(order_id))
         with self._memo_lock:
-            known = self._cid_by_order.get((str(symbol), str(order_id)))
+            known = self._cid_by_order.get(key)
+            missing_at = self._cid_missing.get(key)
+        if known is None and missing_at is not None and (
+                self._clock() - missing_at < NOT_FOUND_RECHECK_S):
+            return None
         if known is None:
-            known = self._cid_from_order(str(symbol), str(order_id))
+            known = self._cid_from_order(*key)
         return known or None
 
     def _cid_from_order(self, symbol: str, order_id: str) -> str:
-        """The order's client id, or `_NONE` when the venue has the order without one or has
-        no such order (both remembered). Any other failure fails the read (the callers retry
-        it): naming the trade by its trade id for this one read made our own fill an
-        unexplained `trade-<id>`, booked apart from its order's fill, so counted twice."""
+        """The order's client id, or `_NONE` when the venue has the order without one
+        (remembered) or has no such order (remembered for NOT_FOUND_RECHECK_S). Any other
+        failure fails the read (the callers retry it): naming the trade by its trade id for
+        this one read made our own fill an unexplained `trade-<id>`, booked apart from its
+        order's fill, so counted twice."""
         found = self._find(symbol, order_id, None, None, plain=True)  # no stop book read
         if found is not None and _is_algo(found):  # the stop book's: another number space
             found = None
-        cid = str((found or {}).get("clientOrderId") or _NONE)
+        if found is None:
+            with self._memo_lock:
+                self._cid_missing[(symbol, order_id)] = self._clock()
+                self._cid_missing.move_to_end((symbol, order_id))
+                while len(self._cid_missing) > MEMO_SIZE:
+                    self._cid_missing.popitem(last=False)
+            return _NONE
+        cid = str(found.get("clientOrderId") or _NONE)
         self._remember(symbol, order_id, cid)
         return cid
 
@@ -70,6 +91,7 @@ class ClientIdMemo:
 
     def _remember(self, symbol: str, order_id: str, cid: str) -> None:
         with self._memo_lock:
+            self._cid_missing.pop((symbol, order_id), None)
             self._cid_by_order[(symbol, order_id)] = cid
             while len(self._cid_by_order) > MEMO_SIZE:
                 self._cid_by_order.popitem(last=False)

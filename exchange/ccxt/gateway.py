@@ -129,7 +129,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._markets: dict[str, Any] | None = None
         self._records: dict[str, VenueMarket] = {}
         self._cid_by_order: OrderedDict[tuple[str, str], str] = OrderedDict()
-        self._memo_lock = threading.Lock()  # guards the memo above
+        self._cid_missing: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._memo_lock = threading.Lock()  # guards the memos above
         self._markets_lock = threading.Lock()  # one markets load at a time
         self.active = ActiveSymbols(self._clock)  # whose trades to poll (Binance)
         required = (self._features.get("fetchMyTrades") or {}).get("symbolRequired")
