@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Literal, ParamSpec, TypeVar
 
 import ccxt
+from loguru import logger
 
 from exchange import errors
 from exchange.errors import OrderOutcomeUnknown
@@ -179,12 +180,19 @@ def translate(exc: ccxt.BaseError) -> errors.ExchangeError:
 
 
 def translated(method: Callable[P, R]) -> Callable[P, R]:
-    """A gateway method that raises the port's errors instead of ccxt's."""
+    """A gateway method that raises the port's errors instead of ccxt's. With several accounts
+    in one process, every line logged during the call (the gateway's, its retries', lookups',
+    fee and markets reads') carries the gateway's `account` (loguru's `extra`, the account's
+    log files), as the account's own lines do."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        account = getattr(args[0], "account", None) if args else None
         try:
-            return method(*args, **kwargs)
+            if account is None:
+                return method(*args, **kwargs)
+            with logger.contextualize(account=account):
+                return method(*args, **kwargs)
         except ccxt.BaseError as exc:
             raise translate(exc) from None
 

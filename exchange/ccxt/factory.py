@@ -102,7 +102,8 @@ def gateway_from_settings(settings: Any, *, environ: Mapping[str, str] | None = 
         rate_limit_per_s=get("rate_limit_per_s"), timeout_ms=timeout_ms,
         symbols=get("symbols"), budgets=SHARED,  # every account of the process shares it
         rate_budget_share=float(get("rate_budget_share", 0.5) or 0.5),
-        max_waits=MaxWaits(entry_s=float(get("entry_max_wait_s", 2.0))))
+        max_waits=MaxWaits(entry_s=float(get("entry_max_wait_s", 2.0))),
+        account=get("account"))
     kwargs.update(overrides)
     factory = kwargs.pop("exchange_factory", None) or exchange_factory(
         exchange_id, timeout_ms, api_url=get("api_url", "") or "")

@@ -90,7 +90,9 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         max_attempts: int = 5,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
+        account: str | None = None,
     ) -> None:
+        self.account = account  # tags the lines logged in its calls (errors.translated)
         if stop_mode not in ("exchange", "bot"):
             raise ValueError(f"stop_mode must be 'exchange' or 'bot', got {stop_mode!r}")
         probe = exchange_factory()  # never used for requests: capabilities only
