@@ -97,7 +97,7 @@ class InstancePool:
         allow_all_symbol_open_orders(inst)
         fence_sends(inst)
         json_answers(inst)
-        bybit_lists(inst)
+        list_answers(inst)
         record_status(inst)
         self._meter(inst)
         return inst
@@ -246,27 +246,50 @@ BYBIT_LIST_PATHS = frozenset({
     "/v5/account/wallet-balance", "/v5/market/tickers", "/v5/market/instruments-info",
 })
 """Bybit v5 reads whose answer (retCode 0) always carries `result.list`, empty or not."""
+BINANCE_LIST_PATHS = frozenset({
+    "/fapi/v3/positionRisk", "/fapi/v2/positionRisk", "/fapi/v1/openOrders",
+    "/fapi/v1/openAlgoOrders", "/fapi/v1/userTrades", "/fapi/v1/income", "/fapi/v1/allOrders",
+    "/fapi/v2/balance",
+})
+"""Binance USDⓈ-M reads whose answer is always a JSON array, empty or not."""
+BINANCE_ACCOUNT_PATHS = frozenset({"/fapi/v3/account", "/fapi/v2/account"})
+"""Binance USDⓈ-M account reads, whose answer always carries its `assets` array."""
 
 
-def bybit_lists(inst: ccxt.Exchange) -> None:
-    """On Bybit, a `BYBIT_LIST_PATHS` answer with retCode 0 whose `result` is null or has no
-    `list` raises `ccxt.BadResponse` naming the path. ccxt 4.5.90 reads it as an empty list
-    (`safe_dict(response, 'result', {})`, `safe_list(result, 'list', [])`): no positions, no
-    open orders, an order not found, no trades, an empty balance, where the venue said
-    nothing readable (an empty position answer is taken as a position gone)."""
-    if inst.id != "bybit":
+def _missing_list(exchange_id: str, path: str, answer: Any) -> str | None:
+    """What a list read's answer lacks (None: it has its list, or is no such read)."""
+    if exchange_id == "bybit" and path in BYBIT_LIST_PATHS and isinstance(answer, dict):
+        result = answer.get("result")
+        if not isinstance(result, dict) or not isinstance(result.get("list"), list):
+            shown = "null" if result is None else "without a list"
+            return f"retCode {answer.get('retCode')} with a result {shown}"
+    if exchange_id in ("binance", "binanceusdm"):
+        if path in BINANCE_LIST_PATHS and not isinstance(answer, list):
+            return "an object where the venue answers an array"
+        if path in BINANCE_ACCOUNT_PATHS and not (
+                isinstance(answer, dict) and isinstance(answer.get("assets"), list)):
+            return "an account without its assets"
+    return None
+
+
+def list_answers(inst: ccxt.Exchange) -> None:
+    """A list read answered without its list raises `ccxt.BadResponse` naming the path: on
+    Bybit retCode 0 with `result` null or without `list`; on Binance an object for an array
+    (or an account without `assets`). ccxt 4.5.90 reads these as an empty list (Bybit:
+    `safe_dict(response, 'result', {})`, `safe_list(result, 'list', [])`; Binance iterates
+    the object): no positions, no open orders, an order not found, no trades, an empty
+    balance, where the venue said nothing readable (an empty position answer is taken as a
+    position gone). Error answers never get here: ccxt raised them already."""
+    if inst.id not in ("bybit", "binance", "binanceusdm"):
         return
     inner = inst.fetch
 
     def list_fetch(url, method="GET", headers=None, body=None):  # noqa: ANN001, ANN202
         answer = inner(url, method, headers, body)
         path = urlsplit(url).path
-        if path in BYBIT_LIST_PATHS and isinstance(answer, dict):
-            result = answer.get("result")
-            if not isinstance(result, dict) or not isinstance(result.get("list"), list):
-                shown = "null" if result is None else "without a list"
-                raise ccxt.BadResponse(f"{inst.id} {method} {path}: retCode "
-                                       f"{answer.get('retCode')} with a result {shown}")
+        missing = _missing_list(inst.id, path, answer)
+        if missing is not None:
+            raise ccxt.BadResponse(f"{inst.id} {method} {path}: {missing}")
         return answer
 
     inst.fetch = list_fetch
