@@ -29,7 +29,7 @@ import math
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import ccxt
 
@@ -254,9 +254,11 @@ BINANCE_LIST_PATHS = frozenset({
 """Binance USDⓈ-M reads whose answer is always a JSON array, empty or not."""
 BINANCE_ACCOUNT_PATHS = frozenset({"/fapi/v3/account", "/fapi/v2/account"})
 """Binance USDⓈ-M account reads, whose answer always carries its `assets` array."""
+BINANCE_ALL_SYMBOL_PATHS = frozenset({"/fapi/v1/ticker/24hr"})
+"""Binance USDⓈ-M reads that answer an array when asked without a symbol (an object with)."""
 
 
-def _missing_list(exchange_id: str, path: str, answer: Any) -> str | None:
+def _missing_list(exchange_id: str, path: str, answer: Any, query: str = "") -> str | None:
     """What a list read's answer lacks (None: it has its list, or is no such read)."""
     if exchange_id == "bybit" and path in BYBIT_LIST_PATHS and isinstance(answer, dict):
         result = answer.get("result")
@@ -264,7 +266,8 @@ def _missing_list(exchange_id: str, path: str, answer: Any) -> str | None:
             shown = "null" if result is None else "without a list"
             return f"retCode {answer.get('retCode')} with a result {shown}"
     if exchange_id in ("binance", "binanceusdm"):
-        if path in BINANCE_LIST_PATHS and not isinstance(answer, list):
+        all_symbols = path in BINANCE_ALL_SYMBOL_PATHS and "symbol" not in parse_qs(query)
+        if (path in BINANCE_LIST_PATHS or all_symbols) and not isinstance(answer, list):
             return "an object where the venue answers an array"
         if path in BINANCE_ACCOUNT_PATHS and not (
                 isinstance(answer, dict) and isinstance(answer.get("assets"), list)):
@@ -286,8 +289,9 @@ def list_answers(inst: ccxt.Exchange) -> None:
 
     def list_fetch(url, method="GET", headers=None, body=None):  # noqa: ANN001, ANN202
         answer = inner(url, method, headers, body)
-        path = urlsplit(url).path
-        missing = _missing_list(inst.id, path, answer)
+        parts = urlsplit(url)
+        path = parts.path
+        missing = _missing_list(inst.id, path, answer, parts.query)
         if missing is not None:
             raise ccxt.BadResponse(f"{inst.id} {method} {path}: {missing}")
         return answer

@@ -1,8 +1,9 @@
 """Binance answering a list read (positions, open orders, open stops, own trades, funding
-income) with a JSON object instead of its array, or the account read without its `assets`, is
-an unreadable answer naming the path, never an empty list: ccxt 4.5.90 read `{}` as no
-positions, no open orders, no trades, an empty balance (an empty position answer made a held
-position look gone). Real gateway, real ccxt.binanceusdm, the emulator on 127.0.0.1."""
+income, all-symbol tickers) with a JSON object instead of its array, or the account read
+without its `assets`, is an unreadable answer naming the path, never an empty list: ccxt
+4.5.90 read `{}` as no positions, no open orders, no trades, an empty balance, no prices (an
+empty position answer made a held position look gone). Real gateway, real ccxt.binanceusdm,
+the emulator on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ READS = [
     ("/fapi/v1/userTrades", {}, lambda gw: gw.fetch_my_trades(BTC, SINCE)),
     ("/fapi/v1/income", {}, lambda gw: gw.fetch_funding_history(None, SINCE)),
     ("/fapi/v3/account", {"totalWalletBalance": "0"}, lambda gw: gw.fetch_balance()),
+    ("/fapi/v1/ticker/24hr", {}, lambda gw: gw.fetch_tickers()),
+    ("/fapi/v1/ticker/24hr", {}, lambda gw: gw.fetch_tickers([BTC, "ETH/USDT:USDT"])),
 ]
 
 
@@ -49,3 +52,4 @@ def test_empty_arrays_are_still_empty_answers(gw):
     emu.fail_next("/fapi/v1/openOrders", 10, body=[])
     assert gateway.fetch_positions([BTC]) == []
     assert gateway.fetch_open_orders(BTC) == []
+    assert gateway.fetch_tickers([BTC])[BTC].last is not None  # one symbol: an object
