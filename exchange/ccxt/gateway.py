@@ -226,7 +226,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             markets = markets_cache.load_or_fetch(
                 self._cache_path, key, self._fetch_markets,
                 max_age_s=0.0 if reload else self._cache_max_age_s,
-                now_ms=lambda: int(self._clock() * 1000))
+                now_ms=lambda: int(self._clock() * 1000),
+                check=self._pool.check_markets)
             self._pool.set_markets(markets)
             loaded = self._pool.get().markets
             tick_mode = self._pool.get().precisionMode == ccxt.TICK_SIZE

@@ -102,6 +102,15 @@ class InstancePool:
         self._meter(inst)
         return inst
 
+    def check_markets(self, markets: dict[str, Any]) -> None:
+        """Raise what ccxt raises on `markets` it cannot take (a damaged cache), on a scratch
+        instance that sends nothing."""
+        inst = self._factory()
+        try:
+            inst.set_markets(markets)
+        finally:
+            _close([inst])
+
     def get(self) -> ccxt.Exchange:
         """The calling thread's instance."""
         inst = getattr(self._local, "exchange", None)

@@ -51,8 +51,12 @@ def save(path: Path, exchange_key: str, markets: Markets, now_ms: int) -> None:
         os.close(dir_fd)
 
 
-def read(path: Path, exchange_key: str) -> tuple[int, Markets] | None:
-    """(saved_at_ms, markets) if the file exists, parses and is for this exchange, else None."""
+def read(path: Path, exchange_key: str,
+         check: Callable[[Markets], Any] | None = None) -> tuple[int, Markets] | None:
+    """(saved_at_ms, markets) if the file exists, parses, is for this exchange and its markets
+    pass `check` (ccxt's `set_markets` on them: a hand edit or a damaged disk that leaves
+    JSON of another shape raised TypeError / KeyError out of every start until the cache
+    aged out), else None."""
     path = Path(path)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -72,6 +76,13 @@ def read(path: Path, exchange_key: str) -> tuple[int, Markets] | None:
         logger.warning("markets cache {}: saved_at_ms {!r} is not a time, ignoring it", path,
                        payload.get("saved_at_ms"))
         return None
+    if check is not None:
+        try:
+            check(payload["markets"])
+        except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+            logger.warning("markets cache {} unreadable, ignoring it: markets ccxt cannot "
+                           "read ({})", path, describe(exc))
+            return None
     return saved_at_ms, payload["markets"]
 
 
@@ -82,9 +93,11 @@ def load_or_fetch(
     *,
     max_age_s: float,
     now_ms: Callable[[], int],
+    check: Callable[[Markets], Any] | None = None,
 ) -> Markets:
-    """Fresh cache, else `fetch()` (and save), else any-age cache with a warning."""
-    cached = read(path, exchange_key) if path is not None else None
+    """Fresh cache, else `fetch()` (and save), else any-age cache with a warning. `check`:
+    raises on cached markets that cannot be used (`read`)."""
+    cached = read(path, exchange_key, check) if path is not None else None
     if cached is not None and now_ms() - cached[0] <= max_age_s * 1000:
         logger.info("markets for {} loaded from cache {}", exchange_key, path)
         return cached[1]
