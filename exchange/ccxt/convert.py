@@ -206,10 +206,15 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
     if px is None or amount is None or not tradeable(px) or not tradeable(amount):
         raise ccxt.BadResponse(f"trade {raw.get('id')} of {raw.get('symbol')} has no usable "
                                f"price or amount (price {px}, amount {amount})")
+    side = str(raw.get("side")).lower()
+    if side not in ("buy", "sell"):  # ccxt reads a row without its side as None: never a
+        # fill of either side (its 'none' matched no position's side: booked nowhere)
+        raise ccxt.BadResponse(f"trade {raw.get('id')} of {raw.get('symbol')} has no side "
+                               f"({raw.get('side')!r})")
     return VenueFill(
         id=str(raw.get("id")), order_id=_str(raw.get("order")),
         client_order_id=client_order_id or _str(raw.get("clientOrderId")),
-        symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(), price=px,
+        symbol=str(raw.get("symbol")), side=side, price=px,
         amount=amount, fee=fee(raw, settle=settle, price=price) if named else None,
         realized_pnl=_num(info, "realizedPnl", "execPnl"),
         position_side=position_side(info), taker_or_maker=_str(raw.get("takerOrMaker")),
