@@ -59,6 +59,12 @@ from observability.error_text import describe
 REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
                 "fetchMyTrades")
 TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
+USE_INSTEAD = {"binance": "binanceusdm"}
+"""ccxt ids of a venue the gateway knows under another id, refused naming it: ccxt's `binance`
+trades USDⓈ-M perpetuals through the same endpoints, but reads the spot wallet and spot open
+orders by default, and the gateway's Binance handling (the algo stop book for lookups and
+cancels, the row keys in convert.py) is `binanceusdm`'s: taken as a generic venue, a stop was
+never found by its client id and a cancel of it answered 'not found' while it rested."""
 
 
 @bh.prioritized
@@ -150,6 +156,9 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     @translated
     def validate(self) -> None:
         """Raise ccxt.NotSupported with a one-line reason if this exchange can't serve the bot."""
+        if self.id in USE_INSTEAD:
+            raise ccxt.NotSupported(f"use the ccxt id {USE_INSTEAD[self.id]!r} instead of "
+                                    f"{self.id!r} for this venue's linear perpetuals")
         missing = [name for name in REQUIRED_HAS if not self._has.get(name)]
         if not (self._has.get("fetchOrder") or self._has.get("fetchOpenOrders")):
             missing.append("fetchOrder|fetchOpenOrders")
