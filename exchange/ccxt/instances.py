@@ -255,6 +255,8 @@ BYBIT_LIST_PATHS = frozenset({
     "/v5/account/wallet-balance", "/v5/market/tickers", "/v5/market/instruments-info",
 })
 """Bybit v5 reads whose answer (retCode 0) always carries `result.list`, empty or not."""
+BYBIT_WALLET = "/v5/account/wallet-balance"
+"""Its list always holds the account asked for (ccxt read an empty one as no funds at all)."""
 BINANCE_LIST_PATHS = frozenset({
     "/fapi/v3/positionRisk", "/fapi/v2/positionRisk", "/fapi/v1/openOrders",
     "/fapi/v1/openAlgoOrders", "/fapi/v1/userTrades", "/fapi/v1/income", "/fapi/v1/allOrders",
@@ -274,6 +276,8 @@ def _missing_list(exchange_id: str, path: str, answer: Any, query: str = "") -> 
         if not isinstance(result, dict) or not isinstance(result.get("list"), list):
             shown = "null" if result is None else "without a list"
             return f"retCode {answer.get('retCode')} with a result {shown}"
+        if path == BYBIT_WALLET and not result["list"]:  # it always lists the account
+            return "a wallet balance that lists no account"
     if exchange_id in ("binance", "binanceusdm"):
         all_symbols = path in BINANCE_ALL_SYMBOL_PATHS and "symbol" not in parse_qs(query)
         if (path in BINANCE_LIST_PATHS or all_symbols) and not isinstance(answer, list):

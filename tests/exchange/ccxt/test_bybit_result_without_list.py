@@ -54,3 +54,15 @@ def test_an_empty_list_is_still_an_empty_answer(gw):
     emu.fail_next("/v5/position/list", 10, body={**OK, "result": {
         "category": "linear", "list": [], "nextPageCursor": ""}})
     assert gateway.fetch_positions([BTC]) == []
+
+
+def test_a_wallet_balance_listing_no_account_is_a_temporary_error(gw):
+    """Bybit's wallet balance always lists the account asked for; ccxt read an empty list as
+    an account without funds (the grid's balance check then refused: 'free 0')."""
+    gateway, emu = gw
+    path = "/v5/account/wallet-balance"
+    emu.fail_next(path, 10, body={**OK, "result": {"list": []}})
+    with pytest.raises(errors.TemporaryError, match=f"{path}: a wallet balance that lists no"):
+        gateway.fetch_balance()
+    emu.clear_faults(path)
+    assert gateway.fetch_balance().free("USDT") > 0
