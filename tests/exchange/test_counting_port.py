@@ -32,3 +32,16 @@ def test_calls_are_counted_by_method_and_errors_by_kind(tmp_path):
         assert getattr(port, "no_such_capability", None) is None  # capability checks see the truth
     finally:
         paper.close()
+
+
+def test_funding_reads_are_counted_too(tmp_path):
+    """The funding feed reads payments through the port (actors/funding_feed.py) every few
+    minutes; those calls and their errors were missing from bot_exchange_calls_total."""
+    paper = PaperExchange(store_path=tmp_path / "p.db", symbols=[BTC],
+                          price_source=ScriptedPrices({BTC: D("100")}), clock=FakeClock())
+    port = CountingPort(paper)
+    try:
+        assert port.fetch_funding_history(None, 0) == []
+        assert port.counts()["calls"] == {"fetch_funding_history": 1}
+    finally:
+        paper.close()
