@@ -64,6 +64,7 @@ class EmergencyCloser:
         logger: Any,
         clock: Callable[[], float] = time.time,
         fence: FenceCheck | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.exchange = exchange
         self.repo = repo
@@ -73,18 +74,27 @@ class EmergencyCloser:
         fence.py `AccountFence`: on a cluster node, the account's lease)."""
         self.log = logger
         self.clock = clock
-        self._threads: list[threading.Thread] = []
+        self._monotonic = monotonic  # `wait`'s deadline
+        self._threads: list[threading.Thread] = []  # the running ones (pruned at each close)
+        self._threads_lock = threading.Lock()  # `close` and `wait` run on different threads
 
     def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
         t = threading.Thread(
             target=self._run, args=(symbol, reason, done), name=f"emergency-{symbol}", daemon=True
         )
         t.start()  # started before it is listed: `wait` may run on another thread at any time
-        self._threads.append(t)
+        with self._threads_lock:  # the finished ones go (found by review: the list only grew)
+            self._threads = [*(old for old in self._threads if old.is_alive()), t]
 
     def wait(self, timeout: float = 30.0) -> None:
-        for t in list(self._threads):
-            t.join(timeout)
+        """Wait for the closes still running, ``timeout`` s in all: one deadline for every
+        close (found by review: each stuck close had its own 30 s, N stuck closes held the
+        shutdown N x 30 s)."""
+        deadline = self._monotonic() + timeout
+        with self._threads_lock:
+            threads = list(self._threads)
+        for t in threads:
+            t.join(max(0.0, deadline - self._monotonic()))
 
     def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any,
                most: Decimal | None) -> None:
@@ -157,7 +167,9 @@ class EmergencyCloser:
 
     def running(self) -> list[str]:
         """Symbols whose close thread is still running (after `wait`: stuck)."""
-        return [t.name.removeprefix("emergency-") for t in self._threads if t.is_alive()]
+        with self._threads_lock:
+            threads = list(self._threads)
+        return [t.name.removeprefix("emergency-") for t in threads if t.is_alive()]
 
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         with call_scope(CallScope(fence=self.fence)) if self.fence else contextlib.nullcontext():
