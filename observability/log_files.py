@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from observability.log_budget import LogBudget
 
 Write = Callable[[int, bytes | memoryview], int]
+RotationFault = Callable[[Path, "OSError | None"], None]
+"""Told when a file's rotation fails (the error) and when it rotates again (None)."""
 
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
@@ -49,9 +51,10 @@ class AppendFile:
 
     def __init__(
         self, path: Path, rotate_bytes: int, retention: int, write: Write = os.write,
-        budget: LogBudget | None = None,
+        budget: LogBudget | None = None, rotation_fault: RotationFault | None = None,
     ) -> None:
         self.path = path
+        self._rotation_fault = rotation_fault
         self._rotate_bytes = rotate_bytes
         self._retention = retention
         self._os_write = write
@@ -67,7 +70,9 @@ class AppendFile:
     def write_lines(self, lines: Sequence[bytes]) -> None:
         """Append ``lines`` in order: one write when they fit before the rotation size,
         otherwise one write per stretch between rotations (the rule is the per-line one: a
-        line that would take a non-empty file past the size starts a new file)."""
+        line that would take a non-empty file past the size starts a new file). A rotation
+        that fails leaves the rest of the batch in the current file; the next batch tries
+        again."""
         if self._fd < 0:
             self._reopen()  # a rotation that failed half-way (e.g. disk full) left it closed
         data = b"".join(lines)
@@ -76,12 +81,13 @@ class AppendFile:
             return
         chunk: list[bytes] = []
         size = self._size
+        rotate = True
         for line in lines:
-            if size and size + len(line) > self._rotate_bytes:
+            if rotate and size and size + len(line) > self._rotate_bytes:
                 if chunk:
                     self._write(b"".join(chunk))
                     chunk = []
-                self._rotate()
+                rotate = self._rotate()
                 size = self._size
             chunk.append(line)
             size += len(line)
@@ -103,23 +109,34 @@ class AppendFile:
                 self._size += len(data) - len(view)
                 self._torn = bool(view)
 
-    def _rotate(self) -> None:
+    def _rotate(self) -> bool:
+        """Move the files one up and open a new one; False: a rename failed (found by review:
+        the file stayed closed and every later batch failed at its rotation, all its lines
+        lost although the file could be written), the current file is written on."""
+        try:
+            # this process's budget deletes nothing while the files move (log_budget.py)
+            with self._budget.lock if self._budget is not None else contextlib.nullcontext():
+                for index in range(self._retention - 1, 0, -1):
+                    older = self.path.with_name(f"{self.path.name}.{index}")
+                    try:  # another process's budget (run --workers) may have deleted it
+                        os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
+                    except FileNotFoundError:
+                        pass
+                with contextlib.suppress(FileNotFoundError):  # deleted: a new file anyway
+                    os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        except OSError as exc:
+            if self._rotation_fault is not None:
+                self._rotation_fault(self.path, exc)
+            return False
+        if self._rotation_fault is not None:
+            self._rotation_fault(self.path, None)
         os.close(self._fd)
         self._fd = -1
-        # this process's budget deletes nothing while the files move (log_budget.py)
-        with self._budget.lock if self._budget is not None else contextlib.nullcontext():
-            for index in range(self._retention - 1, 0, -1):
-                older = self.path.with_name(f"{self.path.name}.{index}")
-                try:  # another process's budget (run --workers) may have deleted it
-                    os.replace(older, self.path.with_name(f"{self.path.name}.{index + 1}"))
-                except FileNotFoundError:
-                    pass
-            if self.path.exists():
-                os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         self._torn = False  # a new file
         self._reopen()
         if self._budget is not None:
             self._budget.poke()
+        return True
 
     def unlinked(self) -> bool:
         """The file was deleted (with its folder: ``rm -r logs``) while open: lines written
@@ -278,6 +295,7 @@ class WriteFaults:
     def __init__(self, report: Callable[[str], None]) -> None:
         self._report = report
         self._failing: dict[Path, tuple[str, int]] = {}
+        self._unrotated: dict[Path, str] = {}  # file -> why its rotation fails
 
     def failed(self, path: Path, exc: OSError, lines: int = 1) -> None:
         reason = exc.strerror or str(exc)
@@ -288,6 +306,22 @@ class WriteFaults:
                 "until it can, the bot keeps trading"
             )
         self._failing[path] = (reason, (known[1] if known else 0) + lines)
+
+    def rotation(self, path: Path, exc: OSError | None) -> None:
+        """A rotation failed (``exc``) or worked: said once per file and reason, and once
+        when it works again."""
+        if exc is None:
+            if self._unrotated.pop(path, None) is not None:
+                self._report(f"log file {path} is rotated again")
+            return
+        reason = exc.strerror or str(exc)
+        if self._unrotated.get(path) != reason:
+            where = f", renaming {exc.filename} to {exc.filename2}" if exc.filename2 else ""
+            self._report(
+                f"log file {path} cannot be rotated ({reason}{where}); its lines go on in it, "
+                "rotation is tried again at each batch"
+            )
+        self._unrotated[path] = reason
 
     def report(self, text: str) -> None:
         self._report(text)

@@ -130,7 +130,7 @@ class LogStreams:
         # The whole folder's cap (0: none), looked at when a file rotates: log_budget.py.
         self._budget = LogBudget(self.logs_dir, max_total_bytes) if max_total_bytes else None
         self._main: AppendFile | None = AppendFile(
-            self.main_path, rotate_bytes, retention, write, self._budget)
+            self.main_path, rotate_bytes, retention, write, self._budget, self._faults.rotation)
         # (symbol, account) -> open file, least recently used first (bounded: the fd limit).
         self._streams: OrderedDict[Key, AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []
@@ -169,7 +169,8 @@ class LogStreams:
         path = self.path_for(symbol, account)
         if account is not None:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stream = AppendFile(path, self._rotate_bytes, self._retention, self._write, self._budget)
+        stream = AppendFile(path, self._rotate_bytes, self._retention, self._write, self._budget,
+                            self._faults.rotation)
         self._streams[key] = stream
         return stream
 

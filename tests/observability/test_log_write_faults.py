@@ -195,3 +195,36 @@ def test_a_line_left_cut_by_the_process_before_does_not_swallow_the_first_new_on
     assert LINE.match(lines[2]).groups() == ("WARNING", "BTC/USDT:USDT", "after the restart")
     lines = whole.read_text().splitlines()
     assert lines[0] == f"{torn}0" and LINE.match(lines[1]) and len(lines) == 2
+
+
+def test_a_rotation_that_fails_loses_no_line_and_is_said_once(tmp_path):
+    """A rename that fails with anything but "not found" (here X.log.1 cannot move onto
+    X.log.2, a folder): the file stayed closed and every later batch failed at its rotation,
+    all its lines lost though the file could be written. Now they go on in the current file,
+    one line says why, and the rotation is tried again at the next batch."""
+    logs, reports = tmp_path / "logs", []
+    logs.mkdir()
+    (logs / "bot.log.1").write_text("older\n")
+    (logs / "bot.log.2").mkdir()
+    (logs / "bot.log.2" / "keep").write_text("")  # a folder that is not empty
+    streams = LogStreams(logs, report=reports.append, rotate_bytes=300, retention=2)
+    streams.attach("INFO")
+    try:
+        for i in range(20):
+            logger.info("line {} {}", i, "x" * 40)
+            streams.flush()  # one batch each: every one past the size tries to rotate
+        text = (logs / "bot.log").read_text()
+        assert all(f"line {i} " in text for i in range(20))  # nothing lost
+        failed = [r for r in reports if "cannot be rotated" in r]
+        assert len(failed) == 1, reports
+        assert str(logs / "bot.log") in failed[0] and "Is a directory" in failed[0]
+        assert not [r for r in reports if "cannot be written" in r]
+        (logs / "bot.log.2" / "keep").unlink()
+        (logs / "bot.log.2").rmdir()  # the cause removed: the next batch rotates
+        logger.info("after {}", "y" * 40)
+        streams.flush()
+    finally:
+        streams.close()
+    assert "line 19 " in (logs / "bot.log.1").read_text()
+    assert "after" in (logs / "bot.log").read_text()
+    assert reports[-1] == f"log file {logs / 'bot.log'} is rotated again"
