@@ -53,19 +53,32 @@ def _last_lines(path: Path, n: int) -> tuple[list[str], Position]:
     return (lines[-n:] if n else []), Position(stat.st_dev, stat.st_ino, end)
 
 
+def _rotated(path: Path) -> Iterator[Path]:
+    """``path.1``, ``path.2`` ... newest first, up to the first one missing."""
+    index = 1
+    while True:
+        older = path.with_name(f"{path.name}.{index}")
+        if not older.exists():
+            return
+        yield older
+        index += 1
+
+
 def tail(path: Path, n: int = 50, *, include_rotated: bool = True) -> tuple[list[str], Position]:
-    """The last ``n`` lines of ``path`` (no newlines; topped up from ``path.1`` after a
-    rotation) and where they end: ``follow(path, after=...)`` goes on from there."""
+    """The last ``n`` lines of ``path`` (no newlines; topped up from ``path.1``, ``path.2`` ...
+    after rotations) and where they end: ``follow(path, after=...)`` goes on from there."""
     path = Path(path)
     lines, end = _last_lines(path, n)
-    rotated = path.with_name(path.name + ".1")
-    if include_rotated and len(lines) < n and rotated.exists():
-        lines = _last_lines(rotated, n - len(lines))[0] + lines
+    if include_rotated:  # found by review: only path.1 was read, -n N never reached older files
+        for older in _rotated(path):
+            if len(lines) >= n:
+                break
+            lines = _last_lines(older, n - len(lines))[0] + lines
     return lines, end
 
 
 def tail_lines(path: Path, n: int = 50, *, include_rotated: bool = True) -> list[str]:
-    """The last ``n`` lines of ``path`` (no newlines); tops up from ``path.1`` after a rotation."""
+    """The last ``n`` lines of ``path`` (no newlines); tops up from the rotated files."""
     return tail(path, n, include_rotated=include_rotated)[0]
 
 

@@ -85,3 +85,16 @@ def test_the_follow_position_is_the_end_of_the_live_file(tmp_path: Path):
     lines = follow(path, after=end, poll_interval=0.01)
     assert next(lines) == "after the tail"
     lines.close()
+
+
+def test_the_last_lines_reach_every_rotated_file(tmp_path: Path):
+    """`bot.py logs -n N` with N larger than x.log and x.log.1 hold: topped up from x.log.2 and
+    older too (found by review: only x.log.1 was read)."""
+    path = tmp_path / "x.log"
+    for index, name in enumerate(["x.log.3", "x.log.2", "x.log.1", "x.log"]):
+        (tmp_path / name).write_text("".join(f"{index}-{i}\n" for i in range(3)))
+    (tmp_path / "x.log.5").write_text("after a gap: not read\n")
+    everything = [f"{index}-{i}" for index in range(4) for i in range(3)]
+    assert tail_lines(path, 100) == everything
+    assert tail_lines(path, 8) == everything[-8:]
+    assert tail_lines(path, 8, include_rotated=False) == everything[-3:]
