@@ -132,10 +132,10 @@ def follow(
 
 
 def _resume(path: Path, after: Position) -> BinaryIO | None:
-    """The file ``after`` points into, at its offset: ``path``, or ``path.1`` when it was
-    rotated since (``_follow`` reads the rest of it, then ``path``); else ``path`` from its
-    beginning (a file that was deleted, rotated twice or not there at the tail)."""
-    for candidate in (path, path.with_name(path.name + ".1")):
+    """The file ``after`` points into, at its offset: ``path``, or ``path.<k>`` when it was
+    rotated since (``_follow`` reads the rest of it, then the newer ones and ``path``); else
+    ``path`` from its beginning (a file that was deleted or not there at the tail)."""
+    for candidate in (path, *_rotated(path)):
         handle = _open(candidate, at_end=False)
         if handle is None:
             continue
@@ -144,6 +144,24 @@ def _resume(path: Path, after: Position) -> BinaryIO | None:
             handle.seek(after.offset if stat.st_size >= after.offset else 0)  # 0: truncated
             return handle
         handle.close()
+    return _open(path, at_end=False)
+
+
+def _next_file(path: Path, handle: BinaryIO) -> BinaryIO | None:
+    """The file written after the one ``handle`` holds (read to its end, rotated away), from
+    its beginning: ``path.<k-1>`` when it is now ``path.<k>`` (found by review: two rotations
+    between two polls skipped the middle file's lines), else ``path`` (None: not there yet)."""
+    mine = os.fstat(handle.fileno())
+    handle.close()
+    newer = path
+    for older in _rotated(path):
+        try:
+            stat = os.stat(older)
+        except FileNotFoundError:
+            break  # rotated again meanwhile: read what is at path
+        if (stat.st_dev, stat.st_ino) == (mine.st_dev, mine.st_ino):
+            return _open(newer, at_end=False) or _open(path, at_end=False)
+        newer = older
     return _open(path, at_end=False)
 
 
@@ -169,8 +187,7 @@ def _follow(
                 if pending:
                     yield pending.decode("utf-8", "replace")
                     pending = b""
-                handle.close()
-                handle = None
+                handle = _next_file(path, handle)
                 continue
             if os.fstat(handle.fileno()).st_size < handle.tell():
                 handle.seek(0)  # truncated in place

@@ -86,3 +86,41 @@ def test_logs_follow_shows_the_lines_written_while_the_tail_is_printed(tmp_path:
         proc.stdout.close()
     shown = out.decode().splitlines()
     assert shown[:-1] == path.read_text().splitlines()[:-1] and shown[-1] == "new line"
+
+
+def _rotate(path: Path, text: str) -> None:
+    """One rotation as the bot does it (x.log.1 -> x.log.2, x.log -> x.log.1), then a new x.log."""
+    for index in range(5, 0, -1):
+        older = path.with_name(f"{path.name}.{index}")
+        if older.exists():
+            older.rename(path.with_name(f"{path.name}.{index + 1}"))
+    path.rename(f"{path}.1")
+    path.write_text(text)
+
+
+def test_follow_reads_every_file_of_two_rotations_between_two_polls(tmp_path: Path):
+    """Found by review: the followed file rotated twice before the next poll; the rest of it
+    was read, then x.log, and the middle file (now x.log.1) was skipped."""
+    path = tmp_path / "x.log"
+    path.write_text("one\n")
+    stop = threading.Event()
+    following = log_tail.follow(path, stop, poll_interval=0.01, from_start=True)
+    assert next(following) == "one"  # the follower is paused right after this line
+    with path.open("a") as handle:
+        handle.write("two\n")
+    _rotate(path, "three\n")
+    _rotate(path, "four\n")
+    assert _first(following, stop, 3) == ["two", "three", "four"]
+
+
+def test_follow_after_a_tail_reads_every_file_of_two_rotations_in_between(tmp_path: Path):
+    path = tmp_path / "x.log"
+    path.write_text("one\n")
+    lines, end = log_tail.tail(path, 5)
+    with path.open("a") as handle:
+        handle.write("two\n")
+    _rotate(path, "three\n")
+    _rotate(path, "four\n")
+    stop = threading.Event()
+    following = log_tail.follow(path, stop, poll_interval=0.01, after=end)
+    assert _first(following, stop, 3) == ["two", "three", "four"]
