@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import sys
-import threading
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -17,8 +15,6 @@ from config.loader import configured_data_dir, load_settings
 from config.settings import Settings
 from config.types import unknown_home_option
 from observability.log_format import UtcClock, escaped, traceback_text
-from observability.log_streams import symbol_log_path
-from observability.log_tail import follow, tail
 from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
 from runtime.startup_error import StartupError
@@ -66,7 +62,10 @@ def dispatch(args: argparse.Namespace) -> int:
             problem = show_status(data_dir, args.json, args.account)
             return 0 if problem is None else fail(problem)
         if command == "logs":
-            return _logs(settings, data_dir, args.symbol, args.follow, args.lines, args.account)
+            from runtime.logs_cli import show_logs
+
+            return show_logs(settings, data_dir, args.symbol, args.follow, args.lines,
+                             args.account)
         if command in ("resume", "signal"):
             return _control(settings, data_dir, args)
         if command == "cluster":
@@ -297,47 +296,6 @@ def pick_account(
             f"(choose from: {_choices(settings)})"
         )
     return None
-
-
-def _logs(
-    settings: Settings, data_dir: Path, symbol: str, follow_: bool, lines: int, account: str | None
-) -> int:
-    logs_dir = data_dir / "logs"
-    try:
-        if not settings.has_accounts:
-            pick_account(settings, account, required=False)  # only checks a given --account
-            path = logs_dir / "bot.log" if symbol == "bot" else symbol_log_path(logs_dir, symbol)
-        elif re.fullmatch(r"worker-\d+", symbol):  # a worker's whole stream (run --workers)
-            path = logs_dir / f"{symbol}.log"
-        elif symbol == "bot":
-            name = pick_account(settings, account, required=False) if account else None
-            path = logs_dir / "bot.log" if name is None else symbol_log_path(logs_dir, None, name)
-        else:
-            name = pick_account(settings, account, symbol, required=False)
-            if name is None:
-                return fail(f"{symbol!r} is not traded by any account in the config")
-            path = symbol_log_path(logs_dir, symbol, name)
-    except UsageError as exc:
-        return fail(str(exc))
-    if not path.exists():
-        return fail(f"no log for {symbol!r} at {path}")
-    try:
-        shown, end = tail(path, lines)
-        for line in shown:
-            print(line, end="" if line.endswith("\n") else "\n")
-        if follow_:
-            stop = threading.Event()
-            try:
-                for line in follow(path, stop, after=end):  # the lines written since the tail
-                    print(line, end="" if line.endswith("\n") else "\n", flush=True)
-            except KeyboardInterrupt:
-                stop.set()
-    except OSError as exc:  # found by review: "unexpected PermissionError in logs" + traceback
-        if isinstance(exc, BrokenPipeError):
-            raise  # `| head`: dispatch's reader_gone
-        where = exc.filename or path
-        return fail(f"log file {where} cannot be read ({exc.strerror or exc})")
-    return 0
 
 
 def _cluster_database(settings: Settings, account: str) -> Path | None:

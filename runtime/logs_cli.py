@@ -1,0 +1,54 @@
+"""`bot.py logs SYMBOL [-f] [-n N]`: the last lines of a symbol's (or the bot's, or a worker's)
+log stream, and with ``-f`` the lines written after them."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from config.settings import Settings
+from observability.log_streams import symbol_log_path
+from observability.log_tail import follow, tail
+from runtime.cli import UsageError, fail, pick_account
+
+
+def show_logs(
+    settings: Settings, data_dir: Path, symbol: str, follow_: bool, lines: int, account: str | None
+) -> int:
+    logs_dir = data_dir / "logs"
+    try:
+        if not settings.has_accounts:
+            pick_account(settings, account, required=False)  # only checks a given --account
+            path = logs_dir / "bot.log" if symbol == "bot" else symbol_log_path(logs_dir, symbol)
+        elif re.fullmatch(r"worker-\d+", symbol):  # a worker's whole stream (run --workers)
+            path = logs_dir / f"{symbol}.log"
+        elif symbol == "bot":
+            name = pick_account(settings, account, required=False) if account else None
+            path = logs_dir / "bot.log" if name is None else symbol_log_path(logs_dir, None, name)
+        else:
+            name = pick_account(settings, account, symbol, required=False)
+            if name is None:
+                return fail(f"{symbol!r} is not traded by any account in the config")
+            path = symbol_log_path(logs_dir, symbol, name)
+    except UsageError as exc:
+        return fail(str(exc))
+    if not path.exists():
+        return fail(f"no log for {symbol!r} at {path}")
+    try:
+        shown, end = tail(path, lines)
+        for line in shown:
+            print(line, end="" if line.endswith("\n") else "\n")
+        if follow_:
+            stop = threading.Event()
+            try:
+                for line in follow(path, stop, after=end):  # the lines written since the tail
+                    print(line, end="" if line.endswith("\n") else "\n", flush=True)
+            except KeyboardInterrupt:
+                stop.set()
+    except OSError as exc:  # found by review: "unexpected PermissionError in logs" + traceback
+        if isinstance(exc, BrokenPipeError):
+            raise  # `| head`: dispatch's reader_gone
+        where = exc.filename or path
+        return fail(f"log file {where} cannot be read ({exc.strerror or exc})")
+    return 0
