@@ -4,12 +4,14 @@ log stream, and with ``-f`` the lines written after them."""
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from pathlib import Path
 
 from config.settings import Settings
+from observability.log_format import escaped
 from observability.log_streams import symbol_log_path
-from observability.log_tail import follow, tail
+from observability.log_tail import Position, follow, tail
 from runtime.cli import UsageError, fail, pick_account
 
 
@@ -17,10 +19,12 @@ def show_logs(
     settings: Settings, data_dir: Path, symbol: str, follow_: bool, lines: int, account: str | None
 ) -> int:
     logs_dir = data_dir / "logs"
+    known = True  # a stream the bot writes: -f waits for its file
     try:
         if not settings.has_accounts:
             pick_account(settings, account, required=False)  # only checks a given --account
             path = logs_dir / "bot.log" if symbol == "bot" else symbol_log_path(logs_dir, symbol)
+            known = symbol == "bot" or symbol in (settings.symbols.list if settings.symbols else ())
         elif re.fullmatch(r"worker-\d+", symbol):  # a worker's whole stream (run --workers)
             path = logs_dir / f"{symbol}.log"
         elif symbol == "bot":
@@ -33,16 +37,23 @@ def show_logs(
             path = symbol_log_path(logs_dir, symbol, name)
     except UsageError as exc:
         return fail(str(exc))
+    end: Position | None = None
     if not path.exists():
-        return fail(f"no log for {symbol!r} at {path}")
+        if not (follow_ and known):
+            return fail(f"no log for {symbol!r} at {path}")
+        # -f waits for it as `tail -F` does (found by review: following a symbol of a bot just
+        # started, before its first line, failed with "no log")
+        print(escaped(f"bot.py: no log for {symbol!r} at {path} yet, waiting for it"),
+              file=sys.stderr, flush=True)
     try:
-        shown, end = tail(path, lines)
-        for line in shown:
-            print(line, end="" if line.endswith("\n") else "\n")
+        if path.exists():
+            shown, end = tail(path, lines)
+            for line in shown:
+                print(line, end="" if line.endswith("\n") else "\n")
         if follow_:
             stop = threading.Event()
-            try:
-                for line in follow(path, stop, after=end):  # the lines written since the tail
+            try:  # no tail printed (no file yet): the file from its beginning once it appears
+                for line in follow(path, stop, after=end, from_start=end is None):
                     print(line, end="" if line.endswith("\n") else "\n", flush=True)
             except KeyboardInterrupt:
                 stop.set()

@@ -124,3 +124,49 @@ def test_follow_after_a_tail_reads_every_file_of_two_rotations_in_between(tmp_pa
     stop = threading.Event()
     following = log_tail.follow(path, stop, poll_interval=0.01, after=end)
     assert _first(following, stop, 3) == ["two", "three", "four"]
+
+
+def _read_until(fd: int, out: bytes, wanted: bytes, proc: subprocess.Popen) -> bytes:
+    deadline = time.monotonic() + 30
+    while wanted not in out:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0 and proc.poll() is None, (wanted, out, proc.poll())
+        if select.select([fd], [], [], remaining)[0]:
+            chunk = os.read(fd, 65536)
+            assert chunk, (wanted, out)
+            out += chunk
+    return out
+
+
+def test_logs_follow_waits_for_a_symbol_log_not_written_yet(tmp_path: Path):
+    """Found by review: `bot.py logs SYMBOL -f` right after the bot started, before the
+    symbol's first line, exited with "no log". It waits for the file as `tail -F` does (one
+    line on stderr says so) and shows it from its first line; without -f, or for a symbol
+    the config does not trade, it is still the one-line error."""
+    path = tmp_path / "logs" / "BTC_USDT_USDT.log"
+    config = str(REPO / "config.toml")
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "bot.py"), "logs", BTC, "-f", "--config", config,
+         "--data-dir", str(tmp_path)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        err = _read_until(proc.stderr.fileno(), b"", b"waiting for it\n", proc)
+        assert str(path).encode() in err
+        path.parent.mkdir()
+        path.write_text("first\nsecond\n")
+        out = _read_until(proc.stdout.fileno(), b"", b"second\n", proc)
+        assert out == b"first\nsecond\n"
+    finally:
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
+    for args in ([BTC], ["NOPE/USDT:USDT", "-f"]):
+        done = subprocess.run(
+            [sys.executable, str(REPO / "bot.py"), "logs", *args, "--config", config,
+             "--data-dir", str(tmp_path / "other")],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 2 and "no log for" in done.stderr, done.stderr
+        assert len(done.stderr.splitlines()) == 1
