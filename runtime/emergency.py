@@ -38,7 +38,7 @@ from cluster.lease import LeaseLost
 from exchange.fence import CallScope, FenceCheck, Fenced, call_scope
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
-from observability.error_text import describe
+from observability.error_text import describe, message
 from storage.commit_sql import EMERGENCY_OWED
 from storage.repository import Repository
 from trading.client_ids import symbol_code
@@ -137,7 +137,7 @@ class EmergencyCloser:
             raise
         except Exception as exc:  # noqa: BLE001 - the close matters more than its slicing
             log.warning("emergency close: market {} not read ({}), closing in one order",
-                        symbol, exc)
+                        symbol, describe(exc))
             return None
         return most if most is not None and most > 0 else None
 
@@ -203,8 +203,8 @@ class EmergencyCloser:
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             log.error("emergency close failed: {}", describe(exc))
             self.repo.record(
-                symbol, "EmergencyCloseFailed", {"error": str(exc)[:300]}, correlation_id=corr
-            )
+                symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr
+            )  # message(): an exception whose str() raises is named by its type, not raised
         finally:
             try:
                 if not owed:

@@ -4,11 +4,15 @@ keeps no finished close threads (found by review)."""
 from __future__ import annotations
 
 import threading
+from decimal import Decimal as D
 
 from loguru import logger
 
+from exchange.records import VenuePosition
 from runtime.emergency import EmergencyCloser
+from storage import queries
 from storage.repository import Repository
+from tests.exchange.paper.paper_support import BTC
 
 
 class StuckExchange:
@@ -72,5 +76,67 @@ def test_finished_close_threads_are_not_kept(tmp_path):
             closer.wait()
         assert closer.running() == []
         assert len(closer._threads) <= 1  # only the last one, the others were pruned
+    finally:
+        repo.close()
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+class BrokenExchange:
+    """A library error whose str() raises (seen: observability/error_text.py)."""
+
+    def fetch_positions(self, symbols):
+        raise Unprintable()
+
+
+def test_a_failure_whose_text_cannot_be_read_is_still_journaled(tmp_path):
+    """The failed run's record took str(exc): an exception whose str() raises escaped the
+    except, ended the close thread with a traceback and left no EmergencyCloseFailed."""
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+    done = threading.Event()
+    closer = EmergencyCloser(exchange=BrokenExchange(), repo=repo, prefix="acc-", logger=logger)
+    try:
+        closer.close(BTC, "test", done.set)
+        closer.wait()
+        assert done.is_set()
+        failed = repo.read(queries.events, BTC, "EmergencyCloseFailed")
+        assert [e["data"]["error"] for e in failed] == ["Unprintable"]
+    finally:
+        repo.close()
+
+
+class NoMarketExchange:
+    """Holds a long; its market cannot be read, with an error whose str() raises."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+
+    def fetch_positions(self, symbols):
+        return [VenuePosition(symbol=BTC, side="long", contracts=D(2), entry_price=D(100))]
+
+    def fetch_open_orders(self, symbol):
+        return []
+
+    def market(self, symbol):
+        raise Unprintable()
+
+    def create_order(self, symbol, kind, side, amount, price, params):
+        self.sent.append((symbol, kind, side, amount))
+
+
+def test_a_market_read_failing_with_unreadable_text_still_closes_in_one_order(tmp_path):
+    """The warning formatted the exception itself: its str() raising turned the warning into
+    the run's failure, and no close was sent."""
+    exchange = NoMarketExchange()
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+    closer = EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger)
+    try:
+        closer.close(BTC, "test")
+        closer.wait()
+        assert exchange.sent == [(BTC, "market", "sell", D(2))]
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
     finally:
         repo.close()
