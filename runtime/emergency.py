@@ -202,9 +202,13 @@ class EmergencyCloser:
                       describe(exc))
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             log.error("emergency close failed: {}", describe(exc))
-            self.repo.record(
-                symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr
-            )  # message(): an exception whose str() raises is named by its type, not raised
+            try:  # message(): an exception whose str() raises is named by its type, not raised
+                self.repo.record(
+                    symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr
+                )
+            except Exception as record_exc:  # noqa: BLE001 - said in one line, not a traceback
+                log.error("emergency close: could not record its failure: {}",
+                          describe(record_exc))
         finally:
             try:
                 if not owed:

@@ -3,8 +3,12 @@ keeps no finished close threads (found by review)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from decimal import Decimal as D
+from pathlib import Path
 
 from loguru import logger
 
@@ -13,6 +17,8 @@ from runtime.emergency import EmergencyCloser
 from storage import queries
 from storage.repository import Repository
 from tests.exchange.paper.paper_support import BTC
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class StuckExchange:
@@ -140,3 +146,38 @@ def test_a_market_read_failing_with_unreadable_text_still_closes_in_one_order(tm
         assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
     finally:
         repo.close()
+
+
+LOCKED_CHILD = """
+import sys
+from loguru import logger
+from runtime.emergency import EmergencyCloser
+logger.remove()
+logger.add(sys.stderr, format="{message}")
+
+class Venue:
+    def fetch_positions(self, symbols):
+        raise RuntimeError("venue down")
+
+class LockedRepo:
+    def set_meta(self, key, value):
+        pass
+    def record(self, *args, **kwargs):
+        raise RuntimeError("database is locked")
+
+closer = EmergencyCloser(exchange=Venue(), repo=LockedRepo(), prefix="acc-", logger=logger)
+closer.close("BTC/USDT:USDT", "test", lambda: print("done"))
+closer.wait()
+"""
+
+
+def test_a_failure_that_cannot_be_journaled_is_one_line_not_a_traceback(tmp_path):
+    """The close failed and its EmergencyCloseFailed record failed too (database locked, or
+    closed under a close still running at shutdown): the record's error escaped the close
+    thread as a traceback on stderr."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", LOCKED_CHILD], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "done\n", done
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "could not record its failure: RuntimeError: database is locked" in done.stderr
