@@ -79,12 +79,21 @@ class EmergencyCloser:
         self._threads_lock = threading.Lock()  # `close` and `wait` run on different threads
 
     def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
-        t = threading.Thread(
-            target=self._run, args=(symbol, reason, done), name=f"emergency-{symbol}", daemon=True
-        )
-        t.start()  # started before it is listed: `wait` may run on another thread at any time
+        """Run the symbol's close on a thread of its own; one already running for the symbol
+        takes this one's place (found by review: a second escalation while the first close
+        still waited on the venue ran a second close beside it, whose end cleared the close
+        owed while the first one was still sending)."""
+        name = f"emergency-{symbol}"
+        t = threading.Thread(target=self._run, args=(symbol, reason, done), name=name, daemon=True)
         with self._threads_lock:  # the finished ones go (found by review: the list only grew)
-            self._threads = [*(old for old in self._threads if old.is_alive()), t]
+            self._threads = [old for old in self._threads if old.is_alive()]
+            if any(old.name == name for old in self._threads):
+                self.log.bind(symbol=symbol).warning(
+                    "emergency close asked again ({}) while one is still running: that one "
+                    "goes on", reason)
+                return
+            t.start()  # started before it is listed: `wait` may run on another thread
+            self._threads.append(t)
 
     def wait(self, timeout: float = 30.0) -> None:
         """Wait for the closes still running, ``timeout`` s in all: one deadline for every

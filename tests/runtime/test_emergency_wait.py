@@ -181,3 +181,21 @@ def test_a_failure_that_cannot_be_journaled_is_one_line_not_a_traceback(tmp_path
     assert done.returncode == 0 and done.stdout == "done\n", done
     assert "Traceback" not in done.stderr, done.stderr
     assert "could not record its failure: RuntimeError: database is locked" in done.stderr
+
+
+def test_a_close_asked_again_while_one_runs_is_not_run_beside_it(tmp_path):
+    exchange = StuckExchange()
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+    closer = EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger)
+    try:
+        closer.close(BTC, "close attempts exhausted")
+        assert exchange.entered.acquire(timeout=20)
+        closer.close(BTC, "crash loop")  # a second escalation while the first waits
+        closer.close("ETH/USDT:USDT", "other")  # another symbol's close runs at once
+        assert exchange.entered.acquire(timeout=20)
+        assert closer.running() == [BTC, "ETH/USDT:USDT"]
+    finally:
+        exchange.release.set()
+        closer.wait()
+        repo.close()
+    assert not exchange.entered.acquire(timeout=0)  # BTC's venue was read once
