@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 from cluster.lease import LeaseLost
+from exchange.errors import OrderNotFound
 from exchange.fence import CallScope, FenceCheck, Fenced, call_scope
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
@@ -201,7 +202,11 @@ class EmergencyCloser:
             for o in self.exchange.fetch_open_orders(symbol):
                 if o.is_stop:
                     continue  # keep the protective stop
-                self.exchange.cancel_order(o.id, symbol, {"clientOrderId": o.client_order_id})
+                try:
+                    self.exchange.cancel_order(o.id, symbol, {"clientOrderId": o.client_order_id})
+                except OrderNotFound:  # it ended since it was listed (found by review: this
+                    # race ended the run, the last-resort close was never sent)
+                    log.warning("emergency close: order {} was gone before its cancel", o.id)
             most = self._most(symbol, log)
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
                 self._close(symbol, pos, reason, corr, log, most)

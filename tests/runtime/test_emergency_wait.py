@@ -12,7 +12,8 @@ from pathlib import Path
 
 from loguru import logger
 
-from exchange.records import VenuePosition
+from exchange.errors import OrderNotFound
+from exchange.records import VenueOrder, VenueOrderStatus, VenuePosition
 from runtime.emergency import EmergencyCloser
 from storage import queries
 from storage.repository import Repository
@@ -199,3 +200,31 @@ def test_a_close_asked_again_while_one_runs_is_not_run_beside_it(tmp_path):
         closer.wait()
         repo.close()
     assert not exchange.entered.acquire(timeout=0)  # BTC's venue was read once
+
+
+class RacedCancelExchange(NoMarketExchange):
+    """Lists a resting entry order that fills (or is cancelled) before its cancel arrives."""
+
+    def fetch_open_orders(self, symbol):
+        return [VenueOrder(id="o1", client_order_id="acc-e1", symbol=BTC, side="buy",
+                           type="limit", status=VenueOrderStatus.OPEN, amount=D(1),
+                           price=D(90))]
+
+    def cancel_order(self, id, symbol, params=None):
+        raise OrderNotFound("binanceusdm Unknown order sent.")
+
+    def market(self, symbol):
+        return type("Market", (), {"max_amount": None})()
+
+
+def test_an_order_gone_before_its_cancel_does_not_stop_the_close(tmp_path):
+    exchange = RacedCancelExchange()
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+    closer = EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger)
+    try:
+        closer.close(BTC, "test")
+        closer.wait()
+        assert exchange.sent == [(BTC, "market", "sell", D(2))]
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
+    finally:
+        repo.close()
