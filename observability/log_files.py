@@ -73,8 +73,10 @@ class AppendFile:
         line that would take a non-empty file past the size starts a new file). A rotation
         that fails leaves the rest of the batch in the current file; the next batch tries
         again."""
-        if self._fd < 0:
-            self._reopen()  # a rotation that failed half-way (e.g. disk full) left it closed
+        if self._fd < 0:  # a rotation or a reopen that failed half-way (disk full) left it
+            # closed; its folder too is made again (found by review: a logs folder deleted and
+            # not made again at once was never made, every line of the file lost for good)
+            self.reopen()
         data = b"".join(lines)
         if self._size + len(data) <= self._rotate_bytes:
             self._write(data)

@@ -228,3 +228,30 @@ def test_a_rotation_that_fails_loses_no_line_and_is_said_once(tmp_path):
     assert "line 19 " in (logs / "bot.log.1").read_text()
     assert "after" in (logs / "bot.log").read_text()
     assert reports[-1] == f"log file {logs / 'bot.log'} is rotated again"
+
+
+def test_a_logs_folder_that_could_not_be_made_again_is_made_at_a_later_batch(tmp_path):
+    """`rm -r logs`, and the folder cannot be made again at first (here a file named logs
+    is in its place; a full disk does the same): bot.log was left closed, and every later
+    batch only tried to open logs/bot.log in a folder nobody made again, so all its lines were
+    lost for as long as the bot ran, even once the folder could be made."""
+    clock, reports = Clock(), []
+    logs = tmp_path / "logs"
+    streams = LogStreams(logs, report=reports.append, clock=clock)
+    streams.attach("INFO")
+    try:
+        logger.warning("before")
+        shutil.rmtree(logs)
+        logs.write_text("")  # in the folder's place: it cannot be made
+        clock.now += 1.5
+        logger.warning("lost 0")  # the deletion is seen, the folder not made
+        clock.now += 1.5
+        logs.unlink()  # the cause is gone
+        for i in range(3):
+            logger.warning("after {}", i)
+            clock.now += 1.5
+    finally:
+        streams.close()
+    assert _messages(logs / "bot.log") == ["after 0", "after 1", "after 2"], reports
+    assert os.stat(logs).st_mode & 0o777 == 0o700
+    assert reports[-1].startswith(f"log file {logs / 'bot.log'} is written again"), reports
