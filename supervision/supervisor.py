@@ -311,9 +311,6 @@ class Supervisor:
             child.ref.stop(block=False)
         verdict = child.history.on_failure(self.policy, self._mono())  # not `at`: a wall step
         if verdict.escalate:
-            child.state = ChildState.QUARANTINED
-            child.restart_at = None
-            child.resume_by = None
             reason = (f"restarted {verdict.restarts_in_period} times in "
                       f"{self.policy.period_s:.0f}s; last: {error}")
             n, cid = verdict.restarts_in_period, uuid.uuid4().hex[:16]
@@ -321,6 +318,11 @@ class Supervisor:
                              lambda: self.repo.quarantine(child.symbol, reason, correlation_id=cid),
                              lambda: self.repo.add_escalation(child.symbol, reason, n, error),
                              must=True, symbol=child.symbol)
+            # after the record is handed over: whoever sees QUARANTINED (another thread) and
+            # waits for the symbol's records (wait_stored) then waits for this one
+            child.state = ChildState.QUARANTINED
+            child.restart_at = None
+            child.resume_by = None
             self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
             return
         child.state = ChildState.BACKING_OFF
@@ -336,7 +338,6 @@ class Supervisor:
         """Unreadable persisted state: restarting would fail the same way, so the symbol is
         quarantined at once; every other symbol keeps running (incident 7)."""
         child.last_failure = {"time": at, "error": error[:500], "where": "restore"}
-        child.state = ChildState.QUARANTINED
         child.restart_at = None
         child.resume_by = None
         cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
@@ -348,10 +349,12 @@ class Supervisor:
             self._still_open.discard((sym, why, error))  # a person resumes: a new one counts
             log.error("its escalation from an earlier run is still open: not raised again")
             self.records.add(log, "the quarantine", quarantine, must=True, symbol=sym)
+            child.state = ChildState.QUARANTINED  # after the record: as in _fail
             return
         self.records.add(log, "the quarantine", quarantine,
                          lambda: self.repo.add_escalation(sym, why, 0, error), must=True,
                          symbol=sym)
+        child.state = ChildState.QUARANTINED  # after the record: as in _fail
         # no emergency close: the position is not understood, its exchange stop keeps protecting
         self._on_escalation(sym, why, 0, error, at, close=False)
 

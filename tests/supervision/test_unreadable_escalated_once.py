@@ -38,7 +38,7 @@ def _run(tmp_path, clock=None) -> tuple[list[dict], list[dict]]:  # noqa: ANN001
     try:
         assert h.child(ETH).state.value == "quarantined"
         assert h.child(BTC).state.value == "running"
-        h.sup.records.wait_stored(ETH, timeout_s=10)
+        assert h.sup.records.wait_stored(ETH, timeout_s=60)
         alerts = [a for a in h.alerts.sent if a["symbol"] == ETH]
         return h.repo.read(queries.open_escalations), alerts
     finally:
