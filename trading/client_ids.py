@@ -127,6 +127,17 @@ def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: Orde
     return cid
 
 
+EMERGENCY_TAIL = re.compile(r"-z[ls][0-9a-f]{6}x\Z")
+"""The tail of the supervisor's emergency close's client order id (runtime/emergency.py
+`_send`: `-z<side><6 hex digits>x`)."""
+
+
+def is_emergency(cid: str | None) -> bool:
+    """Whether a client order id is one the emergency close sent (its fill closed the position:
+    booked as "emergency_close", not as a stop-out)."""
+    return cid is not None and EMERGENCY_TAIL.search(cid) is not None
+
+
 def placement_key(cid: str) -> tuple[int, str]:
     """Sort key of one symbol's ids in the order they were placed: the sequence number read as
     a number (`-10s` after `-9s`, which their text sorts the other way), then the id. An id of

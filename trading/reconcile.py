@@ -25,7 +25,7 @@ from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import order_evidence as oe
 from trading import trailing_stop as ts
-from trading.client_ids import client_order_id
+from trading.client_ids import client_order_id, is_emergency
 from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.decision import Ctx
 from trading.events import (
@@ -333,7 +333,9 @@ def _unconfirmed(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
 
 def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
     """The exchange has no position but storage still does, and the exchange's fills account
-    for it: closed while we were away (manual, liquidation). Book P&L from those fills."""
+    for it: closed while we were away (manual, liquidation). Book P&L from those fills. Closed
+    by the supervisor's emergency close (its order id's form), it is booked as that
+    ("emergency_close"), not as a stop-out the stop-loss guard would count (found by review)."""
     pos = state.position
     assert pos is not None
     exits = _unbooked(state, ev, pos.side.exit_order_side)
@@ -342,7 +344,9 @@ def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolSta
     assert pos is not None
     pos = replace(pos, contracts=Decimal(0))
     state = replace(state, position=pos, unconfirmed=None)
-    return lc.position_closed(state, "closed_on_exchange", ctx)
+    emergency = any(is_emergency(f.client_order_id) for f in exits)
+    return lc.position_closed(state, "emergency_close" if emergency else "closed_on_exchange",
+                              ctx)
 
 
 def _adopt(state: SymbolState, theirs: ExchangePosition, ctx: Ctx) -> SymbolState:

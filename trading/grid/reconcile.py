@@ -13,6 +13,7 @@ from trading import evidence, late_fees
 from trading import journal_events as je
 from trading import order_evidence as oe
 from trading import trailing_stop as ts
+from trading.client_ids import is_emergency
 from trading.commands import CancelOrder, Escalate
 from trading.events import ExchangeOrder, ExternalFill, OrderAccepted, OrderFailed, OrderFilled
 from trading.grid import journal_events as ge
@@ -229,7 +230,14 @@ def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) 
     state, leg, _ = take_off(state, leg, f.client_order_id or "external", f.side, fill, ctx)
     if leg.is_open:
         return state
-    return close_leg(state, side, "closed_on_exchange", ctx)
+    return close_leg(state, side, _closed_reason([f]), ctx)
+
+
+def _closed_reason(fills: list[ExternalFill]) -> str:
+    """A leg found closed by the supervisor's emergency close (its order id's form) is booked
+    as that, not as a stop-out (as the one-way core's, trading/reconcile.py)."""
+    emergency = any(is_emergency(f.client_order_id) for f in fills)
+    return "emergency_close" if emergency else "closed_on_exchange"
 
 
 def _unconfirmed(state: GridState, leg: Leg, ctx: GridCtx) -> GridState:
@@ -274,7 +282,7 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3)
             state = _book_external(state, side, f, ctx)
         if state.leg(side).is_open:
-            return close_leg(state, side, "closed_on_exchange", ctx)
+            return close_leg(state, side, _closed_reason(fills), ctx)
         return state
     assert ex is not None
     closing = [o for o in state.orders_of(side, K.CLOSE) if state.of_current(o)]
