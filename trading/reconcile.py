@@ -212,8 +212,9 @@ def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
     Waiting for the lookup left the position without a stop for up to the whole grace (60 s;
     found by review), so the entry is booked now from the position (contracts and entry price
     as the venue lists them), protected at once, and its fee is looked up later
-    (trading/late_fees.py). Anything else (a larger position, another side) is left to the
-    position rules below."""
+    (trading/late_fees.py); a position smaller than the entry is its part so far, and the entry
+    stays live for the rest (`entry_done`). Anything else (a larger position, another side) is
+    left to the position rules below."""
     theirs = ev.position
     if state.position is not None or theirs is None or state.phase is not Phase.ENTERING:
         return state
@@ -231,8 +232,15 @@ def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
                 client_order_id=cid, exchange_id=found.exchange_id if found else None,
                 filled=theirs.contracts, average=theirs.entry_price,
                 fee=found.fee if found else ZERO, fee_known=bool(found and found.fee_known),
-                complete=True), ctx)
+                complete=entry_done(found, theirs.contracts, order.amount)), ctx)
     return state
+
+
+def entry_done(found: ExchangeOrder | None, shown: Decimal, amount: Decimal) -> bool:
+    """Whether an entry a position shows landed is done: its lookup says it ended, or the
+    position holds all of it. A smaller one is its part so far: the rest may still fill, and
+    its own report books it (taken as done, that report was dropped; found by review)."""
+    return shown >= amount or (found is not None and found.status != "open")
 
 
 def _crossed(state: SymbolState, order: Order) -> bool:

@@ -32,7 +32,7 @@ from trading.grid.handlers import (
 from trading.grid.model import GridState, Leg
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
-from trading.reconcile import UNKNOWN_POSITION
+from trading.reconcile import UNKNOWN_POSITION, entry_done
 from trading.transitions import LegPhase, leg_change, order_change
 
 K = OrderPurpose
@@ -111,7 +111,7 @@ def _entry_shown_by_position(state: GridState, side: Side, ev: GridReconciled,
                 client_order_id=cid, exchange_id=found.exchange_id if found else None,
                 filled=ex.contracts, average=ex.entry_price,
                 fee=found.fee if found else ZERO, fee_known=bool(found and found.fee_known),
-                complete=True), ctx)
+                complete=entry_done(found, ex.contracts, order.amount)), ctx)
     return state
 
 
