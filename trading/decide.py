@@ -15,7 +15,7 @@ from trading import funding, late_fees
 from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import trailing_stop as ts
-from trading.commands import AmendStop
+from trading.commands import AmendStop, CancelOrder
 from trading.decision import Ctx, Decision
 from trading.events import (
     EntriesBlocked,
@@ -123,6 +123,8 @@ class SymbolCore:
         `last_price` (no command, no journal entry, no other field), or None when this state has
         no such shortcut. See `quiet_band`."""
         pos, stop = state.position, None
+        if pos is not None and state.phase is Phase.ENTERING and self.rules.risk.bot_side_stops:
+            return None  # the bot's stop of the part acts by the price (`_part_stopped`)
         if pos is None or state.phase is not Phase.OPEN:
             return quiet_band(state)
         if state.stop_price is None:
@@ -272,6 +274,8 @@ def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     resting order of the position anyway. The old exchange stop keeps protecting the position
     until the close fills (or while its retries run)."""
     state = maintain(replace(state, last_price=ev.price), ctx)
+    if state.phase is Phase.ENTERING and _part_stopped(state, ev, ctx):
+        return _stop_part(state, ctx)
     if state.phase is not Phase.OPEN or state.position is None or lc.mismatched(state):
         return state
     if state.trailing is not None:
@@ -280,6 +284,27 @@ def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     if reason:
         return lc.start_close(state, reason, ctx)
     return _move_stop(state, ev, ctx)
+
+
+def _part_stopped(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> bool:
+    """Bot-side stops (`exchange.stop_mode = "bot"`): the filled part of an entry still open is
+    through its stop level. No exchange stop rests to close it, and exits only ran once the
+    position was open: the part had no stop at all while the rest was open (found by review;
+    INCIDENTS rule 5)."""
+    pos = state.position
+    if pos is None or not ctx.rules.risk.bot_side_stops or lc.mismatched(state):
+        return False
+    level = state.stop_price if state.stop_price is not None else lc.intended_stop(state, ctx)
+    return ts.crossed_against(pos.side, ev.price, level)
+
+
+def _stop_part(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """The bot's stop of an entry's part: the rest of the entry is cancelled (no more adds to
+    a position through its stop), the part is open and closed at once as a stop-out; a rest
+    that fills before its cancel lands grows the position, which the close retries take off."""
+    for entry in state.live_orders(OrderPurpose.ENTRY):
+        ctx.emit(CancelOrder.of(entry))
+    return lc.start_close(lc.finish_entry(state, ctx), "stop_loss", ctx)
 
 
 def _trail(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
