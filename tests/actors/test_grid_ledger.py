@@ -10,8 +10,6 @@ from collections import defaultdict
 from decimal import Decimal as D
 from pathlib import Path
 
-import pykka
-
 from tests.actors.test_grid_actor import BTC, GridBot
 from trading.grid.model import GridKind
 from trading.model import Side
@@ -73,7 +71,7 @@ def _level_and_stop_in_one_poll(bot: GridBot) -> None:
 def test_a_leg_closed_while_the_bot_was_down_is_booked_from_the_exchanges_fill(tmp_path: Path):
     bot = GridBot(tmp_path).start()
     bot.move("100")
-    pykka.ActorRegistry.stop_all(block=True)
+    bot.end_actors()
     bot.sup.stop(timeout_s=10)
     bot.repo.close()
     # while the bot is down a person closes the long on the exchange at 99.8
@@ -111,7 +109,7 @@ def test_a_level_that_fills_while_the_bot_is_down_is_inside_the_resting_stop(tmp
     [stop] = state.orders_of(Side.LONG, GridKind.STOP)
     [level] = state.orders_of(Side.LONG, GridKind.ADD)
     assert stop.amount == state.long.contracts + level.amount  # 1 + 1 (size_multiplier 1)
-    pykka.ActorRegistry.stop_all(block=True)
+    bot.end_actors()
     bot.sup.stop(timeout_s=10)
     bot.repo.close()
     # while the bot is down the price falls through the level (99.0), then through the stop
