@@ -300,4 +300,7 @@ def test_escalation_runs_the_supervisors_emergency_close_and_books_its_fill_once
     # booked once, from the exchange's fill
     assert queries.ledger_net_pnl(BTC) == h.paper.realized_pnl_total(BTC)
     assert h.view(BTC).quarantined and not h.exchange_stops(BTC)  # its stop went with the position
+    # booked as the emergency close, not as found closed (a stop-out for the stop-loss guard)
+    closed = queries.events(BTC, "PositionClosed")
+    assert [e["data"]["reason"] for e in closed] == ["emergency_close"]
     h.stop()
