@@ -18,19 +18,11 @@ exchange answers every call), the alert hooks, the kill switch.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from exchange.port import ExchangePort
 from observability.error_text import describe
 from trading.client_ids import symbol_code
-
-EMERGENCY_ID = re.compile(r"-z[ls][0-9a-f]{6}x\Z")
-"""The tail of an emergency close's client order id (runtime/emergency.py `_send`)."""
-
-
-def is_emergency(client_order_id: str | None) -> bool:
-    return client_order_id is not None and EMERGENCY_ID.search(client_order_id) is not None
 
 
 class BacktestCloser:

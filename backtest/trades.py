@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from backtest.emergency import is_emergency
 from backtest.memory_repo import MemoryRepository
+from trading.client_ids import is_emergency
 
 ZERO = Decimal(0)
 EXIT_KINDS = {
@@ -34,8 +34,8 @@ class Trade:
     reason: str
     """What the core said (stop_loss, trailing_stop, take_profit, mean_reverted, ...)."""
     emergency: bool = False
-    """Closed by the supervisor's emergency close (backtest/emergency.py): the core books it
-    as `closed_on_exchange`, found closed by the reconciliation that follows the close."""
+    """Closed by the supervisor's emergency close (backtest/emergency.py), told by the client id
+    of the fill that closed it; the core books such a close as `emergency_close` too."""
 
     @property
     def exit_kind(self) -> str:
