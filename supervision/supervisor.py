@@ -462,15 +462,17 @@ class Supervisor:
             )
 
     def trip_kill_switch(self, reason: str) -> None:
+        # the record first: a reset on another thread that sees kill_switch set waits for it
+        # (wait_stored), so a "1" stored after the reset's "0" cannot trip it again at restart
+        self.records.add(self.log, "the kill switch",
+                         lambda: self.repo.set_meta("kill_switch", "1"), must=True,
+                         symbol=_KILL_SWITCH)
         self.kill_switch = True
         self.alerts.alert(None, "kill_switch", f"kill switch: no new entries anywhere ({reason})")
         for child in self.children.values():
             if child.ref is not None:
                 with contextlib.suppress(pykka.ActorDeadError):
                     child.ref.tell(BlockEntries(blocked=True, reason="kill switch"))
-        self.records.add(self.log, "the kill switch",
-                         lambda: self.repo.set_meta("kill_switch", "1"), must=True,
-                         symbol=_KILL_SWITCH)
 
     def kill_switch_stored(self) -> str | None:
         """A person's kill switch is answered once stored (records.kill_switch_unstored)."""
