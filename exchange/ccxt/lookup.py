@@ -240,6 +240,19 @@ def settle_reads(venue: Venue, markets: dict[str, Any] | None, symbols: list[str
     return [{**base, "settleCoin": coin} for coin in coins] or [base]
 
 
+def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,
+              reads: list[dict[str, Any]]) -> list:
+    """The raw position rows of `symbols` (None: of the account, one read per `reads`). Bybit
+    lists the symbol asked for even when flat (size "0"; both legs in hedge mode): a one-symbol
+    read that lists no row of it is malformed, raised as unreadable naming the symbol, never
+    taken as "no position" (issue 12: a bad position answer must not unprotect a position)."""
+    rows = [r for p in reads for r in ex.fetch_positions(symbols, p)]
+    if venue.lookup == "bybit" and symbols and not rows:
+        raise ccxt.BadResponse(f"bybit fetch_positions {symbols[0]}: the answer lists no row "
+                               "of the symbol asked (the venue lists a flat one, size 0)")
+    return rows
+
+
 def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit, params,
                 symbols: list[str] | None = None) -> list:
     """Open orders including untriggered stops (`symbol` None: of the account, read for each

@@ -1,9 +1,9 @@
 """Evidence before closing with real parts (issue 12 item 3): a real SymbolActor (pykka thread,
 SQLite) trading through the real ccxt gateway against the Bybit emulator on 127.0.0.1. The
-emulator answers the position list with `retCode 0` and an empty list, or with a garbled body
-ccxt turns into []: the position stays open in our books, its stop stays on the exchange, and
-the persistent contradiction raises an alert. Once the closing fill shows in the executions,
-the close is booked with the exchange's P&L and fee."""
+emulator answers the position list with the symbol's flat row (size "0") while the position is
+held, or with a garbled body ccxt turns into []: the position stays open in our books, its
+stop stays on the exchange, and the persistent contradiction raises an alert. Once the closing
+fill shows in the executions, the close is booked with the exchange's P&L and fee."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ def _kept_open_and_protected(bot: Live, stop_ids: list[str]) -> None:
     assert queries.ledger_net_pnl(BTC) < 0  # the entry fee only: no close booked
 
 
-def test_empty_position_list_keeps_position_and_stop_and_alerts_when_it_persists(live):
+def test_flat_position_answer_keeps_position_and_stop_and_alerts_when_it_persists(live):
     stop_ids = [o.oid for o in live.stops()]
-    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=emu_bybit.EMPTY_POSITIONS)
+    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=emu_bybit.FLAT_BTC_POSITION)
     live.reconcile(1)
     _kept_open_and_protected(live, stop_ids)
     assert live.alerts == []  # one answer is not yet a persistent contradiction
@@ -56,7 +56,7 @@ def test_garbled_position_list_keeps_position_and_stop(live, body):
 
 
 def test_closing_fill_in_the_executions_books_the_close_with_pnl_and_fee(live):
-    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=emu_bybit.EMPTY_POSITIONS)
+    live.emu.fail_next(emu_bybit.POSITIONS, 1000, body=emu_bybit.FLAT_BTC_POSITION)
     live.reconcile(2)
     live.emu.clear_faults(emu_bybit.POSITIONS)
     # someone closes the position by hand at a higher price: a fill the executions show

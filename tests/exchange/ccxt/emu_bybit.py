@@ -36,11 +36,24 @@ USDC_PERP = {**INSTRUMENTS[0], "symbol": "BTCPERP", "quoteCoin": "USDC", "settle
 """A USDC-settled perpetual (ccxt: BTC/USDC:USDC), listed by a venue given it in `instruments`."""
 
 # Scripted position-list faults (issue 12 item 3), for `EmulatorServer.fail_next(POSITIONS,
-# n, body=...)`: a well-formed answer listing nothing, and malformed bodies that ccxt 4.5.90's
-# bybit.fetch_positions turns into [] without an error.
+# n, body=...)`: a well-formed answer listing nothing (an account without positions; to a
+# one-symbol read, malformed: Bybit lists the symbol asked even when flat), the venue's flat
+# answer for BTCUSDT, and malformed bodies that ccxt 4.5.90's bybit.fetch_positions turns
+# into [] without an error.
 POSITIONS = "/v5/position/list"
 EMPTY_POSITIONS = {"retCode": 0, "retMsg": "OK", "retExtInfo": {}, "time": 0,
                    "result": {"category": "linear", "list": [], "nextPageCursor": ""}}
+FLAT_BTC_POSITION = {**EMPTY_POSITIONS, "result": {"category": "linear", "nextPageCursor": "",
+                                                   "list": [{
+    "positionIdx": 0, "riskId": 1, "riskLimitValue": "2000000", "symbol": "BTCUSDT", "side": "",
+    "size": "0", "avgPrice": "0", "positionValue": "0", "tradeMode": 0, "autoAddMargin": 0,
+    "positionStatus": "Normal", "leverage": "10", "markPrice": "50000", "liqPrice": "",
+    "bustPrice": "", "positionIM": "0", "positionMM": "0", "positionBalance": "0",
+    "takeProfit": "0", "stopLoss": "0", "trailingStop": "0", "unrealisedPnl": "0",
+    "curRealisedPnl": "0", "cumRealisedPnl": "0", "adlRankIndicator": 0,
+    "isReduceOnly": False, "createdTime": "1676538056258", "updatedTime": "1676538056258",
+    "seq": 1}]}}
+"""Bybit's answer for BTCUSDT with no position: its row, size "0"."""
 GARBLED_POSITIONS = [
     {"retCode": 0, "retMsg": "OK", "result": {"category": "linear"}},  # no list at all
     {"retCode": 0, "retMsg": "OK", "result": None},

@@ -49,11 +49,24 @@ def test_a_list_read_answered_without_its_list_is_a_temporary_error(gw, body):
         emu.clear_faults(path)
 
 
+EMPTY = {**OK, "result": {"category": "linear", "list": [], "nextPageCursor": ""}}
+
+
 def test_an_empty_list_is_still_an_empty_answer(gw):
     gateway, emu = gw
-    emu.fail_next("/v5/position/list", 10, body={**OK, "result": {
-        "category": "linear", "list": [], "nextPageCursor": ""}})
-    assert gateway.fetch_positions([BTC]) == []
+    emu.fail_next("/v5/position/list", 10, body=EMPTY)
+    assert gateway.fetch_positions() == []
+
+
+def test_a_one_symbol_position_read_listing_no_row_is_a_temporary_error(gw):
+    """Bybit lists the symbol asked for even when flat (size "0"): an empty list for it is
+    malformed, never "no position" (it made a held position look closed)."""
+    gateway, emu = gw
+    emu.fail_next("/v5/position/list", 10, body=EMPTY)
+    with pytest.raises(errors.TemporaryError, match=f"fetch_positions {BTC}: the answer lists"):
+        gateway.fetch_positions([BTC])
+    emu.clear_faults("/v5/position/list")
+    assert gateway.fetch_positions([BTC]) == []  # the venue's flat row: no position
 
 
 def test_a_wallet_balance_listing_no_account_is_a_temporary_error(gw):
