@@ -240,17 +240,50 @@ def settle_reads(venue: Venue, markets: dict[str, Any] | None, symbols: list[str
     return [{**base, "settleCoin": coin} for coin in coins] or [base]
 
 
+BYBIT_POSITION_PAGE = 200
+"""Positions a Bybit page holds at most (GET /v5/position/list `limit` 1-200)."""
+MAX_POSITION_PAGES = 50
+"""Pages of an all-symbol position read at most (10,000 rows): more is an unreadable answer."""
+
+
 def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,
               reads: list[dict[str, Any]]) -> list:
     """The raw position rows of `symbols` (None: of the account, one read per `reads`). Bybit
     lists the symbol asked for even when flat (size "0"; both legs in hedge mode): a one-symbol
     read that lists no row of it is malformed, raised as unreadable naming the symbol, never
     taken as "no position" (issue 12: a bad position answer must not unprotect a position)."""
+    if venue.lookup == "bybit" and not symbols:
+        return [r for p in reads for r in _bybit_position_pages(ex, p)]
     rows = [r for p in reads for r in ex.fetch_positions(symbols, p)]
     if venue.lookup == "bybit" and symbols and not rows:
         raise ccxt.BadResponse(f"bybit fetch_positions {symbols[0]}: the answer lists no row "
                                "of the symbol asked (the venue lists a flat one, size 0)")
     return rows
+
+
+def _bybit_position_pages(ex: ccxt.Exchange, params: dict[str, Any]) -> list:
+    """Every page of an all-symbol Bybit position read: up to 200 rows a page, the next one
+    named by `nextPageCursor` (ccxt 4.5.90 reads one page; its `paginate` option wants a
+    `since` this read has none of, and retries that error into a raise). Without this an
+    account holding more rows than one page lost the rest from the reconcile sweep. A cursor
+    named twice, or more than MAX_POSITION_PAGES pages, is an unreadable answer."""
+    rows: list = []
+    seen: set[str] = set()
+    cursor: str | None = None
+    for _ in range(MAX_POSITION_PAGES):
+        page = list(ex.fetch_positions(None, {**params, "limit": BYBIT_POSITION_PAGE,
+                                               **({"cursor": cursor} if cursor else {})}))
+        rows += page
+        cursors = [(r.get("info") or {}).get("nextPageCursor") for r in page]
+        cursor = next((str(c) for c in cursors if c), None)
+        if len(page) < BYBIT_POSITION_PAGE or cursor is None:
+            return rows
+        if cursor in seen:
+            raise ccxt.BadResponse(f"bybit fetch_positions: the answer names page {cursor!r} "
+                                   "again (a cursor loop)")
+        seen.add(cursor)
+    raise ccxt.BadResponse(f"bybit fetch_positions: more than {MAX_POSITION_PAGES} pages of "
+                           f"{BYBIT_POSITION_PAGE} positions")
 
 
 def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit, params,

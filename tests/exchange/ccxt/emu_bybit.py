@@ -289,6 +289,18 @@ class BybitVenue:
         return self._ok({"orderId": order.oid, "orderLinkId": order.cid})
 
     def h_v5_position_list(self, p):
+        """Like the venue: a symbol's row even when flat (size "0"); without a symbol, the
+        held positions of the settle coin, `limit` rows (1-200, default 20) a page, the next
+        page by `cursor` (here: the offset) named in `nextPageCursor` ("" after the last)."""
+        limit, start = int(p.get("limit") or 20), int(p.get("cursor") or 0)
+        if not 1 <= limit <= 200:
+            return err(10001, "limit must be in [1, 200]", self.book.now_ms)
+        rows = self._position_rows(p)
+        more = len(rows) > start + limit
+        return self._ok({"category": "linear", "list": rows[start:start + limit],
+                         "nextPageCursor": str(start + limit) if more else ""})
+
+    def _position_rows(self, p) -> list[dict[str, Any]]:
         rows = []
         legs = ((1, "long"), (2, "short")) if self.book.hedge else ((0, "net"),)
         for sym in self.book.prices:
@@ -297,6 +309,8 @@ class BybitVenue:
             if not p.get("symbol") and not self._settles_in(sym, p):
                 continue
             for idx, leg in legs:
+                if not p.get("symbol") and self.book.position(sym, leg)[0] == 0:
+                    continue  # an all-symbol read lists held positions only
                 row = self._position_row(sym, idx, *self.book.position(sym, leg))
                 row = {**row, "avgPrice": ""} if sym in self.empty_entry else row
                 row = {**row, "side": ""} if sym in self.sideless else row
@@ -304,7 +318,7 @@ class BybitVenue:
                     row = {k: v for k, v in row.items() if k != "size"}
                 rows.append({k: v for k, v in row.items()
                              if not (k in ("size", "positionValue") and sym in self.unsized)})
-        return self._ok({"category": "linear", "list": rows, "nextPageCursor": ""})
+        return rows
 
     def _position_row(self, sym: str, idx: int, size: Decimal, entry: Decimal) -> dict:
         mark = self.book.prices[sym]
