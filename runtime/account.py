@@ -31,7 +31,7 @@ from exchange.fence import AccountFence
 from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser
-from runtime.exchanges import build_exchange, fills_poller, rest_poll_interval
+from runtime.exchanges import build_exchange, fills_poller, gateway_account, rest_poll_interval
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.stream_wiring import with_streams
 from storage import control, queries
@@ -123,7 +123,8 @@ class AccountRuntime:
         )
         check_venue(self.repo, s, self.name, self.config_key)
         check_style(self.repo, s, self.name, self.config_key)
-        self.exchange = self._build_exchange(s, self.data_dir)
+        with gateway_account(self.name if self.tagged else None):  # its gateway's lines
+            self.exchange = self._build_exchange(s, self.data_dir)
         try:
             wiring.check_symbols(self.exchange, self.symbols)
             if s.bot.mode == "live":

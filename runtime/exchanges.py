@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -116,6 +118,23 @@ class _GatewayFields:
     timeout_ms: int
     symbols: list[str]
     api_url: str
+    account: str | None = None
+
+
+_GATEWAY_ACCOUNT: ContextVar[str | None] = ContextVar("gateway_account", default=None)
+
+
+@contextmanager
+def gateway_account(account: str | None) -> Iterator[None]:
+    """The live gateways built inside tag their log lines with `account` (several accounts in
+    one process: each account's lines name it, as its own lines do); None tags nothing. A
+    context, not an argument: every account's exchange builder (the node's fenced one too)
+    keeps its `(settings, data_dir)` signature."""
+    token = _GATEWAY_ACCOUNT.set(account)
+    try:
+        yield
+    finally:
+        _GATEWAY_ACCOUNT.reset(token)
 
 
 def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _GatewayFields:
@@ -130,7 +149,8 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
         markets_cache=str(cache if cache.is_absolute() else data_dir / cache),
         rate_limit_per_s=e.rate_limit_per_s, rate_budget_share=e.rate_budget_share,
         entry_max_wait_s=e.entry_max_wait_s, timeout_ms=e.timeout_ms,
-        symbols=list(settings.symbol_list), api_url=e.api_url)
+        symbols=list(settings.symbol_list), api_url=e.api_url,
+        account=_GATEWAY_ACCOUNT.get())
 
 
 def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> ExchangePort:
