@@ -306,7 +306,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         reads = [dict(params or {})] if symbols is not None else lookup.settle_reads(
             self.venue, self._markets, self._symbols, params)  # Bybit: one per settle coin
         raw = shared.get() if shared is not None else self._run(
-            lambda ex: lookup.positions(ex, self.venue, symbols, reads), "fetch_positions")
+            lambda ex: lookup.positions(ex, self.venue, symbols, reads, self.hedge_mode),
+            "fetch_positions")
         positions = [p for p in (convert.position(r, self.id) for r in raw) if p.contracts != 0]
         self.active.observed(positions, None if shared is not None else symbols)
         return [p for p in positions if symbols is None or p.symbol in symbols]

@@ -247,17 +247,22 @@ MAX_POSITION_PAGES = 50
 
 
 def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,
-              reads: list[dict[str, Any]]) -> list:
+              reads: list[dict[str, Any]], hedge: bool = False) -> list:
     """The raw position rows of `symbols` (None: of the account, one read per `reads`). Bybit
-    lists the symbol asked for even when flat (size "0"; both legs in hedge mode): a one-symbol
-    read that lists no row of it is malformed, raised as unreadable naming the symbol, never
-    taken as "no position" (issue 12: a bad position answer must not unprotect a position)."""
+    lists the symbol asked for even when flat (size "0"; both legs, positionIdx 1 and 2, in
+    hedge mode): a one-symbol read that lists no row of it (or of one leg) is malformed, raised
+    as unreadable naming the symbol, never taken as "no position" (issue 12: a bad position
+    answer must not unprotect a position)."""
     if venue.lookup == "bybit" and not symbols:
         return [r for p in reads for r in _bybit_position_pages(ex, p)]
     rows = [r for p in reads for r in ex.fetch_positions(symbols, p)]
-    if venue.lookup == "bybit" and symbols and not rows:
-        raise ccxt.BadResponse(f"bybit fetch_positions {symbols[0]}: the answer lists no row "
-                               "of the symbol asked (the venue lists a flat one, size 0)")
+    if venue.lookup == "bybit" and symbols:
+        listed = {str((r.get("info") or {}).get("positionIdx")) for r in rows}
+        missing = sorted({"1", "2"} - listed) if hedge and rows else []
+        if not rows or missing:
+            what = f"hedge leg positionIdx {missing[0]}" if missing else "the symbol asked"
+            raise ccxt.BadResponse(f"bybit fetch_positions {symbols[0]}: the answer lists no "
+                                   f"row of {what} (the venue lists a flat one, size 0)")
     return rows
 
 

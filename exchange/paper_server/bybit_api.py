@@ -165,9 +165,11 @@ class BybitApi:
                      if x.contracts and self._settles_in(x.symbol, p)]
         now = self.now_ms()
         rows = [views.position(self._ids[x.symbol], x, self._leverage, now) for x in positions]
-        for symbol in wanted or []:
-            if not any(x.symbol == symbol for x in positions):
-                rows.append(views.flat_position(self._ids[symbol], now))
+        legs = (1, 2) if getattr(self._port, "hedge_mode", False) else (0,)
+        for symbol in wanted or []:  # Bybit lists a symbol asked (each hedge leg) when flat
+            held = {x.position_side.idx for x in positions if x.symbol == symbol}
+            rows += [views.flat_position(self._ids[symbol], now, idx)
+                     for idx in legs if idx not in held]
         return {"category": "linear", "list": rows, "nextPageCursor": ""}
 
     # ---- orders ------------------------------------------------------------------------------

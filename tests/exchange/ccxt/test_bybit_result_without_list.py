@@ -5,10 +5,15 @@ position answer made a held position look gone). Real gateway, real ccxt, the By
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway, start_emulator
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
 
 BTC = "BTC/USDT:USDT"
 SINCE = 1_700_000_000_000 - 3_600_000
@@ -79,3 +84,26 @@ def test_a_wallet_balance_listing_no_account_is_a_temporary_error(gw):
         gateway.fetch_balance()
     emu.clear_faults(path)
     assert gateway.fetch_balance().free("USDT") > 0
+
+
+def test_a_hedge_mode_position_read_missing_a_leg_is_a_temporary_error(tmp_path):
+    """In hedge mode Bybit lists both legs of the symbol asked (positionIdx 1 and 2, flat ones
+    size "0"): an answer without the long's row made a held long look closed."""
+    book = Book(PRICES)
+    book.hedge = True
+    venue = BybitVenue(book)
+    with EmulatorServer(venue) as emu:
+        gateway = make_gateway("bybit", emu, tmp_path, hedge_mode=True, max_attempts=2)
+        try:
+            book.positions[("BTCUSDT", "long")] = (Decimal("0.01"), Decimal("50000"))
+            short_only = [venue._position_row("BTCUSDT", 2, Decimal(0), Decimal(0))]
+            emu.fail_next("/v5/position/list", 10, body={**OK, "result": {
+                "category": "linear", "list": short_only, "nextPageCursor": ""}})
+            with pytest.raises(errors.TemporaryError,
+                               match=f"fetch_positions {BTC}: .* hedge leg positionIdx 1"):
+                gateway.fetch_positions([BTC])
+            emu.clear_faults("/v5/position/list")
+            (held,) = gateway.fetch_positions([BTC])
+            assert held.contracts == Decimal("0.01")
+        finally:
+            gateway.close()

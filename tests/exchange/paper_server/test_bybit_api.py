@@ -205,3 +205,20 @@ def test_execution_cursor_is_not_shifted_by_newer_fills(paper: PaperExchange) ->
     assert isinstance(second, dict) and second["result"]["nextPageCursor"] == ""
     pages = first["result"]["list"] + second["result"]["list"]
     assert [r["orderLinkId"] for r in pages] == [f"x-{i}" for i in reversed(range(8))]
+
+
+def test_hedge_mode_lists_each_flat_leg_of_the_symbol_asked(tmp_path: Path) -> None:
+    """As Bybit: both legs of the symbol asked, a flat one with size "0" (the gateway takes an
+    answer missing a leg as unreadable, never as that leg closed)."""
+    paper = PaperExchange(store_path=tmp_path / "h.sqlite", symbols=[BTC], hedge_mode=True,
+                          price_source=ScriptedPrices({BTC: D(60000)}), clock=FakeClock())
+    try:
+        client = in_process_client(BybitApi(paper))
+        client.load_markets()
+        legs = [(p["info"]["positionIdx"], p["contracts"]) for p in client.fetch_positions([BTC])]
+        assert sorted(legs) == [(1, 0), (2, 0)]
+        paper.create_order(BTC, "market", "buy", D("0.01"), None, {"positionIdx": 1})
+        legs = [(p["info"]["positionIdx"], p["contracts"]) for p in client.fetch_positions([BTC])]
+        assert sorted(legs) == [(1, 0.01), (2, 0)]
+    finally:
+        paper.close()
