@@ -320,6 +320,7 @@ def _open_pages(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limi
         return list(ex.fetch_open_orders(symbol, since, limit, params))
     orders: list = []
     cursor: str | None = None
+    seen: set[str] = set()
     for _ in range(MAX_OPEN_PAGES):
         page = list(ex.fetch_open_orders(symbol, since, BYBIT_OPEN_PAGE,
                                          {**params, "cursor": cursor} if cursor else params))
@@ -328,6 +329,10 @@ def _open_pages(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limi
         cursor = next((str(c) for c in cursors if c), None)
         if len(page) < BYBIT_OPEN_PAGE or cursor is None:
             return orders
+        if cursor in seen:  # read again and again, every order listed 40 times
+            raise ccxt.BadResponse(f"bybit fetch_open_orders {symbol or 'of the account'}: "
+                                   f"the answer names page {cursor!r} again (a cursor loop)")
+        seen.add(cursor)
     logger.warning("open orders of {}: stopped after {} full pages; some were not read",
                    symbol or "the account", MAX_OPEN_PAGES)
     return orders

@@ -11,11 +11,16 @@ from __future__ import annotations
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
 from loguru import logger
 
 from actors import exchange_snapshot
 from actors.exchange_sweep import ExchangeSweep
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from exchange import errors
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway, start_emulator
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 D = Decimal
@@ -45,4 +50,32 @@ def test_every_open_order_is_read_past_the_first_page(tmp_path) -> None:  # noqa
                               deliver=lambda symbol, message: told.append(symbol) or True)
         assert sweep.sweep_once() == 1 and told == [ETH]  # the flat symbol's order is found
     finally:
+        emu.stop()
+
+
+class LoopingOrders(BybitVenue):
+    """Names the same next page after every full page of open orders (a cursor loop)."""
+
+    def h_v5_order_realtime(self, p):  # noqa: ANN001, ANN201
+        status, body = super().h_v5_order_realtime({**p, "cursor": ""})
+        if len(body["result"]["list"]) == int(p.get("limit") or 20):
+            body["result"]["nextPageCursor"] = "50"
+        return status, body
+
+
+def test_a_cursor_named_again_is_unreadable_not_forty_copies(tmp_path) -> None:  # noqa: ANN001
+    """A venue naming the same page again was read 40 times (MAX_OPEN_PAGES): 40 requests and
+    every order of the page listed 40 times. It is an unreadable answer, said at once."""
+    emu = EmulatorServer(LoopingOrders(Book(PRICES))).start()
+    gw = make_gateway("bybit", emu, tmp_path, max_attempts=2)
+    try:
+        for i in range(50):
+            gw.create_order(BTC, "limit", "buy", D("0.001"), D(40000 - i),
+                            {"clientOrderId": f"ours-{i}"})
+        emu.clear()
+        with pytest.raises(errors.TemporaryError, match="names page '50' again"):
+            gw.fetch_open_orders(BTC)
+        assert len(emu.hits("/v5/order/realtime")) == 4  # 2 pages, 2 attempts
+    finally:
+        gw.close()
         emu.stop()
