@@ -57,23 +57,26 @@ def test_hedge_grid_example_holds_both_legs_protected(tmp_path: Path):
 @pytest.mark.slow
 def test_signal_waves_example_takes_signals(tmp_path: Path):
     import json
+    import re
     import urllib.request
 
-    import socket
-
-    with socket.socket() as sock:  # a free port for the receiver
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     config = _fast("signal_waves.toml", tmp_path)
-    config.write_text(config.read_text().replace("port = 8787", f"port = {port}"))
+    # port 0: the receiver binds a port of its own and names it in its log line (a port picked
+    # here and bound later could be taken by another test process in between)
+    config.write_text(config.read_text().replace("port = 8787", "port = 0"))
     data = tmp_path / "data"
     env = {**os.environ, "BOT_SIGNAL_TOKEN": "t0ken"}
     proc = start_bot(config, data, "--duration", "120", env=env)
+    log_path = data / "logs" / "bot.log"
     try:
         wait_status(config, data, lambda s: all(a["reconciled"] for a in s["actors"]), timeout=60,
                     message="actors reconciled")
-        wait_until(lambda: (data / "logs" / "bot.log").exists() and "signal endpoint listening" in (data / "logs" / "bot.log").read_text(),
-                   timeout=30, message="signal receiver started")
+        found = wait_until(lambda: log_path.exists() and re.search(
+            r"signal endpoint listening on http://127\.0\.0\.1:(\d+)/", log_path.read_text()),
+            timeout=30, message="signal receiver started")
+        assert isinstance(found, re.Match)
+        port = int(found.group(1))
+        assert port != 0
         for i, symbol in enumerate(["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]):
             req = urllib.request.Request(f"http://127.0.0.1:{port}/signals", method="POST",
                                          data=json.dumps({"id": f"w{i}", "symbol": symbol, "side": "long"}).encode(),
