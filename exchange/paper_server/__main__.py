@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import sys
 from decimal import Decimal, InvalidOperation
@@ -125,10 +126,30 @@ def serve(args: argparse.Namespace, exchange: PaperExchange, keys: ApiKeys) -> i
         logger.info("paper server: stopped, store {} closed", args.store)
 
     app.on_cleanup.append(close_exchange)
+    if args.port == 0:  # the kernel picks a free port; this log line names it
+        sock = bind_any_port(args.host)
+        logger.info("paper server: {} on http://{}:{} (store {})", ", ".join(exchange.symbols),
+                    args.host, sock.getsockname()[1], args.store)
+        web.run_app(app, sock=sock, print=None, access_log=None)
+        return 0
     logger.info("paper server: {} on http://{}:{} (store {})", ", ".join(exchange.symbols),
                 args.host, args.port, args.store)
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
     return 0
+
+
+def bind_any_port(host: str) -> socket.socket:
+    """A listening socket on `host` (its first address) and a port the kernel chose: no
+    other process can take that port between choosing and binding it."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.bind(address)
+        sock.listen()
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,12 @@ import psycopg
 from cluster import LeaseSettings, LeaseStore, open_database
 from exchange.ccxt.factory import DEFAULT_OPTIONS, point_api_at
 from storage.cluster_registry import ClusterRegistry
-from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, REPO, free_port
+from tests.exchange.paper_server.server_support import (
+    API_KEY,
+    API_SECRET,
+    REPO,
+    wait_bound_port,
+)
 from tests.support.waiting import wait_until
 
 _WAITS = (
@@ -44,7 +49,8 @@ class PaperServer:
 
     store: Path
     symbols: tuple[str, ...] = SYMBOLS
-    port: int = field(default_factory=free_port)
+    port: int = 0
+    """Known once started: the server binds a port of its own choosing (`--port 0`)."""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,12 +60,15 @@ class PaperServer:
     def start(self) -> PaperServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAPER_SERVER_")}
         env.update(PAPER_SERVER_API_KEY=API_KEY, PAPER_SERVER_API_SECRET=API_SECRET)
-        with open(self.store.with_suffix(".log"), "ab") as log:
+        log_path = self.store.with_suffix(".log")
+        since = log_path.stat().st_size if log_path.exists() else 0  # this start's lines
+        with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "exchange.paper_server", "--port", str(self.port),
+                [sys.executable, "-m", "exchange.paper_server", "--port", "0",
                  "--store", str(self.store), "--symbols", ",".join(self.symbols),
                  "--step-ms", "100"],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.port = wait_bound_port(self.proc, log_path, since)
         wait_until(self._answers, timeout=30, interval=0.05, message="paper server answers")
         return self
 

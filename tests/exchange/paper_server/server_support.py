@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,13 +31,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_LISTENING = re.compile(r"paper server: .* on http://127\.0\.0\.1:(\d+) \(store ")
+
+
+def wait_bound_port(proc: subprocess.Popen[bytes], log_path: Path, since: int = 0,
+                    timeout: float = 30) -> int:
+    """The port a server started with `--port 0` bound, from its log line (written to
+    `log_path` after offset `since`): a port chosen by the test and bound later by the server
+    could be taken by another test process in between."""
+    def bound() -> int | None:
+        data = log_path.read_bytes()[since:] if log_path.exists() else b""
+        text = data.decode(errors="replace")
+        found = _LISTENING.search(text)
+        if found:
+            return int(found.group(1))
+        if proc.poll() is not None:
+            raise AssertionError(f"paper server exited {proc.returncode}: {text}")
+        return None
+
+    return wait_until(bound, timeout=timeout, interval=0.05, message="paper server's port")
+
+
 @dataclass
 class ServerProcess:
     store: Path
-    port: int = field(default_factory=free_port)
+    port: int = 0
+    """Known once started: the server binds a port of its own choosing (`--port 0`)."""
     env_keys: bool = True
     symbols: str = "BTC/USDT:USDT,ETH/USDT:USDT"
     proc: subprocess.Popen[bytes] | None = None
+    log_name: str = field(default_factory=lambda: f"paper_server_{uuid.uuid4().hex[:8]}.log")
 
     @property
     def base_url(self) -> str:
@@ -48,17 +73,18 @@ class ServerProcess:
         log = self._log_file()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "exchange.paper_server", "--port", str(self.port),
+                [sys.executable, "-m", "exchange.paper_server", "--port", "0",
                  "--store", str(self.store), "--symbols", self.symbols],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         finally:
             os.close(log)
+        self.port = wait_bound_port(self.proc, self.log_path)
         wait_until(self._answers, timeout=20, interval=0.05, message="paper server answers")
         return self
 
     @property
     def log_path(self) -> Path:
-        return self.store.with_name(f"paper_server_{self.port}.log")
+        return self.store.with_name(self.log_name)
 
     def _log_file(self) -> int:
         """A file, not a pipe: a pipe nobody reads would block a chatty server."""

@@ -98,3 +98,15 @@ def test_state_survives_a_server_restart(tmp_path: Path) -> None:
         assert [(p["side"], p["contracts"]) for p in positions] == [("short", 0.02)]
     finally:
         assert second.stop() == 0
+
+
+def test_port_zero_binds_a_port_of_its_own_and_names_it_in_its_log(tmp_path: Path) -> None:
+    """`--port 0` (what every test here uses, so no other process can take a port between
+    the test choosing it and the server binding it): the first log line used to say ':0'."""
+    server = ServerProcess(store=tmp_path / "shared_paper.sqlite").start()
+    try:
+        assert server.port != 0
+        assert f"on http://127.0.0.1:{server.port} (store" in server.output
+        assert bybit_client(server).fetch_time() > 0
+    finally:
+        assert server.stop() == 0
