@@ -20,6 +20,10 @@ from tests.exchange.ccxt.emu_server import EmulatorServer, point_at
 
 __all__ = ["API_KEY", "API_SECRET"]  # the keys the emulators accept (emu_auth.py)
 PRICES = {"BTCUSDT": Decimal("50000"), "ETHUSDT": Decimal("3000")}
+HELD_TIMEOUT_MS = 3000
+"""The request timeout of a test that holds a request until the client gives up: it applies to
+every request of the test, so a short one (300 ms) timed out ordinary answers on a loaded CI
+machine; 3 s is what each deliberately held request costs."""
 
 
 class FakeTime:

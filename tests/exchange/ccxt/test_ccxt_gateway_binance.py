@@ -8,7 +8,12 @@ import pytest
 
 from exchange import errors
 from exchange.errors import OrderOutcomeUnknown
-from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import (
+    HELD_TIMEOUT_MS,
+    FakeTime,
+    make_gateway,
+    start_emulator,
+)
 
 BTC = "BTC/USDT:USDT"
 
@@ -78,7 +83,7 @@ def test_hedge_mode_sends_position_side_instead_of_reduce_only(emu, tmp_path):
 
 
 def test_timeout_after_landing_found_by_client_id_once(emu, tmp_path):
-    gw = make_gateway("binanceusdm", emu, tmp_path, timeout_ms=300)
+    gw = make_gateway("binanceusdm", emu, tmp_path, timeout_ms=HELD_TIMEOUT_MS)
     gw.load_markets()
     emu.fail_next("/fapi/v1/order", hold="after")
     order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "t-1"})

@@ -9,7 +9,13 @@ import pytest
 
 from exchange import errors
 from exchange.errors import OrderOutcomeUnknown
-from tests.exchange.ccxt.ccxt_fixtures import FakeTime, factory_for, make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import (
+    HELD_TIMEOUT_MS,
+    FakeTime,
+    factory_for,
+    make_gateway,
+    start_emulator,
+)
 
 BTC = "BTC/USDT:USDT"
 
@@ -99,7 +105,7 @@ def test_close_position_then_zero_contract_positions_are_ignored(gw, emu):
 
 
 def test_timeout_after_the_order_landed_is_resolved_by_client_id(emu, tmp_path):
-    gw = make_gateway("bybit", emu, tmp_path, timeout_ms=300)
+    gw = make_gateway("bybit", emu, tmp_path, timeout_ms=HELD_TIMEOUT_MS)
     gw.load_markets()
     emu.fail_next("/v5/order/create", hold="after")
     order = gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "t-1"})
@@ -110,7 +116,7 @@ def test_timeout_after_the_order_landed_is_resolved_by_client_id(emu, tmp_path):
 
 def test_timeout_before_the_order_landed_raises_outcome_unknown_without_resend(emu, tmp_path):
     fake = FakeTime()
-    gw = make_gateway("bybit", emu, tmp_path, timeout_ms=300, fake=fake)
+    gw = make_gateway("bybit", emu, tmp_path, timeout_ms=HELD_TIMEOUT_MS, fake=fake)
     gw.load_markets()
     emu.fail_next("/v5/order/create", hold="before")
     with pytest.raises(OrderOutcomeUnknown) as info:

@@ -11,7 +11,13 @@ from loguru import logger
 
 from exchange import errors
 from exchange.ccxt.secrets import Credentials, CredentialsError, load_credentials
-from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import (
+    API_KEY,
+    API_SECRET,
+    HELD_TIMEOUT_MS,
+    make_gateway,
+    start_emulator,
+)
 
 
 def test_env_vars_by_name():
@@ -75,7 +81,8 @@ def test_request_signatures_never_reach_logs_or_errors(tmp_path):
     lines: list[str] = []
     sink = logger.add(lines.append, level="DEBUG")
     try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, timeout_ms=300, max_attempts=2)
+        gw = make_gateway("binanceusdm", emu, tmp_path, timeout_ms=HELD_TIMEOUT_MS,
+                          max_attempts=2)
         gw.load_markets()
         emu.fail_next("/fapi/v1/order", 2, hold="before")  # the cancel and its one retry
         with pytest.raises(errors.RequestTimeout) as info:

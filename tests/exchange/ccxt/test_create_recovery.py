@@ -16,6 +16,7 @@ from exchange.fence import CallScope, FenceBoard, call_scope
 from tests.exchange.ccxt.ccxt_fixtures import (
     API_KEY,
     API_SECRET,
+    HELD_TIMEOUT_MS,
     FakeTime,
     factory_for,
     make_gateway,
@@ -51,7 +52,7 @@ def binance(tmp_path):
 @pytest.fixture
 def bybit(tmp_path):
     emu = start_emulator("bybit")
-    gw = make_gateway("bybit", emu, tmp_path, timeout_ms=300)
+    gw = make_gateway("bybit", emu, tmp_path, timeout_ms=HELD_TIMEOUT_MS)
     gw.load_markets()
     yield gw, emu
     gw.close()
@@ -121,7 +122,7 @@ def test_the_lookup_waits_out_the_venues_block_and_finds_the_order(tmp_path):
     fake = FakeTime()
     emu = start_emulator("bybit")
     try:
-        gw = make_gateway("bybit", emu, tmp_path, fake=fake, timeout_ms=300)
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake, timeout_ms=HELD_TIMEOUT_MS)
         gw.load_markets()
         emu.fail_next("/v5/order/create", hold="after")
         emu.fail_next("/v5/order/realtime", body={"retCode": 10006, "retMsg": "Too many visits!",
@@ -152,7 +153,7 @@ def test_a_fence_lost_during_the_lookup_ends_in_outcome_unknown(tmp_path):
         gw = CcxtGateway(factory_for("bybit", emu), markets_cache=tmp_path / "m.json",
                          credentials=Credentials(API_KEY, API_SECRET, source="test"),
                          clock=fake.clock, monotonic=fake.clock, sleep=sleep,
-                         rng=random.Random(7), timeout_ms=300)
+                         rng=random.Random(7), timeout_ms=HELD_TIMEOUT_MS)
         gw.load_markets()
         emu.fail_next("/v5/order/create", hold="before")
         with call_scope(CallScope(fence=fences.issue(BTC))), \
