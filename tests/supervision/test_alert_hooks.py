@@ -93,15 +93,17 @@ def test_finished_hooks_are_forgotten_and_wait_keeps_one_deadline(lines):
     finally:
         quick.close()
     hung = RawServer(None)  # accepts and never answers
+    # one try each: no hook outlives the test; 10 threads, so 10 hooks hang at once and a
+    # deadline per hook would take 10 x the wait's timeout (the bound below: 10x slack)
     alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{hung.port}/", timeout_s=30,
-                    webhook_retry_s=())  # one try each: no hook outlives the test
+                    webhook_retry_s=(), hook_threads=10)
     try:
-        for i in range(4):
+        for i in range(10):
             alerts.alert(None, "escalation", f"hung {i}")
-        wait_until(lambda: hung.accepted == 4, timeout=10, message="four hooks in flight")
+        wait_until(lambda: hung.accepted == 10, timeout=10, message="ten hooks in flight")
         started = time.monotonic()
-        alerts.wait(timeout=1.0)
-        assert time.monotonic() - started < 2.0  # one shared deadline, not 1 s per hook
+        alerts.wait(timeout=0.5)
+        assert time.monotonic() - started < 5.0  # one shared deadline, not 0.5 s per hook
     finally:
         hung.close()
 
