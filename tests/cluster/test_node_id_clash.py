@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from cluster.lease import LeaseStoreUnavailable
-from cluster.node_id_claim import EXTRA_WAIT_S, claim, live_holder
+from cluster.node_id_claim import EXTRA_WAIT_S, POLL_S, claim, live_holder
 from runtime.cluster_node import _claim
 from runtime.wiring import StartupError
 from storage.cluster_database import open_database
@@ -61,10 +62,24 @@ def test_a_live_twin_is_refused_with_the_key_named(pg_url: str) -> None:
 def test_a_crashed_predecessor_is_waited_out(pg_url: str) -> None:
     claimant = registry(pg_url)  # connected and its tables made before the clock starts
     registry(pg_url).heartbeat("clash-dead", 77, ["alpha"])  # its last beat, then it died
-    started = time.monotonic()
-    claim(claimant, "clash-dead", TTL_MS)
-    waited = time.monotonic() - started
-    assert 1.0 <= waited < TTL_MS / 1000 + EXTRA_WAIT_S  # until the row went stale, not longer
+    ages: list[int] = []  # the row's age (database clock) at each of the claim's looks
+    pauses: list[float] = []
+
+    class Watched:
+        def nodes(self) -> tuple[int, list[dict[str, Any]]]:
+            now_ms, rows = claimant.nodes()
+            ages.extend(now_ms - int(r["seen_ms"]) for r in rows if r["node"] == "clash-dead")
+            return now_ms, rows
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        threading.Event().wait(seconds)
+
+    claim(Watched(), "clash-dead", TTL_MS, pause=pause)
+    # it waited while the row was live and returned at the first look that found it stale
+    # (not at its deadline): told by what it saw, not by the time it took on a loaded machine
+    assert len(ages) >= 2 and all(age <= TTL_MS for age in ages[:-1]) and ages[-1] > TTL_MS
+    assert pauses == [POLL_S] * (len(ages) - 1)
 
 
 def test_an_unused_id_starts_at_once(pg_url: str) -> None:
