@@ -142,9 +142,11 @@ class NoFundingReads:
 
     def __init__(self) -> None:
         self.reads = 0
+        self.thread: threading.Thread | None = None  # the feed's own thread (it reads)
 
     def fetch_funding_history(self, symbol=None, since=None, limit=None):  # noqa: ANN001, ANN201
         self.reads += 1
+        self.thread = threading.current_thread()
         raise NotSupported("okx: funding payments are read on Bybit and Binance")
 
 
@@ -157,8 +159,11 @@ def test_a_venue_without_funding_reads_is_said_once_and_the_feed_stops():
                        deliver=lambda s, m: True, logger=logger, interval_s=0.01)
     try:
         feed.start()
-        wait_until(lambda: not any(t.name == "funding-feed" for t in threading.enumerate()),
-                   timeout=10)
+        # this feed's thread ends (not every "funding-feed" thread of the process: another
+        # test's may still run)
+        wait_until(lambda: venue.thread is not None and not venue.thread.is_alive(),
+                   timeout=10, message="the feed's thread ends")
+        assert venue.thread is not None and venue.thread.name == "funding-feed"
     finally:
         feed.stop()
         logger.remove(sink)
