@@ -43,7 +43,9 @@ def test_a_write_racing_close_is_committed_or_refused_not_timed_out(tmp_path):
 
     def caller() -> None:
         try:
-            outcome.append(writer.submit(lambda: "committed", timeout=2.0))
+            # the timeout counts from the unit's put (after the door opens), so it bounds only
+            # the writer running it: generous, a unit left behind the stop mark still fails
+            outcome.append(writer.submit(lambda: "committed", timeout=30.0))
         except (WriterStopped, TimeoutError) as exc:
             outcome.append(exc)
 
@@ -54,7 +56,7 @@ def test_a_write_racing_close_is_committed_or_refused_not_timed_out(tmp_path):
     closer.start()
     closer.join(0.5)  # before the fix close finishes here; after it, it waits for the unit
     door.release.set()
-    submitting.join(10)
-    closer.join(10)
+    submitting.join(60)
+    closer.join(60)
     db.close()
     assert len(outcome) == 1 and not isinstance(outcome[0], TimeoutError), outcome
