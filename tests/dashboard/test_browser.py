@@ -24,6 +24,14 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
+PROTECTED_ROW = """() => {
+  for (const tr of document.querySelectorAll("tr.position")) {
+    const cells = [...tr.querySelectorAll("td")].map(td => td.textContent);
+    const stop = tr.querySelector("td.stop").textContent;
+    if (cells.includes("protected")) return [tr.dataset.symbol, stop];
+  }
+  return null;
+}"""
 
 
 @pytest.fixture
@@ -89,14 +97,15 @@ def test_dashboard_in_a_real_browser(tmp_path, chromium):
     bot = RunningBot(tmp_path, before_start=seed_hostile_journal)
     try:
         with live_dashboard(bot, chromium) as (browser, page):
-            # open positions and their stops, as the bot reports them
-            row = page.locator("tr.position").first
-            expect(row).to_be_visible(timeout=30_000)
-            symbol = row.get_attribute("data-symbol")
+            # open positions and their stops, as the bot reports them: a row marked protected
+            # (a position just opened shows "-" and NOT PROTECTED until its stop is placed),
+            # its symbol and stop read in one look (the table re-renders on every update)
+            expect(page.locator("tr.position").first).to_be_visible(timeout=30_000)
+            found = wait_until(lambda: page.evaluate(PROTECTED_ROW), timeout=30,
+                               message="a position row marked protected")
+            symbol, stop_text = found
             assert symbol in SYMBOLS
-            stop_text = row.locator("td.stop").inner_text()
             assert stop_text != "-" and float(stop_text) > 0
-            expect(row).to_contain_text("protected")
             expect(page.locator(".equity svg").first).to_be_attached(timeout=10_000)
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)
