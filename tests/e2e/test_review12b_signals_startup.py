@@ -1,5 +1,5 @@
-"""`python bot.py run` with the signal endpoint: a signal sent the moment the endpoint accepts
-connections finds every actor running (before, the receiver started with the actors still
+"""`python bot.py run` with the signal endpoint: a signal sent the moment the endpoint says it
+listens finds every actor running (before, the receiver started with the actors still
 starting, and such a signal was answered 409 'actor not running' and journaled skipped). The
 paper exchange's latency makes the actors' start (their reconcile) take seconds."""
 
@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
-import socket
 import sqlite3
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -23,18 +24,15 @@ TOKEN = "s3cret-token-startup"
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+LISTENING = re.compile(r"signal endpoint listening on http://127\.0\.0\.1:(\d+)/")
 
 
-def accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
+def listening_port(data: Path) -> int | None:
+    """The port the endpoint bound (configured port 0, so no other test process can take a
+    port between this test choosing it and the bot binding it), once its log line is out."""
+    log = data / "logs" / "bot.log"
+    found = LISTENING.search(log.read_text(errors="replace")) if log.exists() else None
+    return int(found.group(1)) if found else None
 
 
 def post(port: int, body: dict) -> tuple[int, dict]:
@@ -50,20 +48,21 @@ def post(port: int, body: dict) -> tuple[int, dict]:
 
 
 def test_a_signal_at_startup_finds_the_actors_running(tmp_path):
-    port = free_port()
     config = write_config(
         tmp_path / "signals.toml", SYMBOLS,
         bot={"status_interval_s": 0.2}, exchange={"poll_interval_s": 0.5},
         strategy={"window": 10000, "entry_z": 5.0, "exit_z": 0.1},  # the strategy stays quiet
         paper={"latency_ms": 1500}, logging={"console": False},
-        signals={"enabled": True, "port": port},
+        signals={"enabled": True, "port": 0},
     )
     data = tmp_path / "data"
     proc = start_bot(config, data, env={**os.environ, "BOT_SIGNAL_TOKEN": TOKEN})
     try:
-        wait_until(lambda: accepts(port) or proc.poll() is not None, timeout=90, interval=0.02,
-                   message="the signal endpoint")
+        wait_until(lambda: listening_port(data) or proc.poll() is not None, timeout=90,
+                   interval=0.02, message="the signal endpoint")
         assert proc.poll() is None, log_tails(data)
+        port = listening_port(data)
+        assert port
         status, body = post(port, {"id": "st1", "symbol": "ETH/USDT:USDT", "side": "exit"})
         assert (status, body["status"]) == (202, "accepted"), (body, log_tails(data))
         proc.send_signal(signal.SIGTERM)
@@ -87,13 +86,12 @@ def test_the_bot_keeps_its_rounds_while_the_receiver_waits_for_the_actors(tmp_pa
     """The wait for the actors used to block the run loop (found by review): status, queued
     controls (a pause, the kill switch) and protections stood still up to 30 s behind one slow
     or crash-looping actor. The status heartbeat must advance while actors still start."""
-    port = free_port()
     config = write_config(
         tmp_path / "signals.toml", SYMBOLS,
         bot={"status_interval_s": 0.2}, exchange={"poll_interval_s": 0.5},
         strategy={"window": 10000, "entry_z": 5.0, "exit_z": 0.1},
         paper={"latency_ms": 4000}, logging={"console": False},
-        signals={"enabled": True, "port": port},
+        signals={"enabled": True, "port": 0},  # a port of its own: none picked here
     )
     data = tmp_path / "data"
     proc = start_bot(config, data, env={**os.environ, "BOT_SIGNAL_TOKEN": TOKEN})
