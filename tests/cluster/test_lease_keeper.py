@@ -23,6 +23,28 @@ from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
 
 
+class SeenHolders:
+    """A keeper's store that notes the holders its takeover looks saw."""
+
+    def __init__(self, store: LeaseStore) -> None:
+        self.store, self.seen = store, set[str]()
+
+    def acquire(self, account: str, owner: str) -> Lease | None:
+        return self.store.acquire(account, owner)
+
+    def renew(self, lease: Lease) -> Lease | None:
+        return self.store.renew(lease)
+
+    def release(self, lease: Lease) -> bool:
+        return self.store.release(lease)
+
+    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int] | None]:
+        due, holder = self.store.takeover_view(account)
+        if holder is not None:
+            self.seen.add(holder[0])
+        return due, holder
+
+
 def _acting(keeper: LeaseKeeper) -> Lease:
     lease = keeper.acting_lease()
     assert lease is not None
@@ -68,16 +90,24 @@ def test_two_keepers_contending_never_both_act_and_crash_takeover_bumps_epoch(
 
 def test_graceful_stop_hands_the_account_over_without_waiting_for_expiry(pg_url: str) -> None:
     a = make_keeper(make_store(pg_url), "node-a")
-    b = make_keeper(make_store(pg_url), "node-b")
+    # node-b's monotonic clock stands still: had it waited for the lease to expire (its own
+    # clock must see ttl + grace pass for that) it would never take the account. (A bound on
+    # the database time it took, before a's lease would expire, had < 1 s of slack.)
+    frozen = time.monotonic()
+    b_store = SeenHolders(make_store(pg_url))
+    b = LeaseKeeper(store=b_store, account="alpha", node_id="node-b", settings=FAST,
+                    monotonic=lambda: frozen)
     a.start()
     wait_until(a.may_act, timeout=5, message="node-a acquires")
     with running(b):
+        wait_until(lambda: "node-a" in b_store.seen, timeout=10,
+                   message="node-b sees node-a holding the account")
         first = _acting(a)
         a.stop(release=True)
         assert not a.may_act()
-        taken = wait_acting(b, "node-b acquires after release", timeout=5)
+        taken = wait_acting(b, "node-b acquires after release", timeout=10)
         assert taken.epoch == first.epoch + 1
-        assert taken.renewed_at_ms < first.expires_at_ms  # did not wait for the expiry
+        assert taken.handed_over and taken.previous_owner == "node-a"  # released, not expired
 
 
 @pytest.mark.slow
