@@ -6,6 +6,8 @@ for the database (no server needed)."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,14 +17,21 @@ from cluster import LeaseStore, LeaseStoreUnavailable, open_database
 from cluster.node import ClusterNode
 from storage.cluster_registry import ClusterRegistry
 from tests.cluster.leases_support import FAST
-from tests.exchange.paper_server.server_support import free_port
-
-REFUSED = f"postgresql://bot@127.0.0.1:{free_port()}/bot"
 
 
-def test_a_node_whose_first_heartbeat_fails_stops_without_hiding_the_error() -> None:
-    store = LeaseStore(open_database(REFUSED, network_timeout_s=1.0), FAST)
-    registry = ClusterRegistry(open_database(REFUSED, network_timeout_s=1.0))
+@pytest.fixture
+def refused_url() -> Iterator[str]:
+    """A port bound for the whole test but not listening: connecting is refused, and no other
+    test process can start a server on it meanwhile (a port picked and closed could be)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"postgresql://bot@127.0.0.1:{sock.getsockname()[1]}/bot"
+
+
+def test_a_node_whose_first_heartbeat_fails_stops_without_hiding_the_error(
+        refused_url: str) -> None:
+    store = LeaseStore(open_database(refused_url, network_timeout_s=1.0), FAST)
+    registry = ClusterRegistry(open_database(refused_url, network_timeout_s=1.0))
 
     def start(*_: Any) -> Any:
         raise AssertionError("no account starts without a heartbeat")
