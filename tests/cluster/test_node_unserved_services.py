@@ -7,12 +7,12 @@ unreachable: the line comes before any account runs)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.cluster.test_node_settings import REPO
-from tests.exchange.paper_server.server_support import free_port
 
 CONFIG = """
 [bot]
@@ -43,11 +43,13 @@ exchange_timeout_ms = 2000
 def test_a_node_says_which_enabled_services_it_does_not_serve(tmp_path: Path,
                                                               pg_url: str) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(port=free_port(), url=pg_url))
     env = {**os.environ, "BOT_API_KEY": "k", "BOT_API_SECRET": "s"}
-    done = subprocess.run([sys.executable, "bot.py", "run", "--duration", "1", "--config",
-                           str(config)], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    with socket.socket() as unreachable:  # bound, not listening: refused, and nobody's else
+        unreachable.bind(("127.0.0.1", 0))
+        config.write_text(CONFIG.format(port=unreachable.getsockname()[1], url=pg_url))
+        done = subprocess.run([sys.executable, "bot.py", "run", "--duration", "1", "--config",
+                               str(config)], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=120, check=False)
     log = (tmp_path / "data" / "logs" / "bot.log").read_text()
     assert done.returncode == 0, done.stderr[-2000:]
     said = [line for line in log.splitlines() if "not served on a cluster node" in line]
