@@ -12,7 +12,8 @@ in time) is reported as a miss and the next kill tries the same moment again (at
 MAX_RETRIES times; the pytest wrapper fails if a moment is never reached).
 External signals (tests/e2e/chaos_signals.py) arrive over HTTP throughout, across every kill.
 
-A port for the signal endpoint is picked free before the run and reused by every restart.
+A port for the signal endpoint is picked free (below the ephemeral range) before the run and
+reused by every restart.
 
 Invariants checked after every kill and restart:
   events     every journal row committed before the kill is still there, unchanged
@@ -97,9 +98,25 @@ class Report:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the kernel's ephemeral range. Every restart of the bot binds this same
+    port, and the bot is down for a moment at each kill: a port of the ephemeral range (what
+    bind(0) gives) can meanwhile be handed to another test process's outgoing connection or
+    bind(0), and the restart would then fail to bind. The kernel hands out no port below the
+    range by itself; the other tests take theirs from bind(0)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random(os.getpid() ^ time.time_ns())
+    for _ in range(500):
+        port = rng.randrange(10_000, max(low, 10_001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in 10000..{low}")
 
 
 def chaos_config(path: Path, signal_port: int | None = None) -> Path:
