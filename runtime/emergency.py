@@ -14,7 +14,8 @@ exchange and lets go of the position only on that evidence).
 
 The close itself is owed write-ahead: before anything is read or sent, the meta row
 `emergency_close_owed:<symbol>` is committed with the reason, and it is cleared when the run
-ends (sent, no position, or failed: a failure is reported once and never retried in a loop).
+ends (sent, no position, or failed: a failure is reported once and never retried in a loop;
+one that is temporary stays owed for the next start, see `_run_fenced`).
 A process killed in between (the hand-off from the supervisor plus three or more exchange
 calls, longer while the rate budget makes them wait) left the symbol quarantined with its
 position open and nothing that would ever close it: the restarted account runs every owed
@@ -35,8 +36,8 @@ from decimal import Decimal
 from typing import Any
 
 from cluster.lease import LeaseLost
-from exchange.errors import OrderNotFound
-from exchange.fence import CallScope, FenceCheck, Fenced, call_scope
+from exchange.errors import OrderNotFound, OrderOutcomeUnknown, TemporaryError
+from exchange.fence import CallScope, FenceCheck, Fenced, call_scope, check_fence
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
 from observability.error_text import describe, message
@@ -48,6 +49,14 @@ POSITION_IDX = {"long": 1, "short": 2}
 OWED = EMERGENCY_OWED
 """Meta key prefix: an emergency close asked for and not yet run to its end (written with the
 core's escalation itself, and again here before anything is read or sent)."""
+RETRY_WAITS_S = (2.0, 4.0)
+"""Waits before the retries of a step of the close (read positions, read orders, cancel) that
+failed with a temporary error (network, timeout, venue down, rate limit): three tries in all,
+on top of the gateway's own retries of each call."""
+
+
+class CancelFailed(Exception):
+    """An order that could open a position (not reduce-only) could not be cancelled."""
 
 
 def forgive(repo: Repository, symbol: str) -> None:
@@ -66,8 +75,10 @@ class EmergencyCloser:
         clock: Callable[[], float] = time.time,
         fence: FenceCheck | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.exchange = exchange
+        self._sleep = sleep  # the waits between the retries of a step (RETRY_WAITS_S)
         self.repo = repo
         self.prefix = prefix
         self.fence = fence
@@ -138,6 +149,46 @@ class EmergencyCloser:
         self.exchange.create_order(symbol, "market", side, amount, None, params)
         log.error("emergency close sent: {} {} ({})", side, amount, cid)
 
+    def _retried(self, what: str, call: Callable[[], Any], log: Any) -> Any:
+        """`call`, tried again after each of RETRY_WAITS_S while it fails with a temporary
+        error (found by review: one timeout or 5xx ended the run, the position stayed open)."""
+        for wait in RETRY_WAITS_S:
+            try:
+                return call()
+            except TemporaryError as exc:
+                log.warning("emergency close: {} failed ({}), retried in {:g}s", what,
+                            describe(exc), wait)
+            self._sleep(wait)
+            check_fence()  # a node that lost the account meanwhile sends nothing more
+        return call()
+
+    def _cancel_others(self, symbol: str, log: Any) -> None:
+        """Cancel the symbol's open orders except its stops (the stop keeps protecting if the
+        close fails too). One still not cancelled after its retries is left in place when it is
+        reduce-only (a take-profit: it cannot open a position) and the close goes on; any other
+        (an entry, a grid level) could open a new position once the close has flattened the
+        symbol, so the run stops there (`CancelFailed`) and the close stays owed."""
+        orders = self._retried("reading the open orders",
+                               lambda: self.exchange.fetch_open_orders(symbol), log)
+        for o in orders:
+            if o.is_stop:
+                continue  # keep the protective stop
+            cancel = functools.partial(self.exchange.cancel_order, o.id, symbol,
+                                       {"clientOrderId": o.client_order_id})
+            try:
+                self._retried(f"cancel of order {o.id}", cancel, log)
+            except OrderNotFound:  # it ended since it was listed (found by review: this
+                # race ended the run, the last-resort close was never sent)
+                log.warning("emergency close: order {} was gone before its cancel", o.id)
+            except TemporaryError as exc:
+                if not o.reduce_only:
+                    raise CancelFailed(
+                        f"order {o.id} ({o.side} {o.type}, not reduce-only) could not be "
+                        f"cancelled: {describe(exc)}; not closed while it could open a new "
+                        "position") from exc
+                log.warning("emergency close: reduce-only order {} not cancelled ({}), left "
+                            "in place", o.id, describe(exc))
+
     def _most(self, symbol: str, log: Any) -> Decimal | None:
         """The market's maximum order amount (None: the venue tells none, or its market cannot
         be read: then the whole position goes in one order, as it would without a maximum)."""
@@ -188,25 +239,19 @@ class EmergencyCloser:
     def _run_fenced(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
-        owed = False  # True: the account is no longer ours to act on; the close stays owed
+        owed = False  # True: the close stays owed (the next start or owner runs it again)
         try:
             self.repo.set_meta(OWED + symbol, reason or "escalation")
         except Exception as exc:  # noqa: BLE001 - the close matters more than its bookkeeping
             log.error("emergency close: could not record it as owed: {}", describe(exc))
         try:
-            positions = [p for p in self.exchange.fetch_positions([symbol])
-                         if p.symbol == symbol and p.contracts > 0]
+            held = self._retried("reading the positions",
+                                 lambda: self.exchange.fetch_positions([symbol]), log)
+            positions = [p for p in held if p.symbol == symbol and p.contracts > 0]
             if not positions:
                 log.warning("emergency close: no position on the exchange")
                 return
-            for o in self.exchange.fetch_open_orders(symbol):
-                if o.is_stop:
-                    continue  # keep the protective stop
-                try:
-                    self.exchange.cancel_order(o.id, symbol, {"clientOrderId": o.client_order_id})
-                except OrderNotFound:  # it ended since it was listed (found by review: this
-                    # race ended the run, the last-resort close was never sent)
-                    log.warning("emergency close: order {} was gone before its cancel", o.id)
+            self._cancel_others(symbol, log)
             most = self._most(symbol, log)
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
                 self._close(symbol, pos, reason, corr, log, most)
@@ -215,7 +260,13 @@ class EmergencyCloser:
             log.error("emergency close stopped, left owed to the account's next owner: {}",
                       describe(exc))
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
-            log.error("emergency close failed: {}", describe(exc))
+            # a temporary failure (the venue still down after the retries, an order that may
+            # have landed) or an entry not cancelled stays owed: the next start runs it once
+            # more, reading the positions first (never a loop: once per start)
+            owed = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed))
+            log.error("emergency close failed{}: {}",
+                      " (still owed: the next start runs it again)" if owed else "",
+                      describe(exc))
             try:  # message(): an exception whose str() raises is named by its type, not raised
                 self.repo.record(
                     symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr

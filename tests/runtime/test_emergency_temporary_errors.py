@@ -1,0 +1,109 @@
+"""The emergency close and temporary exchange errors (found by review): one timeout, 5xx or rate
+limit on reading the positions or the orders, or on cancelling the symbol's other orders, ended
+the run with EmergencyCloseFailed and the close no longer owed: the escalated position stayed
+open and nothing would ever close it. Each step is now tried again with a bounded backoff; a
+cancel that keeps failing stops the close only when the order could open a position (an entry),
+and then the close stays owed so the next start runs it again. Real paper exchange (its fault
+injector answers the errors) and real SQLite."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+from loguru import logger
+
+from exchange import errors
+from exchange.paper.exchange import PaperExchange
+from runtime.emergency import OWED, EmergencyCloser
+from storage import queries
+from storage.repository import Repository
+from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
+
+
+def _setup(tmp_path):
+    clock = FakeClock()
+    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC], clock=clock,
+                          price_source=ScriptedPrices({BTC: D(100)}),
+                          starting_balance=D(10000), slippage_bps=D(0))
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
+    waits: list[float] = []
+    closer = EmergencyCloser(exchange=paper, repo=repo, prefix=f"acc-{repo.id_tag}-",
+                             logger=logger, clock=clock, sleep=waits.append)
+    paper.create_order(BTC, "market", "buy", D(1), None, {"clientOrderId": "in1"})
+    return paper, repo, closer, waits
+
+
+def _open(paper) -> list:
+    return [p for p in paper.fetch_positions([BTC]) if p.contracts > 0]
+
+
+def _run(closer, repo) -> None:
+    repo.set_meta(OWED + BTC, "close failed 3 times")  # as the escalation commits it
+    closer.close(BTC, "close failed 3 times")
+    closer.wait()
+
+
+def test_a_cancel_failing_twice_with_a_temporary_error_is_retried_then_the_close_runs(tmp_path):
+    paper, repo, closer, waits = _setup(tmp_path)
+    try:
+        paper.create_order(BTC, "limit", "buy", D(1), D(90), {"clientOrderId": "entry2"})
+        paper.faults.fail_next("cancel_order", 2, errors.ExchangeUnavailable("HTTP 503"))
+        _run(closer, repo)
+        assert _open(paper) == []
+        assert paper.fetch_open_orders(BTC) == []  # the entry was cancelled before the close
+        assert len(waits) == 2
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
+        assert repo.get_meta(OWED + BTC) == ""
+    finally:
+        repo.close()
+        paper.close()
+
+
+def test_reads_failing_with_temporary_errors_are_retried_then_the_close_runs(tmp_path):
+    paper, repo, closer, waits = _setup(tmp_path)
+    try:
+        paper.faults.fail_next("fetch_positions", 2, errors.RequestTimeout("timed out"))
+        paper.faults.fail_next("fetch_open_orders", 2, errors.RateLimited("HTTP 429"))
+        _run(closer, repo)
+        assert _open(paper) == []
+        assert len(waits) == 4
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
+    finally:
+        repo.close()
+        paper.close()
+
+
+def test_an_entry_that_cannot_be_cancelled_stops_the_close_and_it_stays_owed(tmp_path):
+    paper, repo, closer, waits = _setup(tmp_path)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="ERROR")
+    try:
+        paper.create_order(BTC, "limit", "buy", D(1), D(90), {"clientOrderId": "entry2"})
+        paper.faults.fail_next("cancel_order", 100, errors.ExchangeUnavailable("HTTP 502"))
+        _run(closer, repo)
+        assert len(_open(paper)) == 1  # not closed while the entry could open a new position
+        assert [s for s in paper.submissions() if s["clientOrderId"].endswith("x")] == []
+        [failed] = repo.read(queries.events, BTC, "EmergencyCloseFailed")
+        assert "not reduce-only" in failed["data"]["error"]
+        assert repo.get_meta(OWED + BTC) == "close failed 3 times"  # the next start runs it
+        assert any("emergency close failed" in line and "still owed" in line for line in lines)
+    finally:
+        logger.remove(sink)
+        repo.close()
+        paper.close()
+
+
+def test_a_reduce_only_order_that_cannot_be_cancelled_does_not_stop_the_close(tmp_path):
+    paper, repo, closer, waits = _setup(tmp_path)
+    try:
+        paper.create_order(BTC, "limit", "sell", D(1), D(120),
+                           {"clientOrderId": "tp1", "reduceOnly": True})
+        paper.faults.fail_next("cancel_order", 100, errors.RequestTimeout("timed out"))
+        _run(closer, repo)
+        assert _open(paper) == []
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
+        assert repo.get_meta(OWED + BTC) == ""
+    finally:
+        paper.faults.clear()
+        repo.close()
+        paper.close()
