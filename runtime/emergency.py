@@ -42,6 +42,7 @@ from exchange.port import ExchangePort
 from exchange.records import VenuePosition
 from observability.error_text import describe, message
 from storage.commit_sql import EMERGENCY_OWED
+from storage.models import Meta
 from storage.repository import Repository
 from trading.client_ids import symbol_code
 
@@ -62,6 +63,15 @@ class CancelFailed(Exception):
 def forgive(repo: Repository, symbol: str) -> None:
     """A person resumed the symbol: an emergency close still owed for it is not run."""
     repo.set_meta(OWED + symbol, "")
+
+
+def _owed_unlisted(symbols: list[str]) -> dict[str, str]:
+    """Inside `repo.read`: symbol -> reason of every close owed for a symbol outside `symbols`
+    (taken off symbols.list while its close was owed). One range read of the meta keys."""
+    after = OWED[:-1] + chr(ord(OWED[-1]) + 1)  # the first key past the prefix
+    rows = Meta.select().where((Meta.key > OWED) & (Meta.key < after) & (Meta.value != ""))
+    found = {row.key.removeprefix(OWED): row.value for row in rows}
+    return {sym: reason for sym, reason in sorted(found.items()) if sym not in symbols}
 
 
 class EmergencyCloser:
@@ -212,7 +222,11 @@ class EmergencyCloser:
                     alert: Callable[[str, str], None], then: Callable[[str], object]) -> None:
         """At start: every owed close runs again, with an alert, then `then(symbol)` (the
         actor reconciles); one whose symbol a person resumed while the bot was down (a queued
-        `bot.py resume`) is dropped: their word stands."""
+        `bot.py resume`) is dropped: their word stands. One owed for a symbol taken off
+        symbols.list meanwhile is not run but alerted, at every start while it is owed (found
+        by review: it was never run nor said). Not run: no actor of it books the close's fill,
+        follows the position to flat or lets a person resume it, and its market may be gone
+        (delisted); listed again, it runs with its actor."""
         for symbol, reason in self.owed(symbols).items():
             if symbol in resumed:
                 self.log.bind(symbol=symbol).warning(
@@ -222,6 +236,13 @@ class EmergencyCloser:
                 continue
             alert(symbol, f"emergency close interrupted by a restart, run again ({reason})")
             self.close(symbol, reason, functools.partial(then, symbol))
+
+        for symbol, reason in self.repo.read(_owed_unlisted, symbols).items():
+            alert(symbol, f"emergency close still owed ({reason}) for {symbol}, which "
+                  "symbols.list no longer lists: not run (no actor of it would book its fill "
+                  "or follow it to flat); the exchange may still hold its position: list it "
+                  "again so the bot closes it (listed, `bot.py resume` keeps it), or close it "
+                  "on the exchange by hand; said at every start until then")
 
     def forgive(self, symbol: str) -> None:
         forgive(self.repo, symbol)
