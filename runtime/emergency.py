@@ -202,8 +202,9 @@ class EmergencyCloser:
     def _most(self, symbol: str, log: Any) -> Decimal | None:
         """The market's maximum order amount (None: the venue tells none, or its market cannot
         be read: then the whole position goes in one order, as it would without a maximum)."""
-        try:
-            most = self.exchange.market(symbol).max_amount
+        try:  # tried again on a temporary error: one order above the maximum is refused
+            most = self._retried("reading the market",
+                                 lambda: self.exchange.market(symbol), log).max_amount
         except (Fenced, LeaseLost):
             raise
         except Exception as exc:  # noqa: BLE001 - the close matters more than its slicing

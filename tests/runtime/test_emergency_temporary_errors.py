@@ -107,3 +107,44 @@ def test_a_reduce_only_order_that_cannot_be_cancelled_does_not_stop_the_close(tm
         paper.faults.clear()
         repo.close()
         paper.close()
+
+
+class MarketDown:
+    """The paper exchange whose market read fails `n` times with a temporary error (a markets
+    reload answered 503); every other call goes to the paper exchange."""
+
+    def __init__(self, paper, n: int) -> None:
+        self.paper, self.n = paper, n
+
+    def market(self, symbol):
+        if self.n > 0:
+            self.n -= 1
+            raise errors.ExchangeUnavailable("HTTP 503 loading markets")
+        return self.paper.market(symbol)
+
+    def __getattr__(self, name):
+        return getattr(self.paper, name)
+
+
+def test_a_market_read_failing_twice_still_closes_in_slices_of_the_maximum(tmp_path):
+    """A temporary error reading the market made the close send the whole position in one
+    order; above the market's maximum the venue refuses it and the position stayed open."""
+    clock = FakeClock()
+    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC], clock=clock,
+                          price_source=ScriptedPrices({BTC: D(60000)}),
+                          starting_balance=D(5_000_000), slippage_bps=D(0))
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
+    waits: list[float] = []
+    closer = EmergencyCloser(exchange=MarketDown(paper, 2), repo=repo, prefix="acc-",
+                             logger=logger, clock=clock, sleep=waits.append)
+    try:
+        for n, amount in enumerate((D(100), D(50))):  # 150 BTC, the maximum is 100
+            paper.create_order(BTC, "market", "buy", amount, None, {"clientOrderId": f"in{n}"})
+        _run(closer, repo)
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
+        assert _open(paper) == []
+        sent = [s for s in paper.submissions() if s["side"] == "sell"]
+        assert [D(s["amount"]) for s in sent] == [D(100), D(50)]
+    finally:
+        repo.close()
+        paper.close()
