@@ -151,7 +151,7 @@ class AccountRuntime:
         prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
         tag = epoch_tag(repo.id_tag, self.epoch)
         self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-",
-                                      logger=self.log)
+                                      logger=self.log, alert=self.alerts.alert)
         sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
         sup.fences.account_check = self._exchange_guard
         self.closer.fence = AccountFence(sup.fences)  # its calls under the account's lease too

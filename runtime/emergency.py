@@ -44,6 +44,7 @@ from observability.error_text import describe, message
 from storage.commit_sql import EMERGENCY_OWED
 from storage.models import Meta
 from storage.repository import Repository
+from supervision.alerts import EMERGENCY_CLOSE_FAILED
 from trading.client_ids import symbol_code
 
 POSITION_IDX = {"long": 1, "short": 2}
@@ -86,8 +87,10 @@ class EmergencyCloser:
         fence: FenceCheck | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        alert: Callable[[str, str, str], object] | None = None,
     ) -> None:
         self.exchange = exchange
+        self._alert = alert  # (symbol, kind, message): a failed close is a person's to know
         self._sleep = sleep  # the waits between the retries of a step (RETRY_WAITS_S)
         self.repo = repo
         self.prefix = prefix
@@ -254,6 +257,14 @@ class EmergencyCloser:
             threads = list(self._threads)
         return [t.name.removeprefix("emergency-") for t in threads if t.is_alive()]
 
+    def _tell(self, symbol: str, text: str, log: Any) -> None:
+        if self._alert is None:
+            return
+        try:
+            self._alert(symbol, EMERGENCY_CLOSE_FAILED, text)
+        except Exception as exc:  # noqa: BLE001 - the alert's own failure is said, not raised
+            log.error("emergency close: its alert failed: {}", describe(exc))
+
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         with call_scope(CallScope(fence=self.fence)) if self.fence else contextlib.nullcontext():
             self._run_fenced(symbol, reason, done)
@@ -289,6 +300,9 @@ class EmergencyCloser:
             log.error("emergency close failed{}: {}",
                       " (still owed: the next start runs it again)" if owed else "",
                       describe(exc))
+            self._tell(symbol, "emergency close failed, the position is still open (its "
+                       f"exchange stop stays){'; the next start runs it again' if owed else ''}: "
+                       f"{message(exc)}", log)
             try:  # message(): an exception whose str() raises is named by its type, not raised
                 self.repo.record(
                     symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr

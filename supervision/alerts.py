@@ -54,10 +54,13 @@ STRATEGY_FAILED = "strategy_failed"
 """A symbol's strategy raised: its signals are off for a while, the position stays managed."""
 RECONCILE_FAILING = "reconcile_failing"
 """A position not reconciled with the exchange for minutes (supervision/reconcile_watch.py)."""
+EMERGENCY_CLOSE_FAILED = "emergency_close_failed"
+"""An escalated symbol's emergency close failed: the position is still open (runtime/emergency)."""
 
 FORWARDED = frozenset({ESCALATION, KILL_SWITCH, PROTECTION, UNPROTECTED, CLUSTER_TAKEOVER,
                        WORKER_ESCALATION, WORKER_HUNG, ACCOUNT_LOCK_LOST, STATUS_WRITE_FAILED,
-                       CRASH_LOOP, RECONCILE_FAILING, STRATEGY_FAILED})
+                       CRASH_LOOP, RECONCILE_FAILING, STRATEGY_FAILED,
+                       EMERGENCY_CLOSE_FAILED})
 """Kinds a person must hear of at once: Telegram sends them to every listed chat whatever
 ``notify_trades`` says, ahead of any trade notice still queued."""
 NOT_FORWARDED: frozenset[str] = frozenset()
