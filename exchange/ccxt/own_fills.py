@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
+import ccxt
 from loguru import logger
 
 from exchange.records import VenueFill, VenuePosition
@@ -63,14 +64,22 @@ Page = Callable[[int | None, int | None, dict[str, Any]], list[Trade]]
 def all_pages(fetch: Page, style: str, since: int) -> list[Trade]:
     """Every own trade since `since`: page after page while a page comes back full. Bybit
     pages by its cursor (newest first: a missed page is the oldest trades), Binance by trade
-    id (`fromId`, which the venue refuses together with startTime)."""
+    id (`fromId`, which the venue refuses together with startTime). A page that does not move
+    on (a cursor named again, a `fromId` no higher than the last) is an unreadable answer:
+    followed, it cost MAX_PAGES requests a poll and listed the same trades again and again."""
     limit = PAGE_ROWS.get(style)
     page = fetch(since, limit, {})
     trades = list(page)
+    asked: list[dict[str, Any]] = []
     for _ in range(MAX_PAGES - 1):
         params = _next_page(style, page, limit)
         if params is None:
             return trades
+        if params in asked or ("fromId" in params and asked
+                               and params["fromId"] <= asked[-1]["fromId"]):
+            raise ccxt.BadResponse(f"{style} own trades since {since}: the answer names page "
+                                   f"{params} again (a page loop)")
+        asked.append(params)
         page = fetch(None if "fromId" in params else since, limit, params)
         trades += page
     if _next_page(style, page, limit) is not None:

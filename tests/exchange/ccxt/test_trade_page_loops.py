@@ -1,0 +1,81 @@
+"""A venue whose next page of own trades is the page just read (Bybit naming the same
+`nextPageCursor` again, Binance answering the same trades whatever `fromId` asks) was followed
+up to MAX_PAGES (50) requests a poll, and the poll then reported only those pages' trades as
+if they were all (the rest of a busy interval never read). A page that does not move on is an
+unreadable answer, said at once, as the open-order and position listings already do. Real ccxt
+classes through the gateway against the emulators."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from exchange import errors
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
+from tests.exchange.ccxt.emu_binance import BinanceVenue
+from tests.exchange.ccxt.emu_book import Book, EmuTrade
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+
+BTC = "BTC/USDT:USDT"
+
+
+class LoopingTrades(BybitVenue):
+    """Answers the first page of executions to every cursor, naming the next page "100"."""
+
+    def h_v5_execution_list(self, p):  # noqa: ANN001, ANN201
+        status, body = super().h_v5_execution_list({**p, "cursor": ""})
+        if len(body["result"]["list"]) == int(p.get("limit") or 50):
+            body["result"]["nextPageCursor"] = "100"
+        return status, body
+
+
+class FromIdIgnored(BinanceVenue):
+    """Answers userTrades as if no `fromId` had been sent (the oldest trades, again)."""
+
+    def get_fapi_v1_userTrades(self, p):  # noqa: ANN001, ANN201, N802
+        return super().get_fapi_v1_userTrades({k: v for k, v in p.items() if k != "fromId"})
+
+
+def test_bybit_a_cursor_named_again_is_unreadable_not_fifty_pages(tmp_path) -> None:  # noqa: ANN001
+    emu = EmulatorServer(LoopingTrades(Book(PRICES))).start()
+    gw = make_gateway("bybit", emu, tmp_path)
+    try:
+        gw.load_markets()
+        book = emu.venue.book
+        since = book.now_ms
+        for i in range(130):
+            book.place(cid=f"m-{i}", symbol="BTCUSDT", side="buy", type="market",
+                       qty=D("0.001"), price=None, trigger=None, trigger_direction=None,
+                       reduce_only=False)
+        emu.clear()
+        with pytest.raises(errors.TemporaryError, match="names page .*'100'.* again"):
+            gw.poll_updates(since)
+        trade_pages = [r for r in emu.hits("/v5/execution/list")
+                       if r.params.get("execType") == "Trade"]
+        assert len(trade_pages) == 2  # the first page and the one naming it again
+    finally:
+        gw.close()
+        emu.stop()
+
+
+def test_binance_a_from_id_that_does_not_move_on_is_unreadable(tmp_path) -> None:  # noqa: ANN001
+    emu = EmulatorServer(FromIdIgnored(Book(PRICES))).start()
+    gw = make_gateway("binanceusdm", emu, tmp_path)
+    try:
+        gw.load_markets()
+        book = emu.venue.book
+        since = book.now_ms
+        gw.create_order(BTC, "limit", "buy", D("0.011"), D("50000"), {"clientOrderId": "big-1"})
+        order = book.find(cid="big-1")
+        for _ in range(1100):
+            book.trades.append(EmuTrade(book.next_id(), order, D("50000"), D("0.00001"),
+                                        D("0"), book.tick()))
+        emu.clear()
+        with pytest.raises(errors.TemporaryError, match="fromId.* again"):
+            gw.poll_updates(since, symbols=[BTC])
+        assert len(emu.hits("/fapi/v1/userTrades")) == 2
+    finally:
+        gw.close()
+        emu.stop()
