@@ -7,7 +7,8 @@ One read covers every symbol of the account (no symbol given):
     50), the next page by `cursor` (ccxt copies `nextPageCursor` into the first row's info).
     Newest first: a read cut by a page limit holds the newest payments and the feed's next
     read starts after them, so the older ones would never be read. A read follows every page
-    up to BYBIT_MAX_PAGES (as many payments as Binance's MAX_PAGES), beyond that with a warning.
+    up to BYBIT_MAX_PAGES (as many payments as Binance's MAX_PAGES), beyond that with a warning;
+    a cursor named again is an unreadable answer (ccxt.BadResponse), never followed.
   Binance USDⓈ-M: GET /fapi/v1/income with incomeType=FUNDING_FEE (ccxt's `amount` is
     `income`, NEGATIVE when paid). Oldest first, up to 1000 rows; a full page is read on from
     its last time (rows of that millisecond come twice and are kept once).
@@ -22,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
+
+import ccxt
 
 from exchange.decimals import to_decimal
 from exchange.records import PositionSide, VenueFunding
@@ -62,6 +65,7 @@ def _call(run: Run, since: int, params: dict[str, Any]) -> list[dict[str, Any]]:
 def _bybit_rows(run: Run, since: int, warn: Callable[[str], None]
                 ) -> Iterable[dict[str, Any]]:
     params: dict[str, Any] = {"limit": BYBIT_PAGE}
+    seen: set[str] = set()
     for _ in range(BYBIT_MAX_PAGES):
         page = _call(run, since, params)
         yield from page
@@ -70,6 +74,10 @@ def _bybit_rows(run: Run, since: int, warn: Callable[[str], None]
                        and r["info"].get("nextPageCursor")), None)
         if not cursor or len(page) < BYBIT_PAGE:
             return
+        if str(cursor) in seen:  # followed, 200 requests listing the same page
+            raise ccxt.BadResponse(f"bybit funding since {since}: the answer names page "
+                                   f"{cursor!r} again (a cursor loop)")
+        seen.add(str(cursor))
         params = {"limit": BYBIT_PAGE, "cursor": cursor}
     warn(f"funding since {since}: more than {BYBIT_MAX_PAGES * BYBIT_PAGE} payments; the "
          "oldest of them were not read")

@@ -79,3 +79,26 @@ def test_binance_a_from_id_that_does_not_move_on_is_unreadable(tmp_path) -> None
     finally:
         gw.close()
         emu.stop()
+
+
+def test_bybit_funding_a_cursor_named_again_is_unreadable_not_two_hundred_pages(
+        tmp_path) -> None:  # noqa: ANN001
+    """The funding read followed the same cursor up to BYBIT_MAX_PAGES (200 requests, at the
+    polling priority of the account's budget) and then handed over one page as the read."""
+    emu = EmulatorServer(LoopingTrades(Book(PRICES))).start()
+    gw = make_gateway("bybit", emu, tmp_path)
+    try:
+        gw.load_markets()
+        book = emu.venue.book
+        book.place(cid="long-1", symbol="BTCUSDT", side="buy", type="market", qty=D("0.01"),
+                   price=None, trigger=None, trigger_direction=None, reduce_only=False)
+        since = book.now_ms
+        for _ in range(120):  # more than one page of 100
+            book.settle_funding(D("0.0001"))
+        emu.clear()
+        with pytest.raises(errors.TemporaryError, match="names page '100' again"):
+            gw.fetch_funding_history(None, since)
+        assert len(emu.hits("/v5/execution/list")) == 2
+    finally:
+        gw.close()
+        emu.stop()
