@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from loguru import logger
 
 from exchange import errors
 from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
@@ -100,5 +101,45 @@ def test_bybit_funding_a_cursor_named_again_is_unreadable_not_two_hundred_pages(
             gw.fetch_funding_history(None, since)
         assert len(emu.hits("/v5/execution/list")) == 2
     finally:
+        gw.close()
+        emu.stop()
+
+
+class TimelessFundingRow(BybitVenue):
+    """Lists one funding row without `execTime` at the top of the first page (100 rows)."""
+
+    BAD = {"symbol": "BTCUSDT", "execType": "Funding", "execId": "no-time-1",
+           "execFee": "0.05", "feeRate": "0.0001", "orderId": "", "orderLinkId": ""}
+
+    def h_v5_execution_list(self, p):  # noqa: ANN001, ANN201
+        if p.get("execType") != "Funding" or p.get("cursor"):
+            return super().h_v5_execution_list(p)
+        status, body = super().h_v5_execution_list({**p, "limit": "99"})
+        body["result"]["list"].insert(0, dict(self.BAD))
+        return status, body
+
+
+def test_bybit_funding_row_without_a_time_is_warned_and_the_next_page_still_read(
+        tmp_path) -> None:  # noqa: ANN001
+    """ccxt, given a since, dropped the row without a time unsaid: no warning, and the first
+    page (one row short of 100) read as the last, so 20 older payments were never read."""
+    emu = EmulatorServer(TimelessFundingRow(Book(PRICES))).start()
+    gw = make_gateway("bybit", emu, tmp_path)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        gw.load_markets()
+        book = emu.venue.book
+        book.place(cid="long-1", symbol="BTCUSDT", side="buy", type="market", qty=D("0.01"),
+                   price=None, trigger=None, trigger_direction=None, reduce_only=False)
+        since = book.now_ms
+        for _ in range(120):
+            book.settle_funding(D("0.0001"))
+        found = gw.fetch_funding_history(None, since)
+        assert len(found) == 120
+        warned = [line for line in lines if "funding row skipped" in line]
+        assert len(warned) == 1 and "no-time-1" in warned[0]
+    finally:
+        logger.remove(sink)
         gw.close()
         emu.stop()
