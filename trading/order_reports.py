@@ -41,7 +41,11 @@ def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
     state = replace(state, stop_price=order.stop_price, needs_stop=False, stop_refusals=0)
     old = state.order(order.replaces) if order.replaces else None
     if old is not None and old.status is OrderStatus.OPEN:
+        # marked as the grid marks its own: a stop being cancelled covers nothing
+        # (`SymbolState.protected`, the coverage alert and the entry gate)
         ctx.emit(CancelOrder.of(old))
+        if old.cancel_requested_at is None:
+            state = state.with_order(replace(old, cancel_requested_at=ctx.now))
     # the position grew while this stop was pending (the next part of an entry): cover it now
     return lc.cover_stop(state, ctx)
 
