@@ -127,8 +127,10 @@ def _order_done(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
     if state.phase is Phase.CLOSING and order.purpose is OrderPurpose.CLOSE:
         if closes_held(state) or state.live_orders(OrderPurpose.CLOSE):
             return state
-        if ctx.rules.market.max_amount == order.amount == order.filled:
-            return send_close(state, ctx, counted=False)  # a slice done: the next one
+        if order.filled >= order.amount:
+            # filled all it asked for: a slice done, or the position grew while it was out
+            # (an entry's rest filled before its cancel landed): the rest, not a failure
+            return send_close(state, ctx, counted=False)
         # partly filled, the rest expired: the remainder is closed again (bounded, backed off)
         return close_failed(state, f"close {order.client_order_id} left {pos.contracts} "
                                    "contracts open", ctx)
