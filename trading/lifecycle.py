@@ -406,12 +406,18 @@ def through_stop(state: SymbolState, rules: Rules) -> bool:
             and ts.crossed_against(pos.side, price, stop_level(state, rules)))
 
 
+def standing_stops(state: SymbolState) -> list[Order]:
+    """The position's live stops but those being cancelled (the old stop of a move, once the
+    new one rests): a stop whose cancel is on its way is no stop left to protect it."""
+    return [o for o in state.live_orders(OrderPurpose.STOP) if o.cancel_requested_at is None]
+
+
 def stop_due(state: SymbolState, now: float, rules: Rules) -> bool:
     """`decide.protect` places a stop now: the open (or closing) position has no stop order live,
     its placement (or its retry after a refusal) is due, and a closing one's price is not through
     the level. The actor sets a reconciliation waiting for rate budget aside for it
     (actors/symbol_actor.py `_urgent`)."""
-    if not guarded(state) or not state.needs_stop or state.live_orders(OrderPurpose.STOP) \
+    if not guarded(state) or not state.needs_stop or standing_stops(state) \
             or mismatched(state):
         return False
     return not waiting(now, state.next_stop_at, rules.risk.stop_retry_longest) \

@@ -76,7 +76,7 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
         return kept  # found nowhere, but it may still land: not evidence yet
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
     ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
-    stops_left = state.live_orders(OrderPurpose.STOP)  # the current position's only
+    stops_left = lc.standing_stops(state)  # the current position's, not being cancelled
     if order.purpose is OrderPurpose.STOP and lc.guarded(state) and not stops_left \
             and order.status is OrderStatus.PENDING:
         # ended as it was placed (its create answered "closed", nothing filled), never rested:

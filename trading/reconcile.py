@@ -82,7 +82,7 @@ def reconcile(
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
                              exchange_id=orphan.exchange_id))
     _cancel_strays(state, ctx)
-    unprotected = not state.live_orders(OrderPurpose.STOP)
+    unprotected = not lc.standing_stops(state)
     if lc.guarded(state) and unprotected:  # a refused stop keeps its backoff (stop_retry)
         state = replace(state, needs_stop=True,
                         next_stop_at=state.next_stop_at if state.stop_refusals else 0.0)
