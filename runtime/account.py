@@ -151,7 +151,8 @@ class AccountRuntime:
         prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
         tag = epoch_tag(repo.id_tag, self.epoch)
         self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-",
-                                      logger=self.log, alert=self.alerts.alert)
+                                      logger=self.log, alert=self.alerts.alert,
+                                      retry_owed=True)  # a temporary failure: run again
         sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
         sup.fences.account_check = self._exchange_guard
         self.closer.fence = AccountFence(sup.fences)  # its calls under the account's lease too
@@ -297,6 +298,8 @@ class AccountRuntime:
     def stop(self) -> list[str]:
         """No new entries, each actor finishes its current message; returns the stuck symbols."""
         stuck: list[str] = []
+        if self.closer is not None:  # an owed close waiting to run again does not (`wait`)
+            self.closer.stop()
         if self.stop_watch is not None:
             self.stop_watch.stop()
         for part in (self.sweep, self.funding):

@@ -15,7 +15,8 @@ exchange and lets go of the position only on that evidence).
 The close itself is owed write-ahead: before anything is read or sent, the meta row
 `emergency_close_owed:<symbol>` is committed with the reason, and it is cleared when the run
 ends (sent, no position, or failed: a failure is reported once and never retried in a loop;
-one that is temporary stays owed for the next start, see `_run_fenced`).
+one that is temporary stays owed and, with `retry_owed`, is run again while the bot runs, see
+`_run`; otherwise at the next start).
 A process killed in between (the hand-off from the supervisor plus three or more exchange
 calls, longer while the rate budget makes them wait) left the symbol quarantined with its
 position open and nothing that would ever close it: the restarted account runs every owed
@@ -55,6 +56,10 @@ RETRY_WAITS_S = (2.0, 4.0)
 """Waits before the retries of a step of the close (read positions, read orders, cancel) that
 failed with a temporary error (network, timeout, venue down, rate limit): three tries in all,
 on top of the gateway's own retries of each call."""
+OWED_RETRY_FIRST_S = 60.0
+OWED_RETRY_MAX_S = 1800.0
+"""An owed close (a temporary failure) runs again after 1, 2, 4, ... minutes, at most 30 min
+apart, while the bot runs (`retry_owed`)."""
 
 
 class CancelFailed(Exception):
@@ -88,6 +93,8 @@ class EmergencyCloser:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         alert: Callable[[str, str, str], object] | None = None,
+        retry_owed: bool = False,
+        pause: Callable[[threading.Event, float], object] | None = None,
     ) -> None:
         self.exchange = exchange
         self._alert = alert  # (symbol, kind, message): a failed close is a person's to know
@@ -102,6 +109,14 @@ class EmergencyCloser:
         self._monotonic = monotonic  # `wait`'s deadline
         self._threads: list[threading.Thread] = []  # the running ones (pruned at each close)
         self._threads_lock = threading.Lock()  # `close` and `wait` run on different threads
+        self.retry_owed = retry_owed
+        """A close left owed by a temporary failure runs again while the bot runs (found by
+        review: it ran again only at the next start, the position stayed open for days)."""
+        self._pause = pause or (lambda wake, seconds: wake.wait(seconds))
+        """Waits between the owed close's runs; returns early once `wake` is set (`stop`, or a
+        new escalation of the symbol)."""
+        self._stopping = threading.Event()
+        self._wakes: dict[str, threading.Event] = {}  # symbol -> its retry's wake-up
 
     def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
         """Run the symbol's close on a thread of its own; one already running for the symbol
@@ -113,12 +128,22 @@ class EmergencyCloser:
         with self._threads_lock:  # the finished ones go (found by review: the list only grew)
             self._threads = [old for old in self._threads if old.is_alive()]
             if any(old.name == name for old in self._threads):
+                self._wakes.setdefault(symbol, threading.Event()).set()  # an owed one: now
                 self.log.bind(symbol=symbol).warning(
                     "emergency close asked again ({}) while one is still running: that one "
                     "goes on", reason)
                 return
             t.start()  # started before it is listed: `wait` may run on another thread
             self._threads.append(t)
+
+    def stop(self) -> None:
+        """The bot stops: an owed close waiting for its next run does not run again (`wait`
+        then joins the ones still sending)."""
+        self._stopping.set()
+        with self._threads_lock:
+            wakes = list(self._wakes.values())
+        for wake in wakes:
+            wake.set()
 
     def wait(self, timeout: float = 30.0) -> None:
         """Wait for the closes still running, ``timeout`` s in all: one deadline for every
@@ -267,14 +292,61 @@ class EmergencyCloser:
 
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         with call_scope(CallScope(fence=self.fence)) if self.fence else contextlib.nullcontext():
-            self._run_fenced(symbol, reason, done)
+            with self._threads_lock:  # `stop` sets stopping, then every wake under the lock
+                wake = self._wakes.setdefault(symbol, threading.Event())
+                wake.clear()  # a wake left by an earlier thread of the symbol
+                if self._stopping.is_set():
+                    wake.set()
+            again = self._run_fenced(symbol, reason, done)
+            delay = OWED_RETRY_FIRST_S
+            while again and self.retry_owed:
+                self._pause(wake, delay)
+                wake.clear()
+                still = self._still_owed(symbol)
+                if still is None:
+                    return
+                if still:  # "": not known now, looked at again after the next wait
+                    again = self._run_fenced(symbol, still, done, retry=delay)
+                delay = min(delay * 2, OWED_RETRY_MAX_S)
 
-    def _run_fenced(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
+    def _still_owed(self, symbol: str) -> str | None:
+        """The reason of the close still owed, before it runs again; None: it is not run again
+        (the bot stops, a person resumed the symbol, or the node lost the account); "": the
+        database could not tell (looked at again after the next wait)."""
+        log = self.log.bind(symbol=symbol)
+        if self._stopping.is_set():
+            log.warning("emergency close still owed, not run again: the bot stops (the next "
+                        "start runs it)")
+            return None
+        try:
+            check_fence()
+        except Exception as exc:  # noqa: BLE001 - Fenced, LeaseLost: nothing more is sent
+            log.error("emergency close left owed to the account's next owner: {}",
+                      describe(exc))
+            return None
+        try:
+            reason = self.repo.get_meta(OWED + symbol)
+        except Exception as exc:  # noqa: BLE001 - said in one line; looked at again later
+            log.error("emergency close: could not read whether it is still owed ({}); looked "
+                      "at again later", describe(exc))
+            return ""
+        if not reason:
+            log.warning("emergency close no longer owed (the symbol was resumed): not run again")
+            return None
+        return reason
+
+    def _run_fenced(self, symbol: str, reason: str, done: Callable[[], object] | None,
+                    retry: float = 0.0) -> bool:
+        """One run of the close; True: it failed for a temporary reason and stays owed. A run
+        again (`retry`: the wait before it) is said in one line when it fails, not alerted
+        again (the first failure was)."""
         log = self.log.bind(symbol=symbol)
         corr = uuid.uuid4().hex[:16]
         owed = False  # True: the close stays owed (the next start or owner runs it again)
+        again = False  # True: owed by a temporary failure (run again while the bot runs)
         try:
-            self.repo.set_meta(OWED + symbol, reason or "escalation")
+            if not retry:  # run again, it is owed already (a resume meanwhile clears it)
+                self.repo.set_meta(OWED + symbol, reason or "escalation")
         except Exception as exc:  # noqa: BLE001 - the close matters more than its bookkeeping
             log.error("emergency close: could not record it as owed: {}", describe(exc))
         try:
@@ -283,7 +355,7 @@ class EmergencyCloser:
             positions = [p for p in held if p.symbol == symbol and p.contracts > 0]
             if not positions:
                 log.warning("emergency close: no position on the exchange")
-                return
+                return False
             self._cancel_others(symbol, log)
             most = self._most(symbol, log)
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
@@ -294,15 +366,19 @@ class EmergencyCloser:
                       describe(exc))
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             # a temporary failure (the venue still down after the retries, an order that may
-            # have landed) or an entry not cancelled stays owed: the next start runs it once
-            # more, reading the positions first (never a loop: once per start)
-            owed = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed))
-            log.error("emergency close failed{}: {}",
-                      " (still owed: the next start runs it again)" if owed else "",
-                      describe(exc))
-            self._tell(symbol, "emergency close failed, the position is still open (its "
-                       f"exchange stop stays){'; the next start runs it again' if owed else ''}: "
-                       f"{message(exc)}", log)
+            # have landed) or an entry not cancelled stays owed: run again, reading the
+            # positions first, with `retry_owed` after a bounded backoff (`_run`), else once
+            # at the next start
+            owed = again = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed))
+            later = ("run again while the bot runs, after 1 min, then at most 30 min apart"
+                     if self.retry_owed else "the next start runs it again")
+            log.error("emergency close failed{}{}: {}",
+                      f" again (run after {retry:g}s)" if retry else "",
+                      f" (still owed: {later})" if owed else "", describe(exc))
+            if not retry:  # the first failure is alerted; a run again that fails is one line
+                self._tell(symbol, "emergency close failed, the position is still open (its "
+                           f"exchange stop stays){'; ' + later if owed else ''}: "
+                           f"{message(exc)}", log)
             try:  # message(): an exception whose str() raises is named by its type, not raised
                 self.repo.record(
                     symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr
@@ -318,3 +394,4 @@ class EmergencyCloser:
                 log.error("emergency close: could not clear it as owed: {}", describe(exc))
             if done is not None:
                 done()
+        return again
