@@ -117,23 +117,29 @@ class EmergencyCloser:
         new escalation of the symbol)."""
         self._stopping = threading.Event()
         self._wakes: dict[str, threading.Event] = {}  # symbol -> its retry's wake-up
+        self._active: set[str] = set()  # symbols whose close thread has not decided to end
+        self._asked: dict[str, str] = {}  # symbol -> reason of a close asked while one ran
 
     def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
         """Run the symbol's close on a thread of its own; one already running for the symbol
         takes this one's place (found by review: a second escalation while the first close
         still waited on the venue ran a second close beside it, whose end cleared the close
-        owed while the first one was still sending)."""
+        owed while the first one was still sending) and runs it once more when it ends, reading
+        the positions again (found by review: a position opened after its read, escalated, was
+        never closed and its close no longer owed)."""
         name = f"emergency-{symbol}"
         t = threading.Thread(target=self._run, args=(symbol, reason, done), name=name, daemon=True)
         with self._threads_lock:  # the finished ones go (found by review: the list only grew)
             self._threads = [old for old in self._threads if old.is_alive()]
-            if any(old.name == name for old in self._threads):
+            if symbol in self._active:
+                self._asked[symbol] = reason
                 self._wakes.setdefault(symbol, threading.Event()).set()  # an owed one: now
                 self.log.bind(symbol=symbol).warning(
                     "emergency close asked again ({}) while one is still running: that one "
-                    "goes on", reason)
+                    "goes on, and runs it once more when it ends", reason)
                 return
             t.start()  # started before it is listed: `wait` may run on another thread
+            self._active.add(symbol)  # its end is decided under this lock, after this
             self._threads.append(t)
 
     def stop(self) -> None:
@@ -291,6 +297,21 @@ class EmergencyCloser:
             log.error("emergency close: its alert failed: {}", describe(exc))
 
     def _run(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
+        asked: str | None = reason
+        try:
+            while asked is not None:  # one more run for a close asked while this one ran
+                self._run_owed(symbol, asked, done)
+                with self._threads_lock:
+                    asked = self._asked.pop(symbol, None)
+                    if asked is None:
+                        self._active.discard(symbol)
+        except BaseException:  # the next escalation of the symbol starts a close of its own
+            with self._threads_lock:
+                self._active.discard(symbol)
+                self._asked.pop(symbol, None)
+            raise
+
+    def _run_owed(self, symbol: str, reason: str, done: Callable[[], object] | None) -> None:
         with call_scope(CallScope(fence=self.fence)) if self.fence else contextlib.nullcontext():
             with self._threads_lock:  # `stop` sets stopping, then every wake under the lock
                 wake = self._wakes.setdefault(symbol, threading.Event())
