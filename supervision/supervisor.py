@@ -447,7 +447,13 @@ class Supervisor:
         a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
         if close and self.emergency_close is not None:
             then = Reconcile(reason="emergency close")
-            self.emergency_close(symbol, reason, lambda: self.tell(symbol, then))
+            try:  # its failure must not cost the record, the alert and the kill switch's count
+                self.emergency_close(symbol, reason, lambda: self.tell(symbol, then))
+            except Exception as exc:  # noqa: BLE001 - one line, not the supervisor's error
+                self.log.bind(symbol=symbol).error(
+                    "emergency close not started ({}): the position stays open behind its "
+                    "exchange stop",
+                    _text(exc))
         self.escalations.append({"symbol": symbol, "reason": reason, "attempts": attempts,
                                  "last_error": error, "time": at})
         self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)
