@@ -326,7 +326,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             now_ms, style = int(self._clock() * 1000), self.venue.lookup
             trades = own_fills.merged(own_fills.since_windows(
                 own_fills.pages(self._run, symbol, p), style, since, now_ms) for p in reads)
-        return [self._fill(t) for t in trades]
+        return [self._fill(own_fills.timed(t)) for t in trades]
 
     @translated
     def fetch_open_orders(self, symbol: str | None = None, since: int | None = None,
@@ -375,7 +375,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         fills = []
         for t in trades:
             try:
-                fills.append(self._fill(t))
+                fills.append(self._fill(own_fills.timed(t)))
             except ccxt.BadResponse as exc:
                 # one unreadable row failed the whole poll, and the poll's start never passed
                 # it: no fill came from REST again (found by review). Skipped, said once; the

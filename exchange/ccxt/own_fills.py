@@ -277,8 +277,49 @@ def merged(reads: Iterable[list[Trade]]) -> list[Trade]:
 
 def trades_read(symbol: str | None, since: int | None, limit: int | None,
                 params: dict[str, Any]) -> Callable[[Any], list[Trade]]:
-    """One `fetch_my_trades` call, for the gateway's pool."""
-    return lambda ex: list(ex.fetch_my_trades(symbol, since, limit, params))
+    """One `fetch_my_trades` call, for the gateway's pool. ccxt 4.5.90 sorts the page by
+    (timestamp, id) and raises TypeError there when one row has no time (Bybit `execTime`,
+    Binance `time`) and the others do: the whole page was unreadable on every attempt and the
+    poll's start never passed the row, so no later fill was read. Then the same answer is read
+    row by row (`_apart`): the row without a time is kept, for the gateway to skip and say
+    (`timed`), so the page stays full and its cursor is kept."""
+    def read(ex: Any) -> list[Trade]:
+        ex.enableLastJsonResponse = True  # this thread's own instance; never an answer
+        ex.last_json_response = None  # to an earlier request taken for this one's
+        try:
+            return list(ex.fetch_my_trades(symbol, since, limit, params))
+        except TypeError:
+            answer = ex.last_json_response
+            trades = None if answer is None else _apart(ex, symbol, since, answer)
+            if trades is None:  # raised before an answer came, or not for a missing time
+                raise
+            return trades
+    return read
+
+
+def _apart(ex: Any, symbol: str | None, since: int | None, answer: Any) -> list[Trade] | None:
+    """`answer` (the raw page) parsed row by row as ccxt's parse_trades would, rows without a
+    time kept (their timestamp None); None if every row has its time (not the cause)."""
+    rows = answer if isinstance(answer, list) else ex.add_pagination_cursor_to_result(answer)
+    market = ex.market(symbol) if symbol is not None else None
+    trades = [ex.parse_trade(row, market) for row in rows]
+    if all(t.get("timestamp") is not None for t in trades):
+        return None
+    cursor = next((r.get("nextPageCursor") for r in rows if isinstance(r, dict)
+                   and r.get("nextPageCursor")), None)
+    if cursor and trades:  # (ccxt put it into the first row's info, as here)
+        trades[0]["info"] = {**(trades[0].get("info") or {}), "nextPageCursor": cursor}
+    kept = [t for t in trades if since is None or t.get("timestamp") is None
+            or t["timestamp"] >= since]
+    return sorted(kept, key=lambda t: t.get("timestamp") or 0)
+
+
+def timed(trade: Trade) -> Trade:
+    """`trade`, if it has its time (ccxt's timestamp); else an unreadable answer naming it."""
+    if not isinstance(trade.get("timestamp"), int):
+        raise ccxt.BadResponse(f"trade {trade.get('id')} of {trade.get('symbol')} has no time "
+                               f"({trade.get('timestamp')!r})")
+    return trade
 
 
 def pages(run: Callable[[Callable[[Any], list[Trade]], str], list[Trade]], symbol: str | None,

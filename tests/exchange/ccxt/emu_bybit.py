@@ -376,9 +376,10 @@ class BybitVenue:
                 and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
         rows += [funding_row(f) for f in self.book.fundings if since <= f.ts <= until
                  and (not p.get("symbol") or p["symbol"] == f.symbol)]
-        rows = sorted(rows + [r for r in self.forced if since <= int(r["execTime"]) <= until and (
+        # a forced row without a readable execTime (a damaged answer) is listed in every window
+        rows = sorted(rows + [r for r in self.forced if since <= _exec_ms(r, since) <= until and (
             not p.get("symbol") or p["symbol"] == r["symbol"])],
-            key=lambda r: -int(r["execTime"]))
+            key=lambda r: -_exec_ms(r, until))
         for key in ("orderId", "orderLinkId"):  # filters the venue takes
             if p.get(key):
                 rows = [r for r in rows if r[key] == p[key]]
@@ -387,3 +388,9 @@ class BybitVenue:
         more = len(rows) > start + limit
         return self._ok({"category": "linear", "list": rows[start:start + limit],
                          "nextPageCursor": str(start + limit) if more else ""})
+
+
+def _exec_ms(row: dict[str, Any], missing: int) -> int:
+    """The row's execTime, `missing` where it has none that reads as a number."""
+    raw = str(row.get("execTime") or "")
+    return int(raw) if raw.isdigit() else missing
