@@ -127,7 +127,10 @@ def _next_page(style: str, page: list[Trade], limit: int | None) -> dict[str, An
         cursor = next((str(c) for c in cursors if c), None)
         return {"cursor": cursor} if cursor else None
     ids = [int(t["id"]) for t in page if str(t.get("id") or "").isdigit()]
-    return {"fromId": max(ids) + 1} if ids else None
+    if not ids:  # ended here, the trades after this page were never read, unsaid
+        raise ccxt.BadResponse(f"{style} own trades: a full page of {len(page)} names no "
+                               "numeric trade id to read on from")
+    return {"fromId": max(ids) + 1}
 
 
 class ActiveSymbols:

@@ -143,3 +143,33 @@ def test_bybit_funding_row_without_a_time_is_warned_and_the_next_page_still_read
         logger.remove(sink)
         gw.close()
         emu.stop()
+
+
+class IdsNotNumbers(BinanceVenue):
+    """Answers userTrades with ids that are not numbers (a damaged answer)."""
+
+    def get_fapi_v1_userTrades(self, p):  # noqa: ANN001, ANN201, N802
+        status, rows = super().get_fapi_v1_userTrades(p)
+        return status, [{**r, "id": f"t-{r['id']}"} for r in rows]
+
+
+def test_binance_a_full_page_without_a_numeric_trade_id_is_unreadable_not_the_end(
+        tmp_path) -> None:  # noqa: ANN001
+    """A full page (1,000 trades) naming no trade id to go on from ended the read silently:
+    the poll took the first 1,000 trades as all of them and moved its start past the rest."""
+    emu = EmulatorServer(IdsNotNumbers(Book(PRICES))).start()
+    gw = make_gateway("binanceusdm", emu, tmp_path)
+    try:
+        gw.load_markets()
+        book = emu.venue.book
+        since = book.now_ms
+        gw.create_order(BTC, "limit", "buy", D("0.011"), D("50000"), {"clientOrderId": "big-1"})
+        order = book.find(cid="big-1")
+        for _ in range(1100):
+            book.trades.append(EmuTrade(book.next_id(), order, D("50000"), D("0.00001"),
+                                        D("0"), book.tick()))
+        with pytest.raises(errors.TemporaryError, match="no numeric trade id"):
+            gw.poll_updates(since, symbols=[BTC])
+    finally:
+        gw.close()
+        emu.stop()
