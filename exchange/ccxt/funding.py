@@ -11,7 +11,8 @@ One read covers every symbol of the account (no symbol given):
     a cursor named again is an unreadable answer (ccxt.BadResponse), never followed.
   Binance USDⓈ-M: GET /fapi/v1/income with incomeType=FUNDING_FEE (ccxt's `amount` is
     `income`, NEGATIVE when paid). Oldest first, up to 1000 rows; a full page is read on from
-    its last time (rows of that millisecond come twice and are kept once).
+    its last time (rows of that millisecond come twice and are kept once); a full page with no
+    later time than its start is an unreadable answer (ccxt.BadResponse), never the end.
 The two venues' `amount` have opposite signs, so ccxt's float is never used: the fee is read
 from the raw row as a Decimal (Bybit execFee as is, Binance -income). A row that cannot be read
 (no id, no time, an amount that is not a number) is skipped with one warning naming it; the
@@ -94,8 +95,11 @@ def _binance_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:
         page = _call(run, start, {"incomeType": "FUNDING_FEE", "limit": BINANCE_PAGE})
         yield from page
         times = [r["timestamp"] for r in page if isinstance(r.get("timestamp"), int)]
-        if len(page) < BINANCE_PAGE or not times or max(times) <= start:
+        if len(page) < BINANCE_PAGE:
             return
+        if not times or max(times) <= start:  # ended here, the later payments were never read
+            raise ccxt.BadResponse(f"binance funding since {since}: a full page from {start} "
+                                   "does not move on (no later time in it)")
         start = max(times)
 
 
