@@ -8,7 +8,8 @@ One read covers every symbol of the account (no symbol given):
     Newest first: a read cut by a page limit holds the newest payments and the feed's next
     read starts after them, so the older ones would never be read. A read follows every page
     up to BYBIT_MAX_PAGES (as many payments as Binance's MAX_PAGES), beyond that with a warning;
-    a cursor named again is an unreadable answer (ccxt.BadResponse), never followed.
+    a cursor named again is an unreadable answer (ccxt.BadResponse), never followed. The venue
+    answers at most 7 days from startTime: a read since longer ago walks it week by week.
   Binance USDⓈ-M: GET /fapi/v1/income with incomeType=FUNDING_FEE (ccxt's `amount` is
     `income`, NEGATIVE when paid). Oldest first, up to 1000 rows; a full page is read on from
     its last time (rows of that millisecond come twice and are kept once); a full page with no
@@ -44,9 +45,18 @@ a restart after a few days down with a few dozen positions on 1 h or 4 h funding
 last 2,000 and skipped the rest."""
 
 
-def read(run: Run, style: str, since: int, warn: Callable[[str], None]) -> list[VenueFunding]:
+WEEK_MS = 7 * 86_400_000
+"""Bybit /v5/execution/list answers startTime..startTime + 7 days when only startTime is sent
+(endTime - startTime <= 7 days when both are)."""
+LOOKBACK_MS = 183 * 86_400_000
+"""How far back a Bybit read goes at most (a bad `since` must not be thousands of weeks)."""
+
+
+def read(run: Run, style: str, since: int, warn: Callable[[str], None],
+         now_ms: int | None = None) -> list[VenueFunding]:
     """Every funding payment of the account since `since` (ms), oldest first, each once."""
-    rows = _bybit_rows(run, since, warn) if style == "bybit" else _binance_rows(run, since)
+    rows = _bybit_weeks(run, since, warn, now_ms) if style == "bybit" else \
+        _binance_rows(run, since)
     found: dict[str, VenueFunding] = {}
     for row in rows:
         try:
@@ -56,6 +66,24 @@ def read(run: Run, style: str, since: int, warn: Callable[[str], None]) -> list[
             continue
         found.setdefault(record.id, record)
     return sorted(found.values(), key=lambda f: (f.timestamp, f.id))
+
+
+def _bybit_weeks(run: Run, since: int, warn: Callable[[str], None], now_ms: int | None
+                 ) -> Iterable[dict[str, Any]]:
+    """Bybit's payments since `since` up to `now_ms`: a week at a time (WEEK_MS), the last week
+    open-ended. One read from a start more than a week back saw only its first week: after a
+    long downtime the feed found nothing there, moved its start to now and the payments in
+    between were never booked. At most LOOKBACK_MS back, said."""
+    start = since
+    if now_ms is not None:
+        start = max(since, now_ms - LOOKBACK_MS)
+        if start > since:
+            warn(f"funding since {since}: read from {start} only (at most "
+                 f"{LOOKBACK_MS // 86_400_000} days back)")
+        while start + WEEK_MS < now_ms:
+            yield from _bybit_rows(run, start, warn, until=start + WEEK_MS)
+            start += WEEK_MS  # (a payment at the bound comes twice: kept once by id)
+    yield from _bybit_rows(run, start, warn)
 
 
 def _call(run: Run, since: int, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -68,9 +96,10 @@ def _call(run: Run, since: int, params: dict[str, Any]) -> list[dict[str, Any]]:
                     "fetch_funding_history") or [])
 
 
-def _bybit_rows(run: Run, since: int, warn: Callable[[str], None]
+def _bybit_rows(run: Run, since: int, warn: Callable[[str], None], until: int | None = None
                 ) -> Iterable[dict[str, Any]]:
-    params: dict[str, Any] = {"limit": BYBIT_PAGE}
+    bound = {} if until is None else {"endTime": until}
+    params: dict[str, Any] = {"limit": BYBIT_PAGE, **bound}
     seen: set[str] = set()
     for _ in range(BYBIT_MAX_PAGES):
         page = _call(run, since, params)
@@ -84,7 +113,7 @@ def _bybit_rows(run: Run, since: int, warn: Callable[[str], None]
             raise ccxt.BadResponse(f"bybit funding since {since}: the answer names page "
                                    f"{cursor!r} again (a cursor loop)")
         seen.add(str(cursor))
-        params = {"limit": BYBIT_PAGE, "cursor": cursor}
+        params = {"limit": BYBIT_PAGE, "cursor": cursor, **bound}
     warn(f"funding since {since}: more than {BYBIT_MAX_PAGES * BYBIT_PAGE} payments; the "
          "oldest of them were not read")
 

@@ -67,6 +67,7 @@ class VenueRecords:
             raise ccxt.NotSupported(f"{self.id}: funding payments are read on Bybit and Binance")
         start = since if since is not None else int(self._clock() * 1000) - 86_400_000
         found = funding_rows.read(self._run, style, start,
-                                  lambda text: logger.warning("{}: {}", self.id, text))
+                                  lambda text: logger.warning("{}: {}", self.id, text),
+                                  int(self._clock() * 1000))
         found = [f for f in found if symbol is None or f.symbol == symbol]
         return found[:limit] if limit is not None else found
