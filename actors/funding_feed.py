@@ -60,8 +60,9 @@ class MetaCursor:
         raw = self.repo.get_meta(CURSOR_KEY)
         try:
             return None if raw is None else int(raw)
-        except ValueError:
-            return None  # unreadable: read from now on, as at the first start
+        except ValueError:  # unreadable: the feed says so and reads from now on
+            raise ValueError(f"the stored start of the funding reads ({CURSOR_KEY} = "
+                             f"{str(raw)[:40]!r}) is not a time in ms") from None
 
     def save(self, since_ms: int) -> None:
         self.repo.set_meta(CURSOR_KEY, str(since_ms))
@@ -99,7 +100,12 @@ class FundingFeed:
         self.exchange, self.symbols, self.deliver = exchange, set(symbols), deliver
         self.log, self.clock, self.interval_s = logger, clock, interval_s
         self.cursor = cursor
-        stored = cursor.load() if cursor is not None else None
+        try:
+            stored = cursor.load() if cursor is not None else None
+        except ValueError as exc:  # read from now on, as at the first start: said, since the
+            stored = None  # payments settled while the bot was down are not booked
+            logger.warning("funding feed: {}; reading from now on: payments settled while "
+                           "the bot was down are not booked", exc)
         self.since_ms = stored if stored is not None else int((clock() - lookback_s) * 1000)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.reads = 0

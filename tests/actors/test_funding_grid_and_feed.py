@@ -131,7 +131,14 @@ def test_the_reads_start_is_kept_in_the_database_and_a_first_start_reads_from_no
         assert restarted.poll_once() == 1 and delivered == ["after", "after"]
         repo.set_meta("funding_since_ms", "garbage")  # unreadable: from now on, as at first
         clock[0] = 1_000_300.0
-        assert feed().since_ms == 1_000_300_000
+        said: list[str] = []
+        sink = logger.add(lambda m: said.append(m.record["message"]), level="WARNING")
+        try:
+            assert feed().since_ms == 1_000_300_000
+        finally:
+            logger.remove(sink)
+        # said, naming the key and the value: the downtime's payments are not booked
+        assert [line for line in said if "funding_since_ms" in line and "garbage" in line]
     finally:
         repo.close()
 
