@@ -66,3 +66,20 @@ def test_the_lookups_refuse_a_trade_without_a_time(emu, tmp_path):
     with pytest.raises(errors.NetworkError, match="timeless-1 of BTC/USDT:USDT has no time"):
         gw.fetch_my_trades("BTC/USDT:USDT", since)
     gw.close()
+
+
+def test_a_lone_trade_row_without_a_time_is_said_not_dropped_unsaid(emu, tmp_path):
+    """Alone on its page (or with other rows without a time), ccxt's sort did not fail, and
+    given a since ccxt dropped the row unsaid: a fill nobody was told about."""
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path)
+        gw.load_markets()
+        since = emu.venue.book.now_ms
+        emu.venue.forced.append(_timeless(emu))
+        assert gw.poll_updates(since) == []
+        gw.close()
+    finally:
+        logger.remove(sink)
+    assert [line for line in lines if "timeless-1" in line and "no time" in line]
