@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -43,9 +43,46 @@ class Recorder:
 
 
 def make_keeper(store: LeaseStore, node: str, account: str = "alpha",
-                recorder: Recorder | None = None) -> LeaseKeeper:
+                recorder: Recorder | None = None,
+                monotonic: Callable[[], float] = time.monotonic) -> LeaseKeeper:
     return LeaseKeeper(store=store, account=account, node_id=node, settings=store.settings,
-                       on_change=recorder)
+                       on_change=recorder, monotonic=monotonic)
+
+
+class ProbeClock:
+    """A keeper's monotonic clock that reads the real one, except in a thread that pinned it
+    (`at`): there the keeper's may_act() answers as of the pinned moment, so a test asks
+    whether the keeper would act at a given moment without waiting for it, while the
+    keeper's own thread keeps the real clock."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self) -> float:
+        pinned: float | None = getattr(self._local, "pinned", None)
+        return time.monotonic() if pinned is None else pinned
+
+    @contextmanager
+    def at(self, moment: float) -> Iterator[None]:
+        self._local.pinned = moment
+        try:
+            yield
+        finally:
+            self._local.pinned = None
+
+
+def monotonic_at_db_ms(store: LeaseStore, db_ms: int, *, tightest_s: float = 0.05) -> float:
+    """A monotonic moment no later than when the database clock shows `db_ms`: the database
+    read its clock after `before`, so db_ms is reached at or after before + (db_ms - now).
+    Read until one read took under `tightest_s` (a stall only loosens, never breaks, it)."""
+    deadline = time.monotonic() + 30  # only bounds a hang
+    while True:
+        before = time.monotonic()
+        now_ms = store.db_now_ms()
+        took = time.monotonic() - before
+        if took < tightest_s or time.monotonic() > deadline:
+            assert took < tightest_s, f"no database clock read under {tightest_s} s in 30 s"
+            return before + (db_ms - now_ms) / 1000
 
 
 def create_journal(db: peewee.Database) -> None:

@@ -11,9 +11,11 @@ import pytest
 from cluster import Lease, LeaseKeeper, LeaseLost, LeaseStore, LeaseStoreUnavailable
 from tests.cluster.leases_support import (
     FAST,
+    ProbeClock,
     Recorder,
     make_keeper,
     make_store,
+    monotonic_at_db_ms,
     running,
     wait_acting,
     watch_first_flip,
@@ -121,8 +123,8 @@ def test_partitioned_keeper_stops_before_expiry_and_survivor_takes_over_after(
     host, port = host_port(pg_url)
     with TcpProxy(host, port) as proxy:
         store_a = make_store(with_host_port(pg_url, "127.0.0.1", proxy.port))
-        rec_a = Recorder()
-        a = make_keeper(store_a, "node-a", recorder=rec_a)
+        rec_a, clock_a = Recorder(), ProbeClock()
+        a = make_keeper(store_a, "node-a", recorder=rec_a, monotonic=clock_a)
         b = make_keeper(make_store(pg_url), "node-b")
         with running(a):
             held = wait_acting(a, "node-a acquires", timeout=5)
@@ -134,8 +136,12 @@ def test_partitioned_keeper_stops_before_expiry_and_survivor_takes_over_after(
                 flip = flips[0]
                 assert flip.row is not None and flip.row.owner == "node-a"
                 assert flip.row.epoch == held.epoch
-                # stopped acting before the lease could expire (database clock)
-                assert flip.db_now_ms < flip.row.expires_at_ms
+                # stopped acting before the lease could expire (database clock), by at least
+                # half its safety margin: asked as of a moment no later than that, not as of
+                # when the watcher woke up. Its deadline stays put until the partition heals.
+                expiry_at_latest = monotonic_at_db_ms(observer, flip.row.expires_at_ms)
+                with clock_a.at(expiry_at_latest - FAST.safety_margin_s / 2):
+                    assert not a.may_act(), "node-a would act within its safety margin"
                 taken = wait_acting(b, "survivor takes over")
                 assert taken.epoch == held.epoch + 1
                 assert taken.renewed_at_ms > flip.row.expires_at_ms + FAST.takeover_grace_ms
