@@ -138,9 +138,11 @@ def test_postgresql_takeover_waits_for_a_fenced_commit_in_progress(pg_url: str) 
 
 
 def _waiting_on_lock(observer: LeaseStore) -> bool:
+    # this test's database only: pg_stat_activity lists the whole server, where CI runs 4
+    # tests at once, and another test's lease INSERT may be waiting on its own lock
     rows = observer.db.execute_sql(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-        "AND query LIKE 'INSERT INTO leases%%'").fetchone()
+        "AND datname = current_database() AND query LIKE 'INSERT INTO leases%%'").fetchone()
     return bool(rows and rows[0] >= 1)
 
 
