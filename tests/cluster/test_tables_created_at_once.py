@@ -15,6 +15,16 @@ import psycopg
 from cluster import LeaseSettings, LeaseStore, open_database
 from storage.cluster_registry import _REGISTRY_SCHEMA, ClusterRegistry
 from storage.leases import _SCHEMA
+from tests.support.waiting import wait_until
+
+
+def _waits_on_a_lock(url: str) -> bool:
+    """A session of this test's database (not of another test on the server) waits on a lock.
+    Its own autocommit session: a transaction sees pg_stat_activity as of its first read."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                           "'Lock' AND datname = current_database()").fetchone()
+    return bool(row and row[0] >= 1)
 
 
 def created_behind_another_creator(url: str, statements: tuple[str, ...],
@@ -34,7 +44,9 @@ def created_behind_another_creator(url: str, statements: tuple[str, ...],
 
         thread = threading.Thread(target=run)
         thread.start()
-        thread.join(0.5)  # it waits behind the open transaction (or already failed)
+        # it waits behind the open transaction (or already failed): seen, not hoped for
+        wait_until(lambda: not thread.is_alive() or _waits_on_a_lock(url), timeout=30,
+                   message="the second creator waits behind the first")
         other.commit()
         thread.join(20)
         assert not thread.is_alive()
