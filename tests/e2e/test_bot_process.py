@@ -12,6 +12,7 @@ import time
 import pytest
 
 from tests.e2e.bot_process import ROOT, cli, start_bot, status, wait_status, write_config
+from tests.support.waiting import wait_until
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "XRP/USDT:USDT"]
 pytestmark = pytest.mark.slow
@@ -134,18 +135,16 @@ def test_startup_errors_are_one_line_and_non_zero(tmp_path):
 
 def test_signal_receiver_inside_the_bot_opens_a_protected_position(tmp_path):
     import json
-    import socket
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.e2e.test_review12b_signals_startup import listening_port
+
     config = write_config(
         tmp_path / "signals.toml", SYMBOLS,
         bot={"status_interval_s": 0.2}, exchange={"poll_interval_s": 0.1},
         strategy={"window": 10000, "entry_z": 5.0, "exit_z": 0.1},  # the strategy stays quiet
         paper={"latency_ms": 1}, logging={"console": False},
-        signals={"enabled": True, "port": port},
+        signals={"enabled": True, "port": 0},  # a port of its own, read from its log line
     )
     data = tmp_path / "data"
     env = {**os.environ, "BOT_SIGNAL_TOKEN": "s3cret-token"}
@@ -154,6 +153,7 @@ def test_signal_receiver_inside_the_bot_opens_a_protected_position(tmp_path):
         wait_status(config, data, lambda s: all(a["state"] == "running" and a["reconciled"]
                                                 for a in s["actors"]) and all(
             a["last_tick_age_s"] is not None for a in s["actors"]), message="running with prices")
+        port = wait_until(lambda: listening_port(data), timeout=60, message="signal endpoint")
         body = json.dumps({"id": "tv-1", "symbol": "ETH/USDT:USDT", "side": "short"}).encode()
         req = urllib.request.Request(f"http://127.0.0.1:{port}/signals", data=body, method="POST",
                                      headers={"Authorization": "Bearer s3cret-token",
