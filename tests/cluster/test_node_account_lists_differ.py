@@ -85,6 +85,15 @@ def test_nodes_with_the_same_list_say_nothing(tmp_path: Path) -> None:
     try:
         wait_until(lambda: len(nodes[0].held()) + len(nodes[1].held()) == 2, timeout=10,
                    message="both accounts held")
+        # each node compared the lists: holding both accounts may come before one node even
+        # beat, and "nothing said" means nothing only after each node's beat read both rows
+        # (a beat reads the rows and compares after it wrote its own; beats are in sequence)
+        beats = ClusterRegistry(open_database(path)).nodes
+        wait_until(lambda: len(beats()[1]) == 2, timeout=30, message="both nodes beat")
+        for _ in range(2):  # the beat after both rows, then one more: the first one's check ran
+            since = {r["node"]: r["seen_ms"] for r in beats()[1]}
+            wait_until(lambda s=since: all(r["seen_ms"] > s[r["node"]] for r in beats()[1]),
+                       timeout=30, message="one more heartbeat of each node")
         assert lines == []
     finally:
         for node in nodes:
