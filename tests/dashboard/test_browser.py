@@ -121,8 +121,8 @@ def test_dashboard_in_a_real_browser(tmp_path, chromium):
 
             # with the token (login cookie): the pause reaches every actor and shows
             page.fill("#token", TOKEN)
-            page.click("#login-btn")
-            expect(page.locator("#auth-state")).to_have_text("controls enabled")
+            page.click("#login-btn")  # a round trip to the bot's dashboard, as the others
+            expect(page.locator("#auth-state")).to_have_text("controls enabled", timeout=15_000)
             page.locator('button[data-action="pause"]').click()
             expect(page.locator('[data-testid="paused"]')).to_be_visible(timeout=15_000)
             status = bot.get("/api/status")

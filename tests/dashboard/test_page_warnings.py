@@ -192,15 +192,16 @@ def see_each_trouble(page: Any, world: World, write: Any) -> None:
     for what, changes, testid in CASES:
         write(**changes)
         expect(page.locator(f'[data-testid="{testid}"]'), what).to_be_visible(timeout=10_000)
-    write(kill_switch=True)
-    expect(page.locator('[data-testid="kill-switch"]')).to_have_class("pill bad")
+    write(kill_switch=True)  # each change reaches the page on a later push: 10 s, as above
+    expect(page.locator('[data-testid="kill-switch"]')).to_have_class("pill bad",
+                                                                      timeout=10_000)
     write(health={**HEALTHY, "protected_positions": 0, "ts_coverage": 0.0})
-    expect(pill).to_have_class("pill bad")
+    expect(pill).to_have_class("pill bad", timeout=10_000)
     write()
-    expect(pill).to_have_class("pill ok")
+    expect(pill).to_have_class("pill ok", timeout=10_000)
     # a coverage that is no number (NaN in the file reaches the page as "NaN": not all-clear)
     write(health={**HEALTHY, "ts_coverage": float("nan")})
-    expect(pill).to_have_class("pill bad")
+    expect(pill).to_have_class("pill bad", timeout=10_000)
     write()
     expect(page.locator(".alert")).to_have_count(0, timeout=10_000)
     world.now += 60  # the bot stopped writing its status while it holds the lock
