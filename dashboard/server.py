@@ -50,13 +50,13 @@ class DashboardServer:
                  metrics: Callable[[], bytes] | None = None, host: str = "127.0.0.1",
                  port: int = 0, push_interval_s: float = 1.0, max_connections: int = 64,
                  request_timeout_s: float = 10.0, max_streams: int = 32,
-                 max_streams_per_peer: int = 8) -> None:
+                 max_streams_per_peer: int = 8, logins: LoginThrottle | None = None) -> None:
         self.source, self.auth, self.log, self.metrics = source, auth, logger, metrics
         self.push_interval_s = push_interval_s
         self.refusals = ThrottledLog(logger, what="dashboard")
         self.streams = StreamLimits(max_streams=max_streams, per_peer=max_streams_per_peer,
                                     on_evicted=self._evicted)
-        self.logins = LoginThrottle()
+        self.logins = logins or LoginThrottle()  # a test's own: its waits on a clock it moves
         self._loop = asyncio.new_event_loop()
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False,

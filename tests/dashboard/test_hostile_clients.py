@@ -19,6 +19,7 @@ from config.loader import load_settings
 from dashboard.auth import Auth
 from dashboard.server import DashboardServer
 from dashboard.source import DashboardSource
+from dashboard.throttle import LoginThrottle
 from dashboard.wiring import build_dashboard
 from supervision.status import write_status
 from tests.dashboard.test_server import STATUS, TOKEN, call, serve
@@ -173,7 +174,9 @@ def test_cross_site_posts_are_refused_before_the_token_and_cost_few_log_lines(
 
 
 def test_wrong_tokens_slow_their_peer_down(tmp_path, repo, lines):
-    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1")
+    now = [1000.0]  # the throttle's clock: it moves only when the test moves it
+    server = serve(tmp_path, repo, token=TOKEN, host="127.0.0.1",
+                   logins=LoginThrottle(clock=lambda: now[0]))
     try:
         codes = [call(server.url + "/api/login", body={"token": f"guess-{i}"})[0]
                  for i in range(6)]
@@ -183,8 +186,9 @@ def test_wrong_tokens_slow_their_peer_down(tmp_path, repo, lines):
         code, _ = call(server.url + "/api/control", body={"command": "pause"},
                        headers={"Authorization": f"Bearer {TOKEN}"})
         assert code == 429
-        wait_until(lambda: call(server.url + "/api/login", body={"token": TOKEN})[0] == 200,
-                   timeout=10, message="the right token after the wait")
+        now[0] += 2.0  # the first back-off (2 s) has run out
+        code, _ = call(server.url + "/api/login", body={"token": TOKEN})
+        assert code == 200, "the right token after the wait"
     finally:
         server.stop()
     assert len([line for line in lines if "failed login" in line]) <= 3

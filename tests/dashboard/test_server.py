@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboard.auth import Auth
 from dashboard.server import DashboardServer
 from dashboard.source import AccountHandle, DashboardSource
+from dashboard.throttle import LoginThrottle
 from observability.metrics import BotMetrics
 from storage import control
 from storage.repository import Repository
@@ -47,7 +48,7 @@ def repo(tmp_path):
 
 
 def serve(tmp_path: Path, repo: Repository, *, token: str, host: str,
-          takes_close: bool = True) -> DashboardServer:
+          takes_close: bool = True, logins: LoginThrottle | None = None) -> DashboardServer:
     write_status(tmp_path, json.loads(json.dumps(STATUS)))
     source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[AccountHandle(
         name="main", symbols=("BTC/USDT:USDT",), repo=repo, capital=D(10000),
@@ -57,7 +58,7 @@ def serve(tmp_path: Path, repo: Repository, *, token: str, host: str,
     metrics.observe_commit(0.2)
     metrics.observe_tick_to_order(0.004)
     server = DashboardServer(source=source, auth=Auth(token=token, host=host), logger=logger,
-                             metrics=metrics.render, push_interval_s=0.1)
+                             metrics=metrics.render, push_interval_s=0.1, logins=logins)
     server.start()
     return server
 

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from dashboard.throttle import LoginThrottle
 from tests.dashboard.test_server import TOKEN, call, serve
 
 
@@ -24,7 +25,10 @@ def repo(tmp_path):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "192.0.2.10"])
 def test_the_session_view_is_no_token_oracle(tmp_path, repo, host):
-    server = serve(tmp_path, repo, token=TOKEN, host=host)
+    # the throttle's clock stands still: the back-off cannot run out while a loaded machine
+    # sends the requests below (at 2 s it did not have to be slow for that)
+    server = serve(tmp_path, repo, token=TOKEN, host=host,
+                   logins=LoginThrottle(clock=lambda: 1000.0))
     try:
         answers = [call(server.url + "/api/session",
                         headers={"Authorization": f"Bearer guess-{i}"}) for i in range(6)]

@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_config(path: Path, symbols: list[str], **sections: dict[str, Any]) -> Path:
+    # the dashboard is on by default at port 8780: bots of parallel tests would compete for it
+    # (the losers log an ERROR line), so a test's bot takes a free port unless it says otherwise
+    sections.setdefault("dashboard", {"port": 0})
     lines = ["[symbols]", "list = [" + ", ".join(f'"{s}"' for s in symbols) + "]"]
     for name, values in sections.items():
         lines.append(f"[{name}]")
