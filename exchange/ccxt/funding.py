@@ -28,6 +28,7 @@ from typing import Any
 
 import ccxt
 
+from exchange.ccxt.bybit_pages import bybit_pages
 from exchange.decimals import to_decimal
 from exchange.records import PositionSide, VenueFunding
 
@@ -99,21 +100,13 @@ def _call(run: Run, since: int, params: dict[str, Any]) -> list[dict[str, Any]]:
 def _bybit_rows(run: Run, since: int, warn: Callable[[str], None], until: int | None = None
                 ) -> Iterable[dict[str, Any]]:
     bound = {} if until is None else {"endTime": until}
-    params: dict[str, Any] = {"limit": BYBIT_PAGE, **bound}
-    seen: set[str] = set()
-    for _ in range(BYBIT_MAX_PAGES):
-        page = _call(run, since, params)
-        yield from page
-        cursor = next((r.get("info", {}).get("nextPageCursor") for r in page
-                       if isinstance(r.get("info"), dict)
-                       and r["info"].get("nextPageCursor")), None)
-        if not cursor or len(page) < BYBIT_PAGE:
-            return
-        if str(cursor) in seen:  # followed, 200 requests listing the same page
-            raise ccxt.BadResponse(f"bybit funding since {since}: the answer names page "
-                                   f"{cursor!r} again (a cursor loop)")
-        seen.add(str(cursor))
-        params = {"limit": BYBIT_PAGE, "cursor": cursor, **bound}
+    rows, ended = bybit_pages(
+        lambda cursor: _call(run, since, {"limit": BYBIT_PAGE,
+                                          **({"cursor": cursor} if cursor else {}), **bound}),
+        BYBIT_PAGE, BYBIT_MAX_PAGES, f"bybit funding since {since}")
+    yield from rows
+    if ended:
+        return
     warn(f"funding since {since}: more than {BYBIT_MAX_PAGES * BYBIT_PAGE} payments; the "
          "oldest of them were not read")
 

@@ -22,6 +22,7 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from exchange.ccxt.bybit_pages import bybit_pages
 from exchange.ccxt.errors import venue_code
 from exchange.ccxt.order_params import Venue
 
@@ -272,21 +273,12 @@ def _bybit_position_pages(ex: ccxt.Exchange, params: dict[str, Any]) -> list:
     `since` this read has none of, and retries that error into a raise). Without this an
     account holding more rows than one page lost the rest from the reconcile sweep. A cursor
     named twice, or more than MAX_POSITION_PAGES pages, is an unreadable answer."""
-    rows: list = []
-    seen: set[str] = set()
-    cursor: str | None = None
-    for _ in range(MAX_POSITION_PAGES):
-        page = list(ex.fetch_positions(None, {**params, "limit": BYBIT_POSITION_PAGE,
-                                               **({"cursor": cursor} if cursor else {})}))
-        rows += page
-        cursors = [(r.get("info") or {}).get("nextPageCursor") for r in page]
-        cursor = next((str(c) for c in cursors if c), None)
-        if len(page) < BYBIT_POSITION_PAGE or cursor is None:
-            return rows
-        if cursor in seen:
-            raise ccxt.BadResponse(f"bybit fetch_positions: the answer names page {cursor!r} "
-                                   "again (a cursor loop)")
-        seen.add(cursor)
+    rows, ended = bybit_pages(
+        lambda cursor: ex.fetch_positions(None, {**params, "limit": BYBIT_POSITION_PAGE,
+                                                 **({"cursor": cursor} if cursor else {})}),
+        BYBIT_POSITION_PAGE, MAX_POSITION_PAGES, "bybit fetch_positions")
+    if ended:
+        return rows
     raise ccxt.BadResponse(f"bybit fetch_positions: more than {MAX_POSITION_PAGES} pages of "
                            f"{BYBIT_POSITION_PAGE} positions")
 
@@ -318,21 +310,13 @@ def _open_pages(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limi
     nobody owns saw only the newest 20 of the account's or the symbol's open orders."""
     if venue.lookup != "bybit" or limit is not None:
         return list(ex.fetch_open_orders(symbol, since, limit, params))
-    orders: list = []
-    cursor: str | None = None
-    seen: set[str] = set()
-    for _ in range(MAX_OPEN_PAGES):
-        page = list(ex.fetch_open_orders(symbol, since, BYBIT_OPEN_PAGE,
-                                         {**params, "cursor": cursor} if cursor else params))
-        orders += page
-        cursors = [(o.get("info") or {}).get("nextPageCursor") for o in page]
-        cursor = next((str(c) for c in cursors if c), None)
-        if len(page) < BYBIT_OPEN_PAGE or cursor is None:
-            return orders
-        if cursor in seen:  # read again and again, every order listed 40 times
-            raise ccxt.BadResponse(f"bybit fetch_open_orders {symbol or 'of the account'}: "
-                                   f"the answer names page {cursor!r} again (a cursor loop)")
-        seen.add(cursor)
+    # a cursor named again: read again and again, every order listed 40 times
+    orders, ended = bybit_pages(
+        lambda cursor: ex.fetch_open_orders(symbol, since, BYBIT_OPEN_PAGE,
+                                            {**params, "cursor": cursor} if cursor else params),
+        BYBIT_OPEN_PAGE, MAX_OPEN_PAGES, f"bybit fetch_open_orders {symbol or 'of the account'}")
+    if ended:
+        return orders
     logger.warning("open orders of {}: stopped after {} full pages; some were not read",
                    symbol or "the account", MAX_OPEN_PAGES)
     return orders
