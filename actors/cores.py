@@ -24,7 +24,7 @@ from exchange.port import ExchangePort
 from storage.commit_sql import ONE_WAY
 from storage.grid_store import HEDGE_GRID
 from storage.repository import Repository, StateStore
-from trading.decide import QuietBand, SymbolCore
+from trading.decide import SymbolCore
 from trading.decision import Decision
 from trading.events import Event
 from trading.grid.core import GridCore
@@ -33,6 +33,7 @@ from trading.grid.maintain import stop_due as grid_stop_due
 from trading.grid.model import GridKind, GridState
 from trading.lifecycle import stop_due
 from trading.model import Phase, Side, SymbolState
+from trading.quiet_band import QuietBand
 from trading.reconcile import UNKNOWN_POSITION
 
 Admit = Callable[[str, Decimal | None], str | None]

@@ -59,7 +59,6 @@ from exchange.port import ExchangePort
 from storage.repository import Repository
 from strategies.base import Strategy
 from trading.commands import JournalEntry
-from trading.decide import QuietBand
 from trading.events import (
     EntriesBlocked,
     Event,
@@ -71,6 +70,7 @@ from trading.events import (
 )
 from trading.frozen import replace
 from trading.model import OrderStatus, Phase
+from trading.quiet_band import QuietBand
 
 MAX_STEPS = 1000
 """Decisions one message may cause; past it the loop raises (a bug must not loop sending orders)."""

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from actors.messages import Tick
-from trading.decide import QuietBand
+from trading.quiet_band import QuietBand
 
 NO_WAKE = 0
 """`PriceSlot.offer`: the price waits for a pending wake, the next wake or `Timer`."""

@@ -37,8 +37,8 @@ from exchange.paper.csv_prices import candle_points
 from exchange.paper.markets import round_to_tick
 from exchange.paper.models import OrderRec
 from strategies.mean_reversion import MeanReversion, series
-from trading.decide import QuietBand
 from trading.model import Phase, SymbolState
+from trading.quiet_band import QuietBand
 
 
 class SkipError(AssertionError):

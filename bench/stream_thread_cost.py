@@ -34,7 +34,7 @@ from actors.wake_pacer import WakePacer
 from exchange.ccxt.factory import pro_exchange_factory
 from exchange.ccxt.raw_tickers import RawTickers
 from exchange.ccxt.streams import VenueStreams
-from trading.decide import QuietBand
+from trading.quiet_band import QuietBand
 
 
 class CountingSink:

@@ -9,8 +9,8 @@ from actors.price_slots import PriceSlot
 from storage import queries
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
-from trading.decide import ALWAYS_QUIET, QuietBand
 from trading.model import Side
+from trading.quiet_band import ALWAYS_QUIET, QuietBand
 
 D = Decimal
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"

@@ -12,7 +12,7 @@ from actors.market_feed import MarketFeed
 from actors.messages import TICK_READY, Tick
 from actors.price_slots import NO_WAKE, QUIET_WAKE, URGENT_WAKE, PriceSlot, PriceSlots
 from actors.wake_pacer import WakePacer
-from trading.decide import QuietBand
+from trading.quiet_band import QuietBand
 
 D = Decimal
 SYMS = [f"S{i}/USDT:USDT" for i in range(6)]

@@ -9,7 +9,7 @@ from typing import Any
 from actors.messages import TICK_READY, Tick
 from actors.price_slots import QUIET_WAKE, PriceSlot
 from actors.wake_pacer import ROUND_S, WakePacer
-from trading.decide import QuietBand
+from trading.quiet_band import QuietBand
 
 D = Decimal
 BAND = QuietBand(gt=D("99"), lt=D("101"))

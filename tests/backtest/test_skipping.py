@@ -164,8 +164,8 @@ def test_a_price_exactly_on_a_stop_trigger_is_not_skipped(tmp_path: Path,
 def test_a_resting_order_bounds_the_skip_even_where_the_band_is_quiet(tmp_path: Path) -> None:
     from backtest.skipping import SkipPlan
     from exchange.paper.models import OrderRec
-    from trading.decide import ALWAYS_QUIET
     from trading.model import Phase
+    from trading.quiet_band import ALWAYS_QUIET
 
     path = tmp_path / "walk.csv"
     write_walk(path, 400, seed=9, start=100.0)
