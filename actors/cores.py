@@ -31,10 +31,10 @@ from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.maintain import stop_due as grid_stop_due
 from trading.grid.model import GridKind, GridState
-from trading.lifecycle import stop_due
 from trading.model import Phase, Side, SymbolState
 from trading.quiet_band import QuietBand
 from trading.reconcile import UNKNOWN_POSITION
+from trading.stop_rules import stop_due
 
 Admit = Callable[[str, Decimal | None], str | None]
 """The entry gate as the core sees it: (kind, margin) -> refusal reason or None."""

@@ -46,9 +46,11 @@ from trading.order_reports import (
 )
 from trading.orders import Order
 from trading.primitives import waiting
+from trading.quarantine import SIDE_MISMATCH, mismatched
 from trading.quiet_band import QuietBand, quiet_band
 from trading.reconcile import reconcile
 from trading.rules import Rules
+from trading.stop_rules import intended_stop, place_stop, stop_due
 
 
 class SymbolCore:
@@ -153,9 +155,9 @@ def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:
 def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
     """Place the exchange stop if the open position has none (retried every stop_retry_s)."""
     pos = state.position
-    if pos is None or not lc.stop_due(state, ctx.now, ctx.rules):
+    if pos is None or not stop_due(state, ctx.now, ctx.rules):
         return state  # closing through the stop level: the close retries protect (`through_stop`)
-    stop = lc.intended_stop(state, ctx)
+    stop = intended_stop(state, ctx)
     price = state.last_price
     retry_at = ctx.now + ctx.rules.risk.stop_retry_s
     if price is not None and ts.crossed_against(pos.side, price, stop) \
@@ -164,7 +166,7 @@ def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
         # still due: placed if the price comes back above the level while the close is retried
         return lc.start_close(state, "stop_loss", ctx)
     ctx.record(je.StopRequested(stop_price=stop))
-    return lc.place_stop(replace(state, next_stop_at=retry_at), stop, ctx)
+    return place_stop(replace(state, next_stop_at=retry_at), stop, ctx)
 
 
 def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
@@ -178,7 +180,7 @@ def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
     state = maintain(replace(state, last_price=ev.price), ctx)
     if state.phase is Phase.ENTERING and _part_stopped(state, ev, ctx):
         return _stop_part(state, ctx)
-    if state.phase is not Phase.OPEN or state.position is None or lc.mismatched(state):
+    if state.phase is not Phase.OPEN or state.position is None or mismatched(state):
         return state
     if state.trailing is not None:
         state = _trail(state, ev, ctx)
@@ -194,9 +196,9 @@ def _part_stopped(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> bool:
     position was open: the part had no stop at all while the rest was open (found by review;
     INCIDENTS rule 5)."""
     pos = state.position
-    if pos is None or not ctx.rules.risk.bot_side_stops or lc.mismatched(state):
+    if pos is None or not ctx.rules.risk.bot_side_stops or mismatched(state):
         return False
-    level = state.stop_price if state.stop_price is not None else lc.intended_stop(state, ctx)
+    level = state.stop_price if state.stop_price is not None else intended_stop(state, ctx)
     return ts.crossed_against(pos.side, ev.price, level)
 
 
@@ -253,7 +255,7 @@ def retry_stop_move(state: SymbolState, ctx: Ctx) -> SymbolState:
     in flight) is retried without a new price. An exit is left to the next price, as before."""
     price = state.last_price
     if state.phase is not Phase.OPEN or state.position is None or price is None \
-            or lc.mismatched(state):  # as `on_price`: no order for our side while they differ
+            or mismatched(state):  # as `on_price`: no order for our side while they differ
         return state
     ev = PriceTicked(price=price)
     return state if _exit_reason(state, ev, ctx) else _move_stop(state, ev, ctx)
@@ -275,7 +277,7 @@ def _move_stop(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
                            exchange_id=current.exchange_id, side=current.side,
                            stop_price=trigger))
         return state  # the answer (StopAmended / StopAmendFailed) is decided in this message
-    return lc.place_stop(state, trigger, ctx, replaces=current.client_order_id)
+    return place_stop(state, trigger, ctx, replaces=current.client_order_id)
 
 
 def move_waits(state: SymbolState, now: float, rules: Rules) -> bool:
@@ -302,7 +304,7 @@ def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:
     if tp is not None and ts.reached(pos.side, ev.price, tp):
         return "take_profit"
     # before the first stop is acknowledged the intended level protects (issue 16 item 5)
-    protective = state.stop_price if state.stop_price is not None else lc.intended_stop(state, ctx)
+    protective = state.stop_price if state.stop_price is not None else intended_stop(state, ctx)
     unprotected = state.needs_stop and not state.live_orders(OrderPurpose.STOP)
     crossed = protective is not None and ts.crossed_against(pos.side, ev.price, protective)
     if crossed and (state.active_stop() is None or unprotected):
@@ -312,10 +314,10 @@ def _exit_reason(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> str | None:
 
 def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
     if ev.side is None:
-        if state.phase is Phase.OPEN and not lc.mismatched(state):
+        if state.phase is Phase.OPEN and not mismatched(state):
             return lc.start_close(state, ev.reason, ctx)
         if ev.signal_id is not None:  # an external exit that closes nothing says why
-            why = MISMATCHED_EXIT if lc.mismatched(state) else EXIT_SKIPS[state.phase]
+            why = MISMATCHED_EXIT if mismatched(state) else EXIT_SKIPS[state.phase]
             ctx.record(je.SignalSkipped(side=None, reason=why, signal_id=ev.signal_id))
         return state
     skip = _entry_blocker(state, ctx)
@@ -347,9 +349,9 @@ EXIT_SKIPS = {
     Phase.ENTERING: "the entry is still in flight: no open position to exit yet",
     Phase.CLOSING: "the position is being closed already",
 }
-MISMATCHED_EXIT = (f"{lc.SIDE_MISMATCH}: a close of our side is a reduce-only order the venue "
+MISMATCHED_EXIT = (f"{SIDE_MISMATCH}: a close of our side is a reduce-only order the venue "
                    "refuses (a person decides)")
-"""An exit while the exchange lists the other side (`lifecycle.mismatched`): a close sent
+"""An exit while the exchange lists the other side (`quarantine.mismatched`): a close sent
 anyway was refused, counted, and with max_close_attempts = 1 escalated at once into the
 emergency close of the exchange's position, the one a person was alerted to decide on."""
 

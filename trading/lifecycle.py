@@ -1,4 +1,5 @@
-"""Position lifecycle transitions: entry, fills, stop placement, close attempts, escalation."""
+"""Position lifecycle transitions: entry, fills, close attempts, escalation. Where the stop goes
+and when it is placed: trading/stop_rules.py."""
 
 from __future__ import annotations
 
@@ -23,17 +24,9 @@ from trading.model import (
 )
 from trading.orders import Order
 from trading.primitives import waiting
-from trading.rules import Rules
+from trading.quarantine import closes_held
+from trading.stop_rules import arm_protection, guarded, protect_part
 from trading.transitions import order_change, phase_change
-
-SIDE_MISMATCH = "position side differs from exchange"
-"""The quarantine reason of a position the exchange lists on the other side than ours
-(trading/reconcile.py): a person decides, and no order of ours for our side can protect or
-close what the exchange holds (`mismatched`)."""
-
-SIDE_AGREES_AGAIN = f"{SIDE_MISMATCH} (it agrees again: resume to trade)"
-"""The quarantine reason once the exchange lists our side again (trading/reconcile.py): a
-person was alerted and lifts it, but our stop and exits act again meanwhile (`closes_held`)."""
 
 CLOSE_REASONS = {
     OrderPurpose.STOP: "stop_loss",
@@ -176,87 +169,6 @@ def _entry_filled(
     return replace(state, position=pos, entry_refusals=0)  # entries are taken again
 
 
-def arm_protection(state: SymbolState, ctx: Ctx) -> SymbolState:
-    """Set stop, trailing stop and take-profit from the entry price and place the stop."""
-    pos = state.position
-    assert pos is not None
-    risk, market = ctx.rules.risk, ctx.rules.market
-    stop = ts.initial_stop(pos.side, pos.entry_price, risk.stop_loss_pct, market)
-    trailing = state.trailing or ts.new_trailing(
-        pos.side, pos.entry_price, risk.trailing_activation_pct, risk.trailing_callback_pct, market)
-    tp = (ts.target_price(pos.side, pos.entry_price, risk.take_profit_pct, market)
-          if risk.take_profit_pct else None)
-    state = replace(state, trailing=trailing, take_profit_price=tp, needs_stop=True,
-                    next_stop_at=0.0, stop_refusals=0)
-    if state.live_orders(OrderPurpose.STOP):  # placed while the entry filled in part
-        return cover_stop(replace(state, needs_stop=False), ctx, level=stop)
-    return place_stop(state, stop, ctx)
-
-
-def protect_part(state: SymbolState, ctx: Ctx) -> SymbolState:
-    """An entry filled in part and still open (a venue that reports `partially_filled` first,
-    an IOC or limit entry): the filled part is a position the exchange stop must cover now, not
-    when the entry ends (INCIDENTS rule 5: no position without a stop). The first part gets a
-    stop at the initial level (`decide.protect`, in the same decision); each later part grows
-    it (`cover_stop`). Trailing stop and take-profit are armed when the entry ends
-    (`finish_entry`), from the whole entry's price."""
-    if state.live_orders(OrderPurpose.STOP):
-        return cover_stop(state, ctx)
-    return replace(state, needs_stop=True, next_stop_at=0.0, stop_refusals=0)
-
-
-def cover_stop(state: SymbolState, ctx: Ctx, level: Decimal | None = None) -> SymbolState:
-    """A guarded position bigger than what its exchange stops can still fill (it grew: the next
-    part of an entry, a fill booked late, a buy by hand; or the stop filled in part): a stop for
-    the whole position is placed at the same level (`level` where that is better: the initial
-    stop of an entry that ended), and the old one is cancelled once the new one is acknowledged
-    (on_accepted), as a trailing-stop move. One at a time: while a stop is pending, its
-    acknowledgement covers again (`order_reports.on_accepted`). A stop bigger than the position
-    is left as it is: it is reduce-only."""
-    pos, stops = state.position, state.live_orders(OrderPurpose.STOP)
-    if state.phase not in (Phase.OPEN, Phase.ENTERING) or pos is None or not stops:
-        return state  # no stop at all: `protect` (or reconcile) places one for all of it
-    if any(o.status is OrderStatus.PENDING for o in stops):
-        return state
-    current = stops[-1]
-    at = current.stop_price or state.stop_price or intended_stop(state, ctx)
-    if level is not None and ts.better(pos.side, level, at):
-        at = level
-    if any(o.remaining >= ctx.rules.market.capped(pos.contracts) and o.stop_price is not None
-           and not ts.better(pos.side, at, o.stop_price) for o in stops):
-        return state  # all of it (or the most one order may carry), at the level
-    ctx.record(je.StopRequested(stop_price=at))
-    return place_stop(state, at, ctx, replaces=current.client_order_id)
-
-
-def intended_stop(state: SymbolState, ctx: Ctx) -> Decimal:
-    return stop_level(state, ctx.rules)
-
-
-def stop_level(state: SymbolState, rules: Rules) -> Decimal:
-    """Where the position's stop belongs: the initial stop, or the acknowledged stop or the
-    trailing trigger where either is better."""
-    pos = state.position
-    assert pos is not None
-    stop = ts.initial_stop(pos.side, pos.entry_price, rules.risk.stop_loss_pct, rules.market)
-    trigger = state.trailing.trigger_price if state.trailing is not None else None
-    for level in (state.stop_price, trigger):
-        if level is not None and ts.better(pos.side, level, stop):
-            stop = level
-    return stop
-
-
-def place_stop(state: SymbolState, stop_price: Decimal, ctx: Ctx,
-               replaces: str | None = None) -> SymbolState:
-    pos = state.position
-    assert pos is not None
-    if ctx.rules.risk.bot_side_stops:
-        return replace(state, stop_price=stop_price, needs_stop=False)
-    amount = ctx.rules.market.capped(pos.contracts)  # a stop larger is refused by the venue
-    return ctx.new_order(state, OrderPurpose.STOP, pos.side.exit_order_side, amount,
-                         price=stop_price, position_id=pos.position_id, replaces=replaces)
-
-
 def _exit_filled(
     state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
 ) -> SymbolState:
@@ -370,58 +282,6 @@ def close_raced(state: SymbolState, error: str, ctx: Ctx) -> SymbolState:
                         "listed no position", ctx)
     delay = max(risk.stop_retry_s, risk.close_backoff(state.close_attempts))
     return replace(state, next_close_at=ctx.now + delay)
-
-
-def guarded(state: SymbolState) -> bool:
-    """The position is one the exchange stop must cover: open, being closed (a close that
-    keeps failing, a quarantine after it escalated: the stop is what protects it meanwhile),
-    or the part of an entry that filled while the rest is still open (`protect_part`)."""
-    return state.position is not None and state.phase in (Phase.ENTERING, Phase.OPEN,
-                                                          Phase.CLOSING)
-
-
-def mismatched(state: SymbolState) -> bool:
-    """Quarantined because the exchange lists the position on the other side than ours: a stop
-    or a close for our side is a reduce-only order the venue refuses (it would grow the
-    exchange's position). Placed anyway, a refused stop was sent again every stop_retry_s for
-    as long as a person took to decide, and a price through our stop level sent closes that
-    were refused until they escalated into the emergency close of the exchange's position."""
-    return state.quarantined and state.quarantine_reason == SIDE_MISMATCH
-
-
-def closes_held(state: SymbolState) -> bool:
-    """Quarantined for a reason that holds our own close retries: an escalation (the emergency
-    close owns the position now), a side mismatch, a position nobody can see. Not once the
-    exchange agrees with our side again (SIDE_AGREES_AGAIN): our exits act then, and a close of
-    one that failed was never retried (found by review: the symbol sat closing, its trailing
-    stop and take-profit off, until a person resumed it); it is retried and escalates as any."""
-    return state.quarantined and state.quarantine_reason != SIDE_AGREES_AGAIN
-
-
-def through_stop(state: SymbolState, rules: Rules) -> bool:
-    """Closing, and the price is at or through the level a stop would be placed at: no stop can
-    rest there, the close and its retries are the protection (`decide.protect` places none)."""
-    pos, price = state.position, state.last_price
-    return (state.phase is Phase.CLOSING and pos is not None and price is not None
-            and ts.crossed_against(pos.side, price, stop_level(state, rules)))
-
-
-def standing_stops(state: SymbolState) -> list[Order]:
-    """The position's live stops but those being cancelled (the old stop of a move, once the
-    new one rests): a stop whose cancel is on its way is no stop left to protect it."""
-    return [o for o in state.live_orders(OrderPurpose.STOP) if o.cancel_requested_at is None]
-
-
-def stop_due(state: SymbolState, now: float, rules: Rules) -> bool:
-    """`decide.protect` places a stop now: the open (or closing) position has no stop order live,
-    its placement (or its retry after a refusal) is due, and a closing one's price is not through
-    the level. The actor sets a reconciliation waiting for rate budget aside for it
-    (actors/symbol_actor.py `_urgent`)."""
-    if not guarded(state) or not state.needs_stop or standing_stops(state) \
-            or mismatched(state):
-        return False
-    return not waiting(now, state.next_stop_at, rules.risk.stop_retry_longest) \
-        and not through_stop(state, rules)
 
 
 def retry_close_due(state: SymbolState, ctx: Ctx) -> SymbolState:

@@ -21,6 +21,7 @@ from trading.events import (
 )
 from trading.frozen import replace
 from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
+from trading.stop_rules import cover_stop, guarded, place_stop, standing_stops
 from trading.transitions import order_change
 
 
@@ -47,7 +48,7 @@ def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
         if old.cancel_requested_at is None:
             state = state.with_order(replace(old, cancel_requested_at=ctx.now))
     # the position grew while this stop was pending (the next part of an entry): cover it now
-    return lc.cover_stop(state, ctx)
+    return cover_stop(state, ctx)
 
 
 def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
@@ -76,8 +77,8 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
         return kept  # found nowhere, but it may still land: not evidence yet
     state = state.with_order(order_change(order, OrderStatus.CANCELED))
     ctx.record(je.OrderCanceled(order=order.client_order_id, purpose=order.purpose))
-    stops_left = lc.standing_stops(state)  # the current position's, not being cancelled
-    if order.purpose is OrderPurpose.STOP and lc.guarded(state) and not stops_left \
+    stops_left = standing_stops(state)  # the current position's, not being cancelled
+    if order.purpose is OrderPurpose.STOP and guarded(state) and not stops_left \
             and order.status is OrderStatus.PENDING:
         # ended as it was placed (its create answered "closed", nothing filled), never rested:
         # a refusal, retried with its backoff. Re-placed at once, in the same message, a venue
@@ -85,7 +86,7 @@ def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
         refusals = state.stop_refusals + 1
         return replace(state, needs_stop=True, stop_refusals=refusals,
                        next_stop_at=ctx.now + ctx.rules.risk.stop_retry(refusals))
-    if order.purpose is OrderPurpose.STOP and lc.guarded(state) and not stops_left:
+    if order.purpose is OrderPurpose.STOP and guarded(state) and not stops_left:
         # someone removed our stop: re-placed at once, its refusals counted from none (a
         # count of refused moves must not slow the first retries of a stop that is missing)
         return replace(state, needs_stop=True, next_stop_at=0.0, stop_refusals=0)
@@ -134,7 +135,7 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
                 # refused because the price is already through it: no stop can rest there
                 ctx.record(je.StopAlreadyCrossed(stop_price=order.stop_price, price=price))
                 # a stop is due if none is left: placed if the price comes back above the
-                # level while the close is retried (lifecycle.through_stop)
+                # level while the close is retried (stop_rules.through_stop)
                 return lc.start_close(
                     replace(state, needs_stop=not state.live_orders(OrderPurpose.STOP)),
                     "trailing_stop" if order.replaces else "stop_loss",
@@ -186,4 +187,4 @@ def on_stop_amend_failed(state: SymbolState, ev: StopAmendFailed, ctx: Ctx) -> S
         return state
     if any(o.status is OrderStatus.PENDING for o in state.live_orders(OrderPurpose.STOP)):
         return state  # one stop move at a time
-    return lc.place_stop(state, ev.stop_price, ctx, replaces=order.client_order_id)
+    return place_stop(state, ev.stop_price, ctx, replaces=order.client_order_id)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trading import lifecycle as lc
 from trading.model import OrderPurpose, Phase, Side, SymbolState, TrailingState
+from trading.quarantine import closes_held
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def quiet_band(
     if phase is Phase.CLOSING:
         if state.position is None:
             return ALWAYS_QUIET
-        retry_at = None if lc.closes_held(state) else state.next_close_at
+        retry_at = None if closes_held(state) else state.next_close_at
         due = [] if retry_at is None else [retry_at]
         if state.needs_stop and not state.live_orders(OrderPurpose.STOP):
             due.append(state.next_stop_at)  # `protect` acts then, at any price

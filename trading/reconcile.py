@@ -48,11 +48,10 @@ from trading.model import (
     Side,
     SymbolState,
 )
+from trading.quarantine import SIDE_AGREES_AGAIN, SIDE_MISMATCH, closes_held, mismatched
+from trading.stop_rules import arm_protection, cover_stop, guarded, place_stop, standing_stops
 
 Handler = Callable[..., SymbolState]
-
-SIDE_MISMATCH = lc.SIDE_MISMATCH
-SIDE_AGREES_AGAIN = lc.SIDE_AGREES_AGAIN
 
 UNKNOWN_POSITION = "position on the exchange that storage does not know"
 """The quarantine reason of a position flagged, not adopted (`adopt_unknown_positions = false`):
@@ -82,12 +81,12 @@ def reconcile(
         ctx.emit(CancelOrder(client_order_id=orphan.client_order_id,
                              exchange_id=orphan.exchange_id))
     _cancel_strays(state, ctx)
-    unprotected = not lc.standing_stops(state)
-    if lc.guarded(state) and unprotected:  # a refused stop keeps its backoff (stop_retry)
+    unprotected = not standing_stops(state)
+    if guarded(state) and unprotected:  # a refused stop keeps its backoff (stop_retry)
         state = replace(state, needs_stop=True,
                         next_stop_at=state.next_stop_at if state.stop_refusals else 0.0)
     stalled = state.phase is Phase.CLOSING and state.next_close_at is None
-    if stalled and not lc.closes_held(state) and not state.live_orders(OrderPurpose.CLOSE):
+    if stalled and not closes_held(state) and not state.live_orders(OrderPurpose.CLOSE):
         state = replace(state, next_close_at=ctx.now)
     return state
 
@@ -125,7 +124,7 @@ def _bare(state: SymbolState, ctx: Ctx) -> bool:
     lost) is all that protects it, and goes at the first reconciliation that finds ours there.
     Cancelled in the adopting reconciliation, a refused stop of ours left the position bare.
     (Bot-side stops rest nowhere: there, as before, such orders go at once.)"""
-    return (lc.guarded(state) and state.active_stop() is None
+    return (guarded(state) and state.active_stop() is None
             and not ctx.rules.risk.bot_side_stops)
 
 
@@ -259,7 +258,7 @@ def _replace_missing_stop(state: SymbolState, order: Order, ctx: Ctx) -> SymbolS
     trailing move does. Gone, the cancel finds nothing (harmless); there after all, it goes."""
     level, pos = order.stop_price, state.position
     if state.phase is not Phase.OPEN or pos is None or not state.owns(order) or level is None \
-            or lc.mismatched(state):
+            or mismatched(state):
         return state
     stops = state.live_orders(OrderPurpose.STOP)
     if any(o.replaces == order.client_order_id for o in stops):
@@ -270,7 +269,7 @@ def _replace_missing_stop(state: SymbolState, order: Order, ctx: Ctx) -> SymbolS
         # moves ago): replaced, the books' stop fell back to the old level (found by review)
         return state
     ctx.record(je.StopRequested(stop_price=level))
-    return lc.place_stop(state, level, ctx, replaces=order.client_order_id)
+    return place_stop(state, level, ctx, replaces=order.client_order_id)
 
 
 def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
@@ -310,15 +309,15 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
                                   f"{theirs.contracts} there, {mine.side.value} in our books",
                                   attempts=1, last_error=None, close=False))
             return replace(state, quarantined=True, quarantine_reason=SIDE_MISMATCH)
-        if lc.mismatched(state):  # a person set it right: our stop protects it again
+        if mismatched(state):  # a person set it right: our stop protects it again
             state = replace(state, quarantine_reason=SIDE_AGREES_AGAIN)
         waited = state.resize_waited
         state = replace(state, resize_waited=False)
         if theirs.contracts != mine.contracts:
             state = _resized(state, theirs.contracts, ev, ctx, waited)
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
-            state = lc.arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
-        state = lc.cover_stop(state, ctx)
+            state = arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
+        state = cover_stop(state, ctx)
     return state
 
 
@@ -370,7 +369,7 @@ def _adopt(state: SymbolState, theirs: ExchangePosition, ctx: Ctx) -> SymbolStat
     state = replace(state, order_seq=seq, position=pos)
     if state.phase is not Phase.OPEN:  # an open phase without a position: keep it
         state = lc.to_phase(state, Phase.OPEN)
-    return lc.arm_protection(state, ctx)
+    return arm_protection(state, ctx)
 
 
 def _unbooked(state: SymbolState, ev: Reconciled, side: str) -> list[ExternalFill]:

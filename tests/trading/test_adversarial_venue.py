@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from tests.trading.conftest import make_rules
 from tests.trading.scenario import Scenario
-from trading import lifecycle as lc
 from trading import trailing_stop as ts
 from trading.commands import AmendStop, Command, PlaceOrder
 from trading.decide import SymbolCore
@@ -28,6 +27,7 @@ from trading.events import (
     TimerFired,
 )
 from trading.model import OrderPurpose, OrderStatus, Phase, Side
+from trading.stop_rules import intended_stop
 
 D = Decimal
 TICK = D("0.1")
@@ -145,7 +145,7 @@ def test_an_unlucky_venue(steps, risk):
     sc.send(TimerFired(), dt=30)
     s = sc.state
     if s.position is not None and s.phase in (Phase.OPEN, Phase.CLOSING):
-        intended = lc.intended_stop(s, Ctx(rules=sc.core.rules, now=sc.now))
+        intended = intended_stop(s, Ctx(rules=sc.core.rules, now=sc.now))
         through = ts.crossed_against(s.position.side, s.last_price, intended)
         assert s.live_orders(OrderPurpose.STOP) or through, s
 

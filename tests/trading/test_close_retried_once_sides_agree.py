@@ -18,7 +18,6 @@ from decimal import Decimal as D
 
 from tests.trading.conftest import make_rules
 from tests.trading.scenario import Scenario
-from trading import lifecycle as lc
 from trading.commands import Command, PlaceOrder
 from trading.decide import SymbolCore
 from trading.events import (
@@ -32,6 +31,7 @@ from trading.events import (
     TimerFired,
 )
 from trading.model import OrderPurpose, Phase, Side
+from trading.quarantine import SIDE_AGREES_AGAIN
 
 
 class FailingCloses(Scenario):
@@ -66,7 +66,7 @@ def test_a_failed_close_is_retried_once_the_sides_agree_again():
     sc.send(SignalRaised(side=Side.LONG), dt=1)
     sc.reconcile(Side.SHORT)  # flipped by hand: quarantined for a person
     sc.reconcile(Side.LONG)  # set right again: still quarantined, our exits act
-    assert sc.state.quarantine_reason == lc.SIDE_AGREES_AGAIN
+    assert sc.state.quarantine_reason == SIDE_AGREES_AGAIN
     sc.failing = True
     sc.send(SignalRaised(side=None, reason="exit", signal_id="out"), dt=1)
     assert sc.state.phase is Phase.CLOSING and _closes(sc) == 1

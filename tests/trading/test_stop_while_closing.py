@@ -9,7 +9,6 @@ from dataclasses import replace
 from decimal import Decimal as D
 
 from tests.trading.conftest import make_rules
-from trading import lifecycle as lc
 from trading.commands import PlaceOrder
 from trading.decide import SymbolCore
 from trading.events import (
@@ -22,6 +21,7 @@ from trading.events import (
     TimerFired,
 )
 from trading.model import OrderPurpose, Phase, Side, SymbolState
+from trading.stop_rules import stop_due
 
 
 class Run:
@@ -105,7 +105,7 @@ def test_no_stop_is_placed_while_closing_when_the_price_is_through_its_level():
     assert run.state.phase is Phase.CLOSING and run.state.needs_stop
     # nothing to place, so nothing urgent: the actor does not set a reconciliation (which is
     # what resolves the close) aside for it (actors/symbol_actor.py `_urgent`)
-    assert not lc.stop_due(run.state, run.now + 60, run.core.rules)
+    assert not stop_due(run.state, run.now + 60, run.core.rules)
     run.send(PriceTicked(price=D("99.5")))  # back above the level while the close is retried
     assert len(_stops(run)) == 2 and _stops(run)[1].stop_price == D("99.0")
 
