@@ -126,7 +126,7 @@ class SymbolState:
     that cooldown (the protections recount the close from the ledger either way)."""
     resize_waited: bool = field(default=False, compare=False, repr=False)
     """The last reconciliation listed the position larger by what our entry still open could
-    fill, and waited for the entry's report (trading/reconcile.py `_resized`): the next one
+    fill, and waited for the entry's report (trading/unbooked_fills.py `resized`): the next one
     that still does follows the exchange, as the grid's `resize_waits`. Not persisted."""
     fees_owed: tuple[FeeOwed, ...] = field(default=(), compare=False, repr=False)
     """Ended orders whose fee the venue has not told yet (trading/late_fees.py): looked at

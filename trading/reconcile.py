@@ -25,13 +25,12 @@ from trading import journal_events as je
 from trading import lifecycle as lc
 from trading import order_evidence as oe
 from trading import trailing_stop as ts
-from trading.client_ids import client_order_id, is_emergency
-from trading.commands import CancelOrder, Escalate, LedgerEntry
+from trading.client_ids import client_order_id
+from trading.commands import CancelOrder, Escalate
 from trading.decision import Ctx
 from trading.events import (
     ExchangeOrder,
     ExchangePosition,
-    ExternalFill,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -50,6 +49,7 @@ from trading.model import (
 )
 from trading.quarantine import SIDE_AGREES_AGAIN, SIDE_MISMATCH, closes_held, mismatched
 from trading.stop_rules import arm_protection, cover_stop, guarded, place_stop, standing_stops
+from trading.unbooked_fills import closed_elsewhere, resized, unbooked
 
 Handler = Callable[..., SymbolState]
 
@@ -287,10 +287,10 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
         ctx.record(je.PositionListedAfterClose(side=theirs.side, contracts=theirs.contracts))
         return state
     if mine is not None and theirs is None:
-        exits = (f.amount for f in _unbooked(state, ev, mine.side.exit_order_side))
+        exits = (f.amount for f in unbooked(state, ev, mine.side.exit_order_side))
         if not evidence.covered(mine.contracts, exits):
             return _unconfirmed(state, ev, ctx)
-        return _closed_elsewhere(state, ev, ctx)
+        return closed_elsewhere(state, ev, ctx)
     if state.unconfirmed is not None:  # the position is listed again (or gone for good)
         state = replace(state, unconfirmed=None)
     if mine is None and theirs is not None:
@@ -314,7 +314,7 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
         waited = state.resize_waited
         state = replace(state, resize_waited=False)
         if theirs.contracts != mine.contracts:
-            state = _resized(state, theirs.contracts, ev, ctx, waited)
+            state = resized(state, theirs.contracts, ev, ctx, waited)
         if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
             state = arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
         state = cover_stop(state, ctx)
@@ -338,24 +338,6 @@ def _unconfirmed(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
     return replace(state, unconfirmed=episode)
 
 
-def _closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
-    """The exchange has no position but storage still does, and the exchange's fills account
-    for it: closed while we were away (manual, liquidation). Book P&L from those fills. Closed
-    by the supervisor's emergency close (its order id's form), it is booked as that
-    ("emergency_close"), not as a stop-out the stop-loss guard would count (found by review)."""
-    pos = state.position
-    assert pos is not None
-    exits = _unbooked(state, ev, pos.side.exit_order_side)
-    state = _book_exits(state, exits, pos.contracts, ctx)
-    pos = state.position
-    assert pos is not None
-    pos = replace(pos, contracts=Decimal(0))
-    state = replace(state, position=pos, unconfirmed=None)
-    emergency = any(is_emergency(f.client_order_id) for f in exits)
-    return lc.position_closed(state, "emergency_close" if emergency else "closed_on_exchange",
-                              ctx)
-
-
 def _adopt(state: SymbolState, theirs: ExchangePosition, ctx: Ctx) -> SymbolState:
     """A position on the exchange that storage does not know, taken over and protected."""
     seq = state.order_seq + 1
@@ -370,100 +352,3 @@ def _adopt(state: SymbolState, theirs: ExchangePosition, ctx: Ctx) -> SymbolStat
     if state.phase is not Phase.OPEN:  # an open phase without a position: keep it
         state = lc.to_phase(state, Phase.OPEN)
     return arm_protection(state, ctx)
-
-
-def _unbooked(state: SymbolState, ev: Reconciled, side: str) -> list[ExternalFill]:
-    """The exchange's fills on one side that nothing booked (the shell leaves out booked orders
-    and trades, and what our live orders' lookups report). A fill of an order still live here
-    is not among them: that order's own report books it."""
-    return [f for f in ev.external_fills
-            if f.side == side and state.order(f.client_order_id or "") is None]
-
-
-def _resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx,
-             waited: bool = False) -> SymbolState:
-    """The exchange's position has another size than ours: the fills that explain it are
-    booked (an entry fill of ours never applied, a buy or a partial close by hand, a partial
-    liquidation), once; what no fill explains is journaled, and ours follows the exchange (at
-    the entry price we have: the price of an unexplained part is unknown)."""
-    pos = state.position
-    assert pos is not None
-    grows = target > pos.contracts
-    side = pos.side.entry_order_side if grows else pos.side.exit_order_side
-    if any(state.order(f.client_order_id or "") for f in ev.external_fills if f.side == side):
-        return state  # an order of ours still being resolved: its own report books it
-    fills = _unbooked(state, ev, side)
-    if grows:
-        state = _book_entries(state, fills, target - pos.contracts, ctx)
-    else:
-        state = _book_exits(state, fills, pos.contracts - target, ctx)
-    pos = state.position
-    assert pos is not None
-    entering = [o for o in state.live_orders(OrderPurpose.ENTRY)
-                if o.side == pos.side.entry_order_side]
-    if not waited and target > pos.contracts and target - pos.contracts <= sum(
-            (o.remaining for o in entering), ZERO):
-        # most likely the rest of our entry still open, which its lookup does not show yet:
-        # followed now, its report would book the same part again (a position larger than the
-        # exchange's, its entry fill in the ledger twice). Once: a difference still there at
-        # the next reconciliation is followed then (the stop must cover what is there)
-        ctx.record(je.PositionResizeWaits(stored=pos.contracts, exchange=target,
-                                          order=entering[-1].client_order_id))
-        return replace(state, resize_waited=True)
-    closing = [o for o in state.live_orders(OrderPurpose.CLOSE) if state.owns(o)]
-    if pos.contracts > target and closing:
-        # most likely that close's fill, which its lookup does not show yet: followed now, its
-        # report would take the same part off again and end a position still open
-        ctx.record(je.PositionResizeWaits(stored=pos.contracts, exchange=target,
-                                          order=closing[-1].client_order_id))
-        return state
-    if pos.contracts != target:
-        ctx.record(je.PositionResized(stored=pos.contracts, exchange=target))
-        state = replace(state, position=replace(pos, contracts=target))
-    return state
-
-
-def _share(fill: ExternalFill, qty: Decimal) -> Decimal:
-    """The fee of the part `qty` of a fill."""
-    return fill.fee if qty >= fill.amount else fill.fee * qty / fill.amount
-
-
-def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
-                  ctx: Ctx) -> SymbolState:
-    """Fills that added to the position, up to `qty`: booked as entry fills (the entry price
-    is the weighted average, the fee is the position's)."""
-    pos = state.position
-    assert pos is not None
-    for fill in fills:
-        if qty <= ZERO:
-            break
-        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
-        total = pos.contracts + take
-        entry = (pos.entry_price * pos.contracts + fill.price * take) / total
-        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
-                                      position_id=pos.position_id, side=fill.side,
-                                      amount=take, price=fill.price, fee=fee,
-                                      realized_pnl=ZERO))
-        pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
-        qty -= take
-    return replace(state, position=pos)
-
-
-def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
-                ctx: Ctx) -> SymbolState:
-    """Fills that reduced the position, up to `qty`: booked with their P&L and fee."""
-    pos = state.position
-    assert pos is not None
-    for fill in fills:
-        if qty <= ZERO:
-            break
-        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
-        gross = (fill.price - pos.entry_price) * take * pos.side.sign
-        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
-                                      position_id=pos.position_id, side=fill.side,
-                                      amount=take, price=fill.price, fee=fee,
-                                      realized_pnl=gross))
-        pos = replace(pos, contracts=pos.contracts - take,
-                      realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fee)
-        qty -= take
-    return replace(state, position=pos)

@@ -1,0 +1,136 @@
+"""The exchange's fills that nothing booked, booked by reconciliation (trading/reconcile.py).
+
+A position the exchange lists with another size than ours (`resized`), or no longer lists at
+all while its fills account for it (`closed_elsewhere`: manual, liquidation, the supervisor's
+emergency close), is brought in line by booking those fills: entry fills into the position's
+size and average price, exit fills with their P&L and their share of the fee, each once
+(`unbooked` leaves out what a live order of ours will book by its own report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from trading import journal_events as je
+from trading import lifecycle as lc
+from trading.client_ids import is_emergency
+from trading.commands import LedgerEntry
+from trading.decision import Ctx
+from trading.events import ExternalFill, Reconciled
+from trading.model import ZERO, OrderPurpose, SymbolState
+
+
+def closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
+    """The exchange has no position but storage still does, and the exchange's fills account
+    for it: closed while we were away (manual, liquidation). Book P&L from those fills. Closed
+    by the supervisor's emergency close (its order id's form), it is booked as that
+    ("emergency_close"), not as a stop-out the stop-loss guard would count (found by review)."""
+    pos = state.position
+    assert pos is not None
+    exits = unbooked(state, ev, pos.side.exit_order_side)
+    state = _book_exits(state, exits, pos.contracts, ctx)
+    pos = state.position
+    assert pos is not None
+    pos = replace(pos, contracts=Decimal(0))
+    state = replace(state, position=pos, unconfirmed=None)
+    emergency = any(is_emergency(f.client_order_id) for f in exits)
+    return lc.position_closed(state, "emergency_close" if emergency else "closed_on_exchange",
+                              ctx)
+
+
+def unbooked(state: SymbolState, ev: Reconciled, side: str) -> list[ExternalFill]:
+    """The exchange's fills on one side that nothing booked (the shell leaves out booked orders
+    and trades, and what our live orders' lookups report). A fill of an order still live here
+    is not among them: that order's own report books it."""
+    return [f for f in ev.external_fills
+            if f.side == side and state.order(f.client_order_id or "") is None]
+
+
+def resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx,
+             waited: bool = False) -> SymbolState:
+    """The exchange's position has another size than ours: the fills that explain it are
+    booked (an entry fill of ours never applied, a buy or a partial close by hand, a partial
+    liquidation), once; what no fill explains is journaled, and ours follows the exchange (at
+    the entry price we have: the price of an unexplained part is unknown)."""
+    pos = state.position
+    assert pos is not None
+    grows = target > pos.contracts
+    side = pos.side.entry_order_side if grows else pos.side.exit_order_side
+    if any(state.order(f.client_order_id or "") for f in ev.external_fills if f.side == side):
+        return state  # an order of ours still being resolved: its own report books it
+    fills = unbooked(state, ev, side)
+    if grows:
+        state = _book_entries(state, fills, target - pos.contracts, ctx)
+    else:
+        state = _book_exits(state, fills, pos.contracts - target, ctx)
+    pos = state.position
+    assert pos is not None
+    entering = [o for o in state.live_orders(OrderPurpose.ENTRY)
+                if o.side == pos.side.entry_order_side]
+    if not waited and target > pos.contracts and target - pos.contracts <= sum(
+            (o.remaining for o in entering), ZERO):
+        # most likely the rest of our entry still open, which its lookup does not show yet:
+        # followed now, its report would book the same part again (a position larger than the
+        # exchange's, its entry fill in the ledger twice). Once: a difference still there at
+        # the next reconciliation is followed then (the stop must cover what is there)
+        ctx.record(je.PositionResizeWaits(stored=pos.contracts, exchange=target,
+                                          order=entering[-1].client_order_id))
+        return replace(state, resize_waited=True)
+    closing = [o for o in state.live_orders(OrderPurpose.CLOSE) if state.owns(o)]
+    if pos.contracts > target and closing:
+        # most likely that close's fill, which its lookup does not show yet: followed now, its
+        # report would take the same part off again and end a position still open
+        ctx.record(je.PositionResizeWaits(stored=pos.contracts, exchange=target,
+                                          order=closing[-1].client_order_id))
+        return state
+    if pos.contracts != target:
+        ctx.record(je.PositionResized(stored=pos.contracts, exchange=target))
+        state = replace(state, position=replace(pos, contracts=target))
+    return state
+
+
+def _share(fill: ExternalFill, qty: Decimal) -> Decimal:
+    """The fee of the part `qty` of a fill."""
+    return fill.fee if qty >= fill.amount else fill.fee * qty / fill.amount
+
+
+def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
+                  ctx: Ctx) -> SymbolState:
+    """Fills that added to the position, up to `qty`: booked as entry fills (the entry price
+    is the weighted average, the fee is the position's)."""
+    pos = state.position
+    assert pos is not None
+    for fill in fills:
+        if qty <= ZERO:
+            break
+        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
+        total = pos.contracts + take
+        entry = (pos.entry_price * pos.contracts + fill.price * take) / total
+        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
+                                      position_id=pos.position_id, side=fill.side,
+                                      amount=take, price=fill.price, fee=fee,
+                                      realized_pnl=ZERO))
+        pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
+        qty -= take
+    return replace(state, position=pos)
+
+
+def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
+                ctx: Ctx) -> SymbolState:
+    """Fills that reduced the position, up to `qty`: booked with their P&L and fee."""
+    pos = state.position
+    assert pos is not None
+    for fill in fills:
+        if qty <= ZERO:
+            break
+        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
+        gross = (fill.price - pos.entry_price) * take * pos.side.sign
+        ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
+                                      position_id=pos.position_id, side=fill.side,
+                                      amount=take, price=fill.price, fee=fee,
+                                      realized_pnl=gross))
+        pos = replace(pos, contracts=pos.contracts - take,
+                      realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fee)
+        qty -= take
+    return replace(state, position=pos)
