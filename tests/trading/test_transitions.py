@@ -25,7 +25,7 @@ from trading.events import (
 )
 from trading.grid.context import GridCtx
 from trading.grid.core import GridCore
-from trading.grid.handlers import close_leg
+from trading.grid.leg_exit import close_leg
 from trading.grid.model import GridState
 from trading.grid.rules import GridRules
 from trading.model import OrderPurpose, OrderStatus, Phase, Side, SymbolState

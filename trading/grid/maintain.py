@@ -111,7 +111,7 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
     leg = state.leg(side)
     assert leg.stop_price is not None
     # the current position's: an earlier position's stop kept for a level that could still
-    # fill (handlers.py `close_leg`) is not this leg's (`_release_stops` cancels it)
+    # fill (leg_exit.py `close_leg`) is not this leg's (`_release_stops` cancels it)
     stops = _current_stops(state, side)
     # a leg larger than one order may carry (adopted after buys by hand): its stop carries the
     # maximum (part of it covered; not `protected`) and its close goes in slices of it

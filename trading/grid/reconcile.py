@@ -20,15 +20,13 @@ from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
 from trading.grid.handlers import (
-    Fill,
     book_late_fee,
-    close_leg,
     on_accepted,
     on_canceled,
     on_failed,
     on_filled,
-    take_off,
 )
+from trading.grid.leg_exit import Fill, close_leg, take_off
 from trading.grid.model import GridState, Leg
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
