@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from actors.actor_view import ActorView, Published
@@ -52,8 +53,9 @@ from actors.messages import (
 from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
+from actors.signal_intake import external, skip_lost_signals, strategy_failed, strategy_renewed
 from actors.stop_watch import cancelling
-from actors.strategy_guard import StrategyFailure, StrategyGuard, describe_failure
+from actors.strategy_guard import StrategyFailure, StrategyGuard
 from exchange.fence import Fenced
 from exchange.port import ExchangePort
 from storage.repository import Repository
@@ -65,7 +67,6 @@ from trading.events import (
     OrderFailed,
     PriceTicked,
     QuarantineLifted,
-    SignalRaised,
     TimerFired,
 )
 from trading.frozen import replace
@@ -110,11 +111,11 @@ class DecisionLoop:
         actor tells the supervisor; the backtest raises to stop). See actors/strategy_guard.py."""
         self.symbol, self.core, self.exchange, self.repo = symbol, core, exchange, repo
         self.log = log
-        self._strategy_hook = strategy_hook
+        self.strategy_hook = strategy_hook
         self._guard = StrategyGuard(
-            strategy, renew=renew_strategy, on_failed=self._strategy_failed,
-            on_renewed=self._strategy_renewed) if strategy is not None and core.uses_strategy \
-            else None
+            strategy, renew=renew_strategy, on_failed=partial(strategy_failed, self),
+            on_renewed=partial(strategy_renewed, self)) \
+            if strategy is not None and core.uses_strategy else None
         self.clock, self.entries_blocked = clock, entries_blocked
         self.gate = gate or AccountGate(max_open_positions=None, kill_switch=entries_blocked,
                                         clock=clock)
@@ -148,7 +149,7 @@ class DecisionLoop:
         self._settle()  # restored positions count
         if self.entries_blocked():
             self.apply(EntriesBlocked(blocked=True, reason="kill switch"))
-        self.skip_lost_signals()
+        skip_lost_signals(self)
         self.reconcile("start")
         self.sync_band()
 
@@ -161,19 +162,6 @@ class DecisionLoop:
         self._settle()
         self._publish()
 
-    def skip_lost_signals(self) -> None:
-        """Signals that reached the journal but died with the previous actor's mailbox: prices
-        have moved since, so they are recorded as skipped rather than applied late."""
-        for data in self.repo.unhandled_signals(self.symbol):
-            self.repo.record(
-                self.symbol,
-                "SignalSkipped",
-                {**data, "reason": "arrived while the actor was down or restarting"},
-                correlation_id=data["signal_id"],
-            )
-            self.log.warning("signal {} skipped: it arrived while the actor was down",
-                             data["signal_id"])
-
     # -- messages ---------------------------------------------------------------------------
     def handle(self, message: Any) -> None:
         """One mailbox message, then tell the price slot the (possibly new) quiet band."""
@@ -183,7 +171,7 @@ class DecisionLoop:
             case Tick():
                 self.tick(message)
             case ExternalSignal():
-                self.external(message)
+                external(self, message)
             case OrderActivity():
                 self.activity(message)
             case Reconcile(reason=reason, needed=needed):
@@ -234,49 +222,6 @@ class DecisionLoop:
     def strategy(self) -> Strategy | None:
         """The strategy instance in use (a fresh one after a failed one was renewed)."""
         return None if self._guard is None else self._guard.strategy
-
-    def _strategy_failed(self, failure: StrategyFailure) -> None:
-        self.log.error("{}", describe_failure(self.symbol, failure))
-        self.repo.record(self.symbol, "StrategyFailed",
-                         {"strategy": failure.strategy, "error": failure.error,
-                          "price": str(failure.price), "failures_in_a_row": failure.streak,
-                          "retry_in_s": failure.retry_in_s},
-                         correlation_id=new_correlation_id())
-        if self._strategy_hook is not None:
-            self._strategy_hook(failure)
-
-    def _strategy_renewed(self, name: str, streak: int) -> None:
-        self.log.warning("strategy {} renewed after {} failure(s) in a row: its signals are on "
-                         "again", name, streak)
-        self.repo.record(self.symbol, "StrategyRenewed",
-                         {"strategy": name, "failures_in_a_row": streak},
-                         correlation_id=new_correlation_id())
-        if self._strategy_hook is not None:
-            self._strategy_hook(None)
-
-    def external(self, message: ExternalSignal) -> None:
-        """An external signal; `SignalHandled` is journaled in the same transaction as the first
-        decision it causes (correlated by the signal id), or on its own if nothing changed."""
-        sid = message.signal_id
-        if message.expires_at is not None and self.clock() >= message.expires_at:
-            self._expired(message)
-            return
-        handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
-        signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
-                              size_usdt=message.size_usdt)
-        if self.apply(signal, correlation_id=sid or "", also=handled) or not sid:
-            return
-        self.repo.record(self.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)
-
-    def _expired(self, message: ExternalSignal) -> None:
-        """A signal whose `expires_at` passed while it waited in the mailbox (behind a
-        reconciliation, say): the receiver checked it on arrival, but it must not trade late."""
-        side = "exit" if message.side is None else message.side.value
-        reason = f"expired at {message.expires_at:.3f} before the actor could handle it"
-        self.repo.record(self.symbol, "SignalSkipped",
-                         {"signal_id": message.signal_id, "side": side, "reason": reason},
-                         correlation_id=message.signal_id or new_correlation_id())
-        self.log.warning("signal {} {} skipped: {}", message.signal_id, side, reason)
 
     def activity(self, message: OrderActivity) -> None:
         """The exchange reported fills: look each of our orders up and apply what it says. A
