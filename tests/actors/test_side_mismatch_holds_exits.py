@@ -2,7 +2,7 @@
 flipped to a short by hand), an exit signal must not send a close for our side.
 
 Found by review: the quarantine kept entries out and held our stop and our own exits on the
-price (`lifecycle.mismatched`), but an exit signal (the strategy's exit as the price came back
+price (`quarantine.mismatched`), but an exit signal (the strategy's exit as the price came back
 to its mean, or an external exit) still started a close of our long: a reduce-only sell the
 venue refuses on a short, counted (with max_close_attempts = 1 escalated at once into the
 emergency close, which closes the exchange's position: the short a person was alerted to decide
