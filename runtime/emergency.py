@@ -66,6 +66,11 @@ class CancelFailed(Exception):
     """An order that could open a position (not reduce-only) could not be cancelled."""
 
 
+class CutShort(Exception):
+    """The bot stops while a step of the close waits to be tried again: the run ends there and
+    the close stays owed (the next start runs it, reading the positions first)."""
+
+
 def forgive(repo: Repository, symbol: str) -> None:
     """A person resumed the symbol: an emergency close still owed for it is not run."""
     repo.set_meta(OWED + symbol, "")
@@ -91,14 +96,17 @@ class EmergencyCloser:
         clock: Callable[[], float] = time.time,
         fence: FenceCheck | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         alert: Callable[[str, str, str], object] | None = None,
         retry_owed: bool = False,
         pause: Callable[[threading.Event, float], object] | None = None,
     ) -> None:
         self.exchange = exchange
         self._alert = alert  # (symbol, kind, message): a failed close is a person's to know
-        self._sleep = sleep  # the waits between the retries of a step (RETRY_WAITS_S)
+        self._stopping = threading.Event()
+        self._sleep = sleep or self._stopping.wait
+        """The waits between the retries of a step (RETRY_WAITS_S); the default one ends at
+        `stop` (found by review: time.sleep held a shutdown through every step's retries)."""
         self.repo = repo
         self.prefix = prefix
         self.fence = fence
@@ -115,7 +123,6 @@ class EmergencyCloser:
         self._pause = pause or (lambda wake, seconds: wake.wait(seconds))
         """Waits between the owed close's runs; returns early once `wake` is set (`stop`, or a
         new escalation of the symbol)."""
-        self._stopping = threading.Event()
         self._wakes: dict[str, threading.Event] = {}  # symbol -> its retry's wake-up
         self._active: set[str] = set()  # symbols whose close thread has not decided to end
         self._asked: dict[str, str] = {}  # symbol -> reason of a close asked while one ran
@@ -195,14 +202,18 @@ class EmergencyCloser:
 
     def _retried(self, what: str, call: Callable[[], Any], log: Any) -> Any:
         """`call`, tried again after each of RETRY_WAITS_S while it fails with a temporary
-        error (found by review: one timeout or 5xx ended the run, the position stayed open)."""
+        error (found by review: one timeout or 5xx ended the run, the position stayed open).
+        The bot stopping before or during a wait ends the run there (`CutShort`)."""
         for wait in RETRY_WAITS_S:
             try:
                 return call()
             except TemporaryError as exc:
                 log.warning("emergency close: {} failed ({}), retried in {:g}s", what,
                             describe(exc), wait)
-            self._sleep(wait)
+            if not self._stopping.is_set():
+                self._sleep(wait)
+            if self._stopping.is_set():
+                raise CutShort(what)
             check_fence()  # a node that lost the account meanwhile sends nothing more
         return call()
 
@@ -239,7 +250,7 @@ class EmergencyCloser:
         try:  # tried again on a temporary error: one order above the maximum is refused
             most = self._retried("reading the market",
                                  lambda: self.exchange.market(symbol), log).max_amount
-        except (Fenced, LeaseLost):
+        except (Fenced, LeaseLost, CutShort):
             raise
         except Exception as exc:  # noqa: BLE001 - the close matters more than its slicing
             log.warning("emergency close: market {} not read ({}), closing in one order",
@@ -385,6 +396,11 @@ class EmergencyCloser:
             owed = True
             log.error("emergency close stopped, left owed to the account's next owner: {}",
                       describe(exc))
+        except CutShort as exc:  # the bot stops: the next start runs it again
+            owed = True
+            log.error("emergency close cut short by the bot's stop while {} waited to be "
+                      "tried again: still owed, the next start runs it (the position stays "
+                      "open behind its exchange stop)", exc)
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             # a temporary failure (the venue still down after the retries, an order that may
             # have landed) or an entry not cancelled stays owed: run again, reading the
