@@ -8,6 +8,7 @@ signal to one account) and the run loop that writes the status dump and applies 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,11 @@ from actors.stream_feed import StreamFeed
 from actors.symbol_actor import ActorDeps, SymbolActor
 from config.secrets import secret_env_names
 from config.settings import Settings
+from exchange.ccxt.errors import scrub
 from exchange.fence import AccountFence
 from protections.wiring import build_guard, journal_control
 from runtime import wiring
-from runtime.emergency import EmergencyCloser
+from runtime.emergency import EmergencyCloser, owed_closes
 from runtime.exchanges import build_exchange, fills_poller, gateway_account, rest_poll_interval
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.stream_wiring import with_streams
@@ -47,6 +49,12 @@ from trading.client_ids import epoch_tag
 
 ExchangeBuilder = Callable[[Settings, Path], Any]
 ActorStarter = Callable[[str, ActorDeps], pykka.ActorRef]
+
+
+def _status_reads() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Inside `repo.read`: the status round's reads, one bounded wait for both (the open
+    escalations, the emergency closes owed)."""
+    return queries.open_escalations(), owed_closes()
 
 
 def _start_symbol_actor(symbol: str, deps: ActorDeps) -> pykka.ActorRef:
@@ -331,8 +339,9 @@ class AccountRuntime:
     # -- the run loop's calls ----------------------------------------------------------------------
     def status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:
         assert self.sup is not None and self.repo is not None
-        escalations, unreachable = self.repo.read_bounded(queries.open_escalations)
-        status = build_status(self.sup, bot, now, escalations or [])
+        read, unreachable = self.repo.read_bounded(_status_reads)  # one bounded wait
+        escalations, owed = read or ([], {})
+        status = build_status(self.sup, bot, now, escalations)
         if unreachable is not None:  # escalations as last read; trading goes on by the leases
             status["database"] = f"unreachable: {unreachable}"
         if self.coverage is not None:  # one alert per unprotected episode, not per interval
@@ -340,10 +349,25 @@ class AccountRuntime:
         if self.unchecked is not None:  # one alert per episode of failing reconciliations
             self.unchecked.observe(status, now)
         status["exchange"] = self.settings.exchange.id
+        status["emergency_closes_owed"] = self._owed_closes(owed, escalations)
         status.update(stream_status(self.feed))
         if self.guard is not None:
             status.update(self.guard.status_fields(now))
         return status
+
+    def _owed_closes(self, owed: dict[str, str],
+                     escalations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The emergency closes still owed (runtime/emergency.py `owed_status`), symbols taken
+        off symbols.list included; their last error without a secret of the configuration or
+        a request signature in it."""
+        assert self.repo is not None and self.closer is not None
+        entries = self.closer.owed_status(owed, self.symbols, escalations)
+        names = self.secret_env | secret_env_names(self.settings)
+        secrets = tuple(v for v in (os.environ.get(n, "") for n in sorted(names)) if len(v) >= 4)
+        for entry in entries:
+            if entry["last_error"]:
+                entry["last_error"] = scrub(entry["last_error"], secrets)
+        return entries
 
     def signal_account(self) -> Any:
         """This account as the signal receiver sees it (signals reach storage only through it)."""

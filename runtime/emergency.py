@@ -76,12 +76,18 @@ def forgive(repo: Repository, symbol: str) -> None:
     repo.set_meta(OWED + symbol, "")
 
 
-def _owed_unlisted(symbols: list[str]) -> dict[str, str]:
-    """Inside `repo.read`: symbol -> reason of every close owed for a symbol outside `symbols`
-    (taken off symbols.list while its close was owed). One range read of the meta keys."""
+def owed_closes() -> dict[str, str]:
+    """Inside `repo.read`: symbol -> reason of every close owed, listed symbols or not. One
+    range read of the meta keys."""
     after = OWED[:-1] + chr(ord(OWED[-1]) + 1)  # the first key past the prefix
     rows = Meta.select().where((Meta.key > OWED) & (Meta.key < after) & (Meta.value != ""))
-    found = {row.key.removeprefix(OWED): row.value for row in rows}
+    return {row.key.removeprefix(OWED): row.value for row in rows}
+
+
+def _owed_unlisted(symbols: list[str]) -> dict[str, str]:
+    """Inside `repo.read`: symbol -> reason of every close owed for a symbol outside `symbols`
+    (taken off symbols.list while its close was owed)."""
+    found = owed_closes()
     return {sym: reason for sym, reason in sorted(found.items()) if sym not in symbols}
 
 
@@ -126,6 +132,9 @@ class EmergencyCloser:
         self._wakes: dict[str, threading.Event] = {}  # symbol -> its retry's wake-up
         self._active: set[str] = set()  # symbols whose close thread has not decided to end
         self._asked: dict[str, str] = {}  # symbol -> reason of a close asked while one ran
+        self._tries: dict[str, dict[str, Any]] = {}
+        """symbol -> this process's runs of its owed close: failed, last_error, next_at (the
+        status dump's `emergency_closes_owed`, `owed_status`)."""
 
     def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
         """Run the symbol's close on a thread of its own; one already running for the symbol
@@ -293,6 +302,34 @@ class EmergencyCloser:
     def forgive(self, symbol: str) -> None:
         forgive(self.repo, symbol)
 
+    def owed_status(self, owed: dict[str, str], symbols: list[str],
+                    escalations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The status dump's `emergency_closes_owed`: one entry per close owed (`owed`, as
+        `owed_closes` read it), listed symbols or not (found by review: the dump showed none,
+        a person could not see that a position was owed a close). `since`: the symbol's oldest
+        open escalation (the close is owed with it); `failed_runs`, `last_error` and
+        `next_retry_at` as this process knows them (nothing yet after a start)."""
+        with self._threads_lock:
+            tries = {sym: dict(t) for sym, t in self._tries.items()}
+            active = set(self._active)
+        out = []
+        for sym, reason in sorted(owed.items()):
+            t = tries.get(sym, {})
+            opened = [e["time"] for e in escalations if e.get("symbol") == sym]
+            out.append({"symbol": sym, "reason": reason, "since": min(opened, default=None),
+                        "listed": sym in symbols, "running": sym in active,
+                        "failed_runs": t.get("failed", 0), "last_error": t.get("error"),
+                        "next_retry_at": t.get("next_at")})
+        return out
+
+    def _noted(self, symbol: str, **change: Any) -> None:
+        """Update the symbol's `_tries` (failed=True counts one more failed run)."""
+        with self._threads_lock:
+            t = self._tries.setdefault(symbol, {})
+            if change.pop("failed", False):
+                t["failed"] = t.get("failed", 0) + 1
+            t.update(change)
+
     def running(self) -> list[str]:
         """Symbols whose close thread is still running (after `wait`: stuck)."""
         with self._threads_lock:
@@ -332,8 +369,10 @@ class EmergencyCloser:
             again = self._run_fenced(symbol, reason, done)
             delay = OWED_RETRY_FIRST_S
             while again and self.retry_owed:
+                self._noted(symbol, next_at=self.clock() + delay)
                 self._pause(wake, delay)
                 wake.clear()
+                self._noted(symbol, next_at=None)
                 still = self._still_owed(symbol)
                 if still is None:
                     return
@@ -364,6 +403,8 @@ class EmergencyCloser:
             return ""
         if not reason:
             log.warning("emergency close no longer owed (the symbol was resumed): not run again")
+            with self._threads_lock:
+                self._tries.pop(symbol, None)
             return None
         return reason
 
@@ -394,6 +435,7 @@ class EmergencyCloser:
                 self._close(symbol, pos, reason, corr, log, most)
         except (Fenced, LeaseLost) as exc:  # the node lost the account: its new owner runs it
             owed = True
+            self._noted(symbol, failed=True, error=message(exc))
             log.error("emergency close stopped, left owed to the account's next owner: {}",
                       describe(exc))
         except CutShort as exc:  # the bot stops: the next start runs it again
@@ -407,6 +449,7 @@ class EmergencyCloser:
             # positions first, with `retry_owed` after a bounded backoff (`_run`), else once
             # at the next start
             owed = again = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed))
+            self._noted(symbol, failed=True, error=message(exc))
             later = ("run again while the bot runs, after 1 min, then at most 30 min apart"
                      if self.retry_owed else "the next start runs it again")
             log.error("emergency close failed{}{}: {}",
@@ -424,6 +467,9 @@ class EmergencyCloser:
                 log.error("emergency close: could not record its failure: {}",
                           describe(record_exc))
         finally:
+            if not owed:
+                with self._threads_lock:
+                    self._tries.pop(symbol, None)
             try:
                 if not owed:
                     self.repo.set_meta(OWED + symbol, "")

@@ -126,7 +126,21 @@ def _section(status: dict[str, Any]) -> Group:
                 style="red",
             )
         )
+    parts.extend(_owed(o) for o in status.get("emergency_closes_owed") or [])
     return Group(*parts)
+
+
+def _owed(o: dict[str, Any]) -> Text:
+    """An emergency close still owed: the position may still be open on the exchange."""
+    if not o.get("listed", True):
+        when = "NOT RUN: its symbol is not in symbols.list (list it again, or close by hand)"
+    elif o.get("next_retry_at") is not None:
+        when = f"next try {_ts(o['next_retry_at'])}"
+    else:
+        when = "running" if o.get("running") else "not running now: the next start runs it"
+    error = f", last error: {o['last_error']}" if o.get("last_error") else ""
+    return Text(f"EMERGENCY CLOSE OWED {o['symbol']}: {o['reason']} (since {_ts(o.get('since'))}"
+                f", failed runs {o.get('failed_runs', 0)}, {when}{error})", style="bold red")
 
 
 def _streams(st: dict[str, Any]) -> Text:
