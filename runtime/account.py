@@ -40,6 +40,7 @@ from storage import control, queries
 from storage.opening import open_repository
 from storage.repository import Repository
 from supervision.alerts import Alerts
+from supervision.child import ChildState
 from supervision.coverage import StopCoverageWatch
 from supervision.reconcile_watch import ReconcileWatch
 from supervision.restart_policy import RestartPolicy
@@ -350,6 +351,10 @@ class AccountRuntime:
             self.unchecked.observe(status, now)
         status["exchange"] = self.settings.exchange.id
         status["emergency_closes_owed"] = self._owed_closes(owed, escalations)
+        sup, closer = self.sup, self.closer
+        assert closer is not None
+        status["emergency_closes_not_booked"] = closer.not_booked(
+            lambda sym: sym in sup.children and sup.children[sym].state is ChildState.RUNNING)
         status.update(stream_status(self.feed))
         if self.guard is not None:
             status.update(self.guard.status_fields(now))

@@ -132,6 +132,7 @@ class EmergencyCloser:
         self._wakes: dict[str, threading.Event] = {}  # symbol -> its retry's wake-up
         self._active: set[str] = set()  # symbols whose close thread has not decided to end
         self._asked: dict[str, str] = {}  # symbol -> reason of a close asked while one ran
+        self._unbooked: dict[str, dict[str, Any]] = {}  # symbol -> close sent, fill not booked
         self._tries: dict[str, dict[str, Any]] = {}
         """symbol -> this process's runs of its owed close: failed, last_error, next_at (the
         status dump's `emergency_closes_owed`, `owed_status`)."""
@@ -178,18 +179,19 @@ class EmergencyCloser:
             t.join(max(0.0, deadline - self._monotonic()))
 
     def _close(self, symbol: str, pos: VenuePosition, reason: str, corr: str, log: Any,
-               most: Decimal | None) -> None:
+               most: Decimal | None, sent: list[str]) -> None:
         """The position's close: one order, or slices of `most` (the market's maximum order
-        amount) one after the other, each journaled before it is sent; a slice that fails
-        stops the rest (the run reports it once)."""
+        amount) one after the other, each journaled before it is sent (its client id added to
+        `sent` once the venue took it); a slice that fails stops the rest (the run reports it
+        once)."""
         left = pos.contracts
         while left > 0:
             amount = left if most is None else min(left, most)
-            self._send(symbol, pos, amount, reason, corr, log)
+            sent.append(self._send(symbol, pos, amount, reason, corr, log))
             left -= amount
 
     def _send(self, symbol: str, pos: VenuePosition, amount: Decimal, reason: str, corr: str,
-              log: Any) -> None:
+              log: Any) -> str:
         side = "sell" if pos.side == "long" else "buy"
         # ends in "x" like the client ids of the cores' emergency purpose (trading/client_ids.py);
         # random, not the clock's milliseconds (those repeat every 2.8 h and nothing keeps them).
@@ -208,6 +210,7 @@ class EmergencyCloser:
         )
         self.exchange.create_order(symbol, "market", side, amount, None, params)
         log.error("emergency close sent: {} {} ({})", side, amount, cid)
+        return cid
 
     def _retried(self, what: str, call: Callable[[], Any], log: Any) -> Any:
         """`call`, tried again after each of RETRY_WAITS_S while it fails with a temporary
@@ -417,6 +420,7 @@ class EmergencyCloser:
         corr = uuid.uuid4().hex[:16]
         owed = False  # True: the close stays owed (the next start or owner runs it again)
         again = False  # True: owed by a temporary failure (run again while the bot runs)
+        sent: list[str] = []  # the close orders the venue took
         try:
             if not retry:  # run again, it is owed already (a resume meanwhile clears it)
                 self.repo.set_meta(OWED + symbol, reason or "escalation")
@@ -432,7 +436,7 @@ class EmergencyCloser:
             self._cancel_others(symbol, log)
             most = self._most(symbol, log)
             for pos in positions:  # one in one-way mode; one per leg in hedge mode
-                self._close(symbol, pos, reason, corr, log, most)
+                self._close(symbol, pos, reason, corr, log, most, sent)
         except (Fenced, LeaseLost) as exc:  # the node lost the account: its new owner runs it
             owed = True
             self._noted(symbol, failed=True, error=message(exc))
@@ -475,6 +479,25 @@ class EmergencyCloser:
                     self.repo.set_meta(OWED + symbol, "")
             except Exception as exc:  # noqa: BLE001 - owed still: the next start runs it again
                 log.error("emergency close: could not clear it as owed: {}", describe(exc))
-            if done is not None:
-                done()
+            if done is not None and done() is False and sent:
+                self._not_booked(symbol, sent, log)
         return again
+
+    def _not_booked(self, symbol: str, sent: list[str], log: Any) -> None:
+        """`done` could not reach a running actor of the symbol (a crash loop stopped it): the
+        close's fill is booked only when one runs again (found by review: meanwhile the status
+        showed the position open, its P&L unbooked, and nothing said so)."""
+        with self._threads_lock:
+            self._unbooked[symbol] = {"symbol": symbol, "sent_at": self.clock(), "orders": sent}
+        log.warning("emergency close sent ({}), its fill not booked yet: the symbol's actor "
+                    "does not run now; its position, P&L and stop show as last known until it "
+                    "runs again (quarantined: `bot.py resume {}`, or a restart)", ", ".join(sent),
+                    symbol)
+
+    def not_booked(self, runs: Callable[[str], bool]) -> list[dict[str, Any]]:
+        """The status dump's `emergency_closes_not_booked`: closes sent whose fill waits for the
+        symbol's actor; one whose actor `runs` again is dropped (its start reconciles)."""
+        with self._threads_lock:
+            for symbol in [sym for sym in self._unbooked if runs(sym)]:
+                del self._unbooked[symbol]
+            return [dict(entry) for _, entry in sorted(self._unbooked.items())]

@@ -18,10 +18,11 @@ from supervision.child import ChildState
 STATUS_FILE = "status.json"
 OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paused")
 """Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
-ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams", "database", "emergency_closes_owed")
+ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams", "database", "emergency_closes_owed",
+                  "emergency_closes_not_booked")
 """Per-account fields passed through to the dump: the operator's, the streams' health,
-`database` when the status round's read found it not answering, and the emergency closes still
-owed (runtime/account.py)."""
+`database` when the status round's read found it not answering, the emergency closes still
+owed and those sent whose fill is not booked yet (runtime/account.py)."""
 
 
 def build_status(

@@ -127,6 +127,12 @@ def _section(status: dict[str, Any]) -> Group:
             )
         )
     parts.extend(_owed(o) for o in status.get("emergency_closes_owed") or [])
+    for n in status.get("emergency_closes_not_booked") or []:
+        parts.append(Text(
+            f"EMERGENCY CLOSE SENT {n['symbol']} at {_ts(n.get('sent_at'))}, ITS FILL NOT BOOKED:"
+            f" the symbol's actor does not run now; its position, P&L and stop show as last "
+            f"known until it runs again (quarantined: `bot.py resume {n['symbol']}`, or a "
+            "restart)", style="bold red"))
     return Group(*parts)
 
 
