@@ -39,9 +39,20 @@ def status_dump(data_dir: Path) -> dict[str, Any] | None:
 
     try:
         settle_liveness(status, running and not starting)
+        if starting or not running:
+            _settle_owed(status)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a status: malformed {exc!s:.80}") from None
     return status
+
+
+def _settle_owed(status: dict[str, Any]) -> None:
+    """The bot is gone (or a new one starts): no emergency close of the snapshot runs or waits
+    to run again, the next start runs it (found by review: the snapshot's "running" and "next
+    try" read as live after the bot had stopped)."""
+    for section in [status, *(status.get("accounts") or {}).values()]:
+        for owed in section.get("emergency_closes_owed") or []:
+            owed["running"], owed["next_retry_at"] = False, None
 
 
 def show_status(data_dir: Path, as_json: bool, account: str | None) -> str | None:

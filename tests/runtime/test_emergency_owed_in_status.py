@@ -10,6 +10,7 @@ reads it."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from decimal import Decimal as D
 from pathlib import Path
@@ -23,6 +24,7 @@ from runtime.account import AccountRuntime
 from runtime.emergency import OWED
 from runtime.status_cli import show_status, status_dump
 from runtime.stop_accounts import stop_all
+from supervision.instance_lock import InstanceLock
 from supervision.status import combine_status, write_status
 from tests.exchange.paper.paper_support import BTC, ScriptedPrices
 from tests.runtime.test_emergency_resume import CONFIG
@@ -74,10 +76,16 @@ def test_owed_closes_are_in_the_status_dump(tmp_path: Path, monkeypatch, capsys)
 
         entries = wait_until(owed, timeout=60, message="the owed close waits to run again")
         now = time.time()
-        write_status(data_dir, combine_status({"pid": 1, "running": True, "version": "t"},
-                                              {"main": account.status({"pid": 1}, now)}, now,
+        bot = {"pid": os.getpid(), "running": True, "version": "t"}
+        write_status(data_dir, combine_status(bot, {"main": account.status(bot, now)}, now,
                                               grouped=False))
-        dump = status_dump(data_dir)
+        lock = InstanceLock(data_dir / "bot.lock")
+        lock.acquire()  # as the running bot holds it
+        try:
+            dump = status_dump(data_dir)
+            assert show_status(data_dir, as_json=False, account=None) is None
+        finally:
+            lock.release()
         assert dump is not None
         assert dump["accounts"]["main"]["emergency_closes_owed"] == dump["emergency_closes_owed"]
         btc, eth = sorted(dump["emergency_closes_owed"], key=lambda e: e["symbol"])
@@ -88,12 +96,21 @@ def test_owed_closes_are_in_the_status_dump(tmp_path: Path, monkeypatch, capsys)
         assert eth["symbol"] == ETH and eth["listed"] is False and eth["failed_runs"] == 0
         assert SECRET not in json.dumps(dump) and "abcdef0123" not in json.dumps(dump)
         assert len(entries) == 2
-        assert show_status(data_dir, as_json=False, account=None) is None
         table = capsys.readouterr().out
         [btc_line] = [line for line in table.splitlines() if f"EMERGENCY CLOSE OWED {BTC}" in line]
         assert "failed runs 1" in btc_line and "next try" in btc_line and SECRET not in btc_line
         [eth_line] = [line for line in table.splitlines() if f"EMERGENCY CLOSE OWED {ETH}" in line]
         assert "not in symbols.list" in eth_line
+        # the bot gone (its lock free): nothing runs or waits to run again, the next start does
+        gone = status_dump(data_dir)
+        assert gone is not None and gone["bot"]["running"] is False
+        [btc_gone] = [e for e in gone["emergency_closes_owed"] if e["symbol"] == BTC]
+        assert btc_gone["running"] is False and btc_gone["next_retry_at"] is None
+        assert btc_gone["failed_runs"] == 1 and "HTTP 503" in btc_gone["last_error"]
+        assert show_status(data_dir, as_json=False, account=None) is None
+        [btc_line] = [line for line in capsys.readouterr().out.splitlines()
+                      if f"EMERGENCY CLOSE OWED {BTC}" in line]
+        assert "the next start runs it" in btc_line and "next try" not in btc_line
         stopped = True
         stop_all([account], logger)
     finally:
