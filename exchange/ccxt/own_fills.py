@@ -38,6 +38,8 @@ LOOKBACK_MS = 183 * 86_400_000
 """How far back a read since a time goes at most: Binance keeps six months of userTrades, and a
 bad `since` (0) must not turn into thousands of weekly requests."""
 WINDOWED = ("bybit", "binance")
+START_TIME_IDS = ("bybit", "binanceusdm")
+"""ccxt ids whose trade reads send their start as the venue's startTime (`trades_read`)."""
 
 BYBIT_FORCED = ("BustTrade", "AdlTrade")
 """Bybit executions that close a position without an order of ours: a liquidation (BustTrade)
@@ -289,11 +291,11 @@ def trades_read(symbol: str | None, since: int | None, limit: int | None,
     def read(ex: Any) -> list[Trade]:
         ex.enableLastJsonResponse = True  # this thread's own instance; never an answer
         ex.last_json_response = None  # to an earlier request taken for this one's
-        # Bybit: `since` sent as the venue's startTime (the same request), not as ccxt's
-        # since, with which ccxt dropped a row without a time unsaid (and a full page one row
-        # short read as the last one)
+        # Bybit, Binance USDⓈ-M: `since` sent as the venue's startTime (the same request),
+        # not as ccxt's since, with which ccxt dropped a row without a time unsaid (and a full
+        # page one row short read as the last one); the venue itself answers from startTime
         asked, sent = (None, {**params, "startTime": since}) if (
-            ex.id == "bybit" and since is not None) else (since, params)
+            ex.id in START_TIME_IDS and since is not None) else (since, params)
         try:
             return list(ex.fetch_my_trades(symbol, asked, limit, sent))
         except TypeError:

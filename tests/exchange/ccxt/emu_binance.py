@@ -120,6 +120,9 @@ class BinanceVenue:
         self.size_left_out: set[str] = set()
         """Symbols whose position rows come without `positionAmt` (a damaged answer; ccxt
         4.5.90 estimates the size as notional / markPrice)."""
+        self.raw_trades: list[dict[str, Any]] = []
+        """Raw userTrades rows listed beside the book's trades for their symbol (a damaged
+        answer: a row without `time` is listed in every window, as Bybit's `forced` rows)."""
 
     def _note_trade(self, kind: str, obj: Any) -> None:
         if kind == "trade":
@@ -353,7 +356,10 @@ class BinanceVenue:
         if window is None:
             return error(-1127, "More than 168 hours between startTime and endTime.")
         since, until = window
-        return 200, [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
+        raw = [r for r in self.raw_trades if r["symbol"] == p.get("symbol")
+               and since <= int(r.get("time") or since) <= until
+               and int(r.get("id") or 0) >= from_id]
+        rows = [{"symbol": t.order.symbol, "id": int(t.tid), "orderId": int(t.order.oid),
                       "side": t.order.side.upper(), "price": s(t.price), "qty": s(t.qty),
                       "realizedPnl": s(t.realized), "quoteQty": s(t.price * t.qty),
                       "commission": s(t.fee),
@@ -364,4 +370,5 @@ class BinanceVenue:
                      for t in self.book.trades
                      if self._listed(t) and since <= t.ts <= until and int(t.tid) >= from_id
                      and t.order.symbol == p.get("symbol")
-                     and (not p.get("orderId") or t.order.oid == str(p["orderId"]))][:limit]
+                     and (not p.get("orderId") or t.order.oid == str(p["orderId"]))]
+        return 200, (raw + rows)[:limit]
