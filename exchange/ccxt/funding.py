@@ -38,7 +38,7 @@ BINANCE_PAGE = 1000
 MAX_PAGES = 20
 """Binance pages one read follows at most (20,000 payments): Binance lists oldest first, and
 the next read starts where this one's newest payment is, so a longer list is read over several
-reads."""
+reads; a read cut here says so, naming where the payments it left start."""
 BYBIT_MAX_PAGES = 200
 """Bybit pages one read follows at most (20,000 payments). Bybit lists newest first, so a read
 cut here lost its oldest payments for good (the next read starts at its newest): at 20 pages,
@@ -57,7 +57,7 @@ def read(run: Run, style: str, since: int, warn: Callable[[str], None],
          now_ms: int | None = None) -> list[VenueFunding]:
     """Every funding payment of the account since `since` (ms), oldest first, each once."""
     rows = _bybit_weeks(run, since, warn, now_ms) if style == "bybit" else \
-        _binance_rows(run, since)
+        _binance_rows(run, since, warn)
     found: dict[str, VenueFunding] = {}
     for row in rows:
         try:
@@ -111,7 +111,10 @@ def _bybit_rows(run: Run, since: int, warn: Callable[[str], None], until: int | 
          "oldest of them were not read")
 
 
-def _binance_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:
+def _binance_rows(run: Run, since: int, warn: Callable[[str], None]
+                  ) -> Iterable[dict[str, Any]]:
+    """Up to MAX_PAGES pages from `since`; a read cut there is said with the range it left
+    (the feed's next read starts at the newest payment handed over: the rest is read then)."""
     start = since
     for _ in range(MAX_PAGES):
         page = _call(run, start, {"incomeType": "FUNDING_FEE", "limit": BINANCE_PAGE})
@@ -123,6 +126,8 @@ def _binance_rows(run: Run, since: int) -> Iterable[dict[str, Any]]:
             raise ccxt.BadResponse(f"binance funding since {since}: a full page from {start} "
                                    "does not move on (no later time in it)")
         start = max(times)
+    warn(f"binance funding since {since}: stopped after {MAX_PAGES} full pages; the payments "
+         f"from {start} on were not read by this read (the next read goes on from there)")
 
 
 def parse(style: str, row: dict[str, Any]) -> VenueFunding:
