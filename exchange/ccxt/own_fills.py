@@ -58,6 +58,10 @@ are down reaches its symbol within ~5 s instead of at the 30 s reconciliation. E
 at the poll's start, which trails the newest trade or the poll by 60 s (actors/market_feed.py
 SINCE_LAG_MS), so nothing falls between two."""
 
+BEHIND_WAIT_S, BEHIND_MAX_WAIT_S = 5.0, 300.0
+"""The wait before a symbol whose trades could not be read is asked again, doubling up to the
+maximum while it stays unreadable (`OwnFills._per_symbol`); the streams' gap fill asks anyway."""
+
 Trade = dict[str, Any]
 Page = Callable[[int | None, int | None, dict[str, Any]], list[Trade]]
 """fetch_my_trades(since, limit, params) of one symbol (or all), raw ccxt trades."""
@@ -206,6 +210,9 @@ class OwnFills:
         self._lock = threading.Lock()
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._forced_at = -float("inf")
+        self._behind: dict[str, tuple[int, float, float]] = {}
+        """Symbols whose trades could not be read: (where their unread fills start, when they
+        are asked again, the wait before that); see `_per_symbol`."""
 
     def poll(self, since_ms: int, wanted: list[str] | None,
              positions: Callable[[], list[VenuePosition]],
@@ -219,12 +226,14 @@ class OwnFills:
         gap = forced
         now = self._clock() if self._clock is not None else None
         forced = forced or (now is not None and now - self._forced_at >= FORCED_EVERY_S)
+        starts: dict[str, int] = {}
         if self.symbol_required:
             symbols = self.active.to_poll(wanted or [], positions)
             if gap:
                 held = self.active.held()
                 symbols += [s for s in wanted or [] if s in held and s not in symbols]
-            trades = [t for s in symbols for t in trades_of(s, since_ms, forced)]
+            trades = self._per_symbol(symbols, wanted or [], since_ms, starts,
+                                      lambda s, start: trades_of(s, start, forced), gap, now)
         else:
             trades = trades_of(None, since_ms, forced)
             if wanted:
@@ -232,14 +241,62 @@ class OwnFills:
                 trades = [t for t in trades if t.symbol in keep]
         if forced and now is not None:  # (only once read: a failed poll asks again)
             self._forced_at = now
-        return self._fresh(trades, since_ms)
+        return self._fresh(trades, since_ms, starts)
 
-    def _fresh(self, trades: list[VenueFill], since_ms: int) -> list[VenueFill]:
+    def _per_symbol(self, symbols: list[str], wanted: list[str], since_ms: int,
+                    starts: dict[str, int], read: Callable[[str, int], list[VenueFill]],
+                    gap: bool, now: float | None) -> list[VenueFill]:
+        """`symbols`' trades, one read each, and those of the symbols left behind
+        (`_behind`) whose wait is over (or any, for the gap fill), each from where its unread
+        fills start (`starts`). One symbol's unreadable answer failed the whole poll on every
+        attempt and every other symbol's fills stalled with it: it is said once and left
+        behind; the poll fails only when every symbol asked failed."""
+        with self._lock:
+            behind = dict(self._behind)
+        trades: list[VenueFill] = []
+        failed: list[BaseException] = []
+        for symbol in symbols + [s for s in behind if s in wanted and s not in symbols]:
+            late = behind.get(symbol)
+            if late is not None and not gap and now is not None and now < late[1]:
+                continue  # still waiting before it is asked again
+            start = min(since_ms, late[0]) if late is not None else since_ms
+            try:
+                got = read(symbol, start)
+            except ccxt.AuthenticationError:
+                raise  # the account's, not the symbol's
+            except (ccxt.BadResponse, ccxt.ExchangeError) as exc:
+                failed.append(exc)
+                self._left_behind(symbol, start, late, now, exc)
+                continue
+            trades += got
+            starts[symbol] = start
+            if late is not None:
+                with self._lock:
+                    self._behind.pop(symbol, None)
+                logger.info("own trades of {} read again (its fills since {})", symbol, start)
+        if failed and not starts:  # none read: a failed poll, as before
+            raise failed[0]
+        return trades
+
+    def _left_behind(self, symbol: str, start: int, late: tuple[int, float, float] | None,
+                     now: float | None, exc: BaseException) -> None:
+        wait = BEHIND_WAIT_S if late is None else min(late[2] * 2, BEHIND_MAX_WAIT_S)
+        with self._lock:
+            self._behind[symbol] = (start, (now or 0.0) + wait, wait)
+        if late is None:  # said once, not at every poll while it stays unreadable
+            logger.warning("own trades of {} could not be read ({}); its fills since {} are "
+                           "asked again after growing waits ({:.0f} s first), the other "
+                           "symbols' go on", symbol, " ".join(str(exc).split())[:300], start,
+                           wait)
+
+    def _fresh(self, trades: list[VenueFill], since_ms: int,
+               starts: dict[str, int]) -> list[VenueFill]:
         fresh = []
         with self._lock:
             for trade in sorted(trades, key=lambda t: t.timestamp or 0):
                 key = (trade.symbol, trade.id)
-                if key not in self._seen and (trade.timestamp or since_ms) >= since_ms:
+                start = starts.get(trade.symbol, since_ms)
+                if key not in self._seen and (trade.timestamp or start) >= start:
                     self._seen[key] = None
                     fresh.append(trade)
             while len(self._seen) > SEEN_TRADES:

@@ -120,6 +120,9 @@ class BinanceVenue:
         self.size_left_out: set[str] = set()
         """Symbols whose position rows come without `positionAmt` (a damaged answer; ccxt
         4.5.90 estimates the size as notional / markPrice)."""
+        self.trades_refused: dict[str, tuple[int, str]] = {}
+        """Symbols whose userTrades the venue answers with an error (code, msg), e.g. -1121
+        "Invalid symbol." for a contract it delisted."""
         self.raw_trades: list[dict[str, Any]] = []
         """Raw userTrades rows listed beside the book's trades for their symbol (a damaged
         answer: a row without `time` is listed in every window, as Bybit's `forced` rows)."""
@@ -356,6 +359,8 @@ class BinanceVenue:
         if window is None:
             return error(-1127, "More than 168 hours between startTime and endTime.")
         since, until = window
+        if p.get("symbol") in self.trades_refused:
+            return error(*self.trades_refused[p["symbol"]])
         raw = [r for r in self.raw_trades if r["symbol"] == p.get("symbol")
                and since <= int(r.get("time") or since) <= until
                and int(r.get("id") or 0) >= from_id]
