@@ -73,6 +73,15 @@ def all_pages(fetch: Page, style: str, since: int) -> list[Trade]:
     id (`fromId`, which the venue refuses together with startTime). A page that does not move
     on (a cursor named again, a `fromId` no higher than the last) is an unreadable answer:
     followed, it cost MAX_PAGES requests a poll and listed the same trades again and again."""
+    trades, ended = _pages(fetch, style, since)
+    if not ended:
+        logger.warning("own trades since {}: stopped after {} full pages; some trades were "
+                       "not read", since, MAX_PAGES)
+    return trades
+
+
+def _pages(fetch: Page, style: str, since: int) -> tuple[list[Trade], bool]:
+    """`all_pages`' trades, and whether they ended (False: cut at MAX_PAGES full pages)."""
     limit = PAGE_ROWS.get(style)
     page = fetch(since, limit, {})
     trades = list(page)
@@ -80,7 +89,7 @@ def all_pages(fetch: Page, style: str, since: int) -> list[Trade]:
     for _ in range(MAX_PAGES - 1):
         params = _next_page(style, page, limit)
         if params is None:
-            return trades
+            return trades, True
         if params in asked or ("fromId" in params and asked
                                and params["fromId"] <= asked[-1]["fromId"]):
             raise ccxt.BadResponse(f"{style} own trades since {since}: the answer names page "
@@ -88,10 +97,7 @@ def all_pages(fetch: Page, style: str, since: int) -> list[Trade]:
         asked.append(params)
         page = fetch(None if "fromId" in params else since, limit, params)
         trades += page
-    if _next_page(style, page, limit) is not None:
-        logger.warning("own trades since {}: stopped after {} full pages; some trades were "
-                       "not read", since, MAX_PAGES)
-    return trades
+    return trades, _next_page(style, page, limit) is None
 
 
 def since_windows(fetch: Page, style: str, since: int, now_ms: int) -> list[Trade]:
@@ -109,12 +115,32 @@ def since_windows(fetch: Page, style: str, since: int, now_ms: int) -> list[Trad
     trades: list[Trade] = []
     while start + WEEK_MS < now_ms:
         end = start + WEEK_MS
-        week = all_pages(_until(fetch, end), style, start)
+        week = _window(fetch, style, start, end)
         trades += week
         # Binance pages on by trade id past `end` (fromId takes no time bounds): go on from
         # the last trade read; the trade at that instant comes again and is merged once
         start = max([end] + [int(t["timestamp"]) for t in week if t.get("timestamp")])
-    return trades + all_pages(fetch, style, start)
+    return trades + _window(fetch, style, start, None)
+
+
+def _window(fetch: Page, style: str, start: int, end: int | None) -> list[Trade]:
+    """Every own trade from `start` to `end` (None: open-ended). Bybit lists newest first, so
+    a window cut at MAX_PAGES pages held its newest trades and lost its oldest for good (a busy
+    grid's week: over 5,000 executions of one symbol): the rest is read as a window of its own,
+    ending at the oldest trade read (the trades of that millisecond come again, merged once).
+    Binance lists oldest first and goes on by trade id: a cut is said (`all_pages`)."""
+    trades: list[Trade] = []
+    while True:
+        got, ended = _pages(fetch if end is None else _until(fetch, end), style, start)
+        trades += got
+        times = [int(t["timestamp"]) for t in got if t.get("timestamp")]
+        if ended:
+            return trades
+        if style != "bybit" or not times or (end is not None and min(times) >= end):
+            logger.warning("own trades since {}: stopped after {} full pages; some trades "
+                           "were not read", start, MAX_PAGES)
+            return trades
+        end = min(times)
 
 
 def _until(fetch: Page, end: int) -> Page:
