@@ -7,9 +7,10 @@ One read covers every symbol of the account (no symbol given):
     50), the next page by `cursor` (ccxt copies `nextPageCursor` into the first row's info).
     Newest first: a read cut by a page limit holds the newest payments and the feed's next
     read starts after them, so the older ones would never be read. A read follows every page
-    up to BYBIT_MAX_PAGES (as many payments as Binance's MAX_PAGES), beyond that with a warning;
-    a cursor named again is an unreadable answer (ccxt.BadResponse), never followed. The venue
-    answers at most 7 days from startTime: a read since longer ago walks it week by week.
+    up to BYBIT_MAX_PAGES (as many payments as Binance's MAX_PAGES), then the rest of its
+    window as a window of its own, ending at the oldest payment read; a cursor named again
+    is an unreadable answer (ccxt.BadResponse), never followed. The venue answers at most 7
+    days from startTime: a read since longer ago walks it week by week.
   Binance USDⓈ-M: GET /fapi/v1/income with incomeType=FUNDING_FEE (ccxt's `amount` is
     `income`, NEGATIVE when paid). Oldest first, up to 1000 rows; a full page is read on from
     its last time (rows of that millisecond come twice and are kept once); a full page with no
@@ -40,10 +41,11 @@ MAX_PAGES = 20
 the next read starts where this one's newest payment is, so a longer list is read over several
 reads; a read cut here says so, naming where the payments it left start."""
 BYBIT_MAX_PAGES = 200
-"""Bybit pages one read follows at most (20,000 payments). Bybit lists newest first, so a read
-cut here lost its oldest payments for good (the next read starts at its newest): at 20 pages,
-a restart after a few days down with a few dozen positions on 1 h or 4 h funding read only the
-last 2,000 and skipped the rest."""
+"""Bybit pages one window follows at most (20,000 payments). Bybit lists newest first, so a
+read cut here lost its oldest payments for good (the next read starts at its newest): at 20
+pages, a restart after a few days down with a few dozen positions on 1 h or 4 h funding read
+only the last 2,000 and skipped the rest. A cut window's rest is read as a window of its own
+(`_bybit_rows`)."""
 
 
 WEEK_MS = 7 * 86_400_000
@@ -99,16 +101,28 @@ def _call(run: Run, since: int, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _bybit_rows(run: Run, since: int, warn: Callable[[str], None], until: int | None = None
                 ) -> Iterable[dict[str, Any]]:
+    """`since`..`until` page by page. Newest first: a window cut at BYBIT_MAX_PAGES held its
+    newest payments and its oldest were lost for good; the rest is read as a window of its
+    own, ending at the oldest payment read (that millisecond's come twice: kept once by id)."""
+    while True:
+        rows, ended = bybit_pages(_bybit_page(run, since, until), BYBIT_PAGE, BYBIT_MAX_PAGES,
+                                  f"bybit funding since {since}")
+        yield from rows
+        if ended:
+            return
+        times = [r["timestamp"] for r in rows if isinstance(r.get("timestamp"), int)]
+        if not times or (until is not None and min(times) >= until):
+            warn(f"funding since {since}: more than {BYBIT_MAX_PAGES * BYBIT_PAGE} payments "
+                 f"up to {until}; the oldest of them were not read")
+            return
+        until = min(times)
+
+
+def _bybit_page(run: Run, since: int, until: int | None
+                ) -> Callable[[str | None], list[dict[str, Any]]]:
     bound = {} if until is None else {"endTime": until}
-    rows, ended = bybit_pages(
-        lambda cursor: _call(run, since, {"limit": BYBIT_PAGE,
-                                          **({"cursor": cursor} if cursor else {}), **bound}),
-        BYBIT_PAGE, BYBIT_MAX_PAGES, f"bybit funding since {since}")
-    yield from rows
-    if ended:
-        return
-    warn(f"funding since {since}: more than {BYBIT_MAX_PAGES * BYBIT_PAGE} payments; the "
-         "oldest of them were not read")
+    return lambda cursor: _call(run, since, {"limit": BYBIT_PAGE,
+                                             **({"cursor": cursor} if cursor else {}), **bound})
 
 
 def _binance_rows(run: Run, since: int, warn: Callable[[str], None]

@@ -135,6 +135,7 @@ class BybitVenue:
         """The linear markets listed; a listing without a symbol reads one settle coin (as
         the venue: `settleCoin` is required then; ccxt asks for USDT unless told)."""
         self.fee_detail = True  # False: order answers carry cumExecFee only
+        self._funding_rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self.forced: list[dict[str, Any]] = []
         """Raw execution rows of fills no order placed (execType BustTrade: a liquidation,
         AdlTrade: auto-deleveraging), listed by /v5/execution/list beside the book's trades
@@ -374,12 +375,16 @@ class BybitVenue:
                 for t in reversed(self.book.trades)
                 if since <= t.ts <= until
                 and (not p.get("symbol") or p["symbol"] == t.order.symbol)]
-        rows += [funding_row(f) for f in self.book.fundings if since <= f.ts <= until
-                 and (not p.get("symbol") or p["symbol"] == f.symbol)]
+        timed = [(-int(r["execTime"]), r) for r in rows]
+        if p.get("execType") in (None, "", "Funding"):
+            timed += [(-f.ts, self._funding_row(f)) for f in self.book.fundings
+                      if since <= f.ts <= until
+                      and (not p.get("symbol") or p["symbol"] == f.symbol)]
         # a forced row without a readable execTime (a damaged answer) is listed in every window
-        rows = sorted(rows + [r for r in self.forced if since <= _exec_ms(r, since) <= until and (
-            not p.get("symbol") or p["symbol"] == r["symbol"])],
-            key=lambda r: -_exec_ms(r, until))
+        timed += [(-_exec_ms(r, until), r) for r in self.forced
+                  if since <= _exec_ms(r, since) <= until
+                  and (not p.get("symbol") or p["symbol"] == r["symbol"])]
+        rows = [r for _, r in sorted(timed, key=lambda pair: pair[0])]
         for key in ("orderId", "orderLinkId"):  # filters the venue takes
             if p.get(key):
                 rows = [r for r in rows if r[key] == p[key]]
@@ -388,6 +393,15 @@ class BybitVenue:
         more = len(rows) > start + limit
         return self._ok({"category": "linear", "list": rows[start:start + limit],
                          "nextPageCursor": str(start + limit) if more else ""})
+
+    def _funding_row(self, f: Any) -> dict[str, Any]:
+        """`funding_row(f)`, made once per payment (a read of 20,000 payments lists them all
+        at every page)."""
+        key = (f.fid, f.symbol, f.ts)
+        row = self._funding_rows.get(key)
+        if row is None:
+            row = self._funding_rows[key] = funding_row(f)
+        return row
 
 
 def _exec_ms(row: dict[str, Any], missing: int) -> int:
