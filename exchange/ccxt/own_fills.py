@@ -288,6 +288,8 @@ class OwnFills:
             start = min(since_ms, late[0]) if late is not None else since_ms
             try:
                 got = read(symbol, start)
+                if late is not None and now is not None:
+                    got += _weeks_after(symbol, start, int(now * 1000), read)
             except ccxt.AuthenticationError:
                 raise  # the account's, not the symbol's
             except (ccxt.BadResponse, ccxt.ExchangeError) as exc:
@@ -328,6 +330,18 @@ class OwnFills:
             while len(self._seen) > SEEN_TRADES:
                 self._seen.popitem(last=False)
         return fresh
+
+
+def _weeks_after(symbol: str, start: int, now_ms: int,
+                 read: Callable[[str, int], list[VenueFill]]) -> list[VenueFill]:
+    """A symbol left behind more than a week: its trades after the first week from `start`
+    (a read answers one week from its start: Binance userTrades), six days on at a time."""
+    got: list[VenueFill] = []
+    at = start
+    while at + WEEK_MS < now_ms:
+        at += WEEK_MS - 86_400_000
+        got += read(symbol, at)
+    return got
 
 
 def with_forced(style: str, symbol: str | None, params: dict[str, Any]) -> list[dict[str, Any]]:

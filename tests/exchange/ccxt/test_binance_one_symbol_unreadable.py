@@ -76,3 +76,28 @@ def test_a_poll_where_every_symbol_failed_fails(emu, tmp_path):
     with pytest.raises(errors.ExchangeError, match="Invalid symbol"):
         gw.poll_updates(since)
     gw.close()
+
+
+def test_a_symbol_unreadable_for_over_a_week_has_every_fill_read_when_it_reads_again(
+        emu, tmp_path):
+    """userTrades answers one week from its startTime: read from where the symbol's unread
+    fills start, only that week came back, and its later fills were never read."""
+    book = emu.venue.book
+    fake = FakeTime(book.now_ms / 1000)
+    gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake)
+    gw.load_markets()
+    since = book.now_ms
+    emu.venue.trades_refused["ETHUSDT"] = (-1121, "Invalid symbol.")
+    gw.create_order(ETH, "market", "buy", D("0.01"), None, {"clientOrderId": "eth-1"})
+    gw.create_order(BTC, "market", "buy", D("0.001"), None, {"clientOrderId": "btc-1"})
+    assert [f.client_order_id for f in gw.poll_updates(since)] == ["btc-1"]
+    book.now_ms += 10 * 86_400_000  # ten days on: ETH still refused, a fill of it meanwhile
+    fake.now = book.now_ms / 1000
+    gw.create_order(ETH, "market", "sell", D("0.01"), None, {"clientOrderId": "eth-2"})
+    gw.create_order(BTC, "market", "sell", D("0.001"), None, {"clientOrderId": "btc-2"})
+    assert [f.client_order_id for f in gw.poll_updates(book.now_ms - 60_000)] == ["btc-2"]
+    del emu.venue.trades_refused["ETHUSDT"]
+    fake.now += 600
+    got = gw.poll_updates(book.now_ms - 60_000)
+    assert sorted(f.client_order_id for f in got) == ["eth-1", "eth-2"]
+    gw.close()
