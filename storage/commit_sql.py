@@ -57,14 +57,15 @@ UPSERT_TRAILING = (
 UPSERT_ORDER = (
     "INSERT INTO orders (client_order_id, symbol, position_id, purpose, side, amount, "
     "stop_price, reduce_only, status, exchange_id, filled, average, fee, replaces, last_error, "
-    "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "created_at, updated_at, cancel_requested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
     "ON CONFLICT (client_order_id) DO UPDATE SET symbol=excluded.symbol, "
     "position_id=excluded.position_id, purpose=excluded.purpose, side=excluded.side, "
     "amount=excluded.amount, stop_price=excluded.stop_price, "
     "reduce_only=excluded.reduce_only, status=excluded.status, "
     "exchange_id=excluded.exchange_id, filled=excluded.filled, average=excluded.average, "
     "fee=excluded.fee, replaces=excluded.replaces, last_error=excluded.last_error, "
-    "created_at=excluded.created_at, updated_at=excluded.updated_at"
+    "created_at=excluded.created_at, updated_at=excluded.updated_at, "
+    "cancel_requested_at=excluded.cancel_requested_at"
 )
 INSERT_FILL = (
     "INSERT INTO fills (symbol, client_order_id, position_id, side, amount, price, fee, "
@@ -338,5 +339,6 @@ def _order(conn: SqlConn, symbol: str, o: OrderRecord, now: float) -> None:
             o.last_error,
             o.created_at,
             now,
+            o.cancel_requested_at,
         ),
     )

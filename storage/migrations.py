@@ -4,7 +4,8 @@ Version 1 (the first release) had no `orders.replaces`, no `actor_state.restarts
 enum values in upper case (`WAITING`, `OPEN`). Version 2 adds the columns and lower-cases the
 enums; the repository still reads any casing in case a row slipped through. Version 3 adds an
 index on the journal, version 4 a one-way symbol's owed fees (`actor_state.fees_owed`), version 5
-an index on `escalations.resolved_at`, version 6 the recent trades' indexes on `positions`. The same
+an index on `escalations.resolved_at`, version 6 the recent trades' indexes on `positions`,
+version 7 a one-way order's cancel mark (`orders.cancel_requested_at`). The same
 steps run on PostgreSQL (peewee's migrator for the engine; the tables are found in the
 account's schema).
 """
@@ -17,7 +18,7 @@ import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
 
 from storage.errors import StorageError
-from storage.models import TRADES_ORDER
+from storage.models import TRADES_ORDER, Seconds
 
 ENUM_COLUMNS = {
     "actor_state": ["phase"],
@@ -97,8 +98,20 @@ def _v5_to_v6(db: pw.Database, schema: str | None) -> None:
         migrate(*ops)
 
 
+def _v6_to_v7(db: pw.Database, schema: str | None) -> None:
+    """`orders.cancel_requested_at`: when a one-way order's cancel was asked for (the grid keeps
+    it in its document). Without it a stop being cancelled read as protection again after a
+    restart, until the next reconciliation. NULL in the rows written before it: not asked."""
+    if not db.table_exists("orders", schema):
+        return
+    if "cancel_requested_at" in _columns(db, "orders", schema):
+        return
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("orders", "cancel_requested_at", Seconds(null=True)))
+
+
 STEPS: dict[int, Callable[[pw.Database, str | None], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6}
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7}
 
 
 def upgrade(db: pw.Database, current: int, target: int, schema: str | None = None) -> None:

@@ -57,7 +57,7 @@ class RoutingDatabaseProxy(pw.DatabaseProxy):
 
 database_proxy = RoutingDatabaseProxy()
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class DecimalText(pw.TextField):
@@ -164,6 +164,9 @@ class OrderRow(BaseModel):
     last_error = pw.TextField(null=True)
     created_at = Seconds()
     updated_at = Seconds()
+    cancel_requested_at = Seconds(null=True)
+    """When we asked the exchange to cancel the order (still live until confirmed); NULL: not
+    asked, as in rows written before schema 7."""
 
     class Meta:
         table_name = "orders"

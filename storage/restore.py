@@ -356,6 +356,9 @@ def _orders(symbol: str) -> tuple[Order, ...]:
                 created_at=r.get("created_at", finite_time),
                 last_error=row.last_error,
                 replaces=row.replaces,
+                # NULL: not being cancelled (rows written before schema 7 too)
+                cancel_requested_at=r.get("cancel_requested_at",
+                                          lambda v: None if v is None else finite_time(v)),
             )
         )
     # orders of one decision share created_at: placed order, not the ids' text (-10s < -9s)
