@@ -361,8 +361,11 @@ def _orders(symbol: str) -> tuple[Order, ...]:
                                           lambda v: None if v is None else finite_time(v)),
             )
         )
-    # orders of one decision share created_at: placed order, not the ids' text (-10s < -9s)
-    out.sort(key=lambda o: (o.created_at, placement_key(o.client_order_id)))
+    # placed order, as the state held them (the last stop is the newest: `active_stop`): the
+    # ids' sequence number (-10s after -9s), not created_at, which a wall clock stepped back
+    # (NTP, a VM restore) put out of order; an id of another form sorts first by created_at
+    out.sort(key=lambda o: (placement_key(o.client_order_id)[0], o.created_at,
+                            o.client_order_id))
     return tuple(out)
 
 

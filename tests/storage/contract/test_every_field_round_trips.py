@@ -269,3 +269,32 @@ def test_a_schema_6_store_gets_the_cancel_mark_and_its_orders_load_without_it(ba
     inc = repo.claim(SYM)
     repo.commit(SYM, inc, loaded, Decision(state=saved), correlation_id="rt2", created_at=T0)
     assert repo.load(SYM).orders == saved.orders
+
+
+def test_orders_come_back_in_placement_order_after_the_clock_stepped_back(backend: Backend):
+    """The stop move was placed after the wall clock stepped back 5 s (NTP, a VM restore): its
+    created_at is older than the stop it replaces. The restore sorted by created_at, so the
+    replaced stop came back as the newest, the one `active_stop` names (a trailing move then
+    replaced it and left the current stop resting beside the new one)."""
+    pid = "p-BTC-7"
+    old = one_way_order(2, OrderPurpose.STOP, side="sell", amount=D(1), price=D(95),
+                        status=OrderStatus.OPEN, position_id=pid, created_at=T0 + 10,
+                        cancel_requested_at=T0 + 6)
+    new = one_way_order(3, OrderPurpose.STOP, side="sell", amount=D(1), price=D(97),
+                        status=OrderStatus.OPEN, position_id=pid, created_at=T0 + 5,
+                        replaces=old.client_order_id)
+    saved = SymbolState(symbol=SYM, phase=Phase.OPEN, order_seq=3, stop_price=D(97),
+                        position=Position(position_id=pid, side=Side.LONG, contracts=D(1),
+                                          entry_price=D(100), opened_at=T0),
+                        orders=(old, new))
+    assert saved.active_stop() == new
+    repo = backend.open()
+    inc = repo.claim(SYM)
+    repo.commit(SYM, inc, SymbolState(symbol=SYM), Decision(state=saved), correlation_id="rt",
+                created_at=T0)
+
+    loaded = repo.load(SYM)
+
+    assert [o.client_order_id for o in loaded.orders] == [old.client_order_id,
+                                                          new.client_order_id]
+    assert loaded.active_stop() == new
