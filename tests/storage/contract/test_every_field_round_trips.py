@@ -12,8 +12,11 @@ import dataclasses
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
+
 from storage.grid_store import HEDGE_GRID
 from storage.models import SCHEMA_VERSION
+from storage.restore import CorruptRow
 from tests.storage.contract.backends import Backend
 from trading.decision import Decision
 from trading.grid.model import GridState, Leg
@@ -298,3 +301,19 @@ def test_orders_come_back_in_placement_order_after_the_clock_stepped_back(backen
     assert [o.client_order_id for o in loaded.orders] == [old.client_order_id,
                                                           new.client_order_id]
     assert loaded.active_stop() == new
+
+
+def test_an_unreadable_cancel_mark_names_the_order_row(backend: Backend):
+    saved = full_one_way()
+    repo = backend.open()
+    inc = repo.claim(SYM)
+    repo.commit(SYM, inc, SymbolState(symbol=SYM), Decision(state=saved), correlation_id="rt",
+                created_at=T0)
+    cid = saved.orders[1].client_order_id
+    backend.sql("UPDATE orders SET cancel_requested_at = CAST('NaN' AS DOUBLE PRECISION) "
+                "WHERE client_order_id = ?" if backend.kind == "postgresql" else
+                "UPDATE orders SET cancel_requested_at = 'NaN' WHERE client_order_id = ?", (cid,))
+    with pytest.raises(CorruptRow) as err:
+        repo.load(SYM)
+    assert str(err.value).startswith(f"orders row {cid!r} of {SYM}: field "
+                                     "'cancel_requested_at'"), str(err.value)
