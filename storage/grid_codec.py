@@ -180,7 +180,7 @@ def _read_leg(symbol: str, side: Side, data: dict[str, Any]) -> Leg:
     r = _Reader(symbol, data, f"data.{side.value}.")
     return Leg(
         side=side,
-        position_id=data.get("position_id"),
+        position_id=r.get("position_id", _text_or_none, None),
         contracts=r.dec("contracts"),
         entry_price=r.opt_dec("entry_price"),
         level=r.get("level", int, 0),
@@ -233,18 +233,20 @@ def load_order(symbol: str, data: Any, where: str, table: str = TABLE, *,
         price=r.opt_dec("price"),
         level=r.get("level", int, 0),
         status=r.get("status", lambda v: parse_enum(OrderStatus, v)),
-        exchange_id=data.get("exchange_id"),
+        # ids and texts as text, as the quarantine reason (found by review: a number, a list
+        # or an object was kept, and the symbol's every later commit failed on it)
+        exchange_id=r.get("exchange_id", _text_or_none, None),
         filled=r.get("filled", finite_decimal, Decimal(0)),
         average=r.opt_dec("average"),
         fee=r.get("fee", finite_decimal, Decimal(0)),
         created_at=r.get("created_at", finite_time, 0.0),
-        replaces=data.get("replaces"),
+        replaces=r.get("replaces", _text_or_none, None),
         cancel_requested_at=r.get(
             "cancel_requested_at", lambda v: None if v is None else finite_time(v), None
         ),
-        last_error=data.get("last_error"),
+        last_error=r.get("last_error", _text_or_none, None),
         realized_pnl=r.get("realized_pnl", finite_decimal, Decimal(0)),
-        position_id=data.get("position_id"),
+        position_id=r.get("position_id", _text_or_none, None),
     )
 
 

@@ -51,6 +51,16 @@ CASES = [
     ("orders as an object", lambda d: d.update(orders={}), "data.orders"),
     ("a NaN order time", first_order("created_at", "NaN"), "orders[0].created_at"),
     ("an infinite leg time", lambda d: d["long"].update(retry_at="Infinity"), "long.retry_at"),
+    # kept as they were, a list or an object failed every later commit of the symbol (binding a
+    # parameter, hashing the leg's id), a number matched none of the leg's orders
+    ("a leg position id that is a list", lambda d: d["long"].update(position_id=[]),
+     "long.position_id"),
+    ("an order position id that is an object", first_order("position_id", {}),
+     "orders[0].position_id"),
+    ("an exchange id that is a number", first_order("exchange_id", 7), "orders[0].exchange_id"),
+    ("a replaced id that is a list", first_order("replaces", ["x"]), "orders[0].replaces"),
+    ("an order error that is an object", first_order("last_error", {"a": 1}),
+     "orders[0].last_error"),
 ]
 
 
