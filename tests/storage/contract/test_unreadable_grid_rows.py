@@ -61,6 +61,11 @@ CASES = [
     ("a replaced id that is a list", first_order("replaces", ["x"]), "orders[0].replaces"),
     ("an order error that is an object", first_order("last_error", {"a": 1}),
      "orders[0].last_error"),
+    # counts were truncated (3.5 read 3: an order_seq read short reuses placed orders' ids)
+    ("a fractional order_seq", lambda d: d.update(order_seq=3.5), "data.order_seq"),
+    ("a negative price_seq", lambda d: d.update(price_seq=-1), "data.price_seq"),
+    ("a leg level that is true", lambda d: d["long"].update(level=True), "long.level"),
+    ("a fractional order level", first_order("level", 1.5), "orders[0].level"),
 ]
 
 
