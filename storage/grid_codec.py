@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from storage.restore import CorruptRow, finite_decimal, finite_time, order_side
+from storage.restore import CorruptRow, finite_decimal, finite_time, order_side, whole_count
 from trading.grid.model import GridState, Leg
 from trading.late_fees import FeeOwed
 from trading.model import OrderStatus, Side, parse_enum
@@ -183,35 +183,23 @@ def _read_leg(symbol: str, side: Side, data: dict[str, Any]) -> Leg:
         position_id=r.get("position_id", _text_or_none, None),
         contracts=r.dec("contracts"),
         entry_price=r.opt_dec("entry_price"),
-        level=r.get("level", _count, 0),
+        level=r.get("level", whole_count, 0),
         ref_qty=r.opt_dec("ref_qty"),
         anchor=r.opt_dec("anchor"),
-        anchor_seq=r.get("anchor_seq", _count, 0),  # rows written before it: any price is newer
+        anchor_seq=r.get("anchor_seq", whole_count, 0),  # rows before it: any price is newer
         stop_price=r.opt_dec("stop_price"),
         opened_at=r.get("opened_at", finite_time, 0.0),
         realized_pnl=r.get("realized_pnl", finite_decimal, Decimal(0)),
         fees=r.get("fees", finite_decimal, Decimal(0)),
-        close_attempts=r.get("close_attempts", _count, 0),
+        close_attempts=r.get("close_attempts", whole_count, 0),
         retry_at=r.get("retry_at", finite_time, 0.0),
         # rows written before these: a stop waits as everything else did, no level backoff
         stop_retry_at=r.get("stop_retry_at", finite_time, r.get("retry_at", finite_time, 0.0)),
         level_retry_at=r.get("level_retry_at", finite_time, 0.0),
-        level_failures=r.get("level_failures", _count, 0),
+        level_failures=r.get("level_failures", whole_count, 0),
         close_retry_at=r.get("close_retry_at", finite_time, 0.0),
         stopped=r.get("stopped", _flag, False),  # rows written before it: not stopped
     )
-
-
-def _count(value: Any) -> int:
-    """A count or sequence number (levels, attempts, order_seq, price_seq): whole and not
-    negative. int() truncated 3.5 to 3 and read true as 1 (found by review: an order_seq read
-    short gives the next orders the ids of orders already placed)."""
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError("not a whole number")
-    count = int(value)
-    if count < 0:
-        raise ValueError("negative")
-    return count
 
 
 def _flag(value: Any) -> bool:
@@ -243,7 +231,7 @@ def load_order(symbol: str, data: Any, where: str, table: str = TABLE, *,
         side=r.get("side", order_side),
         amount=r.dec("amount"),
         price=r.opt_dec("price"),
-        level=r.get("level", _count, 0),
+        level=r.get("level", whole_count, 0),
         status=r.get("status", lambda v: parse_enum(OrderStatus, v)),
         # ids and texts as text, as the quarantine reason (found by review: a number, a list
         # or an object was kept, and the symbol's every later commit failed on it)
@@ -281,7 +269,7 @@ def loads(symbol: str, text: str) -> GridState:
         long=_load_leg(symbol, Side.LONG, data.get("long")),
         short=_load_leg(symbol, Side.SHORT, data.get("short")),
         orders=tuple(load_order(symbol, o, f"data.orders[{i}]") for i, o in enumerate(orders)),
-        order_seq=r.get("order_seq", _count, 0),
+        order_seq=r.get("order_seq", whole_count, 0),
         reopen=r.get("reopen", lambda v: tuple(parse_enum(Side, x) for x in v), ()),
         next_open_at=r.get("next_open_at", finite_time, 0.0),
         # flags as the legs' `stopped` (found by review: bool("false") read a hand-edited
@@ -289,6 +277,6 @@ def loads(symbol: str, text: str) -> GridState:
         quarantined=r.get("quarantined", _flag, False),
         quarantine_reason=r.get("quarantine_reason", _text_or_none, None),
         entries_blocked=r.get("entries_blocked", _flag, False),
-        price_seq=r.get("price_seq", _count, 0),  # the clock the legs' anchor_seq counts on
+        price_seq=r.get("price_seq", whole_count, 0),  # the clock the legs' anchor_seq counts on
         fees_owed=load_owed(data.get("fees_owed"), TABLE, symbol, "data.fees_owed"),
     )

@@ -157,6 +157,18 @@ def finite_decimal(value: Any) -> Decimal:
     return d
 
 
+def whole_count(value: Any) -> int:
+    """A stored count or sequence number (order_seq, close attempts, a grid's levels): whole and
+    not negative. int() truncated 3.5 to 3 and read true as 1 (found by review: an order_seq
+    read short gives the next orders the client ids of orders already placed)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("not a whole number")
+    count = int(value)
+    if count < 0:
+        raise ValueError("negative")
+    return count
+
+
 def order_side(value: Any) -> str:
     """A stored order's side, `buy` or `sell`, in any casing or padding (as the enums are read);
     anything else says what is allowed (a bare KeyError read "field 'side' = 'long': 'long'" in
@@ -244,13 +256,18 @@ def load_state(symbol: str) -> SymbolState:
     row = _actor_row(symbol)
     if row is None:
         return SymbolState(symbol=symbol)
+    # the counts as stored: peewee's int() would truncate a REAL 3.5 that SQLite kept there
+    db = ActorStateRow._meta.database
+    row.order_seq, row.close_attempts = db.execute_sql(
+        f"SELECT order_seq, close_attempts FROM actor_state WHERE symbol = {db.param}",
+        (symbol,)).fetchone()
     r = _Reader("actor_state", row, symbol)
     state = SymbolState(
         symbol=symbol,
         phase=r.enum("phase", Phase),
-        order_seq=r.get("order_seq", int),
+        order_seq=r.get("order_seq", whole_count),
         cooldown_until=r.get("cooldown_until", finite_time),
-        close_attempts=r.get("close_attempts", int),
+        close_attempts=r.get("close_attempts", whole_count),
         next_close_at=r.get("next_close_at", lambda v: None if v is None else finite_time(v)),
         close_reason=row.close_reason,
         last_close_error=row.last_close_error,
