@@ -47,7 +47,7 @@ def _raise_problems(label: str, lines: list[str], path: Path | None = None) -> N
     problems = tuple(f"{label}{where(line)}: {line}" for line in lines)
     message = problems[0]
     if len(problems) > 1:
-        others = ", ".join(line.split(":", 1)[0] for line in lines[1:4])
+        others = ", ".join(line.split(": ", 1)[0] for line in lines[1:4])  # not a symbol's ":"
         more = "..." if len(problems) > 4 else ""
         message += f" (and {len(problems) - 1} more: {others}{more})"
     raise ConfigError(message, problems)

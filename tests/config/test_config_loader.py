@@ -176,6 +176,15 @@ def test_several_problems_are_reported_on_one_line(tmp_path: Path):
     assert len(info.value.problems) == 2
 
 
+def test_the_more_problems_are_named_by_their_whole_key(tmp_path: Path):
+    # found by review: the others were cut at their first ":", the one inside the symbol
+    # (`(and 1 more: paper.csv_files["ETH/USDT)`)
+    text = ('[symbols]\nlist = ["BTC/USDT:USDT", "ETH/USDT:USDT"]\n[paper]\nprice_source = "csv"\n'
+            'csv_files = {"BTC/USDT:USDT" = "btc.csv", "ETH/USDT:USDT" = "eth.csv"}')
+    message = config_error(tmp_path, text, with_symbols=False)
+    assert message.endswith('(and 1 more: paper.csv_files["ETH/USDT:USDT"])')
+
+
 def test_missing_file_and_toml_syntax_error(tmp_path: Path):
     with pytest.raises(ConfigError, match=r"nope\.toml: file not found$"):
         load_settings(tmp_path / "nope.toml")
