@@ -182,7 +182,8 @@ def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,
     candles) was kept, so its path points at and after `--to` were replayed."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}: " + ("not a file (a folder)" if path.is_dir() else
+                                       "not a file" if path.exists() else "file not found"))
     with path.open("rb") as handle:
         data = handle.read()
         file_key = candle_cache.key(data, os.fstat(handle.fileno()))

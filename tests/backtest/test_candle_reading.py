@@ -64,3 +64,13 @@ def test_the_quick_path_takes_the_good_rows_of_a_long_file(tmp_path: Path) -> No
     expected = [C._row(path, i + 2, r) for i, r in enumerate(rows)]
     got = list(zip(c.ts, c.open, c.high, c.low, c.close, c.volume, strict=True))
     assert [tuple(map(str, g)) for g in got] == [tuple(map(str, e)) for e in expected]
+
+
+def test_a_folder_given_as_the_candle_file_is_named_not_a_file(tmp_path: Path) -> None:
+    # found by review: `--csv BTC/USDT:USDT=data/candles` (the folder) said "file not found"
+    with pytest.raises(C.DataError) as info:
+        C.load(tmp_path)
+    assert str(info.value) == f"{tmp_path}: not a file (a folder)"
+    with pytest.raises(C.DataError) as info:
+        C.load(tmp_path / "gone.csv")
+    assert str(info.value) == f"{tmp_path / 'gone.csv'}: file not found"
