@@ -218,7 +218,10 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.processes is not None and args.processes < 1:  # found by review: 0 ran on all
         return fail(f"--processes {args.processes}: expected at least 1 process")  # cores
     config = Path(getattr(args, "config", "config.toml"))
-    settings = load_settings(config, data_dir_override=getattr(args, "data_dir", None))
+    given = {item.partition("=")[0] for item in args.csv}  # these symbols' paper.csv_files, or
+    settings = load_settings(  # all of them with --data, are not read: need not exist
+        config, data_dir_override=getattr(args, "data_dir", None),
+        csv_given=lambda symbol: args.data is not None or symbol in given)
     if settings.has_accounts:
         return fail(f"{config}: backtest runs a single-account config ([[accounts]] not supported)")
     candles = load_all(settings, args)  # checks the data once, before any process starts

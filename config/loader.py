@@ -76,8 +76,10 @@ def _apply_data_dir_override(raw: dict[str, Any], override: str | Path | None) -
         bot["data_dir"] = str(Path(override).expanduser().absolute())
 
 
-def _file_checks(settings: Settings) -> list[str]:
-    """Checks that need the file system (run only once the values themselves are valid)."""
+def _file_checks(settings: Settings, csv_given: Callable[[str], bool]) -> list[str]:
+    """Checks that need the file system (run only once the values themselves are valid).
+    `csv_given(symbol)`: the command line gives that symbol's candle file (bot.py backtest's
+    --csv or --data), so its paper.csv_files entry is not read and need not exist."""
     problems = []
     shared = _shared_folder(settings.data_dir_path())
     if shared:
@@ -104,7 +106,7 @@ def _file_checks(settings: Settings) -> list[str]:
                 problems.append(f"{at}paper.store: the same file as storage.path ({store}); "
                                 "the paper exchange needs a file of its own")
         if account.paper.price_source == "csv":
-            for symbol in account.symbol_list:
+            for symbol in (s for s in account.symbol_list if not csv_given(s)):
                 name = account.paper.csv_files[symbol]
                 path = account.resolve_config_path(name)
                 if not path.is_file():
@@ -218,7 +220,8 @@ def configured_data_dir(path: str | Path) -> Path:
 
 
 def load_settings(path: str | Path, data_dir_override: str | Path | None = None, *,
-                  copy: str | Path | None = None) -> Settings:
+                  copy: str | Path | None = None,
+                  csv_given: Callable[[str], bool] = lambda symbol: False) -> Settings:
     """Read and validate the TOML file at ``path``.
 
     Relative paths inside the file (``bot.data_dir``, ``exchange.secrets_file``,
@@ -226,7 +229,7 @@ def load_settings(path: str | Path, data_dir_override: str | Path | None = None,
     ``--data-dir`` flag) is resolved against the current directory and replaces ``bot.data_dir``.
     ``copy``: read the text from this copy of the file instead (a worker of `run --workers`
     runs the config its parent started with, runtime/workers.py), still named and resolved as
-    ``path``.
+    ``path``. ``csv_given``: see `_file_checks`.
     """
     label = str(path)
     path = Path(path).expanduser()  # `--config=~/bot.toml`: no shell expands that ~
@@ -238,7 +241,7 @@ def load_settings(path: str | Path, data_dir_override: str | Path | None = None,
     except ValidationError as exc:
         _raise_problems(label, _without_inherited(problem_lines(Settings, exc)), source)
     settings._base_dir = path.expanduser().absolute().parent
-    file_problems = _file_checks(settings) or _shared_keys(settings)
+    file_problems = _file_checks(settings, csv_given) or _shared_keys(settings)
     if file_problems:
         _raise_problems(label, file_problems, source)
     return settings

@@ -450,3 +450,27 @@ def test_sweep_values_are_read_as_toml_or_as_bare_words() -> None:
     assert parse_axis('x.y={a = 1, b = [2, 3]},{a = 4}').values == (
         {"a": 1, "b": [2, 3]}, {"a": 4})
     assert parse_axis(r'x.y="a\",b",c').values == ('a",b', "c")
+
+
+def test_csv_and_data_replace_the_configs_csv_files_which_need_not_exist(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: a copy of examples/backtest.toml in another folder (its paper.csv_files
+    paths then name nothing) was refused with `paper.csv_files["ETHBTC/USDT:USDT"]: file not
+    found` although --csv gave every symbol's file, or --data the folder to read them from."""
+    config = tmp_path / "backtest.toml"
+    config.write_text(EXAMPLE.read_text())
+    data = ROOT / "examples" / "data"
+    csv = ["--csv", f"{ETH}={data / 'ETHBTC_USDT_USDT-5m.csv'}",
+           "--csv", f"LTCBTC/USDT:USDT={data / 'LTCBTC_USDT_USDT-5m.csv'}"]
+    common = ["backtest", "--config", str(config), "--data-dir", str(tmp_path / "d"), "--to",
+              "2018-01-11", "--no-charts", "--no-progress", "--out", str(tmp_path / "out")]
+    for given in (csv, ["--data", str(data)]):
+        code = cli.dispatch(bot.parser().parse_args([*common, *given]))
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert "candles, " in out
+    code = cli.dispatch(bot.parser().parse_args([*common, *csv[:2]]))  # one symbol given only
+    err = capsys.readouterr().err
+    assert code == 2
+    assert 'paper.csv_files["LTCBTC/USDT:USDT"]: file not found' in err
+    assert 'paper.csv_files["ETHBTC/USDT:USDT"]' not in err
