@@ -158,16 +158,17 @@ def _venue(exchange: ExchangeSettings) -> tuple[str, str]:
 
 
 def _key_sources(account: Settings) -> list[tuple[str, str, str]]:
-    """(key, identity, shown) of each place the account's API key may come from: the env vars
-    when both names are given (read first), and the secrets file."""
+    """(key, identity, shown) of the place the account's API key comes from: the secrets file
+    when one is configured (the env vars are then not read: exchange/ccxt/secrets.py
+    load_credentials), else the env vars when both names are given. Found by review: the env
+    vars counted first, so two accounts with their own files were refused as sharing the
+    inherited "BOT_API_KEY" that neither reads."""
     e, secrets = account.exchange, account.secrets_path()
-    sources = []
-    if e.api_key_env and e.api_secret_env:
-        shown = f'"{e.api_key_env}"' + (" (read before exchange.secrets_file)" if secrets else "")
-        sources.append(("exchange.api_key_env", f"env:{e.api_key_env}", shown))
     if secrets is not None:
-        sources.append(("exchange.secrets_file", f"file:{secrets.resolve()}", str(secrets)))
-    return sources
+        return [("exchange.secrets_file", f"file:{secrets.resolve()}", str(secrets))]
+    if e.api_key_env and e.api_secret_env:
+        return [("exchange.api_key_env", f"env:{e.api_key_env}", f'"{e.api_key_env}"')]
+    return []
 
 
 def _shared_keys(settings: Settings) -> list[str]:

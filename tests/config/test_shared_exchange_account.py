@@ -76,12 +76,22 @@ def test_one_secrets_file_for_two_accounts_is_refused(tmp_path: Path):
         "account (give each account its own key)")
     other = key_file(tmp_path / "other.toml")
     assert load_settings(write(tmp_path, text.replace(str(keys), str(other)))).has_accounts
-    # the env vars are read first when set: one name shares the key whatever the files
-    env_first = text.replace(str(keys), str(other)).replace(
+    # a configured secrets file is read instead of the env vars (exchange/ccxt/secrets.py
+    # load_credentials): the env var names every account inherits are then no key of theirs.
+    # Found by review: two accounts with their own files were refused as sharing "BOT_API_KEY"
+    # "(read before exchange.secrets_file)", which is never read for them
+    files_first = text.replace(str(keys), str(other)).replace(
         'api_key_env = ""\napi_secret_env = ""\n', "")
-    assert ': accounts[0].exchange.api_key_env and accounts[1].exchange.api_key_env name the ' \
-           'same key on bybit: "BOT_API_KEY" (read before exchange.secrets_file);' \
-        in refused(write(tmp_path, env_first))
+    assert load_settings(write(tmp_path, files_first)).account_names() == (
+        "alpha", "beta", "gamma")
+    own_files = (VENUE + f'[symbols]\nlist = ["{ETH}"]\n'
+                 f'[[accounts]]\nname = "alpha"\nexchange.secrets_file = "{keys}"\n'
+                 f'[[accounts]]\nname = "beta"\nexchange.secrets_file = "{other}"\n')
+    assert load_settings(write(tmp_path, own_files)).has_accounts
+    assert refused(write(tmp_path, own_files.replace(str(other), str(keys)))).endswith(
+        f"accounts[0].exchange.secrets_file and accounts[1].exchange.secrets_file name the same "
+        f"key on bybit: {keys} at http://127.0.0.1:9; both accounts would trade {ETH} on one "
+        "exchange account (give each account its own key)")
 
 
 def test_bot_status_prints_the_refusal_in_one_line(tmp_path: Path):
