@@ -12,7 +12,11 @@ other queued message (logged once) and retried from there, so one that keeps fai
 413 to a long text) never blocks later ones. A permanent refusal (e.g. unknown chat) is logged as an
 error with the message kind;
 whatever is still queued when the bot stops is logged as not sent, and a message whose request
-Telegram has not answered by then as in flight. Nothing is dropped without a log line.
+Telegram has not answered by then as in flight. At most ``max_notices`` trade notices wait
+(Telegram down for hours with ``notify_trades``: the queue grew without bound, and each notice
+was sent hours late once it answered); a newer one is dropped, said in one line, then one line
+per ``log_every_s`` with the count. Alerts and replies are never dropped. Nothing is dropped
+without a log line.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ ALERT, REPLY, NOTICE = 0, 1, 2
 _SET_ASIDE = 3
 """A message that failed ``set_aside_after`` times in a row: after all the others."""
 _STOP = 9
+MAX_NOTICES = 1000
+"""Trade notices waiting at most (queued or being retried); a newer one is dropped, said."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,12 +53,20 @@ class BackgroundSender:
     def __init__(self, *, send: Callable[[int, str], None], logger: Any,
                  retry_initial_s: float = 1.0, retry_max_s: float = 60.0,
                  log_every_s: float = 60.0, set_aside_after: int = 5,
+                 max_notices: int = MAX_NOTICES,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._send = send
         self.log = logger
         self.retry_initial_s, self.retry_max_s = retry_initial_s, retry_max_s
         self.log_every_s, self._clock = log_every_s, clock
         self.set_aside_after = set_aside_after
+        self.max_notices = max_notices
+        self._notices = 0
+        """Trade notices queued or being sent (under ``_submit_lock``)."""
+        self._dropped_notices = 0
+        """Notices dropped since the last line that said so (under ``_submit_lock``)."""
+        self._dropped_line: float | None = None
+        self.notices_dropped = 0
         self._failures: dict[int, int] = {}
         """Failed attempts of each queued message that failed (by its queue order number)."""
         self._queue: queue.PriorityQueue[tuple[int, int, Outgoing | None]] = (
@@ -85,10 +99,38 @@ class BackgroundSender:
         """Queue ``item``; once the sender has stopped, it is logged as not sent instead (an
         alert raised while the bot stops its actors, after its operator services)."""
         with self._submit_lock:  # never queued after stop() looked at the queue for good
-            if not self._stopped:
+            if not self._stopped and not self._full(item):
+                if item.priority == NOTICE:
+                    self._notices += 1
                 self._queue.put((item.priority, next(self._order), item))
                 return
+            if not self._stopped:
+                self._drop_notice(item)
+                return
         self._unsent(item, "(the sender has stopped)")
+
+    def _full(self, item: Outgoing) -> bool:
+        return item.priority == NOTICE and self._notices >= self.max_notices
+
+    def _drop_notice(self, item: Outgoing) -> None:
+        """A notice over ``max_notices`` (under ``_submit_lock``): the first of a run said at
+        once, then at most one line per ``log_every_s`` with the count."""
+        self.notices_dropped += 1
+        self._dropped_notices += 1
+        now = self._clock()
+        if self._dropped_line is not None and now - self._dropped_line < self.log_every_s:
+            return
+        self.log.error("telegram: {} trade notice(s) dropped, not sent: {} notices already "
+                       "wait for Telegram (alerts are never dropped); last dropped: {} to chat "
+                       "{}: {!r}", self._dropped_notices, self._notices, item.kind,
+                       item.chat_id, item.text[:200])
+        self._dropped_line, self._dropped_notices = now, 0
+
+    def _finished(self, item: Outgoing) -> None:
+        """``item`` left the queue for good (sent, refused, or failed in a bug)."""
+        if item.priority == NOTICE:
+            with self._submit_lock:
+                self._notices -= 1
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Send what is queued for up to ``timeout_s`` (a message waiting out its backoff is
@@ -115,6 +157,11 @@ class BackgroundSender:
                     left.append(item)
         for item in left:
             self._unsent(item, "before shutdown")
+        with self._submit_lock:
+            held, self._dropped_notices = self._dropped_notices, 0
+        if held:
+            self.log.error("telegram: {} more trade notice(s) were dropped (too many waiting) "
+                           "since the last line that said so", held)
         if in_flight is not None:  # the process may exit before its answer: said now
             self.log.error("telegram: {} message to chat {} still in flight at shutdown (no "
                            "answer from Telegram yet): it may not arrive: {!r}", in_flight.kind,
@@ -141,6 +188,7 @@ class BackgroundSender:
                 wait = self._attempt(item)
             except Exception as exc:  # noqa: BLE001 - the sender thread must outlive any bug
                 self.dropped += 1
+                self._finished(item)
                 self._failures.pop(entry[1], None)
                 self.log.error("telegram: {} message to chat {} not sent ({}); sender goes on",
                                item.kind, item.chat_id, type(exc).__name__)
@@ -150,6 +198,7 @@ class BackgroundSender:
                     self._in_flight = None
             failed = self._failures.pop(entry[1], 0) + 1
             if wait is None:
+                self._finished(item)
                 continue
             if failed >= self.set_aside_after:  # behind every other message, not in front
                 if failed == self.set_aside_after:
