@@ -68,7 +68,9 @@ class AccountGuard:
         self._replayed = False
         self._open_seen: set[str] = set()
         self._unsaved = False
-        """The stored state was unreadable: the next tick replaces it."""
+        """The stored state was unreadable, or a save failed: the next tick replaces it."""
+        self._pause_unsaved = False
+        """A person's pause or unpause not stored yet (its write failed): the next tick."""
         self._load()
 
     # -- the entry gate's view -----------------------------------------------------------------
@@ -96,6 +98,8 @@ class AccountGuard:
         if self._encoded() != before or self._unsaved:
             self._unsaved = True  # a save that fails is tried again at the next tick
             self._save()
+        if self._pause_unsaved:
+            self._save_pause()
         self.sync_blocks(now)
         return trips
 
@@ -222,12 +226,10 @@ class AccountGuard:
         by, now = str(args.get("by") or "operator"), self.clock()
         if command == "pause":
             self.paused = {"by": by, "at": now}
-            self.repo.set_meta(PAUSE_KEY, json.dumps(self.paused))
-            result = "entries paused"
+            result = "entries paused" + self._stored(self._save_pause)
         elif command == "unpause":
             self.paused = None
-            self.repo.set_meta(PAUSE_KEY, "")
-            result = "entries allowed"
+            result = "entries allowed" + self._stored(self._save_pause)
         elif command == "kill_switch":
             if self.sup.kill_switch:
                 result = "kill switch already on"  # a second click: no second alert
@@ -256,8 +258,8 @@ class AccountGuard:
                 check.reset(symbol, now)
             else:
                 check.reset(self.totals, now)
-            self._save()
-            return f"{name} reset"
+            self._unsaved = True
+            return f"{name} reset" + self._stored(self._save)
         return f"unknown protection {name!r}"
 
     # -- what the status dump shows --------------------------------------------------------------
@@ -288,6 +290,23 @@ class AccountGuard:
     def _save(self) -> None:
         self.repo.set_meta(STATE_KEY, self._encoded())
         self._unsaved = False
+
+    def _save_pause(self) -> None:
+        self._pause_unsaved = True
+        self.repo.set_meta(PAUSE_KEY, "" if self.paused is None else json.dumps(self.paused))
+        self._pause_unsaved = False
+
+    def _stored(self, save: Callable[[], None]) -> str:
+        """A person's control is in force once applied; a write that fails (the database gone
+        for a moment) is said in its result and tried again at every tick (found by review:
+        it raised, nothing wrote it again, and a restart forgot the pause or the reset)."""
+        try:
+            save()
+        except Exception as exc:  # noqa: BLE001 - said in the result, stored at a later tick
+            self.log.error("protections: a person's control is in force but not stored yet "
+                           "({}); tried again at every pass", describe(exc))
+            return f" (not stored yet: {describe(exc)}; a restart before it is would forget it)"
+        return ""
 
     def _load(self) -> None:
         """The operator's pause and the saved trips, each row on its own. A row that cannot be
