@@ -223,13 +223,15 @@ def _tripped(accounts: dict[str, dict[str, Any]], reading: Reading) -> GaugeMetr
 
 def _currency_families(status: dict[str, Any], accounts: dict[str, dict[str, Any]],
                        reading: Reading) -> Iterator[Any]:
-    """Whether each account's figures are current: the bot still writes its status
-    (``bot.heartbeat_stale``, from the dashboard's clock) and, with ``--workers``, the account's
+    """Whether each account's figures are current: the bot runs (``bot.running``, the lock)
+    and still writes its status (``bot.heartbeat_stale``, from the dashboard's clock) and, with
+    ``--workers``, the account's
     worker is alive and writing its snapshot. A dead or hung worker's accounts keep their last
     figures, which read exactly like live ones without this (found by review: ``bot_up`` 1 and
     a fresh parent heartbeat, stop coverage 1 from a killed worker's last snapshot)."""
     bot = _bot(status, reading)
-    stale = bool(bot.get("heartbeat_stale"))
+    # a bot that stopped (no lock) manages nothing, though its last status is still fresh
+    stale = bool(bot.get("heartbeat_stale")) or bot.get("running") is False
     current = gauge("bot_account_current",
                     "1 while the account's figures are current: the bot writes its status and "
                     "(with --workers) the account's worker is alive and writing its snapshot",
