@@ -66,8 +66,14 @@ function message(text, ok) {
   box.textContent = text;
 }
 
+// Nothing answering (the bot stopped, the network down) is an answer too, status 0: fetch's
+// rejection went uncaught, so a control pressed then said nothing at all (read as done) and
+// the slower views kept their last content as if current.
+const GONE = "the dashboard did not answer (bot stopped or restarting, or the network is down)";
 async function api(path, options = {}) {
-  const res = await fetch(path, { credentials: "same-origin", ...options });
+  let res;
+  try { res = await fetch(path, { credentials: "same-origin", ...options }); }
+  catch (e) { return { ok: false, status: 0, body: { reason: GONE } }; }
   let body = null;
   try { body = await res.json(); } catch (e) { body = null; }
   return { ok: res.ok, status: res.status, body };
@@ -76,6 +82,7 @@ async function api(path, options = {}) {
 // -- session ------------------------------------------------------------------------------------
 async function refreshSession() {
   const r = await api("/api/session");
+  if (r.status === 0) { state.session = state.session || {}; return; }  // unknown: as it was
   state.session = r.body || {};
   const authed = !!state.session.authenticated;
   if (authed) state.hadSession = true;  // a later 401 is a session that ended
@@ -104,7 +111,8 @@ $("#login-form").addEventListener("submit", async (ev) => {
   if (state.session.login_required) loadExtras();
 });
 $("#logout-btn").addEventListener("click", async () => {
-  await api("/api/logout", { method: "POST" });
+  const r = await api("/api/logout", { method: "POST" });
+  if (!r.ok) message("logout failed: " + ((r.body && r.body.reason) || r.status), false);
   await refreshSession();
 });
 
