@@ -19,6 +19,7 @@ from notifications.status_text import source_text
 from observability.error_text import describe
 from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
+from protections.wiring import GuardTicks
 from storage import control
 from supervision.instance_lock import is_locked
 
@@ -45,6 +46,7 @@ class OperatorServices:
             if relay is not None:
                 relay.attach(self.metrics)
         self.dashboard = self._dashboard()
+        self.guard_ticks = GuardTicks(accounts, logger)
 
     def _handle(self, account: Any) -> AccountHandle:
         return AccountHandle(
@@ -129,13 +131,7 @@ class OperatorServices:
 
     def tick(self) -> None:
         """The run loop's pass: each account's protections (ledger feed, trips, blocks)."""
-        for account in self.accounts:
-            try:
-                account.guard.tick()
-            except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
-                self.log.opt(exception=exc).error(
-                    "protections of account {} failed: {}", account.name, exc
-                )
+        self.guard_ticks.tick()
 
     def stop_dashboard(self) -> None:
         """First at shutdown: no control reaches accounts that are stopping."""
