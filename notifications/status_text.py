@@ -6,7 +6,8 @@ the status table): symbols whose stored state is unreadable (their positions are
 no count), quarantined symbols, open escalations, symbols still restoring, a status file no
 longer written (found by review: the reply said "open 0 (protected 0)" through all of them), a
 database not answering, price streams down (found by review: the page and the status table
-showed both in red, the reply did not), an account with no status at all."""
+showed both in red, the reply did not), a symbol whose strategy is off, an account with no
+status at all."""
 
 from __future__ import annotations
 
@@ -79,6 +80,12 @@ def _trouble(entry: dict[str, Any]) -> list[str]:
                      f"{'s' if n != 1 else ''} unknown){_names(unreadable)}")
     if quarantined:
         lines.append(f"QUARANTINED{_names(quarantined)}")
+    # as the page's red `STRATEGY OFF: ...` (the reply said nothing: the symbol read as trading)
+    off = [a for a in actors if a.get("strategy_off")]
+    lines += [f"STRATEGY OFF: {a.get('symbol')} ({str(a['strategy_off'])[:120]})"
+              for a in off[:MAX_NAMES]]
+    if len(off) > MAX_NAMES:
+        lines.append(f"and {len(off) - MAX_NAMES} more symbols with their strategy off")
     escalations = entry.get("escalations") or []
     lines += [f"ESCALATION {e.get('symbol')}: {e.get('reason')}"
               for e in escalations[:MAX_NAMES]]
