@@ -399,6 +399,8 @@ async function loadDetail(reset) {
   if (reset) state.journalBefore = null;
   const before = state.journalBefore ? `&before_id=${state.journalBefore}` : "";
   const [j, l] = await Promise.all([api(`/api/journal?${q}&limit=30${before}`), api(`/api/logs?${q}&lines=80`)]);
+  // another symbol chosen meanwhile: a late answer for this one is not drawn under its name
+  if ($("#detail-symbol").value !== raw) return;
   const body = $("#journal tbody");
   if (reset) body.replaceChildren();
   if (j.ok) {
