@@ -28,11 +28,9 @@ def test_the_watch_slows_while_the_order_stream_is_up_and_speeds_up_when_it_drop
             time.sleep(0.5)  # ten fast intervals: a window in which no look may happen
             assert sw.checks == 1
             stream_up.clear()  # the stream went down: the watch is the only one looking
-            began = time.monotonic()
-            # two looks: 0.1 s at the fast pace, 120 s at the streamed one; the bound is
+            # two looks: 0.1 s at the fast pace, 120 s at the streamed one; the wait's bound is
             # between them, far from both (a loaded CI machine makes each look slower)
             wait_until(lambda: sw.checks >= 3, timeout=30, message="fast pace back")
-            assert time.monotonic() - began < 30.0
         finally:
             sw.stop()
         looks = [r for r in bot.emu.requests if r.path == "/fapi/v1/algoOrder"
