@@ -35,6 +35,7 @@ from config.types import (
     Url,
     Webhook,
 )
+from exchange.venue_ids import USE_INSTEAD
 
 # Strategy names accepted by ``strategy.name``; register new strategies here (name -> summary).
 KNOWN_STRATEGIES: dict[str, str] = {
@@ -132,6 +133,12 @@ class ExchangeSettings(_Section):
             raise PydanticCustomError(
                 "bad_exchange",
                 'must be "paper" or a ccxt exchange id such as "bybit", "binanceusdm"',
+            )
+        if value in USE_INSTEAD:  # before any other check of the venue's settings
+            raise PydanticCustomError(
+                "other_exchange_id",
+                'must be "{instead}" for this venue\'s linear perpetuals',
+                {"instead": USE_INSTEAD[value]},
             )
         return value
 

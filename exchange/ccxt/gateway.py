@@ -54,17 +54,12 @@ from exchange.records import (
     VenuePosition,
     VenueTicker,
 )
+from exchange.venue_ids import USE_INSTEAD
 from observability.error_text import describe
 
 REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
                 "fetchMyTrades")
 TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
-USE_INSTEAD = {"binance": "binanceusdm"}
-"""ccxt ids of a venue the gateway knows under another id, refused naming it: ccxt's `binance`
-trades USDⓈ-M perpetuals through the same endpoints, but reads the spot wallet and spot open
-orders by default, and the gateway's Binance handling (the algo stop book for lookups and
-cancels, the row keys in convert.py) is `binanceusdm`'s: taken as a generic venue, a stop was
-never found by its client id and a cancel of it answered 'not found' while it rested."""
 
 
 @bh.prioritized

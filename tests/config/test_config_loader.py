@@ -115,6 +115,9 @@ def test_values_are_typed_and_normalised(tmp_path: Path):
             'bot.account: must be 1..12 characters of a-z, 0-9, _ (got "Main!")',
         ),
         ('[exchange]\nid = "bybitt"', 'exchange.id: must be "paper" or a ccxt exchange id'),
+        # refused at load, before the live checks of its other settings (poll interval, budget)
+        ('[bot]\nmode = "live"\n[exchange]\nid = "binance"\npoll_interval_s = 0.1',
+         'exchange.id: must be "binanceusdm" for this venue\'s linear perpetuals (got "binance")'),
         ("[strategy]\nexit_z = 2.5", "strategy.exit_z: must be < strategy.entry_z (2.0) (got 2.5)"),
         (
             "[supervision]\nheartbeat_timeout_s = 1.0",

@@ -119,7 +119,7 @@ def test_accounts_on_one_budget_slow_their_rest_fallback_to_their_part(tmp_path)
         '[bot]\nmode = "live"\n[exchange]\nid = "binanceusdm"\n'
         '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
         '[[accounts]]\nname = "alpha"\nexchange.api_key_env = "KEY_A"\n'
-        '[[accounts]]\nname = "beta"\nexchange.id = "binance"\n'
+        '[[accounts]]\nname = "beta"\nexchange.id = "binanceusdm"\n'
         'exchange.api_key_env = "KEY_B"\n'
         '[[accounts]]\nname = "gamma"\nexchange.id = "bybit"\n'
         'exchange.api_key_env = "KEY_C"\n')

@@ -43,7 +43,7 @@ exchange.api_secret_env = "SECRET_BETA"
 name = "gamma"
 exchange.api_key_env = "KEY_GAMMA"
 exchange.api_secret_env = "SECRET_GAMMA"
-exchange.id = "binance"
+exchange.id = "binanceusdm"
 [[accounts]]
 name = "delta"
 exchange.api_key_env = "KEY_DELTA"
@@ -129,7 +129,7 @@ def test_a_rest_feed_that_does_not_fit_a_workers_part_is_refused_naming_the_spli
     config.write_text(CONFIG.replace('id = "bybit"\nrate_budget_share = 0.5',
                                      'id = "binanceusdm"\nrate_budget_share = 0.5\n'
                                      'poll_interval_s = 6.0\nstreams = false')
-                      .replace('exchange.id = "binance"\n', '')
+                      .replace('exchange.id = "binanceusdm"\n', '')
                       .replace('exchange.id = "bybit"\n', 'exchange.id = "binanceusdm"\n'))
     settings = load_settings(config)
     parent = WorkerParent(settings, tmp_path / "data", workers=2, config=config)
@@ -156,7 +156,7 @@ def test_one_workers_accounts_whose_feeds_fit_alone_but_not_together_are_refused
     config.write_text(CONFIG.replace('id = "bybit"\nrate_budget_share = 0.5',
                                      'id = "binanceusdm"\nrate_budget_share = 0.5\n'
                                      'poll_interval_s = 5.0\nstreams = false')
-                      .replace('exchange.id = "binance"\n', 'exchange.id = "bybit"\n')
+                      .replace('exchange.id = "binanceusdm"\n', 'exchange.id = "bybit"\n')
                       .replace('exchange.id = "bybit"\nexchange.api_url', 'exchange.api_url'))
     settings = load_settings(config)
     parent = WorkerParent(settings, tmp_path / "data", workers=1, config=config)
