@@ -76,14 +76,16 @@ def _apply_data_dir_override(raw: dict[str, Any], override: str | Path | None) -
         bot["data_dir"] = str(Path(override).expanduser().absolute())
 
 
-def _file_checks(settings: Settings, csv_given: Callable[[str], bool]) -> list[str]:
+def _file_checks(settings: Settings, csv_given: Callable[[str], bool],
+                 data_dir_key: str = "bot.data_dir") -> list[str]:
     """Checks that need the file system (run only once the values themselves are valid).
     `csv_given(symbol)`: the command line gives that symbol's candle file (bot.py backtest's
-    --csv or --data), so its paper.csv_files entry is not read and need not exist."""
+    --csv or --data), so its paper.csv_files entry is not read and need not exist.
+    `data_dir_key`: what set the data dir (the command line's --data-dir names no file line)."""
     problems = []
     shared = _shared_folder(settings.data_dir_path())
     if shared:
-        problems.append(f"bot.data_dir: {shared}")
+        problems.append(f"{data_dir_key}: {shared}")
     for index, account in enumerate(settings.account_settings()):
         at = f"accounts[{index}]." if settings.has_accounts else ""
         secrets = account.secrets_path()
@@ -242,7 +244,10 @@ def load_settings(path: str | Path, data_dir_override: str | Path | None = None,
     except ValidationError as exc:
         _raise_problems(label, _without_inherited(problem_lines(Settings, exc)), source)
     settings._base_dir = path.expanduser().absolute().parent
-    file_problems = _file_checks(settings, csv_given) or _shared_keys(settings)
+    # a --data-dir given on the command line is named as such: the file's bot.data_dir line
+    # holds another value (or none)
+    data_dir_key = "--data-dir (bot.data_dir)" if data_dir_override else "bot.data_dir"
+    file_problems = _file_checks(settings, csv_given, data_dir_key) or _shared_keys(settings)
     if file_problems:
         _raise_problems(label, file_problems, source)
     return settings

@@ -33,6 +33,9 @@ def test_a_sticky_world_writable_data_dir_is_refused_and_left_as_it_is(tmp_path:
         load_settings(config(tmp_path, str(shared)))
     line = one_error_line(bot(config(tmp_path, "unused"), "run", "--data-dir", str(shared)))
     assert "bot.data_dir" in line and str(shared) in line
+    # the command line set it: the line names --data-dir, not the file's line 2 ("unused")
+    assert f"--data-dir (bot.data_dir): {shared}" in line
+    assert "config.toml:2" not in line
     assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
     assert stat.S_IMODE(os.stat(shared / "someone-elses.txt").st_mode) == 0o644
 
