@@ -104,5 +104,8 @@ def test_a_to_inside_a_candle_leaves_that_candle_out(tmp_path):
         f"{start + h * hour},100,101,99,100,1\n" for h in range(5)))
     for to in (start + 2 * hour + hour // 2, start + 2 * hour):
         assert C.load(path, to_ms=to).ts == [start, start + hour]
-    with pytest.raises(C.DataError, match="no candles in the range"):
+    with pytest.raises(C.DataError, match="no candles in the range") as refused:
         C.load(path, from_ms=start + hour, to_ms=start + hour + hour // 2)
+    # the span it names ends where the last candle ends (05:00 for five hours from 00:00), as
+    # the "ends at" notes say, not at that candle's open
+    assert f"covers {C.fmt_ms(start)} .. {C.fmt_ms(start + 5 * hour)})" in str(refused.value)
