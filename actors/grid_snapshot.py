@@ -42,6 +42,11 @@ def gather(
         gone = [
             state.leg(s) for s in (Side.LONG, Side.SHORT) if state.leg(s).is_open and s not in legs
         ]
+        # legs listed smaller than our books hold them (part closed by hand, a partial
+        # liquidation): their exits are looked for as a gone leg's are (trading/grid/reconcile.py
+        # books them, as the one-way core's `resized`)
+        gone += [state.leg(s) for s in (Side.LONG, Side.SHORT) if s in legs
+                 and legs[s].contracts < state.leg(s).contracts]
         unlisted = [o for o in state.orders if o.client_order_id not in orders]
         need_trades = gone or unlisted or any(
             _reducing_fill(state, cid, o) for cid, o in orders.items())
@@ -174,15 +179,16 @@ def _unexplained(
     gone: list[Leg], trades: list[VenueFill], live: set[str],
     booked: Callable[[set[str]], set[str]], grown: dict[Side, Decimal] | None = None,
 ) -> tuple[ExternalFill, ...]:
-    """Fills that reduced a leg that is flat on the exchange but open in our books, since that
-    leg opened, that no booked or live order of ours explains. A fill that names no position
-    side (Bybit's executions carry no positionIdx, exchange/port.py) is the gone leg's its side
-    exits (a sell the long's, a buy the short's): dropped, a leg liquidated or closed by hand on
-    Bybit stayed open in the books for good, listed flat with nothing that closed it. A fill
-    without a client order id (a close by hand, a liquidation) is named by its trade id
-    (`trade-<id>`, as the one-way core's), so that once booked it is known: named "external",
-    an earlier leg's such fill inside the window was booked again as a later leg's close. A
-    fill without a side that is the other leg's opening fill (`_opens_other`) is left out."""
+    """Fills that reduced a leg that is flat (or smaller) on the exchange but open in our
+    books, since that leg opened, that no booked or live order of ours explains. A fill that
+    names no position side (Bybit's executions carry no positionIdx, exchange/port.py) is the
+    gone leg's its side exits (a sell the long's, a buy the short's): dropped, a leg liquidated
+    or closed by hand on Bybit stayed open in the books for good, listed flat with nothing that
+    closed it. A fill without a client order id (a close by hand, a liquidation) is named by
+    its trade id (`trade-<id>`, as the one-way core's), so that once booked it is known: named
+    "external", an earlier leg's such fill inside the window was booked again as a later leg's
+    close. A fill without a side that is the other leg's opening fill (`_opens_other`) is left
+    out."""
     sides = {leg.side for leg in gone}
     if not sides:
         return ()

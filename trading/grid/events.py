@@ -20,8 +20,9 @@ class GridReconciled:
     """Open orders on the symbol that none of our live orders owns."""
     price: Decimal | None = None
     external_fills: tuple[ExternalFill, ...] = ()
-    """Fills of a leg that is open in our books but flat on the exchange, since it opened, that
-    no booked or live order of ours explains (closed while the bot was down or not looking)."""
+    """Fills of a leg that is open in our books but flat (or smaller) on the exchange, since it
+    opened, that no booked or live order of ours explains (closed, or part of it, while the bot
+    was down or not looking)."""
     unlisted_traded: dict[str, ExchangeOrder] = field(default_factory=dict)
     """Live orders of ours the lookup did not find whose trades show fills beyond what we
     applied, short of their whole amount: those trades as a cumulative answer (status "open":

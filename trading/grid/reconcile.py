@@ -290,6 +290,11 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         ctx.record(ge.LegResizeWaits(leg=side, ours=leg.contracts, exchange=contracts,
                                      order=closing[-1].client_order_id))
         return state
+    if leg.is_open and contracts < leg.contracts:
+        state = _book_reduced(state, side, leg.contracts - contracts, ev, ctx)
+        leg = state.leg(side)
+        if contracts == leg.contracts:
+            return state
     r = ctx.rules
     if not leg.is_open:
         if not r.adopt_unknown_positions:
@@ -323,6 +328,30 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
     ctx.record(ge.LegAdjusted(leg=side, ours=leg.contracts, exchange=contracts,
                               entry_price=ex.entry_price))
     return state.with_leg(replace(leg, contracts=contracts, entry_price=ex.entry_price))
+
+
+def _book_reduced(state: GridState, side: Side, qty: Decimal, ev: GridReconciled,
+                  ctx: GridCtx) -> GridState:
+    """The venue lists the leg `qty` smaller: the fills no order of ours explains (part closed
+    by hand, a partial liquidation) are booked up to it, with their P&L and their share of the
+    fee, as the one-way core's `resized` (trading/unbooked_fills.py; found by review: the leg
+    only followed the venue's size, and the part's P&L and fee never reached the ledger)."""
+    for f in ev.external_fills:
+        if qty <= ZERO:
+            break
+        if f.position_side is not side or f.side != side.exit_order_side or f.amount <= ZERO:
+            continue
+        take = min(f.amount, qty)
+        share = take / f.amount
+        fee = f.fee if take == f.amount else f.fee * share
+        pnl = None if f.realized_pnl is None else (
+            f.realized_pnl if take == f.amount else f.realized_pnl * share)
+        cid = f.client_order_id or "external"
+        state, leg, amount = take_off(state, state.leg(side), cid, f.side,
+                                      Fill(take, f.price, fee, pnl), ctx)
+        ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
+        qty -= take
+    return state
 
 
 def _in_flight(state: GridState, leg: Leg, contracts: Decimal) -> Order | None:

@@ -1,0 +1,65 @@
+"""Hedge grid, sibling of the one-way core's resized position (trading/unbooked_fills.py
+`resized`): part of a leg closed by hand on the venue (or a partial liquidation). The one-way
+core books the fills that explain a smaller position, with their P&L and fee; the grid only
+followed the venue's size (`LegAdjusted`), so the part's realized P&L and fee never reached the
+ledger (the daily loss limit, the drawdown and the final P&L read it), and the leg's own P&L
+said nothing of it either.
+
+The production DecisionLoop and grid core, a real SQLite repository, the fake hedge venue of
+test_cancel_reports_fill.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal as D
+
+from actors.messages import Reconcile
+from exchange.records import Fee, PositionSide, VenueFill
+from tests.actors.test_cancel_reports_fill import SYM, Venue, grid
+
+
+@dataclass
+class HandVenue(Venue):
+    def reduce_long_by_hand(self, qty: D, price: D, *, side_known: bool = True) -> str:
+        p = self.pos[PositionSide.LONG]
+        realized = (price - p.entry) * qty
+        p.qty -= qty
+        trade_id = str(len(self.trades) + 1)
+        self.trades.append(VenueFill(
+            id=trade_id, order_id="manual", client_order_id=None, symbol=SYM,
+            side="sell", price=price, amount=qty, fee=Fee(cost=D("0.05"), currency="USDT"),
+            realized_pnl=realized,
+            position_side=PositionSide.LONG if side_known else None))
+        return f"trade-{trade_id}"
+
+
+def _run(tmp_path, side_known: bool) -> None:
+    venue = HandVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        leg = bot.loop.state.long
+        assert leg.is_open and leg.contracts == D(1)
+
+        name = venue.reduce_long_by_hand(D("0.4"), D("101"), side_known=side_known)
+        bot.send(Reconcile(reason="periodic"))
+        bot.send(Reconcile(reason="periodic"))  # a second look, past any resize wait
+
+        leg = bot.loop.state.long
+        assert leg.is_open and leg.contracts == D("0.6")
+        assert bot.ledger().get(name) == (D("0.4"), D("0.05"), D("0.4")), \
+            "the part closed by hand was not booked"
+        assert leg.realized_pnl == D("0.4")
+        bot.send(Reconcile(reason="periodic"))
+        assert bot.rows(name) == 1, "the hand fill was booked again"
+        assert bot.loop.state.long.contracts == D("0.6")
+    finally:
+        bot.repo.close()
+
+
+def test_part_of_a_leg_closed_by_hand_is_booked_with_its_pnl_and_fee(tmp_path):
+    _run(tmp_path, side_known=True)
+
+
+def test_a_hand_fill_without_a_position_side_is_booked_too(tmp_path):
+    _run(tmp_path, side_known=False)
