@@ -47,10 +47,14 @@ def gather(
         # books them, as the one-way core's `resized`)
         gone += [state.leg(s) for s in (Side.LONG, Side.SHORT) if s in legs
                  and legs[s].contracts < state.leg(s).contracts]
+        # and legs listed larger (a buy by hand): their entries, as the one-way core's
+        grew = [state.leg(s) for s in (Side.LONG, Side.SHORT) if s in legs
+                and state.leg(s).is_open and legs[s].contracts > state.leg(s).contracts]
         unlisted = [o for o in state.orders if o.client_order_id not in orders]
-        need_trades = gone or unlisted or any(
+        need_trades = gone or grew or unlisted or any(
             _reducing_fill(state, cid, o) for cid, o in orders.items())
-        trades = _trades_since(exchange, symbol, gone, unlisted, state) if need_trades else []
+        trades = (_trades_since(exchange, symbol, gone + grew, unlisted, state)
+                  if need_trades else [])
         done = _done_in_trades(unlisted, trades)
         orders.update(done)
         return GridReconciled(
@@ -62,7 +66,8 @@ def gather(
             },
             orphans=snap.orphans(exchange, symbol, live),
             price=snap.last_price(exchange, symbol),
-            external_fills=_unexplained(gone, trades, live, booked, _grown(state, legs)),
+            external_fills=_unexplained(gone, trades, live, booked, _grown(state, legs),
+                                        {leg.side for leg in grew}),
         )
 
     return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
@@ -178,6 +183,7 @@ def _opens_other(t: VenueFill, side: Side, spare: dict[Side, Decimal]) -> bool:
 def _unexplained(
     gone: list[Leg], trades: list[VenueFill], live: set[str],
     booked: Callable[[set[str]], set[str]], grown: dict[Side, Decimal] | None = None,
+    grew: set[Side] | frozenset[Side] = frozenset(),
 ) -> tuple[ExternalFill, ...]:
     """Fills that reduced a leg that is flat (or smaller) on the exchange but open in our
     books, since that leg opened, that no booked or live order of ours explains. A fill that
@@ -188,20 +194,20 @@ def _unexplained(
     its trade id (`trade-<id>`, as the one-way core's), so that once booked it is known: named
     "external", an earlier leg's such fill inside the window was booked again as a later leg's
     close. A fill without a side that is the other leg's opening fill (`_opens_other`) is left
-    out."""
+    out. `grew`: legs open in our books that the venue lists larger: fills that added to them
+    (their entry side), that nothing of ours explains, too (a buy by hand)."""
     sides = {leg.side for leg in gone}
-    if not sides:
+    if not sides and not grew:
         return ()
     known = live | booked({_name(t) for t in trades})
     spare = dict(grown or {})
     out = []
     for t in trades:
-        side = (LEG_OF.get(t.position_side) if t.position_side is not None
-                else next((s for s in sides if t.side == s.exit_order_side), None))
         cid = _name(t)
-        if cid in known or side not in sides or t.side != side.exit_order_side:
+        if cid in known:
             continue
-        if t.position_side is None and _opens_other(t, side, spare):
+        side = _leg_of(t, sides, grew, spare)
+        if side is None:
             continue
         out.append(
             ExternalFill(
@@ -215,6 +221,23 @@ def _unexplained(
             )
         )
     return tuple(out)
+
+
+def _leg_of(t: VenueFill, sides: set[Side], grew: set[Side] | frozenset[Side],
+            spare: dict[Side, Decimal]) -> Side | None:
+    """The leg an unexplained fill belongs to: an exit of a gone (or smaller) leg, or an entry
+    of a larger one; None: neither."""
+    if t.position_side is not None:
+        side = LEG_OF.get(t.position_side)
+        if side is None:
+            return None
+        exits = side in sides and t.side == side.exit_order_side
+        enters = side in grew and t.side == side.entry_order_side
+        return side if exits or enters else None
+    side = next((s for s in sides if t.side == s.exit_order_side), None)
+    if side is not None and not _opens_other(t, side, spare):
+        return side
+    return next((s for s in grew if t.side == s.entry_order_side), None)
 
 
 def _name(t: VenueFill) -> str:

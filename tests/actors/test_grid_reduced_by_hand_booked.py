@@ -1,9 +1,9 @@
 """Hedge grid, sibling of the one-way core's resized position (trading/unbooked_fills.py
-`resized`): part of a leg closed by hand on the venue (or a partial liquidation). The one-way
-core books the fills that explain a smaller position, with their P&L and fee; the grid only
-followed the venue's size (`LegAdjusted`), so the part's realized P&L and fee never reached the
-ledger (the daily loss limit, the drawdown and the final P&L read it), and the leg's own P&L
-said nothing of it either.
+`resized`): part of a leg closed by hand on the venue (or a partial liquidation), or a buy by
+hand into it. The one-way core books the fills that explain a position of another size, exits
+with their P&L and fee, entries with their fee into the average; the grid only followed the
+venue's size (`LegAdjusted`), so the part's realized P&L and fee never reached the ledger (the
+daily loss limit, the drawdown and the final P&L read it), nor the leg's own P&L.
 
 The production DecisionLoop and grid core, a real SQLite repository, the fake hedge venue of
 test_cancel_reports_fill.py."""
@@ -30,6 +30,17 @@ class HandVenue(Venue):
             side="sell", price=price, amount=qty, fee=Fee(cost=D("0.05"), currency="USDT"),
             realized_pnl=realized,
             position_side=PositionSide.LONG if side_known else None))
+        return f"trade-{trade_id}"
+
+    def grow_long_by_hand(self, qty: D, price: D, *, side_known: bool = True) -> str:
+        p = self.pos[PositionSide.LONG]
+        p.entry = (p.entry * p.qty + price * qty) / (p.qty + qty)
+        p.qty += qty
+        trade_id = str(len(self.trades) + 1)
+        self.trades.append(VenueFill(
+            id=trade_id, order_id="manual", client_order_id=None, symbol=SYM,
+            side="buy", price=price, amount=qty, fee=Fee(cost=D("0.03"), currency="USDT"),
+            realized_pnl=D(0), position_side=PositionSide.LONG if side_known else None))
         return f"trade-{trade_id}"
 
 
@@ -63,3 +74,33 @@ def test_part_of_a_leg_closed_by_hand_is_booked_with_its_pnl_and_fee(tmp_path):
 
 def test_a_hand_fill_without_a_position_side_is_booked_too(tmp_path):
     _run(tmp_path, side_known=False)
+
+
+def _grown(tmp_path, side_known: bool) -> None:
+    venue = HandVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        fees = bot.loop.state.long.fees
+        name = venue.grow_long_by_hand(D("0.5"), D("102"), side_known=side_known)
+        bot.send(Reconcile(reason="periodic"))
+        bot.send(Reconcile(reason="periodic"))
+
+        leg = bot.loop.state.long
+        assert leg.contracts == D("1.5")
+        assert bot.ledger().get(name) == (D("0.5"), D("0.03"), D(0)), \
+            "the buy by hand was not booked"
+        assert leg.fees == fees + D("0.03")
+        bot.send(Reconcile(reason="periodic"))
+        assert bot.rows(name) == 1, "the hand fill was booked again"
+        assert bot.loop.state.long.contracts == D("1.5")
+    finally:
+        bot.repo.close()
+
+
+def test_a_buy_by_hand_into_a_leg_is_booked_with_its_fee(tmp_path):
+    _grown(tmp_path, side_known=True)
+
+
+def test_a_buy_by_hand_without_a_position_side_is_booked_too(tmp_path):
+    _grown(tmp_path, side_known=False)

@@ -14,7 +14,7 @@ from trading import journal_events as je
 from trading import order_evidence as oe
 from trading import trailing_stop as ts
 from trading.client_ids import is_emergency
-from trading.commands import CancelOrder, Escalate
+from trading.commands import CancelOrder, Escalate, LedgerEntry
 from trading.events import ExchangeOrder, ExternalFill, OrderAccepted, OrderFailed, OrderFilled
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
@@ -290,8 +290,8 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         ctx.record(ge.LegResizeWaits(leg=side, ours=leg.contracts, exchange=contracts,
                                      order=closing[-1].client_order_id))
         return state
-    if leg.is_open and contracts < leg.contracts:
-        state = _book_reduced(state, side, leg.contracts - contracts, ev, ctx)
+    if leg.is_open:
+        state = _book_resized(state, side, contracts, ev, ctx)
         leg = state.leg(side)
         if contracts == leg.contracts:
             return state
@@ -330,28 +330,50 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
     return state.with_leg(replace(leg, contracts=contracts, entry_price=ex.entry_price))
 
 
-def _book_reduced(state: GridState, side: Side, qty: Decimal, ev: GridReconciled,
+def _book_resized(state: GridState, side: Side, contracts: Decimal, ev: GridReconciled,
                   ctx: GridCtx) -> GridState:
-    """The venue lists the leg `qty` smaller: the fills no order of ours explains (part closed
-    by hand, a partial liquidation) are booked up to it, with their P&L and their share of the
-    fee, as the one-way core's `resized` (trading/unbooked_fills.py; found by review: the leg
-    only followed the venue's size, and the part's P&L and fee never reached the ledger)."""
+    """The venue lists the open leg at `contracts`, another size than ours: the fills no order
+    of ours explains (part closed or bought by hand, a partial liquidation) are booked up to the
+    difference, exits with their P&L and their share of the fee, entries into the leg's average
+    with theirs, as the one-way core's `resized` (trading/unbooked_fills.py; found by review:
+    the leg only followed the venue's size, and those fills never reached the ledger)."""
+    leg = state.leg(side)
+    grows = contracts > leg.contracts
+    qty = abs(contracts - leg.contracts)
+    wanted = side.entry_order_side if grows else side.exit_order_side
     for f in ev.external_fills:
         if qty <= ZERO:
             break
-        if f.position_side is not side or f.side != side.exit_order_side or f.amount <= ZERO:
+        if f.position_side is not side or f.side != wanted or f.amount <= ZERO:
             continue
         take = min(f.amount, qty)
-        share = take / f.amount
-        fee = f.fee if take == f.amount else f.fee * share
-        pnl = None if f.realized_pnl is None else (
-            f.realized_pnl if take == f.amount else f.realized_pnl * share)
+        fee = f.fee if take == f.amount else f.fee * take / f.amount
         cid = f.client_order_id or "external"
+        qty -= take
+        if grows:
+            state = _book_entry(state, side, cid, f, take, fee, ctx)
+            continue
+        pnl = None if f.realized_pnl is None else (
+            f.realized_pnl if take == f.amount else f.realized_pnl * take / f.amount)
         state, leg, amount = take_off(state, state.leg(side), cid, f.side,
                                       Fill(take, f.price, fee, pnl), ctx)
         ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
-        qty -= take
     return state
+
+
+def _book_entry(state: GridState, side: Side, cid: str, f: ExternalFill, take: Decimal,
+                fee: Decimal, ctx: GridCtx) -> GridState:
+    """A fill that added to the open leg: its average entry and fees (its levels unchanged)."""
+    leg = state.leg(side)
+    assert leg.entry_price is not None
+    contracts = leg.contracts + take
+    entry = (leg.entry_price * leg.contracts + f.price * take) / contracts
+    ctx.ledger.append(LedgerEntry(client_order_id=cid, position_id=leg.position_id or "",
+                                  side=f.side, amount=take, price=f.price, fee=fee,
+                                  realized_pnl=ZERO))
+    ctx.record(ge.LegAveraged(leg=side, level=leg.level, price=f.price, amount=take))
+    return state.with_leg(replace(leg, contracts=contracts, entry_price=entry,
+                                  fees=leg.fees + fee))
 
 
 def _in_flight(state: GridState, leg: Leg, contracts: Decimal) -> Order | None:
