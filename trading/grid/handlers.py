@@ -15,6 +15,7 @@ from trading.events import OrderAccepted, OrderFailed, OrderFilled, ReconcileFai
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.leg_exit import Fill, book, close_leg, fill_pnl, take_off
+from trading.grid.maintain import closes_held
 from trading.grid.model import GridState, Leg
 from trading.grid.rules import GridRules
 from trading.orders import Order, OrderPurpose, OrderStatus
@@ -361,7 +362,7 @@ def on_reconcile_failed(state: GridState, ev: ReconcileFailed, ctx: GridCtx) -> 
     failed while no stop protects the leg): after max_close_attempts such failures in a row the
     symbol escalates as a close failing that often does (incident 2). The leg and its orders
     stay tracked."""
-    if state.quarantined or ev.failures < ctx.rules.max_close_attempts:
+    if closes_held(state) or ev.failures < ctx.rules.max_close_attempts:
         return state
     for side in (Side.LONG, Side.SHORT):
         leg = state.leg(side)

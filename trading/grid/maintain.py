@@ -16,6 +16,7 @@ from trading.grid.model import GridKind, GridState
 from trading.grid.rules import OPEN_RETRY_MAX_S, STOP_RETRY_MAX_S
 from trading.orders import Order, OrderStatus
 from trading.primitives import ZERO, Side, waiting
+from trading.reconcile import UNKNOWN_POSITION
 from trading.transitions import LegPhase, leg_change
 
 HUNDRED = Decimal(100)
@@ -54,6 +55,16 @@ def stop_due(state: GridState, now: float, retry_s: float) -> bool:
         if not _current_stops(state, side):
             return True
     return False
+
+
+def closes_held(state: GridState) -> bool:
+    """Quarantined for a reason that holds the bot's own closes: an escalation (the emergency
+    close owns the legs now), an unreadable state. Not a position it does not know on the
+    exchange (UNKNOWN_POSITION, `adopt_unknown_positions = false`): that is the other side's
+    position in hedge mode, no escalation, and no emergency close runs for it; our open leg
+    past its stop without one is closed as ever (found by review: held back, it stayed open
+    past its stop with nothing protecting it until a person looked)."""
+    return state.quarantined and state.quarantine_reason != UNKNOWN_POSITION
 
 
 def _retry_cancels(state: GridState, ctx: GridCtx) -> GridState:
@@ -121,7 +132,7 @@ def _protect(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> Grid
         # only a failed close delays the next close; a rejected stop never does (issue 16 item 2)
         closing = state.orders_of(side, GridKind.CLOSE)
         longest = max(ctx.rules.retry_s, ctx.rules.close_backoff_max_s)
-        if state.quarantined or closing or waiting(ctx.now, leg.close_retry_at, longest):
+        if closes_held(state) or closing or waiting(ctx.now, leg.close_retry_at, longest):
             return state
         ctx.record(ge.StopCrossedUnprotected(leg=side, stop_price=leg.stop_price, price=price))
         # the attempt is counted and committed with the close, before it is sent (incident 2)

@@ -67,8 +67,7 @@ def reconcile(state: GridState, ev: GridReconciled, ctx: GridCtx) -> GridState:
 def _left_alone(state: GridState, ev: GridReconciled) -> bool:
     """A leg listed that the grid does not manage (`adopt_unknown_positions = false`): the
     reduce-only orders on the symbol (its owner's stop) stay, as in the one-way core."""
-    return (state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
-            and any(not state.leg(side).is_open for side in ev.positions))
+    return state.quarantined and any(not state.leg(side).is_open for side in ev.positions)
 
 
 def _flagged_before(state: GridState, ctx: GridCtx) -> bool:
@@ -300,6 +299,10 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         if not r.adopt_unknown_positions:
             if state.orders_of(side, K.ENTRY):
                 return state  # our opening entry is still being resolved
+            if state.quarantined and state.quarantine_reason != UNKNOWN_POSITION:
+                # escalated (our leg's close failed): the emergency close owns the legs now;
+                # flagged again, the bot's own closes of our leg resumed (maintain.closes_held)
+                return state
             if not _flagged_before(state, ctx):  # once per episode, not every look
                 ctx.record(je.UnknownPositionFlagged(side=side, contracts=contracts))
             return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
