@@ -27,13 +27,13 @@ from storage.repository import Repository, StateStore
 from trading.decide import SymbolCore
 from trading.decision import Decision
 from trading.events import Event
+from trading.exposure import grid_held, one_way_held
 from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.maintain import stop_due as grid_stop_due
-from trading.grid.model import GridKind, GridState
-from trading.model import Phase, Side, SymbolState
+from trading.grid.model import GridState
+from trading.model import SymbolState
 from trading.quiet_band import QuietBand
-from trading.reconcile import UNKNOWN_POSITION
 from trading.stop_rules import stop_due
 
 Admit = Callable[[str, Decimal | None], str | None]
@@ -142,8 +142,7 @@ class OneWayCore:
         return self.core.rules.risk.close_backoff(failures)
 
     def exposure(self, state: SymbolState) -> int:
-        flagged = state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
-        return 1 if state.position is not None or state.phase is Phase.ENTERING or flagged else 0
+        return one_way_held(state)
 
     def summary(self, state: SymbolState) -> str:
         pos = state.position
@@ -204,18 +203,7 @@ class HedgeGridCore:
         return self.core.rules.close_backoff(failures)
 
     def exposure(self, state: GridState) -> int:
-        """Open legs, plus each flat leg with an order live that can fill into a position: its
-        opening order, or a level whose leg closed while its cancel was still unconfirmed
-        (found by review: such a level counted nothing toward max_open_positions)."""
-        legs = sum(1 for leg in (state.long, state.short) if leg.is_open)
-        entering = sum(
-            1
-            for side in (Side.LONG, Side.SHORT)
-            if not state.leg(side).is_open
-            and any(o.status.live and o.kind in (GridKind.OPEN, GridKind.ADD)
-                    for o in state.orders_of(side))
-        )
-        return legs + entering
+        return grid_held(state)
 
     def summary(self, state: GridState) -> str:
         return f"hedge grid, long {state.long.contracts}, short {state.short.contracts}"

@@ -29,10 +29,8 @@ from storage.restore import (
     quarantined_unreadable,
     utf8_rows,
 )
+from trading.exposure import grid_held, one_way_held
 from trading.grid.model import GridState
-from trading.model import Phase, SymbolState
-from trading.orders import OrderPurpose
-from trading.reconcile import UNKNOWN_POSITION
 
 
 def events(symbol: str | None = None, type_: str | None = None) -> list[dict[str, Any]]:
@@ -201,7 +199,7 @@ def held_at_start(symbol: str, grid: bool | None = None) -> int:
         return max(rows, every_slot)
     if quarantined_unreadable(state):
         return max(rows, every_slot)
-    return max(rows, _grid_held(state) if grid else _one_way_held(state))
+    return max(rows, grid_held(state) if grid else one_way_held(state))
 
 
 def _grid_state(symbol: str, doc: GridStateRow | None) -> GridState:
@@ -213,24 +211,6 @@ def _grid_state(symbol: str, doc: GridStateRow | None) -> GridState:
     if flags is not None and flags.quarantined and not state.quarantined:
         state = replace(state, quarantined=True, quarantine_reason=flags.quarantine_reason)
     return state
-
-
-def _one_way_held(state: SymbolState) -> int:
-    entering = state.phase is Phase.ENTERING or any(
-        o.purpose is OrderPurpose.ENTRY and o.status.live for o in state.orders
-    )
-    unknown = state.quarantined and state.quarantine_reason == UNKNOWN_POSITION
-    return 1 if state.position is not None or entering or unknown else 0
-
-
-def _grid_held(state: GridState) -> int:
-    legs = [leg for leg in (state.long, state.short) if leg.is_open]
-    entering = [
-        o for o in state.orders
-        if o.purpose is OrderPurpose.ENTRY and o.status.live and o.leg is not None
-        and not state.leg(o.leg).is_open
-    ]
-    return len(legs) + len(entering)
 
 
 def signal_received(signal_id: str) -> bool:
