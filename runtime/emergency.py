@@ -66,6 +66,13 @@ class CancelFailed(Exception):
     """An order that could open a position (not reduce-only) could not be cancelled."""
 
 
+class JournalFailed(Exception):
+    """A close order could not be journaled (a commit timeout, a locked or lost database): it
+    was not sent (write-ahead), so the close stays owed and runs again like a temporary failure
+    (found by review: it counted as permanent, the owed marker was cleared and nobody closed the
+    escalated position)."""
+
+
 class CutShort(Exception):
     """The bot stops while a step of the close waits to be tried again: the run ends there and
     the close stays owed (the next start runs it, reading the positions first)."""
@@ -202,12 +209,18 @@ class EmergencyCloser:
         params: dict[str, Any] = {"clientOrderId": cid, "reduceOnly": True}
         if pos.hedged:
             params["positionIdx"] = pos.position_side.idx
-        self.repo.record(
-            symbol,
-            "EmergencyCloseRequested",
-            {"order": cid, "reason": reason, "side": pos.side, "contracts": str(amount)},
-            correlation_id=corr,
-        )
+        try:
+            self.repo.record(
+                symbol,
+                "EmergencyCloseRequested",
+                {"order": cid, "reason": reason, "side": pos.side, "contracts": str(amount)},
+                correlation_id=corr,
+            )
+        except (Fenced, LeaseLost):
+            raise
+        except Exception as exc:  # noqa: BLE001 - not sent unjournaled; owed, run again
+            raise JournalFailed(f"close order {cid} not journaled, so not sent: "
+                                f"{describe(exc)}") from exc
         self.exchange.create_order(symbol, "market", side, amount, None, params)
         log.error("emergency close sent: {} {} ({})", side, amount, cid)
         return cid
@@ -449,10 +462,11 @@ class EmergencyCloser:
                       "open behind its exchange stop)", exc)
         except Exception as exc:  # noqa: BLE001 - reported, never retried in a loop
             # a temporary failure (the venue still down after the retries, an order that may
-            # have landed) or an entry not cancelled stays owed: run again, reading the
-            # positions first, with `retry_owed` after a bounded backoff (`_run`), else once
-            # at the next start
-            owed = again = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed))
+            # have landed, a close order not journaled so not sent) or an entry not cancelled
+            # stays owed: run again, reading the positions first, with `retry_owed` after a
+            # bounded backoff (`_run`), else once at the next start
+            owed = again = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed,
+                                            JournalFailed))
             self._noted(symbol, failed=True, error=message(exc))
             later = ("run again while the bot runs, after 1 min, then at most 30 min apart"
                      if self.retry_owed else "the next start runs it again")
