@@ -6,6 +6,7 @@ written off the supervisor's thread (supervision/record_keeper.py)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from observability.error_text import describe
@@ -36,6 +37,27 @@ def counted_escalations(repo: Any, now: float, window_s: float, log: Any) -> lis
             continue
         counted.append(esc)
     return counted
+
+
+KILL_SWITCH_WHY = "kill_switch_why"
+"""Meta key: JSON {reason, at} of the kill switch, stored with it (`trip_kill_switch`)."""
+
+
+def kill_switch_why(repo: Any, log: Any) -> dict[str, Any]:
+    """{reason, at} of the stored kill switch, at start. One tripped by an older version (no
+    reason kept) or a hand-edited value that cannot be read says so in its reason (`at` None);
+    the switch stays on either way."""
+    raw = repo.get_meta(KILL_SWITCH_WHY)
+    if not raw:
+        return {"reason": "not recorded (tripped by an older version)", "at": None}
+    try:
+        why = json.loads(raw)
+        reason, at = str(why["reason"]), why["at"]
+    except (ValueError, TypeError, KeyError) as exc:
+        log.error("meta {} = {!r} cannot be read ({}); the kill switch stays on", KILL_SWITCH_WHY,
+                  raw[:200], describe(exc))
+        return {"reason": f"unreadable: {raw[:200]!r}", "at": None}
+    return {"reason": reason, "at": _time(at)}
 
 
 def kill_switch_unstored(keeper: Any, record: str, timeout_s: float) -> str | None:

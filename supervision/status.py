@@ -19,10 +19,11 @@ STATUS_FILE = "status.json"
 OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paused")
 """Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
 ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams", "database", "emergency_closes_owed",
-                  "emergency_closes_not_booked")
+                  "emergency_closes_not_booked", "kill_switch_reason", "kill_switch_at")
 """Per-account fields passed through to the dump: the operator's, the streams' health,
 `database` when the status round's read found it not answering, the emergency closes still
-owed and those sent whose fill is not booked yet (runtime/account.py)."""
+owed and those sent whose fill is not booked yet (runtime/account.py), the kill switch's reason
+and time while it is on."""
 
 
 def build_status(
@@ -52,7 +53,16 @@ def build_status(
         "health": _health(open_positions, protected, unreadable, restoring),
         "escalations": escalations,
         "kill_switch": sup.kill_switch,
+        **_kill_switch_why(sup),
     }
+
+
+def _kill_switch_why(sup: Any) -> dict[str, Any]:
+    """`kill_switch_reason` and `kill_switch_at` while the kill switch is on."""
+    why = getattr(sup, "kill_switch_why", None)
+    if not sup.kill_switch or why is None:
+        return {}
+    return {"kill_switch_reason": why["reason"], "kill_switch_at": why["at"]}
 
 
 def _view(published: Any) -> tuple[Any, str | None]:

@@ -91,6 +91,7 @@ def _section(status: dict[str, Any]) -> Group:
         Text(
             f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
             f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}"
+            f"{_kill_why(status) if kill else ''}"
             f"{_unreadable(h)}",
             style="bold red" if kill or h["ts_coverage"] < 1 or h.get("unreadable_symbols") else "",
         )
@@ -204,6 +205,13 @@ def _actors(actors: list[dict[str, Any]]) -> Table:
             "-" if a.get("last_tick_age_s") is None else f"{a['last_tick_age_s']:.1f}s",
         )
     return table
+
+
+def _kill_why(status: dict[str, Any]) -> str:
+    """` (since <time>: <reason>)` of a kill switch that is on, when the dump has them."""
+    if "kill_switch_reason" not in status:
+        return ""
+    return f" (since {_ts(status.get('kill_switch_at'))}: {status['kill_switch_reason']})"
 
 
 def _ts(value: Any) -> str:

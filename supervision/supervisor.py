@@ -18,6 +18,7 @@ The monitor runs on its own thread and never `ask`s from inside an actor.
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 import threading
 import time
@@ -42,8 +43,10 @@ from supervision.liveness import Liveness, judge, ping_age
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.record_keeper import RecordKeeper
 from supervision.records import (
+    KILL_SWITCH_WHY,
     counted_escalations,
     kill_switch_unstored,
+    kill_switch_why,
     open_escalation_keys,
     stored_restarts,
 )
@@ -115,6 +118,8 @@ class Supervisor:
             interval_s=reconcile_interval_s, views=self.views,
             streamed_interval_s=streamed_reconcile_interval_s or reconcile_interval_s)
         self.kill_switch = repo.get_meta("kill_switch") == "1"
+        self.kill_switch_why = kill_switch_why(repo, logger) if self.kill_switch else None
+        """{reason, at} of the kill switch while it is on (the status dump shows them)."""
         # a restart keeps counting the window's escalations (since a person's last reset)
         self.escalations = counted_escalations(repo, clock(), kill_switch_window_s, logger)
         self._still_open = open_escalation_keys(repo, logger)  # an earlier run's, unresolved
@@ -470,9 +475,14 @@ class Supervisor:
     def trip_kill_switch(self, reason: str) -> None:
         # the record first: a reset on another thread that sees kill_switch set waits for it
         # (wait_stored), so a "1" stored after the reset's "0" cannot trip it again at restart
+        # its reason and time are kept with it (found by review: the dump showed only
+        # `kill_switch: true`, a person could not tell why or since when)
+        why = {"reason": reason, "at": self.clock()}
         self.records.add(self.log, "the kill switch",
+                         lambda: self.repo.set_meta(KILL_SWITCH_WHY, json.dumps(why)),
                          lambda: self.repo.set_meta("kill_switch", "1"), must=True,
                          symbol=_KILL_SWITCH)
+        self.kill_switch_why = why
         self.kill_switch = True
         self.alerts.alert(None, "kill_switch", f"kill switch: no new entries anywhere ({reason})")
         for child in self.children.values():
@@ -490,8 +500,10 @@ class Supervisor:
         if not self.records.wait_stored(_KILL_SWITCH, timeout_s=30.0):  # or "1" lands after
             raise RuntimeError("the kill switch is still being stored; reset it again")
         self.kill_switch = False
+        self.kill_switch_why = None
         self.escalations = []
         self.repo.set_meta("kill_switch", "0")
+        self.repo.set_meta(KILL_SWITCH_WHY, "")
         self.repo.set_meta("kill_switch_reset", repr(self.clock()))
         self.log.warning("kill switch reset by {}", by)
 
