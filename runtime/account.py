@@ -8,6 +8,7 @@ signal to one account) and the run loop that writes the status dump and applies 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -172,6 +173,11 @@ class AccountRuntime:
         grid = s.strategy.name == "hedge_grid"  # its symbols hold up to 2 slots each
         self.gate.seed(repo.read(queries.open_positions_of, self.symbols, grid))
         deps = self._actor_deps(sup, prices)
+        # a quarantined symbol's reconcile-only run (supervision/reconcile_only.py): its own
+        # report and escalation channel, no strategy, no price slot
+        sup.reconcile_only.start = lambda sym, report, escalated: self._start_actor(
+            sym, dataclasses.replace(deps, report=report, on_escalate=escalated,
+                                     strategy_for=None, prices=None))
         self.feed = MarketFeed(
             exchange=exchange,
             symbols=self.symbols,
@@ -354,7 +360,9 @@ class AccountRuntime:
         sup, closer = self.sup, self.closer
         assert closer is not None
         status["emergency_closes_not_booked"] = closer.not_booked(
-            lambda sym: sym in sup.children and sup.children[sym].state is ChildState.RUNNING)
+            lambda sym, sent_at: sym in sup.children and (
+                sup.children[sym].state is ChildState.RUNNING
+                or sup.reconcile_only.booked_since(sym, sent_at)))
         status.update(stream_status(self.feed))
         if self.guard is not None:
             status.update(self.guard.status_fields(now))

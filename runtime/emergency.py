@@ -493,25 +493,28 @@ class EmergencyCloser:
                     self.repo.set_meta(OWED + symbol, "")
             except Exception as exc:  # noqa: BLE001 - owed still: the next start runs it again
                 log.error("emergency close: could not clear it as owed: {}", describe(exc))
+            ended = self.clock()  # before `done`: a reconcile it starts comes after this
             if done is not None and done() is False and sent:
-                self._not_booked(symbol, sent, log)
+                self._not_booked(symbol, sent, log, ended)
         return again
 
-    def _not_booked(self, symbol: str, sent: list[str], log: Any) -> None:
+    def _not_booked(self, symbol: str, sent: list[str], log: Any, ended: float) -> None:
         """`done` could not reach a running actor of the symbol (a crash loop stopped it): the
         close's fill is booked only when one runs again (found by review: meanwhile the status
         showed the position open, its P&L unbooked, and nothing said so)."""
         with self._threads_lock:
-            self._unbooked[symbol] = {"symbol": symbol, "sent_at": self.clock(), "orders": sent}
+            self._unbooked[symbol] = {"symbol": symbol, "sent_at": ended, "orders": sent}
         log.warning("emergency close sent ({}), its fill not booked yet: the symbol's actor "
-                    "does not run now; its position, P&L and stop show as last known until it "
-                    "runs again (quarantined: `bot.py resume {}`, or a restart)", ", ".join(sent),
+                    "does not run now; its position, P&L and stop show as last known until a "
+                    "reconcile-only run books it (supervision/reconcile_only.py) or it runs "
+                    "again (quarantined: `bot.py resume {}`, or a restart)", ", ".join(sent),
                     symbol)
 
-    def not_booked(self, runs: Callable[[str], bool]) -> list[dict[str, Any]]:
+    def not_booked(self, runs: Callable[[str, float], bool]) -> list[dict[str, Any]]:
         """The status dump's `emergency_closes_not_booked`: closes sent whose fill waits for the
-        symbol's actor; one whose actor `runs` again is dropped (its start reconciles)."""
+        symbol's actor; one dropped once `runs(symbol, sent_at)`: its actor runs again (its
+        start reconciles) or a reconcile-only run reconciled it since."""
         with self._threads_lock:
-            for symbol in [sym for sym in self._unbooked if runs(sym)]:
+            for symbol in [sym for sym, e in self._unbooked.items() if runs(sym, e["sent_at"])]:
                 del self._unbooked[symbol]
             return [dict(entry) for _, entry in sorted(self._unbooked.items())]

@@ -40,6 +40,7 @@ from supervision import beats
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState, open_for
 from supervision.liveness import Liveness, judge, ping_age
+from supervision.reconcile_only import ReconcileOnly
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.record_keeper import RecordKeeper
 from supervision.records import (
@@ -131,6 +132,10 @@ class Supervisor:
         self.busy_waits = 0  # missed heartbeats forgiven: in an exchange call, or progressing
         self.records = RecordKeeper()  # written off this thread: a stalled database stalls no beat
         self.strategy_alerts = StrategyAlerts(alerts, clock=monotonic)
+        self.reconcile_only = ReconcileOnly(log=logger, clock=clock, views=self.views,
+                                            post=self._inbox.put)
+        """After an emergency close, the reconciliation of a symbol whose actor is stopped
+        (quarantined by a crash loop): supervision/reconcile_only.py."""
 
     # -- called from any thread --------------------------------------------------------------
     def report(self, symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
@@ -209,6 +214,9 @@ class Supervisor:
                 child.state = ChildState.STOPPED
             except Exception:  # noqa: BLE001 - a hung actor; its stop is still queued
                 stuck.append(child.symbol)
+        for fut in self.reconcile_only.stop_all():  # before the repository closes too
+            with contextlib.suppress(Exception):
+                fut.get(timeout=max(deadline - time.monotonic(), 0.01))
         self.records.close(timeout_s=max(deadline - time.monotonic(), 1.0))  # before the repo
         return stuck
 
@@ -257,6 +265,16 @@ class Supervisor:
         elif kind == "resume":
             _, symbol, by, at = item
             self._on_resume(self.children[symbol], by, at)
+        elif kind == "closed":  # an emergency close ended; its actor did not take the reconcile
+            if (self.children[item[1]].state is ChildState.QUARANTINED
+                    and not self._stopping.is_set()):  # nothing starts once the bot stops
+                self.reconcile_only.run(item[1])
+        elif kind == "reconcile_only":
+            _, symbol, token, what, error = item
+            if (self.reconcile_only.reported(symbol, token, what, error)
+                    and self.children[symbol].state is ChildState.QUARANTINED
+                    and not self._stopping.is_set()):
+                self.reconcile_only.run(symbol)
 
     def _on_report(
         self, child: Child, inc: int, what: str, error: BaseException | None, at: float
@@ -451,9 +469,8 @@ class Supervisor:
         """Every escalation of every style: the one emergency close (runtime/emergency.py), then
         a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
         if close and self.emergency_close is not None:
-            then = Reconcile(reason="emergency close")
             try:  # its failure must not cost the record, the alert and the kill switch's count
-                self.emergency_close(symbol, reason, lambda: self.tell(symbol, then))
+                self.emergency_close(symbol, reason, partial(self._closed, symbol))
             except Exception as exc:  # noqa: BLE001 - one line, not the supervisor's error
                 self.log.bind(symbol=symbol).error(
                     "emergency close not started ({}): the position stays open behind its "
@@ -471,6 +488,14 @@ class Supervisor:
             self.trip_kill_switch(
                 f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s"
             )
+
+    def _closed(self, symbol: str) -> bool:
+        """An emergency close ended (its thread): the symbol's actor reconciles; one that does
+        not run (a crash loop stopped it) gets a reconcile-only run (False: not told)."""
+        if self.tell(symbol, Reconcile(reason="emergency close")):
+            return True
+        self._inbox.put(("closed", symbol))
+        return False
 
     def trip_kill_switch(self, reason: str) -> None:
         # the record first: a reset on another thread that sees kill_switch set waits for it
@@ -516,6 +541,7 @@ class Supervisor:
                 return
             child.history = type(child.history)()
             child.resume_by = by  # told once one starts (a failed start would drop it)
+            self.reconcile_only.stop(child.symbol)  # the resumed actor reconciles
             self._spawn(child, restarting=True)
             return
         if child.ref is not None and child.state is not ChildState.BACKING_OFF:
