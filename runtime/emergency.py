@@ -42,8 +42,8 @@ from exchange.fence import CallScope, FenceCheck, Fenced, call_scope, check_fenc
 from exchange.port import ExchangePort
 from exchange.records import VenuePosition
 from observability.error_text import describe, message
+from runtime.emergency_status import CloseStatus, owed_closes
 from storage.commit_sql import EMERGENCY_OWED
-from storage.models import Meta
 from storage.repository import Repository
 from supervision.alerts import EMERGENCY_CLOSE_FAILED
 from trading.client_ids import symbol_code
@@ -81,14 +81,6 @@ class CutShort(Exception):
 def forgive(repo: Repository, symbol: str) -> None:
     """A person resumed the symbol: an emergency close still owed for it is not run."""
     repo.set_meta(OWED + symbol, "")
-
-
-def owed_closes() -> dict[str, str]:
-    """Inside `repo.read`: symbol -> reason of every close owed, listed symbols or not. One
-    range read of the meta keys."""
-    after = OWED[:-1] + chr(ord(OWED[-1]) + 1)  # the first key past the prefix
-    rows = Meta.select().where((Meta.key > OWED) & (Meta.key < after) & (Meta.value != ""))
-    return {row.key.removeprefix(OWED): row.value for row in rows}
 
 
 def _owed_unlisted(symbols: list[str]) -> dict[str, str]:
@@ -139,10 +131,8 @@ class EmergencyCloser:
         self._wakes: dict[str, threading.Event] = {}  # symbol -> its retry's wake-up
         self._active: set[str] = set()  # symbols whose close thread has not decided to end
         self._asked: dict[str, str] = {}  # symbol -> reason of a close asked while one ran
-        self._unbooked: dict[str, dict[str, Any]] = {}  # symbol -> close sent, fill not booked
-        self._tries: dict[str, dict[str, Any]] = {}
-        """symbol -> this process's runs of its owed close: failed, last_error, next_at (the
-        status dump's `emergency_closes_owed`, `owed_status`)."""
+        self.status = CloseStatus()
+        """The status dump's closes owed and not booked (runtime/emergency_status.py)."""
 
     def close(self, symbol: str, reason: str, done: Callable[[], object] | None = None) -> None:
         """Run the symbol's close on a thread of its own; one already running for the symbol
@@ -320,31 +310,10 @@ class EmergencyCloser:
 
     def owed_status(self, owed: dict[str, str], symbols: list[str],
                     escalations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The status dump's `emergency_closes_owed`: one entry per close owed (`owed`, as
-        `owed_closes` read it), listed symbols or not (found by review: the dump showed none,
-        a person could not see that a position was owed a close). `since`: the symbol's oldest
-        open escalation (the close is owed with it); `failed_runs`, `last_error` and
-        `next_retry_at` as this process knows them (nothing yet after a start)."""
+        """The status dump's `emergency_closes_owed` (runtime/emergency_status.py)."""
         with self._threads_lock:
-            tries = {sym: dict(t) for sym, t in self._tries.items()}
             active = set(self._active)
-        out = []
-        for sym, reason in sorted(owed.items()):
-            t = tries.get(sym, {})
-            opened = [e["time"] for e in escalations if e.get("symbol") == sym]
-            out.append({"symbol": sym, "reason": reason, "since": min(opened, default=None),
-                        "listed": sym in symbols, "running": sym in active,
-                        "failed_runs": t.get("failed", 0), "last_error": t.get("error"),
-                        "next_retry_at": t.get("next_at")})
-        return out
-
-    def _noted(self, symbol: str, **change: Any) -> None:
-        """Update the symbol's `_tries` (failed=True counts one more failed run)."""
-        with self._threads_lock:
-            t = self._tries.setdefault(symbol, {})
-            if change.pop("failed", False):
-                t["failed"] = t.get("failed", 0) + 1
-            t.update(change)
+        return self.status.owed_status(owed, symbols, escalations, active)
 
     def running(self) -> list[str]:
         """Symbols whose close thread is still running (after `wait`: stuck)."""
@@ -385,10 +354,10 @@ class EmergencyCloser:
             again = self._run_fenced(symbol, reason, done)
             delay = OWED_RETRY_FIRST_S
             while again and self.retry_owed:
-                self._noted(symbol, next_at=self.clock() + delay)
+                self.status.noted(symbol, next_at=self.clock() + delay)
                 self._pause(wake, delay)
                 wake.clear()
-                self._noted(symbol, next_at=None)
+                self.status.noted(symbol, next_at=None)
                 still = self._still_owed(symbol)
                 if still is None:
                     return
@@ -419,8 +388,7 @@ class EmergencyCloser:
             return ""
         if not reason:
             log.warning("emergency close no longer owed (the symbol was resumed): not run again")
-            with self._threads_lock:
-                self._tries.pop(symbol, None)
+            self.status.forget(symbol)
             return None
         return reason
 
@@ -452,7 +420,7 @@ class EmergencyCloser:
                 self._close(symbol, pos, reason, corr, log, most, sent)
         except (Fenced, LeaseLost) as exc:  # the node lost the account: its new owner runs it
             owed = True
-            self._noted(symbol, failed=True, error=message(exc))
+            self.status.noted(symbol, failed=True, error=message(exc))
             log.error("emergency close stopped, left owed to the account's next owner: {}",
                       describe(exc))
         except CutShort as exc:  # the bot stops: the next start runs it again
@@ -467,7 +435,7 @@ class EmergencyCloser:
             # bounded backoff (`_run`), else once at the next start
             owed = again = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed,
                                             JournalFailed))
-            self._noted(symbol, failed=True, error=message(exc))
+            self.status.noted(symbol, failed=True, error=message(exc))
             later = ("run again while the bot runs, after 1 min, then at most 30 min apart"
                      if self.retry_owed else "the next start runs it again")
             log.error("emergency close failed{}{}: {}",
@@ -486,8 +454,7 @@ class EmergencyCloser:
                           describe(record_exc))
         finally:
             if not owed:
-                with self._threads_lock:
-                    self._tries.pop(symbol, None)
+                self.status.forget(symbol)
             try:
                 if not owed:
                     self.repo.set_meta(OWED + symbol, "")
@@ -502,8 +469,7 @@ class EmergencyCloser:
         """`done` could not reach a running actor of the symbol (a crash loop stopped it): the
         close's fill is booked only when one runs again (found by review: meanwhile the status
         showed the position open, its P&L unbooked, and nothing said so)."""
-        with self._threads_lock:
-            self._unbooked[symbol] = {"symbol": symbol, "sent_at": ended, "orders": sent}
+        self.status.sent_not_booked(symbol, sent, ended)
         log.warning("emergency close sent ({}), its fill not booked yet: the symbol's actor "
                     "does not run now; its position, P&L and stop show as last known until a "
                     "reconcile-only run books it (supervision/reconcile_only.py) or it runs "
@@ -511,10 +477,5 @@ class EmergencyCloser:
                     symbol)
 
     def not_booked(self, runs: Callable[[str, float], bool]) -> list[dict[str, Any]]:
-        """The status dump's `emergency_closes_not_booked`: closes sent whose fill waits for the
-        symbol's actor; one dropped once `runs(symbol, sent_at)`: its actor runs again (its
-        start reconciles) or a reconcile-only run reconciled it since."""
-        with self._threads_lock:
-            for symbol in [sym for sym, e in self._unbooked.items() if runs(sym, e["sent_at"])]:
-                del self._unbooked[symbol]
-            return [dict(entry) for _, entry in sorted(self._unbooked.items())]
+        """The status dump's `emergency_closes_not_booked` (runtime/emergency_status.py)."""
+        return self.status.not_booked(runs)
