@@ -237,7 +237,8 @@ class EmergencyCloser:
         close fails too). One still not cancelled after its retries is left in place when it is
         reduce-only (a take-profit: it cannot open a position) and the close goes on; any other
         (an entry, a grid level) could open a new position once the close has flattened the
-        symbol, so the run stops there (`CancelFailed`) and the close stays owed."""
+        symbol, so the run stops there (`CancelFailed`) and the close stays owed. A cancel the
+        venue refuses (not a temporary error) is treated the same way."""
         orders = self._retried("reading the open orders",
                                lambda: self.exchange.fetch_open_orders(symbol), log)
         for o in orders:
@@ -250,7 +251,11 @@ class EmergencyCloser:
             except OrderNotFound:  # it ended since it was listed (found by review: this
                 # race ended the run, the last-resort close was never sent)
                 log.warning("emergency close: order {} was gone before its cancel", o.id)
-            except TemporaryError as exc:
+            except (Fenced, LeaseLost, CutShort):
+                raise
+            except Exception as exc:  # noqa: BLE001 - temporary after its retries, or refused
+                # (found by review: a cancel the venue refused, an error that is not temporary,
+                # ended the run as permanent: the close was no longer owed, nobody closed it)
                 if not o.reduce_only:
                     raise CancelFailed(
                         f"order {o.id} ({o.side} {o.type}, not reduce-only) could not be "
