@@ -22,7 +22,6 @@ from actors.exchange_sweep import ExchangeSweep
 from actors.funding_feed import FundingFeed, MetaCursor
 from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
-from actors.messages import Reconcile
 from actors.price_slots import PriceSlots
 from actors.stop_watch import StopWatch
 from actors.stream_feed import StreamFeed
@@ -308,7 +307,7 @@ class AccountRuntime:
         self.closer.resume_owed(
             self.symbols, resumed=resumed,
             alert=lambda sym, text: alerts.alert(sym, "escalation", text),
-            then=lambda sym: sup.tell(sym, Reconcile(reason="emergency close")))
+            then=sup.after_close)  # its actor reconciles, or a reconcile-only run
 
     def stop(self) -> list[str]:
         """No new entries, each actor finishes its current message; returns the stuck symbols."""

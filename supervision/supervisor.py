@@ -470,7 +470,7 @@ class Supervisor:
         a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
         if close and self.emergency_close is not None:
             try:  # its failure must not cost the record, the alert and the kill switch's count
-                self.emergency_close(symbol, reason, partial(self._closed, symbol))
+                self.emergency_close(symbol, reason, partial(self.after_close, symbol))
             except Exception as exc:  # noqa: BLE001 - one line, not the supervisor's error
                 self.log.bind(symbol=symbol).error(
                     "emergency close not started ({}): the position stays open behind its "
@@ -489,7 +489,7 @@ class Supervisor:
                 f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s"
             )
 
-    def _closed(self, symbol: str) -> bool:
+    def after_close(self, symbol: str) -> bool:
         """An emergency close ended (its thread): the symbol's actor reconciles; one that does
         not run (a crash loop stopped it) gets a reconcile-only run (False: not told)."""
         if self.tell(symbol, Reconcile(reason="emergency close")):

@@ -39,7 +39,8 @@ def _broken_strategy(symbol):  # noqa: ANN001, ANN202
 
 
 class Bot:
-    def __init__(self, tmp_path: Path, *, broken: bool, reconciler_fails: bool = False) -> None:
+    def __init__(self, tmp_path: Path, *, broken: bool, reconciler_fails: bool = False,
+                 wrap=None) -> None:  # noqa: ANN001
         config = tmp_path / "config.toml"
         config.write_text(CONFIG.format(data=tmp_path / "data").replace(
             "reconcile_interval_s = 3600\n", FAST_LOOP))
@@ -52,7 +53,7 @@ class Bot:
             self.paper.append(PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC],
                                             price_source=ScriptedPrices({BTC: D(100)}),
                                             starting_balance=D(10000), slippage_bps=D(0)))
-            return self.paper[0]
+            return self.paper[0] if wrap is None else wrap(self.paper[0])
 
         def start_actor(symbol, deps):  # noqa: ANN001, ANN202
             if deps.strategy_for is None:  # the reconcile-only run: built without a strategy
@@ -152,4 +153,48 @@ def test_a_reconcile_only_run_that_fails_is_not_started_again(tmp_path: Path) ->
         assert sup.children[BTC].state.value == "quarantined"
     finally:
         logger.remove(sink)
+        bot.stop()
+
+
+class HeldRead:
+    """The paper exchange whose first position read waits until `release` is set (the closer's:
+    the broken actor never reads); every other call goes to the paper exchange."""
+
+    def __init__(self, paper: PaperExchange, release: threading.Event) -> None:
+        self.paper, self.release, self.held = paper, release, False
+
+    def fetch_positions(self, symbols):  # noqa: ANN001, ANN201
+        if not self.held:
+            self.held = True
+            assert self.release.wait(60)
+        return self.paper.fetch_positions(symbols)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.paper, name)
+
+
+def test_a_close_owed_at_start_books_its_fill_after_a_crash_loop_meanwhile(tmp_path: Path):
+    """The close owed by the previous process runs at start; the symbol crash-loops into
+    quarantine while it still runs (its escalation's close is asked again of that run): the
+    end of that run reaches no actor, and the reconcile-only run books it (found by review: the
+    start's owed close only told the actor, which no longer ran)."""
+    _open_a_protected_position(tmp_path)
+    release = threading.Event()
+    bot = Bot(tmp_path, broken=True, wrap=lambda paper: HeldRead(paper, release))
+    try:
+        repo = bot.account.repo
+        assert repo is not None
+        repo.set_meta(OWED + BTC, "close failed 3 times")  # the previous process was killed
+        bot.account.start()
+        sup = bot.account.sup
+        assert sup is not None
+        wait_until(lambda: sup.children[BTC].state.value == "quarantined", timeout=60,
+                   message="escalated while the owed close waits")
+        release.set()
+        wait_until(lambda: repo.read(queries.events, BTC, "PositionClosed") != [], timeout=60,
+                   message="the close booked without a resume")
+        assert not bot.holds()
+        assert sup.children[BTC].state.value == "quarantined"
+    finally:
+        release.set()
         bot.stop()
