@@ -88,6 +88,11 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
         if a.bot.mode != "live":
             raise StartupError(f"bot.mode = {a.bot.mode!r}: cluster nodes trade a shared "
                                "exchange, so bot.mode must be \"live\" (the paper server is one)")
+        if a.exchange.stop_mode == "bot":  # found by review: accepted, and such stops lapse
+            raise StartupError(
+                f"{key}exchange.stop_mode = \"bot\": a node stops an account whenever its lease "
+                "is lost or handed over, and a stop held by the bot lapses with it; cluster "
+                "nodes need stop_mode = \"exchange\" (stops that stay on the exchange)")
         for symbol in a.symbol_list:
             try:
                 check_fits(a.bot.account, epoch_tag("ffff", EPOCH_RESERVE), symbol)

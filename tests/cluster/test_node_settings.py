@@ -114,3 +114,47 @@ def test_an_unreachable_leases_database_names_the_key_that_set_it(tmp_path: Path
         show_cluster(s, as_json=False)
     message = str(err.value)
     assert message.startswith(f"{key}: lease database: ") and "\n" not in message
+
+
+ACCOUNTS = """
+[bot]
+mode = "live"
+[cluster]
+enabled = true
+[storage]
+url = "postgresql://bot@127.0.0.1:1/bot"
+[[accounts]]
+name = "alpha"
+[accounts.exchange]
+id = "bybit"
+[accounts.symbols]
+list = ["BTC/USDT:USDT"]
+[[accounts]]
+name = "beta"
+[accounts.exchange]
+id = "bybit"
+stop_mode = "bot"
+[accounts.symbols]
+list = ["ETH/USDT:USDT"]
+"""
+
+
+def test_a_node_refuses_stops_held_by_the_bot(tmp_path: Path) -> None:
+    """Found by review: `exchange.stop_mode = "bot"` (no exchange stop for a one-way position)
+    was accepted on a node. A node stops its accounts whenever a lease is lost, handed over for
+    balance, or the database does not answer; meanwhile nobody holds a bot-side stop level, so
+    the positions were unprotected (the README's 'every position keeps its stop across a
+    takeover' holds only for exchange stops)."""
+    path = config(tmp_path)
+    path.write_text(path.read_text().replace('timeout_ms = 10000', 'timeout_ms = 10000\n'
+                                             'stop_mode = "bot"'))
+    s = load_settings(path)
+    with pytest.raises(StartupError) as err:
+        check_node(s, for_node(s))
+    message = str(err.value)
+    assert message.startswith('exchange.stop_mode = "bot"') and "\n" not in message
+    path.write_text(ACCOUNTS)  # one of several accounts: named by its index
+    s = load_settings(path)
+    with pytest.raises(StartupError) as err:
+        check_node(s, for_node(s))
+    assert str(err.value).startswith('accounts[1].exchange.stop_mode = "bot"')
