@@ -30,7 +30,8 @@ class Lease:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeaseSettings:
-    """Timing of the lease protocol. The same values must be used by every node of a cluster."""
+    """Timing of the lease protocol, the same on every node of a cluster (the takeover grace
+    need not be: each lease row records its holder's, and a taker waits the longer one)."""
 
     ttl_s: float = 6.0
     """How long a lease lasts after its last renewal (database clock)."""

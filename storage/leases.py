@@ -33,8 +33,16 @@ CREATE TABLE IF NOT EXISTS leases (
     renewed_at_ms BIGINT NOT NULL,
     last_holder VARCHAR(200),
     previous_holder VARCHAR(200),
-    handed_over INTEGER NOT NULL DEFAULT 0
+    handed_over INTEGER NOT NULL DEFAULT 0,
+    grace_ms BIGINT NOT NULL DEFAULT 0
 )"""
+
+_GRACE_COLUMN = "grace_ms BIGINT NOT NULL DEFAULT 0"
+"""The holder's takeover grace (its exchange request timeout, `LeaseSettings.takeover_grace_ms`):
+a taker waits the longer of its own and this one after expiry. Found by review: each node
+waited its own, so a node configured with a shorter cluster.exchange_timeout_ms than the holder
+took the account over while the holder's last request could still be in flight. A row of an
+earlier release holds 0 (the taker's own grace, as before)."""
 
 
 class LeaseStore:
@@ -46,15 +54,16 @@ class LeaseStore:
         self.settings = settings
         now = now_ms_sql(db)
         p = db.param
+        grace = f"CASE WHEN leases.grace_ms > {p} THEN leases.grace_ms ELSE {p} END"
         self._acquire_sql = (
-            f"INSERT INTO leases ({_COLUMNS}, last_holder, handed_over) "
-            f"VALUES ({p}, {p}, 1, {now} + {p}, {now}, {p}, 0) "
+            f"INSERT INTO leases ({_COLUMNS}, last_holder, handed_over, grace_ms) "
+            f"VALUES ({p}, {p}, 1, {now} + {p}, {now}, {p}, 0, {p}) "
             "ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, "
             "epoch = leases.epoch + 1, expires_at_ms = excluded.expires_at_ms, "
             "renewed_at_ms = excluded.renewed_at_ms, previous_holder = leases.last_holder, "
-            "last_holder = excluded.owner, "
+            "last_holder = excluded.owner, grace_ms = excluded.grace_ms, "
             "handed_over = CASE WHEN leases.owner IS NULL THEN 1 ELSE 0 END "
-            f"WHERE leases.owner IS NULL OR leases.expires_at_ms + {p} < {now} "
+            f"WHERE leases.owner IS NULL OR leases.expires_at_ms + {grace} < {now} "
             f"RETURNING {_COLUMNS}, previous_holder, handed_over")
         self._renew_sql = (
             f"UPDATE leases SET expires_at_ms = {now} + {p}, renewed_at_ms = {now} "
@@ -69,11 +78,20 @@ class LeaseStore:
         self._read_sql = f"SELECT {_COLUMNS} FROM leases WHERE account = {p}"
         self._all_sql = f"SELECT {_COLUMNS}, {now} FROM leases ORDER BY account"
         self._takeable_sql = (
-            f"SELECT owner, expires_at_ms + {p} + 1 - {now}, epoch, renewed_at_ms "
-            f"FROM leases WHERE account = {p}")
+            f"SELECT owner, expires_at_ms + {grace.replace('leases.', '')} + 1 - {now}, epoch, "
+            f"renewed_at_ms FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
         self._run(lambda: created_once(lambda: self.db.execute_sql(_SCHEMA)))
+        self._run(self._add_grace_column)
+
+    def _add_grace_column(self) -> None:
+        """A leases table of an earlier release gets `grace_ms` (IF NOT EXISTS on PostgreSQL,
+        where nodes may start at once)."""
+        cursor = self.db.execute_sql("SELECT * FROM leases WHERE 1 = 0")
+        if "grace_ms" not in {d[0] for d in cursor.description}:
+            guard = "IF NOT EXISTS " if isinstance(self.db, peewee.PostgresqlDatabase) else ""
+            self.db.execute_sql(f"ALTER TABLE leases ADD COLUMN {guard}{_GRACE_COLUMN}")
 
     def exists(self) -> bool:
         """Whether the database has the leases table (a node has run against it)."""
@@ -82,7 +100,8 @@ class LeaseStore:
     def acquire(self, account: str, owner: str) -> Lease | None:
         """Take the account if nobody holds it, or its lease expired more than the takeover
         grace ago; returns the new lease (epoch + 1) or None when someone else holds it."""
-        params = (account, owner, self.settings.ttl_ms, owner, self.settings.takeover_grace_ms)
+        grace = self.settings.takeover_grace_ms
+        params = (account, owner, self.settings.ttl_ms, owner, grace, grace, grace)
         row = self._one(self._acquire_sql, params)
         return None if row is None else _lease(row)
 
@@ -157,8 +176,8 @@ class LeaseStore:
     def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int] | None]:
         """(`takeover_in_s`, the holder's row as (owner, epoch, renewed_at_ms) or None when
         nobody holds the account): one read for a keeper waiting to acquire."""
-        row = self._one(self._takeable_sql, (self.settings.takeover_grace_ms, account),
-                        write=False)
+        grace = self.settings.takeover_grace_ms
+        row = self._one(self._takeable_sql, (grace, grace, account), write=False)
         if row is None or row[0] is None:
             return 0.0, None
         return max(int(row[1]), 0) / 1000, (str(row[0]), int(row[2]), int(row[3]))

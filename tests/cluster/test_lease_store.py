@@ -174,3 +174,45 @@ def test_all_leases_lists_held_accounts_with_the_database_clock(url: str) -> Non
     assert [(x.account, x.owner, x.epoch) for x in leases] == [("alpha", "node-a", 1),
                                                                 ("beta", "node-b", 1)]
     assert all(x.renewed_at_ms <= now < x.expires_at_ms for x in leases)
+
+
+def test_a_taker_waits_out_the_holders_longer_exchange_timeout(url: str) -> None:
+    """Found by review: each node waited its OWN takeover grace (cluster.exchange_timeout_ms)
+    after expiry, so a node configured with a shorter timeout than the holder's took the account
+    over while the holder's last request (sent just before it stopped) could still be on the
+    wire. The row now records its holder's grace, and a taker waits the longer of the two."""
+    holder = make_store(url, replace(FAST, request_timeout_s=30.0))
+    taker = make_store(url)  # FAST: a 0.5 s grace
+    lease = holder.acquire("alpha", "node-a")
+    assert lease is not None
+    wait_until(lambda: taker.db_now_ms() > lease.expires_at_ms + FAST.takeover_grace_ms + 100,
+               timeout=10, message="expiry + the taker's own grace (database clock)")
+    assert taker.acquire("alpha", "node-b") is None  # the holder's 30 s are not over
+    due, row = taker.takeover_view("alpha")
+    assert row is not None and row[0] == "node-a" and 25 < due <= 30
+    # the other way round the taker's own longer grace still counts
+    short = make_store(url)
+    long = make_store(url, replace(FAST, request_timeout_s=30.0))
+    beta = short.acquire("beta", "node-a")
+    assert beta is not None
+    wait_until(lambda: long.db_now_ms() > beta.expires_at_ms + FAST.takeover_grace_ms + 100,
+               timeout=10, message="expiry + the holder's grace (database clock)")
+    assert long.acquire("beta", "node-b") is None
+    assert long.takeover_view("beta")[0] > 25
+
+
+def test_a_leases_table_of_an_earlier_release_gets_the_grace_column(tmp_path: Path) -> None:
+    import peewee
+
+    path = tmp_path / "old.sqlite"
+    old = peewee.SqliteDatabase(str(path))
+    old.execute_sql(
+        "CREATE TABLE leases (account VARCHAR(64) NOT NULL PRIMARY KEY, owner VARCHAR(200), "
+        "epoch BIGINT NOT NULL, expires_at_ms BIGINT NOT NULL, renewed_at_ms BIGINT NOT NULL, "
+        "last_holder VARCHAR(200), previous_holder VARCHAR(200), "
+        "handed_over INTEGER NOT NULL DEFAULT 0)")
+    old.execute_sql("INSERT INTO leases VALUES ('alpha', NULL, 4, 0, 0, 'node-x', NULL, 1)")
+    old.close()
+    store = make_store(str(path))
+    lease = store.acquire("alpha", "node-a")
+    assert lease is not None and lease.epoch == 5
