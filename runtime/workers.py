@@ -78,6 +78,15 @@ def plan_workers(accounts: tuple[str, ...], workers: int) -> list[tuple[str, ...
     return [tuple(accounts[i::workers]) for i in range(workers)]
 
 
+def account_hooks(settings: Settings) -> list[tuple[str, str]]:
+    """The accounts' (alert_command, alert_webhook) pairs, each once, other than the top-level
+    [supervision]'s and none without a hook (the top-level's say the parent's every alert)."""
+    top = (settings.supervision.alert_command, settings.supervision.alert_webhook)
+    pairs = dict.fromkeys((a.supervision.alert_command, a.supervision.alert_webhook)
+                          for a in settings.account_settings())
+    return [pair for pair in pairs if pair != top and any(pair)]
+
+
 class WorkerParent:
     def __init__(
         self, settings: Settings, data_dir: Path, *, workers: int, config: Path,
@@ -105,6 +114,12 @@ class WorkerParent:
         )
         self.alerts = Alerts(logger=logger, command=sv.alert_command, webhook=sv.alert_webhook,
                              secret_env=secret_env_names(settings))
+        self.account_hooks = [
+            Alerts(logger=logger, command=command, webhook=webhook,
+                   secret_env=secret_env_names(settings))
+            for command, webhook in account_hooks(settings)]
+        """The accounts' own hooks (other than the top-level ones): a fault of the whole bot
+        reaches every account's hooks, as the one-process bot's does (`Bot._alert_all`)."""
         self.status_writer = StatusWriter(data_dir, logger=logger, alert=self._alert)
         self.workers: list[Worker] = []
         self.hung_after_s = max(HUNG_MIN_S, HUNG_INTERVALS * settings.bot.status_interval_s)
@@ -143,7 +158,8 @@ class WorkerParent:
                 self.dashboard.stop()
             self._stop_all()
             self._write_status(running=False)
-            self.alerts.wait()  # hooks run on daemon threads: delivered before the exit
+            for alerts in (self.alerts, *self.account_hooks):
+                alerts.wait()  # hooks run on daemon threads: delivered before the exit
             logger.info("bot stopped")
             streams.close()
             lock.release()
@@ -434,6 +450,8 @@ class WorkerParent:
     def _alert(self, kind: str, message: str, **data: Any) -> None:
         """A fault of the whole bot (no account): the log line and the configured hooks."""
         self.alerts.alert(None, kind, message, **data)
+        for alerts in self.account_hooks:
+            alerts.alert(None, kind, message, **data)
 
     def _write_status(self, *, running: bool) -> None:
         s = self.settings

@@ -52,3 +52,35 @@ def test_an_alert_raised_just_before_the_stop_is_delivered_before_the_parent_ret
             proc.wait()
     assert [a["kind"] for a in p.alerts.sent] == ["worker_hung"]
     assert delivered.exists() and '"kind": "worker_hung"' in delivered.read_text()
+
+
+def test_the_parent_alerts_through_the_hooks_each_account_configures(tmp_path: Path) -> None:
+    """Found by review: the parent raised its alerts (worker_hung, crash_loop,
+    worker_escalation) through the top-level [supervision] hooks only. An account's own
+    supervision.alert_command (the others inheriting none) never heard that its worker hung
+    or that the whole bot stopped, while the one-process bot tells every account's hooks of a
+    fault of the whole bot (runtime/runner.py `_alert_all`)."""
+    hook = tmp_path / "hook.py"
+    hook.write_text(HOOK.replace("time.sleep(4)", "time.sleep(0)"))
+    config = write_accounts_config(tmp_path / "bot.toml",
+                                   "worker_start_timeout_s = 1\nbackoff_initial_s = 30\n")
+    text = config.read_text()
+    for name in ("alpha", "beta"):  # two accounts with their own hook; gamma has none
+        line = f'name = "{name}"\n'
+        text = text.replace(line, f'{line}supervision.alert_command = "{sys.executable} {hook} '
+                                  f'{tmp_path / name}.jsonl"\n')
+    config.write_text(text)
+    popen = NeverBeats()
+    p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
+                     popen=popen)
+    try:
+        assert p.run(duration_s=2.0) == 0
+    finally:
+        for proc in popen.started:
+            proc.kill()
+            proc.wait()
+    for name in ("alpha", "beta"):
+        delivered = tmp_path / f"{name}.jsonl"
+        assert delivered.exists(), f"{name}'s hook was not told"
+        lines = delivered.read_text().splitlines()
+        assert len(lines) == 1 and '"kind": "worker_hung"' in lines[0]
