@@ -26,6 +26,7 @@ from observability.error_text import describe
 from protections.guard import ACCOUNT_SUBJECT
 from runtime import wiring
 from runtime.account import AccountRuntime
+from runtime.exchanges import check_shared_feeds
 from runtime.node_accounts import NodeAccount, NodeAccounts
 from runtime.wiring import StartupError
 from storage.cluster_database import open_database
@@ -99,6 +100,7 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
             except ValueError as exc:
                 raise StartupError(f"{key}symbols.list: {exc} (cluster ids carry the lease "
                                    "epoch)") from None
+    check_shared_feeds(accounts)  # a node may hold all of them, in one process: one budget
 
 
 def check_timing(lease: LeaseSettings, accounts: list[Settings]) -> None:

@@ -109,6 +109,9 @@ def write_config(root: Path, *, server: PaperServer, pg_url: str, accounts: int,
         '[exchange]', 'id = "bybit"', f'api_url = "{server.base_url}"',
         'api_key_env = "PAPER_SERVER_API_KEY"', 'api_secret_env = "PAPER_SERVER_API_SECRET"',
         'rate_limit_per_s = 1000', 'poll_interval_s = 0.2',
+        # the whole venue budget: six accounts' 0.2 s REST feeds in one node fit it together
+        # (a node refuses accounts whose feeds do not, as a single bot does)
+        'rate_budget_share = 1.0',
         '[symbols]', f'list = ["{SYMBOLS[0]}"]',
         '[strategy]', 'window = 5', 'entry_z = 0.4', 'exit_z = 0.3',
         'min_volatility_pct = 0',

@@ -158,3 +158,18 @@ def test_a_node_refuses_stops_held_by_the_bot(tmp_path: Path) -> None:
     with pytest.raises(StartupError) as err:
         check_node(s, for_node(s))
     assert str(err.value).startswith('accounts[1].exchange.stop_mode = "bot"')
+
+
+def test_a_node_refuses_accounts_that_cannot_share_one_rate_budget(tmp_path: Path) -> None:
+    """Found by review: a single bot and the parent of `--workers` refuse accounts of one
+    process on one venue that set different exchange.rate_budget_share (the budget has one
+    share: the others' would be ignored) or whose REST feeds do not fit it together; a node,
+    which may hold every account in its one process, started them."""
+    path = tmp_path / "config.toml"
+    path.write_text(ACCOUNTS.replace('stop_mode = "bot"', "rate_budget_share = 0.3"))
+    s = load_settings(path)
+    with pytest.raises(StartupError) as err:
+        check_node(s, for_node(s))
+    message = str(err.value)
+    assert "\n" not in message and "exchange.rate_budget_share" in message
+    assert "alpha" in message and "beta" in message
