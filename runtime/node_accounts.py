@@ -23,7 +23,7 @@ from cluster.node import StartAbandoned
 from config.secrets import secret_env_names
 from config.settings import Settings
 from runtime.account import AccountRuntime
-from runtime.exchanges import build_exchange
+from runtime.exchanges import build_exchange, feed_sharers
 from runtime.wiring import StartupError
 from storage.cluster_database import is_postgres_url, same_postgres_database
 from storage.opening import account_schema
@@ -75,24 +75,34 @@ class NodeAccounts:
                            "databases: commits are fenced by the node's own deadline only")
         self._by_name = {a.bot.account: (i, a) for i, a in enumerate(accounts)}
         self._data_dir = data_dir
+        self._sharers = feed_sharers(accounts)
+        """Live accounts on one venue budget: a node may hold all of them in its process, so
+        each account's REST fallback takes its part of polling's budget, as in a single bot
+        (found by review: each took the whole, their fallbacks together twice it or more)."""
 
     def __call__(self, account: str, lease: Lease, keeper: LeaseHolder) -> NodeAccount:
-        i, a = self._by_name[account]
+        _, a = self._by_name[account]
         check_epoch_fits(account, list(a.symbol_list), lease.epoch)  # before anything opens
-        s = self._settings
         if is_postgres_url(a.storage.url):
             refuse_outside_bot(a.storage.url, account)
         holder = EpochKeeper(keeper, lease)  # this lease's epoch only, never a later one
-        runtime = AccountRuntime(
+        runtime = self.runtime(account, lease, holder)
+        start_runtime(runtime)
+        return NodeAccount(runtime, holder)
+
+    def runtime(self, account: str, lease: Lease, holder: LeaseHolder) -> AccountRuntime:
+        """The account's runtime under `holder`'s lease, built, not opened."""
+        i, a = self._by_name[account]
+        s = self._settings
+        return AccountRuntime(
             a, self._data_dir, logger=logger, tagged=s.has_accounts,
             config_key=f"accounts[{i}]." if s.has_accounts else "",
             build_exchange_=lambda st, d: FencedExchange(build_exchange(st, d), holder),
             epoch=lease.epoch,
             commit_guard=CommitFence(holder, in_database=self.fence_in_database),
             exchange_guard=lambda: lease_guard(holder),  # each retry, not only each call
+            feed_sharers=self._sharers.get(account, 1),
             secret_env=secret_env_names(s))
-        start_runtime(runtime)
-        return NodeAccount(runtime, holder)
 
 
 def refuse_outside_bot(url: str, account: str) -> None:

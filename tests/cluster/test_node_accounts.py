@@ -112,3 +112,27 @@ def test_a_start_that_leaves_actors_stuck_is_abandoned() -> None:
         start_runtime(stop_fails)
     assert stop_fails.calls[-1] == "close"
 
+
+
+def test_accounts_on_one_venue_share_its_polling_budget_on_a_node(tmp_path: Path) -> None:
+    """Found by review: a single bot gives each of its live accounts on one venue its part of
+    the REST polling budget for the fallback of the venue's streams (`feed_sharers`); a node,
+    whose accounts pay one budget in its one process too, gave each the whole of it, so when
+    the venue's streams dropped for all of them at once their REST fallbacks together polled
+    twice (N times) what the venue allows."""
+    from cluster.keeper import EpochKeeper
+    from cluster.lease import Lease
+    from runtime.exchanges import rest_poll_interval
+    from tests.cluster.test_node_settings import ACCOUNTS
+
+    path = tmp_path / "config.toml"
+    path.write_text(ACCOUNTS.replace('stop_mode = "bot"\n', "").replace(
+        'id = "bybit"\n', 'id = "bybit"\npoll_interval_s = 0.1\n'))
+    s = load_settings(path)
+    accounts = for_node(s)
+    starter = NodeAccounts(s, accounts, tmp_path / "data", database_url(s))
+    lease = Lease(account="alpha", owner="node-a", epoch=1, expires_at_ms=0, renewed_at_ms=0)
+    runtime = starter.runtime("alpha", lease, EpochKeeper(None, lease))  # type: ignore[arg-type]
+    assert runtime.feed_sharers == 2
+    alone = rest_poll_interval(accounts[0])
+    assert rest_poll_interval(accounts[0], runtime.feed_sharers) > alone
