@@ -101,6 +101,21 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
                 raise StartupError(f"{key}symbols.list: {exc} (cluster ids carry the lease "
                                    "epoch)") from None
     check_shared_feeds(accounts)  # a node may hold all of them, in one process: one budget
+    if s.cluster.shared_dir and not s.storage.url:
+        check_shared_dir(s.resolve(s.cluster.shared_dir))
+
+
+def check_shared_dir(path: Path) -> None:
+    """Found by review: a shared dir the node cannot create or write in started a node that
+    ran for ever, each account's start failing ("[Errno 2] No such file or directory") with
+    its backoff, each failure taking a new epoch, and no line naming the key."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cluster.shared_dir: cannot create {path} "
+                           f"({(exc.strerror or str(exc)).lower()})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StartupError(f"cluster.shared_dir: cannot write in {path} (permission denied)")
 
 
 def check_timing(lease: LeaseSettings, accounts: list[Settings]) -> None:

@@ -173,3 +173,21 @@ def test_a_node_refuses_accounts_that_cannot_share_one_rate_budget(tmp_path: Pat
     message = str(err.value)
     assert "\n" not in message and "exchange.rate_budget_share" in message
     assert "alpha" in message and "beta" in message
+
+
+def test_a_shared_dir_the_node_cannot_create_names_the_key(tmp_path: Path) -> None:
+    """Found by review: the node started (exit 0 at its --duration), and every start of each
+    account failed with "[Errno 2] No such file or directory" and its backoff, naming no key."""
+    (tmp_path / "a-file").write_text("")
+    s = load_settings(config(tmp_path, storage="", cluster=(
+        f'shared_dir = "{tmp_path / "a-file" / "shared"}"\n'
+        'database_url = "postgresql://bot@127.0.0.1:1/bot"')))
+    with pytest.raises(StartupError) as err:
+        check_node(s, for_node(s))
+    message = str(err.value)
+    assert message.startswith("cluster.shared_dir: cannot create ") and "\n" not in message
+    fine = load_settings(config(tmp_path, storage="", cluster=(
+        f'shared_dir = "{tmp_path / "shared"}"\n'
+        'database_url = "postgresql://bot@127.0.0.1:1/bot"')))
+    check_node(fine, for_node(fine))
+    assert (tmp_path / "shared").is_dir()
