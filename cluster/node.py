@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from cluster.balance import AccountListWatch, NodeSeen, live_nodes, share, to_hand_over
@@ -53,6 +54,7 @@ class ClusterNode:
         announce: Announce,
         balance_interval_s: float = 2.0,
         start_backoff: StartBackoff | None = None,
+        alert: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.node_id = node_id
         self.accounts = list(accounts)
@@ -64,6 +66,9 @@ class ClusterNode:
         self._announce = announce
         self._balance_every = balance_interval_s
         self._backoff = start_backoff or StartBackoff()
+        self._alert = alert or (lambda account, kind, message: None)
+        """(account, kind, message) through the account's alert hooks, while it still runs
+        here: an account stopped because this node lost its lease (not a hand-over)."""
         self._lock = threading.Lock()
         self._keepers: dict[str, LeaseKeeper] = {}
         self._acquired: set[str] = set()
@@ -218,6 +223,7 @@ class ClusterNode:
                 continue
             self._log.error("{}: lease epoch {} not renewed in time; stopping the account "
                             "without closing positions", account, self._epoch_of(account))
+            self._lapsed(account, "was not renewed in time (the lease database did not answer)")
             self._stop_account(account, "lease not renewed in time")
             with self._lock:
                 self._dropped.add(account)
@@ -246,6 +252,8 @@ class ClusterNode:
             self._log.error("{}: lease lost ({}) at epoch {}; stopping the account without "
                             "closing positions", account, change.reason,
                             self._epoch_of(account))
+            self._lapsed(account, "was lost (expired or taken over)" if change.reason == "lost"
+                         else "could not be renewed (the lease database did not answer)")
             self._stop_account(account, f"lease {change.reason}")
             self._renew_keeper(account, release=change.reason == "unreachable")
         elif change.reason == "released":
@@ -289,6 +297,20 @@ class ClusterNode:
                          kwargs={"node_id": self.node_id, "held": self.held,
                                  "announce": self._announce, "registry": self._registry,
                                  "log": self._log}).start()
+
+    def _lapsed(self, account: str, what: str) -> None:
+        """Alert that the account stops here because its lease ended under it (found by review:
+        only ERROR lines told it, so a database outage that stopped every account of every node
+        reached no alert hook: nothing traded, trailing stops stood still, nobody was told)."""
+        if account not in self.held():
+            return  # stopped already (one alert per lapse), or never started here
+        try:
+            self._alert(account, "cluster_lease_lost",
+                        f"{account}: lease epoch {self._epoch_of(account)} {what}; stopped on node "
+                        f"{self.node_id} without closing positions (their stops stay on the "
+                        "exchange); it trades again once a node holds its lease")
+        except Exception as exc:  # noqa: BLE001 - the account must stop whatever the alert does
+            self._log.error("{}: lease alert failed: {}", account, describe(exc))
 
     def _stop_account(self, account: str, why: str) -> None:
         """Stop the account if it runs here. Never raises (the caller's lease bookkeeping must

@@ -174,7 +174,8 @@ class NodeRun:
             node_id=self.node_id, accounts=[a.bot.account for a in accounts],
             store=self.store, registry=self.registry, settings=self.lease_settings,
             start_account=NodeAccounts(settings, accounts, data_dir, url), logger=logger,
-            announce=self._announce, balance_interval_s=c.balance_interval_s)
+            announce=self._announce, balance_interval_s=c.balance_interval_s,
+            alert=self._alert)
         self._view: dict[str, Any] = {}
         self._view_lock = threading.Lock()
         self._view_stop = threading.Event()
@@ -223,6 +224,14 @@ class NodeRun:
                 view = {"error": str(exc)}
             with self._view_lock:
                 self._view = view
+
+    def _alert(self, account: str, kind: str, message: str) -> None:
+        """An alert through the account's hooks (ClusterNode: a lease lost under it)."""
+        runtime = next((r for r in self.accounts() if r.name == account), None)
+        if runtime is not None and runtime.alerts is not None:
+            runtime.alerts.alert(None, kind, message, node=self.node_id)
+        else:
+            logger.error("ALERT {}: {}", kind, message)
 
     def _announce(self, account: str, message: str, data: dict[str, Any]) -> bool:
         """Journal the takeover in the account's own journal and alert through its alerts

@@ -274,3 +274,39 @@ def test_a_live_node_that_cannot_start_accounts_does_not_keep_one_from_running(
                message="node-1 runs both again while node-2's starts fail")
     view = ClusterRegistry(open_database(pg_url)).nodes()[1]
     assert {r["node"]: r["ready"] for r in view}["node-1"] is True
+
+
+def test_an_account_stopped_for_a_lapsed_lease_is_alerted_once(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    """Found by review: an account stopped because the node's lease lapsed (the database did
+    not answer: a PostgreSQL restart, a cut network) was told by ERROR lines only; with the
+    database down every node stops every account, so nothing traded and no alert hook heard
+    of it. Now one `cluster_lease_lost` alert per lapse goes through the account's hooks; a
+    node stopping (or handing over) raises none."""
+    slow = LeaseSettings(ttl_s=6.0, request_timeout_s=0.5, safety_margin_s=2.0)
+    store = LateRenewals(LeaseStore(open_database(pg_url, network_timeout_s=1.0), slow))
+    store.inner.create_table()
+    registry = ClusterRegistry(open_database(pg_url))
+    registry.create_tables()
+    alerts: list[tuple[str, str, str]] = []
+    node = ClusterNode(node_id="node-lapse", accounts=["lapse0"], store=store,
+                       registry=registry, settings=slow, start_account=Starter(), logger=logger,
+                       announce=lambda *_: True, balance_interval_s=0.2,
+                       alert=lambda *alert: alerts.append(alert))
+    nodes.append(node.start())
+    wait_until(lambda: "lapse0" in node.held(), timeout=20, message="lapse0 runs")
+    epoch = node.held()["lapse0"].lease.epoch
+    store.hold.set()
+    wait_until(store.waiting.is_set, timeout=10, message="a renewal is held back")
+    wait_until(lambda: "lapse0" not in node.held(), timeout=10, interval=0.02,
+               message="the node stops lapse0 once its local deadline passed")
+    assert len(alerts) == 1
+    account, kind, message = alerts[0]
+    assert (account, kind) == ("lapse0", "cluster_lease_lost")
+    assert f"lease epoch {epoch} " in message and "node-lapse" in message
+    store.gate.set()
+    wait_until(lambda: "lapse0" in node.held() and node.held()["lapse0"].lease.epoch > epoch,
+               timeout=20, interval=0.05, message="lapse0 runs again under a new epoch")
+    node.stop()
+    nodes.remove(node)
+    assert len(alerts) == 1  # the node's own stop is no lapse
