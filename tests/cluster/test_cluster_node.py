@@ -310,3 +310,45 @@ def test_an_account_stopped_for_a_lapsed_lease_is_alerted_once(
     node.stop()
     nodes.remove(node)
     assert len(alerts) == 1  # the node's own stop is no lapse
+
+
+@dataclass
+class SlowToStop(FakeAccount):
+    """An account whose stop lasts until every account of the node is stopping (its actors
+    finishing their current message), or `barrier`'s deadline."""
+
+    barrier: threading.Barrier | None = None
+
+    def stop(self) -> list[str]:
+        assert self.barrier is not None
+        self.barrier.wait()  # BrokenBarrierError past its timeout: an unclean stop
+        self.stopped = True
+        return []
+
+
+def test_a_stopping_node_stops_its_accounts_at_once_not_one_after_the_other(
+        pg_url: str, nodes: list[ClusterNode]) -> None:
+    """Found by review: ClusterNode.stop stopped its accounts one by one, each up to its
+    actors' stop bound (30 s), so a node holding several slow accounts took minutes to stop
+    (a service manager's stop timeout then killed it with its leases unreleased), while a
+    single bot stops its accounts in parallel (runtime/stop_accounts.py)."""
+    barrier = threading.Barrier(len(ACCOUNTS), timeout=15)
+    made: list[SlowToStop] = []
+
+    def start(account: str, lease: Lease, keeper: LeaseKeeper) -> SlowToStop:
+        made.append(SlowToStop(name=account, epoch=lease.epoch, barrier=barrier))
+        return made[-1]
+
+    store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
+    store.create_table()
+    registry = ClusterRegistry(open_database(pg_url))
+    registry.create_tables()
+    node = ClusterNode(node_id="node-stop", accounts=ACCOUNTS, store=store, registry=registry,
+                       settings=FAST, start_account=start, logger=logger,
+                       announce=lambda *_: True).start()
+    nodes.append(node)
+    wait_until(lambda: len(node.held()) == len(ACCOUNTS), timeout=20, message="all four run")
+    node.stop()
+    nodes.remove(node)
+    assert all(a.stopped for a in made) and not barrier.broken
+    assert store.all_leases()[1] == []  # every lease released: each account stopped cleanly
