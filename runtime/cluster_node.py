@@ -79,6 +79,10 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
         raise StartupError("storage.url: cluster nodes must share the accounts' databases: "
                            "set storage.url (PostgreSQL), or cluster.shared_dir for nodes on "
                            "one machine")
+    if s.storage.url and s.cluster.shared_dir:  # found by review: ignored without a word
+        raise StartupError("cluster.shared_dir: set together with storage.url, whose PostgreSQL "
+                           "database holds the accounts (the shared dir would be ignored): "
+                           "leave one of them empty")
     for i, a in enumerate(accounts):
         key = f"accounts[{i}]." if s.has_accounts else ""
         if a.exchange.id == "paper":

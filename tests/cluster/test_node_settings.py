@@ -191,3 +191,15 @@ def test_a_shared_dir_the_node_cannot_create_names_the_key(tmp_path: Path) -> No
         'database_url = "postgresql://bot@127.0.0.1:1/bot"')))
     check_node(fine, for_node(fine))
     assert (tmp_path / "shared").is_dir()
+
+
+def test_a_shared_dir_beside_storage_url_is_refused_not_ignored(tmp_path: Path) -> None:
+    """Found by review: with storage.url set, cluster.shared_dir was ignored (the accounts
+    live in PostgreSQL) without a word: an operator meaning nodes on one machine to share
+    SQLite files, with a storage.url left over, ran something else than configured."""
+    s = load_settings(config(tmp_path, cluster=f'shared_dir = "{tmp_path / "shared"}"'))
+    with pytest.raises(StartupError) as err:
+        check_node(s, for_node(s))
+    message = str(err.value)
+    assert message.startswith("cluster.shared_dir: set together with storage.url")
+    assert "\n" not in message
