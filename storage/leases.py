@@ -87,9 +87,11 @@ class LeaseStore:
 
     def _add_grace_column(self) -> None:
         """A leases table of an earlier release gets `grace_ms` (IF NOT EXISTS on PostgreSQL,
-        where nodes may start at once)."""
+        where nodes may start at once); another application's table named leases is left as
+        it is."""
         cursor = self.db.execute_sql("SELECT * FROM leases WHERE 1 = 0")
-        if "grace_ms" not in {d[0] for d in cursor.description}:
+        have = {d[0] for d in cursor.description}
+        if "grace_ms" not in have and {"epoch", "expires_at_ms", "renewed_at_ms"} <= have:
             guard = "IF NOT EXISTS " if isinstance(self.db, peewee.PostgresqlDatabase) else ""
             self.db.execute_sql(f"ALTER TABLE leases ADD COLUMN {guard}{_GRACE_COLUMN}")
 

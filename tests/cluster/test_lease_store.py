@@ -216,3 +216,16 @@ def test_a_leases_table_of_an_earlier_release_gets_the_grace_column(tmp_path: Pa
     store = make_store(str(path))
     lease = store.acquire("alpha", "node-a")
     assert lease is not None and lease.epoch == 5
+
+
+def test_another_applications_leases_table_gets_no_grace_column(tmp_path: Path) -> None:
+    import peewee
+
+    path = tmp_path / "theirs.sqlite"
+    theirs = peewee.SqliteDatabase(str(path))
+    theirs.execute_sql("CREATE TABLE leases (id INTEGER PRIMARY KEY, tenant TEXT)")
+    theirs.close()
+    make_store(str(path))
+    theirs.connect()
+    assert [c.name for c in theirs.get_columns("leases")] == ["id", "tenant"]
+    theirs.close()
