@@ -67,6 +67,7 @@ class ClusterNode:
         self._balance_every = balance_interval_s
         self._backoff = start_backoff or StartBackoff()
         self._alert = alert or (lambda account, kind, message: None)
+        self._beat_error_said = float("-inf")  # when an unforeseen heartbeat error was said
         """(account, kind, message) through the account's alert hooks, while it still runs
         here: an account stopped because this node lost its lease (not a hand-over)."""
         self._lock = threading.Lock()
@@ -395,6 +396,16 @@ class ClusterNode:
                 seen = self._beat()
             except LeaseStoreUnavailable as exc:
                 self._log.warning("cluster: heartbeat failed: {}", describe(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - the thread must live: said, tried again
+                # (found by review: anything else ended the thread without a word, the node's
+                # row went stale and the other nodes counted a live node out)
+                now = time.monotonic()
+                if now - self._beat_error_said >= 60.0:
+                    self._beat_error_said = now
+                    self._log.error("cluster: heartbeat failed ({}: {}); tried again every "
+                                    "beat, said at most once a minute", type(exc).__name__,
+                                    describe(exc))
                 continue
             with self._lock:
                 self._seen = (time.monotonic(), seen)

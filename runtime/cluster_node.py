@@ -226,6 +226,8 @@ class NodeRun:
                 view = cluster_view(self.store, self.registry, self.lease_settings, takeovers=5)
             except LeaseStoreUnavailable as exc:
                 view = {"error": str(exc)}
+            except Exception as exc:  # noqa: BLE001 - the view's thread must live: shown as its error
+                view = {"error": f"{type(exc).__name__}: {describe(exc)}"}
             with self._view_lock:
                 self._view = view
 

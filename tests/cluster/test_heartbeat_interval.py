@@ -56,3 +56,45 @@ def test_a_node_balancing_slower_than_its_ttl_still_beats_within_it(pg_url: str)
             claim(observer, "slow-balancer", FAST.ttl_ms)
     finally:
         node.stop()
+
+
+class _FailsOnce:
+    """The real registry, whose second heartbeat raises an error no one foresaw (a driver bug,
+    a decoding error): not the LeaseStoreUnavailable the beat loop expected."""
+
+    def __init__(self, inner: ClusterRegistry) -> None:
+        self.inner = inner
+        self.beats = 0
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        self.beats += 1
+        if self.beats == 2:
+            raise RuntimeError("unforeseen")
+        self.inner.heartbeat(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_an_unforeseen_heartbeat_error_is_said_and_the_beats_go_on(pg_url: str) -> None:
+    """Found by review: the beat loop caught only LeaseStoreUnavailable, so any other error
+    ended its thread without a word; the node's registry row then went stale and the others
+    counted a live node out (balancing, the node id claim)."""
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
+    store.create_table()
+    inner = ClusterRegistry(open_database(pg_url))
+    inner.create_tables()
+    registry = _FailsOnce(inner)
+    node = ClusterNode(node_id="beats-on", accounts=["hb1"], store=store,
+                       registry=registry, settings=FAST,  # type: ignore[arg-type]
+                       start_account=_start, logger=logger, announce=_announce).start()
+    try:
+        wait_until(lambda: registry.beats >= 4, timeout=30, message="beats after the error")
+        assert node._beater.is_alive()
+    finally:
+        node.stop()
+        logger.remove(sink)
+    said = [line for line in lines if "heartbeat failed" in line]
+    assert said and "unforeseen" in said[0] and "RuntimeError" in said[0]
