@@ -13,7 +13,8 @@ Now the loop asks the strategy through this guard. When it raises:
   and line it came from; the journal gets `StrategyFailed`; the supervisor is told (an alert on
   the first failure of a streak, and the status dump shows the strategy off until it is back);
 - after RETRY_FIRST_S a fresh instance (its state rebuilt from new prices, as after a restart)
-  is tried again, journaled `StrategyRenewed`; each failure in a row doubles the wait, up to
+  is tried again, journaled `StrategyRenewed` (a fresh instance that cannot be built is a
+  failure like any other); each failure in a row doubles the wait, up to
   RETRY_MAX_S; a renewed strategy that runs STABLE_S without failing ends the streak.
 The backtest passes a hook that stops the run instead (a report built on a strategy that was off
 would look like a result).
@@ -95,7 +96,12 @@ class StrategyGuard:
         if self.off_until is not None:
             if now < self.off_until or self._renew is None:
                 return None
-            self._renewed(now)
+            try:
+                fresh = self._renew()
+            except Exception as exc:  # noqa: BLE001 - a factory that raises is a failure too
+                self._failed(exc, price, now)  # (outside the guard it crash-looped the actor)
+                return None
+            self._renewed(fresh, now)
         try:
             signal = self.strategy.on_price(price, volume, now, position)
             if signal is not None and not isinstance(signal, SignalRaised):
@@ -106,9 +112,8 @@ class StrategyGuard:
             self._failed(exc, price, now)
             return None
 
-    def _renewed(self, now: float) -> None:
-        assert self._renew is not None
-        self.strategy = self._renew()
+    def _renewed(self, fresh: Strategy, now: float) -> None:
+        self.strategy = fresh
         self.off_until = None
         self._renewed_at = now
         self._on_renewed(self.name, self.streak)
@@ -116,6 +121,7 @@ class StrategyGuard:
     def _failed(self, exc: Exception, price: Decimal, now: float) -> None:
         if self._renewed_at is not None and now - self._renewed_at >= STABLE_S:
             self.streak = 0  # the renewed one ran long enough: this is a new streak
+        self._renewed_at = None  # (a failed build after this failure continues its streak)
         self.streak += 1
         wait = doubling_wait(RETRY_FIRST_S, self.streak - 1, RETRY_MAX_S)  # (no overflow)
         self.off_until = now + wait if self._renew is not None else float("inf")

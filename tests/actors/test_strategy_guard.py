@@ -117,3 +117,54 @@ def test_a_streak_of_any_length_waits_the_cap_without_overflowing() -> None:
     rig.guard.streak = 5_000
     rig.guard.on_price(P, None, 0.0, None)
     assert rig.failures[-1].retry_in_s == RETRY_MAX_S
+
+
+def test_a_fresh_instance_that_cannot_be_built_is_a_failure_of_the_streak_not_a_crash() -> None:
+    """Found by review: the renewal called the factory outside the guard, so a factory that
+    raised (a strategy whose constructor loads something that is gone) crashed the symbol's
+    actor, whose restart built the strategy again and crashed again: the crash loop (and the
+    escalation's emergency close) the guard exists to prevent. A streak of such failures keeps
+    doubling its wait (it is not taken for a renewed strategy that ran STABLE_S)."""
+    built = {"n": 0}
+
+    def broken_factory() -> Script:
+        built["n"] += 1
+        raise OSError("model file gone")
+
+    failures: list[StrategyFailure] = []
+    renewals: list[int] = []
+    guard = StrategyGuard(Script(True), renew=broken_factory, on_failed=failures.append,
+                          on_renewed=lambda name, streak: renewals.append(streak))
+    guard.on_price(P, None, 0.0, None)  # the strategy fails: off for RETRY_FIRST_S
+    now = RETRY_FIRST_S
+    for _ in range(3):
+        assert guard.on_price(P, None, now, None) is None  # the factory raises: contained
+        now += failures[-1].retry_in_s or 0.0
+    assert built["n"] == 3 and renewals == []
+    assert [f.streak for f in failures] == [1, 2, 3, 4]
+    assert failures[1].error.startswith("OSError: model file gone (test_strategy_guard.py:")
+    assert [f.retry_in_s for f in failures] == [RETRY_FIRST_S * 2 ** k for k in range(4)]
+
+
+def test_a_failed_build_long_after_the_last_renewal_does_not_restart_the_streak() -> None:
+    """A renewed strategy that ran STABLE_S and then failed starts a new streak once; the
+    failed builds after it continue that streak (they do not alert every RETRY_FIRST_S)."""
+    fails = [True, False]
+
+    def factory() -> Script:
+        if not fails:
+            raise OSError("gone")
+        return Script(fails.pop(0))
+
+    failures: list[StrategyFailure] = []
+    guard = StrategyGuard(factory(), renew=factory, on_failed=failures.append,
+                          on_renewed=lambda name, streak: None)
+    guard.on_price(P, None, 0.0, None)  # streak 1
+    assert guard.on_price(P, None, RETRY_FIRST_S, None) is not None  # renewed, works
+    guard.strategy.fail = True  # type: ignore[attr-defined]
+    now = RETRY_FIRST_S + STABLE_S
+    guard.on_price(P, None, now, None)  # a new streak: 1
+    for _ in range(2):
+        now += failures[-1].retry_in_s or 0.0
+        guard.on_price(P, None, now, None)  # the factory raises
+    assert [f.streak for f in failures] == [1, 1, 2, 3]
