@@ -2,11 +2,12 @@
 
 Enter long when the price is `entry_z` standard deviations below its rolling mean (short when
 above, if allowed); signal an exit once the z-score is back within `exit_z`, or once the window
-has gone flat (zero variance: the price is at its mean). Entries need enough movement: the
-standard deviation of one-step returns (in percent) must be at least `min_volatility_pct`, so a
-flat market does not trade noise. A price no market trades at (not finite, <= 0, absurdly
-large) is skipped: it would poison the running sums for good. Statistics use floats (they are not
-money); prices and sizes stay Decimal elsewhere.
+has gone flat (zero variance: the price is at its mean). `exit_z = 0` means no strategy exit at
+all (a signals-only config: the stop, trailing stop, take-profit and exit signals close).
+Entries need enough movement: the standard deviation of one-step returns (in percent) must be
+at least `min_volatility_pct`, so a flat market does not trade noise. A price no market trades
+at (not finite, <= 0, absurdly large) is skipped: it would poison the running sums for good.
+Statistics use floats (they are not money); prices and sizes stay Decimal elsewhere.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class MeanReversion:
         n = len(prices)
         if n < window:
             return None
+        if position is not None and self.exit_z <= 0:
+            return None  # exit_z = 0: the strategy never exits (no z, no flat-window exit)
         mean = total / n
         var = squares / n - mean * mean
         if var < 0.0:  # max(var, 0.0) as in zscore()

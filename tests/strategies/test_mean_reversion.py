@@ -226,3 +226,19 @@ def test_a_price_that_is_not_a_price_is_skipped_and_does_not_poison_the_window(b
     assert s.zscore() == fresh.zscore() == -2.0
     out = feed(s, BACK, position=Side.LONG)
     assert out[-1] == SignalRaised(side=None, reason="mean_reverted")
+
+
+@pytest.mark.parametrize("side", [Side.LONG, Side.SHORT])
+def test_exit_z_zero_means_the_strategy_never_exits(side):
+    """exit_z = 0 is how a config says "no strategy exits" (examples/signal_waves.toml: no
+    strategy of its own, positions come from signals and leave by their stop, trailing stop,
+    take-profit or an exit signal; the paper-server test relies on it too). Found by review: a
+    window gone flat (a quiet symbol whose price did not move for `window` polls) or a price
+    exactly at its mean still signalled 'mean_reverted' and closed the signal's position."""
+    s = strategy(exit_z=0.0)
+    assert feed(s, ["100"] * 7, position=side) == [None] * 7  # flat window
+    s = strategy(exit_z=0.0)
+    assert feed(s, ["90", "110", "90", "110", "100"], position=side)[-1] is None  # z == 0
+    assert s.zscore() == 0.0
+    # entries are unchanged
+    assert feed(strategy(exit_z=0.0), DIP)[-1] == SignalRaised(side=Side.LONG, reason="z=-2.00")
