@@ -217,6 +217,9 @@ def _check_exposed_token(config: SignalsConfig, token: str) -> None:
 def _transports(
     config: SignalsConfig, router: Any, logger: Any, env: Mapping[str, str]
 ) -> SignalServices:
+    if not config.http_enabled and not config.websocket_url:
+        raise ConfigError("signals.http_enabled: false and signals.websocket_url is empty: the "
+                          "receiver would listen nowhere; enable one (or signals.enabled = false)")
     http = None
     if config.http_enabled:
         token = env_token(config.token_env, env, "signals.token_env")

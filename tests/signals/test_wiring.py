@@ -91,3 +91,15 @@ def test_an_endpoint_beyond_loopback_refuses_a_short_token():
     loopback = build(SignalsConfig(enabled=True, port=0), {"BOT_SIGNAL_TOKEN": "t0ken"},
                      FakeJournal(), FakeDeliver())  # on loopback a short token stays allowed
     loopback.stop(timeout_s=5)
+
+
+def test_a_receiver_with_neither_transport_is_a_config_error():
+    """Found by review: signals.enabled = true with http_enabled = false and no websocket_url
+    built a receiver that listened nowhere; the bot started, said nothing, and every signal the
+    user sent went nowhere. It is a one-line config error at start, naming the keys."""
+    config = SignalsConfig.from_mapping({"enabled": True, "http_enabled": False,
+                                         "websocket_url": ""})
+    with pytest.raises(ConfigError) as err:
+        build(config, {"BOT_SIGNAL_TOKEN": TOKEN}, FakeJournal(), FakeDeliver())
+    assert str(err.value).startswith("signals.http_enabled: false and signals.websocket_url is "
+                                     "empty") and "\n" not in str(err.value)
