@@ -30,6 +30,11 @@ from signals.backoff import Backoff
 Handle = Callable[[str | bytes, str], Any]
 Sleep = Callable[[float], Awaitable[None]]
 
+FRAME_LIMIT_BYTES = 4 << 20
+"""What the connection itself accepts (a larger message closes it with 1009, logged). A message
+over `max_message_bytes` but within this is ignored with one line and the connection goes on:
+closing it lost the signals the feed had already sent behind the big one."""
+
 
 class SignalWebSocketClient:
     def __init__(
@@ -158,7 +163,7 @@ class SignalWebSocketClient:
                     self.url,
                     headers=self._headers,
                     heartbeat=self.heartbeat_s,
-                    max_msg_size=self.max_message_bytes,
+                    max_msg_size=max(self.max_message_bytes, FRAME_LIMIT_BYTES),
                 )
         except TimeoutError:
             raise TimeoutError(
@@ -169,11 +174,20 @@ class SignalWebSocketClient:
         loop = asyncio.get_running_loop()
         async for msg in ws:
             if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                data = msg.data
+                size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+                if size > self.max_message_bytes:
+                    self.log.warning("signal websocket {}: a message of {} bytes ignored: over "
+                                     "{} bytes (one JSON signal per message)", self.safe_url,
+                                     size, self.max_message_bytes)
+                    continue
                 # shielded: a stop while it is handled cancels the wait, never the handling
                 await asyncio.shield(loop.run_in_executor(self._worker, self._dispatch, msg.data))
                 self.messages += 1
             elif msg.type is aiohttp.WSMsgType.ERROR:
-                self.log.warning("signal websocket error: {}", self._scrub(ws.exception()))
+                # aiohttp hands a protocol error in the message (ws.exception() is None)
+                error = ws.exception() or msg.data
+                self.log.warning("signal websocket error: {}", self._scrub(error))
                 return
 
     def _dispatch(self, data: str | bytes) -> None:

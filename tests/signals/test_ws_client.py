@@ -86,3 +86,45 @@ def test_stop_interrupts_a_real_backoff_wait():
     # True: the thread ended within the stop's bounded waits (at most 2 x 5 s), far inside the
     # 60 s backoff it was in, so the stop interrupted that wait (no wall-clock assert)
     assert client.stop(timeout_s=5)
+
+
+class Lines:
+    """A logger that keeps its lines (formatted as loguru would)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _add(self, message: str, *args: object) -> None:
+        self.lines.append(message.format(*args))
+
+    info = debug = warning = error = _add
+
+    def opt(self, **_: object) -> Lines:
+        return self
+
+
+def test_an_oversized_message_is_one_line_naming_it_and_the_signals_after_it_arrive():
+    """Found by review: a feed message over max_message_bytes made aiohttp close the connection
+    (1009), logged as 'signal websocket error: None' (the error rode in the message, not in
+    ws.exception()), and the valid signals the feed had sent behind it on that connection were
+    lost. Now the message is ignored with one line naming its size and the limit, and the
+    connection goes on."""
+    server = LocalWsServer().start()
+    router, journal, deliver = make_router()
+    lines = Lines()
+    client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=lines,
+                                   max_message_bytes=1000)
+    client.start()
+    try:
+        wait_until(lambda: server.client_count() == 1, message="client connected")
+        server.send({"id": "big", "symbol": BTC, "side": "long", "note": "x" * 5000})
+        server.send({"id": "ws1", "symbol": BTC, "side": "long"})
+        wait_until(lambda: len(deliver.calls) == 1, message="the signal behind the big one")
+    finally:
+        assert client.stop(timeout_s=5)
+        server.stop()
+    assert server.connections == 1 and client.connections == 1
+    assert [sig.signal_id for _, sig in deliver.calls] == ["ws1"]
+    said = [line for line in lines.lines if "bytes" in line]
+    assert len(said) == 1 and "5" in said[0] and "over 1000 bytes" in said[0], lines.lines
+    assert not any(line.endswith(": None") for line in lines.lines), lines.lines
