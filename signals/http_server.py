@@ -280,12 +280,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
+            self.owner.log_refused("no Content-Length", "signal endpoint: request from {} "
+                                   "refused: no Content-Length", self.client_address[0])
             self._send(
                 HTTPStatus.LENGTH_REQUIRED,
                 {"status": "rejected", "reason": "Content-Length required"},
             )
             return None
         if length < 0 or length > self.max_body:
+            self.owner.log_refused("body too large", "signal endpoint: request from {} refused: "
+                                   "a body of {} bytes (over {} bytes)", self.client_address[0],
+                                   length, self.max_body)
             self._send(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 {"status": "rejected", "reason": f"body must be 0..{self.max_body} bytes"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 
@@ -145,3 +146,47 @@ def test_stop_waits_for_a_signal_being_handled_within_its_bound():
     sender.join(timeout=10)
     assert server.stop(timeout_s=5) is True
     assert replies == [202] and len(journal.of("SignalAccepted")) == 1
+
+
+class KeptLines:
+    """A logger that keeps its lines (formatted as loguru would)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _add(self, message: str, *args: object) -> None:
+        self.lines.append(message.format(*args))
+
+    info = debug = warning = error = _add
+
+    def opt(self, **_: object) -> KeptLines:
+        return self
+
+
+def test_an_oversized_or_unsized_body_is_said_in_the_log_not_only_to_the_sender():
+    """Found by review: a body over max_body_bytes (a TradingView alert whose message template
+    grew) or one without Content-Length was answered 413 / 411 and nothing reached the bot's
+    log, so the operator, who does not see the webhook's answers, saw signals vanish. Every
+    other refusal is logged (at most a line a second); these now are too, naming the size."""
+    router, journal, deliver = make_router()
+    lines = KeptLines()
+    server = SignalHttpServer(router=router, token=TOKEN, logger=lines, port=0, max_body_bytes=100)
+    server.start()
+    try:
+        assert post(server.url, {"id": "big", "pad": "x" * 200})[0] == 413
+    finally:
+        assert server.stop(timeout_s=5)
+    said = [line for line in lines.lines if "bytes" in line and "refused" in line]
+    assert len(said) == 1 and "over 100" in said[0], lines.lines
+    lines.lines.clear()
+    server = SignalHttpServer(router=router, token=TOKEN, logger=lines, port=0)
+    server.start()
+    try:
+        with socket.create_connection(server.address, timeout=5) as raw:
+            raw.sendall(f"POST /signals HTTP/1.0\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+                        .encode())
+            assert raw.recv(100).startswith(b"HTTP/1.0 411")
+    finally:
+        assert server.stop(timeout_s=5)
+    assert [line for line in lines.lines if "no Content-Length" in line], lines.lines
+    assert deliver.calls == []
