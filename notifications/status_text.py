@@ -11,6 +11,7 @@ status at all."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 MAX_NAMES = 10
@@ -45,7 +46,7 @@ def status_text(status: dict[str, Any] | None) -> str:
             f"{name}: open {h['open_positions']} (protected "
             f"{h['protected_positions']}), today {pnl.get('realized_today')} USDT, "
             f"total {pnl.get('realized_total')}, equity {pnl.get('equity')}"
-            f"{', KILL SWITCH' if entry['kill_switch'] else ''}"
+            f"{_kill_switch(entry)}"
             f"{', PAUSED' if entry.get('entries_paused') else ''}"
         )
         lines += [f"  {line}" for line in _trouble(entry)]
@@ -65,6 +66,23 @@ def _bot_lines(bot: dict[str, Any]) -> list[str]:
         when = "never" if age is None else f"last written {age:.0f} s ago"
         return [f"BOT NOT UPDATING ITS STATUS ({when})"]
     return []
+
+
+def _kill_switch(entry: dict[str, Any]) -> str:
+    if not entry.get("kill_switch"):
+        return ""
+    why = entry.get("kill_switch_reason")
+    return f", KILL SWITCH ({str(why)[:120]})" if why else ", KILL SWITCH"
+
+
+def _owed_next(owed: dict[str, Any]) -> str:
+    failed, error, at = owed.get("failed_runs") or 0, owed.get("last_error"), owed.get(
+        "next_retry_at")
+    tried = f"failed {failed} time{'s' if failed != 1 else ''}" if failed else "not run yet"
+    when = (f"; next try {time.strftime('%H:%M:%S UTC', time.gmtime(at))}"
+            if isinstance(at, (int, float)) else "")
+    running = "running; " if owed.get("running") and not when else ""
+    return f"{running}{tried}{f' ({str(error)[:120]})' if error else ''}{when}"
 
 
 def _trouble(entry: dict[str, Any]) -> list[str]:
@@ -91,6 +109,20 @@ def _trouble(entry: dict[str, Any]) -> list[str]:
               for e in escalations[:MAX_NAMES]]
     if len(escalations) > MAX_NAMES:  # they were cut unsaid: 12 open read as 10
         lines.append(f"and {len(escalations) - MAX_NAMES} more escalations")
+    # a position owed its emergency close, or closed with the fill not booked yet: what a
+    # person must see during an escalation (the dump's table says so; /status said nothing)
+    owed = entry.get("emergency_closes_owed") or []
+    lines += [f"EMERGENCY CLOSE OWED {o.get('symbol')}"
+              f"{'' if o.get('listed', True) else ' (not in symbols.list)'}: "
+              f"{_owed_next(o)}"
+              for o in owed[:MAX_NAMES]]
+    if len(owed) > MAX_NAMES:
+        lines.append(f"and {len(owed) - MAX_NAMES} more emergency closes owed")
+    unbooked = entry.get("emergency_closes_not_booked") or []
+    lines += [f"EMERGENCY CLOSE SENT {u.get('symbol')}: its fill not booked yet (the symbol's "
+              "actor is stopped)" for u in unbooked[:MAX_NAMES]]
+    if len(unbooked) > MAX_NAMES:
+        lines.append(f"and {len(unbooked) - MAX_NAMES} more emergency closes not booked")
     if entry.get("database"):  # escalations and P&L are as last read
         lines.append(f"DATABASE {str(entry['database'])[:200]}")
     lines += _streams(entry.get("streams"))

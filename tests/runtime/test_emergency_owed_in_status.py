@@ -21,6 +21,7 @@ from config.loader import load_settings
 from exchange import errors
 from exchange.paper.exchange import PaperExchange
 from runtime.account import AccountRuntime
+from notifications.status_text import status_text
 from runtime.emergency import OWED
 from runtime.status_cli import show_status, status_dump
 from runtime.stop_accounts import stop_all
@@ -96,6 +97,13 @@ def test_owed_closes_are_in_the_status_dump(tmp_path: Path, monkeypatch, capsys)
         assert eth["symbol"] == ETH and eth["listed"] is False and eth["failed_runs"] == 0
         assert SECRET not in json.dumps(dump) and "abcdef0123" not in json.dumps(dump)
         assert len(entries) == 2
+        # Telegram's /status reply reads the same dump: the owed closes are in it too
+        reply = status_text(dump).splitlines()
+        [btc_reply] = [line for line in reply if f"EMERGENCY CLOSE OWED {BTC}" in line]
+        assert "failed 1 time" in btc_reply and "HTTP 503" in btc_reply
+        assert "next try" in btc_reply and SECRET not in btc_reply
+        [eth_reply] = [line for line in reply if f"EMERGENCY CLOSE OWED {ETH}" in line]
+        assert "not in symbols.list" in eth_reply and "not run yet" in eth_reply
         table = capsys.readouterr().out
         [btc_line] = [line for line in table.splitlines() if f"EMERGENCY CLOSE OWED {BTC}" in line]
         assert "failed runs 1" in btc_line and "next try" in btc_line and SECRET not in btc_line

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from notifications.status_text import status_text
 from supervision.records import KILL_SWITCH_WHY
 from supervision.status import build_status, combine_status
 from supervision.status_view import render
@@ -33,6 +34,8 @@ def test_the_dump_shows_why_and_since_when_and_a_restart_keeps_them(tmp_path: Pa
         assert before <= dump["kill_switch_at"] <= time.time()
         assert dump["accounts"]["main"]["kill_switch_reason"] == "tripped by dashboard"
         assert "kill_switch ON (since " in render(dump) and "tripped by dashboard" in render(dump)
+        # Telegram's /status reply names it too
+        assert "KILL SWITCH (tripped by dashboard)" in status_text(dump)
         at = dump["kill_switch_at"]
         wait_until(lambda: h.sup.records.pending() == 0, message="the kill switch stored")
     finally:
