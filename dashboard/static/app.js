@@ -146,7 +146,8 @@ function renderAccount(name, a) {
   const badges = el("div", { class: "row" },
     el("h2", { text: `Account ${name}` }), el("span", { class: "pill", text: a.exchange || "" }),
     el("span", { class: "pill " + (a.kill_switch ? "bad" : "ok"), "data-testid": "kill-switch",
-                 text: a.kill_switch ? "KILL SWITCH ON" : "kill switch off" }),
+                 text: a.kill_switch ? "KILL SWITCH ON" + (a.kill_switch_reason ?
+                   ` (${a.kill_switch_reason}, since ${ts(a.kill_switch_at)})` : "") : "kill switch off" }),
     coveragePill(h));
   if (a.entries_paused) badges.append(el("span", { class: "pill warn", "data-testid": "paused",
                                           text: `entries paused by ${a.entries_paused.by}` }));
@@ -218,6 +219,13 @@ function accountWarnings(a) {
     (st.last_error ? ` (${st.last_error})` : "")));
   if (st && st.silent_symbols) out.push(warning("streams-silent",
     `no stream price for ${st.silent_symbols} symbol(s), polled by REST: ${(st.silent || []).join(", ")}`));
+  // a position owed its emergency close, or closed with its fill not booked yet
+  for (const o of a.emergency_closes_owed || []) out.push(warning("emergency-owed",
+    `EMERGENCY CLOSE OWED ${o.symbol}${o.listed === false ? " (not in symbols.list)" : ""}: ` +
+    (o.failed_runs ? `failed ${o.failed_runs} time${o.failed_runs === 1 ? "" : "s"}` : "not run yet") +
+    (o.last_error ? ` (${o.last_error})` : "") + (o.next_retry_at ? `; next try ${ts(o.next_retry_at)}` : "")));
+  for (const u of a.emergency_closes_not_booked || []) out.push(warning("emergency-not-booked",
+    `EMERGENCY CLOSE SENT ${u.symbol}: its fill is not booked yet (the symbol's actor is stopped)`));
   if (a.worker_alive === false) out.push(warning("worker",
     `WORKER ${a.worker} NOT ALIVE: this account's figures are ${fmt(a.snapshot_age_s, 0)} s old`));
   return out;

@@ -159,6 +159,15 @@ CASES = [  # (what the status says, how it is written, the warning that must sho
     # escalations shown are the last ones read (found by review: the page showed nothing)
     ("the database not answering", {"database": "unreachable: database did not answer "
                                                 "within 1s"}, "database"),
+    # an escalated position still owed its close, one closed with its fill not booked yet
+    # (the status dump has had them since the emergency close's review; the page showed none)
+    ("an emergency close owed", {"emergency_closes_owed": [
+        {"symbol": "ETH/USDT:USDT", "reason": "close failed 3 times", "since": 1.0,
+         "listed": True, "running": False, "failed_runs": 2, "last_error": "HTTP 503",
+         "next_retry_at": 2.0}]}, "emergency-owed"),
+    ("an emergency close not booked", {"emergency_closes_not_booked": [
+        {"symbol": "ETH/USDT:USDT", "sent_at": 1.0, "orders": ["x"]}]},
+     "emergency-not-booked"),
 ]
 
 
@@ -195,6 +204,11 @@ def see_each_trouble(page: Any, world: World, write: Any) -> None:
     write(kill_switch=True)  # each change reaches the page on a later push: 10 s, as above
     expect(page.locator('[data-testid="kill-switch"]')).to_have_class("pill bad",
                                                                       timeout=10_000)
+    write(kill_switch=True, kill_switch_reason="3 symbols escalated within 3600s",
+          kill_switch_at=1.0)  # why and since when, as the dump says
+    expect(page.locator('[data-testid="kill-switch"]')).to_contain_text(
+        "KILL SWITCH ON (3 symbols escalated within 3600s, since 1970-01-01 00:00:01)",
+        timeout=10_000)
     write(health={**HEALTHY, "protected_positions": 0, "ts_coverage": 0.0})
     expect(pill).to_have_class("pill bad", timeout=10_000)
     write()
