@@ -260,8 +260,12 @@ class DashboardServer:
             return error(401, "wrong token")
         self.logins.succeeded(peer)
         response = reply({"authenticated": True})
+        # Secure when the browser reached us over HTTPS (directly, or through a proxy that
+        # says so): the session must never travel in plain HTTP later (found by review: the
+        # cookie had no Secure flag behind an HTTPS proxy); plain http on loopback keeps working
+        forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
         response.set_cookie(self.auth.cookie, sid, httponly=True, samesite="Strict", path="/",
-                            max_age=SESSION_TTL_S)
+                            max_age=SESSION_TTL_S, secure=request.secure or forwarded == "https")
         return response
 
     async def _logout(self, request: web.Request) -> web.Response:

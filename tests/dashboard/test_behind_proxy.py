@@ -70,3 +70,25 @@ def test_the_page_logs_in_behind_a_local_proxy_that_sends_its_own_host(tmp_path,
         assert login_then_pause(server.url, {}, f"https://{PUBLIC}")[0] == 403
     finally:
         server.stop()
+
+
+def login_cookie(url: str, proxy: dict[str, str], origin: str) -> str:
+    req = urllib.request.Request(url + "/api/login", data=json.dumps({"token": TOKEN}).encode(),
+                                 headers={**proxy, "Origin": origin,
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return str(resp.headers["Set-Cookie"])
+
+
+def test_the_session_cookie_is_secure_when_the_browser_came_over_https(tmp_path, repo):
+    """Found by review: behind an HTTPS proxy the session cookie had no Secure flag, so a
+    browser would also send it over a plain-HTTP link to the same name."""
+    server = serve(tmp_path, repo, token=TOKEN, host="192.0.2.10")
+    try:
+        proxied = login_cookie(server.url, {"Host": PUBLIC, "X-Forwarded-Proto": "https"},
+                               f"https://{PUBLIC}")
+        assert "secure" in [p.strip().lower() for p in proxied.split(";")]
+        plain = login_cookie(server.url, {"Host": PUBLIC}, f"http://{PUBLIC}")
+        assert "secure" not in [p.strip().lower() for p in plain.split(";")]  # http still works
+    finally:
+        server.stop()
