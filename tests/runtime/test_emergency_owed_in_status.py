@@ -22,6 +22,7 @@ from exchange import errors
 from exchange.paper.exchange import PaperExchange
 from runtime.account import AccountRuntime
 from notifications.status_text import status_text
+from observability.metrics import BotMetrics
 from runtime.emergency import OWED
 from runtime.status_cli import show_status, status_dump
 from runtime.stop_accounts import stop_all
@@ -104,6 +105,14 @@ def test_owed_closes_are_in_the_status_dump(tmp_path: Path, monkeypatch, capsys)
         assert "next try" in btc_reply and SECRET not in btc_reply
         [eth_reply] = [line for line in reply if f"EMERGENCY CLOSE OWED {ETH}" in line]
         assert "not in symbols.list" in eth_reply and "not run yet" in eth_reply
+        # and /metrics counts them, so an alerting rule can page on them
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = BotMetrics(snapshot=lambda: dump).render().decode()
+        values = {s.name: s.value for f in text_string_to_metric_families(text)
+                  for s in f.samples if s.labels.get("account") == "main"}
+        assert values["bot_emergency_closes_owed"] == 2
+        assert values["bot_emergency_closes_not_booked"] == 0
         table = capsys.readouterr().out
         [btc_line] = [line for line in table.splitlines() if f"EMERGENCY CLOSE OWED {BTC}" in line]
         assert "failed runs 1" in btc_line and "next try" in btc_line and SECRET not in btc_line
