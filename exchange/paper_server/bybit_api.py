@@ -186,6 +186,12 @@ class BybitApi:
         order_type = str(p.get("orderType", "")).lower()
         if order_type not in ("market", "limit"):
             raise RequestError(f"paper server: orderType {p.get('orderType')!r} not supported")
+        tif = p.get("timeInForce") or "GTC"
+        if tif != "GTC" and not (order_type == "market" and tif in ("IOC", "FOK")):
+            # the paper exchange rests a limit order until it fills (GTC): a PostOnly one
+            # would fill as a taker and an IOC / FOK one rest, where Bybit cancels them
+            raise RequestError(f"paper server: timeInForce {tif!r} not supported for a "
+                               f"{order_type} order (GTC only; a market order also IOC / FOK)")
         price = _decimal(p, "price") if order_type == "limit" else None
         created = self._port.create_order(symbol, order_type, str(p.get("side", "")).lower(),
                                           _decimal(p, "qty"), price, _order_params(p))

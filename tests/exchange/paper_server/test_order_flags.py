@@ -1,0 +1,59 @@
+"""Order flags the paper server cannot honour, or that are malformed, are refused with
+retCode 10001 naming the field: never read as something else (a PostOnly order filled as a
+taker, an IOC limit left resting, a garbled reduceOnly opening a position)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exchange.paper.exchange import PaperExchange
+from exchange.paper_server.bybit_api import BybitApi
+from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
+
+
+@pytest.fixture
+def paper(tmp_path: Path) -> Iterator[PaperExchange]:
+    exchange = PaperExchange(store_path=tmp_path / "p.sqlite", symbols=[BTC],
+                             price_source=ScriptedPrices({BTC: D(60000)}), clock=FakeClock())
+    yield exchange
+    exchange.close()
+
+
+def create(paper: PaperExchange, **fields: Any) -> dict[str, Any]:
+    order = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit",
+             "qty": "0.01", "price": "70000", **fields}
+    status, body = BybitApi(paper).route("POST", "/v5/order/create", order)
+    assert status == 200 and isinstance(body, dict)
+    return body
+
+
+@pytest.mark.parametrize(("tif", "price"), [
+    ("PostOnly", "70000"),  # would take liquidity: Bybit cancels it, never fills it as taker
+    ("IOC", "50000"),  # cannot fill now: Bybit cancels it, never leaves it resting
+    ("FOK", "50000"),
+])
+def test_a_limit_time_in_force_other_than_gtc_is_refused_untouched(
+    paper: PaperExchange, tif: str, price: str,
+) -> None:
+    body = create(paper, timeInForce=tif, price=price)
+    assert body["retCode"] == 10001 and "timeInForce" in body["retMsg"]
+    assert tif in body["retMsg"]
+    assert paper.fetch_my_trades(BTC) == [] and paper.fetch_open_orders(BTC) == []
+
+
+@pytest.mark.parametrize("tif", ["GTC", "", None])
+def test_gtc_or_no_time_in_force_is_accepted(paper: PaperExchange, tif: str | None) -> None:
+    assert create(paper, timeInForce=tif, price="50000")["retCode"] == 0
+    assert len(paper.fetch_open_orders(BTC)) == 1
+
+
+@pytest.mark.parametrize("tif", ["IOC", "FOK", "GTC"])
+def test_a_market_order_fills_whole_under_ioc_or_fok(paper: PaperExchange, tif: str) -> None:
+    body = create(paper, orderType="Market", price=None, timeInForce=tif)
+    assert body["retCode"] == 0
+    assert sum(t.amount for t in paper.fetch_my_trades(BTC)) == D("0.01")
