@@ -345,7 +345,7 @@ def _order_params(p: Json) -> Json:
     params: Json = {}
     if p.get("orderLinkId"):
         params["clientOrderId"] = str(p["orderLinkId"])
-    if _true(p.get("reduceOnly")):
+    if _flag(p, "reduceOnly"):
         params["reduceOnly"] = True
     if p.get("triggerPrice"):
         direction = str(p.get("triggerDirection") or "")
@@ -354,10 +354,22 @@ def _order_params(p: Json) -> Json:
                                f"with triggerPrice, got {p.get('triggerDirection')!r}")
         params["triggerPrice"] = _decimal(p, "triggerPrice")
         params["triggerDirection"] = "above" if direction == "1" else "below"
-    if p.get("positionIdx") not in (None, ""):
-        params["positionIdx"] = int(p["positionIdx"])
+    idx = p.get("positionIdx")
+    if idx not in (None, ""):
+        if isinstance(idx, bool) or str(idx) not in ("0", "1", "2"):  # int(1.7) was 1
+            raise RequestError("paper server: bad parameter in /v5/order/create: positionIdx "
+                               f"must be 0, 1 or 2, got {idx!r}")
+        params["positionIdx"] = int(idx)
     return params
 
 
-def _true(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"
+def _flag(p: Json, key: str) -> bool:
+    """A boolean field: true / false (or absent); anything else is refused, never read as
+    false (a garbled reduceOnly would open a position)."""
+    value = p.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise RequestError(f"paper server: bad parameter in /v5/order/create: {key} must be "
+                       f"true or false, got {value!r}")

@@ -57,3 +57,47 @@ def test_a_market_order_fills_whole_under_ioc_or_fok(paper: PaperExchange, tif: 
     body = create(paper, orderType="Market", price=None, timeInForce=tif)
     assert body["retCode"] == 0
     assert sum(t.amount for t in paper.fetch_my_trades(BTC)) == D("0.01")
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, "1", "ture", [True]])
+def test_a_malformed_reduce_only_is_refused_not_read_as_false(
+    paper: PaperExchange, flag: Any,
+) -> None:
+    paper.create_order(BTC, "market", "buy", D("0.01"))
+    body = create(paper, side="Sell", orderType="Market", price=None, qty="0.02",
+                  reduceOnly=flag)
+    assert body["retCode"] == 10001 and "reduceOnly" in body["retMsg"]
+    assert [p.contracts for p in paper.fetch_positions([BTC])] == [D("0.01")]  # no flip
+
+
+@pytest.mark.parametrize("flag", [True, "true", "TRUE"])
+def test_reduce_only_true_caps_at_the_position(paper: PaperExchange, flag: Any) -> None:
+    paper.create_order(BTC, "market", "buy", D("0.01"))
+    body = create(paper, side="Sell", orderType="Market", price=None, qty="0.02",
+                  reduceOnly=flag)
+    assert body["retCode"] == 0
+    assert paper.fetch_positions([BTC]) == []
+
+
+@pytest.mark.parametrize("flag", [False, "false", None])
+def test_reduce_only_false_opens(paper: PaperExchange, flag: Any) -> None:
+    assert create(paper, orderType="Market", price=None, reduceOnly=flag)["retCode"] == 0
+    assert [p.contracts for p in paper.fetch_positions([BTC])] == [D("0.01")]
+
+
+@pytest.mark.parametrize("idx", [1.7, True, "1.0", 2.2])
+def test_a_malformed_position_idx_is_refused_not_rounded(tmp_path: Path, idx: Any) -> None:
+    hedge = PaperExchange(store_path=tmp_path / "h.sqlite", symbols=[BTC], hedge_mode=True,
+                          price_source=ScriptedPrices({BTC: D(60000)}), clock=FakeClock())
+    try:
+        body = create(hedge, orderType="Market", price=None, positionIdx=idx)
+        assert body["retCode"] != 0 and "positionIdx" in body["retMsg"]
+        assert hedge.fetch_my_trades(BTC) == []
+        assert create(hedge, orderType="Market", price=None, positionIdx=1)["retCode"] == 0
+    finally:
+        hedge.close()
+
+
+@pytest.mark.parametrize("idx", [0, "0"])
+def test_position_idx_zero_is_one_way(paper: PaperExchange, idx: Any) -> None:
+    assert create(paper, orderType="Market", price=None, positionIdx=idx)["retCode"] == 0
