@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from exchange import errors
 from exchange.paper.engine import Book, Draft
 from exchange.paper.models import OrderRec, Submission, order_view
-from exchange.paper.orders import OrderRequest, check_against_book, parse_request, position_side
+from exchange.paper.orders import (
+    OrderRequest,
+    check_against_book,
+    parse_request,
+    position_side,
+    reduce_only_flag,
+)
 from exchange.records import VenueOrder
 
 
@@ -75,8 +81,9 @@ class OrderEntryMixin:
     def _declared_position_side(self, call: dict[str, Any]) -> str | None:
         """The position side a (rejected) request named, if it named a valid one."""
         params = call["params"]
-        reduce_only = bool(params.get("reduceOnly")) or params.get("stopLossPrice") is not None
         try:
+            reduce_only = (reduce_only_flag(params, str(call["symbol"]))
+                           or params.get("stopLossPrice") is not None)
             return position_side(params, call["side"], reduce_only, hedge_mode=self.hedge_mode,
                                  symbol=str(call["symbol"]))
         except Exception:  # noqa: BLE001 - a request that names no valid side

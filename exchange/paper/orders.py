@@ -47,6 +47,16 @@ def positive_decimal(value: Any, what: str, symbol: str) -> Decimal:
     return result
 
 
+def reduce_only_flag(params: dict[str, Any], symbol: str) -> bool:
+    """params['reduceOnly']: a boolean (or 'true' / 'false'); bool('false') was True."""
+    value = params.get("reduceOnly")
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise errors.InvalidOrder(f"paper: {symbol} reduceOnly must be true or false, got {value!r}")
+
+
 def _optional_decimal(params: dict[str, Any], key: str, symbol: str) -> Decimal | None:
     value = params.get(key)
     return None if value is None else positive_decimal(value, key, symbol)
@@ -179,7 +189,7 @@ def parse_request(
     for what, value in (("price", limit_price), ("trigger price", trigger)):
         if value is not None:
             _check_on_grid(value, price_tick(market), what, symbol)
-    reduce_only = bool(params.get("reduceOnly")) or stop_loss is not None
+    reduce_only = reduce_only_flag(params, symbol) or stop_loss is not None
     pos_side = position_side(params, side, reduce_only, hedge_mode=hedge_mode, symbol=symbol)
     return OrderRequest(
         symbol=symbol, type=type_, side=side, amount=qty, price=limit_price,

@@ -99,6 +99,24 @@ def test_reduce_only_rules(ex: PaperExchange) -> None:
     assert ex.fetch_positions() == []
 
 
+@pytest.mark.parametrize("flag", ["false", "False", 0, "0", "no"])
+def test_a_reduce_only_flag_that_is_not_true_is_not_read_as_true(ex: PaperExchange,
+                                                                  flag: object) -> None:
+    """bool("false") is True: an entry sent with reduceOnly "false" was refused as a
+    reduce-only order (no position) or, with one, cut to a close; "false" now opens and any
+    other non-boolean is refused naming reduceOnly."""
+    ex.create_order(BTC, "market", "buy", D("0.003"))
+    if str(flag).lower() == "false":
+        more = ex.create_order(BTC, "market", "buy", D("0.002"), params={"reduceOnly": flag})
+        assert more.filled == D("0.002") and not more.reduce_only
+        assert [p.contracts for p in ex.fetch_positions()] == [D("0.005")]
+    else:
+        with pytest.raises(errors.InvalidOrder, match="reduceOnly must be true or false"):
+            ex.create_order(BTC, "market", "sell", D("0.01"), params={"reduceOnly": flag})
+        assert [p.contracts for p in ex.fetch_positions()] == [D("0.003")]
+        assert ex.submissions()[-1]["outcome"] == "rejected"
+
+
 def test_reduce_only_small_close_below_min_cost_is_allowed(ex: PaperExchange) -> None:
     ex.create_order(DOGE, "market", "buy", D("40"))  # 6 USDT
     closed = ex.create_order(DOGE, "market", "sell", D("10"), params={"reduceOnly": True})
