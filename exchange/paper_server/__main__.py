@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import stat
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -66,10 +67,15 @@ def load_keys(path: Path) -> ApiKeys:
         logger.info("paper server: new API keys written to {}", path)
     try:
         data = json.loads(path.read_text())
-        return ApiKeys(secrets={str(data["api_key"]): str(data["api_secret"])})
+        api_keys = ApiKeys(secrets={str(data["api_key"]): str(data["api_secret"])})
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: not a keys file (JSON with api_key and api_secret): "
                          f"{type(exc).__name__}") from None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:  # as the bot refuses such a secrets file
+        raise UsageError(f"{path}: mode {mode:04o} lets other users read or change the API "
+                         f"secret; must be 0600 (run: chmod 600 {path})")
+    return api_keys
 
 
 def open_exchange(args: argparse.Namespace) -> PaperExchange:

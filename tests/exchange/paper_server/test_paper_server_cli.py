@@ -55,3 +55,20 @@ def test_unreadable_keys_file_and_taken_port_are_one_line(tmp_path: Path) -> Non
     assert r.stderr.strip().splitlines()[-1] == (
         f"paper server: --host 127.0.0.1 --port {port}: error while attempting to bind on "
         f"address ('127.0.0.1', {port}): address already in use")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_keys_file_others_can_read_is_refused_naming_it(tmp_path: Path, mode: int) -> None:
+    """The keys file holds the secret that trades the shared account; one that other users
+    can read was used as it was (the bot refuses such a secrets file, README: Trading live)."""
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"api_key": "paper-k", "api_secret": "paper-s"}\n')
+    keys.chmod(mode)
+    r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
+                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": ""})
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"paper server: {keys}: mode {mode:04o} lets other users read or change the API "
+        f"secret; must be 0600 (run: chmod 600 {keys})"]
+    assert "paper-s" not in r.stderr
+    assert not (tmp_path / "p.sqlite").exists()  # refused before the store is opened
