@@ -46,7 +46,7 @@ class ApiKeys:
             return AuthFailure(code=10003, message="API key is invalid.")
         timestamp = headers.get("X-BAPI-TIMESTAMP", "")
         window = headers.get("X-BAPI-RECV-WINDOW", "") or str(DEFAULT_RECV_WINDOW_MS)
-        if not timestamp.isdigit() or not window.isdigit():
+        if not _digits(timestamp) or not _digits(window):
             return AuthFailure(code=10002, message="invalid request, please check your "
                                "timestamp and recv_window param")
         if not now_ms - int(window) <= int(timestamp) <= now_ms + FUTURE_TOLERANCE_MS:
@@ -54,10 +54,17 @@ class ApiKeys:
                 f"invalid request, please check your server timestamp or recv_window param. "
                 f"req_timestamp[{timestamp}],server_timestamp[{now_ms}],recv_window[{window}]"))
         expected = sign(secret, timestamp + key + window + payload)
-        if not hmac.compare_digest(expected, headers.get("X-BAPI-SIGN", "").lower()):
+        given = headers.get("X-BAPI-SIGN", "")
+        # compare_digest raises TypeError on non-ASCII text (a 500 page and a traceback)
+        if not given.isascii() or not hmac.compare_digest(expected, given.lower()):
             return AuthFailure(code=10004, message="error sign! please check your signature")
         return None
 
 
 def sign(secret: str, text: str) -> str:
     return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: '²'.isdigit() is True and int('²') a ValueError."""
+    return text.isascii() and text.isdigit()

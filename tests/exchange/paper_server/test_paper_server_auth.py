@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import stat
 import time
@@ -168,4 +169,32 @@ def test_a_body_json_cannot_decode_is_a_bybit_refusal_not_a_traceback(
         status, answer = exc.code, dict(json.loads(exc.read()))
     assert status == 400 and answer["retCode"] == 10001
     assert answer["retMsg"].startswith("body is not JSON") and reason in answer["retMsg"]
+    assert "Traceback" not in server.output
+
+
+@pytest.mark.parametrize(("signature", "stamp", "code"), [
+    (b"\xc3\xa9" * 32, b"", 10004), (b"\xff" + b"0" * 63, b"", 10004),
+    (b"0" * 64, b"\xc2\xb2", 10002),  # '2' superscript: isdigit() but not int()
+])
+def test_a_header_that_is_not_ascii_is_a_bybit_refusal_not_a_traceback(
+    server: ServerProcess, signature: bytes, stamp: bytes, code: int,
+) -> None:
+    """hmac.compare_digest raises TypeError on a str with non-ASCII characters, int() a
+    ValueError on digits str.isdigit() accepts: a signature or timestamp header of such bytes
+    (anyone can send one) was a 500 page and a traceback in the server's log instead of
+    Bybit's 10004 / 10002."""
+    now = int(time.time() * 1000)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        conn.putrequest("GET", "/v5/position/list?category=linear")
+        for name, value in (("X-BAPI-API-KEY", API_KEY.encode()),
+                            ("X-BAPI-TIMESTAMP", str(now).encode() + stamp),
+                            ("X-BAPI-RECV-WINDOW", b"5000"), ("X-BAPI-SIGN", signature)):
+            conn.putheader(name, value)
+        conn.endheaders()
+        reply = conn.getresponse()
+        status, answer = reply.status, json.loads(reply.read())
+    finally:
+        conn.close()
+    assert (status, answer["retCode"]) == (401, code)
     assert "Traceback" not in server.output
