@@ -86,6 +86,8 @@ def open_exchange(args: argparse.Namespace) -> PaperExchange:
     if not balance.is_finite() or balance <= 0:  # a new store would keep it for good
         raise UsageError(f"--balance: must be a finite number of USDT > 0, got {args.balance!r}")
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    if not symbols:  # a server with no market refuses every order as BadSymbol
+        raise UsageError(f"--symbols: no symbol given (got {args.symbols!r})")
     try:
         source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
                                       epoch_ms=paper_epoch_ms(args.store))

@@ -23,6 +23,9 @@ def run_server(*args: str, env_extra: dict[str, str] | None = None) -> subproces
 
 @pytest.mark.parametrize(("args", "named"), [
     (["--symbols", "FOO"], "--symbols: paper: malformed symbol 'FOO' (expected BASE/QUOTE"),
+    # served no market at all (every order BadSymbol), with nothing said at start
+    (["--symbols", ","], "--symbols: no symbol given (got ',')"),
+    (["--symbols", " "], "--symbols: no symbol given (got ' ')"),
     (["--balance", "lots"], "--balance: not a number: 'lots'"),
     # a NaN balance was stored in a new store for good (every order then failed inside);
     # a port out of range was an OverflowError traceback from the bind
