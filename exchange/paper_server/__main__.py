@@ -32,6 +32,7 @@ from runtime.exchanges import paper_epoch_ms
 from runtime.private_files import PRIVATE_UMASK
 from runtime.startup_error import StartupError
 from storage.atomic_file import atomic_write_text
+from supervision.instance_lock import FileInUse, FileLock, LockFileError
 
 DEFAULT_SYMBOLS = "BTC/USDT:USDT,ETH/USDT:USDT,SOL/USDT:USDT,XRP/USDT:USDT"
 
@@ -78,7 +79,7 @@ def load_keys(path: Path) -> ApiKeys:
     return api_keys
 
 
-def open_exchange(args: argparse.Namespace) -> PaperExchange:
+def open_exchange(args: argparse.Namespace, lock: FileLock) -> PaperExchange:
     try:
         balance = Decimal(args.balance)
     except InvalidOperation:
@@ -88,6 +89,12 @@ def open_exchange(args: argparse.Namespace) -> PaperExchange:
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
     if not symbols:  # a server with no market refuses every order as BadSymbol
         raise UsageError(f"--symbols: no symbol given (got {args.symbols!r})")
+    # one process per store (rule 1), as the bot locks its paper store: a second server (or a
+    # bot) on it would keep its own copy of the account and write the same ids into the file
+    try:
+        lock.acquire()  # FileInUse: exit 3
+    except LockFileError as exc:
+        raise UsageError(f"--store {exc}") from None
     try:
         source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
                                       epoch_ms=paper_epoch_ms(args.store))
@@ -111,9 +118,22 @@ def main(argv: list[str]) -> int:
     if not 0 <= args.port <= 65535:  # the bind's OverflowError was a traceback
         print(f"paper server: --port: must be 0..65535, got {args.port}", file=sys.stderr)
         return 2
+    lock = FileLock(args.store)
+    try:
+        return _run(args, lock)
+    except FileInUse as exc:
+        holder = f"PID {exc.pid}" if exc.pid is not None else "an unknown PID"
+        print(f"paper server: --store {args.store}: another paper server or bot is using it "
+              f"({holder} holds a lock on it)", file=sys.stderr)
+        return 3
+    finally:
+        lock.release()  # after the store's connections are closed (see FileLock)
+
+
+def _run(args: argparse.Namespace, lock: FileLock) -> int:
     try:
         keys = load_keys(args.keys or args.store.parent / "paper_server_keys.json")
-        exchange = open_exchange(args)
+        exchange = open_exchange(args, lock)
     except (UsageError, OSError) as exc:
         print(f"paper server: {exc}", file=sys.stderr)
         return 2

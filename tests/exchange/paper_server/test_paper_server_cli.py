@@ -3,15 +3,17 @@ exit code 2, never a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.exchange.paper_server.server_support import REPO, free_port
+from tests.exchange.paper_server.server_support import REPO, ServerProcess, free_port
 
 
 def run_server(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -75,3 +77,36 @@ def test_a_keys_file_others_can_read_is_refused_naming_it(tmp_path: Path, mode: 
         f"secret; must be 0600 (run: chmod 600 {keys})"]
     assert "paper-s" not in r.stderr
     assert not (tmp_path / "p.sqlite").exists()  # refused before the store is opened
+
+
+def test_a_second_server_on_a_store_in_use_is_refused_naming_the_pid(tmp_path: Path) -> None:
+    """Rule 1 for the shared paper exchange: a second `python -m exchange.paper_server` on the
+    same store (a restart while the old one still runs; with --port 0 the ports differ) served
+    beside the first, each with its own copy of the account in memory, both writing the file
+    (the same order and trade ids, each its own wallet). Refused, exit 3, before it reads the
+    store; the first one keeps serving."""
+    store = tmp_path / "shared.sqlite"
+    first = ServerProcess(store=store).start()
+    try:
+        assert first.proc is not None
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "exchange.paper_server", "--port", "0", "--store", str(store)],
+            cwd=REPO, env={**os.environ, "PAPER_SERVER_API_KEY": "k",
+                           "PAPER_SERVER_API_SECRET": "s"},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 3, out
+        assert out.strip().splitlines() == [
+            f"paper server: --store {store}: another paper server or bot is using it "
+            f"(PID {first.proc.pid} holds a lock on it)"]
+        assert json.loads(urllib.request.urlopen(f"{first.base_url}/v5/market/time",
+                                                 timeout=5).read())["retCode"] == 0
+    finally:
+        assert first.stop() == 0
+    again = ServerProcess(store=store).start()  # the lock went with the first process
+    assert again.stop() == 0
