@@ -60,9 +60,16 @@ def load_keys(path: Path) -> ApiKeys:
     key, secret = os.environ.get("PAPER_SERVER_API_KEY"), os.environ.get("PAPER_SERVER_API_SECRET")
     if key and secret:
         return ApiKeys(secrets={key: secret})
-    if not path.exists():
+    if key or secret:  # one alone fell back to the keys file (or new keys) without a word
+        given = "PAPER_SERVER_API_KEY" if key else "PAPER_SERVER_API_SECRET"
+        raise UsageError(f"{given} is set but not its pair: set PAPER_SERVER_API_KEY and "
+                         "PAPER_SERVER_API_SECRET both, or neither (the keys file is used then)")
+    # empty: a start killed between creating the file and writing it (the next start refused
+    # it as "not a keys file" for good); no key was ever handed out from it
+    if not path.exists() or path.stat().st_size == 0:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # mode before data
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # mode first
         keys = {"api_key": "paper-" + secrets.token_hex(8), "api_secret": secrets.token_hex(24)}
         atomic_write_text(path, json.dumps(keys) + "\n")
         logger.info("paper server: new API keys written to {}", path)

@@ -48,7 +48,7 @@ def test_unreadable_keys_file_and_taken_port_are_one_line(tmp_path: Path) -> Non
     keys = tmp_path / "keys.json"
     keys.write_text("not json")
     r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
-                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": ""})
+                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"paper server: {keys}: not a keys file" in r.stderr
     with socket.socket() as taken:
@@ -62,6 +62,36 @@ def test_unreadable_keys_file_and_taken_port_are_one_line(tmp_path: Path) -> Non
         f"address ('127.0.0.1', {port}): address already in use")
 
 
+@pytest.mark.parametrize("given", ["PAPER_SERVER_API_KEY", "PAPER_SERVER_API_SECRET"])
+def test_one_key_variable_without_its_pair_is_one_line(tmp_path: Path, given: str) -> None:
+    """Found by review: one of the two set (a typo in the other's name) fell back to the keys
+    file, or wrote new random keys, without a word: the bots' key was then refused."""
+    other = ({"PAPER_SERVER_API_KEY", "PAPER_SERVER_API_SECRET"} - {given}).pop()
+    r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
+                   "--keys", str(tmp_path / "keys.json"),
+                   env_extra={given: "set-value-123", other: ""})
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"paper server: {given} is set but not its pair: set PAPER_SERVER_API_KEY and "
+        "PAPER_SERVER_API_SECRET both, or neither (the keys file is used then)"]
+    assert "set-value-123" not in r.stderr
+    assert not (tmp_path / "keys.json").exists()
+
+
+def test_an_empty_keys_file_left_by_a_killed_start_gets_its_keys(tmp_path: Path) -> None:
+    """A start killed between creating the keys file (0600, empty) and writing it left a file
+    every later start refused as 'not a keys file'; no key was ever handed out from it."""
+    keys = tmp_path / "paper_server_keys.json"  # the default: beside the store
+    keys.touch(mode=0o600)
+    server = ServerProcess(store=tmp_path / "p.sqlite", env_keys=False).start()
+    try:
+        data = json.loads(keys.read_text())
+        assert set(data) == {"api_key", "api_secret"}
+        assert oct(keys.stat().st_mode & 0o777) == oct(0o600)
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
 def test_a_keys_file_others_can_read_is_refused_naming_it(tmp_path: Path, mode: int) -> None:
     """The keys file holds the secret that trades the shared account; one that other users
@@ -70,7 +100,7 @@ def test_a_keys_file_others_can_read_is_refused_naming_it(tmp_path: Path, mode: 
     keys.write_text('{"api_key": "paper-k", "api_secret": "paper-s"}\n')
     keys.chmod(mode)
     r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
-                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": ""})
+                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [
         f"paper server: {keys}: mode {mode:04o} lets other users read or change the API "
