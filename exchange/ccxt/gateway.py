@@ -44,6 +44,7 @@ from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
 from exchange.ccxt.stops import StopsMixin
+from exchange.ccxt.venue_clock import VenueClock
 from exchange.ccxt.venue_records import VenueRecords
 from exchange.decimals import to_decimal
 from exchange.records import (
@@ -122,6 +123,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._pool = InstancePool(exchange_factory, bucket=self.bucket, meter=self.meter,
                                   credentials=credentials, sandbox=sandbox, demo=demo,
                                   timeout_ms=timeout_ms, learned_keys=self.venue.learned_options)
+        self.clock_sync = VenueClock(self.id)  # the venue's time for signing (venue_clock.py)
         self._init_caches()
         self.validate()
 
@@ -199,10 +201,14 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     def _run(self, fn: Callable[[ccxt.Exchange], Any], what: str) -> Any:
         def attempt() -> Any:
             ex = self._pool.get()
+            self.clock_sync.apply(ex)
             try:
                 result = fn(ex)
             except UNREADABLE as exc:  # a TypeError out of the port failed every symbol's read
                 raise unreadable(exc, f"{self.id} {what}") from exc
+            except ccxt.InvalidNonce as exc:  # refused for its timestamp: the retry signs
+                self.clock_sync.refused(ex, exc)  # with the venue's time
+                raise
             self._pool.remember_learned(ex)
             return result
 
@@ -249,6 +255,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         has_cache = self._cache_path is not None and self._cache_path.exists()
         if has_cache:  # one attempt: a slow exchange falls back to the cache at once
             ex = self._pool.get()
+            self.clock_sync.apply(ex)
             return ex.load_markets(True)
         return self._run(lambda ex: ex.load_markets(True), "load_markets")
 

@@ -30,15 +30,17 @@ if TYPE_CHECKING:
     from exchange.ccxt.instances import InstancePool
     from exchange.ccxt.order_params import Venue
     from exchange.ccxt.retry import Retrier
+    from exchange.ccxt.venue_clock import VenueClock
 
 class OrderRecoveryMixin:
-    """Needs from the host: id, retry, venue, _pool, _run, _find(symbol, order_id, cid,
-    trigger_hint)."""
+    """Needs from the host: id, retry, venue, _pool, clock_sync, _run, _find(symbol, order_id,
+    cid, trigger_hint)."""
 
     id: str
     retry: Retrier
     venue: Venue
     _pool: InstancePool
+    clock_sync: VenueClock
 
     if TYPE_CHECKING:  # provided by CcxtGateway
         def _find(self, symbol: str, order_id: str | None, cid: str | None,
@@ -67,6 +69,7 @@ class OrderRecoveryMixin:
         attempt = 0
         while True:
             ex = self._pool.get()
+            self.clock_sync.apply(ex)
             try:
                 order = ex.create_order(symbol, type_, side, to_float(amt), to_float(px),
                                         dict(params))
@@ -75,6 +78,7 @@ class OrderRecoveryMixin:
             except UNREADABLE as exc:  # the answer, not the send, failed: it may have landed
                 return self._recover(symbol, cid, is_stop, unreadable(exc, f"{self.id} {what}"))
             except ccxt.BaseError as exc:
+                self.clock_sync.refused(ex, exc)  # a timestamp refused: resent with the venue's
                 kind = classify(exc, order_call=True)
                 if kind == "permanent":
                     self.retry.reraise(exc)
