@@ -10,6 +10,13 @@ for ever, each time on a new connection, which several accounts on one IP would 
 venue's connection limit (Bybit: 500 connections per 5 minutes per IP); REST carries the
 account meanwhile. A watcher that ran for a while before failing starts again at `retry_s`, so
 a dropped connection days later is retried at once.
+
+A drop is retried after `retry_s` too, but only `DROPS_FREE` times in a row: a venue or a proxy
+closing every socket at once (a reconnect storm) had each socket dial again every second for
+ever, 600 connections per 5 minutes for one account's two sockets, over the venues' limits
+(Binance 300 connection attempts per 5 minutes per IP, Bybit 500), which ban the IP's streams.
+Past those, each further drop within `STREAK_RESET_S` of the last doubles the wait, at most
+`DROP_MAX_RETRY_S`.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ MAX_RETRY_S = 60.0
 """The longest wait before a failing watcher subscribes again."""
 STREAK_RESET_S = 120.0
 """A watcher that ran this long since its last failure starts again at `retry_s`."""
+DROPS_FREE = 5
+"""Drops in a row retried after `retry_s` before a storm of them backs off."""
+DROP_MAX_RETRY_S = 30.0
+"""The longest wait after a dropped connection (a storm of drops)."""
 
 
 class RetryPacing:
@@ -28,15 +39,24 @@ class RetryPacing:
         self._now = monotonic
         self._streak: dict[str, tuple[int, float]] = {}
         """Watcher -> (failures in a row, monotonic time of the last one)."""
+        self._drops: dict[str, tuple[int, float]] = {}
+        """Watcher -> (drops in a row, monotonic time of the last one)."""
         self._outage: set[str] = set()
         """Watchers that failed since the streams were last connected (`up`)."""
 
     def failed(self, name: str, *, refused: bool = True) -> tuple[float, int]:
         """`name` failed now: (seconds to wait before it subscribes again, refusals in a
-        row); a failure that is not the venue's refusal waits `retry_s` and counts nothing."""
-        if not refused:
-            return self.retry_s, 0
+        row); a failure that is not the venue's refusal counts no refusal and waits `retry_s`,
+        unless it is one of a storm of drops (`DROPS_FREE`)."""
         now = self._now()
+        if not refused:
+            drops, last = self._drops.get(name, (0, -float("inf")))
+            drops = 1 if now - last >= STREAK_RESET_S else drops + 1
+            self._drops[name] = (drops, now)
+            if drops <= DROPS_FREE:
+                return self.retry_s, 0
+            power = min(drops - DROPS_FREE, 30)
+            return min(self.retry_s * 2 ** power, max(DROP_MAX_RETRY_S, self.retry_s)), 0
         streak, last = self._streak.get(name, (0, -float("inf")))
         streak = 1 if now - last >= STREAK_RESET_S else streak + 1
         self._streak[name] = (streak, now)
