@@ -40,6 +40,9 @@ UNPROTECTED = "unprotected"
 """A position without its exchange stop for longer than the grace."""
 CLUSTER_TAKEOVER = "cluster_takeover"
 """This node took over an account whose owner stopped renewing its lease."""
+CLUSTER_LEASE_LOST = "cluster_lease_lost"
+"""This node lost an account's lease (not renewed in time, e.g. the database unreachable): the
+account stopped here; another node may take it over."""
 WORKER_ESCALATION = "worker_escalation"
 """``run --workers``: a worker died too often; the parent stops everything."""
 WORKER_HUNG = "worker_hung"
@@ -58,6 +61,7 @@ EMERGENCY_CLOSE_FAILED = "emergency_close_failed"
 """An escalated symbol's emergency close failed: the position is still open (runtime/emergency)."""
 
 FORWARDED = frozenset({ESCALATION, KILL_SWITCH, PROTECTION, UNPROTECTED, CLUSTER_TAKEOVER,
+                       CLUSTER_LEASE_LOST,
                        WORKER_ESCALATION, WORKER_HUNG, ACCOUNT_LOCK_LOST, STATUS_WRITE_FAILED,
                        CRASH_LOOP, RECONCILE_FAILING, STRATEGY_FAILED,
                        EMERGENCY_CLOSE_FAILED})

@@ -76,7 +76,10 @@ def collect_kinds() -> tuple[dict[str, list[str]], list[str]]:
     trees = {p: ast.parse(text, str(p)) for p, text in texts.items() if "alert" in text}
     kinds: dict[str, list[str]] = {}
     unresolved: list[str] = []
-    wrappers: dict[str, tuple[int, str]] = {}  # function name -> (kind's index, its name)
+    # function name -> every (kind's index, its name) of wrappers of that name: two methods
+    # may share one (runtime/workers.py `_alert(kind, ...)`, runtime/cluster_node.py
+    # `_alert(account, kind, ...)`); one kept per name lost the other's kinds
+    wrappers: dict[str, set[tuple[int, str]]] = {}
     for path, tree in trees.items():
         for call, fn in _enclosing(tree).items():
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
@@ -88,15 +91,16 @@ def collect_kinds() -> tuple[dict[str, list[str]], list[str]]:
                 kinds.setdefault(kind, []).append(where)
             elif (isinstance(node, ast.Name) and isinstance(fn, ast.FunctionDef |
                   ast.AsyncFunctionDef) and node.id in _params(fn)):
-                wrappers[fn.name] = (_params(fn).index(node.id), node.id)
+                wrappers.setdefault(fn.name, set()).add((_params(fn).index(node.id), node.id))
             else:
                 unresolved.append(where)
     for path, tree in trees.items():
         for call in ast.walk(tree):
             if isinstance(call, ast.Call) and (name := _name(call.func)) in wrappers:
-                index, keyword = wrappers[name]
-                if (kind := _literal(_argument(call, index, keyword))) is not None:
-                    kinds.setdefault(kind, []).append(f"{path.relative_to(ROOT)}:{call.lineno}")
+                for index, keyword in sorted(wrappers[name]):
+                    if (kind := _literal(_argument(call, index, keyword))) is not None:
+                        kinds.setdefault(kind, []).append(
+                            f"{path.relative_to(ROOT)}:{call.lineno}")
     return kinds, unresolved
 
 
