@@ -112,9 +112,7 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
         t.add_column(col)
     for rank, row in enumerate(rows, start=1):
         s = row["summary"]
-        value = rank_value(s, metric)
-        shown = ("-" if value is None else "inf (no downside)" if math.isinf(value)
-                 else f"{value:.4g}")
+        shown = _metric_text(rank_value(s, metric))
         if not s["trades"]:
             shown += " (no trades)"  # ranked after every run with trades
         t.add_row(str(rank), *(str(row["overrides"][k]) for k in keys), shown, str(s["trades"]),
@@ -125,6 +123,19 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
     out = io.StringIO()
     Console(file=out, width=160, force_terminal=False, color_system=None).print(t)
     return out.getvalue()
+
+
+def _metric_text(value: float | None) -> str:
+    """The ranked metric as the table shows it: every digit of its integer part (found by
+    review: four significant digits showed final equities of 10,234.69 and 10,231.12 as the
+    same `1.023e+04`, and 12,345 trades as `1.234e+04`), four decimals from 1 up."""
+    if value is None:
+        return "-"
+    if math.isinf(value):
+        return "inf (no downside)"
+    if value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:,.4f}" if abs(value) >= 1 else f"{value:.4g}"
 
 
 RUN_FILES = frozenset({"report.txt", "report.json", *chart_files.NAMES})

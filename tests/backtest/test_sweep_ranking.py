@@ -126,3 +126,15 @@ def test_external_signals_a_backtest_cannot_replay_are_said_in_the_report(tmp_pa
     assert not_simulated(load_settings(config)) == [
         "signals.enabled: external signals are not replayed; only the strategy's own signals "
         "trade in a backtest"]
+
+
+def test_the_table_tells_apart_runs_whose_ranked_values_differ() -> None:
+    # found by review: the ranked metric was shown to four significant digits, so final
+    # equities of 10,234.69 and 10,231.12 both read `1.023e+04`, and 12,345 trades `1.234e+04`
+    rows = ranked([row("a", final_equity=Decimal("10234.69")),
+                   row("b", final_equity=Decimal("10231.12"))], "final_equity")
+    lines = [line for line in render_ranking(rows, "final_equity").splitlines() if "run-" in line]
+    assert "10,234.6900" in lines[0] and "10,231.1200" in lines[1]
+    rows = ranked([row("a", trades=12_345), row("b", trades=12_341)], "trades")
+    lines = [line for line in render_ranking(rows, "trades").splitlines() if "run-" in line]
+    assert "12,345" in lines[0] and "12,341" in lines[1]
