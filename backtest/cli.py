@@ -232,26 +232,49 @@ def _backtest(args: argparse.Namespace) -> int:
         return fail(f"--out {out}: exists and is not a folder")
     if args.journal and args.sweep:
         return fail("--journal: not with --sweep (one database per run would be needed)")
-    if not args.sweep:
-        from backtest.session import clear_earlier_sweep, run_one
+    from backtest.files import only_writer, private_dir
 
-        clear_earlier_sweep(out)  # a sweep's runs and ranking next to this report: not its own
-        report, paths = run_one(settings, candles, out, charts=not args.no_charts,
-                                progress=not args.no_progress and not args.json,
-                                journal=Path(args.journal).expanduser() if args.journal else None)
-        if args.json:  # report.json, as written (the rendered text is not part of it)
-            from backtest.report import to_json
+    sweep_runs = _sweep_runs(args, config, candles) if args.sweep else None  # checked first:
+    with only_writer(private_dir(out)):  # a refused --sweep leaves no folder
+        if sweep_runs is not None:
+            return _sweep(args, config, out, *sweep_runs)
+        return _single(args, settings, out, candles)
 
-            print(to_json({k: v for k, v in report.items() if k != "text"}))
-            return 0
-        print(report["text"], end="")
-        print("\n".join(f"wrote {p}" for p in paths))
+
+def _single(args: argparse.Namespace, settings: Any, out: Path,
+            candles: dict[str, Candles]) -> int:
+    from backtest.session import clear_earlier_sweep, run_one
+
+    clear_earlier_sweep(out)  # a sweep's runs and ranking next to this report: not its own
+    report, paths = run_one(settings, candles, out, charts=not args.no_charts,
+                            progress=not args.no_progress and not args.json,
+                            journal=Path(args.journal).expanduser() if args.journal else None)
+    if args.json:  # report.json, as written (the rendered text is not part of it)
+        from backtest.report import to_json
+
+        print(to_json({k: v for k, v in report.items() if k != "text"}))
         return 0
-    return _sweep(args, config, out, candles)
+    print(report["text"], end="")
+    print("\n".join(f"wrote {p}" for p in paths))
+    return 0
 
 
-def _sweep(args: argparse.Namespace, config: Path, out: Path,
-           candles: dict[str, Candles]) -> int:
+def _sweep_runs(args: argparse.Namespace, config: Path, candles: dict[str, Candles]
+                ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Candles]]:
+    """The sweep's combinations, the config's tables and every run's candles, checked."""
+    from backtest import sweep
+
+    runs = sweep.combinations([sweep.parse_axis(o) for o in args.sweep])
+    raw = sweep.read_config(config)  # once: every run starts from this config
+    for r in runs:  # a bad value fails here, in one line; so does a run's symbol's bad data
+        more = load_all(sweep.settings_with(config, r, raw), args, loaded=candles)
+        candles = {**more, **candles}  # found by review: a symbol only a --sweep value lists
+        # (symbols.list=...) was read by each of its runs when it started, not at the start
+    return runs, raw, candles
+
+
+def _sweep(args: argparse.Namespace, config: Path, out: Path, runs: list[dict[str, Any]],
+           raw: dict[str, Any], candles: dict[str, Candles]) -> int:
     from backtest import sweep
     from backtest.session import (
         SweepWorker,
@@ -261,12 +284,6 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path,
         write_ranking,
     )
 
-    runs = sweep.combinations([sweep.parse_axis(o) for o in args.sweep])
-    raw = sweep.read_config(config)  # once: every run starts from this config
-    for r in runs:  # a bad value fails here, in one line; so does a run's symbol's bad data
-        more = load_all(sweep.settings_with(config, r, raw), args, loaded=candles)
-        candles = {**more, **candles}  # found by review: a symbol only a --sweep value lists
-        # (symbols.list=...) was read by each of its runs when it started, not at the start
     clear_earlier_sweep(out)
     if out.is_dir():
         remove_outputs(out)  # a single run's report and charts next to the ranking: not its own

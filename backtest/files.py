@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from storage.atomic_file import fsync_dir
@@ -19,6 +21,29 @@ def private_dir(path: Path) -> Path:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(path, 0o700)  # (mkdir's mode passes through the umask)
     return path
+
+
+class FolderBusy(OSError):
+    """Another backtest holds the report folder; the message is the one line users see."""
+
+
+@contextmanager
+def only_writer(out: Path) -> Iterator[None]:
+    """One backtest or sweep at a time writes its reports into `out` (found by review: two
+    runs into one folder, the default `<data dir>/backtest` from two terminals, left one run's
+    report.txt beside the other's report.json and charts, and a sweep's start removed the run
+    folders of a sweep still running there). The lock is the kernel's (flock on the folder
+    itself: no file is added to it), released when the process and its workers end."""
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(f"--out {out}: another backtest is writing its reports there; "
+                             "wait for it to end (or stop it), or pick another --out") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_private(path: Path, data: bytes) -> None:

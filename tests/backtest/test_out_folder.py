@@ -86,3 +86,28 @@ def test_a_candle_file_with_a_byte_order_mark_runs(capsys: pytest.CaptureFixture
         report = json.loads((tmp_path / name / "report.json").read_text())
         runs.append((report["summary"], report["trades"]))
     assert runs[0] == runs[1] and runs[0][0]["trades"] > 0
+
+
+def test_a_second_backtest_into_the_same_folder_is_refused_while_the_first_runs(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # found by review: two runs into one --out (the default <data dir>/backtest from two
+    # terminals) mixed one run's report.txt with the other's report.json and charts, and a
+    # sweep starting there removed the run folders of a sweep still running
+    import fcntl
+    import os
+
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the first backtest, as far as the kernel knows
+        code, _, err = _bt(capsys, *SHORT, "--no-charts", "--out", str(out))
+        assert code == 2
+        assert err == (f"bot.py: error: backtest: --out {out}: another backtest is writing its "
+                       "reports there; wait for it to end (or stop it), or pick another --out\n")
+        assert _names(out) == []
+    finally:
+        os.close(fd)
+    code, _, err = _bt(capsys, *SHORT, "--no-charts", "--out", str(out))
+    assert code == 0, err
+    assert _names(out) == ["report.json", "report.txt"]
