@@ -544,11 +544,12 @@ class Supervisor:
             self.reconcile_only.stop(child.symbol)  # the resumed actor reconciles
             self._spawn(child, restarting=True)
             return
-        if child.ref is not None and child.state is not ChildState.BACKING_OFF:
+        if child.ref is not None and child.state is ChildState.RUNNING:
             with contextlib.suppress(pykka.ActorDeadError):
                 child.ref.tell(Resume(by=by))
                 return
         # backing off (its ref is the failed actor): found by review, the resume was told to the
-        # dead actor and lost, and the restarted one stayed quarantined; now the incarnation
-        # that starts next is told (as in the quarantined case above)
+        # dead actor and lost, and the restarted one stayed quarantined; starting: its mailbox
+        # is dropped if the start fails (found by review, the same loss). Now the incarnation
+        # that reports its start is told (as in the quarantined case above)
         child.resume_by = by
