@@ -524,12 +524,15 @@ class Supervisor:
         it again. Entries are allowed again by whoever blocks them per symbol (protections/)."""
         if not self.records.wait_stored(_KILL_SWITCH, timeout_s=30.0):  # or "1" lands after
             raise RuntimeError("the kill switch is still being stored; reset it again")
+        # stored first (found by review: lifted in memory first, a failed write answered the
+        # person with an error while entries were allowed here); the reset mark before "0": a
+        # switch stored off never counts the escalations it was reset from again at restart
+        self.repo.set_meta("kill_switch_reset", repr(self.clock()))
+        self.repo.set_meta("kill_switch", "0")
+        self.repo.set_meta(KILL_SWITCH_WHY, "")
         self.kill_switch = False
         self.kill_switch_why = None
         self.escalations = []
-        self.repo.set_meta("kill_switch", "0")
-        self.repo.set_meta(KILL_SWITCH_WHY, "")
-        self.repo.set_meta("kill_switch_reset", repr(self.clock()))
         self.log.warning("kill switch reset by {}", by)
 
     def _on_resume(self, child: Child, by: str, at: float) -> None:
