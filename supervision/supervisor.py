@@ -481,9 +481,10 @@ class Supervisor:
         self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)
         # distinct symbols, not records: one symbol that a person resumes into the same crash loop
         # a few times is one problem, not several (issue 16 item 12)
-        recent = {
-            e["symbol"] for e in self.escalations if at - e["time"] <= self.kill_switch_window_s
-        }
+        # only the window's are kept (found by review: the list grew for good over a long run)
+        self.escalations[:] = [
+            e for e in self.escalations if at - e["time"] <= self.kill_switch_window_s]
+        recent = {e["symbol"] for e in self.escalations}
         if len(recent) > self.kill_switch_escalations and not self.kill_switch:
             self.trip_kill_switch(
                 f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s"
