@@ -43,7 +43,12 @@ class Periodic:
     def _run(self) -> None:
         last = None if self._first_at_start else self._now()
         while not self._stop.is_set():
-            pace = self._pace()
+            try:  # a pace that raises must not end the thread unseen (found by review)
+                pace = self._pace()
+            except Exception as exc:  # noqa: BLE001 - one line; looked at again in `look_s`
+                self._log.warning("{} failed: {}", self._what, describe(exc))
+                self._stop.wait(self._look_s)
+                continue
             left = self._look_s if pace is None else (
                 0.0 if last is None else pace - 1e-3 - (self._now() - last))
             if left <= 0:

@@ -68,3 +68,27 @@ def test_no_round_without_a_pace_and_a_new_pace_within_one_look() -> None:
         assert rounds == [10.0]
     finally:
         loop.stop()
+
+
+def test_a_pace_that_raises_is_logged_and_the_rounds_go_on() -> None:
+    """Found by review: `pace()` was asked outside the round's guard; one that raised (a bug in
+    the streams' state it reads) ended the stop watch's thread without a line, and no stop was
+    looked up again for the rest of the run."""
+    paces: list[int] = []
+    rounds: list[int] = []
+
+    def pace() -> float:
+        paces.append(1)
+        if len(paces) == 1:
+            raise AttributeError("'NoneType' object has no attribute 'streams_ok'")
+        return 0.01
+
+    log = Lines()
+    loop = Periodic(name="t", work=lambda: rounds.append(1), pace=pace, look_s=0.01,
+                    logger=log, what="test round")
+    loop.start()
+    try:
+        wait_until(lambda: len(rounds) >= 2, message="rounds after the failed pace")
+    finally:
+        loop.stop()
+    assert log.lines[0].startswith("test round failed: ") and "streams_ok" in log.lines[0]
