@@ -136,6 +136,12 @@ class Supervisor:
                                             post=self._inbox.put)
         """After an emergency close, the reconciliation of a symbol whose actor is stopped
         (quarantined by a crash loop): supervision/reconcile_only.py."""
+        # the escalation and the switch it trips are two records: a process killed between
+        # them came back with the switch off (found by review); the window's count decides
+        recent = {e["symbol"] for e in self.escalations}
+        if len(recent) > kill_switch_escalations and not self.kill_switch:
+            self.trip_kill_switch(f"{len(recent)} symbols escalated within "
+                                  f"{kill_switch_window_s:.0f}s (counted at start)")
 
     # -- called from any thread --------------------------------------------------------------
     def report(self, symbol: str, incarnation: int, what: str, error: BaseException | None) -> None:
