@@ -133,7 +133,8 @@ class RecordKeeper:
             except WriterStopped as exc:
                 record.log.error("{} not stored: {}", record.what, describe(exc))
                 return True
-            except Exception as exc:  # noqa: BLE001 - logged; retried when the rules need it
+            except BaseException as exc:  # noqa: BLE001 - logged; retried when the rules need
+                # it (a library's SystemExit ended this thread: nothing was stored after it)
                 record.failures += 1
                 if not record.must or self._closing.is_set():
                     record.log.error("{} not stored: {}", record.what, describe(exc))
