@@ -166,10 +166,14 @@ class PriorityBucket:
             f"{self.unit}, would wait {wait:.1f}s > {max_wait_s:g}s{why})")
 
     def cap_remaining(self, remaining: float) -> None:
-        """The venue says only `remaining` units are left in its window: never assume more."""
+        """The venue says only `remaining` units are left in its window: never assume more.
+        Never less than none either: a header far past the limit (garbage, or another program's
+        burst) left a debt of its size, and a protective call waited it out at this bucket's
+        rate (days, for 'X-MBX-USED-WEIGHT-1M: 99999999999'); a spent fixed window is waited
+        out by a block until it turns (exchange/budget_meter.py)."""
         with self._lock:
             self._refill(self._clock())
-            self._tokens = min(self._tokens, float(remaining))
+            self._tokens = min(self._tokens, max(float(remaining), 0.0))
 
     def retune(self, rate_per_s: float, capacity: float | None = None) -> None:
         """Change the rate (the venue stated another limit): what was earned so far is kept at

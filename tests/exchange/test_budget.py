@@ -178,8 +178,10 @@ def test_an_entry_waits_at_most_its_bound_over_all_the_buckets_it_pays():
     meter = RequestMeter(venue, account, timeout_s=1.0, waits=MaxWaits(entry_s=2.0))
     create = account.endpoint("v5/order/create", 2.5)  # 20/s at share 0.5: 10/s, capacity 1
     ip_need = FLOOR[Priority.ENTRY] * venue.ip.capacity + 1
-    venue.ip.cap_remaining(ip_need - venue.ip.rate_per_s * 1.5)  # the IP: 1.5 s short
-    create.cap_remaining(1 - create.rate_per_s * 3.1)  # the endpoint: 3.1 s short
+    venue.ip.retune(ip_need / 1.5, venue.ip.capacity)  # the IP: 1.5 s short
+    venue.ip.cap_remaining(0)
+    create.retune(1 / 3.1, 1.0)  # the endpoint: 3.1 s short
+    create.cap_remaining(0)
     start = fake.now
     with call_priority(Priority.ENTRY), pytest.raises(BudgetRefused, match="entry call"):
         meter.before(["private"], "POST", "v5/order/create", 2.5)

@@ -1,0 +1,41 @@
+"""The venue's usage headers are believed, but a garbage one must neither stall the budget (a
+protective call waiting for ever) nor free it. The real meter on real buckets, a fake clock
+whose sleep advances it: waits are counted, not timed."""
+
+from __future__ import annotations
+
+import pytest
+
+from exchange.budget import Priority, call_priority
+from exchange.budget_meter import RequestMeter
+from exchange.budget_venues import BINANCE_USDM, BYBIT, BudgetRegistry
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime
+
+
+def meter(fake: FakeTime, limits=BINANCE_USDM) -> RequestMeter:  # noqa: ANN001
+    venue = BudgetRegistry().venue(limits, "", 0.5, clock=fake.clock, sleep=fake.sleep)
+    return RequestMeter(venue, venue.account("key-x"), timeout_s=10, wall_clock=fake.clock)
+
+
+def protective_wait(m: RequestMeter, api: object, method: str, path: str) -> float:
+    with call_priority(Priority.PROTECTIVE):
+        return m.before(api, method, path, 1)
+
+
+@pytest.mark.parametrize("used", ["99999999999", "1e15"])
+def test_binance_absurd_used_weight_blocks_at_most_until_the_minute_turns(used):
+    """A used weight far beyond the limit: the minute is spent (nothing until it turns), but
+    it left a debt of that size in the bucket, so a stop waited for years after it."""
+    fake = FakeTime(start=1_700_000_020.0)  # 20 s before the minute turns
+    m = meter(fake)
+    m.after(["fapiPublic"], "ticker/price", {"X-MBX-USED-WEIGHT-1M": used}, False)
+    assert protective_wait(m, ["fapiPrivate"], "DELETE", "order") <= 20.0 + 1.0
+
+
+def test_bybit_negative_limit_status_does_not_stall_the_endpoint():
+    """`X-Bapi-Limit-Status: -1000000` (no endpoint has that few left): the endpoint waits
+    its rolling second, not a million seconds."""
+    fake = FakeTime()
+    m = meter(fake, BYBIT)
+    m.after(["private"], "v5/order/cancel", {"X-Bapi-Limit-Status": "-1000000"}, False)
+    assert protective_wait(m, ["private"], "POST", "v5/order/cancel") <= 2.0
