@@ -45,6 +45,10 @@ _BINANCE_ORDER_LIMIT = re.compile(r'"code"\s*:\s*-1015\b')
 """Binance's refusal for the account's new-order limit (not the IP's)."""
 _BYBIT_IP_LIMIT = re.compile(r'"retCode"\s*:\s*10018\b')
 """Bybit's refusal for the IP's rate limit (10006 is the UID's, per endpoint)."""
+BYBIT_RESET_MAX_S = 60.0
+"""The longest block a Bybit reset timestamp is believed for (its UID limits turn every
+second, its IP window every 5 s; the IP ban, 600 s, is a 403 and has its own): a stamp further
+off (in microseconds, a wall clock far behind) would block stops and cancels for that long."""
 HEADER_MARGIN = 0.025
 """Share of a limit a header's count leaves unused, for requests in flight."""
 
@@ -202,6 +206,12 @@ class RequestMeter:
         wait = BYBIT.ip_window_s if ip_limit else DEFAULT_BLOCK_S
         if reset_ms is not None:
             wait = max(reset_ms / 1000 - self._wall(), 0.05)
+            if wait > BYBIT_RESET_MAX_S:
+                logger.warning("{}: X-Bapi-Limit-Reset-Timestamp {!r} is {:.0f} s away, beyond "
+                               "any Bybit rate window: {} blocked for {:g} s instead",
+                               BYBIT.venue, h.get("x-bapi-limit-reset-timestamp"), wait, path,
+                               BYBIT_RESET_MAX_S)
+                wait = BYBIT_RESET_MAX_S
         (self.venue.ip if ip_limit else bucket or self.venue.ip).block_for(wait)
 
 

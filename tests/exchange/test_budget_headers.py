@@ -5,6 +5,7 @@ whose sleep advances it: waits are counted, not timed."""
 from __future__ import annotations
 
 import pytest
+from loguru import logger
 
 from exchange.budget import Priority, call_priority
 from exchange.budget_meter import RequestMeter
@@ -39,3 +40,24 @@ def test_bybit_negative_limit_status_does_not_stall_the_endpoint():
     m = meter(fake, BYBIT)
     m.after(["private"], "v5/order/cancel", {"X-Bapi-Limit-Status": "-1000000"}, False)
     assert protective_wait(m, ["private"], "POST", "v5/order/cancel") <= 2.0
+
+
+@pytest.mark.parametrize("reset", ["micro", "far"])
+def test_bybit_reset_timestamp_far_off_does_not_block_for_ever(reset, request):
+    """A 10006 whose `X-Bapi-Limit-Reset-Timestamp` is no millisecond stamp near now (in
+    microseconds; a year ahead: garbage, or a wall clock far behind) blocked that endpoint,
+    its stop and cancel calls included, for that long. Bybit's UID limits turn every second:
+    the block is bounded (a minute at most) and the odd header said in one line."""
+    fake = FakeTime()
+    m = meter(fake, BYBIT)
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING", format="{message}")
+    request.addfinalizer(lambda: logger.remove(sink))
+    stamp = fake.now * 1e6 if reset == "micro" else (fake.now + 365 * 86400) * 1000
+    refused = m.after(["private"], "v5/order/cancel",
+                      {"X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": f"{stamp:.0f}"},
+                      True, error='bybit {"retCode":10006,"retMsg":"Too many visits!"}')
+    assert refused
+    assert protective_wait(m, ["private"], "POST", "v5/order/cancel") <= 60.0 + 1.0
+    said = [line for line in lines if "X-Bapi-Limit-Reset-Timestamp" in line]
+    assert len(said) == 1 and f"{stamp:.0f}" in said[0] and "\n" not in said[0].strip()
