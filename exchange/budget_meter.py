@@ -134,7 +134,7 @@ class RequestMeter:
                 return True
             self._bybit(api, path, h, rate_limited, ip_limit=bool(_BYBIT_IP_LIMIT.search(error)))
         elif rate_limited:
-            self.venue.ip.block_for(_number(h.get("retry-after")) or DEFAULT_BLOCK_S)
+            self.venue.ip.block_for(_retry_after(h))
         return rate_limited
 
     def _ip_banned(self, seconds: float) -> None:
@@ -168,8 +168,7 @@ class RequestMeter:
                 # before the minute turns is a 429 (and repeated 429s are an IP ban)
                 self.venue.ip.block_for(60.0 - self._wall() % 60.0)
         if rate_limited:
-            retry = _number(h.get("retry-after"))
-            self.venue.ip.block_for(retry if retry is not None else DEFAULT_BLOCK_S)
+            self.venue.ip.block_for(_retry_after(h))
 
     def _binance_orders(self, h: dict[str, str]) -> None:
         """The account's new-order counts (on an order's answer): never assume more left than
@@ -218,6 +217,13 @@ class RequestMeter:
 def _private(api: object) -> bool:
     names = api if isinstance(api, list | tuple) else [api]
     return any("private" in str(n).lower() for n in names)
+
+
+def _retry_after(h: dict[str, str]) -> float:
+    """A refusal's `Retry-After` in seconds: DEFAULT_BLOCK_S when absent or not positive (a
+    'Retry-After: -30' blocked for nothing, and the next calls went into the same refusal)."""
+    retry = _number(h.get("retry-after"))
+    return retry if retry is not None and retry > 0 else DEFAULT_BLOCK_S
 
 
 def _number(value: object) -> float | None:

@@ -9,7 +9,7 @@ from loguru import logger
 
 from exchange.budget import Priority, call_priority
 from exchange.budget_meter import RequestMeter
-from exchange.budget_venues import BINANCE_USDM, BYBIT, BudgetRegistry
+from exchange.budget_venues import BINANCE_USDM, BYBIT, BudgetRegistry, limits_for
 from tests.exchange.ccxt.ccxt_fixtures import FakeTime
 
 
@@ -61,3 +61,17 @@ def test_bybit_reset_timestamp_far_off_does_not_block_for_ever(reset, request):
     assert protective_wait(m, ["private"], "POST", "v5/order/cancel") <= 60.0 + 1.0
     said = [line for line in lines if "X-Bapi-Limit-Reset-Timestamp" in line]
     assert len(said) == 1 and f"{stamp:.0f}" in said[0] and "\n" not in said[0].strip()
+
+
+@pytest.mark.parametrize("limits", [BINANCE_USDM, limits_for("okx", 100)], ids=["binance", "other"])
+@pytest.mark.parametrize("retry", ["-30", "0"])
+def test_a_429_whose_retry_after_is_not_positive_still_blocks(limits, retry):
+    """A 429 with `Retry-After: -30` (or 0) blocked for nothing: the next calls went out at
+    once into the same refusal (repeated 429s are an IP ban). It now counts as a refusal
+    naming no reset: the default block."""
+    from exchange.budget_meter import DEFAULT_BLOCK_S
+
+    fake = FakeTime()
+    m = meter(fake, limits)
+    m.after(["public"], "ticker", {"Retry-After": retry}, True, error="429 Too Many Requests")
+    assert protective_wait(m, ["public"], "GET", "ticker") >= DEFAULT_BLOCK_S
