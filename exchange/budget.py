@@ -132,13 +132,25 @@ class PriorityBucket:
                 if waited + wait > max_wait_s:
                     raise self._refusal(cost, priority, waited + wait, max_wait_s)
                 wait = min(wait, step_s)
-            before_sleep(wait)
-            self._sleep(wait)
-            waited += wait
-            with self._lock:
-                self.waited_s += wait
+            waited += self._pause(wait, before_sleep)
             if priority is Priority.PROTECTIVE:
+                # booked already; a block that came while it waited (another call's 429, a
+                # peer's) holds it too: it was sent into the block, a refusal more
+                while (left := self._blocked_left()) > 0:
+                    waited += self._pause(max(left, MIN_WAIT_S), before_sleep)
                 return waited
+
+    def _pause(self, wait: float, before_sleep: Callable[[float], None]) -> float:
+        before_sleep(wait)
+        self._sleep(wait)
+        with self._lock:
+            self.waited_s += wait
+        return wait
+
+    def _blocked_left(self) -> float:
+        self._check_peers()
+        with self._lock:
+            return max(self._blocked_until - self._clock(), 0.0)
 
     def _check_peers(self) -> None:
         """A block another process on this IP was told of holds here too: the venue's limit is

@@ -186,3 +186,28 @@ def test_an_entry_waits_at_most_its_bound_over_all_the_buckets_it_pays():
     with call_priority(Priority.ENTRY), pytest.raises(BudgetRefused, match="entry call"):
         meter.before(["private"], "POST", "v5/order/create", 2.5)
     assert fake.now - start <= 2.0 + 1e-9 and meter.requests == 0
+
+
+def test_a_protective_call_waits_out_a_block_that_came_while_it_waited():
+    """A stop booked into a debt slept for it once and went out: a 429 answered to another
+    call meanwhile (Retry-After 30 s) blocked the bucket, and the stop was sent into the block
+    at once, another refusal on the way to an IP ban. The sleep below is that other call's
+    answer arriving while the stop waits."""
+    fake = FakeTime()
+    told: list[float] = []
+    made: list[PriorityBucket] = []
+
+    def sleep(seconds: float) -> None:
+        if not told:
+            told.append(seconds)
+            made[0].block_for(30.0)  # another thread's 429, during the stop's wait
+        fake.sleep(seconds)
+
+    b = PriorityBucket("t", rate_per_s=10, capacity=10, unit="weight", clock=fake.clock,
+                       sleep=sleep)
+    made.append(b)
+    b.cap_remaining(0)
+    start = fake.now
+    b.take(5, Priority.PROTECTIVE, max_wait_s=0)
+    assert told == [pytest.approx(0.5)]
+    assert fake.now - start >= 30.0
