@@ -75,6 +75,9 @@ class PriorityBucket:
         self._tokens = self.capacity
         self._stamp = clock()
         self._blocked_until = 0.0
+        self._refused_until = 0.0
+        """The part of the block the venue refused for (not only a window the bot saw spent):
+        it holds the calls that weigh nothing here too (a Binance order on the IP)."""
         self.on_block: Callable[[float], None] | None = None
         """Told every block's length (exchange/venue_blocks.py keeps the venue's IP blocks)."""
         self.peer_blocks: Callable[[], float] | None = None
@@ -97,6 +100,8 @@ class PriorityBucket:
             now = self._clock()
             self._refill(now)
             blocked = max(self._blocked_until - now, 0.0)
+            if cost <= 0:  # weighs nothing here (a Binance order on the IP): a refusal holds
+                return max(self._refused_until - now, 0.0)
             if priority is Priority.PROTECTIVE:
                 self._tokens -= cost
                 self.spent[priority] += cost
@@ -136,7 +141,7 @@ class PriorityBucket:
             if priority is Priority.PROTECTIVE:
                 # booked already; a block that came while it waited (another call's 429, a
                 # peer's) holds it too: it was sent into the block, a refusal more
-                while (left := self._blocked_left()) > 0:
+                while (left := self._blocked_left(cost)) > 0:
                     waited += self._pause(max(left, MIN_WAIT_S), before_sleep)
                 return waited
 
@@ -147,10 +152,11 @@ class PriorityBucket:
             self.waited_s += wait
         return wait
 
-    def _blocked_left(self) -> float:
+    def _blocked_left(self, cost: float) -> float:
         self._check_peers()
         with self._lock:
-            return max(self._blocked_until - self._clock(), 0.0)
+            until = self._blocked_until if cost > 0 else self._refused_until
+            return max(until - self._clock(), 0.0)
 
     def _check_peers(self) -> None:
         """A block another process on this IP was told of holds here too: the venue's limit is
@@ -201,21 +207,24 @@ class PriorityBucket:
             self.rate_per_s, self.capacity = float(rate_per_s), float(capacity)
             self._tokens = min(self._tokens, self.capacity)
 
-    def block_for(self, seconds: float) -> float:
+    def block_for(self, seconds: float, *, refused: bool = True) -> float:
         """The venue refused for rate: send nothing until its reset. Returns how long the
-        bucket was already blocked."""
-        before = self._hold(seconds)
+        bucket was already blocked. `refused=False`: only the window is spent (the venue's
+        header said so): a call that weighs nothing here still goes."""
+        before = self._hold(seconds, refused)
         if self.on_block is not None and seconds > before:
             self.on_block(seconds)
         return before
 
-    def _hold(self, seconds: float) -> float:
+    def _hold(self, seconds: float, refused: bool = True) -> float:
         """Block for `seconds` from now (a longer block stays) and spend what is left; return
         how long it was already blocked."""
         with self._lock:
             now = self._clock()
             before = max(self._blocked_until - now, 0.0)
             self._blocked_until = max(self._blocked_until, now + max(seconds, 0.0))
+            if refused:
+                self._refused_until = max(self._refused_until, now + max(seconds, 0.0))
             self._refill(now)
             self._tokens = min(self._tokens, 0.0)
         return before

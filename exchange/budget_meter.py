@@ -103,6 +103,10 @@ class RequestMeter:
         for bucket in self._account_buckets(api, method, path, ccxt_cost):
             waited += bucket.take(1.0, priority, max_wait_s=bound - waited,
                                   before_sleep=self._hold, step_s=step)
+        # the IP's block holds every request, one that weighs nothing on it too (a Binance
+        # order: it went out during a 418 ban), and one that came during the waits above
+        waited += self.venue.ip.take(0.0, priority, max_wait_s=bound - waited,
+                                     before_sleep=self._hold, step_s=step)
         check_fence()  # after every wait: a replaced incarnation sends nothing
         waiting(self.timeout_s)
         self.requests += 1
@@ -166,7 +170,7 @@ class RequestMeter:
             if remaining <= 0 and not rate_limited:
                 # Binance counts weight per fixed minute: what a local refill would let out
                 # before the minute turns is a 429 (and repeated 429s are an IP ban)
-                self.venue.ip.block_for(60.0 - self._wall() % 60.0)
+                self.venue.ip.block_for(60.0 - self._wall() % 60.0, refused=False)
         if rate_limited:
             self.venue.ip.block_for(_retry_after(h))
 
