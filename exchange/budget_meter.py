@@ -29,6 +29,7 @@ from exchange.budget_venues import (
     ip_units,
 )
 from exchange.fence import check_fence, check_preempted, in_preemptible, waiting
+from exchange.venue_blocks import MAX_BLOCK_S
 
 PREEMPTIBLE_STEP_S = 0.25
 """The longest single budget wait of a call that may be set aside (exchange/fence.py
@@ -225,9 +226,17 @@ def _private(api: object) -> bool:
 
 def _retry_after(h: dict[str, str]) -> float:
     """A refusal's `Retry-After` in seconds: DEFAULT_BLOCK_S when absent or not positive (a
-    'Retry-After: -30' blocked for nothing, and the next calls went into the same refusal)."""
+    'Retry-After: -30' blocked for nothing, and the next calls went into the same refusal);
+    at most the longest ban there is (MAX_BLOCK_S, said in one line: a garbage figure blocked
+    every call, stops included, for as long as it said)."""
     retry = _number(h.get("retry-after"))
-    return retry if retry is not None and retry > 0 else DEFAULT_BLOCK_S
+    if retry is None or retry <= 0:
+        return DEFAULT_BLOCK_S
+    if retry > MAX_BLOCK_S:
+        logger.warning("Retry-After {!r} is beyond the longest venue ban: taken as {:g} s",
+                       h.get("retry-after"), MAX_BLOCK_S)
+        return MAX_BLOCK_S
+    return retry
 
 
 def _number(value: object) -> float | None:

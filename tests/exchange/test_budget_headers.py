@@ -75,3 +75,20 @@ def test_a_429_whose_retry_after_is_not_positive_still_blocks(limits, retry):
     m = meter(fake, limits)
     m.after(["public"], "ticker", {"Retry-After": retry}, True, error="429 Too Many Requests")
     assert protective_wait(m, ["public"], "GET", "ticker") >= DEFAULT_BLOCK_S
+
+
+def test_a_retry_after_beyond_any_ban_is_believed_for_the_longest_ban(request):
+    """'Retry-After: 1000000000' (garbage: Binance's longest IP ban is 3 days) blocked every
+    call to the venue, stops and closes included, for 31 years in memory (the block file
+    already kept only 3 days). Now 3 days at most, said in one line."""
+    from exchange.venue_blocks import MAX_BLOCK_S
+
+    fake = FakeTime()
+    m = meter(fake)
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING", format="{message}")
+    request.addfinalizer(lambda: logger.remove(sink))
+    m.after(["fapiPublic"], "ticker/24hr", {"Retry-After": "1000000000"}, True, error="418")
+    assert protective_wait(m, ["fapiPrivate"], "DELETE", "order") <= MAX_BLOCK_S + 1.0
+    said = [line for line in lines if "Retry-After" in line]
+    assert len(said) == 1 and "1000000000" in said[0]
