@@ -171,7 +171,9 @@ class PriorityBucket:
             self._peers_checked = now
         left = self.peer_blocks()  # a file read: outside the lock
         if left > 0:
-            self._hold(left)  # not told on (on_block): the file has it already
+            # not told on (on_block): the file has it already; it keeps deadlines only (a
+            # spent minute's among them), so it holds what weighs here, not a Binance order
+            self._hold(left, refused=False)
 
     def _refusal(self, cost: float, priority: Priority, wait: float,
                  max_wait_s: float) -> BudgetRefused:

@@ -281,7 +281,7 @@ class BudgetRegistry:
         """A block an earlier process was told of still holds; later ones are written."""
         left = blocks.remaining(venue, host)
         if left > 0:
-            budget.ip.block_for(left)
+            budget.ip.block_for(left, refused=False)  # the file keeps no kind (_check_peers)
             logger.warning("{}: the venue blocked this IP before the restart; no request to it "
                            "for {:.0f} s more", venue, left)
         budget.ip.on_block = lambda seconds: blocks.note(venue, host, seconds)

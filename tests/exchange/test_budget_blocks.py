@@ -34,3 +34,37 @@ def test_binance_new_order_waits_out_the_ips_block():
     with call_priority(Priority.ENTRY), pytest.raises(BudgetRefused, match="blocked"):
         m.before(["fapiPrivate"], "POST", "order", 1)
     assert m.requests == 1
+
+
+def test_a_peers_block_does_not_hold_a_close_that_weighs_nothing():
+    """The worker processes of one data dir share their IP blocks through a file that keeps
+    only deadlines, a spent minute's (no refusal: a new order still goes) among them. Read as
+    a refusal, a peer's spent minute held this worker's closes and stops up to 60 s; the
+    weighted calls still wait it out."""
+    fake = FakeTime()
+    m = meter(fake)
+    m.venue.ip.peer_blocks = lambda: max(1_700_000_040.0 - fake.now, 0.0)  # the shared file
+    start = fake.now
+    with call_priority(Priority.PROTECTIVE):
+        m.before(["fapiPrivate"], "POST", "order", 1)
+        assert fake.now == start
+        m.before(["fapiPrivate"], "DELETE", "order", 1)
+    assert fake.now - start >= 40.0
+
+
+def test_a_block_kept_over_a_restart_does_not_hold_a_close_that_weighs_nothing(tmp_path):
+    """The same file read at start: a block kept from before the restart (a spent minute
+    maybe) holds the weighted calls, not the first close."""
+    from exchange.venue_blocks import VenueBlocks
+
+    fake = FakeTime()
+    VenueBlocks(tmp_path / "b.json", wall=fake.clock).note("binanceusdm", "", 40.0)
+    reg = BudgetRegistry(VenueBlocks(tmp_path / "b.json", wall=fake.clock))
+    venue = reg.venue(BINANCE_USDM, "", 0.5, clock=fake.clock, sleep=fake.sleep)
+    m = RequestMeter(venue, venue.account("key-x"), timeout_s=10, wall_clock=fake.clock)
+    start = fake.now
+    with call_priority(Priority.PROTECTIVE):
+        m.before(["fapiPrivate"], "POST", "order", 1)
+        assert fake.now == start
+        m.before(["fapiPrivate"], "DELETE", "order", 1)
+    assert fake.now - start >= 40.0
