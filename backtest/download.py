@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
 import math
 import os
 import re
@@ -34,7 +33,7 @@ from typing import Any, TypeVar
 import ccxt
 
 from backtest.candles import HEADER, fmt_ms
-from backtest.files import copy_private
+from backtest.files import copy_private, held_alone
 
 MAX_RETRIES = 5
 
@@ -196,18 +195,11 @@ def _now(ex: Any, sleep: Callable[[float], None]) -> int:
 def _exclusive(final: Path) -> Iterator[None]:
     """One download per file at a time (found by review: a second one, in another terminal,
     cut the first one's page in flight as a torn line and interleaved its own pages with it).
-    The lock is the kernel's (flock on `.<file>.lock`), released when the process ends."""
-    fd = os.open(final.with_name(f".{final.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DownloadError(f"{final}: another download is writing it; wait for it to end "
-                                "(or stop it), then run this one again") from None
+    The lock is on `.<file>.lock`."""
+    busy = DownloadError(f"{final}: another download is writing it; wait for it to end (or "
+                         "stop it), then run this one again")
+    with held_alone(final.with_name(f".{final.name}.lock"), os.O_RDWR | os.O_CREAT, busy):
         yield
-    finally:
-        os.close(fd)
 
 
 def _download(ex: Any, symbol: str, timeframe: str, since_ms: int, end: int, final: Path,

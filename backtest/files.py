@@ -28,22 +28,32 @@ class FolderBusy(OSError):
 
 
 @contextmanager
-def only_writer(out: Path) -> Iterator[None]:
-    """One backtest or sweep at a time writes its reports into `out` (found by review: two
-    runs into one folder, the default `<data dir>/backtest` from two terminals, left one run's
-    report.txt beside the other's report.json and charts, and a sweep's start removed the run
-    folders of a sweep still running there). The lock is the kernel's (flock on the folder
-    itself: no file is added to it), released when the process and its workers end."""
-    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+def held_alone(path: Path, flags: int, busy: Exception) -> Iterator[None]:
+    """The block runs while this process alone holds the kernel's lock (flock) on `path`,
+    opened with `flags`; `busy` is raised at once when another process holds it. Released when
+    the block ends, or with the process (and its workers, which inherit it)."""
+    fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FolderBusy(f"--out {out}: another backtest is writing its reports there; "
-                             "wait for it to end (or stop it), or pick another --out") from None
+            raise busy from None
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def only_writer(out: Path) -> Iterator[None]:
+    """One backtest or sweep at a time writes its reports into `out` (found by review: two
+    runs into one folder, the default `<data dir>/backtest` from two terminals, left one run's
+    report.txt beside the other's report.json and charts, and a sweep's start removed the run
+    folders of a sweep still running there). The lock is on the folder itself: no file is
+    added to it."""
+    busy = FolderBusy(f"--out {out}: another backtest is writing its reports there; wait for "
+                      "it to end (or stop it), or pick another --out")
+    with held_alone(out, os.O_RDONLY | os.O_DIRECTORY, busy):
+        yield
 
 
 def write_private(path: Path, data: bytes) -> None:
