@@ -119,8 +119,15 @@ def test_controls_need_the_token_go_through_the_mailbox_and_are_journaled(bot):
     applied = [e for e in journal if e["type"] == "ControlApplied"]
     assert applied and applied[-1]["data"]["command"] == "pause"
     assert applied[-1]["data"]["by"].startswith("dashboard bearer") and applied[-1]["data"]["applied_at"]
-    sym_journal = bot.get(f"/api/journal?symbol={held}&limit=50")["events"]
-    assert any(e["type"] == "ControlApplied" and e["data"]["side"] == "exit" for e in sym_journal)
+    # the control runner tells the actor first and journals ControlApplied after: the actor
+    # can be flat before that row is written (CI, once), so wait for it
+    def exit_journaled() -> list | None:
+        events = bot.get(f"/api/journal?symbol={held}&limit=50")["events"]
+        exits = [e for e in events if e["type"] == "ControlApplied" and e["data"]["side"] == "exit"]
+        return events if exits else None
+
+    sym_journal = wait_until(exit_journaled, timeout=15, interval=0.1,
+                             message=f"ControlApplied exit journaled for {held}")
     types = {e["type"] for e in sym_journal}
     # handled; or, on a loaded machine, the position closed by itself (stop, strategy exit)
     # before the exit arrived, which the actor then journals as skipped (CI, once)
@@ -188,17 +195,26 @@ def test_a_tripped_protection_shows_everywhere_and_a_person_resets_it(tmp_path):
         assert row["name"] == "daily_loss_limit"
         text = bot.get("/metrics")
         assert 'bot_protection_tripped{account="main",protection="daily_loss_limit",symbol=""} 1.0' in text
-        tripped = [e for e in bot.get("/api/journal?symbol=*&limit=50")["events"]
-                   if e["type"] == "ProtectionTripped"]
+        # the status reads the check's state, which moves before the trip's journal row is
+        # written and before each actor journals its block (the run loop tells them after):
+        # wait for the rows rather than read them once
+        tripped = wait_until(
+            lambda: [e for e in bot.get("/api/journal?symbol=*&limit=50")["events"]
+                     if e["type"] == "ProtectionTripped"],
+            timeout=15, interval=0.1, message="ProtectionTripped journaled")
         assert len(tripped) == 1
         at_trip = float(tripped[0]["data"]["reason"].split(":")[1].split("USDT")[0])
         assert at_trip <= -0.01, tripped[0]["data"]["reason"]
         # no entry while tripped: every actor has entries blocked with the protection's reason
-        blocked = bot.get(f"/api/journal?symbol={SYMBOLS[0]}&limit=200")["events"]
-        assert any(e["type"] == "EntriesBlocked" and "daily loss limit" in e["data"]["reason"]
-                   for e in blocked)
-        for sym in SYMBOLS:  # in each actor's journal order: no entry after the block
+        def blocked(sym: str) -> list | None:
             events = bot.get(f"/api/journal?symbol={sym}&limit=500")["events"]
+            return events if any(e["type"] == "EntriesBlocked"
+                                 and "daily loss limit" in e["data"]["reason"]
+                                 for e in events) else None
+
+        for sym in SYMBOLS:  # in each actor's journal order: no entry after the block
+            events = wait_until(lambda sym=sym: blocked(sym), timeout=15, interval=0.1,
+                                message=f"EntriesBlocked journaled for {sym}")
             block = min(e["id"] for e in events if e["type"] == "EntriesBlocked"
                         and "daily loss limit" in e["data"]["reason"])
             assert not [e for e in events if e["type"] == "EntryRequested" and e["id"] > block]
