@@ -130,8 +130,11 @@ def test_repeated_failures_are_one_line_per_interval_with_a_count(lines):
         second = [line for line in lines if "telegram: sending kill_switch" in line][1]
         assert "failed attempts since the last line" in second
         send.failing = False
+        # the sender counts the send (`sent`) and then logs "works again": wait for the line
+        # itself, a one-shot read after `sent == 1` could run between the two
         wait_until(lambda: sender.sent == 1, timeout=10, message="sent once the server works")
-        assert any("sending works again after" in line for line in lines)
+        wait_until(lambda: any("sending works again after" in line for line in lines),
+                   timeout=10, message="the line saying sending works again")
     finally:
         sender.stop(0.5)
 
