@@ -5,15 +5,26 @@ after it."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import time
+from contextlib import closing
 
 import pytest
 
 from tests.e2e.bot_process import cli, start_bot, write_config
+from tests.support.waiting import wait_until
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
 pytestmark = pytest.mark.slow
+
+
+def all_done(db_path) -> bool:  # noqa: ANN001
+    """Every control row applied (marked done). The supervisor journals SignalReceived before
+    it tells the actor, and the control runner marks the row done after: done implies it."""
+    with closing(sqlite3.connect(db_path, timeout=10)) as db:
+        left = db.execute("SELECT COUNT(*) FROM control WHERE done_at IS NULL").fetchone()[0]
+    return left == 0
 
 
 def test_controls_queued_while_stopped_are_applied_at_start(tmp_path):
@@ -29,8 +40,14 @@ def test_controls_queued_while_stopped_are_applied_at_start(tmp_path):
                             (time.time(),)).lastrowid
     last = cli(config, data, "signal", "ETH/USDT:USDT", "short")
     assert last.returncode == 0
-    proc = start_bot(config, data, "--duration", "6")
+    # stopped once every row is applied, not after a fixed --duration: the run loop's clock
+    # starts while the actors may still be starting, and a signal waits (pending) until its
+    # actor runs: with 6 s, actors slow to start on a loaded machine left rows not done
+    proc = start_bot(config, data)
     try:
+        wait_until(lambda: all_done(data / "bot.sqlite") or proc.poll() is not None,
+                   timeout=90, interval=0.2, message="every queued control applied")
+        proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
