@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from storage import control
 from storage.models import ControlRow
 from storage.repository import Repository
 from supervision.child import ChildState
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
@@ -112,8 +114,23 @@ def test_a_signal_queued_while_stopped_expires_and_the_start_drops_it_journaled(
     with sqlite3.connect(data / "bot.sqlite") as con:  # the first one was queued days ago
         args["expires_at"] = time.time() - 3 * 86400
         con.execute("UPDATE control SET args = ? WHERE id = ?", (json.dumps(args), stale))
-    ran = bot(config, "run", "--duration", "4")
-    assert ran.returncode == 0, ran.stderr[-2000:]
+    # stopped once both rows are applied, not after a fixed --duration: the run loop's clock
+    # starts while the actors may still be starting, and ETH's signal waits (pending) until
+    # its actor runs: 4 s for that on a loaded machine could end the run with the row not done
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
+                            cwd=config.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_until(lambda: proc.poll() is not None or all(
+            result is not None for *_, result in controls(data / "bot.sqlite")),
+            timeout=90, interval=0.2, message="both queued signals applied")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
     results = {cid: result for cid, _, _, _, result in controls(data / "bot.sqlite")}
     assert results[stale].startswith("expired: not delivered"), results
     assert results[stale + 1] == "delivered", results
@@ -311,8 +328,6 @@ def test_status_after_a_sigkill_shows_no_actor_running(tmp_path):
     `running` with a fresh price, and `bot.py status` showed it so under `bot: stopped`."""
     import os
     import signal as signals
-
-    from tests.support.waiting import wait_until
 
     config = write_config(tmp_path)
     proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
