@@ -46,8 +46,15 @@ def checkout_version() -> str:
 def test_run_status_lock_and_duration(config, tmp_path):
     data = tmp_path / "data"
     launched = time.time()
-    proc = start_bot(config, data, "--duration", "12")
+    proc = start_bot(config, data, "--duration", "20")
+    second = None
     try:
+        # a second instance on the same data dir is refused and names the PID. Started as soon
+        # as the first one's status exists (its lock is taken before that), so the second's own
+        # start (~7 s on a loaded machine) never outlasts the first's duration: started after
+        # the checks below, with 12 s, it could find the lock free and run on
+        wait_status(config, data, lambda s: s["bot"]["pid"] == proc.pid, message="first status")
+        second = start_bot(config, data)
         s = wait_status(config, data, lambda s: s["bot"]["running"] and all(
             a["state"] == "running" for a in s["actors"]), message="all actors running")
         assert {a["symbol"] for a in s["actors"]} == set(SYMBOLS)
@@ -58,8 +65,6 @@ def test_run_status_lock_and_duration(config, tmp_path):
                             > s["bot"]["heartbeat_at"], message="a newer heartbeat")
         assert later["bot"]["started_at"] == s["bot"]["started_at"]
         assert s["bot"]["switch_interval_ms"] == 0.5  # the configured interval is in force
-        # a second instance on the same data dir is refused and names the PID
-        second = start_bot(config, data)
         out, err = second.communicate(timeout=60)
         assert second.returncode == 3
         assert str(proc.pid) in err and err.strip().count("\n") == 0
@@ -71,8 +76,9 @@ def test_run_status_lock_and_duration(config, tmp_path):
         assert all(a["stop_price"] and a["trailing"] for a in opened)
         out, err = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        for started in (proc, second):
+            if started is not None and started.poll() is None:
+                started.kill()
     assert proc.returncode == 0, err[-2000:]
     s = status(config, data)
     assert s["bot"]["running"] is False and s["bot"]["heartbeat_at"] > 0
