@@ -61,9 +61,14 @@ def running(path: Path, settled: bool = True) -> Iterator[tuple[AccountRuntime, 
         account.open()
         account.build()
         account.start()
+        # reconciled is published inside the start, before the supervisor handles the start's
+        # report; a signal is refused as "not running" until then: wait for both
+        sup = account.sup
+        assert sup is not None
         wait_until(lambda: all((p := account.views.get(s)) is not None and p.view().reconciled
+                               and sup.children[s].state is ChildState.RUNNING
                                for s in (BTC, ETH) if settled or s == BTC),
-                   timeout=30, message="actors reconciled")
+                   timeout=30, message="actors reconciled and running")
         services = build_account_signal_services(
             SignalsConfig(enabled=True, port=0, max_size_usdt=Decimal(500)),
             accounts=[account.signal_account()], logger=logger,

@@ -17,6 +17,7 @@ from runtime.account import AccountRuntime
 from runtime.stop_accounts import stop_all
 from signals.wiring import SignalsConfig, build_account_signal_services
 from storage import queries
+from supervision.child import ChildState
 from tests.signals.support import TOKEN, post
 from tests.support.waiting import wait_until
 
@@ -87,6 +88,12 @@ def test_an_entry_signal_to_a_grid_account_is_answered_and_counted(tmp_path: Pat
                    timeout=30, message="the grid actor reconciled")
         wait_until(lambda: account.gate.open_positions() == 2, timeout=30,
                    message="both legs open")
+        # the grid opens its legs inside its start, before the supervisor has handled the
+        # start's report: until then a signal is refused as "not running" (CI under load, once)
+        sup = account.sup
+        assert sup is not None
+        wait_until(lambda: sup.children[BTC].state is ChildState.RUNNING, timeout=30,
+                   message="the grid actor running")
         status, body = post(url, {"id": "g1", "symbol": BTC, "side": "long"})
         assert status == 202, body  # 2 legs held, risk.max_open_positions = 3
         wait_until(lambda: "SignalSkipped" in _journal(account, "g1"), timeout=30,
