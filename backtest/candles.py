@@ -2,11 +2,12 @@
 
 `timestamp,open,high,low,close,volume` per line (UTF-8; a leading byte-order mark is skipped),
 timestamp in ms since the epoch (UTC). Every problem names the file and the line: bytes that
-are not UTF-8, a malformed row, NaN or non-positive prices, high/low that do not contain
-open/close, an outlier price (outside a factor `PRICE_FACTOR` around the file's first open, or
-outside `PRICE_LIMITS`: such a price could not be rounded to the market's tick within
-Decimal's 28 digits), a timestamp out of range or not after the previous one (unsorted or
-duplicate), a step that is not a whole number of the file's timeframe (its most common step).
+are not UTF-8, a malformed row, a value not written as ccxt's numbers are (`VALUE`), NaN or
+non-positive prices, high/low that do not contain open/close, an outlier price (outside a
+factor `PRICE_FACTOR` around the file's first open, or outside `PRICE_LIMITS`: such a price
+could not be rounded to the market's tick within Decimal's 28 digits), a timestamp out of
+range or not after the previous one (unsorted or duplicate), a step that is not a whole number
+of the file's timeframe (its most common step).
 Holes (a step larger than the file's timeframe) are listed, not filled: the backtest refuses
 them unless asked to run with them (`--allow-gaps`).
 """
@@ -17,6 +18,7 @@ import bisect
 import csv
 import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -37,6 +39,16 @@ MIN_TS = 10**11
 hourly file in seconds ran as 3.6 s candles dated 1970-01-20, without an error."""
 """Timestamps are ms in [0, MAX_TS) (year 5138): beyond it they are not ms since the epoch."""
 Bounds = tuple[Decimal, Decimal]
+_PLAIN = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+VALUE = re.compile(rf"{_PLAIN}|-?(?:nan|inf|infinity)", re.IGNORECASE)
+"""A candle value as ccxt's `fetch_ohlcv` numbers are written (Python's str() of an int or a
+float: digits, an optional "." and exponent, a "-"), or a NaN / infinity, which the checks then
+name as not finite. Decimal() alone also took "1_000.5", " 5", "+5", "NaN12" and digits of other
+scripts (found by review: "1_000.5", a malformed field, read as 1000.5)."""
+TIMESTAMP = re.compile(r"-?[0-9]+")
+_QUICK_ROW = re.compile(rf"[0-9]+(?:,{_PLAIN}){{5}}")
+"""A whole row, joined by commas, of plain numbers only (a field holding a comma cannot match:
+the row would have more than five)."""
 
 
 class DataError(ValueError):
@@ -86,9 +98,15 @@ def _row(path: Path, line: int, row: list[str],
     where = f"{path}, line {line}"
     if len(row) != len(HEADER):
         raise DataError(f"{where}: expected {len(HEADER)} fields, got {len(row)}")
+    bad = next((x for x, form in zip(row, (TIMESTAMP, *[VALUE] * 5), strict=True)
+                if not form.fullmatch(x)), None)
+    if bad is not None:
+        raise DataError(f"{where}: not a number in {','.join(row)} ({bad!r}: a value is digits "
+                        "with an optional '.' and exponent, as ccxt gives them; no spaces, "
+                        "'_' or '+')")
     try:
         ts = int(row[0])
-        o, h, low, c, v = (Decimal(x.strip()) for x in row[1:])
+        o, h, low, c, v = (Decimal(x) for x in row[1:])
     except (ValueError, InvalidOperation):
         raise DataError(f"{where}: not a number in {','.join(row)}") from None
     if 0 <= ts < MIN_TS:
@@ -125,7 +143,9 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
     for row in rows:
         try:
             t, so, sh, sl, sc, sv = row
-            ts = int(t)  # Decimal() and int() ignore surrounding whitespace, as _row's strip()
+            if not _QUICK_ROW.fullmatch(",".join(row)):  # what `_row` refuses or names: " 5",
+                raise ValueError  # "1_000.5", "+5", "NaN" (Decimal() and int() take the first 3)
+            ts = int(t)
             o, h, low, c, v = Decimal(so), Decimal(sh), Decimal(sl), Decimal(sc), Decimal(sv)
             # the bounds are positive and finite: inside them and with high/low containing
             # open/close every price is (a NaN raises in the comparisons)
