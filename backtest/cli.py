@@ -290,12 +290,17 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path, runs: list[dict[st
     worker = SweepWorker(config=config, raw=raw, args=vars(args), out=out,
                          charts=not args.no_charts, candles=candles)
     rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), args.rank)
+    failed = [r for r in rows if r.get("error") is not None]
     table = render_ranking(rows, args.rank)
     paths = write_ranking(out, rows, table)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
         print(table, end="")
-        print(f"wrote {len(rows)} reports under {out}")
+        print(f"wrote {len(rows) - len(failed)} reports under {out}")
         print("\n".join(f"wrote {p}" for p in paths))
+    if failed:  # the other runs finished and are ranked; the exit code says not all did
+        names = ", ".join(f"run-{r['run']:03d}" for r in failed)
+        return fail(f"--sweep: {len(failed)} of {len(rows)} runs failed ({names}); the "
+                    "ranking lists each with its error")
     return 0

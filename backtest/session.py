@@ -6,7 +6,7 @@ import argparse
 import io
 import math
 import re
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,13 @@ class SweepWorker:
         settings = sweep.settings_with(self.config, overrides, self.raw)
         candles = load_all(settings, argparse.Namespace(**self.args), loaded=self.candles)
         folder = self.out / f"run-{index:03d}"
-        rep, _ = run_one(settings, candles, folder, charts=self.charts, overrides=overrides)
+        try:
+            rep, _ = run_one(settings, candles, folder, charts=self.charts, overrides=overrides)
+        except Exception:  # a report written before the error (the charts failed) is not
+            for name in RUN_FILES:  # this failed run's result (best effort: the run's own
+                with suppress(OSError):  # error is the one to report)
+                    (folder / name).unlink(missing_ok=True)
+            raise
         return {"run": index, "overrides": overrides, "summary": rep["summary"],
                 "report": str(folder / "report.txt")}
 
@@ -112,6 +118,10 @@ def render_ranking(rows: list[dict[str, Any]], metric: str) -> str:
         t.add_column(col)
     for rank, row in enumerate(rows, start=1):
         s = row["summary"]
+        if s is None:  # a run that failed (backtest/sweep.py `failed`): its error instead
+            t.add_row(str(rank), *(str(row["overrides"][k]) for k in keys),
+                      f"failed: {row['error']}", *["-"] * 5, f"run-{row['run']:03d}")
+            continue
         shown = _metric_text(rank_value(s, metric))
         if not s["trades"]:
             shown += " (no trades)"  # ranked after every run with trades

@@ -143,8 +143,10 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
             processes: int | None = None) -> list[dict[str, Any]]:
     """Run `worker(index, overrides)` for each combination across processes, in input order.
 
-    Each run has its own process (at most `processes` at once), which sends its result back.
-    Ctrl-C (SIGINT to this process) or a run that fails stops the runs under way at once:
+    Each run has its own process (at most `processes` at once), which sends its result back. A
+    run that raises is a `failed` row with its one-line error, and the other runs go on (found
+    by review: one run's error stopped the whole sweep, the finished runs unranked and the
+    others never run). Ctrl-C (SIGINT to this process) stops the runs under way at once:
     the workers leave SIGINT to this process, which terminates them. (The executor used before
     waited for the runs under way and the ones already handed to a worker: a sweep went on
     computing for 10 s after Ctrl-C with runs of 4 s, for minutes with long runs.) A run whose
@@ -153,7 +155,7 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
     waited for it for ever)."""
     n = processes or os.cpu_count() or 1
     if n <= 1 or len(runs) <= 1:
-        return [worker(i, r) for i, r in enumerate(runs)]
+        return [_outcome(worker, i, r) for i, r in enumerate(runs)]
     todo = list(enumerate(runs))[::-1]
     results: dict[int, dict[str, Any]] = {}
     running: dict[Any, tuple[int, Any]] = {}
@@ -181,9 +183,7 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
                 finally:
                     receive.close()
                 process.join()
-                if not ok:
-                    raise value
-                results[index] = value
+                results[index] = value if ok else failed(index, runs[index], value)
     except BaseException:
         for _, process in running.values():
             process.terminate()
@@ -197,15 +197,43 @@ def _combo(overrides: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in overrides.items())
 
 
+def failed(index: int, overrides: dict[str, Any], error: str) -> dict[str, Any]:
+    """The ranking's row of a run that raised: its values and its one-line error."""
+    return {"run": index, "overrides": overrides, "summary": None, "report": None,
+            "error": error}
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a run's exception: the message of the backtest's own errors (they are
+    written for users), the type and message of any other, without line breaks, cut to 300
+    characters."""
+    from backtest.candles import DataError
+    from backtest.driver import StrategyStopped
+    from config.errors import ConfigError
+
+    own = isinstance(exc, DataError | SweepError | StrategyStopped | ConfigError)
+    text = " ".join((str(exc) if own else f"{type(exc).__name__}: {exc}").split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _outcome(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int,
+             overrides: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return worker(index, overrides)
+    except Exception as exc:  # noqa: BLE001 - one run's error is its row, not the sweep's end
+        return failed(index, overrides, error_line(exc))
+
+
 def _run_one(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int,
              overrides: dict[str, Any], send: Any) -> None:
     """One run in its own process. It ignores SIGINT: a Ctrl-C in a terminal reaches every
-    process of the group, and the parent ends the runs (no traceback from each of them)."""
+    process of the group, and the parent ends the runs (no traceback from each of them). An
+    exception is sent as its line (an exception object may not pickle)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         result: tuple[bool, Any] = (True, worker(index, overrides))
-    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
-        result = (False, exc)
+    except Exception as exc:  # noqa: BLE001 - handed to the parent as the run's error
+        result = (False, error_line(exc))
     send.send(result)
     send.close()
 
@@ -229,10 +257,13 @@ def rank_value(summary: dict[str, Any], metric: str) -> float | None:
 def ranked(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """Best first. A run with no trades ranks after every run with trades, whatever the metric
     (found by review: by drawdown, a run that never traded had 0, the best, and ranked first);
-    then a run without the metric (None) ranks last. Ties keep input order."""
-    def key(row: dict[str, Any]) -> tuple[bool, bool, float]:
+    then a run without the metric (None) ranks last; a run that failed (`failed`) after every
+    run that finished. Ties keep input order."""
+    def key(row: dict[str, Any]) -> tuple[bool, bool, bool, float]:
+        if row.get("error") is not None:
+            return (True, True, True, 0.0)
         value = rank_value(row["summary"], metric)
-        return (not row["summary"].get("trades"), value is None,
+        return (False, not row["summary"].get("trades"), value is None,
                 -value if value is not None else 0.0)
 
     return sorted(rows, key=key)
