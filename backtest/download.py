@@ -9,10 +9,12 @@
 - Rate limit: ccxt's own throttle (`enableRateLimit`) spaces the calls at the venue's
   `rateLimit`; a network error or exchange hiccup is retried with exponential backoff.
 - Resumable: pages are appended to `<file>.part` (0600) and fsynced one by one; a restart
-  drops a torn last line and continues after the last complete candle. When the range is
-  done the part file is renamed onto the final name (atomic). Running it again with a later
-  `--to` extends the file from where it ends, in a copy of it as the part file (the finished
-  file stays usable until the extension is done; a `--from` after its end is refused: a hole).
+  drops a torn last line (one without its newline) and continues after the last complete
+  candle. A finished file is never cut: its last line is complete with or without a newline.
+  When the range is done the part file is renamed onto the final name (atomic). Running it
+  again with a later `--to` extends the file from where it ends, in a copy of it as the part
+  file (the finished file stays usable until the extension is done; a `--from` after its end
+  is refused: a hole).
 - Only closed candles are written (timestamp + timeframe <= now, by the earlier of this
   machine's clock and the venue's).
 """
@@ -33,7 +35,7 @@ from typing import Any, TypeVar
 import ccxt
 
 from backtest.candles import HEADER, fmt_ms
-from backtest.files import copy_private, held_alone
+from backtest.files import copy_private, held_alone, write_private
 
 MAX_RETRIES = 5
 
@@ -42,25 +44,36 @@ class DownloadError(Exception):
     """A problem the user must fix; the message is the one line they see."""
 
 
-def _resume_point(part: Path) -> int | None:
-    """The last complete candle's timestamp in the part file (a torn last line is cut)."""
-    data = part.read_bytes()
+def _resume_point(path: Path, *, finished: bool) -> tuple[int | None, bool]:
+    """(the last complete candle's timestamp in `path`, None: none; whether the file's last
+    line lacks its newline). A part file gets every line with its newline, fsynced page by page,
+    so a last line without one is a write a kill cut short: it is cut from the part. A finished
+    file (`finished`: the final name, renamed from a complete part or put there by the user) is
+    never changed: its last line is a candle with or without a newline (found by review: the
+    torn-line cut also cut a finished file's last candle when the file merely lacked a final
+    newline, in place, before the extension had fetched anything). The last line must be a
+    whole candle row: anything else is one line naming it."""
+    data = path.read_bytes()
     end = data.rfind(b"\n") + 1
-    if end < len(data):
-        with part.open("r+b") as handle:
+    if end < len(data) and not finished:
+        with path.open("r+b") as handle:
             handle.truncate(end)
             os.fsync(handle.fileno())
-    lines = data[:end].splitlines()
+        data = data[:end]
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:  # the newline that ends the last line
+        lines.pop()
+    unterminated = not data.endswith(b"\n") and bool(data)
     while lines and not lines[-1].strip():  # blank lines at the end (an edited file)
         lines.pop()
     if len(lines) <= 1:
-        return None
-    try:
-        return int(lines[-1].split(b",", 1)[0])
-    except ValueError:
-        raise DownloadError(f"{part}, line {len(lines)}: no candle to resume after "
+        return None, unterminated
+    fields = lines[-1].rstrip(b"\r").split(b",")
+    if len(fields) != len(HEADER) or not fields[0].isdigit():
+        raise DownloadError(f"{path}, line {len(lines)}: no candle to resume after "
                             f"({lines[-1][:60].decode(errors='replace')!r}); fix or move the "
-                            "file away") from None
+                            "file away")
+    return int(fields[0]), unterminated
 
 
 def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
@@ -69,12 +82,16 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
     hole (found by review: appended silently; the backtest then refused the file for a gap)."""
     part = final.with_name(final.name + ".part")
     existing = part if part.exists() else final if final.exists() else None
-    last = None if existing is None else _resume_point(existing)
+    last, unterminated = (None, False) if existing is None else _resume_point(
+        existing, finished=existing == final)
     if last is not None and since_ms > last + tf:
         raise DownloadError(f"--from {fmt_ms(since_ms)}: {existing} ends at {fmt_ms(last + tf)}; "
                             f"a later --from would leave a hole in it (use --from "
                             f"{fmt_ms(last + tf)} or earlier, or move the file away)")
-    if existing == final:  # extend a finished file: a copy becomes the part; the file stays
+    if existing == final and unterminated:  # the copy gets the last line's newline, in the
+        write_private(part, final.read_bytes() + b"\n")  # same atomic write: a part's line
+        # without one would be cut as torn, and a page appended to it would join its line
+    elif existing == final:  # extend a finished file: a copy becomes the part; the file stays
         copy_private(final, part)  # until the part replaces it (found by review: it was
         # renamed, so an extension that failed, offline or on a bad answer, left only the part,
         # which the backtest refuses as an interrupted download: the finished data was unusable)
