@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 import ccxt
 
-from backtest.candles import HEADER, fmt_ms
+from backtest.candles import HEADER, VALUE, fmt_ms
 from backtest.files import copy_private, held_alone, write_private
 
 MAX_RETRIES = 5
@@ -250,7 +250,9 @@ def _download(ex: Any, symbol: str, timeframe: str, since_ms: int, end: int, fin
 def _unusable(row: list[Any]) -> str | None:
     """What makes a venue's candle row one the backtest would refuse (backtest/candles.py), or
     None: a value left out (ccxt gives None), one that is not a finite number (ccxt reads a
-    venue's "NaN" or "inf" as a float), a price not above 0, a negative volume."""
+    venue's "NaN" or "inf" as a float), one whose text is not a plain number (`VALUE`: a value
+    ccxt left as a string with spaces or "_", a bool), a price not above 0, a negative
+    volume."""
     if len(row) < 6 or any(v is None for v in row[:6]):
         return "a missing value"
     try:
@@ -259,6 +261,8 @@ def _unusable(row: list[Any]) -> str | None:
         return "a value that is not a number"
     if not all(math.isfinite(v) for v in values):
         return "a value that is not a finite number"
+    if not all(VALUE.fullmatch(str(v)) for v in row[1:6]):  # as it would be written: " 100",
+        return "a value that is not a plain number"  # "1_000", True, which the reader refuses
     if min(values[:4]) <= 0:
         return "a price that is not positive"
     return "a negative volume" if values[4] < 0 else None

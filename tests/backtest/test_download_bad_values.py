@@ -55,6 +55,10 @@ def test_a_nan_from_the_venue_is_one_line_and_never_written(tmp_path: Path) -> N
     ([0, 101, 0, 100, 1], "a price that is not positive"),
     ([100, 101, 99, 100, -1], "a negative volume"),
     (["x", 101, 99, 100, 1], "a value that is not a number"),
+    # the reader refuses these texts (tests/backtest/test_candle_values.py): never written
+    ([" 100", 101, 99, 100, 1], "a value that is not a plain number"),
+    ([100, "1_01", 99, 100, 1], "a value that is not a plain number"),
+    ([100, 101, 99, 100, True], "a value that is not a plain number"),
 ])
 def test_a_row_the_backtest_would_refuse_is_refused_naming_the_candle(
         tmp_path: Path, row: list[Any], why: str) -> None:
