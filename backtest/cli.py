@@ -5,7 +5,6 @@ Errors are one line on stderr and exit code 2 (bad data names the file and line)
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from datetime import UTC, datetime
@@ -293,8 +292,10 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path, runs: list[dict[st
     failed = [r for r in rows if r.get("error") is not None]
     table = render_ranking(rows, args.rank)
     paths = write_ranking(out, rows, table)
-    if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+    if args.json:  # ranking.json, as written
+        from backtest.report import to_json
+
+        print(to_json(rows))
     else:
         print(table, end="")
         print(f"wrote {len(rows) - len(failed)} reports under {out}")

@@ -14,7 +14,7 @@ from rich.table import Table
 from backtest.candles import coverage_holes
 from backtest.engine import RunResult, symbols_of
 from backtest.metrics import equity_curve, group, summary
-from backtest.trades import closed_trades
+from backtest.trades import closed_trades, plain
 
 
 def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,13 +57,14 @@ the strategy had never signalled."""
 
 
 def to_json(report: dict[str, Any] | list[dict[str, Any]]) -> str:
-    """Decimals as strings (exact), the same text on every run for the same input."""
+    """Decimals as strings (exact, in plain decimal notation: `plain`), the same text on every
+    run for the same input."""
     return json.dumps(report, indent=2, default=_plain, sort_keys=False)
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return plain(value)
     raise TypeError(f"not JSON: {value!r}")
 
 

@@ -10,6 +10,15 @@ from backtest.memory_repo import MemoryRepository
 from trading.client_ids import is_emergency
 
 ZERO = Decimal(0)
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal as JSON text: plain decimal notation, every digit kept, "-0" as "0". Found by
+    review: str() wrote "1E-8", "0E-8", "1.5E-7" or "4E+1" for some figures and plain text for
+    others, so a program reading the report got number text of two kinds."""
+    if value.is_zero():
+        value = value.copy_abs()
+    return format(value, "f")
 EXIT_KINDS = {
     "stop_loss": "stop", "stop_loss_bot": "stop", "trailing_stop": "trailing stop",
     "take_profit": "take-profit", "emergency_close": "escalation",
@@ -52,9 +61,9 @@ class Trade:
     def as_dict(self) -> dict[str, object]:
         return {"symbol": self.symbol, "position_id": self.position_id, "side": self.side,
                 "opened_at": self.opened_at, "closed_at": self.closed_at,
-                "contracts": str(self.contracts), "entry_price": str(self.entry_price),
-                "exit_price": str(self.exit_price), "gross_pnl": str(self.gross),
-                "fees": str(self.fees), "net_pnl": str(self.net), "reason": self.reason,
+                "contracts": plain(self.contracts), "entry_price": plain(self.entry_price),
+                "exit_price": plain(self.exit_price), "gross_pnl": plain(self.gross),
+                "fees": plain(self.fees), "net_pnl": plain(self.net), "reason": self.reason,
                 "exit": self.exit_kind}
 
 
