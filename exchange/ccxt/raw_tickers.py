@@ -19,8 +19,10 @@ Formats (the venues' v5 / USDⓈ-M docs, as quoted in ccxt/pro/bybit.py and bina
   symbol's `<sym>@miniTicker` / `@ticker` (one such object), or either wrapped by a combined
   stream as {"stream", "data"}.
 
-A row whose price cannot be read is skipped with one line naming the symbol and the field; the
-other rows of the message are delivered."""
+A row whose price or volume cannot be read (missing digits, NaN, infinite, a price not above 0,
+a negative volume) is skipped whole with one line naming the symbol and the field (once until
+that symbol's next good price); the other rows of the message are delivered, and the symbol's
+later good rows too."""
 
 from __future__ import annotations
 
@@ -115,19 +117,31 @@ class RawTickers:
         symbol = self._symbol(venue_id)
         if symbol is None:
             return None  # a market the bot does not trade
-        if volume is not None:
-            self._volume[symbol] = _decimal(volume)
-        if last is None:
-            return None  # a delta without a new price
+        quote_volume = _decimal(volume)
         price = _decimal(last)
-        if not tradeable(price):
-            if symbol not in self._bad:
-                self._bad.add(symbol)
-                self.log.warning("stream: skipped a bad ticker for {}: last price {!r} (said "
-                                 "once until a good price comes)", symbol, last)
+        if volume is not None and not _amount(quote_volume):
+            self._refused(symbol, "24 h quote volume", volume)
             return None
+        if last is not None and not tradeable(price):
+            self._refused(symbol, "last price", last)
+            return None
+        if volume is not None:  # a Bybit delta without it: unchanged
+            self._volume[symbol] = quote_volume
+        if price is None:
+            return None  # a delta without a new price
         self._bad.discard(symbol)
         return VenueTicker(symbol=symbol, last=price, quote_volume=self._volume.get(symbol))
+
+    def _refused(self, symbol: str, field: str, value: Any) -> None:
+        """A message with a field that is no number (NaN, infinite, empty, garbled) or out of
+        range is dropped whole: nothing of it is kept (a NaN volume stored passed the
+        strategy's min_volume filter, as every comparison with NaN is False; an unreadable
+        one stored as None turned the filter off for the symbol). The symbol's next good
+        message is taken as usual."""
+        if symbol not in self._bad:
+            self._bad.add(symbol)
+            self.log.warning("stream: skipped a bad ticker for {}: {} {!r} (said once until a "
+                             "good price comes)", symbol, field, value)
 
     def _symbol(self, venue_id: Any) -> str | None:
         if not self._by_id:
@@ -146,3 +160,8 @@ def _decimal(value: Any) -> Decimal | None:
         return Decimal(str(value)) if value not in (None, "") else None
     except InvalidOperation:
         return None
+
+
+def _amount(value: Decimal | None) -> bool:
+    """A volume the venue can mean: finite and not below 0 (0: nothing traded in 24 h)."""
+    return value is not None and value.is_finite() and value >= 0
