@@ -18,9 +18,11 @@ import ccxt
 
 from exchange.budget_meter import MaxWaits, RequestMeter
 from exchange.budget_venues import SHARED
+from exchange.ccxt import venue_clock
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.instances import meter_streams
 from exchange.ccxt.secrets import load_credentials
+from exchange.ccxt.stream_login import sign_with_venue_time
 
 # Options that keep start-up to what a USDT-perp bot needs: Bybit loads linear markets only;
 # Binance USDⓈ-M skips the spot-wallet coin list and margin pairs (a futures-only key may not
@@ -117,7 +119,8 @@ def pro_exchange_factory(exchange_id: str, credentials: Any = None, *, sandbox: 
     """A factory of ccxt.pro (async, WebSocket) instances for `exchange_id`, keyed with
     `credentials` (None: public streams only). Call it inside the stream's event loop.
     `meter`: the REST gateway's (`CcxtGateway.meter`), so the streams' own REST calls
-    (Binance's listenKey) are counted in the venue budget."""
+    (Binance's listenKey) are counted in the venue budget, and they and the private login are
+    signed with the venue's time the gateway learned (stream_login.py)."""
     import ccxt.pro  # the async layer loads only when streams are used
 
     if exchange_id not in ccxt.pro.exchanges:
@@ -139,6 +142,7 @@ def pro_exchange_factory(exchange_id: str, credentials: Any = None, *, sandbox: 
             point_ws_at(ex, ws_url)
         if meter is not None:
             meter_streams(ex, meter)
+            sign_with_venue_time(ex, venue_clock.shared(meter.venue, ex.id))
         return ex
 
     return build

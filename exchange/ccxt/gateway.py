@@ -33,7 +33,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import budget_hook as bh
-from exchange.ccxt import convert, lookup, markets_cache, own_fills
+from exchange.ccxt import convert, lookup, markets_cache, own_fills, venue_clock
 from exchange.ccxt import order_params as op
 from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import UNREADABLE, translated, unreadable
@@ -44,7 +44,6 @@ from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
 from exchange.ccxt.secrets import Credentials
 from exchange.ccxt.stops import StopsMixin
-from exchange.ccxt.venue_clock import VenueClock
 from exchange.ccxt.venue_records import VenueRecords
 from exchange.decimals import to_decimal
 from exchange.records import (
@@ -123,7 +122,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._pool = InstancePool(exchange_factory, bucket=self.bucket, meter=self.meter,
                                   credentials=credentials, sandbox=sandbox, demo=demo,
                                   timeout_ms=timeout_ms, learned_keys=self.venue.learned_options)
-        self.clock_sync = VenueClock(self.id)  # the venue's time for signing (venue_clock.py)
+        self.clock_sync = venue_clock.shared(self.meter.venue, self.id)  # the streams' too
         self._init_caches()
         self.validate()
 

@@ -5,11 +5,17 @@ A signed request carries this machine's time, and the venue refuses one outside 
 `InvalidNonce`). Resent as it was, every attempt was refused the same way: no order, no stop,
 no balance while the clock stayed off. On such a refusal the gateway reads the venue's time
 (ccxt's `load_time_difference`, one public request) and every instance of every thread signs
-with it from then on (ccxt's `timeDifference` option, which its `nonce()` subtracts)."""
+with it from then on (ccxt's `timeDifference` option, which its `nonce()` subtracts).
+
+One clock per venue budget (`shared`: one venue and API host in this process), so the streams'
+instances, built apart from the gateway's, sign their WebSocket login with the same time
+(stream_login.py), and every account on that host learns it from the first refusal."""
 
 from __future__ import annotations
 
 import threading
+import weakref
+from typing import Any
 
 import ccxt
 from loguru import logger
@@ -24,6 +30,11 @@ class VenueClock:
         self._lock = threading.Lock()
         self._difference_ms: int | None = None
         """This machine's clock minus the venue's, as last read (None: never needed)."""
+
+    @property
+    def difference_ms(self) -> int | None:
+        """This machine's clock minus the venue's, as last read (None: never needed)."""
+        return self._difference_ms
 
     def apply(self, ex: ccxt.Exchange) -> None:
         """Sign `ex`'s requests with the venue's time (the calling thread's own instance)."""
@@ -48,3 +59,17 @@ class VenueClock:
             logger.warning("{} refused a request's timestamp: this machine's clock is {} ms {} "
                            "the venue's; signing with the venue's time (sync the clock: NTP)",
                            self.id, abs(difference), "ahead of" if difference > 0 else "behind")
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, VenueClock] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(owner: Any, exchange_id: str) -> VenueClock:
+    """The one VenueClock of `owner` (a gateway's `meter.venue`: the budget of one venue and
+    API host, shared by every account on it in this process), made on first use."""
+    with _SHARED_LOCK:
+        clock = _SHARED.get(owner)
+        if clock is None:
+            clock = _SHARED[owner] = VenueClock(exchange_id)
+        return clock

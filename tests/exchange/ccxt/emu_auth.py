@@ -41,15 +41,16 @@ def now_ms() -> int:
 
 
 def bybit_refusal(path: str, method: str, query: str, body: str, headers: Mapping[str, str],
-                  keys: Mapping[str, str]) -> tuple[int, Any] | None:
+                  keys: Mapping[str, str], offset_ms: int = 0) -> tuple[int, Any] | None:
+    """`offset_ms`: the venue's clock minus this machine's."""
     if path.startswith("/v5/market/"):
         return None
     failure = ApiKeys(secrets=keys).verify(headers, query if method == "GET" else body,
-                                           now_ms())
+                                           now_ms() + offset_ms)
     if failure is None:
         return None
     return 200, {"retCode": failure.code, "retMsg": failure.message, "result": {},
-                 "retExtInfo": {}, "time": now_ms()}
+                 "retExtInfo": {}, "time": now_ms() + offset_ms}
 
 
 def binance_refusal(path: str, query: str, body: str, headers: Mapping[str, str],

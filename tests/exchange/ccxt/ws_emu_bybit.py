@@ -25,6 +25,9 @@ class BybitWs:
         self.key, self.secret = api_key, api_secret
         self._ids = itertools.count(1)
         self.auth_failures = 0
+        self.clock_offset_ms = 0
+        """The venue's clock minus this machine's: a login whose `expires` is not after the
+        venue's now is refused, as Bybit does."""
         self.subscribes: list[tuple[float, tuple[str, ...]]] = []
         """(monotonic time, topics) of every subscribe request."""
         self.refused: set[str] = set()
@@ -75,7 +78,7 @@ class BybitWs:
         wanted = hmac.new(self.secret.encode(), f"GET/realtime{expires}".encode(),
                           hashlib.sha256).hexdigest()
         return (key == self.key and hmac.compare_digest(wanted, signature)
-                and int(expires) > time.time() * 1000)
+                and int(expires) > time.time() * 1000 + self.clock_offset_ms)
 
     def snapshot(self, topic: str) -> Any | None:
         if topic.startswith("tickers."):
