@@ -133,22 +133,37 @@ def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = Non
                                f"({raw.get('status')}) without its filled quantity")
     raw = _algo_update(raw)
     info = _info(raw)
-    filled = _num(raw, "filled") or Decimal(0)
     row = f" (order {raw.get('id') or raw.get('clientOrderId')} of {raw.get('symbol')})"
+    numbers = _unsigned(row, filled=_num(raw, "filled") or Decimal(0),
+                        amount=_num(raw, "amount"), average=_num(raw, "average"),
+                        price=_num(raw, "price"), trigger_price=_num(
+                            raw, "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice"))
+    filled = numbers["filled"] or Decimal(0)
+    charged = fee(raw, info_fee_key="cumExecFee", currency=settle, settle=settle, price=price)
+    if charged is not None and not charged.cost.is_finite():
+        raise ccxt.BadResponse(f"unreadable fee {charged.cost}{row}")
     return VenueOrder(
         id=_str(raw.get("id")), client_order_id=_str(raw.get("clientOrderId")),
         symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(),
         type=str(raw.get("type") or "market").lower(), status=status(raw.get("status"), row),
-        amount=_num(raw, "amount"), filled=filled,
-        average=_num(raw, "average"), price=_num(raw, "price"),
-        trigger_price=_num(raw, "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice"),
+        amount=numbers["amount"], filled=filled, average=numbers["average"],
+        price=numbers["price"], trigger_price=numbers["trigger_price"],
         reduce_only=str(raw.get("reduceOnly")).lower() == "true",
-        position_side=position_side(info),
-        fee=fee(raw, info_fee_key="cumExecFee", currency=settle, settle=settle, price=price),
+        position_side=position_side(info), fee=charged,
         timestamp=_int(raw.get("timestamp")),
         last_fill_at=_int(raw.get("lastTradeTimestamp") or raw.get("lastUpdateTimestamp"))
         if filled else None,
     )
+
+
+def _unsigned(row: str, **values: Decimal | None) -> dict[str, Decimal | None]:
+    """`values` as they are; BadResponse naming the first that is no finite number >= 0 (a
+    garbled row: a NaN filled quantity raised in every later comparison of the order's
+    progress, on the streams' thread, and took the whole order stream down with it)."""
+    for name, value in values.items():
+        if value is not None and (not value.is_finite() or value < 0):
+            raise ccxt.BadResponse(f"unreadable {name} {value}{row}")
+    return values
 
 
 _ALGO_WORKING = frozenset({"TRIGGERING", "TRIGGERED"})
