@@ -247,6 +247,10 @@ on an isolated row, from the margins and the liquidation price): never a size to
 Another venue's rows are taken as ccxt reads them."""
 
 
+_SIDE_KEYS = ("positionIdx", "positionSide")
+"""The raw keys `position_side` reads (Bybit; Binance REST)."""
+
+
 def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
     """An entry price the venue left empty or zero (Bybit answers `avgPrice: ""` in some
     states; ccxt then gives None) is None: unknown, never a price of 0. A row without its size
@@ -261,12 +265,17 @@ def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
     side = str(raw.get("side")).lower()
     hedged = bool(raw.get("hedged"))
     info = _info(raw)
+    size_keys = SIZE_KEYS.get(exchange_id or "", ())
     named = position_side(info)
+    if named is None and size_keys and any(_str(info.get(k)) for k in _SIDE_KEYS):
+        # ccxt 4.5.90's bybit reads any positionIdx but "0" and "1" as the short hedge leg: a
+        # garbled one-way long was a short leg (reconciliation, emergency close: wrong side)
+        raise ccxt.BadResponse(f"{raw.get('symbol')} position with an unreadable position "
+                               f"side ({', '.join(f'{k} {info.get(k)!r}' for k in _SIDE_KEYS)})")
     if named is None:
         named = PositionSide(side) if hedged else PositionSide.NET
     entry = _num(raw, "entryPrice")
     contracts = _num(raw, "contracts")
-    size_keys = SIZE_KEYS.get(exchange_id or "", ())
     if size_keys and not any(_str((info or {}).get(key)) for key in size_keys):
         contracts = None  # ccxt's estimate, not the venue's size
     if contracts is None and (side in ("long", "short") or (entry is not None and entry > 0)):

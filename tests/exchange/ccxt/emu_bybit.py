@@ -149,6 +149,8 @@ class BybitVenue:
         """Symbols whose position rows come without `size` alone (`positionValue` and
         `markPrice` kept: ccxt 4.5.90 estimates the size as positionValue / markPrice)."""
         self.sideless: set[str] = set()
+        self.garbled_idx: dict[str, Any] = {}
+        """Symbol -> the `positionIdx` its position rows carry instead of the real one."""
         self.filled_left_out: set[str] = set()
         """Client ids whose order rows come without `cumExecQty` (a damaged answer; leavesQty
         is 0 once an order ended, as Bybit answers, so ccxt 4.5.90 estimates filled = qty)."""
@@ -315,6 +317,8 @@ class BybitVenue:
                 row = self._position_row(sym, idx, *self.book.position(sym, leg))
                 row = {**row, "avgPrice": ""} if sym in self.empty_entry else row
                 row = {**row, "side": ""} if sym in self.sideless else row
+                if sym in self.garbled_idx:
+                    row = {**row, "positionIdx": self.garbled_idx[sym]}
                 if sym in self.size_left_out:
                     row = {k: v for k, v in row.items() if k != "size"}
                 rows.append({k: v for k, v in row.items()
