@@ -226,12 +226,16 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
         # fill of either side (its 'none' matched no position's side: booked nowhere)
         raise ccxt.BadResponse(f"trade {raw.get('id')} of {raw.get('symbol')} has no side "
                                f"({raw.get('side')!r})")
+    pnl = _num(info, "realizedPnl", "execPnl")
+    if pnl is not None and not pnl.is_finite():  # booked, it made every later sum NaN
+        raise ccxt.BadResponse(f"trade {raw.get('id')} of {raw.get('symbol')} has an "
+                               f"unreadable realized P&L ({pnl})")
     return VenueFill(
         id=str(raw.get("id")), order_id=_str(raw.get("order")),
         client_order_id=client_order_id or _str(raw.get("clientOrderId")),
         symbol=str(raw.get("symbol")), side=side, price=px,
         amount=amount, fee=fee(raw, settle=settle, price=price) if named else None,
-        realized_pnl=_num(info, "realizedPnl", "execPnl"),
+        realized_pnl=pnl,
         position_side=position_side(info), taker_or_maker=_str(raw.get("takerOrMaker")),
         timestamp=_int(raw.get("timestamp")),
     )

@@ -44,14 +44,24 @@ def parts(raw: dict[str, Any], *, info_fee_key: str | None = None,
         found = [Fee(cost=cost, currency=str(coin)) for coin, value in detail.items()
                  if (cost := decimal_or_none(value)) is not None]
         if found:
-            return found
+            return _finite(found)
     single = raw.get("fee") or {}
     listed = [single] if single.get("cost") is not None else [
         f for f in raw.get("fees") or [] if f and f.get("cost") is not None]
     if listed:
-        return [Fee(cost=to_decimal(f["cost"]), currency=f.get("currency")) for f in listed]
+        return _finite([Fee(cost=to_decimal(f["cost"]), currency=f.get("currency"))
+                        for f in listed])
     cost = decimal_or_none(info.get(info_fee_key)) if info_fee_key else None
-    return [] if cost is None else [Fee(cost=cost, currency=currency)]
+    return [] if cost is None else _finite([Fee(cost=cost, currency=currency)])
+
+
+def _finite(found: list[Fee]) -> list[Fee]:
+    """`found`; ValueError for a cost that is no finite number (a NaN fee booked made the
+    ledger's every later sum NaN)."""
+    for fee in found:
+        if not fee.cost.is_finite():
+            raise ValueError(f"not a finite number: {fee.cost} {fee.currency or ''}".strip())
+    return found
 
 
 def in_settle(found: list[Fee], settle: str | None, price: Price | None, *,
