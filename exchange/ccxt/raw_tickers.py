@@ -21,11 +21,12 @@ Formats (the venues' v5 / USDⓈ-M docs, as quoted in ccxt/pro/bybit.py and bina
 
 A row whose price or volume cannot be read (missing digits, NaN, infinite, a price not above 0,
 a negative volume) is skipped whole with one line naming the symbol and the field (once until
-that symbol's next good price); the other rows of the message are delivered, and the symbol's
-later good rows too."""
+that symbol's next good price, and at most once a minute); the other rows of the message are
+delivered, and the symbol's later good rows too."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -34,6 +35,8 @@ from exchange.ccxt.convert import tradeable
 from exchange.records import VenueTicker
 from observability.error_text import describe
 
+WARN_EVERY_S = 60.0
+"""A symbol's bad tickers are said at most this often."""
 _BINANCE_EVENTS = frozenset({"24hrMiniTicker", "24hrTicker"})
 
 
@@ -46,7 +49,8 @@ class RawTickers:
     """Installed on one ccxt.pro exchange instance, in front of its message handler."""
 
     def __init__(self, ex: Any, wanted: Iterable[str], deliver: Callable[[list[VenueTicker]],
-                 None], seen: Callable[[], None], logger: Any) -> None:
+                 None], seen: Callable[[], None], logger: Any,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._ex = ex
         self._wanted = set(wanted)
         self._deliver = deliver
@@ -56,8 +60,12 @@ class RawTickers:
         self._volume: dict[str, Decimal | None] = {}
         """The last 24 h quote volume per symbol (a Bybit delta may leave it out)."""
         self._bad: set[str] = set()
-        """Symbols whose last streamed price was bad: warned once until a good one comes (a
-        venue pushing a bad price 10 times a second filled the log)."""
+        """Symbols whose last streamed ticker was bad: warned once until a good price comes (a
+        venue pushing a bad price 10 times a second filled the log)..."""
+        self._warned: dict[str, float] = {}
+        """...and at most once a `WARN_EVERY_S` per symbol (a venue alternating good prices
+        with bad volumes did so again)."""
+        self._now = monotonic
         self._rows = self._bybit_rows if ex.id == "bybit" else self._binance_rows
         self.taken = 0
         """Ticker messages handled here (for tests)."""
@@ -138,10 +146,15 @@ class RawTickers:
         strategy's min_volume filter, as every comparison with NaN is False; an unreadable
         one stored as None turned the filter off for the symbol). The symbol's next good
         message is taken as usual."""
-        if symbol not in self._bad:
-            self._bad.add(symbol)
-            self.log.warning("stream: skipped a bad ticker for {}: {} {!r} (said once until a "
-                             "good price comes)", symbol, field, value)
+        if symbol in self._bad:
+            return
+        self._bad.add(symbol)
+        now, last = self._now(), self._warned.get(symbol)
+        if last is not None and now - last < WARN_EVERY_S:
+            return
+        self._warned[symbol] = now
+        self.log.warning("stream: skipped a bad ticker for {}: {} {!r} (said once until a good "
+                         "price comes, at most once a minute)", symbol, field, value)
 
     def _symbol(self, venue_id: Any) -> str | None:
         if not self._by_id:

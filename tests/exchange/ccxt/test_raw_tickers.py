@@ -124,12 +124,17 @@ def test_a_price_that_stays_bad_is_warned_once_until_a_good_one_comes():
     """Bybit pushes a symbol's ticker up to 10 times a second: a bad price warned each time."""
     lines: list[str] = []
     sink = logger.add(lines.append, format="{message}", level="WARNING")
+    clock = [1000.0]
     try:
-        ex, _, got, _ = installed("bybit")
+        ex = Venue("bybit")
+        got: list[VenueTicker] = []
+        RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger,
+                   monotonic=lambda: clock[0]).install()
         for _ in range(50):
             ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="-1"))
         ex.handle_message(None, bybit("ETHUSDT", lastPrice="NaN"))
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50000"))
+        clock[0] += 60  # (at most once a minute: test_raw_tickers_bad_fields.py)
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="0"))
     finally:
         logger.remove(sink)

@@ -91,26 +91,59 @@ def test_a_zero_volume_is_a_volume():
     assert [(t.last, t.quote_volume) for t in got] == [(D("50000"), D("0"))]
 
 
+def said(symbol: str, field: str, value: str) -> str:
+    return (f"stream: skipped a bad ticker for {symbol}: {field} {value!r} (said once until a "
+            "good price comes, at most once a minute)\n")
+
+
 def test_a_bad_volume_is_said_once_per_symbol_naming_the_field_until_a_good_price():
     lines: list[str] = []
     sink = logger.add(lines.append, format="{message}", level="WARNING")
+    clock = [1000.0]
     try:
-        ex, got = installed("bybit")
+        ex = Venue("bybit")
+        got: list[VenueTicker] = []
+        RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger,
+                   monotonic=lambda: clock[0]).install()
         for _ in range(20):
             ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="1", turnover24h="NaN"))
         ex.handle_message(None, bybit("ETHUSDT", lastPrice="3000", turnover24h="-1"))
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50000"))
+        clock[0] += 60
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50001", turnover24h="inf"))
     finally:
         logger.remove(sink)
     assert [t.last for t in got] == [D("50000")]
-    assert lines == [
-        f"stream: skipped a bad ticker for {BTC}: 24 h quote volume 'NaN' (said once until a "
-        "good price comes)\n",
-        f"stream: skipped a bad ticker for {ETH}: 24 h quote volume '-1' (said once until a "
-        "good price comes)\n",
-        f"stream: skipped a bad ticker for {BTC}: 24 h quote volume 'inf' (said once until a "
-        "good price comes)\n"]
+    assert lines == [said(BTC, "24 h quote volume", "NaN"),
+                     said(ETH, "24 h quote volume", "-1"),
+                     said(BTC, "24 h quote volume", "inf")]
+
+
+def test_bad_tickers_between_good_prices_are_said_at_most_once_a_minute():
+    """A venue alternating good prices with bad volumes (each good price ends the "said once"
+    of the bad one) wrote one warning per bad message, up to 10 a second per symbol."""
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{message}", level="WARNING")
+    clock = [1000.0]
+    try:
+        ex = Venue("bybit")
+        got: list[VenueTicker] = []
+        RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger,
+                   monotonic=lambda: clock[0]).install()
+        for i in range(100):
+            clock[0] += 0.1
+            ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice=str(50000 + i)))
+            ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="1", turnover24h="NaN"))
+        ex.handle_message(None, bybit("ETHUSDT", lastPrice="3000", turnover24h="NaN"))
+        clock[0] += 60  # a minute after BTC's line
+        ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="49000"))
+        ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="1", turnover24h="-5"))
+    finally:
+        logger.remove(sink)
+    assert len(got) == 101  # every good price delivered, no bad one
+    assert lines == [said(BTC, "24 h quote volume", "NaN"),
+                     said(ETH, "24 h quote volume", "NaN"),
+                     said(BTC, "24 h quote volume", "-5")]
 
 
 class Sink:
