@@ -221,6 +221,10 @@ def fill(raw: Raw, *, client_order_id: str | None = None, settle: str | None = N
     if px is None or amount is None or not tradeable(px) or not tradeable(amount):
         raise ccxt.BadResponse(f"trade {raw.get('id')} of {raw.get('symbol')} has no usable "
                                f"price or amount (price {px}, amount {amount})")
+    if _str(raw.get("id")) is None:  # read as the id 'None': the next id-less trade of the
+        # symbol was taken for it, a duplicate, and never reported (another order's fill)
+        raise ccxt.BadResponse(f"trade of {raw.get('symbol')} order {raw.get('order')} has "
+                               f"no trade id")
     side = str(raw.get("side")).lower()
     if side not in ("buy", "sell"):  # ccxt reads a row without its side as None: never a
         # fill of either side (its 'none' matched no position's side: booked nowhere)
