@@ -192,9 +192,10 @@ def _algo_update(raw: Raw) -> Raw:
     if algo != "FINISHED":
         return raw
     executed = _num(info, "aq")
-    if executed is None:
-        raise ccxt.BadResponse(f"algo order {raw.get('id')} FINISHED without its executed "
-                               f"quantity (aq)")
+    if executed is None or not executed.is_finite() or executed < 0:  # NaN: InvalidOperation
+        # below; below 0: read as a stop that ended unfilled
+        raise ccxt.BadResponse(f"algo order {raw.get('id')} FINISHED without a readable "
+                               f"executed quantity (aq {info.get('aq')!r})")
     if executed <= 0:
         return {**raw, **_UNFILLED, **zero_price, "status": "canceled"}
     average = _num(info, "ap")
