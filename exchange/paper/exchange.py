@@ -228,13 +228,24 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
                                      book.unrealized())
 
     def _process_points(self, book: Book, points: list[tuple[int, Decimal]]) -> None:
+        """Match each point, then commit it only if the account did not change since the
+        matching read its free balance (a trigger afforded against margin another symbol's
+        thread took meanwhile); otherwise match it again under the account lock and commit
+        that: the check and the reservation are one step."""
         for ts, raw in points:
             if not book.open_orders:
                 return
-            draft = Draft(book, ts, round_to_tick(raw, book.tick))
+            mark = round_to_tick(raw, book.tick)
+            seen = self._account.version
+            draft = Draft(book, ts, mark)
             self._matcher.on_point(draft)
-            if draft.changed:
-                self._commit(draft, raw_price=raw, last_ms=ts)
+            if not draft.changed or self._commit(draft, raw_price=raw, last_ms=ts, seen=seen):
+                continue
+            with self._account.lock:
+                draft = Draft(book, ts, mark)
+                self._matcher.on_point(draft)
+                if draft.changed:
+                    self._commit(draft, raw_price=raw, last_ms=ts)
 
     def _last_point(self, symbol: str, from_ms: int, to_ms: int) -> tuple[int, Decimal] | None:
         """The price source's last point in (from_ms, to_ms]: its `last_point` if it has one,
@@ -268,8 +279,11 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         last_ms: int,
         required: Decimal | None = None,
         submissions: list[Submission] | None = None,
-    ) -> None:
-        """Queue a draft's transaction and install it in memory (holds book.lock).
+        seen: int | None = None,
+    ) -> bool:
+        """Queue a draft's transaction and install it in memory (holds book.lock); False,
+        nothing done, when `seen` is given and the account's version is no longer it (the
+        draft was matched against a free balance that has changed since).
 
         Changes are queued in the order they happen (under the account lock) and made durable
         by group commit in `Store.flush`, which every public method runs before returning.
@@ -283,6 +297,8 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
             submissions=submissions or [],
         )
         with self._account.lock:
+            if seen is not None and self._account.version != seen:
+                return False
             free = self._account.free()
             if required is not None and free < required:
                 raise errors.InsufficientFunds(
@@ -293,10 +309,11 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
                 tx.wallet = self._account.wallet + d.wallet_delta
             self._store.enqueue(tx)
             if tx.wallet is not None:
-                self._account.wallet = tx.wallet
+                self._account.set_wallet(tx.wallet)
             self._install(d, raw_price, last_ms)
             self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
                                      book.unrealized())
+        return True
 
     @staticmethod
     def _install(d: Draft, raw_price: Decimal, last_ms: int) -> None:
