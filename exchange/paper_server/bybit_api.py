@@ -256,12 +256,32 @@ class BybitApi:
         rows: list[Json] = []
         if p.get("execType") not in (None, "", "Trade"):
             symbols = []
+        listed: dict[str, tuple[str, VenueFill]] = {}
         for symbol in symbols:
-            trades = self._port.fetch_my_trades(symbol, since)
-            rows.extend(views.execution(self._ids[symbol], t, "Market") for t in trades
-                        if _in_window(t.timestamp, p) and _of_order(t, p))
+            market = self._markets[symbol]
+            rates = {"maker": market.maker_fee, "taker": market.taker_fee}
+            for t in self._port.fetch_my_trades(symbol, since):
+                if _in_window(t.timestamp, p) and _of_order(t, p):
+                    rows.append(views.execution(self._ids[symbol], t,
+                                                rates.get(t.taker_or_maker or "")))
+                    listed[str(t.id)] = (symbol, t)
         page, cursor = _page(rows, p, ("execTime", "execId"), default_limit=50)
+        orders: dict[str, VenueOrder | None] = {}
+        for row in page:  # the order's type, price and size: one lookup per order on the page
+            symbol, fill = listed[row["execId"]]
+            key = str(fill.order_id or "")
+            if key not in orders:
+                orders[key] = self._order_of(fill.order_id, symbol)
+            views.execution_order(row, orders[key])
         return {"category": "linear", "list": page, "nextPageCursor": cursor}
+
+    def _order_of(self, order_id: str | None, symbol: str) -> VenueOrder | None:
+        if not order_id:
+            return None
+        try:
+            return self._port.fetch_order(order_id, symbol)
+        except errors.OrderNotFound:
+            return None
 
 
 def market_id(symbol: str) -> str:

@@ -143,21 +143,38 @@ def flat_position(market_id: str, now_ms: int, idx: int = 0) -> Json:
     }
 
 
-def execution(market_id: str, t: VenueFill, order_type: str) -> Json:
+def execution(market_id: str, t: VenueFill, fee_rate: Decimal | None) -> Json:
+    """A fill as Bybit lists it; `fee_rate` is the rate it was charged (the market's maker or
+    taker rate, by `t.taker_or_maker`). The fields of its order are added by
+    `execution_order` (looked up for the rows of one page only)."""
     fee_currency = t.fee.currency if t.fee is not None and t.fee.currency else SETTLE
     return {
         "symbol": market_id, "orderId": str(t.order_id or ""),
         "orderLinkId": t.client_order_id or "", "side": t.side.capitalize(),
         "orderPrice": num(t.price), "orderQty": num(t.amount), "leavesQty": "0",
-        "orderType": order_type, "stopOrderType": "", "execFee": num(t.fee_cost),
+        "orderType": "UNKNOWN", "stopOrderType": "", "execFee": num(t.fee_cost),
         "execId": str(t.id), "execPrice": num(t.price), "execQty": num(t.amount),
         "execType": "Trade", "execValue": num(t.price * t.amount),
         "execTime": str(t.timestamp or 0), "feeCurrency": fee_currency,
-        "isMaker": t.taker_or_maker == "maker", "feeRate": "0", "tradeIv": "",
+        "isMaker": t.taker_or_maker == "maker", "feeRate": num(fee_rate), "tradeIv": "",
         "markIv": "", "markPrice": num(t.price), "indexPrice": "", "underlyingPrice": "",
         "blockTradeId": "", "closedSize": "0", "seq": 1,
         "execPnl": num(t.realized_pnl, ""),  # Bybit: a close's P&L, fee not deducted
     }
+
+
+def execution_order(row: Json, o: VenueOrder | None) -> None:
+    """The order's fields of an execution row, as Bybit gives them: its type (a resting
+    limit order's fill is a Limit order's, ccxt's trade `type`), limit price, quantity and
+    stop type. An order the exchange no longer finds keeps `orderType` UNKNOWN (ccxt: None)."""
+    if o is None:
+        return
+    row.update({
+        "orderType": o.type.capitalize(), "orderQty": num(o.amount),
+        "stopOrderType": "Stop" if o.trigger_price is not None else "",
+    })
+    if o.type == "limit" and o.price is not None:
+        row["orderPrice"] = num(o.price)
 
 
 def wallet(funds: Funds, wallet_balance: Decimal) -> Json:

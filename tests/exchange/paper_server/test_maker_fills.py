@@ -1,0 +1,71 @@
+"""A resting limit order filled by a later price is a maker fill, and the paper server's
+executions say so as Bybit's do: read by the real ccxt `bybit` class (4.5.90's unified trade:
+`type`, `takerOrMaker`, `fee.rate`), it is a limit order's maker fill charged the maker rate;
+a market order's fill stays a taker fill at the taker rate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from exchange.paper.exchange import PaperExchange
+from exchange.paper_server.bybit_api import BybitApi
+from tests.exchange.paper.paper_support import BTC, FakeClock, Market, ScriptedPrices
+from tests.exchange.paper_server.test_bybit_api import in_process_client
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def prices() -> ScriptedPrices:
+    return ScriptedPrices({BTC: D(60000)})
+
+
+@pytest.fixture
+def paper(tmp_path: Path, clock: FakeClock, prices: ScriptedPrices) -> Iterator[PaperExchange]:
+    exchange = PaperExchange(store_path=tmp_path / "p.sqlite", symbols=[BTC],
+                             price_source=prices, clock=clock, maker_fee=D("0.0002"),
+                             taker_fee=D("0.00055"))
+    yield exchange
+    exchange.close()
+
+
+def test_a_resting_limit_fill_reads_as_a_maker_fill_at_the_maker_rate(
+    paper: PaperExchange, clock: FakeClock, prices: ScriptedPrices,
+) -> None:
+    client = in_process_client(BybitApi(paper))
+    client.load_markets()
+    paper.create_order(BTC, "limit", "buy", D("0.01"), D("59000"), {"clientOrderId": "rest-1"})
+    Market(clock, prices).move(BTC, "58900")  # through the resting bid: filled at 59000
+    paper.create_order(BTC, "market", "sell", D("0.01"), None, {"clientOrderId": "mkt-1"})
+
+    trades = {t["info"]["orderLinkId"]: t for t in client.fetch_my_trades(BTC)}
+    maker, taker = trades["rest-1"], trades["mkt-1"]
+    assert (maker["type"], maker["takerOrMaker"]) == ("limit", "maker")
+    assert maker["price"] == 59000.0 and maker["info"]["orderPrice"] == "59000"
+    assert maker["fee"]["rate"] == 0.0002
+    assert D(str(maker["fee"]["cost"])) == D("0.118")  # 590 USDT at the maker rate
+    assert (taker["type"], taker["takerOrMaker"]) == ("market", "taker")
+    assert taker["fee"]["rate"] == 0.00055
+
+
+def test_a_triggered_stop_fill_reads_as_a_stop_orders_taker_fill(
+    paper: PaperExchange, clock: FakeClock, prices: ScriptedPrices,
+) -> None:
+    client = in_process_client(BybitApi(paper))
+    client.load_markets()
+    paper.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+    paper.create_order(BTC, "market", "sell", D("0.01"), None,
+                       {"clientOrderId": "s-1", "stopLossPrice": D(59000)})
+    Market(clock, prices).move(BTC, "58900")
+
+    [stop] = [t for t in client.fetch_my_trades(BTC) if t["info"]["orderLinkId"] == "s-1"]
+    assert (stop["type"], stop["takerOrMaker"]) == ("market", "taker")
+    assert stop["info"]["stopOrderType"] == "Stop"
+    assert stop["fee"]["rate"] == 0.00055
