@@ -42,6 +42,7 @@ from exchange.paper.models import (
     SETTLE,
     Submission,
 )
+from exchange.paper.notices import kept_balance_notice
 from exchange.paper.order_entry import OrderEntryMixin
 from exchange.paper.prices import PriceSource
 from exchange.paper.queries import QueryMixin
@@ -72,7 +73,10 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         hedge_mode: bool = False,
+        starting_balance_key: str = "paper.starting_balance_usdt",
     ) -> None:
+        """`starting_balance_key`: what set `starting_balance` (a config key or a command-line
+        option), named in the start line when an existing store keeps its own balance."""
         self._clock = clock
         self.hedge_mode = bool(hedge_mode)
         self._sides = HEDGE_SIDES if self.hedge_mode else ONE_WAY_SIDES
@@ -85,13 +89,16 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         self._store = Store(store_path, SETTLE)
         fees = Fees(Decimal(taker_fee), Decimal(maker_fee), Decimal(slippage_bps), self.leverage)
         try:
-            self._store.initialise(self._now_ms(), Decimal(starting_balance),
-                                   hedge_mode=self.hedge_mode)
+            started = self._store.initialise(self._now_ms(), Decimal(starting_balance),
+                                             hedge_mode=self.hedge_mode)
             snapshot = self._store.load()
             self._restore(snapshot, symbols, fees, store_path)
         except BaseException:
             self._store.close()
             raise
+        if started is not None and started != Decimal(starting_balance):
+            kept_balance_notice(store_path, starting_balance_key, Decimal(starting_balance),
+                                started, snapshot.wallet)
         self.created_ms = snapshot.created_ms
         self._ids_lock = threading.Lock()
         self._order_seq = itertools.count(snapshot.max_order_seq + 1)

@@ -104,9 +104,11 @@ class Store:
             self._conn.close()
 
     def initialise(self, now_ms: int, starting_balance: Decimal, *,
-                   hedge_mode: bool = False) -> None:
-        """Write meta and the starting balance on a new file; on an existing one migrate older
-        schemas and check (or, when flat, switch) the position mode."""
+                   hedge_mode: bool = False) -> Decimal | None:
+        """Write meta and the starting balance on a new file (None returned); on an existing
+        one migrate older schemas, check (or, when flat, switch) the position mode and return
+        the balance the store was started with: an existing store keeps its own balance,
+        whatever `starting_balance` says."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -118,6 +120,7 @@ class Store:
                         "version? move it aside to start a fresh paper account)")
                 self._migrate()
                 self._set_position_mode(meta, HEDGE if hedge_mode else ONE_WAY, now_ms)
+                started = self._started_with(meta)
                 for key, value in (("created_ms", now_ms), ("schema_version", SCHEMA_VERSION)):
                     self._conn.execute(
                         "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, str(value))
@@ -126,10 +129,34 @@ class Store:
                     "INSERT OR IGNORE INTO balance (currency, wallet) VALUES (?, ?)",
                     (self.currency, str(starting_balance)),
                 )
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('starting_balance', ?)",
+                    (str(started if started is not None else starting_balance),))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+        return started
+
+    def _started_with(self, meta: dict[str, str]) -> Decimal | None:
+        """The balance an existing store was started with (None: a new store). A store from
+        before it was recorded: its wallet less every fill's realized P&L net of fees (the
+        only things that move a paper wallet), exact in Decimal."""
+        try:
+            if "starting_balance" in meta:
+                return Decimal(meta["starting_balance"])
+            row = self._conn.execute(
+                "SELECT wallet FROM balance WHERE currency = ?", (self.currency,)).fetchone()
+            if row is None:
+                return None
+            net = sum((Decimal(pnl) - Decimal(fee) for pnl, fee in self._conn.execute(
+                "SELECT realized_pnl, fee FROM trades")), Decimal(0))
+            return Decimal(row[0]) - net
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            raise StoreUnreadable(
+                f"{self.path}: paper exchange store unreadable ({type(exc).__name__} in its "
+                "starting balance, wallet or fills); move it aside to start a fresh paper "
+                "account") from None
 
     def _migrate(self) -> None:
         migrate(self._conn)

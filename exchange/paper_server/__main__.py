@@ -106,7 +106,8 @@ def open_exchange(args: argparse.Namespace, lock: FileLock) -> PaperExchange:
         source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
                                       epoch_ms=paper_epoch_ms(args.store))
         return PaperExchange(store_path=args.store, symbols=symbols, price_source=source,
-                             starting_balance=balance, hedge_mode=args.hedge_mode)
+                             starting_balance=balance, hedge_mode=args.hedge_mode,
+                             starting_balance_key="--balance")
     except PositionModeMismatch as exc:
         raise UsageError(f"--hedge-mode: {exc}") from None
     except StartupError as exc:  # a store that cannot be read, named in the line
