@@ -358,9 +358,20 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         return venue_market(self._book(symbol).market)
 
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
-        market = self._book(symbol).market
-        return truncate(to_decimal(amount), amount_step(market))
+        """Truncated to the amount step; InvalidOrder when nothing is left, as ccxt (and so
+        the live gateway) refuses it, never an amount of 0 to send."""
+        step = amount_step(self._book(symbol).market)
+        result = truncate(to_decimal(amount), step)
+        if result == 0:
+            raise errors.InvalidOrder(f"paper: {symbol} amount {amount} must be greater than "
+                                      f"the minimum amount precision {step}")
+        return result
 
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
-        market = self._book(symbol).market
-        return round_to_tick(to_decimal(price), price_tick(market))
+        """Rounded to the nearest tick; InvalidOrder when that is 0, as ccxt refuses it."""
+        tick = price_tick(self._book(symbol).market)
+        result = round_to_tick(to_decimal(price), tick)
+        if result == 0:
+            raise errors.InvalidOrder(f"paper: {symbol} price {price} must be greater than "
+                                      f"the minimum price precision {tick}")
+        return result
