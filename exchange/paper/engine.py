@@ -214,8 +214,11 @@ class Matcher:
     def execute_market(self, d: Draft, order: OrderRec) -> None:
         self.fill(d, order, self.market_price(d, order.side), maker=False)
 
-    def marketable(self, order: OrderRec, mark: Decimal) -> bool:
-        return limit_crossed(order, mark)
+    def marketable(self, d: Draft, order: OrderRec) -> bool:
+        """A limit order takes liquidity only if it reaches the other side of the book: a buy
+        at or above the ask, a sell at or below the bid (the price moved by the slippage, as
+        the ticker quotes them); inside the spread it rests, and fills later as a maker."""
+        return limit_crossed(order, self.market_price(d, order.side))
 
     def execute_limit_now(self, d: Draft, order: OrderRec) -> None:
         """A limit order that crosses on arrival fills as taker, never worse than its price."""
@@ -232,7 +235,7 @@ class Matcher:
         Shared by the paper exchange and the backtester's simulated exchange."""
         if order.trigger_price is not None:
             return None
-        if order.type == "market" or self.marketable(order, d.mark):
+        if order.type == "market" or self.marketable(d, order):
             price = self.market_price(d, order.side)
             if order.type == "limit":
                 assert order.price is not None
@@ -292,7 +295,7 @@ class Matcher:
         assert o.price is not None
         if not self.affordable(d, o, o.price):
             self.finish(d, o, "rejected")
-        elif self.marketable(o, d.mark):
+        elif self.marketable(d, o):
             self.execute_limit_now(d, o)
         elif not o.reduce_only:
             o.reserved = o.remaining * o.price / self.fees.leverage
