@@ -204,11 +204,11 @@ def check_against_book(req: OrderRequest, mark: Decimal, position_qty: Decimal) 
     """Checks that need the current price and position."""
     symbol = req.symbol
     reference = req.price or req.trigger_price or mark
-    if not req.reduce_only and req.amount * reference < MIN_COST:
+    value = req.amount * reference
+    if not req.reduce_only and value < MIN_COST:
         raise errors.InvalidOrder(
-            f"paper: {symbol} order value {req.amount * reference:.2f} USDT is below the minimum "
-            f"{MIN_COST} USDT"
-        )
+            f"paper: {symbol} order value {_usdt(value)} USDT is below the minimum {MIN_COST} "
+            "USDT")
     if req.trigger_price is not None:
         above = req.trigger_direction == "above"
         if (above and req.trigger_price <= mark) or (not above and req.trigger_price >= mark):
@@ -227,3 +227,13 @@ def check_against_book(req: OrderRequest, mark: Decimal, position_qty: Decimal) 
                 f"paper: {symbol} reduce-only {req.side} would increase the "
                 f"{'long' if position_qty > 0 else 'short'} position"
             )
+
+
+def _usdt(value: Decimal) -> str:
+    """An amount of USDT with at least cents and every digit it has: 1.50, 4.9999 (rounded
+    to cents, 4.9999 read "order value 5.00 USDT is below the minimum 5 USDT")."""
+    exact = value.normalize()
+    exponent = exact.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        exact = exact.quantize(Decimal("0.01"))
+    return f"{exact:f}"

@@ -1,0 +1,23 @@
+"""A refusal below the minimum order value states the order's value as it is: rounded to
+cents for show, 4.9999 USDT read "order value 5.00 USDT is below the minimum 5 USDT", a line
+that contradicts itself in the submissions log, the bot's journal and the paper server's
+retMsg."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from exchange import errors
+from exchange.paper import PaperExchange
+from tests.exchange.paper.paper_support import BTC
+
+
+def test_a_value_just_below_the_minimum_is_named_exactly(ex: PaperExchange) -> None:
+    with pytest.raises(errors.InvalidOrder) as refused:
+        ex.create_order(BTC, "limit", "buy", D("0.001"), D("4999.9"), {"clientOrderId": "tiny"})
+    assert str(refused.value) == (
+        "paper: BTC/USDT:USDT order value 4.9999 USDT is below the minimum 5 USDT")
+    [attempt] = ex.submissions("tiny")
+    assert attempt["error"] == f"InvalidOrder: {refused.value}"
