@@ -101,7 +101,9 @@ def order(market_id: str, o: VenueOrder) -> Json:
         "cancelType": "UNKNOWN", "rejectReason": "EC_NoError", "avgPrice": num(o.average),
         "leavesQty": num(o.remaining), "leavesValue": "0",
         "cumExecQty": num(o.filled), "cumExecValue": num(cost), "cumExecFee": num(o.fee_cost),
-        "timeInForce": "GTC", "orderType": o.type.capitalize(),
+        # Bybit: "Market order will use IOC directly"; a limit order here is GTC (the only
+        # one the server accepts)
+        "timeInForce": "IOC" if o.type == "market" else "GTC", "orderType": o.type.capitalize(),
         "stopOrderType": "Stop" if trigger is not None else "", "orderIv": "",
         "triggerPrice": num(trigger), "takeProfit": "0", "stopLoss": "0", "tpTriggerBy": "",
         "slTriggerBy": "", "triggerDirection": trigger_direction(o),

@@ -69,3 +69,16 @@ def test_a_triggered_stop_fill_reads_as_a_stop_orders_taker_fill(
     assert (stop["type"], stop["takerOrMaker"]) == ("market", "taker")
     assert stop["info"]["stopOrderType"] == "Stop"
     assert stop["fee"]["rate"] == 0.00055
+
+
+def test_orders_say_the_time_in_force_bybit_gives_them(paper: PaperExchange) -> None:
+    """Bybit answers a market order's timeInForce as IOC ("Market order will use IOC
+    directly"); ccxt's unified order reads it from there."""
+    client = in_process_client(BybitApi(paper))
+    client.load_markets()
+    market = paper.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "m-1"})
+    limit = paper.create_order(BTC, "limit", "buy", D("0.01"), D("59000"),
+                               {"clientOrderId": "l-1"})
+    assert client.fetch_closed_order(str(market.id), BTC)["timeInForce"] == "IOC"
+    [resting] = client.fetch_open_orders(BTC)
+    assert resting["id"] == str(limit.id) and resting["timeInForce"] == "GTC"
