@@ -22,6 +22,7 @@ from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
 from storage.restore import journal_data, utf8_rows
+from storage.seq_floor import at_least_used
 from storage.sql_conn import is_postgres, raw_connection
 from storage.writer import GroupCommitWriter
 from trading.commands import JournalEntry
@@ -212,9 +213,11 @@ class Repository:
 
     def load(self, symbol: str, store: StateStore = ONE_WAY) -> Any:
         """Restore a symbol's state on a short-lived connection (actor threads must not each keep
-        a SQLite connection open: 500 of them cost ~50 MB)."""
+        a SQLite connection open: 500 of them cost ~50 MB). Its `order_seq` is never below a
+        sequence number a stored row of the symbol already used (storage/seq_floor.py)."""
         with self.reading():
-            return store.load(raw_connection(self.db), symbol)
+            conn = raw_connection(self.db)
+            return at_least_used(conn, symbol, store.load(conn, symbol))
 
     def commit(
         self,
