@@ -33,11 +33,19 @@ class AlreadyRunning(RuntimeError):
 
 
 class LockFileError(RuntimeError):
-    """A lock file that cannot be opened (read-only, a directory, a read-only file system)."""
+    """A lock file that cannot be opened (read-only, a directory, a read-only file system), locked
+    for a reason other than another holder (ENOLCK) or written (ENOSPC, EIO, EDQUOT): one line
+    naming the file, what failed and the error's meaning (found by review: an error after the
+    open reached the command line as "unexpected OSError in run: [Errno 28] No space left on
+    device", naming no file)."""
 
-    def __init__(self, path: Path, exc: OSError) -> None:
+    def __init__(self, path: Path, exc: OSError, doing: str = "open the lock file") -> None:
         self.path = Path(path)
-        super().__init__(f"{self.path}: cannot open the lock file ({exc.strerror or exc})")
+        self.errno = exc.errno
+        name = errno.errorcode.get(exc.errno or 0)
+        meaning = exc.strerror or str(exc) or type(exc).__name__
+        super().__init__(f"{self.path}: cannot {doing} "
+                         f"({f'{name}: ' if name else ''}{meaning})")
 
 
 def _open_lock_file(path: Path, mode: int) -> int:
@@ -96,9 +104,13 @@ class InstanceLock:
         fd = _open_lock_file(self.path, 0o600)
         try:
             self._lock_or_raise(fd)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            os.fsync(fd)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                os.fsync(fd)
+            except OSError as exc:  # ENOSPC, EIO, EDQUOT, not a regular file...
+                raise LockFileError(self.path, exc, "write this process's PID into the lock "
+                                    "file") from None
         except BaseException:
             os.close(fd)
             raise
@@ -112,7 +124,7 @@ class InstanceLock:
                 return
             except OSError as exc:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    raise
+                    raise LockFileError(self.path, exc, "lock the lock file") from None
             if time.monotonic() >= deadline:
                 # the file's PID, else the kernel's (a holder between its flock and its write,
                 # or a file emptied by hand: "an unknown PID" though the kernel knows it)
@@ -188,6 +200,6 @@ class FileLock(InstanceLock):
         except OSError as exc:
             os.close(fd)
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise
+                raise LockFileError(self.path, exc, "lock the file") from None
             raise FileInUse(flock_holder(self.path), self.path) from None
         self._fd = fd

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from supervision.instance_lock import AlreadyRunning, InstanceLock, holder_pid, is_locked
+from supervision.instance_lock import (
+    AlreadyRunning,
+    InstanceLock,
+    LockFileError,
+    holder_pid,
+    is_locked,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 HOLDER = """
@@ -107,3 +113,18 @@ def test_reacquire_release_and_missing_file(tmp_path: Path):
     assert holder_pid(path) is None
     with InstanceLock(path) as again:
         assert again.held and holder_pid(path) == os.getpid()
+
+
+def test_a_lock_file_that_cannot_be_written_is_one_error_naming_it(tmp_path: Path):
+    """Another OSError than "held" (here ENOSPC/EINVAL: the lock file is /dev/full, which takes
+    the flock but no PID) is a LockFileError naming the file, what failed and the error's
+    meaning, never a bare OSError; the lock is not left held."""
+    path = tmp_path / "bot.lock"
+    path.symlink_to("/dev/full")
+    lock = InstanceLock(path)
+    with pytest.raises(LockFileError) as caught:
+        lock.acquire()
+    text = str(caught.value)
+    assert text.startswith(f"{path}: cannot write this process's PID into the lock file (")
+    assert "EINVAL: Invalid argument" in text and "\n" not in text
+    assert not lock.held and not is_locked(path)
