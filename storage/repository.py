@@ -20,6 +20,7 @@ from loguru import logger
 
 from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
+from storage.held_on_restore import quarantined_if_escalated
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
 from storage.restore import journal_data, utf8_rows
 from storage.seq_floor import at_least_used
@@ -214,10 +215,12 @@ class Repository:
     def load(self, symbol: str, store: StateStore = ONE_WAY) -> Any:
         """Restore a symbol's state on a short-lived connection (actor threads must not each keep
         a SQLite connection open: 500 of them cost ~50 MB). Its `order_seq` is never below a
-        sequence number a stored row of the symbol already used (storage/seq_floor.py)."""
+        sequence number a stored row of the symbol already used (storage/seq_floor.py), and a
+        symbol with an open escalation is quarantined (storage/held_on_restore.py)."""
         with self.reading():
             conn = raw_connection(self.db)
-            return at_least_used(conn, symbol, store.load(conn, symbol))
+            state = at_least_used(conn, symbol, store.load(conn, symbol))
+            return quarantined_if_escalated(conn, symbol, state)
 
     def commit(
         self,
