@@ -13,6 +13,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -281,7 +282,20 @@ def load_state(symbol: str) -> SymbolState:
         orders=_orders(symbol),
         fees_owed=_fees_owed(symbol, row.fees_owed),
     )
-    return state
+    return _phase_of_open_position(state)
+
+
+def _phase_of_open_position(state: SymbolState) -> SymbolState:
+    """FLAT means no contracts, and no committed state has a position in it (every move to FLAT
+    drops the position). A FLAT row beside an open position row is an actor_state row that was
+    lost (the start's claim writes a fresh one, phase `flat`) or edited: found by review, the
+    entry guard, which asks the phase, then sent a new entry on top of the open position. It is
+    restored OPEN (the position is held; its stop and exits act, reconciliation checks it)."""
+    if state.phase is not Phase.FLAT or state.position is None:
+        return state
+    logger.warning("{}: actor_state row says flat but positions row {!r} is open; restored as "
+                   "open", state.symbol, state.position.position_id)
+    return replace(state, phase=Phase.OPEN)
 
 
 def _fees_owed(symbol: str, text: Any) -> tuple[FeeOwed, ...]:
