@@ -198,9 +198,12 @@ def utf8_rows(model: Any, where: Any, symbol: str) -> Iterator[None]:
     """SQLite hands a TEXT value that is not UTF-8 (a hand edit in another encoding, a damaged
     page) back as OperationalError while the row is fetched, not as a value a reader could
     name: found by review, one such byte in a symbol's row failed the account's start (its
-    entry gate is seeded from every symbol's rows) and crash-looped the symbol's actor. Raised
-    as CorruptRow naming the table, the row (among the rows `where` selects) and the column,
-    so only that symbol is quarantined. Other database errors pass."""
+    entry gate is seeded from every symbol's rows) and crash-looped the symbol's actor. A BLOB
+    that is not UTF-8 in a text column (`X'FF41'` written by hand) comes back as bytes, and
+    peewee's decoding of it raised a bare UnicodeDecodeError the same way (found by review).
+    Both are raised as CorruptRow naming the table, the row (among the rows `where` selects)
+    and the column, so only that symbol is quarantined. Other database errors pass."""
+    table = model._meta.table_name
     try:
         yield
     except (sqlite3.OperationalError, pw.OperationalError) as exc:
@@ -208,12 +211,19 @@ def utf8_rows(model: Any, where: Any, symbol: str) -> Iterator[None]:
         if match is None:
             raise
         column, text = match.groups()
-        raise CorruptRow(model._meta.table_name, _undecodable(model, where, column) or "?",
-                         column, text[:80], "not UTF-8 text", symbol) from None
+        found = _undecodable(model, where, column)
+        raise CorruptRow(table, found[0] if found else "?", column, text[:80],
+                         "not UTF-8 text", symbol) from None
+    except UnicodeDecodeError:
+        for column in model._meta.columns:
+            if (found := _undecodable(model, where, column)) is not None:
+                raise CorruptRow(table, found[0], column, found[1].decode("utf-8", "replace")[:80],
+                                 "not UTF-8 text", symbol) from None
+        raise
 
 
-def _undecodable(model: Any, where: Any, column: str) -> str | None:
-    """The key of the first row `where` selects whose `column` is not UTF-8 (read as bytes)."""
+def _undecodable(model: Any, where: Any, column: str) -> tuple[str, bytes] | None:
+    """The key and the bytes of the first row `where` selects whose `column` is not UTF-8."""
     field = model._meta.columns.get(column)
     if field is None:
         return None
@@ -221,8 +231,8 @@ def _undecodable(model: Any, where: Any, column: str) -> str | None:
     rows = model.select(key.cast("BLOB"), field.cast("BLOB")).where(where).tuples()
     for raw_key, raw in rows:
         if isinstance(raw, bytes) and not _utf8(raw):
-            return raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else str(
-                raw_key)
+            return (raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes)
+                    else str(raw_key)), raw
     return None
 
 

@@ -79,6 +79,29 @@ def test_text_not_utf8_names_table_row_and_column_and_spares_the_others(
         repo.close()
 
 
+@pytest.mark.parametrize(("table", "column", "key", "value", "named"), CASES,
+                         ids=[f"{c[0]}.{c[1]}" for c in CASES])
+def test_a_blob_not_utf8_in_a_text_column_is_named_too(
+        tmp_path, table, column, key, value, named):
+    """The same bytes written as a BLOB (`X'FF41'`, no CAST): SQLite hands them back as bytes
+    and peewee's decoding raised a bare UnicodeDecodeError (found by review: the symbol's actor
+    crash-looped on it, named nowhere, instead of being quarantined as unreadable)."""
+    path = tmp_path / "bot.sqlite"
+    repo = Repository(path)
+    try:
+        _open(repo, BTC, "btc")
+        _open(repo, ETH, "eth")
+        _spoil(path, f"UPDATE {table} SET {column} = X'FF41' WHERE {key} = '{value}'")
+
+        with pytest.raises(CorruptRow) as err:
+            repo.load(BTC)
+        assert str(err.value) == f"{named}: field '{column}' = '\ufffdA': not UTF-8 text"
+        assert repo.load(ETH).position is not None
+        assert repo.read(queries.open_positions_of, [BTC, ETH], False) == {BTC: 1, ETH: 1}
+    finally:
+        repo.close()
+
+
 def test_a_grid_document_not_utf8_is_named(tmp_path):
     path = tmp_path / "bot.sqlite"
     repo = Repository(path)
