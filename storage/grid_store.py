@@ -10,7 +10,7 @@ from typing import Any
 from storage import grid_codec
 from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, closed_totals
 from storage.models import ActorStateRow, GridStateRow
-from storage.restore import utf8_rows
+from storage.restore import CorruptRow, utf8_rows
 from storage.sql_conn import SqlConn
 from trading.grid.core import GridDecision
 from trading.grid.model import GridState, Leg
@@ -123,5 +123,20 @@ def load_grid(conn: Any, symbol: str) -> GridState:
     if flags is not None and flags[0] and not state.quarantined:
         from dataclasses import replace
 
-        state = replace(state, quarantined=True, quarantine_reason=flags[1])
+        state = replace(state, quarantined=True,
+                        quarantine_reason=_text(symbol, "quarantine_reason", flags[1]))
     return state
+
+
+def _text(symbol: str, field: str, value: Any) -> Any:
+    """An actor_state text column as read on the raw connection: a BLOB comes back as bytes
+    (peewee decodes it for the one-way reader). Kept as bytes in the state, every later commit
+    failed writing the document (found by review); UTF-8 bytes are their text, others are a
+    CorruptRow naming the row and the column (the symbol is quarantined as unreadable)."""
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptRow("actor_state", symbol, field, value.decode("utf-8", "replace")[:80],
+                         "not UTF-8 text") from None

@@ -132,3 +132,29 @@ def test_a_journal_row_not_utf8_is_named(tmp_path):
                                   "not UTF-8 text")
     finally:
         repo.close()
+
+
+def test_a_grid_quarantine_reason_stored_as_a_blob_is_text_or_named(tmp_path):
+    """The grid reads actor_state's flags on its raw connection, which hands a BLOB back as
+    bytes: kept in the state, every later commit of the symbol failed ("Object of type bytes is
+    not JSON serializable" writing its document) and its actor crash-looped, named nowhere
+    (found by review). A BLOB that is UTF-8 is its text; one that is not is a CorruptRow."""
+    path = tmp_path / "bot.sqlite"
+    repo = Repository(path)
+    try:
+        grid_with_both_legs(repo)
+        _spoil(path, "UPDATE actor_state SET quarantined = 1, quarantine_reason = X'FF41'")
+        with pytest.raises(CorruptRow) as err:
+            repo.load(BTC, store=HEDGE_GRID)
+        assert str(err.value) == (f"actor_state row '{BTC}': field 'quarantine_reason' = "
+                                  "'\ufffdA': not UTF-8 text")
+
+        _spoil(path, "UPDATE actor_state SET quarantine_reason = X'4142'")
+        state = repo.load(BTC, store=HEDGE_GRID)
+        assert state.quarantined and state.quarantine_reason == "AB"
+        inc = repo.claim(BTC)  # and the symbol's next commit goes through
+        repo.commit(BTC, inc, state, Decision(state=state), correlation_id="c", created_at=2.0,
+                    store=HEDGE_GRID)
+        assert repo.load(BTC, store=HEDGE_GRID).quarantine_reason == "AB"
+    finally:
+        repo.close()
