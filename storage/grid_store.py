@@ -19,10 +19,20 @@ FENCE = (
     "UPDATE actor_state SET order_seq=?, quarantined=?, quarantine_reason=?, updated_at=? "
     "WHERE symbol=? AND incarnation=?"
 )
+CLOSE_SUPERSEDED = (
+    "UPDATE positions SET status='closed', closed_at=?, contracts='0', close_reason=? "
+    "WHERE symbol=? AND side=? AND status IN ('open', 'OPEN', 'Open') AND position_id<>?"
+)
+"""A leg's open rows other than the leg the state adopts (see `_leg_row`); the statuses as
+storage/restore.py `OPEN_STATUS` spells them (the (symbol, status) index serves the lookup)."""
 UPSERT_GRID = (
     "INSERT INTO grid_state (symbol, data, updated_at) VALUES (?,?,?) "
     "ON CONFLICT (symbol) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at"
 )
+
+
+ADOPTED = "adopted-"
+"""How the reconciliation names a leg it adopts (trading/grid/reconcile.py)."""
 
 
 class GridStore:
@@ -71,6 +81,15 @@ def _leg_row(
             "closed",
         )
         conn.execute(CLOSE_POSITION, (now, str(pnl), str(fees), reason, old.position_id))
+    if new.position_id is not None and new.position_id != old.position_id \
+            and new.position_id.startswith(ADOPTED):
+        # the exchange holds one position a side: a row of this side still open is the leg the
+        # state lost (its grid_state document deleted or lost), which the reconciliation has
+        # just adopted again under a new id. Left open it stayed open for good, and the
+        # account's entry gate counted 4 positions for the symbol at every start (found by
+        # review); closed with what it had booked, naming the leg that carries on.
+        conn.execute(CLOSE_SUPERSEDED, (now, f"superseded by {new.position_id}", symbol,
+                                        new.side.value, new.position_id))
     if new.position_id is not None and new != old and new.entry_price is not None:
         conn.execute(
             UPSERT_POSITION,
