@@ -158,3 +158,24 @@ def test_a_grid_quarantine_reason_stored_as_a_blob_is_text_or_named(tmp_path):
         assert repo.load(BTC, store=HEDGE_GRID).quarantine_reason == "AB"
     finally:
         repo.close()
+
+
+def test_an_old_id_not_utf8_is_named_by_the_order_sequence_floor(tmp_path):
+    """The restore reads every stored id of the symbol for the highest order sequence used
+    (storage/seq_floor.py), in one statement; text that is not UTF-8 fails it on SQLite, and
+    the sources are read again one by one so the row is named, as every reader names it."""
+    path = tmp_path / "bot.sqlite"
+    repo = Repository(path)
+    try:
+        _open(repo, BTC, "btc")
+        _open(repo, ETH, "eth")
+        _spoil(path, "INSERT INTO positions (position_id, symbol, side, contracts, entry_price, "
+                     f"opened_at, closed_at, status, realized_pnl, fees) VALUES ({NOT_UTF8}, "
+                     f"'{BTC}', 'long', '0', '100', 1, 2, 'closed', '0', '0')")
+        with pytest.raises(CorruptRow) as err:
+            repo.load(BTC)
+        assert str(err.value) == (f"positions row '\ufffdA' of {BTC}: field 'position_id' = "
+                                  "'\ufffdA': not UTF-8 text")
+        assert repo.load(ETH).position is not None
+    finally:
+        repo.close()
