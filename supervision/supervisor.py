@@ -18,7 +18,6 @@ The monitor runs on its own thread and never `ask`s from inside an actor.
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import threading
 import time
@@ -29,48 +28,35 @@ from typing import Any
 
 import pykka
 
-from actors.inbox import has_waiting, inbox_depth
-from actors.messages import BlockEntries, Ping, Reconcile, Resume, Timer
+from actors.messages import BlockEntries, Resume
 from actors.strategy_guard import StrategyOff
 from exchange.fence import BusyBoard, FenceBoard
 from storage import queries
 from storage.repository import Repository
-from storage.restore import UNREADABLE, CorruptRow
+from storage.restore import CorruptRow
 from supervision import beats
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState, open_for
-from supervision.liveness import Liveness, judge, ping_age
+from supervision.escalation import Escalating
 from supervision.reconcile_only import ReconcileOnly
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.record_keeper import RecordKeeper
 from supervision.records import (
-    KILL_SWITCH_WHY,
     counted_escalations,
-    kill_switch_unstored,
     kill_switch_why,
     open_escalation_keys,
     stored_restarts,
 )
 from supervision.restart_policy import RestartPolicy
 from supervision.strategy_alerts import StrategyAlerts
+from supervision.watch import Watching, failure_text
 from trading.commands import Escalate
 
 ActorStarter = Callable[[str], pykka.ActorRef]
 """Starts a symbol's actor and returns its ref."""
-_KILL_SWITCH = "*kill switch*"
-"""The kill switch's record among the symbols' (supervision/record_keeper.py)."""
 
 
-def _text(exc: BaseException) -> str:
-    """`Type: message` of a failure; an exception whose str() raises is named by its type
-    (found by review: it raised in the supervisor, out of `start()` for a first spawn)."""
-    try:
-        return f"{type(exc).__name__}: {exc}"
-    except Exception:  # noqa: BLE001 - its own text is broken, not the failure it reports
-        return f"{type(exc).__name__}: (its message cannot be read)"
-
-
-class Supervisor:
+class Supervisor(Watching, Escalating):
     def __init__(
         self,
         *,
@@ -184,6 +170,9 @@ class Supervisor:
                          correlation_id=cid)
         return False
 
+    def _post(self, item: tuple[Any, ...]) -> None:
+        self._inbox.put(item)
+
     def resume(self, symbol: str, by: str = "operator") -> bool:
         self._inbox.put(("resume", symbol, by, self.clock()))
         return True
@@ -254,7 +243,7 @@ class Supervisor:
                 # SystemExit out of a library ended it (a real shutdown reaches the main thread)
                 if self._stopping.is_set():
                     break
-                self.log.opt(exception=exc).error("supervisor error: {}", _text(exc))
+                self.log.opt(exception=exc).error("supervisor error: {}", failure_text(exc))
 
     def _next_restart(self) -> float:
         due = [c.restart_at for c in self.children.values() if c.restart_at is not None]
@@ -321,7 +310,7 @@ class Supervisor:
         if isinstance(error, CorruptRow):
             self._quarantine_unreadable(child, str(error), at)
             return
-        self._fail(child, _text(error) if error else what, where, at)
+        self._fail(child, failure_text(error) if error else what, where, at)
 
     def _strategy_report(self, child: Child, off: BaseException | None) -> None:
         """A strategy that raised is off in its actor (actors/strategy_guard.py): the status
@@ -363,30 +352,6 @@ class Supervisor:
                 f"{self.policy.stable_after_s:.0f}s in between; restarting every "
                 f"{verdict.delay_s:g}s; last: {error}", last_error=error)
 
-    def _quarantine_unreadable(self, child: Child, error: str, at: float) -> None:
-        """Unreadable persisted state: restarting would fail the same way, so the symbol is
-        quarantined at once; every other symbol keeps running (incident 7)."""
-        child.last_failure = {"time": at, "error": error[:500], "where": "restore"}
-        child.restart_at = None
-        child.resume_by = None
-        cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
-        log = self.log.bind(symbol=sym)
-        log.error("state cannot be restored, symbol quarantined: {}", error)
-        quarantine = partial(self.repo.quarantine, sym, f"{UNREADABLE}: {error}",
-                             correlation_id=cid)
-        if (sym, why, error) in self._still_open:  # escalated by an earlier run, unresolved
-            self._still_open.discard((sym, why, error))  # a person resumes: a new one counts
-            log.error("its escalation from an earlier run is still open: not raised again")
-            self.records.add(log, "the quarantine", quarantine, must=True, symbol=sym)
-            child.state = ChildState.QUARANTINED  # after the record: as in _fail
-            return
-        self.records.add(log, "the quarantine", quarantine,
-                         lambda: self.repo.add_escalation(sym, why, 0, error), must=True,
-                         symbol=sym)
-        child.state = ChildState.QUARANTINED  # after the record: as in _fail
-        # no emergency close: the position is not understood, its exchange stop keeps protecting
-        self._on_escalation(sym, why, 0, error, at, close=False)
-
     def _restart_due(self, now: float) -> None:
         for child in self.children.values():
             if self._stopping.is_set():
@@ -407,144 +372,7 @@ class Supervisor:
         try:
             child.ref = self._start_actor(child.symbol)
         except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
-            self._fail(child, _text(exc), "spawn", self.clock())
-
-    def _heartbeat(self, now: float, part: int = 0, parts: int = 1) -> None:
-        """A Timer and a Ping to part `part` of `parts` of the actors (all: 0 of 1); the
-        periodic reconcile is chosen at part 0 (supervision/beats.py)."""
-        if part == 0:
-            try:  # found by review: one that raised cost part 0's actors every beat (no Timer,
-                # no Ping, no hung check) for as long as it raised
-                self.strategy_alerts.tick()
-                due = self.schedule.due(now, self.children)
-                self._reconcile_due = beats.spread_or_send(
-                    due, lambda s: self.tell(s, Reconcile(reason="periodic")))
-                if self.on_heartbeat is not None:
-                    self.on_heartbeat()
-            except Exception as exc:  # noqa: BLE001 - one line; the beat goes on
-                self.log.error("heartbeat round (periodic reconcile) failed: {}", _text(exc))
-        reconcile = self._reconcile_due
-        for child in beats.members(self.children.values(), part, parts):
-            if child.ref is None or child.state not in (ChildState.RUNNING, ChildState.STARTING,
-                                                        ChildState.RESTARTING):
-                continue
-            if self._died(child, now) or child.state is not ChildState.RUNNING:
-                continue  # a starting actor gets no beat; one that died unreported is failed
-            if self._check_hung(child, now):
-                continue
-            try:
-                inbox = child.ref.actor_inbox  # one of each waiting is enough (beats.py)
-                if not has_waiting(inbox, (Timer,)):
-                    child.ref.tell(Timer())
-                if child.symbol in reconcile and not has_waiting(inbox, (Reconcile,)):
-                    child.ref.tell(Reconcile(reason="periodic"))
-                if child.ping is None:
-                    child.ping = child.ref.ask(Ping(), block=False)
-                    child.ping_sent_at = now
-            except pykka.ActorDeadError:
-                pass  # its failure report is on the way
-
-    def _died(self, child: Child, now: float) -> bool:
-        """Whether the child's actor is dead while it runs or starts here. Found by review: an
-        actor whose failure report never came (its on_failure or on_start's error line raised:
-        an exception whose str() raises) stayed "running" or "starting" dead for ever, its
-        beats' ActorDeadError swallowed. Failed once dead `heartbeat_timeout_s` without a
-        report (a report, if one comes, is handled first)."""
-        assert child.ref is not None
-        if child.ref.is_alive():
-            return False
-        child.dead_at = now if child.dead_at is None else child.dead_at
-        if now - child.dead_at > self.heartbeat_timeout_s:
-            self._fail(child, "actor died without a failure report", "died", self.clock())
-        return True
-
-    def _check_hung(self, child: Child, now: float) -> bool:
-        assert child.ref is not None
-        size = inbox_depth(child.ref.actor_inbox)
-        if size > self.mailbox_max:
-            self._fail(child, f"mailbox has {size} messages (bound {self.mailbox_max})",
-                       "mailbox", self.clock())
-            return True
-        verdict = judge(self.busy, child.symbol, ping_age(child, now), self.heartbeat_timeout_s)
-        if verdict is Liveness.SLOW:
-            self.busy_waits += 1  # in a bounded exchange call or progressing: slow, not hung
-        if verdict is not Liveness.HUNG:
-            return False
-        self._fail(child, f"no heartbeat reply within {self.heartbeat_timeout_s}s",
-                   "heartbeat", self.clock())
-        return True
-
-    def _on_escalation(self, symbol: str, reason: str, attempts: int, error: str | None,
-                       at: float, close: bool = True) -> None:
-        """Every escalation of every style: the one emergency close (runtime/emergency.py), then
-        a reconciliation of the symbol's actor if it runs; an alert; maybe the kill switch."""
-        if close and self.emergency_close is not None:
-            try:  # its failure must not cost the record, the alert and the kill switch's count
-                self.emergency_close(symbol, reason, partial(self.after_close, symbol))
-            except Exception as exc:  # noqa: BLE001 - one line, not the supervisor's error
-                self.log.bind(symbol=symbol).error(
-                    "emergency close not started ({}): the position stays open behind its "
-                    "exchange stop",
-                    _text(exc))
-        self.escalations.append({"symbol": symbol, "reason": reason, "attempts": attempts,
-                                 "last_error": error, "time": at})
-        self.alerts.alert(symbol, "escalation", reason, attempts=attempts, last_error=error)
-        # distinct symbols, not records: one symbol that a person resumes into the same crash loop
-        # a few times is one problem, not several (issue 16 item 12)
-        # only the window's are kept (found by review: the list grew for good over a long run)
-        self.escalations[:] = [
-            e for e in self.escalations if at - e["time"] <= self.kill_switch_window_s]
-        recent = {e["symbol"] for e in self.escalations}
-        if len(recent) > self.kill_switch_escalations and not self.kill_switch:
-            self.trip_kill_switch(
-                f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s"
-            )
-
-    def after_close(self, symbol: str) -> bool:
-        """An emergency close ended (its thread): the symbol's actor reconciles; one that does
-        not run (a crash loop stopped it) gets a reconcile-only run (False: not told)."""
-        if self.tell(symbol, Reconcile(reason="emergency close")):
-            return True
-        self._inbox.put(("closed", symbol))
-        return False
-
-    def trip_kill_switch(self, reason: str) -> None:
-        # the record first: a reset on another thread that sees kill_switch set waits for it
-        # (wait_stored), so a "1" stored after the reset's "0" cannot trip it again at restart
-        # its reason and time are kept with it (found by review: the dump showed only
-        # `kill_switch: true`, a person could not tell why or since when)
-        why = {"reason": reason, "at": self.clock()}
-        self.records.add(self.log, "the kill switch",
-                         lambda: self.repo.set_meta(KILL_SWITCH_WHY, json.dumps(why)),
-                         lambda: self.repo.set_meta("kill_switch", "1"), must=True,
-                         symbol=_KILL_SWITCH)
-        self.kill_switch_why = why
-        self.kill_switch = True
-        self.alerts.alert(None, "kill_switch", f"kill switch: no new entries anywhere ({reason})")
-        for child in self.children.values():
-            if child.ref is not None:
-                with contextlib.suppress(pykka.ActorDeadError):
-                    child.ref.tell(BlockEntries(blocked=True, reason="kill switch"))
-
-    def kill_switch_stored(self) -> str | None:
-        """A person's kill switch is answered once stored (records.kill_switch_unstored)."""
-        return kill_switch_unstored(self.records, _KILL_SWITCH, self.kill_switch_store_s)
-
-    def reset_kill_switch(self, by: str) -> None:
-        """A person lifts the kill switch; escalations so far no longer count toward tripping
-        it again. Entries are allowed again by whoever blocks them per symbol (protections/)."""
-        if not self.records.wait_stored(_KILL_SWITCH, timeout_s=30.0):  # or "1" lands after
-            raise RuntimeError("the kill switch is still being stored; reset it again")
-        # stored first (found by review: lifted in memory first, a failed write answered the
-        # person with an error while entries were allowed here); the reset mark before "0": a
-        # switch stored off never counts the escalations it was reset from again at restart
-        self.repo.set_meta("kill_switch_reset", repr(self.clock()))
-        self.repo.set_meta("kill_switch", "0")
-        self.repo.set_meta(KILL_SWITCH_WHY, "")
-        self.kill_switch = False
-        self.kill_switch_why = None
-        self.escalations = []
-        self.log.warning("kill switch reset by {}", by)
+            self._fail(child, failure_text(exc), "spawn", self.clock())
 
     def _on_resume(self, child: Child, by: str, at: float) -> None:
         if child.state is ChildState.QUARANTINED:
