@@ -66,3 +66,16 @@ class Child:
     resume_by: str | None = None
     """A person's resume of the quarantined child, told to the incarnation that starts (one
     whose start fails takes it nowhere); dropped if the child is given up again first."""
+    spawned_at: float | None = None
+    """When (monotonic) the current incarnation's start began; its start is judged hung against
+    it (supervision/watch.py `_check_start`)."""
+    replaced_start: bool = False
+    """An incarnation of this child was given up while starting (its start hung): it may still
+    wake and report, so the reports of a starting child no longer tell whose they are."""
+    start_probe: Any = None
+    """After a replaced start: a Ping asked of the starting incarnation, answered once its own
+    start is done; until then a "started" report is kept (`start_report`), not believed."""
+    start_report: tuple[int, float] | None = None
+    start_error: str | None = None
+    """After a replaced start: the last failure reported while starting (whose, unknown); the
+    starting incarnation's own failure is found by its death (`_died`), named by it."""

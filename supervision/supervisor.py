@@ -28,12 +28,13 @@ from typing import Any
 
 import pykka
 
-from actors.messages import BlockEntries, Resume
+from actors.messages import BlockEntries, Ping, Resume
 from actors.strategy_guard import StrategyOff
 from exchange.fence import BusyBoard, FenceBoard
 from storage import queries
 from storage.repository import Repository
 from storage.restore import CorruptRow
+from storage.writer import SUBMIT_TIMEOUT_S
 from supervision import beats
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState, open_for
@@ -79,6 +80,7 @@ class Supervisor(Watching, Escalating):
         monotonic: Callable[[], float] = time.monotonic,
         streamed_reconcile_interval_s: float | None = None,
         kill_switch_store_s: float = 10.0,  # a person's switch waits this long to be stored
+        start_timeout_s: float | None = None,
     ) -> None:
         self.children = {s: Child(symbol=s) for s in symbols}
         for symbol, n in stored_restarts(repo, symbols, logger).items():
@@ -90,6 +92,10 @@ class Supervisor(Watching, Escalating):
         self.log = logger
         self.heartbeat_interval_s = heartbeat_interval_s
         self.heartbeat_timeout_s = heartbeat_timeout_s
+        # a start is hung past this without progress nor a bounded call (watch.py): its claim,
+        # a write not announced as a bounded call, may wait the writer's submit timeout
+        self.start_timeout_s = (start_timeout_s if start_timeout_s is not None
+                                else heartbeat_timeout_s + SUBMIT_TIMEOUT_S)
         self.mailbox_max = mailbox_max
         self.kill_switch_escalations = kill_switch_escalations
         self.kill_switch_window_s = kill_switch_window_s
@@ -233,6 +239,7 @@ class Supervisor(Watching, Escalating):
                 if now - last > 2 * self.heartbeat_timeout_s:  # this thread (the process)
                     for c in self.children.values():  # was frozen: not the actors' silence
                         c.ping_sent_at = now
+                        c.spawned_at = None if c.spawned_at is None else now
                 last = now
                 self._restart_due(now)
                 if now >= next_beat:  # one part of the actors per beat (supervision/beats.py)
@@ -274,20 +281,18 @@ class Supervisor(Watching, Escalating):
     def _on_report(
         self, child: Child, inc: int, what: str, error: BaseException | None, at: float
     ) -> None:
+        if child.start_probe is not None and child.state in (ChildState.STARTING,
+                                                             ChildState.RESTARTING):
+            # an incarnation given up while starting may wake and report: a start is believed
+            # once the starting one answers its probe (watch.py), its failure once it is dead
+            if what == "started":
+                child.start_report = max(child.start_report or (inc, at), (inc, at))
+            elif what in ("start_failed", "crashed"):
+                child.start_error = failure_text(error) if error else what
+            if what not in ("strategy_failed", "strategy_renewed"):
+                return
         if what == "started":
-            child.incarnation = inc
-            if child.state in (ChildState.STARTING, ChildState.RESTARTING):
-                child.state = ChildState.RUNNING
-                child.started_at = at
-                child.strategy_off = None  # a new incarnation runs a fresh strategy
-                child.history.started(self._mono())  # stability counts running time only
-                if child.failed_at is not None:
-                    child.restart_durations.append(at - child.failed_at)
-                    child.failed_at = None
-                if child.resume_by is not None and child.ref is not None:  # _on_resume
-                    with contextlib.suppress(pykka.ActorDeadError):
-                        child.ref.tell(Resume(by=child.resume_by))
-                    child.resume_by = None
+            self._started(child, inc, at)
             return
         if what in ("strategy_failed", "strategy_renewed"):
             if inc == child.incarnation:  # not a replaced incarnation's
@@ -297,6 +302,8 @@ class Supervisor(Watching, Escalating):
             return  # replaced: a zombie's call refused by its fence, its failure already counted
         if inc and child.incarnation and inc < child.incarnation:
             return  # a zombie of a replaced incarnation
+        if child.state is ChildState.RUNNING and inc != child.incarnation:
+            return  # not the running one's: a replaced start's that never claimed (inc 0)
         if what == "stopped" and (self._stopping.is_set() or child.state is not ChildState.RUNNING
                                   or inc != child.incarnation):
             return  # a stop we asked for (a failed or replaced actor's, or the bot's)
@@ -311,6 +318,22 @@ class Supervisor(Watching, Escalating):
             self._quarantine_unreadable(child, str(error), at)
             return
         self._fail(child, failure_text(error) if error else what, where, at)
+
+    def _started(self, child: Child, inc: int, at: float) -> None:
+        child.incarnation = max(child.incarnation, inc)  # a replaced start may report late
+        if child.state not in (ChildState.STARTING, ChildState.RESTARTING):
+            return
+        child.state = ChildState.RUNNING
+        child.started_at = at
+        child.strategy_off = None  # a new incarnation runs a fresh strategy
+        child.history.started(self._mono())  # stability counts running time only
+        if child.failed_at is not None:
+            child.restart_durations.append(at - child.failed_at)
+            child.failed_at = None
+        if child.resume_by is not None and child.ref is not None:  # _on_resume
+            with contextlib.suppress(pykka.ActorDeadError):
+                child.ref.tell(Resume(by=child.resume_by))
+            child.resume_by = None
 
     def _strategy_report(self, child: Child, off: BaseException | None) -> None:
         """A strategy that raised is off in its actor (actors/strategy_guard.py): the status
@@ -364,13 +387,18 @@ class Supervisor(Watching, Escalating):
                                  partial(self.repo.count_restart, child.symbol))
                 log.warning("restarting from storage (restart #{})", child.restarts)
                 self._spawn(child, restarting=True)
+            self._confirm_start(child)
 
     def _spawn(self, child: Child, restarting: bool = False) -> None:
         child.state = ChildState.RESTARTING if restarting else ChildState.STARTING
         child.ping = None
         child.dead_at = None
+        child.spawned_at = self._mono()
+        child.start_probe = child.start_report = child.start_error = None
         try:
             child.ref = self._start_actor(child.symbol)
+            if child.replaced_start:  # answered once this incarnation's own start is done
+                child.start_probe = child.ref.ask(Ping(), block=False)
         except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
             self._fail(child, failure_text(exc), "spawn", self.clock())
 

@@ -35,6 +35,7 @@ class Watching:
     busy: BusyBoard
     busy_waits: int
     heartbeat_timeout_s: float
+    start_timeout_s: float
     mailbox_max: int
     log: Any
     clock: Callable[[], float]
@@ -47,6 +48,9 @@ class Watching:
         raise NotImplementedError
 
     def _fail(self, child: Child, error: str, where: str, at: float) -> None:
+        raise NotImplementedError
+
+    def _started(self, child: Child, inc: int, at: float) -> None:
         raise NotImplementedError
 
     def _heartbeat(self, now: float, part: int = 0, parts: int = 1) -> None:
@@ -68,8 +72,11 @@ class Watching:
             if child.ref is None or child.state not in (ChildState.RUNNING, ChildState.STARTING,
                                                         ChildState.RESTARTING):
                 continue
-            if self._died(child, now) or child.state is not ChildState.RUNNING:
-                continue  # a starting actor gets no beat; one that died unreported is failed
+            if self._died(child, now):
+                continue  # one that died unreported is failed
+            if child.state is not ChildState.RUNNING:
+                self._check_start(child, now)  # a starting actor gets no beat
+                continue
             if self._check_hung(child, now):
                 continue
             try:
@@ -95,8 +102,39 @@ class Watching:
             return False
         child.dead_at = now if child.dead_at is None else child.dead_at
         if now - child.dead_at > self.heartbeat_timeout_s:
-            self._fail(child, "actor died without a failure report", "died", self.clock())
+            if child.start_error is not None:  # its own failure report, kept (_on_report)
+                self._fail(child, child.start_error, "on_start", self.clock())
+            else:
+                self._fail(child, "actor died without a failure report", "died", self.clock())
         return True
+
+    def _check_start(self, child: Child, now: float) -> None:
+        """A start that has gone on past `start_timeout_s` while in no announced bounded call
+        (an exchange call, its own commit) and without progress for as long is hung, like an
+        actor that misses its heartbeat: fenced, restarted after the backoff, escalated when it
+        repeats (found by review: a start that hung stayed "starting" for ever, unfenced)."""
+        if child.spawned_at is None:
+            return
+        age = now - child.spawned_at
+        if judge(self.busy, child.symbol, age, self.start_timeout_s) is not Liveness.HUNG:
+            return
+        child.replaced_start = True  # it may still wake and report (supervisor._on_report)
+        self._fail(child, f"start not finished within {self.start_timeout_s:g}s (no progress, "
+                   "in no bounded exchange call or commit)", "start", self.clock())
+
+    def _confirm_start(self, child: Child) -> None:
+        """After a replaced start: the starting incarnation runs once it answered its probe (its
+        own start is done) and a start was reported; a report alone may be the replaced one's."""
+        if child.start_probe is None or child.start_report is None:
+            return
+        try:
+            child.start_probe.get(timeout=0)
+        except Exception:  # noqa: BLE001 - not answered yet, or dead (`_died` fails it)
+            return
+        inc, at = child.start_report
+        child.start_probe = child.start_report = child.start_error = None
+        child.replaced_start = False
+        self._started(child, inc, at)
 
     def _check_hung(self, child: Child, now: float) -> bool:
         assert child.ref is not None
