@@ -79,8 +79,9 @@ def stored_restarts(repo: Any, symbols: list[str], log: Any) -> dict[str, int]:
     cannot be read are one WARNING line and count from 0: no reason not to start. A stored value
     that is no count (a hand edit: text, a fraction, a non-finite number) is its own symbol's
     alone: one WARNING naming the symbol, whose count starts from 0 (found by review: one such
-    row reset every symbol's count). The count only informs: the restart intensity is counted
-    in memory (`RestartHistory`), so no reading of it allows more restarts than configured."""
+    row reset every symbol's count). The count only informs: the restart intensity is the
+    `RestartHistory`'s (kept across restarts by supervision/restart_store.py), so no reading of
+    it allows more restarts than configured."""
     from storage import queries
 
     try:

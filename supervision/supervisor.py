@@ -49,6 +49,7 @@ from supervision.records import (
     stored_restarts,
 )
 from supervision.restart_policy import RestartPolicy
+from supervision.restart_store import dump, history_key, stored_histories
 from supervision.strategy_alerts import StrategyAlerts
 from supervision.watch import Watching, failure_text
 from trading.commands import Escalate
@@ -85,6 +86,10 @@ class Supervisor(Watching, Escalating):
         self.children = {s: Child(symbol=s) for s in symbols}
         for symbol, n in stored_restarts(repo, symbols, logger).items():
             self.children[symbol].restarts = n  # every restart, earlier runs' included
+        # the backoff, crash loop and escalation go on counting an earlier run's failures
+        for symbol, history in stored_histories(repo, symbols, clock(), monotonic(),
+                                                logger).items():
+            self.children[symbol].history = history
         self._start_actor = start_actor
         self.repo = repo
         self.policy = policy
@@ -351,6 +356,7 @@ class Supervisor(Watching, Escalating):
         if child.ref is not None:  # a hung actor gets it whenever it wakes; it is fenced anyway
             child.ref.stop(block=False)
         verdict = child.history.on_failure(self.policy, self._mono())  # not `at`: a wall step
+        self._keep_history(child)
         if verdict.escalate:
             reason = (f"restarted {verdict.restarts_in_period} times in "
                       f"{self.policy.period_s:.0f}s; last: {error}")
@@ -374,6 +380,13 @@ class Supervisor(Watching, Escalating):
                 f"failed {child.history.consecutive} times without running "
                 f"{self.policy.stable_after_s:.0f}s in between; restarting every "
                 f"{verdict.delay_s:g}s; last: {error}", last_error=error)
+
+    def _keep_history(self, child: Child) -> None:
+        """Stored for the bot's next run (supervision/restart_store.py), best effort."""
+        stored = dump(child.history, self.clock(), self._mono())
+        self.records.add(self.log.bind(symbol=child.symbol), "the restart history",
+                         partial(self.repo.set_meta, history_key(child.symbol), stored),
+                         symbol=child.symbol)
 
     def _restart_due(self, now: float) -> None:
         for child in self.children.values():
@@ -410,6 +423,7 @@ class Supervisor(Watching, Escalating):
                     "resume by {} refused: the quarantine is not stored yet; resume again", by)
                 return
             child.history = type(child.history)()
+            self._keep_history(child)  # a person's resume starts it over after a restart too
             child.resume_by = by  # told once one starts (a failed start would drop it)
             self.reconcile_only.stop(child.symbol)  # the resumed actor reconciles
             self._spawn(child, restarting=True)
