@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,13 +40,16 @@ Starter = Callable[[str, Report, Callable[[str, Escalate], None]], pykka.ActorRe
 
 class ReconcileOnly:
     def __init__(self, *, log: Any, clock: Callable[[], float], views: dict[str, Any],
-                 post: Callable[[tuple[Any, ...]], None]) -> None:
+                 post: Callable[[tuple[Any, ...]], None],
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.start: Starter | None = None  # set by the composition root; None: not run
         self.log = log
         self.clock = clock
         self.views = views
         self._post = post  # onto the supervisor's inbox: reports are handled on its thread
         self._runs: dict[str, tuple[int, pykka.ActorRef]] = {}  # symbol -> (token, its actor)
+        self._mono = monotonic
+        self._since: dict[str, float] = {}  # symbol -> when (monotonic) its run was started
         self._again: set[str] = set()  # a close ended while a run was still starting
         self._tokens = itertools.count(1)
         self._lock = threading.Lock()
@@ -75,6 +79,7 @@ class ReconcileOnly:
                       _text(exc))
             return
         self._runs[symbol] = (token, ref)
+        self._since[symbol] = self._mono()
         log.warning("reconcile-only run of the quarantined symbol started: it books the "
                     "emergency close's fill from the exchange, takes no entries, then stops")
 
@@ -104,6 +109,25 @@ class ReconcileOnly:
             self._again.discard(symbol)
             return True
         return False
+
+    def started_at(self, symbol: str) -> float | None:
+        """When (monotonic) the symbol's run still starting was started (None: none is)."""
+        return self._since.get(symbol) if symbol in self._runs else None
+
+    def give_up(self, symbol: str, why: str) -> None:
+        """The run's start hung (the supervisor judged it: supervision/watch.py): it is
+        stopped and forgotten, so a later close's run (or a resume) is not held up behind it
+        (found by review: a hung run stayed "running" for good, and every later close only
+        asked for one more run after it, which never came). Its exchange calls are fenced by
+        the caller; its late report, if it wakes, is a stopped run's (ignored)."""
+        self._again.discard(symbol)
+        running = self._runs.pop(symbol, None)
+        if running is None:
+            return
+        running[1].stop(block=False)
+        self.log.bind(symbol=symbol).error(
+            "reconcile-only run given up: {}; stopped, it sends nothing more; the close's fill "
+            "is booked when the symbol's actor runs again (`bot.py resume`, a restart)", why)
 
     def stop(self, symbol: str) -> None:
         """A person resumes the symbol: its run (if any) stops; the resumed actor reconciles."""

@@ -130,7 +130,7 @@ class Supervisor(Watching, Escalating):
         self.records = RecordKeeper()  # written off this thread: a stalled database stalls no beat
         self.strategy_alerts = StrategyAlerts(alerts, clock=monotonic)
         self.reconcile_only = ReconcileOnly(log=logger, clock=clock, views=self.views,
-                                            post=self._inbox.put)
+                                            post=self._inbox.put, monotonic=monotonic)
         """After an emergency close, the reconciliation of a symbol whose actor is stopped
         (quarantined by a crash loop): supervision/reconcile_only.py."""
         # the escalation and the switch it trips are two records: a process killed between

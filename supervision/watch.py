@@ -11,10 +11,11 @@ import pykka
 
 from actors.inbox import has_waiting, inbox_depth
 from actors.messages import Ping, Reconcile, Timer
-from exchange.fence import BusyBoard
+from exchange.fence import BusyBoard, FenceBoard
 from supervision import beats
 from supervision.child import Child, ChildState
 from supervision.liveness import Liveness, judge, ping_age
+from supervision.reconcile_only import ReconcileOnly
 from supervision.reconcile_schedule import ReconcileSchedule
 from supervision.strategy_alerts import StrategyAlerts
 
@@ -33,6 +34,8 @@ class Watching:
 
     children: dict[str, Child]
     busy: BusyBoard
+    fences: FenceBoard
+    reconcile_only: ReconcileOnly
     busy_waits: int
     heartbeat_timeout_s: float
     start_timeout_s: float
@@ -69,6 +72,9 @@ class Watching:
                 self.log.error("heartbeat round (periodic reconcile) failed: {}", failure_text(exc))
         reconcile = self._reconcile_due
         for child in beats.members(self.children.values(), part, parts):
+            if child.state is ChildState.QUARANTINED:
+                self._check_reconcile_only(child.symbol, now)
+                continue
             if child.ref is None or child.state not in (ChildState.RUNNING, ChildState.STARTING,
                                                         ChildState.RESTARTING):
                 continue
@@ -121,6 +127,18 @@ class Watching:
         child.replaced_start = True  # it may still wake and report (supervisor._on_report)
         self._fail(child, f"start not finished within {self.start_timeout_s:g}s (no progress, "
                    "in no bounded exchange call or commit)", "start", self.clock())
+
+    def _check_reconcile_only(self, symbol: str, now: float) -> None:
+        """A quarantined symbol's reconcile-only run is a start too (supervision/reconcile_only.py):
+        hung as a start is, it is given up and fenced (it is not restarted: one run per close)."""
+        since = self.reconcile_only.started_at(symbol)
+        if since is None or judge(self.busy, symbol, now - since,
+                                  self.start_timeout_s) is not Liveness.HUNG:
+            return
+        self.fences.revoke(symbol)  # the run's fence: the only one issued since the quarantine
+        self.reconcile_only.give_up(symbol, f"its start did not finish within "
+                                    f"{self.start_timeout_s:g}s (no progress, in no bounded "
+                                    "exchange call or commit)")
 
     def _confirm_start(self, child: Child) -> None:
         """After a replaced start: the starting incarnation runs once it answered its probe (its

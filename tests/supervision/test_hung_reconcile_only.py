@@ -1,0 +1,149 @@
+"""A quarantined symbol's reconcile-only run whose start hangs is given up and fenced.
+
+Found by review: after a crash-loop escalation the supervisor starts the symbol's actor once,
+only for its start's reconciliation (supervision/reconcile_only.py). Nothing watched that start:
+one that hung stayed "running" for good, unfenced, and every later emergency close of the
+symbol only asked for one more run after it, which never came, so the close's fill was never
+booked until a person resumed the symbol or the bot restarted.
+
+Now it is judged like an actor's start (past the start bound, in no announced bounded call,
+without progress): stopped, its fence revoked, one ERROR line; a later close runs a new one.
+
+Real SymbolActors, the real supervisor on a manual monotonic clock, SQLite and the paper
+exchange; BTC's restore fails at its first start (max_restarts 0: it escalates at once) and
+blocks, on an Event the test controls, in the reconcile-only run."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import pykka
+import pytest
+from loguru import logger
+
+from actors.symbol_actor import SymbolActor
+from storage.repository import Repository
+from storage.writer import SUBMIT_TIMEOUT_S
+from supervision.child import ChildState
+from supervision.restart_policy import RestartPolicy
+from supervision.supervisor import Supervisor
+from tests.support.clock import ManualClock
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
+
+BTC = "BTC/USDT:USDT"
+INTERVAL = 0.0625
+TIMEOUT = 16.0
+BOUND = SUBMIT_TIMEOUT_S + TIMEOUT
+STEP = 8.0
+
+
+class Restore:
+    """The first restore fails (the crash that escalates); later ones block while `hold` is
+    set, until `release`."""
+
+    def __init__(self) -> None:
+        self.loads = 0
+        self.hold = threading.Event()
+        self.release = threading.Event()
+        self.held = 0
+        self._lock = threading.Lock()
+
+    def meet(self) -> None:
+        with self._lock:
+            self.loads += 1
+            first = self.loads == 1
+            holding = self.hold.is_set() and not first
+            if holding:
+                self.held += 1
+        if first:
+            raise RuntimeError("a bug in BTC's restore")
+        if holding:
+            assert self.release.wait(60), "never released"
+
+
+def repository(restore: Restore) -> type[Repository]:
+    class Held(Repository):
+        def load(self, symbol: str, *args: Any, **kwargs: Any) -> Any:
+            if symbol == BTC:
+                restore.meet()
+            return super().load(symbol, *args, **kwargs)
+
+    return Held
+
+
+@pytest.fixture(autouse=True)
+def _stop_actors():
+    yield
+    pykka.ActorRegistry.stop_all(block=False)
+
+
+def test_a_hung_reconcile_only_run_is_given_up_and_a_later_close_runs_again(tmp_path):
+    restore = Restore()
+    h = Harness(tmp_path, [BTC], repository=repository(restore))
+    mono = ManualClock(start=1000.0)
+    beats = [0]
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="ERROR")
+    sup = Supervisor(
+        symbols=[BTC], start_actor=h._start, repo=h.repo,
+        policy=RestartPolicy(max_restarts=0, period_s=60, backoff_initial_s=0.5,
+                             backoff_max_s=0.5, stable_after_s=30),
+        alerts=h.alerts, logger=logger, heartbeat_interval_s=INTERVAL,
+        heartbeat_timeout_s=TIMEOUT, mailbox_max=100_000, reconcile_interval_s=3600,
+        kill_switch_escalations=100, kill_switch_window_s=600, views=h.views,
+        emergency_close=lambda symbol, reason, done: done(),  # closed: its fill to book
+        monotonic=mono, on_heartbeat=lambda: beats.__setitem__(0, beats[0] + 1))
+    h.sup = sup
+    h.deps = deps = dataclasses.replace(
+        h.deps, report=sup.report, on_escalate=sup.escalated,
+        entries_blocked=sup.entries_blocked, fences=sup.fences, busy=sup.busy)
+    runs: list[pykka.ActorRef] = []
+
+    def reconcile_only(symbol: str, report: Any, escalated: Any) -> pykka.ActorRef:
+        # as runtime/account.py builds it: the account's actor, no strategy, no price slot
+        ref = SymbolActor.start(symbol, dataclasses.replace(
+            deps, report=report, on_escalate=escalated, strategy_for=None, prices=None))
+        runs.append(ref)
+        return ref
+
+    sup.reconcile_only.start = reconcile_only
+
+    def advance(seconds: float) -> None:
+        while seconds > 0:
+            step = min(STEP, seconds)
+            seconds -= step
+            n = beats[0]
+            mono.advance(step)
+            wait_until(lambda n=n: beats[0] > n, message="a heartbeat")
+
+    child = sup.children[BTC]
+    try:
+        restore.hold.set()  # the reconcile-only run's restore will hang
+        sup.start()
+        wait_until(lambda: child.state is ChildState.QUARANTINED, message="BTC escalated")
+        wait_until(lambda: restore.held == 1, message="the reconcile-only run hangs")
+        hung = runs[0]
+        advance(BOUND - STEP)
+        assert not any("reconcile-only run given up" in line for line in lines)
+        advance(2 * STEP)
+        wait_until(lambda: any("reconcile-only run given up" in line for line in lines),
+                   message="the hung reconcile-only run given up (it stayed for good)")
+        assert sup.fences.current(BTC) is None  # it may send nothing more
+        assert child.state is ChildState.QUARANTINED  # still stopped: no restart
+
+        restore.hold.clear()  # the next run does not hang
+        sup.after_close(BTC)  # a later emergency close of the symbol ends
+        wait_until(lambda: len(runs) == 2, message="a later close's run started")
+        wait_until(lambda: any("reconcile-only run done" in line or "could not reconcile"
+                               in line for line in lines) or not runs[1].is_alive(),
+                   message="the later run ended")
+        restore.release.set()  # the hung one wakes: its late report is a stopped run's
+        wait_until(lambda: not hung.is_alive(), message="the hung run ends")
+        assert child.state is ChildState.QUARANTINED
+    finally:
+        restore.release.set()
+        h.stop()
+        logger.remove(sink)
