@@ -76,6 +76,8 @@ class Child:
     """After a replaced start: a Ping asked of the starting incarnation, answered once its own
     start is done; until then a "started" report is kept (`start_report`), not believed."""
     start_report: tuple[int, float] | None = None
+    start_confirming: bool = False
+    """Its probe was answered: the mark that confirms the start is posted (watch.py)."""
     start_error: str | None = None
     """After a replaced start: the last failure reported while starting (whose, unknown); the
     starting incarnation's own failure is found by its death (`_died`), named by it."""

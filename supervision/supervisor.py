@@ -272,6 +272,8 @@ class Supervisor(Watching, Escalating):
         elif kind == "resume":
             _, symbol, by, at = item
             self._on_resume(self.children[symbol], by, at)
+        elif kind == "start_confirmed":
+            self._start_confirmed(self.children[item[1]], item[2])
         elif kind == "closed":  # an emergency close ended; its actor did not take the reconcile
             if (self.children[item[1]].state is ChildState.QUARANTINED
                     and not self._stopping.is_set()):  # nothing starts once the bot stops
@@ -408,6 +410,7 @@ class Supervisor(Watching, Escalating):
         child.dead_at = None
         child.spawned_at = self._mono()
         child.start_probe = child.start_report = child.start_error = None
+        child.start_confirming = False
         try:
             child.ref = self._start_actor(child.symbol)
             if child.replaced_start:  # answered once this incarnation's own start is done

@@ -56,6 +56,9 @@ class Watching:
     def _started(self, child: Child, inc: int, at: float) -> None:
         raise NotImplementedError
 
+    def _post(self, item: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
     def _heartbeat(self, now: float, part: int = 0, parts: int = 1) -> None:
         """A Timer and a Ping to part `part` of `parts` of the actors (all: 0 of 1); the
         periodic reconcile is chosen at part 0 (supervision/beats.py)."""
@@ -141,17 +144,27 @@ class Watching:
                                     "exchange call or commit)")
 
     def _confirm_start(self, child: Child) -> None:
-        """After a replaced start: the starting incarnation runs once it answered its probe (its
-        own start is done) and a start was reported; a report alone may be the replaced one's."""
-        if child.start_probe is None or child.start_report is None:
+        """After a replaced start: once the starting incarnation answered its probe (its own
+        start is done) it runs, from the reports handled before a mark posted now: its own
+        "started" was posted before its answer, so it is among them (a report alone may be the
+        replaced one's, and taken at once it let that one's "stopped", next in the inbox, fail
+        the successor as stopped unasked)."""
+        if child.start_probe is None or child.start_confirming:
             return
         try:
             child.start_probe.get(timeout=0)
         except Exception:  # noqa: BLE001 - not answered yet, or dead (`_died` fails it)
             return
+        child.start_confirming = True
+        self._post(("start_confirmed", child.symbol, child.start_probe))
+
+    def _start_confirmed(self, child: Child, probe: Any) -> None:
+        """The mark of `_confirm_start` is handled: every report posted before it was."""
+        if child.start_probe is not probe or child.start_report is None:
+            return  # a later spawn's (this one failed meanwhile), or no start reported
         inc, at = child.start_report
         child.start_probe = child.start_report = child.start_error = None
-        child.replaced_start = False
+        child.replaced_start = child.start_confirming = False
         self._started(child, inc, at)
 
     def _check_hung(self, child: Child, now: float) -> bool:

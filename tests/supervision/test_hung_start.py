@@ -68,7 +68,28 @@ class Gate:
         assert self.release.wait(60), "never released"
 
 
-def held_restore(gate: Gate) -> type[Repository]:
+class Turnstile:
+    """The first `n` calls each wait for their own release (`let(i)`)."""
+
+    def __init__(self, n: int) -> None:
+        self.held = 0
+        self.bug: Exception | None = None
+        self._lock = threading.Lock()
+        self.turns = [threading.Event() for _ in range(n)]
+
+    def hold(self) -> None:
+        with self._lock:
+            i = self.held
+            self.held += 1
+        if i < len(self.turns):
+            assert self.turns[i].wait(60), "never released"
+
+    def let_all(self) -> None:
+        for turn in self.turns:
+            turn.set()
+
+
+def held_restore(gate: Gate | Turnstile) -> type[Repository]:
     class HeldRestore(Repository):
         def load(self, symbol: str, *args: Any, **kwargs: Any) -> Any:
             if symbol == BTC:
@@ -82,9 +103,13 @@ def held_restore(gate: Gate) -> type[Repository]:
 
 
 class Rig:
-    def __init__(self, tmp_path: Any, restore: Gate, call: Gate | None = None,
-                 max_restarts: int = 3) -> None:
+    def __init__(self, tmp_path: Any, restore: Gate | Turnstile, call: Gate | None = None,
+                 max_restarts: int = 3, fence_calls: bool = True) -> None:
         self.call = call
+        self.fence_calls = fence_calls
+        self.hold_beat = threading.Event()  # set: the next beat holds the supervisor's thread
+        self.beat_held = threading.Event()
+        self.let_beat = threading.Event()
         box: dict[str, FaultyExchange] = {}
 
         def wrap(paper: Any) -> FaultyExchange:
@@ -119,7 +144,8 @@ class Rig:
 
     def _exchange_call(self, *_: Any) -> None:
         try:
-            check_fence()  # as the request meter does before each request
+            if self.fence_calls:
+                check_fence()  # as the request meter does before each request
         except Exception as exc:
             self.refused.append(type(exc).__name__)
             raise
@@ -129,6 +155,10 @@ class Rig:
 
     def _beat(self) -> None:
         self.beats += 1
+        if self.hold_beat.is_set():
+            self.hold_beat.clear()
+            self.beat_held.set()
+            assert self.let_beat.wait(60), "never let go"
 
     def advance(self, seconds: float) -> None:
         """Move the monotonic clock in steps the supervisor sees one by one (a jump of more
@@ -296,3 +326,52 @@ def test_a_successors_own_start_failure_is_still_counted_and_named(tmp_path):
     finally:
         restore.release.set()
         r.stop()
+
+
+def test_a_replaced_start_that_ends_after_its_successors_does_not_fail_it(tmp_path):
+    """The hung incarnation wakes and ends its start ("started", then "stopped": its stop was
+    queued) while the supervisor is busy, its successor ends its own start meanwhile: whatever
+    order they are handled in, the successor runs and nothing is failed as stopped unasked.
+    The exchange checks no fence here, so the woken start can end (as one whose calls were all
+    made before it hung would)."""
+    turns = Turnstile(2)  # the first start's restore, then its successor's
+    r = Rig(tmp_path, turns, fence_calls=False)
+    child = r.sup.children[BTC]
+    try:
+        r.sup.start()
+        wait_until(lambda: turns.held == 1, message="the first start hangs in its restore")
+        zombie = child.ref
+        r.advance(BOUND + STEP)  # past the bound, then past the backoff: a new start
+        wait_until(lambda: turns.held == 2, message="the successor waits in its restore")
+        probe = child.start_probe
+        assert child.state is ChildState.RESTARTING and probe is not None
+
+        r.hold_beat.set()
+        r.mono.advance(INTERVAL)
+        assert r.beat_held.wait(10), "the supervisor's thread is held in a beat"
+        turns.turns[0].set()  # the replaced start ends: "started", then its queued stop
+        wait_until(lambda: not zombie.is_alive(), message="the replaced incarnation ends")
+        turns.turns[1].set()  # the successor's start ends and answers its probe
+        wait_until(lambda: answered(probe), message="the successor answers its probe")
+        r.let_beat.set()  # the supervisor handles them all, the replaced one's first
+
+        r.beats_handled()
+        wait_until(lambda: child.state is ChildState.RUNNING, message="the successor runs")
+        r.beats_handled()
+        assert child.state is ChildState.RUNNING, child.last_failure
+        assert child.last_failure["where"] == "start", child.last_failure
+        assert child.restarts == 1
+        started = [inc for inc, what in r.reports if what == "started"]
+        assert child.incarnation == max(started)
+    finally:
+        turns.let_all()
+        r.let_beat.set()
+        r.stop()
+
+
+def answered(future: Any) -> bool:
+    try:
+        future.get(timeout=0)
+    except pykka.Timeout:
+        return False
+    return True
