@@ -420,6 +420,12 @@ class Supervisor(Watching, Escalating):
 
     def _on_resume(self, child: Child, by: str, at: float) -> None:
         if child.state is ChildState.QUARANTINED:
+            if self._stopping.is_set():  # nothing starts once the bot stops (found by review:
+                # a resume read meanwhile started an actor while the repository was closing)
+                self.log.bind(symbol=child.symbol).warning(
+                    "resume by {} not applied: the bot is stopping; the symbol stays "
+                    "quarantined (resume it again once the bot runs)", by)
+                return
             # its quarantine stored after the resume would quarantine the new incarnation again
             if not self.records.wait_stored(child.symbol, timeout_s=1.0):
                 self.log.bind(symbol=child.symbol).error(
