@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 
 from backtest import candle_cache
-from exchange.paper.csv_prices import DAY_MS, PRICE_FACTOR, PRICE_LIMITS, price_bounds
+from exchange.paper.csv_prices import (
+    _PLAIN,
+    DAY_MS,
+    PRICE_FACTOR,
+    PRICE_LIMITS,
+    TIMESTAMP,
+    VALUE,
+    price_bounds,
+)
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 MAX_TS = 10**14
@@ -39,13 +47,6 @@ MIN_TS = 10**11
 hourly file in seconds ran as 3.6 s candles dated 1970-01-20, without an error."""
 """Timestamps are ms in [0, MAX_TS) (year 5138): beyond it they are not ms since the epoch."""
 Bounds = tuple[Decimal, Decimal]
-_PLAIN = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
-VALUE = re.compile(rf"{_PLAIN}|-?(?:nan|inf|infinity)", re.IGNORECASE)
-"""A candle value as ccxt's `fetch_ohlcv` numbers are written (Python's str() of an int or a
-float: digits, an optional "." and exponent, a "-"), or a NaN / infinity, which the checks then
-name as not finite. Decimal() alone also took "1_000.5", " 5", "+5", "NaN12" and digits of other
-scripts (found by review: "1_000.5", a malformed field, read as 1000.5)."""
-TIMESTAMP = re.compile(r"-?[0-9]+")
 _QUICK_ROW = re.compile(rf"[0-9]+(?:,{_PLAIN}){{5}}")
 """A whole row, joined by commas, of plain numbers only (a field holding a comma cannot match:
 the row would have more than five)."""

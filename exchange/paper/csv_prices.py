@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import csv
 import itertools
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -55,14 +56,29 @@ class _Volumes:
         return (self.base[index + 1] - self.base[first], self.quote[index + 1] - self.quote[first])
 
 
+_PLAIN = r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+VALUE = re.compile(rf"{_PLAIN}|-?(?:nan|inf|infinity)", re.IGNORECASE)
+"""A candle value as ccxt's `fetch_ohlcv` numbers are written (Python's str() of an int or a
+float: digits, an optional "." and exponent, a "-"), or a NaN / infinity, which the checks then
+name as not finite. Decimal() alone also took "1_000.5", " 5", "+5", "NaN12" and digits of other
+scripts (found by review: "1_000.5", a malformed field, read as 1000.5). Paper mode's CSV prices
+and the backtest read a file by this one rule."""
+TIMESTAMP = re.compile(r"-?[0-9]+")
+
+
 def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
     where = f"{path}, line {line_no}"
     if len(row) != len(HEADER):
         raise ValueError(f"{where}: expected {len(HEADER)} fields, got {len(row)}: {row!r}")
+    bad = next((f for f, rule in zip(row, (TIMESTAMP, *[VALUE] * 5), strict=True)
+                if not rule.fullmatch(f)), None)
+    if bad is not None:  # as the backtest refuses it (backtest/candles.py)
+        raise ValueError(f"{where}: not a number in {','.join(row)} ({bad[:40]!r}: a value is "
+                         "digits with an optional '.' and exponent, as ccxt gives them; no "
+                         "spaces, '_' or '+')")
     try:
-        int(row[0])
-        o, h, low, c, v = (Decimal(field.strip()) for field in row[1:])
-    except (ValueError, InvalidOperation) as exc:
+        o, h, low, c, v = (Decimal(field) for field in row[1:])
+    except InvalidOperation as exc:
         raise ValueError(f"{where}: not a number in {row!r}") from exc
     if v < 0:
         raise ValueError(f"{where}: volume must not be negative: {row!r}")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from backtest import candles as C
 from exchange.paper import CsvPriceSource, GeneratorPriceSource
 from exchange.paper.prices import SECONDS_PER_YEAR, hashed_price
 
@@ -148,6 +149,32 @@ def test_csv_malformed_row_names_file_and_line(tmp_path: Path, row: str, needle:
     with pytest.raises(ValueError, match=needle) as info:
         CsvPriceSource(files={"X/USDT:USDT": csv_file}, step_ms=1000, epoch_ms=EPOCH)
     assert "bad.csv, line 3" in str(info.value)
+
+
+
+@pytest.mark.parametrize(("row", "bad"), [
+    ("1600000060000,1_000.5,1_001,999,1_000,1", "1_000.5"),
+    ("1600000060000, 10,12,9,11,5", " 10"),
+    ("1600000060000,10,12 ,9,11,5", "12 "),
+    ("1600000060000,+10,12,9,11,5", "+10"),
+    ("1600000060000,10,12,9,11,\u0661\u0660", "\u0661\u0660"),  # Arabic-Indic "10"
+    ("1600000060000,10,12,9,NaN12,5", "NaN12"),
+    ("+1600000060000,10,12,9,11,5", "+1600000060000"),
+    ("1_600_000_060_000,10,12,9,11,5", "1_600_000_060_000"),
+])
+def test_csv_value_not_a_plain_number_is_refused_as_the_backtest_refuses_it(
+        tmp_path: Path, row: str, bad: str) -> None:
+    """Paper mode reads a candle file by the backtest's rule (found by review: Decimal() and
+    int() took "1_000.5", " 10", "+10", so paper traded a file the backtest refuses)."""
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text("timestamp,open,high,low,close,volume\n1600000000000,10,12,9,11,5\n"
+                        + row + "\n")
+    with pytest.raises(ValueError) as info:
+        CsvPriceSource(files={"X/USDT:USDT": csv_file}, step_ms=1000, epoch_ms=EPOCH)
+    assert str(info.value).startswith(f"{csv_file}, line 3: not a number in {row} ({bad!r}: ")
+    with pytest.raises(C.DataError) as same:  # the backtest's words for the same row
+        C.load(csv_file, timeframe_ms=60_000)
+    assert str(same.value).split(": ", 1)[1] == str(info.value).split(": ", 1)[1]
 
 
 def test_csv_bad_header(tmp_path: Path) -> None:
