@@ -28,8 +28,17 @@ from supervision.child import ChildState
 CRASH = Decimal(-1)
 
 
+class InjectedCrash(BaseException):
+    """The bench's crash. A strategy's ordinary exception no longer fails its actor (it switches
+    the strategy off: actors/strategy_guard.py), so from then on this bench waited 30 s per
+    crash for a restart that never came and printed nothing. A BaseException passes the guard
+    and the actor shell turns it into the actor's own handler failure (actors/symbol_actor.py
+    `contained`), as tests/support/crashing.py does for the supervision tests."""
+
+
 class CrashOnMarker:
-    """A strategy that raises inside the tick handler when the tick's volume is the marker."""
+    """A strategy that fails its actor inside the tick handler when the tick's volume is the
+    marker."""
 
     name = "crash-on-marker"
     crashed_at: dict[str, float] = {}
@@ -40,7 +49,7 @@ class CrashOnMarker:
     def on_price(self, price, volume, now, position):  # noqa: ANN001, ANN201
         if volume == CRASH:
             CrashOnMarker.crashed_at[self.symbol] = time.perf_counter()
-            raise RuntimeError("injected crash in the tick handler")
+            raise InjectedCrash("injected crash in the tick handler")
         return None
 
 
