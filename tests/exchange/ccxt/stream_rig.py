@@ -129,7 +129,9 @@ class StreamRig:
         return [c for a in self.activity_of(symbol) for c in a.client_order_ids]
 
     # -- driving ------------------------------------------------------------------------------
-    def wait_mode(self, mode: str, timeout: float = 15.0) -> None:
+    def wait_mode(self, mode: str, timeout: float = 45.0) -> None:
+        """45 s: a retry that backed off (0.2 s doubling, a private socket the venue did not
+        confirm within the rig's 2 s on a loaded machine) can take over 15 s to come back."""
         try:
             wait_until(lambda: self.feed.mode == mode, timeout=timeout, message=f"mode {mode}")
             if mode == "stream":  # the venue has taken every private subscription
