@@ -89,8 +89,12 @@ def fee(raw: Raw, *, info_fee_key: str | None = None, currency: str | None = Non
         found = fees.parts(raw, info_fee_key=info_fee_key, currency=currency)
     except ValueError as exc:
         raise ccxt.BadResponse(f"unreadable fee: {exc}") from None
-    return fees.in_settle(found, settle, price, symbol=str(raw.get("symbol")),
-                          order=_str(raw.get("order")) or _str(raw.get("id")))
+    charged = fees.in_settle(found, settle, price, symbol=str(raw.get("symbol")),
+                             order=_str(raw.get("order")) or _str(raw.get("id")))
+    if charged is not None and not charged.cost.is_finite():  # a part at a rate that is no
+        # finite number: booked, it made every later sum of the ledger NaN
+        raise ccxt.BadResponse(f"unreadable fee: not a finite number: {charged.cost}")
+    return charged
 
 
 def status(raw_status: Any, row: str = "") -> VenueOrderStatus:
@@ -139,9 +143,6 @@ def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = Non
                         price=_num(raw, "price"), trigger_price=_num(
                             raw, "triggerPrice", "stopPrice", "stopLossPrice", "takeProfitPrice"))
     filled = numbers["filled"] or Decimal(0)
-    charged = fee(raw, info_fee_key="cumExecFee", currency=settle, settle=settle, price=price)
-    if charged is not None and not charged.cost.is_finite():
-        raise ccxt.BadResponse(f"unreadable fee {charged.cost}{row}")
     return VenueOrder(
         id=_str(raw.get("id")), client_order_id=_str(raw.get("clientOrderId")),
         symbol=str(raw.get("symbol")), side=str(raw.get("side")).lower(),
@@ -149,7 +150,8 @@ def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = Non
         amount=numbers["amount"], filled=filled, average=numbers["average"],
         price=numbers["price"], trigger_price=numbers["trigger_price"],
         reduce_only=str(raw.get("reduceOnly")).lower() == "true",
-        position_side=position_side(info), fee=charged,
+        position_side=position_side(info),
+        fee=fee(raw, info_fee_key="cumExecFee", currency=settle, settle=settle, price=price),
         timestamp=_int(raw.get("timestamp")),
         last_fill_at=_int(raw.get("lastTradeTimestamp") or raw.get("lastUpdateTimestamp"))
         if filled else None,
