@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -84,3 +86,20 @@ def make_gateway(exchange_id: str, emu: EmulatorServer, tmp_path: Path, *,
         rate_limit_per_s=kwargs.pop("rate_limit_per_s", 1000.0),
         clock=fake.clock, monotonic=fake.clock, sleep=fake.sleep, rng=random.Random(7),
         symbols=kwargs.pop("symbols", ["BTC/USDT:USDT", "ETH/USDT:USDT"]), **kwargs)
+
+
+@contextmanager
+def gateway_on_emulator(exchange_id: str, tmp_path: Path,
+                        **kwargs: Any) -> Iterator[tuple[CcxtGateway, EmulatorServer]]:
+    """A started emulator of `exchange_id` and a gateway on it with its markets loaded
+    (`kwargs`: make_gateway's); both closed after."""
+    emu = start_emulator(exchange_id)
+    try:
+        gateway = make_gateway(exchange_id, emu, tmp_path, **kwargs)
+        try:
+            gateway.load_markets()
+            yield gateway, emu
+        finally:
+            gateway.close()
+    finally:
+        emu.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator
 
 BTC = "BTC/USDT:USDT"
 SINCE = 1_700_000_000_000 - 3_600_000
@@ -29,12 +29,8 @@ READS = [
 
 @pytest.fixture
 def gw(tmp_path):
-    emu = start_emulator("binanceusdm")
-    gateway = make_gateway("binanceusdm", emu, tmp_path, timeout_ms=500, max_attempts=2)
-    gateway.load_markets()
-    yield gateway, emu
-    gateway.close()
-    emu.stop()
+    with gateway_on_emulator("binanceusdm", tmp_path, timeout_ms=500, max_attempts=2) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("path,body,read", READS, ids=[f"{p}-{i}" for i, (p, _, _) in

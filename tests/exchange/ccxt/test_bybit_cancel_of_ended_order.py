@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator
 
 BTC = "BTC/USDT:USDT"
 CANCEL = "/v5/order/cancel"
@@ -21,12 +21,8 @@ def _refusal(code: int, msg: str) -> dict:
 
 @pytest.fixture
 def gw(tmp_path):
-    emu = start_emulator("bybit")
-    gateway = make_gateway("bybit", emu, tmp_path, timeout_ms=500)
-    gateway.load_markets()
-    yield gateway, emu
-    gateway.close()
-    emu.stop()
+    with gateway_on_emulator("bybit", tmp_path, timeout_ms=500) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("code,msg", [(110008, "Order has been finished or canceled"),

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, gateway_on_emulator, make_gateway
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer
@@ -36,12 +36,8 @@ READS = [
 
 @pytest.fixture
 def gw(tmp_path):
-    emu = start_emulator("bybit")
-    gateway = make_gateway("bybit", emu, tmp_path, timeout_ms=500, max_attempts=2)
-    gateway.load_markets()
-    yield gateway, emu
-    gateway.close()
-    emu.stop()
+    with gateway_on_emulator("bybit", tmp_path, timeout_ms=500, max_attempts=2) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("body", BODIES, ids=["null", "no-list", "list-null"])

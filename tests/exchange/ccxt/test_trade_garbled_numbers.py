@@ -13,7 +13,7 @@ from decimal import Decimal as D
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator
 
 S = "BTC/USDT:USDT"
 
@@ -29,12 +29,8 @@ def _row(since: int, **garbled: str) -> dict:
 
 @pytest.fixture
 def gw(tmp_path):
-    emu = start_emulator("bybit")
-    gateway = make_gateway("bybit", emu, tmp_path, max_attempts=2)
-    gateway.load_markets()
-    yield gateway, emu
-    gateway.close()
-    emu.stop()
+    with gateway_on_emulator("bybit", tmp_path, max_attempts=2) as pair:
+        yield pair
 
 
 CASES = [({"execPnl": "NaN"}, "garbled-1 of BTC/USDT:USDT has an unreadable realized P&L"),

@@ -13,7 +13,7 @@ from decimal import Decimal as D
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator
 
 S = "BTC/USDT:USDT"
 
@@ -30,12 +30,8 @@ def _row(since: int, n: int, cid: str, exec_id: str | None) -> dict:
 
 @pytest.fixture
 def gw(tmp_path):
-    emu = start_emulator("bybit")
-    gateway = make_gateway("bybit", emu, tmp_path, max_attempts=2)
-    gateway.load_markets()
-    yield gateway, emu
-    gateway.close()
-    emu.stop()
+    with gateway_on_emulator("bybit", tmp_path, max_attempts=2) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("exec_id", [None, ""])

@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator
 
 
 def _sideless_row(since: int) -> dict:
@@ -24,12 +24,8 @@ def _sideless_row(since: int) -> dict:
 
 @pytest.fixture
 def gw(tmp_path):
-    emu = start_emulator("bybit")
-    gateway = make_gateway("bybit", emu, tmp_path, max_attempts=2)
-    gateway.load_markets()
-    yield gateway, emu
-    gateway.close()
-    emu.stop()
+    with gateway_on_emulator("bybit", tmp_path, max_attempts=2) as pair:
+        yield pair
 
 
 def test_a_trade_without_its_side_is_unreadable_in_a_lookup(gw):
