@@ -105,6 +105,8 @@ def test_a_symbol_failing_in_every_run_escalates(tmp_path):
         assert state is ChildState.QUARANTINED, (
             "BTC failed in each of 3 runs within the restart period (max_restarts 2) and was "
             f"not escalated: {state}, failure {run.btc.last_failure}")
+        # QUARANTINED is set before the escalation's close, list entry and alert (_on_escalation)
+        wait_until(lambda: run.sup.escalations, message="BTC's escalation listed")
         assert run.sup.escalations[-1]["symbol"] == BTC
         assert run.sup.children[ETH].state is ChildState.RUNNING
     finally:
