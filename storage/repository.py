@@ -22,6 +22,7 @@ from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
 from storage.held_on_restore import quarantined_if_escalated
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
+from storage.prepared import Prepared
 from storage.restore import journal_data, utf8_rows
 from storage.seq_floor import at_least_used
 from storage.sql_conn import is_postgres, raw_connection
@@ -251,12 +252,7 @@ class Repository:
     def booked_orders(self, position_id: str) -> set[str]:
         """Client order ids with fills already in the ledger for a position (indexed)."""
         with self.reading():
-            return {
-                r.client_order_id
-                for r in FillRow.select(FillRow.client_order_id).where(
-                    FillRow.position_id == position_id
-                )
-            }
+            return {r.client_order_id for r in _BOOKED(position_id)}
 
     def booked_among(self, client_order_ids: set[str], symbol: str | None = None) -> set[str]:
         """Which of these client order ids have fills in the ledger (indexed lookups); with
@@ -304,11 +300,12 @@ class Repository:
         where = (EventRow.symbol == symbol) & EventRow.type.in_(types)
         if since is not None:
             where &= EventRow.id >= since
-        query = EventRow.select(EventRow.id, EventRow.type, EventRow.data).where(where)
-        if limit is not None:
-            query = query.order_by(EventRow.id.desc()).limit(limit)
+        key = (tuple(types), limit, since is not None)
+        prepared = _SIGNAL_ROWS.get(key)
+        if prepared is None:  # a few shapes (storage/prepared.py: its SQL built once)
+            prepared = _SIGNAL_ROWS[key] = _signal_select(tuple(types), limit, since is not None)
         with self.reading(), utf8_rows(EventRow, where, symbol):
-            return list(query)
+            return prepared(symbol) if since is None else prepared(symbol, since)
 
     # -- journal and supervision records ----------------------------------------------------
     def _journal(
@@ -410,3 +407,21 @@ def _database_error(error: BaseException) -> str:
 
 def is_database_locked_error(exc: BaseException) -> bool:
     return isinstance(exc, pw.OperationalError) and "locked" in str(exc)
+
+
+_BOOKED = Prepared("booked fills", FillRow, (str,), lambda position_id: (
+    FillRow.select(FillRow.client_order_id).where(FillRow.position_id == position_id)))
+_SIGNAL_ROWS: dict[tuple[tuple[str, ...], int | None, bool], Prepared] = {}
+
+
+def _signal_select(types: tuple[str, ...], limit: int | None, since: bool) -> Prepared:
+    def build(symbol: str, *first: int) -> Any:
+        where = (EventRow.symbol == symbol) & EventRow.type.in_(types)
+        if since:
+            where &= EventRow.id >= first[0]
+        query = EventRow.select(EventRow.id, EventRow.type, EventRow.data).where(where)
+        if limit is not None:
+            query = query.order_by(EventRow.id.desc()).limit(limit)
+        return query
+
+    return Prepared(f"{'/'.join(types)} rows", EventRow, (str, int) if since else (str,), build)

@@ -22,6 +22,7 @@ import peewee as pw
 from loguru import logger
 
 from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
+from storage.prepared import Prepared
 from trading.client_ids import placement_key
 from trading.late_fees import FeeOwed
 from trading.model import (
@@ -251,7 +252,8 @@ def _actor_row(symbol: str) -> ActorStateRow | None:
     where = ActorStateRow.symbol == symbol
     try:
         with utf8_rows(ActorStateRow, where, symbol):
-            return ActorStateRow.get_or_none(where)
+            rows = _ACTOR_ROW(symbol)
+            return rows[0] if rows else None
     except ArithmeticError as exc:
         for field in (ActorStateRow.order_seq, ActorStateRow.close_attempts,
                       ActorStateRow.incarnation, ActorStateRow.restarts):
@@ -326,7 +328,7 @@ def _position(symbol: str) -> Position | None:
     _no_unknown_status(PositionRow, symbol, POSITION_STATUS, _position_status)
     where = (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
     with utf8_rows(PositionRow, where, symbol):
-        rows = list(PositionRow.select().where(where).limit(2))
+        rows = _OPEN_POSITIONS(symbol)
     if not rows:
         return None
     if len(rows) > 1:
@@ -351,9 +353,10 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
     before), beside an open position of another id it raises CorruptRow naming both ids."""
     where = TrailingStopRow.symbol == symbol
     with utf8_rows(TrailingStopRow, where, symbol):
-        row = TrailingStopRow.get_or_none(where)
-    if row is None:
+        rows = _TRAILING(symbol)
+    if not rows:
         return None
+    row = rows[0]
     r = _Reader("trailing_stops", row, symbol)
     if position is None:
         logger.warning("{}: trailing_stops row of position {!r} ignored: no position is open",
@@ -374,9 +377,8 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
 def _orders(symbol: str) -> tuple[Order, ...]:
     _no_unknown_status(OrderRow, symbol, ORDER_STATUS, lambda v: parse_enum(OrderStatus, v))
     where = (OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS)
-    q = OrderRow.select().where(where).order_by(OrderRow.created_at, OrderRow.client_order_id)
     with utf8_rows(OrderRow, where, symbol):
-        rows = list(q)
+        rows = _LIVE_ORDERS(symbol)
     out = []
     for row in rows:
         r = _Reader("orders", row, row.client_order_id, symbol)
@@ -421,8 +423,9 @@ def _no_unknown_status(model: Any, symbol: str, known: tuple[str, ...],
     key = model._meta.primary_key
     where = (model.symbol == symbol) & (model.status.is_null() | model.status.not_in(known))
     with utf8_rows(model, where, symbol):
-        row = model.select(key, model.status).where(where).first()
-    if row is not None:
+        rows = _unknown_status(model, known)(symbol)
+    if rows:
+        row = rows[0]
         table, row_key = model._meta.table_name, getattr(row, key.name)
         _Reader(table, row, row_key, symbol).get("status", parse)
         raise CorruptRow(table, row_key, "status", row.status,
@@ -435,3 +438,30 @@ def _position_status(value: Any) -> str:
     if text not in ("open", "closed"):
         raise ValueError(f"{value!r} is not a position status (allowed: open, closed)")
     return text
+
+
+# the restore's selects, their SQL built once (storage/prepared.py: ~10 per symbol per start)
+_ACTOR_ROW = Prepared("actor_state row", ActorStateRow, (str,), lambda symbol: (
+    ActorStateRow.select().where(ActorStateRow.symbol == symbol).limit(1)))
+_OPEN_POSITIONS = Prepared("open positions", PositionRow, (str,), lambda symbol: (
+    PositionRow.select().where((PositionRow.symbol == symbol)
+                               & PositionRow.status.in_(OPEN_STATUS)).limit(2)))
+_TRAILING = Prepared("trailing_stops row", TrailingStopRow, (str,), lambda symbol: (
+    TrailingStopRow.select().where(TrailingStopRow.symbol == symbol).limit(1)))
+_LIVE_ORDERS = Prepared("live orders", OrderRow, (str,), lambda symbol: (
+    OrderRow.select().where((OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS))
+    .order_by(OrderRow.created_at, OrderRow.client_order_id)))
+_UNKNOWN: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
+
+
+def _unknown_status(model: Any, known: tuple[str, ...]) -> Prepared:
+    """The first of the symbol's rows of `model` whose status is NULL or not in `known`."""
+    prepared = _UNKNOWN.get((model, known))
+    if prepared is None:
+        key = model._meta.primary_key
+        prepared = _UNKNOWN[(model, known)] = Prepared(
+            f"{model._meta.table_name} status", model, (str,), lambda symbol: (
+                model.select(key, model.status).where(
+                    (model.symbol == symbol)
+                    & (model.status.is_null() | model.status.not_in(known))).limit(1)))
+    return prepared

@@ -391,7 +391,11 @@ class Supervisor(Watching, Escalating):
                          symbol=child.symbol)
 
     def _restart_due(self, now: float) -> None:
-        for child in self.children.values():
+        # after every inbox item: at a cold start that is one "started" report per symbol, and
+        # walking every child's checks each time took ~1 ms a round at 500 symbols
+        waiting = [c for c in self.children.values()
+                   if c.restart_at is not None or c.start_probe is not None]
+        for child in waiting:
             if self._stopping.is_set():
                 return  # never start an actor after shutdown began (the repository closes next)
             if child.restart_at is not None and now >= child.restart_at:
