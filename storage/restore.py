@@ -22,7 +22,17 @@ import peewee as pw
 from loguru import logger
 
 from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
-from storage.prepared import Prepared
+from storage.restore_selects import (
+    ACTOR_ROW,
+    LIVE_ORDERS,
+    LIVE_STATUS,
+    OPEN_POSITIONS,
+    OPEN_STATUS,
+    ORDER_STATUS,
+    POSITION_STATUS,
+    TRAILING_ROW,
+    unknown_status,
+)
 from trading.client_ids import placement_key
 from trading.late_fees import FeeOwed
 from trading.model import (
@@ -41,18 +51,6 @@ from trading.model import (
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
 
-LIVE = ("pending", "open")
-
-
-def spellings(*values: str) -> tuple[str, ...]:
-    """Each value as we write it and as older versions wrote it (`OPEN`, `Open`): matched with
-    `IN`, so the (symbol, status) index serves the lookup (a `LOWER(status)` filter cannot use
-    it and read the symbol's whole history on every start). Rows are lower-cased by the v2
-    migration; these are the casings a row written by an older bot after it still has."""
-    return tuple(dict.fromkeys(v for value in values
-                               for v in (value, value.upper(), value.title())))
-
-
 UNREADABLE = "unreadable state"
 """How the quarantine of a symbol whose stored state raised CorruptRow is worded (the
 supervisor's `unreadable state: <error>`): such a symbol holds every slot of its style at the
@@ -66,15 +64,6 @@ a symbol quarantined as unreadable holds at the account's entry gate."""
 def quarantined_unreadable(state: Any) -> bool:
     """Quarantined because its stored state could not be read (the supervisor's wording)."""
     return bool(state.quarantined) and str(state.quarantine_reason or "").startswith(UNREADABLE)
-
-
-OPEN_STATUS = spellings("open")
-LIVE_STATUS = spellings(*LIVE)
-ORDER_STATUS = spellings(*(status.value for status in OrderStatus))
-POSITION_STATUS = spellings("open", "closed")
-"""Every status an order (a position) row may hold: a row of the symbol with none of them
-(NULL, a hand edit, a newer bot's value) is not known to be ended, so it is never left out of
-the restore."""
 
 
 class CorruptRow(Exception):
@@ -252,7 +241,7 @@ def _actor_row(symbol: str) -> ActorStateRow | None:
     where = ActorStateRow.symbol == symbol
     try:
         with utf8_rows(ActorStateRow, where, symbol):
-            rows = _ACTOR_ROW(symbol)
+            rows = ACTOR_ROW(symbol)
             return rows[0] if rows else None
     except ArithmeticError as exc:
         for field in (ActorStateRow.order_seq, ActorStateRow.close_attempts,
@@ -328,7 +317,7 @@ def _position(symbol: str) -> Position | None:
     _no_unknown_status(PositionRow, symbol, POSITION_STATUS, _position_status)
     where = (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
     with utf8_rows(PositionRow, where, symbol):
-        rows = _OPEN_POSITIONS(symbol)
+        rows = OPEN_POSITIONS(symbol)
     if not rows:
         return None
     if len(rows) > 1:
@@ -353,7 +342,7 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
     before), beside an open position of another id it raises CorruptRow naming both ids."""
     where = TrailingStopRow.symbol == symbol
     with utf8_rows(TrailingStopRow, where, symbol):
-        rows = _TRAILING(symbol)
+        rows = TRAILING_ROW(symbol)
     if not rows:
         return None
     row = rows[0]
@@ -378,7 +367,7 @@ def _orders(symbol: str) -> tuple[Order, ...]:
     _no_unknown_status(OrderRow, symbol, ORDER_STATUS, lambda v: parse_enum(OrderStatus, v))
     where = (OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS)
     with utf8_rows(OrderRow, where, symbol):
-        rows = _LIVE_ORDERS(symbol)
+        rows = LIVE_ORDERS(symbol)
     out = []
     for row in rows:
         r = _Reader("orders", row, row.client_order_id, symbol)
@@ -423,7 +412,7 @@ def _no_unknown_status(model: Any, symbol: str, known: tuple[str, ...],
     key = model._meta.primary_key
     where = (model.symbol == symbol) & (model.status.is_null() | model.status.not_in(known))
     with utf8_rows(model, where, symbol):
-        rows = _unknown_status(model, known)(symbol)
+        rows = unknown_status(model, known)(symbol)
     if rows:
         row = rows[0]
         table, row_key = model._meta.table_name, getattr(row, key.name)
@@ -439,29 +428,3 @@ def _position_status(value: Any) -> str:
         raise ValueError(f"{value!r} is not a position status (allowed: open, closed)")
     return text
 
-
-# the restore's selects, their SQL built once (storage/prepared.py: ~10 per symbol per start)
-_ACTOR_ROW = Prepared("actor_state row", ActorStateRow, (str,), lambda symbol: (
-    ActorStateRow.select().where(ActorStateRow.symbol == symbol).limit(1)))
-_OPEN_POSITIONS = Prepared("open positions", PositionRow, (str,), lambda symbol: (
-    PositionRow.select().where((PositionRow.symbol == symbol)
-                               & PositionRow.status.in_(OPEN_STATUS)).limit(2)))
-_TRAILING = Prepared("trailing_stops row", TrailingStopRow, (str,), lambda symbol: (
-    TrailingStopRow.select().where(TrailingStopRow.symbol == symbol).limit(1)))
-_LIVE_ORDERS = Prepared("live orders", OrderRow, (str,), lambda symbol: (
-    OrderRow.select().where((OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS))
-    .order_by(OrderRow.created_at, OrderRow.client_order_id)))
-_UNKNOWN: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
-
-
-def _unknown_status(model: Any, known: tuple[str, ...]) -> Prepared:
-    """The first of the symbol's rows of `model` whose status is NULL or not in `known`."""
-    prepared = _UNKNOWN.get((model, known))
-    if prepared is None:
-        key = model._meta.primary_key
-        prepared = _UNKNOWN[(model, known)] = Prepared(
-            f"{model._meta.table_name} status", model, (str,), lambda symbol: (
-                model.select(key, model.status).where(
-                    (model.symbol == symbol)
-                    & (model.status.is_null() | model.status.not_in(known))).limit(1)))
-    return prepared
