@@ -170,6 +170,24 @@ class Rig:
             self.mono.advance(step)
             wait_until(lambda n=n: self.beats > n, message="a heartbeat")
 
+    def failed(self, child: Any) -> None:
+        """Wait until the supervisor's `_fail` of `child` has ended. The beat hook runs at the
+        start of a beat, before its hung and dead checks, so `advance` can return while the
+        beat's `_fail` still runs: it sets `last_failure` first, then revokes the fence, sets
+        the state and last reads the clock for `restart_at` (the backoff). A test that moved
+        the clock on before that read put the restart past its last advance (it never came),
+        and one that read the state saw the old one."""
+        wait_until(lambda: child.restart_at is not None or child.state is ChildState.QUARANTINED,
+                   message="the failure handled (its backoff scheduled)")
+
+    def hang_past_the_bound(self, child: Any) -> None:
+        """Past the start bound (the last step's beat finds the start hung: steps of STEP from
+        its spawn reach BOUND + STEP / 2), then, once the failure is handled, past the backoff:
+        a new start begins."""
+        self.advance(BOUND + STEP / 2)
+        self.failed(child)
+        self.advance(BACKOFF)
+
     def beats_handled(self, n: int = 5) -> None:
         """`n` more beats: the supervisor handles at most one report between two beats, so every
         report posted before this call is handled after it."""
@@ -200,6 +218,7 @@ def test_a_hung_start_is_fenced_restarted_and_shown(tmp_path):
         r.advance(2 * STEP)
         wait_until(lambda: child.last_failure is not None,
                    message="the hung start failed (it stayed 'starting' for ever)")
+        r.failed(child)  # last_failure is set first; the fence, state and backoff after it
         assert child.last_failure["where"] == "start", child.last_failure
         assert "start not finished within" in child.last_failure["error"]
         assert child.state is ChildState.BACKING_OFF
@@ -234,7 +253,7 @@ def test_repeated_hung_starts_escalate(tmp_path):
         r.sup.start()
         for n in (1, 2):
             wait_until(lambda n=n: restore.held == n, message=f"start {n} hangs")
-            r.advance(BOUND + STEP)  # past the bound, then past the backoff: a new start
+            r.hang_past_the_bound(child)
             wait_until(lambda n=n: restore.held == n + 1, message=f"hung start {n} restarted")
             assert child.last_failure["where"] == "start" and child.restarts == n
         r.advance(BOUND + STEP)
@@ -283,7 +302,7 @@ def test_a_replaced_start_waking_while_its_successor_starts_fails_nothing(tmp_pa
         wait_until(lambda: restore.held == 1, message="the first start hangs in its restore")
         zombie = child.ref
         call.armed, call.once = True, True  # the successor's start waits in an exchange call
-        r.advance(BOUND + STEP)  # past the bound, then past the backoff: a new start
+        r.hang_past_the_bound(child)
         wait_until(lambda: call.held == 1, message="the successor waits in a bounded call")
         assert child.state is ChildState.RESTARTING and child.restarts == 1
 
@@ -316,15 +335,19 @@ def test_a_successors_own_start_failure_is_still_counted_and_named(tmp_path):
         r.sup.start()
         wait_until(lambda: restore.held == 1, message="the first start hangs in its restore")
         restore.bug = RuntimeError("a bug in the restore")
-        r.advance(BOUND + STEP)  # past the bound, then past the backoff: a new start
+        r.hang_past_the_bound(child)
         wait_until(lambda: child.restarts == 1 and not child.ref.is_alive(),
                    message="the successor's start failed")
-        r.advance(TIMEOUT + 2 * STEP)  # dead for longer than the heartbeat timeout
-        wait_until(lambda: child.last_failure["where"] != "start",
-                   message="the successor's failure counted")
+        # found dead at the beat that spawned it or at the next one (its thread may end either
+        # side of that beat's check): known, then dead for longer than the heartbeat timeout
+        # at the last step's beat, so its backoff is not passed before it is scheduled
+        r.advance(STEP)
+        wait_until(lambda: child.dead_at is not None, message="the successor found dead")
+        r.advance(child.dead_at + TIMEOUT + STEP / 2 - r.mono())
+        r.failed(child)
         assert child.last_failure["where"] == "on_start", child.last_failure
         assert "a bug in the restore" in child.last_failure["error"]
-        assert child.state in (ChildState.BACKING_OFF, ChildState.RESTARTING)
+        assert child.state is ChildState.BACKING_OFF
     finally:
         restore.release.set()
         r.stop()
@@ -343,7 +366,7 @@ def test_a_replaced_start_that_ends_after_its_successors_does_not_fail_it(tmp_pa
         r.sup.start()
         wait_until(lambda: turns.held == 1, message="the first start hangs in its restore")
         zombie = child.ref
-        r.advance(BOUND + STEP)  # past the bound, then past the backoff: a new start
+        r.hang_past_the_bound(child)
         wait_until(lambda: turns.held == 2, message="the successor waits in its restore")
         probe = child.start_probe
         assert child.state is ChildState.RESTARTING and probe is not None
