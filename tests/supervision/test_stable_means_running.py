@@ -52,7 +52,10 @@ def test_a_symbol_never_running_stable_after_s_is_a_crash_loop(tmp_path):
             mono.advance(RUNS)  # it runs, shorter than stable_after_s
             armed[0] = True
             h.poll()
-            wait_until(lambda: child.state.value == "backing_off", message=f"failure {n}")
+            # the state is set before the clock is read for restart_at: wait for the backoff
+            # scheduled, or the advance can come first and the restart lands past it
+            wait_until(lambda: child.state.value == "backing_off" and child.restart_at is not None,
+                       message=f"failure {n}")
             mono.advance(BACKOFF)
             wait_until(lambda n=n: child.restarts == n and child.state.value == "running",
                        message=f"restart {n}")
