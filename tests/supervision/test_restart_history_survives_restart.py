@@ -75,7 +75,12 @@ class Run:
     def first_failure(self) -> ChildState:
         """Start the bot; BTC's start fails once (no time passes: no restart follows)."""
         self.sup.start()
-        wait_until(lambda: self.btc.last_failure is not None, message="BTC's start failed")
+        # _fail sets last_failure first and the state last (restart_at after it): wait for the
+        # state it leaves (its backoff scheduled, or quarantined), never STARTING
+        wait_until(lambda: self.btc.last_failure is not None
+                   and (self.btc.restart_at is not None
+                        or self.btc.state is ChildState.QUARANTINED),
+                   message="BTC's start failed")
         wait_until(lambda: self.sup.children[ETH].state is ChildState.RUNNING,
                    message="ETH runs")
         return self.btc.state
@@ -139,6 +144,10 @@ def test_a_resume_clears_the_stored_history(tmp_path):
             if n == 3:
                 assert run.btc.state is ChildState.QUARANTINED
                 BrokenRestore.broken[0] = False  # a person fixed it and resumes: it runs
+                # as `bot.py resume` does (runtime/controls.py): once the quarantine is stored
+                # (the supervisor refuses a resume that waits for it longer than 1 s)
+                wait_until(lambda run=run: run.sup.records.pending(BTC) == 0, timeout=30,
+                           message="BTC's quarantine stored")
                 run.sup.resume(BTC, by="test")
                 btc = run.btc
                 wait_until(lambda btc=btc: btc.state is ChildState.RUNNING,
