@@ -36,7 +36,8 @@ def _crash_into_quarantine(h: Harness, symbol: str, times: int) -> None:
     for _ in range(times):
         before = _escalations(h, symbol)
         wait_until(lambda: h.child(symbol).state.value == "running", message=f"{symbol} running")
-        wait_until(lambda: (h.poll(), _escalations(h, symbol) > before)[1], timeout=20,
+        wait_until(lambda before=before: (h.poll(), _escalations(h, symbol) > before)[1],
+                   timeout=20,
                    message=f"{symbol} escalated again")
 
 
@@ -45,7 +46,13 @@ def test_one_symbol_resumed_into_its_crash_loop_does_not_trip_the_kill_switch(tm
     try:
         _crash_into_quarantine(h, "BTC/USDT:USDT", 1)
         for _ in range(3):  # a person resumes it; it crash-loops into quarantine again
-            wait_until(lambda: h.child("BTC/USDT:USDT").state.value == "quarantined", message="quarantined")
+            wait_until(lambda: h.child("BTC/USDT:USDT").state.value == "quarantined",
+                       message="quarantined")
+            # as `bot.py resume` does (runtime/controls.py): once the quarantine is stored (the
+            # record keeper writes it after QUARANTINED shows; the supervisor refuses a resume
+            # that waits for it longer than 1 s)
+            wait_until(lambda: h.sup.records.pending("BTC/USDT:USDT") == 0, timeout=30,
+                       message="the quarantine stored")
             assert h.sup.resume("BTC/USDT:USDT", by="test")
             _crash_into_quarantine(h, "BTC/USDT:USDT", 1)
         assert _escalations(h, "BTC/USDT:USDT") == 4
