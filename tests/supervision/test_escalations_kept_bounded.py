@@ -21,7 +21,9 @@ N = 500
 def test_only_the_windows_escalations_are_kept(tmp_path: Path) -> None:
     repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
     now = [1_800_000_000.0]
-    sup = supervisor(repo, clock=lambda: now[0])  # window 600 s
+    beats = [0]
+    sup = supervisor(repo, clock=lambda: now[0],  # window 600 s
+                     on_heartbeat=lambda: beats.__setitem__(0, beats[0] + 1))
     sup.start()
     try:
         for n in range(N):
@@ -29,7 +31,11 @@ def test_only_the_windows_escalations_are_kept(tmp_path: Path) -> None:
             sup.escalated(BTC, Escalate(reason=f"r{n}", attempts=0, last_error=None,
                                         close=False))
         wait_until(lambda: sup.escalations and sup.escalations[-1]["reason"] == f"r{N - 1}",
-                   message="every escalation handled")
+                   message="every escalation listed")
+        # _on_escalation appends, alerts, and trims the list to the window only after that: a
+        # heartbeat begun after the last one is listed comes after it is handled (one thread)
+        seen = beats[0]
+        wait_until(lambda: beats[0] > seen, message="the supervisor's next heartbeat")
         assert len(sup.escalations) <= 11, len(sup.escalations)
         assert not sup.kill_switch
     finally:
