@@ -15,6 +15,7 @@ import pytest
 from storage import queries
 from storage.repository import Repository
 from tests.support.harness import Harness
+from tests.support.waiting import wait_until
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -34,10 +35,18 @@ def _damage(tmp_path, text: str) -> None:  # noqa: ANN001
 
 def _run(tmp_path, clock=None) -> tuple[list[dict], list[dict]]:  # noqa: ANN001
     """Start the bot, wait for it to settle, stop it: (open escalations, alerts sent)."""
-    h = Harness(tmp_path, [BTC, ETH], clock=clock).start()
+    h = Harness(tmp_path, [BTC, ETH], clock=clock)
+    beats = [0]
+    h.sup.on_heartbeat = lambda: beats.__setitem__(0, beats[0] + 1)  # set before the start
+    h.start()
     try:
         assert h.child(ETH).state.value == "quarantined"
         assert h.child(BTC).state.value == "running"
+        # the supervisor marks ETH quarantined, then raises its escalation and alert
+        # (_quarantine_unreadable, _on_escalation): a heartbeat begun after the state is seen
+        # runs on the same thread after them
+        seen = beats[0]
+        wait_until(lambda: beats[0] > seen, message="the supervisor's next heartbeat")
         assert h.sup.records.wait_stored(ETH, timeout_s=60)
         alerts = [a for a in h.alerts.sent if a["symbol"] == ETH]
         return h.repo.read(queries.open_escalations), alerts
