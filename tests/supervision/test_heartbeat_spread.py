@@ -65,7 +65,8 @@ class Stamped:
 
 def _supervisor(tmp_path: Any, symbols: list[str], seen: dict[str, list[float]],
                 lock: threading.Lock, reconcile_interval_s: float = 3600,
-                start: Any = None, sent: dict[str, list[float]] | None = None) -> Supervisor:
+                start: Any = None, sent: dict[str, list[float]] | None = None,
+                heartbeat_timeout_s: float = 5) -> Supervisor:
     box: dict[str, Supervisor] = {}
 
     def start_actor(s: str) -> Any:
@@ -79,7 +80,8 @@ def _supervisor(tmp_path: Any, symbols: list[str], seen: dict[str, list[float]],
         policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
                              backoff_max_s=0.1, stable_after_s=30),
         alerts=Alerts(logger=logger), logger=logger, heartbeat_interval_s=INTERVAL_S,
-        heartbeat_timeout_s=5, mailbox_max=1000, reconcile_interval_s=reconcile_interval_s,
+        heartbeat_timeout_s=heartbeat_timeout_s, mailbox_max=1000,
+        reconcile_interval_s=reconcile_interval_s,
         kill_switch_escalations=10, kill_switch_window_s=600)
     return box["sup"]
 
@@ -205,10 +207,14 @@ def test_an_actor_slower_than_the_heartbeat_gets_no_second_timer_queued(tmp_path
             return Slow.start(symbol, *args, gate=gate)
         return Beaten.start(symbol, *args)
 
-    sup = _supervisor(tmp_path, [slow, fast], seen, lock, start=start)
+    # the slow actor never answers the Ping queued behind its held Timer: with the 5 s
+    # timeout it was failed and replaced once the six beats took longer than that (a loaded
+    # machine), and its successor's mailbox was read instead (no Timer in it for a beat)
+    sup = _supervisor(tmp_path, [slow, fast], seen, lock, start=start, heartbeat_timeout_s=3600)
     sup.start()
     try:
         wait_until(lambda: len(seen.get(fast, [])) >= 6, timeout=30, message="six beats")
+        assert sup.children[slow].restarts == 0, sup.children[slow].last_failure
         ref = sup.children[slow].ref
         assert ref is not None
         with ref.actor_inbox.mutex:  # type: ignore[attr-defined]
