@@ -202,6 +202,10 @@ def test_an_actor_stuck_without_progress_is_failed_and_its_fenced_call_is_one_li
         rig.beat(TIMEOUT + INTERVAL, done=lambda: child.last_failure is not None)
         assert child.last_failure["where"] == "heartbeat"
         assert "no heartbeat reply" in child.last_failure["error"]
+        # _fail sets last_failure before it revokes the fence (then the state and restart_at):
+        # woken before the revoke, the old incarnation's entry would go out unfenced
+        wait_until(lambda: child.restart_at is not None, message="the failure handled")
+        assert rig.sup.fences.current(BTC) is None
         rig.work.release.set()  # the old incarnation wakes: its entry's call meets the fence
         wait_until(lambda: old.actor_stopped.is_set(), message="the replaced actor ended")
         wait_until(lambda: any("was replaced" in line for line in rig.lines),
