@@ -56,6 +56,8 @@ def test_a_raising_strategy_leaves_the_actor_running_and_the_position_protected(
         h.tick(BTC, POISON)
         h.idle(BTC)
         wait_until(lambda: child.strategy_off is not None, message="the supervisor was told")
+        # the supervisor sets strategy_off first and alerts after (Supervisor._strategy_report)
+        wait_until(lambda: "strategy_failed" in _kinds(h), message="the failure alerted")
         assert child.incarnation == incarnation and child.restarts == 0, "the actor crashed"
         assert child.state.value == "running"
         assert "ZeroDivisionError" in child.strategy_off and "test_strategy_failure" in \
