@@ -9,6 +9,10 @@ import threading
 from actors.periodic import Periodic
 from tests.support.waiting import wait_until
 
+LOOK_WAIT_S = 30.0
+"""The deadline of one look of the loop's thread: the first one waits for the thread's start,
+which takes longer than 5 s on a loaded CI machine (looks come every 0.01 s otherwise)."""
+
 
 class Lines:
     def __init__(self) -> None:
@@ -54,17 +58,17 @@ def test_no_round_without_a_pace_and_a_new_pace_within_one_look() -> None:
     loop.start()
     try:
         for _ in range(5):  # five looks with no pace: no round
-            assert looks.acquire(timeout=5)
+            assert looks.acquire(timeout=LOOK_WAIT_S)
         assert rounds == []
         pace["s"] = 10.0
         clock["t"] = 9.0  # 9 s since the start: not due at a 10 s pace
         for _ in range(3):
-            assert looks.acquire(timeout=5)
+            assert looks.acquire(timeout=LOOK_WAIT_S)
         assert rounds == []
         clock["t"] = 10.0
         wait_until(lambda: rounds == [10.0], message="the round one pace after the start")
         for _ in range(3):  # the clock stands still: not due again
-            assert looks.acquire(timeout=5)
+            assert looks.acquire(timeout=LOOK_WAIT_S)
         assert rounds == [10.0]
     finally:
         loop.stop()
