@@ -301,10 +301,10 @@ def test_the_whole_bot_escalates_alerts_and_shows_it_in_the_status_dump(tmp_path
             if i % 30 == 29:
                 h.sup.tell(SYM, Reconcile())
             h.idle(SYM)
-        wait_until(lambda: queries.open_escalations(), timeout=5, message="an escalation")
+        wait_until(lambda: queries.open_escalations(), timeout=30, message="an escalation")
         assert [e["symbol"] for e in queries.open_escalations()] == [SYM]
         # the actor writes the rows; the supervisor alerts when it takes the message after them
-        wait_until(lambda: [a for a in h.alerts.sent if a["kind"] == "escalation"], timeout=5,
+        wait_until(lambda: [a for a in h.alerts.sent if a["kind"] == "escalation"], timeout=30,
                    message="the escalation alerted")
         assert [a["symbol"] for a in h.alerts.sent if a["kind"] == "escalation"] == [SYM]
         status = build_status(h.sup, {}, h.clock(), queries.open_escalations())
