@@ -64,7 +64,7 @@ def test_an_unprintable_crash_is_reported_by_its_type_and_restarted(tmp_path):
 
 def test_an_actor_dead_without_a_report_is_restarted(tmp_path):
     CommitFailsWhenArmed.armed[0] = False
-    h = Harness(tmp_path, [BTC], repository=CommitFailsWhenArmed)
+    h = Harness(tmp_path, [BTC], repository=CommitFailsWhenArmed, heartbeat_timeout_s=1.0)
     report = h.deps.report
 
     def loses_crashes(symbol, incarnation, what, error):  # noqa: ANN001, ANN202

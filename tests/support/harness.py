@@ -47,7 +47,7 @@ class Harness:
                  wrap: Callable[[PaperExchange], Any] | None = None,
                  strategy_for: Callable[[str], Strategy] | None = None,
                  policy: RestartPolicy | None = None, risk: dict[str, Any] | None = None,
-                 heartbeat_interval_s: float = 0.05, heartbeat_timeout_s: float = 1.0,
+                 heartbeat_interval_s: float = 0.05, heartbeat_timeout_s: float = 10.0,
                  mailbox_max: int = 100_000, kill_switch_escalations: int = 100,
                  latency_s: float = 0.0, paper_store: Path | None = None, db: Path | None = None,
                  max_open_positions: int | None = None,
