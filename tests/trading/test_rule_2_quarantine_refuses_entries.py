@@ -76,6 +76,11 @@ def test_after_an_escalation_the_symbol_takes_no_entry_even_once_flat(tmp_path):
             h.idle(BTC)
         wait_until(lambda: h.view(BTC).quarantined, message="escalated")
         assert h.repo.read(queries.events, BTC, "Escalated")
+        # the actor publishes its quarantine and hands the escalation to the supervisor's inbox;
+        # the supervisor starts the emergency close later, on its own thread, then lists it:
+        # `closer.wait` before that start waits for nothing
+        wait_until(lambda: [e for e in h.sup.escalations if e["symbol"] == BTC],
+                   message="the escalation's emergency close started")
         h.closer.wait()  # the emergency close (refused too) is done trying
         # a person closes the position by hand; reconciliation finds the symbol flat
         h.paper.create_order(BTC, "market", "sell", pos.contracts, None,
