@@ -88,10 +88,14 @@ def test_a_liquidation_seen_only_on_the_position_stream_is_reconciled(rig):
     assert got.reason == "position stream: net 0 on the venue, 0.01 in our books"
     # the same difference again (a repeated update) is not reported twice
     streamed = rig.feed.positions.streamed
+    sent = rig.feed.positions._queued[BTC]  # noqa: SLF001 - the one Reconcile decided
     rig.ws.send_raw(*rig.ws.protocol.position_event("BTCUSDT"))
     rig.buy(ETH)  # a later message on the same private socket
     wait_until(lambda: rig.feed.positions.streamed > streamed, message="ETH position update")
     rig.feed.positions.due()
+    # `due` (also on the feed's watch thread) decides a send under its lock and delivers after
+    # it: a second Reconcile decided but not yet in the mailbox shows here, not in the recorder
+    assert rig.feed.positions._queued[BTC] is sent  # noqa: SLF001
     assert len(_from_stream(rig)) == 1
 
 
@@ -106,6 +110,9 @@ def test_an_own_fill_the_actor_is_about_to_take_sends_no_reconcile(rig):
     deadline = time.monotonic() + rig.feed.positions.grace_s + 0.3
     wait_until(lambda: time.monotonic() > deadline and not rig.feed.positions._pending,
                message="the grace to pass")
+    # `due` takes a symbol off _pending and decides its Reconcile under its lock, then delivers
+    # it after: one decided but not yet in the mailbox shows in _queued, not in the recorder
+    assert BTC not in rig.feed.positions._queued  # noqa: SLF001
     assert _from_stream(rig) == []
 
 
@@ -117,8 +124,11 @@ class Recording:
         self.messages: list[Any] = []
 
     def __call__(self, symbol: str, message: Any) -> bool:
+        # listed once it is in the actor's mailbox: a test that sees it listed and then asks
+        # the actor (bot.sync) gets its answer after the actor handled it
+        delivered = self.inner(symbol, message)
         self.messages.append(message)
-        return self.inner(symbol, message)
+        return delivered
 
 
 @pytest.mark.parametrize("venue_id", VENUES)
@@ -177,4 +187,6 @@ def test_a_streamed_row_without_its_size_is_skipped_not_sized_from_the_estimate(
     deadline = time.monotonic() + rig.feed.positions.grace_s + 0.3
     wait_until(lambda: time.monotonic() > deadline, message="the grace to pass")
     rig.feed.positions.due()
+    # as above: a Reconcile decided on the watch thread shows in _queued before the mailbox
+    assert BTC not in rig.feed.positions._queued  # noqa: SLF001
     assert _from_stream(rig) == []
