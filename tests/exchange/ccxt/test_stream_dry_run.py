@@ -44,7 +44,12 @@ def test_dry_run_prices_come_from_the_stream_and_from_rest_while_it_is_silent(tm
     assert isinstance(source, StreamedTickerSource)
     try:
         source.start()
-        wait_until(lambda: source.stream_healthy(), message="ticker stream up")
+        # counted once the poll thread itself found the stream up (_was_healthy, set in its
+        # round before it returns without polling): a REST poll it decided while the stream
+        # was still down ran in an earlier round and has landed (stream_healthy() alone, seen
+        # here first, let such a poll arrive after the count)
+        wait_until(lambda: source.stream_healthy() and source._was_healthy,  # noqa: SLF001
+                   message="ticker stream up, seen by the poll thread")
         polls = len(http.hits(TICKERS[venue_id]))
         book.set_price("BTCUSDT", Decimal("50500"))
         wait_until(lambda: (source.last(BTC) or (0, 0))[1] == Decimal("50500"),
