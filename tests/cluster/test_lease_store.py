@@ -129,10 +129,11 @@ def test_postgresql_takeover_waits_for_a_fenced_commit_in_progress(pg_url: str) 
         _wait_takeover_allowed(observer, lease.expires_at_ms)
         thief = threading.Thread(target=lambda: taken.append(b.acquire("alpha", "node-b")))
         thief.start()
-        wait_until(lambda: _waiting_on_lock(observer), timeout=5,
+        wait_until(lambda: _waiting_on_lock(observer), timeout=30,
                    message="the takeover blocks on the lease row")
         assert taken == []
-    thief.join(5)
+    thief.join(30)
+    assert not thief.is_alive(), "the takeover did not finish after the commit"
     assert len(taken) == 1 and taken[0] is not None and taken[0].epoch == lease.epoch + 1
     assert journal_rows(observer.db) == [("alpha", 1, "1 committed under epoch 1")]
 
