@@ -50,9 +50,9 @@ def test_may_act_runs_out_by_the_local_clock_while_renewal_hangs(tmp_path: Path)
                          monotonic=clock)
     keeper.start()
     try:
-        wait_until(keeper.may_act, timeout=5, message="acquired")
+        wait_until(keeper.may_act, timeout=30, message="acquired")
         store.hang.set()
-        wait_until(store.blocked.is_set, timeout=5, message="keeper blocked inside renew")
+        wait_until(store.blocked.is_set, timeout=30, message="keeper blocked inside renew")
         # every successful call so far was sent at 1000.0: deadline 1000 + 1.5 - 0.4 = 1001.1
         clock.advance(1.0)
         assert keeper.may_act()
@@ -61,10 +61,10 @@ def test_may_act_runs_out_by_the_local_clock_while_renewal_hangs(tmp_path: Path)
         assert store.blocked.is_set()  # the keeper thread is still stuck: the clock decided
         renewals_before = store.renewals
         store.release_gate.set()
-        wait_until(lambda: store.renewals > renewals_before, timeout=5, message="late answer")
+        wait_until(lambda: store.renewals > renewals_before, timeout=30, message="late answer")
         # a late answer counts from when it was SENT (1000.0, already past); a renewal sent
         # after the clock moved (1001.2) gives the right to act back
-        wait_until(keeper.may_act, timeout=5, message="next renewal restores may_act")
+        wait_until(keeper.may_act, timeout=30, message="next renewal restores may_act")
         lease = keeper.acting_lease()
         assert lease is not None and lease.epoch == 1
     finally:
