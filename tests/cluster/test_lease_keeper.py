@@ -61,7 +61,7 @@ def test_two_keepers_contending_never_both_act_and_crash_takeover_bumps_epoch(
     observer = make_store(pg_url)
     with running(a, b):
         found = wait_until(lambda: a if a.may_act() else b if b.may_act() else None,
-                           timeout=5, message="one keeper acquires")
+                           timeout=30, message="one keeper acquires")
         assert found is not None
         assert _acting(found).epoch == 1
         # across 6 renewals never both may act at any sample. Counted in renewals, not in
@@ -100,7 +100,7 @@ def test_graceful_stop_hands_the_account_over_without_waiting_for_expiry(pg_url:
     b = LeaseKeeper(store=b_store, account="alpha", node_id="node-b", settings=FAST,
                     monotonic=lambda: frozen)
     a.start()
-    wait_until(a.may_act, timeout=5, message="node-a acquires")
+    wait_until(a.may_act, timeout=30, message="node-a acquires")
     with running(b):
         wait_until(lambda: "node-a" in b_store.seen, timeout=10,
                    message="node-b sees node-a holding the account")
@@ -127,7 +127,7 @@ def test_partitioned_keeper_stops_before_expiry_and_survivor_takes_over_after(
         a = make_keeper(store_a, "node-a", recorder=rec_a, monotonic=clock_a)
         b = make_keeper(make_store(pg_url), "node-b")
         with running(a):
-            held = wait_acting(a, "node-a acquires", timeout=5)
+            held = wait_acting(a, "node-a acquires", timeout=30)
             with running(b):
                 watcher, flips = watch_first_flip(a, observer)
                 proxy.cut() if partition == "cut" else proxy.blackhole()
