@@ -56,7 +56,7 @@ def test_cut_off_node_sends_nothing_and_the_survivor_trades_after_it(
             node_a = FencedExchange(gateway(server, tmp_path, "a"), keeper_a)
             node_b = FencedExchange(gateway(server, tmp_path, "b"), keeper_b)
             with running(keeper_a):
-                wait_acting(keeper_a, "node-a acquires", timeout=5)
+                wait_acting(keeper_a, "node-a acquires", timeout=30)
                 keeper_b.start()
                 assert not keeper_b.may_act()
                 with pytest.raises(LeaseLost):  # node-b does not hold the account
