@@ -27,7 +27,10 @@ def test_dials_refused_during_an_outage_are_no_reconnects(tmp_path, venue):
         rig.ws.refuse(False)
         rig.wait_mode("stream", timeout=40)
         sockets = 2  # public and private, each opened again once
-        block = StreamFeed.status(rig.feed)
+        # the feed reads `connected` live and may switch to the stream before the streams'
+        # loop counts the fresh sockets (_note_connection, every 20 ms on the loop's thread)
+        block = wait_until(lambda: (b := StreamFeed.status(rig.feed))["reconnects"] >= 1 and b,
+                           message="the fresh sockets counted")
         assert 1 <= block["reconnects"] <= sockets, block
     finally:
         rig.stop()
