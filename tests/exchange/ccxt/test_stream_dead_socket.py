@@ -31,6 +31,9 @@ def test_a_user_data_socket_that_dies_silently_is_replaced_and_its_fill_delivere
         # then subscribed again and the gap read
         rig.wait_delivered(lost, timeout=60)
         assert Counter(rig.cids_delivered(BTC)) == Counter({first: 1, lost: 1})
-        assert rig.streams.health().reconnects > reconnects
+        # the feed reads `connected` live and reads the gap on its own thread; the streams'
+        # loop counts the fresh socket on its thread (_note_connection, every 20 ms)
+        wait_until(lambda: rig.streams.health().reconnects > reconnects,
+                   message="the new socket counted as a reconnect")
     finally:
         rig.stop()
