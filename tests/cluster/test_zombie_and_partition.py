@@ -46,6 +46,11 @@ def held_by(watch: ClusterWatch, node: Node) -> dict[str, int]:
     return {a: e for a, (o, e) in watch.owners().items() if pid_of(o) == node.pid}
 
 
+def beats(watch: ClusterWatch) -> dict[int, list[str]]:
+    """pid -> the accounts of that node's last heartbeat (the registry)."""
+    return {pid_of(r["node"]): r["accounts"] for r in watch.registry.nodes()[1]}
+
+
 def split_evenly(watch: ClusterWatch, a: Node, b: Node) -> bool:
     return len(held_by(watch, a)) == 1 and len(held_by(watch, b)) == 1
 
@@ -129,6 +134,14 @@ def test_zombie_node_sends_and_commits_nothing_after_its_lease(pg_url: str,
         prefix = books.prefix(account)
         wait_until(lambda: audit.sends_by_epoch(server.store, prefix).get(epoch),
                    timeout=60, interval=0.2, message=f"{account} trades at epoch {epoch}")
+        # a send says the account runs, not that each node's heartbeat (its own thread) and
+        # status file (the run loop's round) list it yet: wait for both before reading them
+        wait_until(lambda: sorted(len(accounts) for accounts in beats(watch).values()) == [1, 1]
+                   and beats(watch).get(a.pid) == [account], timeout=30, interval=0.2,
+                   message="each node's heartbeat lists its account")
+        wait_until(lambda: list(node_status(a).get("cluster", {}).get("this_node", {})
+                                .get("accounts", {})) == [account], timeout=30, interval=0.2,
+                   message="node a's status lists its account")
         view = cluster_cli(a.config)
         nodes = {pid_of(n["node"]): n for n in view["nodes"]}
         assert nodes[a.pid]["live"] and nodes[a.pid]["accounts"] == [account]
