@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.bot_process import cli, start_bot, wait_status, write_config
+from tests.e2e.bot_process import cli, start_bot, status_now, wait_status, write_config
 from tests.exchange.paper_server.server_support import (
     API_KEY,
     API_SECRET,
     ServerProcess,
     bybit_client,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 BTC = "BTC/USDT:USDT"
@@ -48,17 +49,27 @@ def test_bot_trades_on_the_shared_paper_server(tmp_path: Path) -> None:
                 a["state"] == "running" and a["reconciled"] for a in s["actors"]),
                 message="actors running against the paper server")
             assert cli(config, data, "signal", BTC, "long").returncode == 0
-            s = wait_status(config, data, lambda s: s["health"]["open_positions"] == 1
-                            and s["health"]["ts_coverage"] == 1.0, message="protected position")
-            actor = next(a for a in s["actors"] if a["symbol"] == BTC)
+            wait_status(config, data, lambda s: s["health"]["open_positions"] == 1
+                        and s["health"]["ts_coverage"] == 1.0, message="protected position")
             client = bybit_client(server)
-            positions = [p for p in client.fetch_positions([BTC]) if p["contracts"]]
+
+            def agreed() -> tuple[dict, list, list] | None:
+                """The bot's status and the server, read until they agree: the trailing stop
+                (armed at +0.5 %) may move the exchange stop between two reads."""
+                s = status_now(data)
+                actor = next(a for a in (s or {}).get("actors", []) if a["symbol"] == BTC)
+                stops = client.fetch_open_orders(BTC)
+                if (actor["stop_price"] is None or len(stops) != 1
+                        or stops[0]["triggerPrice"] != float(actor["stop_price"])):
+                    return None
+                return actor, [p for p in client.fetch_positions([BTC]) if p["contracts"]], stops
+
+            actor, positions, stops = wait_until(agreed, timeout=30,
+                                                 message="the server's stop is the bot's")
             assert [p["side"] for p in positions] == ["long"]
             assert positions[0]["contracts"] == float(actor["position"]["contracts"])
-            stops = client.fetch_open_orders(BTC)
             assert len(stops) == 1 and stops[0]["reduceOnly"] and stops[0]["side"] == "sell"
             assert stops[0]["clientOrderId"].startswith("n1-")
-            assert stops[0]["triggerPrice"] == float(actor["stop_price"])
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err[-2000:]
