@@ -350,10 +350,11 @@ class Supervisor(Watching, Escalating):
             self.strategy_alerts.failed(child.symbol, str(off))  # one per window (its module)
 
     def _fail(self, child: Child, error: str, where: str, at: float) -> None:
+        # fenced first: whoever sees the failure (the status, a test) sees a fenced incarnation
+        self.fences.revoke(child.symbol)  # its exchange calls (retries included) stop here
         child.last_failure = {"time": at, "error": error[:500], "where": where}
         child.failed_at = at
         child.ping = None
-        self.fences.revoke(child.symbol)  # its exchange calls (retries included) stop here
         self.log.bind(symbol=child.symbol).error("actor failed in {}: {}", where, error)
         if child.ref is not None:  # a hung actor gets it whenever it wakes; it is fenced anyway
             child.ref.stop(block=False)
