@@ -180,7 +180,7 @@ def _open_existing(db: pw.Database, schema: str | None) -> None:
 def _normalise_statuses() -> None:
     """Statuses as we write them (lower case, no spaces). Restore finds a symbol's open
     position and live orders through the (symbol, status) index, which matches the spellings
-    older versions wrote (storage/restore.py `spellings`) but not a hand-edited 'oPEN' or
+    older versions wrote (storage/restore_selects.py `spellings`) but not a hand-edited 'oPEN' or
     ' open': found by review, such a position was adopted again from the exchange under a new
     id (P&L and fees reset) and its row left open for ever. One pass over each table at open;
     it changes no row written by this version."""

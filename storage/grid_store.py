@@ -24,7 +24,8 @@ CLOSE_SUPERSEDED = (
     "WHERE symbol=? AND side=? AND status IN ('open', 'OPEN', 'Open') AND position_id<>?"
 )
 """A leg's open rows other than the leg the state adopts (see `_leg_row`); the statuses as
-storage/restore.py `OPEN_STATUS` spells them (the (symbol, status) index serves the lookup)."""
+storage/restore_selects.py `OPEN_STATUS` spells them (the (symbol, status) index serves the
+lookup)."""
 UPSERT_GRID = (
     "INSERT INTO grid_state (symbol, data, updated_at) VALUES (?,?,?) "
     "ON CONFLICT (symbol) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at"

@@ -34,15 +34,18 @@ def _examples(kinds: Sequence[type], which: tuple[str, int]) -> tuple[Any, ...]:
 
 
 class Prepared:
-    """`build(*values)` makes the select (a peewee ModelSelect of `model`); `kinds` are the
-    values' types, `str` or `int`. Calling it runs the select with `values` on the database
-    the calling thread is routed to and returns the model instances."""
+    """`model.select(*fields).where(where(*values))`, then `shape` (order, limit); `kinds` are
+    the values' types, `str` or `int`. Calling it runs the select with `values` on the database
+    the calling thread is routed to and returns the model instances. `where` is kept for the
+    callers' error paths (storage/restore.py `utf8_rows` names a row it selects)."""
 
     def __init__(self, name: str, model: Any, kinds: Sequence[type],
-                 build: Callable[..., Any]) -> None:
+                 where: Callable[..., Any], *, fields: Sequence[Any] = (),
+                 shape: Callable[[Any], Any] = lambda query: query) -> None:
         if any(kind not in (str, int) for kind in kinds):
             raise TypeError(f"prepared select {name}: values must be str or int, not {kinds}")
-        self.name, self.model, self.kinds, self.build = name, model, tuple(kinds), build
+        self.name, self.model, self.kinds, self.where = name, model, tuple(kinds), where
+        self.build = lambda *values: shape(model.select(*fields).where(where(*values)))
         self._lock = threading.Lock()
         self._by_database: dict[type, tuple[str, list[Any], list[tuple[int, int]]]] = {}
 

@@ -22,13 +22,13 @@ from storage.models import (
     PositionRow,
 )
 from storage.restore import (
-    OPEN_STATUS,
     STYLE_SLOTS,
     CorruptRow,
     load_state,
     quarantined_unreadable,
     utf8_rows,
 )
+from storage.restore_selects import OPEN_STATUS
 from trading.exposure import grid_held, one_way_held
 from trading.grid.model import GridState
 

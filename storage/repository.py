@@ -274,12 +274,11 @@ class Repository:
         journals the ones it finds skipped, so those left come from one incarnation's mailbox;
         the journal is never pruned, and reading every signal the symbol ever had cost each
         start 5 s at 100,000 signals (found by review)."""
-        received_rows = self._signal_rows(symbol, ["SignalReceived"], SIGNAL_WINDOW)
+        received_rows = self._signal_rows(_RECEIVED, symbol)
         if not received_rows:
             return []
         since = min(r.id for r in received_rows)
-        rows = received_rows + self._signal_rows(symbol, ["SignalHandled", "SignalSkipped"],
-                                                 since=since)
+        rows = received_rows + self._signal_rows(_ANSWERED, symbol, since)
         rows.sort(key=lambda r: r.id)
         received: dict[str, dict[str, Any]] = {}
         for row in rows:
@@ -293,19 +292,10 @@ class Repository:
                 received.pop(sid, None)
         return list(received.values())
 
-    def _signal_rows(self, symbol: str, types: list[str], limit: int | None = None,
-                     since: int | None = None) -> list[EventRow]:
-        """The symbol's journal rows of `types`: the newest `limit`, or those from id `since`
-        on; each a range of the (symbol, type, id) index."""
-        where = (EventRow.symbol == symbol) & EventRow.type.in_(types)
-        if since is not None:
-            where &= EventRow.id >= since
-        key = (tuple(types), limit, since is not None)
-        prepared = _SIGNAL_ROWS.get(key)
-        if prepared is None:  # a few shapes (storage/prepared.py: its SQL built once)
-            prepared = _SIGNAL_ROWS[key] = _signal_select(tuple(types), limit, since is not None)
-        with self.reading(), utf8_rows(EventRow, where, symbol):
-            return prepared(symbol) if since is None else prepared(symbol, since)
+    def _signal_rows(self, select: Prepared, symbol: str, *values: Any) -> list[EventRow]:
+        """The symbol's journal rows `select` picks (`_RECEIVED`, `_ANSWERED`)."""
+        with self.reading(), utf8_rows(EventRow, select.where(symbol, *values), symbol):
+            return select(symbol, *values)
 
     # -- journal and supervision records ----------------------------------------------------
     def _journal(
@@ -409,19 +399,20 @@ def is_database_locked_error(exc: BaseException) -> bool:
     return isinstance(exc, pw.OperationalError) and "locked" in str(exc)
 
 
-_BOOKED = Prepared("booked fills", FillRow, (str,), lambda position_id: (
-    FillRow.select(FillRow.client_order_id).where(FillRow.position_id == position_id)))
-_SIGNAL_ROWS: dict[tuple[tuple[str, ...], int | None, bool], Prepared] = {}
 
-
-def _signal_select(types: tuple[str, ...], limit: int | None, since: bool) -> Prepared:
-    def build(symbol: str, *first: int) -> Any:
-        where = (EventRow.symbol == symbol) & EventRow.type.in_(types)
-        if since:
-            where &= EventRow.id >= first[0]
-        query = EventRow.select(EventRow.id, EventRow.type, EventRow.data).where(where)
-        if limit is not None:
-            query = query.order_by(EventRow.id.desc()).limit(limit)
-        return query
-
-    return Prepared(f"{'/'.join(types)} rows", EventRow, (str, int) if since else (str,), build)
+_BOOKED = Prepared("booked fills", FillRow, (str,),
+                   lambda position_id: FillRow.position_id == position_id,
+                   fields=(FillRow.client_order_id,))
+_SIGNAL_FIELDS = (EventRow.id, EventRow.type, EventRow.data)
+_RECEIVED = Prepared("received signals", EventRow, (str,),
+                     lambda symbol: (EventRow.symbol == symbol)
+                     & EventRow.type.in_(["SignalReceived"]),
+                     fields=_SIGNAL_FIELDS,
+                     shape=lambda query: query.order_by(EventRow.id.desc()).limit(SIGNAL_WINDOW))
+"""The symbol's newest SIGNAL_WINDOW received signals (a range of the (symbol, type, id) index)."""
+_ANSWERED = Prepared("handled or skipped signals", EventRow, (str, int),
+                     lambda symbol, since: (EventRow.symbol == symbol)
+                     & EventRow.type.in_(["SignalHandled", "SignalSkipped"])
+                     & (EventRow.id >= since),
+                     fields=_SIGNAL_FIELDS)
+"""The symbol's handled and skipped signals from journal id `since` on."""

@@ -22,16 +22,14 @@ import peewee as pw
 from loguru import logger
 
 from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
+from storage.prepared import Prepared
 from storage.restore_selects import (
     ACTOR_ROW,
     LIVE_ORDERS,
-    LIVE_STATUS,
     OPEN_POSITIONS,
-    OPEN_STATUS,
-    ORDER_STATUS,
-    POSITION_STATUS,
     TRAILING_ROW,
-    unknown_status,
+    UNKNOWN_ORDER_STATUS,
+    UNKNOWN_POSITION_STATUS,
 )
 from trading.client_ids import placement_key
 from trading.late_fees import FeeOwed
@@ -238,7 +236,7 @@ def _actor_row(symbol: str) -> ActorStateRow | None:
     """The symbol's actor_state row. SQLite keeps a non-finite number written to an INTEGER
     column as REAL, and peewee's int() of it raises while building the row, before any field
     reader: named here as a CorruptRow (found by review: it crash-looped the symbol)."""
-    where = ActorStateRow.symbol == symbol
+    where = ACTOR_ROW.where(symbol)
     try:
         with utf8_rows(ActorStateRow, where, symbol):
             rows = ACTOR_ROW(symbol)
@@ -314,9 +312,8 @@ def _fees_owed(symbol: str, text: Any) -> tuple[FeeOwed, ...]:
 
 
 def _position(symbol: str) -> Position | None:
-    _no_unknown_status(PositionRow, symbol, POSITION_STATUS, _position_status)
-    where = (PositionRow.symbol == symbol) & PositionRow.status.in_(OPEN_STATUS)
-    with utf8_rows(PositionRow, where, symbol):
+    _no_unknown_status(UNKNOWN_POSITION_STATUS, symbol, _position_status)
+    with utf8_rows(PositionRow, OPEN_POSITIONS.where(symbol), symbol):
         rows = OPEN_POSITIONS(symbol)
     if not rows:
         return None
@@ -340,8 +337,7 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
     one (its activation and trigger come from that position's entry): with no position open it
     is left out with a warning (the next entry arms its own; it was armed from a stale row
     before), beside an open position of another id it raises CorruptRow naming both ids."""
-    where = TrailingStopRow.symbol == symbol
-    with utf8_rows(TrailingStopRow, where, symbol):
+    with utf8_rows(TrailingStopRow, TRAILING_ROW.where(symbol), symbol):
         rows = TRAILING_ROW(symbol)
     if not rows:
         return None
@@ -364,9 +360,8 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
 
 
 def _orders(symbol: str) -> tuple[Order, ...]:
-    _no_unknown_status(OrderRow, symbol, ORDER_STATUS, lambda v: parse_enum(OrderStatus, v))
-    where = (OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS)
-    with utf8_rows(OrderRow, where, symbol):
+    _no_unknown_status(UNKNOWN_ORDER_STATUS, symbol, lambda v: parse_enum(OrderStatus, v))
+    with utf8_rows(OrderRow, LIVE_ORDERS.where(symbol), symbol):
         rows = LIVE_ORDERS(symbol)
     out = []
     for row in rows:
@@ -401,18 +396,17 @@ def _orders(symbol: str) -> tuple[Order, ...]:
     return tuple(out)
 
 
-def _no_unknown_status(model: Any, symbol: str, known: tuple[str, ...],
-                       parse: Callable[[Any], Any]) -> None:
+def _no_unknown_status(unknown: Prepared, symbol: str, parse: Callable[[Any], Any]) -> None:
     """A position or order row of the symbol whose status is NULL or none we know raises
     CorruptRow (the symbol is quarantined, naming the row). Left out of the restore, such an
     order, perhaps the position's resting stop, read as nobody's on the exchange and was
     cancelled as an orphan by the restart's reconciliation; such a position was adopted again
     under a new id (P&L and fees reset). An index-only scan of the symbol's (symbol, status)
     entries: about 17 ms per 100,000 order rows of one symbol, once per actor start."""
+    model = unknown.model
     key = model._meta.primary_key
-    where = (model.symbol == symbol) & (model.status.is_null() | model.status.not_in(known))
-    with utf8_rows(model, where, symbol):
-        rows = unknown_status(model, known)(symbol)
+    with utf8_rows(model, unknown.where(symbol), symbol):
+        rows = unknown(symbol)
     if rows:
         row = rows[0]
         table, row_key = model._meta.table_name, getattr(row, key.name)
@@ -427,4 +421,3 @@ def _position_status(value: Any) -> str:
     if text not in ("open", "closed"):
         raise ValueError(f"{value!r} is not a position status (allowed: open, closed)")
     return text
-

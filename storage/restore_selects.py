@@ -31,27 +31,31 @@ POSITION_STATUS = spellings("open", "closed")
 (NULL, a hand edit, a newer bot's value) is not known to be ended, so it is never left out of
 the restore."""
 
-ACTOR_ROW = Prepared("actor_state row", ActorStateRow, (str,), lambda symbol: (
-    ActorStateRow.select().where(ActorStateRow.symbol == symbol).limit(1)))
-OPEN_POSITIONS = Prepared("open positions", PositionRow, (str,), lambda symbol: (
-    PositionRow.select().where((PositionRow.symbol == symbol)
-                               & PositionRow.status.in_(OPEN_STATUS)).limit(2)))
-TRAILING_ROW = Prepared("trailing_stops row", TrailingStopRow, (str,), lambda symbol: (
-    TrailingStopRow.select().where(TrailingStopRow.symbol == symbol).limit(1)))
-LIVE_ORDERS = Prepared("live orders", OrderRow, (str,), lambda symbol: (
-    OrderRow.select().where((OrderRow.symbol == symbol) & OrderRow.status.in_(LIVE_STATUS))
-    .order_by(OrderRow.created_at, OrderRow.client_order_id)))
-UNKNOWN: dict[tuple[Any, tuple[str, ...]], Prepared] = {}
+ACTOR_ROW = Prepared("actor_state row", ActorStateRow, (str,),
+                     lambda symbol: ActorStateRow.symbol == symbol,
+                     shape=lambda query: query.limit(1))
+OPEN_POSITIONS = Prepared("open positions", PositionRow, (str,),
+                          lambda symbol: (PositionRow.symbol == symbol)
+                          & PositionRow.status.in_(OPEN_STATUS),
+                          shape=lambda query: query.limit(2))
+TRAILING_ROW = Prepared("trailing_stops row", TrailingStopRow, (str,),
+                        lambda symbol: TrailingStopRow.symbol == symbol,
+                        shape=lambda query: query.limit(1))
+LIVE_ORDERS = Prepared("live orders", OrderRow, (str,),
+                       lambda symbol: (OrderRow.symbol == symbol)
+                       & OrderRow.status.in_(LIVE_STATUS),
+                       shape=lambda query: query.order_by(OrderRow.created_at,
+                                                          OrderRow.client_order_id))
 
 
-def unknown_status(model: Any, known: tuple[str, ...]) -> Prepared:
+def _unknown_status(model: Any, known: tuple[str, ...]) -> Prepared:
     """The first of the symbol's rows of `model` whose status is NULL or not in `known`."""
-    prepared = UNKNOWN.get((model, known))
-    if prepared is None:
-        key = model._meta.primary_key
-        prepared = UNKNOWN[(model, known)] = Prepared(
-            f"{model._meta.table_name} status", model, (str,), lambda symbol: (
-                model.select(key, model.status).where(
-                    (model.symbol == symbol)
-                    & (model.status.is_null() | model.status.not_in(known))).limit(1)))
-    return prepared
+    return Prepared(f"{model._meta.table_name} status", model, (str,),
+                    lambda symbol: (model.symbol == symbol)
+                    & (model.status.is_null() | model.status.not_in(known)),
+                    fields=(model._meta.primary_key, model.status),
+                    shape=lambda query: query.limit(1))
+
+
+UNKNOWN_POSITION_STATUS = _unknown_status(PositionRow, POSITION_STATUS)
+UNKNOWN_ORDER_STATUS = _unknown_status(OrderRow, ORDER_STATUS)

@@ -22,10 +22,15 @@ def _orders(symbol: str) -> object:
             .order_by(OrderRow.created_at, OrderRow.client_order_id))
 
 
-ORDERS = Prepared("test orders", OrderRow, (str,), _orders)
-SINCE = Prepared("test events since", EventRow, (str, int), lambda symbol, since: (
-    EventRow.select(EventRow.id, EventRow.type).where(
-        (EventRow.symbol == symbol) & (EventRow.id >= since)).order_by(EventRow.id)))
+ORDERS = Prepared("test orders", OrderRow, (str,),
+                  lambda symbol: (OrderRow.symbol == symbol)
+                  & OrderRow.status.in_(("open", "pending")),
+                  shape=lambda query: query.order_by(OrderRow.created_at,
+                                                     OrderRow.client_order_id))
+SINCE = Prepared("test events since", EventRow, (str, int),
+                 lambda symbol, since: (EventRow.symbol == symbol) & (EventRow.id >= since),
+                 fields=(EventRow.id, EventRow.type),
+                 shape=lambda query: query.order_by(EventRow.id))
 
 
 def _fill(repo: Repository) -> None:
@@ -81,10 +86,10 @@ def test_prepared_selects_answer_as_peewee_on_postgres(pg_url) -> None:  # noqa:
 
 def test_a_select_whose_sql_depends_on_its_value_is_refused(tmp_path) -> None:  # noqa: ANN001
     varying = Prepared("varying", OrderRow, (str,), lambda symbol: (
-        OrderRow.select().where(OrderRow.symbol == symbol).limit(len(symbol))
-        if symbol.endswith("a-0\x00") else OrderRow.select().where(OrderRow.symbol == symbol)))
-    unused = Prepared("unused", OrderRow, (str, int), lambda symbol, n: (
-        OrderRow.select().where(OrderRow.symbol == symbol)))
+        (OrderRow.symbol == symbol) & (OrderRow.status == "open")
+        if symbol.endswith("a-0\x00") else OrderRow.symbol == symbol))
+    unused = Prepared("unused", OrderRow, (str, int),
+                      lambda symbol, n: OrderRow.symbol == symbol)
     repo = Repository(tmp_path / "bot.sqlite")
     try:
         with repo.reading():
@@ -95,4 +100,4 @@ def test_a_select_whose_sql_depends_on_its_value_is_refused(tmp_path) -> None:  
     finally:
         repo.close()
     with pytest.raises(TypeError, match="prepared select floats: values must be str or int"):
-        Prepared("floats", OrderRow, (float,), lambda price: OrderRow.select())
+        Prepared("floats", OrderRow, (float,), lambda price: OrderRow.amount == price)
