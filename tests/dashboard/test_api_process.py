@@ -122,13 +122,16 @@ def test_controls_need_the_token_go_through_the_mailbox_and_are_journaled(bot):
     # the held position can close by itself (stop, strategy exit) before the run loop applies
     # the close: the status then shows it flat before the close's ControlApplied row is written
     # (runtime/controls.py tells the actor, then journals), CI once: wait for the row
+    # and the actor journals the signal's outcome after the ControlApplied row (it handles the
+    # signal on its own thread; CI once read the journal between the two): wait for both
     def exit_journaled() -> list | None:
         events = bot.get(f"/api/journal?symbol={held}&limit=50")["events"]
         exits = [e for e in events if e["type"] == "ControlApplied" and e["data"]["side"] == "exit"]
-        return events if exits else None
+        outcome = {e["type"] for e in events} & {"SignalHandled", "SignalSkipped"}
+        return events if exits and outcome else None
 
     sym_journal = wait_until(exit_journaled, timeout=15, interval=0.1,
-                             message=f"ControlApplied exit journaled for {held}")
+                             message=f"ControlApplied exit and its outcome journaled for {held}")
     types = {e["type"] for e in sym_journal}
     # handled; or, on a loaded machine, the position closed by itself (stop, strategy exit)
     # before the exit arrived, which the actor then journals as skipped (CI, once)
