@@ -15,7 +15,7 @@ from trading.evidence import Unconfirmed
 from trading.frozen import replace
 from trading.late_fees import FeeOwed
 from trading.order_evidence import OrderDoubt
-from trading.orders import Order, OrderPurpose, OrderStatus, parse_purpose
+from trading.orders import Order, OrderPurpose, OrderStatus, filed, parse_purpose
 from trading.primitives import ZERO, Side, parse_enum
 
 OrderRecord = Order
@@ -179,14 +179,5 @@ class SymbolState:
 
     def with_order(self, order: Order) -> SymbolState:
         """Insert or update a live order; terminal orders move to `finished_orders`."""
-        cid = order.client_order_id
-        others = tuple(o for o in self.orders if o.client_order_id != cid)
-        if order.status.live:
-            # an update keeps the order's place (the live orders stay in placement order, so
-            # the last of a purpose is the newest: `active_stop`, a stop move's `replaces`); a
-            # report about an old stop being cancelled made it the newest (found by review)
-            if len(others) == len(self.orders):
-                return replace(self, orders=others + (order,))
-            return replace(self, orders=tuple(
-                order if o.client_order_id == cid else o for o in self.orders))
-        return replace(self, orders=others, finished_orders=self.finished_orders + (order,))
+        orders, finished = filed(self.orders, self.finished_orders, order)
+        return replace(self, orders=orders, finished_orders=finished)

@@ -98,10 +98,10 @@ class Order:
     """Cumulative filled amount already applied to the position."""
     average: Decimal | None = None
     fee: Decimal = ZERO
+    """Cumulative fee already booked."""
     realized_pnl: Decimal = ZERO
     """Realized P&L the exchange reported for this order's fills so far (cumulative, like
     `filled`; grid orders, whose fills are booked with the exchange's P&L)."""
-    """Cumulative fee already booked."""
     position_id: str | None = None
     leg: Side | None = None
     """The hedge leg the order belongs to; None in one-way mode."""
@@ -133,3 +133,20 @@ class Order:
     @property
     def is_stop(self) -> bool:
         return self.purpose is OrderPurpose.STOP
+
+
+def filed(live: tuple[Order, ...], finished: tuple[Order, ...],
+          order: Order) -> tuple[tuple[Order, ...], tuple[Order, ...]]:
+    """The live and finished orders of a state once `order` is inserted or updated: a live
+    order replaces its earlier version in place (the live orders stay in placement order, so
+    the last of a purpose is the newest: `active_stop`, a stop move's `replaces`; a report about
+    an old stop being cancelled once made it the newest, found by review) or is appended; a
+    terminal one leaves the live orders for `finished`. Both trading styles' states file their
+    orders through this one function (`SymbolState.with_order`, `GridState.with_order`)."""
+    cid = order.client_order_id
+    others = tuple(o for o in live if o.client_order_id != cid)
+    if not order.status.live:
+        return others, finished + (order,)
+    if len(others) == len(live):
+        return others + (order,), finished
+    return tuple(order if o.client_order_id == cid else o for o in live), finished

@@ -8,7 +8,7 @@ from decimal import Decimal
 from trading.evidence import Unconfirmed
 from trading.late_fees import FeeOwed
 from trading.order_evidence import OrderDoubt
-from trading.orders import Order, OrderPurpose, OrderStatus
+from trading.orders import Order, OrderPurpose, OrderStatus, filed
 from trading.primitives import ZERO, Side
 from trading.transitions import LegPhase
 
@@ -157,17 +157,9 @@ class GridState:
                 if o.leg is side and (purpose is None or o.purpose is purpose)]
 
     def with_order(self, order: Order) -> GridState:
-        cid = order.client_order_id
-        others = tuple(o for o in self.orders if o.client_order_id != cid)
-        if order.status.live:
-            # an update keeps the order's place (the live orders stay in placement order, so
-            # the last of a purpose is the newest: `active_stop`, a stop move's `replaces`); a
-            # report about an old stop being cancelled made it the newest (found by review)
-            if len(others) == len(self.orders):
-                return replace(self, orders=others + (order,))
-            return replace(self, orders=tuple(
-                order if o.client_order_id == cid else o for o in self.orders))
-        return replace(self, orders=others, finished_orders=self.finished_orders + (order,))
+        """Insert or update a live order; terminal orders move to `finished_orders`."""
+        orders, finished = filed(self.orders, self.finished_orders, order)
+        return replace(self, orders=orders, finished_orders=finished)
 
     def protected(self, side: Side) -> bool:
         """An acknowledged stop covering the whole leg rests on the exchange."""
