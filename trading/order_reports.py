@@ -22,7 +22,7 @@ from trading.events import (
 from trading.frozen import replace
 from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
 from trading.stop_rules import cover_stop, guarded, place_stop, standing_stops
-from trading.transitions import order_change
+from trading.transitions import acknowledged_first, order_change
 
 
 def on_accepted(state: SymbolState, ev: OrderAccepted, ctx: Ctx) -> SymbolState:
@@ -55,15 +55,7 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
-    if order.status is OrderStatus.PENDING and not ev.complete and ev.filled > order.filled:
-        # a part filled before the acknowledgement: the rest rests on the exchange, so it is
-        # acknowledged first. Left pending, a stop's level and its replaced stop's cancel were
-        # never booked (not `active_stop`, no trailing move or cover while a stop is pending),
-        # and a closing position never cancelled such an entry (only resting orders are).
-        state = on_accepted(state, OrderAccepted(
-            client_order_id=order.client_order_id,
-            exchange_id=ev.exchange_id or order.exchange_id), ctx)
-        order = state.order(ev.client_order_id) or order
+    state, order = acknowledged_first(state, order, ev, ctx, on_accepted)
     return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
                          ev.complete, ctx, fee_known=ev.fee_known)
 

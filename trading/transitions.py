@@ -17,9 +17,11 @@ no-op.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from trading.events import OrderAccepted, OrderFilled
 from trading.frozen import replace
 from trading.model import Phase
 from trading.orders import Order, OrderStatus
@@ -109,3 +111,29 @@ def order_change(order: Order, new: OrderStatus, **changes: Any) -> Order:
     if (order.status, new) not in ORDER_TRANSITIONS:
         raise IllegalTransition(f"order {order.client_order_id}", order.status, new)
     return replace(order, status=new, **changes)
+
+
+class _HasOrders(Protocol):
+    def order(self, client_order_id: str) -> Order | None: ...
+
+
+StateT = TypeVar("StateT", bound=_HasOrders)
+CtxT = TypeVar("CtxT")
+
+
+def acknowledged_first(state: StateT, order: Order, ev: OrderFilled, ctx: CtxT,
+                       on_accepted: Callable[[StateT, OrderAccepted, CtxT], StateT],
+                       ) -> tuple[StateT, Order]:
+    """A part of a still pending order filled before its acknowledgement: the rest rests on
+    the exchange, so the order is acknowledged first (through the style's own `on_accepted`:
+    the order it replaces is cancelled then). Left pending, a stop's level and its replaced
+    stop's cancel were never booked (not `active_stop`, no trailing move or cover while a stop
+    is pending), and a closing position never cancelled such an entry (only resting orders
+    are). Returns the state and the order as the fill then finds them; unchanged otherwise.
+    Both styles' fill handlers start here."""
+    if order.status is OrderStatus.PENDING and not ev.complete and ev.filled > order.filled:
+        state = on_accepted(state, OrderAccepted(
+            client_order_id=order.client_order_id,
+            exchange_id=ev.exchange_id or order.exchange_id), ctx)
+        order = state.order(ev.client_order_id) or order
+    return state, order

@@ -21,7 +21,7 @@ from trading.grid.rules import GridRules
 from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
 from trading.stop_outs import GRID_STOPPED_OUT as STOPPED_OUT
-from trading.transitions import LegPhase, leg_change, order_change
+from trading.transitions import LegPhase, acknowledged_first, leg_change, order_change
 
 K = OrderPurpose
 
@@ -82,13 +82,9 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
-    if order.status is OrderStatus.PENDING and not ev.complete and ev.filled > order.filled:
-        # a part filled before the acknowledgement: it rests, acknowledged first (the order it
-        # replaces is cancelled then; opened by the fill alone, that acknowledgement was a no-op)
-        state = on_accepted(state, OrderAccepted(
-            client_order_id=order.client_order_id,
-            exchange_id=ev.exchange_id or order.exchange_id), ctx)
-        order = state.order(ev.client_order_id) or order
+    # (opened by the fill alone, the later acknowledgement is a no-op and the order it
+    # replaces would never be cancelled)
+    state, order = acknowledged_first(state, order, ev, ctx, on_accepted)
     delta = ev.filled - order.filled
     status = OrderStatus.FILLED if ev.complete else OrderStatus.OPEN
     fee = late_fees.unbooked_fee(order.fee, ev.fee) if ev.fee_known else ZERO
