@@ -67,7 +67,11 @@ class WakePacer:
             self._added += 1
         if self._thread is None and self.threaded:
             self._start()
-        self._work.set()
+        # set only when not set: the thread clears the flag before it reads the queue, so a
+        # flag still set means the wake appended above will be read (Event.set notifies
+        # under a lock every time, once per price of a 500-symbol push)
+        if not self._work.is_set():
+            self._work.set()
 
     @property
     def queued(self) -> int:
