@@ -45,6 +45,17 @@ def telegram():
     fake.stop()
 
 
+def sent_so_far(fake, alerts, tag: str) -> list[str]:
+    """The texts chat 7 got for every alert raised before this call (marker texts left out).
+    A marker alert raised now goes out behind all of them (one sender thread, first in first
+    out among alerts), so once it has arrived, an alert raised earlier cannot still be on its
+    way: a count read then is final, not read too early."""
+    alerts.alert(None, "marker", tag)
+    wait_until(lambda: any(tag in t for t in fake.texts(7)), timeout=10,
+               message=f"the marker alert {tag}")
+    return [t for t in fake.texts(7) if not t.startswith("MARKER")]
+
+
 def test_losing_streak_stops_at_the_daily_loss_limit(tmp_path, telegram):
     fake, alerts = telegram
     rig = StreakRig(tmp_path, protections(), alerts=alerts).start()
@@ -84,8 +95,8 @@ def test_losing_streak_stops_at_the_daily_loss_limit(tmp_path, telegram):
             rig.enter_long(BTC)
             rig.step(BTC, "100")
         assert rig.view(BTC).phase == "flat"
-        assert len(fake.texts(7)) == 1 and "PROTECTION" in fake.texts(7)[0]
-        assert "daily loss limit" in fake.texts(7)[0]
+        sent = sent_so_far(fake, alerts, "after the refused signals")
+        assert len(sent) == 1 and "PROTECTION" in sent[0] and "daily loss limit" in sent[0]
 
         # the other position stays protected and managed: its stop still closes it
         assert rig.view(ETH).phase == "open" and rig.view(ETH).protected
@@ -99,7 +110,7 @@ def test_losing_streak_stops_at_the_daily_loss_limit(tmp_path, telegram):
         rig.guard.tick()
         assert rig.guard.refuse(BTC, rig.clock()) == refusal
         rig.step(BTC, "100")
-        assert len(fake.texts(7)) == 1
+        assert len(sent_so_far(fake, alerts, "after the restart")) == 1
         status = rig.guard.status_fields(rig.clock())
         assert status["protections"][0]["name"] == "daily_loss_limit"
         assert D(status["pnl"]["realized_today"]) == rig.repo.read(queries.ledger_net_pnl)
