@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import peewee as pw
 from loguru import logger
+from playhouse.pool import PooledSqliteDatabase
 
 from storage import migrations
 from storage.cluster_database import open_postgres
@@ -35,6 +36,11 @@ JOURNAL_SIZE_LIMIT = 8 * 2**20
 file at its high-water mark: issue 16 item 18 saw it outgrow the database)."""
 
 
+READ_CONNECTION_MAX_AGE_S = 300
+"""A SQLite connection handed back is reused by the next reader of any thread (opening one
+and reading SQLite's schema into it cost ~300 us, three times at every actor's start: 0.45 s
+of a 500-symbol cold start) until it is this old (seconds since opened); `Repository.close`
+closes them all."""
 POOL_SIZE = 8
 """PostgreSQL connections per account: the writer's one plus readers (actor restores, status,
 dashboard); more readers wait for a free one (bounded, see cluster_database.open_postgres)."""
@@ -46,7 +52,7 @@ SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = pw.SqliteDatabase(
+    db = PooledSqliteDatabase(
         str(path),
         pragmas={
             "journal_mode": "wal",
@@ -56,6 +62,8 @@ def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase
             "journal_size_limit": JOURNAL_SIZE_LIMIT,
         },
         check_same_thread=False,
+        max_connections=None,  # as many as read at once, as before: a reader never waits
+        stale_timeout=READ_CONNECTION_MAX_AGE_S,
     )
     database_proxy.initialize(db)
     try:
@@ -66,7 +74,7 @@ def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase
         # the file is not kept open: an open that is retried in one process (a cluster node's
         # account start with backoff, the workers' dashboard at each request) kept one more
         # connection (its file, -wal, -shm) per failed try (found by review)
-        db.close()
+        db.close_all()
         if isinstance(exc, StorageError):
             raise StorageError(f"{path}: {exc}") from None
         raise StorageError(f"{path}: cannot open database: {exc}") from exc

@@ -88,3 +88,42 @@ def test_paper_store_wal_is_truncated_by_its_checkpointer(tmp_path):
         reader.close()
         checkpointer.stop()
         con.close()
+
+
+def test_reused_read_connections_do_not_hold_the_wal(tmp_path):
+    """The bot's readers take their SQLite connection from a pool and hand it back open
+    (storage/database.py). A connection handed back after a read that stopped at its first
+    row must not keep a read snapshot: the writer's TRUNCATE checkpoint could then never
+    finish and the WAL would grow for good."""
+    path = tmp_path / "bot.sqlite"
+    db = open_database(path)
+    db.execute_sql("CREATE TABLE probe (id INTEGER PRIMARY KEY, data BLOB)")
+    writer = GroupCommitWriter(db, checkpoint_interval_s=0.2)
+    stop, reads = threading.Event(), [0]
+
+    def reader() -> None:  # the repository's way: a connection per read, from the pool
+        while not stop.is_set():
+            with db.connection_context():
+                db.execute_sql("SELECT id, data FROM probe").fetchone()  # rows left unread
+            reads[0] += 1
+            stop.wait(0.002)
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        peak = 0
+        for _ in range(1500):
+            writer.submit(lambda: db.execute_sql("INSERT INTO probe (data) VALUES (?)", (BLOB,)))
+            peak = max(peak, wal_size(path))
+        assert peak > 0
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        assert reads[0] > 0 and len(db._connections) > 0  # noqa: SLF001 - handed back open
+        wait_until(lambda: wal_size(path) == 0, timeout=20, interval=0.05,
+                   message=f"the bot's WAL ({wal_size(path)} bytes) truncated once idle")
+    finally:
+        stop.set()
+        writer.close()
+        db.close_all()
