@@ -145,8 +145,10 @@ class Repository:
 
     @contextmanager
     def reading(self) -> Iterator[None]:
-        """A short-lived connection to this repository's database, with the models routed to it
-        on this thread (several repositories, one per account, can be open in one process)."""
+        """A connection to this repository's database for the block (taken from the database's
+        pool and handed back after: SQLite and PostgreSQL both keep them open), with the models
+        routed to it on this thread (several repositories, one per account, can be open in one
+        process)."""
         with database_proxy.using(self.db), self.db.connection_context():
             yield
 
