@@ -5,8 +5,9 @@ restore's selects, against 6-9 us for SQLite to answer it (measured on this proj
 database). A cold start runs about ten of them per symbol, from every actor thread at once
 under one interpreter lock: at 500 symbols the SQL building was most of the start. A
 `Prepared` select builds its text once per database class (SQLite and PostgreSQL spell
-parameters differently) and runs it through peewee's `Model.raw`, which reads rows into model
-instances with the same field converters as the select would.
+parameters differently) and reads its rows into model instances with the field converters
+peewee's model cursor (`Model.raw`) would use, worked out from the first answer's columns and
+kept (peewee works them out again on every run: another ~100 us a select).
 
 The value slots are found by building the select twice with two different sets of example
 values and comparing the parameters: a parameter that differs is a value; its position and
@@ -48,6 +49,7 @@ class Prepared:
         self.build = lambda *values: shape(model.select(*fields).where(where(*values)))
         self._lock = threading.Lock()
         self._by_database: dict[type, tuple[str, list[Any], list[tuple[int, int]]]] = {}
+        self._rows: dict[type, tuple[list[str], list[int], list[int], list[Any]]] = {}
 
     def __call__(self, *values: Any) -> list[Any]:
         db = database_proxy.obj
@@ -60,7 +62,31 @@ class Prepared:
         run = list(params)
         for position, index in slots:
             run[position] = values[index]
-        return list(self.model.raw(sql, *run))
+        cursor = db.execute_sql(sql, run)
+        rows = self._rows.get(type(db))
+        if rows is None:
+            rows = self._read_rows(cursor)
+            with self._lock:
+                self._rows[type(db)] = rows
+        columns, plain, converted, converters = rows
+        model, out = self.model, []
+        for row in cursor.fetchall():
+            data = {columns[i]: row[i] for i in plain}
+            for i in converted:
+                data[columns[i]] = converters[i](row[i])
+            instance = model(__no_default__=1, **data)  # as peewee's model cursor makes them
+            instance._dirty.clear()
+            out.append(instance)
+        return out
+
+    def _read_rows(self, cursor: Any) -> tuple[list[str], list[int], list[int], list[Any]]:
+        """Which column is which field and which converter reads it: what peewee's model
+        cursor (`Model.raw`) works out from the columns on every run, worked out once (the
+        columns of a fixed SQL text do not change)."""
+        reader = pw.ModelObjectCursorWrapper(cursor, self.model, [], self.model)
+        reader.initialize()
+        return (list(reader.unique_columns), list(reader.no_convert), list(reader.convert),
+                list(reader.converters))
 
     def _prepare(self, db: pw.Database) -> tuple[str, list[Any], list[tuple[int, int]]]:
         first, second = _examples(self.kinds, _FIRST), _examples(self.kinds, _SECOND)
