@@ -131,9 +131,16 @@ class Repository:
                          "the process ends first)", self.path or "the PostgreSQL schema",
                          writer_timeout_s, waiting)
         self.db.close()
-        close_all = getattr(self.db, "close_all", None)
-        if close_all is not None:  # a PostgreSQL pool: the server's connections go back now
-            close_all()
+        if waiting is None or is_postgres(self.db):
+            # the server's connections go back now; SQLite: the writer's and the readers'
+            # (a thread still reading here fails its next read, as its writes already do)
+            close_all = getattr(self.db, "close_all", None)
+            if close_all is not None:
+                close_all()
+        else:  # SQLite, the writer still busy: it keeps its connection and may still commit
+            close_idle = getattr(self.db, "close_idle", None)
+            if close_idle is not None:
+                close_idle()
         return waiting is None
 
     def abort(self) -> None:

@@ -11,6 +11,7 @@ serves PostgreSQL (one connection, the same savepoints; batching saves round tri
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -111,6 +112,14 @@ class GroupCommitWriter:
         # The units use the peewee models: on this thread they reach this writer's database,
         # whichever database the process opened last (one file per account).
         database_proxy.bind_thread(self._db)
+        try:
+            self._serve()
+        finally:  # SQLite's pool takes it back (closed by the repository once it has ended)
+            if not self._postgres:
+                with contextlib.suppress(pw.PeeweeException):
+                    self._db.close()
+
+    def _serve(self) -> None:
         while True:
             first = self._next()
             if first is _STOP:

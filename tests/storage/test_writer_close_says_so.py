@@ -9,7 +9,9 @@ stall is a unit of work that waits (as a slow disk would)."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import closing
 
 from loguru import logger
 
@@ -38,6 +40,14 @@ def test_a_writer_that_cannot_finish_at_close_says_so(tmp_path):
         repo.close(writer_timeout_s=0.2)
         assert any("did not finish" in line and "bot.sqlite" in line
                    and "1 queued write(s)" in line for line in lines), lines
+        # the disk comes back before the process ends: the writer still commits the write
+        # queued behind (its connection was left open for it), as the line says it may
+        stall.set()
+        held.join(10)
+        queued.join(10)
+        with closing(sqlite3.connect(tmp_path / "bot.sqlite")) as con:
+            assert con.execute("SELECT value FROM meta WHERE key = 'queued'").fetchall() == [
+                ("1",)]
     finally:
         stall.set()
         logger.remove(sink)
