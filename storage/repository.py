@@ -23,7 +23,7 @@ from storage.database import open_database, open_postgres_database, set_meta
 from storage.held_on_restore import quarantined_if_escalated
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
 from storage.prepared import Prepared
-from storage.restore import journal_data, utf8_rows
+from storage.restore import journal_data, selected_rows
 from storage.seq_floor import at_least_used
 from storage.sql_conn import is_postgres, raw_connection
 from storage.writer import GroupCommitWriter
@@ -303,8 +303,8 @@ class Repository:
 
     def _signal_rows(self, select: Prepared, symbol: str, *values: Any) -> list[EventRow]:
         """The symbol's journal rows `select` picks (`_RECEIVED`, `_ANSWERED`)."""
-        with self.reading(), utf8_rows(EventRow, select.where(symbol, *values), symbol):
-            return select(symbol, *values)
+        with self.reading():
+            return selected_rows(select, symbol, *values)
 
     # -- journal and supervision records ----------------------------------------------------
     def _journal(
@@ -406,7 +406,6 @@ def _database_error(error: BaseException) -> str:
 
 def is_database_locked_error(exc: BaseException) -> bool:
     return isinstance(exc, pw.OperationalError) and "locked" in str(exc)
-
 
 
 _BOOKED = Prepared("booked fills", FillRow, (str,),

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import peewee as pw
 from loguru import logger
 
-from storage.models import ActorStateRow, OrderRow, PositionRow, TrailingStopRow
+from storage.models import ActorStateRow
 from storage.prepared import Prepared
 from storage.restore_selects import (
     ACTOR_ROW,
@@ -232,20 +232,25 @@ def _utf8(raw: bytes) -> bool:
     return True
 
 
+def selected_rows(select: Prepared, symbol: str, *values: Any) -> list[Any]:
+    """`select(symbol, *values)`: a row that is not UTF-8 is raised as CorruptRow naming it
+    among the rows the select's own where picks (`utf8_rows`)."""
+    with utf8_rows(select.model, select.where(symbol, *values), symbol):
+        return select(symbol, *values)
+
+
 def _actor_row(symbol: str) -> ActorStateRow | None:
     """The symbol's actor_state row. SQLite keeps a non-finite number written to an INTEGER
     column as REAL, and peewee's int() of it raises while building the row, before any field
     reader: named here as a CorruptRow (found by review: it crash-looped the symbol)."""
-    where = ACTOR_ROW.where(symbol)
     try:
-        with utf8_rows(ActorStateRow, where, symbol):
-            rows = ACTOR_ROW(symbol)
-            return rows[0] if rows else None
+        rows = selected_rows(ACTOR_ROW, symbol)
+        return rows[0] if rows else None
     except ArithmeticError as exc:
         for field in (ActorStateRow.order_seq, ActorStateRow.close_attempts,
                       ActorStateRow.incarnation, ActorStateRow.restarts):
             try:
-                ActorStateRow.select(field).where(where).tuples().get()
+                ActorStateRow.select(field).where(ACTOR_ROW.where(symbol)).tuples().get()
             except ArithmeticError:
                 raise CorruptRow("actor_state", symbol, field.name, "inf",
                                  "not a finite number") from exc
@@ -313,8 +318,7 @@ def _fees_owed(symbol: str, text: Any) -> tuple[FeeOwed, ...]:
 
 def _position(symbol: str) -> Position | None:
     _no_unknown_status(UNKNOWN_POSITION_STATUS, symbol, _position_status)
-    with utf8_rows(PositionRow, OPEN_POSITIONS.where(symbol), symbol):
-        rows = OPEN_POSITIONS(symbol)
+    rows = selected_rows(OPEN_POSITIONS, symbol)
     if not rows:
         return None
     if len(rows) > 1:
@@ -337,8 +341,7 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
     one (its activation and trigger come from that position's entry): with no position open it
     is left out with a warning (the next entry arms its own; it was armed from a stale row
     before), beside an open position of another id it raises CorruptRow naming both ids."""
-    with utf8_rows(TrailingStopRow, TRAILING_ROW.where(symbol), symbol):
-        rows = TRAILING_ROW(symbol)
+    rows = selected_rows(TRAILING_ROW, symbol)
     if not rows:
         return None
     row = rows[0]
@@ -361,8 +364,7 @@ def _trailing(symbol: str, position: Position | None) -> TrailingStop | None:
 
 def _orders(symbol: str) -> tuple[Order, ...]:
     _no_unknown_status(UNKNOWN_ORDER_STATUS, symbol, lambda v: parse_enum(OrderStatus, v))
-    with utf8_rows(OrderRow, LIVE_ORDERS.where(symbol), symbol):
-        rows = LIVE_ORDERS(symbol)
+    rows = selected_rows(LIVE_ORDERS, symbol)
     out = []
     for row in rows:
         r = _Reader("orders", row, row.client_order_id, symbol)
@@ -405,8 +407,7 @@ def _no_unknown_status(unknown: Prepared, symbol: str, parse: Callable[[Any], An
     entries: about 17 ms per 100,000 order rows of one symbol, once per actor start."""
     model = unknown.model
     key = model._meta.primary_key
-    with utf8_rows(model, unknown.where(symbol), symbol):
-        rows = unknown(symbol)
+    rows = selected_rows(unknown, symbol)
     if rows:
         row = rows[0]
         table, row_key = model._meta.table_name, getattr(row, key.name)
