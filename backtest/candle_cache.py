@@ -28,9 +28,9 @@ import numpy as np
 
 from backtest.files import write_private
 
-VERSION = 6  # 3: the outlier and timestamp checks; 4: timestamps in seconds refused; 5: a
+VERSION = 7  # 3: the outlier and timestamp checks; 4: timestamps in seconds refused; 5: a
 # quoted field across lines refused; 6: a value not written as a plain number ("1_000.5", " 5",
-# "+5") refused (a file cached before may fail them)
+# "+5") refused; 7: a volume above 1e30 refused (a file cached before may fail them)
 Columns = tuple[list[list], list[int]]
 """([timestamps, open, high, low, close, volume], the line number of every row)."""
 Cached = tuple[list[list], list[int], np.ndarray]

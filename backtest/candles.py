@@ -5,7 +5,8 @@ timestamp in ms since the epoch (UTC). Every problem names the file and the line
 are not UTF-8, a malformed row, a value not written as ccxt's numbers are (`VALUE`), NaN or
 non-positive prices, high/low that do not contain open/close, an outlier price (outside a
 factor `PRICE_FACTOR` around the file's first open, or outside `PRICE_LIMITS`: such a price
-could not be rounded to the market's tick within Decimal's 28 digits), a timestamp out of
+could not be rounded to the market's tick within Decimal's 28 digits), a volume above
+`VOLUME_LIMIT`, a timestamp out of
 range or not after the previous one (unsorted or duplicate), a step that is not a whole number
 of the file's timeframe (its most common step).
 Holes (a step larger than the file's timeframe) are listed, not filled: the backtest refuses
@@ -46,6 +47,10 @@ MIN_TS = 10**11
 """1973-03-03 in ms: a smaller timestamp is seconds (today ~1.7e9), found by review: an
 hourly file in seconds ran as 3.6 s candles dated 1970-01-20, without an error."""
 """Timestamps are ms in [0, MAX_TS) (year 5138): beyond it they are not ms since the epoch."""
+VOLUME_LIMIT = Decimal("1e30")
+"""The largest candle volume read (real ones stay below 1e20 even in a meme coin's units).
+Found by review: a volume like 1E+999999999 passed, and the 24 h quote volume (volume x
+close, backtest/volumes.py) overflowed Decimal's range: a `decimal.Overflow` traceback."""
 Bounds = tuple[Decimal, Decimal]
 _QUICK_ROW = re.compile(rf"[0-9]+(?:,{_PLAIN}){{5}}")
 """A whole row, joined by commas, of plain numbers only (a field holding a comma cannot match:
@@ -119,6 +124,9 @@ def _row(path: Path, line: int, row: list[str],
         raise DataError(f"{where}: prices must be finite and positive (got {','.join(row[1:5])})")
     if not v.is_finite() or v < 0:
         raise DataError(f"{where}: volume must be finite and >= 0 (got {row[5]})")
+    if v > VOLUME_LIMIT:
+        raise DataError(f"{where}: outlier volume {row[5]}: volumes must be at most "
+                        f"{VOLUME_LIMIT:.0e}")
     if low > min(o, c) or h < max(o, c):
         raise DataError(f"{where}: high/low do not contain open/close ({','.join(row[1:5])})")
     if bounds is None and not PRICE_LIMITS[0] <= o <= PRICE_LIMITS[1]:  # (the bounds would be
@@ -151,7 +159,7 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
             # the bounds are positive and finite: inside them and with high/low containing
             # open/close every price is (a NaN raises in the comparisons)
             quick = (lo_bound <= low <= o <= h <= hi_bound and low <= c <= h
-                     and v.is_finite() and v >= 0 and MIN_TS <= ts < MAX_TS)
+                     and v.is_finite() and 0 <= v <= VOLUME_LIMIT and MIN_TS <= ts < MAX_TS)
         except (ValueError, InvalidOperation):
             quick = False
         if not quick:

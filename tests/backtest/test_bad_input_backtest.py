@@ -378,3 +378,25 @@ def test_processes_below_one_is_one_line_naming_the_flag(tmp_path, processes):
     assert done.stderr == (f"bot.py: error: --processes {processes}: expected at least 1 "
                            "process\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_volume_too_large_to_compute_with_is_one_line_naming_its_line(tmp_path):
+    """An outlier price was refused in one line (found by review), an outlier volume was not:
+    `1E+999999999` passed the reader, and with `strategy.min_volume` set the 24 h quote volume
+    (volume x close) overflowed Decimal's range: a `decimal.Overflow` traceback, exit 1."""
+    lines = LTC.read_text().splitlines(True)[:50]
+    row = lines[3].rstrip("\n").split(",")
+    lines[3] = ",".join([*row[:5], "1E+999999999"]) + "\n"
+    (tmp_path / "ltc.csv").write_text("".join(lines))
+    (tmp_path / "eth.csv").write_text("".join(ETH.read_text().splitlines(True)[:50]))
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[bot]\ndata_dir = "d"\n[symbols]\nlist = ["ETHBTC/USDT:USDT", "LTCBTC/USDT:USDT"]\n'
+        "[strategy]\nmin_volume = 1\n")
+    done = _bot("backtest", "--config", str(config), "--no-charts", "--no-progress",
+                "--out", str(tmp_path / "out"), "--csv", f"ETHBTC/USDT:USDT={tmp_path / 'eth.csv'}",
+                "--csv", f"LTCBTC/USDT:USDT={tmp_path / 'ltc.csv'}")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert f"{tmp_path / 'ltc.csv'}, line 4: outlier volume 1E+999999999" in done.stderr, \
+        done.stderr
