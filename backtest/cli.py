@@ -60,7 +60,7 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
             if args.timeframe:
                 files[s] = folder / file_name(s, args.timeframe)
                 continue
-            found = sorted(folder.glob(file_name(s, "*")))
+            found = symbol_files(folder, s)
             if len(found) > 1:
                 raise DataError(f"--data {folder}: several files for {s} "
                                 f"({', '.join(p.name for p in found)}); pick one with --timeframe")
@@ -87,7 +87,7 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
     missing = [s for s in symbols if s not in files]
     if missing and args.data is not None:  # found by review: "give ... --data DIR" to a user
         folder = Path(args.data).expanduser()  # who had given it
-        interrupted = sorted(folder.glob(file_name(missing[0], "*") + ".part"))
+        interrupted = symbol_files(folder, missing[0], ".part")
         if interrupted:
             raise DataError(f"{interrupted[0]}: an interrupted download ({missing[0]} has no "
                             "finished file); run the same bot.py download again to finish it")
@@ -99,6 +99,17 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
         raise DataError(f"no candle data for {missing[0]}: give --csv {missing[0]}=FILE, "
                         "--data DIR or paper.csv_files in the config")
     return files
+
+
+def symbol_files(folder: Path, symbol: str, suffix: str = "") -> list[Path]:
+    """The symbol's `<SYMBOL>-<tf>.csv` files in `folder` (with `suffix`: such a file's
+    `.part`). The pattern `<SYMBOL>-*.csv` also matches another instrument's file: a dated
+    future's (`BTC/USDT:USDT-240329` -> `BTC_USDT_USDT-240329-5m.csv`); a timeframe holds no
+    "-" (found by review: with only the future's file in the folder, the perpetual was
+    backtested on its candles without a word)."""
+    stem, end = file_name(symbol, "")[: -len(".csv")], f".csv{suffix}"
+    return sorted(p for p in folder.glob(file_name(symbol, "*") + suffix)
+                  if (tf := p.name[len(stem):-len(end)]) and "-" not in tf)
 
 
 TIMEFRAME_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}

@@ -109,3 +109,26 @@ def test_a_to_inside_a_candle_leaves_that_candle_out(tmp_path):
     # the span it names ends where the last candle ends (05:00 for five hours from 00:00), as
     # the "ends at" notes say, not at that candle's open
     assert f"covers {C.fmt_ms(start)} .. {C.fmt_ms(start + 5 * hour)})" in str(refused.value)
+
+
+def test_another_instruments_file_is_not_taken_for_the_symbols(tmp_path):
+    """`--data DIR` without `--timeframe` looks for `<SYMBOL>-<tf>.csv`, found with the pattern
+    `<SYMBOL>-*.csv`, which a dated future's download also matches (`BTC/USDT:USDT-240329`
+    writes `BTC_USDT_USDT-240329-5m.csv`). Found by review: with only that file in the folder,
+    the perpetual was backtested on the future's candles, without a word; with the perpetual's
+    own file beside it, the run was refused as having several files."""
+    import bot
+    from backtest import cli
+    from config.loader import load_settings
+
+    data = tmp_path / "candles"
+    data.mkdir()
+    _minutes_file(data / cli.file_name(f"{ETH_SYMBOL}-240329", "5m"), list(range(0, 1000, 5)))
+    _minutes_file(data / cli.file_name(LTC_SYMBOL, "5m"), list(range(0, 1000, 5)))
+    settings = load_settings(ROOT / "examples" / "backtest.toml")
+    args = bot.parser().parse_args(["backtest", "--data", str(data)])
+    with pytest.raises(cli.DataError, match=r"no ETHBTC_USDT_USDT-\*\.csv in it"):
+        cli.load_all(settings, args)
+    own = data / cli.file_name(ETH_SYMBOL, "5m")
+    _minutes_file(own, list(range(0, 1000, 5)))
+    assert cli.load_all(settings, args)[ETH_SYMBOL].path == own
