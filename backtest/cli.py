@@ -136,21 +136,34 @@ def named_timeframe(symbol: str, path: Path, args: argparse.Namespace) -> int | 
     return int(match[1]) * TIMEFRAME_UNITS_S[match[2]] * 1000
 
 
+Snapshot = dict[tuple[str, Path], Candles]
+"""A sweep's candles as it read them at its start, by symbol and file: runs may read a symbol
+from different files (`--sweep paper.csv_files=...`)."""
+
+
+def snapshot_of(candles: dict[str, Candles]) -> Snapshot:
+    return {(s, c.path): c for s, c in candles.items()}
+
+
 def load_all(settings: Any, args: argparse.Namespace,
-             loaded: dict[str, Candles] | None = None) -> dict[str, Candles]:
+             loaded: dict[str, Candles] | Snapshot | None = None) -> dict[str, Candles]:
     """Every configured symbol's candles, checked; `loaded`: candles read before with the same
-    arguments (a sweep's, at its start): a symbol's that come from the same file are used as
-    they are, not read again (their `note:` lines were said when they were read)."""
+    arguments (a sweep's, at its start; by symbol, or a `Snapshot`): a symbol's that come from
+    the same file are used as they are, not read again (their `note:` lines were said when
+    they were read). Found by review: a sweep kept one file's candles per symbol, so a run
+    giving the symbol another file read it again when it started."""
     start, end = parse_when(args.from_, "--from"), parse_when(args.to, "--to")
     if start is not None and end is not None and start >= end:  # not a fault of any file
         raise DataError(f"--from {fmt_ms(start)} is not before --to {fmt_ms(end)}: "
                         "the range is empty")
-    earlier = loaded or {}
-    candles = {s: earlier[s] if s in earlier and earlier[s].path == p else
+    earlier: Snapshot = {(s, c.path) if isinstance(s, str) else s: c
+                         for s, c in (loaded or {}).items()}
+    candles = {s: earlier.get((s, p)) or
                load(p, from_ms=start, to_ms=end, timeframe_ms=named_timeframe(s, p, args))
                for s, p in data_files(settings, args).items()}
-    fresh = {s: c for s, c in candles.items() if earlier.get(s) is not c}  # found by review: a
-    for note in range_notes(fresh, start, end):  # sweep said each note again for every run
+    # found by review: a sweep said each note again for every run
+    fresh = {s: c for s, c in candles.items() if earlier.get((s, c.path)) is not c}
+    for note in range_notes(fresh, start, end):
         print(f"bot.py: note: {note}", file=sys.stderr)
     gappy = [(s, c) for s, c in candles.items() if c.gaps]
     if gappy and not args.allow_gaps:
@@ -270,21 +283,22 @@ def _single(args: argparse.Namespace, settings: Any, out: Path,
 
 
 def _sweep_runs(args: argparse.Namespace, config: Path, candles: dict[str, Candles]
-                ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Candles]]:
+                ) -> tuple[list[dict[str, Any]], dict[str, Any], Snapshot]:
     """The sweep's combinations, the config's tables and every run's candles, checked."""
     from backtest import sweep
 
     runs = sweep.combinations([sweep.parse_axis(o) for o in args.sweep])
     raw = sweep.read_config(config)  # once: every run starts from this config
+    snapshot = snapshot_of(candles)
     for r in runs:  # a bad value fails here, in one line; so does a run's symbol's bad data
-        more = load_all(sweep.settings_with(config, r, raw), args, loaded=candles)
-        candles = {**more, **candles}  # found by review: a symbol only a --sweep value lists
-        # (symbols.list=...) was read by each of its runs when it started, not at the start
-    return runs, raw, candles
+        more = load_all(sweep.settings_with(config, r, raw), args, loaded=snapshot)
+        snapshot.update(snapshot_of(more))  # found by review: a symbol only a --sweep value
+        # lists (symbols.list=...) was read by each of its runs when it started, not at the start
+    return runs, raw, snapshot
 
 
 def _sweep(args: argparse.Namespace, config: Path, out: Path, runs: list[dict[str, Any]],
-           raw: dict[str, Any], candles: dict[str, Candles]) -> int:
+           raw: dict[str, Any], candles: Snapshot) -> int:
     from backtest import sweep
     from backtest.session import (
         SweepWorker,

@@ -14,6 +14,7 @@ from typing import Any
 from backtest import charts as chart_files
 from backtest import engine, report
 from backtest.candles import Candles
+from backtest.cli import Snapshot
 from backtest.files import private_dir, write_private
 from backtest.metrics import equity_curve
 from backtest.sweep import rank_value
@@ -84,10 +85,11 @@ class SweepWorker:
     args: dict[str, Any]
     out: Path
     charts: bool
-    candles: dict[str, Candles] | None = None
+    candles: dict[str, Candles] | Snapshot | None = None
     """The candles as the sweep read them at its start (each run uses a symbol's that come
     from the same file; found by review: each run read the files again when it started, so a
-    download extending them during a long sweep ran the later runs over other data)."""
+    download extending them during a long sweep ran the later runs over other data); by
+    symbol, or by symbol and file (`backtest.cli.Snapshot`: a sweep over the data files)."""
 
     def __call__(self, index: int, overrides: dict[str, Any]) -> dict[str, Any]:
         from backtest import sweep
