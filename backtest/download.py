@@ -274,6 +274,12 @@ def run_download(args: argparse.Namespace, exchange: Any = None) -> int:
 
     if args.limit < 1:  # a window of 0 candles never moves on: the download would loop
         raise DownloadError(f"--limit {args.limit}: expected at least 1 candle per request")
+    if args.timeframe[-1:] in ("M", "y", "Y"):  # found by review (see the message)
+        unit, days = ("month", 30) if args.timeframe.endswith("M") else ("year", 365)
+        raise DownloadError(f"--timeframe {args.timeframe}: a {unit} is not one length (ccxt "
+                            f"counts {days} days: a candle would be written before it closed, "
+                            "the next one skipped), and the backtest replays candles of one "
+                            "length; use 1w or shorter")
     if args.exchange not in ccxt.exchanges:
         raise DownloadError(f"--exchange: unknown ccxt exchange id {args.exchange!r}")
     if args.api_url and not re.fullmatch(r"https?://[^/\s@]+", args.api_url):  # as the config's
