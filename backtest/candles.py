@@ -38,6 +38,7 @@ from exchange.paper.csv_prices import (
     PRICE_LIMITS,
     TIMESTAMP,
     VALUE,
+    VOLUME_LIMIT,
     price_bounds,
 )
 
@@ -47,10 +48,6 @@ MIN_TS = 10**11
 """1973-03-03 in ms: a smaller timestamp is seconds (today ~1.7e9), found by review: an
 hourly file in seconds ran as 3.6 s candles dated 1970-01-20, without an error."""
 """Timestamps are ms in [0, MAX_TS) (year 5138): beyond it they are not ms since the epoch."""
-VOLUME_LIMIT = Decimal("1e30")
-"""The largest candle volume read (real ones stay below 1e20 even in a meme coin's units).
-Found by review: a volume like 1E+999999999 passed, and the 24 h quote volume (volume x
-close, backtest/volumes.py) overflowed Decimal's range: a `decimal.Overflow` traceback."""
 Bounds = tuple[Decimal, Decimal]
 _QUICK_ROW = re.compile(rf"[0-9]+(?:,{_PLAIN}){{5}}")
 """A whole row, joined by commas, of plain numbers only (a field holding a comma cannot match:

@@ -27,6 +27,11 @@ PRICE_FACTOR = Decimal("1e9")
 rounds to the tick within Decimal's 28 digits, whatever range of the file is replayed."""
 PRICE_LIMITS = (Decimal("1e-20"), Decimal("1e20"))
 """The first open lies between these (the markets derive their steps from it in floats)."""
+VOLUME_LIMIT = Decimal("1e30")
+"""The largest candle volume read (real ones stay below 1e20 even in a meme coin's units).
+Found by review: a volume like 1E+999999999 passed, and the 24 h quote volume (volume x
+close) overflowed Decimal's range: a `decimal.Overflow` traceback (the backtest's
+backtest/volumes.py, and paper mode's price source at start)."""
 
 
 def price_bounds(first_open: Decimal) -> tuple[Decimal, Decimal]:
@@ -84,6 +89,9 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
         raise ValueError(f"{where}: volume must not be negative: {row!r}")
     if not all(x.is_finite() and x > 0 for x in (o, h, low, c)) or not v.is_finite():
         raise ValueError(f"{where}: prices must be finite and positive: {row!r}")
+    if v > VOLUME_LIMIT:  # as the backtest refuses it (backtest/candles.py)
+        raise ValueError(f"{where}: outlier volume {row[5]}: volumes must be at most "
+                         f"{VOLUME_LIMIT:.0e}")
     if low > min(o, c) or h < max(o, c):
         raise ValueError(f"{where}: high/low do not contain open/close: {row!r}")
     return o, h, low, c, v

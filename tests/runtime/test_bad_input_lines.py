@@ -172,6 +172,20 @@ def test_a_paper_csv_file_with_prices_out_of_range_is_a_startup_line(tmp_path):
     assert (done.returncode, done.stderr) == (2, f"bot.py: error: {needle}")
 
 
+def test_a_paper_csv_file_with_a_volume_too_large_to_compute_with_is_a_startup_line(tmp_path):
+    """A volume like 1E+999999999 passed paper mode's reader, and the 24 h quote volume (volume
+    x close) overflowed Decimal's range when the price source was built: a decimal.Overflow
+    traceback at start (the backtest's sibling was fixed first). Refused, naming the line."""
+    rows = ["timestamp,open,high,low,close,volume"] + [
+        f"{1515560100000 + i * 300_000},0.017,0.018,0.016,0.0175,"
+        f"{'1E+999999999' if i == 3 else '100'}" for i in range(40)]
+    config = _csv_config(tmp_path, rows)
+    done = _bot("--config", str(config), "--duration", "5")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: paper.csv_files: {tmp_path / 'ltc.csv'}, line 5: "
+                           "outlier volume 1E+999999999: volumes must be at most 1e+30\n")
+
+
 def test_a_secrets_file_saved_with_a_byte_order_mark_is_read(tmp_path):
     """As the config: a secrets file saved as "UTF-8 with BOM" was `TOML syntax error: Invalid
     statement (line 1, column 1)` at load and `not valid TOML` when the keys were read."""
