@@ -23,6 +23,10 @@ from config.settings import Settings
 
 
 def _progress_bar(total: int) -> Any:
+    """The bar on the terminal's stderr, and none when stderr is not a terminal (found by
+    review: drawn on stdout, `bot.py backtest > report.txt` began with the blank line the
+    transient bar left behind)."""
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -31,9 +35,12 @@ def _progress_bar(total: int) -> Any:
         TimeRemainingColumn,
     )
 
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return nullcontext()
     return Progress(TextColumn("backtest"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[rate]} candles/s"), TimeRemainingColumn(),
-                    transient=True)
+                    transient=True, console=console)
 
 
 def run_one(settings: Settings, candles: dict[str, Candles], out: Path, *, charts: bool = True,
