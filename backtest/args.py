@@ -31,7 +31,8 @@ def add_parsers(sub: Any, common: Any) -> None:
                     help="also write every decision to a bot database (SQLite) at FILE")
     bt.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2",
                     help="run every combination (repeatable), e.g. strategy.entry_z=1.5,2,2.5")
-    bt.add_argument("--rank", default="net_pnl", choices=RANKABLE, help="sweep ranking metric")
+    bt.add_argument("--rank", default=None, choices=RANKABLE,
+                    help="sweep ranking metric (default: net_pnl)")
     bt.add_argument("--processes", type=int, default=None,
                     help="sweep processes (default: all cores)")
     dl = sub.add_parser("download", help="fetch candles through ccxt into a data folder")

@@ -240,6 +240,10 @@ def _backtest(args: argparse.Namespace) -> int:
 
     if args.processes is not None and args.processes < 1:  # found by review: 0 ran on all
         return fail(f"--processes {args.processes}: expected at least 1 process")  # cores
+    for option, given in (("--rank", args.rank), ("--processes", args.processes)):
+        if given is not None and not args.sweep:  # found by review: ignored without a word
+            return fail(f"{option}: only with --sweep (a single run has no ranking and runs "
+                        "in this process)")
     config = Path(getattr(args, "config", "config.toml"))
     given = {item.partition("=")[0] for item in args.csv}  # these symbols' paper.csv_files, or
     settings = load_settings(  # all of them with --data, are not read: need not exist
@@ -313,9 +317,10 @@ def _sweep(args: argparse.Namespace, config: Path, out: Path, runs: list[dict[st
         remove_outputs(out)  # a single run's report and charts next to the ranking: not its own
     worker = SweepWorker(config=config, raw=raw, args=vars(args), out=out,
                          charts=not args.no_charts, candles=candles)
-    rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), args.rank)
+    rank = args.rank or "net_pnl"
+    rows = sweep.ranked(sweep.run_all(runs, worker, args.processes), rank)
     failed = [r for r in rows if r.get("error") is not None]
-    table = render_ranking(rows, args.rank)
+    table = render_ranking(rows, rank)
     paths = write_ranking(out, rows, table)
     if args.json:  # ranking.json, as written
         from backtest.report import to_json

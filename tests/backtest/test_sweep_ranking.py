@@ -7,12 +7,17 @@ after every run with trades, whatever the metric, and says so in the table."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+import bot
 from backtest.args import RANKABLE
 from backtest.session import render_ranking
 from backtest.sweep import ranked
+from runtime import cli
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "backtest.toml"
 
 
 def row(name: str, **summary: object) -> dict:
@@ -138,3 +143,17 @@ def test_the_table_tells_apart_runs_whose_ranked_values_differ() -> None:
     rows = ranked([row("a", trades=12_345), row("b", trades=12_341)], "trades")
     lines = [line for line in render_ranking(rows, "trades").splitlines() if "run-" in line]
     assert "12,345" in lines[0] and "12,341" in lines[1]
+
+
+@pytest.mark.parametrize("option", [["--rank", "sharpe_daily"], ["--processes", "2"]])
+def test_a_sweep_option_without_a_sweep_is_one_line(
+        option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by review: `--rank sharpe_daily` or `--processes 2` without `--sweep` were ignored
+    without a word (a single run has nothing to rank and runs in this process)."""
+    code = cli.dispatch(bot.parser().parse_args(
+        ["backtest", "--config", str(EXAMPLE), *option, "--no-charts",
+         "--out", str(tmp_path / "out")]))
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "") and not (tmp_path / "out").exists()
+    assert err == (f"bot.py: error: {option[0]}: only with --sweep (a single run has no "
+                   "ranking and runs in this process)\n")
