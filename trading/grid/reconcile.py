@@ -296,9 +296,12 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
             return state
     r = ctx.rules
     if not leg.is_open:
+        if state.orders_of(side, K.ENTRY):
+            # our opening order is still being resolved (acknowledged, its lookup lagging the
+            # list), as the one-way core's entry: adopted, its own report added the same fill
+            # to the adopted leg, held twice (found by review)
+            return state
         if not r.adopt_unknown_positions:
-            if state.orders_of(side, K.ENTRY):
-                return state  # our opening entry is still being resolved
             if state.quarantined and state.quarantine_reason != UNKNOWN_POSITION:
                 # escalated (our leg's close failed): the emergency close owns the legs now;
                 # flagged again, the bot's own closes of our leg resumed (maintain.closes_held)
