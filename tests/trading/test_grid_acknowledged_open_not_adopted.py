@@ -49,3 +49,29 @@ def test_an_acknowledged_opening_order_listed_by_the_position_is_booked_once(loo
     assert long.position_id == long_open.client_order_id
     (stop,) = b.placed(GridKind.STOP, Side.LONG)
     assert stop.amount == D(1) + D(2)  # the leg and its first level, not twice the leg
+
+
+@pytest.mark.parametrize("lookup", ["open, nothing filled", "not found"])
+def test_a_level_that_filled_after_its_leg_closed_listed_by_the_position_is_booked_once(lookup):
+    """The same for a level of a leg that closed before the level's cancel landed: it filled
+    into a new position there, the list shows it before the level's own report."""
+    b = Book()
+    b.open_both("100")
+    (tp,) = b.state.orders_of(Side.LONG, GridKind.TP)
+    (level,) = b.state.orders_of(Side.LONG, GridKind.ADD)
+    b.fill(tp, str(tp.price))  # the long closes; its level's cancel goes out
+    assert not b.state.long.is_open
+    answers = {o.client_order_id: _lagging(o) for o in b.state.orders
+               if o.client_order_id != level.client_order_id}
+    if lookup == "open, nothing filled":
+        answers[level.client_order_id] = _lagging(level)
+    listed = {Side.LONG: ExchangePosition(side=Side.LONG, contracts=level.amount,
+                                          entry_price=level.price),
+              Side.SHORT: ExchangePosition(side=Side.SHORT, contracts=D(1), entry_price=D(100))}
+    b.send(GridReconciled(positions=listed, orders=answers, price=D("99.5")))
+    assert "LegAdopted" not in b.journal, "our own level's fill was adopted as an unknown leg"
+    b.send(OrderFilled(client_order_id=level.client_order_id, exchange_id="xl",
+                       filled=level.amount, average=level.price, fee=D("0.05"), complete=True))
+    long = b.state.long
+    assert long.contracts == level.amount, "the same fill was added to the leg twice"
+    assert long.position_id == level.client_order_id

@@ -296,10 +296,11 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
             return state
     r = ctx.rules
     if not leg.is_open:
-        if state.orders_of(side, K.ENTRY):
-            # our opening order is still being resolved (acknowledged, its lookup lagging the
-            # list), as the one-way core's entry: adopted, its own report added the same fill
-            # to the adopted leg, held twice (found by review)
+        if any(not o.purpose.reduces for o in state.orders_of(side)):
+            # our opening order (or a closed leg's level whose cancel has not landed) is still
+            # being resolved, its lookup lagging the list, as the one-way core's entry:
+            # adopted, its own report added the same fill to the adopted leg, held twice
+            # (found by review)
             return state
         if not r.adopt_unknown_positions:
             if state.quarantined and state.quarantine_reason != UNKNOWN_POSITION:
