@@ -310,12 +310,14 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         for add in _active(adds):  # switch (found by review: it rested on, and could fill)
             state = ctx.cancel(state, add)
         return state
-    if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
-        return state
     if not state.covered(side, ZERO):
-        # no stop rests for this leg (rejected, or not acknowledged yet): nothing may add to it
+        # no stop rests for this leg (rejected, or not acknowledged yet): nothing may add to it,
+        # the rest of its last level filled in part neither (found by review: checked after
+        # the return of a leg with no level left to place, that rest rested on)
         for add in _active(adds):
             state = ctx.cancel(state, add)
+        return state
+    if not _entries_allowed(state) or state.reopen or leg.level >= r.levels or leg.ref_qty is None:
         return state
     if adds:
         return _recalculate(state, side, adds[-1], price, ctx)
