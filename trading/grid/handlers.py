@@ -111,20 +111,29 @@ def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     booked = order.realized_pnl + (fill_pnl(leg, fill) if order.purpose.reduces else ZERO)
     # a growing order that opens its leg (a level placed for a position that closed before its
     # cancel landed) belongs to the position it opens from now on: its fee told later, and its
-    # unfilled rest, are that position's (`_grow` names the position by the order's id)
+    # unfilled rest, are that position's (`_grow` names the new leg by it)
     position_id = order.position_id
     if not order.purpose.reduces and not leg.is_open:
-        position_id = order.client_order_id
+        position_id = _opened_by(order)
     updated = order_change(order, status, filled=ev.filled, average=ev.average,
                            fee=order.fee + fee, realized_pnl=booked, position_id=position_id,
                            exchange_id=ev.exchange_id or order.exchange_id)
     state = _owe(state.with_order(updated), updated, ev, ctx)
     if not order.purpose.reduces:
-        return _grow(state, leg, order, delta, price, fee, ctx)
+        return _grow(state, leg, updated, delta, price, fee, ctx)
     state = _reduce(state, leg, order, fill, ctx)
     if order.purpose is K.CLOSE and ev.complete:  # the rest expired: as a failed close
         state = _close_done(state, order, ev.filled, "close order ended part filled", ctx)
     return state
+
+
+def _opened_by(order: Order) -> str:
+    """The id of the leg a growing order's fill opens: the order's own, or, when it opened a
+    leg already (part of a level filled into its closed leg's side, that leg closed too, and
+    the rest filled before the cancel landed), `<id>-rest`, as the one-way core's entry rest:
+    named by the same id, the new leg's row overwrote the closed one's (found by review)."""
+    cid, pid = order.client_order_id, order.position_id
+    return f"{pid}-rest" if pid is not None and pid.startswith(cid) else cid
 
 
 def _close_done(state: GridState, order: Order, filled: Decimal, error: str,
@@ -164,7 +173,7 @@ def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decim
     if not leg.is_open:
         leg_change(f"{state.symbol} {leg.side.value}", state.leg_phase(leg.side), LegPhase.OPEN)
         stop = ts.initial_stop(leg.side, price, r.stop_loss_pct, r.market)
-        leg = Leg(side=leg.side, position_id=order.client_order_id, opened_at=ctx.now,
+        leg = Leg(side=leg.side, position_id=order.position_id, opened_at=ctx.now,
                   ref_qty=_reference(leg, order, r), stop_price=stop)
         ctx.record(ge.LegOpened(leg=leg.side, position_id=leg.position_id, price=price,
                                 amount=delta, stop_price=leg.stop_price, ref_qty=leg.ref_qty))
