@@ -209,13 +209,20 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     reports one (issue 16 item 3): the exchange may have applied fills in another order than we
     learn of them, and its averaging decides each fill's P&L."""
     cid = order.client_order_id
+    if not leg.is_open and order.position_id is not None:
+        # the venue fills no reduce-only order on a flat side: a level of the position it was
+        # placed for filled there first (after the leg closed, before its cancel landed), its
+        # report still behind this one (the cancels' answers come in the order they went out)
+        state = _unseen_level_fill(state, leg.side, order.position_id, fill.amount, ctx)
+        leg = state.leg(leg.side)
     if not leg.is_open or leg.entry_price is None:
         ctx.record(ge.FillWithoutLeg(leg=order.leg, order=cid, amount=fill.amount, price=fill.price,
                                      realized_pnl=fill.realized_pnl))
         book(cid, order.side, order.position_id or cid, fill, fill_pnl(leg, fill), ctx)
         return state
     if fill.amount > leg.contracts:
-        state = _unseen_level_fill(state, leg, fill.amount - leg.contracts, ctx)
+        state = _unseen_level_fill(state, leg.side, leg.position_id, fill.amount - leg.contracts,
+                                   ctx)
         leg = state.leg(leg.side)
     if fill.amount > leg.contracts:
         ctx.record(ge.FillExceedsLeg(leg=order.leg, order=cid, amount=fill.amount,
@@ -233,17 +240,20 @@ def _reduce(state: GridState, leg: Leg, order: Order, fill: Fill, ctx: GridCtx) 
     return close_leg(state, leg.side, reason, ctx)
 
 
-def _unseen_level_fill(state: GridState, leg: Leg, excess: Decimal, ctx: GridCtx) -> GridState:
-    """A reducing fill larger than the leg: the venue's position was larger, by a fill of the
-    leg's live level not reported yet (the stop rests for the leg and its level, and a fast
-    market fills both; their reports may come the other way round). That level's fill is booked
+def _unseen_level_fill(state: GridState, side: Side, position_id: str | None, excess: Decimal,
+                       ctx: GridCtx) -> GridState:
+    """A reducing fill larger than the leg (any, of a leg our books hold flat): the venue's
+    position was larger, by a fill of the level of `position_id` not reported yet (the stop
+    rests for the leg and its level, and a fast market fills both; their reports may come the
+    other way round). That level's fill is booked
     first, at its limit price (a resting level trades at its own price); the level stays live
     until the venue confirms it (its report, its cancel's answer or a lookup then adds only its
     fee, and a level that did not fill after all is cancelled with the leg's orders). Taken as
     nothing, the excess closed the leg and the level's report opened a new leg the venue never
     held."""
-    levels = [o for o in state.orders_of(leg.side, K.LEVEL)
-              if state.of_current(o) and o.price is not None and o.amount - o.filled >= excess]
+    levels = [o for o in state.orders_of(side, K.LEVEL)
+              if o.position_id in (None, position_id) and o.price is not None
+              and o.amount - o.filled >= excess]
     if not levels:
         return state
     level = levels[-1]
