@@ -61,7 +61,8 @@ def apply_fill(
     status = OrderStatus.FILLED if complete else order.status
     average = average if delta > ZERO or order.average is None else order.average
     updated = order_change(order, status, filled=max(filled, order.filled), average=average,
-                           fee=order.fee + fee_delta, exchange_id=exchange_id or order.exchange_id)
+                           fee=order.fee + fee_delta, exchange_id=exchange_id or order.exchange_id,
+                           position_id=_opens(state, order, delta))
     state = state.with_order(updated)
     if delta > ZERO:
         if order.filled > ZERO and order.average is not None:
@@ -80,6 +81,19 @@ def apply_fill(
         state = late_fees.owe(state, updated, ctx.now)
     # the order is done even when this report adds nothing (the venue expired the rest)
     return _order_done(state, updated, ctx) if complete else state
+
+
+def _opens(state: SymbolState, order: Order, delta: Decimal) -> str | None:
+    """The position an entry's fill belongs to from now on: when flat (the part filled before
+    was stopped out while the rest of the entry was open, and the rest filled before its
+    cancel landed), a new one named `<id>-rest` after the one the entry opened last, so each
+    position it opens has an id of its own. Named `<id>-rest` again when that one was stopped
+    out too, the next one's row (`positions` is keyed by the id) overwrote the closed one's,
+    its P&L gone from the trades (found by review, a sibling of the grid's level rest)."""
+    if order.purpose is not OrderPurpose.ENTRY or delta <= ZERO or state.position is not None \
+            or state.phase is not Phase.FLAT:
+        return order.position_id
+    return f"{order.position_id or order.client_order_id}-rest"
 
 
 def book_late_fee(state: SymbolState, order: Order, fee: Decimal, ctx: Ctx) -> SymbolState:
@@ -154,8 +168,9 @@ def _entry_filled(
         if state.phase is Phase.FLAT:
             # the part filled before was closed (its stop filled) while the rest of the entry
             # was open, and the rest filled before its cancel landed: a new position, under an
-            # id of its own (the closed one's row keeps its P&L), protected as any entry's part
-            position_id = f"{position_id}-rest"
+            # id of its own (`_opens`: the closed one's row keeps its P&L), protected as any
+            # entry's part
+            position_id = order.position_id or f"{position_id}-rest"
             state = to_phase(state, Phase.ENTERING)
         pos = Position(position_id=position_id, side=side, contracts=qty,
                        entry_price=price, opened_at=ctx.now, fees=fee)
