@@ -86,6 +86,7 @@ LIMIT_PURPOSES = frozenset({OrderPurpose.LEVEL, OrderPurpose.TAKE_PROFIT})
 NOT_FOUND_YET = "not found yet, sent less than the grace ago"
 NOT_FOUND = "not found once"
 NO_PRICE = "filled without a price"
+ENTRY_FIRST = "reduced a position whose entry is not reported yet"
 
 
 def unreadable(status: object) -> str:

@@ -20,7 +20,7 @@ from trading.events import (
     StopAmendFailed,
 )
 from trading.frozen import replace
-from trading.model import OrderPurpose, OrderStatus, Phase, SymbolState
+from trading.model import Order, OrderPurpose, OrderStatus, Phase, SymbolState
 from trading.stop_rules import cover_stop, guarded, place_stop, standing_stops
 from trading.transitions import acknowledged_first, order_change
 
@@ -55,9 +55,24 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     order = state.order(ev.client_order_id)
     if order is None:
         return state  # not ours, or already final: its fill was booked when it became final
+    if _before_its_entry(state, order, ev):
+        return oe.defer(state, order, oe.ENTRY_FIRST, ctx)
     state, order = acknowledged_first(state, order, ev, ctx, on_accepted)
     return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
                          ev.complete, ctx, fee_known=ev.fee_known)
+
+
+def _before_its_entry(state: SymbolState, order: Order, ev: OrderFilled) -> bool:
+    """A reduce-only fill while the books hold the symbol flat and an entry on the side it
+    reduces is live (its cancel not landed): the venue fills no reduce-only order on a flat
+    side, so that entry's rest filled first and its report is still behind (an older stop of
+    the closed position filled against it). Booked now, the fill had no position (no P&L) and
+    the entry's report then opened the rest for all of it, larger than the venue's (found by
+    review, as the grid's level). It waits until the entry's report is in; the next look
+    books it against the position it closed."""
+    if not order.purpose.reduces or state.position is not None or ev.filled <= order.filled:
+        return False
+    return any(e.side != order.side for e in state.live_orders(OrderPurpose.ENTRY))
 
 
 def on_canceled(state: SymbolState, ev: OrderCanceled, ctx: Ctx) -> SymbolState:
