@@ -37,8 +37,7 @@ __all__ = ["AccountHandle", "Announce", "ClusterNode", "Held", "Registry", "Star
 
 
 _WATCHDOG_S = 0.1
-"""How often the node thread looks for accounts whose lease lapsed (a lock and a clock read
-per held account)."""
+"""How often the node thread looks for accounts whose lease lapsed, during a start too."""
 
 class ClusterNode:
     def __init__(
@@ -284,7 +283,7 @@ class ClusterNode:
         self._log.info("{}: {} at epoch {} (previous owner {}); restoring and reconciling",
                        account, kind, lease.epoch, lease.previous_owner or "none")
         try:
-            handle = self._start_account(account, lease, keeper)
+            handle = self._watching(lambda: self._start_account(account, lease, keeper))
         except Exception as exc:  # noqa: BLE001 - give the account back, try again later
             delay = self._backoff.failed(account)
             self._log.opt(exception=exc).error(
@@ -306,6 +305,23 @@ class ClusterNode:
                          kwargs={"node_id": self.node_id, "held": self.held,
                                  "announce": self._announce, "registry": self._registry,
                                  "log": self._log}).start()
+
+    def _watching(self, start: Callable[[], AccountHandle]) -> AccountHandle:
+        """An account's start on its own thread, while this one stops accounts whose lease
+        lapses (found by review: a start can take as long as its database deadlines, and the
+        lapsed accounts ran on meanwhile, every send and commit refused, actors failing)."""
+        done: list[Any] = []
+        (thread := threading.Thread(target=lambda: done.append(_outcome(start)),
+                                    name="cluster-start", daemon=True)).start()
+        while thread.is_alive():
+            thread.join(_WATCHDOG_S)
+            try:
+                self._drop_unrenewed()
+            except Exception as exc:  # noqa: BLE001 - as in _run: the start goes on
+                self._log.opt(exception=exc).error("cluster node step failed: {}", exc)
+        if isinstance(done[0], BaseException):
+            raise done[0]
+        return done[0]
 
     def _lapsed(self, account: str, what: str) -> None:
         """Alert that the account stops here because its lease ended under it (found by review:
@@ -424,3 +440,11 @@ class ClusterNode:
                            "(at most {} each)", account, len(self.accounts), live, cap)
             self._stop_account(account, "handed over for balance")
             self._renew_keeper(account, release=True)
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    """What `call` returned, or the exception it raised."""
+    try:
+        return call()
+    except BaseException as exc:  # noqa: BLE001 - handed to the node thread, raised there
+        return exc
