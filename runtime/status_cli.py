@@ -41,6 +41,7 @@ def status_dump(data_dir: Path) -> dict[str, Any] | None:
         settle_liveness(status, running and not starting)
         if starting or not running:
             _settle_owed(status)
+            _settle_node(status)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a status: malformed {exc!s:.80}") from None
     return status
@@ -53,6 +54,15 @@ def _settle_owed(status: dict[str, Any]) -> None:
     for section in [status, *(status.get("accounts") or {}).values()]:
         for owed in section.get("emergency_closes_owed") or []:
             owed["running"], owed["next_retry_at"] = False, None
+
+
+def _settle_node(status: dict[str, Any]) -> None:
+    """A cluster node that is gone (or a new one that has not written yet) holds no account:
+    what its last snapshot held moves to `last_accounts` (found by review: a node killed with
+    kill -9 read as still holding its accounts at their epochs, taken over by others since)."""
+    node = (status.get("cluster") or {}).get("this_node")
+    if isinstance(node, dict) and isinstance(node.get("accounts"), dict):
+        node["last_accounts"], node["accounts"] = node["accounts"], {}
 
 
 def show_status(data_dir: Path, as_json: bool, account: str | None) -> str | None:
