@@ -32,7 +32,7 @@ from runtime.exchanges import check_feed_budget, check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
 from runtime.stop_accounts import STOP_ALL_TIMEOUT_S
-from runtime.workers_reap import reap, stop_hung
+from runtime.workers_reap import stop_hung, stop_workers
 from runtime.workers_role import (
     BEAT_FD_ENV,
     ProcessRole,
@@ -172,12 +172,8 @@ class WorkerParent:
         names = self.settings.account_names()
         count = self.requested
         if count > len(names):
-            logger.warning(
-                "--workers {}: only {} account(s) configured, running {} worker(s)",
-                count,
-                len(names),
-                len(names),
-            )
+            logger.warning("--workers {}: only {} account(s) configured, running {} worker(s)",
+                           count, len(names), len(names))
             count = len(names)
         plan = plan_workers(names, count)
         self.workers = [Worker(index=i + 1, accounts=accounts) for i, accounts in enumerate(plan)]
@@ -422,30 +418,7 @@ class WorkerParent:
         worker.stop_at = now + HUNG_STOP_GRACE_S
 
     def _stop_all(self) -> None:
-        alive = [w for w in self.workers if w.alive()]
-        for worker in alive:
-            assert worker.proc is not None
-            worker.proc.send_signal(signal.SIGTERM)
-            worker.proc.send_signal(signal.SIGCONT)  # a stopped worker too
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for worker in alive:
-            assert worker.proc is not None
-            try:
-                code: int | None = worker.proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                logger.error(
-                    "worker {} did not stop within {:g} s; killing it (its stops stay on the "
-                    "exchange, the next start reconciles)",
-                    worker.index,
-                    STOP_TIMEOUT_S,
-                )
-                worker.proc.kill()
-                code = reap(worker)  # None: never reaped (one line)
-            worker.last_exit = code
-            if code is not None:
-                logger.info("worker {} stopped (exit code {})", worker.index, code)
-        for worker in self.workers:
-            worker.close_beats()
+        stop_workers(self.workers, STOP_TIMEOUT_S)
 
     def _alert(self, kind: str, message: str, **data: Any) -> None:
         """A fault of the whole bot (no account): the log line and the configured hooks."""

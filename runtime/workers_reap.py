@@ -1,4 +1,5 @@
-"""A worker process the parent SIGKILLed (hung, or not stopping) that is never reaped.
+"""The parent's stop of its workers (`stop_workers`), and a worker process the parent SIGKILLed
+(hung, or not stopping) that is never reaped.
 
 A process in uninterruptible sleep (state D: a disk or NFS server that does not answer, a FUSE
 file system that hangs) takes SIGKILL only when it wakes, which may be never. Found by review:
@@ -11,7 +12,9 @@ which stops the whole bot."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +83,38 @@ def reap(worker: Worker) -> int | None:
                      "sleep?); stopping without it: its accounts stay locked until it exits",
                      worker.index, worker.pid, REAP_GRACE_S)
         return None
+
+
+def stop_workers(workers: list[Worker], timeout_s: float) -> None:
+    """The parent's stop: SIGTERM to every live worker and `timeout_s` for each to stop
+    gracefully, then SIGKILL and `reap`. A worker already found hung keeps the grace it was
+    given (`stop_at`), and one already SIGKILLed is only reaped (found by review: both were sent
+    SIGTERM again and waited for as a graceful stop, so a worker never reaped held the parent's
+    stop for `timeout_s` + REAP_GRACE_S, not the REAP_GRACE_S the README gives it)."""
+    alive = [w for w in workers if w.alive()]
+    for worker in alive:
+        assert worker.proc is not None
+        if worker.killed_at is None:
+            worker.proc.send_signal(signal.SIGTERM)
+            worker.proc.send_signal(signal.SIGCONT)  # a stopped worker too
+    deadline = time.monotonic() + timeout_s
+    for worker in alive:
+        assert worker.proc is not None
+        until = deadline if worker.stop_at is None else min(deadline, worker.stop_at)
+        code: int | None = None
+        if worker.killed_at is None:
+            try:
+                code = worker.proc.wait(timeout=max(until - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                logger.error("worker {} did not stop {}; killing it (its stops stay on the "
+                             "exchange, the next start reconciles)", worker.index,
+                             f"within {timeout_s:g} s" if worker.stop_at is None
+                             else "after it hung")
+                worker.proc.kill()
+        if code is None:
+            code = reap(worker)  # None: never reaped (one line)
+        worker.last_exit = code
+        if code is not None:
+            logger.info("worker {} stopped (exit code {})", worker.index, code)
+    for worker in workers:
+        worker.close_beats()

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from loguru import logger
 
 from config.loader import load_settings
 from runtime.bot_locks import account_lock_path
-from runtime.workers import WorkerParent
+from runtime.workers import HUNG_STOP_GRACE_S, WorkerParent
 from runtime.workers_reap import REAP_GRACE_S
 from runtime.workers_status import Worker
 from tests.e2e.test_workers import write_accounts_config
@@ -49,6 +50,8 @@ class Unreapable:
         self.pid = self.holder.pid
         self.returncode = None
         self.signals: list[int] = []
+        self.waits: list[float | None] = []
+        """The timeouts the parent waited with (each one runs out: it is never reaped)."""
 
     def poll(self) -> None:
         return None
@@ -60,6 +63,7 @@ class Unreapable:
         self.signals.append(signal.SIGKILL)
 
     def wait(self, timeout: float | None = None) -> int:
+        self.waits.append(timeout)
         if timeout is None:
             threading.Event().wait()  # never reaped
         raise subprocess.TimeoutExpired("bot.py worker", timeout or 0)
@@ -154,3 +158,31 @@ def test_a_stopping_parent_does_not_wait_for_ever_on_a_worker_never_reaped(tmp_p
     finally:
         logger.remove(sink)
         stuck.release()
+
+
+def test_a_stopping_parent_waits_no_longer_for_a_hung_worker_it_already_killed(tmp_path: Path):
+    """Found by review: a hung worker SIGKILLed and never reaped (waiting for its locks before
+    its replacement starts) was, once the parent stopped, sent SIGTERM again and waited for as
+    long as a graceful stop (STOP_TIMEOUT_S, over 100 s) and then 10 s more: the parent's
+    stop took two minutes instead of at most the 10 s the README gives it. A hung worker only
+    told to stop gets the rest of its 10 s grace, not a graceful stop's time either."""
+    popen = StandIn()
+    p, worker, stuck = _parent(tmp_path, popen)
+    try:
+        p._check(worker, 100.0)  # hung: SIGTERM
+        p._check(worker, 110.0)  # SIGKILL; never reaped, it holds alpha's lock
+        stuck.waits.clear()
+        p._stop_all()
+        assert stuck.waits and max(w or 0.0 for w in stuck.waits) <= REAP_GRACE_S, stuck.waits
+        assert signal.SIGTERM not in stuck.signals[stuck.signals.index(signal.SIGKILL):]
+
+        hung = Unreapable(tmp_path / "other.lock")  # hung, told to stop: 5 s of grace left
+        worker.proc, worker.killed_at = hung, None  # type: ignore[assignment]
+        worker.stop_at = time.monotonic() + HUNG_STOP_GRACE_S / 2
+        p._stop_all()
+        assert hung.waits and max(w or 0.0 for w in hung.waits) <= REAP_GRACE_S, hung.waits
+        assert hung.signals[-1] == signal.SIGKILL
+        hung.release()
+    finally:
+        stuck.release()
+        worker.close_beats()
