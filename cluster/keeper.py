@@ -9,7 +9,8 @@ statement) + TTL, which is later, so the node stops acting before the lease can 
 the database, the network or this thread hangs. A lost lease (renewal refused) is final for its
 epoch: the keeper goes back to acquiring, which yields a new epoch. A keeper takes another
 node's lease only once the database says it expired (+ grace) and it has itself seen the row
-unchanged for ttl + grace on its own monotonic clock (a database clock step cannot shorten it).
+unchanged for ttl + grace (the longer of its own and the holder's) on its own monotonic clock (a
+database clock step cannot shorten it).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class LeaseBackend(Protocol):
 
     def release(self, lease: Lease) -> bool: ...
 
-    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int] | None]: ...
+    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int, int] | None]:
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,9 +127,9 @@ class LeaseKeeper:
         self._lease: Lease | None = None
         self._previous: Lease | None = None
         self._deadline = float("-inf")
-        self._holder: tuple[str, int, int] | None = None
-        """Another holder's row (owner, epoch, renewed_at_ms) as this keeper last saw it, and
-        since when on this node's clock (`_wait_to_acquire`)."""
+        self._holder: tuple[str, int, int, int] | None = None
+        """Another holder's row (owner, epoch, renewed_at_ms, grace_ms) as this keeper last saw
+        it, and since when on this node's clock (`_wait_to_acquire`)."""
         self._holder_since = float("-inf")
         self._next_look = float("-inf")
         self._looked_at: float | None = None
@@ -293,7 +295,11 @@ class LeaseKeeper:
         self._cannot_acquire(("held", holder[0], holder[1]),
                              f"held by node {holder[0]} at epoch {holder[1]}; taken only once "
                              "that lease expires or is released")
-        wait = max(due, self._holder_since + s.ttl_s + s.request_timeout_s - now)
+        # the longer grace of the two, as the database's check (found by review: this wait
+        # took the taker's own, so a stepped database clock let a taker with a shorter exchange
+        # timeout in while the holder's last request could still be in flight)
+        grace_s = max(s.request_timeout_s, holder[3] / 1000)
+        wait = max(due, self._holder_since + s.ttl_s + grace_s - now)
         return 0.0 if wait <= 0 else min(wait + 0.005, s.renew_every_s)
 
     def _cannot_acquire(self, state: tuple[object, ...], why: str, level: str = "INFO") -> None:

@@ -79,7 +79,7 @@ class LeaseStore:
         self._all_sql = f"SELECT {_COLUMNS}, {now} FROM leases ORDER BY account"
         self._takeable_sql = (
             f"SELECT owner, expires_at_ms + {grace.replace('leases.', '')} + 1 - {now}, epoch, "
-            f"renewed_at_ms FROM leases WHERE account = {p}")
+            f"renewed_at_ms, grace_ms FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
         self._run(lambda: created_once(lambda: self.db.execute_sql(_SCHEMA)))
@@ -175,14 +175,14 @@ class LeaseStore:
         (acquire needs now > expires_at + grace, hence the + 1 ms)."""
         return self.takeover_view(account)[0]
 
-    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int] | None]:
-        """(`takeover_in_s`, the holder's row as (owner, epoch, renewed_at_ms) or None when
-        nobody holds the account): one read for a keeper waiting to acquire."""
+    def takeover_view(self, account: str) -> tuple[float, tuple[str, int, int, int] | None]:
+        """(`takeover_in_s`, the holder's row as (owner, epoch, renewed_at_ms, grace_ms) or None
+        when nobody holds the account): one read for a keeper waiting to acquire."""
         grace = self.settings.takeover_grace_ms
         row = self._one(self._takeable_sql, (grace, grace, account), write=False)
         if row is None or row[0] is None:
             return 0.0, None
-        return max(int(row[1]), 0) / 1000, (str(row[0]), int(row[2]), int(row[3]))
+        return max(int(row[1]), 0) / 1000, (str(row[0]), int(row[2]), int(row[3]), int(row[4]))
 
     def db_now_ms(self) -> int:
         row = self._one(f"SELECT {now_ms_sql(self.db)}", (), write=False)
