@@ -250,9 +250,12 @@ def merge_status(
         for info in bot.get("workers", []):
             if info["index"] == worker.index:
                 info["heartbeat_at"] = snapshot["bot"].get("heartbeat_at")
-                # the code the worker's process runs: a restarted worker loads what is on disk
-                info["version"] = snapshot["bot"].get("version")
-                info["process_started_at"] = snapshot["bot"].get("started_at")
+                # the code the worker's process runs: a restarted worker loads what is on disk,
+                # so the process before it says nothing of it (found by review: its version and
+                # start showed beside the new PID until the new one wrote its first status)
+                ours = snapshot["bot"].get("pid") == worker.pid
+                info["version"] = snapshot["bot"].get("version") if ours else None
+                info["process_started_at"] = snapshot["bot"].get("started_at") if ours else None
                 info["snapshot_current"] = current[worker.index]
                 info["snapshot_age_s"] = round(age, 1)
                 info["stale"] = stale
