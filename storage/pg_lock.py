@@ -77,9 +77,17 @@ class SchemaInUse(AlreadyRunning):
         return str(self.args[0])
 
 
+_DB_NOW_MS = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
 _LIVE_LEASE = (
-    "SELECT owner, epoch FROM leases WHERE account = %s AND owner IS NOT NULL "
-    "AND expires_at_ms > CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)")
+    f"SELECT owner, epoch, expires_at_ms > {_DB_NOW_MS} FROM leases WHERE account = %s "
+    f"AND owner IS NOT NULL AND expires_at_ms + grace_ms > {_DB_NOW_MS}")
+"""A lease held now, or expired less than its holder's takeover grace ago (a node taking the
+account over waits that long too: a request the holder sent last may still reach the exchange;
+found by review, a bot started in that grace was let in)."""
+_LIVE_LEASE_BEFORE_GRACE = (
+    f"SELECT owner, epoch, TRUE FROM leases WHERE account = %s AND owner IS NOT NULL "
+    f"AND expires_at_ms > {_DB_NOW_MS}")
+"""The same for a leases table of an earlier release (no grace_ms column)."""
 
 
 class LeasedToNode(AlreadyRunning):
@@ -87,10 +95,13 @@ class LeasedToNode(AlreadyRunning):
     by lease and do not take the schema lock, so without this check a bot outside the cluster
     traded the account alongside the node."""
 
-    def __init__(self, account: str, owner: str, epoch: int, schema: str, url: str) -> None:
+    def __init__(self, account: str, owner: str, epoch: int, schema: str, url: str,
+                 live: bool = True) -> None:
         super().__init__(None, Path(schema), f"account {account}")
+        state = ("is live" if live else "expired less than its takeover grace ago: a request "
+                 "the node sent last may still reach the exchange;")
         self.args = (
-            f"account {account} is run by cluster node {owner} (its lease, epoch {epoch}, is live "
+            f"account {account} is run by cluster node {owner} (its lease, epoch {epoch}, {state} "
             f"in the leases table at {_redacted(url)}): a bot outside the cluster must not trade "
             "it too (stop the cluster's nodes, or run this bot as a node: cluster.enabled)",
         )
@@ -255,7 +266,10 @@ class SchemaLock:
         try:
             if conn.execute("SELECT to_regclass('leases')").fetchone()[0] is None:
                 return  # no cluster ever ran on this database
-            row = conn.execute(_LIVE_LEASE, (account,)).fetchone()
+            try:
+                row = conn.execute(_LIVE_LEASE, (account,)).fetchone()
+            except psycopg.errors.UndefinedColumn:  # an earlier release's table, or another's
+                row = conn.execute(_LIVE_LEASE_BEFORE_GRACE, (account,)).fetchone()
         except psycopg.errors.UndefinedColumn:
             return  # another application's table of that name, not a cluster's
         except psycopg.Error as exc:  # e.g. a role that may not read the cluster's table
@@ -264,7 +278,7 @@ class SchemaLock:
                 f"{_redacted(url)} schema {self.schema}: cannot read the cluster's leases "
                 f"table to check that no cluster node runs {self.subject}: {first}") from None
         if row is not None:
-            raise LeasedToNode(account, str(row[0]), int(row[1]), self.schema, url)
+            raise LeasedToNode(account, str(row[0]), int(row[1]), self.schema, url, bool(row[2]))
 
     def _try(self, conn: Any) -> bool:
         row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", lock_keys(self.schema))
