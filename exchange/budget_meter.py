@@ -71,11 +71,16 @@ class MaxWaits:
 class RequestMeter:
     def __init__(self, venue: VenueBudget, account: AccountBudget, *, timeout_s: float,
                  waits: MaxWaits = MaxWaits(),
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time,
+                 machine_ahead_s: Callable[[], float] = lambda: 0.0) -> None:
+        """`machine_ahead_s`: how far this machine's clock runs ahead of the venue's, as far
+        as it is known (exchange/ccxt/venue_clock.py), so the venue's windows and reset
+        timestamps are placed on its clock (`_venue_now`)."""
         self.venue, self.account = venue, account
         self.timeout_s = timeout_s
         self.waits = waits
         self._wall = wall_clock
+        self._ahead = machine_ahead_s
         self.requests = 0
 
     def _hold(self, seconds: float) -> None:
@@ -142,6 +147,13 @@ class RequestMeter:
             self.venue.ip.block_for(_retry_after(h))
         return rate_limited
 
+    def _venue_now(self) -> float:
+        """The venue's time: its fixed windows (Binance's minute and order windows) turn and
+        its reset timestamps (Bybit) fall on its clock. Placed on this machine's clock, 30 s
+        ahead, a spent Binance minute was waited out 30 s early (the next call a 429) and a
+        Bybit refusal's reset looked past, so the call was sent again at once."""
+        return self._wall() - self._ahead()
+
     def _ip_banned(self, seconds: float) -> None:
         if self.venue.ip.block_for(seconds) >= seconds - 1.0:
             return  # already logged: another answer of the same ban
@@ -159,7 +171,7 @@ class RequestMeter:
             if not any(limit.header in h for limit in BINANCE_USDM.order_limits):
                 first = BINANCE_USDM.order_limits[0]
                 self.account.order_buckets[0].block_for(
-                    first.window_s - self._wall() % first.window_s)
+                    first.window_s - self._venue_now() % first.window_s)
             return
         used = _number(h.get("x-mbx-used-weight-1m"))
         if used is not None:
@@ -171,7 +183,7 @@ class RequestMeter:
             if remaining <= 0 and not rate_limited:
                 # Binance counts weight per fixed minute: what a local refill would let out
                 # before the minute turns is a 429 (and repeated 429s are an IP ban)
-                self.venue.ip.block_for(60.0 - self._wall() % 60.0, refused=False)
+                self.venue.ip.block_for(60.0 - self._venue_now() % 60.0, refused=False)
         if rate_limited:
             self.venue.ip.block_for(_retry_after(h))
 
@@ -187,7 +199,7 @@ class RequestMeter:
             remaining = limit.limit * (1 - HEADER_MARGIN) - count
             bucket.cap_remaining(remaining)
             if remaining <= 0:
-                bucket.block_for(limit.window_s - self._wall() % limit.window_s)
+                bucket.block_for(limit.window_s - self._venue_now() % limit.window_s)
 
     def _bybit(self, api: object, path: str, h: dict[str, str], rate_limited: bool, *,
                ip_limit: bool = False) -> None:
@@ -209,7 +221,7 @@ class RequestMeter:
             return
         wait = BYBIT.ip_window_s if ip_limit else DEFAULT_BLOCK_S
         if reset_ms is not None:
-            wait = max(reset_ms / 1000 - self._wall(), 0.05)
+            wait = max(reset_ms / 1000 - self._venue_now(), 0.05)
             if wait > BYBIT_RESET_MAX_S:
                 logger.warning("{}: X-Bapi-Limit-Reset-Timestamp {!r} is {:.0f} s away, beyond "
                                "any Bybit rate window: {} blocked for {:g} s instead",

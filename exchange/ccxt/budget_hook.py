@@ -24,6 +24,7 @@ from exchange.budget_venues import BudgetRegistry, budget_host, limits_for
 __all__ = ["BudgetRegistry", "MaxWaits", "ProtectiveStops", "extra_cap",
            "meter_for", "prioritized"]
 from exchange.ccxt import order_params as op
+from exchange.ccxt import venue_clock
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
 from exchange.records import VenueOrder
@@ -54,9 +55,11 @@ def meter_for(probe: ccxt.Exchange, budgets: BudgetRegistry, credentials: Creden
         account = "key-" + hashlib.sha256(key.encode()).hexdigest()[:8]
     limits = limits_for(str(probe.id), float(probe.rateLimit or 50))
     venue = budgets.venue(limits, api_host(probe), share, clock=monotonic, sleep=sleep)
+    clock = venue_clock.shared(venue, str(probe.id))  # the gateway's clock_sync, the same one
     return RequestMeter(venue, venue.account(account),
                         timeout_s=(timeout_ms or probe.timeout or 10_000) / 1000,
-                        waits=waits, wall_clock=wall_clock)
+                        waits=waits, wall_clock=wall_clock,
+                        machine_ahead_s=lambda: (clock.difference_ms or 0) / 1000)
 
 
 class ProtectiveStops:

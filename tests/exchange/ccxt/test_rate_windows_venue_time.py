@@ -1,0 +1,102 @@
+"""The venue's rate windows are the venue's clock, not this machine's.
+
+Binance counts weight per fixed minute and new orders per fixed 10 s / minute of its own
+clock; Bybit names the end of a 10006 refusal as a timestamp of its clock. With this machine's
+clock off (no NTP, a VM resumed: the case exchange/ccxt/venue_clock.py signs around), the
+budget placed those ends on the machine's clock: running 30 s ahead, a spent Binance minute
+was waited out 30 s early and the next call went into it (a 429; repeated 429s are an IP ban),
+and a Bybit refusal's reset already looked past, so the call was sent again at once.
+
+Real ccxt classes against the emulators, whose limits run on the venue's clock (FakeTime here);
+this machine's clock (the gateway's wall clock and ccxt's timestamps) runs ahead of it."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal as D
+from typing import Any
+
+from exchange.budget import Priority, call_priority
+from exchange.ccxt.gateway import CcxtGateway
+from exchange.ccxt.secrets import Credentials
+from tests.exchange.ccxt import emu_auth
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES, FakeTime, factory_for
+from tests.exchange.ccxt.emu_binance import BinanceVenue
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import BybitVenue, ok
+from tests.exchange.ccxt.emu_limits import BinanceWeightLimiter
+from tests.exchange.ccxt.emu_server import EmulatorServer
+
+BTC = "BTC/USDT:USDT"
+
+
+class BinanceTime(BinanceVenue):
+    def get_fapi_v1_time(self, p: dict[str, Any]) -> tuple[int, Any]:
+        return 200, {"serverTime": emu_auth.now_ms()}
+
+
+class BybitTime(BybitVenue):
+    def h_v5_market_time(self, p: dict[str, Any]) -> tuple[int, Any]:
+        now = emu_auth.now_ms()
+        return ok({"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}, now)
+
+
+def machine_ahead(exchange_id: str, emu: EmulatorServer, fake: FakeTime, tmp_path,
+                  ahead_s: float) -> CcxtGateway:
+    """A gateway on a machine whose clock runs `ahead_s` ahead of the venue's: its wall clock
+    and ccxt's timestamps both (the venue refuses the first signed call and the gateway learns
+    the difference, venue_clock.py)."""
+    build = factory_for(exchange_id, emu)
+
+    def make() -> Any:
+        ex = build()
+        real = ex.milliseconds
+        ex.milliseconds = lambda: real() + int(ahead_s * 1000)
+        return ex
+
+    return CcxtGateway(make, credentials=Credentials(API_KEY, API_SECRET, source="test"),
+                       markets_cache=tmp_path / f"{exchange_id}-markets.json",
+                       clock=lambda: fake.clock() + ahead_s, monotonic=fake.clock,
+                       sleep=fake.sleep, rng=random.Random(7), symbols=[BTC])
+
+
+def test_binance_spent_minute_is_waited_out_on_the_venues_clock(tmp_path):
+    fake = FakeTime()  # the venue's clock: 40 s before its minute turns
+    limiter = BinanceWeightLimiter(clock=fake.clock)
+    emu = EmulatorServer(BinanceTime(Book(PRICES)), limiter=limiter).start()
+    try:
+        gw = machine_ahead("binanceusdm", emu, fake, tmp_path, ahead_s=30.0)
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
+        assert gw.clock_sync.difference_ms is not None  # learned from the refused timestamp
+        limiter.used = 2360  # another program on the same IP spent most of this minute
+        gw.fetch_tickers([BTC, "ETH/USDT:USDT"])  # weight 40: the header says 2400 of 2400
+        minute_ends = (fake.now // 60 + 1) * 60  # the venue's next minute
+        asked = len(limiter.admitted)
+        with call_priority(Priority.PROTECTIVE):  # a stop's look: it waits as long as needed
+            gw.fetch_positions([BTC])  # leverage brackets (weight 1), positionRisk (5)
+        sent = [(t - minute_ends, p) for t, _, p in limiter.admitted[asked:]]
+        assert limiter.refused == 0 and all(t >= 0 for t, _ in sent), sent
+        assert sent[-1][0] < 5.0  # and not a whole minute late either (it was 60 s)
+    finally:
+        emu.stop()
+
+
+def test_bybit_refusal_waits_for_its_reset_on_the_venues_clock(tmp_path):
+    fake = FakeTime()
+    emu = EmulatorServer(BybitTime(Book(PRICES))).start()
+    try:
+        gw = machine_ahead("bybit", emu, fake, tmp_path, ahead_s=3.0)
+        gw.load_markets()
+        gw.fetch_balance()  # refused for its timestamp, then signed with the venue's time
+        assert gw.clock_sync.difference_ms is not None
+        reset_ms = int((fake.now + 2.0) * 1000)  # the venue's stamp: 2 s from now, its clock
+        emu.fail_next("/v5/position/list", body={"retCode": 10006, "retMsg": "Too many visits!",
+                                                 "result": {}, "retExtInfo": {}},
+                      headers={"X-Bapi-Limit-Status": "0", "X-Bapi-Limit": "10",
+                               "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)})
+        gw.fetch_positions([BTC])
+        assert len(emu.hits("/v5/position/list")) == 2
+        assert fake.now * 1000 >= reset_ms  # asked again only once the venue's reset passed
+    finally:
+        emu.stop()
