@@ -319,6 +319,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                         params: dict[str, Any] | None = None) -> list[VenueFill]:
         """With `since` and no `limit`: every trade since then (own_fills.since_windows)."""
         self._ensure_markets()
+        since = since if since is None else self.clock_sync.earlier(since)  # venue's clock
         reads = own_fills.with_forced(self.venue.lookup, symbol, dict(params or {}))
         if since is None or limit is not None:
             trades = own_fills.merged(self._run(own_fills.trades_read(symbol, since, limit, p),
@@ -365,7 +366,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         wanted = symbols if symbols is not None else self._symbols
         if self.fills.symbol_required and not wanted:
             raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
-        return self.fills.poll(since_ms, wanted, self.fetch_positions, self._own_trades, forced)
+        return self.fills.poll(self.clock_sync.earlier(since_ms), wanted, self.fetch_positions,
+                               self._own_trades, forced)
 
     def _own_trades(self, symbol: str | None, since: int, forced: bool = False
                     ) -> list[VenueFill]:

@@ -42,6 +42,14 @@ class VenueClock:
         if difference is not None and ex.options.get("timeDifference") != difference:
             ex.options["timeDifference"] = difference
 
+    def earlier(self, ms: int) -> int:
+        """`ms`, a time of this machine's clock (a feed's last look, a position's opening),
+        moved back by how far this clock runs ahead of the venue's, which filters a trade read
+        by its own clock: as it was, 90 s ahead, the venue answered from 30 s after the fill
+        the feed's poll (its look less a minute) was for. Never later: a start moved back only
+        reads trades twice, and their ids are delivered and booked once."""
+        return ms - max(self._difference_ms or 0, 0)
+
     def refused(self, ex: ccxt.Exchange, exc: BaseException) -> None:
         """`ex`'s request was refused for its timestamp: read the venue's time now (the
         caller's retry then signs with it). A failed read leaves things as they were."""

@@ -16,6 +16,8 @@ import random
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
+
 from exchange.budget import Priority, call_priority
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.secrets import Credentials
@@ -98,5 +100,29 @@ def test_bybit_refusal_waits_for_its_reset_on_the_venues_clock(tmp_path):
         gw.fetch_positions([BTC])
         assert len(emu.hits("/v5/position/list")) == 2
         assert fake.now * 1000 >= reset_ms  # asked again only once the venue's reset passed
+    finally:
+        emu.stop()
+
+
+@pytest.mark.parametrize("exchange_id", ["binanceusdm", "bybit"])
+def test_fills_since_a_time_of_this_machine_reach_back_on_the_venues_clock(exchange_id,
+                                                                           tmp_path):
+    """The feed's poll asks for fills since its own last look less a minute, reconciliation
+    since the position opened: times of this machine's clock. Sent as they are with the clock
+    90 s ahead, the venue answered from 30 s after the fill: the entry's fill was not in the
+    poll, nor in the reconciliation's read (the venue filters by its own clock)."""
+    fake = FakeTime()  # the venue's clock (the emulator's trades are stamped from the same start)
+    venue = (BinanceTime if exchange_id == "binanceusdm" else BybitTime)(Book(PRICES))
+    emu = EmulatorServer(venue).start()
+    try:
+        gw = machine_ahead(exchange_id, emu, fake, tmp_path, ahead_s=90.0)
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        assert (gw.clock_sync.difference_ms or 0) >= 90_000
+        looked_ms = int((fake.clock() + 90.0) * 1000)  # this machine's time of the look
+        polled = gw.poll_updates(looked_ms - 60_000, [BTC])  # as MarketFeed asks
+        assert [f.client_order_id for f in polled] == ["e-1"]
+        read = gw.fetch_my_trades(BTC, looked_ms - 5_000)  # a position opened just now
+        assert [f.client_order_id for f in read] == ["e-1"]
     finally:
         emu.stop()
