@@ -8,7 +8,8 @@ fsync, rename, fsync of the directory.
 `load_or_fetch` policy: a cache younger than `max_age_s` is used without touching the network;
 otherwise the exchange is asked; if that fails with a network-type error (slow / unreachable /
 down) or an unreadable answer (one listing no market at all: never saved over the cache) and
-ANY cache for this exchange exists, the stale cache is used and a warning logged.
+ANY cache for this exchange exists, the stale cache is used and a warning logged. A cache that
+cannot be written is said in one warning; the markets fetched are used all the same.
 """
 
 from __future__ import annotations
@@ -125,5 +126,10 @@ def load_or_fetch(
         )
         return cached[1]
     if path is not None:
-        save(path, exchange_key, markets, now_ms())
+        try:
+            save(path, exchange_key, markets, now_ms())
+        except OSError as exc:  # the cache only spares a later start a slow venue: the markets
+            # just read stay in use (the write's error failed the start after they were read)
+            logger.warning("markets cache {} could not be written ({}); the markets just read "
+                           "are used, the next start asks the exchange again", path, exc)
     return markets
