@@ -13,6 +13,7 @@ from loguru import logger
 from exchange.ccxt import convert, fees
 from exchange.ccxt import funding as funding_rows
 from exchange.ccxt.errors import translated
+from exchange.ccxt.venue_clock import VenueClock
 from exchange.records import VenueFill, VenueFunding, VenueOrder
 
 
@@ -21,6 +22,7 @@ class VenueRecords:
     _with_fees(raw, sent)."""
 
     fee_prices: fees.FeePrices
+    clock_sync: VenueClock
 
     if TYPE_CHECKING:  # provided by CcxtGateway and its mixins
         _clock: Callable[[], float]
@@ -65,7 +67,8 @@ class VenueRecords:
         style = self.venue.lookup
         if style not in ("bybit", "binance"):
             raise ccxt.NotSupported(f"{self.id}: funding payments are read on Bybit and Binance")
-        start = since if since is not None else int(self._clock() * 1000) - 86_400_000
+        start = self.clock_sync.earlier(  # a time of this machine's clock (venue_clock.py)
+            since if since is not None else int(self._clock() * 1000) - 86_400_000)
         found = funding_rows.read(self._run, style, start,
                                   lambda text: logger.warning("{}: {}", self.id, text),
                                   int(self._clock() * 1000))

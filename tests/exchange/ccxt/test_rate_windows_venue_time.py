@@ -126,3 +126,26 @@ def test_fills_since_a_time_of_this_machine_reach_back_on_the_venues_clock(excha
         assert [f.client_order_id for f in read] == ["e-1"]
     finally:
         emu.stop()
+
+
+@pytest.mark.parametrize("exchange_id", ["binanceusdm", "bybit"])
+def test_funding_since_a_time_of_this_machine_reaches_back_on_the_venues_clock(exchange_id,
+                                                                               tmp_path):
+    """The funding feed reads payments since its last read's start less 15 minutes, a time of
+    this machine's clock: with it 20 minutes ahead, a payment settled just before the read was
+    out of the venue's answer, and the next read started after it: never booked."""
+    fake = FakeTime()
+    book = Book(PRICES)
+    venue = (BinanceTime if exchange_id == "binanceusdm" else BybitTime)(book)
+    emu = EmulatorServer(venue).start()
+    try:
+        gw = machine_ahead(exchange_id, emu, fake, tmp_path, ahead_s=1200.0)
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        settled = book.settle_funding(D("0.0001"))
+        assert settled and (gw.clock_sync.difference_ms or 0) >= 1_200_000
+        read_ms = int((fake.clock() + 1200.0) * 1000)  # this machine's time of the read
+        paid = gw.fetch_funding_history(None, read_ms - 15 * 60_000)
+        assert [f.fee for f in paid] == [settled[0].paid]
+    finally:
+        emu.stop()
