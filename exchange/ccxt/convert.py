@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import ccxt
+from loguru import logger
 
 from exchange.ccxt import fees
 from exchange.decimals import decimal_or_none, to_decimal
@@ -308,6 +309,31 @@ def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
         unrealized_pnl=_num(raw, "unrealizedPnl"), position_side=named,
         hedged=hedged or named is not PositionSide.NET, timestamp=_int(raw.get("timestamp")),
     )
+
+
+def positions(rows: list[Raw], exchange_id: str | None, traded: list[str] | None,
+              said: set[str]) -> list[VenuePosition]:
+    """The held positions among `rows`. A row that cannot be read fails the read
+    (ccxt.BadResponse) when it is of a symbol in `traded` (None: any); one of another symbol
+    (traded by hand on the same account) is skipped, said once per symbol (`said`): Binance
+    reads every position in one all-symbol read, shared by every actor and the fills poll,
+    and such a row failed each of them for as long as the venue listed it so."""
+    held = []
+    for row in rows:
+        try:
+            found = position(row, exchange_id)
+        except ccxt.BadResponse as exc:
+            symbol = str(row.get("symbol"))
+            if traded is None or symbol in traded:
+                raise
+            if symbol not in said:
+                said.add(symbol)
+                logger.warning("{}: skipped an unreadable position row of {}, a symbol this "
+                               "account does not trade: {}", exchange_id, symbol, exc)
+            continue
+        if found.contracts != 0:
+            held.append(found)
+    return held
 
 
 def ticker(raw: Raw) -> VenueTicker:

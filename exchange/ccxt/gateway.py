@@ -109,6 +109,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._symbols = list(symbols) if symbols else None
         self._unreadable_trades: set[tuple[Any, Any]] = set()
         """Trade rows the fills poll skipped as unreadable (each said once)."""
+        self._said: set[str] = set()  # unreadable position rows of untraded symbols, said
         self._clock, self._credentials = clock, credentials
         self._cache_path = Path(markets_cache) if markets_cache else None
         self._cache_max_age_s = markets_max_age_s
@@ -309,7 +310,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         raw = shared.get() if shared is not None else self._run(
             lambda ex: lookup.positions(ex, self.venue, symbols, reads, self.hedge_mode),
             "fetch_positions")
-        positions = [p for p in (convert.position(r, self.id) for r in raw) if p.contracts != 0]
+        positions = convert.positions(raw, self.id, symbols or self._symbols, self._said)
         self.active.observed(positions, None if shared is not None else symbols)
         return [p for p in positions if symbols is None or p.symbol in symbols]
 

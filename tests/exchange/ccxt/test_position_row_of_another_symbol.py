@@ -1,0 +1,52 @@
+"""A position row of a symbol this account does not trade (one traded by hand on the same
+account) that cannot be read no longer fails the reads of the symbols it does trade.
+
+On Binance every position read is the one all-symbol positionRisk read, shared by the actors
+(exchange/ccxt/fresh_read.py), and the REST fills poll reads it first to learn which symbols
+to ask for trades: one unreadable row of another symbol (here one without `positionAmt`) made
+every actor's reconciliation and every fills poll fail, for as long as the venue listed it so.
+The sweep's all-symbol read (both venues) failed the same way. Such a row is now skipped with
+one warning; an unreadable row of a symbol the account trades still fails the read, as before
+(tests/exchange/ccxt/test_position_size_estimate.py). Real ccxt classes, the emulators."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from loguru import logger
+
+from exchange import errors
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
+
+BTC = "BTC/USDT:USDT"
+D = Decimal
+
+
+@pytest.mark.parametrize("exchange_id", ["binanceusdm", "bybit"])
+def test_another_symbols_unreadable_row_fails_no_read_of_ours(exchange_id, tmp_path):
+    emu = start_emulator(exchange_id)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        fake = FakeTime()
+        gw = make_gateway(exchange_id, emu, tmp_path, fake=fake, symbols=[BTC])
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        emu.venue.book.positions[("ETHUSDT", "net")] = (D("0.5"), D("3000"))  # by hand
+        emu.venue.size_left_out.add("ETHUSDT")
+
+        for read in (lambda: gw.fetch_positions([BTC]), gw.fetch_positions):
+            held = read()
+            assert [(p.symbol, p.contracts) for p in held] == [(BTC, D("0.01"))]
+        fills = gw.poll_updates(int(fake.now * 1000) - 60_000, [BTC])
+        assert [f.client_order_id for f in fills] == ["e-1"]
+        said = [line for line in lines if "ETH/USDT:USDT" in line and "skipped" in line]
+        assert len(said) == 1, lines  # said once, not at every read
+
+        emu.venue.size_left_out.add("BTCUSDT")  # our own symbol's row: still unreadable
+        with pytest.raises(errors.TemporaryError, match="without its size"):
+            gw.fetch_positions([BTC])
+    finally:
+        logger.remove(sink)
+        emu.stop()
