@@ -318,7 +318,7 @@ def positions(rows: list[Raw], exchange_id: str | None, traded: list[str] | None
     (traded by hand on the same account) is skipped, said once per symbol (`said`): Binance
     reads every position in one all-symbol read, shared by every actor and the fills poll,
     and such a row failed each of them for as long as the venue listed it so."""
-    held = []
+    held: list[VenuePosition] = []
     for row in rows:
         try:
             found = position(row, exchange_id)
@@ -326,8 +326,8 @@ def positions(rows: list[Raw], exchange_id: str | None, traded: list[str] | None
             symbol = str(row.get("symbol"))
             if traded is None or symbol in traded:
                 raise
-            if symbol not in said:
-                said.add(symbol)
+            if f"position {symbol}" not in said:
+                said.add(f"position {symbol}")
                 logger.warning("{}: skipped an unreadable position row of {}, a symbol this "
                                "account does not trade: {}", exchange_id, symbol, exc)
             continue

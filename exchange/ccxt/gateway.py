@@ -109,7 +109,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._symbols = list(symbols) if symbols else None
         self._unreadable_trades: set[tuple[Any, Any]] = set()
         """Trade rows the fills poll skipped as unreadable (each said once)."""
-        self._said: set[str] = set()  # unreadable position rows of untraded symbols, said
+        self._said: set[str] = set()  # unreadable rows of untraded symbols, said once
         self._clock, self._credentials = clock, credentials
         self._cache_path = Path(markets_cache) if markets_cache else None
         self._cache_max_age_s = markets_max_age_s
@@ -338,7 +338,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._ensure_markets()
         raw = self._run(lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params,
                                                       self._symbols), "fetch_open_orders")
-        return [self._order(o) for o in raw]
+        return self._orders_of(raw, [symbol] if symbol is not None else self._symbols)
 
     @translated
     def fetch_order(self, id: str | None, symbol: str,

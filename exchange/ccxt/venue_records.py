@@ -23,6 +23,7 @@ class VenueRecords:
 
     fee_prices: fees.FeePrices
     clock_sync: VenueClock
+    _said: set[str]
 
     if TYPE_CHECKING:  # provided by CcxtGateway and its mixins
         _clock: Callable[[], float]
@@ -51,6 +52,24 @@ class VenueRecords:
         raw = self._with_fees(raw, sent)  # Binance (issue 12)
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))),
                              price=self.fee_prices.price, exchange_id=self.id)
+
+    def _orders_of(self, rows: list[dict[str, Any]], traded: list[str] | None) -> list[VenueOrder]:
+        """`rows` as orders; an unreadable one of a symbol not in `traded` (None: any), an
+        order placed by hand on a symbol the account does not trade, is skipped, said once
+        per symbol: it failed the sweep's all-symbol read for as long as it rested."""
+        orders = []
+        for row in rows:
+            try:
+                orders.append(self._order(row))
+            except ccxt.BadResponse as exc:
+                symbol = str(row.get("symbol"))
+                if traded is None or symbol in traded:
+                    raise
+                if f"order {symbol}" not in self._said:
+                    self._said.add(f"order {symbol}")
+                    logger.warning("{}: skipped an unreadable open order of {}, a symbol this "
+                                   "account does not trade: {}", self.id, symbol, exc)
+        return orders
 
     def _fill(self, raw: dict[str, Any]) -> VenueFill:
         return convert.fill(raw, client_order_id=self._client_id_of(raw),

@@ -50,3 +50,32 @@ def test_another_symbols_unreadable_row_fails_no_read_of_ours(exchange_id, tmp_p
     finally:
         logger.remove(sink)
         emu.stop()
+
+
+def test_another_symbols_unreadable_open_order_fails_no_sweep(tmp_path):
+    """The sweep's all-symbol open-order read (Bybit) with an order placed by hand on a symbol
+    the account does not trade, listed without its filled quantity: the whole read failed, so
+    no sweep ran for as long as that order rested; it is skipped now, said once."""
+    emu = start_emulator("bybit")
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC])
+        gw.load_markets()
+        gw.place_stop(BTC, "sell", D("0.01"), D("45000"), "s-1")
+        emu.venue.book.place(cid="by-hand", symbol="ETHUSDT", side="buy", type="limit",
+                             qty=D("0.1"), price=D("2000"), trigger=None,
+                             trigger_direction=None, reduce_only=False)
+        emu.venue.filled_left_out.add("by-hand")
+        for _ in range(2):
+            listed = gw.fetch_open_orders(None)
+            assert [o.client_order_id for o in listed] == ["s-1"]
+        said = [line for line in lines if "ETH/USDT:USDT" in line and "skipped" in line]
+        assert len(said) == 1, lines
+
+        emu.venue.filled_left_out.add("s-1")  # our own symbol's order: still unreadable
+        with pytest.raises(errors.TemporaryError, match="without its filled quantity"):
+            gw.fetch_open_orders(None)
+    finally:
+        logger.remove(sink)
+        emu.stop()
