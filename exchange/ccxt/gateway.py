@@ -33,7 +33,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import budget_hook as bh
-from exchange.ccxt import convert, lookup, markets_cache, own_fills, venue_clock
+from exchange.ccxt import convert, lookup, markets_cache, own_fills, rest_tickers, venue_clock
 from exchange.ccxt import order_params as op
 from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import UNREADABLE, translated, unreadable
@@ -290,7 +290,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             symbol = symbols[0]  # one symbol's ticker 1, the all-symbol one 40
             raw = {symbol: self._run(lambda ex: ex.fetch_ticker(symbol), "fetch_ticker")}
         else:
-            raw = self._run(lambda ex: ex.fetch_tickers(symbols), "fetch_tickers")
+            raw = self._run(lambda ex: rest_tickers.read(ex, symbols, self._said), "fetch_tickers")
         return {symbol: convert.ticker(t) for symbol, t in raw.items()}
 
     @translated
