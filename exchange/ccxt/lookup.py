@@ -23,7 +23,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt.bybit_pages import bybit_pages
-from exchange.ccxt.errors import venue_code
+from exchange.ccxt.errors import UNREADABLE, venue_code
 from exchange.ccxt.order_params import Venue
 
 Order = dict[str, Any]
@@ -247,16 +247,82 @@ MAX_POSITION_PAGES = 50
 """Pages of an all-symbol position read at most (10,000 rows): more is an unreadable answer."""
 
 
+Keep = tuple[list[str] | None, set[str]]
+"""(the symbols the account trades, None: any; the markets whose unreadable row was said)."""
+
+
+def read_positions(ex: ccxt.Exchange, symbols: list[str] | None, params: dict[str, Any],
+                   keep: Keep | None = None) -> list:
+    """`ex.fetch_positions(symbols, params)`. ccxt parses every row of the answer, and one it
+    cannot parse (a "NaN" mark price: Precise raises ValueError) failed the read whole: on
+    Binance the one all-symbol read every actor shares, so one row of a symbol traded by hand
+    on the account failed every symbol's reconciliation and the sweep (the sweep on Bybit
+    too). Then the answer ccxt kept is parsed row by row (Bybit, Binance USDⓈ-M, as ccxt
+    does); such a row of a symbol not traded (`keep`) is skipped, said once."""
+    ex.enableLastJsonResponse = True  # this thread's own instance; never an answer
+    ex.last_json_response = None  # to an earlier request taken for this one's
+    try:
+        return list(ex.fetch_positions(symbols, params))
+    except UNREADABLE as whole:
+        answer = ex.last_json_response
+        if keep is None or ex.id not in ("bybit", "binanceusdm") or answer is None:
+            raise
+        failed = whole
+    rows, cursor = (answer, None) if isinstance(answer, list) else (
+        (answer.get("result") or {}).get("list"), (answer.get("result") or {}).get(
+            "nextPageCursor")) if isinstance(answer, dict) else (None, None)
+    if not isinstance(rows, list):
+        raise failed
+    parsed, skipped = [], 0
+    for row in rows:
+        if not isinstance(row, dict):  # a `null` row: the answer is unreadable, as before
+            raise failed
+        try:
+            if ex.id == "bybit":
+                parsed.append(ex.parse_position(row))
+            elif Decimal(str(row.get("entryPrice") or 0)) > 0:  # ccxt's: a flat row is left out
+                parsed.append(ex.parse_position_risk(row))
+        except UNREADABLE as exc:  # (ArithmeticError among them: a garbled entryPrice)
+            _skip_row(ex, row, exc, keep, failed)
+            skipped += 1
+    if skipped == len(rows):  # not one row readable: an unreadable answer, not "no positions"
+        raise failed
+    if skipped and ex.id == "bybit" and len(rows) >= BYBIT_POSITION_PAGE:
+        raise failed  # a full page read short would end the paging there (bybit_pages.py)
+    if cursor and parsed:  # where ccxt puts the next page's cursor (bybit_pages.py)
+        parsed[0]["info"] = {**parsed[0]["info"], "nextPageCursor": cursor}
+    return [p for p in parsed if symbols is None or p.get("symbol") in symbols]
+
+
+def _id(row: Any) -> str:
+    return str(row.get("symbol") if isinstance(row, dict) else row)[:40]
+
+
+def _skip_row(ex: ccxt.Exchange, row: Any, exc: BaseException, keep: Keep,
+              failed: BaseException) -> None:
+    """Skip an unreadable position row of a symbol the account does not trade (said once);
+    raise `failed` for one it trades (None: any)."""
+    traded, said = keep
+    symbol = ex.safe_symbol(_id(row), None, None, "swap")
+    if traded is None or not row.get("symbol") or symbol in traded:  # (no symbol: ours?)
+        raise failed
+    if f"row {_id(row)}" not in said:
+        said.add(f"row {_id(row)}")
+        logger.warning("{}: skipped an unreadable position row of {}, a symbol this account "
+                       "does not trade ({}: {})", ex.id, symbol, type(exc).__name__, exc)
+
+
 def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,
-              reads: list[dict[str, Any]], hedge: bool = False) -> list:
+              reads: list[dict[str, Any]], hedge: bool = False,
+              keep: Keep | None = None) -> list:
     """The raw position rows of `symbols` (None: of the account, one read per `reads`). Bybit
     lists the symbol asked for even when flat (size "0"; both legs, positionIdx 1 and 2, in
     hedge mode): a one-symbol read that lists no row of it (or of one leg) is malformed, raised
     as unreadable naming the symbol, never taken as "no position" (issue 12: a bad position
     answer must not unprotect a position)."""
     if venue.lookup == "bybit" and not symbols:
-        return [r for p in reads for r in _bybit_position_pages(ex, p)]
-    rows = [r for p in reads for r in ex.fetch_positions(symbols, p)]
+        return [r for p in reads for r in _bybit_position_pages(ex, p, keep)]
+    rows = [r for p in reads for r in read_positions(ex, symbols, p, keep)]
     if venue.lookup == "bybit" and symbols:
         listed = {str((r.get("info") or {}).get("positionIdx")) for r in rows}
         missing = sorted({"1", "2"} - listed) if hedge and rows else []
@@ -267,15 +333,16 @@ def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,
     return rows
 
 
-def _bybit_position_pages(ex: ccxt.Exchange, params: dict[str, Any]) -> list:
+def _bybit_position_pages(ex: ccxt.Exchange, params: dict[str, Any],
+                          keep: Keep | None = None) -> list:
     """Every page of an all-symbol Bybit position read: up to 200 rows a page, the next one
     named by `nextPageCursor` (ccxt 4.5.90 reads one page; its `paginate` option wants a
     `since` this read has none of, and retries that error into a raise). Without this an
     account holding more rows than one page lost the rest from the reconcile sweep. A cursor
     named twice, or more than MAX_POSITION_PAGES pages, is an unreadable answer."""
     rows, ended = bybit_pages(
-        lambda cursor: ex.fetch_positions(None, {**params, "limit": BYBIT_POSITION_PAGE,
-                                                 **({"cursor": cursor} if cursor else {})}),
+        lambda cursor: read_positions(ex, None, {**params, "limit": BYBIT_POSITION_PAGE,
+                                                 **({"cursor": cursor} if cursor else {})}, keep),
         BYBIT_POSITION_PAGE, MAX_POSITION_PAGES, "bybit fetch_positions")
     if ended:
         return rows

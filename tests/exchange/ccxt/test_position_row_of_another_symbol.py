@@ -79,3 +79,31 @@ def test_another_symbols_unreadable_open_order_fails_no_sweep(tmp_path):
     finally:
         logger.remove(sink)
         emu.stop()
+
+
+@pytest.mark.parametrize("exchange_id", ["binanceusdm", "bybit"])
+def test_another_symbols_row_ccxt_cannot_parse_fails_no_read_of_ours(exchange_id, tmp_path):
+    """The same row garbled so that ccxt's own parser raises (a "NaN" mark price: Precise's
+    ValueError): Binance's shared all-symbol read failed for every actor, and the sweep's read
+    on both venues. The answer is now parsed row by row; the row is skipped, said once."""
+    emu = start_emulator(exchange_id)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        gw = make_gateway(exchange_id, emu, tmp_path, symbols=[BTC], max_attempts=2)
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        emu.venue.book.positions[("ETHUSDT", "net")] = (D("0.5"), D("3000"))  # by hand
+        emu.venue.book.prices["ETHUSDT"] = D("NaN")
+        for read in (lambda: gw.fetch_positions([BTC]), gw.fetch_positions) * 2:
+            held = read()
+            assert [(p.symbol, p.contracts) for p in held] == [(BTC, D("0.01"))]
+        said = [line for line in lines if "ETH" in line and "skipped" in line]
+        assert len(said) == 1, lines
+
+        emu.venue.book.prices["BTCUSDT"] = D("NaN")  # our own symbol's row: still unreadable
+        with pytest.raises(errors.TemporaryError, match="unreadable"):
+            gw.fetch_positions([BTC])
+    finally:
+        logger.remove(sink)
+        emu.stop()
