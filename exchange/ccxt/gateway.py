@@ -337,8 +337,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                           limit: int | None = None,
                           params: dict[str, Any] | None = None) -> list[VenueOrder]:
         self._ensure_markets()
-        raw = self._run(lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit, params,
-                                                      self._symbols), "fetch_open_orders")
+        raw = self._open_rows(symbol, since, limit, params)  # (venue_records.py)
         return self._orders_of(raw, [symbol] if symbol is not None else self._symbols)
 
     @translated

@@ -22,6 +22,7 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from exchange.ccxt import open_order_rows
 from exchange.ccxt.bybit_pages import bybit_pages
 from exchange.ccxt.errors import UNREADABLE, venue_code
 from exchange.ccxt.order_params import Venue
@@ -351,36 +352,50 @@ def _bybit_position_pages(ex: ccxt.Exchange, params: dict[str, Any],
 
 
 def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit, params,
-                symbols: list[str] | None = None) -> list:
+                symbols: list[str] | None = None, said: set[str] | None = None) -> list:
     """Open orders including untriggered stops (`symbol` None: of the account, read for each
-    settle coin of `symbols`, see `settle_reads`)."""
+    settle coin of `symbols`, see `settle_reads`; with `said`, an order row ccxt cannot parse
+    of a symbol not in `symbols` is skipped, see open_order_rows.py)."""
     if symbol is None:
-        return [o for p in settle_reads(venue, ex.markets, symbols, params)
-                for o in _open_orders(ex, venue, None, since, limit, p)]
+        keep = None if said is None else open_order_rows.Keep(symbols, said)
+        rows = [o for p in settle_reads(venue, ex.markets, symbols, params)
+                for o in _open_orders(ex, venue, None, since, limit, p, keep)]
+        if keep is not None and keep.failed is not None and not rows:
+            raise keep.failed  # not one row readable: an unreadable answer, not "no orders"
+        return rows
     return _open_orders(ex, venue, symbol, since, limit, params)
 
 
 def _open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit,
-                 params) -> list:
-    orders = _open_pages(ex, venue, symbol, since, limit, dict(params or {}))
+                 params, keep: open_order_rows.Keep | None = None) -> list:
+    orders = _open_pages(ex, venue, symbol, since, limit, dict(params or {}), keep)
     if venue.separate_trigger_book and not (params or {}).get("trigger"):
         stops = {**(params or {}), **venue.trigger_flag}
-        orders += ex.fetch_open_orders(symbol, since, limit, stops)
+        orders += _open_read(ex, symbol, since, limit, stops, keep)
     return orders
 
 
+def _open_read(ex: ccxt.Exchange, symbol: str | None, since, limit, params: dict[str, Any],
+               keep: open_order_rows.Keep | None) -> list:
+    """One answer of open orders; of the account with `keep`: row by row if ccxt cannot
+    parse it whole (open_order_rows.py)."""
+    if symbol is None and keep is not None:
+        return open_order_rows.read(ex, since, limit, params, keep)
+    return list(ex.fetch_open_orders(symbol, since, limit, params))
+
+
 def _open_pages(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit,
-                params: dict[str, Any]) -> list:
+                params: dict[str, Any], keep: open_order_rows.Keep | None = None) -> list:
     """Every open order, page by page where the venue pages them: Bybit answers the newest 20
     unless asked for up to 50 and names the next page in `nextPageCursor` (ccxt 4.5.90 puts it
     into one row's info and asks for one default page), so a listing that looks for orders
     nobody owns saw only the newest 20 of the account's or the symbol's open orders."""
     if venue.lookup != "bybit" or limit is not None:
-        return list(ex.fetch_open_orders(symbol, since, limit, params))
+        return _open_read(ex, symbol, since, limit, params, keep)
     # a cursor named again: read again and again, every order listed 40 times
     orders, ended = bybit_pages(
-        lambda cursor: ex.fetch_open_orders(symbol, since, BYBIT_OPEN_PAGE,
-                                            {**params, "cursor": cursor} if cursor else params),
+        lambda cursor: _open_read(ex, symbol, since, BYBIT_OPEN_PAGE,
+                                  {**params, "cursor": cursor} if cursor else params, keep),
         BYBIT_OPEN_PAGE, MAX_OPEN_PAGES, f"bybit fetch_open_orders {symbol or 'of the account'}")
     if ended:
         return orders

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import ccxt
 from loguru import logger
 
-from exchange.ccxt import convert, fees
+from exchange.ccxt import convert, fees, lookup
 from exchange.ccxt import funding as funding_rows
 from exchange.ccxt.errors import translated
 from exchange.ccxt.venue_clock import VenueClock
@@ -28,6 +28,7 @@ class VenueRecords:
     if TYPE_CHECKING:  # provided by CcxtGateway and its mixins
         _clock: Callable[[], float]
         _markets: dict[str, Any] | None
+        _symbols: list[str] | None
         id: str
         venue: Any
 
@@ -52,6 +53,15 @@ class VenueRecords:
         raw = self._with_fees(raw, sent)  # Binance (issue 12)
         return convert.order(raw, settle=self._settle(str(raw.get("symbol"))),
                              price=self.fee_prices.price, exchange_id=self.id)
+
+    def _open_rows(self, symbol: str | None, since: int | None, limit: int | None,
+                   params: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The raw open orders of `symbol` (None: of the account, the sweep's read, where an
+        order row ccxt cannot parse of a symbol the account does not trade is skipped, said
+        once: open_order_rows.py)."""
+        return self._run(lambda ex: lookup.open_orders(ex, self.venue, symbol, since, limit,
+                                                       params, self._symbols, self._said),
+                         "fetch_open_orders")
 
     def _orders_of(self, rows: list[dict[str, Any]], traded: list[str] | None) -> list[VenueOrder]:
         """`rows` as orders; an unreadable one of a symbol not in `traded` (None: any), an

@@ -107,3 +107,53 @@ def test_another_symbols_row_ccxt_cannot_parse_fails_no_read_of_ours(exchange_id
     finally:
         logger.remove(sink)
         emu.stop()
+
+
+def _rest_by_hand(book, cid: str, symbol: str, price: str):
+    """A limit order resting on `symbol`, as one placed by hand on the same account."""
+    return book.place(cid=cid, symbol=symbol, side="buy", type="limit", qty=D("0.1"),
+                      price=D(price), trigger=None, trigger_direction=None, reduce_only=False)
+
+
+@pytest.mark.parametrize("exchange_id", ["binanceusdm", "bybit"])
+def test_another_symbols_order_ccxt_cannot_parse_fails_no_sweep(exchange_id, tmp_path):
+    """The sweep's all-symbol open-order read with an order placed by hand on a symbol the
+    account does not trade whose price ccxt's own parser cannot read ("NaN": Precise's
+    ValueError): ccxt failed the whole answer before our conversion saw the row, so no sweep
+    ran while it rested. The answer is now parsed row by row: the row is skipped, said once
+    (on Binance it is the only row of the plain order book; our stop is in the algo book)."""
+    emu = start_emulator(exchange_id)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        gw = make_gateway(exchange_id, emu, tmp_path, symbols=[BTC], max_attempts=2)
+        gw.load_markets()
+        gw.place_stop(BTC, "sell", D("0.01"), D("45000"), "s-1")
+        _rest_by_hand(emu.venue.book, "by-hand", "ETHUSDT", "2000").price = D("NaN")
+        for _ in range(2):
+            listed = gw.fetch_open_orders(None)
+            assert [o.client_order_id for o in listed] == ["s-1"]
+        said = [line for line in lines if "ETH/USDT:USDT" in line and "skipped" in line]
+        assert len(said) == 1, lines
+
+        # our own symbol's order that ccxt cannot parse: the read is still unreadable
+        _rest_by_hand(emu.venue.book, "l-1", "BTCUSDT", "40000").price = D("NaN")
+        with pytest.raises(errors.TemporaryError, match="unreadable"):
+            gw.fetch_open_orders(None)
+    finally:
+        logger.remove(sink)
+        emu.stop()
+
+
+def test_an_open_order_read_with_no_readable_row_stays_unreadable(tmp_path):
+    """Skipping rows never turns an answer none of whose rows ccxt can read into "no open
+    orders": with only the other symbol's garbled order listed, the read fails as before."""
+    emu = start_emulator("bybit")
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC], max_attempts=2)
+        gw.load_markets()
+        _rest_by_hand(emu.venue.book, "by-hand", "ETHUSDT", "2000").price = D("NaN")
+        with pytest.raises(errors.TemporaryError, match="unreadable"):
+            gw.fetch_open_orders(None)
+    finally:
+        emu.stop()
