@@ -17,8 +17,8 @@ One read covers every symbol of the account (no symbol given):
     later time than its start is an unreadable answer (ccxt.BadResponse), never the end.
 The two venues' `amount` have opposite signs, so ccxt's float is never used: the fee is read
 from the raw row as a Decimal (Bybit execFee as is, Binance -income). A row that cannot be read
-(no id, no time, an amount that is not a number) is skipped with one warning naming it; the
-others are returned.
+(no id, no time, an amount or rate that is no finite number, "NaN" among them) is skipped with
+one warning naming it; the others are returned.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 import ccxt
 
 from exchange.ccxt.bybit_pages import bybit_pages
+from exchange.ccxt.errors import UNREADABLE
 from exchange.decimals import to_decimal
 from exchange.records import PositionSide, VenueFunding
 
@@ -64,7 +65,7 @@ def read(run: Run, style: str, since: int, warn: Callable[[str], None],
     for row in rows:
         try:
             record = parse(style, row)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        except UNREADABLE as exc:  # (ArithmeticError among them: no decimal error gets out)
             warn(f"funding row skipped ({exc}): {_named(row)}")
             continue
         found.setdefault(record.id, record)
@@ -153,19 +154,28 @@ def parse(style: str, row: dict[str, Any]) -> VenueFunding:
     if style == "bybit":
         if info.get("execType", "Funding") != "Funding":
             raise ValueError(f"not a funding execution: {info.get('execType')!r}")
-        fee, rate = to_decimal(info["execFee"]), to_decimal(info.get("feeRate") or 0)
+        fee, rate = _finite(info["execFee"]), _finite(info.get("feeRate") or 0)
         record_id, at = str(info["execId"]), int(info["execTime"])
         side = None if not fee or not rate else (
             PositionSide.LONG if (fee > 0) == (rate > 0) else PositionSide.SHORT)
     else:
         if info.get("incomeType", "FUNDING_FEE") != "FUNDING_FEE":
             raise ValueError(f"not a funding fee: {info.get('incomeType')!r}")
-        fee, record_id, at, side = -to_decimal(info["income"]), str(info["tranId"]), \
+        fee, record_id, at, side = -_finite(info["income"]), str(info["tranId"]), \
             int(info["time"]), None
-    if not record_id or at <= 0 or not fee.is_finite():
-        raise ValueError("no id, no time or no amount")
+    if not record_id or at <= 0:
+        raise ValueError("no id or no time")
     return VenueFunding(id=record_id, symbol=symbol, fee=fee + Decimal(0), timestamp=at,
                         position_side=side)
+
+
+def _finite(value: Any) -> Decimal:
+    """`value` as a finite Decimal, else ValueError naming it: a "NaN" fee or rate compared
+    (which leg paid) raised decimal.InvalidOperation, which failed the whole read."""
+    number = to_decimal(value)
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
 
 
 def _named(row: Any) -> str:
