@@ -56,15 +56,16 @@ def read(ex: ccxt.Exchange, since: Any, limit: Any, params: dict[str, Any],
         if not isinstance(row, dict):  # a `null` row: the answer is unreadable, as before
             raise failed
         try:
-            parsed += ex.parse_orders([row], None, since, None)
+            parsed += ex.parse_orders([row])  # since and limit: after, as ccxt does
         except UNREADABLE as exc:
             _skip(ex, row, exc, keep, failed)
     if len(parsed) < len(rows) and ex.id == "bybit" and limit is not None and len(rows) >= limit:
         raise failed  # a full page read short would end the paging there (bybit_pages.py)
-    if cursor and parsed:  # where the paging looks for the next page (bybit_pages.py)
-        parsed[0]["info"] = {**parsed[0]["info"], "nextPageCursor": cursor}
-    return list(ex.filter_by_symbol_since_limit(ex.sort_by(parsed, "timestamp"), None, since,
+    kept = list(ex.filter_by_symbol_since_limit(ex.sort_by(parsed, "timestamp"), None, since,
                                                 limit))
+    if cursor and kept:  # where the paging looks for the next page (bybit_pages.py)
+        kept[0]["info"] = {**kept[0]["info"], "nextPageCursor": cursor}
+    return kept
 
 
 def _rows(answer: Any) -> tuple[list[Any] | None, Any]:
