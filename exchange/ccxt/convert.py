@@ -21,7 +21,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import fees
-from exchange.decimals import decimal_or_none, to_decimal
+from exchange.decimals import decimal_or_none
 from exchange.records import (
     Fee,
     Funds,
@@ -370,8 +370,20 @@ def balance(raw: Raw) -> VenueBalance:
 
 
 def _step(value: Any, tick_size_mode: bool) -> Decimal:
-    number = to_decimal(value)
+    number = _limit({"precision": value}, "precision")
+    if number is None or (tick_size_mode and number <= 0):
+        raise ccxt.BadResponse(f"unreadable precision {value!r}")
     return number if tick_size_mode else Decimal(1).scaleb(-int(number))
+
+
+def _limit(raw: Raw, key: str) -> Decimal | None:
+    """A market's number (`_num`); one that is no finite number ("NaN") is unreadable too:
+    compared, it raised decimal.InvalidOperation out of load_markets, which failed the load of
+    every market for one instrument the bot does not even trade."""
+    value = _num(raw, key)
+    if value is not None and not value.is_finite():
+        raise ccxt.BadResponse(f"unreadable {key} {value}")
+    return value
 
 
 def _market_order_max(raw: Raw, limits: Raw) -> Decimal | None:
@@ -382,8 +394,8 @@ def _market_order_max(raw: Raw, limits: Raw) -> Decimal | None:
     that triggers one, and the market-order maximum is often 10x smaller."""
     lot = (raw.get("info") or {}).get("lotSizeFilter") if isinstance(raw.get("info"), dict) \
         else None
-    found = [_num(limits.get("amount") or {}, "max"), _num(limits.get("market") or {}, "max"),
-             _num(lot, "maxMktOrderQty") if isinstance(lot, dict) else None]
+    found = [_limit(limits.get("amount") or {}, "max"), _limit(limits.get("market") or {}, "max"),
+             _limit(lot, "maxMktOrderQty") if isinstance(lot, dict) else None]
     known = [m for m in found if m is not None and m > 0]
     return min(known) if known else None
 
@@ -405,10 +417,10 @@ def market(raw: Raw, *, tick_size_mode: bool) -> VenueMarket:
     return VenueMarket(
         symbol=str(raw.get("symbol")), amount_step=amount_step,
         price_tick=_step(precision["price"], tick_size_mode),
-        min_amount=_num(limits.get("amount") or {}, "min"),
+        min_amount=_limit(limits.get("amount") or {}, "min"),
         max_amount=_market_order_max(raw, limits),
-        min_cost=_num(limits.get("cost") or {}, "min"),
-        contract_size=_num(raw, "contractSize") or Decimal(1),
+        min_cost=_limit(limits.get("cost") or {}, "min"),
+        contract_size=_limit(raw, "contractSize") or Decimal(1),
         linear=bool(raw.get("linear")), swap=bool(raw.get("swap")),
         settle=_str(raw.get("settle")), maker_fee=_num(raw, "maker"), taker_fee=_num(raw, "taker"),
     )

@@ -246,7 +246,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             for symbol, raw in loaded.items():
                 try:
                     records[symbol] = convert.market(raw, tick_size_mode=tick_mode)
-                except ccxt.BadResponse as exc:
+                except (ccxt.BadResponse, *UNREADABLE) as exc:  # one market fails no load
                     logger.debug("{} market {} left out: {}", self.id, symbol, describe(exc))
             self._records = records
             self._markets = loaded  # last: a reader that sees it finds the records too

@@ -1,0 +1,39 @@
+"""One market the venue lists with a "NaN" limit no longer fails the load of every market.
+
+load_markets converts every market of the venue (Bybit: every linear instrument, hundreds),
+the traded symbols among them. A market whose maximum order quantity was "NaN" read as a
+Decimal NaN, and comparing it (the smaller of the limit and market-order maxima) raised
+decimal.InvalidOperation out of load_markets: the bot could not start, nor reload its markets,
+for one instrument it does not even trade (and the markets cache, written before the
+conversion, kept it failing). Such a market is now left out, as one whose numbers are not
+numbers at all ('abc') already was. Real ccxt bybit class against the emulator."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal as D
+
+import pytest
+
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
+from tests.exchange.ccxt.emu_book import Book
+from tests.exchange.ccxt.emu_bybit import INSTRUMENTS, BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+@pytest.mark.parametrize("key", ["maxOrderQty", "maxMktOrderQty", "minOrderQty"])
+def test_a_market_with_a_nan_limit_is_left_out_and_the_others_load(key, tmp_path):
+    sol = copy.deepcopy(INSTRUMENTS[1])
+    sol.update(symbol="SOLUSDT", baseCoin="SOL")
+    sol["lotSizeFilter"][key] = "NaN"
+    emu = EmulatorServer(BybitVenue(Book(dict(PRICES)), instruments=INSTRUMENTS + [sol])).start()
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC])
+        markets = gw.load_markets()
+        assert {BTC, ETH} <= set(markets) and "SOL/USDT:USDT" not in markets
+        assert markets[BTC].price_tick == D("0.10") and markets[BTC].max_amount == D("119")
+        gw.close()
+    finally:
+        emu.stop()
