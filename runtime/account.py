@@ -34,6 +34,7 @@ from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser, owed_closes
 from runtime.exchanges import build_exchange, fills_poller, gateway_account, rest_poll_interval
+from runtime.round_gate import RoundGate
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.stream_wiring import with_streams
 from storage import control, queries
@@ -122,6 +123,8 @@ class AccountRuntime:
         self._commit_guard = commit_guard  # run inside every commit (a node's lease check)
         self._exchange_guard = exchange_guard
         """Checked before each exchange request and retry of every actor (a node's lease)."""
+        self.round = RoundGate()
+        """The run loop's status and controls steps against a stop on another thread."""
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
@@ -344,6 +347,11 @@ class AccountRuntime:
 
     # -- the run loop's calls ----------------------------------------------------------------------
     def status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:
+        """Raises AccountLeft, reading nothing, once the account is stopping (round_gate)."""
+        with self.round.step():
+            return self._status(bot, now)
+
+    def _status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:
         assert self.sup is not None and self.repo is not None
         read, unreachable = self.repo.read_bounded(_status_reads)  # one bounded wait
         escalations, owed = read or ([], {})
@@ -399,7 +407,13 @@ class AccountRuntime:
         )
 
     def apply_controls(self) -> None:
-        """Apply the controls queued by the command line (see runtime/controls.py)."""
+        """Apply the controls queued by the command line (see runtime/controls.py). Raises
+        AccountLeft once the account is stopping: its controls stay queued for the next run
+        of the account (on a cluster: the node that takes it over)."""
+        with self.round.step():
+            self._apply_controls()
+
+    def _apply_controls(self) -> None:
         repo, sup = self.repo, self.sup
         assert repo is not None and sup is not None
         if repo.unreachable is not None:

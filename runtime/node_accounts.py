@@ -24,6 +24,7 @@ from config.secrets import secret_env_names
 from config.settings import Settings
 from runtime.account import AccountRuntime
 from runtime.exchanges import build_exchange, feed_sharers
+from runtime.round_gate import STEP_WAIT_S
 from runtime.wiring import StartupError
 from storage.cluster_database import is_postgres_url, same_postgres_database
 from storage.opening import account_schema
@@ -51,11 +52,19 @@ class NodeAccount:
         status read found the database not answering, the account's database calls in flight
         are aborted first: each would otherwise hold this stop (on the node thread, which
         watches every lease) up to its deadline, and no commit of a lapsed lease could pass
-        its fence anyway."""
-        repo = self.runtime.repo
+        its fence anyway.
+
+        First of all the run loop's steps stop coming (runtime/round_gate.py): one under way
+        ends before the actors stop, a later one is skipped and leaves the account's queued
+        controls to the node that takes it over."""
+        repo, gate = self.runtime.repo, self.runtime.round
+        gate.leave()
         lapsed = self.keeper is not None and not self.keeper.may_act()
         if repo is not None and (lapsed or repo.unreachable is not None):
-            repo.abort()
+            repo.abort()  # before the wait: the step's database calls in flight end at once
+        if not gate.wait_steps():
+            logger.warning("{}: the run loop's status or controls step still runs after {:g}s; "
+                           "stopping the account anyway", self.runtime.name, STEP_WAIT_S)
         return self.runtime.stop()
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from runtime.account import AccountRuntime
 from runtime.bot_locks import account_lock_path, schema_locks, shared_files
 from runtime.exchanges import check_shared_feeds, feed_sharers
 from runtime.private_files import make_files_private, make_private
+from runtime.round_gate import AccountLeft
 from runtime.status_writer import StatusWriter
 from runtime.stop_accounts import STOP_ALL_TIMEOUT_S, stop_all
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
@@ -352,6 +353,8 @@ class Bot:
         for account in self.accounts:
             try:
                 per_account[account.name] = account.status(bot, now)
+            except AccountLeft:
+                continue  # stopping since this round took the list (a node handed it over)
             except Exception as exc:  # noqa: BLE001 - one account's trouble never hides the others
                 logger.opt(exception=exc).error(
                     "status of account {} failed: {}", account.name, exc
@@ -373,6 +376,8 @@ class Bot:
         for account in self.accounts:
             try:
                 account.apply_controls()
+            except AccountLeft:
+                continue  # as in _write_status; its controls stay queued for the next owner
             except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
                 log.opt(exception=exc).error("controls of account {} failed: {}", account.name, exc)
 
