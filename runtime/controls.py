@@ -7,7 +7,8 @@ A signal past its `expires_at` (storage/control.py SIGNAL_TTL_S after `bot.py si
 it) is dropped instead: marked done as expired, journaled (ControlApplied) and logged.
 `resume` of a symbol that is not stopped changes nothing and says so.
 One row that cannot be read or applied is marked done with a one-line error naming the row and
-never blocks the rows after it."""
+never blocks the rows after it. On a cluster node whose lease on the account ended, the commits
+are refused (LeaseLost): the round stops there and the rows stay queued for the lease's holder."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from actors.messages import ExternalSignal
+from cluster.lease import LeaseLost
 from runtime.emergency import OWED, forgive
 from storage import control, queries
 from storage.repository import Repository
@@ -56,6 +58,8 @@ class ControlApplier:
                     result = self.guard.apply(command, symbol, args)
                 else:
                     result = self._apply_one(cid, command, symbol, args)
+            except LeaseLost:
+                raise  # a cluster node's lease ended: the row is left for the lease's holder
             except Exception as exc:  # noqa: BLE001 - one bad row never blocks the others
                 result = f"control row {cid} ({command} {symbol}): {type(exc).__name__}: {exc}"
                 self.log.error("{}", result)

@@ -14,6 +14,7 @@ from typing import Any
 import pykka
 from loguru import logger
 
+from cluster.lease import LeaseLost
 from config.secrets import secret_env_names
 from config.settings import Settings
 from observability.log_streams import setup_logging
@@ -378,6 +379,9 @@ class Bot:
                 account.apply_controls()
             except AccountLeft:
                 continue  # as in _write_status; its controls stay queued for the next owner
+            except LeaseLost as exc:  # the node stops it soon: a traceback would say no more
+                log.warning("controls of account {} not applied on this node: {}; they stay "
+                            "queued for the node holding its lease", account.name, exc)
             except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
                 log.opt(exception=exc).error("controls of account {} failed: {}", account.name, exc)
 

@@ -48,12 +48,18 @@ LEASES = LeaseSettings(ttl_s=6.0, request_timeout_s=1.0, safety_margin_s=1.5)
 
 @dataclass
 class Other:
-    """The node's second account (the first by name: balancing hands `main` over)."""
+    """The node's second account (the first by name: balancing hands `main` over); its stop,
+    on the node thread, returns only once `go_on` is set."""
+
+    stopping: threading.Event
+    go_on: threading.Event
 
     def ready(self) -> bool:
         return True
 
     def stop(self) -> list[str]:
+        self.stopping.set()
+        assert self.go_on.wait(60), "the test never let the node thread go on"
         return []
 
     def close(self) -> None:
@@ -81,10 +87,12 @@ class Starts:
     stopped: threading.Event = field(default_factory=threading.Event)
     go_on: threading.Event = field(default_factory=threading.Event)
     runtimes: list[AccountRuntime] = field(default_factory=list)
+    other_stopping: threading.Event = field(default_factory=threading.Event)
+    other_go_on: threading.Event = field(default_factory=threading.Event)
 
     def __call__(self, account: str, lease: Lease, keeper: LeaseKeeper) -> Any:
         if account != "main":
-            return Other()
+            return Other(self.other_stopping, self.other_go_on)
         handle = Holding(self.real(account, lease, keeper), self.stopped, self.go_on)
         self.runtimes.append(handle.runtime)
         return handle
@@ -159,6 +167,7 @@ def cluster(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     finally:
         for starts in made.starts:
             starts.go_on.set()
+            starts.other_go_on.set()
         for node in made.nodes:
             node.stop()
         server.stop()
@@ -227,4 +236,33 @@ def test_a_round_meeting_an_account_closed_by_a_hand_over_skips_it_without_a_tra
     wait_until(lambda: running_main(second), timeout=60, interval=0.05,
                message="node-2 runs main")
     _serve(run_loop(cluster, tmp_path / "loop"), Round(cluster.starts[1].runtimes), 0)
+    assert cluster.control_row(cid)[1] == "delivered"
+
+
+def test_a_round_meeting_an_account_whose_lease_is_gone_says_one_line_and_leaves_its_signal(
+        cluster: Cluster, tmp_path: Path, errors: list[str], pg_url: str) -> None:
+    """The lease ends under a running account while the node thread is busy (stopping another
+    account): until the node thread stops it, the round's controls step met every commit
+    refused by the lease fence, and logged a LeaseLost traceback."""
+    first, starts = cluster.node("node-1")
+    wait_until(lambda: running_main(first) and "aa" in first.held(), timeout=60,
+               interval=0.05, message="node-1 runs both accounts")
+    taken = Round(starts.runtimes)
+    leases = LeaseStore(open_database(pg_url), LEASES)
+    assert leases.release(first.held()["aa"].lease)  # behind the keeper's back: it is lost
+    wait_until(starts.other_stopping.is_set, timeout=30, interval=0.05,
+               message="the node thread stopping aa")
+    main = first.held()["main"]
+    assert leases.release(main.lease)
+    wait_until(lambda: not main.handle.keeper.may_act(), timeout=30, interval=0.05,
+               message="main's lease seen lost")
+    cid = cluster.queue_signal()
+    _serve(run_loop(cluster, tmp_path / "loop"), taken, 0)
+    assert [e for e in errors if "of account main" in e or e.startswith("control row")] == []
+    assert cluster.control_row(cid) == (None, None), "queued for the lease's holder"
+    starts.other_go_on.set()
+    starts.go_on.set()  # main's own stop, next on the node thread
+    wait_until(lambda: len(starts.runtimes) == 2 and running_main(first), timeout=60,
+               interval=0.05, message="node-1 runs main again under a new epoch")
+    _serve(run_loop(cluster, tmp_path / "loop"), Round(starts.runtimes[1:]), 0)
     assert cluster.control_row(cid)[1] == "delivered"
