@@ -28,6 +28,7 @@ from runtime import wiring
 from runtime.account import AccountRuntime
 from runtime.exchanges import check_shared_feeds
 from runtime.node_accounts import NodeAccount, NodeAccounts
+from runtime.round_gate import AccountLeft
 from runtime.wiring import StartupError
 from storage.cluster_database import open_database
 from storage.cluster_registry import ClusterRegistry
@@ -344,12 +345,18 @@ def _serve(bot: Any, run: NodeRun, duration_s: float | None) -> None:
 def tick_protections(accounts: list[Any]) -> None:
     """Each account's protections pass (ledger feed, trips, blocks), as a single bot's run loop
     does it (dashboard/wiring.py `OperatorServices.tick`): without it a node's daily loss limit,
-    drawdown and stop-loss guard never tripped (found by review)."""
+    drawdown and stop-loss guard never tripped (found by review). Through the account's round
+    gate (runtime/round_gate.py), as its status and controls: an account the node is stopping
+    is not ticked (found by review: its stop's `guard.catch_up` read the same new ledger rows on
+    the node thread, and both passes could apply them, counting those fills twice)."""
     for runtime in accounts:
         if runtime.guard is None:  # not built yet
             continue
         try:
-            runtime.guard.tick()
+            with runtime.round.step():
+                runtime.guard.tick()
+        except AccountLeft:
+            continue  # stopping: its stop brings the totals up to date itself
         except Exception as exc:  # noqa: BLE001 - one account's trouble never stops the others
             logger.error("protections of account {} failed: {}", runtime.name, describe(exc))
 

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from runtime.cluster_node import _serve
+from runtime.round_gate import RoundGate
 from tests.protections.ledger_rig import BTC, T0, Ledger, protections
 
 
@@ -46,7 +47,7 @@ def test_a_node_trips_the_daily_loss_limit_of_its_account(tmp_path: Path):
     guard = ledger.guard(protections(daily_loss_limit_usdt=D(10)), T0 + 60)
     ledger.closed("btc1", BTC, "stop_loss", T0, pnl="-12")
     bot = NodeBot()
-    _serve(bot, OneAccountNode(SimpleNamespace(name="main", guard=guard)), 0)
+    _serve(bot, OneAccountNode(SimpleNamespace(name="main", guard=guard, round=RoundGate())), 0)
     assert bot.statuses == 1
     assert "daily loss limit" in (guard.refuse(BTC, T0 + 60) or "")
     assert guard.status_fields(T0 + 60)["protections"][0]["name"] == "daily_loss_limit"
@@ -57,3 +58,18 @@ def test_an_account_not_built_yet_is_passed_over(tmp_path: Path):
     bot = NodeBot()
     _serve(bot, OneAccountNode(SimpleNamespace(name="main", guard=None)), 0)
     assert bot.statuses == 1
+
+
+def test_an_account_the_node_is_stopping_is_not_ticked(tmp_path: Path):
+    """Its stop (on the node thread) brings its totals up to date (`guard.catch_up`); a tick of
+    the run loop at the same time read the same new ledger rows, and both could count them."""
+    ledger = Ledger(tmp_path)
+    guard = ledger.guard(protections(daily_loss_limit_usdt=D(10)), T0 + 60)
+    ledger.closed("btc1", BTC, "stop_loss", T0, pnl="-12")
+    leaving = SimpleNamespace(name="main", guard=guard, round=RoundGate())
+    leaving.round.leave()  # NodeAccount.stop's first step
+    bot = NodeBot()
+    _serve(bot, OneAccountNode(leaving), 0)
+    assert bot.statuses == 1
+    assert guard.refuse(BTC, T0 + 60) is None  # not ticked: nothing evaluated here
+    ledger.close()
