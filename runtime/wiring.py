@@ -219,7 +219,7 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
     for symbol in symbols:
         m = markets.get(symbol)
         if m is None:
-            raise StartupError(f"symbols.list: {symbol!r} is not a market on {exchange.id}")
+            raise StartupError(_no_market(exchange, symbol))
         if not (m.swap and m.linear):
             raise StartupError(
                 f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}"
@@ -229,6 +229,16 @@ def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
                 f"symbols.list: {symbol!r} on {exchange.id} has contract size "
                 f"{m.contract_size} (one contract is not one unit of the base): not supported"
             )
+
+
+def _no_market(exchange: ExchangePort, symbol: str) -> str:
+    """A listed market the gateway left out (`left_out`: its limits or precision unreadable)
+    is named with its reason: "is not a market" alone sent the user looking for a typo."""
+    why = getattr(exchange, "left_out", {}).get(symbol)
+    if why is None:
+        return f"symbols.list: {symbol!r} is not a market on {exchange.id}"
+    return (f"symbols.list: {symbol!r} is listed on {exchange.id} but left out of its markets "
+            f"as not tradable ({why})")
 
 
 def running_version(settings: Settings, root: Path | None = None) -> str:

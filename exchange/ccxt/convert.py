@@ -21,6 +21,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import fees
+from exchange.ccxt.errors import UNREADABLE
 from exchange.decimals import decimal_or_none
 from exchange.records import (
     Fee,
@@ -34,6 +35,7 @@ from exchange.records import (
     VenuePosition,
     VenueTicker,
 )
+from observability.error_text import describe
 
 Raw = dict[str, Any]
 _BY_NAME = {"BOTH": PositionSide.NET, "LONG": PositionSide.LONG, "SHORT": PositionSide.SHORT}
@@ -424,3 +426,18 @@ def market(raw: Raw, *, tick_size_mode: bool) -> VenueMarket:
         linear=bool(raw.get("linear")), swap=bool(raw.get("swap")),
         settle=_str(raw.get("settle")), maker_fee=_num(raw, "maker"), taker_fee=_num(raw, "taker"),
     )
+
+
+def markets(loaded: dict[str, Raw], *, tick_size_mode: bool) -> tuple[
+        dict[str, VenueMarket], dict[str, str]]:
+    """Every market that can be read, and why each other one is left out (not tradable): one
+    such instrument fails no load, and a configured symbol among them is refused at start
+    with its reason, not as a typo ("is not a market")."""
+    records: dict[str, VenueMarket] = {}
+    left_out: dict[str, str] = {}
+    for symbol, raw in loaded.items():
+        try:
+            records[symbol] = market(raw, tick_size_mode=tick_size_mode)
+        except (ccxt.BadResponse, *UNREADABLE) as exc:
+            left_out[symbol] = describe(exc)
+    return records, left_out

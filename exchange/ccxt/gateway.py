@@ -55,7 +55,6 @@ from exchange.records import (
     VenueTicker,
 )
 from exchange.venue_ids import USE_INSTEAD
-from observability.error_text import describe
 
 REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
                 "fetchMyTrades")
@@ -133,6 +132,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         bounded memo) and the own fills already reported."""
         self._markets: dict[str, Any] | None = None
         self._records: dict[str, VenueMarket] = {}
+        self.left_out: dict[str, str] = {}  # why a listed market is not loaded: the start says
         self._cid_by_order: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._cid_missing: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._memo_lock = threading.Lock()  # guards the memos above
@@ -242,13 +242,10 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             self._pool.set_markets(markets)
             loaded = self._pool.get().markets
             tick_mode = self._pool.get().precisionMode == ccxt.TICK_SIZE
-            records = {}
-            for symbol, raw in loaded.items():
-                try:
-                    records[symbol] = convert.market(raw, tick_size_mode=tick_mode)
-                except (ccxt.BadResponse, *UNREADABLE) as exc:  # one market fails no load
-                    logger.debug("{} market {} left out: {}", self.id, symbol, describe(exc))
-            self._records = records
+            records, left_out = convert.markets(loaded, tick_size_mode=tick_mode)
+            for symbol, why in left_out.items():
+                logger.debug("{} market {} left out: {}", self.id, symbol, why)
+            self._records, self.left_out = records, left_out
             self._markets = loaded  # last: a reader that sees it finds the records too
             return dict(records)
 

@@ -15,12 +15,13 @@ from decimal import Decimal as D
 
 import pytest
 
+from runtime.wiring import StartupError, check_symbols
 from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import INSTRUMENTS, BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer
 
-BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+BTC, ETH, SOL = "BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"
 
 
 @pytest.mark.parametrize("key", ["maxOrderQty", "maxMktOrderQty", "minOrderQty"])
@@ -34,6 +35,27 @@ def test_a_market_with_a_nan_limit_is_left_out_and_the_others_load(key, tmp_path
         markets = gw.load_markets()
         assert {BTC, ETH} <= set(markets) and "SOL/USDT:USDT" not in markets
         assert markets[BTC].price_tick == D("0.10") and markets[BTC].max_amount == D("119")
+        gw.close()
+    finally:
+        emu.stop()
+
+
+def test_a_configured_symbol_left_out_is_refused_at_start_with_the_reason(tmp_path):
+    """The start error of a configured symbol whose market was left out said only "is not a
+    market" (the reason went to a debug line nobody reads at info level): the user went
+    looking for a typo in symbols.list. It names the unreadable field now, on one line."""
+    sol = copy.deepcopy(INSTRUMENTS[1])
+    sol.update(symbol="SOLUSDT", baseCoin="SOL")
+    sol["lotSizeFilter"]["maxOrderQty"] = "NaN"
+    emu = EmulatorServer(BybitVenue(Book(dict(PRICES)), instruments=INSTRUMENTS + [sol])).start()
+    try:
+        gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC, SOL])
+        with pytest.raises(StartupError) as refused:
+            check_symbols(gw, [BTC, SOL])
+        text = str(refused.value)
+        assert "\n" not in text and repr(SOL) in text and "bybit" in text
+        assert "left out" in text and "unreadable max NaN" in text, text
+        check_symbols(gw, [BTC])  # the others still start
         gw.close()
     finally:
         emu.stop()
