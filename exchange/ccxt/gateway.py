@@ -263,7 +263,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         found = self._records.get(symbol)
         if found is None:
             self._pool.get().market(symbol)  # raises BadSymbol for a market ccxt does not list
-            raise ccxt.BadResponse(f"{self.id} market {symbol} has no amount/price precision")
+            why = self.left_out.get(symbol, "no amount/price precision")  # as it was read
+            raise ccxt.BadResponse(f"{self.id} market {symbol} left out: {why}")
         return found
 
     @translated

@@ -56,6 +56,9 @@ def test_a_configured_symbol_left_out_is_refused_at_start_with_the_reason(tmp_pa
         assert "\n" not in text and repr(SOL) in text and "bybit" in text
         assert "left out" in text and "unreadable max NaN" in text, text
         check_symbols(gw, [BTC])  # the others still start
+        with pytest.raises(Exception) as asked:  # and asked for, it says why, not another reason
+            gw.market(SOL)
+        assert "unreadable max NaN" in str(asked.value), asked.value
         gw.close()
     finally:
         emu.stop()
