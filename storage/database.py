@@ -40,8 +40,8 @@ READ_CONNECTION_MAX_AGE_S = 300
 """A SQLite connection handed back is reused by the next reader of any thread (opening one
 and reading SQLite's schema into it cost ~300 us, three times at every actor's start: 0.45 s
 of a 500-symbol cold start) until it is this old (seconds since opened). `Repository.close`
-closes them all once its writer has ended; with the writer still busy, only the idle ones (the
-writer keeps its own and may still commit)."""
+closes them all once its writer has ended (one a read is still using, when that read ends); with
+the writer still busy, only the idle ones (the writer keeps its own and may still commit)."""
 POOL_SIZE = 8
 """PostgreSQL connections per account: the writer's one plus readers (actor restores, status,
 dashboard); more readers wait for a free one (bounded, see cluster_database.open_postgres)."""

@@ -114,13 +114,18 @@ class Repository:
         self._reads: dict[Any, _Read] = {}
         self._last: dict[Any, Any] = {}
         self._reads_lock = threading.Lock()
+        self._readers = 0
+        """Threads inside `reading` (their connections are closed when they leave it)."""
+        self._closed = False
+        self._readers_lock = threading.Lock()
 
     def close(self, writer_timeout_s: float = 30.0) -> bool:
         """Stop the writer (its queue is committed first) and close the connections. When the
         server stopped answering (`unreachable`), the calls in flight are aborted first, so
         closing waits for none of them (each would otherwise end only at its deadline). A
         writer still busy after `writer_timeout_s` is one ERROR line: what it had queued is
-        not committed unless it finishes before the process ends. Returns whether the writer
+        not committed unless it finishes before the process ends. A read in progress (an
+        actor stuck past the stop) finishes first on its connection. Returns whether the writer
         ended (False: it may still write; the file's locks must stay held until exit)."""
         if self.unreachable is not None:
             self.abort()
@@ -132,11 +137,12 @@ class Repository:
                          writer_timeout_s, waiting)
         self.db.close()
         if waiting is None or is_postgres(self.db):
-            # the server's connections go back now; SQLite: the writer's and the readers'
-            # (a thread still reading here fails its next read, as its writes already do)
-            close_all = getattr(self.db, "close_all", None)
-            if close_all is not None:
-                close_all()
+            # every connection goes back, the writer's and the readers', but one a thread is
+            # still reading on only when that read ends (`reading`): found by review, closing
+            # it under the read failed it, "Cannot operate on a closed database."
+            with self._readers_lock:
+                self._closed = True
+                self._close_unused()
         else:  # SQLite, the writer still busy: it keeps its connection and may still commit
             close_idle = getattr(self.db, "close_idle", None)
             if close_idle is not None:
@@ -156,8 +162,23 @@ class Repository:
         pool and handed back after: SQLite and PostgreSQL both keep them open), with the models
         routed to it on this thread (several repositories, one per account, can be open in one
         process)."""
-        with database_proxy.using(self.db), self.db.connection_context():
-            yield
+        with self._readers_lock:
+            self._readers += 1
+        try:
+            with database_proxy.using(self.db), self.db.connection_context():
+                yield
+        finally:
+            with self._readers_lock:
+                self._readers -= 1
+                if self._closed:  # a read after (or across) `close` leaves nothing open
+                    self._close_unused()
+
+    def _close_unused(self) -> None:
+        """Once closed (under `_readers_lock`): every connection when no read is in progress,
+        else the idle ones (the last read to end closes the rest)."""
+        close = getattr(self.db, "close_idle" if self._readers else "close_all", None)
+        if close is not None:
+            close()
 
     def read(self, query: Callable[..., T], *args: Any) -> T:
         """Run a read-only query (e.g. from storage.queries) against this repository's file."""
