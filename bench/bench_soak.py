@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fmt, header, pct, table, write_json  # noqa: E402
+from storage.database import read_only_uri  # noqa: E402
 
 
 def write_config(path: Path, n: int, dashboard: bool = True) -> None:
@@ -83,7 +84,7 @@ def probe_commit(db: Path) -> float:
 
 def journal_lag(db: Path, since: float) -> tuple[list[float], float]:
     """recorded_at - created_at of the events committed after ``since``; the newest recorded_at."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    con = sqlite3.connect(read_only_uri(db), uri=True, timeout=30)
     try:
         rows = con.execute("SELECT recorded_at - created_at, recorded_at FROM events "
                            "WHERE recorded_at > ?", (since,)).fetchall()

@@ -22,13 +22,14 @@ from exchange.paper.store import PositionModeMismatch
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
 from runtime.wiring import StartupError
+from storage.database import read_only_uri
 
 
 def paper_epoch_ms(store: Path) -> int:
     """The paper exchange's creation time: its price grid starts there and survives restarts."""
     if store.exists():
         try:
-            con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+            con = sqlite3.connect(read_only_uri(store), uri=True)
             try:
                 row = con.execute("SELECT value FROM meta WHERE key='created_ms'").fetchone()
             finally:

@@ -10,6 +10,7 @@ from typing import Any
 
 import peewee as pw
 
+from storage.database import read_only_uri
 from storage.models import ActorStateRow, ControlRow, EscalationRow, Meta
 from storage.queries import pending_controls
 from storage.repository import Repository
@@ -154,7 +155,7 @@ def not_stopped(symbol: str, owed_key: str, *, db_path: Path | None = None,
 def held_in_file(path: Path, symbol: str, owed_key: str) -> bool | None:
     """`held` read from the SQLite file at `path` by another process (read-only, no
     migration, no write lock): True or False, None when it cannot be read (let the bot say)."""
-    db = pw.SqliteDatabase(f"file:{path}?mode=ro", uri=True, timeout=5)
+    db = pw.SqliteDatabase(read_only_uri(path), uri=True, timeout=5)
     try:
         with db.bind_ctx([ActorStateRow, EscalationRow, Meta]):
             return held(symbol, owed_key) is not None

@@ -12,7 +12,7 @@ import contextlib
 import re
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import peewee as pw
 from loguru import logger
@@ -48,6 +48,15 @@ dashboard); more readers wait for a free one (bounded, see cluster_database.open
 MIGRATION_DEADLINE_S = 600.0
 """A migration's statements may each wait this long (others: cluster_database.query_deadline)."""
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def read_only_uri(path: Path) -> str:
+    """The SQLite URI that opens the file at `path` read-only (with `uri=True`). The path is
+    percent-encoded: SQLite takes `?` and `#` in a URI as its query and fragment and decodes
+    `%XX`, so `file:{path}?mode=ro` of a folder named `bot#1` opened another file or none
+    (found by review: `bot.py resume`'s check and the paper store's creation time went
+    unread there)."""
+    return f"file:{quote(str(path))}?mode=ro"
 
 
 def open_database(path: Path, *, synchronous: str = "full") -> pw.SqliteDatabase:
