@@ -60,6 +60,19 @@ def node_settings(s: Settings) -> list[Settings]:
     return out
 
 
+def make_node_private(s: Settings, data_dir: Path) -> list[str]:
+    """The data dir made private, and each account's database in `cluster.shared_dir` (with
+    its -wal/-shm) 0600, as a single bot makes a database outside its data dir (found by
+    review: a shared-dir database copied in or made by another tool stayed readable by every
+    local user while the node traded in it). One line per path that could not be changed."""
+    from runtime.private_files import make_files_private, make_private
+
+    problems = make_private(data_dir)
+    if s.cluster.shared_dir and not s.storage.url:
+        problems += make_files_private([Path(a.storage.path) for a in node_settings(s)])
+    return problems
+
+
 def database_url(s: Settings) -> str:
     """The leases' database: cluster.database_url, else storage.url (the accounts' own)."""
     url = s.cluster.database_url or s.storage.url
@@ -278,11 +291,10 @@ def run_node(bot: Any, duration_s: float | None) -> int:
     """runtime.runner.Bot.run for a cluster node: the data dir's lock (one node per data dir),
     logging, the node, the status/controls loop, a graceful stop that releases the leases."""
     from observability.log_streams import setup_logging
-    from runtime.private_files import make_private
     from supervision.instance_lock import InstanceLock
 
     s, data_dir = bot.settings, bot.data_dir
-    problems = make_private(data_dir)
+    problems = make_node_private(s, data_dir)
     lock = InstanceLock(data_dir / "bot.lock")
     lock.acquire()  # AlreadyRunning propagates: one clear line, exit code 3
     try:

@@ -109,3 +109,30 @@ def test_a_symlink_to_the_home_folder_is_refused_as_the_home_folder_is(tmp_path)
     assert r.stderr.startswith("bot.py: error: ") and "bot.data_dir" in r.stderr, r.stderr
     assert "is your home folder" in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
     assert _mode(notes) == 0o644
+
+
+def test_a_cluster_nodes_databases_in_the_shared_dir_are_made_private(tmp_path):
+    """Found by review: a node made its data dir private but not the accounts' databases in
+    `cluster.shared_dir`, so one copied there (or made by another tool) at 0644, with its -wal
+    and -shm, stayed readable by every local user while the node traded in it; README says a
+    database outside the data dir is made 0600. The node's own start step (make_node_private)."""
+    from pathlib import Path
+
+    from config.loader import load_settings
+    from runtime.cluster_node import make_node_private
+
+    shared = tmp_path / "shared"
+    db = shared / "main" / "bot.sqlite"
+    db.parent.mkdir(parents=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").write_text("")
+        os.chmod(f"{db}{suffix}", 0o644)
+    os.chmod(db.parent, 0o755)
+    config = tmp_path / "config.toml"
+    config.write_text('[bot]\nmode = "live"\n[exchange]\nid = "bybit"\n'
+                      '[symbols]\nlist = ["BTC/USDT:USDT"]\n[cluster]\nenabled = true\n'
+                      'database_url = "postgresql://bot@127.0.0.1:1/bot"\n'
+                      f'shared_dir = "{shared}"\n')
+    assert make_node_private(load_settings(config), tmp_path / "data") == []
+    assert [_mode(Path(f"{db}{s}")) for s in ("", "-wal", "-shm")] == [0o600] * 3
+    assert _mode(db.parent) == 0o755 and _mode(tmp_path / "data") == 0o700
