@@ -117,6 +117,10 @@ class StopWatch:
         self._reported: dict[str, tuple[int, Any]] = {}
         """Client order id -> the round it was reported gone in and its actor's published
         state then (`RECHECK_ROUNDS`)."""
+        self._unsent: dict[str, str] = {}
+        """Client order id -> what the exchange said of a stop whose report reached no running
+        actor: warned once per stop and state, not every round (found by review: a quarantined
+        symbol's lost stop repeated its WARNING every interval)."""
         self._loop = Periodic(name="stop-watch", work=self.check_once, pace=self.pace,
                               look_s=interval_s, logger=logger, what="stop watch round",
                               monotonic=monotonic)
@@ -145,6 +149,7 @@ class StopWatch:
         live = {w.client_order_id for w in watched}
         self._round += 1  # a stop the actor replaced or dropped is no longer "reported"
         self._reported = {c: r for c, r in self._reported.items() if c in live}
+        self._unsent = {c: f for c, f in self._unsent.items() if c in live}
         for stop in watched:
             if self._loop.stopping:
                 break
@@ -158,7 +163,9 @@ class StopWatch:
             if not self._still_resting(stop):
                 continue  # its actor ended it meanwhile (a close, a replacement): not lost
             log = self.log.bind(symbol=stop.symbol)
-            if found:
+            if self._unsent.get(stop.client_order_id) == found:
+                pass  # said already; its actor is still not running to hear it
+            elif found:
                 log.warning("stop {} is {} on the exchange", stop.client_order_id, found)
             else:
                 log.warning("stop {} is not on the exchange: reconciling", stop.client_order_id)
@@ -172,6 +179,9 @@ class StopWatch:
                 self._reported[stop.client_order_id] = (self._round, published)
                 self.reported += 1
                 gone += 1
+                self._unsent.pop(stop.client_order_id, None)
+            else:  # no running actor (quarantined, stopped): looked at and told every round
+                self._unsent[stop.client_order_id] = found
         return gone
 
     def _look(self, stop: WatchedStop) -> str | None:

@@ -1,0 +1,36 @@
+"""A stop gone from the exchange whose symbol's actor is not running (quarantined by a crash
+loop, stopped) cannot be reported: the watch looks again every round, and it logged the same
+`WARNING stop X is canceled on the exchange` each time (every second at the default pace, for
+as long as the symbol stayed quarantined). One line per stop and state: again only when what
+the exchange says changes, or once the report was delivered and the stop is lost again.
+Real actor, real ccxt gateway, the Bybit emulator."""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from actors.stop_watch import StopWatch
+from tests.actors.live_emulator import live_long
+
+
+def test_an_undeliverable_report_warns_once_per_state(tmp_path, lines):
+    with live_long(tmp_path) as bot:
+        (stop,) = bot.stops()
+        running = {"yes": False}
+
+        def deliver(symbol: str, message: object) -> bool:
+            return running["yes"] and bot.deliver(symbol, message)
+
+        sw = StopWatch(exchange=bot.gateway, views=bot.views, deliver=deliver,
+                       interval_s=0.05, logger=logger)
+        bot.book.cancel(stop)
+        assert [sw.check_once() for _ in range(5)] == [0] * 5 and sw.checks == 5
+        warned = [line for line in lines if stop.cid in line and "on the exchange" in line]
+        assert len(warned) == 1, warned
+        with bot.book.lock:
+            del bot.book.orders[stop.oid]  # the venue forgot it: a new state, one more line
+        assert [sw.check_once() for _ in range(3)] == [0] * 3
+        warned = [line for line in lines if stop.cid in line and "on the exchange" in line]
+        assert len(warned) == 2 and "not on the exchange" in warned[1], warned
+        running["yes"] = True  # the actor runs again: reported (and logged) at the next look
+        assert sw.check_once() == 1 and sw.reported == 1
