@@ -163,6 +163,10 @@ class SymbolActor(pykka.ThreadingActor):
         # exchange calls are refused
         self.fence = deps.fences.issue(symbol) if deps.fences is not None else None
         self._skipping = False
+        self._aborted = False
+        """Its account's database calls were aborted (a cluster account stopping after its
+        lease lapsed, runtime/node_accounts.py): found by review, the next call's error was a
+        `crashed` traceback, pykka's own, a failure counted and a restart queued."""
         busy = self.deps.busy
         self._scope = CallScope(fence=self.fence, busy=None if busy is None else self._waiting,
                                 urgent=self._urgent)
@@ -257,7 +261,19 @@ class SymbolActor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         with contained():
-            return self._receive(message)
+            if self._aborted:
+                self._skip(message, said=True)
+                return None
+            try:
+                return self._receive(message)
+            except Exception as exc:
+                if not getattr(self.deps.repo, "aborted", False):
+                    raise
+                self._aborted = True  # the account stops: no failure, no restart, no traceback
+                self.log.warning("database calls aborted (the account is stopping): {}; its "
+                                 "queued messages are not handled", describe(exc))
+                self._skip(message, said=True)
+                return None
 
     def _receive(self, message: Any) -> Any:
         if isinstance(message, Ping):
@@ -278,10 +294,11 @@ class SymbolActor(pykka.ThreadingActor):
                 message.handled.set()
         return None
 
-    def _skip(self, message: Any) -> None:
+    def _skip(self, message: Any, said: bool = False) -> None:
         """A revoked incarnation handles nothing more from its mailbox (pykka queues its stop
-        behind it): a hung actor that woke went on saving decisions its successor restored."""
-        if not self._skipping:
+        behind it): a hung actor that woke went on saving decisions its successor restored.
+        Nor does one whose database calls were aborted (`said`: its line is logged)."""
+        if not self._skipping and not said:
             self._skipping = True
             self.log.warning("incarnation {} was replaced; its queued messages are not handled",
                              self.loop.incarnation)

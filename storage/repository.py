@@ -156,6 +156,11 @@ class Repository:
         if abort is not None:
             abort()
 
+    @property
+    def aborted(self) -> bool:
+        """`abort` was called: every call fails from now on (the account is stopping)."""
+        return bool(getattr(self.db, "aborted", False))
+
     @contextmanager
     def reading(self) -> Iterator[None]:
         """A connection to this repository's database for the block (taken from the database's
