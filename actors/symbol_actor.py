@@ -261,7 +261,7 @@ class SymbolActor(pykka.ThreadingActor):
 
     def on_receive(self, message: Any) -> Any:
         with contained():
-            if self._aborted:
+            if self._aborted and not isinstance(message, Ping):  # a Ping reads no database
                 self._skip(message, said=True)
                 return None
             try:

@@ -38,7 +38,9 @@ def test_an_actor_meeting_the_aborted_database_says_one_line(
                    message="the actor met the aborted database")
         said = [line for line in lines if "aborted" in line]
         assert "WARNING" in said[0] and "the account is stopping" in said[0], said
-        child.ref.ask(Ping(), timeout=10)  # still there: it handled the signal, no failure
+        assert child.ref.ask(Ping(), timeout=10) is h.views[BTC]  # alive, answering its beats
+        child.ref.tell(ExternalSignal(side=Side.LONG, signal_id="s2", size_usdt=Decimal("100")))
+        assert child.ref.ask(Ping(), timeout=10) is h.views[BTC]  # that one skipped, unsaid
         said = [line for line in lines if "aborted" in line]
         assert len(said) == 1, said
         assert not [line for line in lines if "crashed" in line or "Traceback" in line], lines
