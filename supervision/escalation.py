@@ -1,11 +1,13 @@
 """The supervisor's escalations and kill switch (a mixin of `Supervisor`, split out of
 supervision/supervisor.py to keep it readable): a symbol quarantined for unreadable state, the
-one emergency close of every escalation, its alert, and the global kill switch it may trip."""
+one emergency close of every escalation, its alert, the global kill switch it may trip, and a
+person's resume of a quarantined symbol."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -13,11 +15,12 @@ from typing import Any
 
 import pykka
 
-from actors.messages import BlockEntries, Reconcile
+from actors.messages import BlockEntries, Reconcile, Resume
 from storage.repository import Repository
 from storage.restore import UNREADABLE
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState
+from supervision.reconcile_only import ReconcileOnly
 from supervision.record_keeper import RecordKeeper
 from supervision.records import KILL_SWITCH_WHY, kill_switch_unstored
 from supervision.watch import failure_text
@@ -43,11 +46,19 @@ class Escalating:
     kill_switch_window_s: float
     kill_switch_store_s: float
     _still_open: set[tuple[str, str, str | None]]
+    _stopping: threading.Event
+    reconcile_only: ReconcileOnly
 
     def tell(self, symbol: str, message: Any) -> bool:
         raise NotImplementedError
 
     def _post(self, item: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    def _spawn(self, child: Child, restarting: bool = False) -> None:
+        raise NotImplementedError
+
+    def _keep_history(self, child: Child) -> None:
         raise NotImplementedError
 
     def _quarantine_unreadable(self, child: Child, error: str, at: float) -> None:
@@ -99,6 +110,35 @@ class Escalating:
             self.trip_kill_switch(
                 f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s"
             )
+
+    def _on_resume(self, child: Child, by: str, at: float) -> None:
+        if child.state is ChildState.QUARANTINED:
+            if self._stopping.is_set():  # nothing starts once the bot stops (found by review:
+                # a resume read meanwhile started an actor while the repository was closing)
+                self.log.bind(symbol=child.symbol).warning(
+                    "resume by {} not applied: the bot is stopping; the symbol stays "
+                    "quarantined (resume it again once the bot runs)", by)
+                return
+            # its quarantine stored after the resume would quarantine the new incarnation again
+            if not self.records.wait_stored(child.symbol, timeout_s=1.0):
+                self.log.bind(symbol=child.symbol).error(
+                    "resume by {} refused: the quarantine is not stored yet; resume again", by)
+                return
+            child.history = type(child.history)()
+            self._keep_history(child)  # a person's resume starts it over after a restart too
+            child.resume_by = by  # told once one starts (a failed start would drop it)
+            self.reconcile_only.stop(child.symbol)  # the resumed actor reconciles
+            self._spawn(child, restarting=True)
+            return
+        if child.ref is not None and child.state is ChildState.RUNNING:
+            with contextlib.suppress(pykka.ActorDeadError):
+                child.ref.tell(Resume(by=by))
+                return
+        # backing off (its ref is the failed actor): found by review, the resume was told to the
+        # dead actor and lost, and the restarted one stayed quarantined; starting: its mailbox
+        # is dropped if the start fails (found by review, the same loss). Now the incarnation
+        # that reports its start is told (as in the quarantined case above)
+        child.resume_by = by
 
     def after_close(self, symbol: str) -> bool:
         """An emergency close ended (its thread): the symbol's actor reconciles; one that does

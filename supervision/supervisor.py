@@ -422,32 +422,3 @@ class Supervisor(Watching, Escalating):
                 child.start_probe = child.ref.ask(Ping(), block=False)
         except Exception as exc:  # noqa: BLE001 - a failed spawn is a failure like any other
             self._fail(child, failure_text(exc), "spawn", self.clock())
-
-    def _on_resume(self, child: Child, by: str, at: float) -> None:
-        if child.state is ChildState.QUARANTINED:
-            if self._stopping.is_set():  # nothing starts once the bot stops (found by review:
-                # a resume read meanwhile started an actor while the repository was closing)
-                self.log.bind(symbol=child.symbol).warning(
-                    "resume by {} not applied: the bot is stopping; the symbol stays "
-                    "quarantined (resume it again once the bot runs)", by)
-                return
-            # its quarantine stored after the resume would quarantine the new incarnation again
-            if not self.records.wait_stored(child.symbol, timeout_s=1.0):
-                self.log.bind(symbol=child.symbol).error(
-                    "resume by {} refused: the quarantine is not stored yet; resume again", by)
-                return
-            child.history = type(child.history)()
-            self._keep_history(child)  # a person's resume starts it over after a restart too
-            child.resume_by = by  # told once one starts (a failed start would drop it)
-            self.reconcile_only.stop(child.symbol)  # the resumed actor reconciles
-            self._spawn(child, restarting=True)
-            return
-        if child.ref is not None and child.state is ChildState.RUNNING:
-            with contextlib.suppress(pykka.ActorDeadError):
-                child.ref.tell(Resume(by=by))
-                return
-        # backing off (its ref is the failed actor): found by review, the resume was told to the
-        # dead actor and lost, and the restarted one stayed quarantined; starting: its mailbox
-        # is dropped if the start fails (found by review, the same loss). Now the incarnation
-        # that reports its start is told (as in the quarantined case above)
-        child.resume_by = by
