@@ -117,6 +117,9 @@ class StopWatch:
         self._reported: dict[str, tuple[int, Any]] = {}
         """Client order id -> the round it was reported gone in and its actor's published
         state then (`RECHECK_ROUNDS`)."""
+        self._unreadable: dict[str, str] = {}
+        """Client order id -> the kind of error its last look met (found by review: the same
+        WARNING at every round of an outage, for every resting stop)."""
         self._unsent: dict[str, str] = {}
         """Client order id -> what the exchange said of a stop whose report reached no running
         actor: warned once per stop and state, not every round (found by review: a quarantined
@@ -150,6 +153,7 @@ class StopWatch:
         self._round += 1  # a stop the actor replaced or dropped is no longer "reported"
         self._reported = {c: r for c, r in self._reported.items() if c in live}
         self._unsent = {c: f for c, f in self._unsent.items() if c in live}
+        self._unreadable = {c: k for c, k in self._unreadable.items() if c in live}
         for stop in watched:
             if self._loop.stopping:
                 break
@@ -195,9 +199,15 @@ class StopWatch:
         except errors.OrderNotFound:
             return ""
         except Exception as exc:  # noqa: BLE001 - unknown is not gone: look again next round
-            self.log.bind(symbol=stop.symbol).warning(
-                "stop {} unreadable: {}", stop.client_order_id, describe(exc))
+            kind = type(exc).__name__
+            if self._unreadable.get(stop.client_order_id) != kind:  # once per kind, not round
+                self._unreadable[stop.client_order_id] = kind
+                self.log.bind(symbol=stop.symbol).warning(
+                    "stop {} unreadable: {}", stop.client_order_id, describe(exc))
             return None
+        if self._unreadable.pop(stop.client_order_id, None) is not None:
+            self.log.bind(symbol=stop.symbol).info("stop {} readable again",
+                                                   stop.client_order_id)
         if found.status.is_open:
             return None
         return found.status.value
