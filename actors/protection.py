@@ -14,11 +14,16 @@ from trading.stop_capacity import stop_capacity_for
 
 
 def install(settings: Any, exchange: ExchangePort, gate: AccountGate,
-            views: Mapping[str, Any], deliver: Deliver, logger: Any) -> StopWatch:
-    """Register the stop-capacity check with the gate; return the (not yet started) watch."""
+            views: Mapping[str, Any], deliver: Deliver, logger: Any,
+            alerts: Any = None) -> StopWatch:
+    """Register the stop-capacity check with the gate; return the (not yet started) watch,
+    which alerts `unprotected` through `alerts` a lost stop no running actor can re-place."""
     check = stop_capacity_for(str(getattr(exchange, "id", "")), gate.open_positions)
     if check is not None:
         gate.add_check(check)
+    unprotected = None if alerts is None else (
+        lambda symbol, text: alerts.alert(symbol, "unprotected", text))
     return StopWatch(exchange=exchange, views=views, deliver=deliver, logger=logger,
+                     unprotected=unprotected,
                      interval_s=settings.supervision.stop_check_interval_s,
                      streamed_interval_s=settings.supervision.stop_check_streamed_interval_s)

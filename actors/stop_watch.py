@@ -96,8 +96,12 @@ class StopWatch:
                  monotonic: Callable[[], float] = time.monotonic,
                  streams_ok: Callable[[], bool] = lambda: False,
                  streamed_interval_s: float = STREAMED_INTERVAL_S,
-                 streams_resumed: Callable[[], int] = lambda: 0) -> None:
+                 streams_resumed: Callable[[], int] = lambda: 0,
+                 unprotected: Callable[[str, str], object] | None = None) -> None:
         self.exchange = exchange
+        self.unprotected = unprotected
+        """(symbol, text): a lost stop its actor cannot be told of (runtime wiring: the
+        account's `unprotected` alert)."""
         self.views = views
         self.deliver = deliver
         self.interval_s = interval_s
@@ -184,9 +188,22 @@ class StopWatch:
                 self.reported += 1
                 gone += 1
                 self._unsent.pop(stop.client_order_id, None)
-            else:  # no running actor (quarantined, stopped): looked at and told every round
+            elif self._unsent.get(stop.client_order_id) != found:  # no running actor
                 self._unsent[stop.client_order_id] = found
+                self._not_told(stop, found)
         return gone
+
+    def _not_told(self, stop: WatchedStop, found: str) -> None:
+        """Found by review: the symbol's status shows its last published state (stop
+        acknowledged), so the coverage alert counts the position protected; only the watch
+        knows it is not. Alerted once per stop and state."""
+        if self.unprotected is None:
+            return
+        how = f"is {found}" if found else "is not"
+        self.unprotected(stop.symbol, f"stop {stop.client_order_id} {how} on the exchange and the "
+                   f"symbol's actor does not run to re-place it: its position has no exchange "
+                   f"stop until the actor runs again (quarantined: `bot.py resume "
+                   f"{stop.symbol}`)")
 
     def _look(self, stop: WatchedStop) -> str | None:
         """None: still resting (or unreadable: look again next round). The status the exchange

@@ -199,7 +199,8 @@ class AccountRuntime:
         if self.guard is not None:  # the protections refuse entries through the one gate
             self.gate.add_check(self.guard)
         # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
-        self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log)
+        self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log,
+                                             alerts=self.alerts)
         self._reconcile_by_reports(sup)
 
     def _reconcile_by_reports(self, sup: Supervisor) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from loguru import logger
 
 from actors.stop_watch import StopWatch
-from tests.actors.live_emulator import live_long
+from tests.actors.live_emulator import BTC, live_long
 
 
 def test_an_undeliverable_report_warns_once_per_state(tmp_path, lines):
@@ -34,3 +34,22 @@ def test_an_undeliverable_report_warns_once_per_state(tmp_path, lines):
         assert len(warned) == 2 and "not on the exchange" in warned[1], warned
         running["yes"] = True  # the actor runs again: reported (and logged) at the next look
         assert sw.check_once() == 1 and sw.reported == 1
+
+
+def test_an_undeliverable_lost_stop_is_alerted_once(tmp_path):
+    """The status cannot show it: a symbol whose actor does not run (quarantined after a crash
+    loop, its emergency close failed, its position left "behind its exchange stop") shows its
+    last published state, stop acknowledged, and the coverage alert counts it protected. The
+    watch is the only part that knows the stop is gone: it alerts, once per stop and state."""
+    with live_long(tmp_path) as bot:
+        (stop,) = bot.stops()
+        alerts: list[tuple[str, str]] = []
+        sw = StopWatch(exchange=bot.gateway, views=bot.views, deliver=lambda s, m: False,
+                       interval_s=0.05, logger=logger,
+                       unprotected=lambda symbol, text: alerts.append((symbol, text)))
+        bot.book.cancel(stop)
+        assert [sw.check_once() for _ in range(4)] == [0] * 4
+        assert len(alerts) == 1, alerts
+        symbol, text = alerts[0]
+        assert symbol == BTC and stop.cid in text and "canceled" in text
+        assert "does not run" in text and "no exchange stop" in text
