@@ -53,3 +53,25 @@ def test_an_undeliverable_lost_stop_is_alerted_once(tmp_path):
         symbol, text = alerts[0]
         assert symbol == BTC and stop.cid in text and "canceled" in text
         assert "does not run" in text and "no exchange stop" in text
+
+
+def test_the_account_wiring_raises_it_as_an_unprotected_alert(tmp_path):
+    """actors/protection.py `install`, as runtime/account.py calls it, with the account's real
+    Alerts: the alert is of kind `unprotected` (forwarded to every hook) and names the symbol."""
+    from types import SimpleNamespace
+
+    from actors import protection
+    from actors.entry_gate import AccountGate
+    from supervision.alerts import Alerts
+
+    with live_long(tmp_path) as bot:
+        (stop,) = bot.stops()
+        alerts = Alerts(logger=logger)
+        settings = SimpleNamespace(supervision=SimpleNamespace(
+            stop_check_interval_s=0.05, stop_check_streamed_interval_s=0.05))
+        gate = AccountGate(max_open_positions=None, kill_switch=lambda: False)
+        sw = protection.install(settings, bot.gateway, gate, bot.views, lambda s, m: False,
+                                logger, alerts=alerts)
+        bot.book.cancel(stop)
+        assert sw.check_once() == 0
+        assert [(a["symbol"], a["kind"]) for a in alerts.sent] == [(BTC, "unprotected")]
