@@ -8,6 +8,7 @@ goes into the symbol's slot and the actor gets one `TickReady` wake when none is
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,10 @@ SINCE_LAG_MS = 60_000
 before the moment it was asked when it read nothing new (a trade may show in the venue's
 history a little after it happened, after newer ones, and clocks differ). Trades read again in
 that overlap are skipped by id (`TradeIds` keeps 20,000, far more than a minute of fills)."""
+
+UNPRICED_LINE_EVERY_S = 3600.0
+"""A symbol's "no REST price" line at most once in this long (a row that comes and goes every
+poll would otherwise log two lines a second)."""
 
 
 class MarketFeed:
@@ -67,6 +72,10 @@ class MarketFeed:
         self.trade_ids = trade_ids or TradeIds()
         self.stream_marks: PriceMarks | None = None
         """Set by the stream feed: a symbol it priced during a REST call keeps that price."""
+        self._unpriced: dict[str, tuple[float, bool]] = {}
+        """Symbols the last REST ticker read left without a price: since when, and whether
+        this spell was said."""
+        self._unpriced_said: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
         self.polls = 0
@@ -113,13 +122,38 @@ class MarketFeed:
         mark = marks.seq if marks is not None else 0
         tickers = self.exchange.fetch_tickers(self.symbols)
         ticks = []
+        unpriced: dict[str, str] = {}
         for symbol in self.symbols:
             t = tickers.get(symbol)
-            if t is None or t.last is None or (marks is not None and marks.newer(symbol, mark)):
+            if marks is not None and marks.newer(symbol, mark):
                 continue  # (the stream's price, come during the call, is newer)
+            if t is None or t.last is None:
+                unpriced[symbol] = ("not in the exchange's ticker answer" if t is None else
+                                    "no last price (none, zero or unreadable)")
+                continue
             # strategy.min_volume is 24 h quote volume (USDT), so the tick carries that
             ticks.append((symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now)))
         self.dropped += self.deliver_ticks(ticks)
+        self._say_unpriced(unpriced, now)
+
+    def _say_unpriced(self, unpriced: dict[str, str], now: float) -> None:
+        """One line when a symbol's REST ticker comes without a price, one when it has one
+        again (said at most every UNPRICED_LINE_EVERY_S): skipped in silence, its actor went on
+        deciding on a frozen price with nothing but its status age telling it."""
+        for symbol in [s for s in self._unpriced if s not in unpriced]:
+            began, said = self._unpriced.pop(symbol)
+            if said:
+                self.log.info("market feed: {} has a REST price again after {:.0f} s",
+                              symbol, now - began)
+        for symbol, why in unpriced.items():
+            if symbol in self._unpriced:
+                continue
+            said = now - self._unpriced_said.get(symbol, -math.inf) >= UNPRICED_LINE_EVERY_S
+            self._unpriced[symbol] = (now, said)
+            if said:
+                self._unpriced_said[symbol] = now
+                self.log.warning("market feed: no price for {} from REST: {}; its actor keeps "
+                                 "its last price until one comes", symbol, why)
 
     def deliver_ticks(self, ticks: list[tuple[str, Tick]]) -> int:
         """Many prices at once (one poll, one venue message): every price goes into its slot
