@@ -14,8 +14,10 @@ started is kept in the account's database (`MetaCursor`, written after the read)
 read after a restart starts where the last read before it did: a payment settled while the bot
 was down, or read and not yet committed when it was killed, is booked by that read. The very
 first start reads from then on: funding paid before this bot ran (on positions it never held)
-is not its to book. Booked once: the feed hands each id once per run, and the actor books no id
-whose ledger entry exists (`book`), so the overlap and a restart's look back book nothing twice.
+is not its to book. Booked once: the feed hands each id again at each read until its ledger entry
+is seen (an actor that died with it in its mailbox lost it; the reads' start stays at or before
+it meanwhile), and the actor books no id whose ledger entry exists (`book`), so the overlap, a
+payment handed again and a restart's look back book nothing twice.
 A payment on a symbol no actor of this account trades is logged once (a warning naming it) and
 not booked.
 """
@@ -96,8 +98,12 @@ class FundingFeed:
                  logger: Any, interval_s: float = FUNDING_INTERVAL_S,
                  lookback_s: float = 0.0, cursor: Cursor | None = None,
                  clock: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 booked: Callable[[set[str]], set[str]] | None = None) -> None:
         self.exchange, self.symbols, self.deliver = exchange, set(symbols), deliver
+        self.booked = booked
+        """Which of these ledger ids are booked (the repository's `booked_among`); None: a
+        payment handed to a running actor counts as booked."""
         self.log, self.clock, self.interval_s = logger, clock, interval_s
         self.cursor = cursor
         try:
@@ -108,6 +114,8 @@ class FundingFeed:
                            "the bot was down are not booked", exc)
         self.since_ms = stored if stored is not None else int((clock() - lookback_s) * 1000)
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._unconfirmed: dict[str, int] = {}
+        """Payments handed over whose ledger entry was not seen yet: id -> their time."""
         self.reads = 0
         self.delivered = 0
         self._loop = Periodic(name="funding-feed", work=self.poll_once,
@@ -123,6 +131,7 @@ class FundingFeed:
 
     def poll_once(self) -> int:
         """One read for every symbol; returns how many payments were handed to actors."""
+        self._confirm()
         asked_ms, used_ms = int(self.clock() * 1000), self.since_ms
         # at the polling priority: the gateway's own (exchange/ccxt/budget_hook.py FIXED)
         try:
@@ -148,17 +157,38 @@ class FundingFeed:
                 held.append(found[0].timestamp)  # its actor is not running: offered again
                 continue
             for f in found:
-                self._remember(f.id)
+                self._handed(f)
             sent += len(found)
         newest = max((f.timestamp for f in fresh), default=asked_ms)
         # a page limit may have cut the read at its newest new payment (only payments read
         # before move nothing: a window left behind them would miss newer ones, Bybit's reads
-        # covering 7 days from their start); a payment held back is read again
-        self.since_ms = max(self.since_ms, min(asked_ms - LAG_MS, newest, *held))
+        # covering 7 days from their start); a payment held back or not seen booked yet is
+        # read again
+        self.since_ms = max(self.since_ms, min(asked_ms - LAG_MS, newest, *held,
+                                               *self._unconfirmed.values()))
         self.delivered += sent
         if self.cursor is not None:  # where this read started: what it handed over may not be
             self.cursor.save(used_ms)  # committed yet, so a restart reads it again
         return sent
+
+    def _handed(self, f: VenueFunding) -> None:
+        """In a running actor's mailbox: done once its ledger entry is seen (`_confirm`). An
+        actor that dies first loses its mailbox (pykka drops it): remembered as done at once,
+        such a payment was never offered again and was missing from the ledger for good."""
+        if self.booked is None:
+            self._remember(f.id)
+        else:
+            self._unconfirmed[f.id] = f.timestamp
+
+    def _confirm(self) -> None:
+        """The payments handed over whose ledger entry is there now are done; the others are
+        handed again by this read (the actor books an id once)."""
+        if not self._unconfirmed or self.booked is None:
+            return
+        booked = self.booked({funding.ledger_id(i) for i in self._unconfirmed})
+        for record_id in [i for i in self._unconfirmed if funding.ledger_id(i) in booked]:
+            del self._unconfirmed[record_id]
+            self._remember(record_id)
 
     def _foreign_payment(self, f: VenueFunding) -> None:
         """Logged once (remembered as seen): the ledger of this account does not hold it."""

@@ -222,7 +222,7 @@ class AccountRuntime:
             sup.schedule.streams_ok = up
         if self.settings.bot.mode != "live":
             return  # paper and dry-run reconcile against the paper exchange: no venue budget
-        assert self.exchange is not None
+        assert self.exchange is not None and self.repo is not None
         sv = self.settings.supervision
         sup.schedule.flat_by_sweep = True
         self.sweep = ExchangeSweep(
@@ -232,7 +232,8 @@ class AccountRuntime:
         )
         self.funding = FundingFeed(exchange=self.exchange, symbols=self.symbols,
                                    deliver=sup.tell, logger=self.log,
-                                   cursor=MetaCursor(self.repo))
+                                   cursor=MetaCursor(self.repo),
+                                   booked=self.repo.booked_among)
 
     def _supervisor(
         self, repo: Repository, start_actor: Callable[[str], pykka.ActorRef]
