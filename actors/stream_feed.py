@@ -158,13 +158,16 @@ class StreamFeed:
     # -- the streams' callbacks (their thread) -----------------------------------------------
     def on_tickers(self, tickers: list[VenueTicker]) -> None:
         now = self.clock()
-        self.marks.took(t.symbol for t in tickers if t.last is not None)  # before the slots
+        # a ticker without a price (ccxt's parser path makes a bad one None) carries none: a
+        # symbol stamped by it never went silent, so it got no REST price and no line
+        priced = [t for t in tickers if t.last is not None]
+        self.marks.took(t.symbol for t in priced)  # before the slots
         if self.silent is not None:
-            self.silent.took(tickers)
+            self.silent.took(priced)
         # one message's prices together: urgent wakes first (MarketFeed.deliver_ticks)
         self.rest.dropped += self.rest.deliver_ticks(
             [(t.symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now))
-             for t in tickers if t.last is not None])
+             for t in priced if t.last is not None])
 
     def on_fills(self, fills: list[VenueFill]) -> None:
         batch = FillBatch()

@@ -339,3 +339,23 @@ def test_a_rest_price_is_not_delivered_after_a_newer_streamed_one(path):
     assert btc == [Decimal(101)]  # the streamed price only: the REST one is older
     if path == "rest poll":
         assert [m.price for s, m in got if s == ETH and isinstance(m, Tick)] == [Decimal(100)]
+
+
+def test_a_symbol_the_stream_carries_only_without_a_price_goes_silent_and_gets_rest_prices():
+    """A stream ticker without a last price (ccxt's parser path: `convert.ticker` makes a
+    zero, negative or NaN price None) delivers nothing, but it stamped the symbol as carried:
+    the symbol never went silent, got no REST price and no line, and its actor decided on a
+    frozen price for as long as the venue sent it so."""
+    feed, venue, got, wall, mono, log = rig(silent_s=60.0)
+    feed.check_once()
+    assert feed.mode == "stream"
+    for _ in range(61):  # ETH comes every second, always without a price
+        feed.on_tickers([VenueTicker(symbol=BTC, last=Decimal(101)),
+                         VenueTicker(symbol=ETH, last=None)])
+        mono.t += 1.0
+        wall.t += 1.0
+        feed.check_once()
+    assert feed.silent is not None and feed.silent.status()["silent"] == [ETH]
+    assert [x for x in log.lines if "no price for" in x and ETH in x]
+    assert venue.tickers_asked and all(asked == [ETH] for asked in venue.tickers_asked)
+    assert any(s == ETH and isinstance(m, Tick) for s, m in got)
