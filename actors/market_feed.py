@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from actors.messages import TICK_READY, OrderActivity, Tick
@@ -133,7 +134,8 @@ class MarketFeed:
                 continue
             # strategy.min_volume is 24 h quote volume (USDT), so the tick carries that
             ticks.append((symbol, Tick(price=t.last, volume=t.quote_volume, sent_at=now)))
-        self.dropped += self.deliver_ticks(ticks)
+        self.dropped += self.deliver_ticks(ticks, None if marks is None
+                                           else lambda symbol: marks.newer(symbol, mark))
         self._say_unpriced(unpriced, now)
 
     def _say_unpriced(self, unpriced: dict[str, str], now: float) -> None:
@@ -155,16 +157,21 @@ class MarketFeed:
                 self.log.warning("market feed: no price for {} from REST: {}; its actor keeps "
                                  "its last price until one comes", symbol, why)
 
-    def deliver_ticks(self, ticks: list[tuple[str, Tick]]) -> int:
+    def deliver_ticks(self, ticks: list[tuple[str, Tick]],
+                      superseded: Callable[[str], bool] | None = None) -> int:
         """Many prices at once (one poll, one venue message): every price goes into its slot
         first, then the wakes go out, those of prices that leave their actor's quiet band
         first. A crossing price is so never queued behind hundreds of quiet wakes (each one a
         mailbox put and a thread made runnable); each symbol's slot ends the same as with one
         `deliver_tick` per price. With a pacer the quiet wakes go to it instead (spread over
         time). Returns how many could not be delivered (actor not running; the pacer counts
-        its own)."""
+        its own). `superseded(symbol)` (REST prices): a newer price of `symbol` came from the
+        stream since the call; asked at the write (`PriceSlot.offer`), and such a price is
+        not delivered."""
         if self.prices is None:
-            return sum(1 for symbol, tick in ticks if not self.deliver(symbol, tick))
+            return sum(1 for symbol, tick in ticks
+                       if not (superseded is not None and superseded(symbol))
+                       and not self.deliver(symbol, tick))
         now = time.monotonic()
         urgent: list[tuple[str, PriceSlot]] = []
         quiet: list[tuple[str, PriceSlot]] = []
@@ -172,9 +179,11 @@ class MarketFeed:
         for symbol, tick in ticks:
             slot = self.prices.get(symbol)
             if slot is None:
-                dropped += not self.deliver(symbol, tick)
+                if superseded is None or not superseded(symbol):
+                    dropped += not self.deliver(symbol, tick)
                 continue
-            wake = slot.offer(tick, now, self.quiet_wake_s)
+            wake = slot.offer(tick, now, self.quiet_wake_s,
+                              None if superseded is None else partial(superseded, symbol))
             if wake == URGENT_WAKE:
                 urgent.append((symbol, slot))
             elif wake == QUIET_WAKE and self.pacer is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from actors.messages import Tick
@@ -60,9 +60,16 @@ class PriceSlot:
         self.taken = 0
         """Ticks the actor took and decided on."""
 
-    def offer(self, tick: Tick, now: float, quiet_wake_s: float | None) -> int:
+    def offer(self, tick: Tick, now: float, quiet_wake_s: float | None,
+              superseded: Callable[[], bool] | None = None) -> int:
         """Store `tick` as the latest price; true (QUIET_WAKE or URGENT_WAKE) when the caller
         must wake the actor, NO_WAKE (0) when not.
+
+        `superseded` (a REST price): true when another source wrote a newer price since the
+        REST call was made; asked under the slot's lock, so a newer price written by then is
+        seen and one written after this write replaces it (asked before the write, a streamed
+        price landing in between was overwritten by the older REST one). Then nothing is
+        written (NO_WAKE).
 
         No wake while one is pending, except for a price outside the band behind a pending
         quiet wake (which may still wait in the feed's pacer): URGENT_WAKE. A price inside the
@@ -71,6 +78,8 @@ class PriceSlot:
         `quiet_wake_s` ago (None: never; the next wake or `Timer` picks it up): QUIET_WAKE. Any
         other price wakes it now: URGENT_WAKE."""
         with self._lock:
+            if superseded is not None and superseded():
+                return NO_WAKE
             self.offered += 1
             band = self._band
             held = self._tick

@@ -342,7 +342,8 @@ class StreamFeed:
         self.rest.dropped += self.rest.deliver_ticks(
             [(s, Tick(price=t.last, volume=t.quote_volume, sent_at=sent_at))
              for s, t in tickers.items()
-             if t.last is not None and not self.marks.newer(s, mark)])
+             if t.last is not None and not self.marks.newer(s, mark)],
+            lambda symbol: self.marks.newer(symbol, mark))  # looked at again at the write
 
     def _gap_start(self) -> int:
         """Where REST starts looking for fills the streams may have missed: the last fill the

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 class PriceMarks:
     """Which symbols another source (the venue's price stream) priced after a mark: a REST
     price asked before that is older and is not delivered after it (actors/stream_feed.py). The
-    stream's thread marks before it writes the slot, so only a mark that falls between a REST
-    poll's look and its write (microseconds, not the call's whole round trip) slips by."""
+    stream's thread marks before it writes the slot, and a REST price is looked at again at
+    its write, under the slot's lock (`PriceSlot.offer`): a streamed price written before is
+    seen, one written after replaces it."""
 
     def __init__(self) -> None:
         self.seq = 0
