@@ -20,34 +20,55 @@ data dir's lock.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from typing import Any
 
 
-def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
+class _Noted(argparse.Action):
+    """Stores the value as "store" does and notes (option, dest, value) in `given`, one list
+    shared by the top parser and every subcommand's (each parses into a namespace of its own),
+    so `runtime.cli.given_twice` can refuse an option given twice with different values: the
+    last one was used silently (found by review: `--config a.toml status --config b.toml`)."""
+
+    given: list[tuple[str, str, Any]]  # set on the subclass `parser()` makes for each parser
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        self.given.append((option_string or self.dest, self.dest, values))
+
+
+def _common(p: argparse.ArgumentParser, *, sub: bool = True,
+            noted: type[argparse.Action] | str = "store") -> None:
     # On a subcommand the options default to SUPPRESS, so `bot.py --config X status` keeps the X
     # given before the subcommand instead of resetting it to the default.
     p.add_argument(
         "--config",
+        action=noted,
         default=argparse.SUPPRESS if sub else "config.toml",
         help="config file (default: config.toml)",
     )
     p.add_argument(
         "--data-dir",
+        action=noted,
         default=argparse.SUPPRESS if sub else None,
         help="directory for the database, lock file and logs/ "
         "(default: bot.data_dir from the config)",
     )
 
 
-def _account(p: argparse.ArgumentParser, text: str) -> None:
+def _account(p: argparse.ArgumentParser, text: str, noted: type[argparse.Action]) -> None:
     p.add_argument(
-        "--account", default=None, help=f"{text}; one of the config's [[accounts]] names"
+        "--account", action=noted, default=None,
+        help=f"{text}; one of the config's [[accounts]] names"
     )
 
 
-def _workers(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
+def _workers(p: argparse.ArgumentParser, noted: type[argparse.Action], *, sub: bool = True) -> None:
     p.add_argument(
         "--workers",
+        action=noted,
         type=int,
         default=argparse.SUPPRESS if sub else None,  # None: not given (refused off run)
         help="worker processes to spread the accounts over (default 1: one process)",
@@ -58,47 +79,55 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="bot.py", description="Actor-model perpetual-futures trading bot."
     )
-    _common(top, sub=False)
+    given: list[tuple[str, str, Any]] = []  # every noted option, as given (see _Noted)
+    noted: type[argparse.Action] = type("Noted", (_Noted,), {"given": given})
+    top.set_defaults(given_options=given)
+    common = functools.partial(_common, noted=noted)
+    common(top, sub=False)
     top.add_argument(
-        "--duration", type=float, default=None, help="stop by itself after SECONDS, gracefully"
+        "--duration", action=noted, type=float, default=None,
+        help="stop by itself after SECONDS, gracefully"
     )
-    _workers(top, sub=False)
+    _workers(top, noted, sub=False)
     sub = top.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the bot (the default)")
-    _common(run)
+    common(run)
     run.add_argument(
         "--duration",
+        action=noted,
         type=float,
         default=argparse.SUPPRESS,
         help="stop by itself after SECONDS, gracefully",
     )
-    _workers(run)
+    _workers(run, noted)
     status = sub.add_parser("status", help="print the supervisor status dump")
-    _common(status)
+    common(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _account(status, "show only this account")
+    _account(status, "show only this account", noted)
     logs = sub.add_parser("logs", help="print a symbol's log stream")
-    _common(logs)
+    common(logs)
     logs.add_argument("symbol", help='e.g. "BTC/USDT:USDT", or "bot" for the whole bot log')
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     logs.add_argument(
         "-n", "--lines", type=int, default=50, help="how many last lines (default 50)"
     )
-    _account(logs, "the account whose log to print (needed when several trade the symbol)")
+    _account(logs, "the account whose log to print (needed when several trade the symbol)",
+             noted)
     resume = sub.add_parser("resume", help="lift a symbol's quarantine after a person has looked")
-    _common(resume)
-    _account(resume, "the account (needed when several are configured)")
+    common(resume)
+    _account(resume, "the account (needed when several are configured)", noted)
     resume.add_argument("symbol")
     sig = sub.add_parser("signal", help="send a manual signal to the running bot")
-    _common(sig)
-    _account(sig, "the account (needed when several are configured)")
+    common(sig)
+    _account(sig, "the account (needed when several are configured)", noted)
     sig.add_argument("symbol")
     sig.add_argument("side", choices=["long", "short", "exit"])
     sig.add_argument(
-        "--size", default=None, help="order size in USDT (default: risk.order_size_usdt)"
+        "--size", action=noted, default=None,
+        help="order size in USDT (default: risk.order_size_usdt)"
     )
     worker = sub.add_parser("worker", help="internal: one worker process of run --workers N")
-    _common(worker)
+    common(worker)
     worker.add_argument("--index", type=int, required=True)
     worker.add_argument("--accounts", required=True)
     worker.add_argument("--parent-pid", type=int, required=True)
@@ -107,11 +136,11 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--config-copy", default=None,
                         help="the config's text as the parent read it (relative paths: --config)")
     cluster = sub.add_parser("cluster", help="show the cluster: nodes, leases, takeovers")
-    _common(cluster)
+    common(cluster)
     cluster.add_argument("--json", action="store_true", help="print JSON instead of text")
     from backtest.args import add_parsers  # backtest and download (argparse only, no heavy imports)
 
-    add_parsers(sub, _common)
+    add_parsers(sub, common)
     return top
 
 

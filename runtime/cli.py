@@ -35,7 +35,7 @@ def fail(message: str, code: int = EXIT_STARTUP) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     os.umask(PRIVATE_UMASK)  # every command's files too (a control queued before the first run)
     command = args.command or "run"
-    problem = run_only_problem(args)
+    problem = run_only_problem(args) or given_twice(args)
     if problem is not None:
         return fail(problem)
     if command in ("backtest", "download"):
@@ -137,6 +137,20 @@ def run_only_problem(args: argparse.Namespace) -> str | None:
     for option in ("duration", "workers"):
         if command != "run" and getattr(args, option, None) is not None:
             return f"--{option}: only with run (not with {command})"
+    return None
+
+
+def given_twice(args: argparse.Namespace) -> str | None:
+    """One line for the first option given twice with different values (before and after the
+    subcommand, or twice after it): argparse kept the last one silently, so `--config a.toml
+    status --config b.toml` or `signal ... --size 50 --size 5000` used a value the user may not
+    have meant (found by review). The same value twice is accepted. None when there is none."""
+    first: dict[str, tuple[str, object]] = {}
+    for option, dest, value in getattr(args, "given_options", ()):
+        if dest in first and first[dest][1] != value:
+            return (f"{option}: given twice with different values ({first[dest][1]}, then "
+                    f"{value}); give it once")
+        first.setdefault(dest, (option, value))
     return None
 
 
