@@ -130,10 +130,15 @@ def _unmakeable(path: Path, data_dir: Path) -> str | None:
     return f"cannot create {path}: {blocker} is not a directory"
 
 
+_CODE = Path(os.path.realpath(Path(__file__).resolve().parents[1]))
+"""The bot's own checkout (the folder of bot.py)."""
+
+
 def _shared_folder(data_dir: Path) -> str | None:
     """A data dir that is not the bot's to make private: the bot makes its data dir 0700 and
     everything in it 0600 (runtime/private_files.py), which on the file system's root, the
-    user's home folder or a shared sticky folder such as /tmp (as root: its sticky bit and
+    user's home folder, the bot's own checkout or a folder above it (its code, .git and venv)
+    or a shared sticky folder such as /tmp (as root: its sticky bit and
     world write gone) changes files that are not the bot's. None when the folder is fine."""
     path = Path(os.path.normpath(data_dir))
     advice = "; give the bot a folder of its own, e.g. {}".format(path / "bot-data")
@@ -143,6 +148,9 @@ def _shared_folder(data_dir: Path) -> str | None:
     if real == Path(os.path.realpath(Path.home())):
         return (f"{path} is your home folder: the bot makes everything in its data dir "
                 f"private{advice}")
+    if _CODE.is_relative_to(real):  # `--data-dir .` in the checkout (found by review)
+        return (f"{path} holds the bot's own code ({_CODE}): the bot makes everything in its "
+                f"data dir private{advice}")
     try:
         mode = path.stat().st_mode
     except OSError:
