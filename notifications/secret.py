@@ -24,7 +24,10 @@ def read_token(*, key: str, env_name: str, file: str, base: Path,
         path = Path(file).expanduser()
         path = path if path.is_absolute() else base / path
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a folder: "chmod 600" was the advice
+                raise ConfigError(f"{key}: {path} is not a regular file")
+            mode = stat.S_IMODE(info.st_mode)
             if mode & 0o077:
                 raise ConfigError(f"{key}: {path} has mode {mode:04o}; must be 0600 "
                                   f"(run: chmod 600 {path})")
