@@ -34,8 +34,10 @@ def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
         raise ConfigError(f"{label}: cannot read the file (permission denied)") from None
     except OSError as exc:
         raise ConfigError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{label}: not valid UTF-8 (byte offset {exc.start})") from None
+    except UnicodeDecodeError as exc:  # the line too: nobody counts bytes (found by review)
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{label}:{line}: not valid UTF-8 (line {line}, byte offset "
+                          f"{exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(toml_syntax(label, exc)) from None
 
