@@ -135,8 +135,13 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
 
 
 def line_of(lines: dict[tuple[str, ...], int], key: str) -> int | None:
-    """The line that sets `key`, or of its nearest enclosing table in the file, or None."""
+    """The line that sets `key`, or of its nearest enclosing table in the file, or None. A key
+    the file sets only through a table below it (`[accounts.risk]` sets `accounts`) is found
+    at that table's first line (found by review: `accounts: expected an array` had none)."""
     path = _path_of(key)
+    below = [n for p, n in lines.items() if len(p) > len(path) and p[:len(path)] == path]
+    if path and path not in lines and below:
+        return min(below)
     while path:
         if path in lines:
             return lines[path]

@@ -177,6 +177,10 @@ def _describe(root: type[BaseModel], error: Mapping[str, Any]) -> tuple[str, str
         return key, _range_text(info) or error["msg"], True
     if kind == "literal_error":
         return key, _literal_text(error), True
+    if kind == "expected_array" and info is not None and _entry_model(info.annotation):
+        # `[accounts.risk]` with no `[[accounts]]` before it (found by review)
+        return key, (f"expected an array of tables: begin each entry with [[{key}]] "
+                     "(two brackets)"), False
     if kind in ("too_short", "too_long"):
         return key, _length_text(error, info), False
     if kind == "string_pattern_mismatch":
