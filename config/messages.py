@@ -116,28 +116,40 @@ def _unknown_key(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     if owner is None:
         return "unknown key"
     allowed = list(owner.model_fields)
-    hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
     text = f"unknown key (allowed: {', '.join(allowed)})"
-    if hint:
-        return text + f"; did you mean {hint[0]}?"
     if len(loc) == 2 and loc[-1] in root.model_fields:  # `risk = {...}` after [symbols]
         return text + (f"; {loc[-1]} is a section of its own: give it before the first table "
                        f"or as [{loc[-1]}] (a key after [{loc[0]}] belongs to [{loc[0]}])")
+    # the key exactly as another table has it first: a close spelling here was the wrong
+    # hint (found by review: `[risk] max_size_usdt` was "did you mean order_size_usdt?")
     home = _section_of(root, loc)
-    return text + (f"; {loc[-1]} is a key of [{home}]" if home else "")
+    if home:
+        return text + f"; {loc[-1]} is a key of [{home}]"
+    hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    return text + (f"; did you mean {hint[0]}?" if hint else "")
+
+
+def _tables(model: type[BaseModel], prefix: str = "") -> list[tuple[str, type[BaseModel]]]:
+    """(dotted name, model) of every table under ``model``: sections and their own tables
+    (`strategy.grid`); arrays of tables ([[accounts]]) are not followed."""
+    found = []
+    for name, info in model.model_fields.items():
+        table = _without_none(info.annotation)
+        if isinstance(table, type) and issubclass(table, BaseModel):
+            found.append((prefix + name, table))
+            found += _tables(table, prefix + name + ".")
+    return found
 
 
 def _section_of(root: type[BaseModel], loc: tuple[Any, ...]) -> str | None:
-    """The other top-level sections that have the key `loc` names (found by review: `mode`
-    written under [risk], or above the first table, was only "unknown key"), or None."""
-    if len(loc) not in (1, 2) or not isinstance(loc[-1], str):
+    """The other tables that have the key `loc` names (found by review: `mode` written under
+    [risk], or above the first table, was only "unknown key"; `levels` under [strategy] too),
+    or None."""
+    if not isinstance(loc[-1], str):
         return None
-    homes = []
-    for name, info in root.model_fields.items():
-        section = _without_none(info.annotation)
-        if (isinstance(section, type) and issubclass(section, BaseModel) and name != loc[0]
-                and loc[-1] in section.model_fields):
-            homes.append(name)
+    here = ".".join(str(part) for part in loc[:-1] if isinstance(part, str))
+    homes = [name for name, table in _tables(root)
+             if name != here and loc[-1] in table.model_fields]
     return "], [".join(homes) or None
 
 
