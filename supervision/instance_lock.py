@@ -69,8 +69,8 @@ def is_locked(path: Path) -> bool:
     """Whether a live process holds the lock on ``path`` (works from any process)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
+    except (FileNotFoundError, NotADirectoryError):  # none there; or a file above it (found
+        return False  # by review: `status --data-dir notes.txt/data` was "unexpected ...")
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
