@@ -114,8 +114,7 @@ class Repository:
         self._reads: dict[Any, _Read] = {}
         self._last: dict[Any, Any] = {}
         self._reads_lock = threading.Lock()
-        self._readers = 0
-        """Threads inside `reading` (their connections are closed when they leave it)."""
+        self._readers = 0  # threads inside `reading` (their connections close as they leave)
         self._closed = False
         self._readers_lock = threading.Lock()
 
@@ -143,10 +142,8 @@ class Repository:
             with self._readers_lock:
                 self._closed = True
                 self._close_unused()
-        else:  # SQLite, the writer still busy: it keeps its connection and may still commit
-            close_idle = getattr(self.db, "close_idle", None)
-            if close_idle is not None:
-                close_idle()
+        elif (close_idle := getattr(self.db, "close_idle", None)) is not None:
+            close_idle()  # SQLite, the writer still busy: it keeps its connection, may commit
         return waiting is None
 
     def abort(self) -> None:
