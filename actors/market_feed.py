@@ -33,6 +33,10 @@ before the moment it was asked when it read nothing new (a trade may show in the
 history a little after it happened, after newer ones, and clocks differ). Trades read again in
 that overlap are skipped by id (`TradeIds` keeps 20,000, far more than a minute of fills)."""
 
+POLL_FAILING_REMINDER_S = 300.0
+"""While every poll fails (an exchange outage), a reminder line this often; the first failure,
+a failure of another kind and the first poll that answers again are said at once."""
+
 UNPRICED_LINE_EVERY_S = 3600.0
 """A symbol's "no REST price" line at most once in this long (a row that comes and goes every
 poll would otherwise log two lines a second)."""
@@ -77,6 +81,8 @@ class MarketFeed:
         """Symbols the last REST ticker read left without a price: since when, and whether
         this spell was said."""
         self._unpriced_said: dict[str, float] = {}
+        self._failing: tuple[str, float, float, int] | None = None
+        """While polls fail: the error's kind, since when, when last said, how many failed."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
         self.polls = 0
@@ -95,11 +101,35 @@ class MarketFeed:
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            try:
-                self.poll_once()
-            except Exception as exc:  # noqa: BLE001 - a feed hiccup must not stop the feed
-                self.log.warning("market feed poll failed: {}", describe(exc))
+            self.poll_round()
             self._stop.wait(max(self.interval_s - (time.monotonic() - started), 0.0))
+
+    def poll_round(self) -> None:
+        """One poll of the feed's thread. Its failures are said once per outage and kind of
+        error, with a reminder every POLL_FAILING_REMINDER_S, and the first poll that answers
+        again says so (found by review: an outage logged a warning at every poll, two lines a
+        second per account at the default interval)."""
+        try:
+            self.poll_once()
+        except Exception as exc:  # noqa: BLE001 - a feed hiccup must not stop the feed
+            now, kind = self.clock(), type(exc).__name__
+            if self._failing is None or self._failing[0] != kind:
+                since, failed = (now, 0) if self._failing is None else self._failing[1::2]
+                self._failing = (kind, since, now, failed + 1)
+                self.log.warning("market feed poll failed: {}", describe(exc))
+                return
+            kind, since, said, failed = self._failing
+            self._failing = (kind, since, said, failed + 1)
+            if now - said >= POLL_FAILING_REMINDER_S:
+                self._failing = (kind, since, now, failed + 1)
+                self.log.warning("market feed polls still failing ({} in a row over {:.0f} s): "
+                                 "{}", failed + 1, now - since, describe(exc))
+            return
+        if self._failing is not None:
+            _, since, _, failed = self._failing
+            self._failing = None
+            self.log.info("market feed polls answer again ({} failed over {:.0f} s)", failed,
+                          self.clock() - since)
 
     def _deliver_now(self, symbol: str, message: Any) -> bool:
         """A paced wake goes out through `deliver` as it is then (an owner may replace it)."""
