@@ -41,7 +41,7 @@ from exchange.fence import BusyBoard, CallScope, FenceBoard, Fenced, call_scope
 from exchange.port import ExchangePort
 from storage.repository import Fenced as CommitFenced
 from storage.repository import Repository
-from storage.writer import SUBMIT_TIMEOUT_S
+from storage.writer import SUBMIT_TIMEOUT_S, WriterStopped
 from strategies.base import Strategy
 from trading.commands import Escalate
 
@@ -267,11 +267,15 @@ class SymbolActor(pykka.ThreadingActor):
             try:
                 return self._receive(message)
             except Exception as exc:
-                if not getattr(self.deps.repo, "aborted", False):
+                # its database calls aborted (a lapsed lease), or its writer stopped (the
+                # repository closed under an actor that outlived the bot's stop)
+                aborted = getattr(self.deps.repo, "aborted", False)
+                if not aborted and not isinstance(exc, WriterStopped):
                     raise
                 self._aborted = True  # the account stops: no failure, no restart, no traceback
-                self.log.warning("database calls aborted (the account is stopping): {}; its "
-                                 "queued messages are not handled", describe(exc))
+                self.log.warning("database {} (the account is stopping): {}; its queued "
+                                 "messages are not handled",
+                                 "calls aborted" if aborted else "closed", describe(exc))
                 self._skip(message, said=True)
                 return None
 
