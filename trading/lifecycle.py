@@ -161,7 +161,7 @@ def finish_entry(state: SymbolState, ctx: Ctx) -> SymbolState:
 def _entry_filled(
     state: SymbolState, order: Order, qty: Decimal, price: Decimal, fee: Decimal, ctx: Ctx,
 ) -> SymbolState:
-    side = Side.LONG if order.side == "buy" else Side.SHORT
+    side = Side.entered_by(order.side)
     pos = state.position
     if pos is None:
         position_id = order.client_order_id

@@ -41,6 +41,11 @@ class Side(StrEnum):
     def exit_order_side(self) -> str:
         return "sell" if self is Side.LONG else "buy"
 
+    @classmethod
+    def entered_by(cls, order_side: str) -> Side:
+        """The position side an entry order of `order_side` ("buy"/"sell") opens."""
+        return cls.LONG if order_side == "buy" else cls.SHORT
+
 
 def waiting(now: float, until: float, longest: float) -> bool:
     """True while `now` is before `until`, a deadline that was set at most `longest` seconds

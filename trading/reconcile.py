@@ -218,7 +218,7 @@ def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
     if state.position is not None or theirs is None or state.phase is not Phase.ENTERING:
         return state
     for order in state.live_orders(OrderPurpose.ENTRY):
-        side = _side_of(order)
+        side = Side.entered_by(order.side)
         found = ev.orders.get(order.client_order_id)
         unseen = found is None and order.status is OrderStatus.PENDING
         priceless = found is not None and found.filled > ZERO and found.average is None
@@ -296,7 +296,8 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
     if mine is None and theirs is not None:
         if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
             return state  # our entry is still being resolved
-        if any(_side_of(o) is theirs.side for o in state.live_orders(OrderPurpose.ENTRY)):
+        entries = state.live_orders(OrderPurpose.ENTRY)
+        if any(Side.entered_by(o.side) is theirs.side for o in entries):
             # so is one while flat (the rest of an entry whose part was stopped out, its cancel
             # not landed), its lookup lagging the list: adopted, its own report added the same
             # fill again and the books held it twice (found by review)
@@ -324,10 +325,6 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
             state = arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
         state = cover_stop(state, ctx)
     return state
-
-
-def _side_of(entry: Order) -> Side:
-    return Side.LONG if entry.side == "buy" else Side.SHORT
 
 
 def _unconfirmed(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
