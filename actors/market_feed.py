@@ -119,11 +119,11 @@ class MarketFeed:
                 self.log.warning("market feed poll failed: {}", describe(exc))
                 return
             kind, since, said, failed = self._failing
-            self._failing = (kind, since, said, failed + 1)
             if now - said >= POLL_FAILING_REMINDER_S:
-                self._failing = (kind, since, now, failed + 1)
+                said = now
                 self.log.warning("market feed polls still failing ({} in a row over {:.0f} s): "
                                  "{}", failed + 1, now - since, describe(exc))
+            self._failing = (kind, since, said, failed + 1)
             return
         if self._failing is not None:
             _, since, _, failed = self._failing
