@@ -205,9 +205,12 @@ def _not_found(state: SymbolState, order: Order, ev: Reconciled, ctx: Ctx,
 
 def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
                              h: _Handlers) -> SymbolState:
-    """An entry kept pending by the send grace (its lookup lags), or reported filled without a
-    price, while the exchange already lists a position on its side, no larger than it: that
-    position is the evidence it landed, and its entry price the price it filled at.
+    """An entry kept pending by the send grace, or acknowledged, whose lookup lags (not found,
+    or open with nothing filled: a market order the position shows filled), or reported filled
+    without a price, while the exchange already lists a position on its side, no larger than
+    it: that position is the evidence it landed, and its entry price the price it filled at.
+    (An acknowledged one waited for its own report or a second not-found lookup, the listed
+    position without a stop meanwhile; found by review.)
     Waiting for the lookup left the position without a stop for up to the whole grace (60 s;
     found by review), so the entry is booked now from the position (contracts and entry price
     as the venue lists them), protected at once, and its fee is looked up later
@@ -220,17 +223,18 @@ def _entry_shown_by_position(state: SymbolState, ev: Reconciled, ctx: Ctx,
     for order in state.live_orders(OrderPurpose.ENTRY):
         side = Side.entered_by(order.side)
         found = ev.orders.get(order.client_order_id)
-        unseen = found is None and order.status is OrderStatus.PENDING
+        lagging = found is None or (found.status == "open" and found.filled == ZERO)
         priceless = found is not None and found.filled > ZERO and found.average is None
-        if (unseen or priceless) and order.filled == ZERO and side is theirs.side \
+        if (lagging or priceless) and order.filled == ZERO and side is theirs.side \
                 and ZERO < theirs.contracts <= order.amount:
             cid = order.client_order_id
             ctx.record(oe.EntryShownByPosition(order=cid, contracts=theirs.contracts,
                                                entry_price=theirs.entry_price))
+            told = priceless and found is not None and found.fee_known  # its fee is this fill's
             return h.filled(oe.settled(state, cid), OrderFilled(
                 client_order_id=cid, exchange_id=found.exchange_id if found else None,
                 filled=theirs.contracts, average=theirs.entry_price,
-                fee=found.fee if found else ZERO, fee_known=bool(found and found.fee_known),
+                fee=found.fee if found and told else ZERO, fee_known=told,
                 complete=entry_done(found, theirs.contracts, order.amount)), ctx)
     return state
 
