@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from storage.grid_codec import owed_data
 from storage.sql_conn import SqlConn
-from trading.commands import Escalate
+from trading.commands import Escalate, LedgerEntry
 from trading.decision import Decision
 from trading.journal import JournalItem
 from trading.late_fees import FeeOwed
@@ -209,8 +209,8 @@ def write_records(
             ],
         )
         for f in decision.ledger:
-            if f.amount == 0 and f.realized_pnl == 0 and f.fee:
-                _charge_closed_row(conn, f.position_id, f.fee, now)
+            if f.fee or f.realized_pnl:
+                _charge_closed_row(conn, f, now)
     journal(conn, symbol, decision.journal, correlation_id, created_at, now)
     for cmd in decision.commands:
         if isinstance(cmd, Escalate):
@@ -221,19 +221,25 @@ def write_records(
                 conn.execute(UPSERT_META, (EMERGENCY_OWED + symbol, cmd.reason))
 
 
-CLOSED_FEES = "SELECT fees FROM positions WHERE position_id=? AND status='closed' AND closed_at<>?"
-SET_CLOSED_FEES = "UPDATE positions SET fees=? WHERE position_id=? AND status='closed'"
+CLOSED_TOTALS = ("SELECT realized_pnl, fees FROM positions WHERE position_id=? "
+                 "AND status='closed' AND closed_at<>?")
+SET_CLOSED_TOTALS = ("UPDATE positions SET realized_pnl=?, fees=? WHERE position_id=? "
+                     "AND status='closed'")
 
 
-def _charge_closed_row(conn: SqlConn, position_id: str, fee: Decimal, now: float) -> None:
-    """A fee told after its position's row was closed (a fee-only ledger entry: quantity 0,
-    no P&L; trading/late_fees.py): the closed row's fees follow the ledger (found by review: the
-    trades list, the dashboard and the status read the row, which stayed short of the fee). A
-    row closed by this very commit already counts the decision's fills (`closed_totals`); an
-    open position's row is written from its state, which booked the fee."""
-    row = conn.execute(CLOSED_FEES, (position_id, now)).fetchone()
+def _charge_closed_row(conn: SqlConn, f: LedgerEntry, now: float) -> None:
+    """A ledger entry for a position whose row was closed before this commit: a fee told after
+    the close (a fee-only entry: quantity 0, no P&L; trading/late_fees.py), or a reducing fill
+    that came after it (its stop whose cancel had not landed: `FillWithoutPosition`, the grid's
+    `FillWithoutLeg`, booked with its fee and the exchange's P&L). The closed row's totals
+    follow the ledger (found by review: the trades list, the dashboard and the status read the
+    row, which stayed short of the fee, and of such a fill's P&L). A row closed by this very
+    commit already counts the decision's fills (`closed_totals`); an open position's row is
+    written from its state, which booked them."""
+    row = conn.execute(CLOSED_TOTALS, (f.position_id, now)).fetchone()
     if row is not None:
-        conn.execute(SET_CLOSED_FEES, (str(Decimal(row[0]) + fee), position_id))
+        pnl, fees = Decimal(row[0] or 0) + f.realized_pnl, Decimal(row[1] or 0) + f.fee
+        conn.execute(SET_CLOSED_TOTALS, (str(pnl), str(fees), f.position_id))
 
 
 def journal(
