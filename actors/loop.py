@@ -132,6 +132,7 @@ class DecisionLoop:
         self.state: Any = None
         self.reconciled = False  # set by the first successful reconciliation
         self.last_tick_at: float | None = None
+        self.priced_at: float | None = None  # the last price read: a tick, a reconciliation
         self.published = Published(None, None, False, core.view)
         self._quiet: QuietBand | None = None
         self._quiet_for: Any = None  # the state `_quiet` is for (a price-only change keeps it)
@@ -201,7 +202,7 @@ class DecisionLoop:
                 self.tick(tick)
 
     def tick(self, tick: Tick) -> None:
-        self.last_tick_at = now = self.clock()
+        self.last_tick_at = self.priced_at = now = self.clock()
         quiet = self._band()
         if quiet is not None and quiet.contains(tick.price, now):
             self._quiet_price = tick.price
@@ -270,6 +271,8 @@ class DecisionLoop:
             self._publish()
             return
         self._retry.succeeded()
+        if getattr(snapshot, "price", None) is not None:
+            self.priced_at = self.clock()
         self.reconciled = True  # the snapshot's own decision acts on the reconciled state
         self.apply(snapshot)
 

@@ -64,7 +64,7 @@ def external(loop: DecisionLoop, message: ExternalSignal) -> None:
         return
     handled = (JournalEntry(type="SignalHandled", data={"signal_id": sid}),) if sid else ()
     signal = SignalRaised(side=message.side, reason=message.reason, signal_id=sid,
-                          size_usdt=message.size_usdt)
+                          size_usdt=message.size_usdt, priced_at=loop.priced_at)
     if loop.apply(signal, correlation_id=sid or "", also=handled) or not sid:
         return
     loop.repo.record(loop.symbol, "SignalHandled", {"signal_id": sid}, correlation_id=sid)

@@ -241,6 +241,9 @@ class RiskSettings(_Section):
     take_profit_pct: Dec | None = Field(default=None, gt=0, lt=100)
     cooldown_after_loss_s: Float = Field(default=120.0, ge=0)
     max_open_positions: Int = Field(default=20, ge=1)
+    max_price_age_s: Float = Field(default=120.0, ge=1, le=86400)
+    """An entry is sized from the symbol's last price only when it was read within this long
+    (trading/decide.py `_stale_price`): after a feed outage, not on the price from before it."""
 
 
 class SupervisionSettings(_Section):

@@ -43,6 +43,7 @@ def risk_rules(settings: Settings) -> RiskRules:
         trailing_step_pct=r.trailing_step_pct,
         take_profit_pct=r.take_profit_pct,
         cooldown_after_loss_s=r.cooldown_after_loss_s,
+        max_price_age_s=r.max_price_age_s,
         max_close_attempts=s.max_close_attempts,
         close_backoff_initial_s=s.close_backoff_initial_s,
         close_backoff_max_s=s.close_backoff_max_s,

@@ -327,12 +327,12 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
                 f"{state.entry_retry_at - ctx.now:.0f}s")
     price = state.last_price
     amount = ZERO
+    if skip is None:
+        skip = "no price yet" if price is None else _stale_price(ev, ctx)
     if skip is None and price is not None:
         size = ev.size_usdt or ctx.rules.risk.order_size_usdt
         amount = ctx.rules.market.amount_down(size / price)
         skip = ctx.rules.market.size_refusal(size, amount, price)
-    elif skip is None:
-        skip = "no price yet"
     if skip is None:  # the account's gate is asked last: it reserves a slot when it admits
         skip = ctx.admit("signal", None)
     if skip is not None:
@@ -342,6 +342,17 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
         ctx.record(je.SignalSkipped(side=ev.side, reason=skip, signal_id=ev.signal_id))
         return replace(state, skipped_for=kind if ev.signal_id is None else state.skipped_for)
     return lc.open_entry(replace(state, skipped_for=None), ev.side, amount, ctx, ev.reason)
+
+
+def _stale_price(ev: SignalRaised, ctx: Ctx) -> str | None:
+    """An entry is sized from the last price; one read longer ago than risk.max_price_age_s
+    (the feed stopped with a venue outage) would size it on the market from before the outage
+    (found by review: an external signal after a long outage did)."""
+    limit = ctx.rules.risk.max_price_age_s
+    if ev.priced_at is None or ctx.now - ev.priced_at <= limit:
+        return None
+    return (f"the last price is {ctx.now - ev.priced_at:.0f}s old (risk.max_price_age_s = "
+            f"{limit:g}): no entry on a stale price")
 
 
 EXIT_SKIPS = {

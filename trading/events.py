@@ -23,6 +23,10 @@ class SignalRaised:
     signal_id: str | None = None
     size_usdt: Decimal | None = None
     """Overrides risk.order_size_usdt for this entry."""
+    priced_at: float | None = None
+    """When the shell last read the symbol's price (a tick, a reconciliation's read): an entry
+    is not sized on one older than risk.max_price_age_s. None: the signal came with its price
+    (the strategy's, decided on a tick)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -111,6 +111,10 @@ class RiskRules:
     """The wait after an entry that ended without a fill (refused by the venue), doubling while
     they keep failing, up to `entry_retry_max_s`."""
     entry_retry_max_s: float = 300.0
+    max_price_age_s: float = 120.0
+    """An entry is sized from the symbol's last price only when it was read within this long
+    (config `risk.max_price_age_s`): the feed stops with a venue outage, and an external signal
+    that came after a long one was sized on the price from before it."""
     adopt_unknown_positions: bool = True
     bot_side_stops: bool = False
     """True only when config chose stop_mode = "bot": the bot closes at the stop price itself."""
