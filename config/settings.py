@@ -117,6 +117,21 @@ def _check_strategy(
         )
 
 
+def _check_price_age(exchange: ExchangeSettings, risk: RiskSettings, *, at: str) -> None:
+    """A healthy feed prices each symbol at least every poll (REST), or, streamed, within
+    stream_symbol_silent_s plus a poll (a quiet symbol's REST price): a max price age below
+    that skipped every external entry on a quiet symbol of a working feed as stale."""
+    bound = exchange.poll_interval_s + (exchange.stream_symbol_silent_s if exchange.streams
+                                        else 0.0)
+    if risk.max_price_age_s <= bound:
+        raise _cross(
+            f"{at}risk.max_price_age_s",
+            f"must be > {bound:g}, the longest a working feed leaves a symbol without a price "
+            f"(exchange.stream_symbol_silent_s + exchange.poll_interval_s, or the poll "
+            f"interval alone with exchange.streams = false) (got {risk.max_price_age_s:g})",
+        )
+
+
 def _check_prices(
     paper: PaperSettings, symbols: SymbolsSettings, *, extra_ok: bool, at: str
 ) -> None:
@@ -263,6 +278,7 @@ class Settings(_Section):
                 )
             _check_prices(self.paper, self.symbols, extra_ok=False, at="")
             _check_strategy(self.exchange, self.strategy, self.risk, at="")
+            _check_price_age(self.exchange, self.risk, at="")
             _check_capital(self.bot.mode, self.protections, at="")
             _check_stream_host(self.bot.mode, self.exchange, at="")
             return self
@@ -281,6 +297,7 @@ class Settings(_Section):
                 )
             _check_prices(account.paper, account.symbols, extra_ok=True, at=at)
             _check_strategy(account.exchange, account.strategy, account.risk, at=at)
+            _check_price_age(account.exchange, account.risk, at=at)
             _check_capital(self.bot.mode, account.protections, at=at)
             _check_stream_host(self.bot.mode, account.exchange, at=at)
             if Path(account.paper.store).expanduser().is_absolute():
