@@ -1,11 +1,13 @@
 """Hedge grid, sibling of the one-way core's "our entry is still being resolved"
 (trading/reconcile.py `_position`): a flat leg's opening order the exchange acknowledged, whose
 lookup lags the position list (Bybit's order history: still "open" with nothing filled, or not
-found once), while a reconciliation already lists the leg. `_entry_shown_by_position` books
-only a pending (never acknowledged) or priceless one; the grid adopted the listed position as an
+found once), while a reconciliation already lists the leg. `_entry_shown_by_position` booked
+only a pending (never acknowledged) or priceless one: the grid adopted the listed position as an
 unknown leg (`adopted-...`) and the opening order's own report then added the same fill to it:
 the books held the leg twice, with a stop and a take-profit sized for twice the position. The
-leg is not adopted while our own opening order of that side is live; its report opens it."""
+leg is not adopted while our own opening order of that side is live: it is booked from the
+listed position as that order's fill (since a later review, at once, with its stop), and the
+order's report adds nothing."""
 
 from __future__ import annotations
 
@@ -42,13 +44,16 @@ def test_an_acknowledged_opening_order_listed_by_the_position_is_booked_once(loo
               for side in (Side.LONG, Side.SHORT)}
     b.send(GridReconciled(positions=listed, orders=answers, price=D(100)))
     assert "LegAdopted" not in b.journal, "our own opening order's leg was adopted as unknown"
+    # booked from the listed position and protected at once (its report would come later:
+    # tests/trading/test_grid_acknowledged_open_shown_by_position.py)
+    (stop,) = b.placed(GridKind.STOP, Side.LONG)
+    assert stop.amount == D(1) + D(2)  # the leg and its first level, not twice the leg
     b.send(OrderFilled(client_order_id=long_open.client_order_id, exchange_id="xl",
                        filled=D(1), average=D(100), fee=D("0.05"), complete=True))
     long = b.state.long
     assert long.contracts == D(1), "the same fill was added to the leg twice"
     assert long.position_id == long_open.client_order_id
-    (stop,) = b.placed(GridKind.STOP, Side.LONG)
-    assert stop.amount == D(1) + D(2)  # the leg and its first level, not twice the leg
+    assert b.placed(GridKind.STOP, Side.LONG) == []  # its stop covers it already
 
 
 @pytest.mark.parametrize("lookup", ["open, nothing filled", "not found"])

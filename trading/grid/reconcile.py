@@ -88,7 +88,9 @@ def _bare(state: GridState) -> bool:
 def _entry_shown_by_position(state: GridState, side: Side, ev: GridReconciled,
                              ctx: GridCtx) -> GridState:
     """As the one-way core's (trading/reconcile.py): a flat leg's opening order kept pending by
-    the send grace (its lookup lags), or reported filled without a price, while the exchange
+    the send grace, or acknowledged, whose lookup lags (not found, or open with nothing filled:
+    a market order the list shows filled; acknowledged, the listed leg waited without a stop
+    for the order's report: found by review), or reported filled without a price, while the exchange
     already lists the leg, no larger than the order: that position is the evidence it landed,
     booked as its fill (contracts and entry price as the venue lists them; the fee looked up
     later). Adopted as an unknown leg instead, the order's own report added the same fill to it
@@ -98,16 +100,17 @@ def _entry_shown_by_position(state: GridState, side: Side, ev: GridReconciled,
         return state
     for order in state.orders_of(side, K.ENTRY):
         found = ev.orders.get(order.client_order_id)
-        unseen = found is None and order.status is OrderStatus.PENDING
+        lagging = found is None or (found.status == "open" and found.filled == ZERO)
         priceless = found is not None and found.filled > ZERO and found.average is None
-        if (unseen or priceless) and order.filled == ZERO and ex.contracts <= order.amount:
+        if (lagging or priceless) and order.filled == ZERO and ex.contracts <= order.amount:
             cid = order.client_order_id
             ctx.record(oe.EntryShownByPosition(order=cid, contracts=ex.contracts,
                                                entry_price=ex.entry_price))
+            told = priceless and found is not None and found.fee_known  # its fee is this fill's
             return on_filled(oe.settled(state, cid), OrderFilled(
                 client_order_id=cid, exchange_id=found.exchange_id if found else None,
                 filled=ex.contracts, average=ex.entry_price,
-                fee=found.fee if found else ZERO, fee_known=bool(found and found.fee_known),
+                fee=found.fee if found and told else ZERO, fee_known=told,
                 complete=entry_done(found, ex.contracts, order.amount)), ctx)
     return state
 
