@@ -87,6 +87,7 @@ NOT_FOUND_YET = "not found yet, sent less than the grace ago"
 NOT_FOUND = "not found once"
 NO_PRICE = "filled without a price"
 ENTRY_FIRST = "reduced a position whose entry is not reported yet"
+LIST_AHEAD = "the position list shows a fill its lookup does not"
 
 
 def unreadable(status: object) -> str:

@@ -143,6 +143,8 @@ def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder |
         return _not_found(state, order, ev, ctx)
     if found.status not in oe.READABLE_STATUSES:
         return oe.defer(state, order, oe.unreadable(found.status), ctx)
+    if found.status == "open" and _listed_ahead(state, order, found, ev):
+        return oe.defer(state, order, oe.LIST_AHEAD, ctx)
     done = found.status != "open"
     fee_told = (found.fee_known and found.filled > ZERO
                 and late_fees.unbooked_fee(order.fee, found.fee) != ZERO)
@@ -174,6 +176,24 @@ def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder |
                              never_reached=False)
         return on_failed(state, failed, ctx)
     return on_canceled(state, cid, ctx)
+
+
+def _listed_ahead(state: GridState, order: Order, found: ExchangeOrder,
+                  ev: GridReconciled) -> bool:
+    """As the one-way core's (trading/reconcile.py `_listed_ahead`): a leg our books hold flat
+    listed by the exchange while an order that grows it (a closed leg's level whose cancel has
+    not landed, an opening order) is live and its lookup shows nothing more filled. Not
+    adopted (its report books it), but in doubt: looked at again within LOOK_AGAIN_S, an
+    alert if it lasts, instead of waiting unprotected for the next periodic reconciliation.
+    An opening order with nothing applied, the leg no larger than it, is booked from the list
+    (`_entry_shown_by_position`)."""
+    side = order.leg
+    ex = ev.positions.get(side) if side is not None else None
+    if side is None or order.purpose.reduces or state.leg(side).is_open or ex is None \
+            or ex.contracts <= ZERO or found.filled > order.filled:
+        return False
+    return not (order.purpose is K.ENTRY and order.filled == ZERO
+                and ex.contracts <= order.amount)
 
 
 def _not_found(state: GridState, order: Order, ev: GridReconciled, ctx: GridCtx) -> GridState:
