@@ -393,7 +393,7 @@ def show_cluster(settings: Settings, as_json: bool) -> int:
                 f"{database_key(settings)}: this database has no cluster tables (no node has run "
                 "against it): nothing to show, and nothing was created in it; check the URL")
         registry = ClusterRegistry(store.db)
-        registry.create_tables()  # an earlier release's registry gets its later columns
+        registry.read_as_it_is()  # never create_tables: a look changes nothing
         view = cluster_view(store, registry, lease)
     except LeaseStoreUnavailable as exc:
         raise StartupError(f"{database_key(settings)}: {exc}") from None

@@ -71,8 +71,7 @@ class ClusterRegistry:
         self._first_beat_sql = beat + ", started_ms = excluded.started_ms"
         self._beat_sql = beat
         self._beaten = False
-        self._nodes_sql = (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, version, "
-                           "ready, configured FROM cluster_nodes ORDER BY node")
+        self._nodes_sql = _nodes_sql(now, _LATER_COLUMNS)
         self._leave_sql = f"DELETE FROM cluster_nodes WHERE node = {p}"
         self._forget_sql = f"DELETE FROM cluster_nodes WHERE seen_ms < {now} - {p}"
         self._takeover_sql = (
@@ -94,6 +93,26 @@ class ClusterRegistry:
                     self.db.execute_sql(sql)
                 self._add_columns()
         _guarded(self.db, lambda: created_once(work))
+
+    def read_as_it_is(self) -> None:
+        """For `bot.py cluster`, an operator's look that must change nothing (and may run with a
+        role that can only read): a registry of an earlier release is read as it is, a later
+        column it lacks read as its default, instead of added by `create_tables` (found by
+        review: the command altered the live cluster's table, waiting on a node's open
+        transaction for the ACCESS EXCLUSIVE lock, and a read-only role was refused). No
+        registry at all (only leases): no nodes and no takeovers."""
+        def columns() -> set[str] | None:
+            if not self.db.table_exists("cluster_nodes"):
+                return None
+            cursor = self.db.execute_sql("SELECT * FROM cluster_nodes WHERE 1 = 0")
+            return {d[0] for d in cursor.description}
+        have = _guarded(self.db, columns)
+        if have is None:
+            none = "SELECT 1 WHERE 1 = 0"
+            self._nodes_sql, self._last_takeover_sql = none, none
+            self._history_sql = f"{none} LIMIT {self.db.param}"
+            return
+        self._nodes_sql = _nodes_sql(now_ms_sql(self.db), have)
 
     def _add_columns(self) -> None:
         """A registry created by an earlier release gets the later columns (version: '' until
@@ -161,6 +180,18 @@ class ClusterRegistry:
         with self.db.atomic():
             for sql, params in statements:
                 self.db.execute_sql(sql, params)
+
+
+_LATER_COLUMNS = {"version": "''", "ready": "1", "configured": "''"}
+"""The columns added after the registry's first release, each with the value an earlier
+release's row means (`_add_columns` gives them the same defaults)."""
+
+
+def _nodes_sql(now: str, have: Any) -> str:
+    """The nodes' read, a later column the table lacks (not in `have`) read as its default."""
+    later = ", ".join(c if c in have else f"{d} AS {c}" for c, d in _LATER_COLUMNS.items())
+    return (f"SELECT node, pid, started_ms, seen_ms, accounts, {now}, {later} "
+            "FROM cluster_nodes ORDER BY node")
 
 
 _TAKEOVER_KEYS = ("account", "epoch", "node", "previous_owner", "kind", "acquired_ms",

@@ -47,3 +47,4 @@ def test_the_cluster_command_creates_nothing_in_a_database_without_a_cluster(
     shown = _cluster(config, "--json")
     assert shown.returncode == 0, shown.stderr
     assert isinstance(json.loads(shown.stdout), dict)
+    assert _tables(pg_url) == {"leases"}, "a read created the registry's tables"
