@@ -27,9 +27,20 @@ class NodeSeen:
     it is not counted, so the others keep the accounts it cannot run."""
 
 
+def fresh(age_ms: int, ttl_ms: int) -> bool:
+    """Whether a heartbeat row `age_ms` old (database clock) counts as a live node: within the
+    TTL, and no more than the TTL in the future. A row further ahead (a bad row, or the
+    database's clock set back since it was written) would count as fresh until the clock
+    caught up with it: found by review, a dead node's row an hour ahead counted as live for
+    that hour, halving the live nodes' share (accounts held by no node) and refusing a restart
+    under its configured node id."""
+    return -ttl_ms <= age_ms <= ttl_ms
+
+
 def live_nodes(nodes: Sequence[NodeSeen], me: str, stale_after_ms: int) -> int:
-    """Ready nodes whose heartbeat is fresher than `stale_after_ms`, counting this node always."""
-    return len({n.node for n in nodes if n.age_ms <= stale_after_ms and n.ready} | {me})
+    """Ready nodes whose heartbeat is `fresh` within `stale_after_ms`, counting this node
+    always."""
+    return len({n.node for n in nodes if fresh(n.age_ms, stale_after_ms) and n.ready} | {me})
 
 
 def share(accounts: int, live: int) -> int:
@@ -54,11 +65,13 @@ class AccountListWatch:
     def __init__(self, me: str, accounts: Sequence[str], log: Any) -> None:
         self._me, self._mine, self._log = me, frozenset(accounts), log
         self._told: dict[str, frozenset[str]] = {}
+        self._ahead: set[str] = set()
 
     def check(self, now_ms: int, rows: Sequence[dict[str, Any]], live_ms: int) -> None:
+        self._say_ahead(now_ms, rows, live_ms)
         for row in rows:
             node, theirs = row["node"], row.get("configured")
-            if node == self._me or theirs is None or now_ms - row["seen_ms"] > live_ms:
+            if node == self._me or theirs is None or not fresh(now_ms - row["seen_ms"], live_ms):
                 continue
             listed = frozenset(theirs)
             if listed == self._mine:
@@ -73,3 +86,15 @@ class AccountListWatch:
                 "so some may be held by no node; give every node the same config", node,
                 self._me, ",".join(sorted(listed - self._mine)) or "-",
                 ",".join(sorted(self._mine - listed)) or "-")
+
+    def _say_ahead(self, now_ms: int, rows: Sequence[dict[str, Any]], live_ms: int) -> None:
+        """One line per node whose row is too far in the future to be `fresh` (again once it
+        is back in line)."""
+        ahead = {r["node"]: r["seen_ms"] - now_ms for r in rows
+                 if now_ms - r["seen_ms"] < -live_ms}
+        for node in sorted(ahead.keys() - self._ahead):
+            self._log.warning(
+                "cluster: node {}'s last heartbeat is {:.1f}s ahead of the database clock (a "
+                "bad row, or the database's clock was set back): not counted as a live node",
+                node, ahead[node] / 1000)
+        self._ahead = set(ahead)

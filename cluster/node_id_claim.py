@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from cluster.balance import fresh
+
 EXTRA_WAIT_S = 1.0
 """Past the TTL: a predecessor's last beat may have been written just before it died."""
 POLL_S = 0.2
@@ -35,7 +37,7 @@ def live_holder(registry: _Registry, node_id: str, ttl_ms: int) -> dict[str, Any
     """The registry row of `node_id` if its last beat is within the TTL (database clock)."""
     now_ms, rows = registry.nodes()
     for row in rows:
-        if row["node"] == node_id and now_ms - int(row["seen_ms"]) <= ttl_ms:
+        if row["node"] == node_id and fresh(now_ms - int(row["seen_ms"]), ttl_ms):
             return {**row, "age_ms": now_ms - int(row["seen_ms"])}
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cluster.balance import fresh
 from cluster.lease import LeaseSettings
 
 
@@ -28,7 +29,8 @@ def cluster_view(store: Any, registry: Any, settings: LeaseSettings,
         "node": n["node"], "pid": n["pid"], "version": n.get("version") or None,
         "started_ms": n.get("started_ms"),
         "seen_s_ago": round((now - n["seen_ms"]) / 1000, 3),
-        "live": now - n["seen_ms"] <= settings.ttl_ms,
+        "live": fresh(now - n["seen_ms"], settings.ttl_ms),
+        "ahead": now - n["seen_ms"] < -settings.ttl_ms,  # not live: see cluster.balance.fresh
         "ready": bool(n.get("ready", True)),
         "accounts": sorted(held.get(n["node"], [])),
     } for n in nodes]
@@ -50,6 +52,9 @@ def render(view: dict[str, Any]) -> str:
     lines = ["nodes:"]
     for n in view["nodes"]:
         state = "live" if n["live"] else "stale"
+        if n.get("ahead"):
+            state = ("AHEAD of the database clock (a bad row, or the database's clock was set "
+                     "back): not counted as live")
         if n["live"] and not n.get("ready", True):
             state += " (its account starts are failing: not given a share)"
         version = f"  version {n['version']}" if n.get("version") else ""
