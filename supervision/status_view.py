@@ -227,4 +227,14 @@ def _age(bot: dict[str, Any]) -> str:
     beat = bot.get("heartbeat_at")
     if not bot.get("running") or not isinstance(beat, (int, float)) or isinstance(beat, bool):
         return ""
-    return f" ({max(time.time() - beat, 0.0):.0f} s ago)"
+    age = time.time() - beat
+    if age < -AHEAD_TOLERANCE_S:  # found by review: read "(0 s ago)" until the clock caught up
+        return (f" ({-age:.0f} s AHEAD of this host's clock: its age is unknown; the clock was "
+                "set back, or the file is not the bot's)")
+    return f" ({max(age, 0.0):.0f} s ago)"
+
+
+AHEAD_TOLERANCE_S = 5.0
+"""A heartbeat further ahead of this host's clock than this is not shown as fresh: the bot
+writes it from the same clock moments before, so it means the clock was set back since (a bot
+whose loop stopped then would read as current for as long as the step)."""

@@ -37,3 +37,26 @@ def test_a_running_bots_status_says_how_old_its_heartbeat_is(tmp_path, capsys):
     assert show_status(data, False, None) is None  # stopped: when it was last alive, no age
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("bot: stopped") and "ago" not in first, first
+
+
+def test_a_heartbeat_ahead_of_the_clock_is_not_shown_as_fresh(tmp_path, capsys):
+    """Found by review: a heartbeat an hour ahead of this host's clock (the clock was set back
+    after the bot wrote it, then its loop stopped) read `(0 s ago)` for that hour."""
+    data = tmp_path / "data"
+    data.mkdir()
+    beat = time.time() + 3600
+    write_status(data, {"bot": {"pid": os.getpid(), "running": True, "mode": "paper",
+                                "version": "abc1234", "started_at": beat - 60,
+                                "heartbeat_at": beat},
+                        "actors": [], "escalations": [], "kill_switch": False,
+                        "health": {"open_positions": 0, "protected_positions": 0,
+                                   "ts_coverage": 1.0}})
+    lock = InstanceLock(data / "bot.lock")
+    lock.acquire()
+    try:
+        assert show_status(data, False, None) is None
+        first = capsys.readouterr().out.splitlines()[0]
+    finally:
+        lock.release()
+    assert "s ago" not in first, first
+    assert "s AHEAD of this host's clock: its age is unknown" in first, first
