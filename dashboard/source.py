@@ -19,7 +19,7 @@ from typing import Any
 
 from loguru import logger
 
-from supervision.status import STATUS_FILE, read_status
+from supervision.status import AHEAD_TOLERANCE_S, STATUS_FILE, read_status
 
 
 class AccountNotReady(Exception):
@@ -104,9 +104,10 @@ class DashboardSource:
         with self._told_lock:
             self._told = None
         bot["running"] = self.running()
-        age = None if at is None else round(max(self.clock() - at, 0.0), 1)
-        bot["heartbeat_age_s"] = age
-        bot["heartbeat_stale"] = age is None or age > self.stale_after_s
+        age = None if at is None else self.clock() - at
+        ahead = age is not None and age < -AHEAD_TOLERANCE_S  # stale: was 0 s old until then
+        bot["heartbeat_age_s"] = None if age is None else round(age if ahead else max(age, 0), 1)
+        bot["heartbeat_stale"] = age is None or ahead or age > self.stale_after_s
         return status, None
 
     def _unreadable(self, problem: str) -> str:

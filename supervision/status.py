@@ -270,6 +270,13 @@ def render_table(status: dict[str, Any], account: str | None = None) -> str:
     return render(status, account)
 
 
+AHEAD_TOLERANCE_S = 5.0
+"""A heartbeat further ahead of the reader's clock than this is not fresh (`bot.py status`, the
+dashboard): the bot writes it from the host's clock moments before it is read, so it means the
+clock was set back since, and a bot whose loop stopped then would read as current for as long
+as the step (found by review)."""
+
+
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False

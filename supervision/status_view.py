@@ -14,6 +14,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from supervision.status import AHEAD_TOLERANCE_S
+
 
 def render(status: dict[str, Any], account: str | None = None) -> str:
     tty = sys.stdout.isatty()
@@ -233,8 +235,3 @@ def _age(bot: dict[str, Any]) -> str:
                 "set back, or the file is not the bot's)")
     return f" ({max(age, 0.0):.0f} s ago)"
 
-
-AHEAD_TOLERANCE_S = 5.0
-"""A heartbeat further ahead of this host's clock than this is not shown as fresh: the bot
-writes it from the same clock moments before, so it means the clock was set back since (a bot
-whose loop stopped then would read as current for as long as the step)."""
