@@ -75,12 +75,21 @@ class Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def serving(self) -> bool:
+        """Alive and not given up by the parent: a worker found hung (told to stop) or killed
+        is not shown alive, nor its accounts current, while its process has not exited (found
+        by review: `alive` until its snapshot went stale, and after that until it was reaped,
+        which for a process in state D may be never)."""
+        return self.alive() and self.stop_at is None
+
     def info(self) -> dict[str, Any]:
         age = self.beat_age(time.monotonic())
         return {
             "index": self.index,
             "pid": self.pid,
-            "alive": self.alive(),
+            "alive": self.serving(),
+            "hung": self.stop_at is not None and self.alive(),
+            "killed": self.killed_at is not None and self.alive(),
             "accounts": list(self.accounts),
             "started_at": self.started_at,
             "restarts": self.restarts,
@@ -231,7 +240,7 @@ def merge_status(
     current: dict[int, bool] = {}
     ages: dict[int, float] = {}
     for worker in workers:
-        alive = worker.alive()
+        alive = worker.serving()
         # read after its exit too: a worker's last snapshot is written once its actors stopped
         # (the fills booked meanwhile); its process is gone, so it is never shown as live
         fresh = read_worker_status(data_dir, worker)
@@ -308,6 +317,10 @@ def worker_lines(status: dict[str, Any]) -> list[str]:
     lines = []
     for w in status.get("bot", {}).get("workers", []):
         state = "alive" if w["alive"] else "down"
+        if w.get("killed"):
+            state = "KILLED (not exited yet)"
+        elif w.get("hung"):
+            state = "HUNG (told to stop)"
         if w["alive"] and w.get("stale"):
             state = f"stale (no status for {w['snapshot_age_s']:.1f} s)"
         exit_code = "" if w.get("last_exit") is None else f"  last exit {w['last_exit']}"

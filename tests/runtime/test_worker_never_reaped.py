@@ -28,8 +28,9 @@ from config.loader import load_settings
 from runtime.bot_locks import account_lock_path
 from runtime.workers import HUNG_STOP_GRACE_S, WorkerParent
 from runtime.workers_reap import REAP_GRACE_S
-from runtime.workers_status import Worker
+from runtime.workers_status import Worker, merge_status, worker_lines
 from tests.e2e.test_workers import write_accounts_config
+from tests.e2e.test_workers_status import account_entry, bot, snapshot, write
 from tests.support.waiting import wait_until
 
 HOLD = ("import fcntl, os, sys\n"
@@ -183,6 +184,33 @@ def test_a_stopping_parent_waits_no_longer_for_a_hung_worker_it_already_killed(t
         assert hung.waits and max(w or 0.0 for w in hung.waits) <= REAP_GRACE_S, hung.waits
         assert hung.signals[-1] == signal.SIGKILL
         hung.release()
+    finally:
+        stuck.release()
+        worker.close_beats()
+
+
+def test_a_worker_the_parent_killed_is_not_shown_alive_while_it_is_not_reaped(tmp_path: Path):
+    """Found by review: a worker the parent found hung, told to stop and SIGKILLed, still read
+    `alive` in the status, its accounts `worker_alive: true` with their last figures as current,
+    for as long as its snapshot had not gone stale, and `alive` after that for as long as it was
+    not reaped (its replacement waiting for its locks). The parent knows better: it is hung,
+    then killed; the status says so and its accounts are not current."""
+    popen = StandIn()
+    p, worker, stuck = _parent(tmp_path, popen)
+    write(p.data_dir, 1, snapshot(stuck.pid, {"alpha": account_entry("A", True)}))
+    try:
+        def shown() -> tuple[str, bool, bool]:
+            status = merge_status(p.data_dir, bot([worker]), [worker], 200.0, grouped=True)
+            [line] = worker_lines(status)
+            return (line.split("  pid")[0], status["bot"]["workers"][0]["alive"],
+                    status["accounts"]["alpha"]["worker_alive"])
+
+        assert shown() == ("worker 1: alive", True, True)
+        p._check(worker, 100.0)  # no heartbeat for 100 s: hung, SIGTERM
+        assert shown() == ("worker 1: HUNG (told to stop)", False, False)
+        p._check(worker, 110.0)  # SIGKILL, never reaped
+        assert stuck.signals[-1] == signal.SIGKILL
+        assert shown() == ("worker 1: KILLED (not exited yet)", False, False)
     finally:
         stuck.release()
         worker.close_beats()
