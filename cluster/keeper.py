@@ -10,7 +10,9 @@ the database, the network or this thread hangs. A lost lease (renewal refused) i
 epoch: the keeper goes back to acquiring, which yields a new epoch. A keeper takes another
 node's lease only once the database says it expired (+ grace) and it has itself seen the row
 unchanged for ttl + grace (the longer of its own and the holder's) on its own monotonic clock (a
-database clock step cannot shorten it).
+database clock step cannot shorten it); a row renewed more than the TTL ahead of the database
+clock (set back since: a live holder's renewal puts it back in line) is taken after that wait
+alone (a clock set back cannot lengthen it: storage/leases.py `acquire`).
 """
 
 from __future__ import annotations

@@ -64,6 +64,7 @@ class LeaseStore:
             "last_holder = excluded.owner, grace_ms = excluded.grace_ms, "
             "handed_over = CASE WHEN leases.owner IS NULL THEN 1 ELSE 0 END "
             f"WHERE leases.owner IS NULL OR leases.expires_at_ms + {grace} < {now} "
+            f"OR leases.renewed_at_ms > {now} + {p} "  # AHEAD: see `acquire`
             f"RETURNING {_COLUMNS}, previous_holder, handed_over")
         self._renew_sql = (
             f"UPDATE leases SET expires_at_ms = {now} + {p}, renewed_at_ms = {now} "
@@ -78,7 +79,8 @@ class LeaseStore:
         self._read_sql = f"SELECT {_COLUMNS} FROM leases WHERE account = {p}"
         self._all_sql = f"SELECT {_COLUMNS}, {now} FROM leases ORDER BY account"
         self._takeable_sql = (
-            f"SELECT owner, expires_at_ms + {grace.replace('leases.', '')} + 1 - {now}, epoch, "
+            f"SELECT owner, CASE WHEN renewed_at_ms > {now} + {p} THEN 0 ELSE "
+            f"expires_at_ms + {grace.replace('leases.', '')} + 1 - {now} END, epoch, "
             f"renewed_at_ms, grace_ms FROM leases WHERE account = {p}")
 
     def create_table(self) -> None:
@@ -101,9 +103,15 @@ class LeaseStore:
 
     def acquire(self, account: str, owner: str) -> Lease | None:
         """Take the account if nobody holds it, or its lease expired more than the takeover
-        grace ago; returns the new lease (epoch + 1) or None when someone else holds it."""
-        grace = self.settings.takeover_grace_ms
-        params = (account, owner, self.settings.ttl_ms, owner, grace, grace, grace)
+        grace ago; returns the new lease (epoch + 1) or None when someone else holds it.
+
+        Also a row renewed more than the TTL AHEAD of the database clock: the clock was set
+        back since, and a live holder's next renewal (within TTL/3) brings its row back in
+        line, so the keeper, which takes it only once it has seen it unchanged for ttl + grace
+        on its own clock, takes a dead holder's (found by review: it stayed out of reach for
+        as long as the clock was set back, the account traded by no node)."""
+        grace, ttl = self.settings.takeover_grace_ms, self.settings.ttl_ms
+        params = (account, owner, ttl, owner, grace, grace, grace, ttl)
         row = self._one(self._acquire_sql, params)
         return None if row is None else _lease(row)
 
@@ -179,7 +187,8 @@ class LeaseStore:
         """(`takeover_in_s`, the holder's row as (owner, epoch, renewed_at_ms, grace_ms) or None
         when nobody holds the account): one read for a keeper waiting to acquire."""
         grace = self.settings.takeover_grace_ms
-        row = self._one(self._takeable_sql, (grace, grace, account), write=False)
+        params = (self.settings.ttl_ms, grace, grace, account)
+        row = self._one(self._takeable_sql, params, write=False)
         if row is None or row[0] is None:
             return 0.0, None
         return max(int(row[1]), 0) / 1000, (str(row[0]), int(row[2]), int(row[3]), int(row[4]))
