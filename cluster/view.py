@@ -24,7 +24,8 @@ def cluster_view(store: Any, registry: Any, settings: LeaseSettings,
         lease_rows.append({
             "account": lease.account, "owner": lease.owner, "epoch": lease.epoch,
             "age_s": round((now - lease.renewed_at_ms) / 1000, 3),
-            "expires_in_s": round((lease.expires_at_ms - now) / 1000, 3), "live": live})
+            "expires_in_s": round((lease.expires_at_ms - now) / 1000, 3), "live": live,
+            "ahead": lease.renewed_at_ms - now > settings.ttl_ms})  # storage.leases acquire
     node_rows = [{
         "node": n["node"], "pid": n["pid"], "version": n.get("version") or None,
         "started_ms": n.get("started_ms"),
@@ -65,6 +66,9 @@ def render(view: dict[str, Any]) -> str:
     lines.append("leases:")
     for row in view["leases"]:
         state = "live" if row["live"] else "EXPIRED"
+        if row.get("ahead"):
+            state = ("AHEAD of the database clock (set back since): taken over unless its "
+                     "holder renews it")
         lines.append(f"  {row['account']}  owner {row['owner']}  epoch {row['epoch']}  "
                      f"renewed {row['age_s']:.1f}s ago  {state}")
     if not view["leases"]:

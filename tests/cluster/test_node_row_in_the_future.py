@@ -51,6 +51,14 @@ def test_the_cluster_view_shows_a_row_ahead_as_not_live(tmp_path: Path) -> None:
     assert (row["node"], row["live"], row["ahead"]) == ("node-ghost", False, True)
     assert "node-ghost  pid 999  AHEAD of the database clock" in render(cluster_view(
         store, registry, FAST))
+    assert store.acquire("a0", "node-ghost") is not None
+    p = store.db.param
+    store.db.execute_sql(f"UPDATE leases SET renewed_at_ms = renewed_at_ms + {p}, "
+                         f"expires_at_ms = expires_at_ms + {p}", (HOUR_MS, HOUR_MS))
+    view = cluster_view(store, registry, FAST)
+    assert view["leases"][0]["ahead"] is True
+    assert "a0  owner node-ghost  epoch 1  renewed -3600.0s ago  AHEAD of the database clock" \
+        in render(view), render(view)
 
 
 def test_a_restart_under_its_node_id_is_not_refused_by_a_row_ahead(tmp_path: Path) -> None:
