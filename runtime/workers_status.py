@@ -302,6 +302,8 @@ def settle_liveness(status: dict[str, Any], running: bool) -> None:
         return
     for info in status.get("bot", {}).get("workers", []):
         info["alive"] = False
+        info.pop("hung", None)  # the parent that found it so is gone: nothing is known now
+        info.pop("killed", None)
     sections = [status, *status.get("accounts", {}).values()]
     for entry in sections[1:]:
         if "worker_alive" in entry:

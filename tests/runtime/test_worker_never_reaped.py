@@ -28,7 +28,7 @@ from config.loader import load_settings
 from runtime.bot_locks import account_lock_path
 from runtime.workers import HUNG_STOP_GRACE_S, WorkerParent
 from runtime.workers_reap import REAP_GRACE_S
-from runtime.workers_status import Worker, merge_status, worker_lines
+from runtime.workers_status import Worker, merge_status, settle_liveness, worker_lines
 from tests.e2e.test_workers import write_accounts_config
 from tests.e2e.test_workers_status import account_entry, bot, snapshot, write
 from tests.support.waiting import wait_until
@@ -211,6 +211,9 @@ def test_a_worker_the_parent_killed_is_not_shown_alive_while_it_is_not_reaped(tm
         p._check(worker, 110.0)  # SIGKILL, never reaped
         assert stuck.signals[-1] == signal.SIGKILL
         assert shown() == ("worker 1: KILLED (not exited yet)", False, False)
+        status = merge_status(p.data_dir, bot([worker]), [worker], 200.0, grouped=True)
+        settle_liveness(status, running=False)  # `bot.py status` once the parent is gone
+        assert worker_lines(status)[0].startswith("worker 1: down  pid")
     finally:
         stuck.release()
         worker.close_beats()
