@@ -35,6 +35,7 @@ from loguru import logger
 from exchange.ccxt import budget_hook as bh
 from exchange.ccxt import convert, lookup, markets_cache, own_fills, rest_tickers, venue_clock
 from exchange.ccxt import order_params as op
+from exchange.ccxt.answer_rows import Keep
 from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import UNREADABLE, translated, unreadable
 from exchange.ccxt.fresh_read import SAME_COST_FOR_ALL_POSITIONS, FreshRead
@@ -143,7 +144,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self._init_fee_prices()  # fees not in the settle currency (venue_records.py)
         self._all_positions = None if self.id not in SAME_COST_FOR_ALL_POSITIONS else FreshRead(
             lambda: self._run(lambda ex: lookup.read_positions(
-                ex, None, {}, (self._symbols, self._said)), "fetch_positions"),
+                ex, None, {}, Keep(self._symbols, self._said)), "fetch_positions"),
             wait_bound_s=self.meter.waits.reconcile_s + 2 * self.meter.timeout_s)
 
     @staticmethod
@@ -308,7 +309,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             self.venue, self._markets, self._symbols, params)  # Bybit: one per settle coin
         raw = shared.get() if shared is not None else self._run(
             lambda ex: lookup.positions(ex, self.venue, symbols, reads, self.hedge_mode,
-                                        (symbols or self._symbols, self._said)), "fetch_positions")
+                                        Keep(symbols or self._symbols, self._said)),
+            "fetch_positions")
         positions = convert.positions(raw, self.id, symbols or self._symbols, self._said)
         self.active.observed(positions, None if shared is not None else symbols)
         return [p for p in positions if symbols is None or p.symbol in symbols]

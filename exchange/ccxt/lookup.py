@@ -23,6 +23,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import open_order_rows
+from exchange.ccxt.answer_rows import Keep, parsed, rows_of
 from exchange.ccxt.bybit_pages import bybit_pages
 from exchange.ccxt.errors import UNREADABLE, venue_code
 from exchange.ccxt.order_params import Venue
@@ -248,10 +249,6 @@ MAX_POSITION_PAGES = 50
 """Pages of an all-symbol position read at most (10,000 rows): more is an unreadable answer."""
 
 
-Keep = tuple[list[str] | None, set[str]]
-"""(the symbols the account trades, None: any; the markets whose unreadable row was said)."""
-
-
 def read_positions(ex: ccxt.Exchange, symbols: list[str] | None, params: dict[str, Any],
                    keep: Keep | None = None) -> list:
     """`ex.fetch_positions(symbols, params)`. ccxt parses every row of the answer, and one it
@@ -259,58 +256,45 @@ def read_positions(ex: ccxt.Exchange, symbols: list[str] | None, params: dict[st
     Binance the one all-symbol read every actor shares, so one row of a symbol traded by hand
     on the account failed every symbol's reconciliation and the sweep (the sweep on Bybit
     too). Then the answer ccxt kept is parsed row by row (Bybit, Binance USDⓈ-M, as ccxt
-    does); such a row of a symbol not traded (`keep`) is skipped, said once."""
+    does; answer_rows.py); such a row of a symbol not traded (`keep`) is skipped, said once.
+    One answer: none of its rows readable is an unreadable answer (`Keep.check`)."""
+    rows = _position_page(ex, symbols, params, keep)
+    if keep is not None:
+        keep.check()
+    return [p for p in rows if symbols is None or p.get("symbol") in symbols]
+
+
+def _position_page(ex: ccxt.Exchange, symbols: list[str] | None, params: dict[str, Any],
+                   keep: Keep | None) -> list:
+    """One answer of `read_positions`, every symbol's rows, a row skipped noted in `keep`
+    (the listing judges)."""
     ex.enableLastJsonResponse = True  # this thread's own instance; never an answer
     ex.last_json_response = None  # to an earlier request taken for this one's
     try:
-        return list(ex.fetch_positions(symbols, params))
+        whole_read = list(ex.fetch_positions(symbols, params))
+        return keep.count(whole_read) if keep is not None else whole_read
     except UNREADABLE as whole:
         answer = ex.last_json_response
         if keep is None or ex.id not in ("bybit", "binanceusdm") or answer is None:
             raise
         failed = whole
-    rows, cursor = (answer, None) if isinstance(answer, list) else (
-        (answer.get("result") or {}).get("list"), (answer.get("result") or {}).get(
-            "nextPageCursor")) if isinstance(answer, dict) else (None, None)
-    if not isinstance(rows, list):
+    rows, cursor = rows_of(answer)
+    if rows is None:
         raise failed
-    parsed, skipped = [], 0
-    for row in rows:
-        if not isinstance(row, dict):  # a `null` row: the answer is unreadable, as before
-            raise failed
-        try:
-            if ex.id == "bybit":
-                parsed.append(ex.parse_position(row))
-            elif Decimal(str(row.get("entryPrice") or 0)) > 0:  # ccxt's: a flat row is left out
-                parsed.append(ex.parse_position_risk(row))
-        except UNREADABLE as exc:  # (ArithmeticError among them: a garbled entryPrice)
-            _skip_row(ex, row, exc, keep, failed)
-            skipped += 1
-    if skipped == len(rows):  # not one row readable: an unreadable answer, not "no positions"
-        raise failed
-    if skipped and ex.id == "bybit" and len(rows) >= BYBIT_POSITION_PAGE:
+
+    def parse(row: dict[str, Any]) -> list:
+        if ex.id == "bybit":
+            return [ex.parse_position(row)]
+        if Decimal(str(row.get("entryPrice") or 0)) > 0:  # ccxt's: a flat row is left out
+            return [ex.parse_position_risk(row)]  # (a garbled entryPrice: ArithmeticError)
+        return []
+
+    read = parsed(ex, rows, parse, keep, failed, "position")
+    if len(read) < len(rows) and ex.id == "bybit" and len(rows) >= BYBIT_POSITION_PAGE:
         raise failed  # a full page read short would end the paging there (bybit_pages.py)
-    if cursor and parsed:  # where ccxt puts the next page's cursor (bybit_pages.py)
-        parsed[0]["info"] = {**parsed[0]["info"], "nextPageCursor": cursor}
-    return [p for p in parsed if symbols is None or p.get("symbol") in symbols]
-
-
-def _id(row: Any) -> str:
-    return str(row.get("symbol") if isinstance(row, dict) else row)[:40]
-
-
-def _skip_row(ex: ccxt.Exchange, row: Any, exc: BaseException, keep: Keep,
-              failed: BaseException) -> None:
-    """Skip an unreadable position row of a symbol the account does not trade (said once);
-    raise `failed` for one it trades (None: any)."""
-    traded, said = keep
-    symbol = ex.safe_symbol(_id(row), None, None, "swap")
-    if traded is None or not row.get("symbol") or symbol in traded:  # (no symbol: ours?)
-        raise failed
-    if f"row {_id(row)}" not in said:
-        said.add(f"row {_id(row)}")
-        logger.warning("{}: skipped an unreadable position row of {}, a symbol this account "
-                       "does not trade ({}: {})", ex.id, symbol, type(exc).__name__, exc)
+    if cursor and read:  # where ccxt puts the next page's cursor (bybit_pages.py)
+        read[0]["info"] = {**read[0]["info"], "nextPageCursor": cursor}
+    return read
 
 
 def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,
@@ -322,7 +306,10 @@ def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,
     as unreadable naming the symbol, never taken as "no position" (issue 12: a bad position
     answer must not unprotect a position)."""
     if venue.lookup == "bybit" and not symbols:
-        return [r for p in reads for r in _bybit_position_pages(ex, p, keep)]
+        every = [r for p in reads for r in _bybit_position_pages(ex, p, keep)]
+        if keep is not None:  # not one row of every page of every coin readable
+            keep.check()
+        return every
     rows = [r for p in reads for r in read_positions(ex, symbols, p, keep)]
     if venue.lookup == "bybit" and symbols:
         listed = {str((r.get("info") or {}).get("positionIdx")) for r in rows}
@@ -342,7 +329,7 @@ def _bybit_position_pages(ex: ccxt.Exchange, params: dict[str, Any],
     account holding more rows than one page lost the rest from the reconcile sweep. A cursor
     named twice, or more than MAX_POSITION_PAGES pages, is an unreadable answer."""
     rows, ended = bybit_pages(
-        lambda cursor: read_positions(ex, None, {**params, "limit": BYBIT_POSITION_PAGE,
+        lambda cursor: _position_page(ex, None, {**params, "limit": BYBIT_POSITION_PAGE,
                                                  **({"cursor": cursor} if cursor else {})}, keep),
         BYBIT_POSITION_PAGE, MAX_POSITION_PAGES, "bybit fetch_positions")
     if ended:
@@ -357,17 +344,17 @@ def open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limi
     settle coin of `symbols`, see `settle_reads`; with `said`, an order row ccxt cannot parse
     of a symbol not in `symbols` is skipped, see open_order_rows.py)."""
     if symbol is None:
-        keep = None if said is None else open_order_rows.Keep(symbols, said)
+        keep = None if said is None else Keep(symbols, said)
         rows = [o for p in settle_reads(venue, ex.markets, symbols, params)
                 for o in _open_orders(ex, venue, None, since, limit, p, keep)]
-        if keep is not None and keep.failed is not None and not rows:
-            raise keep.failed  # not one row readable: an unreadable answer, not "no orders"
+        if keep is not None:
+            keep.check()  # not one row readable: an unreadable answer, not "no orders"
         return rows
     return _open_orders(ex, venue, symbol, since, limit, params)
 
 
 def _open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit,
-                 params, keep: open_order_rows.Keep | None = None) -> list:
+                 params, keep: Keep | None = None) -> list:
     orders = _open_pages(ex, venue, symbol, since, limit, dict(params or {}), keep)
     if venue.separate_trigger_book and not (params or {}).get("trigger"):
         stops = {**(params or {}), **venue.trigger_flag}
@@ -376,7 +363,7 @@ def _open_orders(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, lim
 
 
 def _open_read(ex: ccxt.Exchange, symbol: str | None, since, limit, params: dict[str, Any],
-               keep: open_order_rows.Keep | None) -> list:
+               keep: Keep | None) -> list:
     """One answer of open orders; of the account with `keep`: row by row if ccxt cannot
     parse it whole (open_order_rows.py)."""
     if symbol is None and keep is not None:
@@ -385,7 +372,7 @@ def _open_read(ex: ccxt.Exchange, symbol: str | None, since, limit, params: dict
 
 
 def _open_pages(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limit,
-                params: dict[str, Any], keep: open_order_rows.Keep | None = None) -> list:
+                params: dict[str, Any], keep: Keep | None = None) -> list:
     """Every open order, page by page where the venue pages them: Bybit answers the newest 20
     unless asked for up to 50 and names the next page in `nextPageCursor` (ccxt 4.5.90 puts it
     into one row's info and asks for one default page), so a listing that looks for orders
