@@ -54,6 +54,17 @@ class Keep:
             raise self.failed
 
 
+class Page(list[Any]):
+    """The rows read from one page of an answer read row by row, with what the paging needs
+    (bybit_pages.py): how many rows the venue `listed` on it, the skipped ones too (a full
+    page read short is no last page), and the next page's `cursor` it named."""
+
+    def __init__(self, rows: list[Any], listed: int, cursor: str | None) -> None:
+        super().__init__(rows)
+        self.listed = listed
+        self.cursor = cursor
+
+
 def rows_of(answer: Any) -> tuple[list[Any] | None, str | None]:
     """The rows of a raw answer (Binance's array, Bybit's `result.list`; None: neither) and
     the next page's cursor Bybit names."""

@@ -2,9 +2,10 @@
 
 Bybit answers one page of up to `size` rows and names the next page in `nextPageCursor`;
 ccxt 4.5.90 puts that into the rows' `info` and reads one page. A page shorter than `size`,
-or one naming no cursor, is the last. A cursor named twice is an unreadable answer
-(ccxt.BadResponse, a temporary error): followed, it cost up to `pages` requests and listed the
-same rows again and again."""
+or one naming no cursor, is the last; a page read row by row (answer_rows.Page) says how many
+rows the venue listed on it, skipped ones too, and which cursor it named. A cursor named
+twice is an unreadable answer (ccxt.BadResponse, a temporary error): followed, it cost up to
+`pages` requests and listed the same rows again and again."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import ccxt
+
+from exchange.ccxt.answer_rows import Page
 
 
 def next_cursor(page: list[Any]) -> str | None:
@@ -31,10 +34,11 @@ def bybit_pages(fetch: Callable[[str | None], list[Any]], size: int, pages: int,
     seen: set[str] = set()
     cursor: str | None = None
     for _ in range(pages):
-        page = list(fetch(cursor))
+        page = fetch(cursor)
         rows += page
-        cursor = next_cursor(page)
-        if len(page) < size or cursor is None:
+        listed, cursor = (page.listed, page.cursor) if isinstance(page, Page) else (
+            len(page), next_cursor(page))
+        if listed < size or cursor is None:
             return rows, True
         if cursor in seen:
             raise ccxt.BadResponse(f"{what}: the answer names page {cursor!r} again "

@@ -23,7 +23,7 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import open_order_rows
-from exchange.ccxt.answer_rows import Keep, parsed, rows_of
+from exchange.ccxt.answer_rows import Keep, Page, parsed, rows_of
 from exchange.ccxt.bybit_pages import bybit_pages
 from exchange.ccxt.errors import UNREADABLE, venue_code
 from exchange.ccxt.order_params import Venue
@@ -289,12 +289,8 @@ def _position_page(ex: ccxt.Exchange, symbols: list[str] | None, params: dict[st
             return [ex.parse_position_risk(row)]  # (a garbled entryPrice: ArithmeticError)
         return []
 
-    read = parsed(ex, rows, parse, keep, failed, "position")
-    if len(read) < len(rows) and ex.id == "bybit" and len(rows) >= BYBIT_POSITION_PAGE:
-        raise failed  # a full page read short would end the paging there (bybit_pages.py)
-    if cursor and read:  # where ccxt puts the next page's cursor (bybit_pages.py)
-        read[0]["info"] = {**read[0]["info"], "nextPageCursor": cursor}
-    return read
+    # the rows the venue listed and the next page: a full page read short is no last page
+    return Page(parsed(ex, rows, parse, keep, failed, "position"), len(rows), cursor)
 
 
 def positions(ex: ccxt.Exchange, venue: Venue, symbols: list[str] | None,

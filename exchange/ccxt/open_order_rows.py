@@ -5,10 +5,11 @@ symbols the bot does not trade among them, and ccxt 4.5.90 parses every row befo
 any back: one row whose price is no number (a "NaN": Precise raises ValueError) failed the
 whole read on every attempt, so no sweep ran (no orphan cancelled, no missing stop seen) for
 as long as that order rested. Then the answer ccxt kept (`last_json_response`) is parsed one
-row at a time, as ccxt's own `parse_orders` would, by the rules of answer_rows.py. A full
-Bybit page read short (it would end the paging there) still fails the read; so does a whole
-read none of whose rows can be read (`Keep.failed`, checked by `lookup.open_orders`): never
-"no open orders".
+row at a time, as ccxt's own `parse_orders` would, by the rules of answer_rows.py; a Bybit
+page so read names the rows the venue listed on it and the next page (answer_rows.Page): a
+full page read short failed the read, lest the paging stop there. A whole read none of whose
+rows can be read (`Keep.failed`, checked by `lookup.open_orders`) stays unreadable: never "no
+open orders".
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import ccxt
 
-from exchange.ccxt.answer_rows import Keep, parsed, rows_of
+from exchange.ccxt.answer_rows import Keep, Page, parsed, rows_of
 from exchange.ccxt.errors import UNREADABLE
 
 
@@ -38,10 +39,5 @@ def read(ex: ccxt.Exchange, since: Any, limit: Any, params: dict[str, Any],
     if rows is None:
         raise failed
     orders = parsed(ex, rows, lambda row: ex.parse_orders([row]), keep, failed, "order")
-    if len(orders) < len(rows) and ex.id == "bybit" and limit is not None and len(rows) >= limit:
-        raise failed  # a full page read short would end the paging there (bybit_pages.py)
-    kept = list(ex.filter_by_symbol_since_limit(ex.sort_by(orders, "timestamp"), None, since,
-                                                limit))
-    if cursor and kept:  # where the paging looks for the next page (bybit_pages.py)
-        kept[0]["info"] = {**kept[0]["info"], "nextPageCursor": cursor}
-    return kept
+    return Page(ex.filter_by_symbol_since_limit(ex.sort_by(orders, "timestamp"), None, since,
+                                                limit), len(rows), cursor)
