@@ -47,6 +47,10 @@ class Keep:
     strict: bool = True
     """A row of a traded symbol, or one naming none, fails the read (False: skipped too, as a
     ticker row is: one symbol unpriced, the others priced)."""
+    apart: dict[str, str] | None = None
+    """A shared read's (Binance's one all-symbol position read, every actor's): the traded
+    symbols whose row cannot be read, each with its one-line error, kept here instead of
+    raised, so that it fails that symbol's read alone (lookup.of_symbols)."""
 
     def check(self) -> None:
         """Raise the whole answer's failure when a listing that skipped a row read none."""
@@ -101,8 +105,12 @@ def _skip(ex: ccxt.Exchange, row: Any, where: str, exc: BaseException, keep: Kee
         raise failed
     symbol = ex.safe_symbol(market_id, None, None, "swap") if market_id else "no symbol"
     if keep.strict and symbol in (keep.traded or []):
-        raise ccxt.BadResponse(f"{ex.id}: unreadable answer: the {kind} row of {symbol} "
-                               f"({where}{_named(row)}): {type(exc).__name__}: {exc}")
+        error = (f"{ex.id}: unreadable answer: the {kind} row of {symbol} "
+                 f"({where}{_named(row)}): {type(exc).__name__}: {exc}")
+        if keep.apart is None:
+            raise ccxt.BadResponse(error)
+        keep.apart.setdefault(symbol, error)
+        return
     keep.failed = keep.failed or failed
     if f"{kind} {symbol}" not in keep.said:
         keep.said.add(f"{kind} {symbol}")

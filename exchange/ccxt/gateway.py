@@ -143,8 +143,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         self.fills = OwnFills(self.active, symbol_required=bool(required), clock=self._clock)
         self._init_fee_prices()  # fees not in the settle currency (venue_records.py)
         self._all_positions = None if self.id not in SAME_COST_FOR_ALL_POSITIONS else FreshRead(
-            lambda: self._run(lambda ex: lookup.read_positions(
-                ex, None, {}, Keep(self._symbols, self._said)), "fetch_positions"),
+            lambda: self._run(lambda ex: lookup.shared_positions(
+                ex, self._symbols, self._said), "fetch_positions"),
             wait_bound_s=self.meter.waits.reconcile_s + 2 * self.meter.timeout_s)
 
     @staticmethod
@@ -307,7 +307,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         shared = self._all_positions if not params else None
         reads = [dict(params or {})] if symbols is not None else lookup.settle_reads(
             self.venue, self._markets, self._symbols, params)  # Bybit: one per settle coin
-        raw = shared.get() if shared is not None else self._run(
+        raw = lookup.of_symbols(shared.get(), symbols) if shared is not None else self._run(
             lambda ex: lookup.positions(ex, self.venue, symbols, reads, self.hedge_mode,
                                         Keep(symbols or self._symbols, self._said)),
             "fetch_positions")

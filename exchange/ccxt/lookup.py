@@ -264,6 +264,29 @@ def read_positions(ex: ccxt.Exchange, symbols: list[str] | None, params: dict[st
     return [p for p in rows if symbols is None or p.get("symbol") in symbols]
 
 
+Shared = tuple[list, dict[str, str]]
+"""The shared all-symbol position read: its rows and the traded symbols whose row it could
+not read (Keep.apart), with the one-line error each one's read raises."""
+
+
+def shared_positions(ex: ccxt.Exchange, traded: list[str] | None, said: set[str]) -> Shared:
+    """Binance's one all-symbol position read, shared by every actor and the fills poll
+    (fresh_read.py): a traded symbol's row ccxt cannot parse fails that symbol's read alone
+    (`of_symbols`); raised here, it failed every symbol's reconciliation with it."""
+    keep = Keep(traded, said, apart={})
+    return read_positions(ex, None, {}, keep), dict(keep.apart or {})
+
+
+def of_symbols(shared: Shared, symbols: list[str] | None) -> list:
+    """The rows of the shared read, for `symbols` (None: the account's, every symbol's):
+    raised as unreadable when the row of one of them could not be read."""
+    rows, apart = shared
+    for symbol in sorted(apart) if symbols is None else symbols:
+        if symbol in apart:
+            raise ccxt.BadResponse(apart[symbol])
+    return rows
+
+
 def _position_page(ex: ccxt.Exchange, symbols: list[str] | None, params: dict[str, Any],
                    keep: Keep | None) -> list:
     """One answer of `read_positions`, every symbol's rows, a row skipped noted in `keep`
