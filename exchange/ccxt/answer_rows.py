@@ -127,3 +127,23 @@ def _named(row: Any) -> str:
                                                       "positionIdx", "positionSide")
            if row.get(key) not in (None, "")]
     return f", {', '.join(ids[:2])}" if ids else ""
+
+
+def parsed_trade(ex: ccxt.Exchange, row: Any, market: Any) -> dict[str, Any]:
+    """ccxt's parse of one trade row (own_fills._apart); one it cannot parse (a "NaN" price:
+    Precise's ValueError) as a trade marked `unreadable`, naming it: own_fills.timed refuses
+    it (the fills poll skips it with one line, a lookup raises), and it keeps the page full, so
+    its cursor is kept. Its whole page failed the poll on every attempt, for every symbol."""
+    try:
+        return dict(ex.parse_trade(row, market))
+    except UNREADABLE as exc:
+        if not isinstance(row, dict):  # a `null` row: an answer of a shape never given
+            raise
+        info = row
+        market_id = str(info.get("symbol") or "")[:40]
+        trade_id = str(info.get("execId") or info.get("id") or "")[:40]
+        symbol = ex.safe_symbol(market_id, None, None, "swap") if market_id else None
+        at = ex.safe_integer(info, "execTime", ex.safe_integer(info, "time"))
+        return {"id": trade_id or None, "symbol": symbol, "info": info, "timestamp": at,
+                "unreadable": f"trade {trade_id or '(no id)'} of {symbol} cannot be read "
+                              f"({type(exc).__name__}: {exc})"}

@@ -19,6 +19,8 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from exchange.ccxt.answer_rows import parsed_trade
+from exchange.ccxt.errors import UNREADABLE
 from exchange.records import VenueFill, VenuePosition
 
 SEEN_TRADES = 20_000
@@ -384,7 +386,8 @@ def trades_read(symbol: str | None, since: int | None, limit: int | None,
     Binance `time`) and the others do: the whole page was unreadable on every attempt and the
     poll's start never passed the row, so no later fill was read. Then the same answer is read
     row by row (`_apart`): the row without a time is kept, for the gateway to skip and say
-    (`timed`), so the page stays full and its cursor is kept."""
+    (`timed`), so the page stays full and its cursor is kept. So is a row ccxt's parser cannot
+    read at all (a "NaN" price: Precise's ValueError), which failed the whole poll likewise."""
     def read(ex: Any) -> list[Trade]:
         ex.enableLastJsonResponse = True  # this thread's own instance; never an answer
         ex.last_json_response = None  # to an earlier request taken for this one's
@@ -395,10 +398,10 @@ def trades_read(symbol: str | None, since: int | None, limit: int | None,
             ex.id in START_TIME_IDS and since is not None) else (since, params)
         try:
             return list(ex.fetch_my_trades(symbol, asked, limit, sent))
-        except TypeError:
+        except UNREADABLE:
             answer = ex.last_json_response
             trades = None if answer is None else _apart(ex, symbol, since, answer)
-            if trades is None:  # raised before an answer came, or not for a missing time
+            if trades is None:  # raised before an answer came, or not for a row of it
                 raise
             return trades
     return read
@@ -406,11 +409,12 @@ def trades_read(symbol: str | None, since: int | None, limit: int | None,
 
 def _apart(ex: Any, symbol: str | None, since: int | None, answer: Any) -> list[Trade] | None:
     """`answer` (the raw page) parsed row by row as ccxt's parse_trades would, rows without a
-    time kept (their timestamp None); None if every row has its time (not the cause)."""
+    time kept (their timestamp None), and so are rows ccxt cannot parse (marked: see
+    answer_rows.parsed_trade); None if every row has its time and was parsed (not the cause)."""
     rows = answer if isinstance(answer, list) else ex.add_pagination_cursor_to_result(answer)
     market = ex.market(symbol) if symbol is not None else None
-    trades = [ex.parse_trade(row, market) for row in rows]
-    if all(t.get("timestamp") is not None for t in trades):
+    trades = [parsed_trade(ex, row, market) for row in rows]
+    if all(t.get("timestamp") is not None and "unreadable" not in t for t in trades):
         return None
     cursor = next((r.get("nextPageCursor") for r in rows if isinstance(r, dict)
                    and r.get("nextPageCursor")), None)
@@ -423,6 +427,8 @@ def _apart(ex: Any, symbol: str | None, since: int | None, answer: Any) -> list[
 
 def timed(trade: Trade) -> Trade:
     """`trade`, if it has its time (ccxt's timestamp); else an unreadable answer naming it."""
+    if "unreadable" in trade:
+        raise ccxt.BadResponse(str(trade["unreadable"]))
     if not isinstance(trade.get("timestamp"), int):
         raise ccxt.BadResponse(f"trade {trade.get('id')} of {trade.get('symbol')} has no time "
                                f"({trade.get('timestamp')!r})")
