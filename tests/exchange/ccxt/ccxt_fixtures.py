@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import ccxt
+from loguru import logger
 
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.secrets import Credentials
@@ -103,3 +104,16 @@ def gateway_on_emulator(exchange_id: str, tmp_path: Path,
             gateway.close()
     finally:
         emu.stop()
+
+
+def rest_by_hand(book: Book, cid: str, symbol: str, price: str) -> Any:
+    """A limit order resting on `symbol` (a venue id), as one placed by hand on the account."""
+    return book.place(cid=cid, symbol=symbol, side="buy", type="limit", qty=Decimal("0.1"),
+                      price=Decimal(price), trigger=None, trigger_direction=None,
+                      reduce_only=False)
+
+
+def warning_lines() -> tuple[list[str], int]:
+    """The messages of the WARNING lines logged from now on, and the loguru sink to remove."""
+    lines: list[str] = []
+    return lines, logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")

@@ -17,24 +17,13 @@ import pytest
 from loguru import logger
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway, rest_by_hand, warning_lines
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import INSTRUMENTS, USDC_PERP, BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer
 
 BTC, BTCC = "BTC/USDT:USDT", "BTC/USDC:USDC"
 D = Decimal
-
-
-def _rest_by_hand(book: Book, cid: str, symbol: str, price: str):  # noqa: ANN202
-    """A limit order resting on `symbol`, as one placed by hand on the same account."""
-    return book.place(cid=cid, symbol=symbol, side="buy", type="limit", qty=D("0.1"),
-                      price=D(price), trigger=None, trigger_direction=None, reduce_only=False)
-
-
-def _warnings() -> tuple[list[str], int]:
-    lines: list[str] = []
-    return lines, logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
 
 
 def test_an_open_order_of_a_traded_symbol_fails_with_one_line_naming_it(tmp_path) -> None:  # noqa: ANN001
@@ -45,7 +34,7 @@ def test_an_open_order_of_a_traded_symbol_fails_with_one_line_naming_it(tmp_path
         gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC], max_attempts=2)
         gw.load_markets()
         gw.place_stop(BTC, "sell", D("0.01"), D("45000"), "s-1")
-        _rest_by_hand(emu.venue.book, "l-1", "BTCUSDT", "40000").price = D("NaN")
+        rest_by_hand(emu.venue.book, "l-1", "BTCUSDT", "40000").price = D("NaN")
         with pytest.raises(errors.TemporaryError) as raised:
             gw.fetch_open_orders(None)
         message = str(raised.value)
@@ -64,7 +53,7 @@ def test_a_position_answer_of_skipped_rows_only_fails_no_listing(tmp_path) -> No
     does the position reader now."""
     book = Book({**PRICES, "BTCPERP": D("50000")})
     emu = EmulatorServer(BybitVenue(book, [*INSTRUMENTS, USDC_PERP])).start()
-    lines, sink = _warnings()
+    lines, sink = warning_lines()
     try:
         gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC, BTCC], max_attempts=2)
         gw.load_markets()

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from loguru import logger
 
-from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
+from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway, rest_by_hand, warning_lines
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import INSTRUMENTS, BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer
@@ -24,31 +24,20 @@ BTC = "BTC/USDT:USDT"
 D = Decimal
 
 
-def _rest_by_hand(book: Book, cid: str, symbol: str, price: str):  # noqa: ANN202
-    """A limit order resting on `symbol`, as one placed by hand on the same account."""
-    return book.place(cid=cid, symbol=symbol, side="buy", type="limit", qty=D("0.1"),
-                      price=D(price), trigger=None, trigger_direction=None, reduce_only=False)
-
-
-def _warnings() -> tuple[list[str], int]:
-    lines: list[str] = []
-    return lines, logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
-
-
 def test_a_full_open_order_page_with_a_skipped_row_is_read_whole(tmp_path) -> None:  # noqa: ANN001
     """60 open orders of ours and, newest, one placed by hand on a symbol not traded whose
     price ccxt cannot parse: the first page (50 rows) holds that row. The page read short
     failed the whole read (no sweep while it rested); every order of ours is listed now,
     from both pages, and the row is said once."""
     emu = EmulatorServer(BybitVenue(Book(PRICES))).start()
-    lines, sink = _warnings()
+    lines, sink = warning_lines()
     try:
         gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC], max_attempts=2)
         gw.load_markets()
         ours = [f"ours-{i}" for i in range(60)]
         for i, cid in enumerate(ours):
             gw.create_order(BTC, "limit", "buy", D("0.001"), D(40000 - i), {"clientOrderId": cid})
-        _rest_by_hand(emu.venue.book, "by-hand", "ETHUSDT", "2000").price = D("NaN")
+        rest_by_hand(emu.venue.book, "by-hand", "ETHUSDT", "2000").price = D("NaN")
         for _ in range(2):
             listed = sorted(o.client_order_id for o in gw.fetch_open_orders(None))
             assert listed == sorted(ours)
@@ -73,7 +62,7 @@ def test_a_full_position_page_with_a_skipped_row_is_read_whole(tmp_path) -> None
     for c in COINS:
         book.positions[(f"{c}USDT", "net")] = (D("1"), D("10"))
     emu = EmulatorServer(BybitVenue(book, MANY)).start()
-    lines, sink = _warnings()
+    lines, sink = warning_lines()
     try:
         gw = make_gateway("bybit", emu, tmp_path, symbols=["C0/USDT:USDT"], max_attempts=2)
         gw.load_markets()

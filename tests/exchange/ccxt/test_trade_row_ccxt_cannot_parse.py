@@ -16,7 +16,7 @@ import pytest
 from loguru import logger
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator, warning_lines
 
 BTC = "BTC/USDT:USDT"
 
@@ -28,8 +28,7 @@ def _market_buy(book, cid: str) -> None:  # noqa: ANN001
 
 def test_a_trade_row_ccxt_cannot_parse_is_skipped_and_the_poll_goes_on(tmp_path) -> None:  # noqa: ANN001
     emu = start_emulator("bybit")
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    lines, sink = warning_lines()
     try:
         gw = make_gateway("bybit", emu, tmp_path, symbols=[BTC], max_attempts=2)
         gw.load_markets()
