@@ -83,8 +83,11 @@ def rows_of(answer: Any) -> tuple[list[Any] | None, str | None]:
 def parsed(ex: ccxt.Exchange, rows: list[Any], parse: Callable[[dict[str, Any]], list[Any]],
            keep: Keep, failed: BaseException, kind: str) -> list[Any]:
     """`parse(row)` of every row of `rows` that can be read, the others skipped or raised as
-    `keep` says (`failed`: the whole answer's failure; `kind`: the rows' kind, for the log)."""
+    `keep` says (`failed`: the whole answer's failure; `kind`: the rows' kind, for the log).
+    No row unreadable: ccxt failed on something else of the answer, raised as it is (an empty
+    list read so was "no open orders")."""
     out: list[Any] = []
+    before = keep.read
     for index, row in enumerate(rows):
         try:
             if not isinstance(row, dict):  # a `null` row: an answer of a shape never given
@@ -93,6 +96,8 @@ def parsed(ex: ccxt.Exchange, rows: list[Any], parse: Callable[[dict[str, Any]],
             keep.read += 1
         except UNREADABLE as exc:
             _skip(ex, row, f"row {index + 1} of {len(rows)}", exc, keep, failed, kind)
+    if keep.read - before == len(rows):
+        raise failed  # not a row's failure: none to skip it for
     return out
 
 
