@@ -39,11 +39,6 @@ class Keep:
     read: int = 0
     """Rows read over the whole listing, whole answers ccxt parsed among them (`count`), and
     a flat Binance row ccxt leaves out."""
-
-    def count(self, rows: list[Any]) -> list[Any]:
-        """`rows`, an answer ccxt parsed whole, counted as read."""
-        self.read += len(rows)
-        return rows
     strict: bool = True
     """A row of a traded symbol, or one naming none, fails the read (False: skipped too, as a
     ticker row is: one symbol unpriced, the others priced)."""
@@ -51,6 +46,11 @@ class Keep:
     """A shared read's (Binance's one all-symbol position read, every actor's): the traded
     symbols whose row cannot be read, each with its one-line error, kept here instead of
     raised, so that it fails that symbol's read alone (lookup.of_symbols)."""
+
+    def count(self, rows: list[Any]) -> list[Any]:
+        """`rows`, an answer ccxt parsed whole, counted as read."""
+        self.read += len(rows)
+        return rows
 
     def check(self) -> None:
         """Raise the whole answer's failure when a listing that skipped a row read none."""
@@ -104,19 +104,22 @@ def parsed(ex: ccxt.Exchange, rows: list[Any], parse: Callable[[dict[str, Any]],
 def _skip(ex: ccxt.Exchange, row: Any, where: str, exc: BaseException, keep: Keep,
           failed: BaseException, kind: str) -> None:
     """Skip an unreadable row of a symbol the account does not trade (said once per symbol);
-    raise for one it trades (one line naming it and the row), or one naming no symbol."""
-    market_id = str(row.get("symbol") or "")[:40] if isinstance(row, dict) else ""
-    if keep.strict and (keep.traded is None or not market_id):
+    raise for one it trades, or one naming no symbol (ours?), one line naming it and the row;
+    a `null` row fails the read as ccxt failed it (an answer of a shape never given)."""
+    if keep.strict and not isinstance(row, dict):
         raise failed
-    symbol = ex.safe_symbol(market_id, None, None, "swap") if market_id else "no symbol"
-    if keep.strict and symbol in (keep.traded or []):
-        error = (f"{ex.id}: unreadable answer: the {kind} row of {symbol} "
-                 f"({where}{_named(row)}): {type(exc).__name__}: {exc}")
-        if keep.apart is None:
+    market_id = str(row.get("symbol") or "")[:40] if isinstance(row, dict) else ""
+    symbol = ex.safe_symbol(market_id, None, None, "swap") if market_id else None
+    if keep.strict and (keep.traded is None or symbol is None or symbol in keep.traded):
+        error = (f"{ex.id}: unreadable answer: the {kind} row "
+                 f"{f'of {symbol}' if symbol else 'naming no symbol'} ({where}{_named(row)}): "
+                 f"{type(exc).__name__}: {exc}")
+        if keep.apart is None or symbol is None:
             raise ccxt.BadResponse(error)
-        keep.apart.setdefault(symbol, error)
+        keep.apart.setdefault(symbol, error)  # (a shared read: that symbol's reads fail)
         return
     keep.failed = keep.failed or failed
+    symbol = symbol or "no symbol"
     if f"{kind} {symbol}" not in keep.said:
         keep.said.add(f"{kind} {symbol}")
         logger.warning("{}: skipped an unreadable {} row of {}, {} ({}: {})", ex.id, kind, symbol,

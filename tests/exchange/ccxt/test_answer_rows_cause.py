@@ -50,3 +50,16 @@ def test_a_position_answer_failed_by_no_row_stays_unreadable(answer) -> None:  #
     ex = FailingBybit(answer)
     with pytest.raises(ValueError, match="'abc'"):
         lookup.read_positions(ex, None, {}, Keep(["BTC/USDT:USDT"], set()))
+
+
+def test_a_row_naming_no_symbol_fails_the_read_naming_the_row() -> None:
+    """A row without its symbol cannot be told from ours, so it fails the read, as one of a
+    symbol the account trades does, and says which row: before, only the whole answer's
+    bare error ('ValueError: ...'), naming neither the row nor what was missing."""
+    row = {"orderId": "7", "orderLinkId": "x-7", "price": "NaN", "qty": "1",
+           "orderStatus": "New"}
+    ex = FailingBybit({"retCode": 0, "result": {"list": [row], "nextPageCursor": ""}})
+    with pytest.raises(ccxt.BadResponse) as raised:
+        open_order_rows.read(ex, None, None, {}, Keep(["BTC/USDT:USDT"], set()))
+    message = str(raised.value)
+    assert "order row naming no symbol (row 1 of 1, orderLinkId x-7" in message, message
