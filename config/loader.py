@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from config.errors import ConfigError, toml_syntax
-from config.locate import key_lines, line_of
+from config.locate import key_lines, line_of_problem
 from config.messages import problem_lines
 from config.secrets import check_secrets_file
 from config.settings import BotSettings, ExchangeSettings, Settings
@@ -64,7 +64,7 @@ def _locator(path: Path | None) -> Callable[[str], str]:
 
     def where(problem: str) -> str:
         key = problem.split(": ", 1)[0].split(" ", 1)[0]  # `a.b: ...`, `a.b and c.d name ...`
-        number = line_of(lines, key) if key else None
+        number = line_of_problem(lines, key, problem[len(key):]) if key else None
         return f":{number}" if number is not None else ""
 
     return where

@@ -134,16 +134,50 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     return walk.lines
 
 
-def line_of(lines: dict[tuple[str, ...], int], key: str) -> int | None:
-    """The line that sets `key`, or of its nearest enclosing table in the file, or None. A key
-    the file sets only through a table below it (`[accounts.risk]` sets `accounts`) is found
-    at that table's first line (found by review: `accounts: expected an array` had none)."""
+def set_at(lines: dict[tuple[str, ...], int], key: str) -> int | None:
+    """The line that sets `key` itself, or None. A key the file sets only through a table
+    below it (`[accounts.risk]` sets `accounts`) is found at that table's first line (found by
+    review: `accounts: expected an array` had none)."""
     path = _path_of(key)
+    if path in lines:
+        return lines[path]
     below = [n for p, n in lines.items() if len(p) > len(path) and p[:len(path)] == path]
-    if path and path not in lines and below:
-        return min(below)
+    return min(below) if path and below else None
+
+
+def line_of(lines: dict[tuple[str, ...], int], key: str) -> int | None:
+    """The line that sets `key` (`set_at`), or of its nearest enclosing table in the file, or
+    None."""
+    path = _path_of(key)
+    found = set_at(lines, key)
+    if found is not None:
+        return found
     while path:
         if path in lines:
             return lines[path]
         path = path[:-1]
     return None
+
+
+_NAMED = re.compile(r"(?<![\w./\[-])(?:accounts\[\d+\]\.)?[a-z_]+(?:\.[a-z_]+)+")
+"""Another key a problem's text names (`must be < strategy.entry_z (2.0)`)."""
+
+
+def line_of_problem(lines: dict[tuple[str, ...], int], key: str, detail: str) -> int | None:
+    """The line of a problem about `key` whose text (`detail`) may name other keys: a check of
+    two keys (exit_z < entry_z, ws_url without api_url, hedge_grid without hedge_mode) is about
+    the one the file sets when the other is a default. Found by review: `strategy.name =
+    "hedge_grid"` without hedge_mode was refused naming no line (no [exchange] table), and
+    `entry_z = 0.2` alone at the [strategy] header, not at its line. Order: the line that sets
+    `key`; else one that sets another named key (an account's own first); else `line_of(key)`."""
+    found = set_at(lines, key)
+    if found is not None or key.startswith("-"):  # a command line's --data-dir: no file line
+        return found
+    account = re.match(r"accounts\[\d+\]\.", key)
+    for other in _NAMED.findall(detail):
+        own = [account[0] + other] if account and not other.startswith("accounts[") else []
+        for name in [*own, other]:
+            found = set_at(lines, name)
+            if found is not None:
+                return found
+    return line_of(lines, key)

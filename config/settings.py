@@ -106,9 +106,10 @@ def _check_strategy(
             raise _cross(
                 f"{at}risk.stop_loss_pct",
                 f"must be > {deepest.quantize(Decimal('0.0001'), rounding=ROUND_UP)} for the "
-                f"hedge grid, the short leg's deepest level ((1 + strategy.grid.step_pct/100) "
-                f"** strategy.grid.levels - 1, in %: levels compound from each fill), so the "
-                f"stop sits beyond every level (got {risk.stop_loss_pct})",
+                'hedge grid (strategy.name = "hedge_grid"), the short leg\'s deepest level '
+                "((1 + strategy.grid.step_pct/100) ** strategy.grid.levels - 1, in %: levels "
+                "compound from each fill), so the stop sits beyond every level "
+                f"(got {risk.stop_loss_pct})",
             )
     elif exchange.hedge_mode:
         raise _cross(
