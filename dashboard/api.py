@@ -65,17 +65,19 @@ MAX_INT = 2**63 - 1
 """The largest integer SQLite holds: a larger offset or id is a 400, never an OverflowError."""
 
 
-def _int(request: web.Request, key: str, default: int | None) -> int | None:
+def _int(request: web.Request, key: str, default: int | None, low: int = 0) -> int | None:
+    """The query's integer ``key`` (``default`` when absent), or a 400 naming it and its range
+    ``low``..MAX_INT. A 0 means 0: `lines=0` answered the default 100 lines (found by review)."""
     raw = request.query.get(key)
     if raw is None or raw == "":
         return default
     try:
         value = int(raw)
     except ValueError:
-        value = -1
-    if not 0 <= value <= MAX_INT:
+        value = low - 1
+    if not low <= value <= MAX_INT:
         raise web.HTTPBadRequest(text=dumps({"status": "error", "reason": f"{key}: expected an "
-                                             f"integer 0..{MAX_INT}"}),
+                                             f"integer {low}..{MAX_INT}"}),
                                  content_type="application/json")
     return value
 
@@ -159,7 +161,7 @@ class Api:
         curve = self.curves.get(account.name)
         if curve is None:  # on the event loop: no other handler runs in between
             curve = self.curves[account.name] = EquityCurves(account.capital)
-        points = await self._read(request, account, curve.points, _int(request, "points", 500))
+        points = await self._read(request, account, curve.points, _int(request, "points", 500, 1))
         return reply({"account": account.name, "capital": str(account.capital), "points": points})
 
     async def logs(self, request: web.Request) -> web.Response:
@@ -167,10 +169,10 @@ class Api:
         symbol = request.query.get("symbol", "")
         if symbol not in account.symbols:
             return error(404, f"symbol: {symbol[:60]!r} is not traded by account {account.name}")
-        lines = min(max(_int(request, "lines", 100) or 100, 1), MAX_LOG_LINES)
+        lines = min(_int(request, "lines", 100) or 0, MAX_LOG_LINES)
         path = account.log_path(symbol)
         try:
-            text = await off_loop(tail_lines, path, lines)
+            text = await off_loop(tail_lines, path, lines) if lines else []
         except OSError as exc:  # permissions, a directory in its place: was a 500 + traceback
             reason = f"log file {path.name} cannot be read ({exc.strerror or exc})"
             if self.refusals is not None:

@@ -192,7 +192,8 @@ def _position(p: dict[str, Any], booked: tuple[Decimal, Decimal] | None) -> dict
 
 
 def _page(limit: int) -> int:
-    return min(max(int(limit), 1), MAX_PAGE)
+    """0..MAX_PAGE rows: a limit of 0 reads none (it read one: found by review)."""
+    return min(max(int(limit), 0), MAX_PAGE)
 
 
 def _json(text: str) -> Any:
