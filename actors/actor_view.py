@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from trading.model import SymbolState
+from trading.primitives import decimal_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,8 @@ def view_of(state: SymbolState, last_tick_at: float | None, *, reconciled: bool)
             "contracts": str(pos.contracts),
             "entry_price": str(pos.entry_price),
             "mark_price": None if mark is None else str(mark),
-            "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
+            "unrealized_pnl": (None if upnl is None
+                               else decimal_text(upnl.quantize(Decimal("0.0001")))),
         }
     t = state.trailing
     trailing = (

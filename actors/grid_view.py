@@ -8,6 +8,7 @@ from typing import Any
 from actors.actor_view import ActorView
 from trading.grid.model import GridKind, GridState, Leg
 from trading.model import OrderStatus
+from trading.primitives import decimal_text
 
 
 def _short(value: Decimal) -> str:
@@ -28,7 +29,7 @@ def _leg_line(state: GridState, leg: Leg, mark: Decimal | None) -> dict[str, Any
         "contracts": str(leg.contracts),
         "entry_price": _short(leg.entry_price),
         "mark_price": None if mark is None else str(mark),
-        "unrealized_pnl": None if upnl is None else str(upnl.quantize(Decimal("0.0001"))),
+        "unrealized_pnl": None if upnl is None else decimal_text(upnl.quantize(Decimal("0.0001"))),
         "level": leg.level,
         "stop_price": str(leg.stop_price),
         # the grid's own test: an acknowledged stop of this position, for the whole leg, not
@@ -51,7 +52,8 @@ def _position(legs: list[dict[str, Any]]) -> dict[str, Any] | None:
             "contracts": "/".join(x["contracts"] for x in legs),
             "entry_price": "/".join(x["entry_price"] for x in legs),
             "mark_price": legs[0]["mark_price"],
-            "unrealized_pnl": str(sum(Decimal(x["unrealized_pnl"] or 0) for x in legs)),
+            "unrealized_pnl": decimal_text(sum((Decimal(x["unrealized_pnl"] or 0) for x in legs),
+                                                  Decimal(0))),
         }
     )
     position["legs"] = legs

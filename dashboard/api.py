@@ -8,6 +8,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -22,6 +23,7 @@ from observability.log_tail import tail_lines
 from storage import reports
 from storage.errors import StorageError
 from storage.writer import WriterStopped
+from trading.primitives import money_text
 
 MAX_LOG_LINES = 500
 NO_STATUS = "no status yet (the bot has not written status.json)"
@@ -147,7 +149,10 @@ class Api:
         account = self._account(request)
         rows = await self._read(request, account, reports.trades, _int(request, "limit", 50),
                                 _int(request, "offset", 0), request.query.get("symbol"))
-        return reply({"account": account.name, "trades": rows})
+        money = ("realized_pnl", "fees", "net_pnl")  # Decimals: str() wrote "0E-8" for a 0
+        return reply({"account": account.name, "trades": [
+            {**row, **{k: money_text(row[k]) for k in money if isinstance(row.get(k), Decimal)}}
+            for row in rows]})
 
     async def journal(self, request: web.Request) -> web.Response:
         account = self._account(request)
@@ -162,7 +167,8 @@ class Api:
         if curve is None:  # on the event loop: no other handler runs in between
             curve = self.curves[account.name] = EquityCurves(account.capital)
         points = await self._read(request, account, curve.points, _int(request, "points", 500, 1))
-        return reply({"account": account.name, "capital": str(account.capital), "points": points})
+        return reply({"account": account.name, "capital": money_text(account.capital),
+                      "points": points})
 
     async def logs(self, request: web.Request) -> web.Response:
         account = self._account(request)

@@ -23,6 +23,7 @@ from typing import Any
 
 from storage.models import FillRow
 from storage.reports import LEDGER_PAGE, LedgerBatch, fills_after
+from trading.primitives import money_text
 
 KEEP = 4
 """Curves kept per account (one per ``points`` asked; the page asks one)."""
@@ -101,7 +102,7 @@ class EquityCurves:
         for batch in batches:
             for f in batch.fills:
                 equity += f["realized_pnl"] - f["fee"]
-                last = {"time": f["created_at"], "equity": str(equity)}
+                last = {"time": f["created_at"], "equity": money_text(equity)}
                 last_taken = i % step == step - 1
                 if last_taken:
                     taken.append(last)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from trading.primitives import money_text
 from trading.stop_outs import STOPPED_OUT
 
 ZERO = Decimal(0)
-EIGHT = Decimal("1e-8")
 COUNTED_KEPT = 10_000
 """Closed positions remembered against a late fill (one touched again after 10,000 later
 closes would count twice in wins/losses, never in money)."""
@@ -177,24 +177,13 @@ class LedgerTotals:
         places the venues book; a fee split over part fills carries 28 digits otherwise)."""
         rate = self.win_rate
         return {
-            "realized_today": _money(self.day_net),
-            "realized_total": _money(self.net),
-            "gross_realized": _money(self.realized),
-            "fees": _money(self.fees),
-            "equity": _money(self.equity),
-            "drawdown": _money(self.drawdown),
+            "realized_today": money_text(self.day_net),
+            "realized_total": money_text(self.net),
+            "gross_realized": money_text(self.realized),
+            "fees": money_text(self.fees),
+            "equity": money_text(self.equity),
+            "drawdown": money_text(self.drawdown),
             "wins": self.wins,
             "losses": self.losses,
             "win_rate": None if rate is None else round(rate, 4),
         }
-
-
-def _money(value: Decimal) -> str:
-    """As it is, or to 8 places (half up) when it has more; in plain digits, never '0E-8',
-    '-0E-8' or '1E+1' (str of a Decimal with such an exponent)."""
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -8:
-        value = value.quantize(EIGHT, rounding=ROUND_HALF_UP)
-    if value.is_zero():
-        value = value.copy_abs()
-    return format(value, "f")

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from storage.models import EventRow, FillRow, PositionRow
+from trading.primitives import money_text
 
 MAX_PAGE = 500
 LEDGER_PAGE = 5000
@@ -143,7 +144,7 @@ def equity_points(base: Decimal, max_points: int = 500) -> list[dict[str, Any]]:
         batch = fills_after(last_id, LEDGER_PAGE)
         for f in batch.fills:
             equity += f["realized_pnl"] - f["fee"]
-            last = {"time": f["created_at"], "equity": str(equity)}
+            last = {"time": f["created_at"], "equity": money_text(equity)}
             if i % step == step - 1:
                 points.append(last)
             i += 1

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 from trading.orders import parse_purpose
-from trading.primitives import Side, parse_enum
+from trading.primitives import Side, decimal_text, parse_enum
 
 
 class JournalItem(Protocol):
@@ -70,9 +70,10 @@ class UnknownRecord(JournalRecord):
 
 
 def plain(value: Any) -> Any:
-    """A field value as JSON keeps it: Decimal as its string, an enum as its value."""
+    """A field value as JSON keeps it: Decimal as its plain digits (never "0E-8"), an enum as
+    its value."""
     if isinstance(value, Decimal):
-        return str(value)
+        return decimal_text(value)
     if isinstance(value, StrEnum):
         return value.value
     return value

@@ -6,11 +6,31 @@ version held `WAITING` where the code said `waiting`).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import TypeVar
 
 ZERO = Decimal(0)
+EIGHT = Decimal("1e-8")
+
+
+def decimal_text(value: Decimal) -> str:
+    """A Decimal in plain digits, every digit kept, a zero without a sign: str() writes "0E-8"
+    for a zero booked to 8 places (an equity or net P&L of exactly 0), "-0.0000" for a short's
+    P&L at its entry price and "1E+4" for a figure read from "1e4" (found by review)."""
+    if value.is_zero():
+        value = value.copy_abs()
+    return format(value, "f")
+
+
+def money_text(value: Decimal) -> str:
+    """A money figure as the status shows it: as it is, or to the 8 places the venues book
+    (half up) when it has more (a fee split over part fills carries 28 digits), in plain
+    digits (``decimal_text``)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -8:
+        value = value.quantize(EIGHT, rounding=ROUND_HALF_UP)
+    return decimal_text(value)
 
 E = TypeVar("E", bound=StrEnum)
 
