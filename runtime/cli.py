@@ -359,6 +359,7 @@ def not_a_data_dir(path: Path) -> bool:
 
 def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
     from runtime.emergency import OWED
+    from signals.parsing import near_miss
     from storage import control
     from storage.opening import open_repository
 
@@ -380,7 +381,9 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         account = settings.for_account(name)
         if args.symbol not in account.symbol_list:
             where = f"symbols.list of account {name}" if settings.has_accounts else "symbols.list"
-            raise UsageError(f"{args.symbol!r} is not in {where} of {args.config}")
+            near = near_miss(args.symbol, account.symbol_list)
+            hint = f' (did you mean "{near}"?)' if near else ""
+            raise UsageError(f"{args.symbol!r} is not in {where} of {args.config}{hint}")
         if args.command == "signal" and account.strategy.name == "hedge_grid":
             raise UsageError(f"signal: account {name}'s hedge grid trades its own levels and "
                              "takes no signals (it would be journaled SignalSkipped); nothing "

@@ -119,6 +119,8 @@ class AccountDispatcher:
                     f"account: {name} does not trade {symbol} (traded by: {', '.join(owners)})", 422
                 )
             return self.routers[name]
+        if symbol and not owners and len(self.routers) > 1:  # the first account's list: not all
+            raise Rejected(parsing.unknown_symbol(symbol, self.owners), 422)
         if len(owners) > 1:
             raise Rejected(
                 f"account: required, {symbol} is traded by more than one account "

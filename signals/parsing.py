@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -56,10 +57,41 @@ def symbol_of(obj: dict[str, Any]) -> str:
     return symbol.strip()
 
 
+def unknown_symbol(symbol: str, symbols: Collection[str]) -> str:
+    """Why `symbol` is refused, naming the accepted form: the configured symbol it is a near
+    miss of (another case, no separators, no settle suffix: "btc/usdt:usdt", "BTCUSDT",
+    "BTC/USDT") or else the configured ones (the first few). Found by review: "unknown symbol
+    'btc/usdt:usdt' (not in symbols.list)" left the sender guessing the form."""
+    shown = repr(symbol[:64])
+    near = near_miss(symbol, symbols)
+    if near:
+        return f'unknown symbol {shown} (not in symbols.list; did you mean "{near}"?)'
+    listed = sorted(symbols)
+    more = f" and {len(listed) - SHOWN} more" if len(listed) > SHOWN else ""
+    return (f"unknown symbol {shown} (not in symbols.list: "
+            f"{', '.join(listed[:SHOWN]) or 'none'}{more})")
+
+
+SHOWN = 5
+"""Symbols an unknown one's refusal lists (a list may hold thousands)."""
+
+
+def near_miss(symbol: str, symbols: Collection[str]) -> str | None:
+    """The configured symbol `symbol` is another form of, or None."""
+    wanted = _squashed(symbol)
+    near = sorted(s for s in symbols if wanted in (_squashed(s), _squashed(s.split(":")[0])))
+    return near[0] if near else None
+
+
+def _squashed(symbol: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", symbol.upper())
+
+
 def _side(obj: dict[str, Any]) -> Side | None:
     side = obj.get("side")
     if not isinstance(side, str) or side.strip().lower() not in ("long", "short", "exit"):
-        raise Rejected('side: must be "long", "short" or "exit"', 400)
+        got = "nothing" if side is None else repr(side[:32] if isinstance(side, str) else side)[:40]
+        raise Rejected(f'side: must be "long", "short" or "exit" (got {got})', 400)
     text = side.strip().lower()
     return None if text == "exit" else Side(text)
 

@@ -129,7 +129,7 @@ class SignalRouter:
 
     def _route(self, req: SignalRequest, source: str) -> Outcome:
         if req.symbol not in self.symbols:
-            raise Rejected(f"unknown symbol {req.symbol[:64]!r} (not in symbols.list)", 422)
+            raise Rejected(parsing.unknown_symbol(req.symbol, self.symbols), 422)
         if req.expires_at is not None and req.expires_at <= self._now_decimal():
             raise Rejected(f"expired at {req.expires_at} (now {self.clock():.3f})", 409)
         cap, cap_name = size_cap(self.max_size_usdt)
