@@ -130,9 +130,13 @@ class ExchangeSettings(_Section):
         import ccxt  # deferred: importing ccxt takes a while and paper mode never needs it
 
         if value not in ccxt.exchanges:
+            near = value.strip().lower()  # ids are lower case: "Bybit" named no "bybit"
+            known = near == "paper" or near in ccxt.exchanges
+            hint = f'; did you mean "{near}"?' if known else ""
             raise PydanticCustomError(
                 "bad_exchange",
-                'must be "paper" or a ccxt exchange id such as "bybit", "binanceusdm"',
+                'must be "paper" or a ccxt exchange id such as "bybit", "binanceusdm"{hint}',
+                {"hint": hint},
             )
         if value in USE_INSTEAD:  # before any other check of the venue's settings
             raise PydanticCustomError(
@@ -377,9 +381,11 @@ class SignalsSettings(_Section):
     http_enabled: Bool = True
     host: Str = "127.0.0.1"
     port: Int = Field(default=8787, ge=0, le=65535)
-    path: Str = Field(default="/signals", pattern=r"^/\S*$")
+    path: Str = Field(default="/signals", pattern=r"^/\S*$",
+                      description='a URL path starting with "/", without spaces')
     token_env: EnvName = "BOT_SIGNAL_TOKEN"
-    websocket_url: Url = Field(default="", pattern=r"^(wss?://\S+)?$")
+    websocket_url: Url = Field(default="", pattern=r"^(wss?://\S+)?$",
+                               description='a ws:// or wss:// URL, or "" for none')
     websocket_token_env: EnvName = ""
     max_per_wave: Int = Field(default=20, ge=1)
     wave_window_s: Float = Field(default=2.0, gt=0, le=3600)

@@ -31,7 +31,8 @@ class TelegramSettings(_Section):
     enabled: Bool = False
     token_env: EnvName = "BOT_TELEGRAM_TOKEN"
     token_file: PathStr = ""
-    api_url: Url = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$")
+    api_url: Url = Field(default="https://api.telegram.org", pattern=r"^https?://[^/\s]+(/\S*)?$",
+                         description="an http(s):// URL (the Bot API's host, optionally a path)")
     chat_ids: Annotated[tuple[Int, ...], ARRAY] = ()
     commands: Bool = True
     notify_trades: Bool = False
@@ -63,7 +64,8 @@ class ClusterSettings(_Section):
     PostgreSQL database): each account is traded by the node holding its lease (cluster/)."""
 
     enabled: Bool = False
-    node_id: Str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,200}$")
+    node_id: Str = Field(default="", pattern=r"^[A-Za-z0-9_.:-]{0,200}$",
+                         description="up to 200 characters of A-Z, a-z, 0-9, _ . : -")
     """Empty: generated per process start (host-pid-random), so a restart is a new owner."""
     database_url: Str = ""
     """The leases' database (postgresql://...); empty: storage.url (one is required)."""
