@@ -103,37 +103,44 @@ def test_account_sections_are_the_top_level_section_types():
 @pytest.mark.parametrize(
     ("accounts", "expected"),
     [
-        (f'[[accounts]]\nname = "a"\n[[accounts]]\nname = "b"\nsymbols.list = ["BTC/USDT"]',
+        ('[[accounts]]\nname = "a"\n[[accounts]]\nname = "b"\nsymbols.list = ["BTC/USDT"]',
          'accounts[1].symbols.list[0]: must be a ccxt linear perpetual'),
-        ('[[accounts]]\nname = "Alpha!"', 'accounts[0].name: must be 1..12 characters of a-z, 0-9, _ (got "Alpha!")'),
+        ('[[accounts]]\nname = "Alpha!"',
+         'accounts[0].name: must be 1..12 characters of a-z, 0-9, _ (got "Alpha!")'),
         ('[[accounts]]\nsymbols.list = []', "accounts[0].name: required key is missing"),
-        ('[[accounts]]\nname = "a"\n[[accounts]]\nname = "a"', 'accounts[1].name: duplicate of accounts[0].name'),
+        ('[[accounts]]\nname = "a"\n[[accounts]]\nname = "a"',
+         'accounts[1].name: duplicate of accounts[0].name'),
         ('[[accounts]]\nname = "a"\nriks.order_size_usdt = 1',
-         "accounts[0].riks: unknown key (allowed: name, exchange, symbols, strategy, risk, supervision, paper, "
-         "protections)"),
+         "accounts[0].riks: unknown key (allowed: name, exchange, symbols, strategy, risk, "
+         "supervision, paper, protections)"),
         ('[[accounts]]\nname = "a"\nrisk.stop_loss_pct = 0',
          "accounts[0].risk.stop_loss_pct: must be > 0 and <= 50 (got 0)"),
         ('[[accounts]]\nname = "a"\nstrategy.entry_z = 0.2',
          "accounts[0].strategy.exit_z: must be < strategy.entry_z (0.2) (got 0.3)"),
         ('[[accounts]]\nname = "a"\nbot.mode = "live"', "accounts[0].bot: unknown key"),
         ("accounts = []", "accounts: must have 1..64 entries (got 0)"),
-        ('[storage]\npath = "/abs/bot.sqlite"\n[[accounts]]\nname = "a"', "storage.path: must be a relative path"),
-        ('[[accounts]]\nname = "a"\npaper.store = "/abs/p.sqlite"', "accounts[0].paper.store: must be a relative path"),
+        ('[storage]\npath = "/abs/bot.sqlite"\n[[accounts]]\nname = "a"',
+         "storage.path: must be a relative path"),
+        ('[[accounts]]\nname = "a"\npaper.store = "/abs/p.sqlite"',
+         "accounts[0].paper.store: must be a relative path"),
     ],
 )
-def test_problems_in_an_account_name_the_account_index_and_key(tmp_path: Path, accounts: str, expected: str):
+def test_problems_in_an_account_name_the_account_index_and_key(tmp_path: Path, accounts: str,
+                                                               expected: str):
     assert expected in error(tmp_path, accounts + f'\n[symbols]\nlist = ["{BTC}"]\n')
 
 
 def test_symbols_are_required_somewhere(tmp_path: Path):
-    assert "accounts[0].symbols: required section is missing" in error(tmp_path, '[[accounts]]\nname = "a"\n')
+    assert "accounts[0].symbols: required section is missing" in error(
+        tmp_path, '[[accounts]]\nname = "a"\n')
     assert "symbols: required section is missing" in error(tmp_path, "[risk]\nleverage = 2\n")
     ok = load(tmp_path, f'[[accounts]]\nname = "a"\nsymbols.list = ["{SOL}"]\n')
     assert ok.symbols is None and ok.account_settings()[0].symbols.list == (SOL,)
 
 
 def test_a_bad_inherited_value_is_reported_once_at_the_top_level(tmp_path: Path):
-    text = f'[symbols]\nlist = ["{BTC}"]\n[risk]\nstop_loss_pct = -1\n[[accounts]]\nname = "a"\n[[accounts]]\nname = "b"\n'
+    text = (f'[symbols]\nlist = ["{BTC}"]\n[risk]\nstop_loss_pct = -1\n[[accounts]]\nname = "a"\n'
+            '[[accounts]]\nname = "b"\n')
     with pytest.raises(ConfigError) as info:
         load(tmp_path, text)
     assert [p.split(": ", 2)[1] for p in info.value.problems] == ["risk.stop_loss_pct"]
@@ -142,7 +149,8 @@ def test_a_bad_inherited_value_is_reported_once_at_the_top_level(tmp_path: Path)
 def test_live_mode_and_files_are_checked_per_account(tmp_path: Path):
     text = (f'[bot]\nmode = "live"\n[exchange]\nid = "bybit"\n[symbols]\nlist = ["{BTC}"]\n'
             '[[accounts]]\nname = "a"\n[[accounts]]\nname = "b"\nexchange.id = "paper"\n')
-    assert 'accounts[1].exchange.id: must be a real ccxt exchange id when bot.mode = "live"' in error(tmp_path, text)
+    assert ('accounts[1].exchange.id: must be a real ccxt exchange id when bot.mode = "live"'
+            in error(tmp_path, text))
     csv = (f'[symbols]\nlist = ["{BTC}"]\n[[accounts]]\nname = "a"\n[[accounts]]\nname = "b"\n'
            f'paper.price_source = "csv"\npaper.csv_files = {{"{BTC}" = "btc.csv"}}\n')
     assert f'accounts[1].paper.csv_files["{BTC}"]: file not found' in error(tmp_path, csv)
