@@ -1,20 +1,15 @@
-"""The hedge-grid decision core, pure: every seed race bug is checked at the decision level."""
+"""The hedge-grid decision core, pure: every seed race bug is checked at the decision level
+(reconciliation and unknown legs: test_grid_core_reconcile.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal as D
-from types import SimpleNamespace
 
-from config.loader import load_settings
-from exchange.records import VenueMarket
-from runtime import wiring
 from tests.trading.scenario import loop_for
 from trading.commands import CancelOrder, Escalate
 from trading.decision import Decision
 from trading.events import (
     EntriesBlocked,
-    ExchangeOrder,
-    ExchangePosition,
     OrderAccepted,
     OrderCanceled,
     OrderFailed,
@@ -23,7 +18,6 @@ from trading.events import (
 )
 from trading.grid.context import PlaceGridOrder
 from trading.grid.core import GridCore
-from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind, GridState
 from trading.grid.rules import GridRules
 from trading.model import OrderStatus, Side
@@ -34,8 +28,8 @@ SYMBOL = "BTC/USDT:USDT"
 
 def rules(**over) -> GridRules:
     base = dict(symbol=SYMBOL, account="acc", id_tag="t1",
-                market=MarketRules(amount_step=D("0.001"), price_tick=D("0.1"), min_amount=D("0.001"),
-                                   min_cost=D(5)),
+                market=MarketRules(amount_step=D("0.001"), price_tick=D("0.1"),
+                                   min_amount=D("0.001"), min_cost=D(5)),
                 order_size_usdt=D(100), levels=3, step_pct=D(1), size_multiplier=D(2),
                 take_profit_pct=D("0.5"), stop_loss_pct=D(5), recalc_pct=D(2), leverage=5,
                 max_close_attempts=3)
@@ -80,11 +74,13 @@ class Book:
 
     def fill(self, order, price, amount=None, fee=D("0.01")):
         amount = order.amount if amount is None else amount
-        return self.send(OrderFilled(client_order_id=order.client_order_id, exchange_id="x" + order.client_order_id,
+        return self.send(OrderFilled(client_order_id=order.client_order_id,
+                                     exchange_id="x" + order.client_order_id,
                                      filled=amount, average=D(price), fee=fee))
 
     def accept(self, order):
-        return self.send(OrderAccepted(client_order_id=order.client_order_id, exchange_id="x" + order.client_order_id))
+        return self.send(OrderAccepted(client_order_id=order.client_order_id,
+                                       exchange_id="x" + order.client_order_id))
 
     def open_both(self, price="100"):
         self.send(PriceTicked(price=D(price)))
@@ -117,7 +113,8 @@ def test_open_fill_places_stop_take_profit_and_next_level():
     long_open = b.placed(GridKind.OPEN, Side.LONG)[0]
     d = b.fill(long_open, "100")
     leg = d.state.long
-    assert (leg.contracts, leg.entry_price, leg.stop_price, leg.ref_qty) == (D(1), D(100), D("95.0"), D(1))
+    assert (leg.contracts, leg.entry_price, leg.stop_price, leg.ref_qty) == (
+        D(1), D(100), D("95.0"), D(1))
     stop, tp = (b.placed(k, Side.LONG)[0] for k in (GridKind.STOP, GridKind.TP))
     assert b.placed(GridKind.ADD) == []  # no level before the leg's stop rests (issue 16 item 2)
     b.accept(stop)
@@ -190,7 +187,8 @@ def test_an_orphan_that_fills_before_its_cancel_is_booked_and_the_reopen_waits_f
     short_add = b.state.orders_of(Side.SHORT, GridKind.ADD)[0]
     b.fill(tp, "100.5")
     b.fill(short_add, "101")  # it filled on the exchange before our cancel arrived
-    assert b.state.short.contracts == D(3) and b.ledger[-1].client_order_id == short_add.client_order_id
+    assert b.state.short.contracts == D(3)
+    assert b.ledger[-1].client_order_id == short_add.client_order_id
     confirmed = []
     while waiting := [o.client_order_id for o in b.state.orders
                       if o.cancel_requested_at is not None]:
@@ -233,40 +231,6 @@ def test_reference_quantities_are_cleared_when_both_legs_are_flat():
     b.now += b.core.rules.reopen_after_stop_s
     b.send(PriceTicked(price=D(50)))
     assert {o.amount for o in b.placed(GridKind.OPEN)} == {D(2)}  # fresh: 100 USDT / 50
-
-
-def test_take_profit_fill_seen_by_reconciliation_is_booked_once():
-    b = Book()
-    b.open_both()
-    tp = b.state.orders_of(Side.LONG, GridKind.TP)[0]
-    snap = GridReconciled(
-        positions={Side.SHORT: ExchangePosition(side=Side.SHORT, contracts=D(1), entry_price=D(100))},
-        orders={o.client_order_id: ExchangeOrder(client_order_id=o.client_order_id, exchange_id=o.exchange_id,
-                                                 status="open", filled=D(0), average=None, fee=D(0))
-                for o in b.state.orders},
-        price=D("100.5"))
-    snap.orders[tp.client_order_id] = ExchangeOrder(client_order_id=tp.client_order_id, exchange_id=tp.exchange_id,
-                                                    status="closed", filled=D(1), average=D("100.5"), fee=D("0.01"))
-    b.send(snap)
-    assert b.journal.count("LegClosed") == 1
-    booked = len(b.ledger)
-    b.fill(tp, "100.5")  # the same fill reported again afterwards
-    assert len(b.ledger) == booked and b.journal.count("LegClosed") == 1
-
-
-def test_reconciliation_cancels_orphans_and_adopts_an_unknown_leg():
-    b = Book()
-    b.send(PriceTicked(price=D(100)))
-    for o in b.placed(GridKind.OPEN):
-        b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
-    orphan = ExchangeOrder(client_order_id="acc-t1-x-9a", exchange_id="e9", status="open", filled=D(0),
-                           average=None, fee=D(0))
-    b.send(GridReconciled(positions={Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(2), entry_price=D(100))},
-                          orphans=(orphan,), price=D(100)))
-    assert "e9" in [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)]
-    assert b.state.long.contracts == D(2) and "LegAdopted" in b.journal
-    # the leg + level 1, of the grid's own size (ref 1 from 100 USDT at 100, not the leg's 2)
-    assert b.placed(GridKind.STOP, Side.LONG)[0].amount == D(2) + D(2)
 
 
 def test_close_failures_escalate_once_and_do_not_loop():
@@ -389,66 +353,3 @@ def test_a_level_held_back_by_blocked_entries_is_no_longer_inside_the_stop():
     b.send(OrderCanceled(client_order_id=add.client_order_id))
     [smaller] = b.placed(GridKind.STOP, Side.LONG)
     assert (smaller.amount, smaller.replaces) == (D(1), stop.client_order_id)
-
-
-def _core_from_settings(tmp_path, supervision: str) -> GridCore:
-    """The grid core as the runtime builds it from a config file (runtime/wiring.py)."""
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[bot]
-mode = "paper"
-account = "acc"
-[exchange]
-id = "paper"
-hedge_mode = true
-[symbols]
-list = ["{SYMBOL}"]
-[strategy]
-name = "hedge_grid"
-[risk]
-order_size_usdt = 100
-stop_loss_pct = 5
-[supervision]
-{supervision}
-""")
-    market = VenueMarket(symbol=SYMBOL, swap=True, linear=True, amount_step=D("0.001"),
-                         price_tick=D("0.1"), min_amount=D("0.001"), min_cost=D(5))
-    exchange = SimpleNamespace(market=lambda symbol: market)
-    return wiring.grid_core_factory(load_settings(path), exchange, "t1")(SYMBOL)
-
-
-def test_an_unknown_leg_is_flagged_not_adopted_when_configured(tmp_path):
-    """adopt_unknown_positions = false holds for the hedge grid too: a leg nobody here opened
-    was adopted anyway, given a stop and a take-profit, and averaged into at the grid's levels.
-    Now it is flagged (the symbol quarantined, nothing placed) and its reduce-only stop (its
-    owner's) stays; an order that could open a position is still cancelled."""
-    b = Book(_core_from_settings(tmp_path, "adopt_unknown_positions = false"))
-    b.send(PriceTicked(price=D(100)))
-    for o in b.placed(GridKind.OPEN):
-        b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
-    stop = ExchangeOrder(client_order_id="web-stop", exchange_id="s9", status="open", filled=D(0),
-                         average=None, fee=D(0), reduce_only=True)
-    buy = ExchangeOrder(client_order_id="web-buy", exchange_id="b9", status="open", filled=D(0),
-                        average=None, fee=D(0))
-    b.send(GridReconciled(positions={Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(2),
-                                                                 entry_price=D(100))},
-                          orphans=(stop, buy), price=D(100)))
-    assert b.state.quarantined and not b.state.long.is_open
-    assert "LegAdopted" not in b.journal and "UnknownPositionFlagged" in b.journal
-    assert not b.placed()
-    assert [c.exchange_id for c in b.commands if isinstance(c, CancelOrder)] == ["b9"]
-    b.send(PriceTicked(price=D(99)))
-    assert not b.placed()
-
-
-def test_an_unknown_leg_is_flagged_once_not_at_every_reconciliation(tmp_path):
-    """Found by review: the flag was journaled again at every reconciliation (a row every 30 s
-    for as long as a person took to look)."""
-    b = Book(_core_from_settings(tmp_path, "adopt_unknown_positions = false"))
-    b.send(PriceTicked(price=D(100)))
-    for o in b.placed(GridKind.OPEN):
-        b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
-    listed = {Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(2), entry_price=D(100))}
-    for _ in range(3):
-        b.send(GridReconciled(positions=listed, price=D(100)))
-    assert b.state.quarantined and b.journal.count("UnknownPositionFlagged") == 1
