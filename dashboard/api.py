@@ -15,7 +15,7 @@ from typing import Any
 import peewee as pw
 from aiohttp import web
 
-from dashboard.controls import BadControl, queue_control
+from dashboard.controls import BadControl, not_traded, queue_control
 from dashboard.equity import EquityCurves
 from dashboard.source import AccountNotReady, DashboardSource
 from notifications.secret import one_line
@@ -174,7 +174,7 @@ class Api:
         account = self._account(request)
         symbol = request.query.get("symbol", "")
         if symbol not in account.symbols:
-            return error(404, f"symbol: {symbol[:60]!r} is not traded by account {account.name}")
+            return error(404, not_traded(account, symbol))
         lines = min(_int(request, "lines", 100) or 0, MAX_LOG_LINES)
         path = account.log_path(symbol)
         try:

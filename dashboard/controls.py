@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from dashboard.source import AccountHandle
+from signals.parsing import near_miss
 from storage import control
 
 ACCOUNT_COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset")
@@ -68,4 +69,12 @@ def _check_symbol(account: AccountHandle, symbol: Any) -> None:
         raise BadControl(f"symbol: missing (this command acts on one of account "
                          f"{account.name}'s symbols)")
     if symbol not in account.symbols:
-        raise BadControl(f"symbol: {str(symbol)[:60]!r} is not traded by account {account.name}")
+        raise BadControl(not_traded(account, symbol))
+
+
+def not_traded(account: AccountHandle, symbol: Any) -> str:
+    """The refusal of a symbol the account does not trade, naming the one it is another form
+    of ("btc/usdt:usdt", "BTCUSDT": signals/parsing.py near_miss)."""
+    near = near_miss(symbol, account.symbols) if isinstance(symbol, str) else None
+    hint = f' (did you mean "{near}"?)' if near else ""
+    return f"symbol: {str(symbol)[:60]!r} is not traded by account {account.name}{hint}"
