@@ -33,14 +33,16 @@ def show_logs(
         else:
             name = pick_account(settings, account, symbol, required=False)
             if name is None:
-                return fail(f"{symbol!r} is not traded by any account in the config")
+                return fail(f"{symbol!r} is not traded by any account in the config"
+                            f"{_hint(settings, symbol)}")
             path = symbol_log_path(logs_dir, symbol, name)
     except UsageError as exc:
         return fail(str(exc))
     end: Position | None = None
     if not path.exists():
         if not (follow_ and known):
-            return fail(f"no log for {symbol!r} at {path}")
+            hint = "" if known else _hint(settings, symbol)
+            return fail(f"no log for {symbol!r} at {path}{hint}")
         # -f waits for it as `tail -F` does (found by review: following a symbol of a bot just
         # started, before its first line, failed with "no log")
         print(escaped(f"bot.py: no log for {symbol!r} at {path} yet, waiting for it"),
@@ -63,3 +65,14 @@ def show_logs(
         where = exc.filename or path
         return fail(f"log file {where} cannot be read ({exc.strerror or exc})")
     return 0
+
+
+def _hint(settings: Settings, symbol: str) -> str:
+    """` (did you mean "BTC/USDT:USDT"?)` for a symbol that is another form of a configured
+    one ("btc/usdt:usdt", "BTCUSDT"; found by review: only "no log for 'btc/usdt:usdt'")."""
+    from signals.parsing import near_miss
+
+    symbols = {s for account in settings.account_settings() if account.symbols is not None
+               for s in account.symbols.list}
+    near = near_miss(symbol, symbols)
+    return f' (did you mean "{near}"?)' if near else ""

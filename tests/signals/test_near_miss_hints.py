@@ -73,3 +73,12 @@ def test_the_command_line_signal_names_the_configured_symbol(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1, err
     assert err.rstrip().endswith(f'(did you mean "{BTC}"?)'), err
     assert not (tmp_path / "bot.sqlite").exists()  # nothing was queued
+
+
+@pytest.mark.parametrize("given", ["btc/usdt:usdt", "BTCUSDT"])
+def test_the_command_line_logs_name_the_configured_symbol(tmp_path, capsys, given):
+    code = cli.dispatch(bot.parser().parse_args([
+        "logs", given, "--config", str(ROOT / "config.toml"), "--data-dir", str(tmp_path)]))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.rstrip().endswith(f'(did you mean "{BTC}"?)'), err
