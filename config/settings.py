@@ -140,7 +140,8 @@ def _check_prices(
     if paper.price_source == "csv":
         if not paper.csv_files:
             raise _cross(
-                f"{at}paper.csv_files", 'must list a file per symbol when price_source = "csv"'
+                f"{at}paper.csv_files",
+                'must list a file per symbol when paper.price_source = "csv"',
             )
         missing = [s for s in symbols.list if s not in paper.csv_files]
         if missing:
@@ -151,7 +152,7 @@ def _check_prices(
         ):  # a candle is replayed as 4 points (open, high, low, close)
             raise _cross(
                 f"{at}paper.step_ms",
-                f'must be >= {CSV_MIN_STEP_MS} with price_source = "csv" '
+                f'must be >= {CSV_MIN_STEP_MS} with paper.price_source = "csv" '
                 f"(4 price points per candle) (got {paper.step_ms})",
             )
     extra = [s for s in paper.csv_files if s not in symbols.list]

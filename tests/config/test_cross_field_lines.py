@@ -26,6 +26,8 @@ CASES = [
      ("logging.max_total_mb", "logging.rotate_mb")),
     (SYMBOLS + '[strategy]\nname = "hedge_grid"\n[exchange]\nhedge_mode = true\n', 4,
      ("risk.stop_loss_pct", "strategy.name")),
+    (SYMBOLS + '[paper]\nseed = 3\nprice_source = "csv"\n', 5,
+     ("paper.csv_files", "paper.price_source")),
     ('strategy.entry_z = 2.5\n[[accounts]]\nname = "a"\nsymbols.list = ["BTC/USDT:USDT"]\n'
      '[[accounts]]\nname = "b"\nsymbols.list = ["ETH/USDT:USDT"]\n[accounts.strategy]\n'
      'window = 50\nentry_z = 0.2\n', 10,
