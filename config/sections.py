@@ -399,6 +399,16 @@ class SignalsSettings(_Section):
 
     @model_validator(mode="after")
     def _reconnect_order(self) -> SignalsSettings:
+        """Also what `run` checked only while starting, without the file and line (found by
+        review): a receiver listening nowhere, an endpoint without a token variable."""
+        if self.enabled and not self.http_enabled and not self.websocket_url:
+            raise _cross("http_enabled", "is false and signals.websocket_url is empty while "
+                         "signals.enabled = true: the receiver would listen nowhere; enable one "
+                         "(or signals.enabled = false)")
+        if self.enabled and self.http_enabled and not self.token_env:
+            raise _cross("token_env", "is empty while signals.http_enabled = true; name the "
+                         "environment variable that holds the signal token (the endpoint "
+                         "never runs without one)")
         if self.reconnect_max_s < self.reconnect_initial_s:
             raise _cross(
                 "reconnect_max_s",

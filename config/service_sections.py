@@ -46,6 +46,14 @@ class TelegramSettings(_Section):
     """getUpdates' long poll. Not 0: Telegram then answers at once and the command poller
     asked again at once, a request loop for as long as the bot ran (found by review)."""
 
+    @model_validator(mode="after")
+    def _someone_to_tell(self) -> TelegramSettings:
+        """`run` checked it only while starting, without the file and line (found by review)."""
+        if self.enabled and not self.chat_ids:
+            raise _cross("chat_ids", "list at least one chat id to notify (telegram.enabled = "
+                         "true)")
+        return self
+
     @field_validator("chat_ids")
     @classmethod
     def _unique(cls, value: tuple[int, ...]) -> tuple[int, ...]:

@@ -1,7 +1,9 @@
 """A check of two keys (exit_z < entry_z, ws_url needs api_url, hedge_grid needs hedge_mode) is
 refused in one line naming the file, the line of the key the file sets and both keys, also when
 the key the message starts with is a default the file never writes (found by review: no line,
-or the line of the table header instead of the key)."""
+or the line of the table header instead of the key). So are the checks of [signals] and
+[telegram] that `run` made only once the bot was starting, with no file or line at all
+("bot.py: error: signals.http_enabled: false and signals.websocket_url is empty ...")."""
 
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ CASES = [
      ("risk.stop_loss_pct", "strategy.name")),
     (SYMBOLS + '[paper]\nseed = 3\nprice_source = "csv"\n', 5,
      ("paper.csv_files", "paper.price_source")),
+    (SYMBOLS + "[signals]\nenabled = true\nhttp_enabled = false\n", 5,
+     ("signals.http_enabled", "signals.websocket_url")),
+    (SYMBOLS + '[signals]\nenabled = true\ntoken_env = ""\n', 5,
+     ("signals.token_env", "signals.http_enabled")),
+    (SYMBOLS + "[telegram]\nenabled = true\n", 4, ("telegram.chat_ids", "telegram.enabled")),
     ('strategy.entry_z = 2.5\n[[accounts]]\nname = "a"\nsymbols.list = ["BTC/USDT:USDT"]\n'
      '[[accounts]]\nname = "b"\nsymbols.list = ["ETH/USDT:USDT"]\n[accounts.strategy]\n'
      'window = 50\nentry_z = 0.2\n', 10,
