@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,21 @@ def _raise_problems(label: str, lines: list[str], path: Path | None = None) -> N
         more = "..." if len(problems) > 4 else ""
         message += f" (and {len(problems) - 1} more: {others}{more})"
     raise ConfigError(message, problems)
+
+
+_KEYED = re.compile(r"^[a-z_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_\[\]]+)+(?: \([^)]*\))?: ")
+"""A problem line that starts with its key (`signals.token_env: ...`)."""
+
+
+def located(label: str, message: str, path: Path | None = None) -> str:
+    """A ConfigError raised once the settings were loaded (`run`'s services: a token variable
+    that is empty, a dashboard beyond loopback without a token) as the loader words its own:
+    `file:line: key: ...` (found by review: 'bot.py: error: signals.token_env: environment
+    variable BOT_SIGNAL_TOKEN must hold the token' named no file). ``path``: the text read
+    (a worker's copy), default the file at ``label``."""
+    if message.startswith(label) or not _KEYED.match(message):
+        return message
+    return f"{label}{_locator(path or Path(label).expanduser())(message)}: {message}"
 
 
 def _locator(path: Path | None) -> Callable[[str], str]:

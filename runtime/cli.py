@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from config.errors import ConfigError
-from config.loader import configured_data_dir, load_settings
+from config.loader import configured_data_dir, load_settings, located
 from config.settings import Settings
 from config.types import unknown_home_option
 from observability.log_format import UtcClock, escaped, traceback_text
@@ -75,7 +75,8 @@ def dispatch(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         return shutdown.reader_gone()
     except ConfigError as exc:
-        return fail(str(exc))
+        copy = getattr(args, "config_copy", None)
+        return fail(located(str(args.config), str(exc), Path(copy) if copy else None))
     except AlreadyRunning as exc:
         return fail(str(exc), EXIT_LOCKED)
     except (StartupError, StorageError, LockFileError) as exc:

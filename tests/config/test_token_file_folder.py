@@ -37,5 +37,6 @@ def test_the_start_says_so_in_one_line(tmp_path: Path):
                            "--duration", "5"], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path)
     assert done.returncode == 2, done.stderr
-    assert done.stderr == (f"bot.py: error: dashboard.token_file: {tmp_path / 'tokens'} is not "
+    assert done.stderr == (f"bot.py: error: {config}:7: dashboard.token_file: "
+                           f"{tmp_path / 'tokens'} is not "
                            "a regular file\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -66,7 +67,8 @@ class RunningBot:
                 method: str | None = None) -> tuple[int, Any, dict[str, str]]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 raw, code, hdrs = resp.read(), resp.status, dict(resp.headers)
@@ -79,3 +81,13 @@ class RunningBot:
         code, body, _ = self.request(path, **kw)
         assert code == 200, (path, code, body)
         return body
+
+
+def error_lines(err: str, config: Path, word: str) -> list[str]:
+    """The lines of a bot's stderr holding ``word``, a config error's `file:line: ` (the config
+    file and the line of its key, config/loader.py `located`) checked and taken out."""
+    prefix = re.compile(rf"^bot\.py: error: {re.escape(str(config))}:\d+: ")
+    lines = [line for line in err.splitlines() if word in line]
+    for line in lines:
+        assert prefix.match(line) or not line.startswith("bot.py: error: "), line
+    return [prefix.sub("bot.py: error: ", line) for line in lines]

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.dashboard.running_bot import TOKEN, RunningBot, fast_config
+from tests.dashboard.running_bot import TOKEN, RunningBot, error_lines, fast_config
 from tests.e2e.bot_process import start_bot
 from tests.notifications.fake_telegram import FakeTelegram
 from tests.support.waiting import wait_until
@@ -69,7 +69,7 @@ def test_a_token_telegram_refuses_stops_the_start_in_one_line(tmp_path):
                               "BOT_DASHBOARD_TOKEN": TOKEN})
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 2, err[-2000:]
-        lines = [line for line in err.splitlines() if "telegram" in line]
+        lines = error_lines(err, config, "telegram")
         assert lines == ["bot.py: error: telegram.token_env: Telegram refused the bot token "
                          "(getMe: HTTP 401 Unauthorized)"], err[-2000:]
         assert "not-the-token" not in err and fake.bad_token_calls == 1
@@ -103,7 +103,7 @@ def test_a_token_file_with_a_second_line_stops_the_start_without_showing_the_tok
             if path.is_file():
                 assert secret.encode() not in path.read_bytes(), path
         assert proc.returncode == 2, err[-2000:]
-        lines = [line for line in err.splitlines() if "telegram" in line]
+        lines = error_lines(err, config, "telegram")
         assert len(lines) == 1 and lines[0].startswith(
             "bot.py: error: telegram.token_file: "), err[-2000:]
         assert "line break" in lines[0]

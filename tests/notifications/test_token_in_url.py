@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.dashboard.running_bot import TOKEN, fast_config
+from tests.dashboard.running_bot import TOKEN, error_lines, fast_config
 from tests.e2e.bot_process import start_bot
 from tests.notifications.fake_telegram import FakeTelegram
 
@@ -36,7 +36,7 @@ def test_a_token_that_cannot_be_in_a_url_stops_the_start_in_one_line(tmp_path, p
             proc.kill()
             _, err = proc.communicate(timeout=30)
         assert proc.returncode == 2, err[-2000:]
-        lines = [line for line in err.splitlines() if "telegram" in line]
+        lines = error_lines(err, config, "telegram")
         assert len(lines) == 1 and lines[0].startswith(
             "bot.py: error: telegram.token_env: the token holds a space"), err[-2000:]
         assert "url-telegram" not in err
@@ -79,7 +79,7 @@ def test_an_api_url_that_redirects_stops_the_start_in_one_line(tmp_path):
             proc.kill()
             _, err = proc.communicate(timeout=30)
         assert proc.returncode == 2, err[-2000:]
-        lines = [line for line in err.splitlines() if "telegram" in line]
+        lines = error_lines(err, config, "telegram")
         assert lines == ["bot.py: error: telegram.api_url: getMe: HTTP 301 Moved Permanently "
                          "(a redirect: set telegram.api_url to the address it redirects to)"
                          ], err[-2000:]

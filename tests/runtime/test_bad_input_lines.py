@@ -221,7 +221,8 @@ def test_a_token_file_that_is_not_utf8_is_a_config_line_and_a_bom_is_not_part_of
                       '[dashboard]\nport = 0\ntoken_file = "tok"\n[logging]\nconsole = false\n')
     done = _bot("--config", str(config), "--duration", "5")
     assert done.returncode == 2, done.stderr
-    assert done.stderr == (f"bot.py: error: dashboard.token_file: {token} is not UTF-8 text "
+    assert done.stderr == (f"bot.py: error: {config}:7: dashboard.token_file: {token} is not "
+                           "UTF-8 text "
                            "(byte offset 0)\n")
 
 
