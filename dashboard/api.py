@@ -125,7 +125,8 @@ class Api:
 
     def _account(self, request: web.Request) -> Any:
         try:
-            return self.source.account(request.query.get("account"))
+            # `?account=` is one left out, as README's templates write it (it was a 404)
+            return self.source.account(request.query.get("account") or None)
         except KeyError as exc:
             raise web.HTTPNotFound(text=dumps({"status": "error", "reason": exc.args[0]}),
                                    content_type="application/json") from None
@@ -148,7 +149,7 @@ class Api:
     async def trades(self, request: web.Request) -> web.Response:
         account = self._account(request)
         rows = await self._read(request, account, reports.trades, _int(request, "limit", 50),
-                                _int(request, "offset", 0), request.query.get("symbol"))
+                                _int(request, "offset", 0), request.query.get("symbol") or None)
         money = ("realized_pnl", "fees", "net_pnl")  # Decimals: str() wrote "0E-8" for a 0
         return reply({"account": account.name, "trades": [
             {**row, **{k: money_text(row[k]) for k in money if isinstance(row.get(k), Decimal)}}
@@ -156,7 +157,8 @@ class Api:
 
     async def journal(self, request: web.Request) -> web.Response:
         account = self._account(request)
-        rows = await self._read(request, account, reports.journal, request.query.get("symbol"),
+        rows = await self._read(request, account, reports.journal,
+                                request.query.get("symbol") or None,
                                 _int(request, "before_id", None), _int(request, "limit", 50))
         more = rows[-1]["id"] if rows else None
         return reply({"account": account.name, "events": rows, "next_before_id": more})

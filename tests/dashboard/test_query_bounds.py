@@ -78,3 +78,17 @@ def test_a_bad_number_is_a_one_line_400_naming_the_parameter(server, query):
     assert code == 400, body
     assert body["reason"].startswith(f"{key}: expected an integer "), body
     assert "\n" not in body["reason"]
+
+
+def test_the_readmes_query_templates_with_empty_values_answer_as_the_bare_paths(server):
+    """README's API table writes `?account=&symbol=&limit=50&offset=0`: an empty value is a value
+    left out, as for the numbers (found by review: `account=` was a 404 "unknown ''", and
+    `symbol=` matched no trade)."""
+    code, body = get(server, "/api/trades?account=&symbol=&limit=50&offset=0")
+    assert (code, len(body.get("trades", []))) == (200, 2), body
+    code, body = get(server, "/api/journal?account=&symbol=&limit=50&before_id=")
+    assert (code, body.get("account")) == (200, "main"), body
+    code, body = get(server, "/api/equity?account=&points=500")
+    assert (code, len(body.get("points", []))) == (200, 2), body
+    code, body = get(server, f"/api/logs?account=&symbol={BTC}&lines=2")
+    assert (code, body.get("lines")) == (200, ["line 148", "line 149"]), body
