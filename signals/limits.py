@@ -10,6 +10,8 @@ from collections.abc import Callable, Hashable
 from decimal import Decimal
 from typing import Any
 
+from trading.primitives import decimal_text
+
 DEFAULT_MAX_SIZE_USDT = Decimal(100_000)
 """The largest ``size_usdt`` a signal (HTTP, WebSocket or ``bot.py signal --size``) may ask for
 when ``signals.max_size_usdt`` is not set: a typo or a unit mix-up (1e12) must never become an
@@ -19,7 +21,7 @@ order. 100,000 USDT is far above any sane manual size for this bot and far below
 def size_cap(configured: Decimal | None) -> tuple[Decimal, str]:
     """The cap in force and how to name it in a refusal."""
     if configured is not None:
-        return configured, f"signals.max_size_usdt {configured}"
+        return configured, f"signals.max_size_usdt {decimal_text(configured)}"
     return DEFAULT_MAX_SIZE_USDT, (
         f"the default cap {DEFAULT_MAX_SIZE_USDT} (set signals.max_size_usdt to change it)"
     )

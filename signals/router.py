@@ -28,6 +28,7 @@ from signals import parsing
 from signals.limits import OpenPositionGate, WaveLimiter, size_cap
 from signals.model import BOT_SYMBOL, Outcome, Rejected, SignalRequest
 from signals.reject_throttle import RejectionThrottle, Suppressed
+from trading.primitives import decimal_text
 
 Deliver = Callable[[str, ExternalSignal], bool]
 Journal = Callable[[str, str, dict[str, Any], str], None]
@@ -137,7 +138,7 @@ class SignalRouter:
         # exit carrying a size above the cap, from a sender's fixed template, was refused and
         # the position stayed open); the cap guards what an entry may open
         if req.is_entry and req.size_usdt is not None and req.size_usdt > cap:
-            raise Rejected(f"size_usdt {req.size_usdt} is above {cap_name}", 422)
+            raise Rejected(f"size_usdt {decimal_text(req.size_usdt)} is above {cap_name}", 422)
         if req.is_entry:
             self._admit_entry((req.symbol, req.side_name))
         data = {**req.journal_data(), "source": source, "levels_applied": False}

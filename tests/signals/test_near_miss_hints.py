@@ -9,6 +9,8 @@ first account's only."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -82,3 +84,13 @@ def test_the_command_line_logs_name_the_configured_symbol(tmp_path, capsys, give
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1, err
     assert err.rstrip().endswith(f'(did you mean "{BTC}"?)'), err
+
+
+def test_a_size_above_the_cap_is_named_in_plain_digits():
+    """A size sent as 1e5 was refused as "size_usdt 1E+5 is above signals.max_size_usdt 1E+3"
+    (str of a Decimal read from JSON's exponent form; found by review)."""
+    router, _, _ = make_router(max_size_usdt=D("1E+3"))
+    out = router.handle(json.loads('{"id": "s1", "symbol": "BTC/USDT:USDT", "side": "long", '
+                                   '"size_usdt": 1e5}', parse_float=D), "test")
+    assert (out.http_status, out.reason) == (
+        422, "size_usdt 100000 is above signals.max_size_usdt 1000")
