@@ -29,6 +29,7 @@ from runtime.account import AccountRuntime
 from runtime.exchanges import check_shared_feeds
 from runtime.node_accounts import NodeAccount, NodeAccounts
 from runtime.round_gate import AccountLeft
+from runtime.startup_error import StartupConfigError
 from runtime.wiring import StartupError
 from storage.cluster_database import open_database
 from storage.cluster_registry import ClusterRegistry
@@ -77,8 +78,9 @@ def database_url(s: Settings) -> str:
     """The leases' database: cluster.database_url, else storage.url (the accounts' own)."""
     url = s.cluster.database_url or s.storage.url
     if not url.startswith(("postgresql://", "postgres://")):
-        raise StartupError("cluster.database_url: a postgresql://... URL is required when "
-                           "cluster.enabled = true (or set storage.url and leave it empty)")
+        raise StartupConfigError("cluster.database_url: a postgresql://... URL is required "
+                                 "when cluster.enabled = true (or set storage.url and leave it "
+                                 "empty)")
     return url
 
 
@@ -90,13 +92,13 @@ def database_key(s: Settings) -> str:
 def check_node(s: Settings, accounts: list[Settings]) -> None:
     """Startup refusals, one line each, before anything is acquired."""
     if not s.storage.url and not s.cluster.shared_dir:
-        raise StartupError("storage.url: cluster nodes must share the accounts' databases: "
-                           "set storage.url (PostgreSQL), or cluster.shared_dir for nodes on "
-                           "one machine")
+        raise StartupConfigError("storage.url: cluster nodes must share the accounts' databases: "
+                                 "set storage.url (PostgreSQL), or cluster.shared_dir for nodes "
+                                 "on one machine (cluster.enabled = true)")
     if s.storage.url and s.cluster.shared_dir:  # found by review: ignored without a word
-        raise StartupError("cluster.shared_dir: set together with storage.url, whose PostgreSQL "
-                           "database holds the accounts (the shared dir would be ignored): "
-                           "leave one of them empty")
+        raise StartupConfigError("cluster.shared_dir: set together with storage.url, whose "
+                                 "PostgreSQL database holds the accounts (the shared dir would be "
+                                 "ignored): leave one of them empty")
     for i, a in enumerate(accounts):
         key = f"accounts[{i}]." if s.has_accounts else ""
         if a.exchange.id == "paper":
