@@ -110,7 +110,11 @@ def test_wave_limit_and_max_open_positions_over_http():
 
 def test_oversized_body_and_stop_within_bound_with_an_idle_client_connected():
     router, _, _ = make_router()
-    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0, max_body_bytes=100)
+    # the idle client's deadlines are 60 s: a stop that waited for its connection would take
+    # that long, far past the 5 s bound checked below (with the default 2 s head deadline the
+    # check could not tell waiting from not waiting)
+    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0, max_body_bytes=100,
+                              head_timeout_s=60.0, request_timeout_s=60.0)
     server.start()
     idle = http.client.HTTPConnection(*server.address, timeout=5)
     idle.connect()  # a client that never sends its request
@@ -119,7 +123,7 @@ def test_oversized_body_and_stop_within_bound_with_an_idle_client_connected():
     finally:
         started = time.monotonic()
         assert server.stop(timeout_s=5)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 30  # not the idle connection's 60 s
         idle.close()
 
 
