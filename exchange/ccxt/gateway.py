@@ -360,15 +360,17 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     @translated
     def poll_updates(self, since_ms: int, symbols: list[str] | None = None, *,
                      forced: bool = False) -> list[VenueFill]:
-        """New own fills since `since_ms` (each trade returned once), oldest first. `forced`:
-        also the fills no order of ours made (Bybit: liquidations, ADL; own_fills.poll_reads),
-        for the streams' gap fill; any poll reads them every own_fills.FORCED_EVERY_S."""
+        """New own fills since `since_ms` (each trade once), oldest first. `forced`: also those no
+        order of ours made (own_fills.poll_reads; any poll reads them every FORCED_EVERY_S)."""
         self._ensure_markets()
         wanted = symbols if symbols is not None else self._symbols
         if self.fills.symbol_required and not wanted:
             raise ccxt.ArgumentsRequired(f"{self.id} needs symbols to poll own trades")
-        return self.fills.poll(self.clock_sync.earlier(since_ms), wanted, self.fetch_positions,
-                               self._own_trades, forced)
+        shared = self._all_positions  # Binance's one read: active.read_shared
+        read = self.fetch_positions if shared is None else lambda: self.active.read_shared(
+            shared.get(), self._symbols, self.id, self._said)
+        return self.fills.poll(self.clock_sync.earlier(since_ms), wanted, read, self._own_trades,
+                               forced)
 
     def _own_trades(self, symbol: str | None, since: int, forced: bool = False
                     ) -> list[VenueFill]:
@@ -381,9 +383,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             try:
                 fills.append(self._fill(own_fills.timed(t)))
             except ccxt.BadResponse as exc:
-                # one unreadable row failed the whole poll, and the poll's start never passed
-                # it: no fill came from REST again (found by review). Skipped, said once; the
-                # position it changed is found by its symbol's reconciliation or the sweep
+                # one unreadable row failed every poll (its start never passed it). Skipped,
+                # said once; its position change is found by the reconciliation or the sweep
                 key = (t.get("symbol"), t.get("id"))
                 if key not in self._unreadable_trades:
                     self._unreadable_trades.add(key)
