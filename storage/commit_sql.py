@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from storage.grid_codec import owed_data
 from storage.sql_conn import SqlConn
-from trading.commands import Escalate, LedgerEntry
+from trading.commands import Escalate
 from trading.decision import Decision
 from trading.journal import JournalItem
 from trading.late_fees import FeeOwed
@@ -208,9 +208,6 @@ def write_records(
                 for f in decision.ledger
             ],
         )
-        for f in decision.ledger:
-            if f.fee or f.realized_pnl:
-                _charge_closed_row(conn, f, now)
     journal(conn, symbol, decision.journal, correlation_id, created_at, now)
     for cmd in decision.commands:
         if isinstance(cmd, Escalate):
@@ -222,24 +219,29 @@ def write_records(
 
 
 CLOSED_TOTALS = ("SELECT realized_pnl, fees FROM positions WHERE position_id=? "
-                 "AND status='closed' AND closed_at<>?")
+                 "AND status='closed'")
 SET_CLOSED_TOTALS = ("UPDATE positions SET realized_pnl=?, fees=? WHERE position_id=? "
                      "AND status='closed'")
 
 
-def _charge_closed_row(conn: SqlConn, f: LedgerEntry, now: float) -> None:
-    """A ledger entry for a position whose row was closed before this commit: a fee told after
+def charge_closed_rows(conn: SqlConn, decision: Decision) -> None:
+    """Ledger entries for positions whose row was closed before this commit: a fee told after
     the close (a fee-only entry: quantity 0, no P&L; trading/late_fees.py), or a reducing fill
     that came after it (its stop whose cancel had not landed: `FillWithoutPosition`, the grid's
     `FillWithoutLeg`, booked with its fee and the exchange's P&L). The closed row's totals
     follow the ledger (found by review: the trades list, the dashboard and the status read the
-    row, which stayed short of the fee, and of such a fill's P&L). A row closed by this very
-    commit already counts the decision's fills (`closed_totals`); an open position's row is
-    written from its state, which booked them."""
-    row = conn.execute(CLOSED_TOTALS, (f.position_id, now)).fetchone()
-    if row is not None:
-        pnl, fees = Decimal(row[0] or 0) + f.realized_pnl, Decimal(row[1] or 0) + f.fee
-        conn.execute(SET_CLOSED_TOTALS, (str(pnl), str(fees), f.position_id))
+    row, which stayed short of the fee, and of such a fill's P&L). Runs before the state is
+    written: a row this very commit closes is still open then, and its totals count the
+    decision's fills (`closed_totals`). It used to run after, leaving out rows whose
+    `closed_at` was this commit's time: two commits with one clock reading (a coarse or a test
+    clock) dropped the later fee from the row while the ledger had it (found by review)."""
+    for f in decision.ledger:
+        if not (f.fee or f.realized_pnl):
+            continue
+        row = conn.execute(CLOSED_TOTALS, (f.position_id,)).fetchone()
+        if row is not None:
+            pnl, fees = Decimal(row[0] or 0) + f.realized_pnl, Decimal(row[1] or 0) + f.fee
+            conn.execute(SET_CLOSED_TOTALS, (str(pnl), str(fees), f.position_id))
 
 
 def journal(

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 import peewee as pw
 from loguru import logger
 
-from storage.commit_sql import ONE_WAY, FencedOff, journal, write_records
+from storage.commit_sql import ONE_WAY, FencedOff, charge_closed_rows, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
 from storage.held_on_restore import quarantined_if_escalated
 from storage.models import ActorStateRow, EscalationRow, EventRow, FillRow, Meta, database_proxy
@@ -273,6 +273,7 @@ class Repository:
         def work() -> None:
             conn = raw_connection(self.db)
             now = self.clock()
+            charge_closed_rows(conn, decision)  # before a row this commit closes is closed
             try:
                 store.write(conn, symbol, incarnation, before, decision, now)
             except FencedOff:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
+
 from storage import queries
 from storage.models import PositionRow
 from storage.repository import Repository
@@ -22,8 +24,12 @@ from trading.events import (
 from trading.model import OrderPurpose, Side
 
 
-def test_an_exit_fee_told_after_the_close_is_in_the_closed_row(tmp_path) -> None:  # noqa: ANN001
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+@pytest.mark.parametrize("clock", ["system", "one reading"])
+def test_an_exit_fee_told_after_the_close_is_in_the_closed_row(tmp_path, clock) -> None:  # noqa: ANN001
+    """"one reading": every commit reads the same time (a coarse clock, a test clock). The fee's
+    commit then had the close's `closed_at`, and the row was left out as closed by it."""
+    kw = {"clock": lambda: 1_700_000_000.0} if clock == "one reading" else {}
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", **kw)
     try:
         c = Core()
         symbol = c.state.symbol
