@@ -359,16 +359,19 @@ class WorkerParent:
             self._alert("worker_escalation", f"{self.failure}; stopping every worker",
                         worker=worker.index)
             return
-        verdict = self._failed(worker, now, "died", f"last exit code {code}")
+        what = (f"exited with code {code}" if code is not None  # None: stop_hung gave up on it
+                else "was killed and never reaped; given up on")
+        verdict = self._failed(worker, now, "died", f"last exit code {code}" if code is not None
+                               else "last: killed, never reaped")
         if verdict.escalate:
             return
         logger.error(
-            "worker {} (pid {}, accounts {}) exited with code {} (why: logs/{}); restarting "
+            "worker {} (pid {}, accounts {}) {} (why: logs/{}); restarting "
             "in {:.2f} s ({} restart(s) in the last {:g} s)",
             worker.index,
             worker.pid,
             ",".join(worker.accounts),
-            code,
+            what,
             worker_log_name(worker.index),
             verdict.delay_s,
             verdict.restarts_in_period,

@@ -129,6 +129,12 @@ def test_a_killed_worker_never_reaped_is_replaced_once_its_locks_are_free(tmp_pa
         now = killed + REAP_GRACE_S + 31
         p._check(worker, now)
         assert p.failure is None and worker.restart_at is not None
+        # what happened, not "exited with code None" (it never exited: found by review)
+        given_up = [line for line in lines if "restarting in" in line]
+        assert len(given_up) == 1 and given_up[0].startswith(
+            f"ERROR worker 1 (pid {stuck.pid}, accounts alpha,gamma) was killed and never "
+            "reaped; given up on (why: logs/"), given_up
+        assert not any("code None" in line for line in lines), lines
         p._check(worker, worker.restart_at)
         assert popen.started and worker.proc is popen.started[0] and worker.restarts == 1
         assert any(line.startswith(f"WARNING worker 1 (pid {stuck.pid}, never reaped) released "
