@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cluster.balance import AccountListWatch, NodeSeen, live_nodes, share, to_hand_over
+from cluster.beat_outage import BeatOutage
 from cluster.keeper import LeaseBackend, LeaseChanged, LeaseKeeper
 from cluster.lease import Lease, LeaseSettings, LeaseStoreUnavailable
 from cluster.node_ready import journal_when_ready
@@ -66,9 +67,9 @@ class ClusterNode:
         self._balance_every = balance_interval_s
         self._backoff = start_backoff or StartBackoff()
         self._alert = alert or (lambda account, kind, message: None)
-        self._beat_error_said = float("-inf")  # when an unforeseen heartbeat error was said
         """(account, kind, message) through the account's alert hooks, while it still runs
         here: an account stopped because this node lost its lease (not a hand-over)."""
+        self._outage = BeatOutage(logger)  # how the heartbeat's failures are said
         self._lock = threading.Lock()
         self._keepers: dict[str, LeaseKeeper] = {}
         self._acquired: set[str] = set()
@@ -411,18 +412,14 @@ class ClusterNode:
             try:
                 seen = self._beat()
             except LeaseStoreUnavailable as exc:
-                self._log.warning("cluster: heartbeat failed: {}", describe(exc))
+                self._outage.failed(exc)  # said once an outage, reminded every 5 minutes
                 continue
             except Exception as exc:  # noqa: BLE001 - the thread must live: said, tried again
                 # (found by review: anything else ended the thread without a word, the node's
                 # row went stale and the other nodes counted a live node out)
-                now = time.monotonic()
-                if now - self._beat_error_said >= 60.0:
-                    self._beat_error_said = now
-                    self._log.error("cluster: heartbeat failed ({}: {}); tried again every "
-                                    "beat, said at most once a minute", type(exc).__name__,
-                                    describe(exc))
+                self._outage.unforeseen(exc)
                 continue
+            self._outage.answered()
             with self._lock:
                 self._seen = (time.monotonic(), seen)
 
