@@ -29,7 +29,8 @@ def closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolStat
     pos = state.position
     assert pos is not None
     exits = unbooked(state, ev, pos.side.exit_order_side)
-    state = _book_exits(state, exits, pos.contracts, ctx)
+    state = _book_in_order(state, [f for f in ev.external_fills  # both sides, in order
+                                   if state.order(f.client_order_id or "") is None], ctx)
     pos = state.position
     assert pos is not None
     pos = replace(pos, contracts=Decimal(0))
@@ -37,6 +38,24 @@ def closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolStat
     emergency = any(is_emergency(f.client_order_id) for f in exits)
     return lc.position_closed(state, "emergency_close" if emergency else "closed_on_exchange",
                               ctx)
+
+
+def _book_in_order(state: SymbolState, fills: list[ExternalFill], ctx: Ctx) -> SymbolState:
+    """The fills of a position the exchange no longer lists, in the venue's order (the shell
+    reads them so): an entry fill adds to it (a buy by hand while we were away), an exit fill
+    reduces it with its P&L. Found by review: only the exits were booked, up to our size, so a
+    buy by hand before a close by hand never reached the ledger and the close was booked for
+    our size only (the P&L of the part the buy added left out)."""
+    pos = state.position
+    assert pos is not None
+    for fill in fills:
+        if fill.side == pos.side.entry_order_side:
+            state = _book_entries(state, [fill], fill.amount, ctx)
+        else:
+            held = state.position
+            assert held is not None
+            state = _book_exits(state, [fill], held.contracts, ctx)
+    return state
 
 
 def unbooked(state: SymbolState, ev: Reconciled, side: str) -> list[ExternalFill]:

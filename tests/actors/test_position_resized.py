@@ -190,3 +190,22 @@ def test_fills_without_a_client_id_are_booked_once_each(tmp_path: Path) -> None:
     assert pos.realized_pnl == D("0.2") + D("0.4")
     assert pos.fees == sum((t.fee_cost for t in bot.venue.trades), ZERO)
     assert bot.resized() == 0
+
+
+def test_a_position_grown_and_closed_by_hand_while_away_books_every_fill_once(
+        tmp_path: Path) -> None:
+    """Found by review: a position closed on the exchange had only its exit fills booked, up to
+    our size: a buy by hand before the close never reached the ledger (its fee lost), and the
+    close (2, where we held 1) was booked for 1 with half its fee, though the venue charged it
+    all and closed 2 (its P&L short of the other contract's). The venue's fills, in its order,
+    with every fee once."""
+    bot = long_one(tmp_path)
+    bot.venue.manual("manual-add", "buy", "1", "102")
+    bot.venue.manual("manual-all", "sell", "2", "103")
+    bot.reconcile(3)
+    assert bot.loop.state.phase is Phase.FLAT and bot.venue.net() == ZERO
+    assert bot.ledger() == bot.venue_fills()
+    closed = json.loads(bot.journal("PositionClosed")[0])
+    assert (closed["reason"], D(closed["realized_pnl"])) == ("closed_on_exchange", D(4))
+    assert D(closed["fees"]) == sum((t.fee_cost for t in bot.venue.trades), ZERO)
+
