@@ -3,7 +3,7 @@
 A position the exchange lists with another size than ours (`resized`), or no longer lists at
 all while its fills account for it (`closed_elsewhere`: manual, liquidation, the supervisor's
 emergency close), is brought in line by booking those fills: entry fills into the position's
-size and average price, exit fills with their P&L and their share of the fee, each once
+size and average price, exit fills with their P&L and their fee, each once
 (`unbooked` leaves out what a live order of ours will book by its own report).
 """
 
@@ -109,11 +109,6 @@ def resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx,
     return state
 
 
-def _share(fill: ExternalFill, qty: Decimal) -> Decimal:
-    """The fee of the part `qty` of a fill."""
-    return fill.fee if qty >= fill.amount else fill.fee * qty / fill.amount
-
-
 def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
                   ctx: Ctx) -> SymbolState:
     """Fills that added to the position, up to `qty`: booked as entry fills (the entry price
@@ -123,7 +118,7 @@ def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
     for fill in fills:
         if qty <= ZERO:
             break
-        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
+        take, fee = min(fill.amount, qty), fill.fee  # the whole fee: see _book_exits
         total = pos.contracts + take
         entry = (pos.entry_price * pos.contracts + fill.price * take) / total
         ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
@@ -137,13 +132,16 @@ def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
 
 def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
                 ctx: Ctx) -> SymbolState:
-    """Fills that reduced the position, up to `qty`: booked with their P&L and fee."""
+    """Fills that reduced the position, up to `qty`: booked with the P&L of the part taken and
+    the whole fee. A fill is booked once (its id is then known to the ledger), so the fee of a
+    part left out (the exchange held more than we did) was never booked: it used to get only
+    the part's share (found by review), though the venue charged it all."""
     pos = state.position
     assert pos is not None
     for fill in fills:
         if qty <= ZERO:
             break
-        take, fee = min(fill.amount, qty), _share(fill, min(fill.amount, qty))
+        take, fee = min(fill.amount, qty), fill.fee
         gross = (fill.price - pos.entry_price) * take * pos.side.sign
         ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
                                       position_id=pos.position_id, side=fill.side,

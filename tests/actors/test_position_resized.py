@@ -209,3 +209,20 @@ def test_a_position_grown_and_closed_by_hand_while_away_books_every_fill_once(
     assert (closed["reason"], D(closed["realized_pnl"])) == ("closed_on_exchange", D(4))
     assert D(closed["fees"]) == sum((t.fee_cost for t in bot.venue.trades), ZERO)
 
+
+def test_a_close_larger_than_our_size_is_booked_with_the_whole_fee_it_cost(
+        tmp_path: Path) -> None:
+    """The exchange held more than we did, by a part no fill in its history shows, and a close
+    by hand took all of it while we were away. Found by review: the close was booked for our
+    size with that share of its fee; it is booked once (its id is then known), so the rest of
+    the fee the venue charged never reached the ledger. P&L only for the size we held."""
+    bot = long_one(tmp_path)
+    bot.venue.pos[PositionSide.NET].qty = D("1.5")  # no trade in the history shows it
+    bot.venue.manual("manual-all", "sell", "1.5", "102")
+    bot.reconcile(3)
+    assert bot.loop.state.phase is Phase.FLAT and bot.venue.net() == ZERO
+    venue_fees = sum((t.fee_cost for t in bot.venue.trades), ZERO)
+    assert sum((fee for _, fee, _ in bot.ledger().values()), ZERO) == venue_fees
+    closed = json.loads(bot.journal("PositionClosed")[0])
+    assert (D(closed["realized_pnl"]), D(closed["fees"])) == (D(2), venue_fees)
+    assert bot.rows("manual-all") == 1
