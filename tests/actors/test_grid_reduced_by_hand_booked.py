@@ -104,3 +104,25 @@ def test_a_buy_by_hand_into_a_leg_is_booked_with_its_fee(tmp_path):
 
 def test_a_buy_by_hand_without_a_position_side_is_booked_too(tmp_path):
     _grown(tmp_path, side_known=False)
+
+
+def test_a_hand_close_larger_than_the_difference_is_booked_with_its_whole_fee(tmp_path):
+    """The venue held more of the leg than we did, by a part no trade in its history shows,
+    when a sell by hand took off more than the difference. Found by review: the fill was booked
+    for the difference with that share of its fee; booked once (its id is then known), the
+    rest of the fee the venue charged never reached the ledger. P&L only for the part taken."""
+    venue = HandVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        venue.pos[PositionSide.LONG].qty += D("0.5")  # no trade shows it
+        name = venue.reduce_long_by_hand(D("0.9"), D("101"))  # 1.5 -> 0.6; ours 1 -> 0.6
+        bot.send(Reconcile(reason="periodic"))
+        bot.send(Reconcile(reason="periodic"))  # a second look, past any resize wait
+        leg = bot.loop.state.long
+        assert leg.is_open and leg.contracts == D("0.6")
+        assert bot.ledger().get(name) == (D("0.4"), D("0.05"), D("0.4")), bot.ledger()
+        bot.send(Reconcile(reason="periodic"))
+        assert bot.rows(name) == 1, "the hand fill was booked again"
+    finally:
+        bot.repo.close()

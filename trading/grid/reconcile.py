@@ -364,8 +364,9 @@ def _book_resized(state: GridState, side: Side, contracts: Decimal, ev: GridReco
                   ctx: GridCtx) -> GridState:
     """The venue lists the open leg at `contracts`, another size than ours: the fills no order
     of ours explains (part closed or bought by hand, a partial liquidation) are booked up to the
-    difference, exits with their P&L and their share of the fee, entries into the leg's average
-    with theirs, as the one-way core's `resized` (trading/unbooked_fills.py; found by review:
+    difference, exits with the P&L of the part taken and their whole fee (the venue charged it
+    all; found by review: a part's share), entries into the leg's average with theirs, as the
+    one-way core's `resized` (trading/unbooked_fills.py; found by review:
     the leg only followed the venue's size, and those fills never reached the ledger)."""
     leg = state.leg(side)
     grows = contracts > leg.contracts
@@ -377,7 +378,7 @@ def _book_resized(state: GridState, side: Side, contracts: Decimal, ev: GridReco
         if f.position_side is not side or f.side != wanted or f.amount <= ZERO:
             continue
         take = min(f.amount, qty)
-        fee = f.fee if take == f.amount else f.fee * take / f.amount
+        fee = f.fee  # whole: booked once, the rest of a part's fee would never be booked
         cid = f.client_order_id or "external"
         qty -= take
         if grows:
