@@ -79,7 +79,14 @@ def resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx,
     if any(state.order(f.client_order_id or "") for f in ev.external_fills if f.side == side):
         return state  # an order of ours still being resolved: its own report books it
     fills = unbooked(state, ev, side)
-    if grows:
+    every = [f for f in ev.external_fills if state.order(f.client_order_id or "") is None]
+    if len(every) > len(fills) and pos.contracts + _net(every, pos.side.entry_order_side) \
+            == target:
+        # fills of both sides explain it exactly (a buy and a larger sell by hand between two
+        # looks): all booked, in the venue's order. Found by review: only the side of the
+        # difference was, up to it: the buy's fee and the rest of the sell's P&L were lost
+        state = _book_in_order(state, every, ctx)
+    elif grows:
         state = _book_entries(state, fills, target - pos.contracts, ctx)
     else:
         state = _book_exits(state, fills, pos.contracts - target, ctx)
@@ -107,6 +114,11 @@ def resized(state: SymbolState, target: Decimal, ev: Reconciled, ctx: Ctx,
         ctx.record(je.PositionResized(stored=pos.contracts, exchange=target))
         state = replace(state, position=replace(pos, contracts=target))
     return state
+
+
+def _net(fills: list[ExternalFill], entry_side: str) -> Decimal:
+    """What the fills added to the position (less what they took off)."""
+    return sum((f.amount if f.side == entry_side else -f.amount for f in fills), ZERO)
 
 
 def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,

@@ -226,3 +226,22 @@ def test_a_close_larger_than_our_size_is_booked_with_the_whole_fee_it_cost(
     closed = json.loads(bot.journal("PositionClosed")[0])
     assert (D(closed["realized_pnl"]), D(closed["fees"])) == (D(2), venue_fees)
     assert bot.rows("manual-all") == 1
+
+
+def test_a_buy_and_a_larger_sell_by_hand_between_two_looks_are_both_booked(
+        tmp_path: Path) -> None:
+    """A buy by hand and then a sell by hand of more than it, before the next reconciliation:
+    the position is smaller than ours. Found by review: only the sells were booked, up to the
+    difference, so the buy never reached the ledger (its fee lost) and the sell was booked for
+    part of its size (the rest of its P&L lost). Both fills explain the size exactly: both are
+    booked, in the venue's order."""
+    bot = long_one(tmp_path)
+    bot.venue.manual("manual-add", "buy", "1", "102")
+    bot.venue.manual("manual-cut", "sell", "1.5", "103")  # 2 -> 0.5; ours 1 -> 0.5
+    bot.reconcile(3)
+    pos = bot.loop.state.position
+    assert pos is not None and (pos.contracts, pos.entry_price) == (D("0.5"), D(101))
+    assert bot.ledger() == bot.venue_fills()
+    assert pos.realized_pnl == D(3)
+    assert pos.fees == sum((t.fee_cost for t in bot.venue.trades), ZERO)
+    assert bot.resized() == 0
