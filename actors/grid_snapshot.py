@@ -195,7 +195,9 @@ def _unexplained(
     "external", an earlier leg's such fill inside the window was booked again as a later leg's
     close. A fill without a side that is the other leg's opening fill (`_opens_other`) is left
     out. `grew`: legs open in our books that the venue lists larger: fills that added to them
-    (their entry side), that nothing of ours explains, too (a buy by hand)."""
+    (their entry side), that nothing of ours explains, too (a buy by hand), as a gone leg's
+    that name their position side (found by review: a buy by hand before a close by hand of
+    the whole leg never reached the ledger)."""
     sides = {leg.side for leg in gone}
     if not sides and not grew:
         return ()
@@ -232,7 +234,8 @@ def _leg_of(t: VenueFill, sides: set[Side], grew: set[Side] | frozenset[Side],
         if side is None:
             return None
         exits = side in sides and t.side == side.exit_order_side
-        enters = side in grew and t.side == side.entry_order_side
+        # an entry of a gone leg too (a buy by hand before the close by hand): its fee is owed
+        enters = (side in grew or side in sides) and t.side == side.entry_order_side
         return side if exits or enters else None
     side = next((s for s in sides if t.side == s.exit_order_side), None)
     if side is not None and not _opens_other(t, side, spare):

@@ -126,3 +126,23 @@ def test_a_hand_close_larger_than_the_difference_is_booked_with_its_whole_fee(tm
         assert bot.rows(name) == 1, "the hand fill was booked again"
     finally:
         bot.repo.close()
+
+
+def test_a_leg_grown_and_closed_by_hand_while_away_books_both_fills(tmp_path):
+    """A buy by hand into the long leg, then a sell by hand of all of it, before the next
+    look: the venue lists the leg flat. Found by review: every fill of the leg was booked as a
+    reducing one, so the buy closed our leg (booked as an exit) and the sell that really closed
+    it, its fee and P&L, never reached the ledger."""
+    venue = HandVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        bought = venue.grow_long_by_hand(D(1), D("102"))
+        sold = venue.reduce_long_by_hand(D(2), D("103"))  # 2 at an average of 101: P&L 4
+        bot.send(Reconcile(reason="periodic"))
+        bot.send(Reconcile(reason="periodic"))
+        assert not bot.loop.state.long.is_open
+        assert bot.ledger().get(bought) == (D(1), D("0.03"), D(0)), bot.ledger()
+        assert bot.ledger().get(sold) == (D(2), D("0.05"), D(4)), bot.ledger()
+    finally:
+        bot.repo.close()

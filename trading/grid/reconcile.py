@@ -299,8 +299,13 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
     if contracts == ZERO:
         fills = [f for f in ev.external_fills if f.position_side in (side, None)]
         ctx.record(ge.LegClosedOnExchange(leg=side, ours=leg.contracts, fills=len(fills)))
-        for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3)
-            state = _book_external(state, side, f, ctx)
+        for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3),
+            # and what added to it first (a buy by hand: it was booked as a reducing fill)
+            if f.side == side.entry_order_side and state.leg(side).is_open:
+                state = _book_entry(state, side, f.client_order_id or "external", f, f.amount,
+                                    f.fee, ctx)
+            else:
+                state = _book_external(state, side, f, ctx)
         if state.leg(side).is_open:
             return close_leg(state, side, _closed_reason(fills), ctx)
         return state
