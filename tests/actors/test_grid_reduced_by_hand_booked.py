@@ -146,3 +146,30 @@ def test_a_leg_grown_and_closed_by_hand_while_away_books_both_fills(tmp_path):
         assert bot.ledger().get(sold) == (D(2), D("0.05"), D(4)), bot.ledger()
     finally:
         bot.repo.close()
+
+
+def test_a_buy_and_a_larger_sell_by_hand_on_a_leg_left_open_are_both_booked(tmp_path):
+    """Between two looks a buy by hand into the long leg (1 at 102) and a larger sell by hand
+    (1.5 at 103): the venue lists the leg at 0.5, open. The grid twin of the one-way core's
+    `resized`: only the side of the difference was booked, up to it, so the buy never reached
+    the ledger (its fee lost, the entry price left at 100 instead of 101) and the sell was
+    booked for a third of its size (P&L 1 where the venue realized 3)."""
+    venue = HandVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        fees = bot.loop.state.long.fees
+        bought = venue.grow_long_by_hand(D(1), D("102"))  # 2 at an average of 101
+        sold = venue.reduce_long_by_hand(D("1.5"), D("103"))  # P&L 3
+        bot.send(Reconcile(reason="periodic"))
+        bot.send(Reconcile(reason="periodic"))  # a second look, past any resize wait
+        leg = bot.loop.state.long
+        assert leg.is_open and leg.contracts == D("0.5")
+        assert bot.ledger().get(bought) == (D(1), D("0.03"), D(0)), bot.ledger()
+        assert bot.ledger().get(sold) == (D("1.5"), D("0.05"), D(3)), bot.ledger()
+        assert leg.entry_price == D(101)
+        assert leg.realized_pnl == D(3) and leg.fees == fees + D("0.08")
+        bot.send(Reconcile(reason="periodic"))
+        assert bot.rows(bought) == 1 and bot.rows(sold) == 1, "a hand fill was booked again"
+    finally:
+        bot.repo.close()

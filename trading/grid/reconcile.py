@@ -377,6 +377,15 @@ def _book_resized(state: GridState, side: Side, contracts: Decimal, ev: GridReco
     grows = contracts > leg.contracts
     qty = abs(contracts - leg.contracts)
     wanted = side.entry_order_side if grows else side.exit_order_side
+    every = [f for f in ev.external_fills if f.position_side is side and f.amount > ZERO]
+    if any(f.side != wanted for f in every) and leg.contracts + sum(
+            (f.amount if f.side == side.entry_order_side else -f.amount for f in every),
+            ZERO) == contracts:
+        # fills of both sides explain it exactly (a buy and a larger sell by hand between two
+        # looks): all booked, in the venue's order, as the one-way core's. Found by review:
+        # only the side of the difference was, up to it: the buy's fee and the rest of the
+        # sell's P&L were lost, the leg's entry left at the old price
+        return _book_in_order(state, side, every, ctx)
     for f in ev.external_fills:
         if qty <= ZERO:
             break
@@ -393,6 +402,21 @@ def _book_resized(state: GridState, side: Side, contracts: Decimal, ev: GridReco
             f.realized_pnl if take == f.amount else f.realized_pnl * take / f.amount)
         state, leg, amount = take_off(state, state.leg(side), cid, f.side,
                                       Fill(take, f.price, fee, pnl), ctx)
+        ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
+    return state
+
+
+def _book_in_order(state: GridState, side: Side, fills: list[ExternalFill],
+                   ctx: GridCtx) -> GridState:
+    """The leg's fills whole, in the venue's order: an entry into its average, an exit with
+    its P&L and fee."""
+    for f in fills:
+        cid = f.client_order_id or "external"
+        if f.side == side.entry_order_side:
+            state = _book_entry(state, side, cid, f, f.amount, f.fee, ctx)
+            continue
+        state, _, amount = take_off(state, state.leg(side), cid, f.side,
+                                    Fill(f.amount, f.price, f.fee, f.realized_pnl), ctx)
         ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
     return state
 
