@@ -173,3 +173,28 @@ def test_a_buy_and_a_larger_sell_by_hand_on_a_leg_left_open_are_both_booked(tmp_
         assert bot.rows(bought) == 1 and bot.rows(sold) == 1, "a hand fill was booked again"
     finally:
         bot.repo.close()
+
+
+def test_a_leg_closed_then_bought_and_sold_again_by_hand_while_away_books_every_fill(tmp_path):
+    """While the bot was away the long leg was sold by hand (all of it), then bought and sold
+    again by hand: the venue lists it flat. Found by review: the booking stopped where the leg
+    was flat, so the round trip after it (its two fees, the second sell's P&L) never reached
+    the ledger; the one-way core books such fills into the position, in the venue's order."""
+    venue = HandVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        closed = venue.reduce_long_by_hand(D(1), D("101"))
+        again = venue.grow_long_by_hand(D("0.5"), D("102"))
+        out = venue.reduce_long_by_hand(D("0.5"), D("104"))  # P&L 1
+        bot.send(Reconcile(reason="periodic"))
+        bot.send(Reconcile(reason="periodic"))
+        assert not bot.loop.state.long.is_open
+        ledger = bot.ledger()
+        assert ledger.get(closed) == (D(1), D("0.05"), D(1)), ledger
+        assert ledger.get(again) == (D("0.5"), D("0.03"), D(0)), ledger
+        assert ledger.get(out) == (D("0.5"), D("0.05"), D("1.0")), ledger
+        bot.send(Reconcile(reason="periodic"))
+        assert [bot.rows(n) for n in (closed, again, out)] == [1, 1, 1]
+    finally:
+        bot.repo.close()

@@ -243,14 +243,21 @@ def _book_traded(state: GridState, order: Order, found: ExchangeOrder | None,
 
 
 def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
+    """One fill of a leg the venue lists flat, in the venue's order: an exit takes off what the
+    leg holds, an entry adds to it (a buy by hand before the close by hand, or after it: a round
+    trip by hand while we were away; found by review: booking stopped where the leg was flat,
+    so that round trip's fees and P&L never reached the ledger). An exit that finds the leg
+    flat is left as before (a fill of ours whose report lags may explain it)."""
     leg = state.leg(side)
-    if not leg.is_open or leg.entry_price is None:
+    cid = f.client_order_id or "external"
+    if leg.entry_price is None:
+        return state
+    if f.side == side.entry_order_side:
+        return _book_entry(state, side, cid, f, f.amount, f.fee, ctx)
+    if not leg.is_open:
         return state
     fill = Fill(f.amount, f.price, f.fee, f.realized_pnl)
-    state, leg, _ = take_off(state, leg, f.client_order_id or "external", f.side, fill, ctx)
-    if leg.is_open:
-        return state
-    return close_leg(state, side, _closed_reason([f]), ctx)
+    return take_off(state, leg, cid, f.side, fill, ctx)[0]
 
 
 def _closed_reason(fills: list[ExternalFill]) -> str:
@@ -300,15 +307,8 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         fills = [f for f in ev.external_fills if f.position_side in (side, None)]
         ctx.record(ge.LegClosedOnExchange(leg=side, ours=leg.contracts, fills=len(fills)))
         for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3),
-            # and what added to it first (a buy by hand: it was booked as a reducing fill)
-            if f.side == side.entry_order_side and state.leg(side).is_open:
-                state = _book_entry(state, side, f.client_order_id or "external", f, f.amount,
-                                    f.fee, ctx)
-            else:
-                state = _book_external(state, side, f, ctx)
-        if state.leg(side).is_open:
-            return close_leg(state, side, _closed_reason(fills), ctx)
-        return state
+            state = _book_external(state, side, f, ctx)  # and what added to it
+        return close_leg(state, side, _closed_reason(fills), ctx)
     assert ex is not None
     closing = [o for o in state.orders_of(side, K.CLOSE) if state.of_current(o)]
     if leg.is_open and contracts < leg.contracts and closing:
