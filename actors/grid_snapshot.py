@@ -194,10 +194,10 @@ def _unexplained(
     its trade id (`trade-<id>`, as the one-way core's), so that once booked it is known: named
     "external", an earlier leg's such fill inside the window was booked again as a later leg's
     close. A fill without a side that is the other leg's opening fill (`_opens_other`) is left
-    out. `grew`: legs open in our books that the venue lists larger: fills that added to them
-    (their entry side), that nothing of ours explains, too (a buy by hand), as a gone leg's
-    that name their position side (found by review: a buy by hand before a close by hand of
-    the whole leg never reached the ledger)."""
+    out. `grew`: legs open in our books that the venue lists larger: their fills that name
+    their position side and that nothing of ours explains, too (a buy by hand, and a smaller
+    sell by hand after it), as a gone leg's of both sides (found by review: a buy by hand
+    before a close by hand of the whole leg never reached the ledger)."""
     sides = {leg.side for leg in gone}
     if not sides and not grew:
         return ()
@@ -233,10 +233,12 @@ def _leg_of(t: VenueFill, sides: set[Side], grew: set[Side] | frozenset[Side],
         side = LEG_OF.get(t.position_side)
         if side is None:
             return None
-        exits = side in sides and t.side == side.exit_order_side
-        # an entry of a gone leg too (a buy by hand before the close by hand): its fee is owed
-        enters = (side in grew or side in sides) and t.side == side.entry_order_side
-        return side if exits or enters else None
+        # an entry of a gone leg too (a buy by hand before the close by hand): its fee is owed;
+        # an exit of a larger one too (a smaller sell by hand after a buy by hand: booked with
+        # it where both explain the size; found by review: the sell never reached the ledger)
+        if side in sides or side in grew:
+            return side
+        return None
     side = next((s for s in sides if t.side == s.exit_order_side), None)
     if side is not None and not _opens_other(t, side, spare):
         return side

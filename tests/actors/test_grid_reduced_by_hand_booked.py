@@ -198,3 +198,27 @@ def test_a_leg_closed_then_bought_and_sold_again_by_hand_while_away_books_every_
         assert [bot.rows(n) for n in (closed, again, out)] == [1, 1, 1]
     finally:
         bot.repo.close()
+
+
+def test_a_buy_and_a_smaller_sell_by_hand_on_a_leg_left_larger_are_both_booked(tmp_path):
+    """Between two looks a buy by hand into the long leg (1 at 102) and a smaller sell by hand
+    (0.5 at 103): the venue lists the leg larger, at 1.5. Found by review: for a leg listed
+    larger the snapshot read only its entry fills, so the sell never reached the ledger (its
+    fee and P&L 1 lost) and the buy was booked for the difference alone (0.5 of its 1)."""
+    venue = HandVenue()
+    bot = grid(tmp_path, venue)
+    try:
+        bot.tick("100")
+        bought = venue.grow_long_by_hand(D(1), D("102"))  # 2 at an average of 101
+        sold = venue.reduce_long_by_hand(D("0.5"), D("103"))  # P&L 1
+        bot.send(Reconcile(reason="periodic"))
+        bot.send(Reconcile(reason="periodic"))
+        leg = bot.loop.state.long
+        assert leg.is_open and leg.contracts == D("1.5")
+        assert bot.ledger().get(bought) == (D(1), D("0.03"), D(0)), bot.ledger()
+        assert bot.ledger().get(sold) == (D("0.5"), D("0.05"), D(1)), bot.ledger()
+        assert leg.entry_price == D(101) and leg.realized_pnl == D(1)
+        bot.send(Reconcile(reason="periodic"))
+        assert bot.rows(bought) == 1 and bot.rows(sold) == 1, "a hand fill was booked again"
+    finally:
+        bot.repo.close()
