@@ -56,8 +56,9 @@ def _raise_problems(label: str, lines: list[str], path: Path | None = None) -> N
     raise ConfigError(message, problems)
 
 
-_KEYED = re.compile(r"^[a-z_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_\[\]]+)+(?: \([^)]*\))?: ")
-"""A problem line that starts with its key (`signals.token_env: ...`)."""
+_KEYED = re.compile(r"^[a-z_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_\[\]]+)+(?:(?: \([^)]*\))?: | = )")
+"""A problem line that starts with its key (`signals.token_env: ...`) or its key's value
+(`exchange.stop_mode = "bot": ...`, a cluster node's refusal: found by review, printed bare)."""
 
 
 def located(label: str, message: str, path: Path | None = None) -> str:

@@ -102,15 +102,16 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
     for i, a in enumerate(accounts):
         key = f"accounts[{i}]." if s.has_accounts else ""
         if a.exchange.id == "paper":
-            raise StartupError(
+            raise StartupConfigError(
                 f"{key}exchange.id = \"paper\" is one process's file and cannot be shared by "
                 "cluster nodes: serve it with `python -m exchange.paper_server` and use "
                 "exchange.id = \"bybit\" with exchange.api_url (README, Cluster)")
         if a.bot.mode != "live":
-            raise StartupError(f"bot.mode = {a.bot.mode!r}: cluster nodes trade a shared "
-                               "exchange, so bot.mode must be \"live\" (the paper server is one)")
+            raise StartupConfigError(f"bot.mode = {a.bot.mode!r}: cluster nodes trade a shared "
+                                     "exchange, so bot.mode must be \"live\" (the paper server "
+                                     "is one)")
         if a.exchange.stop_mode == "bot":  # found by review: accepted, and such stops lapse
-            raise StartupError(
+            raise StartupConfigError(
                 f"{key}exchange.stop_mode = \"bot\": a node stops an account whenever its lease "
                 "is lost or handed over, and a stop held by the bot lapses with it; cluster "
                 "nodes need stop_mode = \"exchange\" (stops that stay on the exchange)")
@@ -118,8 +119,8 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
             try:
                 check_fits(a.bot.account, epoch_tag("ffff", EPOCH_RESERVE), symbol)
             except ValueError as exc:
-                raise StartupError(f"{key}symbols.list: {exc} (cluster ids carry the lease "
-                                   "epoch)") from None
+                raise StartupConfigError(f"{key}symbols.list: {exc} (cluster ids carry the "
+                                         "lease epoch)") from None
     check_shared_feeds(accounts)  # a node may hold all of them, in one process: one budget
     if s.cluster.shared_dir and not s.storage.url:
         check_shared_dir(s.resolve(s.cluster.shared_dir))
@@ -132,10 +133,11 @@ def check_shared_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StartupError(f"cluster.shared_dir: cannot create {path} "
-                           f"({(exc.strerror or str(exc)).lower()})") from None
+        raise StartupConfigError(f"cluster.shared_dir: cannot create {path} "
+                                 f"({(exc.strerror or str(exc)).lower()})") from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise StartupError(f"cluster.shared_dir: cannot write in {path} (permission denied)")
+        raise StartupConfigError(f"cluster.shared_dir: cannot write in {path} (permission "
+                                 "denied)")
 
 
 def check_timing(lease: LeaseSettings, accounts: list[Settings]) -> None:
