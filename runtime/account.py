@@ -36,6 +36,7 @@ from runtime.emergency import EmergencyCloser, owed_closes
 from runtime.exchanges import build_exchange, fills_poller, gateway_account, rest_poll_interval
 from runtime.round_gate import RoundGate
 from runtime.start_checks import check_style, check_unlisted, check_venue
+from runtime.startup_error import StartupConfigError
 from runtime.stream_wiring import with_streams
 from storage import control, queries
 from storage.opening import open_repository
@@ -136,7 +137,10 @@ class AccountRuntime:
         check_venue(self.repo, s, self.name, self.config_key)
         check_style(self.repo, s, self.name, self.config_key)
         with gateway_account(self.name if self.tagged else None):  # its gateway's lines
-            self.exchange = self._build_exchange(s, self.data_dir)
+            try:
+                self.exchange = self._build_exchange(s, self.data_dir)
+            except StartupConfigError as exc:  # which account's key (found by review)
+                raise StartupConfigError(f"{self.config_key}{exc}") from exc.__cause__
         try:
             wiring.check_symbols(self.exchange, self.symbols)
             if s.bot.mode == "live":

@@ -21,6 +21,7 @@ from exchange.paper.prices import GeneratorPriceSource, PriceSource
 from exchange.paper.store import PositionModeMismatch
 from exchange.port import ExchangePort
 from exchange.records import VenueFill
+from runtime.startup_error import StartupConfigError
 from runtime.wiring import StartupError
 from storage.database import read_only_uri
 
@@ -95,9 +96,9 @@ def build_paper(settings: Settings, data_dir: Path,
             "has no candle file; add it back to symbols.list and paper.csv_files so the bot "
             "can manage it (or move the paper store aside to start a fresh paper account)"
         ) from None
-    except PositionModeMismatch as exc:
-        raise StartupError(f"exchange.hedge_mode = {str(settings.exchange.hedge_mode).lower()}: "
-                           f"{exc}") from exc
+    except PositionModeMismatch as exc:  # the file's key and line (runtime/cli.py locates it)
+        raise StartupConfigError(f"exchange.hedge_mode = "
+                                 f"{str(settings.exchange.hedge_mode).lower()}: {exc}") from exc
 
 
 @dataclass(frozen=True)
