@@ -314,24 +314,31 @@ def position(raw: Raw, exchange_id: str | None = None) -> VenuePosition:
 
 
 def positions(rows: list[Raw], exchange_id: str | None, traded: list[str] | None,
-              said: set[str]) -> list[VenuePosition]:
+              said: set[str], account: list[str] | None = None) -> list[VenuePosition]:
     """The held positions among `rows`. A row that cannot be read fails the read
     (ccxt.BadResponse) when it is of a symbol in `traded` (None: any); one of another symbol
     (traded by hand on the same account) is skipped, said once per symbol (`said`): Binance
     reads every position in one all-symbol read, shared by every actor and the fills poll,
-    and such a row failed each of them for as long as the venue listed it so."""
+    and such a row failed each of them for as long as the venue listed it so. `account`: the
+    symbols the account trades (`traded` empty or None: them); a row of one of them skipped in
+    a read of others (a shared answer read for one symbol) is said as such (found by review:
+    it was called a symbol this account does not trade; its own read fails on it)."""
+    asked = (traded or account) if account is not None else traded
     held: list[VenuePosition] = []
     for row in rows:
         try:
             found = position(row, exchange_id)
         except ccxt.BadResponse as exc:
             symbol = str(row.get("symbol"))
-            if traded is None or symbol in traded:
+            if asked is None or symbol in asked:
                 raise
             if f"position {symbol}" not in said:
                 said.add(f"position {symbol}")
-                logger.warning("{}: skipped an unreadable position row of {}, a symbol this "
-                               "account does not trade: {}", exchange_id, symbol, exc)
+                why = ("a symbol this account trades: its own reads fail on it"
+                       if account is not None and symbol in account
+                       else "a symbol this account does not trade")
+                logger.warning("{}: skipped an unreadable position row of {} in a read of {}, "
+                               "{}: {}", exchange_id, symbol, ", ".join(asked), why, exc)
             continue
         if found.contracts != 0:
             held.append(found)

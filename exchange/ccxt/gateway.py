@@ -311,7 +311,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
             lambda ex: lookup.positions(ex, self.venue, symbols, reads, self.hedge_mode,
                                         Keep(symbols or self._symbols, self._said)),
             "fetch_positions")
-        positions = convert.positions(raw, self.id, symbols or self._symbols, self._said)
+        positions = convert.positions(raw, self.id, symbols, self._said, self._symbols)
         self.active.observed(positions, None if shared is not None else symbols)
         return [p for p in positions if symbols is None or p.symbol in symbols]
 

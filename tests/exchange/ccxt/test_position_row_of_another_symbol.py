@@ -19,7 +19,7 @@ from loguru import logger
 from exchange import errors
 from tests.exchange.ccxt.ccxt_fixtures import FakeTime, make_gateway, start_emulator
 
-BTC = "BTC/USDT:USDT"
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 D = Decimal
 
 
@@ -156,4 +156,32 @@ def test_an_open_order_read_with_no_readable_row_stays_unreadable(tmp_path):
         with pytest.raises(errors.TemporaryError, match="unreadable"):
             gw.fetch_open_orders(None)
     finally:
+        emu.stop()
+
+
+def test_a_traded_symbols_unreadable_row_skipped_in_anothers_read_is_not_called_untraded(
+        tmp_path):
+    """Binance's shared all-symbol answer read for BTC alone skips ETH's unreadable row; the
+    account trades ETH too (ETH's own read fails on it), so the warning may not call it 'a
+    symbol this account does not trade' (found by review). Still said once."""
+    emu = start_emulator("binanceusdm")
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=FakeTime(), symbols=[BTC, ETH])
+        gw.load_markets()
+        gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
+        emu.venue.book.positions[("ETHUSDT", "net")] = (D("0.5"), D("3000"))
+        emu.venue.size_left_out.add("ETHUSDT")
+        for _ in range(2):
+            assert [(p.symbol, p.contracts) for p in gw.fetch_positions([BTC])] == [
+                (BTC, D("0.01"))]
+        with pytest.raises(errors.TemporaryError, match="without its size"):
+            gw.fetch_positions([ETH])
+        said = [line for line in lines if ETH in line and "skipped" in line]
+        assert len(said) == 1, lines
+        assert "does not trade" not in said[0], said[0]
+        assert "this account trades" in said[0], said[0]
+    finally:
+        logger.remove(sink)
         emu.stop()
