@@ -45,8 +45,8 @@ class BeatOutage:
         now = self._clock()
         if now - self._unforeseen_said >= UNFORESEEN_EVERY_S:
             self._unforeseen_said = now
-            self._log.error("cluster: heartbeat failed ({}: {}); tried again every beat, said "
-                            "at most once a minute", type(exc).__name__, describe(exc))
+            self._log.error("cluster: heartbeat failed ({}); tried again every beat, said at "
+                            "most once a minute", describe(exc))  # `Type: message` already
 
     def answered(self) -> None:
         """A beat went through: the end of an outage is said once, with its length."""

@@ -101,3 +101,33 @@ def test_a_long_outage_is_reminded_every_five_minutes() -> None:
         "LeaseStoreUnavailable: cluster database: connection refused",
         "INFO cluster: heartbeats answer again (301 failed over 602 s)",
     ]
+
+
+class _FailsOnce(_Counted):
+    """The real registry, whose second heartbeat raises an error no one foresaw."""
+
+    def heartbeat(self, *args: Any, **kwargs: Any) -> None:
+        if self.asked == 1:
+            self.asked += 1
+            raise RuntimeError("unforeseen")
+        super().heartbeat(*args, **kwargs)
+
+
+def test_an_unforeseen_error_is_named_once_by_its_type(tmp_path: Path) -> None:
+    """Found by review: the line read 'heartbeat failed (RuntimeError: RuntimeError:
+    unforeseen)', the type said twice (describe() already names it)."""
+    store = LeaseStore(open_database(str(tmp_path / "leases.sqlite")), FAST)
+    store.create_table()
+    registry = _FailsOnce(open_database(str(tmp_path / "registry.sqlite")))
+    registry.create_tables()
+    lines, sink = _capture()
+    node = ClusterNode(node_id="n2", accounts=["hb3"], store=store, registry=registry,
+                       settings=FAST, start_account=_start, logger=logger,
+                       announce=_announce, balance_interval_s=0.2).start()
+    try:
+        wait_until(lambda: registry.written >= 3, timeout=30, message="beats after the error")
+    finally:
+        node.stop()
+        logger.remove(sink)
+    assert lines == ["ERROR cluster: heartbeat failed (RuntimeError: unforeseen); tried again "
+                     "every beat, said at most once a minute"], lines
