@@ -56,9 +56,11 @@ def _raise_problems(label: str, lines: list[str], path: Path | None = None) -> N
     raise ConfigError(message, problems)
 
 
-_KEYED = re.compile(r"^[a-z_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_\[\]]+)+(?:(?: \([^)]*\))?: | = )")
-"""A problem line that starts with its key (`signals.token_env: ...`) or its key's value
-(`exchange.stop_mode = "bot": ...`, a cluster node's refusal: found by review, printed bare)."""
+_KEY = r"[a-z_]+(?:\[\d+\])?(?:\.[A-Za-z0-9_\[\]]+)+"
+_KEYED = re.compile(rf"^{_KEY}(?: / {_KEY})*(?:(?: \([^)]*\))?: | = )")
+"""A problem line that starts with its key (`signals.token_env: ...`, `bot.mode / exchange.id:
+...`) or its key's value (`exchange.stop_mode = "bot": ...`, a cluster node's refusal: found
+by review, printed bare)."""
 
 
 def located(label: str, message: str, path: Path | None = None) -> str:

@@ -1,11 +1,12 @@
 """What an account's start refuses before anything is sent: a database that holds another
 venue's state, a position in storage for a symbol symbols.list no longer lists, and positions
-kept in the other trading style's shape. Each is a StartupError: one line, exit 2."""
+kept in the other trading style's shape. Each is a StartupConfigError: one line naming the
+config file and the line of the key to change (found by review: bare), exit 2."""
 
 from __future__ import annotations
 
 from config.settings import Settings
-from runtime.startup_error import StartupError
+from runtime.startup_error import StartupConfigError
 from storage import queries
 from storage.repository import Repository
 
@@ -35,7 +36,7 @@ def check_venue(repo: Repository, settings: Settings, name: str, config_key: str
     if stored is None:
         repo.set_meta(VENUE_KEY, here)
     elif stored != here:
-        raise StartupError(
+        raise StartupConfigError(
             f"{config_key}bot.mode / exchange.id: account {name}'s database holds the state of "
             f"{stored}, not {here}; give this one its own bot.data_dir (or storage.url) and keep "
             f"that one for {stored}")
@@ -48,7 +49,7 @@ def check_unlisted(repo: Repository, symbols: list[str], name: str, config_key: 
     held = repo.read(queries.unlisted_holdings, symbols)
     if held:
         them = "it" if len(held) == 1 else "them"
-        raise StartupError(
+        raise StartupConfigError(
             f"{config_key}symbols.list: account {name}'s storage holds an open position or an "
             f"entry in flight for {', '.join(held)}, which symbols.list no longer lists; list "
             f"{them} again so the bot manages {them} until flat (a position is never forgotten "
@@ -78,7 +79,7 @@ def check_style(repo: Repository, settings: Settings, name: str, config_key: str
         held = repo.read(queries.style_holdings, stored == "hedge_grid")
         if held:
             strategy = '"hedge_grid"' if stored == "hedge_grid" else "a one-way strategy"
-            raise StartupError(
+            raise StartupConfigError(
                 f"{config_key}strategy.name: account {name}'s storage holds positions or "
                 f"entries in flight traded in the {stored} style for {', '.join(held)}, and "
                 f"this config trades {here}; the stored state would be misread, so keep "

@@ -40,5 +40,7 @@ def test_a_symbol_taken_off_the_list_while_it_holds_a_position_is_refused(tmp_pa
     assert proc.returncode == 2, err[-2000:]
     lines = err.strip().splitlines()
     assert len(lines) == 1, err[-2000:]
-    assert lines[0].startswith("bot.py: error: symbols.list: ") and a in lines[0], lines[0]
+    # the file and the line of the key to change, as the loader's refusals (found by review)
+    assert lines[0].startswith(f"bot.py: error: {config}:2: symbols.list: "), lines[0]
+    assert a in lines[0], lines[0]
     assert c not in lines[0] and "Traceback" not in err

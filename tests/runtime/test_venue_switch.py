@@ -36,7 +36,9 @@ def test_a_paper_data_dir_is_refused_by_a_live_run_and_kept_for_paper(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err[-2000:]
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "bot.mode / exchange.id" in lines[0], err[-2000:]
+    assert len(lines) == 1, err[-2000:]
+    # the file and the line of bot.mode, as the loader's refusals (found by review: bare)
+    assert lines[0].startswith(f"bot.py: error: {live}:6: bot.mode / exchange.id: "), lines[0]
     assert "holds the state of paper, not live on bybit" in lines[0]
     assert "Traceback" not in err
     _run_until_ready(paper, data)  # the paper state is untouched and still starts
