@@ -145,8 +145,8 @@ class AccountRuntime:
             wiring.check_symbols(self.exchange, self.symbols)
             if s.bot.mode == "live":
                 wiring.check_key(self.exchange)
-        except wiring.StartupError as exc:
-            raise wiring.StartupError(f"{self.config_key}{exc}") from None
+        except wiring.StartupError as exc:  # a StartupConfigError stays one: its file line
+            raise type(exc)(f"{self.config_key}{exc}") from None
         check_unlisted(self.repo, self.symbols, self.name, self.config_key)
 
     def build(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from config.settings import Settings
 from exchange.errors import AuthenticationError, ExchangeError
 from exchange.port import ExchangePort
-from runtime.startup_error import StartupError
+from runtime.startup_error import StartupConfigError, StartupError
 from strategies.base import Strategy
 from strategies.mean_reversion import MeanReversion
 from supervision import coverage
@@ -217,16 +217,16 @@ def loaded_markets(exchange: ExchangePort, symbols: list[str]) -> dict[str, Any]
 
 def check_symbols(exchange: ExchangePort, symbols: list[str]) -> None:
     markets = loaded_markets(exchange, symbols)
-    for symbol in symbols:
+    for symbol in symbols:  # refusals of the file's symbols.list: its line (found by review)
         m = markets.get(symbol)
         if m is None:
-            raise StartupError(_no_market(exchange, symbol))
+            raise StartupConfigError(_no_market(exchange, symbol))
         if not (m.swap and m.linear):
-            raise StartupError(
+            raise StartupConfigError(
                 f"symbols.list: {symbol!r} is not a linear perpetual on {exchange.id}"
             )
         if m.contract_size != 1:  # amounts, positions and P&L are in base units throughout
-            raise StartupError(
+            raise StartupConfigError(
                 f"symbols.list: {symbol!r} on {exchange.id} has contract size "
                 f"{m.contract_size} (one contract is not one unit of the base): not supported"
             )
