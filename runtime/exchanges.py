@@ -179,7 +179,7 @@ def check_feed_budget(settings: Settings) -> None:
     e = settings.exchange
     short = feed_shortfall(e.id, e.poll_interval_s, e.rate_budget_share)
     if short and not streams_carry_prices(settings):
-        raise StartupError(short)
+        raise StartupConfigError(short)  # `exchange.poll_interval_s = ...`: its file line
 
 
 def check_shared_feeds(accounts: Sequence[Settings]) -> None:
