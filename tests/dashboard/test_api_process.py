@@ -118,7 +118,8 @@ def test_controls_need_the_token_go_through_the_mailbox_and_are_journaled(bot):
     journal = bot.get("/api/journal?symbol=*&limit=20")["events"]
     applied = [e for e in journal if e["type"] == "ControlApplied"]
     assert applied and applied[-1]["data"]["command"] == "pause"
-    assert applied[-1]["data"]["by"].startswith("dashboard bearer") and applied[-1]["data"]["applied_at"]
+    assert applied[-1]["data"]["by"].startswith("dashboard bearer")
+    assert applied[-1]["data"]["applied_at"]
     # the held position can close by itself (stop, strategy exit) before the run loop applies
     # the close: the status then shows it flat before the close's ControlApplied row is written
     # (runtime/controls.py tells the actor, then journals), CI once: wait for the row
@@ -160,7 +161,8 @@ def test_login_cookie_is_strict_and_cross_origin_controls_are_refused(bot):
     jar = {"Cookie": f"{name}={morsel.value}"}
     origin = bot.url
     for bad in ({}, {"Origin": "http://evil.example"}, {"Origin": "null"}):
-        code, body, _ = bot.request("/api/control", body={"command": "pause"}, headers={**jar, **bad})
+        code, body, _ = bot.request("/api/control", body={"command": "pause"},
+                                    headers={**jar, **bad})
         assert code == 403 and "cross-origin" in body["reason"], (bad, body)
     code, _, _ = bot.request("/api/control", body={"command": "pause"},
                              headers={**jar, "Origin": origin})
@@ -171,7 +173,8 @@ def test_login_cookie_is_strict_and_cross_origin_controls_are_refused(bot):
 def test_the_token_never_reaches_a_page_a_log_or_the_status_dump(bot):
     bot.request("/api/login", body={"token": TOKEN})
     bot.request("/api/control", body={"command": "pause"}, headers=BEARER)
-    bot.request("/api/control", body={"command": "pause"}, headers={"Authorization": "Bearer x" + TOKEN})
+    bot.request("/api/control", body={"command": "pause"},
+                headers={"Authorization": "Bearer x" + TOKEN})
     for path in ("/", "/static/app.js", "/api/status", "/metrics", "/api/journal?limit=200"):
         _, body, headers = bot.request(path)
         assert TOKEN not in str(body) and TOKEN not in str(headers), path
@@ -198,7 +201,8 @@ def test_a_tripped_protection_shows_everywhere_and_a_person_resets_it(tmp_path):
         # positions still open at the trip close (entries stop, exits do not)
         assert row["name"] == "daily_loss_limit"
         text = bot.get("/metrics")
-        assert 'bot_protection_tripped{account="main",protection="daily_loss_limit",symbol=""} 1.0' in text
+        assert ('bot_protection_tripped{account="main",protection="daily_loss_limit",symbol=""} '
+                '1.0') in text
         # the trip is journaled before the status that shows it is written (runner.py: the
         # protections' tick, then the status); each actor's EntriesBlocked is not (below)
         tripped = [e for e in bot.get("/api/journal?symbol=*&limit=50")["events"]

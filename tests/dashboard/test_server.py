@@ -127,13 +127,16 @@ def test_live_updates_and_metrics(tmp_path, repo):
         samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                    for f in families.values() for s in f.samples}
         assert samples[("bot_commit_latency_seconds_count", (("account", "main"),))] == 2
-        assert samples[("bot_commit_latency_seconds_bucket", (("account", "main"), ("le", "0.0025")))] == 1
+        assert samples[("bot_commit_latency_seconds_bucket",
+                        (("account", "main"), ("le", "0.0025")))] == 1
         assert samples[("bot_tick_to_order_latency_seconds_count", (("account", "main"),))] == 1
-        assert samples[("bot_actor_restarts_total", (("account", "main"), ("symbol", "BTC/USDT:USDT")))] == 2
+        assert samples[("bot_actor_restarts_total",
+                        (("account", "main"), ("symbol", "BTC/USDT:USDT")))] == 2
         assert samples[("bot_realized_pnl_usdt", (("account", "main"),))] == 4.25
         assert samples[("bot_win_rate_ratio", (("account", "main"),))] == 0.75
-        assert samples[("bot_protection_tripped", (("account", "main"), ("protection", "daily_loss_limit"),
-                                                   ("symbol", "")))] == 1
+        assert samples[("bot_protection_tripped",
+                        (("account", "main"), ("protection", "daily_loss_limit"),
+                         ("symbol", "")))] == 1
     finally:
         server.stop()
 
@@ -176,7 +179,8 @@ def test_a_taken_port_costs_the_dashboard_not_the_trading(tmp_path):
 
 
 def test_several_accounts_each_control_lands_in_its_own_account(tmp_path):
-    repos = {n: Repository(tmp_path / n / "bot.sqlite", synchronous="normal") for n in ("alpha", "beta")}
+    repos = {n: Repository(tmp_path / n / "bot.sqlite", synchronous="normal")
+             for n in ("alpha", "beta")}
     try:
         write_status(tmp_path, json.loads(json.dumps(STATUS)))
         source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[
@@ -191,7 +195,8 @@ def test_several_accounts_each_control_lands_in_its_own_account(tmp_path):
             assert call(server.url + "/api/trades?account=beta")[0] == 200
             bearer = {"Authorization": f"Bearer {TOKEN}"}
             code, body = call(server.url + "/api/control", headers=bearer,
-                              body={"account": "beta", "command": "close", "symbol": "ETH/USDT:USDT"})
+                              body={"account": "beta", "command": "close",
+                                    "symbol": "ETH/USDT:USDT"})
             assert code == 202, body
             code, body = call(server.url + "/api/control", headers=bearer,
                               body={"account": "beta", "command": "close", "symbol": "<b>X</b>"})

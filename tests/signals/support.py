@@ -85,10 +85,12 @@ def post(url: str, body: Any, *, token: str | None = TOKEN, header: str = "beare
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    data = body if isinstance(body, bytes) else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
+    data = body if isinstance(body, bytes) else (
+        body.encode() if isinstance(body, str) else json.dumps(body).encode())
     headers = {"Content-Type": "application/json"}
     if token is not None:
-        headers.update({"Authorization": f"Bearer {token}"} if header == "bearer" else {"X-Signal-Token": token})
+        headers.update({"Authorization": f"Bearer {token}"} if header == "bearer"
+                       else {"X-Signal-Token": token})
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         conn.request("POST", parts.path, body=data, headers=headers)
@@ -108,7 +110,8 @@ class LocalWsServer:
         self.refused = 0
         self._clients: set[web.WebSocketResponse] = set()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="test-ws-server", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name="test-ws-server",
+                                        daemon=True)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -154,7 +157,8 @@ class LocalWsServer:
             await self._runner.cleanup()
 
     async def _handler(self, request: web.Request) -> web.StreamResponse:
-        if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+        bearer = request.headers.get("Authorization")
+        if self.token is not None and bearer != f"Bearer {self.token}":
             self.refused += 1
             return web.Response(status=401)
         ws = web.WebSocketResponse()

@@ -44,9 +44,11 @@ def test_a_shared_symbol_needs_the_account():
 def test_unknown_account_or_one_not_trading_the_symbol_is_refused():
     d, (_, ja, da), (_, _, db) = dispatcher()
     unknown = d.handle(sig("s1", BTC, account="gamma"), "test")
-    assert (unknown.http_status, unknown.reason) == (422, "account: unknown account 'gamma' (configured: alpha, beta)")
+    assert (unknown.http_status, unknown.reason) == (
+        422, "account: unknown account 'gamma' (configured: alpha, beta)")
     wrong = d.handle(sig("s2", BTC, account="beta"), "test")
-    assert wrong.http_status == 422 and wrong.reason == f"account: beta does not trade {BTC} (traded by: alpha)"
+    assert wrong.http_status == 422
+    assert wrong.reason == f"account: beta does not trade {BTC} (traded by: alpha)"
     nobody = d.handle(sig("s3", "XRP/USDT:USDT"), "test")
     assert nobody.http_status == 422 and "unknown symbol" in nobody.reason
     assert da.calls == [] and db.calls == []
@@ -62,9 +64,11 @@ def test_ids_are_unique_across_accounts():
 
 
 def test_one_http_endpoint_for_all_accounts():
-    journals, delivers = {n: FakeJournal() for n in ("alpha", "beta")}, {n: FakeDeliver() for n in ("alpha", "beta")}
-    accounts = [SignalAccount(name=n, symbols=syms, deliver=delivers[n], journal=journals[n], seen=journals[n].seen,
-                              open_positions=lambda: 0, max_open_positions=5)
+    journals = {n: FakeJournal() for n in ("alpha", "beta")}
+    delivers = {n: FakeDeliver() for n in ("alpha", "beta")}
+    accounts = [SignalAccount(name=n, symbols=syms, deliver=delivers[n], journal=journals[n],
+                              seen=journals[n].seen, open_positions=lambda: 0,
+                              max_open_positions=5)
                 for n, syms in (("alpha", (BTC, ETH)), ("beta", (ETH, SOL)))]
     services = build_account_signal_services(SignalsConfig(enabled=True, port=0), accounts=accounts,
                                              logger=logger, environ={"BOT_SIGNAL_TOKEN": TOKEN})

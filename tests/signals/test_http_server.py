@@ -32,7 +32,8 @@ def test_token_is_required_and_checked():
         status, reply = post(server.url, body, token="wrong")
         assert status == 401 and reply["status"] == "unauthorized"
         assert journal.entries == [] and deliver.calls == []
-        assert post(server.url, body, header="x-signal-token") == (202, {"status": "accepted", "id": "t1"})
+        assert post(server.url, body, header="x-signal-token") == (
+            202, {"status": "accepted", "id": "t1"})
     finally:
         assert server.stop(timeout_s=5)
 
@@ -42,10 +43,12 @@ def test_bad_requests_are_rejected_with_a_reason():
     server, journal, deliver = serve(clock=clock)
     try:
         status, reply = post(server.url, b"{oops")
-        assert status == 400 and reply["status"] == "rejected" and "malformed JSON" in reply["reason"]
+        assert status == 400 and reply["status"] == "rejected"
+        assert "malformed JSON" in reply["reason"]
         status, reply = post(server.url, {"id": "u1", "symbol": "DOGE/USDT:USDT", "side": "long"})
         assert status == 422 and "unknown symbol" in reply["reason"]
-        status, reply = post(server.url, {"id": "x1", "symbol": BTC, "side": "short", "expires_at": clock.now - 1})
+        status, reply = post(server.url, {"id": "x1", "symbol": BTC, "side": "short",
+                                          "expires_at": clock.now - 1})
         assert status == 409 and "expired" in reply["reason"]
         assert len(journal.of("SignalRejected")) == 3 and deliver.calls == []
         assert post(server.url + "/other", {"id": "o"})[0] == 404

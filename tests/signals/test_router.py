@@ -26,7 +26,8 @@ def test_valid_signal_is_journaled_once_and_delivered():
     assert signal.size_usdt == Decimal(50)
     [(jsym, _, data, cid)] = journal.of("SignalAccepted")
     assert (jsym, cid) == (BTC, "s1")
-    assert data["stop"] == "90.5" and data["take_profit"] == "120" and data["levels_applied"] is False
+    assert data["stop"] == "90.5" and data["take_profit"] == "120"
+    assert data["levels_applied"] is False
 
 
 def test_duplicate_in_memory_and_through_seen_after_restart():
@@ -69,7 +70,8 @@ def test_rejections_name_their_reason_and_are_journaled():
 
 def test_malformed_payloads_never_raise():
     router, journal, _ = make_router()
-    for raw in (b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"', b'{"id": 5}', b'{"id": "x", "side": NaN}',
+    for raw in (b"{not json", b"\xff\xfe", b"[1, 2]", b'"text"', b'{"id": 5}',
+                b'{"id": "x", "side": NaN}',
                 b'{"id": "", "symbol": "BTC/USDT:USDT", "side": "long"}'):
         out = router.handle_raw(raw, "test")
         assert (out.status, out.http_status) == ("rejected", 400), raw

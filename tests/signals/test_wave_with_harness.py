@@ -26,9 +26,11 @@ def journal_seen(signal_id: str) -> bool:
 
 
 def receiver(h: Harness, *, max_per_wave: int, max_open: int) -> SignalHttpServer:
-    router = SignalRouter(symbols=h.symbols, deliver=h.sup.deliver_signal, journal=repository_journal(h.repo),
-                          seen=journal_seen, logger=logger, wave=WaveLimiter(max_per_wave, 2.0),
-                          positions=OpenPositionGate(max_open, open_positions_from_views(h.views), 30.0))
+    router = SignalRouter(symbols=h.symbols, deliver=h.sup.deliver_signal,
+                          journal=repository_journal(h.repo), seen=journal_seen, logger=logger,
+                          wave=WaveLimiter(max_per_wave, 2.0),
+                          positions=OpenPositionGate(max_open, open_positions_from_views(h.views),
+                                                     30.0))
     server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
     server.start()
     return server
@@ -55,7 +57,8 @@ def outcome(h: Harness, symbol: str, signal_id: str) -> str | None:
     """"open" (position + reduce-only exchange stop + actor view protected), "rejected" (a
     journaled reason), or None while still undecided."""
     pos, stops, view = h.exchange_position(symbol), h.exchange_stops(symbol), h.view(symbol)
-    if pos is not None and stops and all(o.reduce_only for o in stops) and view is not None and view.protected:
+    if (pos is not None and stops and all(o.reduce_only for o in stops) and view is not None
+            and view.protected):
         return "open"
     for type_ in ("SignalRejected", "SignalSkipped"):
         if any(e["data"].get("signal_id") == signal_id and e["data"].get("reason")

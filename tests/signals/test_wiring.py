@@ -17,10 +17,11 @@ from trading.model import Phase
 BTC = "BTC/USDT:USDT"
 
 
-def build(config: SignalsConfig, environ: dict[str, str], journal: FakeJournal, deliver: FakeDeliver):
-    return build_signal_services(config, symbols=[BTC], deliver=deliver, journal=journal, seen=journal.seen,
-                                 open_positions=lambda: 0, max_open_positions=5, logger=logger,
-                                 environ=environ)
+def build(config: SignalsConfig, environ: dict[str, str], journal: FakeJournal,
+          deliver: FakeDeliver):
+    return build_signal_services(config, symbols=[BTC], deliver=deliver, journal=journal,
+                                 seen=journal.seen, open_positions=lambda: 0,
+                                 max_open_positions=5, logger=logger, environ=environ)
 
 
 def test_config_from_mapping_and_missing_token():
@@ -28,7 +29,8 @@ def test_config_from_mapping_and_missing_token():
     assert config.port == 0 and str(config.max_size_usdt) == "250"
     with pytest.raises(ConfigError, match="signals.colour: unknown key"):
         SignalsConfig.from_mapping({"colour": "blue"})
-    with pytest.raises(ConfigError, match="signals.token_env: environment variable BOT_SIGNAL_TOKEN"):
+    with pytest.raises(ConfigError,
+                       match="signals.token_env: environment variable BOT_SIGNAL_TOKEN"):
         build(config, {}, FakeJournal(), FakeDeliver())
 
 
@@ -53,7 +55,8 @@ def test_port_in_use_is_a_config_error():
 def test_both_transports_route_to_one_router_and_stop_together():
     feed = LocalWsServer().start()
     journal, deliver = FakeJournal(), FakeDeliver()
-    config = SignalsConfig(enabled=True, port=0, websocket_url=feed.url, max_per_wave=1, wave_window_s=60)
+    config = SignalsConfig(enabled=True, port=0, websocket_url=feed.url, max_per_wave=1,
+                           wave_window_s=60)
     services = build(config, {"BOT_SIGNAL_TOKEN": TOKEN}, journal, deliver)
     services.start()
     try:

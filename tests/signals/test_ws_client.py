@@ -31,7 +31,8 @@ def test_receives_signals_and_reconnects_after_the_server_drops_it():
     sleep = RecordingSleep()
     client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=logger,
                                    token="feed-token", sleep=sleep,
-                                   backoff=Backoff(initial_s=0.5, max_s=8.0, jitter=0.2, rand=lambda: 0.5))
+                                   backoff=Backoff(initial_s=0.5, max_s=8.0, jitter=0.2,
+                                                   rand=lambda: 0.5))
     client.start()
     try:
         wait_until(lambda: server.client_count() == 1, message="client connected")
@@ -40,13 +41,15 @@ def test_receives_signals_and_reconnects_after_the_server_drops_it():
         server.send({"id": "ws-bad", "symbol": "NOPE/USDT:USDT", "side": "long"})
         wait_until(lambda: client.messages == 3, message="three messages handled")
         server.drop()
-        wait_until(lambda: server.connections == 2 and server.client_count() == 1, message="reconnected")
+        wait_until(lambda: server.connections == 2 and server.client_count() == 1,
+                   message="reconnected")
         assert sleep.waits == [0.45]  # 0.5 s, shortened by 0.2 * 0.5 jitter
         server.send({"id": "ws2", "symbol": ETH, "side": "exit"})
         wait_until(lambda: len(deliver.calls) == 2, message="signal after the reconnect")
         server.drop()
         wait_until(lambda: server.connections == 3, message="reconnected again")
-        assert sleep.waits == [0.45, 0.9]  # backs off further; resets only after a stable connection
+        # backs off further; resets only after a stable connection
+        assert sleep.waits == [0.45, 0.9]
     finally:
         assert client.stop(timeout_s=5)  # its thread ended: bounded by the call, not a clock
         server.stop()
@@ -59,8 +62,9 @@ def test_unreachable_server_backs_off_exponentially_and_stops_promptly():
     server = LocalWsServer(token="right").start()  # refuses the handshake: wrong token
     router, _, _ = make_router()
     sleep = RecordingSleep()
-    client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=logger, token="wrong",
-                                   sleep=sleep, backoff=Backoff(initial_s=1.0, max_s=4.0, jitter=0.0))
+    client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=logger,
+                                   token="wrong", sleep=sleep,
+                                   backoff=Backoff(initial_s=1.0, max_s=4.0, jitter=0.0))
     client.start()
     try:
         wait_until(lambda: len(sleep.waits) >= 5, message="five reconnect attempts")
