@@ -349,7 +349,7 @@ function render(status) {
     select.dataset.key = key;
     select.replaceChildren(...symbols.map(([n, s]) => el("option", { value: JSON.stringify([n, s]),
       text: Object.keys(accounts).length > 1 ? `${n} · ${s}` : s })));
-    loadDetail(true);
+    startDetail(true);
   }
 }
 
@@ -406,7 +406,10 @@ async function loadDetail(reset) {
   const q = `account=${encodeURIComponent(account)}&symbol=${encodeURIComponent(symbol)}`;
   if (reset) state.journalBefore = null;
   const before = state.journalBefore ? `&before_id=${state.journalBefore}` : "";
-  const [j, l] = await Promise.all([api(`/api/journal?${q}&limit=30${before}`), api(`/api/logs?${q}&lines=80`)]);
+  // bounded: a press of "older events" waits for this load (detailDrawn); one never answered held it
+  const bound = () => ({ signal: AbortSignal.timeout(15000) });
+  const [j, l] = await Promise.all([api(`/api/journal?${q}&limit=30${before}`, bound()),
+    api(`/api/logs?${q}&lines=80`, bound())]);
   // another symbol chosen meanwhile: a late answer for this one is not drawn under its name
   if ($("#detail-symbol").value !== raw) return;
   const body = $("#journal tbody");
@@ -419,12 +422,30 @@ async function loadDetail(reset) {
   } else if (reset) body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, failed(j))));
   $("#log-tail").textContent = l.ok ? l.body.lines.join("\n") : ((l.body && l.body.reason) || "");
 }
-$("#detail-symbol").addEventListener("change", () => { state.paged = false; loadDetail(true); });
+// A press of "older events" waits for the detail's newest load to be drawn, and presses go one
+// after another: sent at once, a press while the previous page was on its way asked for the same
+// before_id and the same page was appended twice, and a press just after the oldest page read a
+// before_id not cleared yet. A change of symbol or a refresh never waits (a slow answer for one
+// symbol must not hold another's).
+let detailLoad = Promise.resolve();
+let olderPresses = Promise.resolve();
+function startDetail(reset) {
+  detailLoad = loadDetail(reset);
+  return detailLoad;
+}
+async function detailDrawn() {
+  let load;
+  do { load = detailLoad; await load.catch(() => {}); } while (load !== detailLoad);
+}
+$("#detail-symbol").addEventListener("change", () => { state.paged = false; startDetail(true); });
 $("#journal-older").addEventListener("click", () => {
-  // past the oldest page there is no before_id: asking without one appended the newest again
-  if (state.journalBefore === null) { message("no older events", true); return; }
   state.paged = true;
-  loadDetail(false);
+  olderPresses = olderPresses.then(async () => {
+    await detailDrawn();
+    // past the oldest page there is no before_id: asking without one appended the newest again
+    if (state.journalBefore === null) { message("no older events", true); return; }
+    await startDetail(false);
+  }).catch(() => {});
 });
 
 // -- live updates -------------------------------------------------------------------------------
@@ -498,5 +519,5 @@ function connect() {
   connect();
   setTimeout(loadExtras, 500);
   setInterval(loadExtras, 5000);
-  setInterval(() => { if (!state.paged) loadDetail(true); }, 5000);  // never undo a person's paging
+  setInterval(() => { if (!state.paged) startDetail(true); }, 5000);  // never undo a person's paging
 })();

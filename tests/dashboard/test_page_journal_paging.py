@@ -7,6 +7,7 @@ under the oldest, as if older, and again at every press."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -61,3 +62,43 @@ def test_older_events_stop_at_the_oldest_and_never_repeat_the_newest(
     finally:
         server.stop()
     assert ids == sorted(set(ids), reverse=True) and len(ids) == EVENTS
+
+
+def test_two_quick_presses_of_older_never_append_a_page_twice(tmp_path, repo, chromium):  # noqa: F811
+    """A press while the previous page is still on its way waits for it (the page's loads are
+    queued). Before, it asked for the same before_id and the same page was appended twice (the
+    answers held back here by the log read, which the server makes on its loop)."""
+    from playwright.sync_api import expect
+
+    gate = threading.Event()
+    gate.set()
+    log = tmp_path / "logs" / "x.log"
+
+    def log_path(symbol: str) -> Path:
+        gate.wait(30)  # held: the server answers nothing until the test lets it go
+        return log
+
+    write_status(tmp_path, status_doc(beat=time.time(), actors=[actor(SYMBOL)], health=HEALTHY))
+    source = DashboardSource(data_dir=tmp_path, running=lambda: True, accounts=[AccountHandle(
+        name="main", symbols=(SYMBOL,), repo=repo, capital=Decimal(10000), log_path=log_path)])
+    server = serve(tmp_path, source)
+    try:
+        with browser_page(chromium) as page:
+            open_page(page, server)
+            rows = page.locator("#journal tr.event")
+            expect(rows).to_have_count(30, timeout=10_000)
+            older = page.locator("#journal-older")
+            with page.expect_request(lambda r: "before_id" in r.url) as asked:
+                gate.clear()
+                older.click()
+            older.click()  # the first page's answer not drawn yet
+            assert "before_id" in asked.value.url
+            gate.set()
+            expect(rows).to_have_count(EVENTS, timeout=10_000)
+            older.click()
+            expect(page.locator("#message")).to_have_text("no older events", timeout=10_000)
+            ids = [int(t) for t in rows.locator("td:first-child").all_inner_texts()]
+    finally:
+        gate.set()
+        server.stop()
+    assert ids == sorted(set(ids), reverse=True) and len(ids) == EVENTS, ids
