@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from dashboard.source import AccountHandle
-from signals.parsing import near_miss
+from signals.parsing import did_you_mean
 from storage import control
 
 ACCOUNT_COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset")
@@ -75,6 +75,5 @@ def _check_symbol(account: AccountHandle, symbol: Any) -> None:
 def not_traded(account: AccountHandle, symbol: Any) -> str:
     """The refusal of a symbol the account does not trade, naming the one it is another form
     of ("btc/usdt:usdt", "BTCUSDT": signals/parsing.py near_miss)."""
-    near = near_miss(symbol, account.symbols) if isinstance(symbol, str) else None
-    hint = f' (did you mean "{near}"?)' if near else ""
+    hint = did_you_mean(symbol, account.symbols) if isinstance(symbol, str) else ""
     return f"symbol: {str(symbol)[:60]!r} is not traded by account {account.name}{hint}"

@@ -360,7 +360,7 @@ def not_a_data_dir(path: Path) -> bool:
 
 def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
     from runtime.emergency import OWED
-    from signals.parsing import near_miss
+    from signals.parsing import did_you_mean
     from storage import control
     from storage.opening import open_repository
 
@@ -382,8 +382,7 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
         account = settings.for_account(name)
         if args.symbol not in account.symbol_list:
             where = f"symbols.list of account {name}" if settings.has_accounts else "symbols.list"
-            near = near_miss(args.symbol, account.symbol_list)
-            hint = f' (did you mean "{near}"?)' if near else ""
+            hint = did_you_mean(args.symbol, account.symbol_list)
             raise UsageError(f"{args.symbol!r} is not in {where} of {args.config}{hint}")
         if args.command == "signal" and account.strategy.name == "hedge_grid":
             raise UsageError(f"signal: account {name}'s hedge grid trades its own levels and "

@@ -70,9 +70,7 @@ def show_logs(
 def _hint(settings: Settings, symbol: str) -> str:
     """` (did you mean "BTC/USDT:USDT"?)` for a symbol that is another form of a configured
     one ("btc/usdt:usdt", "BTCUSDT"; found by review: only "no log for 'btc/usdt:usdt'")."""
-    from signals.parsing import near_miss
+    from signals.parsing import did_you_mean
 
-    symbols = {s for account in settings.account_settings() if account.symbols is not None
-               for s in account.symbols.list}
-    near = near_miss(symbol, symbols)
-    return f' (did you mean "{near}"?)' if near else ""
+    return did_you_mean(symbol, {s for account in settings.account_settings()
+                                 if account.symbols is not None for s in account.symbols.list})

@@ -83,6 +83,13 @@ def near_miss(symbol: str, symbols: Collection[str]) -> str | None:
     return near[0] if near else None
 
 
+def did_you_mean(symbol: str, symbols: Collection[str]) -> str:
+    """` (did you mean "BTC/USDT:USDT"?)` when `symbol` is another form of a configured one
+    (`near_miss`), else "": the hint every refusal of an untraded symbol appends."""
+    near = near_miss(symbol, symbols)
+    return f' (did you mean "{near}"?)' if near else ""
+
+
 def _squashed(symbol: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", symbol.upper())
 
