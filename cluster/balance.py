@@ -34,7 +34,13 @@ def fresh(age_ms: int, ttl_ms: int) -> bool:
     caught up with it: found by review, a dead node's row an hour ahead counted as live for
     that hour, halving the live nodes' share (accounts held by no node) and refusing a restart
     under its configured node id."""
-    return -ttl_ms <= age_ms <= ttl_ms
+    return not ahead(age_ms, ttl_ms) and age_ms <= ttl_ms
+
+
+def ahead(age_ms: int, ttl_ms: int) -> bool:
+    """A row `age_ms` old (negative: written in the future) more than the TTL ahead of the
+    database clock: not `fresh`, shown AHEAD (cluster/view.py)."""
+    return age_ms < -ttl_ms
 
 
 def live_nodes(nodes: Sequence[NodeSeen], me: str, stale_after_ms: int) -> int:
@@ -90,11 +96,11 @@ class AccountListWatch:
     def _say_ahead(self, now_ms: int, rows: Sequence[dict[str, Any]], live_ms: int) -> None:
         """One line per node whose row is too far in the future to be `fresh` (again once it
         is back in line)."""
-        ahead = {r["node"]: r["seen_ms"] - now_ms for r in rows
-                 if now_ms - r["seen_ms"] < -live_ms}
-        for node in sorted(ahead.keys() - self._ahead):
+        early = {r["node"]: r["seen_ms"] - now_ms for r in rows
+                 if ahead(now_ms - r["seen_ms"], live_ms)}
+        for node in sorted(early.keys() - self._ahead):
             self._log.warning(
                 "cluster: node {}'s last heartbeat is {:.1f}s ahead of the database clock (a "
                 "bad row, or the database's clock was set back): not counted as a live node",
-                node, ahead[node] / 1000)
-        self._ahead = set(ahead)
+                node, early[node] / 1000)
+        self._ahead = set(early)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cluster.balance import fresh
+from cluster.balance import ahead, fresh
 from cluster.lease import LeaseSettings
 
 
@@ -25,13 +25,13 @@ def cluster_view(store: Any, registry: Any, settings: LeaseSettings,
             "account": lease.account, "owner": lease.owner, "epoch": lease.epoch,
             "age_s": round((now - lease.renewed_at_ms) / 1000, 3),
             "expires_in_s": round((lease.expires_at_ms - now) / 1000, 3), "live": live,
-            "ahead": lease.renewed_at_ms - now > settings.ttl_ms})  # storage.leases acquire
+            "ahead": ahead(now - lease.renewed_at_ms, settings.ttl_ms)})  # leases.py acquire
     node_rows = [{
         "node": n["node"], "pid": n["pid"], "version": n.get("version") or None,
         "started_ms": n.get("started_ms"),
         "seen_s_ago": round((now - n["seen_ms"]) / 1000, 3),
         "live": fresh(now - n["seen_ms"], settings.ttl_ms),
-        "ahead": now - n["seen_ms"] < -settings.ttl_ms,  # not live: see cluster.balance.fresh
+        "ahead": ahead(now - n["seen_ms"], settings.ttl_ms),  # not live: see balance.fresh
         "ready": bool(n.get("ready", True)),
         "accounts": sorted(held.get(n["node"], [])),
     } for n in nodes]
