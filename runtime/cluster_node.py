@@ -26,7 +26,7 @@ from observability.error_text import describe
 from protections.guard import ACCOUNT_SUBJECT
 from runtime import wiring
 from runtime.account import AccountRuntime
-from runtime.exchanges import check_shared_feeds
+from runtime.exchanges import account_keys, check_shared_feeds
 from runtime.node_accounts import NodeAccount, NodeAccounts
 from runtime.round_gate import AccountLeft
 from runtime.startup_error import StartupConfigError
@@ -121,7 +121,8 @@ def check_node(s: Settings, accounts: list[Settings]) -> None:
             except ValueError as exc:
                 raise StartupConfigError(f"{key}symbols.list: {exc} (cluster ids carry the "
                                          "lease epoch)") from None
-    check_shared_feeds(accounts)  # a node may hold all of them, in one process: one budget
+    # a node may hold all of them, in one process: one budget
+    check_shared_feeds(accounts, account_keys(s))
     if s.cluster.shared_dir and not s.storage.url:
         check_shared_dir(s.resolve(s.cluster.shared_dir))
 

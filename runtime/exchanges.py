@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -182,15 +182,19 @@ def check_feed_budget(settings: Settings) -> None:
         raise StartupConfigError(short)  # `exchange.poll_interval_s = ...`: its file line
 
 
-def check_shared_feeds(accounts: Sequence[Settings]) -> None:
+def check_shared_feeds(accounts: Sequence[Settings], keys: Mapping[str, str] | None = None) -> None:
     """The accounts of one process on one venue and API host pay one rate budget (the gateways
     share `exchange.budget_venues.SHARED`), so their REST price feeds share polling's part of
     it: feeds that fit one by one (`check_feed_budget`) but not together never start. The
     budget has one share (the first gateway built on it set it and the others' went unused),
-    so accounts on it that set different ones never start either."""
+    so accounts on it that set different ones never start either. Each refusal is a
+    StartupConfigError that leads with the key of an account that causes it (`keys`: account
+    -> `accounts[i].`, see `account_keys`), so the line names its file and line (found by
+    review: these two were the only start refusals printed bare)."""
     from exchange.budget_venues import shared_feed_shortfall
     from runtime.workers_role import account_venue
 
+    keys = keys or {}
     groups: dict[tuple[str, str], list[Settings]] = {}
     for a in accounts:
         if a.bot.mode in ("live", "dry-run"):
@@ -198,7 +202,9 @@ def check_shared_feeds(accounts: Sequence[Settings]) -> None:
     for group in groups.values():
         shares = {a.bot.account: a.exchange.rate_budget_share for a in group}
         if len(set(shares.values())) > 1:
-            raise StartupError(
+            odd = next(n for n, v in shares.items() if v != shares[group[0].bot.account])
+            raise StartupConfigError(
+                f"{keys.get(odd, '')}exchange.rate_budget_share = {shares[odd]:g}: "
                 f"accounts {', '.join(shares)} pay one {group[0].exchange.id} rate budget but "
                 f"set exchange.rate_budget_share = {', '.join(f'{v:g}' for v in shares.values())}"
                 f"; the budget is the venue's per IP, one share for all of them: set the same "
@@ -208,7 +214,15 @@ def check_shared_feeds(accounts: Sequence[Settings]) -> None:
         short = shared_feed_shortfall(group[0].exchange.id, feeds,
                                       group[0].exchange.rate_budget_share)
         if short:
-            raise StartupError(short)
+            first = next(iter(feeds))
+            raise StartupConfigError(f"{keys.get(first, '')}exchange.poll_interval_s: {short}")
+
+
+def account_keys(settings: Settings) -> dict[str, str]:
+    """Each account's config key prefix by name: `accounts[i].` (file order), or "" for the
+    one account of a file without `[[accounts]]`."""
+    return {a.bot.account: f"accounts[{i}]." if settings.has_accounts else ""
+            for i, a in enumerate(settings.account_settings())}
 
 
 def streams_carry_prices(settings: Settings) -> bool:

@@ -21,7 +21,7 @@ from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime
 from runtime.bot_locks import account_lock_path, schema_locks, shared_files
-from runtime.exchanges import check_shared_feeds, feed_sharers
+from runtime.exchanges import account_keys, check_shared_feeds, feed_sharers
 from runtime.private_files import make_files_private, make_private
 from runtime.round_gate import AccountLeft
 from runtime.status_writer import StatusWriter
@@ -190,7 +190,8 @@ class Bot:
         """Build and open every account's runtime, then log the start line."""
         s = self.settings
         mine = [(i, a) for i, a in enumerate(s.account_settings()) if self.role.runs(a.bot.account)]
-        check_shared_feeds([self.role.budgeted(a) for _, a in mine])  # they pay one budget
+        # they pay one budget
+        check_shared_feeds([self.role.budgeted(a) for _, a in mine], account_keys(s))
         sharers = feed_sharers([a for _, a in mine])
         self.accounts = [
             self._account_runtime(

@@ -28,7 +28,7 @@ from config.secrets import secret_env_names
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
-from runtime.exchanges import check_feed_budget, check_shared_feeds
+from runtime.exchanges import account_keys, check_feed_budget, check_shared_feeds
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
 from runtime.stop_accounts import STOP_ALL_TIMEOUT_S
@@ -205,7 +205,7 @@ class WorkerParent:
         for worker in self.workers:
             role = ProcessRole(worker=worker.index, accounts=worker.accounts, budget_split=split)
             check_shared_feeds([role.budgeted(a) for a in self.settings.account_settings()
-                                if role.runs(a.bot.account)])
+                                if role.runs(a.bot.account)], account_keys(self.settings))
 
     def _announce(self) -> None:
         s = self.settings

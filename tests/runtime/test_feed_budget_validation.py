@@ -83,6 +83,38 @@ def test_accounts_whose_feeds_fit_alone_but_not_together_on_one_budget_never_sta
     assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
     assert "accounts alpha, beta" in lines[0] and "exchange.poll_interval_s" in lines[0]
     assert "exchange.rate_budget_share" in lines[0] and ">= 9.00" in lines[0]
+    # the file and the line that sets the interval, as every other start refusal names them
+    assert lines[0].startswith(
+        f"bot.py: error: {config}:7: accounts[0].exchange.poll_interval_s: "), lines[0]
+
+
+def test_accounts_with_different_shares_of_one_budget_are_refused_at_the_line(tmp_path):
+    """The refusal of two shares of one venue budget was printed bare ('accounts alpha, beta
+    pay one bybit rate budget but ...'): no file, no line, where every other start refusal
+    names both. It now names the line of the account whose share differs."""
+    import os
+
+    from tests.e2e.bot_process import start_bot
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[bot]\nmode = "live"\n[logging]\nconsole = false\n'
+        '[exchange]\nid = "bybit"\napi_url = "http://127.0.0.1:9"\n'
+        '[symbols]\nlist = ["BTC/USDT:USDT"]\n'
+        '[[accounts]]\nname = "alpha"\nexchange.rate_budget_share = 0.8\n'
+        'exchange.api_key_env = "KEY_A"\nexchange.api_secret_env = "SECRET_A"\n'
+        '[[accounts]]\nname = "beta"\nexchange.api_key_env = "KEY_B"\n'
+        'exchange.api_secret_env = "SECRET_B"\nexchange.rate_budget_share = 0.1\n')
+    env = {**os.environ, "KEY_A": "a" * 18, "SECRET_A": "s" * 36,
+           "KEY_B": "b" * 18, "SECRET_B": "t" * 36}
+    proc = start_bot(config, tmp_path / "data", env=env)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err[-2000:]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
+    assert lines[0].startswith(
+        f"bot.py: error: {config}:19: accounts[1].exchange.rate_budget_share = 0.1: "
+        "accounts alpha, beta pay one bybit rate budget"), lines[0]
 
 
 def test_accounts_on_one_budget_with_different_shares_never_start(tmp_path):
