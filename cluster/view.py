@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from cluster.balance import ahead, fresh
-from cluster.lease import LeaseSettings
+from cluster.lease import LeaseSettings, LeaseStoreUnavailable
+from observability.error_text import describe
 
 
 def cluster_view(store: Any, registry: Any, settings: LeaseSettings,
@@ -81,3 +82,16 @@ def render(view: dict[str, Any]) -> str:
                      f" from {last['previous_owner']} (running {last['took_s']:.1f}s after the"
                      " lease was taken)")
     return "\n".join(lines)
+
+
+def view_or_error(store: Any, registry: Any, settings: LeaseSettings,
+                  takeovers: int = 5) -> dict[str, Any]:
+    """`cluster_view`, or `{"error": one line}` when it cannot be read: the status dump's
+    cluster block is read on its own thread, which must live through any failure. The line
+    names the type once (found by review: 'RuntimeError: RuntimeError: ...')."""
+    try:
+        return cluster_view(store, registry, settings, takeovers=takeovers)
+    except LeaseStoreUnavailable as exc:
+        return {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - shown as the view's error, the thread lives on
+        return {"error": describe(exc)}

@@ -20,7 +20,7 @@ from loguru import logger
 from cluster.lease import LeaseLost, LeaseSettings, LeaseStoreUnavailable, new_node_id
 from cluster.node import ClusterNode
 from cluster.node_id_claim import NodeIdInUse, claim
-from cluster.view import cluster_view
+from cluster.view import cluster_view, view_or_error
 from config.settings import Settings
 from observability.error_text import describe
 from protections.guard import ACCOUNT_SUBJECT
@@ -241,12 +241,7 @@ class NodeRun:
     def _refresh_view(self) -> None:
         interval = self.settings.bot.status_interval_s
         while not self._view_stop.wait(interval):
-            try:
-                view = cluster_view(self.store, self.registry, self.lease_settings, takeovers=5)
-            except LeaseStoreUnavailable as exc:
-                view = {"error": str(exc)}
-            except Exception as exc:  # noqa: BLE001 - the view's thread must live: shown as its error
-                view = {"error": f"{type(exc).__name__}: {describe(exc)}"}
+            view = view_or_error(self.store, self.registry, self.lease_settings)
             with self._view_lock:
                 self._view = view
 
