@@ -99,7 +99,7 @@ class OperatorServices:
             username=me.get("username") if isinstance(me, dict) else None,
         )
         for account in self.accounts:
-            account.alerts.listeners.append(bot.on_alert)
+            account.alerts.listen(bot.on_alert)  # with those raised while it was built
             if cfg.notify_trades:
                 prefix = f"{account.name}: " if self.settings.has_accounts else ""
                 account.guard.on_trade = lambda text, p=prefix: bot.broadcast(p + text, "trade")

@@ -154,7 +154,8 @@ class Alerts:
         self._sent_lock = threading.Lock()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         """Called with each alert's payload on the alerting thread; each must return at once
-        (e.g. notifications.telegram_bot hands it to its own sender thread)."""
+        (e.g. notifications.telegram_bot hands it to its own sender thread). Added by
+        ``listen``, which also hands it the alerts raised before."""
         self._hook_threads = hook_threads
         self._hooks_lock = threading.Lock()
         self._queued = threading.Condition(self._hooks_lock)  # an alert for the hook threads
@@ -176,16 +177,14 @@ class Alerts:
         payload = {"symbol": symbol, "kind": kind, "message": message, **data}
         if self.account is not None:
             payload["account"] = self.account
-        with self._sent_lock:  # alerts come from several threads
+        with self._sent_lock:  # alerts come from several threads; `listen` reads both at once
             self.sent.append(payload)
             del self.sent[:-SENT_KEPT]
+            listeners = list(self.listeners)
         log = self.logger.bind(symbol=symbol) if symbol else self.logger
         log.error("ALERT {}: {}", kind, message)
-        for listener in list(self.listeners):
-            try:
-                listener(payload)
-            except Exception as exc:  # noqa: BLE001 - one broken channel never stops an alert
-                self.logger.opt(exception=exc).error("alert listener failed: {}", describe(exc))
+        for listener in listeners:
+            self._tell(listener, payload)
         hooked = payload
         once = data.get("bot_alert")
         if once is not None:  # the whole bot's: its hooks run once, under no account
@@ -198,6 +197,25 @@ class Alerts:
             closing = self._closing
             if closing is not None:
                 self._join(number, closing, alone=True)
+
+    def listen(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Add a listener and hand it, first, the alerts raised before it was added (the
+        latest ``SENT_KEPT``). Found by review: Telegram's listener is added once the accounts
+        are built (dashboard/wiring.py), and the kill switch a start trips from the stored
+        escalations is alerted while the account is built, so it never reached a chat. Each
+        alert reaches it once: one raised meanwhile is either among those handed now or
+        sees the listener in ``alert``, never both."""
+        with self._sent_lock:
+            earlier = list(self.sent)
+            self.listeners.append(listener)
+        for payload in earlier:
+            self._tell(listener, payload)
+
+    def _tell(self, listener: Callable[[dict[str, Any]], None], payload: dict[str, Any]) -> None:
+        try:
+            listener(payload)
+        except Exception as exc:  # noqa: BLE001 - one broken channel never stops an alert
+            self.logger.opt(exception=exc).error("alert listener failed: {}", describe(exc))
 
     def _enqueue(self, payload: dict[str, Any]) -> int:
         """Queue the alert for the hook threads (one more started if none is idle and fewer
