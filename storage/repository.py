@@ -356,10 +356,9 @@ class Repository:
             lambda: self._journal(symbol, [entry], correlation_id, created, self.clock())
         )
 
-    def add_escalation(
-        self, symbol: str, reason: str, attempts: int, last_error: str | None
-    ) -> None:
-        now = self.clock()
+    def add_escalation(self, symbol: str, reason: str, attempts: int, last_error: str | None,
+                       at: float | None = None) -> None:
+        now = self.clock() if at is None else at  # when it escalated, not when this runs
         self.writer.submit(
             lambda: EscalationRow.insert(
                 symbol=symbol,

@@ -79,7 +79,7 @@ class Escalating:
             child.state = ChildState.QUARANTINED  # after the record: as in _fail
             return
         self.records.add(log, "the quarantine", quarantine,
-                         lambda: self.repo.add_escalation(sym, why, 0, error), must=True,
+                         lambda: self.repo.add_escalation(sym, why, 0, error, at), must=True,
                          symbol=sym)
         child.state = ChildState.QUARANTINED  # after the record: as in _fail
         # no emergency close: the position is not understood, its exchange stop keeps protecting

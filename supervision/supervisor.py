@@ -366,7 +366,7 @@ class Supervisor(Watching, Escalating):
             n, cid = verdict.restarts_in_period, uuid.uuid4().hex[:16]
             self.records.add(self.log.bind(symbol=child.symbol), "the escalation",
                              lambda: self.repo.quarantine(child.symbol, reason, correlation_id=cid),
-                             lambda: self.repo.add_escalation(child.symbol, reason, n, error),
+                             lambda: self.repo.add_escalation(child.symbol, reason, n, error, at),
                              must=True, symbol=child.symbol)
             # after the record is handed over: whoever sees QUARANTINED (another thread) and
             # waits for the symbol's records (wait_stored) then waits for this one
