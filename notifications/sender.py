@@ -7,9 +7,11 @@ attempt the sender waits ``retry_initial_s`` doubling up to ``retry_max_s``; a 4
 ``retry_after`` lengthens that wait (never beyond ``retry_max_s``) but never shortens it, so a
 server answering ``retry_after: 0`` cannot make it loop. The first failure is logged, then at
 most one line per ``log_every_s`` with the count of failed attempts, and one when sending works
-again. A message that failed ``set_aside_after`` attempts in a row is set aside behind every
+again. A message that failed ``set_aside_after`` attempts for itself is set aside behind every
 other queued message (logged once) and retried from there, so one that keeps failing (a proxy's
-413 to a long text) never blocks later ones. A permanent refusal (e.g. unknown chat) is logged as an
+413 to a long text) never blocks later ones; an attempt that every message would fail so
+(Telegram or the network down, a 5xx, a 429) does not count, so an alert keeps its place
+through an outage. A permanent refusal (e.g. unknown chat) is logged as an
 error with the message kind;
 whatever is still queued when the bot stops is logged as not sent, and a message whose request
 Telegram has not answered by then as in flight. At most ``max_notices`` trade notices wait
@@ -34,7 +36,7 @@ from notifications.telegram import SendFailed
 ALERT, REPLY, NOTICE = 0, 1, 2
 """Priorities: lower goes first."""
 _SET_ASIDE = 3
-"""A message that failed ``set_aside_after`` times in a row: after all the others."""
+"""A message that failed ``set_aside_after`` times for itself: after all the others."""
 _STOP = 9
 MAX_NOTICES = 1000
 """Trade notices waiting at most (queued or being retried); a newer one is dropped, said."""
@@ -185,7 +187,7 @@ class BackgroundSender:
             with self._submit_lock:
                 self._in_flight = item
             try:
-                wait = self._attempt(item)
+                wait, counts = self._attempt(item)
             except Exception as exc:  # noqa: BLE001 - the sender thread must outlive any bug
                 self.dropped += 1
                 self._finished(item)
@@ -196,12 +198,12 @@ class BackgroundSender:
             finally:
                 with self._submit_lock:
                     self._in_flight = None
-            failed = self._failures.pop(entry[1], 0) + 1
+            failed = self._failures.pop(entry[1], 0) + counts
             if wait is None:
                 self._finished(item)
                 continue
             if failed >= self.set_aside_after:  # behind every other message, not in front
-                if failed == self.set_aside_after:
+                if counts and failed == self.set_aside_after:  # said once, as it is set aside
                     self.log.warning("telegram: {} message to chat {} failed {} times: set aside "
                                      "behind the other messages, still retried",
                                      item.kind, item.chat_id, failed)
@@ -220,9 +222,12 @@ class BackgroundSender:
             if woken:  # stop() began: one attempt now, then the backoff again
                 self._wake.clear()
 
-    def _attempt(self, item: Outgoing) -> float | None:
-        """Sends ``item`` once: None when sent or refused for good, else the wait before the
-        next attempt."""
+    def _attempt(self, item: Outgoing) -> tuple[float | None, int]:
+        """Sends ``item`` once: (None when sent or refused for good, else the wait before the
+        next attempt; 1 when the failure counts toward setting it aside, else 0). A failure
+        that every message would meet (Telegram or the network down, a 5xx, a 429) is not
+        counted: found by review, an outage of 15 s set the alert at the head aside behind
+        every queued trade notice, which all went out first once Telegram answered again."""
         try:
             self._send(item.chat_id, item.text)
         except SendFailed as exc:
@@ -232,17 +237,17 @@ class BackgroundSender:
         else:
             self.sent += 1
             self._works_again()
-            return None
+            return None, 0
         self.failed_attempts += 1
         if failure.permanent:
             self.dropped += 1
             self.log.error("telegram: {} message to chat {} refused, not retried: {}",
                            item.kind, item.chat_id, failure)
             self._works_again(quiet=True)  # the server answered: the next one starts afresh
-            return None
+            return None, 0
         wait = self._next_wait(failure.retry_after)
         self._failed(item, failure, wait)
-        return wait
+        return wait, 0 if failure.general else 1
 
     def _next_wait(self, retry_after: float | None) -> float:
         """The backoff (``retry_initial_s`` doubling up to ``retry_max_s``), lengthened by the

@@ -17,14 +17,17 @@ from notifications.secret import one_line, scrub
 class SendFailed(Exception):
     """A call that did not succeed. ``permanent``: retrying the same message cannot help
     (e.g. 400 chat not found, 403 bot blocked); ``retry_after``: the server's wait, from a 429
-    answer only (the sender never waits less than its own backoff, see sender.py)."""
+    answer only (the sender never waits less than its own backoff, see sender.py);
+    ``general``: it says nothing about the message, every message would fail so (no answer:
+    the network, a timeout, a reply that is not the Bot API's; a 5xx; a 429)."""
 
     def __init__(self, *, reason: str, permanent: bool = False,
-                 retry_after: float | None = None, redirect: bool = False) -> None:
+                 retry_after: float | None = None, redirect: bool = False,
+                 general: bool = False) -> None:
         super().__init__(reason)
         self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
-        self.redirect = redirect
-        """A 3xx answer: ``api_url`` is not where the Bot API answers (permanent too)."""
+        self.redirect, self.general = redirect, general
+        """redirect: a 3xx answer, ``api_url`` is not where the Bot API answers (permanent)."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -90,13 +93,14 @@ class TelegramApi:
         except Exception as exc:  # noqa: BLE001 - refused, timeout, IncompleteRead, bad JSON...
             raise self._failed(method, exc) from None
         if not isinstance(answer, dict):
-            raise SendFailed(reason=f"{method}: reply is not a JSON object")
+            raise SendFailed(reason=f"{method}: reply is not a JSON object", general=True)
         if not answer.get("ok"):
             raise SendFailed(reason=self._reason(f"{method}: {answer.get('description')}"))
         return answer.get("result")
 
     def _failed(self, method: str, exc: BaseException) -> SendFailed:
-        return SendFailed(reason=self._reason(f"{method}: {type(exc).__name__}: {exc}"))
+        return SendFailed(reason=self._reason(f"{method}: {type(exc).__name__}: {exc}"),
+                          general=True)
 
     def _reason(self, text: str) -> str:
         """Scrubbed first, then cut: a cut through the token would leave a piece unscrubbed."""
@@ -121,7 +125,8 @@ class TelegramApi:
             return SendFailed(reason=text + " (a redirect: set telegram.api_url to the address "
                               "it redirects to)", permanent=True, redirect=True)
         permanent = exc.code in (400, 401, 403, 404)
-        return SendFailed(reason=text, permanent=permanent, retry_after=retry_after)
+        return SendFailed(reason=text, permanent=permanent, retry_after=retry_after,
+                          general=exc.code == 429 or exc.code >= 500)
 
 
 def _seconds(value: Any) -> float | None:
