@@ -38,8 +38,10 @@ class Clock:
 class EscalationsRefused(Repository):
     """The escalations table refuses writes while `down` is set (a database outage)."""
 
-    down = threading.Event()
-    tried = threading.Event()
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.down = threading.Event()
+        self.tried = threading.Event()
 
     def add_escalation(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         if self.down.is_set():
@@ -64,14 +66,14 @@ def supervisor(repo: Repository, clock: Clock, symbols: list[str]) -> Supervisor
 def test_an_escalation_written_late_is_counted_from_when_it_happened(tmp_path):
     clock = Clock(1_000_000.0)
     repo = EscalationsRefused(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
-    EscalationsRefused.down.set()
+    repo.down.set()
     try:
         sup = supervisor(repo, clock, [BTC])
         sup.start()  # BTC escalates now; its record waits for the database
         try:
-            assert EscalationsRefused.tried.wait(10)
+            assert repo.tried.wait(10)
             clock.now += WINDOW_S + 100  # the outage outlasts the window
-            EscalationsRefused.down.clear()
+            repo.down.clear()
             assert sup.records.wait_stored(BTC, timeout_s=30)
             assert not sup.kill_switch
         finally:
@@ -90,5 +92,5 @@ def test_an_escalation_written_late_is_counted_from_when_it_happened(tmp_path):
         rows = [e for e in repo.read(queries.escalations_since, 0.0) if e["symbol"] == BTC]
         assert [e["time"] for e in rows] == [1_000_000.0]  # as the status dump shows it
     finally:
-        EscalationsRefused.down.clear()
+        repo.down.clear()
         repo.close()
