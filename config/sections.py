@@ -269,6 +269,8 @@ class SupervisionSettings(_Section):
     close_backoff_initial_s: Float = Field(default=1.0, gt=0)
     close_backoff_max_s: Float = Field(default=60.0, gt=0)
     kill_switch_escalations: Int = Field(default=3, ge=1)
+    """MORE than this many distinct symbols escalating within `kill_switch_window_s` trip the
+    kill switch (3: the fourth one; supervision/escalation.py)."""
     kill_switch_window_s: Float = Field(default=600.0, gt=0)
     alert_command: Str = ""
     alert_webhook: Webhook = Field(
