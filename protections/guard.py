@@ -66,6 +66,8 @@ class AccountGuard:
         """Optional notices (position opened/closed, daily summary) for people, e.g. Telegram."""
         self._sent: dict[str, tuple[int, str | None]] = {}
         self._replayed = False
+        self._built_at = clock()
+        """A position opened or closed since is this run's news, even in the replay."""
         self._open_seen: set[str] = set()
         self._unsaved = False
         """The stored state was unreadable, or a save failed: the next tick replaces it."""
@@ -126,15 +128,35 @@ class AccountGuard:
             day, day_net = self.totals.day, self.totals.day_net
             self.totals.apply(batch.fills, positions, now)
             self.totals.skip_to(batch.last_id)
-            if self._replayed:  # nothing in a replay is news to announce
+            if self._replayed:
                 if announce:
                     self._announce(positions, day, day_net)
-            else:  # but a position open before the restart was announced then, not again
-                self._open_seen.update(p["position_id"] for p in positions
-                                       if p["status"] == "open")
+            else:
+                self._replay_news(positions, day_net, announce)
             if batch.size < FEED_BATCH:
                 break
         self._replayed = True
+
+    def _replay_news(self, positions: list[dict[str, Any]], day_net: Decimal,
+                     announce: bool) -> None:
+        """The replay (the first pass) holds what earlier runs announced: not again (a position
+        open before the restart included). But the account's actors start before the first
+        pass, and what they booked meanwhile is news: found by review, a stop that filled while
+        the bot was down, booked by the start reconciliation, was read by the replay and never
+        announced. A position opened or closed since the guard was built is announced."""
+        news = {p["position_id"] for p in positions if self._since_built(p)}
+        self._open_seen.update(p["position_id"] for p in positions
+                               if p["status"] == "open" and p["position_id"] not in news)
+        if announce and news:
+            self._announce([p for p in positions if p["position_id"] in news], 0.0, day_net,
+                           only=news)
+
+    def _since_built(self, position: dict[str, Any]) -> bool:
+        at = position["closed_at"] if position["status"] == "closed" else position["opened_at"]
+        try:
+            return at is not None and finite_time(at) >= self._built_at
+        except (ValueError, TypeError, OverflowError):
+            return False  # unreadable: as before the restart (never announced twice)
 
     def _read_closed_at(self, position: dict[str, Any]) -> None:
         """A closing time that cannot be read (a torn or hand-edited row) is said and dropped:
@@ -183,7 +205,9 @@ class AccountGuard:
             if self.sup.tell(symbol, message):
                 self._sent[symbol] = key
 
-    def _announce(self, positions: list[dict[str, Any]], day: float, day_net: Decimal) -> None:
+    def _announce(self, positions: list[dict[str, Any]], day: float, day_net: Decimal,
+                  only: set[str] | None = None) -> None:
+        """`only`: the closes of these positions (the replay's news), none of the others."""
         if self.on_trade is None:
             return
         for p in positions:
@@ -193,6 +217,8 @@ class AccountGuard:
                               f"{p['entry_price']}")
         for p, net in self.totals.closed_now:
             self._open_seen.discard(p["position_id"])
+            if only is not None and p["position_id"] not in only:
+                continue
             self.on_trade(f"closed {p['symbol']} {p['side']}: net {net:.4f} USDT "
                           f"({p['close_reason']})")
         if day and self.totals.day != day:  # the first tick of a new UTC day

@@ -86,7 +86,7 @@ def positions_by_id(position_ids: list[str]) -> list[dict[str, Any]]:
     if not position_ids:
         return []
     columns = ("position_id", "symbol", "side", "contracts", "entry_price", "status",
-               "closed_at", "close_reason")
+               "opened_at", "closed_at", "close_reason")
     rows: list[dict[str, Any]] = []
     for start in range(0, len(position_ids), 500):  # SQLite's bound-parameter limit
         chunk = position_ids[start:start + 500]
