@@ -188,13 +188,14 @@ def _unexplained(
     """Fills that reduced a leg that is flat (or smaller) on the exchange but open in our
     books, since that leg opened, that no booked or live order of ours explains. A fill that
     names no position side (Bybit's executions carry no positionIdx, exchange/port.py) is the
-    gone leg's its side exits (a sell the long's, a buy the short's): dropped, a leg liquidated
-    or closed by hand on Bybit stayed open in the books for good, listed flat with nothing that
-    closed it. A fill without a client order id (a close by hand, a liquidation) is named by
-    its trade id (`trade-<id>`, as the one-way core's), so that once booked it is known: named
-    "external", an earlier leg's such fill inside the window was booked again as a later leg's
-    close. A fill without a side that is the other leg's opening fill (`_opens_other`) is left
-    out. `grew`: legs open in our books that the venue lists larger: their fills that name
+    changed leg's its side exits (a sell the long's, a buy the short's), else, realizing
+    nothing, the changed leg's its side enters: dropped, a leg liquidated or closed by hand on
+    Bybit stayed open in the books for good, listed flat with nothing that closed it (`_leg_of`).
+    A fill without a client order id (a close by hand, a liquidation) is named by its trade id
+    (`trade-<id>`, as the one-way core's), so that once booked it is known: named "external",
+    an earlier leg's such fill inside the window was booked again as a later leg's close. A
+    fill without a side that is the other leg's opening fill (`_opens_other`) is not the gone
+    leg's exit. `grew`: legs open in our books that the venue lists larger: their fills that name
     their position side and that nothing of ours explains, too (a buy by hand, and a smaller
     sell by hand after it), as a gone leg's of both sides (found by review: a buy by hand
     before a close by hand of the whole leg never reached the ledger)."""
@@ -239,10 +240,18 @@ def _leg_of(t: VenueFill, sides: set[Side], grew: set[Side] | frozenset[Side],
         if side in sides or side in grew:
             return side
         return None
-    side = next((s for s in sides if t.side == s.exit_order_side), None)
-    if side is not None and not _opens_other(t, side, spare):
-        return side
-    return next((s for s in grew if t.side == s.entry_order_side), None)
+    # without a side, as a fill that names it: the exit or the entry of a leg listed smaller
+    # or larger (found by review: only a smaller leg's exit and a larger one's entry were
+    # taken, so on Bybit a buy by hand into a leg then sold by hand, or a smaller sell after
+    # it, was dropped: its fee never booked, the other fill booked for the difference alone)
+    changed = sides | grew
+    exits = Side.SHORT if t.side == Side.SHORT.exit_order_side else Side.LONG
+    enters = Side.LONG if exits is Side.SHORT else Side.SHORT
+    if exits in changed and not _opens_other(t, exits, spare):
+        return exits
+    if enters in changed and not t.realized_pnl:  # an opening fill realizes nothing
+        return enters
+    return None
 
 
 def _name(t: VenueFill) -> str:
