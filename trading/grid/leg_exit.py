@@ -1,7 +1,7 @@
 """A leg's exit bookkeeping: the P&L a reducing fill is booked with (the exchange's, else ours
 from the leg's entry), its ledger entry, and the leg's close once it is flat (booked, every
 order it owned cancelled, its side set to reopen). The live handlers (trading/grid/handlers.py)
-and reconciliation's fills nobody reported (trading/grid/reconcile.py) book through the same
+and reconciliation's fills nobody reported (trading/grid/hand_fills.py) book through the same
 functions, so a reducing fill is booked one way whoever learns of it.
 """
 
