@@ -131,6 +131,8 @@ class ExternalFill:
     """The exchange's realized P&L for this fill, if it reports it."""
     position_side: Side | None = None
     """Hedge mode: the leg the fill acted on (None: unknown or one-way)."""
+    fee_known: bool = True
+    """False: the trade row told no fee in the settle currency (`fee` is then 0, not booked)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
