@@ -67,7 +67,7 @@ def gather(
             orphans=snap.orphans(exchange, symbol, live),
             price=snap.last_price(exchange, symbol),
             external_fills=_unexplained(gone, trades, live, booked, _grown(state, legs),
-                                        {leg.side for leg in grew}, _settle(symbol)),
+                                        {leg.side for leg in grew}, symbol),
         )
 
     return snap.consistent(symbol, lambda: snap.positions(exchange, symbol), read, attempts)
@@ -183,7 +183,7 @@ def _opens_other(t: VenueFill, side: Side, spare: dict[Side, Decimal]) -> bool:
 def _unexplained(
     gone: list[Leg], trades: list[VenueFill], live: set[str],
     booked: Callable[[set[str]], set[str]], grown: dict[Side, Decimal] | None = None,
-    grew: set[Side] | frozenset[Side] = frozenset(), settle: str | None = None,
+    grew: set[Side] | frozenset[Side] = frozenset(), symbol: str = "",
 ) -> tuple[ExternalFill, ...]:
     """Fills that reduced a leg that is flat (or smaller) on the exchange but open in our
     books, since that leg opened, that no booked or live order of ours explains. A fill that
@@ -212,7 +212,7 @@ def _unexplained(
         side = _leg_of(t, sides, grew, spare)
         if side is None:
             continue
-        fee = _settled_fee(t, settle)
+        fee = snap.settled_fee(t, symbol)
         out.append(
             ExternalFill(
                 client_order_id=cid,
@@ -226,20 +226,6 @@ def _unexplained(
             )
         )
     return tuple(out)
-
-
-def _settle(symbol: str) -> str | None:
-    """The settle currency a perpetual's unified symbol names (`BTC/USDT:USDT`), else None."""
-    return symbol.partition(":")[2] or None
-
-
-def _settled_fee(t: VenueFill, settle: str | None) -> Decimal | None:
-    """The fill's fee in the settle currency (a part in no named currency is in it, as the
-    venues' fields are), else None: none told, or one in another asset (found by review:
-    booked as 0 without a word, and 0.0004 BNB as 0.0004 USDT)."""
-    if t.fee is None or t.fee.currency not in (None, settle):
-        return None
-    return t.fee.cost
 
 
 def _leg_of(t: VenueFill, sides: set[Side], grew: set[Side] | frozenset[Side],

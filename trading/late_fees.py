@@ -80,8 +80,9 @@ class FeeBookedLate(JournalRecord):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeeUnbooked(JournalRecord):
     """A fill's fee was never told: an ended order's, given up after FEE_LOOKS looks; or a
-    hedge-grid leg's fill by no order of ours whose trade row told none in the settle currency,
-    booked without it (trading/grid/hand_fills.py, `looks` 1)."""
+    fill reconciliation books from the venue's trades (a trade by hand, a liquidation) whose
+    row told none in the settle currency, booked without it (trading/unbooked_fills.py
+    `no_fee_told`, `looks` 1)."""
 
     WARN: ClassVar[bool] = True
     """The loop logs this record as a warning."""

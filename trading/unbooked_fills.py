@@ -11,14 +11,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from trading import journal_events as je
 from trading import lifecycle as lc
 from trading.client_ids import is_emergency
 from trading.commands import LedgerEntry
-from trading.decision import Ctx
+from trading.decision import BaseCtx, Ctx
 from trading.events import ExternalFill, Reconciled
+from trading.late_fees import FeeUnbooked
 from trading.model import ZERO, OrderPurpose, SymbolState
+
+NO_FEE = ("the venue's trade row of this fill tells no fee in the settle currency: booked "
+          "without a fee")
 
 
 def closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
@@ -121,6 +126,17 @@ def _net(fills: list[ExternalFill], entry_side: str) -> Decimal:
     return sum((f.amount if f.side == entry_side else -f.amount for f in fills), ZERO)
 
 
+def no_fee_told(symbol: str, fill: ExternalFill, ctx: BaseCtx[Any]) -> None:
+    """A fill booked without its fee (its trade row told none in the settle currency: the
+    snapshot's `fee_known`, actors/exchange_snapshot.py `settled_fee`): said once, where it is
+    booked, as a warning naming the symbol and the fill (the ledger's net is then high by that
+    fee; found by review: booked as 0 without a word, or a fee in BNB as that many USDT). Both
+    styles call it (the hedge grid's trading/grid/hand_fills.py too)."""
+    if not fill.fee_known:
+        ctx.record(FeeUnbooked(symbol=symbol, order=fill.client_order_id or "external",
+                               looks=1, why=NO_FEE))
+
+
 def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
                   ctx: Ctx) -> SymbolState:
     """Fills that added to the position, up to `qty`: booked as entry fills (the entry price
@@ -131,6 +147,7 @@ def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
         if qty <= ZERO:
             break
         take, fee = min(fill.amount, qty), fill.fee  # the whole fee: see _book_exits
+        no_fee_told(state.symbol, fill, ctx)
         total = pos.contracts + take
         entry = (pos.entry_price * pos.contracts + fill.price * take) / total
         ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
@@ -154,6 +171,7 @@ def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
         if qty <= ZERO:
             break
         take, fee = min(fill.amount, qty), fill.fee
+        no_fee_told(state.symbol, fill, ctx)
         gross = (fill.price - pos.entry_price) * take * pos.side.sign
         ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
                                       position_id=pos.position_id, side=fill.side,

@@ -18,11 +18,8 @@ from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
 from trading.grid.leg_exit import Fill, take_off
 from trading.grid.model import GridState
-from trading.late_fees import FeeUnbooked
 from trading.primitives import ZERO, Side
-
-NO_FEE = ("the venue's trade row of this fill by no order of ours tells no fee in the settle "
-          "currency: booked without a fee")
+from trading.unbooked_fills import no_fee_told
 
 
 def book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
@@ -40,7 +37,7 @@ def book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -
     if not leg.is_open:
         return state
     fill = Fill(f.amount, f.price, f.fee, f.realized_pnl)
-    _no_fee_told(state, f, ctx)
+    no_fee_told(state.symbol, f, ctx)
     return take_off(state, leg, cid, f.side, fill, ctx)[0]
 
 
@@ -79,7 +76,7 @@ def book_resized(state: GridState, side: Side, contracts: Decimal, ev: GridRecon
             continue
         pnl = None if f.realized_pnl is None else (
             f.realized_pnl if take == f.amount else f.realized_pnl * take / f.amount)
-        _no_fee_told(state, f, ctx)
+        no_fee_told(state.symbol, f, ctx)
         state, leg, amount = take_off(state, state.leg(side), cid, f.side,
                                       Fill(take, f.price, fee, pnl), ctx)
         ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
@@ -95,7 +92,7 @@ def _book_in_order(state: GridState, side: Side, fills: list[ExternalFill],
         if f.side == side.entry_order_side:
             state = _book_entry(state, side, cid, f, f.amount, f.fee, ctx)
             continue
-        _no_fee_told(state, f, ctx)
+        no_fee_told(state.symbol, f, ctx)
         state, _, amount = take_off(state, state.leg(side), cid, f.side,
                                     Fill(f.amount, f.price, f.fee, f.realized_pnl), ctx)
         ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
@@ -107,7 +104,7 @@ def _book_entry(state: GridState, side: Side, cid: str, f: ExternalFill, take: D
     """A fill that added to the open leg: its average entry and fees (its levels unchanged)."""
     leg = state.leg(side)
     assert leg.entry_price is not None
-    _no_fee_told(state, f, ctx)
+    no_fee_told(state.symbol, f, ctx)
     contracts = leg.contracts + take
     entry = (leg.entry_price * leg.contracts + f.price * take) / contracts
     ctx.ledger.append(LedgerEntry(client_order_id=cid, position_id=leg.position_id or "",
@@ -116,13 +113,3 @@ def _book_entry(state: GridState, side: Side, cid: str, f: ExternalFill, take: D
     ctx.record(ge.LegAveraged(leg=side, level=leg.level, price=f.price, amount=take))
     return state.with_leg(replace(leg, contracts=contracts, entry_price=entry,
                                   fees=leg.fees + fee))
-
-
-def _no_fee_told(state: GridState, f: ExternalFill, ctx: GridCtx) -> None:
-    """A fill booked without its fee (its trade row told none in the settle currency: the
-    snapshot's `fee_known`): said once, as a warning naming the symbol and the fill, where it
-    is booked (the ledger's net is then high by that fee; found by review: booked as 0 without
-    a word, or a fee in BNB as that many USDT)."""
-    if not f.fee_known:
-        ctx.record(FeeUnbooked(symbol=state.symbol, order=f.client_order_id or "external",
-                               looks=1, why=NO_FEE))
