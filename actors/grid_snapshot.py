@@ -55,14 +55,14 @@ def gather(
             _reducing_fill(state, cid, o) for cid, o in orders.items())
         trades = (_trades_since(exchange, symbol, gone + grew, unlisted, state)
                   if need_trades else [])
-        done = _done_in_trades(unlisted, trades)
+        done = _done_in_trades(unlisted, trades, symbol)
         orders.update(done)
         return GridReconciled(
             positions=legs,
             orders={cid: _with_pnl(state, cid, o, trades) for cid, o in orders.items()},
             unlisted_traded={
                 cid: _with_pnl(state, cid, o, trades)
-                for cid, o in _traded_in_part(unlisted, trades, done).items()
+                for cid, o in _traded_in_part(unlisted, trades, done, symbol).items()
             },
             orphans=snap.orphans(exchange, symbol, live),
             price=snap.last_price(exchange, symbol),
@@ -105,7 +105,8 @@ def _trades_since(
     )
 
 
-def _done_in_trades(unlisted: list[Order], trades: list[VenueFill]) -> dict[str, ExchangeOrder]:
+def _done_in_trades(unlisted: list[Order], trades: list[VenueFill],
+                    symbol: str) -> dict[str, ExchangeOrder]:
     """Our live orders the lookup did not find whose trades make up their whole amount: done,
     answered from those trades (trading/order_evidence.py `done_in_trades`: the venue's order
     history lags its fills). Left out, such an order ended as cancelled at its second miss and
@@ -113,14 +114,14 @@ def _done_in_trades(unlisted: list[Order], trades: list[VenueFill]) -> dict[str,
     An order whose trades do not make up its amount stays not found."""
     out = {}
     for order in unlisted:
-        answer = _from_trades(order, trades, "closed")
+        answer = _from_trades(order, trades, "closed", symbol)
         if answer is not None and answer.filled >= order.amount:
             out[order.client_order_id] = answer
     return out
 
 
 def _traded_in_part(unlisted: list[Order], trades: list[VenueFill],
-                    done: dict[str, ExchangeOrder]) -> dict[str, ExchangeOrder]:
+                    done: dict[str, ExchangeOrder], symbol: str) -> dict[str, ExchangeOrder]:
     """Our live orders the lookup did not find whose trades show fills beyond what we applied,
     short of their whole amount (a take-profit filled in part and gone, a reduce-only stop the
     venue cut down to the position): those trades, for the core to book while the order stays
@@ -128,16 +129,19 @@ def _traded_in_part(unlisted: list[Order], trades: list[VenueFill],
     the ledger: the leg only followed the venue's size."""
     out = {}
     for order in unlisted:
-        answer = _from_trades(order, trades, "open")
+        answer = _from_trades(order, trades, "open", symbol)
         if answer is not None and order.client_order_id not in done:
             out[order.client_order_id] = answer
     return out
 
 
-def _from_trades(order: Order, trades: list[VenueFill], status: str) -> ExchangeOrder | None:
+def _from_trades(order: Order, trades: list[VenueFill], status: str,
+                 symbol: str) -> ExchangeOrder | None:
     """The order as its trades tell it (cumulative), or None when they add nothing to what we
-    applied."""
+    applied. Its fee is known only where every trade tells it in the settle currency
+    (`snap.settled_fee`; found by review: a fee in another asset was summed as USDT)."""
     mine = [t for t in trades if t.client_order_id == order.client_order_id]
+    fees = [snap.settled_fee(t, symbol) for t in mine]
     filled = sum((t.amount for t in mine), Decimal(0))
     if filled <= order.filled:
         return None
@@ -146,8 +150,8 @@ def _from_trades(order: Order, trades: list[VenueFill], status: str) -> Exchange
         client_order_id=order.client_order_id, exchange_id=order.exchange_id,
         status=status, filled=filled,
         average=sum((t.price * t.amount for t in mine), Decimal(0)) / filled,
-        fee=sum((t.fee_cost for t in mine), Decimal(0)), reduce_only=order.reduce_only,
-        fee_known=all(t.fee is not None for t in mine),
+        fee=sum((f for f in fees if f is not None), Decimal(0)), reduce_only=order.reduce_only,
+        fee_known=all(f is not None for f in fees),
         last_fill_at=max(times) if len(times) == len(mine) else None)
 
 
