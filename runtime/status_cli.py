@@ -17,7 +17,11 @@ def status_dump(data_dir: Path) -> dict[str, Any] | None:
     runs, liveness settled when none does. A bot holding the lock that has not written its
     first snapshot yet (starting) is `starting`, with its PID: the snapshot is a previous
     run's (`previous_run`: pid, version, started_at, heartbeat_at), whose actors run no more.
-    Raises ValueError/OSError for an unreadable file or
+    A bot that is not running (``running`` false: no process holds the lock) gets ``stale``:
+    false after a graceful stop, which writes a final snapshot saying ``running: false``; true
+    when the snapshot still says ``running: true``: the bot ended without stopping (killed,
+    out of memory, a power loss) and this is its last snapshot while it ran (found by review:
+    it read exactly as a graceful stop). Raises ValueError/OSError for an unreadable file or
     one that is not a status."""
     status = read_status(data_dir)
     if status is None:
@@ -25,7 +29,10 @@ def status_dump(data_dir: Path) -> dict[str, Any] | None:
     if not isinstance(status, dict) or not isinstance(status.get("bot"), dict):
         raise ValueError("not a status: no 'bot' section")
     lock = data_dir / "bot.lock"
+    written_running = status["bot"].get("running") is not False
     running = status["bot"]["running"] = is_locked(lock)
+    if not running:  # its final snapshot says running false; a killed bot's last one true
+        status["bot"]["stale"] = written_running
     holder = holder_pid(lock) if running else None
     starting = holder is not None and holder != status["bot"].get("pid")
     if starting:  # found by review: the last run's pid, version and actors read as running

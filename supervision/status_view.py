@@ -26,7 +26,7 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
     bot = status["bot"]
     console.print(
         Text(
-            f"bot: {'running' if bot.get('running') else 'stopped'}  pid {bot.get('pid')}  "
+            f"bot: {_liveness(bot)}  pid {bot.get('pid')}  "
             f"mode {bot.get('mode')}  version {bot.get('version')}  "
             f"started {_ts(bot.get('started_at'))}"
             f"  heartbeat {_ts(bot.get('heartbeat_at'))}{_age(bot)}"
@@ -34,6 +34,10 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
             style="bold",
         )
     )
+    if bot.get("stale") and not bot.get("running"):
+        console.print(Text("the bot ended without stopping (killed or crashed): below is its "
+                           "last status while it ran, as of its heartbeat; its actors run no "
+                           "more", style="bold red"))
     if not bot.get("accounts"):
         console.print(_section(status))
     else:
@@ -62,6 +66,13 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
                                    "round); not counted above", style="bold red"))
     out = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in out.rstrip("\n").splitlines())
+
+
+def _liveness(bot: dict[str, Any]) -> str:
+    """`running`, `stopped` (a graceful stop), or a stale status: the bot was killed."""
+    if bot.get("running"):
+        return "running"
+    return "NOT RUNNING, STALE STATUS" if bot.get("stale") else "stopped"
 
 
 def _unreadable(health: dict[str, Any]) -> str:

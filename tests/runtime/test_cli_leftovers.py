@@ -353,7 +353,9 @@ def test_status_after_a_sigkill_shows_no_actor_running(tmp_path):
     assert [(a["state"], a["last_state"], a["last_tick_age_s"]) for a in actors] == [
         ("stopped", "running", None)] * 2
     table = bot(config, "status")
-    assert "bot: stopped" in table.stdout and " running " not in table.stdout, table.stdout
+    # killed, not stopped: tests/runtime/test_status_of_a_killed_bot.py
+    assert "bot: NOT RUNNING, STALE STATUS" in table.stdout, table.stdout
+    assert " running " not in table.stdout, table.stdout
 
 
 # -- a status.json that is JSON but not a status ---------------------------------------------

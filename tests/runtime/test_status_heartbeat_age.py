@@ -34,9 +34,10 @@ def test_a_running_bots_status_says_how_old_its_heartbeat_is(tmp_path, capsys):
         assert age >= 3600, first
     finally:
         lock.release()
-    assert show_status(data, False, None) is None  # stopped: when it was last alive, no age
+    # gone without its final snapshot (killed): when it was last alive, no age
+    assert show_status(data, False, None) is None
     first = capsys.readouterr().out.splitlines()[0]
-    assert first.startswith("bot: stopped") and "ago" not in first, first
+    assert first.startswith("bot: NOT RUNNING, STALE STATUS") and "ago" not in first, first
 
 
 def test_a_heartbeat_ahead_of_the_clock_is_not_shown_as_fresh(tmp_path, capsys):
