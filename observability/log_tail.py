@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, cast
 
 _BLOCK = 64 * 1024
 
@@ -53,15 +53,19 @@ def _last_lines(path: Path, n: int) -> tuple[list[str], Position]:
     return (lines[-n:] if n else []), Position(stat.st_dev, stat.st_ino, end)
 
 
-def _rotated(path: Path) -> Iterator[Path]:
-    """``path.1``, ``path.2`` ... newest first, up to the first one missing."""
-    index = 1
-    while True:
-        older = path.with_name(f"{path.name}.{index}")
-        if not older.exists():
-            return
-        yield older
-        index += 1
+def _rotated(path: Path) -> list[Path]:
+    """The rotated files ``path.1``, ``path.2`` ... that exist, newest first. Listed from the
+    folder, not counted up to the first one missing: a rotation renames ``path.<n>`` to
+    ``path.<n+1>`` from the oldest down, so while it runs one name below the moved files is
+    missing (found by review: a follower then skipped every file past that hole)."""
+    prefix = f"{path.name}."
+    try:
+        names = [entry.name for entry in os.scandir(path.parent)]
+    except OSError:  # the folder is gone or unreadable: no rotated file to read
+        return []
+    numbers = sorted(int(name[len(prefix):]) for name in names
+                     if name.startswith(prefix) and name[len(prefix):].isdigit())
+    return [path.with_name(f"{prefix}{n}") for n in numbers if n > 0]
 
 
 def tail(path: Path, n: int = 50, *, include_rotated: bool = True) -> tuple[list[str], Position]:
@@ -147,22 +151,61 @@ def _resume(path: Path, after: Position) -> BinaryIO | None:
     return _open(path, at_end=False)
 
 
-def _next_file(path: Path, handle: BinaryIO) -> BinaryIO | None:
+def _next_file(path: Path, handle: BinaryIO, stop: threading.Event) -> BinaryIO | None:
     """The file written after the one ``handle`` holds (read to its end, rotated away), from
     its beginning: ``path.<k-1>`` when it is now ``path.<k>`` (found by review: two rotations
-    between two polls skipped the middle file's lines), else ``path`` (None: not there yet)."""
+    between two polls skipped the middle file's lines), else ``path`` (None: not there yet).
+    A rotation running while it looks (its file not found, moved meanwhile, or a name missing
+    between the two) is waited for: it looks again (found by review: it went on at ``path``,
+    skipping the files between); a gap that stays (a file deleted by hand) is passed over."""
     mine = os.fstat(handle.fileno())
     handle.close()
+    for look in range(_LOOKS):
+        if look:
+            stop.wait(_LOOK_AGAIN_S)
+        found = _successor(path, mine, strict=look < _LOOKS - 1)
+        if found is not _AGAIN:
+            return cast("BinaryIO | None", found)
+    return _open(path, at_end=False)  # gone (past the retention): read what is at path
+
+
+_LOOKS = 10
+_LOOK_AGAIN_S = 0.005
+"""A rotation renames a handful of files: a look that met one running looks again after this."""
+_AGAIN = object()
+
+
+def _successor(path: Path, mine: os.stat_result, strict: bool) -> object:
+    """``_next_file``'s one look: the file after ``mine`` opened (None: ``path`` is not there
+    yet), or ``_AGAIN``: ``mine`` not found, moved meanwhile, or (``strict``) not right after
+    the file found newer. A rotation moves the older files first, so ``mine`` still in its
+    place after the open means that no rotation moved the file opened since it was looked at."""
     newer = path
     for older in _rotated(path):
         try:
-            stat = os.stat(older)
+            here = os.stat(older)
         except FileNotFoundError:
-            break  # rotated again meanwhile: read what is at path
-        if (stat.st_dev, stat.st_ino) == (mine.st_dev, mine.st_ino):
-            return _open(newer, at_end=False) or _open(path, at_end=False)
-        newer = older
-    return _open(path, at_end=False)
+            continue  # moved on by a rotation running now
+        if not _same(here, mine):
+            newer = older
+            continue
+        index = int(older.name.rsplit(".", 1)[1])
+        if strict and newer != (path.with_name(f"{path.name}.{index - 1}") if index > 1 else path):
+            return _AGAIN
+        found = _open(newer, at_end=False)
+        try:
+            if _same(os.stat(older), mine) and (found is not None or newer == path):
+                return found
+        except FileNotFoundError:
+            pass
+        if found is not None:
+            found.close()
+        return _AGAIN
+    return _AGAIN
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _follow(
@@ -187,7 +230,7 @@ def _follow(
                 if pending:
                     yield pending.decode("utf-8", "replace")
                     pending = b""
-                handle = _next_file(path, handle)
+                handle = _next_file(path, handle, stop)
                 continue
             if os.fstat(handle.fileno()).st_size < handle.tell():
                 handle.seek(0)  # truncated in place
