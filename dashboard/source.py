@@ -103,11 +103,15 @@ class DashboardSource:
                 f"{path}: not a status (bot.heartbeat_at {str(beat)[:40]!r} is not a time)")
         with self._told_lock:
             self._told = None
+        written_running = bot.get("running") is not False
         bot["running"] = self.running()
         age = None if at is None else self.clock() - at
         ahead = age is not None and age < -AHEAD_TOLERANCE_S  # stale: was 0 s old until then
         bot["heartbeat_age_s"] = None if age is None else round(age if ahead else max(age, 0), 1)
         bot["heartbeat_stale"] = age is None or ahead or age > self.stale_after_s
+        # as `bot.py status` says it (runtime/status_cli.py): not running, ended without its
+        # final snapshot; running, its heartbeat stale
+        bot["stale"] = bot["heartbeat_stale"] if bot["running"] else written_running
         return status, None
 
     def _unreadable(self, problem: str) -> str:

@@ -59,7 +59,10 @@ def dispatch(args: argparse.Namespace) -> int:
         if command == "worker":
             return _worker(settings, data_dir, args)
         if command == "status":
-            problem = show_status(data_dir, args.json, args.account)
+            from dashboard.source import stale_after
+
+            problem = show_status(data_dir, args.json, args.account,
+                                  stale_after(settings.bot.status_interval_s))
             return 0 if problem is None else fail(problem)
         if command == "logs":
             from runtime.logs_cli import show_logs

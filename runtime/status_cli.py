@@ -5,14 +5,15 @@ one line naming it, never a traceback."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from supervision.instance_lock import holder_pid, is_locked
-from supervision.status import read_status, render_table
+from supervision.status import AHEAD_TOLERANCE_S, read_status, render_table
 
 
-def status_dump(data_dir: Path) -> dict[str, Any] | None:
+def status_dump(data_dir: Path, stale_after_s: float | None = None) -> dict[str, Any] | None:
     """What `bot.py status --json` shows (None: no status yet): the last snapshot, whether a bot
     runs, liveness settled when none does. A bot holding the lock that has not written its
     first snapshot yet (starting) is `starting`, with its PID: the snapshot is a previous
@@ -21,8 +22,10 @@ def status_dump(data_dir: Path) -> dict[str, Any] | None:
     false after a graceful stop, which writes a final snapshot saying ``running: false``; true
     when the snapshot still says ``running: true``: the bot ended without stopping (killed,
     out of memory, a power loss) and this is its last snapshot while it ran (found by review:
-    it read exactly as a graceful stop). Raises ValueError/OSError for an unreadable file or
-    one that is not a status."""
+    it read exactly as a graceful stop). A running bot gets ``stale`` (with ``stale_after_s``,
+    the dashboard's threshold) true once its heartbeat is older than that, or ahead of this
+    host's clock: its loop no longer writes (stuck, or the process stopped). Raises
+    ValueError/OSError for an unreadable file or one that is not a status."""
     status = read_status(data_dir)
     if status is None:
         return None
@@ -42,6 +45,8 @@ def status_dump(data_dir: Path) -> dict[str, Any] | None:
         bot["pid"], bot["starting"] = holder, True
     if starting or not running:
         status["bot"].pop("dashboard", None)  # served by the running bot only
+    elif stale_after_s is not None:
+        status["bot"]["stale"] = _beat_stale(status["bot"].get("heartbeat_at"), stale_after_s)
     from runtime.workers_status import settle_liveness
 
     try:
@@ -52,6 +57,15 @@ def status_dump(data_dir: Path) -> dict[str, Any] | None:
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a status: malformed {exc!s:.80}") from None
     return status
+
+
+def _beat_stale(beat: Any, stale_after_s: float) -> bool:
+    """A running bot's heartbeat is older than ``stale_after_s``, ahead of this host's clock
+    (set back since: its age is unknown), or no time at all."""
+    if isinstance(beat, bool) or not isinstance(beat, (int, float)):
+        return True
+    age = time.time() - beat
+    return age > stale_after_s or age < -AHEAD_TOLERANCE_S
 
 
 def _settle_owed(status: dict[str, Any]) -> None:
@@ -72,11 +86,12 @@ def _settle_node(status: dict[str, Any]) -> None:
         node["last_accounts"], node["accounts"] = node["accounts"], {}
 
 
-def show_status(data_dir: Path, as_json: bool, account: str | None) -> str | None:
+def show_status(data_dir: Path, as_json: bool, account: str | None,
+                stale_after_s: float | None = None) -> str | None:
     """Print the status; the one-line problem instead when there is none to show."""
     path = data_dir / "status.json"
     try:
-        status = status_dump(data_dir)
+        status = status_dump(data_dir, stale_after_s)
     except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         reason = exc.strerror if isinstance(exc, OSError) else (
             str(exc) if str(exc).startswith("not a status") else f"not valid JSON: {exc}")

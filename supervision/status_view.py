@@ -38,6 +38,14 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
         console.print(Text("the bot ended without stopping (killed or crashed): below is its "
                            "last status while it ran, as of its heartbeat; its actors run no "
                            "more", style="bold red"))
+    elif bot.get("stale") and not bot.get("starting"):
+        beat = bot.get("heartbeat_at")
+        age = (time.time() - beat if isinstance(beat, (int, float))
+               and not isinstance(beat, bool) else -1.0)  # none, or ahead: unknown
+        since = f"{age:.0f} s" if age >= 0 else "a time unknown"
+        console.print(Text(f"no status written for {since}: the bot holds its lock but its loop "
+                           "is stuck or its process is stopped; the figures below are as of its "
+                           "heartbeat", style="bold red"))
     if not bot.get("accounts"):
         console.print(_section(status))
     else:
@@ -71,7 +79,7 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
 def _liveness(bot: dict[str, Any]) -> str:
     """`running`, `stopped` (a graceful stop), or a stale status: the bot was killed."""
     if bot.get("running"):
-        return "running"
+        return "running, STALE STATUS" if bot.get("stale") else "running"
     return "NOT RUNNING, STALE STATUS" if bot.get("stale") else "stopped"
 
 
