@@ -34,18 +34,8 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
             style="bold",
         )
     )
-    if bot.get("stale") and not bot.get("running"):
-        console.print(Text("the bot ended without stopping (killed or crashed): below is its "
-                           "last status while it ran, as of its heartbeat; its actors run no "
-                           "more", style="bold red"))
-    elif bot.get("stale") and not bot.get("starting"):
-        beat = bot.get("heartbeat_at")
-        age = (time.time() - beat if isinstance(beat, (int, float))
-               and not isinstance(beat, bool) else -1.0)  # none, or ahead: unknown
-        since = f"{age:.0f} s" if age >= 0 else "a time unknown"
-        console.print(Text(f"no status written for {since}: the bot holds its lock but its loop "
-                           "is stuck or its process is stopped; the figures below are as of its "
-                           "heartbeat", style="bold red"))
+    if bot.get("stale") and not bot.get("starting"):
+        console.print(_stale(bot))
     if not bot.get("accounts"):
         console.print(_section(status))
     else:
@@ -74,6 +64,21 @@ def render(status: dict[str, Any], account: str | None = None) -> str:
                                    "round); not counted above", style="bold red"))
     out = console.file.getvalue()  # type: ignore[attr-defined]
     return "\n".join(line.rstrip() for line in out.rstrip("\n").splitlines())
+
+
+def _stale(bot: dict[str, Any]) -> Text:
+    """The red line under a stale status's first line: killed, or running but stuck."""
+    if not bot.get("running"):
+        return Text("the bot ended without stopping (killed or crashed): below is its last "
+                    "status while it ran, as of its heartbeat; its actors run no more",
+                    style="bold red")
+    beat = bot.get("heartbeat_at")
+    age = (time.time() - beat if isinstance(beat, (int, float))
+           and not isinstance(beat, bool) else -1.0)  # none, or ahead: unknown
+    since = f"{age:.0f} s" if age >= 0 else "a time unknown"
+    return Text(f"no status written for {since}: the bot holds its lock but its loop is stuck "
+                "or its process is stopped; the figures below are as of its heartbeat",
+                style="bold red")
 
 
 def _liveness(bot: dict[str, Any]) -> str:
