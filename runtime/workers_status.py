@@ -296,8 +296,10 @@ def _aged(entry: dict[str, Any], age: float) -> dict[str, Any]:
 
 def settle_liveness(status: dict[str, Any], running: bool) -> None:
     """`bot.py status` after the bot is gone (stopped, or killed before it could say so): no
-    worker is alive and no actor runs, whatever the last snapshot said. Each actor's state in
-    that snapshot stays readable as `last_state`; its price age is unknown."""
+    worker is alive, no actor runs and no stream is connected, whatever the last snapshot said.
+    Each actor's state in that snapshot stays readable as `last_state`, a stream's connection as
+    `last_connected`; price and message ages are unknown (found by review: a killed bot's
+    streams read `connected yes  last message 0.1 s ago`)."""
     if running:
         return
     for info in status.get("bot", {}).get("workers", []):
@@ -312,6 +314,10 @@ def settle_liveness(status: dict[str, Any], running: bool) -> None:
         for actor in entry.get("actors", []):
             actor["last_state"], actor["state"] = actor.get("state"), "stopped"
             actor["last_tick_age_s"] = None
+        streams = entry.get("streams")
+        if isinstance(streams, dict):
+            streams["last_connected"], streams["connected"] = streams.get("connected"), False
+            streams["last_message_age_s"] = None
 
 
 def worker_lines(status: dict[str, Any]) -> list[str]:
