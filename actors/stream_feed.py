@@ -30,7 +30,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from actors.market_feed import MarketFeed
-from actors.messages import OrderActivity, Tick, Timer
+from actors.messages import OrderActivity, Tick
+from actors.stream_ended import EndedOrders
 from actors.stream_positions import PositionCheck
 from actors.trade_ids import FillBatch
 from exchange.ccxt.silent_symbols import SilentSymbols
@@ -107,6 +108,10 @@ class StreamFeed:
         self.positions = PositionCheck(views=views if views is not None else {},
                                        deliver=rest.deliver, logger=logger, monotonic=monotonic)
         """Streamed positions against the actors' views (actors/stream_positions.py)."""
+        self.ended = EndedOrders(views=self.positions.views, deliver=rest.deliver,
+                                 logger=logger, monotonic=monotonic)
+        """Orders the stream ended that their actor still holds live: told again (the
+        venue's REST lookup may lag its stream; actors/stream_ended.py)."""
         self.marks = rest.stream_marks = PriceMarks()
         """Symbols the stream priced: a REST price asked before is not delivered after it."""
         self._orders: OrderedDict[str, tuple[int, Decimal]] = OrderedDict()
@@ -194,10 +199,7 @@ class StreamFeed:
             if not cid.startswith(self.own_prefix) or not self._moves_on(order):
                 continue
             if order.status in _ENDED_WITHOUT_FILL:
-                # a Timer right behind it, as the stop watch does: a removed stop is re-placed
-                # (or the position closed) in the same breath, not at the next timer
-                if self.rest.deliver(order.symbol, OrderActivity(client_order_ids=(cid,))):
-                    self.rest.deliver(order.symbol, Timer())
+                self.ended.tell(order.symbol, cid)  # and again while REST lags the stream
 
     def _moves_on(self, order: VenueOrder) -> bool:
         """True when `order` is further along than every update seen before for it (a
@@ -241,6 +243,7 @@ class StreamFeed:
             started = time.monotonic()
             try:
                 self.positions.due()  # first: a REST poll below may take a while
+                self.ended.due()
                 self.check_once()
             except Exception as exc:  # noqa: BLE001 - a REST hiccup must not stop the feed
                 self.log.warning("stream feed: REST poll failed: {}", describe(exc))
