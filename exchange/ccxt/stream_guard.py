@@ -14,8 +14,13 @@ socket read on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
+
+FRAME_LINE_EVERY_S = 60.0
+"""Frames that are not JSON are said at most this often (a venue or proxy garbling every frame
+would otherwise write a line per message)."""
 
 
 def install(ex: Any, logger: Any, wanted: set[str],
@@ -46,6 +51,45 @@ def install(ex: Any, logger: Any, wanted: set[str],
             return None
 
     ex.handle_message = handle_message
+
+
+def guard_frames(ex: Any, logger: Any, masked: Callable[[str], str],
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    """A frame that is not JSON (cut short, garbled on the way) is skipped, not left to end the
+    socket's reads. ccxt.pro decodes each text frame (`Client.handle_text_or_binary_message`)
+    before its message handler runs, so the decoder's error never reached `install`'s guard:
+    it left the receive callback, the socket stayed open and read nothing more until its pings
+    went unanswered (about 20 s of a private socket's orders and fills unseen while the public
+    prices kept the streams up). Each socket ccxt creates from now on gets the guard (installed
+    before the first one opens). `masked(url)`: the socket's URL without a listen key."""
+    inner = getattr(ex, "client", None)
+    if inner is None:  # not a ccxt.pro instance (a test's stand-in)
+        return
+    said = [-float("inf")]
+
+    def client(url: str) -> Any:
+        made = inner(url)
+        decode = getattr(made, "handle_text_or_binary_message", None)
+        if decode is None or getattr(made, "_frames_guarded", False):
+            return made
+
+        def guarded(data: Any) -> Any:
+            try:
+                return decode(data)
+            except Exception as exc:  # noqa: BLE001 - never into ccxt's receive callback
+                now = monotonic()
+                if now - said[0] >= FRAME_LINE_EVERY_S:
+                    said[0] = now
+                    logger.warning("stream: skipped a frame that is not JSON on {} ({}: {}); "
+                                   "the socket reads on (said at most once a minute)",
+                                   masked(str(url)), type(exc).__name__, str(exc)[:200])
+                return None
+
+        made.handle_text_or_binary_message = guarded
+        made._frames_guarded = True
+        return made
+
+    ex.client = client
 
 
 def _described(message: Any) -> tuple[str, list[dict[str, Any]]]:

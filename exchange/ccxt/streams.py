@@ -157,6 +157,7 @@ class VenueStreams:
                                           self._now).install(self._ex)
         stream_guard.install(self._ex, self.log, self._wanted, lambda s, c: self._unreadable(
             {"symbol": s, "clientOrderId": c}))  # outermost: a parser error skips one message
+        stream_guard.guard_frames(self._ex, self.log, _masked)  # a frame ccxt cannot decode
         watchers = [self._watch("tickers", self._tickers_once)]
         if self.private:
             watchers += [self._watch("orders", self._orders_once),
@@ -226,8 +227,7 @@ class VenueStreams:
         last segment: it lets anyone read the account's private stream)."""
         ex = self._ex
         keys = (getattr(ex, "apiKey", ""), getattr(ex, "secret", "")) if ex is not None else ()
-        return _LISTEN_KEY.sub(lambda m: (m.group(1) or m.group(2)) + "***",
-                               scrub(str(exc), tuple(k for k in keys if k)))
+        return _masked(scrub(str(exc), tuple(k for k in keys if k)))
 
     async def _watch_connection(self) -> None:
         while not self._stopping:
@@ -411,6 +411,11 @@ class VenueStreams:
         tell = getattr(self.sink, "on_unreadable", None)
         if tell is not None and symbol in self._wanted and cid:
             tell(str(symbol), str(cid))
+
+
+def _masked(text: str) -> str:
+    """`text` without a Binance listen key (it lets anyone read the account's private stream)."""
+    return _LISTEN_KEY.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
 
 
 def _client_id(trade: dict[str, Any]) -> str | None:

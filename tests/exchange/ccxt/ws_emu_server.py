@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
@@ -172,6 +172,11 @@ class WsEmulator:
 
     def send_raw(self, topic: str, msg: Any) -> None:
         self._loop.call_soon_threadsafe(self._broadcast, topic, json.dumps(msg), msg)
+
+    def send_text(self, topic: str, text: str) -> None:
+        """`text` as it is (not JSON-encoded) to the connections with `topic`: a frame the
+        venue garbled."""
+        self._loop.call_soon_threadsafe(self._broadcast, topic, text, text)
 
     @property
     def connections(self) -> int:
