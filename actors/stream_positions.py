@@ -9,7 +9,8 @@ from what it published (`views`, the way actors/stop_watch.py reads them), never
 A stream update usually leads the actor's view: our own entry or close fills on the venue, the
 position message goes out with the fill, and the actor takes the fill a little later. So a
 difference is acted on only when it is still there `grace_s` later; and the same difference
-(same sizes on both sides) is reported once, so a contradiction that reconciliation cannot
+(same sizes on both sides) is reported three times at most (`AGAIN_S`: a venue's trade list
+may not have the fill that explains it yet), so a contradiction that reconciliation cannot
 resolve (fills that explain only part of a change) does not become a loop of REST lookups.
 At most one Reconcile per symbol per `min_gap_s`, and none while the last one sent is still
 waiting in the actor's mailbox: that one reads the exchange afresh when it runs. Found by a
@@ -43,6 +44,13 @@ GRACE_S = 0.5
 """How long a streamed size may lead the actor's view before the symbol is reconciled."""
 MIN_GAP_S = 1.0
 """At most one position-stream Reconcile per symbol this often."""
+AGAIN_S = (5.0, 20.0)
+"""A difference the reconciliation did not settle is sent again this long after each send
+(then left to the periodic reconciles): a venue's trade list lags its positions (Binance's
+userTrades list a fill a second or more late), so a position closed by hand was found gone
+with no fill explaining it, stayed open in our books (trading/evidence.py) and was looked at
+again only by the periodic reconcile, 300 s while the streams are up. Twice, not for ever: a
+difference fills cannot explain must not become a loop of REST reads."""
 QUEUED_MAX_S = 60.0
 """A Reconcile sent this long ago and not handled yet counts as lost: an actor that crashed
 with it in its mailbox never handles it (pykka drops the mailbox), and waiting on it blocked
@@ -105,6 +113,9 @@ class PositionCheck:
         self._reported: dict[str, str] = {}
         self._queued: dict[str, tuple[threading.Event, float]] = {}
         """Per symbol: the last Reconcile sent, until the actor has handled it."""
+        self._again: dict[str, tuple[int, float]] = {}
+        """Per symbol whose reported difference may be sent again: sends again so far, and
+        when the next is due (AGAIN_S)."""
         self._lock = threading.Lock()
 
     def on_positions(self, positions: list[VenuePosition]) -> None:
@@ -128,7 +139,7 @@ class PositionCheck:
         """Send a Reconcile to each symbol whose difference outlived the grace; returns how
         many were sent. Called often (the stream feed's watch thread)."""
         now = self.monotonic()
-        send: list[tuple[str, str, threading.Event]] = []
+        send: list[tuple[str, str, threading.Event, str]] = []
         with self._lock:
             for symbol, since in list(self._pending.items()):
                 diff = self._difference(symbol)
@@ -140,13 +151,12 @@ class PositionCheck:
                         or self._waiting(symbol, now)):
                     continue
                 del self._pending[symbol]
-                self._last_sent[symbol] = now
-                self._reported[symbol] = diff
-                handled = threading.Event()
-                self._queued[symbol] = (handled, now)
-                send.append((symbol, diff, handled))
-        for symbol, diff, handled in send:
-            self.log.bind(symbol=symbol).warning("position stream: {}; reconciling", diff)
+                self._again[symbol] = (0, now + AGAIN_S[0])
+                send.append(self._sent(symbol, diff, now, ""))
+            send += self._again_due(now)
+        for symbol, diff, handled, still in send:
+            self.log.bind(symbol=symbol).warning("position stream: {}; reconciling{}", diff,
+                                                 still)
             message = Reconcile(reason=f"position stream: {diff}", handled=handled,
                                 needed=functools.partial(self._still, symbol))
             if self.deliver(symbol, message):
@@ -154,6 +164,34 @@ class PositionCheck:
             else:
                 handled.set()  # no actor took it: nothing is queued
         return len(send)
+
+    def _sent(self, symbol: str, diff: str, now: float,
+              still: str) -> tuple[str, str, threading.Event, str]:
+        """Note a Reconcile about to be sent (under the lock)."""
+        self._last_sent[symbol] = now
+        self._reported[symbol] = diff
+        handled = threading.Event()
+        self._queued[symbol] = (handled, now)
+        return symbol, diff, handled, still
+
+    def _again_due(self, now: float) -> list[tuple[str, str, threading.Event, str]]:
+        """The reported differences still there when their next send is due (AGAIN_S), once
+        the last Reconcile was handled (under the lock)."""
+        send = []
+        for symbol, (times, at) in list(self._again.items()):
+            diff = self._difference(symbol)
+            if diff is None or diff != self._reported.get(symbol):
+                del self._again[symbol]  # settled, or news from the venue (pending again)
+                continue
+            if now < at or self._waiting(symbol, now):
+                continue
+            if times + 1 < len(AGAIN_S):
+                self._again[symbol] = (times + 1, now + AGAIN_S[times + 1])
+            else:
+                del self._again[symbol]
+            still = f" again ({times + 1} of {len(AGAIN_S)})"
+            send.append(self._sent(symbol, diff, now, still))
+        return send
 
     def _still(self, symbol: str) -> bool:
         """Asked by the actor when the Reconcile's turn comes: whether the streamed sizes still

@@ -147,9 +147,9 @@ def test_a_reconcile_the_actor_finds_settled_when_its_turn_comes_is_not_run():
     """Found by a live soak review: 73-83 % of a hedge grid's position-stream Reconciles were
     for a change the actor booked while the Reconcile waited behind the message it was on; each
     then read ~12-15 requests from the exchange. The actor asks, when its turn comes."""
+    from tests.trading.conftest import make_rules
     from tests.trading.scenario import loop_for
     from trading.decide import SymbolCore
-    from tests.trading.conftest import make_rules
 
     flat = SymbolState(symbol=BTC)
     check, clock, sent, views = _check(flat)
@@ -169,3 +169,44 @@ def test_a_reconcile_the_actor_finds_settled_when_its_turn_comes_is_not_run():
     assert loop.reconciled
     loop.handle(Reconcile(reason="position stream: x", needed=lambda: True))
     assert not loop.reconciled
+
+
+def test_a_difference_a_reconcile_did_not_settle_is_sent_again_twice_then_left():
+    """Found by review: a position closed by hand on Binance, whose userTrades list the close a
+    few seconds late. The Reconcile found the position gone and no fill explaining it (kept
+    open: trading/evidence.py), and the same difference was never sent again, so our books held
+    it open until the periodic reconcile (300 s while the streams are up). Now it is sent again
+    AGAIN_S after each send while it stays the same, and then left (no loop of REST reads for
+    a difference reconciliation cannot settle)."""
+    from actors.stream_positions import AGAIN_S
+
+    check, clock, sent, _ = _check(_long_one())
+    check.on_positions([_pos("0")])  # flat on the venue; our books hold 1
+    clock.t += 0.6
+    assert check.due() == 1
+    sent[-1].handled.set()  # reconciled: no fill explains it yet, still held in our books
+    for wait in AGAIN_S:
+        clock.t += wait - 0.5
+        assert check.due() == 0, wait  # not before its time
+        clock.t += 1.0
+        assert check.due() == 1, wait
+        assert sent[-1].reason == "position stream: net 0 on the venue, 1 in our books"
+        sent[-1].handled.set()
+    clock.t += 3600
+    assert check.due() == 0 and len(sent) == 1 + len(AGAIN_S)  # then left to the reconciles
+
+
+def test_a_difference_sent_again_waits_for_the_queued_one_and_stops_once_settled():
+    check, clock, sent, views = _check(_long_one())
+    check.on_positions([_pos("0")])
+    clock.t += 0.6
+    assert check.due() == 1
+    clock.t += 30  # the first one still waits in the mailbox: nothing more is sent
+    assert check.due() == 0 and len(sent) == 1
+    sent[0].handled.set()
+    assert check.due() == 1 and len(sent) == 2  # due long ago: sent once it was handled
+    sent[1].handled.set()
+    views[BTC] = Published(state=SymbolState(symbol=BTC), last_tick_at=None,
+                           reconciled=True)  # the actor booked the close (its fill came)
+    clock.t += 3600
+    assert check.due() == 0 and len(sent) == 2
