@@ -294,7 +294,9 @@ class StreamFeed:
             self.streams.reconnect()
         if now - self._last_poll >= self.rest.interval_s and now - self._down_since >= REST_GRACE_S:
             self._last_poll = now
-            self.rest.poll_once()
+            # the REST feed's own round: a failing poll is said once per outage (with a
+            # reminder), not at every poll by this thread's catch-all (a venue outage)
+            self.rest.poll_round()
 
     def _fill_gap(self) -> bool:
         """The fills the streams may have missed, from REST (the streams count as up only
