@@ -99,9 +99,9 @@ class EndedOrders:
                 elif f.tries >= TRIES or now - f.since >= FOLLOW_S:
                     del self._followed[cid]
                     self.log.bind(symbol=f.symbol).warning(
-                        "order {} ended on the order stream, but the exchange's order lookup "
-                        "still lists it live after {} looks; left to the stop watch and the "
-                        "reconciliations", cid, f.tries + 1)
+                        "order {} ended on the order stream, but its actor still holds it "
+                        "live after {} reports (the exchange's lookup lists it live?); left "
+                        "to the stop watch and the reconciliations", cid, f.tries + 1)
                 elif published is not f.published:  # the actor has handled the last report
                     f.tries += 1
                     f.published = published
