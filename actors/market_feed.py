@@ -23,7 +23,7 @@ from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 from exchange.price_marks import PriceMarks
 from exchange.records import VenueFill
-from observability.error_text import describe
+from observability.poll_outage import REMINDER_S, PollOutage
 
 Deliver = Callable[[str, Any], bool]
 
@@ -33,7 +33,7 @@ before the moment it was asked when it read nothing new (a trade may show in the
 history a little after it happened, after newer ones, and clocks differ). Trades read again in
 that overlap are skipped by id (`TradeIds` keeps 20,000, far more than a minute of fills)."""
 
-POLL_FAILING_REMINDER_S = 300.0
+POLL_FAILING_REMINDER_S = REMINDER_S
 """While every poll fails (an exchange outage), a reminder line this often; the first failure,
 a failure of another kind and the first poll that answers again are said at once."""
 
@@ -81,8 +81,8 @@ class MarketFeed:
         """Symbols the last REST ticker read left without a price: since when, and whether
         this spell was said."""
         self._unpriced_said: dict[str, float] = {}
-        self._failing: tuple[str, float, float, int] | None = None
-        """While polls fail: the error's kind, since when, when last said, how many failed."""
+        self._outage = PollOutage(logger, "market feed poll", clock, POLL_FAILING_REMINDER_S)
+        """While polls fail: said once per outage (observability/poll_outage.py)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="market-feed", daemon=True)
         self.polls = 0
@@ -108,28 +108,13 @@ class MarketFeed:
         """One poll of the feed's thread. Its failures are said once per outage and kind of
         error, with a reminder every POLL_FAILING_REMINDER_S, and the first poll that answers
         again says so (found by review: an outage logged a warning at every poll, two lines a
-        second per account at the default interval)."""
+        second per account at the default interval; observability/poll_outage.py)."""
         try:
             self.poll_once()
         except Exception as exc:  # noqa: BLE001 - a feed hiccup must not stop the feed
-            now, kind = self.clock(), type(exc).__name__
-            if self._failing is None or self._failing[0] != kind:
-                since, failed = (now, 0) if self._failing is None else self._failing[1::2]
-                self._failing = (kind, since, now, failed + 1)
-                self.log.warning("market feed poll failed: {}", describe(exc))
-                return
-            kind, since, said, failed = self._failing
-            if now - said >= POLL_FAILING_REMINDER_S:
-                said = now
-                self.log.warning("market feed polls still failing ({} in a row over {:.0f} s): "
-                                 "{}", failed + 1, now - since, describe(exc))
-            self._failing = (kind, since, said, failed + 1)
+            self._outage.failed(exc)
             return
-        if self._failing is not None:
-            _, since, _, failed = self._failing
-            self._failing = None
-            self.log.info("market feed polls answer again ({} failed over {:.0f} s)", failed,
-                          self.clock() - since)
+        self._outage.answered()
 
     def _deliver_now(self, symbol: str, message: Any) -> bool:
         """A paced wake goes out through `deliver` as it is then (an owner may replace it)."""

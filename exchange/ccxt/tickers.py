@@ -18,7 +18,7 @@ from typing import Protocol
 from loguru import logger
 
 from exchange.records import VenueTicker
-from observability.error_text import describe
+from observability.poll_outage import PollOutage
 
 
 class TickerFetcher(Protocol):
@@ -46,6 +46,9 @@ class LiveTickerSource:
         self._thread: threading.Thread | None = None
         self.polls = 0
         self.errors = 0
+        self._outage = PollOutage(logger, "ticker poll")
+        """A venue outage is one warning, a reminder every 5 minutes, one line when the polls
+        answer again (observability/poll_outage.py): it was a warning at every poll."""
 
     def poll_once(self) -> None:
         """One fetch for all symbols; keeps the previous price of any symbol missing/bad."""
@@ -71,7 +74,9 @@ class LiveTickerSource:
                 self.poll_once()
             except Exception as exc:  # noqa: BLE001 - keep polling through outages; never crash the thread
                 self.errors += 1
-                logger.warning("ticker poll failed: {}", describe(exc))
+                self._outage.failed(exc)  # once per outage, not at every poll
+            else:
+                self._outage.answered()
             self._stop.wait(self.interval_s)
 
     def start(self) -> LiveTickerSource:
