@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from backtest.candles import DataError
+from storage.errors import StorageError
 from storage.repository import Repository
 from trading.decision import Decision
 
@@ -17,9 +18,13 @@ class JournalSink:
     def __init__(self, path: Path) -> None:
         if path.exists():
             raise DataError(f"--journal {path}: the file exists; give a new file")
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.now = 0.0
-        self.repo = Repository(path, synchronous="normal", clock=lambda: self.now)
+        try:  # one line naming the option, not a traceback (found by review: StorageError's)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.repo = Repository(path, synchronous="normal", clock=lambda: self.now)
+        except (OSError, StorageError) as exc:
+            raise DataError(f"--journal {path}: cannot create the database "
+                            f"({_reason(exc, path)})") from None
         self._count = 0
         self._last_in = ""
 
@@ -48,3 +53,12 @@ class JournalSink:
 
     def close(self) -> None:
         self.repo.close()
+
+
+def _reason(exc: OSError | StorageError, path: Path) -> str:
+    """Why the journal could not be created, without the path the line names already."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return f"its folder {path.parent} cannot be made: a file is in the way"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc).removeprefix(f"{path}: ")

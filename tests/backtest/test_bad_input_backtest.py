@@ -404,3 +404,24 @@ def test_a_volume_too_large_to_compute_with_is_one_line_naming_its_line(tmp_path
     assert done.stderr.count("\n") == 1, done.stderr
     assert f"{tmp_path / 'ltc.csv'}, line 4: outlier volume 1E+999999999" in done.stderr, \
         done.stderr
+
+
+@pytest.mark.parametrize("where", ["folder is a file", "cannot be opened"])
+def test_a_journal_that_cannot_be_created_is_one_line_naming_journal(tmp_path, where):
+    """`--journal FILE` where SQLite cannot create the database (a folder the user may not
+    write, a read-only mount; here a dangling symlink into a folder that does not exist) ended
+    the backtest in StorageError's traceback, and a FILE under a file in `backtest: [Errno 17]
+    File exists`, naming neither the option nor the file (found by review)."""
+    (tmp_path / "afile").write_text("")
+    if where == "folder is a file":
+        journal = tmp_path / "afile" / "j.sqlite"
+    else:
+        journal = tmp_path / "j.sqlite"
+        journal.symlink_to(tmp_path / "gone" / "j.sqlite")
+    done = _bot("backtest", "--config", str(ROOT / "examples" / "backtest.toml"), "--no-charts",
+                "--no-progress", "--to", "2018-01-11", "--out", str(tmp_path / "out"),
+                "--journal", str(journal))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"bot.py: error: --journal {journal}: cannot "), done.stderr
