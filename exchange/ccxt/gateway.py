@@ -255,7 +255,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         if has_cache:  # one attempt: a slow exchange falls back to the cache at once
             ex = self._pool.get()
             self.clock_sync.apply(ex)
-            return ex.load_markets(True)
+            return self.retry.once(lambda: ex.load_markets(True))  # its errors masked too
         return self._run(lambda ex: ex.load_markets(True), "load_markets")
 
     @translated

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import ccxt
 from loguru import logger
@@ -76,7 +76,15 @@ class Retrier:
                     self.reraise(exc)
                 self.backoff(attempt, exc, what)
 
-    def reraise(self, exc: BaseException):
+    def once(self, fn: Callable[[], T]) -> T:
+        """`fn` called once, not retried; a ccxt error re-raised masked, as `run` masks them
+        (found by review: the markets fetch beside a cache quoted an answer echoing the key)."""
+        try:
+            return fn()
+        except ccxt.BaseError as exc:
+            self.reraise(exc)
+
+    def reraise(self, exc: BaseException) -> NoReturn:
         cleaned = self.clean(exc)
         if cleaned is exc:
             raise exc

@@ -15,6 +15,7 @@ from tests.exchange.ccxt.ccxt_fixtures import (
     API_KEY,
     API_SECRET,
     HELD_TIMEOUT_MS,
+    FakeTime,
     make_gateway,
     start_emulator,
 )
@@ -115,3 +116,36 @@ def test_a_configured_secrets_file_wins_over_env_vars_left_in_the_shell(tmp_path
     creds = load_credentials(api_key_env="BOT_API_KEY", api_secret_env="BOT_API_SECRET",
                              secrets_file=None, environ=env)
     assert creds.api_key == "shell-key"  # no file configured: the env vars
+
+
+@pytest.mark.parametrize("cache", ["stale", "damaged"])
+def test_a_markets_refetch_with_a_cache_never_shows_the_keys(tmp_path, cache):
+    """With a markets cache on disk the markets are fetched in one attempt, outside the retry
+    layer that masks the key and secret (found by review): an answer echoing them reached the
+    warning "markets ... could not be fetched (...); using cache" as it came, and, with a
+    cache that cannot be read, the error that stops the start."""
+    emu = start_emulator("bybit")
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="DEBUG")
+    texts: list[str] = []
+    try:
+        fake = FakeTime()
+        gw = make_gateway("bybit", emu, tmp_path, fake=fake)
+        gw.load_markets()  # writes the cache
+        fake.now += 1  # a refetch's cache is older than 0 s (max age): the venue is asked
+        if cache == "damaged":
+            (tmp_path / "bybit-markets.json").write_text("{")
+        emu.fail_next("/v5/market/instruments-info", 1, status=503,
+                      body=f"echo {API_KEY} {API_SECRET}")
+        try:
+            gw.load_markets(reload=True)
+        except errors.ExchangeError as exc:
+            texts.append(str(exc))
+        gw.close()
+    finally:
+        logger.remove(sink)
+        emu.stop()
+    texts += lines
+    assert any("echo" in text for text in texts), texts  # the answer was quoted
+    for text in texts:
+        assert API_KEY not in text and API_SECRET not in text, text
