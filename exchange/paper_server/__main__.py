@@ -29,7 +29,7 @@ from exchange.paper_server.app import build_app
 from exchange.paper_server.auth import ApiKeys
 from exchange.paper_server.bybit_api import BybitApi
 from runtime.exchanges import paper_epoch_ms
-from runtime.private_files import PRIVATE_UMASK
+from runtime.private_files import PRIVATE_UMASK, make_files_private
 from runtime.startup_error import StartupError
 from storage.atomic_file import atomic_write_text
 from supervision.instance_lock import FileInUse, FileLock, LockFileError
@@ -102,6 +102,10 @@ def open_exchange(args: argparse.Namespace, lock: FileLock) -> PaperExchange:
         lock.acquire()  # FileInUse: exit 3
     except LockFileError as exc:
         raise UsageError(f"--store {exc}") from None
+    # the umask makes a new store 0600; one already readable by others (an older version's,
+    # a copy) is tightened with its -wal/-shm, as the bot tightens its own (found by review)
+    for problem in make_files_private([args.store]):
+        logger.warning("paper server: {}", problem)
     try:
         source = GeneratorPriceSource(seed=args.seed, step_ms=args.step_ms,
                                       epoch_ms=paper_epoch_ms(args.store))

@@ -48,7 +48,8 @@ def test_unreadable_keys_file_and_taken_port_are_one_line(tmp_path: Path) -> Non
     keys = tmp_path / "keys.json"
     keys.write_text("not json")
     r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
-                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
+                   "--keys", str(keys),
+                   env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"paper server: {keys}: not a keys file" in r.stderr
     with socket.socket() as taken:
@@ -100,7 +101,8 @@ def test_a_keys_file_others_can_read_is_refused_naming_it(tmp_path: Path, mode: 
     keys.write_text('{"api_key": "paper-k", "api_secret": "paper-s"}\n')
     keys.chmod(mode)
     r = run_server("--port", str(free_port()), "--store", str(tmp_path / "p.sqlite"),
-                   "--keys", str(keys), env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
+                   "--keys", str(keys),
+                   env_extra={"PAPER_SERVER_API_KEY": "", "PAPER_SERVER_API_SECRET": ""})
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [
         f"paper server: {keys}: mode {mode:04o} lets other users read or change the API "
@@ -140,3 +142,22 @@ def test_a_second_server_on_a_store_in_use_is_refused_naming_the_pid(tmp_path: P
         assert first.stop() == 0
     again = ServerProcess(store=store).start()  # the lock went with the first process
     assert again.stop() == 0
+
+
+def test_a_store_others_can_read_is_made_private_at_start(tmp_path: Path) -> None:
+    """The server set umask 077, so a new store is 0600, but a store that already was 0644 (an
+    older version's, or copied there) stayed readable by every local user while the server
+    traded in it, and SQLite gives its -wal and -shm the same mode (found by review; the bot
+    tightens its own database and paper store at start, README 'Using it')."""
+    store = tmp_path / "shared.sqlite"
+    first = ServerProcess(store=store).start()
+    assert first.stop() == 0
+    store.chmod(0o644)
+    server = ServerProcess(store=store).start()
+    try:
+        modes = {p.name: oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()
+                 if p.name.startswith("shared.sqlite")}
+    finally:
+        assert server.stop() == 0
+    assert modes["shared.sqlite"] == oct(0o600), modes
+    assert set(modes.values()) == {oct(0o600)}, modes
