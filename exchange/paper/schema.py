@@ -118,7 +118,11 @@ def open_db(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         conn.executescript(SCHEMA)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError as exc:  # the disk's fault (full, failing, read-only),
+        conn.close()  # not the file's: moving a good account aside would lose it
+        raise StoreUnreadable(f"{path}: cannot open the paper exchange store ({exc}); the "
+                              "store is kept as it is: check the disk and start again") from None
+    except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
         conn.close()
         raise StoreUnreadable(
             f"{path}: the paper exchange store is not a readable database ({exc}); move it "

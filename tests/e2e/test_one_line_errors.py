@@ -3,6 +3,8 @@ traceback (real subprocesses), and the "traceback in logs/bot.log" promise is ke
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from config.errors import ConfigError
@@ -59,6 +61,25 @@ def test_corrupt_paper_store(config, tmp_path):
              f"{data / 'paper_exchange.sqlite'}: the paper exchange store is not a "
              "readable database")
 
+
+def test_a_paper_store_the_disk_fails_is_not_called_unreadable(config, tmp_path):
+    """A paper store SQLite could not open for a fault around the file (its -wal a folder
+    here: "unable to open database file"; a full disk, a failing or read-only one alike) was
+    "not a readable database ...; move it aside to start a fresh paper account": advice that
+    throws away a good paper account for a fault of the disk (found by review). Only a file
+    that is not a database (or is damaged) is called so; the store is kept as it is."""
+    data = tmp_path / "data"
+    assert cli(config, data, "run", "--duration", "0.5").returncode == 0
+    store = data / "paper_exchange.sqlite"
+    before = store.read_bytes()
+    Path(f"{store}-wal").unlink(missing_ok=True)
+    Path(f"{store}-wal").mkdir()
+    err = one_line(cli(config, data, "run", "--duration", "5"),
+                   f"{store}: cannot open the paper exchange store (")
+    assert "move it aside" not in err and "not a readable database" not in err, err
+    Path(f"{store}-wal").rmdir()
+    assert store.read_bytes() == before
+    assert cli(config, data, "run", "--duration", "0.5").returncode == 0
 
 def test_csv_step_below_four_is_refused_naming_the_key(tmp_path):
     csv = ROOT / "tests" / "data" / "ETH_BTC-5m.csv"
