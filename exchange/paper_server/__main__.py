@@ -24,7 +24,7 @@ from loguru import logger
 from exchange import errors
 from exchange.paper.exchange import PaperExchange
 from exchange.paper.prices import GeneratorPriceSource
-from exchange.paper.store import PositionModeMismatch
+from exchange.paper.store import PositionModeMismatch, StoreUnreadable
 from exchange.paper_server.app import build_app
 from exchange.paper_server.auth import ApiKeys
 from exchange.paper_server.bybit_api import BybitApi
@@ -114,8 +114,8 @@ def open_exchange(args: argparse.Namespace, lock: FileLock) -> PaperExchange:
                              starting_balance_key="--balance")
     except PositionModeMismatch as exc:
         raise UsageError(f"--hedge-mode: {exc}") from None
-    except StartupError as exc:  # a store that cannot be read, named in the line
-        raise UsageError(str(exc)) from None
+    except (StartupError, StoreUnreadable) as exc:  # a store that cannot be read, named in
+        raise UsageError(str(exc)) from None  # the line (StoreUnreadable was a traceback)
     except errors.ExchangeError as exc:
         raise UsageError(f"--symbols: {exc}") from None
     except (sqlite3.Error, OSError) as exc:

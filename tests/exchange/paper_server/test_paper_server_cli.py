@@ -161,3 +161,16 @@ def test_a_store_others_can_read_is_made_private_at_start(tmp_path: Path) -> Non
         assert server.stop() == 0
     assert modes["shared.sqlite"] == oct(0o600), modes
     assert set(modes.values()) == {oct(0o600)}, modes
+
+
+def test_a_store_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    """`--store` naming a file that is not an SQLite database (another file given by mistake,
+    a damaged store) ended the server in StoreUnreadable's traceback; the bot says the same
+    fault in one line (found by review)."""
+    store = tmp_path / "p.sqlite"
+    store.write_bytes(b"not an SQLite file at all " * 100)
+    r = run_server("--port", str(free_port()), "--store", str(store))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"paper server: {store}: the paper exchange store is not a readable database (file is "
+        "not a database); move it aside to start a fresh paper account"]
