@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,9 +78,12 @@ def copy_private(source: Path, target: Path) -> None:
 
 def _replace_private(path: Path, write: Callable[[int], None]) -> None:
     """`write(fd)` fills a 0600 temp file beside `path`, which is fsynced and renamed onto
-    `path`, then the folder is fsynced."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
+    `path`, then the folder is fsynced. The temp file is made new (O_EXCL: never opened
+    through a link) under a name no one can guess: in a folder others may write (`--out
+    /tmp/r`) a link planted at `.<name>.<pid>.tmp` was followed, and the file it named
+    overwritten with the report (found by review)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         try:
             os.fchmod(fd, 0o600)

@@ -111,3 +111,28 @@ def test_a_second_backtest_into_the_same_folder_is_refused_while_the_first_runs(
     code, _, err = _bt(capsys, *SHORT, "--no-charts", "--out", str(out))
     assert code == 0, err
     assert _names(out) == ["report.json", "report.txt"]
+
+
+def test_a_link_planted_at_a_report_temp_name_is_never_written_through(tmp_path: Path) -> None:
+    """The report files (and the candle cache) were written through a temp file named
+    `.<name>.<pid>.tmp`, opened without O_EXCL: in a folder others may write (`--out /tmp/r`,
+    a shared candle folder; /tmp itself where fs.protected_symlinks is 0) a symlink planted at
+    that predictable name was followed, and the victim file it pointed at (the user's own)
+    truncated, made 0600 and overwritten with the report, the report then being that link
+    (found by review). The temp file is now created new (O_EXCL: never through a link) under
+    a name no one can guess."""
+    import os
+
+    from backtest.files import write_private
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine\n")
+    os.chmod(victim, 0o644)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / f".report.json.{os.getpid()}.tmp").symlink_to(victim)
+    write_private(shared / "report.json", b"{}\n")
+    assert victim.read_text() == "mine\n" and os.stat(victim).st_mode & 0o777 == 0o644
+    report = shared / "report.json"
+    assert not report.is_symlink() and report.read_bytes() == b"{}\n"
+    assert os.stat(report).st_mode & 0o777 == 0o600
