@@ -43,7 +43,8 @@ stopped because its schema lock was taken over."""
 
 def data_dir_problem(data_dir: Path) -> str | None:
     """One line when the data dir or its logs/ cannot be created or written in (a file in the
-    way, permission denied), naming the path; None when both are usable."""
+    way, permission denied), or the data dir belongs to another user, naming the path; None
+    when both are usable."""
     hint = " (bot.data_dir or --data-dir)"
     for path, what in ((data_dir, "data dir"), (data_dir / "logs", "logs dir")):
         try:
@@ -60,6 +61,11 @@ def data_dir_problem(data_dir: Path) -> str | None:
             return f"{what} {path}: is not a directory{hint}"
         if not os.access(path, os.W_OK | os.X_OK):
             return f"{what} {path}: cannot write in it (permission denied){hint}"
+    owner = os.stat(data_dir).st_uid
+    if owner != os.geteuid():  # it could not be made 0700 (found by review: a warning, and
+        # the bot traded on in another user's 0777 folder)
+        return (f"data dir {data_dir}: belongs to another user (uid {owner}), who could read, "
+                f"replace or delete the bot's files: give the bot a folder of its own{hint}")
     return None
 
 

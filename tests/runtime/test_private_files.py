@@ -9,6 +9,8 @@ import os
 import stat
 import subprocess
 
+import pytest
+
 from runtime.private_files import make_private
 
 
@@ -136,3 +138,33 @@ def test_a_cluster_nodes_databases_in_the_shared_dir_are_made_private(tmp_path):
     assert make_node_private(load_settings(config), tmp_path / "data") == []
     assert [_mode(Path(f"{db}{s}")) for s in ("", "-wal", "-shm")] == [0o600] * 3
     assert _mode(db.parent) == 0o755 and _mode(tmp_path / "data") == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the folder to another user needs root")
+def test_a_data_dir_of_another_user_is_refused(tmp_path):
+    """Found by review: a data dir owned by another user (`--data-dir /tmp/bot` that someone
+    else had made, 0777) could not be made 0700; the start logged "cannot make private
+    (Operation not permitted)" and traded on, with the database, logs and status in a folder
+    whose owner may read, replace or delete them. The start is refused in one line naming the
+    folder, before the bot writes a file into it. `bot.py run` as a subprocess (as root here: a
+    folder of uid 65534; as any user the check is the same)."""
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    data = tmp_path / "data"
+    data.mkdir()
+    os.chown(data, 65534, 65534)
+    os.chmod(data, 0o777)
+    config = tmp_path / "config.toml"
+    config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
+                      '[dashboard]\nenabled = false\n')
+    r = subprocess.run([sys.executable, str(root / "bot.py"), "run", "--duration", "0.5",
+                        "--config", str(config), "--data-dir", str(data)],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines() == [
+        f"bot.py: error: data dir {data}: belongs to another user (uid 65534), who could "
+        "read, replace or delete the bot's files: give the bot a folder of its own "
+        "(bot.data_dir or --data-dir)"], r.stderr
+    assert not [p for p in data.rglob("*") if not p.is_dir()]  # no database, log, lock
