@@ -40,6 +40,10 @@ from backtest.files import copy_private, held_alone, write_private
 MAX_RETRIES = 5
 
 
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+"""The download's own files (part, lock) are never opened through a link (see _open_part)."""
+
+
 class DownloadError(Exception):
     """A problem the user must fix; the message is the one line they see."""
 
@@ -56,7 +60,7 @@ def _resume_point(path: Path, *, finished: bool) -> tuple[int | None, bool]:
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1
     if end < len(data) and not finished:
-        with path.open("r+b") as handle:
+        with open(os.open(path, os.O_RDWR | NOFOLLOW), "r+b") as handle:  # never via a link
             handle.truncate(end)
             os.fsync(handle.fileno())
         data = data[:end]
@@ -81,6 +85,10 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
     after the existing file's end is refused, before anything moves: the file would hold a
     hole (found by review: appended silently; the backtest then refused the file for a gap)."""
     part = final.with_name(final.name + ".part")
+    if part.is_symlink():  # found by review: in a folder others may write, a link planted
+        # here had the file it named, the user's own, cut at its last newline and appended to
+        raise DownloadError(f"{part}: a link, not a part file of the download; remove it (the "
+                            "download writes its own)")
     existing = part if part.exists() else final if final.exists() else None
     last, unterminated = (None, False) if existing is None else _resume_point(
         existing, finished=existing == final)
@@ -96,8 +104,8 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
         # renamed, so an extension that failed, offline or on a bad answer, left only the part,
         # which the backtest refuses as an interrupted download: the finished data was unusable)
     if existing is None or part.stat().st_size == 0:  # a kill before the header: write it
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | (os.O_EXCL if existing is None else 0),
-                     0o600)
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | NOFOLLOW | (
+            os.O_EXCL if existing is None else 0), 0o600)
         try:
             os.write(fd, (",".join(HEADER) + "\n").encode())
             os.fsync(fd)
@@ -215,7 +223,8 @@ def _exclusive(final: Path) -> Iterator[None]:
     The lock is on `.<file>.lock`."""
     busy = DownloadError(f"{final}: another download is writing it; wait for it to end (or "
                          "stop it), then run this one again")
-    with held_alone(final.with_name(f".{final.name}.lock"), os.O_RDWR | os.O_CREAT, busy):
+    with held_alone(final.with_name(f".{final.name}.lock"), os.O_RDWR | os.O_CREAT | NOFOLLOW,
+                    busy):
         yield
 
 
@@ -224,7 +233,7 @@ def _download(ex: Any, symbol: str, timeframe: str, since_ms: int, end: int, fin
     part, last = _open_part(final, since_ms, tf)
     since = since_ms if last is None else max(since_ms, last + tf)
     written = 0
-    with part.open("a", newline="") as out:
+    with open(os.open(part, os.O_WRONLY | os.O_APPEND | NOFOLLOW), "a", newline="") as out:
         while since < end:
             rows = _window(ex, symbol, timeframe, since, limit,
                            min(since + limit * tf, end) - 1, end, sleep)

@@ -93,3 +93,29 @@ def test_a_finished_file_ending_in_half_a_row_is_one_line_and_not_changed(
                                  f"('{START + 10 * MINUTE},100,10'); fix or move the file away")
     assert path.read_bytes() == before
     assert not path.with_name(path.name + ".part").exists()
+
+
+def test_a_link_planted_as_the_part_file_is_never_cut_or_written_through(
+        tmp_path: Path) -> None:
+    """Found by review: the part file was read, cut at its last newline and appended to
+    through whatever it was: in a candle folder others may write (`--data /tmp/candles`), a
+    symlink planted as `<file>.part` made the download cut the last line of the file it
+    named, the user's own, and append candles to it. A part that is a link is refused in one
+    line, the file it names untouched; the lock file is never opened through a link either."""
+    victim = tmp_path / "notes.txt"
+    victim.write_bytes(b"keep\nthis last line has no newline")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    part = shared / "BTC_USDT_USDT-1m.csv.part"
+    part.symlink_to(victim)
+    with pytest.raises(DownloadError) as caught:
+        _fetch(MinuteVenue(now_ms=START + 1_000 * MINUTE), shared, 10)
+    assert str(caught.value).startswith(f"{part}: a link, not a part file of the download")
+    assert victim.read_bytes() == b"keep\nthis last line has no newline"
+    part.unlink()
+    lock = shared / ".BTC_USDT_USDT-1m.csv.lock"
+    lock.unlink()  # the refused download's own, a file
+    lock.symlink_to(tmp_path / "made-through-the-lock")
+    with pytest.raises(OSError):
+        _fetch(MinuteVenue(now_ms=START + 1_000 * MINUTE), shared, 10)
+    assert not (tmp_path / "made-through-the-lock").exists()
