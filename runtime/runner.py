@@ -61,9 +61,9 @@ def data_dir_problem(data_dir: Path) -> str | None:
             return f"{what} {path}: is not a directory{hint}"
         if not os.access(path, os.W_OK | os.X_OK):
             return f"{what} {path}: cannot write in it (permission denied){hint}"
-    owner = os.stat(data_dir).st_uid
-    if owner != os.geteuid():  # it could not be made 0700 (found by review: a warning, and
-        # the bot traded on in another user's 0777 folder)
+    owner, me = os.stat(data_dir).st_uid, os.geteuid()
+    if owner != me and me != 0:  # it cannot be made 0700 (found by review: a warning, and the
+        # bot traded on in another user's 0777 folder); root makes it so (a container's volume)
         return (f"data dir {data_dir}: belongs to another user (uid {owner}), who could read, "
                 f"replace or delete the bot's files: give the bot a folder of its own{hint}")
     return None

@@ -140,31 +140,44 @@ def test_a_cluster_nodes_databases_in_the_shared_dir_are_made_private(tmp_path):
     assert _mode(db.parent) == 0o755 and _mode(tmp_path / "data") == 0o700
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="giving the folder to another user needs root")
-def test_a_data_dir_of_another_user_is_refused(tmp_path):
+def test_a_data_dir_of_another_user_is_refused():
     """Found by review: a data dir owned by another user (`--data-dir /tmp/bot` that someone
     else had made, 0777) could not be made 0700; the start logged "cannot make private
     (Operation not permitted)" and traded on, with the database, logs and status in a folder
     whose owner may read, replace or delete them. The start is refused in one line naming the
-    folder, before the bot writes a file into it. `bot.py run` as a subprocess (as root here: a
-    folder of uid 65534; as any user the check is the same)."""
-    import sys
+    folder, before the bot writes a file into it. `bot.py run` as a subprocess, as `nobody`
+    on a folder of root's (root itself makes such a folder 0700: a container's volume)."""
+    import shutil
+    import tempfile
     from pathlib import Path
 
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("a folder of another user and a run as another user need root and setpriv")
     root = Path(__file__).resolve().parents[2]
+    with tempfile.TemporaryDirectory(prefix="bot-owner-") as name:  # pytest's are 0700
+        os.chmod(name, 0o755)
+        _run_as_nobody_on_roots_folder(Path(name), root, setpriv)
+
+
+def _run_as_nobody_on_roots_folder(tmp_path, root, setpriv) -> None:  # noqa: ANN001
+    import sys
+
     data = tmp_path / "data"
     data.mkdir()
-    os.chown(data, 65534, 65534)
     os.chmod(data, 0o777)
     config = tmp_path / "config.toml"
     config.write_text('[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
                       '[dashboard]\nenabled = false\n')
-    r = subprocess.run([sys.executable, str(root / "bot.py"), "run", "--duration", "0.5",
+    os.chmod(config, 0o644)
+    r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                        sys.executable, str(root / "bot.py"), "run", "--duration", "0.5",
                         "--config", str(config), "--data-dir", str(data)],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                       cwd="/", capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "HOME": str(tmp_path)})
     assert r.returncode == 2, r.stderr
     assert r.stderr.splitlines() == [
-        f"bot.py: error: data dir {data}: belongs to another user (uid 65534), who could "
-        "read, replace or delete the bot's files: give the bot a folder of its own "
+        f"bot.py: error: data dir {data}: belongs to another user (uid 0), who could read, "
+        "replace or delete the bot's files: give the bot a folder of its own "
         "(bot.data_dir or --data-dir)"], r.stderr
     assert not [p for p in data.rglob("*") if not p.is_dir()]  # no database, log, lock
