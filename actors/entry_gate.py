@@ -5,10 +5,13 @@ are open or entering across the account's symbols, the kill switch, the last kno
 and the registered `EntryCheck`s (daily loss limit, drawdown, ...).
 
 Concurrency (incident 5: no lock shared between symbols may be held across I/O). The only lock
-here guards the count: `admit` takes it for a compare and two increments, `settle` for three
-assignments; nothing inside it calls out (no I/O, no logging, no check). The checks and the
-facts are evaluated before the lock is taken. So a wave of signals on many symbols is never
-serialised behind another symbol's exchange call or database write.
+here guards the count: `admit` takes it to compare the count with the account-wide caps
+(`risk.max_open_positions`, each `HeldLimit` such as the venue's stop capacity: arithmetic) and
+for two increments, `settle` for three assignments; nothing inside it calls out (no I/O, no
+logging, no `EntryCheck`). The checks and the facts are evaluated before the lock is taken. So a
+wave of signals on many symbols is never serialised behind another symbol's exchange call or
+database write, and no cap on the count is judged on a count read outside the lock (a wave
+would all read the same one and all pass).
 
 Reservations: `admit` reserves one slot for the symbol before the entry order is committed;
 after every committed decision the loop calls `settle(symbol, exposure)` with what the symbol's
@@ -31,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from storage.restore import STYLE_SLOTS, quarantined_unreadable
-from trading.gate import EntryCheck, EntryFacts, cap_refusal, refusal
+from trading.gate import EntryCheck, EntryFacts, HeldLimit, held_refusal, refusal
 
 
 def exposure_of(core: Any, state: Any) -> int:
@@ -56,6 +59,7 @@ class AccountGate:
         self.max_open_positions = max_open_positions
         self.kill_switch = kill_switch
         self.checks: list[EntryCheck] = list(checks)
+        self.limits: list[HeldLimit] = []
         self.clock = clock
         self.free_margin: Decimal | None = None
         """Last known free margin (set by whoever reads the balance; None: unknown)."""
@@ -69,6 +73,10 @@ class AccountGate:
     def add_check(self, check: EntryCheck) -> None:
         """Register a protection; it is asked for every later entry of every symbol."""
         self.checks = [*self.checks, check]  # copy-on-write: admit iterates without a lock
+
+    def add_limit(self, limit: HeldLimit) -> None:
+        """Register an account-wide cap on the count, judged under the lock with it."""
+        self.limits = [*self.limits, limit]
 
     def note_free_margin(self, free: Decimal | None) -> None:
         self.free_margin = free
@@ -97,7 +105,7 @@ class AccountGate:
         with self._lock:  # a few compares and increments: never held across anything else
             if incarnation < self._incarnation.get(symbol, 0):
                 return "this actor incarnation was replaced"
-            reason = cap_refusal(self._open, self.max_open_positions)
+            reason = held_refusal(symbol, self._open, self.max_open_positions, self.limits)
             if reason is None:
                 self._held[symbol] = self._held.get(symbol, 0) + 1
                 self._open += 1

@@ -18,9 +18,9 @@ def install(settings: Any, exchange: ExchangePort, gate: AccountGate,
             alerts: Any = None) -> StopWatch:
     """Register the stop-capacity check with the gate; return the (not yet started) watch,
     which alerts `unprotected` through `alerts` a lost stop no running actor can re-place."""
-    check = stop_capacity_for(str(getattr(exchange, "id", "")), gate.open_positions)
-    if check is not None:
-        gate.add_check(check)
+    limit = stop_capacity_for(str(getattr(exchange, "id", "")))
+    if limit is not None:
+        gate.add_limit(limit)  # judged on the gate's count under its lock (a wave in one count)
     unprotected = None if alerts is None else (
         lambda symbol, text: alerts.alert(symbol, "unprotected", text))
     return StopWatch(exchange=exchange, views=views, deliver=deliver, logger=logger,

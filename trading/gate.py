@@ -3,7 +3,9 @@
 Every way into a position (a strategy signal, an external signal, a hedge-grid leg opening) asks
 the same question through `Ctx.admit`; the account-level holder of the facts and of the
 open-position count is `actors/entry_gate.py`. Later protections (daily loss limit, drawdown)
-plug in as `EntryCheck`s: each is asked for every entry and may return a refusal reason.
+plug in as `EntryCheck`s: each is asked for every entry and may return a refusal reason. A cap on
+what the account holds (the venue's stop capacity) is a `HeldLimit` instead: it is judged on the
+gate's count under the gate's lock, as `risk.max_open_positions` is.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ class EntryCheck(Protocol):
     name: str
 
     def refuse(self, symbol: str, now: float) -> str | None: ...
+
+
+class HeldLimit(Protocol):
+    """An account-wide cap on positions held, judged on the count the gate reserves against.
+    Found by review: the venue's stop capacity was an `EntryCheck`, which reads the count before
+    the gate's lock; a wave of entries all read the same count and all passed, more positions
+    than the venue holds stops for. `refuse_held` is arithmetic only (it runs under the lock)."""
+
+    name: str
+
+    def refuse_held(self, symbol: str, held: int) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +70,20 @@ def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str 
         if reason is not None:
             return f"{check.name}: {reason}"
     return None
+
+
+def held_refusal(
+    symbol: str, held: int, max_open_positions: int | None, limits: Iterable[HeldLimit]
+) -> str | None:
+    """The account-wide caps on `held` (open positions and entries in flight): the position
+    cap, then each `HeldLimit`."""
+    reason = cap_refusal(held, max_open_positions)
+    for limit in limits:
+        if reason is not None:
+            break
+        why = limit.refuse_held(symbol, held)
+        reason = None if why is None else f"{limit.name}: {why}"
+    return reason
 
 
 def cap_refusal(open_positions: int, max_open_positions: int | None) -> str | None:

@@ -1,6 +1,7 @@
 """Stop capacity (issue 12): every open position needs a stop resting on the exchange, and a
 venue caps how many conditional orders an account may hold. An entry that would leave its
-position without room for its stop is refused at the entry gate (trading/gate.py `EntryCheck`),
+position without room for its stop is refused at the entry gate (trading/gate.py `HeldLimit`:
+judged on the gate's count under its lock, so a wave of entries cannot all pass on one count),
 and the refusal is journaled like every other (`SignalSkipped` / the grid's `EntryRefused`).
 
 Binance USDⓈ-M: conditional orders (stop market, stop limit, trailing stop; since December 2025
@@ -8,13 +9,12 @@ served by the Algo Service, /fapi/v1/algoOrder) are limited to 200 open per acco
 per symbol. Source: Binance FAQ "What is a conditional order?"
 (https://www.binance.com/en/support/faq/what-are-conditional-orders-998e63d2587d4e2fb894b1615de3b288,
 "Max. Limits for Open Orders: 200 open orders per account, 10 open orders per symbol"), and the
-USDⓈ-M trading-rule update of 2021-02-23 (10 per symbol per user). Pure: the open-position count
-comes in through a callable (the account gate's).
+USDⓈ-M trading-rule update of 2021-02-23 (10 per symbol per user). Pure: the account gate hands
+in its count of open positions and entries in flight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -41,24 +41,22 @@ of a move, which is placed before the old one is cancelled where the venue canno
 
 
 class StopCapacity:
-    """An `EntryCheck`: refuses an entry whose stop the venue might not accept."""
+    """A `HeldLimit`: refuses an entry whose stop the venue might not accept."""
 
     name = "stop capacity"
 
-    def __init__(self, *, cap: ConditionalCap, open_positions: Callable[[], int],
+    def __init__(self, *, cap: ConditionalCap,
                  stops_per_position: int = STOPS_PER_POSITION) -> None:
         self.cap = cap
-        self.open_positions = open_positions
-        """Open positions (or legs) plus entries in flight across the account, before this one."""
         self.stops_per_position = stops_per_position
 
-    def refuse(self, symbol: str, now: float) -> str | None:
-        del now
+    def refuse_held(self, symbol: str, held: int) -> str | None:
+        """`held`: open positions (or legs) plus entries in flight across the account, before
+        this one."""
         per = self.stops_per_position
         if per > self.cap.per_symbol:
             return (f"{symbol} needs {per} stop orders, the venue allows "
                     f"{self.cap.per_symbol} per symbol ({self.cap.source})")
-        held = self.open_positions()
         if (held + 1) * per > self.cap.per_account:
             return (f"{held} positions hold up to {held * per} stop orders; one more needs "
                     f"{per} of the {self.cap.per_account} the venue allows per account "
@@ -66,7 +64,7 @@ class StopCapacity:
         return None
 
 
-def stop_capacity_for(exchange_id: str, open_positions: Callable[[], int]) -> StopCapacity | None:
-    """The check for this venue, or None where no cap is known (paper, Bybit)."""
+def stop_capacity_for(exchange_id: str) -> StopCapacity | None:
+    """The limit for this venue, or None where no cap is known (paper, Bybit)."""
     cap = CAPS.get(exchange_id)
-    return None if cap is None else StopCapacity(cap=cap, open_positions=open_positions)
+    return None if cap is None else StopCapacity(cap=cap)

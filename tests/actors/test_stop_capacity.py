@@ -18,7 +18,7 @@ TINY = ConditionalCap(per_account=3, per_symbol=10, source="test venue")
 
 def test_an_entry_without_room_for_its_stop_is_refused_and_journaled(tmp_path):
     h = Harness(tmp_path, [BTC, ETH])
-    h.gate.add_check(StopCapacity(cap=TINY, open_positions=h.gate.open_positions))
+    h.gate.add_limit(StopCapacity(cap=TINY))
     h.start()
     try:
         h.poll()
@@ -37,10 +37,10 @@ def test_an_entry_without_room_for_its_stop_is_refused_and_journaled(tmp_path):
 
 def test_binance_cap_is_known_and_counts_two_stop_orders_per_position():
     gate = AccountGate(max_open_positions=None)
-    check = stop_capacity_for("binanceusdm", gate.open_positions)
-    assert check is not None and CAPS["binanceusdm"].per_account == 200
-    assert stop_capacity_for("bybit", gate.open_positions) is None
-    gate.add_check(check)
+    limit = stop_capacity_for("binanceusdm")
+    assert limit is not None and CAPS["binanceusdm"].per_account == 200
+    assert stop_capacity_for("bybit") is None
+    gate.add_limit(limit)
     admitted = 0
     while gate.admit(f"S{admitted}", "signal", reconciled=True) is None:
         admitted += 1
@@ -51,5 +51,5 @@ def test_binance_cap_is_known_and_counts_two_stop_orders_per_position():
 @pytest.mark.parametrize("per_symbol", [1])
 def test_a_venue_that_cannot_hold_a_position_and_its_move_refuses_every_entry(per_symbol):
     cap = ConditionalCap(per_account=200, per_symbol=per_symbol, source="v")
-    reason = StopCapacity(cap=cap, open_positions=lambda: 0).refuse("BTC", 0.0)
+    reason = StopCapacity(cap=cap).refuse_held("BTC", 0)
     assert reason is not None and "1 per symbol" in reason
