@@ -408,6 +408,7 @@ class AccountRuntime:
             journal=repository_journal(repo),
             seen=lambda sid: repo.read(queries.signal_received, sid),
             open_positions=gate.open_positions,  # what the gate counts, of either style
+            held=gate.held,  # per symbol: a reservation counts until its actor counts it
             max_open_positions=self.settings.risk.max_open_positions,
             log=self.log,  # its signals' lines in its own log, tagged with its name
         )

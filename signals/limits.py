@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -66,26 +66,38 @@ class OpenPositionGate:
     An accepted entry reserves a slot for `reserve_s` (the time an actor needs to open it), one
     per (symbol, side): a repeated signal for a reservation still live takes no second slot
     (found by review: five BTC longs reserved five slots, one position opened, the other four
-    were skipped as already open, and ETH was refused at the cap). While reservations are live
-    the count is max(open_positions(), open-at-first-reservation + reservations): a reservation
-    that became a position is not counted twice, and a position that closed meanwhile frees its
-    slot only when the reservations expire (the safe side).
+    were skipped as already open, and ETH was refused at the cap).
+
+    With `held` (the account gate's count per symbol, read as one snapshot) the count is the
+    gate's plus each live reservation whose symbol the gate does not count yet: one that became
+    an entry is not counted twice, and a position another way in opened meanwhile (a manual
+    signal, a strategy) does not hide a reservation its actor has not reached (found by review:
+    the estimate below let a signal past the cap through with 202, and the entry accepted first
+    was then skipped). Without it, while reservations are live the count is
+    max(open_positions(), open-at-first-reservation + reservations). Either way a position that
+    closed meanwhile frees its slot at once, a reservation only when it expires (the safe side).
     """
 
     def __init__(
-        self, max_open: int, open_positions: Callable[[], int], reserve_s: float = 10.0
+        self, max_open: int, open_positions: Callable[[], int], reserve_s: float = 10.0,
+        held: Callable[[], Mapping[str, int]] | None = None,
     ) -> None:
         if max_open < 1 or reserve_s <= 0:
             raise ValueError("max_open must be >= 1 and reserve_s > 0")
         self.max_open = max_open
         self.reserve_s = reserve_s
         self._open_positions = open_positions
+        self._held = held
         self._expiries: dict[Hashable, float] = {}
         self._anonymous = 0
         self._base = 0
 
     def count(self, now: float) -> int:
         self._expiries = {k: t for k, t in self._expiries.items() if t > now}
+        if self._held is not None:
+            held = self._held()  # one snapshot: its sum is the gate's count
+            pending = sum(1 for key in self._expiries if _symbol_of(key) not in held)
+            return sum(held.values()) + pending
         current = int(self._open_positions())
         if not self._expiries:
             self._base = current
@@ -109,6 +121,11 @@ class OpenPositionGate:
     def forget(self, key: Hashable) -> None:
         """An entry reserved but not delivered (its actor was not running) frees its slot."""
         self._expiries.pop(key, None)
+
+
+def _symbol_of(key: Hashable) -> object:
+    """The symbol of a reservation's (symbol, side) key (an anonymous key has none)."""
+    return key[0] if isinstance(key, tuple) and key and key[0] != "entry" else None
 
 
 class _Conn:

@@ -164,6 +164,9 @@ class SignalAccount:
     open_positions: Callable[[], int]
     max_open_positions: int
     """The account's risk.max_open_positions (used when signals.max_open_positions is 0)."""
+    held: Callable[[], Mapping[str, int]] | None = None
+    """What the account's entry gate counts per symbol (`AccountGate.held`), so a reservation
+    is counted until its actor counts it (signals/limits.py OpenPositionGate)."""
     log: Any = None
     """The account's own logger (bound with its name when the bot has several accounts), for
     its router's lines; None: the receiver's."""
@@ -198,7 +201,8 @@ def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> Signa
         seen=account.seen,
         logger=logger,
         wave=WaveLimiter(config.max_per_wave, config.wave_window_s),
-        positions=OpenPositionGate(limit, account.open_positions, config.entry_reserve_s),
+        positions=OpenPositionGate(limit, account.open_positions, config.entry_reserve_s,
+                                   held=account.held),
         max_size_usdt=config.max_size_usdt,
     )
 
