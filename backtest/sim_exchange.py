@@ -27,10 +27,11 @@ from exchange.paper import ledger
 from exchange.paper.engine import Book, Draft, Fees, Matcher, limit_crossed, trigger_hit
 from exchange.paper.markets import (
     amount_step,
+    amount_to_step,
     build_market,
     price_tick,
+    price_to_tick,
     round_to_tick,
-    truncate,
     venue_market,
 )
 from exchange.paper.models import (
@@ -320,10 +321,14 @@ class SimExchange:
         return [trade_view(t) for t in chosen]
 
     def amount_to_precision(self, symbol: str, amount: Decimal) -> Decimal:
-        return truncate(to_decimal(amount), amount_step(self._book(symbol).market))
+        """As the paper exchange's: InvalidOrder when nothing is left, never a 0 to send."""
+        step = amount_step(self._book(symbol).market)
+        return amount_to_step("backtest", symbol, to_decimal(amount), step)
 
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
-        return round_to_tick(to_decimal(price), price_tick(self._book(symbol).market))
+        """As the paper exchange's: InvalidOrder when the price rounds to 0."""
+        tick = price_tick(self._book(symbol).market)
+        return price_to_tick("backtest", symbol, to_decimal(price), tick)
 
     def positions_of(self, symbol: str) -> list[PositionRec]:
         return list(self._books[symbol].positions.values())

@@ -30,10 +30,11 @@ from exchange.paper.engine import Book, Draft, Fees, Matcher
 from exchange.paper.faults import Fault, FaultInjector
 from exchange.paper.markets import (
     amount_step,
+    amount_to_step,
     build_market,
     price_tick,
+    price_to_tick,
     round_to_tick,
-    truncate,
     venue_market,
 )
 from exchange.paper.models import (
@@ -361,17 +362,9 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         """Truncated to the amount step; InvalidOrder when nothing is left, as ccxt (and so
         the live gateway) refuses it, never an amount of 0 to send."""
         step = amount_step(self._book(symbol).market)
-        result = truncate(to_decimal(amount), step)
-        if result == 0:
-            raise errors.InvalidOrder(f"paper: {symbol} amount {amount} must be greater than "
-                                      f"the minimum amount precision {step}")
-        return result
+        return amount_to_step("paper", symbol, to_decimal(amount), step)
 
     def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
         """Rounded to the nearest tick; InvalidOrder when that is 0, as ccxt refuses it."""
         tick = price_tick(self._book(symbol).market)
-        result = round_to_tick(to_decimal(price), tick)
-        if result == 0:
-            raise errors.InvalidOrder(f"paper: {symbol} price {price} must be greater than "
-                                      f"the minimum price precision {tick}")
-        return result
+        return price_to_tick("paper", symbol, to_decimal(price), tick)

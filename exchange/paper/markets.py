@@ -129,6 +129,26 @@ def round_to_tick(value: Decimal, tick: Decimal) -> Decimal:
     return ((value / tick).to_integral_value(rounding=ROUND_HALF_UP) * tick).quantize(_exp(tick))
 
 
+def amount_to_step(venue: str, symbol: str, amount: Decimal, step: Decimal) -> Decimal:
+    """`truncate`, refusing a result of 0 as ccxt (and so the live gateway) refuses it: never
+    an amount of 0 to send. Shared by the paper exchange and the backtest's (`venue` names
+    which in the message)."""
+    result = truncate(amount, step)
+    if result == 0:
+        raise errors.InvalidOrder(f"{venue}: {symbol} amount {amount} must be greater than "
+                                  f"the minimum amount precision {step}")
+    return result
+
+
+def price_to_tick(venue: str, symbol: str, price: Decimal, tick: Decimal) -> Decimal:
+    """`round_to_tick`, refusing a result of 0 as ccxt refuses it (see `amount_to_step`)."""
+    result = round_to_tick(price, tick)
+    if result == 0:
+        raise errors.InvalidOrder(f"{venue}: {symbol} price {price} must be greater than "
+                                  f"the minimum price precision {tick}")
+    return result
+
+
 def _exp(step: Decimal) -> Decimal:
     """Quantization exponent for a step: its own for fractional steps, units otherwise."""
     exponent = step.as_tuple().exponent

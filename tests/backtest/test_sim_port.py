@@ -95,6 +95,17 @@ def test_the_simulated_exchange_is_an_exchange_port(one_way: Both) -> None:
     assert one_way.call("price_to_precision", BTC, Decimal("50000.06")) == Decimal("50000.1")
 
 
+@pytest.mark.parametrize(("method", "value"), [
+    ("amount_to_precision", "0.0004"), ("price_to_precision", "0.04"),
+])
+def test_a_value_that_rounds_to_nothing_is_refused_as_the_paper_exchange_refuses_it(
+    one_way: Both, method: str, value: str,
+) -> None:
+    """The paper exchange (and ccxt, so the live gateway) answer InvalidOrder; a 0 returned
+    would be an amount or price the backtest sends where paper and live never could."""
+    assert one_way.call(method, BTC, Decimal(value)) is errors.InvalidOrder
+
+
 def test_one_way_orders_fills_and_reads_give_the_paper_exchanges_records(one_way: Both) -> None:
     b = one_way
     entry = b.call("create_order", BTC, "market", "buy", Decimal("0.02"), None,
