@@ -132,8 +132,12 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         self._books: dict[str, Book] = {}
         stateful = ({p.symbol for p in snapshot.positions if p.qty != 0}
                     | {o.symbol for o in snapshot.open_orders})
+        listed: list[tuple[str, Decimal]] = []
         for symbol in dict.fromkeys([*symbols, *sorted(stateful)]):
-            self._add_book(symbol, fees, snapshot.checkpoints.get(symbol))
+            kept = snapshot.market_prices.get(symbol) if symbol in stateful else None
+            listed += self._add_book(symbol, fees, snapshot.checkpoints.get(symbol), kept)
+        if listed:
+            self._store.write(Tx(markets=listed))
         self.symbols = list(self.markets)
         for position in snapshot.positions:
             book = self._books.get(position.symbol)
@@ -152,15 +156,24 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
                 self._account.set_symbol(book.symbol, book.used_margin(self.leverage),
                                          book.unrealized())
 
-    def _add_book(self, symbol: str, fees: Fees, checkpoint: tuple[int, Decimal] | None) -> None:
+    def _add_book(self, symbol: str, fees: Fees, checkpoint: tuple[int, Decimal] | None,
+                  listed_at: Decimal | None) -> list[tuple[str, Decimal]]:
+        """`listed_at`: the price the symbol's steps were derived from when its position or
+        open orders were made (None: it has none, and the steps follow the price the books
+        open at, so a CSV file swapped for another era's gets its own). A dry run opens its
+        books at the live price, and steps derived again from a price across a power of ten
+        left the position the store kept off the new step (a close refused: "not a multiple
+        of 1"). Returns the listing to record when it is new."""
         initial = Decimal(self._source.initial_price(symbol))
-        self.markets[symbol] = build_market(symbol, initial, fees.maker, fees.taker)
+        market_price = initial if listed_at is None else listed_at
+        self.markets[symbol] = build_market(symbol, market_price, fees.maker, fees.taker)
         last_ms, price = checkpoint if checkpoint else (0, initial)
         if checkpoint is not None:
             resume = getattr(self._source, "resume_from", None)
             if resume is not None:
                 resume(symbol, last_ms, price)
         self._books[symbol] = Book(symbol, self.markets[symbol], price, last_ms, self._sides)
+        return [(symbol, initial)] if listed_at is None else []
 
     # ---- plumbing ----------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS submissions (
 CREATE INDEX IF NOT EXISTS submissions_client_id ON submissions (client_order_id);
 CREATE TABLE IF NOT EXISTS prices (
     symbol TEXT PRIMARY KEY, last_ms INTEGER NOT NULL, price TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS markets (symbol TEXT PRIMARY KEY, initial_price TEXT NOT NULL);
 """
 # Columns added later within schema 1 (additive, with defaults, so older code still reads the
 # file); `initialise` adds any a file lacks.

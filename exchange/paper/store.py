@@ -65,6 +65,9 @@ class Tx:
     wallet: Decimal | None = None
     checkpoints: list[tuple[str, int, Decimal]] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
+    markets: list[tuple[str, Decimal]] = field(default_factory=list)
+    """(symbol, the price its steps were derived from): kept while it holds a position or
+    an open order (the exchange re-lists only a symbol without either)."""
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Snapshot:
     checkpoints: dict[str, tuple[int, Decimal]]
     max_order_seq: int
     max_trade_seq: int
+    market_prices: dict[str, Decimal] = field(default_factory=dict)
+    """The price each symbol's market steps were last derived from."""
 
 
 class Store:
@@ -206,9 +211,11 @@ class Store:
             }
             max_order = c.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()[0]
             max_trade = c.execute("SELECT COALESCE(MAX(seq), 0) FROM trades").fetchone()[0]
+            market_prices = {s: Decimal(p) for s, p in c.execute(
+                "SELECT symbol, initial_price FROM markets")}
         return Snapshot(
             int(meta["created_ms"]), Decimal(wallet), positions, open_orders, client_ids,
-            checkpoints, max_order, max_trade,
+            checkpoints, max_order, max_trade, market_prices,
         )
 
     # ---- group commit ------------------------------------------------------------------
@@ -293,6 +300,9 @@ class Store:
             )
         for s in tx.submissions:
             self._insert_submission(s)
+        for symbol, price in tx.markets:
+            c.execute("INSERT OR REPLACE INTO markets (symbol, initial_price) VALUES (?, ?)",
+                      (symbol, str(price)))
 
     def _insert_submission(self, s: Submission) -> None:
         self._conn.execute(
