@@ -49,7 +49,7 @@ from trading.model import (
 )
 from trading.quarantine import SIDE_AGREES_AGAIN, SIDE_MISMATCH, closes_held, mismatched
 from trading.stop_rules import arm_protection, cover_stop, guarded, place_stop, standing_stops
-from trading.unbooked_fills import closed_elsewhere, resized, unbooked
+from trading.unbooked_fills import closed_elsewhere, owe_unlisted, resized, unbooked
 
 Handler = Callable[..., SymbolState]
 
@@ -65,13 +65,14 @@ def reconcile(
     if ev.price is not None:
         state = replace(state, last_price=ev.price)
     handlers = _Handlers(on_accepted, on_filled, on_canceled, on_failed)
-    held = state.position
+    held, live = state.position, state.orders
     for listed in evidence.in_fill_order(state.orders, ev.orders):
         order = state.order(listed.client_order_id)
         if order is not None:  # still live (a report before it may have ended it)
             state = _order(state, order, ev.orders.get(order.client_order_id), ev, ctx, handlers)
     state = _entry_shown_by_position(state, ev, ctx, handlers)
     state = late_fees.settle(oe.pruned(state), ev.orders, ctx, lc.book_late_fee)
+    state = owe_unlisted(state, live, ev, ctx)  # after the looks: none counted for them yet
     closed = held if held is not None and state.position is None else None
     state = _position(state, ev, ctx, closed)
     for orphan in ev.orphans:
