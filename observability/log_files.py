@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import os
 import resource
 import sys
@@ -25,6 +26,20 @@ RotationFault = Callable[[Path, "OSError | None"], None]
 """Told when a file's rotation fails (the error) and when it rotates again (None)."""
 
 OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+
+
+class LogFileError(RuntimeError):
+    """The process's own log file (logs/bot.log, a worker's) cannot be opened at start: a
+    directory in its place, another user's file. One line naming the file and the error's
+    meaning, exit 2 (found by review: "unexpected IsADirectoryError in run", labelled as a bug,
+    its traceback written nowhere since it was to go to that very file)."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        self.path = Path(path)
+        name = errno.errorcode.get(exc.errno or 0)
+        meaning = exc.strerror or str(exc) or type(exc).__name__
+        super().__init__(f"{self.path}: cannot open the log file "
+                         f"({f'{name}: ' if name else ''}{meaning})")
 
 
 def default_max_open_files() -> int:

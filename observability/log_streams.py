@@ -44,6 +44,7 @@ from observability.log_budget import LogBudget
 from observability.log_files import (
     AppendFile,
     ConsoleCopy,
+    LogFileError,
     Write,
     WriteFaults,
     default_max_open_files,
@@ -129,8 +130,12 @@ class LogStreams:
         self._line = LineFormat()
         # The whole folder's cap (0: none), looked at when a file rotates: log_budget.py.
         self._budget = LogBudget(self.logs_dir, max_total_bytes) if max_total_bytes else None
-        self._main: AppendFile | None = AppendFile(
-            self.main_path, rotate_bytes, retention, write, self._budget, self._faults.rotation)
+        try:
+            self._main: AppendFile | None = AppendFile(
+                self.main_path, rotate_bytes, retention, write, self._budget,
+                self._faults.rotation)
+        except OSError as exc:  # a directory in its place, another user's file: one line
+            raise LogFileError(self.main_path, exc) from None
         # (symbol, account) -> open file, least recently used first (bounded: the fd limit).
         self._streams: OrderedDict[Key, AppendFile] = OrderedDict()
         self.handler_ids: list[int] = []

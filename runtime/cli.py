@@ -14,6 +14,7 @@ from config.errors import ConfigError
 from config.loader import configured_data_dir, load_settings, located
 from config.settings import Settings
 from config.types import unknown_home_option
+from observability.log_files import LogFileError
 from observability.log_format import UtcClock, escaped, traceback_text
 from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
@@ -82,7 +83,7 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(located(str(args.config), str(exc), Path(copy) if copy else None))
     except AlreadyRunning as exc:
         return fail(str(exc), EXIT_LOCKED)
-    except (StartupError, StorageError, LockFileError) as exc:
+    except (StartupError, StorageError, LockFileError, LogFileError) as exc:
         return fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - one clear line; the traceback goes to the bot log
         from exchange.paper.store import StoreUnreadable
