@@ -53,6 +53,13 @@ def _open_lock_file(path: Path, mode: int) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
     except OSError as exc:
+        # a file where its folder goes (the data dir's `locks`): said as that (found by review:
+        # "EEXIST: File exists" named a lock file that does not exist)
+        blocker = next((p for p in path.parents if os.path.lexists(p)), None)
+        if blocker is not None and not os.path.isdir(blocker):
+            not_dir = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            raise LockFileError(path, not_dir, f"open the lock file: {blocker} is not a "
+                                "directory") from None
         raise LockFileError(path, exc) from None
 
 

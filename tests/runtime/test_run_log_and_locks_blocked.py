@@ -51,3 +51,12 @@ def test_a_bot_log_of_another_user_is_one_line_naming_it(open_tmp: Path) -> None
     assert one_error_line(r) == (f"bot.py: error: {log}: cannot open the log file "
                                  "(EACCES: Permission denied)")
 
+
+def test_a_file_named_locks_is_one_line_naming_it(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "locks").write_text("")
+    line = one_error_line(bot(config, "run", "--duration", "1"))
+    assert line == (f"bot.py: error: {data / 'locks' / 'main.lock'}: cannot open the lock "
+                    f"file: {data / 'locks'} is not a directory (ENOTDIR: Not a directory)")
