@@ -259,10 +259,12 @@ def _backtest(args: argparse.Namespace) -> int:
         return fail(f"--out {out}: exists and is not a folder")
     if args.journal and args.sweep:
         return fail("--journal: not with --sweep (one database per run would be needed)")
-    from backtest.files import only_writer, private_dir
+    from backtest.files import only_writer, private_dir, remove_leftovers
+    from backtest.session import RANKING, RUN_FILES
 
     sweep_runs = _sweep_runs(args, config, candles) if args.sweep else None  # checked first:
     with only_writer(private_dir(out)):  # a refused --sweep leaves no folder
+        remove_leftovers(out, RUN_FILES | set(RANKING))  # a killed run's, ours alone now
         if sweep_runs is not None:
             return _sweep(args, config, out, *sweep_runs)
         return _single(args, settings, out, candles)

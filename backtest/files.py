@@ -7,11 +7,14 @@ import fcntl
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storage.atomic_file import fsync_dir
+from storage.atomic_file import fsync_dir, remove_leftover_temps
+
+TEMP_UNIQUE = r"[0-9a-f]{16}"
+"""What follows the pid in `_replace_private`'s temp names (`secrets.token_hex(8)`)."""
 
 
 def private_dir(path: Path) -> Path:
@@ -74,6 +77,14 @@ def copy_private(source: Path, target: Path) -> None:
                 shutil.copyfileobj(src, dst, 1 << 20)
 
         _replace_private(target, copy)
+
+
+def remove_leftovers(folder: Path, names: Iterable[str]) -> None:
+    """The temp files of `names` in `folder` that a run killed between a write and its rename
+    left (`_replace_private`'s pattern, a gone process's only), removed by the next run that
+    writes there (found by review: they piled up in `--out` with every killed run)."""
+    for name in names:
+        remove_leftover_temps(folder / name, TEMP_UNIQUE)
 
 
 def _replace_private(path: Path, write: Callable[[int], None]) -> None:

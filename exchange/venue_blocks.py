@@ -25,7 +25,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from storage.atomic_file import atomic_write_text
+from storage.atomic_file import atomic_write_text, remove_leftover_temps
 
 FILE = "venue_blocks.json"
 MAX_BLOCK_S = 3 * 86400.0
@@ -39,6 +39,7 @@ class VenueBlocks:
         self.path = Path(path)
         self._wall = wall
         self._refusal: str | None = None
+        remove_leftover_temps(self.path)  # a kill -9 between a write and its rename left them
 
     def remaining(self, venue: str, host: str) -> float:
         """Seconds the venue and host stay blocked (0: not blocked, or unreadable)."""

@@ -41,7 +41,7 @@ from runtime.workers_role import (
     worker_log_name,
 )
 from runtime.workers_status import Worker, merge_status, stale_after
-from storage.atomic_file import atomic_write_bytes
+from storage.atomic_file import atomic_write_bytes, remove_leftover_temps
 from supervision.alerts import Alerts
 from supervision.instance_lock import InstanceLock
 from supervision.restart_policy import RestartPolicy, Verdict
@@ -146,6 +146,7 @@ class WorkerParent:
         for problem in problems:
             logger.warning("{}", problem)
         try:
+            remove_leftover_temps(self.data_dir / CONFIG_COPY)  # a killed parent's write left
             atomic_write_bytes(self.data_dir / CONFIG_COPY, self.config_text)
             self._plan()
             self._announce()

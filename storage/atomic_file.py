@@ -24,12 +24,15 @@ def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{unique}{_TMP_SUFFIX}")
 
 
-def remove_leftover_temps(path: Path) -> list[Path]:
+def remove_leftover_temps(path: Path, unique: str = r"\d+\.\d+") -> list[Path]:
     """Delete the temp files of `path` that a process killed between its write and its rename
-    left (`.<name>.<pid>.<thread>.<n>.tmp`, this module's pattern only), the ones of a process
-    that is gone: a live one's may be about to be renamed. The files removed."""
+    left (`.<name>.<pid>.<thread>.<n>.tmp`, this module's pattern only; `unique`: what follows
+    the pid in another writer's names, backtest/files.py), the ones of a process that is gone:
+    a live one's may be about to be renamed. The files removed. Each writer calls it for its
+    file when it starts (found by review: only the status file's were ever removed)."""
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.\d+\.\d+{re.escape(_TMP_SUFFIX)}")
+    pattern = re.compile(
+        rf"\.{re.escape(path.name)}\.(\d+)\.(?:{unique}){re.escape(_TMP_SUFFIX)}")
     removed: list[Path] = []
     try:
         names = os.listdir(path.parent)

@@ -15,8 +15,6 @@ cannot be written is said in one warning; the markets fetched are used all the s
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,30 +24,19 @@ from loguru import logger
 
 from exchange.ccxt.convert import has_precision
 from observability.error_text import describe
+from storage.atomic_file import atomic_write_text, remove_leftover_temps
 
 Markets = dict[str, dict[str, Any]]
 
 
 def save(path: Path, exchange_key: str, markets: Markets, now_ms: int) -> None:
-    """Atomically write the cache file."""
+    """Atomically write the cache file (storage/atomic_file.py: its temp file names the
+    writer's pid, so a killed write's is known and removed by the next load: `load_or_fetch`;
+    mkstemp's random names could not be told from a live worker's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"exchange": exchange_key, "saved_at_ms": int(now_ms), "markets": markets}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, separators=(",", ":"), default=str)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic_write_text(path, json.dumps(payload, separators=(",", ":"), default=str))
 
 
 def read(path: Path, exchange_key: str,
@@ -98,6 +85,8 @@ def load_or_fetch(
 ) -> Markets:
     """Fresh cache, else `fetch()` (and save), else any-age cache with a warning. `check`:
     raises on cached markets that cannot be used (`read`)."""
+    if path is not None:
+        remove_leftover_temps(path)  # a kill -9 between a save and its rename left them
     cached = read(path, exchange_key, check) if path is not None else None
     if cached is not None and now_ms() - cached[0] <= max_age_s * 1000:
         logger.info("markets for {} loaded from cache {}", exchange_key, path)
