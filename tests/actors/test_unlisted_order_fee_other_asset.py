@@ -18,6 +18,7 @@ from pathlib import Path
 
 from exchange.records import Fee
 from tests.actors.test_position_resized import entry_of, long_one
+from trading.model import OrderPurpose, Phase
 
 
 def test_an_entry_booked_from_trades_with_a_fee_in_bnb_is_owed_and_its_fee_booked_later(
@@ -39,3 +40,27 @@ def test_an_entry_booked_from_trades_with_a_fee_in_bnb_is_owed_and_its_fee_booke
     assert bot.loop.state.fees_owed == ()
     assert pos.fees + bot.venue.orders[entry].fee - first == bot.loop.state.position.fees
     assert not [w for w in bot.log.warnings if entry in w], bot.log.warnings
+
+
+def test_a_stop_booked_from_trades_with_a_fee_in_bnb_charges_the_closed_position_later(
+        tmp_path: Path) -> None:
+    """The same for the position's stop, filled and gone from its lookup: the position is
+    closed from the trades (`closed_elsewhere`), and the fee told later is off its net."""
+    bot = long_one(tmp_path)
+    stop = bot.loop.state.live_orders(OrderPurpose.STOP)[0].client_order_id
+    bot.venue.fill(stop, price=D(99))  # its report never comes
+    bot.venue.trades[-1] = dataclasses.replace(
+        bot.venue.trades[-1], fee=Fee(cost=D("0.0004"), currency="BNB"))
+    bot.venue.not_found.add(stop)
+    bot.reconcile(1)
+    assert bot.loop.state.phase is Phase.FLAT
+    assert bot.ledger()[stop][1] == D(0), "a fee in BNB booked as USDT"
+    assert [o.order.client_order_id for o in bot.loop.state.fees_owed] == [stop]
+    assert bot.loop.state.closed is not None
+    net = bot.loop.state.closed.net
+    bot.reconcile(2)  # its lookup tells the fee in USDT
+    assert bot.ledger()[stop][1] == bot.venue.orders[stop].fee, bot.ledger()
+    assert bot.loop.state.fees_owed == ()
+    assert bot.loop.state.closed is not None
+    assert bot.loop.state.closed.net == net - bot.venue.orders[stop].fee
+    assert not [w for w in bot.log.warnings if stop in w], bot.log.warnings
