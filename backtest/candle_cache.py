@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backtest.files import write_private
+from backtest.files import remove_leftovers, write_private
 
 VERSION = 7  # 3: the outlier and timestamp checks; 4: timestamps in seconds refused; 5: a
 # quoted field across lines refused; 6: a value not written as a plain number ("1_000.5", " 5",
@@ -54,7 +54,9 @@ def key(data: bytes, stat: os.stat_result) -> tuple[int, int, bytes]:
 
 
 def read(path: Path, file_key: tuple[int, int, bytes]) -> Cached | None:
-    """The cached columns of the file at `path` with this key, or None (a miss)."""
+    """The cached columns of the file at `path` with this key, or None (a miss). The temp
+    files of the cache that a killed write left beside the user's file go first."""
+    remove_leftovers(path.parent, [cache_path(path).name])
     try:
         blob = cache_path(path).read_bytes()
         version, found_key, ts, texts, lines, floats = marshal.loads(blob)

@@ -104,3 +104,16 @@ def test_a_backtest_removes_its_reports_leftovers(capsys: pytest.CaptureFixture[
     assert code == 0, err
     assert not set(leftover + more) & names(tmp_path), sorted(names(tmp_path))
     assert set(kept) <= names(tmp_path)
+
+
+def test_the_candle_cache_removes_its_leftovers_when_it_loads(tmp_path: Path) -> None:
+    """The parsed-candle cache (backtest/candle_cache.py), written beside the user's CSV file:
+    a backtest killed while writing it (many MB for a large file) left its temp file there."""
+    from backtest import candles
+
+    csv = tmp_path / "x.csv"
+    csv.write_text(",".join(candles.HEADER) + "\n1600000000000,10,11,9,10.5,1.5\n"
+                   "1600000060000,10,11,9,10,0\n")
+    leftover, kept = plant(tmp_path, f".{csv.name}.parsed", lambda n: f"{n:016x}")
+    assert len(candles.load(csv).ts) == 2
+    assert names(tmp_path) == {*kept, csv.name, f".{csv.name}.parsed"}, sorted(names(tmp_path))
