@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import ccxt
 
 from backtest.candles import HEADER, VALUE, fmt_ms
-from backtest.files import copy_private, held_alone, write_private
+from backtest.files import copy_private, held_alone, remove_leftovers, write_private
 
 MAX_RETRIES = 5
 
@@ -85,6 +85,7 @@ def _open_part(final: Path, since_ms: int, tf: int) -> tuple[Path, int | None]:
     after the existing file's end is refused, before anything moves: the file would hold a
     hole (found by review: appended silently; the backtest then refused the file for a gap)."""
     part = final.with_name(final.name + ".part")
+    remove_leftovers(final.parent, [part.name])  # a copy below a killed download left them
     if part.is_symlink():  # found by review: in a folder others may write, a link planted
         # here had the file it named, the user's own, cut at its last newline and appended to
         raise DownloadError(f"{part}: a link, not a part file of the download; remove it (the "

@@ -117,3 +117,20 @@ def test_the_candle_cache_removes_its_leftovers_when_it_loads(tmp_path: Path) ->
     leftover, kept = plant(tmp_path, f".{csv.name}.parsed", lambda n: f"{n:016x}")
     assert len(candles.load(csv).ts) == 2
     assert names(tmp_path) == {*kept, csv.name, f".{csv.name}.parsed"}, sorted(names(tmp_path))
+
+
+def test_a_download_removes_its_part_copys_leftovers(tmp_path: Path) -> None:
+    """`bot.py download` extending a finished file copies it into its part file atomically
+    (backtest/download.py `_open_part`); a download killed during that copy (the whole file)
+    left its temp file beside the user's data."""
+    from backtest.download import download_symbol
+    from tests.backtest.test_download import MINUTE, START, MinuteVenue
+
+    venue = MinuteVenue(now_ms=START + 1_000 * MINUTE)
+    path, _ = download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 100 * MINUTE,
+                              tmp_path, now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    leftover, kept = plant(tmp_path, f"{path.name}.part", lambda n: f"{n:016x}")
+    download_symbol(venue, "BTC/USDT:USDT", "1m", START, START + 200 * MINUTE, tmp_path,
+                    now_ms=lambda: venue.now_ms, sleep=lambda s: None)
+    assert not set(leftover) & names(tmp_path), sorted(names(tmp_path))
+    assert set(kept) <= names(tmp_path)
