@@ -173,8 +173,12 @@ class Escalating:
     def reset_kill_switch(self, by: str) -> None:
         """A person lifts the kill switch; escalations so far no longer count toward tripping
         it again. Entries are allowed again by whoever blocks them per symbol (protections/)."""
-        if not self.records.wait_stored(KILL_SWITCH_RECORD, timeout_s=30.0):  # or "1" lands after
-            raise RuntimeError("the kill switch is still being stored; reset it again")
+        # or "1" lands after; bounded as the switch's own answer: this runs on the account's run
+        # loop, whose status, heartbeat and protections a 30 s wait held still (found by review)
+        wait_s = self.kill_switch_store_s
+        if not self.records.wait_stored(KILL_SWITCH_RECORD, timeout_s=wait_s):
+            raise RuntimeError(f"the kill switch is still being stored (not within {wait_s:g}s); "
+                               "reset it again")
         # stored first (found by review: lifted in memory first, a failed write answered the
         # person with an error while entries were allowed here); the reset mark before "0": a
         # switch stored off never counts the escalations it was reset from again at restart
