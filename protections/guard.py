@@ -225,7 +225,7 @@ class AccountGuard:
             t = self.totals
             self.on_trade(f"daily summary {time.strftime('%Y-%m-%d', time.gmtime(day))}: "
                           f"realized {day_net:.2f} USDT; total {t.net:.2f}, equity "
-                          f"{t.equity:.2f}, {t.wins}W/{t.losses}L")
+                          f"{t.equity:.2f}, {t.wins}W/{t.draws}D/{t.losses}L")
 
     def _alert(self, trip: Trip) -> None:
         try:

@@ -18,7 +18,7 @@ from trading.stop_outs import STOPPED_OUT
 ZERO = Decimal(0)
 COUNTED_KEPT = 10_000
 """Closed positions remembered against a late fill (one touched again after 10,000 later
-closes would count twice in wins/losses, never in money)."""
+closes would count twice in wins/draws/losses, never in money)."""
 
 
 def day_start(now: float) -> float:
@@ -29,10 +29,11 @@ def day_start(now: float) -> float:
 
 @dataclass(slots=True, kw_only=True)
 class Counted:
-    """How a closed position was counted: its net so far, a win or not, a stop-out or not."""
+    """How a closed position was counted: its net so far, its outcome, a stop-out or not."""
 
     net: Decimal
-    won: bool
+    outcome: str
+    """"win" (net above zero), "draw" (exactly zero: it paid its fees) or "loss"."""
     stop_out: tuple[str, float] | None
     """(symbol, closed_at) when it counts as a stop-out."""
     reason: str | None
@@ -57,6 +58,9 @@ class LedgerTotals:
     peak_reset_fill_id: int = 0
     """A person's reset of the drawdown: the peak restarts at the equity after this fill."""
     wins: int = 0
+    draws: int = 0
+    """Closes that netted exactly zero: neither won nor lost (as the backtest report and
+    Freqtrade count them; found by review: they were counted losses)."""
     losses: int = 0
     stop_outs: list[tuple[str, float]] = field(default_factory=list)
     """(symbol, closed_at) of stop-outs (``trading.stop_outs.STOPPED_OUT``) not yet checked
@@ -83,7 +87,7 @@ class LedgerTotals:
 
     @property
     def win_rate(self) -> float | None:
-        closed = self.wins + self.losses
+        closed = self.wins + self.draws + self.losses
         return None if closed == 0 else self.wins / closed
 
     def roll_day(self, now: float) -> None:
@@ -128,9 +132,9 @@ class LedgerTotals:
                 continue
             position_net = self._open_net.pop(p["position_id"], ZERO)
             closed_at = None if p["closed_at"] is None else float(p["closed_at"])
-            counted = Counted(net=ZERO, won=False, stop_out=None, reason=p["close_reason"],
-                              symbol=p["symbol"], closed_at=closed_at)
-            self.losses += 1  # counted as not won until its net says otherwise
+            counted = Counted(net=ZERO, outcome="draw", stop_out=None,
+                              reason=p["close_reason"], symbol=p["symbol"], closed_at=closed_at)
+            self.draws += 1  # a draw until its net says otherwise
             self._counted[p["position_id"]] = counted
             if len(self._counted) > COUNTED_KEPT:
                 del self._counted[next(iter(self._counted))]
@@ -138,16 +142,16 @@ class LedgerTotals:
             self._recount(counted, position_net)
 
     def _recount(self, counted: Counted, net: Decimal) -> None:
-        """Add `net` to a counted position and move it between wins and losses, and in or out
-        of the unchecked stop-outs, when its net crosses zero: a late fee can turn a small win
+        """Add `net` to a counted position and move it between wins, draws and losses, and in or
+        out of the unchecked stop-outs, when its net crosses zero: a late fee can turn a small win
         into a loss (and a stop-loss close into a stop-out). A stop that locked in a profit
         (a trailing stop, mostly) is not a stop-out."""
         counted.net += net
-        won = counted.net > ZERO
-        if won != counted.won:
-            self.wins, self.losses = ((self.wins + 1, self.losses - 1) if won
-                                      else (self.wins - 1, self.losses + 1))
-            counted.won = won
+        outcome = ("win" if counted.net > ZERO else "draw" if counted.net == ZERO else "loss")
+        if outcome != counted.outcome:
+            self._count(counted.outcome, -1)
+            self._count(outcome, 1)
+            counted.outcome = outcome
         stopped = (counted.net < ZERO and counted.reason in STOPPED_OUT
                    and counted.closed_at is not None)
         if stopped and counted.stop_out is None:
@@ -158,6 +162,14 @@ class LedgerTotals:
             if counted.stop_out in self.stop_outs:  # not checked yet: it never was one
                 self.stop_outs.remove(counted.stop_out)
             counted.stop_out = None
+
+    def _count(self, outcome: str, step: int) -> None:
+        if outcome == "win":
+            self.wins += step
+        elif outcome == "draw":
+            self.draws += step
+        else:
+            self.losses += step
 
     def skip_to(self, fill_id: int) -> None:
         """Move the cursor past ledger rows that could not be read (they add nothing). A person's
@@ -184,6 +196,7 @@ class LedgerTotals:
             "equity": money_text(self.equity),
             "drawdown": money_text(self.drawdown),
             "wins": self.wins,
+            "draws": self.draws,
             "losses": self.losses,
             "win_rate": None if rate is None else round(rate, 4),
         }

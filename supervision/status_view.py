@@ -106,7 +106,7 @@ def _section(status: dict[str, Any]) -> Group:
             Text(
                 f"P&L: realized today {pnl['realized_today']}  total {pnl['realized_total']}  "
                 f"fees {pnl['fees']}  win rate {'-' if rate is None else f'{rate:.0%}'} "
-                f"({pnl['wins']}W/{pnl['losses']}L)  equity {pnl['equity']}  "
+                f"({_outcomes(pnl)})  equity {pnl['equity']}  "
                 f"drawdown {pnl['drawdown']}",
                 style="bold",
             )
@@ -161,6 +161,13 @@ def _section(status: dict[str, Any]) -> Group:
             f"known until it runs again (quarantined: `bot.py resume {n['symbol']}`, or a "
             "restart)", style="bold red"))
     return Group(*parts)
+
+
+def _outcomes(pnl: dict[str, Any]) -> str:
+    """Wins, draws (closes that netted exactly zero) and losses; a status written by a version
+    that did not count draws apart has none."""
+    draws = f"{pnl['draws']}D/" if "draws" in pnl else ""
+    return f"{pnl['wins']}W/{draws}{pnl['losses']}L"
 
 
 def _owed(o: dict[str, Any]) -> Text:

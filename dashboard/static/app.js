@@ -157,7 +157,7 @@ function renderAccount(name, a) {
     kpi("realized total", fmt(pnl.realized_total), signClass(pnl.realized_total)),
     kpi("fees", fmt(pnl.fees)),
     kpi("win rate", pnl.win_rate === null || pnl.win_rate === undefined ? "-" :
-        `${Math.round(pnl.win_rate * 100)}% (${pnl.wins}W/${pnl.losses}L)`),
+        `${Math.round(pnl.win_rate * 100)}% (${pnl.wins}W/${pnl.draws === undefined ? "" : `${pnl.draws}D/`}${pnl.losses}L)`),
     kpi("drawdown", fmt(pnl.drawdown))));
   for (const p of a.protections || []) {
     const extra = p.symbol ? { name: p.name, symbol: p.symbol } : { name: p.name };
