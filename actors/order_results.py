@@ -93,7 +93,8 @@ def _filled(client_order_id: str, order: VenueOrder, *, complete: bool) -> Order
     assert order.average is not None
     return OrderFilled(client_order_id=client_order_id, exchange_id=order.id,
                        filled=order.filled, average=order.average, fee=order.fee_cost,
-                       complete=complete, fee_known=order.fee is not None)
+                       complete=complete, fee_known=order.fee is not None,
+                       filled_at=order.last_fill_at)
 
 
 def by_client_id(cid: str, stop: bool = False) -> dict[str, Any]:

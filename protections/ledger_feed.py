@@ -27,6 +27,15 @@ def day_start(now: float) -> float:
     return d.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
+def _closed_at(booked: Any, traded: float | None) -> float | None:
+    """When a position closed for the stop-loss guard: its closing fill's time (the venue's,
+    for a stop that filled while the bot was down and was booked at the restart), never later
+    than its row's closing (booking) time. None: the row's time is unreadable (no stop-out)."""
+    if booked is None:
+        return None
+    return float(booked) if traded is None else min(float(booked), traded)
+
+
 @dataclass(slots=True, kw_only=True)
 class Counted:
     """How a closed position was counted: its net so far, its outcome, a stop-out or not."""
@@ -72,6 +81,9 @@ class LedgerTotals:
     across zero), oldest first and bounded: a months-long run must not grow it without end."""
     _open_net: dict[str, Decimal] = field(default_factory=dict)
     """Net P&L so far of positions not yet seen closed (their fills, summed as they come)."""
+    _traded_at: dict[str, float] = field(default_factory=dict)
+    """When positions not yet seen closed last traded (their ledger rows' times: the venue's
+    fill time where it told one, else the booking time)."""
 
     @property
     def net(self) -> Decimal:
@@ -120,6 +132,9 @@ class LedgerTotals:
                 self._recount(counted, net)  # a fill committed after its position was read
             else:
                 self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
+                if f.get("traded", True):
+                    at = self._traded_at.get(f["position_id"], f["created_at"])
+                    self._traded_at[f["position_id"]] = max(at, f["created_at"])
             self.realized += f["realized_pnl"]
             self.fees += f["fee"]
             if f["created_at"] >= since:
@@ -131,7 +146,7 @@ class LedgerTotals:
             if p["status"] != "closed" or p["position_id"] in self._counted:
                 continue
             position_net = self._open_net.pop(p["position_id"], ZERO)
-            closed_at = None if p["closed_at"] is None else float(p["closed_at"])
+            closed_at = _closed_at(p["closed_at"], self._traded_at.pop(p["position_id"], None))
             counted = Counted(net=ZERO, outcome="draw", stop_out=None,
                               reason=p["close_reason"], symbol=p["symbol"], closed_at=closed_at)
             self.draws += 1  # a draw until its net says otherwise

@@ -203,7 +203,7 @@ def write_records(
                     str(f.price),
                     str(f.fee),
                     str(f.realized_pnl),
-                    created_at,
+                    created_at if f.at is None else f.at,  # the venue's fill time if told
                 )
                 for f in decision.ledger
             ],

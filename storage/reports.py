@@ -45,7 +45,7 @@ def fills_after(last_id: int, limit: int = LEDGER_PAGE) -> LedgerBatch:
     db = FillRow._meta.database
     p = db.param  # `?` on SQLite, `%s` on PostgreSQL
     cursor = db.execute_sql(
-        "SELECT id, symbol, client_order_id, position_id, fee, realized_pnl, created_at "
+        "SELECT id, symbol, client_order_id, position_id, fee, realized_pnl, created_at, amount "
         f"FROM fills WHERE id > {p} ORDER BY id LIMIT {p}", (last_id, limit))
     rows = cursor.fetchall()
     fills, skipped = [], []
@@ -59,7 +59,7 @@ def fills_after(last_id: int, limit: int = LEDGER_PAGE) -> LedgerBatch:
 
 
 def _ledger_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    fill_id, symbol, _cid, position_id, fee, pnl, created_at = row
+    fill_id, symbol, _cid, position_id, fee, pnl, created_at, amount = row
     if not isinstance(position_id, str) or not position_id:
         raise ValueError(f"position_id {position_id!r} is not a position id")
     at = float(created_at)
@@ -67,7 +67,16 @@ def _ledger_row(row: tuple[Any, ...]) -> dict[str, Any]:
         raise ValueError(f"created_at {created_at!r} is not a time")
     return {"id": int(fill_id), "symbol": symbol, "position_id": position_id,
             "fee": _money("fee", fee), "realized_pnl": _money("realized_pnl", pnl),
-            "created_at": at}
+            "created_at": at, "traded": _traded(amount)}
+
+
+def _traded(amount: Any) -> bool:
+    """Whether the row is a trade (not a fee told later, quantity 0): a trade's time is when
+    its position changed. An amount that cannot be read counts as a trade."""
+    try:
+        return Decimal(amount) != 0
+    except (ArithmeticError, ValueError, TypeError):
+        return True
 
 
 def _money(name: str, text: Any) -> Decimal:

@@ -85,4 +85,6 @@ class LedgerEntry:
     fee: Decimal
     realized_pnl: Decimal
     """Gross P&L of this fill (0 for entry fills); net = realized_pnl - fee."""
+    at: float | None = None
+    """When it filled, as the venue told it (`decision.fill_time`); None: the booking time."""
 

@@ -55,6 +55,13 @@ class BaseCtx(Generic[R]):
     commands: list[Command] = field(default_factory=list)
     journal: list[JournalItem] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)
+    fill_at: float | None = None
+    """While a fill is booked: when the venue says it filled (`fill_time`); None otherwise."""
+
+    @property
+    def closed_at(self) -> float:
+        """When a close booked now happened: its fill's venue time, else the booking time."""
+        return self.now if self.fill_at is None else self.fill_at
 
     def emit(self, command: Command) -> None:
         self.commands.append(command)
@@ -72,6 +79,15 @@ class BaseCtx(Generic[R]):
     def decision(self, state: S) -> Decision[S]:
         return Decision(state=state, commands=tuple(self.commands), journal=tuple(self.journal),
                         ledger=tuple(self.ledger))
+
+
+def fill_time(filled_at_ms: Any, created_at: float, now: float) -> float | None:
+    """The venue's fill time in epoch seconds, bounded by the order's creation and the booking
+    time: a venue clock ahead of ours (or a malformed value) is never trusted past now, and a
+    fill is never older than its order. None when the venue told none (or nothing readable)."""
+    if isinstance(filled_at_ms, bool) or not isinstance(filled_at_ms, int) or filled_at_ms <= 0:
+        return None
+    return min(max(filled_at_ms / 1000, created_at), now)
 
 
 class Ctx(BaseCtx[Rules]):

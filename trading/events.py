@@ -59,6 +59,11 @@ class OrderFilled:
     order answers carry none and its trade list may not show the order's trades yet. The core
     books no fee from such a report and looks again until it is known (trading/late_fees.py).
     Left out of the repr, as always True on the paper and backtest paths."""
+    filled_at: int | None = field(default=None, repr=False)
+    """When the venue says the order last filled (ms; None: not told). A fill booked late (a
+    stop that filled while the bot was down) is dated by it for what counts by time: the
+    ledger row, the cooldown after a loss, hence the daily loss and the stop-loss guard
+    (`decision.fill_time` bounds it by the order's creation and the booking time)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -180,7 +180,7 @@ def _entry_filled(
         pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=pos.position_id, side=order.side, amount=qty,
-                                  price=price, fee=fee, realized_pnl=ZERO))
+                                  price=price, fee=fee, realized_pnl=ZERO, at=ctx.fill_at))
     return replace(state, position=pos, entry_refusals=0)  # entries are taken again
 
 
@@ -200,7 +200,7 @@ def _exit_filled(
         position_id = order.position_id or order.client_order_id
         ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                       position_id=position_id, side=order.side, amount=qty,
-                                      price=price, fee=fee, realized_pnl=ZERO))
+                                      price=price, fee=fee, realized_pnl=ZERO, at=ctx.fill_at))
         return _charge_closed(state, position_id, fee, ctx)
     if qty > pos.contracts:  # booked for what the books held; the excess is journaled
         ctx.record(je.FillExceedsPosition(order=order.client_order_id, amount=qty,
@@ -209,7 +209,7 @@ def _exit_filled(
     gross = (price - pos.entry_price) * qty * pos.side.sign
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=pos.position_id, side=order.side, amount=qty,
-                                  price=price, fee=fee, realized_pnl=gross))
+                                  price=price, fee=fee, realized_pnl=gross, at=ctx.fill_at))
     pos = replace(pos, contracts=pos.contracts - qty, realized_pnl=pos.realized_pnl + gross,
                   fees=pos.fees + fee)
     state = replace(state, position=pos)
@@ -243,13 +243,14 @@ def position_closed(state: SymbolState, reason: str, ctx: Ctx,
         if other.client_order_id != closing_order and other.status is OrderStatus.OPEN:
             ctx.emit(CancelOrder.of(other))
     cooldown = state.cooldown_until
-    if net < ZERO:
-        cooldown = max(cooldown, ctx.now + ctx.rules.risk.cooldown_after_loss_s)
+    if net < ZERO:  # from the close: a stop that filled while the bot was down, from its fill
+        cooldown = max(cooldown, ctx.closed_at + ctx.rules.risk.cooldown_after_loss_s)
     state = to_phase(state, Phase.FLAT)
     return replace(state, position=None, trailing=None, stop_price=None,
                    take_profit_price=None, close_attempts=0, next_close_at=None, close_reason=None,
                    last_close_error=None, needs_stop=False, cooldown_until=cooldown,
-                   closed=ClosedNet(position_id=pos.position_id, net=net, closed_at=ctx.now))
+                   closed=ClosedNet(position_id=pos.position_id, net=net,
+                                    closed_at=ctx.closed_at))
 
 
 def start_close(state: SymbolState, reason: str, ctx: Ctx) -> SymbolState:

@@ -10,7 +10,7 @@ from trading import lifecycle as lc
 from trading import order_evidence as oe
 from trading import trailing_stop as ts
 from trading.commands import CancelOrder
-from trading.decision import Ctx
+from trading.decision import Ctx, fill_time
 from trading.events import (
     OrderAccepted,
     OrderCanceled,
@@ -58,8 +58,12 @@ def on_filled(state: SymbolState, ev: OrderFilled, ctx: Ctx) -> SymbolState:
     if _before_its_entry(state, order, ev):
         return oe.defer(state, order, oe.ENTRY_FIRST, ctx)
     state, order = acknowledged_first(state, order, ev, ctx, on_accepted)
-    return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
-                         ev.complete, ctx, fee_known=ev.fee_known)
+    before, ctx.fill_at = ctx.fill_at, fill_time(ev.filled_at, order.created_at, ctx.now)
+    try:
+        return lc.apply_fill(state, order, ev.filled, ev.average, ev.fee, ev.exchange_id,
+                             ev.complete, ctx, fee_known=ev.fee_known)
+    finally:
+        ctx.fill_at = before
 
 
 def _before_its_entry(state: SymbolState, order: Order, ev: OrderFilled) -> bool:

@@ -11,6 +11,7 @@ from trading import journal_events as je
 from trading import late_fees
 from trading import trailing_stop as ts
 from trading.commands import Escalate, LedgerEntry
+from trading.decision import fill_time
 from trading.events import OrderAccepted, OrderFailed, OrderFilled, ReconcileFailed
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
@@ -75,6 +76,18 @@ def on_accepted(state: GridState, ev: OrderAccepted, ctx: GridCtx) -> GridState:
 
 
 def on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
+    """A fill report, dated while it is booked by the venue's fill time where it told one
+    (`decision.fill_time`: the ledger row, a leg's close and the wait after a stop-out)."""
+    order = state.order(ev.client_order_id)
+    before = ctx.fill_at  # a report applied inside another's (a level's fill taken first)
+    ctx.fill_at = None if order is None else fill_time(ev.filled_at, order.created_at, ctx.now)
+    try:
+        return _on_filled(state, ev, ctx)
+    finally:
+        ctx.fill_at = before
+
+
+def _on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     """A cumulative fill report: the increase since the last one is booked. A fee is booked
     when it grew (a rebate too), even without a new quantity (told after the fill), never when
     it moved towards zero (an unknown fee reads 0: `late_fees.unbooked_fee`); an order that
@@ -186,7 +199,8 @@ def _grow(state: GridState, leg: Leg, order: Order, delta: Decimal, price: Decim
                   anchor_seq=state.price_seq, level=max(leg.level, order.level))
     ctx.ledger.append(LedgerEntry(client_order_id=order.client_order_id,
                                   position_id=leg.position_id or "", side=order.side,
-                                  amount=delta, price=price, fee=fee, realized_pnl=ZERO))
+                                  amount=delta, price=price, fee=fee, realized_pnl=ZERO,
+                                  at=ctx.fill_at))
     if order.purpose is K.ENTRY and state.open_refusals:
         state = replace(state, open_refusals=0)  # an opening order filled: the wait starts again
     return state.with_leg(leg)

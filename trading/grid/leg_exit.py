@@ -59,7 +59,7 @@ def take_off(state: GridState, leg: Leg, cid: str, side: str, fill: Fill,
 def book(cid: str, side: str, position_id: str, fill: Fill, pnl: Decimal, ctx: GridCtx) -> None:
     ctx.ledger.append(LedgerEntry(client_order_id=cid, position_id=position_id, side=side,
                                   amount=fill.amount, price=fill.price, fee=fill.fee,
-                                  realized_pnl=pnl))
+                                  realized_pnl=pnl, at=ctx.fill_at))
 
 
 def q8(value: Decimal) -> Decimal:
@@ -91,7 +91,7 @@ def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridSt
                     reopen_after_seq=state.price_seq)
     if reason in STOPPED_OUT:  # a stop-out waits before the side trades again
         state = replace(state, next_open_at=max(state.next_open_at,
-                                                ctx.now + ctx.rules.reopen_after_stop_s))
+                                                ctx.closed_at + ctx.rules.reopen_after_stop_s))
     if not state.long.is_open and not state.short.is_open:
         if state.long.ref_qty is not None or state.short.ref_qty is not None:
             ctx.record(ge.ReferenceQuantitiesCleared(long=state.long.ref_qty,

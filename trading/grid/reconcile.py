@@ -157,7 +157,7 @@ def _apply_exchange_order(state: GridState, order: Order, found: ExchangeOrder |
         state = on_filled(oe.settled(state, cid), OrderFilled(
             client_order_id=cid, exchange_id=found.exchange_id, filled=found.filled,
             average=average, fee=found.fee, complete=done, realized_pnl=found.realized_pnl,
-            fee_known=found.fee_known), ctx)
+            fee_known=found.fee_known, filled_at=found.last_fill_at), ctx)
         current = state.order(cid)
         if current is None:
             return state  # final now: it left the live orders
