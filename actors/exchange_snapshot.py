@@ -141,7 +141,8 @@ def _external_fills(exchange: ExchangePort, state: SymbolState, booked: set[str]
             continue  # booked already, applied through its order, or before the position
         if amount > 0:
             out.append(ExternalFill(client_order_id=cid, side=t.side, amount=amount,
-                                    price=t.price, fee=fee, fee_known=told is not None))
+                                    price=t.price, fee=fee, fee_known=told is not None,
+                                    filled_at=t.timestamp))
     ids = {i for f in out if (i := f.client_order_id) is not None}
     elsewhere = booked_anywhere(ids - set(unapplied))
     return tuple(f for f in out if f.client_order_id not in elsewhere)

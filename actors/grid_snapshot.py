@@ -227,6 +227,7 @@ def _unexplained(
                 position_side=side,
                 realized_pnl=t.realized_pnl,
                 fee_known=fee is not None,
+                filled_at=t.timestamp,
             )
         )
     return tuple(out)

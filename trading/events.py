@@ -138,6 +138,8 @@ class ExternalFill:
     """Hedge mode: the leg the fill acted on (None: unknown or one-way)."""
     fee_known: bool = True
     """False: the trade row told no fee in the settle currency (`fee` is then 0, not booked)."""
+    filled_at: int | None = field(default=None, repr=False)
+    """When the venue says it traded (ms; None: not told), as `OrderFilled.filled_at`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

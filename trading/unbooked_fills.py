@@ -18,7 +18,7 @@ from trading import late_fees
 from trading import lifecycle as lc
 from trading.client_ids import is_emergency
 from trading.commands import LedgerEntry
-from trading.decision import BaseCtx, Ctx
+from trading.decision import BaseCtx, Ctx, fill_time
 from trading.events import ExternalFill, Reconciled
 from trading.late_fees import FeeUnbooked
 from trading.model import ZERO, Order, OrderPurpose, SymbolState
@@ -35,15 +35,28 @@ def closed_elsewhere(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolStat
     pos = state.position
     assert pos is not None
     exits = unbooked(state, ev, pos.side.exit_order_side)
-    state = _book_in_order(state, [f for f in ev.external_fills  # both sides, in order
-                                   if state.order(f.client_order_id or "") is None], ctx)
+    fills = [f for f in ev.external_fills  # both sides, in order
+             if state.order(f.client_order_id or "") is None]
+    state = _book_in_order(state, fills, ctx)
     pos = state.position
     assert pos is not None
     pos = replace(pos, contracts=Decimal(0))
     state = replace(state, position=pos, unconfirmed=None)
     emergency = any(is_emergency(f.client_order_id) for f in exits)
-    return lc.position_closed(state, "emergency_close" if emergency else "closed_on_exchange",
-                              ctx)
+    before, ctx.fill_at = ctx.fill_at, last_traded(fills, pos.opened_at, ctx)
+    try:  # dated by the venue's trade times where it told them all (the cooldown too)
+        return lc.position_closed(
+            state, "emergency_close" if emergency else "closed_on_exchange", ctx)
+    finally:
+        ctx.fill_at = before
+
+
+def last_traded(fills: list[ExternalFill], opened_at: float, ctx: BaseCtx[Any]
+                ) -> float | None:
+    """When the last of these fills traded, by the venue (`decision.fill_time`); None when
+    one of them told no time (the booking time stands)."""
+    times = [fill_time(f.filled_at, opened_at, ctx.now) for f in fills]
+    return None if not times or None in times else max(t for t in times if t is not None)
 
 
 def _book_in_order(state: SymbolState, fills: list[ExternalFill], ctx: Ctx) -> SymbolState:
@@ -180,7 +193,8 @@ def _book_entries(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
         ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
                                       position_id=pos.position_id, side=fill.side,
                                       amount=take, price=fill.price, fee=fee,
-                                      realized_pnl=ZERO))
+                                      realized_pnl=ZERO,
+                                      at=fill_time(fill.filled_at, pos.opened_at, ctx.now)))
         pos = replace(pos, contracts=total, entry_price=entry, fees=pos.fees + fee)
         qty -= take
     return replace(state, position=pos)
@@ -203,7 +217,8 @@ def _book_exits(state: SymbolState, fills: list[ExternalFill], qty: Decimal,
         ctx.ledger.append(LedgerEntry(client_order_id=fill.client_order_id or "external",
                                       position_id=pos.position_id, side=fill.side,
                                       amount=take, price=fill.price, fee=fee,
-                                      realized_pnl=gross))
+                                      realized_pnl=gross,
+                                      at=fill_time(fill.filled_at, pos.opened_at, ctx.now)))
         pos = replace(pos, contracts=pos.contracts - take,
                       realized_pnl=pos.realized_pnl + gross, fees=pos.fees + fee)
         qty -= take

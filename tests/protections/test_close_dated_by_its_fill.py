@@ -87,3 +87,37 @@ def test_a_venue_time_is_bounded_by_the_order_and_the_booking() -> None:
     assert fill_time(1_000, created, now) == created  # never before its order
     for malformed in (None, "1799995000000", 1.7e12, True, 0, -5):
         assert fill_time(malformed, created, now) is None  # the booking time stands
+
+
+def test_a_close_found_only_in_the_trades_is_dated_by_its_trade(tmp_path: Path) -> None:
+    """`closed_on_exchange`: closed by hand while the bot was down, an hour before the next UTC
+    day's restart; the trade list tells when, the reconciliation books it dated so."""
+    h = harness(tmp_path, ManualClock()).start()
+    h.poll()
+    assert h.signal(BTC, Side.LONG)
+    h.idle(BTC)
+    h.stop()
+    down = harness(tmp_path, h.clock)
+    for o in down.paper.fetch_open_orders(BTC):  # taken off by hand, with the position later
+        down.paper.cancel_order(o.id, BTC)
+    h.clock.advance(day_start(h.clock()) + 86_400 - 3600 - h.clock())  # 23:00 UTC
+    pos = down.exchange_position(BTC)
+    down.paper.create_order(BTC, "market", "sell", pos.contracts, None,
+                            {"reduceOnly": True, "clientOrderId": "manual-close-1"})
+    [trade] = [t for t in down.paper.fetch_my_trades(BTC)
+               if t.client_order_id == "manual-close-1"]
+    assert trade.timestamp is not None
+    h.clock.advance(2 * 3600)  # 01:00 the next day
+    down.start()
+    try:
+        wait_until(lambda: down.view(BTC) and down.view(BTC).reconciled, message="reconciled")
+        [closed] = queries.events(BTC, "PositionClosed")
+        assert closed["data"]["reason"] == "closed_on_exchange"
+        [row] = [f for f in down.repo.read(queries.fills, BTC)
+                 if f.client_order_id == "manual-close-1"]
+        assert row.created_at == pytest.approx(trade.timestamp / 1000, abs=1e-3)
+        cooldown = down.repo.read(queries.actor_rows)[BTC].cooldown_until
+        assert Decimal(closed["data"]["net_pnl"]) < 0  # a loss (fees at least): a cooldown
+        assert cooldown == pytest.approx(trade.timestamp / 1000 + COOLDOWN_S, abs=1e-3)
+    finally:
+        down.stop()

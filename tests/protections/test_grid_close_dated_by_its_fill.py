@@ -13,7 +13,8 @@ from pathlib import Path
 
 from tests.protections.test_grid_cooldown_after_loss import _core
 from tests.trading.test_grid_core import Book
-from trading.events import OrderFilled
+from tests.trading.test_grid_evidence import short_only_listed
+from trading.events import ExternalFill, OrderFilled
 from trading.grid.model import GridKind
 from trading.model import Side
 
@@ -43,3 +44,20 @@ def test_a_venue_time_ahead_of_the_booking_is_not_trusted(tmp_path: Path) -> Non
     [entry] = [e for e in book.ledger if e.client_order_id == stop.client_order_id]
     assert entry.at == book.now  # the booking time (the decision's)
     assert book.state.next_open_at == book.now + 600
+
+
+def test_a_leg_closed_by_hand_while_down_is_dated_by_its_trade(tmp_path: Path) -> None:
+    """`closed_on_exchange`: the leg found flat at the restart, the trade list telling when it
+    was sold by hand (at a loss); its ledger row and the wait after it are dated so."""
+    book = Book(_core(tmp_path, "cooldown_after_loss_s = 600"))
+    book.open_both()
+    book.now += 7200
+    traded_s = book.now - 3600
+    fill = ExternalFill(client_order_id="trade-9", side="sell", amount=D(1), price=D(90),
+                        fee=D("0.05"), position_side=Side.LONG,
+                        filled_at=int(traded_s * 1000))
+    book.send(short_only_listed(book, (fill,)))
+    assert not book.state.long.is_open and "LegClosed" in book.journal
+    [entry] = [e for e in book.ledger if e.client_order_id == "trade-9"]
+    assert entry.at == traded_s
+    assert book.state.next_open_at == traded_s + 600

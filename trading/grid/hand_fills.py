@@ -8,10 +8,13 @@ at the next reconciliation (most often a fill of our own order whose lookup lags
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
 from trading.commands import LedgerEntry
+from trading.decision import fill_time
 from trading.events import ExternalFill
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
@@ -22,7 +25,27 @@ from trading.primitives import ZERO, Side
 from trading.unbooked_fills import no_fee_told
 
 
+@contextmanager
+def dated(ctx: GridCtx, at: float | None) -> Iterator[None]:
+    """What is booked inside is dated `at` (the venue's time; None: the booking time)."""
+    before, ctx.fill_at = ctx.fill_at, at
+    try:
+        yield
+    finally:
+        ctx.fill_at = before
+
+
+def _traded(f: ExternalFill, state: GridState, side: Side, ctx: GridCtx) -> float | None:
+    return fill_time(f.filled_at, state.leg(side).opened_at, ctx.now)
+
+
 def book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
+    """One fill of a leg the venue lists flat, dated by the venue's trade time where told."""
+    with dated(ctx, _traded(f, state, side, ctx)):
+        return _book_external(state, side, f, ctx)
+
+
+def _book_external(state: GridState, side: Side, f: ExternalFill, ctx: GridCtx) -> GridState:
     """One fill of a leg the venue lists flat, in the venue's order: an exit takes off what the
     leg holds, an entry adds to it (a buy by hand before the close by hand, or after it: a round
     trip by hand while we were away; found by review: booking stopped where the leg was flat,
@@ -71,14 +94,15 @@ def book_resized(state: GridState, side: Side, contracts: Decimal, ev: GridRecon
         fee = f.fee  # whole: booked once, the rest of a part's fee would never be booked
         cid = f.client_order_id or "external"
         qty -= take
-        if grows:
-            state = _book_entry(state, side, cid, f, take, fee, ctx)
-            continue
-        pnl = None if f.realized_pnl is None else (
-            f.realized_pnl if take == f.amount else f.realized_pnl * take / f.amount)
-        no_fee_told(state.symbol, f, ctx)
-        state, leg, amount = take_off(state, state.leg(side), cid, f.side,
-                                      Fill(take, f.price, fee, pnl), ctx)
+        with dated(ctx, _traded(f, state, side, ctx)):
+            if grows:
+                state = _book_entry(state, side, cid, f, take, fee, ctx)
+                continue
+            pnl = None if f.realized_pnl is None else (
+                f.realized_pnl if take == f.amount else f.realized_pnl * take / f.amount)
+            no_fee_told(state.symbol, f, ctx)
+            state, leg, amount = take_off(state, state.leg(side), cid, f.side,
+                                          Fill(take, f.price, fee, pnl), ctx)
         ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
     return state
 
@@ -89,12 +113,13 @@ def _book_in_order(state: GridState, side: Side, fills: list[ExternalFill],
     its P&L and fee."""
     for f in fills:
         cid = f.client_order_id or "external"
-        if f.side == side.entry_order_side:
-            state = _book_entry(state, side, cid, f, f.amount, f.fee, ctx)
-            continue
-        no_fee_told(state.symbol, f, ctx)
-        state, _, amount = take_off(state, state.leg(side), cid, f.side,
-                                    Fill(f.amount, f.price, f.fee, f.realized_pnl), ctx)
+        with dated(ctx, _traded(f, state, side, ctx)):
+            if f.side == side.entry_order_side:
+                state = _book_entry(state, side, cid, f, f.amount, f.fee, ctx)
+                continue
+            no_fee_told(state.symbol, f, ctx)
+            state, _, amount = take_off(state, state.leg(side), cid, f.side,
+                                        Fill(f.amount, f.price, f.fee, f.realized_pnl), ctx)
         ctx.record(ge.LegReduced(leg=side, order=cid, amount=amount, price=f.price))
     return state
 
@@ -109,7 +134,7 @@ def _book_entry(state: GridState, side: Side, cid: str, f: ExternalFill, take: D
     entry = (leg.entry_price * leg.contracts + f.price * take) / contracts
     ctx.ledger.append(LedgerEntry(client_order_id=cid, position_id=leg.position_id or "",
                                   side=f.side, amount=take, price=f.price, fee=fee,
-                                  realized_pnl=ZERO))
+                                  realized_pnl=ZERO, at=ctx.fill_at))
     ctx.record(ge.LegAveraged(leg=side, level=leg.level, price=f.price, amount=take))
     return state.with_leg(replace(leg, contracts=contracts, entry_price=entry,
                                   fees=leg.fees + fee))

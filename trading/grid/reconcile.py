@@ -19,7 +19,7 @@ from trading.events import ExchangeOrder, ExternalFill, OrderAccepted, OrderFail
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
-from trading.grid.hand_fills import book_external, book_resized
+from trading.grid.hand_fills import book_external, book_resized, dated
 from trading.grid.handlers import (
     book_late_fee,
     on_accepted,
@@ -33,6 +33,7 @@ from trading.orders import Order, OrderPurpose, OrderStatus
 from trading.primitives import ZERO, Side
 from trading.reconcile import UNKNOWN_POSITION, entry_done
 from trading.transitions import LegPhase, leg_change, order_change
+from trading.unbooked_fills import last_traded
 
 K = OrderPurpose
 
@@ -291,7 +292,8 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         ctx.record(ge.LegClosedOnExchange(leg=side, ours=leg.contracts, fills=len(fills)))
         for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3),
             state = book_external(state, side, f, ctx)  # and what added to it
-        return close_leg(state, side, _closed_reason(fills), ctx)
+        with dated(ctx, last_traded(fills, leg.opened_at, ctx)):  # its wait from its trades
+            return close_leg(state, side, _closed_reason(fills), ctx)
     assert ex is not None
     closing = [o for o in state.orders_of(side, K.CLOSE) if state.of_current(o)]
     if leg.is_open and contracts < leg.contracts and closing:
