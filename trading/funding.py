@@ -25,6 +25,7 @@ the ledger's fills with the exchange's per order skip it (`is_funding`). Pure: n
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -66,11 +67,13 @@ def is_funding(client_order_id: str) -> bool:
     return client_order_id.startswith(PREFIX)
 
 
-def entry(record_id: str, position_id: str, side: Side | None, fee: Decimal) -> LedgerEntry:
-    """Quantity 0, no P&L, only the fee; `side` the position's entry side ("" none)."""
+def entry(record_id: str, position_id: str, side: Side | None, fee: Decimal,
+          at: float | None = None) -> LedgerEntry:
+    """Quantity 0, no P&L, only the fee; `side` the position's entry side ("" none); `at`
+    when the venue settled it (None: the booking time)."""
     return LedgerEntry(client_order_id=ledger_id(record_id), position_id=position_id,
                        side=side.entry_order_side if side is not None else "", amount=ZERO,
-                       price=ZERO, fee=fee, realized_pnl=ZERO)
+                       price=ZERO, fee=fee, realized_pnl=ZERO, at=at)
 
 
 def book_one_way(state: SymbolState, ev: FundingSettled, ctx: Ctx) -> SymbolState:
@@ -109,5 +112,8 @@ def book_grid(state: GridState, ev: FundingSettled, ctx: GridCtx) -> GridState:
 
 def _book(ctx: Ctx | GridCtx, ev: FundingSettled, position_id: str, side: Side | None,
           why: str | None) -> None:
-    ctx.ledger.append(entry(ev.record_id, position_id, side, ev.fee))
+    # dated by its settlement (a payment found at a restart counts in the day it was paid),
+    # never past the booking time (a venue clock ahead of ours)
+    at = min(ev.at, ctx.now) if math.isfinite(ev.at) and ev.at > 0 else None
+    ctx.ledger.append(entry(ev.record_id, position_id, side, ev.fee, at))
     ctx.record(FundingBooked(record=ev.record_id, fee=ev.fee, position_id=position_id, why=why))
