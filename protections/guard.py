@@ -10,6 +10,7 @@ calls ``checks`` itself, only the feed and the persistence stay here).
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -68,6 +69,9 @@ class AccountGuard:
         self._replayed = False
         self._built_at = clock()
         """A position opened or closed since is this run's news, even in the replay."""
+        self._built_fill = self._last_fill_id()
+        """The ledger's last row at the build: a position a later trade row closed is news too
+        (a stop that filled while the bot was down is dated by its fill, before the build)."""
         self._open_seen: set[str] = set()
         self._unsaved = False
         """The stored state was unreadable, or a save failed: the next tick replaces it."""
@@ -132,24 +136,36 @@ class AccountGuard:
                 if announce:
                     self._announce(positions, day, day_net)
             else:
-                self._replay_news(positions, day_net, announce)
+                self._replay_news(batch.fills, positions, day_net, announce)
             if batch.size < FEED_BATCH:
                 break
         self._replayed = True
 
-    def _replay_news(self, positions: list[dict[str, Any]], day_net: Decimal,
-                     announce: bool) -> None:
+    def _replay_news(self, fills: list[dict[str, Any]], positions: list[dict[str, Any]],
+                     day_net: Decimal, announce: bool) -> None:
         """The replay (the first pass) holds what earlier runs announced: not again (a position
         open before the restart included). But the account's actors start before the first
         pass, and what they booked meanwhile is news: found by review, a stop that filled while
         the bot was down, booked by the start reconciliation, was read by the replay and never
         announced. A position opened or closed since the guard was built is announced."""
-        news = {p["position_id"] for p in positions if self._since_built(p)}
+        traded = {f["position_id"] for f in fills
+                  if f["id"] > self._built_fill and f.get("traded", True)}
+        news = {p["position_id"] for p in positions if self._since_built(p)
+                or (p["status"] == "closed" and p["position_id"] in traded)}
         self._open_seen.update(p["position_id"] for p in positions
                                if p["status"] == "open" and p["position_id"] not in news)
         if announce and news:
             self._announce([p for p in positions if p["position_id"] in news], 0.0, day_net,
                            only=news)
+
+    def _last_fill_id(self) -> float:
+        """The ledger's last row id; unreadable (the database away at the build): infinite,
+        so only the closing time tells news, as it did before fills were dated by the venue
+        (a close dated before the build then goes unannounced; every pass still counts it)."""
+        try:
+            return float(self.repo.read(reports.last_fill_id))
+        except Exception:  # noqa: BLE001 - the first pass says what is wrong with the database
+            return math.inf
 
     def _since_built(self, position: dict[str, Any]) -> bool:
         at = position["closed_at"] if position["status"] == "closed" else position["opened_at"]

@@ -277,7 +277,8 @@ def _position(
             "closed",
         )
         pnl, fees = closed_totals(old.position_id, old.realized_pnl, old.fees, decision)
-        conn.execute(CLOSE_POSITION, (now, str(pnl), str(fees), reason, old.position_id))
+        conn.execute(CLOSE_POSITION, (closed_time(old.position_id, decision, now), str(pnl),
+                                      str(fees), reason, old.position_id))
     if pos is not None and pos != old:
         conn.execute(
             UPSERT_POSITION,
@@ -292,6 +293,14 @@ def _position(
                 str(pos.fees),
             ),
         )
+
+
+def closed_time(position_id: str, decision: Decision, now: float) -> float:
+    """When a position this decision closes closed: its last trade's time as the venue told it
+    (`LedgerEntry.at`: a stop that filled while the bot was down), else the commit's."""
+    told = [f.at for f in decision.ledger
+            if f.position_id == position_id and f.amount and f.at is not None]
+    return min(max(told), now) if told else now
 
 
 def closed_totals(

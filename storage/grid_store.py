@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from storage import grid_codec
-from storage.commit_sql import CLOSE_POSITION, UPSERT_POSITION, FencedOff, closed_totals
+from storage.commit_sql import (
+    CLOSE_POSITION,
+    UPSERT_POSITION,
+    FencedOff,
+    closed_time,
+    closed_totals,
+)
 from storage.models import ActorStateRow, GridStateRow
 from storage.restore import CorruptRow, utf8_rows
 from storage.sql_conn import SqlConn
@@ -81,7 +87,8 @@ def _leg_row(
             ),
             "closed",
         )
-        conn.execute(CLOSE_POSITION, (now, str(pnl), str(fees), reason, old.position_id))
+        conn.execute(CLOSE_POSITION, (closed_time(old.position_id, decision, now), str(pnl),
+                                      str(fees), reason, old.position_id))
     if new.position_id is not None and new.position_id != old.position_id \
             and new.position_id.startswith(ADOPTED):
         # the exchange holds one position a side: a row of this side still open is the leg the
@@ -127,7 +134,8 @@ def _opened_and_closed(
         pnl, fees = str(j.data.get("realized_pnl")), str(j.data.get("fees"))
         conn.execute(UPSERT_POSITION, (pid, symbol, str(j.data.get("leg")), "0",
                                        str(opened[pid].get("price")), now, pnl, fees))
-        conn.execute(CLOSE_POSITION, (now, pnl, fees, str(j.data.get("reason")), pid))
+        conn.execute(CLOSE_POSITION, (closed_time(str(pid), decision, now), pnl, fees,
+                                      str(j.data.get("reason")), pid))
 
 
 def load_grid(conn: Any, symbol: str) -> GridState:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
+from peewee import fn
+
 from storage.models import EventRow, FillRow, PositionRow
 from trading.primitives import money_text
 
@@ -56,6 +58,11 @@ def fills_after(last_id: int, limit: int = LEDGER_PAGE) -> LedgerBatch:
             skipped.append(f"fills row id {row[0]} (client order id {row[2]!r}): {exc}")
     return LedgerBatch(fills=fills, skipped=skipped,
                        last_id=max([last_id, *(int(r[0]) for r in rows)]), size=len(rows))
+
+
+def last_fill_id() -> int:
+    """The ledger's last row id (0: empty); the primary key's end."""
+    return int(FillRow.select(fn.MAX(FillRow.id)).scalar() or 0)
 
 
 def _ledger_row(row: tuple[Any, ...]) -> dict[str, Any]:

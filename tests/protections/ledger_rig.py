@@ -75,6 +75,13 @@ class Ledger:
               [(sym, f"{pid}-c", pid, "sell", "1", "99", fee, pnl, at)
                for pid, sym, at, pnl, fee in rows])])
 
+    def fee_told(self, pid: str, symbol: str, at: float, fee: str) -> None:
+        """A fee told after its fill (trading/late_fees.py `fee_entry`): quantity 0, no P&L."""
+        self._write(
+            [("INSERT INTO fills (symbol, client_order_id, position_id, side, amount, price, "
+              "fee, realized_pnl, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+              [(symbol, f"{pid}-c", pid, "sell", "0", "99", fee, "0", at)])])
+
     def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         con = sqlite3.connect(self.path)
         try:

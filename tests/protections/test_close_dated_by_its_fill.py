@@ -73,9 +73,15 @@ def test_a_stop_filled_while_down_is_dated_by_its_fill(tmp_path: Path) -> None:
         assert row.created_at == pytest.approx(fill_s, abs=1e-3)  # the venue's, not the restart's
         cooldown = down.repo.read(queries.actor_rows)[BTC].cooldown_until
         assert cooldown == pytest.approx(fill_s + COOLDOWN_S, abs=1e-3)  # from the fill: long over
+        [position] = down.repo.read(queries.positions, BTC)
+        assert position.closed_at == pytest.approx(fill_s, abs=1e-3)  # the trades list's time
+        notices: list[str] = []
+        guard.on_trade = notices.append
         guard.tick()
         assert guard.totals.day_net == 0  # yesterday's loss is not today's
         assert guard.refuse(BTC, restart_s) is None  # nor a pause that ended long ago
+        # booked by this run: news, though it closed before the guard was built
+        assert [n for n in notices if n.startswith(f"closed {BTC} long")], notices
     finally:
         down.stop()
 

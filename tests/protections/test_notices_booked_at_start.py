@@ -24,7 +24,7 @@ def test_a_close_booked_by_the_start_reconciliation_is_announced(tmp_path):
         # its actor's start reconciliation books the stop that filled while the bot was down,
         # and a fee told late for the position closed before the restart
         ledger.closed("p2", BTC, "closed_on_exchange", T0 + 610)
-        ledger.fills([("p1", ETH, T0 + 611, "0", "0.01")])
+        ledger.fee_told("p1", ETH, T0 + 611, "0.01")
         guard.tick()
         assert notices == [f"closed {BTC} long: net -1.1000 USDT (closed_on_exchange)"]
         assert guard.totals.wins == 1 and guard.totals.losses == 1
