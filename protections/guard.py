@@ -77,6 +77,8 @@ class AccountGuard:
         """The stored state was unreadable, or a save failed: the next tick replaces it."""
         self._pause_unsaved = False
         """A person's pause or unpause not stored yet (its write failed): the next tick."""
+        self.judged = False
+        """A pass has judged the ledger (the first replays it whole): runtime/first_pass.py."""
         self._load()
 
     # -- the entry gate's view -----------------------------------------------------------------
@@ -97,6 +99,7 @@ class AccountGuard:
         before = self._encoded()  # a deep snapshot: the checks change their state in place
         self._feed(now)
         trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
+        self.judged = True
         self.totals.stop_outs_checked()
         for trip in trips:  # first: a trip is in force (and never seen again) from here on, so
             self._alert(trip)  # a failed write below must not take its only alert with it

@@ -34,6 +34,7 @@ from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser, owed_closes
 from runtime.exchanges import build_exchange, fills_poller, gateway_account, rest_poll_interval
+from runtime.first_pass import LedgerJudged, judge_stored_ledger
 from runtime.round_gate import RoundGate
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.startup_error import StartupConfigError
@@ -200,7 +201,9 @@ class AccountRuntime:
         self.feed = with_streams(s, self.data_dir, self.feed, self.log, views=self.views)
         self.sup = sup
         self.guard = build_guard(s, repo, sup, self.alerts, self.log)
-        if self.guard is not None:  # the protections refuse entries through the one gate
+        if self.guard is not None:  # the protections refuse entries through the one gate,
+            judge_stored_ledger(self.guard, self.log, self.name)  # before any actor starts
+            self.gate.add_check(LedgerJudged(self.guard))
             self.gate.add_check(self.guard)
         # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
         self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log,

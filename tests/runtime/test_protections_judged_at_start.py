@@ -1,0 +1,160 @@
+"""No entry is admitted at start before the protections have judged the stored ledger.
+
+The protections' first pass (the whole ledger replayed: daily loss, drawdown, stop-outs) ran on
+the bot's run loop, after the account's actors had started. A bot that died between booking the
+loss that crossed `daily_loss_limit` and its next pass (~1 s later) admitted entries at the next
+start until that replay finished: a hedge grid opened its legs within milliseconds (found by
+review). The account's build now judges the ledger before any actor starts.
+
+Real parts: the account runtime, its pykka actors, SQLite and the paper exchange. No run loop
+runs here: whatever judges the ledger must happen inside the account's own build.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from decimal import Decimal as D
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from loguru import logger
+
+from actors.entry_gate import AccountGate
+from config.loader import load_settings
+from protections.guard import AccountGuard, build_checks
+from protections.ledger_feed import day_start
+from runtime.account import AccountRuntime
+from runtime.first_pass import LedgerJudged, judge_stored_ledger
+from runtime.stop_accounts import stop_all
+from storage import queries
+from storage.repository import Repository
+from tests.protections.ledger_rig import BASE, T0, Ledger, protections
+from tests.support.waiting import wait_until
+
+BTC = "BTC/USDT:USDT"
+CONFIG = f"""
+[bot]
+mode = "paper"
+data_dir = "data"
+account = "grid"
+[exchange]
+id = "paper"
+hedge_mode = true
+poll_interval_s = 0.05
+[symbols]
+list = ["{BTC}"]
+[strategy]
+name = "hedge_grid"
+[strategy.grid]
+levels = 1
+take_profit_pct = 5
+[risk]
+order_size_usdt = 100
+leverage = 5
+stop_loss_pct = 10
+[protections]
+daily_loss_limit_usdt = 50
+[paper]
+latency_ms = 0
+[supervision]
+heartbeat_interval_s = 0.05
+heartbeat_timeout_s = 10
+reconcile_interval_s = 3600
+[logging]
+console = false
+"""
+
+
+def _booked_loss(db: Path, at: float) -> None:
+    """What the previous run committed before it died: a position closed at a -100 loss."""
+    con = sqlite3.connect(db)
+    try:
+        con.execute("INSERT INTO positions (position_id, symbol, side, contracts, entry_price, "
+                    "opened_at, closed_at, status, realized_pnl, fees, close_reason) "
+                    "VALUES ('p1', ?, 'long', '0', '100', ?, ?, 'closed', '-100', '0.05', "
+                    "'stop_loss')", (BTC, at - 60, at))
+        con.execute("INSERT INTO fills (symbol, client_order_id, position_id, side, amount, "
+                    "price, fee, realized_pnl, created_at) "
+                    "VALUES (?, 'p1-c', 'p1', 'sell', '1', '90', '0.05', '-100', ?)", (BTC, at))
+        con.commit()
+    finally:
+        con.close()
+
+
+def _today() -> float:
+    """Now, at least a minute before the next UTC midnight (the loss must count today)."""
+    wait_until(lambda: day_start(time.time() + 60) == day_start(time.time()), timeout=70,
+               interval=0.5, message="a minute clear of UTC midnight")
+    return time.time()
+
+
+def test_a_stored_loss_past_the_daily_limit_refuses_the_first_entries(tmp_path: Path):
+    (tmp_path / "config.toml").write_text(CONFIG)
+    settings = load_settings(tmp_path / "config.toml")
+    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
+    account.open()
+    try:
+        assert account.repo is not None
+        _booked_loss(account.repo.path, _today())
+        account.build()
+        account.start()
+        repo, exchange = account.repo, account.exchange
+
+        def refused() -> list[dict]:
+            return repo.read(queries.events, BTC, "EntryRefused")
+
+        wait_until(lambda: refused() or exchange.submissions(), timeout=30,
+                   message="the grid's first legs refused or sent")
+        assert exchange.submissions() == []  # before the fix: both legs' entries, at once
+        reasons = {e["data"]["reason"] for e in refused()}
+        assert reasons == {"protections: daily loss limit: -100.05 USDT today (limit -50.00)"}
+    finally:
+        stop_all([account], logger)
+        account.close()
+
+
+# -- a first pass that fails: the account starts, its entries wait for a pass -------------------
+
+class _DownAtFirst:
+    """The account's repository, its reads failing until `up` (the database gone a moment)."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo, self.up = repo, False
+
+    def read(self, query: Any, *args: Any) -> Any:
+        if not self.up:
+            raise OSError("database unreachable")
+        return self.repo.read(query, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.repo, name)
+
+
+def test_a_failed_first_pass_refuses_entries_until_a_pass_succeeds(tmp_path: Path):
+    ledger = Ledger(tmp_path)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="INFO", format="{level} {message}")
+    try:
+        ledger.closed("p1", BTC, "stop_loss", T0 - 60, pnl="-100")
+        repo = _DownAtFirst(ledger.repo)
+        guard = AccountGuard(repo=repo, sup=SimpleNamespace(children={}, kill_switch=False),
+                             checks=build_checks(protections(daily_loss_limit_usdt=D(50)), BASE),
+                             base=BASE, alert=lambda *a, **k: None, logger=logger,
+                             clock=lambda: T0)
+        gate = AccountGate(max_open_positions=None, checks=[LedgerJudged(guard), guard],
+                           clock=lambda: T0)
+        judge_stored_ledger(guard, logger, "main")
+        assert gate.admit(BTC, "signal", reconciled=True) == (
+            "protections: the stored ledger is not judged yet (its first pass failed: see the "
+            "log)")
+        assert any("ERROR protections of account main: the first pass over the stored ledger "
+                   "failed: OSError: database unreachable" in line for line in lines), lines
+        repo.up = True
+        guard.tick()  # the run loop's next pass
+        assert gate.admit(BTC, "signal", reconciled=True) == (
+            "protections: daily loss limit: -100.05 USDT today (limit -50.00)")
+    finally:
+        logger.remove(sink)
+        ledger.close()
