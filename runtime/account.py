@@ -203,6 +203,7 @@ class AccountRuntime:
         self.guard = build_guard(s, repo, sup, self.alerts, self.log)
         if self.guard is not None:  # the protections refuse entries through the one gate,
             judge_stored_ledger(self.guard, self.log, self.name)  # before any actor starts
+            self._applier().apply(only=self.guard.handles)  # a pause or kill switch queued
             self.gate.add_check(LedgerJudged(self.guard))
             self.gate.add_check(self.guard)
         # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
@@ -424,15 +425,20 @@ class AccountRuntime:
             self._apply_controls()
 
     def _apply_controls(self) -> None:
-        repo, sup = self.repo, self.sup
-        assert repo is not None and sup is not None
+        repo = self.repo
+        assert repo is not None and self.sup is not None
         if repo.unreachable is not None:
             return  # queued controls wait for the database (they are read from it)
-        applier = getattr(self, "_controls", None)
-        if applier is None or applier.sup is not sup:
+        self._applier().apply()
+
+    def _applier(self) -> Any:
+        """The account's control applier (runtime/controls.py); `build` applies the queued
+        account-wide controls (pause, kill switch, resets) with it before any actor starts."""
+        applier, repo = getattr(self, "_controls", None), self.repo
+        assert repo is not None
+        if applier is None or applier.sup is not self.sup:
             from runtime.controls import ControlApplier
 
             applier = self._controls = ControlApplier(
-                repo=repo, sup=sup, log=self.log, guard=self.guard, journal=journal_control
-            )
-        applier.apply()
+                repo=repo, sup=self.sup, log=self.log, guard=self.guard, journal=journal_control)
+        return applier

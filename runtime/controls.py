@@ -48,11 +48,14 @@ class ControlApplier:
         """Epoch seconds, for a signal's `expires_at` (`clock` measures the waits)."""
         self._waiting_since: dict[int, float] = {}
 
-    def apply(self) -> None:
+    def apply(self, only: Callable[[str], bool] | None = None) -> None:
+        """`only`: the commands to apply now; the others stay queued for a later round."""
         rows, problems = control.take_readable(self.repo)
         for problem in problems:
             self.log.error("{}", problem)
         for cid, command, symbol, args in rows:
+            if only is not None and not only(command):
+                continue
             try:
                 if self.guard is not None and self.guard.handles(command):
                     result = self.guard.apply(command, symbol, args)

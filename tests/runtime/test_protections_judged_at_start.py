@@ -28,7 +28,7 @@ from protections.ledger_feed import day_start
 from runtime.account import AccountRuntime
 from runtime.first_pass import LedgerJudged, judge_stored_ledger
 from runtime.stop_accounts import stop_all
-from storage import queries
+from storage import control, queries
 from storage.repository import Repository
 from tests.protections.ledger_rig import BASE, T0, Ledger, protections
 from tests.support.waiting import wait_until
@@ -158,3 +158,34 @@ def test_a_failed_first_pass_refuses_entries_until_a_pass_succeeds(tmp_path: Pat
     finally:
         logger.remove(sink)
         ledger.close()
+
+
+# -- a person's pause queued before the start ----------------------------------------------------
+
+def test_a_pause_queued_before_the_start_refuses_the_first_entries(tmp_path: Path):
+    """A pause queued (dashboard, Telegram /pause) that the run loop had not applied when the
+    bot died, or queued for the cluster node that takes the account over, was applied by the
+    run loop's first round, after the actors had started: the grid's legs went out first."""
+    (tmp_path / "config.toml").write_text(CONFIG)
+    settings = load_settings(tmp_path / "config.toml")
+    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
+    account.open()
+    try:
+        assert account.repo is not None
+        control.request(account.repo, "pause", "*", by="ops", requested_at=time.time())
+        account.build()
+        account.start()
+        repo, exchange = account.repo, account.exchange
+
+        def refused() -> list[dict]:
+            return repo.read(queries.events, BTC, "EntryRefused")
+
+        wait_until(lambda: refused() or exchange.submissions(), timeout=30,
+                   message="the grid's first legs refused or sent")
+        assert exchange.submissions() == []  # before the fix: both legs' entries, at once
+        assert {e["data"]["reason"] for e in refused()} == {"protections: entries paused by ops"}
+        wait_until(lambda: not control.pending_commands(repo), timeout=10,
+                   message="the pause marked applied")
+    finally:
+        stop_all([account], logger)
+        account.close()
