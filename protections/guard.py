@@ -20,7 +20,7 @@ from typing import Any
 from actors.messages import BlockEntries
 from observability.error_text import describe
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
-from protections.ledger_feed import LedgerTotals
+from protections.ledger_feed import DAY_S, LedgerTotals
 from storage import reports
 from storage.restore import finite_time
 
@@ -241,9 +241,10 @@ class AccountGuard:
             self.on_trade(f"closed {p['symbol']} {p['side']}: net {net:.4f} USDT "
                           f"({p['close_reason']})")
         if day and self.totals.day != day:  # the first tick of a new UTC day
-            t = self.totals
+            t = self.totals  # its rows dated yesterday are yesterday's (ledger_feed)
+            net = t.prev_day_net if t.day - day == DAY_S else day_net
             self.on_trade(f"daily summary {time.strftime('%Y-%m-%d', time.gmtime(day))}: "
-                          f"realized {day_net:.2f} USDT; total {t.net:.2f}, equity "
+                          f"realized {net:.2f} USDT; total {t.net:.2f}, equity "
                           f"{t.equity:.2f}, {t.wins}W/{t.draws}D/{t.losses}L")
 
     def _alert(self, trip: Trip) -> None:

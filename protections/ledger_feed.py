@@ -16,6 +16,7 @@ from trading.primitives import money_text
 from trading.stop_outs import STOPPED_OUT
 
 ZERO = Decimal(0)
+DAY_S = 86_400.0
 COUNTED_KEPT = 10_000
 """Closed positions remembered against a late fill (one touched again after 10,000 later
 closes would count twice in wins/draws/losses, never in money)."""
@@ -61,6 +62,10 @@ class LedgerTotals:
     fees: Decimal = ZERO
     day: float = 0.0
     day_net: Decimal = ZERO
+    prev_day_net: Decimal = ZERO
+    """The UTC day before ``day``: its net, rows booked after midnight included (a fill is
+    dated by the venue's fill time, so a stop that filled at 23:59:50 is booked at 00:00:30
+    with yesterday's time): the daily summary's figure, counted in no other day."""
     daily_reset_at: float = 0.0
     """A person's reset of the daily loss limit: fills before it no longer count today."""
     peak_net: Decimal = ZERO
@@ -109,6 +114,7 @@ class LedgerTotals:
         replay of the ledger, counting by the fills' times, keeps them)."""
         today = day_start(now)
         if today > self.day:
+            self.prev_day_net = self.day_net if today - self.day == DAY_S else ZERO
             self.day, self.day_net = today, ZERO
 
     def stop_outs_checked(self) -> None:
@@ -139,6 +145,8 @@ class LedgerTotals:
             self.fees += f["fee"]
             if f["created_at"] >= since:
                 self.day_net += net
+            elif f["created_at"] >= max(self.day - DAY_S, self.daily_reset_at):
+                self.prev_day_net += net  # yesterday's, booked today: not lost from its day
             if f["id"] == self.peak_reset_fill_id:
                 self.peak_net = self.net
             self.peak_net = max(self.peak_net, self.net)
