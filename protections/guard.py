@@ -147,10 +147,12 @@ class AccountGuard:
     def _replay_news(self, fills: list[dict[str, Any]], positions: list[dict[str, Any]],
                      day_net: Decimal, announce: bool) -> None:
         """The replay (the first pass) holds what earlier runs announced: not again (a position
-        open before the restart included). But the account's actors start before the first
-        pass, and what they booked meanwhile is news: found by review, a stop that filled while
-        the bot was down, booked by the start reconciliation, was read by the replay and never
-        announced. A position opened or closed since the guard was built is announced."""
+        open before the restart included). The first pass runs before the account's actors
+        start (runtime/first_pass.py); only when it fails do they start first, and what they
+        book until a pass succeeds (which is then the replay) is news: found by review, a stop
+        that filled while the bot was down, booked by the start reconciliation, was read by the
+        replay and never announced. A position opened or closed since the guard was built, or
+        closed by a trade row written after the build, is announced."""
         traded = {f["position_id"] for f in fills
                   if f["id"] > self._built_fill and f.get("traded", True)}
         news = {p["position_id"] for p in positions if self._since_built(p)
