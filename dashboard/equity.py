@@ -8,7 +8,9 @@ points are the same as ``equity_points`` gives for the same ledger: the thinning
 ceil(rows / points), so while new rows keep the step, the points already taken stay as they
 are; once the step grows (every ``points`` new rows) the curve is read again from the start.
 A ledger that is not the one read before (its last row read is gone or another, e.g. the
-database file was replaced) is read again from the start too.
+database file was replaced) is read again from the start too, and so is one that gained a row
+dated before the curve's last point: the curve runs in the order of the fills' times, and a fill
+dated by the venue can be booked after later ones (a stop that filled while the bot was down).
 
 Run ``points`` inside ``Repository.read`` (it queries through the repository's models).
 """
@@ -22,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from storage.models import FillRow
-from storage.reports import LEDGER_PAGE, LedgerBatch, fills_after
+from storage.reports import LEDGER_PAGE, LedgerBatch, fills_after, net_rows
 from trading.primitives import money_text
 
 KEEP = 4
@@ -80,11 +82,14 @@ class EquityCurves:
         if curve is not None:
             batches = self._batches(curve.last_id)
             rows = curve.rows + sum(b.size for b in batches)
-            if -(-rows // wanted) == curve.step:
-                return self._extend(curve, batches)
+            new = sorted(r for b in batches for r in net_rows(b.fills))
+            later = curve.last is None or not new or new[0][0] >= curve.last["time"]
+            if -(-rows // wanted) == curve.step and later:  # else: a row dated before the
+                return self._extend(curve, batches, new)  # curve's end takes its place in it
         total = FillRow.select().count()
-        return self._extend(_Curve(step=max(1, -(-total // wanted)), equity=self.base),
-                            self._batches(0))
+        batches = self._batches(0)
+        return self._extend(_Curve(step=max(1, -(-total // wanted)), equity=self.base), batches,
+                            sorted(r for b in batches for r in net_rows(b.fills)))
 
     def _batches(self, last_id: int) -> list[LedgerBatch]:
         batches = []
@@ -95,18 +100,19 @@ class EquityCurves:
             if batch.size < self.page:
                 return batches
 
-    def _extend(self, curve: _Curve, batches: list[LedgerBatch]) -> _Curve:
-        """The curve with these rows added (a new curve: a read that fails changes nothing)."""
+    def _extend(self, curve: _Curve, batches: list[LedgerBatch],
+                new: list[tuple[float, int, Decimal]]) -> _Curve:
+        """The curve with these rows added (a new curve: a read that fails changes nothing).
+        ``new``: the batches' readable rows in time order, none dated before the curve's end."""
         step, taken, equity, i = curve.step, list(curve.taken), curve.equity, curve.index
         last, last_taken = curve.last, curve.last_taken
-        for batch in batches:
-            for f in batch.fills:
-                equity += f["realized_pnl"] - f["fee"]
-                last = {"time": f["created_at"], "equity": money_text(equity)}
-                last_taken = i % step == step - 1
-                if last_taken:
-                    taken.append(last)
-                i += 1
+        for at, _, net in new:
+            equity += net
+            last = {"time": at, "equity": money_text(equity)}
+            last_taken = i % step == step - 1
+            if last_taken:
+                taken.append(last)
+            i += 1
         last_id = batches[-1].last_id if batches else curve.last_id
         return replace(curve, rows=curve.rows + sum(b.size for b in batches), index=i,
                        last_id=last_id, last_key=_key(last_id) if last_id else None,

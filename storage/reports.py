@@ -148,28 +148,38 @@ def journal(symbol: str | None = None, before_id: int | None = None,
 
 
 def equity_points(base: Decimal, max_points: int = 500) -> list[dict[str, Any]]:
-    """The ledger's equity curve: ``base`` plus the cumulative net of every fill, thinned to at
-    most ``max_points`` (the last point is always the current equity). A row that cannot be read
-    adds nothing, as in the protections' totals (``fills_after``), so the curve ends at the
-    status's equity (found by review: one damaged row made this view a 500, or end at NaN)."""
+    """The ledger's equity curve: ``base`` plus the cumulative net of every fill in the order
+    of their times (ties: booking order), thinned to at most ``max_points`` (the last point is
+    always the current equity). Not id order: a fill is dated by the venue's fill time, so a
+    stop that filled while the bot was down is booked after rows dated later (found by review:
+    the curve stepped back in time there). A row that cannot be read adds nothing, as in the
+    protections' totals (``fills_after``), so the curve ends at the status's equity (found by
+    review: one damaged row made this view a 500, or end at NaN)."""
     total = FillRow.select().count()
     step = max(1, -(-total // max(max_points, 1)))
-    points: list[dict[str, Any]] = []
-    equity, last_id, i, last = base, 0, 0, None
+    rows: list[tuple[float, int, Decimal]] = []
+    last_id = 0
     while True:
         batch = fills_after(last_id, LEDGER_PAGE)
-        for f in batch.fills:
-            equity += f["realized_pnl"] - f["fee"]
-            last = {"time": f["created_at"], "equity": money_text(equity)}
-            if i % step == step - 1:
-                points.append(last)
-            i += 1
+        rows += net_rows(batch.fills)
         last_id = batch.last_id
         if batch.size < LEDGER_PAGE:
             break
+    points: list[dict[str, Any]] = []
+    equity, last = base, None
+    for i, (at, _, net) in enumerate(sorted(rows)):
+        equity += net
+        last = {"time": at, "equity": money_text(equity)}
+        if i % step == step - 1:
+            points.append(last)
     if last is not None and (not points or points[-1] is not last):
         points.append(last)
     return points
+
+
+def net_rows(fills: list[dict[str, Any]]) -> list[tuple[float, int, Decimal]]:
+    """(time, id, net) of readable ledger rows: sorted, the equity curve's order."""
+    return [(f["created_at"], f["id"], f["realized_pnl"] - f["fee"]) for f in fills]
 
 
 def _with_ledger(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
