@@ -330,6 +330,7 @@ class AccountGuard:
     def _state(self) -> dict[str, Any]:
         return {"checks": {c.name: c.state() for c in self.checks},
                 "daily_reset_at": self.totals.daily_reset_at,
+                "daily_reset_fill_id": self.totals.daily_reset_fill_id,
                 "peak_reset_fill_id": self.totals.peak_reset_fill_id}
 
     def _encoded(self) -> str:
@@ -378,10 +379,13 @@ class AccountGuard:
     def _restore(self, data: dict[str, Any]) -> None:
         daily_reset_at = finite_time(data.get("daily_reset_at") or 0.0)
         peak_reset_fill_id = int(data.get("peak_reset_fill_id") or 0)
+        reset_fill = data.get("daily_reset_fill_id")
+        daily_reset_fill_id = None if reset_fill is None else int(reset_fill)
         checks = data.get("checks") or {}
         for check in self.checks:
             check.restore(checks.get(check.name) or {})
         self.totals.daily_reset_at = daily_reset_at
+        self.totals.daily_reset_fill_id = daily_reset_fill_id
         self.totals.peak_reset_fill_id = peak_reset_fill_id
 
     def _damaged(self, key: str, exc: Exception) -> None:

@@ -68,6 +68,10 @@ class LedgerTotals:
     with yesterday's time): the daily summary's figure, counted in no other day."""
     daily_reset_at: float = 0.0
     """A person's reset of the daily loss limit: fills before it no longer count today."""
+    daily_reset_fill_id: int | None = None
+    """The ledger's last row read at that reset: the rows up to it (what the status showed)
+    no longer count today, every later one does, even dated before the reset by the venue (a
+    stop booked after it). None: a reset stored by a version that kept only its time."""
     peak_net: Decimal = ZERO
     peak_reset_fill_id: int = 0
     """A person's reset of the drawdown: the peak restarts at the equity after this fill."""
@@ -127,7 +131,6 @@ class LedgerTotals:
     ) -> None:
         """Add new ledger rows (oldest first) and the positions they touched."""
         self.roll_day(now)
-        since = max(self.day, self.daily_reset_at)
         self.closed_now = []
         for f in fills:
             self.skip_to(int(f["id"]) - 1)
@@ -143,10 +146,7 @@ class LedgerTotals:
                     self._traded_at[f["position_id"]] = max(at, f["created_at"])
             self.realized += f["realized_pnl"]
             self.fees += f["fee"]
-            if f["created_at"] >= since:
-                self.day_net += net
-            elif f["created_at"] >= max(self.day - DAY_S, self.daily_reset_at):
-                self.prev_day_net += net  # yesterday's, booked today: not lost from its day
+            self._count_day(f, net)
             if f["id"] == self.peak_reset_fill_id:
                 self.peak_net = self.net
             self.peak_net = max(self.peak_net, self.net)
@@ -163,6 +163,20 @@ class LedgerTotals:
                 del self._counted[next(iter(self._counted))]
             self.closed_now.append((p, position_net))
             self._recount(counted, position_net)
+
+    def _count_day(self, fill: dict[str, Any], net: Decimal) -> None:
+        """A row counts in the UTC day of its time (today, or yesterday's summary when booked
+        after midnight), unless a person's reset of the daily loss limit forgave it."""
+        if self.daily_reset_fill_id is not None:
+            forgiven = int(fill["id"]) <= self.daily_reset_fill_id
+        else:
+            forgiven = fill["created_at"] < self.daily_reset_at
+        if forgiven:
+            return
+        if fill["created_at"] >= self.day:
+            self.day_net += net
+        elif fill["created_at"] >= self.day - DAY_S:
+            self.prev_day_net += net  # yesterday's, booked today: not lost from its day
 
     def _recount(self, counted: Counted, net: Decimal) -> None:
         """Add `net` to a counted position and move it between wins, draws and losses, and in or
@@ -203,6 +217,7 @@ class LedgerTotals:
 
     def reset_daily(self, now: float) -> None:
         self.daily_reset_at, self.day_net = now, ZERO
+        self.daily_reset_fill_id = self.last_fill_id
 
     def reset_peak(self) -> None:
         self.peak_reset_fill_id, self.peak_net = self.last_fill_id, self.net
