@@ -154,6 +154,9 @@ class StopLossGuard:
         self.paused: dict[str, dict[str, Any]] = {}
         """symbol -> {since, until, reason}"""
         self.reset_at: dict[str, float] = {}
+        self.reset_fill: dict[str, int] = {}
+        """symbol -> the ledger's last row read at a person's reset: the stop-outs booked up to
+        it are forgotten, a later one counts even dated before the reset (by its fill time)."""
         self._recent: dict[str, list[float]] = {}
         """symbol -> closing times of its stop-outs within the window, oldest first"""
 
@@ -165,8 +168,8 @@ class StopLossGuard:
         """Count the tick's stop-outs in order of closing (a replay after a restart hands over
         the whole ledger's, batch after batch: the recent ones are rebuilt from it)."""
         trips: list[Trip] = []
-        for symbol, closed_at in sorted(totals.stop_outs, key=lambda s: s[1]):
-            if closed_at <= self.reset_at.get(symbol, 0.0):
+        for symbol, closed_at, *row in sorted(totals.stop_outs, key=lambda s: s[1]):
+            if self._forgotten(symbol, closed_at, row):
                 continue
             recent = self._recent.setdefault(symbol, [])
             insort(recent, closed_at)
@@ -186,19 +189,29 @@ class StopLossGuard:
             del self.paused[symbol]  # the reset rule: the pause ran out
         return trips
 
-    def reset(self, symbol: str, now: float) -> None:
+    def _forgotten(self, symbol: str, closed_at: float, row: list[int]) -> bool:
+        """Booked before a person's reset (a reset stored by an older version: dated before)."""
+        reset_row = self.reset_fill.get(symbol)
+        if reset_row is not None and row:
+            return row[0] <= reset_row
+        return closed_at <= self.reset_at.get(symbol, 0.0)
+
+    def reset(self, symbol: str, now: float, last_fill_id: int | None = None) -> None:
         self.paused.pop(symbol, None)
         self._recent.pop(symbol, None)
         self.reset_at[symbol] = now
+        if last_fill_id is not None:
+            self.reset_fill[symbol] = last_fill_id
 
     def state(self) -> dict[str, Any]:
         """A copy: `evaluate` and `reset` change the live dicts in place, and the guard saves
         only when the state differs from the one it took before (an alias never differs)."""
         return {"paused": {s: dict(e) for s, e in self.paused.items()},
-                "reset_at": dict(self.reset_at)}
+                "reset_at": dict(self.reset_at), "reset_fill": dict(self.reset_fill)}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.paused = {str(s): {"since": _time(e["since"]), "until": _time(e["until"]),
                                 "reason": str(e["reason"])}
                        for s, e in (data.get("paused") or {}).items()}
         self.reset_at = {k: _time(v) for k, v in (data.get("reset_at") or {}).items()}
+        self.reset_fill = {str(k): int(v) for k, v in (data.get("reset_fill") or {}).items()}

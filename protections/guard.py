@@ -303,7 +303,7 @@ class AccountGuard:
             if check.name != name:
                 continue
             if isinstance(check, StopLossGuard):
-                check.reset(symbol, now)
+                check.reset(symbol, now, self.totals.last_fill_id)
             else:
                 check.reset(self.totals, now)
             self._unsaved = True

@@ -44,11 +44,14 @@ class Counted:
     net: Decimal
     outcome: str
     """"win" (net above zero), "draw" (exactly zero: it paid its fees) or "loss"."""
-    stop_out: tuple[str, float] | None
-    """(symbol, closed_at) when it counts as a stop-out."""
+    stop_out: tuple[str, float, int] | None
+    """(symbol, closed_at, row) when it counts as a stop-out."""
     reason: str | None
     symbol: str
     closed_at: float | None
+    row: int = 0
+    """The ledger row that last moved it (its close's, or a fee told later): when it was
+    booked, which a person's reset of the stop-loss guard compares (its time may be older)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -80,9 +83,10 @@ class LedgerTotals:
     """Closes that netted exactly zero: neither won nor lost (as the backtest report and
     Freqtrade count them; found by review: they were counted losses)."""
     losses: int = 0
-    stop_outs: list[tuple[str, float]] = field(default_factory=list)
-    """(symbol, closed_at) of stop-outs (``trading.stop_outs.STOPPED_OUT``) not yet checked
-    (``stop_outs_checked``): every batch of one tick adds to it, the guard's checks read it once."""
+    stop_outs: list[tuple[str, float, int]] = field(default_factory=list)
+    """(symbol, closed_at, row: ``Counted.row``) of stop-outs (``trading.stop_outs.STOPPED_OUT``)
+    not yet checked (``stop_outs_checked``): every batch of one tick adds to it, the guard's
+    checks read it once."""
     closed_now: list[tuple[dict[str, Any], Decimal]] = field(default_factory=list)
     """Positions the last ``apply`` saw closed, with their net P&L from the ledger."""
     _counted: dict[str, Counted] = field(default_factory=dict)
@@ -90,6 +94,8 @@ class LedgerTotals:
     across zero), oldest first and bounded: a months-long run must not grow it without end."""
     _open_net: dict[str, Decimal] = field(default_factory=dict)
     """Net P&L so far of positions not yet seen closed (their fills, summed as they come)."""
+    _last_row: dict[str, int] = field(default_factory=dict)
+    """The last ledger row of positions not yet seen closed."""
     _traded_at: dict[str, float] = field(default_factory=dict)
     """When positions not yet seen closed last traded (their ledger rows' times: the venue's
     fill time where it told one, else the booking time)."""
@@ -138,9 +144,11 @@ class LedgerTotals:
             net = f["realized_pnl"] - f["fee"]
             counted = self._counted.get(f["position_id"])
             if counted is not None:  # a late row: a fee told later (trading/late_fees.py) or
-                self._recount(counted, net)  # a fill committed after its position was read
+                counted.row = max(counted.row, int(f["id"]))  # a fill committed after its
+                self._recount(counted, net)  # position was read
             else:
                 self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
+                self._last_row[f["position_id"]] = int(f["id"])
                 if f.get("traded", True):
                     at = self._traded_at.get(f["position_id"], f["created_at"])
                     self._traded_at[f["position_id"]] = max(at, f["created_at"])
@@ -156,7 +164,8 @@ class LedgerTotals:
             position_net = self._open_net.pop(p["position_id"], ZERO)
             closed_at = _closed_at(p["closed_at"], self._traded_at.pop(p["position_id"], None))
             counted = Counted(net=ZERO, outcome="draw", stop_out=None,
-                              reason=p["close_reason"], symbol=p["symbol"], closed_at=closed_at)
+                              reason=p["close_reason"], symbol=p["symbol"], closed_at=closed_at,
+                              row=self._last_row.pop(p["position_id"], self.last_fill_id))
             self.draws += 1  # a draw until its net says otherwise
             self._counted[p["position_id"]] = counted
             if len(self._counted) > COUNTED_KEPT:
@@ -193,7 +202,7 @@ class LedgerTotals:
                    and counted.closed_at is not None)
         if stopped and counted.stop_out is None:
             assert counted.closed_at is not None
-            counted.stop_out = (counted.symbol, counted.closed_at)
+            counted.stop_out = (counted.symbol, counted.closed_at, counted.row)
             self.stop_outs.append(counted.stop_out)
         elif not stopped and counted.stop_out is not None:
             if counted.stop_out in self.stop_outs:  # not checked yet: it never was one

@@ -33,7 +33,7 @@ def test_totals_count_today_wins_losses_and_drawdown():
     assert t.day_net == D("-7.2")  # the fill before midnight is yesterday's
     assert t.peak_net == D("4.9") and t.drawdown == D("7.2") and t.equity == D("997.7")
     assert (t.wins, t.losses) == (1, 2) and t.win_rate == 1 / 3
-    assert t.stop_outs == [("BTC/USDT:USDT", DAY + 3600)] * 2
+    assert t.stop_outs == [("BTC/USDT:USDT", DAY + 3600, 2), ("BTC/USDT:USDT", DAY + 3600, 3)]
     t.stop_outs_checked()
     t.apply([], [closed(2, "-3.1")], DAY + 7300)  # a position seen again is not counted twice
     assert (t.wins, t.losses) == (1, 2) and t.stop_outs == []

@@ -27,7 +27,7 @@ def test_every_stop_out_reason_of_both_styles_counts_and_no_other():
     reasons = (*sorted(STOPPED_OUT), *NOT_STOP_OUTS)
     t = LedgerTotals()
     t.apply(*_closed(reasons), T + 100)
-    counted = {reasons[int(symbol[1:])] for symbol, _ in t.stop_outs}
+    counted = {reasons[int(symbol[1:])] for symbol, *_ in t.stop_outs}
     assert counted == {"stop_loss", "stop_loss_bot", "closed_on_exchange", "trailing_stop"}
     assert set(GRID_STOPPED_OUT) | set(ONE_WAY_STOPPED_OUT) == STOPPED_OUT
     assert set(handlers.STOPPED_OUT) == set(GRID_STOPPED_OUT)  # what the grid waits after
@@ -53,4 +53,4 @@ def test_a_stop_that_locked_in_a_profit_is_not_a_stop_out():
     fills[1]["realized_pnl"] = D("0.1")  # net 0: nothing lost
     t = LedgerTotals()
     t.apply(fills, positions, T + 100)
-    assert sorted(symbol for symbol, _ in t.stop_outs) == ["S2"]
+    assert sorted(symbol for symbol, *_ in t.stop_outs) == ["S2"]
