@@ -440,5 +440,6 @@ class AccountRuntime:
             from runtime.controls import ControlApplier
 
             applier = self._controls = ControlApplier(
-                repo=repo, sup=self.sup, log=self.log, guard=self.guard, journal=journal_control)
+                repo=repo, sup=self.sup, log=self.log, guard=self.guard, journal=journal_control,
+                max_size_usdt=self.settings.signals.max_size_usdt)
         return applier

@@ -20,10 +20,12 @@ from typing import Any
 from actors.messages import ExternalSignal
 from cluster.lease import LeaseLost
 from runtime.emergency import OWED, forgive
+from signals.limits import size_cap
 from storage import control, queries
 from storage.repository import Repository
 from supervision.child import ChildState
 from trading.model import Side
+from trading.primitives import decimal_text
 
 WAIT_S = 60.0
 """How long a queued signal waits for its actor to run (a start, a restart, a backoff)."""
@@ -34,9 +36,12 @@ class ControlApplier:
     def __init__(self, *, repo: Repository, sup: Any, log: Any, wait_s: float = WAIT_S,
                  clock: Callable[[], float] = time.monotonic, guard: Any = None,
                  journal: Callable[..., None] | None = None,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 max_size_usdt: Decimal | None = None) -> None:
         """`guard`: the account's protections (pause, kill switch, protection resets: the
-        dashboard's controls), asked first; `journal`: records who applied what, when."""
+        dashboard's controls), asked first; `journal`: records who applied what, when;
+        `max_size_usdt`: signals.max_size_usdt as configured now (a queued size is judged
+        again against it: the cap may have been lowered since the CLI queued the row)."""
         self.repo = repo
         self.sup = sup
         self.log = log
@@ -46,6 +51,7 @@ class ControlApplier:
         self.clock = clock
         self.wall = wall
         """Epoch seconds, for a signal's `expires_at` (`clock` measures the waits)."""
+        self.max_size_usdt = max_size_usdt
         self._waiting_since: dict[int, float] = {}
 
     def apply(self, only: Callable[[str], bool] | None = None) -> None:
@@ -113,6 +119,13 @@ class ControlApplier:
                 "signal {} {} dropped: expired (queued about {:.0f}s ago, a manual signal "
                 "lives {:g}s); not traded", symbol, args.get("side"), late, control.SIGNAL_TTL_S)
             return f"expired: not delivered (expires_at {expires_at:.3f})"
+        cap, cap_name = size_cap(self.max_size_usdt)
+        if side is not None and size is not None and size > cap:
+            # found by review: checked only when `bot.py signal` queued it, so a cap lowered in
+            # the config before this start still let the old size trade (logged and journaled
+            # as this row's result, in one line)
+            return (f"refused: size_usdt {decimal_text(size)} is above {cap_name} (queued "
+                    "under an older config); not traded")
         state = self.sup.children[symbol].state
         if state is not ChildState.RUNNING and state in _MAY_COME_UP:
             first = self._waiting_since.setdefault(cid, self.clock())
