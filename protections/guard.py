@@ -23,6 +23,7 @@ from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
 from protections.ledger_feed import DAY_S, LedgerTotals
 from storage import reports
 from storage.restore import finite_time
+from storage.writer import writes_within
 
 STATE_KEY = "protections"
 PAUSE_KEY = "entries_paused"
@@ -30,6 +31,10 @@ FEED_BATCH = 5000
 ACCOUNT_SUBJECT = "*"
 """The journal's symbol for account-wide controls and trips."""
 Alert = Callable[..., None]
+STORE_S = 10.0
+"""How long the guard's writes (a person's control, the state a pass saves) wait for the
+database on the run loop, as a person's kill switch waits to be stored (supervision/): a write
+not stored by then is said and tried again at the next pass, never dropped."""
 
 
 def build_checks(cfg: Any, base: Decimal) -> list[Any]:
@@ -58,9 +63,12 @@ class AccountGuard:
     """As an EntryCheck of the account's gate (actors/entry_gate.py): every entry asks `refuse`."""
 
     def __init__(self, *, repo: Any, sup: Any, checks: list[Any], base: Decimal, alert: Alert,
-                 logger: Any, clock: Callable[[], float] = time.time) -> None:
+                 logger: Any, clock: Callable[[], float] = time.time,
+                 store_s: float = STORE_S) -> None:
         self.repo, self.sup, self.checks, self.alert, self.log = repo, sup, checks, alert, logger
         self.clock = clock
+        self.store_s = store_s
+        """How long a write of the run loop waits for the database (STORE_S)."""
         self.totals = LedgerTotals(base=base)
         self.paused: dict[str, Any] | None = None
         self.on_trade: Callable[[str], None] | None = None
@@ -95,6 +103,10 @@ class AccountGuard:
 
     # -- the run loop ----------------------------------------------------------------------------
     def tick(self, now: float | None = None) -> list[Trip]:
+        with writes_within(self.store_s):  # the run loop's pass: never the writer's 60 s
+            return self._tick(now)
+
+    def _tick(self, now: float | None) -> list[Trip]:
         now = self.clock() if now is None else now
         before = self._encoded()  # a deep snapshot: the checks change their state in place
         self._feed(now)
@@ -271,6 +283,12 @@ class AccountGuard:
         return command in self.COMMANDS
 
     def apply(self, command: str, symbol: str, args: dict[str, Any]) -> str:
+        """A person's control, on the run loop: its writes (the kill switch reset's included)
+        wait for the database `store_s` at most."""
+        with writes_within(self.store_s):
+            return self._apply(command, symbol, args)
+
+    def _apply(self, command: str, symbol: str, args: dict[str, Any]) -> str:
         by, now = str(args.get("by") or "operator"), self.clock()
         if command == "pause":
             self.paused = {"by": by, "at": now}

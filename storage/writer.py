@@ -15,7 +15,7 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import peewee as pw
@@ -52,6 +52,23 @@ _STOP = object()
 SUBMIT_TIMEOUT_S = 60.0
 """How long a caller waits for its unit's commit before `submit` raises TimeoutError: the bound
 an actor announces for the heartbeat while it waits (actors/symbol_actor.py)."""
+_BOUND = threading.local()
+
+
+@contextlib.contextmanager
+def writes_within(timeout_s: float) -> Iterator[None]:
+    """This thread's writes inside the block wait at most `timeout_s` for their commit. For the
+    account's run loop (protections/guard.py): found by review, a person's pause and the state a
+    pass saves waited the 60 s above while the database stalled, holding the status dump and
+    the heartbeat still; its callers say a write not stored in time and try it again later."""
+    before = getattr(_BOUND, "s", None)
+    _BOUND.s = timeout_s if before is None else min(before, timeout_s)
+    try:
+        yield
+    finally:
+        _BOUND.s = before
+
+
 CHECKPOINT_INTERVAL_S = 30.0
 """How often the writer truncates the WAL when it is idle (and at 3x that even when busy)."""
 CHECKPOINT_BUSY_MS = 100
@@ -85,14 +102,20 @@ class GroupCommitWriter:
         self._thread.start()
 
     def submit(self, work: Callable[[], Any], timeout: float | None = SUBMIT_TIMEOUT_S) -> Any:
-        """Run `work` inside a transaction on the writer thread; return once committed."""
+        """Run `work` inside a transaction on the writer thread; return once committed (a
+        TimeoutError after `timeout`, or the shorter bound of `writes_within`: the unit stays
+        queued and may still commit)."""
+        bound = getattr(_BOUND, "s", None)
+        if bound is not None and (timeout is None or timeout > bound):
+            timeout = bound
         unit = _Unit(work)
         with self._stop_lock:  # never queued behind the stop mark (it would never run)
             if self._stopped.is_set():
                 raise WriterStopped("database writer is stopped")
             self._queue.put(unit)
         if not unit.done.acquire(timeout=-1 if timeout is None else timeout):
-            raise TimeoutError("database commit did not finish in time")
+            raise TimeoutError("database commit did not finish in time"
+                               + ("" if bound is None else f" (within {timeout:g}s)"))
         if unit.error is not None:
             raise unit.error
         return unit.result

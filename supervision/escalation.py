@@ -182,9 +182,13 @@ class Escalating:
         # stored first (found by review: lifted in memory first, a failed write answered the
         # person with an error while entries were allowed here); the reset mark before "0": a
         # switch stored off never counts the escalations it was reset from again at restart
-        self.repo.set_meta("kill_switch_reset", repr(self.clock()))
-        self.repo.set_meta("kill_switch", "0")
-        self.repo.set_meta(KILL_SWITCH_WHY, "")
+        try:
+            self.repo.set_meta("kill_switch_reset", repr(self.clock()))
+            self.repo.set_meta("kill_switch", "0")
+            self.repo.set_meta(KILL_SWITCH_WHY, "")
+        except TimeoutError as exc:  # the run loop's bound (protections/guard.py STORE_S)
+            raise RuntimeError(f"the kill switch reset was not stored ({exc}): the switch "
+                               "stays on; reset it again") from exc
         self.kill_switch = False
         self.kill_switch_why = None
         self.escalations = []
