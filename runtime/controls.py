@@ -19,10 +19,13 @@ from typing import Any
 
 from actors.messages import ExternalSignal
 from cluster.lease import LeaseLost
+from observability.error_text import describe
+from protections.guard import STORE_S
 from runtime.emergency import OWED, forgive
 from signals.limits import size_cap
 from storage import control, queries
 from storage.repository import Repository
+from storage.writer import writes_within
 from supervision.child import ChildState
 from trading.model import Side
 from trading.primitives import decimal_text
@@ -37,7 +40,7 @@ class ControlApplier:
                  clock: Callable[[], float] = time.monotonic, guard: Any = None,
                  journal: Callable[..., None] | None = None,
                  wall: Callable[[], float] = time.time,
-                 max_size_usdt: Decimal | None = None) -> None:
+                 max_size_usdt: Decimal | None = None, store_s: float = STORE_S) -> None:
         """`guard`: the account's protections (pause, kill switch, protection resets: the
         dashboard's controls), asked first; `journal`: records who applied what, when;
         `max_size_usdt`: signals.max_size_usdt as configured now (a queued size is judged
@@ -52,7 +55,11 @@ class ControlApplier:
         self.wall = wall
         """Epoch seconds, for a signal's `expires_at` (`clock` measures the waits)."""
         self.max_size_usdt = max_size_usdt
+        self.store_s = store_s
+        """How long a row's journal line and done mark wait for the database (the run loop)."""
         self._waiting_since: dict[int, float] = {}
+        self._unmarked: dict[int, str] = {}
+        """Rows applied whose done mark is not stored yet -> their result."""
 
     def apply(self, only: Callable[[str], bool] | None = None) -> None:
         """`only`: the commands to apply now; the others stay queued for a later round."""
@@ -61,6 +68,10 @@ class ControlApplier:
             self.log.error("{}", problem)
         for cid, command, symbol, args in rows:
             if only is not None and not only(command):
+                continue
+            if cid in self._unmarked:  # applied already: only its done mark is owed
+                if not self._mark(cid, self._unmarked[cid]):
+                    return
                 continue
             try:
                 if self.guard is not None and self.guard.handles(command):
@@ -75,10 +86,42 @@ class ControlApplier:
             if result is None:
                 continue  # waits for its actor; tried again next round
             self._waiting_since.pop(cid, None)
-            if self.journal is not None:
-                self.journal(self.repo, cid, command, symbol, args, result)
             self.log.info("control {} {}: {}", command, symbol, result)
-            control.mark_done(self.repo, cid, result[:500])
+            if not self._record(cid, command, symbol, args, result):
+                return  # the database stalls: the rows after it wait for a later round
+
+    def _record(self, cid: int, command: str, symbol: str, args: dict[str, Any],
+                result: str) -> bool:
+        """Journal an applied row and mark it done, each write waiting `store_s` at most (the
+        run loop's status and heartbeat wait with it). A row not marked is never applied
+        again by this process (found by review: the next round applied a protection reset
+        again, lifting a trip set since); its mark is retried first at the next rounds."""
+        with writes_within(self.store_s):
+            if self.journal is not None:
+                try:
+                    self.journal(self.repo, cid, command, symbol, args, result)
+                except LeaseLost:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the row is applied: mark it anyway
+                    self.log.error("control row {} ({} {}): applied, its journal line not "
+                                   "written: {}", cid, command, symbol, describe(exc))
+            return self._mark(cid, result)
+
+    def _mark(self, cid: int, result: str) -> bool:
+        """False: not marked done yet (said once); kept for the next rounds."""
+        try:
+            with writes_within(self.store_s):
+                control.mark_done(self.repo, cid, result[:500])
+        except LeaseLost:
+            raise
+        except Exception as exc:  # noqa: BLE001 - marked at a later round, never applied twice
+            if cid not in self._unmarked:
+                self.log.error("control row {}: applied, not marked done yet ({}); marked at "
+                               "a later round, not applied again", cid, describe(exc))
+            self._unmarked[cid] = result
+            return False
+        self._unmarked.pop(cid, None)
+        return True
 
     def _apply_one(self, cid: int, command: str, symbol: str, args: dict[str, Any]) -> str | None:
         if symbol not in self.sup.children:

@@ -34,6 +34,7 @@ class HeldWriter:
     """The repository's one writer thread, held inside a unit until `release`."""
 
     def __init__(self, repo: Repository) -> None:
+        self._repo = repo
         self._go, entered = threading.Event(), threading.Event()
 
         def hold() -> None:
@@ -46,8 +47,10 @@ class HeldWriter:
         wait_until(entered.is_set, timeout=10, message="the writer held")
 
     def release(self) -> None:
+        """Let it go, and wait until what queued behind it is committed (in order)."""
         self._go.set()
         self._thread.join(timeout=30)
+        self._repo.writer.submit(lambda: None, timeout=30)
 
 
 def answered(call: Any) -> dict[str, Any]:
@@ -90,7 +93,8 @@ def test_a_pause_and_a_reset_while_the_database_stalls_answer_within_the_bound(t
         answered(lambda: guard.tick(T0 + 20))  # a pass while it stalls: bounded too
     finally:
         held.release()
-    guard.tick(T0 + 30)  # the database answers again: both stored
+    guard.store_s = 30.0  # the database answers again (a loaded machine's commit: any time)
+    guard.tick(T0 + 30)  # both stored
     again = ledger.guard(DAILY, T0 + 40)  # a restart
     assert again.refuse(BTC, T0 + 40) == "entries paused by dashboard"
     again.apply("unpause", "*", {"by": "op"})
@@ -113,6 +117,7 @@ def test_a_kill_switch_reset_while_the_database_stalls_is_refused_within_the_bou
             held.release()
         assert "reset it again" in str(out.get("error")), out
         assert sup.kill_switch  # still on: nothing was lifted
+        guard.store_s = sup.kill_switch_store_s = 30.0  # the database answers again
         assert guard.apply("kill_switch_reset", "*", {"by": "dashboard"}) == "kill switch off"
     finally:
         sup.records.close(timeout_s=1)
