@@ -218,6 +218,35 @@ def check_shared_feeds(accounts: Sequence[Settings], keys: Mapping[str, str] | N
             raise StartupConfigError(f"{keys.get(first, '')}exchange.poll_interval_s: {short}")
 
 
+def check_split_budgets(settings: Settings, workers: Sequence[tuple[int, tuple[str, ...]]],
+                        split: Mapping[str, int]) -> None:
+    """`run --workers`: a REST feed that fits the whole share may not fit a worker's part of it
+    (`split`: account -> worker processes on its venue): refused in the parent, with the split
+    named (a worker would fail the same check at start), as are the accounts of one worker
+    (`workers`: its number and accounts) whose feeds fit one by one but not together."""
+    from runtime.workers_role import ProcessRole
+
+    for a in settings.account_settings():
+        parts = split.get(a.bot.account, 1)
+        if parts <= 1:
+            continue
+        share = a.exchange.rate_budget_share
+        part = a.model_copy(update={"exchange": a.exchange.model_copy(
+            update={"rate_budget_share": share / parts})})
+        try:
+            check_feed_budget(part)
+        except StartupError as exc:
+            raise StartupError(
+                f"--workers: account {a.bot.account} shares {a.exchange.id} with "
+                f"{parts - 1} other worker process(es), so it gets {share:g}/{parts} of "
+                f"exchange.rate_budget_share: {exc}") from None
+    pairs = tuple(split.items())
+    for index, accounts in workers:
+        role = ProcessRole(worker=index, accounts=accounts, budget_split=pairs)
+        check_shared_feeds([role.budgeted(a) for a in settings.account_settings()
+                            if role.runs(a.bot.account)], account_keys(settings))
+
+
 def account_keys(settings: Settings) -> dict[str, str]:
     """Each account's config key prefix by name: `accounts[i].` (file order), or "" for the
     one account of a file without `[[accounts]]`."""

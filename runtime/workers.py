@@ -28,14 +28,13 @@ from config.secrets import secret_env_names
 from config.settings import Settings
 from observability.log_streams import setup_logging
 from runtime import shutdown, wiring
-from runtime.exchanges import account_keys, check_feed_budget, check_shared_feeds
+from runtime.exchanges import check_split_budgets
 from runtime.private_files import make_private
 from runtime.status_writer import StatusWriter
 from runtime.stop_accounts import STOP_ALL_TIMEOUT_S
 from runtime.workers_reap import stop_hung, stop_workers
 from runtime.workers_role import (
     BEAT_FD_ENV,
-    ProcessRole,
     account_venue,
     venue_split,
     worker_log_name,
@@ -182,31 +181,8 @@ class WorkerParent:
         venues = {a.bot.account: ("paper", a.bot.account) if a.bot.mode == "paper"
                   else account_venue(a) for a in self.settings.account_settings()}
         self.split = venue_split(venues, plan)
-        self._check_split_budgets()
-
-    def _check_split_budgets(self) -> None:
-        """A REST feed that fits the whole share may not fit a worker's part of it: refused here,
-        in the parent, with the split named (a worker would fail the same check at start), as
-        are the accounts of one worker whose feeds fit one by one but not together."""
-        for a in self.settings.account_settings():
-            parts = self.split.get(a.bot.account, 1)
-            if parts <= 1:
-                continue
-            share = a.exchange.rate_budget_share
-            part = a.model_copy(update={"exchange": a.exchange.model_copy(
-                update={"rate_budget_share": share / parts})})
-            try:
-                check_feed_budget(part)
-            except wiring.StartupError as exc:
-                raise wiring.StartupError(
-                    f"--workers: account {a.bot.account} shares {a.exchange.id} with "
-                    f"{parts - 1} other worker process(es), so it gets {share:g}/{parts} of "
-                    f"exchange.rate_budget_share: {exc}") from None
-        split = tuple(self.split.items())
-        for worker in self.workers:
-            role = ProcessRole(worker=worker.index, accounts=worker.accounts, budget_split=split)
-            check_shared_feeds([role.budgeted(a) for a in self.settings.account_settings()
-                                if role.runs(a.bot.account)], account_keys(self.settings))
+        check_split_budgets(self.settings, [(w.index, w.accounts) for w in self.workers],
+                            self.split)
 
     def _announce(self) -> None:
         s = self.settings
