@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -49,6 +48,7 @@ from common import (  # noqa: I001 - common puts the repository on sys.path
     wait_for,
     write_json,
 )
+from workers_cold import cold_config, cold_start
 
 HERE = Path(__file__).resolve().parent
 CLK = os.sysconf("SC_CLK_TCK")
@@ -276,60 +276,6 @@ def logging_rates(workers: int, args: argparse.Namespace) -> list[dict[str, Any]
           f"{pct([r['rate'] for r in runs], 50):,.0f} lines/s at "
           f"{pct([r['cpu_us'] for r in runs], 50):.1f} CPU us/line", flush=True)
     return runs
-
-
-# -- cold start of the real bot ----------------------------------------------------------------
-def cold_config(path: Path, args: argparse.Namespace) -> Path:
-    syms = ", ".join(f'"{s}"' for s in symbols(args.symbols))
-    accounts = "".join(f'[[accounts]]\nname = "a{i}"\nsymbols.list = [{syms}]\n'
-                       for i in range(args.accounts))
-    path.write_text('[bot]\nmode = "paper"\nstatus_interval_s = 0.1\n[exchange]\nid = "paper"\n'
-                    '[dashboard]\nenabled = false\n[logging]\nconsole = false\n' + accounts)
-    return path
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
-    return total
-
-
-def snapshots(data: Path, workers: int) -> list[dict[str, Any]]:
-    names = ["status.json"] if workers == 1 else [
-        f"status.worker-{k}.json" for k in range(1, workers + 1)]
-    out = []
-    for name in names:
-        try:
-            out.append(json.loads((data / name).read_text()))
-        except (OSError, ValueError):
-            return []
-    return out
-
-
-def cold_start(workers: int, config: Path, data: Path, total: int) -> dict[str, float]:
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config),
-                             "--data-dir", str(data), "--workers", str(workers)], cwd=ROOT)
-    found: list[dict[str, Any]] = []
-
-    def ready() -> bool:
-        found[:] = snapshots(data, workers)
-        running = sum(1 for st in found for a in st["actors"]
-                      if a["state"] == "running" and a["reconciled"])
-        return running == total
-
-    ok = wait_for(ready, 300, poll=0.02, what="every actor running")
-    wall = time.perf_counter() - t0
-    pids = [proc.pid] + [st["bot"]["pid"] for st in found if st["bot"]["pid"] != proc.pid]
-    cpu = cpu_seconds(pids)
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=120)
-    return {"wall_s": wall if ok else float("nan"), "cpu_s": cpu}
 
 
 # -- report -------------------------------------------------------------------------------------
