@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from protections.peak import TimePeak
 from trading.primitives import money_text
 from trading.stop_outs import STOPPED_OUT
 
@@ -75,9 +76,10 @@ class LedgerTotals:
     """The ledger's last row read at that reset: the rows up to it (what the status showed)
     no longer count today, every later one does, even dated before the reset by the venue (a
     stop booked after it). None: a reset stored by a version that kept only its time."""
-    peak_net: Decimal = ZERO
     peak_reset_fill_id: int = 0
     """A person's reset of the drawdown: the peak restarts at the equity after this fill."""
+    _peak: TimePeak = field(default_factory=TimePeak)
+    """The peak in the order of the rows' times, the equity curve's (protections/peak.py)."""
     wins: int = 0
     draws: int = 0
     """Closes that netted exactly zero: neither won nor lost (as the backtest report and
@@ -107,6 +109,10 @@ class LedgerTotals:
     @property
     def equity(self) -> Decimal:
         return self.base + self.net
+
+    @property
+    def peak_net(self) -> Decimal:
+        return self._peak.peak
 
     @property
     def drawdown(self) -> Decimal:
@@ -155,9 +161,9 @@ class LedgerTotals:
             self.realized += f["realized_pnl"]
             self.fees += f["fee"]
             self._count_day(f, net)
+            self._peak.add(f["created_at"], int(f["id"]), net, self.net)
             if f["id"] == self.peak_reset_fill_id:
-                self.peak_net = self.net
-            self.peak_net = max(self.peak_net, self.net)
+                self._peak.restart(self.net)
         for p in positions:
             if p["status"] != "closed" or p["position_id"] in self._counted:
                 continue
@@ -221,7 +227,7 @@ class LedgerTotals:
         """Move the cursor past ledger rows that could not be read (they add nothing). A person's
         drawdown reset at a skipped row restarts the peak at the equity before it."""
         if self.last_fill_id < self.peak_reset_fill_id <= fill_id:
-            self.peak_net = self.net
+            self._peak.restart(self.net)
         self.last_fill_id = max(self.last_fill_id, fill_id)
 
     def reset_daily(self, now: float) -> None:
@@ -229,7 +235,8 @@ class LedgerTotals:
         self.daily_reset_fill_id = self.last_fill_id
 
     def reset_peak(self) -> None:
-        self.peak_reset_fill_id, self.peak_net = self.last_fill_id, self.net
+        self.peak_reset_fill_id = self.last_fill_id
+        self._peak.restart(self.net)
 
     def summary(self) -> dict[str, Any]:
         """The P&L block of the status dump (money as strings: decimals in JSON, to the 8
