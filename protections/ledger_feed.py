@@ -152,7 +152,7 @@ class LedgerTotals:
             if counted is not None:  # a late row: a fee told later (trading/late_fees.py) or
                 counted.row = max(counted.row, int(f["id"]))  # a fill committed after its
                 self._recount(counted, net)  # position was read
-            else:
+            elif f["position_id"]:  # "": booked against no position (funding): money only
                 self._open_net[f["position_id"]] = self._open_net.get(f["position_id"], ZERO) + net
                 self._last_row[f["position_id"]] = int(f["id"])
                 if f.get("traded", True):

@@ -67,7 +67,9 @@ def last_fill_id() -> int:
 
 def _ledger_row(row: tuple[Any, ...]) -> dict[str, Any]:
     fill_id, symbol, _cid, position_id, fee, pnl, created_at, amount = row
-    if not isinstance(position_id, str) or not position_id:
+    # "" is booked against no position (a funding payment no open one explains, funding.py):
+    # money all the same (found by review: it was skipped, left out of every total)
+    if not isinstance(position_id, str):
         raise ValueError(f"position_id {position_id!r} is not a position id")
     at = float(created_at)
     if not math.isfinite(at):
