@@ -144,7 +144,7 @@ class AccountGuard:
                 self.log.error("protections: skipped an unreadable ledger row: {}", line)
             for p in positions:
                 self._read_closed_at(p)
-            day, day_net = self.totals.day, self.totals.day_net
+            day, day_net = self.totals.day, self.totals.day_total
             self.totals.apply(batch.fills, positions, now)
             self.totals.skip_to(batch.last_id)
             if self._replayed:

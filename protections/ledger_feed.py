@@ -66,8 +66,12 @@ class LedgerTotals:
     fees: Decimal = ZERO
     day: float = 0.0
     day_net: Decimal = ZERO
+    """What the daily loss limit counts today: the day's net from a person's reset on."""
+    day_total: Decimal = ZERO
+    """The UTC day's whole net, a reset or not: the status's `realized_today` (found by review:
+    a reset of the limit zeroed the day's P&L the status, /metrics and the summary showed)."""
     prev_day_net: Decimal = ZERO
-    """The UTC day before ``day``: its net, rows booked after midnight included (a fill is
+    """The UTC day before ``day``: its whole net, rows booked after midnight included (a fill is
     dated by the venue's fill time, so a stop that filled at 23:59:50 is booked at 00:00:30
     with yesterday's time): the daily summary's figure, counted in no other day."""
     daily_reset_at: float = 0.0
@@ -130,8 +134,8 @@ class LedgerTotals:
         replay of the ledger, counting by the fills' times, keeps them)."""
         today = day_start(now)
         if today > self.day:
-            self.prev_day_net = self.day_net if today - self.day == DAY_S else ZERO
-            self.day, self.day_net = today, ZERO
+            self.prev_day_net = self.day_total if today - self.day == DAY_S else ZERO
+            self.day, self.day_net, self.day_total = today, ZERO, ZERO
 
     def stop_outs_checked(self) -> None:
         """The checks have seen the stop-outs: forget them (kept until then, so a tick that
@@ -181,15 +185,15 @@ class LedgerTotals:
 
     def _count_day(self, fill: dict[str, Any], net: Decimal) -> None:
         """A row counts in the UTC day of its time (today, or yesterday's summary when booked
-        after midnight), unless a person's reset of the daily loss limit forgave it."""
+        after midnight); toward the daily loss limit unless a person's reset forgave it."""
         if self.daily_reset_fill_id is not None:
             forgiven = int(fill["id"]) <= self.daily_reset_fill_id
         else:
             forgiven = fill["created_at"] < self.daily_reset_at
-        if forgiven:
-            return
         if fill["created_at"] >= self.day:
-            self.day_net += net
+            self.day_total += net
+            if not forgiven:
+                self.day_net += net
         elif fill["created_at"] >= self.day - DAY_S:
             self.prev_day_net += net  # yesterday's, booked today: not lost from its day
 
@@ -243,7 +247,7 @@ class LedgerTotals:
         places the venues book; a fee split over part fills carries 28 digits otherwise)."""
         rate = self.win_rate
         return {
-            "realized_today": money_text(self.day_net),
+            "realized_today": money_text(self.day_total),
             "realized_total": money_text(self.net),
             "gross_realized": money_text(self.realized),
             "fees": money_text(self.fees),

@@ -31,10 +31,12 @@ def test_a_loss_booked_after_a_daily_reset_counts_though_dated_before_it(
         assert guard.refuse(BTC, RESET) is None  # what the status showed is forgiven
         led.closed("p2", ETH, "stop_loss", RESET - 60, pnl="-60", fee="0.05")  # booked after
         guard.tick(RESET + 100)
-        assert guard.status_fields(RESET + 100)["pnl"]["realized_today"] == "-60.05"
+        assert guard.totals.day_net == Decimal("-60.05")  # what the limit counts
+        assert guard.status_fields(RESET + 100)["pnl"]["realized_today"] == "-120.10"  # the day
         assert guard.refuse(BTC, RESET + 100) is not None
         restarted = led.guard(CFG, RESET + 200)  # a restart's replay counts the same
         restarted.tick(RESET + 200)
-        assert restarted.status_fields(RESET + 200)["pnl"]["realized_today"] == "-60.05"
+        assert restarted.totals.day_net == Decimal("-60.05")
+        assert restarted.refuse(BTC, RESET + 200) is not None
     finally:
         led.close()
