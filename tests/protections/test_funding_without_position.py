@@ -9,11 +9,21 @@ unreadable ledger row. The real guard over a real SQLite ledger (tests/protectio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
+
 from storage import reports
 from tests.protections.ledger_rig import BASE, BTC, T0, Ledger, protections
+
+
+@pytest.fixture
+def led(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger(tmp_path)
+    yield ledger
+    ledger.close()
 
 
 def funding(led: Ledger, record: str, at: float, fee: str) -> None:
@@ -23,8 +33,7 @@ def funding(led: Ledger, record: str, at: float, fee: str) -> None:
                  [(BTC, f"funding-{record}", "", "", "0", "0", fee, "0", at)])])
 
 
-def test_a_payment_against_no_position_counts_everywhere(tmp_path: Path) -> None:
-    led = Ledger(tmp_path)
+def test_a_payment_against_no_position_counts_everywhere(led: Ledger) -> None:
     led.closed("p1", BTC, "strategy_exit", T0, pnl="2", fee="0.5")
     funding(led, "f1", T0 + 10, "3")  # paid 3 USDT, no position of ours open
     guard = led.guard(protections(daily_loss_limit_usdt=D(1)), T0 + 20)
@@ -36,4 +45,3 @@ def test_a_payment_against_no_position_counts_everywhere(tmp_path: Path) -> None
     assert led.log.errors == []
     curve = led.repo.read(reports.equity_points, BASE, 500)
     assert curve[-1]["equity"] == str(BASE - D("1.5"))
-    led.close()

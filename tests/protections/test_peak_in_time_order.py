@@ -9,13 +9,23 @@ The real guard over a real SQLite ledger (tests/protections/ledger_rig.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
+
+import pytest
 
 from protections.ledger_feed import LedgerTotals
 from protections.peak import TIME_KEPT
 from storage import reports
 from tests.protections.ledger_rig import BASE, BTC, ETH, T0, Ledger, protections
+
+
+@pytest.fixture
+def led(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger(tmp_path)
+    yield ledger
+    ledger.close()
 
 
 def curve_drawdown(led: Ledger) -> D:
@@ -25,8 +35,7 @@ def curve_drawdown(led: Ledger) -> D:
     return max([BASE, *equities]) - equities[-1]
 
 
-def test_a_row_booked_late_counts_at_its_time_in_the_peak(tmp_path: Path) -> None:
-    led = Ledger(tmp_path)
+def test_a_row_booked_late_counts_at_its_time_in_the_peak(led: Ledger) -> None:
     cfg = protections(max_drawdown_usdt=D(8))
     led.fills([("p1", BTC, T0 + 10, "10", "0")])  # +10 at T0+10
     led.fills([("p2", ETH, T0 + 30, "-10", "0")])  # -10 at T0+30
@@ -36,7 +45,6 @@ def test_a_row_booked_late_counts_at_its_time_in_the_peak(tmp_path: Path) -> Non
     trips = guard.tick(T0 + 40)
     assert guard.status_fields(T0 + 40)["pnl"]["drawdown"] == "10"
     assert [t.name for t in trips] == ["max_drawdown"]
-    led.close()
 
 
 def test_a_running_guard_and_a_restarted_one_agree_with_the_curve(tmp_path: Path) -> None:
@@ -54,7 +62,6 @@ def test_a_running_guard_and_a_restarted_one_agree_with_the_curve(tmp_path: Path
     restarted.tick(T0 + 70)
     expected = curve_drawdown(led)
     assert running.totals.drawdown == restarted.totals.drawdown == expected
-    led.close()
 
 
 def test_a_reset_restarts_the_peak_and_a_later_row_dated_before_it_counts_after_it() -> None:
