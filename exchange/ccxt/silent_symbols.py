@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from observability.poll_outage import PollOutage
+
 SINGLE_CALLS_UP_TO = 40
 """Up to this many silent symbols are polled one ticker each (Binance: weight 1, Bybit: one
 request); more in one all-symbol call (Binance weight 40, so never dearer)."""
@@ -49,6 +51,11 @@ class SilentSymbols:
         self._silence_logged: dict[str, float] = {}  # symbol -> when its last "no price" line
         self._spell_logged: set[str] = set()  # silent now, and this silence was logged
         self._polled_at: dict[str, float] = {}
+        self._outage = PollOutage(logger, "stream: silent symbols' REST price poll",
+                                  clock=monotonic)
+        """REST not answering any of them (an outage while the stream is up): one line, a
+        reminder every 5 minutes, one line with its length when it answers again. A refused
+        call rose to the caller's thread: a warning at each poll of them, every 10 s."""
         self.polled = 0
         """Prices taken over REST for silent symbols."""
 
@@ -133,24 +140,47 @@ class SilentSymbols:
     def fetch(self, fetch_tickers: Callable[[list[str]], dict[str, Any]],
               symbols: list[str]) -> dict[str, Any]:
         """The REST tickers of `symbols` (see SINGLE_CALLS_UP_TO); a symbol whose call fails
-        is left for the next poll with a line naming it, the others still go out."""
-        if len(symbols) > SINGLE_CALLS_UP_TO:
-            tickers = fetch_tickers(symbols)
-            out = {s: tickers[s] for s in symbols if s in tickers}
+        is left for the next poll with a line naming it, the others still go out. A poll that
+        got no answer at all (more than one symbol asked) is REST's outage: said once
+        (`_outage`), never raised to the caller."""
+        if not symbols:
+            return {}
+        out, failed = self._asked(fetch_tickers, symbols)
+        if len(symbols) == 1 and failed:
+            self._symbol_failed(*failed[0])  # one symbol (a delisted one?): said by name
+        elif failed and (len(failed) == len(symbols) or len(symbols) > SINGLE_CALLS_UP_TO):
+            self._outage.failed(failed[0][1])  # nothing answered: REST is out
         else:
-            out = {}
-            for symbol in symbols:
-                try:
-                    out.update(fetch_tickers([symbol]))
-                except Exception as exc:  # noqa: BLE001 - the next poll tries again
-                    now = self._now()
-                    if now - self._failure_logged.get(symbol, -float("inf")) >= \
-                            FAILURE_LINE_EVERY_S:
-                        self._failure_logged[symbol] = now
-                        self.log.warning("stream: REST price of silent {} failed: {}", symbol,
-                                         exc)
+            self._outage.answered()
+            for symbol, error in failed:
+                self._symbol_failed(symbol, error)
         self.polled += len(out)
         return out
+
+    @staticmethod
+    def _asked(fetch_tickers: Callable[[list[str]], dict[str, Any]], symbols: list[str],
+               ) -> tuple[dict[str, Any], list[tuple[str, BaseException]]]:
+        """(the tickers got, [(symbol or "" for the all-symbol call, its error)])."""
+        failed: list[tuple[str, BaseException]] = []
+        if len(symbols) > SINGLE_CALLS_UP_TO:
+            try:
+                tickers = fetch_tickers(symbols)
+            except Exception as exc:  # noqa: BLE001 - the next poll tries again
+                return {}, [("", exc)]
+            return {s: tickers[s] for s in symbols if s in tickers}, failed
+        out: dict[str, Any] = {}
+        for symbol in symbols:
+            try:
+                out.update(fetch_tickers([symbol]))
+            except Exception as exc:  # noqa: BLE001 - the next poll tries again
+                failed.append((symbol, exc))
+        return out, failed
+
+    def _symbol_failed(self, symbol: str, exc: BaseException) -> None:
+        now = self._now()
+        if now - self._failure_logged.get(symbol, -float("inf")) >= FAILURE_LINE_EVERY_S:
+            self._failure_logged[symbol] = now
+            self.log.warning("stream: REST price of silent {} failed: {}", symbol, exc)
 
     def status(self) -> dict[str, Any]:
         with self._lock:

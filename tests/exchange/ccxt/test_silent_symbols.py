@@ -134,3 +134,28 @@ def test_a_thin_market_going_quiet_every_minute_logs_once_an_hour_not_twice_a_mi
     clock.t += 61
     assert silent.silent() == ["A"]
     assert len([x for x in log.lines if "no price for A" in x]) == 2  # an hour on: said again
+
+
+def test_a_rest_outage_of_a_few_silent_symbols_is_said_once_not_per_symbol_each_minute():
+    """A REST outage with a few silent symbols (one call each): every symbol's call failed and
+    each symbol had its line once a minute (40 silent symbols: 40 lines a minute for as long as
+    REST was down). A round where nothing answered is the outage, said once, with a reminder
+    every 5 minutes and one line when REST answers again; one symbol failing among answering
+    ones is still said by name."""
+    silent, clock, log = make(["A", "B", "C"])
+    failing = [True]
+
+    def fetch(symbols: list[str]) -> dict[str, VenueTicker]:
+        if failing[0]:
+            raise RuntimeError("503 Service Unavailable")
+        return {s: ticker(s) for s in symbols}
+
+    for _ in range(30):  # 10 minutes of rounds, every 20 s
+        assert silent.fetch(fetch, ["A", "B", "C"]) == {}
+        clock.t += 20
+    failures = [x for x in log.lines if "503" in x]
+    assert len(failures) == 2, failures  # the outage, and one reminder after 5 minutes
+    failing[0] = False
+    assert sorted(silent.fetch(fetch, ["A", "B", "C"])) == ["A", "B", "C"]
+    assert log.lines[-1] == ("stream: silent symbols' REST price polls answer again "
+                             "(30 failed over 600 s)")
