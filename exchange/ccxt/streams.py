@@ -18,6 +18,7 @@ resubscribes (used when a connected stream has gone silent).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import threading
 import time
@@ -124,13 +125,33 @@ class VenueStreams:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._loop.run_until_complete(self._main())
-        except Exception as exc:  # noqa: BLE001 - said once; the feed stays on REST
-            self.last_error = f"start: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
-            self.log.error("streams stopped ({}): prices and fills come from REST",
-                           self.last_error)
+            self._loop.run_until_complete(self._starts())
         finally:
             self._loop.close()
+
+    async def _starts(self) -> None:
+        """`_main` until stopped. A start that fails (the instance cannot be built or set up)
+        is tried again at the refusal backoff (RetryPacing: at most 60 s), said once an outage;
+        REST carries the account meanwhile. The thread ended at the first failure: REST for
+        good, also once the cause was gone."""
+        while not self._stopping:
+            try:
+                return await self._main()
+            except Exception as exc:  # noqa: BLE001 - tried again; the feed stays on REST
+                self.last_error = f"start: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
+                if self._stopping:  # (the instance's close at stop)
+                    self.log.error("streams stopped ({})", self.last_error)
+                    return
+                delay, streak = self._pacing.failed("start")
+                (self.log.error if streak == 1 else self.log.debug)(
+                    "streams could not start ({}); prices and fills come from REST, trying "
+                    "again in {:g} s{}", self.last_error, delay,
+                    " (further failures at debug level)" if streak == 1 else "")
+                ex, self._ex = self._ex, None
+                if ex is not None:
+                    await asyncio.gather(ex.close(), return_exceptions=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested.wait(), delay)
 
     async def _main(self) -> None:
         self._ex = self._build()
