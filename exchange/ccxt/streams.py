@@ -232,13 +232,15 @@ class VenueStreams:
         self._failed[name] = True
         self.last_error = f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
         delay, streak = self._pacing.failed(name, refused=isinstance(exc, ccxt.ExchangeError))
-        # a refusal each time (paced by its growing wait), a dropped or refused dial once an outage
+        # a dropped or refused dial once an outage; a refusal at 1, 2, 4, 8 ... in a row (said
+        # each time, a Bybit login refused was 3 warnings every 10 s for as long as it lasted)
         first = self._pacing.first_in_outage(name)
-        (self.log.warning if streak or first else self.log.debug)(
+        said = streak & (streak - 1) == 0 if streak else first
+        note = (f" (next said at {2 * streak} in a row)" if streak else
+                " (until it connects, further failures at debug level)" if first else "")
+        (self.log.warning if said else self.log.debug)(
             "stream {} failed{}, retrying in {:g} s{}: {}", name,
-            f" ({streak} times in a row)" if streak > 1 else "", delay,
-            " (until it connects, further failures at debug level)" if first and not streak
-            else "", self.last_error)
+            f" ({streak} times in a row)" if streak > 1 else "", delay, note, self.last_error)
         self._note_connection()
         await asyncio.sleep(delay)
         self._failed[name] = False
