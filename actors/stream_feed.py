@@ -38,6 +38,7 @@ from exchange.ccxt.silent_symbols import SilentSymbols
 from exchange.price_marks import PriceMarks
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenuePosition, VenueTicker
 from observability.error_text import describe
+from observability.poll_outage import REMINDER_S
 
 _ENDED_WITHOUT_FILL = frozenset(
     {VenueOrderStatus.CANCELED, VenueOrderStatus.EXPIRED, VenueOrderStatus.REJECTED})
@@ -128,6 +129,7 @@ class StreamFeed:
         """A gap whose fills are not read yet (`rest.since_ms` holds its start); always while
         on REST, from the start on: the streams count as up only once it is read."""
         self._gap_failures, self._gap_retry_at, self._gap_logged_at = 0, 0.0, -float("inf")
+        self._gap_failing_since = 0.0
         self._recheck_at: float | None = None
         """When the last gap is read once more (GAP_RECHECK_S); None: not due."""
         self.rechecked = 0
@@ -301,7 +303,8 @@ class StreamFeed:
     def _fill_gap(self) -> bool:
         """The fills the streams may have missed, from REST (the streams count as up only
         after this). A failure is retried at a growing pace, from the same start, and logged
-        at most once a minute; True once it succeeded."""
+        once, again every REMINDER_S (it was once a minute: 60 lines an hour of REST outage),
+        and when the gap is read at last; True once it succeeded."""
         now = self.monotonic()
         if now < self._gap_retry_at:
             return False
@@ -311,12 +314,18 @@ class StreamFeed:
             self._gap_failures += 1
             self._gap_retry_at = now + min(
                 GAP_RETRY_MAX_S, self.rest.interval_s * 2 ** min(self._gap_failures - 1, 10))
-            if now - self._gap_logged_at >= 60.0:
+            if self._gap_failures == 1:
+                self._gap_failing_since = self._gap_logged_at = now
+            if self._gap_failures == 1 or now - self._gap_logged_at >= REMINDER_S:
                 self._gap_logged_at = now
                 self.log.warning("stream feed: the fills missed while the streams were down "
                                  "could not be read from REST ({} tries so far): {}",
                                  self._gap_failures, describe(exc))
             return False
+        if self._gap_failures:
+            self.log.info("stream feed: the fills missed while the streams were down were "
+                          "read from REST after {} failed tries over {:.0f} s",
+                          self._gap_failures, now - self._gap_failing_since)
         self._gap_open, self._gap_failures, self._gap_retry_at = False, 0, 0.0
         self._recheck_at = now + GAP_RECHECK_S
         self.resumed += 1

@@ -12,6 +12,7 @@ production `check_once` / `on_fills` / `on_orders` / `poll_fills` paths:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,8 +21,9 @@ import pytest
 
 from actors.market_feed import SINCE_LAG_MS, MarketFeed
 from actors.messages import OrderActivity, Tick, Timer
-from actors.stream_feed import GAP_LOOKBACK_MS, GAP_RECHECK_S, StreamFeed
+from actors.stream_feed import GAP_LOOKBACK_MS, GAP_RECHECK_S, GAP_RETRY_MAX_S, StreamFeed
 from exchange.records import VenueFill, VenueOrder, VenueOrderStatus, VenueTicker
+from observability.poll_outage import REMINDER_S
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 DAY_MS = 86_400_000
@@ -359,3 +361,26 @@ def test_a_symbol_the_stream_carries_only_without_a_price_goes_silent_and_gets_r
     assert [x for x in log.lines if "no price for" in x and ETH in x]
     assert venue.tickers_asked and all(asked == [ETH] for asked in venue.tickers_asked)
     assert any(s == ETH and isinstance(m, Tick) for s, m in got)
+
+
+def test_a_gap_fill_failing_for_an_hour_is_said_once_with_a_reminder_and_when_it_is_read():
+    """A REST outage after the streams came back: the gap fill failed at every try and said
+    so once a minute, 60 warnings in an hour for as long as REST was down, and nothing said
+    when it was read at last. Now: once, a reminder every 5 minutes, and one line with the
+    outage's length when the gap is read."""
+    feed, venue, _, wall, mono, log = rig()
+    venue.fail = ConnectionError("503 Service Unavailable")
+    for _ in range(3600):  # an hour of checks, one a second
+        feed.check_once()
+        mono.t += 1.0
+        wall.t += 1.0
+    said = [x for x in log.lines if "503" in x]
+    assert 1 <= len(said) <= 3600 / REMINDER_S + 1, said
+    venue.fail = None
+    mono.t += GAP_RETRY_MAX_S
+    feed.check_once()
+    assert feed.mode == "stream"
+    read = [x for x in log.lines if "were read" in x]
+    assert len(read) == 1 and re.fullmatch(
+        r"stream feed: the fills missed while the streams were down were read from REST "
+        r"after \d+ failed tries over 36\d\d s", read[0]), log.lines[-3:]
