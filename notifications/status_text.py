@@ -44,8 +44,7 @@ def status_text(status: dict[str, Any] | None) -> str:
         pnl, h = entry.get("pnl") or {}, entry["health"]
         lines.append(
             f"{name}: open {h['open_positions']} (protected "
-            f"{h['protected_positions']}), today {pnl.get('realized_today')} USDT, "
-            f"total {pnl.get('realized_total')}, equity {pnl.get('equity')}"
+            f"{h['protected_positions']}), {_pnl(pnl)}"
             f"{_kill_switch(entry)}"
             f"{', PAUSED' if entry.get('entries_paused') else ''}"
         )
@@ -56,6 +55,14 @@ def status_text(status: dict[str, Any] | None) -> str:
             for p in entry.get("protections") or []
         ]
     return "\n".join(lines) or "no status yet"
+
+
+def _pnl(pnl: dict[str, Any]) -> str:
+    """The P&L figures, or that they are unknown (not read yet: no zeros that read as real)."""
+    if pnl.get("unknown"):
+        return f"P&L UNKNOWN ({str(pnl['unknown'])[:200]})"
+    return (f"today {pnl.get('realized_today')} USDT, total {pnl.get('realized_total')}, "
+            f"equity {pnl.get('equity')}")
 
 
 def _bot_lines(bot: dict[str, Any]) -> list[str]:

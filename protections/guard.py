@@ -20,7 +20,7 @@ from typing import Any
 from actors.messages import BlockEntries
 from observability.error_text import describe
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
-from protections.ledger_feed import DAY_S, LedgerTotals
+from protections.ledger_feed import DAY_S, NOT_READ, LedgerTotals, unknown_summary
 from storage import reports
 from storage.restore import finite_time
 from storage.writer import writes_within
@@ -340,7 +340,10 @@ class AccountGuard:
                 rows.append({"name": check.name, "symbol": None,
                              "tripped_since": check.tripped_since, "until": None,
                              "reason": check.reason})
-        return {"pnl": self.totals.summary(), "protections": rows,
+        # the totals are the ledger's once a pass has read it whole (the replay); until then
+        # they are empty, not zero
+        pnl = self.totals.summary() if self._replayed else unknown_summary(NOT_READ)
+        return {"pnl": pnl, "protections": rows,
                 "protections_configured": [c.name for c in self.checks],
                 "entries_paused": self.paused}
 

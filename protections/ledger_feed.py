@@ -23,6 +23,18 @@ COUNTED_KEPT = 10_000
 closes would count twice in wins/draws/losses, never in money)."""
 
 
+NOT_READ = "the ledger is not read yet (the protections' first pass failed: see the log)"
+SUMMARY_FIGURES = ("realized_today", "realized_total", "gross_realized", "fees", "equity",
+                   "drawdown", "wins", "draws", "losses", "win_rate")
+
+
+def unknown_summary(reason: str) -> dict[str, Any]:
+    """The status's P&L block while the totals are not read: every figure null and why (found
+    by review: the empty totals showed as `realized 0`, `equity` the capital, `drawdown 0`,
+    figures that read as real while the ledger held losses)."""
+    return {**dict.fromkeys(SUMMARY_FIGURES), "unknown": reason}
+
+
 def day_start(now: float) -> float:
     """00:00 UTC of ``now``'s day (the daily loss limit's day)."""
     d = datetime.fromtimestamp(now, tz=UTC)

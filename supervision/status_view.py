@@ -100,7 +100,9 @@ def _unreadable(health: dict[str, Any]) -> str:
 def _section(status: dict[str, Any]) -> Group:
     parts: list[Any] = []
     pnl = status.get("pnl")
-    if pnl:
+    if pnl and pnl.get("unknown"):  # not read yet: no figure rather than zeros
+        parts.append(Text(f"P&L: UNKNOWN ({pnl['unknown']})", style="bold red"))
+    elif pnl:
         rate = pnl.get("win_rate")
         parts.append(
             Text(

@@ -207,6 +207,8 @@ function accountWarnings(a) {
   if (u.count) out.push(warning("unreadable", `STATE UNREADABLE ${u.count} symbol${u.count === 1 ? "" : "s"}` +
     ` (not counted): ${u.text}. What they hold on the exchange is unknown and in no count above:` +
     " check it there, then repair the stored state."));
+  // the protections' first pass has not read the ledger: its figures above read "-", not 0
+  if (a.pnl && a.pnl.unknown) out.push(warning("pnl-unknown", `P&L UNKNOWN: ${a.pnl.unknown}`));
   if (a.database) out.push(warning("database", `DATABASE ${a.database}: the escalations and ` +
     "P&L below are as last read"));
   const quarantined = (a.actors || []).filter((x) => x.state === "quarantined" && !u.names.includes(x.symbol));

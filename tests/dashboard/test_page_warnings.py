@@ -22,6 +22,7 @@ from dashboard.auth import Auth
 from dashboard.server import DashboardServer
 from dashboard.source import DashboardSource
 from observability.metrics import BotMetrics
+from protections.ledger_feed import NOT_READ, unknown_summary
 from supervision.status import write_status
 from tests.dashboard.test_browser import ARGS, chromium  # noqa: F401  (the fixture)
 from tests.dashboard.test_server import TOKEN, call
@@ -168,6 +169,9 @@ CASES = [  # (what the status says, how it is written, the warning that must sho
     ("an emergency close not booked", {"emergency_closes_not_booked": [
         {"symbol": "ETH/USDT:USDT", "sent_at": 1.0, "orders": ["x"]}]},
      "emergency-not-booked"),
+    # the protections' first pass failed: the P&L is not known (its figures read "-", and
+    # the page says why; found by review: they showed as zeros and the capital)
+    ("the P&L not read yet", {"pnl": unknown_summary(NOT_READ)}, "pnl-unknown"),
 ]
 
 
