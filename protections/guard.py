@@ -20,6 +20,7 @@ from typing import Any
 from actors.messages import BlockEntries
 from observability.error_text import describe
 from protections.checks import DailyLossLimit, MaxDrawdown, StopLossGuard, Trip
+from protections.daily_summary import DailySummaries
 from protections.ledger_feed import DAY_S, NOT_READ, LedgerTotals, unknown_summary
 from storage import reports
 from storage.restore import finite_time
@@ -81,6 +82,7 @@ class AccountGuard:
         """The ledger's last row at the build: a position a later trade row closed is news too
         (a stop that filled while the bot was down is dated by its fill, before the build)."""
         self._open_seen: set[str] = set()
+        self.summaries = DailySummaries(repo, logger)
         self._unsaved = False
         """The stored state was unreadable, or a save failed: the next tick replaces it."""
         self._pause_unsaved = False
@@ -122,6 +124,8 @@ class AccountGuard:
         if self._pause_unsaved:
             self._save_pause()
         self.sync_blocks(now)
+        if self.on_trade is not None:  # a day that ended while the bot was down: its summary
+            self.summaries.owed(self.on_trade, self.totals)
         return trips
 
     def catch_up(self) -> None:
@@ -257,9 +261,7 @@ class AccountGuard:
         if day and self.totals.day != day:  # the first tick of a new UTC day
             t = self.totals  # its rows dated yesterday are yesterday's (ledger_feed)
             net = t.prev_day_net if t.day - day == DAY_S else day_net
-            self.on_trade(f"daily summary {time.strftime('%Y-%m-%d', time.gmtime(day))}: "
-                          f"realized {net:.2f} USDT; total {t.net:.2f}, equity "
-                          f"{t.equity:.2f}, {t.wins}W/{t.draws}D/{t.losses}L")
+            self.summaries.send(self.on_trade, t, day, net)
 
     def _alert(self, trip: Trip) -> None:
         try:
