@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from supervision.reconcile_watch import shown_unchecked
+
 MAX_NAMES = 10
 """Symbols named per line at most (the reply stays one Telegram message)."""
 MAX_POSITIONS = 20
@@ -105,6 +107,10 @@ def _trouble(entry: dict[str, Any]) -> list[str]:
                      f"{'s' if n != 1 else ''} unknown){_names(unreadable)}")
     if quarantined:
         lines.append(f"QUARANTINED{_names(quarantined)}")
+    unchecked = shown_unchecked(actors)  # their lines below are as the books last held them
+    if unchecked:
+        lines.append(f"NOT RECONCILED with the exchange (position and stop as last known)"
+                     f"{_names(unchecked)}")
     # as the page's red `STRATEGY OFF: ...` (the reply said nothing: the symbol read as trading)
     off = [a for a in actors if a.get("strategy_off")]
     lines += [f"STRATEGY OFF: {a.get('symbol')} ({str(a['strategy_off'])[:120]})"

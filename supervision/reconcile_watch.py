@@ -34,6 +34,14 @@ def unchecked(actors: Iterable[dict[str, Any]]) -> list[str]:
             if a.get("position") and a.get("state") == "running" and not a.get("reconciled")]
 
 
+def shown_unchecked(actors: Iterable[Any]) -> list[str]:
+    """`unchecked` as the status's readers (the table, /status, the page) name them: found by
+    review, such a line read exactly like a checked one. A status without the field (written by
+    an older version, or by hand) is not judged."""
+    return [a["symbol"] for a in actors if isinstance(a, dict) and a.get("position")
+            and a.get("state") == "running" and a.get("reconciled") is False]
+
+
 class ReconcileWatch:
     """One account's unreconciled-position episodes; `observe` once per status interval."""
 

@@ -14,6 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from supervision.reconcile_watch import shown_unchecked
 from supervision.status import AHEAD_TOLERANCE_S
 
 
@@ -124,6 +125,11 @@ def _section(status: dict[str, Any]) -> Group:
             style="bold red" if kill or h["ts_coverage"] < 1 or h.get("unreadable_symbols") else "",
         )
     )
+    unchecked = shown_unchecked(status["actors"])
+    if unchecked:  # position, stop and "protected" as the books last held them
+        parts.append(Text(f"NOT RECONCILED with the exchange: {', '.join(unchecked)} (position "
+                          "and stop as the books last held them; its answers fail, retried)",
+                          style="bold red"))
     if status.get("database"):  # escalations and P&L below are as last read
         parts.append(Text(f"DATABASE {status['database']}", style="bold red"))
     if status.get("streams"):

@@ -214,6 +214,10 @@ function accountWarnings(a) {
   const quarantined = (a.actors || []).filter((x) => x.state === "quarantined" && !u.names.includes(x.symbol));
   if (quarantined.length) out.push(warning("quarantined", `QUARANTINED ${quarantined.length}: ` +
     quarantined.map((x) => x.symbol).join(", ") + " (no trading on them until resumed)"));
+  // a position its actor has not checked against the exchange: as the books last held it
+  const unchecked = (a.actors || []).filter((x) => x.position && x.state === "running" && x.reconciled === false);
+  if (unchecked.length) out.push(warning("unreconciled", `NOT RECONCILED with the exchange: ` +
+    unchecked.map((x) => x.symbol).join(", ") + " (position and stop as last known; its answers fail, retried)"));
   const st = a.streams;
   if (st && (st.mode !== "stream" || !st.connected)) out.push(warning("streams",
     `STREAMS DOWN: mode ${st.mode}, connected ${st.connected ? "yes" : "no"}, last message ` +

@@ -171,6 +171,13 @@ CASES = [  # (what the status says, how it is written, the warning that must sho
      "emergency-not-booked"),
     # the protections' first pass failed: the P&L is not known (its figures read "-", and
     # the page says why; found by review: they showed as zeros and the capital)
+    # its reconciliation fails: its position and stop are as the books last held them (found
+    # by review: the line read exactly like a checked one)
+    ("a position not reconciled", {"actors": [{
+        **actor("ETH/USDT:USDT"), "phase": "open", "protected": True, "reconciled": False,
+        "stop_price": "2850", "position": {"side": "long", "contracts": "0.03",
+                                           "entry_price": "3000", "mark_price": "3001",
+                                           "unrealized_pnl": "0.03"}}]}, "unreconciled"),
     ("the P&L not read yet", {"pnl": unknown_summary(NOT_READ)}, "pnl-unknown"),
 ]
 
