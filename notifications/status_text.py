@@ -18,6 +18,8 @@ from supervision.reconcile_watch import shown_unchecked
 
 MAX_NAMES = 10
 """Symbols named per line at most (the reply stays one Telegram message)."""
+OLD_PRICE_S = 60.0
+"""A position's price older than this (its actor's last tick) is said with its age."""
 MAX_POSITIONS = 20
 """Position lines per account at most (those without their stop first: never the ones cut)."""
 
@@ -156,15 +158,25 @@ def _positions(actors: list[dict[str, Any]]) -> list[str]:
             continue
         for leg in p.get("legs") or [{**p, "stop_price": a.get("stop_price"),
                                        "protected": a.get("protected")}]:
-            legs.append((bool(leg.get("protected")), a.get("symbol"), leg))
+            legs.append((bool(leg.get("protected")), a.get("symbol"), leg,
+                         _price_age(a.get("last_tick_age_s"))))
     legs.sort(key=lambda x: x[0])  # stable: the unprotected first, then in the status's order
     lines = [f"{symbol} {leg.get('side')} {leg.get('contracts')} @ {leg.get('entry_price')}, "
              f"stop {leg.get('stop_price') or '-'}{'' if protected else ' NOT PROTECTED'}, "
-             f"uPnL {leg.get('unrealized_pnl') or '-'}"
-             for protected, symbol, leg in legs[:MAX_POSITIONS]]
+             f"uPnL {leg.get('unrealized_pnl') or '-'}{age}"
+             for protected, symbol, leg, age in legs[:MAX_POSITIONS]]
     if len(legs) > MAX_POSITIONS:
         lines.append(f"and {len(legs) - MAX_POSITIONS} more positions")
     return lines
+
+
+def _price_age(age: Any) -> str:
+    """` (price 600 s old)` after a uPnL from a price older than ``OLD_PRICE_S`` (found by
+    review: with the feed down, a REST outage in REST mode, the reply said nothing else and
+    the figure read as current)."""
+    if not isinstance(age, (int, float)) or isinstance(age, bool) or age < OLD_PRICE_S:
+        return ""
+    return f" (price {age:.0f} s old)"
 
 
 def _streams(st: Any) -> list[str]:

@@ -13,6 +13,7 @@ wrapper), its status as the run loop builds it, the table and the /status text f
 
 from __future__ import annotations
 
+import re
 import time
 
 from actors.messages import Reconcile
@@ -53,3 +54,23 @@ def test_an_unreconciled_position_is_named_in_the_table_and_the_status_reply(tmp
         assert "as the books last held them" in line, line
         line = next((x for x in reply.splitlines() if "NOT RECONCILED" in x), None)
         assert line is not None and BTC in line and ETH not in line, reply
+
+
+def test_a_position_priced_long_ago_says_how_old_its_price_is_in_the_status_reply(tmp_path):
+    """The reply's uPnL is from the symbol's last price: with the feed down (a REST outage in
+    REST mode says nothing else in the reply) it read as current. A price older than a minute
+    now says its age; a fresh one adds nothing."""
+    with running(tmp_path, None, symbols=[BTC]) as (account, _fx, _lines):
+        open_long(account, BTC)
+        now = time.time()
+        fresh = status_text(combine_status(BOT, {"main": account.status({}, now)}, now,
+                                           grouped=False))
+        [line] = [x for x in fresh.splitlines() if x.startswith(f"  {BTC} long")]
+        assert "old" not in line, line
+        later = now + 600  # the status round 10 minutes on, no tick since (the age is the
+        reply = status_text(combine_status(  # status's own: now - the actor's last tick)
+            BOT, {"main": account.status({}, later)}, later, grouped=False))
+        [line] = [x for x in reply.splitlines() if x.startswith(f"  {BTC} long")]
+        # before the fix: "... uPnL -0.0054" and nothing about its age
+        age = re.search(r" \(price (\d+) s old\)$", line)
+        assert age is not None and int(age.group(1)) >= 540, line
