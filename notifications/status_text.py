@@ -65,8 +65,10 @@ def _pnl(pnl: dict[str, Any]) -> str:
     """The P&L figures, or that they are unknown (not read yet: no zeros that read as real)."""
     if pnl.get("unknown"):
         return f"P&L UNKNOWN ({str(pnl['unknown'])[:200]})"
+    stale = (f", P&L NOT CURRENT ({str(pnl['not_current'])[:200]})"
+             if pnl.get("not_current") else "")
     return (f"today {pnl.get('realized_today')} USDT, total {pnl.get('realized_total')}, "
-            f"equity {pnl.get('equity')}")
+            f"equity {pnl.get('equity')}{stale}")
 
 
 def _bot_lines(bot: dict[str, Any]) -> list[str]:

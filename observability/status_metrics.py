@@ -211,7 +211,9 @@ def _account_families(status: dict[str, Any], accounts: dict[str, dict[str, Any]
         g = gauge(name, doc, ["account"])
         for account, entry in accounts.items():
             pnl = entry.get("pnl") or {}
-            value = pnl.get(key) if isinstance(pnl, dict) else None
+            # figures of a pass that could not read the ledger: left out, as unknown ones are
+            current = isinstance(pnl, dict) and not pnl.get("not_current")
+            value = pnl.get(key) if current else None
             if not isinstance(pnl, dict):
                 reading.bad(f"accounts.{account}.pnl is not an object", name)
             elif value is not None and (

@@ -83,6 +83,9 @@ class AccountGuard:
         (a stop that filled while the bot was down is dated by its fill, before the build)."""
         self._open_seen: set[str] = set()
         self.summaries = DailySummaries(repo, logger)
+        self._read_at = 0.0
+        self._unread: tuple[float, str] | None = None
+        """Since when and why the passes fail to read the ledger (its totals: at `_read_at`)."""
         self._unsaved = False
         """The stored state was unreadable, or a save failed: the next tick replaces it."""
         self._pause_unsaved = False
@@ -111,7 +114,12 @@ class AccountGuard:
     def _tick(self, now: float | None) -> list[Trip]:
         now = self.clock() if now is None else now
         before = self._encoded()  # a deep snapshot: the checks change their state in place
-        self._feed(now)
+        try:
+            self._feed(now)
+        except Exception as exc:
+            self._unread = self._unread or (now, describe(exc))  # since the first failure
+            raise
+        self._unread, self._read_at = None, now
         trips = [t for check in self.checks for t in check.evaluate(self.totals, now)]
         self.judged = True
         self.totals.stop_outs_checked()
@@ -134,7 +142,9 @@ class AccountGuard:
         pass: no check runs, nothing is announced (the notifier has stopped) or saved (the
         next start replays the ledger into its totals)."""
         try:
-            self._feed(self.clock(), announce=False)
+            now = self.clock()
+            self._feed(now, announce=False)
+            self._unread, self._read_at = None, now
         except Exception as exc:  # noqa: BLE001 - the status keeps the last pass's totals
             self.log.warning("protections: final P&L totals not read: {}", describe(exc))
 
@@ -345,6 +355,9 @@ class AccountGuard:
         # the totals are the ledger's once a pass has read it whole (the replay); until then
         # they are empty, not zero
         pnl = self.totals.summary() if self._replayed else unknown_summary(NOT_READ)
+        if self._replayed and self._unread is not None:  # figures as of the last read
+            pnl["not_current"] = (f"as of {_utc(self._read_at)}: the protections' passes fail "
+                                  f"since {_utc(self._unread[0])} ({self._unread[1]})")
         return {"pnl": pnl, "protections": rows,
                 "protections_configured": [c.name for c in self.checks],
                 "entries_paused": self.paused}
@@ -416,6 +429,10 @@ class AccountGuard:
         self.log.error("{} ({}); entries paused until a person unpauses", by, describe(exc))
         self.paused, self._unsaved = {"by": by, "at": self.clock()}, True
         self.repo.set_meta(PAUSE_KEY, json.dumps(self.paused))
+
+
+def _utc(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def _pause(data: Any) -> dict[str, Any]:

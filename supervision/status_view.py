@@ -110,8 +110,9 @@ def _section(status: dict[str, Any]) -> Group:
                 f"P&L: realized today {pnl['realized_today']}  total {pnl['realized_total']}  "
                 f"fees {pnl['fees']}  win rate {'-' if rate is None else f'{rate:.0%}'} "
                 f"({_outcomes(pnl)})  equity {pnl['equity']}  "
-                f"drawdown {pnl['drawdown']}",
-                style="bold",
+                f"drawdown {pnl['drawdown']}"
+                + (f"  P&L NOT CURRENT ({pnl['not_current']})" if pnl.get("not_current") else ""),
+                style="bold red" if pnl.get("not_current") else "bold",
             )
         )
     h = status["health"]

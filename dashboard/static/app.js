@@ -209,6 +209,7 @@ function accountWarnings(a) {
     " check it there, then repair the stored state."));
   // the protections' first pass has not read the ledger: its figures above read "-", not 0
   if (a.pnl && a.pnl.unknown) out.push(warning("pnl-unknown", `P&L UNKNOWN: ${a.pnl.unknown}`));
+  if (a.pnl && a.pnl.not_current) out.push(warning("pnl-not-current", `P&L NOT CURRENT: ${a.pnl.not_current}`));
   if (a.database) out.push(warning("database", `DATABASE ${a.database}: the escalations and ` +
     "P&L below are as last read"));
   const quarantined = (a.actors || []).filter((x) => x.state === "quarantined" && !u.names.includes(x.symbol));

@@ -179,6 +179,11 @@ CASES = [  # (what the status says, how it is written, the warning that must sho
                                            "entry_price": "3000", "mark_price": "3001",
                                            "unrealized_pnl": "0.03"}}]}, "unreconciled"),
     ("the P&L not read yet", {"pnl": unknown_summary(NOT_READ)}, "pnl-unknown"),
+    # a pass that cannot read the ledger: the figures are the last pass's
+    ("the P&L not current", {"pnl": {"realized_today": "-1", "realized_total": "-1",
+                                     "equity": "9999", "not_current": "as of 2026-12-01T01:00:"
+                                     "00Z: the protections' passes fail since ..."}},
+     "pnl-not-current"),
 ]
 
 

@@ -117,3 +117,42 @@ def test_pnl_is_unknown_until_a_protections_pass_reads_the_ledger(tmp_path: Path
         assert (pnl["realized_total"], pnl["equity"]) == ("-100.05", "9899.95")
     finally:
         ledger.close()
+
+
+def test_pnl_a_pass_could_not_read_is_shown_as_of_the_last_read_not_as_current(tmp_path: Path):
+    """A pass that fails after the replay (the ledger's read failing) left the last pass's
+    figures in the status exactly as current ones: across midnight `realized_today` kept
+    showing yesterday's net as today's. They now say since when they are not current, and
+    /metrics leaves them out as it does unknown ones."""
+    ledger = Ledger(tmp_path)
+    try:
+        ledger.closed("p1", BTC, "stop_loss", T0 - 60, pnl="-100")
+        repo = _DownAtFirst(ledger.repo)
+        repo.up = True
+        guard = AccountGuard(repo=repo, sup=SimpleNamespace(children={}, kill_switch=False),
+                             checks=[], base=BASE, alert=lambda *a, **k: None, logger=logger,
+                             clock=lambda: T0)
+        guard.tick()
+        assert "not_current" not in _status(guard)["pnl"]
+        repo.up = False  # the ledger's read fails from here on
+        try:
+            guard.tick(T0 + 30)
+        except OSError:
+            pass
+        status = _status(guard)
+        pnl = status["pnl"]
+        # before the fix: no word of it (the figures read as current)
+        assert pnl.get("not_current") == ("as of 2026-12-01T01:00:00Z: the protections' "
+                                          "passes fail since 2026-12-01T01:00:30Z (OSError: "
+                                          "database unreachable)"), pnl
+        assert pnl["realized_total"] == "-100.05"  # the last figures read, still shown
+        table = render_table(status)
+        assert "P&L NOT CURRENT (as of 2026-12-01T01:00:00Z" in table, table
+        got = samples(BotMetrics(snapshot=lambda: status).render().decode())
+        assert all("main" not in got.get(name, {}) for name in PNL_GAUGES), got
+        assert "P&L NOT CURRENT (as of" in status_text(status)
+        repo.up = True
+        guard.tick(T0 + 60)
+        assert "not_current" not in _status(guard)["pnl"]
+    finally:
+        ledger.close()
