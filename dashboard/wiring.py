@@ -66,6 +66,7 @@ class OperatorServices:
         cfg = self.settings.telegram
         if not cfg.enabled:
             return None
+        from notifications.outbox import FILE_NAME, Outbox
         from notifications.telegram import TelegramApi
         from notifications.telegram_bot import TelegramBot
 
@@ -97,6 +98,7 @@ class OperatorServices:
             retry_initial_s=cfg.retry_initial_s,
             retry_max_s=cfg.retry_max_s,
             username=me.get("username") if isinstance(me, dict) else None,
+            outbox=self._outbox(Outbox, self.data_dir / FILE_NAME),
         )
         for account in self.accounts:
             account.alerts.listen(bot.on_alert)  # with those raised while it was built
@@ -104,6 +106,19 @@ class OperatorServices:
                 prefix = f"{account.name}: " if self.settings.has_accounts else ""
                 account.guard.on_trade = lambda text, p=prefix: bot.broadcast(p + text, "trade")
         return bot
+
+    def _outbox(self, outbox: Any, path: Path) -> Any:
+        """Telegram's outbox (notifications/outbox.py); a file that cannot be opened is one
+        ERROR line naming it, and the bot runs with its messages kept in memory only."""
+        import sqlite3
+
+        try:
+            return outbox(path, self.log)
+        except sqlite3.Error as exc:
+            self.log.error("telegram: {} cannot be opened ({}); messages queued for Telegram "
+                           "are not kept across a restart (move the file away to start afresh)",
+                           path, exc)
+            return None
 
     def _check_token(self, api: Any, key: str) -> Any:
         """A token Telegram refuses stops the start in one line: running on, every alert was

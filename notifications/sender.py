@@ -19,10 +19,16 @@ Telegram has not answered by then as in flight. At most ``max_notices`` trade no
 was sent hours late once it answered); a newer one is dropped, said in one line, then one line
 per ``log_every_s`` with the count. Alerts and replies are never dropped. Nothing is dropped
 without a log line.
+
+With an ``outbox`` (notifications/outbox.py) every queued message is written there first and
+taken out once Telegram took it or refused it for good: what a killed or stopped run left
+unsent is sent at the next start, ahead of what that run queues, each marked as queued
+before the restart.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import queue
 import threading
@@ -31,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from notifications.outbox import Outbox
 from notifications.telegram import SendFailed
 
 ALERT, REPLY, NOTICE = 0, 1, 2
@@ -49,6 +56,8 @@ class Outgoing:
     kind: str
     """What it is about (escalation, kill_switch, protection, trade, reply), for the logs."""
     priority: int = NOTICE
+    row: int | None = None
+    """Its outbox row (None: not kept across a restart)."""
 
 
 class BackgroundSender:
@@ -56,8 +65,10 @@ class BackgroundSender:
                  retry_initial_s: float = 1.0, retry_max_s: float = 60.0,
                  log_every_s: float = 60.0, set_aside_after: int = 5,
                  max_notices: int = MAX_NOTICES,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 outbox: Outbox | None = None) -> None:
         self._send = send
+        self.outbox = outbox
         self.log = logger
         self.retry_initial_s, self.retry_max_s = retry_initial_s, retry_max_s
         self.log_every_s, self._clock = log_every_s, clock
@@ -93,6 +104,34 @@ class BackgroundSender:
         self.sent = 0
         self.failed_attempts = 0
         self.dropped = 0
+        if outbox is not None:
+            self._restore(outbox)
+
+    def _restore(self, outbox: Outbox) -> None:
+        """Queue what an earlier run left in the outbox, before anything this run queues."""
+        try:
+            left = outbox.left()
+        except Exception as exc:  # noqa: BLE001 - a damaged file never stops the sender
+            self.log.error("telegram: the messages the last run left unsent cannot be read "
+                           "from {} ({})", outbox.path, exc)
+            return
+        for row, chat_id, text, kind, priority, queued_at in left:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(queued_at))
+            item = Outgoing(chat_id=chat_id, kind=kind, priority=priority, row=row,
+                            text=f"(queued at {when}, before a restart) {text}")
+            if item.priority == NOTICE:
+                self._notices += 1
+            self._queue.put((item.priority, next(self._order), item))
+        if left:
+            self.log.warning("telegram: {} message(s) the last run left unsent are sent now",
+                             len(left))
+
+    def _kept(self, item: Outgoing) -> Outgoing:
+        """``item`` with its outbox row, written now (before it is queued)."""
+        if self.outbox is None or item.row is not None:
+            return item
+        row = self.outbox.add(item.chat_id, item.text, item.kind, item.priority)
+        return dataclasses.replace(item, row=row)
 
     def start(self) -> None:
         self._thread.start()
@@ -101,6 +140,8 @@ class BackgroundSender:
         """Queue ``item``; once the sender has stopped, it is logged as not sent instead (an
         alert raised while the bot stops its actors, after its operator services)."""
         with self._submit_lock:  # never queued after stop() looked at the queue for good
+            if not self._full(item):  # kept first, also once stopped: sent at the next start
+                item = self._kept(item)
             if not self._stopped and not self._full(item):
                 if item.priority == NOTICE:
                     self._notices += 1
@@ -130,6 +171,8 @@ class BackgroundSender:
 
     def _finished(self, item: Outgoing) -> None:
         """``item`` left the queue for good (sent, refused, or failed in a bug)."""
+        if self.outbox is not None and item.row is not None:
+            self.outbox.remove(item.row)
         if item.priority == NOTICE:
             with self._submit_lock:
                 self._notices -= 1
@@ -165,14 +208,22 @@ class BackgroundSender:
             self.log.error("telegram: {} more trade notice(s) were dropped (too many waiting) "
                            "since the last line that said so", held)
         if in_flight is not None:  # the process may exit before its answer: said now
+            again = ("; kept in the outbox: sent again at the next start"
+                     if in_flight.row is not None else "")
             self.log.error("telegram: {} message to chat {} still in flight at shutdown (no "
-                           "answer from Telegram yet): it may not arrive: {!r}", in_flight.kind,
-                           in_flight.chat_id, in_flight.text[:200])
+                           "answer from Telegram yet): it may not arrive{}: {!r}", in_flight.kind,
+                           in_flight.chat_id, again, in_flight.text[:200])
 
     def _unsent(self, item: Outgoing, why: str) -> None:
         # repr: a multi-line message (a /status reply) stays one log line
-        self.log.error("telegram: {} message to chat {} not sent {}: {!r}", item.kind,
-                       item.chat_id, why, item.text[:200])
+        kept = "; kept in the outbox: sent at the next start" if item.row is not None else ""
+        self.log.error("telegram: {} message to chat {} not sent {}{}: {!r}", item.kind,
+                       item.chat_id, why, kept, item.text[:200])
+
+    @property
+    def busy(self) -> bool:
+        """The sender thread still runs (a request stop() stopped waiting for)."""
+        return self._thread.is_alive()
 
     @property
     def pending(self) -> int:

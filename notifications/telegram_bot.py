@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from notifications.outbox import Outbox
 from notifications.secret import one_line
 from notifications.sender import ALERT, NOTICE, REPLY, BackgroundSender, Outgoing
 from notifications.telegram import SendFailed, TelegramApi
@@ -45,6 +46,7 @@ class TelegramBot:
         retry_max_s: float = 60.0,
         username: str | None = None,
         started_at: float | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.api, self.chat_ids, self.log = api, tuple(chat_ids), logger
         self.status_text, self.pause = status_text, pause
@@ -55,7 +57,10 @@ class TelegramBot:
             logger=logger,
             retry_initial_s=retry_initial_s,
             retry_max_s=retry_max_s,
+            outbox=outbox,
         )
+        self.outbox = outbox
+        """Keeps what is queued for Telegram across a kill (notifications/outbox.py)."""
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="telegram-commands", daemon=True)
         self._offset = 0
@@ -83,6 +88,8 @@ class TelegramBot:
         self.sender.stop(timeout_s)
         if self._poller.is_alive():
             self._poller.join(1.0)  # a long poll in flight ends with its HTTP timeout; daemon
+        if self.outbox is not None and not self.sender.busy:
+            self.outbox.close()  # (a send still in flight removes its row: left open)
 
     # -- out ---------------------------------------------------------------------------------------
     def on_alert(self, payload: dict[str, Any]) -> None:

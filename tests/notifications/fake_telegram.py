@@ -17,6 +17,10 @@ class FakeTelegram:
         self.updates: list[dict[str, Any]] = []
         self.fail_next: list[int] = []
         """HTTP statuses to answer the next sendMessage calls with (then success)."""
+        self.fail_all: int | None = None
+        """While set, the HTTP status every sendMessage call is answered with."""
+        self.attempts: list[str] = []
+        """The text of every sendMessage request, answered or failed, in arrival order."""
         self.calls = 0
         self.sends = 0
         """sendMessage requests received (counted on arrival, before any hold)."""
@@ -50,7 +54,8 @@ class FakeTelegram:
         self._loop.call_soon_threadsafe(add)
 
     def texts(self, chat_id: int | None = None) -> list[str]:
-        return [m["text"] for m in list(self.messages) if chat_id is None or m["chat_id"] == chat_id]
+        return [m["text"] for m in list(self.messages)
+                if chat_id is None or m["chat_id"] == chat_id]
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(5)
@@ -66,11 +71,12 @@ class FakeTelegram:
         method = request.match_info["method"]
         if method == "sendMessage":
             self.sends += 1
+            self.attempts.append(str(body.get("text", "")))
             hold = self.hold
             if hold is not None:
                 await asyncio.get_running_loop().run_in_executor(None, hold.wait, 30)
-            if self.fail_next:
-                status = self.fail_next.pop(0)
+            if self.fail_next or self.fail_all is not None:
+                status = self.fail_next.pop(0) if self.fail_next else int(self.fail_all or 500)
                 return web.json_response({"ok": False, "description": f"failure {status}"},
                                          status=status)
             if len(str(body.get("text", ""))) > 4096:  # as the Bot API answers it
