@@ -92,6 +92,7 @@ class OperatorServices:
             logger=self.log,
             status_text=self.status_text,
             pause=self.pause_all,
+            paused_before=lambda by, since: paused_since(self.accounts, by, since),
             commands=cfg.commands,
             notify_trades=cfg.notify_trades,
             poll_timeout_s=cfg.poll_timeout_s,
@@ -213,6 +214,18 @@ def pause_accounts(accounts: list[Any], by: str, log: Any) -> str:
     return (f"pausing new entries on {len(paused)} of {len(accounts)} account(s): "
             f"{', '.join(paused)}; NOT paused (FAILED): {reasons}; try again or use the "
             "dashboard")
+
+
+CLOCK_SKEW_S = 60.0
+"""How far Telegram's date of a command may run ahead of this machine's clock."""
+
+
+def paused_since(accounts: list[Any], by: str, since: float) -> list[str]:
+    """The accounts holding a pause that `by` queued at or after `since` (a command's date): a
+    /pause Telegram hands a restarted bot again was carried out when its row is there."""
+    since -= CLOCK_SKEW_S
+    return [a.name for a in accounts
+            if a.repo.read(control.requested_since, "pause", by, since)]
 
 
 def _account_exchange_stats(account: Any) -> dict[str, Any]:

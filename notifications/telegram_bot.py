@@ -39,6 +39,7 @@ class TelegramBot:
         logger: Any,
         status_text: Callable[[], str],
         pause: Callable[[str], str],
+        paused_before: Callable[[str, float], list[str]] | None = None,
         commands: bool = True,
         notify_trades: bool = False,
         poll_timeout_s: int = 25,
@@ -50,6 +51,9 @@ class TelegramBot:
     ) -> None:
         self.api, self.chat_ids, self.log = api, tuple(chat_ids), logger
         self.status_text, self.pause = status_text, pause
+        self.paused_before = paused_before
+        """(by, since) -> the accounts holding a pause `by` queued since then: a /pause met
+        again after a restart is answered by what the database holds."""
         self.commands, self.notify_trades = commands, notify_trades
         self.poll_timeout_s = poll_timeout_s
         self.sender = BackgroundSender(
@@ -63,7 +67,7 @@ class TelegramBot:
         """Keeps what is queued for Telegram across a kill (notifications/outbox.py)."""
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="telegram-commands", daemon=True)
-        self._offset = 0
+        self._offset = self._kept_offset(outbox)
         self._bot_alerts: deque[Any] = deque(maxlen=64)
         """``bot_alert`` numbers already sent (runtime/runner.py hands a bot-wide alert to every
         account's Alerts, and each has this listener: with 3 accounts it went out 3 times,
@@ -76,6 +80,17 @@ class TelegramBot:
         self.started_at = time.time() if started_at is None else started_at
         """A command dated before this (Telegram keeps updates up to 24 h, and the getUpdates
         offset is not kept across restarts) was sent while the bot was down: not carried out."""
+
+    def _kept_offset(self, outbox: Outbox | None) -> int:
+        """Where the last run's commands ended: Telegram hands an update again until a call
+        confirms it, and a restart met the commands it had handled as new ones."""
+        if outbox is None:
+            return 0
+        try:
+            return outbox.offset()
+        except Exception as exc:  # noqa: BLE001 - the commands are judged by their date then
+            self.log.error("telegram: the commands' offset cannot be read ({})", exc)
+            return 0
 
     def start(self) -> None:
         self.sender.start()
@@ -149,6 +164,8 @@ class TelegramBot:
                 self._command(message)
         except Exception as exc:  # noqa: BLE001 - one bad update must not stop the commands
             self.log.warning("telegram: update skipped ({})", type(exc).__name__)
+        if self.outbox is not None:  # after its reply was kept: a kill between meets it again
+            self.outbox.keep_offset(self._offset)
 
     def _command(self, message: dict[str, Any]) -> None:
         chat = (message.get("chat") or {}).get("id")
@@ -166,6 +183,8 @@ class TelegramBot:
         if isinstance(date, int) and not isinstance(date, bool) and date < int(self.started_at):
             # a /pause typed hours ago must not act now (found by review): said, not done
             sent = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(date))
+            if command == "/pause" and self._paused_before_restart(int(chat), date, sent):
+                return
             self.log.warning("telegram: {} from chat {} sent at {}, while the bot was down: not "
                              "carried out", one_line(command, 64), chat, sent)
             self.sender.submit(Outgoing(
@@ -190,6 +209,30 @@ class TelegramBot:
                                         text=f"{command} FAILED ({reason}): {then}"))
             raise  # logged by _handle, as any failing update
         self.sender.submit(Outgoing(chat_id=int(chat), text=reply, kind="reply", priority=REPLY))
+
+    def _paused_before_restart(self, chat: int, date: int, sent: str) -> bool:
+        """A /pause dated before this start that the database holds: queued by the run that
+        met it before a restart (killed before the next getUpdates confirmed it), so the
+        restarted bot carries it out. Answered so (found by review: it was answered "not
+        carried out" while the pause held); whether the lookup fails, said too."""
+        if self.paused_before is None:
+            return False
+        by = f"telegram chat {chat}"
+        try:
+            accounts = self.paused_before(by, float(date))
+        except Exception as exc:  # noqa: BLE001 - said, never silence
+            reason = one_line(f"{type(exc).__name__}: {exc}", 200)
+            text = (f"/pause (sent at {sent}, before a restart): whether it was carried out "
+                    f"is not known ({reason}): see the dashboard or `bot.py status`")
+        else:
+            if not accounts:
+                return False
+            text = (f"/pause (sent at {sent}, before a restart): a pause from this chat was "
+                    f"queued since then and is carried out on account(s) {', '.join(accounts)}; "
+                    "not queued again")
+        self.log.warning("telegram: {}", text)
+        self.sender.submit(Outgoing(chat_id=chat, kind="reply", priority=REPLY, text=text))
+        return True
 
     def _ignored_line(self, chat: str) -> None:
         """A command from a chat not allowed: logged, then one line per ``IGNORED_LINE_S`` with

@@ -58,6 +58,25 @@ def take_readable(repo: Repository) -> tuple[list[tuple[int, str, str, dict[str,
     return readable, problems
 
 
+def requested_since(command: str, by: str, since: float) -> bool:
+    """Inside `repo.read`: whether `by` queued `command` at or after `since` (epoch seconds).
+    Reads back from the newest row to the first one created before `since` only (a Telegram
+    command met again after a restart: dashboard/wiring.py `paused_since`)."""
+    rows = ControlRow.select().order_by(ControlRow.id.desc()).iterator()
+    for row in rows:
+        if row.created_at < since:
+            return False
+        if row.command != command:
+            continue
+        try:
+            args = json.loads(row.args)
+        except (TypeError, ValueError, RecursionError):
+            continue
+        if isinstance(args, dict) and args.get("by") == by:
+            return True
+    return False
+
+
 def mark_done(repo: Repository, control_id: int, result: str) -> None:
     now = time.time()
     repo.writer.submit(
