@@ -41,6 +41,8 @@ class ExternalSignal:
     reason: str = "external"
     expires_at: float | None = None
     """Epoch seconds; handled at or after it (behind a busy mailbox), it is skipped."""
+    max_age_s: float | None = None
+    """Set when `expires_at` is its arrival + signals.max_age_s (sooner than its own)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

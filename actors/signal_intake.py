@@ -75,6 +75,9 @@ def expired(loop: DecisionLoop, message: ExternalSignal) -> None:
     reconciliation, say): the receiver checked it on arrival, but it must not trade late."""
     side = "exit" if message.side is None else message.side.value
     reason = f"expired at {message.expires_at:.3f} before the actor could handle it"
+    if message.max_age_s is not None:  # no expires_at of its own (or a later one)
+        reason = (f"older than signals.max_age_s ({message.max_age_s:g}s) before the actor "
+                  f"could handle it (a busy actor); not traded")
     loop.repo.record(loop.symbol, "SignalSkipped",
                      {"signal_id": message.signal_id, "side": side, "reason": reason},
                      correlation_id=message.signal_id or new_correlation_id())

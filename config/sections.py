@@ -393,6 +393,7 @@ class SignalsSettings(_Section):
     wave_window_s: Float = Field(default=2.0, gt=0, le=3600)
     max_open_positions: Int = Field(default=0, ge=0)
     entry_reserve_s: Float = Field(default=10.0, gt=0)
+    max_age_s: Float = Field(default=30.0, gt=0, le=3600)
     max_size_usdt: Dec | None = Field(default=None, gt=0)
     max_body_bytes: Int = Field(default=65536, ge=256, le=1_048_576)
     reconnect_initial_s: Float = Field(default=0.5, gt=0)

@@ -42,10 +42,18 @@ class SignalRequest:
     def side_name(self) -> str:
         return "exit" if self.side is None else self.side.value
 
-    def to_external(self, source: str) -> ExternalSignal:
+    def to_external(self, source: str, received_at: float | None = None,
+                    max_age_s: float | None = None) -> ExternalSignal:
+        """The actor's message: it expires at its own `expires_at` or at `received_at` +
+        `max_age_s` (signals.max_age_s), whichever comes first; `max_age_s` is carried when
+        that bound is the one that applies, for the skip's reason."""
         expires_at = None if self.expires_at is None else float(self.expires_at)
+        aged = None
+        if received_at is not None and max_age_s is not None and (
+                expires_at is None or received_at + max_age_s < expires_at):
+            expires_at, aged = received_at + max_age_s, max_age_s
         return ExternalSignal(side=self.side, signal_id=self.signal_id, size_usdt=self.size_usdt,
-                              reason=f"signal:{source}", expires_at=expires_at)
+                              reason=f"signal:{source}", expires_at=expires_at, max_age_s=aged)
 
     def journal_data(self) -> dict[str, Any]:
         def s(v: Decimal | None) -> str | None:

@@ -35,6 +35,10 @@ Journal = Callable[[str, str, dict[str, Any], str], None]
 """journal(symbol, event_type, data, correlation_id)."""
 
 MEMORY_IDS = 100_000
+MAX_AGE_S = 30.0
+"""signals.max_age_s by default: how long a signal lives from its arrival unless its own
+`expires_at` is sooner. Found by review: one without `expires_at` waited behind a busy actor
+(or a stalling database) and was traded however late."""
 
 
 class SignalRouter:
@@ -52,6 +56,7 @@ class SignalRouter:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         throttle: RejectionThrottle | None = None,
+        max_age_s: float = MAX_AGE_S,
     ) -> None:
         self.symbols = frozenset(symbols)
         self._deliver = deliver
@@ -64,6 +69,7 @@ class SignalRouter:
         self.clock = clock
         self.monotonic = monotonic
         self.throttle = throttle or RejectionThrottle(0.0)  # 0: every rejection recorded
+        self.max_age_s = max_age_s
         self._lock = threading.Lock()
         self._ids: OrderedDict[str, None] = OrderedDict()
         self.counts: dict[str, int] = {}
@@ -79,11 +85,12 @@ class SignalRouter:
     def handle(self, obj: Any, source: str) -> Outcome:
         """A decoded JSON value."""
         sid: str | None = None
+        received = self.clock()
         try:
             sid = parsing.signal_id_of(obj)
             if self._claim_is_duplicate(sid):
                 return self._duplicate(sid, obj, source)
-            return self._route(parsing.parse(obj), source)
+            return self._route(parsing.parse(obj), source, received)
         except Rejected as rej:
             symbol = self._journal_symbol(obj)
             return self._reject(sid, symbol, rej, source, obj if isinstance(obj, dict) else {})
@@ -128,7 +135,7 @@ class SignalRouter:
                 self._ids.popitem(last=False)
         return bool(self._seen(sid))
 
-    def _route(self, req: SignalRequest, source: str) -> Outcome:
+    def _route(self, req: SignalRequest, source: str, received: float) -> Outcome:
         if req.symbol not in self.symbols:
             raise Rejected(parsing.unknown_symbol(req.symbol, self.symbols), 422)
         if req.expires_at is not None and req.expires_at <= self._now_decimal():
@@ -144,7 +151,9 @@ class SignalRouter:
         data = {**req.journal_data(), "source": source, "levels_applied": False}
         try:
             self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
-            delivered = self._deliver(req.symbol, req.to_external(source))
+            self._fresh(received)
+            delivered = self._deliver(req.symbol, req.to_external(source, received,
+                                                                  self.max_age_s))
         except BaseException:  # not delivered ("error"): its places go back, as when skipped
             if req.is_entry:
                 self._give_back((req.symbol, req.side_name))
@@ -172,6 +181,15 @@ class SignalRouter:
                 reason=f"the actor for {req.symbol} is not running",
             )
         )
+
+    def _fresh(self, received: float) -> None:
+        """Refused when the journal write took it past `max_age_s` (a stalling database):
+        never delivered late; its id stays free, so the sender's retry is judged again."""
+        age = self.clock() - received
+        if age > self.max_age_s:
+            raise Rejected(f"stale: {age:.1f}s old before it could be delivered (the database "
+                           f"was slow), over signals.max_age_s ({self.max_age_s:g}s); not "
+                           "traded, send it again", 503)
 
     def _admit_entry(self, key: tuple[str, str]) -> None:
         """The wave and open-position limits, per (symbol, side): a repeat of an entry still

@@ -17,7 +17,7 @@ from signals.backoff import Backoff
 from signals.http_server import SignalHttpServer
 from signals.limits import OpenPositionGate, WaveLimiter
 from signals.reject_throttle import RejectionThrottle
-from signals.router import Deliver, Journal, SignalRouter
+from signals.router import MAX_AGE_S, Deliver, Journal, SignalRouter
 from signals.ws_client import SignalWebSocketClient
 
 
@@ -39,6 +39,8 @@ class SignalsConfig:
     max_open_positions: int = 0
     """0: use risk.max_open_positions."""
     entry_reserve_s: float = 10.0
+    max_age_s: float = MAX_AGE_S
+    """A signal lives this long from its arrival unless its own `expires_at` is sooner."""
     max_size_usdt: Decimal | None = None
     max_body_bytes: int = 65536
     reconnect_initial_s: float = 0.5
@@ -204,6 +206,7 @@ def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> Signa
         positions=OpenPositionGate(limit, account.open_positions, config.entry_reserve_s,
                                    held=account.held),
         max_size_usdt=config.max_size_usdt,
+        max_age_s=config.max_age_s,
     )
 
 

@@ -28,6 +28,7 @@ def journal_seen(signal_id: str) -> bool:
 def receiver(h: Harness, *, max_per_wave: int, max_open: int) -> SignalHttpServer:
     router = SignalRouter(symbols=h.symbols, deliver=h.sup.deliver_signal,
                           journal=repository_journal(h.repo), seen=journal_seen, logger=logger,
+                          clock=h.clock,  # the actors' clock: signals.max_age_s is judged on it
                           wave=WaveLimiter(max_per_wave, 2.0),
                           positions=OpenPositionGate(max_open, open_positions_from_views(h.views),
                                                      30.0))
