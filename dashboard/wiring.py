@@ -21,6 +21,7 @@ from observability.log_streams import symbol_log_path
 from observability.metrics import BotMetrics
 from protections.wiring import GuardTicks
 from storage import control
+from storage.writer import writes_within
 from supervision.instance_lock import is_locked
 
 
@@ -191,29 +192,50 @@ class OperatorServices:
         }
 
 
-def pause_accounts(accounts: list[Any], by: str, log: Any) -> str:
+PAUSE_STORE_S = 10.0
+"""How long /pause waits for each account's database to store its row (the command poller,
+every later /status and /pause, waits with it; the writer's own bound is 60 s)."""
+
+
+def pause_accounts(accounts: list[Any], by: str, log: Any,
+                   store_s: float = PAUSE_STORE_S) -> str:
     """Queue a pause on every account; the reply names the accounts paused and those that
     failed (one failing midway answered only FAILED, though the ones before it were paused,
-    and the ones after it were not tried). Every one failing raises the first error."""
+    and the ones after it were not tried). Every one failing raises the first error. A row the
+    database did not store within `store_s` is not a failure: it stays queued and may still
+    commit (found by review: answered "NOT paused (FAILED)", and the account was paused once
+    the database answered), so it is named NOT CONFIRMED."""
     now = time.time()  # journaled as requested_at, as a dashboard or CLI control is
     paused: list[str] = []
+    unsure: list[str] = []
     failed: list[tuple[str, Exception]] = []
     for account in accounts:
         try:
-            control.request(account.repo, "pause", "*", by=by, requested_at=now)
+            with writes_within(store_s):
+                control.request(account.repo, "pause", "*", by=by, requested_at=now)
             paused.append(account.name)
+        except TimeoutError:
+            log.error("pause of account {} not confirmed: its database did not store it within "
+                      "{:g}s; it may still be carried out", account.name, store_s)
+            unsure.append(account.name)
         except Exception as exc:  # noqa: BLE001 - the other accounts are paused still
             log.opt(exception=exc).error("pause of account {} failed: {}", account.name, exc)
             failed.append((account.name, exc))
-    if failed and not paused:
+    if failed and not paused and not unsure:
         raise failed[0][1]
-    if not failed:
+    if not failed and not unsure:
         return f"pausing new entries on {len(paused)} account(s); positions stay protected"
-    reasons = "; ".join(f"{name}: {one_line(f'{type(exc).__name__}: {exc}', 150)}"
-                        for name, exc in failed)
-    return (f"pausing new entries on {len(paused)} of {len(accounts)} account(s): "
-            f"{', '.join(paused)}; NOT paused (FAILED): {reasons}; try again or use the "
-            "dashboard")
+    parts = [f"pausing new entries on {len(paused)} of {len(accounts)} account(s): "
+             f"{', '.join(paused) or 'none'}"]
+    if unsure:
+        parts.append(f"NOT CONFIRMED: {', '.join(unsure)} (the database did not store the "
+                     f"pause within {store_s:g}s; it may still be carried out: see /status "
+                     "before sending /pause again)")
+    if failed:
+        reasons = "; ".join(f"{name}: {one_line(f'{type(exc).__name__}: {exc}', 150)}"
+                            for name, exc in failed)
+        parts.append(f"NOT paused (FAILED): {reasons}; try again or use the dashboard")
+    return "; ".join(parts)
 
 
 CLOCK_SKEW_S = 60.0
