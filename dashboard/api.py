@@ -15,7 +15,7 @@ from typing import Any
 import peewee as pw
 from aiohttp import web
 
-from dashboard.controls import BadControl, not_traded, queue_control
+from dashboard.controls import BadControl, Unconfirmed, not_traded, queue_control
 from dashboard.equity import EquityCurves
 from dashboard.source import AccountNotReady, DashboardSource
 from notifications.secret import one_line
@@ -205,6 +205,8 @@ class Api:
             return error(400, str(exc))
         except AccountNotReady as exc:
             return error(503, str(exc))
+        except Unconfirmed as exc:
+            return reply({"status": "unconfirmed", "reason": str(exc)}, 503)
         except DATABASE_ERRORS as exc:
             raise self._database_error(request, exc) from None
         return reply(result, 202)

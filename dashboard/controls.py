@@ -15,14 +15,25 @@ from typing import Any
 from dashboard.source import AccountHandle
 from signals.parsing import did_you_mean
 from storage import control
+from storage.writer import writes_within
 
 ACCOUNT_COMMANDS = ("pause", "unpause", "kill_switch", "kill_switch_reset")
 SYMBOL_COMMANDS = ("resume", "close")
 PROTECTIONS = ("daily_loss_limit", "max_drawdown", "stoploss_guard")
 
 
+CONTROL_STORE_S = 10.0
+"""How long a control waits for the database to store its row (the writer's own bound: 60 s)."""
+
+
 class BadControl(ValueError):
     """The request names an unknown command, symbol or protection (one line, shown as 400)."""
+
+
+class Unconfirmed(Exception):
+    """The row was not stored within CONTROL_STORE_S: it stays queued and may still commit, so
+    the control may still be carried out (found by review: answered "database error", and the
+    kill switch a person was told had failed tripped a moment later)."""
 
 
 def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict[str, Any]:
@@ -58,8 +69,14 @@ def queue_control(account: AccountHandle, body: dict[str, Any], by: str) -> dict
     else:
         allowed = ", ".join((*ACCOUNT_COMMANDS, *SYMBOL_COMMANDS, "reset_protection"))
         raise BadControl(f"command: unknown {command!r} (choose from: {allowed})")
-    cid = control.request(account.repo, command, str(symbol), by=by, requested_at=time.time(),
-                          **extra)
+    try:
+        with writes_within(CONTROL_STORE_S):
+            cid = control.request(account.repo, command, str(symbol), by=by,
+                                  requested_at=time.time(), **extra)
+    except TimeoutError:
+        raise Unconfirmed(f"not confirmed: account {account.name}'s database did not store "
+                          f"{command} within {CONTROL_STORE_S:g}s; it stays queued and may still "
+                          "be carried out: check the status before sending it again") from None
     return {"status": "queued", "control_id": cid, "account": account.name, "command": command,
             "symbol": symbol}
 

@@ -121,7 +121,9 @@ async function control(account, command, extra = {}) {
   const r = await api("/api/control", { method: "POST", headers: { "Content-Type": "application/json" },
                                         body: JSON.stringify({ account, command, ...extra }) });
   if (r.ok) message(`${command} ${extra.symbol || ""} queued (control #${r.body.control_id}); applied within a second`, true);
-  else {
+  else if (r.body && r.body.status === "unconfirmed") {
+    message(`${command} ${extra.symbol || ""} ${r.body.reason}`, false);  // not refused: may still apply
+  } else {
     message(`${command} refused: ${(r.body && r.body.reason) || r.status}`, false);
     // the session ended (expired, or the bot restarted): offer the login form again
     if (r.status === 401) await refreshSession();
