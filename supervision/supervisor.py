@@ -34,7 +34,7 @@ from exchange.fence import BusyBoard, FenceBoard
 from storage import queries
 from storage.repository import Repository
 from storage.restore import CorruptRow
-from storage.writer import SUBMIT_TIMEOUT_S
+from storage.writer import SUBMIT_TIMEOUT_S, writes_within
 from supervision import beats
 from supervision.alerts import Alerts
 from supervision.child import Child, ChildState, open_for
@@ -174,12 +174,28 @@ class Supervisor(Watching, Escalating):
         cid = signal.signal_id or "signal"
         child = self.children.get(symbol)
         if child is not None and child.state is ChildState.RUNNING:
-            self.repo.record(symbol, "SignalReceived", data, correlation_id=cid)
+            try:
+                self.repo.record(symbol, "SignalReceived", data, correlation_id=cid)
+            except Exception:
+                self._free_id(symbol, data, cid)
+                raise
             if self.tell(symbol, signal):
                 return True
         self.repo.record(symbol, "SignalSkipped", {**data, "reason": queries.NOT_DELIVERED},
                          correlation_id=cid)
         return False
+
+    def _free_id(self, symbol: str, data: dict[str, Any], cid: str) -> None:
+        """A SignalReceived write that timed out stays queued and may still commit, though the
+        actor is never told: a NOT_DELIVERED row queued right behind it keeps the id free
+        (found by review: the sender's retry was answered 'duplicate', never traded). Not
+        waited for: the writer commits in order."""
+        try:
+            with writes_within(0.001):
+                self.repo.record(symbol, "SignalSkipped",
+                                 {**data, "reason": queries.NOT_DELIVERED}, correlation_id=cid)
+        except Exception:  # noqa: BLE001, S110 - queued (a timeout) or the writer is gone
+            pass
 
     def _post(self, item: tuple[Any, ...]) -> None:
         self._inbox.put(item)
