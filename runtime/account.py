@@ -45,6 +45,7 @@ from storage.repository import Repository
 from supervision.alerts import Alerts
 from supervision.child import ChildState
 from supervision.coverage import StopCoverageWatch
+from supervision.hook_outbox import open_hook_outbox
 from supervision.reconcile_watch import ReconcileWatch
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status, stream_status
@@ -160,7 +161,10 @@ class AccountRuntime:
             webhook=sv.alert_webhook,
             account=self.name if self.tagged else None,
             secret_env=self.secret_env | secret_env_names(s),
+            outbox=open_hook_outbox(self.data_dir, self.name, self.log,
+                                    bool(sv.alert_command or sv.alert_webhook)),
         )
+        self.alerts.resend_left()  # what a killed run's hooks had not delivered
         self.coverage = StopCoverageWatch(  # "bot": the one-way stops live in the bot
             alerts=self.alerts, logger=self.log, grace_s=wiring.stop_grace_s(s),
             bot_side_stops=s.exchange.stop_mode == "bot")

@@ -42,6 +42,7 @@ from runtime.workers_role import (
 from runtime.workers_status import Worker, merge_status, stale_after
 from storage.atomic_file import atomic_write_bytes, remove_leftover_temps
 from supervision.alerts import Alerts
+from supervision.hook_outbox import open_hook_outbox
 from supervision.instance_lock import InstanceLock
 from supervision.restart_policy import RestartPolicy, Verdict
 
@@ -147,6 +148,10 @@ class WorkerParent:
         try:
             remove_leftover_temps(self.data_dir / CONFIG_COPY)  # a killed parent's write left
             atomic_write_bytes(self.data_dir / CONFIG_COPY, self.config_text)
+            for i, alerts in enumerate((self.alerts, *self.account_hooks)):  # under the lock
+                alerts.outbox = open_hook_outbox(self.data_dir, f"(parent) {i}", logger,
+                                                 bool(alerts.command or alerts.webhook))
+                alerts.resend_left()  # what a killed parent's hooks had not delivered
             self._plan()
             self._announce()
             self._serve_dashboard()

@@ -135,6 +135,7 @@ class Alerts:
         sleep: Callable[[float], None] = time.sleep,
         secret_env: Collection[str] = (),
         hook_threads: int = HOOK_THREADS,
+        outbox: Any = None,
     ) -> None:
         if hook_threads < 1:
             raise ValueError("hook_threads must be >= 1")
@@ -167,11 +168,29 @@ class Alerts:
         self._numbered = 0
         self._workers = 0  # hook threads running
         self._idle = 0  # of them, waiting for an alert
+        self.outbox = outbox
+        """Keeps each alert until its hooks ran, across a kill (supervision/hook_outbox.py)."""
+        self._rows: dict[int, int] = {}
+        """Alert number -> its outbox row (under ``_hooks_lock``)."""
         self._closing: float | None = None
         """Set by ``wait`` (the bot is stopping) to its timeout: a later alert's hooks are
         waited for within it, before ``alert`` returns (found by review: a status write failing
         at the final write, after the accounts' wait, started a daemon hook thread that the
         process exit killed, the alert lost without a line)."""
+
+    def resend_left(self) -> None:
+        """Run the hooks of the alerts an earlier run left in the outbox (killed before they
+        ran), each with its ``queued_at``; with no hook configured now they are dropped, said."""
+        left = self.outbox.left() if self.outbox is not None else []
+        for row, payload in left:
+            if self.command or self.webhook:
+                self._enqueue(payload, row)
+            else:
+                self.outbox.remove(row)
+        if left:
+            self.logger.warning("alert hooks: {} alert(s) the last run left undelivered {}",
+                                len(left), "are delivered now" if self.command or self.webhook
+                                else "dropped (no alert hook configured now)")
 
     def alert(self, symbol: str | None, kind: str, message: str, **data: Any) -> None:
         payload = {"symbol": symbol, "kind": kind, "message": message, **data}
@@ -217,12 +236,16 @@ class Alerts:
         except Exception as exc:  # noqa: BLE001 - one broken channel never stops an alert
             self.logger.opt(exception=exc).error("alert listener failed: {}", describe(exc))
 
-    def _enqueue(self, payload: dict[str, Any]) -> int:
+    def _enqueue(self, payload: dict[str, Any], row: int | None = None) -> int:
         """Queue the alert for the hook threads (one more started if none is idle and fewer
-        than ``hook_threads`` run); its number."""
+        than ``hook_threads`` run), kept in the outbox first; its number."""
+        if row is None and self.outbox is not None:
+            row = self.outbox.add(payload)
         with self._hooks_lock:
             self._numbered += 1
             number = self._numbered
+            if row is not None:
+                self._rows[number] = row
             self._queue.append((number, payload))
             self._unfinished[number] = _what(payload)
             if self._idle > len(self._queue) - 1:
@@ -254,6 +277,10 @@ class Alerts:
                 self.logger.warning("alert hooks: {} not delivered: {}", _what(payload),
                                     describe(exc))
             finally:
+                with self._hooks_lock:
+                    row = self._rows.pop(number, None)
+                if row is not None:  # its hooks ran (delivered, or given up): not again
+                    self.outbox.remove(row)
                 with self._hooks_lock:
                     del self._unfinished[number]
                     self._finished.notify_all()

@@ -32,7 +32,7 @@ def _bot(tmp_path, fake: FakeTelegram) -> RunningBot:
                                 "retry_max_s": 0.5})
 
 
-def _kill_switch_done(data) -> bool:  # noqa: ANN001
+def kill_switch_done(data) -> bool:  # noqa: ANN001
     """The kill switch row applied and marked done: the restart does not apply it again (and
     so raises no alert of its own)."""
     db = sqlite3.connect(f"file:{data / 'bot.sqlite'}?mode=ro", uri=True)
@@ -58,7 +58,7 @@ def test_an_alert_unsent_at_a_kill_reaches_the_chat_after_the_restart(tmp_path):
             assert code == 202
             wait_until(lambda: any("KILL_SWITCH" in t for t in fake.attempts), timeout=30,
                        message="the kill switch alert tried (and refused)")
-            wait_until(lambda: _kill_switch_done(bot.data), timeout=30,
+            wait_until(lambda: kill_switch_done(bot.data), timeout=30,
                        message="the kill switch control marked done")
         finally:
             bot.proc.send_signal(signal.SIGKILL)

@@ -1,0 +1,99 @@
+"""The alert hooks' outbox: each alert queued for ``alert_command`` / ``alert_webhook`` is
+written here before it is queued in memory, and taken out once its hooks ran (delivered, or
+given up after the webhook's tries). A bot killed while an alert waited for a slow or
+refusing webhook (kill -9, OOM, a crash) runs those hooks at its next start (found by review:
+the queue was in memory only, and the kill switch or an escalation never reached the pager).
+At least once: an alert whose hooks ran just before a kill, its row not removed yet, is sent
+once more.
+
+One SQLite file in the data dir (``alert_hooks.db``), shared by the processes of one bot (with
+``--workers`` each account's worker and the parent), each reading back only its own rows
+(``owner``: the account's name, or the parent's). A write that fails is one ERROR line and the
+alert is still delivered (only not kept across a crash)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+FILE_NAME = "alert_hooks.db"
+
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS hooks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+           "owner TEXT NOT NULL, payload TEXT NOT NULL, queued_at REAL NOT NULL)",
+           "CREATE INDEX IF NOT EXISTS hooks_owner ON hooks (owner)")
+
+
+class HookOutbox:
+    def __init__(self, path: Path, owner: str, logger: Any) -> None:
+        self.path, self.owner, self.log = path, owner, logger
+        self._lock = threading.Lock()
+        self._con = sqlite3.connect(str(path), timeout=5.0, isolation_level=None,
+                                    check_same_thread=False)
+        self._con.execute("PRAGMA journal_mode = wal")
+        self._con.execute("PRAGMA synchronous = normal")  # a committed row survives kill -9
+        for statement in _SCHEMA:
+            self._con.execute(statement)
+
+    def add(self, payload: dict[str, Any]) -> int | None:
+        """The new row's id; None when it could not be written (said in one line)."""
+        try:
+            with self._lock:
+                cur = self._con.execute(
+                    "INSERT INTO hooks (owner, payload, queued_at) VALUES (?, ?, ?)",
+                    (self.owner, json.dumps(payload, default=str), time.time()))
+                return int(cur.lastrowid or 0) or None
+        except sqlite3.Error as exc:
+            self.log.error("alert hooks: {} alert not kept in {} ({}): it is delivered, but "
+                           "lost if the bot dies first", payload.get("kind"), self.path, exc)
+            return None
+
+    def remove(self, row: int) -> None:
+        try:
+            with self._lock:
+                self._con.execute("DELETE FROM hooks WHERE id = ?", (row,))
+        except sqlite3.Error as exc:  # delivered: at worst delivered once more after a restart
+            self.log.error("alert hooks: outbox row {} not removed ({}): its alert may be "
+                           "delivered again at the next start", row, exc)
+
+    def left(self) -> list[tuple[int, dict[str, Any]]]:
+        """This owner's alerts an earlier run left: (row, payload with its ``queued_at``)."""
+        try:
+            with self._lock:
+                rows = list(self._con.execute(
+                    "SELECT id, payload, queued_at FROM hooks WHERE owner = ? ORDER BY id",
+                    (self.owner,)))
+        except sqlite3.Error as exc:
+            self.log.error("alert hooks: the alerts the last run left cannot be read from {} "
+                           "({})", self.path, exc)
+            return []
+        left = []
+        for row, text, queued_at in rows:
+            try:
+                payload = json.loads(text)
+            except ValueError:
+                payload = None
+            if not isinstance(payload, dict):
+                self.log.error("alert hooks: outbox row {} is unreadable: dropped", row)
+                self.remove(row)
+                continue
+            left.append((row, {**payload, "queued_at": queued_at}))
+        return left
+
+
+def open_hook_outbox(data_dir: Path, owner: str, logger: Any,
+                     hooked: bool = True) -> HookOutbox | None:
+    """The outbox in ``data_dir`` (None without a hook: `hooked` false); a file that cannot be
+    opened is one ERROR line naming it, and the hooks run with their queue in memory only."""
+    path = data_dir / FILE_NAME
+    if not hooked:
+        return None
+    try:
+        return HookOutbox(path, owner, logger)
+    except sqlite3.Error as exc:
+        logger.error("alert hooks: {} cannot be opened ({}); alerts queued for the hooks are "
+                     "not kept across a restart (move the file away to start afresh)", path, exc)
+        return None
