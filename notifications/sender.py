@@ -221,11 +221,6 @@ class BackgroundSender:
                        item.chat_id, why, kept, item.text[:200])
 
     @property
-    def busy(self) -> bool:
-        """The sender thread still runs (a request stop() stopped waiting for)."""
-        return self._thread.is_alive()
-
-    @property
     def pending(self) -> int:
         return self._queue.qsize()
 

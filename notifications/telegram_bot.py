@@ -103,8 +103,8 @@ class TelegramBot:
         self.sender.stop(timeout_s)
         if self._poller.is_alive():
             self._poller.join(1.0)  # a long poll in flight ends with its HTTP timeout; daemon
-        if self.outbox is not None and not self.sender.busy:
-            self.outbox.close()  # (a send still in flight removes its row: left open)
+        # the outbox stays open: a send still in flight removes its row, and an alert raised
+        # after this (the shutdown's own) is kept for the next start
 
     # -- out ---------------------------------------------------------------------------------------
     def on_alert(self, payload: dict[str, Any]) -> None:
@@ -164,7 +164,9 @@ class TelegramBot:
                 self._command(message)
         except Exception as exc:  # noqa: BLE001 - one bad update must not stop the commands
             self.log.warning("telegram: update skipped ({})", type(exc).__name__)
-        if self.outbox is not None:  # after its reply was kept: a kill between meets it again
+        if self.outbox is not None and not self._stop.is_set():
+            # after its reply was kept (a kill between meets it again); once stopping, the
+            # update was not carried out: the next start must meet it
             self.outbox.keep_offset(self._offset)
 
     def _command(self, message: dict[str, Any]) -> None:

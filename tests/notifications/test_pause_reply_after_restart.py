@@ -113,3 +113,26 @@ def test_a_pause_met_again_after_a_kill_before_its_offset_was_kept_is_answered_b
     assert "not carried out" not in mine and "carried out on account(s) main" in mine, mine
     (other,) = fake.texts(99)
     assert other.startswith("/pause: not carried out: sent while the bot was down"), other
+
+
+def test_an_update_fetched_while_stopping_is_met_again_at_the_next_start(tmp_path):
+    """A long poll in flight when the bot stops may return a command: it is not carried out
+    (the bot is stopping), so its offset is not kept either, or the next start would never
+    meet it (a /pause lost without a word)."""
+    from loguru import logger
+
+    from notifications.outbox import Outbox
+    from notifications.telegram import TelegramApi
+    from notifications.telegram_bot import TelegramBot
+
+    paused: list[str] = []
+    outbox = Outbox(tmp_path / "telegram_outbox.db", logger)
+    bot = TelegramBot(api=TelegramApi(base_url="http://127.0.0.1:9", token=BOT_TOKEN),
+                      chat_ids=(CHAT,), logger=logger, status_text=lambda: "",
+                      pause=lambda by: paused.append(by) or "pausing", outbox=outbox)
+    bot.stop()  # stopping: what the poll in flight returns now is not carried out
+    bot._handle({"update_id": 5, "message": {"chat": {"id": CHAT}, "text": "/pause",
+                                             "date": int(time.time())}})
+    assert paused == []
+    assert outbox.offset() == 0  # the next start fetches update 5 again
+    outbox.close()
