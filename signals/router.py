@@ -94,6 +94,13 @@ class SignalRouter:
         except Rejected as rej:
             symbol = self._journal_symbol(obj)
             return self._reject(sid, symbol, rej, source, obj if isinstance(obj, dict) else {})
+        except TimeoutError as exc:  # a stalling database, not a bug: one line, no traceback
+            self.log.error("signal {} from {} not traded: {}", sid, source, exc)
+            self._release(sid)
+            return self._count(Outcome(
+                status="error", http_status=503, signal_id=sid,
+                reason=f"not traded: the database did not store it in time ({exc}); send it "
+                       "again"))
         except Exception as exc:  # noqa: BLE001 - a bad signal must never take the receiver down
             self.log.opt(exception=exc).error("signal {} from {} failed: {}", sid, source, exc)
             self._release(sid)
