@@ -66,8 +66,12 @@ class BackgroundSender:
                  log_every_s: float = 60.0, set_aside_after: int = 5,
                  max_notices: int = MAX_NOTICES,
                  clock: Callable[[], float] = time.monotonic,
-                 outbox: Outbox | None = None) -> None:
+                 outbox: Outbox | None = None,
+                 chats: tuple[int, ...] | None = None) -> None:
+        """`chats`: the chats listed now (None: any); what an earlier run left for another
+        chat is dropped, said, not sent."""
         self._send = send
+        self._chats = chats
         self.outbox = outbox
         self.log = logger
         self.retry_initial_s, self.retry_max_s = retry_initial_s, retry_max_s
@@ -116,15 +120,21 @@ class BackgroundSender:
                            "from {} ({})", outbox.path, exc)
             return
         for row, chat_id, text, kind, priority, queued_at in left:
+            if self._chats is not None and chat_id not in self._chats:
+                self.log.warning("telegram: {} message to chat {} left by the last run "
+                                 "dropped: that chat is no longer in telegram.chat_ids",
+                                 kind, chat_id)
+                outbox.remove(row)
+                continue
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(queued_at))
             item = Outgoing(chat_id=chat_id, kind=kind, priority=priority, row=row,
                             text=f"(queued at {when}, before a restart) {text}")
             if item.priority == NOTICE:
                 self._notices += 1
             self._queue.put((item.priority, next(self._order), item))
-        if left:
+        if self._queue.qsize():
             self.log.warning("telegram: {} message(s) the last run left unsent are sent now",
-                             len(left))
+                             self._queue.qsize())
 
     def _kept(self, item: Outgoing) -> Outgoing:
         """``item`` with its outbox row, written now (before it is queued)."""

@@ -62,6 +62,7 @@ class TelegramBot:
             retry_initial_s=retry_initial_s,
             retry_max_s=retry_max_s,
             outbox=outbox,
+            chats=self.chat_ids,
         )
         self.outbox = outbox
         """Keeps what is queued for Telegram across a kill (notifications/outbox.py)."""
