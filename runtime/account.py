@@ -42,6 +42,7 @@ from runtime.stream_wiring import with_streams
 from storage import control, queries
 from storage.opening import open_repository
 from storage.repository import Repository
+from storage.writer import writes_within
 from supervision.alerts import Alerts
 from supervision.child import ChildState
 from supervision.coverage import StopCoverageWatch
@@ -417,7 +418,7 @@ class AccountRuntime:
             seen=lambda sid: repo.read(queries.signal_received, sid),
             open_positions=gate.open_positions,  # what the gate counts, of either style
             held=gate.held,  # per symbol: a reservation counts until its actor counts it
-            max_open_positions=self.settings.risk.max_open_positions,
+            max_open_positions=self.settings.risk.max_open_positions, bounded=writes_within,
             log=self.log,  # its signals' lines in its own log, tagged with its name
         )
 

@@ -20,6 +20,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +58,7 @@ class SignalRouter:
         monotonic: Callable[[], float] = time.monotonic,
         throttle: RejectionThrottle | None = None,
         max_age_s: float = MAX_AGE_S,
+        bounded: Callable[[float], AbstractContextManager[Any]] | None = None,
     ) -> None:
         self.symbols = frozenset(symbols)
         self._deliver = deliver
@@ -70,6 +72,9 @@ class SignalRouter:
         self.monotonic = monotonic
         self.throttle = throttle or RejectionThrottle(0.0)  # 0: every rejection recorded
         self.max_age_s = max_age_s
+        self._bounded = bounded or (lambda _s: nullcontext())
+        """The bot's storage.writer.writes_within: bounds the journal and delivery writes to
+        what is left of `max_age_s` (they waited the writer's 60 s each)."""
         self._lock = threading.Lock()
         self._ids: OrderedDict[str, None] = OrderedDict()
         self.counts: dict[str, int] = {}
@@ -156,11 +161,13 @@ class SignalRouter:
         if req.is_entry:
             self._admit_entry((req.symbol, req.side_name))
         data = {**req.journal_data(), "source": source, "levels_applied": False}
+        left = max(received + self.max_age_s - self.clock(), 0.001)
         try:
-            self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
-            self._fresh(received)
-            delivered = self._deliver(req.symbol, req.to_external(source, received,
-                                                                  self.max_age_s))
+            with self._bounded(left):  # a stalling database holds it no longer than its age
+                self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
+                self._fresh(received)
+                delivered = self._deliver(req.symbol, req.to_external(source, received,
+                                                                      self.max_age_s))
         except BaseException:  # not delivered ("error"): its places go back, as when skipped
             if req.is_entry:
                 self._give_back((req.symbol, req.side_name))

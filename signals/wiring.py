@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -169,6 +170,9 @@ class SignalAccount:
     held: Callable[[], Mapping[str, int]] | None = None
     """What the account's entry gate counts per symbol (`AccountGate.held`), so a reservation
     is counted until its actor counts it (signals/limits.py OpenPositionGate)."""
+    bounded: Callable[[float], AbstractContextManager[Any]] | None = None
+    """storage.writer.writes_within: the journal and delivery writes wait what is left of
+    signals.max_age_s, not the writer's 60 s each (None: unbounded, as a test's fakes)."""
     log: Any = None
     """The account's own logger (bound with its name when the bot has several accounts), for
     its router's lines; None: the receiver's."""
@@ -207,6 +211,7 @@ def _router(config: SignalsConfig, account: SignalAccount, logger: Any) -> Signa
                                    held=account.held),
         max_size_usdt=config.max_size_usdt,
         max_age_s=config.max_age_s,
+        bounded=account.bounded,
     )
 
 

@@ -146,3 +146,31 @@ def test_a_signal_held_by_a_slow_journal_past_max_age_is_refused_not_delivered(t
         release.set()
         server.stop()
         h.stop()
+
+
+def test_a_stalled_database_holds_a_signal_no_longer_than_max_age(tmp_path):
+    """The receiver's threads under a stalling database: each signal's writes waited the
+    writer's 60 s (twice: its SignalAccepted and SignalReceived rows), so a burst held every
+    connection slot for minutes and the next senders were turned away. With the bot's bound
+    (`bounded`: storage.writer.writes_within) the writes wait only what is left of
+    signals.max_age_s: the answer comes while the database still stalls, a one-line 503."""
+    from storage.writer import writes_within
+    from tests.protections.test_guard_writes_bounded import HeldWriter
+
+    h = Harness(tmp_path, [BTC], heartbeat_timeout_s=600).start()
+    router = SignalRouter(symbols=[BTC], deliver=h.sup.deliver_signal,
+                          journal=repository_journal(h.repo),
+                          seen=lambda sid: h.repo.read(queries.signal_received, sid),
+                          logger=logger, max_age_s=0.5, bounded=writes_within)
+    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
+    server.start()
+    held = HeldWriter(h.repo)
+    try:  # post's own timeout (30 s) is far below the writer's 60 s
+        status, body = post(server.url, {"id": "stall-1", "symbol": BTC, "side": "long",
+                                         "size_usdt": 200}, timeout=30)
+        assert status == 503, body
+        assert body["reason"].startswith("not traded: the database did not store it"), body
+    finally:
+        held.release()
+        server.stop()
+        h.stop()
