@@ -44,12 +44,14 @@ class SignalRequest:
 
     def to_external(self, source: str, received_at: float | None = None,
                     max_age_s: float | None = None) -> ExternalSignal:
-        """The actor's message: it expires at its own `expires_at` or at `received_at` +
-        `max_age_s` (signals.max_age_s), whichever comes first; `max_age_s` is carried when
-        that bound is the one that applies, for the skip's reason."""
+        """The actor's message: it expires at its own `expires_at` or, an entry, at
+        `received_at` + `max_age_s` (signals.max_age_s), whichever comes first; `max_age_s` is
+        carried when that bound is the one that applies, for the skip's reason."""
         expires_at = None if self.expires_at is None else float(self.expires_at)
         aged = None
-        if received_at is not None and max_age_s is not None and (
+        # an exit is never stale by age: skipped, it would leave open a position its sender
+        # was told (202) would be closed; only its own expires_at can end it
+        if self.is_entry and received_at is not None and max_age_s is not None and (
                 expires_at is None or received_at + max_age_s < expires_at):
             expires_at, aged = received_at + max_age_s, max_age_s
         return ExternalSignal(side=self.side, signal_id=self.signal_id, size_usdt=self.size_usdt,

@@ -165,7 +165,8 @@ class SignalRouter:
         try:
             with self._bounded(left):  # a stalling database holds it no longer than its age
                 self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
-                self._fresh(received)
+                if req.is_entry:  # an exit is delivered however late (model.to_external)
+                    self._fresh(received)
                 delivered = self._deliver(req.symbol, req.to_external(source, received,
                                                                       self.max_age_s))
         except BaseException:  # not delivered ("error"): its places go back, as when skipped

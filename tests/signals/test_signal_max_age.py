@@ -37,10 +37,10 @@ def _events(h: Harness, type_: str, sid: str) -> list[dict]:
     return [e for e in h.repo.read(queries.events, BTC, type_) if e["correlation_id"] == sid]
 
 
-def _run(tmp_path, *, wait_s: float) -> tuple[Harness, list[dict], str]:
-    """Send a long signal without `expires_at` to a busy actor; the clock moves `wait_s`
-    before the actor is released. Returns the harness (stopped by the caller), the entry
-    orders sent and the signal id."""
+def _run(tmp_path, *, wait_s: float, side: str = "long") -> tuple[Harness, list[dict], str]:
+    """Send a signal without `expires_at` (`side`; an exit: to a long opened first) to a busy
+    actor; the clock moves `wait_s` before the actor is released. Returns the harness (stopped
+    by the caller), the entry or close orders sent while it was held and the signal id."""
     box: dict = {}
 
     def wrap(paper):
@@ -57,6 +57,12 @@ def _run(tmp_path, *, wait_s: float) -> tuple[Harness, list[dict], str]:
     server.start()
     h.poll()  # the actor has a price: an entry signal would open a position
     h.idle(BTC)
+    if side == "exit":
+        status, body = post(server.url, {"id": "open-1", "symbol": BTC, "side": "long",
+                                         "size_usdt": 200})
+        assert status == 202, body
+        h.idle(BTC)
+        wait_until(lambda: h.exchange_position(BTC) is not None, message="BTC long open")
     entered, release = threading.Event(), threading.Event()
     entries: list[dict] = []
 
@@ -75,8 +81,9 @@ def _run(tmp_path, *, wait_s: float) -> tuple[Harness, list[dict], str]:
     try:
         assert h.sup.tell(BTC, Reconcile(reason="test: busy"))
         wait_until(entered.is_set, message="the actor is inside fetch_positions")
-        status, body = post(server.url, {"id": sid, "symbol": BTC, "side": "long",
-                                         "size_usdt": 200})
+        signal = {"id": sid, "symbol": BTC, "side": side}
+        status, body = post(server.url, signal if side == "exit" else {**signal,
+                                                                        "size_usdt": 200})
         assert status == 202, body  # fresh when it arrived: routed into the mailbox
         h.clock.advance(wait_s)
     finally:
@@ -104,6 +111,18 @@ def test_a_signal_within_max_age_when_its_turn_comes_is_traded(tmp_path):
     try:
         assert len(entries) == 1
         wait_until(lambda: h.exchange_position(BTC) is not None, message="BTC long open")
+        assert _events(h, "SignalSkipped", sid) == []
+    finally:
+        h.stop()
+
+
+def test_an_exit_older_than_max_age_still_closes_the_position(tmp_path):
+    """An exit is never stale: skipped, it would leave open the position its sender asked
+    closed (and answered 202). Found by review of the bound's first version, which skipped it."""
+    h, closes, sid = _run(tmp_path, wait_s=90, side="exit")
+    try:
+        assert len(closes) == 1 and closes[0].get("reduceOnly"), closes
+        wait_until(lambda: h.exchange_position(BTC) is None, message="BTC closed by the exit")
         assert _events(h, "SignalSkipped", sid) == []
     finally:
         h.stop()
