@@ -7,7 +7,9 @@ and the registered `EntryCheck`s (daily loss limit, drawdown, ...).
 Concurrency (incident 5: no lock shared between symbols may be held across I/O). The only lock
 here guards the count: `admit` takes it to compare the count with the account-wide caps
 (`risk.max_open_positions`, each `HeldLimit` such as the venue's stop capacity: arithmetic) and
-for two increments, `settle` for three assignments; nothing inside it calls out (no I/O, no
+the entry's margin with the free margin (the last balance read, actors/balance_watch.py, less
+what entries admitted since hold of it), and for the increments, `settle` for three
+assignments; nothing inside it calls out (no I/O, no
 logging, no `EntryCheck`). The checks and the facts are evaluated before the lock is taken. So a
 wave of signals on many symbols is never serialised behind another symbol's exchange call or
 database write, and no cap on the count is judged on a count read outside the lock (a wave
@@ -34,7 +36,14 @@ from decimal import Decimal
 from typing import Any
 
 from storage.restore import STYLE_SLOTS, quarantined_unreadable
-from trading.gate import EntryCheck, EntryFacts, HeldLimit, held_refusal, refusal
+from trading.gate import (
+    EntryCheck,
+    EntryFacts,
+    HeldLimit,
+    held_refusal,
+    margin_refusal,
+    refusal,
+)
 
 
 def exposure_of(core: Any, state: Any) -> int:
@@ -62,7 +71,14 @@ class AccountGate:
         self.limits: list[HeldLimit] = []
         self.clock = clock
         self.free_margin: Decimal | None = None
-        """Last known free margin (set by whoever reads the balance; None: unknown)."""
+        """Last free margin read (actors/balance_watch.py; None: unknown)."""
+        self.margin_max_age_s: float | None = None
+        """A free margin read longer ago than this is unknown: not checked (None: no limit)."""
+        self._margin_at = 0.0
+        self._spent: list[tuple[int, Decimal]] = []
+        """(admission number, margin) of each entry admitted against the last read, which
+        that read could not have seen: a wave of entries shares one read, not each the whole."""
+        self._admits = 0
         self._lock = threading.Lock()
         self._held: dict[str, int] = {}
         self._open = 0
@@ -78,8 +94,25 @@ class AccountGate:
         """Register an account-wide cap on the count, judged under the lock with it."""
         self.limits = [*self.limits, limit]
 
-    def note_free_margin(self, free: Decimal | None) -> None:
-        self.free_margin = free
+    def margin_read_started(self) -> int:
+        """Asked just before a balance read; `note_free_margin` is told it with the answer."""
+        with self._lock:
+            return self._admits
+
+    def note_free_margin(self, free: Decimal | None, started: int | None = None) -> None:
+        """The account's free margin as a balance read that began at `started` (None: now)
+        found it; entries admitted since that read began still hold their margin of it."""
+        with self._lock:
+            self.free_margin, self._margin_at = free, self.clock()
+            since = self._admits if started is None else started
+            self._spent = [(n, m) for n, m in self._spent if n > since]
+
+    def _free_now(self, now: float) -> Decimal | None:
+        """The free margin entries may still use (under the lock); None: unknown or stale."""
+        age = self.margin_max_age_s
+        if self.free_margin is None or (age is not None and now - self._margin_at > age):
+            return None
+        return self.free_margin - sum((m for _, m in self._spent), Decimal(0))
 
     def admit(
         self,
@@ -96,19 +129,23 @@ class AccountGate:
             kind=kind,
             kill_switch=self.kill_switch(),
             reconciled=reconciled,
-            free_margin=self.free_margin,
             margin=margin,
         )
-        reason = refusal(facts, self.checks, self.clock())
+        now = self.clock()
+        reason = refusal(facts, self.checks, now)
         if reason is not None:
             return reason
         with self._lock:  # a few compares and increments: never held across anything else
             if incarnation < self._incarnation.get(symbol, 0):
                 return "this actor incarnation was replaced"
             reason = held_refusal(symbol, self._open, self.max_open_positions, self.limits)
+            reason = reason or margin_refusal(self._free_now(now), margin)
             if reason is None:
                 self._held[symbol] = self._held.get(symbol, 0) + 1
                 self._open += 1
+                if margin is not None:
+                    self._admits += 1
+                    self._spent.append((self._admits, margin))
         return reason
 
     def seed(self, open_positions: dict[str, int]) -> None:

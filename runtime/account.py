@@ -17,6 +17,7 @@ from typing import Any
 import pykka
 
 from actors import protection
+from actors.balance_watch import BalanceWatch
 from actors.entry_gate import AccountGate
 from actors.exchange_sweep import ExchangeSweep
 from actors.funding_feed import FundingFeed, MetaCursor
@@ -122,6 +123,7 @@ class AccountRuntime:
         self.sweep: ExchangeSweep | None = None
         """The all-symbol look while the private streams are up (actors/exchange_sweep.py)."""
         self.funding: FundingFeed | None = None  # live: funding payments into the ledger
+        self.balance: BalanceWatch | None = None  # the gate's free margin
         self.epoch = epoch
         """The cluster lease epoch this runtime acts under (0: no cluster); part of its ids."""
         self._commit_guard = commit_guard  # run inside every commit (a node's lease check)
@@ -184,6 +186,8 @@ class AccountRuntime:
                                 kill_switch=sup.entries_blocked)
         grid = s.strategy.name == "hedge_grid"  # its symbols hold up to 2 slots each
         self.gate.seed(repo.read(queries.open_positions_of, self.symbols, grid))
+        self.balance = BalanceWatch(exchange=exchange, gate=self.gate, logger=self.log,
+                                    interval_s=sv.reconcile_interval_s)
         deps = self._actor_deps(sup, prices)
         # a quarantined symbol's reconcile-only run (supervision/reconcile_only.py): its own
         # report and escalation channel, no strategy, no price slot
@@ -311,7 +315,7 @@ class AccountRuntime:
         self.feed.start()
         if self.stop_watch is not None:
             self.stop_watch.start()
-        for part in (self.sweep, self.funding):
+        for part in (self.sweep, self.funding, self.balance):
             if part is not None:
                 part.start()
 
@@ -334,7 +338,7 @@ class AccountRuntime:
             self.closer.stop()
         if self.stop_watch is not None:
             self.stop_watch.stop()
-        for part in (self.sweep, self.funding):
+        for part in (self.sweep, self.funding, self.balance):
             if part is not None:
                 part.stop()
         if self.feed is not None:

@@ -30,6 +30,7 @@ def market_rules(exchange: ExchangePort, symbol: str) -> MarketRules:
         min_amount=m.min_amount if m.min_amount is not None else m.amount_step,
         min_cost=m.min_cost if m.min_cost is not None else Decimal(0),
         max_amount=m.max_amount,
+        taker_fee=m.taker_fee if m.taker_fee is not None else Decimal(0),
     )
 
 
@@ -49,6 +50,7 @@ def risk_rules(settings: Settings) -> RiskRules:
         close_backoff_max_s=s.close_backoff_max_s,
         adopt_unknown_positions=s.adopt_unknown_positions,
         bot_side_stops=settings.exchange.stop_mode == "bot",
+        leverage=r.leverage,
     )
 
 

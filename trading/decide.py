@@ -333,8 +333,11 @@ def on_signal(state: SymbolState, ev: SignalRaised, ctx: Ctx) -> SymbolState:
         size = ev.size_usdt or ctx.rules.risk.order_size_usdt
         amount = ctx.rules.market.amount_down(size / price)
         skip = ctx.rules.market.size_refusal(size, amount, price)
-    if skip is None:  # the account's gate is asked last: it reserves a slot when it admits
-        skip = ctx.admit("signal", None)
+    if skip is None and price is not None:  # the account's gate is asked last: it reserves
+        # a slot, and the entry's margin of the free margin, when it admits (found by review:
+        # no margin was given, so an entry the account could not carry went to the venue)
+        skip = ctx.admit("signal", ctx.rules.market.entry_margin(
+            amount, price, ctx.rules.risk.leverage))
     if skip is not None:
         kind = skip_kind(skip)
         if ev.signal_id is None and state.skipped_for == kind:

@@ -47,8 +47,6 @@ class EntryFacts:
     """Entries are blocked account-wide (kill switch tripped, or shutting down)."""
     reconciled: bool
     """This symbol's state has been compared with the exchange since its actor started."""
-    free_margin: Decimal | None = None
-    """Last known free margin of the account (None: unknown, not checked)."""
     margin: Decimal | None = None
     """Margin this entry needs (None: the core does not say)."""
 
@@ -59,17 +57,20 @@ def refusal(facts: EntryFacts, checks: Iterable[EntryCheck], now: float) -> str 
         return "entries are blocked account-wide (kill switch or shutdown)"
     if not facts.reconciled:
         return "not reconciled with the exchange yet"
-    if (
-        facts.free_margin is not None
-        and facts.margin is not None
-        and facts.free_margin < facts.margin
-    ):
-        return f"free margin {facts.free_margin} < {facts.margin} needed"
     for check in checks:
         reason = check.refuse(facts.symbol, now)
         if reason is not None:
             return f"{check.name}: {reason}"
     return None
+
+
+def margin_refusal(free: Decimal | None, margin: Decimal | None) -> str | None:
+    """An entry needing more `margin` than the account's `free` margin (what the last balance
+    read found, less what entries admitted since hold of it); None: it fits, or either is
+    unknown (a stale read must not hold entries back for ever: the venue still refuses)."""
+    if free is None or margin is None or free >= margin:
+        return None
+    return f"free margin {free:.2f} USDT < {margin:.2f} needed"
 
 
 def held_refusal(

@@ -18,6 +18,15 @@ class MarketRules:
     min_cost: Decimal
     max_amount: Decimal | None = None
     """The largest amount one order may carry (None: the venue tells none)."""
+    taker_fee: Decimal = Decimal(0)
+    """The market's taker fee rate, as the venue's market list states it."""
+
+    def entry_margin(self, amount: Decimal, price: Decimal, leverage: int) -> Decimal:
+        """What an order opening `amount` at `price` takes of the free margin: its initial
+        margin and its taker fee (the venues and the paper exchange refuse an order whose
+        margin fits but whose fee does not)."""
+        notional = amount * price
+        return notional / leverage + notional * self.taker_fee
 
     def amount_down(self, amount: Decimal) -> Decimal:
         steps = (amount / self.amount_step).to_integral_value(rounding=ROUND_DOWN)
@@ -118,6 +127,9 @@ class RiskRules:
     adopt_unknown_positions: bool = True
     bot_side_stops: bool = False
     """True only when config chose stop_mode = "bot": the bot closes at the stop price itself."""
+    leverage: int = 5
+    """`risk.leverage`: the margin an entry needs is its notional over it (the bot does not
+    set it on a live venue: it must match the venue's for the entry gate to judge right)."""
     amend_stops: bool = False
     """The venue amends a resting stop's trigger in place (Bybit): a stop move amends instead of
     placing a new stop and cancelling the old one (issue 12)."""

@@ -1,0 +1,55 @@
+"""The account's free margin for its entry gate (trading/gate.py `margin_refusal`).
+
+Found by review: nothing in the bot ever read the balance for the gate, so its free-margin
+check never refused anything; a one-way entry the account could not carry was sent, refused by
+the venue (InsufficientFunds, Bybit 110007, Binance -2019) and journaled as a refused order.
+
+One thread per account reads the balance once every `interval_s` (the account's reconcile
+interval: Binance weighs it 5, Bybit counts one request; at the default 30 s that is 10 weight
+a minute of Binance's 1,200 share) at reconciliation priority, and tells the gate. The gate
+compares each entry's margin with it, less the margin of the entries it admitted since that
+read began, so a wave of signals on many symbols shares one read: no lock is shared between
+symbols across I/O, and no symbol waits for a balance read. A read older than `STALE_READS`
+intervals (the balance reads keep failing) is unknown, and unknown is never a refusal: the
+venue's own refusal still stands behind it (the entry's retry wait, trading/lifecycle.py).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from actors.entry_gate import AccountGate
+from actors.periodic import Periodic
+from exchange.port import ExchangePort
+
+SETTLE = "USDT"
+STALE_READS = 3
+"""A free margin read more than this many intervals ago is not used."""
+
+
+class BalanceWatch:
+    def __init__(self, *, exchange: ExchangePort, gate: AccountGate, interval_s: float,
+                 logger: Any) -> None:
+        self.exchange = exchange
+        self.gate = gate
+        self.reads = 0
+        gate.margin_max_age_s = STALE_READS * interval_s
+        self._loop = Periodic(name="balance-watch", work=self.read_once,
+                              pace=lambda: interval_s, look_s=interval_s, logger=logger,
+                              what="balance read for the entry gate's free margin")
+
+    def start(self) -> None:
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._loop.stop()
+
+    def read_once(self) -> Decimal:
+        """One balance read, told to the gate; raises what the read raised (logged by the
+        loop in one line; the gate keeps the last value until it is stale)."""
+        started = self.gate.margin_read_started()
+        free = self.exchange.fetch_balance().free(SETTLE)
+        self.gate.note_free_margin(free, started)
+        self.reads += 1
+        return free

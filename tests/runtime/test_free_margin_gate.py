@@ -1,0 +1,157 @@
+"""An entry the account's free margin cannot carry is refused before it is sent, with one
+journaled reason, and the symbol's entries resume once margin is free (found by review: the
+gate's free-margin check never refused anything, since nothing ever told it the balance, and a
+one-way entry did not say what margin it needed; the entry went to the venue to be refused).
+
+Real parts: the account runtime (its balance watch, pykka actors, supervisor, SQLite) on the
+paper exchange, which refuses an order its free margin cannot carry; the exchange port is
+wrapped through the account's constructor to see which orders leave."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from actors.messages import ExternalSignal, Ping
+from config.loader import load_settings
+from runtime.account import AccountRuntime
+from runtime.exchanges import build_paper
+from runtime.stop_accounts import stop_all
+from storage import queries
+from tests.support.faulty_exchange import FaultyExchange
+from tests.support.waiting import wait_until
+from trading.model import Side
+
+A, B = "BTC/USDT:USDT", "ETH/USDT:USDT"
+CONFIG = f"""
+[bot]
+mode = "paper"
+data_dir = "{{data}}"
+[exchange]
+poll_interval_s = 0.05
+[symbols]
+list = ["{A}", "{B}"]
+[strategy]
+window = 10000
+[risk]
+order_size_usdt = 1000
+leverage = 5
+stop_loss_pct = 2
+[paper]
+latency_ms = 0
+starting_balance_usdt = 300
+[supervision]
+heartbeat_interval_s = 0.05
+reconcile_interval_s = 1
+[logging]
+console = false
+"""
+"""1,000 USDT at 5x holds 200 USDT of margin: one position fits the 300 USDT, two do not."""
+
+
+class Entries:
+    """The symbols whose entry orders (not reduce-only) left for the exchange."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.lock = threading.Lock()
+
+    def build(self, settings: Any, data_dir: Path) -> FaultyExchange:
+        fx = FaultyExchange(build_paper(settings, data_dir))
+        fx.before["create_order"] = self.note
+        return fx
+
+    def note(self, name: str, args: tuple, kwargs: dict) -> None:
+        params = args[5] if len(args) > 5 else kwargs.get("params")
+        if not (params or {}).get("reduceOnly") and not (params or {}).get("stopLossPrice"):
+            with self.lock:
+                self.sent.append(args[0])
+
+
+def _signal(account: AccountRuntime, symbol: str, side: Side | None) -> None:
+    assert account.sup is not None
+    assert account.sup.deliver_signal(symbol, ExternalSignal(side=side,
+                                                             signal_id=uuid.uuid4().hex[:8]))
+    account.sup.children[symbol].ref.ask(Ping(), timeout=10)  # handled, its orders sent
+
+
+def _held(account: AccountRuntime, symbol: str) -> bool:
+    return any(p.symbol == symbol and p.contracts > 0
+               for p in account.exchange.fetch_positions([symbol]))
+
+
+def test_an_entry_beyond_the_free_margin_waits_for_margin_unsent(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(CONFIG.format(data=tmp_path / "data"))
+    settings = load_settings(tmp_path / "config.toml")
+    entries = Entries()
+    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False,
+                             build_exchange_=entries.build)
+    account.open()
+    try:
+        account.build()
+        account.start()
+        assert account.gate is not None and account.repo is not None
+        gate, repo = account.gate, account.repo
+        for s in (A, B):
+            wait_until(lambda s=s: account.views.get(s) and account.views[s].state.last_price,
+                       timeout=30, message=f"{s} priced and reconciled")
+        _signal(account, A, Side.LONG)
+        assert _held(account, A)
+        wait_until(lambda: gate.free_margin is not None and gate.free_margin < 200, timeout=30,
+                   message="the balance read after A's entry")
+
+        _signal(account, B, Side.LONG)
+        _signal(account, B, Side.LONG)  # still refused: each external signal gets its answer
+        assert entries.sent == [A], f"an entry beyond the free margin was sent: {entries.sent}"
+        skipped = [e["data"]["reason"] for e in repo.read(queries.events, B, "SignalSkipped")]
+        assert len(skipped) == 2 and all(r.startswith("free margin ") for r in skipped), skipped
+
+        _signal(account, A, None)  # A closes: its margin is free again
+        wait_until(lambda: not _held(account, A), timeout=30, message="A closed")
+        wait_until(lambda: gate.free_margin is not None and gate.free_margin > 250, timeout=30,
+                   message="the balance read after A's close")
+        _signal(account, B, Side.LONG)
+        assert entries.sent == [A, B] and _held(account, B)
+    finally:
+        stop_all([account], logger)
+        account.close()
+
+
+def test_a_stale_or_unknown_free_margin_refuses_nothing() -> None:
+    """A balance read that keeps failing must not hold entries back for ever: after
+    `STALE_READS` intervals the last value is not used (the venue's refusal still stands)."""
+    from actors.entry_gate import AccountGate
+
+    now = [0.0]
+    gate = AccountGate(max_open_positions=None, clock=lambda: now[0])
+    gate.margin_max_age_s = 90.0
+    assert gate.admit("A", "signal", reconciled=True, margin=Decimal(500)) is None  # unknown
+    gate.note_free_margin(Decimal(100))
+    assert (gate.admit("B", "signal", reconciled=True, margin=Decimal(500))
+            == "free margin 100.00 USDT < 500.00 needed")
+    now[0] = 91.0
+    assert gate.admit("B", "signal", reconciled=True, margin=Decimal(500)) is None
+
+
+def test_entries_admitted_since_a_read_began_hold_their_margin_of_it() -> None:
+    """A wave of entries on many symbols shares one balance read: each admitted entry holds its
+    margin of it until a read that began after it was admitted tells what the venue holds."""
+    from actors.entry_gate import AccountGate
+
+    gate = AccountGate(max_open_positions=None, clock=lambda: 0.0)
+    gate.note_free_margin(Decimal(250))
+    assert gate.admit("A", "signal", reconciled=True, margin=Decimal(100)) is None
+    started = gate.margin_read_started()  # a read begins: it may or may not see A's entry
+    assert gate.admit("B", "signal", reconciled=True, margin=Decimal(100)) is None
+    assert "free margin 50.00 USDT < 100.00" in (
+        gate.admit("C", "signal", reconciled=True, margin=Decimal(100)) or "")
+    gate.note_free_margin(Decimal(150), started)  # saw A's 100, not B's
+    assert "free margin 50.00 USDT" in (
+        gate.admit("C", "signal", reconciled=True, margin=Decimal(100)) or "")
+    gate.note_free_margin(Decimal(50))  # a read begun after both
+    assert gate.admit("C", "signal", reconciled=True, margin=Decimal(50)) is None
