@@ -31,6 +31,7 @@ def market_rules(exchange: ExchangePort, symbol: str) -> MarketRules:
         min_cost=m.min_cost if m.min_cost is not None else Decimal(0),
         max_amount=m.max_amount,
         taker_fee=m.taker_fee if m.taker_fee is not None else Decimal(0),
+        maker_fee=m.maker_fee if m.maker_fee is not None else Decimal(0),
     )
 
 

@@ -19,14 +19,16 @@ class MarketRules:
     max_amount: Decimal | None = None
     """The largest amount one order may carry (None: the venue tells none)."""
     taker_fee: Decimal = Decimal(0)
-    """The market's taker fee rate, as the venue's market list states it."""
+    """The market's fee rates, as the venue's market list states them."""
+    maker_fee: Decimal = Decimal(0)
 
-    def entry_margin(self, amount: Decimal, price: Decimal, leverage: int) -> Decimal:
+    def entry_margin(self, amount: Decimal, price: Decimal, leverage: int, *,
+                     maker: bool = False) -> Decimal:
         """What an order opening `amount` at `price` takes of the free margin: its initial
-        margin and its taker fee (the venues and the paper exchange refuse an order whose
-        margin fits but whose fee does not)."""
+        margin and its fee, taker (a market order) or `maker` (a resting limit): the venues
+        and the paper exchange refuse an order whose margin fits but whose fee does not."""
         notional = amount * price
-        return notional / leverage + notional * self.taker_fee
+        return notional / leverage + notional * (self.maker_fee if maker else self.taker_fee)
 
     def amount_down(self, amount: Decimal) -> Decimal:
         steps = (amount / self.amount_step).to_integral_value(rounding=ROUND_DOWN)

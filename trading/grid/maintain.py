@@ -231,7 +231,7 @@ def _open_legs(state: GridState, price: Decimal, ctx: GridCtx) -> GridState:
         if skip is not None:
             state = _not_opened(state, side, skip, False, ctx)
             return replace(state, next_open_at=ctx.now + r.open_retry_s)
-        margin = amount * price / r.leverage
+        margin = r.market.entry_margin(amount, price, r.leverage)  # its fee too (review)
         refused = ctx.admit("grid_leg", margin)  # the account's entry gate, asked last
         if refused is not None:
             state = _not_opened(state, side, refused, True, ctx)
@@ -337,7 +337,7 @@ def _next_level(state: GridState, side: Side, price: Decimal, ctx: GridCtx) -> G
         amount,
         price=target,
         level=level,
-        margin=amount * target / r.leverage,
+        margin=r.market.entry_margin(amount, target, r.leverage, maker=True),
     )
 
 
