@@ -12,6 +12,11 @@ read began, so a wave of signals on many symbols shares one read: no lock is sha
 symbols across I/O, and no symbol waits for a balance read. A read older than `STALE_READS`
 intervals (the balance reads keep failing) is unknown, and unknown is never a refusal: the
 venue's own refusal still stands behind it (the entry's retry wait, trading/lifecycle.py).
+
+The free margin is the one the symbols' settle coin has (found by review: USDT was read
+whatever they settle in, so an account of USDC-settled perpetuals had 0 at the gate and every
+entry refused). A balance that does not list that coin is unknown, not 0; symbols settled in
+more than one coin share no one free margin: then nothing is read (one line at start).
 """
 
 from __future__ import annotations
@@ -28,28 +33,43 @@ STALE_READS = 3
 """A free margin read more than this many intervals ago is not used."""
 
 
+def settle_coin(exchange: ExchangePort, symbols: list[str]) -> str | None:
+    """The coin every symbol settles in; None when they settle in more than one."""
+    coins = {exchange.market(s).settle or SETTLE for s in symbols}
+    return coins.pop() if len(coins) == 1 else None
+
+
 class BalanceWatch:
-    def __init__(self, *, exchange: ExchangePort, gate: AccountGate, interval_s: float,
-                 logger: Any) -> None:
+    def __init__(self, *, exchange: ExchangePort, gate: AccountGate, symbols: list[str],
+                 interval_s: float, logger: Any) -> None:
         self.exchange = exchange
         self.gate = gate
         self.reads = 0
+        self.settle = settle_coin(exchange, symbols)
+        self._log = logger
         gate.margin_max_age_s = STALE_READS * interval_s
         self._loop = Periodic(name="balance-watch", work=self.read_once,
                               pace=lambda: interval_s, look_s=interval_s, logger=logger,
                               what="balance read for the entry gate's free margin")
 
     def start(self) -> None:
+        if self.settle is None:
+            self._log.info("entry gate: the symbols settle in more than one coin; the free "
+                           "margin is not checked before entries (the venue's refusal stands)")
+            return
         self._loop.start()
 
     def stop(self) -> None:
         self._loop.stop()
 
-    def read_once(self) -> Decimal:
+    def read_once(self) -> Decimal | None:
         """One balance read, told to the gate; raises what the read raised (logged by the
         loop in one line; the gate keeps the last value until it is stale)."""
+        if self.settle is None:
+            return None
         started = self.gate.margin_read_started()
-        free = self.exchange.fetch_balance().free(SETTLE)
+        funds = self.exchange.fetch_balance().currencies.get(self.settle)
+        free = None if funds is None else funds.free
         self.gate.note_free_margin(free, started)
         self.reads += 1
         return free

@@ -186,8 +186,8 @@ class AccountRuntime:
                                 kill_switch=sup.entries_blocked)
         grid = s.strategy.name == "hedge_grid"  # its symbols hold up to 2 slots each
         self.gate.seed(repo.read(queries.open_positions_of, self.symbols, grid))
-        self.balance = BalanceWatch(exchange=exchange, gate=self.gate, logger=self.log,
-                                    interval_s=sv.reconcile_interval_s)
+        self.balance = BalanceWatch(exchange=exchange, gate=self.gate, symbols=self.symbols,
+                                    logger=self.log, interval_s=sv.reconcile_interval_s)
         deps = self._actor_deps(sup, prices)
         # a quarantined symbol's reconcile-only run (supervision/reconcile_only.py): its own
         # report and escalation channel, no strategy, no price slot

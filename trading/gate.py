@@ -70,7 +70,7 @@ def margin_refusal(free: Decimal | None, margin: Decimal | None) -> str | None:
     unknown (a stale read must not hold entries back for ever: the venue still refuses)."""
     if free is None or margin is None or free >= margin:
         return None
-    return f"free margin {free:.2f} USDT < {margin:.2f} needed"
+    return f"free margin {free:.2f} < {margin:.2f} needed"
 
 
 def held_refusal(

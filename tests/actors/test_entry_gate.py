@@ -188,7 +188,7 @@ def test_gate_refuses_before_reconciliation_and_under_the_kill_switch_without_re
     gate.note_free_margin(Decimal(10))
     assert (
         gate.admit("A", "grid_leg", reconciled=True, margin=Decimal(20))
-        == "free margin 10.00 USDT < 20.00 needed"
+        == "free margin 10.00 < 20.00 needed"
     )
     assert gate.open_positions() == 0
     assert gate.admit("A", "signal", reconciled=True) is None

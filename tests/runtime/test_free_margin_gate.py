@@ -133,7 +133,7 @@ def test_a_stale_or_unknown_free_margin_refuses_nothing() -> None:
     assert gate.admit("A", "signal", reconciled=True, margin=Decimal(500)) is None  # unknown
     gate.note_free_margin(Decimal(100))
     assert (gate.admit("B", "signal", reconciled=True, margin=Decimal(500))
-            == "free margin 100.00 USDT < 500.00 needed")
+            == "free margin 100.00 < 500.00 needed")
     now[0] = 91.0
     assert gate.admit("B", "signal", reconciled=True, margin=Decimal(500)) is None
 
@@ -148,10 +148,52 @@ def test_entries_admitted_since_a_read_began_hold_their_margin_of_it() -> None:
     assert gate.admit("A", "signal", reconciled=True, margin=Decimal(100)) is None
     started = gate.margin_read_started()  # a read begins: it may or may not see A's entry
     assert gate.admit("B", "signal", reconciled=True, margin=Decimal(100)) is None
-    assert "free margin 50.00 USDT < 100.00" in (
+    assert "free margin 50.00 < 100.00" in (
         gate.admit("C", "signal", reconciled=True, margin=Decimal(100)) or "")
     gate.note_free_margin(Decimal(150), started)  # saw A's 100, not B's
-    assert "free margin 50.00 USDT" in (
+    assert "free margin 50.00 <" in (
         gate.admit("C", "signal", reconciled=True, margin=Decimal(100)) or "")
     gate.note_free_margin(Decimal(50))  # a read begun after both
     assert gate.admit("C", "signal", reconciled=True, margin=Decimal(50)) is None
+
+
+class UsdcAccount:
+    """An exchange port of an account whose perpetuals settle in USDC (Binance USDⓈ-M USDC
+    perpetuals, a Bybit USDC contract): its balance lists USDC, no USDT at all."""
+
+    def __init__(self, settles: dict[str, str]) -> None:
+        self.settles = settles
+
+    def market(self, symbol: str) -> Any:
+        from exchange.records import VenueMarket
+
+        return VenueMarket(symbol=symbol, amount_step=Decimal("0.001"), price_tick=Decimal("0.1"),
+                           linear=True, swap=True, settle=self.settles[symbol])
+
+    def fetch_balance(self, params: Any = None) -> Any:
+        from exchange.records import Funds, VenueBalance
+
+        free = Decimal(5000)
+        return VenueBalance(currencies={"USDC": Funds(free=free, used=Decimal(0), total=free)})
+
+
+def test_the_free_margin_is_read_in_the_symbols_settle_coin() -> None:
+    """Found by review: the balance watch read USDT whatever the symbols settle in; an account
+    trading USDC-settled perpetuals had a free margin of 0 at the gate, every entry refused."""
+    from actors.balance_watch import BalanceWatch
+    from actors.entry_gate import AccountGate
+
+    usdc = "BTC/USDC:USDC"
+    gate = AccountGate(max_open_positions=None, clock=lambda: 0.0)
+    watch = BalanceWatch(exchange=UsdcAccount({usdc: "USDC"}), gate=gate, symbols=[usdc],
+                         interval_s=30, logger=logger)
+    watch.read_once()
+    assert gate.free_margin == Decimal(5000)
+    assert gate.admit(usdc, "signal", reconciled=True, margin=Decimal(200)) is None
+
+    mixed = AccountGate(max_open_positions=None, clock=lambda: 0.0)  # one free margin cannot
+    both = UsdcAccount({usdc: "USDC", A: "USDT"})  # judge entries settled in two coins
+    watch = BalanceWatch(exchange=both, gate=mixed, symbols=[usdc, A], interval_s=30,
+                         logger=logger)
+    watch.read_once()
+    assert mixed.free_margin is None
