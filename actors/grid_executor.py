@@ -53,15 +53,20 @@ class GridExecutor(CommandExecutor):
             self.symbol, kind, order.side, order.amount, price, params))
 
     def _check_balance(self, cid: str, margin: Decimal) -> OrderFailed | None:
+        """The free balance of the coin the symbol settles in (found by review: USDT was read
+        for every symbol, and a USDC-settled grid had every order refused as free 0). A balance
+        that lists no such coin does not refuse: the paper exchange holds USDT only, and a
+        unified account may margin it with another coin; the venue judges."""
         try:
-            free = self.exchange.fetch_balance().free(SETTLE)
+            coin = self.exchange.market(self.symbol).settle or SETTLE
+            funds = self.exchange.fetch_balance().currencies.get(coin)
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place
             return OrderFailed(client_order_id=cid, error=f"balance check failed: {describe(exc)}")
-        if free < margin:
+        if funds is not None and funds.free < margin:
             return OrderFailed(
                 client_order_id=cid,
-                error=f"insufficient balance: free {free} {SETTLE} < {margin} needed",
+                error=f"insufficient balance: free {funds.free} {coin} < {margin} needed",
             )
         return None
