@@ -21,13 +21,12 @@ import ccxt
 from loguru import logger
 
 from exchange.ccxt import fees
+from exchange.ccxt.convert_balance import balance as balance
 from exchange.ccxt.errors import UNREADABLE
 from exchange.decimals import decimal_or_none
 from exchange.records import (
     Fee,
-    Funds,
     PositionSide,
-    VenueBalance,
     VenueFill,
     VenueMarket,
     VenueOrder,
@@ -39,7 +38,6 @@ from observability.error_text import describe
 
 Raw = dict[str, Any]
 _BY_NAME = {"BOTH": PositionSide.NET, "LONG": PositionSide.LONG, "SHORT": PositionSide.SHORT}
-_BALANCE_KEYS = frozenset({"info", "free", "used", "total", "timestamp", "datetime", "debt"})
 
 
 def to_float(value: Decimal | float | int | str | None) -> float | None:
@@ -362,20 +360,6 @@ def ticker(raw: Raw) -> VenueTicker:
 def tradeable(price: Decimal | None) -> bool:
     """A price a market trades at: finite and positive (the REST and raw stream tickers)."""
     return price is not None and price.is_finite() and price > 0
-
-
-def balance(raw: Raw) -> VenueBalance:
-    currencies = {}
-    for code, funds in raw.items():
-        if code in _BALANCE_KEYS or not isinstance(funds, dict):
-            continue
-        free, used, total = _num(funds, "free"), _num(funds, "used"), _num(funds, "total")
-        if free is None and used is None and total is None:
-            continue
-        free, used = free or Decimal(0), used or Decimal(0)
-        currencies[code] = Funds(free=free, used=used,
-                                 total=total if total is not None else free + used)
-    return VenueBalance(currencies=currencies)
 
 
 def _step(value: Any, tick_size_mode: bool) -> Decimal:
