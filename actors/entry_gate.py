@@ -75,9 +75,10 @@ class AccountGate:
         self.margin_max_age_s: float | None = None
         """A free margin read longer ago than this is unknown: not checked (None: no limit)."""
         self._margin_at = 0.0
-        self._spent: list[tuple[int, Decimal]] = []
-        """(admission number, margin) of each entry admitted against the last read, which
-        that read could not have seen: a wave of entries shares one read, not each the whole."""
+        self._spent: list[tuple[int, str, Decimal]] = []
+        """(admission number, symbol, margin) of each entry admitted against the last read,
+        which that read could not have seen: a wave of entries shares one read, not each the
+        whole. A slot the symbol gives back (its entry failed) gives its margin back too."""
         self._admits = 0
         self._lock = threading.Lock()
         self._held: dict[str, int] = {}
@@ -105,14 +106,14 @@ class AccountGate:
         with self._lock:
             self.free_margin, self._margin_at = free, self.clock()
             since = self._admits if started is None else started
-            self._spent = [(n, m) for n, m in self._spent if n > since]
+            self._spent = [spent for spent in self._spent if spent[0] > since]
 
     def _free_now(self, now: float) -> Decimal | None:
         """The free margin entries may still use (under the lock); None: unknown or stale."""
         age = self.margin_max_age_s
         if self.free_margin is None or (age is not None and now - self._margin_at > age):
             return None
-        return self.free_margin - sum((m for _, m in self._spent), Decimal(0))
+        return self.free_margin - sum((m for _, _, m in self._spent), Decimal(0))
 
     def admit(
         self,
@@ -145,7 +146,7 @@ class AccountGate:
                 self._open += 1
                 if margin is not None:
                     self._admits += 1
-                    self._spent.append((self._admits, margin))
+                    self._spent.append((self._admits, symbol, margin))
         return reason
 
     def seed(self, open_positions: dict[str, int]) -> None:
@@ -163,8 +164,19 @@ class AccountGate:
             if incarnation < self._incarnation.get(symbol, 0):
                 return
             self._incarnation[symbol] = incarnation
-            self._open += exposure - self._held.get(symbol, 0)
+            given_back = self._held.get(symbol, 0) - exposure
+            self._open -= given_back
             self._held[symbol] = exposure
+            if given_back > 0:  # its newest reservations (found by review: a failed entry
+                self._give_back(symbol, given_back)  # held its margin until the next read)
+
+    def _give_back(self, symbol: str, count: int) -> None:
+        """Drop the symbol's `count` newest margin reservations (under the lock): a failed
+        entry's, or a closed position's while the read from before its open still stands (its
+        margin is free again). One closed after a read that saw it open has none left: that
+        read understates the free margin until the next one."""
+        mine = [i for i, spent in enumerate(self._spent) if spent[1] == symbol][-count:]
+        self._spent = [spent for i, spent in enumerate(self._spent) if i not in mine]
 
     def open_positions(self) -> int:
         """Open positions plus entries in flight across the account."""

@@ -197,3 +197,36 @@ def test_the_free_margin_is_read_in_the_symbols_settle_coin() -> None:
                          logger=logger)
     watch.read_once()
     assert mixed.free_margin is None
+
+
+def test_an_entry_that_failed_gives_its_margin_back_at_once(tmp_path: Path) -> None:
+    """Found by review: an admitted entry held its margin of the last balance read until the
+    next read (up to `supervision.reconcile_interval_s`) even when it never opened anything: an
+    entry the venue refused for another reason made every other symbol's entry refused as
+    'free margin ...' meanwhile, and an external signal refused so is not asked again.
+
+    Real actors (the harness), the paper exchange (10,000 USDT) read by the balance watch;
+    30,000 USDT entries at 5x hold 6,000 each: one fits, two do not."""
+    from actors.balance_watch import BalanceWatch
+    from exchange import errors
+    from tests.actors.test_entry_gate import SYMBOLS
+    from tests.support.harness import Harness
+
+    a, b = SYMBOLS[:2]
+    h = Harness(tmp_path, [a, b], risk={"order_size_usdt": Decimal(30000)}).start()
+    try:
+        h.poll()
+        watch = BalanceWatch(exchange=h.paper, gate=h.gate, symbols=[a, b], interval_s=3600,
+                             logger=logger)
+        watch.read_once()
+        h.paper.faults.fail_next("create_order", 1, errors.InvalidOrder("market closed"))
+        assert h.signal(a, Side.LONG)
+        h.idle(a)
+        assert h.view(a).phase == "flat" and h.gate.held() == {}
+        assert h.signal(b, Side.LONG)
+        h.idle(b)
+        reasons = [e["data"]["reason"] for e in h.repo.read(queries.events, b, "SignalSkipped")]
+        assert reasons == [], reasons
+        assert h.view(b).phase == "open"
+    finally:
+        h.stop()
