@@ -33,9 +33,14 @@ STALE_READS = 3
 """A free margin read more than this many intervals ago is not used."""
 
 
-def settle_coin(exchange: ExchangePort, symbols: list[str]) -> str | None:
+def settle_of(symbol: str) -> str:
+    """The coin a perpetual settles in, from its unified symbol (BASE/QUOTE:SETTLE)."""
+    return symbol.partition(":")[2] or SETTLE
+
+
+def settle_coin(symbols: list[str]) -> str | None:
     """The coin every symbol settles in; None when they settle in more than one."""
-    coins = {exchange.market(s).settle or SETTLE for s in symbols}
+    coins = {settle_of(s) for s in symbols}
     return coins.pop() if len(coins) == 1 else None
 
 
@@ -45,7 +50,7 @@ class BalanceWatch:
         self.exchange = exchange
         self.gate = gate
         self.reads = 0
-        self.settle = settle_coin(exchange, symbols)
+        self.settle = settle_coin(symbols)
         self._log = logger
         gate.margin_max_age_s = STALE_READS * interval_s
         self._loop = Periodic(name="balance-watch", work=self.read_once,

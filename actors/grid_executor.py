@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from actors.balance_watch import settle_of
 from actors.command_executor import CommandExecutor, describe
 from exchange.fence import Fenced
 from trading.commands import CancelOrder, Escalate
@@ -15,7 +16,6 @@ from trading.grid.model import GridKind, GridOrder
 from trading.model import Side
 
 POSITION_IDX = {Side.LONG: 1, Side.SHORT: 2}
-SETTLE = "USDT"
 
 
 class GridExecutor(CommandExecutor):
@@ -58,7 +58,7 @@ class GridExecutor(CommandExecutor):
         that lists no such coin does not refuse: the paper exchange holds USDT only, and a
         unified account may margin it with another coin; the venue judges."""
         try:
-            coin = self.exchange.market(self.symbol).settle or SETTLE
+            coin = settle_of(self.symbol)
             funds = self.exchange.fetch_balance().currencies.get(coin)
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more

@@ -13,7 +13,7 @@ from typing import Any
 from loguru import logger
 
 from actors.grid_executor import GridExecutor
-from exchange.records import Funds, VenueBalance, VenueMarket, VenueOrder
+from exchange.records import Funds, VenueBalance, VenueOrder
 from trading.commands import PlaceOrder
 from trading.model import Side
 from trading.orders import Order, OrderPurpose
@@ -25,10 +25,6 @@ class UsdcAccount:
     def __init__(self, coin: str = "USDC") -> None:
         self.sent: list[str] = []
         self.coin = coin
-
-    def market(self, symbol: str) -> VenueMarket:
-        return VenueMarket(symbol=symbol, amount_step=Decimal("0.001"), price_tick=Decimal("0.1"),
-                           linear=True, swap=True, settle="USDC")
 
     def fetch_balance(self, params: Any = None) -> VenueBalance:
         free = Decimal(5000)

@@ -161,15 +161,6 @@ class UsdcAccount:
     """An exchange port of an account whose perpetuals settle in USDC (Binance USDⓈ-M USDC
     perpetuals, a Bybit USDC contract): its balance lists USDC, no USDT at all."""
 
-    def __init__(self, settles: dict[str, str]) -> None:
-        self.settles = settles
-
-    def market(self, symbol: str) -> Any:
-        from exchange.records import VenueMarket
-
-        return VenueMarket(symbol=symbol, amount_step=Decimal("0.001"), price_tick=Decimal("0.1"),
-                           linear=True, swap=True, settle=self.settles[symbol])
-
     def fetch_balance(self, params: Any = None) -> Any:
         from exchange.records import Funds, VenueBalance
 
@@ -185,15 +176,15 @@ def test_the_free_margin_is_read_in_the_symbols_settle_coin() -> None:
 
     usdc = "BTC/USDC:USDC"
     gate = AccountGate(max_open_positions=None, clock=lambda: 0.0)
-    watch = BalanceWatch(exchange=UsdcAccount({usdc: "USDC"}), gate=gate, symbols=[usdc],
+    watch = BalanceWatch(exchange=UsdcAccount(), gate=gate, symbols=[usdc],
                          interval_s=30, logger=logger)
     watch.read_once()
     assert gate.free_margin == Decimal(5000)
     assert gate.admit(usdc, "signal", reconciled=True, margin=Decimal(200)) is None
 
-    mixed = AccountGate(max_open_positions=None, clock=lambda: 0.0)  # one free margin cannot
-    both = UsdcAccount({usdc: "USDC", A: "USDT"})  # judge entries settled in two coins
-    watch = BalanceWatch(exchange=both, gate=mixed, symbols=[usdc, A], interval_s=30,
+    # one free margin cannot judge entries settled in two coins: none is read
+    mixed = AccountGate(max_open_positions=None, clock=lambda: 0.0)
+    watch = BalanceWatch(exchange=UsdcAccount(), gate=mixed, symbols=[usdc, A], interval_s=30,
                          logger=logger)
     watch.read_once()
     assert mixed.free_margin is None
