@@ -5,8 +5,9 @@ check never refused anything; a one-way entry the account could not carry was se
 the venue (InsufficientFunds, Bybit 110007, Binance -2019) and journaled as a refused order.
 
 One thread per account reads the balance once every `interval_s` (the account's reconcile
-interval: Binance weighs it 5, Bybit counts one request; at the default 30 s that is 10 weight
-a minute of Binance's 1,200 share) at reconciliation priority, and tells the gate. The gate
+interval, at least `MIN_INTERVAL_S`: Binance weighs it 5, Bybit counts one request; at the
+default 30 s that is 10 weight a minute of Binance's 1,200 share) at polling priority (it
+waits for, never delays, a stop, a reconciliation or an entry), and tells the gate. The gate
 compares each entry's margin with it, less the margin of the entries it admitted since that
 read began, so a wave of signals on many symbols shares one read: no lock is shared between
 symbols across I/O, and no symbol waits for a balance read. A read older than `STALE_READS`
@@ -26,11 +27,15 @@ from typing import Any
 
 from actors.entry_gate import AccountGate
 from actors.periodic import Periodic
+from exchange.budget import Priority, call_priority
 from exchange.port import ExchangePort
 
 SETTLE = "USDT"
 STALE_READS = 3
 """A free margin read more than this many intervals ago is not used."""
+MIN_INTERVAL_S = 10.0
+"""At most one read in this long, however short the reconcile interval (at 1 s it was 300
+weight a minute on Binance, and the all-symbol sweep, needing the rest, fell behind)."""
 
 
 def settle_of(symbol: str) -> str:
@@ -52,6 +57,7 @@ class BalanceWatch:
         self.reads = 0
         self.settle = settle_coin(symbols)
         self._log = logger
+        interval_s = max(interval_s, MIN_INTERVAL_S)
         gate.margin_max_age_s = STALE_READS * interval_s
         self._loop = Periodic(name="balance-watch", work=self.read_once,
                               pace=lambda: interval_s, look_s=interval_s, logger=logger,
@@ -73,7 +79,8 @@ class BalanceWatch:
         if self.settle is None:
             return None
         started = self.gate.margin_read_started()
-        funds = self.exchange.fetch_balance().currencies.get(self.settle)
+        with call_priority(Priority.POLLING):  # never before a stop, a reconciliation, an entry
+            funds = self.exchange.fetch_balance().currencies.get(self.settle)
         free = None if funds is None else funds.free
         self.gate.note_free_margin(free, started)
         self.reads += 1
