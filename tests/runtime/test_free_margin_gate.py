@@ -102,7 +102,7 @@ def test_an_entry_beyond_the_free_margin_waits_for_margin_unsent(tmp_path: Path)
                        timeout=30, message=f"{s} priced and reconciled")
         _signal(account, A, Side.LONG)
         assert _held(account, A)
-        wait_until(lambda: gate.free_margin is not None and gate.free_margin < 200, timeout=30,
+        wait_until(lambda: gate.free_margin is not None and gate.free_margin < 200, timeout=60,
                    message="the balance read after A's entry")
 
         _signal(account, B, Side.LONG)
@@ -113,7 +113,7 @@ def test_an_entry_beyond_the_free_margin_waits_for_margin_unsent(tmp_path: Path)
 
         _signal(account, A, None)  # A closes: its margin is free again
         wait_until(lambda: not _held(account, A), timeout=30, message="A closed")
-        wait_until(lambda: gate.free_margin is not None and gate.free_margin > 250, timeout=30,
+        wait_until(lambda: gate.free_margin is not None and gate.free_margin > 250, timeout=60,
                    message="the balance read after A's close")
         _signal(account, B, Side.LONG)
         assert entries.sent == [A, B] and _held(account, B)
