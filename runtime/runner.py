@@ -17,6 +17,7 @@ from loguru import logger
 from cluster.lease import LeaseLost
 from config.secrets import secret_env_names
 from config.settings import Settings
+from exchange.fence import CallScope, call_scope
 from observability.log_streams import setup_logging
 from runtime import interpreter, shutdown, wiring
 from runtime.account import AccountRuntime
@@ -127,9 +128,12 @@ class Bot:
         self._keep_schema_locks(locks, log)
         for problem in private_problems:
             log.warning("{}", problem)
+        self._install_signal_handlers(log)  # the start's own lines say a stop received then too
         try:
             self._open_accounts(log)
             self._serve(log, duration_s)
+        except shutdown.StartStopped as exc:  # rule 4: a stop, exit 0 (the finally closes all)
+            log.info("{}", exc)
         finally:
             for account in reversed(self.accounts):
                 try:
@@ -211,8 +215,11 @@ class Bot:
             )
             for i, a in mine
         ]
-        for account in self.accounts:
-            account.open()
+        for account in self.accounts:  # a stop request ends the start after the call in flight
+            fence = shutdown.StartFence(account.name)
+            fence.check()
+            with call_scope(CallScope(fence=fence)):
+                account.open()
         symbols = sum(len(a.symbols) for a in self.accounts)
         exchanges = ",".join(sorted({a.exchange.id for a in self.accounts}))
         if s.has_accounts:
@@ -242,7 +249,6 @@ class Bot:
         )
         receiver = self._signal_receiver()
         self.gc_freezer = interpreter.GcFreezer(log)
-        self._install_signal_handlers(log)
         try:  # a start failing half-way still stops the accounts already started (rule 4)
             for account in self.accounts:
                 account.start()
