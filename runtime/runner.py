@@ -26,7 +26,7 @@ from runtime.exchanges import account_keys, check_shared_feeds, feed_sharers
 from runtime.private_files import make_files_private, make_private
 from runtime.round_gate import AccountLeft
 from runtime.status_writer import StatusWriter
-from runtime.stop_accounts import STOP_ALL_TIMEOUT_S, stop_all
+from runtime.stop_accounts import STOP_ALL_TIMEOUT_S, close_all, stop_all
 from runtime.workers_role import ProcessRole, open_beat, watch_parent
 from storage.pg_lock import SchemaLock
 from supervision.child import ChildState
@@ -135,11 +135,7 @@ class Bot:
         except shutdown.StartStopped as exc:  # rule 4: a stop, exit 0 (the finally closes all)
             log.info("{}", exc)
         finally:
-            for account in reversed(self.accounts):
-                try:
-                    account.close()
-                except Exception as exc:  # noqa: BLE001 - close the others too
-                    log.opt(exception=exc).error("closing account {} failed: {}", account.name, exc)
+            close_all(self.accounts, log)
             log.info("bot stopped")
             busy = [a.name for a in self.accounts if a.writer_running]
             if busy:  # closing a lock's descriptor drops SQLite's own locks on that file
