@@ -39,6 +39,7 @@ from runtime.first_pass import LedgerJudged, judge_stored_ledger
 from runtime.round_gate import RoundGate
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.startup_error import StartupConfigError
+from runtime.stop_accounts import stop_together
 from runtime.stream_wiring import with_streams
 from storage import control, queries
 from storage.opening import open_repository
@@ -336,13 +337,8 @@ class AccountRuntime:
         stuck: list[str] = []
         if self.closer is not None:  # an owed close waiting to run again does not (`wait`)
             self.closer.stop()
-        if self.stop_watch is not None:
-            self.stop_watch.stop()
-        for part in (self.sweep, self.funding, self.balance):
-            if part is not None:
-                part.stop()
-        if self.feed is not None:
-            self.feed.stop()
+        stop_together([self.stop_watch, self.sweep, self.funding, self.balance, self.feed],
+                      self.log)
         if self.sup is not None:
             stuck = self.sup.stop()
         if self.closer is not None:

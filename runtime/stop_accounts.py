@@ -73,3 +73,24 @@ def close_all(accounts: list[AccountRuntime], log: Any) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+def stop_together(parts: list[Any], log: Any) -> None:
+    """Stop an account's background loops (stop watch, sweep, funding, market feed) at once, each
+    on its own thread: each stop joins its loop up to 10 s, and one after the other a loop hung
+    in an exchange call held every later loop and the actors' own stop back (found by review: a
+    stop watch hung in its order lookup kept the feed polling 10 s after SIGTERM, with every loop
+    hung up to 40 s of the account's 60 s passed before an actor heard of the stop)."""
+
+    def stop(part: Any) -> None:
+        try:
+            part.stop()
+        except Exception as exc:  # noqa: BLE001 - the others and the actors still stop
+            log.opt(exception=exc).error("{} did not stop cleanly: {}", type(part).__name__, exc)
+
+    threads = [threading.Thread(target=stop, args=(p,), name=f"stop-{type(p).__name__}")
+               for p in parts if p is not None]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
