@@ -29,12 +29,14 @@ from cluster.node_types import (
     Registry,
     StartAbandoned,
     StartAccount,
+    StartCancelled,
+    outcome,
 )
 from cluster.start_backoff import StartBackoff
 from observability.error_text import describe
 
 __all__ = ["AccountHandle", "Announce", "ClusterNode", "Held", "Registry", "StartAbandoned",
-           "StartAccount"]
+           "StartAccount", "StartCancelled"]
 
 
 _WATCHDOG_S = 0.1
@@ -285,6 +287,10 @@ class ClusterNode:
                        account, kind, lease.epoch, lease.previous_owner or "none")
         try:
             handle = self._watching(lambda: self._start_account(account, lease, keeper))
+        except StartCancelled as exc:  # the process stops: nothing started, hand it back now
+            self._log.info("{}: {}; releasing lease epoch {}", account, exc, lease.epoch)
+            self._renew_keeper(account, release=True)
+            return
         except Exception as exc:  # noqa: BLE001 - give the account back, try again later
             delay = self._backoff.failed(account)
             self._log.opt(exception=exc).error(
@@ -312,7 +318,7 @@ class ClusterNode:
         lapses (found by review: a start can take as long as its database deadlines, and the
         lapsed accounts ran on meanwhile, every send and commit refused, actors failing)."""
         done: list[Any] = []
-        (thread := threading.Thread(target=lambda: done.append(_outcome(start)),
+        (thread := threading.Thread(target=lambda: done.append(outcome(start)),
                                     name="cluster-start", daemon=True)).start()
         while thread.is_alive():
             thread.join(_WATCHDOG_S)
@@ -438,10 +444,3 @@ class ClusterNode:
             self._stop_account(account, "handed over for balance")
             self._renew_keeper(account, release=True)
 
-
-def _outcome(call: Callable[[], Any]) -> Any:
-    """What `call` returned, or the exception it raised."""
-    try:
-        return call()
-    except BaseException as exc:  # noqa: BLE001 - handed to the node thread, raised there
-        return exc

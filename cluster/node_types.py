@@ -44,6 +44,22 @@ StartAccount = Callable[[str, Lease, LeaseKeeper], AccountHandle]
 class StartAbandoned(Exception):
     """A start that failed after the account's actors began, and some did not stop: they may
     still have a request in flight, so the lease is left to expire rather than released."""
+
+
+class StartCancelled(Exception):  # noqa: N818 - not an error: the process is stopping
+    """The start ended after the exchange call in flight because this process was told to stop
+    (a SIGTERM during the start, runtime/shutdown.py StartFence): no actor started, so the
+    lease is released at once, with no backoff and no traceback. Found by review: the node's
+    start ran unfenced, retried its markets read after the signal and was logged as a failure."""
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """What `call` returned, or the exception it raised (handed to another thread)."""
+    try:
+        return call()
+    except BaseException as exc:  # noqa: BLE001 - raised again by the thread that waits
+        return exc
+
 Announce = Callable[[str, str, dict[str, Any]], bool]
 """(account, message, data): a takeover for the account's journal and alerts; True once the
 journal has it committed, False if the account no longer runs here to journal it."""

@@ -19,9 +19,11 @@ from cluster.commit_fence import CommitFence
 from cluster.fenced_port import FencedExchange, lease_guard
 from cluster.keeper import EpochKeeper, LeaseHolder
 from cluster.lease import Lease
-from cluster.node import StartAbandoned
+from cluster.node import StartAbandoned, StartCancelled
 from config.secrets import secret_env_names
 from config.settings import Settings
+from exchange.fence import CallScope, call_scope
+from runtime import shutdown
 from runtime.account import AccountRuntime
 from runtime.exchanges import build_exchange, feed_sharers
 from runtime.round_gate import STEP_WAIT_S
@@ -96,7 +98,10 @@ class NodeAccounts:
             refuse_outside_bot(a.storage.url, account)
         holder = EpochKeeper(keeper, lease)  # this lease's epoch only, never a later one
         runtime = self.runtime(account, lease, holder)
-        start_runtime(runtime)
+        try:
+            start_runtime(runtime, shutdown.StartFence(account))
+        except shutdown.StartStopped as exc:
+            raise StartCancelled(str(exc)) from None
         return NodeAccount(runtime, holder)
 
     def runtime(self, account: str, lease: Lease, holder: LeaseHolder) -> AccountRuntime:
@@ -126,13 +131,21 @@ def refuse_outside_bot(url: str, account: str) -> None:
     lock.release()
 
 
-def start_runtime(runtime: Any) -> None:
+def start_runtime(runtime: Any, fence: shutdown.StartFence | None = None) -> None:
     """Open, build and start an AccountRuntime. If that fails, close it, after stopping what
     `start` had started; raise StartAbandoned when some of that did not stop (an actor may
-    be mid-request: the node then lets the lease expire instead of releasing it)."""
+    be mid-request: the node then lets the lease expire instead of releasing it).
+
+    `fence`: the open's exchange calls (markets read, key check) run under the process's start
+    fence, as a single bot's (runtime/runner.py): a stop request ends them after the call in
+    flight (found by review: a node's start retried a markets read that never answered after
+    SIGTERM, up to ~60 s, and the node's stop gave up waiting and left the lease to expire)."""
     started = False
     try:
-        runtime.open()
+        if fence is not None:
+            fence.check()
+        with call_scope(CallScope(fence=fence)):
+            runtime.open()
         runtime.build()
         started = True
         runtime.start()
