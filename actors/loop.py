@@ -187,8 +187,10 @@ class DecisionLoop:
                 book_funding(self, message)  # each payment once (actors/funding_feed.py)
             case BlockEntries(blocked=blocked, reason=reason):
                 self.apply(EntriesBlocked(blocked=blocked, reason=reason))
-            case Resume(by=by):
+            case Resume(by=by, done=done):
                 self.apply(QuarantineLifted(by=by))
+                if done is not None:  # committed: the person's resume may be answered
+                    done()
                 self.reconcile("resume")
             case _:
                 self.log.warning("ignored unknown message {!r}", message)

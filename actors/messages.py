@@ -90,3 +90,5 @@ class BlockEntries:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Resume:
     by: str = "operator"
+    done: Callable[[], None] | None = None
+    """Called once the lifted quarantine is committed (supervision/resume_ticket.py)."""

@@ -326,7 +326,7 @@ class AccountRuntime:
         assert self.closer is not None and self.sup is not None and self.alerts is not None
         assert self.repo is not None
         sup, alerts = self.sup, self.alerts
-        resumed = {sym for cmd, sym in control.pending_commands(self.repo) if cmd == "resume"}
+        resumed = control.resumes_not_begun(self.repo)  # a begun one forgave already
         self.closer.resume_owed(
             self.symbols, resumed=resumed,
             alert=lambda sym, text: alerts.alert(sym, "escalation", text),

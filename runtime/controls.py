@@ -5,7 +5,8 @@ loop first looks: it waits (stays pending) until the actor runs, and only after 
 when the symbol is quarantined is it journaled as skipped with that reason (issue 16 item 13).
 A signal past its `expires_at` (storage/control.py SIGNAL_TTL_S after `bot.py signal` queued
 it) is dropped instead: marked done as expired, journaled (ControlApplied) and logged.
-`resume` of a symbol that is not stopped changes nothing and says so.
+`resume` of a symbol that is not stopped changes nothing and says so; one that is, is answered
+"resumed" once the supervisor has stored the lifted quarantine (pending until then).
 One row that cannot be read or applied is marked done with a one-line error naming the row and
 never blocks the rows after it. On a cluster node whose lease on the account ended, the commits
 are refused (LeaseLost): the round stops there and the rows stay queued for the lease's holder."""
@@ -21,12 +22,13 @@ from actors.messages import ExternalSignal
 from cluster.lease import LeaseLost
 from observability.error_text import describe
 from protections.guard import STORE_S
-from runtime.emergency import OWED, forgive
+from runtime.emergency import OWED
 from signals.limits import size_cap
 from storage import control, queries
 from storage.repository import Repository
 from storage.writer import writes_within
 from supervision.child import ChildState
+from supervision.resume_ticket import ResumeTicket
 from trading.model import Side
 from trading.primitives import decimal_text
 
@@ -60,6 +62,8 @@ class ControlApplier:
         self._waiting_since: dict[int, float] = {}
         self._unmarked: dict[int, str] = {}
         """Rows applied whose done mark is not stored yet -> their result."""
+        self._tickets: dict[int, tuple[ResumeTicket, str]] = {}
+        """Resume rows handed to the supervisor, not stored yet -> (its ticket, what it lifts)."""
 
     def apply(self, only: Callable[[str], bool] | None = None) -> None:
         """`only`: the commands to apply now; the others stay queued for a later round."""
@@ -127,30 +131,59 @@ class ControlApplier:
         if symbol not in self.sup.children:
             return f"unknown symbol {symbol}"
         if command == "resume":
-            return self._resume(symbol, args)
+            return self._resume(cid, symbol, args)
         if command == "signal":
             return self._signal(cid, symbol, args)
         return f"unknown command {command}"
 
-    def _resume(self, symbol: str, args: dict[str, Any]) -> str | None:
-        """Lift a stopped symbol's quarantine. One that is not stopped is left alone (found by
-        review: it said "resumed" and forgave an owed emergency close): an owed close is only
-        ever forgiven by a person resuming the symbol it stopped."""
+    def _resume(self, cid: int, symbol: str, args: dict[str, Any]) -> str | None:
+        """Lift a stopped symbol's quarantine; answered "resumed" once the supervisor has it
+        stored (supervision/resume_ticket.py), until then the row stays pending (found by
+        review: marked done when handed to the supervisor's inbox, a kill before the lift
+        left the symbol quarantined under a row that said resumed and was never applied
+        again). Its first half (escalations resolved, an owed close forgiven) is stored with a
+        mark on the row: applied again after a restart it only lifts. One that is not stopped
+        is left alone (found by review: it said "resumed" and forgave an owed emergency
+        close): an owed close is only ever forgiven by a person resuming the symbol it stopped."""
+        if cid in self._tickets:
+            return self._answer(cid)
         quarantined = self.sup.children[symbol].state is ChildState.QUARANTINED
         if quarantined and self.sup.records.pending(symbol):
             # its quarantine is still being stored (the supervisor would refuse the resume):
             # found by review, it was answered "resumed" and nothing was; applied next round
             return None
-        why = "quarantined" if quarantined else self.repo.read(control.held, symbol, OWED + symbol)
-        if why is None:
-            self.log.bind(symbol=symbol).warning(
-                "resume {}: not stopped (not quarantined, no open escalation, no emergency "
-                "close owed); nothing changed", symbol)
-            return "not stopped: nothing changed"
-        self.repo.resolve_escalations(symbol)
-        forgive(self.repo, symbol)  # an emergency close still owed is not run
-        self.sup.resume(symbol, by=args.get("by", "operator"))
-        return f"resumed (was {why})"
+        was = self.repo.read(control.resuming, cid)
+        if was is not None:  # begun by an earlier round or run: only the lift is left
+            if (again := self.repo.read(control.escalated, symbol, OWED + symbol)) is not None:
+                return (f"not resumed: {symbol} {again} again after this resume began (not "
+                        "forgiven); resume it again")
+            if not quarantined and self.repo.read(control.held, symbol, OWED + symbol) is None:
+                return f"resumed (was {was})"  # lifted before a restart cut the answer
+        else:
+            why = "quarantined" if quarantined else self.repo.read(control.held, symbol,
+                                                                   OWED + symbol)
+            if why is None:
+                self.log.bind(symbol=symbol).warning(
+                    "resume {}: not stopped (not quarantined, no open escalation, no emergency "
+                    "close owed); nothing changed", symbol)
+                return "not stopped: nothing changed"
+            control.begin_resume(self.repo, cid, symbol, OWED + symbol, why)  # the close not run
+            was = why
+        self._tickets[cid] = (self.sup.resume(symbol, by=args.get("by", "operator")), was)
+        return self._answer(cid)
+
+    def _answer(self, cid: int) -> str | None:
+        """The resume's answer once the supervisor settled it; None: pending (a refusal that
+        may pass, the bot stopping or a quarantine being stored, is handed over again)."""
+        ticket, was = self._tickets[cid]
+        if not ticket.settled:
+            return None
+        del self._tickets[cid]
+        if ticket.refusal is None:
+            return f"resumed (was {was})"
+        if ticket.final:
+            return f"not resumed: {ticket.refusal}; resume it again"
+        return None
 
     def _signal(self, cid: int, symbol: str, args: dict[str, Any]) -> str | None:
         side = None if args.get("side") == "exit" else Side(args["side"])

@@ -10,7 +10,7 @@ from typing import Any
 
 import peewee as pw
 
-from storage.database import read_only_uri
+from storage.database import read_only_uri, set_meta
 from storage.models import ActorStateRow, ControlRow, EscalationRow, Meta
 from storage.queries import pending_controls
 from storage.repository import Repository
@@ -75,6 +75,43 @@ def requested_since(command: str, by: str, since: float) -> bool:
         if isinstance(args, dict) and args.get("by") == by:
             return True
     return False
+
+
+RESUMING = "resuming, the quarantine not lifted yet; was: "
+"""A pending resume row's result once its first half is stored (runtime/controls.py): the
+escalations resolved and the owed emergency close forgiven, the quarantine still to be lifted
+by the supervisor. Applied again (a restart) it only lifts: nothing is forgiven twice."""
+
+
+def begin_resume(repo: Repository, control_id: int, symbol: str, owed_key: str,
+                 was: str) -> None:
+    """One transaction: `symbol`'s escalations resolved, its owed close forgiven and the row
+    marked RESUMING (a kill in between leaves all or none of them)."""
+    now = repo.clock()
+
+    def work() -> None:
+        EscalationRow.update(resolved_at=now).where(
+            (EscalationRow.symbol == symbol) & EscalationRow.resolved_at.is_null()).execute()
+        set_meta(owed_key, "")
+        ControlRow.update(result=RESUMING + was).where(ControlRow.id == control_id).execute()
+
+    repo.writer.submit(work)
+
+
+def resuming(control_id: int) -> str | None:
+    """Inside `repo.read`: what a begun resume row lifts ("quarantined", ...), None if it has
+    not begun."""
+    row = ControlRow.get_or_none(ControlRow.id == control_id)
+    if row is None or row.result is None or not row.result.startswith(RESUMING):
+        return None
+    return str(row.result).removeprefix(RESUMING)
+
+
+def resumes_not_begun(repo: Repository) -> set[str]:
+    """The symbols of pending resume rows whose forgiving half has not run: an owed close of
+    one of these is a person's to drop (one owed after a begun resume is a new escalation's)."""
+    return {r.symbol for r in repo.read(pending_controls)
+            if r.command == "resume" and not (r.result or "").startswith(RESUMING)}
 
 
 def mark_done(repo: Repository, control_id: int, result: str) -> None:
@@ -148,6 +185,11 @@ def held(symbol: str, owed_key: str) -> str | None:
     row = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
     if row is not None and row.quarantined:
         return "quarantined"
+    return escalated(symbol, owed_key)
+
+
+def escalated(symbol: str, owed_key: str) -> str | None:
+    """Inside `repo.read`: `held` but for a quarantine (an open escalation, an owed close)."""
     if EscalationRow.select().where((EscalationRow.symbol == symbol)
                                     & EscalationRow.resolved_at.is_null()).exists():
         return "escalated"

@@ -11,6 +11,7 @@ import pykka
 
 from actors.messages import OrderActivity
 from supervision.restart_policy import RestartHistory
+from supervision.resume_ticket import ResumeTicket
 
 RESTART_DURATIONS_KEPT = 64
 """How many of the latest restarts' durations a child keeps (a symbol restarting all through a
@@ -63,9 +64,10 @@ class Child:
     strategy_off: str | None = None
     """Why the running incarnation's strategy is off (it raised: actors/strategy_guard.py),
     until a fresh one runs or a new incarnation starts."""
-    resume_by: str | None = None
-    """A person's resume of the quarantined child, told to the incarnation that starts (one
-    whose start fails takes it nowhere); dropped if the child is given up again first."""
+    resume_by: ResumeTicket | None = None
+    """A person's resume of the quarantined child, told to each incarnation that starts until
+    one has stored it (one whose start fails, or that dies before, takes it nowhere); refused
+    if the child is given up again first."""
     spawned_at: float | None = None
     """When (monotonic) the current incarnation's start began; its start is judged hung against
     it (supervision/watch.py `_check_start`)."""

@@ -23,6 +23,7 @@ from supervision.child import Child, ChildState
 from supervision.reconcile_only import ReconcileOnly
 from supervision.record_keeper import RecordKeeper
 from supervision.records import KILL_SWITCH_WHY, kill_switch_unstored
+from supervision.resume_ticket import ResumeTicket
 from supervision.watch import failure_text
 
 KILL_SWITCH_RECORD = "*kill switch*"
@@ -66,7 +67,7 @@ class Escalating:
         quarantined at once; every other symbol keeps running (incident 7)."""
         child.last_failure = {"time": at, "error": error[:500], "where": "restore"}
         child.restart_at = None
-        child.resume_by = None
+        self.drop_resume(child, "unreadable persisted state")
         cid, why, sym = uuid.uuid4().hex[:16], "unreadable persisted state", child.symbol
         log = self.log.bind(symbol=sym)
         log.error("state cannot be restored, symbol quarantined: {}", error)
@@ -111,34 +112,44 @@ class Escalating:
                 f"{len(recent)} symbols escalated within {self.kill_switch_window_s:.0f}s"
             )
 
-    def _on_resume(self, child: Child, by: str, at: float) -> None:
+    def drop_resume(self, child: Child, why: str) -> None:
+        """The child is given up again before a resume was stored: the resume is refused."""
+        if child.resume_by is not None:
+            child.resume_by.refused(f"escalated again before the resume was stored ({why})",
+                                    final=True)
+        child.resume_by = None
+
+    def _on_resume(self, child: Child, ticket: ResumeTicket, at: float) -> None:
+        by = ticket.by
         if child.state is ChildState.QUARANTINED:
             if self._stopping.is_set():  # nothing starts once the bot stops (found by review:
                 # a resume read meanwhile started an actor while the repository was closing)
                 self.log.bind(symbol=child.symbol).warning(
                     "resume by {} not applied: the bot is stopping; the symbol stays "
-                    "quarantined (resume it again once the bot runs)", by)
+                    "quarantined (its control row is applied at the next start)", by)
+                ticket.refused("the bot is stopping")
                 return
             # its quarantine stored after the resume would quarantine the new incarnation again
             if not self.records.wait_stored(child.symbol, timeout_s=1.0):
                 self.log.bind(symbol=child.symbol).error(
                     "resume by {} refused: the quarantine is not stored yet; resume again", by)
+                ticket.refused("the quarantine is not stored yet")
                 return
             child.history = type(child.history)()
             self._keep_history(child)  # a person's resume starts it over after a restart too
-            child.resume_by = by  # told once one starts (a failed start would drop it)
+            child.resume_by = ticket  # told once one starts (a failed start would drop it)
             self.reconcile_only.stop(child.symbol)  # the resumed actor reconciles
             self._spawn(child, restarting=True)
             return
+        child.resume_by = ticket  # told again to the next incarnation if this one fails first
         if child.ref is not None and child.state is ChildState.RUNNING:
             with contextlib.suppress(pykka.ActorDeadError):
-                child.ref.tell(Resume(by=by))
+                child.ref.tell(Resume(by=by, done=ticket.lifted))
                 return
         # backing off (its ref is the failed actor): found by review, the resume was told to the
         # dead actor and lost, and the restarted one stayed quarantined; starting: its mailbox
         # is dropped if the start fails (found by review, the same loss). Now the incarnation
         # that reports its start is told (as in the quarantined case above)
-        child.resume_by = by
 
     def after_close(self, symbol: str) -> bool:
         """An emergency close ended (its thread): the symbol's actor reconciles; one that does

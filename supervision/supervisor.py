@@ -50,6 +50,7 @@ from supervision.records import (
 )
 from supervision.restart_policy import RestartPolicy
 from supervision.restart_store import dump, history_key, stored_histories
+from supervision.resume_ticket import ResumeTicket
 from supervision.strategy_alerts import StrategyAlerts
 from supervision.watch import Watching, failure_text
 from trading.commands import Escalate
@@ -200,9 +201,11 @@ class Supervisor(Watching, Escalating):
     def _post(self, item: tuple[Any, ...]) -> None:
         self._inbox.put(item)
 
-    def resume(self, symbol: str, by: str = "operator") -> bool:
-        self._inbox.put(("resume", symbol, by, self.clock()))
-        return True
+    def resume(self, symbol: str, by: str = "operator") -> ResumeTicket:
+        """Queued for the supervisor's thread; the ticket says when the resume is stored."""
+        ticket = ResumeTicket(by)
+        self._inbox.put(("resume", symbol, ticket, self.clock()))
+        return ticket
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -286,8 +289,8 @@ class Supervisor(Watching, Escalating):
             _, symbol, esc, at = item
             self._on_escalation(symbol, esc.reason, esc.attempts, esc.last_error, at, esc.close)
         elif kind == "resume":
-            _, symbol, by, at = item
-            self._on_resume(self.children[symbol], by, at)
+            _, symbol, ticket, at = item
+            self._on_resume(self.children[symbol], ticket, at)
         elif kind == "start_confirmed":
             self._start_confirmed(self.children[item[1]], item[2])
         elif kind == "closed":  # an emergency close ended; its actor did not take the reconcile
@@ -353,10 +356,12 @@ class Supervisor(Watching, Escalating):
         if child.failed_at is not None:
             child.restart_durations.append(at - child.failed_at)
             child.failed_at = None
-        if child.resume_by is not None and child.ref is not None:  # _on_resume
+        ticket = child.resume_by  # _on_resume; kept until stored: a failure tells the next one
+        if ticket is not None and (ticket.settled or child.ref is None):
+            child.resume_by = None if ticket.settled else ticket
+        elif ticket is not None and child.ref is not None:
             with contextlib.suppress(pykka.ActorDeadError):
-                child.ref.tell(Resume(by=child.resume_by))
-            child.resume_by = None
+                child.ref.tell(Resume(by=ticket.by, done=ticket.lifted))
 
     def _strategy_report(self, child: Child, off: BaseException | None) -> None:
         """A strategy that raised is off in its actor (actors/strategy_guard.py): the status
@@ -388,7 +393,7 @@ class Supervisor(Watching, Escalating):
             # waits for the symbol's records (wait_stored) then waits for this one
             child.state = ChildState.QUARANTINED
             child.restart_at = None
-            child.resume_by = None
+            self.drop_resume(child, reason)
             self._on_escalation(child.symbol, reason, verdict.restarts_in_period, error, at)
             return
         child.state = ChildState.BACKING_OFF

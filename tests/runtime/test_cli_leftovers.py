@@ -29,6 +29,7 @@ from storage import control
 from storage.models import ControlRow
 from storage.repository import Repository
 from supervision.child import ChildState
+from supervision.resume_ticket import ResumeTicket
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,9 +163,11 @@ class Sup:
         self.delivered.append((symbol, signal))
         return True
 
-    def resume(self, symbol: str, by: str = "operator") -> bool:
+    def resume(self, symbol: str, by: str = "operator") -> ResumeTicket:
         self.resumed.append(symbol)
-        return True
+        ticket = ResumeTicket(by)
+        ticket.lifted()  # its actor stored the lifted quarantine at once
+        return ticket
 
 
 def results(repo: Repository) -> dict[int, str | None]:

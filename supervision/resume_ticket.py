@@ -1,0 +1,42 @@
+"""A person's resume as the supervisor settles it, for whoever answers the person.
+
+Found by review: `bot.py resume` was answered "resumed" (the control row marked done, the
+journal's ControlApplied) once the resume was put in the supervisor's in-memory inbox. A kill
+before the resumed actor stored the lifted quarantine left the symbol quarantined under a row
+that said resumed and was never applied again; a resume the supervisor refused (the bot
+stopping, the quarantine not stored yet, the symbol escalated again first) said resumed too.
+Now `Supervisor.resume` returns this ticket: settled `lifted` once the actor has committed
+QuarantineLifted, or refused with the reason (final: the symbol escalated again; else it may
+be handed over again). The control applier (runtime/controls.py) answers from it."""
+
+from __future__ import annotations
+
+import threading
+
+
+class ResumeTicket:
+    def __init__(self, by: str) -> None:
+        self.by = by
+        self._lock = threading.Lock()
+        self._settled = False
+        self.refusal: str | None = None
+        """Why it was not applied (None: lifted, or not settled yet)."""
+        self.final = False
+        """A refusal that stands (the symbol escalated again): not handed over again."""
+
+    @property
+    def settled(self) -> bool:
+        with self._lock:
+            return self._settled
+
+    def lifted(self) -> None:
+        """The actor committed the lifted quarantine (its mailbox, after the commit)."""
+        self._settle(None, final=True)
+
+    def refused(self, why: str, *, final: bool = False) -> None:
+        self._settle(why, final=final)
+
+    def _settle(self, refusal: str | None, *, final: bool) -> None:
+        with self._lock:
+            if not self._settled:  # the first word stands
+                self._settled, self.refusal, self.final = True, refusal, final
