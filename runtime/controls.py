@@ -62,6 +62,8 @@ class ControlApplier:
         self._waiting_since: dict[int, float] = {}
         self._unmarked: dict[int, str] = {}
         """Rows applied whose done mark is not stored yet -> their result."""
+        self._beginning: set[int] = set()
+        """Resume rows whose first half timed out in the writer (it may still commit)."""
         self._tickets: dict[int, tuple[ResumeTicket, str]] = {}
         """Resume rows handed to the supervisor, not stored yet -> (its ticket, what it lifts)."""
 
@@ -153,6 +155,9 @@ class ControlApplier:
             # found by review, it was answered "resumed" and nothing was; applied next round
             return None
         was = self.repo.read(control.resuming, cid)
+        if was is None and cid in self._beginning:
+            return None  # its first half is still queued in the writer: it may yet commit
+        self._beginning.discard(cid)
         if was is not None:  # begun by an earlier round or run: only the lift is left
             if (again := self.repo.read(control.escalated, symbol, OWED + symbol)) is not None:
                 return (f"not resumed: {symbol} {again} again after this resume began (not "
@@ -167,10 +172,26 @@ class ControlApplier:
                     "resume {}: not stopped (not quarantined, no open escalation, no emergency "
                     "close owed); nothing changed", symbol)
                 return "not stopped: nothing changed"
-            control.begin_resume(self.repo, cid, symbol, OWED + symbol, why)  # the close not run
+            if not self._begin(cid, symbol, why):
+                return None
             was = why
         self._tickets[cid] = (self.sup.resume(symbol, by=args.get("by", "operator")), was)
         return self._answer(cid)
+
+    def _begin(self, cid: int, symbol: str, why: str) -> bool:
+        """The resume's first half (the owed close is not run), waiting `store_s` at most (the
+        run loop's bound). False: not stored in time; it stays queued in the writer and may
+        still commit, so the row stays pending, neither answered failed (found by review: its
+        TimeoutError marked the row done while the forgiveness committed after) nor begun again."""
+        try:
+            with writes_within(self.store_s):
+                control.begin_resume(self.repo, cid, symbol, OWED + symbol, why)
+        except TimeoutError as exc:
+            self.log.bind(symbol=symbol).warning(
+                "resume {}: not stored yet ({}); answered once it is", symbol, describe(exc))
+            self._beginning.add(cid)
+            return False
+        return True
 
     def _answer(self, cid: int) -> str | None:
         """The resume's answer once the supervisor settled it; None: pending (a refusal that
