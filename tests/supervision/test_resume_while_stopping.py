@@ -5,8 +5,8 @@ looks at the stop flag, and the resume of a quarantined symbol started the symbo
 whatever the flag said (a restart and a reconcile-only run both check it: "nothing starts once
 the bot stops"). A resume arriving while SIGTERM was being handled started an actor that
 claimed a new incarnation, restored and reconciled against the exchange while the repository
-was closing. Now it is refused with one line naming it (the symbol stays quarantined, as stored;
-a resume after the restart lifts it).
+was closing. Now it is refused with one line naming it (the symbol stays quarantined, as stored)
+and its control row stays pending, applied at the next start (it was answered "resumed").
 
 Real actors, supervisor, SQLite and paper exchange; BTC's restore fails (max_restarts 0: it
 escalates at once), and the supervisor's thread waits in its inbox read (a long heartbeat
@@ -21,6 +21,9 @@ import pykka
 import pytest
 from loguru import logger
 
+from runtime.controls import ControlApplier
+from storage import control
+from storage.models import ControlRow
 from storage.repository import Repository
 from supervision.child import ChildState
 from supervision.restart_policy import RestartPolicy
@@ -72,9 +75,15 @@ def test_a_resume_once_the_bot_is_stopping_starts_no_actor(tmp_path):
         assert sup.records.wait_stored(BTC, timeout_s=10), "the quarantine is stored"
         assert spawns == [BTC]
         sup.stopping()  # SIGTERM: the bot stops (stop() follows)
-        sup.resume(BTC, by="alice")  # a person's resume, read from its control row meanwhile
+        # a person's resume, read from its control row meanwhile by the run loop's last round
+        cid = control.request(h.repo, "resume", BTC, by="alice")
+        applier = ControlApplier(repo=h.repo, sup=sup, log=logger)
+        applier.apply()
         wait_until(lambda: any("resume by alice" in line for line in lines) or len(spawns) > 1,
                    message="the resume handled")
+        applier.apply()  # found by review: marked done "resumed" while nothing was lifted
+        row = h.repo.read(lambda: ControlRow.get_by_id(cid))
+        assert row.done_at is None, f"answered {row.result!r}: the next start must apply it"
         assert spawns == [BTC], "an actor was started while the bot was stopping"
         assert child.state is ChildState.QUARANTINED
         assert any("resume by alice not applied: the bot is stopping" in line
