@@ -137,10 +137,12 @@ class Escalating:
                 return
             child.history = type(child.history)()
             self._keep_history(child)  # a person's resume starts it over after a restart too
+            ticket.absorb(child.resume_by)
             child.resume_by = ticket  # told once one starts (a failed start would drop it)
             self.reconcile_only.stop(child.symbol)  # the resumed actor reconciles
             self._spawn(child, restarting=True)
             return
+        ticket.absorb(child.resume_by)  # a resume asked again settles the earlier one too
         child.resume_by = ticket  # told again to the next incarnation if this one fails first
         if child.ref is not None and child.state is ChildState.RUNNING:
             with contextlib.suppress(pykka.ActorDeadError):

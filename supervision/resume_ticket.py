@@ -23,6 +23,14 @@ class ResumeTicket:
         """Why it was not applied (None: lifted, or not settled yet)."""
         self.final = False
         """A refusal that stands (the symbol escalated again): not handed over again."""
+        self._with: list[ResumeTicket] = []
+
+    def absorb(self, earlier: ResumeTicket | None) -> None:
+        """A second resume of the child while an `earlier` one waits (a person asking again):
+        it replaces it on the child, and settles it with itself (found by review: the earlier
+        one was dropped and its control row stayed pending for good)."""
+        if earlier is not None and earlier is not self and not earlier.settled:
+            self._with.append(earlier)
 
     @property
     def settled(self) -> bool:
@@ -38,5 +46,9 @@ class ResumeTicket:
 
     def _settle(self, refusal: str | None, *, final: bool) -> None:
         with self._lock:
-            if not self._settled:  # the first word stands
-                self._settled, self.refusal, self.final = True, refusal, final
+            if self._settled:  # the first word stands
+                return
+            self._settled, self.refusal, self.final = True, refusal, final
+            earlier, self._with = self._with, []
+        for ticket in earlier:
+            ticket._settle(refusal, final=final)
