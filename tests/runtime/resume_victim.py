@@ -69,7 +69,9 @@ def main(config: str) -> None:
     wait_until(lambda: (v := view()) is not None and v.reconciled and v.quarantined,
                timeout=60, message="BTC running, quarantined")
     ARMED.set()
-    account.sup.tell(BTC, Reconcile(reason="slow venue"))
+    sup = account.sup  # told once its child runs (its start may not be reported yet)
+    wait_until(lambda: sup.tell(BTC, Reconcile(reason="slow venue")), timeout=60,
+               message="the reconcile told to the running actor")
     wait_until(HELD.is_set, timeout=60, message="the actor held in an exchange call")
     control.request(repo, "resume", BTC, by="cli")
     account.apply_controls()  # the run loop's step
