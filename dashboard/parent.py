@@ -4,7 +4,7 @@ The dashboard reads only `status.json` and each account's database, and writes o
 rows (dashboard/source.py), so the parent, which merges the workers' snapshots into
 `status.json`, serves it for every account while the workers trade: one port, one token, as
 with one process. A control (pause, close, resume, ...) is a row in the account's database
-that the worker running it applies within a second, as `bot.py signal` is.
+that the worker running it applies at its next round (bot.status_interval_s), as `bot.py signal` is.
 
 Each account's database is opened on the first request that needs it, once it exists (its
 worker creates it on first start; PostgreSQL is opened at once); before that such a request

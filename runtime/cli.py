@@ -420,11 +420,13 @@ def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> in
             control.request(repo, args.command, args.symbol, **extra)
         finally:
             repo.close()
+    # its run loop's round (found by review: "within a second" whatever was configured)
+    within = f"within {account.bot.status_interval_s:g} s (bot.status_interval_s)"
     if settings.cluster.enabled:  # the node holding it may run on another machine
-        where = (f"the cluster node holding account {name} applies it within a second "
+        where = (f"the cluster node holding account {name} applies it {within} "
                  "(bot.py cluster shows which node; while none holds it: when one takes it)")
     else:
-        where = ("the running bot applies it within a second" if is_locked(data_dir / "bot.lock")
+        where = (f"the running bot applies it {within}" if is_locked(data_dir / "bot.lock")
                  else "applied when the bot next starts")
     if args.command == "signal":
         where += (f" (a signal expires {control.SIGNAL_TTL_S:g} s after it is queued: "

@@ -39,7 +39,7 @@ def test_a_cluster_nodes_control_goes_to_its_database_in_the_shared_dir(tmp_path
         r = _cli(config, "signal", BTC, "exit", "--account", account)
         assert r.returncode == 0, r.stderr
         # not "applied when the bot next starts": the node holding it may run elsewhere
-        assert (f"the cluster node holding account {account} applies it within a second"
+        assert (f"the cluster node holding account {account} applies it within 1 s"
                 in r.stdout), r.stdout
     shared = tmp_path / "data" / "shared"  # relative paths are in the data dir
     assert _controls(shared / "alpha" / "bot.sqlite") == [("signal", BTC)]
