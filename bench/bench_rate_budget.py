@@ -10,7 +10,8 @@ Two rows per venue:
       HTTP on 127.0.0.1), the real VenueStreams (ccxt.pro against the WebSocket emulator:
       tickers every 1 s, orders, fills, positions; Binance's listenKey over REST) in front of
       the real REST MarketFeed, the real StopWatch (60 s per stop while the order stream is
-      up) and the real ExchangeSweep (all symbols every 300 s). `--positions` (default 20 =
+      up), the real ExchangeSweep (all symbols every 300 s) and the entry gate's balance read
+      (actors/balance_watch.py, every reconcile interval). `--positions` (default 20 =
       risk.max_open_positions) symbols hold a protected long. Every REST request in the window
       is counted (reconciliation, sweep, stop watch, streams' own REST, fee reads), with the
       six costliest endpoints printed. The window defaults to one whole cycle of the slowest
@@ -50,6 +51,8 @@ import pykka  # noqa: E402
 from common import BenchBot, TempDir, wait_for  # noqa: E402
 from loguru import logger  # noqa: E402
 
+from actors.balance_watch import BalanceWatch  # noqa: E402
+from actors.entry_gate import AccountGate  # noqa: E402
 from actors.exchange_sweep import ExchangeSweep  # noqa: E402
 from actors.market_feed import MarketFeed  # noqa: E402
 from actors.stop_watch import StopWatch  # noqa: E402
@@ -227,7 +230,11 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
                               deliver=bot.sup.tell, logger=logger,
                               interval_s=SV.sweep_interval_s, streams_ok=up,
                               down_interval_s=SV.reconcile_interval_s)
-        for part in (watch, sweep):
+        # the entry gate's balance read (actors/balance_watch.py), as the account starts it
+        balance = BalanceWatch(exchange=gw, gate=AccountGate(max_open_positions=None),
+                               symbols=symbols, interval_s=SV.reconcile_interval_s,
+                               logger=logger)
+        for part in (watch, sweep, balance):
             part.start()
             parts.append(part)
         _progress(f"{venue_id}: streams up; opening {positions} positions")
