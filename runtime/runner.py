@@ -133,7 +133,8 @@ class Bot:
             self._open_accounts(log)
             self._serve(log, duration_s)
         except shutdown.StartStopped as exc:  # rule 4: a stop, exit 0 (the finally closes all)
-            log.info("{}", exc)
+            # rule 12: no "bot starting" line was written, so this one names the version
+            log.info("{} (pid {}, version {})", exc, os.getpid(), self.version)
         finally:
             close_all(self.accounts, log)
             log.info("bot stopped")
