@@ -8,68 +8,52 @@ once more.
 
 One SQLite file in the data dir (``alert_hooks.db``), shared by the processes of one bot (with
 ``--workers`` each account's worker and the parent), each reading back only its own rows
-(``owner``: the account's name, or the parent's). A write that fails is one ERROR line and the
-alert is still delivered (only not kept across a crash)."""
+(``owner``: the account's name, or the parent's); opened, written and read by
+storage/outbox_file.py (shared with Telegram's outbox). A write that fails is one ERROR line
+and the alert is still delivered (only not kept across a crash)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from storage.outbox_file import Lines, OutboxFile
 
 FILE_NAME = "alert_hooks.db"
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS hooks (id INTEGER PRIMARY KEY AUTOINCREMENT, "
            "owner TEXT NOT NULL, payload TEXT NOT NULL, queued_at REAL NOT NULL)",
            "CREATE INDEX IF NOT EXISTS hooks_owner ON hooks (owner)")
+_LINES = Lines(
+    unkept="alert hooks: {} alert not kept in {} ({}): it is delivered, but lost if the bot "
+           "dies first",
+    unremoved="alert hooks: outbox row {} not removed ({}): its alert may be delivered again "
+              "at the next start",
+    unread="alert hooks: the alerts the last run left cannot be read from {} ({})",
+)
 
 
 class HookOutbox:
     def __init__(self, path: Path, owner: str, logger: Any) -> None:
         self.path, self.owner, self.log = path, owner, logger
-        self._lock = threading.Lock()
-        self._con = sqlite3.connect(str(path), timeout=5.0, isolation_level=None,
-                                    check_same_thread=False)
-        self._con.execute("PRAGMA journal_mode = wal")
-        self._con.execute("PRAGMA synchronous = normal")  # a committed row survives kill -9
-        for statement in _SCHEMA:
-            self._con.execute(statement)
+        self._file = OutboxFile(path, logger, table="hooks", schema=_SCHEMA, lines=_LINES)
 
     def add(self, payload: dict[str, Any]) -> int | None:
         """The new row's id; None when it could not be written (said in one line)."""
-        try:
-            with self._lock:
-                cur = self._con.execute(
-                    "INSERT INTO hooks (owner, payload, queued_at) VALUES (?, ?, ?)",
-                    (self.owner, json.dumps(payload, default=str), time.time()))
-                return int(cur.lastrowid or 0) or None
-        except sqlite3.Error as exc:
-            self.log.error("alert hooks: {} alert not kept in {} ({}): it is delivered, but "
-                           "lost if the bot dies first", payload.get("kind"), self.path, exc)
-            return None
+        return self._file.add("INSERT INTO hooks (owner, payload, queued_at) VALUES (?, ?, ?)",
+                              (self.owner, json.dumps(payload, default=str), time.time()),
+                              payload.get("kind"))
 
     def remove(self, row: int) -> None:
-        try:
-            with self._lock:
-                self._con.execute("DELETE FROM hooks WHERE id = ?", (row,))
-        except sqlite3.Error as exc:  # delivered: at worst delivered once more after a restart
-            self.log.error("alert hooks: outbox row {} not removed ({}): its alert may be "
-                           "delivered again at the next start", row, exc)
+        self._file.remove(row)
 
     def left(self) -> list[tuple[int, dict[str, Any]]]:
         """This owner's alerts an earlier run left: (row, payload with its ``queued_at``)."""
-        try:
-            with self._lock:
-                rows = list(self._con.execute(
-                    "SELECT id, payload, queued_at FROM hooks WHERE owner = ? ORDER BY id",
-                    (self.owner,)))
-        except sqlite3.Error as exc:
-            self.log.error("alert hooks: the alerts the last run left cannot be read from {} "
-                           "({})", self.path, exc)
-            return []
+        rows = self._file.left(
+            "SELECT id, payload, queued_at FROM hooks WHERE owner = ? ORDER BY id", (self.owner,))
         left = []
         for row, text, queued_at in rows:
             try:
@@ -82,6 +66,9 @@ class HookOutbox:
                 continue
             left.append((row, {**payload, "queued_at": queued_at}))
         return left
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def open_hook_outbox(data_dir: Path, owner: str, logger: Any,
