@@ -37,7 +37,20 @@ _LINES = Lines(
     unremoved="telegram: outbox row {} not removed ({}): it may be sent again at the next "
               "start",
     unread="telegram: the messages the last run left unsent cannot be read from {} ({})",
+    unreadable="telegram: outbox row {} in {} is unreadable ({}): dropped, not sent",
 )
+_TYPES: tuple[tuple[str, type | tuple[type, ...]], ...] = (
+    ("chat_id", int), ("text", str), ("kind", str), ("priority", int),
+    ("queued_at", (int, float)))
+
+
+def _message(row: tuple[Any, ...]) -> tuple[int, int, str, str, int, float]:
+    """A row as the sender queues it; TypeError for a column of the wrong type (a damaged
+    page: text where the time belongs raised out of the sender's start)."""
+    for (name, kind), value in zip(_TYPES, row[1:], strict=True):
+        if not isinstance(value, kind):
+            raise TypeError(f"{name} is {type(value).__name__}")
+    return row[0], row[1], row[2], row[3], row[4], row[5]
 
 
 class Outbox:
@@ -57,7 +70,8 @@ class Outbox:
     def left(self) -> list[tuple[int, int, str, str, int, float]]:
         """The rows a previous run left: (id, chat_id, text, kind, priority, queued_at)."""
         return self._file.left(
-            "SELECT id, chat_id, text, kind, priority, queued_at FROM outbox ORDER BY id")
+            "SELECT id, chat_id, text, kind, priority, queued_at FROM outbox ORDER BY id", (),
+            _message)
 
     def offset(self) -> int:
         """The ``getUpdates`` offset the last run reached (0: none)."""

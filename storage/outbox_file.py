@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +32,8 @@ class Lines:
     """A remove failed: formatted with the row and the error."""
     unread: str
     """The rows left cannot be read: formatted with the file and the error."""
+    unreadable: str
+    """One row left cannot be decoded (dropped): formatted with the row, the file and why."""
 
 
 class OutboxFile:
@@ -64,15 +68,31 @@ class OutboxFile:
         except sqlite3.Error as exc:  # delivered: at worst delivered once more after a restart
             self.log.error(self.lines.unremoved, row, exc)
 
-    def left(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows ``sql`` selects, oldest first (the first column: the row's id); none when
-        the file cannot be read (said in one line)."""
+    def left(self, sql: str, params: Sequence[Any],
+             decode: Callable[[tuple[Any, ...]], T]) -> list[T]:
+        """What ``decode`` makes of each row ``sql`` selects, oldest first (the first column:
+        the row's id); none when the file cannot be read (said in one line). A row that cannot
+        be decoded (text not UTF-8, a column of the wrong type: a damaged page) is one line
+        and dropped: found by review, one such row failed the whole read, and the rows beside
+        it were never delivered, at any later start either."""
         try:
             with self._lock:
-                return list(self._con.execute(sql, params))
+                self._con.text_factory = bytes  # decoded row by row below
+                try:
+                    rows = list(self._con.execute(sql, params))
+                finally:
+                    self._con.text_factory = str
         except sqlite3.Error as exc:
             self.log.error(self.lines.unread, self.path, exc)
             return []
+        left = []
+        for raw in rows:
+            try:
+                left.append(decode(tuple(_text(value) for value in raw)))
+            except (ValueError, TypeError, OverflowError) as exc:
+                self.log.error(self.lines.unreadable, raw[0], self.path, exc)
+                self.remove(raw[0])
+        return left
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first row ``sql`` selects (None: none); a failure is the caller's."""
@@ -87,3 +107,8 @@ class OutboxFile:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def _text(value: Any) -> Any:
+    """A TEXT or BLOB column's value as text (ValueError: not UTF-8); any other as it is."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value

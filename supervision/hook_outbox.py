@@ -33,7 +33,19 @@ _LINES = Lines(
     unremoved="alert hooks: outbox row {} not removed ({}): its alert may be delivered again "
               "at the next start",
     unread="alert hooks: the alerts the last run left cannot be read from {} ({})",
+    unreadable="alert hooks: outbox row {} in {} is unreadable ({}): dropped",
 )
+
+
+def _alert(row: tuple[Any, ...]) -> tuple[int, dict[str, Any]]:
+    """A row as the hooks take it: (row, payload with its ``queued_at``); ValueError or
+    TypeError for a payload that is not a JSON object or a time that is not a number."""
+    payload = json.loads(row[1])
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
+    if not isinstance(row[2], (int, float)):
+        raise TypeError(f"queued_at is {type(row[2]).__name__}")
+    return row[0], {**payload, "queued_at": row[2]}
 
 
 class HookOutbox:
@@ -52,20 +64,9 @@ class HookOutbox:
 
     def left(self) -> list[tuple[int, dict[str, Any]]]:
         """This owner's alerts an earlier run left: (row, payload with its ``queued_at``)."""
-        rows = self._file.left(
-            "SELECT id, payload, queued_at FROM hooks WHERE owner = ? ORDER BY id", (self.owner,))
-        left = []
-        for row, text, queued_at in rows:
-            try:
-                payload = json.loads(text)
-            except ValueError:
-                payload = None
-            if not isinstance(payload, dict):
-                self.log.error("alert hooks: outbox row {} is unreadable: dropped", row)
-                self.remove(row)
-                continue
-            left.append((row, {**payload, "queued_at": queued_at}))
-        return left
+        return self._file.left(
+            "SELECT id, payload, queued_at FROM hooks WHERE owner = ? ORDER BY id", (self.owner,),
+            _alert)
 
     def close(self) -> None:
         self._file.close()
