@@ -53,11 +53,13 @@ class OutboxFile:
             raise
 
     def add(self, sql: str, params: Sequence[Any], *about: Any) -> int | None:
-        """The new row's id; None when it could not be written (said in one line)."""
+        """The new row's id; None when it could not be written (said in one line): also for a
+        text SQLite cannot take (a lone surrogate, from a path that is not UTF-8, raised
+        UnicodeEncodeError out of the caller, and the alert never reached Telegram)."""
         try:
             with self._lock:
                 return int(self._con.execute(sql, params).lastrowid or 0) or None
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:
             self.log.error(self.lines.unkept, *about, self.path, exc)
             return None
 
