@@ -19,9 +19,8 @@ from loguru import logger
 
 from notifications.outbox import Outbox
 from notifications.sender import ALERT, REPLY
-from notifications.telegram import TelegramApi
-from notifications.telegram_bot import TelegramBot
 from tests.notifications.fake_telegram import FakeTelegram
+from tests.notifications.outbox_bot import outbox_bot
 from tests.support.waiting import wait_until
 
 TOKEN = "4242:outbox-bad-row-token"
@@ -45,10 +44,7 @@ def test_one_unreadable_row_is_dropped_and_the_others_are_sent(tmp_path, lines, 
     earlier.close()
     fake = FakeTelegram(TOKEN)
     outbox = Outbox(path, logger)
-    bot = TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5),
-                      chat_ids=(7,), logger=logger, status_text=lambda: "",
-                      pause=lambda by: "", commands=False, retry_initial_s=0.05,
-                      outbox=outbox)
+    bot = outbox_bot(fake, outbox)
     bot.start()
     try:
         wait_until(lambda: len(fake.texts(7)) == 2, timeout=10, message="both good rows sent")

@@ -11,9 +11,8 @@ from loguru import logger
 
 from notifications.outbox import Outbox
 from notifications.sender import ALERT, REPLY
-from notifications.telegram import TelegramApi
-from notifications.telegram_bot import TelegramBot
 from tests.notifications.fake_telegram import FakeTelegram
+from tests.notifications.outbox_bot import outbox_bot
 from tests.support.waiting import wait_until
 
 TOKEN = "4242:outbox-chats-token"
@@ -27,10 +26,7 @@ def test_a_left_message_for_a_chat_no_longer_listed_is_dropped(tmp_path, lines):
     earlier.close()
     fake = FakeTelegram(TOKEN)
     outbox = Outbox(path, logger)
-    bot = TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5),
-                      chat_ids=(7,), logger=logger, status_text=lambda: "",
-                      pause=lambda by: "", commands=False, retry_initial_s=0.05,
-                      outbox=outbox)
+    bot = outbox_bot(fake, outbox)
     bot.start()
     try:
         wait_until(lambda: fake.texts(7), timeout=10, message="the listed chat's alert")

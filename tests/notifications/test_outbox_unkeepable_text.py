@@ -17,10 +17,9 @@ import os
 from loguru import logger
 
 from notifications.outbox import Outbox
-from notifications.telegram import TelegramApi
-from notifications.telegram_bot import TelegramBot
 from supervision.alerts import Alerts
 from tests.notifications.fake_telegram import FakeTelegram
+from tests.notifications.outbox_bot import outbox_bot
 from tests.support.waiting import wait_until
 
 TOKEN = "4242:outbox-unkeepable-token"
@@ -29,10 +28,7 @@ TOKEN = "4242:outbox-unkeepable-token"
 def test_an_alert_the_outbox_cannot_keep_is_still_sent(tmp_path, lines):
     fake = FakeTelegram(TOKEN)
     outbox = Outbox(tmp_path / "telegram_outbox.db", logger)
-    bot = TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5),
-                      chat_ids=(7,), logger=logger, status_text=lambda: "",
-                      pause=lambda by: "", commands=False, retry_initial_s=0.05,
-                      outbox=outbox)
+    bot = outbox_bot(fake, outbox)
     alerts = Alerts(logger=logger)
     alerts.listen(bot.on_alert)
     bot.start()
