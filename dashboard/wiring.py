@@ -133,7 +133,7 @@ class OperatorServices:
         except SendFailed as exc:
             if exc.redirect:
                 raise ConfigError(f"telegram.api_url: {exc.reason}") from None
-            if exc.permanent:
+            if exc.permanent or exc.unauthorized:
                 raise ConfigError(f"{key}: Telegram refused the bot token ({exc.reason})") from None
             self.log.warning("telegram: the bot token could not be checked at start ({}); "
                              "alerts are sent when Telegram answers", exc.reason)

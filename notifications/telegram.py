@@ -19,15 +19,19 @@ class SendFailed(Exception):
     (e.g. 400 chat not found, 403 bot blocked); ``retry_after``: the server's wait, from a 429
     answer only (the sender never waits less than its own backoff, see sender.py);
     ``general``: it says nothing about the message, every message would fail so (no answer:
-    the network, a timeout, a reply that is not the Bot API's; a 5xx; a 429)."""
+    the network, a timeout, a reply that is not the Bot API's; a 5xx; a 429; a 401)."""
 
     def __init__(self, *, reason: str, permanent: bool = False,
                  retry_after: float | None = None, redirect: bool = False,
-                 general: bool = False) -> None:
+                 general: bool = False, unauthorized: bool = False) -> None:
         super().__init__(reason)
         self.reason, self.permanent, self.retry_after = reason, permanent, retry_after
         self.redirect, self.general = redirect, general
         """redirect: a 3xx answer, ``api_url`` is not where the Bot API answers (permanent)."""
+        self.unauthorized = unauthorized
+        """A 401: Telegram refuses the bot token (revoked), not the message. The start check
+        stops on it; the sender keeps the message (retried, in the outbox for the restart
+        with the new token): as a permanent refusal it was dropped, its row removed."""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -124,9 +128,10 @@ class TelegramApi:
         if 300 <= exc.code < 400:  # its Location is not quoted: it holds the token
             return SendFailed(reason=text + " (a redirect: set telegram.api_url to the address "
                               "it redirects to)", permanent=True, redirect=True)
-        permanent = exc.code in (400, 401, 403, 404)
+        permanent = exc.code in (400, 403, 404)
         return SendFailed(reason=text, permanent=permanent, retry_after=retry_after,
-                          general=exc.code == 429 or exc.code >= 500)
+                          general=exc.code in (401, 429) or exc.code >= 500,
+                          unauthorized=exc.code == 401)
 
 
 def _seconds(value: Any) -> float | None:
