@@ -80,7 +80,7 @@ class BalanceWatch:
             return None
         started = self.gate.margin_read_started()
         with call_priority(Priority.POLLING):  # never before a stop, a reconciliation, an entry
-            funds = self.exchange.fetch_balance().currencies.get(self.settle)
+            funds = self.exchange.fetch_balance().listed(self.settle)
         free = None if funds is None else funds.free
         self.gate.note_free_margin(free, started)
         self.reads += 1

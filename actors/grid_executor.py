@@ -59,7 +59,7 @@ class GridExecutor(CommandExecutor):
         unified account may margin it with another coin; the venue judges."""
         try:
             coin = settle_of(self.symbol)
-            funds = self.exchange.fetch_balance().currencies.get(coin)
+            funds = self.exchange.fetch_balance().listed(coin)
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place

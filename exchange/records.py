@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
+from exchange.errors import NetworkError
+
 ZERO = Decimal(0)
 
 
@@ -185,13 +187,26 @@ class Funds:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VenueBalance:
     currencies: Mapping[str, Funds] = field(default_factory=lambda: MappingProxyType({}))
+    unreadable: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Currency -> why its figures cannot be read (one stated as no finite number). Only a
+    read of that currency fails: found by review, one such coin failed the whole balance read,
+    the settle coin's included (as one "NaN" ticker row of an untraded market failed every
+    REST price)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "currencies", MappingProxyType(dict(self.currencies)))
+        object.__setattr__(self, "unreadable", MappingProxyType(dict(self.unreadable)))
+
+    def listed(self, currency: str) -> Funds | None:
+        """That currency's funds as the venue listed them (None: not listed); a currency whose
+        figures cannot be read raises NetworkError, the unreadable answer it is for it."""
+        if currency in self.unreadable:
+            raise NetworkError(self.unreadable[currency])
+        return self.currencies.get(currency)
 
     def funds(self, currency: str) -> Funds:
         """That currency's funds (all zero when the account holds none)."""
-        return self.currencies.get(currency) or Funds(free=ZERO, used=ZERO, total=ZERO)
+        return self.listed(currency) or Funds(free=ZERO, used=ZERO, total=ZERO)
 
     def free(self, currency: str) -> Decimal:
         return self.funds(currency).free

@@ -30,14 +30,20 @@ def _figure(funds: dict[str, Any], code: str, key: str) -> Decimal | None:
 
 
 def balance(raw: dict[str, Any]) -> VenueBalance:
-    currencies = {}
+    """A coin with a figure of no finite number is unreadable, not the whole read: the coins
+    the account settles in stay readable (`VenueBalance.listed` raises for that coin only)."""
+    currencies, unreadable = {}, {}
     for code, funds in raw.items():
         if code in _BALANCE_KEYS or not isinstance(funds, dict):
             continue
-        free, used, total = (_figure(funds, code, key) for key in ("free", "used", "total"))
+        try:
+            free, used, total = (_figure(funds, code, key) for key in ("free", "used", "total"))
+        except ccxt.BadResponse as exc:
+            unreadable[code] = str(exc)
+            continue
         if free is None and used is None and total is None:
             continue
         free, used = free or Decimal(0), used or Decimal(0)
         currencies[code] = Funds(free=free, used=used,
                                  total=total if total is not None else free + used)
-    return VenueBalance(currencies=currencies)
+    return VenueBalance(currencies=currencies, unreadable=unreadable)

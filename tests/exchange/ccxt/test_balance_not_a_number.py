@@ -23,13 +23,16 @@ BTC = "BTC/USDT:USDT"
 PATH = "/fapi/v3/account"
 
 
-def _account(free: str) -> dict:
-    asset = {"accountAlias": "SgsR", "asset": "USDT", "walletBalance": "100",
-             "marginBalance": "100", "initialMargin": "0", "crossWalletBalance": "100",
-             "crossUnPnl": "0", "availableBalance": free, "maxWithdrawAmount": "100",
-             "marginAvailable": True, "updateTime": 1}
+def _asset(coin: str, free: str) -> dict:
+    return {"accountAlias": "SgsR", "asset": coin, "walletBalance": "100",
+            "marginBalance": "100", "initialMargin": "0", "crossWalletBalance": "100",
+            "crossUnPnl": "0", "availableBalance": free, "maxWithdrawAmount": "100",
+            "marginAvailable": True, "updateTime": 1}
+
+
+def _account(free: str, *others: dict) -> dict:
     return {"totalInitialMargin": "0", "totalWalletBalance": "100", "availableBalance": free,
-            "assets": [asset], "positions": []}
+            "assets": [_asset("USDT", free), *others], "positions": []}
 
 
 @pytest.fixture
@@ -54,3 +57,22 @@ def test_a_balance_of_no_finite_number_is_unreadable_and_the_gate_keeps_its_last
         watch.read_once()
     assert gate.free_margin == Decimal("10000")
     assert gate.admit("BTC/USDT:USDT", "signal", reconciled=True, margin=Decimal(200)) is None
+
+
+def test_another_coins_figure_of_no_finite_number_leaves_the_settle_coin_read(gw):
+    """The sibling of the all-symbol ticker read's "NaN" row of a market the bot does not trade
+    (README, Errors): one coin's figure of no finite number failed the whole balance read, so
+    a "NaN" of a coin the account does not settle in (a multi-assets account lists BNB, BTC,
+    ...) left the entry gate's free margin unknown and refused every order a hedge grid's
+    balance check guards ("balance check failed") for as long as it lasted. Only the coin asked
+    for is unreadable now; the settle coin's figure is read."""
+    gateway, emu = gw
+    gate = AccountGate(max_open_positions=None, clock=lambda: 0.0)
+    watch = BalanceWatch(exchange=gateway, gate=gate, symbols=[BTC], interval_s=30,
+                         logger=logger)
+    emu.fail_next(PATH, 10, body=_account("100", _asset("BNB", "NaN")))
+    assert watch.read_once() == Decimal("100")
+    assert gate.free_margin == Decimal("100")
+    balance = gateway.fetch_balance()
+    with pytest.raises(errors.TemporaryError, match="unreadable balance: BNB"):
+        balance.listed("BNB")
