@@ -51,14 +51,14 @@ class AccountDispatcher:
     def symbols(self) -> frozenset[str]:
         return frozenset(self.owners)
 
-    def handle_raw(self, raw: bytes | str, source: str) -> Outcome:
+    def handle_raw(self, raw: bytes | str, source: str, received: float | None = None) -> Outcome:
         try:
             obj = parsing.decode(raw)
         except Rejected:
             return self.default.handle_raw(raw, source)  # it answers and journals the bad JSON
-        return self.handle(obj, source)
+        return self.handle(obj, source, received)
 
-    def handle(self, obj: Any, source: str) -> Outcome:
+    def handle(self, obj: Any, source: str, received: float | None = None) -> Outcome:
         sid = self._signal_id(obj)
         try:
             router = self._claim(sid, obj)
@@ -69,7 +69,7 @@ class AccountDispatcher:
             return Outcome(
                 status="error", http_status=500, reason=f"internal error: {type(exc).__name__}"
             )
-        outcome = router.handle(obj, source)
+        outcome = router.handle(obj, source, received)
         if sid is not None and outcome.status in ("error", "rejected", "skipped"):
             with self._lock:  # it claimed nothing (signals/router.py): a retry is routed again
                 if self._claims.get(sid) is router:

@@ -80,22 +80,24 @@ class SignalRouter:
         self.counts: dict[str, int] = {}
 
     # -- entry points --------------------------------------------------------------------------
-    def handle_raw(self, raw: bytes | str, source: str) -> Outcome:
-        """A JSON text from a transport."""
+    def handle_raw(self, raw: bytes | str, source: str, received: float | None = None) -> Outcome:
+        """A JSON text from a transport; `received`: when it reached the bot (None: now)."""
         try:
-            return self.handle(parsing.decode(raw), source)
+            return self.handle(parsing.decode(raw), source, received)
         except Rejected as rej:
             return self._reject(None, BOT_SYMBOL, rej, source, {})
 
-    def handle(self, obj: Any, source: str) -> Outcome:
-        """A decoded JSON value."""
+    def handle(self, obj: Any, source: str, received: float | None = None) -> Outcome:
+        """A decoded JSON value; `received`: when it reached the bot (None: now). A feed's
+        message waits behind the one before it: its age counts from its arrival."""
         sid: str | None = None
-        received = self.clock()
+        started = self.clock()
+        received = started if received is None else min(received, started)
         try:
             sid = parsing.signal_id_of(obj)
             if self._claim_is_duplicate(sid):
                 return self._duplicate(sid, obj, source)
-            return self._route(parsing.parse(obj), source, received)
+            return self._route(parsing.parse(obj), source, received, started)
         except Rejected as rej:
             symbol = self._journal_symbol(obj)
             return self._reject(sid, symbol, rej, source, obj if isinstance(obj, dict) else {})
@@ -147,7 +149,8 @@ class SignalRouter:
                 self._ids.popitem(last=False)
         return bool(self._seen(sid))
 
-    def _route(self, req: SignalRequest, source: str, received: float) -> Outcome:
+    def _route(self, req: SignalRequest, source: str, received: float,
+               started: float) -> Outcome:
         if req.symbol not in self.symbols:
             raise Rejected(parsing.unknown_symbol(req.symbol, self.symbols), 422)
         if req.expires_at is not None and req.expires_at <= self._now_decimal():
@@ -159,9 +162,11 @@ class SignalRouter:
         if req.is_entry and req.size_usdt is not None and req.size_usdt > cap:
             raise Rejected(f"size_usdt {decimal_text(req.size_usdt)} is above {cap_name}", 422)
         if req.is_entry:
+            self._not_queued_too_long(received)
             self._admit_entry((req.symbol, req.side_name))
         data = {**req.journal_data(), "source": source, "levels_applied": False}
-        left = max(received + self.max_age_s - self.clock(), 0.001)
+        # an exit's writes get the whole bound from its turn: it is carried out however late
+        left = max((received if req.is_entry else started) + self.max_age_s - self.clock(), 0.001)
         try:
             with self._bounded(left):  # a stalling database holds it no longer than its age
                 self._journal(req.symbol, "SignalAccepted", data, req.signal_id)
@@ -196,6 +201,16 @@ class SignalRouter:
                 reason=f"the actor for {req.symbol} is not running",
             )
         )
+
+    def _not_queued_too_long(self, received: float) -> None:
+        """An entry older than `max_age_s` when its turn came (a feed's message queued behind
+        a slow one: found by review, its age counted from its turn, so a burst sent during a
+        database stall was traded once the database answered, as late as the stall was long)."""
+        age = self.clock() - received
+        if age > self.max_age_s:
+            raise Rejected(f"stale: {age:.1f}s old when its turn came (it waited behind a slow "
+                           f"signal), over signals.max_age_s ({self.max_age_s:g}s); not traded, "
+                           "send it again", 503)
 
     def _fresh(self, received: float) -> None:
         """Refused when the journal write took it past `max_age_s` (a stalling database):

@@ -5,7 +5,11 @@ it and returns within its bound.
 
 Each message is handled (the router journals it: blocking database I/O) on one worker thread of
 the client's own, one at a time and in order, while the loop keeps the connection's heartbeat
-running; a message being handled when the client stops is finished before its thread ends.
+running; a message being handled when the client stops is finished before its thread ends. The
+loop keeps reading meanwhile and notes when each message arrived, which the router judges its
+age by (signals.max_age_s): found by review, the next message was read only once the last was
+handled, so one queued behind a slow one (a database stall) counted its age from its turn and
+was traded however late.
 
 A provider key may sit in the URL (query string or userinfo): log lines name only
 scheme://host:port/path, and exception texts (aiohttp's handshake error repeats the URL) are
@@ -27,9 +31,12 @@ import aiohttp
 
 from signals.backoff import Backoff
 
-Handle = Callable[[str | bytes, str], Any]
+Handle = Callable[[str | bytes, str, float], Any]
 Sleep = Callable[[float], Awaitable[None]]
 
+MAX_WAITING = 1000
+"""Messages read and waiting for their turn at most; past it reading pauses (the connection's
+own flow control holds the feed), so a flood during a stall cannot fill the memory."""
 FRAME_LIMIT_BYTES = 4 << 20
 """What the connection itself accepts (a larger message closes it with 1009, logged). A message
 over `max_message_bytes` but within this is ignored with one line and the connection goes on:
@@ -51,7 +58,9 @@ class SignalWebSocketClient:
         stable_after_s: float = 30.0,
         max_message_bytes: int = 65536,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock`: the router's, to note when each message arrived."""
         self.url = url
         self.safe_url = safe_url(url)
         """The URL as logged: scheme://host:port/path, no query, no userinfo."""
@@ -66,6 +75,7 @@ class SignalWebSocketClient:
         self.stable_after_s = stable_after_s
         self.max_message_bytes = max_message_bytes
         self.monotonic = monotonic
+        self.clock = clock
         self.connected = threading.Event()
         self.connections = 0
         self.messages = 0
@@ -171,7 +181,26 @@ class SignalWebSocketClient:
             ) from None
 
     async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        loop = asyncio.get_running_loop()
+        """Read the messages, each noted with when it arrived, while `_handle_arrived` handles
+        them in order; once the connection ends, what arrived is still handled."""
+        arrived: asyncio.Queue[tuple[float, str | bytes] | None] = asyncio.Queue(MAX_WAITING)
+        handling = asyncio.ensure_future(self._handle_arrived(arrived))
+        try:
+            try:
+                await self._read(ws, arrived)
+            except asyncio.CancelledError:
+                raise  # a stop: the message being handled is finished (shielded), no other
+            except Exception:
+                await arrived.put(None)  # a failed connection: what arrived is still handled
+                await handling
+                raise
+            await arrived.put(None)
+            await handling
+        finally:
+            handling.cancel()
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse,
+                    arrived: asyncio.Queue[tuple[float, str | bytes] | None]) -> None:
         async for msg in ws:
             if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                 data = msg.data
@@ -181,18 +210,24 @@ class SignalWebSocketClient:
                                      "{} bytes (one JSON signal per message)", self.safe_url,
                                      size, self.max_message_bytes)
                     continue
-                # shielded: a stop while it is handled cancels the wait, never the handling
-                await asyncio.shield(loop.run_in_executor(self._worker, self._dispatch, msg.data))
-                self.messages += 1
+                await arrived.put((self.clock(), data))
             elif msg.type is aiohttp.WSMsgType.ERROR:
                 # aiohttp hands a protocol error in the message (ws.exception() is None)
                 error = ws.exception() or msg.data
                 self.log.warning("signal websocket error: {}", self._scrub(error))
                 return
 
-    def _dispatch(self, data: str | bytes) -> None:
+    async def _handle_arrived(
+            self, arrived: asyncio.Queue[tuple[float, str | bytes] | None]) -> None:
+        loop = asyncio.get_running_loop()
+        while (item := await arrived.get()) is not None:
+            # shielded: a stop while it is handled cancels the wait, never the handling
+            await asyncio.shield(loop.run_in_executor(self._worker, self._dispatch, *item))
+            self.messages += 1
+
+    def _dispatch(self, received: float, data: str | bytes) -> None:
         try:
-            outcome = self._handle(data, "websocket")
+            outcome = self._handle(data, "websocket", received)
             self.log.debug("websocket signal: {}", getattr(outcome, "status", outcome))
         except Exception as exc:  # noqa: BLE001 - the router answers everything; belt and braces
             self.log.opt(exception=exc).error("websocket signal handling failed: {}", exc)
