@@ -308,8 +308,15 @@ class SignalRouter:
         )
 
     def _safe_journal(self, symbol: str, type_: str, data: dict[str, Any], cid: str) -> None:
+        """The record of a signal not traded (refused, a duplicate): it waits `max_age_s` at
+        most, as a traded one's writes (found by review: the writer's 60 s, so through a
+        database stall each refused request held its connection, or the feed's one handler
+        and the messages behind it, a minute, then logged a traceback)."""
         try:
-            self._journal(symbol, type_, data, cid)
+            with self._bounded(self.max_age_s):
+                self._journal(symbol, type_, data, cid)
+        except TimeoutError as exc:  # a stalling database, not a bug: one line
+            self.log.error("could not journal {} {}: {}", type_, data, exc)
         except Exception as exc:  # noqa: BLE001 - the answer still goes out; the log has it
             self.log.opt(exception=exc).error("could not journal {} {}: {}", type_, data, exc)
 
