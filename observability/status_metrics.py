@@ -15,6 +15,8 @@ from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 
+from supervision.reconcile_watch import shown_unchecked
+
 
 def gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, labels=labels)
@@ -110,6 +112,20 @@ ACCOUNT_GAUGES = (
         "Symbols quarantined with unreadable state (their positions are in no other count)",
         "health.unreadable_symbols",
         lambda a: a["health"].get("unreadable_symbols", 0),
+    ),
+    (
+        "bot_restoring_symbols",
+        "Actors that have not restored their state yet after a start or restart (what they "
+        "hold is in no other count yet)",
+        "health.restoring_symbols",
+        lambda a: a["health"].get("restoring_symbols", 0),
+    ),
+    (
+        "bot_unreconciled_positions",
+        "Running symbols holding a position not reconciled with the exchange (as the books "
+        "last held it: after a start until its first reconciliation, or while it fails)",
+        "actors",
+        lambda a: len(shown_unchecked(a["actors"])),
     ),
     ("bot_kill_switch", "1 while the account's kill switch is on", "kill_switch",
      lambda a: _flag(a["kill_switch"])),
