@@ -175,7 +175,7 @@ function renderAccount(name, a) {
     a.entries_paused ? button("allow entries", name, "unpause") : button("pause entries", name, "pause"),
     a.kill_switch ? button("reset kill switch", name, "kill_switch_reset")
                   : button("trip kill switch", name, "kill_switch", {}, true)));
-  card.append(el("h3", { text: "Open positions" }), positionsTable(name, a.actors, unreadableOf(a)));
+  card.append(el("h3", { text: "Open positions" }), positionsTable(name, a.actors, unreadableOf(a), Number(h.restoring_symbols) || 0));
   card.append(el("h3", { text: "Actors" }), actorsTable(name, a.actors));
   const chart = el("div", { class: "equity", "data-account": name });
   card.append(el("h3", { text: "Equity (ledger)" }), chart);
@@ -195,10 +195,12 @@ function unreadableOf(a) {
 
 function coveragePill(h) {
   const n = h.unreadable_symbols || 0;
+  const r = Number(h.restoring_symbols) || 0;  // not restored yet: their holdings not counted yet
   // green only for a coverage that is a number and full ("NaN" or none is not all-clear)
   const full = Number(h.ts_coverage) >= 1 && !n;
-  return el("span", { class: "pill " + (full ? "ok" : "bad"), "data-testid": "coverage",
-                      text: `stops ${h.protected_positions}/${h.open_positions}` + (n ? ` + ${n} unknown` : "") });
+  return el("span", { class: "pill " + (full ? (r ? "warn" : "ok") : "bad"), "data-testid": "coverage",
+                      text: `stops ${h.protected_positions}/${h.open_positions}` + (n ? ` + ${n} unknown` : "") +
+                        (r ? ` + ${r} restoring` : "") });
 }
 
 function warning(testid, text) { return el("div", { class: "alert", "data-testid": testid, text }); }
@@ -209,6 +211,9 @@ function accountWarnings(a) {
   if (u.count) out.push(warning("unreadable", `STATE UNREADABLE ${u.count} symbol${u.count === 1 ? "" : "s"}` +
     ` (not counted): ${u.text}. What they hold on the exchange is unknown and in no count above:` +
     " check it there, then repair the stored state."));
+  const r = Number(a.health && a.health.restoring_symbols) || 0;
+  if (r) out.push(warning("restoring", `RESTORING ${r} symbol${r === 1 ? "" : "s"} (not counted yet): ` +
+    "their actors have not restored their state since the start or restart; what they hold is in no count above yet"));
   // the protections' first pass has not read the ledger: its figures above read "-", not 0
   if (a.pnl && a.pnl.unknown) out.push(warning("pnl-unknown", `P&L UNKNOWN: ${a.pnl.unknown}`));
   if (a.pnl && a.pnl.not_current) out.push(warning("pnl-not-current", `P&L NOT CURRENT: ${a.pnl.not_current}`));
@@ -258,7 +263,7 @@ function table(headers, rows, id) {
   return el("div", { class: "scroll" }, t);
 }
 
-function positionsTable(account, actors, unreadable) {
+function positionsTable(account, actors, unreadable, restoring) {
   const rows = [];
   for (const a of actors) {
     const p = a.position;
@@ -281,7 +286,9 @@ function positionsTable(account, actors, unreadable) {
   }
   if (unreadable.count) rows.push(el("tr", { class: "unknown" }, el("td", { class: "neg", colspan: "9",
     text: `positions of ${unreadable.count} unreadable symbol(s) unknown: ${unreadable.text}` })));
-  else if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "9", text: "no open position" })));
+  if (restoring) rows.push(el("tr", { class: "restoring" }, el("td", { class: "neg", colspan: "9",
+    text: `positions of ${restoring} symbol(s) still restoring: not known yet` })));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { class: "muted", colspan: "9", text: "no open position" })));
   return table(["symbol", "position", "stop", "exchange stop", "uPnL", "entry", "mark", "trailing", ""], rows);
 }
 
