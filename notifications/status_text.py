@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from supervision.reconcile_watch import shown_unchecked
+from supervision.status import EQUITY_LABEL
 
 MAX_NAMES = 10
 """Symbols named per line at most (the reply stays one Telegram message)."""
@@ -68,7 +69,7 @@ def _pnl(pnl: dict[str, Any]) -> str:
     stale = (f", P&L NOT CURRENT ({str(pnl['not_current'])[:200]})"
              if pnl.get("not_current") else "")
     return (f"today {pnl.get('realized_today')} USDT, total {pnl.get('realized_total')}, "
-            f"equity {pnl.get('equity')}{stale}")
+            f"{EQUITY_LABEL} {pnl.get('equity')}{stale}")
 
 
 def _bot_lines(bot: dict[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 from observability.error_text import describe
 from protections.ledger_feed import DAY_S, LedgerTotals
 from storage.restore import finite_time
+from supervision.status import EQUITY_LABEL
 
 SUMMARY_KEY = "daily_summary_day"
 """00:00 UTC (a timestamp) of the last day whose summary was sent."""
@@ -39,7 +40,7 @@ class DailySummaries:
             return
         when = " (sent at start: the bot was down at midnight)" if late else ""
         on_trade(f"daily summary {time.strftime('%Y-%m-%d', time.gmtime(day))}{when}: "
-                 f"realized {net:.2f} USDT; total {totals.net:.2f}, equity "
+                 f"realized {net:.2f} USDT; total {totals.net:.2f}, {EQUITY_LABEL} "
                  f"{totals.equity:.2f}, {totals.wins}W/{totals.draws}D/{totals.losses}L")
         self._mark(day)
 

@@ -25,6 +25,13 @@ ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams", "database", "emergency_closes_owe
 owed and those sent whose fill is not booked yet (runtime/account.py), the kill switch's reason
 and time while it is on."""
 
+EQUITY_LABEL = "equity (capital + realized)"
+"""How every reader names the P&L's `equity` (the table, the page, Telegram's /status and daily
+summary): the configured capital (`protections.capital_usdt`, or the paper balance) plus the
+realized P&L net of fees, no open position's unrealized P&L in it. Found by review: shown as
+"equity" it read as the account's equity on the exchange, which moves with every open position.
+The JSON key stays `equity` (machines read it)."""
+
 
 def build_status(
     sup: Any, bot: dict[str, Any], now: float, escalations: list[dict[str, Any]]

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from supervision.reconcile_watch import shown_unchecked
-from supervision.status import AHEAD_TOLERANCE_S
+from supervision.status import AHEAD_TOLERANCE_S, EQUITY_LABEL
 
 
 def render(status: dict[str, Any], account: str | None = None) -> str:
@@ -109,7 +109,7 @@ def _section(status: dict[str, Any]) -> Group:
             Text(
                 f"P&L: realized today {pnl['realized_today']}  total {pnl['realized_total']}  "
                 f"fees {pnl['fees']}  win rate {'-' if rate is None else f'{rate:.0%}'} "
-                f"({_outcomes(pnl)})  equity {pnl['equity']}  "
+                f"({_outcomes(pnl)})  {EQUITY_LABEL} {pnl['equity']}  "
                 f"drawdown {pnl['drawdown']}"
                 + (f"  P&L NOT CURRENT ({pnl['not_current']})" if pnl.get("not_current") else ""),
                 style="bold red" if pnl.get("not_current") else "bold",

@@ -155,7 +155,8 @@ function renderAccount(name, a) {
                                           text: `entries paused by ${a.entries_paused.by}` }));
   card.append(badges);
   card.append(el("div", { class: "kpis" },
-    kpi("equity", fmt(pnl.equity)), kpi("realized today", fmt(pnl.realized_today), signClass(pnl.realized_today)),
+    // capital + realized net of fees (the JSON key is "equity"): no open position's uPnL in it
+    kpi("equity (capital + realized)", fmt(pnl.equity)), kpi("realized today", fmt(pnl.realized_today), signClass(pnl.realized_today)),
     kpi("realized total", fmt(pnl.realized_total), signClass(pnl.realized_total)),
     kpi("fees", fmt(pnl.fees)),
     kpi("win rate", pnl.win_rate === null || pnl.win_rate === undefined ? "-" :
@@ -178,7 +179,7 @@ function renderAccount(name, a) {
   card.append(el("h3", { text: "Open positions" }), positionsTable(name, a.actors, unreadableOf(a), Number(h.restoring_symbols) || 0));
   card.append(el("h3", { text: "Actors" }), actorsTable(name, a.actors));
   const chart = el("div", { class: "equity", "data-account": name });
-  card.append(el("h3", { text: "Equity (ledger)" }), chart);
+  card.append(el("h3", { text: "Equity (ledger: capital + realized)" }), chart);
   card.append(el("h3", { text: "Recent trades" }), el("div", { class: "scroll trades", "data-account": name }));
   return card;
 }

@@ -72,7 +72,7 @@ def test_prices_keep_every_digit_and_money_is_rounded_as_a_decimal(tmp_path,
     assert (tiny[2], tiny[5], tiny[6]) == ("0.000000475", "0.000000512", "0.0000005")
     # every digit up to 8 places (6 significant ones below 0.01), not the 28 of a division
     assert cells["BTC/USDT:USDT"][5] == "43251.16666667"
-    assert kpis["equity"] == "10000.01"
+    assert kpis["equity (capital + realized)"] == "10000.01"
     assert kpis["realized total"] == "1.01"
     assert kpis["fees"] == "2.68"
     assert kpis["realized today"] == "0.00"

@@ -82,7 +82,8 @@ def test_a_healthy_status_reply_has_no_warning(tmp_path):
                       "unreadable_symbols": 0, "restoring_symbols": 0}
     status["bot"]["heartbeat_at"] = NOW - 1
     reply = ask_status(tmp_path, status)
-    assert reply == "main: open 1 (protected 1), today 0 USDT, total 0, equity 10000", reply
+    assert reply == ("main: open 1 (protected 1), today 0 USDT, total 0, "
+                     "equity (capital + realized) 10000"), reply
 
 
 def test_status_reply_names_a_database_not_answering_and_streams_down(tmp_path):
@@ -150,7 +151,7 @@ def test_status_reply_lists_each_position_one_way_and_hedge_legs(tmp_path):
     status["bot"]["heartbeat_at"] = NOW - 1
     reply = ask_status(tmp_path, status)
     assert reply.splitlines() == [
-        "main: open 3 (protected 2), today 0 USDT, total 0, equity 10000",
+        "main: open 3 (protected 2), today 0 USDT, total 0, equity (capital + realized) 10000",
         "  XRP/USDT:USDT short 1 @ 102, stop 105 NOT PROTECTED, uPnL 1.0000",
         "  BTC/USDT:USDT long 0.01 @ 65000, stop 64000, uPnL 1.0000",
         "  XRP/USDT:USDT long 2 @ 100, stop 97, uPnL 2.0000",

@@ -45,8 +45,8 @@ def test_the_summary_of_a_day_that_ended_while_the_bot_was_down_is_sent_at_start
         summaries = [n for n in notices if n.startswith("daily summary")]
         # before the fix: [] (no summary of 2026-12-01 was ever sent)
         assert summaries == ["daily summary 2026-12-01 (sent at start: the bot was down at "
-                             "midnight): realized -5.05 USDT; total -5.05, equity 9994.95, "
-                             "0W/0D/1L"], notices
+                             "midnight): realized -5.05 USDT; total -5.05, equity (capital + "
+                             "realized) 9994.95, 0W/0D/1L"], notices
         again = _start(led, NEXT_DAY + 600, notices)  # a restart later that day
         again.tick(NEXT_DAY + 700)
         assert len([n for n in notices if n.startswith("daily summary")]) == 1, notices

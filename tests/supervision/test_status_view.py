@@ -32,7 +32,7 @@ def test_pnl_summary_sits_above_the_table_and_json_keeps_its_shape():
     table = render_table(status)
     pnl_at, header_at = table.index("P&L: realized today -3.20"), table.index("SYMBOL")
     assert pnl_at < header_at
-    assert "win rate 75% (3W/1L)" in table and "equity 10012.5" in table
+    assert "win rate 75% (3W/1L)" in table and "equity (capital + realized) 10012.5" in table
     assert "PROTECTION daily_loss_limit: daily loss limit: -3.20 USDT" in table
     assert "ENTRIES PAUSED by telegram chat 7" in table
     row = next(line for line in table.splitlines() if line.startswith("BTC/USDT:USDT"))
