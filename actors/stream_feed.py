@@ -394,6 +394,7 @@ class StreamFeed:
             "positions_streamed": self.positions.streamed,
             "position_reconciles": self.positions.reconciles,
             "last_error": h.last_error if h is not None else "",
+            "last_error_at": getattr(h, "last_error_at", None),  # when: it outlives its outage
             "refused": list(getattr(h, "refused", ())),
             **(self.silent.status() if self.silent is not None else {}),
         }

@@ -11,6 +11,8 @@ status at all."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 from typing import Any
 
@@ -189,15 +191,28 @@ def _streams(st: Any) -> list[str]:
     lines = []
     if st.get("mode") != "stream" or not st.get("connected"):
         age = st.get("last_message_age_s")
-        error = str(st.get("last_error") or "")[:200]
         lines.append(f"STREAMS DOWN: mode {st.get('mode')}, connected "
                      f"{'yes' if st.get('connected') else 'no'}, last message "
                      f"{f'{age:.1f} s' if isinstance(age, (int, float)) else '-'} ago"
-                     f"{f' ({error})' if error else ''}")
+                     f"{_stream_error(st)}")
     if st.get("silent_symbols"):
         lines.append(f"no stream price for {st['silent_symbols']} symbol(s), polled by REST"
                      f"{_names(list(st.get('silent') or []))}")
     return lines
+
+
+def _stream_error(st: dict[str, Any]) -> str:
+    """` (last error at 12:00:01 UTC: ...)`: the streams' last error outlives its outage, so it
+    says when it happened (found by review: an error of hours before read as the cause of a
+    connection gone silent now); one of a status without its time says so."""
+    error = str(st.get("last_error") or "")[:200]
+    if not error:
+        return ""
+    at, when = st.get("last_error_at"), "time unknown"
+    if isinstance(at, (int, float)) and not isinstance(at, bool) and math.isfinite(at):
+        with contextlib.suppress(OverflowError, OSError, ValueError):  # a hand edit's number
+            when = time.strftime("at %H:%M:%S UTC", time.gmtime(at))
+    return f" (last error {when}: {error})"
 
 
 def _names(symbols: list[str]) -> str:

@@ -231,7 +231,9 @@ function accountWarnings(a) {
   if (st && (st.mode !== "stream" || !st.connected)) out.push(warning("streams",
     `STREAMS DOWN: mode ${st.mode}, connected ${st.connected ? "yes" : "no"}, last message ` +
     `${st.last_message_age_s === null || st.last_message_age_s === undefined ? "-" : fmt(st.last_message_age_s, 1) + " s"} ago` +
-    (st.last_error ? ` (${st.last_error})` : "")));
+    // the last error outlives its outage: when it happened, never as if it were the cause now
+    (st.last_error ? ` (last error ${typeof st.last_error_at === "number" ? "at " + ts(st.last_error_at)
+                                                                          : "time unknown"}: ${st.last_error})` : "")));
   if (st && st.silent_symbols) out.push(warning("streams-silent",
     `no stream price for ${st.silent_symbols} symbol(s), polled by REST: ${(st.silent || []).join(", ")}`));
   // a position owed its emergency close, or closed with its fill not booked yet

@@ -41,6 +41,9 @@ class StreamHealth:
     """Sockets opened again after the streams had first been up (each look counts once)."""
     last_error: str
     """The last watcher error (for the status dump), '' if none."""
+    last_error_at: float | None = None
+    """When `last_error` happened (epoch seconds; None: none yet). It stays once the streams
+    are up again: without its time an old error read as the cause of a later outage."""
     refused: tuple[str, ...] = ()
     """Symbols whose price topic the venue refused (their prices come from REST)."""
 

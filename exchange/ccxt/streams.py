@@ -48,7 +48,7 @@ class VenueStreams:
                  logger: Any, private: bool = True, retry_s: float = 1.0,
                  markets: Callable[[], dict[str, Any] | None] | None = None,
                  monotonic: Callable[[], float] = time.monotonic,
-                 confirm_s: float = 10.0) -> None:
+                 confirm_s: float = 10.0, clock: Callable[[], float] = time.time) -> None:
         self._build = build
         self.symbols = list(symbols)
         self._wanted = set(symbols)
@@ -62,7 +62,7 @@ class VenueStreams:
             on_positions if private else None)
         self._position_sizes: dict[tuple[str, PositionSide], tuple[str, Decimal]] = {}
         self._bad_positions: dict[int, Any] = {}  # cached rows already said unreadable
-        self._now = monotonic
+        self._now, self._clock = monotonic, clock
         self._loop = asyncio.new_event_loop()
         self._stop_requested = asyncio.Event()
         self._thread = threading.Thread(target=self._run, name="venue-streams", daemon=True)
@@ -77,6 +77,7 @@ class VenueStreams:
         self.reconnects = 0
         """Sockets opened again after the streams had first been up."""
         self.last_error = ""
+        self.last_error_at: float | None = None  # when it happened (`_failed_with`)
         self.raw_tickers: raw_tickers.RawTickers | None = None
         """The raw ticker reader, on venues it knows (raw_tickers.py)."""
         self._acks: SubscriptionAcks | None = None
@@ -107,7 +108,7 @@ class VenueStreams:
         return StreamHealth(connected=self._connected(),
                             last_message_age_s=None if last is None else self._now() - last,
                             reconnects=self.reconnects, last_error=self.last_error,
-                            refused=tuple(sorted(self.refused)))
+                            last_error_at=self.last_error_at, refused=tuple(sorted(self.refused)))
 
     def _connected(self) -> bool:
         ex = self._ex
@@ -138,7 +139,7 @@ class VenueStreams:
             try:
                 return await self._main()
             except Exception as exc:  # noqa: BLE001 - tried again; the feed stays on REST
-                self.last_error = f"start: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
+                self._failed_with(f"start: {type(exc).__name__}: {self._scrubbed(exc)}")
                 if self._stopping:  # (the instance's close at stop)
                     self.log.error("streams stopped ({})", self.last_error)
                     return
@@ -230,7 +231,7 @@ class VenueStreams:
     async def _failed_once(self, name: str, exc: BaseException) -> None:
         self._subscribed.discard(name)
         self._failed[name] = True
-        self.last_error = f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}"[:200]
+        self._failed_with(f"{name}: {type(exc).__name__}: {self._scrubbed(exc)}")
         delay, streak = self._pacing.failed(name, refused=isinstance(exc, ccxt.ExchangeError))
         # a dropped or refused dial once an outage; a refusal at 1, 2, 4, 8 ... in a row (said
         # each time, a Bybit login refused was 3 warnings every 10 s for as long as it lasted)
@@ -244,6 +245,10 @@ class VenueStreams:
         self._note_connection()
         await asyncio.sleep(delay)
         self._failed[name] = False
+
+    def _failed_with(self, error: str) -> None:
+        """`last_error` and its time (it outlives its outage: undated, it read as current)."""
+        self.last_error, self.last_error_at = error[:200], self._clock()
 
     def _scrubbed(self, exc: BaseException) -> str:
         """`exc`'s text without the keys, signatures or a Binance listen key (a stream URL's
@@ -265,7 +270,7 @@ class VenueStreams:
             return
         for client, why in self._acks.overdue(self._sockets()):
             self.resubscribed += 1
-            self.last_error = why
+            self._failed_with(why)
             first = self._pacing.first_in_outage(why)  # once until connected, not each socket
             (self.log.warning if first else self.log.debug)(
                 "streams: {}; subscribing again on a new connection{}", why,
@@ -295,9 +300,8 @@ class VenueStreams:
 
     def _sockets(self) -> list[Any]:
         ex = self._ex
-        if ex is None:
-            return []
-        return [c for c in list(ex.clients.values()) if str(c.url).startswith("ws")]
+        return [] if ex is None else [c for c in list(ex.clients.values())
+                                      if str(c.url).startswith("ws")]
 
     def _seen(self) -> None:
         self._last_message = self._now()
@@ -408,7 +412,6 @@ class VenueStreams:
                 changed.append(p)
         if changed and self._on_positions is not None:
             self._on_positions(changed)
-
 
     def _each(self, raw: Any, convert_one: Callable[[Any], Any], what: str,
               on_bad: Callable[[dict[str, Any]], None] | None = None) -> list[Any]:

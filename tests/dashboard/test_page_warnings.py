@@ -221,6 +221,11 @@ def see_each_trouble(page: Any, world: World, write: Any) -> None:
     for what, changes, testid in CASES:
         write(**changes)
         expect(page.locator(f'[data-testid="{testid}"]'), what).to_be_visible(timeout=10_000)
+    # the streams' last error outlives its outage: the line says when it happened
+    write(streams={"mode": "rest", "connected": True, "reconnects": 3, "last_message_age_s": 42.0,
+                   "last_error": "timeout", "last_error_at": 1.0})
+    expect(page.locator('[data-testid="streams"]')).to_contain_text(
+        "(last error at 1970-01-01 00:00:01: timeout)", timeout=10_000)
     write(kill_switch=True)  # each change reaches the page on a later push: 10 s, as above
     expect(page.locator('[data-testid="kill-switch"]')).to_have_class("pill bad",
                                                                       timeout=10_000)

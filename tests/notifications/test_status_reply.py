@@ -98,12 +98,13 @@ def test_status_reply_names_a_database_not_answering_and_streams_down(tmp_path):
     main["database"] = "unreachable: database did not answer within 2s"
     main["streams"] = {"mode": "rest", "connected": False, "last_message_age_s": 93.24,
                        "reconnects": 4, "last_error": "NetworkError: socket closed",
+                       "last_error_at": NOW - 95,
                        "silent_symbols": 1, "silent": ["XRP/USDT:USDT"]}
     status["bot"]["heartbeat_at"] = NOW - 1
     reply = ask_status(tmp_path, status)
     assert "DATABASE unreachable: database did not answer within 2s" in reply, reply
     assert ("STREAMS DOWN: mode rest, connected no, last message 93.2 s ago "
-            "(NetworkError: socket closed)") in reply, reply
+            "(last error at 02:45:05 UTC: NetworkError: socket closed)") in reply, reply
     assert "no stream price for 1 symbol(s), polled by REST: XRP/USDT:USDT" in reply, reply
 
 
