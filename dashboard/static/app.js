@@ -266,12 +266,16 @@ function table(headers, rows, id) {
   return el("div", { class: "scroll" }, t);
 }
 
+const OLD_PRICE_S = 60;  // notifications/status_text.py OLD_PRICE_S
+
 function positionsTable(account, actors, unreadable, restoring) {
   const rows = [];
   for (const a of actors) {
     const p = a.position;
     if (!p) continue;
     const legs = p.legs || [{ ...p, stop_price: a.stop_price, protected: a.protected }];
+    // mark and uPnL from the symbol's last tick: past a minute its age is said (as /status does)
+    const age = a.last_tick_age_s, old = typeof age === "number" && age >= OLD_PRICE_S;
     for (const leg of legs) {
       const t = a.trailing;
       // the stop and whether it is on the exchange come first: on a phone they stay in view
@@ -282,7 +286,8 @@ function positionsTable(account, actors, unreadable, restoring) {
         // a hedge leg's own figures: the position's are both legs summed (actors/grid_view.py)
         el("td", { class: signClass(leg.unrealized_pnl), text: fmt(leg.unrealized_pnl, 4) }),
         el("td", { text: price(leg.entry_price ?? leg.entry) }),
-        el("td", { text: price(leg.mark_price ?? p.mark_price) }),
+        el("td", old ? { class: "neg", text: `${price(leg.mark_price ?? p.mark_price)} (price ${fmt(age, 0)} s old)` }
+                     : { text: price(leg.mark_price ?? p.mark_price) }),
         el("td", { text: t ? `${t.state} @ ${price(t.trigger_price || t.activation_price)}` : "-" }),
         el("td", {}, button("close", account, "close", { symbol: a.symbol }, true))));
     }
