@@ -300,6 +300,11 @@ function positionsTable(account, actors, unreadable, restoring) {
   return table(["symbol", "position", "stop", "exchange stop", "uPnL", "entry", "mark", "trailing", ""], rows);
 }
 
+// kept after the actor runs again (restarted): when it happened, never as if it were now
+function failureNote(f) {
+  return f ? `last failure at ${ts(f.time)} (${f.where}): ${f.error}` : "";
+}
+
 function actorsTable(account, actors) {
   return table(["symbol", "state", "phase", "restarts", "close fails", "mailbox", "tick age", "note", ""],
     actors.map((a) => el("tr", { "data-actor": a.symbol },
@@ -308,7 +313,7 @@ function actorsTable(account, actors) {
       el("td", { text: a.mailbox }),
       el("td", { text: a.last_tick_age_s === null ? "-" : `${fmt(a.last_tick_age_s, 1)}s` }),
       el("td", { class: a.strategy_off ? "wrap neg" : "wrap", text: a.quarantine_reason ||
-        (a.strategy_off ? `STRATEGY OFF: ${a.strategy_off}` : "") || (a.last_failure ? a.last_failure.error : "") }),
+        (a.strategy_off ? `STRATEGY OFF: ${a.strategy_off}` : "") || failureNote(a.last_failure) }),
       el("td", {}, a.state === "quarantined" ? button("resume", account, "resume", { symbol: a.symbol }) : ""))));
 }
 
