@@ -283,15 +283,21 @@ def merge_status(
 
 
 def _aged(entry: dict[str, Any], age: float) -> dict[str, Any]:
-    """A copy of a snapshot's account entry, its actors' tick ages counted to now."""
+    """A copy of a snapshot's account entry, its actors' tick ages and its streams' last
+    message age counted to now."""
     actors = []
     for actor in entry.get("actors", []):
         actor = dict(actor)
         if isinstance(actor.get("last_tick_age_s"), (int, float)):
             actor["last_tick_age_s"] = round(actor["last_tick_age_s"] + age, 3)
         actors.append(actor)
-    return {**entry, "actors": actors,
+    aged = {**entry, "actors": actors,
             "escalations": [dict(e) for e in entry.get("escalations", [])]}
+    streams = entry.get("streams")  # found by review: a hung worker's read "0.1 s ago"
+    if isinstance(streams, dict) and isinstance(streams.get("last_message_age_s"), (int, float)):
+        aged["streams"] = {**streams, "last_message_age_s": round(
+            streams["last_message_age_s"] + age, 3)}
+    return aged
 
 
 def settle_liveness(status: dict[str, Any], running: bool) -> None:

@@ -233,3 +233,23 @@ def test_an_account_whose_worker_has_not_reported_yet_is_named_as_such(tmp_path,
         "its first status; try again in a moment)")
     assert show_status(tmp_path, True, "nobody") == (
         "--account: no account 'nobody' in the status (accounts: alpha, gamma)")
+
+
+def test_a_stale_workers_stream_message_age_is_counted_to_now(tmp_path, procs):
+    """A hung worker's last snapshot said `last message 0.1 s ago` for its streams for as long
+    as it was shown, in the table's green streams line, though its actors' tick ages were
+    counted to now (found by review)."""
+    w1 = Worker(index=1, accounts=("alpha",), proc=procs())
+    entry = account_entry("A", True)
+    entry["streams"] = {"mode": "stream", "connected": True, "last_message_age_s": 0.1,
+                        "reconnects": 0, "last_error": ""}
+    write(tmp_path, 1, snapshot(w1.pid, {"alpha": entry}, heartbeat_at=200.0))
+    merge_status(tmp_path, bot([w1]), [w1], 200.0, grouped=True, mono=10.0, stale_after_s=2.0)
+    s = merge_status(tmp_path, bot([w1]), [w1], 260.0, grouped=True, mono=70.0,
+                     stale_after_s=2.0)
+    alpha = s["accounts"]["alpha"]
+    assert alpha["worker_alive"] is False and alpha["snapshot_age_s"] == 60.0
+    assert alpha["streams"]["last_message_age_s"] == 60.1, alpha["streams"]
+    s = merge_status(tmp_path, bot([w1]), [w1], 270.0, grouped=True, mono=80.0,
+                     stale_after_s=2.0)  # counted from the snapshot's own age each time
+    assert s["accounts"]["alpha"]["streams"]["last_message_age_s"] == 70.1
