@@ -30,6 +30,9 @@ def test_live_with_default_rate_settings_stays_inside_the_venue_limits(tmp_path,
         config = write_config(
             tmp_path / "live.toml", SYMBOLS, bot={"mode": "live", "status_interval_s": 0.5},
             exchange={"id": venue, "api_url": emu.base_url, "poll_interval_s": poll},
+            # manual entries only: a window no run of this test fills (the emulator's flat
+            # prices would close a manual position at once once the window is full)
+            strategy={"window": 10000},
             risk={"order_size_usdt": 200}, logging={"console": False})
         data = tmp_path / "data"
         env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET}

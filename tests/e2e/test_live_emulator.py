@@ -24,6 +24,9 @@ def test_live_config_pointed_at_emulator_opens_and_protects_a_position(tmp_path)
             exchange={"id": "bybit", "api_url": emu.base_url, "poll_interval_s": 0.2,
                       "rate_limit_per_s": 1000.0, "timeout_ms": 5000},
             risk={"order_size_usdt": 100},
+            # manual entries only: a window no run of this test fills, so the strategy never
+            # closes the manual position by itself (mean_reverted) before it is seen
+            strategy={"window": 10000},
             logging={"console": False},
         )
         data = tmp_path / "data"
@@ -67,6 +70,9 @@ def test_dry_run_trades_on_live_prices_with_simulated_fills(tmp_path):
             bot={"mode": "dry-run", "status_interval_s": 0.2},
             exchange={"id": "bybit", "api_url": emu.base_url, "poll_interval_s": 0.2,
                       "rate_limit_per_s": 1000.0, "timeout_ms": 5000},
+            # manual entries only: a window no run of this test fills, so the strategy never
+            # closes the manual position by itself (mean_reverted) before it is seen
+            strategy={"window": 10000},
             logging={"console": False},
         )
         data = tmp_path / "data"

@@ -35,6 +35,9 @@ def test_a_hung_stop_watch_does_not_hold_the_other_loops_stop(tmp_path):
             exchange={"id": "bybit", "api_url": emu.base_url, "poll_interval_s": 0.1,
                       "rate_limit_per_s": 1000.0, "timeout_ms": 60000},
             risk={"order_size_usdt": 100},
+            # manual entries only: a window no run of this test fills, so the strategy never
+            # closes the manual position by itself (mean_reverted) before it is seen
+            strategy={"window": 10000},
             logging={"console": False},
         )
         data = tmp_path / "data"
