@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +22,16 @@ class Published:
     reconciled: bool
     render: Callable[[Any, float | None, bool], ActorView] | None = None
     """The core's view builder (None: the one-way view)."""
+    priced_at: float | None = None
+    """When the price the mark comes from was read: the last tick, or a reconciliation's read
+    (after a start or a restart, until the first tick; None: no price read in this run)."""
 
     def view(self) -> ActorView:
         if self.render is not None:
-            return self.render(self.state, self.last_tick_at, self.reconciled)
-        return view_of(self.state, self.last_tick_at, reconciled=self.reconciled)
+            view = self.render(self.state, self.last_tick_at, self.reconciled)
+        else:
+            view = view_of(self.state, self.last_tick_at, reconciled=self.reconciled)
+        return view if self.priced_at is None else replace(view, priced_at=self.priced_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,8 @@ class ActorView:
     quarantine_reason: str | None
     last_tick_at: float | None
     reconciled: bool
+    priced_at: float | None = None
+    """See `Published.priced_at`: the status's `price_age_s` (the mark's age) is from it."""
 
 
 def view_of(state: SymbolState, last_tick_at: float | None, *, reconciled: bool) -> ActorView:

@@ -17,12 +17,10 @@ import time
 from typing import Any
 
 from supervision.reconcile_watch import shown_unchecked
-from supervision.status import EQUITY_LABEL
+from supervision.status import EQUITY_LABEL, OLD_PRICE_S, mark_age
 
 MAX_NAMES = 10
 """Symbols named per line at most (the reply stays one Telegram message)."""
-OLD_PRICE_S = 60.0
-"""A position's price older than this (its actor's last tick) is said with its age."""
 MAX_POSITIONS = 20
 """Position lines per account at most (those without their stop first: never the ones cut)."""
 
@@ -164,7 +162,7 @@ def _positions(actors: list[dict[str, Any]]) -> list[str]:
         for leg in p.get("legs") or [{**p, "stop_price": a.get("stop_price"),
                                        "protected": a.get("protected")}]:
             legs.append((bool(leg.get("protected")), a.get("symbol"), leg,
-                         _price_age(a.get("last_tick_age_s"))))
+                         _price_age(mark_age(a))))
     legs.sort(key=lambda x: x[0])  # stable: the unprotected first, then in the status's order
     lines = [f"{symbol} {leg.get('side')} {leg.get('contracts')} @ {leg.get('entry_price')}, "
              f"stop {leg.get('stop_price') or '-'}{'' if protected else ' NOT PROTECTED'}, "

@@ -288,8 +288,9 @@ def _aged(entry: dict[str, Any], age: float) -> dict[str, Any]:
     actors = []
     for actor in entry.get("actors", []):
         actor = dict(actor)
-        if isinstance(actor.get("last_tick_age_s"), (int, float)):
-            actor["last_tick_age_s"] = round(actor["last_tick_age_s"] + age, 3)
+        for key in ("last_tick_age_s", "price_age_s"):
+            if isinstance(actor.get(key), (int, float)):
+                actor[key] = round(actor[key] + age, 3)
         actors.append(actor)
     aged = {**entry, "actors": actors,
             "escalations": [dict(e) for e in entry.get("escalations", [])]}
@@ -319,7 +320,7 @@ def settle_liveness(status: dict[str, Any], running: bool) -> None:
     for entry in sections:
         for actor in entry.get("actors", []):
             actor["last_state"], actor["state"] = actor.get("state"), "stopped"
-            actor["last_tick_age_s"] = None
+            actor["last_tick_age_s"] = actor["price_age_s"] = None
         streams = entry.get("streams")
         if isinstance(streams, dict):
             streams["last_connected"], streams["connected"] = streams.get("connected"), False

@@ -26,6 +26,9 @@ owed and those sent whose fill is not booked yet (runtime/account.py), the kill 
 and time while it is on."""
 
 EQUITY_LABEL = "equity (capital + realized)"
+OLD_PRICE_S = 60.0
+"""A position's price older than this (its last tick, or a start's reconciliation read) is
+said with its age: Telegram's /status, the status table (dashboard/static/app.js has its own)."""
 """How every reader names the P&L's `equity` (the table, the page, Telegram's /status and daily
 summary): the configured capital (`protections.capital_usdt`, or the paper balance) plus the
 realized P&L net of fees, no open position's unrealized P&L in it. Found by review: shown as
@@ -112,6 +115,7 @@ def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, An
         "cooldown_until": None,
         "close_failures": 0,
         "last_tick_age_s": None,
+        "price_age_s": None,
         "phase": None,
         "protected": False,
         "quarantine_reason": None,
@@ -129,6 +133,7 @@ def _actor_entry(symbol: str, child: Any, view: Any, now: float) -> dict[str, An
             last_tick_age_s=None
             if view.last_tick_at is None
             else round(now - view.last_tick_at, 3),
+            price_age_s=None if view.priced_at is None else round(now - view.priced_at, 3),
             quarantine_reason=view.quarantine_reason,
             reconciled=view.reconciled,
         )
@@ -292,3 +297,10 @@ def pid_alive(pid: int | None) -> bool:
     except OSError:
         return False
     return True
+
+
+def mark_age(actor: dict[str, Any]) -> Any:
+    """The age of the price an actor's mark comes from: its last tick, or after a start its
+    reconciliation's read (found by review: before the first tick of a run the tick age was
+    empty, so the mark read as current); a status written before `price_age_s` has the tick's."""
+    return actor.get("price_age_s", actor.get("last_tick_age_s"))

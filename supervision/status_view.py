@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from supervision.reconcile_watch import shown_unchecked
-from supervision.status import AHEAD_TOLERANCE_S, EQUITY_LABEL
+from supervision.status import AHEAD_TOLERANCE_S, EQUITY_LABEL, OLD_PRICE_S, mark_age
 
 
 def render(status: dict[str, Any], account: str | None = None) -> str:
@@ -237,7 +237,7 @@ def _actors(actors: list[dict[str, Any]]) -> Table:
             a.get("phase") or "-",
             f"{p['side']} {p['contracts']}" if p else "-",
             str(p.get("entry_price") or "-"),
-            str(p.get("mark_price") or "-"),
+            _mark(p, mark_age(a)),
             str(p.get("unrealized_pnl") or "-"),
             str(a.get("stop_price") or "-"),
             f"{t['state']}@{t.get('trigger_price') or t.get('activation_price')}" if t else "-",
@@ -247,6 +247,15 @@ def _actors(actors: list[dict[str, Any]]) -> Table:
             "-" if a.get("last_tick_age_s") is None else f"{a['last_tick_age_s']:.1f}s",
         )
     return table
+
+
+def _mark(position: dict[str, Any], age: Any) -> Text | str:
+    """A position's mark, with its price's age in red once over ``OLD_PRICE_S`` (as /status
+    and the page say it: found by review, the mark and uPnL read as current)."""
+    mark = str(position.get("mark_price") or "-")
+    if not position or not isinstance(age, (int, float)) or age < OLD_PRICE_S:
+        return mark
+    return Text(f"{mark} ({age:.0f} s old)", style="red")
 
 
 def _kill_why(status: dict[str, Any]) -> str:

@@ -266,7 +266,7 @@ function table(headers, rows, id) {
   return el("div", { class: "scroll" }, t);
 }
 
-const OLD_PRICE_S = 60;  // notifications/status_text.py OLD_PRICE_S
+const OLD_PRICE_S = 60;  // supervision/status.py OLD_PRICE_S
 
 function positionsTable(account, actors, unreadable, restoring) {
   const rows = [];
@@ -274,8 +274,9 @@ function positionsTable(account, actors, unreadable, restoring) {
     const p = a.position;
     if (!p) continue;
     const legs = p.legs || [{ ...p, stop_price: a.stop_price, protected: a.protected }];
-    // mark and uPnL from the symbol's last tick: past a minute its age is said (as /status does)
-    const age = a.last_tick_age_s, old = typeof age === "number" && age >= OLD_PRICE_S;
+    // mark and uPnL from the symbol's last tick, or after a start its reconciliation's read:
+    // past a minute its age is said (as /status does; supervision/status.py mark_age)
+    const age = a.price_age_s === undefined ? a.last_tick_age_s : a.price_age_s, old = typeof age === "number" && age >= OLD_PRICE_S;
     for (const leg of legs) {
       const t = a.trailing;
       // the stop and whether it is on the exchange come first: on a phone they stay in view

@@ -44,3 +44,25 @@ def test_a_position_priced_long_ago_says_how_old_its_price_is(tmp_path,
             assert "old)" not in eth.inner_text(), eth.inner_text()
     finally:
         server.stop()
+
+
+def test_a_mark_from_a_starts_reconciliation_read_says_its_age(tmp_path,
+                                                               chromium):  # noqa: F811
+    """Before the first tick of a run the mark is the reconciliation's read: no tick age, but
+    `price_age_s` (found by review: the row showed it as current)."""
+    from playwright.sync_api import expect
+
+    restored = {**position_actor("BTC/USDT:USDT", "43000", "43300", "42000"),
+                "last_tick_age_s": None, "price_age_s": 600.2}
+    health = {**HEALTHY, "open_positions": 1, "protected_positions": 1}
+    write_status(tmp_path, status_doc(beat=time.time(), actors=[restored], health=health))
+    server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
+                                             running=lambda: True))
+    try:
+        with browser_page(chromium) as page:
+            open_page(page, server)
+            btc = page.locator('tr.position[data-symbol="BTC/USDT:USDT"]')
+            expect(btc).to_have_count(1, timeout=10_000)
+            expect(btc).to_contain_text("(price 600 s old)")
+    finally:
+        server.stop()

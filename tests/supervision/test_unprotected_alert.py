@@ -82,6 +82,7 @@ class StopRefusals:
 @contextmanager
 def running(tmp: Path, refusals: StopRefusals | None, *, symbols: list[str],
             strategy: str = QUIET, exchange: str = "", risk: str = "",
+            before: dict[str, Any] | None = None,
             ) -> Iterator[tuple[AccountRuntime, FaultyExchange, list[str]]]:
     path = tmp / "config.toml"
     path.write_text(BASE.format(exchange=exchange, strategy=strategy, risk=risk,
@@ -93,6 +94,7 @@ def running(tmp: Path, refusals: StopRefusals | None, *, symbols: list[str],
         box["fx"] = FaultyExchange(build_paper(s, data_dir))
         if refusals is not None:
             box["fx"].before["create_order"] = refusals
+        box["fx"].before.update(before or {})  # (in place before the actors start)
         return box["fx"]
 
     lines: list[str] = []
