@@ -48,6 +48,8 @@ class TelegramBot:
         username: str | None = None,
         started_at: float | None = None,
         outbox: Outbox | None = None,
+        log_every_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api, self.chat_ids, self.log = api, tuple(chat_ids), logger
         self.status_text, self.pause = status_text, pause
@@ -63,7 +65,11 @@ class TelegramBot:
             retry_max_s=retry_max_s,
             outbox=outbox,
             chats=self.chat_ids,
+            log_every_s=log_every_s,
+            clock=clock,
         )
+        self._poll_retry = (retry_initial_s, max(retry_max_s, retry_initial_s))
+        self._poll_failures = PollFailures(logger, log_every_s, clock)
         self.outbox = outbox
         """Keeps what is queued for Telegram across a kill (notifications/outbox.py)."""
         self._stop = threading.Event()
@@ -134,25 +140,24 @@ class TelegramBot:
 
     # -- in ----------------------------------------------------------------------------------------
     def _poll(self) -> None:
-        backoff = 1.0
+        first, cap = self._poll_retry
+        backoff = first
         while not self._stop.is_set():
             try:
                 updates = self.api.get_updates(self._offset, self.poll_timeout_s)
-                backoff = 1.0
+                backoff = first
+                self._poll_failures.answered()
             except Exception as exc:  # noqa: BLE001 - the poller must outlive any failure
-                reason = exc if isinstance(exc, SendFailed) else type(exc).__name__
-                self.log.warning(
-                    "telegram: getUpdates failed: {}; retrying in {:.0f}s", reason, backoff
-                )
+                self._poll_failures.failed(exc, backoff)
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, 60.0)
+                backoff = min(backoff * 2, cap)
                 continue
             before = self._offset
             for update in updates if isinstance(updates, list) else ():
                 self._handle(update)
             if updates and self._offset == before:  # a reply we cannot move past: no busy loop
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, 60.0)
+                backoff = min(backoff * 2, cap)
 
     def _handle(self, update: Any) -> None:
         """One update; a malformed one or a failing command is one log line, never fatal."""
@@ -265,3 +270,35 @@ class TelegramBot:
                                  type(exc).__name__, one_line(target, 64))
                 return True
         return self.username is None or target.lower() == self.username.lower()
+
+
+class PollFailures:
+    """The command poller's failures, logged as the sender's are: the first of a streak, then
+    at most one line per ``every_s`` with the count, and one line when a poll answers again
+    (found by review: a WARNING at every failed poll, one a minute for as long as Telegram was
+    away, though the README promised the sender's rule for both)."""
+
+    def __init__(self, log: Any, every_s: float, clock: Callable[[], float]) -> None:
+        self.log, self.every_s, self.clock = log, every_s, clock
+        self.streak = self.unlogged = 0
+        self.last_line: float | None = None
+
+    def failed(self, exc: Exception, wait: float) -> None:
+        self.streak += 1
+        self.unlogged += 1
+        now = self.clock()
+        if self.last_line is not None and now - self.last_line < self.every_s:
+            return
+        since = (f"; {self.unlogged} failed polls since the last line"
+                 if self.last_line is not None else
+                 f"; further failures: one line per {self.every_s:g}s at most")
+        reason = exc if isinstance(exc, SendFailed) else type(exc).__name__
+        self.log.warning("telegram: getUpdates failed (poll {}): {}; retrying in {:.3g}s{}",
+                         self.streak, reason, wait, since)
+        self.last_line, self.unlogged = now, 0
+
+    def answered(self) -> None:
+        if self.streak:
+            self.log.info("telegram: getUpdates works again after {} failed polls", self.streak)
+        self.streak = self.unlogged = 0
+        self.last_line = None

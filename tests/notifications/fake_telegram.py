@@ -27,6 +27,10 @@ class FakeTelegram:
         self.hold: threading.Event | None = None
         """While set to an unset Event, sendMessage answers only once it is set."""
         self.bad_token_calls = 0
+        self.fail_updates: int | None = None
+        """While set, the HTTP status every getUpdates call is answered with."""
+        self.update_calls = 0
+        """getUpdates requests received."""
         self._loop = asyncio.new_event_loop()
         self._new_update = asyncio.Event()
         app = web.Application()
@@ -89,6 +93,10 @@ class FakeTelegram:
             return web.json_response({"ok": True, "result": {"id": 4242, "is_bot": True,
                                                              "username": "fake_bot"}})
         if method == "getUpdates":
+            self.update_calls += 1
+            if self.fail_updates is not None:
+                return web.json_response({"ok": False, "description": "Bad Gateway"},
+                                         status=self.fail_updates)
             offset = int(body.get("offset") or 0)
             pending = [u for u in self.updates if u["update_id"] >= offset]
             if not pending:
