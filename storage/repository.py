@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 import peewee as pw
 from loguru import logger
 
+from storage.bounded_reads import STATUS_READ_WAIT_S, BoundedReads
 from storage.commit_sql import ONE_WAY, FencedOff, charge_closed_rows, journal, write_records
 from storage.database import open_database, open_postgres_database, set_meta
 from storage.held_on_restore import quarantined_if_escalated
@@ -35,29 +36,6 @@ T = TypeVar("T")
 SIGNAL_WINDOW = 1000
 """Received signals of a symbol an actor start looks at for lost ones (its newest); a mailbox
 holds far fewer signals than this (signals.max_per_wave limits their arrival)."""
-STATUS_READ_WAIT_S = 1.0
-"""How long the run loop waits for a status read before using the last answer."""
-
-
-class _Read:
-    """One read run on its own thread, so its caller can stop waiting for it."""
-
-    def __init__(self, work: Callable[[], Any]) -> None:
-        self.done = threading.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-        threading.Thread(target=self._run, args=(work,), name="db-status-read",
-                         daemon=True).start()
-
-    def _run(self, work: Callable[[], Any]) -> None:
-        try:
-            self.result = work()
-        except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
-            self.error = exc
-        finally:
-            self.done.set()
-
-
 class Fenced(Exception):
     """A commit from an actor incarnation that has been replaced."""
 
@@ -109,11 +87,7 @@ class Repository:
         with database_proxy.using(self.db):
             self.id_tag = Meta.get(Meta.key == "id_tag").value
         self.db.close()  # the opening thread keeps no connection; readers open short-lived ones
-        self.unreachable: str | None = None
-        """Why the last bounded read got no answer (None: it answered); see `read_bounded`."""
-        self._reads: dict[Any, _Read] = {}
-        self._last: dict[Any, Any] = {}
-        self._reads_lock = threading.Lock()
+        self._bounded = BoundedReads(self.read, threaded=is_postgres(self.db))
         self._readers = 0  # threads inside `reading` (their connections close as they leave)
         self._closed = False
         self._readers_lock = threading.Lock()
@@ -198,30 +172,12 @@ class Repository:
         answer and why), not raised: found by review, the status round then left the account
         out, so a single account's status read all-clear (no positions, no escalations) and its
         stop coverage was not looked at while the read kept failing."""
-        key = (query, args)
-        if not is_postgres(self.db):
-            try:
-                result = self.read(query, *args)
-            except Exception as exc:  # noqa: BLE001 - said in the status, as on PostgreSQL
-                self.unreachable = _database_error(exc)
-                return self._last.get(key), self.unreachable
-            self._last[key] = result
-            self.unreachable = None
-            return result, None
-        with self._reads_lock:
-            job = self._reads.get(key)
-            fresh = job is None or job.done.is_set()
-            if fresh:
-                job = self._reads[key] = _Read(lambda: self.read(query, *args))
-        assert job is not None
-        if job.done.wait(wait_s if fresh else 0) and job.error is None:
-            self._last[key] = job.result
-            self.unreachable = None
-            return job.result, None
-        error = job.error
-        self.unreachable = (_database_error(error) if error is not None else
-                            f"database did not answer within {wait_s:g}s")
-        return self._last.get(key), self.unreachable
+        return self._bounded(query, *args, wait_s=wait_s)
+
+    @property
+    def unreachable(self) -> str | None:
+        """Why the last bounded read got no answer (None: it answered); see `read_bounded`."""
+        return self._bounded.unreachable
 
     # -- per-symbol lifecycle -------------------------------------------------------------
     def claim(self, symbol: str) -> int:
@@ -421,10 +377,6 @@ class Repository:
                 .execute()
             )
         )
-
-
-def _database_error(error: BaseException) -> str:
-    return f"database error: {(str(error).strip() or type(error).__name__)}".splitlines()[0]
 
 
 def is_database_locked_error(exc: BaseException) -> bool:
