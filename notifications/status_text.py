@@ -141,7 +141,7 @@ def _trouble(entry: dict[str, Any]) -> list[str]:
               "actor is stopped)" for u in unbooked[:MAX_NAMES]]
     if len(unbooked) > MAX_NAMES:
         lines.append(f"and {len(unbooked) - MAX_NAMES} more emergency closes not booked")
-    if entry.get("database"):  # escalations and P&L are as last read
+    if entry.get("database"):  # its text dates the escalations shown (database_fields)
         lines.append(f"DATABASE {str(entry['database'])[:200]}")
     lines += _streams(entry.get("streams"))
     r = int(h.get("restoring_symbols") or 0)

@@ -51,7 +51,7 @@ from supervision.coverage import StopCoverageWatch
 from supervision.hook_outbox import open_hook_outbox
 from supervision.reconcile_watch import ReconcileWatch
 from supervision.restart_policy import RestartPolicy
-from supervision.status import build_status, stream_status
+from supervision.status import build_status, database_fields, stream_status
 from supervision.supervisor import Supervisor
 from trading.client_ids import epoch_tag
 
@@ -372,7 +372,7 @@ class AccountRuntime:
         escalations, owed = read or ([], {})
         status = build_status(self.sup, bot, now, escalations)
         if unreachable is not None:  # escalations as last read; trading goes on by the leases
-            status["database"] = f"unreachable: {unreachable}"
+            status.update(database_fields(unreachable, self.repo.read_at(_status_reads)))
         if self.coverage is not None:  # one alert per unprotected episode, not per interval
             self.coverage.observe(status, now)
         if self.unchecked is not None:  # one alert per episode of failing reconciliations

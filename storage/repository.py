@@ -87,7 +87,7 @@ class Repository:
         with database_proxy.using(self.db):
             self.id_tag = Meta.get(Meta.key == "id_tag").value
         self.db.close()  # the opening thread keeps no connection; readers open short-lived ones
-        self._bounded = BoundedReads(self.read, threaded=is_postgres(self.db))
+        self._bounded = BoundedReads(self.read, threaded=is_postgres(self.db), clock=clock)
         self._readers = 0  # threads inside `reading` (their connections close as they leave)
         self._closed = False
         self._readers_lock = threading.Lock()
@@ -173,6 +173,10 @@ class Repository:
         out, so a single account's status read all-clear (no positions, no escalations) and its
         stop coverage was not looked at while the read kept failing."""
         return self._bounded(query, *args, wait_s=wait_s)
+
+    def read_at(self, query: Callable[..., Any], *args: Any) -> float | None:
+        """When `read_bounded(query, *args)` last got an answer (None: none in this run)."""
+        return self._bounded.read_at(query, *args)
 
     @property
     def unreachable(self) -> str | None:

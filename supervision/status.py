@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ from supervision.child import ChildState
 STATUS_FILE = "status.json"
 OPERATOR_FIELDS = ("pnl", "protections", "protections_configured", "entries_paused")
 """Per-account fields added by protections/guard.py (P&L summary, tripped protections, pause)."""
-ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams", "database", "emergency_closes_owed",
+ACCOUNT_FIELDS = (*OPERATOR_FIELDS, "streams", "database", "database_read_at",
+                  "emergency_closes_owed",
                   "emergency_closes_not_booked", "kill_switch_reason", "kill_switch_at")
 """Per-account fields passed through to the dump: the operator's, the streams' health,
-`database` when the status round's read found it not answering, the emergency closes still
+`database` when the status round's read found it not answering (with `database_read_at`, when
+its last answer came: `database_fields`), the emergency closes still
 owed and those sent whose fill is not booked yet (runtime/account.py), the kill switch's reason
 and time while it is on."""
 
@@ -304,3 +307,14 @@ def mark_age(actor: dict[str, Any]) -> Any:
     reconciliation's read (found by review: before the first tick of a run the tick age was
     empty, so the mark read as current); a status written before `price_age_s` has the tick's."""
     return actor.get("price_age_s", actor.get("last_tick_age_s"))
+
+
+def database_fields(why: str, read_at: float | None) -> dict[str, Any]:
+    """An account's status fields while its database does not answer the status round: the
+    escalations and emergency closes owed shown are as last read, dated, or not read at all in
+    this run (found by review: the line said "as last read" but not when, and a run whose
+    database was gone from its first round showed no escalation, read as none)."""
+    seen = ("escalations and emergency closes owed not read yet in this run: unknown, not none"
+            if read_at is None else "escalations and emergency closes owed as last read at "
+            + datetime.fromtimestamp(read_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return {"database": f"unreachable: {why}; {seen}", "database_read_at": read_at}

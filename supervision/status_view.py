@@ -131,7 +131,7 @@ def _section(status: dict[str, Any]) -> Group:
         parts.append(Text(f"NOT RECONCILED with the exchange: {', '.join(unchecked)} (position "
                           "and stop as the books last held them; its answers fail, retried)",
                           style="bold red"))
-    if status.get("database"):  # escalations and P&L below are as last read
+    if status.get("database"):  # its text dates the escalations shown (database_fields)
         parts.append(Text(f"DATABASE {status['database']}", style="bold red"))
     if status.get("streams"):
         parts.append(_streams(status["streams"]))

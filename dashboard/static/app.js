@@ -218,8 +218,8 @@ function accountWarnings(a) {
   // the protections' first pass has not read the ledger: its figures above read "-", not 0
   if (a.pnl && a.pnl.unknown) out.push(warning("pnl-unknown", `P&L UNKNOWN: ${a.pnl.unknown}`));
   if (a.pnl && a.pnl.not_current) out.push(warning("pnl-not-current", `P&L NOT CURRENT: ${a.pnl.not_current}`));
-  if (a.database) out.push(warning("database", `DATABASE ${a.database}: the escalations and ` +
-    "P&L below are as last read"));
+  // its text dates the escalations shown (as last read at <time>, or not read yet: not none)
+  if (a.database) out.push(warning("database", `DATABASE ${a.database} (the P&L below is as last read)`));
   const quarantined = (a.actors || []).filter((x) => x.state === "quarantined" && !u.names.includes(x.symbol));
   if (quarantined.length) out.push(warning("quarantined", `QUARANTINED ${quarantined.length}: ` +
     quarantined.map((x) => x.symbol).join(", ") + " (no trading on them until resumed)"));

@@ -159,7 +159,9 @@ CASES = [  # (what the status says, how it is written, the warning that must sho
     # the status round's read of the database did not answer (runtime/account.py): the
     # escalations shown are the last ones read (found by review: the page showed nothing)
     ("the database not answering", {"database": "unreachable: database did not answer "
-                                                "within 1s"}, "database"),
+                                                "within 1s; escalations and emergency closes "
+                                                "owed as last read at 2026-12-01T01:00:00Z",
+                                    "database_read_at": 1764550800.0}, "database"),
     # an escalated position still owed its close, one closed with its fill not booked yet
     # (the status dump has had them since the emergency close's review; the page showed none)
     ("an emergency close owed", {"emergency_closes_owed": [
