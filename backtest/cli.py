@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,7 +202,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
     from backtest.download import DownloadError
     from backtest.driver import StrategyStopped
-    from backtest.sweep import SweepError
+    from backtest.sweep import SweepError, Terminated
     from config.errors import ConfigError
     from runtime.shutdown import reader_gone
 
@@ -218,6 +219,9 @@ def dispatch(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except ccxt.BaseError as exc:
         return fail(f"{args.command}: {type(exc).__name__}: {str(exc)[:300]}")
+    except Terminated:  # a sweep's SIGTERM, its runs under way stopped (backtest/sweep.py)
+        print("bot.py: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except BrokenPipeError:  # `bot.py backtest ... | head`: the report files are written first
         return reader_gone()
     except OSError as exc:  # a folder or file that cannot be written (permissions, disk full)

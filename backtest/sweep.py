@@ -10,6 +10,7 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,22 @@ from config.settings import Settings
 
 class SweepError(ValueError):
     """A bad --sweep option; the message is the one line users see."""
+
+
+class Terminated(BaseException):
+    """SIGTERM reached the sweep: its runs under way are stopped, as on Ctrl-C (exit 143)."""
+
+
+def _terminated_in(owner: int) -> Callable[[int, Any], None]:
+    """The sweep's SIGTERM handler: `Terminated` in the sweep's process (`owner`); a worker
+    forked before it reset the handler (`_run_one`) dies of the signal, as it would have."""
+    def handler(signum: int, frame: Any) -> None:
+        if os.getpid() == owner:
+            raise Terminated
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    return handler
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,6 +173,22 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
     n = processes or os.cpu_count() or 1
     if n <= 1 or len(runs) <= 1:
         return [_outcome(worker, i, r) for i, r in enumerate(runs)]
+    main = threading.current_thread() is threading.main_thread()  # (signal's own rule)
+    previous = signal.signal(signal.SIGTERM, _terminated_in(os.getpid())) if main else None
+    try:
+        return _in_processes(runs, worker, n)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _in_processes(runs: list[dict[str, Any]],
+                  worker: Callable[[int, dict[str, Any]], dict[str, Any]],
+                  n: int) -> list[dict[str, Any]]:
+    """`run_all`'s process pool. SIGTERM (`kill PID`, `timeout`) raises `Terminated` here, so
+    the runs under way are stopped as on Ctrl-C (found by review: the sweep's process died at
+    once and its workers went on as orphans, writing reports into `--out` after the command
+    had exited and holding the folder's lock, which refused the next sweep there)."""
     todo = list(enumerate(runs))[::-1]
     results: dict[int, dict[str, Any]] = {}
     running: dict[Any, tuple[int, Any]] = {}
@@ -230,6 +263,7 @@ def _run_one(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int
     process of the group, and the parent ends the runs (no traceback from each of them). An
     exception is sent as its line (an exception object may not pickle)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not ours
     try:
         result: tuple[bool, Any] = (True, worker(index, overrides))
     except Exception as exc:  # noqa: BLE001 - handed to the parent as the run's error

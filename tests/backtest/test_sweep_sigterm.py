@@ -1,0 +1,70 @@
+"""SIGTERM (`kill PID`, `timeout`, a job scheduler) ends a backtest sweep and the runs under way,
+as Ctrl-C does. Found by review: the sweep's process died at once but its worker processes
+went on as orphans, computing their runs and writing their reports into `--out` after the
+command had exited, and holding the folder's lock: a sweep started again into the same `--out`
+was refused as "another backtest is writing its reports there". Real subprocesses, real
+signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with open(task / "children") as handle:
+            found.update(int(x) for x in handle.read().split())
+    return found
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan's zombie may wait for a reaper)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_sigterm_ends_a_sweep_and_its_runs_under_way(tmp_path: Path) -> None:
+    values = ",".join(str(1.5 + i / 10) for i in range(24))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
+         "--no-charts", "--no-progress", "--out", str(out), "--processes", "2",
+         "--sweep", f"strategy.entry_z={values}"],
+        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    try:
+        wait_until(lambda: any(out.glob("run-*/report.json")), timeout=120,
+                   message="the sweep's processes at work")
+        workers = wait_until(lambda: _children(proc.pid), timeout=30,
+                             message="the runs under way")
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        orphans = sorted(p for p in workers if _running(p))
+        assert orphans == [], f"run processes still at work after the sweep exited: {orphans}"
+        assert proc.returncode == 128 + signal.SIGTERM
+        assert err.strip().splitlines()[-1] == "bot.py: terminated"
+        again = subprocess.run(
+            [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
+             "--no-charts", "--no-progress", "--out", str(out), "--processes", "1",
+             "--sweep", "strategy.entry_z=2", "--from", "2018-01-20", "--to", "2018-01-21"],
+            cwd=ROOT, text=True, capture_output=True, timeout=120)
+        assert again.returncode == 0, again.stderr  # the folder is free: no one writes there
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
