@@ -68,3 +68,33 @@ def test_sigterm_ends_a_sweep_and_its_runs_under_way(tmp_path: Path) -> None:
         for pid in workers:
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_sweep_killed_with_sigkill_leaves_no_run_computing(tmp_path: Path) -> None:
+    """kill -9 of the sweep (or the out-of-memory killer choosing it): its runs die with it.
+    Before, they went on as orphans and wrote their reports into `--out` seconds later."""
+    values = ",".join(str(1.5 + i / 10) for i in range(4))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
+         "--no-charts", "--no-progress", "--out", str(out), "--processes", "2",
+         "--sweep", f"strategy.entry_z={values}"],
+        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workers: set[int] = set()
+    try:
+        workers = wait_until(lambda: _children(proc.pid), timeout=120,
+                             message="the sweep's run processes")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+        wait_until(lambda: not any(_running(p) for p in workers), timeout=120,
+                   message="the runs to end")
+        # a run of the whole sample takes seconds: none reaches its report when its process
+        # dies with the sweep's
+        assert sorted(p.parent.name for p in out.glob("run-*/report.json")) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
