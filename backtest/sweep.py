@@ -198,8 +198,8 @@ def _in_processes(runs: list[dict[str, Any]],
             while todo and len(running) < n:
                 index, overrides = todo.pop()
                 receive, send = multiprocessing.Pipe(duplex=False)
-                process = multiprocessing.Process(target=_run_one, daemon=True, args=(
-                    worker, index, overrides, send, os.getpid()))
+                process = multiprocessing.Process(target=_run_one, daemon=True,
+                                                  args=(worker, index, overrides, send))
                 process.start()
                 send.close()
                 running[receive] = (index, process)
@@ -259,11 +259,11 @@ def _outcome(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int
 
 
 def _run_one(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int,
-             overrides: dict[str, Any], send: Any, sweep_pid: int) -> None:
+             overrides: dict[str, Any], send: Any) -> None:
     """One run in its own process. It ignores SIGINT: a Ctrl-C in a terminal reaches every
     process of the group, and the parent ends the runs (no traceback from each of them). An
     exception is sent as its line (an exception object may not pickle)."""
-    _die_with(sweep_pid)
+    _die_with_the_sweep()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not ours
     try:
@@ -274,16 +274,20 @@ def _run_one(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int
     send.close()
 
 
-def _die_with(sweep_pid: int) -> None:
-    """On Linux, the kernel kills this run when the sweep's process dies (PR_SET_PDEATHSIG):
-    found by review, a sweep killed with SIGKILL (or by the out-of-memory killer) left its
-    runs as orphans, computing and writing reports into `--out` after it, holding its lock.
-    A sweep that died before this took effect is seen as a new parent: the run ends too."""
+def _die_with_the_sweep() -> None:
+    """On Linux, the kernel kills this run when the process that started it dies
+    (PR_SET_PDEATHSIG: the sweep, or the fork server that dies with it): found by review, a
+    sweep killed with SIGKILL (or by the out-of-memory killer) left its runs as orphans,
+    computing and writing reports into `--out` after it, holding its lock. A sweep that died
+    before this took effect is seen too (forked: no longer its parent; else its sentinel):
+    the run ends."""
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: no such call
         return
-    if os.getppid() != sweep_pid:
+    sweep = multiprocessing.parent_process()
+    forked = multiprocessing.get_start_method(allow_none=True) == "fork"
+    if sweep is not None and (os.getppid() != sweep.pid if forked else not sweep.is_alive()):
         os._exit(1)
 
 

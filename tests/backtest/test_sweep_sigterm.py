@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,3 +100,24 @@ def test_a_sweep_killed_with_sigkill_leaves_no_run_computing(tmp_path: Path) -> 
         for pid in workers:
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _echo(index: int, overrides: dict) -> dict:
+    return {"run": index, "overrides": overrides, "summary": {"trades": 0}, "report": "-"}
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_runs_started_by_any_start_method_run(method: str) -> None:
+    """Tying a run to the sweep's life ends no run of a living sweep, whatever starts the
+    processes (Python 3.14 starts them from a fork server by default on Linux: their parent is
+    that server, not the sweep)."""
+    script = ("import multiprocessing, sys\n"
+              f"multiprocessing.set_start_method({method!r})\n"
+              "from backtest import sweep\n"
+              "from tests.backtest.test_sweep_sigterm import _echo\n"
+              "rows = sweep.run_all([{'a': 1}, {'a': 2}, {'a': 3}], _echo, 2)\n"
+              "print([r['run'] for r in rows])\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, text=True,
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
+    assert done.stdout.strip() == "[0, 1, 2]"
