@@ -172,11 +172,11 @@ def run_all(runs: list[dict[str, Any]], worker: Callable[[int, dict[str, Any]], 
     naming it (found by review: with multiprocessing.Pool its task was lost and the sweep
     waited for it for ever)."""
     n = processes or os.cpu_count() or 1
-    if n <= 1 or len(runs) <= 1:
-        return [_outcome(worker, i, r) for i, r in enumerate(runs)]
     main = threading.current_thread() is threading.main_thread()  # (signal's own rule)
     previous = signal.signal(signal.SIGTERM, _terminated_in(os.getpid())) if main else None
     try:
+        if n <= 1 or len(runs) <= 1:  # here: SIGTERM ends the run under way as well
+            return [_outcome(worker, i, r) for i, r in enumerate(runs)]
         return _in_processes(runs, worker, n)
     finally:
         if main:

@@ -121,3 +121,28 @@ def test_runs_started_by_any_start_method_run(method: str) -> None:
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
     assert done.stdout.strip() == "[0, 1, 2]"
+
+
+def test_sigterm_ends_a_sweep_in_one_process_with_the_same_line(tmp_path: Path) -> None:
+    """`--processes 1` runs the combinations in the sweep's own process: SIGTERM ends it as
+    with more processes (README: exit code 143, `bot.py: terminated`), not killed mid-run
+    without a word."""
+    values = ",".join(str(1.5 + i / 10) for i in range(24))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
+         "--no-charts", "--no-progress", "--out", str(out), "--processes", "1",
+         "--sweep", f"strategy.entry_z={values}"],
+        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: any(out.glob("run-*/report.json")), timeout=120,
+                   message="the sweep at work")
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err.strip().splitlines()[-1:]) == (
+            128 + signal.SIGTERM, ["bot.py: terminated"])
+        assert not (out / "ranking.json").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
