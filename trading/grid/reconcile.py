@@ -15,7 +15,14 @@ from trading import order_evidence as oe
 from trading import trailing_stop as ts
 from trading.client_ids import is_emergency
 from trading.commands import CancelOrder, Escalate
-from trading.events import ExchangeOrder, ExternalFill, OrderAccepted, OrderFailed, OrderFilled
+from trading.events import (
+    ExchangeOrder,
+    ExchangePosition,
+    ExternalFill,
+    OrderAccepted,
+    OrderFailed,
+    OrderFilled,
+)
 from trading.grid import journal_events as ge
 from trading.grid.context import GridCtx
 from trading.grid.events import GridReconciled
@@ -288,12 +295,7 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
     if contracts == leg.contracts:
         return state
     if contracts == ZERO:
-        fills = [f for f in ev.external_fills if f.position_side in (side, None)]
-        ctx.record(ge.LegClosedOnExchange(leg=side, ours=leg.contracts, fills=len(fills)))
-        for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3),
-            state = book_external(state, side, f, ctx)  # and what added to it
-        with dated(ctx, last_traded(fills, leg.opened_at, ctx)):  # its wait from its trades
-            return close_leg(state, side, _closed_reason(fills), ctx)
+        return _closed_on_exchange(state, leg, ev, ctx)
     assert ex is not None
     closing = [o for o in state.orders_of(side, K.CLOSE) if state.of_current(o)]
     if leg.is_open and contracts < leg.contracts and closing:
@@ -307,35 +309,74 @@ def _adopt_position(state: GridState, side: Side, ev: GridReconciled,
         leg = state.leg(side)
         if contracts == leg.contracts:
             return state
-    r = ctx.rules
     if not leg.is_open:
-        if any(not o.purpose.reduces for o in state.orders_of(side)):
-            # our opening order (or a closed leg's level whose cancel has not landed) is still
-            # being resolved, its lookup lagging the list, as the one-way core's entry:
-            # adopted, its own report added the same fill to the adopted leg, held twice
-            # (found by review)
+        return _unknown_leg(state, leg, ex, ctx)
+    return _follow_size(state, leg, ex, waited, ctx)
+
+
+def _closed_on_exchange(state: GridState, leg: Leg, ev: GridReconciled,
+                        ctx: GridCtx) -> GridState:
+    """Our open leg listed flat, its exits covered by the exchange's fills: closed there (by
+    its stop, a take-profit, by hand). What closed it (and what added to it) is booked from
+    those fills (issue 16 item 3), and the leg closes dated by its last trade."""
+    side = leg.side
+    fills = [f for f in ev.external_fills if f.position_side in (side, None)]
+    ctx.record(ge.LegClosedOnExchange(leg=side, ours=leg.contracts, fills=len(fills)))
+    for f in fills:  # book what closed it, from the exchange's fills (issue 16 item 3),
+        state = book_external(state, side, f, ctx)  # and what added to it
+    with dated(ctx, last_traded(fills, leg.opened_at, ctx)):  # its wait from its trades
+        return close_leg(state, side, _closed_reason(fills), ctx)
+
+
+def _unknown_leg(state: GridState, leg: Leg, ex: ExchangePosition, ctx: GridCtx) -> GridState:
+    """A leg the exchange lists that our books hold flat: left while an opening order of ours
+    may still explain it, flagged (the symbol quarantined) when `adopt_unknown_positions` is
+    off, adopted with the grid's own level size and a stop otherwise."""
+    side = leg.side
+    if any(not o.purpose.reduces for o in state.orders_of(side)):
+        # our opening order (or a closed leg's level whose cancel has not landed) is still
+        # being resolved, its lookup lagging the list, as the one-way core's entry:
+        # adopted, its own report added the same fill to the adopted leg, held twice
+        # (found by review)
+        return state
+    if not ctx.rules.adopt_unknown_positions:
+        if state.quarantined and state.quarantine_reason != UNKNOWN_POSITION:
+            # escalated (our leg's close failed): the emergency close owns the legs now;
+            # flagged again, the bot's own closes of our leg resumed (maintain.closes_held)
             return state
-        if not r.adopt_unknown_positions:
-            if state.quarantined and state.quarantine_reason != UNKNOWN_POSITION:
-                # escalated (our leg's close failed): the emergency close owns the legs now;
-                # flagged again, the bot's own closes of our leg resumed (maintain.closes_held)
-                return state
-            if not _flagged_before(state, ctx):  # once per episode, not every look
-                ctx.record(je.UnknownPositionFlagged(side=side, contracts=contracts))
-            return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
-        leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.OPEN)
-        seq = state.order_seq + 1
-        # its levels are the grid's own size, as a leg it opens (found by review: sized from
-        # the adopted position, a 10 BTC buy by hand was averaged into with 20, 40, 80 BTC)
-        ref = leg.ref_qty or r.market.amount_down(
-            r.order_size_usdt / (state.last_price or ex.entry_price))
-        adopted = Leg(side=side, position_id=f"adopted-{r.client_order_id(seq, K.ENTRY)}",
-                      contracts=contracts, entry_price=ex.entry_price, opened_at=ctx.now,
-                      ref_qty=ref, anchor=ex.entry_price,
-                      stop_price=ts.initial_stop(side, ex.entry_price, r.stop_loss_pct, r.market))
-        ctx.record(ge.LegAdopted(leg=side, contracts=contracts, entry_price=ex.entry_price,
-                                 stop_price=adopted.stop_price))
-        return replace(state, order_seq=seq).with_leg(adopted)
+        if not _flagged_before(state, ctx):  # once per episode, not every look
+            ctx.record(je.UnknownPositionFlagged(side=side, contracts=ex.contracts))
+        return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
+    return _adopted(state, leg, ex, ctx)
+
+
+def _adopted(state: GridState, leg: Leg, ex: ExchangePosition, ctx: GridCtx) -> GridState:
+    """The listed leg taken over as ours: its size and entry price as listed, a stop from
+    them, and a position id from the next order sequence (so it is never reused)."""
+    side = leg.side
+    r = ctx.rules
+    leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.OPEN)
+    seq = state.order_seq + 1
+    # its levels are the grid's own size, as a leg it opens (found by review: sized from
+    # the adopted position, a 10 BTC buy by hand was averaged into with 20, 40, 80 BTC)
+    ref = leg.ref_qty or r.market.amount_down(
+        r.order_size_usdt / (state.last_price or ex.entry_price))
+    adopted = Leg(side=side, position_id=f"adopted-{r.client_order_id(seq, K.ENTRY)}",
+                  contracts=ex.contracts, entry_price=ex.entry_price, opened_at=ctx.now,
+                  ref_qty=ref, anchor=ex.entry_price,
+                  stop_price=ts.initial_stop(side, ex.entry_price, r.stop_loss_pct, r.market))
+    ctx.record(ge.LegAdopted(leg=side, contracts=ex.contracts, entry_price=ex.entry_price,
+                             stop_price=adopted.stop_price))
+    return replace(state, order_seq=seq).with_leg(adopted)
+
+
+def _follow_size(state: GridState, leg: Leg, ex: ExchangePosition, waited: bool,
+                 ctx: GridCtx) -> GridState:
+    """Our open leg listed at another size that no booked fill explains: followed to the
+    exchange's size and entry price, unless a live order of ours may still explain it and
+    this is the first look (then once more at the next reconciliation)."""
+    side = leg.side
+    contracts = ex.contracts
     pending = None if waited else _in_flight(state, leg, contracts)
     if pending is not None:
         # its lookup may lag the position list: followed now, that order's report would add
