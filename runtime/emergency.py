@@ -284,22 +284,9 @@ class EmergencyCloser(CloseSteps):
         owed = False  # True: the close stays owed (the next start or owner runs it again)
         again = False  # True: owed by a temporary failure (run again while the bot runs)
         sent: list[str] = []  # the close orders the venue took
+        self._note_owed(symbol, reason, retry, log)
         try:
-            if not retry:  # run again, it is owed already (a resume meanwhile clears it)
-                self.repo.set_meta(OWED + symbol, reason or "escalation")
-        except Exception as exc:  # noqa: BLE001 - the close matters more than its bookkeeping
-            log.error("emergency close: could not record it as owed: {}", describe(exc))
-        try:
-            held = self._retried("reading the positions",
-                                 lambda: self.exchange.fetch_positions([symbol]), log)
-            positions = [p for p in held if p.symbol == symbol and p.contracts > 0]
-            if not positions:
-                log.warning("emergency close: no position on the exchange")
-                return False
-            self._cancel_others(symbol, log)
-            most = self._most(symbol, log)
-            for pos in positions:  # one in one-way mode; one per leg in hedge mode
-                self._close(symbol, pos, reason, corr, log, most, sent)
+            self._close_positions(symbol, reason, corr, log, sent)
         except (Fenced, LeaseLost) as exc:  # the node lost the account: its new owner runs it
             owed = True
             self.status.noted(symbol, failed=True, error=message(exc))
@@ -317,35 +304,71 @@ class EmergencyCloser(CloseSteps):
             # bounded backoff (`_run`), else once at the next start
             owed = again = isinstance(exc, (TemporaryError, OrderOutcomeUnknown, CancelFailed,
                                             JournalFailed))
-            self.status.noted(symbol, failed=True, error=message(exc))
-            later = ("run again while the bot runs, after 1 min, then at most 30 min apart"
-                     if self.retry_owed else "the next start runs it again")
-            log.error("emergency close failed{}{}: {}",
-                      f" again (run after {retry:g}s)" if retry else "",
-                      f" (still owed: {later})" if owed else "", describe(exc))
-            if not retry:  # the first failure is alerted; a run again that fails is one line
-                self._tell(symbol, "emergency close failed, the position is still open (its "
-                           f"exchange stop stays){'; ' + later if owed else ''}: "
-                           f"{message(exc)}", log)
-            try:  # message(): an exception whose str() raises is named by its type, not raised
-                self.repo.record(
-                    symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr
-                )
-            except Exception as record_exc:  # noqa: BLE001 - said in one line, not a traceback
-                log.error("emergency close: could not record its failure: {}",
-                          describe(record_exc))
+            self._failed(symbol, exc, owed, retry, corr, log)
         finally:
-            if not owed:
-                self.status.forget(symbol)
-            try:
-                if not owed:
-                    self.repo.set_meta(OWED + symbol, "")
-            except Exception as exc:  # noqa: BLE001 - owed still: the next start runs it again
-                log.error("emergency close: could not clear it as owed: {}", describe(exc))
-            ended = self.clock()  # before `done`: a reconcile it starts comes after this
-            if done is not None and done() is False and sent:
-                self._not_booked(symbol, sent, log, ended)
+            self._settle(symbol, owed, done, sent, log)
         return again
+
+    def _note_owed(self, symbol: str, reason: str, retry: float, log: Any) -> None:
+        """Recorded as owed before anything is sent, so a crash mid-close leaves it for the next
+        start; a failure to record it is one line (the close matters more)."""
+        try:
+            if not retry:  # run again, it is owed already (a resume meanwhile clears it)
+                self.repo.set_meta(OWED + symbol, reason or "escalation")
+        except Exception as exc:  # noqa: BLE001 - the close matters more than its bookkeeping
+            log.error("emergency close: could not record it as owed: {}", describe(exc))
+
+    def _close_positions(self, symbol: str, reason: str, corr: str, log: Any,
+                         sent: list[str]) -> None:
+        """The close itself: the symbol's positions read, its other orders cancelled, each
+        position (one per leg in hedge mode) closed; the orders the venue took go to `sent`."""
+        held = self._retried("reading the positions",
+                             lambda: self.exchange.fetch_positions([symbol]), log)
+        positions = [p for p in held if p.symbol == symbol and p.contracts > 0]
+        if not positions:
+            log.warning("emergency close: no position on the exchange")
+            return
+        self._cancel_others(symbol, log)
+        most = self._most(symbol, log)
+        for pos in positions:  # one in one-way mode; one per leg in hedge mode
+            self._close(symbol, pos, reason, corr, log, most, sent)
+
+    def _failed(self, symbol: str, exc: Exception, owed: bool, retry: float, corr: str,
+                log: Any) -> None:
+        """A run that failed: shown in the status, said in one line, alerted the first time
+        (a run again that fails is one line), and journaled as EmergencyCloseFailed."""
+        self.status.noted(symbol, failed=True, error=message(exc))
+        later = ("run again while the bot runs, after 1 min, then at most 30 min apart"
+                 if self.retry_owed else "the next start runs it again")
+        log.error("emergency close failed{}{}: {}",
+                  f" again (run after {retry:g}s)" if retry else "",
+                  f" (still owed: {later})" if owed else "", describe(exc))
+        if not retry:  # the first failure is alerted; a run again that fails is one line
+            self._tell(symbol, "emergency close failed, the position is still open (its "
+                       f"exchange stop stays){'; ' + later if owed else ''}: "
+                       f"{message(exc)}", log)
+        try:  # message(): an exception whose str() raises is named by its type, not raised
+            self.repo.record(
+                symbol, "EmergencyCloseFailed", {"error": message(exc)}, correlation_id=corr
+            )
+        except Exception as record_exc:  # noqa: BLE001 - said in one line, not a traceback
+            log.error("emergency close: could not record its failure: {}",
+                      describe(record_exc))
+
+    def _settle(self, symbol: str, owed: bool, done: Callable[[], object] | None,
+                sent: list[str], log: Any) -> None:
+        """After any run: a close no longer owed is cleared (status and meta); `done` tells the
+        symbol's actor to reconcile, and a close it could not book is shown (`_not_booked`)."""
+        if not owed:
+            self.status.forget(symbol)
+        try:
+            if not owed:
+                self.repo.set_meta(OWED + symbol, "")
+        except Exception as exc:  # noqa: BLE001 - owed still: the next start runs it again
+            log.error("emergency close: could not clear it as owed: {}", describe(exc))
+        ended = self.clock()  # before `done`: a reconcile it starts comes after this
+        if done is not None and done() is False and sent:
+            self._not_booked(symbol, sent, log, ended)
 
     def _not_booked(self, symbol: str, sent: list[str], log: Any, ended: float) -> None:
         """`done` could not reach a running actor of the symbol (a crash loop stopped it): the
