@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from config.errors import ConfigError
-from config.loader import configured_data_dir, load_settings, located
+from config.loader import load_settings, located
 from config.settings import Settings
 from config.types import unknown_home_option
 from observability.log_files import LogFileError
@@ -22,7 +22,7 @@ from runtime.startup_error import StartupError
 from runtime.status_cli import show_status
 from runtime.workers_role import MAIN_LOG, ProcessRole, worker_log_name
 from storage.errors import StorageError
-from supervision.instance_lock import AlreadyRunning, LockFileError, is_locked
+from supervision.instance_lock import AlreadyRunning, LockFileError
 
 EXIT_STARTUP = 2
 EXIT_LOCKED = 3
@@ -55,27 +55,9 @@ def dispatch(args: argparse.Namespace) -> int:
             return fail(
                 f"data dir {data_dir} is a file, expected a directory (bot.data_dir or --data-dir)"
             )
-        if command == "run":
-            return _run(settings, data_dir, args.duration, args.workers or 1, args.config)
-        if command == "worker":
-            return _worker(settings, data_dir, args)
-        if command == "status":
-            from dashboard.source import stale_after
-
-            problem = show_status(data_dir, args.json, args.account,
-                                  stale_after(settings.bot.status_interval_s))
-            return 0 if problem is None else fail(problem)
-        if command == "logs":
-            from runtime.logs_cli import show_logs
-
-            return show_logs(settings, data_dir, args.symbol, args.follow, args.lines,
-                             args.account)
-        if command in ("resume", "signal"):
-            return _control(settings, data_dir, args)
-        if command == "cluster":
-            from runtime.cluster_node import show_cluster
-
-            return show_cluster(settings, args.json)
+        routed = _route(command, settings, data_dir, args)
+        if routed is not None:
+            return routed
     except BrokenPipeError:
         return shutdown.reader_gone()
     except ConfigError as exc:
@@ -95,6 +77,36 @@ def dispatch(args: argparse.Namespace) -> int:
         log = None if index is None else worker_log_name(index)
         return fail(unexpected(exc, command, data_dir, log))
     return fail(f"unknown command {command}")
+
+
+def _route(command: str, settings: Settings, data_dir: Path,
+           args: argparse.Namespace) -> int | None:
+    """The command run with its settings and data dir: its exit code, None for a command
+    nobody handles (dispatch says so). Errors are turned into one line by dispatch."""
+    if command == "run":
+        return _run(settings, data_dir, args.duration, args.workers or 1, args.config)
+    if command == "worker":
+        return _worker(settings, data_dir, args)
+    if command == "status":
+        from dashboard.source import stale_after
+
+        problem = show_status(data_dir, args.json, args.account,
+                              stale_after(settings.bot.status_interval_s))
+        return 0 if problem is None else fail(problem)
+    if command == "logs":
+        from runtime.logs_cli import show_logs
+
+        return show_logs(settings, data_dir, args.symbol, args.follow, args.lines,
+                         args.account)
+    if command in ("resume", "signal"):
+        from runtime.control_cli import control_command
+
+        return control_command(settings, data_dir, args)
+    if command == "cluster":
+        from runtime.cluster_node import show_cluster
+
+        return show_cluster(settings, args.json)
+    return None
 
 
 COMMANDS_LOG = "commands.log"
@@ -315,122 +327,3 @@ def pick_account(
             f"(choose from: {_choices(settings)})"
         )
     return None
-
-
-def _cluster_database(settings: Settings, account: str) -> Path | None:
-    """A cluster node's account database in cluster.shared_dir, where the node reads its
-    controls (None: the account's own storage, as a bot outside a cluster has it)."""
-    if not (settings.cluster.enabled and settings.cluster.shared_dir):
-        return None
-    from runtime.cluster_node import node_settings
-
-    return Path(node_settings(settings)[settings.account_names().index(account)].storage.path)
-
-
-def _control_args(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
-    """The control row's args (UsageError for a bad --size). A signal carries `expires_at`
-    (storage/control.py SIGNAL_TTL_S): the bot drops it, journaled, when it meets it later (a
-    signal queued while the bot is stopped must not trade days later at the next start)."""
-    from storage.control import SIGNAL_TTL_S
-
-    now = time.time()
-    extra: dict[str, object] = {"by": "cli", "requested_at": round(now, 3)}
-    if args.command == "signal":
-        extra["side"] = args.side
-        extra["expires_at"] = round(now + SIGNAL_TTL_S, 3)
-        if args.size is not None and args.side == "exit":
-            # found by review: taken and ignored, an exit closes the whole position (a user
-            # asking for a partial close got a full one)
-            raise UsageError("--size: only with long or short (exit closes the whole "
-                             "position); nothing queued")
-        if args.size is not None:
-            extra["size_usdt"] = str(signal_size(args.size, settings.signals.max_size_usdt))
-    return extra
-
-
-BOT_MARKS = ("bot.lock", "bot.sqlite", "status.json", "logs", "locks", "accounts")
-"""What any bot that ran on a data dir leaves there (one of them at least)."""
-
-
-def not_a_data_dir(path: Path) -> bool:
-    """A folder that holds files but nothing a bot leaves (BOT_MARKS): not a bot's data dir.
-    An empty one may be made for a first run; a missing or unreadable one is said elsewhere."""
-    try:
-        names = set(os.listdir(path))
-    except OSError:
-        return False
-    return bool(names) and not names & set(BOT_MARKS)
-
-
-def _control(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int:
-    from runtime.emergency import OWED
-    from signals.parsing import did_you_mean
-    from storage import control
-    from storage.opening import open_repository
-
-    configured = configured_data_dir(args.config)
-    if args.data_dir and not os.path.isdir(data_dir) and data_dir != configured:
-        # a typo must not create a new bot's dir (the configured one: queued before a first run)
-        return fail(f"--data-dir: no bot data dir at {data_dir} (no such directory, and not "
-                    f"bot.data_dir {configured}; nothing queued)")
-    if args.data_dir and data_dir != configured and not_a_data_dir(data_dir):
-        # found by review: the folder above the data dir (`--data-dir /srv/bot`) got a new
-        # bot.sqlite and "queued; applied when the bot next starts", which no bot ever read
-        return fail(f"--data-dir: no bot data dir at {data_dir} (it holds files but no bot's: "
-                    f"no {', '.join(BOT_MARKS)}; and not bot.data_dir {configured}; nothing "
-                    "queued)")
-    try:
-        name = pick_account(settings, args.account, required=True)
-        assert name is not None
-        shared = _cluster_database(settings, name)
-        account = settings.for_account(name)
-        if args.symbol not in account.symbol_list:
-            where = f"symbols.list of account {name}" if settings.has_accounts else "symbols.list"
-            hint = did_you_mean(args.symbol, account.symbol_list)
-            raise UsageError(f"{args.symbol!r} is not in {where} of {args.config}{hint}")
-        if args.command == "signal" and account.strategy.name == "hedge_grid":
-            raise UsageError(f"signal: account {name}'s hedge grid trades its own levels and "
-                             "takes no signals (it would be journaled SignalSkipped); nothing "
-                             "queued")
-        extra = _control_args(account, args)
-    except UsageError as exc:
-        return fail(str(exc))
-    # where the bot keeps it (`--data-dir` is already the settings' data dir; resolve expands
-    # a `~` that joining it to the data dir left as a folder named "~")
-    db_path = shared or account.resolve(account.storage.path)
-    if args.command == "resume" and not account.storage.url:
-        refusal = control.not_stopped(args.symbol, OWED + args.symbol, db_path=Path(db_path))
-        if refusal is not None:
-            return fail(refusal)
-    if not account.storage.url and control.database_made(Path(db_path)):
-        # the bot made it: one short write up front, never "database is locked"
-        try:
-            control.request_at(Path(db_path), args.command, args.symbol, extra)
-        except control.ControlWriteFailed as exc:
-            return fail(str(exc))
-    else:  # PostgreSQL (row writes never meet a file lock) or a bot that never ran here
-        from runtime.runner import data_dir_problem  # where the database would be created
-        if not account.storage.url and (problem := data_dir_problem(data_dir)) is not None:
-            return fail(f"{problem}; nothing queued")
-        repo = open_repository(account.storage, path=db_path, account=name)
-        try:
-            if args.command == "resume" and (refusal := control.not_stopped(
-                    args.symbol, OWED + args.symbol, repo=repo)) is not None:
-                return fail(refusal)
-            control.request(repo, args.command, args.symbol, **extra)
-        finally:
-            repo.close()
-    # its run loop's round (found by review: "within a second" whatever was configured)
-    within = f"within {account.bot.status_interval_s:g} s (bot.status_interval_s)"
-    if settings.cluster.enabled:  # the node holding it may run on another machine
-        where = (f"the cluster node holding account {name} applies it {within} "
-                 "(bot.py cluster shows which node; while none holds it: when one takes it)")
-    else:
-        where = (f"the running bot applies it {within}" if is_locked(data_dir / "bot.lock")
-                 else "applied when the bot next starts")
-    if args.command == "signal":
-        where += (f" (a signal expires {control.SIGNAL_TTL_S:g} s after it is queued: "
-                  "later it is dropped, not traded)")
-    target = f"{args.symbol} (account {name})" if settings.has_accounts else args.symbol
-    print(f"{args.command} {target}: queued; {where}")
-    return 0
