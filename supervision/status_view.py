@@ -99,33 +99,14 @@ def _unreadable(health: dict[str, Any]) -> str:
 
 
 def _section(status: dict[str, Any]) -> Group:
+    """One account's status: its P&L and health lines, what needs a person (unreconciled
+    symbols, the database, streams, pauses, protections), its actors, then the actors'
+    failures and the escalations and emergency closes, in that order."""
     parts: list[Any] = []
-    pnl = status.get("pnl")
-    if pnl and pnl.get("unknown"):  # not read yet: no figure rather than zeros
-        parts.append(Text(f"P&L: UNKNOWN ({pnl['unknown']})", style="bold red"))
-    elif pnl:
-        rate = pnl.get("win_rate")
-        parts.append(
-            Text(
-                f"P&L: realized today {pnl['realized_today']}  total {pnl['realized_total']}  "
-                f"fees {pnl['fees']}  win rate {'-' if rate is None else f'{rate:.0%}'} "
-                f"({_outcomes(pnl)})  {EQUITY_LABEL} {pnl['equity']}  "
-                f"drawdown {pnl['drawdown']}"
-                + (f"  P&L NOT CURRENT ({pnl['not_current']})" if pnl.get("not_current") else ""),
-                style="bold red" if pnl.get("not_current") else "bold",
-            )
-        )
-    h = status["health"]
-    kill = status.get("kill_switch")
-    parts.append(
-        Text(
-            f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
-            f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}"
-            f"{_kill_why(status) if kill else ''}"
-            f"{_unreadable(h)}",
-            style="bold red" if kill or h["ts_coverage"] < 1 or h.get("unreadable_symbols") else "",
-        )
-    )
+    pnl = _pnl(status.get("pnl"))
+    if pnl is not None:
+        parts.append(pnl)
+    parts.append(_health(status))
     unchecked = shown_unchecked(status["actors"])
     if unchecked:  # position, stop and "protected" as the books last held them
         parts.append(Text(f"NOT RECONCILED with the exchange: {', '.join(unchecked)} (position "
@@ -146,7 +127,47 @@ def _section(status: dict[str, Any]) -> Group:
             )
         )
     parts.append(_actors(status["actors"]))
-    for a in status["actors"]:
+    parts.extend(_actor_notes(status["actors"]))
+    parts.extend(_closes(status))
+    return Group(*parts)
+
+
+def _pnl(pnl: dict[str, Any] | None) -> Text | None:
+    """The P&L line: UNKNOWN while not read (no figure rather than zeros), in red while not
+    current; None when the status has no P&L."""
+    if pnl and pnl.get("unknown"):  # not read yet: no figure rather than zeros
+        return Text(f"P&L: UNKNOWN ({pnl['unknown']})", style="bold red")
+    if not pnl:
+        return None
+    rate = pnl.get("win_rate")
+    return Text(
+        f"P&L: realized today {pnl['realized_today']}  total {pnl['realized_total']}  "
+        f"fees {pnl['fees']}  win rate {'-' if rate is None else f'{rate:.0%}'} "
+        f"({_outcomes(pnl)})  {EQUITY_LABEL} {pnl['equity']}  "
+        f"drawdown {pnl['drawdown']}"
+        + (f"  P&L NOT CURRENT ({pnl['not_current']})" if pnl.get("not_current") else ""),
+        style="bold red" if pnl.get("not_current") else "bold",
+    )
+
+
+def _health(status: dict[str, Any]) -> Text:
+    """The health line, red when the kill switch is on, a position lacks its trailing stop
+    or a symbol's state could not be read."""
+    h = status["health"]
+    kill = status.get("kill_switch")
+    return Text(
+        f"health: open {h['open_positions']}  protected {h['protected_positions']}  "
+        f"ts_coverage {h['ts_coverage']:.0%}  kill_switch {'ON' if kill else 'off'}"
+        f"{_kill_why(status) if kill else ''}"
+        f"{_unreadable(h)}",
+        style="bold red" if kill or h["ts_coverage"] < 1 or h.get("unreadable_symbols") else "",
+    )
+
+
+def _actor_notes(actors: list[dict[str, Any]]) -> list[Text]:
+    """Under the actors' table: each actor's last failure and a strategy switched off."""
+    parts: list[Text] = []
+    for a in actors:
         if a.get("last_failure"):
             f = a["last_failure"]
             parts.append(
@@ -154,6 +175,13 @@ def _section(status: dict[str, Any]) -> Group:
             )
         if a.get("strategy_off"):
             parts.append(Text(f"STRATEGY OFF {a['symbol']}: {a['strategy_off']}", style="red"))
+    return parts
+
+
+def _closes(status: dict[str, Any]) -> list[Any]:
+    """Last, in red: escalated symbols, emergency closes still owed, and emergency closes
+    sent whose fill no running actor has booked yet."""
+    parts: list[Any] = []
     for e in status.get("escalations", []):
         parts.append(
             Text(
@@ -169,7 +197,7 @@ def _section(status: dict[str, Any]) -> Group:
             f" the symbol's actor does not run now; its position, P&L and stop show as last "
             f"known until it runs again (quarantined: `bot.py resume {n['symbol']}`, or a "
             "restart)", style="bold red"))
-    return Group(*parts)
+    return parts
 
 
 def _outcomes(pnl: dict[str, Any]) -> str:

@@ -37,3 +37,18 @@ def test_pnl_summary_sits_above_the_table_and_json_keeps_its_shape():
     assert "ENTRIES PAUSED by telegram chat 7" in table
     row = next(line for line in table.splitlines() if line.startswith("BTC/USDT:USDT"))
     assert "long 0.001" in row and "59400" in row and "waiting@60300" in row
+
+
+def test_unknown_pnl_and_a_strategy_off_are_shown_in_order():
+    """Pins the order of an account's lines (supervision/status_view.py `_section`): P&L
+    UNKNOWN (no figures), health, the actors' table, then a strategy switched off."""
+    actor = {**ACTOR, "strategy_off": "strategy raised ValueError at entry"}
+    account = {**ACCOUNT, "actors": [actor], "pnl": {"unknown": "the database is down"},
+               "protections": [], "entries_paused": None}
+    status = combine_status({**BOT, "account": "main"}, {"main": account}, 5.0, grouped=False)
+    table = render_table(status)
+    at = [table.index(text) for text in (
+        "P&L: UNKNOWN (the database is down)", "health: open 1", "SYMBOL",
+        "STRATEGY OFF BTC/USDT:USDT: strategy raised ValueError at entry")]
+    assert at == sorted(at), table
+    assert "realized today" not in table, table
