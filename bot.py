@@ -90,6 +90,17 @@ def parser() -> argparse.ArgumentParser:
     )
     _workers(top, noted, sub=False)
     sub = top.add_subparsers(dest="command")
+    _run_and_views(sub, common, noted)
+    _controls(sub, common, noted)
+    _node_commands(sub, common)
+    from backtest.args import add_parsers  # backtest and download (argparse only, no heavy imports)
+
+    add_parsers(sub, common)
+    return top
+
+
+def _run_and_views(sub: Any, common: Any, noted: type[argparse.Action]) -> None:
+    """`run` (the default command) and the read-only views of a bot: `status` and `logs`."""
     run = sub.add_parser("run", help="run the bot (the default)")
     common(run)
     run.add_argument(
@@ -113,6 +124,10 @@ def parser() -> argparse.ArgumentParser:
     )
     _account(logs, "the account whose log to print (needed when several trade the symbol)",
              noted)
+
+
+def _controls(sub: Any, common: Any, noted: type[argparse.Action]) -> None:
+    """The commands queued for the running bot (runtime/control_cli.py): `resume`, `signal`."""
     resume = sub.add_parser("resume", help="lift a symbol's quarantine after a person has looked")
     common(resume)
     _account(resume, "the account (needed when several are configured)", noted)
@@ -126,6 +141,11 @@ def parser() -> argparse.ArgumentParser:
         "--size", action=noted, default=None,
         help="order size in USDT (default: risk.order_size_usdt)"
     )
+
+
+def _node_commands(sub: Any, common: Any) -> None:
+    """`worker` (internal: one process of run --workers N, started by its parent) and
+    `cluster` (the cluster's nodes and leases)."""
     worker = sub.add_parser("worker", help="internal: one worker process of run --workers N")
     common(worker)
     worker.add_argument("--index", type=int, required=True)
@@ -138,10 +158,6 @@ def parser() -> argparse.ArgumentParser:
     cluster = sub.add_parser("cluster", help="show the cluster: nodes, leases, takeovers")
     common(cluster)
     cluster.add_argument("--json", action="store_true", help="print JSON instead of text")
-    from backtest.args import add_parsers  # backtest and download (argparse only, no heavy imports)
-
-    add_parsers(sub, common)
-    return top
 
 
 LONG_RUNNING = (None, "run", "worker")
