@@ -126,6 +126,19 @@ def render(report: dict[str, Any], width: int = 100, seconds: float | None = Non
     if "overrides" in report:
         out.write("Sweep run with " + ", ".join(f"{k} = {v}" for k, v in
                                                 report["overrides"].items()) + "\n")
+    console.print(_summary(s))
+    console.print(_group_table("Per symbol", "symbol", report["per_symbol"]))
+    console.print(_group_table("Per exit reason", "exit", report["per_exit_reason"]))
+    _notes(report, out)
+    run = report["run"]
+    took = "" if seconds is None else f" in {seconds:.2f} s"
+    out.write(f"{run['candles']:,} candles, {run['decisions']:,} decisions{took}\n")
+    return out.getvalue()
+
+
+def _summary(s: dict[str, Any]) -> Table:
+    """The headline figures, one metric a row (the open positions' P&L said apart: it is not
+    in the net P&L)."""
     head = Table(show_header=False)
     head.add_column("metric")
     head.add_column("value", justify="right")
@@ -148,9 +161,12 @@ def render(report: dict[str, Any], width: int = 100, seconds: float | None = Non
     ]
     for k, v in rows:
         head.add_row(k, v)
-    console.print(head)
-    console.print(_group_table("Per symbol", "symbol", report["per_symbol"]))
-    console.print(_group_table("Per exit reason", "exit", report["per_exit_reason"]))
+    return head
+
+
+def _notes(report: dict[str, Any], out: io.StringIO) -> None:
+    """What qualifies the figures, as plain lines (never wrapped): gaps and missing candles in
+    the data, a kill switch trip, what was not simulated, the decision loops' warnings."""
     for sym, d in report["data"].items():  # plain lines: never wrapped
         if d["gaps"]:
             out.write(f"{sym}: ran with {len(d['gaps'])} gaps in {d['file']} "
@@ -170,7 +186,3 @@ def render(report: dict[str, Any], width: int = 100, seconds: float | None = Non
         w = report["warnings"]
         out.write(f"warnings: {w['count']:,} from the decision loops (the first "
                   f"{len(w['first'])} in report.json); the first: {w['first'][0]}\n")
-    run = report["run"]
-    took = "" if seconds is None else f" in {seconds:.2f} s"
-    out.write(f"{run['candles']:,} candles, {run['decisions']:,} decisions{took}\n")
-    return out.getvalue()
