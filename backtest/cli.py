@@ -56,19 +56,44 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
     if args.data is None:  # --csv replaces single symbols' files
         files = {s: settings.resolve_config_path(f) for s, f in settings.paper.csv_files.items()}
     if args.data is not None:
-        folder = Path(args.data).expanduser()
-        for s in symbols:
-            if args.timeframe:
-                files[s] = folder / file_name(s, args.timeframe)
-                continue
-            found = symbol_files(folder, s)
-            if len(found) > 1:
-                raise DataError(f"--data {folder}: several files for {s} "
-                                f"({', '.join(p.name for p in found)}); pick one with --timeframe")
-            if found:
-                files[s] = found[0]
+        files = _folder_files(Path(args.data).expanduser(), symbols, args.timeframe)
+    _add_csv(files, args.csv, symbols)
+    for path in files.values():
+        part = path.with_name(path.name + ".part")
+        if not path.exists() and part.exists():  # found by review: "file not found"
+            raise DataError(f"{path}: not there, {part.name} is: an interrupted download; run "
+                            "the same bot.py download again to finish it")
+    missing = [s for s in symbols if s not in files]
+    if missing and args.data is not None:  # found by review: "give ... --data DIR" to a user
+        _missing_in_folder(Path(args.data).expanduser(), missing[0])  # who had given it
+    if missing:
+        raise DataError(f"no candle data for {missing[0]}: give --csv {missing[0]}=FILE, "
+                        "--data DIR or paper.csv_files in the config")
+    return files
+
+
+def _folder_files(folder: Path, symbols: list[str], timeframe: str | None) -> dict[str, Path]:
+    """--data DIR: each symbol's file in it, the one of `timeframe` when given; several files
+    for a symbol without --timeframe are refused (which one ran would be a guess)."""
+    files: dict[str, Path] = {}
+    for s in symbols:
+        if timeframe:
+            files[s] = folder / file_name(s, timeframe)
+            continue
+        found = symbol_files(folder, s)
+        if len(found) > 1:
+            raise DataError(f"--data {folder}: several files for {s} "
+                            f"({', '.join(p.name for p in found)}); pick one with --timeframe")
+        if found:
+            files[s] = found[0]
+    return files
+
+
+def _add_csv(files: dict[str, Path], csv: list[str], symbols: list[str]) -> None:
+    """--csv SYMBOL=FILE, each replacing that symbol's file; a symbol not traded or given
+    twice is refused."""
     given: dict[str, str] = {}
-    for item in args.csv:
+    for item in csv:
         symbol, sep, name = item.partition("=")
         if not sep or not name:
             raise DataError(f"--csv {item!r}: expected SYMBOL=FILE")
@@ -80,26 +105,19 @@ def data_files(settings: Any, args: argparse.Namespace) -> dict[str, Path]:
                             "give one file per symbol")
         given[symbol] = name
         files[symbol] = Path(name).expanduser()
-    for path in files.values():
-        part = path.with_name(path.name + ".part")
-        if not path.exists() and part.exists():  # found by review: "file not found"
-            raise DataError(f"{path}: not there, {part.name} is: an interrupted download; run "
-                            "the same bot.py download again to finish it")
-    missing = [s for s in symbols if s not in files]
-    if missing and args.data is not None:  # found by review: "give ... --data DIR" to a user
-        folder = Path(args.data).expanduser()  # who had given it
-        interrupted = symbol_files(folder, missing[0], ".part")
-        if interrupted:
-            raise DataError(f"{interrupted[0]}: an interrupted download ({missing[0]} has no "
-                            "finished file); run the same bot.py download again to finish it")
-        where = (f"no {file_name(missing[0], '*')} in it" if folder.is_dir()
-                 else "not a folder" if folder.exists() else "no such folder")
-        raise DataError(f"--data {folder}: {where} (no candle data for {missing[0]}; "
-                        "bot.py download writes <SYMBOL>-<timeframe>.csv files)")
-    if missing:
-        raise DataError(f"no candle data for {missing[0]}: give --csv {missing[0]}=FILE, "
-                        "--data DIR or paper.csv_files in the config")
-    return files
+
+
+def _missing_in_folder(folder: Path, symbol: str) -> None:
+    """The DataError for a symbol --data DIR has no file for: an interrupted download, no such
+    file, not a folder, or no such folder."""
+    interrupted = symbol_files(folder, symbol, ".part")
+    if interrupted:
+        raise DataError(f"{interrupted[0]}: an interrupted download ({symbol} has no "
+                        "finished file); run the same bot.py download again to finish it")
+    where = (f"no {file_name(symbol, '*')} in it" if folder.is_dir()
+             else "not a folder" if folder.exists() else "no such folder")
+    raise DataError(f"--data {folder}: {where} (no candle data for {symbol}; "
+                    "bot.py download writes <SYMBOL>-<timeframe>.csv files)")
 
 
 def symbol_files(folder: Path, symbol: str, suffix: str = "") -> list[Path]:

@@ -132,3 +132,46 @@ def test_another_instruments_file_is_not_taken_for_the_symbols(tmp_path):
     own = data / cli.file_name(ETH_SYMBOL, "5m")
     _minutes_file(own, list(range(0, 1000, 5)))
     assert cli.load_all(settings, args)[ETH_SYMBOL].path == own
+
+
+def _refusal(tmp_path: Path, *options: str) -> str:
+    """The one DataError line `cli.data_files` gives for these backtest options."""
+    import bot
+    from backtest import cli
+    from config.loader import load_settings
+
+    settings = load_settings(ROOT / "examples" / "backtest.toml")
+    args = bot.parser().parse_args(["backtest", *options])
+    with pytest.raises(cli.DataError) as refused:
+        cli.data_files(settings, args)
+    return str(refused.value)
+
+
+def test_data_file_refusals_name_the_symbol_and_the_file(tmp_path: Path) -> None:
+    """Pins `backtest/cli.py data_files`: each refusal no in-process test reached, as one line
+    naming what to do."""
+    from backtest import cli
+
+    data = tmp_path / "candles"
+    data.mkdir()
+    for tf in ("1m", "5m"):
+        _minutes_file(data / cli.file_name(ETH_SYMBOL, tf), [0, 1])
+    assert _refusal(tmp_path, "--data", str(data)) == (
+        f"--data {data}: several files for {ETH_SYMBOL} ({cli.file_name(ETH_SYMBOL, '1m')}, "
+        f"{cli.file_name(ETH_SYMBOL, '5m')}); pick one with --timeframe")
+    assert _refusal(tmp_path, "--csv", "nofile") == "--csv 'nofile': expected SYMBOL=FILE"
+    part = data / (cli.file_name(LTC_SYMBOL, "1m") + ".part")
+    part.write_text("")
+    (data / cli.file_name(ETH_SYMBOL, "5m")).unlink()
+    assert _refusal(tmp_path, "--data", str(data)) == (
+        f"{part}: an interrupted download ({LTC_SYMBOL} has no finished file); run the same "
+        "bot.py download again to finish it")
+    (data / (cli.file_name(ETH_SYMBOL, "1h") + ".part")).write_text("")
+    eth_1h = data / cli.file_name(ETH_SYMBOL, "1h")
+    assert _refusal(tmp_path, "--data", str(data), "--timeframe", "1h") == (
+        f"{eth_1h}: not there, {eth_1h.name}.part is: an interrupted download; run the same "
+        "bot.py download again to finish it")
+    part.unlink()
+    assert _refusal(tmp_path, "--data", str(data)) == (
+        f"--data {data}: no {cli.file_name(LTC_SYMBOL, '*')} in it (no candle data for "
+        f"{LTC_SYMBOL}; bot.py download writes <SYMBOL>-<timeframe>.csv files)")
