@@ -197,27 +197,10 @@ def _in_processes(runs: list[dict[str, Any]],
         while todo or running:
             while todo and len(running) < n:
                 index, overrides = todo.pop()
-                receive, send = multiprocessing.Pipe(duplex=False)
-                process = multiprocessing.Process(target=_run_one, daemon=True,
-                                                  args=(worker, index, overrides, send))
-                process.start()
-                send.close()
-                running[receive] = (index, process)
+                _start(worker, index, overrides, running)
             for ready in wait(list(running)):
-                receive = cast(Any, ready)
-                index, process = running.pop(receive)
-                try:
-                    ok, value = receive.recv()
-                except EOFError:  # it died before sending anything
-                    process.join()
-                    raise SweepError(
-                        f"--sweep run-{index:03d} ({_combo(runs[index])}): its process ended "
-                        f"without a result (exit code {process.exitcode}; killed, out of "
-                        "memory?)") from None
-                finally:
-                    receive.close()
-                process.join()
-                results[index] = value if ok else failed(index, runs[index], value)
+                index, result = _receive(cast(Any, ready), running, runs)
+                results[index] = result
     except BaseException:
         for _, process in running.values():
             process.terminate()
@@ -225,6 +208,37 @@ def _in_processes(runs: list[dict[str, Any]],
             process.join()
         raise
     return [results[i] for i in range(len(runs))]
+
+
+def _start(worker: Callable[[int, dict[str, Any]], dict[str, Any]], index: int,
+           overrides: dict[str, Any], running: dict[Any, tuple[int, Any]]) -> None:
+    """One run in its own process, its result sent back through a pipe whose sending end is
+    closed here: the run's process alone holds it, so its death reads as end of file."""
+    receive, send = multiprocessing.Pipe(duplex=False)
+    process = multiprocessing.Process(target=_run_one, daemon=True,
+                                      args=(worker, index, overrides, send))
+    process.start()
+    send.close()
+    running[receive] = (index, process)
+
+
+def _receive(receive: Any, running: dict[Any, tuple[int, Any]],
+             runs: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """A finished run's index and row (a `failed` row for a run that raised); SweepError for a
+    process that ended without a result (killed, out of memory)."""
+    index, process = running.pop(receive)
+    try:
+        ok, value = receive.recv()
+    except EOFError:  # it died before sending anything
+        process.join()
+        raise SweepError(
+            f"--sweep run-{index:03d} ({_combo(runs[index])}): its process ended "
+            f"without a result (exit code {process.exitcode}; killed, out of "
+            "memory?)") from None
+    finally:
+        receive.close()
+    process.join()
+    return index, value if ok else failed(index, runs[index], value)
 
 
 def _combo(overrides: dict[str, Any]) -> str:
