@@ -256,21 +256,36 @@ def merge_status(
         for name, entry in (snapshot.get("accounts") or {}).items():
             if name in worker.accounts:
                 per_account[name] = _aged(entry, age)
-        for info in bot.get("workers", []):
-            if info["index"] == worker.index:
-                info["heartbeat_at"] = snapshot["bot"].get("heartbeat_at")
-                # the code the worker's process runs: a restarted worker loads what is on disk,
-                # so the process before it says nothing of it (found by review: its version and
-                # start showed beside the new PID until the new one wrote its first status)
-                ours = snapshot["bot"].get("pid") == worker.pid
-                info["version"] = snapshot["bot"].get("version") if ours else None
-                info["process_started_at"] = snapshot["bot"].get("started_at") if ours else None
-                info["snapshot_current"] = current[worker.index]
-                info["snapshot_age_s"] = round(age, 1)
-                info["stale"] = stale
+        _worker_row(bot, worker, snapshot, age, stale=stale, current=current[worker.index])
     # the configured order, whichever worker answered first
     ordered = {n: per_account[n] for n in bot.get("accounts", []) if n in per_account}
     status = combine_status(bot, ordered, now, grouped=grouped)
+    _mark_accounts(status, workers, current, ages)
+    return status
+
+
+def _worker_row(bot: dict[str, Any], worker: Any, snapshot: dict[str, Any], age: float, *,
+                stale: bool, current: bool) -> None:
+    """The bot's row of this worker: its heartbeat, the code its process runs and how current
+    its snapshot is."""
+    for info in bot.get("workers", []):
+        if info["index"] == worker.index:
+            info["heartbeat_at"] = snapshot["bot"].get("heartbeat_at")
+            # the code the worker's process runs: a restarted worker loads what is on disk,
+            # so the process before it says nothing of it (found by review: its version and
+            # start showed beside the new PID until the new one wrote its first status)
+            ours = snapshot["bot"].get("pid") == worker.pid
+            info["version"] = snapshot["bot"].get("version") if ours else None
+            info["process_started_at"] = snapshot["bot"].get("started_at") if ours else None
+            info["snapshot_current"] = current
+            info["snapshot_age_s"] = round(age, 1)
+            info["stale"] = stale
+
+
+def _mark_accounts(status: dict[str, Any], workers: list[Any], current: dict[int, bool],
+                   ages: dict[int, float]) -> None:
+    """Each account's entry names its worker and whether it is alive; a stale or dead
+    worker's entries say how old its last snapshot is."""
     for worker in workers:
         for name in worker.accounts:
             entry = status["accounts"].get(name)
@@ -279,7 +294,6 @@ def merge_status(
                 entry["worker_alive"] = current[worker.index]
                 if not current[worker.index]:  # a stale or dead worker's last snapshot
                     entry["snapshot_age_s"] = round(ages[worker.index], 1)
-    return status
 
 
 def _aged(entry: dict[str, Any], age: float) -> dict[str, Any]:
