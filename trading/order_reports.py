@@ -133,36 +133,7 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
         case OrderPurpose.ENTRY:
             return _entry_ended(state, ctx) if state.phase is Phase.ENTERING else state
         case OrderPurpose.STOP:
-            pos, price = state.position, state.last_price
-            if not state.owns(order):
-                return state  # a stop of a position closed before protects nothing now
-            if (
-                pos is not None
-                and state.phase is Phase.OPEN
-                and order.stop_price is not None
-                and price is not None
-                and ts.crossed_against(pos.side, price, order.stop_price)
-            ):
-                # refused because the price is already through it: no stop can rest there
-                ctx.record(je.StopAlreadyCrossed(stop_price=order.stop_price, price=price))
-                # a stop is due if none is left: placed if the price comes back above the
-                # level while the close is retried (stop_rules.through_stop)
-                return lc.start_close(
-                    replace(state, needs_stop=not state.live_orders(OrderPurpose.STOP)),
-                    "trailing_stop" if order.replaces else "stop_loss",
-                    ctx,
-                )
-            if state.position is None:
-                return state
-            refusals = state.stop_refusals + 1
-            retry_at = ctx.now + ctx.rules.risk.stop_retry(refusals)
-            if not state.active_stop():
-                return replace(state, needs_stop=True, stop_refusals=refusals,
-                               next_stop_at=retry_at)
-            # a move refused while the old stop rests: it waits as a refused stop does
-            # (`decide.move_waits`); sent again at every price, a lasting refusal made one
-            # refused order per tick
-            return replace(state, stop_refusals=refusals, next_stop_at=retry_at)
+            return _stop_failed(state, order, ctx)
         case OrderPurpose.CLOSE:
             if state.phase is not Phase.CLOSING or not state.owns(order):
                 return state
@@ -172,6 +143,42 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
         case _:
             ctx.record(je.EmergencyCloseFailed(error=ev.error))
             return state
+
+
+def _stop_failed(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
+    """A refused stop of the open position: the position closed at once when the price is
+    already through its level, else a stop due again after a bounded backoff (a refused move
+    waits the same way while the old stop rests)."""
+    pos, price = state.position, state.last_price
+    if not state.owns(order):
+        return state  # a stop of a position closed before protects nothing now
+    if (
+        pos is not None
+        and state.phase is Phase.OPEN
+        and order.stop_price is not None
+        and price is not None
+        and ts.crossed_against(pos.side, price, order.stop_price)
+    ):
+        # refused because the price is already through it: no stop can rest there
+        ctx.record(je.StopAlreadyCrossed(stop_price=order.stop_price, price=price))
+        # a stop is due if none is left: placed if the price comes back above the
+        # level while the close is retried (stop_rules.through_stop)
+        return lc.start_close(
+            replace(state, needs_stop=not state.live_orders(OrderPurpose.STOP)),
+            "trailing_stop" if order.replaces else "stop_loss",
+            ctx,
+        )
+    if state.position is None:
+        return state
+    refusals = state.stop_refusals + 1
+    retry_at = ctx.now + ctx.rules.risk.stop_retry(refusals)
+    if not state.active_stop():
+        return replace(state, needs_stop=True, stop_refusals=refusals,
+                       next_stop_at=retry_at)
+    # a move refused while the old stop rests: it waits as a refused stop does
+    # (`decide.move_waits`); sent again at every price, a lasting refusal made one
+    # refused order per tick
+    return replace(state, stop_refusals=refusals, next_stop_at=retry_at)
 
 
 def on_stop_amended(state: SymbolState, ev: StopAmended, ctx: Ctx) -> SymbolState:
