@@ -102,17 +102,7 @@ def _on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     status = OrderStatus.FILLED if ev.complete else OrderStatus.OPEN
     fee = late_fees.unbooked_fee(order.fee, ev.fee) if ev.fee_known else ZERO
     if delta <= ZERO:
-        if fee:
-            state = book_late_fee(state.with_order(replace(order, fee=order.fee + fee)), order,
-                                  fee, ctx)
-        if ev.complete and ev.filled >= order.filled:
-            current = state.order(order.client_order_id) or order
-            state = state.with_order(order_change(current, OrderStatus.FILLED,
-                                                  exchange_id=ev.exchange_id))
-            state = _owe(state, current, ev, ctx)
-            if order.purpose is K.CLOSE:  # ended with nothing more filled
-                state = _close_done(state, order, ev.filled, "close order ended", ctx)
-        return state
+        return _nothing_more_filled(state, order, ev, fee, ctx)
     prev_value = (order.average or ZERO) * order.filled
     price = (ev.average * ev.filled - prev_value) / delta
     # the exchange's P&L is cumulative: the new part's is what it adds to what we booked so far
@@ -137,6 +127,23 @@ def _on_filled(state: GridState, ev: OrderFilled, ctx: GridCtx) -> GridState:
     state = _reduce(state, leg, order, fill, ctx)
     if order.purpose is K.CLOSE and ev.complete:  # the rest expired: as a failed close
         state = _close_done(state, order, ev.filled, "close order ended part filled", ctx)
+    return state
+
+
+def _nothing_more_filled(state: GridState, order: Order, ev: OrderFilled, fee: Decimal,
+                         ctx: GridCtx) -> GridState:
+    """A report with no new quantity: a fee told after the fill is booked; a report that ends
+    the order makes it final (a close that ended so is done)."""
+    if fee:
+        state = book_late_fee(state.with_order(replace(order, fee=order.fee + fee)), order,
+                              fee, ctx)
+    if ev.complete and ev.filled >= order.filled:
+        current = state.order(order.client_order_id) or order
+        state = state.with_order(order_change(current, OrderStatus.FILLED,
+                                              exchange_id=ev.exchange_id))
+        state = _owe(state, current, ev, ctx)
+        if order.purpose is K.CLOSE:  # ended with nothing more filled
+            state = _close_done(state, order, ev.filled, "close order ended", ctx)
     return state
 
 
