@@ -320,37 +320,52 @@ def _position(state: SymbolState, ev: Reconciled, ctx: Ctx,
     if state.unconfirmed is not None:  # the position is listed again (or gone for good)
         state = replace(state, unconfirmed=None)
     if mine is None and theirs is not None:
-        if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
-            return state  # our entry is still being resolved
-        entries = state.live_orders(OrderPurpose.ENTRY)
-        if any(Side.entered_by(o.side) is theirs.side for o in entries):
-            # so is one while flat (the rest of an entry whose part was stopped out, its cancel
-            # not landed), its lookup lagging the list: adopted, its own report added the same
-            # fill again and the books held it twice (found by review)
-            return state
-        if not ctx.rules.risk.adopt_unknown_positions:
-            if state.quarantine_reason != UNKNOWN_POSITION:  # once per episode, not every look
-                ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
-            return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
-        return _adopt(state, theirs, ctx)
+        return _listed_not_ours(state, theirs, ctx)
     if mine is not None and theirs is not None:
-        if theirs.side is not mine.side:  # our stop cannot close theirs: a person decides
-            if state.quarantine_reason != SIDE_MISMATCH:  # once per episode, not every look
-                ctx.record(je.PositionSideMismatch(stored=mine.side, exchange=theirs.side))
-                ctx.emit(Escalate(reason=f"{SIDE_MISMATCH}: {theirs.side.value} "
-                                  f"{theirs.contracts} there, {mine.side.value} in our books",
-                                  attempts=1, last_error=None, close=False))
-            return replace(state, quarantined=True, quarantine_reason=SIDE_MISMATCH)
-        if mismatched(state):  # a person set it right: our stop protects it again
-            state = replace(state, quarantine_reason=SIDE_AGREES_AGAIN)
-        waited = state.resize_waited
-        state = replace(state, resize_waited=False)
-        if theirs.contracts != mine.contracts:
-            state = resized(state, theirs.contracts, ev, ctx, waited)
-        if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
-            state = arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
-        state = cover_stop(state, ctx)
+        state = _both_listed(state, mine, theirs, ev, ctx)
     return state
+
+
+def _listed_not_ours(state: SymbolState, theirs: ExchangePosition, ctx: Ctx) -> SymbolState:
+    """A position the exchange lists while our books hold none: left while an entry of ours
+    may still explain it, flagged (quarantined) when `adopt_unknown_positions` is off,
+    adopted with a stop otherwise."""
+    if state.phase is Phase.ENTERING and state.live_orders(OrderPurpose.ENTRY):
+        return state  # our entry is still being resolved
+    entries = state.live_orders(OrderPurpose.ENTRY)
+    if any(Side.entered_by(o.side) is theirs.side for o in entries):
+        # so is one while flat (the rest of an entry whose part was stopped out, its cancel
+        # not landed), its lookup lagging the list: adopted, its own report added the same
+        # fill again and the books held it twice (found by review)
+        return state
+    if not ctx.rules.risk.adopt_unknown_positions:
+        if state.quarantine_reason != UNKNOWN_POSITION:  # once per episode, not every look
+            ctx.record(je.UnknownPositionFlagged(side=theirs.side, contracts=theirs.contracts))
+        return replace(state, quarantined=True, quarantine_reason=UNKNOWN_POSITION)
+    return _adopt(state, theirs, ctx)
+
+
+def _both_listed(state: SymbolState, mine: Position, theirs: ExchangePosition, ev: Reconciled,
+                 ctx: Ctx) -> SymbolState:
+    """Our position and the exchange's: on opposite sides a person decides (quarantined,
+    escalated once); otherwise its size followed, an entry that ended made open and
+    protected, and its stop covering it."""
+    if theirs.side is not mine.side:  # our stop cannot close theirs: a person decides
+        if state.quarantine_reason != SIDE_MISMATCH:  # once per episode, not every look
+            ctx.record(je.PositionSideMismatch(stored=mine.side, exchange=theirs.side))
+            ctx.emit(Escalate(reason=f"{SIDE_MISMATCH}: {theirs.side.value} "
+                              f"{theirs.contracts} there, {mine.side.value} in our books",
+                              attempts=1, last_error=None, close=False))
+        return replace(state, quarantined=True, quarantine_reason=SIDE_MISMATCH)
+    if mismatched(state):  # a person set it right: our stop protects it again
+        state = replace(state, quarantine_reason=SIDE_AGREES_AGAIN)
+    waited = state.resize_waited
+    state = replace(state, resize_waited=False)
+    if theirs.contracts != mine.contracts:
+        state = resized(state, theirs.contracts, ev, ctx, waited)
+    if state.phase is Phase.ENTERING and not state.live_orders(OrderPurpose.ENTRY):
+        state = arm_protection(lc.to_phase(state, Phase.OPEN), ctx)
+    return cover_stop(state, ctx)
 
 
 def _unconfirmed(state: SymbolState, ev: Reconciled, ctx: Ctx) -> SymbolState:
