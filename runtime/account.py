@@ -34,13 +34,13 @@ from exchange.fence import AccountFence
 from protections.wiring import build_guard, journal_control
 from runtime import wiring
 from runtime.emergency import EmergencyCloser, owed_closes
-from runtime.exchanges import build_exchange, fills_poller, gateway_account, rest_poll_interval
+from runtime.exchanges import build_exchange, gateway_account
 from runtime.first_pass import LedgerJudged, judge_stored_ledger
 from runtime.round_gate import RoundGate
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.startup_error import StartupConfigError
 from runtime.stop_accounts import stop_together
-from runtime.stream_wiring import with_streams
+from runtime.stream_wiring import account_feed
 from storage import control, queries
 from storage.opening import open_repository
 from storage.repository import Repository
@@ -158,6 +158,47 @@ class AccountRuntime:
     def build(self) -> None:
         s, repo, exchange = self.settings, self.repo, self.exchange
         assert repo is not None and exchange is not None, "open() first"
+        alerts = self._alerting(s)
+        prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
+        tag = epoch_tag(repo.id_tag, self.epoch)
+        self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-",
+                                      logger=self.log, alert=alerts.alert,
+                                      retry_owed=True)  # a temporary failure: run again
+        sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
+        sup.fences.account_check = self._exchange_guard
+        self.closer.fence = AccountFence(sup.fences)  # its calls under the account's lease too
+        # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
+        prices = PriceSlots(self.symbols)
+        self.gate = AccountGate(max_open_positions=s.risk.max_open_positions,
+                                kill_switch=sup.entries_blocked)
+        grid = s.strategy.name == "hedge_grid"  # its symbols hold up to 2 slots each
+        self.gate.seed(repo.read(queries.open_positions_of, self.symbols, grid))
+        self.balance = BalanceWatch(exchange=exchange, gate=self.gate, symbols=self.symbols,
+                                    logger=self.log, interval_s=s.supervision.reconcile_interval_s)
+        deps = self._actor_deps(sup, prices)
+        # a quarantined symbol's reconcile-only run (supervision/reconcile_only.py): its own
+        # report and escalation channel, no strategy, no price slot
+        sup.reconcile_only.start = lambda sym, report, escalated: self._start_actor(
+            sym, dataclasses.replace(deps, report=report, on_escalate=escalated,
+                                     strategy_for=None, prices=None))
+        self.feed = account_feed(s, self.data_dir, exchange, self.symbols, sup.tell, prices,
+                                 own_prefix=prefix, sharers=self.feed_sharers, logger=self.log,
+                                 views=self.views)
+        self.sup = sup
+        self.guard = build_guard(s, repo, sup, self.alerts, self.log)
+        if self.guard is not None:  # the protections refuse entries through the one gate,
+            judge_stored_ledger(self.guard, self.log, self.name)  # before any actor starts
+            self._applier().apply(only=self.guard.handles)  # a pause or kill switch queued
+            self.gate.add_check(LedgerJudged(self.guard))
+            self.gate.add_check(self.guard)
+        # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
+        self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log,
+                                             alerts=self.alerts)
+        self._reconcile_by_reports(sup)
+
+    def _alerting(self, s: Settings) -> Alerts:
+        """The account's alerts (what a killed run's hooks had not delivered sent first) and
+        the watches that raise them: stop coverage, symbols not reconciled with the exchange."""
         sv = s.supervision
         self.alerts = Alerts(
             logger=self.log,
@@ -173,53 +214,7 @@ class AccountRuntime:
             alerts=self.alerts, logger=self.log, grace_s=wiring.stop_grace_s(s),
             bot_side_stops=s.exchange.stop_mode == "bot")
         self.unchecked = ReconcileWatch(alerts=self.alerts, logger=self.log)
-        prefix = f"{self.name}-{repo.id_tag}-"  # every epoch's ids start with it (own fills)
-        tag = epoch_tag(repo.id_tag, self.epoch)
-        self.closer = EmergencyCloser(exchange=exchange, repo=repo, prefix=f"{self.name}-{tag}-",
-                                      logger=self.log, alert=self.alerts.alert,
-                                      retry_owed=True)  # a temporary failure: run again
-        sup = self._supervisor(repo, lambda sym: self._start_actor(sym, deps))
-        sup.fences.account_check = self._exchange_guard
-        self.closer.fence = AccountFence(sup.fences)  # its calls under the account's lease too
-        # Ticks are conflated into per-symbol price slots for every style (actors/price_slots.py).
-        prices = PriceSlots(self.symbols)
-        self.gate = AccountGate(max_open_positions=s.risk.max_open_positions,
-                                kill_switch=sup.entries_blocked)
-        grid = s.strategy.name == "hedge_grid"  # its symbols hold up to 2 slots each
-        self.gate.seed(repo.read(queries.open_positions_of, self.symbols, grid))
-        self.balance = BalanceWatch(exchange=exchange, gate=self.gate, symbols=self.symbols,
-                                    logger=self.log, interval_s=sv.reconcile_interval_s)
-        deps = self._actor_deps(sup, prices)
-        # a quarantined symbol's reconcile-only run (supervision/reconcile_only.py): its own
-        # report and escalation channel, no strategy, no price slot
-        sup.reconcile_only.start = lambda sym, report, escalated: self._start_actor(
-            sym, dataclasses.replace(deps, report=report, on_escalate=escalated,
-                                     strategy_for=None, prices=None))
-        self.feed = MarketFeed(
-            exchange=exchange,
-            symbols=self.symbols,
-            deliver=sup.tell,
-            interval_s=rest_poll_interval(s, self.feed_sharers),
-            own_prefix=prefix,
-            logger=self.log,
-            fetch_fills=fills_poller(exchange, self.symbols),
-            prices=prices,
-            gap_fills=fills_poller(exchange, self.symbols, forced=True),
-            pace_quiet=s.bot.pace_quiet_wakes,
-        )
-        # the venue's streams in front of the REST feed when [exchange] streams is on
-        self.feed = with_streams(s, self.data_dir, self.feed, self.log, views=self.views)
-        self.sup = sup
-        self.guard = build_guard(s, repo, sup, self.alerts, self.log)
-        if self.guard is not None:  # the protections refuse entries through the one gate,
-            judge_stored_ledger(self.guard, self.log, self.name)  # before any actor starts
-            self._applier().apply(only=self.guard.handles)  # a pause or kill switch queued
-            self.gate.add_check(LedgerJudged(self.guard))
-            self.gate.add_check(self.guard)
-        # issue 12: stop watch + the venue's stop capacity at the gate (actors/protection.py)
-        self.stop_watch = protection.install(s, exchange, self.gate, self.views, sup.tell, self.log,
-                                             alerts=self.alerts)
-        self._reconcile_by_reports(sup)
+        return self.alerts
 
     def _reconcile_by_reports(self, sup: Supervisor) -> None:
         """While the venue's private streams are up they report cancels, fills and positions:

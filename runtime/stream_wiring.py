@@ -9,13 +9,14 @@ an emulator) streams run only when `ws_url` is set too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from actors.market_feed import MarketFeed
 from actors.stream_feed import StreamFeed
 from config.settings import Settings
+from runtime.exchanges import fills_poller, rest_poll_interval
 
 
 def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: Any,
@@ -55,6 +56,29 @@ def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: A
                            logger=logger, private=credentials is not None,
                            markets=markets if callable(markets) else None)
     return stream_feed.attach(streams)
+
+
+def account_feed(settings: Settings, data_dir: Path, exchange: Any, symbols: list[str],
+                 deliver: Callable[[str, Any], Any], prices: Any, *, own_prefix: str,
+                 sharers: int, logger: Any,
+                 views: Mapping[str, Any] | None) -> MarketFeed | StreamFeed:
+    """An account's market feed: REST polling paced for the accounts sharing the venue's
+    budget (`sharers`), own fills told apart by `own_prefix`, and the venue's streams in front
+    of it when [exchange] streams is on (`with_streams`)."""
+    feed = MarketFeed(
+        exchange=exchange,
+        symbols=symbols,
+        deliver=deliver,
+        interval_s=rest_poll_interval(settings, sharers),
+        own_prefix=own_prefix,
+        logger=logger,
+        fetch_fills=fills_poller(exchange, symbols),
+        prices=prices,
+        gap_fills=fills_poller(exchange, symbols, forced=True),
+        pace_quiet=settings.bot.pace_quiet_wakes,
+    )
+    # the venue's streams in front of the REST feed when [exchange] streams is on
+    return with_streams(settings, data_dir, feed, logger, views=views)
 
 
 def dry_run_prices(settings: Settings, public: Any) -> Any:
