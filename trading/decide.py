@@ -73,51 +73,10 @@ class SymbolCore:
         )
         if state.finished_orders:
             state = replace(state, finished_orders=())
-        match event:
-            case PriceTicked():
-                state = on_price(state, event, ctx)
-            case SignalRaised():
-                state = on_signal(state, event, ctx)
-            case OrderAccepted():
-                state = on_accepted(state, event, ctx)
-            case OrderFilled():
-                state = protect(on_filled(state, event, ctx), ctx)
-            case OrderCanceled():
-                # a stop removed on the exchange (or filled in part) is re-placed in the same
-                # decision, or the position closed when the price is already through it: it
-                # waited for the next Timer, which on Binance first ran a whole reconciliation
-                # for an entry's unknown fee (6-91 s without a stop in a live soak)
-                state = protect(on_canceled(state, event, ctx), ctx)
-            case OrderFailed():
-                state = on_failed(state, event, ctx)
-            case Reconciled():
-                state = reconcile(state, event, ctx, on_accepted, on_filled, on_canceled, on_failed)
-                state = maintain(state, ctx)
-            case FeesLooked(orders=orders):
-                state = late_fees.settle(state, orders, ctx, lc.book_late_fee)
-            case FundingSettled():
-                state = funding.book_one_way(state, event, ctx)
-            case TimerFired():
-                state = retry_stop_move(maintain(state, ctx), ctx)
-            case EntriesBlocked(blocked=blocked, reason=reason):
-                if blocked != state.entries_blocked:
-                    ctx.record(
-                        je.EntriesBlocked(reason=reason)
-                        if blocked
-                        else je.EntriesAllowed(reason=reason)
-                    )
-                state = replace(state, entries_blocked=blocked,
-                                entries_blocked_reason=reason if blocked else None)
-            case QuarantineLifted(by=by):
-                state = lc.on_lifted(state, by, ctx)
-            case ReconcileFailed():
-                state = lc.reconcile_failed(state, event, ctx)
-            case StopAmended():
-                state = on_stop_amended(state, event, ctx)
-            case StopAmendFailed():
-                state = on_stop_amend_failed(state, event, ctx)
-            case _:
-                raise TypeError(f"decide: unknown event {event!r}")
+        if isinstance(event, PriceTicked):  # the hot path: no call more per price
+            state = on_price(state, event, ctx)
+        else:
+            state = _on_event(state, event, ctx)
         return ctx.decision(state)
 
     def quiet_band(self, state: SymbolState) -> QuietBand | None:
@@ -144,6 +103,55 @@ class SymbolCore:
                                                                        state.next_stop_at)
             return replace(band, until=until)
         return quiet_band(state, stop, move_up_to)
+
+
+def _on_event(state: SymbolState, event: Event, ctx: Ctx) -> SymbolState:
+    """Every event but a price, each to its handler (a price goes to `on_price` in `decide`
+    itself: the per-price path makes no call more)."""
+    match event:
+        case SignalRaised():
+            state = on_signal(state, event, ctx)
+        case OrderAccepted():
+            state = on_accepted(state, event, ctx)
+        case OrderFilled():
+            state = protect(on_filled(state, event, ctx), ctx)
+        case OrderCanceled():
+            # a stop removed on the exchange (or filled in part) is re-placed in the same
+            # decision, or the position closed when the price is already through it: it
+            # waited for the next Timer, which on Binance first ran a whole reconciliation
+            # for an entry's unknown fee (6-91 s without a stop in a live soak)
+            state = protect(on_canceled(state, event, ctx), ctx)
+        case OrderFailed():
+            state = on_failed(state, event, ctx)
+        case Reconciled():
+            state = reconcile(state, event, ctx, on_accepted, on_filled, on_canceled, on_failed)
+            state = maintain(state, ctx)
+        case FeesLooked(orders=orders):
+            state = late_fees.settle(state, orders, ctx, lc.book_late_fee)
+        case FundingSettled():
+            state = funding.book_one_way(state, event, ctx)
+        case TimerFired():
+            state = retry_stop_move(maintain(state, ctx), ctx)
+        case EntriesBlocked(blocked=blocked, reason=reason):
+            if blocked != state.entries_blocked:
+                ctx.record(
+                    je.EntriesBlocked(reason=reason)
+                    if blocked
+                    else je.EntriesAllowed(reason=reason)
+                )
+            state = replace(state, entries_blocked=blocked,
+                            entries_blocked_reason=reason if blocked else None)
+        case QuarantineLifted(by=by):
+            state = lc.on_lifted(state, by, ctx)
+        case ReconcileFailed():
+            state = lc.reconcile_failed(state, event, ctx)
+        case StopAmended():
+            state = on_stop_amended(state, event, ctx)
+        case StopAmendFailed():
+            state = on_stop_amend_failed(state, event, ctx)
+        case _:
+            raise TypeError(f"decide: unknown event {event!r}")
+    return state
 
 
 def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:
