@@ -11,6 +11,7 @@ import pytest
 from observability.log_streams import safe_name
 from tests.e2e.bot_process import ROOT, cli, start_bot, status, wait_status
 from tests.supervision.test_instance_lock import start_holder, stop
+from tests.support.waiting import wait_until
 
 EXAMPLE = ROOT / "examples" / "multi_account.toml"
 ETH = "ETH/USDT:USDT"
@@ -31,9 +32,13 @@ def rows(data, account: str, sql: str) -> list[tuple]:
         con.close()
 
 
-def beta_eth_open(s: dict) -> bool:
-    eth = next(a for a in s["accounts"]["beta"]["actors"] if a["symbol"] == ETH)
-    return bool(eth["position"]) and eth["protected"]
+def beta_eth_protected(data) -> list[tuple]:
+    """beta's journal shows its ETH position opened and its stop placed. Read from the journal,
+    not the status: the example's strategy may close the manual position (mean_reverted) once
+    its 40-sample window is full, and a status poll can miss a position open for a moment
+    (as tests/e2e/test_live_emulator.py's dry-run test did under load)."""
+    return rows(data, "beta", f"SELECT type FROM events WHERE symbol = '{ETH}' AND type IN "
+                "('PositionOpened', 'StopPlaced') GROUP BY type HAVING count(*) > 0")
 
 
 def test_the_example_runs_three_accounts_grouped_in_status_logs_and_databases(tmp_path):
@@ -55,11 +60,11 @@ def test_the_example_runs_three_accounts_grouped_in_status_logs_and_databases(tm
         assert missing.returncode == 2 and "choose from: alpha, beta, gamma, delta" in missing.stderr
         sent = cli(EXAMPLE, data, "signal", ETH, "long", "--account", "beta")
         assert sent.returncode == 0, sent.stderr
-        s = wait_status(EXAMPLE, data, beta_eth_open, message="beta's ETH position open and protected")
+        wait_until(lambda: len(beta_eth_protected(data)) == 2, timeout=60, interval=0.3,
+                   message="beta's ETH position opened and protected")
         s = wait_status(EXAMPLE, data, lambda s: any(
             a["position"] and len(a["position"]["legs"]) == 2 and a["protected"]
             for a in s["accounts"]["delta"]["actors"]), message="delta's grid holding both legs, protected")
-        assert s["accounts"]["beta"]["health"]["open_positions"] >= 1
         table = cli(EXAMPLE, data, "status")
         assert table.returncode == 0 and all(f"== account {n} (exchange paper)" in table.stdout for n in ACCOUNTS)
         ambiguous = cli(EXAMPLE, data, "logs", ETH)
