@@ -6,13 +6,20 @@ import asyncio
 import http.client
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from loguru import logger
 
-from actors.messages import ExternalSignal
+from actors.messages import ExternalSignal, Reconcile
+from signals.http_server import SignalHttpServer
 from signals.router import SignalRouter
+from signals.wiring import repository_journal
+from storage import queries
+from tests.support.faulty_exchange import FaultyExchange, params_of
+from tests.support.harness import Harness
+from tests.support.waiting import wait_until
 
 TOKEN = "s3cret-token"
 
@@ -98,6 +105,68 @@ def post(url: str, body: Any, *, token: str | None = TOKEN, header: str = "beare
         return resp.status, json.loads(resp.read() or b"{}")
     finally:
         conn.close()
+
+
+def signal_events(h: Harness, symbol: str, type_: str, sid: str) -> list[dict[str, Any]]:
+    """The journal rows of `type_` on `symbol` that belong to the signal `sid`."""
+    return [e for e in h.repo.read(queries.events, symbol, type_) if e["correlation_id"] == sid]
+
+
+def signal_to_a_busy_actor(tmp_path: Any, symbol: str,
+                           signal: Callable[[Harness], dict[str, Any]], *,
+                           wait_s: float, heartbeat_timeout_s: float,
+                           before_hold: Callable[[Harness, str], None] | None = None,
+                           ) -> tuple[Harness, list[dict[str, Any]]]:
+    """Post `signal(h)` through the real receiver (HTTP on 127.0.0.1, the router on the harness's
+    manual clock) while `symbol`'s actor is held inside a real exchange call (a
+    reconciliation's fetch_positions); the clock moves `wait_s` before the actor is released.
+    The signal is valid when it arrives: answered 202, routed into the mailbox, where it waits.
+    `before_hold(h, url)` runs once the actor has a price, before it is held. Returns the
+    harness (stopped by the caller) and the params of the orders sent from the hold on, stops
+    left out (the entries or closes)."""
+    box: dict[str, FaultyExchange] = {}
+
+    def wrap(paper: Any) -> FaultyExchange:
+        box["fx"] = FaultyExchange(paper)
+        return box["fx"]
+
+    h = Harness(tmp_path, [symbol], wrap=wrap, heartbeat_timeout_s=heartbeat_timeout_s).start()
+    fx = box["fx"]
+    router = SignalRouter(symbols=[symbol], deliver=h.sup.deliver_signal,
+                          journal=repository_journal(h.repo),
+                          seen=lambda sid: h.repo.read(queries.signal_received, sid),
+                          logger=logger, clock=h.clock)  # the default signals.max_age_s
+    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
+    server.start()
+    h.poll()  # the actor has a price: an entry signal would open a position
+    h.idle(symbol)
+    if before_hold is not None:
+        before_hold(h, server.url)
+    entered, release = threading.Event(), threading.Event()
+    sent: list[dict[str, Any]] = []
+
+    def hold(name: str, args: Any, kwargs: Any) -> None:
+        if not release.is_set():
+            entered.set()
+            release.wait(30)
+
+    def record(name: str, args: Any, kwargs: Any) -> None:
+        if "stopLossPrice" not in params_of(args, kwargs):
+            sent.append(params_of(args, kwargs))
+
+    fx.before["fetch_positions"] = hold
+    fx.before["create_order"] = record
+    try:
+        assert h.sup.tell(symbol, Reconcile(reason="test: busy"))
+        wait_until(entered.is_set, message="the actor is inside fetch_positions")
+        status, body = post(server.url, signal(h))
+        assert status == 202, body  # valid when it arrived: routed into the mailbox
+        h.clock.advance(wait_s)
+    finally:
+        release.set()
+        server.stop()
+    h.idle(symbol)  # the reconciliation, then the queued signal
+    return h, sent
 
 
 class LocalWsServer:

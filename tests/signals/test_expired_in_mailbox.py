@@ -12,17 +12,8 @@ releases."""
 
 from __future__ import annotations
 
-import threading
-
-from loguru import logger
-
-from actors.messages import Reconcile
-from signals.http_server import SignalHttpServer
-from signals.router import SignalRouter
-from signals.wiring import repository_journal
 from storage import queries
-from tests.signals.support import TOKEN, post
-from tests.support.faulty_exchange import FaultyExchange, params_of
+from tests.signals.support import signal_events, signal_to_a_busy_actor
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -30,55 +21,18 @@ BTC = "BTC/USDT:USDT"
 
 
 def _events(h: Harness, type_: str, sid: str) -> list[dict]:
-    return [e for e in h.repo.read(queries.events, BTC, type_) if e["correlation_id"] == sid]
+    return signal_events(h, BTC, type_, sid)
 
 
 def _run(tmp_path, *, wait_s: float) -> tuple[Harness, list[dict], str]:
     """Send a long signal valid for 5 s to a busy actor; the clock moves `wait_s` before the
     actor is released. Returns the harness (stopped by the caller), the entry orders sent and
     the signal id."""
-    box: dict = {}
-
-    def wrap(paper):
-        box["fx"] = FaultyExchange(paper)
-        return box["fx"]
-
-    h = Harness(tmp_path, [BTC], wrap=wrap, heartbeat_timeout_s=60).start()
-    fx = box["fx"]
-    router = SignalRouter(symbols=[BTC], deliver=h.sup.deliver_signal,
-                          journal=repository_journal(h.repo),
-                          seen=lambda sid: h.repo.read(queries.signal_received, sid),
-                          logger=logger, clock=h.clock)
-    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
-    server.start()
-    h.poll()  # the actor has a price: an entry signal would open a position
-    h.idle(BTC)
-    entered, release = threading.Event(), threading.Event()
-    entries: list[dict] = []
-
-    def hold(name, args, kwargs):  # noqa: ANN001
-        if not release.is_set():
-            entered.set()
-            release.wait(30)
-
-    def record(name, args, kwargs):  # noqa: ANN001
-        if "stopLossPrice" not in params_of(args, kwargs):
-            entries.append(params_of(args, kwargs))
-
-    fx.before["fetch_positions"] = hold
-    fx.before["create_order"] = record
     sid = "late-1"
-    try:
-        assert h.sup.tell(BTC, Reconcile(reason="test: busy"))
-        wait_until(entered.is_set, message="the actor is inside fetch_positions")
-        status, body = post(server.url, {"id": sid, "symbol": BTC, "side": "long",
-                                         "size_usdt": 200, "expires_at": h.clock() + 5})
-        assert status == 202, body  # valid when it arrived: routed into the mailbox
-        h.clock.advance(wait_s)
-    finally:
-        release.set()
-        server.stop()
-    h.idle(BTC)  # the reconciliation, then the queued signal
+    h, entries = signal_to_a_busy_actor(
+        tmp_path, BTC, lambda h: {"id": sid, "symbol": BTC, "side": "long", "size_usdt": 200,
+                                  "expires_at": h.clock() + 5},
+        wait_s=wait_s, heartbeat_timeout_s=60)
     return h, entries, sid
 
 

@@ -20,13 +20,11 @@ import threading
 
 from loguru import logger
 
-from actors.messages import Reconcile
 from signals.http_server import SignalHttpServer
 from signals.router import SignalRouter
 from signals.wiring import repository_journal
 from storage import queries
-from tests.signals.support import TOKEN, post
-from tests.support.faulty_exchange import FaultyExchange, params_of
+from tests.signals.support import TOKEN, post, signal_events, signal_to_a_busy_actor
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -34,63 +32,29 @@ BTC = "BTC/USDT:USDT"
 
 
 def _events(h: Harness, type_: str, sid: str) -> list[dict]:
-    return [e for e in h.repo.read(queries.events, BTC, type_) if e["correlation_id"] == sid]
+    return signal_events(h, BTC, type_, sid)
+
+
+def _open_long(h: Harness, url: str) -> None:
+    """An exit's position: a long opened by a signal before the actor is held."""
+    status, body = post(url, {"id": "open-1", "symbol": BTC, "side": "long", "size_usdt": 200})
+    assert status == 202, body
+    h.idle(BTC)
+    wait_until(lambda: h.exchange_position(BTC) is not None, message="BTC long open")
 
 
 def _run(tmp_path, *, wait_s: float, side: str = "long") -> tuple[Harness, list[dict], str]:
     """Send a signal without `expires_at` (`side`; an exit: to a long opened first) to a busy
     actor; the clock moves `wait_s` before the actor is released. Returns the harness (stopped
     by the caller), the entry or close orders sent while it was held and the signal id."""
-    box: dict = {}
-
-    def wrap(paper):
-        box["fx"] = FaultyExchange(paper)
-        return box["fx"]
-
-    h = Harness(tmp_path, [BTC], wrap=wrap, heartbeat_timeout_s=600).start()
-    fx = box["fx"]
-    router = SignalRouter(symbols=[BTC], deliver=h.sup.deliver_signal,
-                          journal=repository_journal(h.repo),
-                          seen=lambda sid: h.repo.read(queries.signal_received, sid),
-                          logger=logger, clock=h.clock)  # the default signals.max_age_s
-    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
-    server.start()
-    h.poll()  # the actor has a price: an entry signal would open a position
-    h.idle(BTC)
-    if side == "exit":
-        status, body = post(server.url, {"id": "open-1", "symbol": BTC, "side": "long",
-                                         "size_usdt": 200})
-        assert status == 202, body
-        h.idle(BTC)
-        wait_until(lambda: h.exchange_position(BTC) is not None, message="BTC long open")
-    entered, release = threading.Event(), threading.Event()
-    entries: list[dict] = []
-
-    def hold(name, args, kwargs):  # noqa: ANN001
-        if not release.is_set():
-            entered.set()
-            release.wait(30)
-
-    def record(name, args, kwargs):  # noqa: ANN001
-        if "stopLossPrice" not in params_of(args, kwargs):
-            entries.append(params_of(args, kwargs))
-
-    fx.before["fetch_positions"] = hold
-    fx.before["create_order"] = record
     sid = "no-expiry-1"
-    try:
-        assert h.sup.tell(BTC, Reconcile(reason="test: busy"))
-        wait_until(entered.is_set, message="the actor is inside fetch_positions")
-        signal = {"id": sid, "symbol": BTC, "side": side}
-        status, body = post(server.url, signal if side == "exit" else {**signal,
-                                                                        "size_usdt": 200})
-        assert status == 202, body  # fresh when it arrived: routed into the mailbox
-        h.clock.advance(wait_s)
-    finally:
-        release.set()
-        server.stop()
-    h.idle(BTC)  # the reconciliation, then the queued signal
-    return h, entries, sid
+    signal = {"id": sid, "symbol": BTC, "side": side}
+    if side != "exit":
+        signal["size_usdt"] = 200
+    h, sent = signal_to_a_busy_actor(tmp_path, BTC, lambda h: signal, wait_s=wait_s,
+                                     heartbeat_timeout_s=600,
+                                     before_hold=_open_long if side == "exit" else None)
+    return h, sent, sid
 
 
 def test_a_signal_older_than_max_age_when_its_turn_comes_opens_nothing(tmp_path):
