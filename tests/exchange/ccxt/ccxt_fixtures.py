@@ -47,11 +47,12 @@ class FakeTime:
             self.now += seconds
 
 
-def start_emulator(exchange_id: str, limiter: Any = None) -> EmulatorServer:
-    """`limiter`: the venue's rate limits (emu_limits.py); None: unlimited."""
-    book = Book(PRICES)
-    venue = BybitVenue(book) if exchange_id == "bybit" else BinanceVenue(book)
-    return EmulatorServer(venue, limiter=limiter).start()
+def start_emulator(exchange_id: str, limiter: Any = None,
+                   venue: type[BybitVenue] | type[BinanceVenue] | None = None) -> EmulatorServer:
+    """`limiter`: the venue's rate limits (emu_limits.py); None: unlimited. `venue`: a subclass
+    of the exchange's emulated venue (a venue answering wrong on purpose)."""
+    cls = venue or (BybitVenue if exchange_id == "bybit" else BinanceVenue)
+    return EmulatorServer(cls(Book(PRICES)), limiter=limiter).start()
 
 
 def factory_for(exchange_id: str, emu: EmulatorServer, created: list | None = None, **patch: Any):
@@ -90,11 +91,12 @@ def make_gateway(exchange_id: str, emu: EmulatorServer, tmp_path: Path, *,
 
 
 @contextmanager
-def gateway_on_emulator(exchange_id: str, tmp_path: Path,
+def gateway_on_emulator(exchange_id: str, tmp_path: Path, *, limiter: Any = None,
+                        venue: type[BybitVenue] | type[BinanceVenue] | None = None,
                         **kwargs: Any) -> Iterator[tuple[CcxtGateway, EmulatorServer]]:
-    """A started emulator of `exchange_id` and a gateway on it with its markets loaded
-    (`kwargs`: make_gateway's); both closed after."""
-    emu = start_emulator(exchange_id)
+    """A started emulator of `exchange_id` (start_emulator's `limiter`, `venue`) and a gateway
+    on it with its markets loaded (`kwargs`: make_gateway's); both closed after."""
+    emu = start_emulator(exchange_id, limiter, venue)
     try:
         gateway = make_gateway(exchange_id, emu, tmp_path, **kwargs)
         try:

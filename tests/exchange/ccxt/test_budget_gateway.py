@@ -19,7 +19,7 @@ from tests.exchange.ccxt.ccxt_fixtures import (
     API_SECRET,
     FakeTime,
     factory_for,
-    make_gateway,
+    gateway_on_emulator,
     start_emulator,
 )
 from tests.exchange.ccxt.emu_limits import BinanceWeightLimiter, BybitLimiter
@@ -30,10 +30,8 @@ BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 def test_binance_weight_counted_like_the_venue(tmp_path):
     fake = FakeTime()
     limiter = BinanceWeightLimiter(clock=fake.clock)
-    emu = start_emulator("binanceusdm", limiter)
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake, limiter=limiter,
+                             rate_limit_per_s=None) as (gw, emu):
         spent_before, venue_before = sum(gw.meter.venue.ip.spent.values()), limiter.weight_total
         gw.fetch_tickers([BTC, ETH])
         gw.fetch_positions()
@@ -47,17 +45,13 @@ def test_binance_weight_counted_like_the_venue(tmp_path):
         assert limiter.refused == 0
         budget = gw.status()["budget"]["ip"]
         assert budget["unit"] == "weight" and budget["spent"]["polling"] >= 40
-    finally:
-        emu.stop()
 
 
 def test_binance_used_weight_header_stops_polling_before_a_429(tmp_path):
     fake = FakeTime()
     limiter = BinanceWeightLimiter(clock=fake.clock)
-    emu = start_emulator("binanceusdm", limiter)
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake, limiter=limiter,
+                             rate_limit_per_s=None) as (gw, emu):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
         limiter.used = 2350  # another program on the same IP spent most of this minute
         gw.fetch_tickers([BTC, ETH])  # the all-symbol ticker, weight 40
@@ -71,16 +65,12 @@ def test_binance_used_weight_header_stops_polling_before_a_429(tmp_path):
                         {"clientOrderId": "c-1", "reduceOnly": True})
         posts = [t for t, m, p in limiter.admitted if (m, p) == ("POST", "/fapi/v1/order")]
         assert len(posts) == 2 and posts[-1] == asked_at
-    finally:
-        emu.stop()
 
 
 def test_binance_429_blocks_until_retry_after(tmp_path):
     fake = FakeTime()
-    emu = start_emulator("binanceusdm")
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake,
+                             rate_limit_per_s=None) as (gw, emu):
         emu.fail_next("/fapi/v3/positionRisk", status=429,
                       body={"code": -1003, "msg": "Too many requests"},
                       headers={"Retry-After": "7", "X-MBX-USED-WEIGHT-1M": "2401"})
@@ -88,17 +78,13 @@ def test_binance_429_blocks_until_retry_after(tmp_path):
         gw.fetch_positions()
         assert fake.now - before >= 7.0  # waited out the venue's reset, then asked once more
         assert len([r for r in emu.requests if r.path.endswith("positionRisk")]) == 2
-    finally:
-        emu.stop()
 
 
 def test_bybit_limit_headers_make_the_bot_wait_instead_of_asking(tmp_path):
     fake = FakeTime()
     limiter = BybitLimiter(uid_limits={"/v5/position/list": 1}, clock=fake.clock)
-    emu = start_emulator("bybit", limiter)
-    try:
-        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("bybit", tmp_path, fake=fake, limiter=limiter,
+                             rate_limit_per_s=None) as (gw, emu):
         gw.fetch_positions([BTC])  # X-Bapi-Limit-Status: 0 left for this second
         start = fake.now
         gw.fetch_positions([BTC])
@@ -113,8 +99,6 @@ def test_bybit_limit_headers_make_the_bot_wait_instead_of_asking(tmp_path):
         gw.fetch_positions([BTC])
         hits = emu.hits("/v5/position/list")
         assert len(hits) == 4 and fake.now * 1000 >= reset_ms
-    finally:
-        emu.stop()
 
 
 def test_a_replaced_incarnation_sends_no_retry(tmp_path):
@@ -150,24 +134,16 @@ def test_a_replaced_incarnation_sends_no_retry(tmp_path):
 
 def test_an_entry_refused_by_the_budget_sends_nothing(tmp_path):
     fake = FakeTime()
-    emu = start_emulator("bybit")
-    try:
-        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("bybit", tmp_path, fake=fake, rate_limit_per_s=None) as (gw, emu):
         gw.meter.venue.ip.block_for(60)  # e.g. after the venue's "too many"
         with pytest.raises(errors.RateLimited):
             gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "e-1"})
         assert emu.hits("/v5/order/create") == []
-    finally:
-        emu.stop()
 
 
 def test_each_port_call_is_paid_at_its_priority(tmp_path):
     fake = FakeTime()
-    emu = start_emulator("bybit")
-    try:
-        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("bybit", tmp_path, fake=fake, rate_limit_per_s=None) as (gw, emu):
         ip = gw.meter.venue.ip
 
         def paid(call) -> dict[str, float]:  # noqa: ANN001
@@ -198,8 +174,6 @@ def test_each_port_call_is_paid_at_its_priority(tmp_path):
         assert set(paid(lambda: gw.create_order(BTC, "market", "sell", D("0.01"), None, {
             "clientOrderId": "p-c", "reduceOnly": True}))) == {"protective"}
         assert set(paid(lambda: gw.fetch_positions([BTC]))) == {"reconcile"}
-    finally:
-        emu.stop()
 
 
 def test_gap_fill_and_a_reconciles_price_read_go_out_when_polling_cannot(tmp_path):
@@ -215,15 +189,13 @@ def test_gap_fill_and_a_reconciles_price_read_go_out_when_polling_cannot(tmp_pat
 
     fake = FakeTime(start=1_700_000_030.0)  # 10 s before the venue's minute turns
     limiter = BinanceWeightLimiter(clock=fake.clock)
-    emu = start_emulator("binanceusdm", limiter)
 
     def minute_nearly_spent() -> None:
         limiter.used = 2390  # another program on the same IP spent most of this minute
         gw.fetch_my_trades(BTC)  # the answer's header says so: nothing until :00
 
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake, limiter=limiter,
+                             rate_limit_per_s=None) as (gw, emu):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
         minute_nearly_spent()
         with pytest.raises(BudgetRefused):
@@ -242,8 +214,6 @@ def test_gap_fill_and_a_reconciles_price_read_go_out_when_polling_cannot(tmp_pat
         feed.poll_fills()  # the same read as the streams' gap fill: waits, goes
         assert len(emu.hits("/fapi/v1/userTrades")) > trades
         assert limiter.refused == 0
-    finally:
-        emu.stop()
 
 
 def test_binance_spent_minute_sends_nothing_before_it_turns(tmp_path):
@@ -255,10 +225,8 @@ def test_binance_spent_minute_sends_nothing_before_it_turns(tmp_path):
 
     fake = FakeTime()  # 40 s before the venue's minute turns
     limiter = BinanceWeightLimiter(clock=fake.clock)
-    emu = start_emulator("binanceusdm", limiter)
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake, limiter=limiter,
+                             rate_limit_per_s=None) as (gw, emu):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
         limiter.used = 2350
         gw.fetch_tickers([BTC, ETH])  # weight 40: the header now says 2390 of 2400
@@ -267,8 +235,6 @@ def test_binance_spent_minute_sends_nothing_before_it_turns(tmp_path):
                 gw.fetch_my_trades(BTC)  # weight 5 each, reconcile priority
             last_price(gw, BTC)
         assert limiter.refused == 0
-    finally:
-        emu.stop()
 
 
 def test_binance_balance_read_weighs_what_the_venue_counts(tmp_path):
@@ -276,17 +242,13 @@ def test_binance_balance_read_weighs_what_the_venue_counts(tmp_path):
     # says 1, so each balance read spent 4 weight the budget never saw
     fake = FakeTime()
     limiter = BinanceWeightLimiter(clock=fake.clock)
-    emu = start_emulator("binanceusdm", limiter)
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake, limiter=limiter,
+                             rate_limit_per_s=None) as (gw, emu):
         spent_before, venue_before = sum(gw.meter.venue.ip.spent.values()), limiter.weight_total
         gw.fetch_balance()
         assert len(emu.hits("/fapi/v3/account")) == 1
         spent = sum(gw.meter.venue.ip.spent.values()) - spent_before
         assert spent == limiter.weight_total - venue_before == 5
-    finally:
-        emu.stop()
 
 
 def test_bybit_ip_limit_refusal_blocks_the_ip_not_only_the_endpoint(tmp_path):
@@ -294,10 +256,7 @@ def test_bybit_ip_limit_refusal_blocks_the_ip_not_only_the_endpoint(tmp_path):
     endpoint limit: it blocked only the endpoint that drew it, so every other endpoint kept
     sending from the IP that was over its limit (the next step is a 10-minute 403 ban)."""
     fake = FakeTime()
-    emu = start_emulator("bybit")
-    try:
-        gw = make_gateway("bybit", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("bybit", tmp_path, fake=fake, rate_limit_per_s=None) as (gw, emu):
         emu.fail_next("/v5/position/list", body={"retCode": 10018, "retMsg": "Exceeded the IP "
                                                  "Rate Limit", "result": {}, "retExtInfo": {}})
         blocks: list[float] = []
@@ -305,5 +264,3 @@ def test_bybit_ip_limit_refusal_blocks_the_ip_not_only_the_endpoint(tmp_path):
         gw.fetch_positions([BTC])  # retried after the block
         assert blocks and blocks[0] >= 5.0  # the IP's window (5 s): no reset was named
         assert len(emu.hits("/v5/position/list")) == 2
-    finally:
-        emu.stop()

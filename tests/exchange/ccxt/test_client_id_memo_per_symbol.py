@@ -10,20 +10,38 @@ emulator, whose orders are found by id within their symbol as on the venue."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal as D
+from pathlib import Path
 
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from exchange.ccxt.gateway import CcxtGateway
+from exchange.records import VenueOrder
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator, make_gateway
+from tests.exchange.ccxt.emu_server import EmulatorServer
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
 
-def test_a_trade_of_another_symbols_order_with_the_same_id_is_not_taken_for_ours(tmp_path):
-    emu = start_emulator("binanceusdm")
+def _buy(gw: CcxtGateway, cid: str) -> VenueOrder:
+    """A market buy of 0.002 BTC under `cid` (ours, or a stranger's on the account)."""
+    return gw.create_order(BTC, "market", "buy", D("0.002"), None, {"clientOrderId": cid})
+
+
+@contextmanager
+def _restarted(emu: EmulatorServer, tmp_path: Path) -> Iterator[CcxtGateway]:
+    """A new gateway on the same emulator, its markets loaded: a restart, nothing remembered."""
+    fresh = make_gateway("binanceusdm", emu, tmp_path)
     try:
-        gw = make_gateway("binanceusdm", emu, tmp_path)
-        gw.load_markets()
-        ours = gw.create_order(BTC, "market", "buy", D("0.002"), None,
-                               {"clientOrderId": "acct-BTC-1e"})
+        fresh.load_markets()
+        yield fresh
+    finally:
+        fresh.close()
+
+
+def test_a_trade_of_another_symbols_order_with_the_same_id_is_not_taken_for_ours(tmp_path):
+    with gateway_on_emulator("binanceusdm", tmp_path) as (gw, emu):
+        ours = _buy(gw, "acct-BTC-1e")
         book = emu.venue.book
         with book.lock:  # someone's ETH order on the account, numbered like ours on BTC
             theirs = book.place(cid="web-eth-1", symbol="ETHUSDT", side="buy", type="market",
@@ -36,9 +54,6 @@ def test_a_trade_of_another_symbols_order_with_the_same_id_is_not_taken_for_ours
         assert eth.order_id == ours.id and eth.client_order_id == "web-eth-1"
         (btc,) = gw.fetch_my_trades(BTC, book.now_ms - 60_000)
         assert btc.client_order_id == "acct-BTC-1e"
-        gw.close()
-    finally:
-        emu.stop()
 
 
 def _stop_numbered_like(book, gw, entry_id: str, cid: str):
@@ -57,43 +72,27 @@ def _stop_numbered_like(book, gw, entry_id: str, cid: str):
 def test_a_stop_numbered_like_our_order_does_not_take_its_trades(tmp_path):
     """The memo kept the stop's client id under its algoId, over the entry's under the same
     number: the entry's trade (userTrades name only the plain order) came as the stop's."""
-    emu = start_emulator("binanceusdm")
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path)
-        gw.load_markets()
-        ours = gw.create_order(BTC, "market", "buy", D("0.002"), None,
-                               {"clientOrderId": "acct-BTC-1e"})
+    with gateway_on_emulator("binanceusdm", tmp_path) as (gw, emu):
+        ours = _buy(gw, "acct-BTC-1e")
         book = emu.venue.book
         _stop_numbered_like(book, gw, str(ours.id), "acct-BTC-1s")
         (btc,) = gw.fetch_my_trades(BTC, book.now_ms - 60_000)
         assert btc.order_id == ours.id and btc.client_order_id == "acct-BTC-1e"
-        gw.close()
-    finally:
-        emu.stop()
 
 
 def test_a_trades_order_looked_up_is_never_found_in_the_stop_book(tmp_path):
     """A trade whose order is not in the memo (after a restart) is looked up by its orderId;
     the plain book not answering, the lookup went on to the algo book with that number as an
     algoId and took our stop's client id for a stranger's fill."""
-    emu = start_emulator("binanceusdm")
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path)
-        gw.load_markets()
-        theirs = gw.create_order(BTC, "market", "buy", D("0.002"), None,
-                                 {"clientOrderId": "web-1"})
+    with gateway_on_emulator("binanceusdm", tmp_path) as (gw, emu):
+        theirs = _buy(gw, "web-1")
         book = emu.venue.book
         _stop_numbered_like(book, gw, str(theirs.id), "acct-BTC-1s")
         with book.lock:
             del book.orders["entry-" + str(theirs.id)]  # not listed by the plain book
-        fresh = make_gateway("binanceusdm", emu, tmp_path)  # a restart: nothing remembered
-        fresh.load_markets()
-        (btc,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)
+        with _restarted(emu, tmp_path) as fresh:
+            (btc,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)
         assert btc.order_id == theirs.id and btc.client_order_id != "acct-BTC-1s"
-        gw.close()
-        fresh.close()
-    finally:
-        emu.stop()
 
 
 def test_a_trades_order_is_looked_up_in_the_plain_book_only(tmp_path):
@@ -102,25 +101,16 @@ def test_a_trades_order_is_looked_up_in_the_plain_book_only(tmp_path):
     (GET /fapi/v1/algoOrder, weight 1) whenever the plain book did not have the order, and
     threw the answer away: one useless request per such trade. Measured: the trade read and
     its order's lookups, 3 requests before, 2 now."""
-    emu = start_emulator("binanceusdm")
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path)
-        gw.load_markets()
-        theirs = gw.create_order(BTC, "market", "buy", D("0.002"), None,
-                                 {"clientOrderId": "web-1"})
+    with gateway_on_emulator("binanceusdm", tmp_path) as (gw, emu):
+        theirs = _buy(gw, "web-1")
         book = emu.venue.book
         with book.lock:  # its order no longer listed (Binance keeps old orders 90 days)
             del book.orders[str(theirs.id)]
-        fresh = make_gateway("binanceusdm", emu, tmp_path)  # a restart: nothing remembered
-        fresh.load_markets()
-        emu.clear()
-        (btc,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)
-        assert btc.order_id == theirs.id and btc.client_order_id is None
-        assert emu.hits("/fapi/v1/algoOrder") == []
-        assert [r.path for r in emu.requests] == ["/fapi/v1/userTrades", "/fapi/v1/order"]
-        (again,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)  # remembered: no lookup
-        assert again.client_order_id is None and len(emu.requests) == 3
-        gw.close()
-        fresh.close()
-    finally:
-        emu.stop()
+        with _restarted(emu, tmp_path) as fresh:
+            emu.clear()
+            (btc,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)
+            assert btc.order_id == theirs.id and btc.client_order_id is None
+            assert emu.hits("/fapi/v1/algoOrder") == []
+            assert [r.path for r in emu.requests] == ["/fapi/v1/userTrades", "/fapi/v1/order"]
+            (again,) = fresh.fetch_my_trades(BTC, book.now_ms - 60_000)  # remembered: no lookup
+            assert again.client_order_id is None and len(emu.requests) == 3

@@ -13,13 +13,33 @@ import pytest
 from loguru import logger
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import PRICES, make_gateway
+from exchange.ccxt.gateway import CcxtGateway
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator
 from tests.exchange.ccxt.emu_binance import BinanceVenue
 from tests.exchange.ccxt.emu_book import Book, EmuTrade
 from tests.exchange.ccxt.emu_bybit import BybitVenue
-from tests.exchange.ccxt.emu_server import EmulatorServer
 
 BTC = "BTC/USDT:USDT"
+
+
+def _many_small_trades(gw: CcxtGateway, book: Book) -> None:
+    """One order of ours on BTC filled in 1,100 trades: more than a page of 1,000."""
+    gw.create_order(BTC, "limit", "buy", D("0.011"), D("50000"), {"clientOrderId": "big-1"})
+    order = book.find(cid="big-1")
+    for _ in range(1100):
+        book.trades.append(EmuTrade(book.next_id(), order, D("50000"), D("0.00001"),
+                                    D("0"), book.tick()))
+
+
+def _funded_long(book: Book) -> int:
+    """A long on BTC that then pays funding 120 times (more than one page of 100); the time
+    before the first payment."""
+    book.place(cid="long-1", symbol="BTCUSDT", side="buy", type="market", qty=D("0.01"),
+               price=None, trigger=None, trigger_direction=None, reduce_only=False)
+    since = book.now_ms
+    for _ in range(120):
+        book.settle_funding(D("0.0001"))
+    return since
 
 
 class LoopingTrades(BybitVenue):
@@ -40,10 +60,7 @@ class FromIdIgnored(BinanceVenue):
 
 
 def test_bybit_a_cursor_named_again_is_unreadable_not_fifty_pages(tmp_path) -> None:  # noqa: ANN001
-    emu = EmulatorServer(LoopingTrades(Book(PRICES))).start()
-    gw = make_gateway("bybit", emu, tmp_path)
-    try:
-        gw.load_markets()
+    with gateway_on_emulator("bybit", tmp_path, venue=LoopingTrades) as (gw, emu):
         book = emu.venue.book
         since = book.now_ms
         for i in range(130):
@@ -56,53 +73,29 @@ def test_bybit_a_cursor_named_again_is_unreadable_not_fifty_pages(tmp_path) -> N
         trade_pages = [r for r in emu.hits("/v5/execution/list")
                        if r.params.get("execType") == "Trade"]
         assert len(trade_pages) == 2  # the first page and the one naming it again
-    finally:
-        gw.close()
-        emu.stop()
 
 
 def test_binance_a_from_id_that_does_not_move_on_is_unreadable(tmp_path) -> None:  # noqa: ANN001
-    emu = EmulatorServer(FromIdIgnored(Book(PRICES))).start()
-    gw = make_gateway("binanceusdm", emu, tmp_path)
-    try:
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, venue=FromIdIgnored) as (gw, emu):
         book = emu.venue.book
         since = book.now_ms
-        gw.create_order(BTC, "limit", "buy", D("0.011"), D("50000"), {"clientOrderId": "big-1"})
-        order = book.find(cid="big-1")
-        for _ in range(1100):
-            book.trades.append(EmuTrade(book.next_id(), order, D("50000"), D("0.00001"),
-                                        D("0"), book.tick()))
+        _many_small_trades(gw, book)
         emu.clear()
         with pytest.raises(errors.TemporaryError, match="fromId.* again"):
             gw.poll_updates(since, symbols=[BTC])
         assert len(emu.hits("/fapi/v1/userTrades")) == 2
-    finally:
-        gw.close()
-        emu.stop()
 
 
 def test_bybit_funding_a_cursor_named_again_is_unreadable_not_two_hundred_pages(
         tmp_path) -> None:  # noqa: ANN001
     """The funding read followed the same cursor up to BYBIT_MAX_PAGES (200 requests, at the
     polling priority of the account's budget) and then handed over one page as the read."""
-    emu = EmulatorServer(LoopingTrades(Book(PRICES))).start()
-    gw = make_gateway("bybit", emu, tmp_path)
-    try:
-        gw.load_markets()
-        book = emu.venue.book
-        book.place(cid="long-1", symbol="BTCUSDT", side="buy", type="market", qty=D("0.01"),
-                   price=None, trigger=None, trigger_direction=None, reduce_only=False)
-        since = book.now_ms
-        for _ in range(120):  # more than one page of 100
-            book.settle_funding(D("0.0001"))
+    with gateway_on_emulator("bybit", tmp_path, venue=LoopingTrades) as (gw, emu):
+        since = _funded_long(emu.venue.book)
         emu.clear()
         with pytest.raises(errors.TemporaryError, match="names page '100' again"):
             gw.fetch_funding_history(None, since)
         assert len(emu.hits("/v5/execution/list")) == 2
-    finally:
-        gw.close()
-        emu.stop()
 
 
 class TimelessFundingRow(BybitVenue):
@@ -123,26 +116,16 @@ def test_bybit_funding_row_without_a_time_is_warned_and_the_next_page_still_read
         tmp_path) -> None:  # noqa: ANN001
     """ccxt, given a since, dropped the row without a time unsaid: no warning, and the first
     page (one row short of 100) read as the last, so 20 older payments were never read."""
-    emu = EmulatorServer(TimelessFundingRow(Book(PRICES))).start()
-    gw = make_gateway("bybit", emu, tmp_path)
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
     try:
-        gw.load_markets()
-        book = emu.venue.book
-        book.place(cid="long-1", symbol="BTCUSDT", side="buy", type="market", qty=D("0.01"),
-                   price=None, trigger=None, trigger_direction=None, reduce_only=False)
-        since = book.now_ms
-        for _ in range(120):
-            book.settle_funding(D("0.0001"))
-        found = gw.fetch_funding_history(None, since)
+        with gateway_on_emulator("bybit", tmp_path, venue=TimelessFundingRow) as (gw, emu):
+            found = gw.fetch_funding_history(None, _funded_long(emu.venue.book))
         assert len(found) == 120
         warned = [line for line in lines if "funding row skipped" in line]
         assert len(warned) == 1 and "no-time-1" in warned[0]
     finally:
         logger.remove(sink)
-        gw.close()
-        emu.stop()
 
 
 class IdsNotNumbers(BinanceVenue):
@@ -157,19 +140,9 @@ def test_binance_a_full_page_without_a_numeric_trade_id_is_unreadable_not_the_en
         tmp_path) -> None:  # noqa: ANN001
     """A full page (1,000 trades) naming no trade id to go on from ended the read silently:
     the poll took the first 1,000 trades as all of them and moved its start past the rest."""
-    emu = EmulatorServer(IdsNotNumbers(Book(PRICES))).start()
-    gw = make_gateway("binanceusdm", emu, tmp_path)
-    try:
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, venue=IdsNotNumbers) as (gw, emu):
         book = emu.venue.book
         since = book.now_ms
-        gw.create_order(BTC, "limit", "buy", D("0.011"), D("50000"), {"clientOrderId": "big-1"})
-        order = book.find(cid="big-1")
-        for _ in range(1100):
-            book.trades.append(EmuTrade(book.next_id(), order, D("50000"), D("0.00001"),
-                                        D("0"), book.tick()))
+        _many_small_trades(gw, book)
         with pytest.raises(errors.TemporaryError, match="no numeric trade id"):
             gw.poll_updates(since, symbols=[BTC])
-    finally:
-        gw.close()
-        emu.stop()
