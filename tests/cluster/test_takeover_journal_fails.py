@@ -7,6 +7,8 @@ bot's log, where nothing said the takeover was not journaled) and the thread die
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
@@ -14,6 +16,9 @@ from loguru import logger
 from cluster.lease import Lease
 from cluster.node_ready import journal_when_ready
 from cluster.node_types import Held
+
+LEASE = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
+              previous_owner="node-a")
 
 
 class Running:
@@ -27,42 +32,56 @@ class Running:
         pass
 
 
-def test_a_journal_commit_that_fails_is_one_line_and_nothing_recorded() -> None:
-    lease = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
-                  previous_owner="node-a")
-    handle = Running()
-    recorded: list[Any] = []
-    uncaught: list[BaseException | None] = []
+@dataclass
+class Journaled:
+    """What one run of journal_when_ready left: the node's log lines ("LEVEL message"), the
+    takeovers recorded in the cluster table, the exceptions its thread let out."""
+
+    lines: list[str] = field(default_factory=list)
+    recorded: list[Any] = field(default_factory=list)
+    uncaught: list[BaseException | None] = field(default_factory=list)
+
+
+def _journal_when_ready(handle: Running, announce: Callable[[str, str, dict[str, Any]], bool],
+                        **kwargs: Any) -> Journaled:
+    """Run journal_when_ready for LEASE's takeover on a real thread to its end, the account
+    held by `handle`, with `announce` and a cluster table that records (`kwargs`: its own)."""
+    out = Journaled()
 
     class Registry:
         def record_takeover(self, lease: Lease, kind: str) -> None:
-            recorded.append((lease, kind))
+            out.recorded.append((lease, kind))
 
-    def announce(account: str, message: str, data: dict[str, Any]) -> bool:
-        raise TimeoutError("database commit did not finish in time")
-
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"),
-                      level="INFO")
+    sink = logger.add(
+        lambda m: out.lines.append(f"{m.record['level'].name} {m.record['message']}"),
+        level="INFO")
     previous_hook = threading.excepthook
-    threading.excepthook = lambda args: uncaught.append(args.exc_value)
+    threading.excepthook = lambda args: out.uncaught.append(args.exc_value)
     try:
-        thread = threading.Thread(target=journal_when_ready, args=("a0", lease, handle,
+        thread = threading.Thread(target=journal_when_ready, args=("a0", LEASE, handle,
                                                                     "takeover"),
                                   kwargs={"node_id": "node-b",
-                                          "held": lambda: {"a0": Held(lease=lease, handle=handle,
+                                          "held": lambda: {"a0": Held(lease=LEASE, handle=handle,
                                                                       started_at=0.0)},
                                           "announce": announce, "registry": Registry(),
-                                          "log": logger})
+                                          "log": logger, **kwargs})
         thread.start()
         thread.join(30)
         assert not thread.is_alive()
     finally:
         threading.excepthook = previous_hook
         logger.remove(sink)
-    assert uncaught == []
-    assert recorded == []  # never recorded in the cluster table without the journal
-    assert [line for line in lines if line.startswith("ERROR")] == [
+    return out
+
+
+def test_a_journal_commit_that_fails_is_one_line_and_nothing_recorded() -> None:
+    def announce(account: str, message: str, data: dict[str, Any]) -> bool:
+        raise TimeoutError("database commit did not finish in time")
+
+    run = _journal_when_ready(Running(), announce)
+    assert run.uncaught == []
+    assert run.recorded == []  # never recorded in the cluster table without the journal
+    assert [line for line in run.lines if line.startswith("ERROR")] == [
         "ERROR a0: takeover at epoch 7 not journaled: TimeoutError: database commit did not "
         "finish in time; not recorded in the cluster table either"]
 
@@ -77,40 +96,17 @@ def test_a_takeover_whose_account_never_fully_runs_is_still_announced() -> None:
     never journaled, never alerted (cluster_takeover), so nobody was told a node had taken the
     account over. It is announced at the deadline (not recorded in the cluster table, whose
     rows carry the time the account ran)."""
-    lease = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
-                  previous_owner="node-a")
-    handle = NeverRunning()
     announced: list[tuple[str, dict[str, Any]]] = []
-    recorded: list[Any] = []
-
-    class Registry:
-        def record_takeover(self, lease: Lease, kind: str) -> None:
-            recorded.append((lease, kind))
 
     def announce(account: str, message: str, data: dict[str, Any]) -> bool:
         announced.append((account, data))
         return True
 
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"),
-                      level="INFO")
-    try:
-        thread = threading.Thread(target=journal_when_ready, args=("a0", lease, handle,
-                                                                    "takeover"),
-                                  kwargs={"node_id": "node-b",
-                                          "held": lambda: {"a0": Held(lease=lease, handle=handle,
-                                                                      started_at=0.0)},
-                                          "announce": announce, "registry": Registry(),
-                                          "log": logger, "ready_timeout_s": 0.2})
-        thread.start()
-        thread.join(30)
-        assert not thread.is_alive()
-    finally:
-        logger.remove(sink)
+    run = _journal_when_ready(NeverRunning(), announce, ready_timeout_s=0.2)
     assert announced == [("a0", {"epoch": 7, "previous_owner": "node-a"})]
-    assert recorded == []
+    assert run.uncaught == [] and run.recorded == []
     assert any(line.startswith("WARNING a0: not running 0.2s after epoch 7 began; its takeover "
-                               "is announced now") for line in lines), lines
+                               "is announced now") for line in run.lines), run.lines
 
 
 class FailingRepo:
@@ -137,43 +133,21 @@ def test_a_takeover_whose_journal_commit_fails_is_still_alerted() -> None:
     from runtime.cluster_node import announce_takeover
     from supervision.alerts import Alerts
 
-    lease = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
-                  previous_owner="node-a")
-    handle = Running()
-    recorded: list[Any] = []
     repo = FailingRepo()
     alerts = Alerts(logger=logger)
     runtime = SimpleNamespace(name="a0", repo=repo, alerts=alerts)
 
-    class Registry:
-        def record_takeover(self, lease: Lease, kind: str) -> None:
-            recorded.append((lease, kind))
-
     def announce(account: str, message: str, data: dict[str, Any]) -> bool:
         return announce_takeover(runtime, "node-b", message, data)  # type: ignore[arg-type]
 
-    lines: list[str] = []
-    sink = logger.add(lambda m: lines.append(f"{m.record['level'].name} {m.record['message']}"),
-                      level="INFO")
-    try:
-        thread = threading.Thread(target=journal_when_ready, args=("a0", lease, handle,
-                                                                    "takeover"),
-                                  kwargs={"node_id": "node-b",
-                                          "held": lambda: {"a0": Held(lease=lease, handle=handle,
-                                                                      started_at=0.0)},
-                                          "announce": announce, "registry": Registry(),
-                                          "log": logger})
-        thread.start()
-        thread.join(30)
-        assert not thread.is_alive()
-    finally:
-        logger.remove(sink)
+    run = _journal_when_ready(Running(), announce)
+    assert run.uncaught == []  # the helper keeps what the thread let out: it must be nothing
     assert repo.tried == ["ClusterTakeover"]
     assert [(a["kind"], a["epoch"], a["node"], a["previous_owner"]) for a in alerts.sent] == [
         ("cluster_takeover", 7, "node-b", "node-a")]
     assert alerts.sent[0]["message"] == (
         "account a0 taken over by node node-b at epoch 7 from node-a (not journaled: "
         "ConnectionError: server closed the connection unexpectedly)")
-    assert recorded == []
+    assert run.recorded == []
     assert any(line.startswith("ERROR a0: takeover at epoch 7 not journaled: ConnectionError")
-               for line in lines), lines
+               for line in run.lines), run.lines
