@@ -42,6 +42,30 @@ def protections(**overrides: Any) -> SimpleNamespace:
     return SimpleNamespace(**{**values, **overrides})
 
 
+class DownAtFirst:
+    """The account's repository, its reads failing until `up` (the database gone a moment)."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo, self.up = repo, False
+
+    def read(self, query: Any, *args: Any) -> Any:
+        if not self.up:
+            raise OSError("database unreachable")
+        return self.repo.read(query, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.repo, name)
+
+
+def daily_limit_guard(repo: Any, logger: Any) -> AccountGuard:
+    """The account's guard over `repo` at T0 with `daily_loss_limit_usdt = 50`, as the bot
+    builds it, logging to `logger` (the real one: its lines are what a person reads)."""
+    return AccountGuard(repo=repo, sup=SimpleNamespace(children={}, kill_switch=False),
+                        checks=build_checks(protections(daily_loss_limit_usdt=D(50)), BASE),
+                        base=BASE, alert=lambda *a, **k: None, logger=logger,
+                        clock=lambda: T0)
+
+
 class Ledger:
     def __init__(self, tmp: Path) -> None:
         self.path = tmp / "bot.sqlite"

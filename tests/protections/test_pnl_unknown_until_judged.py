@@ -13,7 +13,6 @@ a real TelegramBot against the local fake Bot API (HTTP on 127.0.0.1).
 
 from __future__ import annotations
 
-from decimal import Decimal as D
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,34 +24,18 @@ from notifications.status_text import status_text
 from notifications.telegram import TelegramApi
 from notifications.telegram_bot import TelegramBot
 from observability.metrics import BotMetrics
-from protections.guard import AccountGuard, build_checks
+from protections.guard import AccountGuard
 from runtime.first_pass import judge_stored_ledger
-from storage.repository import Repository
 from supervision.status import combine_status, render_table, write_status
 from tests.dashboard.test_metrics_without_status import samples
 from tests.notifications.fake_telegram import FakeTelegram
-from tests.protections.ledger_rig import BASE, BTC, T0, Ledger, protections
+from tests.protections.ledger_rig import BASE, BTC, T0, DownAtFirst, Ledger, daily_limit_guard
 from tests.support.waiting import wait_until
 
 TOKEN = "123456:pnl-unknown-token"
 CHAT = 11
 PNL_GAUGES = ("bot_realized_pnl_usdt", "bot_realized_pnl_today_usdt", "bot_fees_usdt",
               "bot_equity_usdt", "bot_drawdown_usdt")
-
-
-class _DownAtFirst:
-    """The account's repository, its reads failing until `up` (the database gone a moment)."""
-
-    def __init__(self, repo: Repository) -> None:
-        self.repo, self.up = repo, False
-
-    def read(self, query: Any, *args: Any) -> Any:
-        if not self.up:
-            raise OSError("database unreachable")
-        return self.repo.read(query, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.repo, name)
 
 
 def _status(guard: AccountGuard) -> dict[str, Any]:
@@ -86,11 +69,8 @@ def test_pnl_is_unknown_until_a_protections_pass_reads_the_ledger(tmp_path: Path
     ledger = Ledger(tmp_path)
     try:
         ledger.closed("p1", BTC, "stop_loss", T0 - 60, pnl="-100")
-        repo = _DownAtFirst(ledger.repo)
-        guard = AccountGuard(repo=repo, sup=SimpleNamespace(children={}, kill_switch=False),
-                             checks=build_checks(protections(daily_loss_limit_usdt=D(50)), BASE),
-                             base=BASE, alert=lambda *a, **k: None, logger=logger,
-                             clock=lambda: T0)
+        repo = DownAtFirst(ledger.repo)
+        guard = daily_limit_guard(repo, logger)
         judge_stored_ledger(guard, logger, "main")  # fails: the database is away
         status = _status(guard)
 
@@ -127,7 +107,7 @@ def test_pnl_a_pass_could_not_read_is_shown_as_of_the_last_read_not_as_current(t
     ledger = Ledger(tmp_path)
     try:
         ledger.closed("p1", BTC, "stop_loss", T0 - 60, pnl="-100")
-        repo = _DownAtFirst(ledger.repo)
+        repo = DownAtFirst(ledger.repo)
         repo.up = True
         guard = AccountGuard(repo=repo, sup=SimpleNamespace(children={}, kill_switch=False),
                              checks=[], base=BASE, alert=lambda *a, **k: None, logger=logger,

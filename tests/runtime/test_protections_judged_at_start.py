@@ -14,57 +14,21 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from decimal import Decimal as D
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 from loguru import logger
 
 from actors.entry_gate import AccountGate
-from config.loader import load_settings
-from protections.guard import AccountGuard, build_checks
 from protections.ledger_feed import day_start
-from runtime.account import AccountRuntime
 from runtime.first_pass import LedgerJudged, judge_stored_ledger
 from runtime.stop_accounts import stop_all
 from storage import control, queries
-from storage.repository import Repository
-from tests.protections.ledger_rig import BASE, T0, Ledger, protections
+from tests.protections.ledger_rig import T0, DownAtFirst, Ledger, daily_limit_guard
+from tests.support.configs import opened_account, paper_hedge_grid
 from tests.support.waiting import wait_until
 
 BTC = "BTC/USDT:USDT"
-CONFIG = f"""
-[bot]
-mode = "paper"
-data_dir = "data"
-account = "grid"
-[exchange]
-id = "paper"
-hedge_mode = true
-poll_interval_s = 0.05
-[symbols]
-list = ["{BTC}"]
-[strategy]
-name = "hedge_grid"
-[strategy.grid]
-levels = 1
-take_profit_pct = 5
-[risk]
-order_size_usdt = 100
-leverage = 5
-stop_loss_pct = 10
-[protections]
-daily_loss_limit_usdt = 50
-[paper]
-latency_ms = 0
-[supervision]
-heartbeat_interval_s = 0.05
-heartbeat_timeout_s = 10
-reconcile_interval_s = 3600
-[logging]
-console = false
-"""
+CONFIG = paper_hedge_grid([BTC], risk="[protections]\ndaily_loss_limit_usdt = 50")
 
 
 def _booked_loss(db: Path, at: float) -> None:
@@ -91,10 +55,7 @@ def _today() -> float:
 
 
 def test_a_stored_loss_past_the_daily_limit_refuses_the_first_entries(tmp_path: Path):
-    (tmp_path / "config.toml").write_text(CONFIG)
-    settings = load_settings(tmp_path / "config.toml")
-    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
-    account.open()
+    account = opened_account(tmp_path, CONFIG)
     try:
         assert account.repo is not None
         _booked_loss(account.repo.path, _today())
@@ -117,32 +78,14 @@ def test_a_stored_loss_past_the_daily_limit_refuses_the_first_entries(tmp_path: 
 
 # -- a first pass that fails: the account starts, its entries wait for a pass -------------------
 
-class _DownAtFirst:
-    """The account's repository, its reads failing until `up` (the database gone a moment)."""
-
-    def __init__(self, repo: Repository) -> None:
-        self.repo, self.up = repo, False
-
-    def read(self, query: Any, *args: Any) -> Any:
-        if not self.up:
-            raise OSError("database unreachable")
-        return self.repo.read(query, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.repo, name)
-
-
 def test_a_failed_first_pass_refuses_entries_until_a_pass_succeeds(tmp_path: Path):
     ledger = Ledger(tmp_path)
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(str(m)), level="INFO", format="{level} {message}")
     try:
         ledger.closed("p1", BTC, "stop_loss", T0 - 60, pnl="-100")
-        repo = _DownAtFirst(ledger.repo)
-        guard = AccountGuard(repo=repo, sup=SimpleNamespace(children={}, kill_switch=False),
-                             checks=build_checks(protections(daily_loss_limit_usdt=D(50)), BASE),
-                             base=BASE, alert=lambda *a, **k: None, logger=logger,
-                             clock=lambda: T0)
+        repo = DownAtFirst(ledger.repo)
+        guard = daily_limit_guard(repo, logger)
         gate = AccountGate(max_open_positions=None, checks=[LedgerJudged(guard), guard],
                            clock=lambda: T0)
         judge_stored_ledger(guard, logger, "main")
@@ -166,10 +109,7 @@ def test_a_pause_queued_before_the_start_refuses_the_first_entries(tmp_path: Pat
     """A pause queued (dashboard, Telegram /pause) that the run loop had not applied when the
     bot died, or queued for the cluster node that takes the account over, was applied by the
     run loop's first round, after the actors had started: the grid's legs went out first."""
-    (tmp_path / "config.toml").write_text(CONFIG)
-    settings = load_settings(tmp_path / "config.toml")
-    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
-    account.open()
+    account = opened_account(tmp_path, CONFIG)
     try:
         assert account.repo is not None
         control.request(account.repo, "pause", "*", by="ops", requested_at=time.time())

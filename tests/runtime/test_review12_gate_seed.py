@@ -15,13 +15,13 @@ from pathlib import Path
 
 from loguru import logger
 
-from config.loader import load_settings
 from exchange import errors
 from runtime.account import AccountRuntime
 from runtime.stop_accounts import stop_all
 from storage import grid_codec, queries
 from storage.repository import Repository
 from tests.actors.test_entry_gate import SYMBOLS, enter, open_symbols, skipped_by_cap
+from tests.support.configs import opened_account, paper_hedge_grid
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 from trading.grid.model import GridState, Leg
@@ -130,43 +130,7 @@ def test_storage_counts_entries_in_flight_and_unreadable_states(tmp_path: Path):
 # -- hedge grid, the account runtime: an unreadable grid holds both legs' slots -----------------
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
-GRID_CONFIG = f"""
-[bot]
-mode = "paper"
-data_dir = "data"
-account = "grid"
-[exchange]
-id = "paper"
-hedge_mode = true
-poll_interval_s = 0.05
-[symbols]
-list = ["{BTC}", "{ETH}"]
-[strategy]
-name = "hedge_grid"
-[strategy.grid]
-levels = 1
-take_profit_pct = 5
-[risk]
-order_size_usdt = 100
-leverage = 5
-stop_loss_pct = 10
-max_open_positions = 2
-[paper]
-latency_ms = 0
-[supervision]
-heartbeat_interval_s = 0.05
-heartbeat_timeout_s = 10
-reconcile_interval_s = 3600
-[logging]
-console = false
-"""
-
-
-def _account(tmp_path: Path) -> AccountRuntime:
-    settings = load_settings(tmp_path / "config.toml")
-    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
-    account.open()
-    return account
+GRID_CONFIG = paper_hedge_grid([BTC, ETH], risk="max_open_positions = 2")
 
 
 def _refused(account: AccountRuntime, symbol: str) -> list[dict]:
@@ -176,8 +140,7 @@ def _refused(account: AccountRuntime, symbol: str) -> list[dict]:
 
 
 def test_an_unreadable_grid_holds_both_slots_until_a_person_resumes_it(tmp_path: Path):
-    (tmp_path / "config.toml").write_text(GRID_CONFIG)
-    account = _account(tmp_path)
+    account = opened_account(tmp_path, GRID_CONFIG)
     try:
         assert account.repo is not None
         db = account.repo.path
@@ -198,7 +161,7 @@ def test_an_unreadable_grid_holds_both_slots_until_a_person_resumes_it(tmp_path:
     # the document is fixed by hand and the bot restarted before anyone resumed BTC: its actor
     # starts, still quarantined for the unreadable state, and still holds both slots
     _sql(db, "DELETE FROM grid_state WHERE symbol=?", BTC)
-    again = _account(tmp_path)
+    again = opened_account(tmp_path)
     try:
         again.build()
         assert again.gate is not None and again.gate.held() == {BTC: 2}  # the seed

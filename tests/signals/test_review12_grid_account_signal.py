@@ -12,50 +12,20 @@ from pathlib import Path
 
 from loguru import logger
 
-from config.loader import load_settings
 from runtime.account import AccountRuntime
 from runtime.stop_accounts import stop_all
 from signals.wiring import SignalsConfig, build_account_signal_services
 from storage import queries
 from supervision.child import ChildState
 from tests.signals.support import TOKEN, post
+from tests.support.configs import opened_account, paper_hedge_grid
 from tests.support.waiting import wait_until
 
 BTC = "BTC/USDT:USDT"
 
-CONFIG = f"""
-[bot]
-mode = "paper"
-data_dir = "data"
-account = "grid"
-[exchange]
-id = "paper"
-hedge_mode = true
-poll_interval_s = 0.05
-[symbols]
-list = ["{BTC}"]
-[strategy]
-name = "hedge_grid"
-[strategy.grid]
-levels = 2
-step_pct = 0.4
-size_multiplier = 1.5
-take_profit_pct = 5
-recalc_pct = 0.8
-[risk]
-order_size_usdt = 100
-leverage = 5
-stop_loss_pct = 10
-max_open_positions = 3
-[paper]
-latency_ms = 0
-[supervision]
-heartbeat_interval_s = 0.05
-heartbeat_timeout_s = 10
-reconcile_interval_s = 3600
-[logging]
-console = false
-"""
+CONFIG = paper_hedge_grid([BTC], grid="levels = 2\nstep_pct = 0.4\nsize_multiplier = 1.5\n"
+                                      "take_profit_pct = 5\nrecalc_pct = 0.8",
+                          risk="max_open_positions = 3")
 
 
 def _journal(account: AccountRuntime, signal_id: str) -> list[str]:
@@ -64,13 +34,9 @@ def _journal(account: AccountRuntime, signal_id: str) -> list[str]:
 
 
 def test_an_entry_signal_to_a_grid_account_is_answered_and_counted(tmp_path: Path):
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG)
-    settings = load_settings(path)
-    account = AccountRuntime(settings, settings.data_dir_path(), logger=logger, tagged=False)
+    account = opened_account(tmp_path, CONFIG)
     started = []
     try:
-        account.open()
         account.build()
         account.start()
 
