@@ -9,40 +9,11 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 from pathlib import Path
-from types import SimpleNamespace
 
-from config.loader import load_settings
-from exchange.records import VenueMarket
-from runtime import wiring
-from tests.trading.test_grid_core import SYMBOL, Book
+from tests.trading.test_grid_core import Book, core_from_config
 from trading.events import OrderCanceled, PriceTicked
-from trading.grid.core import GridCore
 from trading.grid.model import GridKind
 from trading.model import Side
-
-
-def _core(tmp_path: Path, risk: str) -> GridCore:
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[bot]
-mode = "paper"
-account = "acc"
-[exchange]
-id = "paper"
-hedge_mode = true
-[symbols]
-list = ["{SYMBOL}"]
-[strategy]
-name = "hedge_grid"
-[risk]
-order_size_usdt = 100
-stop_loss_pct = 5
-{risk}
-""")
-    market = VenueMarket(symbol=SYMBOL, swap=True, linear=True, amount_step=D("0.001"),
-                         price_tick=D("0.1"), min_amount=D("0.001"), min_cost=D(5))
-    exchange = SimpleNamespace(market=lambda symbol: market)
-    return wiring.grid_core_factory(load_settings(path), exchange, "t1")(SYMBOL)
 
 
 def _stopped_out_long(book: Book) -> float:
@@ -73,13 +44,13 @@ def _reopens_at(book: Book, after: float, step: float) -> float:
 
 
 def test_a_stopped_out_grid_leg_waits_the_configured_cooldown(tmp_path: Path):
-    book = Book(_core(tmp_path, "cooldown_after_loss_s = 600"))
+    book = Book(core_from_config(tmp_path, "cooldown_after_loss_s = 600"))
     stopped = _stopped_out_long(book)
     assert book.state.next_open_at >= stopped + 600
     assert _reopens_at(book, stopped + 1, 5) >= stopped + 600
 
 
 def test_without_the_key_the_grid_keeps_its_ten_seconds(tmp_path: Path):
-    book = Book(_core(tmp_path, ""))
+    book = Book(core_from_config(tmp_path, ""))
     stopped = _stopped_out_long(book)
     assert _reopens_at(book, stopped + 1, 5) < stopped + 30

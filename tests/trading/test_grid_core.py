@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from pathlib import Path
+from types import SimpleNamespace
 
+from config.loader import load_settings
+from exchange.records import VenueMarket
+from runtime import wiring
 from tests.trading.scenario import loop_for
 from trading.commands import CancelOrder, Escalate
 from trading.decision import Decision
@@ -35,6 +40,32 @@ def rules(**over) -> GridRules:
                 max_close_attempts=3)
     base.update(over)
     return GridRules(**base)
+
+
+def core_from_config(tmp_path: Path, tail: str) -> GridCore:
+    """The grid core as the runtime builds it (runtime/wiring.py) from a paper hedge-grid config
+    file; `tail`: lines after its [risk] basics (more [risk] keys, or further sections)."""
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[bot]
+mode = "paper"
+account = "acc"
+[exchange]
+id = "paper"
+hedge_mode = true
+[symbols]
+list = ["{SYMBOL}"]
+[strategy]
+name = "hedge_grid"
+[risk]
+order_size_usdt = 100
+stop_loss_pct = 5
+{tail}
+""")
+    market = VenueMarket(symbol=SYMBOL, swap=True, linear=True, amount_step=D("0.001"),
+                         price_tick=D("0.1"), min_amount=D("0.001"), min_cost=D(5))
+    exchange = SimpleNamespace(market=lambda symbol: market)
+    return wiring.grid_core_factory(load_settings(path), exchange, "t1")(SYMBOL)
 
 
 class Book:

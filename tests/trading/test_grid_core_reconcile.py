@@ -4,12 +4,8 @@ unknown legs adopted or flagged; split from test_grid_core.py by topic)."""
 from __future__ import annotations
 
 from decimal import Decimal as D
-from types import SimpleNamespace
 
-from config.loader import load_settings
-from exchange.records import VenueMarket
-from runtime import wiring
-from tests.trading.test_grid_core import SYMBOL, Book
+from tests.trading.test_grid_core import Book, core_from_config
 from trading.commands import CancelOrder
 from trading.events import (
     ExchangeOrder,
@@ -17,7 +13,6 @@ from trading.events import (
     OrderFailed,
     PriceTicked,
 )
-from trading.grid.core import GridCore
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind
 from trading.model import Side
@@ -61,38 +56,12 @@ def test_reconciliation_cancels_orphans_and_adopts_an_unknown_leg():
     assert b.placed(GridKind.STOP, Side.LONG)[0].amount == D(2) + D(2)
 
 
-def _core_from_settings(tmp_path, supervision: str) -> GridCore:
-    """The grid core as the runtime builds it from a config file (runtime/wiring.py)."""
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[bot]
-mode = "paper"
-account = "acc"
-[exchange]
-id = "paper"
-hedge_mode = true
-[symbols]
-list = ["{SYMBOL}"]
-[strategy]
-name = "hedge_grid"
-[risk]
-order_size_usdt = 100
-stop_loss_pct = 5
-[supervision]
-{supervision}
-""")
-    market = VenueMarket(symbol=SYMBOL, swap=True, linear=True, amount_step=D("0.001"),
-                         price_tick=D("0.1"), min_amount=D("0.001"), min_cost=D(5))
-    exchange = SimpleNamespace(market=lambda symbol: market)
-    return wiring.grid_core_factory(load_settings(path), exchange, "t1")(SYMBOL)
-
-
 def test_an_unknown_leg_is_flagged_not_adopted_when_configured(tmp_path):
     """adopt_unknown_positions = false holds for the hedge grid too: a leg nobody here opened
     was adopted anyway, given a stop and a take-profit, and averaged into at the grid's levels.
     Now it is flagged (the symbol quarantined, nothing placed) and its reduce-only stop (its
     owner's) stays; an order that could open a position is still cancelled."""
-    b = Book(_core_from_settings(tmp_path, "adopt_unknown_positions = false"))
+    b = Book(core_from_config(tmp_path, "[supervision]\nadopt_unknown_positions = false"))
     b.send(PriceTicked(price=D(100)))
     for o in b.placed(GridKind.OPEN):
         b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
@@ -114,7 +83,7 @@ def test_an_unknown_leg_is_flagged_not_adopted_when_configured(tmp_path):
 def test_an_unknown_leg_is_flagged_once_not_at_every_reconciliation(tmp_path):
     """Found by review: the flag was journaled again at every reconciliation (a row every 30 s
     for as long as a person took to look)."""
-    b = Book(_core_from_settings(tmp_path, "adopt_unknown_positions = false"))
+    b = Book(core_from_config(tmp_path, "[supervision]\nadopt_unknown_positions = false"))
     b.send(PriceTicked(price=D(100)))
     for o in b.placed(GridKind.OPEN):
         b.send(OrderFailed(client_order_id=o.client_order_id, error="insufficient balance"))
