@@ -7,43 +7,32 @@ exchange (its fault injector answers the errors) and real SQLite."""
 
 from __future__ import annotations
 
-from decimal import Decimal as D
-
 from exchange import errors
 from runtime.emergency import OWED
 from storage import queries
 from tests.exchange.paper.paper_support import BTC
-from tests.runtime.test_emergency_temporary_errors import _open, _run, _setup
+from tests.runtime.test_emergency_temporary_errors import (
+    ENTRY,
+    TAKE_PROFIT,
+    _open,
+    closed_with_a_cancel_failing,
+)
 
 
 def test_a_reduce_only_order_whose_cancel_is_refused_does_not_stop_the_close(tmp_path):
-    paper, repo, closer, _ = _setup(tmp_path)
-    try:
-        paper.create_order(BTC, "limit", "sell", D(1), D(120),
-                           {"clientOrderId": "tp1", "reduceOnly": True})
-        paper.faults.fail_next("cancel_order", 1, errors.InvalidOrder("order is being amended"))
-        _run(closer, repo)
+    with closed_with_a_cancel_failing(tmp_path, TAKE_PROFIT,
+                                      errors.InvalidOrder("order is being amended"),
+                                      1) as (paper, repo, _):
         assert _open(paper) == []
         assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
         assert repo.get_meta(OWED + BTC) == ""
-    finally:
-        paper.faults.clear()
-        repo.close()
-        paper.close()
 
 
 def test_an_entry_whose_cancel_is_refused_stops_the_close_and_it_stays_owed(tmp_path):
-    paper, repo, closer, _ = _setup(tmp_path)
-    try:
-        paper.create_order(BTC, "limit", "buy", D(1), D(90),
-                           {"clientOrderId": "entry2"})
-        paper.faults.fail_next("cancel_order", 1, errors.InvalidOrder("order is being amended"))
-        _run(closer, repo)
+    with closed_with_a_cancel_failing(tmp_path, ENTRY,
+                                      errors.InvalidOrder("order is being amended"),
+                                      1) as (paper, repo, _):
         assert len(_open(paper)) == 1  # not closed while the entry could open a new position
         [failed] = repo.read(queries.events, BTC, "EmergencyCloseFailed")
         assert "not reduce-only" in failed["data"]["error"]
         assert repo.get_meta(OWED + BTC) == "close failed 3 times"
-    finally:
-        paper.faults.clear()
-        repo.close()
-        paper.close()

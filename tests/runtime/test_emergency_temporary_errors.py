@@ -8,6 +8,8 @@ injector answers the errors) and real SQLite."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal as D
 
 from loguru import logger
@@ -43,20 +45,37 @@ def _run(closer, repo) -> None:
     closer.wait()
 
 
-def test_a_cancel_failing_twice_with_a_temporary_error_is_retried_then_the_close_runs(tmp_path):
+ENTRY = ("buy", D(90), {"clientOrderId": "entry2"})  # could open a position
+TAKE_PROFIT = ("sell", D(120), {"clientOrderId": "tp1", "reduceOnly": True})
+
+
+@contextmanager
+def closed_with_a_cancel_failing(tmp_path, order: tuple, error: Exception,
+                                 times: int) -> Iterator[tuple]:
+    """A long of 1 BTC with `order` (ENTRY or TAKE_PROFIT) resting beside it, its cancel
+    failing `times` times with `error`; the emergency close run to its end. Yields the paper
+    exchange, the repository and the closer's backoff waits; all closed after."""
     paper, repo, closer, waits = _setup(tmp_path)
     try:
-        paper.create_order(BTC, "limit", "buy", D(1), D(90), {"clientOrderId": "entry2"})
-        paper.faults.fail_next("cancel_order", 2, errors.ExchangeUnavailable("HTTP 503"))
+        side, price, params = order
+        paper.create_order(BTC, "limit", side, D(1), price, dict(params))
+        paper.faults.fail_next("cancel_order", times, error)
         _run(closer, repo)
+        yield paper, repo, waits
+    finally:
+        paper.faults.clear()
+        repo.close()
+        paper.close()
+
+
+def test_a_cancel_failing_twice_with_a_temporary_error_is_retried_then_the_close_runs(tmp_path):
+    with closed_with_a_cancel_failing(tmp_path, ENTRY, errors.ExchangeUnavailable("HTTP 503"),
+                                      2) as (paper, repo, waits):
         assert _open(paper) == []
         assert paper.fetch_open_orders(BTC) == []  # the entry was cancelled before the close
         assert len(waits) == 2
         assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
         assert repo.get_meta(OWED + BTC) == ""
-    finally:
-        repo.close()
-        paper.close()
 
 
 def test_reads_failing_with_temporary_errors_are_retried_then_the_close_runs(tmp_path):
@@ -74,39 +93,27 @@ def test_reads_failing_with_temporary_errors_are_retried_then_the_close_runs(tmp
 
 
 def test_an_entry_that_cannot_be_cancelled_stops_the_close_and_it_stays_owed(tmp_path):
-    paper, repo, closer, waits = _setup(tmp_path)
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(m.record["message"]), level="ERROR")
     try:
-        paper.create_order(BTC, "limit", "buy", D(1), D(90), {"clientOrderId": "entry2"})
-        paper.faults.fail_next("cancel_order", 100, errors.ExchangeUnavailable("HTTP 502"))
-        _run(closer, repo)
-        assert len(_open(paper)) == 1  # not closed while the entry could open a new position
-        assert [s for s in paper.submissions() if s["clientOrderId"].endswith("x")] == []
-        [failed] = repo.read(queries.events, BTC, "EmergencyCloseFailed")
-        assert "not reduce-only" in failed["data"]["error"]
-        assert repo.get_meta(OWED + BTC) == "close failed 3 times"  # the next start runs it
+        with closed_with_a_cancel_failing(tmp_path, ENTRY, errors.ExchangeUnavailable("HTTP 502"),
+                                          100) as (paper, repo, _):
+            assert len(_open(paper)) == 1  # not closed while the entry could open a new position
+            assert [s for s in paper.submissions() if s["clientOrderId"].endswith("x")] == []
+            [failed] = repo.read(queries.events, BTC, "EmergencyCloseFailed")
+            assert "not reduce-only" in failed["data"]["error"]
+            assert repo.get_meta(OWED + BTC) == "close failed 3 times"  # the next start runs it
         assert any("emergency close failed" in line and "still owed" in line for line in lines)
     finally:
         logger.remove(sink)
-        repo.close()
-        paper.close()
 
 
 def test_a_reduce_only_order_that_cannot_be_cancelled_does_not_stop_the_close(tmp_path):
-    paper, repo, closer, waits = _setup(tmp_path)
-    try:
-        paper.create_order(BTC, "limit", "sell", D(1), D(120),
-                           {"clientOrderId": "tp1", "reduceOnly": True})
-        paper.faults.fail_next("cancel_order", 100, errors.RequestTimeout("timed out"))
-        _run(closer, repo)
+    with closed_with_a_cancel_failing(tmp_path, TAKE_PROFIT, errors.RequestTimeout("timed out"),
+                                      100) as (paper, repo, _):
         assert _open(paper) == []
         assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
         assert repo.get_meta(OWED + BTC) == ""
-    finally:
-        paper.faults.clear()
-        repo.close()
-        paper.close()
 
 
 class MarketDown:
