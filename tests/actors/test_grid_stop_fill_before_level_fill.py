@@ -15,32 +15,13 @@ test_cancel_reports_fill.py."""
 
 from __future__ import annotations
 
-from decimal import Decimal as D
-
 from actors.messages import OrderActivity, Reconcile
-from exchange.records import PositionSide
-from tests.actors.test_cancel_reports_fill import grid
-from tests.actors.test_report_batch_lookup_fails import TimedVenue
-from trading.grid.model import GridKind
-from trading.model import Side
+from tests.actors.test_report_batch_lookup_fails import level_then_stop_filled
 
 
 def test_a_stop_fill_reported_before_its_level_fill_leaves_no_phantom_leg(tmp_path):
-    venue = TimedVenue()
-    bot = grid(tmp_path, venue)
-    try:
-        bot.tick("100")
-        state = bot.loop.state
-        level = state.orders_of(Side.LONG, GridKind.ADD)[0].client_order_id
-        stop = state.orders_of(Side.LONG, GridKind.STOP)[0]
-        assert stop.amount == D(2)  # the leg and its level
-        venue.mark = D(99)
-        venue.fill(level)
-        venue.mark = D(95)
-        venue.fill(stop.client_order_id)
-        assert venue.pos[PositionSide.LONG].qty == 0
-
-        bot.send(OrderActivity(client_order_ids=(stop.client_order_id,)))
+    with level_then_stop_filled(tmp_path) as (bot, _, level, stop):
+        bot.send(OrderActivity(client_order_ids=(stop,)))
         bot.send(OrderActivity(client_order_ids=(level,)))
 
         assert not bot.loop.state.long.is_open, "a long the venue does not hold"
@@ -48,5 +29,3 @@ def test_a_stop_fill_reported_before_its_level_fill_leaves_no_phantom_leg(tmp_pa
         assert not bot.loop.state.long.is_open
         assert bot.journal("FillExceedsLeg") == []
         assert bot.ledger() == bot.venue_fills()
-    finally:
-        bot.repo.close()

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal as D
 from typing import Any
 
 from actors.messages import OrderActivity
 from exchange.records import PositionSide, VenueOrder
-from tests.actors.test_cancel_reports_fill import Rec, Venue, grid
+from tests.actors.test_cancel_reports_fill import Bot, Rec, Venue, grid
 from trading.grid.model import GridKind
 from trading.model import Side
 
@@ -42,7 +44,11 @@ class TimedVenue(Venue):
         return dataclasses.replace(super()._view(o), last_fill_at=self.filled_at.get(o.cid))
 
 
-def test_a_batch_whose_first_lookup_fails_is_booked_in_fill_order(tmp_path):
+@contextmanager
+def level_then_stop_filled(tmp_path) -> Iterator[tuple[Bot, TimedVenue, str, str]]:
+    """Both grid legs open at 100; a fast market fills the long's first level (1 at 99), then
+    its stop (2 at 95: the leg and the level), neither reported yet. Yields the bot, the venue
+    and the level's and the stop's client ids; the repository closed after."""
     venue = TimedVenue()
     bot = grid(tmp_path, venue)
     try:
@@ -56,12 +62,17 @@ def test_a_batch_whose_first_lookup_fails_is_booked_in_fill_order(tmp_path):
         venue.mark = D(95)
         venue.fill(stop.client_order_id)
         assert venue.pos[PositionSide.LONG].qty == 0
+        yield bot, venue, level, stop.client_order_id
+    finally:
+        bot.repo.close()
+
+
+def test_a_batch_whose_first_lookup_fails_is_booked_in_fill_order(tmp_path):
+    with level_then_stop_filled(tmp_path) as (bot, venue, level, stop):
         venue.lookup_fails.add(level)
 
-        bot.send(OrderActivity(client_order_ids=(level, stop.client_order_id)))
+        bot.send(OrderActivity(client_order_ids=(level, stop)))
 
         assert not bot.loop.state.long.is_open, "a long the venue does not hold"
         assert bot.journal("FillExceedsLeg") == []
         assert bot.ledger() == bot.venue_fills()
-    finally:
-        bot.repo.close()
