@@ -5,12 +5,14 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from runtime.status_cli import status_dump
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, start_emulator
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +54,8 @@ def _no_bot_outlives_the_run() -> None:
             proc.kill()
 
 
-def cli(config: Path, data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def cli(config: Path, data_dir: Path, *args: str,
+        timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args, "--config", str(config),
                            "--data-dir", str(data_dir)], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
@@ -92,3 +95,43 @@ def log_tails(data_dir: Path, lines: int = 30) -> str:
     for log in sorted((data_dir / "logs").rglob("*.log")):
         out += [f"--- {log}", *log.read_text(errors="replace").splitlines()[-lines:]]
     return "\n".join(out) or f"(no logs under {data_dir / 'logs'})"
+
+
+BYBIT_MARKETS = "/v5/market/instruments-info"
+
+
+def sigterm_while_the_markets_read_hangs(config: Path, data_dir: Path, *,
+                                         bot: dict[str, Any], exchange: dict[str, Any],
+                                         **sections: dict[str, Any]) -> str:
+    """A live `bot.py run` on BTC against the Bybit emulator (127.0.0.1), whose markets endpoint
+    accepts every request and never answers it (until the emulator stops): once the start's
+    markets read is held, SIGTERM. Checks what every start stopped this way shows (exit 0, the
+    call in flight and no retry after it, 'stop requested while starting', 'bot stopped' last)
+    and returns the bot's log. `bot`, `exchange`: keys beside the live mode and the emulator's
+    address; `sections`: further config sections."""
+    emu = start_emulator("bybit")
+    emu.fail_next(BYBIT_MARKETS, 50, hold="before")  # accepted, never answered (until emu.stop)
+    try:
+        write_config(config, ["BTC/USDT:USDT"], bot={"mode": "live", **bot},
+                     exchange={"id": "bybit", "api_url": emu.base_url,
+                               "rate_limit_per_s": 1000.0, **exchange},
+                     logging={"console": False}, **sections)
+        env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET}
+        proc = start_bot(config, data_dir, env=env)
+        try:
+            wait_until(lambda: emu.hits(BYBIT_MARKETS), timeout=60,
+                       message="the markets read held")
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        log = (data_dir / "logs" / "bot.log").read_text()
+        assert proc.returncode == 0, err[-2000:] + log[-3000:]
+        # the call in flight, no retry after
+        assert len(emu.hits(BYBIT_MARKETS)) == 1, log[-3000:]
+        assert "stop requested while starting" in log, log[-3000:]
+        assert log.rstrip().endswith("bot stopped")
+        return log
+    finally:
+        emu.stop()
