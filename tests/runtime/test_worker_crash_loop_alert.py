@@ -7,37 +7,16 @@ process is a real one that exits at once with code 1 (a crash after its start)."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-from config.loader import load_settings
-from runtime.workers import WorkerParent
-from runtime.workers_status import Worker
-from tests.e2e.test_workers import write_accounts_config
-
-
-class Crashing:
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def __call__(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"],
-                                pass_fds=kwargs.get("pass_fds", ()))
-        self.started.append(proc)
-        return proc
+from tests.runtime.worker_rig import ScriptPopen, one_worker_parent
 
 
 def test_a_slow_worker_crash_loop_alerts_once_and_never_escalates(tmp_path: Path) -> None:
-    config = write_accounts_config(
-        tmp_path / "bot.toml", "max_restarts = 2\nrestart_period_s = 10\n"
+    popen = ScriptPopen("raise SystemExit(1)")
+    p, worker = one_worker_parent(
+        tmp_path, popen, "max_restarts = 2\nrestart_period_s = 10\n"
         "backoff_initial_s = 0.5\nbackoff_max_s = 1\nstable_after_s = 600")
-    popen = Crashing()
-    p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
-                     popen=popen)
-    worker = Worker(index=1, accounts=("alpha", "beta", "gamma"))
-    p.workers = [worker]
     now = 100.0
     try:
         p._start(worker, now)

@@ -7,29 +7,11 @@ is injected; the started process is a real one that exits with the code at once.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from config.loader import load_settings
-from runtime.workers import WorkerParent
-from runtime.workers_status import Worker
-from tests.e2e.test_workers import write_accounts_config
-
-
-class Exiting:
-    def __init__(self, code: int) -> None:
-        self.code = code
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def __call__(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-c", f"raise SystemExit({self.code})"],
-                                pass_fds=kwargs.get("pass_fds", ()))
-        self.started.append(proc)
-        return proc
+from tests.runtime.worker_rig import ScriptPopen, one_worker_parent
 
 
 @pytest.mark.parametrize(("code", "why", "ran_before"), [
@@ -38,13 +20,9 @@ class Exiting:
 ])
 def test_a_worker_exit_that_stops_the_bot_is_alerted(tmp_path: Path, code: int, why: str,
                                                     ran_before: bool) -> None:
-    config = write_accounts_config(tmp_path / "bot.toml")
-    popen = Exiting(code)
-    p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
-                     popen=popen)
-    worker = Worker(index=1, accounts=("alpha", "beta", "gamma"))
+    popen = ScriptPopen(f"raise SystemExit({code})")
+    p, worker = one_worker_parent(tmp_path, popen)
     worker.ready = ran_before  # restarted after its earlier process had run (code 3)
-    p.workers = [worker]
     try:
         p._start(worker, 100.0)
         assert worker.proc is not None

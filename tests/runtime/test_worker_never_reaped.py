@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from loguru import logger
 
@@ -31,6 +30,7 @@ from runtime.workers_reap import REAP_GRACE_S
 from runtime.workers_status import Worker, merge_status, settle_liveness, worker_lines
 from tests.e2e.test_workers import write_accounts_config
 from tests.e2e.test_workers_status import account_entry, bot, snapshot, write
+from tests.runtime.worker_rig import SLEEPS, ScriptPopen
 from tests.support.waiting import wait_until
 
 HOLD = ("import fcntl, os, sys\n"
@@ -76,20 +76,7 @@ class Unreapable:
         self.holder.wait()
 
 
-class StandIn:
-    """Starts a real process that stands in for the replacement worker (nothing trades)."""
-
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def __call__(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                                pass_fds=kwargs.get("pass_fds", ()))
-        self.started.append(proc)
-        return proc
-
-
-def _parent(tmp_path: Path, popen: StandIn) -> tuple[WorkerParent, Worker, Unreapable]:
+def _parent(tmp_path: Path, popen: ScriptPopen) -> tuple[WorkerParent, Worker, Unreapable]:
     config = write_accounts_config(tmp_path / "bot.toml", "backoff_initial_s = 0.5")
     data = tmp_path / "data"
     p = WorkerParent(load_settings(config), data, workers=1, config=config, popen=popen)
@@ -108,7 +95,7 @@ def _lines() -> tuple[list[str], int]:
 
 
 def test_a_killed_worker_never_reaped_is_replaced_once_its_locks_are_free(tmp_path: Path):
-    popen = StandIn()
+    popen = ScriptPopen(SLEEPS)
     p, worker, stuck = _parent(tmp_path, popen)
     lines, sink = _lines()
     try:
@@ -149,7 +136,7 @@ def test_a_killed_worker_never_reaped_is_replaced_once_its_locks_are_free(tmp_pa
 
 
 def test_a_stopping_parent_does_not_wait_for_ever_on_a_worker_never_reaped(tmp_path: Path):
-    p, worker, stuck = _parent(tmp_path, StandIn())
+    p, worker, stuck = _parent(tmp_path, ScriptPopen(SLEEPS))
     lines, sink = _lines()
     stop = threading.Thread(target=p._stop_all, daemon=True)
     try:
@@ -173,7 +160,7 @@ def test_a_stopping_parent_waits_no_longer_for_a_hung_worker_it_already_killed(t
     long as a graceful stop (STOP_TIMEOUT_S, over 100 s) and then 10 s more: the parent's
     stop took two minutes instead of at most the 10 s the README gives it. A hung worker only
     told to stop gets the rest of its 10 s grace, not a graceful stop's time either."""
-    popen = StandIn()
+    popen = ScriptPopen(SLEEPS)
     p, worker, stuck = _parent(tmp_path, popen)
     try:
         p._check(worker, 100.0)  # hung: SIGTERM
@@ -201,7 +188,7 @@ def test_a_worker_the_parent_killed_is_not_shown_alive_while_it_is_not_reaped(tm
     for as long as its snapshot had not gone stale, and `alive` after that for as long as it was
     not reaped (its replacement waiting for its locks). The parent knows better: it is hung,
     then killed; the status says so and its accounts are not current."""
-    popen = StandIn()
+    popen = ScriptPopen(SLEEPS)
     p, worker, stuck = _parent(tmp_path, popen)
     write(p.data_dir, 1, snapshot(stuck.pid, {"alpha": account_entry("A", True)}))
     try:

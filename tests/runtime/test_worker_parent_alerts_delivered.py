@@ -8,30 +8,18 @@ is a real one that never beats (a worker hung at its start), so the parent raise
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from config.loader import load_settings
 from runtime.workers import WorkerParent
 from tests.e2e.test_workers import write_accounts_config
+from tests.runtime.worker_rig import SLEEPS, ScriptPopen
 
 HOOK = ("import sys, time\n"
         "body = sys.stdin.read()\n"
         "time.sleep(4)  # a slow webhook relay\n"
         "open(sys.argv[1], 'a').write(body + '\\n')\n")
-
-
-class NeverBeats:
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def __call__(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                                pass_fds=kwargs.get("pass_fds", ()))
-        self.started.append(proc)
-        return proc
 
 
 def test_an_alert_raised_just_before_the_stop_is_delivered_before_the_parent_returns(
@@ -41,7 +29,7 @@ def test_an_alert_raised_just_before_the_stop_is_delivered_before_the_parent_ret
     config = write_accounts_config(
         tmp_path / "bot.toml", "worker_start_timeout_s = 1\nbackoff_initial_s = 30\n"
         f'alert_command = "{sys.executable} {hook} {delivered}"\n')
-    popen = NeverBeats()
+    popen = ScriptPopen(SLEEPS)
     p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
                      popen=popen)
     try:
@@ -70,7 +58,7 @@ def test_the_parent_alerts_through_the_hooks_each_account_configures(tmp_path: P
         text = text.replace(line, f'{line}supervision.alert_command = "{sys.executable} {hook} '
                                   f'{tmp_path / name}.jsonl"\n')
     config.write_text(text)
-    popen = NeverBeats()
+    popen = ScriptPopen(SLEEPS)
     p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
                      popen=popen)
     try:

@@ -6,40 +6,19 @@ process is a real one that sends one heartbeat down its pipe and exits with code
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-from config.loader import load_settings
-from runtime.workers import WorkerParent
-from runtime.workers_status import Worker
-from tests.e2e.test_workers import write_accounts_config
+from tests.runtime.worker_rig import ScriptPopen, one_worker_parent
 
 BEAT_THEN_DIE = ("import os; from runtime.workers_role import BEAT_FD_ENV; "
                  "os.write(int(os.environ[BEAT_FD_ENV]), b'.'); raise SystemExit(1)")
 
 
-class BeatThenCrash:
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def __call__(self, args: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-c", BEAT_THEN_DIE], cwd=kwargs.get("cwd"),
-                                env=kwargs.get("env"), pass_fds=kwargs.get("pass_fds", ()))
-        self.started.append(proc)
-        return proc
-
-
 def test_a_worker_never_running_stable_after_s_is_a_crash_loop(tmp_path: Path) -> None:
-    config = write_accounts_config(
-        tmp_path / "bot.toml", "max_restarts = 2\nrestart_period_s = 10\n"
+    popen = ScriptPopen(BEAT_THEN_DIE, worker_env=True)
+    p, worker = one_worker_parent(
+        tmp_path, popen, "max_restarts = 2\nrestart_period_s = 10\n"
         "backoff_initial_s = 30\nbackoff_max_s = 30\nstable_after_s = 40")
-    popen = BeatThenCrash()
-    p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
-                     popen=popen)
-    worker = Worker(index=1, accounts=("alpha", "beta", "gamma"))
-    p.workers = [worker]
     now = 100.0
     try:
         p._start(worker, now)
