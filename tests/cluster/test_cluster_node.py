@@ -57,12 +57,18 @@ class Starter:
         return acct
 
 
-def make_node(url: str, node_id: str, starter: Starter,
-              announced: list[tuple[str, str]], journaled: bool = True) -> ClusterNode:
-    store = LeaseStore(open_database(url, network_timeout_s=1.0), FAST)
+def tables(url: str, settings: LeaseSettings = FAST) -> tuple[LeaseStore, ClusterRegistry]:
+    """The real lease store (requests bounded at 1 s) and cluster registry, tables made."""
+    store = LeaseStore(open_database(url, network_timeout_s=1.0), settings)
     store.create_table()
     registry = ClusterRegistry(open_database(url))
     registry.create_tables()
+    return store, registry
+
+
+def make_node(url: str, node_id: str, starter: Starter,
+              announced: list[tuple[str, str]], journaled: bool = True) -> ClusterNode:
+    store, registry = tables(url)
 
     def announce(account: str, message: str, data: dict[str, Any]) -> bool:
         announced.append((account, message))
@@ -81,13 +87,20 @@ def nodes(pg_url: str) -> Iterator[list[ClusterNode]]:
         node.stop()
 
 
+def node_1_runs_all(url: str, nodes: list[ClusterNode], starter: Starter,
+                    announced: list[tuple[str, str]]) -> ClusterNode:
+    """node-1 started (stopped by the `nodes` fixture), once it runs all four accounts."""
+    first = make_node(url, "node-1", starter, announced).start()
+    nodes.append(first)
+    wait_until(lambda: len(first.held()) == 4, timeout=20, message="node-1 runs all four")
+    return first
+
+
 def test_two_nodes_split_the_accounts_and_one_takes_all_when_the_other_stops(
         pg_url: str, nodes: list[ClusterNode]) -> None:
     announced: list[tuple[str, str]] = []
     s1, s2 = Starter(), Starter()
-    first = make_node(pg_url, "node-1", s1, announced).start()
-    nodes.append(first)
-    wait_until(lambda: len(first.held()) == 4, timeout=20, message="node-1 runs all four")
+    first = node_1_runs_all(pg_url, nodes, s1, announced)
     second = make_node(pg_url, "node-2", s2, announced).start()
     nodes.append(second)
     wait_until(lambda: len(first.held()) == 2 and len(second.held()) == 2, timeout=30,
@@ -110,9 +123,7 @@ def test_a_lost_lease_stops_the_account_and_a_takeover_is_announced(
         pg_url: str, nodes: list[ClusterNode]) -> None:
     announced: list[tuple[str, str]] = []
     s1, s2 = Starter(), Starter()
-    first = make_node(pg_url, "node-1", s1, announced).start()
-    nodes.append(first)
-    wait_until(lambda: len(first.held()) == 4, timeout=20, message="node-1 runs all four")
+    first = node_1_runs_all(pg_url, nodes, s1, announced)
     # another process steals nothing: it can only take a lease that expired. Make one expire
     # by stopping node-1's renewals for a0 (its keeper, as a hung keeper thread would).
     first._keepers["a0"].stop(release=False)  # noqa: SLF001 - the fault is injected here
@@ -136,9 +147,7 @@ def test_a_takeover_the_account_could_not_journal_is_not_recorded_in_the_cluster
     # once found epoch 24 of acct5 in the table only)
     announced: list[tuple[str, str]] = []
     s1, s2 = Starter(), Starter()
-    first = make_node(pg_url, "node-1", s1, announced).start()
-    nodes.append(first)
-    wait_until(lambda: len(first.held()) == 4, timeout=20, message="node-1 runs all four")
+    first = node_1_runs_all(pg_url, nodes, s1, announced)
     first._keepers["a0"].stop(release=False)  # noqa: SLF001 - the fault is injected here
     second = make_node(pg_url, "node-2", s2, announced, journaled=False).start()
     nodes.append(second)
@@ -183,27 +192,37 @@ class LateRenewals:
         return self.inner.takeover_view(account)
 
 
+def late_renewing_node(url: str, nodes: list[ClusterNode], node_id: str, account: str,
+                       **kwargs: Any) -> tuple[ClusterNode, LateRenewals, int]:
+    """A node (`kwargs`: its start_account, announce...) running `account` alone on leases of
+    6 s whose renewals the test can hold back: started (stopped by the `nodes` fixture), the
+    account running, then one renewal held until the node stopped the account at its local
+    deadline (the lease in the database not expired). Returns the node, its store (release
+    the renewal with `gate`) and the epoch the account ran at."""
+    slow = LeaseSettings(ttl_s=6.0, request_timeout_s=0.5, safety_margin_s=2.0)
+    inner, registry = tables(url, slow)
+    store = LateRenewals(inner)
+    node = ClusterNode(node_id=node_id, accounts=[account], store=store, registry=registry,
+                       settings=slow, logger=logger, balance_interval_s=0.2, **kwargs)
+    nodes.append(node.start())
+    wait_until(lambda: account in node.held(), timeout=20, message=f"{account} runs")
+    epoch = node.held()[account].lease.epoch
+    store.hold.set()
+    wait_until(store.waiting.is_set, timeout=10, message="a renewal is held back")
+    wait_until(lambda: account not in node.held(), timeout=10, interval=0.02,
+               message=f"the node stops {account} once its local deadline passed")
+    return node, store, epoch
+
+
 def test_an_account_stopped_for_a_late_renewal_runs_again_under_a_new_epoch(
         pg_url: str, nodes: list[ClusterNode]) -> None:
     """Seen in the 20-kill run under load: the node stopped an account whose renewal was late,
     the renewal then succeeded, and the keeper held the lease for an account nobody ran (no
     other node could take it): the account was never managed again."""
-    slow = LeaseSettings(ttl_s=6.0, request_timeout_s=0.5, safety_margin_s=2.0)
-    store = LateRenewals(LeaseStore(open_database(pg_url, network_timeout_s=1.0), slow))
-    store.inner.create_table()
-    registry = ClusterRegistry(open_database(pg_url))
-    registry.create_tables()
     starter = Starter()
-    node = ClusterNode(node_id="node-late", accounts=["late0"], store=store, registry=registry,
-                       settings=slow, start_account=starter, logger=logger,
-                       announce=lambda account, message, data: None, balance_interval_s=0.2)
-    nodes.append(node.start())
-    wait_until(lambda: "late0" in node.held(), timeout=20, message="late0 runs")
-    first_epoch = node.held()["late0"].lease.epoch
-    store.hold.set()
-    wait_until(store.waiting.is_set, timeout=10, message="a renewal is held back")
-    wait_until(lambda: "late0" not in node.held(), timeout=10, interval=0.02,
-               message="the node stops late0 once its local deadline passed")
+    node, store, first_epoch = late_renewing_node(
+        pg_url, nodes, "node-late", "late0", start_account=starter,
+        announce=lambda account, message, data: None)
     store.gate.set()
     wait_until(lambda: store.late, timeout=10, message="the late renewal answered")
     assert store.late[0] is not None  # it succeeded: the database lease had not expired
@@ -231,10 +250,7 @@ def test_an_account_whose_start_fails_is_tried_again_with_a_growing_delay(
             raise RuntimeError("database schema version 99 is newer than this bot")
         return started(account, lease, keeper)
 
-    store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
-    store.create_table()
-    registry = ClusterRegistry(open_database(pg_url))
-    registry.create_tables()
+    store, registry = tables(pg_url)
     node = ClusterNode(node_id="node-1", accounts=["a0"], store=store, registry=registry,
                        settings=FAST, start_account=start, logger=logger,
                        announce=lambda *_: True, balance_interval_s=0.2).start()
@@ -258,10 +274,7 @@ def test_a_live_node_that_cannot_start_accounts_does_not_keep_one_from_running(
         raise RuntimeError("exchange bybit: environment variable(s) not set")
 
     def node(node_id: str, start: Any) -> ClusterNode:
-        store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
-        store.create_table()
-        registry = ClusterRegistry(open_database(pg_url))
-        registry.create_tables()
+        store, registry = tables(pg_url)
         return ClusterNode(node_id=node_id, accounts=["a0", "a1"], store=store,
                            registry=registry, settings=FAST, start_account=start,
                            logger=logger, announce=lambda *_: True, balance_interval_s=0.2)
@@ -285,23 +298,10 @@ def test_an_account_stopped_for_a_lapsed_lease_is_alerted_once(
     database down every node stops every account, so nothing traded and no alert hook heard
     of it. Now one `cluster_lease_lost` alert per lapse goes through the account's hooks; a
     node stopping (or handing over) raises none."""
-    slow = LeaseSettings(ttl_s=6.0, request_timeout_s=0.5, safety_margin_s=2.0)
-    store = LateRenewals(LeaseStore(open_database(pg_url, network_timeout_s=1.0), slow))
-    store.inner.create_table()
-    registry = ClusterRegistry(open_database(pg_url))
-    registry.create_tables()
     alerts: list[tuple[str, str, str]] = []
-    node = ClusterNode(node_id="node-lapse", accounts=["lapse0"], store=store,
-                       registry=registry, settings=slow, start_account=Starter(), logger=logger,
-                       announce=lambda *_: True, balance_interval_s=0.2,
-                       alert=lambda *alert: alerts.append(alert))
-    nodes.append(node.start())
-    wait_until(lambda: "lapse0" in node.held(), timeout=20, message="lapse0 runs")
-    epoch = node.held()["lapse0"].lease.epoch
-    store.hold.set()
-    wait_until(store.waiting.is_set, timeout=10, message="a renewal is held back")
-    wait_until(lambda: "lapse0" not in node.held(), timeout=10, interval=0.02,
-               message="the node stops lapse0 once its local deadline passed")
+    node, store, epoch = late_renewing_node(
+        pg_url, nodes, "node-lapse", "lapse0", start_account=Starter(),
+        announce=lambda *_: True, alert=lambda *alert: alerts.append(alert))
     assert len(alerts) == 1
     account, kind, message = alerts[0]
     assert (account, kind) == ("lapse0", "cluster_lease_lost")
@@ -341,10 +341,7 @@ def test_a_stopping_node_stops_its_accounts_at_once_not_one_after_the_other(
         made.append(SlowToStop(name=account, epoch=lease.epoch, barrier=barrier))
         return made[-1]
 
-    store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
-    store.create_table()
-    registry = ClusterRegistry(open_database(pg_url))
-    registry.create_tables()
+    store, registry = tables(pg_url)
     node = ClusterNode(node_id="node-stop", accounts=ACCOUNTS, store=store, registry=registry,
                        settings=FAST, start_account=start, logger=logger,
                        announce=lambda *_: True).start()
