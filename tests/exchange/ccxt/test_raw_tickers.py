@@ -4,6 +4,8 @@ both venues' WebSocket emulators with the real ccxt.pro classes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +41,26 @@ def installed(venue_id: str) -> tuple[Venue, RawTickers, list[VenueTicker], list
     return ex, raw, got, seen
 
 
-def bybit(sym: str, kind: str = "snapshot", **data: str) -> dict[str, Any]:
+@contextmanager
+def warned_on_a_clock(venue_id: str) -> Iterator[tuple[Venue, list[VenueTicker], list[float],
+                                                        list[str]]]:
+    """A RawTickers for BTC and ETH on a stand-in `venue_id` whose monotonic clock the test
+    moves (`clock[0]`). Yields the stand-in, the tickers delivered, the clock and the WARNING
+    messages logged meanwhile (each ending in a newline)."""
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{message}", level="WARNING")
+    clock = [1000.0]
+    try:
+        ex = Venue(venue_id)
+        got: list[VenueTicker] = []
+        RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger,
+                   monotonic=lambda: clock[0]).install()
+        yield ex, got, clock, lines
+    finally:
+        logger.remove(sink)
+
+
+def bybit(sym: str, kind: str = "snapshot", **data: Any) -> dict[str, Any]:
     return {"topic": f"tickers.{sym}", "type": kind, "data": {"symbol": sym, **data},
             "cs": 1, "ts": 1}
 
@@ -122,22 +143,13 @@ def test_stream_prices_come_from_the_raw_messages_on_both_venues(venue_id, tmp_p
 
 def test_a_price_that_stays_bad_is_warned_once_until_a_good_one_comes():
     """Bybit pushes a symbol's ticker up to 10 times a second: a bad price warned each time."""
-    lines: list[str] = []
-    sink = logger.add(lines.append, format="{message}", level="WARNING")
-    clock = [1000.0]
-    try:
-        ex = Venue("bybit")
-        got: list[VenueTicker] = []
-        RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger,
-                   monotonic=lambda: clock[0]).install()
+    with warned_on_a_clock("bybit") as (ex, got, clock, lines):
         for _ in range(50):
             ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="-1"))
         ex.handle_message(None, bybit("ETHUSDT", lastPrice="NaN"))
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50000"))
         clock[0] += 60  # (at most once a minute: test_raw_tickers_bad_fields.py)
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="0"))
-    finally:
-        logger.remove(sink)
     assert [t.last for t in got] == [D("50000")]
     assert [line.split(": last")[0] for line in lines] == [
         f"stream: skipped a bad ticker for {BTC}", f"stream: skipped a bad ticker for {ETH}",

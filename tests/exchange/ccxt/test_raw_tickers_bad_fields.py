@@ -24,6 +24,7 @@ from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
 from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_bybit import BybitVenue
 from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.test_raw_tickers import Venue, bybit, warned_on_a_clock
 from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
 from tests.support.waiting import wait_until
 
@@ -32,28 +33,11 @@ BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 BAD_VOLUMES = ["NaN", "nan", "Infinity", "-Infinity", "-5", "", "oops", float("nan")]
 
 
-class Venue:
-    """Stands in for a ccxt.pro exchange: an id, loaded markets and a message handler."""
-
-    def __init__(self, venue_id: str) -> None:
-        self.id = venue_id
-        self.markets = {BTC: {"id": "BTCUSDT"}, ETH: {"id": "ETHUSDT"}}
-        self.passed: list[Any] = []
-
-    def handle_message(self, client: Any, message: Any) -> None:
-        self.passed.append(message)
-
-
 def installed(venue_id: str) -> tuple[Venue, list[VenueTicker]]:
     ex = Venue(venue_id)
     got: list[VenueTicker] = []
     RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger).install()
     return ex, got
-
-
-def bybit(sym: str, kind: str = "snapshot", **data: Any) -> dict[str, Any]:
-    return {"topic": f"tickers.{sym}", "type": kind, "data": {"symbol": sym, **data},
-            "cs": 1, "ts": 1}
 
 
 def mini(sym: str, close: Any, quote: Any) -> dict[str, Any]:
@@ -97,22 +81,13 @@ def said(symbol: str, field: str, value: str) -> str:
 
 
 def test_a_bad_volume_is_said_once_per_symbol_naming_the_field_until_a_good_price():
-    lines: list[str] = []
-    sink = logger.add(lines.append, format="{message}", level="WARNING")
-    clock = [1000.0]
-    try:
-        ex = Venue("bybit")
-        got: list[VenueTicker] = []
-        RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger,
-                   monotonic=lambda: clock[0]).install()
+    with warned_on_a_clock("bybit") as (ex, got, clock, lines):
         for _ in range(20):
             ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="1", turnover24h="NaN"))
         ex.handle_message(None, bybit("ETHUSDT", lastPrice="3000", turnover24h="-1"))
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50000"))
         clock[0] += 60
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50001", turnover24h="inf"))
-    finally:
-        logger.remove(sink)
     assert [t.last for t in got] == [D("50000")]
     assert lines == [said(BTC, "24 h quote volume", "NaN"),
                      said(ETH, "24 h quote volume", "-1"),
@@ -122,14 +97,7 @@ def test_a_bad_volume_is_said_once_per_symbol_naming_the_field_until_a_good_pric
 def test_bad_tickers_between_good_prices_are_said_at_most_once_a_minute():
     """A venue alternating good prices with bad volumes (each good price ends the "said once"
     of the bad one) wrote one warning per bad message, up to 10 a second per symbol."""
-    lines: list[str] = []
-    sink = logger.add(lines.append, format="{message}", level="WARNING")
-    clock = [1000.0]
-    try:
-        ex = Venue("bybit")
-        got: list[VenueTicker] = []
-        RawTickers(ex, [BTC, ETH], got.extend, lambda: None, logger,
-                   monotonic=lambda: clock[0]).install()
+    with warned_on_a_clock("bybit") as (ex, got, clock, lines):
         for i in range(100):
             clock[0] += 0.1
             ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice=str(50000 + i)))
@@ -138,8 +106,6 @@ def test_bad_tickers_between_good_prices_are_said_at_most_once_a_minute():
         clock[0] += 60  # a minute after BTC's line
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="49000"))
         ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="1", turnover24h="-5"))
-    finally:
-        logger.remove(sink)
     assert len(got) == 101  # every good price delivered, no bad one
     assert lines == [said(BTC, "24 h quote volume", "NaN"),
                      said(ETH, "24 h quote volume", "NaN"),
