@@ -72,33 +72,48 @@ def kill_during_emergency_close(config: Path, mode: str = "during-close") -> Non
             proc.wait(30)
 
 
-def test_an_emergency_close_killed_midway_runs_again_after_the_restart(tmp_path: Path) -> None:
+def killed_and_restarted(tmp_path: Path, config_text: str,
+                         mode: str = "during-close") -> tuple[Path, AccountRuntime]:
+    """Write the config, kill the victim at `mode`; returns the config and the account that
+    restarts on its data (not opened yet)."""
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(data=tmp_path / "data"))
-    kill_during_emergency_close(config)
+    config.write_text(config_text)
+    kill_during_emergency_close(config, mode)
     settings = load_settings(config)
-    account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
-                             logger=logger, tagged=True)
+    return config, AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
+                                  logger=logger, tagged=True)
+
+
+def owed_close_runs(account: AccountRuntime) -> dict:
+    """Build the opened account (BTC's position still open on the exchange), start it and wait
+    until the owed emergency close closed the position and is no longer owed; returns the one
+    alert that says the close was interrupted by a restart."""
+    account.build()
+    repo, exchange = account.repo, account.exchange
+    assert repo is not None and exchange is not None
+    assert any(p.contracts > 0 for p in exchange.fetch_positions([BTC]))  # still open
+    account.start()
+    alerts = account.alerts
+    assert alerts is not None
+    wait_until(lambda: not any(p.contracts > Decimal(0)
+                               for p in exchange.fetch_positions([BTC])),
+               timeout=60, message="the owed emergency close ran")
+    wait_until(lambda: repo.get_meta(OWED + BTC) == "", timeout=30, message="owed cleared")
+    [resumed] = [a for a in alerts.sent if "interrupted by a restart" in a["message"]]
+    return resumed
+
+
+def test_an_emergency_close_killed_midway_runs_again_after_the_restart(tmp_path: Path) -> None:
+    _, account = killed_and_restarted(tmp_path, CONFIG.format(data=tmp_path / "data"))
     try:
         account.open()
         assert account.repo is not None
         owed_at_start = account.repo.get_meta(OWED + BTC)
-        account.build()
-        exchange = account.exchange
-        assert exchange is not None
-        assert any(p.contracts > 0 for p in exchange.fetch_positions([BTC]))  # still open
-        account.start()
-        repo, alerts = account.repo, account.alerts
-        assert alerts is not None
-        wait_until(lambda: not any(p.contracts > Decimal(0)
-                                   for p in exchange.fetch_positions([BTC])),
-                   timeout=60, message="the owed emergency close ran")
+        resumed = owed_close_runs(account)
         assert owed_at_start == "close failed 3 times"  # committed before the first call
-        wait_until(lambda: repo.get_meta(OWED + BTC) == "", timeout=30, message="owed cleared")
-        [resumed] = [a for a in alerts.sent if "interrupted by a restart" in a["message"]]
         assert resumed["symbol"] == BTC and resumed["kind"] == "escalation"
         assert "close failed 3 times" in resumed["message"]
-        [sent] = repo.read(queries.events, BTC, "EmergencyCloseRequested")
+        [sent] = account.repo.read(queries.events, BTC, "EmergencyCloseRequested")
         assert sent["data"]["order"].endswith("x") and sent["data"]["side"] == "long"
     finally:
         stop_all([account], logger)
@@ -108,16 +123,11 @@ def test_an_emergency_close_killed_midway_runs_again_after_the_restart(tmp_path:
 def test_a_resume_queued_while_down_keeps_the_position(tmp_path: Path) -> None:
     # found by review: the owed close ran at start before the queued control was applied, so a
     # person's `bot.py resume` (keep the position, I have looked) was overridden
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(data=tmp_path / "data"))
-    kill_during_emergency_close(config)
+    config, account = killed_and_restarted(tmp_path, CONFIG.format(data=tmp_path / "data"))
     resume = subprocess.run([sys.executable, "bot.py", "resume", BTC, "--config", str(config),
                              "--account", "a"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     assert resume.returncode == 0, resume.stderr
-    settings = load_settings(config)
-    account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
-                             logger=logger, tagged=True)
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(m.record["message"]), level="WARNING")
     try:
@@ -143,30 +153,16 @@ def test_an_escalation_killed_before_its_close_started_still_closes_after_the_re
     the escalation's commit and that write lost the emergency close and its alert: the symbol
     came back quarantined with its position open and nothing would ever close it. The owed
     close is now committed with the escalation itself (storage/commit_sql.py)."""
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(data=tmp_path / "data").replace(
-        "reconcile_interval_s = 3600", "reconcile_interval_s = 3600\nmax_close_attempts = 1"))
-    kill_during_emergency_close(config, "before-closer")
-    settings = load_settings(config)
-    account = AccountRuntime(settings.account_settings()[0], settings.data_dir_path(),
-                             logger=logger, tagged=True)
+    _, account = killed_and_restarted(
+        tmp_path, CONFIG.format(data=tmp_path / "data").replace(
+            "reconcile_interval_s = 3600", "reconcile_interval_s = 3600\nmax_close_attempts = 1"),
+        "before-closer")
     try:
         account.open()
         assert account.repo is not None
         owed_at_start = account.repo.get_meta(OWED + BTC)
         assert owed_at_start and "close failed 1 times" in owed_at_start, owed_at_start
-        account.build()
-        exchange = account.exchange
-        assert exchange is not None
-        assert any(p.contracts > 0 for p in exchange.fetch_positions([BTC]))  # still open
-        account.start()
-        repo, alerts = account.repo, account.alerts
-        assert alerts is not None
-        wait_until(lambda: not any(p.contracts > Decimal(0)
-                                   for p in exchange.fetch_positions([BTC])),
-                   timeout=60, message="the owed emergency close ran")
-        wait_until(lambda: repo.get_meta(OWED + BTC) == "", timeout=30, message="owed cleared")
-        [resumed] = [a for a in alerts.sent if "interrupted by a restart" in a["message"]]
+        resumed = owed_close_runs(account)
         assert resumed["symbol"] == BTC and resumed["kind"] == "escalation"
     finally:
         stop_all([account], logger)
