@@ -7,8 +7,11 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
@@ -20,6 +23,28 @@ from storage.repository import Repository
 from tests.exchange.paper.paper_support import BTC
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def closer_on(tmp_path: Path, exchange: Any,
+              **kwargs: Any) -> Iterator[tuple[EmergencyCloser, Repository]]:
+    """An emergency closer (`kwargs`: its own) on `exchange` and a real SQLite repository,
+    closed after."""
+    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
+    try:
+        yield EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger,
+                              **kwargs), repo
+    finally:
+        repo.close()
+
+
+def closes_the_long_in_one_order(tmp_path: Path, exchange: Any) -> None:
+    """The close of BTC runs to its end: one market sell of the long's 2, no failure."""
+    with closer_on(tmp_path, exchange) as (closer, repo):
+        closer.close(BTC, "test")
+        closer.wait()
+        assert exchange.sent == [(BTC, "market", "sell", D(2))]
+        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
 
 
 class StuckExchange:
@@ -48,25 +73,22 @@ class Clock:
 
 def test_stuck_closes_share_one_shutdown_deadline(tmp_path):
     exchange = StuckExchange()
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
-    closer = EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger,
-                             monotonic=Clock())
-    try:
-        symbols = ["A/USDT:USDT", "B/USDT:USDT", "C/USDT:USDT"]
-        for symbol in symbols:
-            closer.close(symbol, "test")
-        for _ in symbols:
-            assert exchange.entered.acquire(timeout=20)
-        # the first close's join used the whole 600 s: the others get none of their own
-        waiter = threading.Thread(target=closer.wait, args=(600.0,), daemon=True)
-        waiter.start()
-        waiter.join(20)
-        assert not waiter.is_alive(), "each stuck close got its own timeout"
-        assert sorted(closer.running()) == sorted(symbols)
-    finally:
-        exchange.release.set()
-        closer.wait()
-        repo.close()
+    with closer_on(tmp_path, exchange, monotonic=Clock()) as (closer, _):
+        try:
+            symbols = ["A/USDT:USDT", "B/USDT:USDT", "C/USDT:USDT"]
+            for symbol in symbols:
+                closer.close(symbol, "test")
+            for _ in symbols:
+                assert exchange.entered.acquire(timeout=20)
+            # the first close's join used the whole 600 s: the others get none of their own
+            waiter = threading.Thread(target=closer.wait, args=(600.0,), daemon=True)
+            waiter.start()
+            waiter.join(20)
+            assert not waiter.is_alive(), "each stuck close got its own timeout"
+            assert sorted(closer.running()) == sorted(symbols)
+        finally:
+            exchange.release.set()
+            closer.wait()
 
 
 class FlatExchange:
@@ -75,16 +97,12 @@ class FlatExchange:
 
 
 def test_finished_close_threads_are_not_kept(tmp_path):
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
-    closer = EmergencyCloser(exchange=FlatExchange(), repo=repo, prefix="acc-", logger=logger)
-    try:
+    with closer_on(tmp_path, FlatExchange()) as (closer, _):
         for i in range(5):
             closer.close(f"S{i}/USDT:USDT", "test")
             closer.wait()
         assert closer.running() == []
         assert len(closer._threads) <= 1  # only the last one, the others were pruned
-    finally:
-        repo.close()
 
 
 class Unprintable(Exception):
@@ -102,17 +120,13 @@ class BrokenExchange:
 def test_a_failure_whose_text_cannot_be_read_is_still_journaled(tmp_path):
     """The failed run's record took str(exc): an exception whose str() raises escaped the
     except, ended the close thread with a traceback and left no EmergencyCloseFailed."""
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
     done = threading.Event()
-    closer = EmergencyCloser(exchange=BrokenExchange(), repo=repo, prefix="acc-", logger=logger)
-    try:
+    with closer_on(tmp_path, BrokenExchange()) as (closer, repo):
         closer.close(BTC, "test", done.set)
         closer.wait()
         assert done.is_set()
         failed = repo.read(queries.events, BTC, "EmergencyCloseFailed")
         assert [e["data"]["error"] for e in failed] == ["Unprintable"]
-    finally:
-        repo.close()
 
 
 class NoMarketExchange:
@@ -137,16 +151,7 @@ class NoMarketExchange:
 def test_a_market_read_failing_with_unreadable_text_still_closes_in_one_order(tmp_path):
     """The warning formatted the exception itself: its str() raising turned the warning into
     the run's failure, and no close was sent."""
-    exchange = NoMarketExchange()
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
-    closer = EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger)
-    try:
-        closer.close(BTC, "test")
-        closer.wait()
-        assert exchange.sent == [(BTC, "market", "sell", D(2))]
-        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
-    finally:
-        repo.close()
+    closes_the_long_in_one_order(tmp_path, NoMarketExchange())
 
 
 LOCKED_CHILD = """
@@ -186,19 +191,17 @@ def test_a_failure_that_cannot_be_journaled_is_one_line_not_a_traceback(tmp_path
 
 def test_a_close_asked_again_while_one_runs_is_not_run_beside_it(tmp_path):
     exchange = StuckExchange()
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
-    closer = EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger)
-    try:
-        closer.close(BTC, "close attempts exhausted")
-        assert exchange.entered.acquire(timeout=20)
-        closer.close(BTC, "crash loop")  # a second escalation while the first waits
-        closer.close("ETH/USDT:USDT", "other")  # another symbol's close runs at once
-        assert exchange.entered.acquire(timeout=20)
-        assert closer.running() == [BTC, "ETH/USDT:USDT"]
-    finally:
-        exchange.release.set()
-        closer.wait()
-        repo.close()
+    with closer_on(tmp_path, exchange) as (closer, _):
+        try:
+            closer.close(BTC, "close attempts exhausted")
+            assert exchange.entered.acquire(timeout=20)
+            closer.close(BTC, "crash loop")  # a second escalation while the first waits
+            closer.close("ETH/USDT:USDT", "other")  # another symbol's close runs at once
+            assert exchange.entered.acquire(timeout=20)
+            assert closer.running() == [BTC, "ETH/USDT:USDT"]
+        finally:
+            exchange.release.set()
+            closer.wait()
     # BTC's venue was read once more after the first close ended (the second escalation's
     # run, reading the positions again), never beside it: running() listed one BTC close
     assert exchange.entered.acquire(timeout=0)
@@ -221,13 +224,4 @@ class RacedCancelExchange(NoMarketExchange):
 
 
 def test_an_order_gone_before_its_cancel_does_not_stop_the_close(tmp_path):
-    exchange = RacedCancelExchange()
-    repo = Repository(tmp_path / "bot.sqlite", synchronous="normal")
-    closer = EmergencyCloser(exchange=exchange, repo=repo, prefix="acc-", logger=logger)
-    try:
-        closer.close(BTC, "test")
-        closer.wait()
-        assert exchange.sent == [(BTC, "market", "sell", D(2))]
-        assert repo.read(queries.events, BTC, "EmergencyCloseFailed") == []
-    finally:
-        repo.close()
+    closes_the_long_in_one_order(tmp_path, RacedCancelExchange())
