@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from loguru import logger
-
 from storage.repository import Repository
-from supervision.restart_policy import RestartPolicy
-from supervision.supervisor import Supervisor
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 from trading.model import Side
@@ -121,17 +117,7 @@ def test_a_spawn_failing_with_an_unprintable_error_is_a_failure_like_any(tmp_pat
             raise Unprintable()
         return h._start(symbol)
 
-    sup = Supervisor(
-        symbols=[BTC], start_actor=start_actor, repo=h.repo,
-        policy=RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
-                             backoff_max_s=0.1, stable_after_s=30),
-        alerts=h.alerts, logger=logger, heartbeat_interval_s=0.05, heartbeat_timeout_s=1.0,
-        mailbox_max=100_000, reconcile_interval_s=3600, kill_switch_escalations=100,
-        kill_switch_window_s=600, views=h.views, emergency_close=h.closer.close)
-    h.sup = sup
-    h.deps = dataclasses.replace(h.deps, report=sup.report, on_escalate=sup.escalated,
-                                 entries_blocked=sup.entries_blocked)
-    h.feed.deliver = sup.tell
+    h.supervise_with(h.supervisor(start_actor=start_actor, heartbeat_timeout_s=1.0))
     try:
         h.start()  # waits until running
         child = h.child(BTC)

@@ -18,13 +18,11 @@ in an exchange call of the start's reconciliation), given through constructors."
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import Any
 
 import pykka
 import pytest
-from loguru import logger
 
 from exchange.fence import check_fence, waiting
 from storage.repository import Repository
@@ -32,7 +30,6 @@ from storage.writer import SUBMIT_TIMEOUT_S
 from supervision.child import ChildState
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status
-from supervision.supervisor import Supervisor
 from tests.support.clock import ManualClock
 from tests.support.faulty_exchange import FaultyExchange
 from tests.support.harness import Harness
@@ -122,20 +119,12 @@ class Rig:
         self.mono = ManualClock(start=1000.0)
         self.beats = 0
         self.reports: list[tuple[int, str]] = []
-        sup = Supervisor(
-            symbols=[BTC], start_actor=h._start, repo=h.repo,
+        sup = h.supervise_with(h.supervisor(
             policy=RestartPolicy(max_restarts=max_restarts, period_s=3600,
                                  backoff_initial_s=BACKOFF, backoff_max_s=BACKOFF,
                                  stable_after_s=30),
-            alerts=h.alerts, logger=logger, heartbeat_interval_s=INTERVAL,
-            heartbeat_timeout_s=TIMEOUT, mailbox_max=100_000, reconcile_interval_s=3600,
-            kill_switch_escalations=100, kill_switch_window_s=600, views=h.views,
-            emergency_close=h.closer.close, monotonic=self.mono, on_heartbeat=self._beat)
-        h.sup = sup
-        h.deps = dataclasses.replace(h.deps, report=self._report, on_escalate=sup.escalated,
-                                     entries_blocked=sup.entries_blocked, fences=sup.fences,
-                                     busy=sup.busy)
-        h.feed.deliver = sup.tell
+            heartbeat_interval_s=INTERVAL, heartbeat_timeout_s=TIMEOUT, monotonic=self.mono,
+            on_heartbeat=self._beat), fenced=True, report=self._report)
         self.h, self.sup = h, sup
 
     def _report(self, symbol: str, inc: int, what: str, error: BaseException | None) -> None:

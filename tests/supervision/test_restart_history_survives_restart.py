@@ -10,7 +10,6 @@ between runs. BTC's restore fails at every start (a repository given to the cons
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pykka
@@ -20,7 +19,6 @@ from loguru import logger
 from storage.repository import Repository
 from supervision.child import ChildState
 from supervision.restart_policy import RestartPolicy
-from supervision.supervisor import Supervisor
 from tests.support.clock import ManualClock
 from tests.support.harness import Harness
 from tests.support.postgres import pg_url  # noqa: F401 - the fixture
@@ -56,19 +54,11 @@ class Run:
         self.lines: list[str] = []
         self._sink = logger.add(lambda m: self.lines.append(m.record["message"]),
                                 level="WARNING")
-        sup = Supervisor(
-            symbols=[BTC, ETH], start_actor=h._start, repo=h.repo,
+        sup = h.supervise_with(h.supervisor(
             policy=RestartPolicy(max_restarts=2, period_s=PERIOD, backoff_initial_s=BACKOFF,
                                  backoff_max_s=60, stable_after_s=300),
-            alerts=h.alerts, logger=logger, heartbeat_interval_s=0.0625,
-            heartbeat_timeout_s=3600, mailbox_max=100_000, reconcile_interval_s=3600,
-            kill_switch_escalations=100, kill_switch_window_s=600, views=h.views,
-            emergency_close=h.closer.close, clock=wall, monotonic=self.mono)
-        h.sup = sup
-        h.deps = dataclasses.replace(h.deps, report=sup.report, on_escalate=sup.escalated,
-                                     entries_blocked=sup.entries_blocked, fences=sup.fences,
-                                     busy=sup.busy)
-        h.feed.deliver = sup.tell
+            heartbeat_interval_s=0.0625, heartbeat_timeout_s=3600, clock=wall,
+            monotonic=self.mono), fenced=True)
         self.h, self.sup = h, sup
         self.btc = sup.children[BTC]
 

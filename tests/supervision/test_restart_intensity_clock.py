@@ -9,7 +9,6 @@ SQLite; the wall clock and the monotonic clock are passed in (manual clocks)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from loguru import logger
@@ -46,19 +45,11 @@ def rig(tmp_path: Any) -> tuple[Harness, Supervisor, ManualClock, ManualClock, l
     armed = [False]
     h = Harness(tmp_path, [BTC], strategy_for=lambda s: CrashWhenArmed(armed))
     wall, mono = ManualClock(start=1_800_000_000.0), ManualClock(start=1000.0)
-    sup = Supervisor(
-        symbols=[BTC], start_actor=h._start, repo=h.repo,
+    sup = h.supervise_with(h.supervisor(
         policy=RestartPolicy(max_restarts=2, period_s=PERIOD, backoff_initial_s=BACKOFF,
                              backoff_max_s=BACKOFF, stable_after_s=30),
-        alerts=Alerts(logger=logger), logger=logger, heartbeat_interval_s=3600,
-        heartbeat_timeout_s=3600, mailbox_max=100_000, reconcile_interval_s=3600,
-        kill_switch_escalations=100, kill_switch_window_s=600, views=h.views,
-        emergency_close=h.closer.close, clock=wall, monotonic=mono)
-    h.sup = sup
-    h.deps = dataclasses.replace(h.deps, report=sup.report, on_escalate=sup.escalated,
-                                 entries_blocked=sup.entries_blocked, fences=sup.fences,
-                                 busy=sup.busy)
-    h.feed.deliver = sup.tell
+        alerts=Alerts(logger=logger), heartbeat_interval_s=3600, heartbeat_timeout_s=3600,
+        clock=wall, monotonic=mono), fenced=True)
     return h, sup, wall, mono, armed
 
 

@@ -9,10 +9,6 @@ actor starter passed in fails the first two spawns."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from loguru import logger
-
 from supervision.restart_policy import RestartPolicy
 from supervision.supervisor import Supervisor
 from tests.support.harness import Harness
@@ -21,18 +17,10 @@ BTC = "BTC/USDT:USDT"
 
 
 def supervisor(h: Harness, start_actor) -> Supervisor:  # noqa: ANN001
-    sup = Supervisor(
-        symbols=[BTC], start_actor=start_actor, repo=h.repo,
+    return h.supervise_with(h.supervisor(
+        start_actor=start_actor, heartbeat_timeout_s=1.0,
         policy=RestartPolicy(max_restarts=5, period_s=60, backoff_initial_s=0.01,
-                             backoff_max_s=0.05, stable_after_s=30),
-        alerts=h.alerts, logger=logger, heartbeat_interval_s=0.05, heartbeat_timeout_s=1.0,
-        mailbox_max=100_000, reconcile_interval_s=3600, kill_switch_escalations=100,
-        kill_switch_window_s=600, views=h.views, emergency_close=h.closer.close)
-    h.sup = sup
-    h.deps = dataclasses.replace(h.deps, report=sup.report, on_escalate=sup.escalated,
-                                 entries_blocked=sup.entries_blocked)
-    h.feed.deliver = sup.tell
-    return sup
+                             backoff_max_s=0.05, stable_after_s=30)))
 
 
 def test_restarts_of_a_symbol_that_never_started_survive_a_restart(tmp_path):

@@ -9,13 +9,10 @@ them") never came. Real supervisor, real actors and SQLite; the monotonic clock 
 
 from __future__ import annotations
 
-import dataclasses
-
 from loguru import logger
 
 from supervision.alerts import Alerts
 from supervision.restart_policy import RestartHistory, RestartPolicy
-from supervision.supervisor import Supervisor
 from tests.supervision.test_restart_intensity_clock import CrashWhenArmed
 from tests.support.clock import ManualClock
 from tests.support.harness import Harness
@@ -32,19 +29,11 @@ def test_a_symbol_never_running_stable_after_s_is_a_crash_loop(tmp_path):
     h = Harness(tmp_path, [BTC], strategy_for=lambda s: CrashWhenArmed(armed))
     mono = ManualClock(start=1000.0)
     alerts = Alerts(logger=logger)
-    sup = Supervisor(
-        symbols=[BTC], start_actor=h._start, repo=h.repo,
+    sup = h.supervise_with(h.supervisor(
         policy=RestartPolicy(max_restarts=2, period_s=10, backoff_initial_s=BACKOFF,
                              backoff_max_s=BACKOFF, stable_after_s=STABLE),
-        alerts=alerts, logger=logger, heartbeat_interval_s=0.05, heartbeat_timeout_s=3600,
-        mailbox_max=100_000, reconcile_interval_s=3600, kill_switch_escalations=100,
-        kill_switch_window_s=600, views=h.views, emergency_close=h.closer.close,
-        monotonic=mono)
-    h.sup = sup
-    h.deps = dataclasses.replace(h.deps, report=sup.report, on_escalate=sup.escalated,
-                                 entries_blocked=sup.entries_blocked, fences=sup.fences,
-                                 busy=sup.busy)
-    h.feed.deliver = sup.tell
+        alerts=alerts, heartbeat_interval_s=0.05, heartbeat_timeout_s=3600,
+        monotonic=mono), fenced=True)
     h.start()
     child = sup.children[BTC]
     try:

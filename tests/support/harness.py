@@ -4,10 +4,12 @@ arguments (exchange wrapper, strategy factory)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pykka
 from loguru import logger
@@ -67,7 +69,7 @@ class Harness:
         self.risk = risk or {}
         self.closer = EmergencyCloser(exchange=self.exchange, repo=self.repo, logger=logger,
                                       prefix=f"main-{self.repo.id_tag}-", clock=self.clock)
-        self.sup = Supervisor(
+        self._sup_args: dict[str, Any] = dict(
             symbols=symbols, start_actor=self._start, repo=self.repo,
             policy=policy or RestartPolicy(max_restarts=3, period_s=60, backoff_initial_s=0.01,
                                            backoff_max_s=0.1, stable_after_s=30),
@@ -75,6 +77,7 @@ class Harness:
             heartbeat_timeout_s=heartbeat_timeout_s, mailbox_max=mailbox_max,
             reconcile_interval_s=3600, kill_switch_escalations=kill_switch_escalations,
             kill_switch_window_s=600, views=self.views, emergency_close=self.closer.close)
+        self.sup = Supervisor(**self._sup_args)
         self.prices = PriceSlots(symbols)
         self.gate = AccountGate(max_open_positions=max_open_positions,
                                 kill_switch=self.sup.entries_blocked, clock=self.clock)
@@ -82,11 +85,30 @@ class Harness:
         self.deps = ActorDeps(exchange=self.exchange, repo=self.repo, core_for=self.core_for,
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,
                               report=self.sup.report, on_escalate=self.sup.escalated,
-                              entries_blocked=self.sup.entries_blocked, views=self.views, clock=self.clock,
-                              prices=self.prices, gate=self.gate)
+                              entries_blocked=self.sup.entries_blocked, views=self.views,
+                              clock=self.clock, prices=self.prices, gate=self.gate)
         self.feed = MarketFeed(exchange=self.exchange, symbols=symbols, deliver=self.sup.tell,
-                               interval_s=3600, own_prefix=f"main-{self.repo.id_tag}-", logger=logger,
-                               clock=self.clock, prices=self.prices)
+                               interval_s=3600, own_prefix=f"main-{self.repo.id_tag}-",
+                               logger=logger, clock=self.clock, prices=self.prices)
+
+    def supervisor(self, **over: Any) -> Supervisor:
+        """A supervisor built as the harness's own (its symbols, repository, alerts, views,
+        emergency closer and settings); `over`: any of its arguments instead (an actor starter
+        that fails, other clocks, another restart policy). Not in use until `supervise_with`."""
+        return Supervisor(**{**self._sup_args, **over})
+
+    def supervise_with(self, sup: Supervisor, *, fenced: bool = False,
+                       report: Callable[..., Any] | None = None) -> Supervisor:
+        """Put `sup` in place of the harness's supervisor before the start: the actors report
+        to it (or to `report`) and escalate to it, the feed delivers to it; `fenced`: the actors
+        also take its fences and busy board."""
+        self.sup = sup
+        fences = dict(fences=sup.fences, busy=sup.busy) if fenced else {}
+        self.deps = dataclasses.replace(self.deps, report=report or sup.report,
+                                        on_escalate=sup.escalated,
+                                        entries_blocked=sup.entries_blocked, **fences)
+        self.feed.deliver = sup.tell
+        return sup
 
     def core_for(self, symbol: str) -> SymbolCore:
         base = make_rules(**self.risk)
@@ -97,10 +119,11 @@ class Harness:
         return SymbolActor.start(symbol, self.deps)
 
     # -- driving -------------------------------------------------------------------------------
-    def start(self, wait: bool = True) -> "Harness":
+    def start(self, wait: bool = True) -> Harness:
         self.sup.start()
         if wait:
-            wait_until(lambda: all(c.state.value in ("running", "quarantined") for c in self.sup.children.values()),
+            wait_until(lambda: all(c.state.value in ("running", "quarantined")
+                                   for c in self.sup.children.values()),
                        message="all actors running")
         return self
 
