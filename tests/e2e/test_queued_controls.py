@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import time
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,24 @@ def all_done(db_path) -> bool:  # noqa: ANN001
     return left == 0
 
 
+def run_until_every_control_applied(config: Path, data: Path, message: str) -> None:
+    """`bot.py run` until every queued control row is applied (or the bot exited), then a
+    SIGTERM: it exits 0. Stopped once every row is applied, not after a fixed --duration: the
+    run loop's clock starts while the actors may still be starting, and a signal waits
+    (pending) until its actor runs: with 6 s, actors slow to start on a loaded machine left
+    rows not done."""
+    proc = start_bot(config, data)
+    try:
+        wait_until(lambda: all_done(data / "bot.sqlite") or proc.poll() is not None,
+                   timeout=90, interval=0.2, message=message)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+
+
 def test_controls_queued_while_stopped_are_applied_at_start(tmp_path):
     data = tmp_path / "data"
     config = write_config(tmp_path / "config.toml", SYMBOLS, bot={"status_interval_s": 0.2},
@@ -40,19 +59,7 @@ def test_controls_queued_while_stopped_are_applied_at_start(tmp_path):
                             (time.time(),)).lastrowid
     last = cli(config, data, "signal", "ETH/USDT:USDT", "short")
     assert last.returncode == 0
-    # stopped once every row is applied, not after a fixed --duration: the run loop's clock
-    # starts while the actors may still be starting, and a signal waits (pending) until its
-    # actor runs: with 6 s, actors slow to start on a loaded machine left rows not done
-    proc = start_bot(config, data)
-    try:
-        wait_until(lambda: all_done(data / "bot.sqlite") or proc.poll() is not None,
-                   timeout=90, interval=0.2, message="every queued control applied")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err[-2000:]
+    run_until_every_control_applied(config, data, "every queued control applied")
     with sqlite3.connect(data / "bot.sqlite") as db:
         rows = db.execute("SELECT id, symbol, done_at, result FROM control ORDER BY id").fetchall()
         skipped = db.execute("SELECT symbol, data FROM events WHERE type = 'SignalSkipped' "

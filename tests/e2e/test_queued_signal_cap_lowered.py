@@ -6,14 +6,12 @@ starts and applies the row."""
 
 from __future__ import annotations
 
-import signal
 import sqlite3
 
 import pytest
 
-from tests.e2e.bot_process import cli, start_bot, write_config
-from tests.e2e.test_queued_controls import all_done
-from tests.support.waiting import wait_until
+from tests.e2e.bot_process import cli, write_config
+from tests.e2e.test_queued_controls import run_until_every_control_applied
 
 SYMBOLS = ["BTC/USDT:USDT"]
 pytestmark = pytest.mark.slow
@@ -31,16 +29,7 @@ def test_a_queued_size_above_a_cap_lowered_since_is_refused_when_applied(tmp_pat
                  "--size", "500")
     assert queued.returncode == 0, queued.stderr
     config = _config(tmp_path, 100)  # the cap is lowered before the bot starts
-    proc = start_bot(config, data)
-    try:
-        wait_until(lambda: all_done(data / "bot.sqlite") or proc.poll() is not None,
-                   timeout=90, interval=0.2, message="the queued signal applied")
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err[-2000:]
+    run_until_every_control_applied(config, data, "the queued signal applied")
     with sqlite3.connect(data / "bot.sqlite") as db:
         (cid, result), = db.execute("SELECT id, result FROM control").fetchall()
         received = db.execute("SELECT COUNT(*) FROM events WHERE type = 'SignalReceived' "
