@@ -100,6 +100,30 @@ def log_tails(data_dir: Path, lines: int = 30) -> str:
 BYBIT_MARKETS = "/v5/market/instruments-info"
 
 
+def live_start_to_its_end(tmp_path: Path, venue: str, symbols: list[str], *,
+                          api_key: str = API_KEY) -> tuple[Path, int, str]:
+    """A live `bot.py run` on `symbols` against `venue`'s emulator (127.0.0.1) with `api_key`,
+    waited for until it exits by itself (killed after 120 s): its config file, exit code and
+    stderr."""
+    emu = start_emulator(venue)
+    try:
+        config = write_config(
+            tmp_path / "live.toml", symbols, bot={"mode": "live"},
+            exchange={"id": venue, "api_url": emu.base_url, "timeout_ms": 5000,
+                      "poll_interval_s": 5.0},
+            logging={"console": False})
+        env = {**os.environ, "BOT_API_KEY": api_key, "BOT_API_SECRET": API_SECRET}
+        proc = start_bot(config, tmp_path / "data", env=env)
+        try:
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        emu.stop()
+    return config, proc.returncode, err
+
+
 def sigterm_while_the_markets_read_hangs(config: Path, data_dir: Path, *,
                                          bot: dict[str, Any], exchange: dict[str, Any],
                                          **sections: dict[str, Any]) -> str:

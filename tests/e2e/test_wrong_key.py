@@ -8,12 +8,10 @@ a subprocess."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.e2e.bot_process import start_bot, write_config
-from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, start_emulator
+from tests.e2e.bot_process import live_start_to_its_end
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET
 
 pytestmark = pytest.mark.slow
 
@@ -23,24 +21,9 @@ pytestmark = pytest.mark.slow
     ("binanceusdm", "Invalid API-key, IP, or permissions for action"),
 ])
 def test_a_key_the_venue_refuses_stops_the_start_naming_the_key(tmp_path, venue, answer):
-    emu = start_emulator(venue)
-    try:
-        config = write_config(
-            tmp_path / "live.toml", ["BTC/USDT:USDT"], bot={"mode": "live"},
-            exchange={"id": venue, "api_url": emu.base_url, "timeout_ms": 5000,
-                      "poll_interval_s": 5.0},
-            logging={"console": False})
-        wrong = "W" * len(API_KEY)
-        env = {**os.environ, "BOT_API_KEY": wrong, "BOT_API_SECRET": API_SECRET}
-        proc = start_bot(config, tmp_path / "data", env=env)
-        try:
-            _, err = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    finally:
-        emu.stop()
-    assert proc.returncode == 2, err[-2000:]
+    wrong = "W" * len(API_KEY)
+    _, code, err = live_start_to_its_end(tmp_path, venue, ["BTC/USDT:USDT"], api_key=wrong)
+    assert code == 2, err[-2000:]
     lines = err.strip().splitlines()
     assert len(lines) == 1, err[-2000:]
     assert f"exchange {venue} refused the API key at start" in lines[0], lines[0]
