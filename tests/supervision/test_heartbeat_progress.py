@@ -170,6 +170,21 @@ def ping_behind_a_backlog(rig: Rig) -> None:
     assert child.ping is not None and child.ping_sent_at == sent_at  # the reply is still owed
 
 
+def hung_after_a_backlog(rig: Rig) -> Any:
+    """Started, ping_behind_a_backlog, an entry to send once the stuck work ends, then no
+    progress for longer than the timeout: the actor is failed as hung (no heartbeat reply).
+    Returns the old incarnation's actor ref (still stuck in its work)."""
+    rig.start()
+    ping_behind_a_backlog(rig)
+    child = rig.child
+    old = child.ref
+    rig.strategy.then = SignalRaised(side=Side.LONG, reason="after the hang")
+    # no progress for longer than the timeout: hung, whatever it is stuck in
+    rig.beat(TIMEOUT + INTERVAL, done=lambda: child.last_failure is not None)
+    assert child.last_failure["where"] == "heartbeat"
+    return old
+
+
 def test_a_working_actor_between_two_exchange_calls_is_not_restarted(tmp_path):
     rig = Rig(tmp_path)
     try:
@@ -193,14 +208,8 @@ def test_a_working_actor_between_two_exchange_calls_is_not_restarted(tmp_path):
 def test_an_actor_stuck_without_progress_is_failed_and_its_fenced_call_is_one_line(tmp_path):
     rig = Rig(tmp_path)
     try:
-        rig.start()
-        ping_behind_a_backlog(rig)
+        old = hung_after_a_backlog(rig)
         child = rig.child
-        old = child.ref
-        rig.strategy.then = SignalRaised(side=Side.LONG, reason="after the hang")
-        # no progress for longer than the timeout: hung, whatever it is stuck in
-        rig.beat(TIMEOUT + INTERVAL, done=lambda: child.last_failure is not None)
-        assert child.last_failure["where"] == "heartbeat"
         assert "no heartbeat reply" in child.last_failure["error"]
         # _fail sets last_failure before it revokes the fence (then the state and restart_at):
         # woken before the revoke, the old incarnation's entry would go out unfenced

@@ -11,28 +11,15 @@ clock, real SQLite (tests/supervision/test_heartbeat_progress.py's rig)."""
 
 from __future__ import annotations
 
-from tests.supervision.test_heartbeat_progress import (
-    BTC,
-    INTERVAL,
-    TIMEOUT,
-    Rig,
-    ping_behind_a_backlog,
-)
+from tests.supervision.test_heartbeat_progress import BTC, Rig, hung_after_a_backlog
 from tests.support.waiting import wait_until
-from trading.events import SignalRaised
-from trading.model import Side
 
 
 def test_a_replaced_incarnation_whose_commit_meets_the_fence_is_one_line(tmp_path):
     rig = Rig(tmp_path)
     try:
-        rig.start()
-        ping_behind_a_backlog(rig)
+        old = hung_after_a_backlog(rig)
         child = rig.child
-        old = child.ref
-        rig.strategy.then = SignalRaised(side=Side.LONG, reason="after the hang")
-        rig.beat(TIMEOUT + INTERVAL, done=lambda: child.last_failure is not None)
-        assert child.last_failure["where"] == "heartbeat"
         # the successor starts (claims a new incarnation) while the old one is still stuck
         rig.beat()
         wait_until(lambda: child.state.value == "running" and child.ref is not old,
