@@ -19,7 +19,7 @@ from tests.exchange.ccxt.ccxt_fixtures import (
     HELD_TIMEOUT_MS,
     FakeTime,
     factory_for,
-    make_gateway,
+    gateway_on_emulator,
     start_emulator,
 )
 
@@ -41,22 +41,14 @@ def held(gw: CcxtGateway) -> list[tuple[str, D]]:
 
 @pytest.fixture
 def binance(tmp_path):
-    emu = start_emulator("binanceusdm")
-    gw = make_gateway("binanceusdm", emu, tmp_path)
-    gw.load_markets()
-    yield gw, emu
-    gw.close()
-    emu.stop()
+    with gateway_on_emulator("binanceusdm", tmp_path) as pair:
+        yield pair
 
 
 @pytest.fixture
 def bybit(tmp_path):
-    emu = start_emulator("bybit")
-    gw = make_gateway("bybit", emu, tmp_path, timeout_ms=HELD_TIMEOUT_MS)
-    gw.load_markets()
-    yield gw, emu
-    gw.close()
-    emu.stop()
+    with gateway_on_emulator("bybit", tmp_path, timeout_ms=HELD_TIMEOUT_MS) as pair:
+        yield pair
 
 
 def test_a_5xx_after_the_order_landed_is_never_resent(binance):
@@ -100,17 +92,12 @@ def test_a_connection_dropped_after_the_request_is_never_resent(bybit):
 def test_execution_status_unknown_is_looked_up_not_permanent(tmp_path, venue, status, body):
     """ccxt raises OperationFailed (Binance -1000, -1006) or a plain ExchangeError (Bybit 10000,
     10016) for these: the old gateway raised PermanentError at once, though the order filled."""
-    emu = start_emulator(venue)
-    try:
-        gw = make_gateway(venue, emu, tmp_path)
-        gw.load_markets()
+    with gateway_on_emulator(venue, tmp_path) as (gw, emu):
         path = "/v5/order/create" if venue == "bybit" else "/fapi/v1/order"
         emu.fail_next(path, status=status, body=body, land=True)
         order = buy(gw, "unk-1")
         assert order.client_order_id == "unk-1" and order.filled == D("0.01")
         assert len(emu.hits(path, "POST")) == 1
-    finally:
-        emu.stop()
 
 
 def test_the_lookup_waits_out_the_venues_block_and_finds_the_order(tmp_path):
@@ -120,10 +107,8 @@ def test_the_lookup_waits_out_the_venues_block_and_finds_the_order(tmp_path):
     30 s bound), and before that the refusal escaped from create_order as BudgetRefused,
     saying nothing was sent."""
     fake = FakeTime()
-    emu = start_emulator("bybit")
-    try:
-        gw = make_gateway("bybit", emu, tmp_path, fake=fake, timeout_ms=HELD_TIMEOUT_MS)
-        gw.load_markets()
+    with gateway_on_emulator("bybit", tmp_path, fake=fake,
+                             timeout_ms=HELD_TIMEOUT_MS) as (gw, emu):
         emu.fail_next("/v5/order/create", hold="after")
         emu.fail_next("/v5/order/realtime", body={"retCode": 10006, "retMsg": "Too many visits!",
                                                   "result": {}, "retExtInfo": {}},
@@ -134,8 +119,6 @@ def test_the_lookup_waits_out_the_venues_block_and_finds_the_order(tmp_path):
         assert order.client_order_id == "b-1" and order.filled == D("0.01")
         assert fake.now - start >= 39  # waited for the venue's reset (40 s on), asked again
         assert len(emu.hits("/v5/order/create")) == 1
-    finally:
-        emu.stop()
 
 
 def test_a_fence_lost_during_the_lookup_ends_in_outcome_unknown(tmp_path):
@@ -177,10 +160,7 @@ def test_a_sparse_answers_refetch_never_fails_the_sent_order(tmp_path, reset_s, 
     block returned the order as sent (its fill unknown, so its stop waited). Its answer
     decides the entry's stop: protective, it waits the venue's block out."""
     fake = FakeTime()
-    emu = start_emulator("bybit")
-    try:
-        gw = make_gateway("bybit", emu, tmp_path, fake=fake)
-        gw.load_markets()
+    with gateway_on_emulator("bybit", tmp_path, fake=fake) as (gw, emu):
         reset_ms = int((fake.now + reset_s) * 1000)
         emu.fail_next("/v5/order/realtime", body={"retCode": 10006, "retMsg": "Too many visits!",
                                                   "result": {}, "retExtInfo": {}},
@@ -189,8 +169,6 @@ def test_a_sparse_answers_refetch_never_fails_the_sent_order(tmp_path, reset_s, 
         order = buy(gw, "s-1")
         assert (order.client_order_id, order.status, order.filled) == ("s-1", status, filled)
         assert order.amount == D("0.01") and len(emu.hits("/v5/order/create")) == 1
-    finally:
-        emu.stop()
 
 
 def test_a_refused_fee_read_returns_the_filled_order_without_its_fee(tmp_path):
@@ -199,14 +177,10 @@ def test_a_refused_fee_read_returns_the_filled_order_without_its_fee(tmp_path):
     refused, and that BudgetRefused used to escape from create_order after the order had
     filled; a create no longer reads its fee at all (a later lookup does)."""
     fake = FakeTime()  # 40 s before the minute turns
-    emu = start_emulator("binanceusdm")
-    try:
-        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=None)
-        gw.load_markets()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake,
+                             rate_limit_per_s=None) as (gw, emu):
         emu.fail_next("/fapi/v1/order", land=True, headers={"X-MBX-USED-WEIGHT-1M": "2400"})
         order = buy(gw, "fee-1")
         assert (order.client_order_id, order.filled, order.fee) == ("fee-1", D("0.01"), None)
         assert len(emu.hits("/fapi/v1/order", "POST")) == 1
         assert emu.hits("/fapi/v1/userTrades") == []  # refused locally, never sent
-    finally:
-        emu.stop()

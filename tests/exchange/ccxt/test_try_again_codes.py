@@ -11,7 +11,7 @@ from decimal import Decimal as D
 import pytest
 
 from exchange import errors
-from tests.exchange.ccxt.ccxt_fixtures import make_gateway, start_emulator
+from tests.exchange.ccxt.ccxt_fixtures import gateway_on_emulator
 
 BTC = "BTC/USDT:USDT"
 TRY_AGAIN = [
@@ -23,12 +23,8 @@ TRY_AGAIN = [
 
 @pytest.fixture
 def binance(tmp_path):
-    emu = start_emulator("binanceusdm")
-    gw = make_gateway("binanceusdm", emu, tmp_path)
-    gw.load_markets()
-    yield gw, emu
-    gw.close()
-    emu.stop()
+    with gateway_on_emulator("binanceusdm", tmp_path) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("body", TRY_AGAIN)
@@ -67,12 +63,8 @@ BYBIT = [
 
 @pytest.fixture
 def bybit(tmp_path):
-    emu = start_emulator("bybit")
-    gw = make_gateway("bybit", emu, tmp_path)
-    gw.load_markets()
-    yield gw, emu
-    gw.close()
-    emu.stop()
+    with gateway_on_emulator("bybit", tmp_path) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("body", BYBIT)
