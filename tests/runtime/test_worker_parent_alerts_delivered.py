@@ -22,13 +22,9 @@ HOOK = ("import sys, time\n"
         "open(sys.argv[1], 'a').write(body + '\\n')\n")
 
 
-def test_an_alert_raised_just_before_the_stop_is_delivered_before_the_parent_returns(
-        tmp_path: Path) -> None:
-    hook, delivered = tmp_path / "hook.py", tmp_path / "delivered.jsonl"
-    hook.write_text(HOOK)
-    config = write_accounts_config(
-        tmp_path / "bot.toml", "worker_start_timeout_s = 1\nbackoff_initial_s = 30\n"
-        f'alert_command = "{sys.executable} {hook} {delivered}"\n')
+def _run_two_seconds(tmp_path: Path, config: Path) -> WorkerParent:
+    """The parent of one worker that never beats, run for 2 s (its worker_hung alert raised
+    after 1 s); the stand-ins killed after."""
     popen = ScriptPopen(SLEEPS)
     p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
                      popen=popen)
@@ -38,6 +34,17 @@ def test_an_alert_raised_just_before_the_stop_is_delivered_before_the_parent_ret
         for proc in popen.started:
             proc.kill()
             proc.wait()
+    return p
+
+
+def test_an_alert_raised_just_before_the_stop_is_delivered_before_the_parent_returns(
+        tmp_path: Path) -> None:
+    hook, delivered = tmp_path / "hook.py", tmp_path / "delivered.jsonl"
+    hook.write_text(HOOK)
+    config = write_accounts_config(
+        tmp_path / "bot.toml", "worker_start_timeout_s = 1\nbackoff_initial_s = 30\n"
+        f'alert_command = "{sys.executable} {hook} {delivered}"\n')
+    p = _run_two_seconds(tmp_path, config)
     assert [a["kind"] for a in p.alerts.sent] == ["worker_hung"]
     assert delivered.exists() and '"kind": "worker_hung"' in delivered.read_text()
 
@@ -58,15 +65,7 @@ def test_the_parent_alerts_through_the_hooks_each_account_configures(tmp_path: P
         text = text.replace(line, f'{line}supervision.alert_command = "{sys.executable} {hook} '
                                   f'{tmp_path / name}.jsonl"\n')
     config.write_text(text)
-    popen = ScriptPopen(SLEEPS)
-    p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
-                     popen=popen)
-    try:
-        assert p.run(duration_s=2.0) == 0
-    finally:
-        for proc in popen.started:
-            proc.kill()
-            proc.wait()
+    _run_two_seconds(tmp_path, config)
     for name in ("alpha", "beta"):
         delivered = tmp_path / f"{name}.jsonl"
         assert delivered.exists(), f"{name}'s hook was not told"
