@@ -11,7 +11,7 @@ import peewee
 
 from storage.repository import Repository
 from supervision.restart_policy import RestartPolicy
-from tests.support.crashing import ActorBug
+from tests.support.crashing import ActorBug, CrashOnFirstPrice
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -26,19 +26,6 @@ class CountFailsOnce(Repository):
             self.failed.append(symbol)
             raise peewee.OperationalError("the database server did not answer within 10s")
         super().count_restart(symbol)
-
-
-class CrashOnFirstPrice:
-    name = "crash-once"
-
-    def __init__(self) -> None:
-        self.crashed = False
-
-    def on_price(self, price, volume, now, position):  # noqa: ANN001
-        if not self.crashed:
-            self.crashed = True
-            raise ActorBug("bug on the first price")
-        return None
 
 
 def test_a_restart_whose_count_cannot_be_written_still_happens(tmp_path, lines):

@@ -10,24 +10,11 @@ from __future__ import annotations
 from storage import queries
 from supervision.restart_policy import RestartPolicy
 from supervision.status import build_status
-from tests.support.crashing import ActorBug
+from tests.support.crashing import CrashOnFirstPrice
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
 BTC = "BTC/USDT:USDT"
-
-
-class CrashOnFirstPrice:
-    name = "crash-once"
-
-    def __init__(self) -> None:
-        self.crashed = False
-
-    def on_price(self, price, volume, now, position):  # noqa: ANN001
-        if not self.crashed:
-            self.crashed = True
-            raise ActorBug("bug on the first price")
-        return None
 
 
 def test_restarts_of_an_earlier_run_are_shown(tmp_path):

@@ -13,25 +13,12 @@ import threading
 from typing import Any
 
 from supervision.restart_policy import RestartPolicy
-from tests.support.crashing import ActorBug
+from tests.support.crashing import CrashOnFirstPrice
 from tests.support.faulty_exchange import FaultyExchange
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
 BTC = "BTC/USDT:USDT"
-
-
-class CrashOnFirstPrice:
-    name = "crash-once"
-
-    def __init__(self) -> None:
-        self.crashed = False
-
-    def on_price(self, price, volume, now, position):  # noqa: ANN001
-        if not self.crashed:
-            self.crashed = True
-            raise ActorBug("bug on the first price")
-        return None
 
 
 class Gate:

@@ -12,3 +12,19 @@ from __future__ import annotations
 
 class ActorBug(BaseException):
     """A bug that fails the actor it is raised in (see the module docstring)."""
+
+
+class CrashOnFirstPrice:
+    """A strategy whose first price fails its actor (ActorBug); every later price is None.
+    One instance shared by the symbol's incarnations: only the first one fails."""
+
+    name = "crash-once"
+
+    def __init__(self) -> None:
+        self.crashed = False
+
+    def on_price(self, price: object, volume: object, now: object, position: object) -> None:
+        if not self.crashed:
+            self.crashed = True
+            raise ActorBug("bug on the first price")
+        return None
