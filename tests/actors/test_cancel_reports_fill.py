@@ -87,6 +87,7 @@ class Venue:
     trades: list[VenueFill] = field(default_factory=list)
     answer: Callable[[VenueOrder], Any] = lambda order: order
     lookup_fails: set[str] = field(default_factory=set)  # the next lookup of these fails
+    partial_entry: D | None = None  # the next market entry fills this only (the rest executing)
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def fill(self, cid: str, qty: D | None = None, price: D | None = None) -> None:
@@ -128,7 +129,10 @@ class Venue:
                 pside=PositionSide.from_idx(p.get("positionIdx", 0)))
         self.orders[o.cid] = o
         if type == "market" and o.trigger is None:
-            self.fill(o.cid, price=self.mark)
+            part = None if o.reduce_only else self.partial_entry
+            if part is not None:
+                self.partial_entry = None
+            self.fill(o.cid, part, price=self.mark)
         return self._view(o)
 
     def cancel_order(self, id, symbol, params=None):

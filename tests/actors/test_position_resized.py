@@ -34,25 +34,12 @@ ZERO = D(0)
 
 
 class PartialVenue(Venue):
-    """+ the next market entry fills only `partial` (the rest keeps executing), and a lookup of
-    an id in `not_found` answers OrderNotFound once."""
+    """+ a lookup of an id in `not_found` answers OrderNotFound once (`partial_entry`: the next
+    market entry fills only that much, the rest keeps executing)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.partial: D | None = None
         self.not_found: set[str] = set()
-
-    def create_order(self, symbol: str, type: str, side: str, amount: Any, price: Any = None,
-                     params: dict[str, Any] | None = None) -> Any:
-        p = params or {}
-        if self.partial is None or type != "market" or p.get("reduceOnly"):
-            return super().create_order(symbol, type, side, amount, price, params)
-        o = Rec(id=f"v{next(self.ids)}", cid=p["clientOrderId"], side=side, amount=D(amount),
-                price=None, trigger=None, reduce_only=False, pside=PositionSide.NET)
-        self.orders[o.cid] = o
-        self.fill(o.cid, self.partial, price=self.mark)
-        self.partial = None
-        return self._view(o)
 
     def fetch_order(self, id: str, symbol: str, params: dict[str, Any] | None = None) -> Any:
         cid = (params or {}).get("clientOrderId")
@@ -101,7 +88,7 @@ class Bot(_Bot):
 def long_one(tmp: Path, partial: str | None = None) -> Bot:
     bot = Bot(tmp)
     bot.tick("100")
-    bot.venue.partial = D(partial) if partial is not None else None
+    bot.venue.partial_entry = D(partial) if partial is not None else None
     bot.send(ExternalSignal(side=Side.LONG, signal_id="s1"))
     return bot
 

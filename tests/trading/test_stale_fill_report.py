@@ -22,7 +22,7 @@ from actors.loop import DecisionLoop
 from actors.messages import ExternalSignal, OrderActivity
 from exchange.records import PositionSide, VenueOrder
 from storage.repository import Repository
-from tests.actors.test_cancel_reports_fill import SYM, Bot, Log, Rec, Venue
+from tests.actors.test_cancel_reports_fill import SYM, Bot, Log, Venue
 from tests.trading.conftest import make_rules
 from trading.decide import SymbolCore
 from trading.model import OrderPurpose, Phase, Side
@@ -30,23 +30,12 @@ from trading.model import OrderPurpose, Phase, Side
 
 @dataclass
 class PartsVenue(Venue):
-    """+ the next market entry fills only `first` (the rest keeps executing, filled by the
-    test), and `stale` ids answer the snapshot `snap` took instead of the order as it is."""
+    """+ `stale` ids answer the snapshot `snap` took instead of the order as it is
+    (`partial_entry`: the next market entry fills only that much, the rest keeps executing,
+    filled by the test)."""
 
-    first: D | None = None
     snapshots: dict[str, VenueOrder] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)
-
-    def create_order(self, symbol, type, side, amount, price=None, params=None):  # noqa: ANN001, ANN201
-        p = params or {}
-        if self.first is None or type != "market" or p.get("reduceOnly"):
-            return super().create_order(symbol, type, side, amount, price, params)
-        o = Rec(id=f"v{next(self.ids)}", cid=p["clientOrderId"], side=side, amount=D(amount),
-                price=None, trigger=None, reduce_only=False, pside=PositionSide.NET)
-        self.orders[o.cid] = o
-        self.fill(o.cid, self.first, price=self.mark)
-        self.first = None
-        return self._view(o)
 
     def snap(self, cid: str) -> None:
         self.snapshots[cid] = self._view(self.orders[cid])
@@ -90,7 +79,7 @@ def entry_in_two_parts(tmp: Path) -> tuple[PartsBot, str]:
     (0.8, average 101); a snapshot of the first part is kept for a lagging read."""
     bot = PartsBot(tmp)
     bot.tick("100")
-    bot.venue.first = D("0.4")
+    bot.venue.partial_entry = D("0.4")
     bot.send(ExternalSignal(side=Side.LONG, signal_id="s1"))
     entry = bot.loop.state.live_orders(OrderPurpose.ENTRY)[0].client_order_id
     bot.venue.snap(entry)  # 0.4, average 100
