@@ -11,9 +11,8 @@ from decimal import Decimal
 
 from actors.messages import Reconcile
 from storage import queries
+from tests.actors.test_side_mismatch_keeps_owner_stop import flip_by_hand, long_protected
 from tests.support.harness import Harness
-from tests.support.waiting import wait_until
-from trading.model import Side
 
 BTC = "BTC/USDT:USDT"
 
@@ -41,11 +40,7 @@ def test_an_unknown_position_is_flagged_once_not_at_every_reconciliation(tmp_pat
 def test_a_side_mismatch_is_journaled_once_not_at_every_reconciliation(tmp_path) -> None:  # noqa: ANN001
     h = Harness(tmp_path, [BTC]).start()
     try:
-        h.poll()
-        assert h.signal(BTC, Side.LONG, size="600")
-        wait_until(lambda: h.view(BTC).protected, message="long open and protected")
-        ours = h.exchange_position(BTC).contracts
-        h.paper.create_order(BTC, "market", "sell", ours * 2, None, {"clientOrderId": "flip-1"})
+        flip_by_hand(h, long_protected(h))
         _reconcile(h, 3)
         assert h.view(BTC).quarantined
         kept = h.repo.read(queries.events, BTC, "PositionSideMismatch")

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from actors.messages import Reconcile, Timer
 from storage import queries
+from tests.actors.test_side_mismatch_keeps_owner_stop import flip_by_hand, long_protected
 from tests.support.harness import Harness
-from tests.support.waiting import wait_until
-from trading.model import Side
 
 BTC = "BTC/USDT:USDT"
 
@@ -25,11 +24,8 @@ BTC = "BTC/USDT:USDT"
 def test_an_exit_signal_while_the_sides_differ_sends_no_close(tmp_path) -> None:  # noqa: ANN001
     h = Harness(tmp_path, [BTC]).start()
     try:
-        h.poll()
-        assert h.signal(BTC, Side.LONG, size="600")
-        wait_until(lambda: h.view(BTC).protected, message="long open and protected")
-        ours = h.exchange_position(BTC).contracts
-        h.paper.create_order(BTC, "market", "sell", ours * 2, None, {"clientOrderId": "flip-1"})
+        ours = long_protected(h)
+        flip_by_hand(h, ours)
         assert h.exchange_position(BTC).side == "short"
         assert h.sup.tell(BTC, Reconcile(reason="test"))
         h.idle(BTC)

@@ -21,6 +21,19 @@ from trading.model import Side
 BTC = "BTC/USDT:USDT"
 
 
+def long_protected(h: Harness) -> Decimal:
+    """A price, then a long of 600 USDT opened by a signal and protected; its contracts."""
+    h.poll()
+    assert h.signal(BTC, Side.LONG, size="600")
+    wait_until(lambda: h.view(BTC).protected, message="long open and protected")
+    return h.exchange_position(BTC).contracts
+
+
+def flip_by_hand(h: Harness, ours: Decimal) -> None:
+    """Our long flipped to a short of the same size by hand (a market sell of twice it)."""
+    h.paper.create_order(BTC, "market", "sell", ours * 2, None, {"clientOrderId": "flip-1"})
+
+
 def _open_ids(h: Harness) -> set[str]:
     return {o.client_order_id for o in h.paper.fetch_open_orders(BTC)}
 
@@ -28,13 +41,10 @@ def _open_ids(h: Harness) -> set[str]:
 def test_the_stop_a_person_placed_for_the_flipped_position_stays(tmp_path) -> None:  # noqa: ANN001
     h = Harness(tmp_path, [BTC]).start()
     try:
-        h.poll()
-        assert h.signal(BTC, Side.LONG, size="600")
-        wait_until(lambda: h.view(BTC).protected, message="long open and protected")
-        ours = h.exchange_position(BTC).contracts
+        ours = long_protected(h)
         # by hand: the long is flipped to a short, protected by a stop of its own, and a
         # resting buy far below that could open a position is left behind
-        h.paper.create_order(BTC, "market", "sell", ours * 2, None, {"clientOrderId": "flip-1"})
+        flip_by_hand(h, ours)
         assert h.exchange_position(BTC).side == "short"
         price = h.paper.fetch_tickers([BTC])[BTC].last
         level = h.paper.price_to_precision(BTC, price * Decimal("1.02"))
@@ -65,13 +75,10 @@ def test_no_refused_stop_loop_while_the_sides_differ_and_protection_when_they_ag
     to lift)."""
     h = Harness(tmp_path, [BTC]).start()
     try:
-        h.poll()
-        assert h.signal(BTC, Side.LONG, size="600")
-        wait_until(lambda: h.view(BTC).protected, message="long open and protected")
-        ours = h.exchange_position(BTC).contracts
+        ours = long_protected(h)
         for o in h.paper.fetch_open_orders(BTC):
             h.paper.cancel_order(o.id, BTC)
-        h.paper.create_order(BTC, "market", "sell", ours * 2, None, {"clientOrderId": "flip-1"})
+        flip_by_hand(h, ours)
         assert h.sup.tell(BTC, Reconcile(reason="test"))
         h.idle(BTC)
         for _ in range(5):  # 15 s of heartbeats
