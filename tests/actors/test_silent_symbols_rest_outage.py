@@ -10,7 +10,6 @@ clock moved by hand; dry-run: the real StreamedTickerSource thread."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,38 +21,13 @@ from actors.stream_feed import StreamFeed
 from exchange.ccxt.silent_symbols import SINGLE_CALLS_UP_TO
 from exchange.ccxt.stream_tickers import StreamedTickerSource
 from exchange.ccxt.stream_types import StreamHealth
-from exchange.paper.exchange import PaperExchange
-from exchange.paper.prices import GeneratorPriceSource
 from exchange.records import VenueTicker
 from observability.poll_outage import REMINDER_S
+from tests.actors.test_feed_poll_outage import Lines, Refused, RefusedTickers
 from tests.support.clock import ManualClock
-from tests.support.faulty_exchange import FaultyExchange
 from tests.support.waiting import wait_until
 
 SYMBOLS = [f"S{i}/USDT:USDT" for i in range(SINGLE_CALLS_UP_TO + 5)]
-
-
-class Refused(Exception):
-    pass
-
-
-class Lines:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def warning(self, text: str, *args: object) -> None:
-        self.lines.append(("WARNING", text.format(*args)))
-
-    def info(self, text: str, *args: object) -> None:
-        self.lines.append(("INFO", text.format(*args)))
-
-    def bind(self, **_: Any) -> Lines:
-        return self
-
-    error = debug = warning
-
-    def about(self, word: str) -> list[tuple[str, str]]:
-        return [(level, text) for level, text in list(self.lines) if word in text]
 
 
 class StreamsUp:
@@ -70,22 +44,9 @@ class StreamsUp:
 
 
 def test_a_rest_outage_with_many_silent_symbols_is_said_once_and_when_it_ends(tmp_path: Path):
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=SYMBOLS,
-                          price_source=GeneratorPriceSource(
-                              seed=3, step_ms=1000, speed=1.0,
-                              epoch_ms=int(time.time() * 1000) - 10_000),
-                          starting_balance=Decimal(1000))
-    faulty = FaultyExchange(paper)
-    refused, failing = [0], [True]
-
-    def refuse(name, args, kwargs):  # noqa: ANN001, ANN202
-        if failing[0]:
-            refused[0] += 1
-            raise Refused("503 Service Unavailable")
-
-    faulty.before["fetch_tickers"] = refuse
+    venue = RefusedTickers(tmp_path, SYMBOLS, Refused("503 Service Unavailable"))
     log, mono = Lines(), ManualClock(1000.0)
-    rest = MarketFeed(exchange=faulty, symbols=SYMBOLS,  # type: ignore[arg-type]
+    rest = MarketFeed(exchange=venue.exchange, symbols=SYMBOLS,  # type: ignore[arg-type]
                       deliver=lambda s, m: True, interval_s=0.5, own_prefix="main-x-",
                       logger=log, pace_quiet=False)
     feed = StreamFeed(rest=rest, stale_s=10.0, logger=log, silent_s=60.0,
@@ -94,17 +55,17 @@ def test_a_rest_outage_with_many_silent_symbols_is_said_once_and_when_it_ends(tm
     try:
         wait_until(lambda: feed.mode == "stream", message="stream mode")
         mono.advance(61)  # every symbol silent: one all-symbol call every 10 s
-        wait_until(lambda: refused[0] == 1, message="the first refused call")
+        wait_until(lambda: venue.refused == 1, message="the first refused call")
         for n in range(2, 31):  # 290 s more of the REST outage
             mono.advance(10)
-            wait_until(lambda n=n: refused[0] == n, message=f"refused call {n}")
+            wait_until(lambda n=n: venue.refused == n, message=f"refused call {n}")
         said = log.about("503")
         assert len(said) == 1 and said[0][0] == "WARNING", said
         mono.advance(REMINDER_S - 290)  # a reminder at the long interval, no more
-        wait_until(lambda: refused[0] == 31, message="refused call 31")
+        wait_until(lambda: venue.refused == 31, message="refused call 31")
         assert len(log.about("503")) == 2, log.about("503")
         assert "still failing (31 in a row over 300 s)" in log.about("503")[-1][1]
-        failing[0] = False
+        venue.failure = None
         mono.advance(10)
         wait_until(lambda: log.about("answer again"), message="the outage's end said")
         assert log.about("answer again") == [
@@ -112,7 +73,7 @@ def test_a_rest_outage_with_many_silent_symbols_is_said_once_and_when_it_ends(tm
                      "over 310 s)")]
     finally:
         feed.stop()
-        paper.close()
+        venue.paper.close()
 
 
 class Fetcher:
