@@ -7,16 +7,43 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import peewee
+import pytest
 
 from cluster import Lease, LeaseKeeper, LeaseSettings, LeaseStore, open_database
 from cluster.keeper import LeaseChanged
+from config.loader import load_settings
+from config.settings import Settings
+from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
 from tests.support.waiting import wait_until
 
 # Fast timings so a takeover takes ~2 s: renew every 0.5 s, stop acting 0.4 s before expiry,
 # take over 0.5 s after it.
 FAST = LeaseSettings(ttl_s=1.5, request_timeout_s=0.5, safety_margin_s=0.4)
+
+
+@contextmanager
+def node_on_the_paper_server(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             account: str, symbol: str) -> Iterator[Settings]:
+    """The shared paper server (a real process) and the loaded settings of a live cluster node
+    trading `account` on `symbol` there through ccxt's bybit (its keys in EPOCH_KEY and
+    EPOCH_SECRET), storage on `pg_url`; the server stopped after."""
+    monkeypatch.setenv("EPOCH_KEY", API_KEY)
+    monkeypatch.setenv("EPOCH_SECRET", API_SECRET)
+    server = ServerProcess(store=tmp_path / "shared_paper.sqlite").start()
+    try:
+        path = tmp_path / "config.toml"
+        path.write_text(
+            f'[bot]\nmode = "live"\naccount = "{account}"\n[symbols]\nlist = ["{symbol}"]\n'
+            f'[exchange]\nid = "bybit"\napi_url = "{server.base_url}"\n'
+            'api_key_env = "EPOCH_KEY"\napi_secret_env = "EPOCH_SECRET"\n'
+            '[logging]\nconsole = false\n'
+            f'[storage]\nurl = "{pg_url}"\n[cluster]\nenabled = true\n')
+        yield load_settings(path)
+    finally:
+        server.stop()
 
 
 def make_store(url: str, settings: LeaseSettings = FAST) -> LeaseStore:

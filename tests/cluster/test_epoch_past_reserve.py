@@ -11,11 +11,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from config.loader import load_settings
 from runtime.cluster_node import check_node, node_settings
 from runtime.node_accounts import NodeAccounts
-from tests.cluster.leases_support import make_keeper, make_store, running, wait_acting
-from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
+from tests.cluster.leases_support import (
+    make_keeper,
+    make_store,
+    node_on_the_paper_server,
+    running,
+    wait_acting,
+)
 from trading.client_ids import EPOCH_RESERVE
 
 pytestmark = pytest.mark.slow
@@ -25,23 +29,13 @@ ACCOUNT = "abcdefghijk"  # the longest name whose BTC ids fit up to EPOCH_RESERV
 
 def test_an_epoch_past_the_reserve_refuses_the_account_in_one_line(
         pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EPOCH_KEY", API_KEY)
-    monkeypatch.setenv("EPOCH_SECRET", API_SECRET)
-    server = ServerProcess(store=tmp_path / "shared_paper.sqlite").start()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[bot]\nmode = "live"\naccount = "{ACCOUNT}"\n[symbols]\nlist = ["{BTC}"]\n'
-        f'[exchange]\nid = "bybit"\napi_url = "{server.base_url}"\napi_key_env = "EPOCH_KEY"\n'
-        'api_secret_env = "EPOCH_SECRET"\n[logging]\nconsole = false\n'
-        f'[storage]\nurl = "{pg_url}"\n[cluster]\nenabled = true\n')
-    settings = load_settings(path)
-    check_node(settings, node_settings(settings))  # the node itself starts
-    store = make_store(pg_url)
-    with psycopg.connect(pg_url, autocommit=True) as conn:  # epochs burnt before
-        conn.execute("INSERT INTO leases (account, owner, epoch, expires_at_ms, renewed_at_ms) "
-                     "VALUES (%s, NULL, %s, 0, 0)", (ACCOUNT, EPOCH_RESERVE))
-    keeper = make_keeper(store, "node-a", account=ACCOUNT)
-    try:
+    with node_on_the_paper_server(pg_url, tmp_path, monkeypatch, ACCOUNT, BTC) as settings:
+        check_node(settings, node_settings(settings))  # the node itself starts
+        store = make_store(pg_url)
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # epochs burnt before
+            conn.execute("INSERT INTO leases (account, owner, epoch, expires_at_ms, "
+                         "renewed_at_ms) VALUES (%s, NULL, %s, 0, 0)", (ACCOUNT, EPOCH_RESERVE))
+        keeper = make_keeper(store, "node-a", account=ACCOUNT)
         with running(keeper):
             lease = wait_acting(keeper, "node-a acquires", timeout=10)
             assert lease.epoch == EPOCH_RESERVE + 1
@@ -50,8 +44,6 @@ def test_an_epoch_past_the_reserve_refuses_the_account_in_one_line(
                 account = start(ACCOUNT, lease, keeper)
                 account.stop()
                 account.close()
-    finally:
-        server.stop()
     message = str(refused.value)
     assert "\n" not in message
     assert message.startswith(f"account {ACCOUNT}: lease epoch {EPOCH_RESERVE + 1} ")

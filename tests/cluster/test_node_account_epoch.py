@@ -14,11 +14,15 @@ from pathlib import Path
 import pytest
 
 from cluster import LeaseLost
-from config.loader import load_settings
 from runtime.cluster_node import node_settings
 from runtime.node_accounts import NodeAccounts
-from tests.cluster.leases_support import make_keeper, make_store, running, wait_acting
-from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
+from tests.cluster.leases_support import (
+    make_keeper,
+    make_store,
+    node_on_the_paper_server,
+    running,
+    wait_acting,
+)
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -27,19 +31,9 @@ BTC = "BTC/USDT:USDT"
 
 def test_an_account_started_under_an_epoch_is_fenced_once_its_keeper_holds_a_newer_one(
         pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("EPOCH_KEY", API_KEY)
-    monkeypatch.setenv("EPOCH_SECRET", API_SECRET)
-    server = ServerProcess(store=tmp_path / "shared_paper.sqlite").start()
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[bot]\nmode = "live"\naccount = "main"\n[symbols]\nlist = ["{BTC}"]\n'
-        f'[exchange]\nid = "bybit"\napi_url = "{server.base_url}"\napi_key_env = "EPOCH_KEY"\n'
-        'api_secret_env = "EPOCH_SECRET"\n[logging]\nconsole = false\n'
-        f'[storage]\nurl = "{pg_url}"\n[cluster]\nenabled = true\n')
-    settings = load_settings(path)
-    store = make_store(pg_url)
-    keeper = make_keeper(store, "node-a", account="main")
-    try:
+    with node_on_the_paper_server(pg_url, tmp_path, monkeypatch, "main", BTC) as settings:
+        store = make_store(pg_url)
+        keeper = make_keeper(store, "node-a", account="main")
         with running(keeper):
             first = wait_acting(keeper, "node-a acquires", timeout=10)
             start = NodeAccounts(settings, node_settings(settings), tmp_path / "data", pg_url)
@@ -62,5 +56,3 @@ def test_an_account_started_under_an_epoch_is_fenced_once_its_keeper_holds_a_new
             finally:
                 account.stop()
                 account.close()
-    finally:
-        server.stop()
