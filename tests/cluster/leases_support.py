@@ -16,6 +16,7 @@ from cluster import Lease, LeaseKeeper, LeaseSettings, LeaseStore, open_database
 from cluster.keeper import LeaseChanged
 from config.loader import load_settings
 from config.settings import Settings
+from storage.cluster_registry import ClusterRegistry
 from tests.exchange.paper_server.server_support import API_KEY, API_SECRET, ServerProcess
 from tests.support.waiting import wait_until
 
@@ -44,6 +45,35 @@ def node_on_the_paper_server(pg_url: str, tmp_path: Path, monkeypatch: pytest.Mo
         yield load_settings(path)
     finally:
         server.stop()
+
+
+class IdleAccount:
+    """What a node starts for an account in tests that need no more: ready at once, its stop
+    stuck on nothing."""
+
+    def ready(self) -> bool:
+        return True
+
+    def stop(self) -> list[str]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def start_idle(account: str, lease: Lease, keeper: LeaseKeeper) -> IdleAccount:
+    """A node's start_account that starts an IdleAccount."""
+    return IdleAccount()
+
+
+def lease_tables(url: str,
+                 settings: LeaseSettings = FAST) -> tuple[LeaseStore, ClusterRegistry]:
+    """The real lease store (requests bounded at 1 s) and cluster registry, tables made."""
+    store = LeaseStore(open_database(url, network_timeout_s=1.0), settings)
+    store.create_table()
+    registry = ClusterRegistry(open_database(url))
+    registry.create_tables()
+    return store, registry
 
 
 def make_store(url: str, settings: LeaseSettings = FAST) -> LeaseStore:

@@ -18,7 +18,7 @@ from cluster import Lease, LeaseSettings, LeaseStore, open_database
 from cluster.keeper import LeaseKeeper
 from cluster.node import ClusterNode
 from storage.cluster_registry import ClusterRegistry
-from tests.cluster.leases_support import FAST
+from tests.cluster.leases_support import FAST, lease_tables
 from tests.support.waiting import wait_until
 
 ACCOUNTS = ["a0", "a1", "a2", "a3"]
@@ -57,18 +57,9 @@ class Starter:
         return acct
 
 
-def tables(url: str, settings: LeaseSettings = FAST) -> tuple[LeaseStore, ClusterRegistry]:
-    """The real lease store (requests bounded at 1 s) and cluster registry, tables made."""
-    store = LeaseStore(open_database(url, network_timeout_s=1.0), settings)
-    store.create_table()
-    registry = ClusterRegistry(open_database(url))
-    registry.create_tables()
-    return store, registry
-
-
 def make_node(url: str, node_id: str, starter: Starter,
               announced: list[tuple[str, str]], journaled: bool = True) -> ClusterNode:
-    store, registry = tables(url)
+    store, registry = lease_tables(url)
 
     def announce(account: str, message: str, data: dict[str, Any]) -> bool:
         announced.append((account, message))
@@ -200,7 +191,7 @@ def late_renewing_node(url: str, nodes: list[ClusterNode], node_id: str, account
     deadline (the lease in the database not expired). Returns the node, its store (release
     the renewal with `gate`) and the epoch the account ran at."""
     slow = LeaseSettings(ttl_s=6.0, request_timeout_s=0.5, safety_margin_s=2.0)
-    inner, registry = tables(url, slow)
+    inner, registry = lease_tables(url, slow)
     store = LateRenewals(inner)
     node = ClusterNode(node_id=node_id, accounts=[account], store=store, registry=registry,
                        settings=slow, logger=logger, balance_interval_s=0.2, **kwargs)
@@ -250,7 +241,7 @@ def test_an_account_whose_start_fails_is_tried_again_with_a_growing_delay(
             raise RuntimeError("database schema version 99 is newer than this bot")
         return started(account, lease, keeper)
 
-    store, registry = tables(pg_url)
+    store, registry = lease_tables(pg_url)
     node = ClusterNode(node_id="node-1", accounts=["a0"], store=store, registry=registry,
                        settings=FAST, start_account=start, logger=logger,
                        announce=lambda *_: True, balance_interval_s=0.2).start()
@@ -274,7 +265,7 @@ def test_a_live_node_that_cannot_start_accounts_does_not_keep_one_from_running(
         raise RuntimeError("exchange bybit: environment variable(s) not set")
 
     def node(node_id: str, start: Any) -> ClusterNode:
-        store, registry = tables(pg_url)
+        store, registry = lease_tables(pg_url)
         return ClusterNode(node_id=node_id, accounts=["a0", "a1"], store=store,
                            registry=registry, settings=FAST, start_account=start,
                            logger=logger, announce=lambda *_: True, balance_interval_s=0.2)
@@ -341,7 +332,7 @@ def test_a_stopping_node_stops_its_accounts_at_once_not_one_after_the_other(
         made.append(SlowToStop(name=account, epoch=lease.epoch, barrier=barrier))
         return made[-1]
 
-    store, registry = tables(pg_url)
+    store, registry = lease_tables(pg_url)
     node = ClusterNode(node_id="node-stop", accounts=ACCOUNTS, store=store, registry=registry,
                        settings=FAST, start_account=start, logger=logger,
                        announce=lambda *_: True).start()

@@ -11,28 +11,12 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from cluster import Lease, LeaseStore, open_database
-from cluster.keeper import LeaseKeeper
+from cluster import LeaseStore, open_database
 from cluster.node import ClusterNode
 from cluster.node_id_claim import NodeIdInUse, claim, live_holder
 from storage.cluster_registry import ClusterRegistry
-from tests.cluster.leases_support import FAST
+from tests.cluster.leases_support import FAST, lease_tables, start_idle
 from tests.support.waiting import wait_until
-
-
-class _Idle:
-    def ready(self) -> bool:
-        return True
-
-    def stop(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
-
-
-def _start(account: str, lease: Lease, keeper: LeaseKeeper) -> _Idle:
-    return _Idle()
 
 
 def _announce(account: str, message: str, data: dict[str, Any]) -> bool:
@@ -40,12 +24,9 @@ def _announce(account: str, message: str, data: dict[str, Any]) -> bool:
 
 
 def test_a_node_balancing_slower_than_its_ttl_still_beats_within_it(pg_url: str) -> None:
-    store = LeaseStore(open_database(pg_url, network_timeout_s=1.0), FAST)
-    store.create_table()
-    registry = ClusterRegistry(open_database(pg_url))
-    registry.create_tables()
+    store, registry = lease_tables(pg_url)
     node = ClusterNode(node_id="slow-balancer", accounts=["hb0"], store=store,
-                       registry=registry, settings=FAST, start_account=_start, logger=logger,
+                       registry=registry, settings=FAST, start_account=start_idle, logger=logger,
                        announce=_announce, balance_interval_s=4 * FAST.ttl_s).start()
     try:
         observer = ClusterRegistry(open_database(pg_url))
@@ -89,7 +70,7 @@ def test_an_unforeseen_heartbeat_error_is_said_and_the_beats_go_on(pg_url: str) 
     registry = _FailsOnce(inner)
     node = ClusterNode(node_id="beats-on", accounts=["hb1"], store=store,
                        registry=registry, settings=FAST,  # type: ignore[arg-type]
-                       start_account=_start, logger=logger, announce=_announce).start()
+                       start_account=start_idle, logger=logger, announce=_announce).start()
     try:
         wait_until(lambda: registry.beats >= 4, timeout=30, message="beats after the error")
         assert node._beater.is_alive()

@@ -5,33 +5,15 @@ tables, real node, keeper and heartbeat threads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from loguru import logger
 
-from cluster import Lease, LeaseStore, open_database
-from cluster.keeper import LeaseKeeper
+from cluster import LeaseStore, open_database
 from cluster.node import ClusterNode
 from storage.cluster_registry import ClusterRegistry
-from tests.cluster.leases_support import FAST
+from tests.cluster.leases_support import FAST, start_idle
 from tests.support.waiting import wait_until
-
-
-@dataclass
-class Account:
-    def ready(self) -> bool:
-        return True
-
-    def stop(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
-
-
-def start(account: str, lease: Lease, keeper: LeaseKeeper) -> Account:
-    return Account()
 
 
 def make_node(path: str, node_id: str, accounts: list[str]) -> ClusterNode:
@@ -40,7 +22,7 @@ def make_node(path: str, node_id: str, accounts: list[str]) -> ClusterNode:
     registry = ClusterRegistry(open_database(path), configured=accounts)
     registry.create_tables()
     return ClusterNode(node_id=node_id, accounts=accounts, store=store, registry=registry,
-                       settings=FAST, start_account=start, logger=logger,
+                       settings=FAST, start_account=start_idle, logger=logger,
                        announce=lambda *_: True, balance_interval_s=0.1)
 
 

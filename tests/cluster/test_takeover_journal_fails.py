@@ -16,20 +16,10 @@ from loguru import logger
 from cluster.lease import Lease
 from cluster.node_ready import journal_when_ready
 from cluster.node_types import Held
+from tests.cluster.leases_support import IdleAccount
 
 LEASE = Lease(account="a0", owner="node-b", epoch=7, expires_at_ms=0, renewed_at_ms=0,
               previous_owner="node-a")
-
-
-class Running:
-    def ready(self) -> bool:
-        return True
-
-    def stop(self) -> list[str]:
-        return []
-
-    def close(self) -> None:
-        pass
 
 
 @dataclass
@@ -42,7 +32,7 @@ class Journaled:
     uncaught: list[BaseException | None] = field(default_factory=list)
 
 
-def _journal_when_ready(handle: Running, announce: Callable[[str, str, dict[str, Any]], bool],
+def _journal_when_ready(handle: IdleAccount, announce: Callable[[str, str, dict[str, Any]], bool],
                         **kwargs: Any) -> Journaled:
     """Run journal_when_ready for LEASE's takeover on a real thread to its end, the account
     held by `handle`, with `announce` and a cluster table that records (`kwargs`: its own)."""
@@ -78,7 +68,7 @@ def test_a_journal_commit_that_fails_is_one_line_and_nothing_recorded() -> None:
     def announce(account: str, message: str, data: dict[str, Any]) -> bool:
         raise TimeoutError("database commit did not finish in time")
 
-    run = _journal_when_ready(Running(), announce)
+    run = _journal_when_ready(IdleAccount(), announce)
     assert run.uncaught == []
     assert run.recorded == []  # never recorded in the cluster table without the journal
     assert [line for line in run.lines if line.startswith("ERROR")] == [
@@ -86,7 +76,7 @@ def test_a_journal_commit_that_fails_is_one_line_and_nothing_recorded() -> None:
         "finish in time; not recorded in the cluster table either"]
 
 
-class NeverRunning(Running):
+class NeverRunning(IdleAccount):
     def ready(self) -> bool:
         return False  # a symbol restarting again and again, never running
 
@@ -140,7 +130,7 @@ def test_a_takeover_whose_journal_commit_fails_is_still_alerted() -> None:
     def announce(account: str, message: str, data: dict[str, Any]) -> bool:
         return announce_takeover(runtime, "node-b", message, data)  # type: ignore[arg-type]
 
-    run = _journal_when_ready(Running(), announce)
+    run = _journal_when_ready(IdleAccount(), announce)
     assert run.uncaught == []  # the helper keeps what the thread let out: it must be nothing
     assert repo.tried == ["ClusterTakeover"]
     assert [(a["kind"], a["epoch"], a["node"], a["previous_owner"]) for a in alerts.sent] == [
