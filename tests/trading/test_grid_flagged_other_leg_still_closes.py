@@ -24,10 +24,13 @@ from trading.events import (
 from trading.grid.events import GridReconciled
 from trading.grid.model import GridKind
 from trading.model import Side
+from trading.orders import Order
 from trading.reconcile import UNKNOWN_POSITION
 
 
-def _long_past_its_stop_while_the_short_is_flagged() -> Book:
+def long_alone_and_protected() -> tuple[Book, Order]:
+    """A grid that does not adopt unknown positions, its short's opening refused and its long
+    opened at 100; the long's stop accepted. The book and that stop."""
     b = Book(adopt_unknown_positions=False)
     b.send(PriceTicked(price=D(100)))
     opens = {o.leg: o for o in b.placed(GridKind.OPEN)}
@@ -35,6 +38,12 @@ def _long_past_its_stop_while_the_short_is_flagged() -> Book:
     b.fill(opens[Side.LONG], "100")
     (stop,) = b.state.orders_of(Side.LONG, GridKind.STOP)
     b.accept(stop)
+    return b, stop
+
+
+def reconciled_with_an_unknown_short(b: Book) -> None:
+    """A reconciliation finding our long and a short of 2 nobody here opened, every order of
+    ours open."""
     listed = {Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(1), entry_price=D(100)),
               Side.SHORT: ExchangePosition(side=Side.SHORT, contracts=D(2), entry_price=D(99))}
     found = {o.client_order_id: ExchangeOrder(client_order_id=o.client_order_id,
@@ -42,6 +51,11 @@ def _long_past_its_stop_while_the_short_is_flagged() -> Book:
                                               average=None, fee=D(0))
              for o in b.state.orders}
     b.send(GridReconciled(positions=listed, orders=found, price=D(100)))
+
+
+def _long_past_its_stop_while_the_short_is_flagged() -> Book:
+    b, stop = long_alone_and_protected()
+    reconciled_with_an_unknown_short(b)
     assert b.state.quarantined and b.state.quarantine_reason == UNKNOWN_POSITION
     long = b.state.long
     assert long.is_open and long.stop_price is not None

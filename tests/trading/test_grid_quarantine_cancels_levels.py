@@ -7,32 +7,19 @@ through production's decision loop (tests/trading/test_grid_core.py `Book`)."""
 
 from __future__ import annotations
 
-from decimal import Decimal as D
-
-from tests.trading.test_grid_core import Book
-from trading.events import ExchangeOrder, ExchangePosition, OrderFailed, PriceTicked
-from trading.grid.events import GridReconciled
+from tests.trading.test_grid_flagged_other_leg_still_closes import (
+    long_alone_and_protected,
+    reconciled_with_an_unknown_short,
+)
 from trading.grid.model import GridKind
 from trading.model import Side
 
 
 def test_a_symbol_quarantined_for_an_unknown_position_cancels_its_resting_levels():
-    b = Book(adopt_unknown_positions=False)
-    b.send(PriceTicked(price=D(100)))
-    opens = {o.leg: o for o in b.placed(GridKind.OPEN)}
-    b.send(OrderFailed(client_order_id=opens[Side.SHORT].client_order_id, error="rejected"))
-    b.fill(opens[Side.LONG], "100")
-    (stop,) = b.state.orders_of(Side.LONG, GridKind.STOP)
-    b.accept(stop)
+    b, _ = long_alone_and_protected()
     (level,) = b.placed(GridKind.ADD, Side.LONG)
     b.accept(level)
-    listed = {Side.LONG: ExchangePosition(side=Side.LONG, contracts=D(1), entry_price=D(100)),
-              Side.SHORT: ExchangePosition(side=Side.SHORT, contracts=D(2), entry_price=D(99))}
-    found = {o.client_order_id: ExchangeOrder(client_order_id=o.client_order_id,
-                                              exchange_id="x", status="open", filled=D(0),
-                                              average=None, fee=D(0))
-             for o in b.state.orders}
-    b.send(GridReconciled(positions=listed, orders=found, price=D(100)))
+    reconciled_with_an_unknown_short(b)
     assert b.state.quarantined
     assert level.client_order_id in b.cancels(), "the level keeps resting"
     assert b.state.protected(Side.LONG)  # the stop stays
