@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -21,21 +22,27 @@ pytestmark = pytest.mark.slow
 BOT_TOKEN = "4242:url-telegram-token"
 
 
+def _refused_start(tmp_path: Path, api_url: str, token: str) -> tuple[Path, str]:
+    """`bot.py run` with Telegram at `api_url` and `token`, which must end the start with exit
+    code 2 (a bot that ran on is stopped, then checked): the config and the bot's stderr."""
+    config = fast_config(tmp_path / "config.toml",
+                         telegram={"enabled": True, "api_url": api_url, "chat_ids": [7]})
+    proc = start_bot(config, tmp_path / "data",
+                     env={**os.environ, "BOT_TELEGRAM_TOKEN": token, "BOT_DASHBOARD_TOKEN": TOKEN})
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:  # it ran on (the defect): stopped, then checked
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err[-2000:]
+    return config, err
+
+
 @pytest.mark.parametrize("pasted", ["4242:url-telegram\u200b-token", "4242:url-telegram -token"])
 def test_a_token_that_cannot_be_in_a_url_stops_the_start_in_one_line(tmp_path, pasted):
     fake = FakeTelegram(BOT_TOKEN)
     try:
-        config = fast_config(tmp_path / "config.toml",
-                             telegram={"enabled": True, "api_url": fake.url, "chat_ids": [7]})
-        proc = start_bot(config, tmp_path / "data",
-                         env={**os.environ, "BOT_TELEGRAM_TOKEN": pasted,
-                              "BOT_DASHBOARD_TOKEN": TOKEN})
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:  # it ran on (the defect): stopped, then checked
-            proc.kill()
-            _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 2, err[-2000:]
+        config, err = _refused_start(tmp_path, fake.url, pasted)
         lines = error_lines(err, config, "telegram")
         assert len(lines) == 1 and lines[0].startswith(
             "bot.py: error: telegram.token_env: the token holds a space"), err[-2000:]
@@ -67,18 +74,8 @@ def test_an_api_url_that_redirects_stops_the_start_in_one_line(tmp_path):
     moved = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
     Thread(target=moved.serve_forever, daemon=True).start()
     try:
-        config = fast_config(tmp_path / "config.toml", telegram={
-            "enabled": True, "api_url": f"http://127.0.0.1:{moved.server_address[1]}",
-            "chat_ids": [7]})
-        proc = start_bot(config, tmp_path / "data",
-                         env={**os.environ, "BOT_TELEGRAM_TOKEN": BOT_TOKEN,
-                              "BOT_DASHBOARD_TOKEN": TOKEN})
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:  # it ran on (the defect): stopped, then checked
-            proc.kill()
-            _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 2, err[-2000:]
+        config, err = _refused_start(
+            tmp_path, f"http://127.0.0.1:{moved.server_address[1]}", BOT_TOKEN)
         lines = error_lines(err, config, "telegram")
         assert lines == ["bot.py: error: telegram.api_url: getMe: HTTP 301 Moved Permanently "
                          "(a redirect: set telegram.api_url to the address it redirects to)"
