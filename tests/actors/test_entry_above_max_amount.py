@@ -23,6 +23,7 @@ from runtime.wiring import market_rules
 from storage.repository import Repository
 from tests.support.clock import ManualClock
 from tests.support.faulty_exchange import FaultyExchange
+from tests.support.harness import seeded_paper
 from tests.trading.conftest import make_rules
 from trading.decide import SymbolCore
 from trading.model import Phase, Side
@@ -33,11 +34,7 @@ BTC = "BTC/USDT:USDT"
 
 def test_an_entry_above_the_market_maximum_is_refused_before_it_is_sent(tmp_path: Path):
     clock = ManualClock()
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC],
-                          price_source=GeneratorPriceSource(
-                              seed=11, step_ms=1000, speed=1.0,
-                              epoch_ms=int(clock() * 1000) - 10_000),
-                          clock=clock)
+    paper = seeded_paper(tmp_path / "paper.sqlite", [BTC], clock)
     sent: list[object] = []
     fx = FaultyExchange(paper)
     fx.before["create_order"] = lambda n, a, k: sent.append(a)

@@ -16,13 +16,12 @@ from loguru import logger
 from actors.cores import as_core
 from actors.loop import DecisionLoop
 from actors.messages import ExternalSignal, Reconcile, Tick
-from exchange.paper.exchange import PaperExchange
-from exchange.paper.prices import GeneratorPriceSource
 from exchange.records import VenueOrder, VenueOrderStatus
 from runtime.wiring import market_rules
 from storage.repository import Repository
 from tests.support.clock import ManualClock
 from tests.support.faulty_exchange import FaultyExchange
+from tests.support.harness import seeded_paper
 from tests.trading.conftest import make_rules
 from trading.decide import SymbolCore
 from trading.model import OrderPurpose, Phase, Side
@@ -51,11 +50,7 @@ class PartFirst(FaultyExchange):
 
 def test_an_entry_answered_in_part_has_its_stop_for_the_part_at_once(tmp_path: Path):
     clock = ManualClock()
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC],
-                          price_source=GeneratorPriceSource(
-                              seed=11, step_ms=1000, speed=1.0,
-                              epoch_ms=int(clock() * 1000) - 10_000),
-                          clock=clock)
+    paper = seeded_paper(tmp_path / "paper.sqlite", [BTC], clock)
     fx = PartFirst(paper)
     repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=clock)
     core = SymbolCore(Rules(symbol=BTC, account="main", id_tag=repo.id_tag,

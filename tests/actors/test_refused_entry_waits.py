@@ -21,12 +21,11 @@ from loguru import logger
 from actors.cores import as_core
 from actors.loop import DecisionLoop
 from actors.messages import Tick
-from exchange.paper.exchange import PaperExchange
-from exchange.paper.prices import GeneratorPriceSource
 from runtime.wiring import market_rules
 from storage.repository import Repository
 from tests.support.clock import ManualClock
 from tests.support.faulty_exchange import FaultyExchange
+from tests.support.harness import seeded_paper
 from tests.trading.conftest import make_rules
 from trading.decide import SymbolCore
 from trading.events import SignalRaised
@@ -47,12 +46,8 @@ class AlwaysLong:
 
 def test_a_refused_entry_is_not_sent_again_on_every_price(tmp_path: Path):
     clock = ManualClock()
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC],
-                          starting_balance=D("10"),  # 1,000 USDT at 5x needs 200 of margin
-                          price_source=GeneratorPriceSource(
-                              seed=11, step_ms=1000, speed=1.0,
-                              epoch_ms=int(clock() * 1000) - 10_000),
-                          clock=clock)
+    paper = seeded_paper(tmp_path / "paper.sqlite", [BTC], clock,
+                         starting_balance=D("10"))  # 1,000 USDT at 5x needs 200 of margin
     sent: list[object] = []
     fx = FaultyExchange(paper)
     fx.before["create_order"] = lambda n, a, k: sent.append(a)

@@ -16,12 +16,11 @@ from loguru import logger
 from actors.cores import as_core
 from actors.loop import DecisionLoop
 from actors.messages import ExternalSignal, Reconcile, Tick
-from exchange.paper.exchange import PaperExchange
-from exchange.paper.prices import GeneratorPriceSource
 from runtime.wiring import market_rules
 from storage.repository import Repository
 from tests.support.clock import ManualClock
 from tests.support.faulty_exchange import FaultyExchange, params_of
+from tests.support.harness import seeded_paper
 from tests.trading.conftest import make_rules
 from trading.commands import CancelOrder, PlaceOrder
 from trading.decide import SymbolCore
@@ -52,11 +51,7 @@ class RecordingRepository:
 
 def test_every_order_sent_or_cancelled_follows_the_commit_of_its_decision(tmp_path: Path):
     clock = ManualClock()
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[BTC],
-                          price_source=GeneratorPriceSource(
-                              seed=11, step_ms=1000, speed=1.0,
-                              epoch_ms=int(clock() * 1000) - 10_000),
-                          clock=clock)
+    paper = seeded_paper(tmp_path / "paper.sqlite", [BTC], clock)
     trail: list[tuple[str, str]] = []
     fx = FaultyExchange(paper)
     fx.before["create_order"] = lambda n, a, k: trail.append(

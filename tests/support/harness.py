@@ -44,6 +44,17 @@ class NoSignals:
         return None
 
 
+def seeded_paper(store: Path, symbols: list[str], clock: ManualClock,
+                 **kwargs: Any) -> PaperExchange:
+    """The paper exchange the harness trades on: prices from a seeded generator that starts
+    10 s before `clock`, the exchange on that clock (`kwargs`: PaperExchange's own)."""
+    return PaperExchange(
+        store_path=store, symbols=symbols,
+        price_source=GeneratorPriceSource(seed=11, step_ms=1000, speed=1.0,
+                                          epoch_ms=int(clock() * 1000) - 10_000),
+        clock=clock, **kwargs)
+
+
 class Harness:
     def __init__(self, tmp: Path, symbols: list[str], *, clock: ManualClock | None = None,
                  wrap: Callable[[PaperExchange], Any] | None = None,
@@ -57,11 +68,8 @@ class Harness:
         self.tmp = tmp
         self.symbols = symbols
         self.clock = clock or ManualClock()
-        self.paper = PaperExchange(
-            store_path=paper_store or tmp / "paper.sqlite", symbols=symbols,
-            price_source=GeneratorPriceSource(seed=11, step_ms=1000, speed=1.0,
-                                              epoch_ms=int(self.clock() * 1000) - 10_000),
-            clock=self.clock, latency_s=latency_s)
+        self.paper = seeded_paper(paper_store or tmp / "paper.sqlite", symbols, self.clock,
+                                  latency_s=latency_s)
         self.exchange = wrap(self.paper) if wrap else self.paper
         self.repo = repository(db or tmp / "bot.sqlite", synchronous="normal")
         self.alerts = Alerts(logger=logger)
