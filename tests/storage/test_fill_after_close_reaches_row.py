@@ -13,15 +13,10 @@ from dataclasses import replace
 from decimal import Decimal as D
 from pathlib import Path
 
-from loguru import logger
-
-from actors.cores import as_core
-from actors.loop import DecisionLoop
-from exchange.paper.exchange import PaperExchange
 from storage.repository import Repository
-from tests.exchange.paper.paper_support import ScriptedPrices
 from tests.trading.conftest import make_rules
 from tests.trading.test_grid_core import SYMBOL, rules
+from tests.trading.test_grid_fill_without_leg_position import loop_sending_nothing
 from trading.decide import SymbolCore
 from trading.events import OrderAccepted, OrderFilled, PriceTicked, SignalRaised
 from trading.grid.core import GridCore
@@ -46,13 +41,7 @@ def test_a_stop_fill_after_its_leg_closed_reaches_the_closed_row(tmp_path: Path)
     stop = _order(core, 3, GridKind.STOP, "95", now)
     leg = Leg(side=Side.LONG, position_id="P1", contracts=D(1), entry_price=D(100),
               ref_qty=D(1), stop_price=D(95), opened_at=now)
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[SYMBOL],
-                          price_source=ScriptedPrices({SYMBOL: D(100)}), clock=lambda: now,
-                          hedge_mode=True)
-    loop = DecisionLoop(SYMBOL, core=as_core(core), exchange=paper,
-                        repo=repo, log=logger.bind(symbol=SYMBOL),
-                        on_escalate=lambda s, e: None, clock=lambda: now,
-                        execute=lambda command: [])
+    loop, paper = loop_sending_nothing(tmp_path, repo, core, lambda: now, hedge_mode=True)
     try:
         loop.incarnation = repo.claim(SYMBOL)
         loop.adopt(GridState(symbol=SYMBOL, long=leg, orders=(tp, stop), order_seq=3))
@@ -91,12 +80,7 @@ def test_a_one_way_stop_fill_after_its_position_closed_reaches_the_closed_row(tm
     clock = [1000.0]
     repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=lambda: clock[0])
     core = SymbolCore(replace(make_rules(), symbol=SYMBOL, id_tag=repo.id_tag))
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[SYMBOL],
-                          price_source=ScriptedPrices({SYMBOL: D(100)}), clock=lambda: clock[0])
-    loop = DecisionLoop(SYMBOL, core=as_core(core), exchange=paper,
-                        repo=repo, log=logger.bind(symbol=SYMBOL),
-                        on_escalate=lambda s, e: None, clock=lambda: clock[0],
-                        execute=lambda command: [])
+    loop, paper = loop_sending_nothing(tmp_path, repo, core, lambda: clock[0])
 
     def filled(purpose: OrderPurpose, amount: str, price: str, fee: str) -> None:
         (order,) = loop.state.live_orders(purpose)

@@ -8,8 +8,10 @@ go under the order's id. Production's decision loop, the grid core, real SQLite.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
@@ -26,6 +28,22 @@ from trading.model import Side
 from trading.orders import Order, OrderStatus
 
 
+def loop_sending_nothing(tmp_path: Path, repo: Repository, core: Any,
+                         clock: Callable[[], float],
+                         **paper: Any) -> tuple[DecisionLoop, PaperExchange]:
+    """Production's decision loop of `core` on `repo`, its commands never sent (the test tells
+    it what the venue did), beside a paper exchange priced at 100 on `clock` (`paper`: its own
+    arguments, e.g. hedge_mode); the caller closes both."""
+    exchange = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[SYMBOL],
+                             price_source=ScriptedPrices({SYMBOL: D(100)}), clock=clock,
+                             **paper)
+    loop = DecisionLoop(SYMBOL, core=as_core(core), exchange=exchange,
+                        repo=repo, log=logger.bind(symbol=SYMBOL),
+                        on_escalate=lambda s, e: None, clock=clock,
+                        execute=lambda command: [])
+    return loop, exchange
+
+
 def test_a_fill_without_leg_of_an_order_naming_no_position_is_booked_under_its_id(tmp_path: Path):
     now = 1000.0
     repo = Repository(tmp_path / "bot.sqlite", synchronous="normal", clock=lambda: now)
@@ -35,13 +53,7 @@ def test_a_fill_without_leg_of_an_order_naming_no_position_is_booked_under_its_i
                    amount=D(1), price=D(95), reduce_only=True, status=OrderStatus.OPEN,
                    exchange_id="x7", created_at=now)  # no position id: stored before them
     assert legacy.position_id is None
-    paper = PaperExchange(store_path=tmp_path / "paper.sqlite", symbols=[SYMBOL],
-                          price_source=ScriptedPrices({SYMBOL: D(100)}), clock=lambda: now,
-                          hedge_mode=True)
-    loop = DecisionLoop(SYMBOL, core=as_core(core), exchange=paper,
-                        repo=repo, log=logger.bind(symbol=SYMBOL),
-                        on_escalate=lambda s, e: None, clock=lambda: now,
-                        execute=lambda command: [])
+    loop, paper = loop_sending_nothing(tmp_path, repo, core, lambda: now, hedge_mode=True)
     try:
         loop.incarnation = repo.claim(SYMBOL)
         loop.adopt(GridState(symbol=SYMBOL, orders=(legacy,), order_seq=7))  # both legs flat
