@@ -20,8 +20,8 @@ from cluster.beat_outage import BEAT_FAILING_REMINDER_S, BeatOutage
 from cluster.lease import LeaseStoreUnavailable
 from cluster.node import ClusterNode
 from storage.cluster_registry import ClusterRegistry
-from tests.cluster.leases_support import FAST
-from tests.cluster.test_heartbeat_interval import _announce, _start
+from tests.cluster.leases_support import FAST, start_idle
+from tests.cluster.test_heartbeat_interval import _announce
 from tests.support.waiting import wait_until
 
 
@@ -56,7 +56,7 @@ def test_a_database_outage_is_said_once_and_its_end_with_its_length(tmp_path: Pa
     registry.create_tables()
     lines, sink = _capture()
     node = ClusterNode(node_id="n1", accounts=["hb2"], store=store, registry=registry,
-                       settings=FAST, start_account=_start, logger=logger,
+                       settings=FAST, start_account=start_idle, logger=logger,
                        announce=_announce, balance_interval_s=0.2).start()
     holder = sqlite3.connect(path, isolation_level=None, timeout=5)
     try:
@@ -122,7 +122,7 @@ def test_an_unforeseen_error_is_named_once_by_its_type(tmp_path: Path) -> None:
     registry.create_tables()
     lines, sink = _capture()
     node = ClusterNode(node_id="n2", accounts=["hb3"], store=store, registry=registry,
-                       settings=FAST, start_account=_start, logger=logger,
+                       settings=FAST, start_account=start_idle, logger=logger,
                        announce=_announce, balance_interval_s=0.2).start()
     try:
         wait_until(lambda: registry.written >= 3, timeout=30, message="beats after the error")

@@ -11,8 +11,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 from pathlib import Path
 
-from tests.protections.test_grid_cooldown_after_loss import _core
-from tests.trading.test_grid_core import Book
+from tests.trading.test_grid_core import Book, core_from_config
 from tests.trading.test_grid_evidence import short_only_listed
 from trading.events import ExternalFill, OrderFilled
 from trading.grid.model import GridKind
@@ -20,7 +19,7 @@ from trading.model import Side
 
 
 def test_a_leg_stop_filled_while_down_is_dated_by_its_fill(tmp_path: Path) -> None:
-    book = Book(_core(tmp_path, "cooldown_after_loss_s = 600"))
+    book = Book(core_from_config(tmp_path, "cooldown_after_loss_s = 600"))
     book.open_both()
     stop = book.state.orders_of(Side.LONG, GridKind.STOP)[0]
     book.now += 7200  # the bot was down for two hours; the stop filled an hour after it went
@@ -35,7 +34,7 @@ def test_a_leg_stop_filled_while_down_is_dated_by_its_fill(tmp_path: Path) -> No
 
 
 def test_a_venue_time_ahead_of_the_booking_is_not_trusted(tmp_path: Path) -> None:
-    book = Book(_core(tmp_path, "cooldown_after_loss_s = 600"))
+    book = Book(core_from_config(tmp_path, "cooldown_after_loss_s = 600"))
     book.open_both()
     stop = book.state.orders_of(Side.LONG, GridKind.STOP)[0]
     book.send(OrderFilled(client_order_id=stop.client_order_id, exchange_id="x",
@@ -49,7 +48,7 @@ def test_a_venue_time_ahead_of_the_booking_is_not_trusted(tmp_path: Path) -> Non
 def test_a_leg_closed_by_hand_while_down_is_dated_by_its_trade(tmp_path: Path) -> None:
     """`closed_on_exchange`: the leg found flat at the restart, the trade list telling when it
     was sold by hand (at a loss); its ledger row and the wait after it are dated so."""
-    book = Book(_core(tmp_path, "cooldown_after_loss_s = 600"))
+    book = Book(core_from_config(tmp_path, "cooldown_after_loss_s = 600"))
     book.open_both()
     book.now += 7200
     traded_s = book.now - 3600
