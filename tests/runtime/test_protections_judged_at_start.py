@@ -20,6 +20,7 @@ from loguru import logger
 
 from actors.entry_gate import AccountGate
 from protections.ledger_feed import day_start
+from runtime.account import AccountRuntime
 from runtime.first_pass import LedgerJudged, judge_stored_ledger
 from runtime.stop_accounts import stop_all
 from storage import control, queries
@@ -54,22 +55,29 @@ def _today() -> float:
     return time.time()
 
 
+def _first_entries_refused(account: AccountRuntime) -> set[str]:
+    """Build and start the opened account, wait for the grid's first legs: refused, none sent
+    (before the fix: both legs' entries, at once). The reasons they were refused for."""
+    account.build()
+    account.start()
+    repo, exchange = account.repo, account.exchange
+    assert repo is not None and exchange is not None
+
+    def refused() -> list[dict]:
+        return repo.read(queries.events, BTC, "EntryRefused")
+
+    wait_until(lambda: refused() or exchange.submissions(), timeout=30,
+               message="the grid's first legs refused or sent")
+    assert exchange.submissions() == []
+    return {e["data"]["reason"] for e in refused()}
+
+
 def test_a_stored_loss_past_the_daily_limit_refuses_the_first_entries(tmp_path: Path):
     account = opened_account(tmp_path, CONFIG)
     try:
         assert account.repo is not None
         _booked_loss(account.repo.path, _today())
-        account.build()
-        account.start()
-        repo, exchange = account.repo, account.exchange
-
-        def refused() -> list[dict]:
-            return repo.read(queries.events, BTC, "EntryRefused")
-
-        wait_until(lambda: refused() or exchange.submissions(), timeout=30,
-                   message="the grid's first legs refused or sent")
-        assert exchange.submissions() == []  # before the fix: both legs' entries, at once
-        reasons = {e["data"]["reason"] for e in refused()}
+        reasons = _first_entries_refused(account)
         assert reasons == {"protections: daily loss limit: -100.05 USDT today (limit -50.00)"}
     finally:
         stop_all([account], logger)
@@ -113,17 +121,8 @@ def test_a_pause_queued_before_the_start_refuses_the_first_entries(tmp_path: Pat
     try:
         assert account.repo is not None
         control.request(account.repo, "pause", "*", by="ops", requested_at=time.time())
-        account.build()
-        account.start()
-        repo, exchange = account.repo, account.exchange
-
-        def refused() -> list[dict]:
-            return repo.read(queries.events, BTC, "EntryRefused")
-
-        wait_until(lambda: refused() or exchange.submissions(), timeout=30,
-                   message="the grid's first legs refused or sent")
-        assert exchange.submissions() == []  # before the fix: both legs' entries, at once
-        assert {e["data"]["reason"] for e in refused()} == {"protections: entries paused by ops"}
+        assert _first_entries_refused(account) == {"protections: entries paused by ops"}
+        repo = account.repo
         wait_until(lambda: not control.pending_commands(repo), timeout=10,
                    message="the pause marked applied")
     finally:
