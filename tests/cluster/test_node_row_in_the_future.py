@@ -19,8 +19,7 @@ from cluster.node import ClusterNode
 from cluster.node_id_claim import claim
 from cluster.view import cluster_view, render
 from storage.cluster_registry import ClusterRegistry
-from tests.cluster.leases_support import FAST
-from tests.cluster.test_node_account_lists_differ import start
+from tests.cluster.leases_support import FAST, start_idle
 from tests.support.waiting import wait_until
 
 HOUR_MS = 3_600_000
@@ -78,7 +77,7 @@ def test_a_node_counts_a_row_ahead_out_and_says_so_once(tmp_path: Path) -> None:
     store.create_table()
     registry = ClusterRegistry(open_database(path), configured=["a0", "a1"])
     node = ClusterNode(node_id="node-a", accounts=["a0", "a1"], store=store, registry=registry,
-                       settings=FAST, start_account=start, logger=logger,
+                       settings=FAST, start_account=start_idle, logger=logger,
                        announce=lambda *_: True, balance_interval_s=0.1)
     node.start()
     try:
