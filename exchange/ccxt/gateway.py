@@ -203,13 +203,13 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     def _run(self, fn: Callable[[ccxt.Exchange], Any], what: str) -> Any:
         def attempt() -> Any:
             ex = self._pool.get()
-            self.clock_sync.apply(ex)
+            signed = self.clock_sync.apply(ex)
             try:
                 result = fn(ex)
             except UNREADABLE as exc:  # a TypeError out of the port failed every symbol's read
                 raise unreadable(exc, f"{self.id} {what}") from exc
             except ccxt.InvalidNonce as exc:  # refused for its timestamp: the retry signs
-                self.clock_sync.refused(ex, exc)  # with the venue's time
+                self.clock_sync.refused(ex, exc, signed)  # with the venue's time
                 raise
             self._pool.remember_learned(ex)
             return result

@@ -69,7 +69,7 @@ class OrderRecoveryMixin:
         attempt = 0
         while True:
             ex = self._pool.get()
-            self.clock_sync.apply(ex)
+            signed = self.clock_sync.apply(ex)
             try:
                 order = ex.create_order(symbol, type_, side, to_float(amt), to_float(px),
                                         dict(params))
@@ -78,7 +78,8 @@ class OrderRecoveryMixin:
             except UNREADABLE as exc:  # the answer, not the send, failed: it may have landed
                 return self._recover(symbol, cid, is_stop, unreadable(exc, f"{self.id} {what}"))
             except ccxt.BaseError as exc:
-                self.clock_sync.refused(ex, exc)  # a timestamp refused: resent with the venue's
+                # a timestamp refused: resent with the venue's time
+                self.clock_sync.refused(ex, exc, signed)
                 kind = classify(exc, order_call=True)
                 if kind == "permanent":
                     self.retry.reraise(exc)

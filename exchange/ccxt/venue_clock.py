@@ -7,6 +7,16 @@ no balance while the clock stayed off. On such a refusal the gateway reads the v
 (ccxt's `load_time_difference`, one public request) and every instance of every thread signs
 with it from then on (ccxt's `timeDifference` option, which its `nonce()` subtracts).
 
+A slow answer is not a skewed clock. ccxt's `load_time_difference` takes the venue's time as
+now when its answer is read, so a busy process (500 actor threads starting on 2 cores) or a
+slow network read as this clock being ahead by the answer's whole delay: a start of 500
+symbols learned "19 s ahead" from one slow read, signed every request 19 s in the past, had
+each refused, and each refusal read the venue's time again (51,430 time reads, 2,661 restarts,
+not started after 400 s). Now the time is read between two looks at this clock, the venue's
+time taken as the midpoint's, and a difference is believed only beyond the read's own
+uncertainty (half its round trip); one read at a time, and none for a request signed before
+the last read ended (its retry signs with what that read learned).
+
 One clock per venue budget (`shared`: one venue and API host in this process), so the streams'
 instances, built apart from the gateway's, sign their WebSocket login with the same time
 (stream_login.py), and every account on that host learns it from the first refusal."""
@@ -30,17 +40,21 @@ class VenueClock:
         self._lock = threading.Lock()
         self._difference_ms: int | None = None
         """This machine's clock minus the venue's, as last read (None: never needed)."""
+        self._reading = threading.Lock()  # one read of the venue's time at a time
+        self._reads = 0  # reads of the venue's time ended so far
 
     @property
     def difference_ms(self) -> int | None:
         """This machine's clock minus the venue's, as last read (None: never needed)."""
         return self._difference_ms
 
-    def apply(self, ex: ccxt.Exchange) -> None:
-        """Sign `ex`'s requests with the venue's time (the calling thread's own instance)."""
-        difference = self._difference_ms
+    def apply(self, ex: ccxt.Exchange) -> int:
+        """Sign `ex`'s requests with the venue's time (the calling thread's own instance).
+        Returns what the request is signed with (the reads ended so far), for `refused`."""
+        reads, difference = self._reads, self._difference_ms
         if difference is not None and ex.options.get("timeDifference") != difference:
             ex.options["timeDifference"] = difference
+        return reads
 
     def earlier(self, ms: int) -> int:
         """`ms`, a time of this machine's clock (a feed's last look, a position's opening),
@@ -50,20 +64,47 @@ class VenueClock:
         reads trades twice, and their ids are delivered and booked once."""
         return ms - max(self._difference_ms or 0, 0)
 
-    def refused(self, ex: ccxt.Exchange, exc: BaseException) -> None:
-        """`ex`'s request was refused for its timestamp: read the venue's time now (the
-        caller's retry then signs with it). A failed read leaves things as they were."""
-        if not isinstance(exc, ccxt.InvalidNonce):
+    def refused(self, ex: ccxt.Exchange, exc: BaseException, signed: int) -> None:
+        """`ex`'s request, signed as `apply` said (`signed`), was refused for its timestamp:
+        read the venue's time now (the caller's retry then signs with it), unless another
+        thread is reading it or a read ended since the request was signed. A failed read
+        leaves things as they were."""
+        if not isinstance(exc, ccxt.InvalidNonce) or not self._reading.acquire(blocking=False):
             return
         try:
-            difference = int(ex.load_time_difference())
+            if self._reads > signed:
+                return
+            read = self._read(ex)
+            if read is not None:
+                self._learned(*read)
+            self._reads += 1
+        finally:
+            self._reading.release()
+
+    def _read(self, ex: ccxt.Exchange) -> tuple[int, int] | None:
+        """(this clock minus the venue's at the read's midpoint, half its round trip)."""
+        try:
+            before = int(ex.milliseconds())
+            server = int(ex.fetch_time())
+            after = int(ex.milliseconds())
         except Exception as read_exc:  # noqa: BLE001 - the refusal itself is retried as it was
             logger.warning("{} refused a request's timestamp and its time could not be read: "
                            "{}", self.id, scrub(describe(read_exc)))
-            return
+            return None
+        half = max(after - before, 0) // 2
+        return before + half - server, half
+
+    def _learned(self, difference: int, half: int) -> None:
         with self._lock:
-            before, self._difference_ms = self._difference_ms, difference
-        if before != difference:
+            before = self._difference_ms
+            shown = abs(difference - (before or 0)) > half  # beyond the read's uncertainty
+            if shown:
+                self._difference_ms = difference
+        if not shown:
+            logger.warning("{} refused a request's timestamp; its time, read in {} ms, shows "
+                           "no clock difference beyond that: the request was slow, not the "
+                           "clock (signing as before)", self.id, 2 * half)
+        elif before != difference:
             logger.warning("{} refused a request's timestamp: this machine's clock is {} ms {} "
                            "the venue's; signing with the venue's time (sync the clock: NTP)",
                            self.id, abs(difference), "ahead of" if difference > 0 else "behind")
