@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.bot_process import cli, start_bot, wait_status, write_config
+from tests.e2e.bot_process import cli, log_tails, start_bot, wait_status, write_config
 from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
 from tests.exchange.ccxt.emu_binance import BinanceVenue
 from tests.exchange.ccxt.emu_book import Book
@@ -128,8 +128,13 @@ def test_live_bot_runs_on_streams_and_falls_back_to_rest(tmp_path, venue_id):
                         in ("50200", "50200.0"), message="REST price at the actor")
             # the REST feed's polls, counted once a poll ends (its fills too): with the streams
             # up from the start none may have ended before (a CI run read 0 there), now some do
-            wait_until(lambda: _scrape(dashboard)["bot_market_feed_polls_total"] >= 1,
-                       timeout=30, message="the REST feed's polls in /metrics")
+            # (a poll counts once its fills read answered too: a loaded CI rehearsal read 0 for
+            # 30 s while the REST prices arrived; 60 s, and the logs if it still does not)
+            try:
+                wait_until(lambda: _scrape(dashboard)["bot_market_feed_polls_total"] >= 1,
+                           timeout=60, interval=0.2, message="the REST feed's polls in /metrics")
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{log_tails(data, 60)}") from None
             ws.refuse(False)
             s = wait_status(config, data, lambda s: _streams(s).get("mode") == "stream",
                             message="streams back")
