@@ -11,9 +11,11 @@ of the capacity it leaves for the priorities above it:
 
 So a protective call never queues behind a lower priority: the lower ones cannot take the
 tokens reserved for it, and they never book ahead (only protective calls reserve into
-negative, queueing behind earlier protective calls only). A lower priority waits in short
-steps until the level is above its floor; an entry that would wait past its bound is refused
-(`BudgetRefused`, raised before anything is sent, journaled by the actor as a failed order).
+negative, queueing behind earlier protective calls only). A lower priority waits its turn
+(after the calls of its priority that asked first and those waiting above it), in steps of at
+most `step_s`, until the level is above its floor; an entry that would wait past its bound
+is refused (`BudgetRefused`, raised before anything is sent, journaled by the actor as a
+failed order).
 After the venue says "too many" (429, -1003, 10006) the bucket is blocked until the venue's
 reset: nothing is sent, protective calls included, because it would only be refused again and
 repeated 429s turn into IP bans. A block longer than a priority's bound (Bybit's IP ban: 600 s)
@@ -25,6 +27,7 @@ Clock and sleep are injected; the lock is never held while sleeping.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -84,6 +87,9 @@ class PriorityBucket:
         """Seconds a peer on the same IP was blocked for (the worker processes of one data
         dir share exchange/venue_blocks.py's file), read at most every PEER_CHECK_S."""
         self._peers_checked = -math.inf
+        self._tickets = itertools.count()
+        self._queue: dict[int, tuple[Priority, float]] = {}
+        """The lower-priority calls waiting, by ticket (arrival order): (priority, cost)."""
         self.spent = {p: 0.0 for p in Priority}
         self.refused = 0
         self.waited_s = 0.0
@@ -93,9 +99,12 @@ class PriorityBucket:
         self._stamp = max(self._stamp, now)
         self._tokens = min(self.capacity, self._tokens + elapsed * self.rate_per_s)
 
-    def _try(self, cost: float, priority: Priority) -> float:
+    def _try(self, cost: float, priority: Priority, ticket: int | None = None) -> float:
         """Book `cost` if `priority` may; return 0, or how long to wait before asking again
-        (protective: how long to wait for the booking it just made)."""
+        (protective: how long to wait for the booking it just made). A lower priority waits
+        its turn: behind the calls of its own priority that came first and those above it
+        (`ticket`: its place, None: last), so each waiter sleeps until its own turn (all of
+        them waking at every grant took 500 checks per token at a 500-symbol start)."""
         with self._lock:
             now = self._clock()
             self._refill(now)
@@ -108,13 +117,21 @@ class PriorityBucket:
                 return max(blocked, -self._tokens / self.rate_per_s)
             # a small bucket cannot hold floor + cost: then the lower priority needs it full
             need = min(FLOOR[priority] * self.capacity + cost, self.capacity)
-            if blocked > 0:
-                return blocked
-            if self._tokens >= need:
+            turn = need + self._ahead(priority, ticket)
+            if blocked <= 0 and self._tokens >= min(turn, self.capacity):
                 self._tokens -= cost
                 self.spent[priority] += cost
+                if ticket is not None:
+                    self._queue.pop(ticket, None)
                 return 0.0
-            return (need - self._tokens) / self.rate_per_s
+            if ticket is not None:
+                self._queue.setdefault(ticket, (priority, cost))
+            return blocked if blocked > 0 else (turn - self._tokens) / self.rate_per_s
+
+    def _ahead(self, priority: Priority, ticket: int | None) -> float:
+        """The units the waiting calls before `ticket` will take first (under the lock)."""
+        mine = (priority, math.inf if ticket is None else ticket)
+        return sum(c for t, (p, c) in self._queue.items() if (p, t) < mine)
 
     def take(self, cost: float, priority: Priority, *, max_wait_s: float,
              before_sleep: Callable[[float], None] = lambda s: None,
@@ -123,11 +140,21 @@ class PriorityBucket:
         priority re-checks after each wait, which lasts at most `step_s`; past `max_wait_s` it
         raises `BudgetRefused`. `before_sleep(seconds)` runs before each wait (liveness mark,
         incarnation fence, a reconciliation set aside: exchange/budget_meter.py)."""
-        waited = 0.0
         cost = min(float(cost), self.capacity)  # a call dearer than the bucket still goes out
+        with self._lock:
+            ticket = next(self._tickets)
+        try:
+            return self._take(cost, priority, ticket, max_wait_s, before_sleep, step_s)
+        finally:  # served, refused or fenced: it no longer holds a place in the queue
+            with self._lock:
+                self._queue.pop(ticket, None)
+
+    def _take(self, cost: float, priority: Priority, ticket: int, max_wait_s: float,
+              before_sleep: Callable[[float], None], step_s: float) -> float:
+        waited = 0.0
         while True:
             self._check_peers()
-            wait = self._try(cost, priority)
+            wait = self._try(cost, priority, ticket)
             if wait <= 0:
                 return waited
             # a deficit of a few ulps would ask for a sleep that does not move a clock near
