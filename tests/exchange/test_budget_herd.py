@@ -15,6 +15,7 @@ import time
 import pytest
 
 from exchange.budget import Priority, PriorityBucket
+from tests.exchange.ccxt.ccxt_fixtures import FakeTime
 
 DEADLINE_S = 60.0
 
@@ -133,3 +134,21 @@ def test_a_waiter_that_leaves_gives_up_its_place():
         bucket.take(50.0, Priority.RECONCILE, max_wait_s=1.0)
     # level 0, a reconcile of 1 needs 15 + 1: 1.6 s at 10/s, nobody ahead of it
     assert bucket.take(1.0, Priority.RECONCILE, max_wait_s=math.inf) == pytest.approx(1.6, abs=0.01)
+
+
+def test_a_lower_priority_still_spends_down_to_its_floor_while_a_higher_one_waits():
+    """The turn is kept within a priority only: a poll may spend down to its floor although a
+    reconciliation waits for more than is there (holding polls behind every waiting
+    reconciliation starved the REST feed after the streams dropped: no prices for 30 s)."""
+    fake = FakeTime()
+    b = PriorityBucket("ip", rate_per_s=10.0, capacity=100.0, unit="weight",
+                       clock=fake.clock, sleep=fake.sleep)
+    b.take(40.0, Priority.PROTECTIVE, max_wait_s=0)  # level 60: above the polls' floor (50)
+    polled: list[float] = []
+
+    def poll_meanwhile(seconds: float) -> None:
+        if not polled:  # the reconciliation (90 of 60) is waiting now
+            polled.append(b.take(1.0, Priority.POLLING, max_wait_s=0))
+
+    b.take(90.0, Priority.RECONCILE, max_wait_s=math.inf, before_sleep=poll_meanwhile)
+    assert polled == [0.0]
