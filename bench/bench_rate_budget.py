@@ -199,8 +199,6 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
                                                SV.reconcile_interval_s)
     parts: list[Any] = []
     try:
-        _progress(f"{venue_id}: starting {N} actors (each reconciles once)")
-        bot.start(timeout=900)
         rest = MarketFeed(exchange=gw, symbols=symbols, deliver=bot.sup.tell,
                           interval_s=fitting_poll_interval(venue_id, 0.5, 0.5),
                           own_prefix=f"main-{bot.repo.id_tag}-", logger=logger,
@@ -211,21 +209,20 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
                                      timeout_ms=5000, meter=gw.meter)
         feed.attach(VenueStreams(build=build, symbols=symbols, sink=feed, logger=logger,
                                  markets=gw.markets))
-        feed.start()
-        parts.append(feed)
-        _progress(f"{venue_id}: actors up; streams starting")
-        if not wait_for(lambda: feed.mode == "stream", 120, what="streams up"):
-            raise SystemExit(f"{venue_id}: streams did not come up")
-        # as runtime/account.py wires it: while the private streams are up the watch slows
-        # down, flat symbols get no periodic reconcile, and the sweep looks at all of them
-        def up() -> bool:
-            return feed.mode == "stream"
+        watch = StopWatch(exchange=gw, views=bot.views, deliver=bot.sup.tell,
+                          interval_s=SV.stop_check_interval_s, logger=logger,
+                          streamed_interval_s=SV.stop_check_streamed_interval_s)
+        # wired before the start, as runtime/account.py does: while the private streams are up
+        # the watch slows down and flat symbols get no periodic reconcile; live, flat symbols
+        # are left to the sweep from the start on (set after it, each flat symbol was also
+        # reconciled every 30 s during the start)
+        def up() -> bool:  # runtime/account.py `_reconcile_by_reports`
+            return feed.mode == "stream" and bool(getattr(feed.streams, "private", False))
 
+        watch.streams_ok = up
+        watch.streams_resumed = lambda: feed.resumed
         bot.sup.schedule.streams_ok = up
         bot.sup.schedule.flat_by_sweep = True  # live: flat symbols by the sweep, streams or not
-        watch = StopWatch(exchange=gw, views=bot.views, deliver=bot.sup.tell,
-                          interval_s=SV.stop_check_interval_s, logger=logger, streams_ok=up,
-                          streamed_interval_s=SV.stop_check_streamed_interval_s)
         sweep = ExchangeSweep(exchange=gw, symbols=symbols, views=bot.views,
                               deliver=bot.sup.tell, logger=logger,
                               interval_s=SV.sweep_interval_s, streams_ok=up,
@@ -234,6 +231,13 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
         balance = BalanceWatch(exchange=gw, gate=AccountGate(max_open_positions=None),
                                symbols=symbols, interval_s=SV.reconcile_interval_s,
                                logger=logger)
+        _progress(f"{venue_id}: starting {N} actors (each reconciles once)")
+        bot.start(timeout=900)
+        feed.start()
+        parts.append(feed)
+        _progress(f"{venue_id}: actors up; streams starting")
+        if not wait_for(lambda: feed.mode == "stream", 120, what="streams up"):
+            raise SystemExit(f"{venue_id}: streams did not come up")
         for part in (watch, sweep, balance):
             part.start()
             parts.append(part)

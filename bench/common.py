@@ -262,7 +262,10 @@ class BenchBot:
                               strategy_for=strategy_for or (lambda s: NoSignals()), logger=logger,
                               report=self.sup.report, on_escalate=self.sup.escalated,
                               entries_blocked=self.sup.entries_blocked, views=self.views,
-                              prices=self.prices)
+                              prices=self.prices,
+                              fences=self.sup.fences, busy=self.sup.busy)  # as runtime/account.py:
+        # fenced, and an actor waiting in the rate budget is busy, not hung (a start past the
+        # heartbeat timeout restarted actors as hung: 1,798 false start failures, Binance 500)
         # The production feed's delivery path (never started: benchmarks call deliver_tick from
         # their own feeder thread instead of polling the paper exchange).
         self.feed = MarketFeed(exchange=self.exchange, symbols=syms, deliver=self.sup.tell, interval_s=3600,
