@@ -59,7 +59,7 @@ def meter_for(probe: ccxt.Exchange, budgets: BudgetRegistry, credentials: Creden
     return RequestMeter(venue, venue.account(account),
                         timeout_s=(timeout_ms or probe.timeout or 10_000) / 1000,
                         waits=waits, wall_clock=wall_clock,
-                        machine_ahead_s=lambda: (clock.difference_ms or 0) / 1000)
+                        machine_ahead_s=lambda: (clock.ahead_at_most_ms or 0) / 1000)
 
 
 class ProtectiveStops:

@@ -40,6 +40,8 @@ class VenueClock:
         self._lock = threading.Lock()
         self._difference_ms: int | None = None
         """This machine's clock minus the venue's, as last read (None: never needed)."""
+        self._uncertain_ms = 0
+        """Half the round trip of the read `_difference_ms` came from: how far it may be off."""
         self._reading = threading.Lock()  # one read of the venue's time at a time
         self._reads = 0  # reads of the venue's time ended so far
 
@@ -47,6 +49,17 @@ class VenueClock:
     def difference_ms(self) -> int | None:
         """This machine's clock minus the venue's, as last read (None: never needed)."""
         return self._difference_ms
+
+    @property
+    def ahead_at_most_ms(self) -> int | None:
+        """How far this clock may run ahead of the venue's at most: the read's difference plus
+        its uncertainty, for waits that must not end early (a venue's reset stamp, a trade read
+        moved back): the midpoint read is off by up to half its round trip either way (a CI
+        run's read of 442 ms learned 2779 ms of 3000, and a 10006's reset was asked again
+        221 ms before it, on the venue's clock)."""
+        with self._lock:
+            d = self._difference_ms
+            return None if d is None else d + self._uncertain_ms
 
     def apply(self, ex: ccxt.Exchange) -> int:
         """Sign `ex`'s requests with the venue's time (the calling thread's own instance).
@@ -62,7 +75,7 @@ class VenueClock:
         by its own clock: as it was, 90 s ahead, the venue answered from 30 s after the fill
         the feed's poll (its look less a minute) was for. Never later: a start moved back only
         reads trades twice, and their ids are delivered and booked once."""
-        return ms - max(self._difference_ms or 0, 0)
+        return ms - max(self.ahead_at_most_ms or 0, 0)
 
     def refused(self, ex: ccxt.Exchange, exc: BaseException, signed: int) -> None:
         """`ex`'s request, signed as `apply` said (`signed`), was refused for its timestamp:
@@ -99,7 +112,7 @@ class VenueClock:
             before = self._difference_ms
             shown = abs(difference - (before or 0)) > half  # beyond the read's uncertainty
             if shown:
-                self._difference_ms = difference
+                self._difference_ms, self._uncertain_ms = difference, half
         if not shown:
             logger.warning("{} refused a request's timestamp; its time, read in {} ms, shows "
                            "no clock difference beyond that: the request was slow, not the "
