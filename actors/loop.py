@@ -53,6 +53,7 @@ from actors.messages import (
 from actors.order_results import events_for, look_up
 from actors.price_slots import PriceSlot
 from actors.reconcile_retry import FEE_UNKNOWN, ReconcileRetry, fee_look
+from actors.resume import resume
 from actors.signal_intake import external, skip_lost_signals, strategy_failed, strategy_renewed
 from actors.stop_watch import cancelling
 from actors.strategy_guard import StrategyFailure, StrategyGuard
@@ -66,7 +67,6 @@ from trading.events import (
     Event,
     OrderFailed,
     PriceTicked,
-    QuarantineLifted,
     TimerFired,
 )
 from trading.frozen import replace
@@ -138,6 +138,9 @@ class DecisionLoop:
         self._quiet_for: Any = None  # the state `_quiet` is for (a price-only change keeps it)
         self._band_published: object = None
         self._reserved = False  # the gate reserved a slot in this `apply` (settled at its end)
+        self.quarantined_ns = 0
+        """When this incarnation's quarantine began (`time.monotonic_ns`): a person's resume asked
+        before it does not lift it (actors/resume.py). A restored quarantine is older than any."""
 
     # -- start ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -187,11 +190,8 @@ class DecisionLoop:
                 book_funding(self, message)  # each payment once (actors/funding_feed.py)
             case BlockEntries(blocked=blocked, reason=reason):
                 self.apply(EntriesBlocked(blocked=blocked, reason=reason))
-            case Resume(by=by, done=done):
-                self.apply(QuarantineLifted(by=by))
-                if done is not None:  # committed: the person's resume may be answered
-                    done()
-                self.reconcile("resume")
+            case Resume():
+                resume(self, message)
             case _:
                 self.log.warning("ignored unknown message {!r}", message)
         self.sync_band()
@@ -347,6 +347,10 @@ class DecisionLoop:
             created_at=now,
             store=self.core.store,
         )
+        if decision.state.quarantined and (  # a quarantine begins (or names a new reason)
+                not self.state.quarantined
+                or decision.state.quarantine_reason != self.state.quarantine_reason):
+            self.quarantined_ns = time.monotonic_ns()
         self.state = decision.state
         for entry in decision.journal:  # text only if logged; a few records warn
             log = self.log.warning if getattr(entry, "WARN", False) else self.log.info

@@ -92,3 +92,7 @@ class Resume:
     by: str = "operator"
     done: Callable[[], None] | None = None
     """Called once the lifted quarantine is committed (supervision/resume_ticket.py)."""
+    refused: Callable[[str], None] | None = None
+    """Called with the reason when it lifts nothing: the symbol escalated after it was asked."""
+    asked_ns: int | None = None
+    """When the person asked (`time.monotonic_ns`); None: lifts whatever quarantine it finds."""

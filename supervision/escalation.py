@@ -15,7 +15,7 @@ from typing import Any
 
 import pykka
 
-from actors.messages import BlockEntries, Reconcile, Resume
+from actors.messages import BlockEntries, Reconcile
 from storage.repository import Repository
 from storage.restore import UNREADABLE
 from supervision.alerts import Alerts
@@ -146,7 +146,7 @@ class Escalating:
         child.resume_by = ticket  # told again to the next incarnation if this one fails first
         if child.ref is not None and child.state is ChildState.RUNNING:
             with contextlib.suppress(pykka.ActorDeadError):
-                child.ref.tell(Resume(by=by, done=ticket.lifted))
+                child.ref.tell(ticket.message())
                 return
         # backing off (its ref is the failed actor): found by review, the resume was told to the
         # dead actor and lost, and the restarted one stayed quarantined; starting: its mailbox

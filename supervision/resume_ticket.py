@@ -12,11 +12,17 @@ be handed over again). The control applier (runtime/controls.py) answers from it
 from __future__ import annotations
 
 import threading
+import time
+
+from actors.messages import Resume
 
 
 class ResumeTicket:
     def __init__(self, by: str) -> None:
         self.by = by
+        self.asked_ns = time.monotonic_ns()
+        """When the person's resume was asked: it lifts no quarantine that began later
+        (actors/resume.py)."""
         self._lock = threading.Lock()
         self._settled = False
         self.refusal: str | None = None
@@ -43,6 +49,15 @@ class ResumeTicket:
 
     def refused(self, why: str, *, final: bool = False) -> None:
         self._settle(why, final=final)
+
+    def escalated_again(self, why: str) -> None:
+        """The actor found a quarantine newer than this resume: it stands (final)."""
+        self._settle(why, final=True)
+
+    def message(self) -> Resume:
+        """What the actor is told: settles this ticket either way."""
+        return Resume(by=self.by, done=self.lifted, refused=self.escalated_again,
+                      asked_ns=self.asked_ns)
 
     def _settle(self, refusal: str | None, *, final: bool) -> None:
         with self._lock:

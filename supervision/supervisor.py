@@ -28,7 +28,7 @@ from typing import Any
 
 import pykka
 
-from actors.messages import BlockEntries, Ping, Resume
+from actors.messages import BlockEntries, Ping
 from actors.strategy_guard import StrategyOff
 from exchange.fence import BusyBoard, FenceBoard
 from storage import queries
@@ -361,7 +361,7 @@ class Supervisor(Watching, Escalating):
             child.resume_by = None if ticket.settled else ticket
         elif ticket is not None and child.ref is not None:
             with contextlib.suppress(pykka.ActorDeadError):
-                child.ref.tell(Resume(by=ticket.by, done=ticket.lifted))
+                child.ref.tell(ticket.message())
 
     def _strategy_report(self, child: Child, off: BaseException | None) -> None:
         """A strategy that raised is off in its actor (actors/strategy_guard.py): the status
