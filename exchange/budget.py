@@ -88,8 +88,15 @@ class PriorityBucket:
         dir share exchange/venue_blocks.py's file), read at most every PEER_CHECK_S."""
         self._peers_checked = -math.inf
         self._tickets = itertools.count()
-        self._queue: dict[int, tuple[Priority, float]] = {}
-        """The lower-priority calls waiting, by ticket (arrival order): (priority, cost)."""
+        self._lines: dict[Priority, dict[int, list[float]]] = {p: {} for p in Priority}
+        """The calls of each lower priority waiting, by ticket in arrival order: [cost, the
+        units queued before it when it came, less what left from the middle since]."""
+        self._entered = {p: 0.0 for p in Priority}
+        self._left = {p: 0.0 for p in Priority}
+        """Running totals per priority: the units queued so far (less what left from the
+        middle) and those that left from the head; the demand queued is their difference, the
+        demand ahead of a waiter its `before` less `_left` (summing the queue under the lock
+        for every check cost O(N) each, O(N^2) a round: 500 reconciliations at a start)."""
         self.spent = {p: 0.0 for p in Priority}
         self.refused = 0
         self.waited_s = 0.0
@@ -99,12 +106,12 @@ class PriorityBucket:
         self._stamp = max(self._stamp, now)
         self._tokens = min(self.capacity, self._tokens + elapsed * self.rate_per_s)
 
-    def _try(self, cost: float, priority: Priority, ticket: int | None = None) -> float:
+    def _try(self, cost: float, priority: Priority, ticket: int) -> float:
         """Book `cost` if `priority` may; return 0, or how long to wait before asking again
         (protective: how long to wait for the booking it just made). A lower priority waits
-        its turn: behind the calls of its own priority that came first (`ticket`: its place,
-        None: last; between priorities only the floors decide), so each waiter sleeps until
-        its own turn (all of them woke at every grant: 142 checks per token for 200)."""
+        its turn: behind the calls of its own priority that came first (between priorities
+        only the floors decide), so each waiter sleeps until its own turn (all of them woke at
+        every grant: 142 checks per token for 200)."""
         with self._lock:
             now = self._clock()
             self._refill(now)
@@ -121,19 +128,43 @@ class PriorityBucket:
             if blocked <= 0 and self._tokens >= min(turn, self.capacity):
                 self._tokens -= cost
                 self.spent[priority] += cost
-                if ticket is not None:
-                    self._queue.pop(ticket, None)
+                self._leave(priority, ticket)
                 return 0.0
-            if ticket is not None:
-                self._queue.setdefault(ticket, (priority, cost))
+            self._join(priority, ticket, cost)
             return blocked if blocked > 0 else (turn - self._tokens) / self.rate_per_s
 
-    def _ahead(self, priority: Priority, ticket: int | None) -> float:
+    def _ahead(self, priority: Priority, ticket: int) -> float:
         """The units the calls of `priority` waiting before `ticket` will take first (under
-        the lock). Not those of the priorities above: they would hold a poll behind every
-        waiting reconciliation, where the floors let it spend down to its own."""
-        mine = math.inf if ticket is None else ticket
-        return sum(c for t, (p, c) in self._queue.items() if p == priority and t < mine)
+        the lock; a ticket not queued yet comes last). Not those of the priorities above: they
+        would hold a poll behind every waiting reconciliation, where the floors let it spend
+        down to its own."""
+        line = self._lines[priority].get(ticket)
+        before = self._entered[priority] if line is None else line[1]
+        return max(before - self._left[priority], 0.0)
+
+    def _join(self, priority: Priority, ticket: int, cost: float) -> None:
+        lines = self._lines[priority]
+        if ticket not in lines:
+            lines[ticket] = [cost, self._entered[priority]]
+            self._entered[priority] += cost
+
+    def _leave(self, priority: Priority, ticket: int) -> None:
+        """Give up `ticket`'s place (under the lock; once: a served waiter leaves at its grant
+        and again when its take ends, as a refused or fenced one does)."""
+        lines = self._lines[priority]
+        if ticket not in lines:
+            return
+        head = next(iter(lines)) == ticket
+        cost, before = lines.pop(ticket)
+        if not lines:  # none left: start the totals again (no drift from float sums)
+            self._entered[priority] = self._left[priority] = 0.0
+        elif head:
+            self._left[priority] += cost
+        else:  # served out of turn, refused or fenced: those after it move up
+            self._entered[priority] -= cost
+            for line in lines.values():
+                if line[1] > before:
+                    line[1] -= cost
 
     def take(self, cost: float, priority: Priority, *, max_wait_s: float,
              before_sleep: Callable[[float], None] = lambda s: None,
@@ -149,7 +180,7 @@ class PriorityBucket:
             return self._take(cost, priority, ticket, max_wait_s, before_sleep, step_s)
         finally:  # served, refused or fenced: it no longer holds a place in the queue
             with self._lock:
-                self._queue.pop(ticket, None)
+                self._leave(priority, ticket)
 
     def _take(self, cost: float, priority: Priority, ticket: int, max_wait_s: float,
               before_sleep: Callable[[float], None], step_s: float) -> float:

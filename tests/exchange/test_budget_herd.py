@@ -152,3 +152,33 @@ def test_a_lower_priority_still_spends_down_to_its_floor_while_a_higher_one_wait
 
     b.take(90.0, Priority.RECONCILE, max_wait_s=math.inf, before_sleep=poll_meanwhile)
     assert polled == [0.0]
+
+
+def test_a_waiter_served_out_of_turn_leaves_the_queue_once():
+    """A waiter's place is given up twice when it is served: at its grant and again when its
+    take ends (the same path as a refusal or a fence). Neither may count twice: a later waiter
+    behind the one still queued waits for that one's units exactly, no more, no less (the
+    queued demand is a running total per priority, so a second removal would take it twice)."""
+    fake = FakeTime()
+    b = PriorityBucket("ip", rate_per_s=10.0, capacity=100.0, unit="weight",
+                       clock=fake.clock, sleep=fake.sleep)
+    b.take(100.0, Priority.PROTECTIVE, max_wait_s=0)  # level 0
+    waits: dict[str, float] = {}
+
+    def while_first_waits(seconds: float) -> None:
+        if waits:
+            return
+        # the first (5, needs 15 + 5) sleeps 2 s; the second, behind it, is served at 25
+        # before the first wakes: it leaves from the middle of the queue
+        waits["second"] = b.take(5.0, Priority.RECONCILE, max_wait_s=math.inf)
+        # level 20, the first's 5 still queued: the third waits for 15 + 5 + 5 = 25
+        waits["third"] = b.take(5.0, Priority.RECONCILE, max_wait_s=math.inf)
+
+    waits["first"] = b.take(5.0, Priority.RECONCILE, max_wait_s=math.inf,
+                            before_sleep=while_first_waits)
+    assert waits["second"] == pytest.approx(2.5)
+    assert waits["third"] == pytest.approx(0.5)  # one place ahead of it: not 0, not 1.0
+    assert waits["first"] == pytest.approx(2.0)
+    # everyone gone (level 35, drained): the next waits for its own need only, 15 + 5
+    b.take(35.0, Priority.PROTECTIVE, max_wait_s=0)
+    assert b.take(5.0, Priority.RECONCILE, max_wait_s=math.inf) == pytest.approx(2.0)
