@@ -64,6 +64,7 @@ from exchange.ccxt.gateway import CcxtGateway  # noqa: E402
 from exchange.ccxt.secrets import Credentials  # noqa: E402
 from exchange.ccxt.streams import VenueStreams  # noqa: E402
 from runtime.exchanges import fills_poller  # noqa: E402
+from runtime.stream_wiring import pace_by_reports  # noqa: E402
 from tests.exchange.ccxt import emu_binance, emu_bybit  # noqa: E402
 from tests.exchange.ccxt.ccxt_fixtures import (  # noqa: E402
     API_KEY,
@@ -216,12 +217,7 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
         # the watch slows down and flat symbols get no periodic reconcile; live, flat symbols
         # are left to the sweep from the start on (set after it, each flat symbol was also
         # reconciled every 30 s during the start)
-        def up() -> bool:  # runtime/account.py `_reconcile_by_reports`
-            return feed.mode == "stream" and bool(getattr(feed.streams, "private", False))
-
-        watch.streams_ok = up
-        watch.streams_resumed = lambda: feed.resumed
-        bot.sup.schedule.streams_ok = up
+        up = pace_by_reports(feed, watch, bot.sup.schedule)  # runtime/account.py's own
         bot.sup.schedule.flat_by_sweep = True  # live: flat symbols by the sweep, streams or not
         sweep = ExchangeSweep(exchange=gw, symbols=symbols, views=bot.views,
                               deliver=bot.sup.tell, logger=logger,

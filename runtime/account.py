@@ -40,7 +40,7 @@ from runtime.round_gate import RoundGate
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.startup_error import StartupConfigError
 from runtime.stop_accounts import stop_together
-from runtime.stream_wiring import account_feed
+from runtime.stream_wiring import account_feed, pace_by_reports
 from storage import control, queries
 from storage.opening import open_repository
 from storage.repository import Repository
@@ -225,14 +225,8 @@ class AccountRuntime:
         feed = self.feed
         up: Callable[[], bool] = lambda: False  # noqa: E731 - no streams: never up
         if isinstance(feed, StreamFeed):
-            def streamed() -> bool:
-                return feed.mode == "stream" and bool(getattr(feed.streams, "private", False))
-
-            up = streamed
             assert self.stop_watch is not None
-            self.stop_watch.streams_ok = up
-            self.stop_watch.streams_resumed = lambda: feed.resumed
-            sup.schedule.streams_ok = up
+            up = pace_by_reports(feed, self.stop_watch, sup.schedule)
         if self.settings.bot.mode != "live":
             return  # paper and dry-run reconcile against the paper exchange: no venue budget
         assert self.exchange is not None and self.repo is not None

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from actors.market_feed import MarketFeed
+from actors.stop_watch import StopWatch
 from actors.stream_feed import StreamFeed
 from config.settings import Settings
 from runtime.exchanges import fills_poller, rest_poll_interval
+from supervision.reconcile_schedule import ReconcileSchedule
 
 
 def with_streams(settings: Settings, data_dir: Path, feed: MarketFeed, logger: Any,
@@ -79,6 +81,21 @@ def account_feed(settings: Settings, data_dir: Path, exchange: Any, symbols: lis
     )
     # the venue's streams in front of the REST feed when [exchange] streams is on
     return with_streams(settings, data_dir, feed, logger, views=views)
+
+
+def pace_by_reports(feed: StreamFeed, watch: StopWatch,
+                    schedule: ReconcileSchedule) -> Callable[[], bool]:
+    """While the venue's private streams are up they report cancels, fills and positions: the
+    stop watch slows down and the periodic reconcile skips flat symbols (`schedule`). Returns
+    the test of "up" the sweep paces itself by too (bench/bench_rate_budget.py wires its bot
+    with this, so the bench cannot drift from the account's wiring)."""
+    def up() -> bool:
+        return feed.mode == "stream" and bool(getattr(feed.streams, "private", False))
+
+    watch.streams_ok = up
+    watch.streams_resumed = lambda: feed.resumed
+    schedule.streams_ok = up
+    return up
 
 
 def dry_run_prices(settings: Settings, public: Any) -> Any:
