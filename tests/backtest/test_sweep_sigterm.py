@@ -11,6 +11,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,25 +39,58 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_sigterm_ends_a_sweep_and_its_runs_under_way(tmp_path: Path) -> None:
-    values = ",".join(str(1.5 + i / 10) for i in range(24))
-    out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
-         "--no-charts", "--no-progress", "--out", str(out), "--processes", "2",
-         "--sweep", f"strategy.entry_z={values}"],
-        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    workers: set[int] = set()
+class Sweep:
+    """A `bot.py backtest --sweep` subprocess over `combos` values of one key, writing into
+    `out`; the runs it was seen to start (`workers`) and itself are killed when the test
+    ends, whatever it asserted."""
+
+    def __init__(self, out: Path, processes: int, combos: int) -> None:
+        values = ",".join(str(1.5 + i / 10) for i in range(combos))
+        self.out = out
+        self.workers: set[int] = set()
+        self.proc = subprocess.Popen(
+            [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
+             "--no-charts", "--no-progress", "--out", str(out), "--processes",
+             str(processes), "--sweep", f"strategy.entry_z={values}"],
+            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def terminated_at_work(self) -> str:
+        """SIGTERM once the first run has written its report; the sweep's stderr."""
+        wait_until(lambda: any(self.out.glob("run-*/report.json")), timeout=120,
+                   message="the sweep at work")
+        os.kill(self.proc.pid, signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=60)
+        return err
+
+    def end(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pid in self.workers:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@contextmanager
+def sweep(out: Path, *, processes: int, combos: int) -> Iterator[Sweep]:
+    started = Sweep(out, processes, combos)
     try:
+        yield started
+    finally:
+        started.end()
+
+
+def test_sigterm_ends_a_sweep_and_its_runs_under_way(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with sweep(out, processes=2, combos=24) as run:
         wait_until(lambda: any(out.glob("run-*/report.json")), timeout=120,
                    message="the sweep's processes at work")
-        workers = wait_until(lambda: _children(proc.pid), timeout=30,
-                             message="the runs under way")
-        os.kill(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        orphans = sorted(p for p in workers if _running(p))
+        run.workers = wait_until(lambda: _children(run.proc.pid), timeout=30,
+                                 message="the runs under way")
+        err = run.terminated_at_work()
+        orphans = sorted(p for p in run.workers if _running(p))
         assert orphans == [], f"run processes still at work after the sweep exited: {orphans}"
-        assert proc.returncode == 128 + signal.SIGTERM
+        assert run.proc.returncode == 128 + signal.SIGTERM
         assert err.strip().splitlines()[-1] == "bot.py: terminated"
         again = subprocess.run(
             [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
@@ -63,43 +98,22 @@ def test_sigterm_ends_a_sweep_and_its_runs_under_way(tmp_path: Path) -> None:
              "--sweep", "strategy.entry_z=2", "--from", "2018-01-20", "--to", "2018-01-21"],
             cwd=ROOT, text=True, capture_output=True, timeout=120)
         assert again.returncode == 0, again.stderr  # the folder is free: no one writes there
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pid in workers:
-            if _running(pid):
-                os.kill(pid, signal.SIGKILL)
 
 
 def test_a_sweep_killed_with_sigkill_leaves_no_run_computing(tmp_path: Path) -> None:
     """kill -9 of the sweep (or the out-of-memory killer choosing it): its runs die with it.
     Before, they went on as orphans and wrote their reports into `--out` seconds later."""
-    values = ",".join(str(1.5 + i / 10) for i in range(4))
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
-         "--no-charts", "--no-progress", "--out", str(out), "--processes", "2",
-         "--sweep", f"strategy.entry_z={values}"],
-        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    workers: set[int] = set()
-    try:
-        workers = wait_until(lambda: _children(proc.pid), timeout=120,
-                             message="the sweep's run processes")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
-        wait_until(lambda: not any(_running(p) for p in workers), timeout=120,
+    with sweep(out, processes=2, combos=4) as run:
+        run.workers = wait_until(lambda: _children(run.proc.pid), timeout=120,
+                                 message="the sweep's run processes")
+        os.kill(run.proc.pid, signal.SIGKILL)
+        run.proc.communicate(timeout=60)
+        wait_until(lambda: not any(_running(p) for p in run.workers), timeout=120,
                    message="the runs to end")
         # a run of the whole sample takes seconds: none reaches its report when its process
         # dies with the sweep's
         assert sorted(p.parent.name for p in out.glob("run-*/report.json")) == []
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for pid in workers:
-            if _running(pid):
-                os.kill(pid, signal.SIGKILL)
 
 
 def _echo(index: int, overrides: dict) -> dict:
@@ -127,22 +141,9 @@ def test_sigterm_ends_a_sweep_in_one_process_with_the_same_line(tmp_path: Path) 
     """`--processes 1` runs the combinations in the sweep's own process: SIGTERM ends it as
     with more processes (README: exit code 143, `bot.py: terminated`), not killed mid-run
     without a word."""
-    values = ",".join(str(1.5 + i / 10) for i in range(24))
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "bot.py", "backtest", "--config", "examples/backtest.toml",
-         "--no-charts", "--no-progress", "--out", str(out), "--processes", "1",
-         "--sweep", f"strategy.entry_z={values}"],
-        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        wait_until(lambda: any(out.glob("run-*/report.json")), timeout=120,
-                   message="the sweep at work")
-        os.kill(proc.pid, signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-        assert (proc.returncode, err.strip().splitlines()[-1:]) == (
+    with sweep(out, processes=1, combos=24) as run:
+        err = run.terminated_at_work()
+        assert (run.proc.returncode, err.strip().splitlines()[-1:]) == (
             128 + signal.SIGTERM, ["bot.py: terminated"])
         assert not (out / "ranking.json").exists()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
