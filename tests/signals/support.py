@@ -6,7 +6,8 @@ import asyncio
 import http.client
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +45,23 @@ class FakeJournal:
         with self._lock:
             return any(cid == signal_id and t == "SignalAccepted"
                        for _, t, _, cid in self.entries)
+
+
+class HeldJournal(FakeJournal):
+    """The router's journal, held on its first SignalAccepted write (a busy, slow or stalled
+    database) until the test sets `release`; `entered` is set once the write began."""
+
+    def __init__(self, hold_s: float = 30.0) -> None:
+        super().__init__()
+        self.hold_s = hold_s
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, symbol: str, type_: str, data: dict[str, Any], cid: str) -> None:
+        if type_ == "SignalAccepted" and not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(self.hold_s), "never released"
+        super().__call__(symbol, type_, data, cid)
 
 
 class FakeDeliver:
@@ -250,3 +268,27 @@ class LocalWsServer:
     async def _drop(self) -> None:
         for ws in list(self._clients):
             await ws.close()
+
+
+@contextmanager
+def stalled_receiver(tmp_path: Any, symbol: str) -> Iterator[str]:
+    """The HTTP receiver's URL, its router with the bot's bound on writes (max_age_s 0.5,
+    storage.writer.writes_within) journaling into a real repository whose one writer thread
+    is held inside a unit for the whole block (a stalling database)."""
+    from storage.writer import writes_within
+    from tests.protections.test_guard_writes_bounded import HeldWriter
+
+    h = Harness(tmp_path, [symbol], heartbeat_timeout_s=600).start()
+    router = SignalRouter(symbols=[symbol], deliver=h.sup.deliver_signal,
+                          journal=repository_journal(h.repo),
+                          seen=lambda sid: h.repo.read(queries.signal_received, sid),
+                          logger=logger, max_age_s=0.5, bounded=writes_within)
+    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
+    server.start()
+    held = HeldWriter(h.repo)
+    try:
+        yield server.url
+    finally:
+        held.release()
+        server.stop()
+        h.stop()

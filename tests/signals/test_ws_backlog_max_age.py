@@ -15,38 +15,21 @@ first signal's write until more than max_age_s passed (a stalling database)."""
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Any
 
 from loguru import logger
 
 from signals.ws_client import SignalWebSocketClient
-from tests.signals.support import FakeJournal, LocalWsServer, make_router
+from tests.signals.support import HeldJournal, LocalWsServer, make_router
 from tests.support.waiting import wait_until
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 MAX_AGE_S = 2.0
 
 
-class StallingJournal(FakeJournal):
-    """Holds the first SignalAccepted write until the test releases it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, symbol: str, type_: str, data: dict[str, Any], cid: str) -> None:
-        if type_ == "SignalAccepted" and not self.entered.is_set():
-            self.entered.set()
-            assert self.release.wait(30), "never released"
-        super().__call__(symbol, type_, data, cid)
-
-
 def test_a_signal_queued_behind_a_stalled_one_past_max_age_is_not_traded():
     server = LocalWsServer().start()
-    journal = StallingJournal()
+    journal = HeldJournal(hold_s=30)  # a stalling database
     router, journal, deliver = make_router(journal=journal, max_age_s=MAX_AGE_S)
     client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=logger)
     client.start()

@@ -8,13 +8,12 @@ handled at stop is finished before the client's thread ends."""
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from aiohttp import WSMsgType, web
 from loguru import logger
 
 from signals.ws_client import SignalWebSocketClient
-from tests.signals.support import FakeJournal, LocalWsServer, make_router
+from tests.signals.support import HeldJournal, LocalWsServer, make_router
 from tests.support.waiting import wait_until
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
@@ -40,24 +39,9 @@ class PingCountingServer(LocalWsServer):
         return ws
 
 
-class BlockingJournal(FakeJournal):
-    """The router's journal, held on its first SignalAccepted until the test releases it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, symbol: str, type_: str, data: dict[str, Any], cid: str) -> None:
-        if type_ == "SignalAccepted" and not self.entered.is_set():
-            self.entered.set()
-            assert self.release.wait(10), "never released"
-        super().__call__(symbol, type_, data, cid)
-
-
 def test_a_blocked_journal_write_leaves_the_loop_and_its_heartbeat_running():
     server = PingCountingServer().start()
-    blocking = BlockingJournal()
+    blocking = HeldJournal(hold_s=10)
     router, _, deliver = make_router(journal=blocking)
     # aiohttp drops the connection when a ping's pong is not back within half the heartbeat:
     # 1 s gives the server's thread 0.5 s on a loaded machine (at 0.1 s it had 50 ms)
@@ -86,7 +70,7 @@ def test_a_blocked_journal_write_leaves_the_loop_and_its_heartbeat_running():
 
 def test_stop_finishes_the_signal_being_handled():
     server = LocalWsServer().start()
-    blocking = BlockingJournal()
+    blocking = HeldJournal(hold_s=10)
     router, journal, deliver = make_router(journal=blocking)
     client = SignalWebSocketClient(url=server.url, handle=router.handle_raw, logger=logger)
     client.start()
