@@ -12,35 +12,15 @@ SQLite, the repository's writer thread held inside a unit (a stalling database).
 
 from __future__ import annotations
 
-from loguru import logger
-
-from signals.http_server import SignalHttpServer
-from signals.router import SignalRouter
-from signals.wiring import repository_journal
-from storage import queries
-from storage.writer import writes_within
-from tests.protections.test_guard_writes_bounded import HeldWriter
-from tests.signals.support import TOKEN, post
-from tests.support.harness import Harness
+from tests.signals.support import post, stalled_receiver
 
 BTC = "BTC/USDT:USDT"
 
 
 def test_a_refused_signal_is_answered_while_the_database_stalls(tmp_path):
-    h = Harness(tmp_path, [BTC], heartbeat_timeout_s=600).start()
-    router = SignalRouter(symbols=[BTC], deliver=h.sup.deliver_signal,
-                          journal=repository_journal(h.repo),
-                          seen=lambda sid: h.repo.read(queries.signal_received, sid),
-                          logger=logger, max_age_s=0.5, bounded=writes_within)
-    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
-    server.start()
-    held = HeldWriter(h.repo)
-    try:  # post's own timeout (10 s) is far below the writer's 60 s
-        status, body = post(server.url, {"id": "bad-1", "symbol": "DOGE/USDT:USDT",
-                                         "side": "long", "size_usdt": 200}, timeout=10)
+    with stalled_receiver(tmp_path, BTC) as url:
+        # post's own timeout (10 s) is far below the writer's 60 s
+        status, body = post(url, {"id": "bad-1", "symbol": "DOGE/USDT:USDT",
+                                  "side": "long", "size_usdt": 200}, timeout=10)
         assert status == 422, body
         assert body["status"] == "rejected", body
-    finally:
-        held.release()
-        server.stop()
-        h.stop()

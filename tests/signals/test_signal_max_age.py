@@ -24,7 +24,13 @@ from signals.http_server import SignalHttpServer
 from signals.router import SignalRouter
 from signals.wiring import repository_journal
 from storage import queries
-from tests.signals.support import TOKEN, post, signal_events, signal_to_a_busy_actor
+from tests.signals.support import (
+    TOKEN,
+    post,
+    signal_events,
+    signal_to_a_busy_actor,
+    stalled_receiver,
+)
 from tests.support.harness import Harness
 from tests.support.waiting import wait_until
 
@@ -137,23 +143,9 @@ def test_a_stalled_database_holds_a_signal_no_longer_than_max_age(tmp_path):
     connection slot for minutes and the next senders were turned away. With the bot's bound
     (`bounded`: storage.writer.writes_within) the writes wait only what is left of
     signals.max_age_s: the answer comes while the database still stalls, a one-line 503."""
-    from storage.writer import writes_within
-    from tests.protections.test_guard_writes_bounded import HeldWriter
-
-    h = Harness(tmp_path, [BTC], heartbeat_timeout_s=600).start()
-    router = SignalRouter(symbols=[BTC], deliver=h.sup.deliver_signal,
-                          journal=repository_journal(h.repo),
-                          seen=lambda sid: h.repo.read(queries.signal_received, sid),
-                          logger=logger, max_age_s=0.5, bounded=writes_within)
-    server = SignalHttpServer(router=router, token=TOKEN, logger=logger, port=0)
-    server.start()
-    held = HeldWriter(h.repo)
-    try:  # post's own timeout (30 s) is far below the writer's 60 s
-        status, body = post(server.url, {"id": "stall-1", "symbol": BTC, "side": "long",
-                                         "size_usdt": 200}, timeout=30)
+    with stalled_receiver(tmp_path, BTC) as url:
+        # post's own timeout (30 s) is far below the writer's 60 s
+        status, body = post(url, {"id": "stall-1", "symbol": BTC, "side": "long",
+                                  "size_usdt": 200}, timeout=30)
         assert status == 503, body
         assert body["reason"].startswith("not traded: the database did not store it"), body
-    finally:
-        held.release()
-        server.stop()
-        h.stop()
