@@ -13,11 +13,8 @@ from decimal import Decimal
 import pytest
 
 from actors.grid_view import grid_view
-from dashboard.source import DashboardSource
-from supervision.status import write_status
 from tests.dashboard.test_browser import chromium  # noqa: F401  (the fixture)
-from tests.dashboard.test_page_warnings import HEALTHY, actor, browser_page, open_page, serve
-from tests.dashboard.test_page_warnings import status as status_doc
+from tests.dashboard.test_page_warnings import HEALTHY, actor, status_page
 from trading.grid.model import GridState, Leg
 from trading.primitives import Side
 
@@ -43,18 +40,11 @@ def test_each_hedge_leg_row_shows_its_own_unrealized_pnl(tmp_path, chromium):  #
     from playwright.sync_api import expect
 
     health = {**HEALTHY, "open_positions": 2, "protected_positions": 0, "ts_coverage": 0.0}
-    write_status(tmp_path, status_doc(beat=time.time(), actors=[hedge_actor()], health=health))
-    server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
-                                             running=lambda: True))
-    try:
-        with browser_page(chromium) as page:
-            open_page(page, server)
-            rows = page.locator("tr.position")
-            expect(rows).to_have_count(2, timeout=10_000)
-            cells = [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
-                     for i in range(2)]
-    finally:
-        server.stop()
+    with status_page(tmp_path, chromium, actors=[hedge_actor()], health=health) as page:
+        rows = page.locator("tr.position")
+        expect(rows).to_have_count(2, timeout=10_000)
+        cells = [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+                 for i in range(2)]
     by_side = {row[1]: row for row in cells}
     assert by_side["long 2"][4] == "20.0000"
     assert by_side["short 1"][4] == "-5.0000"

@@ -14,11 +14,8 @@ from decimal import Decimal
 import pytest
 
 from actors.actor_view import view_of
-from dashboard.source import DashboardSource
-from supervision.status import write_status
 from tests.dashboard.test_browser import chromium  # noqa: F401  (the fixture)
-from tests.dashboard.test_page_warnings import HEALTHY, actor, browser_page, open_page, serve
-from tests.dashboard.test_page_warnings import status as status_doc
+from tests.dashboard.test_page_warnings import HEALTHY, actor, status_page
 from trading.model import Phase, Position, SymbolState, TrailingState, TrailingStop
 from trading.primitives import Side
 
@@ -51,21 +48,14 @@ def test_prices_keep_every_digit_and_money_is_rounded_as_a_decimal(tmp_path,
     assert actors[1]["stop_price"] == "4.75E-7"  # how Python writes the Decimal
     assert actors[2]["position"]["entry_price"] == "43251.16666666666666666666667"
     health = {**HEALTHY, "open_positions": 3, "protected_positions": 3}
-    write_status(tmp_path, status_doc(beat=time.time(), actors=actors, health=health, pnl=PNL))
-    server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
-                                             running=lambda: True))
-    try:
-        with browser_page(chromium) as page:
-            open_page(page, server)
-            rows = page.locator("tr.position")
-            expect(rows).to_have_count(3, timeout=10_000)
-            cells = {row[0]: row for row in (
-                [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
-                for i in range(3))}
-            kpis = dict(zip(page.locator(".kpi .label").all_text_contents(),
-                            page.locator(".kpi .value").all_text_contents(), strict=True))
-    finally:
-        server.stop()
+    with status_page(tmp_path, chromium, actors=actors, health=health, pnl=PNL) as page:
+        rows = page.locator("tr.position")
+        expect(rows).to_have_count(3, timeout=10_000)
+        cells = {row[0]: row for row in (
+            [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+            for i in range(3))}
+        kpis = dict(zip(page.locator(".kpi .label").all_text_contents(),
+                        page.locator(".kpi .value").all_text_contents(), strict=True))
     spell, tiny = cells["SPELL/USDT:USDT"], cells["TINY/USDT:USDT"]
     assert (spell[2], spell[5], spell[6]) == ("0.000475", "0.000512", "0.0005")
     assert spell[7] == "waiting @ 0.001024"

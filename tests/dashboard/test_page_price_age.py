@@ -8,16 +8,11 @@ down had a `tick age` column. Now the position's row says it, in red."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from dashboard.source import DashboardSource
-from supervision.status import write_status
 from tests.dashboard.test_browser import chromium  # noqa: F401  (the fixture)
 from tests.dashboard.test_page_numbers import position_actor
-from tests.dashboard.test_page_warnings import HEALTHY, browser_page, open_page, serve
-from tests.dashboard.test_page_warnings import status as status_doc
+from tests.dashboard.test_page_warnings import HEALTHY, status_page
 
 pytestmark = pytest.mark.slow
 
@@ -30,20 +25,13 @@ def test_a_position_priced_long_ago_says_how_old_its_price_is(tmp_path,
            "last_tick_age_s": 600.2}
     fresh = {**position_actor("ETH/USDT:USDT", "3000", "3001", "2900"), "last_tick_age_s": 0.4}
     health = {**HEALTHY, "open_positions": 2, "protected_positions": 2}
-    write_status(tmp_path, status_doc(beat=time.time(), actors=[old, fresh], health=health))
-    server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
-                                             running=lambda: True))
-    try:
-        with browser_page(chromium) as page:
-            open_page(page, server)
-            rows = page.locator("tr.position")
-            expect(rows).to_have_count(2, timeout=10_000)
-            btc = page.locator('tr.position[data-symbol="BTC/USDT:USDT"]')
-            eth = page.locator('tr.position[data-symbol="ETH/USDT:USDT"]')
-            expect(btc).to_contain_text("(price 600 s old)")
-            assert "old)" not in eth.inner_text(), eth.inner_text()
-    finally:
-        server.stop()
+    with status_page(tmp_path, chromium, actors=[old, fresh], health=health) as page:
+        rows = page.locator("tr.position")
+        expect(rows).to_have_count(2, timeout=10_000)
+        btc = page.locator('tr.position[data-symbol="BTC/USDT:USDT"]')
+        eth = page.locator('tr.position[data-symbol="ETH/USDT:USDT"]')
+        expect(btc).to_contain_text("(price 600 s old)")
+        assert "old)" not in eth.inner_text(), eth.inner_text()
 
 
 def test_a_mark_from_a_starts_reconciliation_read_says_its_age(tmp_path,
@@ -55,14 +43,7 @@ def test_a_mark_from_a_starts_reconciliation_read_says_its_age(tmp_path,
     restored = {**position_actor("BTC/USDT:USDT", "43000", "43300", "42000"),
                 "last_tick_age_s": None, "price_age_s": 600.2}
     health = {**HEALTHY, "open_positions": 1, "protected_positions": 1}
-    write_status(tmp_path, status_doc(beat=time.time(), actors=[restored], health=health))
-    server = serve(tmp_path, DashboardSource(data_dir=tmp_path, accounts=[],
-                                             running=lambda: True))
-    try:
-        with browser_page(chromium) as page:
-            open_page(page, server)
-            btc = page.locator('tr.position[data-symbol="BTC/USDT:USDT"]')
-            expect(btc).to_have_count(1, timeout=10_000)
-            expect(btc).to_contain_text("(price 600 s old)")
-    finally:
-        server.stop()
+    with status_page(tmp_path, chromium, actors=[restored], health=health) as page:
+        btc = page.locator('tr.position[data-symbol="BTC/USDT:USDT"]')
+        expect(btc).to_have_count(1, timeout=10_000)
+        expect(btc).to_contain_text("(price 600 s old)")

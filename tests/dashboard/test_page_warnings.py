@@ -97,6 +97,21 @@ def open_page(page: Any, server: DashboardServer) -> None:
     expect(page.locator("#conn")).to_have_text("live", timeout=15_000)
 
 
+@contextmanager
+def status_page(data: Path, chromium: Path,  # noqa: F811
+                *, actors: list[dict], health: dict, **account: Any) -> Iterator[Any]:
+    """A browser page open and live on a dashboard serving `data`'s status file, just
+    written with `actors`, `health` (and `account`'s other keys) and a fresh heartbeat."""
+    write_status(data, status(beat=time.time(), actors=actors, health=health, **account))
+    server = serve(data, DashboardSource(data_dir=data, accounts=[], running=lambda: True))
+    try:
+        with browser_page(chromium) as page:
+            open_page(page, server)
+            yield page
+    finally:
+        server.stop()
+
+
 def test_unreadable_symbols_are_a_red_warning_naming_them_and_the_pill_is_not_green(
         tmp_path, chromium):  # noqa: F811
     write_status(tmp_path, unreadable_status(time.time()))
