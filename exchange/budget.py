@@ -11,7 +11,12 @@ of the capacity it leaves for the priorities above it:
 
 So a protective call never queues behind a lower priority: the lower ones cannot take the
 tokens reserved for it, and they never book ahead (only protective calls reserve into
-negative, queueing behind earlier protective calls only). A lower priority waits its turn
+negative, queueing behind earlier protective calls only). Except on a bucket whose floor holds
+less than the protective call's cost (Bybit's per-UID endpoint buckets: capacity about one
+request): a lower priority needs it full and spends it, and a protective call right after
+waits at most its cost's refill time, cost / rate (0.1 s on Bybit's order/create at the
+default share). Letting it go into debt at once would send over the venue's per-second limit
+and draw a 10006, which blocks every call until the venue's reset. A lower priority waits its turn
 (after the calls of its own priority that asked first; between priorities only the floors
 decide), in steps of at most `step_s`, until the level is above its floor; an entry that
 would wait past its bound is refused (`BudgetRefused`, raised before anything is sent,
