@@ -36,6 +36,7 @@ from runtime import wiring
 from runtime.emergency import EmergencyCloser, owed_closes
 from runtime.exchanges import build_exchange, gateway_account
 from runtime.first_pass import LedgerJudged, judge_stored_ledger
+from runtime.rest_demand import check_rest_demand
 from runtime.round_gate import RoundGate
 from runtime.start_checks import check_style, check_unlisted, check_venue
 from runtime.startup_error import StartupConfigError
@@ -135,7 +136,9 @@ class AccountRuntime:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> None:
-        s = self.settings
+        s = self.settings  # the REST schedule first: a refusal leaves nothing behind
+        check_rest_demand(s, sharers=self.feed_sharers, warn=self.log.warning,
+                          config_key=self.config_key)
         self.repo = open_repository(
             s.storage, path=s.resolve(s.storage.path), account=self.name,
             commit_guard=self._commit_guard,
