@@ -182,7 +182,8 @@ def check_feed_budget(settings: Settings) -> None:
         raise StartupConfigError(short)  # `exchange.poll_interval_s = ...`: its file line
 
 
-def check_shared_feeds(accounts: Sequence[Settings], keys: Mapping[str, str] | None = None) -> None:
+def check_shared_feeds(accounts: Sequence[Settings], keys: Mapping[str, str] | None = None,
+                       warn: Callable[[str], object] | None = None) -> None:
     """The accounts of one process on one venue and API host pay one rate budget (the gateways
     share `exchange.budget_venues.SHARED`), so their REST price feeds share polling's part of
     it: feeds that fit one by one (`check_feed_budget`) but not together never start. The
@@ -190,7 +191,9 @@ def check_shared_feeds(accounts: Sequence[Settings], keys: Mapping[str, str] | N
     so accounts on it that set different ones never start either. Each refusal is a
     StartupConfigError that leads with the key of an account that causes it (`keys`: account
     -> `accounts[i].`, see `account_keys`), so the line names its file and line (found by
-    review: these two were the only start refusals printed bare)."""
+    review: these two were the only start refusals printed bare). Their schedules of REST
+    while the streams are down are judged together as well (`check_shared_demand`; `warn`:
+    its warning, None: refusals only)."""
     from exchange.budget_venues import shared_feed_shortfall
     from runtime.workers_role import account_venue
 
@@ -216,6 +219,9 @@ def check_shared_feeds(accounts: Sequence[Settings], keys: Mapping[str, str] | N
         if short:
             first = next(iter(feeds))
             raise StartupConfigError(f"{keys.get(first, '')}exchange.poll_interval_s: {short}")
+    from runtime.rest_demand import check_shared_demand  # their REST while the streams are down
+
+    check_shared_demand(accounts, keys, warn)
 
 
 def check_split_budgets(settings: Settings, workers: Sequence[tuple[int, tuple[str, ...]]],
@@ -223,7 +229,8 @@ def check_split_budgets(settings: Settings, workers: Sequence[tuple[int, tuple[s
     """`run --workers`: a REST feed that fits the whole share may not fit a worker's part of it
     (`split`: account -> worker processes on its venue): refused in the parent, with the split
     named (a worker would fail the same check at start), as are the accounts of one worker
-    (`workers`: its number and accounts) whose feeds fit one by one but not together."""
+    (`workers`: its number and accounts) whose feeds fit one by one but not together, and the
+    accounts of all workers whose REST schedules ask their venue more than its limit."""
     from runtime.workers_role import ProcessRole
 
     for a in settings.account_settings():
@@ -245,6 +252,10 @@ def check_split_budgets(settings: Settings, workers: Sequence[tuple[int, tuple[s
         role = ProcessRole(worker=index, accounts=accounts, budget_split=pairs)
         check_shared_feeds([role.budgeted(a) for a in settings.account_settings()
                             if role.runs(a.bot.account)], account_keys(settings))
+    from runtime.rest_demand import check_shared_demand
+
+    # the venue's limit is the IP's: the accounts of every worker on one venue ask it together
+    check_shared_demand(settings.account_settings(), account_keys(settings), None)
 
 
 def account_keys(settings: Settings) -> dict[str, str]:

@@ -23,7 +23,7 @@ REST: not judged; nor is a venue without a documented profile.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from actors.balance_watch import MIN_INTERVAL_S, settle_coin, settle_of
@@ -274,3 +274,80 @@ def _most_positions(s: Settings, sharers: int, fits: Fits, plan: Schedule) -> st
     fewer = _least(lambda k: _judge(s, sharers, fits, replace(plan, positions=plan.positions - k)),
                    0, max(plan.positions - 1, 0))
     return None if fewer is None else f"{POSITIONS_KEY} <= {plan.positions - fewer}"
+
+
+def check_shared_demand(accounts: Sequence[Settings], keys: Mapping[str, str],
+                        warn: Callable[[str], object] | None) -> None:
+    """The live accounts of one process on one venue and API host pay one budget and one IP
+    limit, so their schedules are judged together too: each fitting alone is not enough (two
+    Binance accounts each asking ~1,700 weight a minute asked ~3,400 together). Refused with
+    one line led by the first account's key, naming the common value that fits; `warn`
+    (None: refusals only, the workers warn for themselves) one line when together they leave
+    the REST feeds short and no account alone does (it warns at its own start)."""
+    from runtime.workers_role import account_venue
+
+    groups: dict[tuple[str, str], list[Settings]] = {}
+    for a in accounts:
+        if a.bot.mode == "live":
+            groups.setdefault(account_venue(a), []).append(a)
+    for group in groups.values():
+        found = [streams_down_demand(a, len(group)) for a in group]
+        demands = [d for d in found if d is not None]
+        if len(group) < 2 or len(demands) < len(group):
+            continue
+        if any(d.protective > d.limit for d in demands):
+            continue  # refused at that account's own start, by its own line
+        if sum(d.protective for d in demands) > demands[0].limit:
+            raise StartupConfigError(
+                keys.get(group[0].bot.account, "") + _shared(group, demands, _over_limit))
+        if warn is not None and sum(d.total for d in demands) > demands[0].budget \
+                and not any(d.total > d.budget for d in demands):
+            warn(keys.get(group[0].bot.account, "") + _shared(group, demands, _over_budget))
+
+
+Judge = Callable[[list[Demand]], bool]
+
+
+def _over_limit(ds: list[Demand]) -> bool:
+    return sum(d.protective for d in ds) > ds[0].limit
+
+
+def _over_budget(ds: list[Demand]) -> bool:
+    return sum(d.total for d in ds) > ds[0].budget
+
+
+def _shared(group: list[Settings], demands: list[Demand], over: Judge) -> str:
+    d0, names = demands[0], ", ".join(a.bot.account for a in group)
+    each = ", ".join(f"{a.bot.account} ~{d.protective:,.0f}" for a, d in zip(group, demands,
+                                                                            strict=True))
+    stops = sum(d.stops for d in demands) > sum(d.sweep + d.reconcile for d in demands)
+    key, field, tenths = (STOP_CHECK_KEY, "stop_check_s", True) if stops else (
+        RECONCILE_KEY, "reconcile_s", False)
+    now = getattr(schedule_of(group[0]), field)
+    least = _least(lambda k: not over(_slowed(group, field, k / 10 if tenths else k)),
+                   max(math.ceil(now * 10 if tenths else now), 1), 600 if tenths else 86400)
+    fits = ("no common value of it fits; change several keys" if least is None else
+            f"{key} >= {least / 10 if tenths else least:g} for each fits")
+    if over is _over_limit:
+        what = (f"together ~{sum(d.protective for d in demands):,.0f} {d0.unit} a minute while "
+                f"the streams are down (limit {d0.limit:,.0f}): {each}")
+    else:
+        what = (f"together ~{sum(d.protective for d in demands):,.0f} {d0.unit} a minute while "
+                f"the streams are down ({each}) and leave their REST price feeds and balance "
+                f"reads ~{max(d0.budget - sum(d.protective for d in demands), 0):,.0f} of the "
+                f"~{sum(d.polling for d in demands):,.0f} they need (the bot may spend "
+                f"~{d0.budget:,.0f} a minute: {SHARE_KEY} of {d0.limit:,.0f})")
+    return (f"{key} = {now:g}: accounts {names} pay one {d0.venue} rate budget: their sweeps, "
+            f"reconciliations and stop watches ask {what}; {fits}")
+
+
+def _slowed(group: list[Settings], field: str, value: float) -> list[Demand]:
+    """Every account's demand with `field` of its schedule at least `value`."""
+    out = []
+    for a in group:
+        plan = schedule_of(a)
+        d = streams_down_demand(a, len(group), replace(plan, **{
+            field: max(getattr(plan, field), value)}))
+        assert d is not None  # judged above: a venue with a profile
+        out.append(d)
+    return out

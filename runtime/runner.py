@@ -198,7 +198,8 @@ class Bot:
         s = self.settings
         mine = [(i, a) for i, a in enumerate(s.account_settings()) if self.role.runs(a.bot.account)]
         # they pay one budget
-        check_shared_feeds([self.role.budgeted(a) for _, a in mine], account_keys(s))
+        check_shared_feeds([self.role.budgeted(a) for _, a in mine], account_keys(s),
+                           warn=log.warning)
         sharers = feed_sharers([a for _, a in mine])
         self.accounts = [
             self._account_runtime(

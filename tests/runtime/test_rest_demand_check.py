@@ -96,3 +96,80 @@ def test_over_the_limit_is_refused_with_every_key_that_could_fit(tmp_path):
     assert "\n" not in line
     assert line.startswith("supervision.stop_check_interval_s = 0.1 asks bybit for ~"), line
     assert "(limit 7,200)" in line and "risk.max_open_positions <= " in line, line
+
+
+SHARED = """[bot]
+mode = "live"
+[logging]
+console = false
+[exchange]
+id = "binanceusdm"
+api_url = "http://127.0.0.1:9"
+ws_url = "ws://127.0.0.1:9"
+[supervision]
+reconcile_interval_s = 5
+[risk]
+max_open_positions = 5
+[symbols]
+list = [{symbols}]
+[[accounts]]
+name = "alpha"
+exchange.api_key_env = "KEY_A"
+exchange.api_secret_env = "SECRET_A"
+[[accounts]]
+name = "beta"
+exchange.api_key_env = "KEY_B"
+exchange.api_secret_env = "SECRET_B"
+"""
+
+
+def test_accounts_that_fit_the_limit_alone_but_not_together_never_start(tmp_path):
+    """Two Binance accounts in one process pay one venue limit (exchange/budget_venues.py
+    SHARED): each one's sweep, reconciliations and stop watch fit 2,400 weight a minute alone
+    (~1,680), together they asked ~3,360 while the streams were down, and each one's check
+    passed."""
+    import os
+
+    config = tmp_path / "c.toml"
+    config.write_text(SHARED.format(symbols=", ".join(f'"{s}"' for s in SYMBOLS)))
+    alone = [streams_down_demand(a, 2) for a in load_settings(config).account_settings()]
+    assert all(d is not None and d.protective <= d.limit for d in alone), alone
+    env = {**os.environ, "KEY_A": "a" * 18, "SECRET_A": "s" * 36,
+           "KEY_B": "b" * 18, "SECRET_B": "t" * 36}
+    proc = start_bot(config, tmp_path / "data", env=env)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err[-2000:]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
+    assert lines[0].startswith(
+        f"bot.py: error: {config}:10: accounts[0].supervision.reconcile_interval_s = 5: "
+        "accounts alpha, beta pay one binanceusdm rate budget"), lines[0]
+    assert "(limit 2,400)" in lines[0] and "for each fits" in lines[0], lines[0]
+    fits = int(re.search(r"supervision\.reconcile_interval_s >= (\d+) for each fits",
+                         lines[0])[1])
+    for k, ok in ((fits, True), (fits - 1, False)):
+        slower = [a.model_copy(update={"supervision": a.supervision.model_copy(
+            update={"reconcile_interval_s": k})})
+            for a in load_settings(config).account_settings()]
+        together = sum(streams_down_demand(a, 2).protective for a in slower)
+        assert (together <= 2400) is ok, (k, together)
+
+
+def test_accounts_that_fit_the_share_alone_but_not_together_warn_once(tmp_path):
+    from runtime.exchanges import account_keys
+    from runtime.rest_demand import check_shared_demand
+
+    config = tmp_path / "c.toml"
+    config.write_text(SHARED.replace("reconcile_interval_s = 5", "reconcile_interval_s = 30")
+                      .replace("max_open_positions = 5", "max_open_positions = 4")
+                      .format(symbols=", ".join(f'"{s}"' for s in SYMBOLS)))
+    settings = load_settings(config)
+    told: list[str] = []
+    for one in settings.account_settings():
+        check_rest_demand(one, sharers=2, warn=told.append)
+    assert told == []  # each alone leaves its REST feed what it needs
+    check_shared_demand(settings.account_settings(), account_keys(settings), told.append)
+    assert len(told) == 1 and "\n" not in told[0], told
+    assert told[0].startswith("accounts[0].supervision.stop_check_interval_s = 1: accounts "
+                              "alpha, beta pay one binanceusdm rate budget"), told
+    assert "REST price feeds" in told[0], told
