@@ -97,9 +97,14 @@ def test_an_entry_beyond_the_free_margin_waits_for_margin_unsent(tmp_path: Path)
         account.start()
         assert account.gate is not None and account.repo is not None
         gate, repo = account.gate, account.repo
+        sup = account.sup
+        assert sup is not None
         for s in (A, B):
-            wait_until(lambda s=s: account.views.get(s) and account.views[s].state.last_price,
-                       timeout=30, message=f"{s} priced and reconciled")
+            # the start's reconciliation publishes a price before the supervisor hears the
+            # actor started: a signal in between is not delivered (seen under -n 2 load)
+            wait_until(lambda s=s: account.views.get(s) and account.views[s].state.last_price
+                       and sup.children[s].state.value == "running",
+                       timeout=30, message=f"{s} priced, reconciled and running")
         _signal(account, A, Side.LONG)
         assert _held(account, A)
         wait_until(lambda: gate.free_margin is not None and gate.free_margin < 200, timeout=60,
