@@ -37,6 +37,7 @@ from actors.command_queue import send_next
 from actors.cores import Core
 from actors.correlation import new_correlation_id
 from actors.entry_gate import AccountGate, exposure_of
+from actors.first_read import FirstRead
 from actors.funding_feed import FundingPaid
 from actors.funding_feed import book as book_funding
 from actors.log_text import LazyData
@@ -101,6 +102,7 @@ class DecisionLoop:
         defer_quiet_prices: bool = False,
         renew_strategy: Callable[[], Strategy] | None = None,
         strategy_hook: Callable[[StrategyFailure | None], None] | None = None,
+        first_read: FirstRead | None = None,
     ) -> None:
         """`execute`: runs one command and returns its results as events (default: the core's
         executor on `exchange`; tests that play the exchange's part pass their own).
@@ -108,8 +110,10 @@ class DecisionLoop:
         reconciliation needs it (for the backtest, which reads neither in between).
         `renew_strategy`: a fresh strategy for this symbol, tried after one raised (None: it
         stays off); `strategy_hook`: told each failure, and None when a fresh one runs (the
-        actor tells the supervisor; the backtest raises to stop). See actors/strategy_guard.py."""
+        actor tells the supervisor; the backtest raises to stop). See actors/strategy_guard.py.
+        `first_read`: the account-wide read the start reconciliation may be served from."""
         self.symbol, self.core, self.exchange, self.repo = symbol, core, exchange, repo
+        self.first_read = first_read
         self.log = log
         self.strategy_hook = strategy_hook
         self._guard = StrategyGuard(
@@ -149,6 +153,8 @@ class DecisionLoop:
             self._slot_generation = self.slot.reset()
         self.incarnation = self.repo.claim(self.symbol)
         self.state = self.repo.load(self.symbol, store=self.core.store)
+        if self.first_read is not None:  # the account-wide read must be sent after this
+            self.first_read.loaded(self.symbol)
         self._quiet_price = None
         self._settle()  # restored positions count
         if self.entries_blocked():
@@ -260,8 +266,10 @@ class DecisionLoop:
         self._catch_up()
         try:
             with self._retry.preemptible():  # an order report arriving sets it aside
-                snapshot = (fee_look(self.exchange, self.state) if reason == FEE_UNKNOWN
-                            else self.core.snapshot(self.exchange, self.repo, self.state))
+                exchange = self.exchange if reason != "start" or self.first_read is None \
+                    else self.first_read.port(self.symbol, self.exchange)  # once, at start
+                snapshot = (fee_look(exchange, self.state) if reason == FEE_UNKNOWN
+                            else self.core.snapshot(exchange, self.repo, self.state))
         except Fenced:
             raise  # this incarnation was replaced: it decides nothing more (no Timer duties)
         except Exception as exc:  # noqa: BLE001 - exchange unreachable: trade nothing new, retry

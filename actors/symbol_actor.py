@@ -31,6 +31,7 @@ from actors.actor_view import ActorView, Published
 from actors.command_executor import describe
 from actors.cores import as_core
 from actors.entry_gate import AccountGate
+from actors.first_read import FirstRead
 from actors.hot_path_metrics import MetricsRelay, TickToOrder, TimedCommits
 from actors.inbox import has_waiting, inbox_depth
 from actors.loop import DecisionLoop
@@ -74,6 +75,8 @@ class ActorDeps:
     """The supervisor's fences: each new actor object takes the symbol's (None: unfenced)."""
     busy: BusyBoard | None = None
     """Where the actor marks "in a bounded exchange call until ..." for the heartbeat."""
+    first_read: FirstRead | None = None
+    """The account's one read for every symbol's first reconciliation (None: its own read)."""
 
 
 class Aborted(RuntimeError):
@@ -156,6 +159,7 @@ class SymbolActor(pykka.ThreadingActor):
             renew_strategy=None if strategy is None or deps.strategy_for is None
             else partial(deps.strategy_for, symbol),
             strategy_hook=self._strategy_told,
+            first_read=deps.first_read,
         )
         if self.tick_to_order is not None:
             self.loop.execute = self.tick_to_order.wrap(self.loop.execute)

@@ -20,6 +20,7 @@ from actors import protection
 from actors.balance_watch import BalanceWatch
 from actors.entry_gate import AccountGate
 from actors.exchange_sweep import ExchangeSweep
+from actors.first_read import FirstRead
 from actors.funding_feed import FundingFeed, MetaCursor
 from actors.hot_path_metrics import MetricsRelay
 from actors.market_feed import MarketFeed
@@ -295,6 +296,8 @@ class AccountRuntime:
             gate=self.gate,
             fences=sup.fences,  # budget: exchange calls fenced by incarnation
             busy=sup.busy,  # budget: bounded exchange calls are not hangs
+            first_read=FirstRead(exchange=exchange, symbols=self.symbols, logger=self.log)
+            if s.bot.mode == "live" else None,  # every first reconciliation from one read
         )
 
     def start(self) -> None:

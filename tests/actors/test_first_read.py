@@ -1,0 +1,83 @@
+"""At a live start every symbol's first reconciliation read its own position (twice), open
+orders (Binance: and open algo orders) and price, one symbol at a time through the shared rate
+budget: ~41 s (Bybit) and ~75 s (Binance) for 500 symbols. Now the account is read once and
+each actor's first reconciliation is served from it (actors/first_read.py). Real actors, the
+real ccxt gateway, the venue emulators on 127.0.0.1; requests counted at the emulator."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from loguru import logger
+
+from actors.first_read import FirstRead
+from tests.actors.first_read_rig import (
+    OPEN_ORDER_PATHS,
+    POSITION_PATHS,
+    TICKER_PATHS,
+    actors,
+    bases,
+    symbol_of,
+    venue,
+)
+
+N = 8
+HELD = bases(N)[3]
+
+
+def hand_long(book, native: str) -> None:  # noqa: ANN001
+    """A long opened by hand, no stop: the start must adopt and protect it."""
+    book.place(cid="by-hand-1", symbol=native, side="buy", type="market", qty=Decimal("1"),
+               price=None, trigger=None, trigger_direction=None, reduce_only=False)
+
+
+@pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
+def test_first_reconciliations_cost_account_wide_reads_not_per_symbol(tmp_path,  # noqa: ANN001
+                                                                      venue_id: str) -> None:
+    with venue(tmp_path, venue_id, N) as rig:
+        hand_long(rig.book, f"{HELD}USDT")
+        first = FirstRead(exchange=rig.gateway, symbols=rig.symbols, logger=logger)
+        since = len(rig.emu.requests)
+        with actors(rig, first) as views:
+            held = symbol_of(HELD)
+            assert views[held].view().position is not None and views[held].view().protected
+            assert len(rig.stops(f"{HELD}USDT")) == 1
+            reads = (POSITION_PATHS + OPEN_ORDER_PATHS + TICKER_PATHS)
+            assert [(r.path, r.params["symbol"]) for r in rig.per_symbol(reads, since)] == []
+            assert first.served == N
+            # positions twice, open orders (Binance: and algo orders), tickers: the same few
+            # whatever N
+            assert len(rig.account_wide(reads, since)) <= 6, rig.account_wide(reads, since)
+
+
+def test_a_symbol_whose_row_is_malformed_in_the_account_read_reads_on_its_own(
+        tmp_path) -> None:  # noqa: ANN001
+    """Its row in the account-wide position list names no entry price: that symbol alone
+    reads its own position (which names it), adopts and protects it; the others are served."""
+    with venue(tmp_path, "bybit", N) as rig:
+        native = f"{HELD}USDT"
+        hand_long(rig.book, native)
+        rig.emu.venue.blank_in_list.add(native)
+        first = FirstRead(exchange=rig.gateway, symbols=rig.symbols, logger=logger)
+        since = len(rig.emu.requests)
+        with actors(rig, first) as views:
+            held = symbol_of(HELD)
+            assert views[held].view().position is not None and views[held].view().protected
+            assert len(rig.stops(native)) == 1
+            own = rig.per_symbol(POSITION_PATHS + OPEN_ORDER_PATHS, since)
+            assert own and {r.params["symbol"] for r in own} == {native}
+            assert first.served == N - 1
+
+
+def test_a_failed_account_read_leaves_every_symbol_to_its_own(tmp_path) -> None:  # noqa: ANN001
+    """The account-wide position read fails (the venue answers 500 every time): every symbol
+    reads on its own, the held one is adopted and protected all the same."""
+    with venue(tmp_path, "bybit", 3) as rig:
+        native = f"{bases(3)[1]}USDT"
+        hand_long(rig.book, native)
+        first = FirstRead(exchange=rig.gateway, symbols=rig.symbols, logger=logger)
+        rig.emu.fail_next("/v5/position/list", 5, status=500, body="down")
+        with actors(rig, first) as views:
+            assert views[symbol_of(bases(3)[1])].view().protected
+            assert first.served == 0
