@@ -9,7 +9,8 @@ account in a few requests (the reads of the all-symbol sweep, actors/exchange_sw
 How: each actor says when its restored state is loaded (`loaded`); its start reconciliation asks
 `port` for what to read through. The first asker after every symbol loaded (or after no symbol
 loaded for `quiet_s`) leads one account-wide read: positions, open orders (stops among them),
-positions again, tickers. Every waiting actor is then served from it: `SnapshotPort` answers
+positions again, tickers (a symbol that loaded after it was sent waits for the next such read,
+at most MAX_ROUNDS in a start). Every waiting actor is then served from it: `SnapshotPort` answers
 that symbol's position, open-order and price reads from the read, and sends everything else
 (each live order's own lookup by client id, its trades) to the venue as before.
 
@@ -51,6 +52,8 @@ from exchange.records import VenueOrder, VenuePosition, VenueTicker
 
 LOOK_S = 0.25
 """How often a waiting actor looks whether its reconciliation is set aside (an order report)."""
+MAX_ROUNDS = 5
+"""Account reads at most in one start: symbols loaded after one was sent wait for the next."""
 
 
 @dataclass
@@ -145,8 +148,9 @@ class FirstRead:
         self._cond = threading.Condition()
         self._loaded: dict[str, float] = {}
         self._last_load = 0.0
-        self._state = "gathering"  # -> "reading" -> "read" | "failed"
-        self._read: AccountRead | None = None
+        self._reading = self._failed = False  # a read in flight; one failed (no more rounds)
+        self._read: AccountRead | None = None  # the last one
+        self.rounds = 0
         self._used: set[str] = set()
         self.served = 0
         """First reconciliations served from the read (the others read on their own)."""
@@ -164,7 +168,7 @@ class FirstRead:
             if symbol in self._used or symbol not in self._loaded:
                 return exchange
             self._used.add(symbol)
-            lead = self._wait(self._now() + self.wait_s)
+            lead = self._wait(symbol, self._now() + self.wait_s)
         if lead:
             self._lead()
         with self._cond:
@@ -178,20 +182,29 @@ class FirstRead:
             self.served += 1
         return SnapshotPort(exchange, read, symbol)
 
-    def _wait(self, deadline: float) -> bool:
-        """Under the lock: wait until the read is done; True when this caller leads it."""
-        while self._state in ("gathering", "reading"):
+    def _wait(self, symbol: str, deadline: float) -> bool:
+        """Under the lock: wait for a read sent after the symbol's state loaded; True when this
+        caller leads it. A symbol that loaded after the last read was sent (a slow start, its
+        load later than `quiet_s` after the one before) waits for the next, up to MAX_ROUNDS
+        (found by measuring: on a loaded machine 437 of 500 symbols loaded after the first
+        read and read on their own, 1,748 requests)."""
+        while True:
+            read = self._read
+            if read is not None and self._loaded[symbol] <= read.sent_at:
+                return False  # served by it (or its part is doubtful)
+            if self._failed or self.rounds >= MAX_ROUNDS:
+                return False
             now = self._now()
-            if self._state == "gathering" and (len(self._loaded) >= len(self.symbols)
-                                               or now - self._last_load >= self.quiet_s):
-                self._state = "reading"
+            if not self._reading and (len(self._loaded) >= len(self.symbols)
+                                      or now - self._last_load >= self.quiet_s):
+                self._reading = True
+                self.rounds += 1
                 return True
             if now >= deadline:
                 return False
             check_preempted()  # an order report waits: this reconciliation is set aside
             waiting(deadline - now + LOOK_S)
             self._cond.wait(LOOK_S)
-        return False
 
     def _lead(self) -> None:
         """The read, on the first asker's thread (its fence and liveness mark): whatever ends
@@ -205,7 +218,8 @@ class FirstRead:
                              "each symbol reads on its own", describe(exc))
         finally:
             with self._cond:
-                self._read, self._state = read, "read" if read is not None else "failed"
+                self._reading, self._failed = False, read is None
+                self._read = read or self._read
                 self._cond.notify_all()
         if read is not None:
             self.log.info("account read for the first reconciliations: {} positions, {} open "

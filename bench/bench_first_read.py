@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench_rate_budget import CREDS, Binance500, Bybit500, CountingWeight  # noqa: E402
+from bench_rate_budget import CREDS, Binance500, Bybit500  # noqa: E402
 from common import BenchBot, TempDir  # noqa: E402
 from loguru import logger  # noqa: E402
 
@@ -30,15 +30,19 @@ from exchange.budget_venues import BudgetRegistry  # noqa: E402
 from exchange.ccxt.gateway import CcxtGateway  # noqa: E402
 from tests.exchange.ccxt.ccxt_fixtures import factory_for  # noqa: E402
 from tests.exchange.ccxt.emu_book import Book  # noqa: E402
-from tests.exchange.ccxt.emu_limits import BybitLimiter, binance_weight  # noqa: E402
+from tests.exchange.ccxt.emu_limits import (  # noqa: E402
+    BinanceWeightLimiter,
+    BybitLimiter,
+    binance_weight,
+)
 from tests.exchange.ccxt.emu_server import EmulatorServer  # noqa: E402
 
 
 def start(venue_id: str, n: int, shared: bool) -> dict[str, float]:
     bases = [f"C{i:03d}" for i in range(n)]
     book = Book({f"{b}USDT": Decimal("100") for b in bases})
-    limiter = (BybitLimiter(ip_limit=10**9, uid_limits={}) if venue_id == "bybit"
-               else CountingWeight(limit=10**9))
+    # the venues' documented limits, stated in their headers as the venues state them
+    limiter = BybitLimiter() if venue_id == "bybit" else BinanceWeightLimiter()
     emu = EmulatorServer((Bybit500 if venue_id == "bybit" else Binance500)(book),
                          limiter=limiter).start()
     symbols = [f"{b}/USDT:USDT" for b in bases]
@@ -61,7 +65,8 @@ def start(venue_id: str, n: int, shared: bool) -> dict[str, float]:
                      for r in reads)
         bot.stop()
         gw.close()
-        return {"seconds": took, "requests": len(reads), "weight": weight}
+        return {"seconds": took, "requests": len(reads), "weight": weight,
+                "refused": float(getattr(limiter, "refused", 0))}
     finally:
         emu.stop()
         tmp.cleanup()
@@ -80,7 +85,7 @@ def main() -> None:
             row = start(venue_id, args.symbols, shared)
             print(f"{venue_id:12} {'after ' if shared else 'before'} {args.symbols} symbols: "
                   f"{row['seconds']:.1f} s, {row['requests']} requests after the markets load"
-                  f" (weight {row['weight']:.0f})", flush=True)
+                  f" (weight {row['weight']:.0f}, refused {row['refused']:.0f})", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ real ccxt gateway, the venue emulators on 127.0.0.1; requests counted at the emu
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from loguru import logger
 
-from actors.first_read import FirstRead
+from actors.first_read import FirstRead, SnapshotPort
 from tests.actors.first_read_rig import (
     OPEN_ORDER_PATHS,
     POSITION_PATHS,
@@ -81,3 +82,38 @@ def test_a_failed_account_read_leaves_every_symbol_to_its_own(tmp_path) -> None:
         with actors(rig, first) as views:
             assert views[symbol_of(bases(3)[1])].view().protected
             assert first.served == 0
+
+
+class AccountPort:
+    """Answers the account-wide reads with nothing and counts the position reads."""
+
+    def __init__(self) -> None:
+        self.position_reads = 0
+
+    def fetch_positions(self, symbols: Any = None, params: Any = None) -> list:
+        assert symbols is None
+        self.position_reads += 1
+        return []
+
+    def fetch_open_orders(self, symbol: Any = None, *args: Any) -> list:
+        assert symbol is None
+        return []
+
+    def fetch_tickers(self, symbols: Any = None) -> dict:
+        return {}
+
+
+def test_a_symbol_loaded_after_the_read_was_sent_is_served_by_the_next_one() -> None:
+    """On a loaded machine the actors' loads came more than `quiet_s` apart: the read was led
+    with most symbols not loaded yet, and every one loaded after it read on its own (a
+    measured start: 437 of 500 symbols, 1,748 requests). Such a symbol waits for the next
+    account read; a restarted incarnation still reads on its own."""
+    port = AccountPort()
+    first = FirstRead(exchange=port, symbols=["A", "B"], logger=logger, quiet_s=0.0)  # type: ignore[arg-type]
+    first.loaded("A")
+    assert isinstance(first.port("A", port), SnapshotPort)  # type: ignore[arg-type]
+    first.loaded("B")  # after the first read was sent
+    assert isinstance(first.port("B", port), SnapshotPort)  # type: ignore[arg-type]
+    assert port.position_reads == 4 and first.served == 2  # two reads, each before and after
+    first.loaded("A")  # a restarted incarnation
+    assert first.port("A", port) is port  # type: ignore[arg-type]
