@@ -46,7 +46,7 @@ from typing import Any
 
 from actors.command_executor import describe
 from exchange.budget import Priority, call_priority
-from exchange.fence import Fenced, check_preempted, waiting
+from exchange.fence import Fenced, Preempted, check_preempted, waiting
 from exchange.port import ExchangePort
 from exchange.records import VenueOrder, VenuePosition, VenueTicker
 
@@ -208,17 +208,25 @@ class FirstRead:
 
     def _lead(self) -> None:
         """The read, on the first asker's thread (its fence and liveness mark): whatever ends
-        it, the others stop waiting (a failure leaves each to its own read)."""
+        it, the others stop waiting. A failure leaves each to its own read, unless it was the
+        leader's own (its call set aside for its order report, or its incarnation replaced):
+        then the next asker leads another round (found by review: one actor's order report
+        during the start left all 500 to their own reads)."""
         read: AccountRead | None = None
+        own = False
         try:
             with call_priority(Priority.RECONCILE):
                 read = take(self.exchange, self.symbols, self._now())
+        except (Preempted, Fenced) as exc:
+            own = True
+            self.log.info("account-wide read for the first reconciliations not taken: {}; "
+                          "another symbol takes it", describe(exc))
         except Exception as exc:  # noqa: BLE001 - every symbol reads on its own
             self.log.warning("account-wide read for the first reconciliations failed: {}; "
                              "each symbol reads on its own", describe(exc))
         finally:
             with self._cond:
-                self._reading, self._failed = False, read is None
+                self._reading, self._failed = False, read is None and not own
                 self._read = read or self._read
                 self._cond.notify_all()
         if read is not None:

@@ -13,6 +13,7 @@ import pytest
 from loguru import logger
 
 from actors.first_read import FirstRead, SnapshotPort
+from exchange.fence import Preempted
 from tests.actors.first_read_rig import (
     OPEN_ORDER_PATHS,
     POSITION_PATHS,
@@ -117,3 +118,24 @@ def test_a_symbol_loaded_after_the_read_was_sent_is_served_by_the_next_one() -> 
     assert port.position_reads == 4 and first.served == 2  # two reads, each before and after
     first.loaded("A")  # a restarted incarnation
     assert first.port("A", port) is port  # type: ignore[arg-type]
+
+
+class SetAsideOnce(AccountPort):
+    """Its first position read is set aside, as the leading actor's is when its own order
+    report arrives while the read waits in the rate budget."""
+
+    def fetch_positions(self, symbols: Any = None, params: Any = None) -> list:
+        if not self.position_reads:
+            self.position_reads += 1
+            raise Preempted("an order report is waiting")
+        return super().fetch_positions(symbols, params)
+
+
+def test_a_read_set_aside_for_its_leaders_order_report_is_taken_by_the_next_asker() -> None:
+    port = SetAsideOnce()
+    first = FirstRead(exchange=port, symbols=["A", "B"], logger=logger, quiet_s=0.0)  # type: ignore[arg-type]
+    first.loaded("A")
+    first.loaded("B")
+    assert first.port("A", port) is port  # type: ignore[arg-type]  # its own read, set aside
+    assert isinstance(first.port("B", port), SnapshotPort)  # type: ignore[arg-type]
+    assert first.served == 1 and first.rounds == 2
