@@ -167,7 +167,8 @@ class Repository:
         not answer: on PostgreSQL the read runs on its own thread and is waited for `wait_s`;
         without an answer by then this returns the last answer (else None) and why, and
         the read goes on (a call is bounded, cluster_database.DeadlineConnection); no second
-        read of the same query starts while it does (nor is it waited for again). SQLite (a
+        read of the same query starts while it does (nor is it waited for again); its answer,
+        when it comes, is the last answer from the next round on, dated when it came. SQLite (a
         local file) reads directly; a read that fails there is answered the same way (the last
         answer and why), not raised: found by review, the status round then left the account
         out, so a single account's status read all-clear (no positions, no escalations) and its
