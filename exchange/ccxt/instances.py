@@ -132,8 +132,12 @@ class InstancePool:
             self._all = [(t, i) for t, i in self._all if t.is_alive()]
             self._all.append((threading.current_thread(), inst))
         _close(ended)
-        if markets is not None:
+        while markets is not None:
             inst.set_markets_from_exchange(markets)
+            with self._lock:  # a reload meanwhile handed `inst` its template before this one:
+                if self._markets is markets:  # found by review, it kept the markets of before
+                    break
+                markets = self._markets
         self._local.exchange = inst
         return inst
 
