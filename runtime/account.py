@@ -354,6 +354,10 @@ class AccountRuntime:
         finally:
             if repo is not None:  # aborts the calls in flight if the database stopped answering
                 self.writer_running = not repo.close()
+            outbox = self.alerts.outbox if self.alerts is not None else None
+            if outbox is not None:  # found by review: a cluster node opens a new one at each
+                outbox.close()  # lease taken, and every one before stayed open (a hook still
+                # delivering then cannot remove its row: one line, delivered again next start)
 
     # -- the run loop's calls ----------------------------------------------------------------------
     def status(self, bot: dict[str, Any], now: float) -> dict[str, Any]:
