@@ -53,9 +53,11 @@ class OutboxFile:
             raise
 
     def add(self, sql: str, params: Sequence[Any], *about: Any) -> int | None:
-        """The new row's id; None when it could not be written (said in one line): also for a
-        text SQLite cannot take (a lone surrogate, from a path that is not UTF-8, raised
-        UnicodeEncodeError out of the caller, and the alert never reached Telegram)."""
+        """The new row's id; None when it could not be written (said in one line). A text
+        with a lone surrogate (a path that is not UTF-8, as os.fsdecode hands it on), which
+        SQLite refuses, is kept with it escaped (``\\udce9``): found by review, such an alert
+        was only said 'not kept', and lost with a kill before Telegram took it."""
+        params = [_storable(value) for value in params]
         try:
             with self._lock:
                 return int(self._con.execute(sql, params).lastrowid or 0) or None
@@ -109,6 +111,17 @@ class OutboxFile:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def _storable(value: Any) -> Any:
+    """A text SQLite can take (UTF-8): a lone surrogate escaped; any other value as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 def _text(value: Any) -> Any:
