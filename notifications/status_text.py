@@ -200,16 +200,17 @@ def _streams(st: Any) -> list[str]:
 
 
 def _stream_error(st: dict[str, Any]) -> str:
-    """` (last error at 12:00:01 UTC: ...)`: the streams' last error outlives its outage, so it
-    says when it happened (found by review: an error of hours before read as the cause of a
-    connection gone silent now); one of a status without its time says so."""
+    """` (last error at 2026-12-06 12:00:01 UTC: ...)`: the streams' last error outlives its
+    outage, so it says when it happened (found by review: an error of hours before read as the
+    cause of a connection gone silent now); one of a status without its time says so."""
     error = str(st.get("last_error") or "")[:200]
     if not error:
         return ""
     at, when = st.get("last_error_at"), "time unknown"
     if isinstance(at, (int, float)) and not isinstance(at, bool) and math.isfinite(at):
         with contextlib.suppress(OverflowError, OSError, ValueError):  # a hand edit's number
-            when = time.strftime("at %H:%M:%S UTC", time.gmtime(at))
+            when = time.strftime("at %Y-%m-%d %H:%M:%S UTC", time.gmtime(at))  # an error
+            # of yesterday read as one of an hour ago with the time of day alone
     return f" (last error {when}: {error})"
 
 

@@ -45,10 +45,10 @@ def troubled_status() -> dict:
     return {"bot": bot, **main, "accounts": {"main": main}}
 
 
-def ask_status(tmp_path, status: dict) -> str:
+def ask_status(tmp_path, status: dict, now: float = NOW) -> str:
     write_status(tmp_path, status)
     source = DashboardSource(data_dir=tmp_path, accounts=[], running=lambda: True,
-                             clock=lambda: NOW)
+                             clock=lambda: now)
     fake = FakeTelegram(TOKEN)
     bot = TelegramBot(api=TelegramApi(base_url=fake.url, token=TOKEN, timeout_s=5),
                       chat_ids=(CHAT,), logger=logger,
@@ -104,7 +104,7 @@ def test_status_reply_names_a_database_not_answering_and_streams_down(tmp_path):
     reply = ask_status(tmp_path, status)
     assert "DATABASE unreachable: database did not answer within 2s" in reply, reply
     assert ("STREAMS DOWN: mode rest, connected no, last message 93.2 s ago "
-            "(last error at 02:45:05 UTC: NetworkError: socket closed)") in reply, reply
+            "(last error at 1970-01-01 02:45:05 UTC: NetworkError: socket closed)") in reply, reply
     assert "no stream price for 1 symbol(s), polled by REST: XRP/USDT:USDT" in reply, reply
 
 

@@ -59,6 +59,6 @@ def test_streams_down_names_its_last_error_with_the_time_it_happened(tmp_path):
     source = DashboardSource(data_dir=tmp_path, accounts=[], running=lambda: True,
                              clock=lambda: now)
     reply = status_text(source.status())
-    when = time.strftime("%H:%M:%S UTC", time.gmtime(now - 3 * 3600))
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now - 3 * 3600))
     assert (f"STREAMS DOWN: mode rest, connected yes, last message 20.0 s ago (last error at "
             f"{when}: tickers: NetworkError: socket closed)") in reply, reply
