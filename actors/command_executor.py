@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
+from actors.leverage import LeverageSetter
 from actors.order_results import (
     by_client_id,
     canceled_events,
@@ -44,8 +45,12 @@ class CommandExecutor:
     def __init__(self, symbol: str, exchange: ExchangePort, *, on_escalate: EscalationHook,
                  log: Any, lookup_attempts: int = 3,
                  sleep: Callable[[float], None] | None = None,
-                 on_cancel: CancelHook | None = None) -> None:
+                 on_cancel: CancelHook | None = None,
+                 leverage: LeverageSetter | None = None) -> None:
+        """`leverage`: sets the configured leverage before the symbol's first order that can
+        grow a position (live and dry-run; None: never set, as in paper and the backtest)."""
         self.symbol = symbol
+        self.leverage = leverage
         self.on_cancel = on_cancel or (lambda ok: None)
         self.exchange = exchange
         self.on_escalate = on_escalate
@@ -100,6 +105,10 @@ class CommandExecutor:
         a soak: a removed stop's report waited 10 s behind a grid decision's level orders, each
         waiting up to its 2 s bound): it was never sent, like the budget's own refusal."""
         cid = order.client_order_id
+        refused = None if order.reduce_only else self._leverage_refusal()
+        if refused is not None:  # nothing was sent: a failed order that never reached the venue
+            self.log.warning("create_order {} not sent: {}", cid, refused)
+            return [OrderFailed(client_order_id=cid, error=refused, never_reached=True)]
         try:
             with nullcontext() if order.reduce_only else preemptible(prices=False):
                 result = send()
@@ -119,6 +128,15 @@ class CommandExecutor:
             unsure = not order.reduce_only and not isinstance(exc, errors.PermanentError)
             events = self._resolve(cid, exc, unsure=unsure, stop=order.is_stop)
             return [self._mark_if_position_gone(e) for e in events] if closes else events
+
+    def _leverage_refusal(self) -> str | None:
+        """Why an order growing the position may not be sent: the symbol's leverage could not
+        be set (actors/leverage.py). It waits for budget as the entry would, and gives way to an
+        order report the same way (a `Preempted` is a refusal too: the next entry asks again)."""
+        if self.leverage is None:
+            return None
+        with preemptible(prices=False):
+            return self.leverage.refusal(self.symbol)
 
     def _not_sent(self, cid: str, exc: Exception) -> list[Event]:
         """Our own rate budget refused the create before anything was sent, or set it aside for

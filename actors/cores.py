@@ -20,6 +20,7 @@ from actors.command_executor import CancelHook, CommandExecutor, EscalationHook
 from actors.exchange_facts import with_market_price
 from actors.grid_executor import GridExecutor
 from actors.grid_view import grid_view
+from actors.leverage import LeverageSetter
 from exchange.port import ExchangePort
 from storage.commit_sql import ONE_WAY
 from storage.grid_store import HEDGE_GRID
@@ -70,9 +71,10 @@ class Core(Protocol):
 
     def executor(
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any,
-        on_cancel: CancelHook | None = None,
+        on_cancel: CancelHook | None = None, leverage: LeverageSetter | None = None,
     ) -> Callable[[Any], list[Event]]:
-        """What executes one committed command and returns its results as events."""
+        """What executes one committed command and returns its results as events (`leverage`:
+        set before the symbol's first order that can grow a position, actors/leverage.py)."""
         ...
 
     def view(self, state: Any, last_tick_at: float | None, reconciled: bool) -> ActorView: ...
@@ -127,10 +129,10 @@ class OneWayCore:
 
     def executor(
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any,
-        on_cancel: CancelHook | None = None,
+        on_cancel: CancelHook | None = None, leverage: LeverageSetter | None = None,
     ) -> Callable[[Any], list[Event]]:
         return CommandExecutor(symbol, exchange, on_escalate=on_escalate, log=log,
-                               on_cancel=on_cancel).execute
+                               on_cancel=on_cancel, leverage=leverage).execute
 
     def stop_due(self, state: SymbolState, now: float) -> bool:
         return stop_due(state, now, self.core.rules)
@@ -188,10 +190,10 @@ class HedgeGridCore:
 
     def executor(
         self, symbol: str, exchange: ExchangePort, on_escalate: EscalationHook, log: Any,
-        on_cancel: CancelHook | None = None,
+        on_cancel: CancelHook | None = None, leverage: LeverageSetter | None = None,
     ) -> Callable[[Any], list[Event]]:
         return GridExecutor(symbol, exchange, on_escalate=on_escalate, log=log,
-                            on_cancel=on_cancel).execute_grid
+                            on_cancel=on_cancel, leverage=leverage).execute_grid
 
     def stop_due(self, state: GridState, now: float) -> bool:
         return grid_stop_due(state, now, self.core.rules.retry_s)

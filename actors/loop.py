@@ -40,6 +40,7 @@ from actors.entry_gate import AccountGate, exposure_of
 from actors.first_read import FirstRead
 from actors.funding_feed import FundingPaid
 from actors.funding_feed import book as book_funding
+from actors.leverage import LeverageSetter
 from actors.log_text import LazyData
 from actors.messages import (
     BlockEntries,
@@ -103,6 +104,7 @@ class DecisionLoop:
         renew_strategy: Callable[[], Strategy] | None = None,
         strategy_hook: Callable[[StrategyFailure | None], None] | None = None,
         first_read: FirstRead | None = None,
+        leverage: LeverageSetter | None = None,
     ) -> None:
         """`execute`: runs one command and returns its results as events (default: the core's
         executor on `exchange`; tests that play the exchange's part pass their own).
@@ -111,7 +113,8 @@ class DecisionLoop:
         `renew_strategy`: a fresh strategy for this symbol, tried after one raised (None: it
         stays off); `strategy_hook`: told each failure, and None when a fresh one runs (the
         actor tells the supervisor; the backtest raises to stop). See actors/strategy_guard.py.
-        `first_read`: the account-wide read the start reconciliation may be served from."""
+        `first_read`: the account-wide read the start reconciliation may be served from.
+        `leverage`: the account's, set before the symbol's first entry (actors/leverage.py)."""
         self.symbol, self.core, self.exchange, self.repo = symbol, core, exchange, repo
         self.first_read = first_read
         self.log = log
@@ -131,7 +134,7 @@ class DecisionLoop:
         self._retry = ReconcileRetry(core.close_backoff)
         self.execute = execute or core.executor(
             symbol, exchange, on_escalate, log,
-            on_cancel=lambda ok: self._retry.cancel_done(ok, self.clock()))
+            on_cancel=lambda ok: self._retry.cancel_done(ok, self.clock()), leverage=leverage)
         self.incarnation = 0
         self.state: Any = None
         self.reconciled = False  # set by the first successful reconciliation

@@ -34,6 +34,7 @@ from actors.entry_gate import AccountGate
 from actors.first_read import FirstRead
 from actors.hot_path_metrics import MetricsRelay, TickToOrder, TimedCommits
 from actors.inbox import has_waiting, inbox_depth
+from actors.leverage import LeverageSetter
 from actors.loop import DecisionLoop
 from actors.messages import OrderActivity, Ping, Reconcile
 from actors.price_slots import PriceSlots
@@ -77,6 +78,9 @@ class ActorDeps:
     """Where the actor marks "in a bounded exchange call until ..." for the heartbeat."""
     first_read: FirstRead | None = None
     """The account's one read for every symbol's first reconciliation (None: its own read)."""
+    leverage: LeverageSetter | None = None
+    """The account's: `risk.leverage` set on the venue before each symbol's first entry in
+    this process (live and dry-run; None: never set, as in paper)."""
 
 
 class Aborted(RuntimeError):
@@ -154,6 +158,7 @@ class SymbolActor(pykka.ThreadingActor):
             clock=deps.clock,
             entries_blocked=deps.entries_blocked,
             gate=deps.gate,
+            leverage=deps.leverage,
             slot=deps.prices.get(symbol) if deps.prices is not None else None,
             publish=None if views is None else self._publish,
             renew_strategy=None if strategy is None or deps.strategy_for is None

@@ -330,6 +330,10 @@ class SimExchange:
         tick = price_tick(self._book(symbol).market)
         return price_to_tick("backtest", symbol, to_decimal(price), tick)
 
+    def set_leverage(self, leverage: int, symbol: str) -> None:
+        """Accepted: the backtest's margin is `risk.leverage`, the value the bot sets."""
+        self._book(symbol)
+
     def positions_of(self, symbol: str) -> list[PositionRec]:
         return list(self._books[symbol].positions.values())
 

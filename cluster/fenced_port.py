@@ -1,8 +1,8 @@
 """FencedExchange: the exchange port as seen by a node that may lose its account lease.
 
-Every call that changes exchange state (create, cancel, place or move a stop) first asks the
-account's LeaseKeeper whether the node may act, and raises `LeaseLost` without sending when it
-may not. Reads pass through: looking at the account never harms its new owner.
+Every call that changes exchange state (create, cancel, place or move a stop, set a leverage)
+first asks the account's LeaseKeeper whether the node may act, and raises `LeaseLost` without
+sending when it may not. Reads pass through: looking at the account never harms its new owner.
 
 This fences each send, not the retries a gateway makes inside one call; those end within the
 exchange request timeout, which the takeover grace (`LeaseSettings.request_timeout_s`) waits
@@ -93,6 +93,10 @@ class FencedExchange:
         result: VenueOrder = self._extras.amend_stop(symbol, id, client_order_id, side,
                                                      stop_price)
         return result
+
+    def set_leverage(self, leverage: int, symbol: str) -> None:
+        self._guard()
+        self._port.set_leverage(leverage, symbol)
 
     @property
     def can_amend_stops(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 PORT_METHODS = frozenset({
     "load_markets", "market", "fetch_tickers", "create_order", "cancel_order", "fetch_order",
     "fetch_open_orders", "fetch_positions", "fetch_balance", "fetch_my_trades", "poll_updates",
-    "place_stop", "move_stop", "amend_stop", "fetch_funding_history",
+    "place_stop", "move_stop", "amend_stop", "fetch_funding_history", "set_leverage",
 })
 
 

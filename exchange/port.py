@@ -159,4 +159,12 @@ class ExchangePort(Protocol):
         no funding and answer []."""
         ...
 
+    def set_leverage(self, leverage: int, symbol: str) -> None:
+        """Set `symbol`'s leverage on the venue to `leverage` (ccxt's unified `set_leverage`;
+        in hedge mode both sides'). Returns once the venue holds that value: an answer that it
+        already did (Bybit retCode 110043 "leverage not modified") is success. A refusal (a
+        leverage above the symbol's maximum: Bybit 10001, Binance -4028) is a PermanentError.
+        The paper exchange and the backtest record it (their margin is `risk.leverage`)."""
+        ...
+
     def close(self) -> None: ...

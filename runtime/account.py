@@ -23,6 +23,7 @@ from actors.exchange_sweep import ExchangeSweep
 from actors.first_read import FirstRead
 from actors.funding_feed import FundingFeed, MetaCursor
 from actors.hot_path_metrics import MetricsRelay
+from actors.leverage import LeverageSetter
 from actors.market_feed import MarketFeed
 from actors.price_slots import PriceSlots
 from actors.stop_watch import StopWatch
@@ -294,10 +295,10 @@ class AccountRuntime:
             views=self.views,
             prices=prices,
             gate=self.gate,
-            fences=sup.fences,  # budget: exchange calls fenced by incarnation
-            busy=sup.busy,  # budget: bounded exchange calls are not hangs
+            fences=sup.fences, busy=sup.busy,  # calls fenced by incarnation; bounded: not hangs
             first_read=FirstRead(exchange=exchange, symbols=self.symbols, logger=self.log)
             if s.bot.mode == "live" else None,  # every first reconciliation from one read
+            leverage=LeverageSetter(exchange, s.risk.leverage) if s.bot.mode != "paper" else None,
         )
 
     def start(self) -> None:

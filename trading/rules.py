@@ -130,8 +130,8 @@ class RiskRules:
     bot_side_stops: bool = False
     """True only when config chose stop_mode = "bot": the bot closes at the stop price itself."""
     leverage: int = 5
-    """`risk.leverage`: the margin an entry needs is its notional over it (the bot does not
-    set it on a live venue: it must match the venue's for the entry gate to judge right)."""
+    """`risk.leverage`: the margin an entry needs is its notional over it (live, the bot sets it
+    on the venue before a symbol's first entry, actors/leverage.py, so the gate judges right)."""
     amend_stops: bool = False
     """The venue amends a resting stop's trigger in place (Bybit): a stop move amends instead of
     placing a new stop and cancelling the old one (issue 12)."""

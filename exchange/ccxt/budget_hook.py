@@ -2,10 +2,11 @@
 shared budget, and the stop calls that always run at protective priority.
 
 Priorities are decided by the port call (the outermost call wins): a stop placed or moved, a
-reduce-only / closing order and a cancel are protective; an order that opens or adds is an
-entry; tickers and fills polling are polling; every other read is reconciliation. Fencing:
-every request and every retry checks the calling actor's fence (`exchange/fence.py`) before it
-goes out and after each sleep (`exchange/budget_meter.py`, `retry.py`).
+reduce-only / closing order and a cancel are protective; an order that opens or adds, and the
+leverage set before a symbol's first entry, are an entry; tickers and fills polling are
+polling; every other read is reconciliation. Fencing: every request and every retry checks the
+calling actor's fence (`exchange/fence.py`) before it goes out and after each sleep
+(`exchange/budget_meter.py`, `retry.py`).
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ FIXED: dict[str, Priority] = {"cancel_order": Priority.PROTECTIVE,
                               "poll_updates": Priority.POLLING,
                               # funding payments: booked minutes late at worst, never before
                               # an order, a reconciliation or a price (actors/funding_feed.py)
-                              "fetch_funding_history": Priority.POLLING}
+                              "fetch_funding_history": Priority.POLLING,
+                              # before a symbol's first entry (actors/leverage.py): the
+                              # entry's own priority, never ahead of a stop or a close
+                              "set_leverage": Priority.ENTRY}
 
 
 def _wrap(method: Callable[..., Any], priority: Priority | None) -> Callable[..., Any]:

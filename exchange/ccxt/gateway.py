@@ -40,6 +40,7 @@ from exchange.ccxt.client_id_memo import ClientIdMemo
 from exchange.ccxt.errors import UNREADABLE, translated, unreadable
 from exchange.ccxt.fresh_read import SAME_COST_FOR_ALL_POSITIONS, FreshRead
 from exchange.ccxt.instances import InstancePool
+from exchange.ccxt.leverage import LeverageMixin
 from exchange.ccxt.own_fills import ActiveSymbols, OwnFills, all_pages
 from exchange.ccxt.recovery import OrderRecoveryMixin, sparse
 from exchange.ccxt.retry import Retrier
@@ -58,13 +59,13 @@ from exchange.records import (
 from exchange.venue_ids import USE_INSTEAD
 
 REQUIRED_HAS = ("createOrder", "cancelOrder", "fetchPositions", "fetchBalance", "fetchTickers",
-                "fetchMyTrades")
+                "fetchMyTrades", "setLeverage")
 TRIGGER_KEYS = ("stopLossPrice", "takeProfitPrice", "triggerPrice")
 
 
 @bh.prioritized
 class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMemo,
-                  VenueRecords):
+                  VenueRecords, LeverageMixin):
     """ExchangePort + place_stop / move_stop / poll_updates over ccxt `exchange_factory()`."""
     def __init__(
         self,
@@ -279,8 +280,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         return to_decimal(self._pool.get().price_to_precision(symbol, op.num(to_decimal(price))))
 
     def _settle(self, symbol: str) -> str | None:
-        market = self._records.get(symbol)
-        return market.settle if market is not None else None
+        return market.settle if (market := self._records.get(symbol)) is not None else None
 
     # ---------------------------------------------------------------- reads
     @translated

@@ -85,6 +85,7 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         self._latency_s = latency_s
         self._source = price_source
         self.leverage = int(leverage)
+        self.leverages: dict[str, int] = {}  # set_leverage's, by symbol (the margin: leverage)
         self.faults = FaultInjector()
         self._closed = False
         self._store = Store(store_path, SETTLE)
@@ -365,6 +366,15 @@ class PaperExchange(OrderEntryMixin, QueryMixin):
         if checkpoints:
             self._store.enqueue(Tx(checkpoints=checkpoints))
         self._store.close()
+
+    def set_leverage(self, leverage: int, symbol: str) -> None:
+        """Recorded (`leverages`), as a venue accepts it; the paper margin stays `leverage`,
+        the config's, which is what the bot sets. Scripted faults apply, as to every call."""
+        self._book(symbol)  # BadSymbol for a symbol it does not trade
+        if int(leverage) < 1:
+            raise errors.BadRequest(f"paper: leverage {leverage} of {symbol} is below 1")
+        self._call("set_leverage", {"symbol": symbol, "leverage": leverage},
+                   lambda: self.leverages.__setitem__(symbol, int(leverage)))
 
     # ---- precision ---------------------------------------------------------------------
 

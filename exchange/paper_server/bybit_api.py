@@ -28,7 +28,8 @@ Reply = tuple[int, Json | str]
 """HTTP status and body: Bybit's JSON, or plain text where Bybit answers with no JSON."""
 PUBLIC_PATHS = frozenset({"/v5/market/time", "/v5/market/instruments-info",
                           "/v5/market/tickers"})
-POST_PATHS = frozenset({"/v5/order/create", "/v5/order/cancel", "/v5/order/amend"})
+POST_PATHS = frozenset({"/v5/order/create", "/v5/order/cancel", "/v5/order/amend",
+                        "/v5/position/set-leverage"})
 """The endpoints Bybit serves on POST; every other one only on GET."""
 # port error class -> (Bybit retCode, retMsg prefix) that ccxt 4.5's bybit maps to the ccxt
 # class the gateway translates back to it (first match wins; see `exceptions` in ccxt's bybit)
@@ -49,7 +50,12 @@ UNAVAILABLE = (errors.ExchangeUnavailable, errors.NetworkError)
 
 
 class RequestError(Exception):
-    """A request this server refuses (bad or unsupported parameter): retCode 10001."""
+    """A request this server refuses (bad or unsupported parameter): retCode 10001, unless
+    it names Bybit's own code for it (`code`)."""
+
+    def __init__(self, message: str, code: int = 10001) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class BybitApi:
@@ -78,7 +84,7 @@ class BybitApi:
         try:
             return self._ok(handler(params))
         except RequestError as exc:
-            return self._error(10001, str(exc))
+            return self._error(exc.code, str(exc))
         except errors.ExchangeError as exc:
             return self._refusal(exc)
         except (KeyError, ValueError, TypeError) as exc:  # a malformed field in the request
@@ -171,6 +177,23 @@ class BybitApi:
             rows += [views.flat_position(self._ids[symbol], now, idx)
                      for idx in legs if idx not in held]
         return {"category": "linear", "list": rows, "nextPageCursor": ""}
+
+    def h_v5_position_set_leverage(self, p: Json) -> Json:
+        """As Bybit: buy and sell alike from 1 to the listing's maxLeverage (else 10001
+        "leverage invalid"), the value the symbol has already: 110043 "leverage not modified"
+        (the bot's gateway takes that as success). The port records it (the bot sets it before a
+        symbol's first entry); the paper margin stays the server's `risk.leverage`."""
+        symbol = self._symbol(p.get("symbol"))
+        buy, sell = _decimal(p, "buyLeverage"), _decimal(p, "sellLeverage")
+        top = Decimal(views.MAX_LEVERAGE)
+        if buy != sell or buy != buy.to_integral_value() or not 1 <= buy <= top:
+            raise RequestError(f"leverage invalid: {buy}/{sell} (1 to {top}, whole, both "
+                               "sides alike)")
+        held = getattr(self._port, "leverages", {}).get(symbol, self._leverage)
+        if held == buy:
+            raise RequestError("leverage not modified", code=110043)
+        self._port.set_leverage(int(buy), symbol)
+        return {}
 
     # ---- orders ------------------------------------------------------------------------------
 

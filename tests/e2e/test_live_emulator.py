@@ -33,8 +33,9 @@ def test_live_config_pointed_at_emulator_opens_and_protects_a_position(tmp_path)
         env = {**os.environ, "BOT_API_KEY": API_KEY, "BOT_API_SECRET": API_SECRET}
         proc = start_bot(config, data, env=env)
         try:
-            wait_status(config, data, lambda s: all(a["state"] == "running" and a["reconciled"]
-                                                    for a in s["actors"]), message="live actors running")
+            wait_status(config, data, lambda s: all(
+                a["state"] == "running" and a["reconciled"] for a in s["actors"]),
+                message="live actors running")
             r = cli(config, data, "signal", "BTC/USDT:USDT", "long")
             assert r.returncode == 0, r.stderr
             s = wait_status(config, data, lambda s: s["health"]["open_positions"] == 1
@@ -48,6 +49,12 @@ def test_live_config_pointed_at_emulator_opens_and_protects_a_position(tmp_path)
             assert str(stop.get("reduceOnly")).lower() == "true"
             assert str(stop.get("triggerDirection")) == "2" and stop.get("orderType") == "Market"
             assert stop.get("orderLinkId", "").startswith("main-")
+            # risk.leverage (5) was set on the venue before the entry, for BTC only: lazily,
+            # not for every symbol at start (ETH keeps the venue's own)
+            assert emu.venue.leverage_of("BTCUSDT") == 5
+            assert emu.venue.leverage_of("ETHUSDT") == 10
+            posts = [r.path for r in emu.requests if r.method == "POST"]
+            assert posts.index("/v5/position/set-leverage") < posts.index("/v5/order/create")
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err[-2000:]
@@ -79,8 +86,9 @@ def test_dry_run_trades_on_live_prices_with_simulated_fills(tmp_path):
         env = {k: v for k, v in os.environ.items() if k not in ("BOT_API_KEY", "BOT_API_SECRET")}
         proc = start_bot(config, data, env=env)
         try:
-            wait_status(config, data, lambda s: all(a["state"] == "running" and a["last_tick_age_s"] is not None
-                                                    for a in s["actors"]), message="dry-run prices flowing")
+            wait_status(config, data, lambda s: all(
+                a["state"] == "running" and a["last_tick_age_s"] is not None
+                for a in s["actors"]), message="dry-run prices flowing")
             assert cli(config, data, "signal", "ETH/USDT:USDT", "short").returncode == 0
             s = wait_status(config, data, lambda s: s["health"]["open_positions"] == 1
                             and s["health"]["ts_coverage"] == 1.0, message="simulated position")
@@ -88,6 +96,7 @@ def test_dry_run_trades_on_live_prices_with_simulated_fills(tmp_path):
             assert eth["position"]["side"] == "short"
             assert 2900 < float(eth["position"]["entry_price"]) < 3100  # the emulator's live price
             assert emu.hits("/v5/order/create", "POST") == []  # nothing was sent to the exchange
+            assert emu.hits("/v5/position/set-leverage") == []  # the paper exchange's leverage
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err[-2000:]

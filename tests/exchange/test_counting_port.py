@@ -45,3 +45,19 @@ def test_funding_reads_are_counted_too(tmp_path):
         assert port.counts()["calls"] == {"fetch_funding_history": 1}
     finally:
         paper.close()
+
+
+def test_leverage_sets_are_counted(tmp_path):
+    """The leverage set before a symbol's first entry (actors/leverage.py) is a port call like
+    the others: counted, and its refusal counted by kind."""
+    paper = PaperExchange(store_path=tmp_path / "p.db", symbols=[BTC],
+                          price_source=ScriptedPrices({BTC: D("100")}), clock=FakeClock())
+    port = CountingPort(paper)
+    try:
+        port.set_leverage(3, BTC)
+        with pytest.raises(errors.BadSymbol):
+            port.set_leverage(3, "FOO/USDT:USDT")
+        assert port.counts() == {"calls": {"set_leverage": 2}, "errors": {"BadSymbol": 1}}
+        assert paper.leverages == {BTC: 3}
+    finally:
+        paper.close()

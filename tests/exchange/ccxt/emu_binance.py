@@ -52,6 +52,9 @@ EXCHANGE_INFO = {
                 _symbol("BNBUSDT", "BNB", "0.010", "0.01", "0.01", 3, 2)],
 }
 
+DEFAULT_LEVERAGE = 20
+"""A symbol's leverage on the venue until the account sets it (Binance's default is 20)."""
+
 STATUS = {"open": "NEW", "untriggered": "NEW", "filled": "FILLED", "canceled": "CANCELED"}
 ALGO_STATUS = {"untriggered": "NEW", "canceled": "CANCELED", "triggered": "TRIGGERED",
                "filled": "FINISHED", "finished": "FINISHED"}
@@ -103,6 +106,8 @@ class BinanceVenue:
         self.book = book
         book.child_orders = True
         self.listen_keys: set[str] = set()  # issued by POST /fapi/v1/listenKey
+        self.leverage: dict[str, int] = {}  # POST /fapi/v1/leverage's (DEFAULT_LEVERAGE until)
+        self.max_leverage: dict[str, int] = {}  # a symbol's top bracket (125 unless given)
         self.trades_lag_s = trades_lag_s
         """How long after it happened a trade shows in userTrades (the venue's trade list lags
         its order state and user-data stream: the order reads filled, its trades not yet)."""
@@ -279,9 +284,25 @@ class BinanceVenue:
                      and (not p.get("symbol") or o.symbol == p["symbol"])]
 
     def get_fapi_v1_leverageBracket(self, p):  # noqa: N802
-        bracket = {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000,
-                   "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}
-        return 200, [{"symbol": sym, "brackets": [bracket]} for sym in self.book.prices]
+        return 200, [{"symbol": sym, "brackets": [
+            {"bracket": 1, "initialLeverage": self.max_leverage.get(sym, 125),
+             "notionalCap": 50000, "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}]}
+            for sym in self.book.prices]
+
+    def post_fapi_v1_leverage(self, p):
+        """Like the venue (Change Initial Leverage, weight 1): one value for both position
+        sides; above the symbol's top bracket -4028."""
+        sym = p.get("symbol")
+        if sym not in self.book.prices:
+            return error(-1121, "Invalid symbol.")
+        leverage = int(p.get("leverage") or 0)
+        if not 1 <= leverage <= self.max_leverage.get(sym, 125):
+            return error(-4028, f"Leverage {leverage} is not valid")
+        self.leverage[sym] = leverage
+        return 200, {"leverage": leverage, "maxNotionalValue": "1000000", "symbol": sym}
+
+    def leverage_of(self, sym: str) -> int:
+        return self.leverage.get(sym, DEFAULT_LEVERAGE)
 
     def get_fapi_v3_positionRisk(self, p):  # noqa: N802
         rows = []

@@ -60,6 +60,9 @@ GARBLED_POSITIONS = [
     {"retCode": 0, "retMsg": "OK", "result": {"list": [{"garbage": 1}]}},  # rows without fields
 ]
 
+DEFAULT_LEVERAGE = Decimal("10")
+"""A symbol's leverage on the venue until the account sets it (Bybit's default is often 10)."""
+
 STATUS = {"open": "New", "untriggered": "Untriggered", "filled": "Filled", "canceled": "Cancelled"}
 
 
@@ -135,6 +138,8 @@ class BybitVenue:
         """The linear markets listed; a listing without a symbol reads one settle coin (as
         the venue: `settleCoin` is required then; ccxt asks for USDT unless told)."""
         self.fee_detail = True  # False: order answers carry cumExecFee only
+        self.leverage: dict[str, Decimal] = {}
+        """Each symbol's leverage (buy and sell alike), `DEFAULT_LEVERAGE` until set."""
         self._funding_rows: dict[tuple[str, str, int], dict[str, Any]] = {}
         self.forced: list[dict[str, Any]] = []
         """Raw execution rows of fills no order placed (execType BustTrade: a liquidation,
@@ -332,12 +337,32 @@ class BybitVenue:
                 "positionIdx": idx, "riskId": 1, "riskLimitValue": "2000000", "symbol": sym,
                 "side": side, "size": s(abs(size)), "avgPrice": s(entry),
                 "positionValue": s(abs(size) * entry), "tradeMode": 0, "autoAddMargin": 0,
-                "positionStatus": "Normal", "leverage": "10", "markPrice": s(mark),
+                "positionStatus": "Normal", "leverage": s(self.leverage_of(sym)),
+                "markPrice": s(mark),
                 "liqPrice": "", "bustPrice": "", "positionIM": "0", "positionMM": "0",
                 "positionBalance": "0", "takeProfit": "0", "stopLoss": "0", "trailingStop": "0",
                 "unrealisedPnl": s((mark - entry) * size), "curRealisedPnl": "0",
                 "cumRealisedPnl": "0", "adlRankIndicator": 0, "isReduceOnly": False,
                 "createdTime": "1676538056258", "updatedTime": str(self.book.now_ms), "seq": 1}
+
+    def h_v5_position_set_leverage(self, p):
+        """Like the venue: above the symbol's `maxLeverage` (or below 1) retCode 10001; the
+        value it already has retCode 110043 "leverage not modified"."""
+        sym = p.get("symbol")
+        listed = {i["symbol"]: i["leverageFilter"] for i in self.instruments}
+        if sym not in listed:
+            return err(10001, "params error: symbol invalid", self.book.now_ms)
+        buy, sell = Decimal(p.get("buyLeverage") or 0), Decimal(p.get("sellLeverage") or 0)
+        top = Decimal(listed[sym]["maxLeverage"])
+        if buy != sell or not (1 <= buy <= top):
+            return err(10001, "leverage invalid", self.book.now_ms)
+        if self.leverage_of(sym) == buy:
+            return err(110043, "leverage not modified", self.book.now_ms)
+        self.leverage[sym] = buy
+        return self._ok({})
+
+    def leverage_of(self, sym: str) -> Decimal:
+        return self.leverage.get(sym, DEFAULT_LEVERAGE)
 
     def h_v5_account_wallet_balance(self, p):
         bal = s(self.book.balance)

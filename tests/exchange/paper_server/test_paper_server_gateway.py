@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from exchange import errors
 from exchange.ccxt.factory import exchange_factory
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.secrets import Credentials
@@ -110,3 +111,16 @@ def test_a_listing_by_settle_coin_lists_that_coins_symbols_only(tmp_path: Path) 
     finally:
         gateway.close()
         assert server.stop() == 0
+
+
+def test_gateway_sets_leverage_on_the_paper_server(server: ServerProcess, tmp_path: Path) -> None:
+    """The bot sets `risk.leverage` before a symbol's first entry (actors/leverage.py); on the
+    paper server as on Bybit: set, unchanged (110043) as success, above the maximum refused."""
+    node = node_gateway(server, tmp_path, "one")
+    try:
+        node.set_leverage(3, BTC)
+        node.set_leverage(3, BTC)  # "leverage not modified": success
+        with pytest.raises(errors.BadRequest, match="leverage invalid"):
+            node.set_leverage(101, BTC)
+    finally:
+        node.close()
