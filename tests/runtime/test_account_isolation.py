@@ -16,6 +16,7 @@ from config.loader import load_settings
 from runtime.account import AccountRuntime
 from runtime.stop_accounts import stop_all
 from storage import queries
+from supervision.child import ChildState
 from tests.support.crashing import ActorBug
 from tests.support.waiting import wait_until
 from trading.model import Side
@@ -60,11 +61,13 @@ class CrashOnEveryPrice:
 
 
 def crashing(symbol: str, deps):  # noqa: ANN001, ANN201 - an ActorStarter with a buggy strategy
-    return SymbolActor.start(symbol, dataclasses.replace(deps, strategy_for=lambda s: CrashOnEveryPrice()))
+    return SymbolActor.start(symbol, dataclasses.replace(
+        deps, strategy_for=lambda s: CrashOnEveryPrice()))
 
 
 def signal(account: AccountRuntime, symbol: str, side: Side | None) -> bool:
-    return account.sup.deliver_signal(symbol, ExternalSignal(side=side, signal_id=uuid.uuid4().hex[:10]))
+    return account.sup.deliver_signal(
+        symbol, ExternalSignal(side=side, signal_id=uuid.uuid4().hex[:10]))
 
 
 def position(account: AccountRuntime, symbol: str):  # noqa: ANN201
@@ -74,8 +77,12 @@ def position(account: AccountRuntime, symbol: str):  # noqa: ANN201
 
 def round_trip(account: AccountRuntime, symbol: str) -> None:
     """Open a position by signal, see it protected by its exchange stop, close it."""
+    # running: the supervisor delivers a signal only once it read the actor's "started"
+    # report, from its own inbox, after the actor published its view
     wait_until(lambda: (v := position(account, symbol)) is not None and v.reconciled
-               and v.last_tick_at is not None, timeout=30, message=f"{account.name} {symbol} ready")
+               and v.last_tick_at is not None
+               and account.sup.children[symbol].state is ChildState.RUNNING,
+               timeout=30, message=f"{account.name} {symbol} ready")
     assert signal(account, symbol, Side.LONG)
     wait_until(lambda: (v := position(account, symbol)) is not None and v.position and v.protected,
                timeout=30, message=f"{account.name} {symbol} open and protected")
@@ -84,7 +91,8 @@ def round_trip(account: AccountRuntime, symbol: str) -> None:
                message=f"{account.name} {symbol} closed")
 
 
-def test_crash_loop_escalations_and_kill_switch_in_one_account_leave_the_other_trading(tmp_path: Path):
+def test_crash_loop_escalations_and_kill_switch_in_one_account_leave_the_other_trading(
+        tmp_path: Path):
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     settings = load_settings(path)
@@ -100,7 +108,8 @@ def test_crash_loop_escalations_and_kill_switch_in_one_account_leave_the_other_t
         for account in accounts:
             account.start()
         # account a: every symbol crash-loops into quarantine; two escalations trip its kill switch
-        wait_until(lambda: a.sup.kill_switch and all(c.state.value == "quarantined" for c in a.sup.children.values()),
+        wait_until(lambda: a.sup.kill_switch and all(
+                       c.state.value == "quarantined" for c in a.sup.children.values()),
                    timeout=60, message="account a quarantined with its kill switch on")
         assert a.sup.entries_blocked()
         # account b never noticed: same symbol (ETH), its own supervisor, kill switch and database
@@ -121,7 +130,8 @@ def test_crash_loop_escalations_and_kill_switch_in_one_account_leave_the_other_t
         assert [p.status for p in b_positions] == ["closed"]
         assert a.repo.read(queries.positions, ETH) == []
         b_orders = b.repo.read(queries.orders, ETH)
-        assert b_orders and all(o.client_order_id.startswith(f"b-{b.repo.id_tag}-") for o in b_orders)
+        assert b_orders and all(o.client_order_id.startswith(f"b-{b.repo.id_tag}-")
+                                for o in b_orders)
         assert a.repo.read(queries.orders, ETH) == []
         assert a.repo.path != b.repo.path
     finally:

@@ -23,6 +23,7 @@ from exchange import errors
 from runtime.account import AccountRuntime
 from runtime.exchanges import build_paper
 from runtime.stop_accounts import stop_all
+from supervision.child import ChildState
 from tests.support.faulty_exchange import FaultyExchange, params_of
 from tests.support.waiting import wait_until
 from trading.model import Side
@@ -119,9 +120,13 @@ def view(account: AccountRuntime, symbol: str) -> Any:
 
 
 def open_long(account: AccountRuntime, symbol: str) -> None:
-    wait_until(lambda: (v := view(account, symbol)) is not None and v.reconciled
-               and v.last_tick_at is not None, timeout=30, message=f"{symbol} ready")
     assert account.sup is not None
+    # running: the supervisor delivers a signal only once it read the actor's "started"
+    # report, from its own inbox, after the actor published its view
+    wait_until(lambda: (v := view(account, symbol)) is not None and v.reconciled
+               and v.last_tick_at is not None
+               and account.sup.children[symbol].state is ChildState.RUNNING,
+               timeout=30, message=f"{symbol} ready")
     assert account.sup.deliver_signal(symbol, ExternalSignal(side=Side.LONG,
                                                              signal_id=uuid.uuid4().hex[:10]))
     wait_until(lambda: view(account, symbol).position is not None, timeout=30,
