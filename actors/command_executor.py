@@ -146,7 +146,8 @@ class CommandExecutor:
         entry for the 60 s grace of an order that may have landed (1,259 lookups in 8 minutes
         of a Bybit hedge grid)."""
         self.log.warning("create_order {} not sent: {}", cid, describe(exc))
-        return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
+        return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True,
+                            lost=True)]
 
     def _resolve(self, cid: str, exc: BaseException, *, unsure: bool = False,
                  stop: bool = False) -> list[Event]:
@@ -165,7 +166,10 @@ class CommandExecutor:
             except errors.OrderNotFound:
                 if unsure:  # the lookup may lag the send: reconciliation decides (a grace)
                     break
-                return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True)]
+                # the venue's refusal, or lost on the way (a timeout, an answer never read):
+                # a lost stop is placed again at once (trading/rules.py `stop_wait`)
+                return [OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True,
+                                    lost=not isinstance(exc, errors.PermanentError))]
             except errors.TemporaryError:
                 continue
             except Exception as lookup_exc:  # noqa: BLE001 - outcome unknown: reconciliation decides

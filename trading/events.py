@@ -87,6 +87,14 @@ class OrderFailed:
     client_order_id: str
     error: str
     never_reached: bool = True
+    lost: bool = field(default=False, repr=False)
+    """It never reached the venue and nothing says the venue refused it: its send's outcome
+    was unknown (a timeout, an answer never read, a crash before the answer) or it was never
+    sent, and a lookup by client order id then found no such order. Nothing was wrong with
+    the order itself: a lost stop is placed again at once, where a refused one waits its
+    backoff (`order_reports._stop_failed`, the grid's `handlers._backed_off`). False for a
+    refusal (the venue's error answer, an order it ended at once) and on the paper and
+    backtest paths; left out of the repr (the backtest's decisions digest)."""
     position_gone: bool = False
     """For a reduce-only close: the exchange shows no position any more (another order, e.g.
     the exchange stop, closed it first). Not a failed attempt; reconciliation books the fill."""

@@ -21,6 +21,7 @@ from trading.events import (
 )
 from trading.frozen import replace
 from trading.model import Order, OrderPurpose, OrderStatus, Phase, SymbolState
+from trading.rules import stop_wait
 from trading.stop_rules import cover_stop, guarded, place_stop, standing_stops
 from trading.transitions import acknowledged_first, order_change
 
@@ -133,7 +134,7 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
         case OrderPurpose.ENTRY:
             return _entry_ended(state, ctx) if state.phase is Phase.ENTERING else state
         case OrderPurpose.STOP:
-            return _stop_failed(state, order, ctx)
+            return _stop_failed(state, order, ctx, lost=ev.lost)
         case OrderPurpose.CLOSE:
             if state.phase is not Phase.CLOSING or not state.owns(order):
                 return state
@@ -145,10 +146,12 @@ def on_failed(state: SymbolState, ev: OrderFailed, ctx: Ctx) -> SymbolState:
             return state
 
 
-def _stop_failed(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
+def _stop_failed(state: SymbolState, order: Order, ctx: Ctx, *,
+                 lost: bool = False) -> SymbolState:
     """A refused stop of the open position: the position closed at once when the price is
     already through its level, else a stop due again after a bounded backoff (a refused move
-    waits the same way while the old stop rests)."""
+    waits the same way while the old stop rests). A `lost` one is due again at once
+    (`rules.stop_wait`)."""
     pos, price = state.position, state.last_price
     if not state.owns(order):
         return state  # a stop of a position closed before protects nothing now
@@ -171,7 +174,7 @@ def _stop_failed(state: SymbolState, order: Order, ctx: Ctx) -> SymbolState:
     if state.position is None:
         return state
     refusals = state.stop_refusals + 1
-    retry_at = ctx.now + ctx.rules.risk.stop_retry(refusals)
+    retry_at = ctx.now + stop_wait(state.stop_refusals, lost, ctx.rules.risk.stop_retry)
     if not state.active_stop():
         return replace(state, needs_stop=True, stop_refusals=refusals,
                        next_stop_at=retry_at)

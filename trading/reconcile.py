@@ -217,7 +217,8 @@ def _not_found(state: SymbolState, order: Order, ev: Reconciled, ctx: Ctx,
             return oe.defer(state, order, oe.NOT_FOUND_YET, ctx, missed=True)
         ctx.record(je.IntentNotOnExchange(order=cid))
         return h.failed(oe.settled(state, cid), OrderFailed(
-            client_order_id=cid, error="not found on exchange", never_reached=True), ctx)
+            client_order_id=cid, error="not found on exchange", never_reached=True,
+            lost=True), ctx)
     done = oe.done_in_trades(order, ev.external_fills)
     if done or oe.misses(state, cid) + 1 >= oe.MISSES_TO_END or _crossed(state, order):
         return h.canceled(oe.settled(state, cid), OrderCanceled(client_order_id=cid), ctx)

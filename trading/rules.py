@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
@@ -86,6 +87,25 @@ def doubling_wait(first: float, doublings: int, longest: float) -> float:
     the retry waits that back off (refused entries and stops, both styles). The doublings stop
     at 32, so no count, however large, overflows the float."""
     return min(first * 2 ** min(max(doublings, 0), 32), longest)
+
+
+def stop_wait(refusals: int, lost: bool, backoff: Callable[[int], float]) -> float:
+    """The wait before the next stop after one more failed, `refusals` in a row before it:
+    none for the first of a row that never reached the venue (`OrderFailed.lost`), else the
+    refusals' `backoff`. Nothing was wrong with a lost stop: waiting left the position bare
+    for `stop_retry_s` (2 s after a restart whose stop was sent as the bot was killed).
+
+    Sent again at once, it cannot double the stop: the lost one is absent as far as the venue
+    can tell (its lookup by client order id found nothing after its send failed or its answer
+    never came); the new one carries a new client order id; and had the lost one landed after
+    all (a lookup lagging the venue), both are reduce-only, so the second has nothing to close
+    once the first triggered, and the older, owned by no live order of ours, is cancelled as
+    an orphan by the next reconciliation that finds ours resting (trading/order_evidence.py:
+    stops get no send grace). Waiting would not have looked again. A venue that swallows
+    stop after stop gets the refusals' backoff from the second on (the same count): no
+    loop. Both styles (trading/order_reports.py `_stop_failed`, trading/grid/handlers.py
+    `_backed_off`)."""
+    return 0.0 if lost and not refusals else backoff(refusals + 1)
 
 
 def close_backoff(initial: float, attempts: int, longest: float) -> float:

@@ -307,11 +307,15 @@ def on_canceled(state: GridState, cid: str | None, ctx: GridCtx) -> GridState:
     return state
 
 
-def _backed_off(leg: Leg, purpose: K, ctx: GridCtx) -> Leg:
+def _backed_off(leg: Leg, purpose: K, ctx: GridCtx, lost: bool = False) -> Leg:
     """A leg's refused order that is not a close (`on_failed`; a stop or take-profit ended
     before it ever rested too): maintain retries after retry_s, a stop or take-profit refused
-    again and again waits the doubling stop_retry."""
+    again and again waits the doubling stop_retry. The first stop of a row that never reached
+    the venue (`OrderFailed.lost`) holds back nothing: maintain places it again in the same
+    decision (why that cannot double it: trading/rules.py `stop_wait`)."""
     r = ctx.rules
+    if purpose is K.STOP and lost and not leg.stop_failures:
+        return replace(leg, stop_failures=1, stop_retry_at=ctx.now)
     leg = replace(leg, retry_at=ctx.now + r.retry_s)
     if purpose is K.TAKE_PROFIT:  # refused again and again: backed off as a stop
         failures = leg.tp_failures + 1  # (found by review: re-sent every retry_s for ever)
@@ -355,7 +359,7 @@ def on_failed(state: GridState, ev: OrderFailed, ctx: GridCtx) -> GridState:
         # maintain retries after retry_s; a stop refused because the price is through it is
         # replaced by a close in this same decision (maintain: the close is never throttled by
         # retry_at; issue 16 item 2). A refused take-profit holds back no stop.
-        return state.with_leg(_backed_off(leg, order.purpose, ctx))
+        return state.with_leg(_backed_off(leg, order.purpose, ctx, ev.lost))
     if ev.position_gone or not leg.is_open:
         ctx.record(ge.LegCloseRaced(leg=order.leg, error=ev.error))
     if not leg.is_open:  # booked closed already: nothing to retry
