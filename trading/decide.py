@@ -50,7 +50,7 @@ from trading.quarantine import SIDE_MISMATCH, mismatched
 from trading.quiet_band import QuietBand, quiet_band
 from trading.reconcile import reconcile
 from trading.rules import Rules
-from trading.stop_rules import intended_stop, place_stop, stop_due
+from trading.stop_rules import cover_stop, intended_stop, place_stop, stop_due
 
 
 class SymbolCore:
@@ -83,6 +83,15 @@ class SymbolCore:
         """The prices at which `decide(state, PriceTicked(price), now)` changes nothing but
         `last_price` (no command, no journal entry, no other field), or None when this state has
         no such shortcut. See `quiet_band`."""
+        band = self._quiet_band(state)
+        if band is None or not state.stop_refusals or state.protected():
+            return band
+        # a refused or lost stop covering a grown position is sent again at its retry, at any
+        # price (`_cover_again`)
+        until = state.next_stop_at if band.until is None else min(band.until, state.next_stop_at)
+        return replace(band, until=until)
+
+    def _quiet_band(self, state: SymbolState) -> QuietBand | None:
         pos, stop = state.position, None
         if pos is not None and state.phase is Phase.ENTERING and self.rules.risk.bot_side_stops:
             return None  # the bot's stop of the part acts by the price (`_part_stopped`)
@@ -163,10 +172,14 @@ def maintain(state: SymbolState, ctx: Ctx) -> SymbolState:
 
 
 def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
-    """Place the exchange stop if the open position has none (retried every stop_retry_s)."""
+    """Place the exchange stop if the open position has none (retried every stop_retry_s), or
+    one for all of it after the stop that would cover it was refused or lost (`_cover_again`)."""
     pos = state.position
-    if pos is None or not stop_due(state, ctx.now, ctx.rules):
-        return state  # closing through the stop level: the close retries protect (`through_stop`)
+    if pos is None:
+        return state
+    if not stop_due(state, ctx.now, ctx.rules):
+        # closing through the stop level: the close retries protect (`through_stop`)
+        return _cover_again(state, ctx) if state.stop_refusals else state
     stop = intended_stop(state, ctx)
     price = state.last_price
     retry_at = ctx.now + ctx.rules.risk.stop_retry_s
@@ -177,6 +190,17 @@ def protect(state: SymbolState, ctx: Ctx) -> SymbolState:
         return lc.start_close(state, "stop_loss", ctx)
     ctx.record(je.StopRequested(stop_price=stop))
     return place_stop(replace(state, next_stop_at=retry_at), stop, ctx)
+
+
+def _cover_again(state: SymbolState, ctx: Ctx) -> SymbolState:
+    """A position grown past its resting stop whose covering stop (`cover_stop`) was refused or
+    lost: sent again once its wait is over (`stop_wait`: at once when lost), as a refused move
+    is. Nothing else sent it before the next reconciliation (up to 300 s while the streams are
+    up), the grown part bare meanwhile (found by review). `cover_stop` does nothing while the
+    stops cover the position at their level, or one is pending (a move in flight)."""
+    if mismatched(state) or waiting(ctx.now, state.next_stop_at, ctx.rules.risk.stop_retry_longest):
+        return state
+    return cover_stop(state, ctx)
 
 
 def on_price(state: SymbolState, ev: PriceTicked, ctx: Ctx) -> SymbolState:
