@@ -132,7 +132,7 @@ def _on_event(state: SymbolState, event: Event, ctx: Ctx) -> SymbolState:
             state = protect(on_canceled(state, event, ctx), ctx)
         case OrderFailed():
             # a stop that never reached the venue is placed again in the same decision
-            # (`order_reports.stop_wait`); a refused one waits (`stop_due` says no)
+            # (`rules.stop_wait`); a refused one waits (`stop_due` says no)
             state = protect(on_failed(state, event, ctx), ctx)
         case Reconciled():
             state = reconcile(state, event, ctx, on_accepted, on_filled, on_canceled, on_failed)

@@ -16,11 +16,13 @@ applies the answer through the same handlers as live reports. Four answers are n
   committed) a not-found keeps an order that opens or grows a position (entry, grid level)
   pending; after that, not found is proof it never got there. Taken for never-sent, a landed
   entry left our books flat beside a position the exchange has (adopted later as unknown, its
-  fee unbooked). A reduce-only intent (stop, close) gets no grace: it is sent again at once as
-  before, since waiting would leave the position unprotected or the close undone, and a
-  duplicate of it cannot grow the position (if the first did land, it is an orphan the next
-  reconciliation cancels). An intent whose outcome the shell could not learn is looked at
-  LOOK_AGAIN_S after it was sent (`recheck_due`), not at the next periodic reconciliation.
+  fee unbooked). A reduce-only intent (stop, close) gets no grace: it ends at once (`lost`), a
+  stop sent again at once (trading/rules.py `stop_wait`), a close retried as a failed attempt
+  (counted, backed off), since waiting would leave the position unprotected or the close
+  undone, and a duplicate of it cannot grow the position (if the first did land, it is an
+  orphan the next reconciliation cancels). An intent whose outcome the shell could not learn
+  is looked at LOOK_AGAIN_S after it was sent (`recheck_due`), not at the next periodic
+  reconciliation.
 - **One not-found of an acknowledged order.** A single lookup glitch used to end a live order
   (for a stop: a second stop placed beside it; a partly filled order: the rest filled
   untracked). It ends only at `MISSES_TO_END` not-founds in a row, or at once when the
