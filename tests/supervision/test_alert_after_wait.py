@@ -35,7 +35,7 @@ def test_an_alert_after_wait_is_delivered_before_alert_returns():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     gate = threading.Event()  # the retry wait: set only once alert() returned
     alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{server.server_address[1]}/hook",
-                    timeout_s=5, webhook_retry_s=(0.0,), sleep=lambda s: gate.wait(1.0))
+                    timeout_s=5, retry_s=(0.0, 0.0), sleep=lambda s: gate.wait(1.0))
     try:
         alerts.wait(10)  # the accounts stopped
         alerts.alert(None, "status_write_failed", "status snapshot cannot be written")

@@ -1,6 +1,7 @@
 """The alert webhook honours a 429's (or 503's) ``Retry-After``: Slack and Discord answer a
 burst of alerts with 429 and the wait they need; the fixed 2 s / 8 s retries came inside it,
-were refused again and the alert was given up (found by review). Real HTTP server on
+were refused again and the alert was given up (found by review). A 429 without one, a 408 and
+a 401 (a key the user can fix) are retried after the own backoff. Real HTTP server on
 127.0.0.1; the retry wait is recorded, not slept."""
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def serve(first: tuple[int, str]) -> tuple[ThreadingHTTPServer, list[bytes]]:
 @pytest.mark.parametrize(("first", "wait"), [
     ((429, "5"), 5.0),
     ((503, "7.5"), 7.5),
-    ((429, "100000"), 60.0),  # bounded: WEBHOOK_RETRY_AFTER_MAX_S
+    ((429, "100000"), 600.0),  # bounded: the longest backoff
+    ((429, ""), 0.25),
+    ((408, ""), 0.25),
+    ((401, ""), 0.25),
     ((429, "soon"), 0.25),  # unreadable: the own wait
     ((500, "30"), 0.25),  # a 500's Retry-After is no promise
 ])
@@ -46,7 +50,7 @@ def test_the_retry_waits_out_the_servers_retry_after(lines, first, wait):
     server, got = serve(first)
     waits: list[float] = []
     alerts = Alerts(logger=logger, webhook=f"http://127.0.0.1:{server.server_address[1]}/hook",
-                    timeout_s=5, webhook_retry_s=(0.25,), sleep=waits.append)
+                    timeout_s=5, retry_s=(0.25, 600.0), sleep=waits.append)
     try:
         alerts.alert("BTC/USDT:USDT", "escalation", "close failed 5 times")
         alerts.wait(10)
@@ -54,4 +58,5 @@ def test_the_retry_waits_out_the_servers_retry_after(lines, first, wait):
         server.shutdown()
         server.server_close()
     assert waits == [wait] and len(got) == 2
-    assert not any("alert webhook failed" in line for line in lines)
+    assert len([line for line in lines if "failing" in line]) == 1
+    assert len([line for line in lines if "delivers again" in line]) == 1

@@ -35,7 +35,7 @@ def test_a_bot_wide_alert_is_posted_once_and_an_accounts_alert_per_account():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    accounts = [Alerts(logger=logger, webhook=url, account=name, webhook_retry_s=())
+    accounts = [Alerts(logger=logger, webhook=url, account=name)
                 for name in ("alpha", "beta", "gamma")]
     once = f"test-{uuid.uuid4().hex}"  # the runner's numbers are per process
     try:
