@@ -297,7 +297,7 @@ class SupervisionSettings(_Section):
     @field_validator("alert_command")
     @classmethod
     def _splittable(cls, value: str) -> str:
-        """Split as the alert hook splits it (supervision/alerts.py), so a command that cannot
+        """Split as the alert hook splits it (supervision/hook_calls.py), so a command that cannot
         run is refused now, not found at the first alert. The message never quotes it (it may
         hold a key)."""
         if not value:
