@@ -22,6 +22,7 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from exchange import whole_listing
 from exchange.ccxt import open_order_rows
 from exchange.ccxt.answer_rows import Keep, Page, parsed, rows_of
 from exchange.ccxt.bybit_pages import bybit_pages
@@ -405,6 +406,9 @@ def _open_pages(ex: ccxt.Exchange, venue: Venue, symbol: str | None, since, limi
         BYBIT_OPEN_PAGE, MAX_OPEN_PAGES, f"bybit fetch_open_orders {symbol or 'of the account'}")
     if ended:
         return orders
+    if symbol is None and whole_listing.required():  # the first reconciliations' list
+        raise ccxt.ExchangeError(f"bybit open orders of the account: more than {MAX_OPEN_PAGES} "
+                                 f"pages of {BYBIT_OPEN_PAGE}; the older ones were not read")
     logger.warning("open orders of {}: stopped after {} full pages; some were not read",
                    symbol or "the account", MAX_OPEN_PAGES)
     return orders

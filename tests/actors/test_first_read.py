@@ -139,3 +139,28 @@ def test_a_read_set_aside_for_its_leaders_order_report_is_taken_by_the_next_aske
     assert first.port("A", port) is port  # type: ignore[arg-type]  # its own read, set aside
     assert isinstance(first.port("B", port), SnapshotPort)  # type: ignore[arg-type]
     assert first.served == 1 and first.rounds == 2
+
+
+@pytest.mark.slow  # 2,001 open orders, 41 pages
+def test_an_open_order_list_read_only_in_part_is_not_served(tmp_path) -> None:  # noqa: ANN001
+    """Bybit pages the account's open orders 50 at a time, newest first, and the gateway reads
+    at most 40 pages (2,000 orders: a grid account of 150 symbols holds more). Served from
+    such a list, a symbol whose order nobody owns was among the older ones cut off never saw
+    it: the start's reconciliation left it resting (incident 9), and so did every sweep, which
+    reads the same list. That list is no answer for the first reconciliations: each symbol
+    reads its own, and the order is cancelled."""
+    with venue(tmp_path, "bybit", 4) as rig:
+        traded, orphan = rig.symbols[:3], f"{bases(4)[1]}USDT"
+        rig.symbols = traded  # the fourth is listed by the venue, traded by another bot
+        rig.book.place(cid="by-hand-orphan", symbol=orphan, side="buy", type="limit",
+                       qty=Decimal("1"), price=Decimal("50"), trigger=None,
+                       trigger_direction=None, reduce_only=False)
+        for i in range(2000):  # newer: listed first, so the orphan is on the 41st page
+            rig.book.place(cid=f"other-bot-{i}", symbol=f"{bases(4)[3]}USDT", side="buy",
+                           type="limit", qty=Decimal("1"), price=Decimal("40"), trigger=None,
+                           trigger_direction=None, reduce_only=False)
+        first = FirstRead(exchange=rig.gateway, symbols=traded, logger=logger)
+        with actors(rig, first):
+            (order,) = [o for o in rig.book.orders.values() if o.cid == "by-hand-orphan"]
+            assert order.status == "canceled", order.status
+            assert first.served == 0
