@@ -19,7 +19,14 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from observability.error_text import describe
-from supervision.hook_queue import HOOK_THREADS, MAX_AGE_S, MAX_QUEUED, RETRY_S, HookQueue
+from supervision.hook_queue import (
+    HOOK_THREADS,
+    MAX_AGE_S,
+    MAX_QUEUED,
+    RETRY_S,
+    HookCall,
+    HookQueue,
+)
 
 ESCALATION = "escalation"
 """A symbol quarantined after its closes failed or its state could not be trusted."""
@@ -109,12 +116,14 @@ class Alerts(HookQueue):
         max_age_s: float = MAX_AGE_S,
         max_queued: int = MAX_QUEUED,
         wall: Callable[[], float] = time.time,
+        call: HookCall | None = None,
     ) -> None:
         """``sleep`` waits out a failing hook's backoff (default: until the bot stops);
-        ``wall`` dates an alert for ``max_age_s``."""
+        ``wall`` dates an alert for ``max_age_s``; ``call`` is one try of one hook (default:
+        the command run or the webhook POSTed, hook_calls.py)."""
         self._init_queue(hook_threads=hook_threads, retry_s=retry_s, sleep=sleep,
                          max_age_s=max_age_s, max_queued=max_queued,
-                         low_kinds=LOW_IMPORTANCE, wall=wall)
+                         low_kinds=LOW_IMPORTANCE, wall=wall, call=call)
         self.logger = logger
         self.secret_env = frozenset(secret_env)
         """Environment variables holding the bot's secrets (config/secrets.secret_env_names):

@@ -40,6 +40,8 @@ MAX_AGE_S = 24 * 3600.0
 MAX_QUEUED = 1000
 """The most alerts waiting for their hooks (the outbox cannot grow for ever)."""
 HOOKS = ("command", "webhook")
+HookCall = Callable[[str, dict[str, Any]], Outcome]
+"""One try of one hook (``command`` or ``webhook``) with an alert's payload."""
 
 
 @dataclass(slots=True)
@@ -79,7 +81,8 @@ class HookQueue:
 
     def _init_queue(self, *, hook_threads: int, retry_s: tuple[float, float],
                     sleep: Callable[[float], Any] | None, max_age_s: float, max_queued: int,
-                    low_kinds: Collection[str], wall: Callable[[], float]) -> None:
+                    low_kinds: Collection[str], wall: Callable[[], float],
+                    call: HookCall | None = None) -> None:
         if hook_threads < 1:
             raise ValueError("hook_threads must be >= 1")
         self._hook_threads, self.retry_s = hook_threads, retry_s
@@ -88,6 +91,7 @@ class HookQueue:
         self._stopped = threading.Event()
         """Set once a stop's wait ended with alerts undelivered: retries end, rows stay."""
         self._sleep = sleep or self._stopped.wait
+        self._hook_call: HookCall = call or self._call
         self._hooks_lock = threading.Lock()
         self._queued = threading.Condition(self._hooks_lock)  # an alert for the hook threads
         self._finished = threading.Condition(self._hooks_lock)  # an alert's hooks ended
@@ -168,14 +172,38 @@ class HookQueue:
                     if item is None:
                         self._workers -= 1
                         return
-            self._until_done(*item)
+            try:
+                self._until_done(*item)
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the thread
+                self._broke(*item, exc)
+
+    def _broke(self, number: int, hook: str, exc: Exception) -> None:
+        """An unexpected exception in ``_until_done`` (found by review: it ended the thread,
+        whose hook, while failing, stayed owned by it, so no thread took that hook's alerts
+        again for the run): the hook is freed, and the alert kept in the outbox for the next
+        start (tried again now, the same bug could fail it at once, in a loop)."""
+        self._release(hook)
+        with self._hooks_lock:
+            alert = self._alerts.get(number)
+            if alert is None:  # kept or done meanwhile
+                return
+            named, alert.named = alert.named, True
+        if not named:
+            self.logger.opt(exception=exc).error(
+                "alert hooks: delivering {} by the {} failed unexpectedly ({}); {}", alert.what,
+                _name(self, hook), describe(exc), _kept(self, alert))
+        self._keep(number, hook, Outcome(describe(exc)))
 
     def _until_done(self, number: int, hook: str) -> None:
         """Tries the alert's hook until it is delivered or dropped; while the hook fails, with
         its oldest alert first at each retry."""
         while True:
-            alert = self._alerts[number]
-            outcome = self._call(hook, alert.payload)
+            with self._hooks_lock:
+                alert = self._alerts.get(number)
+            if alert is None:  # its other hook's thread kept it for the next start meanwhile
+                self._release(hook)
+                return
+            outcome = self._try(hook, alert.payload)
             if outcome.delivered or outcome.lasting:
                 self._settle(hook, alert, outcome)
                 self._end(number, hook)
@@ -216,6 +244,14 @@ class HookQueue:
         if not alert.named:
             self.logger.warning("alert hooks: {} not delivered by the {} ({}); {}", alert.what,
                                 _name(self, hook), outcome.error, _kept(self, alert))
+
+    def _try(self, hook: str, payload: dict[str, Any]) -> Outcome:
+        """One try of the hook; one that raises (a bug) is a failed try, on the hook's
+        backoff like any other."""
+        try:
+            return self._hook_call(hook, payload)
+        except Exception as exc:  # noqa: BLE001 - the thread must go on with the queue
+            return Outcome(f"failed unexpectedly: {describe(exc)}")
 
     def _call(self, hook: str, payload: dict[str, Any]) -> Outcome:
         body = json.dumps(payload, default=str)
