@@ -6,9 +6,12 @@ Found by review: the webhook gave an alert up after 3 tries (about 10 s) or at o
 4xx answer, 401/403/429 included, and a command was given up at its first non-zero exit: an
 outage of the pager longer than that, a rotated key or a rate limit lost the alert for good.
 Whatever can pass is now a ``retry`` outcome: no answer (refused, timed out, a broken reply),
-a 5xx, 408, 429, 401/403 (a key the user can fix), a command exiting non-zero or timing out.
-A 3xx (not followed: urllib follows a 301/302/303 as a GET without the body) and any other
-4xx (400, 404, 410, 413, 422: the request itself is wrong) are ``lasting``.
+a 5xx, 408, 429, 401/403 (a key the user can fix), a 3xx (not followed: urllib follows a
+301/302/303 as a GET without the body; a moved webhook, http:// now https:// or a new path, is
+fixed by the user in alert_webhook like a rotated key, and found by review, dropping it at once
+lost the alert that the fixed address would take at the next start), a command exiting
+non-zero or timing out. Any other 4xx (400, 404, 410, 413, 422: the request itself is wrong)
+is ``lasting``.
 
 No line here names the webhook's URL or the command's arguments: either may hold a key."""
 
@@ -78,7 +81,7 @@ def post(url: str, body: str, timeout_s: float, retry_after_max_s: float) -> Out
         code = exc.code if isinstance(exc, urllib.error.HTTPError) else 0
         if 300 <= code < 400:  # its Location may hold the key: not quoted
             return Outcome(error + " (a redirect: set alert_webhook to the address it "
-                           "redirects to)", lasting=True)
+                           "redirects to; kept until it is delivered)")
         if 400 <= code < 500 and code not in PASSING_4XX:
             return Outcome(error, lasting=True)
         wait = (_retry_after(exc.headers, retry_after_max_s)

@@ -217,3 +217,31 @@ def test_an_outbox_an_earlier_version_wrote_is_read_with_its_alerts(tmp_path, li
     finally:
         outbox.close()
     assert payload["kind"] == "kill_switch" and payload["queued_at"] == 1.5
+
+
+def test_a_redirect_is_kept_like_a_401_and_delivered_once_the_url_is_fixed(tmp_path, lines):
+    # found by review: a 3xx dropped the alert at once, while a moved webhook (http:// to
+    # https://, a new path) is fixed by the user in alert_webhook like a rotated key (a 401)
+    server = ScriptedHttp(lambda path, body: (301, {}) if path.startswith("/old") else (200, {}))
+    outbox = HookOutbox(tmp_path / FILE_NAME, "main", logger)
+    alerts = Alerts(logger=logger, webhook=f"{server.url}/old?key={KEY}", timeout_s=5,
+                    outbox=outbox)
+    try:
+        alerts.alert(BTC, "unprotected", "stop coverage 0%")
+        wait_until(lambda: server.answered == 1, timeout=10, message="the redirect")
+        alerts.wait(0.2)  # the bot stops; the user sets the new address
+        outbox.close()
+        outbox = HookOutbox(tmp_path / FILE_NAME, "main", logger)
+        again = Alerts(logger=logger, webhook=f"{server.url}/new?key={KEY}", timeout_s=5,
+                       outbox=outbox)
+        again.resend_left()
+        wait_until(lambda: server.answered == 2, timeout=10, message="delivered at the start")
+        again.wait(10)
+        assert outbox.left() == []
+    finally:
+        outbox.close()
+        server.stop()
+    assert [path.split("?")[0] for path, _ in server.requests] == ["/old", "/new"]
+    said = _said(lines, "failing")
+    assert len(said) == 1 and "301" in said[0] and "redirect" in said[0], said
+    assert not _said(lines, "dropped") and not _said(lines, KEY)
