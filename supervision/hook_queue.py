@@ -191,7 +191,9 @@ class HookQueue:
         if not named:
             self.logger.opt(exception=exc).error(
                 "alert hooks: delivering {} by the {} failed unexpectedly ({}); {}", alert.what,
-                _name(self, hook), describe(exc), _kept(self, alert))
+                _name(self, hook), describe(exc),
+                "kept in the outbox for the next start" if alert.row is not None
+                and self.outbox is not None else "dropped (no outbox keeps it)")
         self._keep(number, hook, Outcome(describe(exc)))
 
     def _until_done(self, number: int, hook: str) -> None:
