@@ -20,7 +20,9 @@ and draw a 10006, which blocks every call until the venue's reset. A lower prior
 (after the calls of its own priority that asked first; between priorities only the floors
 decide), in steps of at most `step_s`, until the level is above its floor; an entry that
 would wait past its bound is refused (`BudgetRefused`, raised before anything is sent,
-journaled by the actor as a failed order).
+journaled by the actor as a failed order). A call that booked here and is then not sent
+(refused at a later bucket, set aside, fenced) gives its units back (`give_back`), never past
+what the venue's last word left.
 After the venue says "too many" (429, -1003, 10006) the bucket is blocked until the venue's
 reset: nothing is sent, protective calls included, because it would only be refused again and
 repeated 429s turn into IP bans. A block longer than a priority's bound (Bybit's IP ban: 600 s)
@@ -102,6 +104,9 @@ class PriorityBucket:
         middle) and those that left from the head; the demand queued is their difference, the
         demand ahead of a waiter its `before` less `_left` (summing the queue under the lock
         for every check cost O(N) each, O(N^2) a round: 500 reconciliations at a start)."""
+        self._refundable = 0.0
+        """How far `give_back` may still raise the tokens: what was booked since the venue's
+        last word (a header's count, a block), never past what that word left."""
         self.spent = {p: 0.0 for p in Priority}
         self.refused = 0
         self.waited_s = 0.0
@@ -124,19 +129,38 @@ class PriorityBucket:
             if cost <= 0:  # weighs nothing here (a Binance order on the IP): a refusal holds
                 return max(self._refused_until - now, 0.0)
             if priority is Priority.PROTECTIVE:
-                self._tokens -= cost
-                self.spent[priority] += cost
+                self._book(cost, priority)
                 return max(blocked, -self._tokens / self.rate_per_s)
             # a small bucket cannot hold floor + cost: then the lower priority needs it full
             need = min(FLOOR[priority] * self.capacity + cost, self.capacity)
             turn = need + self._ahead(priority, ticket)
             if blocked <= 0 and self._tokens >= min(turn, self.capacity):
-                self._tokens -= cost
-                self.spent[priority] += cost
+                self._book(cost, priority)
                 self._leave(priority, ticket)
                 return 0.0
             self._join(priority, ticket, cost)
             return blocked if blocked > 0 else (turn - self._tokens) / self.rate_per_s
+
+    def _book(self, cost: float, priority: Priority) -> None:
+        self._tokens -= cost
+        self.spent[priority] += cost
+        self._refundable = min(self._refundable + cost, self.capacity)
+
+    def give_back(self, cost: float, priority: Priority) -> None:
+        """A call that booked `cost` here was not sent after all (refused, set aside or fenced
+        at a later bucket or wait, exchange/budget_meter.py): its units come back, so a refusal
+        no longer spends the IP weight every account shares. Never past what the venue's last
+        word left (`cap_remaining`, a block): the venue never counted the call, so its word is
+        right as it stands; given back past it, the calls after would go out over it."""
+        cost = min(float(cost), self.capacity)
+        if cost <= 0:
+            return
+        with self._lock:
+            self._refill(self._clock())
+            back = min(cost, self._refundable)
+            self._refundable -= back
+            self._tokens = min(self._tokens + back, self.capacity)
+            self.spent[priority] = max(self.spent[priority] - cost, 0.0)
 
     def _ahead(self, priority: Priority, ticket: int) -> float:
         """The units the calls of `priority` waiting before `ticket` will take first (under
@@ -258,7 +282,9 @@ class PriorityBucket:
         out by a block until it turns (exchange/budget_meter.py)."""
         with self._lock:
             self._refill(self._clock())
-            self._tokens = min(self._tokens, max(float(remaining), 0.0))
+            remaining = max(float(remaining), 0.0)
+            self._tokens = min(self._tokens, remaining)
+            self._refundable = min(self._refundable, remaining - self._tokens)
 
     def retune(self, rate_per_s: float, capacity: float | None = None) -> None:
         """Change the rate (the venue stated another limit): what was earned so far is kept at
@@ -294,6 +320,7 @@ class PriorityBucket:
                 self._refused_until = max(self._refused_until, now + max(seconds, 0.0))
             self._refill(now)
             self._tokens = min(self._tokens, 0.0)
+            self._refundable = 0.0
         return before
 
     def status(self) -> dict[str, object]:

@@ -95,27 +95,51 @@ class RequestMeter:
     def before(self, api: object, method: str, path: str, ccxt_cost: float) -> float:
         """Spend this request's units (waiting as its priority allows); raise `Fenced` if the
         issuing incarnation was replaced, `BudgetRefused` if the wait would be too long.
-        Returns the seconds waited."""
+        Returns the seconds waited. Refused, set aside or fenced on the way, it gives back
+        what it booked: it was not sent (the IP weight of a call its endpoint refused stayed
+        spent, every account's on the venue)."""
         priority = current_priority()
-        bound = self.waits.of(priority)
-        step = PREEMPTIBLE_STEP_S if in_preemptible() else math.inf
         check_fence()
-        limits = self.venue.limits
-        units = ip_units(limits, api, method, path, ccxt_cost)
-        waited = 0.0  # the bound holds over every bucket the request pays, not each alone
-        if units > 0:
-            waited += self.venue.ip.take(units, priority, max_wait_s=bound,
-                                         before_sleep=self._hold, step_s=step)
-        for bucket in self._account_buckets(api, method, path, ccxt_cost):
-            waited += bucket.take(1.0, priority, max_wait_s=bound - waited,
-                                  before_sleep=self._hold, step_s=step)
-        # the IP's block holds every request, one that weighs nothing on it too (a Binance
-        # order: it went out during a 418 ban), and one that came during the waits above
-        waited += self.venue.ip.take(0.0, priority, max_wait_s=bound - waited,
-                                     before_sleep=self._hold, step_s=step)
-        check_fence()  # after every wait: a replaced incarnation sends nothing
+        paid: list[tuple[PriorityBucket, float]] = []
+        try:
+            waited = self._pay(self._costs(api, method, path, ccxt_cost), priority, paid)
+            check_fence()  # after every wait: a replaced incarnation sends nothing
+        except BaseException:
+            for bucket, units in paid:
+                bucket.give_back(units, priority)
+            raise
         waiting(self.timeout_s)
         self.requests += 1
+        return waited
+
+    def give_back(self, api: object, method: str, path: str, ccxt_cost: float) -> None:
+        """A request `before` paid for is not sent after all (the gateway's extra cap refused
+        it, exchange/ccxt/instances.py): its units come back, at the current priority."""
+        priority = current_priority()
+        for bucket, units in self._costs(api, method, path, ccxt_cost):
+            bucket.give_back(units, priority)
+
+    def _costs(self, api: object, method: str, path: str,
+               ccxt_cost: float) -> list[tuple[PriorityBucket, float]]:
+        """The buckets a request pays, in order, with its units in each."""
+        units = ip_units(self.venue.limits, api, method, path, ccxt_cost)
+        costs = [(self.venue.ip, units)] if units > 0 else []
+        costs += [(bucket, 1.0) for bucket in self._account_buckets(api, method, path, ccxt_cost)]
+        # the IP's block holds every request, one that weighs nothing on it too (a Binance
+        # order: it went out during a 418 ban), and one that came during the waits above
+        return [*costs, (self.venue.ip, 0.0)]
+
+    def _pay(self, costs: list[tuple[PriorityBucket, float]], priority: Priority,
+             paid: list[tuple[PriorityBucket, float]]) -> float:
+        """Take each cost in turn, noting in `paid` what was booked; the bound holds over every
+        bucket the request pays, not each alone."""
+        bound = self.waits.of(priority)
+        step = PREEMPTIBLE_STEP_S if in_preemptible() else math.inf
+        waited = 0.0
+        for bucket, units in costs:
+            waited += bucket.take(units, priority, max_wait_s=bound - waited,
+                                  before_sleep=self._hold, step_s=step)
+            paid.append((bucket, units))
         return waited
 
     def _account_buckets(self, api: object, method: str, path: str,
