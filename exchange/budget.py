@@ -222,17 +222,26 @@ class PriorityBucket:
             # a deficit of a few ulps would ask for a sleep that does not move a clock near
             # 1.7e9 (the loop then never ends): wait at least a millisecond
             wait = max(wait, MIN_WAIT_S)
-            if priority is not Priority.PROTECTIVE:
-                if waited + wait > max_wait_s:
-                    raise self._refusal(cost, priority, waited + wait, max_wait_s)
-                wait = min(wait, step_s)
-            waited += self._pause(wait, before_sleep)
             if priority is Priority.PROTECTIVE:
-                # booked already; a block that came while it waited (another call's 429, a
-                # peer's) holds it too: it was sent into the block, a refusal more
-                while (left := self._blocked_left(cost)) > 0:
-                    waited += self._pause(max(left, MIN_WAIT_S), before_sleep)
-                return waited
+                return self._wait_booked(cost, wait, before_sleep)
+            if waited + wait > max_wait_s:
+                raise self._refusal(cost, priority, waited + wait, max_wait_s)
+            waited += self._pause(min(wait, step_s), before_sleep)
+
+    def _wait_booked(self, cost: float, wait: float,
+                     before_sleep: Callable[[float], None]) -> float:
+        """A protective call's wait for what it booked already; fenced during it (a replaced
+        incarnation sends nothing), the booking comes back."""
+        try:
+            waited = self._pause(wait, before_sleep)
+            # a block that came while it waited (another call's 429, a peer's) holds it too:
+            # it was sent into the block, a refusal more
+            while (left := self._blocked_left(cost)) > 0:
+                waited += self._pause(max(left, MIN_WAIT_S), before_sleep)
+            return waited
+        except BaseException:
+            self.give_back(cost, Priority.PROTECTIVE)
+            raise
 
     def _pause(self, wait: float, before_sleep: Callable[[float], None]) -> float:
         before_sleep(wait)

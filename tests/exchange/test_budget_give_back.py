@@ -11,7 +11,14 @@ import pytest
 from exchange.budget import BudgetRefused, Priority, PriorityBucket, call_priority
 from exchange.budget_meter import MaxWaits, RequestMeter
 from exchange.budget_venues import BINANCE_USDM, BYBIT, VenueBudget
-from exchange.fence import CallScope, Preempted, call_scope, preemptible
+from exchange.fence import (
+    CallScope,
+    FenceBoard,
+    Fenced,
+    Preempted,
+    call_scope,
+    preemptible,
+)
 from tests.exchange.ccxt.ccxt_fixtures import FakeTime
 
 CREATE = (["private"], "POST", "v5/order/create", 2.5)
@@ -125,3 +132,19 @@ def test_a_give_back_never_lifts_the_bucket_above_the_venues_word():
     assert ip.status()["available"] <= round(refilled, 2) + 0.01
     assert ip.status()["spent"]["entry"] == 0.0
 
+
+def test_a_protective_call_fenced_while_it_waits_gives_its_booking_back():
+    """A stop books into the debt at once and then waits for it; its incarnation replaced
+    meanwhile, it sends nothing, and its booking no longer delays the calls after it."""
+    fake = FakeTime()
+    b = PriorityBucket("t", rate_per_s=10, capacity=10, unit="weight", clock=fake.clock,
+                       sleep=fake.sleep)
+    b.take(10, Priority.PROTECTIVE, max_wait_s=0)  # spent: the next one books into debt
+    board = FenceBoard()
+    fence = board.issue("BTC/USDT:USDT")
+    board.issue("BTC/USDT:USDT")  # a newer incarnation: the first one's fence is invalid
+
+    with pytest.raises(Fenced):
+        b.take(5, Priority.PROTECTIVE, max_wait_s=0, before_sleep=lambda s: fence.check())
+    assert b.status()["available"] == 0.0 and b.status()["spent"]["protective"] == 10.0
+    assert b.take(5, Priority.PROTECTIVE, max_wait_s=0) == pytest.approx(0.5)  # not 1.0
