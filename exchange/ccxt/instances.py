@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import ccxt
 
-from exchange.budget import Priority, call_priority, current_priority
+from exchange.budget import BudgetRefused, Priority, call_priority, current_priority
 from exchange.budget_meter import RequestMeter
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
@@ -166,20 +166,17 @@ class InstancePool:
 
         def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
             cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
+            units = float(cost) if cost else 1.0
             waited = 0.0
             if meter is not None:
-                waited = meter.before(api, method, path, float(cost) if cost else 1.0)
+                waited = meter.before(api, method, path, units)
             if bucket is not None:
-                # a protective call waits only behind protective ones (rate_limit.py), a lower
-                # one at most what its bound leaves; the wait and the request after it are
-                # announced to the actor's liveness mark
-                timeout_s = (inst.timeout or 10_000) / 1000
-                priority = current_priority()
-                bound = math.inf if meter is None else meter.waits.of(priority) - waited
-                bucket.acquire(float(cost) if cost else 1.0,
-                               protective=priority is Priority.PROTECTIVE,
-                               before_sleep=lambda s: waiting(s + timeout_s),
-                               max_wait_s=bound, what=f"{priority.name.lower()} call")
+                try:
+                    _extra_cap(bucket, meter, (inst.timeout or 10_000) / 1000, units, waited)
+                except BudgetRefused:  # not sent: what the rate budget booked comes back
+                    if meter is not None:
+                        meter.give_back(api, method, path, units)
+                    raise
             if meter is None:
                 return inner(path, api, method, params, config)
             inst.last_response_headers = inst.last_http_status = None
@@ -194,6 +191,19 @@ class InstancePool:
             return result
 
         inst.fetch2 = metered_fetch2
+
+
+def _extra_cap(bucket: TokenBucket, meter: RequestMeter | None, timeout_s: float,
+               units: float, waited: float) -> None:
+    """Wait in the optional extra cap (`rate_limit_per_s`): a protective call only behind
+    protective ones (rate_limit.py), a lower one at most what its bound leaves after the
+    rate budget's wait; the wait and the request after it are announced to the actor's
+    liveness mark."""
+    priority = current_priority()
+    bound = math.inf if meter is None else meter.waits.of(priority) - waited
+    bucket.acquire(units, protective=priority is Priority.PROTECTIVE,
+                   before_sleep=lambda s: waiting(s + timeout_s),
+                   max_wait_s=bound, what=f"{priority.name.lower()} call")
 
 
 def _close(instances: list[ccxt.Exchange]) -> None:

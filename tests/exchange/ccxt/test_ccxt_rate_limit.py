@@ -161,3 +161,27 @@ def test_an_entry_that_would_wait_past_its_bound_in_the_extra_cap_is_refused_uns
         gw.close()
     finally:
         emu.stop()
+
+
+def test_an_entry_refused_by_the_extra_cap_gives_back_its_order_windows(tmp_path):
+    """The rate budget is paid before the extra cap: an entry the cap refused had taken one
+    new order from each of the account's order windows and kept them, though nothing was
+    sent (a refusal storm left the account's orders/10s window empty for stops' closes)."""
+    from exchange.budget import BudgetRefused
+
+    emu = start_emulator("binanceusdm")
+    fake = FrozenTime()
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0)
+        gw.load_markets()
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        windows = gw.meter.account.order_buckets
+        before = [(b.status()["available"], b.status()["spent"]) for b in windows]
+        with pytest.raises(BudgetRefused, match="extra cap"):
+            gw.create_order("BTC/USDT:USDT", "limit", "buy", D("0.01"), D("20000"),
+                            {"clientOrderId": "late-2"})
+        assert emu.hits("/fapi/v1/order") == []
+        assert [(b.status()["available"], b.status()["spent"]) for b in windows] == before
+        gw.close()
+    finally:
+        emu.stop()
