@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class RequestMeter:
         self.waits = waits
         self._wall = wall_clock
         self._ahead = machine_ahead_s
+        self._sent = threading.local()
+        """The venue time this thread's last request went out (`before`), for its answer."""
         self.requests = 0
 
     def _hold(self, seconds: float) -> None:
@@ -110,6 +113,7 @@ class RequestMeter:
             raise
         waiting(self.timeout_s)
         self.requests += 1
+        self._sent.at = self._venue_now()
         return waited
 
     def give_back(self, api: object, method: str, path: str, ccxt_cost: float) -> None:
@@ -178,6 +182,17 @@ class RequestMeter:
         Bybit refusal's reset looked past, so the call was sent again at once."""
         return self._wall() - self._ahead()
 
+    def _window_left(self, window_s: float) -> float:
+        """Seconds until the venue's fixed window an answer's count speaks of turns: the one
+        the request went out in (sent before, answered after a turn, it carried the spent
+        window's count, and the whole next window was blocked: a stop's cancel held 59.9 s
+        of a fresh minute). The venue counts it on arrival, between the two, but a count at
+        the limit in a window begun less than one request's time ago is out of reach. An
+        answer not sent through `before` on this thread: the window of now."""
+        now = self._venue_now()
+        sent = min(getattr(self._sent, "at", now), now)
+        return max(sent - sent % window_s + window_s - now, 0.0)
+
     def _ip_banned(self, seconds: float) -> None:
         if self.venue.ip.block_for(seconds) >= seconds - 1.0:
             return  # already logged: another answer of the same ban
@@ -194,11 +209,11 @@ class RequestMeter:
             # answer carried no count: the shortest window until it turns)
             if not any(limit.header in h for limit in BINANCE_USDM.order_limits):
                 first = BINANCE_USDM.order_limits[0]
-                self.account.order_buckets[0].block_for(
-                    first.window_s - self._venue_now() % first.window_s)
+                self.account.order_buckets[0].block_for(self._window_left(first.window_s))
             return
         used = _number(h.get("x-mbx-used-weight-1m"))
-        if used is not None:
+        minute_left = self._window_left(BINANCE_USDM.ip_window_s)
+        if used is not None and minute_left > 0:  # the count of a minute gone tells nothing
             # what the venue still allows this IP this minute (whoever spent the rest), less a
             # margin for requests in flight
             margin = BINANCE_USDM.ip_limit * HEADER_MARGIN
@@ -207,7 +222,7 @@ class RequestMeter:
             if remaining <= 0 and not rate_limited:
                 # Binance counts weight per fixed minute: what a local refill would let out
                 # before the minute turns is a 429 (and repeated 429s are an IP ban)
-                self.venue.ip.block_for(60.0 - self._venue_now() % 60.0, refused=False)
+                self.venue.ip.block_for(minute_left, refused=False)
         if rate_limited:
             self.venue.ip.block_for(_retry_after(h))
 
@@ -218,12 +233,13 @@ class RequestMeter:
         for limit, bucket in zip(BINANCE_USDM.order_limits, self.account.order_buckets,
                                  strict=True):
             count = _number(h.get(limit.header))
-            if count is None:
+            left = self._window_left(limit.window_s)
+            if count is None or left <= 0:  # no count, or one of a window gone
                 continue
             remaining = limit.limit * (1 - HEADER_MARGIN) - count
             bucket.cap_remaining(remaining)
             if remaining <= 0:
-                bucket.block_for(limit.window_s - self._venue_now() % limit.window_s)
+                bucket.block_for(left)
 
     def _bybit(self, api: object, path: str, h: dict[str, str], rate_limited: bool, *,
                ip_limit: bool = False) -> None:

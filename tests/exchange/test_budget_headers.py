@@ -92,3 +92,42 @@ def test_a_retry_after_beyond_any_ban_is_believed_for_the_longest_ban(request):
     assert protective_wait(m, ["fapiPrivate"], "DELETE", "order") <= MAX_BLOCK_S + 1.0
     said = [line for line in lines if "Retry-After" in line]
     assert len(said) == 1 and "1000000000" in said[0]
+
+
+TURN = 1_700_000_040.0
+"""A turn of the venue's minute (and of its 10 s order window) on the fake clock."""
+
+
+def test_a_spent_minute_answered_after_it_turned_does_not_block_the_new_one():
+    """Binance counts weight per fixed minute. A request sent in the minute's last moment and
+    answered just after it turned carries that minute's count: at the limit, the whole new
+    minute was blocked (a stop's cancel waited 59.9 s) although the spent one had ended."""
+    fake = FakeTime(start=TURN - 0.05)
+    m = meter(fake)
+    with call_priority(Priority.RECONCILE):
+        m.before(["fapiPublic"], "GET", "ticker/price", 1)
+    fake.sleep(0.1)  # the answer comes in the next minute
+    m.after(["fapiPublic"], "ticker/price", {"X-MBX-USED-WEIGHT-1M": "2400"}, False)
+    assert protective_wait(m, ["fapiPrivate"], "DELETE", "order") < 1.0
+
+
+def test_a_spent_minute_answered_inside_it_still_blocks_until_it_turns():
+    fake = FakeTime(start=TURN - 5.0)
+    m = meter(fake)
+    with call_priority(Priority.RECONCILE):
+        m.before(["fapiPublic"], "GET", "ticker/price", 1)
+    fake.sleep(0.1)
+    m.after(["fapiPublic"], "ticker/price", {"X-MBX-USED-WEIGHT-1M": "2400"}, False)
+    assert protective_wait(m, ["fapiPrivate"], "DELETE", "order") == pytest.approx(4.9)
+
+
+def test_a_spent_order_window_answered_after_it_turned_does_not_block_the_next_one():
+    """The same for the account's 10 s order window: a close answered just after the window
+    turned, with the spent window's count, held every order (closes too) for 10 s more."""
+    fake = FakeTime(start=TURN - 0.05)
+    m = meter(fake)
+    close = (["fapiPrivate"], "POST", "order")
+    protective_wait(m, *close)
+    fake.sleep(0.1)
+    m.after(["fapiPrivate"], "order", {"X-MBX-ORDER-COUNT-10S": "300"}, False)
+    assert protective_wait(m, *close) < 1.0
