@@ -37,11 +37,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import ccxt
 
-from exchange.budget import BudgetRefused, Priority, call_priority, current_priority
-from exchange.budget_meter import RequestMeter
+from exchange.budget import Priority, call_priority, current_priority
+from exchange.budget_meter import PREEMPTIBLE_STEP_S, RequestMeter
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
-from exchange.fence import check_fence, waiting
+from exchange.fence import check_fence, check_preempted, in_preemptible, waiting
 
 
 class InstancePool:
@@ -173,7 +173,8 @@ class InstancePool:
             if bucket is not None:
                 try:
                     _extra_cap(bucket, meter, (inst.timeout or 10_000) / 1000, units, waited)
-                except BudgetRefused:  # not sent: what the rate budget booked comes back
+                except BaseException:  # refused, set aside or fenced while it waited: not
+                    # sent, what the rate budget booked comes back
                     if meter is not None:
                         meter.give_back(api, method, path, units)
                     raise
@@ -201,9 +202,19 @@ def _extra_cap(bucket: TokenBucket, meter: RequestMeter | None, timeout_s: float
     liveness mark."""
     priority = current_priority()
     bound = math.inf if meter is None else meter.waits.of(priority) - waited
-    bucket.acquire(units, protective=priority is Priority.PROTECTIVE,
-                   before_sleep=lambda s: waiting(s + timeout_s),
-                   max_wait_s=bound, what=f"{priority.name.lower()} call")
+
+    def hold(seconds: float) -> None:
+        """As the rate budget's waits (RequestMeter._hold): fenced, a reconciliation set
+        aside for an order report in steps of PREEMPTIBLE_STEP_S (it waited its whole turn,
+        20 s behind a ticker poll at rate_limit_per_s = 2, the report behind it)."""
+        check_fence()
+        if priority is not Priority.PROTECTIVE:
+            check_preempted()
+        waiting(seconds + timeout_s)
+
+    bucket.acquire(units, protective=priority is Priority.PROTECTIVE, before_sleep=hold,
+                   max_wait_s=bound, what=f"{priority.name.lower()} call",
+                   step_s=PREEMPTIBLE_STEP_S if in_preemptible() else math.inf)
 
 
 def _close(instances: list[ccxt.Exchange]) -> None:

@@ -16,6 +16,8 @@ made a cancel or a stop placed just after it wait 20 s.
 A lower call is bounded like in the rate budget (`acquire(max_wait_s=...)`: an entry's
 `entry_max_wait_s`, less what it already waited there): one that would wait longer behind the
 calls booked before it is refused (`BudgetRefused`) and books nothing; it used to go out late.
+A call fenced or set aside during its wait (the caller's `before_sleep` raises) gives its
+booking back.
 """
 
 from __future__ import annotations
@@ -85,17 +87,34 @@ class TokenBucket:
 
     def acquire(self, cost: float = 1.0, *, protective: bool = False,
                 before_sleep: Callable[[float], None] | None = None,
-                max_wait_s: float = math.inf, what: str = "call") -> float:
+                max_wait_s: float = math.inf, what: str = "call",
+                step_s: float = math.inf) -> float:
         """Block (without holding the lock) until `cost` tokens are ours; return the wait.
-        `before_sleep(seconds)` runs before the wait (the caller's liveness mark). A lower call
-        that would wait past `max_wait_s` behind the calls booked before it is refused
-        (`BudgetRefused`), nothing booked."""
+        `before_sleep(seconds)` runs before each wait of at most `step_s` (the caller's
+        liveness mark, fence, a reconciliation set aside for an order report: it raises, and
+        the booking is given back, nothing sent). A lower call that would wait past
+        `max_wait_s` behind the calls booked before it is refused (`BudgetRefused`), nothing
+        booked."""
         wait, booked = self._book(cost, protective, max_wait_s)
         if not booked:
             raise BudgetRefused(f"exchange.rate_limit_per_s: extra cap short for this {what} "
                                 f"(would wait {wait:.1f}s > {max_wait_s:g}s)")
-        if wait > 0:
-            if before_sleep is not None:
-                before_sleep(wait)
-            self._sleep(wait)
+        left = wait
+        try:
+            while left > 0:
+                step = min(left, step_s)
+                if before_sleep is not None:
+                    before_sleep(step)
+                self._sleep(step)
+                left -= step
+        except BaseException:
+            self._give_back(cost, protective)
+            raise
         return wait
+
+    def _give_back(self, cost: float, protective: bool) -> None:
+        with self._lock:
+            self._tokens = min(self.burst, self._tokens + cost)
+            if protective:
+                self._protective = min(self.burst, self._protective + cost)
+            self.acquired -= 1

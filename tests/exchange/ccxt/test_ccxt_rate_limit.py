@@ -185,3 +185,29 @@ def test_an_entry_refused_by_the_extra_cap_gives_back_its_order_windows(tmp_path
         gw.close()
     finally:
         emu.stop()
+
+
+def test_a_reconciliation_waiting_in_the_extra_cap_gives_way_to_an_order_report(tmp_path):
+    """README: while a reconciliation's read waits for budget, an order report waiting for its
+    actor sets it aside (exchange/fence.py `preemptible`). In the extra cap it waited its whole
+    turn (20 s behind one ticker poll at rate_limit_per_s = 2), the report behind it, and went
+    out; set aside, it books nothing there either."""
+    from exchange.budget import Priority, call_priority
+    from exchange.fence import CallScope, Preempted, call_scope, preemptible
+
+    emu = start_emulator("binanceusdm")
+    fake = FrozenTime()
+    try:
+        gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0)
+        gw.load_markets()
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        debt = gw.bucket.reserve(0.0)
+        sent = len(emu.requests)
+        with call_scope(CallScope(urgent=lambda prices: True)), preemptible(), \
+                call_priority(Priority.RECONCILE), pytest.raises(Preempted):
+            gw.fetch_positions()
+        assert len(emu.requests) == sent
+        assert gw.bucket.reserve(0.0) == pytest.approx(debt)
+        gw.close()
+    finally:
+        emu.stop()
