@@ -297,10 +297,10 @@ def check_shared_demand(accounts: Sequence[Settings], keys: Mapping[str, str],
             continue
         if any(d.protective > d.limit for d in demands):
             continue  # refused at that account's own start, by its own line
-        if sum(d.protective for d in demands) > demands[0].limit:
+        if _over_limit(demands):
             raise StartupConfigError(
                 keys.get(group[0].bot.account, "") + _shared(group, demands, _over_limit))
-        if warn is not None and sum(d.total for d in demands) > demands[0].budget \
+        if warn is not None and _over_budget(demands) \
                 and not any(d.total > d.budget for d in demands):
             warn(keys.get(group[0].bot.account, "") + _shared(group, demands, _over_budget))
 
