@@ -4,28 +4,14 @@ by the account's lease like every other send (a real paper exchange behind the f
 from __future__ import annotations
 
 from decimal import Decimal as D
-from typing import Any
 
 import pytest
 
 from cluster.fenced_port import FencedExchange
 from cluster.lease import LeaseLost
 from exchange.paper.exchange import PaperExchange
+from tests.cluster.test_fenced_amend import Keeper
 from tests.exchange.paper.paper_support import BTC, FakeClock, ScriptedPrices
-
-
-class Keeper:
-    account = "main"
-    node_id = "node-a"
-
-    def __init__(self) -> None:
-        self.acting: Any = object()
-
-    def acting_lease(self) -> Any:
-        return self.acting
-
-    def last_lease(self) -> None:
-        return None
 
 
 def test_leverage_is_set_while_the_lease_is_held_and_never_after(tmp_path) -> None:
