@@ -2,7 +2,11 @@
 
 Only `classify(...) == "retryable"` errors are retried here. Each backoff is announced to the
 calling actor's liveness mark before the sleep, and the actor's fence is checked after it, so
-a replaced incarnation's retry never goes out (`exchange/fence.py`). Order creation has its own
+a replaced incarnation's retry never goes out (`exchange/fence.py`). A read that may be set aside
+(a reconciliation's, `exchange/fence.py` `preemptible`) backs off in steps and is set aside at
+any of them when its actor has an order report waiting: a removed stop's report waited out the
+whole sleep before (up to 12 s at the fourth attempt), as it once waited out the rate budget.
+Order creation has its own
 recovery (see `CcxtGateway._submit`), because a failed create must be looked up by clientOrderId
 before anything is resent.
 """
@@ -16,8 +20,10 @@ from typing import NoReturn, TypeVar
 import ccxt
 from loguru import logger
 
+from exchange.budget import Priority, current_priority
+from exchange.budget_meter import PREEMPTIBLE_STEP_S
 from exchange.ccxt.errors import classify, redact
-from exchange.fence import check_fence, waiting
+from exchange.fence import check_fence, check_preempted, in_preemptible, waiting
 
 T = TypeVar("T")
 
@@ -49,14 +55,26 @@ class Retrier:
         raw = min(self._max, self._base * (2 ** (attempt - 1)))
         return raw * (1 + self._jitter * self._rng.random())
 
-    def backoff(self, attempt: int, exc: BaseException, what: str) -> None:
+    def backoff(self, attempt: int, exc: BaseException, what: str, *,
+                may_set_aside: bool = False) -> None:
+        """Sleep before retry `attempt`. `may_set_aside` (a read: nothing of it was done): in
+        a scope that may be set aside, below protective priority, in steps, raising `Preempted`
+        before any of them when the actor has an order report waiting."""
         wait = self.delay(attempt)
         logger.warning(
             "{} failed ({}: {}); retry {}/{} in {:.2f}s",
             what, type(exc).__name__, self.clean(exc), attempt, self.max_attempts - 1, wait,
         )
         waiting(wait)
-        self._sleep(wait)
+        if may_set_aside and in_preemptible() and current_priority() is not Priority.PROTECTIVE:
+            left = wait
+            while left > 0:
+                check_preempted()
+                step = min(left, PREEMPTIBLE_STEP_S)
+                self._sleep(step)
+                left -= step
+        else:
+            self._sleep(wait)
         check_fence()
 
     def clean(self, exc: BaseException) -> BaseException:
@@ -74,7 +92,7 @@ class Retrier:
                 attempt += 1
                 if classify(exc, order_call=False) != "retryable" or attempt >= self.max_attempts:
                     self.reraise(exc)
-                self.backoff(attempt, exc, what)
+                self.backoff(attempt, exc, what, may_set_aside=True)
 
     def once(self, fn: Callable[[], T]) -> T:
         """`fn` called once, not retried; a ccxt error re-raised masked, as `run` masks them

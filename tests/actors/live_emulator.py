@@ -77,11 +77,12 @@ class WallTime:
 @contextmanager
 def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
               trades_lag_s: float = 0.0, wall_time: bool = False,
-              timeout_ms: int = 10000,
+              timeout_ms: int = 10000, backoff_s: float = 0.5,
               port: Callable[[CcxtGateway], Any] | None = None) -> Iterator[Live]:
     """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
     its trade list lagging `trades_lag_s` behind its orders). `wall_time`: the gateway waits
-    in real time (else its clock only moves when it sleeps). `port`: what the actor trades
+    in real time (else its clock only moves when it sleeps). `backoff_s`: the gateway's first
+    retry backoff (doubling from there). `port`: what the actor trades
     through, built around the gateway (default: the gateway itself)."""
     # the book's clock is the wall clock, so "fills since the position opened" finds its trades
     book = Book(PRICES, now_ms=int(time.time() * 1000))
@@ -89,7 +90,8 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
              else emu_binance.BinanceVenue(book, trades_lag_s=trades_lag_s))
     emu = EmulatorServer(venue).start()
     fake: Any = WallTime() if wall_time else FakeTime(time.time())
-    gateway = make_gateway(exchange_id, emu, tmp_path, fake=fake, timeout_ms=timeout_ms)
+    gateway = make_gateway(exchange_id, emu, tmp_path, fake=fake, timeout_ms=timeout_ms,
+                           backoff_base_s=backoff_s, backoff_max_s=max(8.0, backoff_s))
     repo = Repository(tmp_path / "bot.sqlite")
     alerts: list[Escalate] = []
     views: dict[str, Any] = {}

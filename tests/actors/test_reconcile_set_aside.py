@@ -216,3 +216,29 @@ def test_a_due_stop_retry_sets_aside_a_reconciliation_waiting_for_budget(tmp_pat
         bot.reconcile(1)  # the reconciliation set aside runs again: the symbol reconciles
         view = bot.view()
         assert view.protected and view.reconciled
+
+
+def test_a_reconciliation_backing_off_after_a_failed_read_gives_way_to_an_order_report(tmp_path):
+    """A sibling of the budget wait: a reconciliation whose read failed for a reason worth
+    retrying (a 502 from the venue's gateway) sleeps before its next attempt (0.5 s doubling
+    up to 8 s, jittered: ~11 s in all over five attempts), and a removed stop's report waited
+    the sleep out before it was handled: only the budget wait of the next attempt set the
+    reconciliation aside. The backoff is now set aside like a wait for budget. The gateway here
+    backs off 60 s, so the report is handled within the deadline only if the sleep is set
+    aside (before: the stop came back after the minute). Bybit."""
+    positions = "/v5/position/list"
+    with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0) as bot:
+        (stop,) = bot.stops()
+        bot.emu.fail_next(positions, 1, status=502, body="<html>502 Bad Gateway</html>")
+        hits = len(bot.emu.hits(positions))
+        bot.ref.tell(Reconcile(reason="test"))
+        wait_until(lambda: len(bot.emu.hits(positions)) > hits, message="the failed read")
+        assert bot.book.cancel(stop)  # the venue removes the stop; its stream reports it
+        bot.ref.tell(OrderActivity(client_order_ids=(stop.cid,)))
+        wait_until(lambda: len(bot.stops()) == 1, timeout=20,
+                   message="a new stop rests while the reconciliation backs off")
+        (new,) = bot.stops()
+        assert new.cid != stop.cid and new.qty == stop.qty
+        bot.reconcile(1)  # the reconciliation set aside runs again (its read answers now)
+        view = bot.view()
+        assert view.protected and view.reconciled
