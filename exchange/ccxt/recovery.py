@@ -88,7 +88,9 @@ class OrderRecoveryMixin:
                 attempt += 1  # refused before processing: nothing was done, resend
                 if attempt >= self.retry.max_attempts:
                     self.retry.reraise(exc)
-                self.retry.backoff(attempt, exc, what)
+                # nothing was sent that landed: an entry may be set aside meanwhile (a stop,
+                # protective, never is)
+                self.retry.backoff(attempt, exc, what, may_set_aside=True)
 
     def _recover(self, symbol, cid, is_stop, exc) -> dict[str, Any]:
         """After a create that may have landed: the order if the lookup by clientOrderId finds

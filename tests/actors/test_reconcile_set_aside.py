@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -242,3 +243,31 @@ def test_a_reconciliation_backing_off_after_a_failed_read_gives_way_to_an_order_
         bot.reconcile(1)  # the reconciliation set aside runs again (its read answers now)
         view = bot.view()
         assert view.protected and view.reconciled
+
+
+def test_an_entry_backing_off_after_a_rate_limit_answer_gives_way_to_an_order_report(tmp_path):
+    """The same for an entry's create refused before the venue acted on it (Bybit's retCode
+    10006, a rate limit: resent with the same client id after a backoff): the report waited
+    out the backoff. Now the entry is set aside at once, refused as never sent (its one
+    attempt was refused), and the report is handled. The gateway backs off 60 s here."""
+    create = "/v5/order/create"
+    limited = {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "retExtInfo": {},
+               "time": 0}
+    with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0) as bot:
+        bot.book.set_price("BTCUSDT", Decimal("50500"))  # a winning exit: no loss cooldown
+        bot.ref.tell(ExternalSignal(side=None))
+        wait_until(lambda: bot.position() == 0 and not bot.stops(), message="flat")
+        bot.sync()
+        (old_stop,) = [o.cid for o in bot.book.orders.values() if o.trigger is not None]
+        creates = len(bot.emu.hits(create))
+        bot.emu.fail_next(create, 1, body=limited)
+        bot.ref.tell(ExternalSignal(side=Side.LONG))
+        wait_until(lambda: len(bot.emu.hits(create)) > creates, message="the entry refused")
+        bot.ref.tell(OrderActivity(client_order_ids=(old_stop,)))  # a report arrives
+        wait_until(lambda: queries.events(BTC, "OrderFailed"), timeout=20,
+                   message="the entry set aside while it backs off")
+        (failed,) = [e["data"] for e in queries.events(BTC, "OrderFailed")]
+        assert "an order report is waiting" in failed["error"], failed
+        bot.sync()
+        assert len(bot.emu.hits(create)) == creates + 1  # never sent again
+        assert bot.position() == 0 and not bot.stops()
