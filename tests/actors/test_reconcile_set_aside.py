@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
-from decimal import Decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from actors.inbox import has_waiting
