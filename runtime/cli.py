@@ -18,7 +18,7 @@ from observability.log_files import LogFileError
 from observability.log_format import UtcClock, escaped, traceback_text
 from runtime import shutdown
 from runtime.private_files import PRIVATE_UMASK
-from runtime.startup_error import StartupError
+from runtime.startup_error import StartupConfigError, StartupError
 from runtime.status_cli import show_status
 from runtime.workers_role import MAIN_LOG, ProcessRole, worker_log_name
 from storage.errors import StorageError
@@ -232,18 +232,23 @@ def _worker(settings: Settings, data_dir: Path, args: argparse.Namespace) -> int
 def startup_problem(settings: Settings, data_dir: Path) -> str | None:
     """Before `run` takes any lock, one line for: a data dir or logs/ the bot cannot create or
     write (found by review: "unexpected OSError in run"), a live account's key variable set
-    but empty or padded (config/secrets.py)."""
+    but empty or padded (config/secrets.py); an alert_command not found raises
+    (`check_alert_command`)."""
     from config.secrets import credential_problem
     from runtime.runner import data_dir_problem  # deferred: pulls in pykka, loguru
 
-    return data_dir_problem(data_dir) or credential_problem(settings) or alert_problem(settings)
+    problem = data_dir_problem(data_dir) or credential_problem(settings)
+    if problem is None:
+        check_alert_command(settings)
+    return problem
 
 
-def alert_problem(settings: Settings) -> str | None:
-    """One line for an account whose supervision.alert_command names a program that cannot be
-    found or run (found by review: the start was silent, and the first alert, an escalation or
-    the kill switch, was a WARNING that it had not been delivered). The arguments are never
-    shown (they may hold a key)."""
+def check_alert_command(settings: Settings) -> None:
+    """StartupConfigError for an account whose supervision.alert_command names a program that
+    cannot be found or run (found by review: the start was silent, and the first alert, an
+    escalation or the kill switch, was a WARNING that it had not been delivered), so the line
+    names the config file and the key's line like every refusal for what the file says (it
+    was printed bare). The arguments are never shown (they may hold a key)."""
     import shlex
     import shutil
 
@@ -252,9 +257,9 @@ def alert_problem(settings: Settings) -> str | None:
         program = shlex.split(command)[0] if command else None  # splittable: config checked
         if program is not None and shutil.which(program) is None:
             at = f"accounts[{index}]." if settings.has_accounts else ""
-            return (f"{at}supervision.alert_command: program {program!r} not found or not "
-                    "executable (a path, or a name on $PATH); alerts could not be delivered")
-    return None
+            raise StartupConfigError(
+                f"{at}supervision.alert_command: program {program!r} not found or not "
+                "executable (a path, or a name on $PATH); alerts could not be delivered")
 
 
 def worker_role(args: argparse.Namespace, settings: Settings) -> ProcessRole | int:

@@ -236,7 +236,7 @@ def test_an_alert_command_whose_program_does_not_exist_stops_the_start(tmp_path)
                       f"[supervision]\nalert_command = '{tmp_path}/no-such-notify --key s3cr3t'\n")
     done = _bot("--config", str(config), "--duration", "5")
     assert done.returncode == 2, done.stderr
-    assert done.stderr == (f"bot.py: error: supervision.alert_command: program "
+    assert done.stderr == (f"bot.py: error: {config}:10: supervision.alert_command: program "
                            f"'{tmp_path}/no-such-notify' not found or not executable (a path, "
                            "or a name on $PATH); alerts could not be delivered\n")
     assert not (tmp_path / "d" / "bot.sqlite").exists()
