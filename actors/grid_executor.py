@@ -8,7 +8,7 @@ from typing import Any
 
 from actors.balance_watch import settle_of
 from actors.command_executor import CommandExecutor, describe
-from exchange.fence import Fenced
+from exchange.fence import Fenced, Preempted, preemptible
 from trading.commands import CancelOrder, Escalate
 from trading.events import Event, OrderFailed
 from trading.grid.context import PlaceGridOrder
@@ -56,12 +56,21 @@ class GridExecutor(CommandExecutor):
         """The free balance of the coin the symbol settles in (found by review: USDT was read
         for every symbol, and a USDC-settled grid had every order refused as free 0). A balance
         that lists no such coin does not refuse: the paper exchange holds USDT only, and a
-        unified account may margin it with another coin; the venue judges."""
+        unified account may margin it with another coin; the venue judges. A read of an order
+        that can grow a leg, below protective priority: it gives way to an order report as the
+        order's create does (found by review: at reconciliation priority each level's check
+        held the actor up to 30 s in the rate budget, or ~11 s in its retries' backoff, while
+        a removed stop's report waited behind it); set aside, the order is not sent."""
         try:
             coin = settle_of(self.symbol)
-            funds = self.exchange.fetch_balance().listed(coin)
+            with preemptible(prices=False):
+                funds = self.exchange.fetch_balance().listed(coin)
         except Fenced:
             raise  # this incarnation was replaced: it records nothing and sends nothing more
+        except Preempted as exc:  # as the create set aside (`_not_sent`): never sent
+            self.log.warning("create_order {} not sent: {}", cid, describe(exc))
+            return OrderFailed(client_order_id=cid, error=describe(exc), never_reached=True,
+                               lost=True)
         except Exception as exc:  # noqa: BLE001 - unknown balance: do not place
             return OrderFailed(client_order_id=cid, error=f"balance check failed: {describe(exc)}")
         if funds is not None and funds.free < margin:

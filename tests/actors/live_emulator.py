@@ -25,8 +25,10 @@ from tests.exchange.ccxt.emu_book import Book
 from tests.exchange.ccxt.emu_server import EmulatorServer
 from tests.support.waiting import wait_until
 from tests.trading.conftest import make_rules
+from tests.trading.test_grid_core import rules as grid_rules
 from trading.commands import Escalate
 from trading.decide import SymbolCore
+from trading.grid.core import GridCore
 from trading.model import Side
 from trading.rules import Rules
 
@@ -78,20 +80,24 @@ class WallTime:
 def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
               trades_lag_s: float = 0.0, wall_time: bool = False,
               timeout_ms: int = 10000, backoff_s: float = 0.5,
-              port: Callable[[CcxtGateway], Any] | None = None) -> Iterator[Live]:
+              port: Callable[[CcxtGateway], Any] | None = None,
+              grid: bool = False) -> Iterator[Live]:
     """A protected long on BTC through a real actor, the gateway and the emulator (Binance:
     its trade list lagging `trades_lag_s` behind its orders). `wall_time`: the gateway waits
     in real time (else its clock only moves when it sleeps). `backoff_s`: the gateway's first
     retry backoff (doubling from there). `port`: what the actor trades
-    through, built around the gateway (default: the gateway itself)."""
+    through, built around the gateway (default: the gateway itself). `grid`: a hedge grid
+    instead (Bybit, hedge mode), yielded once both legs are open, each with its stop."""
     # the book's clock is the wall clock, so "fills since the position opened" finds its trades
     book = Book(PRICES, now_ms=int(time.time() * 1000))
+    book.hedge = grid
     venue = (emu_bybit.BybitVenue(book) if exchange_id == "bybit"
              else emu_binance.BinanceVenue(book, trades_lag_s=trades_lag_s))
     emu = EmulatorServer(venue).start()
     fake: Any = WallTime() if wall_time else FakeTime(time.time())
     gateway = make_gateway(exchange_id, emu, tmp_path, fake=fake, timeout_ms=timeout_ms,
-                           backoff_base_s=backoff_s, backoff_max_s=max(8.0, backoff_s))
+                           backoff_base_s=backoff_s, backoff_max_s=max(8.0, backoff_s),
+                           hedge_mode=grid)
     repo = Repository(tmp_path / "bot.sqlite")
     alerts: list[Escalate] = []
     views: dict[str, Any] = {}
@@ -99,7 +105,10 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
     # as runtime/wiring.py builds it: stop moves amend where the gateway can (Bybit)
     risk = make_rules(amend_stops=gateway.can_amend_stops).risk
 
-    def core_for(symbol: str) -> SymbolCore:
+    def core_for(symbol: str) -> SymbolCore | GridCore:
+        if grid:
+            return GridCore(grid_rules(symbol=symbol, id_tag=repo.id_tag,
+                                       market=market_rules(gateway, symbol)))
         return SymbolCore(Rules(symbol=symbol, account="main", id_tag=repo.id_tag,
                                 market=market_rules(gateway, symbol), risk=risk))
 
@@ -110,8 +119,12 @@ def live_long(tmp_path: Path, exchange_id: str = "bybit", *,
     ref = SymbolActor.start(BTC, deps)
     bot = Live(emu, book, ref, alerts, gateway, views)
     try:
-        ref.tell(ExternalSignal(side=Side.LONG))
-        wait_until(lambda: bot.stops() and bot.view().protected, message="protected long")
+        if grid:  # its start's price opens both legs
+            wait_until(lambda: {bot.book.leg_of(o) for o in bot.stops()} == {"long", "short"},
+                       message="both legs open, each with its stop")
+        else:
+            ref.tell(ExternalSignal(side=Side.LONG))
+            wait_until(lambda: bot.stops() and bot.view().protected, message="protected long")
         yield bot
     finally:
         pykka.ActorRegistry.stop_all()

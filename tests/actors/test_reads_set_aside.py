@@ -1,0 +1,71 @@
+"""Reads inside a decision that give way to an order report (issue 12 (c): a position
+unprotected < 2 s after its stop disappears). Siblings of tests/actors/test_reconcile_set_aside.py:
+the reconciliation's reads, an entry's create and the leverage set before it were set aside
+while they waited for rate budget or backed off; these reads of a decision were not, and a
+removed stop's report waited behind each of them as long as its budget wait (up to 30 s a
+request at reconciliation priority) or its retries' backoff (0.5 s doubling up to 8 s, ~11 s
+over five attempts) lasted. Each is a read whose effect is nothing, with a fallback the
+decision already had for a failed read; set aside, it takes that fallback and the report is
+handled at once.
+
+A real SymbolActor (pykka thread, SQLite), the real ccxt gateway in wall time, the Bybit
+emulator. The read's first answer is a 502 from the venue's gateway, and the gateway backs off
+60 s before its retry: the report is handled within the deadline only if the read is set aside
+(before, the new stop came after the minute)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.messages import OrderActivity
+from storage import queries
+from tests.actors.live_emulator import BTC, live_long
+from tests.support.waiting import wait_until
+
+BAD_GATEWAY = {"status": 502, "body": "<html>502 Bad Gateway</html>"}
+
+
+def _leg_stops(bot: Any, leg: str) -> list[Any]:
+    return [o for o in bot.stops() if bot.book.leg_of(o) == leg]
+
+
+def _remove_stop(bot: Any, leg: str) -> Any:
+    """The venue removes the leg's stop and its stream reports it; returns the stop."""
+    (stop,) = _leg_stops(bot, leg)
+    assert bot.book.cancel(stop)
+    bot.ref.tell(OrderActivity(client_order_ids=(stop.cid,)))
+    return stop
+
+
+def test_a_grid_levels_balance_check_gives_way_to_an_order_report(tmp_path):
+    """The hedge grid reads the free balance before each order that can grow a leg (an
+    opening, a level), at reconciliation priority: a decision placing levels held the actor
+    up to 30 s per level in the rate budget, or its read's backoff, with a removed stop's
+    report behind it. Now the balance check is set aside as the level's create is: the level
+    is not sent (failed as never sent, backed off) and the report is handled."""
+    balance = "/v5/account/wallet-balance"
+    with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0, grid=True) as bot:
+        wait_until(lambda: [o for o in bot.book.orders.values()
+                            if o.trigger is None and o.status == "open"], message="levels rest")
+        bot.sync()
+        level = next(o for o in bot.book.orders.values()
+                     if o.trigger is None and o.status == "open")
+        leg = bot.book.leg_of(level)
+        other = "short" if leg == "long" else "long"
+        bot.emu.fail_next(balance, 1, **BAD_GATEWAY)
+        reads = len(bot.emu.hits(balance))
+        assert bot.book.cancel(level)  # the venue cancels a level: the grid places it again
+        bot.ref.tell(OrderActivity(client_order_ids=(level.cid,)))
+        wait_until(lambda: len(bot.emu.hits(balance)) > reads, message="the balance read fails")
+        stop = _remove_stop(bot, other)
+        wait_until(lambda: _leg_stops(bot, other), timeout=20,
+                   message="a new stop rests while the balance check backs off")
+        (new,) = _leg_stops(bot, other)
+        assert new.cid != stop.cid and new.qty >= stop.qty
+        bot.sync()
+        (failed,) = [e["data"] for e in queries.events(BTC, "OrderFailed")]
+        assert failed["leg"] == leg and failed["kind"] == "add", failed
+        assert "an order report is waiting" in failed["error"], failed
+        # the level set aside was never sent
+        sent = [r.params.get("orderLinkId") for r in bot.emu.hits("/v5/order/create")]
+        assert failed["order"] not in sent, sent
