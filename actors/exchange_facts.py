@@ -8,7 +8,7 @@ from typing import Any
 
 from actors.command_executor import describe
 from actors.exchange_snapshot import last_price
-from exchange.fence import Fenced
+from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
 from trading.events import OrderFailed
 from trading.orders import OrderPurpose
@@ -17,16 +17,25 @@ from trading.orders import OrderPurpose
 def with_market_price(exchange: ExchangePort, state: Any, event: Any, log: Any) -> Any:
     """A refused stop carries the exchange's last price: when the price ran through the stop
     level, the core closes now instead of waiting for a fresh tick (which, at a shutdown, never
-    comes) with the position unprotected."""
+    comes) with the position unprotected. The read gives way to an order report (exchange/
+    fence.py `preemptible`): at reconciliation priority it held the actor up to 30 s in the
+    rate budget, or its retries' backoff, while the position had no stop and a report waited
+    behind it (found by review); set aside, the refusal is decided on the last price seen, as
+    when the read fails."""
     if not isinstance(event, OrderFailed) or event.market_price is not None:
         return event
     order = state.order(event.client_order_id)
     if order is None or order.purpose is not OrderPurpose.STOP:
         return event
     try:
-        price = last_price(exchange, state.symbol)
+        with preemptible(prices=False):
+            price = last_price(exchange, state.symbol)
     except Fenced:
         raise  # this incarnation was replaced: it decides nothing more
+    except Preempted:
+        log.info("price after the refused stop {} not read: an order report is waiting; "
+                 "decided on the last price seen", order.client_order_id)
+        return event
     except Exception as exc:  # noqa: BLE001 - decided on the last price seen instead
         log.warning("price after the refused stop {} unreadable: {}", order.client_order_id,
                     describe(exc))

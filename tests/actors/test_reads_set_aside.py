@@ -69,3 +69,32 @@ def test_a_grid_levels_balance_check_gives_way_to_an_order_report(tmp_path):
         # the level set aside was never sent
         sent = [r.params.get("orderLinkId") for r in bot.emu.hits("/v5/order/create")]
         assert failed["order"] not in sent, sent
+
+
+def test_a_refused_stops_price_read_gives_way_to_an_order_report(tmp_path):
+    """A refused stop is decided with the exchange's last price, read right after the refusal
+    at reconciliation priority (actors/exchange_facts.py): the read held the actor up to 30 s
+    in the rate budget, or its retries' backoff, while the position had no stop and reports
+    waited behind it. Set aside, the refusal is decided on the last price seen (as when the
+    read fails), the report is handled, and the stop's retry is placed when due."""
+    from actors.messages import Timer
+    from tests.actors.test_reconcile_set_aside import Beats
+
+    tickers = "/v5/market/tickers"
+    refused = {"retCode": 10001, "retMsg": "params error", "result": {}, "time": 0}
+    with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0) as bot:
+        bot.emu.fail_next("/v5/order/create", 1, body=refused)
+        bot.emu.fail_next(tickers, 1, **BAD_GATEWAY)
+        reads = len(bot.emu.hits(tickers))
+        stop = _remove_stop(bot, "net")  # its new stop is refused; then the price read fails
+        wait_until(lambda: len(bot.emu.hits(tickers)) > reads, message="the price read fails")
+        bot.ref.tell(OrderActivity(client_order_ids=(stop.cid,)))  # the stop watch's report
+        beat = Beats(bot.ref, Timer)  # the heartbeat, as the supervisor's
+        wait_until(lambda: beat() and bot.stops(), timeout=20,
+                   message="the stop's retry placed while the price read backs off")
+        (new,) = bot.stops()
+        assert new.cid != stop.cid and new.qty == stop.qty
+        bot.sync()
+        (failed,) = [e["data"] for e in queries.events(BTC, "OrderFailed")]
+        assert "params error" in failed["error"], failed  # the refusal, decided
+        assert bot.view().protected
