@@ -11,7 +11,7 @@ from typing import Any
 from actors import exchange_snapshot as snap
 from actors import fill_pnl
 from actors.command_executor import describe
-from exchange.fence import Fenced
+from exchange.fence import Fenced, Preempted, preemptible
 from exchange.port import ExchangePort
 from exchange.records import PositionSide, VenueFill
 from trading import late_fees
@@ -75,17 +75,26 @@ def gather(
 
 def with_exchange_pnl(exchange: ExchangePort, state: GridState, event: Any, log: Any) -> Any:
     """A fill of a reducing order carries the P&L the exchange booked for it, where the exchange
-    reports one (see actors/fill_pnl.py)."""
+    reports one (see actors/fill_pnl.py). The read gives way to an order report (exchange/
+    fence.py `preemptible`): at reconciliation priority it held the actor up to 30 s a request
+    in the rate budget, or its retries' backoff, while another leg's removed stop was reported
+    behind it (found by review); set aside, the core computes the P&L, as when the venue's
+    trade list lags the fill."""
     if not isinstance(event, OrderFilled) or event.realized_pnl is not None:
         return event
     order = state.order(event.client_order_id)
     if order is None or not order.kind.reduces or event.filled <= order.filled:
         return event
     try:
-        pnl = fill_pnl.order_pnl(exchange, state.symbol, order.client_order_id, order.created_at,
-                                 event.filled)
+        with preemptible(prices=False):
+            pnl = fill_pnl.order_pnl(exchange, state.symbol, order.client_order_id,
+                                     order.created_at, event.filled)
     except Fenced:
         raise  # this incarnation was replaced: it decides nothing more
+    except Preempted:
+        log.info("trades of {} not read: an order report is waiting; computing its P&L",
+                 order.client_order_id)
+        return event
     except Exception as exc:  # noqa: BLE001 - the core computes it instead
         log.warning(
             "trades of {} unreadable: {}; computing its P&L", order.client_order_id, describe(exc)

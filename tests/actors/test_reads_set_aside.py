@@ -98,3 +98,32 @@ def test_a_refused_stops_price_read_gives_way_to_an_order_report(tmp_path):
         (failed,) = [e["data"] for e in queries.events(BTC, "OrderFailed")]
         assert "params error" in failed["error"], failed  # the refusal, decided
         assert bot.view().protected
+
+
+def test_a_grid_exit_fills_pnl_read_gives_way_to_an_order_report(tmp_path):
+    """A fill of a grid order that reduces a leg is booked with the P&L the exchange reports
+    for it, read from the trades (actors/fill_pnl.py) at reconciliation priority: the read held
+    the actor up to 30 s per request in the rate budget, or its retries' backoff, while the
+    other leg's removed stop was reported behind it. Set aside, the core computes the P&L (as
+    when the venue's trade list lags the fill) and the report is handled."""
+    from decimal import Decimal
+
+    from tests.actors.live_emulator import START
+
+    trades = "/v5/execution/list"
+    with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0, grid=True) as bot:
+        bot.sync()
+        (long_stop,) = _leg_stops(bot, "long")
+        bot.emu.fail_next(trades, 1, **BAD_GATEWAY)
+        reads = len(bot.emu.hits(trades))
+        assert bot.book.set_price("BTCUSDT", Decimal("47000")) == [long_stop]  # the long stops
+        bot.ref.tell(OrderActivity(client_order_ids=(long_stop.cid,)))  # out; its fill reported
+        wait_until(lambda: len(bot.emu.hits(trades)) > reads, message="the trades read fails")
+        stop = _remove_stop(bot, "short")
+        wait_until(lambda: _leg_stops(bot, "short"), timeout=20,
+                   message="a new stop rests while the P&L read backs off")
+        (new,) = _leg_stops(bot, "short")
+        assert new.cid != stop.cid and new.qty == stop.qty
+        bot.sync()
+        assert bot.book.position("BTCUSDT", "long")[0] == 0
+        assert queries.ledger_net_pnl(BTC) == bot.book.balance - START  # booked as the venue did
