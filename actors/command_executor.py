@@ -183,11 +183,20 @@ class CommandExecutor:
         return []
 
     def _mark_if_position_gone(self, event: Event) -> Event:
-        """A rejected close may only mean something else closed the position first."""
+        """A rejected close may only mean something else closed the position first. The read
+        gives way to an order report (exchange/fence.py `preemptible`): at reconciliation
+        priority it held the actor up to 30 s in the rate budget, or its retries' backoff,
+        with reports behind it (found by review); set aside, it is a failed attempt, as when
+        the read fails (the report, often the fill that closed it, is handled next)."""
         if not isinstance(event, OrderFailed):
             return event
         try:
-            positions = self.exchange.fetch_positions([self.symbol])
+            with preemptible(prices=False):
+                positions = self.exchange.fetch_positions([self.symbol])
+        except Preempted:
+            self.log.info("position after the failed close not read: an order report is "
+                          "waiting; a failed attempt")
+            return event
         except Exception as exc:  # noqa: BLE001 - unknown: count it as a failed attempt
             self.log.warning("fetch_positions after a failed close failed: {}", describe(exc))
             return event

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.messages import OrderActivity
+from actors.messages import ExternalSignal, OrderActivity
 from storage import queries
 from tests.actors.live_emulator import BTC, live_long
 from tests.support.waiting import wait_until
@@ -127,3 +127,29 @@ def test_a_grid_exit_fills_pnl_read_gives_way_to_an_order_report(tmp_path):
         bot.sync()
         assert bot.book.position("BTCUSDT", "long")[0] == 0
         assert queries.ledger_net_pnl(BTC) == bot.book.balance - START  # booked as the venue did
+
+
+def test_a_refused_closes_position_read_gives_way_to_an_order_report(tmp_path):
+    """A close the venue refused is followed by a read of the position (did another order
+    close it first?) at reconciliation priority (actors/command_executor.py): the read held
+    the actor up to 30 s in the rate budget (on Binance also behind another actor's shared
+    position read), or its retries' backoff, while reports waited behind it. Set aside, the
+    refusal counts as a failed close, as when the read fails, and the report is handled: here
+    the venue removed the stop of the position still being closed."""
+    positions = "/v5/position/list"
+    refused = {"retCode": 10001, "retMsg": "params error", "result": {}, "time": 0}
+    with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0) as bot:
+        bot.emu.fail_next("/v5/order/create", 1, body=refused)
+        bot.emu.fail_next(positions, 1, **BAD_GATEWAY)
+        reads = len(bot.emu.hits(positions))
+        bot.ref.tell(ExternalSignal(side=None))  # the close, refused
+        wait_until(lambda: len(bot.emu.hits(positions)) > reads, message="the position read fails")
+        stop = _remove_stop(bot, "net")
+        wait_until(bot.stops, timeout=20,
+                   message="a new stop rests while the position read backs off")
+        (new,) = bot.stops()
+        assert new.cid != stop.cid and new.qty == stop.qty
+        bot.sync()
+        (failed,) = [e["data"] for e in queries.events(BTC, "CloseFailed")]
+        assert "params error" in failed["error"], failed  # a failed attempt, counted
+        assert bot.position() > 0
