@@ -4,6 +4,7 @@ protocol, which has no size; the threading actor's inbox is a `queue.Queue`, whi
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from typing import Any
 
 
@@ -12,10 +13,13 @@ def inbox_depth(inbox: Any) -> int:
     return inbox.qsize() if isinstance(inbox, queue.Queue) else 0
 
 
-def has_waiting(inbox: Any, kinds: tuple[type, ...]) -> bool:
-    """Whether a message of one of `kinds` waits in a threading actor's mailbox (False for an
-    inbox that cannot tell). Reads pykka's envelopes under the queue's own lock."""
+def has_waiting(inbox: Any, kinds: tuple[type, ...],
+                where: Callable[[Any], bool] = lambda message: True) -> bool:
+    """Whether a message of one of `kinds` (for which `where` holds) waits in a threading
+    actor's mailbox (False for an inbox that cannot tell). Reads pykka's envelopes under the
+    queue's own lock."""
     if not isinstance(inbox, queue.Queue):
         return False
     with inbox.mutex:
-        return any(isinstance(getattr(e, "message", None), kinds) for e in inbox.queue)
+        return any(isinstance(m := getattr(e, "message", None), kinds) and where(m)
+                   for e in inbox.queue)

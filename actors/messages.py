@@ -67,6 +67,10 @@ class Reconcile:
     prompted it is settled by then. The position stream's difference was, most of the time,
     one the actor booked while the Reconcile waited behind the message it was working on (73-83 %
     of a hedge grid's in a live soak, ~12-15 requests each, crowding out its orders)."""
+    urgent: bool = False
+    """It reports a lost stop (the stop watch's for a stop the venue has no record of): a
+    reconciliation or a read that may be set aside gives way to it as to an order report
+    (actors/symbol_actor.py `_urgent`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -180,7 +180,8 @@ class StopWatch:
             # a stop the exchange still lists as done: the actor applies that report; one it
             # has no record of at all: reconciliation treats a missing live order as canceled
             report = (OrderActivity(client_order_ids=(stop.client_order_id,)) if found
-                      else Reconcile(reason=f"stop {stop.client_order_id} not on the exchange"))
+                      else Reconcile(reason=f"stop {stop.client_order_id} not on the exchange",
+                                     urgent=True))
             published = self.views.get(stop.symbol)
             if self.deliver(stop.symbol, report):
                 self.deliver(stop.symbol, Timer())  # re-place (or close) in the same breath

@@ -196,7 +196,9 @@ class SymbolActor(pykka.ThreadingActor):
         return self.fence is None or self.fence.valid
 
     def _urgent(self, prices: bool) -> bool:
-        """An order report waits in the mailbox, a stop placement of the core is due, or
+        """An order report waits in the mailbox (or the stop watch's `Reconcile` of a stop the
+        venue has no record of: found by review, it waited behind the reconciliation it would
+        have set aside as an `OrderActivity`), a stop placement of the core is due, or
         (`prices`) a price that leaves the quiet band waits in the slot: a reconciliation
         waiting for budget is set aside for it (exchange/fence.py `preemptible`); the next
         `Timer` places the stop (a live soak: a refused stop's retry waited 70 s behind a
@@ -204,6 +206,7 @@ class SymbolActor(pykka.ThreadingActor):
         placement ends the duty (a stop order is live again, or the retry waits stop_retry_s)."""
         slot, loop = self.loop.slot, self.loop
         return (has_waiting(self.actor_inbox, (OrderActivity,))
+                or has_waiting(self.actor_inbox, (Reconcile,), lambda m: m.urgent)
                 or loop.core.stop_due(loop.state, loop.clock())
                 or (prices and slot is not None and slot.urgent()))
 

@@ -153,3 +153,35 @@ def test_a_refused_closes_position_read_gives_way_to_an_order_report(tmp_path):
         (failed,) = [e["data"] for e in queries.events(BTC, "CloseFailed")]
         assert "params error" in failed["error"], failed  # a failed attempt, counted
         assert bot.position() > 0
+
+
+def test_a_stop_the_venue_has_no_record_of_sets_aside_a_reconciliation(tmp_path):
+    """The stop watch reports a stop the venue has no record of at all as a `Reconcile` (the
+    reconciliation takes a missing live order for cancelled), not as the `OrderActivity` of a
+    stop it lists as ended: that report did not count as one a reconciliation (or a read)
+    gives way to, and waited behind it for as long as the reconciliation's budget waits or
+    retry backoff lasted. Now it does. A real StopWatch round on the test's thread."""
+    from loguru import logger
+
+    from actors.messages import Reconcile
+    from actors.stop_watch import StopWatch
+
+    positions = "/v5/position/list"
+    with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0) as bot:
+        (stop,) = bot.stops()
+        bot.emu.fail_next(positions, 1, **BAD_GATEWAY)
+        reads = len(bot.emu.hits(positions))
+        bot.ref.tell(Reconcile(reason="periodic"))
+        wait_until(lambda: len(bot.emu.hits(positions)) > reads, message="the reconciliation's "
+                   "read fails")
+        with bot.book.lock:  # the venue drops the stop without a trace
+            del bot.book.orders[stop.oid]
+        watch = StopWatch(exchange=bot.gateway, views=bot.views, deliver=bot.deliver,
+                          interval_s=1.0, logger=logger)
+        assert watch.check_once() == 1  # reported: a Reconcile and a Timer
+        wait_until(bot.stops, timeout=20,
+                   message="a new stop rests while the reconciliation backs off")
+        (new,) = bot.stops()
+        assert new.cid != stop.cid and new.qty == stop.qty
+        bot.sync()
+        assert bot.view().protected
