@@ -6,7 +6,8 @@ removed stop's report waited behind each of them as long as its budget wait (up 
 request at reconciliation priority) or its retries' backoff (0.5 s doubling up to 8 s, ~11 s
 over five attempts) lasted. Each is a read whose effect is nothing, with a fallback the
 decision already had for a failed read; set aside, it takes that fallback and the report is
-handled at once.
+handled at once. Last, the stop watch's report of a stop the venue has no record of (a
+`Reconcile`), which did not count as a report a reconciliation gives way to.
 
 A real SymbolActor (pykka thread, SQLite), the real ccxt gateway in wall time, the Bybit
 emulator. The read's first answer is a 502 from the venue's gateway, and the gateway backs off
