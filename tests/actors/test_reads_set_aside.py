@@ -46,11 +46,13 @@ def test_a_grid_levels_balance_check_gives_way_to_an_order_report(tmp_path):
     is not sent (failed as never sent, backed off) and the report is handled."""
     balance = "/v5/account/wallet-balance"
     with live_long(tmp_path, "bybit", wall_time=True, backoff_s=60.0, grid=True) as bot:
-        wait_until(lambda: [o for o in bot.book.orders.values()
-                            if o.trigger is None and o.status == "open"], message="levels rest")
+        def levels() -> list[Any]:  # resting limit orders that grow a leg (not take-profits)
+            return [o for o in bot.book.orders.values()
+                    if o.trigger is None and o.status == "open" and not o.reduce_only]
+
+        wait_until(levels, message="levels rest")
         bot.sync()
-        level = next(o for o in bot.book.orders.values()
-                     if o.trigger is None and o.status == "open")
+        level = levels()[0]
         leg = bot.book.leg_of(level)
         other = "short" if leg == "long" else "long"
         bot.emu.fail_next(balance, 1, **BAD_GATEWAY)
