@@ -53,6 +53,10 @@ second, its IP window every 5 s; the IP ban, 600 s, is a 403 and has its own): a
 off (in microseconds, a wall clock far behind) would block stops and cancels for that long."""
 HEADER_MARGIN = 0.025
 """Share of a limit a header's count leaves unused, for requests in flight."""
+BINANCE_WEIGHT_HEADER_WRONG = frozenset({("fapiPublicV2", "ticker/price")})
+"""Endpoints whose `X-MBX-USED-WEIGHT-1M` the venue's docs call inaccurate ("please ignore"):
+the price ticker v2, the REST feed's price read several times a second. Believed, its count
+capped or blocked the IP budget every other call pays from."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +169,9 @@ class RequestMeter:
         h = {k.lower(): v for k, v in (headers or {}).items()}
         limits = self.venue.limits
         if limits is BINANCE_USDM:
+            name = api[0] if isinstance(api, list | tuple) and api else api
+            if (str(name), path) in BINANCE_WEIGHT_HEADER_WRONG:
+                h.pop("x-mbx-used-weight-1m", None)  # the venue: not accurate, ignore it
             self._binance(h, rate_limited, error)
         elif limits is BYBIT:
             if status == 403 or _BYBIT_BAN.search(error):

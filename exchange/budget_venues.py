@@ -111,6 +111,21 @@ BINANCE_WEIGHT_FIXES = {
 """Where ccxt 4.5.90's table differs from the venue's docs: position risk, account (ccxt's
 fetch_balance) and balance v2/v3 weigh 5 (ccxt: 1); a new order weighs 0 on the IP limit
 (ccxt: 4), it counts on the account's order limits."""
+BINANCE_COST_FIXES: dict[tuple[str, str, str], dict[str, object]] = {
+    ("fapiPublicV2", "GET", "ticker/price"): {"cost": 1, "noSymbol": 2}}
+"""ccxt 4.5.90 endpoint configs the venue's docs correct where the weight depends on the
+request's symbol: the price ticker v2 (the REST feed's prices, exchange/ccxt/rest_tickers.py)
+weighs 1 with a symbol and 2 without; ccxt's table says 0, which the budget took as 1."""
+
+
+def cost_config(exchange_id: str, api: object, method: str, path: str,
+                config: dict[str, object]) -> dict[str, object]:
+    """ccxt's `config` of an endpoint, as the venue weighs it (`BINANCE_COST_FIXES`), for
+    ccxt's `calculate_rate_limiter_cost` (which reads its `noSymbol` against the params)."""
+    if exchange_id not in ("binanceusdm", "binance"):
+        return config
+    name = api[0] if isinstance(api, list | tuple) and api else api
+    return BINANCE_COST_FIXES.get((str(name), method.upper(), path), config)
 
 
 def ip_units(limits: VenueLimits, api: object, method: str, path: str,

@@ -39,6 +39,7 @@ import ccxt
 
 from exchange.budget import Priority, call_priority, current_priority
 from exchange.budget_meter import PREEMPTIBLE_STEP_S, RequestMeter
+from exchange.budget_venues import cost_config
 from exchange.ccxt.rate_limit import TokenBucket
 from exchange.ccxt.secrets import Credentials
 from exchange.fence import check_fence, check_preempted, in_preemptible, waiting
@@ -165,7 +166,8 @@ class InstancePool:
         inner = inst.fetch2
 
         def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
-            cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
+            cost = inst.calculate_rate_limiter_cost(api, method, path, params, cost_config(
+                inst.id, api, method, path, config))  # (the venue's weight where ccxt errs)
             units = float(cost) if cost else 1.0
             waited = 0.0
             if meter is not None:
@@ -389,7 +391,8 @@ def meter_streams(inst: Any, meter: RequestMeter) -> None:
     inner = inst.fetch2
 
     async def metered_fetch2(path, api="public", method="GET", params={}, config={}):  # noqa: B006
-        cost = inst.calculate_rate_limiter_cost(api, method, path, params, config)
+        cost = inst.calculate_rate_limiter_cost(api, method, path, params, cost_config(
+            inst.id, api, method, path, config))
         units = float(cost) if cost else 1.0
         await asyncio.get_running_loop().run_in_executor(
             None, _protective_before, meter, api, method, path, units)

@@ -1,7 +1,8 @@
 """What one REST request costs against a venue's IP limit, known before anything is sent: the
 start-time check of the REST schedule (runtime/rest_demand.py) prices the requests the periodic
 work makes exactly as the budget will when they go out (exchange/ccxt/instances.py: ccxt's own
-cost of the endpoint, then `ip_units` with the venue's corrections), so the two never disagree
+cost of the endpoint with the venue's corrections, `cost_config`, then `ip_units` with its
+fixed weights), so the two never disagree
 and no weight is written down twice."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import ccxt
 
-from exchange.budget_venues import ip_units, limits_for
+from exchange.budget_venues import cost_config, ip_units, limits_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ def units(exchange_id: str, request: Request) -> float:
     config = (table.get(request.api) or {}).get(request.method.lower(), {}).get(request.path)
     if not isinstance(config, dict):  # ccxt writes a bare number for some endpoints
         config = {"cost": config} if isinstance(config, int | float) else {}
+    config = cost_config(exchange_id, request.api, request.method, request.path, config)
     params = {"symbol": "X"} if request.one_symbol else {}
     cost = inst.calculate_rate_limiter_cost(request.api, request.method, request.path, params,
                                             config)

@@ -30,7 +30,8 @@ API_KEY = "TESTKEY-abcdef0123456789"
 API_SECRET = "TESTSECRET-zyxwvu9876543210"
 
 BINANCE_PUBLIC = ("/fapi/v1/exchangeInfo", "/fapi/v1/time", "/fapi/v1/ping",
-                  "/fapi/v1/ticker/", "/fapi/v1/premiumIndex", "/fapi/v1/depth",
+                  "/fapi/v1/ticker/", "/fapi/v2/ticker/", "/fapi/v1/premiumIndex",
+                  "/fapi/v1/depth",
                   "/fapi/v1/klines", "/fapi/v1/fundingRate", "/fapi/v1/trades")
 BINANCE_KEY_ONLY = ("/fapi/v1/listenKey",)
 BINANCE_FUTURE_TOLERANCE_MS = 1000

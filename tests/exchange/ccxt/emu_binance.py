@@ -195,6 +195,17 @@ class BinanceVenue:
                 if not p.get("symbol") or p["symbol"] == sym]
         return 200, rows
 
+    def get_fapi_v2_ticker_price(self, p):
+        """Symbol Price Ticker V2 (weight 1 with a symbol, 2 without): an object for one
+        symbol, an array of every symbol's otherwise (ccxt's parse_last_price reads symbol,
+        price and time)."""
+        if p.get("symbol") and p["symbol"] not in self.book.prices:
+            return error(-1121, "Invalid symbol.")
+        rows = [{"symbol": sym, "price": s(px), "time": self.book.now_ms}
+                for sym, px in self.book.prices.items()
+                if not p.get("symbol") or p["symbol"] == sym]
+        return 200, rows[0] if p.get("symbol") else rows
+
     def post_fapi_v1_order(self, p):
         if p.get("type") != "MARKET" and p.get("type") != "LIMIT":
             return error(-4120, "Order type not supported for this endpoint. Please use the "

@@ -32,7 +32,11 @@ BINANCE_ORDER_LIMITS = {10: 300, 60: 1200}
 """New orders per account: window (s) -> limit."""
 BINANCE_NO_SYMBOL = {"/fapi/v1/ticker/24hr": 40, "/fapi/v1/openOrders": 40,
                      "/fapi/v1/openAlgoOrders": 40, "/fapi/v1/ticker/price": 2,
-                     "/fapi/v1/premiumIndex": 10}
+                     "/fapi/v2/ticker/price": 2, "/fapi/v1/premiumIndex": 10}
+BINANCE_WRONG_WEIGHT_HEADER = frozenset({"/fapi/v2/ticker/price"})
+"""Symbol Price Ticker V2's docs: "The field X-MBX-USED-WEIGHT-1M in response header is not
+accurate from this endpoint, please ignore." Its answers here carry one that says the minute
+is spent (`BinanceWeightLimiter.wrong_used`), while the limiter counts its true weight."""
 
 
 def binance_weight(method: str, path: str, params: dict[str, Any]) -> int:
@@ -56,6 +60,8 @@ class BinanceWeightLimiter:
         """The account's new orders in each current window."""
         self._order_windows = {window: -1 for window in BINANCE_ORDER_LIMITS}
         self.orders_admitted = 0
+        self.wrong_used: int = limit
+        """What the inaccurate header of `BINANCE_WRONG_WEIGHT_HEADER` says this IP used."""
 
     def admit(self, method: str, path: str,
               params: dict[str, Any]) -> tuple[Refusal | None, dict[str, str]]:
@@ -68,7 +74,8 @@ class BinanceWeightLimiter:
             self.used += weight  # refused requests count too, as on Binance
             self.weight_total += weight
             self.admitted.append((now, method, path))
-            headers = {"X-MBX-USED-WEIGHT-1M": str(self.used)}
+            headers = {"X-MBX-USED-WEIGHT-1M": str(self.wrong_used if path in
+                                                    BINANCE_WRONG_WEIGHT_HEADER else self.used)}
             if self.used > self.limit:
                 self.refused += 1
                 retry = str(int(60 - now % 60) + 1)
