@@ -308,6 +308,13 @@ SHARED = BudgetRegistry()
 on the same venue and host share one IP budget."""
 
 
+VOLUME_EVERY_S = 60.0
+"""How often the 24 h volumes are read where they cost a read of their own (Binance: ticker/24hr
+for all symbols, weight 40; its REST prices come from the price ticker, weight 2), and only
+while `strategy.min_volume` uses them (exchange/ccxt/rest_tickers.py): a day's volume moves
+little in a minute."""
+
+
 FEED_POLL_COST = {"binanceusdm": (45.0, "ticker/24hr for all symbols 40 + positionRisk 5"),
                   "bybit": (2.0, "tickers 1 + executions 1")}
 FEED_POLL_COST["binance"] = FEED_POLL_COST["binanceusdm"]  # the same venue (limits_for)

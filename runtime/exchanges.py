@@ -121,6 +121,8 @@ class _GatewayFields:
     symbols: list[str]
     api_url: str
     account: str | None = None
+    volume_every_s: float | None = None
+    """How often the 24 h volumes are read where they cost a read of their own (None: never)."""
 
 
 _GATEWAY_ACCOUNT: ContextVar[str | None] = ContextVar("gateway_account", default=None)
@@ -140,6 +142,8 @@ def gateway_account(account: str | None) -> Iterator[None]:
 
 
 def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _GatewayFields:
+    from exchange.budget_venues import VOLUME_EVERY_S
+
     e = settings.exchange
     cache = Path(e.markets_cache)
     return _GatewayFields(
@@ -152,7 +156,15 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
         rate_limit_per_s=e.rate_limit_per_s, rate_budget_share=e.rate_budget_share,
         entry_max_wait_s=e.entry_max_wait_s, timeout_ms=e.timeout_ms,
         symbols=list(settings.symbol_list), api_url=e.api_url,
-        account=_GATEWAY_ACCOUNT.get())
+        account=_GATEWAY_ACCOUNT.get(),
+        volume_every_s=VOLUME_EVERY_S if reads_volumes(settings) else None)
+
+
+def reads_volumes(settings: Settings) -> bool:
+    """Whether the account's REST feed reads the 24 h volumes: only `strategy.min_volume`
+    compares with them, and only a live account's prices carry them (a dry run's paper
+    exchange is priced without volumes)."""
+    return settings.bot.mode == "live" and settings.strategy.min_volume > 0
 
 
 def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> ExchangePort:

@@ -101,6 +101,14 @@ def parsed(ex: ccxt.Exchange, rows: list[Any], parse: Callable[[dict[str, Any]],
     return out
 
 
+def skip(ex: ccxt.Exchange, row: Any, where: str, exc: BaseException, keep: Keep,
+         kind: str) -> None:
+    """Skip one row a reader found unreadable itself (no parser raised for it: Binance's price
+    ticker, whose "NaN" ccxt passes on), as `keep` says; the row's own error is the one a
+    listing that keeps no row raises."""
+    _skip(ex, row, where, exc, keep, exc, kind)
+
+
 def _skip(ex: ccxt.Exchange, row: Any, where: str, exc: BaseException, keep: Keep,
           failed: BaseException, kind: str) -> None:
     """Skip an unreadable row of a symbol the account does not trade (said once per symbol);

@@ -4,7 +4,8 @@
 the defaults shown): exchange (ccxt id, required), api_key_env=None, api_secret_env=None,
 secrets_file=None, sandbox=False, demo=False, hedge_mode=False, stop_mode="exchange",
 markets_cache=None, rate_limit_per_s=None (no extra cap), rate_budget_share=0.5,
-entry_max_wait_s=2.0, timeout_ms=10000, symbols=None.
+entry_max_wait_s=2.0, timeout_ms=10000, symbols=None, volume_every_s=VOLUME_EVERY_S (None: no
+24 h volume reads, exchange/ccxt/rest_tickers.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import ccxt
 
 from exchange.budget_meter import MaxWaits, RequestMeter
-from exchange.budget_venues import SHARED
+from exchange.budget_venues import SHARED, VOLUME_EVERY_S
 from exchange.ccxt import venue_clock
 from exchange.ccxt.gateway import CcxtGateway
 from exchange.ccxt.instances import meter_streams
@@ -105,7 +106,7 @@ def gateway_from_settings(settings: Any, *, environ: Mapping[str, str] | None = 
         symbols=get("symbols"), budgets=SHARED,  # every account of the process shares it
         rate_budget_share=float(get("rate_budget_share", 0.5) or 0.5),
         max_waits=MaxWaits(entry_s=float(get("entry_max_wait_s", 2.0))),
-        account=get("account"))
+        account=get("account"), volume_every_s=get("volume_every_s", VOLUME_EVERY_S))
     kwargs.update(overrides)
     factory = kwargs.pop("exchange_factory", None) or exchange_factory(
         exchange_id, timeout_ms, api_url=get("api_url", "") or "")

@@ -93,6 +93,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
         account: str | None = None,
+        volume_every_s: float | None = rest_tickers.VOLUME_EVERY_S,
     ) -> None:
         self.account = account  # tags the lines logged in its calls (errors.translated)
         if stop_mode not in ("exchange", "bot"):
@@ -126,6 +127,8 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
                                   timeout_ms=timeout_ms, learned_keys=self.venue.learned_options)
         self.clock_sync = venue_clock.shared(self.meter.venue, self.id)  # the streams' too
         self._init_caches()
+        self.tickers = rest_tickers.RestTickers(self.id, self._run, self._said, self._symbols,
+                                                volume_every_s=volume_every_s, now=monotonic)
         self.validate()
 
     # ---------------------------------------------------------------- setup / capabilities
@@ -286,12 +289,7 @@ class CcxtGateway(bh.ProtectiveStops, StopsMixin, OrderRecoveryMixin, ClientIdMe
     @translated
     def fetch_tickers(self, symbols: list[str] | None = None) -> dict[str, VenueTicker]:
         self._ensure_markets()
-        if symbols is not None and len(symbols) == 1:  # a reconcile's price: Binance weighs
-            symbol = symbols[0]  # one symbol's ticker 1, the all-symbol one 40
-            raw = {symbol: self._run(lambda ex: ex.fetch_ticker(symbol), "fetch_ticker")}
-        else:
-            raw = self._run(lambda ex: rest_tickers.read(ex, symbols, self._said), "fetch_tickers")
-        return {symbol: convert.ticker(t) for symbol, t in raw.items()}
+        return self.tickers.read(symbols)  # (Binance: prices weigh 2, rest_tickers.py)
 
     @translated
     def fetch_balance(self, params: dict[str, Any] | None = None) -> VenueBalance:

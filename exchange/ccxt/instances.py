@@ -300,7 +300,7 @@ BINANCE_LIST_PATHS = frozenset({
 """Binance USDⓈ-M reads whose answer is always a JSON array, empty or not."""
 BINANCE_ACCOUNT_PATHS = frozenset({"/fapi/v3/account", "/fapi/v2/account"})
 """Binance USDⓈ-M account reads, whose answer always carries its `assets` array."""
-BINANCE_ALL_SYMBOL_PATHS = frozenset({"/fapi/v1/ticker/24hr"})
+BINANCE_ALL_SYMBOL_PATHS = frozenset({"/fapi/v1/ticker/24hr", "/fapi/v2/ticker/price"})
 """Binance USDⓈ-M reads that answer an array when asked without a symbol (an object with)."""
 
 

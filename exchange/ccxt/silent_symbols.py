@@ -23,7 +23,9 @@ from observability.poll_outage import PollOutage
 
 SINGLE_CALLS_UP_TO = 40
 """Up to this many silent symbols are polled one ticker each (Binance: weight 1, Bybit: one
-request); more in one all-symbol call (Binance weight 40, so never dearer)."""
+request); more in one all-symbol call (Binance: the price ticker, weight 2, with the 24 h
+volumes' read, weight 40, at most once a minute when strategy.min_volume uses them: never
+dearer)."""
 QUIET_PACE_SHARE = 1 / 6
 """A symbol that is merely silent (perhaps a quiet market) is polled every `silent_s` x this
 (10 s at the default 60 s); one whose topic the venue refused, at the REST pace."""
@@ -120,7 +122,8 @@ class SilentSymbols:
         """The silent symbols whose REST price is due now: a refused one every `pace_s`, any
         other every max(`pace_s`, `silent_s` x QUIET_PACE_SHARE). At Binance's weight 1 a
         symbol, 40 silent symbols cost 240 weight a minute (10 % of the IP limit), and more
-        than 40 cost one all-symbol call (weight 40) every 10 s, the same."""
+        than 40 one all-symbol price call (weight 2) every 10 s, with the volumes' read
+        (weight 40) at most once a minute: 52 at most."""
         now = self._now()
         quiet_s = max(pace_s, self.silent_s * QUIET_PACE_SHARE)
         out = []

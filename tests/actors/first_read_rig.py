@@ -31,7 +31,8 @@ from trading.rules import Rules
 
 POSITION_PATHS = ("/v5/position/list", "/fapi/v3/positionRisk", "/fapi/v2/positionRisk")
 OPEN_ORDER_PATHS = ("/v5/order/realtime", "/fapi/v1/openOrders", "/fapi/v1/openAlgoOrders")
-TICKER_PATHS = ("/v5/market/tickers", "/fapi/v1/ticker/24hr", "/fapi/v1/ticker/price")
+TICKER_PATHS = ("/v5/market/tickers", "/fapi/v1/ticker/24hr", "/fapi/v1/ticker/price",
+                "/fapi/v2/ticker/price")
 
 
 def bases(n: int) -> list[str]:

@@ -30,7 +30,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.slow
 DASHBOARD_TOKEN = "live-streams-dashboard-token"
 
-TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v1/ticker/24hr"}
+TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v2/ticker/price"}
 MARKETS = {"bybit": "/v5/market/instruments-info", "binanceusdm": "/fapi/v1/exchangeInfo"}
 OPEN_ORDERS = {"bybit": "/v5/order/realtime", "binanceusdm": "/fapi/v1/openOrders"}
 

@@ -176,5 +176,7 @@ class StreamRig:
         return sum(1 for r in self.http.hits(path) if r.params.get("symbol") == native)
 
     def rest_polls(self) -> int:
-        path = "/v5/market/tickers" if self.venue_id == "bybit" else "/fapi/v1/ticker/24hr"
-        return len(self.http.hits(path))
+        """REST ticker calls (Binance: the price ticker, rest_tickers.py, and ticker/24hr)."""
+        if self.venue_id == "bybit":
+            return len(self.http.hits("/v5/market/tickers"))
+        return len(self.http.hits("/fapi/v2/ticker/price") + self.http.hits("/fapi/v1/ticker/24hr"))

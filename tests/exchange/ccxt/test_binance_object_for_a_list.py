@@ -24,6 +24,8 @@ READS = [
     ("/fapi/v3/account", {"totalWalletBalance": "0"}, lambda gw: gw.fetch_balance()),
     ("/fapi/v1/ticker/24hr", {}, lambda gw: gw.fetch_tickers()),
     ("/fapi/v1/ticker/24hr", {}, lambda gw: gw.fetch_tickers([BTC, "ETH/USDT:USDT"])),
+    ("/fapi/v2/ticker/price", {}, lambda gw: gw.fetch_tickers()),
+    ("/fapi/v2/ticker/price", {}, lambda gw: gw.fetch_tickers([BTC, "ETH/USDT:USDT"])),
 ]
 
 

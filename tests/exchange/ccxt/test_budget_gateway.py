@@ -38,13 +38,14 @@ def test_binance_weight_counted_like_the_venue(tmp_path):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "w-1"})
         gw.poll_updates(0, symbols=[BTC, ETH])
         spent = sum(gw.meter.venue.ip.spent.values()) - spent_before
-        assert spent == limiter.weight_total - venue_before == 40 + 1 + 5 + 5 + 5
-        # (the bot's estimate is the venue's count: tickers 40, order 1 (its fee is read
+        assert spent == limiter.weight_total - venue_before == 2 + 40 + 1 + 5 + 5 + 5
+        # (the bot's estimate is the venue's count: prices 2 and the first 24 h volume read
+        # 40 (then once a minute, rest_tickers.py), order 1 (its fee is read
         # later, by the order's lookup), positions 5; the poll: one all-symbol positions 5,
         # then userTrades 5 for BTC only, the one symbol with a recent order: ETH costs nothing)
         assert limiter.refused == 0
         budget = gw.status()["budget"]["ip"]
-        assert budget["unit"] == "weight" and budget["spent"]["polling"] >= 40
+        assert budget["unit"] == "weight" and budget["spent"]["polling"] >= 42
 
 
 def test_binance_used_weight_header_stops_polling_before_a_429(tmp_path):
@@ -54,7 +55,7 @@ def test_binance_used_weight_header_stops_polling_before_a_429(tmp_path):
                              rate_limit_per_s=None) as (gw, emu):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
         limiter.used = 2350  # another program on the same IP spent most of this minute
-        gw.fetch_tickers([BTC, ETH])  # the all-symbol ticker, weight 40
+        gw.fetch_tickers([BTC, ETH])  # prices 2, the first 24 h volume read 40
         with pytest.raises(BudgetRefused):
             gw.fetch_tickers([BTC, ETH])  # polling waits at most 5 s; the header says: not now
         assert len(emu.hits("/fapi/v1/ticker/24hr")) == 1 and limiter.refused == 0
@@ -229,7 +230,7 @@ def test_binance_spent_minute_sends_nothing_before_it_turns(tmp_path):
                              rate_limit_per_s=None) as (gw, emu):
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
         limiter.used = 2350
-        gw.fetch_tickers([BTC, ETH])  # weight 40: the header now says 2390 of 2400
+        gw.fetch_tickers([BTC, ETH])  # 2 + 40: the header now says 2392 of 2400
         with pytest.raises(BudgetRefused, match="reconcile call"):
             for _ in range(3):
                 gw.fetch_my_trades(BTC)  # weight 5 each, reconcile priority

@@ -129,7 +129,8 @@ def test_a_wait_in_the_extra_cap_is_announced_to_the_actors_liveness(tmp_path):
         gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0,
                           timeout_ms=2000)
         gw.load_markets()
-        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        # 21 s of the cap booked: prices 2 (ccxt's cost 0, the venue's 2), volumes 40
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])
         marks: list[float] = []
         with call_scope(CallScope(busy=marks.append)):
             gw.fetch_positions()
@@ -151,13 +152,14 @@ def test_an_entry_that_would_wait_past_its_bound_in_the_extra_cap_is_refused_uns
     try:
         gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0)
         gw.load_markets()
-        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        # 21 s of the cap booked: prices 2 (ccxt's cost 0, the venue's 2), volumes 40
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])
         fake.sleeps.clear()
         with pytest.raises(BudgetRefused, match="entry call"):
             gw.create_order("BTC/USDT:USDT", "limit", "buy", D("0.01"), D("20000"),
                             {"clientOrderId": "late-1"})
         assert emu.hits("/fapi/v1/order") == [] and fake.sleeps == []
-        assert gw.bucket.reserve(1.0) < 22  # the refused entry booked nothing (4: 2 s more)
+        assert gw.bucket.reserve(1.0) < 23  # the refused entry booked nothing (4: 2 s more)
         gw.close()
     finally:
         emu.stop()
@@ -174,7 +176,8 @@ def test_an_entry_refused_by_the_extra_cap_gives_back_its_order_windows(tmp_path
     try:
         gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0)
         gw.load_markets()
-        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        # 21 s of the cap booked: prices 2 (ccxt's cost 0, the venue's 2), volumes 40
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])
         windows = gw.meter.account.order_buckets
         before = [(b.status()["available"], b.status()["spent"]) for b in windows]
         with pytest.raises(BudgetRefused, match="extra cap"):
@@ -200,7 +203,8 @@ def test_a_reconciliation_waiting_in_the_extra_cap_gives_way_to_an_order_report(
     try:
         gw = make_gateway("binanceusdm", emu, tmp_path, fake=fake, rate_limit_per_s=2.0)
         gw.load_markets()
-        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])  # 20 s of the cap booked
+        # 21 s of the cap booked: prices 2 (ccxt's cost 0, the venue's 2), volumes 40
+        gw.fetch_tickers(["BTC/USDT:USDT", "ETH/USDT:USDT"])
         debt = gw.bucket.reserve(0.0)
         sent = len(emu.requests)
         with call_scope(CallScope(urgent=lambda prices: True)), preemptible(), \

@@ -83,8 +83,9 @@ def test_binance_spent_minute_is_waited_out_on_the_venues_clock(tmp_path):
         gw.load_markets()
         gw.create_order(BTC, "market", "buy", D("0.01"), None, {"clientOrderId": "o-1"})
         assert gw.clock_sync.difference_ms is not None  # learned from the refused timestamp
-        limiter.used = 2360  # another program on the same IP spent most of this minute
-        gw.fetch_tickers([BTC, "ETH/USDT:USDT"])  # weight 40: the header says 2400 of 2400
+        limiter.used = 2358  # another program on the same IP spent most of this minute
+        # prices 2, the 24 h volumes 40: the latter's header says 2400 of 2400
+        gw.fetch_tickers([BTC, "ETH/USDT:USDT"])
         minute_ends = (fake.now // 60 + 1) * 60  # the venue's next minute
         asked = len(limiter.admitted)
         with call_priority(Priority.PROTECTIVE):  # a stop's look: it waits as long as needed

@@ -23,7 +23,7 @@ from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
 from tests.support.waiting import wait_until
 
 BTC = "BTC/USDT:USDT"
-TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v1/ticker/24hr"}
+TICKERS = {"bybit": "/v5/market/tickers", "binanceusdm": "/fapi/v2/ticker/price"}
 
 
 @pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
