@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -315,20 +315,38 @@ while `strategy.min_volume` uses them (exchange/ccxt/rest_tickers.py): a day's v
 little in a minute."""
 
 
-FEED_POLL_COST = {"binanceusdm": (45.0, "ticker/24hr for all symbols 40 + positionRisk 5"),
+FEED_POLL_COST = {"binanceusdm": (7.0, "ticker/price for all symbols 2 + positionRisk 5"),
                   "bybit": (2.0, "tickers 1 + executions 1")}
 FEED_POLL_COST["binance"] = FEED_POLL_COST["binanceusdm"]  # the same venue (limits_for)
 """What one REST feed poll costs on the venue (prices for every symbol, then own fills;
-userTrades of symbols with activity come on top, seldom)."""
+userTrades of symbols with activity come on top, seldom). Binance's prices come from its price
+ticker, weight 2 (exchange/ccxt/rest_tickers.py); from ticker/24hr, weight 40, the feed could
+poll only every 4.5 s at the default share."""
+FEED_VOLUME_COST = {"binanceusdm": (40.0, "ticker/24hr for all symbols 40 a minute")}
+FEED_VOLUME_COST["binance"] = FEED_VOLUME_COST["binanceusdm"]
+"""The 24 h volumes' own read, once in VOLUME_EVERY_S, on venues whose prices come without
+them, while `strategy.min_volume` uses them (`volumes`, runtime/exchanges.py reads_volumes)."""
 
 
-def fitting_poll_interval(exchange_id: str, poll_interval_s: float, share: float) -> float:
+def feed_volume_rate(exchange_id: str, volumes: bool) -> float:
+    """What the feed's 24 h volume reads cost per second (0: none, or none of their own)."""
+    if not volumes or exchange_id not in FEED_VOLUME_COST:
+        return 0.0
+    return FEED_VOLUME_COST[exchange_id][0] / VOLUME_EVERY_S
+
+
+def fitting_poll_interval(exchange_id: str, poll_interval_s: float, share: float,
+                          volumes: bool = False) -> float:
     """`poll_interval_s`, or the shortest interval whose REST feed fits the polling budget when
-    `poll_interval_s` does not (used where REST is only the streams' fallback)."""
+    `poll_interval_s` does not (used where REST is only the streams' fallback). Volume reads
+    that alone take all of polling's part (a tiny share) leave the prices its whole part:
+    those reads are then refused when nothing is left, said once (rest_tickers.py)."""
     if exchange_id not in FEED_POLL_COST:
         return poll_interval_s
     _, polling = _polling(exchange_id, share)
-    return max(poll_interval_s, FEED_POLL_COST[exchange_id][0] / polling)
+    spare = polling - feed_volume_rate(exchange_id, volumes)
+    return max(poll_interval_s, FEED_POLL_COST[exchange_id][0] / (spare if spare > 0 else
+                                                                  polling))
 
 
 def _polling(exchange_id: str, share: float) -> tuple[VenueLimits, float]:
@@ -338,38 +356,59 @@ def _polling(exchange_id: str, share: float) -> tuple[VenueLimits, float]:
     return limits, limits.ip_limit * share / limits.ip_window_s * 0.5
 
 
-def feed_shortfall(exchange_id: str, poll_interval_s: float, share: float) -> str | None:
+def _volumes_short(exchange_id: str, volume: float, polling: float, unit: str) -> str:
+    return (f"the {exchange_id} feed's 24 h volumes alone ({FEED_VOLUME_COST[exchange_id][1]}, "
+            f"for strategy.min_volume) need {volume:.2f} {unit}/s but polling may use "
+            f"{polling:.2f}/s; raise exchange.rate_budget_share or set strategy.min_volume = 0")
+
+
+def feed_shortfall(exchange_id: str, poll_interval_s: float, share: float,
+                   volumes: bool = False) -> str | None:
     """One line naming the keys when the feed alone needs more than polling may spend (half
-    the budget: the rest stays for protective calls, reconciliation and entries)."""
+    the budget: the rest stays for protective calls, reconciliation and entries). `volumes`:
+    the feed reads the 24 h volumes (`FEED_VOLUME_COST`)."""
     if exchange_id not in FEED_POLL_COST:
         return None
     cost, what = FEED_POLL_COST[exchange_id]
     limits, polling = _polling(exchange_id, share)
-    need = cost / poll_interval_s
+    volume = feed_volume_rate(exchange_id, volumes)
+    need = cost / poll_interval_s + volume
     if need <= polling:
         return None
-    fastest = cost / polling
-    return (f"exchange.poll_interval_s = {poll_interval_s:g} with exchange.rate_budget_share = "
-            f"{share:g}: the {exchange_id} feed alone needs {need:.1f} {limits.unit}/s ({what} "
-            f"per poll) but polling may use {polling:.1f}/s; set exchange.poll_interval_s >= "
-            f"{fastest:.2f} or raise exchange.rate_budget_share")
+    lead = (f"exchange.poll_interval_s = {poll_interval_s:g} with exchange.rate_budget_share = "
+            f"{share:g}: ")
+    if volume >= polling:
+        return lead + _volumes_short(exchange_id, volume, polling, limits.unit)
+    also = f", and {FEED_VOLUME_COST[exchange_id][1]}" if volume else ""
+    fastest = cost / (polling - volume)
+    return (f"{lead}the {exchange_id} feed alone needs {need:.1f} {limits.unit}/s ({what} "
+            f"per poll{also}) but polling may use {polling:.1f}/s; set exchange.poll_interval_s "
+            f">= {fastest:.2f} or raise exchange.rate_budget_share")
 
 
-def shared_feed_shortfall(exchange_id: str, feeds: dict[str, float], share: float) -> str | None:
+def shared_feed_shortfall(exchange_id: str, feeds: dict[str, float], share: float,
+                          volumes: Collection[str] = ()) -> str | None:
     """One line naming the accounts and keys when the REST feeds of several accounts on one
-    venue budget (`feeds`: account -> its poll_interval_s) together need more than polling may
-    spend: they pay one budget, so each alone fitting is not enough."""
+    venue budget (`feeds`: account -> its poll_interval_s; `volumes`: the accounts whose feed
+    reads the 24 h volumes) together need more than polling may spend: they pay one budget,
+    so each alone fitting is not enough."""
     if exchange_id not in FEED_POLL_COST or len(feeds) < 2:
         return None
     cost, what = FEED_POLL_COST[exchange_id]
     limits, polling = _polling(exchange_id, share)
-    need = sum(cost / interval for interval in feeds.values())
+    volume = sum(feed_volume_rate(exchange_id, name in volumes) for name in feeds)
+    need = sum(cost / interval for interval in feeds.values()) + volume
     if need <= polling:
         return None
     names = ", ".join(feeds)
+    if volume >= polling:
+        return (f"accounts {names} pay one {exchange_id} rate budget: "
+                + _volumes_short(exchange_id, volume, polling, limits.unit))
     intervals = ", ".join(f"{v:g}" for v in feeds.values())
+    also = f", and {FEED_VOLUME_COST[exchange_id][1]} for some" if volume else ""
     return (f"accounts {names} pay one {exchange_id} rate budget: their REST feeds together "
-            f"need {need:.1f} {limits.unit}/s ({what} per poll each, exchange.poll_interval_s "
-            f"= {intervals}) but polling may use {polling:.1f}/s at exchange.rate_budget_share "
-            f"= {share:g}; set exchange.poll_interval_s >= {len(feeds) * cost / polling:.2f} "
-            f"for each, raise exchange.rate_budget_share or turn exchange.streams on")
+            f"need {need:.1f} {limits.unit}/s ({what} per poll each{also}, "
+            f"exchange.poll_interval_s = {intervals}) but polling may use {polling:.1f}/s at "
+            f"exchange.rate_budget_share = {share:g}; set exchange.poll_interval_s >= "
+            f"{len(feeds) * cost / (polling - volume):.2f} for each, raise "
+            f"exchange.rate_budget_share or turn exchange.streams on")

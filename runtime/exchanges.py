@@ -189,7 +189,8 @@ def check_feed_budget(settings: Settings) -> None:
     from exchange.budget_venues import feed_shortfall
 
     e = settings.exchange
-    short = feed_shortfall(e.id, e.poll_interval_s, e.rate_budget_share)
+    short = feed_shortfall(e.id, e.poll_interval_s, e.rate_budget_share,
+                           reads_volumes(settings))
     if short and not streams_carry_prices(settings):
         raise StartupConfigError(short)  # `exchange.poll_interval_s = ...`: its file line
 
@@ -227,7 +228,8 @@ def check_shared_feeds(accounts: Sequence[Settings], keys: Mapping[str, str] | N
         feeds = {a.bot.account: a.exchange.poll_interval_s for a in group
                  if not streams_carry_prices(a)}
         short = shared_feed_shortfall(group[0].exchange.id, feeds,
-                                      group[0].exchange.rate_budget_share)
+                                      group[0].exchange.rate_budget_share,
+                                      {a.bot.account for a in group if reads_volumes(a)})
         if short:
             first = next(iter(feeds))
             raise StartupConfigError(f"{keys.get(first, '')}exchange.poll_interval_s: {short}")
@@ -295,7 +297,8 @@ def rest_poll_interval(settings: Settings, sharers: int = 1) -> float:
     e = settings.exchange
     if settings.bot.mode != "live" or not streams_carry_prices(settings):
         return e.poll_interval_s  # paper and dry-run accounts read the local paper exchange
-    return fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share / max(sharers, 1))
+    return fitting_poll_interval(e.id, e.poll_interval_s, e.rate_budget_share / max(sharers, 1),
+                                 reads_volumes(settings))
 
 
 def feed_sharers(accounts: Sequence[Settings]) -> dict[str, int]:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 
 from actors.balance_watch import MIN_INTERVAL_S, settle_coin, settle_of
 from config.settings import Settings
-from exchange.budget_venues import FEED_POLL_COST, feed_shortfall, limits_for
-from runtime.exchanges import rest_poll_interval, streams_carry_prices
+from exchange.budget_venues import FEED_POLL_COST, feed_shortfall, feed_volume_rate, limits_for
+from runtime.exchanges import reads_volumes, rest_poll_interval, streams_carry_prices
 from runtime.startup_error import StartupConfigError
 
 
@@ -159,7 +159,8 @@ def streams_down_demand(s: Settings, sharers: int = 1,
     watched = stops * u(r.stop_look) * 60 / plan.stop_check_s if plan.stop_check_s > 0 else 0.0
     balance = (u(r.balance) * 60 / max(plan.reconcile_s, MIN_INTERVAL_S)
                if settle_coin(list(s.symbol_list)) is not None else 0.0)
-    feed = FEED_POLL_COST[ex.id][0] * 60 / rest_poll_interval(s, sharers)
+    feed = (FEED_POLL_COST[ex.id][0] / rest_poll_interval(s, sharers)
+            + feed_volume_rate(ex.id, reads_volumes(s))) * 60  # (Binance: volumes 40 a minute)
     limit = limits.ip_limit * 60 / limits.ip_window_s
     return Demand(venue=ex.id, unit=limits.unit, limit=limit, budget=limit * ex.rate_budget_share,
                   sweep=sweep * per_r, reconcile=round_ * per_r, stops=watched, feed=feed,
@@ -184,7 +185,7 @@ def check_rest_demand(s: Settings, *, sharers: int = 1, warn: Callable[[str], ob
     built)."""
     ex = s.exchange
     if not streams_carry_prices(s) and feed_shortfall(ex.id, ex.poll_interval_s,
-                                                      ex.rate_budget_share):
+                                                      ex.rate_budget_share, reads_volumes(s)):
         return
     d = streams_down_demand(s, sharers)
     if d is None:

@@ -21,7 +21,34 @@ def test_binance_feed_too_fast_for_the_budget_is_refused_in_one_line(tmp_path):
     line = str(err.value)
     assert "\n" not in line
     assert "exchange.poll_interval_s" in line and "exchange.rate_budget_share" in line
-    assert ">= 4.50" in line  # (40 + 5) weight per poll / 10 weight/s for polling
+    assert ">= 0.70" in line  # (2 + 5) weight per poll / 10 weight/s for polling
+
+
+@pytest.mark.parametrize("min_volume,fits,too_fast", [(0, 0.7, 0.69), (1000, 0.75, 0.74)])
+def test_a_rest_only_binance_feed_starts_at_the_interval_its_price_read_fits(
+        tmp_path, min_volume, fits, too_fast):
+    """Binance's REST prices come from its price ticker (weight 2, with positionRisk 5 for the
+    fills: 7 a poll), not ticker/24hr (40: 45 a poll, so a REST-only feed needed >= 4.5 s). The
+    24 h volumes, read once a minute when strategy.min_volume uses them, take 40 a minute
+    (0.67/s) of polling's 10 weight/s: 7 / 9.33 = 0.75 s."""
+    for interval, starts in ((fits, True), (too_fast, False)):
+        config = write_config(tmp_path / f"c{interval}.toml", ["BTC/USDT:USDT"],
+                              bot={"mode": "live"}, strategy={"min_volume": min_volume},
+                              exchange={"id": "binanceusdm", "poll_interval_s": interval,
+                                        "streams": False})
+        if starts:
+            check_feed_budget(load_settings(config))  # no StartupError
+            continue
+        with pytest.raises(StartupError) as err:
+            check_feed_budget(load_settings(config))
+        assert f">= {fits:.2f}" in str(err.value)
+        assert ("ticker/24hr" in str(err.value)) == (min_volume > 0), err.value
+
+
+def test_volume_reads_that_alone_take_pollings_part_name_min_volume():
+    short = feed_shortfall("binanceusdm", 60.0, 0.02, volumes=True)  # 0.4 weight/s polling
+    assert short is not None and "strategy.min_volume = 0" in short
+    assert feed_shortfall("binanceusdm", 60.0, 0.02) is None  # 7 a minute of 24
 
 
 def test_settings_that_fit_pass():
@@ -35,7 +62,7 @@ def test_with_streams_the_shipped_poll_interval_starts_and_rest_fallback_slows_t
     """The shipped config (poll_interval_s = 0.5, streams on) in live mode on Binance: prices
     come from the streams, so startup is not refused; REST, polled only while the streams are
     down, runs at the interval the budget allows. Bybit's feed fits at 0.5 s as it is."""
-    for venue, expected in (("binanceusdm", 4.5), ("bybit", 0.5)):
+    for venue, expected in (("binanceusdm", 0.7), ("bybit", 0.5)):
         config = write_config(tmp_path / f"{venue}.toml", ["BTC/USDT:USDT"],
                               bot={"mode": "live"}, exchange={"id": venue})
         settings = load_settings(config)
@@ -49,16 +76,16 @@ def test_with_streams_the_shipped_poll_interval_starts_and_rest_fallback_slows_t
 def test_binance_under_its_ccxt_id_binance_is_checked_as_binanceusdm():
     # `limits_for` gives exchange.id "binance" Binance USDⓈ-M's weight limit; its feed cost
     # was missing, so a REST feed that breaks the limit started unchecked under that id
-    short = feed_shortfall("binance", 1.0, 0.5)
-    assert short == feed_shortfall("binanceusdm", 1.0, 0.5).replace("binanceusdm", "binance")
-    assert feed_shortfall("binance", 4.5, 0.5) is None
+    short = feed_shortfall("binance", 0.5, 0.5)
+    assert short == feed_shortfall("binanceusdm", 0.5, 0.5).replace("binanceusdm", "binance")
+    assert feed_shortfall("binance", 0.7, 0.5) is None
 
 
 def test_accounts_whose_feeds_fit_alone_but_not_together_on_one_budget_never_start(tmp_path):
     """Two Binance accounts in one process pay one venue budget (exchange/budget_venues.py
-    SHARED). Each REST feed at 5 s fits alone (9 of the 10 weight/s polling may use), so each
-    passed its own check, and together they needed 18/s: their polls were refused about every
-    other time, with a warning each, prices half as fresh."""
+    SHARED). Each REST feed at 1 s fits alone (7 of the 10 weight/s polling may use), so each
+    passed its own check, and together they needed 14/s: their polls were refused about every
+    third time, with a warning each. (At 5 s, 45 weight a poll before the price ticker.)"""
     import os
 
     from tests.e2e.bot_process import start_bot
@@ -66,7 +93,7 @@ def test_accounts_whose_feeds_fit_alone_but_not_together_on_one_budget_never_sta
     config = tmp_path / "c.toml"
     config.write_text(
         '[bot]\nmode = "live"\n[logging]\nconsole = false\n'
-        '[exchange]\nid = "binanceusdm"\npoll_interval_s = 5.0\nstreams = false\n'
+        '[exchange]\nid = "binanceusdm"\npoll_interval_s = 1.0\nstreams = false\n'
         'api_url = "http://127.0.0.1:9"\n[symbols]\nlist = ["BTC/USDT:USDT"]\n'
         '[[accounts]]\nname = "alpha"\nexchange.api_key_env = "KEY_A"\n'
         'exchange.api_secret_env = "SECRET_A"\n'
@@ -82,7 +109,7 @@ def test_accounts_whose_feeds_fit_alone_but_not_together_on_one_budget_never_sta
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err[-2000:]
     assert "accounts alpha, beta" in lines[0] and "exchange.poll_interval_s" in lines[0]
-    assert "exchange.rate_budget_share" in lines[0] and ">= 9.00" in lines[0]
+    assert "exchange.rate_budget_share" in lines[0] and ">= 1.40" in lines[0]
     # the file and the line that sets the interval, as every other start refusal names them
     assert lines[0].startswith(
         f"bot.py: error: {config}:7: accounts[0].exchange.poll_interval_s: "), lines[0]
@@ -143,9 +170,10 @@ def test_accounts_on_one_budget_with_different_shares_never_start(tmp_path):
 
 def test_accounts_on_one_budget_slow_their_rest_fallback_to_their_part(tmp_path):
     """With the streams on, each live account's REST fallback took the pace that fits the whole
-    polling budget (Binance: 4.5 s): a venue's streams go down for every account at once, so
+    polling budget (Binance: 0.7 s): a venue's streams go down for every account at once, so
     two accounts polled 20 weight/s against 10, half the polls refused. Each now takes its
-    part: 9 s for two accounts on Binance; another venue's account keeps its own."""
+    part: 1.4 s for two accounts on Binance (7 weight a poll); another venue's account keeps
+    its own."""
     config = tmp_path / "c.toml"
     config.write_text(
         '[bot]\nmode = "live"\n[exchange]\nid = "binanceusdm"\n'
@@ -159,4 +187,26 @@ def test_accounts_on_one_budget_slow_their_rest_fallback_to_their_part(tmp_path)
     sharers = feed_sharers(accounts)
     assert sharers == {"alpha": 2, "beta": 2, "gamma": 1}
     paces = [rest_poll_interval(a, sharers[a.bot.account]) for a in accounts]
-    assert paces == [pytest.approx(9.0), pytest.approx(9.0), pytest.approx(0.5)]
+    assert paces == [pytest.approx(1.4), pytest.approx(1.4), pytest.approx(0.5)]
+
+
+def test_the_feed_is_priced_as_the_budget_prices_its_requests(tmp_path):
+    """The feed's figures are the budget's own prices of its requests (request_costs.py), and
+    the start check of the REST schedule counts the volume reads only when they are made."""
+    from exchange.budget_venues import FEED_POLL_COST, FEED_VOLUME_COST
+    from exchange.ccxt.request_costs import Request, units
+    from runtime.rest_demand import streams_down_demand
+
+    prices = units("binanceusdm", Request("fapiPublicV2", "GET", "ticker/price", False))
+    positions = units("binanceusdm", Request("fapiPrivateV3", "GET", "positionRisk", False))
+    volumes = units("binanceusdm", Request("fapiPublic", "GET", "ticker/24hr", False))
+    assert (prices, positions, volumes) == (2, 5, 40)
+    assert FEED_POLL_COST["binanceusdm"][0] == prices + positions
+    assert FEED_VOLUME_COST["binanceusdm"][0] == volumes
+    for min_volume, feed in ((0, 7 * 80), (1000, 7 * 80 + 40)):  # 0.75 s polls: 80 a minute
+        config = write_config(tmp_path / f"d{min_volume}.toml", ["BTC/USDT:USDT"],
+                              bot={"mode": "live"}, strategy={"min_volume": min_volume},
+                              exchange={"id": "binanceusdm", "poll_interval_s": 0.75,
+                                        "streams": False})
+        demand = streams_down_demand(load_settings(config))
+        assert demand is not None and demand.feed == pytest.approx(feed)

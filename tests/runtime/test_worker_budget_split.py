@@ -124,11 +124,12 @@ def test_each_worker_takes_its_part_of_the_venue_budget(tmp_path: Path) -> None:
 def test_a_rest_feed_that_does_not_fit_a_workers_part_is_refused_naming_the_split(
         tmp_path: Path) -> None:
     config = tmp_path / "bot.toml"
-    # Binance's REST feed poll weighs 45: every 6 s fits the polling part (half) of half the
-    # 2,400/min limit, not of a quarter of it (streams off: REST carries the prices)
+    # Binance's REST feed poll weighs 7 (its price ticker 2, positionRisk 5): every 1 s fits
+    # the polling part (half) of half the 2,400/min limit, not of a quarter of it (streams
+    # off: REST carries the prices)
     config.write_text(CONFIG.replace('id = "bybit"\nrate_budget_share = 0.5',
                                      'id = "binanceusdm"\nrate_budget_share = 0.5\n'
-                                     'poll_interval_s = 6.0\nstreams = false')
+                                     'poll_interval_s = 1.0\nstreams = false')
                       .replace('exchange.id = "binanceusdm"\n', '')
                       .replace('exchange.id = "bybit"\n', 'exchange.id = "binanceusdm"\n'))
     settings = load_settings(config)
@@ -138,24 +139,25 @@ def test_a_rest_feed_that_does_not_fit_a_workers_part_is_refused_naming_the_spli
     message = str(err.value)
     assert message.startswith("--workers: account alpha shares binanceusdm with 1 other worker "
                               "process(es), so it gets 0.5/2 of exchange.rate_budget_share: "
-                              "exchange.poll_interval_s = 6 with exchange.rate_budget_share = "
+                              "exchange.poll_interval_s = 1 with exchange.rate_budget_share = "
                               "0.25"), message
     one = WorkerParent(settings, tmp_path / "data1", workers=1, config=config)
     # in one process the three Binance feeds pay one budget: each fits alone, not together
-    # (this line said "fits" while they needed 22.5 weight/s of the 10 polling may use)
+    # (this line said "fits" while they needed 22.5 weight/s of the 10 polling may use, at
+    # 6 s polls of 45 weight each before the price ticker; 21 at 1 s polls of 7 now)
     with pytest.raises(StartupError, match="accounts alpha, beta, gamma pay one binanceusdm"):
         one._plan()
 
 
 def test_one_workers_accounts_whose_feeds_fit_alone_but_not_together_are_refused(
         tmp_path: Path) -> None:
-    """alpha and beta in one worker on Binance, REST feeds every 5 s: each fits polling's part
-    alone (9 of 10 weight/s), together they need 18. The worker would fail its start; the
+    """alpha and beta in one worker on Binance, REST feeds every 1 s: each fits polling's part
+    alone (7 of 10 weight/s), together they need 14. The worker would fail its start; the
     parent refuses first, in one line naming both."""
     config = tmp_path / "bot.toml"
     config.write_text(CONFIG.replace('id = "bybit"\nrate_budget_share = 0.5',
                                      'id = "binanceusdm"\nrate_budget_share = 0.5\n'
-                                     'poll_interval_s = 5.0\nstreams = false')
+                                     'poll_interval_s = 1.0\nstreams = false')
                       .replace('exchange.id = "binanceusdm"\n', 'exchange.id = "bybit"\n')
                       .replace('exchange.id = "bybit"\nexchange.api_url', 'exchange.api_url'))
     settings = load_settings(config)
