@@ -128,7 +128,7 @@ def _price(row: Any) -> Decimal | None:
 
 
 class RestTickers:
-    """A gateway's all-symbol ticker reads (`read_all`), and on a PRICE_TICKER_VENUES venue
+    """A gateway's ticker reads (`read`), and on a PRICE_TICKER_VENUES venue
     the 24 h volumes kept between their reads. Thread-safe: the feed, the silent symbols'
     poll and the first reconciliations read at once."""
 
