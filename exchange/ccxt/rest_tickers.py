@@ -157,7 +157,12 @@ class RestTickers:
             return {symbol: convert.ticker(t) for symbol, t in raw.items()}
         prices = self._run(lambda ex: last_prices(ex, symbols, self._said), "fetch_last_prices")
         volumes = self._volumes_of(symbols)
-        return {s: replace(t, quote_volume=volumes.get(s)) for s, t in prices.items()}
+        if self.volume_every_s is None:
+            return prices  # no volume asked: none carried (the filter is off)
+        # a symbol the volume read told none of (its row without one, or unreadable) carries
+        # NaN: no volume passed strategy.min_volume, NaN is "not enough" (found by review)
+        return {s: replace(t, quote_volume=_or_unknown(volumes.get(s)))
+                for s, t in prices.items()}
 
     def _volumes_of(self, symbols: list[str] | None) -> dict[str, Decimal | None]:
         """The last 24 h volumes, read again when due. The first read's failure is the
@@ -198,3 +203,11 @@ class RestTickers:
             logger.warning("{}: the 24 h volumes (strategy.min_volume) could not be read: {}; "
                            "the last ones read are kept, tried again in {:g} s", self._venue_id,
                            exc, self.volume_every_s)
+
+
+UNKNOWN_VOLUME = Decimal("NaN")
+"""The volume of a symbol the 24 h read told none of, while volumes are read."""
+
+
+def _or_unknown(volume: Decimal | None) -> Decimal:
+    return UNKNOWN_VOLUME if volume is None else volume

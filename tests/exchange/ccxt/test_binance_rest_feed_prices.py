@@ -161,3 +161,24 @@ def test_an_account_reads_volumes_only_when_min_volume_uses_them(tmp_path, mode,
         gw.close()
     finally:
         emu.stop()
+
+
+def test_a_symbol_whose_volume_row_is_unreadable_gets_a_volume_that_filters(tmp_path):
+    """Found by the review of this change: a traded symbol whose ticker/24hr row tells no quote
+    volume (missing, or a row ccxt cannot read) got prices with no volume, and a missing volume
+    passes the min_volume filter (strategies/mean_reversion.py: None means "not asked"). Before
+    this feed the symbol got no price at all. While volumes are read, a symbol without one now
+    carries NaN, which the filter counts as not enough (entries wait for a readable volume);
+    its price is still delivered (stops and exits need it)."""
+    fake = FakeTime()
+    with gateway_on_emulator("binanceusdm", tmp_path, fake=fake, volume_every_s=60.0) as (gw,
+                                                                                         emu):
+        _, rows = emu.venue.get_fapi_v1_ticker_24hr({})
+        for row in rows:
+            if row["symbol"] == "BTCUSDT":
+                del row["quoteVolume"]
+        emu.fail_next(DAY, 1, body=rows)
+        tickers = gw.fetch_tickers([BTC, ETH])
+        assert tickers[BTC].last == D("50000") and tickers[ETH].quote_volume == D("300000")
+        volume = tickers[BTC].quote_volume
+        assert volume is not None and volume.is_nan(), volume
