@@ -127,6 +127,13 @@ def _filled_stated(info: Raw, exchange_id: str | None) -> bool:
     return any(_str(info.get(k)) for k in filled_keys)
 
 
+CEILING = Decimal("1e15")
+"""No market trades at a price, nor fills an amount, this large (BTC ~1e5 a contract, a meme
+coin's order ~1e9 contracts): a number past it in a venue's answer is a garbled one. Read
+from the venue's digits as Decimal, 1e999999999 is finite, and the decision core's first
+product with it raised decimal.Overflow: the symbol's actor crashed on every such tick."""
+
+
 def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = None,
           exchange_id: str | None = None) -> VenueOrder:
     """`price`: a fee asset's price in `settle` (fees.py); None: a fee in another asset is
@@ -160,11 +167,11 @@ def order(raw: Raw, *, settle: str | None = None, price: fees.Price | None = Non
 
 
 def _unsigned(row: str, **values: Decimal | None) -> dict[str, Decimal | None]:
-    """`values` as they are; BadResponse naming the first that is no finite number >= 0 (a
-    garbled row: a NaN filled quantity raised in every later comparison of the order's
-    progress, on the streams' thread, and took the whole order stream down with it)."""
+    """`values` as they are; BadResponse naming the first that is no finite number >= 0 and
+    below CEILING (a garbled row: a NaN filled quantity raised in every later comparison of the
+    order's progress, on the streams' thread, and took the whole order stream down with it)."""
     for name, value in values.items():
-        if value is not None and (not value.is_finite() or value < 0):
+        if value is not None and (not value.is_finite() or not 0 <= value < CEILING):
             raise ccxt.BadResponse(f"unreadable {name} {value}{row}")
     return values
 
@@ -358,8 +365,9 @@ def ticker(raw: Raw) -> VenueTicker:
 
 
 def tradeable(price: Decimal | None) -> bool:
-    """A price a market trades at: finite and positive (the REST and raw stream tickers)."""
-    return price is not None and price.is_finite() and price > 0
+    """A price a market trades at (or an amount a fill can have): finite, positive, below
+    CEILING (the REST and raw stream tickers, the price ticker, trade rows)."""
+    return price is not None and price.is_finite() and 0 < price < CEILING
 
 
 def _step(value: Any, tick_size_mode: bool) -> Decimal:

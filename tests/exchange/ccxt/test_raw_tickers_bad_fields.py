@@ -168,3 +168,16 @@ def test_bad_volumes_on_the_bybit_stream_never_reach_the_sink_and_the_stream_rea
         streams.stop()
         ws.stop()
         http.stop()
+
+
+@pytest.mark.parametrize("bad", ["1e999999999", "1E+15"])
+def test_a_price_no_market_trades_at_is_dropped_on_both_venues(bad):
+    """A finite price far past any market's (1e999999999 overflowed the decision core's
+    arithmetic: an actor crash per tick) is dropped like a NaN one."""
+    ex, got = installed("bybit")
+    ex.handle_message(None, bybit("BTCUSDT", lastPrice=bad, turnover24h="1"))
+    ex.handle_message(None, bybit("BTCUSDT", "delta", lastPrice="50000"))
+    assert [t.last for t in got] == [D("50000")]
+    ex, got = installed("binanceusdm")
+    ex.handle_message(None, [mini("BTCUSDT", bad, "7"), mini("ETHUSDT", "3000", "9")])
+    assert [(t.symbol, t.last) for t in got] == [(ETH, D("3000"))]
