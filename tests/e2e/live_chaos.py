@@ -1,0 +1,403 @@
+"""Chaos run in LIVE mode: `python bot.py` against a venue emulator (Bybit v5 or Binance USD-M,
+HTTP and WebSocket on 127.0.0.1), SIGKILLed at chosen moments and restarted, as the paper chaos
+run (tests/e2e/chaos.py) does. Every restart takes the live path: the ccxt gateway, the rate
+budget, the venue's streams, the account's first read (actors/first_read.py), reconciliation by
+client order id against the venue, fees from the venue's trade records.
+
+The emulator holds the venue's truth in this process (orders with client ids, positions, fills
+with fees, stops that fire), so it outlives every kill: the invariants are checked against it.
+Prices move by a random walk made here (`Mover`), so the strategy enters and exits, stops fire
+and trailing stops move (Bybit: amended in place); external signals arrive over HTTP as in the
+paper run. Every order-changing request is answered `LATENCY_S` late, after the venue processed
+it: the window in which an order is in flight (intent committed, answer not) is that wide.
+
+Invariants after every restart (besides the paper run's journal, log and signal checks):
+  unique_ids  no client order id reached the venue twice (the emulator's request log)
+  protected   every open position on the venue is tracked by the bot (same side and size) and
+              covered by exactly one reduce-only stop of the closing side and the position's
+              size, within a bound after the restart
+  ledger      per order, the bot's fills equal the venue's (amount, average price, fee, realized
+              P&L): nothing booked twice, nothing missing after reconciliation
+  wallet      at the end: the ledger's realized P&L minus fees equals the venue's wallet change,
+              to the cent
+
+Run it directly for a long run:  python -m tests.e2e.live_chaos --venue bybit --kills 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import signal
+import sys
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.bot_process import start_bot, write_config
+from tests.e2e.chaos import Chaos, free_port
+from tests.e2e.chaos_files import ro, wait_reconciled
+from tests.e2e.chaos_moments import MOMENTS, Moment, Probe
+from tests.e2e.chaos_signals import TOKEN, SignalSender
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
+from tests.exchange.ccxt.emu_binance import BinanceVenue
+from tests.exchange.ccxt.emu_book import Book, EmuOrder
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+
+LIVE_SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+NATIVE = {"BTC/USDT:USDT": "BTCUSDT", "ETH/USDT:USDT": "ETHUSDT"}
+TICKS = {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("0.01")}
+LATENCY_S = 0.1
+ORDER_PATHS = {"/v5/order/create", "/v5/order/amend", "/v5/order/cancel",
+               "/fapi/v1/order", "/fapi/v1/algoOrder"}
+CREATE_IDS = {("POST", "/v5/order/create"): "orderLinkId",
+              ("POST", "/fapi/v1/order"): "newClientOrderId",
+              ("POST", "/fapi/v1/algoOrder"): "clientAlgoId"}
+START_BALANCE = Decimal("10000")
+RECONCILE_S = {"bybit": 3, "binanceusdm": 6}
+SHARE = {"bybit": 0.5, "binanceusdm": 1.0}
+"""Binance's sweep of every symbol asks ~85 weight: each 3 s it took more than the bot's share
+of 2,400 a minute and the REST reads were refused (as in tests/e2e/test_live_streams.py)."""
+
+
+class WallBook(Book):
+    """The shared book on the wall clock: the base book adds a second per event, which put the
+    venue's clock minutes ahead of this machine's within a run."""
+
+    def tick(self) -> int:
+        self.now_ms = max(self.now_ms + 1, int(time.time() * 1000))
+        return self.now_ms
+
+
+class Late:
+    """The venue, answering every order-changing request `latency_s` after processing it."""
+
+    def __init__(self, venue: Any, latency_s: float) -> None:
+        self.venue, self.latency_s = venue, latency_s
+
+    def route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        answer = self.venue.route(method, path, params)
+        if method != "GET" and path in ORDER_PATHS:
+            time.sleep(self.latency_s)
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.venue, name)
+
+
+class Mover:
+    """Every symbol's price in trends of a few seconds each way (a trailing stop activates and
+    moves, then the turn fires it or the strategy exits), with noise, pulled back towards its
+    start; in ticks, every `every_s`."""
+
+    def __init__(self, book: Book, seed: int, every_s: float = 0.1,
+                 step: float = 0.0003) -> None:
+        self.book, self.rng, self.every_s, self.step = book, random.Random(seed), every_s, step
+        self.start_prices = dict(book.prices)
+        self.drift = {native: 0.0 for native in book.prices}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="live-chaos-prices", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _main(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for native, start in self.start_prices.items():
+                if self.rng.random() < self.every_s / 3:  # a new trend every ~3 s
+                    self.drift[native] = self.rng.choice((-1, 1)) * self.step
+                now = float(self.book.prices[native])
+                pull = 0.02 * (float(start) - now) / float(start)  # stays near its start
+                moved = now * (1 + pull + self.drift[native] + self.rng.gauss(0, self.step))
+                price = (Decimal(str(moved)) / TICKS[native]).quantize(Decimal(1)) * TICKS[native]
+                self.book.set_price(native, price)
+
+
+def _amend_in_flight(p: Probe) -> str | None:
+    """A stop move journaled by this process (StopMoveRequested), its amend's answer not, and
+    no new stop placed for it (a move of a stop whose venue id is unknown places a new one):
+    the amend is in flight (Bybit moves a stop in place)."""
+    rows = p.query(
+        "SELECT e.symbol, e.id FROM events e WHERE e.type = 'StopMoveRequested' AND "
+        "e.recorded_at >= ? AND NOT EXISTS (SELECT 1 FROM events f WHERE f.symbol = e.symbol "
+        "AND f.id > e.id AND f.type IN ('StopAmended', 'StopAmendFailed')) AND NOT EXISTS "
+        "(SELECT 1 FROM orders o WHERE o.symbol = e.symbol AND o.purpose = 'stop' AND "
+        "o.created_at >= e.created_at) LIMIT 1", p.since)
+    return " ".join(str(v) for v in rows[0]) if rows else None
+
+
+COMMON = ("startup", "entry_in_flight", "first_stop_in_flight", "close_in_flight", "random")
+LIVE_MOMENTS: dict[str, dict[str, Moment]] = {
+    "bybit": {**{k: MOMENTS[k] for k in COMMON[:3]},
+              "amend_in_flight": Moment(name="amend_in_flight", what="a stop amend in flight",
+                                        inside=_amend_in_flight),
+              **{k: MOMENTS[k] for k in COMMON[3:]}},
+    "binanceusdm": {**{k: MOMENTS[k] for k in COMMON[:3]},
+                    "stop_move_in_flight": MOMENTS["stop_move_in_flight"],
+                    **{k: MOMENTS[k] for k in COMMON[3:]}},
+}
+
+
+class Venue:
+    """One venue's emulators (HTTP and WebSocket) over one book."""
+
+    def __init__(self, venue_id: str) -> None:
+        self.id = venue_id
+        self.book = WallBook(PRICES, now_ms=int(time.time() * 1000))
+        self.book.balance = START_BALANCE
+        venue = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
+        self.http = EmulatorServer(Late(venue, LATENCY_S)).start()
+        self.ws = (start_bybit_ws(self.book, API_KEY, API_SECRET) if venue_id == "bybit"
+                   else start_binance_ws(self.book, venue))  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        self.ws.stop()
+        self.http.stop()
+
+    def sent_twice(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for r in self.http.requests:
+            key = CREATE_IDS.get((r.method, r.path))
+            if key and r.params.get(key):
+                counts[r.params[key]] = counts.get(r.params[key], 0) + 1
+        return [(cid, n) for cid, n in counts.items() if n > 1]
+
+    def tally(self, mine: dict, total: Decimal, change: Decimal) -> str:
+        """What the run made the venue do, so a report shows the checks had something to see."""
+        with self.book.lock:
+            fired = sum(o.trigger is not None and o.status in ("filled", "triggered")
+                        for o in self.book.orders.values())
+            trades = len(self.book.trades)
+        amends = len(self.http.hits("/v5/order/amend"))
+        return (f"venue: {trades} trades of {len(mine)} booked orders, {fired} stops fired, "
+                f"{amends} amends; ledger realized - fees {total}, wallet change {change}")
+
+    def owner(self, order: EmuOrder) -> str:
+        """The client id the bot knows a fill by: a Binance stop fills through a child order
+        the trigger placed (`actualOrderId`), booked under the stop's own id."""
+        for o in self.book.orders.values():
+            if o.extra.get("actualOrderId") == order.oid:
+                return o.cid
+        return order.cid
+
+    def fills(self) -> dict[str, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
+        """Per client id: (amount, notional, fee, realized, newest ts) of the venue's trades."""
+        out: dict[str, list] = {}
+        with self.book.lock:
+            for t in self.book.trades:
+                a = out.setdefault(self.owner(t.order), [Decimal(0)] * 4 + [0])
+                a[0] += t.qty
+                a[1] += t.qty * t.price
+                a[2] += t.fee
+                a[3] += t.realized
+                a[4] = max(a[4], t.ts)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def positions(self) -> dict[str, Decimal]:
+        with self.book.lock:
+            return {sym: size for (sym, _leg), (size, _e) in self.book.positions.items() if size}
+
+    def stops(self, native: str) -> list[EmuOrder]:
+        with self.book.lock:
+            return [o for o in self.book.orders.values() if o.symbol == native
+                    and o.trigger is not None and o.status == "untriggered"]
+
+
+def live_config(path: Path, venue: Venue, signal_port: int) -> Path:
+    return write_config(
+        path, LIVE_SYMBOLS, bot={"mode": "live", "status_interval_s": 0.2},
+        exchange={"id": venue.id, "api_url": venue.http.base_url, "ws_url": venue.ws.url,
+                  "poll_interval_s": 0.2, "rate_limit_per_s": 1000.0, "timeout_ms": 5000,
+                  "stream_stale_s": 5.0, "rate_budget_share": SHARE[venue.id]},
+        strategy={"window": 5, "entry_z": 0.8, "exit_z": 0.1, "min_volatility_pct": 0},
+        risk={"order_size_usdt": 200, "stop_loss_pct": 0.4, "trailing_activation_pct": 0.15,
+              "trailing_callback_pct": 0.1, "trailing_step_pct": 0.03,
+              "cooldown_after_loss_s": 0},
+        supervision={"reconcile_interval_s": RECONCILE_S[venue.id]},
+        signals={"enabled": True, "port": signal_port},
+        logging={"console": False})
+
+
+class LiveChaos(Chaos):
+    symbols = LIVE_SYMBOLS
+
+    def __init__(self, workdir: Path, seed: int = 1, venue_id: str = "bybit") -> None:
+        super().__init__(workdir, seed=seed, signals=False)
+        self.moments = LIVE_MOMENTS[venue_id]
+        self.venue = Venue(venue_id)
+        port = free_port()
+        self.config = live_config(workdir / "live-chaos.toml", self.venue, port)
+        self.sender = SignalSender(port=port, symbols=LIVE_SYMBOLS, seed=seed, interval_s=1.0,
+                                   prefix=f"live-{venue_id}")
+        self.mover = Mover(self.venue.book, seed)
+
+    def start(self) -> float:
+        self.log_offset = self.bot_log.stat().st_size if self.bot_log.exists() else 0
+        self.started_at = time.time()
+        env = {**os.environ, "BOT_SIGNAL_TOKEN": TOKEN, "BOT_API_KEY": API_KEY,
+               "BOT_API_SECRET": API_SECRET}
+        self.proc = start_bot(self.config, self.data, env=env)
+        return self.started_at
+
+    def run(self, kills: int) -> Any:
+        self.mover.start()
+        try:
+            return super().run(kills)
+        finally:
+            self.mover.stop()
+            self.venue.stop()
+
+    def _check_unique_ids(self) -> None:
+        dups = self.venue.sent_twice()
+        self.report.check(not dups, f"client order ids sent to the venue twice: {dups[:5]}")
+
+    def _unprotected(self) -> list[str]:
+        venue_positions = self.venue.positions()
+        bot = ro(self.db)
+        try:
+            tracked = {NATIVE[s]: (side, Decimal(c)) for s, side, c in bot.execute(
+                "SELECT symbol, side, contracts FROM positions WHERE status = 'open'")}
+        finally:
+            bot.close()
+        problems = []
+        for native in TICKS:
+            size = venue_positions.get(native, Decimal(0))
+            mine = tracked.get(native)
+            stops = self.venue.stops(native)
+            if not size:
+                if mine is not None or stops:
+                    problems.append(f"{native}: flat on the venue, bot {mine}, "
+                                    f"stops {[(o.cid, o.qty) for o in stops]}")
+                continue
+            side, closing = ("long", "sell") if size > 0 else ("short", "buy")
+            good = [o for o in stops if o.reduce_only and o.side == closing and o.qty == abs(size)]
+            if mine != (side, abs(size)) or len(good) != 1 or len(stops) != 1:
+                problems.append(f"{native}: venue {size}, bot {mine}, stops "
+                                f"{[(o.cid, o.side, o.qty, o.reduce_only) for o in stops]}")
+        return problems
+
+    def _check_ledger(self, before_ms: int | None, bound_s: float = 10.0) -> None:
+        """Within `bound_s` (the bot's read and the venue's race with the trading going on)."""
+        deadline = time.monotonic() + bound_s
+        problems = self._ledger_problems(before_ms)
+        while problems and time.monotonic() < deadline:
+            time.sleep(0.1)
+            problems = self._ledger_problems(before_ms)
+        self.report.check(not problems, f"ledger within {bound_s}s: {problems[:5]}")
+
+    def _ledger_problems(self, before_ms: int | None) -> list[str]:
+        """A fee the venue's order answer does not carry (Binance) is booked late, from the
+        order's trades (trading/late_fees.py), up to minutes after its fill: until then the
+        bot must hold it as owed (`actor_state.fees_owed`, surviving a kill) or the order must
+        still be live in its books; only the fee may differ then, and only by being lower."""
+        owed = fees_owed(self.db)  # the bot first: it books a fill only after the venue made it
+        mine = booked(self.db)
+        theirs = self.venue.fills()
+        problems = []
+        for cid, b in mine.items():
+            v = theirs.get(cid)
+            if v is not None and v[:4] != b[:4] and cid in owed and b[2] < v[2] \
+                    and (b[0], b[1], b[3]) == (v[0], v[1], v[3]):
+                continue
+            if v is None or v[:4] != b[:4]:
+                problems.append(f"booked {cid} amount/notional/fee/realized {b[:4]} but the "
+                                f"venue has {v and v[:4]}")
+        if before_ms is not None:
+            problems += [f"venue fills of {c} never booked" for c, v in theirs.items()
+                         if v[4] < before_ms - 1000 and c not in mine]
+        return problems
+
+    def _final_check(self) -> None:
+        """Prices stop; a last start reconciles and books every fill the venue made; then the
+        ledger equals the venue's, order by order, and its P&L the wallet's change."""
+        self.mover.stop()
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        self.report.check(self.proc.returncode == 0,
+                          f"final SIGTERM exit code {self.proc.returncode}")
+        stopped_at, t0 = time.time(), self.start()
+        pending = wait_reconciled(self.data, self.proc.pid)
+        self.report.check(pending is None, f"final start: not all reconciled within 60s: {pending}")
+        self._check_signals(stopped_at, t0)
+        self._check_protected()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and booked(self.db).keys() != self.venue.fills().keys():
+            time.sleep(0.1)
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        self._check_ledger(before_ms=int(time.time() * 1000) + 1000)
+        mine = booked(self.db)
+        total = sum((v[3] - v[2] for v in mine.values()), Decimal(0))
+        change = self.venue.book.balance - START_BALANCE
+        self.report.check(abs(total - change) < Decimal("0.01"),
+                          f"wallet: ledger realized - fees {total} != venue change {change}")
+        self.report.evidence.append(self.venue.tally(mine, total, change))
+
+
+def fees_owed(db: Path) -> set[str]:
+    """What the bot holds as owed fees (the ended orders' JSON lists, all symbols) and the
+    client ids of the orders still live in its books: a fee may still be told for those."""
+    con = ro(db)
+    try:
+        owed = " ".join(r[0] or "" for r in con.execute("SELECT fees_owed FROM actor_state"))
+        live = " ".join(r[0] for r in con.execute(
+            "SELECT client_order_id FROM orders WHERE status IN ('pending', 'open')"))
+    finally:
+        con.close()
+    return set(re.findall(r"[\w.:/-]+", f"{owed} {live}"))
+
+
+def booked(db: Path) -> dict[str, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
+    """Per client id: (amount, notional, fee, realized, rows) of the bot's ledger."""
+    con = ro(db)
+    try:
+        rows = con.execute("SELECT client_order_id, amount, price, fee, realized_pnl FROM fills "
+                           "WHERE client_order_id NOT LIKE 'funding-%'").fetchall()
+    finally:
+        con.close()
+    out: dict[str, list] = {}
+    for cid, amount, price, fee, realized in rows:
+        a = out.setdefault(cid, [Decimal(0)] * 4 + [0])
+        a[0] += Decimal(amount)
+        a[1] += Decimal(amount) * Decimal(price)
+        a[2] += Decimal(fee)
+        a[3] += Decimal(realized)
+        a[4] += 1
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--venue", default="bybit", choices=list(LIVE_MOMENTS))
+    ap.add_argument("--kills", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dir", default=None)
+    a = ap.parse_args()
+    workdir = Path(a.dir or tempfile.mkdtemp(prefix=f"live-chaos-{a.venue}-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    report = LiveChaos(workdir, seed=a.seed, venue_id=a.venue).run(a.kills)
+    print(report.summary())
+    for line in report.evidence + report.misses:
+        print(" ", line)
+    for v in report.violations[:30]:
+        print("VIOLATION:", v)
+    return 1 if report.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""kill -9 of the LIVE bot at chosen moments against each venue's emulator (HTTP and streams),
+with the venue's truth checked after every restart (tests/e2e/live_chaos.py). CI runs
+`CI_KILLS` kills per venue; every moment of the venue's list must be reached, proven from the
+dead bot's files.
+
+LIVE_CHAOS_KILLS=30 python -m pytest tests/e2e/test_live_chaos.py -s   for a longer run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.e2e.live_chaos import LIVE_MOMENTS, LiveChaos
+
+pytestmark = pytest.mark.slow
+CI_KILLS = 8
+
+
+@pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
+def test_kill_9_of_the_live_bot_loses_and_duplicates_nothing(tmp_path, venue_id):
+    moments = LIVE_MOMENTS[venue_id]
+    kills = max(len(moments), int(os.environ.get("LIVE_CHAOS_KILLS", CI_KILLS)))
+    report = LiveChaos(tmp_path, seed=int(os.environ.get("CHAOS_SEED", "7")),
+                       venue_id=venue_id).run(kills)
+    print(report.summary())
+    for line in report.evidence + report.misses:
+        print(" ", line)
+    for v in report.violations[:20]:
+        print("VIOLATION:", v)
+    assert report.kills == kills
+    assert report.violations == [], report.violations[:10]
+    assert set(report.targets) == set(moments), dict(report.targets)
+    assert report.unreached() == [], (report.unreached(), report.misses)
