@@ -6,10 +6,12 @@ client order id against the venue, fees from the venue's trade records.
 
 The emulator holds the venue's truth in this process (orders with client ids, positions, fills
 with fees, stops that fire), so it outlives every kill: the invariants are checked against it.
-Prices move by a random walk made here (`Mover`), so the strategy enters and exits, stops fire
-and trailing stops move (Bybit: amended in place); external signals arrive over HTTP as in the
-paper run. Every order-changing request is answered `LATENCY_S` late, after the venue processed
-it: the window in which an order is in flight (intent committed, answer not) is that wide.
+The test drives the market (tests/e2e/live_venue.py): prices move in trends (`Mover`), entry
+signals open flat symbols (`Opener`) and the paper run's signal bursts (chaos_signals.py) enter
+and exit over HTTP, so stops fire and trailing stops move (Bybit: amended in place). Every
+order-changing request is answered `LATENCY_S` late, after the venue processed it: the window
+in which an order is in flight (intent committed, answer not) is that wide; `--hold N` holds
+every Nth answer past the bot's timeout (the order landed, the bot looks it up by client id).
 
 Invariants after every restart (besides the paper run's journal, log and signal checks):
   unique_ids  no client order id reached the venue twice (the emulator's request log)
@@ -21,19 +23,17 @@ Invariants after every restart (besides the paper run's journal, log and signal 
   wallet      at the end: the ledger's realized P&L minus fees equals the venue's wallet change,
               to the cent
 
-Run it directly for a long run:  python -m tests.e2e.live_chaos --venue bybit --kills 30
+Run it directly for a long run:  python -m tests.e2e.live_chaos --venue bybit --kills 30 --hold 7
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import re
 import signal
 import sys
 import tempfile
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -44,86 +44,23 @@ from tests.e2e.chaos import Chaos, free_port
 from tests.e2e.chaos_files import ro, wait_reconciled
 from tests.e2e.chaos_moments import MOMENTS, Moment, Probe
 from tests.e2e.chaos_signals import TOKEN, SignalSender
-from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
-from tests.exchange.ccxt.emu_binance import BinanceVenue
-from tests.exchange.ccxt.emu_book import Book, EmuOrder
-from tests.exchange.ccxt.emu_bybit import BybitVenue
-from tests.exchange.ccxt.emu_server import EmulatorServer
-from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
-from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+from tests.e2e.live_venue import (
+    HOLD_S,
+    LIVE_SYMBOLS,
+    NATIVE,
+    START_BALANCE,
+    TICKS,
+    TIMEOUT_MS,
+    Mover,
+    Opener,
+    Venue,
+)
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET
 
-LIVE_SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
-NATIVE = {"BTC/USDT:USDT": "BTCUSDT", "ETH/USDT:USDT": "ETHUSDT"}
-TICKS = {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("0.01")}
-LATENCY_S = 0.1
-ORDER_PATHS = {"/v5/order/create", "/v5/order/amend", "/v5/order/cancel",
-               "/fapi/v1/order", "/fapi/v1/algoOrder"}
-CREATE_IDS = {("POST", "/v5/order/create"): "orderLinkId",
-              ("POST", "/fapi/v1/order"): "newClientOrderId",
-              ("POST", "/fapi/v1/algoOrder"): "clientAlgoId"}
-START_BALANCE = Decimal("10000")
 RECONCILE_S = {"bybit": 3, "binanceusdm": 6}
 SHARE = {"bybit": 0.5, "binanceusdm": 1.0}
 """Binance's sweep of every symbol asks ~85 weight: each 3 s it took more than the bot's share
 of 2,400 a minute and the REST reads were refused (as in tests/e2e/test_live_streams.py)."""
-
-
-class WallBook(Book):
-    """The shared book on the wall clock: the base book adds a second per event, which put the
-    venue's clock minutes ahead of this machine's within a run."""
-
-    def tick(self) -> int:
-        self.now_ms = max(self.now_ms + 1, int(time.time() * 1000))
-        return self.now_ms
-
-
-class Late:
-    """The venue, answering every order-changing request `latency_s` after processing it."""
-
-    def __init__(self, venue: Any, latency_s: float) -> None:
-        self.venue, self.latency_s = venue, latency_s
-
-    def route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
-        answer = self.venue.route(method, path, params)
-        if method != "GET" and path in ORDER_PATHS:
-            time.sleep(self.latency_s)
-        return answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.venue, name)
-
-
-class Mover:
-    """Every symbol's price in trends of a few seconds each way (a trailing stop activates and
-    moves, then the turn fires it or the strategy exits), with noise, pulled back towards its
-    start; in ticks, every `every_s`."""
-
-    def __init__(self, book: Book, seed: int, every_s: float = 0.1,
-                 step: float = 0.0003) -> None:
-        self.book, self.rng, self.every_s, self.step = book, random.Random(seed), every_s, step
-        self.start_prices = dict(book.prices)
-        self.drift = {native: 0.0 for native in book.prices}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="live-chaos-prices", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
-
-    def _main(self) -> None:
-        while not self._stop.wait(self.every_s):
-            for native, start in self.start_prices.items():
-                if self.rng.random() < self.every_s / 3:  # a new trend every ~3 s
-                    self.drift[native] = self.rng.choice((-1, 1)) * self.step
-                now = float(self.book.prices[native])
-                pull = 0.02 * (float(start) - now) / float(start)  # stays near its start
-                moved = now * (1 + pull + self.drift[native] + self.rng.gauss(0, self.step))
-                price = (Decimal(str(moved)) / TICKS[native]).quantize(Decimal(1)) * TICKS[native]
-                self.book.set_price(native, price)
 
 
 def _amend_in_flight(p: Probe) -> str | None:
@@ -151,78 +88,15 @@ LIVE_MOMENTS: dict[str, dict[str, Moment]] = {
 }
 
 
-class Venue:
-    """One venue's emulators (HTTP and WebSocket) over one book."""
-
-    def __init__(self, venue_id: str) -> None:
-        self.id = venue_id
-        self.book = WallBook(PRICES, now_ms=int(time.time() * 1000))
-        self.book.balance = START_BALANCE
-        venue = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
-        self.http = EmulatorServer(Late(venue, LATENCY_S)).start()
-        self.ws = (start_bybit_ws(self.book, API_KEY, API_SECRET) if venue_id == "bybit"
-                   else start_binance_ws(self.book, venue))  # type: ignore[arg-type]
-
-    def stop(self) -> None:
-        self.ws.stop()
-        self.http.stop()
-
-    def sent_twice(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for r in self.http.requests:
-            key = CREATE_IDS.get((r.method, r.path))
-            if key and r.params.get(key):
-                counts[r.params[key]] = counts.get(r.params[key], 0) + 1
-        return [(cid, n) for cid, n in counts.items() if n > 1]
-
-    def tally(self, mine: dict, total: Decimal, change: Decimal) -> str:
-        """What the run made the venue do, so a report shows the checks had something to see."""
-        with self.book.lock:
-            fired = sum(o.trigger is not None and o.status in ("filled", "triggered")
-                        for o in self.book.orders.values())
-            trades = len(self.book.trades)
-        amends = len(self.http.hits("/v5/order/amend"))
-        return (f"venue: {trades} trades of {len(mine)} booked orders, {fired} stops fired, "
-                f"{amends} amends; ledger realized - fees {total}, wallet change {change}")
-
-    def owner(self, order: EmuOrder) -> str:
-        """The client id the bot knows a fill by: a Binance stop fills through a child order
-        the trigger placed (`actualOrderId`), booked under the stop's own id."""
-        for o in self.book.orders.values():
-            if o.extra.get("actualOrderId") == order.oid:
-                return o.cid
-        return order.cid
-
-    def fills(self) -> dict[str, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
-        """Per client id: (amount, notional, fee, realized, newest ts) of the venue's trades."""
-        out: dict[str, list] = {}
-        with self.book.lock:
-            for t in self.book.trades:
-                a = out.setdefault(self.owner(t.order), [Decimal(0)] * 4 + [0])
-                a[0] += t.qty
-                a[1] += t.qty * t.price
-                a[2] += t.fee
-                a[3] += t.realized
-                a[4] = max(a[4], t.ts)
-        return {k: tuple(v) for k, v in out.items()}
-
-    def positions(self) -> dict[str, Decimal]:
-        with self.book.lock:
-            return {sym: size for (sym, _leg), (size, _e) in self.book.positions.items() if size}
-
-    def stops(self, native: str) -> list[EmuOrder]:
-        with self.book.lock:
-            return [o for o in self.book.orders.values() if o.symbol == native
-                    and o.trigger is not None and o.status == "untriggered"]
-
-
 def live_config(path: Path, venue: Venue, signal_port: int) -> Path:
     return write_config(
         path, LIVE_SYMBOLS, bot={"mode": "live", "status_interval_s": 0.2},
         exchange={"id": venue.id, "api_url": venue.http.base_url, "ws_url": venue.ws.url,
-                  "poll_interval_s": 0.2, "rate_limit_per_s": 1000.0, "timeout_ms": 5000,
+                  "poll_interval_s": 0.2, "rate_limit_per_s": 1000.0, "timeout_ms": TIMEOUT_MS,
                   "stream_stale_s": 5.0, "rate_budget_share": SHARE[venue.id]},
-        strategy={"window": 5, "entry_z": 0.8, "exit_z": 0.1, "min_volatility_pct": 0},
+        # entries by signal (`Opener`, `SignalSender`): the strategy's own exits (a window of 5
+        # mean-reverts within a second) closed most positions before a trailing stop moved
+        strategy={"window": 10000},
         risk={"order_size_usdt": 200, "stop_loss_pct": 0.4, "trailing_activation_pct": 0.15,
               "trailing_callback_pct": 0.1, "trailing_step_pct": 0.03,
               "cooldown_after_loss_s": 0},
@@ -234,15 +108,17 @@ def live_config(path: Path, venue: Venue, signal_port: int) -> Path:
 class LiveChaos(Chaos):
     symbols = LIVE_SYMBOLS
 
-    def __init__(self, workdir: Path, seed: int = 1, venue_id: str = "bybit") -> None:
+    def __init__(self, workdir: Path, seed: int = 1, venue_id: str = "bybit",
+                 hold_every: int = 0) -> None:
         super().__init__(workdir, seed=seed, signals=False)
         self.moments = LIVE_MOMENTS[venue_id]
-        self.venue = Venue(venue_id)
+        self.venue = Venue(venue_id, hold_every)
         port = free_port()
         self.config = live_config(workdir / "live-chaos.toml", self.venue, port)
-        self.sender = SignalSender(port=port, symbols=LIVE_SYMBOLS, seed=seed, interval_s=1.0,
+        self.sender = SignalSender(port=port, symbols=LIVE_SYMBOLS, seed=seed, interval_s=2.5,
                                    prefix=f"live-{venue_id}")
         self.mover = Mover(self.venue.book, seed)
+        self.opener = Opener(self.sender.url, self.venue, seed)
 
     def start(self) -> float:
         self.log_offset = self.bot_log.stat().st_size if self.bot_log.exists() else 0
@@ -254,11 +130,24 @@ class LiveChaos(Chaos):
 
     def run(self, kills: int) -> Any:
         self.mover.start()
+        if self.sender is not None:
+            self.opener.start()
         try:
             return super().run(kills)
         finally:
+            self.opener.stop()
             self.mover.stop()
             self.venue.stop()
+
+    def _check_protected(self, bound_s: float = 5.0) -> None:
+        """A held answer (`hold_every`) leaves the bot blind to its order for up to `HOLD_S`
+        (the actor waits in the call): the bound is that much longer then."""
+        if self.venue.held:
+            bound_s += HOLD_S + 2
+        before = len(self.report.violations)
+        super()._check_protected(bound_s)
+        if len(self.report.violations) > before:
+            self.report.violations[-1] += f" (at {time.strftime('%H:%M:%S')})"
 
     def _check_unique_ids(self) -> None:
         dups = self.venue.sent_twice()
@@ -323,6 +212,7 @@ class LiveChaos(Chaos):
     def _final_check(self) -> None:
         """Prices stop; a last start reconciles and books every fill the venue made; then the
         ledger equals the venue's, order by order, and its P&L the wallet's change."""
+        self.opener.stop()
         self.mover.stop()
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
@@ -387,10 +277,12 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dir", default=None)
+    ap.add_argument("--hold", type=int, default=0,
+                    help="hold every Nth order-changing answer past the bot's timeout")
     a = ap.parse_args()
     workdir = Path(a.dir or tempfile.mkdtemp(prefix=f"live-chaos-{a.venue}-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    report = LiveChaos(workdir, seed=a.seed, venue_id=a.venue).run(a.kills)
+    report = LiveChaos(workdir, seed=a.seed, venue_id=a.venue, hold_every=a.hold).run(a.kills)
     print(report.summary())
     for line in report.evidence + report.misses:
         print(" ", line)

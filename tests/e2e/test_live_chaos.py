@@ -11,7 +11,9 @@ import os
 
 import pytest
 
+from tests.e2e.chaos_grid import GRID_MOMENTS
 from tests.e2e.live_chaos import LIVE_MOMENTS, LiveChaos
+from tests.e2e.live_chaos_grid import LiveGridChaos
 
 pytestmark = pytest.mark.slow
 CI_KILLS = 8
@@ -31,4 +33,23 @@ def test_kill_9_of_the_live_bot_loses_and_duplicates_nothing(tmp_path, venue_id)
     assert report.kills == kills
     assert report.violations == [], report.violations[:10]
     assert set(report.targets) == set(moments), dict(report.targets)
+    assert report.unreached() == [], (report.unreached(), report.misses)
+
+
+@pytest.mark.skipif(not os.environ.get("LIVE_CHAOS_GRID_KILLS"),
+                    reason="~2 minutes (a live grid restart reconciles in ~7 s): beyond CI's "
+                           "budget; LIVE_CHAOS_GRID_KILLS=12 runs it")
+def test_kill_9_of_the_live_hedge_grid_loses_and_duplicates_nothing(tmp_path):
+    """The hedge grid live against the Bybit emulator in hedge mode (tests/e2e/live_chaos_grid.py),
+    LIVE_CHAOS_GRID_KILLS kills (at least one per grid moment)."""
+    kills = max(len(GRID_MOMENTS), int(os.environ.get("LIVE_CHAOS_GRID_KILLS", 0)))
+    report = LiveGridChaos(tmp_path, seed=int(os.environ.get("CHAOS_SEED", "7"))).run(kills)
+    print(report.summary())
+    for line in report.evidence + report.misses:
+        print(" ", line)
+    for v in report.violations[:20]:
+        print("VIOLATION:", v)
+    assert report.kills == kills
+    assert report.violations == [], report.violations[:10]
+    assert set(report.targets) == set(GRID_MOMENTS), dict(report.targets)
     assert report.unreached() == [], (report.unreached(), report.misses)

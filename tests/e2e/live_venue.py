@@ -1,0 +1,210 @@
+"""The venue side of the live chaos run (tests/e2e/live_chaos.py): one venue's emulators over
+one book on the wall clock, answering order calls late (or held past the bot's timeout), and
+the test's drivers of the market: prices in trends (`Mover`) and entry signals for flat symbols
+(`Opener`)."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import urllib.request
+from decimal import Decimal
+from typing import Any
+
+from tests.e2e.chaos_signals import TOKEN
+from tests.exchange.ccxt.ccxt_fixtures import API_KEY, API_SECRET, PRICES
+from tests.exchange.ccxt.emu_binance import BinanceVenue
+from tests.exchange.ccxt.emu_book import Book, EmuOrder
+from tests.exchange.ccxt.emu_bybit import BybitVenue
+from tests.exchange.ccxt.emu_server import EmulatorServer
+from tests.exchange.ccxt.ws_emu_binance import start_binance_ws
+from tests.exchange.ccxt.ws_emu_bybit import start_bybit_ws
+
+LIVE_SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+NATIVE = {"BTC/USDT:USDT": "BTCUSDT", "ETH/USDT:USDT": "ETHUSDT"}
+TICKS = {"BTCUSDT": Decimal("0.1"), "ETHUSDT": Decimal("0.01")}
+LATENCY_S = 0.1
+TIMEOUT_MS = 5000
+HOLD_S = TIMEOUT_MS / 1000 + 0.5
+ORDER_PATHS = {"/v5/order/create", "/v5/order/amend", "/v5/order/cancel",
+               "/fapi/v1/order", "/fapi/v1/algoOrder"}
+CREATE_IDS = {("POST", "/v5/order/create"): "orderLinkId",
+              ("POST", "/fapi/v1/order"): "newClientOrderId",
+              ("POST", "/fapi/v1/algoOrder"): "clientAlgoId"}
+START_BALANCE = Decimal("10000")
+
+
+class WallBook(Book):
+    """The shared book on the wall clock: the base book adds a second per event, which put the
+    venue's clock minutes ahead of this machine's within a run."""
+
+    def tick(self) -> int:
+        self.now_ms = max(self.now_ms + 1, int(time.time() * 1000))
+        return self.now_ms
+
+
+class Late:
+    """The venue, answering every order-changing request `latency_s` after processing it, and
+    every `hold_every`-th one (0: none) only after the client gave up (`HOLD_S`, past the bot's
+    timeout_ms): the order landed, the bot never heard and looks it up by its client id."""
+
+    def __init__(self, venue: Any, latency_s: float, hold_every: int = 0) -> None:
+        self.venue, self.latency_s, self.hold_every = venue, latency_s, hold_every
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        answer = self.venue.route(method, path, params)
+        if method != "GET" and path in ORDER_PATHS:
+            with self._lock:
+                self._count += 1
+                held = self.hold_every > 0 and self._count % self.hold_every == 0
+            time.sleep(HOLD_S if held else self.latency_s)
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.venue, name)
+
+
+class Mover:
+    """Every symbol's price in trends of a few seconds each way (a trailing stop activates and
+    moves, then the turn fires it or the strategy exits), with noise, pulled back towards its
+    start; in ticks, every `every_s`."""
+
+    def __init__(self, book: Book, seed: int, every_s: float = 0.1,
+                 step: float = 0.0003) -> None:
+        self.book, self.rng, self.every_s, self.step = book, random.Random(seed), every_s, step
+        self.start_prices = dict(book.prices)
+        self.drift = {native: 0.0 for native in book.prices}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="live-chaos-prices", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _way(self, native: str) -> int:
+        """Mostly the way of the position open on the venue: its trailing stop activates and
+        moves (the kill moments of a stop move need some), then a turn fires it."""
+        size = self.book.position(native)[0]
+        if size and self.rng.random() < 0.6:
+            return 1 if size > 0 else -1
+        return self.rng.choice((-1, 1))
+
+    def _main(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for native, start in self.start_prices.items():
+                if self.rng.random() < self.every_s / 3:  # a new trend every ~3 s
+                    self.drift[native] = self._way(native) * self.step
+                now = float(self.book.prices[native])
+                pull = 0.02 * (float(start) - now) / float(start)  # stays near its start
+                moved = now * (1 + pull + self.drift[native] + self.rng.gauss(0, self.step))
+                price = (Decimal(str(moved)) / TICKS[native]).quantize(Decimal(1)) * TICKS[native]
+                self.book.set_price(native, price)
+
+
+class Venue:
+    """One venue's emulators (HTTP and WebSocket) over one book."""
+
+    def __init__(self, venue_id: str, hold_every: int = 0) -> None:
+        self.id = venue_id
+        self.book = WallBook(PRICES, now_ms=int(time.time() * 1000))
+        self.book.balance = START_BALANCE
+        venue = BybitVenue(self.book) if venue_id == "bybit" else BinanceVenue(self.book)
+        self.held = hold_every > 0
+        self.http = EmulatorServer(Late(venue, LATENCY_S, hold_every)).start()
+        self.ws = (start_bybit_ws(self.book, API_KEY, API_SECRET) if venue_id == "bybit"
+                   else start_binance_ws(self.book, venue))  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        self.ws.stop()
+        self.http.stop()
+
+    def sent_twice(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for r in self.http.requests:
+            key = CREATE_IDS.get((r.method, r.path))
+            if key and r.params.get(key):
+                counts[r.params[key]] = counts.get(r.params[key], 0) + 1
+        return [(cid, n) for cid, n in counts.items() if n > 1]
+
+    def tally(self, mine: dict, total: Decimal, change: Decimal) -> str:
+        """What the run made the venue do, so a report shows the checks had something to see."""
+        with self.book.lock:
+            fired = sum(o.trigger is not None and o.status in ("filled", "triggered")
+                        for o in self.book.orders.values())
+            trades = len(self.book.trades)
+        amends = len(self.http.hits("/v5/order/amend"))
+        return (f"venue: {trades} trades of {len(mine)} booked orders, {fired} stops fired, "
+                f"{amends} amends; ledger realized - fees {total}, wallet change {change}")
+
+    def owner(self, order: EmuOrder) -> str:
+        """The client id the bot knows a fill by: a Binance stop fills through a child order
+        the trigger placed (`actualOrderId`), booked under the stop's own id."""
+        for o in self.book.orders.values():
+            if o.extra.get("actualOrderId") == order.oid:
+                return o.cid
+        return order.cid
+
+    def fills(self) -> dict[str, tuple[Decimal, Decimal, Decimal, Decimal, int]]:
+        """Per client id: (amount, notional, fee, realized, newest ts) of the venue's trades."""
+        out: dict[str, list] = {}
+        with self.book.lock:
+            for t in self.book.trades:
+                a = out.setdefault(self.owner(t.order), [Decimal(0)] * 4 + [0])
+                a[0] += t.qty
+                a[1] += t.qty * t.price
+                a[2] += t.fee
+                a[3] += t.realized
+                a[4] = max(a[4], t.ts)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def positions(self) -> dict[str, Decimal]:
+        with self.book.lock:
+            return {sym: size for (sym, _leg), (size, _e) in self.book.positions.items() if size}
+
+    def stops(self, native: str) -> list[EmuOrder]:
+        with self.book.lock:
+            return [o for o in self.book.orders.values() if o.symbol == native
+                    and o.trigger is not None and o.status == "untriggered"]
+
+
+class Opener:
+    """An entry signal (no exit after it) for a symbol flat on the venue, every `every_s`: the
+    position lives until its stop or trailing stop fires or a signal burst closes it, so stops
+    move (the paper run's burst of entry, exit, entry, exit ends flat within a second)."""
+
+    def __init__(self, url: str, venue: Venue, seed: int, every_s: float = 1.5) -> None:
+        self.url, self.venue, self.every_s = url, venue, every_s
+        self.rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="live-chaos-opener", daemon=True)
+        self._seq = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(15)
+
+    def _main(self) -> None:
+        while not self._stop.wait(self.every_s):
+            flat = [s for s in LIVE_SYMBOLS if NATIVE[s] not in self.venue.positions()]
+            if flat:
+                self._seq += 1
+                body = json.dumps({"id": f"open-{self._seq}", "symbol": self.rng.choice(flat),
+                                   "side": self.rng.choice(("long", "short"))}).encode()
+                req = urllib.request.Request(self.url, data=body, method="POST", headers={
+                    "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+                try:
+                    urllib.request.urlopen(req, timeout=10).close()
+                except OSError:  # the bot is down (HTTPError is an OSError too)
+                    pass
