@@ -139,6 +139,13 @@ class LiveChaos(Chaos):
             self.mover.stop()
             self.venue.stop()
 
+    def _one_kill(self, n: int) -> float:
+        """The test steers the market towards the moment this kill waits for."""
+        target = self._choose(n)
+        self.opener.focus = target
+        self.mover.favour = target in ("amend_in_flight", "stop_move_in_flight")
+        return super()._one_kill(n)
+
     def _check_protected(self, bound_s: float = 5.0) -> None:
         """A held answer (`hold_every`) leaves the bot blind to its order for up to `HOLD_S`
         (the actor waits in the call): the bound is that much longer then."""

@@ -78,6 +78,7 @@ class Mover:
         self.book, self.rng, self.every_s, self.step = book, random.Random(seed), every_s, step
         self.start_prices = dict(book.prices)
         self.drift = {native: 0.0 for native in book.prices}
+        self.favour = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="live-chaos-prices", daemon=True)
 
@@ -90,10 +91,10 @@ class Mover:
             self._thread.join(10)
 
     def _way(self, native: str) -> int:
-        """Mostly the way of the position open on the venue: its trailing stop activates and
-        moves (the kill moments of a stop move need some), then a turn fires it."""
+        """Mostly the way of the position open on the venue (always while the run waits for a
+        stop move, `favour`): its trailing stop activates and moves, then a turn fires it."""
         size = self.book.position(native)[0]
-        if size and self.rng.random() < 0.6:
+        if size and self.rng.random() < (1.0 if self.favour else 0.6):
             return 1 if size > 0 else -1
         return self.rng.choice((-1, 1))
 
@@ -176,13 +177,19 @@ class Venue:
 
 
 class Opener:
-    """An entry signal (no exit after it) for a symbol flat on the venue, every `every_s`: the
-    position lives until its stop or trailing stop fires or a signal burst closes it, so stops
-    move (the paper run's burst of entry, exit, entry, exit ends flat within a second)."""
+    """Signals that steer the bot towards the kill moment the run waits for (`focus`), every
+    `every_s`: an entry (no exit after it) for a symbol flat on the venue, so a position lives
+    until its stop or trailing stop fires (the paper run's burst of entry, exit, entry, exit
+    ends flat within a second); waiting for a close, or for an entry or a first stop (then
+    every other time), an exit of an open one."""
 
-    def __init__(self, url: str, venue: Venue, seed: int, every_s: float = 1.5) -> None:
+    CLOSING = ("close_in_flight",)
+    OPENING = ("entry_in_flight", "first_stop_in_flight")
+
+    def __init__(self, url: str, venue: Venue, seed: int, every_s: float = 1.0) -> None:
         self.url, self.venue, self.every_s = url, venue, every_s
         self.rng = random.Random(seed)
+        self.focus = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="live-chaos-opener", daemon=True)
         self._seq = 0
@@ -197,14 +204,23 @@ class Opener:
 
     def _main(self) -> None:
         while not self._stop.wait(self.every_s):
-            flat = [s for s in LIVE_SYMBOLS if NATIVE[s] not in self.venue.positions()]
-            if flat:
-                self._seq += 1
-                body = json.dumps({"id": f"open-{self._seq}", "symbol": self.rng.choice(flat),
-                                   "side": self.rng.choice(("long", "short"))}).encode()
-                req = urllib.request.Request(self.url, data=body, method="POST", headers={
-                    "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
-                try:
-                    urllib.request.urlopen(req, timeout=10).close()
-                except OSError:  # the bot is down (HTTPError is an OSError too)
-                    pass
+            held = self.venue.positions()
+            flat = [s for s in LIVE_SYMBOLS if NATIVE[s] not in held]
+            open_ = [s for s in LIVE_SYMBOLS if NATIVE[s] in held]
+            # waiting for an entry, a flat symbol may be one the bot cannot enter for a while
+            # (an entry killed before it reached the venue stays pending for 60 s: README)
+            opening = self.focus in self.OPENING and (not flat or self.rng.random() < 0.5)
+            if open_ and (self.focus in self.CLOSING or opening):
+                self._post(self.rng.choice(open_), "exit")
+            elif flat:
+                self._post(self.rng.choice(flat), self.rng.choice(("long", "short")))
+
+    def _post(self, symbol: str, side: str) -> None:
+        self._seq += 1
+        body = json.dumps({"id": f"steer-{self._seq}", "symbol": symbol, "side": side}).encode()
+        req = urllib.request.Request(self.url, data=body, method="POST", headers={
+            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(req, timeout=10).close()
+        except OSError:  # the bot is down (HTTPError is an OSError too)
+            pass
