@@ -16,7 +16,7 @@ from tests.e2e.live_chaos import LIVE_MOMENTS, LiveChaos
 from tests.e2e.live_chaos_grid import LiveGridChaos
 
 pytestmark = pytest.mark.slow
-CI_KILLS = 8
+CI_KILLS = 10
 
 
 @pytest.mark.parametrize("venue_id", ["bybit", "binanceusdm"])
