@@ -36,13 +36,16 @@ def test_kill_9_of_the_live_bot_loses_and_duplicates_nothing(tmp_path, venue_id)
     assert report.unreached() == [], (report.unreached(), report.misses)
 
 
-@pytest.mark.skipif(not os.environ.get("LIVE_CHAOS_GRID_KILLS"),
-                    reason="~2 minutes (a live grid restart reconciles in ~7 s): beyond CI's "
-                           "budget; LIVE_CHAOS_GRID_KILLS=12 runs it")
+CI_GRID_KILLS = 3
+
+
 def test_kill_9_of_the_live_hedge_grid_loses_and_duplicates_nothing(tmp_path):
-    """The hedge grid live against the Bybit emulator in hedge mode (tests/e2e/live_chaos_grid.py),
-    LIVE_CHAOS_GRID_KILLS kills (at least one per grid moment)."""
-    kills = max(len(GRID_MOMENTS), int(os.environ.get("LIVE_CHAOS_GRID_KILLS", 0)))
+    """The hedge grid live against the Bybit emulator in hedge mode (tests/e2e/live_chaos_grid.py).
+    CI: CI_GRID_KILLS kills (a live grid restart reconciles in ~7 s, every grid moment would
+    take ~2 minutes), every check after each; LIVE_CHAOS_GRID_KILLS=N kills at least once per
+    grid moment and then asks that every moment was reached."""
+    wanted = int(os.environ.get("LIVE_CHAOS_GRID_KILLS", 0))
+    kills = max(len(GRID_MOMENTS), wanted) if wanted else CI_GRID_KILLS
     report = LiveGridChaos(tmp_path, seed=int(os.environ.get("CHAOS_SEED", "7"))).run(kills)
     print(report.summary())
     for line in report.evidence + report.misses:
@@ -50,6 +53,8 @@ def test_kill_9_of_the_live_hedge_grid_loses_and_duplicates_nothing(tmp_path):
     for v in report.violations[:20]:
         print("VIOLATION:", v)
     assert report.kills == kills
+    assert report.checks >= kills, report.checks
     assert report.violations == [], report.violations[:10]
-    assert set(report.targets) == set(GRID_MOMENTS), dict(report.targets)
-    assert report.unreached() == [], (report.unreached(), report.misses)
+    if wanted:
+        assert set(report.targets) == set(GRID_MOMENTS), dict(report.targets)
+        assert report.unreached() == [], (report.unreached(), report.misses)
