@@ -165,9 +165,12 @@ class RestTickers:
                 for s, t in prices.items()}
 
     def _volumes_of(self, symbols: list[str] | None) -> dict[str, Decimal | None]:
-        """The last 24 h volumes, read again when due. The first read's failure is the
-        call's (a price without its volume would pass the min_volume filter); a later one
-        keeps the last volumes (said once), tried again after `volume_every_s`."""
+        """The last 24 h volumes, read again when due. A failed read keeps the last volumes
+        (said once), tried again after `volume_every_s`; when none was read yet every symbol's
+        is unknown (NaN: no entry passes min_volume) and its prices still go out. The first
+        read's failure used to fail the call: no REST price at all, for trailing stops and
+        exits too, for as long as the 24 h ticker failed (a price without its volume would
+        have passed the filter; an unknown one does not)."""
         if self.volume_every_s is None:
             return {}
         with self._lock:
@@ -182,10 +185,10 @@ class RestTickers:
         try:
             raw = self._run(lambda ex: read(ex, wanted, self._said), "fetch_tickers")
         except (ccxt.BaseError, BudgetRefused) as exc:
-            if first:
-                raise
             self._said_failing(exc)
             with self._lock:
+                if first:
+                    self._asked_at = now  # again a period later, not at every poll
                 return dict(self._volumes)
         with self._lock:
             self._volumes.update({s: convert.ticker(t).quote_volume for s, t in raw.items()})
@@ -201,8 +204,9 @@ class RestTickers:
             said, self._failing = self._failing, True
         if not said:
             logger.warning("{}: the 24 h volumes (strategy.min_volume) could not be read: {}; "
-                           "the last ones read are kept, tried again in {:g} s", self._venue_id,
-                           exc, self.volume_every_s)
+                           "the last ones read are kept (a symbol with none: no entry until "
+                           "one is read), tried again in {:g} s", self._venue_id, exc,
+                           self.volume_every_s)
 
 
 UNKNOWN_VOLUME = Decimal("NaN")
