@@ -22,8 +22,6 @@ READS = [
     ("/fapi/v1/userTrades", {}, lambda gw: gw.fetch_my_trades(BTC, SINCE)),
     ("/fapi/v1/income", {}, lambda gw: gw.fetch_funding_history(None, SINCE)),
     ("/fapi/v3/account", {"totalWalletBalance": "0"}, lambda gw: gw.fetch_balance()),
-    ("/fapi/v1/ticker/24hr", {}, lambda gw: gw.fetch_tickers()),
-    ("/fapi/v1/ticker/24hr", {}, lambda gw: gw.fetch_tickers([BTC, "ETH/USDT:USDT"])),
     ("/fapi/v2/ticker/price", {}, lambda gw: gw.fetch_tickers()),
     ("/fapi/v2/ticker/price", {}, lambda gw: gw.fetch_tickers([BTC, "ETH/USDT:USDT"])),
 ]

@@ -188,3 +188,21 @@ def test_a_symbol_whose_volume_row_is_unreadable_gets_a_volume_that_filters(tmp_
         assert tickers[BTC].last == D("50000") and tickers[ETH].quote_volume == D("300000")
         volume = tickers[BTC].quote_volume
         assert volume is not None and volume.is_nan(), volume
+
+
+@pytest.mark.parametrize("body", [{}, [None], "<html><body>Please wait...</body></html>", ""])
+def test_a_24h_answer_that_cannot_be_read_leaves_the_volumes_unknown_not_the_prices(tmp_path,
+                                                                                   body):
+    """The 24 h ticker is read for the volumes alone: an answer of it that cannot be read (an
+    object for the list, a null row, no JSON) is a failed volume read, said in one line; the
+    prices still go out, their volumes unknown (no entry passes min_volume)."""
+    with gateway_on_emulator("binanceusdm", tmp_path, volume_every_s=60.0,
+                             max_attempts=1) as (gw, emu):
+        emu.fail_next(DAY, 1, body=body)
+        lines, sink = warning_lines()
+        try:
+            tickers = gw.fetch_tickers([BTC, ETH])
+        finally:
+            logger.remove(sink)
+        assert tickers[BTC].last == D("50000") and tickers[BTC].quote_volume.is_nan()
+        assert len([line for line in lines if "24 h volumes" in line]) == 1, lines

@@ -40,7 +40,8 @@ READS = {
         ("/fapi/v1/openOrders", lambda gw: gw.fetch_open_orders(BTC)),
         ("/fapi/v1/userTrades", lambda gw: gw.fetch_my_trades(BTC, SINCE)),
         ("/fapi/v3/account", lambda gw: gw.fetch_balance()),
-        ("/fapi/v1/ticker/24hr", lambda gw: gw.fetch_tickers()),
+        ("/fapi/v2/ticker/price", lambda gw: gw.fetch_tickers()),  # the price read (the 24 h
+        # one is the volumes' only: its failure leaves them unknown, test_binance_rest_feed_prices)
         ("/fapi/v1/order", lambda gw: gw.fetch_order(None, BTC, {"clientOrderId": "x-1"})),
     ],
 }
@@ -81,7 +82,7 @@ SHAPES = {
          lambda gw: gw.fetch_my_trades(BTC, SINCE)),
     ],
     "binanceusdm": [
-        ("/fapi/v1/ticker/24hr", [None], "fetch_tickers", lambda gw: gw.fetch_tickers()),
+        ("/fapi/v2/ticker/price", [None], "ticker/price", lambda gw: gw.fetch_tickers()),
         ("/fapi/v1/openOrders", {"code": 0}, "fetch_open_orders",
          lambda gw: gw.fetch_open_orders(BTC)),
         ("/fapi/v1/userTrades", [None], "fetch_my_trades",
