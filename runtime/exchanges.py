@@ -162,9 +162,9 @@ def gateway_fields(settings: Settings, data_dir: Path, *, keys: bool) -> _Gatewa
 
 def reads_volumes(settings: Settings) -> bool:
     """Whether the account's REST feed reads the 24 h volumes: only `strategy.min_volume`
-    compares with them, and only a live account's prices carry them (a dry run's paper
-    exchange is priced without volumes)."""
-    return settings.bot.mode == "live" and settings.strategy.min_volume > 0
+    compares with them (a dry run's too: its paper exchange is priced with the volumes its
+    live source read, exchange/ccxt/tickers.py)."""
+    return settings.bot.mode in ("live", "dry-run") and settings.strategy.min_volume > 0
 
 
 def build_live(settings: Settings, data_dir: Path, *, keys: bool = True) -> ExchangePort:

@@ -64,6 +64,7 @@ class StreamedTickerSource(LiveTickerSource):
                 if asked_at is not None and self._marks.newer(t.symbol, asked_at):
                     continue  # the stream's price came during the REST call: it is newer
                 self._last[t.symbol] = (received, t.last)
+            self._keep_volumes(tickers)
 
     def _mark(self) -> int:
         with self._lock:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Protocol
 
@@ -42,6 +42,8 @@ class LiveTickerSource:
         self._clock_ms = clock_ms
         self._lock = threading.Lock()
         self._last: dict[str, tuple[int, Decimal]] = {}
+        self._volume: dict[str, Decimal] = {}
+        """The last 24 h quote volume each symbol's tickers told (`volume_24h`)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.polls = 0
@@ -66,7 +68,22 @@ class LiveTickerSource:
                 previous = self._last.get(symbol)
                 if previous is None or ts >= previous[0]:
                     self._last[symbol] = (ts, price)
+            self._keep_volumes(tickers.values())
             self.polls += 1
+
+    def _keep_volumes(self, tickers: Iterable[VenueTicker]) -> None:
+        """The volumes `tickers` tell (under `_lock`); one that tells none keeps the last."""
+        for t in tickers:
+            if t.quote_volume is not None and t.symbol in self.symbols:
+                self._volume[t.symbol] = t.quote_volume
+
+    def volume_24h(self, symbol: str, at_ms: int) -> tuple[None, Decimal] | None:
+        """The paper exchange's ticker volumes (exchange/paper/queries.py): the last quote
+        volume the venue told for `symbol` (None: none yet). Found by review: the dry run's
+        paper tickers carried none, so strategy.min_volume was never applied in dry-run."""
+        with self._lock:
+            volume = self._volume.get(symbol)
+        return None if volume is None else (None, volume)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -144,11 +144,12 @@ def test_a_reconciliations_one_symbol_price_is_its_own_24h_ticker(tmp_path):
 
 
 @pytest.mark.parametrize("mode,min_volume,every", [("live", 0, None), ("live", 1000, 60.0),
-                                                   ("dry-run", 1000, None)])
+                                                   ("dry-run", 1000, 60.0), ("dry-run", 0, None)])
 def test_an_account_reads_volumes_only_when_min_volume_uses_them(tmp_path, mode, min_volume,
                                                                  every):
-    """A live account with strategy.min_volume = 0 (the shipped config) never reads ticker/24hr
-    for the feed; a dry run's paper exchange is priced without volumes."""
+    """An account with strategy.min_volume = 0 (the shipped config) never reads ticker/24hr for
+    the feed; with it on, live and dry-run alike read it (a dry run's paper exchange is priced
+    with the volumes its live source read, exchange/ccxt/tickers.py)."""
     from config.loader import load_settings
     from exchange.ccxt.factory import gateway_from_settings
     from runtime.exchanges import gateway_fields
@@ -206,3 +207,24 @@ def test_a_24h_answer_that_cannot_be_read_leaves_the_volumes_unknown_not_the_pri
             logger.remove(sink)
         assert tickers[BTC].last == D("50000") and tickers[BTC].quote_volume.is_nan()
         assert len([line for line in lines if "24 h volumes" in line]) == 1, lines
+
+
+def test_a_dry_runs_paper_exchange_carries_the_live_volume_to_the_strategy(tmp_path):
+    """Found while reading the feed change: a dry run's paper exchange is priced by the live
+    price source, which kept prices only, so every paper ticker came without a 24 h volume and
+    strategy.min_volume was never applied in dry-run mode (None: the filter off). The source
+    now keeps the volumes the venue's tickers carry, for the paper tickers to carry them."""
+    from exchange.ccxt.tickers import LiveTickerSource
+    from exchange.records import VenueTicker
+
+    class Venue:
+        def fetch_tickers(self, symbols=None):  # noqa: ANN001, ANN202
+            return {BTC: VenueTicker(symbol=BTC, last=D("50000"), quote_volume=D("123456")),
+                    ETH: VenueTicker(symbol=ETH, last=D("3000"))}
+
+    source = LiveTickerSource(Venue(), [BTC, ETH])
+    source.poll_once()
+    assert source.volume_24h(BTC, 0) == (None, D("123456"))
+    assert source.volume_24h(ETH, 0) is None  # none told: none made up
+    # what the paper exchange's tickers carry (exchange/paper/queries.py `_volumes` asks the
+    # price source's volume_24h, as it does of recorded candles)
