@@ -86,6 +86,14 @@ class Report:
         """Moments chosen at least once and never reached."""
         return [t for t in self.targets if not self.reached.get(t)]
 
+    def show(self, violations: int = 20) -> None:
+        """Print the summary, each kill's evidence and miss, and the first `violations`."""
+        print(self.summary())
+        for line in self.evidence + self.misses:
+            print(" ", line)
+        for v in self.violations[:violations]:
+            print("VIOLATION:", v)
+
     def summary(self) -> str:
         rs = sorted(self.restart_s)
         med = rs[len(rs) // 2] if rs else 0.0
@@ -390,11 +398,7 @@ def main(chaos: type[Chaos] = Chaos, doc: str | None = __doc__, prefix: str = "c
     workdir = Path(a.dir or tempfile.mkdtemp(prefix=prefix))
     workdir.mkdir(parents=True, exist_ok=True)
     report = chaos(workdir, seed=a.seed).run(a.kills)
-    print(report.summary())
-    for line in report.evidence + report.misses:
-        print(" ", line)
-    for v in report.violations[:20]:
-        print("VIOLATION:", v)
+    report.show()
     return 1 if report.violations else 0
 
 

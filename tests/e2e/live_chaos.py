@@ -303,11 +303,7 @@ def main() -> int:
     workdir = Path(a.dir or tempfile.mkdtemp(prefix=f"live-chaos-{a.venue}-"))
     workdir.mkdir(parents=True, exist_ok=True)
     report = LiveChaos(workdir, seed=a.seed, venue_id=a.venue, hold_every=a.hold).run(a.kills)
-    print(report.summary())
-    for line in report.evidence + report.misses:
-        print(" ", line)
-    for v in report.violations[:30]:
-        print("VIOLATION:", v)
+    report.show(30)
     return 1 if report.violations else 0
 
 

@@ -82,11 +82,7 @@ def main() -> int:
     a = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="live-chaos-grid-"))
     report = LiveGridChaos(workdir, seed=a.seed).run(a.kills)
-    print(report.summary())
-    for line in report.evidence + report.misses:
-        print(" ", line)
-    for v in report.violations[:30]:
-        print("VIOLATION:", v)
+    report.show(30)
     return 1 if report.violations else 0
 
 

@@ -23,11 +23,7 @@ CI_KILLS = 12
 def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path):
     kills = max(len(TARGETS), int(os.environ.get("CHAOS_KILLS", CI_KILLS)))
     report = Chaos(tmp_path, seed=int(os.environ.get("CHAOS_SEED", "7"))).run(kills)
-    print(report.summary())
-    for line in report.evidence + report.misses:
-        print(" ", line)
-    for v in report.violations[:20]:
-        print("VIOLATION:", v)
+    report.show()
     assert report.kills == kills
     assert report.checks > kills * 4
     assert report.violations == [], report.violations[:10]

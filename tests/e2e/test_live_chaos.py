@@ -25,11 +25,7 @@ def test_kill_9_of_the_live_bot_loses_and_duplicates_nothing(tmp_path, venue_id)
     kills = max(len(moments), int(os.environ.get("LIVE_CHAOS_KILLS", CI_KILLS)))
     report = LiveChaos(tmp_path, seed=int(os.environ.get("CHAOS_SEED", "7")),
                        venue_id=venue_id).run(kills)
-    print(report.summary())
-    for line in report.evidence + report.misses:
-        print(" ", line)
-    for v in report.violations[:20]:
-        print("VIOLATION:", v)
+    report.show()
     assert report.kills == kills
     assert report.violations == [], report.violations[:10]
     assert set(report.targets) == set(moments), dict(report.targets)
@@ -47,11 +43,7 @@ def test_kill_9_of_the_live_hedge_grid_loses_and_duplicates_nothing(tmp_path):
     wanted = int(os.environ.get("LIVE_CHAOS_GRID_KILLS", 0))
     kills = max(len(GRID_MOMENTS), wanted) if wanted else CI_GRID_KILLS
     report = LiveGridChaos(tmp_path, seed=int(os.environ.get("CHAOS_SEED", "7"))).run(kills)
-    print(report.summary())
-    for line in report.evidence + report.misses:
-        print(" ", line)
-    for v in report.violations[:20]:
-        print("VIOLATION:", v)
+    report.show()
     assert report.kills == kills
     assert report.checks >= kills, report.checks
     assert report.violations == [], report.violations[:10]
