@@ -27,6 +27,7 @@ from exchange.budget_venues import (
     BYBIT_UID_WINDOW_S,
     AccountBudget,
     VenueBudget,
+    api_name,
     ip_units,
 )
 from exchange.fence import check_fence, check_preempted, in_preemptible, waiting
@@ -169,8 +170,7 @@ class RequestMeter:
         h = {k.lower(): v for k, v in (headers or {}).items()}
         limits = self.venue.limits
         if limits is BINANCE_USDM:
-            name = api[0] if isinstance(api, list | tuple) and api else api
-            if (str(name), path) in BINANCE_WEIGHT_HEADER_WRONG:
+            if (api_name(api), path) in BINANCE_WEIGHT_HEADER_WRONG:
                 h.pop("x-mbx-used-weight-1m", None)  # the venue: not accurate, ignore it
             self._binance(h, rate_limited, error)
         elif limits is BYBIT:

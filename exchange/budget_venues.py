@@ -118,14 +118,19 @@ request's symbol: the price ticker v2 (the REST feed's prices, exchange/ccxt/res
 weighs 1 with a symbol and 2 without; ccxt's table says 0, which the budget took as 1."""
 
 
+def api_name(api: object) -> str:
+    """The name of ccxt's api section a request went to (ccxt passes `api` as the name, or as
+    a list whose first item is the name: ['fapiPublicV2', 'get'])."""
+    return str(api[0] if isinstance(api, list | tuple) and api else api)
+
+
 def cost_config(exchange_id: str, api: object, method: str, path: str,
                 config: dict[str, object]) -> dict[str, object]:
     """ccxt's `config` of an endpoint, as the venue weighs it (`BINANCE_COST_FIXES`), for
     ccxt's `calculate_rate_limiter_cost` (which reads its `noSymbol` against the params)."""
     if exchange_id not in ("binanceusdm", "binance"):
         return config
-    name = api[0] if isinstance(api, list | tuple) and api else api
-    return BINANCE_COST_FIXES.get((str(name), method.upper(), path), config)
+    return BINANCE_COST_FIXES.get((api_name(api), method.upper(), path), config)
 
 
 def ip_units(limits: VenueLimits, api: object, method: str, path: str,
@@ -134,8 +139,7 @@ def ip_units(limits: VenueLimits, api: object, method: str, path: str,
     if limits is BYBIT:
         return 1.0  # Bybit counts requests, whatever the endpoint
     if limits is BINANCE_USDM:
-        name = api[0] if isinstance(api, list | tuple) and api else api
-        fixed = BINANCE_WEIGHT_FIXES.get((str(name), method, path))
+        fixed = BINANCE_WEIGHT_FIXES.get((api_name(api), method, path))
         if fixed is not None:
             return fixed
     return float(ccxt_cost) if ccxt_cost else 1.0  # Binance fapi: ccxt cost == weight
