@@ -24,7 +24,7 @@ Per symbol, the narrow interface the engine uses:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,7 @@ from backtest.emergency import BacktestCloser
 from backtest.memory_repo import MemoryRepository
 from config.settings import Settings
 from exchange.port import ExchangePort
+from protections.checks import EntryCheck
 from runtime import wiring
 from strategies.base import Strategy
 
@@ -134,9 +135,11 @@ class SymbolDriver:
 def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryRepository,
                 clock: MarketClock, log: QuietLog,
                 strategy_for: Callable[[str], Strategy] | None = None,
-                defer_quiet_prices: bool = True) -> list[SymbolDriver]:
+                defer_quiet_prices: bool = True,
+                checks: Iterable[EntryCheck] = ()) -> list[SymbolDriver]:
     """One loop per configured symbol, wired as runtime/account.py wires the actors: the
-    configured style's core, the configured strategy (or `strategy_for`), one shared gate.
+    configured style's core, the configured strategy (or `strategy_for`), one shared gate
+    with `checks` (the protections: backtest/protections.py).
     `defer_quiet_prices`: the loop's shortcut for prices inside the quiet band (nothing here
     reads the state or the view between messages; tests/backtest/test_quiet_shortcut.py
     checks that every decision is the same without it)."""
@@ -147,7 +150,7 @@ def drivers_for(settings: Settings, exchange: ExchangePort, repo: MemoryReposito
         core_for = wiring.core_factory(settings, exchange, ID_TAG)
     strategy = strategy_for or wiring.strategy_factory(settings)
     gate = AccountGate(max_open_positions=settings.risk.max_open_positions, clock=clock,
-                       kill_switch=lambda: repo.kill_switch is not None)
+                       kill_switch=lambda: repo.kill_switch is not None, checks=checks)
     closer = BacktestCloser(exchange, repo, f"{settings.bot.account}-{ID_TAG}-", log)
     drivers = []
     for symbol in settings.symbols.list:

@@ -29,6 +29,7 @@ from backtest import skip_replay, volumes
 from backtest.candles import Candles
 from backtest.driver import MarketClock, QuietLog, drivers_for
 from backtest.memory_repo import Forward, MemoryRepository
+from backtest.protections import ProtectionsReplay, configured
 from backtest.sim_exchange import SimExchange, SimSettings
 from config.settings import Settings
 from exchange.paper.csv_prices import candle_points
@@ -52,6 +53,8 @@ class RunResult:
     points: int
     looped: int
     """Points that went through the decision loop (the rest were proved to decide nothing)."""
+    protections: ProtectionsReplay | None = None
+    """`[protections]` as the run judged them (None: the config sets none)."""
 
 
 def symbols_of(settings: Settings) -> list[str]:
@@ -121,26 +124,32 @@ def run(settings: Settings, candles: dict[str, Candles], progress: Progress | No
     repo = MemoryRepository(clock, forward=sink or forward, stop_levels=holds_stops(settings),
                             kill_switch=(sup.kill_switch_escalations, sup.kill_switch_window_s))
     log = QuietLog()
+    guard = ProtectionsReplay(settings, repo) if configured(settings) else None
     try:
         drivers = drivers_for(settings, ex if port is None else port(ex), repo, clock, log,
-                              strategy_for, defer_quiet_prices)
+                              strategy_for, defer_quiet_prices,
+                              checks=() if guard is None else guard.checks)
         if skip_quiet and defer_quiet_prices and all(
                 d.loop.core.style == "one_way" and type(d.loop.strategy) is MeanReversion
                 for d in drivers):
             points, looped = skip_replay.replay(symbols, candles, ex, drivers, progress,
-                                                progress_every)
+                                                progress_every, guard)
         else:
-            points = looped = _replay(symbols, candles, ex, drivers, progress, progress_every)
+            points = looped = _replay(symbols, candles, ex, drivers, progress, progress_every,
+                                      guard)
     finally:
         if sink is not None:
             sink.close()
     return RunResult(settings=settings, candles=candles, recorder=repo, exchange=ex, log=log,
                      elapsed_s=time.perf_counter() - started, points=points,
-                     looped=looped)
+                     looped=looped, protections=guard)
 
 
 def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, drivers: list[Any],
-            progress: Progress | None, progress_every: int) -> int:
+            progress: Progress | None, progress_every: int,
+            judge: ProtectionsReplay | None = None) -> int:
+    """Every point through the full path; `judge`: the protections, told before each point's
+    tick and after its fills (backtest/protections.py)."""
     first = min(candles[s].ts[0] for s in symbols)
     ex.at(first - 1)
     for d in drivers:
@@ -155,9 +164,13 @@ def _replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange, dr
         traded = ex.point(symbol, ts, raw, mark)
         now = ts / 1000
         driver = drivers[i]
+        if judge is not None:
+            judge.before(now)
         driver.tick(mark, volume, now)
         if traded:  # as the market feed reports them: one OrderActivity, ids in fill order
             driver.fills(in_fill_order(traded), now)
+        if judge is not None:
+            judge.after(now)
         points += 1
         if progress is not None and points % progress_every == 0:
             progress(points // 4)

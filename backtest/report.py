@@ -14,6 +14,7 @@ from rich.table import Table
 from backtest.candles import coverage_holes
 from backtest.engine import RunResult, symbols_of
 from backtest.metrics import equity_curve, group, summary
+from backtest.protections import configured
 from backtest.trades import closed_trades, plain
 
 
@@ -31,6 +32,9 @@ def build(result: RunResult, overrides: dict[str, Any] | None = None) -> dict[st
                    "hedge_mode": s.exchange.hedge_mode},
         **sweep,
         **({"not_simulated": ignored} if ignored else {}),
+        **({"protections": {"configured": configured(s),
+                            "trips": [t.as_dict() for t in result.protections.trips]}}
+           if result.protections is not None else {}),
         **({"kill_switch": {"at": result.recorder.kill_switch[0],
                             "reason": result.recorder.kill_switch[1]}}
            if result.recorder.kill_switch is not None else {}),
@@ -96,19 +100,11 @@ def _group_table(title: str, first: str, rows: dict[str, dict[str, Any]]) -> Tab
     return t
 
 
-PROTECTION_KEYS = ("daily_loss_limit_usdt", "daily_loss_limit_pct", "max_drawdown_usdt",
-                   "max_drawdown_pct", "stoploss_guard_count")
-
-
 def not_simulated(settings: Any) -> list[str]:
-    """Configured settings the backtest does not act on, said in the report (found by
-    review: `[protections]` was silently ignored, so a run looked as if the limits had held).
-    The protections pause entries from the account's ledger in the running bot; a backtest
-    never pauses them. External signals (`[signals]`) reach the running bot from outside; a
-    backtest has none to replay."""
-    p = settings.protections
-    keys = [f"protections.{k}" for k in PROTECTION_KEYS if getattr(p, k)]
-    lines = [f"{', '.join(keys)}: entries are never paused in a backtest"] if keys else []
+    """Configured settings the backtest does not act on, said in the report. External signals
+    (`[signals]`) reach the running bot from outside; a backtest has none to replay. (The
+    protections are simulated: backtest/protections.py.)"""
+    lines = []
     if settings.signals.enabled:  # found by review: the running bot trades external signals
         lines.append("signals.enabled: external signals are not replayed; only the strategy's "
                      "own signals trade in a backtest")  # too; the report said nothing
@@ -180,9 +176,27 @@ def _notes(report: dict[str, Any], out: io.StringIO) -> None:
         k = report["kill_switch"]
         out.write(f"kill switch: tripped at {_when(k['at'])} UTC ({k['reason']}): no new "
                   "entries on any symbol after it\n")
+    if "protections" in report:
+        out.write(_protections(report["protections"]))
     for line in report.get("not_simulated", []):
         out.write(f"not simulated: {line}\n")
     if "warnings" in report:
         w = report["warnings"]
         out.write(f"warnings: {w['count']:,} from the decision loops (the first "
                   f"{len(w['first'])} in report.json); the first: {w['first'][0]}\n")
+
+
+TRIPS_SHOWN = 5
+"""Trips listed in the terminal report (all are in `--json`)."""
+
+
+def _protections(p: dict[str, Any]) -> str:
+    trips = p["trips"]
+    head = (f"protections ({', '.join(p['configured'])}): "
+            + (f"{len(trips):,} trips" if trips else "never tripped") + "\n")
+    lines = [f"  {_when(t['at'])} UTC {t['protection']}"
+             + (f" {t['symbol']}" if t["symbol"] else "") + f": {t['reason']}\n"
+             for t in trips[:TRIPS_SHOWN]]
+    more = [f"  ... {len(trips) - TRIPS_SHOWN:,} more in report.json\n"] if (
+        len(trips) > TRIPS_SHOWN) else []
+    return head + "".join(lines + more)

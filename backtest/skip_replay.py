@@ -25,6 +25,7 @@ from typing import Any
 from actors.trade_ids import in_fill_order
 from backtest import volumes
 from backtest.candles import Candles
+from backtest.protections import ProtectionsReplay
 from backtest.sim_exchange import SimExchange
 from backtest.skipping import PricePoints, SkipError, SkipPlan
 
@@ -77,8 +78,11 @@ class Lane:
 
 def replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange,
            drivers: list[Any], progress: Callable[[int], None] | None,
-           progress_every: int) -> tuple[int, int]:
-    """Replay; returns (points, points taken through the full path)."""
+           progress_every: int,
+           judge: ProtectionsReplay | None = None) -> tuple[int, int]:
+    """Replay; returns (points, points taken through the full path). `judge`: the
+    protections, told before and after each point taken (they change only the entry gate,
+    which only a point taken asks)."""
     lanes = [Lane(i, s, candles[s], ex, d) for i, (s, d) in enumerate(zip(symbols, drivers,
                                                                            strict=True))]
     first = min(candles[s].ts[0] for s in symbols)
@@ -95,7 +99,7 @@ def replay(symbols: list[str], candles: dict[str, Candles], ex: SimExchange,
         lane = lanes[i]
         if len(lanes) > 1:
             _show_others(lanes, ex, ts, i)
-        _take(lane, k, skipped, ex)
+        _take(lane, k, skipped, ex, judge)
         taken += 1
         _schedule(lane, k + 1, ex, heap)
         if progress is not None:  # points done, skipped ones included, as `_replay` counts
@@ -125,7 +129,8 @@ def _show_others(lanes: list[Lane], ex: SimExchange, ts: int, index: int) -> Non
             other.shown = k
 
 
-def _take(lane: Lane, k: int, skipped: bool, ex: SimExchange) -> None:
+def _take(lane: Lane, k: int, skipped: bool, ex: SimExchange,
+          judge: ProtectionsReplay | None = None) -> None:
     """Point k through the full path, as `_replay` does."""
     if skipped:
         lane.plan.restore_strategy(k)
@@ -135,8 +140,12 @@ def _take(lane: Lane, k: int, skipped: bool, ex: SimExchange) -> None:
     traded = ex.point(lane.symbol, ts, raw, mark)
     lane.shown = k
     now = ts / 1000
+    if judge is not None:
+        judge.before(now)
     lane.driver.tick(mark, volume, now)
     if traded:  # as the market feed reports them: one OrderActivity, ids in fill order
         lane.driver.fills(in_fill_order(traded), now)
+    if judge is not None:
+        judge.after(now)
     if skipped and (traded or loop.state is not before):
         raise SkipError(f"{lane.symbol}: point {k} ({ts}, {mark}) decided after a skip")

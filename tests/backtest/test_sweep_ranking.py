@@ -53,9 +53,9 @@ def test_the_table_shows_the_ranked_metric():
     assert "inf (no downside)" in lines[0] and "2.5" in lines[1]
 
 
-def test_protections_a_backtest_does_not_simulate_are_said_in_the_report(tmp_path):
-    # found by review: [protections] was silently ignored (the same trades with and without a
-    # stop-loss guard), so a run looked as if the limits had held
+def test_a_sweep_over_a_protection_runs_it_and_reports_its_trips(tmp_path):
+    # found by review: [protections] was ignored by the backtest (the same trades with and
+    # without a stop-loss guard); now each sweep run judges its own protections
     import json
     import subprocess
     import sys
@@ -75,11 +75,13 @@ def test_protections_a_backtest_does_not_simulate_are_said_in_the_report(tmp_pat
         reports[report["overrides"]["protections.stoploss_guard_count"]] = (
             report, (run / "report.txt").read_text())
     plain, guarded = reports[0], reports[1]
-    assert "not_simulated" not in plain[0] and "not simulated" not in plain[1]
-    assert guarded[0]["not_simulated"] == [
-        "protections.stoploss_guard_count: entries are never paused in a backtest"]
-    assert ("not simulated: protections.stoploss_guard_count: entries are never paused in a "
-            "backtest") in guarded[1]
+    assert "protections" not in plain[0] and "protections (" not in plain[1]
+    assert "not_simulated" not in guarded[0] and "not simulated" not in guarded[1]
+    trips = guarded[0]["protections"]["trips"]
+    assert trips and {t["protection"] for t in trips} == {"stoploss_guard"}
+    assert (f"protections (protections.stoploss_guard_count): {len(trips):,} trips"
+            in guarded[1])
+    assert guarded[0]["summary"]["trades"] < plain[0]["summary"]["trades"]
 
 
 @pytest.mark.parametrize("metric", RANKABLE)
@@ -120,7 +122,7 @@ def test_the_table_marks_a_run_with_no_trades() -> None:
 def test_external_signals_a_backtest_cannot_replay_are_said_in_the_report(tmp_path):
     """Found by review: with `[signals] enabled = true` the running bot trades external signals
     as well as the strategy's; a backtest has none, and its report said nothing of them (as
-    it said nothing of [protections] before)."""
+    it once said nothing of [protections], which it now simulates)."""
     from backtest.report import not_simulated
     from config.loader import load_settings
 
