@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,29 @@ def test_a_sweep_says_each_range_note_once(tmp_path: Path,
     assert code == 0, err
     notes = [line for line in err.splitlines() if line.startswith("bot.py: note: ")]
     assert len(notes) == 1 and "ends at 2018-01-30 04:55, before --to 2018-02-01" in notes[0]
+
+
+def test_a_sweep_over_symbols_list_runs_on_a_config_naming_files_for_every_symbol(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """README (Backtesting, Options): `symbols.list=[...],[...]` is a sweep of two values. Found
+    by review: on a config whose `paper.csv_files` names a file per symbol (the worked example's)
+    every run leaving a symbol out was refused before any ran (`paper.csv_files: "..." is not
+    in symbols.list`). A run's files are those of its own symbols; the others are not its own."""
+    config = tmp_path / "bt.toml"
+    files = ", ".join(f'"{s}" = "{SAMPLES / name}"' for s, name in (
+        (ETH, "ETHBTC_USDT_USDT-5m.csv"), (LTC, "LTCBTC_USDT_USDT-5m.csv")))
+    config.write_text(f'[bot]\ndata_dir = "{tmp_path / "state"}"\n[symbols]\n'
+                      f'list = ["{ETH}", "{LTC}"]\n[paper]\nprice_source = "csv"\n'
+                      f"csv_files = {{ {files} }}\n")
+    code = cli.dispatch(bot.parser().parse_args([
+        "backtest", "--config", str(config), "--to", "2018-01-12", "--no-charts",
+        "--no-progress", "--out", str(tmp_path / "o"), "--processes", "1", "--json",
+        "--sweep", f'symbols.list=["{ETH}","{LTC}"],["{LTC}"]']))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = json.loads(out)
+    assert sorted(r["overrides"]["symbols.list"] for r in rows) == [[ETH, LTC], [LTC]]
+    reports = {len(r["overrides"]["symbols.list"]): json.loads(
+        (Path(r["report"]).parent / "report.json").read_text()) for r in rows}
+    assert sorted(reports[1]["per_symbol"]) == [LTC]
+    assert sorted(reports[2]["per_symbol"]) == [ETH, LTC]
