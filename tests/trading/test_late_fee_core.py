@@ -77,3 +77,20 @@ def test_the_grid_never_books_a_negative_fee_and_books_a_late_one():
     b.send(GridReconciled(positions={Side.LONG: held}, orders={order.client_order_id: answer}))
     assert sum((e.fee for e in b.ledger), D(0)) == D("0.05")
     assert b.ledger[-1].amount == D(0) and b.ledger[-1].fee == D("0.03")
+
+
+def test_an_owed_fee_is_looked_at_5_s_after_the_order_ended_then_10_20_40_80_s_after_each_look():
+    """README, "What happens on each fault": the waits double from one look to the next (about
+    2.5 minutes in all), they are not counted from the order's end."""
+    c = Core()
+    entry = c.entry()
+    c.send(fill(entry, "1", "0", known=False))
+    ended, looks, warned = c.now, [], []
+    while c.state.fees_owed:
+        at = c.now + late_fees.LOOK_AGAIN_S * 2 ** len(looks)
+        assert not late_fees.due(c.state, at - 0.01)
+        assert late_fees.due(c.state, at)
+        d = c.send(Reconciled(position=HELD, orders={}), at=at)
+        looks.append(round(at - ended, 2))
+        warned += [j for j in d.journal if j.type == "FeeUnbooked"]
+    assert looks == [5, 15, 35, 75, 155] and len(warned) == 1
