@@ -144,3 +144,45 @@ def test_skipping_changes_no_decision_with_protections_on_the_shipped_data(
     refused = [j for _, _, j in fast.recorder.journal if j.type == "SignalSkipped"
                and j.data["reason"].startswith(("stoploss_guard:", "daily_loss_limit:"))]
     assert refused, "no entry was refused by a protection"
+
+
+GRID = """
+[symbols]
+list = ["ETHBTC/USDT:USDT", "LTCBTC/USDT:USDT"]
+[exchange]
+hedge_mode = true
+[strategy]
+name = "hedge_grid"
+[strategy.grid]
+levels = 4
+step_pct = 0.4
+size_multiplier = 1.5
+take_profit_pct = 0.3
+recalc_pct = 0.8
+[risk]
+order_size_usdt = 100
+leverage = 5
+stop_loss_pct = 3.0
+"""
+
+
+def test_the_hedge_grid_opens_no_leg_after_the_drawdown_limit_trips(tmp_path: Path) -> None:
+    """The grid's leg openings ask the same gate: after the account-wide drawdown trip, no leg
+    opens again (its refusals are journaled), and the run trades less than without it."""
+    from tests.backtest.test_skipping import DATA, SAMPLE
+
+    candles = {s: C.load(DATA / name) for s, name in SAMPLE.items()}
+    results = {}
+    for name, extra in (("plain", ""), ("guarded", "[protections]\nmax_drawdown_usdt = 50\n")):
+        config = tmp_path / f"{name}.toml"
+        config.write_text(GRID + extra)
+        results[name] = engine.run(load_settings(config), candles)
+    guarded, plain = results["guarded"], results["plain"]
+    [trip] = guarded.protections.trips
+    assert trip.name == "max_drawdown" and trip.symbol is None
+    legs = [now for now, _, j in guarded.recorder.journal if j.type == "LegOpened"]
+    assert legs and max(legs) <= trip.at < max(
+        now for now, _, j in plain.recorder.journal if j.type == "LegOpened")
+    refused = [j for now, _, j in guarded.recorder.journal if j.type == "EntryRefused"
+               and now > trip.at]
+    assert refused and all("max_drawdown" in j.data["reason"] for j in refused)
