@@ -116,8 +116,9 @@ def measure(venue_id: str, interval_s: float, window_s: float) -> dict[str, floa
     try:
         gw = CcxtGateway(factory_for(venue_id, emu), symbols=symbols,
                          credentials=Credentials(API_KEY, API_SECRET, source="bench"),
-                         markets_cache=None, timeout_ms=5000)
-        gw.load_markets()
+                         markets_cache=None, timeout_ms=5000,
+                         volume_every_s=None)  # as the bot builds it with the default
+        gw.load_markets()  # strategy.min_volume = 0 (runtime/exchanges.py): no 24 h ticker
         feed = MarketFeed(exchange=gw, symbols=symbols, deliver=lambda s, m: True,
                           interval_s=interval_s, own_prefix="bench-", logger=logger,
                           fetch_fills=fills_poller(gw, symbols))
@@ -192,7 +193,8 @@ def measure_streams(venue_id: str, window_s: float, positions: int,
     tmp = TempDir(f"budget-{venue_id}")
     gw = CcxtGateway(factory_for(venue_id, emu), symbols=symbols, credentials=CREDS,
                      markets_cache=None, timeout_ms=5000, budgets=BudgetRegistry(),
-                     monotonic=never_waits.clock, sleep=never_waits.sleep)
+                     monotonic=never_waits.clock, sleep=never_waits.sleep,
+                     volume_every_s=None)  # the default min_volume = 0: no 24 h ticker
     gw.load_markets()
     bot = BenchBot(tmp.path, symbols, wrap=lambda paper: gw,
                    reconcile_interval_s=SV.reconcile_interval_s, logging=False)
