@@ -50,11 +50,17 @@ class MarketRules:
         return (ZERO_AMOUNT < amount and amount >= self.min_amount
                 and amount * price >= self.min_cost)
 
-    def below_minimum(self, amount: Decimal, price: Decimal) -> str:
-        """Which minimum an amount `tradable` refuses is short of, with the figures."""
-        short = (f"amount of {self.min_amount}" if amount <= 0 or amount < self.min_amount
-                 else f"order value of {self.min_cost} USDT")
-        return f"below the market minimum {short} ({amount} at {price})"
+    def below_minimum(self, amount: Decimal, price: Decimal, size: Decimal | None = None) -> str:
+        """Which minimum an amount `tradable` refuses is short of, with the figures: the order
+        value too when that is short, and, when the `size` (USDT) asked for was not, that the
+        amount's rounding down to the step took it below ("size 100 USDT is below the market
+        minimum order value of 100.0 USDT (0.002 at 49991.90)" contradicted itself)."""
+        if amount <= 0 or amount < self.min_amount:
+            return f"below the market minimum amount of {self.min_amount} ({amount} at {price})"
+        rounded = (" once the amount is rounded down to the market's step of "
+                   f"{self.amount_step}" if size is not None and size >= self.min_cost else "")
+        return (f"below the market minimum order value of {self.min_cost} USDT ({amount} at "
+                f"{price} = {amount * price} USDT{rounded})")
 
     def above_max(self, amount: Decimal) -> bool:
         """More than the market's maximum order amount: the venue refuses such an order."""
@@ -70,7 +76,7 @@ class MarketRules:
         venue would refuse is refused here, journaled, never sent to be refused again and
         again."""
         if not self.tradable(amount, price):
-            return f"size {size} USDT is {self.below_minimum(amount, price)}"
+            return f"size {size} USDT is {self.below_minimum(amount, price, size)}"
         if self.above_max(amount):
             return f"size {size} USDT ({amount}) is above the market maximum of {self.max_amount}"
         return None

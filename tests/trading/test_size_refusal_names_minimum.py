@@ -32,7 +32,8 @@ def reason(size: str, price: str, **market: str) -> str:
 
 def test_an_order_value_below_the_minimum_names_the_minimum_value():
     got = reason("3", "100")  # 0.03 at 100: the amount is fine, 3 USDT < the 5 USDT minimum
-    assert got == "size 3 USDT is below the market minimum order value of 5 USDT (0.03 at 100)"
+    assert got == ("size 3 USDT is below the market minimum order value of 5 USDT "
+                   "(0.03 at 100 = 3.00 USDT)")
 
 
 def test_an_amount_below_the_minimum_names_the_minimum_amount():
@@ -49,4 +50,15 @@ def test_a_grid_open_below_the_minimum_names_it_too():
     d = b.send(PriceTicked(price=D(100)))
     reasons = [j.data["reason"] for j in d.journal if j.type == "OpenSkipped"]
     assert reasons == ["size 0.03 is below the market minimum order value of 5 USDT "
-                       "(0.03 at 100)"], reasons
+                       "(0.03 at 100 = 3.00 USDT)"], reasons
+
+
+def test_a_size_at_the_minimum_that_rounding_takes_below_it_says_so():
+    """Found by a live run against the Binance emulator (minimum order value 100 USDT, the
+    default order_size_usdt 100): "size 100 USDT is below the market minimum order value of
+    100.0 USDT (0.002 at 49991.90)", a line that contradicts itself: the amount, rounded down
+    to the market's step, is worth 99.9838 USDT. It names the value and the rounding now."""
+    got = reason("100", "49991.90", min_cost="100.0")
+    assert got == ("size 100 USDT is below the market minimum order value of 100.0 USDT "
+                   "(0.002 at 49991.90 = 99.98380 USDT once the amount is rounded down to the "
+                   "market's step of 0.001)")
