@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from trading.journal import JournalRecord
 from trading.orders import OrderPurpose
@@ -135,7 +135,10 @@ class PositionResizeWaits(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionClosed(JournalRecord):
-    """The position is flat; its P&L as booked from fills."""
+    """The position is flat; its P&L as booked from fills. `fees_not_told`: how many of its
+    orders' fees the venue has not told yet (Binance: booked later, `FeeBookedLate`), so
+    `fees` and `net_pnl` are not final; stored and shown only when some are (a close read
+    "'fees': '0', 'net_pnl': '-0.2630'" for 0.2758 USDT of fees booked a few seconds later)."""
 
     position_id: str
     side: Side
@@ -143,6 +146,14 @@ class PositionClosed(JournalRecord):
     realized_pnl: Decimal
     fees: Decimal
     net_pnl: Decimal
+    fees_not_told: int = 0
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = JournalRecord.data.fget(self)  # type: ignore[attr-defined]
+        if not self.fees_not_told:
+            del data["fees_not_told"]  # the record as it always was
+        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -64,6 +64,8 @@ def apply_fill(
                            fee=order.fee + fee_delta, exchange_id=exchange_id or order.exchange_id,
                            position_id=_opens(state, order, delta))
     state = state.with_order(updated)
+    if complete and not fee_known:  # before the booking: a close it makes counts it untold
+        state = late_fees.owe(state, updated, ctx.now)
     if delta > ZERO:
         if order.filled > ZERO and order.average is not None:
             price = (average * filled - order.average * order.filled) / delta
@@ -77,8 +79,6 @@ def apply_fill(
             state = _exit_filled(state, updated, delta, price, fee_delta, ctx)
     elif fee_delta:
         state = book_late_fee(state, order, fee_delta, ctx)
-    if complete and not fee_known:
-        state = late_fees.owe(state, updated, ctx.now)
     # the order is done even when this report adds nothing (the venue expired the rest)
     return _order_done(state, updated, ctx) if complete else state
 
@@ -237,8 +237,11 @@ def position_closed(state: SymbolState, reason: str, ctx: Ctx,
     pos = state.position
     assert pos is not None
     net = pos.realized_pnl - pos.fees
+    untold = sum(1 for o in state.fees_owed
+                 if (o.order.position_id or o.order.client_order_id) == pos.position_id)
     ctx.record(je.PositionClosed(position_id=pos.position_id, side=pos.side, reason=reason,
-                                 realized_pnl=pos.realized_pnl, fees=pos.fees, net_pnl=net))
+                                 realized_pnl=pos.realized_pnl, fees=pos.fees, net_pnl=net,
+                                 fees_not_told=untold))
     for other in state.orders:  # every order of the position goes (incident 9)
         if other.client_order_id != closing_order and other.status is OrderStatus.OPEN:
             ctx.emit(CancelOrder.of(other))

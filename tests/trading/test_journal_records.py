@@ -40,7 +40,9 @@ PREVIOUS_KEYS: dict[str, list[set[str]]] = {
     "PositionSideMismatch": [{"stored", "exchange"}],
     "PositionResized": [{"stored", "exchange"}],
     "PositionResizeWaits": [{"stored", "exchange", "order"}],
-    "PositionClosed": [{"position_id", "side", "reason", "realized_pnl", "fees", "net_pnl"}],
+    # + fees_not_told: new, and stored only while some of its fees are not told (Binance)
+    "PositionClosed": [{"position_id", "side", "reason", "realized_pnl", "fees", "net_pnl",
+                        "fees_not_told"}],
     "FillWithoutPosition": [{"order", "amount", "price"}],
     "FillExceedsPosition": [{"order", "amount", "contracts"}],
     "CloseWithoutFills": [{"contracts", "note"}],
