@@ -101,9 +101,13 @@ stop_loss_pct = 3.0
 # The grid's decisions digest was re-taken when an order's margin began to count its fee
 # (trading/rules.py `entry_margin`; the command carries it): the same 615 trades and report; the
 # old digest comes back with the margin computed without the fee.
+# The one-way decisions digest was re-taken when PositionClosed gained `fees_not_told` (the
+# fees a venue has not told yet at the close; always 0 in a backtest, left out of the record's
+# data then): the same trades, decision count and report; the old digest comes back with
+# ", fees_not_told=0" taken out of the reprs.
 EXPECTED = {
     "one_way": (6_000, 747,
-                "dbcacf3f6efb2f479ea93639e4379c10447fa21d08e443fd642780352aa06b51",
+                "7f6466d25ffe72dc44eb1866e437ffff50199898258e775757573e5943b1e2a4",
                 # report.json gained "warnings" (13 here); without that key it is 391751...786f.
                 # Decimals written plain since session 28: "open_pnl" "0E-8" -> "0.00000000",
                 # the only change (the old writer on the same report gives 8546ae...0383)
