@@ -84,3 +84,17 @@ def test_a_close_whose_fees_are_known_keeps_its_line(tmp_path):
         assert "fees_not_told" not in closed and Decimal(closed["fees"]) > 0, closed
         assert set(closed) == {"position_id", "side", "reason", "realized_pnl", "fees",
                                "net_pnl"}
+
+
+def test_a_grid_leg_closed_before_its_fees_are_told_says_so_too(tmp_path):
+    """The hedge grid's `LegClosed`, the same way (Binance in hedge mode: the long leg's stop
+    fires while its opening order's fee and its own are not listed yet)."""
+    with live_long(tmp_path, "binanceusdm", trades_lag_s=TRADES_LAG_S, grid=True) as bot:
+        (stop,) = [o for o in bot.stops() if bot.book.leg_of(o) == "long"]
+        bot.book.set_price("BTCUSDT", stop.trigger - 1)  # the long's stop fires and fills
+        bot.reconcile(1)  # no stream in this rig: the reconciliation finds the stop filled
+        wait_until(lambda: queries.events(BTC, "LegClosed"), timeout=15,
+                   message="the long leg closed")
+        (closed,) = [e["data"] for e in queries.events(BTC, "LegClosed")]
+        assert queries.events(BTC, "FeeBookedLate") == [] and Decimal(closed["fees"]) == 0
+        assert closed["leg"] == "long" and closed["fees_not_told"] == 2, closed

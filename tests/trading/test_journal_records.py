@@ -61,7 +61,8 @@ PREVIOUS_KEYS: dict[str, list[set[str]]] = {
     "LegOpened": [{"leg", "position_id", "price", "amount", "stop_price", "ref_qty"}],
     "LegAveraged": [{"leg", "level", "price", "amount"}],
     "LegReduced": [{"leg", "order", "amount", "price"}],
-    "LegClosed": [{"leg", "position_id", "reason", "realized_pnl", "fees", "net_pnl"}],
+    "LegClosed": [{"leg", "position_id", "reason", "realized_pnl", "fees", "net_pnl",
+                   "fees_not_told"}],  # + fees_not_told, as PositionClosed's
     # issue 16 item 3 on purpose: the fills booked for it instead of a "not ours to book" note
     "LegClosedOnExchange": [{"leg", "ours", "fills"}],
     "LegAdopted": [{"leg", "contracts", "entry_price", "stop_price"}],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from trading.journal import JournalRecord
 from trading.orders import OrderPurpose
@@ -47,7 +47,8 @@ class LegReduced(JournalRecord):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LegClosed(JournalRecord):
-    """A leg is flat; its P&L as booked from fills."""
+    """A leg is flat; its P&L as booked from fills. `fees_not_told`: as PositionClosed's (its
+    orders' fees the venue has not told yet; in the data only when some are)."""
 
     leg: Side
     position_id: str | None
@@ -55,6 +56,14 @@ class LegClosed(JournalRecord):
     realized_pnl: Decimal
     fees: Decimal
     net_pnl: Decimal
+    fees_not_told: int = 0
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data = JournalRecord.data.fget(self)  # type: ignore[attr-defined]
+        if not self.fees_not_told:
+            del data["fees_not_told"]  # the record as it always was
+        return data
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -72,9 +72,11 @@ def close_leg(state: GridState, side: Side, reason: str, ctx: GridCtx) -> GridSt
     legs; it reopens once all of those are confirmed gone."""
     leg = state.leg(side)
     leg_change(f"{state.symbol} {side.value}", state.leg_phase(side), LegPhase.CLOSED)
+    untold = sum(1 for o in state.fees_owed
+                 if (o.order.position_id or o.order.client_order_id) == leg.position_id)
     ctx.record(ge.LegClosed(leg=side, position_id=leg.position_id, reason=reason,
                             realized_pnl=leg.realized_pnl, fees=leg.fees,
-                            net_pnl=leg.realized_pnl - leg.fees))
+                            net_pnl=leg.realized_pnl - leg.fees, fees_not_told=untold))
     state = state.with_leg(Leg(side=side, ref_qty=leg.ref_qty))
     # the leg's stop stays while a level of its side is live: a level that fills before its
     # cancel lands opens a position there, which that stop (reduce-only, sized for the leg and
