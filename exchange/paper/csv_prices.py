@@ -16,8 +16,10 @@ import bisect
 import csv
 import itertools
 import re
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 HEADER = ["timestamp", "open", "high", "low", "close", "volume"]
 DAY_MS = 24 * 3600 * 1000
@@ -97,6 +99,27 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
     return o, h, low, c, v
 
 
+def _one_line_rows(path: Path, reader: Any) -> Iterator[list[str]]:
+    """The reader's rows, each one line of the file, as the backtest reads them
+    (backtest/candles.py). A quote (") not closed on its line made the csv module read on: the
+    error named the file's last line and printed the rest of the file, and past the module's
+    field limit the start ended in `unexpected Error in run` (found by running bot.py on such
+    a file)."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ValueError(f"{path}, line {start}: not a CSV row ({exc}; a quote "
+                             "not closed?)") from None
+        if reader.line_num != start:
+            raise ValueError(f"{path}, line {start}: a quote (\") is not closed on its line")
+        yield row
+        start = reader.line_num + 1
+
+
 def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal, ...]]:
     """(open, high, low, close, volume) per candle, prices multiplied by `scale`."""
     path = Path(path)
@@ -107,7 +130,7 @@ def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal,
         header = next(reader, None)
         if header is None or [h.strip().lower() for h in header] != HEADER:
             raise ValueError(f"{path}, line 1: expected header {','.join(HEADER)}, got {header!r}")
-        for row in reader:
+        for row in _one_line_rows(path, reader):
             if not row or all(not field.strip() for field in row):
                 continue
             *prices, volume = _parse_row(path, reader.line_num, row)
