@@ -4,6 +4,7 @@ one line naming it, never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import json
 import time
 from pathlib import Path
@@ -122,9 +123,12 @@ def show_status(data_dir: Path, as_json: bool, account: str | None,
         text = (json.dumps(status, indent=2, default=str) if as_json
                 else render_table(status, account))
         workers = [] if as_json else list(worker_lines(status))
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        return (f"{path}: cannot show the status (missing or malformed {exc!s:.80}); a running "
-                "bot rewrites it every bot.status_interval_s")
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
+        return _unshowable(path, exc)
+    except OSError as exc:  # a time the platform's clock functions refuse (EOVERFLOW)
+        if exc.errno != errno.EOVERFLOW:
+            raise
+        return _unshowable(path, exc)
     if status["bot"].get("starting") and not as_json:
         before = status["bot"]["previous_run"]
         print(f"bot PID {status['bot']['pid']} is starting and has not written its status yet; "
@@ -134,3 +138,11 @@ def show_status(data_dir: Path, as_json: bool, account: str | None,
     for line in workers:  # run --workers N: each worker's liveness
         print(line)
     return None
+
+
+def _unshowable(path: Path, exc: Exception) -> str:
+    """A status that reads as JSON but cannot be shown: a field missing or malformed, or a time
+    outside the platform's range (found by review: `started_at` 1e300 or -1e18 said
+    `unexpected OverflowError in status`, as for a bug)."""
+    return (f"{path}: cannot show the status (missing or malformed {exc!s:.80}); a running "
+            "bot rewrites it every bot.status_interval_s")
