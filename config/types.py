@@ -78,7 +78,7 @@ def _to_env_name(value: Any) -> str:
     given as telegram.token_env was printed in the start's error) is refused without quoting
     it (config/messages.py appends no value to this error)."""
     value = _to_str(value)
-    if value and not _ENV_NAME.match(value):
+    if value and not _ENV_NAME.fullmatch(value):  # `$` alone let a final \n through
         raise PydanticCustomError(
             "env_name", "must be the name of an environment variable (letters, digits and _, "
             "not starting with a digit), not the secret itself; the value is not shown")
@@ -143,7 +143,7 @@ def _to_webhook(value: Any) -> str:
 
 def _to_symbol(value: Any) -> str:
     value = _to_str(value)
-    match = _SYMBOL_RE.match(value)
+    match = _SYMBOL_RE.fullmatch(value)  # not match: its `$` also matches before a final \n
     if match is None or match.group(2) != match.group(3):
         raise PydanticCustomError("bad_symbol", "must be {hint}", {"hint": SYMBOL_HINT})
     base, quote = match.group(1), match.group(2)
