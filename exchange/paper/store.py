@@ -33,6 +33,7 @@ from exchange.paper.schema import (
     TRADE_COLUMNS,
     PositionModeMismatch,
     StoreUnreadable,
+    from_db,
     migrate,
     open_db,
     record,
@@ -49,6 +50,35 @@ def _maybe_decimal(value: str | None) -> Any:
         return None if value is None else Decimal(value)
     except ArithmeticError:
         return value
+
+
+class _BadValue(ValueError):
+    """A stored value that does not read, named by its table, row and column (found by review:
+    a damaged price said `unreadable (InvalidOperation: [<class 'decimal.ConversionSyntax'>])`,
+    naming no row)."""
+
+
+def _number(row: str, column: str, value: Any) -> Decimal:
+    try:
+        return Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        raise _BadValue(f"{row}: {column} {str(value)[:40]!r} is not a number") from None
+
+
+def _order(row: tuple) -> OrderRec:
+    """An orders row as a record; a column that does not read is a _BadValue naming it."""
+    try:
+        rec: OrderRec = record(OrderRec, ORDER_COLUMNS, row)
+    except (ArithmeticError, TypeError, ValueError):
+        columns = dict(zip(ORDER_COLUMNS, row, strict=True))
+        for name, value in columns.items():
+            try:
+                from_db(name, value)
+            except (ArithmeticError, TypeError, ValueError):
+                raise _BadValue(f"orders {columns['id']} ({columns['symbol']}): {name} "
+                                f"{str(value)[:40]!r} is not a number") from None
+        raise
+    return rec
 
 
 def _json_default(value: Any) -> str:
@@ -175,6 +205,10 @@ class Store:
         StoreUnreadable naming the file, a startup line (it was 'unexpected ValueError')."""
         try:
             return self._load()
+        except _BadValue as exc:  # the table, the row and the column
+            raise StoreUnreadable(
+                f"{self.path}: paper exchange store unreadable: {exc}; move it aside to start "
+                "a fresh paper account") from None
         except (ValueError, ArithmeticError, TypeError, KeyError) as exc:
             raise StoreUnreadable(
                 f"{self.path}: paper exchange store unreadable ({type(exc).__name__}: {exc}); "
@@ -187,14 +221,16 @@ class Store:
             (wallet,) = c.execute(
                 "SELECT wallet FROM balance WHERE currency = ?", (self.currency,)
             ).fetchone()
+            wallet = _number(f"balance {self.currency}", "wallet", wallet)
             positions = [
-                PositionRec(symbol=s, side=side, qty=Decimal(q), entry=Decimal(e), updated_ms=u)
+                PositionRec(symbol=s, side=side, qty=_number(f"positions {s} {side}", "qty", q),
+                            entry=_number(f"positions {s} {side}", "entry", e), updated_ms=u)
                 for s, side, q, e, u in c.execute(
                     "SELECT symbol, side, qty, entry, updated_ms FROM positions"
                 )
             ]
             open_orders = [
-                record(OrderRec, ORDER_COLUMNS, row)
+                _order(row)
                 for row in c.execute(
                     f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE status = 'open' "
                     "ORDER BY seq"
@@ -206,15 +242,15 @@ class Store:
                 )
             }
             checkpoints = {
-                s: (ms, Decimal(p))
+                s: (ms, _number(f"prices {s}", "price", p))
                 for s, ms, p in c.execute("SELECT symbol, last_ms, price FROM prices")
             }
             max_order = c.execute("SELECT COALESCE(MAX(seq), 0) FROM orders").fetchone()[0]
             max_trade = c.execute("SELECT COALESCE(MAX(seq), 0) FROM trades").fetchone()[0]
-            market_prices = {s: Decimal(p) for s, p in c.execute(
+            market_prices = {s: _number(f"markets {s}", "initial_price", p) for s, p in c.execute(
                 "SELECT symbol, initial_price FROM markets")}
         return Snapshot(
-            int(meta["created_ms"]), Decimal(wallet), positions, open_orders, client_ids,
+            int(meta["created_ms"]), wallet, positions, open_orders, client_ids,
             checkpoints, max_order, max_trade, market_prices,
         )
 

@@ -348,7 +348,8 @@ def test_a_paper_store_with_an_unreadable_value_is_a_startup_line(tmp_path):
     first = _bot("--config", str(config), "--duration", "1")  # a real store, then damaged
     assert first.returncode == 0, first.stderr
     store = tmp_path / "d" / "paper_exchange.sqlite"
-    for table, column, value, shown in (("balance", "wallet", "lots", "InvalidOperation"),
+    for table, column, value, shown in (("balance", "wallet", "lots",
+                                         "balance USDT: wallet 'lots' is not a number"),
                                         ("meta", "value", "four", "schema four")):
         with sqlite3.connect(store) as con:
             backup = con.execute(f"SELECT {column} FROM {table}").fetchall()
