@@ -118,8 +118,9 @@ def _file_checks(settings: Settings, csv_given: Callable[[str], bool],
         if account.exchange.id == "paper":
             files["paper.store"] = account.paper.store
         for key, name in files.items():
-            problem = _unmakeable(Path(os.path.normpath(account.resolve(name))),
-                                  settings.data_dir_path())
+            path = Path(os.path.normpath(account.resolve(name)))
+            problem = (_unmakeable(path, settings.data_dir_path())
+                       or _bots_own(path, settings.data_dir_path()))
             if problem:
                 problems.append(f"{at}{key}: {problem}")
         if account.exchange.id == "paper" and not account.storage.url:
@@ -149,6 +150,36 @@ def _unmakeable(path: Path, data_dir: Path) -> str | None:
     if blocker is None or os.path.isdir(blocker) or data_dir.is_relative_to(blocker):
         return None
     return f"cannot create {path}: {blocker} is not a directory"
+
+
+_OWN = {"bot.lock": "lock file", "status.json": "status file", "status.json.tmp": "status file",
+        "workers-config.toml": "workers' config copy", "venue_blocks.json": "venue blocks file",
+        "telegram_outbox.db": "Telegram outbox", "alert_hooks.db": "alert hook outbox",
+        "logs": "logs folder", "locks": "locks folder"}
+"""What the bot itself writes at the top of its data dir (runtime/runner.py, bot_locks.py,
+workers.py, supervision/status.py, hook_outbox.py, notifications/outbox.py,
+exchange/venue_blocks.py), and the worker status files status.worker-N.json."""
+_WORKER_STATUS = re.compile(r"status\.worker-[0-9]+\.json(\.tmp)?")
+
+
+def _bots_own(path: Path, data_dir: Path) -> str | None:
+    """A database (storage.path, paper.store) on a file or in a folder the bot itself writes in
+    its data dir (found by running bot.py: "status.json" started, its database replaced by
+    the status every second; "logs/bot.log" started, log lines appended to the database;
+    "bot.lock" was "another bot is already using" it, with the bot's own PID). None if not."""
+    try:
+        parts = path.relative_to(Path(os.path.normpath(data_dir))).parts
+    except ValueError:
+        return None
+    if not parts:
+        return None
+    what = _OWN.get(parts[0]) or ("worker status file" if _WORKER_STATUS.fullmatch(parts[0])
+                                  else None)
+    if what is None or (len(parts) > 1 and not what.endswith("folder")):
+        return None
+    inside = "in " if len(parts) > 1 else ""
+    return (f"{path} is {inside}the bot's own {what} in the data dir; give the database a file "
+            "of its own")
 
 
 _CODE = Path(os.path.realpath(Path(__file__).resolve().parents[1]))
