@@ -120,9 +120,17 @@ def _file_checks(settings: Settings, csv_given: Callable[[str], bool],
         for key, name in files.items():
             path = Path(os.path.normpath(account.resolve(name)))
             problem = (_unmakeable(path, settings.data_dir_path())
-                       or _bots_own(path, settings.data_dir_path()))
+                       or _bots_own(path, settings.data_dir_path(), "the database"))
             if problem:
                 problems.append(f"{at}{key}: {problem}")
+        if account.exchange.id != "paper":  # paper mode reads no markets cache
+            cache = Path(os.path.normpath(account.resolve(account.exchange.markets_cache)))
+            databases = [Path(os.path.normpath(account.resolve(n))) for n in files.values()]
+            problem = (f"the same file as storage.path ({cache}); the markets cache needs a "
+                       "file of its own" if cache in databases
+                       else _bots_own(cache, settings.data_dir_path(), "the markets cache"))
+            if problem:
+                problems.append(f"{at}exchange.markets_cache: {problem}")
         if account.exchange.id == "paper" and not account.storage.url:
             database, store = (Path(os.path.normpath(account.resolve(name))) for name in
                                (account.storage.path, account.paper.store))
@@ -162,11 +170,12 @@ exchange/venue_blocks.py), and the worker status files status.worker-N.json."""
 _WORKER_STATUS = re.compile(r"status\.worker-[0-9]+\.json(\.tmp)?")
 
 
-def _bots_own(path: Path, data_dir: Path) -> str | None:
-    """A database (storage.path, paper.store) on a file or in a folder the bot itself writes in
-    its data dir (found by running bot.py: "status.json" started, its database replaced by
-    the status every second; "logs/bot.log" started, log lines appended to the database;
-    "bot.lock" was "another bot is already using" it, with the bot's own PID). None if not."""
+def _bots_own(path: Path, data_dir: Path, noun: str) -> str | None:
+    """A database (storage.path, paper.store) or the markets cache (`noun`) on a file or in a
+    folder the bot itself writes in its data dir (found by running bot.py: "status.json"
+    started, its database replaced by the status every second; "logs/bot.log" started, log
+    lines appended to the database; "bot.lock" was "another bot is already using" it, with
+    the bot's own PID). None if not."""
     try:
         parts = path.relative_to(Path(os.path.normpath(data_dir))).parts
     except ValueError:
@@ -178,8 +187,8 @@ def _bots_own(path: Path, data_dir: Path) -> str | None:
     if what is None or (len(parts) > 1 and not what.endswith("folder")):
         return None
     inside = "in " if len(parts) > 1 else ""
-    return (f"{path} is {inside}the bot's own {what} in the data dir; give the database a file "
-            "of its own")
+    return (f"{path} is {inside}the bot's own {what} in the data dir; give {noun} a file of "
+            "its own")
 
 
 _CODE = Path(os.path.realpath(Path(__file__).resolve().parents[1]))

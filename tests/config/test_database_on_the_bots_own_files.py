@@ -46,3 +46,25 @@ def test_a_database_on_one_of_the_bots_own_files_is_refused(tmp_path, key, value
     assert done.stderr == (f"bot.py: error: {config}:10: {key}: {path} is {inside}the bot's "
                            f"own {what} in the data dir; give the database a file of its "
                            "own\n"), done.stderr
+
+
+@pytest.mark.parametrize(("value", "line"), [
+    ("bot.sqlite", "the same file as storage.path ({path}); the markets cache needs a file of "
+                   "its own"),
+    ("status.json", "{path} is the bot's own status file in the data dir; give the markets "
+                    "cache a file of its own"),
+])
+def test_a_markets_cache_on_the_database_or_the_bots_own_files_is_refused(tmp_path, value, line):
+    """exchange.markets_cache = "bot.sqlite" (live, dry-run) was accepted: the cache is written
+    by replacing its file (storage/atomic_file.py), so the first markets load would replace
+    the database the bot has open, its later writes going to a deleted file."""
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\nmode = "dry-run"\ndata_dir = "data"\n'
+                      '[symbols]\nlist = ["BTC/USDT:USDT"]\n[logging]\nconsole = false\n'
+                      f'[exchange]\nid = "bybit"\nmarkets_cache = "{value}"\n')
+    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "--config", str(config),
+                           "status"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    path = tmp_path / "data" / value
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"bot.py: error: {config}:10: exchange.markets_cache: "
+                           f"{line.format(path=path)}\n"), done.stderr
