@@ -120,7 +120,7 @@ def _split(symbol: str) -> tuple[str, str, str, str] | None:
 def client_order_id(account: str, tag: str, symbol: str, seq: int, purpose: OrderPurpose) -> str:
     """The id of order number `seq` of `symbol` on this account; ValueError if it cannot fit."""
     cid = f"{account}-{tag}-{symbol_code(symbol)}-{seq}{purpose.letter}"
-    if not SAFE.match(cid):
+    if not SAFE.fullmatch(cid):
         raise ValueError(f"{symbol}: client order id {cid!r} does not fit the exchanges' rule "
                          f"(<= {MAX_LEN} characters of A-Z a-z 0-9 _ -); use a shorter account "
                          "name")

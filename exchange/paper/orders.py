@@ -65,7 +65,7 @@ def _optional_decimal(params: dict[str, Any], key: str, symbol: str) -> Decimal 
 def _check_client_id(client_id: Any, symbol: str) -> str | None:
     if client_id is None:
         return None
-    if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.match(client_id):
+    if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.fullmatch(client_id):
         raise errors.InvalidOrder(
             f"paper: {symbol} clientOrderId {client_id!r} must match {CLIENT_ID_PATTERN.pattern}"
         )

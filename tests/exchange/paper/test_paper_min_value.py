@@ -21,3 +21,11 @@ def test_a_value_just_below_the_minimum_is_named_exactly(ex: PaperExchange) -> N
         "paper: BTC/USDT:USDT order value 4.9999 USDT is below the minimum 5 USDT")
     [attempt] = ex.submissions("tiny")
     assert attempt["error"] == f"InvalidOrder: {refused.value}"
+
+
+def test_a_client_order_id_with_a_trailing_line_break_is_refused(ex: PaperExchange) -> None:
+    # the venues' rule is the whole id in [.A-Z:/a-z0-9_-]{1,36}; a `$`-anchored match let
+    # "tiny\n" through (Python's `$` also matches before a final newline)
+    with pytest.raises(errors.InvalidOrder, match="clientOrderId 'tiny\\\\n' must match"):
+        ex.create_order(BTC, "limit", "buy", D("0.01"), D("5000"), {"clientOrderId": "tiny\n"})
+    ex.create_order(BTC, "limit", "buy", D("0.01"), D("5000"), {"clientOrderId": "tiny"})
