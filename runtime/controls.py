@@ -242,7 +242,8 @@ class ControlApplier:
 
 
 def _expiry(value: Any) -> float | None:
-    """A signal's `expires_at` (epoch seconds; none from an older CLI or the dashboard)."""
+    """A signal's `expires_at` (epoch seconds; a row an older CLI wrote without one has it
+    from its created_at: storage/control.py `take_readable`)."""
     if value in (None, ""):
         return None
     expires_at = float(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from pathlib import Path
@@ -54,8 +55,23 @@ def take_readable(repo: Repository) -> tuple[list[tuple[int, str, str, dict[str,
             mark_done(repo, row.id, problem[:500])
             problems.append(problem)
             continue
+        if row.command == "signal" and args.get("expires_at") in (None, ""):
+            args["expires_at"] = _legacy_expiry(row.created_at)
         readable.append((row.id, row.command, row.symbol, args))
     return readable, problems
+
+
+def _legacy_expiry(created_at: Any) -> float | None:
+    """The expiry of a signal row without `expires_at`: one queued by a `bot.py signal` older
+    than d7c0bed1, which wrote none (none other queues signals). Read as never expiring, such a
+    row queued before an upgrade while the bot was stopped opened a position at the next start,
+    a day later or more (found by an upgrade run from 000185b0). It lives SIGNAL_TTL_S from the
+    row's `created_at`, when it was queued (a time that is no finite number: None, as before)."""
+    try:
+        queued = float(created_at)
+    except (TypeError, ValueError):
+        return None
+    return queued + SIGNAL_TTL_S if math.isfinite(queued) else None
 
 
 def requested_since(command: str, by: str, since: float) -> bool:

@@ -78,8 +78,11 @@ def test_control_rows(backend: Backend):
     last = control.request(repo, "resume", SYM)
     assert last > first
     readable, problems = control.take_readable(repo)
+    # a signal row without expires_at (an older CLI's) lives SIGNAL_TTL_S from its created_at
+    [(queued,)] = backend.sql("SELECT created_at FROM control WHERE id = ?", (first,))
     assert [(r[0], r[1], r[3]) for r in readable] == [
-        (first, "signal", {"side": "long", "size_usdt": "200"}), (last, "resume", {})]
+        (first, "signal", {"side": "long", "size_usdt": "200",
+                           "expires_at": queued + control.SIGNAL_TTL_S}), (last, "resume", {})]
     assert len(problems) == 1 and "unreadable args" in problems[0]
     control.mark_done(repo, first, "delivered")
     assert [r[0] for r in control.take_pending(repo)] == [last]

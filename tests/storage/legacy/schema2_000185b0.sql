@@ -1,0 +1,67 @@
+-- bot.sqlite as commit 000185b0 (2026-12-01, schema 2) left it: its bot run in paper mode on its
+-- own config.toml, killed with kill -9 holding four positions with their stops (XRP's trailing
+-- stop armed), then two signals queued by that version's `bot.py signal` while it was stopped
+-- (args without expires_at: that CLI wrote none). Written by sqlite3 .dump; the journal (events)
+-- rows are left out. Used by tests/storage/test_legacy_database.py.
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE IF NOT EXISTS "actor_state" ("symbol" VARCHAR(255) NOT NULL PRIMARY KEY, "incarnation" INTEGER NOT NULL, "phase" VARCHAR(255) NOT NULL, "order_seq" INTEGER NOT NULL, "cooldown_until" REAL NOT NULL, "close_attempts" INTEGER NOT NULL, "next_close_at" REAL, "close_reason" TEXT, "last_close_error" TEXT, "needs_stop" INTEGER NOT NULL, "stop_price" TEXT, "take_profit_price" TEXT, "quarantined" INTEGER NOT NULL, "quarantine_reason" TEXT, "restarts" INTEGER NOT NULL, "updated_at" REAL NOT NULL);
+INSERT INTO actor_state VALUES('BTC/USDT:USDT',1,'flat',0,0.0,0,NULL,NULL,NULL,0,NULL,NULL,0,NULL,0,1796555269.461982727);
+INSERT INTO actor_state VALUES('ETH/USDT:USDT',1,'flat',3,1796555410.7371809482,0,NULL,NULL,NULL,0,NULL,NULL,0,NULL,0,1796555293.2853043079);
+INSERT INTO actor_state VALUES('SOL/USDT:USDT',1,'flat',0,0.0,0,NULL,NULL,NULL,0,NULL,NULL,0,NULL,0,1796555269.4622004032);
+INSERT INTO actor_state VALUES('XRP/USDT:USDT',1,'open',3,0.0,0,NULL,NULL,NULL,0,'0.6032',NULL,0,NULL,0,1796555293.3353614807);
+INSERT INTO actor_state VALUES('DOGE/USDT:USDT',1,'open',2,0.0,0,NULL,NULL,NULL,0,'0.14820',NULL,0,NULL,0,1796555293.3341593741);
+INSERT INTO actor_state VALUES('BNB/USDT:USDT',1,'open',2,0.0,0,NULL,NULL,NULL,0,'606.82',NULL,0,NULL,0,1796555291.2744028568);
+INSERT INTO actor_state VALUES('ADA/USDT:USDT',1,'flat',0,0.0,0,NULL,NULL,NULL,0,NULL,NULL,0,NULL,0,1796555269.6166384219);
+INSERT INTO actor_state VALUES('LINK/USDT:USDT',1,'open',2,0.0,0,NULL,NULL,NULL,0,'14.808',NULL,0,NULL,0,1796555289.7652525901);
+CREATE TABLE IF NOT EXISTS "control" ("id" INTEGER NOT NULL PRIMARY KEY, "command" VARCHAR(255) NOT NULL, "symbol" VARCHAR(255) NOT NULL, "args" TEXT NOT NULL, "created_at" REAL NOT NULL, "done_at" REAL, "result" TEXT);
+INSERT INTO control VALUES(1,'signal','ADA/USDT:USDT','{"by": "cli", "side": "long", "size_usdt": "50"}',1796555539.1516580581,NULL,NULL);
+INSERT INTO control VALUES(2,'signal','BNB/USDT:USDT','{"by": "cli", "side": "exit"}',1796555539.7384872436,NULL,NULL);
+CREATE TABLE IF NOT EXISTS "escalations" ("id" INTEGER NOT NULL PRIMARY KEY, "symbol" VARCHAR(255) NOT NULL, "reason" TEXT NOT NULL, "attempts" INTEGER NOT NULL, "last_error" TEXT, "created_at" REAL NOT NULL, "resolved_at" REAL);
+CREATE TABLE IF NOT EXISTS "events" ("id" INTEGER NOT NULL PRIMARY KEY, "symbol" VARCHAR(255) NOT NULL, "type" VARCHAR(255) NOT NULL, "data" TEXT NOT NULL, "correlation_id" VARCHAR(255) NOT NULL, "created_at" REAL NOT NULL, "recorded_at" REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS "fills" ("id" INTEGER NOT NULL PRIMARY KEY, "symbol" VARCHAR(255) NOT NULL, "client_order_id" VARCHAR(255) NOT NULL, "position_id" VARCHAR(255) NOT NULL, "side" VARCHAR(255) NOT NULL, "amount" TEXT NOT NULL, "price" TEXT NOT NULL, "fee" TEXT NOT NULL, "realized_pnl" TEXT NOT NULL, "created_at" REAL NOT NULL);
+INSERT INTO fills VALUES(1,'ETH/USDT:USDT','main-c077-ETH9ae-1e','main-c077-ETH9ae-1e','buy','0.03','2996.86','0.04944819','0',1796555289.7392301559);
+INSERT INTO fills VALUES(2,'LINK/USDT:USDT','main-c077-LINKa1a-1e','main-c077-LINKa1a-1e','buy','6.6','14.958','0.05429754','0',1796555289.7405185699);
+INSERT INTO fills VALUES(3,'ETH/USDT:USDT','main-c077-ETH9ae-3c','main-c077-ETH9ae-1e','sell','0.03','3000.02','0.04950033','0.0948',1796555290.7371809482);
+INSERT INTO fills VALUES(4,'BNB/USDT:USDT','main-c077-BNBdc8-1e','main-c077-BNBdc8-1e','sell','0.16','600.81','0.05287128','0',1796555291.2455639839);
+INSERT INTO fills VALUES(5,'XRP/USDT:USDT','main-c077-XRPc4d-1e','main-c077-XRPc4d-1e','buy','165','0.6041','0.05482208','0',1796555292.239937067);
+INSERT INTO fills VALUES(6,'DOGE/USDT:USDT','main-c077-DOGE7ee-1e','main-c077-DOGE7ee-1e','buy','668','0.14970','0.05499978','0',1796555293.3094916343);
+CREATE TABLE IF NOT EXISTS "grid_state" ("symbol" VARCHAR(255) NOT NULL PRIMARY KEY, "data" TEXT NOT NULL, "updated_at" REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS "meta" ("key" VARCHAR(255) NOT NULL PRIMARY KEY, "value" TEXT NOT NULL);
+INSERT INTO meta VALUES('id_tag','c077');
+INSERT INTO meta VALUES('schema_version','2');
+CREATE TABLE IF NOT EXISTS "orders" ("client_order_id" VARCHAR(255) NOT NULL PRIMARY KEY, "symbol" VARCHAR(255) NOT NULL, "position_id" VARCHAR(255), "purpose" VARCHAR(255) NOT NULL, "side" VARCHAR(255) NOT NULL, "amount" TEXT NOT NULL, "stop_price" TEXT, "reduce_only" INTEGER NOT NULL, "status" VARCHAR(255) NOT NULL, "exchange_id" VARCHAR(255), "filled" TEXT NOT NULL, "average" TEXT, "fee" TEXT NOT NULL, "replaces" VARCHAR(255), "last_error" TEXT, "created_at" REAL NOT NULL, "updated_at" REAL NOT NULL);
+INSERT INTO orders VALUES('main-c077-ETH9ae-1e','ETH/USDT:USDT',NULL,'entry','buy','0.03',NULL,0,'filled','1','0.03','2996.86','0.04944819',NULL,NULL,1796555289.714061737,1796555289.7408757209);
+INSERT INTO orders VALUES('main-c077-LINKa1a-1e','LINK/USDT:USDT',NULL,'entry','buy','6.6',NULL,0,'filled','2','6.6','14.958','0.05429754',NULL,NULL,1796555289.714855194,1796555289.7415733336);
+INSERT INTO orders VALUES('main-c077-LINKa1a-2s','LINK/USDT:USDT','main-c077-LINKa1a-1e','stop','sell','6.6','14.808',1,'open','4','0',NULL,'0',NULL,NULL,1796555289.7405185699,1796555289.7652525901);
+INSERT INTO orders VALUES('main-c077-ETH9ae-3c','ETH/USDT:USDT','main-c077-ETH9ae-1e','close','sell','0.03',NULL,1,'filled','5','0.03','3000.02','0.04950033',NULL,NULL,1796555290.71447587,1796555290.7375314235);
+INSERT INTO orders VALUES('main-c077-ETH9ae-2s','ETH/USDT:USDT','main-c077-ETH9ae-1e','stop','sell','0.03','2966.89',1,'canceled','3','0',NULL,'0',NULL,NULL,1796555289.7392301559,1796555290.7604246139);
+INSERT INTO orders VALUES('main-c077-BNBdc8-1e','BNB/USDT:USDT',NULL,'entry','sell','0.16',NULL,0,'filled','6','0.16','600.81','0.05287128',NULL,NULL,1796555291.2163710593,1796555291.2460396289);
+INSERT INTO orders VALUES('main-c077-BNBdc8-2s','BNB/USDT:USDT','main-c077-BNBdc8-1e','stop','buy','0.16','606.82',1,'open','7','0',NULL,'0',NULL,NULL,1796555291.2455639839,1796555291.2744028568);
+INSERT INTO orders VALUES('main-c077-XRPc4d-1e','XRP/USDT:USDT',NULL,'entry','buy','165',NULL,0,'filled','8','165','0.6041','0.05482208',NULL,NULL,1796555292.2172296047,1796555292.258850336);
+INSERT INTO orders VALUES('main-c077-DOGE7ee-1e','DOGE/USDT:USDT',NULL,'entry','buy','668',NULL,0,'filled','10','668','0.14970','0.05499978',NULL,NULL,1796555293.2842421531,1796555293.3100554942);
+INSERT INTO orders VALUES('main-c077-XRPc4d-3s','XRP/USDT:USDT','main-c077-XRPc4d-1e','stop','sell','165','0.6032',1,'open','11','0',NULL,'0','main-c077-XRPc4d-2s',NULL,1796555293.2861397266,1796555293.3103022575);
+INSERT INTO orders VALUES('main-c077-DOGE7ee-2s','DOGE/USDT:USDT','main-c077-DOGE7ee-1e','stop','sell','668','0.14820',1,'open','12','0',NULL,'0',NULL,NULL,1796555293.3094916343,1796555293.3341593741);
+INSERT INTO orders VALUES('main-c077-XRPc4d-2s','XRP/USDT:USDT','main-c077-XRPc4d-1e','stop','sell','165','0.5980',1,'canceled','9','0',NULL,'0',NULL,NULL,1796555292.239937067,1796555293.3353614807);
+CREATE TABLE IF NOT EXISTS "positions" ("position_id" VARCHAR(255) NOT NULL PRIMARY KEY, "symbol" VARCHAR(255) NOT NULL, "side" VARCHAR(255) NOT NULL, "contracts" TEXT NOT NULL, "entry_price" TEXT NOT NULL, "opened_at" REAL NOT NULL, "closed_at" REAL, "status" VARCHAR(255) NOT NULL, "realized_pnl" TEXT NOT NULL, "fees" TEXT NOT NULL, "close_reason" TEXT);
+INSERT INTO positions VALUES('main-c077-ETH9ae-1e','ETH/USDT:USDT','long','0','2996.86',1796555289.7392301559,1796555290.7375314235,'closed','0','0.04944819','mean_reverted');
+INSERT INTO positions VALUES('main-c077-LINKa1a-1e','LINK/USDT:USDT','long','6.6','14.958',1796555289.7405185699,NULL,'open','0','0.05429754',NULL);
+INSERT INTO positions VALUES('main-c077-BNBdc8-1e','BNB/USDT:USDT','short','0.16','600.81',1796555291.2455639839,NULL,'open','0','0.05287128',NULL);
+INSERT INTO positions VALUES('main-c077-XRPc4d-1e','XRP/USDT:USDT','long','165','0.6041',1796555292.239937067,NULL,'open','0','0.05482208',NULL);
+INSERT INTO positions VALUES('main-c077-DOGE7ee-1e','DOGE/USDT:USDT','long','668','0.14970',1796555293.3094916343,NULL,'open','0','0.05499978',NULL);
+CREATE TABLE IF NOT EXISTS "trailing_stops" ("symbol" VARCHAR(255) NOT NULL PRIMARY KEY, "position_id" VARCHAR(255) NOT NULL, "state" VARCHAR(255) NOT NULL, "activation_price" TEXT NOT NULL, "callback_pct" TEXT NOT NULL, "best_price" TEXT, "trigger_price" TEXT);
+INSERT INTO trailing_stops VALUES('LINK/USDT:USDT','main-c077-LINKa1a-1e','waiting','14.981','0.3',NULL,NULL);
+INSERT INTO trailing_stops VALUES('BNB/USDT:USDT','main-c077-BNBdc8-1e','waiting','599.90','0.3',NULL,NULL);
+INSERT INTO trailing_stops VALUES('XRP/USDT:USDT','main-c077-XRPc4d-1e','active','0.6051','0.3','0.6051','0.6032');
+INSERT INTO trailing_stops VALUES('DOGE/USDT:USDT','main-c077-DOGE7ee-1e','waiting','0.14993','0.3',NULL,NULL);
+CREATE INDEX "control_done_at" ON "control" ("done_at");
+CREATE INDEX "escalations_symbol" ON "escalations" ("symbol");
+CREATE INDEX "events_symbol" ON "events" ("symbol");
+CREATE INDEX "events_correlation_id" ON "events" ("correlation_id");
+CREATE INDEX "fills_symbol" ON "fills" ("symbol");
+CREATE INDEX "fills_client_order_id" ON "fills" ("client_order_id");
+CREATE INDEX "fills_position_id" ON "fills" ("position_id");
+CREATE INDEX "orders_symbol_status" ON "orders" ("symbol", "status");
+CREATE INDEX "positions_symbol" ON "positions" ("symbol");
+CREATE INDEX "positions_symbol_status" ON "positions" ("symbol", "status");
+COMMIT;
