@@ -197,9 +197,13 @@ class ControlWriteFailed(Exception):
 
 def held(symbol: str, owed_key: str) -> str | None:
     """Inside `repo.read`: why the database has `symbol` stopped (quarantined, an unresolved
-    escalation, an emergency close owed under meta `owed_key`), or None when it is not."""
-    row = ActorStateRow.get_or_none(ActorStateRow.symbol == symbol)
-    if row is not None and row.quarantined:
+    escalation, an emergency close owed under meta `owed_key`), or None when it is not. Reads
+    only columns every schema version has: `bot.py resume` reads a file no bot of this version
+    has migrated yet (after `git pull`), and a select of this version's whole row (fees_owed,
+    schema 4) failed there, so a resume of a symbol not stopped was queued, not refused."""
+    quarantined = ActorStateRow.select(ActorStateRow.quarantined).where(
+        ActorStateRow.symbol == symbol).scalar()
+    if quarantined:
         return "quarantined"
     return escalated(symbol, owed_key)
 

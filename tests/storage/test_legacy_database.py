@@ -112,3 +112,29 @@ def test_a_signal_an_older_cli_queued_just_now_is_delivered_with_its_expiry(tmp_
         assert entry.expires_at == at[1] + 300 and exit_.expires_at == at[2] + 300
     finally:
         repo.close()
+
+
+def test_resume_of_a_symbol_not_stopped_is_refused_before_the_first_start_after_the_upgrade(
+        tmp_path):
+    """`git pull`, then `bot.py resume` before the upgraded bot has started (and migrated): the
+    check read the file with this version's actor_state columns (fees_owed came with schema 4),
+    the read failed, and "cannot read it here: the bot decides" queued the resume of a symbol
+    that is not stopped (exit 0, 'queued'), which README says is refused, nothing changed. Seen
+    for real on 000185b0's data dir; schema 4 and 6 dirs were refused as documented."""
+    from runtime.emergency import OWED
+
+    path = legacy_database(tmp_path)
+    xrp = "XRP/USDT:USDT"
+    assert control.not_stopped(xrp, OWED + xrp, db_path=path) == (
+        f"resume {xrp}: not stopped (not quarantined, no open escalation, no emergency close "
+        "owed); nothing queued")
+    conn = sqlite3.connect(path)  # an escalation as 000185b0 committed one (commit_sql.py)
+    conn.execute("INSERT INTO escalations (symbol, reason, attempts, last_error, created_at, "
+                 "resolved_at) VALUES (?, 'close_failed', 5, 'boom', 1796555300.0, NULL)", (xrp,))
+    conn.commit()
+    conn.close()
+    assert control.not_stopped(xrp, OWED + xrp, db_path=path) is None  # stopped: queued
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() \
+        == ("2",)  # the CLI's check migrates nothing
+    conn.close()
