@@ -39,6 +39,9 @@ class JournalRecord:
     class name) where two records share one."""
 
     TYPE: ClassVar[str] = ""
+    OMIT_WHEN_ZERO: ClassVar[frozenset[str]] = frozenset()
+    """Fields added to a record later, left out of its data while 0 (the record as it always
+    was, e.g. PositionClosed's `fees_not_told`)."""
 
     @property
     def type(self) -> str:
@@ -46,7 +49,11 @@ class JournalRecord:
 
     @property
     def data(self) -> dict[str, Any]:
-        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+        data = {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+        for name in self.OMIT_WHEN_ZERO:  # empty for nearly every record
+            if not getattr(self, name):
+                del data[name]
+        return data
 
     def to_row(self) -> tuple[str, dict[str, Any]]:
         return self.type, self.data

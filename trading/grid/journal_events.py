@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from trading.journal import JournalRecord
 from trading.orders import OrderPurpose
@@ -58,12 +58,7 @@ class LegClosed(JournalRecord):
     net_pnl: Decimal
     fees_not_told: int = 0
 
-    @property
-    def data(self) -> dict[str, Any]:
-        data = JournalRecord.data.fget(self)  # type: ignore[attr-defined]
-        if not self.fees_not_told:
-            del data["fees_not_told"]  # the record as it always was
-        return data
+    OMIT_WHEN_ZERO: ClassVar[frozenset[str]] = frozenset({"fees_not_told"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
