@@ -20,7 +20,6 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
@@ -39,6 +38,7 @@ from exchange.paper.csv_prices import (
     TIMESTAMP,
     VALUE,
     VOLUME_LIMIT,
+    one_line_rows,
     price_bounds,
 )
 
@@ -145,7 +145,7 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
     last = None
     bounds: Bounds | None = None  # the first row sets them, through `_row`: until then
     lo_bound, hi_bound = Decimal("Infinity"), Decimal(0)  # no row takes the quick path
-    rows = _one_line_rows(path, reader)
+    rows = one_line_rows(path, reader, DataError)
     for row in rows:
         try:
             t, so, sh, sl, sc, sv = row
@@ -178,26 +178,6 @@ def _read_rows(path: Path, reader: Any, cols: list[list], lines: list[int]) -> N
         c_col.append(c)
         v_col.append(v)
         lines.append(reader.line_num)
-
-
-def _one_line_rows(path: Path, reader: Any) -> Iterator[list[str]]:
-    """The reader's rows, each one line of the file. A quote (") that is not closed on its line
-    made the csv module read on to the next quote (found by review: a few lines later, a
-    6-field error named the wrong line; in a long file, a `csv.Error` traceback once the field
-    passed the module's size limit): one line naming the line it opens on."""
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise DataError(f"{path}, line {start}: not a CSV row ({exc}; a quote "
-                            "not closed?)") from None
-        if reader.line_num != start:
-            raise DataError(f"{path}, line {start}: a quote (\") is not closed on its line")
-        yield row
-        start = reader.line_num + 1
 
 
 def load(path: Path, *, from_ms: int | None = None, to_ms: int | None = None,

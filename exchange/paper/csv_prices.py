@@ -99,12 +99,14 @@ def _parse_row(path: Path, line_no: int, row: list[str]) -> tuple[Decimal, ...]:
     return o, h, low, c, v
 
 
-def _one_line_rows(path: Path, reader: Any) -> Iterator[list[str]]:
-    """The reader's rows, each one line of the file, as the backtest reads them
-    (backtest/candles.py). A quote (") not closed on its line made the csv module read on: the
-    error named the file's last line and printed the rest of the file, and past the module's
-    field limit the start ended in `unexpected Error in run` (found by running bot.py on such
-    a file)."""
+def one_line_rows(path: Path, reader: Any,
+                  error: type[ValueError] = ValueError) -> Iterator[list[str]]:
+    """The reader's rows, each one line of the file (paper mode's and the backtest's readers,
+    backtest/candles.py with its DataError as `error`). A quote (") not closed on its line made
+    the csv module read on to the next quote: the error named a later line (the file's last,
+    printing the rest of the file), and past the module's field limit it was a `csv.Error`
+    (`unexpected Error in run` at the bot's start; found by running bot.py on such a file, and
+    by review of the backtest). One line naming the line the quote opens on."""
     start = reader.line_num + 1
     while True:
         try:
@@ -112,10 +114,10 @@ def _one_line_rows(path: Path, reader: Any) -> Iterator[list[str]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise ValueError(f"{path}, line {start}: not a CSV row ({exc}; a quote "
-                             "not closed?)") from None
+            raise error(f"{path}, line {start}: not a CSV row ({exc}; a quote "
+                        "not closed?)") from None
         if reader.line_num != start:
-            raise ValueError(f"{path}, line {start}: a quote (\") is not closed on its line")
+            raise error(f"{path}, line {start}: a quote (\") is not closed on its line")
         yield row
         start = reader.line_num + 1
 
@@ -130,7 +132,7 @@ def load_candles(path: Path, scale: Decimal = Decimal(1)) -> list[tuple[Decimal,
         header = next(reader, None)
         if header is None or [h.strip().lower() for h in header] != HEADER:
             raise ValueError(f"{path}, line 1: expected header {','.join(HEADER)}, got {header!r}")
-        for row in _one_line_rows(path, reader):
+        for row in one_line_rows(path, reader):
             if not row or all(not field.strip() for field in row):
                 continue
             *prices, volume = _parse_row(path, reader.line_num, row)
