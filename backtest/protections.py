@@ -89,7 +89,6 @@ class ProtectionsReplay:
         self._ledger = len(repo.ledger)
         closed = [self._closed(at, symbol, j.data) for at, symbol, j in
                   repo.journal[self._journal:] if j.type in CLOSES]
-        self._journal = len(repo.journal)
         self.totals.apply(fills, closed, now)
         self._next_day = day_start(now) + DAY_S
         found = [t for check in self.checks for t in check.evaluate(self.totals, now)]
@@ -100,7 +99,7 @@ class ProtectionsReplay:
             repo.record(trip.symbol or ACCOUNT_SUBJECT, "ProtectionTripped",
                         {"protection": trip.name, "reason": trip.reason},
                         correlation_id=f"protection-{len(self.trips)}", created_at=now)
-        self._journal = len(repo.journal)
+        self._journal = len(repo.journal)  # its own trip rows too
 
     @staticmethod
     def _fill(row_id: int, row: tuple[float, str, Any]) -> dict[str, Any]:
