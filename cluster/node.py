@@ -41,6 +41,8 @@ __all__ = ["AccountHandle", "Announce", "ClusterNode", "Held", "Registry", "Star
 
 _WATCHDOG_S = 0.1
 """How often the node thread looks for accounts whose lease lapsed, during a start too."""
+START_WAIT_S = 60.0
+"""How long a stop waits for an account's start (or stop) still under way on the node thread."""
 
 class ClusterNode:
     def __init__(
@@ -57,8 +59,10 @@ class ClusterNode:
         balance_interval_s: float = 2.0,
         start_backoff: StartBackoff | None = None,
         alert: Callable[[str, str, str], None] | None = None,
+        start_wait_s: float = START_WAIT_S,
     ) -> None:
         self.node_id = node_id
+        self._start_wait_s = start_wait_s
         self.accounts = list(accounts)
         self._store = store
         self._registry = registry
@@ -119,12 +123,12 @@ class ClusterNode:
         self._stop.set()
         self._events.put(None)
         if self._beater.ident is not None:  # started (a failed first beat starts neither)
-            self._thread.join(60)
+            self._thread.join(self._start_wait_s)
             self._beater.join(1)  # a heartbeat hung on a dead connection is left behind
         busy = self._thread.is_alive()
         if busy:  # an account's start (or stop) may still have requests in flight
-            self._log.error("cluster node {}: still starting or stopping an account after 60 s;"
-                            " its leases are not released (they expire)", self.node_id)
+            self._log.error("cluster node {}: still starting or stopping an account after {:g} s;"
+                            " leases not released (they expire)", self.node_id, self._start_wait_s)
         # at once, each on its own thread, as a single bot stops its accounts (found by review:
         # one after the other, each up to its actors' 30 s, the node's stop took minutes and
         # the leases of the accounts still waiting were renewed all that time); all stopped

@@ -64,10 +64,11 @@ FROZEN_GAP_S = 5.0
 """A supervision round this much later than the last one: the parent stood still (Ctrl-Z and
 `fg`, SIGSTOP, `docker pause`), so it could not read any beat meanwhile; that time does not
 count towards a worker's hang (its workers, frozen with it, beat again once resumed)."""
-STOP_TIMEOUT_S = STOP_ALL_TIMEOUT_S + 45.0
+STOP_EXTRA_S = 45.0
 """How long a worker gets to stop gracefully before the parent kills it: more than it gives
-itself, its accounts' stop (STOP_ALL_TIMEOUT_S) then their writers' close (30 s) and its last
-lines, so a stuck account is named and what is queued committed before any SIGKILL."""
+itself, its accounts' stop (STOP_ALL_TIMEOUT_S) then, by this much, their writers' close (30 s)
+and its last lines, so a stuck account is named and what is queued committed before any
+SIGKILL."""
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_COPY = "workers-config.toml"
 """In the data dir: the config the parent started with, which every worker reads."""
@@ -91,8 +92,10 @@ class WorkerParent:
     def __init__(
         self, settings: Settings, data_dir: Path, *, workers: int, config: Path,
         popen: Callable[..., subprocess.Popen[bytes]] = subprocess.Popen,
+        accounts_stop_s: float = STOP_ALL_TIMEOUT_S,
     ) -> None:
         self.settings = settings
+        self.stop_timeout_s = accounts_stop_s + STOP_EXTRA_S
         self.popen = popen
         """Starts a worker process (tests inject one that fails like a refused fork)."""
         self.data_dir = data_dir
@@ -403,7 +406,7 @@ class WorkerParent:
         worker.stop_at = now + HUNG_STOP_GRACE_S
 
     def _stop_all(self) -> None:
-        stop_workers(self.workers, STOP_TIMEOUT_S)
+        stop_workers(self.workers, self.stop_timeout_s)
 
     def _alert(self, kind: str, message: str, **data: Any) -> None:
         """A fault of the whole bot (no account): the log line and the configured hooks."""

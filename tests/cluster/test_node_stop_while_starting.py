@@ -6,7 +6,8 @@ flight; the start then finished and left the account's actors running unstopped 
 process ended. Now a stop that finds the node thread still busy releases no lease (they expire
 and are taken after the grace, as a dead node's), and an account whose start ends after the
 stop began is stopped at once. Real SQLite lease and registry tables, real node threads; the
-account's start is injected and held until the test lets it finish (past the stop's wait)."""
+account's start is injected and held until the test lets it finish (past the stop's wait, given
+as 3 s instead of the production 60 s so the test does not sit out a minute)."""
 
 from __future__ import annotations
 
@@ -53,9 +54,12 @@ def test_a_stop_during_a_long_start_releases_no_lease_and_stops_the_late_account
         finish.wait(300)  # a start that outlasts the stop's wait for the node thread
         return account
 
+    logged: list[str] = []
+    sink = logger.add(lambda m: logged.append(m.record["message"]), level="ERROR")
+
     node = ClusterNode(node_id="node-x", accounts=["a0"], store=store, registry=registry,
                        settings=FAST, start_account=start, logger=logger,
-                       announce=lambda *_: True)
+                       announce=lambda *_: True, start_wait_s=3.0)
     node.start()
     stopper = threading.Thread(target=node.stop, name="stopper")
     try:
@@ -65,7 +69,9 @@ def test_a_stop_during_a_long_start_releases_no_lease_and_stops_the_late_account
         assert not stopper.is_alive()
         held = LeaseStore(open_database(path), FAST).current("a0")
         assert held is not None and held.owner == "node-x"  # not released: it expires
+        assert any("still starting or stopping an account after 3 s" in m for m in logged)
     finally:
         finish.set()
+        logger.remove(sink)
     wait_until(account.stopped.is_set, timeout=30, message="the late account stopped")
     wait_until(lambda: node.held() == {}, timeout=30, message="nothing held")

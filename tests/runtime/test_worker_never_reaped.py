@@ -157,9 +157,10 @@ def test_a_stopping_parent_does_not_wait_for_ever_on_a_worker_never_reaped(tmp_p
 def test_a_stopping_parent_waits_no_longer_for_a_hung_worker_it_already_killed(tmp_path: Path):
     """Found by review: a hung worker SIGKILLed and never reaped (waiting for its locks before
     its replacement starts) was, once the parent stopped, sent SIGTERM again and waited for as
-    long as a graceful stop (STOP_TIMEOUT_S, over 100 s) and then 10 s more: the parent's
-    stop took two minutes instead of at most the 10 s the README gives it. A hung worker only
-    told to stop gets the rest of its 10 s grace, not a graceful stop's time either."""
+    long as a graceful stop (STOP_ALL_TIMEOUT_S + STOP_EXTRA_S, over 100 s) and then 10 s more:
+    the parent's stop took two minutes instead of at most the 10 s the README gives it. A hung
+    worker only told to stop gets the rest of its 10 s grace, not a graceful stop's time
+    either."""
     popen = ScriptPopen(SLEEPS)
     p, worker, stuck = _parent(tmp_path, popen)
     try:

@@ -6,10 +6,13 @@ queued is committed then) and logs its last lines: a worker with one account stu
 exchange outage was killed just as it would say which, and its queued writes were lost.
 
 The parent's `popen` is injected: the worker stands in as a real process whose graceful stop
-takes longer than the accounts' bound (its SIGTERM taken, it exits 0 a while later)."""
+takes longer than the accounts' bound (its SIGTERM taken, it exits 0 a while later). The
+accounts' bound is given to the parent as 3 s instead of the production 60 s, so the test does
+not sit out a minute; the production bounds' relation is checked on its own."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +20,9 @@ from typing import Any
 
 from config.loader import load_settings
 from runtime.stop_accounts import STOP_ALL_TIMEOUT_S
-from runtime.workers import WorkerParent
+from runtime.workers import STOP_EXTRA_S, WorkerParent
 from runtime.workers_status import Worker
+from storage.repository import Repository
 from tests.e2e.test_workers import write_accounts_config
 from tests.support.waiting import wait_until
 
@@ -42,11 +46,14 @@ class SlowStop:
         return proc
 
 
+ACCOUNTS_STOP_S = 3.0
+
+
 def test_a_worker_stopping_past_its_accounts_bound_is_not_killed(tmp_path: Path) -> None:
     config = write_accounts_config(tmp_path / "bot.toml")
-    popen = SlowStop(tmp_path / "ready", STOP_ALL_TIMEOUT_S + 2)
+    popen = SlowStop(tmp_path / "ready", ACCOUNTS_STOP_S + 2)
     p = WorkerParent(load_settings(config), tmp_path / "data", workers=1, config=config,
-                     popen=popen)
+                     popen=popen, accounts_stop_s=ACCOUNTS_STOP_S)
     worker = Worker(index=1, accounts=("alpha", "beta", "gamma"))
     p.workers = [worker]
     try:
@@ -58,3 +65,12 @@ def test_a_worker_stopping_past_its_accounts_bound_is_not_killed(tmp_path: Path)
         for proc in popen.started:
             proc.kill()
             proc.wait()
+
+
+def test_the_parent_waits_past_the_accounts_stop_and_the_writers_close() -> None:
+    """What the worker gives itself after its accounts' stop: each database writer's close,
+    up to 30 s (storage), and its last lines; the parent's extra must cover it."""
+    writers_close_s = inspect.signature(Repository.close).parameters["writer_timeout_s"].default
+    assert STOP_EXTRA_S > writers_close_s
+    bound = inspect.signature(WorkerParent).parameters["accounts_stop_s"].default
+    assert bound == STOP_ALL_TIMEOUT_S  # what a worker's runner gives its accounts
