@@ -62,3 +62,21 @@ def test_a_slice_that_ends_short_is_a_failed_attempt():
                            filled=D(1), average=D(90), fee=D("0.01"), complete=True))
     assert not _closes(d.commands), "sent again at once"
     assert b.state.long.close_attempts == 1 and b.state.long.close_retry_at > b.now
+
+
+def test_a_slice_that_ends_short_after_full_slices_is_the_first_failed_attempt():
+    """Slices filled in full take their counted attempt back: the first that ends short is the
+    first failure (backed off once, no escalation), not the third (with max_close_attempts 3, the
+    symbol quarantined and closed by the supervisor though two of three slices closed in full)."""
+    b = _adopted_long_through_its_stop("6")
+    (close,) = _closes(b.send(PriceTicked(price=D(90))).commands)
+    for _ in range(2):  # two slices of 2 fill in full; each sends the next at once
+        d = b.send(OrderFilled(client_order_id=close.client_order_id, exchange_id="c",
+                               filled=close.amount, average=D(90), fee=D("0.01")))
+        (close,) = _closes(d.commands)
+    assert b.state.long.close_attempts == 1  # the slice in flight, counted before it was sent
+    d = b.send(OrderFilled(client_order_id=close.client_order_id, exchange_id="c",
+                           filled=D(1), average=D(90), fee=D("0.01"), complete=True))
+    assert not any(isinstance(c, Escalate) for c in d.commands)
+    assert not b.state.quarantined and "LegEscalated" not in b.journal
+    assert b.state.long.close_attempts == 1 and b.state.long.contracts == D(1)
