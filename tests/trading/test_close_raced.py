@@ -81,3 +81,26 @@ def test_a_grid_leg_close_that_keeps_racing_escalates_once():
                 b.send(OrderFailed(client_order_id=c.order.client_order_id, error="rejected"))
     assert closes == 2 and escalations == 1
     assert b.state.quarantined and b.state.long.contracts == D(1)  # never forgotten
+
+
+def test_a_raced_grid_leg_close_waits_at_least_retry_s_as_the_one_way_cores():
+    """The first raced close of a leg waits retry_s (2 s), not the close backoff's first 1 s:
+    the venue listing no position is most often its position list lagging a fill of ours, which
+    the next reconciliation shows; as the one-way core's raced close (the test above)."""
+    b = Book(max_close_attempts=5)
+    b.send(PriceTicked(price=D(100)))
+    b.fill(b.placed(GridKind.OPEN, Side.LONG)[0], "100")
+    stop = b.state.orders_of(Side.LONG, GridKind.STOP)[0]
+    b.send(OrderFailed(client_order_id=stop.client_order_id, error="rejected"))
+    b.now += 100
+    b.send(PriceTicked(price=D(90)))  # below the 95 stop, and no stop rests
+    (close,) = b.placed(GridKind.CLOSE, Side.LONG)
+    b.send(OrderFailed(client_order_id=close.client_order_id, error="ReduceOnly rejected",
+                       position_gone=True))
+    failed_at = b.now
+    assert b.state.long.close_retry_at - failed_at == b.core.rules.retry_s
+    b.send(PriceTicked(price=D(90)))  # 1 s later
+    assert b.placed(GridKind.CLOSE, Side.LONG) == [], "a raced close sent again after 1 s"
+    b.now = failed_at + b.core.rules.retry_s  # the next message comes after retry_s
+    b.send(PriceTicked(price=D(90)))
+    assert len(b.placed(GridKind.CLOSE, Side.LONG)) == 1
